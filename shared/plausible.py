@@ -214,7 +214,7 @@ def rescore_month_bounds(now: datetime) -> dict[str, tuple[str, str]]:
 class SpanProblem(NamedTuple):
     """What is wrong with a span of periods asked of history: the field at fault (`period_from`|`period_to`), a
     code for the people who read it in their language (`not_a_period`, `before_earliest`, `too_far_ahead`,
-    `not_begun`, `ends_before_start`) and the English reason without the field's name."""
+    `not_begun`, `ends_before_start`, `before_data`) and the English reason without the field's name."""
 
     field: str
     code: str
@@ -226,14 +226,19 @@ class SpanProblem(NamedTuple):
         return f"{self.field}: {self.reason}"
 
 
-def span_range_problem(first: str | None, last: str | None, *, now: datetime) -> SpanProblem | None:
+def span_range_problem(
+    first: str | None, last: str | None, *, now: datetime, first_month: str | None = None
+) -> SpanProblem | None:
     """What is wrong with a span `first`..`last` (either open, each a period text as a person typed it) to re-score
     at `now`; None when it is one. Each end is a period (shared.periods.check_period) beginning no earlier than
     EARLIEST_PERIOD (nothing of a cell's history predates 2000) and, for the last, no later than two years ahead
     (latest_period_month: as far as meetings are planned, so a span reaching past the running month is taken), and
     shared.periods.span_problem: the last must not end before the first begins, the first must have begun. So every
     span taken lies within 2000-01 and two years ahead, and the job that runs it builds only dates that exist (a
-    trial's `9999-12` failed the job with "year 10000 is out of range"). Compared as text: no date is built."""
+    trial's `9999-12` failed the job with "year 10000 is out of range"). With the unit's `first_month` of data
+    (`YYYY-MM`, a committee roll-up's `first_month`; None: no data yet or unknown), a last period ending before it is
+    `before_data` on `period_to`: nothing to re-score there, as the pages answer such a period 404 "Không có dữ liệu"
+    (docs/architecture.md "Periods out of range"). Compared as text: no date is built."""
     latest = latest_period_month(now)
     for field, period in (("period_from", first), ("period_to", last)):
         if period is None:
@@ -253,5 +258,11 @@ def span_range_problem(first: str | None, last: str | None, *, now: datetime) ->
     if last is not None and period_months(last)[0] > latest:
         return SpanProblem(
             "period_to", "too_far_ahead", f"{last} begins more than 2 years ahead: the latest period is {latest}"
+        )
+    if last is not None and first_month is not None and period_months(last)[-1] < first_month:
+        return SpanProblem(
+            "period_to",
+            "before_data",
+            f"{last} ends before the unit's first month of data, {first_month}: there is nothing to re-score in it",
         )
     return None

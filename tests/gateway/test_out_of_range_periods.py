@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from shared.periods import VIETNAM_TZ
-from tests.gateway.fakes import World
+from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_minutes_label_pages import signed_in
 
 FIRST = "2025-12"
@@ -63,6 +63,22 @@ async def test_the_api_answers_a_period_not_begun_422_and_one_before_the_data_40
             assert answer.status_code == 200, (read, period, answer.text)
         ratings = await client.get(f"/v1/cells/{world.cell_a1}/ratings?period={period}", headers=officer)
         assert ratings.status_code == 200, (period, ratings.text)
+
+
+async def test_the_cells_meetings_before_its_data_are_the_404_its_ratings_answer(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]], first_data: None
+) -> None:
+    """A trial read `/meetings?period=2020-01` as 200 and an empty list where ratings, roll-up and ranking answered
+    404: a period before the cell's data is the same 404 naming `query.period` there; its first period and periods
+    ahead (meetings planned) still list."""
+    officer = headers["ward_officer"]
+    for period in (*BEFORE, "2020-01"):
+        answer = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period={period}", headers=officer)
+        assert answer.status_code == 404, (period, answer.text)
+        assert answer.json()["field"] == "query.period" and FIRST in answer.json()["message"], (period, answer.text)
+    for period in (FIRST, "2025-Q4", "2025", next_month()):
+        answer = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period={period}", headers=officer)
+        assert answer.status_code == 200, (period, answer.text)
 
 
 async def test_every_page_answers_a_period_not_begun_with_the_422_chua_den_ky_page(
@@ -132,3 +148,20 @@ async def test_a_cells_year_not_begun_gives_the_way_back_its_404_page_gives(
         csv_not_begun = await officer.get(f"{cell}/evidence.csv?year={next_year()}")
     assert csv_not_begun.status_code == 422
     assert back_link(csv_not_begun.text) == f'<p><a href="{cell}/evidence?year={this_year}">Xem năm {this_year}</a></p>'
+
+
+async def test_the_cells_meetings_of_a_period_are_listed_while_evaluation_does_not_answer(
+    client: httpx.AsyncClient,
+    world: World,
+    headers: dict[str, dict[str, str]],
+    fakes: FakeServices,
+    first_data: None,
+) -> None:
+    """The first month is evaluation's: while it is silent the meetings (meetings' own) are listed unchecked, not a
+    503 for a read that did not need evaluation before."""
+    await fakes.evaluation.stop()
+    try:
+        answer = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period={FIRST}", headers=headers["ward_officer"])
+    finally:
+        await fakes.evaluation.start()
+    assert answer.status_code == 200, answer.text

@@ -14,7 +14,9 @@ from tests.gateway.fakes import World
 from tests.gateway.test_minutes_label_pages import signed_in
 
 PERIOD = "2026-Q3"
-NO_THEMATIC = {"code": "no_thematic_meeting", "band": "good"}
+NO_THEMATIC = {"code": "no_thematic_meeting", "band": "average"}
+"""Trial 22 #4: a quarter's 55,8 (Average) rated Poor for its missing thematic meeting, beside a note saying "Kém dù
+điểm cao"."""
 BY_MONTHS = {
     "code": "month_ratings",
     "band": "fair",
@@ -24,7 +26,14 @@ BY_MONTHS = {
     "months": ["2026-08"],
     "count": 1,
 }
-SAID_NO_THEMATIC = "Kém vì chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên đề ít nhất một lần)"
+SAID_NO_THEMATIC = (
+    "Kém dù điểm đạt mức Trung bình: chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên đề ít nhất"
+    " một lần)"
+)
+THEMATIC_RULE = (
+    "Chi bộ chưa sinh hoạt chuyên đề trong quý bị xếp loại Kém dù điểm đạt mức nào (mỗi quý phải sinh hoạt chuyên đề"
+    " ít nhất một lần)."
+)
 SAID_BY_MONTHS = (
     "Trung bình dù điểm đạt mức Khá: quý chỉ được xếp loại Khá khi mọi tháng đều từ Trung bình trở lên, nhưng"
     " tháng 8/2026 chưa đạt (xếp loại theo từng tháng, không theo điểm trung bình)"
@@ -50,6 +59,7 @@ async def test_the_committee_page_ranking_and_csv_give_each_cells_rating_reason(
     finally:
         world.rating_reasons.clear()
     assert page.status_code == 200, page.text
+    assert THEMATIC_RULE in text(page.text) and "dù điểm cao" not in page.text, text(page.text)
     for cell, said in ((world.cell_a2, SAID_NO_THEMATIC), (world.cell_a1, SAID_BY_MONTHS)):
         row = re.search(f'<tr data-unit="{cell}">(.*?)</tr>', page.text, re.S)
         assert row is not None and "data-rating-reason" in row.group(1)

@@ -80,3 +80,13 @@ def test_the_forms_month_bounds_are_the_edges_of_what_the_rule_takes(now: dateti
     ]:
         problem = span_range_problem(first, last, now=now)
         assert problem is not None and problem.field == field, (first, last, problem)
+
+
+def test_a_span_ending_before_the_units_data_is_before_data_on_period_to() -> None:
+    """Trial 22 #6: a committee's span before its first month of data queued a job re-scoring 0 meetings."""
+    problem = span_range_problem("2000-01", "2025-03", now=NOW, first_month="2025-12")
+    assert problem is not None and (problem.field, problem.code) == ("period_to", "before_data"), problem
+    assert "2025-12" in problem.message and problem.message.startswith("period_to: "), problem
+    assert span_range_problem("2000-01", "2025-Q4", now=NOW, first_month="2025-12") is None
+    assert span_range_problem("2000-01", None, now=NOW, first_month="2025-12") is None
+    assert span_range_problem("2000-01", "2025-03", now=NOW) is None

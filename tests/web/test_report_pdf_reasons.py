@@ -20,7 +20,9 @@ BY_MONTHS = {
     "months": ["2026-08"],
     "count": 1,
 }
-SAID_NO_THEMATIC = "Kém vì chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên đề ít nhất một lần)"
+SAID_NO_THEMATIC = (
+    "Kém dù điểm đạt mức Tốt: chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên đề ít nhất một lần)"
+)
 SAID_BY_MONTHS = (
     "Trung bình dù điểm đạt mức Khá: quý chỉ được xếp loại Khá khi mọi tháng đều từ Trung bình trở lên, nhưng"
     " tháng 8/2026 chưa đạt (xếp loại theo từng tháng, không theo điểm trung bình)"

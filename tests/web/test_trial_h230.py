@@ -18,10 +18,12 @@ pytestmark = pytest.mark.e2e
 COMMITTEE = "demo-tinh-uy"
 CELL = "demo-cb-thon-1"
 THEMATIC_RULE = (
-    "Chi bộ chưa sinh hoạt chuyên đề trong quý bị xếp loại Kém dù điểm cao (mỗi quý phải sinh hoạt chuyên đề ít nhất"
-    " một lần)."
+    "Chi bộ chưa sinh hoạt chuyên đề trong quý bị xếp loại Kém dù điểm đạt mức nào (mỗi quý phải sinh hoạt chuyên đề"
+    " ít nhất một lần)."
 )
-NO_THEMATIC = "Kém vì chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên đề ít nhất một lần)"
+NO_THEMATIC = "chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên đề ít nhất một lần)"
+"""The thematic rule's reason after the rating and the band its score reached (`Kém dù điểm đạt mức Tốt: …`), or
+`Kém vì …` without a band."""
 
 
 def offered(page: str) -> list[str]:
@@ -118,7 +120,8 @@ def test_the_reason_is_given_only_where_the_rule_lowered_the_rating() -> None:
     # the reason is evaluation's (its `rating_reason`, services/evaluation/domain/periods.py), never judged again here
     reason = {"code": "no_thematic_meeting", "band": "good"}
     closed = {"period": "2025-Q4", "rating": "poor", "score": 100.0, "flags": ["no_thematic_meeting"]}
-    assert rating_reason(closed | {"rating_reason": reason}) == NO_THEMATIC
+    assert rating_reason(closed | {"rating_reason": reason}) == f"Kém dù điểm đạt mức Tốt: {NO_THEMATIC}"
+    assert rating_reason(closed | {"rating_reason": {"code": "no_thematic_meeting"}}) == f"Kém vì {NO_THEMATIC}"
     assert rating_reason(closed) is None
     assert rating_reason(closed | {"rating_reason": reason, "rating": None}) is None
     assert rating_reason(None) is None

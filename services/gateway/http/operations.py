@@ -14,6 +14,7 @@ from services.gateway.handlers import authorize_unit, create_account, not_found,
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
+from services.gateway.http.reads import committee_first_month
 from services.gateway.http.routing import ApiRoute
 from services.gateway.queries import list_accounts, list_audit
 from services.gateway.schemas import (
@@ -392,6 +393,11 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
         await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee", field="unit_id")
     if problem := span_range_problem(body.period_from, body.period_to, now=now()):
         raise RpcError("invalid", problem.message, field=problem.field)
+    if body.unit_id is not None and body.period_to is not None:
+        # a span before the committee's data re-scored 0 meetings where its pages answer 404 "Không có dữ liệu"
+        first_month = await committee_first_month(state, body.unit_id)
+        if problem := span_range_problem(body.period_from, body.period_to, now=now(), first_month=first_month):
+            raise RpcError("invalid", problem.message, field=problem.field)
     request.state.audit_detail = body.model_dump(exclude_none=True)
     # a web form's one-time key names the job: the same form sent twice (a double click, a browser's resend) is the
     # one job, shown as it stands, not a second run over the same cells

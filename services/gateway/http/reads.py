@@ -49,7 +49,7 @@ from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
 from shared.periods import Period, awaiting_meeting, is_running, period_contains, period_months
 from shared.plausible import period_range_problem
-from shared.rpc import Request, RpcError
+from shared.rpc import Request, RpcError, ServiceUnavailable
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS, route_class=ApiRoute)
 
@@ -103,17 +103,24 @@ async def _scored(state: State, request: Request[Any]) -> dict[str, Any] | None:
         raise
 
 
+async def committee_first_month(state: State, committee_id: str) -> str | None:
+    """The committee's subtree's first month of data (`YYYY-MM`: its roll-up's `first_month`, read for this month);
+    None without data or before evaluation has heard of it. Call it after the committee is authorized."""
+    month = f"{now():%Y-%m}"
+    found = await _scored(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=month))
+    first = (found or {}).get("first_month")
+    return str(first) if first is not None else None
+
+
 async def _before_data(state: State, committee_id: str, period: str) -> None:
     """RpcError not_found naming `period` (404, `query.period`) when the committee has data but only from a month
     after the period's end (its roll-up's `first_month`, read for this month): a period before the unit's data is a
     404 on every route and page, as the cell's year before it existed; a committee without any data yet keeps its
     empty answer (`no_data`). Called only when evaluation had nothing for the period."""
-    month = f"{now():%Y-%m}"
     last = period_months(period)[-1]
-    if last >= month:
+    if last >= f"{now():%Y-%m}":
         return
-    found = await _scored(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=month))
-    first = (found or {}).get("first_month")
+    first = await committee_first_month(state, committee_id)
     if first is not None and last < first:
         raise RpcError("not_found", f"period: {period} ends before the unit's first data, {first}", field="period")
 
@@ -238,13 +245,32 @@ async def cell_members_at(
     return await _forward(state, meetings.ListMembers(cell_id=cell_id, at=at, limit=limit, offset=offset))
 
 
+def refuse_before_first_month(period: str, first_month: str | None) -> None:
+    """RpcError not_found naming `period` when `period` (a month, quarter or year) ends before the cell's first month
+    of data (`YYYY-MM`; None: no data yet, nothing refused): the 404 its page answers for such a year, never an empty
+    list (docs/architecture.md "Periods out of range")."""
+    if first_month is not None and period_months(period)[-1] < first_month:
+        raise RpcError(
+            "not_found", f"period: {period} ends before the cell's first month, {first_month}", field="period"
+        )
+
+
 @router.get("/cells/{cell_id}/meetings", response_model=Page[MeetingSummaryRead], tags=["cells"])
 async def list_cell_meetings(
     cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
-    """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead)."""
+    """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead: meetings
+    planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period` that
+    its ratings answer (docs/architecture.md "Periods out of range")."""
     readable_period(period, rated=False)
     await _cell(caller, state, cell_id)
+    if period:
+        try:
+            reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4])))
+        except ServiceUnavailable:
+            reply = None  # the meetings are meetings' to list: evaluation's silence leaves the period unchecked
+        if reply is not None:
+            refuse_before_first_month(period, reply.first_month)
     return await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
 
 
@@ -273,11 +299,8 @@ async def list_cell_ratings(
     await _cell(caller, state, cell_id)
     year = int(period[:4]) if period else None
     reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=year))
-    if period and reply.first_month is not None and period_months(period)[-1] < reply.first_month:
-        # before the cell existed: the 404 its page answers for such a year, never an empty list
-        raise RpcError(
-            "not_found", f"period: {period} ends before the cell's first month, {reply.first_month}", field="period"
-        )
+    if period:
+        refuse_before_first_month(period, reply.first_month)
     at = now()
     periods = [
         month_shown(item.model_dump(), now=at)

@@ -236,9 +236,9 @@ def late_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
 
 
 def reason_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
-    """`<cell> — Kém vì chưa sinh hoạt chuyên đề trong quý …` for each row rated below its score's band, in the words
-    of i18n.rating_reason (as the cell's and committee's pages and the CSV say it), as the PDF lists them under its
-    table."""
+    """`<cell> — Kém dù điểm đạt mức Trung bình: chưa sinh hoạt chuyên đề trong quý …` for each row rated below its
+    score's band, in the words of i18n.rating_reason (as the cell's and committee's pages and the CSV say it), as the
+    PDF lists them under its table."""
     return [f"{row.get('name') or row['cell_id']} — {reason}" for row in rows if (reason := rating_reason(row, period))]
 
 

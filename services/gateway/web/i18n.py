@@ -376,6 +376,12 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
 
 
 NO_THEMATIC_REASON = N_("Poor because no thematic meeting was held in the quarter (each quarter needs at least one)")
+NO_THEMATIC_BAND_REASON = N_(
+    "%(rating)s although its score reaches %(band)s: no thematic meeting was held in the quarter (each quarter needs"
+    " at least one)"
+)
+"""The thematic rule's reason naming the band the score reached (evaluation's `band`): a trial read "Kém dù điểm
+cao" beside a quarter's 55,8, which is Average, not high (trial 22 #4)."""
 MONTHS_REASON = {
     "all_at_least": N_(
         "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only when every month is"
@@ -418,6 +424,9 @@ def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str 
     if not reason or not row or not row.get("rating"):
         return None
     if reason.get("code") == "no_thematic_meeting":
+        band = reason.get("band")
+        if band in RATINGS and band != row["rating"]:
+            return _(NO_THEMATIC_BAND_REASON, rating=format_rating(row["rating"]), band=format_rating(band))
         return _(NO_THEMATIC_REASON)
     period = str(period or row.get("period") or "")
     condition = reason.get("condition")

@@ -1,0 +1,62 @@
+"""Trial 22 #6: `POST /v1/rescore` over 2000-01..2025-03 for a committee whose data begins in 2025-12 answered 202 and
+queued a job re-scoring 0 meetings, where the committee's pages answer 404 "Không có dữ liệu" for those months; a span
+ending before the unit's first month of data is now a 422 naming `period_to` (shared.plausible.span_range_problem,
+`before_data`), in Vietnamese on the form. The form's "Từ tháng" took a quarter (`2026-Q1`, seven characters as a
+month is) though it asks for a month. Over the real broker, evaluation faked (World.first_months)."""
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.gateway.fakes import World
+from tests.gateway.test_minutes_label_pages import signed_in
+
+FIRST = "2025-12"
+
+
+@pytest.fixture
+def first_data(world: World) -> Iterator[None]:
+    """Ward A has data from December 2025."""
+    world.first_months[world.ward_a] = FIRST
+    yield
+    world.first_months.clear()
+
+
+async def test_the_api_refuses_a_span_ending_before_the_committees_data_naming_period_to(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]], first_data: None
+) -> None:
+    officer = headers["ward_officer"]
+    before = {"unit_id": world.ward_a, "period_from": "2000-01", "period_to": "2025-03"}
+    refused = await client.post("/v1/rescore", json=before, headers=officer)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"].endswith("period_to") and FIRST in refused.json()["message"], refused.text
+    within = await client.post("/v1/rescore", json=before | {"period_to": "2025-Q4"}, headers=officer)
+    assert within.status_code == 202, within.text
+    open_ended = await client.post(
+        "/v1/rescore", json={"unit_id": world.ward_a, "period_from": "2000-01"}, headers=officer
+    )
+    assert open_ended.status_code == 202, open_ended.text
+
+
+async def test_the_form_says_in_vietnamese_which_field_is_wrong(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, first_data: None
+) -> None:
+    page = f"/app/committees/{world.ward_a}/rescore"
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        form = await officer.get(page)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        before = await officer.post(
+            page, data={"csrf": csrf.group(1), "period_from": "2000-01", "period_to": "2025-03"}
+        )
+        quarter = await officer.post(page, data={"csrf": csrf.group(1), "period_from": "2026-Q1", "period_to": ""})
+    assert before.status_code == 422, before.text[-600:]
+    said = (
+        "Đến tháng: đơn vị chỉ có dữ liệu từ tháng 12/2025 nên không có gì để chấm lại đến tháng 3/2025. Vui lòng"
+        " chọn một tháng từ tháng 12/2025 trở về sau."
+    )
+    assert said in before.text, before.text[-1500:]
+    assert quarter.status_code == 422, quarter.text[-600:]
+    assert "Từ tháng: vui lòng nhập tháng theo dạng năm-tháng, ví dụ 2026-11." in quarter.text, quarter.text[-1500:]
