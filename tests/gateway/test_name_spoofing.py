@@ -132,6 +132,22 @@ def test_a_csv_names_a_member_with_an_override_in_order_and_no_formula_runs() ->
     assert csv_lines([[f"-{RLO}1"]]) == "-1\r\n"  # a number once the override is gone, not a formula
 
 
+def test_a_name_with_line_breaks_and_a_header_is_one_line_in_a_csv_a_page_and_a_mail() -> None:
+    """CONTRACT.md accepts a name with CR LF (only U+0000 and an unpaired surrogate are refused): stored as sent, it
+    is one line wherever a person reads it, so "Bcc: ..." after it never begins a line of its own."""
+    name = "Lê Văn B\r\nBcc: evil@x.com\x85\x07\u2028X"
+    assert shown_name(name) == "Lê Văn B Bcc: evil@x.com X"
+    text = spreadsheet_csv(["id", "name"], [evidence_row({"member_id": "m1", "name": name}, year="2026")[:2]])
+    assert text.decode("utf-8-sig").split("\r\n") == ["id;name", "m1;Lê Văn B Bcc: evil@x.com X", ""]
+    page = environment().from_string("{{ n | name }}|{{ n | plain_name }}").render(n=name)
+    assert page == "<bdi>Lê Văn B Bcc: evil@x.com X</bdi>|Lê Văn B Bcc: evil@x.com X"
+    recipient = Recipient(id="a", kind="person", name=name)
+    title, body = render_digest(
+        recipient=recipient, day=datetime(2026, 11, 4).date(), alerts=[(r.UNEXCUSED_ABSENCE, "Vắng")]
+    )
+    assert "Kính gửi đồng chí Lê Văn B Bcc: evil@x.com X" in body and "\nBcc" not in title + body
+
+
 def test_a_pdf_paragraph_holds_no_character_that_steers_text() -> None:
     pdf.fonts()
     paragraph = pdf.para(f"Chủ trì: {SPOOFED}", pdf._styles(serif=True)["body"])

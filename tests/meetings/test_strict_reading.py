@@ -319,6 +319,29 @@ async def test_text_is_stored_in_nfc_so_another_normalization_form_is_no_change(
     assert stored == "Nguyễn Thị Hoa"
 
 
+HEADER_NAME = "Lê Văn B\r\nBcc: evil@x.com\x85\x07"
+"""A name holding line breaks (CR LF, NEL U+0085) and a C0 control (BEL) and a mail header after them."""
+
+
+@pytest.mark.parametrize("route", ["amqp", "http"])
+async def test_a_name_with_line_breaks_or_controls_is_accepted_and_stored_as_sent(  # type: ignore[no-untyped-def]
+    world, rpc: RpcClient, db: asyncpg.Connection, route: str
+) -> None:
+    """CONTRACT.md "Reading an event" refuses exactly U+0000 and an unpaired surrogate in a text and stores text in
+    NFC: it names no single-line field and no other control character, so such a name is valid and kept as sent;
+    every rendering makes it one line (shared.text.shown_name; tests/gateway/test_name_spoofing.py)."""
+    bus, ids = world
+    member_id = random_id("mem")
+    raw = ev.member(member_id, ids["cell"], data={"full_name": HEADER_NAME})
+    answer = await send(route, _dumps(raw), bus=bus, rpc=rpc)
+    if answer is not None:
+        assert answer["outcome"] == "accepted", answer
+    out = await eventually(lambda: bus.find("member.upserted.v1", originid=raw["id"]), timeout=60)
+    assert out["data"]["full_name"] == HEADER_NAME
+    assert await db.fetchval("SELECT full_name FROM meetings.member WHERE id = $1", member_id) == HEADER_NAME
+    assert await db.fetchval("SELECT count(*) FROM meetings.rejection WHERE event_id = $1", raw["id"]) == 0
+
+
 @pytest.mark.parametrize("route", ["amqp", "http"])
 async def test_a_batch_item_that_is_no_object_rejects_only_itself(  # type: ignore[no-untyped-def]
     world, rpc: RpcClient, db: asyncpg.Connection, route: str
