@@ -261,17 +261,19 @@ async def list_cell_meetings(
 ) -> Any:
     """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead: meetings
     planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period` that
-    its ratings answer (docs/architecture.md "Periods out of range")."""
+    its ratings answer (docs/architecture.md "Periods out of range"). Evaluation is asked only when the period
+    lists nothing: a page listing a cell's meetings while evaluation is silent waits no timeout for it."""
     readable_period(period, rated=False)
     await _cell(caller, state, cell_id)
-    if period:
+    listed = await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
+    if period and not offset and not listed.get("items"):
         try:
             reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4])))
         except ServiceUnavailable:
             reply = None  # the meetings are meetings' to list: evaluation's silence leaves the period unchecked
         if reply is not None:
             refuse_before_first_month(period, reply.first_month)
-    return await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
+    return listed
 
 
 @router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead], tags=["cells"])
