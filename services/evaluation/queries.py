@@ -701,10 +701,7 @@ async def committee_ranking(
         sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells, unrated=unrated)
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
     items = _cell_items(rows)
-    noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
-    for item in items:
-        item["late_change"] = noted.get((item["cell_id"], period))
-    await _note_rating_reasons(conn, items, period)
+    await _note_late_changes(conn, items, period)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 

@@ -104,11 +104,11 @@ async def _scored(state: State, request: Request[Any]) -> dict[str, Any] | None:
 
 
 async def committee_first_month(state: State, committee_id: str) -> str | None:
-    """The committee's subtree's first month of data (`YYYY-MM`: its roll-up's `first_month`, read for this month);
-    None without data or before evaluation has heard of it. Call it after the committee is authorized."""
-    month = f"{now():%Y-%m}"
-    found = await _scored(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=month))
-    first = (found or {}).get("first_month")
+    """The committee's subtree's first month of data (`YYYY-MM`: its roll-up figures' `first_month`, read for this
+    month by GetUnitRollups, without the weakest cells and late changes a full roll-up would read too); None without
+    data or before evaluation has heard of it. Call it after the committee is authorized."""
+    reply = await state.rpc.call(evaluation.GetUnitRollups(unit_ids=[committee_id], period=f"{now():%Y-%m}"))
+    first = reply.items[0].first_month if reply.items else None
     return str(first) if first is not None else None
 
 
@@ -117,12 +117,9 @@ async def _before_data(state: State, committee_id: str, period: str) -> None:
     after the period's end (its roll-up's `first_month`, read for this month): a period before the unit's data is a
     404 on every route and page, as the cell's year before it existed; a committee without any data yet keeps its
     empty answer (`no_data`). Called only when evaluation had nothing for the period."""
-    last = period_months(period)[-1]
-    if last >= f"{now():%Y-%m}":
+    if period_months(period)[-1] >= f"{now():%Y-%m}":
         return
-    first = await committee_first_month(state, committee_id)
-    if first is not None and last < first:
-        raise RpcError("not_found", f"period: {period} ends before the unit's first data, {first}", field="period")
+    refuse_before_first_month(period, await committee_first_month(state, committee_id))
 
 
 @contextmanager
@@ -246,12 +243,12 @@ async def cell_members_at(
 
 
 def refuse_before_first_month(period: str, first_month: str | None) -> None:
-    """RpcError not_found naming `period` when `period` (a month, quarter or year) ends before the cell's first month
-    of data (`YYYY-MM`; None: no data yet, nothing refused): the 404 its page answers for such a year, never an empty
-    list (docs/architecture.md "Periods out of range")."""
+    """RpcError not_found naming `period` when `period` (a month, quarter or year) ends before a unit's (a cell's, a
+    committee's subtree's) first month of data (`YYYY-MM`; None: no data yet, nothing refused): the 404 its page
+    answers for such a period, never an empty list (docs/architecture.md "Periods out of range")."""
     if first_month is not None and period_months(period)[-1] < first_month:
         raise RpcError(
-            "not_found", f"period: {period} ends before the cell's first month, {first_month}", field="period"
+            "not_found", f"period: {period} ends before the unit's first month of data, {first_month}", field="period"
         )
 
 
