@@ -1,6 +1,7 @@
 """People's sign-in: argon2 password hashes, server-side sessions behind an HttpOnly cookie, CSRF tokens."""
 
 import asyncio
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -18,8 +19,22 @@ SIGN_IN_COOKIE = "chibo_sign_in"
 """Holds the CSRF token of the sign-in form before any session exists (double submit)."""
 
 _hasher = PasswordHasher()
-# verified against when the account has no password, so a wrong name costs as long as a wrong password
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Verified against when the account has no password, so a wrong name costs as long as a wrong password. A hash of a
+# random password nobody kept, written here rather than computed at import (0.6-2 s of the gateway's start on a busy
+# machine): argon2's verification costs the same for any hash of the same parameters, and a match with it is refused
+# anyway (`stored is not None`). Should this argon2-cffi's defaults ever differ from the hash's, one of today's
+# parameters is made once, on the first refusal that needs it, so the refusals stay equal in cost.
+_WRITTEN_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$1HnwNuay7UjlqmqgRqywzQ$JoCsbk5g7oOiv0DmuJCM/oZtt8epJgq53i8iuytYzP4"
+)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """The argon2 hash to verify against when an account has none: the written one while its parameters are today's."""
+    if not _hasher.check_needs_rehash(_WRITTEN_DUMMY_HASH):
+        return _WRITTEN_DUMMY_HASH
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +85,7 @@ class WebAccounts:
 
         def verify() -> bool:
             try:
-                return bool(_hasher.verify(stored or _DUMMY_HASH, password)) and stored is not None
+                return bool(_hasher.verify(stored or _dummy_hash(), password)) and stored is not None
             except (VerificationError, InvalidHashError):
                 return False
 
