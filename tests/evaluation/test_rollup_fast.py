@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from services.evaluation import queries
-from shared.periods import previous_period
+from shared.periods import period_months, previous_period
 from tests.evaluation import rollup_reference as reference
 from tests.evaluation.private_db import private_pool
 
@@ -158,9 +158,20 @@ async def _align_half_cent_ties(
 async def _assert_same(conn: asyncpg.Connection, step: str) -> None:
     units = [row["id"] for row in await conn.fetch("SELECT id FROM unit ORDER BY id")]
     checked = [unit for unit in units if not unit.startswith("k-")] + units[:: max(1, len(units) // 6)] + ["nobody"]
+    # the many-unit read (GetUnitRollups, SUMS_MANY) gives each unit the figures its own read (SUMS) gives it
+    many = {
+        period: {
+            item["committee_id"]: item
+            for item in (await queries.unit_rollups(conn, checked, period, today=CLOSED))["items"]
+        }
+        for period in CHECKED
+    }
     for unit in checked:
         for period in CHECKED:
             fast = await queries.committee_rollup(conn, unit, period, today=CLOSED)
+            alone = {k: v for k, v in fast.items() if k not in ("weakest", "late_changes", "late_changes_total")}
+            data = await reference.has_data(conn, unit, period_months(period)[-1])
+            assert many[period].get(unit) == (alone if data else None), (step, unit, period)
             slow = await reference.committee_rollup(conn, unit, period)
             if fast != slow:
                 await _align_half_cent_ties(conn, unit, period, fast, slow)
