@@ -623,6 +623,24 @@ async def unit_rollups(
     return {"items": items}
 
 
+DIRECT_CELLS = """
+SELECT count(*) FROM unit u
+JOIN subtree_cell s ON s.ancestor_id = u.id AND s.cell_id = u.id
+WHERE u.parent_id = $1 AND u.kind = 'cell' AND cell_in_period(s.first_month, s.last_month, $2)
+  AND EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = u.id AND length(p.period) = 7 AND p.period <= $3)
+"""
+"""The cells whose parent is $1 that existed in period $2 (their span) and have a month stored up to $3, its last
+month: those whose own sums (a cell's pair in subtree_cell, its periods) give cells_in > 0 and has_data, one index
+probe each instead of their sums read."""
+
+
+async def direct_cells(conn: asyncpg.Connection, committee_id: str, period: str) -> int:
+    """How many cells directly under `committee_id` unit_rollups would list with cells in `period` (existed in it,
+    with a month stored up to its end), counted without reading their sums; 0 for an unknown unit."""
+    await refresh_subtrees(conn)
+    return int(await conn.fetchval(DIRECT_CELLS, committee_id, period, period_months(period)[-1]))
+
+
 LATE_CHANGES_SHOWN = 50
 """How many cells whose closed month changed late a committee's roll-up lists (it says how many there are)."""
 

@@ -167,7 +167,14 @@ async def _assert_same(conn: asyncpg.Connection, step: str) -> None:
         for period in CHECKED
     }
     for unit in checked:
+        direct = [
+            row["id"] for row in await conn.fetch("SELECT id FROM unit WHERE parent_id = $1 AND kind = 'cell'", unit)
+        ]
         for period in CHECKED:
+            # the summary PDF's count of the cells directly under a unit: those the many-unit read lists with cells
+            listed = (await queries.unit_rollups(conn, direct, period, today=CLOSED))["items"] if direct else []
+            counted = await queries.direct_cells(conn, unit, period)
+            assert counted == sum(1 for item in listed if item["cells"]), (step, unit, period)
             fast = await queries.committee_rollup(conn, unit, period, today=CLOSED)
             alone = {k: v for k, v in fast.items() if k not in ("weakest", "late_changes", "late_changes_total")}
             data = await reference.has_data(conn, unit, period_months(period)[-1])
@@ -248,6 +255,9 @@ async def test_fast_rollups_equal_the_recursive_walk_as_the_tree_and_periods_cha
         ]
         spans += [("k-g4-0", "2026-12", "2026-12"), ("k-c1-0", "2027-02", None), ("k-new", "2026-10", None)]
         await _set_spans(conn, spans)
+        # a cell that ended before a checked month with a month stored before it: data up to the month, yet no cell
+        # of it (not among the cells directly under its committee either)
+        await _upsert(conn, [_period_row(rng, "k-g3-0", "2026-09")])
         await _assert_same(conn, "cells with spans")
         await conn.execute("UPDATE unit SET active = false WHERE id = 'k-g3-0'")
         await _assert_same(conn, "a cell made inactive counts in its span")
