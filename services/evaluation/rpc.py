@@ -1,6 +1,7 @@
 """The evaluation.rpc methods (shared/contracts/evaluation_rpc.py), each calling one handler or query."""
 
 import uuid
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -61,15 +62,29 @@ async def committee_rollup(request: rpc.GetCommitteeRollup, app: EvaluationConte
         )
 
 
+def _begun(period: str) -> date:
+    """Today in Vietnam, or invalid (`period`) when the period has not begun."""
+    today = today_in_vietnam()
+    current = f"{today:%Y-%m}"
+    if period_months(period)[0] > current:
+        raise RpcError("invalid", f"period {period} has not begun (this month is {current})", field="period")
+    return today
+
+
 async def unit_rollups(request: rpc.GetUnitRollups, app: EvaluationContext) -> dict[str, Any]:
     """The roll-up figures of each unit asked for that has data (queries.unit_rollups), in one reply; invalid
     (`period`) before the period begins."""
-    today = today_in_vietnam()
-    current = f"{today:%Y-%m}"
-    if period_months(request.period)[0] > current:
-        raise RpcError("invalid", f"period {request.period} has not begun (this month is {current})", field="period")
+    today = _begun(request.period)
     async with app.pool.acquire() as conn:
         return await queries.unit_rollups(conn, request.unit_ids, request.period, today=today)
+
+
+async def direct_cells(request: rpc.CountDirectCells, app: EvaluationContext) -> dict[str, Any]:
+    """How many cells directly under the committee count in the period (queries.direct_cells); invalid (`period`)
+    before the period begins."""
+    _begun(request.period)
+    async with app.pool.acquire() as conn:
+        return {"cells": await queries.direct_cells(conn, request.committee_id, request.period)}
 
 
 async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationContext) -> dict[str, Any]:
@@ -195,6 +210,7 @@ def rpc_methods(app: EvaluationContext) -> RpcMethods:
     methods.add(rpc.GetCellPeriods, partial(cell_periods, app=app))
     methods.add(rpc.GetCommitteeRollup, partial(committee_rollup, app=app))
     methods.add(rpc.GetUnitRollups, partial(unit_rollups, app=app))
+    methods.add(rpc.CountDirectCells, partial(direct_cells, app=app))
     methods.add(rpc.GetCommitteeRanking, partial(committee_ranking, app=app))
     methods.add(rpc.GetCommitteeReport, partial(committee_report, app=app))
     methods.add(rpc.GetWeakestCells, partial(weakest_cells, app=app))

@@ -234,6 +234,12 @@ class UnitRollupsReply(Reply):
     items: list[RollupFiguresReply]
 
 
+class DirectCellsReply(Reply):
+    """How many cells directly under a committee count in a period (CountDirectCells)."""
+
+    cells: int
+
+
 class FrameworkReply(Reply):
     """A framework: in lists its id, version and adoptions; alone the whole document and its versions."""
 
@@ -312,6 +318,17 @@ class GetUnitRollups(EvaluationRequest[UnitRollupsReply]):
 
     method = "unit_rollups"
     unit_ids: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=UNIT_ROLLUPS_MAX)]
+    period: Period
+
+
+class CountDirectCells(EvaluationRequest[DirectCellsReply]):
+    """How many cells directly under `committee_id` (not under its sub-committees) existed in the period and have a
+    month stored up to its end: those GetUnitRollups would list, with cells, if asked for each (a large committee's
+    summary PDF counts them, never tabling them, so it asks for no cell's figures); 0 for a unit evaluation does not
+    know; invalid (`period`) before it begins."""
+
+    method = "direct_cells"
+    committee_id: str
     period: Period
 
 

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from services.evaluation import queries
-from shared.periods import previous_period
+from shared.periods import period_months, previous_period
 from tests.evaluation import rollup_reference as reference
 from tests.evaluation.private_db import private_pool
 
@@ -158,9 +158,27 @@ async def _align_half_cent_ties(
 async def _assert_same(conn: asyncpg.Connection, step: str) -> None:
     units = [row["id"] for row in await conn.fetch("SELECT id FROM unit ORDER BY id")]
     checked = [unit for unit in units if not unit.startswith("k-")] + units[:: max(1, len(units) // 6)] + ["nobody"]
+    # the many-unit read (GetUnitRollups, SUMS_MANY) gives each unit the figures its own read (SUMS) gives it
+    many = {
+        period: {
+            item["committee_id"]: item
+            for item in (await queries.unit_rollups(conn, checked, period, today=CLOSED))["items"]
+        }
+        for period in CHECKED
+    }
     for unit in checked:
+        direct = [
+            row["id"] for row in await conn.fetch("SELECT id FROM unit WHERE parent_id = $1 AND kind = 'cell'", unit)
+        ]
         for period in CHECKED:
+            # the summary PDF's count of the cells directly under a unit: those the many-unit read lists with cells
+            listed = (await queries.unit_rollups(conn, direct, period, today=CLOSED))["items"] if direct else []
+            counted = await queries.direct_cells(conn, unit, period)
+            assert counted == sum(1 for item in listed if item["cells"]), (step, unit, period)
             fast = await queries.committee_rollup(conn, unit, period, today=CLOSED)
+            alone = {k: v for k, v in fast.items() if k not in ("weakest", "late_changes", "late_changes_total")}
+            data = await reference.has_data(conn, unit, period_months(period)[-1])
+            assert many[period].get(unit) == (alone if data else None), (step, unit, period)
             slow = await reference.committee_rollup(conn, unit, period)
             if fast != slow:
                 await _align_half_cent_ties(conn, unit, period, fast, slow)
@@ -237,6 +255,9 @@ async def test_fast_rollups_equal_the_recursive_walk_as_the_tree_and_periods_cha
         ]
         spans += [("k-g4-0", "2026-12", "2026-12"), ("k-c1-0", "2027-02", None), ("k-new", "2026-10", None)]
         await _set_spans(conn, spans)
+        # a cell that ended before a checked month with a month stored before it: data up to the month, yet no cell
+        # of it (not among the cells directly under its committee either)
+        await _upsert(conn, [_period_row(rng, "k-g3-0", "2026-09")])
         await _assert_same(conn, "cells with spans")
         await conn.execute("UPDATE unit SET active = false WHERE id = 'k-g3-0'")
         await _assert_same(conn, "a cell made inactive counts in its span")

@@ -466,6 +466,26 @@ async def test_unit_rollups_answer_each_units_roll_up_figures_in_one_reply(
     assert (error.code, error.field) == ("invalid", "period") and "has not begun" in error.message
 
 
+async def test_direct_cells_counts_the_cells_under_a_committee_that_unit_rollups_would_list(
+    rpc: RpcClient, ward: dict[str, str]
+) -> None:
+    """CountDirectCells answers how many of the committee's own cells GetUnitRollups lists with cells in the period
+    (the summary PDF's count, without their figures): none before their data, none for an unknown unit; a period not
+    begun is invalid."""
+    cells = [ward["cell_a"], ward["cell_b"]]
+    for period in ("1999-01", "2026-03", "2026-Q2", "2026"):
+        listed = (await ask(rpc, evaluation.GetUnitRollups(unit_ids=cells, period=period)))["items"]
+        counted = await ask(rpc, evaluation.CountDirectCells(committee_id=ward["committee"], period=period))
+        assert counted == {"cells": sum(1 for item in listed if item["cells"])}, period
+    assert counted["cells"] > 0
+    nobody = await ask(rpc, evaluation.CountDirectCells(committee_id=random_id("nobody"), period="2026"))
+    assert nobody == {"cells": 0}
+    coming = next_period(f"{datetime.now(VIETNAM_TZ):%Y-%m}")
+    request = evaluation.CountDirectCells(committee_id=ward["committee"], period=coming)
+    error = await rpc_error(ask(rpc, request))
+    assert (error.code, error.field) == ("invalid", "period") and "has not begun" in error.message
+
+
 @pytest.mark.parametrize(
     ("months", "field"),
     [

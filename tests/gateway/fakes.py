@@ -793,6 +793,16 @@ class World:
                 items.append({key: value for key, value in found.items() if key not in ROLLUP_LISTS})
             return {"items": items}
 
+        async def direct_cells(r: evaluation.CountDirectCells) -> dict[str, Any]:
+            # the cells directly under the committee that GetUnitRollups would list with cells
+            direct = [u["id"] for u in self.units.values() if u["kind"] == "cell" and u["parent_id"] == r.committee_id]
+            listed = (
+                (await unit_rollups(evaluation.GetUnitRollups(unit_ids=direct, period=r.period)))["items"]
+                if direct
+                else []
+            )
+            return {"cells": sum(1 for item in listed if item["cells"])}
+
         async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
             check_data(r.committee_id, r.period)
             # ward A's cells are weak (Average, Poor), ward B's is Fair; weak_only keeps Poor then Average
@@ -898,6 +908,7 @@ class World:
         methods.add(evaluation.GetCellPeriods, cell_periods)
         methods.add(evaluation.GetCommitteeRollup, committee_rollup)
         methods.add(evaluation.GetUnitRollups, unit_rollups)
+        methods.add(evaluation.CountDirectCells, direct_cells)
         methods.add(evaluation.GetCommitteeRanking, committee_ranking)
         methods.add(evaluation.GetCommitteeReport, committee_report)
         methods.add(evaluation.GetWeakestCells, weakest_cells)

@@ -20,6 +20,7 @@ from shared.contracts import evaluation_rpc as evaluation
 from shared.envelope import now
 from shared.periods import month_of, previous_period
 from tests.gateway.fakes import World
+from tests.support.ids import random_id
 from tests.support.web import signed_in_web
 
 exports = importlib.import_module("services.gateway.web.exports")
@@ -159,6 +160,52 @@ async def test_the_summary_pdf_asks_evaluation_once_for_every_sub_units_roll_up(
     assert rollups == [world.root], f"{len(rollups)} GetCommitteeRollup calls: {rollups}"
     batched = [request for request in asked if isinstance(request, evaluation.GetUnitRollups)]
     assert [request.unit_ids for request in batched] == [[world.ward_a, world.ward_b]]
+
+
+async def test_the_summary_pdf_counts_the_cells_directly_under_it_without_asking_for_their_figures(
+    app_and_state: tuple[object, GatewayState],
+    world: World,
+    state: GatewayState,
+    monkeypatch: pytest.MonkeyPatch,
+    amqp_url: str,
+    database_url: str,
+) -> None:
+    """The summary PDF asked evaluation for every direct child's roll-up figures (a commune of 700 cells: 700 items
+    in the reply) only to count the cells with data among them. It now asks for the sub-committees' figures alone
+    and for the count (CountDirectCells), and prints the same: the committees tabled, the cells with data counted
+    (one without data up to the period's end is not)."""
+    root, ward, cells = random_id("xa"), random_id("dv"), [random_id("thon") for _ in range(3)]
+    world.add_unit(root, "Đảng ủy xã Đếm", "committee", None)
+    world.add_unit(ward, "Đảng ủy cơ sở Đếm", "committee", root)
+    world.add_unit(random_id("thon"), "Chi bộ thôn dưới cơ sở", "cell", ward)
+    for index, cell in enumerate(cells):
+        world.add_unit(cell, f"Chi bộ thôn Đếm {index}", "cell", root)
+    world.without_data[cells[2]] = "period"  # no month of it stored up to the period's end: not counted
+    asked: list[tuple[Any, Any]] = []
+    call = state.rpc.call
+
+    async def recorded(request: Any, **kwargs: Any) -> Any:
+        reply = await call(request, **kwargs)
+        asked.append((request, reply))
+        return reply
+
+    monkeypatch.setattr(state.rpc, "call", recorded)
+    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 2, raising=False)  # the commune's four cells are above it
+    app, _ = app_and_state
+    async with signed_in_web(app, "xa-dem", "committee_officer", root, database_url, amqp_url) as officer:
+        answer = await officer.get(f"/app/committees/{root}/report.pdf?period={PERIOD}")
+    assert answer.status_code == 200, answer.text[:500]
+    text = pdf_words(answer.content)
+    assert "Theo đơn vị trực thuộc" in text and "Đảng ủy cơ sở Đếm" in text
+    assert "Bảng không liệt kê 2 chi bộ trực thuộc trực tiếp đảng bộ" in text, text
+    figures = [
+        (request.unit_ids, len(reply.items))
+        for request, reply in asked
+        if isinstance(request, evaluation.GetUnitRollups)
+    ]
+    assert figures == [([ward], 1)], f"roll-up figures asked (ids, items answered): {figures}"
+    counted = [request.committee_id for request, _ in asked if isinstance(request, evaluation.CountDirectCells)]
+    assert counted == [root]
 
 
 async def test_the_summary_pdf_of_a_committee_of_cells_has_no_table_of_its_cells(

@@ -37,7 +37,7 @@ def cell(index: int) -> dict[str, Any]:
 
 
 def sub_unit(unit_id: str, name: str, kind: str, cells: int, score: float) -> dict[str, Any]:
-    """A directly subordinate unit with its roll-up, as exports.sub_units gives it."""
+    """A directly subordinate committee with its roll-up, as exports.sub_units gives it."""
     by_rating = {"good": cells} if score >= 90 else {"poor": cells}
     return {
         "unit": {"id": unit_id, "name": name, "kind": kind, "parent_id": "xa"},
@@ -45,19 +45,20 @@ def sub_unit(unit_id: str, name: str, kind: str, cells: int, score: float) -> di
     }
 
 
-def summary(sub_units: list[dict[str, Any]], cells: list[dict[str, Any]]) -> tuple[int, str]:
-    """report_document of a commune above FULL_LIST_CELLS with these units under it and these cells in its subtree."""
+def summary(sub_units: list[dict[str, Any]], direct_cells: int, cells: list[dict[str, Any]]) -> tuple[int, str]:
+    """report_document of a commune above FULL_LIST_CELLS with these committees and this many cells directly under
+    it and these cells in its subtree."""
     weakest = [row for row in cells if row["rating"] == "poor"][:PDF_WEAKEST]
     rollup = {"cells": len(cells), "score": 87.25, "by_rating": {"good": 630, "poor": 70}}
     unit = {"id": "xa", "name": "Đảng ủy xã Hòa Bình"}
-    return words(report_document(unit, PERIOD, {"rollup": rollup, "sub_units": sub_units, "weakest": weakest}))
+    data = {"rollup": rollup, "sub_units": sub_units, "direct_cells": direct_cells, "weakest": weakest}
+    return words(report_document(unit, PERIOD, data))
 
 
 def test_a_commune_of_700_cells_gets_a_short_summary_without_a_row_per_cell() -> None:
     """700 cells directly under the commune: a few pages, no by-unit table, no Good cell named, the 50 weakest."""
     cells = [cell(index) for index in range(700)]
-    units = [sub_unit(row["cell_id"], row["name"], "cell", 1, row["score"]) for row in cells]
-    pages, text = summary(units, cells)
+    pages, text = summary([], 700, cells)
     assert pages <= 3, f"{pages} pages"
     assert "Theo đơn vị trực thuộc" not in text
     assert "Tân Lập" not in text  # Good: not weak, no row
@@ -70,8 +71,7 @@ def test_committees_beside_cells_are_tabled_and_the_cells_counted() -> None:
     under it, none of them a row."""
     cells = [cell(index) for index in range(700)]
     units = [sub_unit(f"dv{index}", f"Đảng ủy cơ sở {index}", "committee", 220, 88.0) for index in range(3)]
-    units += [sub_unit(row["cell_id"], row["name"], "cell", 1, row["score"]) for row in cells[:40]]
-    pages, text = summary(units, cells)
+    pages, text = summary(units, 40, cells)
     assert pages <= 3, f"{pages} pages"
     assert "Theo đơn vị trực thuộc" in text and all(f"Đảng ủy cơ sở {index}" in text for index in range(3))
     table = text[text.index("Theo đơn vị trực thuộc") : text.index("Các chi bộ yếu nhất")]

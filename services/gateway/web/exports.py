@@ -36,7 +36,13 @@ from services.gateway.web.i18n import (
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
-from shared.contracts.evaluation_rpc import UNIT_ROLLUPS_MAX, GetCommitteeReport, GetUnitRollups, GetWeakestCells
+from shared.contracts.evaluation_rpc import (
+    UNIT_ROLLUPS_MAX,
+    CountDirectCells,
+    GetCommitteeReport,
+    GetUnitRollups,
+    GetWeakestCells,
+)
 from shared.contracts.meetings_rpc import HELD_STATUSES, ListUnits
 from shared.envelope import now as clock
 from shared.periods import awaiting_meeting, is_running, local_date
@@ -110,30 +116,43 @@ def weakness(row: dict[str, Any]) -> tuple[int, float, str] | None:
     return (0 if rating == "poor" else 1, float(row.get("score") or 0.0), str(row["cell_id"]))
 
 
-async def sub_units(state: GatewayState, committee_id: str, period: str) -> list[dict[str, Any]]:
-    """The committee's direct children (committees and cells) that have cells in the period, each with its roll-up
-    figures as the committee's page shows them (rollup_shown); in the children's order of the tree (by id). The
-    figures come in one GetUnitRollups per UNIT_ROLLUPS_MAX children (one for any committee), not one RPC each."""
+async def sub_units(state: GatewayState, committee_id: str, period: str) -> tuple[list[dict[str, Any]], int]:
+    """The committee's direct sub-committees that have cells in the period, each with its roll-up figures as the
+    committee's page shows them (rollup_shown), in the children's order of the tree (by id); and how many cells
+    directly under it have data in the period, counted by evaluation (CountDirectCells): the PDF tables no cell, so
+    no cell's figures are read (a commune of 700 cells asked for 700 roll-ups to count them). The figures come in one
+    GetUnitRollups per UNIT_ROLLUPS_MAX sub-committees; neither is asked without such children."""
     children: list[dict[str, Any]] = []
     while True:
         listed = await state.rpc.call(ListUnits(parent_id=committee_id, limit=1000, offset=len(children)))
         children += [unit.model_dump() for unit in listed.items]
         if not listed.items or len(children) >= listed.total:
             break
-    ids = [unit["id"] for unit in children]
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), UNIT_ROLLUPS_MAX):
-        request = GetUnitRollups(unit_ids=ids[start : start + UNIT_ROLLUPS_MAX], period=period)
-        # a child without data (no cell in the period, or none known to evaluation) is left out of the reply
-        found |= {item.committee_id: item.model_dump() for item in (await state.rpc.call(request)).items}
+    committees = [unit for unit in children if unit.get("kind") != "cell"]
+    ids = [unit["id"] for unit in committees]
+
+    async def figures() -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), UNIT_ROLLUPS_MAX):
+            request = GetUnitRollups(unit_ids=ids[start : start + UNIT_ROLLUPS_MAX], period=period)
+            # a child without data (no cell in the period, or none known to evaluation) is left out of the reply
+            found |= {item.committee_id: item.model_dump() for item in (await state.rpc.call(request)).items}
+        return found
+
+    async def direct_cells() -> int:
+        if len(committees) == len(children):
+            return 0
+        return (await state.rpc.call(CountDirectCells(committee_id=committee_id, period=period))).cells
+
+    found, cells = await asyncio.gather(figures(), direct_cells())
     at = clock()
     in_progress = is_running(period, at)
     shown = [
         {"unit": unit, "rollup": rollup_shown(found[unit["id"]] | {"in_progress": in_progress}, now=at)}
-        for unit in children
+        for unit in committees
         if unit["id"] in found
     ]
-    return [item for item in shown if item["rollup"].get("cells")]
+    return [item for item in shown if item["rollup"].get("cells")], cells
 
 
 async def weakest_cells(state: GatewayState, committee_id: str, period: str) -> list[dict[str, Any]]:
@@ -160,13 +179,14 @@ async def report_summary(
     state: GatewayState, principal: Principal, committee_id: str, period: str, rollup: dict[str, Any]
 ) -> dict[str, Any]:
     """What the PDF of a committee above FULL_LIST_CELLS cells gives: its roll-up, the figures of each directly
-    subordinate unit (sub_units) and its PDF_WEAKEST weakest cells with all their figures (`weakest`: weakest_cells,
-    never every cell's line)."""
+    subordinate committee and the count of cells directly under it with data (sub_units: `sub_units`,
+    `direct_cells`) and its PDF_WEAKEST weakest cells with all their figures (`weakest`: weakest_cells, never every
+    cell's line)."""
     del principal  # authorized by the caller (authorize_unit) for the committee's whole subtree
-    units, weakest = await asyncio.gather(
+    (units, cells), weakest = await asyncio.gather(
         sub_units(state, committee_id, period), weakest_cells(state, committee_id, period)
     )
-    return {"rollup": rollup, "sub_units": units, "weakest": weakest}
+    return {"rollup": rollup, "sub_units": units, "direct_cells": cells, "weakest": weakest}
 
 
 def report_header(*, with_period: bool = True) -> list[str]:
@@ -356,10 +376,10 @@ def report_subtitle(unit: dict[str, Any], period: str) -> str:
 
 
 def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:
-    """The report as PDF: with `rows` (report) every cell; with `sub_units` and `weakest` (report_summary, a
-    committee above FULL_LIST_CELLS cells) the figures by directly subordinate committee (the cells directly under
-    it counted, never a row each: no table when they are all it has) and the weakest cells, and a note that the full
-    list is in the CSV."""
+    """The report as PDF: with `rows` (report) every cell; with `sub_units`, `direct_cells` (0 when absent) and
+    `weakest` (report_summary, a committee above FULL_LIST_CELLS cells) the figures by directly subordinate committee
+    (the cells directly under it counted, never a row each: no table when they are all it has) and the weakest
+    cells, and a note that the full list is in the CSV."""
     rollup = data["rollup"]
     title, subtitle = _("Report on party cell meetings"), report_subtitle(unit, period)
     # what the committee's page says above the same figures: a running month's regularity reads 100 % while most
@@ -381,8 +401,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         )
     # cells directly under the committee are no row of the table (a commune's 700 made it 20 pages): counted instead,
     # the weak among them in the weakest cells, every one in the CSV
-    committees = [item for item in data["sub_units"] if item["unit"].get("kind") != "cell"]
-    direct_cells = len(data["sub_units"]) - len(committees)
+    committees = data["sub_units"]
+    direct_cells = int(data.get("direct_cells") or 0)
     units = [
         [
             shown_name(str(item["unit"].get("name") or item["unit"]["id"])),
