@@ -165,3 +165,29 @@ async def test_the_cells_meetings_of_a_period_are_listed_while_evaluation_does_n
     finally:
         await fakes.evaluation.start()
     assert answer.status_code == 200, answer.text
+
+
+async def test_a_committees_report_of_a_period_not_begun_gives_the_way_back_its_404_page_gives(
+    client: httpx.AsyncClient,
+    world: World,
+    headers: dict[str, dict[str, str]],
+    amqp_url: str,
+    database_url: str,
+    first_data: None,
+) -> None:
+    """The report's CSV and PDF of next month were the 422 "Chưa đến kỳ" with only the home page to go to, where a
+    period before the committee's data leads to its page (`Xem kỳ gần nhất`): both lead there now. The API's read of
+    the same period stays JSON naming `query.period` (a page path answers a page, /v1 JSON)."""
+    committee = f"/app/committees/{world.ward_a}"
+    back = f'<p><a href="{committee}">Xem kỳ gần nhất</a></p>'
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        for report in ("report.csv", "report.pdf"):
+            not_begun = await officer.get(f"{committee}/{report}?period={next_month()}")
+            before = await officer.get(f"{committee}/{report}?period=2024")
+            assert (not_begun.status_code, before.status_code) == (422, 404), (report, not_begun.text[-600:])
+            assert back_link(before.text) == back, before.text[-600:]
+            assert "Chưa đến kỳ" in not_begun.text and back_link(not_begun.text) == back, not_begun.text[-600:]
+    officer_api = headers["ward_officer"]
+    api = await client.get(f"/v1/committees/{world.ward_a}/rollup?period={next_month()}", headers=officer_api)
+    assert api.status_code == 422 and api.headers["content-type"].startswith("application/json"), api.text
+    assert api.json()["field"] == "query.period", api.text
