@@ -60,3 +60,42 @@ async def test_the_form_says_in_vietnamese_which_field_is_wrong(
     assert said in before.text, before.text[-1500:]
     assert quarter.status_code == 422, quarter.text[-600:]
     assert "Từ tháng: vui lòng nhập tháng theo dạng năm-tháng, ví dụ 2026-11." in quarter.text, quarter.text[-1500:]
+
+
+@pytest.fixture
+def province_data(world: World) -> Iterator[None]:
+    """The province has data from December 2025 (its root's subtree; no other root has any)."""
+    world.first_months[world.root] = FIRST
+    yield
+    world.first_months.clear()
+
+
+async def test_the_whole_provinces_rescore_is_refused_before_its_data_as_a_committees_is(
+    client: httpx.AsyncClient,
+    world: World,
+    headers: dict[str, dict[str, str]],
+    amqp_url: str,
+    database_url: str,
+    province_data: None,
+) -> None:
+    """An administrator's re-score without `unit_id` (every cell of the province) over 2000-01..2025-03 was queued,
+    re-scoring nothing, where a committee's was refused: the province's first month of data (its roots') bounds it
+    alike. The province officer's re-score of the province, by the API and the form, is its root committee's."""
+    before = {"period_from": "2000-01", "period_to": "2025-03"}
+    for who, body in (("admin", before), ("province_officer", before | {"unit_id": world.root})):
+        refused = await client.post("/v1/rescore", json=body, headers=headers[who])
+        assert refused.status_code == 422, (who, refused.text)
+        said = refused.json()
+        assert said["field"].endswith("period_to") and FIRST in said["message"], (who, refused.text)
+        within = await client.post("/v1/rescore", json=body | {"period_to": "2025-12"}, headers=headers[who])
+        assert within.status_code == 202, (who, within.text)
+    open_ended = await client.post("/v1/rescore", json={"period_from": "2000-01"}, headers=headers["admin"])
+    assert open_ended.status_code == 202, open_ended.text
+    page = f"/app/committees/{world.root}/rescore"
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.root, None) as officer:
+        form = await officer.get(page)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        sent = await officer.post(page, data={"csrf": csrf.group(1), **before})
+    assert sent.status_code == 422, sent.text[-600:]
+    assert "Đến tháng: đơn vị chỉ có dữ liệu từ tháng 12/2025" in sent.text, sent.text[-1500:]
