@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel
 
 from services.gateway.auth import Principal, Role
+from services.gateway.availability import scores_or
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import (
     authorize_meeting,
@@ -282,13 +283,16 @@ async def list_cell_meetings(
     """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead: meetings
     planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period` that
     its ratings answer (docs/architecture.md "Periods out of range"). Evaluation is asked only when the period
-    lists nothing: a page listing a cell's meetings while evaluation is silent waits no timeout for it."""
+    lists nothing, and unanswered leaves the period unchecked: a read listing a cell's meetings while evaluation is
+    silent waits no timeout for it, one listing none at most one (none on a page whose render already found
+    evaluation silent: availability.scores_or)."""
     readable_period(period, rated=False)
     await _cell(caller, state, cell_id)
     listed = await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
     if period and not offset and not listed.get("items"):
+        periods = evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4]))
         try:
-            reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4])))
+            reply = await scores_or(lambda: state.rpc.call(periods), None)
         except ServiceUnavailable:
             reply = None  # the meetings are meetings' to list: evaluation's silence leaves the period unchecked
         if reply is not None:
