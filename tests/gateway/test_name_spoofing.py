@@ -3,16 +3,27 @@ characters is accepted (CONTRACT.md: names at most 200 characters, no U+0000, no
 person reads it (a page, a mail, a CSV, a PDF) it cannot turn the text after it around or hide what it is: each
 check is on the bytes the person gets."""
 
+import io
 from datetime import datetime
+from typing import Any
 
 import httpx
 from markupsafe import Markup
+from pypdf import PdfReader
 
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import TtlCache, UnitDirectory
 from services.gateway.web import pdf
 from services.gateway.web.core import environment, shown_text
-from services.gateway.web.exports import csv_lines, evidence_row, spreadsheet_csv
+from services.gateway.web.exports import (
+    csv_lines,
+    evidence_row,
+    late_notes,
+    locality,
+    reason_notes,
+    report_document,
+    spreadsheet_csv,
+)
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
 from services.notifications.templates import greeting_of_many, render, render_digest
@@ -152,3 +163,28 @@ def test_a_pdf_paragraph_holds_no_character_that_steers_text() -> None:
     pdf.fonts()
     paragraph = pdf.para(f"Chủ trì: {SPOOFED}", pdf._styles(serif=True)["body"])
     assert paragraph.text == "Chủ trì: Nguyễn Văn An"
+
+
+def test_a_reports_notes_and_the_minutes_place_print_a_name_as_shown_name_does() -> None:
+    """The report PDF's notes under its table (a month changed late, a rating's reason) and the minutes' place line
+    printed a cell's or committee's name as sent: its override turned the note around and its line break began
+    "Bcc: ..." on a line of its own (pdf.para keeps line breaks). Each is shared.text.shown_name's one line now."""
+    name = f"Chi bộ {RLO}Lê Văn B\r\nBcc: evil@x.com\x85\u2028X"
+    shown = "Chi bộ Lê Văn B Bcc: evil@x.com X"
+    assert shown_name(name) == shown
+    late = {"old_score": 85.0, "old_rating": "fair", "new_score": 92.0, "new_rating": "good"}
+    late |= {"changed_at": "2026-12-04"}
+    reason = {"code": "no_thematic_meeting", "band": "good"}
+    row: dict[str, Any] = {"cell_id": "k1", "name": name, "period": "2026-11", "rating": "poor", "score": 92.0}
+    row |= {"late_change": late, "rating_reason": reason, "flags": []}
+    notes = late_notes([row], period="2026-11") + reason_notes([row], period="2026-11")
+    assert len(notes) == 2 and all(note.startswith(f"{shown} — ") for note in notes), notes
+    assert locality({"name": f"Đảng ủy xã Hòa{RLI}\r\nBình"}, {"name": "Chi bộ"}) == "Hòa Bình"
+    rollup: dict[str, Any] = {"cells": 1, "score": 92.0, "by_rating": {"poor": 1}}
+    for data in ({"rows": [row]}, {"sub_units": [], "weakest": [row]}):
+        content = report_document({"name": "Đảng ủy phường 9"}, "2026-11", {"rollup": rollup, **data})
+        lines = [
+            line for page in PdfReader(io.BytesIO(content)).pages for line in (page.extract_text() or "").split("\n")
+        ]
+        assert _clean("\n".join(lines)) and not any(line.startswith("Bcc") for line in lines), lines
+        assert any(line.startswith(f"{shown} — ") for line in lines), lines

@@ -10,6 +10,7 @@ range"): a trial found a period not begun a 422 "Chưa đến kỳ" on the commi
 Over the real broker, evaluation faked (tests.gateway.fakes.World.first_months)."""
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from shared.periods import VIETNAM_TZ
+from tests.gateway.conftest import RPC_TIMEOUT
 from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_minutes_label_pages import signed_in
 
@@ -165,3 +167,49 @@ async def test_the_cells_meetings_of_a_period_are_listed_while_evaluation_does_n
     finally:
         await fakes.evaluation.start()
     assert answer.status_code == 200, answer.text
+
+
+async def test_a_committees_report_of_a_period_not_begun_gives_the_way_back_its_404_page_gives(
+    client: httpx.AsyncClient,
+    world: World,
+    headers: dict[str, dict[str, str]],
+    amqp_url: str,
+    database_url: str,
+    first_data: None,
+) -> None:
+    """The report's CSV and PDF of next month were the 422 "Chưa đến kỳ" with only the home page to go to, where a
+    period before the committee's data leads to its page (`Xem kỳ gần nhất`): both lead there now. The API's read of
+    the same period stays JSON naming `query.period` (a page path answers a page, /v1 JSON)."""
+    committee = f"/app/committees/{world.ward_a}"
+    back = f'<p><a href="{committee}">Xem kỳ gần nhất</a></p>'
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        for report in ("report.csv", "report.pdf"):
+            not_begun = await officer.get(f"{committee}/{report}?period={next_month()}")
+            before = await officer.get(f"{committee}/{report}?period=2024")
+            assert (not_begun.status_code, before.status_code) == (422, 404), (report, not_begun.text[-600:])
+            assert back_link(before.text) == back, before.text[-600:]
+            assert "Chưa đến kỳ" in not_begun.text and back_link(not_begun.text) == back, not_begun.text[-600:]
+    officer_api = headers["ward_officer"]
+    api = await client.get(f"/v1/committees/{world.ward_a}/rollup?period={next_month()}", headers=officer_api)
+    assert api.status_code == 422 and api.headers["content-type"].startswith("application/json"), api.text
+    assert api.json()["field"] == "query.period", api.text
+
+
+async def test_a_cells_page_of_a_year_without_meetings_waits_one_timeout_while_evaluation_does_not_answer(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, fakes: FakeServices
+) -> None:
+    """A cell's page waits for a silent evaluation once (gateway.availability: the first unanswered call marks it for
+    the rest of the render); a year listing no meeting then asked evaluation for the cell's first month again and
+    waited a second timeout (10.1 s against the gateway's 5 s). The page still lists the year, unchecked."""
+    year = str(datetime.now(VIETNAM_TZ).year - 2)  # offered while the cell's span is unknown, no meeting in it
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        await fakes.evaluation.stop()
+        try:
+            started = time.monotonic()
+            page = await officer.get(f"/app/cells/{world.cell_a1}?year={year}")
+            took = time.monotonic() - started
+        finally:
+            await fakes.evaluation.start()
+    assert page.status_code == 200, page.text[-600:]
+    assert 'id="ratings-unavailable"' in page.text, page.text[-1500:]
+    assert took < 1.5 * RPC_TIMEOUT, took

@@ -5,12 +5,14 @@ ending before the unit's first month of data is now a 422 naming `period_to` (sh
 month is) though it asks for a month. Over the real broker, evaluation faked (World.first_months)."""
 
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.gateway.fakes import World
+from tests.gateway.conftest import RPC_TIMEOUT
+from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_minutes_label_pages import signed_in
 
 FIRST = "2025-12"
@@ -60,3 +62,74 @@ async def test_the_form_says_in_vietnamese_which_field_is_wrong(
     assert said in before.text, before.text[-1500:]
     assert quarter.status_code == 422, quarter.text[-600:]
     assert "Từ tháng: vui lòng nhập tháng theo dạng năm-tháng, ví dụ 2026-11." in quarter.text, quarter.text[-1500:]
+
+
+@pytest.fixture
+def province_data(world: World) -> Iterator[None]:
+    """The province has data from December 2025 (its root's subtree; no other root has any)."""
+    world.first_months[world.root] = FIRST
+    yield
+    world.first_months.clear()
+
+
+async def test_the_whole_provinces_rescore_is_refused_before_its_data_as_a_committees_is(
+    client: httpx.AsyncClient,
+    world: World,
+    headers: dict[str, dict[str, str]],
+    amqp_url: str,
+    database_url: str,
+    province_data: None,
+) -> None:
+    """An administrator's re-score without `unit_id` (every cell of the province) over 2000-01..2025-03 was queued,
+    re-scoring nothing, where a committee's was refused: the province's first month of data (its roots') bounds it
+    alike. The province officer's re-score of the province, by the API and the form, is its root committee's."""
+    before = {"period_from": "2000-01", "period_to": "2025-03"}
+    for who, body in (("admin", before), ("province_officer", before | {"unit_id": world.root})):
+        refused = await client.post("/v1/rescore", json=body, headers=headers[who])
+        assert refused.status_code == 422, (who, refused.text)
+        said = refused.json()
+        assert said["field"].endswith("period_to") and FIRST in said["message"], (who, refused.text)
+        within = await client.post("/v1/rescore", json=body | {"period_to": "2025-12"}, headers=headers[who])
+        assert within.status_code == 202, (who, within.text)
+    open_ended = await client.post("/v1/rescore", json={"period_from": "2000-01"}, headers=headers["admin"])
+    assert open_ended.status_code == 202, open_ended.text
+    page = f"/app/committees/{world.root}/rescore"
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.root, None) as officer:
+        form = await officer.get(page)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        sent = await officer.post(page, data={"csrf": csrf.group(1), **before})
+    assert sent.status_code == 422, sent.text[-600:]
+    assert "Đến tháng: đơn vị chỉ có dữ liệu từ tháng 12/2025" in sent.text, sent.text[-1500:]
+
+
+async def test_the_form_sent_while_evaluation_does_not_answer_says_so_after_one_timeout(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, fakes: FakeServices
+) -> None:
+    """The form reads the committee's first month from evaluation, which queues the job too: while it is silent the
+    form waited a timeout for the month, then the API's check a second one, and answered "Hệ thống đang bận" with no
+    way back to the form. Now one timeout, and a page saying nothing was sent (the months could not be checked), or,
+    without a last month (the job asked for at once), that it is not known whether it started; both lead back."""
+    page = f"/app/committees/{world.ward_a}/rescore"
+    back = f'<p><a href="{page}">Quay lại trang chọn tháng chấm lại</a></p>'
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        form = await officer.get(page)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        answers = []
+        await fakes.evaluation.stop()
+        try:
+            for last in ("2026-03", ""):
+                started = time.monotonic()
+                sent = await officer.post(
+                    page, data={"csrf": csrf.group(1), "period_from": "2026-01", "period_to": last}
+                )
+                answers.append((sent, time.monotonic() - started))
+        finally:
+            await fakes.evaluation.start()
+    (checked, checked_took), (asked, asked_took) = answers
+    assert checked.status_code == 503 and "Chưa bắt đầu chấm lại điểm" in checked.text, checked.text[-1500:]
+    assert "yêu cầu chưa được gửi đi" in checked.text and back in checked.text, checked.text[-1500:]
+    assert checked_took < 1.5 * RPC_TIMEOUT, checked_took
+    assert asked.status_code == 503 and "chưa rõ việc chấm lại đã bắt đầu hay chưa" in asked.text, asked.text[-1500:]
+    assert back in asked.text and asked_took < 1.5 * RPC_TIMEOUT, asked_took

@@ -6,11 +6,12 @@ later, and a form sent then is a 503 page saying so, nothing sent. The operator'
 answer in a banner over the rest of the page (it showed only a figure's dash here and there)."""
 
 import html
+import time
 
 import pytest
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in, web_account
+from tests.web.conftest import MONTHS, PERIOD, csrf_of, signed_in, web_account
 from tests.web.test_record_values import AHEAD, HELD
 
 pytestmark = pytest.mark.e2e
@@ -86,3 +87,32 @@ async def test_a_monitors_confirmation_of_a_meeting_ahead_reports_its_wrong_poin
     assert sent.status_code == 422, sent.text[-2000:]
     errors = text(sent.text.split('id="confirm-errors"', 1)[1].split("</ul>", 1)[0])
     assert "nhập số" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
+
+
+async def test_the_rescore_form_sent_while_evaluation_is_down_says_nothing_was_sent_after_one_timeout(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The re-score form reads the committee's first month of data from evaluation, which also queues the job: sent
+    while evaluation is down it waited a timeout for the month, then the API's check another, and answered the
+    generic "Hệ thống đang bận" without the way back. It says now, after one timeout, that nothing was sent, and
+    leads back to the form."""
+    timeout = float(system.env.get("CHIBO_RPC_TIMEOUT") or 5)
+    page = "/app/committees/demo-xa-hoa-binh/rescore"
+    months = {"period_from": MONTHS[1], "period_to": PERIOD}
+    async with signed_in(system, "commune-officer") as officer:
+        system.stop("evaluation")
+        try:
+            form = await officer.get(page)
+            assert form.status_code == 200, form.text[-2000:]  # the form itself needs no evaluation
+            started = time.monotonic()
+            sent = await officer.post(page, data={"csrf": csrf_of(form.text), **months})
+            took = time.monotonic() - started
+        finally:
+            system.start("evaluation")
+        assert sent.status_code == 503, sent.text[-2000:]
+        said = text(sent.text)
+        assert "Chưa bắt đầu chấm lại điểm" in said and "yêu cầu chưa được gửi đi" in said, said[-2000:]
+        assert "Hệ thống đang bận" not in said, said[-2000:]
+        assert f'<a href="{page}">Quay lại trang chọn tháng chấm lại</a>' in sent.text, sent.text[-2000:]
+        assert took < 2 * timeout, took  # a second unanswered call would add a second timeout
+        assert (await officer.get(page)).status_code == 200  # the way back: the form, evaluation answering again

@@ -14,7 +14,7 @@ from services.gateway.handlers import authorize_unit, create_account, not_found,
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
-from services.gateway.http.reads import committee_first_month
+from services.gateway.http.reads import committee_first_month, province_first_month
 from services.gateway.http.routing import ApiRoute
 from services.gateway.queries import list_accounts, list_audit
 from services.gateway.schemas import (
@@ -385,7 +385,9 @@ RESCORE = RoleCheck(RESCORERS, "re-score history")
 )
 async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: State) -> Any:
     """Start re-scoring history under the frameworks now in force; follow it at /v1/rescore/{job_id}. Administrators
-    anywhere; a committee officer a committee of their own subtree (`unit_id` required)."""
+    anywhere; a committee officer a committee of their own subtree (`unit_id` required). The span's errors are
+    shared.plausible.span_range_problem's (422 naming the field), a last period ending before the first month of
+    data of the committee's subtree, or without `unit_id` of the whole province, among them (`period_to`)."""
     RESCORE.check(caller)
     if caller.role is Role.COMMITTEE_OFFICER:
         if body.unit_id is None:
@@ -393,9 +395,13 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
         await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee", field="unit_id")
     if problem := span_range_problem(body.period_from, body.period_to, now=now()):
         raise RpcError("invalid", problem.message, field=problem.field)
-    if body.unit_id is not None and body.period_to is not None:
-        # a span before the committee's data re-scored 0 meetings where its pages answer 404 "Không có dữ liệu"
-        first_month = await committee_first_month(state, body.unit_id)
+    if body.period_to is not None:
+        # a span before the data re-scored 0 meetings where the pages answer 404 "Không có dữ liệu": the committee's
+        # subtree's data, or without `unit_id` (an administrator's, every cell) the whole province's
+        if body.unit_id is not None:
+            first_month = await committee_first_month(state, body.unit_id)
+        else:
+            first_month = await province_first_month(state)
         if problem := span_range_problem(body.period_from, body.period_to, now=now(), first_month=first_month):
             raise RpcError("invalid", problem.message, field=problem.field)
     request.state.audit_detail = body.model_dump(exclude_none=True)

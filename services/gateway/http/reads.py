@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel
 
 from services.gateway.auth import Principal, Role
+from services.gateway.availability import scores_or
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import (
     authorize_meeting,
@@ -107,9 +108,32 @@ async def committee_first_month(state: State, committee_id: str) -> str | None:
     """The committee's subtree's first month of data (`YYYY-MM`: its roll-up figures' `first_month`, read for this
     month by GetUnitRollups, without the weakest cells and late changes a full roll-up would read too); None without
     data or before evaluation has heard of it. Call it after the committee is authorized."""
-    reply = await state.rpc.call(evaluation.GetUnitRollups(unit_ids=[committee_id], period=f"{now():%Y-%m}"))
-    first = reply.items[0].first_month if reply.items else None
-    return str(first) if first is not None else None
+    return await units_first_month(state, [committee_id])
+
+
+async def province_first_month(state: State) -> str | None:
+    """The whole province's first month of data (`YYYY-MM`): the earliest of its roots' (the units without a parent,
+    ListUnits; units_first_month), what a re-score without `unit_id` spans; None without any data yet. Only for a
+    caller who may read the whole province (an administrator)."""
+    roots: list[str] = []
+    while True:
+        listed = await state.rpc.call(meetings.ListUnits(parent_id=None, limit=1000, offset=len(roots)))
+        roots += [unit.id for unit in listed.items]
+        if not listed.items or len(roots) >= listed.total:
+            break
+    return await units_first_month(state, roots)
+
+
+async def units_first_month(state: State, unit_ids: list[str]) -> str | None:
+    """The earliest first month of data (`YYYY-MM`) of the subtrees of `unit_ids`: their roll-up figures'
+    `first_month`, read for this month by GetUnitRollups (UNIT_ROLLUPS_MAX units a call); None when none has data or
+    evaluation has heard of none of them (none given: None, no call)."""
+    firsts: list[str] = []
+    for start in range(0, len(unit_ids), evaluation.UNIT_ROLLUPS_MAX):
+        chunk = unit_ids[start : start + evaluation.UNIT_ROLLUPS_MAX]
+        reply = await state.rpc.call(evaluation.GetUnitRollups(unit_ids=chunk, period=f"{now():%Y-%m}"))
+        firsts += [str(item.first_month) for item in reply.items if item.first_month is not None]
+    return min(firsts, default=None)
 
 
 async def _before_data(state: State, committee_id: str, period: str) -> None:
@@ -259,13 +283,16 @@ async def list_cell_meetings(
     """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead: meetings
     planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period` that
     its ratings answer (docs/architecture.md "Periods out of range"). Evaluation is asked only when the period
-    lists nothing: a page listing a cell's meetings while evaluation is silent waits no timeout for it."""
+    lists nothing, and unanswered leaves the period unchecked: a read listing a cell's meetings while evaluation is
+    silent waits no timeout for it, one listing none at most one (none on a page whose render already found
+    evaluation silent: availability.scores_or)."""
     readable_period(period, rated=False)
     await _cell(caller, state, cell_id)
     listed = await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
     if period and not offset and not listed.get("items"):
+        periods = evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4]))
         try:
-            reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4])))
+            reply = await scores_or(lambda: state.rpc.call(periods), None)
         except ServiceUnavailable:
             reply = None  # the meetings are meetings' to list: evaluation's silence leaves the period unchecked
         if reply is not None:

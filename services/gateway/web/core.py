@@ -18,10 +18,10 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
 from services.gateway.auth import Principal, Role
+from services.gateway.availability import notices_unavailable, page_render, scores_unavailable
 from services.gateway.http.deps import State
 from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
-from services.gateway.web.availability import notices_unavailable, page_render, scores_unavailable
 from services.gateway.web.forms import posted_form
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token

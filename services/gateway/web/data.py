@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from services.gateway.auth import Principal, Role
+from services.gateway.availability import empty_page, notices_or, scores_or, scores_unavailable
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_unit
 from services.gateway.http import reads
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
-from services.gateway.web.availability import empty_page, notices_or, scores_or, scores_unavailable
 from services.gateway.web.core import CriteriaUnavailable
 from services.gateway.web.explain import gate_note, item_names
 from services.gateway.web.i18n import (

@@ -249,9 +249,7 @@ def late_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
     """`<cell>: Ghi nhận muộn: kết quả tháng 11/2026 thay đổi …` for each row whose month changed after it closed
     (i18n.late_change_note), as the PDF lists them under its table."""
     return [
-        f"{row.get('name') or row['cell_id']} — {late_change_note(period, row['late_change'])}"
-        for row in rows
-        if row.get("late_change")
+        f"{cell_name(row)} — {late_change_note(period, row['late_change'])}" for row in rows if row.get("late_change")
     ]
 
 
@@ -259,7 +257,13 @@ def reason_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
     """`<cell> — Kém dù điểm đạt mức Trung bình: chưa sinh hoạt chuyên đề trong quý …` for each row rated below its
     score's band, in the words of i18n.rating_reason (as the cell's and committee's pages and the CSV say it), as the
     PDF lists them under its table."""
-    return [f"{row.get('name') or row['cell_id']} — {reason}" for row in rows if (reason := rating_reason(row, period))]
+    return [f"{cell_name(row)} — {reason}" for row in rows if (reason := rating_reason(row, period))]
+
+
+def cell_name(row: dict[str, Any]) -> str:
+    """A report row's cell as an export prints it: its name made harmless (shared.text.shown_name: no character that
+    steers or hides text, one line), its id when it has none."""
+    return shown_name(str(row.get("name") or row["cell_id"]))
 
 
 def rollup_late_notes(rollup: dict[str, Any], *, period: str) -> list[str]:
@@ -283,7 +287,7 @@ def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     ]
     return [
         str(row["cell_id"]),
-        shown_name(str(row.get("name") or row["cell_id"])),
+        cell_name(row),
         format_number(row.get("score")) if row.get("score") is not None else "",
         row_rating(row),
         *columns,
@@ -584,8 +588,9 @@ LOCALITY_PREFIXES = ("Đảng ủy xã ", "Đảng ủy phường ", "Đảng �
 
 
 def locality(superior: dict[str, Any] | None, unit: dict[str, Any]) -> str:
-    """The place written before the date: the commune or ward of the superior committee ("Hòa Bình")."""
-    name = str((superior or unit).get("name") or "")
+    """The place written before the date: the commune or ward of the superior committee ("Hòa Bình"), out of its
+    name made harmless (shared.text.shown_name)."""
+    name = shown_name(str((superior or unit).get("name") or ""))
     for prefix in LOCALITY_PREFIXES:
         if name.startswith(prefix):
             return name[len(prefix) :]

@@ -42,6 +42,15 @@ def checked(period: str | None) -> str:
     return period
 
 
+def period_asked(period: str | None) -> tuple[str, bool]:
+    """checked's period and whether it has not begun yet (PeriodNotBegun caught): a committee's report raises that
+    only once the committee is authorized, with the way to its page (as its 404 of a period before the data gives)."""
+    try:
+        return checked(period), False
+    except PeriodNotBegun as exc:
+        return exc.period, True
+
+
 def checked_year(year: str | None) -> str:
     """The year asked for, or this year; BadPeriod naming anything else, or a year outside 2000 to two years ahead,
     and PeriodNotBegun for a year not begun yet: a `?year=` answers as a `?period=` of the same year does on the

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.gateway.availability import NOTICES_SERVICE, notices_or
 from services.gateway.handlers import authorize_unit
 from services.gateway.http import alert_rules
 from services.gateway.http.deps import State
 from services.gateway.web import data
-from services.gateway.web.availability import NOTICES_SERVICE, notices_or
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotSaved, PageNotFound, WebRoute, render
 from services.gateway.web.forms import (
     UNSTORABLE,

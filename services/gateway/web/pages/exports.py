@@ -17,6 +17,7 @@ from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,
     PageNotFound,
+    PeriodNotBegun,
     PeriodOutside,
     Viewer,
     WebRoute,
@@ -44,9 +45,9 @@ async def report_csv(
 ) -> StreamingResponse:
     """The committee's cells for the period as CSV (UTF-8 with BOM), streamed a page of cells at a time (the roll-up
     and the first page read before the reply starts, so their errors answer as the committee page's do)."""
-    asked, period = bool(period), periods.checked(period)
+    asked, (period, not_begun) = bool(period), periods.period_asked(period)
     await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    await _with_data(state, viewer, committee_id, period, asked=asked)  # the period's errors
+    await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)  # the period's errors
     pages = exports.report_pages(state, viewer.principal, committee_id, period)
     first = await anext(pages)
     return StreamingResponse(
@@ -60,11 +61,11 @@ async def report_csv(
 async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, period: str | None = None) -> Response:
     """The committee's report for the period as PDF: every cell up to exports.FULL_LIST_CELLS, else the figures by
     directly subordinate unit and the weakest cells (the full list being in the CSV)."""
-    asked, period = bool(period), periods.checked(period)
+    asked, (period, not_begun) = bool(period), periods.period_asked(period)
     unit = await authorize_unit(
         viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
     )
-    rollup = await _with_data(state, viewer, committee_id, period, asked=asked)
+    rollup = await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)
     if int(rollup.get("cells") or 0) > exports.FULL_LIST_CELLS:
         report = await exports.report_summary(state, viewer.principal, committee_id, period, rollup)
     else:
@@ -74,12 +75,18 @@ async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, per
     return _download(document, "application/pdf", f"bao-cao-{committee_id}-{period}.pdf")
 
 
-async def _with_data(state: State, viewer: Viewer, committee_id: str, period: str, *, asked: bool) -> dict[str, Any]:
+async def _with_data(
+    state: State, viewer: Viewer, committee_id: str, period: str, *, asked: bool, not_begun: bool = False
+) -> dict[str, Any]:
     """The committee's roll-up for the period (reads.get_committee_rollup: a committee without any data yet answers
     `no_data`, whose report is empty), or PeriodOutside for a period asked for before its data (the API's 404 naming
     `query.period`), as its page answers it: a 404 page naming the span there is, never a report of nothing (the
     default period, the month last ended, still gives the empty report of a committee whose data begins this
-    month)."""
+    month). A period `not_begun` (periods.period_asked) is the 422 page "Chưa đến kỳ" with the same way to the
+    committee's page (the API answers JSON naming `query.period` for both: a page path answers a page)."""
+    back = f"{PREFIX}/committees/{quote(committee_id)}"
+    if not_begun:
+        raise PeriodNotBegun(period, back=(back, _("See the latest period")))
     try:
         return dict(await reads.get_committee_rollup(committee_id, period, viewer.principal, state))
     except RpcError as exc:
@@ -89,7 +96,7 @@ async def _with_data(state: State, viewer: Viewer, committee_id: str, period: st
             raise PeriodOutside(
                 period=period,
                 earliest=await data.committee_first_month(state, viewer.principal, committee_id),
-                back=f"{PREFIX}/committees/{quote(committee_id)}",
+                back=back,
             ) from None
         return no_data_rollup(committee_id, period, in_progress=periods.running(period))
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.auth import Principal
+from services.gateway.availability import empty_page, notices_or
 from services.gateway.http import preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.web import forms
-from services.gateway.web.availability import empty_page, notices_or
 from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,

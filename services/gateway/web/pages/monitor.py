@@ -15,13 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway import handlers
 from services.gateway.auth import Principal, Role
+from services.gateway.availability import empty_page, notices_or, scores_or
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_meeting
 from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
-from services.gateway.web.availability import empty_page, notices_or, scores_or
 from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,

@@ -3,7 +3,11 @@
 The facts of meetings come from the meetings service; the scores come from evaluation and the notices (inboxes, late
 minutes, notice preferences) from notifications. A page whose scores or notices cannot be read (that service down or
 silent) still shows the rest, with a short note in place of the missing part. The first call to a service that goes
-unanswered marks it unavailable for the rest of the render, so the page waits one timeout, not one per section."""
+unanswered marks it unavailable for the rest of the render, so the page waits one timeout, not one per section. The
+reads the API and the pages share (http.reads) ask through it too where evaluation's answer is optional (a cell's
+meetings' first-month check): on a page, after evaluation went unanswered, they wait no second timeout; outside a
+page render (an API request) the call is made and its ServiceUnavailable raised as before. Evaluation is judged
+afresh for each render: a service back up is asked again on the next page, never skipped for a while after."""
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
