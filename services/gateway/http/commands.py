@@ -262,10 +262,16 @@ GENERATED_MEETING_ID = "mtg-"
 """How the id of a meeting scheduled without one begins (`schedule_meeting`: `mtg-` and 20 hex digits)."""
 
 
+def generated_meeting_id() -> str:
+    """A new meeting id of the gateway's own: GENERATED_MEETING_ID and 20 random hex digits."""
+    return f"{GENERATED_MEETING_ID}{uuid.uuid4().hex[:20]}"
+
+
 def chosen_by_the_cell(cell_id: str, meeting_id: str) -> bool:
     """Whether a meeting id a secretary of `cell_id` chooses is the cell's to take: it begins with the cell's own id
-    and a separator (ID_SEPARATORS: `demo-cb-thon-1-2026-12b`), or with GENERATED_MEETING_ID (an id the gateway made,
-    sent again). Judged on the two ids alone, never on which units exist, so a refusal tells nothing of them."""
+    and a separator (ID_SEPARATORS: `demo-cb-thon-1-2026-12b`), or with GENERATED_MEETING_ID, the gateway's own
+    namespace (an id it generated, sent again). Judged on the two ids alone, never on which units exist, so a refusal
+    tells nothing of them."""
     own = (
         len(meeting_id) > len(cell_id) + 1
         and meeting_id.startswith(cell_id)
@@ -309,7 +315,7 @@ async def schedule_meeting(
     if body.meeting_id:
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
         not_the_cells_meeting_id(cell_id, body.meeting_id)
-    meeting_id = body.meeting_id or f"{GENERATED_MEETING_ID}{uuid.uuid4().hex[:20]}"
+    meeting_id = body.meeting_id or generated_meeting_id()
     # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
     # asked first only to answer early; meetings judges it again under the cell's lock (domain.check_same_start), so
     # two schedules sent at the same moment (two replicas, a form sent twice) cannot both pass

@@ -154,7 +154,7 @@ def new_meeting_id(cell_id: str) -> str:
     cell's id, `-` and 10 hex digits (commands.chosen_by_the_cell), or `mtg-` and 20 for a cell id too long to leave
     room in 64 characters (it was cut from the left, which no longer began with the cell's id)."""
     if len(cell_id) + 11 > 64:
-        return f"{commands.GENERATED_MEETING_ID}{uuid.uuid4().hex[:20]}"
+        return commands.generated_meeting_id()
     return f"{cell_id}-{uuid.uuid4().hex[:10]}"
 
 
