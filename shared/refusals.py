@@ -79,6 +79,10 @@ class RefusalCode(StrEnum):
     MEETING_EXISTS = "meeting_exists"
     """Conflict: a secretary's schedule command names a meeting id that is already scheduled; scheduling never
     overwrites a meeting (moving it is a reschedule)."""
+    MEETING_ID_NOT_CELLS = "meeting_id_not_cells"
+    """Rejected: a meeting id a secretary chooses does not begin with the cell's own id and a separator (nor with the
+    gateway's own `mtg-`): the same refusal for every other id, so that it never tells whether a start of the id is
+    some unit's id (feeds name a unit's meetings after it: CONTRACT.md ids are global)."""
     MEETING_NOT_STARTED = "meeting_not_started"
     """Rejected: a secretary's command records what happens at a meeting (attendance, minutes, an assessment) before
     the meeting has begun."""

@@ -3,37 +3,55 @@ gateway's forms).
 
 DOMAIN.md "How to read it": a text (content, conclusions) counts as recorded only when it holds more than whitespace.
 A trial's document title "\u200b\u200b", excused reason "\u00a0 \u200b" and minutes content "\u200b" counted as filled:
-Unicode spaces and the zero-width characters are blank as much as ASCII spaces are.
+Unicode spaces and the characters that show nothing (Unicode's Default_Ignorable_Code_Point) are blank as much as
+ASCII spaces are.
 """
 
 import re
 import unicodedata
 from collections.abc import Callable
 
+import regex
+
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
-"""Characters that show nothing and are not Unicode whitespace (str.isspace is False): zero width space, non-joiner,
-joiner, word joiner, byte order mark (zero width no-break space), Mongolian vowel separator."""
+"""The zero-width characters a page drops (STEERING_CHARS), which are not Unicode whitespace (str.isspace is False):
+zero width space, non-joiner, joiner, word joiner, byte order mark (zero width no-break space), Mongolian vowel
+separator. Whether a text is blank goes by IGNORABLE, which holds them and every other character that shows nothing."""
+
+IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+"""One character of Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, as the `regex` module keeps
+it): what a renderer shows as nothing, 4,174 code points: INVISIBLE, the bidirectional controls, the invisible
+operators U+2061-U+2064, the soft hyphen, variation selectors, the Hangul fillers U+3164 and U+FFA0, tags
+U+E0000-U+E0FFF... A hand list missed U+2061-U+2064: a name or title of them alone counted as filled."""
+
+
+def is_ignorable(char: str) -> bool:
+    """True for a character of Unicode's Default_Ignorable_Code_Point (IGNORABLE): one that shows nothing."""
+    return IGNORABLE.match(char) is not None
 
 
 def is_blank_char(char: str) -> bool:
-    """True for a character that shows nothing: Unicode whitespace (U+00A0, U+3000, line breaks...) or INVISIBLE."""
-    return char.isspace() or char in INVISIBLE
+    """True for a character that shows nothing: Unicode whitespace (U+00A0, U+3000, line breaks...) or a default
+    ignorable one (is_ignorable: U+200B, U+2062, U+3164...)."""
+    return char.isspace() or IGNORABLE.match(char) is not None
 
 
 def has_text(value: str | None) -> bool:
-    """True when `value` holds at least one visible character; None, "" and only spaces or INVISIBLE are blank."""
+    """True when `value` holds at least one visible character; None, "" and only spaces or default ignorable
+    characters (is_blank_char) are blank."""
     if value is None:
         return False
     # str.strip() drops exactly the characters str.isspace() calls space: what is left starts with a visible
-    # character unless it starts with an INVISIBLE one (issue 12: a generator per call was 3 % of meetings' samples)
+    # character unless it starts with an ignorable one (issue 12: a generator per call was 3 % of meetings' samples)
     stripped = value.strip()
     if not stripped:
         return False
-    return stripped[0] not in INVISIBLE or not all(is_blank_char(char) for char in stripped)
+    return IGNORABLE.match(stripped) is None or not all(is_blank_char(char) for char in stripped)
 
 
 def said_or_blank(value: str | None) -> str:
-    """`value` without its leading and trailing blank characters (Unicode spaces and INVISIBLE), "" when blank."""
+    """`value` without its leading and trailing blank characters (is_blank_char: Unicode spaces and default ignorable
+    characters), "" when blank."""
     if not has_text(value):
         return ""
     assert value is not None
@@ -60,9 +78,10 @@ def code_point(char: str) -> str:
 def echoed(value: str) -> str:
     """`value` as a page may say it back to whoever typed it: each control or format character (U+0000, U+202E, ...;
     without_controls' set, line breaks included) and unpaired surrogate shown as its code point `U+XXXX` instead of
-    itself. A trial's period `%00` was echoed as a raw NUL in “…” không phải là một kỳ hợp lệ."""
+    itself, and so is every other character that shows nothing (is_ignorable: a Hangul filler U+3164, a variation
+    selector). A trial's period `%00` was echoed as a raw NUL in “…” không phải là một kỳ hợp lệ."""
     return "".join(
-        char if unicodedata.category(char) not in ("Cf", "Cc", "Cs") and char not in INVISIBLE else code_point(char)
+        char if unicodedata.category(char) not in ("Cf", "Cc", "Cs") and not is_ignorable(char) else code_point(char)
         for char in value
     )
 

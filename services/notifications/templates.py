@@ -375,6 +375,21 @@ def monitoring(alert: Alert, recipient: Recipient) -> bool:
     return alert.rule in COLLECTIVE_RULES and recipient.id in alert.values.get("monitor_ids", ())
 
 
+MONITOR_PART = "monitor"
+"""The part (`mail_part`) of a whole cell's notice that its upper-level monitors read: MONITOR_BODIES."""
+
+
+def mail_part(alert: Alert, recipient: Recipient) -> str:
+    """Which of an alert's texts the recipient's mail carries, apart from its greeting: MONITOR_PART for a monitor's own
+    of a whole cell's notice (`monitoring`, MONITOR_BODIES), "" for the alert's one text to everyone else (the
+    members' shared one, or one template greeting each by name). A mailbox holding recipients of both parts (a
+    monitor who shares an address with a member) gets one mail of each, each greeting its own readers
+    (handlers.alerts.one_mail_per_address): the members' notice asks them to attend in full and to report an absence
+    to the cell secretary, the monitor's asks them to attend and direct the meeting, and neither stands for the
+    other (DOMAIN.md "Alerts": every expected member and the upper-level monitor, each reached once)."""
+    return MONITOR_PART if monitoring(alert, recipient) else ""
+
+
 def addressed_alone(alert: Alert, recipient: Recipient) -> bool:
     """Whether the recipient's text greets them by name: every alert's but a notice to a whole cell's, and a whole
     cell's notice to one of its upper-level monitors too (`monitoring`), who is mailed as one person (a trial's

@@ -5,6 +5,7 @@ from datetime import datetime
 import httpx
 
 from services.gateway.bootstrap import GatewayState
+from shared.refusals import RefusalCode
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
@@ -307,17 +308,25 @@ async def test_a_secretary_cannot_take_a_meeting_id_named_after_another_cell(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:
     """Trial 21 #4: the secretary of one cell scheduled `demo-cb-cong-an-2027-01`, and the police cell's genuine feed
-    event for it was then refused as another cell's meeting. An id beginning with another unit's id is refused,
-    naming `meeting_id`; one beginning with the cell's own id, or any other id, is taken."""
-    for squatted in (f"{world.cell_b1}-2027-01", f"{world.cell_b1}.2027.01", f"{world.ward_a}-2027-01"):
+    event for it was then refused as another cell's meeting. A chosen id begins with the cell's own id and a separator
+    (or the gateway's own `mtg-`); any other is refused naming `meeting_id` with one answer, whether a start of it is
+    a unit's id (outside the secretary's scope: `cell_b1`, the other ward's) or nobody's (h249's refusal said "begins
+    with the id of another unit" only for real units, telling which ids exist elsewhere)."""
+    answers = set()
+    squatted = (f"{world.cell_b1}-2027-01", f"{world.cell_b1}.2027.01", f"{world.ward_b}-2027-01")
+    unknown = (f"{random_id('nobody')}-2027-01", "hop-2027-01", f"{world.cell_a1}x-2027")
+    for chosen in (*squatted, *unknown):
         refused = await client.post(
-            f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=squatted), headers=headers["secretary"]
+            f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=chosen), headers=headers["secretary"]
         )
-        assert refused.status_code == 422, refused.text
+        assert refused.status_code == 422, (chosen, refused.text)
         assert refused.json()["field"] == "meeting_id"
-        assert refused.json()["message"].startswith(f"meeting_id: {squatted} begins with the id of another unit")
+        assert refused.json()["reason_code"] == RefusalCode.MEETING_ID_NOT_CELLS
+        answers.add(refused.text.replace(chosen, "<id>"))
+    assert len(answers) == 1, answers
+    assert world.cell_b1 not in answers.pop()
     assert not [event for event in world.ingested if event["data"].get("meeting_id", "").startswith(world.cell_b1)]
-    for taken in (f"{world.cell_a1}-2027-01", random_id("mtg"), f"{world.cell_a1}x-2027"):
+    for taken in (f"{world.cell_a1}-2027-01", random_id("mtg"), f"{world.cell_a1}:2027.01"):
         accepted = await client.post(
             f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=taken), headers=headers["secretary"]
         )

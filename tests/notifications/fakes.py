@@ -73,7 +73,7 @@ class FakeOutgoing:
         self.digest_ids: dict[str, str] = {}
         self.voided: dict[str, datetime] = {}
         self.cell_scores_received: dict[tuple[str, str], datetime] = {}
-        self.mail_addresses: dict[tuple[str, str, str, str], str] = {}
+        self.mail_addresses: dict[tuple[str, str, str, str, str], str] = {}
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one and makes it fire again."""
@@ -147,10 +147,10 @@ class FakeOutgoing:
         return [await self.insert_notification(new) for new in news]
 
     async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]:
-        """Each alert's address for the first notification to ask; the pairs taken here."""
+        """Each alert's address, per part of its text, for the first notification to ask; the pairs taken here."""
         taken: set[tuple[str, str]] = set()
         for item in addresses:
-            key = (item.rule, item.subject_id, item.period, mail_address_key(item.address))
+            key = (item.rule, item.subject_id, item.period, mail_address_key(item.address), item.part)
             if key not in self.mail_addresses:
                 self.mail_addresses[key] = item.notification_id
                 taken.add((item.notification_id, key[3]))

@@ -78,8 +78,9 @@ def probation(recipients: list[Recipient], subject_id: str) -> Alert:
     )
 
 
-def notice(recipients: list[Recipient], subject_id: str) -> Alert:
-    """A cell's meeting notice (one text for all) to the recipients."""
+def notice(recipients: list[Recipient], subject_id: str, *, monitors: tuple[Recipient, ...] = ()) -> Alert:
+    """A cell's meeting notice (one text for its members) to the recipients, `monitors` among them its upper-level
+    monitors (their own text, templates.MONITOR_BODIES)."""
     return Alert(
         rule=r.MEETING_SCHEDULED,
         subject_id=subject_id,
@@ -93,6 +94,7 @@ def notice(recipients: list[Recipient], subject_id: str) -> Alert:
             "starts_at": datetime(2026, 12, 20, 19, 30, tzinfo=VIETNAM_TZ),
             "location": "Nhà văn hóa thôn",
             "meeting_id": subject_id,
+            "monitor_ids": tuple(monitor.id for monitor in monitors),
         },
     )
 
@@ -210,6 +212,53 @@ async def test_a_committee_and_a_member_sharing_an_address_are_both_greeted(
     assert await raise_now(pool, settings, clock, probation([officer, committee], subject_id)) == 2
     await deliver_all(pool, settings, clock)
     assert greetings(directory, shared) == ["Kính gửi Đảng ủy xã Đông Hòa và đồng chí Lê Văn Cường,"]
+
+
+def bodies(directory: Path, address: str) -> list[str]:
+    """The text of each mail the sink kept for the address."""
+    return [
+        plain_text(message_from_bytes(path.read_bytes()))
+        for path in sorted(directory.glob("*.eml"))
+        if address in envelope_recipients(path.read_bytes())
+    ]
+
+
+@pytest.mark.parametrize("monitor_first", [False, True])
+async def test_a_monitor_sharing_a_members_mailbox_gets_their_own_notice_and_the_members_theirs(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int], monitor_first: bool
+) -> None:
+    """Trial (h257's MONITOR_BODIES): a cell's upper-level monitor whose address is a member's got the members' text,
+    greeted with them, asked to report an absence to the cell secretary (the member planned first held the mailbox
+    for the alert), or the member got the monitor's (the monitor first). DOMAIN.md sends a cell's notice to every
+    expected member and to the upper-level monitor, each once: the mailbox gets each text once, the members' greeting
+    the members, the monitor's greeting the monitor, whatever the order; raising it again mails nothing more."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared, subject_id = f"{random_id('chibo')}@example.vn", random_id("mtg")
+    two = members(2, shared)
+    monitor = Recipient(id=random_id("uv"), kind="person", name="Phan Quốc Tuấn", emails=(shared.upper(),))
+    everyone = [monitor, *two] if monitor_first else [*two, monitor]
+    alert = notice(everyone, subject_id, monitors=(monitor,))
+    assert await raise_now(pool, settings, clock, alert) == 3
+    await deliver_all(pool, settings, clock)
+    mails = sorted(bodies(directory, shared) + bodies(directory, shared.upper()))
+    assert len(mails) == 2, mails
+    members_mail, monitors_mail = sorted(mails, key=lambda body: "chỉ đạo" in body)
+    assert members_mail.splitlines()[0] == f"Kính gửi các đồng chí đảng viên {CELL},"
+    assert "Phan Quốc Tuấn" not in members_mail and "chỉ đạo" not in members_mail
+    assert monitors_mail.splitlines()[0] == "Kính gửi đồng chí Phan Quốc Tuấn,"
+    assert "Kính mời đồng chí sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt của chi bộ." in monitors_mail
+    assert "Nguyễn Văn" not in monitors_mail and "các đồng chí" not in monitors_mail
+    assert await inbox_notices(pool, subject_id) == sorted(recipient.id for recipient in everyone)
+
+    # redelivered, or one more member and one more monitor sharing the mailbox later: no mail of either text again
+    assert await raise_now(pool, settings, clock, alert) == 0
+    newcomer = members(1, shared)[0]
+    second = Recipient(id=random_id("uv"), kind="person", name="Đỗ Minh Quân", emails=(shared,))
+    assert await raise_now(pool, settings, clock, notice([newcomer, second], subject_id, monitors=(second,))) == 2
+    await deliver_all(pool, settings, clock)
+    assert len(bodies(directory, shared) + bodies(directory, shared.upper())) == 2
 
 
 async def prune(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> list[list[str]]:

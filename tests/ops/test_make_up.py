@@ -126,7 +126,7 @@ async def test_make_up_on_a_fresh_checkout_prints_where_to_go_and_every_demo_acc
         return {"Authorization": f"Bearer {tokens[variable]}"}
 
     starts_at = (datetime.now(VIETNAM_TZ) + timedelta(days=14)).replace(hour=19, minute=30, second=0, microsecond=0)
-    meeting_id = f"up-{uuid.uuid4().hex[:8]}"
+    meeting_id = f"demo-cb-thon-1-up-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=gateway, timeout=60) as api:
         period = DemoYear.at().period  # the demo's latest closed month
         rollup = await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={period}", headers=bearer("OFFICER_TOKEN"))

@@ -3,6 +3,7 @@ the gateway's forms: a trial's document title "\u200b\u200b", excused reason "\u
 "\u200b" counted as filled."""
 
 import itertools
+import unicodedata
 from typing import Any
 
 import pytest
@@ -13,8 +14,11 @@ from shared.text import (
     BIDI_CONTROLS,
     INVISIBLE,
     STEERING_CHARS,
+    code_point,
     echoed,
     has_text,
+    is_blank_char,
+    is_ignorable,
     isolated_name,
     keeping_isolates,
     mail_name,
@@ -23,7 +27,17 @@ from shared.text import (
     without_steering,
 )
 
-BLANKS = ["", " \t\n", "\u200b\u200b", "\u00a0 \u200b", "\u200c\u200d\u2060\ufeff", "\u3000\u2003\u180e"]
+BLANKS = [
+    "",
+    " \t\n",
+    "\u200b\u200b",
+    "\u00a0 \u200b",
+    "\u200c\u200d\u2060\ufeff",
+    "\u3000\u2003\u180e",
+    "\u2061\u2062 \u2063\u2064",  # the invisible operators, in STEERING_CHARS but not blank before
+    "\u202e\u2066\u00ad\u034f",  # a bidirectional override and isolate, a soft hyphen, a grapheme joiner
+    "\u3164\u115f\ufe0f\U000e0041\U0001d173",  # Hangul fillers, a variation selector, a tag, a musical format
+]
 
 
 @pytest.mark.parametrize("blank", [None, *BLANKS])
@@ -120,3 +134,41 @@ def test_a_text_without_controls_is_kept_as_it_is(clean: str) -> None:
 @pytest.mark.parametrize("char", ["\u202e", "\u200b", "\u180e", "\x00", "\x7f", "\u00ad", "\u2066"])
 def test_a_text_with_a_control_loses_it_and_keeps_its_line_breaks(char: str) -> None:
     assert without_controls(f"An{char}\nBình\t") == "An\nBình\t"
+
+
+PREPENDED_CONCATENATION_MARKS = code_points(
+    (0x0600, 0x0605), (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x110BD, 0x110BD)
+) | code_points((0x110CD, 0x110CD))
+"""Format characters that show (PropList.txt Prepended_Concatenation_Mark): Unicode leaves them out of the default
+ignorable ones, as it does the interlinear annotation marks U+FFF9-U+FFFB and Egyptian hieroglyph format controls."""
+OTHER_IGNORABLE = code_points((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x3164, 0x3164), (0xFFA0, 0xFFA0))
+"""The assigned characters of PropList.txt Other_Default_Ignorable_Code_Point (the rest of it is unassigned)."""
+
+
+def test_a_text_is_blank_when_each_character_is_a_space_or_default_ignorable_over_every_code_point() -> None:
+    """has_text and said_or_blank read a character as blank when it is Unicode whitespace (str.isspace) or shows
+    nothing: Unicode's Default_Ignorable_Code_Point, checked here against its derivation (DerivedCoreProperties.txt:
+    format characters and variation selectors, less whitespace and the format characters that show, plus
+    Other_Default_Ignorable_Code_Point). A hand list (INVISIBLE) left the invisible operators U+2061-U+2064 visible."""
+    every = [chr(point) for point in range(0x110000) if not 0xD800 <= point <= 0xDFFF]
+    ignorable = {char for char in every if is_ignorable(char)}
+    for char in every:
+        category = unicodedata.category(char)
+        selector = category == "Mn" and "VARIATION SELECTOR" in unicodedata.name(char, "")
+        if category == "Cf" or selector:
+            shows = (
+                char in PREPENDED_CONCATENATION_MARKS
+                or "\ufff9" <= char <= "\ufffb"
+                or "\U00013430" <= char <= "\U0001343f"
+            )
+            assert (char in ignorable) == (not shows and not char.isspace()), code_point(char)
+        elif char in ignorable:
+            assert category == "Cn" or char in OTHER_IGNORABLE, code_point(char)
+    blank = {char for char in every if char.isspace()} | ignorable
+    assert [char for char in every if has_text(char) == (char in blank)] == []
+    assert [char for char in every if is_blank_char(char) != (char in blank)] == []
+    for char in blank:  # blank edges of each blank character are trimmed too
+        assert not has_text(f"\u2062{char}\u200b") and said_or_blank(f" {char}\u2063a{char}") == "a"
+    assert all(map(is_ignorable, STEERING_CHARS)) and all(map(is_ignorable, INVISIBLE))
+    assert all(not has_text(char) for char in "\u2061\u2062\u2063\u2064\u3164\ufe0f\U000e0001")
+    assert echoed("\u3164a\ufe0f") == "U+3164aU+FE0F"  # said back as code points, as the format characters are

@@ -255,31 +255,46 @@ async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str
 
 
 ID_SEPARATORS = frozenset("-._:")
-"""The characters of the id syntax (CONTRACT.md) that part an id's words: where a unit's id may end inside a meeting
-id that its feeds name after it (`demo-cb-cong-an-2027-01` after `demo-cb-cong-an`)."""
+"""The characters of the id syntax (CONTRACT.md) that part an id's words: where a unit's id ends inside a meeting id
+that its feeds name after it (`demo-cb-cong-an-2027-01` after `demo-cb-cong-an`)."""
+
+GENERATED_MEETING_ID = "mtg-"
+"""How the id of a meeting scheduled without one begins (`schedule_meeting`: `mtg-` and 20 hex digits)."""
 
 
-async def _not_another_units_naming(state: State, cell_id: str, meeting_id: str) -> None:
-    """A meeting id a secretary chooses must not follow another unit's naming: the longest start of it, ending before
-    a separator (ID_SEPARATORS), that is a unit's id must be the cell's own, or none. CONTRACT.md makes meeting ids
-    global and free-form, so the member database and the handbook name a cell's meetings after the cell; a
-    secretary of one cell who took `demo-cb-cong-an-2027-01` left that cell's genuine feed event refused as another
-    cell's meeting (trial 21 #4). 422 naming `meeting_id`, without naming the unit (the web forms' own ids begin
-    with the cell's id: web.pages.secretary.new_meeting_id; an id left out is generated, `mtg-…`)."""
-    for end in range(len(meeting_id) - 1, 0, -1):
-        if meeting_id[end] not in ID_SEPARATORS:
-            continue
-        unit = await state.directory.get(meeting_id[:end])
-        if unit is None:
-            continue
-        if unit.id == cell_id:
-            return
-        raise RpcError(
-            "invalid",
-            f"meeting_id: {meeting_id} begins with the id of another unit, whose meetings are named so; begin it with"
-            f" this cell's id ({cell_id}-…) or leave it out to have one generated",
-            field="meeting_id",
-        )
+def generated_meeting_id() -> str:
+    """A new meeting id of the gateway's own: GENERATED_MEETING_ID and 20 random hex digits."""
+    return f"{GENERATED_MEETING_ID}{uuid.uuid4().hex[:20]}"
+
+
+def chosen_by_the_cell(cell_id: str, meeting_id: str) -> bool:
+    """Whether a meeting id a secretary of `cell_id` chooses is the cell's to take: it begins with the cell's own id
+    and a separator (ID_SEPARATORS: `demo-cb-thon-1-2026-12b`), or with GENERATED_MEETING_ID, the gateway's own
+    namespace (an id it generated, sent again). Judged on the two ids alone, never on which units exist, so a refusal
+    tells nothing of them."""
+    own = (
+        len(meeting_id) > len(cell_id) + 1
+        and meeting_id.startswith(cell_id)
+        and meeting_id[len(cell_id)] in ID_SEPARATORS
+    )
+    return own or meeting_id.startswith(GENERATED_MEETING_ID)
+
+
+def not_the_cells_meeting_id(cell_id: str, meeting_id: str) -> None:
+    """A meeting id a secretary chooses follows the cell's own naming (`chosen_by_the_cell`), else 422 naming
+    `meeting_id` (RefusalCode.MEETING_ID_NOT_CELLS). CONTRACT.md makes meeting ids global and free-form, and the
+    member database and the handbook name a cell's meetings after the cell: a secretary of one cell who took
+    `demo-cb-cong-an-2027-01` left that cell's genuine feed event refused as another cell's meeting (trial 21 #4).
+    h249 refused only an id beginning with some unit's id, saying so, which told a secretary which ids were units
+    outside their scope; now every other id is refused alike, with the same words whatever it begins with."""
+    if chosen_by_the_cell(cell_id, meeting_id):
+        return
+    raise RpcError(
+        "invalid",
+        f"meeting_id: a chosen meeting id begins with this cell's id ({cell_id}-…); leave it out to have one generated",
+        field="meeting_id",
+        refusal=Refusal(code=RefusalCode.MEETING_ID_NOT_CELLS),
+    )
 
 
 @router.post(
@@ -299,8 +314,8 @@ async def schedule_meeting(
         raise not_found("cell", cell_id)
     if body.meeting_id:
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
-        await _not_another_units_naming(state, cell_id, body.meeting_id)
-    meeting_id = body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}"
+        not_the_cells_meeting_id(cell_id, body.meeting_id)
+    meeting_id = body.meeting_id or generated_meeting_id()
     # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
     # asked first only to answer early; meetings judges it again under the cell's lock (domain.check_same_start), so
     # two schedules sent at the same moment (two replicas, a form sent twice) cannot both pass

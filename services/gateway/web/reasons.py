@@ -258,6 +258,10 @@ BY_CODE = {
         "A meeting with this id is already scheduled; scheduling never overwrites a meeting (moving it is a "
         "reschedule)."
     ),
+    RefusalCode.MEETING_ID_NOT_CELLS: N_(
+        "A meeting id chosen for a new meeting begins with this cell's own id (then “-”), or is left out so that the "
+        "system makes one."
+    ),
     RefusalCode.MEETING_NOT_STARTED: N_(
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),

@@ -17,7 +17,7 @@ from services.notifications.repository.outgoing import (
     Preference,
     mail_address_key,
 )
-from services.notifications.templates import addressed_alone, greeting_of_many, render, shared_text
+from services.notifications.templates import addressed_alone, greeting_of_many, mail_part, render, shared_text
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from shared.envelope import CloudEvent, new_event
@@ -338,14 +338,16 @@ def _mailed(delivery: NewDelivery) -> bool:
 async def one_mail_per_address(
     deliveries: Sequence[NewDelivery], planned: Mapping[str, tuple[Alert, Recipient]], uow: NotificationsUnit
 ) -> list[NewDelivery]:
-    """The deliveries with each alert's e-mail addresses mailed once: members sharing a mailbox (a cell's common
-    address) are distinct recipients, each with their notification and inbox notice, but the address gets one mail
-    per alert (rule, subject, period). The first notification to take an address holds it, now or in an earlier
-    transaction (uow.outgoing.hold_mail_addresses, a key in the database: a redelivered fact, a restart, the alert
-    raised later for one more recipient mail it nothing again); the others' e-mail deliveries leave it out, and one
-    left without any address is not planned (its notice went to that mailbox with another's). A personal text's
-    mail that serves others planned with it greets them all (`greeting`, templates.greeting_of_many), holder first.
-    `planned`: the alert and recipient of each new notification."""
+    """The deliveries with each alert's e-mail addresses mailed once per text: members sharing a mailbox (a cell's
+    common address) are distinct recipients, each with their notification and inbox notice, but the address gets one
+    mail per alert (rule, subject, period) and part of its text (templates.mail_part: a monitor sharing the mailbox
+    gets their own notice beside the members' one, which it no longer stands in for). The first notification of a
+    part to take an address holds it, now or in an earlier transaction (uow.outgoing.hold_mail_addresses, a key in
+    the database: a redelivered fact, a restart, the alert raised later for one more recipient mail it nothing
+    again); the others' e-mail deliveries of that part leave it out, and one left without any address is not planned
+    (its notice went to that mailbox with another's). A personal text's mail that serves others planned with it
+    greets them all (`greeting`, templates.greeting_of_many), holder first. `planned`: the alert and recipient of
+    each new notification."""
     wanted = [
         MailAddress(
             notification_id=delivery.notification_id,
@@ -353,6 +355,7 @@ async def one_mail_per_address(
             subject_id=planned[delivery.notification_id][0].subject_id,
             period=planned[delivery.notification_id][0].period,
             address=address,
+            part=mail_part(*planned[delivery.notification_id]),
         )
         for delivery in deliveries
         if _mailed(delivery)
@@ -362,13 +365,15 @@ async def one_mail_per_address(
         return list(deliveries)
     held = await uow.outgoing.hold_mail_addresses(wanted)
     holder = {
-        (item.rule, item.subject_id, item.period, mail_address_key(item.address)): item.notification_id
+        (item.rule, item.subject_id, item.period, mail_address_key(item.address), item.part): item.notification_id
         for item in wanted
         if (item.notification_id, mail_address_key(item.address)) in held
     }
     served: dict[str, dict[str, Recipient]] = {}  # holder -> every recipient its mail serves, in planning order
     for item in wanted:
-        notification_id = holder.get((item.rule, item.subject_id, item.period, mail_address_key(item.address)))
+        notification_id = holder.get(
+            (item.rule, item.subject_id, item.period, mail_address_key(item.address), item.part)
+        )
         if notification_id is not None:
             recipient = planned[item.notification_id][1]
             served.setdefault(notification_id, {planned[notification_id][1].id: planned[notification_id][1]})
@@ -388,7 +393,8 @@ async def one_mail_per_address(
             continue
         alert = planned[delivery.notification_id][0]
         readers = list(served.get(delivery.notification_id, {}).values())
-        # a whole cell's notice is one text to its members, but a mail serving a monitor too greets its readers
+        # a whole cell's notice is one text to its members, greeted together; a personal text (a monitor's own
+        # among them) greets every reader its mail serves
         personal = len(readers) > 1 and any(addressed_alone(alert, reader) for reader in readers)
         kept.append(replace(delivery, addresses=own, greeting=greeting_of_many(readers) if personal else None))
     if shared:

@@ -88,6 +88,8 @@ class MailAddress:
     subject_id: str
     period: str
     address: str
+    part: str = ""
+    """Which text of the alert the mail carries (templates.mail_part): each is mailed to the address once."""
 
 
 @dataclass(frozen=True)
@@ -466,24 +468,26 @@ class PgOutgoingRepository:
 
     async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]:
         """Take each alert's addresses for the notifications about to be mailed to them, in one statement (table
-        mail_address, keyed by the alert and the address lower-cased): an address is held by the first notification
-        of the alert to ask, now or in an earlier transaction; the (notification id, lower-cased address) pairs
-        taken here. In key order, so two transactions raising the same alert wait on each other without
-        deadlocking; the later one finds the address held once the earlier commits."""
+        mail_address, keyed by the alert, the address lower-cased and the text's part): an address is held for each
+        part by the first notification of the alert with that text to ask, now or in an earlier transaction; the
+        (notification id, lower-cased address) pairs taken here. In key order, so two transactions raising the same
+        alert wait on each other without deadlocking; the later one finds the address held once the earlier
+        commits."""
         if not addresses:
             return set()
         rows = await self._db.fetch(
-            "INSERT INTO mail_address (rule, subject_id, period, address, notification_id)"
-            " SELECT DISTINCT ON (u.rule, u.subject_id, u.period, u.address)"
-            " u.rule, u.subject_id, u.period, u.address, u.notification_id"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[])"
-            " WITH ORDINALITY AS u(rule, subject_id, period, address, notification_id, position)"
-            " ORDER BY u.rule, u.subject_id, u.period, u.address, u.position"
+            "INSERT INTO mail_address (rule, subject_id, period, address, part, notification_id)"
+            " SELECT DISTINCT ON (u.rule, u.subject_id, u.period, u.address, u.part)"
+            " u.rule, u.subject_id, u.period, u.address, u.part, u.notification_id"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[])"
+            " WITH ORDINALITY AS u(rule, subject_id, period, address, part, notification_id, position)"
+            " ORDER BY u.rule, u.subject_id, u.period, u.address, u.part, u.position"
             " ON CONFLICT DO NOTHING RETURNING notification_id, address",
             [item.rule for item in addresses],
             [item.subject_id for item in addresses],
             [item.period for item in addresses],
             [mail_address_key(item.address) for item in addresses],
+            [item.part for item in addresses],
             [item.notification_id for item in addresses],
         )
         return {(str(row["notification_id"]), row["address"]) for row in rows}
@@ -492,21 +496,25 @@ class PgOutgoingRepository:
         """Delete, of the next `limit` mail_address rows after the cursor `after` (key order; "" from the start),
         those whose notification was created before `before` and that name no meeting (as subject or period) starting
         at or after `before` (its scheduled or moved start, the later); (rows deleted, the cursor to resume after, None
-        once the table is done). The cursor is the JSON array of the last key read."""
-        key = json.loads(after) if after else ["", "", "", ""]
+        once the table is done). The cursor is the JSON array of the last key read (one of four, written before the
+        key had its part, resumes after that key's common part: "")."""
+        key = json.loads(after) if after else ["", "", "", "", ""]
+        if len(key) == 4:
+            key.append("")
         row = await self._db.fetchrow(
-            "WITH batch AS (SELECT rule, subject_id, period, address, notification_id FROM mail_address"
-            " WHERE (rule, subject_id, period, address) > ($2, $3, $4, $5)"
-            " ORDER BY rule, subject_id, period, address LIMIT $6),"
+            "WITH batch AS (SELECT rule, subject_id, period, address, part, notification_id FROM mail_address"
+            " WHERE (rule, subject_id, period, address, part) > ($2, $3, $4, $5, $6)"
+            " ORDER BY rule, subject_id, period, address, part LIMIT $7),"
             " pruned AS (DELETE FROM mail_address AS a USING batch AS b, notification AS n"
-            " WHERE (a.rule, a.subject_id, a.period, a.address) = (b.rule, b.subject_id, b.period, b.address)"
+            " WHERE (a.rule, a.subject_id, a.period, a.address, a.part)"
+            " = (b.rule, b.subject_id, b.period, b.address, b.part)"
             " AND n.id = b.notification_id AND n.created_at < $1"
             " AND NOT EXISTS (SELECT 1 FROM meeting AS m WHERE m.meeting_id IN (b.subject_id, b.period)"
             " AND GREATEST(m.scheduled_starts_at, m.rescheduled_starts_at) >= $1) RETURNING 1),"
-            " last AS (SELECT rule, subject_id, period, address FROM batch"
-            " ORDER BY rule DESC, subject_id DESC, period DESC, address DESC LIMIT 1)"
+            " last AS (SELECT rule, subject_id, period, address, part FROM batch"
+            " ORDER BY rule DESC, subject_id DESC, period DESC, address DESC, part DESC LIMIT 1)"
             " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM batch) AS read,"
-            " (SELECT json_build_array(rule, subject_id, period, address)::text FROM last) AS last",
+            " (SELECT json_build_array(rule, subject_id, period, address, part)::text FROM last) AS last",
             before,
             *key,
             limit,

@@ -150,8 +150,18 @@ async def schedule_form(cell_id: str, request: Request, viewer: CurrentViewer, s
 
 
 def new_meeting_id(cell_id: str) -> str:
-    """A new meeting's id, chosen when the form is shown: the form sent twice schedules this one meeting, once."""
-    return f"{cell_id}-{uuid.uuid4().hex[:10]}"[-64:]
+    """A new meeting's id, chosen when the form is shown: the form sent twice schedules this one meeting, once. The
+    cell's id, `-` and 10 hex digits (commands.chosen_by_the_cell), or `mtg-` and 20 for a cell id too long to leave
+    room in 64 characters (it was cut from the left, which no longer began with the cell's id)."""
+    if len(cell_id) + 11 > 64:
+        return commands.generated_meeting_id()
+    return f"{cell_id}-{uuid.uuid4().hex[:10]}"
+
+
+def form_meeting_id(cell_id: str, meeting_id: str) -> str:
+    """The meeting id a refused form is shown again with: the one it was sent with, or a new one when the cell may not
+    take that (commands.chosen_by_the_cell: a hidden field changed by hand), so that sending it again can succeed."""
+    return meeting_id if commands.chosen_by_the_cell(cell_id, meeting_id) else new_meeting_id(cell_id)
 
 
 MEETING_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -225,7 +235,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             viewer=viewer,
             unit=unit,
             errors=forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS),
-            values={**dict(form), "meeting_id": meeting_id},
+            values={**dict(form), "meeting_id": form_meeting_id(cell_id, meeting_id)},
             kinds=LABELS["kind"],
         )
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=scheduled", status_code=303)
@@ -295,7 +305,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
-        page = _held_page(cell_id, {**dict(form), "meeting_id": meeting_id})
+        page = _held_page(cell_id, {**dict(form), "meeting_id": form_meeting_id(cell_id, meeting_id)})
         errors = forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS)
         return render(request, "schedule.html", status=422, viewer=viewer, unit=unit, errors=errors, **page)
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
