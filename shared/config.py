@@ -71,6 +71,10 @@ class ServiceSettings(BaseSettings):
     0: only at start."""
     http_host: str = "127.0.0.1"
     http_port: int = 8100
+    backlog_attention_seconds: float = 60.0
+    """A queue this process reads is named in /health's attention (so in its heartbeat, the gateway's
+    /v1/system/health, /app/operations and `make status`) while its oldest delivery in progress, or its waiting
+    messages, are older than this (shared/backlog.py, docs/operations.md "Backlog"); 0: never."""
     status_every_seconds: float = 5.0
     """How often each process publishes its status heartbeat on chibo.ops (shared/instances.py: the gateway's view
     of every running process); 0: never."""

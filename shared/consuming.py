@@ -48,6 +48,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from faststream.message import StreamMessage
 from faststream.rabbit import RabbitMessage
 
+from shared.backlog import in_progress
 from shared.bindings import identity_attributes
 from shared.contracts.base import EventData
 from shared.contracts.registry import read_event
@@ -377,13 +378,17 @@ async def consume_event(
     Returns how many events ended in each outcome (also counted per type)."""
     raw = message.raw_message
     plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish, models or {})
-    if is_batch(raw.content_type, raw.routing_key, bytes(raw.body), headers=raw.headers):
-        return await _consume_batch(
-            message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency
-        )
-    outcome = await _consume_one(message, plan, delivery_limit=delivery_limit)
-    EVENTS_CONSUMED.labels(consumer, type_label(raw.routing_key), outcome).inc()
-    return {outcome: 1}
+    with in_progress(consumer) as settled:  # shared.backlog: a delivery worked on too long shows in /health
+        if is_batch(raw.content_type, raw.routing_key, bytes(raw.body), headers=raw.headers):
+            outcomes = await _consume_batch(
+                message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency
+            )
+        else:
+            outcome = await _consume_one(message, plan, delivery_limit=delivery_limit)
+            EVENTS_CONSUMED.labels(consumer, type_label(raw.routing_key), outcome).inc()
+            outcomes = {outcome: 1}
+        settled.append(sum(outcomes.values()))
+    return outcomes
 
 
 def published_key(raw: Any) -> str | None:

@@ -20,6 +20,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.response import JSONResponse
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 
+from shared import backlog
 from shared.asyncapi import ASSET_FILES, render_page, service_document
 from shared.background import poll
 from shared.config import ServiceSettings
@@ -129,6 +130,7 @@ async def check_health(
     unrouted_watches: Sequence[str] = (),
     readers: Sequence[AttentionReader] = (),
     amqp_url: str | None = None,
+    backlog_seconds: float = 0.0,
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, no delivery held for an unreachable dependency (`held_for_dependency`,
     shared.outages), and a consumer attached to every queue we read; also the outbox
@@ -136,7 +138,9 @@ async def check_health(
     (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`, events of the
     service's that reached chibo.unrouted, counted by its `unrouted_watches`, a line of one of `readers`) is
     appended to `attention`. A broker that does not answer is asked why with a fresh login to `amqp_url` (access
-    refused, connection refused), said in `broker`."""
+    refused, connection refused), said in `broker`. Each queue read gets its backlog figures (`backlog`,
+    shared.backlog): one whose oldest delivery in progress, or whose waiting messages, are older than
+    `backlog_seconds` (0: never) is named in `attention`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
@@ -182,6 +186,12 @@ async def check_health(
             if not channel.is_closed:
                 await channel.close()
         report["queues"] = depths
+        report["backlog"] = {name: backlog.figures(name, waiting=depth["messages"]) for name, depth in depths.items()}
+        attention += [
+            line
+            for name, found in report["backlog"].items()
+            if (line := backlog.backlog_attention(name, found, limit_seconds=backlog_seconds)) is not None
+        ]
         if unrouted_watches:
             report["unrouted"] = {name: depth["messages"] for name, depth in unrouted.items()}
             attention += unrouted_attention(report["unrouted"])
@@ -422,6 +432,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             unrouted_watches=unrouted_watches,
             readers=spec.health_attention,
             amqp_url=settings.amqp_url,
+            backlog_seconds=settings.backlog_attention_seconds,
         )
         if not healthy:
             attention[:0] = down_lines(report)  # what is wrong first, then what else needs an operator

@@ -14,6 +14,7 @@ from services.meetings import handlers
 from services.meetings.context import MeetingsContext
 from services.meetings.rpc import rpc_methods
 from shared.acking import ChannelAcks
+from shared.backlog import in_progress
 from shared.consuming import (
     Door,
     amqp_message_id,
@@ -85,8 +86,12 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
     acks.begin(message)
     try:
-        # the one hold of every path of a delivery (ingest_judged): none can be added beside it and miss it
-        await hold_through_outage(lambda: ingest_judged(message, app), consumer=MEETINGS_INGEST.name)
+        # the one hold of every path of a delivery (ingest_judged): none can be added beside it and miss it; a
+        # delivery worked on too long shows in /health (shared.backlog)
+        with in_progress(MEETINGS_INGEST.name) as settled:
+            settled.append(
+                await hold_through_outage(lambda: ingest_judged(message, app), consumer=MEETINGS_INGEST.name)
+            )
     except HandBack:
         login = amqp_login(app.settings.amqp_url)
         await hand_back(
@@ -120,10 +125,11 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     _consumed(kind, "handled").inc()
 
 
-async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
+async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> int:
     """Judge the delivery's events once, raising what fails: a single event in the group commit (app.singles), a
     batch or a neither-mode body on its own (handlers.ingest_delivery, in one of app.other_slots, taken again for
-    each try of a held delivery). on_ingest holds it through an outage and settles the delivery."""
+    each try of a held delivery); how many events were judged. on_ingest holds it through an outage and settles the
+    delivery."""
     raw = message.raw_message
     body = bytes(raw.body)
     headers = raw.headers or {}
@@ -141,9 +147,9 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
     )
     if event is not None:
         await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
-        return
+        return 1
     async with app.other_slots:
-        await handlers.ingest_delivery(
+        results = await handlers.ingest_delivery(
             body,
             app.uow_factory,
             batch=batch,
@@ -154,6 +160,7 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
             routing_key=routed,
             message_id=message_id,
         )
+    return len(results)
 
 
 def published_key(exchange: str | None, routing_key: str | None) -> str | None:

@@ -424,9 +424,18 @@ class FakeProjection:
             monitors=tuple(m for (_, c), m in sorted(self.monitors.items()) if c == cell_id),
         )
 
-    async def cell_contexts(self, cell_ids: Sequence[str]) -> dict[str, CellContext]:
-        """The context of each cell."""
-        return {cell_id: await self.cell_context(cell_id) for cell_id in cell_ids}
+    async def cell_contexts(
+        self, cell_ids: Sequence[str], *, member_ids: Sequence[str] | None = None
+    ) -> dict[str, CellContext]:
+        """The context of each cell (its members only those of `member_ids` when given)."""
+        contexts = {cell_id: await self.cell_context(cell_id) for cell_id in cell_ids}
+        if member_ids is None:
+            return contexts
+        wanted = set(member_ids)
+        return {
+            cell_id: replace(ctx, members=tuple(m for m in ctx.members if m.id in wanted))
+            for cell_id, ctx in contexts.items()
+        }
 
     async def rule_overrides(self, unit_ids: Sequence[str]) -> list[RuleOverride]:
         """Settings stored for any of the units."""

@@ -238,20 +238,31 @@ class PgDirectory:
         rows = await self._db.fetch("SELECT * FROM unit WHERE id = ANY($1::text[])", list(unit_ids))
         return {row["id"]: to_unit(row) for row in rows}
 
-    async def cell_contexts(self, cell_ids: Sequence[str]) -> dict[str, CellContext]:
-        """The context of many cells in four queries (the sweep's batches)."""
+    async def cell_contexts(
+        self, cell_ids: Sequence[str], *, member_ids: Sequence[str] | None = None
+    ) -> dict[str, CellContext]:
+        """The context of many cells in four queries (the sweep's batches); with `member_ids`, each cell's members
+        are only those of them on its roll (a notice to the members a snapshot stored reads those, not the cell)."""
         ids = list(cell_ids)
         cells = await self.units_by_id(ids)
         superiors = await self.units_by_id(sorted({c.parent_id for c in cells.values() if c.parent_id}))
         members: dict[str, list[Member]] = {}
-        # each cell's rows through the cell_id index (a LATERAL subquery kept by OFFSET 0) whatever the statistics
-        # say: on a member table grown by a province's load and not analyzed yet, `cell_id = ANY` of 100 cells was
-        # planned as a sequential scan of all 595,000 members (87 ms)
-        for row in await self._db.fetch(
-            "SELECT m.* FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
-            " CROSS JOIN LATERAL (SELECT * FROM member WHERE cell_id = k.key OFFSET 0) m ORDER BY m.id",
-            ids,
-        ):
+        if member_ids is not None:
+            rows = await self._db.fetch(
+                "SELECT * FROM member WHERE id = ANY($1::text[]) AND cell_id = ANY($2::text[]) ORDER BY id",
+                list(member_ids),
+                ids,
+            )
+        else:
+            # each cell's rows through the cell_id index (a LATERAL subquery kept by OFFSET 0) whatever the
+            # statistics say: on a member table grown by a province's load and not analyzed yet, `cell_id = ANY` of
+            # 100 cells was planned as a sequential scan of all 595,000 members (87 ms)
+            rows = await self._db.fetch(
+                "SELECT m.* FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
+                " CROSS JOIN LATERAL (SELECT * FROM member WHERE cell_id = k.key OFFSET 0) m ORDER BY m.id",
+                ids,
+            )
+        for row in rows:
             members.setdefault(row["cell_id"], []).append(to_member(row))
         monitors: dict[str, list[Monitor]] = {}
         for row in await self._db.fetch(
