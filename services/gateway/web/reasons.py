@@ -135,6 +135,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             r"must hold visible text, not only spaces or invisible characters",
             N_("It must not be empty: it holds only spaces or invisible characters."),
         ),
+        (r"String should have at least 1 character", N_("It must not be empty.")),
         # shared.web_address: which part of an http(s) address is wrong (the last, a reason stored before it)
         (r"must begin with http:// or https://", N_("It must begin with http:// or https://.")),
         (r"names no host after https?://", N_("It names no domain name after http:// or https://.")),
