@@ -3,16 +3,20 @@
 every refused address whatever was wrong with it; a name of only spaces read "Tên: giá trị không hợp lệ", not that
 it is empty."""
 
+import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
 from starlette.datastructures import FormData
 
 from services.gateway.schemas import DocumentsCreate, MeetingCancelCreate
 from services.gateway.web import forms
+from services.gateway.web.core import WebRoute
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages.secretary import _minutes_body
 from services.gateway.web.reasons import explain_rejection
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, parse_envelope
+from shared.rpc import ServiceUnavailable
 from tests.shared.test_web_address import IRIS, published
 
 
@@ -100,3 +104,25 @@ def test_the_minutes_form_says_its_free_text_too_long_with_its_times_wrong() -> 
     assert "started_at" in caught.value.errors and caught.value.errors["content"].startswith("Nội dung"), (
         caught.value.errors
     )
+
+
+async def test_a_form_whose_record_meetings_did_not_answer_says_it_may_be_saved() -> None:
+    """A record form whose command meetings did not answer read "Hệ thống đang bận. Vui lòng thử lại": the record may
+    have been stored, and a form shown again sends a new event, so trying again could record it twice."""
+    router = APIRouter(route_class=WebRoute)
+
+    @router.post("/sent")
+    async def sent() -> None:
+        raise ServiceUnavailable("meetings").explained("the command may already have been recorded")
+
+    @router.get("/read")
+    async def read() -> None:
+        raise ServiceUnavailable("meetings")
+
+    app = FastAPI()
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        posted, got = await client.post("/sent"), await client.get("/read")
+    assert posted.status_code == 503 and "chưa rõ đã lưu hay chưa" in posted.text, posted.text
+    assert "mở lại trang của buổi sinh hoạt" in posted.text and "thử lại" not in posted.text
+    assert got.status_code == 503 and "Hệ thống đang bận" in got.text  # a read changed nothing: try again
