@@ -139,11 +139,21 @@ class RpcError(Exception):
 
 
 class ServiceUnavailable(RpcError):
-    """The service did not answer in time."""
+    """The service did not answer in time; `detail` says what that means for the request (a write that may have been
+    done: whether sending it again is safe)."""
 
-    def __init__(self, service: str) -> None:
-        super().__init__("unavailable", f"the {service} service did not answer", field=None)
+    def __init__(self, service: str, detail: str | None = None) -> None:
+        said = f"the {service} service did not answer" + (f"; {detail}" if detail else "")
+        super().__init__("unavailable", said, field=None)
         self.service = service
+        self.detail = detail
+
+    def explained(self, detail: str) -> "ServiceUnavailable":
+        """The same silence with `detail` said after it, its cause kept (the gateway tells its own broker outage
+        from a service's silence by it)."""
+        said = ServiceUnavailable(self.service, detail)
+        said.__cause__ = self.__cause__
+        return said
 
 
 Handler = Callable[[Any], Awaitable[BaseModel | Mapping[str, Any]]]

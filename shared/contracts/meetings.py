@@ -1,6 +1,5 @@
 """Event types owned by the meetings service: the facts of CONTRACT.md's "types in"."""
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Protocol, TypeVar
@@ -20,8 +19,8 @@ from shared.contracts.base import (
     Timestamp,
     Whole,
 )
-from shared.envelope import is_uri_reference
 from shared.text import require_text, with_article
+from shared.web_address import web_address
 
 
 class UnitKind(StrEnum):
@@ -206,19 +205,9 @@ class MeetingCancelled(EventData):
     reason: Said
 
 
-WEB_ADDRESS = re.compile(r"https?://[^/?#]+", re.IGNORECASE)
-"""An http(s) address with a host."""
-
-
-def _web_address(value: str) -> str:
-    """`value` if it is an http(s) address with a host, else ValueError."""
-    if not (WEB_ADDRESS.match(value) and is_uri_reference(value)):
-        raise ValueError("the document's http or https address, such as https://example.vn/nghi-quyet.pdf")
-    return value
-
-
-DocumentUrl = Annotated[str, Field(max_length=2048), AfterValidator(_web_address)]
-"""Where members open a document: an http(s) address (a trial's `javascript:alert(1)` and `ftp://x` were accepted)."""
+DocumentUrl = Annotated[str, Field(max_length=2048), AfterValidator(web_address)]
+"""Where members open a document: an http(s) URI or IRI, kept as written (shared.web_address: a trial's
+`javascript:alert(1)` and `ftp://x` were accepted, then `https://ví-dụ.vn/a.pdf` refused as not beginning with http)."""
 
 
 class DocumentItem(EventData):

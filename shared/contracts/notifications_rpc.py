@@ -3,12 +3,13 @@
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from shared.contracts import ops_rpc as ops
 from shared.contracts.notifications import Channel
 from shared.periods import Period
 from shared.rpc import Page, Reply, Request
+from shared.web_address import web_address
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
 
@@ -152,7 +153,7 @@ class SetPreferences(NotificationsRequest[PreferencesReply]):
     recipient_id: str
     channels: list[Channel]
     digest: bool = False
-    webhook_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    webhook_url: Annotated[str, AfterValidator(web_address)] | None = None
     webhook_secret: str | None = None
 
 

@@ -315,7 +315,7 @@ async def test_scheduling_a_known_meeting_id_is_a_409_naming_meeting_id_and_chan
     ("command", "field", "value", "said"),
     [
         ("reschedule", "starts_at", "2026-12-15T19:30+07:00", "starts_at: "),
-        ("documents", "items.0.url", "ftp://example.vn/a.pdf", "items.0.url: the document's http or https address"),
+        ("documents", "items.0.url", "ftp://example.vn/a.pdf", "items.0.url: must begin with http:// or https://"),
         ("schedule", "topic", None, "topic: a thematic meeting needs a topic"),
     ],
 )

@@ -4,7 +4,12 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
+from services.gateway.auth import Principal, Role
+from services.gateway.handlers import send_command
+from shared.contracts.meetings import MeetingCancelled
+from shared.rpc import ServiceUnavailable
 from tests.gateway.conftest import RPC_TIMEOUT
 from tests.gateway.fakes import FakeServices, World
 
@@ -51,8 +56,44 @@ async def test_with_meetings_stopped_ingest_is_503_naming_meetings(
         )
         assert response.status_code == 503
         assert response.json()["service"] == "meetings"
+        # a trial's batch had 250 of 1,000 events stored when meetings stopped: the partner is told so, and that
+        # sending the same events again is safe (CONTRACT.md "Idempotency"), and when to
+        message = response.json()["message"]
+        assert message.startswith("the meetings service did not answer; some or all of the events sent may already")
+        assert "Sending the same events again (the same source and id) is safe" in message, message
+        assert response.headers["retry-after"] == "5"
+        dry = await client.post(
+            "/v1/events?dry_run=true",
+            content=b'{"specversion": "1.0"}',
+            headers={**headers["integration"], "Content-Type": "application/cloudevents+json"},
+        )
+        assert dry.status_code == 503 and "dry run, so nothing was stored" in dry.json()["message"], dry.text
     finally:
         await fakes.meetings.start()
+
+
+async def test_a_command_meetings_did_not_answer_says_it_may_be_recorded() -> None:
+    """A command's event id is the gateway's, new for each request: a resent command is no duplicate, so the 503
+    tells the caller to read the meeting before sending it again."""
+
+    class Silent:
+        async def call(self, request: object, **_: object) -> object:
+            raise ServiceUnavailable("meetings")
+
+    principal = Principal(sub="sec", role=Role.SECRETARY, unit_id="c1", person_id=None, local=True)
+    with pytest.raises(ServiceUnavailable) as caught:
+        await send_command(
+            rpc=Silent(),  # type: ignore[arg-type]
+            principal=principal,
+            event_type="meeting.cancelled.v1",
+            model=MeetingCancelled,
+            data={"meeting_id": "m1", "reason": "Mưa bão"},
+            subject="m1",
+        )
+    said = caught.value.message
+    assert said.startswith("the meetings service did not answer; the command (event "), said
+    assert "may already have been recorded" in said and "Read the meeting before sending" in said, said
+    assert caught.value.service == "meetings"
 
 
 async def test_calls_to_live_services_are_not_queued_behind_a_silent_one(

@@ -91,3 +91,24 @@ async def test_an_assessment_of_a_meeting_ahead_reports_its_wrong_points_and_the
     assert sent.status_code == 422, sent.text
     errors = errors_of(sent.text, "assessment")
     assert "nhập số" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
+
+
+@pytest.mark.e2e
+async def test_a_reschedule_with_a_wrong_day_reports_its_reason_too_long_at_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A trial (h267): a form's free text over 10,000 characters was said only once its checked fields were right
+    (the monitor's comment after its points; the reschedule's reason after its day)."""
+    async with signed_in(system, "secretary") as client:
+        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        move = {
+            "csrf": csrf_of(record),
+            "start_date": "31/02/2027",
+            "start_time": "08:15",
+            "location": "Hội trường mới",
+            "reason": "Trùng lịch " * 1000,
+        }
+        sent = await client.post(f"/app/meetings/{AHEAD}/reschedule", data=move)
+    assert sent.status_code == 422, sent.text
+    errors = errors_of(sent.text, "reschedule")
+    assert "31" in errors and "Lý do: tối đa 10.000 ký tự" in errors, errors

@@ -390,22 +390,26 @@ async def ingest_events(
     binary = bool(attributes) and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE)
     if over_limit is not None:
         body = body[:CUT_BODY_KEPT]
-    reply = await rpc.call(
-        IngestBody(
-            over_limit=over_limit,
-            declared_size=declared_size if over_limit is not None else None,
-            body_base64=base64.b64encode(body).decode("ascii"),
-            content_type=content_type,
-            route="http",
-            account=principal.sub,
-            headers=attributes if binary else None,
-            dry_run=dry_run,
-            scope=write_scope(principal),
-            sources=write_sources(principal),
-        ),
-        correlation_id=correlation_id,
-        timeout=timeout,
-    )
+    try:
+        reply = await rpc.call(
+            IngestBody(
+                over_limit=over_limit,
+                declared_size=declared_size if over_limit is not None else None,
+                body_base64=base64.b64encode(body).decode("ascii"),
+                content_type=content_type,
+                route="http",
+                account=principal.sub,
+                headers=attributes if binary else None,
+                dry_run=dry_run,
+                scope=write_scope(principal),
+                sources=write_sources(principal),
+            ),
+            correlation_id=correlation_id,
+            timeout=timeout,
+        )
+    except ServiceUnavailable as exc:
+        detail = DRY_RUN_UNANSWERED if dry_run else EVENTS_UNANSWERED
+        raise exc.explained(detail) from exc.__cause__
     results = reply.results
     if over_limit is not None:  # stored by meetings as cut; the answer is any over-limit body's, whatever it said
         raise BodyError(413, "payload_too_large", body_over_limit(over_limit))
@@ -413,6 +417,22 @@ async def ingest_events(
         status, code = BODY_PROBLEM_STATUS[results[0].problem]
         raise BodyError(status, code, results[0].reason or "body: not an event", field=results[0].field or "body")
     return [result.model_dump(mode="json", exclude_unset=True) for result in results]
+
+
+EVENTS_UNANSWERED = (
+    "some or all of the events sent may already have been stored before it stopped answering. Sending the same "
+    "events again (the same source and id) is safe: each one already stored is answered as a duplicate and changes "
+    "nothing, and the others are taken"
+)
+"""Said with a 503 of POST /v1/events (CONTRACT.md "Idempotency"): a trial's 1,000-event batch had 250 stored when
+meetings was stopped, and the bare "did not answer" told the partner neither that nor that resending is safe."""
+DRY_RUN_UNANSWERED = "this was a dry run, so nothing was stored; send it again later"
+COMMAND_UNANSWERED = (
+    "the command (event {event_id}) may already have been recorded before it stopped answering. Read the meeting "
+    "before sending the command again: a request sent again is a new event, not a duplicate of this one"
+)
+"""Said with a 503 of a command (POST /v1/cells/.../meetings, /v1/meetings/...): the gateway gives each request a new
+event id, so unlike an event sent again by its own id, a resent command is not answered as a duplicate."""
 
 
 def build_command_event(
@@ -469,7 +489,12 @@ async def send_command(
         event_id=event_id,
         extensions=extensions,
     )
-    reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub, scope=write_scope(principal)))
+    try:
+        reply = await rpc.call(
+            Ingest(events=[event], route="http", account=principal.sub, scope=write_scope(principal))
+        )
+    except ServiceUnavailable as exc:
+        raise exc.explained(COMMAND_UNANSWERED.format(event_id=event["id"])) from exc.__cause__
     result = reply.results[0]
     field = body_field(result.field)
     if result.outcome == "rejected":

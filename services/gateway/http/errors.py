@@ -52,7 +52,9 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     500: _describe("A bug in the gateway or in the service answering (its log has the traceback)"),
     503: _describe(
         "A service did not answer in time, or the gateway cannot reach RabbitMQ or PostgreSQL; `service` names it"
-        " (`broker`, `database`); see Retry-After"
+        " (`broker`, `database`); see Retry-After. For a write the service may have done part or all of it before"
+        " it stopped answering: `message` says so and whether sending it again is safe (events sent again with the"
+        " same source and id are answered as duplicates)"
     ),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

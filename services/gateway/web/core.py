@@ -306,6 +306,14 @@ SAVED_UNKNOWN = N_(
 )
 
 
+RECORD_UNKNOWN = N_(
+    "The record was sent, but the system did not answer in time, so it is not known whether it was saved. Open the "
+    "meeting's page again in a moment to see whether it is there before sending it again."
+)
+"""A form's command that meetings did not answer (ServiceUnavailable with its `detail`): it may have been stored, so
+"the system is busy, try again" could record it twice (a form shown again has a new key, so a new event id)."""
+
+
 class NotSaved(Exception):
     """A settings form posted while notifications (which keeps the settings) does not answer: a 503 page saying
     nothing was saved, or, when the change was sent and no answer came (`sent`), that it is not known whether it was;
@@ -463,6 +471,9 @@ class WebRoute(APIRoute):
                 return not_found_page(request)
             except ServiceUnavailable as exc:
                 log.warning("web_service_unavailable", service=exc.service, path=request.url.path)
+                if exc.detail is not None and request.method == "POST":
+                    # a record sent that the service did not answer (handlers.send_command): perhaps saved
+                    return error_page(request, 503, _("Perhaps not saved"), _(RECORD_UNKNOWN))
                 return error_page(
                     request, 503, _("Service busy"), _("The system is busy. Please try again in a moment.")
                 )

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 
 from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
+from services.gateway.schemas import AssessmentCreate
 from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_number, format_short_date
 from services.gateway.web.reasons import (
     BY_CODE,
@@ -56,6 +57,7 @@ from shared.reading import unstorable_character
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import code_point, has_text, is_ascii_number, isolated_name, said_or_blank, without_controls
+from shared.web_address import AddressError
 
 log = get_logger(__name__)
 
@@ -796,6 +798,39 @@ def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str]
     return built
 
 
+def fields_refused(
+    model: type[BaseModel], data: Mapping[str, Any], *, names: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The messages `model` gives of the fields `data` holds (a form's inputs no check of its own covers, such as free
+    text), as build says them, the model's other fields not judged; {} when they pass. A form whose own checks
+    refused something says these along (a comment over 10,000 characters was said only once the points were right)."""
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        own = [error for error in exc.errors(include_url=False) if str((error.get("loc") or ("",))[0]) in data]
+        return messages(own, names=names)
+    return {}
+
+
+def refused_with(errors: dict[str, str], model: type[BaseModel], data: Mapping[str, Any]) -> None:
+    """FormErrors with `errors` (the form's own checks) and what `model` refuses of the fields of `data`
+    (fields_refused), each field once, the form's own message first; nothing when `errors` is empty."""
+    if errors:
+        raise FormErrors(errors | {key: said for key, said in fields_refused(model, data).items() if key not in errors})
+
+
+def assessment_model(form: Any, items: Sequence[Mapping[str, Any]], *, role: str) -> Any:
+    """The AssessmentCreate of an assessment form (the cell's and the monitor's): its points (assessment_points) and
+    comment, FormErrors with every mistake of both at once."""
+    comment = {"comment": text(form, "comment") or None}
+    try:
+        points = assessment_points(form, items)
+    except FormErrors as exc:
+        refused_with(exc.errors, AssessmentCreate, comment)
+        raise
+    return build(AssessmentCreate, {"role": role, "points": points, **comment})
+
+
 def messages(errors: Iterable[Mapping[str, Any]], *, names: Mapping[str, str] | None = None) -> dict[str, str]:
     """Pydantic's errors as Vietnamese messages by field path, the first for each path."""
     found: dict[str, str] = {}
@@ -870,9 +905,13 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
     for kinds, text in KINDS:
         if kind in kinds:
             return _(text, field=name or label(path))
-    if kind == "value_error" and path.rsplit(".", 1)[-1] == "url":
-        # the contract's DocumentUrl: an http(s) address, which the person types without a picker
-        return _("%(field)s must begin with http:// or https://.", field=name or label(path))
+    if isinstance(value, str) and value not in EMPTY and not has_text(value):
+        # only spaces or invisible characters: said empty as an empty field is, not "not valid" (require_text)
+        return required(path, name=name)
+    refused = context.get("error")
+    if kind == "value_error" and isinstance(refused, AddressError):
+        # an http(s) address (shared.web_address), which the person types without a picker: which part is wrong
+        return _(ADDRESS_PROBLEMS[refused.problem.code], field=name or label(path), **refused.problem.values)
     if value in EMPTY:
         # a rule that wants a value left empty: a thematic or combined meeting's topic says why it is needed
         needs = TOPIC_NEEDED.search(validation_message(error))
@@ -880,6 +919,30 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
             return _(TOPIC_MISSING, field=name or label(path), kind=_(TOPIC_KINDS[needs[1]]))
         return required(path, name=name)
     return invalid(path, name=name)
+
+
+ADDRESS_PROBLEMS = {
+    "scheme": N_("%(field)s must begin with http:// or https://."),
+    "host_missing": N_(
+        "%(field)s: no domain name after http:// or https://; enter the whole address, such as "
+        "https://example.vn/nghi-quyet.pdf."
+    ),
+    "host": N_("%(field)s: the domain name “%(host)s” is not valid (a domain name such as ví-dụ.vn or example.vn)."),
+    "port": N_("%(field)s: the port “%(port)s” is not valid; a port is a number from 1 to 65535."),
+    "hidden": N_(
+        "%(field)s: holds a space or an invisible character (%(point)s, character %(position)s); an address holds "
+        "none (write a space as %%20)."
+    ),
+    "character": N_(
+        "%(field)s: holds the character “%(char)s” (character %(position)s), which an address may hold only "
+        "percent-encoded."
+    ),
+    "percent": N_(
+        "%(field)s: the “%%” at character %(position)s is not followed by two hexadecimal digits (write “%%” itself "
+        "as %%25)."
+    ),
+}
+"""What shared.web_address finds wrong with an address, by its code, naming the field and the part."""
 
 
 TOPIC_NEEDED = re.compile(r"\ban? (thematic|combined) meeting needs a topic\b")

@@ -130,6 +130,45 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
                 "(only %(accepted)s), so this attribute was not read."
             ),
         ),
+        # shared.text.require_text: a text of only spaces or invisible characters is empty, said so
+        (
+            r"must hold visible text, not only spaces or invisible characters",
+            N_("It must not be empty: it holds only spaces or invisible characters."),
+        ),
+        (r"String should have at least 1 character", N_("It must not be empty.")),
+        # shared.web_address: which part of an http(s) address is wrong (the last, a reason stored before it)
+        (r"must begin with http:// or https://", N_("It must begin with http:// or https://.")),
+        (r"names no host after https?://", N_("It names no domain name after http:// or https://.")),
+        (
+            r"the host '(?P<host>[^']*)' is not a domain name or an IP address",
+            N_("The domain name “%(host)s” is not valid."),
+        ),
+        (
+            r"the port '(?P<port>[^']*)' is not a number from 1 to 65535",
+            N_("The port “%(port)s” is not valid; a port is a number from 1 to 65535."),
+        ),
+        (
+            r"holds a space or an invisible character \((?P<point>U\+[0-9A-F]+) at character (?P<position>[0-9]+)\)",
+            N_(
+                "The address holds a space or an invisible character (%(point)s, character %(position)s); an "
+                "address holds none (a space is written %%20)."
+            ),
+        ),
+        (
+            r"holds '(?P<char>.)' at character (?P<position>[0-9]+), which an address holds only percent-encoded",
+            N_(
+                "The address holds the character “%(char)s” (character %(position)s), which an address may hold only "
+                "percent-encoded."
+            ),
+        ),
+        (
+            r"the '%' at character (?P<position>[0-9]+) is not followed by two hex digits",
+            N_(
+                "The “%%” at character %(position)s is not followed by two hexadecimal digits (a “%%” itself is "
+                "written %%25)."
+            ),
+        ),
+        (r"the document's http or https address", N_("It must be a web address beginning with http:// or https://.")),
         # pydantic's words for a value that is not the one allowed, and for a list or value where an object belongs
         (r"Input should be '(?P<expected>[^']*)'$", N_("It must be “%(expected)s”.")),
         (

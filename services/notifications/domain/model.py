@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from shared.web_address import address_problem
+
 OFFICIAL = "official"
 PROBATIONARY = "probationary"
 SECRETARY = "secretary"
@@ -54,8 +56,9 @@ def preference_fault(
     known, offered = list(known), list(offered)
     if not isinstance(channels, list) or any(channel not in known for channel in channels):
         return PreferenceFault("channels", f"channels: must be a list of {', '.join(sorted(known))}")
-    if webhook_url is not None and not str(webhook_url).startswith(("http://", "https://")):
-        return PreferenceFault("webhook_url", "webhook_url: must be an http(s) URL")
+    address = address_problem(str(webhook_url)) if webhook_url is not None else None
+    if address is not None:
+        return PreferenceFault("webhook_url", f"webhook_url: {address.reason}")
     if webhook_secret is not None and not isinstance(webhook_secret, str):
         return PreferenceFault("webhook_secret", "webhook_secret: must be a string")
     if WEBHOOK in channels and not webhook_url and WEBHOOK not in offered:

@@ -20,7 +20,6 @@ from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_meeting
 from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
-from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
 from services.gateway.web.core import (
     PREFIX,
@@ -205,11 +204,7 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
         items = await data.posted_items(state, viewer.principal, meeting_id, back)
         # a meeting not begun is said with the points' own errors, as on the secretary's forms: one sending
         with forms.reported_with(not_begun_at(meeting)):
-            points = forms.assessment_points(form, items)
-            model = forms.build(
-                AssessmentCreate,
-                {"role": "upper_monitor", "points": points, "comment": forms.text(form, "comment") or None},
-            )
+            model = forms.assessment_model(form, items, role="upper_monitor")
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         sent = {str(key): str(value) for key, value in form.items()}  # shown again as typed, not as stored

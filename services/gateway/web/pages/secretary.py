@@ -18,7 +18,6 @@ from services.gateway.handlers import authorize_meeting, authorize_unit
 from services.gateway.http import commands
 from services.gateway.http.deps import State
 from services.gateway.schemas import (
-    AssessmentCreate,
     AttendanceCreate,
     DocumentsCreate,
     MeetingCancelCreate,
@@ -585,11 +584,10 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         # a meeting already past may be put where it really took place (meetings' check_reschedule says the same)
         past = meeting.starts_at is not None and meeting.starts_at <= datetime.now(VIETNAM_TZ)
         starts = forms.meeting_start(form, errors, allow_past=past, moving=True)
-        if errors:
-            raise FormErrors(errors)
+        said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
+        forms.refused_with(errors, MeetingRescheduleCreate, said)  # the place and reason said with the time
         assert starts is not None
-        body = {"starts_at": starts.isoformat(), "location": forms.text(form, "location") or None}
-        body["reason"] = forms.text(form, "reason") or None
+        body = {"starts_at": starts.isoformat(), **said}
         model = forms.build(MeetingRescheduleCreate, {k: v for k, v in body.items() if v is not None})
         await forms.send(commands.reschedule_meeting(meeting_id, model, request, viewer.principal, state))
 
@@ -866,8 +864,8 @@ def _minutes_body(
                 errors.setdefault(f"due-{row}", said)
     if roster is not None:
         errors |= roster_problems(form, resolutions, speakers, roster=roster, names=names or {})
-    if errors:
-        raise FormErrors(errors)
+    texts = {key: forms.multiline(form, key) or None for key in ("content", "conclusions")}
+    forms.refused_with(errors, MinutesCreate, texts)  # the free text said with the form's other mistakes
     assert started is not None and ended is not None
     body = {
         "started_at": started.isoformat(),
@@ -875,8 +873,7 @@ def _minutes_body(
         "chair_id": forms.text(form, "chair_id"),
         "recorder_id": forms.text(form, "recorder_id"),
         "speakers": speakers,
-        "content": forms.multiline(form, "content") or None,
-        "conclusions": forms.multiline(form, "conclusions") or None,
+        **texts,
         "self_criticism_minutes": minutes,
         "resolutions": resolutions,
         "tasks": tasks,
@@ -1014,11 +1011,7 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         back = (f"{PREFIX}/meetings/{meeting_id}/record", _("Back to the meeting's record"))
         items = await data.posted_items(state, viewer.principal, meeting_id, back)
         with forms.reported_with(not_begun_at(meeting)):
-            points = forms.assessment_points(form, items)
-            model = forms.build(
-                AssessmentCreate,
-                {"role": "cell_committee", "points": points, "comment": forms.text(form, "comment") or None},
-            )
+            model = forms.assessment_model(form, items, role="cell_committee")
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "assessment", action, "assessed")
