@@ -16,7 +16,7 @@ from services.evaluation.background import scoring_worker
 from services.evaluation.bootstrap import SERVICE_DIR, prepare, uow_factory_for
 from services.evaluation.config import Settings
 from services.evaluation.context import EvaluationContext
-from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers import FACT_HANDLERS, scores
 from services.evaluation.handlers.coalesced import defer_touched, release_rechecks, score_dirty
 from services.evaluation.repository import Recheck
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
@@ -407,3 +407,55 @@ async def test_a_recheck_whose_moment_has_come_notes_its_meeting_for_scoring_onc
     assert [(row["cell_id"], row["only_meetings"]) for row in notes] == [("cell-t", ["m-due"])]
     assert await release_rechecks(uow_factory=factory, limit=100) == 0  # the later one waits for its moment
     assert await pool.fetchval("SELECT meeting_id FROM score_recheck") == "m-later"
+
+
+async def _periods(pool: asyncpg.Pool, cell_id: str) -> list[tuple[Any, ...]]:
+    rows = await pool.fetch(
+        "SELECT period, rating, score, regular_held, thematic_held, present, counted, flags FROM cell_period"
+        " WHERE cell_id = $1 ORDER BY period",
+        cell_id,
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_a_round_commits_its_meeting_scores_before_their_periods_and_periods_left_are_refreshed_later(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: a meeting's score waited for its cell's periods to be refreshed in the same transaction. The round
+    now commits the meetings' scores (and their events) first, with a note per cell of the months whose periods to
+    refresh; a period refresh that fails leaves those notes, and the next round rates the periods as one would have."""
+    pool, factory = world
+    for batch in by_type(cell_history(committee_id="ward", cell_id="cell-ref", prefix="ref")):
+        await deliver(factory, batch)
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    reference = await _periods(pool, "cell-ref")
+    assert reference
+    before = await published(pool)
+
+    for batch in by_type(cell_history(committee_id="ward", cell_id="cell-p", prefix="p")):
+        await deliver(factory, batch)
+
+    async def unavailable(*args: Any, **kwargs: Any) -> int:
+        raise ConnectionError("the periods cannot be refreshed now")
+
+    monkeypatch.setattr(scores, "refresh_cells_periods", unavailable)
+    assert await score_dirty(uow_factory=factory, limit=100) is True  # periods left: more to do
+    assert await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-p'") == 4
+    middle = await published(pool)
+    assert middle["score.meeting.updated.v1"] - before["score.meeting.updated.v1"] == 4  # the scores are out
+    assert middle["score.cell.updated.v1"] == before["score.cell.updated.v1"]
+    assert await _periods(pool, "cell-p") == []
+    notes = await pool.fetch("SELECT cell_id, since, only_meetings, months FROM dirty_cell")
+    assert [(row["cell_id"], row["since"], row["only_meetings"]) for row in notes] == [("cell-p", None, [])]
+    assert notes[0]["months"]  # the months the committed scores moved, durable
+
+    monkeypatch.undo()
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
+    assert await _periods(pool, "cell-p") == reference  # as the same history scored in one round rates them
+    after = await published(pool)
+    assert after["score.meeting.updated.v1"] == middle["score.meeting.updated.v1"]  # the scores not again
+    assert (
+        after["score.cell.updated.v1"] - middle["score.cell.updated.v1"]
+        == before["score.cell.updated.v1"]  # cell-ref's, in the same number
+    )

@@ -3,13 +3,17 @@
 The fact consumer's `finish` step (`defer_touched`) appends one `dirty_cell` row per touched cell in the facts'
 own transaction, and the unit of work wakes the worker once that commits. The worker (`score_dirty`, run by
 `shared.background.poll`) claims the oldest rows and every other row of their cells FOR UPDATE SKIP LOCKED,
-merges them per cell (earliest `since`, union of `only`), scores those cells set-based under their cell locks
-(`score_cells`) and commits with the outbox rows (the claim deleted the rows it took, in the same transaction):
-many deliveries about the same meetings fold into one scoring and one published change. A fact committed after the
+merges them per cell (earliest `since`, union of `only`), scores those cells' meetings set-based under their cell
+locks (`rescore_cells`) and commits with the outbox rows (the claim deleted the rows it took, in the same
+transaction) and one note per cell of the months whose periods to refresh; a second transaction takes those notes
+and refreshes the periods (`refresh_noted_periods`): a meeting's score is published without waiting for them. Many
+deliveries about the same meetings fold into one scoring and one published change. A fact committed after the
 claim has its own row, so the cell is scored again; nothing is lost on a crash (the rows stay until a scoring
-commits). A cell whose scoring fails is retried later on its own (`defer_dirty`), so it holds up no other cell.
+commits, the period notes until their periods do). A cell whose scoring fails is retried later on its own
+(`defer_dirty`), so it holds up no other cell.
 """
 
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -18,10 +22,18 @@ import asyncpg
 
 from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.pending import write_pending
-from services.evaluation.handlers.scores import ScoringUnitOfWork, score_cells
+from services.evaluation.handlers.scores import (
+    Rescored,
+    ScoringUnitOfWork,
+    periods_due,
+    refresh_due_periods,
+    rescore_cells,
+    score_cells,
+)
 from services.evaluation.repository import DirtyRow, JobRepository
 from shared.background import raise_if_cancelling
 from shared.logs import get_logger
+from shared.metrics import SCORING_SECONDS
 from shared.reading import bounded
 
 log = get_logger(__name__)
@@ -54,10 +66,11 @@ async def defer_touched(uow: DeferringUnitOfWork) -> int:
 
 
 def merge_dirty(rows: Sequence[DirtyRow]) -> dict[str, TouchedCell]:
-    """Per cell, what its rows ask for together: the earliest `since`, every `only`, the first correlation id."""
+    """Per cell, what its rows ask for together: the earliest `since`, every `only` and `months`, the first
+    correlation id."""
     merged = Touched()
     for row in sorted(rows, key=lambda row: row.id):
-        merged.touch(row.cell_id, since=row.since, only=row.only, correlation_id=row.correlation_id)
+        merged.touch(row.cell_id, since=row.since, only=row.only, correlation_id=row.correlation_id, months=row.months)
         cell = merged.cells[row.cell_id]
         cell.correlation_id = cell.correlation_id or row.correlation_id
     return dict(merged.take())
@@ -80,7 +93,10 @@ MAX_RETRY_DELAY = 300.0
 async def score_dirty(
     *, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int, noted_before: float | None = None
 ) -> bool:
-    """One scoring round: claim (and delete) up to `limit` dirty rows and their cells' others, score, commit.
+    """One scoring round: claim (and delete) up to `limit` dirty rows and their cells' others, score the meetings and
+    commit them with their `score.meeting.*` events and a note per cell of the periods to refresh (`periods_due`);
+    then refresh those periods in a transaction of its own (`refresh_noted_periods`), so a meeting's score does not
+    wait for its periods (issue 12). A crash between the two leaves the notes for the next round.
 
     When the round fails, each of its cells is scored in its own transaction, and a cell that fails alone has its
     rows deferred (retried later, the error noted), so one cell that cannot be scored holds up no other. True when
@@ -88,13 +104,18 @@ async def score_dirty(
     `noted_before` (seconds): only cells noted at least that long ago, for a round cut short by its bound while
     facts still flow (a cell noted during its wait likely has more of its facts in flight: issue 12)."""
     claimed: list[DirtyRow] = []
+    started = time.perf_counter()
     try:
         async with uow_factory() as uow:
             claimed = await uow.jobs.claim_dirty_cells(limit=limit, noted_before=noted_before)
             if not claimed:
                 return False
-            # the claim deleted the rows: gone on commit
-            outcome = await score_cells(uow, merge_dirty(claimed), received=received_months(claimed))
+            # the claim deleted the rows: gone on commit, the period notes in their place
+            cells = merge_dirty(claimed)
+            outcome = await rescore_cells(uow, cells)
+            received = received_months(claimed)
+            due = periods_due(cells, outcome)
+            notes = await uow.jobs.note_periods(list(due.items()), received=received)
             await uow.commit()
     except RETRIED_ERRORS as exc:
         log.warning("scoring_round_retried", error=repr(exc))
@@ -106,8 +127,32 @@ async def score_dirty(
         log.warning("scoring_round_failed_scoring_cells_alone", rows=len(claimed), error=repr(exc))
         await _score_cells_alone(uow_factory, claimed)
         return True
+    scoring = time.perf_counter() - started
+    started = time.perf_counter()
+    refreshed = await refresh_noted_periods(uow_factory=uow_factory, ids=notes, known=outcome)
+    SCORING_SECONDS.observe(scoring + time.perf_counter() - started)
     log.debug("scoring_round_done", rows=len(claimed), meetings=outcome.meetings, changed=outcome.changed)
-    return len(claimed) >= limit
+    return len(claimed) >= limit or not refreshed
+
+
+async def refresh_noted_periods(
+    *, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], ids: Sequence[int], known: Rescored | None = None
+) -> bool:
+    """A scoring round's second transaction: take its period notes (`ids`; those another round claimed meanwhile
+    are its), refresh their periods under their cells' locks, commit with the `score.cell.*` events. False when it
+    failed: the notes are left to the next round (logged). `known`: the round's scoring (its ancestors, adoptions)."""
+    try:
+        async with uow_factory() as uow:
+            taken = await uow.jobs.take_dirty(ids)
+            if taken:
+                due = merge_dirty(taken)
+                await refresh_due_periods(uow, due, received=received_months(taken), known=known)
+            await uow.commit()
+    except Exception as exc:
+        raise_if_cancelling()
+        log.warning("scoring_round_periods_left_to_next_round", notes=len(ids), error=repr(exc))
+        return False
+    return True
 
 
 async def release_rechecks(*, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int) -> int:
