@@ -445,11 +445,14 @@ async def test_a_round_commits_its_meeting_scores_before_their_periods_and_perio
     assert middle["score.meeting.updated.v1"] - before["score.meeting.updated.v1"] == 4  # the scores are out
     assert middle["score.cell.updated.v1"] == before["score.cell.updated.v1"]
     assert await _periods(pool, "cell-p") == []
-    notes = await pool.fetch("SELECT cell_id, since, only_meetings, months FROM dirty_cell")
+    notes = await pool.fetch("SELECT cell_id, since, only_meetings, months, attempts FROM dirty_cell")
     assert [(row["cell_id"], row["since"], row["only_meetings"]) for row in notes] == [("cell-p", None, [])]
     assert notes[0]["months"]  # the months the committed scores moved, durable
+    assert notes[0]["attempts"] == 1  # deferred as a failed cell's notes are: no busy loop
+    assert await score_dirty(uow_factory=factory, limit=100) is False  # not due yet
 
     monkeypatch.undo()
+    await pool.execute("UPDATE dirty_cell SET not_before = NULL")  # its time has come
     assert await score_dirty(uow_factory=factory, limit=100) is False
     assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
     assert await _periods(pool, "cell-p") == reference  # as the same history scored in one round rates them
@@ -459,3 +462,57 @@ async def test_a_round_commits_its_meeting_scores_before_their_periods_and_perio
         after["score.cell.updated.v1"] - middle["score.cell.updated.v1"]
         == before["score.cell.updated.v1"]  # cell-ref's, in the same number
     )
+
+
+async def test_a_worker_scores_its_next_round_while_the_previous_rounds_periods_are_refreshed(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: the facts committed while a round refreshed its periods waited for that refresh before their round
+    began. A worker's round commits its meetings' scores, then refreshes their periods beside its next round."""
+    pool, _ = world
+    wanted = asyncio.Event()
+    factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
+    settings = Settings(
+        # one worker; a round coalescing (the consumer busy) waits 0.2 s at most
+        scoring_workers=1,
+        scoring_settle_seconds=0.05,
+        scoring_max_wait_seconds=0.2,
+        scoring_poll_seconds=60,
+    )
+    app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+    refreshing, release = asyncio.Event(), asyncio.Event()
+    refresh = scores.refresh_cells_periods
+
+    async def held_for_cell_x(uow: Any, months_of: Any, **kwargs: Any) -> int:
+        if "cell-x" in months_of:
+            refreshing.set()
+            await release.wait()
+        return await refresh(uow, months_of, **kwargs)
+
+    monkeypatch.setattr(scores, "refresh_cells_periods", held_for_cell_x)
+
+    async def scored(cell_id: str) -> int:
+        return int(await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = $1", cell_id))
+
+    async def rated(cell_id: str) -> int:
+        return int(await pool.fetchval("SELECT count(*) FROM cell_period WHERE cell_id = $1", cell_id))
+
+    worker = asyncio.create_task(scoring_worker(app))
+    try:
+        for cell_id in ("cell-x", "cell-y"):
+            facts, _ = split(cell_history(committee_id="ward", cell_id=cell_id, prefix=cell_id), "meeting.scheduled.v1")
+            with app.facts_activity.delivery(batch=False):
+                await deliver(factory, facts)
+            if cell_id == "cell-x":
+                await asyncio.wait_for(refreshing.wait(), timeout=20)
+                assert await scored("cell-x") > 0  # committed before its periods
+        await eventually(lambda: scored("cell-y"), timeout=10)  # not held up by cell-x's periods
+        assert not release.is_set() and await rated("cell-x") == 0
+        release.set()
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM dirty_cell"), timeout=20)
+        assert await rated("cell-x") > 0 and await rated("cell-y") > 0
+    finally:
+        release.set()
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker

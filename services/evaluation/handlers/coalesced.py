@@ -13,9 +13,12 @@ commits, the period notes until their periods do). A cell whose scoring fails is
 (`defer_dirty`), so it holds up no other cell.
 """
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
@@ -90,49 +93,72 @@ MAX_RETRY_DELAY = 300.0
 """A cell whose scoring keeps failing is tried again at most this many seconds apart (never dropped)."""
 
 
+@dataclass
+class ScoredMeetings:
+    """A scoring round's first transaction, committed: whether more may be waiting, the period notes it left for
+    the second (`refresh_noted_periods`), its scoring (ancestors and adoptions read) and how long it took (s)."""
+
+    more: bool
+    notes: list[int] = field(default_factory=list)
+    outcome: Rescored | None = None
+    seconds: float = 0.0
+
+
 async def score_dirty(
     *, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int, noted_before: float | None = None
 ) -> bool:
-    """One scoring round: claim (and delete) up to `limit` dirty rows and their cells' others, score the meetings and
-    commit them with their `score.meeting.*` events and a note per cell of the periods to refresh (`periods_due`);
-    then refresh those periods in a transaction of its own (`refresh_noted_periods`), so a meeting's score does not
-    wait for its periods (issue 12). A crash between the two leaves the notes for the next round.
+    """One scoring round, its two transactions one after the other (`score_dirty_meetings`, then
+    `refresh_noted_periods`); True when more may be waiting (as `score_dirty_meetings` says, or the periods' refresh
+    failed and left its notes)."""
+    scored = await score_dirty_meetings(uow_factory=uow_factory, limit=limit, noted_before=noted_before)
+    if not scored.notes:
+        return scored.more
+    started = time.perf_counter()
+    refreshed = await refresh_noted_periods(uow_factory=uow_factory, ids=scored.notes, known=scored.outcome)
+    SCORING_SECONDS.observe(scored.seconds + time.perf_counter() - started)
+    return scored.more or not refreshed
 
-    When the round fails, each of its cells is scored in its own transaction, and a cell that fails alone has its
-    rows deferred (retried later, the error noted), so one cell that cannot be scored holds up no other. True when
-    more may be waiting (a full claim, a failed round, or one lost to a deadlock and worth running again).
-    `noted_before` (seconds): only cells noted at least that long ago, for a round cut short by its bound while
-    facts still flow (a cell noted during its wait likely has more of its facts in flight: issue 12)."""
+
+async def score_dirty_meetings(
+    *, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int, noted_before: float | None = None
+) -> ScoredMeetings:
+    """A scoring round's first transaction: claim (and delete) up to `limit` dirty rows and their cells' others,
+    score the meetings and commit them with their `score.meeting.*` events and a note per cell of the periods to
+    refresh (`periods_due`), which `refresh_noted_periods` takes in a transaction of its own: a meeting's score does
+    not wait for its periods (issue 12). A crash between the two leaves the notes for the next round.
+
+    When the round fails, each of its cells is scored in its own transaction (periods too), and a cell that fails
+    alone has its rows deferred (retried later, the error noted), so one cell that cannot be scored holds up no
+    other. `more` when more may be waiting (a full claim, a failed round, or one lost to a deadlock and worth
+    running again). `noted_before` (seconds): only cells noted at least that long ago, for a round cut short by its
+    bound while facts still flow (a cell noted during its wait likely has more of its facts in flight: issue 12)."""
     claimed: list[DirtyRow] = []
     started = time.perf_counter()
     try:
         async with uow_factory() as uow:
             claimed = await uow.jobs.claim_dirty_cells(limit=limit, noted_before=noted_before)
             if not claimed:
-                return False
+                return ScoredMeetings(more=False)
             # the claim deleted the rows: gone on commit, the period notes in their place
             cells = merge_dirty(claimed)
             outcome = await rescore_cells(uow, cells)
-            received = received_months(claimed)
             due = periods_due(cells, outcome)
-            notes = await uow.jobs.note_periods(list(due.items()), received=received)
+            notes = await uow.jobs.note_periods(list(due.items()), received=received_months(claimed))
             await uow.commit()
     except RETRIED_ERRORS as exc:
         log.warning("scoring_round_retried", error=repr(exc))
-        return True
+        return ScoredMeetings(more=True)
     except Exception as exc:
         raise_if_cancelling()
         if not claimed:
             raise
         log.warning("scoring_round_failed_scoring_cells_alone", rows=len(claimed), error=repr(exc))
         await _score_cells_alone(uow_factory, claimed)
-        return True
-    scoring = time.perf_counter() - started
-    started = time.perf_counter()
-    refreshed = await refresh_noted_periods(uow_factory=uow_factory, ids=notes, known=outcome)
-    SCORING_SECONDS.observe(scoring + time.perf_counter() - started)
+        return ScoredMeetings(more=True)
     log.debug("scoring_round_done", rows=len(claimed), meetings=outcome.meetings, changed=outcome.changed)
-    return len(claimed) >= limit or not refreshed
+    return ScoredMeetings(
+        more=len(claimed) >= limit, notes=notes, outcome=outcome, seconds=time.perf_counter() - started
+    )
 
 
 async def refresh_noted_periods(
@@ -140,7 +166,9 @@ async def refresh_noted_periods(
 ) -> bool:
     """A scoring round's second transaction: take its period notes (`ids`; those another round claimed meanwhile
     are its), refresh their periods under their cells' locks, commit with the `score.cell.*` events. False when it
-    failed: the notes are left to the next round (logged). `known`: the round's scoring (its ancestors, adoptions)."""
+    failed: the notes are left to a later round, deferred as a failed cell's are (`defer_dirty`: tried again after
+    1, 2, 4 ... s), so a refresh that keeps failing is no busy loop. `known`: the round's scoring (its ancestors and
+    adoptions)."""
     try:
         async with uow_factory() as uow:
             taken = await uow.jobs.take_dirty(ids)
@@ -150,9 +178,53 @@ async def refresh_noted_periods(
             await uow.commit()
     except Exception as exc:
         raise_if_cancelling()
-        log.warning("scoring_round_periods_left_to_next_round", notes=len(ids), error=repr(exc))
+        log.warning("scoring_round_periods_deferred", notes=len(ids), error=repr(exc))
+        try:
+            async with uow_factory() as uow:
+                await uow.jobs.defer_dirty(ids, error=bounded(repr(exc)), max_delay=MAX_RETRY_DELAY)
+                await uow.commit()
+        except Exception as again:  # the database away: the notes stay due, the next round claims them
+            raise_if_cancelling()
+            log.warning("scoring_round_periods_not_deferred", notes=len(ids), error=repr(again))
         return False
     return True
+
+
+@dataclass
+class PeriodRefreshes:
+    """A scoring worker's period refreshes, each run beside the worker's next round (issue 12: the facts committed
+    while a round refreshed its periods waited for that refresh before their own round began). One at a time, in
+    order: a round's refresh starts once the previous one ended. A refresh that fails leaves its notes to a later
+    round (`refresh_noted_periods`)."""
+
+    uow_factory: Callable[[], AbstractAsyncContextManager[Any]]
+    _running: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self, scored: ScoredMeetings) -> None:
+        """Refresh the periods a committed round noted, in a task of its own, once the previous refresh ended."""
+        if not scored.notes:
+            return
+        await self.settle()
+        self._running = asyncio.create_task(self._refresh(scored), name="evaluation.scoring.periods")
+
+    async def settle(self) -> None:
+        """Wait for the refresh running, if any (its failure is logged by it, never raised here)."""
+        if self._running is not None:
+            await asyncio.shield(self._running)
+            self._running = None
+
+    async def close(self) -> None:
+        """Stop the refresh running (shutdown): rolled back, its notes stay for the next start."""
+        if self._running is not None:
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._running
+            self._running = None
+
+    async def _refresh(self, scored: ScoredMeetings) -> None:
+        started = time.perf_counter()
+        if await refresh_noted_periods(uow_factory=self.uow_factory, ids=scored.notes, known=scored.outcome):
+            SCORING_SECONDS.observe(scored.seconds + time.perf_counter() - started)
 
 
 async def release_rechecks(*, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int) -> int:
