@@ -97,7 +97,7 @@ async def scoring_worker(app: EvaluationContext) -> None:
             uow_factory=app.uow_factory, limit=settings.scoring_batch, noted_before=activity.noted_before
         )
         # the meetings' scores are out; their periods are refreshed beside this worker's next round
-        await refreshes[worker].start(scored)
+        refreshes[worker].start(scored)
         return scored.more or (first and declined)
 
     workers = range(max(1, settings.scoring_workers))

@@ -192,39 +192,51 @@ async def refresh_noted_periods(
 
 @dataclass
 class PeriodRefreshes:
-    """A scoring worker's period refreshes, each run beside the worker's next round (issue 12: the facts committed
-    while a round refreshed its periods waited for that refresh before their own round began). One at a time, in
-    order: a round's refresh starts once the previous one ended. A refresh that fails leaves its notes to a later
-    round (`refresh_noted_periods`)."""
+    """A scoring worker's period refreshes, run beside its next rounds (issue 12: the facts committed while a round
+    refreshed its periods waited for that refresh before their own round began). One at a time: the notes of the
+    rounds that commit while one runs are taken together by the next, so a slow refresh never holds up the worker's
+    rounds, and under load it coalesces. A refresh that fails leaves its notes to a later round
+    (`refresh_noted_periods`)."""
 
     uow_factory: Callable[[], AbstractAsyncContextManager[Any]]
+    _notes: list[int] = field(default_factory=list, repr=False)
+    _known: Rescored | None = field(default=None, repr=False)
+    _seconds: float = 0.0
+    """The scoring time of the rounds whose notes wait (chibo_scoring_duration_seconds counts both halves)."""
     _running: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    async def start(self, scored: ScoredMeetings) -> None:
-        """Refresh the periods a committed round noted, in a task of its own, once the previous refresh ended."""
+    def start(self, scored: ScoredMeetings) -> None:
+        """Refresh the periods a committed round noted: at once when no refresh runs, else right after it."""
         if not scored.notes:
             return
-        await self.settle()
-        self._running = asyncio.create_task(self._refresh(scored), name="evaluation.scoring.periods")
-
-    async def settle(self) -> None:
-        """Wait for the refresh running, if any (its failure is logged by it, never raised here)."""
-        if self._running is not None:
-            await asyncio.shield(self._running)
-            self._running = None
+        self._notes.extend(scored.notes)
+        self._known = _together(self._known, scored.outcome)
+        self._seconds += scored.seconds
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self._drain(), name="evaluation.scoring.periods")
 
     async def close(self) -> None:
-        """Stop the refresh running (shutdown): rolled back, its notes stay for the next start."""
+        """Stop the refresh running (shutdown): rolled back, its notes and those waiting stay for the next start."""
         if self._running is not None:
             self._running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._running
             self._running = None
 
-    async def _refresh(self, scored: ScoredMeetings) -> None:
-        started = time.perf_counter()
-        if await refresh_noted_periods(uow_factory=self.uow_factory, ids=scored.notes, known=scored.outcome):
-            SCORING_SECONDS.observe(scored.seconds + time.perf_counter() - started)
+    async def _drain(self) -> None:
+        while self._notes:
+            notes, known, seconds = self._notes, self._known, self._seconds
+            self._notes, self._known, self._seconds = [], None, 0.0
+            started = time.perf_counter()
+            if await refresh_noted_periods(uow_factory=self.uow_factory, ids=notes, known=known):
+                SCORING_SECONDS.observe(seconds + time.perf_counter() - started)
+
+
+def _together(first: Rescored | None, then: Rescored | None) -> Rescored | None:
+    """What two scorings read of their cells' ancestors and the adoptions (the later one's), for one refresh."""
+    if first is None or then is None:
+        return then or first
+    return Rescored(ancestors_of={**first.ancestors_of, **then.ancestors_of}, adoptions=then.adoptions)
 
 
 async def release_rechecks(*, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int) -> int:
