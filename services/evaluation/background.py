@@ -6,7 +6,7 @@ import functools
 from services.evaluation import queries
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers.closing import close_periods
-from services.evaluation.handlers.coalesced import release_rechecks, score_dirty
+from services.evaluation.handlers.coalesced import PeriodRefreshes, release_rechecks, score_dirty_meetings
 from services.evaluation.handlers.rescoring import run_rescore_job
 from shared.background import poll
 from shared.logs import get_logger
@@ -67,13 +67,15 @@ async def scoring_worker(app: EvaluationContext) -> None:
     `scoring_workers` rounds may run side by side (as replicas' do: disjoint claims, each cell under its lock), so
     a fact committed while a round scores is scored by the next worker instead of waiting for that round to end,
     and a cell whose scoring is slow or blocked holds up no other; under load or while bulk batches flow, one worker
-    only (each delivery a round waits for is one fewer republication)."""
+    only (each delivery a round waits for is one fewer republication). A round commits its meetings' scores first;
+    its periods are refreshed in a transaction of their own beside the worker's next round (`PeriodRefreshes`)."""
     settings = app.settings
 
     declined = False  # a worker declined (and cleared) the wake-up the workers share since the first one looked
 
-    async def step(*, first: bool) -> bool:
+    async def step(*, worker: int) -> bool:
         nonlocal declined
+        first = worker == 0
         activity = app.facts_activity
         if not first and (activity.bulk or activity.busy_share() >= settings.scoring_busy_share):
             # under load or bulk work, one worker coalesces: fewer rounds, fewer republications. This worker took the
@@ -91,19 +93,27 @@ async def scoring_worker(app: EvaluationContext) -> None:
             busy_share=settings.scoring_busy_share,
         )
         # cut short while facts still flow: the cells noted since the previous round wait for the next one
-        more = await score_dirty(
+        scored = await score_dirty_meetings(
             uow_factory=app.uow_factory, limit=settings.scoring_batch, noted_before=activity.noted_before
         )
-        return more or (first and declined)
+        # the meetings' scores are out; their periods are refreshed beside this worker's next round
+        refreshes[worker].start(scored)
+        return scored.more or (first and declined)
 
-    await asyncio.gather(
-        *(
-            poll(
-                "evaluation.scoring",
-                functools.partial(step, first=worker == 0),
-                poll_seconds=settings.scoring_poll_seconds,
-                wake=app.scoring_wanted,
+    workers = range(max(1, settings.scoring_workers))
+    refreshes = [PeriodRefreshes(app.uow_factory) for _ in workers]
+    try:
+        await asyncio.gather(
+            *(
+                poll(
+                    "evaluation.scoring",
+                    functools.partial(step, worker=worker),
+                    poll_seconds=settings.scoring_poll_seconds,
+                    wake=app.scoring_wanted,
+                )
+                for worker in workers
             )
-            for worker in range(max(1, settings.scoring_workers))
         )
-    )
+    finally:
+        for refresh in refreshes:
+            await refresh.close()

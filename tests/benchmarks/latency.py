@@ -234,6 +234,9 @@ async def measure(
             "monitor_notice_latency_ms": percentiles(monitor_notice) | {"n": len(monitor_notice)},
             "score_after_fact_ms": percentiles(score_after_fact) | {"n": len(score_after_fact)},
             "rejected": len(observer.rejections),
+            # fan-out: results published (per type) and the messages carrying them
+            "published": dict(sorted(observer.counts.items())),
+            "result_messages": observer.messages,
             **meter.figures(events=len(messages), seconds=elapsed),
         }
         result["score_stages_ms"] = await score_stages(

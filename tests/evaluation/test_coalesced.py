@@ -16,7 +16,7 @@ from services.evaluation.background import scoring_worker
 from services.evaluation.bootstrap import SERVICE_DIR, prepare, uow_factory_for
 from services.evaluation.config import Settings
 from services.evaluation.context import EvaluationContext
-from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers import FACT_HANDLERS, scores
 from services.evaluation.handlers.coalesced import defer_touched, release_rechecks, score_dirty
 from services.evaluation.repository import Recheck
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
@@ -177,7 +177,8 @@ async def test_an_idle_worker_scores_a_single_delivery_without_waiting_for_its_b
             lambda: pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-e'"), timeout=20
         )
         assert time.monotonic() - started < 20
-        assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
+        # the periods follow the meetings' scores in a transaction of their own: their notes until then
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM dirty_cell"), timeout=20)
     finally:
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -288,7 +289,8 @@ async def test_a_cell_whose_round_is_blocked_holds_up_no_other_cells_scoring(
                 raise
         try:
             await eventually(lambda: _scored(holder, "cell-slow"), timeout=20)
-            assert await holder.fetchval("SELECT count(*) FROM dirty_cell") == 0
+            # the periods follow the meetings' scores in a transaction of their own: their notes until then
+            await eventually(lambda: holder.fetchval("SELECT count(*) = 0 FROM dirty_cell"), timeout=20)
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -334,7 +336,8 @@ async def test_a_fact_committed_while_the_one_coalescing_worker_scores_is_scored
             # the first cell's round ends; the later cell's note is scored by the next round, not at the poll
             await eventually(lambda: _scored(holder, "cell-first"), timeout=20)
             await eventually(lambda: _scored(holder, "cell-later"), timeout=20)
-            assert await holder.fetchval("SELECT count(*) FROM dirty_cell") == 0
+            # the periods follow the meetings' scores in a transaction of their own: their notes until then
+            await eventually(lambda: holder.fetchval("SELECT count(*) = 0 FROM dirty_cell"), timeout=20)
     finally:
         if worker is not None:
             worker.cancel()
@@ -407,3 +410,112 @@ async def test_a_recheck_whose_moment_has_come_notes_its_meeting_for_scoring_onc
     assert [(row["cell_id"], row["only_meetings"]) for row in notes] == [("cell-t", ["m-due"])]
     assert await release_rechecks(uow_factory=factory, limit=100) == 0  # the later one waits for its moment
     assert await pool.fetchval("SELECT meeting_id FROM score_recheck") == "m-later"
+
+
+async def _periods(pool: asyncpg.Pool, cell_id: str) -> list[tuple[Any, ...]]:
+    rows = await pool.fetch(
+        "SELECT period, rating, score, regular_held, thematic_held, present, counted, flags FROM cell_period"
+        " WHERE cell_id = $1 ORDER BY period",
+        cell_id,
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_a_round_commits_its_meeting_scores_before_their_periods_and_periods_left_are_refreshed_later(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: a meeting's score waited for its cell's periods to be refreshed in the same transaction. The round
+    now commits the meetings' scores (and their events) first, with a note per cell of the months whose periods to
+    refresh; a period refresh that fails leaves those notes, and the next round rates the periods as one would have."""
+    pool, factory = world
+    for batch in by_type(cell_history(committee_id="ward", cell_id="cell-ref", prefix="ref")):
+        await deliver(factory, batch)
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    reference = await _periods(pool, "cell-ref")
+    assert reference
+    before = await published(pool)
+
+    for batch in by_type(cell_history(committee_id="ward", cell_id="cell-p", prefix="p")):
+        await deliver(factory, batch)
+
+    async def unavailable(*args: Any, **kwargs: Any) -> int:
+        raise ConnectionError("the periods cannot be refreshed now")
+
+    monkeypatch.setattr(scores, "refresh_cells_periods", unavailable)
+    assert await score_dirty(uow_factory=factory, limit=100) is True  # periods left: more to do
+    assert await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-p'") == 4
+    middle = await published(pool)
+    assert middle["score.meeting.updated.v1"] - before["score.meeting.updated.v1"] == 4  # the scores are out
+    assert middle["score.cell.updated.v1"] == before["score.cell.updated.v1"]
+    assert await _periods(pool, "cell-p") == []
+    notes = await pool.fetch("SELECT cell_id, since, only_meetings, months, attempts FROM dirty_cell")
+    assert [(row["cell_id"], row["since"], row["only_meetings"]) for row in notes] == [("cell-p", None, [])]
+    assert notes[0]["months"]  # the months the committed scores moved, durable
+    assert notes[0]["attempts"] == 1  # deferred as a failed cell's notes are: no busy loop
+    assert await score_dirty(uow_factory=factory, limit=100) is False  # not due yet
+
+    monkeypatch.undo()
+    await pool.execute("UPDATE dirty_cell SET not_before = NULL")  # its time has come
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
+    assert await _periods(pool, "cell-p") == reference  # as the same history scored in one round rates them
+    after = await published(pool)
+    assert after["score.meeting.updated.v1"] == middle["score.meeting.updated.v1"]  # the scores not again
+    assert (
+        after["score.cell.updated.v1"] - middle["score.cell.updated.v1"]
+        == before["score.cell.updated.v1"]  # cell-ref's, in the same number
+    )
+
+
+async def test_a_worker_scores_its_next_round_while_the_previous_rounds_periods_are_refreshed(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: the facts committed while a round refreshed its periods waited for that refresh before their round
+    began. A worker's round commits its meetings' scores, then refreshes their periods beside its next round."""
+    pool, _ = world
+    wanted = asyncio.Event()
+    factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
+    settings = Settings(
+        # one worker; a round coalescing (the consumer busy) waits 0.2 s at most
+        scoring_workers=1,
+        scoring_settle_seconds=0.05,
+        scoring_max_wait_seconds=0.2,
+        scoring_poll_seconds=60,
+    )
+    app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+    refreshing, release = asyncio.Event(), asyncio.Event()
+    refresh = scores.refresh_cells_periods
+
+    async def held_for_cell_x(uow: Any, months_of: Any, **kwargs: Any) -> int:
+        if "cell-x" in months_of:
+            refreshing.set()
+            await release.wait()
+        return await refresh(uow, months_of, **kwargs)
+
+    monkeypatch.setattr(scores, "refresh_cells_periods", held_for_cell_x)
+
+    async def scored(cell_id: str) -> int:
+        return int(await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = $1", cell_id))
+
+    async def rated(cell_id: str) -> int:
+        return int(await pool.fetchval("SELECT count(*) FROM cell_period WHERE cell_id = $1", cell_id))
+
+    worker = asyncio.create_task(scoring_worker(app))
+    try:
+        for cell_id in ("cell-x", "cell-y"):
+            facts, _ = split(cell_history(committee_id="ward", cell_id=cell_id, prefix=cell_id), "meeting.scheduled.v1")
+            with app.facts_activity.delivery(batch=False):
+                await deliver(factory, facts)
+            if cell_id == "cell-x":
+                await asyncio.wait_for(refreshing.wait(), timeout=20)
+                assert await scored("cell-x") > 0  # committed before its periods
+        await eventually(lambda: scored("cell-y"), timeout=10)  # not held up by cell-x's periods
+        assert not release.is_set() and await rated("cell-x") == 0
+        release.set()
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM dirty_cell"), timeout=20)
+        assert await rated("cell-x") > 0 and await rated("cell-y") > 0
+    finally:
+        release.set()
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker

@@ -8,12 +8,14 @@ from typing import Any
 
 @dataclass
 class TouchedCell:
-    """A cell's meetings to rescore: those in `only`, and every one starting in [since, until) (since None: none)."""
+    """A cell's meetings to rescore: those in `only`, and every one starting in [since, until) (since None: none);
+    `months` (YYYY-MM): months whose periods are refreshed besides those of the meetings whose score changes."""
 
     since: datetime | None = None
     only: set[str] = field(default_factory=set)
     correlation_id: str | None = None
     until: datetime | None = None
+    months: set[str] = field(default_factory=set)
 
     def wants(self, meeting_id: str, starts_at: datetime) -> bool:
         """Whether a meeting of the cell (its id, effective start) is to be rescored."""
@@ -58,12 +60,15 @@ class Touched:
         since: datetime | None = None,
         only: Collection[str] = (),
         correlation_id: str | None = None,
+        months: Collection[str] = (),
     ) -> None:
-        """Note meetings of a cell to rescore: `only` (ids) and those starting at or after `since` (aware)."""
+        """Note meetings of a cell to rescore: `only` (ids) and those starting at or after `since` (aware); and
+        `months` (YYYY-MM) whose periods are refreshed whatever the meetings' scores do."""
         cell = self.cells.setdefault(cell_id, TouchedCell(correlation_id=correlation_id))
         if since is not None:
             cell.since = since if cell.since is None else min(cell.since, since)
         cell.only.update(only)
+        cell.months.update(months)
 
     def take(self) -> Iterator[tuple[str, TouchedCell]]:
         """Each touched cell in id order (the order cells are locked in), emptying the set."""

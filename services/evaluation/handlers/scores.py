@@ -188,7 +188,9 @@ async def rescore_cells(
     if not cell_ids:
         return outcome
     await uow.facts.lock_cells(cell_ids)
-    meetings_of = await uow.facts.cells_meetings(cell_ids)
+    # a note of periods only (a scoring round's second transaction: `periods_due`) reads no meeting
+    wanting = [cell_id for cell_id in cell_ids if cells[cell_id].only or cells[cell_id].since is not None]
+    meetings_of = await uow.facts.cells_meetings(wanting) if wanting else {}
     targets_of = {
         cell_id: [m for m in meetings_of.get(cell_id, []) if cells[cell_id].wants(m.meeting_id, m.starts_at)]
         for cell_id in cell_ids
@@ -702,10 +704,53 @@ async def rescore_and_refresh(
     return outcome
 
 
+def periods_due(cells: Mapping[str, TouchedCell], outcome: Rescored) -> dict[str, TouchedCell]:
+    """Per cell, the periods a scoring of `cells` leaves to refresh (`TouchedCell.months`, no meeting): every given
+    cell (a unit snapshot can move its span when the cell existed), with its own months and those its meetings'
+    changed scores moved (a withdrawn or moved score's former cell too), under its correlation id, else the first (in
+    cell id order) of the set."""
+    first = next((cells[cell_id].correlation_id for cell_id in sorted(cells) if cells[cell_id].correlation_id), None)
+    due: dict[str, TouchedCell] = {}
+    for cell_id in sorted(set(cells) | set(outcome.months)):
+        given = cells.get(cell_id)
+        due[cell_id] = TouchedCell(
+            months=(given.months if given is not None else set()) | outcome.months.get(cell_id, set()),
+            correlation_id=(given.correlation_id if given is not None else None) or first,
+        )
+    return due
+
+
+async def refresh_due_periods(
+    uow: ScoringUnitOfWork,
+    due: Mapping[str, TouchedCell],
+    *,
+    received: Mapping[str, str | None],
+    known: Rescored | None = None,
+    lock: bool = True,
+) -> int:
+    """Refresh the periods `periods_due` named (refresh_cells_periods, each cell's events under its correlation id),
+    the cells locked first in id order unless `lock` is False (the scoring in the same transaction locked its
+    cells); how many period rows changed. `known`: the scoring that named them, whose ancestors and adoptions are
+    not read again."""
+    if not due:
+        return 0
+    if lock:
+        await uow.facts.lock_cells(sorted(due))
+    return await refresh_cells_periods(
+        uow,
+        {cell_id: cell.months for cell_id, cell in due.items()},
+        correlation_ids={cell_id: cell.correlation_id for cell_id, cell in due.items()},
+        ancestors_of=known.ancestors_of if known is not None else None,
+        adoptions=known.adoptions if known is not None else None,
+        received=received,
+    )
+
+
 async def score_cells(
     uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell], *, received: Mapping[str, str | None] | None = None
 ) -> Rescored:
-    """Rescore the given cells' meetings, then refresh each touched cell-month's periods, set-based (timed).
+    """Rescore the given cells' meetings, then refresh each touched cell-month's periods, set-based (timed), in one
+    transaction (a scoring round splits the two: handlers/coalesced.score_dirty).
 
     A cell-month's events carry its cell's correlation id, else the first (in cell id order) of the set. `received`:
     per cell, the month its facts were received in (refresh_cells_periods; None: every cell's facts are being
@@ -714,18 +759,13 @@ async def score_cells(
         return Rescored()
     with SCORING_SECONDS.time():
         outcome = await rescore_cells(uow, cells)
-        correlation_ids = {cell_id: cell.correlation_id for cell_id, cell in cells.items()}
-        first = next((correlation_ids[cell_id] for cell_id in sorted(cells) if correlation_ids[cell_id]), None)
-        # every cell given, even with no meeting rescored: a unit snapshot can move when the cell existed
-        months = {cell_id: set[str]() for cell_id in cells} | outcome.months
-        await refresh_cells_periods(
+        due = periods_due(cells, outcome)
+        await refresh_due_periods(
             uow,
-            months,
-            correlation_ids=correlation_ids,
-            default_correlation=first,
-            ancestors_of=outcome.ancestors_of,
-            adoptions=outcome.adoptions,
-            received=received if received is not None else dict.fromkeys(months, f"{uow.today():%Y-%m}"),
+            due,
+            received=received if received is not None else dict.fromkeys(due, f"{uow.today():%Y-%m}"),
+            known=outcome,
+            lock=False,  # rescore_cells locked the cells in id order; a moved score's former cell is not locked after
         )
     return outcome
 

@@ -1,7 +1,7 @@
 """Durable state of the background jobs: month closes, rescoring jobs and the dirty set of cells to score."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -35,9 +35,12 @@ class DirtyRow:
     created_at: datetime
     received_month: str | None = None
     """The month (YYYY-MM, the service's today) its facts were received in; None: no fact (a recheck released it)."""
+    months: tuple[str, ...] = ()
+    """Months (YYYY-MM) whose periods are to be refreshed whatever the meetings' scores do: a scoring round's
+    note of the months its committed meeting scores moved (`note_periods`)."""
 
 
-DIRTY_COLUMNS = "id, cell_id, since, only_meetings, correlation_id, created_at, received_month"
+DIRTY_COLUMNS = "id, cell_id, since, only_meetings, correlation_id, created_at, received_month, months"
 
 
 def _dirty_row(row: asyncpg.Record) -> DirtyRow:
@@ -49,6 +52,7 @@ def _dirty_row(row: asyncpg.Record) -> DirtyRow:
         correlation_id=row["correlation_id"],
         created_at=row["created_at"],
         received_month=row["received_month"],
+        months=tuple(row["months"]),
     )
 
 
@@ -71,6 +75,10 @@ class JobRepository(Protocol):
     async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]], *, received_month: str) -> None: ...
     async def claim_dirty_cells(self, *, limit: int, noted_before: float | None = None) -> list[DirtyRow]: ...
     async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
+    async def note_periods(
+        self, cells: Sequence[tuple[str, TouchedCell]], *, received: Mapping[str, str | None]
+    ) -> list[int]: ...
+    async def take_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
     async def delete_dirty(self, ids: Sequence[int]) -> None: ...
     async def defer_dirty(self, ids: Sequence[int], *, error: str, max_delay: float) -> None: ...
     async def release_due_rechecks(self, *, limit: int) -> int: ...
@@ -250,6 +258,37 @@ class PgJobRepository:
             list(ids),
         )
         return [_dirty_row(row) for row in rows]
+
+    async def note_periods(
+        self, cells: Sequence[tuple[str, TouchedCell]], *, received: Mapping[str, str | None]
+    ) -> list[int]:
+        """Note cells whose periods are to be refreshed (each cell's `months`, its correlation id and the month its
+        facts were received in, `received`, None when no fact), one appended row each, in one statement; their ids.
+        A scoring round leaves these for its second transaction (handlers/coalesced.score_dirty)."""
+        if not cells:
+            return []
+        rows = await self._conn.fetch(
+            "INSERT INTO dirty_cell (cell_id, months, correlation_id, received_month, created_at)"
+            " SELECT c, ARRAY(SELECT jsonb_array_elements_text(m::jsonb)), r, g, clock_timestamp()"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(c, m, r, g) RETURNING id",
+            [cell_id for cell_id, _ in cells],
+            [json.dumps(sorted(cell.months)) for _, cell in cells],
+            [cell.correlation_id for _, cell in cells],
+            [received.get(cell_id) for cell_id, _ in cells],
+        )
+        return [row["id"] for row in rows]
+
+    async def take_dirty(self, ids: Sequence[int]) -> list[DirtyRow]:
+        """The given rows that still wait and nobody else holds, deleted in this transaction (SKIP LOCKED: a row
+        another round claimed is left to it), by id."""
+        if not ids:
+            return []
+        rows = await self._conn.fetch(
+            "DELETE FROM dirty_cell WHERE id IN (SELECT id FROM dirty_cell WHERE id = ANY($1::bigint[])"
+            f" FOR UPDATE SKIP LOCKED) RETURNING {DIRTY_COLUMNS}",
+            list(ids),
+        )
+        return sorted((_dirty_row(row) for row in rows), key=lambda row: row.id)
 
     async def delete_dirty(self, ids: Sequence[int]) -> None:
         """Drop claimed rows once their cells are scored (in the scoring transaction)."""
