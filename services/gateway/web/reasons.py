@@ -327,6 +327,10 @@ BY_CODE = {
     RefusalCode.MINUTES_NOT_SUBMITTED: N_(
         "This meeting has no minutes yet: record the minutes first, then their adoption."
     ),
+    RefusalCode.ITEM_NOT_APPLICABLE: N_(
+        "This item of the criteria framework does not apply to this kind of meeting, so it takes no points: leave it "
+        "empty; the assessment was not recorded."
+    ),
     RefusalCode.ROSTER_NOT_RECORDED: N_(
         "This meeting has no attendance recorded yet: the minutes hold who was summoned, present and absent, so "
         "record the attendance first, then the adoption of the minutes."

@@ -349,7 +349,8 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
 
 
 async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnit) -> Applied:
-    """Manual points for a meeting (kept for a cancelled one too: it is never scored)."""
+    """Manual points for a meeting (kept for a cancelled one too: it is never scored), each for an item assessed by
+    hand in the framework in force that applies to the meeting's kind (check_points)."""
     data = event.data
     meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="assessing it")
@@ -362,7 +363,7 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     )
     if table is None:  # never: the shipped frameworks are always there
         raise LookupError("no framework is known")
-    check_points(data.points, table=table)
+    check_points(data.points, table=table, kind=meeting.kind)
     await _check_assessor(uow, meeting, data.assessor, source=event.source)
     await uow.meetings.add_assessment(
         data, source=event.source, event_id=event.id, assessed_time=event.time, assessed_ns=event.time_ns
