@@ -150,6 +150,12 @@ class RefusalCode(StrEnum):
     MINUTES_NOT_SUBMITTED = "minutes_not_submitted"
     """Rejected (a person's; an integration's is held for them): an adoption of minutes for a meeting whose minutes
     are not recorded yet."""
+    ITEM_NOT_APPLICABLE = "item_not_applicable"
+    """Rejected: an assessment's points for an item of the framework that does not apply to the meeting's kind
+    (data.points.<code>)."""
+    ROSTER_NOT_RECORDED = "roster_not_recorded"
+    """Rejected (a person's; an integration's is held for it): an adoption of minutes for a meeting whose attendance
+    (the roster the minutes hold: summoned, present, absent, DOMAIN.md "Meetings") is not recorded yet."""
     MEETING_UNKNOWN = "meeting_unknown"
     """Rejected (a person's; an integration's is held for it): the meeting (data.meeting_id) is not scheduled."""
     MEETING_AT_SAME_TIME = "meeting_at_same_time"

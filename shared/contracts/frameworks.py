@@ -12,7 +12,7 @@ keeps the item tables of those adoptions (plus the shipped ones, known before ev
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -21,7 +21,9 @@ from typing import Annotated, Protocol, TypeVar
 from pydantic import Field, field_validator
 
 from shared.contracts.base import Day, EventData, Identifier, Whole
+from shared.contracts.meetings import MeetingKind
 from shared.envelope import InvalidEvent
+from shared.refusals import Refusal, RefusalCode
 
 FRAMEWORKS_DIR = Path(__file__).parent / "framework_data"
 FRAMEWORK_ADOPTED = "framework.adopted.v1"
@@ -33,6 +35,9 @@ class FrameworkItem(EventData):
     code: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")]
     max: Annotated[float, Field(gt=0)]
     manual: bool
+    applies_to: list[MeetingKind] | None = None
+    """The meeting kinds the item applies to (DOMAIN.md: `conduct.thematic_content` only for thematic and combined
+    meetings); None (an adoption published before this field): not said, read as the shipped framework says."""
 
     @field_validator("max")
     @classmethod
@@ -70,11 +75,26 @@ class ItemTable:
     """None: in force by default; else for that committee's subtree."""
     sequence: int = 0
     """Adoption order: of two adoptions with the same date, the later one is in force."""
+    manual_kinds: dict[str, frozenset[str]] | None = None
+    """Item code -> the meeting kinds it applies to, for the items that do not apply to every kind; None: not known
+    (an adoption published without `applies_to`, read as the shipped table of the same key says: merged_tables)."""
 
     @property
     def key(self) -> tuple[str, str, str, date]:
         """What identifies an adoption: (committee or '', framework id, version, effective date)."""
         return (self.committee_id or "", self.framework_id, self.version, self.effective_from)
+
+
+ALL_KINDS = frozenset(kind.value for kind in MeetingKind)
+
+
+def kinds_of(items: Sequence[tuple[str, bool, Sequence[str] | None]]) -> dict[str, frozenset[str]] | None:
+    """The manual items' kinds (code -> kinds, for those not applying to every kind) of (code, manual, applies_to)
+    lines; None when no line says its kinds (an adoption published before `applies_to`)."""
+    if all(kinds is None for _code, _manual, kinds in items):
+        return None
+    found = {code: frozenset(str(kind) for kind in kinds or ALL_KINDS) for code, manual, kinds in items if manual}
+    return {code: kinds for code, kinds in found.items() if kinds != ALL_KINDS}
 
 
 def table_of(adopted: FrameworkAdopted) -> ItemTable:
@@ -86,6 +106,7 @@ def table_of(adopted: FrameworkAdopted) -> ItemTable:
         manual_maxima={item.code: item.max for item in adopted.items if item.manual},
         committee_id=adopted.committee_id,
         sequence=adopted.sequence,
+        manual_kinds=kinds_of([(item.code, item.manual, item.applies_to) for item in adopted.items]),
     )
 
 
@@ -97,12 +118,12 @@ def shipped_item_tables() -> tuple[ItemTable, ...]:
     tables = []
     for index, path in enumerate(paths):
         document = json.loads(path.read_text(encoding="utf-8"))
-        maxima = {
-            str(item["code"]): float(item["max"])
-            for group in document["groups"]
-            for item in group["items"]
-            if item["rule"]["kind"] == "manual"
-        }
+        items = [item for group in document["groups"] for item in group["items"]]
+        maxima = {str(item["code"]): float(item["max"]) for item in items if item["rule"]["kind"] == "manual"}
+        lines = [
+            (str(item["code"]), item["rule"]["kind"] == "manual", item.get("applies_to") or sorted(ALL_KINDS))
+            for item in items
+        ]
         tables.append(
             ItemTable(
                 framework_id=document["id"],
@@ -110,6 +131,7 @@ def shipped_item_tables() -> tuple[ItemTable, ...]:
                 effective_from=date.fromisoformat(document["effective_from"]),
                 manual_maxima=maxima,
                 sequence=index - len(paths),
+                manual_kinds=kinds_of(lines),
             )
         )
     return tuple(tables)
@@ -164,13 +186,20 @@ def merged_tables(projected: Sequence[ItemTable]) -> list[ItemTable]:
     """The shipped tables overlaid with the projected adoptions (a projected one replaces a shipped one of the
     same key, taking evaluation's real sequence)."""
     tables = {table.key: table for table in shipped_item_tables()}
-    tables.update({table.key: table for table in projected})
+    for table in projected:
+        shipped = tables.get(table.key)
+        if table.manual_kinds is None and shipped is not None:  # published before `applies_to`: the file says
+            table = replace(table, manual_kinds=shipped.manual_kinds)
+        tables[table.key] = table
     return list(tables.values())
 
 
-def check_points(points: dict[str, float], *, table: ItemTable) -> None:
+def check_points(points: dict[str, float], *, table: ItemTable, kind: str | None = None) -> None:
     """InvalidEvent naming `data.points.<code>` for a code not assessed by hand in `table` (the framework in force
-    for the meeting), or points above that item's maximum (CONTRACT.md "Reading an event")."""
+    for the meeting), points above that item's maximum (CONTRACT.md "Reading an event"), or, given the meeting's
+    `kind`, points for an item that does not apply to that kind (DOMAIN.md's framework: `conduct.thematic_content`
+    only for thematic and combined meetings, `conduct.regular_content` not for a standalone thematic one), coded
+    ITEM_NOT_APPLICABLE: such points would count for nothing, unsaid."""
     for code, given in points.items():
         field = f"data.points.{code}"
         maximum = table.manual_maxima.get(code)
@@ -183,3 +212,11 @@ def check_points(points: dict[str, float], *, table: ItemTable) -> None:
             )
         if given > maximum:
             raise InvalidEvent(f"{field}: {given:g} is above the item's maximum of {maximum:g}", field=field)
+        kinds = (table.manual_kinds or {}).get(code, ALL_KINDS)
+        if kind is not None and kind not in kinds:
+            raise InvalidEvent(
+                f"{field}: item {code} of framework {table.framework_id} version {table.version} applies only to"
+                f" {', '.join(sorted(kinds))} meetings, not to this {kind} one",
+                field=field,
+                refusal=Refusal(code=RefusalCode.ITEM_NOT_APPLICABLE),
+            )

@@ -60,7 +60,8 @@ def meeting_plans(draw: Any, members: int) -> MeetingPlan:
         late_move=draw(st.booleans()),
         rosters=rosters,
         minutes_versions=minutes_versions,
-        approved=bool(minutes_versions) and draw(st.booleans()),
+        # an adoption waits for the minutes and a roster (apply_approved): a valid history has both before it
+        approved=bool(minutes_versions) and bool(rosters) and draw(st.booleans()),
         documents=draw(st.integers(0, 2)),
         assessed=draw(st.booleans()),
         tasks=tasks,

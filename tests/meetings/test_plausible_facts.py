@@ -30,8 +30,8 @@ MEETING = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM_TZ)
 async def cell_with_meeting(
     uow_factory: Any, *, starts_at: datetime = MEETING, minutes: bool = True
 ) -> tuple[str, str, str]:
-    """A fresh cell, a member, and a regular meeting at `starts_at` (with minutes assigning task t1, when `minutes`):
-    (cell, member, meeting)."""
+    """A fresh cell, a member, and a regular meeting at `starts_at` (with minutes assigning task t1 and a roster of the
+    member present, when `minutes`): (cell, member, meeting)."""
     cell, member, meeting = random_id("cell"), random_id("mem"), random_id("mtg")
     before = MEETING - timedelta(days=30)
     batch = [
@@ -42,6 +42,7 @@ async def cell_with_meeting(
     if minutes:
         task = {"task_id": "t1", "assignee_id": member, "description": "Thu đảng phí quý", "due_on": "2026-12-21"}
         batch.append(ev.minutes(meeting, chair_id=member, started_at=starts_at, tasks=[task], time=MEETING))
+        batch.append(ev.attendance(meeting, {member: "present"}, time=MEETING))  # adoption waits for a roster
     results = await handlers.ingest_batch(batch, uow_factory, route="test")
     assert [result.outcome for result in results] == ["accepted"] * len(batch), [r.reason for r in results]
     return cell, member, meeting

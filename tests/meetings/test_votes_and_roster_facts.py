@@ -34,16 +34,21 @@ async def accept(uow_factory: Any, batch: list[dict[str, Any]]) -> None:
     assert [result.outcome for result in results] == ["accepted"] * len(batch), [r.reason for r in results]
 
 
-async def cell_of_three(uow_factory: Any, *, starts_at: datetime = MEETING) -> tuple[list[str], str]:
-    """A fresh cell of three members and a regular meeting at `starts_at`: (members, meeting)."""
+async def cell_of_three(
+    uow_factory: Any, *, starts_at: datetime = MEETING, present: bool = False
+) -> tuple[list[str], str]:
+    """A fresh cell of three members and a regular meeting at `starts_at`, with an integration's roster of all three
+    present when `present` (minutes are adopted once a roster is known): (members, meeting)."""
     cell, meeting = random_id("cell"), random_id("mtg")
     members = [random_id("mem") for _ in range(3)]
     before = starts_at - timedelta(days=30)
+    roster = [ev.attendance(meeting, dict.fromkeys(members, "present"), time=starts_at)] if present else []
     await accept(
         uow_factory,
         [ev.unit(cell, time=before)]
         + [ev.member(member, cell, time=before) for member in members]
-        + [ev.scheduled(meeting, cell, starts_at=starts_at, time=before)],
+        + [ev.scheduled(meeting, cell, starts_at=starts_at, time=before)]
+        + roster,
     )
     return members, meeting
 
@@ -69,7 +74,7 @@ def resolution(votes_for: int, votes_against: int = 0, abstentions: int = 0) -> 
 
 @pytest.mark.parametrize("dry_run", [False, True])
 async def test_minutes_voted_down_are_not_recorded_as_adopted(uow_factory: Any, dry_run: bool) -> None:
-    members, meeting = await cell_of_three(uow_factory)
+    members, meeting = await cell_of_three(uow_factory, present=True)
     await accept(uow_factory, [ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=MEETING)])
     judge = handlers.dry_run if dry_run else handlers.ingest_batch
     results = await judge(
@@ -83,7 +88,7 @@ async def test_minutes_voted_down_are_not_recorded_as_adopted(uow_factory: Any, 
 
 
 async def test_an_adoption_without_votes_is_taken_as_the_cells_word(uow_factory: Any) -> None:
-    members, meeting = await cell_of_three(uow_factory)
+    members, meeting = await cell_of_three(uow_factory, present=True)
     await accept(uow_factory, [ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=MEETING)])
     await accept(uow_factory, [approval(meeting, None, None)])
 
@@ -124,13 +129,12 @@ async def test_a_secretarys_votes_above_the_members_present_are_refused_naming_t
 
 
 async def test_votes_are_not_judged_without_a_roster_nor_against_one_for_an_integration(uow_factory: Any) -> None:
-    """Without a roster the votes cannot be judged; an integration's facts are stored whatever arrived first (judged
-    against a roster that may come before or after them, the stored state would depend on the arrival order)."""
+    """Without a roster the minutes' votes cannot be judged (an adoption waits for a roster); an integration's facts
+    are stored whatever arrived first (judged against a roster that may come before or after them, the stored state
+    would depend on the arrival order)."""
     members, meeting = await cell_of_three(uow_factory)
     over = {"resolutions": [resolution(40)]}
-    await accept(
-        uow_factory, [secretarys(meeting, members[0], data=over), approval(meeting, 50, 0, source=GATEWAY_SOURCE)]
-    )
+    await accept(uow_factory, [secretarys(meeting, members[0], data=over)])
     roster = {members[0]: "present", members[1]: "absent", members[2]: "excused"}
     feed = ev.minutes(meeting, chair_id=members[1], started_at=MEETING, time=AFTER, speakers=[members[2]], data=over)
     await accept(uow_factory, [ev.attendance(meeting, roster, time=MEETING), feed, approval(meeting, 50, 0)])
@@ -238,7 +242,7 @@ async def test_a_secretarys_minutes_dated_after_their_sending_are_refused(uow_fa
 async def test_adopted_minutes_are_not_changed_by_a_secretary_but_taken_from_an_integration(uow_factory: Any) -> None:
     sent = now().replace(microsecond=0)
     start = sent - timedelta(hours=3)
-    members, meeting = await cell_of_three(uow_factory, starts_at=start)
+    members, meeting = await cell_of_three(uow_factory, starts_at=start, present=True)
 
     def minutes(content: str, source: str, time: datetime) -> dict[str, Any]:
         return ev.minutes(
@@ -270,7 +274,7 @@ async def test_adopted_minutes_are_not_changed_by_a_secretary_but_taken_from_an_
 async def test_adopted_minutes_sent_again_unchanged_by_a_secretary_are_a_no_op(uow_factory: Any) -> None:
     sent = now().replace(microsecond=0)
     start = sent - timedelta(hours=3)
-    members, meeting = await cell_of_three(uow_factory, starts_at=start)
+    members, meeting = await cell_of_three(uow_factory, starts_at=start, present=True)
     tasks = [
         {"task_id": f"t{index}", "assignee_id": members[index], "description": f"Việc {index}", "due_on": due}
         for index, due in ((1, f"{start + timedelta(days=7):%Y-%m-%d}"), (2, f"{start + timedelta(days=30):%Y-%m-%d}"))
@@ -321,7 +325,7 @@ async def test_adopted_minutes_are_adopted_once_by_a_secretary_and_again_by_an_i
     # a trial's second adoption of adopted minutes was accepted and moved approved_at from 09:03:11 to 09:03:23
     sent = now().replace(microsecond=0)
     start = sent - timedelta(hours=3)
-    members, meeting = await cell_of_three(uow_factory, starts_at=start)
+    members, meeting = await cell_of_three(uow_factory, starts_at=start, present=True)
 
     def adoption(votes_for: int, seconds: int, *, source: str = GATEWAY_SOURCE) -> dict[str, Any]:
         data: dict[str, Any] = {"meeting_id": meeting, "approved_at": (sent + timedelta(seconds=seconds)).isoformat()}

@@ -11,13 +11,19 @@ from services.gateway.web.core import environment
 MINUTES = {"started_at": "2026-11-20T19:30:00+07:00", "ended_at": "2026-11-20T21:30:00+07:00", "speakers": []}
 
 
-def record_page(approved_at: str | None, minutes: dict[str, Any] | None = MINUTES) -> str:
+ATTENDANCE = {"records": [{"member_id": "a", "status": "present"}], "guests": []}
+
+
+def record_page(
+    approved_at: str | None, minutes: dict[str, Any] | None = MINUTES, attendance: dict[str, Any] | None = ATTENDANCE
+) -> str:
     """The secretary's record page of a held meeting, adopted at `approved_at` (None: not adopted), with `minutes`
-    recorded (None: none yet)."""
+    and `attendance` recorded (None: none yet)."""
     meeting: dict[str, Any] = {
         "meeting_id": "m1",
         "approved_at": approved_at,
         "minutes": minutes,
+        "attendance": attendance,
         "starts_at": "2026-11-20T19:30:00+07:00",
         "status": "held",
         "location": "Nhà văn hóa",
@@ -64,3 +70,25 @@ def test_a_meeting_without_minutes_offers_no_adoption_and_says_why() -> None:
         '<p class="notice" id="adoption-needs-minutes">Buổi sinh hoạt chưa có biên bản: vui lòng ghi biên bản trước,'
         " sau đó mới ghi nhận việc thông qua biên bản.</p>"
     ) in page
+
+
+def test_a_meeting_without_attendance_offers_no_adoption_and_a_way_to_record_it() -> None:
+    """A trial adopted minutes with no attendance recorded, after which no roster could be entered; meetings refuses
+    such an adoption (roster_not_recorded), and the page offers no adoption form before a roster, saying why and
+    linking to the attendance form."""
+    page = record_page(None, attendance=None)
+    assert "/meetings/m1/approval" not in page and "adoption-recorded" not in page
+    assert (
+        '<p class="notice" id="adoption-needs-roster">Buổi sinh hoạt chưa được điểm danh: biên bản ghi số đảng viên'
+        " được triệu tập, có mặt và vắng mặt, vì vậy vui lòng ghi điểm danh trước, sau đó mới ghi nhận việc thông qua"
+        ' biên bản. <a href="#attendance-title">Ghi điểm danh</a></p>'
+    ) in page
+    assert "/meetings/m1/attendance" in page
+
+
+def test_minutes_adopted_without_attendance_still_offer_the_roster_form() -> None:
+    """Minutes adopted before adoption waited for a roster take their first one (meetings accepts it)."""
+    page = record_page("2026-11-21T09:03:11+07:00", attendance=None)
+    assert "/meetings/m1/attendance" in page and 'id="roster-adopted"' not in page
+    adopted = record_page("2026-11-21T09:03:11+07:00")
+    assert "/meetings/m1/attendance" not in adopted and 'id="roster-adopted"' in adopted

@@ -843,6 +843,12 @@ async def test_a_roster_leaving_out_members_names_them_beside_the_roster(refusal
             " bản.",
         ),
         ("meeting_id", RefusalCode.MEETING_UNKNOWN, "Buổi sinh hoạt này không có trong lịch của hệ thống."),
+        (
+            "meeting_id",
+            RefusalCode.ROSTER_NOT_RECORDED,
+            "Buổi sinh hoạt chưa được điểm danh: biên bản ghi số đảng viên được triệu tập, có mặt và vắng mặt, vì vậy"
+            " vui lòng ghi điểm danh trước, sau đó mới ghi nhận việc thông qua biên bản.",
+        ),
     ],
 )
 async def test_a_reference_meetings_does_not_know_is_refused_in_vietnamese_naming_the_field(
@@ -858,3 +864,20 @@ async def test_a_reference_meetings_does_not_know_is_refused_in_vietnamese_namin
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert caught.value.errors == {field: expected}
+
+
+async def test_points_for_an_item_not_applying_to_the_meetings_kind_are_refused_in_vietnamese() -> None:
+    """A trial's thematic-content points on an extraordinary meeting were accepted, counting for nothing unsaid;
+    meetings refuses them (item_not_applicable) and the form says so beside the item."""
+
+    async def command() -> None:
+        field = "points.conduct.thematic_content"
+        refusal = Refusal(code=RefusalCode.ITEM_NOT_APPLICABLE)
+        raise RpcError("invalid", f"{field}: reworded", field=field, refusal=refusal)
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {
+        "points.conduct.thematic_content": "Điểm: mục này của khung tiêu chí không áp dụng cho loại buổi sinh hoạt này"
+        " nên không được chấm điểm; vui lòng để trống; kết quả chấm điểm chưa được ghi nhận."
+    }

@@ -188,6 +188,9 @@ def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
     # an upper_monitor's assessment waits for the assignment of that person to follow the cell
     said = explain_hold("monitor:uv1:cb1", "x", "data.assessor.person_id")
     assert said.endswith(": đang chờ thông tin phân công cấp ủy viên cấp trên phụ trách chi bộ (uv1:cb1)."), said
+    # an integration's adoption of minutes waits for the meeting's roster (the adopted minutes hold it)
+    said = explain_hold("roster:m1", "data.meeting_id: meeting m1 has no attendance recorded yet", "data.meeting_id")
+    assert said == "Buổi sinh hoạt: đang chờ điểm danh của buổi sinh hoạt m1.", said
 
 
 def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:

@@ -154,6 +154,16 @@ async def test_a_schedule_form_sent_twice_schedules_one_meeting(
         assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
 
 
+async def _all_present(system: RunningSystem, token: str, meeting_id: str) -> None:
+    """Record the meeting's roster through the API, every member of thôn 1 present."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+        members = [item["id"] for item in (await api.get(f"/v1/cells/{CELL}/members?limit=200")).json()["items"]]
+        records = [{"member_id": member, "status": "present"} for member in members]
+        answer = await api.put(f"/v1/meetings/{meeting_id}/attendance", json={"records": records})
+        assert answer.status_code == 202, answer.text
+
+
 async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
@@ -166,6 +176,7 @@ async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
         record = f"/app/meetings/{meeting_id}"
         minutes = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
         assert minutes.status_code == 303, minutes.text
+        await _all_present(system, province["secretary"], meeting_id)  # an adoption waits for the roster
         approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "7", "votes_against": "0"}
         sent = await asyncio.gather(*(client.post(f"{record}/approval", data=approval) for _ in range(2)))
         for answer in sent:

@@ -54,7 +54,10 @@ async def put_in_force(
         committee_id=committee_id,
         effective_from=effective_from,
         sequence=sequence,
-        items=[FrameworkItem(code=item.code, max=item.max, manual=item.manual) for item in framework.items],
+        items=[
+            FrameworkItem(code=item.code, max=item.max, manual=item.manual, applies_to=list(item.applies_to))
+            for item in framework.items
+        ],
     )
     uow.emit(
         new_event(type=FRAMEWORK_ADOPTED, source=SOURCE, data=adopted, subject=f"{framework.id}@{framework.version}")

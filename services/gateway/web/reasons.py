@@ -370,6 +370,14 @@ BY_CODE = {
     RefusalCode.MINUTES_NOT_SUBMITTED: N_(
         "This meeting has no minutes yet: record the minutes first, then their adoption."
     ),
+    RefusalCode.ITEM_NOT_APPLICABLE: N_(
+        "This item of the criteria framework does not apply to this kind of meeting, so it takes no points: leave it "
+        "empty; the assessment was not recorded."
+    ),
+    RefusalCode.ROSTER_NOT_RECORDED: N_(
+        "This meeting has no attendance recorded yet: the minutes hold who was summoned, present and absent, so "
+        "record the attendance first, then the adoption of the minutes."
+    ),
     RefusalCode.MEETING_UNKNOWN: N_("This meeting is not scheduled in the system."),
     RefusalCode.MINUTES_ADOPTED: N_(
         "The cell has already adopted these minutes: the adopted minutes are the official record and can no longer "
@@ -382,6 +390,7 @@ WAITING_FOR = {
     "member": N_("Waiting for the member %(id)s to be known."),
     "meeting": N_("Waiting for the meeting %(id)s to be scheduled."),
     "minutes": N_("Waiting for the minutes of the meeting %(id)s."),
+    "roster": N_("Waiting for the attendance of the meeting %(id)s."),
     "task": N_("Waiting for the task %(id)s in the meeting's minutes."),
     "monitor": N_("Waiting for the upper-level committee member to be assigned to follow the cell (%(id)s)."),
 }

@@ -446,8 +446,10 @@ def check_adopted_roster_unchanged(
     `data.meeting_id`, coded MINUTES_ADOPTED, otherwise. An integration's roster (a check-in device's
     attendance.recorded.v1) is a snapshot stored whatever else is known: refusing it only when the adoption arrived
     first would make the stored roster depend on the arrival order, which CONTRACT.md rules out ("the system converges
-    to the same state whatever order")."""
-    if not from_a_person(source) or meeting.approval_version is None:
+    to the same state whatever order"). Minutes adopted while no roster was known (before adoption waited for one)
+    take their first roster: False, judged by check_roster_against_adoption, so such a meeting is not left without
+    attendance for good."""
+    if not from_a_person(source) or meeting.approval_version is None or not meeting.has_roster:
         return False
     if stored is not None and same_roster(stored, data):
         return True
@@ -514,6 +516,22 @@ def roster_against_minutes(records: Sequence[Any], minutes: Mapping[str, Any]) -
 def _status_value(status: Any) -> str:
     """An attendance status as its text (the contract's enum or a stored string)."""
     return str(getattr(status, "value", status))
+
+
+def check_roster_against_adoption(data: Any, *, adoption: tuple[datetime, int | None, int | None] | None) -> None:
+    """Reject the first roster of minutes adopted without one (`adoption`: approved_at, votes for, against, as
+    stored_approval reads it) when it lists fewer members present than voted on the adoption (`data.records`,
+    VOTES_OVER_PRESENT), as check_votes_within_roster judges an adoption against a known roster."""
+    if adoption is None:
+        return
+    cast = (adoption[1] or 0) + (adoption[2] or 0)
+    present = sum(1 for record in data.records if _status_value(record.status) == "present")
+    if cast > present:
+        raise InvalidEvent(
+            f"data.records: the minutes were adopted by {cast} votes and this roster lists {present} members present",
+            field="data.records",
+            refusal=Refusal(code=RefusalCode.VOTES_OVER_PRESENT),
+        )
 
 
 def check_roster_against_minutes(data: Any, *, minutes: Mapping[str, Any] | None, source: str) -> None:

@@ -246,6 +246,9 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     stored = await uow.meetings.stored_roster(data.meeting_id) if adopted else None
     if domain.check_adopted_roster_unchanged(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the adopted roster sent again: nothing to do
+    if adopted and not meeting.has_roster:
+        # minutes adopted before any roster (accepted before adoption waited for one): the first roster completes them
+        domain.check_roster_against_adoption(data, adoption=await uow.meetings.stored_approval(data.meeting_id))
     minutes = await uow.meetings.stored_minutes(data.meeting_id) if person and meeting.has_minutes else None
     domain.check_roster_against_minutes(data, minutes=minutes, source=event.source)
     lines = [(f"data.records.{i}.member_id", record) for i, record in enumerate(data.records)]
@@ -262,13 +265,14 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
         )
     if person:
         domain.check_roster_complete(data, members=await _members_at_start(uow, meeting), source=event.source)
+    provides = [f"roster:{data.meeting_id}"]  # an integration's adoption waits for a roster (apply_approved)
     if not is_newer(version_of(event), meeting.roster_version):
-        return Applied(subject=data.meeting_id, changed=False)
+        return Applied(subject=data.meeting_id, changed=False, provides=provides)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
     affected = sorted({record.member_id for record in data.records} | set(previous))
     # members dropped from the roster get a new history too: hold them as the listed ones are (locks.py)
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
-    return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=affected)
+    return Applied(subject=data.meeting_id, changed=True, provides=provides, attendance_changed_for=affected)
 
 
 async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUnit) -> Applied:
@@ -308,9 +312,10 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
 
 
 async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnit) -> Applied:
-    """The cell adopted the minutes: they must be known (else an integration's adoption waits for them, a
-    secretary's is refused at once: domain.held_or_refused); a secretary adopts them once (the same votes again are a
-    no-op)."""
+    """The cell adopted the minutes: they and the meeting's roster must be known (else an integration's adoption waits
+    for them, a secretary's is refused at once: domain.held_or_refused), since adoption freezes the minutes and the
+    roster they hold (DOMAIN.md "Meetings": minutes hold members summoned, present, absent); a secretary adopts them
+    once (the same votes again are a no-op)."""
     data = event.data
     meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="approving minutes")
@@ -330,12 +335,22 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
     stored = await uow.meetings.stored_approval(data.meeting_id) if adopted else None
     if domain.check_adoption_not_repeated(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the same adoption sent again: nothing to do
+    if not meeting.has_roster:
+        held = Held(
+            waiting_for=f"roster:{data.meeting_id}",
+            reason=f"data.meeting_id: meeting {data.meeting_id} has no attendance recorded yet",
+            field="data.meeting_id",
+        )
+        refused = f"{held.reason}; the roster is recorded before the cell adopts the minutes, which hold it"
+        refusal = Refusal(code=RefusalCode.ROSTER_NOT_RECORDED)
+        raise domain.held_or_refused(held, source=event.source, refusal=refusal, reason=refused)
     changed = await uow.meetings.approve(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 
 
 async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnit) -> Applied:
-    """Manual points for a meeting (kept for a cancelled one too: it is never scored)."""
+    """Manual points for a meeting (kept for a cancelled one too: it is never scored), each for an item assessed by
+    hand in the framework in force that applies to the meeting's kind (check_points)."""
     data = event.data
     meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="assessing it")
@@ -348,7 +363,7 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     )
     if table is None:  # never: the shipped frameworks are always there
         raise LookupError("no framework is known")
-    check_points(data.points, table=table)
+    check_points(data.points, table=table, kind=meeting.kind)
     await _check_assessor(uow, meeting, data.assessor, source=event.source)
     await uow.meetings.add_assessment(
         data, source=event.source, event_id=event.id, assessed_time=event.time, assessed_ns=event.time_ns

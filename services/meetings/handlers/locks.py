@@ -2,8 +2,8 @@
 
 An event writes its own entity (exclusive) and reads its referents (shared, or exclusive where the
 reading feeds something it publishes). Every key a Held can name (`unit:`, `member:`, `meeting:`, and
-`minutes:`/`task:` of a meeting; `monitor:` of an assessment, locked by its applier once it has read the meeting's
-cell) is covered by the event's locks, and the event that provides that key
+`minutes:`/`roster:`/`task:` of a meeting; `monitor:` of an assessment, locked by its applier once it has read the
+meeting's cell) is covered by the event's locks, and the event that provides that key
 holds it exclusively: so a hold and the arrival of its referent are ordered by the lock, and the arrival
 always finds the hold (see release_waiting).
 """

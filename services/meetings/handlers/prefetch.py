@@ -52,6 +52,7 @@ def reads_of(events: Iterable[Event[Any]]) -> Reads:
         elif isinstance(data, contract.AttendanceRecorded):
             reads.meeting_ids.add(data.meeting_id)
             reads.member_ids.update(record.member_id for record in data.records)
+            reads.provided.add(f"roster:{data.meeting_id}")
         elif isinstance(data, contract.MinutesSubmitted):
             reads.meeting_ids.add(data.meeting_id)
             reads.member_ids.update((data.chair_id, data.recorder_id, *data.speakers))

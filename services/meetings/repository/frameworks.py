@@ -5,7 +5,7 @@ from typing import Protocol
 
 import asyncpg
 
-from shared.contracts.frameworks import FrameworkAdopted, ItemTable
+from shared.contracts.frameworks import FrameworkAdopted, ItemTable, kinds_of
 
 
 class FrameworkRepository(Protocol):
@@ -53,8 +53,8 @@ class PgFrameworkRepository:
 
     async def _read_tables(self) -> list[ItemTable]:
         rows = await self._conn.fetch(
-            "SELECT framework_id, version, effective_from, committee_id, sequence, manual_maxima::text AS maxima"
-            " FROM framework_items"
+            "SELECT framework_id, version, effective_from, committee_id, sequence, manual_maxima::text AS maxima,"
+            " items::text AS items FROM framework_items"
         )
         return [
             ItemTable(
@@ -64,6 +64,9 @@ class PgFrameworkRepository:
                 manual_maxima={code: float(value) for code, value in json.loads(row["maxima"]).items()},
                 committee_id=row["committee_id"],
                 sequence=row["sequence"],
+                manual_kinds=kinds_of(
+                    [(item["code"], item["manual"], item.get("applies_to")) for item in json.loads(row["items"])]
+                ),
             )
             for row in rows
         ]
