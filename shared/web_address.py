@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import idna
 
-from shared.text import code_point
+from shared.text import code_point, is_ascii_number
 
 SCHEMES = ("http://", "https://")
 EXAMPLE = "https://example.vn/"
@@ -98,13 +98,14 @@ def _is_host(host: str) -> bool:
         return True
     except ValueError:
         pass
-    if ":" in host or host.replace(".", "").isdigit():
+    if ":" in host:
         return False
     try:
-        idna.encode(host, uts46=True, std3_rules=True)
+        encoded = idna.encode(host, uts46=True, std3_rules=True)
     except (idna.IDNAError, UnicodeError):
         return False
-    return True
+    # digits and dots alone are an IP address or nothing, also when UTS 46 mapped them from another script (２０２６)
+    return not is_ascii_number(encoded.replace(b".", b""))
 
 
 def _hex_pair(text: str) -> bool:
