@@ -90,8 +90,3 @@ def backlog_attention(queue: str, found: Mapping[str, float | int | None], *, li
         f" {'?' if waiting is None else waiting} tin chờ (chờ {waited:.0f} s),"
         f" tốc độ {float(found.get('events_per_second') or 0):.1f} sự kiện/giây"
     )
-
-
-def forget() -> None:
-    """Forget every queue's figures (tests)."""
-    _QUEUES.clear()

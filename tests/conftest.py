@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from shared import backlog
 from shared.db import ensure_database
 from tests.support.connections import left_open_by, track_robust_connections
 from tests.support.env import broker_and_database, fresh_database, isolated_vhost
@@ -75,3 +76,9 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+def fresh_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """shared.backlog's figures of this test alone: a table of queues of its own, the process's back after it."""
+    monkeypatch.setattr(backlog, "_QUEUES", {})

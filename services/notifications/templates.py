@@ -154,22 +154,56 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 MONITOR_BODIES: dict[str, str] = {
-    r.MEETING_SCHEDULED: "$greeting\n\nXin thông báo tới đồng chí buổi " + _MEETING_LINE + ".\n\n$content_text\n\n"
-    "Kính mời đồng chí sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt của chi bộ.",
+    r.MEETING_SCHEDULED: "$greeting\n\nXin thông báo tới $you buổi " + _MEETING_LINE + ".\n\n$content_text\n\n"
+    "Kính mời $you sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt của chi bộ.",
     r.MEETING_RESCHEDULED: "$greeting\n\n$change_text$reason_line\n\n"
-    "Kính mời đồng chí lưu ý $change_noted để sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt.",
+    "Kính mời $you lưu ý $change_noted để sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt.",
     r.MEETING_CANCELLED: "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location "
-    "đã bị hủy.\nLý do: $reason.\n\nKhi chi bộ có lịch sinh hoạt mới, hệ thống sẽ thông báo tới đồng chí.",
+    "đã bị hủy.\nLý do: $reason.\n\nKhi chi bộ có lịch sinh hoạt mới, hệ thống sẽ thông báo tới $you.",
     r.MEETING_CANCEL_UPDATED: "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location đã "
     "bị hủy như đã thông báo. Lý do hủy nay được cập nhật như sau.\nLý do: $reason.\n\n"
-    "Khi chi bộ có lịch sinh hoạt mới, hệ thống sẽ thông báo tới đồng chí.",
-    r.MEETING_REMINDER: "$greeting\n\nXin nhắc đồng chí buổi " + _MEETING_LINE + ".\n\n"
-    "Kính mời đồng chí dự và chỉ đạo buổi sinh hoạt của chi bộ.",
+    "Khi chi bộ có lịch sinh hoạt mới, hệ thống sẽ thông báo tới $you.",
+    r.MEETING_REMINDER: "$greeting\n\nXin nhắc $you buổi " + _MEETING_LINE + ".\n\n"
+    "Kính mời $you dự và chỉ đạo buổi sinh hoạt của chi bộ.",
 }
 """The body of a whole cell's notice (COLLECTIVE_RULES) to one of its upper-level monitors, in their own mail: they
 are not summoned as its members are (the members' text asks "các đồng chí" to attend in full and to report an
 absence to the cell secretary) but notified, attending some of its meetings (DOMAIN.md "Upper-level committee
-members"), so it asks them alone to attend and direct the meeting; its title is the members' one."""
+members"), so it asks them to attend and direct the meeting; its title is the members' one. `$you` is how it
+addresses its readers (YOU_ONE, or YOU_MANY in a mail greeting several: `for_many`)."""
+
+YOU_ONE, YOU_MANY = "đồng chí", "các đồng chí"
+"""How a monitor's text addresses its reader, and the readers of one mail greeting several (monitors sharing a
+mailbox, handlers.alerts.one_mail_per_address)."""
+
+
+def _openings() -> tuple[tuple[str, str], ...]:
+    """Each line opening of MONITOR_BODIES up to its `$you`, (as one reader reads it, as several do): fixed text of
+    the templates, never a value (a reason or place saying "đồng chí" is left as written)."""
+    found: dict[str, str] = {}
+    for body in MONITOR_BODIES.values():
+        for line in body.split("\n"):
+            if "$you" in line:
+                opening = line[: line.index("$you")]
+                assert "$" not in opening, opening  # a value before $you would make the opening vary
+                found[opening + YOU_ONE] = opening + YOU_MANY
+    return tuple(found.items())
+
+
+_YOU_OPENINGS = _openings()
+
+
+def for_many(body: str) -> str:
+    """A monitor's text (MONITOR_BODIES, as rendered for one reader) worded for the several readers one mail greets:
+    "Kính mời đồng chí dự …" -> "Kính mời các đồng chí dự …"; any other text as it is."""
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        for one, many in _YOU_OPENINGS:
+            if line.startswith(one) and not line[len(one) : len(one) + 1].isalnum():
+                lines[index] = many + line[len(one) :]
+                break
+    return "\n".join(lines)
+
 
 DIGEST_TITLE = "Tổng hợp cảnh báo $day_text: $count nội dung"
 DIGEST_BODY = (
@@ -228,12 +262,13 @@ def greeting_of_many(recipients: Sequence[Recipient]) -> str:
 
 
 def with_greeting(body: str, greeting_line: str | None) -> str:
-    """The body with its greeting (its first line: every template opens with it) replaced by `greeting_line`; the
-    body as it is when that is None."""
+    """The body with its greeting (its first line: every template opens with it) replaced by `greeting_line`, the
+    greeting of a mail serving several readers, and worded for them (`for_many`); the body as it is when that is
+    None."""
     if greeting_line is None:
         return body
     _, newline, rest = body.partition("\n")
-    return greeting_line + newline + rest
+    return greeting_line + newline + for_many(rest)
 
 
 MISSING_RECORDS = {
@@ -421,7 +456,7 @@ def shared_text(alert: Alert) -> tuple[str, str] | None:
 def _render(alert: Alert, greeting_line: str, *, body: str | None = None) -> tuple[str, str]:
     title, members_body = TEMPLATES[alert.rule]
     body = members_body if body is None else body
-    values = _text_values(dict(alert.values)) | {"greeting": greeting_line}
+    values = _text_values(dict(alert.values)) | {"greeting": greeting_line, "you": YOU_ONE}
     return plain_mail(Template(title).safe_substitute(values), Template(body).safe_substitute(values))
 
 

@@ -11,10 +11,10 @@ from shared.topology import MEETINGS_INGEST
 from tests.meetings.test_consumer_settling import FakeMessage, FakeRaw
 
 
+@pytest.mark.usefixtures("fresh_backlog")
 async def test_an_ingest_delivery_is_in_progress_while_judged_and_its_events_make_the_rate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    backlog.forget()
     seen: list[dict[str, Any]] = []
 
     async def judged(message: Any, app: Any) -> int:

@@ -13,7 +13,6 @@ import pytest
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
-from shared import backlog
 from shared.instances import InstanceBoard
 from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.events import Province, event, publish
@@ -26,6 +25,7 @@ def _backlog_lines(lines: Sequence[Any]) -> list[str]:
     return [line for line in lines if isinstance(line, str) and "tồn đọng" in line]
 
 
+@pytest.mark.usefixtures("fresh_backlog")
 async def test_a_delivery_worked_on_too_long_makes_health_name_the_queue_until_it_is_done(
     settings: Settings, amqp_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -39,7 +39,6 @@ async def test_a_delivery_worked_on_too_long_makes_health_name_the_queue_until_i
     monkeypatch.setitem(cast(dict[str, Any], HANDLERS), "member.upserted.v1", slow)
     monkeypatch.setitem(cast(dict[str, Any], BATCH_HANDLERS), "member.upserted.v1", slow)
     settings = settings.model_copy(update={"backlog_attention_seconds": 1.0, "status_every_seconds": 0.3})
-    backlog.forget()
     p = Province()
     board = InstanceBoard()
     connection = await aio_pika.connect_robust(amqp_url)

@@ -338,3 +338,40 @@ def test_the_holds_outlive_every_alert_that_may_be_raised_again(settings: Settin
     with pytest.raises(ValidationError, match="CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed 181 days"):
         Settings(**(settings.model_dump() | {"mail_address_retention_days": 181}))
     assert Settings(**(settings.model_dump() | {"mail_address_retention_days": 182})).mail_address_retention_days == 182
+
+
+async def test_monitors_sharing_a_mailbox_are_addressed_as_many_by_their_one_mail(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int]
+) -> None:
+    """Follow-up of the monitors' own text: two upper-level monitors of one cell sharing a mailbox got one mail
+    greeting both ("Kính gửi các đồng chí A và B,") whose body still asked one reader ("Kính mời đồng chí …"); each
+    monitor's inbox notice stays their own, in the singular, and a reason quoting "đồng chí" is kept as written."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared = f"{random_id('dux')}@example.vn"
+    tuan = Recipient(id=random_id("uv"), kind="person", name="Phan Quốc Tuấn", emails=(shared,))
+    quan = Recipient(id=random_id("uv"), kind="person", name="Đỗ Minh Quân", emails=(shared,))
+    scheduled, cancelled = random_id("mtg"), random_id("mtg")
+    assert await raise_now(pool, settings, clock, notice([tuan, quan], scheduled, monitors=(tuan, quan))) == 2
+    cancel = replace(
+        notice([tuan, quan], cancelled, monitors=(tuan, quan)),
+        rule=r.MEETING_CANCELLED,
+        period="cancelled",
+    )
+    cancel = replace(cancel, values=cancel.values | {"reason": "đồng chí bí thư đi công tác"})
+    assert await raise_now(pool, settings, clock, cancel) == 2
+    await deliver_all(pool, settings, clock)
+    mails = bodies(directory, shared)
+    assert len(mails) == 2, mails
+    schedule_mail, cancel_mail = sorted(mails, key=lambda body: "hủy" in body)
+    assert schedule_mail.splitlines()[0] == "Kính gửi các đồng chí Phan Quốc Tuấn và Đỗ Minh Quân,"
+    assert "Xin thông báo tới các đồng chí buổi sinh hoạt thường kỳ" in schedule_mail
+    assert "Kính mời các đồng chí sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt của chi bộ." in schedule_mail
+    assert "tới đồng chí" not in schedule_mail and "mời đồng chí" not in schedule_mail
+    assert "Lý do: đồng chí bí thư đi công tác." in cancel_mail
+    assert cancel_mail.rstrip().endswith("hệ thống sẽ thông báo tới các đồng chí.")
+    rows = await pool.fetch("SELECT body FROM notification WHERE subject_id = $1", scheduled)
+    assert len(rows) == 2
+    for row in rows:  # each inbox notice is one monitor's own
+        assert "Kính mời đồng chí sắp xếp thời gian dự" in row["body"] and "các đồng chí" not in row["body"]

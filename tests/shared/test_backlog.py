@@ -1,10 +1,12 @@
 """shared.backlog: how long a queue's messages waited and its deliveries were worked on, and the line it gives."""
 
+import pytest
+
 from shared import backlog
 
 
+@pytest.mark.usefixtures("fresh_backlog")
 def test_messages_waiting_longer_than_the_limit_are_named_and_an_empty_queue_starts_again() -> None:
-    backlog.forget()
     assert backlog.figures("q", waiting=3, now=100.0)["waiting_seconds"] == 0
     found = backlog.figures("q", waiting=5, now=161.0)
     assert found["waiting_seconds"] == 61.0 and found["in_progress"] == 0
@@ -18,8 +20,8 @@ def test_messages_waiting_longer_than_the_limit_are_named_and_an_empty_queue_sta
     assert backlog.backlog_attention("q", backlog.figures("q", waiting=2, now=170.0), limit_seconds=60) is None
 
 
+@pytest.mark.usefixtures("fresh_backlog")
 def test_a_delivery_in_progress_counts_until_it_ends_and_its_events_make_the_rate() -> None:
-    backlog.forget()
     with backlog.in_progress("q") as settled:
         found = backlog.figures("q", waiting=None)
         assert found["in_progress"] == 1 and found["waiting"] is None
