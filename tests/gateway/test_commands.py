@@ -331,3 +331,24 @@ async def test_a_secretary_cannot_take_a_meeting_id_named_after_another_cell(
             f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=taken), headers=headers["secretary"]
         )
         assert accepted.status_code == 202, accepted.text
+
+
+async def test_scheduling_under_another_cells_meeting_id_does_not_tell_whether_it_exists(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """Trial 24 #1: the naming was judged after the lookup, so a secretary scheduling under another cell's meeting id
+    read 404 where it existed and 422 where it did not; and `mtg-` with anything after it was the gateway's namespace,
+    so a guessable id one cell took (`mtg-`, `mtg-1`) answered another cell's secretary 404. Now an id outside the
+    cell's naming is one 422 whether or not it exists; the gateway's namespace takes only ids as random as its own."""
+    existing = f"{world.cell_b1}-2026-11"
+    world.meetings[existing] = world._meeting(existing, world.cell_b1)
+    world.meetings["mtg-1"] = world._meeting("mtg-1", world.cell_b1)
+    answers = set()
+    for chosen in (existing, f"{world.cell_b1}-2099-01", "mtg-1", "mtg-2", "mtg-", "mtg-ABCDEF0123456789"):
+        refused = await client.post(
+            f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=chosen), headers=headers["secretary"]
+        )
+        assert refused.status_code == 422, (chosen, refused.text)
+        assert refused.json()["reason_code"] == RefusalCode.MEETING_ID_NOT_CELLS
+        answers.add(refused.text.replace(chosen, "<id>"))
+    assert len(answers) == 1, answers

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -261,6 +262,10 @@ that its feeds name after it (`demo-cb-cong-an-2027-01` after `demo-cb-cong-an`)
 GENERATED_MEETING_ID = "mtg-"
 """How the id of a meeting scheduled without one begins (`schedule_meeting`: `mtg-` and 20 hex digits)."""
 
+GENERATED_LIKE = re.compile(r"mtg-[0-9a-f]{12,32}")
+"""A chosen id in the gateway's own namespace: `mtg-` and 12 to 32 lowercase hex digits, as random as a generated
+one, so nobody can guess another cell's (a trial's `mtg-`, taken by one cell, answered another's secretary 404)."""
+
 
 def generated_meeting_id() -> str:
     """A new meeting id of the gateway's own: GENERATED_MEETING_ID and 20 random hex digits."""
@@ -270,14 +275,14 @@ def generated_meeting_id() -> str:
 def chosen_by_the_cell(cell_id: str, meeting_id: str) -> bool:
     """Whether a meeting id a secretary of `cell_id` chooses is the cell's to take: it begins with the cell's own id
     and a separator (ID_SEPARATORS: `demo-cb-thon-1-2026-12b`), or with GENERATED_MEETING_ID, the gateway's own
-    namespace (an id it generated, sent again). Judged on the two ids alone, never on which units exist, so a refusal
-    tells nothing of them."""
+    namespace as random as an id it generates (GENERATED_LIKE: one it generated, sent again). Judged on the two ids
+    alone, never on which units or meetings exist, so a refusal tells nothing of them."""
     own = (
         len(meeting_id) > len(cell_id) + 1
         and meeting_id.startswith(cell_id)
         and meeting_id[len(cell_id)] in ID_SEPARATORS
     )
-    return own or meeting_id.startswith(GENERATED_MEETING_ID)
+    return own or GENERATED_LIKE.fullmatch(meeting_id) is not None
 
 
 def not_the_cells_meeting_id(cell_id: str, meeting_id: str) -> None:
@@ -313,8 +318,10 @@ async def schedule_meeting(
     if cell_id != caller.unit_id:
         raise not_found("cell", cell_id)
     if body.meeting_id:
-        await _not_another_cells_meeting(state, cell_id, body.meeting_id)
+        # the naming first, judged on the ids alone: asked after the lookup, another cell's meeting answered 404 and
+        # a free id 422, which told a secretary which of another cell's meeting ids exist (trial 24 #1)
         not_the_cells_meeting_id(cell_id, body.meeting_id)
+        await _not_another_cells_meeting(state, cell_id, body.meeting_id)
     meeting_id = body.meeting_id or generated_meeting_id()
     # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
     # asked first only to answer early; meetings judges it again under the cell's lock (domain.check_same_start), so
