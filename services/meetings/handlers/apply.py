@@ -323,27 +323,27 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
     statuses = await _roster_statuses(uow, meeting) if domain.from_a_person(event.source) else None
     domain.check_votes_within_roster(data, present=_present(statuses), source=event.source)
     if not meeting.has_minutes:
-        held = Held(
+        raise _waits_or_refused(
+            event.source,
             waiting_for=f"minutes:{data.meeting_id}",
-            reason=f"data.meeting_id: meeting {data.meeting_id} has no minutes yet",
             field="data.meeting_id",
+            missing=f"meeting {data.meeting_id} has no minutes yet",
+            why="the minutes are submitted before the cell adopts them",
+            code=RefusalCode.MINUTES_NOT_SUBMITTED,
         )
-        refused = f"{held.reason}; the minutes are submitted before the cell adopts them"
-        refusal = Refusal(code=RefusalCode.MINUTES_NOT_SUBMITTED)
-        raise domain.held_or_refused(held, source=event.source, refusal=refusal, reason=refused)
     adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
     stored = await uow.meetings.stored_approval(data.meeting_id) if adopted else None
     if domain.check_adoption_not_repeated(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the same adoption sent again: nothing to do
     if not meeting.has_roster:
-        held = Held(
+        raise _waits_or_refused(
+            event.source,
             waiting_for=f"roster:{data.meeting_id}",
-            reason=f"data.meeting_id: meeting {data.meeting_id} has no attendance recorded yet",
             field="data.meeting_id",
+            missing=f"meeting {data.meeting_id} has no attendance recorded yet",
+            why="the roster is recorded before the cell adopts the minutes, which hold it",
+            code=RefusalCode.ROSTER_NOT_RECORDED,
         )
-        refused = f"{held.reason}; the roster is recorded before the cell adopts the minutes, which hold it"
-        refusal = Refusal(code=RefusalCode.ROSTER_NOT_RECORDED)
-        raise domain.held_or_refused(held, source=event.source, refusal=refusal, reason=refused)
     changed = await uow.meetings.approve(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 
@@ -382,16 +382,26 @@ async def apply_task_completed(event: Event[contract.TaskCompleted], uow: Meetin
     domain.check_completion_day(meeting, data.completed_on)
     domain.check_completion_not_ahead(source=event.source, completed_on=data.completed_on, time=event.time)
     if not await uow.meetings.task_exists(meeting_id=data.meeting_id, task_id=data.task_id):
-        held = Held(
+        raise _waits_or_refused(
+            event.source,
             waiting_for=f"task:{data.meeting_id}:{data.task_id}",
-            reason=f"data.task_id: task {data.task_id} is not in the minutes of meeting {data.meeting_id}",
             field="data.task_id",
+            missing=f"task {data.task_id} is not in the minutes of meeting {data.meeting_id}",
+            why="a secretary marks done a task of the meeting's recorded minutes",
+            code=RefusalCode.TASK_NOT_IN_MINUTES,
         )
-        refused = f"{held.reason}; a secretary marks done a task of the meeting's recorded minutes"
-        refusal = Refusal(code=RefusalCode.TASK_NOT_IN_MINUTES)
-        raise domain.held_or_refused(held, source=event.source, refusal=refusal, reason=refused)
     changed = await uow.meetings.complete_task(data, version=version_of(event))
     return Applied(subject=data.task_id, changed=changed)
+
+
+def _waits_or_refused(
+    source: str, *, waiting_for: str, field: str, missing: str, why: str, code: RefusalCode
+) -> Exception:
+    """What to raise when a fact's referent `waiting_for` (e.g. "roster:<meeting id>") is not known yet: an
+    integration's fact is held for it, naming `field` and what is `missing`; a person's command is refused at once
+    with `code`, saying also `why` (domain.held_or_refused; CONTRACT.md: order is not guaranteed)."""
+    held = Held(waiting_for=waiting_for, reason=f"{field}: {missing}", field=field)
+    return domain.held_or_refused(held, source=source, refusal=Refusal(code=code), reason=f"{held.reason}; {why}")
 
 
 async def _moves_undone(
