@@ -1,12 +1,13 @@
 """Read side: SQL over the meetings schema returning the read models of the RPC catalog."""
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from services.meetings import domain
+from services.meetings.config import Settings
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.membership import MemberVersion
@@ -225,8 +226,17 @@ async def list_meetings(
     return page([_summary(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-async def get_meeting(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:
-    """Everything recorded about one meeting."""
+HOLD_TIMEOUT = timedelta(seconds=Settings.model_fields["hold_timeout_seconds"].default)
+"""The hold time a reader assumes when not told the running service's own (CHIBO_HOLD_TIMEOUT_SECONDS' default)."""
+WAITING_KINDS = {"roster": "attendance", "minutes": "minutes", "task": "task"}
+"""The holds on what a meeting's secretary records (handlers/apply.py), by their key's kind: what each waits for."""
+
+
+async def get_meeting(
+    conn: asyncpg.Connection, meeting_id: str, *, hold_timeout: timedelta = HOLD_TIMEOUT
+) -> dict[str, Any] | None:
+    """Everything recorded about one meeting, with the facts held on what its secretary records (waiting_facts,
+    each running out `hold_timeout` after it came)."""
     row = await conn.fetchrow(_SUMMARY.replace("SELECT ", "SELECT m.*, ", 1) + " WHERE m.meeting_id = $1", meeting_id)
     if row is None:
         return None
@@ -273,7 +283,36 @@ async def get_meeting(conn: asyncpg.Connection, meeting_id: str) -> dict[str, An
         "documents": [dict(d) for d in documents],
         "assessments": [dict(a) | {"points": json.loads(a["points"])} for a in assessments],
         "tasks": tasks,
+        "waiting": await waiting_facts(conn, meeting_id, hold_timeout=hold_timeout),
     }
+
+
+async def waiting_facts(conn: asyncpg.Connection, meeting_id: str, *, hold_timeout: timedelta) -> list[dict[str, Any]]:
+    """The events held (not released) on meeting `meeting_id`'s attendance, minutes or a task of its minutes
+    (WAITING_KINDS), oldest first: [{type, source, event_id, waiting_for, task_id, held_at, expires_at}], expires_at
+    being held_at plus `hold_timeout` (CONTRACT.md: then rejected with a reason)."""
+    rows = await conn.fetch(
+        "SELECT type, source, event_id, waiting_for, held_at FROM held_event"
+        " WHERE (raw -> 'data' ->> 'meeting_id') = $1 AND released_at IS NULL"
+        " AND (waiting_for IN ('roster:' || $1, 'minutes:' || $1) OR starts_with(waiting_for, 'task:' || $1 || ':'))"
+        " ORDER BY held_at, source, event_id",
+        meeting_id,
+    )
+    facts = []
+    for row in rows:
+        kind, _colon, rest = row["waiting_for"].partition(":")
+        facts.append(
+            {
+                "type": row["type"],
+                "source": row["source"],
+                "event_id": row["event_id"],
+                "waiting_for": WAITING_KINDS[kind],
+                "task_id": rest[len(meeting_id) + 1 :] if kind == "task" else None,
+                "held_at": row["held_at"],
+                "expires_at": row["held_at"] + hold_timeout,
+            }
+        )
+    return facts
 
 
 async def _tasks(conn: asyncpg.Connection, where: str, *args: Any, suffix: str = "") -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """The meetings.rpc methods (shared/contracts/meetings_rpc.py), each calling one handler or query."""
 
 import base64
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -205,9 +206,10 @@ async def list_meetings(request: rpc.ListMeetings, app: MeetingsContext) -> dict
 
 
 async def get_meeting(request: rpc.GetMeeting, app: MeetingsContext) -> dict[str, Any]:
-    """One meeting with everything recorded about it."""
+    """One meeting with everything recorded about it, and the facts held on what its secretary records (`waiting`)."""
     async with app.pool.acquire() as conn:
-        found = await queries.get_meeting(conn, request.meeting_id)
+        hold_timeout = timedelta(seconds=app.settings.hold_timeout_seconds)
+        found = await queries.get_meeting(conn, request.meeting_id, hold_timeout=hold_timeout)
     return _found(found, f"no meeting {request.meeting_id}", "meeting_id")
 
 

@@ -4,6 +4,7 @@ Requests validate what the service needs (a failure answers `invalid` naming the
 type the fields callers use and keep any further ones (tolerant readers).
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -110,6 +111,30 @@ class AttendanceReply(Reply):
     guests: list[dict[str, Any]] = Field(default_factory=list)
 
 
+WaitingFor = Literal["attendance", "minutes", "task"]
+"""What a held fact about a meeting waits for that its secretary records: its attendance (`roster:<m>`), its minutes
+(`minutes:<m>`), or a task in its minutes (`task:<m>:<t>`)."""
+
+
+class WaitingFactReply(Reply):
+    """A fact another system sent about the meeting that meetings holds until what it waits for is recorded
+    (CONTRACT.md: applied when it arrives, rejected with a reason once the hold time runs out)."""
+
+    type: str
+    """The held event's type: `minutes.approved.v1` (an adoption of the minutes), `task.completed.v1`."""
+    source: str
+    """The sending system (the event's `source`)."""
+    event_id: str
+    waiting_for: WaitingFor
+    task_id: str | None = None
+    """The task it waits for (`waiting_for` task), else None."""
+    held_at: datetime
+    """When it came (its first hold)."""
+    expires_at: datetime
+    """When its hold runs out (`held_at` plus meetings' CHIBO_HOLD_TIMEOUT_SECONDS): not applied by then, it is
+    rejected (stored, published as ingest.rejected.v1, an operator may replay it)."""
+
+
 class MeetingReply(MeetingSummaryReply):
     """A meeting with everything recorded about it."""
 
@@ -123,6 +148,8 @@ class MeetingReply(MeetingSummaryReply):
     documents: list[dict[str, Any]] = Field(default_factory=list)
     assessments: list[dict[str, Any]] = Field(default_factory=list)
     tasks: list[dict[str, Any]] = Field(default_factory=list)
+    waiting: Sequence[WaitingFactReply] = Field(default_factory=list)
+    """Other systems' facts about it held until its secretary records what they wait for, oldest first."""
 
 
 class TaskReply(Reply):

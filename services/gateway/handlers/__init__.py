@@ -325,6 +325,16 @@ def shown_to(principal: Principal, meeting: MeetingReply) -> MeetingReply:
     return meeting.model_copy(update={"attendance": meeting.attendance.model_copy(update={"records": records})})
 
 
+async def waiting_named(meeting: MeetingReply, accounts: AccountRepository) -> list[dict[str, Any]]:
+    """The meeting's waiting facts (MeetingReply.waiting) as dicts, each with `source_name`: the account its source is
+    registered to (an integration account's sources, as ingest judges them), None when no active account holds it.
+    No read of the accounts when nothing waits."""
+    if not meeting.waiting:
+        return []
+    holders = await accounts.source_holders(sorted({fact.source for fact in meeting.waiting}))
+    return [fact.model_dump() | {"source_name": holders.get(fact.source)} for fact in meeting.waiting]
+
+
 async def followed_cells(principal: Principal, *, rpc: Rpc, directory: UnitDirectory) -> list[MonitorAssignmentReply]:
     """The cells the principal follows as upper-level monitor (monitor.assigned.v1 naming their person) that lie in
     their subtree, by cell name; [] for anyone but a committee officer with a person (DOMAIN.md: upper-level

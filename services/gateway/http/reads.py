@@ -19,6 +19,7 @@ from services.gateway.handlers import (
     authorize_unit,
     forbidden,
     not_found,
+    waiting_named,
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS, ApiError
@@ -346,8 +347,11 @@ async def list_cell_ratings(
     dependencies=[personal_read("meeting", subject_param="meeting_id")],
 )
 async def get_meeting(meeting_id: IdPath, caller: Caller, state: State) -> Any:
-    """A meeting with its attendance, minutes, documents, assessments and tasks."""
-    return (await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)).model_dump()
+    """A meeting with its attendance, minutes, documents, assessments and tasks, and the facts other systems sent
+    about it that wait for its secretary to record its attendance, minutes or a task (`waiting`, each naming the
+    account its source is registered to)."""
+    meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
+    return meeting.model_dump() | {"waiting": await waiting_named(meeting, state.accounts)}
 
 
 @router.get(

@@ -34,10 +34,18 @@ class AttendanceRead(meetings.AttendanceReply):
     """A roster: the records and the guests."""
 
 
+class WaitingFactRead(meetings.WaitingFactReply):
+    """Another system's fact about the meeting held until its secretary records what it waits for."""
+
+    source_name: str | None = None
+    """The integration account `source` is registered to, None when none is."""
+
+
 class MeetingRead(meetings.MeetingReply):
-    """A meeting with everything recorded about it."""
+    """A meeting with everything recorded about it, and the facts waiting for its secretary (`waiting`)."""
 
     attendance: AttendanceRead | None = None
+    waiting: Sequence[WaitingFactRead] = Field(default_factory=list)
 
 
 class MeetingAttendanceRead(BaseModel):

@@ -6,7 +6,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells
+from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells, waiting_named
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
 from services.gateway.web.core import (
@@ -20,6 +20,7 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.explain import explained_lines, gate_note
 from services.gateway.web.pages.secretary import may_record
+from services.gateway.web.waiting import waiting_sentences
 from shared.collation import by_person
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -66,7 +67,8 @@ async def cell_page(
 @router.get("/meetings/{meeting_id}")
 async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
     """The meeting: schedule, roster, minutes, resolutions, tasks, and its score criterion by criterion; a link to
-    record it for its secretary, to confirm its assessment for the upper-level monitor who follows its cell."""
+    record it for its secretary, to confirm its assessment for the upper-level monitor who follows its cell; the
+    facts other systems sent that wait for what its secretary records (waiting.waiting_sentences)."""
     principal = viewer.principal
     meeting = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory)
     unit = await state.directory.get(meeting.cell_id)
@@ -79,9 +81,10 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         reference = score.get("framework") or {}
         framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
         lines, gate = explained_lines(score, framework), gate_note(score, framework)
-    followed, members = await asyncio.gather(
+    followed, members, waiting = await asyncio.gather(
         followed_cells(principal, rpc=state.rpc, directory=state.directory),
         data.members_by_id(state, principal, meeting.cell_id),
+        waiting_named(meeting, state.accounts),
     )
 
     def name(member_id: str) -> str:
@@ -105,4 +108,5 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         crumbs=await data.breadcrumb(state, principal, unit),
         may_record=may_record(viewer),
         follows=meeting.cell_id in {item.cell_id for item in followed},
+        waiting=waiting_sentences(waiting, attendance_recorded=meeting.attendance is not None),
     )

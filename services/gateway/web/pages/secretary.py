@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.auth import Role
-from services.gateway.handlers import authorize_meeting, authorize_unit
+from services.gateway.handlers import authorize_meeting, authorize_unit, waiting_named
 from services.gateway.http import commands
 from services.gateway.http.deps import State
 from services.gateway.schemas import (
@@ -40,6 +40,7 @@ from services.gateway.web.core import (
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_short_date, parse_moment
 from services.gateway.web.reasons import BY_CODE, on_field
+from services.gateway.web.waiting import waiting_sentences
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, notified_before_start
@@ -383,7 +384,11 @@ async def _record_page(
     principal = viewer.principal
     section = next(iter(errors or {}), None)
     sent = {section: sent_values(form)} if section and form is not None else {}
-    meeting = (await recordable_meeting(viewer, state, meeting_id)).model_dump()
+    reply = await recordable_meeting(viewer, state, meeting_id)
+    waiting = waiting_sentences(
+        await waiting_named(reply, state.accounts), attendance_recorded=reply.attendance is not None
+    )
+    meeting = reply.model_dump()
     unit = await state.directory.get(meeting["cell_id"])
     # the roster lists the members at the meeting's start (meetings refuses one leaving any out: roster_incomplete)
     members = await data.members_by_id(state, principal, meeting["cell_id"], at=meeting.get("starts_at"))
@@ -418,6 +423,7 @@ async def _record_page(
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         meeting_day=meeting_day(meeting),
         notice=request.query_params.get("notice") in RECORD_NOTICES,
+        waiting=waiting,
         held_notice=request.query_params.get("notice") == "held",
         statuses=LABELS["attendance"],
         document_kinds=LABELS["document"],
