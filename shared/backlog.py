@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 
+from shared.numbers import format_number
+
 RATE_WINDOW_SECONDS = 60.0
 """The handling rate is the events settled over this last window, per second."""
 
@@ -75,8 +77,9 @@ def figures(queue: str, *, waiting: int | None, now: float | None = None) -> dic
 
 
 def backlog_attention(queue: str, found: Mapping[str, float | int | None], *, limit_seconds: float) -> str | None:
-    """The attention line (Vietnamese, read by operators) of a queue whose oldest delivery in progress, or whose
-    waiting messages, are older than `limit_seconds`; None otherwise (or when `limit_seconds` is 0: off)."""
+    """The attention line (Vietnamese, read by operators; figures by shared.numbers: `1,2 sự kiện/giây`) of a queue
+    whose oldest delivery in progress, or whose waiting messages, are older than `limit_seconds`; None otherwise (or
+    when `limit_seconds` is 0: off)."""
     if limit_seconds <= 0:
         return None
     oldest = float(found.get("oldest_in_progress_seconds") or 0)
@@ -84,9 +87,12 @@ def backlog_attention(queue: str, found: Mapping[str, float | int | None], *, li
     if oldest <= limit_seconds and waited <= limit_seconds:
         return None
     waiting = found.get("waiting")
+    # figures as a Vietnamese reader reads them (shared.numbers): `1,2 sự kiện/giây`, `3.600 s`, not `1.2`, `3600`
     return (
-        f"hàng đợi {queue} đang tồn đọng quá {limit_seconds:g} s:"
-        f" {found.get('in_progress') or 0} lượt đang xử lý (lâu nhất {oldest:.0f} s),"
-        f" {'?' if waiting is None else waiting} tin chờ (chờ {waited:.0f} s),"
-        f" tốc độ {float(found.get('events_per_second') or 0):.1f} sự kiện/giây"
+        f"hàng đợi {queue} đang tồn đọng quá {format_number(limit_seconds)} s:"
+        f" {format_number(found.get('in_progress') or 0, digits=0)} lượt đang xử lý"
+        f" (lâu nhất {format_number(oldest, digits=0)} s),"
+        f" {'?' if waiting is None else format_number(waiting, digits=0)} tin chờ"
+        f" (chờ {format_number(waited, digits=0)} s),"
+        f" tốc độ {format_number(float(found.get('events_per_second') or 0))} sự kiện/giây"
     )

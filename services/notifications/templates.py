@@ -2,11 +2,13 @@
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from string import Template
 from typing import Any
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
+from shared.numbers import format_number
 from shared.periods import local
 from shared.text import has_text, keeping_isolates, mail_name, said_or_blank, without_controls
 
@@ -312,7 +314,7 @@ def content_text(values: dict[str, Any]) -> str:
         shown = [f"- {shorten(item, AGENDA_ITEM_CHARS)}" for item in agenda[:AGENDA_ITEMS_SHOWN]]
         rest = len(agenda) - len(shown)
         if rest:
-            shown.append(f"- và {rest} nội dung khác.")
+            shown.append(f"- và {format_number(rest, digits=0)} nội dung khác.")
         return "Nội dung sinh hoạt:\n" + "\n".join(shown)
     if values.get("meeting_kind") == "regular":
         return "Nội dung: sinh hoạt thường kỳ hằng tháng của chi bộ theo quy định."
@@ -366,6 +368,9 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
             text[key] = ""
         elif key in NAMED:
             text[key] = mail_name(str(value))
+        elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            # a figure as the reader reads it (shared.numbers): `1.234` days or members, `42,5` points
+            text[key] = format_number(value)
         else:
             text[key] = without_controls(str(value))
     starts_at = values.get("starts_at")
@@ -397,7 +402,8 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     if "rating" in values:
         text["rating_label"] = RATINGS.get(str(values["rating"]), str(values["rating"]))
     if "score" in values:
-        text["score_text"] = f"{float(values['score']):.1f}".replace(".", ",")
+        # the page's figure (shared.numbers, halves up): `81,1` for 81.05, `80` for 80.0, not a float's `81,0`
+        text["score_text"] = format_number(float(values["score"]))
     text["missing_text"] = missing_text(values.get("missing"))
     if isinstance(values.get("ends_on"), date):
         text["ends_on_text"] = format_date(values["ends_on"])
@@ -468,11 +474,6 @@ def plain_mail(title: str, body: str) -> tuple[str, str]:
     return " ".join(keeping_isolates(without_controls, title).split()), keeping_isolates(without_controls, body)
 
 
-def _count(value: int) -> str:
-    """A whole number the Vietnamese way: 1.234."""
-    return f"{value:,}".replace(",", ".")
-
-
 DIGEST_MOST = 50
 """Alerts listed one by one in a digest; the rest are counted (a committee's day can bring hundreds)."""
 
@@ -522,10 +523,10 @@ def _digest_sections(alerts: Sequence[tuple[str, str]]) -> str:
     sections = []
     for rule in order:
         titles = by_rule[rule]
-        lines = [f"{DIGEST_HEADINGS.get(rule, OTHER_HEADING)} ({_count(len(titles))}):"]
+        lines = [f"{DIGEST_HEADINGS.get(rule, OTHER_HEADING)} ({format_number(len(titles), digits=0)}):"]
         lines += [f"{index}. {title}" for index, title in enumerate(titles[: shown[rule]], start=1)]
         if shown[rule] < len(titles):
-            lines.append(f"… và {_count(len(titles) - shown[rule])} cảnh báo khác cùng loại.")
+            lines.append(f"… và {format_number(len(titles) - shown[rule], digits=0)} cảnh báo khác cùng loại.")
         sections.append("\n".join(lines))
     return "\n\n".join(sections)
 
@@ -537,7 +538,7 @@ def render_digest(*, recipient: Recipient, day: date, alerts: Sequence[tuple[str
     values = {
         "greeting": greeting(recipient),
         "day_text": format_date(day),
-        "count": _count(len(alerts)),
+        "count": format_number(len(alerts), digits=0),
         "items": _digest_sections(alerts),
     }
     return plain_mail(Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values))

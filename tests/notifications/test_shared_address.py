@@ -333,6 +333,44 @@ async def test_the_daily_prune_drops_old_holds_and_keeps_those_an_alert_may_stil
     assert copies(directory, shared) == 4
 
 
+async def held_keys(pool: asyncpg.Pool, subject_id: str) -> list[tuple[str, str]]:
+    """The (address, part) keys the subject's alert still holds, in key order."""
+    rows = await pool.fetch(
+        "SELECT address, part FROM mail_address WHERE subject_id = $1 ORDER BY address, part", subject_id
+    )
+    return [(row["address"], row["part"]) for row in rows]
+
+
+async def test_a_prune_cursor_of_four_fields_from_before_the_part_resumes_after_that_keys_common_text(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A day's prune interrupted before notifications migration 0020 gave mail_address its `part` left its job a cursor
+    of four fields (rule, subject, period, address): the batch that resumes from it, after the upgrade, starts after
+    that key's common text (part ""), so it reads that address's monitor text next, then the next address, and never
+    the row the old batch had read already; its own cursor has the five fields."""
+    clock = Clock(datetime.now(VIETNAM_TZ) - timedelta(days=settings.mail_address_retention_days + 30))
+    subject_id, prefix = random_id("mtg"), random_id("chibo")
+    first, second = f"{prefix}-a@example.vn", f"{prefix}-b@example.vn"
+    monitor = Recipient(id=random_id("uv"), kind="person", name="Phan Quốc Tuấn", emails=(first,))
+    everyone = [*members(1, first), monitor, *members(1, second)]
+    assert await raise_now(pool, settings, clock, notice(everyone, subject_id, monitors=(monitor,))) == 3
+    assert await held_keys(pool, subject_id) == [(first, ""), (first, "monitor"), (second, "")]
+
+    old_cursor = json.dumps([r.MEETING_SCHEDULED, subject_id, "scheduled", first])  # as a batch before 0020 left it
+    today = datetime.now(VIETNAM_TZ)
+    job = Job(id=0, kind=DAILY_MAIL_PRUNE, subject_id=today.date().isoformat(), due_at=today, attempts=0)
+    job = replace(job, cursor=old_cursor)
+    settings = settings.model_copy(update={"prune_batch_size": 2})
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=Clock(today)) as uow:
+        ran = await run_job(job, uow)
+        await uow.commit()
+    # the two rows after the old key's common text, both old and their meeting not ahead: pruned; the row the batch
+    # before the upgrade had read (and kept, or it would be gone) is not read again
+    assert await held_keys(pool, subject_id) == [(first, "")]
+    assert ran.resume_after is not None
+    assert json.loads(ran.resume_after) == [r.MEETING_SCHEDULED, subject_id, "scheduled", second, ""]
+
+
 def test_the_holds_outlive_every_alert_that_may_be_raised_again(settings: Settings) -> None:
     """A retention shorter than the probation lead time (180 days at most) would mail a sharing member twice."""
     with pytest.raises(ValidationError, match="CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed 181 days"):

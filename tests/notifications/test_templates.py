@@ -245,3 +245,19 @@ def test_a_monitors_own_mail_of_a_cells_notice_speaks_to_them_alone_as_an_attend
         "Nội dung: sinh hoạt thường kỳ hằng tháng của chi bộ theo quy định.\n\n"
         "Kính mời đồng chí sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt của chi bộ."
     )
+
+
+def test_figures_in_a_mail_read_as_on_the_page_with_a_decimal_comma_and_a_thousands_dot() -> None:
+    """Every figure a mail gives goes through shared.numbers, as the gateway's pages do: a score of 81.05 read
+    `81,0 điểm` (a float's rounding, the page says 81,1) and 80.0 `80,0` (the page says 80), and 1234 days `1234`."""
+
+    def body(rule: str, **values: object) -> str:
+        values = {"cell": "Chi bộ thôn 1", "starts_at": datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ)} | values
+        alert = Alert(rule=rule, subject_id="m", period="p", recipients=(COMMITTEE,), cell_id="c", values=values)
+        return render(alert, COMMITTEE)[1]
+
+    assert "được đánh giá 81,1 điểm, xếp loại Kém" in body(r.MEETING_RATED_LOW, rating="poor", score=81.05)
+    assert "đạt 80 điểm, xếp loại Kém" in body(r.PERIOD_RATED_LOW, rating="poor", score=80.0, period_label="2026-11")
+    assert "Đã quá 1.234 ngày kể từ buổi" in body(r.MINUTES_LATE_SUPERIOR, days=1234, missing=["minutes"])
+    agenda = [f"Nội dung {n}" for n in range(1_300)]
+    assert "- và 1.295 nội dung khác." in body(r.MEETING_SCHEDULED, agenda=agenda)  # 5 listed, the rest counted

@@ -77,3 +77,19 @@ def test_committees_beside_cells_are_tabled_and_the_cells_counted() -> None:
     table = text[text.index("Theo đơn vị trực thuộc") : text.index("Các chi bộ yếu nhất")]
     assert "Chi bộ thôn" not in table and "Tân Lập" not in text, table  # no cell a row, weak or not
     assert "Bảng không liệt kê 40 chi bộ trực thuộc trực tiếp đảng bộ" in text
+
+
+def test_a_provinces_counts_read_with_a_thousands_dot_as_its_notes_say_them() -> None:
+    """The figures under the title and the by-unit table write a count as the notes beside them do (shared.numbers):
+    a province's 4500 cells read `4500` in its figures and `4.500` in the note under them."""
+    units = [sub_unit(f"dv{index}", f"Đảng ủy huyện {index}", "committee", 2_250, 92.0) for index in range(2)]
+    rollup = {"cells": 4_500, "score": 91.5, "by_rating": {"good": 4_500}, "not_met_yet": 1_234}
+    unit = {"id": "tinh", "name": "Tỉnh ủy"}
+    data = {"rollup": rollup, "sub_units": units, "direct_cells": 0, "weakest": []}
+    _, text = words(report_document(unit, PERIOD, data))
+    assert "Đảng bộ có 4.500 chi bộ" in text  # the note, formatted before
+    figures = text[: text.index("Đảng bộ có 4.500 chi bộ")]
+    assert "4500" not in figures and "1234" not in figures, figures
+    assert "4.500" in figures and "1.234" in figures, figures
+    table = text[text.index("Theo đơn vị trực thuộc") :]
+    assert "Đảng ủy huyện 0 2.250 92 2.250" in table, table

@@ -143,3 +143,11 @@ def test_final_documents_still_due_read_as_not_published_yet_with_their_deadline
         "Biên bản, nghị quyết chưa được đăng tải; cần đăng tải chậm nhất lúc 20:30 thứ Bảy, ngày 07/03/2026"
         " (trong 48 giờ sau khi kết thúc)"
     )
+
+
+def test_counts_in_an_explanation_read_with_a_thousands_dot_as_every_figure_the_app_writes() -> None:
+    """A count is said by shared.numbers as the rate beside it is: `1.050/1.200`, not `1050/1200` (str of an int)."""
+    part = ReasonPart(code=ReasonCode.ATTENDANCE_RATE, present=1_050, counted=1_200, rate=0.875)
+    said = explain_line({"parts": [part.model_dump()]})
+    assert "1.050" in said and "1.200" in said and "87,5%" in said, said
+    assert "1050" not in said and "1200" not in said, said

@@ -63,7 +63,7 @@ def _all_of(kinds: Sequence[str] | None) -> str:
 
 
 def _count(value: int | None) -> str:
-    return str(value if value is not None else "—")
+    return format_number(value, digits=0)  # `1.200` members, as every figure the app writes; an em dash for none
 
 
 def _figure(value: float | None) -> str:

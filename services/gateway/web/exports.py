@@ -352,19 +352,25 @@ async def report_csv_chunks(
         yield csv_lines(report_rows(page, period=period)).encode()
 
 
+def whole(value: Any) -> str:
+    """A count as a person reads it (shared.numbers: `4.500` cells, as the committee's page and the PDF's notes say
+    it, not `4500`); blank for none."""
+    return "" if value is None or value == "" else format_number(int(value), digits=0)
+
+
 def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
     """The committee's key figures of the period, as the report's PDF lists them under its title."""
     by_rating = rollup.get("by_rating") or {}
     return [
-        (_("Cells"), str(rollup.get("cells", ""))),
+        (_("Cells"), whole(rollup.get("cells"))),
         (_("Average score"), format_number(rollup.get("score"))),
         (_("Regularity"), format_share(rollup.get("regularity"))),
         (_("Attendance rate"), format_share(rollup.get("attendance_rate"))),
         (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
         (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
-        *((format_rating(key), str(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
+        *((format_rating(key), whole(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
         *(
-            ((_("No regular meeting yet"), str(rollup["not_met_yet"])),)
+            ((_("No regular meeting yet"), whole(rollup["not_met_yet"])),)
             if rollup.get("not_met_yet") is not None
             else ()
         ),
@@ -410,9 +416,12 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     units = [
         [
             shown_name(str(item["unit"].get("name") or item["unit"]["id"])),
-            str(item["rollup"].get("cells", "")),
+            whole(item["rollup"].get("cells")),
             format_number(item["rollup"].get("score")),
-            *(str((item["rollup"].get("by_rating") or {}).get(key, 0)) for key in ("good", "fair", "average", "poor")),
+            *(
+                whole((item["rollup"].get("by_rating") or {}).get(key, 0))
+                for key in ("good", "fair", "average", "poor")
+            ),
         ]
         for item in committees
     ]

@@ -4,21 +4,19 @@ numbers, shares and periods a person reads."""
 import io
 import re
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import NumberPattern, parse_pattern
 from babel.support import Translations
 from pydantic import BaseModel
 
 from services.gateway.rollups import held_without_regular
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
+from shared.numbers import format_number
 
 CATALOG = Path(__file__).parent / "locale" / "vi" / "LC_MESSAGES" / "messages.po"
 LOCALE = "vi"
@@ -102,30 +100,6 @@ def format_short_date(value: date | datetime | str | None) -> str:
         value = local(value)
     assert value is not None
     return value.strftime("%d/%m/%Y")
-
-
-def format_number(value: float | int | None, digits: int = 1) -> str:
-    """`72,5` (Vietnamese decimal comma, at most `digits` decimals, halves rounded up as a person rounds the figure
-    they read: 81.05 is `81,1`); an em dash for no value."""
-    if value is None:
-        return "—"
-    # the decimal text of the value, not its binary float: round(81.05, 1) is 81.0, since 81.05 is 81.04999... as
-    # a float, and a score the API gives as 81.05 (81.0526 rounded) was shown as 81
-    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    return str(_number_pattern(digits).apply(exact, _vietnamese()))
-
-
-@cache
-def _number_pattern(digits: int) -> NumberPattern:
-    """babel's parsed `#,##0.#…` pattern for `digits` decimals, parsed once: format_decimal parses its pattern at
-    every call, about half its time, and a province's report writes 100,000 figures."""
-    return parse_pattern("#,##0" + ("." + "#" * digits if digits else ""))
-
-
-@cache
-def _vietnamese() -> Locale:
-    """babel's Vietnamese locale data, looked up once."""
-    return Locale.parse(LOCALE)
 
 
 def format_share(value: float | None) -> str:
