@@ -110,9 +110,10 @@ async def _send(
             at = keyed.sent_at if keyed is not None else await sending_moment(state, event_id)
             data = {**data, **{field: write(at) for field, write in missing.items()}}
         result = await _send_once(request, state, caller, event_type, data, subject, event_id, extensions, keyed)
-    except RpcError as exc:
+    except (RpcError, ApiError) as exc:
         if keyed is not None and not isinstance(exc, ServiceUnavailable):
-            # refused: nothing is recorded under the key, which may carry the request corrected
+            # refused (by meetings, or as another request under a key meetings holds): nothing of this request is
+            # recorded under the key, which may carry the request corrected
             await release_idempotency_key(state.pool, sub=caller.sub, key=keyed.key, fingerprint=keyed.fingerprint)
         raise
     if result["outcome"] == "duplicate" and event_id is not None:
@@ -158,7 +159,7 @@ async def _send_once(
         if keyed is not None:
             # meetings holds another request's event under the key's id: the key was used longer ago than the
             # gateway keeps keys (CHIBO_IDEMPOTENCY_KEY_HOURS), for a request other than this one
-            raise key_reused(state, event_id) from None
+            raise key_reused(state, event_id, purged=True) from None
         # the same form with other content under its id: only a stamped moment can differ, and sending_moment keeps
         # the first one for as long as the form's session lives, so this is a resend after that; the person's form
         # was recorded by its first sending
@@ -279,15 +280,19 @@ KEY_REUSED = "idempotency_key_reused"
 """The error code of an Idempotency-Key sent again with another request."""
 
 
-def key_reused(state: State, event_id: str) -> ApiError:
-    """422 naming the Idempotency-Key header: the account sent it first with another request (event `event_id`)."""
+def key_reused(state: State, event_id: str, *, purged: bool = False) -> ApiError:
+    """422 naming the Idempotency-Key header: the account sent it first with another request (event `event_id`);
+    `purged`: meetings holds that event with other content, the key's row being older than the gateway keeps."""
+    hours = f"{state.settings.idempotency_key_hours:g} hours"
+    said = (
+        f"this key's event ({event_id}) is stored with other content: the key was used more than {hours} ago, for"
+        " another request or one stamped at another moment"
+        if purged
+        else f"this key was already used by this account for another request (event {event_id}); send the same"
+        f" request to resend that one (keys are kept {hours} at least)"
+    )
     return ApiError(
-        422,
-        KEY_REUSED,
-        f"{IDEMPOTENCY_HEADER}: this key was already used by this account for another request (event {event_id});"
-        " send the same request to resend that one, or a new key for a new request (keys are kept"
-        f" {state.settings.idempotency_key_hours:g} hours at least)",
-        field=IDEMPOTENCY_HEADER,
+        422, KEY_REUSED, f"{IDEMPOTENCY_HEADER}: {said}; send a new key for a new request", field=IDEMPOTENCY_HEADER
     )
 
 
