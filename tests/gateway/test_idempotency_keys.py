@@ -2,6 +2,7 @@
 same key from the same account is the same event, answered `duplicate` once recorded; the same key with another
 request is a 422 naming the header; another account's same key is its own; a malformed key is a 400 naming it."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -200,3 +201,24 @@ async def test_a_malformed_key_is_refused_after_the_role(
         f"/v1/cells/{world.cell_a1}/meetings", json={}, headers=keyed(headers["member"], "k" * 1000)
     )
     assert answer.status_code == 403, answer.text
+
+
+async def test_racing_requests_under_one_key_are_one_command(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A double send racing itself is one event; racing another request under the key, one of the two is refused."""
+    path = f"/v1/cells/{world.cell_a1}/meetings"
+    location, key = random_id("place"), str(uuid.uuid4())
+    same = await asyncio.gather(
+        *(client.post(path, json=schedule_body(location), headers=keyed(headers["secretary"], key)) for _ in range(4))
+    )
+    assert {answer.status_code for answer in same} == {202}, [answer.text for answer in same]
+    assert len({answer.json()["event_id"] for answer in same}) == 1
+    assert len(ingested_at(world, location)) == 1
+    location, key = random_id("place"), str(uuid.uuid4())
+    bodies = [schedule_body(location), schedule_body(location + "-b")]
+    raced = await asyncio.gather(
+        *(client.post(path, json=body, headers=keyed(headers["secretary"], key)) for body in bodies)
+    )
+    assert sorted(answer.status_code for answer in raced) == [202, 422], [answer.text for answer in raced]
+    assert len(ingested_at(world, location)) + len(ingested_at(world, location + "-b")) == 1

@@ -103,7 +103,7 @@ async def _send(
     if keyed is not None:
         event_id = keyed.event_id
     try:
-        if event_id is not None:
+        if event_id is not None and (keyed is None or not keyed.first):  # a key's first request was never held
             await refuse_after_wait_ran_out(state, event_id)
         missing = {field: write for field, write in (stamps or {}).items() if field not in data}
         if missing:
@@ -236,6 +236,8 @@ class KeyedCommand:
     fingerprint: str
     event_id: str
     sent_at: datetime
+    first: bool
+    """Whether this is the key's first request (none sent before it)."""
 
 
 def keyed_event_id(caller: Principal, key: str) -> str:
@@ -273,7 +275,7 @@ async def keyed_command(
         raise key_reused(state, used.event_id)
     if not used.first:
         log.info("command_resent_with_key", event_id=used.event_id, event_type=event_type, subject=subject)
-    return KeyedCommand(key, fingerprint, used.event_id, used.sent_at.astimezone(VIETNAM_TZ))
+    return KeyedCommand(key, fingerprint, used.event_id, used.sent_at.astimezone(VIETNAM_TZ), used.first)
 
 
 KEY_REUSED = "idempotency_key_reused"
