@@ -47,6 +47,10 @@ class GatewaySettings(ServiceSettings):
     instance_window_seconds: float = 15.0
     """A service process whose last status heartbeat (shared.instances) is older than this is `missing`: the service
     is `degraded` while another one reports, `down` when none does (three heartbeats of 5 s by default)."""
+    idempotency_key_hours: float = Field(default=24.0, gt=0)
+    """How long, at least, the gateway keeps the request an account first sent with an Idempotency-Key: within it the
+    same key with another request is a 422 naming the header (after it, still one when meetings holds the key's
+    event with other content), and a resend stamps the first request's moment."""
     web_session_hours: float = 12.0
     """Lifetime of a web sign-in session."""
     web_sign_in_free_failures: int = 3

@@ -585,6 +585,12 @@ class World:
                     return dict(item)
             raise RpcError("not_found", f"no open rejection of {r.event_id} from {r.source}", field="event_id")
 
+        async def get_held_event(r: meetings.GetHeldEvent) -> dict[str, Any]:
+            row = self.held.get((r.source, r.event_id))
+            if row is None:
+                raise RpcError("not_found", f"no held event {r.event_id} from {r.source}", field="event_id")
+            return dict(row)
+
         async def sync_sources(r: meetings.SyncSources) -> dict[str, Any]:
             self.synced_sources.append({account.unit_id: account.sources for account in r.accounts})
             return {"registered": sum(len(account.sources) for account in r.accounts), "released": 0}
@@ -595,6 +601,7 @@ class World:
         methods.add(meetings.RetryHeldEvent, retry_held)
         methods.add(meetings.DropHeldEvent, drop_held)
         methods.add(meetings.GetOpenRejection, get_open_rejection)
+        methods.add(meetings.GetHeldEvent, get_held_event)
         methods.add(meetings.Ingest, ingest)
         methods.add(meetings.IngestBody, ingest_body)
         methods.add(meetings.GetUnit, get_unit)

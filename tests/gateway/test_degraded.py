@@ -92,7 +92,8 @@ async def test_a_command_meetings_did_not_answer_says_it_may_be_recorded() -> No
         )
     said = caught.value.message
     assert said.startswith("the meetings service did not answer; the command (event "), said
-    assert "may already have been recorded" in said and "Read the meeting before sending" in said, said
+    assert "may already have been recorded" in said and "same Idempotency-Key" in said, said
+    assert "read the meeting before sending" in said, said
     assert caught.value.service == "meetings"
 
 

@@ -438,11 +438,14 @@ EVENTS_UNANSWERED = (
 meetings was stopped, and the bare "did not answer" told the partner neither that nor that resending is safe."""
 DRY_RUN_UNANSWERED = "this was a dry run, so nothing was stored; send it again later"
 COMMAND_UNANSWERED = (
-    "the command (event {event_id}) may already have been recorded before it stopped answering. Read the meeting "
-    "before sending the command again: a request sent again is a new event, not a duplicate of this one"
+    "the command (event {event_id}) may already have been recorded before it stopped answering. Resend it with the "
+    "same Idempotency-Key header and the same body: it is then recorded once (answered as a duplicate if it was). A "
+    "request sent without that header is a new event each time, not a duplicate of this one: read the meeting before "
+    "sending it again"
 )
-"""Said with a 503 of a command (POST /v1/cells/.../meetings, /v1/meetings/...): the gateway gives each request a new
-event id, so unlike an event sent again by its own id, a resent command is not answered as a duplicate."""
+"""Said with a 503 of a command (POST /v1/cells/.../meetings, /v1/meetings/...): without an Idempotency-Key the
+gateway gives each request a new event id, so a resent command is not answered as a duplicate; with one, the id is
+the key's (services.gateway.http.commands.keyed_event_id) and resending is safe."""
 
 
 def build_command_event(

@@ -1,14 +1,16 @@
 """The secretary's commands: each becomes one CloudEvent sent through meetings' `ingest`."""
 
 import hashlib
+import hmac
 import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Request, status
 from pydantic import BaseModel
 
 from services.gateway.auth import Principal, Role
@@ -24,7 +26,7 @@ from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, ApiError
 from services.gateway.http.observability import correlation_id_of
 from services.gateway.http.routing import ApiRoute
-from services.gateway.repository import first_sent_at
+from services.gateway.repository import first_sent_at, release_idempotency_key, use_idempotency_key
 from services.gateway.schemas import (
     AssessmentCreate,
     AttendanceCreate,
@@ -52,7 +54,7 @@ from shared.periods import VIETNAM_TZ, month_of, said_at
 from shared.plausible import SAME_START_WINDOW, already_past
 from shared.reading import EXTENSION_VALUE
 from shared.refusals import Refusal, RefusalCode, refusal_code
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["commands"], responses={**COMMON_ERRORS, **WRITE_ERRORS}, route_class=ApiRoute)
@@ -97,14 +99,50 @@ async def _send(
     # the id is what the person asked for, not the moments stamped below (an extension is asked for too)
     content = [data, dict(extensions)] if extensions else data
     event_id = resubmission_event_id(request, caller, event_type=event_type, subject=subject, content=content)
-    if event_id is not None:
-        await refuse_after_wait_ran_out(state, event_id)
-    missing = {field: write for field, write in (stamps or {}).items() if field not in data}
-    if missing:
-        at = await sending_moment(state, event_id)
-        data = {**data, **{field: write(at) for field, write in missing.items()}}
+    keyed = None if event_id is not None else await keyed_command(request, state, caller, event_type, subject, content)
+    if keyed is not None:
+        event_id = keyed.event_id
     try:
-        result = await send_command(
+        if event_id is not None and (keyed is None or not keyed.first):  # a key's first request was never held
+            await refuse_after_wait_ran_out(state, event_id)
+        missing = {field: write for field, write in (stamps or {}).items() if field not in data}
+        if missing:
+            at = keyed.sent_at if keyed is not None else await sending_moment(state, event_id)
+            data = {**data, **{field: write(at) for field, write in missing.items()}}
+        result = await _send_once(request, state, caller, event_type, data, subject, event_id, extensions, keyed)
+    except (RpcError, ApiError) as exc:
+        if keyed is not None and not isinstance(exc, ServiceUnavailable):
+            # refused (by meetings, or as another request under a key meetings holds): nothing of this request is
+            # recorded under the key, which may carry the request corrected
+            await release_idempotency_key(state.pool, sub=caller.sub, key=keyed.key, fingerprint=keyed.fingerprint)
+        raise
+    if result["outcome"] == "duplicate" and event_id is not None:
+        result = await still_held(state, result)
+    request.state.audit_detail = {
+        "event_id": result["event_id"],
+        "type": event_type,
+        "subject": subject,
+        **({"idempotency_key": keyed.key} if keyed is not None else {}),
+    }
+    log.info("command_sent", event_id=result["event_id"], event_type=event_type, subject=subject, keyed=bool(keyed))
+    return CommandRead.model_validate(result)
+
+
+async def _send_once(
+    request: Request,
+    state: State,
+    caller: Principal,
+    event_type: str,
+    data: dict[str, Any],
+    subject: str,
+    event_id: str | None,
+    extensions: Mapping[str, Any] | None,
+    keyed: "KeyedCommand | None",
+) -> dict[str, Any]:
+    """The command sent to meetings: its result (accepted, duplicate, held); an `id_reused` refusal of a web form's
+    command is its duplicate, of a keyed one the key's reuse (KEY_REUSED)."""
+    try:
+        return await send_command(
             rpc=state.rpc,
             principal=caller,
             event_type=event_type,
@@ -118,16 +156,154 @@ async def _send(
     except RpcError as exc:
         if event_id is None or exc.refusal is None or exc.refusal.code != RefusalCode.ID_REUSED:
             raise
+        if keyed is not None:
+            # meetings holds another request's event under the key's id: the key was used longer ago than the
+            # gateway keeps keys (CHIBO_IDEMPOTENCY_KEY_HOURS), for a request other than this one
+            raise key_reused(state, event_id, purged=True) from None
         # the same form with other content under its id: only a stamped moment can differ, and sending_moment keeps
         # the first one for as long as the form's session lives, so this is a resend after that; the person's form
         # was recorded by its first sending
         log.warning("command_resent_with_new_moment", event_id=event_id, event_type=event_type, subject=subject)
-        result = {"event_id": event_id, "type": event_type, "subject": subject, "outcome": "duplicate"}
-    if result["outcome"] == "duplicate" and event_id is not None:
-        result = await still_held(state, result)
-    request.state.audit_detail = {"event_id": result["event_id"], "type": event_type, "subject": subject}
-    log.info("command_sent", event_id=result["event_id"], event_type=event_type, subject=subject)
-    return CommandRead.model_validate(result)
+        return {"event_id": event_id, "type": event_type, "subject": subject, "outcome": "duplicate"}
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+"""The request header (IETF draft "The Idempotency-Key HTTP Header Field") that makes a command safe to send again:
+the same key from the same account is the same event (answered `duplicate` once recorded)."""
+
+KEY_MAX_LENGTH = 255
+"""The longest Idempotency-Key taken, in characters (a UUID is 36)."""
+
+KEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:chibo:gateway:idempotency-key")
+"""The UUIDv5 namespace of the event ids derived from an account and its Idempotency-Key."""
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key: 1 to KEY_MAX_LENGTH printable ASCII characters (U+0020-U+007E), bare or as the
+    draft's quoted string (`"8e03978e-..."`, the quotes not part of it); None without the header; 400 naming the
+    header when it is given twice or breaks these bounds (its value is never repeated back)."""
+    values = request.headers.getlist(IDEMPOTENCY_HEADER)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ApiError(
+            400, "bad_request", f"{IDEMPOTENCY_HEADER}: given {len(values)} times; send one", field=IDEMPOTENCY_HEADER
+        )
+    value = values[0]
+    key = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    if 1 <= len(key) <= KEY_MAX_LENGTH and all(" " <= char <= "~" for char in key):
+        return key
+    said = "empty" if not key else f"{min(len(key), 10**6)} characters"
+    if key and not all(" " <= char <= "~" for char in key):
+        said += ", not all of them printable ASCII"
+    raise ApiError(
+        400,
+        "bad_request",
+        f"{IDEMPOTENCY_HEADER}: 1 to {KEY_MAX_LENGTH} printable ASCII characters (U+0020-U+007E), such as a UUID"
+        f" (got {said})",
+        field=IDEMPOTENCY_HEADER,
+    )
+
+
+async def check_idempotency_key(
+    request: Request,
+    key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description=(
+                'Makes the command safe to send again (IETF draft "The Idempotency-Key HTTP Header Field"): the same'
+                " key from the same account is the same event, answered with its event id and `outcome` `duplicate`"
+                " once recorded; the same key with another request is a 422 naming this header. 1 to 255 printable"
+                " ASCII characters, such as a UUID; kept CHIBO_IDEMPOTENCY_KEY_HOURS (24) at least."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """The route dependency (after the role's): a malformed Idempotency-Key is refused before the body is read."""
+    idempotency_key(request)
+
+
+IDEMPOTENT = Depends(check_idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedCommand:
+    """A command sent with an Idempotency-Key: the key, what the request asked (`fingerprint`), the event id derived
+    from the account and the key, and the moment the key's first request was sent (what the command stamps)."""
+
+    key: str
+    fingerprint: str
+    event_id: str
+    sent_at: datetime
+    first: bool
+    """Whether this is the key's first request (none sent before it)."""
+
+
+def keyed_event_id(caller: Principal, key: str) -> str:
+    """The event id of the caller's command sent with `key`: a UUIDv5 of the account's subject and the key, so the
+    same key from the same account is the same event and from another account another one."""
+    return str(uuid.uuid5(KEY_NAMESPACE, json.dumps([caller.sub, key])))
+
+
+def request_fingerprint(event_type: str, subject: str, content: Any) -> str:
+    """What a command asks, as a hex SHA-256: its type, subject and content (the data and extensions it was sent
+    with, not the moments it stamps), so two requests asking the same thing match whatever their JSON's spacing."""
+    said = json.dumps([event_type, subject, content], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(said.encode()).hexdigest()
+
+
+async def keyed_command(
+    request: Request, state: State, caller: Principal, event_type: str, subject: str, content: Any
+) -> KeyedCommand | None:
+    """The command's key when it carries an Idempotency-Key (None otherwise): its first request's event id and
+    moment; 422 naming the header (KEY_REUSED) when the account's key was first sent with another request."""
+    key = idempotency_key(request)
+    if key is None:
+        return None
+    fingerprint = request_fingerprint(event_type, subject, content)
+    used = await use_idempotency_key(
+        state.pool,
+        sub=caller.sub,
+        key=key,
+        fingerprint=fingerprint,
+        event_id=keyed_event_id(caller, key),
+        at=now(),
+        keep=timedelta(hours=state.settings.idempotency_key_hours),
+    )
+    if used.fingerprint != fingerprint:
+        raise key_reused(state, used.event_id)
+    if not used.first:
+        log.info("command_resent_with_key", event_id=used.event_id, event_type=event_type, subject=subject)
+    return KeyedCommand(key, fingerprint, used.event_id, used.sent_at.astimezone(VIETNAM_TZ), used.first)
+
+
+KEY_REUSED = "idempotency_key_reused"
+"""The error code of an Idempotency-Key sent again with another request."""
+
+
+def key_reused(state: State, event_id: str, *, purged: bool = False) -> ApiError:
+    """422 naming the Idempotency-Key header: the account sent it first with another request (event `event_id`);
+    `purged`: meetings holds that event with other content, the key's row being older than the gateway keeps."""
+    hours = f"{state.settings.idempotency_key_hours:g} hours"
+    said = (
+        f"this key's event ({event_id}) is stored with other content: the key was used more than {hours} ago, for"
+        " another request or one stamped at another moment"
+        if purged
+        else f"this key was already used by this account for another request (event {event_id}); send the same"
+        f" request to resend that one (keys are kept {hours} at least)"
+    )
+    return ApiError(
+        422, KEY_REUSED, f"{IDEMPOTENCY_HEADER}: {said}; send a new key for a new request", field=IDEMPOTENCY_HEADER
+    )
+
+
+def keyed_meeting_id(state: State, caller: Principal, key: str) -> str:
+    """The id of a meeting scheduled without one under an Idempotency-Key: GENERATED_MEETING_ID and 20 hex digits of
+    an HMAC (the gateway's signing secret) of the account and the key, so a resend schedules the same meeting and
+    the id is as unguessable as a random one."""
+    said = json.dumps(["meeting", caller.sub, key]).encode()
+    return f"{GENERATED_MEETING_ID}{hmac.new(state.secret.encode(), said, hashlib.sha256).hexdigest()[:20]}"
 
 
 async def sending_moment(state: State, event_id: str | None) -> datetime:
@@ -307,7 +483,7 @@ def not_the_cells_meeting_id(cell_id: str, meeting_id: str) -> None:
     status_code=ACCEPTED,
     response_model=CommandRead,
     summary="Schedule",
-    dependencies=[Depends(SCHEDULE)],
+    dependencies=[Depends(SCHEDULE), IDEMPOTENT],
 )
 async def schedule_meeting(
     cell_id: IdPath, body: MeetingScheduleCreate, request: Request, caller: Caller, state: State
@@ -322,7 +498,9 @@ async def schedule_meeting(
         # a free id 422, which told a secretary which of another cell's meeting ids exist (trial 24 #1)
         not_the_cells_meeting_id(cell_id, body.meeting_id)
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
-    meeting_id = body.meeting_id or generated_meeting_id()
+    key = idempotency_key(request)
+    # sent again under its key, a schedule without an id schedules the same meeting
+    meeting_id = body.meeting_id or (keyed_meeting_id(state, caller, key) if key else generated_meeting_id())
     # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
     # asked first only to answer early; meetings judges it again under the cell's lock (domain.check_same_start), so
     # two schedules sent at the same moment (two replicas, a form sent twice) cannot both pass
@@ -397,7 +575,7 @@ def meeting_exists(meeting_id: str, refusal: Refusal) -> RpcError:
     "/meetings/{meeting_id}/reschedule",
     status_code=ACCEPTED,
     response_model=CommandRead,
-    dependencies=[Depends(RESCHEDULE)],
+    dependencies=[Depends(RESCHEDULE), IDEMPOTENT],
 )
 async def reschedule_meeting(
     meeting_id: IdPath, body: MeetingRescheduleCreate, request: Request, caller: Caller, state: State
@@ -409,7 +587,10 @@ async def reschedule_meeting(
 
 
 @router.post(
-    "/meetings/{meeting_id}/cancel", status_code=ACCEPTED, response_model=CommandRead, dependencies=[Depends(CANCEL)]
+    "/meetings/{meeting_id}/cancel",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(CANCEL), IDEMPOTENT],
 )
 async def cancel_meeting(
     meeting_id: IdPath, body: MeetingCancelCreate, request: Request, caller: Caller, state: State
@@ -424,7 +605,7 @@ async def cancel_meeting(
     "/meetings/{meeting_id}/documents",
     status_code=ACCEPTED,
     response_model=CommandRead,
-    dependencies=[Depends(PUBLISH)],
+    dependencies=[Depends(PUBLISH), IDEMPOTENT],
 )
 async def publish_documents(
     meeting_id: IdPath, body: DocumentsCreate, request: Request, caller: Caller, state: State
@@ -446,7 +627,7 @@ async def publish_documents(
     "/meetings/{meeting_id}/attendance",
     status_code=ACCEPTED,
     response_model=CommandRead,
-    dependencies=[Depends(ATTENDANCE)],
+    dependencies=[Depends(ATTENDANCE), IDEMPOTENT],
 )
 async def record_attendance(
     meeting_id: IdPath, body: AttendanceCreate, request: Request, caller: Caller, state: State
@@ -458,7 +639,10 @@ async def record_attendance(
 
 
 @router.put(
-    "/meetings/{meeting_id}/minutes", status_code=ACCEPTED, response_model=CommandRead, dependencies=[Depends(MINUTES)]
+    "/meetings/{meeting_id}/minutes",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(MINUTES), IDEMPOTENT],
 )
 async def submit_minutes(
     meeting_id: IdPath, body: MinutesCreate, request: Request, caller: Caller, state: State
@@ -473,7 +657,7 @@ async def submit_minutes(
     "/meetings/{meeting_id}/minutes/approval",
     status_code=ACCEPTED,
     response_model=CommandRead,
-    dependencies=[Depends(APPROVAL)],
+    dependencies=[Depends(APPROVAL), IDEMPOTENT],
 )
 async def approve_minutes(
     meeting_id: IdPath, body: MinutesApprovalCreate, request: Request, caller: Caller, state: State
@@ -495,7 +679,7 @@ async def approve_minutes(
     "/meetings/{meeting_id}/assessments",
     status_code=ACCEPTED,
     response_model=CommandRead,
-    dependencies=[Depends(ASSESS)],
+    dependencies=[Depends(ASSESS), IDEMPOTENT],
 )
 async def assess_meeting(
     meeting_id: IdPath, body: AssessmentCreate, request: Request, caller: Caller, state: State
@@ -527,7 +711,7 @@ async def assess_meeting(
     "/meetings/{meeting_id}/tasks/{task_id}/completion",
     status_code=ACCEPTED,
     response_model=CommandRead,
-    dependencies=[Depends(COMPLETE)],
+    dependencies=[Depends(COMPLETE), IDEMPOTENT],
 )
 async def complete_task(
     meeting_id: IdPath, task_id: IdPath, body: TaskCompletionCreate, request: Request, caller: Caller, state: State

@@ -248,3 +248,52 @@ async def first_sent_at(pool: asyncpg.Pool, *, event_id: str, at: datetime, keep
         # a statement of its own: it sees the row of a first sending that committed while this one waited on it
         stored = await conn.fetchval("SELECT sent_at FROM web_form_moment WHERE event_id = $1", event_id)
     return stored if stored is not None else at
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """The first request sent with an Idempotency-Key, as kept by (account, key)."""
+
+    fingerprint: str
+    event_id: str
+    sent_at: datetime
+    first: bool
+    """Whether this request is that first one (it stored the row)."""
+
+
+async def use_idempotency_key(
+    pool: asyncpg.Pool, *, sub: str, key: str, fingerprint: str, event_id: str, at: datetime, keep: timedelta
+) -> KeyUse:
+    """The first request the account `sub` sent with `key`: this one (stored with `fingerprint`, `event_id` and
+    `at`, `first` True) unless one is kept, even one racing this; rows older than `keep` are purged as new ones
+    come, so a key is remembered for at least `keep`."""
+    async with pool.acquire() as conn:
+        stored = await conn.fetchrow(
+            "INSERT INTO idempotency_key (sub, key, fingerprint, event_id, sent_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (sub, key) DO NOTHING RETURNING fingerprint, event_id, sent_at",
+            sub,
+            key,
+            fingerprint,
+            event_id,
+            at,
+        )
+        if stored is not None:
+            await conn.execute("DELETE FROM idempotency_key WHERE sent_at < $1", at - keep)
+            return KeyUse(stored["fingerprint"], stored["event_id"], stored["sent_at"], first=True)
+        # a statement of its own: it sees the row of a first request that committed while this one waited on it
+        stored = await conn.fetchrow(
+            "SELECT fingerprint, event_id, sent_at FROM idempotency_key WHERE sub = $1 AND key = $2", sub, key
+        )
+    if stored is None:  # released by a refusal meanwhile: nothing is recorded under the key
+        return await use_idempotency_key(
+            pool, sub=sub, key=key, fingerprint=fingerprint, event_id=event_id, at=at, keep=keep
+        )
+    return KeyUse(stored["fingerprint"], stored["event_id"], stored["sent_at"], first=False)
+
+
+async def release_idempotency_key(pool: asyncpg.Pool, *, sub: str, key: str, fingerprint: str) -> None:
+    """Forget the account's `key` kept for the request `fingerprint` (meetings refused it: nothing is recorded
+    under it), so the key may carry a corrected request."""
+    await pool.execute(
+        "DELETE FROM idempotency_key WHERE sub = $1 AND key = $2 AND fingerprint = $3", sub, key, fingerprint
+    )
