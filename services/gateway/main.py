@@ -31,6 +31,7 @@ from shared.db import create_pool
 from shared.rpc import RpcClient, RpcError, ServiceUnavailable, caller_hint
 from shared.runtime import create_broker, migrate
 from shared.telemetry import configure_tracing
+from shared.text import has_text
 
 T = TypeVar("T")
 
@@ -96,9 +97,23 @@ class UnitNotChecked(Exception):
     recorded nothing."""
 
 
-OPTIONS = {"unit_id": "--unit", "person_id": "--person", "days": "--days", "sources": "--source"}
+OPTIONS = {"unit_id": "--unit", "person_id": "--person", "days": "--days", "sources": "--source", "sub": "--sub"}
 OPTIONS["province_wide"] = "--province-wide"
 """The `issue-token` option each account field comes from: a refusal names the option the person typed."""
+NAMED_BY = {"sub": "sub", "unit_id": "unit", "person_id": "person"}
+"""The account fields a command line names (field -> its `args` attribute), each some visible text when given."""
+
+
+def check_named(args: argparse.Namespace) -> None:
+    """RpcError `invalid` naming the first of `--sub`, `--unit`, `--person` given blank (shared.text.has_text: only
+    spaces or invisible characters, such as U+200B), before anything is asked or recorded: a `--sub` of a zero-width
+    space recorded an account no one could see the name of."""
+    for field, attribute in NAMED_BY.items():
+        value = getattr(args, attribute, None)
+        if value is not None and not has_text(value):
+            raise RpcError(
+                "invalid", f"{field}: must hold visible text, not only spaces or invisible characters", field=field
+            )
 
 
 def said_as_option(exc: RpcError) -> str:
@@ -137,7 +152,8 @@ async def check_unit(settings: GatewaySettings, unit_id: str) -> None:
 
 async def create_checked_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
     """`web-account`'s work: `--unit` must name a unit meetings knows (check_unit, RpcError / UnitNotChecked, before
-    anything is recorded), then web_cli.create_web_account."""
+    anything is recorded), then web_cli.create_web_account; check_named first."""
+    check_named(args)
     if args.unit:
         await check_unit(settings, args.unit)
     return await web_cli.create_web_account(settings, args)
@@ -155,7 +171,10 @@ async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace)
     before the token is printed. Meetings is told first and the account committed after: when meetings cannot be
     reached the transaction is rolled back and nothing is recorded (run the command again once it answers), never
     an account whose sources stay open to other senders until the gateway's next periodic sync. (Should the commit
-    itself fail after the call, meetings holds sources of no account until that sync releases them: harmless.)"""
+    itself fail after the call, meetings holds sources of no account until that sync releases them: harmless.)
+
+    `--sub`, `--unit` and `--person` given blank are refused first (check_named)."""
+    check_named(args)
     if args.unit:
         await check_unit(settings, args.unit)
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)

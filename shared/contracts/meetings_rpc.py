@@ -338,8 +338,8 @@ class DismissRejection(MeetingsRequest[RejectionReply]):
 
     method = "dismiss_rejection"
     rejection_id: str
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-    dismissed_by: Annotated[str, Field(min_length=1, max_length=255)]
+    reason: ops.Reason
+    dismissed_by: ops.Actor
 
 
 class GetUnit(MeetingsRequest[UnitReply]):
@@ -512,7 +512,7 @@ class DropHeldEvent(MeetingsRequest[IngestResultReply]):
     method = "drop_held_event"
     source: SourceText
     event_id: EventIdText
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: ops.Reason
 
 
 OPS = ops.ops_catalog("meetings")

@@ -11,15 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from shared.rpc import Page, Reply, Request
+from shared.text import require_text
 
 DeadLetterLimit = Annotated[int, Field(ge=1, le=200)]
 ParkedLimit = Annotated[int, Field(ge=1, le=500)]
 Offset = Annotated[int, Field(ge=0)]
 QueueName = Annotated[str, Field(min_length=1, max_length=255)]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(require_text)]
+"""Why an operator drops or closes something: 1-500 characters, some visible (shared.text.has_text: a reason of
+spaces or zero-width characters alone is refused naming `reason`, as the gateway's own Reason is)."""
+Actor = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(require_text)]
+"""Who did it (an account's sub): 1-255 characters, some visible (shared.text.has_text)."""
 RequestT = TypeVar("RequestT", bound=Request[Any])
 
 

@@ -99,6 +99,7 @@ from shared.ops.outbox import (
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
 from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
+from shared.text import said_or_blank
 from shared.topology import unrouted_watch as unrouted_watch_name
 
 SERVICES = ("meetings", "evaluation", "notifications")
@@ -342,9 +343,12 @@ REJECTION_STATUSES = ("open", "replayed", "dismissed")
 
 
 def reason(text: str) -> str:
-    """A drop's reason: 1 to 500 characters once trimmed, as the API's; ArgumentTypeError otherwise."""
-    trimmed = text.strip()
-    if not 1 <= len(trimmed) <= 500:
+    """A drop's reason: 1 to 500 characters once trimmed of spaces and invisible characters (shared.text.said_or_blank:
+    a reason of U+200B alone is none), as the API's; ArgumentTypeError otherwise."""
+    trimmed = said_or_blank(text)
+    if not trimmed:
+        raise argparse.ArgumentTypeError("a reason must hold visible text, not only spaces or invisible characters")
+    if len(trimmed) > 500:
         raise argparse.ArgumentTypeError(f"a reason is 1 to 500 characters (got {len(trimmed)})")
     return trimmed
 

@@ -337,6 +337,26 @@ async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict
     assert (nobody.code, nobody.field) == ("not_found", "committee_id")
 
 
+@pytest.mark.parametrize("blank", ["\u200b", " \u2060\u00ad ", "\u3164\ufeff", "\u2062\u00a0\u180e"])
+async def test_a_framework_named_only_by_invisible_characters_is_refused_naming_the_name(
+    rpc: RpcClient, blank: str
+) -> None:
+    """A framework's, criterion's or item's name of spaces or characters that show nothing is blank
+    (shared.text.has_text): the adoption is refused naming it, nothing stored."""
+    shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
+    for path in ((), ("groups", 0), ("groups", 0, "items", 0)):
+        document = copy.deepcopy(shipped) | {"id": random_id("fw"), "effective_from": "2026-01-01"}
+        part: Any = document
+        for step in path:
+            part = part[step]
+        part["name"] = blank
+        refused = await rpc_error(ask(rpc, evaluation.AdoptFramework.model_construct(document=document)))
+        assert (refused.code, refused.field) == ("invalid", ".".join(map(str, ("document", *path, "name"))))
+        assert "visible text" in refused.message, refused.message
+        listed = await ask(rpc, evaluation.ListFrameworks())
+        assert document["id"] not in {item["id"] for item in listed["items"]}
+
+
 async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, ward: dict[str, str]) -> None:
     shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
     corrected = shipped | {"id": random_id("fw"), "name": "Khung đã sửa", "effective_from": "2026-01-01"}

@@ -127,6 +127,35 @@ async def test_a_wrong_value_is_said_in_vietnamese_and_what_was_typed_is_shown_a
     assert message in card, card
 
 
+INVISIBLE_ONLY = ["\u200b", " \u2060\u00ad ", "\u3164\ufeff", "\u2062\u00a0\u180e"]
+"""Values that show nothing (shared.text.has_text calls them blank)."""
+
+
+@pytest.mark.parametrize("typed", INVISIBLE_ONLY)
+async def test_a_number_of_only_invisible_characters_is_said_empty(
+    officer: httpx.AsyncClient, world: World, typed: str
+) -> None:
+    """As every form says a field left blank (shared.text.has_text), not "enter a whole number"."""
+    path = f"/app/committees/{world.ward_a}/alerts"
+    page = await officer.get(path)
+    refused = await officer.post(
+        f"{path}/cell_without_committee",
+        data={"csrf": csrf_of(page.text), "enabled": "on", "official_members_at_least": typed},
+    )
+    assert refused.status_code == 422, refused.text
+    card = section(refused.text, "cell_without_committee")
+    assert "Số đảng viên chính thức tối thiểu: không được để trống." in card, card
+
+
+@pytest.mark.parametrize("typed", INVISIBLE_ONLY)
+async def test_a_username_of_only_invisible_characters_is_said_empty(client: httpx.AsyncClient, typed: str) -> None:
+    """The sign-in form names the username left blank (shared.text.has_text) instead of trying an account so named."""
+    form = (await client.get("/app/sign-in")).text
+    refused = await client.post("/app/sign-in", data={"username": typed, "password": PASSWORD, "csrf": csrf_of(form)})
+    assert refused.status_code == 422, refused.text
+    assert "Tên đăng nhập: không được để trống." in html.unescape(refused.text), refused.text
+
+
 async def test_a_form_without_the_sessions_token_changes_nothing(officer: httpx.AsyncClient, world: World) -> None:
     path = f"/app/committees/{world.ward_a}/alerts"
     refused = await officer.post(f"{path}/monitor_behind_quota", data={"csrf": "not-the-token"})

@@ -437,6 +437,17 @@ class FakeProjection:
             for cell_id, ctx in contexts.items()
         }
 
+    async def members_not_told(
+        self, cell_id: str, *, rule: str, subject_ids: Sequence[str], period: str
+    ) -> dict[str, list[str]]:
+        """For each subject, the cell's members with no notification of `rule` about it for `period`."""
+        found: dict[str, list[str]] = {}
+        for subject_id in subject_ids:
+            for member in sorted(self.members.values(), key=lambda m: m.id):
+                if member.cell_id == cell_id and (rule, subject_id, member.id, period) not in self._outgoing.keys:
+                    found.setdefault(subject_id, []).append(member.id)
+        return found
+
     async def rule_overrides(self, unit_ids: Sequence[str]) -> list[RuleOverride]:
         """Settings stored for any of the units."""
         return [o for (unit_id, _), o in self.overrides.items() if unit_id in unit_ids]

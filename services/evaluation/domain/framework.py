@@ -5,13 +5,17 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.contracts.base import read_null_as_absent
 from shared.contracts.frameworks import in_force
 from shared.gates import band_of
+from shared.text import require_text
 
 MeetingKindName = Literal["regular", "thematic", "combined", "extraordinary"]
+Named = Annotated[str, AfterValidator(require_text)]
+"""A framework's, criterion's or item's name: some visible text (shared.text.has_text: a name of spaces or zero-width
+characters alone is refused, FrameworkError naming `name`, `groups.0.name`...)."""
 ALL_MEETING_KINDS: tuple[MeetingKindName, ...] = ("regular", "thematic", "combined", "extraordinary")
 RatingName = Literal["good", "fair", "average", "poor"]
 RATING_ORDER: tuple[RatingName, ...] = ("poor", "average", "fair", "good")
@@ -175,7 +179,7 @@ class Item(_Strict):
     """One scored item: its public code, maximum points, rule and the meeting kinds it applies to."""
 
     code: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")]
-    name: str
+    name: Named
     max: float = Field(gt=0)
     rule: Rule
     applies_to: list[MeetingKindName] = Field(default_factory=lambda: list(ALL_MEETING_KINDS))
@@ -207,7 +211,7 @@ class Group(_Strict):
     """A criterion: a named group of items."""
 
     code: str
-    name: str
+    name: Named
     items: list[Item] = Field(min_length=1)
 
 
@@ -248,7 +252,7 @@ class Framework(_Strict):
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
     version: Annotated[str, Field(min_length=1, max_length=32)]
-    name: str
+    name: Named
     issuer: str
     document_number: str
     document_date: date

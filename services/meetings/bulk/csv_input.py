@@ -19,7 +19,7 @@ from typing import Any
 
 from shared.contracts import meetings as contract
 from shared.contracts.base import EventData
-from shared.text import is_ascii_number
+from shared.text import has_text, is_ascii_number, said_or_blank
 
 CSV_SOURCE = "urn:chibo:bulk-csv"
 TABLES: dict[str, tuple[str, type[EventData]]] = {
@@ -80,13 +80,13 @@ def _row_data(
 ) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, value in row.items():
-        text = (value or "").strip()
+        text = said_or_blank(value)  # only spaces or invisible characters (U+200B, U+2060...) are an empty cell
         if not text:
             if name in nullable:
                 data[name] = None  # e.g. a province committee's parent_id: required, and null
             continue  # otherwise an absent field: the contract's default or a rejection naming it
         if name in list_fields:
-            data[name] = [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
+            data[name] = [said_or_blank(item) for item in text.split(LIST_SEPARATOR) if has_text(item)]
         else:
             data[name] = _cell_value(text, scalars.get(name))
     return data

@@ -180,8 +180,41 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
         return
     uow.configs.clear()  # a cell's chain of ancestors may have changed
     if unit.kind == "cell":
-        for meeting in await uow.projection.upcoming_meetings(unit.id, now=uow.now()):
-            await _notice(r.MEETING_SCHEDULED, meeting, uow)
+        await _notices_not_yet_told(unit.id, uow)
+
+
+async def _notices_not_yet_told(cell_id: str, uow: NotificationsUnit) -> None:
+    """Raise the notice of each meeting of the cell still ahead (meeting_scheduled, DOMAIN.md: every expected
+    member and the monitors) to those not told of it yet: the whole cell's notice (same text, key and monitors
+    named), its members only those with no notification of it (members_not_told: the others' keys would skip them
+    in raise_alerts anyway), in one raise_alerts. A rename of a 9,000-member cell whose members were all told
+    rendered and offered 9,000 notices again (~1.2 s each)."""
+    now = uow.now()
+    meetings = [
+        meeting
+        for meeting in await uow.projection.upcoming_meetings(cell_id, now=now)
+        if rules.notice_may_fire(r.MEETING_SCHEDULED, meeting=meeting, now=now)
+    ]
+    if not meetings:
+        return
+    untold = await uow.projection.members_not_told(
+        cell_id, rule=r.MEETING_SCHEDULED, subject_ids=[meeting.meeting_id for meeting in meetings], period="scheduled"
+    )
+    ctx = (
+        await uow.projection.cell_contexts(
+            [cell_id], member_ids=sorted({member_id for ids in untold.values() for member_id in ids})
+        )
+    )[cell_id]
+    config = await config_for(cell_id, uow)
+    monitors = {monitor.person_id for monitor in ctx.monitors}  # few: raise_alerts skips those already told
+    alerts: list[Alert] = []
+    for meeting in meetings:
+        wanted = monitors | set(untold.get(meeting.meeting_id, ()))
+        for alert in rules.meeting_notice(r.MEETING_SCHEDULED, meeting=meeting, ctx=ctx, config=config, now=now):
+            recipients = tuple(recipient for recipient in alert.recipients if recipient.id in wanted)
+            if recipients:
+                alerts.append(dataclass_replace(alert, recipients=recipients))
+    await raise_alerts(alerts, uow)
 
 
 async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:

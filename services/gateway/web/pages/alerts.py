@@ -21,7 +21,9 @@ from services.gateway.web.forms import (
     form_of,
     invalid,
     refuse_unstorable,
+    required,
 )
+from services.gateway.web.forms import text as form_text
 from services.gateway.web.i18n import N_, _, format_number
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.text import is_ascii_number
@@ -216,7 +218,10 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
                 continue
             value: Any = form.get(name) == "on"
         elif isinstance(current, int):
-            raw = str(form.get(name) or "").strip()
+            raw = form_text(form, name)  # trimmed of spaces and invisible characters (shared.text.said_or_blank)
+            if not raw:  # left empty, or only spaces or invisible ones: said empty, as every form says it
+                errors[field] = required(field, name=param_label(name))
+                continue
             if not is_ascii_number(raw.removeprefix("-")):
                 errors[field] = _("%(field)s: enter a whole number.", field=param_label(name))
                 continue

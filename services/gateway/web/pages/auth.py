@@ -16,6 +16,7 @@ from services.gateway.web.i18n import N_, _, format_number
 from services.gateway.web.oidc import configured
 from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
 from shared.logs import get_logger
+from shared.text import has_text
 
 log = get_logger(__name__)
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -97,8 +98,8 @@ async def sign_in(request: Request, state: State) -> Response:
     unstorable = forms.UNSTORABLE.get()
     if unstorable:  # no account is named so, and the throttle's table could not store the name (was a 500)
         return sign_in_form(request, next_url=next_url, username="", status=422, error=" ".join(unstorable.values()))
-    if not username.strip() or not password:
-        field = "username" if not username.strip() else "password"
+    if not has_text(username) or not password:  # a name of spaces or zero-width ones alone is none (has_text)
+        field = "username" if not has_text(username) else "password"
         return sign_in_form(request, next_url=next_url, username=username, status=422, error=forms.required(field))
     for field, most in SIGN_IN_LIMITS.items():
         entered = len(posted_text(form, field))
