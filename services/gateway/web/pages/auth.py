@@ -65,9 +65,12 @@ async def sign_in_page(request: Request, next: str | None = None) -> HTMLRespons
 
 
 SIGN_IN_FORM = forms.FormLabels(
-    fields={"username": N_("Username"), "password": N_("Password")}, hidden=frozenset({"csrf", "next"})
+    fields={"username": N_("Username"), "password": N_("Password")},
+    hidden=frozenset({"csrf", "next"}),
+    free=frozenset({"username", "password"}),
 )
-"""The sign-in form's inputs as sign_in.html labels them."""
+"""The sign-in form's inputs as sign_in.html labels them; the username and password are read as sent (posted_text),
+never cleaned, so not refused for an invisible character either (a wrong one is a wrong username or password)."""
 SIGN_IN_LIMITS = {"username": 200, "password": 500}
 """The longest username and password the form takes, in characters."""
 

@@ -78,6 +78,7 @@ SCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("topic", "start_date", "start_time", "location", "agenda"),
     choices=forms.known("kind", "committee_prepared", "confirm_same_time"),
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
+    free=frozenset({"topic", "location", "agenda"}),
 )
 """The schedule form's inputs as schedule.html labels them."""
 HELD_FORM = forms.FormLabels(
@@ -85,17 +86,25 @@ HELD_FORM = forms.FormLabels(
     choices=forms.known("kind", "committee_prepared")
     | {"confirm_same_time": N_("Record it anyway: this is another meeting")},
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
+    free=frozenset({"topic", "location", "agenda"}),
 )
 """The "record a meeting already held" form's (schedule.html with `held`)."""
-RESCHEDULE_FORM = forms.FormLabels(fields=forms.known("start_date", "start_time", "location", "reason"))
+RESCHEDULE_FORM = forms.FormLabels(
+    fields=forms.known("start_date", "start_time", "location", "reason"), free=frozenset({"location", "reason"})
+)
 """The reschedule form's inputs as record.html labels them."""
-CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")})
-DOCUMENTS_FORM = forms.FormLabels(fields=forms.known("title", "url"), choices={"kind": N_("Kind")})
+CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
+DOCUMENTS_FORM = forms.FormLabels(
+    fields=forms.known("title", "url"), choices={"kind": N_("Kind")}, free=frozenset({"title"})
+)
+"""The documents form's: its link is read as typed, refused naming an invisible character inside it (as the API
+refuses the address), never stored without it."""
 ATTENDANCE_FORM = forms.FormLabels(
     fields={"reason-": N_("Reason for absence")},
     choices={"status-": N_("Attendance")},
     hidden=frozenset({"csrf", "form_key", "member"}),
     named={"reason-": N_("Reason for the absence of %(name)s"), "status-": N_("Attendance of %(name)s")},
+    free=frozenset({"reason-"}),
 )
 """The roster's inputs, one row a member (`status-<member>`, `reason-<member>`), said as record.html labels them:
 with the member's name once the handler knows the cell's members (forms.with_row_names), never with their id."""
@@ -111,10 +120,13 @@ MINUTES_FORM = forms.FormLabels(
     },
     choices=forms.known("chair_id", "recorder_id", "speakers") | {"assignee-": N_("Assignee")},
     hidden=frozenset({"csrf", "form_key", "speaker_order", "task_id"}),
+    free=frozenset({"content", "conclusions", "resolution-", "task-"}),
 )
 """The minutes form's inputs as _minutes.html labels them, its rows' by stem (`task-2` → Nhiệm vụ 2)."""
 APPROVAL_FORM = forms.FormLabels(fields=forms.known("votes_for", "votes_against"))
-ASSESSMENT_FORM = forms.FormLabels(fields={"point-": N_("Points")} | forms.known("comment"))
+ASSESSMENT_FORM = forms.FormLabels(
+    fields={"point-": N_("Points")} | forms.known("comment"), free=frozenset({"comment"})
+)
 """The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
 TASK_DONE_FORM = forms.FormLabels(
     fields={"completed_on": N_("Done on")}, hidden=frozenset({"csrf", "form_key", "task_id"})
