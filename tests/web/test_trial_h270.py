@@ -1,8 +1,12 @@
 """Findings of a new user's trial (h270): the documents form stored `https://ví-dụ.vn/a` for a link typed with a
 soft hyphen (U+00AD) or a zero-width space (U+200B) inside it, which the API refuses naming the character: an input
-that is no free text is now refused rather than read as other than typed."""
+that is no free text is now refused rather than read as other than typed. The re-score form with a first month not
+begun and a last month before it said only the second mistake: every form says each of one sending's mistakes at
+once (the re-score form's months, the sign-in's two fields, the schedule form's meeting within the hour)."""
 
 import contextvars
+import re
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -11,10 +15,12 @@ from starlette.datastructures import FormData
 from services.gateway.web import forms
 from services.gateway.web.pages.auth import SIGN_IN_FORM
 from services.gateway.web.pages.secretary import DOCUMENTS_FORM, MINUTES_FORM, RESCHEDULE_FORM, SCHEDULE_FORM
+from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in
+from tests.web.conftest import RUNNING, csrf_of, signed_in
+from tests.web.test_held_outcomes import CELL
 from tests.web.test_record_values import AHEAD, HELD
-from tests.web.test_roster_locked import errors_of
+from tests.web.test_roster_locked import errors_of, text
 
 ADDRESS = "https://ví-dụ.vn/a"
 
@@ -102,3 +108,68 @@ async def test_a_date_holding_an_invisible_character_is_refused_naming_it(
     assert sent.status_code == 422, sent.status_code
     said = errors_of(sent.text, "reschedule")
     assert "Ngày: có ký tự không nhìn thấy (U+200B, ký tự thứ 10)" in said, said
+
+
+def next_month(month: str) -> str:
+    """The month after `month` (`YYYY-MM`)."""
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
+
+
+@pytest.mark.e2e
+async def test_the_rescore_form_says_both_months_mistakes_at_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The trial's `Từ tháng` not begun and `Đến tháng` before it: only the second was said."""
+    first, last = next_month(RUNNING), RUNNING
+    address = "/app/committees/demo-xa-hoa-binh/rescore"
+    async with signed_in(system, "commune-officer") as client:
+        shown = (await client.get(address)).text
+        sent = await client.post(address, data={"csrf": csrf_of(shown), "period_from": first, "period_to": last})
+    assert sent.status_code == 422, sent.status_code
+    said = errors_of(sent.text, "rescore")
+    begun = f"Từ tháng: tháng {int(first[5:])}/{first[:4]} chưa bắt đầu nên chưa có gì để chấm lại."
+    assert begun in said and "Đến tháng: không được trước tháng bắt đầu." in said, said
+    assert said.index("Từ tháng") < said.index("Đến tháng"), said  # in the form's order
+
+
+@pytest.mark.e2e
+async def test_the_sign_in_form_names_both_fields_left_empty(system: RunningSystem, province: dict[str, str]) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        shown = (await client.get("/app/sign-in")).text
+        sent = await client.post("/app/sign-in", data={"csrf": csrf_of(shown), "username": " ", "password": ""})
+    assert sent.status_code == 422, sent.status_code
+    said = text(sent.text.split('id="sign-in-error"', 1)[1].split("</p>", 1)[0])
+    assert "Tên đăng nhập: không được để trống." in said and "Mật khẩu: không được để trống." in said, said
+
+
+@pytest.mark.e2e
+async def test_the_schedule_form_says_a_meeting_within_the_hour_with_its_other_mistakes(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A second meeting within the hour with its place left empty said only the place; once it was given, the other
+    meeting within the hour."""
+    day = datetime.now(VIETNAM_TZ).date() + timedelta(days=410)
+    form = {"kind": "extraordinary", "start_date": f"{day:%Y-%m-%d}", "location": "Nhà văn hóa", "agenda": "Bàn việc"}
+    headers = {"Authorization": f"Bearer {province['secretary']}"}
+    async with (
+        signed_in(system, "secretary") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api,
+    ):
+
+        async def submit(**more: str) -> httpx.Response:
+            shown = (await client.get(f"/app/cells/{CELL}/meetings/new")).text
+            meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
+            data = {**form, "csrf": csrf_of(shown), "meeting_id": meeting_id, **more}
+            return await client.post(f"/app/cells/{CELL}/meetings", data=data)
+
+        first = await submit(start_time="08:10")
+        assert first.status_code == 303, text(first.text)
+        scheduled = first.headers["location"].split("/meetings/")[1].split("/")[0]
+        try:
+            second = await submit(start_time="08:40", location="")
+            assert second.status_code == 422, text(second.text)
+            said = errors_of(second.text, "schedule")
+            assert "Địa điểm: không được để trống." in said and "Chi bộ đã có buổi sinh hoạt lúc 08:10" in said, said
+        finally:  # no meeting of this test stays ahead in the demo cell
+            await api.post(f"/v1/meetings/{scheduled}/cancel", json={"reason": "Thử lên lịch trùng"})

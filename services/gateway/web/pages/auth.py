@@ -81,6 +81,25 @@ def posted_text(form: Any, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def sign_in_problems(form: Any) -> dict[str, str]:
+    """{field: message} for each of the sign-in form's username and password left empty (a username of spaces
+    alone too) or longer than SIGN_IN_LIMITS allows, in the form's order: every mistake of one sending at once."""
+    problems: dict[str, str] = {}
+    for field, most in SIGN_IN_LIMITS.items():
+        typed = posted_text(form, field)
+        entered = len(typed)
+        if not (typed.strip() if field == "username" else typed):
+            problems[field] = forms.required(field)
+        elif entered > most:
+            problems[field] = _(
+                forms.LIMITS["string_too_long"],
+                field=forms.label(field),
+                limit=format_number(most, digits=0),
+                count=format_number(entered, digits=0),
+            )
+    return problems
+
+
 @router.post("/sign-in")
 async def sign_in(request: Request, state: State) -> Response:
     """Check the password of an active account allowed on the web, open a session, go on. The form is read as every
@@ -100,24 +119,12 @@ async def sign_in(request: Request, state: State) -> Response:
     unstorable = forms.UNSTORABLE.get()
     if unstorable:  # no account is named so, and the throttle's table could not store the name (was a 500)
         return sign_in_form(request, next_url=next_url, username="", status=422, error=" ".join(unstorable.values()))
-    if not username.strip() or not password:
-        field = "username" if not username.strip() else "password"
-        return sign_in_form(request, next_url=next_url, username=username, status=422, error=forms.required(field))
-    for field, most in SIGN_IN_LIMITS.items():
-        entered = len(posted_text(form, field))
-        if entered > most:
-            return sign_in_form(
-                request,
-                next_url=next_url,
-                username="",
-                status=422,
-                error=_(
-                    forms.LIMITS["string_too_long"],
-                    field=forms.label(field),
-                    limit=format_number(most, digits=0),
-                    count=format_number(entered, digits=0),
-                ),
-            )
+    problems = sign_in_problems(form)
+    if problems:
+        # every field's at once (both left empty named both); a name too long is not shown back
+        too_long = len(username) > SIGN_IN_LIMITS["username"]
+        shown = "" if too_long else username
+        return sign_in_form(request, next_url=next_url, username=shown, status=422, error=" ".join(problems.values()))
     sub = username.strip()
     address = client_address(request.scope)
     wait, attempt = await state.sign_in.begin(sub, address)

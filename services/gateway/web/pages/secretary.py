@@ -234,8 +234,10 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     body = _schedule_body(form, cell_id, starts)
     meeting_id = body["meeting_id"]
     try:
+        # judged with the form's other mistakes, not once they are corrected: a meeting within the hour of another
+        # and a missing place are said at once
+        errors |= await same_time_warning(state, cell_id, body, starts)
         model = _schedule_model(body, errors)
-        await same_time_warning(state, cell_id, model)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -311,8 +313,8 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     }
     meeting_id = body["meeting_id"]
     try:
+        errors |= await same_time_warning(state, cell_id, body, starts, held=True)
         model = _schedule_model(body, errors)
-        await same_time_warning(state, cell_id, model, held=True)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -336,29 +338,28 @@ SAME_TIME_HELD = N_(
 held (which sends no notice and schedules nothing: a trial's held form said its members would be notified twice)."""
 
 
-async def same_time_warning(state: State, cell_id: str, model: MeetingScheduleCreate, *, held: bool = False) -> None:
-    """FormErrors under `confirm_same_time` when the cell already has a meeting, not cancelled, starting within the
-    hour of the one the form schedules (commands.meetings_at_same_start, the API's 409 meeting_at_same_time) and the
-    secretary has not ticked the confirmation: the other meeting named by its start and place, so the same meeting
-    sent twice is not scheduled, and its members notified, twice (a user trial); `held`: the form of a meeting
-    already held, worded for a record (SAME_TIME_HELD)."""
-    if model.confirm_same_time:
-        return
-    assert model.meeting_id is not None  # the form always carries one
-    clashes = await commands.meetings_at_same_start(state, cell_id, model.starts_at, other_than=model.meeting_id)
+async def same_time_warning(
+    state: State, cell_id: str, body: Mapping[str, Any], starts: datetime | None, *, held: bool = False
+) -> dict[str, str]:
+    """{`confirm_same_time`: the warning} when the cell already has a meeting, not cancelled, starting within the hour
+    of `starts`, the start of the meeting the form's `body` (_schedule_body) schedules (commands.meetings_at_same_start,
+    the API's 409 meeting_at_same_time), and the secretary has not ticked the confirmation: the other meeting named by
+    its start and place, so the same meeting sent twice is not scheduled, and its members notified, twice (a user
+    trial); {} otherwise, or without a start to judge. `held`: the form of a meeting already held, worded for a record
+    (SAME_TIME_HELD)."""
+    if starts is None or body["confirm_same_time"]:
+        return {}
+    clashes = await commands.meetings_at_same_start(state, cell_id, starts, other_than=body["meeting_id"])
     if not clashes:
-        return
+        return {}
     other = clashes[0]
-    starts = other.starts_at.astimezone(VIETNAM_TZ) if other.starts_at else None
-    raise FormErrors(
-        {
-            "confirm_same_time": _(
-                SAME_TIME_HELD if held else SAME_TIME_SCHEDULE,
-                when=format_moment(starts) if starts else "?",
-                place=other.location or "—",
-            )
-        }
+    other_starts = other.starts_at.astimezone(VIETNAM_TZ) if other.starts_at else None
+    said = _(
+        SAME_TIME_HELD if held else SAME_TIME_SCHEDULE,
+        when=format_moment(other_starts) if other_starts else "?",
+        place=other.location or "—",
     )
+    return {"confirm_same_time": said}
 
 
 # ---- the record page ----------------------------------------------------------------------------
