@@ -239,30 +239,56 @@ def span_range_problem(
     (`YYYY-MM`, a committee roll-up's `first_month`; None: no data yet or unknown), a last period ending before it is
     `before_data` on `period_to`: nothing to re-score there, as the pages answer such a period 404 "Không có dữ liệu"
     (docs/architecture.md "Periods out of range"). Compared as text: no date is built."""
+    problems = span_range_problems(first, last, now=now, first_month=first_month)
+    return problems[0] if problems else None
+
+
+def span_range_problems(
+    first: str | None, last: str | None, *, now: datetime, first_month: str | None = None
+) -> list[SpanProblem]:
+    """Every field's problem span_range_problem judges `first`..`last` by, at most one a field (the first it finds
+    of each, in its order: its own answer is the first of these), [] when the span may be re-scored: a form says them
+    at once (a trial's re-score form with a first month not begun and a last month before it said only the last).
+    A field that is no period, or before EARLIEST_PERIOD, is judged against nothing else."""
     latest = latest_period_month(now)
+    found: dict[str, SpanProblem] = {}
     for field, period in (("period_from", first), ("period_to", last)):
         if period is None:
             continue
         if not is_period(period):
             said = f"{str(period)[:40]!r} is not a period like 2026-11, 2026-Q4 or 2026"
-            return SpanProblem(field, "not_a_period", said)
+            found[field] = SpanProblem(field, "not_a_period", said)
+            continue
         begins = period_months(period)[0]
         if begins < EARLIEST_PERIOD:
-            return SpanProblem(
+            found[field] = SpanProblem(
                 field, "before_earliest", f"{period} begins before {EARLIEST_PERIOD}, the earliest period there is"
             )
-    if problem := span_problem(first, last, now):
-        field, said = problem
-        code = "ends_before_start" if field == "period_to" else "not_begun"
-        return SpanProblem(field, code, said.removeprefix(f"{field}: "))
-    if last is not None and period_months(last)[0] > latest:
-        return SpanProblem(
-            "period_to", "too_far_ahead", f"{last} begins more than 2 years ahead: the latest period is {latest}"
-        )
-    if last is not None and first_month is not None and period_months(last)[-1] < first_month:
-        return SpanProblem(
+    first_read = first if "period_from" not in found else None
+    last_read = last if "period_to" not in found else None
+    # the last before the first (period_to), then the first not begun (period_from): span_problem says the one only
+    for span in ((first_read, last_read), (first_read, None)):
+        if problem := span_problem(*span, now):
+            field, said = problem
+            code = "ends_before_start" if field == "period_to" else "not_begun"
+            found.setdefault(field, SpanProblem(field, code, said.removeprefix(f"{field}: ")))
+    if last_read is not None and period_months(last_read)[0] > latest:
+        found.setdefault(
             "period_to",
-            "before_data",
-            f"{last} ends before the unit's first month of data, {first_month}: there is nothing to re-score in it",
+            SpanProblem(
+                "period_to",
+                "too_far_ahead",
+                f"{last_read} begins more than 2 years ahead: the latest period is {latest}",
+            ),
         )
-    return None
+    if last_read is not None and first_month is not None and period_months(last_read)[-1] < first_month:
+        found.setdefault(
+            "period_to",
+            SpanProblem(
+                "period_to",
+                "before_data",
+                f"{last_read} ends before the unit's first month of data, {first_month}: there is nothing to re-score "
+                "in it",
+            ),
+        )
+    return list(found.values())

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from shared.periods import VIETNAM_TZ, next_period, previous_period, span_problem
-from shared.plausible import rescore_month_bounds, span_range_problem
+from shared.plausible import rescore_month_bounds, span_range_problem, span_range_problems
 
 NOW = datetime(2026, 12, 4, 21, 0, tzinfo=VIETNAM_TZ)
 
@@ -90,3 +90,26 @@ def test_a_span_ending_before_the_units_data_is_before_data_on_period_to() -> No
     assert span_range_problem("2000-01", "2025-Q4", now=NOW, first_month="2025-12") is None
     assert span_range_problem("2000-01", None, now=NOW, first_month="2025-12") is None
     assert span_range_problem("2000-01", "2025-03", now=NOW) is None
+
+
+def test_every_fields_problem_is_found_at_once_the_first_as_the_api_says_it() -> None:
+    """The re-score form said only one month's mistake a sending (a first month not begun, a last before it: only
+    the last): span_range_problems gives each field's, and the API's single answer is still the first of them."""
+    found = span_range_problems("2027-01", "2026-01", now=NOW)
+    assert [(problem.field, problem.code) for problem in found] == [
+        ("period_to", "ends_before_start"),
+        ("period_from", "not_begun"),
+    ]
+    found = span_range_problems("2026-13", "9999-12", now=NOW)
+    assert [(problem.field, problem.code) for problem in found] == [
+        ("period_from", "not_a_period"),
+        ("period_to", "too_far_ahead"),
+    ]
+    months = ["0001-01", "1999-12", "2025-01", "2026-02", "2026-06", "2026-13", "2027-01", "2029", "9999-12", None]
+    for first in months:
+        for last in months:
+            problems = span_range_problems(first, last, now=NOW, first_month="2025-12")
+            assert span_range_problem(first, last, now=NOW, first_month="2025-12") == (
+                problems[0] if problems else None
+            )
+            assert len({problem.field for problem in problems}) == len(problems), problems

@@ -41,8 +41,8 @@ def stand_in_for_scheduling(monkeypatch: pytest.MonkeyPatch) -> ScheduleStandIns
     async def schedulable_cell(*_: Any) -> Any:
         return {"id": "c", "name": "Chi bộ 1"}
 
-    async def same_time_warning(*_: Any, **__: Any) -> None:
-        return None
+    async def same_time_warning(*_: Any, **__: Any) -> dict[str, str]:
+        return {}
 
     async def schedule_meeting(*arguments: Any) -> Any:
         seen.sent.append(arguments)

@@ -56,7 +56,16 @@ from shared.plausible import (
 from shared.reading import unstorable_character
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
-from shared.text import code_point, has_text, is_ascii_number, isolated_name, said_or_blank, without_controls
+from shared.text import (
+    INVISIBLE,
+    code_point,
+    has_text,
+    is_ascii_number,
+    is_blank_char,
+    isolated_name,
+    said_or_blank,
+    without_controls,
+)
 from shared.web_address import AddressError
 
 log = get_logger(__name__)
@@ -117,8 +126,9 @@ CHOICES = {"kind": "kind", "items.kind": "document", "status": "attendance", "ch
 
 UNSTORABLE: ContextVar[Mapping[str, str]] = ContextVar("unstorable_fields", default=MappingProxyType({}))
 """The fields of the form being handled (form_of sets it for each request) that hold a character no text is stored
-with (U+0000, an unpaired surrogate: unstorable_fields), each with its message: every refusal of that form says them
-too (FormErrors), and no command of it is sent while there are any (build, send)."""
+with (U+0000, an unpaired surrogate: unstorable_fields), or, in an input that is no free text, one `text` would drop
+(hidden_character_fields: an address, a date, an id read as other than typed), each with its message: every refusal of
+that form says them too (FormErrors), and no command of it is sent while there are any (build, send)."""
 
 
 class FormErrors(Exception):
@@ -189,6 +199,18 @@ class FormLabels:
     names: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """The rows' names by their key (a member's id → their full name), given by the handler once it knows them
     (with_row_names)."""
+    free: frozenset[str] = frozenset()
+    """The inputs (names, or row stems such as `reason-`) whose characters that only steer or hide text are not
+    refused: a person's free text, which `text` leaves them out of as the API's typed_text does (a topic, a reason),
+    and inputs a handler reads as sent (the sign-in's username and password). Every other input (an address, a date,
+    a number, a choice, an id the page fills in) holding one is refused naming it (hidden_character_fields), never
+    read as other than typed: a trial's document link `https://ví-dụ.vn/a` with a U+00AD inside was stored without
+    it, where the API refuses it naming the character."""
+
+    def is_free(self, name: str) -> bool:
+        """Whether input `name` (`reason-<member>` by its stem) is one of `free`."""
+        stem, dash, _row = name.partition("-")
+        return name in self.free or bool(dash) and f"{stem}-" in self.free
 
     def find(self, name: str) -> tuple[str, str] | None:
         """(label in Vietnamese, TEXT or CHOICE or FILLED) of input `name` on this form; None when it has none."""
@@ -276,6 +298,73 @@ def unstorable_fields(form: Any) -> dict[str, str]:
         if unstorable is not None:
             found[name] = unstorable_message(input_name(name), unstorable, kind=input_kind(name))
     return found
+
+
+def dropped_character(value: str) -> tuple[int, str] | None:
+    """(position, 1-based, in `value` composed as NFC; the character) of the first character `text` would leave out
+    of `value` other than whitespace at its ends: a format or control character other than a line break or tab (a
+    soft hyphen U+00AD, a zero-width space U+200B, a right-to-left override: shared.text.without_controls) anywhere,
+    or one that shows nothing at either end (a Hangul filler U+3164: said_or_blank); None when `text` keeps it all."""
+    composed = unicodedata.normalize("NFC", value)
+    kept = composed.strip()
+    offset = len(composed) - len(composed.lstrip())
+    for index, char in enumerate(kept):
+        if char not in "\n\r\t" and (unicodedata.category(char) in ("Cf", "Cc") or char in INVISIBLE):
+            return offset + index + 1, char
+    if kept and is_blank_char(kept[0]):
+        return offset + 1, kept[0]
+    if kept and is_blank_char(kept[-1]):
+        return offset + len(kept), kept[-1]
+    return None
+
+
+def hidden_character_fields(form: Any) -> dict[str, str]:
+    """{input: message} for each input of `form` that is not free text (FormLabels.free, of the form being handled)
+    whose value `text` would read as other than typed (dropped_character: an invisible or steering character inside
+    it), as the API refuses such an address (shared.web_address) or id (its syntax):
+    `Đường dẫn: có ký tự không nhìn thấy (U+00AD, ký tự thứ 18); vui lòng xóa ký tự này hoặc nhập lại.`"""
+    labels = FORM.get()
+    found: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name in found or not isinstance(value, str) or (labels is not None and labels.is_free(name)):
+            continue
+        dropped = dropped_character(value)
+        if dropped is not None:
+            found[name] = hidden_character_message(input_name(name), *dropped, kind=input_kind(name))
+    return found
+
+
+def hidden_character_message(field: str, position: int, character: str, *, kind: str = TEXT) -> str:
+    """`<field>: có ký tự không nhìn thấy (U+00AD, ký tự thứ 18); vui lòng xóa ký tự này hoặc nhập lại.`: the refusal
+    of an input that is no free text holding `character` at `position` (hidden_character_fields); of a CHOICE:
+    `…; vui lòng chọn lại.`; of one FILLED by the page: `…; trường này do trang tự điền, vui lòng tải lại biểu mẫu rồi
+    gửi lại.`"""
+    said = {"field": field, "character": code_point(character), "position": position}
+    if kind == CHOICE:
+        return _(
+            "%(field)s: holds an invisible character (%(character)s, character %(position)s); please choose again.",
+            **said,
+        )
+    if kind == FILLED:
+        return _(
+            "%(field)s: holds an invisible character (%(character)s, character %(position)s); the page fills in this"
+            " field itself, so please reload the form and send it again.",
+            **said,
+        )
+    return _(
+        "%(field)s: holds an invisible character (%(character)s, character %(position)s); please delete it or type"
+        " the value again.",
+        **said,
+    )
+
+
+def refused_characters(form: Any, undecodable: Sequence[str] = ()) -> dict[str, str]:
+    """{input: message} for each input of `form` the form is refused for whatever else it holds (UNSTORABLE): one
+    `text` would read as other than typed (hidden_character_fields), bytes that are not valid UTF-8 (`undecodable`,
+    their names), a character no text is stored with (unstorable_fields), the last said over the others."""
+    return (
+        hidden_character_fields(form) | {name: not_utf8_message(name) for name in undecodable} | unstorable_fields(form)
+    )
 
 
 def unstorable_message(field: str, character: str, *, kind: str = TEXT) -> str:
@@ -593,7 +682,9 @@ def text(form: Any, name: str) -> str:
     """A trimmed text field in Unicode NFC (CONTRACT.md stores text composed): Vietnamese typed or pasted decomposed
     (NFD: `ê` + U+0301) counts as the characters stored, never as its code points; "" when it holds only spaces or
     invisible characters (shared.text.has_text); the characters that only steer or hide text (a right-to-left
-    override, zero-width ones) are left out wherever they are (shared.text.without_controls)."""
+    override, zero-width ones) are left out wherever they are (shared.text.without_controls). Of an input that is no
+    free text (FormLabels.free) the form is refused by then when that changes it (form_of, hidden_character_fields):
+    what is read is what was typed, or nothing is sent."""
     return said_or_blank(without_controls(unicodedata.normalize("NFC", str(form.get(name) or ""))))
 
 
@@ -1239,12 +1330,13 @@ def _form_text(raw: bytes) -> str:
 async def form_of(request: Request, labels: FormLabels) -> Any:
     """The submitted form (already parsed once for the CSRF check; Starlette caches it), its `labels` (FORM: what its
     refusals call its inputs, as its page shows them), its unstorable fields (UNSTORABLE: a character no text is
-    stored with, or bytes that are not valid UTF-8) noted for every refusal; its one-time key, when it carries one,
-    goes on the request's state, where the command it sends reads it (a resent form is the same event)."""
+    stored with, bytes that are not valid UTF-8, or in an input that is no free text a character `text` would drop)
+    noted for every refusal; its one-time key, when it carries one, goes on the request's state, where the command
+    it sends reads it (a resent form is the same event)."""
     FORM.set(labels)
     form = await posted_form(request)
     undecodable = undecodable_fields(request.headers.get("content-type", ""), await request.body())
-    UNSTORABLE.set({name: not_utf8_message(name) for name in undecodable} | unstorable_fields(form))
+    UNSTORABLE.set(refused_characters(form, undecodable))
     key = text(form, FORM_KEY)
     if FORM_KEY_PATTERN.match(key):
         setattr(request.state, FORM_KEY, key)
@@ -1262,7 +1354,7 @@ def with_row_names(form: Any, names: Mapping[str, str]) -> None:
     FORM.set(dataclasses.replace(labels, names={**labels.names, **names}))
     said = {}
     for name in UNSTORABLE.get():
-        found = unstorable_fields(FormData([(name, value) for value in form.getlist(name)]))
+        found = refused_characters(FormData([(name, value) for value in form.getlist(name)]))
         said[name] = found.get(name) or not_utf8_message(name)
     UNSTORABLE.set(said)
 

@@ -66,9 +66,12 @@ async def sign_in_page(request: Request, next: str | None = None) -> HTMLRespons
 
 
 SIGN_IN_FORM = forms.FormLabels(
-    fields={"username": N_("Username"), "password": N_("Password")}, hidden=frozenset({"csrf", "next"})
+    fields={"username": N_("Username"), "password": N_("Password")},
+    hidden=frozenset({"csrf", "next"}),
+    free=frozenset({"username", "password"}),
 )
-"""The sign-in form's inputs as sign_in.html labels them."""
+"""The sign-in form's inputs as sign_in.html labels them; the username and password are read as sent (posted_text),
+never cleaned, so not refused for an invisible character either (a wrong one is a wrong username or password)."""
 SIGN_IN_LIMITS = {"username": 200, "password": 500}
 """The longest username and password the form takes, in characters."""
 
@@ -77,6 +80,26 @@ def posted_text(form: Any, name: str) -> str:
     """A posted input's text as sent ("" for none, or for a file in its place)."""
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+def sign_in_problems(form: Any) -> dict[str, str]:
+    """{field: message} for each of the sign-in form's username and password left empty (a username of spaces or
+    invisible characters alone too: has_text) or longer than SIGN_IN_LIMITS allows, in the form's order: every
+    mistake of one sending at once."""
+    problems: dict[str, str] = {}
+    for field, most in SIGN_IN_LIMITS.items():
+        typed = posted_text(form, field)
+        entered = len(typed)
+        if not (has_text(typed) if field == "username" else typed):  # spaces or zero-width ones alone are none
+            problems[field] = forms.required(field)
+        elif entered > most:
+            problems[field] = _(
+                forms.LIMITS["string_too_long"],
+                field=forms.label(field),
+                limit=format_number(most, digits=0),
+                count=format_number(entered, digits=0),
+            )
+    return problems
 
 
 @router.post("/sign-in")
@@ -98,24 +121,12 @@ async def sign_in(request: Request, state: State) -> Response:
     unstorable = forms.UNSTORABLE.get()
     if unstorable:  # no account is named so, and the throttle's table could not store the name (was a 500)
         return sign_in_form(request, next_url=next_url, username="", status=422, error=" ".join(unstorable.values()))
-    if not has_text(username) or not password:  # a name of spaces or zero-width ones alone is none (has_text)
-        field = "username" if not has_text(username) else "password"
-        return sign_in_form(request, next_url=next_url, username=username, status=422, error=forms.required(field))
-    for field, most in SIGN_IN_LIMITS.items():
-        entered = len(posted_text(form, field))
-        if entered > most:
-            return sign_in_form(
-                request,
-                next_url=next_url,
-                username="",
-                status=422,
-                error=_(
-                    forms.LIMITS["string_too_long"],
-                    field=forms.label(field),
-                    limit=format_number(most, digits=0),
-                    count=format_number(entered, digits=0),
-                ),
-            )
+    problems = sign_in_problems(form)
+    if problems:
+        # every field's at once (both left empty named both); a name too long is not shown back
+        too_long = len(username) > SIGN_IN_LIMITS["username"]
+        shown = "" if too_long else username
+        return sign_in_form(request, next_url=next_url, username=shown, status=422, error=" ".join(problems.values()))
     sub = username.strip()
     address = client_address(request.scope)
     wait, attempt = await state.sign_in.begin(sub, address)

@@ -224,15 +224,17 @@ QUERY_LABELS = {
 """What the page's address parameters choose, as its refusals name them (never the raw parameter, which no one sees
 on the page); each dead-letter queue's and service's list is named with its queue or service (list_offsets)."""
 REASON = {"reason": N_("Reason")}
+FREE_REASON = frozenset(REASON)
+"""The reason, the one input of the page's forms a person types: free text (forms.FormLabels.free)."""
 DEAD_LETTER_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "queue", "event_id", "message_id", "key"}))
 PURGE_FORM = forms.FormLabels(
     choices={"confirm": N_("The box confirming the deletion")}, hidden=frozenset({"csrf", "queue"})
 )
 PARKED_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "service", "id"}))
-PARKED_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "service", "id"}))
+PARKED_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "service", "id"}), free=FREE_REASON)
 HELD_RETRY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "source", "event_id"}))
-HELD_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "source", "event_id"}))
-DISMISS_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "rejection_id", "event_id"}))
+HELD_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "source", "event_id"}), free=FREE_REASON)
+DISMISS_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "rejection_id", "event_id"}), free=FREE_REASON)
 REJECTION_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "rejection_id", "event_id"}))
 """The page's forms' inputs as operations.html labels them: the rows' ids and names filled in by the page, the
 reason a drop or a dismissal gives, and the purge's confirming tick."""

@@ -35,7 +35,13 @@ from services.gateway.web.i18n import N_, _, format_number, format_period
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
 from shared.periods import VIETNAM_TZ
-from shared.plausible import EARLIEST_PERIOD, latest_period_month, rescore_month_bounds, span_range_problem
+from shared.plausible import (
+    EARLIEST_PERIOD,
+    SpanProblem,
+    latest_period_month,
+    rescore_month_bounds,
+    span_range_problems,
+)
 from shared.rpc import RpcError, ServiceUnavailable
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -105,14 +111,21 @@ def _month_words(month: str) -> str:
 
 
 def span_errors(first: str | None, last: str | None, at: datetime, *, first_month: str | None = None) -> dict[str, str]:
-    """The form's Vietnamese for what the API's rule (shared.plausible.span_range_problem) finds wrong with the
-    months: one before 1/2000 (either field), a last month more than two years ahead (`period_to`), a last month
-    before the first (`period_to`), a first month not begun at `at` (`period_from`), or a last month before the
-    committee's `first_month` of data (`period_to`). A last month still ahead within two years is no error: the job
-    re-scores up to now."""
-    problem = span_range_problem(first, last, now=at, first_month=first_month)
-    if problem is None:
-        return {}
+    """The form's Vietnamese for what the API's rule (shared.plausible.span_range_problems) finds wrong with the
+    months, each field's at once: one before 1/2000 (either field), a last month more than two years ahead
+    (`period_to`), a last month before the first (`period_to`), a first month not begun at `at` (`period_from`), or a
+    last month before the committee's `first_month` of data (`period_to`). A last month still ahead within two years
+    is no error: the job re-scores up to now."""
+    return {
+        problem.field: span_message(problem, first, last, at, first_month=first_month)
+        for problem in span_range_problems(first, last, now=at, first_month=first_month)
+    }
+
+
+def span_message(
+    problem: SpanProblem, first: str | None, last: str | None, at: datetime, *, first_month: str | None = None
+) -> str:
+    """The Vietnamese of one SpanProblem of the months `first`..`last` at `at`, naming its field."""
     field, month = problem.field, first if problem.field == "period_from" else last
     said = _month_words(month) if month and len(month) == 7 else format_period(month or "", within=True)
     if problem.code == "not_begun":
@@ -150,7 +163,7 @@ def span_errors(first: str | None, last: str | None, at: datetime, *, first_mont
         message = _("%(field)s: must not be before the first month.", field=forms.label(field))
     else:
         message = _("%(field)s: enter a month as YYYY-MM.", field=forms.label(field))
-    return {field: message}
+    return message
 
 
 RESCORE_NOT_STARTED = N_(
@@ -175,7 +188,9 @@ def _unanswered(request: Request, committee_id: str, *, sent: bool) -> HTMLRespo
     return error_page(request, 503, _("Re-scoring not started"), _(RESCORE_NOT_STARTED), back=back)
 
 
-RESCORE_FORM = forms.FormLabels(fields=forms.known("period_from", "period_to"))
+RESCORE_FIELDS = ("period_from", "period_to")
+"""The form's fields, top to bottom: the order its errors are listed in."""
+RESCORE_FORM = forms.FormLabels(fields=forms.known(*RESCORE_FIELDS))
 """The re-scoring form's inputs as rescore.html labels them."""
 
 
@@ -187,14 +202,17 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
     errors: dict[str, str] = {}
     first = _month(form, "period_from", errors, required=True)
     last = _month(form, "period_to", errors, required=False)
-    if not errors:
-        try:
-            earliest = await reads.committee_first_month(state, committee_id) if last is not None else None
-        except ServiceUnavailable as exc:
-            if exc.service != SCORES_SERVICE:
-                raise
+    # each month is judged by the API's rule whatever the other is: a first month not begun and a last month before
+    # it are said at once (a trial's form said only the last), a month written wrong with the other's own problem
+    try:
+        earliest = await reads.committee_first_month(state, committee_id) if last is not None else None
+    except ServiceUnavailable as exc:
+        if exc.service != SCORES_SERVICE:
+            raise
+        if not errors:
             return _unanswered(request, committee_id, sent=False)
-        errors.update(span_errors(first, last, now(), first_month=earliest))
+        earliest = None  # the form is refused for its own mistakes anyway: said without the data's first month
+    errors = forms.in_form_order(span_errors(first, last, now(), first_month=earliest) | errors, RESCORE_FIELDS)
     try:
         if errors:
             raise FormErrors(errors)

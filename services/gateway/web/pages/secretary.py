@@ -79,6 +79,7 @@ SCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("topic", "start_date", "start_time", "location", "agenda"),
     choices=forms.known("kind", "committee_prepared", "confirm_same_time"),
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
+    free=frozenset({"topic", "location", "agenda"}),
 )
 """The schedule form's inputs as schedule.html labels them."""
 HELD_FORM = forms.FormLabels(
@@ -86,17 +87,25 @@ HELD_FORM = forms.FormLabels(
     choices=forms.known("kind", "committee_prepared")
     | {"confirm_same_time": N_("Record it anyway: this is another meeting")},
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
+    free=frozenset({"topic", "location", "agenda"}),
 )
 """The "record a meeting already held" form's (schedule.html with `held`)."""
-RESCHEDULE_FORM = forms.FormLabels(fields=forms.known("start_date", "start_time", "location", "reason"))
+RESCHEDULE_FORM = forms.FormLabels(
+    fields=forms.known("start_date", "start_time", "location", "reason"), free=frozenset({"location", "reason"})
+)
 """The reschedule form's inputs as record.html labels them."""
-CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")})
-DOCUMENTS_FORM = forms.FormLabels(fields=forms.known("title", "url"), choices={"kind": N_("Kind")})
+CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
+DOCUMENTS_FORM = forms.FormLabels(
+    fields=forms.known("title", "url"), choices={"kind": N_("Kind")}, free=frozenset({"title"})
+)
+"""The documents form's: its link is read as typed, refused naming an invisible character inside it (as the API
+refuses the address), never stored without it."""
 ATTENDANCE_FORM = forms.FormLabels(
     fields={"reason-": N_("Reason for absence")},
     choices={"status-": N_("Attendance")},
     hidden=frozenset({"csrf", "form_key", "member"}),
     named={"reason-": N_("Reason for the absence of %(name)s"), "status-": N_("Attendance of %(name)s")},
+    free=frozenset({"reason-"}),
 )
 """The roster's inputs, one row a member (`status-<member>`, `reason-<member>`), said as record.html labels them:
 with the member's name once the handler knows the cell's members (forms.with_row_names), never with their id."""
@@ -112,10 +121,13 @@ MINUTES_FORM = forms.FormLabels(
     },
     choices=forms.known("chair_id", "recorder_id", "speakers") | {"assignee-": N_("Assignee")},
     hidden=frozenset({"csrf", "form_key", "speaker_order", "task_id"}),
+    free=frozenset({"content", "conclusions", "resolution-", "task-"}),
 )
 """The minutes form's inputs as _minutes.html labels them, its rows' by stem (`task-2` → Nhiệm vụ 2)."""
 APPROVAL_FORM = forms.FormLabels(fields=forms.known("votes_for", "votes_against"))
-ASSESSMENT_FORM = forms.FormLabels(fields={"point-": N_("Points")} | forms.known("comment"))
+ASSESSMENT_FORM = forms.FormLabels(
+    fields={"point-": N_("Points")} | forms.known("comment"), free=frozenset({"comment"})
+)
 """The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
 TASK_DONE_FORM = forms.FormLabels(
     fields={"completed_on": N_("Done on")}, hidden=frozenset({"csrf", "form_key", "task_id"})
@@ -223,8 +235,10 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     body = _schedule_body(form, cell_id, starts)
     meeting_id = body["meeting_id"]
     try:
+        # judged with the form's other mistakes, not once they are corrected: a meeting within the hour of another
+        # and a missing place are said at once
+        errors |= await same_time_warning(state, cell_id, body, starts)
         model = _schedule_model(body, errors)
-        await same_time_warning(state, cell_id, model)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -300,8 +314,8 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     }
     meeting_id = body["meeting_id"]
     try:
+        errors |= await same_time_warning(state, cell_id, body, starts, held=True)
         model = _schedule_model(body, errors)
-        await same_time_warning(state, cell_id, model, held=True)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -325,29 +339,28 @@ SAME_TIME_HELD = N_(
 held (which sends no notice and schedules nothing: a trial's held form said its members would be notified twice)."""
 
 
-async def same_time_warning(state: State, cell_id: str, model: MeetingScheduleCreate, *, held: bool = False) -> None:
-    """FormErrors under `confirm_same_time` when the cell already has a meeting, not cancelled, starting within the
-    hour of the one the form schedules (commands.meetings_at_same_start, the API's 409 meeting_at_same_time) and the
-    secretary has not ticked the confirmation: the other meeting named by its start and place, so the same meeting
-    sent twice is not scheduled, and its members notified, twice (a user trial); `held`: the form of a meeting
-    already held, worded for a record (SAME_TIME_HELD)."""
-    if model.confirm_same_time:
-        return
-    assert model.meeting_id is not None  # the form always carries one
-    clashes = await commands.meetings_at_same_start(state, cell_id, model.starts_at, other_than=model.meeting_id)
+async def same_time_warning(
+    state: State, cell_id: str, body: Mapping[str, Any], starts: datetime | None, *, held: bool = False
+) -> dict[str, str]:
+    """{`confirm_same_time`: the warning} when the cell already has a meeting, not cancelled, starting within the hour
+    of `starts`, the start of the meeting the form's `body` (_schedule_body) schedules (commands.meetings_at_same_start,
+    the API's 409 meeting_at_same_time), and the secretary has not ticked the confirmation: the other meeting named by
+    its start and place, so the same meeting sent twice is not scheduled, and its members notified, twice (a user
+    trial); {} otherwise, or without a start to judge. `held`: the form of a meeting already held, worded for a record
+    (SAME_TIME_HELD)."""
+    if starts is None or body["confirm_same_time"]:
+        return {}
+    clashes = await commands.meetings_at_same_start(state, cell_id, starts, other_than=body["meeting_id"])
     if not clashes:
-        return
+        return {}
     other = clashes[0]
-    starts = other.starts_at.astimezone(VIETNAM_TZ) if other.starts_at else None
-    raise FormErrors(
-        {
-            "confirm_same_time": _(
-                SAME_TIME_HELD if held else SAME_TIME_SCHEDULE,
-                when=format_moment(starts) if starts else "?",
-                place=other.location or "—",
-            )
-        }
+    other_starts = other.starts_at.astimezone(VIETNAM_TZ) if other.starts_at else None
+    said = _(
+        SAME_TIME_HELD if held else SAME_TIME_SCHEDULE,
+        when=format_moment(other_starts) if other_starts else "?",
+        place=other.location or "—",
     )
+    return {"confirm_same_time": said}
 
 
 # ---- the record page ----------------------------------------------------------------------------
