@@ -321,14 +321,15 @@ def dropped_character(value: str) -> tuple[int, str] | None:
 def hidden_character_fields(form: Any) -> dict[str, str]:
     """{input: message} for each input of `form` that is not free text (FormLabels.free, of the form being handled)
     whose value `text` would read as other than typed (dropped_character: an invisible or steering character inside
-    it), as the API refuses such an address (shared.web_address) or id (its syntax):
+    it; one of such characters alone is said empty, as every blank field is), as the API refuses such an address
+    (shared.web_address) or id (its syntax):
     `Đường dẫn: có ký tự không nhìn thấy (U+00AD, ký tự thứ 18); vui lòng xóa ký tự này hoặc nhập lại.`"""
     labels = FORM.get()
     found: dict[str, str] = {}
     for name, value in form.multi_items():
         if name in found or not isinstance(value, str) or (labels is not None and labels.is_free(name)):
             continue
-        dropped = dropped_character(value)
+        dropped = dropped_character(value) if has_text(value) else None  # nothing visible: said empty (require_text)
         if dropped is not None:
             found[name] = hidden_character_message(input_name(name), *dropped, kind=input_kind(name))
     return found
