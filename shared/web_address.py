@@ -134,9 +134,8 @@ def _host_problem(host: str, *, bracketed: bool) -> AddressProblem | None:
         pass
     if ":" in host:
         return wrong
-    try:
-        encoded = idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError):
+    encoded = _idna(host)
+    if encoded is None:
         return wrong
     if not _ends_in_number(encoded):
         return None
@@ -145,6 +144,15 @@ def _host_problem(host: str, *, bracketed: bool) -> AddressProblem | None:
     if number is None:
         return wrong
     return _ipv4_problem(host, encoded, number)
+
+
+@lru_cache(maxsize=1024)
+def _idna(host: str) -> str | None:
+    """`host` as IDNA 2008 with UTS 46 mapping encodes it (`ví-dụ.vn` → `xn--v-d-rma6749a.vn`), None if it cannot."""
+    try:
+        return idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
 
 
 def _ends_in_number(host: str) -> bool:
@@ -239,7 +247,7 @@ def browser_uri(value: str) -> str | None:
     if authority.startswith("["):
         host = f"[{host}]"
     elif not _is_ipv4(host):
-        host = idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
+        host = _idna(host) or host  # address_problem took it, so IDNA encodes it
     port = f":{parts.port}" if parts.port is not None else ""
     tail = rest[len(authority) :]
     return f"{scheme.lower()}://{host}{port}{quote(tail, safe=URI_SAFE)}"
