@@ -11,7 +11,7 @@ import ipaddress
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import idna
 
@@ -28,8 +28,9 @@ URI_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 @dataclass(frozen=True)
 class AddressProblem:
-    """Why a text is no http(s) address: `code` (scheme, host_missing, host, port, hidden, character, percent),
-    the `values` the sentence names (`host`, `port`, `char`, `point`, `position`, 1-based), and `reason` in English."""
+    """Why a text is no http(s) address: `code` (scheme, host_missing, host, userinfo, ipv4_hex, ipv4_octal,
+    ipv4_parts, ipv4_dot, port, hidden, character, percent), the `values` the sentence names (`host`, `port`, `char`,
+    `point`, `position`, 1-based, `part`, `parts`, `ip`), and `reason` in English."""
 
     code: str
     reason: str
@@ -57,19 +58,34 @@ def address_problem(value: str) -> AddressProblem | None:
             )
     if not value[:8].lower().startswith(SCHEMES):
         return AddressProblem("scheme", "must begin with http:// or https://")
+    authority = _authority(value)
     try:
         parts = urlsplit(value)
+    except ValueError:  # brackets around no IPv6 address
+        return AddressProblem(
+            "host", f"the host {authority!r} is not a domain name or an IP address", {"host": authority}
+        )
+    try:
         port = parts.port
     except ValueError:
-        port_text = value.split("//", 1)[1].split("/", 1)[0].rpartition(":")[2]
+        port_text = authority.rpartition(":")[2]
         return AddressProblem("port", f"the port {port_text!r} is not a number from 1 to 65535", {"port": port_text})
     host = parts.hostname or ""
     if not host:
         return AddressProblem("host_missing", f"names no host after {parts.scheme}://, such as {EXAMPLE}")
+    if "@" in authority:
+        # WHATWG and urlsplit open the host after the last '@': `https://chibo.gov.vn@evil.example/` opens evil.example
+        return AddressProblem(
+            "userinfo",
+            f"holds a user name or password before its host (the text up to '@'), which opens {host!r} whatever that "
+            "text says; an address here holds none",
+            {"host": host},
+        )
     if port == 0:
         return AddressProblem("port", "the port '0' is not a number from 1 to 65535", {"port": "0"})
-    if not _is_host(host):
-        return AddressProblem("host", f"the host {host!r} is not a domain name or an IP address", {"host": host})
+    problem = _host_problem(host, bracketed=authority.startswith("["))
+    if problem is not None:
+        return problem
     for index, char in enumerate(value):
         if char.isascii() and char not in URI_CHARACTERS:
             where = {"char": char, "position": str(index + 1)}
@@ -88,24 +104,120 @@ def address_problem(value: str) -> AddressProblem | None:
     return None
 
 
+def _authority(value: str) -> str:
+    """The text between `//` and the first `/`, `?` or `#` of an address that begins with http(s)://."""
+    rest = value.split("//", 1)[1]
+    for end, char in enumerate(rest):
+        if char in "/?#":
+            return rest[:end]
+    return rest
+
+
 @lru_cache(maxsize=1024)
-def _is_host(host: str) -> bool:
-    """Whether `host` (urlsplit's lower-cased hostname, an IPv6 address without its brackets) is an IP address or a
-    domain name IDNA encodes (`ví-dụ.vn` → `xn--v-d-rma6749a.vn`); cached, as a province's documents name few hosts
-    and the encoding took 67 of the 76 µs an address's judgement took (9 µs cached)."""
+def _host_problem(host: str, *, bracketed: bool) -> AddressProblem | None:
+    """Why `host` (urlsplit's lower-cased hostname, an IPv6 address without its brackets) is no IP address or domain
+    name IDNA encodes (`ví-dụ.vn` → `xn--v-d-rma6749a.vn`), None when it is one; cached, as a province's documents
+    name few hosts and the encoding took 67 of the 76 µs an address's judgement took (9 µs cached). A host the WHATWG
+    URL standard reads as an IPv4 number (it ends in a number) must be the canonical dotted-decimal form: browsers
+    open `0x7f.0.0.1`, `0177.0.0.1`, `127.1` and `127.0.0.1.` as 127.0.0.1, which is not what a person reads."""
+    wrong = AddressProblem("host", f"the host {host!r} is not a domain name or an IP address", {"host": host})
+    if bracketed:  # brackets hold an IPv6 address only, and no zone (WHATWG has none)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return wrong
+        return wrong if "%" in host else None
     try:
-        ipaddress.ip_address(host)
-        return True
+        ipaddress.IPv4Address(host)
+        return None
     except ValueError:
         pass
     if ":" in host:
-        return False
+        return wrong
+    encoded = _idna(host)
+    if encoded is None:
+        return wrong
+    if not _ends_in_number(encoded):
+        return None
+    # the WHATWG IPv4 parser's host (UTS 46 maps ２０２６ to 2026 first): an address in another form, or nothing
+    number = _ipv4(encoded)
+    if number is None:
+        return wrong
+    return _ipv4_problem(host, encoded, number)
+
+
+@lru_cache(maxsize=1024)
+def _idna(host: str) -> str | None:
+    """`host` as IDNA 2008 with UTS 46 mapping encodes it (`ví-dụ.vn` → `xn--v-d-rma6749a.vn`), None if it cannot."""
     try:
-        encoded = idna.encode(host, uts46=True, std3_rules=True)
+        return idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
-        return False
-    # digits and dots alone are an IP address or nothing, also when UTS 46 mapped them from another script (２０２６)
-    return not is_ascii_number(encoded.replace(b".", b""))
+        return None
+
+
+def _ends_in_number(host: str) -> bool:
+    """The WHATWG URL standard's "ends in a number" checker: whether the IPv4 parser reads the ASCII `host`."""
+    parts = host.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    last = parts[-1]
+    return bool(last) and (is_ascii_number(last) or _ipv4_number(last) is not None)
+
+
+def _ipv4_number(part: str) -> int | None:
+    """One part as the WHATWG IPv4 number parser reads it (0x… hexadecimal, 0… octal, else decimal), None if none."""
+    if not part:
+        return None
+    radix, digits = 10, part
+    if part[:2] in ("0x", "0X"):
+        radix, digits = 16, part[2:]
+    elif len(part) > 1 and part[0] == "0":
+        radix, digits = 8, part[1:]
+    allowed = "0123456789abcdefABCDEF"[: {8: 8, 10: 10, 16: 22}[radix]]
+    if any(char not in allowed for char in digits):
+        return None
+    return int(digits, radix) if digits else 0
+
+
+def _ipv4(host: str) -> int | None:
+    """The WHATWG IPv4 parser: the 32-bit address the ASCII `host` stands for, None when it is a failure."""
+    parts = host.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    if len(parts) > 4:
+        return None
+    numbers = [_ipv4_number(part) for part in parts]
+    if any(number is None for number in numbers):
+        return None
+    known = [number for number in numbers if number is not None]
+    if any(number > 255 for number in known[:-1]) or known[-1] >= 256 ** (5 - len(known)):
+        return None
+    address = known[-1]
+    for index, number in enumerate(known[:-1]):
+        address += number * 256 ** (3 - index)
+    return address
+
+
+def _ipv4_problem(host: str, encoded: str, number: int) -> AddressProblem:
+    """Why `host` (IDNA `encoded`), which browsers open as the IPv4 address `number`, is not written as that address:
+    the first hexadecimal or octal part, else too few parts, else the trailing dot."""
+    ip = str(ipaddress.IPv4Address(number))
+    values = {"host": host, "ip": ip}
+    opens = f"the host {host!r} opens the IP address {ip} in a browser"
+    parts = encoded.rstrip(".").split(".")
+    for part in parts:
+        if part[:2] == "0x":
+            why = f"its part {part!r} is read as a hexadecimal number"
+            return AddressProblem("ipv4_hex", f"{opens} ({why}); write it as {ip}", values | {"part": part})
+        if len(part) > 1 and part[0] == "0":
+            why = f"its part {part!r} begins with 0, so is read as an octal number"
+            return AddressProblem("ipv4_octal", f"{opens} ({why}); write it as {ip}", values | {"part": part})
+    if len(parts) < 4:
+        count = f"{len(parts)} part" + ("s" if len(parts) > 1 else "")
+        why = f"it is written in {count}, not 4, its last standing for the ones left out"
+        return AddressProblem("ipv4_parts", f"{opens} ({why}); write it as {ip}", values | {"parts": str(len(parts))})
+    why = "it ends in a dot"
+    return AddressProblem("ipv4_dot", f"{opens} ({why}); write it as {ip}", values)
 
 
 def _hex_pair(text: str) -> bool:
@@ -119,3 +231,35 @@ def web_address(value: str) -> str:
     if problem is not None:
         raise AddressError(problem)
     return value
+
+
+def browser_uri(value: str) -> str | None:
+    """The URI (ASCII) a browser opens for the address `value`, to put in an href while the page shows `value` as
+    typed: the host IDNA-encoded (`ví-dụ.vn` → `xn--v-d-rma6749a.vn`), every non-ASCII character of the rest
+    percent-encoded as UTF-8 (RFC 3987 section 3.1), the rest kept; None when address_problem refuses `value` (a
+    document stored before the address was judged)."""
+    if address_problem(value) is not None:
+        return None
+    scheme, rest = value.split("://", 1)
+    authority = _authority(value)
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    if authority.startswith("["):
+        host = f"[{host}]"
+    elif not _is_ipv4(host):
+        host = _idna(host) or host  # address_problem took it, so IDNA encodes it
+    port = f":{parts.port}" if parts.port is not None else ""
+    tail = rest[len(authority) :]
+    return f"{scheme.lower()}://{host}{port}{quote(tail, safe=URI_SAFE)}"
+
+
+URI_SAFE = "".join(sorted(URI_CHARACTERS))
+"""What quote keeps of an accepted address's path, query and fragment: every ASCII character it may hold."""
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True

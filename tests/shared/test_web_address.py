@@ -10,7 +10,7 @@ from services.notifications.domain.model import preference_fault
 from shared.contracts.notifications_rpc import SetPreferences
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, parse_envelope
-from shared.web_address import address_problem
+from shared.web_address import address_problem, browser_uri
 from tests.shared.test_envelope import envelope
 
 IRIS = [
@@ -75,3 +75,77 @@ def test_a_webhook_address_is_judged_alike() -> None:
     )
     fault = preference_fault(channels=["webhook"], known=["webhook"], offered=[], webhook_url="https://a b.vn/h")
     assert fault is not None and fault.message.startswith("webhook_url: holds a space"), fault
+
+
+@pytest.mark.parametrize(
+    ("address", "code", "said"),
+    [
+        # a trial's deceptive link: it shows chibo.gov.vn and opens evil.example
+        ("https://chibo.gov.vn@evil.example/x", "userinfo", "which opens 'evil.example' whatever that text says"),
+        ("https://bi-thu:mat-khau@ví-dụ.vn/a.pdf", "userinfo", "holds a user name or password before its host"),
+        # the WHATWG IPv4 parser's other forms of 127.0.0.1: a trial's 0x7f.0.0.1 was taken, 127.1 refused
+        ("http://0x7f.0.0.1/", "ipv4_hex", "(its part '0x7f' is read as a hexadecimal number); write it as 127.0.0.1"),
+        ("http://1.2.3.0X4/", "ipv4_hex", "opens the IP address 1.2.3.4 in a browser (its part '0x4'"),
+        ("http://0177.0.0.1/", "ipv4_octal", "(its part '0177' begins with 0, so is read as an octal number)"),
+        ("http://127.1/", "ipv4_parts", "the host '127.1' opens the IP address 127.0.0.1 in a browser (it is written"),
+        ("http://2130706433/", "ipv4_parts", "opens the IP address 127.0.0.1 in a browser (it is written in 1 part,"),
+        (
+            "http://127.0.0.1./",
+            "ipv4_dot",
+            "the host '127.0.0.1.' opens the IP address 127.0.0.1 in a browser (it ends",
+        ),
+        # a host that ends in a number is an IPv4 address or nothing to a browser
+        ("https://tai-lieu.123/a.pdf", "host", "the host 'tai-lieu.123' is not a domain name or an IP address"),
+        ("https://ví-dụ.0x1/a.pdf", "host", "the host 'ví-dụ.0x1' is not a domain name or an IP address"),
+        ("http://1.2.3.4.5/", "host", "the host '1.2.3.4.5' is not a domain name or an IP address"),
+        # brackets hold an IPv6 address only (urlsplit raised, said as a wrong port)
+        ("http://[127.0.0.1]/a.pdf", "host", "the host '[127.0.0.1]' is not a domain name or an IP address"),
+    ],
+)
+def test_a_link_that_opens_another_host_than_it_shows_is_refused_naming_the_part(
+    address: str, code: str, said: str
+) -> None:
+    problem = address_problem(address)
+    assert problem is not None and problem.code == code and said in problem.reason, problem
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(published(address))))
+    assert said in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["http://127.0.0.1/a.pdf", "http://10.0.0.5:8080/a.pdf", "https://0x7f.example/a.pdf", "https://ví-dụ.vn./a.pdf"],
+)
+def test_a_canonical_ip_address_and_a_domain_with_hex_or_a_final_dot_are_taken(address: str) -> None:
+    """A document on the cell's own network (a loopback or private address) is a link members read, not one the
+    system calls; a name label such as 0x7f and a fully qualified name's final dot are no number."""
+    assert address_problem(address) is None
+
+
+def test_a_webhook_address_with_credentials_is_refused() -> None:
+    """A webhook authenticates by its signature (webhook_secret, X-Chibo-Signature): a user and password in its
+    address would be stored and shown in plain text, and nothing documents them."""
+    fault = preference_fault(
+        channels=["webhook"], known=["webhook"], offered=[], webhook_url="https://sms:mat-khau@cong-tin-nhan.vn/h"
+    )
+    assert fault is not None and fault.message.startswith("webhook_url: holds a user name or password"), fault
+    assert "mat-khau" not in fault.message
+
+
+@pytest.mark.parametrize(
+    ("address", "uri"),
+    [
+        ("https://example.vn/biên-bản.pdf", "https://example.vn/bi%C3%AAn-b%E1%BA%A3n.pdf"),
+        ("HTTPS://Ví-Dụ.VN/Nghị%20quyết.pdf", "https://xn--v-d-rma6749a.vn/Ngh%E1%BB%8B%20quy%E1%BA%BFt.pdf"),
+        (
+            "https://ví-dụ.vn:8443/a.pdf?tệp=1&b=2#trang-2",
+            "https://xn--v-d-rma6749a.vn:8443/a.pdf?t%E1%BB%87p=1&b=2#trang-2",
+        ),
+        ("http://[2001:db8::1]/a.pdf", "http://[2001:db8::1]/a.pdf"),
+        ("http://203.0.113.7/a%2Fb.pdf", "http://203.0.113.7/a%2Fb.pdf"),
+        ("javascript:alert(1)", None),  # stored before addresses were judged: no link
+        ("http://0x7f.0.0.1/", None),
+    ],
+)
+def test_the_uri_a_browser_opens_has_an_idna_host_and_a_percent_encoded_rest(address: str, uri: str | None) -> None:
+    assert browser_uri(address) == uri

@@ -31,6 +31,7 @@ from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.text import FIRST_STRONG_ISOLATE, echoed, isolated_name, shown_name, without_steering
+from shared.web_address import browser_uri
 
 log = get_logger(__name__)
 WEB_DIR = Path(__file__).parent
@@ -63,6 +64,7 @@ def environment() -> jinja2.Environment:
     env.filters["isolated_name"] = lambda value: isolated_name(str(value if value is not None else ""))
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
+    env.globals["browser_uri"] = browser_uri
     env.globals.update(globals_())
     return env
 

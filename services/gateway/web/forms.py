@@ -1020,6 +1020,26 @@ ADDRESS_PROBLEMS = {
         "https://example.vn/nghi-quyet.pdf."
     ),
     "host": N_("%(field)s: the domain name “%(host)s” is not valid (a domain name such as ví-dụ.vn or example.vn)."),
+    "userinfo": N_(
+        "%(field)s: holds a user name or password before the domain name (the text up to “@”); the link would open "
+        "“%(host)s” whatever that text says, so an address holds none."
+    ),
+    "ipv4_hex": N_(
+        "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (its part “%(part)s” is "
+        "read as a hexadecimal number); write %(ip)s."
+    ),
+    "ipv4_octal": N_(
+        "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (its part “%(part)s” "
+        "begins with 0, so it is read as an octal number); write %(ip)s."
+    ),
+    "ipv4_parts": N_(
+        "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it has %(parts)s parts "
+        "instead of 4); write %(ip)s."
+    ),
+    "ipv4_dot": N_(
+        "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it ends in a dot); "
+        "write %(ip)s."
+    ),
     "port": N_("%(field)s: the port “%(port)s” is not valid; a port is a number from 1 to 65535."),
     "hidden": N_(
         "%(field)s: holds a space or an invisible character (%(point)s, character %(position)s); an address holds "

@@ -144,6 +144,44 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             N_("The domain name “%(host)s” is not valid."),
         ),
         (
+            r"holds a user name or password before its host \(the text up to '@'\), which opens '(?P<host>[^']*)'",
+            N_(
+                "The address holds a user name or password before the domain name (the text up to “@”); the link "
+                "would open “%(host)s” whatever that text says, so an address holds none."
+            ),
+        ),
+        (
+            r"the host '(?P<host>[^']*)' opens the IP address (?P<ip>[0-9.]+) in a browser \(its part "
+            r"'(?P<part>[^']*)' is read as a hexadecimal number\)",
+            N_(
+                "The address “%(host)s” is opened by browsers as the IP address %(ip)s (its part “%(part)s” is read "
+                "as a hexadecimal number); write %(ip)s."
+            ),
+        ),
+        (
+            r"the host '(?P<host>[^']*)' opens the IP address (?P<ip>[0-9.]+) in a browser \(its part "
+            r"'(?P<part>[^']*)' begins with 0",
+            N_(
+                "The address “%(host)s” is opened by browsers as the IP address %(ip)s (its part “%(part)s” begins "
+                "with 0, so it is read as an octal number); write %(ip)s."
+            ),
+        ),
+        (
+            r"the host '(?P<host>[^']*)' opens the IP address (?P<ip>[0-9.]+) in a browser \(it is written in "
+            r"(?P<parts>[0-9]) parts?, not 4",
+            N_(
+                "The address “%(host)s” is opened by browsers as the IP address %(ip)s (it has %(parts)s parts "
+                "instead of 4); write %(ip)s."
+            ),
+        ),
+        (
+            r"the host '(?P<host>[^']*)' opens the IP address (?P<ip>[0-9.]+) in a browser \(it ends in a dot\)",
+            N_(
+                "The address “%(host)s” is opened by browsers as the IP address %(ip)s (it ends in a dot); write "
+                "%(ip)s."
+            ),
+        ),
+        (
             r"the port '(?P<port>[^']*)' is not a number from 1 to 65535",
             N_("The port “%(port)s” is not valid; a port is a number from 1 to 65535."),
         ),
