@@ -6,7 +6,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,15 @@ def run_service_cli(
     settings_factory: Callable[[], ServiceSettings],
     service_dir: Path,
     extra: Sequence[ExtraCommand] = (),
+    as_gateway: Collection[str] = (),
     argv: Sequence[str] | None = None,
 ) -> int:
     """Parse argv and run one of the service's commands; return the exit code. Every command runs on the settings of
     this checkout (shared.config.checkout_system: exported, else its var/up.env as `make up` saved it, else the
     defaults), and one that acts on the broker or database (`migrate`, the service's own; not `serve` or `health`)
-    first says on stderr which vhost and database (shared.config.acting_on)."""
+    first says on stderr which vhost, broker user and database (shared.config.acting_on). The commands named in
+    `as_gateway` ask a service's RPC as the gateway does, so they run as the gateway's broker user when `make up` made
+    one (shared.config.gateway_caller)."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the service (consumers, relay, /health, /asyncapi)")
@@ -50,7 +53,12 @@ def run_service_cli(
     with ExitStack() as system:  # every settings object the command builds reads the checkout's system
         try:
             settings = system.enter_context(
-                checkout_system(f"{name} {args.command}", settings_factory, say=args.command not in ("serve", "health"))
+                checkout_system(
+                    f"{name} {args.command}",
+                    settings_factory,
+                    say=args.command not in ("serve", "health"),
+                    as_gateway=args.command in as_gateway,
+                )
             )
         except SavedSettingsError as exc:
             print(f"python -m services.{name}: settings: {exc}", file=sys.stderr)

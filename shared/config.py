@@ -5,8 +5,9 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -156,6 +157,108 @@ def saved_settings(checkout: Path) -> dict[str, str]:
     return {name: value for name, value in pairs if name not in os.environ}
 
 
+BROKER_CREDENTIALS = Path("var") / "broker-credentials.env"
+"""Where deploy/broker_users.sh (run by `make up`) keeps each process's broker URL, one `CHIBO_AMQP_URL_<NAME>=amqp://
+user:password@host:port/vhost` line each (mode 600)."""
+GATEWAY_URL = "CHIBO_AMQP_URL_GATEWAY"
+"""The variable naming the gateway's broker user's URL, the one RPC caller the services answer after `make up`."""
+READ_BROKER_CREDENTIALS = (
+    f"source {BROKER_CREDENTIALS}"
+    ' && for name in $(compgen -v | grep "^CHIBO_AMQP_URL_[A-Z]*$"); do printf "%s=%s\\0" "$name" "${!name}"; done'
+)
+"""var/broker-credentials.env sourced as deploy/process_env.sh sources it (the shell reads its quoting), then every
+CHIBO_AMQP_URL_<NAME> it sets."""
+
+
+class BrokerCredentialsError(SavedSettingsError):
+    """var/broker-credentials.env is there but the shell could not read it."""
+
+
+def broker_credentials(checkout: Path) -> dict[str, str]:
+    """The CHIBO_AMQP_URL_<NAME> URLs `make up` wrote to `checkout`'s var/broker-credentials.env (deploy/
+    broker_users.sh), read by sourcing it as deploy/process_env.sh does; {} without the file; BrokerCredentialsError
+    when the shell fails on it (its last line of stderr said)."""
+    if not (checkout / BROKER_CREDENTIALS).is_file():
+        return {}
+    # the file's values, not an exported variable of the same name
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("CHIBO_AMQP_URL_")}
+    try:
+        done = subprocess.run(
+            ["bash", "-c", READ_BROKER_CREDENTIALS],
+            cwd=checkout,
+            env=environment,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        said = type(exc).__name__
+        raise BrokerCredentialsError(f"{checkout / BROKER_CREDENTIALS} could not be read: {said}") from None
+    if done.returncode != 0:
+        said = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        raise BrokerCredentialsError(f"{checkout / BROKER_CREDENTIALS} could not be read by the shell: {said}")
+    pairs = (item.split("=", 1) for item in done.stdout.decode().split("\0") if "=" in item)
+    return {name: value for name, value in pairs if value}
+
+
+@dataclass(frozen=True)
+class RpcCaller:
+    """The broker URL a command line asks a service with in place of CHIBO_AMQP_URL's (`url`), and where it came
+    from (`origin`: `CHIBO_AMQP_URL_GATEWAY exported` or `… from var/broker-credentials.env`)."""
+
+    url: str
+    origin: str
+
+
+def broker_user_of(amqp_url: str) -> str:
+    """The broker user an AMQP URL logs in as (`guest` when it names none, as the client does)."""
+    return unquote(urlsplit(amqp_url).username or "guest")
+
+
+def same_broker(one: str, other: str) -> bool:
+    """Whether two AMQP URLs name the same broker host, port (5672, 5671 for amqps, when not given) and vhost."""
+
+    def where(url: str) -> tuple[str, int, str]:
+        parts = urlsplit(url)
+        return (parts.hostname or "localhost", parts.port or (5671 if parts.scheme == "amqps" else 5672), vhost_of(url))
+
+    return where(one) == where(other)
+
+
+def gateway_caller(amqp_url: str, rpc_callers: Sequence[str], *, checkout: Path = CHECKOUT) -> RpcCaller | None:
+    """The gateway's broker user, for a command line that asks a service as the gateway does (the services answer
+    RPCs only from CHIBO_RPC_CALLERS, the gateway's user after `make up`): CHIBO_AMQP_URL_GATEWAY exported, else
+    `checkout`'s var/broker-credentials.env. None (keep `amqp_url`, CHIBO_AMQP_URL) when there is none, when it names
+    another broker host, port or vhost than `amqp_url`, or when `amqp_url`'s user is the gateway's or one of
+    `rpc_callers` (CHIBO_RPC_CALLERS as this command sees it). BrokerCredentialsError when the file is unreadable."""
+    url, origin = os.environ.get(GATEWAY_URL), f"{GATEWAY_URL} exported"
+    if not url:
+        url, origin = broker_credentials(checkout).get(GATEWAY_URL), f"{GATEWAY_URL} from {BROKER_CREDENTIALS}"
+    if not url or not same_broker(url, amqp_url):
+        return None
+    user = broker_user_of(amqp_url)
+    if user == broker_user_of(url) or user in rpc_callers:
+        return None
+    return RpcCaller(url=url, origin=origin)
+
+
+@contextmanager
+def amqp_url_for_block(url: str | None) -> Iterator[None]:
+    """CHIBO_AMQP_URL set to `url` for the block (left alone when None), then as it was."""
+    if url is None:
+        yield
+        return
+    before = os.environ.get("CHIBO_AMQP_URL")
+    os.environ["CHIBO_AMQP_URL"] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("CHIBO_AMQP_URL", None)
+        else:
+            os.environ["CHIBO_AMQP_URL"] = before
+
+
 @contextmanager
 def saved_environment(saved: Mapping[str, str]) -> Iterator[None]:
     """The environment with `saved` (saved_settings) under it for the block, as a script sourcing deploy/env.sh sees
@@ -174,19 +277,31 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 @contextmanager
 def checkout_system(
-    who: str, factory: Callable[[], SettingsT], *, checkout: Path = CHECKOUT, say: bool = True
+    who: str,
+    factory: Callable[[], SettingsT],
+    *,
+    checkout: Path = CHECKOUT,
+    say: bool = True,
+    as_gateway: bool = False,
 ) -> Iterator[SettingsT]:
     """A command line's settings (`factory()`) on the system of `checkout` (exported, else its var/up.env, else the
     defaults), with that environment kept for the block; the line naming the vhost and database (acting_on, `who` its
     prefix) written to stderr first unless `say` is False (a service's `serve` and `health`, which act on neither).
-    SavedSettingsError when deploy/settings.sh cannot read var/up.env; factory()'s own error (a ValidationError) as
-    it raised it."""
+    With `as_gateway` (a command that asks a service's RPC as the gateway does) CHIBO_AMQP_URL is the gateway's
+    broker user's for the block when gateway_caller finds one. SavedSettingsError (BrokerCredentialsError) when
+    deploy/settings.sh cannot read var/up.env (the shell var/broker-credentials.env); factory()'s own error (a
+    ValidationError) as it raised it."""
     saved = saved_settings(checkout)
     with saved_environment(saved):
-        settings = factory()
-        if say:
-            sys.stderr.write(acting_on(settings, saved, who=who) + "\n")
-        yield settings
+        caller = None
+        if as_gateway:
+            given = factory()
+            caller = gateway_caller(given.amqp_url, given.rpc_callers, checkout=checkout)
+        with amqp_url_for_block(caller.url if caller else None):
+            settings = factory()
+            if say:
+                sys.stderr.write(acting_on(settings, saved, who=who, caller=caller) + "\n")
+            yield settings
 
 
 def vhost_of(amqp_url: str) -> str:
@@ -201,10 +316,12 @@ def database_of(database_url: str) -> str:
     return unquote(parts.path[1:]) if len(parts.path) > 1 else (parts.username or "postgres")
 
 
-def acting_on(settings: ServiceSettings, saved: Mapping[str, str], *, who: str = "ops") -> str:
-    """The line a command line (`who`: `ops`, `gateway issue-token`...) writes first on stderr: the broker vhost and
-    database it acts on, their URLs without their passwords, and where each came from (exported, this checkout's
-    var/up.env, or the default)."""
+def acting_on(
+    settings: ServiceSettings, saved: Mapping[str, str], *, who: str = "ops", caller: RpcCaller | None = None
+) -> str:
+    """The line a command line (`who`: `ops`, `gateway issue-token`...) writes first on stderr: the broker vhost,
+    broker user and database it acts on, their URLs without their passwords, and where each came from (exported, this
+    checkout's var/up.env, or the default; `caller`'s origin when it acts as the gateway's broker user)."""
 
     def origin(name: str) -> str:
         return (
@@ -213,10 +330,16 @@ def acting_on(settings: ServiceSettings, saved: Mapping[str, str], *, who: str =
             else f"{name} {'exported' if name in os.environ else 'default'}"
         )
 
+    broker = (
+        f"{caller.origin}, the gateway's user: the services answer RPCs only from it"
+        if caller is not None
+        else origin("CHIBO_AMQP_URL")
+    )
     return (
-        f"{who}: acting on broker vhost {vhost_of(settings.amqp_url)!r} at {url_without_password(settings.amqp_url)}"
-        f" ({origin('CHIBO_AMQP_URL')}) and database {database_of(settings.database_url)!r} at"
-        f" {url_without_password(settings.database_url)} ({origin('CHIBO_DATABASE_URL')})"
+        f"{who}: acting on broker vhost {vhost_of(settings.amqp_url)!r} as user"
+        f" {broker_user_of(settings.amqp_url)!r} at {url_without_password(settings.amqp_url)} ({broker})"
+        f" and database {database_of(settings.database_url)!r} at {url_without_password(settings.database_url)}"
+        f" ({origin('CHIBO_DATABASE_URL')})"
     )
 
 

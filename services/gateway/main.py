@@ -271,6 +271,10 @@ def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the account and token as JSON")
 
 
+GATEWAY_COMMANDS = ("issue-token", "web-account")
+"""The command lines that ask meetings as the running gateway does, so run as its broker user (CHIBO_RPC_CALLERS)."""
+
+
 def cli(argv: Sequence[str] | None = None) -> int:
     """`python -m services.gateway serve | migrate | health | issue-token ...`."""
 
@@ -325,5 +329,6 @@ def cli(argv: Sequence[str] | None = None) -> int:
             ("issue-token", "record a local account and print its bearer token", _configure_issue_token, issue),
             ("web-account", "record a person's account and set their web password", web_cli.configure, web_account),
         ],
+        as_gateway=GATEWAY_COMMANDS,
         argv=argv,
     )

@@ -34,7 +34,8 @@ without its password and the variable to set are named), or 2 for a wrong argume
 read; each failure is one line on stderr (after the line naming what the command acts on).
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
-CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
+the broker user be one of its CHIBO_RPC_CALLERS: they and `alert-rules` run as the gateway's user by themselves when
+this checkout's `make up` made one, shared.config.gateway_caller), and are audited like them: a row in
 gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path with /cli/ for /v1/, the status the API
 would answer).
 `dead-letters replay` and `purge` and `outbox replay` are audited the same way, under /cli/dead-letters/{q}/replay
@@ -806,13 +807,22 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     }
 
 
+def asks_as_gateway(args: argparse.Namespace) -> bool:
+    """Whether the command asks a service's RPC as the API does (call_service), so runs as the gateway's broker user,
+    the one CHIBO_RPC_CALLERS lists after `make up` (shared.config.gateway_caller): held retry|drop, rejections
+    replay|dismiss, every alert-rules command."""
+    return args.area == "alert-rules" or (args.area in ("held", "rejections") and args.action != "list")
+
+
 def main(argv: Sequence[str] | None = None, *, checkout: Path = CHECKOUT) -> int:
     """Parse, run on the settings of `checkout` (exported, else its var/up.env, else the defaults; the system acted
     on said first on stderr), print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
     with ExitStack() as system:
         try:
-            settings = system.enter_context(checkout_system("ops", ServiceSettings, checkout=checkout))
+            settings = system.enter_context(
+                checkout_system("ops", ServiceSettings, checkout=checkout, as_gateway=asks_as_gateway(args))
+            )
         except SavedSettingsError as exc:
             sys.stderr.write(f"settings: {exc}\n")
             return 2

@@ -242,6 +242,8 @@ def test_a_command_refused_as_an_rpc_caller_says_to_connect_as_the_gateway(
 
     monkeypatch.setattr(gateway_main, runs, refused)
     monkeypatch.setenv("CHIBO_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")  # no per-service user
+    # the gateway's user of another vhost is not taken (shared.config.gateway_caller): the command says to run it so
+    monkeypatch.setenv("CHIBO_AMQP_URL_GATEWAY", "amqp://chibo-gateway:pw@127.0.0.1:5672/another")
     code = gateway_main.cli([command, *args])
     said = capsys.readouterr().err
     assert code == 2, said
