@@ -286,8 +286,8 @@ def shown_meeting_id(page: str) -> str:
 
 
 async def test_a_chosen_meeting_id_of_a_cell_extending_the_secretarys_or_a_guessed_mtg_one_is_refused_alike(
-    system, province
-) -> None:  # type: ignore[no-untyped-def]
+    system: RunningSystem, province: dict[str, str]
+) -> None:
     """Trial 25. #1: thôn 1's secretary took `<thôn 1>-a-2027-01`, the naming of the cell `<thôn 1>-a` (another
     commune's), whose own feed was then refused for it as another cell's meeting. #2: `mtg-` and 12 hex digits had
     the shape of a generated id, so a secretary sending one khu phố 3 had taken read 404 where a free one was taken.
@@ -300,7 +300,12 @@ async def test_a_chosen_meeting_id_of_a_cell_extending_the_secretarys_or_a_guess
     long_cell = random_id("chi-bo-thon-co-ten-rat-dai-" + "x" * 20)
     assert 53 < len(long_cell) <= 64
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=14)).replace(microsecond=0).isoformat()
-    taken_by_kp3 = {"cell_id": ids["kp3"], "kind": "thematic", "topic": "Chuyển đổi số", "starts_at": starts}
+    taken_by_kp3: dict[str, Any] = {
+        "cell_id": ids["kp3"],
+        "kind": "thematic",
+        "topic": "Chuyển đổi số",
+        "starts_at": starts,
+    }
     taken_by_kp3 |= {"meeting_id": guessed, "location": "Nhà văn hóa khu phố 3", "agenda": ["Chuyển đổi số"]}
     province_wide = issue_token(system, role="integration", unit=None, sub=random_id("province"), province_wide=True)
     feed = [
