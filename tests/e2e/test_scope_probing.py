@@ -260,3 +260,115 @@ async def test_a_secretary_commanding_another_cells_meeting_reads_the_404_of_a_m
 
         assert taken.status_code == free.status_code == 422, taken.text[-1500:]
         assert masked(taken.text, ids["meeting"]) == masked(free.text, unknown)
+
+
+async def web_secretary(system: RunningSystem, cell_id: str) -> tuple[httpx.AsyncClient, str]:
+    """A client signed in to the web app as a secretary of `cell_id` (a web account made with `web-account`), and
+    the session's CSRF token (from the page's sign-out form)."""
+    username, password = web_sign_in(system, role="secretary", unit=cell_id)
+    web = httpx.AsyncClient(base_url=system.gateway_url, timeout=30)
+    form = (await web.get("/app/sign-in")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    signed = await web.post("/app/sign-in", data={"username": username, "password": password, "csrf": csrf[1]})
+    assert signed.status_code == 303, signed.text
+    home = (await web.get("/app/", follow_redirects=True)).text
+    token = re.search(r'name="csrf" value="([^"]+)"', home)
+    assert token is not None, home[-2000:]
+    return web, token[1]
+
+
+def shown_meeting_id(page: str) -> str:
+    """The meeting id a schedule form carries (its hidden field)."""
+    found = re.search(r'name="meeting_id" value="([^"]+)"', page)
+    assert found is not None, page[-2000:]
+    return found[1]
+
+
+async def test_a_chosen_meeting_id_of_a_cell_extending_the_secretarys_or_a_guessed_mtg_one_is_refused_alike(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """Trial 25. #1: thôn 1's secretary took `<thôn 1>-a-2027-01`, the naming of the cell `<thôn 1>-a` (another
+    commune's), whose own feed was then refused for it as another cell's meeting. #2: `mtg-` and 12 hex digits had
+    the shape of a generated id, so a secretary sending one khu phố 3 had taken read 404 where a free one was taken.
+    Both are now the 422 of any id outside the cell's naming, the same but for the id, on the API and the form; the
+    extension cell's feed schedules its meeting; the form of a cell whose id is too long for its naming offers an
+    `mtg-` id the gateway made for that cell, which is taken from there and nowhere else."""
+    ids = province
+    extension = f"{ids['thon1']}-a"
+    guessed = f"mtg-{uuid.uuid4().hex[:12]}"
+    long_cell = random_id("chi-bo-thon-co-ten-rat-dai-" + "x" * 20)
+    assert 53 < len(long_cell) <= 64
+    starts = (datetime.now(VIETNAM_TZ) + timedelta(days=14)).replace(microsecond=0).isoformat()
+    taken_by_kp3: dict[str, Any] = {
+        "cell_id": ids["kp3"],
+        "kind": "thematic",
+        "topic": "Chuyển đổi số",
+        "starts_at": starts,
+    }
+    taken_by_kp3 |= {"meeting_id": guessed, "location": "Nhà văn hóa khu phố 3", "agenda": ["Chuyển đổi số"]}
+    province_wide = issue_token(system, role="integration", unit=None, sub=random_id("province"), province_wide=True)
+    feed = [
+        unit(extension, "cell", ids["phuong"]),
+        unit(long_cell, "cell", ids["xa"]),
+        cloudevent("meeting.scheduled.v1", taken_by_kp3),
+    ]
+    assert [r["outcome"] for r in await post_events(system, province_wide, feed)] == ["accepted"] * len(feed)
+    secretary = issue_token(system, role="secretary", unit=ids["thon1"], sub=random_id("secretary"))
+    schedule = {"kind": "regular", "starts_at": starts, "location": "Nhà văn hóa", "agenda": ["Kiểm điểm"]}
+    free = random_id("nobody")
+    named_after_extension = f"{extension}-2027-01"
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {secretary}"}
+    ) as client:
+        answers = {}
+        for chosen in (guessed, "mtg-000000000000", named_after_extension, free):
+            answer = await client.post(f"/v1/cells/{ids['thon1']}/meetings", json={**schedule, "meeting_id": chosen})
+            assert answer.status_code == 422, (chosen, answer.text)
+            assert answer.json()["reason_code"] == "meeting_id_not_cells", answer.text
+            answers[chosen] = answer.text.replace(chosen, "<id>")
+        assert len(set(answers.values())) == 1, answers
+    # the extension cell's own feed schedules its meeting under its own naming
+    source = f"urn:test:{random_id('cell-feed')}"
+    extension_feed = issue_token(system, role="integration", unit=extension, sub=random_id("feed"), sources=[source])
+    own = {**schedule, "meeting_id": named_after_extension, "cell_id": extension, "location": "Nhà văn hóa 1A"}
+    results = await post_events(system, extension_feed, [cloudevent("meeting.scheduled.v1", own, source=source)])
+    assert results[0]["outcome"] == "accepted", results
+    web, csrf = await web_secretary(system, ids["thon1"])
+    day = datetime.now(VIETNAM_TZ) + timedelta(days=14)
+    form = {"csrf": csrf, "kind": "regular", "start_date": f"{day:%Y-%m-%d}", "start_time": "19:30"}
+    form |= {"location": "Nhà văn hóa", "agenda": "Kiểm điểm"}
+
+    def masked(page: str, chosen: str) -> str:
+        """The page without the chosen id and the fresh values each render makes (a new id, a form key)."""
+        return re.sub(r'(name="(?:meeting_id|form_key)" value=)"[^"]*"', r"\1", page.replace(chosen, "<id>"))
+
+    try:
+        pages = {}
+        for chosen in (guessed, f"{extension}-2027-02", free):
+            page = await web.post(f"/app/cells/{ids['thon1']}/meetings", data={**form, "meeting_id": chosen})
+            assert page.status_code == 422, (chosen, page.text[-1500:])
+            again = shown_meeting_id(page.text)
+            assert again.startswith(f"{ids['thon1']}-") and not again.startswith(f"{extension}-"), again
+            pages[chosen] = masked(page.text, chosen)
+        assert len(set(pages.values())) == 1
+    finally:
+        await web.aclose()
+    long_web, long_csrf = await web_secretary(system, long_cell)
+    try:
+        offered = shown_meeting_id((await long_web.get(f"/app/cells/{long_cell}/meetings/new")).text)
+        assert re.fullmatch(r"mtg-[0-9a-f]{32}", offered), offered
+        async with httpx.AsyncClient(
+            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {secretary}"}
+        ) as client:
+            elsewhere = await client.post(
+                f"/v1/cells/{ids['thon1']}/meetings", json={**schedule, "meeting_id": offered}
+            )
+        assert elsewhere.status_code == 422 and elsewhere.text.replace(offered, "<id>") == answers[free], elsewhere.text
+        sent = await long_web.post(
+            f"/app/cells/{long_cell}/meetings", data={**form, "csrf": long_csrf, "meeting_id": offered}
+        )
+        assert sent.status_code == 303, sent.text[-1500:]
+        assert sent.headers["location"] == f"/app/meetings/{offered}/record?notice=scheduled"
+    finally:
+        await long_web.aclose()

@@ -296,7 +296,7 @@ def test_every_command_bodys_limits_are_the_contracts(command: str) -> None:
 async def test_scheduling_a_known_meeting_id_is_a_409_naming_meeting_id_and_changes_nothing(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:
-    meeting = random_id("mtg")
+    meeting = random_id(world.cell_a1)
     url = f"/v1/cells/{world.cell_a1}/meetings"
     thematic = {**SCHEDULE, "meeting_id": meeting, "kind": "thematic", "topic": "Học tập nghị quyết"}
     first = await client.post(url, json=thematic, headers=headers["secretary"])

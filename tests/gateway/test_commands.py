@@ -5,6 +5,7 @@ from datetime import datetime
 import httpx
 
 from services.gateway.bootstrap import GatewayState
+from services.gateway.http.commands import generated_meeting_id
 from shared.refusals import RefusalCode
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
@@ -28,7 +29,7 @@ def last_event(world: World, event_id: str) -> dict:
 async def test_a_secretary_schedules_a_meeting_of_their_cell(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:
-    meeting_id = random_id("mtg")
+    meeting_id = random_id(world.cell_a1)  # named after the cell (a chosen mtg- id must be one the gateway made)
     response = await client.post(
         f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=meeting_id), headers=headers["secretary"]
     )
@@ -305,7 +306,7 @@ async def test_a_refused_command_names_the_action_refused_not_reading(
 
 
 async def test_a_secretary_cannot_take_a_meeting_id_named_after_another_cell(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, state: GatewayState
 ) -> None:
     """Trial 21 #4: the secretary of one cell scheduled `demo-cb-cong-an-2027-01`, and the police cell's genuine feed
     event for it was then refused as another cell's meeting. A chosen id begins with the cell's own id and a separator
@@ -326,7 +327,8 @@ async def test_a_secretary_cannot_take_a_meeting_id_named_after_another_cell(
     assert len(answers) == 1, answers
     assert world.cell_b1 not in answers.pop()
     assert not [event for event in world.ingested if event["data"].get("meeting_id", "").startswith(world.cell_b1)]
-    for taken in (f"{world.cell_a1}-2027-01", random_id("mtg"), f"{world.cell_a1}:2027.01"):
+    generated = generated_meeting_id(state.secret, world.cell_a1)
+    for taken in (f"{world.cell_a1}-2027-01", generated, f"{world.cell_a1}:2027.01"):
         accepted = await client.post(
             f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=taken), headers=headers["secretary"]
         )
@@ -352,3 +354,74 @@ async def test_scheduling_under_another_cells_meeting_id_does_not_tell_whether_i
         assert refused.json()["reason_code"] == RefusalCode.MEETING_ID_NOT_CELLS
         answers.add(refused.text.replace(chosen, "<id>"))
     assert len(answers) == 1, answers
+
+
+async def refused_alike(
+    client: httpx.AsyncClient, headers: dict[str, str], cell_id: str, chosen: tuple[str, ...]
+) -> set[str]:
+    """Schedule under each chosen id; each answer must be the 422 naming `meeting_id` coded MEETING_ID_NOT_CELLS; the
+    answers with the chosen id blanked."""
+    answers = set()
+    for meeting_id in chosen:
+        refused = await client.post(
+            f"/v1/cells/{cell_id}/meetings", json=schedule_body(meeting_id=meeting_id), headers=headers
+        )
+        assert refused.status_code == 422, (meeting_id, refused.text)
+        assert refused.json()["field"] == "meeting_id"
+        assert refused.json()["reason_code"] == RefusalCode.MEETING_ID_NOT_CELLS
+        answers.add(refused.text.replace(meeting_id, "<id>"))
+    return answers
+
+
+async def test_a_secretary_cannot_take_the_meeting_ids_of_a_cell_whose_id_extends_their_own(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """Trial 25 #1: `demo-cb-thon-1`'s secretary scheduled `demo-cb-thon-1-a-2027-01`, and the feed of the cell
+    `demo-cb-thon-1-a` then had its own meeting refused as another cell's. The longest unit id that begins a chosen
+    id (before a separator) must be the cell's own, whatever unit it is (here outside the secretary's scope); the
+    refusal is the one of any id outside the cell's naming."""
+    extension = f"{world.cell_a1}-a"
+    world.add_unit(extension, "Chi bộ thôn 1A", "cell", None)
+    deeper = f"{world.cell_a1}-x.b"
+    world.add_unit(deeper, "Chi bộ x.b", "cell", None)
+    chosen = (f"{extension}-2027-01", f"{extension}.2027", f"{extension}:x-1", f"{deeper}-2027-01")
+    answers = await refused_alike(client, headers["secretary"], world.cell_a1, (*chosen, f"{world.cell_b1}-2027-01"))
+    assert len(answers) == 1, answers
+    assert extension not in answers.pop()
+    assert not [event for event in world.ingested if event["data"].get("meeting_id") in chosen]
+    for taken in (f"{world.cell_a1}-ab-2027-01", f"{world.cell_a1}-x-2027", f"{world.cell_a1}-a2027"):
+        accepted = await client.post(
+            f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=taken), headers=headers["secretary"]
+        )
+        assert accepted.status_code == 202, (taken, accepted.text)
+
+
+async def test_only_ids_the_gateway_generated_for_the_cell_are_taken_in_its_namespace(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, state: GatewayState
+) -> None:
+    """Trial 25 #2: `mtg-aaaaaaaaaaaa` and `mtg-000000000000` had the shape of a generated id and were taken; one cell
+    took it and another cell's secretary sending it read 404 where a free one was accepted, so it told which meetings
+    exist. Now a chosen `mtg-` id is taken only if the gateway generated it for the cell (its MAC under the gateway's
+    secret checks out); any other is the one 422 of an id outside the cell's naming, whether or not it is taken."""
+    guessed = "mtg-aaaaaaaaaaaa"
+    world.meetings[guessed] = world._meeting(guessed, world.cell_b1)
+    forged = f"mtg-{'0' * 16}{'1' * 16}"
+    chosen = (guessed, "mtg-000000000000", forged, f"{world.cell_b1}-2027-01")
+    answers = await refused_alike(client, headers["secretary"], world.cell_a1, chosen)
+    elsewhere = generated_meeting_id(state.secret, world.cell_b1)
+    world.meetings[elsewhere] = world._meeting(elsewhere, world.cell_b1)
+    unkeyed = generated_meeting_id("another secret", world.cell_a1)
+    answers |= await refused_alike(client, headers["secretary"], world.cell_a1, (elsewhere, unkeyed))
+    assert len(answers) == 1, answers
+    ours = generated_meeting_id(state.secret, world.cell_a1)
+    assert ours.startswith("mtg-") and len(ours) == 36 and ours != generated_meeting_id(state.secret, world.cell_a1)
+    accepted = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=ours), headers=headers["secretary"]
+    )
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["subject"] == ours
+    left_out = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(), headers=headers["secretary"]
+    )
+    assert left_out.status_code == 202, left_out.text
+    assert left_out.json()["subject"].startswith("mtg-") and len(left_out.json()["subject"]) == 36

@@ -37,7 +37,7 @@ def said(page: str) -> str:
 async def test_the_api_records_a_meeting_already_held_on_the_envelope_never_in_the_data(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:
-    meeting_id = random_id("mtg")
+    meeting_id = random_id(world.cell_a1)
     past = (datetime.now(VIETNAM_TZ) - timedelta(days=2)).isoformat(timespec="seconds")
     body = schedule_body(meeting_id=meeting_id, starts_at=past, already_held=True)
     response = await client.post(f"/v1/cells/{world.cell_a1}/meetings", json=body, headers=headers["secretary"])
@@ -47,7 +47,7 @@ async def test_the_api_records_a_meeting_already_held_on_the_envelope_never_in_t
     assert "already_held" not in event["data"] and event["data"].get("notified_at") is None  # told when recorded
     plain = await client.post(
         f"/v1/cells/{world.cell_a1}/meetings",
-        json=schedule_body(meeting_id=random_id("mtg")),
+        json=schedule_body(meeting_id=random_id(world.cell_a1)),
         headers=headers["secretary"],
     )
     assert HELD_EXTENSION not in last_event(world, plain.json()["event_id"])

@@ -22,6 +22,7 @@ import pytest
 
 from services.gateway.bootstrap import GatewayState
 from services.gateway.main import create_app
+from shared.refusals import RefusalCode
 from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.gateway.conftest import TokenFactory, gateway_settings
 from tests.gateway.fakes import World
@@ -95,7 +96,7 @@ def schedule(meeting: str | None) -> Callable[[Context], Any]:
 
     def body(ctx: Context) -> Any:
         return {
-            "meeting_id": getattr(ctx.world, meeting) if meeting else random_id("mtg"),
+            "meeting_id": getattr(ctx.world, meeting) if meeting else random_id(ctx.world.cell_a1),
             "kind": "regular",
             "starts_at": "2026-12-03T19:00:00+07:00",
             "location": "Nhà văn hóa",
@@ -406,13 +407,17 @@ def succeeded(method: str, path: str, response: httpx.Response) -> bool:
 
 def refused(method: str, path: str, response: httpx.Response) -> bool:
     """403 for a role that may never, 404 for outside the subtree, or an ingested event held (as for an unknown
-    parent: the answer must not tell that the parent exists elsewhere) naming the field."""
+    parent: the answer must not tell that the parent exists elsewhere) naming the field; a schedule under another
+    cell's meeting id is the 422 of any id not the cell's to choose (meeting_id_not_cells), judged before any
+    lookup."""
     if (method, path) == ("POST", "/v1/events") and response.status_code == 200:
         # the field naming the object outside the account's subtree
         return all(
             (result["outcome"], result["field"]) == ("held", "data.parent_id") and "outside" not in result["reason"]
             for result in response.json()["results"]
         )
+    if (method, path) == ("POST", "/v1/cells/{cell_id}/meetings") and response.status_code == 422:
+        return response.json().get("reason_code") == RefusalCode.MEETING_ID_NOT_CELLS
     return response.status_code in (403, 404) and response.json()["code"] in ("forbidden", "not_found")
 
 

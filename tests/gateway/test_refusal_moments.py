@@ -26,7 +26,7 @@ async def test_the_other_meetings_start_is_said_at_the_callers_offset(
     }
     try:
         sent = (starts + timedelta(minutes=30)).astimezone(offset)  # type: ignore[arg-type]
-        body = schedule_body(meeting_id=random_id("mtg"), starts_at=sent.isoformat())
+        body = schedule_body(meeting_id=random_id(world.cell_a1), starts_at=sent.isoformat())
         refused = await client.post(f"/v1/cells/{world.cell_a1}/meetings", json=body, headers=headers["secretary"])
         assert refused.status_code == 409, refused.text
         other = starts.astimezone(offset).isoformat()  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ async def test_a_schedule_within_the_hour_of_another_meeting_needs_a_confirmatio
     try:
 
         def at(moment: datetime, **more: object) -> dict[str, object]:
-            return schedule_body(meeting_id=random_id("mtg"), starts_at=moment.isoformat(), **more)
+            return schedule_body(meeting_id=random_id(world.cell_a1), starts_at=moment.isoformat(), **more)
 
         close = at(starts + timedelta(minutes=40))
         refused = await client.post(url, json=close, headers=secretary)
@@ -63,7 +63,7 @@ async def test_meetings_refusal_of_a_schedule_at_the_same_time_is_the_same_409(
     the early question gives, naming starts_at; an unconfirmed schedule carries no confirmation on its envelope."""
     url = f"/v1/cells/{world.cell_a1}/meetings"
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=40)).replace(hour=19, minute=0, second=0, microsecond=0)
-    meeting = random_id("mtg")
+    meeting = random_id(world.cell_a1)
     world.same_time.add(meeting)
     try:
         body = schedule_body(meeting_id=meeting, starts_at=starts.isoformat())

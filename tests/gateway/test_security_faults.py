@@ -86,7 +86,7 @@ async def test_a_secretary_cannot_take_over_another_cells_meeting_by_its_id(
     assert len(world.ingested) == before  # nothing reached meetings
     assert world.meetings[kp3_meeting]["cell_id"] == world.cell_b1
     # and the cell's own meetings can still be scheduled under a chosen id
-    own = random_id("mtg")
+    own = random_id(world.cell_a1)
     accepted = await client.post(
         f"/v1/cells/{world.cell_a1}/meetings",
         json={
@@ -369,7 +369,7 @@ async def test_writes_carry_the_callers_subtree_and_integrations_need_a_unit_or_
     refused = await client.post("/v1/accounts", json={"role": "integration"}, headers=headers["admin"])
     assert (refused.status_code, refused.json()["field"]) == (422, "unit_id")
     # the secretary's commands are judged within the cell too
-    meeting = random_id("mtg")
+    meeting = random_id(world.cell_a1)
     body = {
         "meeting_id": meeting,
         "kind": "regular",

@@ -1,9 +1,11 @@
 """The secretary's commands: each becomes one CloudEvent sent through meetings' `ingest`."""
 
+import asyncio
 import hashlib
 import hmac
 import json
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -436,39 +438,75 @@ ID_SEPARATORS = frozenset("-._:")
 that its feeds name after it (`demo-cb-cong-an-2027-01` after `demo-cb-cong-an`)."""
 
 GENERATED_MEETING_ID = "mtg-"
-"""How the id of a meeting scheduled without one begins (`schedule_meeting`: `mtg-` and 20 hex digits)."""
+"""How the id of a meeting scheduled without one begins (`schedule_meeting`: `mtg-` and 32 hex digits)."""
 
-GENERATED_LIKE = re.compile(r"mtg-[0-9a-f]{12,32}")
-"""A chosen id in the gateway's own namespace: `mtg-` and 12 to 32 lowercase hex digits, as random as a generated
-one, so nobody can guess another cell's (a trial's `mtg-`, taken by one cell, answered another's secretary 404)."""
-
-
-def generated_meeting_id() -> str:
-    """A new meeting id of the gateway's own: GENERATED_MEETING_ID and 20 random hex digits."""
-    return f"{GENERATED_MEETING_ID}{uuid.uuid4().hex[:20]}"
+GENERATED_SHAPE = re.compile(r"mtg-([0-9a-f]{16})([0-9a-f]{16})")
+"""An id the gateway generates (generated_meeting_id): `mtg-`, 16 random hex digits and the first 16 hex digits of
+their HMAC (generated_mac)."""
 
 
-def chosen_by_the_cell(cell_id: str, meeting_id: str) -> bool:
-    """Whether a meeting id a secretary of `cell_id` chooses is the cell's to take: it begins with the cell's own id
-    and a separator (ID_SEPARATORS: `demo-cb-thon-1-2026-12b`), or with GENERATED_MEETING_ID, the gateway's own
-    namespace as random as an id it generates (GENERATED_LIKE: one it generated, sent again). Judged on the two ids
-    alone, never on which units or meetings exist, so a refusal tells nothing of them."""
-    own = (
+def generated_mac(secret: str, cell_id: str, nonce: str) -> str:
+    """The first 16 hex digits of HMAC-SHA256 under the gateway's signing secret (`state.secret`: CHIBO_JWT_SECRET or
+    the one kept in the gateway schema) of the cell's id and a generated id's random part."""
+    said = json.dumps(["generated-meeting-id", cell_id, nonce]).encode()
+    return hmac.new(secret.encode(), said, hashlib.sha256).hexdigest()[:16]
+
+
+def generated_meeting_id(secret: str, cell_id: str) -> str:
+    """A new meeting id of the gateway's own for the cell: GENERATED_MEETING_ID, 16 random hex digits and their MAC
+    (generated_mac), so that only the gateway makes one a secretary may send back (GENERATED_SHAPE)."""
+    nonce = secrets.token_hex(8)
+    return f"{GENERATED_MEETING_ID}{nonce}{generated_mac(secret, cell_id, nonce)}"
+
+
+def generated_for_the_cell(secret: str, cell_id: str, meeting_id: str) -> bool:
+    """Whether `meeting_id` is one the gateway generated for the cell (generated_meeting_id: its MAC checks out); a
+    guessable id of the same shape (`mtg-000…`, trial 25 #2) or one generated for another cell is not."""
+    shape = GENERATED_SHAPE.fullmatch(meeting_id)
+    if shape is None:
+        return False
+    nonce, mac = shape.groups()
+    return hmac.compare_digest(mac, generated_mac(secret, cell_id, nonce))
+
+
+def named_after_the_cell(cell_id: str, meeting_id: str) -> bool:
+    """Whether `meeting_id` begins with the cell's own id and a separator (ID_SEPARATORS: `demo-cb-thon-1-2026-12b`),
+    judged on the two ids alone."""
+    return (
         len(meeting_id) > len(cell_id) + 1
         and meeting_id.startswith(cell_id)
         and meeting_id[len(cell_id)] in ID_SEPARATORS
     )
-    return own or GENERATED_LIKE.fullmatch(meeting_id) is not None
 
 
-def not_the_cells_meeting_id(cell_id: str, meeting_id: str) -> None:
-    """A meeting id a secretary chooses follows the cell's own naming (`chosen_by_the_cell`), else 422 naming
-    `meeting_id` (RefusalCode.MEETING_ID_NOT_CELLS). CONTRACT.md makes meeting ids global and free-form, and the
-    member database and the handbook name a cell's meetings after the cell: a secretary of one cell who took
+def longer_unit_starts(cell_id: str, meeting_id: str) -> list[str]:
+    """The starts of a meeting id named after the cell that are longer than the cell's id and end before a separator
+    (`demo-cb-thon-1-a` in `demo-cb-thon-1-a-2027-01` of `demo-cb-thon-1`): where another unit's naming would begin."""
+    return [meeting_id[:end] for end in range(len(cell_id) + 1, len(meeting_id)) if meeting_id[end] in ID_SEPARATORS]
+
+
+async def chosen_by_the_cell(state: State, cell_id: str, meeting_id: str) -> bool:
+    """Whether a meeting id a secretary of `cell_id` chooses is the cell's to take: one the gateway generated for the
+    cell (generated_for_the_cell: a form's id sent back), or one named after the cell (named_after_the_cell) whose
+    longest start that is a unit's id (any unit, in or out of the caller's scope: state.directory) is the cell's own,
+    so `demo-cb-thon-1-a-2027-01` is `demo-cb-thon-1-a`'s and not its parent's (trial 25 #1). Never asks which
+    meetings exist; the units' ids only (DOMAIN.md has them in every feed and export)."""
+    if generated_for_the_cell(state.secret, cell_id, meeting_id):
+        return True
+    if not named_after_the_cell(cell_id, meeting_id):
+        return False
+    units = await asyncio.gather(*(state.directory.get(start) for start in longer_unit_starts(cell_id, meeting_id)))
+    return all(unit is None for unit in units)
+
+
+async def not_the_cells_meeting_id(state: State, cell_id: str, meeting_id: str) -> None:
+    """A meeting id a secretary chooses is the cell's to take (`chosen_by_the_cell`), else 422 naming `meeting_id`
+    (RefusalCode.MEETING_ID_NOT_CELLS). CONTRACT.md makes meeting ids global and free-form, and the member database
+    and the handbook name a cell's meetings after the cell: a secretary of one cell who took
     `demo-cb-cong-an-2027-01` left that cell's genuine feed event refused as another cell's meeting (trial 21 #4).
-    h249 refused only an id beginning with some unit's id, saying so, which told a secretary which ids were units
-    outside their scope; now every other id is refused alike, with the same words whatever it begins with."""
-    if chosen_by_the_cell(cell_id, meeting_id):
+    Every refusal has the same words but for the ids, whatever the id begins with and whatever exists: it tells at
+    most that some unit's id begins the chosen one (docs/security.md), never anything of meetings."""
+    if await chosen_by_the_cell(state, cell_id, meeting_id):
         return
     raise RpcError(
         "invalid",
@@ -496,11 +534,12 @@ async def schedule_meeting(
     if body.meeting_id:
         # the naming first, judged on the ids alone: asked after the lookup, another cell's meeting answered 404 and
         # a free id 422, which told a secretary which of another cell's meeting ids exist (trial 24 #1)
-        not_the_cells_meeting_id(cell_id, body.meeting_id)
+        await not_the_cells_meeting_id(state, cell_id, body.meeting_id)
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
     key = idempotency_key(request)
     # sent again under its key, a schedule without an id schedules the same meeting
-    meeting_id = body.meeting_id or (keyed_meeting_id(state, caller, key) if key else generated_meeting_id())
+    generated = keyed_meeting_id(state, caller, key) if key else generated_meeting_id(state.secret, cell_id)
+    meeting_id = body.meeting_id or generated
     # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
     # asked first only to answer early; meetings judges it again under the cell's lock (domain.check_same_start), so
     # two schedules sent at the same moment (two replicas, a form sent twice) cannot both pass

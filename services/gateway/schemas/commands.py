@@ -43,8 +43,9 @@ class CommandRead(BaseModel):
 
 class MeetingScheduleCreate(CreateModel):
     """Schedule a meeting of the cell; `meeting_id` is generated when omitted (`mtg-…`), and a chosen one begins with
-    the cell's id and a separator (`{cell_id}-…`) or `mtg-`, else 422 `meeting_id_not_cells`. `already_held`: record
-    a meeting that already took place (its start within the last 7 days) instead of scheduling one ahead."""
+    the cell's id and a separator (`{cell_id}-…`) and no longer unit's id, or is one the gateway generated for the
+    cell, else 422 `meeting_id_not_cells`. `already_held`: record a meeting that already took place (its start within
+    the last 7 days) instead of scheduling one ahead."""
 
     meeting_id: Id | None = None
     kind: MeetingKind

@@ -157,35 +157,38 @@ async def schedule_form(cell_id: str, request: Request, viewer: CurrentViewer, s
     """The form to schedule a meeting of the secretary's own cell (404 outside what the viewer sees, a 403 page
     for another role that sees the cell)."""
     unit = await schedulable_cell(viewer, state, cell_id)
-    values = {"meeting_id": new_meeting_id(cell_id)}
+    values = {"meeting_id": new_meeting_id(state, cell_id)}
     return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, values=values, kinds=LABELS["kind"])
 
 
-def new_meeting_id(cell_id: str) -> str:
+def new_meeting_id(state: State, cell_id: str) -> str:
     """A new meeting's id, chosen when the form is shown: the form sent twice schedules this one meeting, once. The
-    cell's id, `-` and 10 hex digits (commands.chosen_by_the_cell), or `mtg-` and 20 for a cell id too long to leave
-    room in 64 characters (it was cut from the left, which no longer began with the cell's id)."""
+    cell's id, `-` and 10 hex digits (commands.named_after_the_cell), or the gateway's own for the cell
+    (commands.generated_meeting_id: `mtg-`, 32 hex digits with a MAC) for a cell id too long to leave room in 64
+    characters (it was cut from the left, which no longer began with the cell's id)."""
     if len(cell_id) + 11 > 64:
-        return commands.generated_meeting_id()
+        return commands.generated_meeting_id(state.secret, cell_id)
     return f"{cell_id}-{uuid.uuid4().hex[:10]}"
 
 
-def form_meeting_id(cell_id: str, meeting_id: str) -> str:
+async def form_meeting_id(state: State, cell_id: str, meeting_id: str) -> str:
     """The meeting id a refused form is shown again with: the one it was sent with, or a new one when the cell may not
     take that (commands.chosen_by_the_cell: a hidden field changed by hand), so that sending it again can succeed."""
-    return meeting_id if commands.chosen_by_the_cell(cell_id, meeting_id) else new_meeting_id(cell_id)
+    if await commands.chosen_by_the_cell(state, cell_id, meeting_id):
+        return meeting_id
+    return new_meeting_id(state, cell_id)
 
 
 MEETING_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 """The id syntax (CONTRACT.md) a form's meeting id must follow to be used."""
 
 
-def _schedule_body(form: Any, cell_id: str, starts: datetime | None) -> dict[str, Any]:
+def _schedule_body(state: State, form: Any, cell_id: str, starts: datetime | None) -> dict[str, Any]:
     """The schedule command's body as the schedule and held-meeting forms send it (None where a field is missing);
     the id the form was shown with, or a new one for a form from before it carried one."""
     meeting_id = forms.text(form, "meeting_id")
     if not MEETING_ID.match(meeting_id):
-        meeting_id = new_meeting_id(cell_id)
+        meeting_id = new_meeting_id(state, cell_id)
     return {
         "meeting_id": meeting_id,
         "kind": forms.text(form, "kind"),
@@ -232,7 +235,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     form = await forms.form_of(request, SCHEDULE_FORM)
     errors: dict[str, str] = {}
     starts = forms.meeting_start(form, errors, held_path=True)
-    body = _schedule_body(form, cell_id, starts)
+    body = _schedule_body(state, form, cell_id, starts)
     meeting_id = body["meeting_id"]
     try:
         # judged with the form's other mistakes, not once they are corrected: a meeting within the hour of another
@@ -249,7 +252,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             viewer=viewer,
             unit=unit,
             errors=forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS),
-            values={**dict(form), "meeting_id": form_meeting_id(cell_id, meeting_id)},
+            values={**dict(form), "meeting_id": await form_meeting_id(state, cell_id, meeting_id)},
             kinds=LABELS["kind"],
         )
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=scheduled", status_code=303)
@@ -261,16 +264,17 @@ async def held_form(cell_id: str, request: Request, viewer: CurrentViewer, state
     not entered beforehand), with its warning that members were not notified through chibo; 404 and 403 pages as
     for schedule_form."""
     unit = await schedulable_cell(viewer, state, cell_id)
-    return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, **_held_page(cell_id, {}))
+    page = _held_page({"meeting_id": new_meeting_id(state, cell_id)})
+    return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, **page)
 
 
-def _held_page(cell_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    """What schedule.html shows as the "record a meeting already held" form: `held`, its values (a new meeting id
-    when the form is first shown), the kinds and the earliest day it takes (HELD_RECORD_WINDOW ago)."""
+def _held_page(values: dict[str, Any]) -> dict[str, Any]:
+    """What schedule.html shows as the "record a meeting already held" form: `held`, its values (with the meeting id
+    it is shown with), the kinds and the earliest day it takes (HELD_RECORD_WINDOW ago)."""
     earliest = datetime.now(VIETNAM_TZ) - HELD_RECORD_WINDOW
     return {
         "held": True,
-        "values": {"meeting_id": new_meeting_id(cell_id), **values},
+        "values": values,
         "kinds": LABELS["kind"],
         "held_days": HELD_RECORD_WINDOW.days,
         "earliest": format_moment(earliest),
@@ -308,7 +312,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
             when=format_moment(notified),
             start=format_moment(starts),
         )
-    body = _schedule_body(form, cell_id, starts) | {
+    body = _schedule_body(state, form, cell_id, starts) | {
         "notified_at": notified.isoformat() if notified else None,
         "already_held": True,
     }
@@ -319,7 +323,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
-        page = _held_page(cell_id, {**dict(form), "meeting_id": form_meeting_id(cell_id, meeting_id)})
+        page = _held_page({**dict(form), "meeting_id": await form_meeting_id(state, cell_id, meeting_id)})
         errors = forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS)
         return render(request, "schedule.html", status=422, viewer=viewer, unit=unit, errors=errors, **page)
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
