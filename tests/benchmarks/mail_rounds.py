@@ -83,6 +83,7 @@ async def one_run(settings: Settings, *, mails: int, run: int) -> dict[str, floa
         "seconds": round(seconds, 3),
         "mails_per_s": round(delivered / seconds, 1),
         "cpu_s": round(cpu_seconds, 3),
+        "commits": getattr(rounds, "commits", None),
     }
 
 
