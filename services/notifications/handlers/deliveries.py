@@ -234,8 +234,9 @@ class DeliveryRounds:
 
     Rounds were recorded whole, in one transaction after the last send (pipelined with the next round's sending): a
     kill -9 mid-round sent again every mail the round had sent so far (trial, 5 December 2026: 107 of 120 mails twice,
-    same Message-ID, after the 120 s lease). The price: a commit per ~3 mails instead of one per round, ~30 % more
-    of the sender's CPU for 2,000 mails to the demo sink (tests/benchmarks/mail_rounds.py; docs/architecture.md)."""
+    same Message-ID, after the 120 s lease). The price: a commit per 3-5 mails instead of one per round, ~6 % fewer
+    mails/s and ~15 % more of the sender's CPU to the demo sink (tests/benchmarks/mail_rounds.py;
+    docs/architecture.md)."""
 
     def __init__(self, uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> None:
         self._uow_factory = uow_factory
