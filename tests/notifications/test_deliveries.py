@@ -232,3 +232,34 @@ async def test_each_sends_outcome_is_committed_before_its_slot_sends_again(
         await pool.execute(
             "UPDATE delivery SET status = 'failed' WHERE id = ANY($1::bigint[]) AND status = 'pending'", ids
         )
+
+
+async def test_no_send_begins_once_half_the_lease_has_gone_by(pool: asyncpg.Pool, settings: Settings) -> None:
+    """A slow channel (one slot, 1.2 s a send, a 2 s lease): the second and third sends would begin after half the
+    lease and could still be on the wire when it runs out and another sender leases them again; they are not sent
+    this round and stay pending, untried."""
+    settings = settings.model_copy(update={"delivery_batch_size": 3, "delivery_lease_seconds": 2.0})
+    clock = Clock(datetime(1990, 3, 6, 8, 0, tzinfo=VIETNAM_TZ))
+    ids = await queue(pool, settings, clock, 3)
+    sent: list[int] = []
+
+    class Sender:
+        concurrency = 1
+
+        async def send(self, delivery: ClaimedDelivery) -> None:
+            sent.append(delivery.id)
+            await asyncio.sleep(1.2)
+
+    rounds = DeliveryRounds(uow_factory(pool, settings=settings, clock=clock), {"email": Sender()})
+    try:
+        assert await rounds.step() == 3
+        assert len(sent) == 1
+        rows = await pool.fetch("SELECT id, status, attempts FROM delivery WHERE id = ANY($1::bigint[])", ids)
+        assert {row["id"]: (row["status"], row["attempts"]) for row in rows} == {
+            i: ("delivered", 1) if i in sent else ("pending", 0) for i in ids
+        }
+    finally:
+        await rounds.drain()
+        await pool.execute(
+            "UPDATE delivery SET status = 'failed' WHERE id = ANY($1::bigint[]) AND status = 'pending'", ids
+        )
