@@ -88,8 +88,8 @@ def sender_mailbox(sender: str) -> tuple[str, str, str]:
 
 
 def message_id(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> str:
-    """The Message-ID of the mail carrying these deliveries, the same at every attempt: a round sent again after a
-    crash (at least once: the lease runs out before its outcomes were recorded) is the same message, and the
+    """The Message-ID of the mail carrying these deliveries, the same at every attempt: a mail sent again after a
+    crash (at least once: one in flight at the crash goes again once its lease runs out) is the same message, and the
     recipients' mail systems can tell the copy (RFC 5322 3.6.4), where a fresh random id made it a new one."""
     # the sender's domain, not make_msgid's: that asks the resolver for this host's name (socket.getfqdn) for every
     # mail, on the event loop (1.3 % of notifications' busy samples at the month-start spike)
@@ -272,6 +272,11 @@ class SmtpSender:
         return self._context
 
     @property
+    def concurrency(self) -> int:
+        """Mails under way at once at most: one per SMTP session (`smtp_connections`)."""
+        return max(self._settings.smtp_connections, 1)
+
+    @property
     def idle_sessions(self) -> int:
         """How many open sessions wait for the next mail."""
         return len(self._idle)
@@ -449,6 +454,11 @@ class WebhookSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._slots = asyncio.Semaphore(max(settings.webhook_concurrency, 1))
+
+    @property
+    def concurrency(self) -> int:
+        """POSTs under way at once at most (`webhook_concurrency`)."""
+        return max(self._settings.webhook_concurrency, 1)
 
     async def send(self, delivery: ClaimedDelivery) -> None:
         """POST one delivery to its URL (at most `webhook_concurrency` at once)."""

@@ -76,9 +76,10 @@ class Settings(ServiceSettings):
     delivery_backoff_max_seconds: float = 3600.0
     delivery_poll_seconds: float = 1.0
     delivery_batch_size: int = 1000
-    """Deliveries leased per round; their outcomes are recorded together in one transaction. A round is about 55
-    cell notices (18 recipients each), enough mails for every SMTP session; a crash before a round is recorded sends
-    it again after the lease (the same Message-IDs)."""
+    """Deliveries leased per round. A round is about 55 cell notices (18 recipients each), enough mails for every
+    SMTP session; each mail's outcome is committed before its session sends the next (handlers.deliveries
+    .DeliveryRounds), so a crash sends again, after the lease, only the mails in flight (the same Message-IDs), and
+    leaves the round's untried deliveries waiting out the lease."""
     delivery_lease_seconds: float = 120.0
     delivery_failing_seconds: float = Field(default=60.0, ge=0)
     """CHIBO_DELIVERY_FAILING_SECONDS: a channel (the mail server, the webhook receiver) is named as failing on /health,

@@ -358,34 +358,57 @@ async def test_stopping_pipelined_rounds_mid_transaction_records_both_rounds_and
         await retire(pool, ids)
 
 
-async def test_stopping_while_waiting_for_a_rounds_recording_still_records_it_and_sends_nobody_twice(
+class CommitHeld(NotificationsUnitOfWork):
+    """A unit of work whose commit of outcomes (a transaction that emits events) says it began, then waits."""
+
+    began: asyncio.Event
+    release: asyncio.Event
+
+    async def commit(self) -> None:
+        if self.emitted:
+            self.began.set()
+            await asyncio.wait_for(self.release.wait(), timeout=30)
+        await super().commit()
+
+
+async def test_stopping_while_a_send_waits_for_its_recording_still_records_it_and_sends_nobody_twice(
     pool: asyncpg.Pool, settings: Settings, server: tuple[Server, int]
 ) -> None:
-    """A round sent, its recording under way, and the sender stopped while it waits for that recording (the next
-    round found nothing and drains): the recording still commits, and nothing goes again after the lease. Awaiting
-    the recording task handed the stop's cancel on to it, so the sent mail stayed leased, unrecorded, with no log
-    line, and was sent again 120 s later (seen in a notifications test run on 1 December)."""
+    """A mail sent, its outcome's commit under way, and the sender stopped while the send waits for it (past the
+    shutdown's 2 s for sends): the recording still commits, and nothing goes again after the lease. Awaiting a
+    recording handed the stop's cancel on to it, so the sent mail stayed leased, unrecorded, with no log line, and
+    was sent again 120 s later (seen in a notifications test run on 1 December)."""
     smtp, port = server
     settings = settings.model_copy(update={"smtp_port": port})
     clock = Clock(datetime(1990, 4, 5, 8, 0, tzinfo=VIETNAM_TZ))
     by_address = await queue_cell_notice(pool, settings, clock, 18)
     ids = list(by_address.values())
     sender = SmtpSender(settings)
-    factory = uow_factory(pool, settings=settings, clock=clock)
+    began, release = asyncio.Event(), asyncio.Event()
+
+    def factory() -> NotificationsUnitOfWork:
+        uow = CommitHeld(pool, settings=settings, clock=clock)
+        uow.began, uow.release = began, release
+        return uow
+
     rounds = DeliveryRounds(factory, {"email": sender})
     try:
-        assert await rounds.step() == 18  # sent; its recording started, not yet committed
-        waiting = asyncio.create_task(rounds.drain())  # as step() does when the next claim finds nothing
-        await asyncio.sleep(0)  # the drain is now waiting on the recording
-        waiting.cancel()  # the service stops
+        round_ = asyncio.create_task(rounds.step())
+        await asyncio.wait_for(began.wait(), timeout=30)  # sent; its outcome's commit under way
+        round_.cancel()  # the service stops
+        stopped = asyncio.create_task(asyncio.wait([round_]))
+        await asyncio.sleep(2.5)  # past the shutdown's time for sends: the waiting send is cancelled
+        release.set()
+        await stopped
         with pytest.raises(asyncio.CancelledError):
-            await waiting
+            await round_
         await rounds.drain()  # as run_deliveries does on its way out
         await sender.aclose()
         assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
-        assert await leased_after_restart(factory, settings, clock) == 0
+        assert await leased_after_restart(uow_factory(pool, settings=settings, clock=clock), settings, clock) == 0
         assert len(smtp.mails) == 1 and all(smtp.copies(address) == 1 for address in by_address)
     finally:
+        release.set()
         await retire(pool, ids)
 
 

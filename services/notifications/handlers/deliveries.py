@@ -1,6 +1,7 @@
 """Delivery attempts: send leased deliveries, back off exponentially, give up and report, retry on request."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -164,132 +165,218 @@ async def send_together(
     return outcomes
 
 
-class DeliveryRounds:
-    """The sender's rounds, pipelined: a round's outcomes are recorded (one transaction) while the next round is
-    claimed and sent, one recording at a time and in round order. A round waited for its recording before, so the
-    sessions idled through every commit; the lease keeps a round being recorded out of the next one's claim.
+class OutcomeRecorder:
+    """Records sends' outcomes as they end, a commit shared by all the sends that ended meanwhile (group commit): a
+    send waits for its outcome to be committed, and the next send on its session begins only then (`DeliveryRounds`).
 
-    A streaming sender (lease as room frees, record whatever sends ended) was tried on 1 December 2026 and taken back:
-    at the latency preset's 200 events/s, on 2 saturated cores, it cost notifications 15 % more CPU (more, smaller
-    leases and recordings) and its notice p99 over five runs paired with this one's was no better (mean 9.8 s
-    against 8.9 s)."""
+    One recording at a time: the first outcome of a quiet spell is committed alone at once, and those that end while
+    that commit is under way go together in the next. A failed recording fails every send waiting for it; their
+    deliveries stay leased and are tried again once the lease runs out (the mails went out: at least once)."""
+
+    def __init__(self, uow_factory: Callable[[], NotificationsUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
+        self._waiting: list[tuple[list[tuple[ClaimedDelivery, str | None]], asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self.counts: Counter[str] = Counter()
+        """Statuses recorded so far (delivered, pending, failed), for the round's log line."""
+        self.commits = 0
+        """Recordings committed so far."""
+
+    async def record(self, results: list[tuple[ClaimedDelivery, str | None]]) -> None:
+        """Commit these (delivery, error or None) outcomes with whatever else has ended; return once committed.
+
+        Shielded: a stop cancelling the send waiting here does not cancel the recording (mail sent and not recorded
+        would go again after the lease); `drain` waits for it."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((results, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def drain(self) -> None:
+        """Wait until every outcome handed to `record` has been committed (or its recording has failed)."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            results = [result for results, _ in batch for result in results]
+            try:
+                async with self._uow_factory() as uow:
+                    statuses = await record_attempts(results, uow=uow)
+                    await uow.commit()
+            except Exception as exc:
+                log.error("deliveries_not_recorded", deliveries=len(results), error=repr(exc))
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                        done.exception()  # seen here: a send cancelled meanwhile no longer asks for it
+                continue
+            self.counts.update(statuses.values())
+            self.commits += 1
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+
+def concurrency(sender: Sender | None) -> int | None:
+    """How many sends a channel carries at once (its SMTP sessions, its webhook POSTs); None when it does not say."""
+    value = getattr(sender, "concurrency", None)
+    return max(int(value), 1) if isinstance(value, int) else None
+
+
+class DeliveryRounds:
+    """The sender's rounds: a round leases up to `delivery_batch_size` due deliveries and sends them, each channel's
+    at most `concurrency` at once (one per SMTP session), and each send's outcome is committed before the next send
+    takes its place (`OutcomeRecorder`: sends ending together share a commit). A crash (kill -9, power) thus leaves
+    at most the mails in flight, one per session, sent and unrecorded: they alone go again once the lease runs out.
+
+    Rounds were recorded whole, in one transaction after the last send (pipelined with the next round's sending): a
+    kill -9 mid-round sent again every mail the round had sent so far (trial, 5 December 2026: 107 of 120 mails twice,
+    same Message-ID, after the 120 s lease). The price: a commit per 3-5 mails instead of one per round, ~6 % fewer
+    mails/s and ~15 % more of the sender's CPU to the demo sink (tests/benchmarks/mail_rounds.py;
+    docs/architecture.md)."""
 
     def __init__(self, uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> None:
         self._uow_factory = uow_factory
         self._senders = senders
-        self._recording: asyncio.Task[None] | None = None
+        self._recorder = OutcomeRecorder(uow_factory)
+        self._slots = {
+            channel: asyncio.Semaphore(bound)
+            for channel, sender in senders.items()
+            if (bound := concurrency(sender)) is not None
+        }
 
     async def step(self) -> int:
-        """One round: lease up to `delivery_batch_size` due deliveries, send them concurrently (identical mails as
-        one transaction to all their recipients; each channel bounds its own concurrency) and start recording their
-        outcomes; how many were leased (none: the recording under way has ended)."""
+        """One round: lease up to `delivery_batch_size` due deliveries, send them (identical mails as one transaction
+        to all their recipients, each channel at most `concurrency` at once) and commit each send's outcomes before
+        its slot sends again; how many were leased. Raises the error of a recording that failed (the round stops
+        sending: nothing more goes out that could not be recorded)."""
+        started = time.monotonic()
         async with self._uow_factory() as uow:
             claimed = await claim_deliveries(uow)
             await uow.commit()
+            lease_seconds = uow.settings.delivery_lease_seconds
         if not claimed:
             await self.drain()
             return 0
-        started = time.monotonic()
+        self._recorder.counts.clear()
         planned = group_sends(claimed, self._senders)
-        sends = [asyncio.create_task(send_together(group, sender, self._senders)) for group, sender in planned]
+        state = _RoundState(len(planned), started=started, lease_seconds=lease_seconds)
+        sends = [
+            asyncio.create_task(self._send_and_record(index, group, sender, state))
+            for index, (group, sender) in enumerate(planned)
+        ]
         try:
             await asyncio.wait(sends)  # a cancel here (shutdown) leaves the sends running: see below
         except asyncio.CancelledError:
-            await _finish_at_shutdown(planned, sends, self._uow_factory)
+            await self._finish_at_shutdown(planned, sends, state)
             raise
-        results = [
-            (delivery, error)
-            for (group, _), send in zip(planned, sends, strict=True)
-            for delivery, error in zip(group, send.result(), strict=True)
-        ]
-        sent_ms = round((time.monotonic() - started) * 1000)
-        self._recording = asyncio.create_task(
-            self._record(results, after=self._recording, sends=len(planned), sent_ms=sent_ms, started=started)
-        )
-        return len(claimed)
-
-    async def drain(self) -> None:
-        """Wait until the rounds sent have been recorded; raise the last recording's error.
-
-        Shielded: a stop cancelling the caller while it waits here must not cancel the recording itself (awaiting a
-        task hands the cancel on to it), or mail already sent stays leased, unrecorded, and goes again once the lease
-        runs out. The recording is kept until it has ended, so the caller's drain on its way out waits for it."""
-        recording = self._recording
-        if recording is None:
-            return
-        try:
-            await asyncio.shield(recording)
-        finally:
-            if recording.done() and self._recording is recording:
-                self._recording = None
-
-    async def _record(
-        self,
-        results: list[tuple[ClaimedDelivery, str | None]],
-        *,
-        after: "asyncio.Task[None] | None",
-        sends: int,
-        sent_ms: int,
-        started: float,
-    ) -> None:
-        if after is not None:
-            await asyncio.wait([after])  # its error was logged there; this round is recorded all the same
-            if not after.cancelled():
-                after.exception()  # seen: not reported again as never retrieved
-        try:
-            async with self._uow_factory() as uow:  # the whole round's outcomes in one transaction
-                statuses = await record_attempts(results, uow=uow)
-                await uow.commit()
-        except Exception as exc:
-            # the round stays leased: its deliveries are tried again once the lease runs out
-            log.error("deliveries_round_not_recorded", deliveries=len(results), error=repr(exc))
-            raise
-        counts = Counter(statuses.values())
+        failures = [error for send in sends if (error := send.exception()) is not None]  # every one retrieved
+        if failures:
+            await self._hand_back(planned, state)
+            raise failures[0]
+        counts = self._recorder.counts
         log.info(
             "deliveries_round",
-            leased=len(results),
-            sends=sends,
+            leased=len(claimed),
+            sends=len(planned),
             delivered=counts["delivered"],
             retrying=counts["pending"],
             failed=counts["failed"],
-            send_ms=sent_ms,
             total_ms=round((time.monotonic() - started) * 1000),
         )
+        return len(claimed)
+
+    @property
+    def commits(self) -> int:
+        """Transactions that recorded outcomes, over every round so far."""
+        return self._recorder.commits
+
+    async def drain(self) -> None:
+        """Wait until the outcomes of the sends that ended have been committed (at shutdown, before the sessions
+        close); shielded, as `OutcomeRecorder.record` is."""
+        await self._recorder.drain()
+
+    async def _send_and_record(
+        self, index: int, group: list[ClaimedDelivery], sender: GroupSender | None, state: "_RoundState"
+    ) -> None:
+        slot = self._slots.get(group[0].channel)
+        async with slot if slot is not None else contextlib.nullcontext():
+            if state.stopping or time.monotonic() > state.send_by:
+                return  # shutting down, a recording failed, or the lease half gone: not sent, handed back
+            state.stages[index] = "sending"
+            outcomes = await send_together(group, sender, self._senders)
+            state.stages[index] = "sent"
+            try:
+                await self._recorder.record(list(zip(group, outcomes, strict=True)))
+            except Exception:
+                state.stopping = True  # the database is away: send nothing more this round
+                raise
+
+    async def _finish_at_shutdown(
+        self,
+        planned: list[tuple[list[ClaimedDelivery], GroupSender | None]],
+        sends: list["asyncio.Task[None]"],
+        state: "_RoundState",
+    ) -> None:
+        """Stopping mid-round: no new send begins, the sends under way may end (briefly) and are recorded, and the
+        deliveries not tried are handed back.
+
+        Cancelling a send after the mail server took the mail, without recording it, sent it again once the lease ran
+        out (a duplicate); a claimed delivery never tried waited out the whole lease (120 s) after the restart. A mail
+        to many ends as one: all its deliveries recorded, or all handed back."""
+        state.stopping = True
+        _, unfinished = await asyncio.wait(sends, timeout=SHUTDOWN_SEND_SECONDS)
+        for send in unfinished:
+            send.cancel()
+        if unfinished:
+            await asyncio.wait(unfinished)
+        await self.drain()
+        handed_back = await self._hand_back(planned, state)
+        log.info("deliveries_stopped", recorded=sum(self._recorder.counts.values()), handed_back=handed_back)
+
+    async def _hand_back(
+        self, planned: list[tuple[list[ClaimedDelivery], GroupSender | None]], state: "_RoundState"
+    ) -> int:
+        """Release the round's deliveries whose send never began, or was cancelled before the server answered; how
+        many (a failure to release leaves them leased: tried again after the lease)."""
+        ids = [
+            delivery.id
+            for (group, _), stage in zip(planned, state.stages, strict=True)
+            if stage != "sent"
+            for delivery in group
+        ]
+        if not ids or time.monotonic() > state.lease_ends:
+            return 0  # a lease run out may be another sender's now: the deliveries are not ours to hand back
+        try:
+            async with self._uow_factory() as uow:
+                await uow.outgoing.release_deliveries(ids)
+                await uow.commit()
+        except Exception as exc:
+            log.error("deliveries_not_handed_back", deliveries=len(ids), error=repr(exc))
+            return 0
+        return len(ids)
+
+
+class _RoundState:
+    """Where each planned send of a round stands: "waiting" (for a slot), "sending", "sent" (its outcome handed to
+    the recorder); `stopping` keeps sends that have not begun from beginning, and so does half the lease gone by
+    (`send_by`, monotonic): a send begun later could still be under way when the lease runs out and another sender
+    leases the delivery again (a slow mail server: 1,000 deliveries at 16 sessions and 10 s each take 625 s)."""
+
+    def __init__(self, sends: int, *, started: float, lease_seconds: float) -> None:
+        self.stages = ["waiting"] * sends
+        self.stopping = False
+        self.send_by = started + lease_seconds / 2
+        self.lease_ends = started + lease_seconds
 
 
 async def deliver_due(uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> int:
-    """One round, recorded before it returns (`DeliveryRounds.step`, then its recording); how many were leased."""
+    """One round, every outcome recorded before it returns (`DeliveryRounds.step`); how many were leased."""
     rounds = DeliveryRounds(uow_factory, senders)
     try:
         return await rounds.step()
     finally:
         await rounds.drain()
-
-
-async def _finish_at_shutdown(
-    planned: list[tuple[list[ClaimedDelivery], GroupSender | None]],
-    sends: list["asyncio.Task[list[str | None]]"],
-    uow_factory: Callable[[], NotificationsUnitOfWork],
-) -> None:
-    """Stopping mid-round: let the sends under way end (briefly), record those that ended and hand the others back.
-
-    Cancelling a send after the mail server took the mail, without recording it, sent it again once the lease ran
-    out (a duplicate); a claimed delivery never tried waited out the whole lease (120 s) after the restart. A mail to
-    many ends as one: all its deliveries recorded, or all handed back.
-    """
-    _, unfinished = await asyncio.wait(sends, timeout=SHUTDOWN_SEND_SECONDS)
-    for send in unfinished:
-        send.cancel()
-    ended: list[tuple[ClaimedDelivery, str | None]] = []
-    handed_back: list[int] = []
-    for (group, _), send in zip(planned, sends, strict=True):
-        if send.done() and not send.cancelled() and send.exception() is None:
-            ended.extend(zip(group, send.result(), strict=True))
-        else:
-            handed_back.extend(delivery.id for delivery in group)
-    async with uow_factory() as uow:
-        await record_attempts(ended, uow=uow)
-        if handed_back:
-            await uow.outgoing.release_deliveries(handed_back)
-        await uow.commit()
-    log.info("deliveries_stopped", recorded=len(ended), handed_back=len(handed_back))

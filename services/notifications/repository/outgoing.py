@@ -606,32 +606,27 @@ class PgOutgoingRepository:
         return int(result.split()[-1])
 
     async def record_outcomes(self, outcomes: Sequence[Outcome], *, now: datetime) -> dict[int, int]:
-        """Store a round's attempt outcomes on the deliveries still pending, and log them, in two statements;
-        the attempt number of each delivery recorded (those settled meanwhile are left out)."""
+        """Store attempt outcomes on the deliveries still pending, and log them, in one statement (a sender commits
+        every few mails: one round trip, not two); the attempt number of each delivery recorded (those settled
+        meanwhile are left out)."""
         if not outcomes:
             return {}
         rows = await self._db.fetch(
-            "UPDATE delivery d SET attempts = d.attempts + 1, status = o.status, last_error = o.error,"
-            " next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at), locked_until = NULL,"
-            " delivered_at = CASE WHEN o.status = 'delivered' THEN $5 ELSE d.delivered_at END"
+            "WITH recorded AS (UPDATE delivery d SET attempts = d.attempts + 1, status = o.status,"
+            " last_error = o.error, next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at),"
+            " locked_until = NULL, delivered_at = CASE WHEN o.status = 'delivered' THEN $5 ELSE d.delivered_at END"
             " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])"
             " AS o(id, status, error, next_attempt_at)"
-            " WHERE d.id = o.id AND d.status = 'pending' RETURNING d.id, d.attempts, d.status, d.last_error",
+            " WHERE d.id = o.id AND d.status = 'pending' RETURNING d.id, d.attempts, d.status, d.last_error),"
+            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+            " SELECT id, attempts, status, last_error FROM recorded)"
+            " SELECT id, attempts FROM recorded",
             [outcome.delivery_id for outcome in outcomes],
             [outcome.status for outcome in outcomes],
             [outcome.error for outcome in outcomes],
             [outcome.next_attempt_at for outcome in outcomes],
             now,
         )
-        if rows:
-            await self._db.execute(
-                "INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
-                " SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[])",
-                [row["id"] for row in rows],
-                [row["attempts"] for row in rows],
-                [row["status"] for row in rows],
-                [row["last_error"] for row in rows],
-            )
         return {row["id"]: row["attempts"] for row in rows}
 
     async def log_attempt(self, delivery_id: int, *, attempt: int, outcome: str, error: str | None) -> None:
