@@ -185,28 +185,12 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
 
 
 async def queue_states(state: GatewayState, names: list[str]) -> dict[str, QueueRead]:
-    """Each queue's figures as the broker counts them: from RabbitMQ's management API when it answers (ready,
-    unacknowledged, consumers, acks/s: `source` "management"), else passive declares on the gateway's own connection
-    (ready and consumers only, `source` "declare"); None figures for a queue not declared yet, or all of them when
-    the broker does not answer."""
+    """Each queue's figures as the broker counts them: ready messages and consumers by passive declares on the
+    gateway's own connection (exact at once; `source` "declare"), and, when RabbitMQ's management API answers, the
+    messages delivered and not yet acknowledged and the acks/s from it (sampled every 5 s; `source` "management",
+    `backlog` = ready + unacknowledged); None figures for a queue not declared yet, or all of them when the broker
+    does not answer."""
     found: dict[str, QueueRead] = {name: QueueRead(name=name, messages=None, consumers=None) for name in names}
-    settings = state.settings
-    api = await queue_figures(
-        settings.amqp_url, management_url(settings.amqp_url, settings.broker_api_url), timeout=settings.health_timeout
-    )
-    if api is not None:
-        for name in names:
-            if (row := api.get(name)) is not None:
-                found[name] = QueueRead(
-                    name=name,
-                    messages=row.ready,
-                    consumers=row.consumers,
-                    unacknowledged=row.unacknowledged,
-                    backlog=row.ready + row.unacknowledged,
-                    acks_per_second=row.acks_per_second,
-                    source="management",
-                )
-        return found
     try:
         connection = await state.broker.connect()
     except Exception:
@@ -227,6 +211,20 @@ async def queue_states(state: GatewayState, names: list[str]) -> dict[str, Queue
         finally:
             if not channel.is_closed:
                 await channel.close()
+    settings = state.settings
+    api = await queue_figures(
+        settings.amqp_url, management_url(settings.amqp_url, settings.broker_api_url), timeout=settings.health_timeout
+    )
+    for name, queue in found.items():
+        if api is not None and queue.messages is not None and (row := api.get(name)) is not None:
+            found[name] = queue.model_copy(
+                update={
+                    "unacknowledged": row.unacknowledged,
+                    "backlog": queue.messages + row.unacknowledged,
+                    "acks_per_second": row.acks_per_second,
+                    "source": "management",
+                }
+            )
     return found
 
 
