@@ -64,6 +64,16 @@ def password_matches(user: dict[str, Any], password: str) -> bool:
     return hashlib.new(digest, salt + password.encode()).digest() == hashed
 
 
+MANAGEMENT_TAG = "management"
+"""The gateway's user reads the queues' figures from the management API (shared.broker_api): this tag lets a user see
+the queues of the vhosts it has permissions in, nothing more (no definitions, no other vhost, no other user)."""
+
+
+def _tags(user: dict[str, Any]) -> set[str]:
+    tags = user.get("tags") or []
+    return set(tags.split(",") if isinstance(tags, str) else tags)
+
+
 def differences(definitions: dict[str, Any], vhost: str, wanted: list[Wanted]) -> list[str]:
     """What the exported `definitions` lack of `wanted` in `vhost`, one sentence each; [] when nothing."""
     if vhost not in {v["name"] for v in definitions.get("vhosts", [])}:
@@ -85,6 +95,8 @@ def differences(definitions: dict[str, Any], vhost: str, wanted: list[Wanted]) -
             want.read,
         ):
             found.append(f"user {want.user} has other permissions in {vhost}")
+        if want.user.endswith("gateway") and MANAGEMENT_TAG not in _tags(users[want.user]):
+            found.append(f"user {want.user} lacks the {MANAGEMENT_TAG} tag")
         if want.topic_exchange:
             topic = topics.get((want.user, want.topic_exchange), {})
             if (topic.get("write"), topic.get("read")) != (want.topic_write, TOPIC_READ):

@@ -141,6 +141,8 @@ for name in $names; do
     printf '%s' "$password" | rabbitmqctl -q add_user "$user" >/dev/null
   fi
   rabbitmqctl -q set_permissions -p "$vhost" "$user" "$(perm_configure "$name")" "$(perm_write "$name")" "$(perm_read "$name")"
+  # the gateway reads the queues' figures (ready, unacknowledged) from the management API: its queues only
+  if [ "$name" = gateway ]; then rabbitmqctl -q set_user_tags "$user" management; fi
   types=$(topic_types "$name")
   if [ -n "$types" ]; then
     rabbitmqctl -q set_topic_permissions -p "$vhost" "$user" chibo.events "^${types}\$" '.*'

@@ -58,4 +58,11 @@ if [ -n "$rabbitmq_started" ] && command -v rabbitmqctl >/dev/null 2>&1; then
     sleep 1
   done
 fi
+# the management API (port 15672) gives each queue's messages delivered and not yet acknowledged, which the gateway's
+# operations page counts (shared/broker_api.py): a frozen consumer's backlog. Enabled on a local broker where it is
+# not (online, no restart; the compose image has it); without it the page falls back to ready messages only
+if ! port_open "$amqp_host" 15672 && command -v rabbitmq-plugins >/dev/null 2>&1; then
+  echo "infra: enabling RabbitMQ's management plugin"
+  rabbitmq-plugins -q enable rabbitmq_management >/dev/null || echo "infra: rabbitmq_management not enabled" >&2
+fi
 echo "infra: RabbitMQ $amqp_host:$amqp_port and PostgreSQL $pg_host:$pg_port are up"

@@ -183,6 +183,8 @@ class InstanceBoard:
         self._stopped: dict[str, tuple[InstanceStatus, float]] = {}
         self._dead: dict[str, datetime] = {}
         """Processes found dead (check_local), and when (UTC): a heartbeat sent before then changes nothing."""
+        self._frozen: dict[str, float] = {}
+        """Processes of this host found stopped by a signal (check_local), since when (monotonic)."""
         self._channel: Any = None
 
     def record(self, status: InstanceStatus, *, received: float | None = None) -> None:
@@ -224,27 +226,53 @@ class InstanceBoard:
                 del table[key]
         for key in [key for key in self._dead if key not in self._latest]:
             del self._dead[key]
+        for key in [key for key in self._frozen if key not in self._latest]:
+            del self._frozen[key]
 
     async def check_local(self, *, timeout: float = 1.0) -> None:
         """Find dead the processes of this host still within the window (`make status`'s question: does its port
         answer on 127.0.0.1?): dead when its pid is gone and a connection to its port is refused, both, so a
         process of another pid or network namespace that shares the host name is never taken for dead; a process
-        that does not answer within `timeout` (busy) is left to the window, so load never makes a service flap."""
+        that does not answer within `timeout` (busy) is left to the window, so load never makes a service flap.
+        A process of this host whose pid is stopped by a signal (`kill -STOP`, a debugger: state T in
+        /proc/<pid>/stat) is `frozen` from now until it runs again: it answers nothing, though its heartbeats are
+        not overdue yet."""
         host, now = socket.gethostname(), time.monotonic()
-        local = {
+        mine = {
             key: status
             for key, (status, at) in self._latest.items()
-            if status.host == host
-            and status.http_port is not None
-            and key not in self._dead
-            and now - at <= self.window_seconds
-            and not _pid_alive(status.pid)
+            if status.host == host and status.http_port is not None and key not in self._dead
+        }
+        for key, status in mine.items():
+            if _pid_stopped(status.pid):
+                if key not in self._frozen:
+                    self._frozen[key] = now
+                    log.info("instance_found_frozen", service=status.service, pid=status.pid)
+            elif self._frozen.pop(key, None) is not None:
+                log.info("instance_running_again", service=status.service, pid=status.pid)
+        local = {
+            key: status
+            for key, status in mine.items()
+            if now - self._latest[key][1] <= self.window_seconds and not _pid_alive(status.pid)
         }
         refused = await asyncio.gather(*(_port_refuses(s.http_port or 0, timeout) for s in local.values()))
         for key, gone in zip(local, refused, strict=True):
             if gone:
                 self._dead[key] = datetime.now(UTC)
                 log.info("instance_found_dead", service=local[key].service, pid=local[key].pid)
+
+    def answering(self, service: str) -> bool | None:
+        """Whether a process of `service` reported within the window and is not frozen (so it answers requests);
+        None when no process of it ever reported (an older version, heartbeats off: nothing to judge by)."""
+        self._forget()
+        now = time.monotonic()
+        known = [(key, s, at) for key, (s, at) in self._latest.items() if s.service == service]
+        if not known and not any(s.service == service for s, _ in self._stopped.values()):
+            return None
+        return any(
+            now - at <= self.window_seconds and key not in self._dead and key not in self._frozen
+            for key, _, at in known
+        )
 
     def latest_report(self, service: str) -> dict[str, Any] | None:
         """The /health body of the process of `service` that reported last within the window (None: none did)."""
@@ -254,7 +282,7 @@ class InstanceBoard:
 
     def view(self, service: str) -> tuple[Literal["ok", "degraded", "down"], list[dict[str, Any]], list[str]]:
         """(status, instances, attention) of `service`: each known process with `state` `reporting` / `missing` /
-        `stopped`, its pid, host, port, start, seconds since its last heartbeat and its own status and lines."""
+        `frozen` / `stopped`, its pid, host, port, start, seconds since its last heartbeat, its own status and lines."""
         self._forget()
         now = time.monotonic()
         instances: list[dict[str, Any]] = []
@@ -265,7 +293,10 @@ class InstanceBoard:
         for status, at, stopped in sorted(entries, key=lambda entry: entry[0].started_at):
             age = now - at
             dead = status.instance in self._dead
+            frozen = not stopped and not dead and status.instance in self._frozen
             state = "stopped" if stopped else ("reporting" if age <= self.window_seconds and not dead else "missing")
+            if frozen:
+                state = "frozen"
             where = f"pid {status.pid} on {status.host}" + (f":{status.http_port}" if status.http_port else "")
             if state == "reporting":
                 reporting += 1
@@ -278,6 +309,10 @@ class InstanceBoard:
             elif state == "missing":
                 missing += 1
                 attention.append(f"{where} silent for {age:.0f} s" + (" (its process is gone)" if dead else ""))
+            elif state == "frozen":
+                missing += 1
+                since = now - self._frozen[status.instance]
+                attention.append(f"{where} frozen for {since:.0f} s (stopped by a signal; last report {age:.0f} s ago)")
             instances.append(
                 {
                     "instance": status.instance,
@@ -324,6 +359,18 @@ class InstanceBoard:
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
         self._channel = None
+
+
+def _pid_stopped(pid: int) -> bool:
+    """Whether process `pid` of this host is stopped by a signal (state T, or t when traced, in /proc/<pid>/stat);
+    False when it runs, is gone, or /proc cannot tell (another system)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            # "pid (comm) S ...": the state follows the command's closing parenthesis (a command may hold spaces)
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("T", "t")
 
 
 def _pid_alive(pid: int) -> bool:

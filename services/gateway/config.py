@@ -44,6 +44,10 @@ class GatewaySettings(ServiceSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
     health_timeout: float = 2.0
+    broker_api_url: str | None = None
+    """RabbitMQ's management HTTP API (shared.broker_api), whose queue figures count the messages delivered and not yet
+    acknowledged (a frozen consumer's backlog); default `http://<AMQP host>:15672`, "off" for none (the operations
+    page then has passive declares: ready messages and consumers only)."""
     instance_window_seconds: float = 15.0
     """A service process whose last status heartbeat (shared.instances) is older than this is `missing`: the service
     is `degraded` while another one reports, `down` when none does (three heartbeats of 5 s by default)."""

@@ -3,8 +3,10 @@
 The fresh-user trial: `kill -9` of a service showed it `ok` on the system health and the operations page for 12-20 s
 (its last heartbeat still within the 15 s window) while `make status` already said down. A real process sends real
 heartbeats over RabbitMQ and listens on its port; the board (shared.instances.InstanceBoard.check_local) finds it
-dead as soon as its pid is gone and its port refuses, while a process stopped (SIGSTOP: as busy as can be, its port
-accepting but never answering, its heartbeats late) stays reporting: load never makes a service flap.
+dead as soon as its pid is gone and its port refuses, while a busy process (its event loop blocked: its port
+accepting but never answering, its heartbeats late) stays reporting: load never makes a service flap. A process
+stopped by a signal (SIGSTOP, state T) is no busy one: it is `frozen` until SIGCONT (a trial's `kill -STOP` showed the
+service working while it answered nothing).
 """
 
 import asyncio
@@ -22,11 +24,12 @@ from shared.instances import InstanceBoard
 from tests.support.running import eventually, free_port
 
 CHILD = """
-import asyncio, sys
+import asyncio, signal, sys, time
 import aio_pika
 from shared.instances import InstanceIdentity, keep_reporting
 
 async def main(url: str, port: int) -> None:
+    signal.signal(signal.SIGUSR1, lambda *_: time.sleep(3))  # busy: the event loop blocked for 3 s
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", port)
     connection = await aio_pika.connect_robust(url)
     identity = InstanceIdentity("probe-h207", http_port=port)
@@ -75,12 +78,17 @@ async def test_a_killed_process_is_down_at_once_and_a_stalled_one_stays_reportin
     child = heartbeating(amqp_url, port)
     try:
         await eventually(lambda: _is(verdict(board), "ok"), timeout=60)
-        # stalled: no heartbeat, its port accepting but never answering; still reporting, time after time
-        child.send_signal(signal.SIGSTOP)
+        # busy: no heartbeat, its port accepting but never answering; still reporting, time after time
+        child.send_signal(signal.SIGUSR1)
         for _ in range(10):
             assert await verdict(board) == "ok"
             await asyncio.sleep(0.2)
+        # stopped by a signal: frozen, its service down, until it runs again
+        child.send_signal(signal.SIGSTOP)
+        await eventually(lambda: _is(verdict(board), "down"), timeout=30)
+        assert [i["state"] for i in board.view("probe-h207")[1]] == ["frozen"]
         child.send_signal(signal.SIGCONT)
+        await eventually(lambda: _is(verdict(board), "ok"), timeout=30)
         # killed: down as soon as the process is gone, long before the window would have said it
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)

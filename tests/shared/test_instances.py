@@ -1,9 +1,19 @@
 """How the gateway judges a service from its processes' heartbeats (shared.instances.InstanceBoard): down when none
 reports within the window, degraded when one is silent or not ok, a clean stop is not a silence."""
 
+import asyncio
+import os
+import signal
+import sys
 import time
 
 from shared.instances import InstanceBoard, InstanceIdentity
+from tests.support.running import eventually, free_port
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
 
 
 def test_a_service_is_judged_by_all_of_its_processes() -> None:
@@ -46,3 +56,41 @@ def test_a_process_started_again_on_the_same_port_replaces_the_killed_one() -> N
     status, instances, attention = board.view("meetings")
     assert status == "ok" and [i["pid"] for i in instances] == [again.pid] and attention == []
     assert board.latest_report("meetings") == {"outbox": {"parked": 0}}
+
+
+async def test_a_process_stopped_by_a_signal_is_frozen_and_not_answering_until_it_runs_again() -> None:
+    # a trial's `kill -STOP` of evaluation: its consumer stayed on evaluation.rpc and its last heartbeat within the
+    # window, so the gateway's /health said "answering"; its state in /proc says it is stopped
+    board = InstanceBoard(window_seconds=600)
+    assert board.answering("evaluation") is None  # no heartbeats ever: nothing to judge by
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(600)")
+    try:
+        identity = InstanceIdentity("evaluation", http_port=free_port())
+        identity.pid = process.pid
+        board.record(identity.status("ok", []))
+        await board.check_local()
+        assert board.answering("evaluation") is True
+        os.kill(process.pid, signal.SIGSTOP)
+        await eventually(lambda: _stopped(process.pid), timeout=10)  # the signal is delivered asynchronously
+        await board.check_local()
+        status, instances, attention = board.view("evaluation")
+        assert (status, [i["state"] for i in instances]) == ("down", ["frozen"])
+        assert "frozen for" in attention[0] and "stopped by a signal" in attention[0], attention
+        assert board.answering("evaluation") is False
+        os.kill(process.pid, signal.SIGCONT)
+        await eventually(lambda: not _stopped(process.pid), timeout=10)
+        await board.check_local()
+        assert board.view("evaluation")[0] == "ok" and board.answering("evaluation") is True
+    finally:
+        process.kill()
+        await process.wait()
+
+
+def test_a_process_silent_longer_than_the_window_is_not_answering() -> None:
+    # a hung process elsewhere (another host, a stuck event loop) sends no heartbeat: not answering after the window
+    board = InstanceBoard(window_seconds=15)
+    identity = InstanceIdentity("evaluation", http_port=8102)
+    board.record(identity.status("ok", []), received=time.monotonic() - 14)
+    assert board.answering("evaluation") is True
+    board.record(identity.status("ok", []), received=time.monotonic() - 16)
+    assert board.answering("evaluation") is False

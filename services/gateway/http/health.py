@@ -15,7 +15,9 @@ router = APIRouter(tags=["health"], route_class=ApiRoute)
 
 @router.get("/health", response_model=HealthRead, responses={503: {"model": HealthRead}})
 async def health(state: State) -> JSONResponse:
-    """200 when the gateway reaches its database and the broker; `services` says who answers RPC."""
+    """200 when the gateway reaches its database and the broker; `services` says who answers RPC: `answering` (a
+    consumer on `<service>.rpc` and a process that reported within CHIBO_INSTANCE_WINDOW_SECONDS, not frozen),
+    `not answering` (a consumer, but no such process: hung, frozen or gone), `no consumer`, `no queue`."""
     report = {"service": "gateway", "database": "ok", "broker": "ok", "services": {}}
     try:
         async with state.pool.acquire(timeout=2) as conn:
@@ -27,13 +29,20 @@ async def health(state: State) -> JSONResponse:
         report["broker"] = f"down: {refusal}" if refusal else "down"
     else:
         connection = await state.broker.connect()  # the broker's own connection: no second login per probe
+        # a consumer on the RPC queue is not an answer: a frozen or hung process keeps its consumer. A service whose
+        # processes send heartbeats answers when one reported within the window and is not frozen (shared.instances)
+        await state.instances.check_local(timeout=min(1.0, state.settings.health_timeout))
         services: dict[str, str] = {}
         for service in RPC_SERVICES:
             channel = await connection.channel()
             try:
                 declared = await channel.declare_queue(f"{service}.rpc", passive=True)
                 consumers = declared.declaration_result.consumer_count or 0
-                services[service] = "answering" if consumers else "no consumer"
+                answering = state.instances.answering(service)
+                if not consumers:
+                    services[service] = "no consumer"
+                else:
+                    services[service] = "not answering" if answering is False else "answering"
             except aio_pika.exceptions.ChannelClosed:
                 services[service] = "no queue"
             finally:

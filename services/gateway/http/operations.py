@@ -41,6 +41,7 @@ from services.gateway.schemas import (
     rejection_page,
 )
 from services.gateway.schemas.recovery import QueueRead
+from shared.broker_api import management_url, queue_figures
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
@@ -184,8 +185,11 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
 
 
 async def queue_states(state: GatewayState, names: list[str]) -> dict[str, QueueRead]:
-    """Each queue's ready messages and consumers (passive declares on the gateway's own connection; None for a queue
-    not declared yet, or all of them when the broker does not answer)."""
+    """Each queue's figures as the broker counts them: ready messages and consumers by passive declares on the
+    gateway's own connection (exact at once; `source` "declare"), and, when RabbitMQ's management API answers, the
+    messages delivered and not yet acknowledged and the acks/s from it (sampled every 5 s; `source` "management",
+    `backlog` = ready + unacknowledged); None figures for a queue not declared yet, or all of them when the broker
+    does not answer."""
     found: dict[str, QueueRead] = {name: QueueRead(name=name, messages=None, consumers=None) for name in names}
     try:
         connection = await state.broker.connect()
@@ -196,12 +200,31 @@ async def queue_states(state: GatewayState, names: list[str]) -> dict[str, Queue
         try:
             declared = await channel.declare_queue(name, passive=True)
             result = declared.declaration_result
-            found[name] = QueueRead(name=name, messages=result.message_count or 0, consumers=result.consumer_count or 0)
+            found[name] = QueueRead(
+                name=name,
+                messages=result.message_count or 0,
+                consumers=result.consumer_count or 0,
+                source="declare",
+            )
         except aio_pika.exceptions.ChannelClosed:
             pass
         finally:
             if not channel.is_closed:
                 await channel.close()
+    settings = state.settings
+    api = await queue_figures(
+        settings.amqp_url, management_url(settings.amqp_url, settings.broker_api_url), timeout=settings.health_timeout
+    )
+    for name, queue in found.items():
+        if api is not None and queue.messages is not None and (row := api.get(name)) is not None:
+            found[name] = queue.model_copy(
+                update={
+                    "unacknowledged": row.unacknowledged,
+                    "backlog": queue.messages + row.unacknowledged,
+                    "acks_per_second": row.acks_per_second,
+                    "source": "management",
+                }
+            )
     return found
 
 

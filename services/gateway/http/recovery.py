@@ -25,6 +25,7 @@ from services.gateway.http.operations import (
 )
 from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas import IngestOutcomeRead, Page
+from services.gateway.schemas.operations import InstanceRead
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
     DeadLetterPurgeRead,
@@ -39,6 +40,7 @@ from services.gateway.schemas.recovery import (
     ParkedReplayCreate,
     ParkedReplayRead,
     ParkedRowRead,
+    QueueRead,
     ServiceName,
     ServiceOverviewRead,
 )
@@ -325,6 +327,33 @@ async def _total(state: GatewayState, request: Any) -> int | None:
         return None  # that service did not answer: its status says so
 
 
+def stuck_queue(queue: QueueRead) -> str | None:
+    """The attention line of a queue of a service that does not answer, when the broker counts messages on it (ready
+    plus delivered and not acknowledged; `meetings.ingest: 5 messages not handled (0 ready, 5 unacknowledged) by a
+    service that does not answer`); None when the broker counts none, or for a dead-letter queue."""
+    if queue.name.endswith(".dlq") or not queue.backlog and not queue.messages:
+        return None
+    if queue.backlog is None:
+        return f"{queue.name}: {queue.messages} messages ready, a service that does not answer"
+    return (
+        f"{queue.name}: {queue.backlog} messages not handled ({queue.messages} ready, {queue.unacknowledged}"
+        " unacknowledged) by a service that does not answer"
+    )
+
+
+def one_state(verdict: str, instances: list[InstanceRead]) -> list[InstanceRead]:
+    """The processes as the service's row shows them, never contradicting its status: a service `down` because it
+    did not answer the overview's request (a hung or frozen process whose heartbeat is still within the window) shows
+    such a process `unanswered` ("Không trả lời yêu cầu"), never `reporting` ("Đang hoạt động") beside "Không phản
+    hồi"."""
+    if verdict != "down":
+        return instances
+    return [
+        instance.model_copy(update={"state": "unanswered"}) if instance.state == "reporting" else instance
+        for instance in instances
+    ]
+
+
 async def operations_overview(caller: Principal, state: GatewayState) -> OperationsOverviewRead:
     """Each service's status, queues (depth, consumers), dead letters and outbox; held events, open rejections and
     failed deliveries."""
@@ -364,6 +393,8 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
         verdict: Literal["ok", "degraded", "down"]
         if status is None or (reported is not None and reported.status == "down"):
             verdict = "down"
+            # what its consumers hold or left waiting, as the broker counts it: a frozen consumer reports nothing
+            attention += [line for q in mine if (line := stuck_queue(q)) is not None]
         elif attention or (reported is not None and reported.status != "ok"):
             verdict = "degraded"
         else:
@@ -374,7 +405,7 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
             dead_letters=dead,
             outbox=status,
             attention=attention,
-            instances=reported.instances if reported is not None else [],
+            instances=one_state(verdict, reported.instances if reported is not None else []),
         )
     dead_total = sum(n or 0 for s in services.values() for n in s.dead_letters.values())
     healthy = health.status == "ok" and all(s.status == "ok" for s in services.values())

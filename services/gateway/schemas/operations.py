@@ -82,10 +82,12 @@ class DeadLettersRead(BaseModel):
 
 class InstanceRead(BaseModel):
     """One running process of a service, by its last status heartbeat (shared.instances): `reporting` within the
-    gateway's window, `missing` (silent longer), or `stopped` (it said so)."""
+    gateway's window, `missing` (silent longer), `frozen` (a process of the gateway's host stopped by a signal),
+    `unanswered` (reporting, but its service did not answer the overview: recovery.one_state), or `stopped` (it
+    said so)."""
 
     instance: str
-    state: Literal["reporting", "missing", "stopped"]
+    state: Literal["reporting", "missing", "frozen", "unanswered", "stopped"]
     pid: int
     host: str
     http_port: int | None = None

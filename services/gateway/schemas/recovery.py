@@ -121,11 +121,17 @@ class HeldEventDropCreate(HeldEventCreate):
 
 
 class QueueRead(BaseModel):
-    """A queue as the broker reports it: ready messages and consumers (None when not declared)."""
+    """A queue as the broker reports it: ready messages and consumers (None when not declared); with the management
+    API (`source` "management") also the messages delivered and not yet acknowledged, `backlog` (ready plus
+    unacknowledged: a batch message of 1,000 events counts once) and the acknowledgements per second."""
 
     name: str
     messages: int | None
     consumers: int | None
+    unacknowledged: int | None = None
+    backlog: int | None = None
+    acks_per_second: float | None = None
+    source: Literal["management", "declare"] | None = None
 
 
 class ServiceOverviewRead(BaseModel):

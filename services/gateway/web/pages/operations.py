@@ -96,7 +96,13 @@ SEALED_OUTCOMES = ("accepted", "duplicate")
 """The outcomes of a retry that leave nothing meetings can be asked about (the event is neither held nor rejected):
 the address after the retry carries them sealed (judged_seal), and the page shows them only when the seal holds."""
 STATUS = {"ok": N_("Working"), "degraded": N_("Needs attention"), "down": N_("Not answering")}
-INSTANCE_STATES = {"reporting": N_("Reporting"), "missing": N_("Not reporting"), "stopped": N_("Stopped")}
+INSTANCE_STATES = {
+    "reporting": N_("Reporting"),
+    "missing": N_("Not reporting"),
+    "frozen": N_("Frozen (stopped by a signal)"),
+    "unanswered": N_("Not answering requests"),
+    "stopped": N_("Stopped"),
+}
 """A service process's state by its heartbeats (shared.instances)."""
 SERVICES = {"meetings": N_("Meetings"), "evaluation": N_("Evaluation"), "notifications": N_("Notifications")}
 DEATH_REASONS = {

@@ -1,0 +1,89 @@
+"""A queue's backlog as the broker counts it, not as its consumer reports it: RabbitMQ's management HTTP API
+(`GET /api/queues/{vhost}?columns=...`: messages_ready, messages_unacknowledged, consumers, ack and deliver rates).
+
+A consumer's own backlog figures (shared.backlog) come from its process, so a frozen or hung process reports none
+exactly when its queue fills: a trial's `kill -STOP` of meetings left `meetings.ingest : 0 · 1` on the operations
+page while 5 batch messages sat unacknowledged. A passive queue declare gives only the ready count and the consumers;
+the management API also gives the messages delivered and not yet acknowledged, and the rates. Its address defaults to
+the AMQP host's port 15672 with the AMQP URL's user, password and virtual host (deploy/infra.sh enables the plugin);
+when it does not answer, callers fall back to passive declares (unacknowledged then unknown)."""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import httpx
+
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+MANAGEMENT_PORT = 15672
+COLUMNS = ",".join(
+    (
+        "name",
+        "messages_ready",
+        "messages_unacknowledged",
+        "consumers",
+        "message_stats.ack_details.rate",
+        "message_stats.deliver_get_details.rate",
+    )
+)
+
+
+@dataclass(frozen=True)
+class BrokerQueue:
+    """One queue as the broker counts it: messages ready and delivered-not-acknowledged (a batch message of up to
+    1,000 events counts once), consumers, and acknowledgements and deliveries per second (the broker's last sample)."""
+
+    name: str
+    ready: int
+    unacknowledged: int
+    consumers: int
+    acks_per_second: float | None
+    delivers_per_second: float | None
+
+
+def management_url(amqp_url: str, configured: str | None = None) -> str | None:
+    """The management API's base URL: `configured` when given ("" or "off": none), else `http://<amqp host>:15672`."""
+    if configured is not None:
+        return None if configured.strip() in ("", "off") else configured.rstrip("/")
+    host = urlsplit(amqp_url).hostname or "127.0.0.1"
+    return f"http://{host}:{MANAGEMENT_PORT}"
+
+
+def _rate(stats: Any, key: str) -> float | None:
+    found = (stats or {}).get(key) if isinstance(stats, dict) else None
+    rate = found.get("rate") if isinstance(found, dict) else None
+    return float(rate) if isinstance(rate, int | float) else None
+
+
+async def queue_figures(amqp_url: str, api_url: str | None, *, timeout: float = 2.0) -> dict[str, BrokerQueue] | None:
+    """Every queue of the AMQP URL's virtual host by name, read with the URL's credentials from the management API at
+    `api_url`; None when there is none, or it does not answer, refuses the login or answers something else (logged)."""
+    if not api_url:
+        return None
+    parts = urlsplit(amqp_url)
+    vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
+    auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
+    url = f"{api_url}/api/queues/{quote(vhost, safe='')}"
+    try:
+        async with httpx.AsyncClient(timeout=timeout, auth=auth) as client:
+            response = await client.get(url, params={"columns": COLUMNS, "disable_stats": "false"})
+        response.raise_for_status()
+        rows = response.json()
+        found = {
+            str(row["name"]): BrokerQueue(
+                name=str(row["name"]),
+                ready=int(row.get("messages_ready") or 0),
+                unacknowledged=int(row.get("messages_unacknowledged") or 0),
+                consumers=int(row.get("consumers") or 0),
+                acks_per_second=_rate(row.get("message_stats"), "ack_details"),
+                delivers_per_second=_rate(row.get("message_stats"), "deliver_get_details"),
+            )
+            for row in rows
+        }
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        log.info("broker_api_unavailable", url=url, error=repr(exc)[:300])
+        return None
+    return found
