@@ -844,8 +844,8 @@ def _minutes_body(
         if not forms.text(form, f"due-{row}"):  # a date given but not a date has its own message already
             errors.setdefault(f"due-{row}", _("Due date of task %(row)s: please fill in this field.", row=row))
         assignee = forms.text(form, f"assignee-{row}")
-        if not assignee:  # none chosen: say so (the id's pattern would call it "characters not allowed")
-            errors.setdefault(f"assignee-{row}", _("Assignee of task %(row)s: please choose a member.", row=row))
+        if not assignee:  # none chosen: empty, as every required field left empty is said (never "not allowed")
+            errors.setdefault(f"assignee-{row}", _("Assignee of task %(row)s: please fill in this field.", row=row))
         tasks.append(
             {
                 # a stored task keeps its id (and so its completion); a new row gets one of its own
