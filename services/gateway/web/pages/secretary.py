@@ -591,7 +591,8 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         past = meeting.starts_at is not None and meeting.starts_at <= datetime.now(VIETNAM_TZ)
         starts = forms.meeting_start(form, errors, allow_past=past, moving=True)
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
-        forms.refused_with(errors, MeetingRescheduleCreate, said)  # the place and reason said with the time
+        given = {key: value for key, value in said.items() if value is not None}  # left empty: kept, not null
+        forms.refused_with(errors, MeetingRescheduleCreate, given)  # the place and reason said with the time
         assert starts is not None
         body = {"starts_at": starts.isoformat(), **said}
         model = forms.build(MeetingRescheduleCreate, {k: v for k, v in body.items() if v is not None})
