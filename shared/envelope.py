@@ -41,6 +41,7 @@ from shared.reading import (
     read_value,
 )
 from shared.refusals import Refusal
+from shared.text import BLANK_SAID, has_text
 
 GATEWAY_SOURCE = "urn:chibo:gateway"
 """The `source` of the events the gateway makes of people's commands (a secretary's form or API call), timed by
@@ -614,7 +615,8 @@ DATE_SAID = "a date must be YYYY-MM-DD text"
 
 def validation_message(error: Mapping[str, Any]) -> str:
     """What one pydantic error (an item of ValidationError.errors()) says, as our reasons say it: without pydantic's
-    "Value error, " prefix to a validator's own words, and an id or extension value by its syntax, not its regex."""
+    "Value error, " prefix to a validator's own words, an id or extension value by its syntax, not its regex, and a
+    blank text (empty, or empty once spaces and invisible characters are dropped) as BLANK_SAID."""
     message = str(error.get("msg") or "invalid value")
     kind = error.get("type")
     if kind in DATETIME_ERRORS or kind in DATE_ERRORS:
@@ -624,7 +626,14 @@ def validation_message(error: Mapping[str, Any]) -> str:
         if problem is not None:
             return problem
         return DATETIME_SAID if kind in DATETIME_ERRORS else DATE_SAID
-    pattern = (error.get("ctx") or {}).get("pattern")
+    context = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "string_too_short" and context.get("min_length", 1) <= 1 and isinstance(value, str):
+        # a text left empty once its spaces or invisible characters are dropped (`"\u200b"`): said as require_text
+        # says one that keeps them, never "at least 1 character" of what was sent as one
+        if not has_text(value):
+            return BLANK_SAID
+    pattern = context.get("pattern")
     if pattern == ID_PATTERN:
         message = "an id is 1-64 characters of A-Za-z0-9._:-"
     elif pattern == EXTENSION_VALUE.pattern:

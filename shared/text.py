@@ -63,10 +63,15 @@ def said_or_blank(value: str | None) -> str:
     return value[start:end]
 
 
+BLANK_SAID = "must hold visible text, not only spaces or invisible characters"
+"""What every refusal of a blank text says after its field (`topic: must hold …`): require_text's words, and
+shared.envelope.validation_message's for a text left empty once its invisible characters are dropped."""
+
+
 def require_text(value: str) -> str:
     """A pydantic AfterValidator for a text that must say something: ValueError when `value` is blank (has_text)."""
     if not has_text(value):
-        raise ValueError("must hold visible text, not only spaces or invisible characters")
+        raise ValueError(BLANK_SAID)
     return value
 
 

@@ -31,7 +31,7 @@ from shared.db import create_pool
 from shared.rpc import RpcClient, RpcError, ServiceUnavailable, caller_hint
 from shared.runtime import create_broker, migrate
 from shared.telemetry import configure_tracing
-from shared.text import has_text
+from shared.text import BLANK_SAID, has_text
 
 T = TypeVar("T")
 
@@ -111,9 +111,7 @@ def check_named(args: argparse.Namespace) -> None:
     for field, attribute in NAMED_BY.items():
         value = getattr(args, attribute, None)
         if value is not None and not has_text(value):
-            raise RpcError(
-                "invalid", f"{field}: must hold visible text, not only spaces or invisible characters", field=field
-            )
+            raise RpcError("invalid", f"{field}: {BLANK_SAID}", field=field)
 
 
 def said_as_option(exc: RpcError) -> str:

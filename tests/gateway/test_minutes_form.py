@@ -52,7 +52,7 @@ def test_an_end_time_that_would_make_a_meeting_over_twelve_hours_or_none_is_refu
 
 
 def test_a_task_without_assignee_or_with_a_date_that_is_no_date_gets_one_true_message_each() -> None:
-    """A task with no assignee chosen is told to choose one (not "characters not allowed"); a due date that is no
+    """A task with no assignee chosen is told it is empty (not "characters not allowed"); a due date that is no
     date is told so, without a second, false "please fill in"; an empty due date is told to be filled."""
     form = FormData(
         {
@@ -66,7 +66,7 @@ def test_a_task_without_assignee_or_with_a_date_that_is_no_date_gets_one_true_me
     with pytest.raises(FormErrors) as refused:
         _minutes_body(form, "meeting-1")
     errors = refused.value.errors
-    assert errors["assignee-1"] == "Người được giao nhiệm vụ 1: vui lòng chọn một đảng viên."
+    assert errors["assignee-1"] == "Người được giao nhiệm vụ 1: không được để trống."
     assert "tasks.0.due_on" in errors and "due-1" not in errors  # one message about the date given, not two
     assert errors["due-2"] == "Hạn hoàn thành nhiệm vụ 2: không được để trống."
     assert "assignee-2" not in errors

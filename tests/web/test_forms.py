@@ -149,7 +149,7 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         )
         assert empty.status_code == 422
         for message in (
-            "Loại buổi sinh hoạt: vui lòng chọn một giá trị.",
+            "Loại buổi sinh hoạt: không được để trống.",
             "Ngày: không được để trống.",
             "Địa điểm: không được để trống.",
         ):

@@ -11,7 +11,7 @@ from services.gateway.handlers import authorize_unit, not_found
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS
 from services.gateway.http.routing import ApiRoute
-from services.gateway.schemas.common import CreateModel, ReadModel
+from services.gateway.schemas.common import CreateModel, NotNull, ReadModel
 from shared import alert_rules as shared_rules
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
@@ -55,12 +55,19 @@ class AlertRulesRead(ReadModel):
 
 class AlertRuleUpdate(CreateModel):
     """A committee's change to one rule for its whole subtree: `enabled` and/or `params` (only the parameters named
-    change; `enabled` or a parameter set to null goes back to the value from above, `enabled` left out keeps it).
+    change; `enabled` or a parameter set to null goes back to the value from above, `enabled` left out keeps it;
+    `params` itself null means nothing and is refused, naming it).
     Notifications checks names and ranges: 422 naming `params.NAME` (hours_before 1–168, day_of_month 1–28, ratings
     among average/poor...)."""
 
     enabled: Flag | None = None
-    params: dict[str, Any] | None = None
+    params: Annotated[
+        dict[str, Any] | None,
+        NotNull(
+            "give params as an object of the parameters to change, a parameter set to null going back to the value "
+            "from above, or leave params out"
+        ),
+    ] = None
 
     @property
     def reset_enabled(self) -> bool:

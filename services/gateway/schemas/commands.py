@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from services.gateway.schemas.common import CreateModel, Id, Name, Text
+from services.gateway.schemas.common import CreateModel, Id, Name, NotNull, Text
 from shared.contracts.base import Count, Day, Flag, Items, MeetingTime, Timestamp
 from shared.contracts.meetings import (
     MAX_SCORED_ITEMS,
@@ -83,10 +83,13 @@ class MeetingScheduleCreate(CreateModel):
 
 
 class MeetingRescheduleCreate(CreateModel):
-    """Move a scheduled meeting."""
+    """Move a scheduled meeting; `location` left out keeps its place (null is refused naming it: a meeting always has
+    a place, so null would mean nothing)."""
 
     starts_at: MeetingTime
-    location: Name | None = None
+    location: Annotated[
+        Name | None, NotNull("a meeting always has a place: give the new one, or leave location out to keep it")
+    ] = None
     reason: Text | None = None
 
 

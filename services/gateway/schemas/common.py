@@ -3,7 +3,18 @@
 import unicodedata
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from shared.contracts.base import Identifier, read_null_as_absent
 from shared.contracts.base import Name as ContractName
@@ -30,6 +41,35 @@ Name = Annotated[ContractName, AS_TYPED]
 """A name or title: the contract's own type, 1-200 characters, as typed (typed_text)."""
 Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(require_text), AS_TYPED]
 """Why an operator closes, drops or sets aside something: 1-500 characters, some visible, as typed (typed_text)."""
+
+
+class NotNull:
+    """What a field of a change takes in place of JSON null, where null means nothing (`location` of a move: left
+    out keeps the place, and a meeting always has one): an explicit null is refused naming the field (`location:
+    null means nothing here; …`), never read as left out and silently ignored, and the OpenAPI document offers no
+    null for it. A field's absence is not validated, so leaving it out still keeps the value."""
+
+    def __init__(self, instead: str) -> None:
+        self.instead = instead
+
+    def refuse(self, value: Any) -> Any:
+        """`value` as sent; ValueError when it is None (JSON null)."""
+        if value is None:
+            raise ValueError(f"null means nothing here; {self.instead}")
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """The field's own schema, after refusing null."""
+        return core_schema.no_info_before_validator_function(self.refuse, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The field's JSON schema without its null branch (`anyOf: [{string}, {null}]` → the string's)."""
+        said = handler(schema)
+        options = [option for option in said.get("anyOf", ()) if option.get("type") != "null"]
+        if len(options) == 1:
+            said = {key: value for key, value in said.items() if key != "anyOf"} | options[0]
+        return said
+
 
 T = TypeVar("T")
 

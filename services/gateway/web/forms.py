@@ -541,13 +541,14 @@ def not_a_choice(
     expected: str | None = None,
     offered: Sequence[str] | None = None,
 ) -> str:
-    """`<Trường>: vui lòng chọn một giá trị.` when nothing was chosen; otherwise `<Trường>: “x” không nằm trong các
-    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select (only the codes `offered`,
-    when given: those the page lets the person choose), else the codes pydantic `expected` (`'a', 'b' or 'c'`)."""
+    """`<Trường>: không được để trống.` when nothing was chosen (as `required`); otherwise `<Trường>: “x” không nằm
+    trong các lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select (only the codes
+    `offered`, when given: those the page lets the person choose), else the codes pydantic `expected` (`'a', 'b' or
+    'c'`)."""
     shown = name or label(field)
     text = "" if value is None else str(value)
-    if not has_text(text):
-        return _("%(field)s: please choose a value.", field=shown)
+    if not has_text(text):  # nothing chosen: said empty as every required field left empty is
+        return required(field, name=shown)
     parts = [part for part in field.removeprefix("data.").split(".") if not is_ascii_number(part)]
     group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
     quoted = text if len(text) <= 40 else text[:39] + "…"
@@ -974,10 +975,18 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
     kind = str(error.get("type"))
     context = error.get("ctx") or {}
     value = error.get("input")
-    if kind in ("enum", "literal_error"):
-        return not_a_choice(path, value, name=name, expected=context.get("expected"))
     if kind == "missing" or (kind in ("string_too_short", "too_short") and context.get("min_length", 1) <= 1):
         return required(path, name=name)
+    if is_blank(value):
+        # left empty (or only spaces, invisible characters): said so whatever else the field holds to, before its
+        # pattern (an id's `chair_id=` read "có ký tự không được phép"), its choices or its kind of value; a rule
+        # that wants the value (a thematic meeting's topic) says why it is needed
+        needs = TOPIC_NEEDED.search(validation_message(error))
+        if needs is not None:
+            return _(TOPIC_MISSING, field=name or label(path), kind=_(TOPIC_KINDS[needs[1]]))
+        return required(path, name=name)
+    if kind in ("enum", "literal_error"):
+        return not_a_choice(path, value, name=name, expected=context.get("expected"))
     if kind in LIMITS:
         limit = next((context[key] for key in LIMIT_KEYS if key in context), None)
         if limit is not None:
@@ -997,20 +1006,18 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
     for kinds, text in KINDS:
         if kind in kinds:
             return _(text, field=name or label(path))
-    if isinstance(value, str) and value not in EMPTY and not has_text(value):
-        # only spaces or invisible characters: said empty as an empty field is, not "not valid" (require_text)
-        return required(path, name=name)
     refused = context.get("error")
     if kind == "value_error" and isinstance(refused, AddressError):
         # an http(s) address (shared.web_address), which the person types without a picker: which part is wrong
         return _(ADDRESS_PROBLEMS[refused.problem.code], field=name or label(path), **refused.problem.values)
-    if value in EMPTY:
-        # a rule that wants a value left empty: a thematic or combined meeting's topic says why it is needed
-        needs = TOPIC_NEEDED.search(validation_message(error))
-        if needs is not None:
-            return _(TOPIC_MISSING, field=name or label(path), kind=_(TOPIC_KINDS[needs[1]]))
+    if value in EMPTY:  # an empty list or object a rule wants filled
         return required(path, name=name)
     return invalid(path, name=name)
+
+
+def is_blank(value: object) -> bool:
+    """Whether a refused input was left empty: None, or text of only spaces or invisible characters (has_text)."""
+    return value is None or (isinstance(value, str) and not has_text(value))
 
 
 ADDRESS_PROBLEMS = {

@@ -608,7 +608,8 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         past = meeting.starts_at is not None and meeting.starts_at <= datetime.now(VIETNAM_TZ)
         starts = forms.meeting_start(form, errors, allow_past=past, moving=True)
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
-        forms.refused_with(errors, MeetingRescheduleCreate, said)  # the place and reason said with the time
+        given = {key: value for key, value in said.items() if value is not None}  # left empty: kept, not null
+        forms.refused_with(errors, MeetingRescheduleCreate, given)  # the place and reason said with the time
         assert starts is not None
         body = {"starts_at": starts.isoformat(), **said}
         model = forms.build(MeetingRescheduleCreate, {k: v for k, v in body.items() if v is not None})
@@ -861,8 +862,8 @@ def _minutes_body(
         if not forms.text(form, f"due-{row}"):  # a date given but not a date has its own message already
             errors.setdefault(f"due-{row}", _("Due date of task %(row)s: please fill in this field.", row=row))
         assignee = forms.text(form, f"assignee-{row}")
-        if not assignee:  # none chosen: say so (the id's pattern would call it "characters not allowed")
-            errors.setdefault(f"assignee-{row}", _("Assignee of task %(row)s: please choose a member.", row=row))
+        if not assignee:  # none chosen: empty, as every required field left empty is said (never "not allowed")
+            errors.setdefault(f"assignee-{row}", _("Assignee of task %(row)s: please fill in this field.", row=row))
         tasks.append(
             {
                 # a stored task keeps its id (and so its completion); a new row gets one of its own
