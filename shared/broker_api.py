@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
+from shared.config import broker_user_of, vhost_of
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -64,9 +65,8 @@ async def queue_figures(amqp_url: str, api_url: str | None, *, timeout: float = 
     if not api_url:
         return None
     parts = urlsplit(amqp_url)
-    vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
-    auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
-    url = f"{api_url}/api/queues/{quote(vhost, safe='')}"
+    auth = (broker_user_of(amqp_url), unquote(parts.password or "guest"))
+    url = f"{api_url}/api/queues/{quote(vhost_of(amqp_url), safe='')}"
     try:
         async with httpx.AsyncClient(timeout=timeout, auth=auth) as client:
             response = await client.get(url, params={"columns": COLUMNS, "disable_stats": "false"})
