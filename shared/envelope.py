@@ -609,6 +609,17 @@ def describe_validation_error(error: ValidationError, *, prefix: str = "", every
 DATETIME_ERRORS = frozenset({"datetime_parsing", "datetime_from_date_parsing", "datetime_type"})
 DATE_ERRORS = frozenset({"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"})
 """The validation library's error types of a date-time field and of a date field that it read itself."""
+NULL_EXPECTED = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+"""The validation library's error types of a field that JSON null cannot fill, and what it needs in JSON's words."""
 DATETIME_SAID = "a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00"
 DATE_SAID = "a date must be YYYY-MM-DD text"
 
@@ -616,7 +627,8 @@ DATE_SAID = "a date must be YYYY-MM-DD text"
 def validation_message(error: Mapping[str, Any]) -> str:
     """What one pydantic error (an item of ValidationError.errors()) says, as our reasons say it: without pydantic's
     "Value error, " prefix to a validator's own words, an id or extension value by its syntax, not its regex, and a
-    blank text (empty, or empty once spaces and invisible characters are dropped) as BLANK_SAID."""
+    blank text (empty, or empty once spaces and invisible characters are dropped) as BLANK_SAID, a null where a value
+    is needed as such (NULL_EXPECTED)."""
     message = str(error.get("msg") or "invalid value")
     kind = error.get("type")
     if kind in DATETIME_ERRORS or kind in DATE_ERRORS:
@@ -628,6 +640,10 @@ def validation_message(error: Mapping[str, Any]) -> str:
         return DATETIME_SAID if kind in DATETIME_ERRORS else DATE_SAID
     context = error.get("ctx") or {}
     value = error.get("input")
+    if value is None and kind in NULL_EXPECTED:
+        # JSON null where a value is needed ("location": null of a new meeting): said so, not "Input should be a valid
+        # string" of the library, whose "input" reads as the field's content
+        return f"null is not a value here; give {NULL_EXPECTED[kind]}"
     if kind == "string_too_short" and context.get("min_length", 1) <= 1 and isinstance(value, str):
         # a text left empty once its spaces or invisible characters are dropped (`"\u200b"`): said as require_text
         # says one that keeps them, never "at least 1 character" of what was sent as one

@@ -63,3 +63,17 @@ def test_every_optional_field_of_a_change_gives_null_a_meaning_or_refuses_it() -
                 continue
             refused = any(isinstance(item, NotNull) for item in info.metadata)
             assert refused != (field in meanings), f"{name}.{field}: refuse null (NotNull) or say what it means"
+
+
+@pytest.mark.parametrize(("field", "value", "needs"), [("location", None, "text"), ("agenda", None, "a list")])
+async def test_a_null_where_a_value_is_needed_is_said_so_not_in_the_libraries_words(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, field: str, value: None, needs: str
+) -> None:
+    """A trial's `"location": null` of a new meeting read "location: Input should be a valid string", the validation
+    library's words, as if the place were wrong text (trial 26 #5); every type of field null cannot fill says so."""
+    before = len(world.ingested)
+    answer = await send_command(client, headers, world, "schedule", {**COMMANDS["schedule"][4], field: value})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field
+    assert answer.json()["message"] == f"{field}: null is not a value here; give {needs}", answer.text
+    assert len(world.ingested) == before
