@@ -510,7 +510,8 @@ async def not_the_cells_meeting_id(state: State, cell_id: str, meeting_id: str) 
         return
     raise RpcError(
         "invalid",
-        f"meeting_id: a chosen meeting id begins with this cell's id ({cell_id}-…); leave it out to have one generated",
+        f"meeting_id: a chosen meeting id begins with this cell's id ({cell_id}-…) or is one the gateway generated"
+        " for this cell (as a form offers one); leave it out to have one generated",
         field="meeting_id",
         refusal=Refusal(code=RefusalCode.MEETING_ID_NOT_CELLS),
     )
