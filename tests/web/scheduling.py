@@ -20,12 +20,12 @@ class ScheduleStandIns:
 
     @property
     def state(self) -> Any:
-        """A gateway state whose directory answers cell `c`."""
+        """A gateway state whose directory answers cell `c` alone, with a secret for the ids it generates."""
 
-        async def get(_: str) -> Any:
-            return {"id": "c", "name": "Chi bộ 1"}
+        async def get(unit_id: str) -> Any:  # cell `c` alone: no longer unit id begins the ids it is offered
+            return {"id": "c", "name": "Chi bộ 1"} if unit_id == "c" else None
 
-        return SimpleNamespace(directory=SimpleNamespace(get=get))
+        return SimpleNamespace(directory=SimpleNamespace(get=get), secret="test-secret")
 
     async def schedule(self, request: Any) -> None:
         """secretary.schedule of cell `c` on `request`, by nobody in particular."""

@@ -140,13 +140,13 @@ async def test_an_empty_schedule_form_lists_its_errors_in_the_forms_order(
         shown.update(context)
         return context
 
-    async def get(_: str) -> Any:
-        return {"id": "c", "name": "Chi bộ 1"}
+    async def get(unit_id: str) -> Any:  # cell `c` alone: no longer unit id begins the ids it is offered
+        return {"id": "c", "name": "Chi bộ 1"} if unit_id == "c" else None
 
     monkeypatch.setattr(secretary, "schedulable_cell", schedulable_cell)
     monkeypatch.setattr(forms, "form_of", form_of)
     monkeypatch.setattr(secretary, "render", render)
-    state: Any = SimpleNamespace(directory=SimpleNamespace(get=get))
+    state: Any = SimpleNamespace(directory=SimpleNamespace(get=get), secret="test-secret")
     handler = secretary.record_held if held else secretary.schedule
     await handler("c", None, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
     said = list(shown["errors"].values())
