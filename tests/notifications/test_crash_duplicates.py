@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.utils import getaddresses
 from pathlib import Path
 
 import asyncpg
@@ -48,14 +49,17 @@ def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
         controller.stop()
 
 
-def message_ids(directory: Path) -> Counter[str]:
-    """How many copies of each Message-ID the sink kept."""
+def message_ids(directory: Path, to: set[str]) -> Counter[str]:
+    """How many copies of each Message-ID the sink kept of the mails to addresses `to`: the process also sends what
+    earlier tests left due in the test session's database, which are not this test's mails (CI: 263 for 200)."""
     found: Counter[str] = Counter()
     for path in directory.glob("*.eml"):
         try:
-            found[str(message_from_bytes(path.read_bytes(), policy=policy.compat32)["Message-ID"])] += 1
+            mail = message_from_bytes(path.read_bytes(), policy=policy.compat32)
         except OSError:
             continue
+        if {address.lower() for _, address in getaddresses(mail.get_all("To", []))} & to:
+            found[str(mail["Message-ID"])] += 1
     return found
 
 
@@ -98,6 +102,7 @@ async def test_a_kill_mid_round_sends_again_at_most_the_mails_in_flight(
         for n in range(MAILS)
     ]
     # a personal text (each greeted by name): one mail per recipient, all due now, all leased by one round
+    addresses = {email.lower() for recipient in recipients for email in recipient.emails}
     subject_id, clock = random_id("dv"), Clock(datetime.now(VIETNAM_TZ))
     assert await raise_now(pool, settings, clock, probation(recipients, subject_id)) == MAILS
     http_port, log = free_port(), tmp_path / "notifications.log"
@@ -117,10 +122,10 @@ async def test_a_kill_mid_round_sends_again_at_most_the_mails_in_flight(
     process = spawn(env, log)
 
     async def received(count: int) -> bool:
-        return sum(message_ids(directory).values()) >= count
+        return sum(message_ids(directory, addresses).values()) >= count
 
     async def all_mailed() -> bool:
-        return len(message_ids(directory)) >= MAILS
+        return len(message_ids(directory, addresses)) >= MAILS
 
     async def all_recorded() -> bool:
         return bool(
@@ -136,7 +141,7 @@ async def test_a_kill_mid_round_sends_again_at_most_the_mails_in_flight(
         await wait_for(lambda: received(KILL_AFTER), f"{KILL_AFTER} mails", process=process, log=log)
         process.send_signal(signal.SIGKILL)  # kill -9 mid-round: the round leased all the mails at once
         process.wait(timeout=30)
-        at_kill = sum(message_ids(directory).values())
+        at_kill = sum(message_ids(directory, addresses).values())
         process = spawn(env, log)
         await wait_for(all_mailed, f"all {MAILS} mails", process=process, log=log)
         await wait_for(all_recorded, "every delivery recorded", process=process, log=log)
@@ -148,7 +153,7 @@ async def test_a_kill_mid_round_sends_again_at_most_the_mails_in_flight(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-    copies = message_ids(directory)
+    copies = message_ids(directory, addresses)
     twice = sum(count - 1 for count in copies.values() if count > 1)
     assert len(copies) == MAILS
     assert twice <= SESSIONS, f"{twice} mails sent twice after a kill with {at_kill} mails received"
