@@ -12,7 +12,8 @@ in the step's own unit of work. `poll` runs such a step until the service shuts 
 - a failure that says a dependency cannot be reached (shared.outages.is_dependency_unavailable: the database or
   the broker down) is no bug of the step: one `background_step_waiting_for_dependency` warning per outage says
   which dependency and why, not a traceback per retry, and `background_step_recovered` says when it is over;
-- cancellation (shutdown) is honoured at once, also when it surfaced as a rollback's error.
+- cancellation (shutdown) is honoured at once, also when it surfaced as a rollback's error or a library swallowed it
+  (raise_if_cancelling after every step).
 """
 
 import asyncio
@@ -28,7 +29,9 @@ Step = Callable[[], Awaitable[bool]]
 
 
 def raise_if_cancelling() -> None:
-    """A cancel that hit a query mid-flight can surface as the rollback's error: honour the cancel."""
+    """Raise CancelledError when this task was asked to stop but the cancel did not surface as one: a cancel that hit
+    a query mid-flight can surface as the rollback's error, and aio-pika/aiormq swallow it or turn it into a channel
+    error when the broker closes the channel at that moment (a loop running on after its cancel never stops)."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
@@ -51,6 +54,7 @@ async def poll(
             wake.clear()
         try:
             more = await step()
+            raise_if_cancelling()  # the step may have swallowed the cancel (aio-pika on a channel the broker closed)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -27,6 +27,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import BaseModel, Field, ValidationError
 
+from shared.background import raise_if_cancelling
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -150,7 +151,9 @@ async def keep_reporting(
                 status = identity.status("ok" if healthy else "degraded", attention, report)
                 await publish_status(await connect(), status, ttl_seconds=every_seconds * 3)
             except Exception as exc:
+                raise_if_cancelling()  # a cancel aio-pika turned into a channel error is the stop, not a failure
                 log.warning("instance_status_not_sent", error=repr(exc))
+            raise_if_cancelling()  # one it swallowed too: else the heartbeat outlives its service's stop
             await asyncio.sleep(every_seconds)
     except asyncio.CancelledError:
         if farewell_url is not None and not identity.said_stopping:

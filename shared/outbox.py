@@ -29,6 +29,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aio_pika.connection import make_url
 
+from shared.background import raise_if_cancelling
 from shared.db import keeps_session_state, transaction
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, CloudEvent
 from shared.logs import get_logger
@@ -190,6 +191,7 @@ class OutboxRelay:
             # inside the try: a shutdown cancelling this right after start-up still hands the connection back
             await listener.add_listener(notify_channel(self._schema), self._on_notify)
             while not self._stopping:
+                raise_if_cancelling()  # aio-pika may have swallowed the cancel: the relay must not run on
                 try:
                     await self._ensure_connection()
                     sent = await self.publish_pending()
@@ -199,6 +201,7 @@ class OutboxRelay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    raise_if_cancelling()  # a cancel turned into a channel error is the stop, not a relay error
                     log.error("outbox_relay_error", schema=self._schema, error=repr(exc), backoff=backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
