@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
-from urllib.parse import urlsplit
 
 import aio_pika
 import structlog
@@ -26,6 +25,7 @@ from faststream.rabbit import RabbitBroker
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
+from shared.config import broker_user_of
 from shared.envelope import validation_message
 from shared.logs import get_logger, request_context
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
@@ -245,7 +245,7 @@ def caller_hint(program: str, command: str, service: str, amqp_url: str, asks: s
     """One line for every command line `python -m <program> <command>` that `service` refused as an RPC caller (code
     `forbidden`: CHIBO_AMQP_URL's broker user, named from `amqp_url`, is not in its CHIBO_RPC_CALLERS, `answer`):
     what the command asks (`asks`, said in brackets when given) and how to run it as the gateway's broker user."""
-    user = urlsplit(amqp_url).username or "guest"
+    user = broker_user_of(amqp_url)
     asked = f" ({asks})" if asks else ""
     return (
         f"{command} asks {service}{asked}, which does not take calls from broker user {user!r} (not in its"

@@ -21,6 +21,7 @@ from shared.background import poll
 from shared.db import create_pool
 from shared.instances import InstanceBoard
 from shared.logs import configure_logging, get_logger
+from shared.retention import PRUNE_EVERY_SECONDS, keep_pruning
 from shared.rpc import RpcClient
 from shared.runtime import create_broker, migrate
 
@@ -71,6 +72,21 @@ async def keep_sources_synced(
         return False
 
     await poll("gateway.source_sync", step, poll_seconds=every, wake=changed)
+
+
+async def keep_pruning_keys(pool: asyncpg.Pool, *, hours: float, every_seconds: float = PRUNE_EVERY_SECONDS) -> None:
+    """Delete the Idempotency-Keys first sent more than `hours` ago (CHIBO_IDEMPOTENCY_KEY_HOURS), at start and then
+    every `every_seconds`, in batches (shared.retention), until cancelled; a command reads such a key as unused
+    before then (repository.use_idempotency_key), so no command deletes rows itself."""
+    await keep_pruning(
+        pool,
+        job="gateway.idempotency_key_prune",
+        schema=SERVICE,
+        table="idempotency_key",
+        column="sent_at",
+        keep=timedelta(hours=hours),
+        every_seconds=every_seconds,
+    )
 
 
 @asynccontextmanager
@@ -141,13 +157,15 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 accounts, rpc, every=settings.source_sync_seconds, changed=app.state.gateway.sources_changed
             )
         )
+        key_pruning = asyncio.create_task(keep_pruning_keys(pool, hours=settings.idempotency_key_hours))
         log.info("gateway_started", migrations_applied=len(applied), port=settings.http_port)
         try:
             yield
         finally:
             flusher.cancel()
             syncer.cancel()
-            await asyncio.gather(flusher, syncer, return_exceptions=True)
+            key_pruning.cancel()
+            await asyncio.gather(flusher, syncer, key_pruning, return_exceptions=True)
             await instances.close()
     finally:
         await broker.stop()

@@ -40,6 +40,13 @@ async def get_unit(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any] | N
     return _unit(row) | {"ancestors": await fetch_ancestors(conn, table="org_unit", unit_id=unit_id)}
 
 
+async def known_units(conn: asyncpg.Connection, unit_ids: list[str]) -> list[str]:
+    """Those of `unit_ids` that are units, in the order given, each once: one read of the primary key for all."""
+    rows = await conn.fetch("SELECT id FROM org_unit WHERE id = ANY($1::text[])", unit_ids)
+    known = {row["id"] for row in rows}
+    return [unit_id for unit_id in dict.fromkeys(unit_ids) if unit_id in known]
+
+
 async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: int, offset: int) -> dict[str, Any]:
     """The children of a unit (the roots when `parent_id` is None), each with its `ancestors` as get_unit gives
     them (the parent's path, then itself): the list said [] where the unit itself said the whole path."""

@@ -154,6 +154,12 @@ async def get_unit(request: rpc.GetUnit, app: MeetingsContext) -> dict[str, Any]
         return _found(await queries.get_unit(conn, request.unit_id), f"no unit {request.unit_id}", "unit_id")
 
 
+async def known_units(request: rpc.KnownUnits, app: MeetingsContext) -> dict[str, Any]:
+    """Which of the unit ids asked are units."""
+    async with app.pool.acquire() as conn:
+        return {"unit_ids": await queries.known_units(conn, request.unit_ids)}
+
+
 async def list_units(request: rpc.ListUnits, app: MeetingsContext) -> dict[str, Any]:
     """The children of a committee."""
     async with app.pool.acquire() as conn:
@@ -314,6 +320,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.DismissRejection, partial(dismiss_rejection, app=app))
     methods.add(rpc.SyncSources, partial(sync_registered_sources, app=app))
     methods.add(rpc.GetUnit, partial(get_unit, app=app))
+    methods.add(rpc.KnownUnits, partial(known_units, app=app))
     methods.add(rpc.ListUnits, partial(list_units, app=app))
     methods.add(rpc.ListMembers, partial(list_members, app=app))
     methods.add(rpc.ListMembersAfter, partial(list_members_after, app=app))

@@ -349,6 +349,20 @@ class GetUnit(MeetingsRequest[UnitReply]):
     unit_id: str
 
 
+class KnownUnitsReply(Reply):
+    """Which of the unit ids asked are units meetings knows (in the order asked, each once)."""
+
+    unit_ids: list[str]
+
+
+class KnownUnits(MeetingsRequest[KnownUnitsReply]):
+    """Which of `unit_ids` (up to 1,000) are units, in one read: the gateway's check of a chosen meeting id asks for
+    every start of the id at once (commands.chosen_by_the_cell), not one get_unit each."""
+
+    method = "known_units"
+    unit_ids: list[str] = Field(max_length=1000)
+
+
 class ListUnits(MeetingsRequest[Page[UnitReply]]):
     """The children of a committee (the roots when `parent_id` is None)."""
 

@@ -429,6 +429,9 @@ class World:
         async def get_unit(r: meetings.GetUnit) -> dict[str, Any]:
             return self.cell_of(r.unit_id)
 
+        async def known_units(r: meetings.KnownUnits) -> dict[str, Any]:
+            return {"unit_ids": [unit_id for unit_id in dict.fromkeys(r.unit_ids) if unit_id in self.units]}
+
         async def list_units(r: meetings.ListUnits) -> dict[str, Any]:
             items = [unit for unit in self.units.values() if unit["parent_id"] == r.parent_id]
             return page(items, r.limit, r.offset)
@@ -605,6 +608,7 @@ class World:
         methods.add(meetings.Ingest, ingest)
         methods.add(meetings.IngestBody, ingest_body)
         methods.add(meetings.GetUnit, get_unit)
+        methods.add(meetings.KnownUnits, known_units)
         methods.add(meetings.ListUnits, list_units)
         methods.add(meetings.ListMembers, list_members)
         methods.add(meetings.ListMembersAfter, list_members_after)

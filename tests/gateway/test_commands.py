@@ -1,11 +1,15 @@
 """The secretary's commands become CloudEvents from urn:chibo:gateway, sent through meetings' ingest."""
 
+import uuid
 from datetime import datetime
+from typing import Any
 
 import httpx
+import pytest
 
 from services.gateway.bootstrap import GatewayState
-from services.gateway.http.commands import generated_meeting_id
+from services.gateway.http.commands import generated_meeting_id, longer_unit_starts
+from shared.contracts import meetings_rpc as meetings
 from shared.refusals import RefusalCode
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
@@ -394,6 +398,48 @@ async def test_a_secretary_cannot_take_the_meeting_ids_of_a_cell_whose_id_extend
             f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=taken), headers=headers["secretary"]
         )
         assert accepted.status_code == 202, (taken, accepted.text)
+
+
+async def test_a_chosen_meeting_ids_starts_are_looked_up_in_one_call(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    world: World,
+    state: GatewayState,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A chosen id of 64 characters with a separator every other one after the cell's id has some 20 starts that could
+    be another unit's: they are asked of meetings in one `known_units` call (they were as many `get_unit` calls at
+    once), with the same decision: the id is the cell's while no start is a unit, another unit's once one is."""
+    asked: list[object] = []
+    call = state.rpc.call
+
+    async def recorded(request: Any, **kwargs: Any) -> Any:
+        asked.append(request)
+        return await call(request, **kwargs)
+
+    monkeypatch.setattr(state.rpc, "call", recorded)
+    stem = f"{world.cell_a1}-{uuid.uuid4().hex[:4]}"
+    taken = stem + "-x" * ((64 - len(stem)) // 2)  # starts: the stem, then each `-x` more but the whole id
+    assert len(taken) <= 64 and len(longer_unit_starts(world.cell_a1, taken)) == (64 - len(stem)) // 2 >= 20
+    accepted = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=taken), headers=headers["secretary"]
+    )
+    assert accepted.status_code == 202, accepted.text
+    lookups = [request for request in asked if isinstance(request, meetings.GetUnit | meetings.KnownUnits)]
+    assert [type(request) for request in lookups] == [meetings.KnownUnits], lookups
+    assert isinstance(lookups[0], meetings.KnownUnits)
+    assert lookups[0].unit_ids == longer_unit_starts(world.cell_a1, taken)
+
+    world.add_unit(f"{stem}-y", "Chi bộ y", "cell", None)  # a start not asked yet (the unknown ones are cached)
+    asked.clear()
+    refused = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings",
+        json=schedule_body(meeting_id=f"{stem}-y-x-2027"),
+        headers=headers["secretary"],
+    )
+    assert refused.status_code == 422 and refused.json()["field"] == "meeting_id", refused.text
+    lookups = [request for request in asked if isinstance(request, meetings.GetUnit | meetings.KnownUnits)]
+    assert [type(request) for request in lookups] == [meetings.KnownUnits], lookups
 
 
 async def test_only_ids_the_gateway_generated_for_the_cell_are_taken_in_its_namespace(

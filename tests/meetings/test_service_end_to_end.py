@@ -79,6 +79,9 @@ async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None
     children = await ask(rpc, meetings.ListUnits(parent_id=commune, limit=10, offset=0))
     assert [u["id"] for u in children["items"]] == [cell] and children["total"] == 1
     assert children["items"][0]["ancestors"] == unit["ancestors"]  # a listed unit has its path, as the unit itself
+    not_a_unit = f"{cell}-2026-01"
+    found = await ask(rpc, meetings.KnownUnits(unit_ids=[not_a_unit, cell, root, cell, commune]))
+    assert found == {"unit_ids": [cell, root, commune]}  # the units among the ids, in the order asked, each once
     members = await ask(rpc, meetings.ListMembers(cell_id=cell, limit=10, offset=0))
     probation = {m["id"]: m["probation_ends_on"] for m in members["items"]}
     assert probation == {secretary: None, newcomer: "2026-09-15"}

@@ -10,12 +10,13 @@ import structlog
 from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel, Field, ValidationError
 
+from shared.config import broker_user_of
 from shared.contracts import notifications_rpc
 from shared.contracts.evaluation_rpc import GetMeetingScore, MeetingScoreReply
 from shared.logs import get_logger, request_correlation_id
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
-from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer, read_reply
+from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer, caller_hint, read_reply
 from shared.topology import RpcQueue
 from tests.support.logs import route_logs_to_stdlib, structured_logs
 
@@ -253,3 +254,18 @@ def test_a_reply_is_parsed_once_whatever_it_says(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ValidationError):
         read_reply(request, b"not json")
     assert len(parsed) == 6, parsed
+
+
+@pytest.mark.parametrize(
+    ("amqp_url", "user"),
+    [
+        ("amqp://ops%40ward%3A7:secret@127.0.0.1:5672/chibo", "ops@ward:7"),  # as the client logs in: decoded
+        ("amqp://chibo-ops:secret@127.0.0.1/", "chibo-ops"),
+        ("amqp://127.0.0.1/", "guest"),  # none named: the client's default
+    ],
+)
+def test_the_caller_hint_names_the_broker_user_the_url_logs_in_as(amqp_url: str, user: str) -> None:
+    """caller_hint names the user as shared.config.broker_user_of reads it, percent-escapes decoded."""
+    hint = caller_hint("shared.ops", "held list", "meetings", amqp_url)
+    assert f"does not take calls from broker user {user!r} (not in its CHIBO_RPC_CALLERS)" in hint, hint
+    assert broker_user_of(amqp_url) == user

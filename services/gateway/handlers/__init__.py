@@ -18,6 +18,7 @@ from shared.contracts.meetings_rpc import (
     GetUnit,
     Ingest,
     IngestBody,
+    KnownUnits,
     ListMonitorAssignments,
     MeetingReply,
     MonitorAssignmentReply,
@@ -166,7 +167,8 @@ class TtlCache:
 
 
 class UnitDirectory:
-    """Units and their ancestors from meetings' `get_unit`, cached briefly."""
+    """Units and their ancestors from meetings' `get_unit` (which of many ids are units: `known_units`), cached
+    briefly."""
 
     def __init__(self, rpc: Rpc, cache: TtlCache) -> None:
         self._rpc = rpc
@@ -186,6 +188,26 @@ class UnitDirectory:
             unit = None
         self._cache.put(unit_id, unit)
         return unit
+
+    async def known(self, unit_ids: Sequence[str]) -> set[str]:
+        """Those of `unit_ids` that are units: the ones cached (by get, or by known as `known:<id>`, found or not) as
+        cached, the rest in one `known_units` call."""
+        known: set[str] = set()
+        asked: list[str] = []
+        for unit_id in dict.fromkeys(unit_ids):
+            hit, cached = self._cache.get(unit_id)
+            if not hit:
+                hit, cached = self._cache.get(f"known:{unit_id}")
+            if not hit:
+                asked.append(unit_id)
+            elif cached is True or isinstance(cached, UnitReply):
+                known.add(unit_id)
+        if asked:
+            found = set((await self._rpc.call(KnownUnits(unit_ids=asked))).unit_ids)
+            for unit_id in asked:
+                self._cache.put(f"known:{unit_id}", unit_id in found)
+            known |= found
+        return known
 
 
 class PersonNames:

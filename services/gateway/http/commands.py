@@ -1,6 +1,5 @@
 """The secretary's commands: each becomes one CloudEvent sent through meetings' `ingest`."""
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -488,15 +487,15 @@ def longer_unit_starts(cell_id: str, meeting_id: str) -> list[str]:
 async def chosen_by_the_cell(state: State, cell_id: str, meeting_id: str) -> bool:
     """Whether a meeting id a secretary of `cell_id` chooses is the cell's to take: one the gateway generated for the
     cell (generated_for_the_cell: a form's id sent back), or one named after the cell (named_after_the_cell) whose
-    longest start that is a unit's id (any unit, in or out of the caller's scope: state.directory) is the cell's own,
-    so `demo-cb-thon-1-a-2027-01` is `demo-cb-thon-1-a`'s and not its parent's (trial 25 #1). Never asks which
-    meetings exist; the units' ids only (DOMAIN.md has them in every feed and export)."""
+    longest start that is a unit's id (any unit, in or out of the caller's scope: state.directory, every start asked
+    in one call) is the cell's own, so `demo-cb-thon-1-a-2027-01` is `demo-cb-thon-1-a`'s and not its parent's (trial
+    25 #1). Never asks which meetings exist; the units' ids only (DOMAIN.md has them in every feed and export)."""
     if generated_for_the_cell(state.secret, cell_id, meeting_id):
         return True
     if not named_after_the_cell(cell_id, meeting_id):
         return False
-    units = await asyncio.gather(*(state.directory.get(start) for start in longer_unit_starts(cell_id, meeting_id)))
-    return all(unit is None for unit in units)
+    starts = longer_unit_starts(cell_id, meeting_id)
+    return not starts or not await state.directory.known(starts)
 
 
 async def not_the_cells_meeting_id(state: State, cell_id: str, meeting_id: str) -> None:

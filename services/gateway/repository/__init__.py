@@ -265,26 +265,32 @@ async def use_idempotency_key(
     pool: asyncpg.Pool, *, sub: str, key: str, fingerprint: str, event_id: str, at: datetime, keep: timedelta
 ) -> KeyUse:
     """The first request the account `sub` sent with `key`: this one (stored with `fingerprint`, `event_id` and
-    `at`, `first` True) unless one is kept, even one racing this; rows older than `keep` are purged as new ones
-    come, so a key is remembered for at least `keep`."""
+    `at`, `first` True) unless one sent within `keep` before `at` is kept, even one racing this. A row older than
+    `keep` counts as unused (this request takes its place) whether or not the prune (bootstrap.keep_pruning_keys)
+    has deleted it yet; no request deletes another key's row."""
+    expired = at - keep
     async with pool.acquire() as conn:
         stored = await conn.fetchrow(
-            "INSERT INTO idempotency_key (sub, key, fingerprint, event_id, sent_at) VALUES ($1, $2, $3, $4, $5)"
-            " ON CONFLICT (sub, key) DO NOTHING RETURNING fingerprint, event_id, sent_at",
+            "INSERT INTO idempotency_key AS k (sub, key, fingerprint, event_id, sent_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (sub, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, event_id = EXCLUDED.event_id,"
+            " sent_at = EXCLUDED.sent_at WHERE k.sent_at < $6 RETURNING fingerprint, event_id, sent_at",
             sub,
             key,
             fingerprint,
             event_id,
             at,
+            expired,
         )
         if stored is not None:
-            await conn.execute("DELETE FROM idempotency_key WHERE sent_at < $1", at - keep)
             return KeyUse(stored["fingerprint"], stored["event_id"], stored["sent_at"], first=True)
         # a statement of its own: it sees the row of a first request that committed while this one waited on it
         stored = await conn.fetchrow(
-            "SELECT fingerprint, event_id, sent_at FROM idempotency_key WHERE sub = $1 AND key = $2", sub, key
+            "SELECT fingerprint, event_id, sent_at FROM idempotency_key WHERE sub = $1 AND key = $2 AND sent_at >= $3",
+            sub,
+            key,
+            expired,
         )
-    if stored is None:  # released by a refusal meanwhile: nothing is recorded under the key
+    if stored is None:  # released by a refusal (or expired) meanwhile: nothing is kept under the key
         return await use_idempotency_key(
             pool, sub=sub, key=key, fingerprint=fingerprint, event_id=event_id, at=at, keep=keep
         )

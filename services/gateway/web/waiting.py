@@ -10,6 +10,7 @@ attendance first, not that the handbook's adoption was waiting for it.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.gateway.web.forms import HELD_WHAT
 from services.gateway.web.i18n import N_, _, format_moment
 
 ADOPTION = N_(
@@ -24,9 +25,16 @@ COMPLETION = N_(
     " the minutes."
 )
 OTHER = N_(
-    "A fact (%(type)s) sent by %(sender)s at %(when)s is waiting for %(what)s: it will be recorded as soon as %(what)s"
-    " is recorded. If %(what)s is still not recorded by %(until)s, it will be refused and not recorded."
+    "A fact about %(fact)s sent by %(sender)s at %(when)s is waiting for %(what)s: it will be recorded as soon as"
+    " %(what)s is recorded. If %(what)s is still not recorded by %(until)s, it will be refused and not recorded."
 )
+"""Another fact whose event type forms.HELD_WHAT names (`Dữ liệu về kết quả chấm điểm ...`): a secretary reads what it
+is about, never the event type (`meeting.assessed.v1`)."""
+UNNAMED = N_(
+    "Another fact sent by %(sender)s at %(when)s is waiting for %(what)s: it will be recorded as soon as %(what)s is"
+    " recorded. If %(what)s is still not recorded by %(until)s, it will be refused and not recorded."
+)
+"""A fact of a type no sentence names (one a later meetings holds on the secretary's records): `Một dữ liệu khác`."""
 WHAT = {
     "attendance": N_("the attendance"),
     "minutes": N_("the minutes"),
@@ -41,10 +49,10 @@ UNNAMED_SENDER = N_("the system with the source %(source)s")
 
 
 def waiting_sentences(facts: Sequence[Mapping[str, Any]], *, attendance_recorded: bool) -> list[str]:
-    """One sentence a waiting fact (handlers.waiting_named's dicts, oldest first): what it is, who sent it (the account
-    its source is registered to, else the source) and when, what it waits for, and what happens when its hold runs
-    out. An adoption waiting for the minutes of a meeting without attendance waits for both (it is judged again on
-    the attendance once the minutes come)."""
+    """One sentence a waiting fact (handlers.waiting_named's dicts, oldest first): what it is (in Vietnamese, never by
+    its event type), who sent it (the account its source is registered to, else the source) and when, what it waits
+    for, and what happens when its hold runs out. An adoption waiting for the minutes of a meeting without attendance
+    waits for both (it is judged again on the attendance once the minutes come)."""
     sentences = []
     for fact in facts:
         name = fact.get("source_name")
@@ -62,6 +70,8 @@ def waiting_sentences(facts: Sequence[Mapping[str, Any]], *, attendance_recorded
             sentences.append(_(ADOPTION, **values))
         elif fact["type"] == "task.completed.v1" and fact.get("task_id"):
             sentences.append(_(COMPLETION, task=f"“{fact['task_id']}”", **values))
+        elif fact["type"] in HELD_WHAT:
+            sentences.append(_(OTHER, fact=_(HELD_WHAT[fact["type"]]), **values))
         else:
-            sentences.append(_(OTHER, type=fact["type"], **values))
+            sentences.append(_(UNNAMED, **values))
     return sentences
