@@ -1047,6 +1047,14 @@ ADDRESS_PROBLEMS = {
         "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it ends in a dot); "
         "write %(ip)s."
     ),
+    "ipv6_mapped": N_(
+        "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it is an IPv4-mapped IPv6 "
+        "address); write %(ip)s."
+    ),
+    "ipv6_compatible": N_(
+        "%(field)s: the address “%(host)s” stands for the IP address %(ip)s in the deprecated IPv4-compatible IPv6 "
+        "form; write %(ip)s."
+    ),
     "port": N_("%(field)s: the port “%(port)s” is not valid; a port is a number from 1 to 65535."),
     "hidden": N_(
         "%(field)s: holds a space or an invisible character (%(point)s, character %(position)s); an address holds "
