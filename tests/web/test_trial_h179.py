@@ -150,7 +150,7 @@ async def test_an_empty_schedule_form_lists_its_errors_in_the_forms_order(
     handler = secretary.record_held if held else secretary.schedule
     await handler("c", None, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
     said = list(shown["errors"].values())
-    assert [line.split(":", 1)[0] for line in said] == ["Loại buổi sinh hoạt", "Ngày", "Địa điểm"], said
+    assert [line.split(":", 1)[0] for line in said] == ["Loại buổi sinh hoạt", "Ngày", "Địa điểm", "Chương trình"], said
 
 
 def test_a_kind_named_after_an_article_takes_an_before_a_vowel() -> None:
