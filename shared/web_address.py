@@ -29,7 +29,8 @@ URI_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 @dataclass(frozen=True)
 class AddressProblem:
     """Why a text is no http(s) address: `code` (scheme, host_missing, host, userinfo, ipv4_hex, ipv4_octal,
-    ipv4_parts, ipv4_dot, port, hidden, character, percent), the `values` the sentence names (`host`, `port`, `char`,
+    ipv4_parts, ipv4_dot, ipv6_mapped, ipv6_compatible, port, hidden, character, percent), the `values` the sentence
+    names (`host`, `port`, `char`,
     `point`, `position`, 1-based, `part`, `parts`, `ip`), and `reason` in English."""
 
     code: str
@@ -119,14 +120,15 @@ def _host_problem(host: str, *, bracketed: bool) -> AddressProblem | None:
     name IDNA encodes (`ví-dụ.vn` → `xn--v-d-rma6749a.vn`), None when it is one; cached, as a province's documents
     name few hosts and the encoding took 67 of the 76 µs an address's judgement took (9 µs cached). A host the WHATWG
     URL standard reads as an IPv4 number (it ends in a number) must be the canonical dotted-decimal form: browsers
-    open `0x7f.0.0.1`, `0177.0.0.1`, `127.1` and `127.0.0.1.` as 127.0.0.1, which is not what a person reads."""
+    open `0x7f.0.0.1`, `0177.0.0.1`, `127.1` and `127.0.0.1.` as 127.0.0.1, which is not what a person reads; so is
+    an IPv4 address written as an IPv6 one (`[::ffff:7f00:1]`, _embedded_ipv4_problem)."""
     wrong = AddressProblem("host", f"the host {host!r} is not a domain name or an IP address", {"host": host})
     if bracketed:  # brackets hold an IPv6 address only, and no zone (WHATWG has none)
         try:
-            ipaddress.IPv6Address(host)
+            address = ipaddress.IPv6Address(host)
         except ValueError:
             return wrong
-        return wrong if "%" in host else None
+        return wrong if "%" in host else _embedded_ipv4_problem(host, address)
     try:
         ipaddress.IPv4Address(host)
         return None
@@ -218,6 +220,29 @@ def _ipv4_problem(host: str, encoded: str, number: int) -> AddressProblem:
         return AddressProblem("ipv4_parts", f"{opens} ({why}); write it as {ip}", values | {"parts": str(len(parts))})
     why = "it ends in a dot"
     return AddressProblem("ipv4_dot", f"{opens} ({why}); write it as {ip}", values)
+
+
+def _embedded_ipv4_problem(host: str, address: ipaddress.IPv6Address) -> AddressProblem | None:
+    """Why the IPv6 `host` (its `address`) is an IPv4 address written another way, as the refusals of non-canonical
+    IPv4 hosts say it (write the dotted form): IPv4-mapped (`::ffff:7f00:1`, ::ffff:0:0/96, which a browser's
+    dual-stack socket opens as 127.0.0.1) or IPv4-compatible (`::7f00:1`, ::/96 but `::` and `::1`, deprecated by
+    RFC 4291 and routed nowhere now); None for any other IPv6 address (NAT64's 64:ff9b::/96 is one of its own)."""
+    shown = f"[{host}]"
+    mapped = address.ipv4_mapped
+    if mapped is not None:
+        ip = str(mapped)
+        why = "it is an IPv4-mapped IPv6 address"
+        reason = f"the host {shown!r} opens the IP address {ip} in a browser ({why}); write it as {ip}"
+        return AddressProblem("ipv6_mapped", reason, {"host": shown, "ip": ip})
+    number = int(address)
+    if number >> 32 == 0 and number > 1:
+        ip = str(ipaddress.IPv4Address(number))
+        reason = (
+            f"the host {shown!r} stands for the IP address {ip} in the deprecated IPv4-compatible IPv6 form "
+            f"(RFC 4291); write it as {ip}"
+        )
+        return AddressProblem("ipv6_compatible", reason, {"host": shown, "ip": ip})
+    return None
 
 
 def _hex_pair(text: str) -> bool:

@@ -38,3 +38,17 @@ async def test_an_operators_reason_of_only_an_invisible_character_says_it_must_h
         answer = await client.post(path, json={"reason": blank}, headers=headers["operator"])
         assert answer.status_code == 422, answer.text
         assert answer.json()["message"] == f"reason: {BLANK_SAID}"
+
+
+@pytest.mark.parametrize("agenda", [[], None])
+async def test_a_meeting_scheduled_without_an_agenda_is_refused_naming_it(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, agenda: list[str] | None
+) -> None:
+    """Trial h292: `"agenda": []` scheduled a meeting with no content, which CONTRACT.md's meeting.scheduled.v1 requires
+    (`agenda` [..], no `?`) and DOMAIN.md says members are told of; null and left out are refused as missing."""
+    body = {**COMMANDS["schedule"][4], "agenda": agenda}
+    response = await send_command(client, headers, world, "schedule", body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "agenda"
+    if agenda == []:
+        assert response.json()["message"] == f"agenda: {BLANK_SAID}"

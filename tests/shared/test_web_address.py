@@ -98,6 +98,22 @@ def test_a_webhook_address_is_judged_alike() -> None:
         ("https://tai-lieu.123/a.pdf", "host", "the host 'tai-lieu.123' is not a domain name or an IP address"),
         ("https://ví-dụ.0x1/a.pdf", "host", "the host 'ví-dụ.0x1' is not a domain name or an IP address"),
         ("http://1.2.3.4.5/", "host", "the host '1.2.3.4.5' is not a domain name or an IP address"),
+        # an IPv6 host that is an IPv4 address written another way (trial h292): browsers open 127.0.0.1
+        (
+            "http://[::ffff:7f00:1]/x",
+            "ipv6_mapped",
+            "the host '[::ffff:7f00:1]' opens the IP address 127.0.0.1 in a browser (it is an IPv4-mapped IPv6 "
+            "address); write it as 127.0.0.1",
+        ),
+        ("http://[::ffff:127.0.0.1]/x", "ipv6_mapped", "'[::ffff:127.0.0.1]' opens the IP address 127.0.0.1"),
+        ("http://[0:0:0:0:0:FFFF:0A00:0005]/x", "ipv6_mapped", "opens the IP address 10.0.0.5 in a browser"),
+        (
+            "http://[::7f00:1]/x",
+            "ipv6_compatible",
+            "the host '[::7f00:1]' stands for the IP address 127.0.0.1 in the deprecated IPv4-compatible IPv6 form "
+            "(RFC 4291); write it as 127.0.0.1",
+        ),
+        ("http://[::203.0.113.7]/x", "ipv6_compatible", "stands for the IP address 203.0.113.7"),
         # brackets hold an IPv6 address only (urlsplit raised, said as a wrong port)
         ("http://[127.0.0.1]/a.pdf", "host", "the host '[127.0.0.1]' is not a domain name or an IP address"),
     ],
@@ -114,12 +130,30 @@ def test_a_link_that_opens_another_host_than_it_shows_is_refused_naming_the_part
 
 @pytest.mark.parametrize(
     "address",
-    ["http://127.0.0.1/a.pdf", "http://10.0.0.5:8080/a.pdf", "https://0x7f.example/a.pdf", "https://ví-dụ.vn./a.pdf"],
+    [
+        "http://127.0.0.1/a.pdf",
+        "http://10.0.0.5:8080/a.pdf",
+        "https://0x7f.example/a.pdf",
+        "https://ví-dụ.vn./a.pdf",
+        "http://[::1]/a.pdf",  # IPv6's own loopback, not an IPv4-compatible address
+        "http://[64:ff9b::7f00:1]/a.pdf",  # NAT64: an IPv6 address of its own, not one a browser opens as IPv4
+    ],
 )
 def test_a_canonical_ip_address_and_a_domain_with_hex_or_a_final_dot_are_taken(address: str) -> None:
     """A document on the cell's own network (a loopback or private address) is a link members read, not one the
     system calls; a name label such as 0x7f and a fully qualified name's final dot are no number."""
     assert address_problem(address) is None
+
+
+def test_a_webhook_address_of_an_ipv4_address_written_as_ipv6_is_refused_naming_the_ipv4_form() -> None:
+    """Trial h292: `http://[::ffff:7f00:1]/x` was taken as a webhook, though the system would call 127.0.0.1."""
+    fault = preference_fault(
+        channels=["webhook"], known=["webhook"], offered=[], webhook_url="http://[::ffff:7f00:1]/hook"
+    )
+    assert fault is not None and fault.message == (
+        "webhook_url: the host '[::ffff:7f00:1]' opens the IP address 127.0.0.1 in a browser (it is an IPv4-mapped "
+        "IPv6 address); write it as 127.0.0.1"
+    ), fault
 
 
 def test_a_webhook_address_with_credentials_is_refused() -> None:

@@ -11,6 +11,7 @@ import pytest
 from starlette.datastructures import FormData
 
 from services.gateway.web import forms
+from services.gateway.web.core import environment
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages import secretary
 from services.gateway.web.pages.secretary import _minutes_body
@@ -18,6 +19,7 @@ from shared.periods import VIETNAM_TZ
 from shared.reading import ReadError, check_text
 from tests.web.isolates import read_all
 from tests.web.scheduling import stand_in_for_scheduling
+from tests.web.test_trial_h292 import VIEWER, listed
 from tests.web.test_trial_wording import handled
 
 SCHEDULED = datetime(2026, 12, 1, 19, 30, tzinfo=VIETNAM_TZ)
@@ -149,8 +151,8 @@ async def test_an_empty_schedule_form_lists_its_errors_in_the_forms_order(
     state: Any = SimpleNamespace(directory=SimpleNamespace(get=get), secret="test-secret")
     handler = secretary.record_held if held else secretary.schedule
     await handler("c", None, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
-    said = list(shown["errors"].values())
-    assert [line.split(":", 1)[0] for line in said] == ["Loại buổi sinh hoạt", "Ngày", "Địa điểm"], said
+    page = environment().get_template("schedule.html").render(**{**shown, "viewer": VIEWER})  # as the page lists them
+    assert listed(page, "schedule") == ["Loại buổi sinh hoạt", "Ngày", "Địa điểm", "Chương trình"], shown["errors"]
 
 
 def test_a_kind_named_after_an_article_takes_an_before_a_vowel() -> None:

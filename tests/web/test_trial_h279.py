@@ -54,6 +54,21 @@ HREF = "https://xn--v-d-rma6749a.vn/t%C3%A0i-li%E1%BB%87u/Ngh%E1%BB%8B-quy%E1%BA
             "http://127.0.0.1./",
             "Đường dẫn tài liệu: trình duyệt mở “127.0.0.1.” thành địa chỉ IP 127.0.0.1 (địa chỉ kết",
         ),
+        # trial h292: an IPv4 address written as an IPv6 one
+        (
+            "http://[::ffff:7f00:1]/x",
+            "Đường dẫn tài liệu: trình duyệt mở “[::ffff:7f00:1]” thành địa chỉ IP 127.0.0.1 (đây là địa chỉ IPv6 "
+            "ánh xạ từ IPv4); hãy viết 127.0.0.1.",
+        ),
+        (
+            "http://[::ffff:127.0.0.1]/x",
+            "Đường dẫn tài liệu: trình duyệt mở “[::ffff:127.0.0.1]” thành địa chỉ IP 127.0.0.1 (đây là địa chỉ IPv6",
+        ),
+        (
+            "http://[::7f00:1]/x",
+            "Đường dẫn tài liệu: “[::7f00:1]” là địa chỉ IP 127.0.0.1 viết theo dạng IPv6 tương thích IPv4 (dạng đã "
+            "ngừng sử dụng); hãy viết 127.0.0.1.",
+        ),
     ],
 )
 def test_a_link_that_opens_another_host_is_refused_in_vietnamese_naming_the_part(address: str, said: str) -> None:

@@ -7,7 +7,7 @@ text (Name, Text) is read as the web forms read it: without the characters that 
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
 from services.gateway.schemas.common import CreateModel, Id, Name, NotNull, Text
 from shared.contracts.base import Count, Day, Flag, Items, MeetingTime, Timestamp
@@ -22,6 +22,7 @@ from shared.contracts.meetings import (
     PointValue,
     topic_for_kind,
 )
+from shared.text import BLANK_SAID
 
 
 class CommandRead(BaseModel):
@@ -41,18 +42,28 @@ class CommandRead(BaseModel):
     meetings gives a code; `reason` stays the English sentence."""
 
 
+def some_agenda(items: list[str]) -> list[str]:
+    """A pydantic AfterValidator of a new meeting's agenda: ValueError saying it is blank (BLANK_SAID) when it has no
+    item. CONTRACT.md's meeting.scheduled.v1 requires `agenda` and DOMAIN.md's members are told a meeting's content
+    beforehand: a trial's `"agenda": []` (a form's agenda left empty) scheduled a meeting with none. The event route
+    still reads an empty one (history an integration backfills), and a notice then says the content will follow."""
+    if not items:
+        raise ValueError(BLANK_SAID)
+    return items
+
+
 class MeetingScheduleCreate(CreateModel):
     """Schedule a meeting of the cell; `meeting_id` is generated when omitted (`mtg-…`), and a chosen one begins with
     the cell's id and a separator (`{cell_id}-…`) and no longer unit's id, or is one the gateway generated for the
     cell, else 422 `meeting_id_not_cells`. `already_held`: record a meeting that already took place (its start within
-    the last 7 days) instead of scheduling one ahead."""
+    the last 7 days) instead of scheduling one ahead. `agenda` holds at least one item (some_agenda)."""
 
     meeting_id: Id | None = None
     kind: MeetingKind
     topic: Name | None = Field(default=None, validate_default=True)
     starts_at: MeetingTime
     location: Name
-    agenda: Annotated[list[Text], Items]
+    agenda: Annotated[list[Text], Items, AfterValidator(some_agenda)]
     notified_at: Timestamp | None = None
     committee_prepared: Flag | None = None
     already_held: Flag = Field(

@@ -22,7 +22,7 @@ from services.gateway.availability import notices_unavailable, page_render, scor
 from services.gateway.http.deps import State
 from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
-from services.gateway.web.forms import posted_form
+from services.gateway.web.forms import in_form_order, posted_form
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
@@ -60,6 +60,7 @@ def environment() -> jinja2.Environment:
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(filters())
     env.filters["name"] = name_html
+    env.filters["in_form_order"] = in_form_order  # every error box: the form's fields top to bottom (FormLabels.order)
     env.filters["plain_name"] = plain_name
     env.filters["isolated_name"] = lambda value: isolated_name(str(value if value is not None else ""))
     env.globals["prefix"] = PREFIX

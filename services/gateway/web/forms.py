@@ -199,6 +199,11 @@ class FormLabels:
     names: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """The rows' names by their key (a member's id → their full name), given by the handler once it knows them
     (with_row_names)."""
+    order: tuple[str | tuple[str, ...], ...] = ()
+    """The form's inputs top to bottom as its page shows them, the order its errors are listed in (in_form_order):
+    input names (`start_date`), the API fields some feed (`starts_at`, said of the date and the hour), and for rows a
+    tuple of one row's stems (`("task-", "assignee-", "due-", "tasks.")`, `tasks.` the API list the rows fill); a
+    form with more than one input says it, else its errors are listed as they were found."""
     free: frozenset[str] = frozenset()
     """The inputs (names, or row stems such as `reason-`) whose characters that only steer or hide text are not
     refused: a person's free text, which `text` leaves them out of as the API's typed_text does (a topic, a reason),
@@ -459,16 +464,48 @@ def refuse_unstorable() -> None:
         raise FormErrors({})
 
 
-def in_form_order(errors: Mapping[str, str], order: Sequence[str]) -> dict[str, str]:
-    """`errors` (field to message) listed in the form's field `order`, a field known by its path's first part
-    (`agenda.2` is `agenda`'s), the fields `order` does not name after them as they came: a page lists a form's errors
-    top to bottom (a trial's empty schedule form listed Ngày, Giờ before Loại, the form's first field)."""
-    rank = {field: index for index, field in enumerate(order)}
+def in_form_order(errors: Mapping[str, str], order: Sequence[str | tuple[str, ...]] | None = None) -> dict[str, str]:
+    """`errors` (field to message) listed in the form's field `order` (FormLabels.order of the form being handled,
+    FORM, when not given), as every page's error box lists them (`_errors.html`): top to bottom, a row's inputs
+    together and the rows in turn, the fields `order` does not name after them as they came; whatever found each
+    error first (the form's own checks, the API model's, an invisible character's by the input's name: a trial's
+    `Giờ` was listed after `Địa điểm`, its empty schedule form `Ngày`, `Giờ` before `Loại`)."""
+    if order is None:
+        labels = FORM.get()
+        order = labels.order if labels is not None else ()
+    if not order:
+        return dict(errors)
+    rows: dict[str, int] = {}
+    found = {key: form_place(key, order, rows) for key in errors}
+    return {key: errors[key] for key in sorted(errors, key=found.__getitem__)}
 
-    def place(key: str) -> int:
-        return rank.get(re.split(r"[.-]", key.removeprefix("data."), maxsplit=1)[0], len(order))
 
-    return {key: errors[key] for key in sorted(errors, key=place)}
+def form_place(key: str, order: Sequence[str | tuple[str, ...]], rows: dict[str, int]) -> tuple[int, int, int]:
+    """Where the error keyed `key` stands in the form's `order` (in_form_order): (its entry, its row, its place in the
+    row), found by the first part of its path the order names (`data.location` → `location`, `items.0.url` → `url`,
+    `agenda.2` → `agenda`, `tasks.0.due_on` → the task rows' `tasks.`, row 1); a row keyed by an id (`status-<member>`)
+    is placed where its id was first met (`rows`), as its page lists the rows as the errors were found."""
+    parts = key.removeprefix("data.").split(".")
+    for index, part in enumerate(parts):
+        stem, dash, row = part.partition("-")
+        following = parts[index + 1] if index + 1 < len(parts) else ""
+        for rank, entry in enumerate(order):
+            names = (entry,) if isinstance(entry, str) else entry
+            for inner, name in enumerate(names):
+                if name == part:
+                    return rank, 0, inner
+                if dash and name in (stem, f"{stem}-"):
+                    return rank, _row_place(row, rows), inner
+                if name == f"{part}." and is_ascii_number(following):
+                    return rank, int(following) + 1, inner
+    return len(order), 0, 0
+
+
+def _row_place(row: str, rows: dict[str, int]) -> int:
+    """A row's place: its number (`task-2`), or for a row keyed by an id the order its id was first met."""
+    if is_ascii_number(row):
+        return int(row)
+    return rows.setdefault(row, len(rows))
 
 
 @contextmanager
@@ -1046,6 +1083,14 @@ ADDRESS_PROBLEMS = {
     "ipv4_dot": N_(
         "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it ends in a dot); "
         "write %(ip)s."
+    ),
+    "ipv6_mapped": N_(
+        "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it is an IPv4-mapped IPv6 "
+        "address); write %(ip)s."
+    ),
+    "ipv6_compatible": N_(
+        "%(field)s: the address “%(host)s” stands for the IP address %(ip)s in the deprecated IPv4-compatible IPv6 "
+        "form; write %(ip)s."
     ),
     "port": N_("%(field)s: the port “%(port)s” is not valid; a port is a number from 1 to 65535."),
     "hidden": N_(

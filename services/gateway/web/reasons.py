@@ -182,6 +182,22 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             ),
         ),
         (
+            r"the host '(?P<host>[^']*)' opens the IP address (?P<ip>[0-9.]+) in a browser \(it is an IPv4-mapped "
+            r"IPv6 address\)",
+            N_(
+                "The address “%(host)s” is opened by browsers as the IP address %(ip)s (it is an IPv4-mapped IPv6 "
+                "address); write %(ip)s."
+            ),
+        ),
+        (
+            r"the host '(?P<host>[^']*)' stands for the IP address (?P<ip>[0-9.]+) in the deprecated "
+            r"IPv4-compatible IPv6 form",
+            N_(
+                "The address “%(host)s” stands for the IP address %(ip)s in the deprecated IPv4-compatible IPv6 "
+                "form; write %(ip)s."
+            ),
+        ),
+        (
             r"the port '(?P<port>[^']*)' is not a number from 1 to 65535",
             N_("The port “%(port)s” is not valid; a port is a number from 1 to 65535."),
         ),

@@ -258,6 +258,7 @@ def alert_form(rule: dict[str, Any]) -> FormLabels:
         fields={name: said for name, said in labels.items() if name not in ticked},
         choices={name: said for name, said in labels.items() if name in ticked},
         hidden=frozenset({"csrf", "was"}),
+        order=("csrf", "was", *labels),
     )
 
 

@@ -69,6 +69,7 @@ SIGN_IN_FORM = forms.FormLabels(
     fields={"username": N_("Username"), "password": N_("Password")},
     hidden=frozenset({"csrf", "next"}),
     free=frozenset({"username", "password"}),
+    order=("csrf", "next", "username", "password"),
 )
 """The sign-in form's inputs as sign_in.html labels them; the username and password are read as sent (posted_text),
 never cleaned, so not refused for an invisible character either (a wrong one is a wrong username or password)."""

@@ -143,7 +143,7 @@ def refuse_unoffered(chosen: list[str], available: list[str]) -> None:
         raise FormErrors({"channels": forms.not_a_choice("channels", unoffered, offered=offered)})
 
 
-PREFERENCES_FORM = forms.FormLabels(choices=forms.known("channels", "digest"))
+PREFERENCES_FORM = forms.FormLabels(choices=forms.known("channels", "digest"), order=("csrf", "channels", "digest"))
 """The notice preferences' inputs as _preferences.html labels them (the member's page and the monitor's)."""
 
 

@@ -190,7 +190,7 @@ def _unanswered(request: Request, committee_id: str, *, sent: bool) -> HTMLRespo
 
 RESCORE_FIELDS = ("period_from", "period_to")
 """The form's fields, top to bottom: the order its errors are listed in."""
-RESCORE_FORM = forms.FormLabels(fields=forms.known(*RESCORE_FIELDS))
+RESCORE_FORM = forms.FormLabels(fields=forms.known(*RESCORE_FIELDS), order=("csrf", *RESCORE_FIELDS))
 """The re-scoring form's inputs as rescore.html labels them."""
 
 
@@ -212,7 +212,7 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
         if not errors:
             return _unanswered(request, committee_id, sent=False)
         earliest = None  # the form is refused for its own mistakes anyway: said without the data's first month
-    errors = forms.in_form_order(span_errors(first, last, now(), first_month=earliest) | errors, RESCORE_FIELDS)
+    errors = span_errors(first, last, now(), first_month=earliest) | errors
     try:
         if errors:
             raise FormErrors(errors)

@@ -80,23 +80,43 @@ SCHEDULE_FORM = forms.FormLabels(
     choices=forms.known("kind", "committee_prepared", "confirm_same_time"),
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
     free=frozenset({"topic", "location", "agenda"}),
+    order=(
+        "csrf",
+        "form_key",
+        "meeting_id",
+        "kind",
+        "topic",
+        "starts_at",
+        "start_date",
+        "start_time",
+        "location",
+        "agenda",
+        "committee_prepared",
+        "confirm_same_time",
+    ),
 )
-"""The schedule form's inputs as schedule.html labels them."""
+"""The schedule form's inputs as schedule.html labels them, top to bottom."""
 HELD_FORM = forms.FormLabels(
     fields=forms.known("topic", "start_date", "start_time", "location", "agenda", "notified_date", "notified_time"),
     choices=forms.known("kind", "committee_prepared")
     | {"confirm_same_time": N_("Record it anyway: this is another meeting")},
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
     free=frozenset({"topic", "location", "agenda"}),
+    order=(*SCHEDULE_FORM.order, "notified_at", "notified_date", "notified_time"),
 )
 """The "record a meeting already held" form's (schedule.html with `held`)."""
 RESCHEDULE_FORM = forms.FormLabels(
-    fields=forms.known("start_date", "start_time", "location", "reason"), free=frozenset({"location", "reason"})
+    fields=forms.known("start_date", "start_time", "location", "reason"),
+    free=frozenset({"location", "reason"}),
+    order=("csrf", "form_key", "starts_at", "start_date", "start_time", "location", "reason"),
 )
 """The reschedule form's inputs as record.html labels them."""
 CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
 DOCUMENTS_FORM = forms.FormLabels(
-    fields=forms.known("title", "url"), choices={"kind": N_("Kind")}, free=frozenset({"title"})
+    fields=forms.known("title", "url"),
+    choices={"kind": N_("Kind")},
+    free=frozenset({"title"}),
+    order=("csrf", "form_key", "title", "kind", "url"),
 )
 """The documents form's: its link is read as typed, refused naming an invisible character inside it (as the API
 refuses the address), never stored without it."""
@@ -106,6 +126,7 @@ ATTENDANCE_FORM = forms.FormLabels(
     hidden=frozenset({"csrf", "form_key", "member"}),
     named={"reason-": N_("Reason for the absence of %(name)s"), "status-": N_("Attendance of %(name)s")},
     free=frozenset({"reason-"}),
+    order=("csrf", "form_key", "member", ("status-", "reason-"), "records"),
 )
 """The roster's inputs, one row a member (`status-<member>`, `reason-<member>`), said as record.html labels them:
 with the member's name once the handler knows the cell's members (forms.with_row_names), never with their id."""
@@ -122,11 +143,33 @@ MINUTES_FORM = forms.FormLabels(
     choices=forms.known("chair_id", "recorder_id", "speakers") | {"assignee-": N_("Assignee")},
     hidden=frozenset({"csrf", "form_key", "speaker_order", "task_id"}),
     free=frozenset({"content", "conclusions", "resolution-", "task-"}),
+    order=(
+        "csrf",
+        "form_key",
+        "day",
+        "started_at",
+        "started",
+        "ended_at",
+        "ended",
+        "chair_id",
+        "recorder_id",
+        "speaker_order",
+        "speakers",
+        "self_criticism_minutes",
+        "content",
+        "conclusions",
+        ("resolution-", "votes_for-", "votes_against-", "abstentions-", "resolutions."),
+        ("task-", "task_id-", "assignee-", "due-", "tasks."),
+    ),
 )
 """The minutes form's inputs as _minutes.html labels them, its rows' by stem (`task-2` → Nhiệm vụ 2)."""
-APPROVAL_FORM = forms.FormLabels(fields=forms.known("votes_for", "votes_against"))
+APPROVAL_FORM = forms.FormLabels(
+    fields=forms.known("votes_for", "votes_against"), order=("csrf", "form_key", "votes_for", "votes_against")
+)
 ASSESSMENT_FORM = forms.FormLabels(
-    fields={"point-": N_("Points")} | forms.known("comment"), free=frozenset({"comment"})
+    fields={"point-": N_("Points")} | forms.known("comment"),
+    free=frozenset({"comment"}),
+    order=("csrf", "form_key", "point-", "points", "comment"),
 )
 """The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
 TASK_DONE_FORM = forms.FormLabels(
@@ -201,20 +244,6 @@ def _schedule_body(state: State, form: Any, cell_id: str, starts: datetime | Non
     }
 
 
-SCHEDULE_FIELDS = (
-    "meeting_id",
-    "kind",
-    "topic",
-    "starts_at",
-    "location",
-    "agenda",
-    "committee_prepared",
-    "confirm_same_time",
-    "notified_at",
-)
-"""The schedule and held-meeting forms' fields, top to bottom (schedule.html): the order their errors are listed in."""
-
-
 def _schedule_model(body: dict[str, Any], errors: dict[str, str]) -> MeetingScheduleCreate:
     """The command built from `body`; FormErrors with every field's problem at once (a form sent empty names each
     field to fill), the form's own `errors` (a date's message) winning over the model's "missing"."""
@@ -251,7 +280,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             status=422,
             viewer=viewer,
             unit=unit,
-            errors=forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS),
+            errors={**errors, **exc.errors},
             values={**dict(form), "meeting_id": await form_meeting_id(state, cell_id, meeting_id)},
             kinds=LABELS["kind"],
         )
@@ -324,7 +353,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
         page = _held_page({**dict(form), "meeting_id": await form_meeting_id(state, cell_id, meeting_id)})
-        errors = forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS)
+        errors = {**errors, **exc.errors}
         return render(request, "schedule.html", status=422, viewer=viewer, unit=unit, errors=errors, **page)
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
 
