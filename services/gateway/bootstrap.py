@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 from fastapi import FastAPI
@@ -18,6 +17,7 @@ from services.gateway.handlers import PersonNames, TtlCache, UnitDirectory, sync
 from services.gateway.limits import AnonymousGuard, RateLimiter, SignInDelays, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.background import poll
+from shared.config import broker_user_of
 from shared.db import create_pool
 from shared.instances import InstanceBoard
 from shared.logs import configure_logging, get_logger
@@ -117,7 +117,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
     try:
         await broker.start()
         secret = await signing_secret(pool, settings.jwt_secret, pin=True)
-        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=broker_user_of(settings.amqp_url))
         accounts = PgAccountRepository(pool)
         app.state.gateway = GatewayState(
             settings=settings,
