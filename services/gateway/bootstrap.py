@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 from fastapi import FastAPI
@@ -18,6 +17,7 @@ from services.gateway.handlers import PersonNames, TtlCache, UnitDirectory, sync
 from services.gateway.limits import AnonymousGuard, RateLimiter, SignInDelays, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.background import poll
+from shared.config import broker_user_of
 from shared.db import create_pool
 from shared.instances import InstanceBoard
 from shared.logs import configure_logging, get_logger
@@ -89,6 +89,22 @@ async def keep_pruning_keys(pool: asyncpg.Pool, *, hours: float, every_seconds: 
     )
 
 
+async def keep_pruning_moments(pool: asyncpg.Pool, *, hours: float, every_seconds: float = PRUNE_EVERY_SECONDS) -> None:
+    """Delete the web forms' first-sending moments older than `hours` (CHIBO_WEB_SESSION_HOURS: a form outlives its
+    session by no request), at start and then every `every_seconds`, in batches (shared.retention), until cancelled;
+    a form's sending reads such a moment as absent before then (repository.first_sent_at), so no sending deletes
+    rows itself."""
+    await keep_pruning(
+        pool,
+        job="gateway.web_form_moment_prune",
+        schema=SERVICE,
+        table="web_form_moment",
+        column="sent_at",
+        keep=timedelta(hours=hours),
+        every_seconds=every_seconds,
+    )
+
+
 @asynccontextmanager
 async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[None]:
     """Migrate, connect, build the state; close everything on the way out."""
@@ -101,7 +117,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
     try:
         await broker.start()
         secret = await signing_secret(pool, settings.jwt_secret, pin=True)
-        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=broker_user_of(settings.amqp_url))
         accounts = PgAccountRepository(pool)
         app.state.gateway = GatewayState(
             settings=settings,
@@ -158,6 +174,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             )
         )
         key_pruning = asyncio.create_task(keep_pruning_keys(pool, hours=settings.idempotency_key_hours))
+        moment_pruning = asyncio.create_task(keep_pruning_moments(pool, hours=settings.web_session_hours))
         log.info("gateway_started", migrations_applied=len(applied), port=settings.http_port)
         try:
             yield
@@ -165,7 +182,8 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             flusher.cancel()
             syncer.cancel()
             key_pruning.cancel()
-            await asyncio.gather(flusher, syncer, key_pruning, return_exceptions=True)
+            moment_pruning.cancel()
+            await asyncio.gather(flusher, syncer, key_pruning, moment_pruning, return_exceptions=True)
             await instances.close()
     finally:
         await broker.stop()

@@ -7,7 +7,6 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from aio_pika.exceptions import AMQPError
 from fastapi import FastAPI
@@ -27,6 +26,7 @@ from services.gateway.web import cli as web_cli
 from services.gateway.web import install_web
 from services.gateway.web.errors import scope_page, status_page
 from shared.cli import run_service_cli
+from shared.config import broker_user_of
 from shared.db import create_pool
 from shared.rpc import RpcClient, RpcError, ServiceUnavailable, caller_hint
 from shared.runtime import create_broker, migrate
@@ -133,7 +133,7 @@ async def meetings_rpc(settings: GatewaySettings, unreachable: type[Exception]) 
         except (TimeoutError, OSError, AMQPError) as exc:
             raise unreachable(f"RabbitMQ did not answer ({type(exc).__name__}: {exc})") from exc
         try:
-            yield RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+            yield RpcClient(broker, timeout=settings.rpc_timeout, user_id=broker_user_of(settings.amqp_url))
         except ServiceUnavailable as exc:
             raise unreachable(str(exc)) from exc
     finally:

@@ -233,21 +233,27 @@ async def signing_secret(
 
 async def first_sent_at(pool: asyncpg.Pool, *, event_id: str, at: datetime, keep: timedelta) -> datetime:
     """The moment the web form whose command is `event_id` was first sent: `at` on its first sending, the stored
-    moment when the same form comes again (a double click, a browser's resend, even one racing the first); rows
-    older than `keep` are purged as new ones come."""
+    moment when the same form comes again within `keep` (a double click, a browser's resend, even one racing the
+    first). A moment older than `keep` counts as absent (this sending takes its place) whether or not the prune
+    (bootstrap.keep_pruning_moments) has deleted it yet; no sending deletes another form's moment."""
+    expired = at - keep
     async with pool.acquire() as conn:
         stored: datetime | None = await conn.fetchval(
-            "INSERT INTO web_form_moment (event_id, sent_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING"
-            " RETURNING sent_at",
+            "INSERT INTO web_form_moment AS m (event_id, sent_at) VALUES ($1, $2) ON CONFLICT (event_id)"
+            " DO UPDATE SET sent_at = EXCLUDED.sent_at WHERE m.sent_at < $3 RETURNING sent_at",
             event_id,
             at,
+            expired,
         )
         if stored is not None:
-            await conn.execute("DELETE FROM web_form_moment WHERE sent_at < $1", at - keep)
             return stored
         # a statement of its own: it sees the row of a first sending that committed while this one waited on it
-        stored = await conn.fetchval("SELECT sent_at FROM web_form_moment WHERE event_id = $1", event_id)
-    return stored if stored is not None else at
+        stored = await conn.fetchval(
+            "SELECT sent_at FROM web_form_moment WHERE event_id = $1 AND sent_at >= $2", event_id, expired
+        )
+    if stored is None:  # pruned meanwhile: nothing is kept for the form
+        return await first_sent_at(pool, event_id=event_id, at=at, keep=keep)
+    return stored
 
 
 @dataclass(frozen=True, slots=True)
