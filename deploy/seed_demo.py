@@ -18,12 +18,11 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import asyncpg
 
-from shared.config import ServiceSettings, checkout_system
+from shared.config import ServiceSettings, broker_user_of, checkout_system
 from shared.contracts.frameworks import default_manual_maxima
 from shared.envelope import BATCH_CONTENT_TYPE
 from shared.periods import VIETNAM_TZ, previous_month, quarter_of
@@ -463,7 +462,7 @@ class Seed:
 
 def publisher(amqp_url: str) -> str:
     """The broker login of `amqp_url` (guest when it names none), which the seed's messages carry as `user_id`."""
-    return unquote(urlsplit(amqp_url).username or "guest")
+    return broker_user_of(amqp_url)
 
 
 async def publish(amqp_url: str, events: list[dict[str, Any]], *, batch_size: int = 200) -> None:

@@ -3,7 +3,6 @@
 import asyncio
 import functools
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitRouter
@@ -15,6 +14,7 @@ from services.meetings.context import MeetingsContext
 from services.meetings.rpc import rpc_methods
 from shared.acking import ChannelAcks
 from shared.backlog import in_progress
+from shared.config import broker_user_of
 from shared.consuming import (
     Door,
     amqp_message_id,
@@ -171,10 +171,10 @@ def published_key(exchange: str | None, routing_key: str | None) -> str | None:
 
 
 @functools.cache
-def amqp_login(url: str) -> str | None:
-    """The AMQP user an amqp:// URL logs in as (this service's own login: shared.consuming.origin_of)."""
-    name = urlsplit(url).username
-    return unquote(name) if name else None
+def amqp_login(url: str) -> str:
+    """The AMQP user an amqp:// URL logs in as, `guest` when it names none (this service's own login:
+    shared.consuming.origin_of)."""
+    return broker_user_of(url)
 
 
 def is_system_publisher(user_id: str | None, publishers: list[str]) -> bool:

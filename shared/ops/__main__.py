@@ -75,6 +75,7 @@ from shared.config import (
     SAVED_SETTINGS,
     SavedSettingsError,
     ServiceSettings,
+    broker_user_of,
     checkout_system,
     database_of,
     url_without_password,
@@ -408,7 +409,7 @@ def unreachable(what: str, url: str, setting: str, exc: BaseException) -> Unavai
 def broker_refused(url: str, exc: BaseException) -> Unavailable:
     """Unavailable (exit code 6) for a broker that did not let CHIBO_AMQP_URL in: the login refused, or the vhost
     not opened (it does not exist, or the user has no permission there); else `unreachable`."""
-    user = urlsplit(url).username or "guest"
+    user = broker_user_of(url)
     shown = url_without_password(url)
     if isinstance(exc, aio_pika.exceptions.ProbableAuthenticationError):
         why = f"refused the login of user {user!r}: set CHIBO_AMQP_URL to a user and password it knows"
@@ -486,7 +487,7 @@ async def call_service_saying(
     them) when it refused with not_found or conflict; None beside a reply."""
     broker = await start_broker(settings)
     try:
-        client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+        client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=broker_user_of(settings.amqp_url))
         try:
             return (await client.call(request)).model_dump(mode="json", exclude_none=True), 200, None
         except RpcError as exc:

@@ -6,14 +6,17 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
+import aio_pika
 import httpx
 import pytest
 
 from services.gateway.bootstrap import GatewayState
 from services.gateway.main import check_unit, create_app
-from shared.config import vhost_of
+from shared.config import ServiceSettings, vhost_of
+from shared.contracts import meetings_rpc
+from shared.ops.__main__ import broker_refused, call_service_saying
 from tests.gateway.conftest import TokenFactory, gateway_settings
 from tests.gateway.fakes import World
 
@@ -59,3 +62,22 @@ async def test_a_command_line_logging_in_as_a_percent_encoded_user_checks_a_unit
 ) -> None:
     # issue-token and web-account check their --unit with meetings over a connection of their own
     await check_unit(gateway_settings(escaped_url, database_url, jwt_secret=state.secret), world.cell_a1)
+
+
+async def test_an_operator_command_logging_in_as_a_percent_encoded_user_calls_the_services(
+    escaped_url: str, world: World
+) -> None:
+    # `python -m shared.ops` (held retry/drop, rejections, alert rules) calls a service as its CHIBO_AMQP_URL's user:
+    # it took `ops%40ward` as is, so every such call of an operator logging in as `ops@ward` was refused
+    reply, status, refusal = await call_service_saying(
+        meetings_rpc.GetUnit(unit_id=world.cell_a1), ServiceSettings(amqp_url=escaped_url)
+    )
+    assert (status, refusal) == (200, None)
+    assert reply is not None and reply["id"] == world.cell_a1
+
+
+def test_a_broker_login_refusal_names_the_user_decoded(escaped_url: str) -> None:
+    wrong = escaped_url.replace(urlsplit(escaped_url).password or "", "not-the-password")
+    said = str(broker_refused(wrong, aio_pika.exceptions.ProbableAuthenticationError("refused")))
+    user = unquote(urlsplit(escaped_url).username or "")
+    assert f"refused the login of user {user!r}" in said, said
