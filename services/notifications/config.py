@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 
 from services.notifications.domain.settings import PARAM_BOUNDS
 from shared.config import ServiceSettings, retention_refusal
+from shared.web_address import address_problem
 
 SWEPT_PERIOD_DAYS = 62
 """The longest the daily sweep raises one alert of a month or a quarter again: the sweeps of that month and of the
@@ -56,6 +57,8 @@ class Settings(ServiceSettings):
     """CHIBO_MAIL_FROM: the sender mailbox of every mail (From: and the envelope), checked when the service starts."""
 
     webhook_url: str | None = None
+    """CHIBO_WEBHOOK_URL: the province's SMS or messaging gateway, judged when the service starts as a recipient's
+    own webhook_url is (shared.web_address); unset or empty, there is none and the webhook is not offered."""
     webhook_secret: str = ""
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 20
@@ -185,4 +188,14 @@ class Settings(ServiceSettings):
             parse_mailbox(value)
         except ValueError as exc:
             raise ValueError(f"CHIBO_MAIL_FROM: {exc}") from None
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        # a malformed gateway address (or one with a user name, a numeric host written otherwise than a.b.c.d, an
+        # IPv4-mapped IPv6 host) once showed only when the first SMS failed to send
+        problem = address_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(f"CHIBO_WEBHOOK_URL: {problem.reason}")
         return value

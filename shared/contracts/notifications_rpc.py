@@ -9,6 +9,7 @@ from shared.contracts import ops_rpc as ops
 from shared.contracts.notifications import Channel
 from shared.periods import Period
 from shared.rpc import Page, Reply, Request
+from shared.text import require_text
 from shared.web_address import web_address
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
@@ -154,7 +155,7 @@ class SetPreferences(NotificationsRequest[PreferencesReply]):
     channels: list[Channel]
     digest: bool = False
     webhook_url: Annotated[str, AfterValidator(web_address)] | None = None
-    webhook_secret: str | None = None
+    webhook_secret: Annotated[str, AfterValidator(require_text)] | None = None
 
 
 class GetRules(NotificationsRequest[RulesReply]):

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from services.notifications.background import seal_plain_secrets
 from services.notifications.config import Settings
@@ -17,11 +18,13 @@ from services.notifications.handlers.jobs import run_job, send_digests
 from services.notifications.repository.outgoing import ClaimedDelivery, Job, NewNotification, Preference
 from services.notifications.secrets import SecretBox
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
+from shared.contracts.notifications_rpc import SetPreferences
 from shared.contracts.registry import read_event
-from shared.envelope import CloudEvent
+from shared.envelope import CloudEvent, validation_message
 from shared.envelope import now as wall_clock
 from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
+from shared.text import BLANK_SAID
 from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 from tests.support.ids import random_id
@@ -308,6 +311,29 @@ async def test_webhook_secrets_are_sealed_at_rest_opened_for_delivery_and_plain_
     with pytest.raises(RpcError) as refused:
         await no_key.set_preferences(p.deputy, ["webhook"], webhook_url="http://127.0.0.1:9/h", webhook_secret="x")
     assert refused.value.code == "invalid"
+
+
+@pytest.mark.parametrize("secret", ["   ", "\u200b", "\u00a0\u3164\t"])
+async def test_a_webhook_secret_of_only_spaces_or_invisible_characters_is_refused_not_sealed(
+    pool: asyncpg.Pool, settings: Settings, secret: str
+) -> None:
+    """A `webhook_secret` of only spaces or invisible characters was sealed and signed every delivery with nothing
+    anyone could read back: refused as every blank text is (BLANK_SAID), over RPC and by the contract alike."""
+    p = Province()
+    commands = Commands(
+        uow_factory(pool, settings=settings, clock=Clock(datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)))
+    )
+    with pytest.raises(RpcError) as refused:
+        await commands.set_preferences(
+            p.member, ["webhook"], webhook_url="http://127.0.0.1:9/hook", webhook_secret=secret
+        )
+    assert (refused.value.code, refused.value.field) == ("invalid", "webhook_secret")
+    assert str(refused.value) == f"webhook_secret: {BLANK_SAID}"
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM preference WHERE recipient_id = $1", p.member) == 0
+    with pytest.raises(ValidationError) as invalid:
+        SetPreferences(recipient_id=p.member, channels=["webhook"], webhook_secret=secret)
+    assert [(e["loc"], validation_message(e)) for e in invalid.value.errors()] == [(("webhook_secret",), BLANK_SAID)]
 
 
 async def test_equal_time_snapshots_are_ordered_by_the_incoming_id_not_the_republished_one(

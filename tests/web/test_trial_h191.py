@@ -131,6 +131,37 @@ async def test_the_preferences_error_lists_only_the_channels_the_page_offers(
     assert len(sent) == 1
 
 
+@pytest.mark.parametrize(
+    ("available", "posted_channels", "said"),
+    [
+        # a tampered form: the disabled SMS box and an unknown channel, both named, not the first alone
+        (["email", "inbox"], ["webhook", "pigeon"], "“webhook” và “pigeon”"),
+        (["email", "inbox"], ["pigeon", "webhook", "pigeon", "fax"], "“pigeon”, “webhook” và “fax”"),
+    ],
+)
+async def test_every_unoffered_channel_chosen_is_named_in_one_message(
+    available: list[str], posted_channels: list[str], said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several channels chosen that the page does not offer: the error named the first and the person, fixing it,
+    met the next one on the following post."""
+
+    async def get_my_preferences(*_: Any) -> dict[str, Any]:
+        return {"recipient_id": "m", "channels": ["inbox"], "digest": False, "available_channels": available}
+
+    async def set_my_preferences(*_: Any) -> None:
+        raise AssertionError("an unoffered choice was sent on")
+
+    monkeypatch.setattr(member.preferences, "get_my_preferences", get_my_preferences)
+    monkeypatch.setattr(member.preferences, "set_my_preferences", set_my_preferences)
+    body = "csrf=t&channels=email&" + "&".join(f"channels={channel}" for channel in posted_channels)
+    viewer: Any = SimpleNamespace(principal=None, csrf="t")
+    with pytest.raises(FormErrors) as caught:
+        await member.save_my_preferences(posted(body.encode()), viewer, SimpleNamespace())  # type: ignore[arg-type]
+    assert caught.value.errors == {
+        "channels": f"Kênh nhận thông báo: {said} đều không nằm trong các lựa chọn cho phép (Thư điện tử)."
+    }
+
+
 HIDDEN_IN_TEMPLATES = re.compile(r'type="hidden" name="([^"{]+)(?:\{\{[^"]*)?"')
 RELOAD = "trường này do trang tự điền, vui lòng tải lại biểu mẫu rồi gửi lại."
 

@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
 from services.gateway.schemas import AssessmentCreate
-from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_number, format_short_date
+from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_number, format_short_date, joined
 from services.gateway.web.reasons import (
     BY_CODE,
     FIELD_SAID,
@@ -586,19 +586,47 @@ def not_a_choice(
     text = "" if value is None else str(value)
     if not has_text(text):  # nothing chosen: said empty as every required field left empty is
         return required(field, name=shown)
-    parts = [part for part in field.removeprefix("data.").split(".") if not is_ascii_number(part)]
-    group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
-    quoted = text if len(text) <= 40 else text[:39] + "…"
-    if group is not None:
-        codes = LABELS[group] if offered is None else [code for code in offered if code in LABELS[group]]
-        options = ", ".join(_(LABELS[group][code]) for code in codes)
-    else:
-        options = ", ".join(f"“{code}”" for code in re.findall(r"'([^']*)'", expected or ""))
+    quoted = _shortened(text)
+    options = _choice_options(field, expected=expected, offered=offered)
     if not options:
         return _("%(field)s: “%(value)s” is not one of the choices.", field=shown, value=quoted)
     return _(
         "%(field)s: “%(value)s” is not one of the choices (%(choices)s).", field=shown, value=quoted, choices=options
     )
+
+
+def not_choices(field: str, values: Sequence[str], *, offered: Sequence[str] | None = None) -> str:
+    """Several values none of the choices, in one message: `<Trường>: “a”, “b” và “c” đều không nằm trong các lựa
+    chọn cho phép (...)`, the choices listed as not_a_choice lists them; not_a_choice's own words for one value."""
+    if len(values) < 2:
+        return not_a_choice(field, values[0] if values else None, offered=offered)
+    shown = label(field)
+    said = joined([f"“{_shortened(value)}”" for value in values])
+    options = _choice_options(field, offered=offered)
+    if not options:
+        return _("%(field)s: %(values)s are none of them among the choices.", field=shown, values=said)
+    return _(
+        "%(field)s: %(values)s are none of them among the choices (%(choices)s).",
+        field=shown,
+        values=said,
+        choices=options,
+    )
+
+
+def _shortened(text: str) -> str:
+    """A value as a refusal quotes it: at most 40 characters, the rest said with `…`."""
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _choice_options(field: str, *, expected: str | None = None, offered: Sequence[str] | None = None) -> str:
+    """The choices of `field` as a refusal lists them: in Vietnamese when it is a known select (only the codes
+    `offered`, when given), else the codes pydantic `expected`; "" when there are none to list."""
+    parts = [part for part in field.removeprefix("data.").split(".") if not is_ascii_number(part)]
+    group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
+    if group is not None:
+        codes = LABELS[group] if offered is None else [code for code in offered if code in LABELS[group]]
+        return ", ".join(_(LABELS[group][code]) for code in codes)
+    return ", ".join(f"“{code}”" for code in re.findall(r"'([^']*)'", expected or ""))
 
 
 HELD_PATH = N_("If the meeting has already taken place, record it with “Record a meeting already held”.")

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from shared.text import BLANK_SAID, has_text
 from shared.web_address import address_problem
 
 OFFICIAL = "official"
@@ -50,9 +51,10 @@ def preference_fault(
     can_seal: bool = True,
 ) -> PreferenceFault | None:
     """The first fault of a preference, or None: channels not a list of the `known` ones, a `webhook_url` not
-    http(s), a `webhook_secret` not a string or with no key to seal it (`can_seal`), the webhook chosen where none is
-    `offered` and the recipient has no address of their own. Every message starts `field: ` as every refusal does;
-    the gateway's test fake judges with this same function, so its refusals are the service's."""
+    http(s), a `webhook_secret` not a string, blank (shared.text.has_text) or with no key to seal it (`can_seal`),
+    the webhook chosen where none is `offered` and the recipient has no address of their own. Every message starts
+    `field: ` as every refusal does; the gateway's test fake judges with this same function, so its refusals are the
+    service's."""
     known, offered = list(known), list(offered)
     if not isinstance(channels, list) or any(channel not in known for channel in channels):
         return PreferenceFault("channels", f"channels: must be a list of {', '.join(sorted(known))}")
@@ -61,6 +63,10 @@ def preference_fault(
         return PreferenceFault("webhook_url", f"webhook_url: {address.reason}")
     if webhook_secret is not None and not isinstance(webhook_secret, str):
         return PreferenceFault("webhook_secret", "webhook_secret: must be a string")
+    if webhook_secret is not None and not has_text(webhook_secret):
+        # only spaces or invisible characters ("\u200b"): sealed, it signed every delivery with a key no one could
+        # read back or type again
+        return PreferenceFault("webhook_secret", f"webhook_secret: {BLANK_SAID}")
     if WEBHOOK in channels and not webhook_url and WEBHOOK not in offered:
         message = (
             "channels: webhook (the SMS gateway) is not available, as no SMS gateway is configured for this"

@@ -133,14 +133,14 @@ async def save_preferences(request: Request, viewer: FormViewer, state: State) -
 
 
 def refuse_unoffered(chosen: list[str], available: list[str]) -> None:
-    """FormErrors on `channels` naming the first of `chosen` (channel codes posted) that the person's `available`
-    channels (the API's available_channels) do not hold, listing only the channels the page offers to tick (the
-    available ones but the inbox, always on): a trial's error listed the SMS channel the page showed disabled, no
-    SMS gateway being configured."""
-    unoffered = next((channel for channel in chosen if channel not in available), None)
-    if unoffered is not None:
+    """FormErrors on `channels` naming, in one message and in the order posted, every one of `chosen` (channel codes
+    posted) that the person's `available` channels (the API's available_channels) do not hold, listing only the
+    channels the page offers to tick (the available ones but the inbox, always on): a trial's error listed the SMS
+    channel the page showed disabled, no SMS gateway being configured; another named only the first of several."""
+    unoffered = list(dict.fromkeys(channel for channel in chosen if channel not in available))
+    if unoffered:
         offered = [channel for channel in CHANNELS if channel in available and channel != "inbox"]
-        raise FormErrors({"channels": forms.not_a_choice("channels", unoffered, offered=offered)})
+        raise FormErrors({"channels": forms.not_choices("channels", unoffered, offered=offered)})
 
 
 PREFERENCES_FORM = forms.FormLabels(choices=forms.known("channels", "digest"), order=("csrf", "channels", "digest"))
