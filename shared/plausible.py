@@ -16,7 +16,8 @@ from shared.periods import VIETNAM_TZ, is_period, local_date, month_of, period_m
 EARLIEST_MEETING = datetime(2000, 1, 1, tzinfo=VIETNAM_TZ)
 """No meeting starts before 1 January 2000 (local)."""
 MEETING_HORIZON = timedelta(days=731)
-"""A meeting starts at most two years after now."""
+"""Two years ahead, for the months a period may be asked of and the facts an event reports (FACT_HORIZON); a
+meeting's start is bounded by the whole of a calendar day instead (latest_meeting_day)."""
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2199, 12, 31)
 """Every date and time an event carries falls in these days (its own date, at its own offset): a party member's
@@ -90,12 +91,28 @@ def notified_before_start(notified_at: datetime, starts_at: datetime) -> bool:
     return notified_at < starts_at
 
 
+def latest_meeting_day(now: datetime) -> date:
+    """The last day (in Vietnam) a meeting scheduled at `now` may start on, the whole day: the same date two years
+    after today, as the schedule form says ("at most two years from today"); from 29 February, 1 March. A trial's
+    start at 19:30 on that day was refused while the form named it (now + 731 days ended at now's hour)."""
+    today = local_date(now)
+    try:
+        return today.replace(year=today.year + 2)
+    except ValueError:  # 29 February, two years on
+        return date(today.year + 2, 3, 1)
+
+
 def meeting_start_problem(starts_at: datetime, *, now: datetime) -> str | None:
-    """Why a meeting cannot start at `starts_at` (before 2000, or more than two years after `now`); None if it can."""
+    """Why a meeting cannot start at `starts_at` (before 2000, or after the last day two years from `now`'s day,
+    latest_meeting_day); None if it can."""
     if starts_at < EARLIEST_MEETING:
         return f"{starts_at.isoformat()} is before {EARLIEST_MEETING.date().isoformat()}"
-    if starts_at > now + MEETING_HORIZON:
-        return f"{starts_at.isoformat()} is more than 2 years ahead"
+    last = latest_meeting_day(now)
+    if local_date(starts_at) > last:
+        return (
+            f"{starts_at.isoformat()} is more than 2 years ahead: the last day a meeting may start is"
+            f" {last.isoformat()}"
+        )
     return None
 
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import math
 import re
 import unicodedata
 import uuid
@@ -765,14 +766,16 @@ NumberT = TypeVar("NumberT", int, float)
 
 
 def _ascii_number(raw: str, kind: type[NumberT]) -> NumberT | None:
-    """`raw` read as `kind`, or None when it is no number written in ASCII (int() and float() also read ٥ and ５ as
-    5, which the API refuses)."""
+    """`raw` read as `kind`, or None when it is no finite number written in ASCII (int() and float() also read ٥ and
+    ５ as 5, which the API refuses; float() reads "nan", "inf", "Infinity" and an overflowing "1e400", which are
+    said as no number, not as out of range, and which the API refuses too: PointValue's allow_inf_nan=False)."""
     if not raw.isascii():
         return None
     try:
-        return kind(raw)
+        value = kind(raw)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = MAX_COUNT) -> int | None:
