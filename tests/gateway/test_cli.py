@@ -224,8 +224,10 @@ async def test_a_person_of_another_cell_or_unknown_is_refused_naming_the_option(
         for command, role in (("issue-token", "member"), ("web-account", "secretary")):
             sub = random_id("elsewhere")
             args = ("--role", role, "--unit", world.cell_b1, "--person", person, "--sub", sub)
-            refused = await asyncio.to_thread(issue, env, *args) if command == "issue-token" else None
-            refused = refused or await asyncio.to_thread(web_account, *args)
+            if command == "issue-token":
+                refused = await asyncio.to_thread(issue, env, *args)
+            else:
+                refused = await asyncio.to_thread(web_account, *args)
             assert refused.returncode == 2, (command, refused.returncode, refused.stdout, refused.stderr)
             said = f"{command}: --person: {person} is not a member of {world.cell_b1}"
             assert said in refused.stderr, refused.stderr
