@@ -15,7 +15,14 @@ from starlette.types import Scope
 from services.gateway.auth import Role
 from services.gateway.bootstrap import SERVICE, SERVICE_DIR, gateway_lifespan
 from services.gateway.config import GatewaySettings, load_settings
-from services.gateway.handlers import TtlCache, UnitDirectory, create_account, require_unit, sync_registered_sources
+from services.gateway.handlers import (
+    TtlCache,
+    UnitDirectory,
+    create_account,
+    require_member,
+    require_unit,
+    sync_registered_sources,
+)
 from services.gateway.http import build_router
 from services.gateway.http.contract import install_event_schemas
 from services.gateway.http.errors import install_error_handlers
@@ -148,12 +155,22 @@ async def check_unit(settings: GatewaySettings, unit_id: str) -> None:
         await require_unit(UnitDirectory(rpc, TtlCache(seconds=0)).get, unit_id)
 
 
+async def check_account_unit(settings: GatewaySettings, args: argparse.Namespace) -> None:
+    """check_unit for `--unit`, then, for a member or secretary, that the cell lists `--person`
+    (handlers.require_member: RpcError `invalid` naming `person_id`), over one broker connection of this command;
+    UnitNotChecked when RabbitMQ or meetings does not answer within CHIBO_RPC_TIMEOUT."""
+    async with meetings_rpc(settings, UnitNotChecked) as rpc:
+        await require_unit(UnitDirectory(rpc, TtlCache(seconds=0)).get, args.unit)
+        await require_member(rpc, role=Role(args.role), unit_id=args.unit, person_id=args.person)
+
+
 async def create_checked_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
-    """`web-account`'s work: `--unit` must name a unit meetings knows (check_unit, RpcError / UnitNotChecked, before
-    anything is recorded), then web_cli.create_web_account; check_named first."""
+    """`web-account`'s work: `--unit` must name a unit meetings knows and a member's or secretary's `--person` be a
+    member of it (check_account_unit, RpcError / UnitNotChecked, before anything is recorded), then
+    web_cli.create_web_account; check_named first."""
     check_named(args)
     if args.unit:
-        await check_unit(settings, args.unit)
+        await check_account_unit(settings, args)
     return await web_cli.create_web_account(settings, args)
 
 
@@ -162,7 +179,8 @@ async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace)
     SigningKeyMismatch, SourcesNotReserved, UnitNotChecked.
 
     `--unit` must name a unit meetings knows (check_unit, before anything is recorded): a token for a unit that does
-    not exist would be refused everywhere.
+    not exist would be refused everywhere. A member's or secretary's `--person` must be a member of that cell
+    (check_account_unit): a token for another cell's member read that cell's notices through the inbox.
 
     An account with sources (or one that held some before this change) is recorded in one transaction with the
     SyncSources call the running gateway makes after `POST /v1/accounts`, so its sources are reserved in meetings
@@ -174,7 +192,7 @@ async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace)
     `--sub`, `--unit` and `--person` given blank are refused first (check_named)."""
     check_named(args)
     if args.unit:
-        await check_unit(settings, args.unit)
+        await check_account_unit(settings, args)
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
     try:

@@ -40,7 +40,7 @@ async def test_issue_token_records_the_account_and_prints_a_token(
             "--unit",
             world.cell_a1,
             "--person",
-            "mem-9",
+            world.member_a1,
             "--sub",
             sub,
             "--days",
@@ -62,13 +62,13 @@ async def test_issue_token_records_the_account_and_prints_a_token(
         sub,
         "secretary",
         world.cell_a1,
-        "mem-9",
+        world.member_a1,
     )
     lifetime = claims["exp"] - claims["iat"]
     assert lifetime <= 2 * 86400
     assert lifetime > 1.9 * 86400
     row = await db.fetchrow("SELECT role, unit_id, person_id, active FROM gateway.account WHERE sub = $1", sub)
-    assert dict(row) == {"role": "secretary", "unit_id": world.cell_a1, "person_id": "mem-9", "active": True}
+    assert dict(row) == {"role": "secretary", "unit_id": world.cell_a1, "person_id": world.member_a1, "active": True}
 
 
 async def test_issue_token_registers_a_scoped_integration_accounts_sources(
@@ -205,6 +205,51 @@ async def test_web_account_refuses_a_unit_that_does_not_exist_naming_the_option(
     known = await asyncio.to_thread(web_account, "--role", "secretary", "--unit", world.cell_a1, "--sub", sub)
     assert known.returncode == 0, known.stderr
     assert await db.fetchval("SELECT unit_id FROM gateway.account WHERE sub = $1", sub) == world.cell_a1
+
+
+async def test_a_person_of_another_cell_or_unknown_is_refused_naming_the_option(
+    database_url: str, db: asyncpg.Connection, amqp_url: str, world: World, client: httpx.AsyncClient, headers: Any
+) -> None:
+    """The fresh-user trial: `web-account --role member --unit demo-cb-thon-2 --person demo-cb-thon-1-dv01` exited 0,
+    and a token issued so read thôn 1's notices through its inbox. `issue-token` and `web-account` refuse a member's
+    or secretary's `--person` the cell does not list (of another cell, or of none), naming `--person`, exit 2 and
+    record nothing; `POST /v1/accounts` refuses it naming `person_id`; a member of the cell is taken."""
+    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_AMQP_URL": amqp_url, "CHIBO_LOG_JSON": "true"}
+
+    def web_account(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "services.gateway", "web-account", "--password", "mật-khẩu-dài-đủ", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    for person in (world.member_a1, random_id("nobody")):
+        for command, role in (("issue-token", "member"), ("web-account", "secretary")):
+            sub = random_id("elsewhere")
+            args = ("--role", role, "--unit", world.cell_b1, "--person", person, "--sub", sub)
+            if command == "issue-token":
+                refused = await asyncio.to_thread(issue, env, *args)
+            else:
+                refused = await asyncio.to_thread(web_account, *args)
+            assert refused.returncode == 2, (command, refused.returncode, refused.stdout, refused.stderr)
+            said = f"{command}: --person: {person} is not a member of {world.cell_b1}"
+            assert said in refused.stderr, refused.stderr
+            assert refused.stdout.strip() == ""  # no token
+            assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
+    body = {"role": "member", "unit_id": world.cell_b1, "person_id": world.member_a1, "sub": random_id("elsewhere")}
+    answer = await client.post("/v1/accounts", json=body, headers=headers["admin"])
+    assert answer.status_code == 422 and answer.json()["field"] == "person_id", answer.text
+    assert f"{world.member_a1} is not a member of {world.cell_b1}" in answer.json()["message"]
+    known = await client.post("/v1/accounts", json={**body, "unit_id": world.cell_a1}, headers=headers["admin"])
+    assert known.status_code == 201, known.text
+    sub = random_id("member")
+    accepted = await asyncio.to_thread(
+        issue, env, "--role", "member", "--unit", world.cell_b1, "--person", world.member_b1, "--sub", sub
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    sub = random_id("secretary")
+    taken = await asyncio.to_thread(
+        web_account, "--role", "secretary", "--unit", world.cell_b1, "--person", world.member_b1, "--sub", sub
+    )
+    assert taken.returncode == 0, taken.stderr
+    assert await db.fetchval("SELECT person_id FROM gateway.account WHERE sub = $1", sub) == world.member_b1
 
 
 @pytest.mark.parametrize(

@@ -587,6 +587,31 @@ async def require_unit(get_unit: Callable[[str], Awaitable[object | None]], unit
         )
 
 
+PERSON_IN_CELL = frozenset({Role.MEMBER, Role.SECRETARY})
+"""The roles whose `person_id` must be a member of the account's `unit_id` (a cell): a member reads their own
+inbox and history there, a secretary is the cell's own; a committee officer's person is a monitor of the committee,
+listed by no cell."""
+
+
+async def require_member(rpc: Rpc, *, role: Role, unit_id: str | None, person_id: str | None) -> None:
+    """RpcError `invalid` naming `person_id` when a member's or secretary's account names a person that the cell
+    `unit_id` does not list today (meetings' GetMember): such an account read another cell's notices through its
+    inbox and landed on a 404 on the web. Other roles, or an account without a unit or person, ask nothing."""
+    if role not in PERSON_IN_CELL or not unit_id or not person_id:
+        return
+    try:
+        await rpc.call(GetMember(cell_id=unit_id, member_id=person_id))
+    except RpcError as exc:
+        if exc.code != "not_found":
+            raise
+        raise RpcError(
+            "invalid",
+            f"person_id: {person_id} is not a member of {unit_id}; give the id of a member the cell lists"
+            f" (GET /v1/cells/{unit_id}/members reads them)",
+            field="person_id",
+        ) from None
+
+
 async def create_account(
     accounts: AccountRepository,
     *,

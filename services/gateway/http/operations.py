@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import authorize_unit, create_account, not_found, require_unit
+from services.gateway.handlers import authorize_unit, create_account, not_found, require_member, require_unit
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
@@ -477,9 +477,10 @@ async def get_accounts(caller: Caller, state: State, limit: Limit = 50, offset: 
 )
 async def post_account(body: AccountCreate, request: Request, caller: Caller, state: State) -> AccountTokenRead:
     """Create (or update) a local account and return its token once; 422 naming `unit_id` for a unit the system
-    does not have."""
+    does not have, or `person_id` for a member's or secretary's person the cell does not list."""
     MANAGE_ACCOUNTS.check(caller)
     await require_unit(state.directory.get, body.unit_id)
+    await require_member(state.rpc, role=body.role, unit_id=body.unit_id, person_id=body.person_id)
     sub = body.sub or f"{body.role.value}-{uuid.uuid4().hex[:12]}"
     account, token = await create_account(
         state.accounts,
