@@ -9,7 +9,7 @@ import asyncio
 import sys
 
 from services.gateway.config import GatewaySettings, load_settings
-from services.gateway.main import UnitNotChecked, check_unit, issue_local_token
+from services.gateway.main import UnitNotChecked, check_account_unit, issue_local_token
 from services.gateway.repository import SigningKeyMismatch
 from services.gateway.web.cli import create_web_account
 from shared.config import SavedSettingsError, checkout_system
@@ -38,19 +38,25 @@ WEB_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
 
 
 SEED_WAIT_SECONDS = 180.0
-"""How long the tokens wait for meetings to have applied the demo seed's units (`make up` publishes the seed just
-before): `issue-token` refuses a unit meetings does not know."""
+"""How long the tokens wait for meetings to have applied the demo seed's units and members (`make up` publishes the
+seed just before): `issue-token` and `web-account` refuse a unit meetings does not know and a member's or secretary's
+person their cell does not list."""
 
 
-async def units_known(settings: GatewaySettings, units: set[str], *, timeout: float = SEED_WAIT_SECONDS) -> None:
-    """Return once meetings knows every unit of `units` (main.check_unit); its refusal naming the unit after
+async def seed_known(
+    settings: GatewaySettings, accounts: set[tuple[str, str | None, str | None]], *, timeout: float = SEED_WAIT_SECONDS
+) -> None:
+    """Return once meetings knows the unit of every (role, unit, person) of `accounts` and, for a member or
+    secretary, their cell lists the person (main.check_account_unit); its refusal naming the unit or person after
     `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    for unit in sorted(units):
+    for role, unit, person in sorted(accounts, key=str):
+        if unit is None:
+            continue
         while True:
             try:
-                await check_unit(settings, unit)
+                await check_account_unit(settings, argparse.Namespace(role=role, unit=unit, person=person))
                 break
             except RpcError as exc:
                 if exc.code != "invalid" or loop.time() > deadline:
@@ -61,8 +67,12 @@ async def units_known(settings: GatewaySettings, units: set[str], *, timeout: fl
 async def demo_access(settings: GatewaySettings, password: str) -> dict[str, str]:
     """Issue the demo tokens and create the web accounts with the demo password, leaving the password of an account
     that has one alone (a person or operator who changed it keeps it across `make up`): {variable: token};
-    RpcError, ValueError, UnitNotChecked (once the seed's units are known: units_known)."""
-    await units_known(settings, {unit for _, _, unit, _, _ in TOKENS if unit})
+    RpcError, ValueError, UnitNotChecked (once the seed's units and people are known: seed_known)."""
+    await seed_known(
+        settings,
+        {(role, unit, person) for _, role, unit, person, _ in TOKENS}
+        | {(role, unit, person) for _, role, unit, person in WEB_ACCOUNTS},
+    )
     tokens = {}
     for variable, role, unit, person, sub in TOKENS:
         sources = list(DEMO_FEED_SOURCES) if role == "integration" else None

@@ -77,6 +77,8 @@ class World:
     """Full names ListMembers answers for a member instead of the fake's usual one (a name another system sent)."""
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
+    listed: set[tuple[str, str]] = field(default_factory=set)
+    """(cell, member) pairs a test added (add_member): listed by their cell beside its one member."""
     unrated: set[str] = field(default_factory=set)
     """Cells evaluation has not rated yet in the running quarter and year (set up this month, not met yet)."""
     stale_scores: set[str] = field(default_factory=set)
@@ -228,6 +230,10 @@ class World:
         methods.add(catalog.list_parked_rows, list_parked)
         methods.add(catalog.replay_parked_rows, replay)
         methods.add(catalog.drop_parked_row, drop)
+
+    def add_member(self, cell_id: str, member_id: str) -> None:
+        """A member a test's own cell lists today beside its one (GetMember finds them)."""
+        self.listed.add((cell_id, member_id))
 
     def add_unit(self, unit_id: str, name: str, kind: str, parent: str | None) -> None:
         """A committee or cell of a test's own (under `parent`, or a root of its own), known to the fake services."""
@@ -463,6 +469,8 @@ class World:
             return {"items": items[: r.limit], "next_after": items[r.limit - 1]["id"] if len(items) > r.limit else None}
 
         async def get_member(r: meetings.GetMember) -> dict[str, Any]:
+            if (r.cell_id, r.member_id) in self.listed:
+                return cell_member(r.cell_id) | {"id": r.member_id}
             item = cell_member(r.cell_id)
             if item["id"] != r.member_id:
                 raise RpcError("not_found", f"no member {r.member_id} in cell {r.cell_id}", field="member_id")

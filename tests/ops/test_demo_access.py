@@ -33,8 +33,13 @@ def database_of_its_own(infra: tuple[str, str]) -> Iterator[str]:
 async def meetings_answering(amqp_url: str) -> AsyncIterator[str]:
     """The test vhost's URL, with fake services answering RPC there (meetings' SyncSources among them)."""
     services = FakeServices(amqp_url)
-    for unit in sorted({unit for _, _, unit, _, _ in TOKENS if unit}):
+    units = {unit for _, _, unit, _, _ in TOKENS if unit} | {unit for _, _, unit, _ in WEB_ACCOUNTS if unit}
+    for unit in sorted(units):
         services.world.add_unit(unit, f"Đơn vị {unit}", "committee", None)  # seeded: issue-token checks --unit
+    people = [(role, cell, who) for _, role, cell, who, _ in TOKENS]
+    for role, cell, who in [*people, *((role, cell, who) for _, role, cell, who in WEB_ACCOUNTS)]:
+        if role in ("member", "secretary") and cell and who:
+            services.world.add_member(cell, who)  # seeded: a member's or secretary's person is their cell's
     await services.start()
     try:
         yield amqp_url

@@ -12,7 +12,7 @@ import aio_pika
 import httpx
 import pytest
 
-from deploy.demo_access import units_known
+from deploy.demo_access import seed_known
 from services.gateway.config import GatewaySettings
 from shared.topology import INGEST_EXCHANGE, declare_topology
 from tests.ops.feed import Province
@@ -85,7 +85,7 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
         # the facts go over AMQP: meetings knows the committee once it has taken them in (issue-token checks --unit)
         env = system.env
         settings = GatewaySettings(database_url=env["CHIBO_DATABASE_URL"], amqp_url=env["CHIBO_AMQP_URL"])
-        await units_known(settings, {province.committee}, timeout=120)
+        await seed_known(settings, {("committee_officer", province.committee, None)}, timeout=120)
         token = issue_token(
             system, role="integration", unit=province.committee, sub="ops-metrics-feed", sources=[feed_source]
         )

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from deploy.demo_access import units_known
+from deploy.demo_access import seed_known
 from deploy.seed_demo import DemoYear, Seed, month_id, publish
 from services.gateway.config import GatewaySettings
 from services.gateway.main import issue_local_token
@@ -298,7 +298,9 @@ async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
     settings = GatewaySettings(
         database_url=system.env["CHIBO_DATABASE_URL"], amqp_url=system.env["CHIBO_AMQP_URL"], rpc_timeout=30
     )
-    await units_known(settings, {"demo-tinh-uy", "demo-cb-thon-1"})
+    await seed_known(
+        settings, {("committee_officer", "demo-tinh-uy", None), ("committee_officer", "demo-cb-thon-1", None)}
+    )
     for sub, (role, unit, person) in PEOPLE.items():
         await web_account(system, sub, role, unit, person)
     tokens = {
