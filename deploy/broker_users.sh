@@ -10,7 +10,8 @@
 # Creates (or re-keys) PREFIX{meetings,evaluation,notifications,gateway,feed} in VHOST with the permissions below,
 # and writes their AMQP URLs to FILE (mode 600; default var/broker-credentials.env) as
 # CHIBO_AMQP_URL_<NAME>=amqp://user:password@host:port/vhost. Passwords are kept in FILE and reused on a re-run.
-# Needs rabbitmqctl on this host (the broker's own node). Never touches other users or vhosts.
+# Needs rabbitmqctl on this host (the broker's own node). Never touches other users or vhosts: a PREFIX user that
+# already has permissions in a vhost other than VHOST (another checkout's, on the same broker) is refused, exit 1.
 #
 # What each may do (regular expressions over exchange and queue names; see docs/security.md):
 #   meetings / evaluation / notifications (S):
@@ -118,6 +119,23 @@ if in_sync; then
   exit 0
 fi
 
+# A user of this prefix that already has permissions in another vhost belongs to another checkout on this broker (one
+# that kept the default prefix too): changing its password would cut that checkout's services off at their next
+# reconnect. Refuse before changing anything; a checkout re-running on its own vhost finds its users only there.
+existing=$(rabbitmqctl -q --no-table-headers list_users | awk '{print $1}')
+for name in $names; do
+  user="${prefix}${name}"
+  grep -qxF "$user" <<<"$existing" || continue
+  elsewhere=$(rabbitmqctl -q --no-table-headers list_user_permissions "$user" \
+    | awk -F '\t' -v own="$vhost" '$1 != own {print $1; exit}')
+  if [ -n "$elsewhere" ]; then
+    echo "broker_users: user $user already has permissions in vhost $elsewhere, not $vhost: it belongs to another" \
+      "checkout on this broker; set CHIBO_BROKER_USER_PREFIX (or --prefix) to a prefix of this checkout's own" \
+      "(e.g. ${prefix%-}-2-); nothing changed" >&2
+    exit 1
+  fi
+done
+
 if ! rabbitmqctl -q list_vhosts | grep -qxF "$vhost"; then
   rabbitmqctl -q add_vhost "$vhost"
   echo "broker_users: created vhost $vhost"
@@ -135,7 +153,7 @@ for name in $names; do
   key=$(key_of "$name")
   password=$(password_of "$key")
   [ -n "$password" ] || password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-  if rabbitmqctl -q list_users | awk '{print $1}' | grep -qxF "$user"; then
+  if grep -qxF "$user" <<<"$existing"; then
     printf '%s' "$password" | rabbitmqctl -q change_password "$user" >/dev/null
   else
     printf '%s' "$password" | rabbitmqctl -q add_user "$user" >/dev/null
