@@ -22,7 +22,7 @@ from services.gateway.availability import notices_unavailable, page_render, scor
 from services.gateway.http.deps import State
 from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
-from services.gateway.web.forms import in_form_order, posted_form
+from services.gateway.web.forms import ANSWERED, FORM, TEXT, in_form_order, posted_form
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
@@ -317,6 +317,35 @@ RECORD_UNKNOWN = N_(
 "the system is busy, try again" could record it twice (a form shown again has a new key, so a new event id)."""
 
 
+NOT_SENT = N_(
+    "Nothing was saved: the system is busy and did not answer, so this form was not sent. What you typed is kept"
+    " below; please send it again in a few minutes."
+)
+"""The note over a command's form posted while a service it needs did not answer before anything was sent."""
+
+
+async def not_sent_page(request: Request) -> HTMLResponse:
+    """The 503 page of a command's form (forms.form_of was read) that a service did not answer before its command
+    was sent: the same form again, posting to the same address with every value as sent (what was typed in inputs to
+    edit, the rest, its `form_key` among them, hidden), so sending it again is the same command, recorded once."""
+    form = await posted_form(request)
+    labels = FORM.get()
+    inputs = []
+    for name, value in form.multi_items():
+        if not isinstance(value, str):
+            continue  # a file is never kept by a browser: chosen again
+        found = labels.find(name) if labels is not None else None
+        if found is not None and found[1] == TEXT:
+            area = labels is not None and (labels.is_free(name) or "\n" in value)
+            inputs.append({"name": name, "value": value, "label": found[0], "kind": "area" if area else "text"})
+        else:
+            inputs.append({"name": name, "value": value, "label": None, "kind": "hidden"})
+    action = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(
+        request, "not_sent.html", status=503, title=_("Not saved"), note=_(NOT_SENT), action=action, inputs=inputs
+    )
+
+
 class NotSaved(Exception):
     """A settings form posted while notifications (which keeps the settings) does not answer: a 503 page saying
     nothing was saved, or, when the change was sent and no answer came (`sent`), that it is not known whether it was;
@@ -372,6 +401,8 @@ class WebRoute(APIRoute):
             repeated = repeated_parameter(request.query_params)
             if repeated is not None:  # no value is silently preferred (the API answers 422 naming it alike)
                 return repeated_parameter_page(request, *repeated)
+            form_labels = FORM.set(None)  # a command's form is this request's only once form_of reads it
+            answered = ANSWERED.set([])
             try:
                 with page_render():
                     return await original(request)
@@ -474,6 +505,8 @@ class WebRoute(APIRoute):
                 return not_found_page(request)
             except ServiceUnavailable as exc:
                 log.warning("web_service_unavailable", service=exc.service, path=request.url.path)
+                if exc.detail is None and request.method == "POST" and FORM.get() is not None and not ANSWERED.get():
+                    return await not_sent_page(request)  # nothing was sent: the form again, as it was typed
                 if exc.detail is not None and request.method == "POST":
                     # a record sent that the service did not answer (handlers.send_command): perhaps saved
                     return error_page(request, 503, _("Perhaps not saved"), _(RECORD_UNKNOWN))
@@ -490,6 +523,9 @@ class WebRoute(APIRoute):
                 return error_page(
                     request, 502, _("Something went wrong"), _("The system could not answer. Please try again.")
                 )
+            finally:
+                FORM.reset(form_labels)
+                ANSWERED.reset(answered)
 
         return handler
 

@@ -239,6 +239,9 @@ class FormLabels:
 
 
 FORM: ContextVar[FormLabels | None] = ContextVar("form_labels", default=None)
+ANSWERED: ContextVar[list[str] | None] = ContextVar("commands_answered", default=None)
+"""The commands of this request a service answered (send adds each; core.WebRoute gives each request its own list):
+a later silence of a service is then no longer "nothing was saved"."""
 """The labels of the form being handled (form_of sets them for each request): what its refusals call its inputs."""
 
 
@@ -1286,6 +1289,9 @@ async def send(
         refuse_unstorable()
     try:
         result = await call
+        answered = ANSWERED.get()
+        if answered is not None:
+            answered.append("answered")
     except DataRefused as exc:
         # the shared contract's own limits, which the API body's model may not repeat
         log.info("web_command_refused", field=exc.field, message=exc.message)

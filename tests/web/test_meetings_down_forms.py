@@ -1,0 +1,106 @@
+"""A form sent while meetings does not answer (a trial loaded the minutes form, `kill -9` meetings, then sent it)
+answered "Hệ thống đang bận. Vui lòng thử lại sau ít phút." alone: what the secretary typed was lost. Nothing was
+sent then, so the form now comes back as it was sent (503), with a note that nothing was saved and to send it again
+in a few minutes, and its one-time key kept: sent again once meetings answers, it is the same command."""
+
+import html
+import re
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.support.system import RunningSystem
+from tests.web.conftest import csrf_of, signed_in
+from tests.web.test_record_values import AHEAD
+from tests.web.test_resubmission import hidden
+
+pytestmark = pytest.mark.e2e
+
+CELL = "demo-cb-thon-1"
+NOTE = "Chưa có gì được lưu: hệ thống đang bận và không phản hồi nên biểu mẫu này chưa được gửi đi."
+
+
+def sent_back(page: str) -> list[tuple[str, str]]:
+    """The (name, value) of every input of the form a page shows again, in its order."""
+    found = re.findall(
+        r'<input(?: type="hidden")?(?: id="[^"]*")? name="([^"]*)" value="([^"]*)">'
+        r'|<textarea id="[^"]*" name="([^"]*)">([^<]*)</textarea>',
+        page,
+    )
+    return [(html.unescape(a or c), html.unescape(b or d)) for a, b, c, d in found]
+
+
+async def test_the_minutes_form_sent_while_meetings_is_down_comes_back_with_what_was_typed(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    async with signed_in(system, "secretary") as client:
+        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        action = f"/app/meetings/{AHEAD}/minutes"
+        members = re.findall(r'name="member" value="([^"]+)"', record)
+        key = hidden(record, "form_key", after=action)
+        assert key
+        content = f"Kiểm điểm việc thu đảng phí quý {uuid.uuid4().hex[:4]}\nBàn kế hoạch tháng tới"
+        form = {
+            "csrf": csrf_of(record),
+            "form_key": key,
+            "day": "2026-10-20",
+            "started": "19:30",
+            "ended": "21:00",
+            "chair_id": members[0],
+            "recorder_id": members[1],
+            "speakers": [members[0], members[1]],
+            "content": content,
+            "conclusions": "Giao chi ủy đôn đốc",
+        }
+        system.stop("meetings")
+        try:
+            sent = await client.post(action, data=form)
+        finally:
+            system.start("meetings")
+    assert sent.status_code == 503, sent.text[-2000:]
+    assert NOTE in html.unescape(sent.text), sent.text[-2000:]
+    assert f'action="{action}"' in sent.text
+    shown = sent_back(sent.text)
+    assert ("content", content) in shown and ("conclusions", "Giao chi ủy đôn đốc") in shown, shown
+    assert ("day", "2026-10-20") in shown and ("ended", "21:00") in shown, shown
+    assert [value for name, value in shown if name == "speakers"] == [members[0], members[1]], shown
+    assert ("form_key", key) in shown, shown  # the same command when sent again
+
+
+async def test_the_schedule_form_sent_while_meetings_is_down_comes_back_and_is_sent_again_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    starts = datetime.now(VIETNAM_TZ) + timedelta(days=4)
+    place = f"Nhà văn hóa thôn 1, phòng {uuid.uuid4().hex[:6]}"
+    async with signed_in(system, "secretary") as client:
+        page = (await client.get(f"/app/cells/{CELL}/meetings/new")).text
+        form = {
+            "csrf": csrf_of(page),
+            "form_key": hidden(page, "form_key"),
+            "meeting_id": hidden(page, "meeting_id"),
+            "kind": "regular",
+            "start_date": f"{starts:%Y-%m-%d}",
+            "start_time": "19:40",
+            "location": place,
+            "agenda": "Kiểm điểm\nPhát triển đảng viên",
+        }
+        assert form["form_key"] and form["meeting_id"]
+        system.stop("meetings")
+        try:
+            sent = await client.post(f"/app/cells/{CELL}/meetings", data=form)
+        finally:
+            system.start("meetings")
+        assert sent.status_code == 503, sent.text[-2000:]
+        assert NOTE in html.unescape(sent.text), sent.text[-2000:]
+        shown = sent_back(sent.text)
+        assert ("location", place) in shown and ("agenda", form["agenda"]) in shown, shown
+        assert ("kind", "regular") in shown and ("start_time", "19:40") in shown, shown
+        assert ("form_key", form["form_key"]) in shown and ("meeting_id", form["meeting_id"]) in shown, shown
+        resent: dict[str, list[str]] = {}
+        for name, value in shown:
+            resent.setdefault(name, []).append(value)
+        again = await client.post(f"/app/cells/{CELL}/meetings", data=resent)
+        assert again.status_code == 303, again.text[-2000:]
+        assert again.headers["location"].startswith(f"/app/meetings/{form['meeting_id']}/record"), again.headers
