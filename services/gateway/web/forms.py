@@ -239,10 +239,10 @@ class FormLabels:
 
 
 FORM: ContextVar[FormLabels | None] = ContextVar("form_labels", default=None)
+"""The labels of the form being handled (form_of sets them for each request): what its refusals call its inputs."""
 ANSWERED: ContextVar[list[str] | None] = ContextVar("commands_answered", default=None)
 """The commands of this request a service answered (send adds each; core.WebRoute gives each request its own list):
 a later silence of a service is then no longer "nothing was saved"."""
-"""The labels of the form being handled (form_of sets them for each request): what its refusals call its inputs."""
 
 
 def known(*names: str) -> dict[str, str]:
