@@ -8,8 +8,10 @@ import argparse
 import asyncio
 import sys
 
+from services.gateway.auth import Role
 from services.gateway.config import GatewaySettings, load_settings
-from services.gateway.main import UnitNotChecked, check_account_unit, issue_local_token
+from services.gateway.handlers import TtlCache, UnitDirectory, require_member, require_unit
+from services.gateway.main import UnitNotChecked, issue_local_token, meetings_rpc
 from services.gateway.repository import SigningKeyMismatch
 from services.gateway.web.cli import create_web_account
 from shared.config import SavedSettingsError, checkout_system
@@ -47,21 +49,24 @@ async def seed_known(
     settings: GatewaySettings, accounts: set[tuple[str, str | None, str | None]], *, timeout: float = SEED_WAIT_SECONDS
 ) -> None:
     """Return once meetings knows the unit of every (role, unit, person) of `accounts` and, for a member or
-    secretary, their cell lists the person (main.check_account_unit); its refusal naming the unit or person after
-    `timeout` seconds."""
+    secretary, their cell lists the person (as main.check_account_unit asks, over one connection); its refusal
+    naming the unit or person after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    for role, unit, person in sorted(accounts, key=str):
-        if unit is None:
-            continue
-        while True:
-            try:
-                await check_account_unit(settings, argparse.Namespace(role=role, unit=unit, person=person))
-                break
-            except RpcError as exc:
-                if exc.code != "invalid" or loop.time() > deadline:
-                    raise
-                await asyncio.sleep(1)
+    async with meetings_rpc(settings, UnitNotChecked) as rpc:  # one connection for every account's check
+        units = UnitDirectory(rpc, TtlCache(seconds=0))
+        for role, unit, person in sorted(accounts, key=str):
+            if unit is None:
+                continue
+            while True:
+                try:
+                    await require_unit(units.get, unit)
+                    await require_member(rpc, role=Role(role), unit_id=unit, person_id=person)
+                    break
+                except RpcError as exc:
+                    if exc.code != "invalid" or loop.time() > deadline:
+                        raise
+                    await asyncio.sleep(1)
 
 
 async def demo_access(settings: GatewaySettings, password: str) -> dict[str, str]:

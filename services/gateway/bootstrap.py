@@ -74,31 +74,22 @@ async def keep_sources_synced(
     await poll("gateway.source_sync", step, poll_seconds=every, wake=changed)
 
 
-async def keep_pruning_keys(pool: asyncpg.Pool, *, hours: float, every_seconds: float = PRUNE_EVERY_SECONDS) -> None:
-    """Delete the Idempotency-Keys first sent more than `hours` ago (CHIBO_IDEMPOTENCY_KEY_HOURS), at start and then
-    every `every_seconds`, in batches (shared.retention), until cancelled; a command reads such a key as unused
-    before then (repository.use_idempotency_key), so no command deletes rows itself."""
-    await keep_pruning(
-        pool,
-        job="gateway.idempotency_key_prune",
-        schema=SERVICE,
-        table="idempotency_key",
-        column="sent_at",
-        keep=timedelta(hours=hours),
-        every_seconds=every_seconds,
-    )
+PRUNED_BY_SENT_AT = ("idempotency_key", "web_form_moment")
+"""The gateway's tables of first sendings kept for a window (Idempotency-Keys: CHIBO_IDEMPOTENCY_KEY_HOURS; web
+forms' moments: CHIBO_WEB_SESSION_HOURS), read as absent once older (repository.use_idempotency_key, first_sent_at)."""
 
 
-async def keep_pruning_moments(pool: asyncpg.Pool, *, hours: float, every_seconds: float = PRUNE_EVERY_SECONDS) -> None:
-    """Delete the web forms' first-sending moments older than `hours` (CHIBO_WEB_SESSION_HOURS: a form outlives its
-    session by no request), at start and then every `every_seconds`, in batches (shared.retention), until cancelled;
-    a form's sending reads such a moment as absent before then (repository.first_sent_at), so no sending deletes
-    rows itself."""
+async def keep_pruning_sent(
+    pool: asyncpg.Pool, table: str, *, hours: float, every_seconds: float = PRUNE_EVERY_SECONDS
+) -> None:
+    """Delete the rows of `table` (one of PRUNED_BY_SENT_AT) first sent more than `hours` ago, at start and then
+    every `every_seconds`, in batches (shared.retention, job `gateway.<table>_prune`), until cancelled: a request
+    reads such a row as absent before then, so no request deletes rows itself."""
     await keep_pruning(
         pool,
-        job="gateway.web_form_moment_prune",
+        job=f"gateway.{table}_prune",
         schema=SERVICE,
-        table="web_form_moment",
+        table=table,
         column="sent_at",
         keep=timedelta(hours=hours),
         every_seconds=every_seconds,
@@ -173,17 +164,19 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 accounts, rpc, every=settings.source_sync_seconds, changed=app.state.gateway.sources_changed
             )
         )
-        key_pruning = asyncio.create_task(keep_pruning_keys(pool, hours=settings.idempotency_key_hours))
-        moment_pruning = asyncio.create_task(keep_pruning_moments(pool, hours=settings.web_session_hours))
+        windows = {"idempotency_key": settings.idempotency_key_hours, "web_form_moment": settings.web_session_hours}
+        pruning = [
+            asyncio.create_task(keep_pruning_sent(pool, table, hours=windows[table])) for table in PRUNED_BY_SENT_AT
+        ]
         log.info("gateway_started", migrations_applied=len(applied), port=settings.http_port)
         try:
             yield
         finally:
             flusher.cancel()
             syncer.cancel()
-            key_pruning.cancel()
-            moment_pruning.cancel()
-            await asyncio.gather(flusher, syncer, key_pruning, moment_pruning, return_exceptions=True)
+            for task in pruning:
+                task.cancel()
+            await asyncio.gather(flusher, syncer, *pruning, return_exceptions=True)
             await instances.close()
     finally:
         await broker.stop()

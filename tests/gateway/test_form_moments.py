@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-from services.gateway.bootstrap import GatewayState, keep_pruning_moments
+from services.gateway.bootstrap import GatewayState, keep_pruning_sent
 from services.gateway.repository import first_sent_at
 from shared.metrics import ROWS_PRUNED
 from tests.support.ids import random_id
@@ -65,7 +65,7 @@ async def test_the_prune_deletes_the_moments_older_than_a_session_only(state: Ga
     await first_sent_at(state.pool, event_id=expired, at=now - session - timedelta(minutes=5), keep=session)
     await first_sent_at(state.pool, event_id=fresh, at=now - session + timedelta(minutes=5), keep=session)
     counted = ROWS_PRUNED.labels("gateway", "web_form_moment")._value.get()
-    task = asyncio.create_task(keep_pruning_moments(state.pool, hours=state.settings.web_session_hours))
+    task = asyncio.create_task(keep_pruning_sent(state.pool, "web_form_moment", hours=state.settings.web_session_hours))
     try:
         for _ in range(200):  # the first batch runs at once
             if await kept(state, expired, fresh) != {expired, fresh}:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from services.gateway.bootstrap import GatewayState, keep_pruning_keys
+from services.gateway.bootstrap import GatewayState, keep_pruning_sent
 from services.gateway.repository import use_idempotency_key
 from shared.metrics import ROWS_PRUNED
 from tests.gateway.fakes import World
@@ -37,7 +37,9 @@ async def key_sent(state: GatewayState, sub: str, key: str, fingerprint: str, at
 @contextlib.asynccontextmanager
 async def pruning(state: GatewayState) -> AsyncIterator[None]:
     """The gateway's prune of its keys as its lifespan runs it (the first batch at once, then hourly)."""
-    task = asyncio.create_task(keep_pruning_keys(state.pool, hours=state.settings.idempotency_key_hours))
+    task = asyncio.create_task(
+        keep_pruning_sent(state.pool, "idempotency_key", hours=state.settings.idempotency_key_hours)
+    )
     try:
         yield
     finally:

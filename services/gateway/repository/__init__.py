@@ -235,7 +235,7 @@ async def first_sent_at(pool: asyncpg.Pool, *, event_id: str, at: datetime, keep
     """The moment the web form whose command is `event_id` was first sent: `at` on its first sending, the stored
     moment when the same form comes again within `keep` (a double click, a browser's resend, even one racing the
     first). A moment older than `keep` counts as absent (this sending takes its place) whether or not the prune
-    (bootstrap.keep_pruning_moments) has deleted it yet; no sending deletes another form's moment."""
+    (bootstrap.keep_pruning_sent) has deleted it yet; no sending deletes another form's moment."""
     expired = at - keep
     async with pool.acquire() as conn:
         stored: datetime | None = await conn.fetchval(
@@ -272,7 +272,7 @@ async def use_idempotency_key(
 ) -> KeyUse:
     """The first request the account `sub` sent with `key`: this one (stored with `fingerprint`, `event_id` and
     `at`, `first` True) unless one sent within `keep` before `at` is kept, even one racing this. A row older than
-    `keep` counts as unused (this request takes its place) whether or not the prune (bootstrap.keep_pruning_keys)
+    `keep` counts as unused (this request takes its place) whether or not the prune (bootstrap.keep_pruning_sent)
     has deleted it yet; no request deletes another key's row."""
     expired = at - keep
     async with pool.acquire() as conn:
