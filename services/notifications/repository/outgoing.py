@@ -549,17 +549,24 @@ class PgOutgoingRepository:
         )
         return int(row["pruned"]), row["last"] if row["read"] == limit else None
 
-    async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
-        """Lease due pending deliveries for one attempt each (a crashed sender's lease runs out)."""
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease: timedelta, holder: str | None = None
+    ) -> list[ClaimedDelivery]:
+        """Lease due pending deliveries for one attempt each, for `holder` (a delivery_holder instance, None for
+        none): those never leased, those whose lease ran out, and those whose holder is known dead (gone, or its
+        beat older than its own bound, by the database's clock, which stamps the beats), whatever their lease."""
         rows = await self._db.fetch(
-            "WITH due AS (SELECT id FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1"
-            " AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at, id LIMIT $2"
-            " FOR UPDATE SKIP LOCKED)"
-            " UPDATE delivery d SET locked_until = $3 FROM due WHERE d.id = due.id"
+            "WITH dead AS (SELECT instance FROM delivery_holder WHERE gone_at IS NOT NULL"
+            " OR beat_at < now() - stale_after_seconds * interval '1 second'),"
+            " due AS (SELECT id FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1"
+            " AND (locked_until IS NULL OR locked_until < $1 OR locked_by IN (SELECT instance FROM dead))"
+            " ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            " UPDATE delivery d SET locked_until = $3, locked_by = $4 FROM due WHERE d.id = due.id"
             " RETURNING d.id, d.notification_id, d.channel, d.addresses, d.attempts, d.greeting",
             now,
             limit,
             now + lease,
+            holder,
         )
         if not rows:
             return []
@@ -597,11 +604,14 @@ class PgOutgoingRepository:
             )
         return claimed
 
-    async def release_deliveries(self, delivery_ids: Sequence[int]) -> int:
-        """Hand leased, still pending deliveries back at once (a sender stopping before it tried them); how many."""
+    async def release_deliveries(self, delivery_ids: Sequence[int], *, holder: str | None = None) -> int:
+        """Hand leased, still pending deliveries back at once (a sender stopping before it tried them), those still
+        leased by `holder` (none taken over meanwhile); how many."""
         result: str = await self._db.execute(
-            "UPDATE delivery SET locked_until = NULL WHERE id = ANY($1::bigint[]) AND status = 'pending'",
+            "UPDATE delivery SET locked_until = NULL, locked_by = NULL"
+            " WHERE id = ANY($1::bigint[]) AND status = 'pending' AND locked_by IS NOT DISTINCT FROM $2",
             list(delivery_ids),
+            holder,
         )
         return int(result.split()[-1])
 
@@ -614,7 +624,8 @@ class PgOutgoingRepository:
         rows = await self._db.fetch(
             "WITH recorded AS (UPDATE delivery d SET attempts = d.attempts + 1, status = o.status,"
             " last_error = o.error, next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at),"
-            " locked_until = NULL, delivered_at = CASE WHEN o.status = 'delivered' THEN $5 ELSE d.delivered_at END"
+            " locked_until = NULL, locked_by = NULL,"
+            " delivered_at = CASE WHEN o.status = 'delivered' THEN $5 ELSE d.delivered_at END"
             " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])"
             " AS o(id, status, error, next_attempt_at)"
             " WHERE d.id = o.id AND d.status = 'pending' RETURNING d.id, d.attempts, d.status, d.last_error),"
