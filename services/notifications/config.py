@@ -90,9 +90,9 @@ class Settings(ServiceSettings):
     """How often each delivery sender stamps its `delivery_holder` row alive (holders.DeliveryHolder)."""
     delivery_holder_stale_seconds: float = Field(default=30.0, gt=0)
     """A sender whose stamp is older than this is dead to the others, which take its leases over (a kill -9's mails
-    go out this long after, not after the 120 s lease; a restart on its port takes them at once). Over twice the beat:
-    a live sender stops beginning sends once half of it has passed without a beat confirmed, so it never loses a lease
-    it is using."""
+    go out this long after, not after the 120 s lease; the restarted service, finding its pid gone, takes them at
+    once). Over twice the beat: a live sender stops beginning sends once half of it has passed without a beat
+    confirmed, so it never loses a lease it is using."""
     delivery_failing_seconds: float = Field(default=60.0, ge=0)
     """CHIBO_DELIVERY_FAILING_SECONDS: a channel (the mail server, the webhook receiver) is named as failing on /health,
     `chibo_delivery_channel_failing` and the operations page only once its failed attempts, with no success between
@@ -187,6 +187,15 @@ class Settings(ServiceSettings):
             raise ValueError(
                 f"CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed {longest} days: an alert raised again within them for "
                 "one more member sharing a mailbox would mail it a second time"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _holders_outlast_a_late_beat(self) -> "Settings":
+        if self.delivery_holder_stale_seconds <= 2 * self.delivery_holder_beat_seconds:
+            raise ValueError(
+                "CHIBO_DELIVERY_HOLDER_STALE_SECONDS must exceed twice CHIBO_DELIVERY_HOLDER_BEAT_SECONDS: a sender"
+                " whose beat is late once would be taken for dead while it sends"
             )
         return self
 

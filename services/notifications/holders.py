@@ -2,10 +2,12 @@
 
 A notifications process killed (kill -9) mid-round left the deliveries its round had leased and not sent waiting out
 the whole lease (120 s) before another process, or itself restarted, sent them. Each sender now registers (its
-instance id, host, pid, HTTP port, start and its own bound) and beats every `every_seconds`; a delivery whose holder
-is known dead is leased again at once (PgOutgoingRepository.claim_deliveries): dead when its last beat is older than
-its own bound (the database's clock stamps the beats and judges them), or when a process started on its host and
-HTTP port found its pid gone (only one process holds a port: the restarted service, `make up` after a kill -9).
+instance id, host, pid and the pid namespace it lives in, HTTP port, start and its own bound) and beats every
+`every_seconds`; a delivery whose holder is known dead is leased again at once (PgOutgoingRepository.claim_deliveries):
+dead when its last beat is older than its own bound (the database's clock stamps the beats and judges them), or when a
+process started later in the same pid namespace found its pid gone (the restarted service, `make up` after a kill -9).
+A pid is judged only within its own namespace (boot and /proc/self/ns/pid): a replica in another container, whose pid
+means nothing here though its host name may be the same, is left to its beats.
 
 A live holder keeps its leases, however slow its mail server: its beats go on while it sends. It never sends a
 delivery it may have lost: a send begins only while its last confirmed beat is younger than half its bound (a beat
@@ -53,6 +55,7 @@ class DeliveryHolder:
         self.http_port = http_port
         self.host = host if host is not None else socket.gethostname()
         self.pid = pid if pid is not None else os.getpid()
+        self.pid_space = pid_space()
         self.registered = False
         self._confirmed: float | None = None
         """Monotonic time at which the last beat that the database accepted began."""
@@ -68,27 +71,28 @@ class DeliveryHolder:
         )
 
     async def register(self, uow_factory: UowFactory) -> list[str]:
-        """Write this holder's row, and mark gone the earlier holders of this host and HTTP port whose pid is gone
-        (this process took their port: they are dead, not slow); the instances so found."""
+        """Write this holder's row, and mark gone the holders of this host and pid namespace whose pid is gone (they
+        are dead, not slow); the instances so found."""
         began = time.monotonic()
         async with uow_factory() as uow:
             db = uow.connection
             rows = await db.fetch(
-                "SELECT instance, pid FROM delivery_holder WHERE host = $1 AND http_port = $2 AND gone_at IS NULL"
+                "SELECT instance, pid FROM delivery_holder WHERE host = $1 AND pid_space = $2 AND gone_at IS NULL"
                 " AND instance <> $3",
                 self.host,
-                self.http_port,
+                self.pid_space,
                 self.instance,
             )
             gone = [row["instance"] for row in rows if row["pid"] != self.pid and not pid_alive(row["pid"])]
             if gone:
                 await db.execute("UPDATE delivery_holder SET gone_at = now() WHERE instance = ANY($1::text[])", gone)
             await db.execute(
-                "INSERT INTO delivery_holder (instance, host, pid, http_port, stale_after_seconds)"
-                " VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO delivery_holder (instance, host, pid, pid_space, http_port, stale_after_seconds)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
                 self.instance,
                 self.host,
                 self.pid,
+                self.pid_space,
                 self.http_port,
                 self.stale_seconds,
             )
@@ -97,7 +101,7 @@ class DeliveryHolder:
             await uow.commit()
         self.registered, self._confirmed = True, began
         if gone:
-            log.info("delivery_holders_found_gone", instances=gone, host=self.host, http_port=self.http_port)
+            log.info("delivery_holders_found_gone", instances=gone, host=self.host)
         return gone
 
     async def beat(self, uow_factory: UowFactory) -> bool:
@@ -143,3 +147,13 @@ class DeliveryHolder:
                 "UPDATE delivery_holder SET gone_at = now() WHERE instance = $1", self.instance
             )
             await uow.commit()
+
+
+def pid_space() -> str | None:
+    """The boot and pid namespace this process's pid means something in (`<boot id>/pid:[<inode>]`); None when the
+    system does not say (no /proc): no pid of another process is then judged."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            return f"{boot.read().strip()}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return None

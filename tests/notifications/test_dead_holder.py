@@ -1,5 +1,5 @@
 """A delivery sender that dies mid-round loses its leases as soon as it is known dead, not after the 120 s lease: its
-beat older than its own bound, or a process restarted on its host and port finding its pid gone. A live sender keeps
+beat older than its own bound, or a process restarted in its pid namespace finding its pid gone. A live sender keeps
 its leases however slow its mail server. Each mail goes out once. Real PostgreSQL, the real SMTP sender and a real
 SMTP server (the package's aiosmtpd inbox)."""
 
@@ -202,7 +202,7 @@ async def test_a_live_sender_keeps_its_leases_however_slow_and_loses_them_once_d
     assert each_once(inbox, addresses) == {}
 
 
-async def test_a_restart_on_the_same_host_and_port_takes_its_predecessors_leases_at_once(
+async def test_a_restart_finding_its_predecessors_pid_gone_takes_its_leases_at_once(
     pool: asyncpg.Pool, settings: Settings, smtp: tuple[SmtpInbox, int]
 ) -> None:
     inbox = smtp[0]
@@ -232,6 +232,27 @@ async def test_a_restart_on_the_same_host_and_port_takes_its_predecessors_leases
         await sender.aclose()
     assert time.monotonic() - began < PROMPT
     assert each_once(inbox, addresses) == {}
-    # a live process on the port (this one's pid) is never taken for its predecessor
+    # a live process (this one's pid) is never taken for dead, nor a pid of another pid namespace (a replica in
+    # another container with the same host name), gone here or not
     alive = DeliveryHolder(every_seconds=5, stale_seconds=600, http_port=port)
-    assert await alive.register(factory) == []
+    elsewhere = DeliveryHolder(every_seconds=5, stale_seconds=600, http_port=port, pid=ended.pid)
+    elsewhere.pid_space = "another-boot/pid:[1]"
+    await alive.register(factory)
+    await elsewhere.register(factory)
+    assert await DeliveryHolder(every_seconds=5, stale_seconds=600).register(factory) == []
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM delivery_holder WHERE instance = ANY($1::text[]) AND gone_at IS NULL",
+            [alive.instance, elsewhere.instance, restarted.instance],
+        )
+        == 3
+    )
+
+
+def test_a_bound_not_over_twice_the_beat_is_refused_at_start(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="CHIBO_DELIVERY_HOLDER_STALE_SECONDS must exceed twice"):
+        Settings.model_validate(
+            {**settings.model_dump(), "delivery_holder_beat_seconds": 5, "delivery_holder_stale_seconds": 10}
+        )
+    with pytest.raises(ValueError, match="stale_seconds must exceed twice"):
+        DeliveryHolder(every_seconds=5, stale_seconds=10)
