@@ -14,6 +14,7 @@ import pytest
 
 from services.notifications.channels import SmtpSender
 from services.notifications.config import Settings
+from services.notifications.domain import settings as r
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers.deliveries import DeliveryRounds, claim_deliveries
 from services.notifications.holders import DeliveryHolder
@@ -247,6 +248,52 @@ async def test_a_restart_finding_its_predecessors_pid_gone_takes_its_leases_at_o
         )
         == 3
     )
+
+
+async def test_a_retraction_cancels_the_mails_a_dead_sender_leased_and_leaves_a_live_senders(
+    pool: asyncpg.Pool, settings: Settings, smtp: tuple[SmtpInbox, int]
+) -> None:
+    """A retraction cancels the mails no sender holds and leaves those one is sending (gone_out counts them gone):
+    a dead sender's leases are no longer taken for mails going out, else its mails about an alert retracted meanwhile
+    went out once another sender took them over."""
+    dead_subject, _, later = await mails_due(pool, settings)
+    factory = uow_factory(pool, settings=settings, clock=later)
+    dead = DeliveryHolder(every_seconds=BEAT, stale_seconds=BOUND)
+    await dead.register(factory)
+    async with factory() as uow:
+        await claim_deliveries(uow, holder=dead.instance)
+        await uow.commit()
+    live_subject, _, _ = await mails_due(pool, settings)
+    live = DeliveryHolder(every_seconds=BEAT, stale_seconds=BOUND)
+    await live.register(factory)
+    beats = asyncio.create_task(live.keep_beating(factory))
+    try:
+        async with factory() as uow:
+            await claim_deliveries(uow, holder=live.instance)
+            await uow.commit()
+        assert await ours(pool, dead_subject, "d.locked_by = $2", dead.instance) == MAILS
+        assert await ours(pool, live_subject, "d.locked_by = $2", live.instance) == MAILS
+
+        async def dead_known() -> bool:
+            return bool(
+                await pool.fetchval(
+                    "SELECT beat_at < now() - stale_after_seconds * interval '1 second' FROM delivery_holder"
+                    " WHERE instance = $1",
+                    dead.instance,
+                )
+            )
+
+        await wait_until(dead_known, "dead sender's beat past its bound")
+        async with factory() as uow:
+            _, cancelled = await uow.outgoing.retract_alerts(
+                r.PROBATION_ENDING, [dead_subject, live_subject], now=later.value
+            )
+            await uow.commit()
+    finally:
+        await stop(beats)
+    assert cancelled == MAILS
+    assert await ours(pool, dead_subject, "d.status = 'cancelled'") == MAILS
+    assert await ours(pool, live_subject, "d.status = 'pending' AND d.locked_by = $2", live.instance) == MAILS
 
 
 def test_a_bound_not_over_twice_the_beat_is_refused_at_start(settings: Settings) -> None:
