@@ -256,7 +256,7 @@ class InstanceBoard:
         local = {
             key: status
             for key, status in mine.items()
-            if now - self._latest[key][1] <= self.window_seconds and not _pid_alive(status.pid)
+            if now - self._latest[key][1] <= self.window_seconds and not pid_alive(status.pid)
         }
         refused = await asyncio.gather(*(_port_refuses(s.http_port or 0, timeout) for s in local.values()))
         for key, gone in zip(local, refused, strict=True):
@@ -376,7 +376,7 @@ def _pid_stopped(pid: int) -> bool:
     return state in ("T", "t")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether a process `pid` runs on this host (one of another user counts: it exists)."""
     try:
         os.kill(pid, 0)

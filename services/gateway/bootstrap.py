@@ -126,7 +126,9 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 max_lifetime=timedelta(days=settings.token_max_days),
             ),
             secret=secret,
-            directory=UnitDirectory(rpc, TtlCache(seconds=settings.unit_cache_seconds)),
+            directory=UnitDirectory(
+                rpc, TtlCache(seconds=settings.unit_cache_seconds), miss_seconds=settings.unit_miss_cache_seconds
+            ),
             names=PersonNames(
                 rpc,
                 TtlCache(seconds=settings.unit_cache_seconds),

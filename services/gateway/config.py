@@ -34,6 +34,9 @@ class GatewaySettings(ServiceSettings):
     max_json_depth: int = 64
     """Deepest nesting of arrays and objects accepted in a JSON body (400 naming `body` beyond it)."""
     unit_cache_seconds: float = 30.0
+    unit_miss_cache_seconds: float = 0.0
+    """How long the gateway keeps meetings' "no such unit" (UnitDirectory): not at all by default, so a unit created
+    right after a look-up found it missing is found by the next one; a unit found is kept `unit_cache_seconds`."""
     person_name_timeout: float = 1.0
     """Seconds the page header waits for the person's full name from meetings (PersonNames), well under
     rpc_timeout: while meetings does not answer, each page shows the sign-in name after this, not after 5 s."""

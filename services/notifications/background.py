@@ -4,6 +4,8 @@ Neither holds state in memory: the schedule and the deliveries are rows, claimed
 FOR UPDATE SKIP LOCKED (or a lease), so restarts and several processes are safe.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
@@ -11,6 +13,7 @@ from services.notifications.channels import ClosableSender, Sender
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers.deliveries import DeliveryRounds
 from services.notifications.handlers.jobs import plan_daily_jobs, run_job
+from services.notifications.holders import DeliveryHolder
 from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.background import poll, raise_if_cancelling
@@ -92,7 +95,19 @@ async def run_deliveries(app: NotificationsContext) -> None:
         # deliveries must not wait on this: the plain secrets are simply not used until a later start seals them
         log.error("webhook_secrets_seal_failed", error=repr(exc))
 
-    rounds = DeliveryRounds(app.uow_factory, app.senders)
+    settings = app.settings
+    holder = DeliveryHolder(
+        every_seconds=settings.delivery_holder_beat_seconds,
+        stale_seconds=settings.delivery_holder_stale_seconds,
+        http_port=settings.http_port,
+    )
+    try:
+        await holder.register(app.uow_factory)  # before the first round: a restart takes its predecessor's leases
+    except Exception as exc:
+        raise_if_cancelling()
+        log.error("delivery_holder_not_registered", error=repr(exc))  # keep_beating tries again
+    beating = asyncio.create_task(holder.keep_beating(app.uow_factory), name="notifications-delivery-holder")
+    rounds = DeliveryRounds(app.uow_factory, app.senders, holder=holder)
 
     async def step() -> bool:
         return await rounds.step() > 0
@@ -111,6 +126,13 @@ async def run_deliveries(app: NotificationsContext) -> None:
             await rounds.drain()  # the last round's outcomes, sent already: recorded before the sessions close
         except Exception as exc:
             log.error("deliveries_drain_failed", error=repr(exc))
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+        try:
+            await holder.leave(app.uow_factory)  # what it still leases is free at once
+        except Exception as exc:
+            log.error("delivery_holder_not_left", error=repr(exc))
         await close_senders(app.senders)
 
 

@@ -81,9 +81,18 @@ class Settings(ServiceSettings):
     delivery_batch_size: int = 1000
     """Deliveries leased per round. A round is about 55 cell notices (18 recipients each), enough mails for every
     SMTP session; each mail's outcome is committed before its session sends the next (handlers.deliveries
-    .DeliveryRounds), so a crash sends again, after the lease, only the mails in flight (the same Message-IDs), and
-    leaves the round's untried deliveries waiting out the lease."""
+    .DeliveryRounds), so a crash sends again only the mails in flight (the same Message-IDs); the round's untried
+    deliveries are taken over as soon as the crashed sender is known dead (holders.DeliveryHolder)."""
     delivery_lease_seconds: float = 120.0
+    """How long a delivery stays leased to a sender that has no holder row (an older version); a sender known dead
+    loses its leases at once."""
+    delivery_holder_beat_seconds: float = Field(default=5.0, gt=0)
+    """How often each delivery sender stamps its `delivery_holder` row alive (holders.DeliveryHolder)."""
+    delivery_holder_stale_seconds: float = Field(default=30.0, gt=0)
+    """A sender whose stamp is older than this is dead to the others, which take its leases over (a kill -9's mails
+    go out this long after, not after the 120 s lease; the restarted service, finding its pid gone, takes them at
+    once). Over twice the beat: a live sender stops beginning sends once half of it has passed without a beat
+    confirmed, so it never loses a lease it is using."""
     delivery_failing_seconds: float = Field(default=60.0, ge=0)
     """CHIBO_DELIVERY_FAILING_SECONDS: a channel (the mail server, the webhook receiver) is named as failing on /health,
     `chibo_delivery_channel_failing` and the operations page only once its failed attempts, with no success between
@@ -178,6 +187,15 @@ class Settings(ServiceSettings):
             raise ValueError(
                 f"CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed {longest} days: an alert raised again within them for "
                 "one more member sharing a mailbox would mail it a second time"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _holders_outlast_a_late_beat(self) -> "Settings":
+        if self.delivery_holder_stale_seconds <= 2 * self.delivery_holder_beat_seconds:
+            raise ValueError(
+                "CHIBO_DELIVERY_HOLDER_STALE_SECONDS must exceed twice CHIBO_DELIVERY_HOLDER_BEAT_SECONDS: a sender"
+                " whose beat is late once would be taken for dead while it sends"
             )
         return self
 

@@ -159,20 +159,30 @@ class TtlCache:
             return False, None
         return True, entry[1]
 
-    def put(self, key: str, value: Any) -> None:
-        """Remember `value` for the configured time."""
+    def put(self, key: str, value: Any, *, seconds: float | None = None) -> None:
+        """Remember `value` for `seconds` (the configured time when None; none at all when 0 or less)."""
+        kept = self._seconds if seconds is None else seconds
+        if kept <= 0:
+            self._entries.pop(key, None)
+            return
         if len(self._entries) >= self._max:
             self._entries.clear()
-        self._entries[key] = (self._clock() + self._seconds, value)
+        self._entries[key] = (self._clock() + kept, value)
 
 
 class UnitDirectory:
     """Units and their ancestors from meetings' `get_unit` (which of many ids are units: `known_units`), cached
-    briefly."""
+    briefly; an id meetings does not know only for `miss_seconds` (none by default).
 
-    def __init__(self, rpc: Rpc, cache: TtlCache) -> None:
+    A "not found" was kept as long as a unit (30 s): a unit looked up before it was created (an account made for it,
+    a page opened) stayed unknown for 30 s after meetings had it. The gateway cannot be told of new units: services
+    meet only over RabbitMQ and the gateway consumes no domain events (org.unit.upserted.v1 reaches meetings on
+    chibo.ingest or through the gateway's ingest as opaque bytes), so a miss is asked again instead."""
+
+    def __init__(self, rpc: Rpc, cache: TtlCache, *, miss_seconds: float = 0.0) -> None:
         self._rpc = rpc
         self._cache = cache
+        self._miss_seconds = miss_seconds
 
     async def get(self, unit_id: str) -> UnitReply | None:
         """The unit with its `ancestors`, or None when meetings does not know it."""
@@ -186,7 +196,7 @@ class UnitDirectory:
             if exc.code != "not_found":
                 raise
             unit = None
-        self._cache.put(unit_id, unit)
+        self._cache.put(unit_id, unit, seconds=None if unit is not None else self._miss_seconds)
         return unit
 
     async def known(self, unit_ids: Sequence[str]) -> set[str]:
@@ -205,7 +215,8 @@ class UnitDirectory:
         if asked:
             found = set((await self._rpc.call(KnownUnits(unit_ids=asked))).unit_ids)
             for unit_id in asked:
-                self._cache.put(f"known:{unit_id}", unit_id in found)
+                is_unit = unit_id in found
+                self._cache.put(f"known:{unit_id}", is_unit, seconds=None if is_unit else self._miss_seconds)
             known |= found
         return known
 

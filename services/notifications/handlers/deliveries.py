@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from services.notifications.channels import DeliveryError, GroupSender, Sender
 from services.notifications.config import Settings
 from services.notifications.handlers.alerts import delivered_envelope, deliveries_counted, failed_envelope
+from services.notifications.holders import DeliveryHolder
 from services.notifications.repository.outgoing import ClaimedDelivery, Outcome
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.logs import get_logger
@@ -26,11 +27,12 @@ def backoff(attempt: int, *, base_seconds: float, max_seconds: float) -> timedel
     return timedelta(seconds=min(base_seconds * (2 ** max(attempt - 1, 0)), max_seconds))
 
 
-async def claim_deliveries(uow: NotificationsUnitOfWork) -> list[ClaimedDelivery]:
-    """Lease the due deliveries for one attempt each."""
+async def claim_deliveries(uow: NotificationsUnitOfWork, *, holder: str | None = None) -> list[ClaimedDelivery]:
+    """Lease the due deliveries for one attempt each, for `holder` (a DeliveryHolder's instance; None: no holder
+    known, the lease alone guards them)."""
     s = uow.settings
     return await uow.outgoing.claim_deliveries(
-        now=uow.now(), limit=s.delivery_batch_size, lease=timedelta(seconds=s.delivery_lease_seconds)
+        now=uow.now(), limit=s.delivery_batch_size, lease=timedelta(seconds=s.delivery_lease_seconds), holder=holder
     )
 
 
@@ -236,11 +238,21 @@ class DeliveryRounds:
     kill -9 mid-round sent again every mail the round had sent so far (trial, 5 December 2026: 107 of 120 mails twice,
     same Message-ID, after the 120 s lease). The price: a commit per 3-5 mails instead of one per round, ~6 % fewer
     mails/s and ~15 % more of the sender's CPU to the demo sink (tests/benchmarks/mail_rounds.py;
-    docs/architecture.md)."""
+    docs/architecture.md).
 
-    def __init__(self, uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> None:
+    With a `holder` (services.notifications.holders), its leases carry its instance: another sender takes them over
+    as soon as it is known dead, not after the lease, and it begins no send it may have lost (DeliveryHolder.holds)."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], NotificationsUnitOfWork],
+        senders: Mapping[str, Sender],
+        *,
+        holder: DeliveryHolder | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
         self._senders = senders
+        self._holder = holder
         self._recorder = OutcomeRecorder(uow_factory)
         self._slots = {
             channel: asyncio.Semaphore(bound)
@@ -254,8 +266,13 @@ class DeliveryRounds:
         its slot sends again; how many were leased. Raises the error of a recording that failed (the round stops
         sending: nothing more goes out that could not be recorded)."""
         started = time.monotonic()
+        holder = self._holder
+        instance = holder.instance if holder is not None else None
+        if holder is not None and not holder.holds(holder.instance):
+            await self.drain()
+            return 0  # not registered yet, or its beats not confirmed lately: it would lease what it may not send
         async with self._uow_factory() as uow:
-            claimed = await claim_deliveries(uow)
+            claimed = await claim_deliveries(uow, holder=instance)
             await uow.commit()
             lease_seconds = uow.settings.delivery_lease_seconds
         if not claimed:
@@ -263,7 +280,7 @@ class DeliveryRounds:
             return 0
         self._recorder.counts.clear()
         planned = group_sends(claimed, self._senders)
-        state = _RoundState(len(planned), started=started, lease_seconds=lease_seconds)
+        state = _RoundState(len(planned), started=started, lease_seconds=lease_seconds, holder=instance)
         sends = [
             asyncio.create_task(self._send_and_record(index, group, sender, state))
             for index, (group, sender) in enumerate(planned)
@@ -304,8 +321,8 @@ class DeliveryRounds:
     ) -> None:
         slot = self._slots.get(group[0].channel)
         async with slot if slot is not None else contextlib.nullcontext():
-            if state.stopping or time.monotonic() > state.send_by:
-                return  # shutting down, a recording failed, or the lease half gone: not sent, handed back
+            if state.stopping or time.monotonic() > state.send_by or not self._still_held(state):
+                return  # shutting down, a recording failed, the lease half gone or maybe lost: not sent, handed back
             state.stages[index] = "sending"
             outcomes = await send_together(group, sender, self._senders)
             state.stages[index] = "sent"
@@ -314,6 +331,10 @@ class DeliveryRounds:
             except Exception:
                 state.stopping = True  # the database is away: send nothing more this round
                 raise
+
+    def _still_held(self, state: "_RoundState") -> bool:
+        """Whether the round's leases are surely still this sender's (always, without a holder: the lease's half)."""
+        return self._holder is None or state.holder is None or self._holder.holds(state.holder)
 
     async def _finish_at_shutdown(
         self,
@@ -352,7 +373,7 @@ class DeliveryRounds:
             return 0  # a lease run out may be another sender's now: the deliveries are not ours to hand back
         try:
             async with self._uow_factory() as uow:
-                await uow.outgoing.release_deliveries(ids)
+                await uow.outgoing.release_deliveries(ids, holder=state.holder)
                 await uow.commit()
         except Exception as exc:
             log.error("deliveries_not_handed_back", deliveries=len(ids), error=repr(exc))
@@ -366,7 +387,9 @@ class _RoundState:
     (`send_by`, monotonic): a send begun later could still be under way when the lease runs out and another sender
     leases the delivery again (a slow mail server: 1,000 deliveries at 16 sessions and 10 s each take 625 s)."""
 
-    def __init__(self, sends: int, *, started: float, lease_seconds: float) -> None:
+    def __init__(self, sends: int, *, started: float, lease_seconds: float, holder: str | None = None) -> None:
+        self.holder = holder
+        """The holder instance the round's deliveries were leased for (None: none)."""
         self.stages = ["waiting"] * sends
         self.stopping = False
         self.send_by = started + lease_seconds / 2

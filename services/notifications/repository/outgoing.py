@@ -23,6 +23,20 @@ def mail_address_key(address: str) -> str:
     return address.strip().lower()
 
 
+DEAD_HOLDERS = (
+    "SELECT instance FROM delivery_holder WHERE gone_at IS NOT NULL"
+    " OR beat_at < now() - stale_after_seconds * interval '1 second'"
+)
+"""The delivery senders known dead (services.notifications.holders): gone, or their beat older than their own bound
+by the database's clock, which stamps the beats. A lease of theirs is no lease: it is taken over, and what a
+retraction cancels."""
+UNHELD = (
+    f"(d.locked_until IS NULL OR d.locked_until <= $1 OR (d.locked_by IS NOT NULL AND d.locked_by IN ({DEAD_HOLDERS})))"
+)
+"""A delivery `d` no live sender holds at $1 (now): never leased, its lease run out, or its holder dead (true or
+false, never NULL: a lease of no known holder is held until it runs out)."""
+
+
 @dataclass(frozen=True)
 class Job:
     """A due row of the schedule."""
@@ -549,17 +563,21 @@ class PgOutgoingRepository:
         )
         return int(row["pruned"]), row["last"] if row["read"] == limit else None
 
-    async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
-        """Lease due pending deliveries for one attempt each (a crashed sender's lease runs out)."""
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease: timedelta, holder: str | None = None
+    ) -> list[ClaimedDelivery]:
+        """Lease due pending deliveries for one attempt each, for `holder` (a delivery_holder instance, None for
+        none): those never leased, those whose lease ran out, and those whose holder is known dead (gone, or its
+        beat older than its own bound, by the database's clock, which stamps the beats), whatever their lease."""
         rows = await self._db.fetch(
-            "WITH due AS (SELECT id FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1"
-            " AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at, id LIMIT $2"
-            " FOR UPDATE SKIP LOCKED)"
-            " UPDATE delivery d SET locked_until = $3 FROM due WHERE d.id = due.id"
+            f"WITH due AS (SELECT id FROM delivery d WHERE status = 'pending' AND next_attempt_at <= $1 AND {UNHELD}"
+            " ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            " UPDATE delivery d SET locked_until = $3, locked_by = $4 FROM due WHERE d.id = due.id"
             " RETURNING d.id, d.notification_id, d.channel, d.addresses, d.attempts, d.greeting",
             now,
             limit,
             now + lease,
+            holder,
         )
         if not rows:
             return []
@@ -597,11 +615,14 @@ class PgOutgoingRepository:
             )
         return claimed
 
-    async def release_deliveries(self, delivery_ids: Sequence[int]) -> int:
-        """Hand leased, still pending deliveries back at once (a sender stopping before it tried them); how many."""
+    async def release_deliveries(self, delivery_ids: Sequence[int], *, holder: str | None = None) -> int:
+        """Hand leased, still pending deliveries back at once (a sender stopping before it tried them), those still
+        leased by `holder` (none taken over meanwhile); how many."""
         result: str = await self._db.execute(
-            "UPDATE delivery SET locked_until = NULL WHERE id = ANY($1::bigint[]) AND status = 'pending'",
+            "UPDATE delivery SET locked_until = NULL, locked_by = NULL"
+            " WHERE id = ANY($1::bigint[]) AND status = 'pending' AND locked_by IS NOT DISTINCT FROM $2",
             list(delivery_ids),
+            holder,
         )
         return int(result.split()[-1])
 
@@ -614,7 +635,8 @@ class PgOutgoingRepository:
         rows = await self._db.fetch(
             "WITH recorded AS (UPDATE delivery d SET attempts = d.attempts + 1, status = o.status,"
             " last_error = o.error, next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at),"
-            " locked_until = NULL, delivered_at = CASE WHEN o.status = 'delivered' THEN $5 ELSE d.delivered_at END"
+            " locked_until = NULL, locked_by = NULL,"
+            " delivered_at = CASE WHEN o.status = 'delivered' THEN $5 ELSE d.delivered_at END"
             " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])"
             " AS o(id, status, error, next_attempt_at)"
             " WHERE d.id = o.id AND d.status = 'pending' RETURNING d.id, d.attempts, d.status, d.last_error),"
@@ -701,7 +723,7 @@ class PgOutgoingRepository:
         waiting is read when it is sent, so it carries the text stored now and is left out. The deliveries are
         locked first (a sender leasing one meanwhile is waited for, then seen leased)."""
         rows = await self._db.fetch(
-            "SELECT n.recipient_id, d.channel, d.addresses, d.status, d.locked_until"
+            f"SELECT n.recipient_id, d.channel, d.addresses, d.status, NOT {UNHELD.replace('$1', '$5')} AS leased"
             " FROM notification n JOIN delivery d ON d.notification_id = n.id"
             " WHERE n.rule = $1 AND n.subject_id = $2 AND n.period = $3 AND n.recipient_id = ANY($4::text[])"
             " AND d.channel <> 'inbox' ORDER BY d.id FOR UPDATE OF d",
@@ -709,10 +731,11 @@ class PgOutgoingRepository:
             subject_id,
             period,
             list(recipient_ids),
+            now,
         )
         found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for row in rows:
-            leased = row["status"] == "pending" and row["locked_until"] is not None and row["locked_until"] > now
+            leased = row["status"] == "pending" and row["leased"]
             if row["status"] == "delivered" or leased:
                 found.setdefault(row["recipient_id"], []).append((row["channel"], tuple(row["addresses"])))
         return found
@@ -768,7 +791,7 @@ class PgOutgoingRepository:
             " FROM keyed k WHERE n.rule = k.rule AND n.subject_id = k.subject_id AND n.void_at IS NULL"
             " RETURNING n.id, n.rule, n.subject_id),"
             " held AS (SELECT d.id FROM delivery d JOIN voided v ON v.id = d.notification_id"
-            " WHERE d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until <= $1) FOR UPDATE OF d),"
+            f" WHERE d.status = 'pending' AND {UNHELD} FOR UPDATE OF d),"
             " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
             " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
@@ -794,7 +817,7 @@ class PgOutgoingRepository:
             f" WHERE {match} AND n.void_at IS NULL RETURNING n.id),"
             " held AS (SELECT d.id FROM delivery d JOIN notification n ON n.id = d.notification_id"
             f" WHERE {match} AND d.status = 'pending'"
-            " AND (d.locked_until IS NULL OR d.locked_until <= $1) FOR UPDATE OF d),"
+            f" AND {UNHELD} FOR UPDATE OF d),"
             " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
             " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"

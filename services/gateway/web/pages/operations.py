@@ -232,18 +232,44 @@ on the page); each dead-letter queue's and service's list is named with its queu
 REASON = {"reason": N_("Reason")}
 FREE_REASON = frozenset(REASON)
 """The reason, the one input of the page's forms a person types: free text (forms.FormLabels.free)."""
-DEAD_LETTER_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "queue", "event_id", "message_id", "key"}))
-PURGE_FORM = forms.FormLabels(
-    choices={"confirm": N_("The box confirming the deletion")}, hidden=frozenset({"csrf", "queue"})
+DEAD_LETTER_REPLAY_FORM = forms.FormLabels(
+    hidden=frozenset({"csrf", "queue", "event_id", "message_id", "key"}),
+    order=("csrf", "queue", "event_id", "message_id", "key"),
 )
-PARKED_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "service", "id"}))
-PARKED_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "service", "id"}), free=FREE_REASON)
-HELD_RETRY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "source", "event_id"}))
-HELD_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "source", "event_id"}), free=FREE_REASON)
-DISMISS_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "rejection_id", "event_id"}), free=FREE_REASON)
-REJECTION_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "rejection_id", "event_id"}))
+PURGE_FORM = forms.FormLabels(
+    choices={"confirm": N_("The box confirming the deletion")},
+    hidden=frozenset({"csrf", "queue"}),
+    order=("csrf", "queue", "confirm", "purge"),
+)
+PARKED_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "service", "id"}), order=("csrf", "service", "id"))
+PARKED_DROP_FORM = forms.FormLabels(
+    fields=REASON,
+    hidden=frozenset({"csrf", "service", "id"}),
+    free=FREE_REASON,
+    order=("csrf", "service", "id", "reason", "drop-"),
+)
+HELD_RETRY_FORM = forms.FormLabels(
+    hidden=frozenset({"csrf", "source", "event_id"}), order=("csrf", "source", "event_id")
+)
+HELD_DROP_FORM = forms.FormLabels(
+    fields=REASON,
+    hidden=frozenset({"csrf", "source", "event_id"}),
+    free=FREE_REASON,
+    order=("csrf", "source", "event_id", "reason", "held-"),
+)
+DISMISS_FORM = forms.FormLabels(
+    fields=REASON,
+    hidden=frozenset({"csrf", "rejection_id", "event_id"}),
+    free=FREE_REASON,
+    order=("csrf", "rejection_id", "event_id", "reason", "dismiss-"),
+)
+REJECTION_REPLAY_FORM = forms.FormLabels(
+    hidden=frozenset({"csrf", "rejection_id", "event_id"}), order=("csrf", "rejection_id", "event_id")
+)
 """The page's forms' inputs as operations.html labels them: the rows' ids and names filled in by the page, the
-reason a drop or a dismissal gives, and the purge's confirming tick."""
+reason a drop or a dismissal gives, and the purge's confirming tick; `order`, top to bottom as the page has them
+(the reason's error is keyed by its row, `drop-<row>`, which marks that row's input), the order their errors are
+listed in."""
 
 
 def list_offset(request: Request, parameter: str, *, what: str, anchor: str) -> int:
@@ -669,9 +695,23 @@ def _count(raw: str) -> str:
     return format_number(int(raw)) if is_ascii_number(raw) and len(raw) <= 9 else "0"
 
 
-def _reason_error(exc: FormErrors) -> str:
-    """The message about a drop form's reason (the only field a person types there); `required` if none names it."""
-    return exc.errors.get("reason") or next(iter(exc.errors.values()), None) or forms.required("reason")
+def _checked(errors: dict[str, str], field: str, check: Callable[[], T]) -> T | None:
+    """`check()`'s value; None when it is Refused, its message kept under `field` in `errors`: a form's other fields
+    are checked still, and all it has wrong is said at once, in the form's order (FormLabels.order)."""
+    try:
+        return check()
+    except Refused as exc:
+        errors[field] = exc.message
+        return None
+
+
+def _reason_errors(exc: FormErrors, row_key: str | None) -> dict[str, str]:
+    """A drop form's API errors, its reason's (the only field a person types there) keyed `row_key`, which marks
+    that row's input (`reason` when the row is not known); `required` under it if the API named no field."""
+    errors = dict(exc.errors) or {"reason": forms.required("reason")}
+    if row_key is not None and "reason" in errors:
+        errors[row_key] = errors.pop("reason")
+    return errors
 
 
 def _row_number(form: Any) -> int:
@@ -709,11 +749,12 @@ async def replay_parked(request: Request, viewer: FormViewer, state: State) -> R
     that is no row number is the app's 404, as for dropping, never all of them."""
     _operator(viewer)
     form = await posted_form(request, PARKED_REPLAY_FORM)
-    service = _service(form)
-    if "id" not in form:
-        body = ParkedReplayCreate(all=True)
-    else:
-        body = ParkedReplayCreate(ids=[_row_number(form)])
+    errors: dict[str, str] = {}
+    service = _checked(errors, "service", lambda: _service(form))
+    row = _checked(errors, "id", lambda: _row_number(form)) if "id" in form else None
+    if errors or service is None:
+        raise FormErrors(errors)
+    body = ParkedReplayCreate(all=True) if row is None else ParkedReplayCreate(ids=[row])
     reply = await _found(
         recovery.replay_parked_rows(service, body, request, viewer.principal, state),
         _("There is no parked outbox row %(row)s in %(service)s.", row=forms.text(form, "id"), service=service),
@@ -727,11 +768,15 @@ async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Res
     """Delete one parked outbox row for good, with a reason."""
     _operator(viewer)
     form = await posted_form(request, PARKED_DROP_FORM)
-    row, service = _row_number(form), _service(form)
+    errors: dict[str, str] = {}
+    service = _checked(errors, "service", lambda: _service(form))
+    row = _checked(errors, "id", lambda: _row_number(form))
     try:
         body = forms.build(ParkedDropCreate, {"reason": forms.text(form, "reason")})
     except FormErrors as exc:  # the reason's own message: missing, or too long (naming the limit)
-        return await _page(request, viewer, state, errors={f"drop-{row}": _reason_error(exc)})
+        errors |= _reason_errors(exc, f"drop-{row}" if row is not None else None)
+    if errors or service is None or row is None:
+        raise FormErrors(errors)
     await _found(
         recovery.drop_parked_row(service, row, body, request, viewer.principal, state),
         _("There is no parked outbox row %(row)s in %(service)s.", row=row, service=service),
@@ -780,8 +825,8 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
     identity = {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     try:
         body = forms.build(HeldEventDropCreate, {**identity, "reason": forms.text(form, "reason")})
-    except FormErrors as exc:
-        return await _page(request, viewer, state, errors={f"held-{identity['event_id']}": _reason_error(exc)})
+    except FormErrors as exc:  # the row's ids and the reason, each named, in the form's order
+        raise FormErrors(_reason_errors(exc, f"held-{identity['event_id']}")) from None
     await _found(
         recovery.drop_held_event(body, request, viewer.principal, state),
         _("No held event has the id %(event)s from %(source)s.", event=body.event_id, source=body.source),
@@ -796,11 +841,14 @@ async def dismiss_rejection(request: Request, viewer: FormViewer, state: State) 
     already (replayed or dismissed) is not closed twice (409, saying so)."""
     _operator(viewer)
     form = await posted_form(request, DISMISS_FORM)
-    rejection_id = _rejection_id(form)
+    errors: dict[str, str] = {}
+    rejection_id = _checked(errors, "rejection_id", lambda: _rejection_id(form))
     try:
         body = forms.build(RejectionDismissCreate, {"reason": forms.text(form, "reason")})
     except FormErrors as exc:
-        return await _page(request, viewer, state, errors={f"dismiss-{rejection_id}": _reason_error(exc)})
+        errors |= _reason_errors(exc, f"dismiss-{rejection_id}" if rejection_id is not None else None)
+    if errors or rejection_id is None:
+        raise FormErrors(errors)
     try:
         await _found(
             operations.dismiss_rejection(rejection_id, body, request, viewer.principal, state),
