@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from shared.periods import VIETNAM_TZ
+from tests.gateway.test_forms_again import submitted
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
 from tests.web.test_record_values import AHEAD
@@ -23,13 +24,8 @@ NOTE = "Chưa có gì được lưu: hệ thống đang bận và không phản 
 
 
 def sent_back(page: str) -> list[tuple[str, str]]:
-    """The (name, value) of every input of the form a page shows again, in its order."""
-    found = re.findall(
-        r'<input(?: type="hidden")?(?: id="[^"]*")? name="([^"]*)" value="([^"]*)">'
-        r'|<textarea id="[^"]*" name="([^"]*)">([^<]*)</textarea>',
-        page,
-    )
-    return [(html.unescape(a or c), html.unescape(b or d)) for a, b, c, d in found]
+    """The (name, value) of every input of the form a page shows again, in its order, as a browser sends them."""
+    return submitted(page).pairs
 
 
 async def test_the_minutes_form_sent_while_meetings_is_down_comes_back_with_what_was_typed(
