@@ -14,6 +14,7 @@ import pytest
 
 from services.gateway.bootstrap import GatewayState
 from shared.contracts.meetings_rpc import Ingest
+from shared.contracts.notifications_rpc import SetPreferences
 from shared.periods import VIETNAM_TZ
 from shared.rpc import ServiceUnavailable
 from tests.gateway.fakes import FakeServices, World
@@ -24,6 +25,7 @@ from tests.support.ids import random_id
 PERHAPS_SAVED = "có thể nội dung đã được lưu"
 ONCE = "gửi lại đúng nội dung này sẽ không bị lưu hai lần"
 NOT_SENT = "biểu mẫu này chưa được gửi đi"
+PEOPLE_KEPT = "Tạm thời chưa tải được danh sách đảng viên nên lựa chọn đã gửi được giữ nguyên."
 
 
 class Submission(HTMLParser):
@@ -181,3 +183,114 @@ async def test_a_schedule_not_sent_comes_back_with_its_choices_to_change(
         resent = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=as_data(changed))
     assert resent.status_code == 303, resent.text[-2000:]
     assert [event["data"]["kind"] for event in ingested_at(world, place)] == ["regular"]
+
+
+async def test_preferences_sent_but_unanswered_come_back_ticked_as_sent(
+    client: httpx.AsyncClient,
+    world: World,
+    state: GatewayState,
+    amqp_url: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Settings have no one-time key: sent again they set the same values, so the form comes back too, its ticks as
+    sent (a trial's member read "Chưa có gì được lưu" of preferences notifications had stored)."""
+    call = state.rpc.call
+
+    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
+        reply = await call(request, **kwargs)
+        if isinstance(request, SetPreferences):
+            raise ServiceUnavailable("notifications")
+        return reply
+
+    async with signed_in(client, amqp_url, database_url, "member", world.cell_a1, world.member_a1) as member:
+        page = (await member.get("/app/me")).text
+        monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
+        lost = await member.post(
+            "/app/me/preferences", data={"csrf": csrf_of(page), "channels": "email", "digest": "on"}
+        )
+        monkeypatch.undo()
+        assert lost.status_code == 503, lost.text[-2000:]
+        said = text_of(lost.text)
+        assert PERHAPS_SAVED in said and ONCE in said, said[-2000:]
+        again = submitted(lost.text)
+        assert again.kinds["channels"] == "checkbox" and "email" in again.options["channels"], again.options
+        assert ("channels", "email") in again.pairs and ("digest", "on") in again.pairs, again.pairs
+        resent = await member.post("/app/me/preferences", data=as_data(again.pairs))
+    assert resent.status_code == 303, resent.text[-2000:]
+
+
+async def test_minutes_sent_but_unanswered_come_back_with_the_members_to_choose(
+    client: httpx.AsyncClient,
+    world: World,
+    state: GatewayState,
+    fakes: FakeServices,
+    amqp_url: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The chair, the recorder and the speakers are chosen among the cell's members: the minutes form shown again
+    offers them by name, as chosen; while meetings, which lists them, is not answering, the choice is kept as sent,
+    said so."""
+    call = state.rpc.call
+
+    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
+        reply = await call(request, **kwargs)
+        if isinstance(request, Ingest):
+            raise ServiceUnavailable("meetings")
+        return reply
+
+    meeting_id = random_id("mtg")
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+        world.meetings[meeting_id] = world._meeting(meeting_id, world.cell_a1) | {
+            "status": "scheduled",
+            "minutes": None,
+            "approved_at": None,
+            "tasks": [],
+            "starts_at": "2026-11-05T19:00:00+07:00",
+        }
+        try:
+            page = (await secretary.get(f"/app/meetings/{meeting_id}/record")).text
+            members = submitted(page).options.get("chair_id") or []
+            assert members, page[-2000:]
+            world.meetings[meeting_id]["attendance"] = {
+                "records": [{"member_id": member, "status": "present", "reason": None} for member in members],
+                "guests": [],
+            }
+            page = (await secretary.get(f"/app/meetings/{meeting_id}/record")).text
+            action = f"/app/meetings/{meeting_id}/minutes"
+            key = re.search(rf'action="{action}".*?name="form_key" value="([^"]+)"', page, re.S)
+            assert key is not None, page[-2000:]
+            form = {
+                "csrf": csrf_of(page),
+                "form_key": key.group(1),
+                "day": "2026-11-05",
+                "started": "19:00",
+                "ended": "21:00",
+                "chair_id": members[-1],
+                "recorder_id": members[0],
+                "speakers": [members[-1]],
+                "content": "Kiểm điểm việc thu đảng phí",
+                "conclusions": "Giao chi ủy đôn đốc",
+            }
+            monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
+            lost = await secretary.post(action, data=form)
+            monkeypatch.undo()
+            await fakes.meetings.stop()
+            try:
+                down = await secretary.post(action, data=form)
+            finally:
+                await fakes.meetings.start()
+        finally:
+            world.meetings.pop(meeting_id, None)
+    assert lost.status_code == 503 and PERHAPS_SAVED in text_of(lost.text), text_of(lost.text)[-2000:]
+    again = submitted(lost.text)
+    assert again.kinds["chair_id"] == "select" and again.options["chair_id"] == members, again.options
+    assert dict(again.pairs)["chair_id"] == members[-1] and dict(again.pairs)["recorder_id"] == members[0]
+    assert again.kinds["speakers"] == "checkbox" and again.options["speakers"] == members, again.options
+    assert [value for name, value in again.pairs if name == "speakers"] == [members[-1]], again.pairs
+    assert ("form_key", form["form_key"]) in again.pairs and again.kinds["day"] == "date", again.kinds
+    assert down.status_code == 503 and NOT_SENT in text_of(down.text), text_of(down.text)[-2000:]
+    assert PEOPLE_KEPT in text_of(down.text), text_of(down.text)[-2000:]
+    kept = submitted(down.text)
+    assert kept.kinds["chair_id"] == "hidden" and dict(kept.pairs)["chair_id"] == members[-1], kept.pairs
