@@ -15,7 +15,7 @@ from services.gateway.schemas.common import CreateModel, NotNull, ReadModel
 from shared import alert_rules as shared_rules
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable
 
 router = APIRouter(prefix="/v1", tags=["committees"], responses=COMMON_ERRORS, route_class=ApiRoute)
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
@@ -109,9 +109,20 @@ async def set_alert_rule(
     request.state.audit_detail = shared_rules.audit_detail(change)  # a refused change is audited with it too
     try:
         answer = await state.rpc.call(change)
+    except ServiceUnavailable as exc:
+        request.state.audit_detail |= {"refused": {"body": exc.message}}
+        raise exc.explained(CHANGE_UNANSWERED) from exc.__cause__
     except RpcError as exc:
         request.state.audit_detail |= {"refused": {exc.field or "body": exc.message}}
         if exc.code == "invalid" and exc.field == "rule":
             raise not_found("alert rule", rule) from None
         raise
     return shared_rules.rule_view(committee_id, rule, answer.rules[rule])
+
+
+CHANGE_UNANSWERED = (
+    "the change may already have been saved before it stopped answering. Sending the same change again is safe: it"
+    " sets the same values"
+)
+"""Said with a 503 of PUT /v1/committees/{c}/alert-rules/{rule} that notifications did not answer: sent, perhaps
+saved, and a PUT sent again sets the same values."""

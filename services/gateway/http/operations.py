@@ -50,7 +50,7 @@ from shared.logs import get_logger
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.outages import broker_refusal
 from shared.plausible import span_range_problem
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbound_types
 
 log = get_logger(__name__)
@@ -433,13 +433,23 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
     job_id = resubmission_event_id(
         request, caller, event_type="rescore", subject=body.unit_id or "", content=body.model_dump(mode="json")
     )
-    return (
-        await state.rpc.call(
+    try:
+        queued = await state.rpc.call(
             evaluation.Rescore(
                 unit_id=body.unit_id, period_from=body.period_from, period_to=body.period_to, job_id=job_id
             )
         )
-    ).model_dump()
+    except ServiceUnavailable as exc:
+        raise exc.explained(RESCORE_UNANSWERED) from exc.__cause__
+    return queued.model_dump()
+
+
+RESCORE_UNANSWERED = (
+    "the re-scoring may already have been queued before it stopped answering. Re-scoring the same months again"
+    " changes no result, it only takes longer"
+)
+"""Said with a 503 of POST /v1/rescore whose job evaluation did not answer: asked for, perhaps queued (a web form
+sent again with its one-time key is the same job)."""
 
 
 @router.get("/rescore/{job_id}", response_model=RescoreRead, tags=["administration"], dependencies=[Depends(RESCORE)])

@@ -14,6 +14,7 @@ from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas.common import CreateModel, Id, ReadModel
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
+from shared.rpc import ServiceUnavailable
 
 router = APIRouter(prefix="/v1", tags=["inbox"], responses=COMMON_ERRORS, route_class=ApiRoute)
 PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
@@ -182,7 +183,18 @@ async def set_my_preferences(
     `recipient_id` not the caller's is refused (422 naming it)."""
     person = person_of(caller)
     require_own(body, person)
-    await state.rpc.call(
-        notifications.SetPreferences(recipient_id=person, channels=list(body.channels), digest=body.digest)
-    )
-    return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=person)))
+    try:
+        await state.rpc.call(
+            notifications.SetPreferences(recipient_id=person, channels=list(body.channels), digest=body.digest)
+        )
+        return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=person)))
+    except ServiceUnavailable as exc:
+        raise exc.explained(PREFERENCES_UNANSWERED) from exc.__cause__
+
+
+PREFERENCES_UNANSWERED = (
+    "the preferences may already have been saved before it stopped answering. Sending the same preferences again is"
+    " safe: it sets the same values"
+)
+"""Said with a 503 of PUT /v1/me/preferences once the change was sent and no answer came (or none to the reading
+after it): perhaps saved, and the same PUT sent again sets the same values."""

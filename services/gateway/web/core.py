@@ -19,10 +19,11 @@ from markupsafe import Markup, escape
 
 from services.gateway.auth import Principal, Role
 from services.gateway.availability import notices_unavailable, page_render, scores_unavailable
+from services.gateway.http.commands import FORM_KEY
 from services.gateway.http.deps import State
 from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
-from services.gateway.web.forms import ANSWERED, FORM, TEXT, in_form_order, posted_form
+from services.gateway.web.forms import ANSWERED, CHOICE, FORM, TEXT, FormLabels, in_form_order, posted_form
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
@@ -298,17 +299,6 @@ class CriteriaUnavailable(Exception):
         self.back = back
 
 
-NOTHING_SAVED = N_(
-    "Nothing was saved: the notifications service, which keeps the alert settings, is not answering. Please try"
-    " again in a few minutes."
-)
-SAVED_UNKNOWN = N_(
-    "The change was sent, but the notifications service, which keeps the alert settings, did not answer in time, so"
-    " it is not known whether it was saved. Reload the alert settings in a few minutes to see whether it took effect"
-    " before changing it again."
-)
-
-
 RECORD_UNKNOWN = N_(
     "The record was sent, but the system did not answer in time, so it is not known whether it was saved. Open the "
     "meeting's page again in a moment to see whether it is there before sending it again."
@@ -322,39 +312,108 @@ NOT_SENT = N_(
     " below; please send it again in a few minutes."
 )
 """The note over a command's form posted while a service it needs did not answer before anything was sent."""
+PERHAPS_SAVED = N_(
+    "This form was sent, but the system did not answer in time, so it may already have been saved. What you typed"
+    " is kept below: sending it again unchanged will not save it twice."
+)
+"""The note over a command's form sent that no service answered in time (ServiceUnavailable with its `detail`): its
+one-time key (or, for settings, the same values) makes the same form sent again the same command, recorded once."""
+PEOPLE_UNAVAILABLE = N_("The list of members cannot be loaded right now, so the choice made is kept as it was sent.")
+"""Said under a choice of members (a chair, an assignee) on a form shown again while meetings, which lists them,
+does not answer: the member chosen is sent again as chosen."""
 
 
-async def not_sent_page(request: Request) -> HTMLResponse:
-    """The 503 page of a command's form (forms.form_of was read) that a service did not answer before its command
-    was sent: the same form again, posting to the same address with every value as sent (what was typed in inputs to
-    edit, the rest, its `form_key` among them, hidden), so sending it again is the same command, recorded once."""
-    form = await posted_form(request)
-    labels = FORM.get()
-    inputs = []
+def form_again(form: Any, labels: FormLabels) -> list[dict[str, Any]]:
+    """The inputs of a posted `form` to draw again, in its order, by how the page gave them (`labels`): typed ones
+    (`text`, with their HTML type, or `area`) and choices (`select`, `checks`, `tick`, with the options the page
+    offered; `kept` with the values hidden when those are members no one could list) to change, the rest `hidden`
+    as sent; ticks and lists of ticks left unticked (never posted) drawn unticked where the form order places them."""
+    entries: list[dict[str, Any]] = []
+    grouped: dict[str, dict[str, Any]] = {}
     for name, value in form.multi_items():
         if not isinstance(value, str):
             continue  # a file is never kept by a browser: chosen again
-        found = labels.find(name) if labels is not None else None
+        if name in grouped:
+            grouped[name]["values"].append(value)
+            continue
+        found = labels.find(name)
         if found is not None and found[1] == TEXT:
-            area = labels is not None and (labels.is_free(name) or "\n" in value)
-            inputs.append({"name": name, "value": value, "label": found[0], "kind": "area" if area else "text"})
+            kind = labels.of_stem(labels.types, name) or "text"
+            area = kind == "area" or "\n" in value
+            entries.append({"name": name, "value": value, "label": found[0], "kind": "area" if area else "text"})
+            entries[-1]["type"] = None if area or kind == "text" else kind
+        elif found is not None and found[1] == CHOICE:
+            grouped[name] = choice_entry(name, found[0], value, labels)
+            entries.append(grouped[name])
         else:
-            inputs.append({"name": name, "value": value, "label": None, "kind": "hidden"})
+            entries.append({"name": name, "value": value, "label": None, "kind": "hidden"})
+    for entry in grouped.values():  # a value the page no longer offers is still the one sent
+        for chosen in entry["values"]:
+            if "options" in entry:
+                entry["options"].setdefault(chosen, chosen or "—")
+    for name, said in labels.choices.items():
+        if name.endswith("-") or name in grouped:
+            continue  # a row's choice is posted with its row; a select is always posted
+        entry = choice_entry(name, _(said), None, labels)
+        if entry["kind"] in ("checks", "tick"):
+            entries.insert(placed(name, entries, labels), entry)
+    return entries
+
+
+def choice_entry(name: str, label: str, value: str | None, labels: FormLabels) -> dict[str, Any]:
+    """One choice input of a form drawn again (form_again), chosen `value` first (None: nothing ticked)."""
+    entry: dict[str, Any] = {"name": name, "label": label, "values": [] if value is None else [value]}
+    if labels.of_stem(labels.people, name):
+        if not labels.names:
+            return entry | {"kind": "kept"}
+        shown = {code: plain_name(said) for code, said in labels.names.items()}
+    else:
+        options = labels.of_stem(labels.options, name)
+        if options is None:
+            return entry | {"kind": "tick", "options": {"on": label}}
+        shown = {code: _(said) for code, said in options.items()}
+    return entry | {"kind": "checks" if labels.of_stem(labels.many, name) else "select", "options": shown}
+
+
+def placed(name: str, entries: list[dict[str, Any]], labels: FormLabels) -> int:
+    """Where input `name` goes among `entries` of a form drawn again: before the first one the form order
+    (FormLabels.order) puts after it; at the end when the order does not say."""
+    order = [item if isinstance(item, str) else item[0] for item in labels.order]
+    if name not in order:
+        return len(entries)
+    at = order.index(name)
+    for index, entry in enumerate(entries):
+        stem, dash, _row = entry["name"].partition("-")
+        key = f"{stem}-" if dash and f"{stem}-" in order else entry["name"]
+        if key in order and order.index(key) > at:
+            return index
+    return len(entries)
+
+
+def resent_alike(request: Request, labels: FormLabels) -> bool:
+    """Whether the form being handled, sent again, is the same command: it carries its one-time key (on the
+    request's state: forms.form_of) or sets values (FormLabels.sets_values)."""
+    return labels.sets_values or bool(getattr(request.state, FORM_KEY, None))
+
+
+async def form_again_page(request: Request, labels: FormLabels, *, sent: bool) -> HTMLResponse:
+    """The 503 page of a command's form (forms.form_of was read) that a service did not answer: not before its
+    command was sent (NOT_SENT), or after (`sent`: PERHAPS_SAVED); the same form again, posting to the same address
+    with every value as sent (what was typed or chosen to change, the rest, its `form_key` among them, hidden), so
+    sending it again unchanged is the same command, recorded once."""
+    inputs = form_again(await posted_form(request), labels)
     action = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    title, note = (_("Perhaps already saved"), _(PERHAPS_SAVED)) if sent else (_("Not saved"), _(NOT_SENT))
     return render(
-        request, "not_sent.html", status=503, title=_("Not saved"), note=_(NOT_SENT), action=action, inputs=inputs
+        request,
+        "not_sent.html",
+        status=503,
+        title=title,
+        note=note,
+        action=action,
+        inputs=inputs,
+        people_unavailable=_(PEOPLE_UNAVAILABLE),
     )
-
-
-class NotSaved(Exception):
-    """A settings form posted while notifications (which keeps the settings) does not answer: a 503 page saying
-    nothing was saved, or, when the change was sent and no answer came (`sent`), that it is not known whether it was;
-    `back` (address, label) to the form."""
-
-    def __init__(self, back: tuple[str, str], *, sent: bool) -> None:
-        super().__init__("not saved")
-        self.back = back
-        self.sent = sent
 
 
 class CsrfRefused(Exception):
@@ -497,16 +556,16 @@ class WebRoute(APIRoute):
                 return error_page(
                     request, 503, _("The items to assess cannot be loaded"), _(CRITERIA_UNAVAILABLE), back=exc.back
                 )
-            except NotSaved as exc:
-                if exc.sent:
-                    return error_page(request, 503, _("Perhaps not saved"), _(SAVED_UNKNOWN), back=exc.back)
-                return error_page(request, 503, _("Not saved"), _(NOTHING_SAVED), back=exc.back)
             except (PageNotFound, RequestValidationError):
                 return not_found_page(request)
             except ServiceUnavailable as exc:
                 log.warning("web_service_unavailable", service=exc.service, path=request.url.path)
-                if exc.detail is None and request.method == "POST" and FORM.get() is not None and not ANSWERED.get():
-                    return await not_sent_page(request)  # nothing was sent: the form again, as it was typed
+                labels = FORM.get() if request.method == "POST" else None
+                if labels is not None and exc.detail is None and not ANSWERED.get():
+                    return await form_again_page(request, labels, sent=False)  # nothing was sent: the form again
+                if labels is not None and exc.detail is not None and resent_alike(request, labels):
+                    # sent, no answer: perhaps saved; the form again, which sent unchanged is the same command
+                    return await form_again_page(request, labels, sent=True)
                 if exc.detail is not None and request.method == "POST":
                     # a record sent that the service did not answer (handlers.send_command): perhaps saved
                     return error_page(request, 503, _("Perhaps not saved"), _(RECORD_UNKNOWN))

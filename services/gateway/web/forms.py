@@ -212,11 +212,35 @@ class FormLabels:
     a number, a choice, an id the page fills in) holding one is refused naming it (hidden_character_fields), never
     read as other than typed: a trial's document link `https://ví-dụ.vn/a` with a U+00AD inside was stored without
     it, where the API refuses it naming the character."""
+    options: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    """The options (value → label, N_ marked) the page offers in each choice input (by name or row stem) it fills
+    from a fixed list (a meeting's kind, an attendance status); a choice with neither these nor `people` is a tick
+    (a checkbox sent `on` when ticked)."""
+    people: frozenset[str] = frozenset()
+    """The choice inputs (names or row stems) whose options are the cell's members (chair, assignee): `names`, once
+    the handler knows them (with_row_names), else none can be offered (meetings did not answer)."""
+    many: frozenset[str] = frozenset()
+    """The choice inputs of which several options may be ticked (a list of checkboxes: the speakers, the channels)."""
+    types: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """The HTML type of typed inputs (by name or row stem) other than a line of text: `date`, `time`, `number`,
+    `month`, `url`, or `area` for a textarea, as the page draws them."""
+    sets_values: bool = False
+    """Whether sending this form again sets the same values (settings replaced, not a record added), so a resend is
+    the same change even without a one-time key (`form_key`)."""
 
     def is_free(self, name: str) -> bool:
         """Whether input `name` (`reason-<member>` by its stem) is one of `free`."""
         stem, dash, _row = name.partition("-")
         return name in self.free or bool(dash) and f"{stem}-" in self.free
+
+    def of_stem(self, values: Mapping[str, Any] | frozenset[str], name: str) -> Any:
+        """What `values` (one of this form's maps or sets) holds for input `name` or its row stem (`assignee-` for
+        `assignee-2`): the value for a map (None when neither is in it), membership for a set."""
+        stem, dash, _row = name.partition("-")
+        keys = (name, f"{stem}-") if dash else (name,)
+        if isinstance(values, frozenset):
+            return any(key in values for key in keys)
+        return next((values[key] for key in keys if key in values), None)
 
     def find(self, name: str) -> tuple[str, str] | None:
         """(label in Vietnamese, TEXT or CHOICE or FILLED) of input `name` on this form; None when it has none."""

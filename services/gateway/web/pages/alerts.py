@@ -2,30 +2,30 @@
 Vietnamese, what it does and to whom it goes, its current value and where it comes from, and a form per rule; the
 API's GET/PUT /v1/committees/{c}/alert-rules underneath (same scoping, same audit)."""
 
-from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.gateway.availability import NOTICES_SERVICE, notices_or
+from services.gateway.availability import notices_or
 from services.gateway.handlers import authorize_unit
 from services.gateway.http import alert_rules
 from services.gateway.http.deps import State
 from services.gateway.web import data
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotSaved, PageNotFound, WebRoute, render
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, WebRoute, render
 from services.gateway.web.forms import (
     UNSTORABLE,
     FormErrors,
     FormLabels,
     form_of,
     invalid,
+    posted_form,
     refuse_unstorable,
     required,
 )
 from services.gateway.web.forms import text as form_text
 from services.gateway.web.i18n import N_, _, format_number
-from shared.rpc import RpcError, ServiceUnavailable
+from shared.rpc import RpcError
 from shared.text import is_ascii_number
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -245,21 +245,53 @@ def is_checkbox_value(value: object) -> bool:
 
 SEND_THIS = N_("Send this alert")
 """The label of a rule's on/off tick."""
-RESET_FORM = FormLabels(hidden=frozenset({"csrf", "what"}))
+RESET_FORM = FormLabels(hidden=frozenset({"csrf", "what"}), sets_values=True)
 """The reset button's form: nothing but what the page fills in."""
 
 
 def alert_form(rule: dict[str, Any]) -> FormLabels:
     """The inputs of one rule's form as alerts.html labels them: its ticks and lists of ticks chosen, its numbers
     typed, the values it was shown with (`was.NAME`) filled in by the page."""
-    ticked = checkboxes(rule) | {name for name, value in rule["params"].items() if isinstance(value, list)}
-    labels = {"enabled": SEND_THIS} | {name: PARAMS.get(name, UNNAMED_PARAM) for name in rule["params"]}
+    lists = {
+        name: (rule.get("limits") or {}).get(name, {}).get("choices") or value
+        for name, value in rule["params"].items()
+        if isinstance(value, list)
+    }
+    return rule_form(rule["params"], checkboxes(rule), lists)
+
+
+RATINGS = {"average": N_("Average"), "poor": N_("Poor")}
+"""The ratings a list parameter of a rule offers to tick, as alerts.html says them."""
+
+
+def rule_form(params: Any, ticks: set[str], lists: dict[str, list[str]]) -> FormLabels:
+    """The inputs of a rule's form with parameters `params` (names), of which `ticks` are on/off ticks (with
+    `enabled`) and `lists` lists of ratings to tick (name → the ratings offered), the others numbers typed."""
+    labels = {"enabled": SEND_THIS} | {name: PARAMS.get(name, UNNAMED_PARAM) for name in params}
+    chosen = ticks | {"enabled"} | set(lists)
     return FormLabels(
-        fields={name: said for name, said in labels.items() if name not in ticked},
-        choices={name: said for name, said in labels.items() if name in ticked},
+        fields={name: said for name, said in labels.items() if name not in chosen},
+        choices={name: said for name, said in labels.items() if name in chosen},
         hidden=frozenset({"csrf", "was"}),
+        options={name: {code: RATINGS.get(code, code) for code in codes} for name, codes in lists.items()},
+        many=frozenset(lists),
+        sets_values=True,
         order=("csrf", "was", *labels),
     )
+
+
+def posted_rule_form(form: Any) -> FormLabels:
+    """The inputs of a rule's form as its posted values it was shown with (`was.NAME`) give their shapes, for the
+    form read before the rule is (while notifications, which keeps the rules, may not answer): `on`/`off` a tick, a
+    whole number typed, anything else a list of ratings."""
+    shown: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str) and name.startswith("was.") and name != "was.enabled":
+            shown.setdefault(name.removeprefix("was."), []).append(value)
+    ticks = {name for name, values in shown.items() if values in (["on"], ["off"])}
+    numbers = {name for name, values in shown.items() if len(values) == 1 and is_ascii_number(values[0])}
+    lists = {name: list(RATINGS) for name in shown if name not in ticks | numbers}
+    return rule_form(shown, ticks, lists)
 
 
 def checkboxes(rule: dict[str, Any]) -> set[str]:
@@ -301,34 +333,6 @@ def refusal_message(exc: RpcError, rule: dict[str, Any]) -> dict[str, str]:
             )
         }
     return {field: _("%(field)s: not accepted by the system.", field=param_label(name))}
-
-
-def back_to_settings(committee_id: str) -> tuple[str, str]:
-    """The way back from a 503 page to the committee's alert settings (address, label)."""
-    return f"{PREFIX}/committees/{committee_id}/alerts", _("Back to the alert settings")
-
-
-async def rules_before_saving(committee_id: str, principal: Any, state: Any) -> dict[str, Any]:
-    """The committee's rules as a save reads them first; NotSaved (nothing sent, so nothing saved) while
-    notifications does not answer."""
-    try:
-        answer: dict[str, Any] = await alert_rules.get_alert_rules(committee_id, principal, state)
-    except ServiceUnavailable as exc:
-        if exc.service != NOTICES_SERVICE:
-            raise
-        raise NotSaved(back_to_settings(committee_id), sent=False) from None
-    return answer
-
-
-async def saved_or_not(committee_id: str, change: Awaitable[Any]) -> Any:
-    """Await a change sent to notifications; NotSaved with `sent` (it may or may not have been saved) when no answer
-    came in time."""
-    try:
-        return await change
-    except ServiceUnavailable as exc:
-        if exc.service != NOTICES_SERVICE:
-            raise
-        raise NotSaved(back_to_settings(committee_id), sent=True) from None
 
 
 async def _page(
@@ -382,7 +386,9 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     """Switch one rule on or off and change its parameters (the API's PUT /v1/committees/{c}/alert-rules/{rule});
     back to the page, or the page again with the Vietnamese errors and what was typed."""
     principal = viewer.principal
-    answer = await rules_before_saving(committee_id, principal, state)
+    # the form is read first: while notifications does not answer it comes back as sent (core.WebRoute)
+    await form_of(request, posted_rule_form(await posted_form(request)))
+    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
     current = next((item for item in answer["rules"] if item["rule"] == rule), None)
     if current is None:
         raise PageNotFound
@@ -412,9 +418,7 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
                 ({"enabled": enabled} if enabled is not None else {}) | ({"params": params} if params else {})
             )
             try:
-                await saved_or_not(
-                    committee_id, alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
-                )
+                await alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
             except RpcError as exc:
                 if exc.code != "invalid":
                     raise
@@ -443,15 +447,15 @@ async def reset_alert_rule(
     """Give one value this committee set (`what`: `enabled`, or a parameter's name) back to the level above, as the
     API's PUT with that value null does; an unknown rule or value is the app's 404."""
     principal = viewer.principal
-    answer = await rules_before_saving(committee_id, principal, state)
-    current = next((item for item in answer["rules"] if item["rule"] == rule), None)
     what = str((await form_of(request, RESET_FORM)).get("what") or "")
+    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    current = next((item for item in answer["rules"] if item["rule"] == rule), None)
     if current is None or (what != "enabled" and what not in current["params"]):
         raise PageNotFound
     body = alert_rules.AlertRuleUpdate.model_validate(
         {"enabled": None} if what == "enabled" else {"params": {what: None}}
     )
-    await saved_or_not(committee_id, alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request))
+    await alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
     return RedirectResponse(
         f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
     )

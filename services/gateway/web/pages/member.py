@@ -143,7 +143,13 @@ def refuse_unoffered(chosen: list[str], available: list[str]) -> None:
         raise FormErrors({"channels": forms.not_choices("channels", unoffered, offered=offered)})
 
 
-PREFERENCES_FORM = forms.FormLabels(choices=forms.known("channels", "digest"), order=("csrf", "channels", "digest"))
+PREFERENCES_FORM = forms.FormLabels(
+    choices=forms.known("channels", "digest"),
+    options={"channels": {code: said for code, said in LABELS["channel"].items() if code != "inbox"}},
+    many=frozenset({"channels"}),
+    sets_values=True,
+    order=("csrf", "channels", "digest"),
+)
 """The notice preferences' inputs as _preferences.html labels them (the member's page and the monitor's)."""
 
 

@@ -7,7 +7,6 @@ a JSON endpoint (static/rescore.js) and fills a <progress> element; without scri
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -27,7 +26,6 @@ from services.gateway.web.core import (
     PageNotFound,
     Viewer,
     WebRoute,
-    error_page,
     render,
 )
 from services.gateway.web.forms import FormErrors
@@ -166,31 +164,11 @@ def span_message(
     return message
 
 
-RESCORE_NOT_STARTED = N_(
-    "The re-scoring was not started: the evaluation service, which checks the months and re-scores, is not answering,"
-    " so nothing was sent. Please try again in a few minutes."
-)
-RESCORE_UNKNOWN = N_(
-    "The re-scoring was asked for, but the evaluation service, which re-scores, did not answer in time, so it is not"
-    " known whether it started. Wait a few minutes before starting it again: re-scoring the same months twice changes"
-    " no result, it only takes longer."
-)
-
-
-def _unanswered(request: Request, committee_id: str, *, sent: bool) -> HTMLResponse:
-    """The 503 page of the form sent while evaluation (which holds the committee's first month of data and queues the
-    job) does not answer, with the way back to the form: nothing sent when the months could not be checked, or, once
-    the job was asked for (`sent`), not known whether it was queued. One timeout: the job is not asked for after the
-    check went unanswered (the generic "Hệ thống đang bận" page came after two)."""
-    back = (f"{PREFIX}/committees/{quote(committee_id)}/rescore", _("Back to the re-scoring form"))
-    if sent:
-        return error_page(request, 503, _("Re-scoring perhaps not started"), _(RESCORE_UNKNOWN), back=back)
-    return error_page(request, 503, _("Re-scoring not started"), _(RESCORE_NOT_STARTED), back=back)
-
-
 RESCORE_FIELDS = ("period_from", "period_to")
 """The form's fields, top to bottom: the order its errors are listed in."""
-RESCORE_FORM = forms.FormLabels(fields=forms.known(*RESCORE_FIELDS), order=("csrf", *RESCORE_FIELDS))
+RESCORE_FORM = forms.FormLabels(
+    fields=forms.known(*RESCORE_FIELDS), types=dict.fromkeys(RESCORE_FIELDS, "month"), order=("csrf", *RESCORE_FIELDS)
+)
 """The re-scoring form's inputs as rescore.html labels them."""
 
 
@@ -207,10 +185,8 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
     try:
         earliest = await reads.committee_first_month(state, committee_id) if last is not None else None
     except ServiceUnavailable as exc:
-        if exc.service != SCORES_SERVICE:
-            raise
-        if not errors:
-            return _unanswered(request, committee_id, sent=False)
+        if exc.service != SCORES_SERVICE or not errors:
+            raise  # nothing sent: the form again (core.WebRoute), one timeout
         earliest = None  # the form is refused for its own mistakes anyway: said without the data's first month
     errors = span_errors(first, last, now(), first_month=earliest) | errors
     try:
@@ -225,10 +201,6 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
         await forms.send(queue())
     except FormErrors as exc:
         return await _form_page(request, viewer, state, unit, errors=exc.errors, values=dict(form))
-    except ServiceUnavailable as exc:
-        if exc.service != SCORES_SERVICE:
-            raise
-        return _unanswered(request, committee_id, sent=True)
     return RedirectResponse(f"{PREFIX}/committees/{committee_id}/rescore/{job['job_id']}", status_code=303)
 
 

@@ -80,6 +80,8 @@ SCHEDULE_FORM = forms.FormLabels(
     choices=forms.known("kind", "committee_prepared", "confirm_same_time"),
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
     free=frozenset({"topic", "location", "agenda"}),
+    options={"kind": LABELS["kind"]},
+    types={"start_date": "date", "start_time": "time", "agenda": "area"},
     order=(
         "csrf",
         "form_key",
@@ -102,12 +104,15 @@ HELD_FORM = forms.FormLabels(
     | {"confirm_same_time": N_("Record it anyway: this is another meeting")},
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
     free=frozenset({"topic", "location", "agenda"}),
+    options=SCHEDULE_FORM.options,
+    types={**SCHEDULE_FORM.types, "notified_date": "date", "notified_time": "time"},
     order=(*SCHEDULE_FORM.order, "notified_at", "notified_date", "notified_time"),
 )
 """The "record a meeting already held" form's (schedule.html with `held`)."""
 RESCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("start_date", "start_time", "location", "reason"),
     free=frozenset({"location", "reason"}),
+    types={"start_date": "date", "start_time": "time"},
     order=("csrf", "form_key", "starts_at", "start_date", "start_time", "location", "reason"),
 )
 """The reschedule form's inputs as record.html labels them."""
@@ -116,6 +121,8 @@ DOCUMENTS_FORM = forms.FormLabels(
     fields=forms.known("title", "url"),
     choices={"kind": N_("Kind")},
     free=frozenset({"title"}),
+    options={"kind": LABELS["document"]},
+    types={"url": "url"},
     order=("csrf", "form_key", "title", "kind", "url"),
 )
 """The documents form's: its link is read as typed, refused naming an invisible character inside it (as the API
@@ -126,6 +133,7 @@ ATTENDANCE_FORM = forms.FormLabels(
     hidden=frozenset({"csrf", "form_key", "member"}),
     named={"reason-": N_("Reason for the absence of %(name)s"), "status-": N_("Attendance of %(name)s")},
     free=frozenset({"reason-"}),
+    options={"status-": LABELS["attendance"]},
     order=("csrf", "form_key", "member", ("status-", "reason-"), "records"),
 )
 """The roster's inputs, one row a member (`status-<member>`, `reason-<member>`), said as record.html labels them:
@@ -143,6 +151,10 @@ MINUTES_FORM = forms.FormLabels(
     choices=forms.known("chair_id", "recorder_id", "speakers") | {"assignee-": N_("Assignee")},
     hidden=frozenset({"csrf", "form_key", "speaker_order", "task_id"}),
     free=frozenset({"content", "conclusions", "resolution-", "task-"}),
+    people=frozenset({"chair_id", "recorder_id", "speakers", "assignee-"}),
+    many=frozenset({"speakers"}),
+    types={"day": "date", "started": "time", "ended": "time", "due-": "date", "content": "area", "conclusions": "area"}
+    | dict.fromkeys(("self_criticism_minutes", "votes_for-", "votes_against-", "abstentions-"), "number"),
     order=(
         "csrf",
         "form_key",
@@ -164,7 +176,9 @@ MINUTES_FORM = forms.FormLabels(
 )
 """The minutes form's inputs as _minutes.html labels them, its rows' by stem (`task-2` → Nhiệm vụ 2)."""
 APPROVAL_FORM = forms.FormLabels(
-    fields=forms.known("votes_for", "votes_against"), order=("csrf", "form_key", "votes_for", "votes_against")
+    fields=forms.known("votes_for", "votes_against"),
+    types=dict.fromkeys(("votes_for", "votes_against"), "number"),
+    order=("csrf", "form_key", "votes_for", "votes_against"),
 )
 ASSESSMENT_FORM = forms.FormLabels(
     fields={"point-": N_("Points")} | forms.known("comment"),
@@ -173,7 +187,9 @@ ASSESSMENT_FORM = forms.FormLabels(
 )
 """The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
 TASK_DONE_FORM = forms.FormLabels(
-    fields={"completed_on": N_("Done on")}, hidden=frozenset({"csrf", "form_key", "task_id"})
+    fields={"completed_on": N_("Done on")},
+    hidden=frozenset({"csrf", "form_key", "task_id"}),
+    types={"completed_on": "date"},
 )
 
 
@@ -1021,6 +1037,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
     async def action() -> None:
         meeting = await recordable_meeting(viewer, state, meeting_id)
         roster, names = await meeting_roster(viewer, state, meeting)
+        forms.with_row_names(form, names)  # the members its choices offer, should the form be shown again
         with forms.reported_with(not_begun_at(meeting)):
             body = _minutes_body(
                 form,
