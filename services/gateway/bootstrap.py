@@ -15,6 +15,7 @@ from services.gateway.auth import TokenVerifier, load_jwks
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import PersonNames, TtlCache, UnitDirectory, sync_registered_sources
 from services.gateway.limits import AnonymousGuard, RateLimiter, SignInDelays, SignInThrottle
+from services.gateway.membership import MembershipCheck
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.background import poll
 from shared.config import broker_user_of
@@ -43,6 +44,8 @@ class GatewayState:
     directory: UnitDirectory
     names: PersonNames
     """The signed-in people's full names, for the web app's header."""
+    membership: MembershipCheck
+    """Whether a signed-in member's or secretary's account still stands in its cell (every request, cached briefly)."""
     accounts: PgAccountRepository
     anonymous: AnonymousGuard
     audit: PgAuditLog
@@ -134,6 +137,12 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 TtlCache(seconds=settings.unit_cache_seconds),
                 timeout=settings.person_name_timeout,
                 failures=TtlCache(seconds=settings.person_name_retry_seconds),
+            ),
+            membership=MembershipCheck(
+                rpc,
+                seconds=settings.membership_cache_seconds,
+                read_timeout=settings.person_name_timeout,
+                retry_seconds=settings.person_name_retry_seconds,
             ),
             accounts=accounts,
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),

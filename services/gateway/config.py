@@ -43,6 +43,12 @@ class GatewaySettings(ServiceSettings):
     person_name_retry_seconds: float = 10.0
     """A name lookup that failed is not tried again for this long: the pages loaded meanwhile show the sign-in name
     at once."""
+    membership_cache_seconds: float = 30.0
+    """How long a member's or secretary's account is taken to still stand (membership.MembershipCheck: its person
+    still listed by the cell, a secretary still its secretary or deputy) before meetings is asked again: an account
+    whose person left the cell or stepped down stops working within this. While meetings does not answer, reads wait
+    `person_name_timeout` for it and go on with the last answer known (not asked again for
+    `person_name_retry_seconds`); commands are refused (503)."""
     max_body_bytes: int = 8 * 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120

@@ -36,9 +36,15 @@ def cloudevent(event_type: str, data: dict[str, Any], *, source: str = FEED, day
     }
 
 
-def member(member_id: str, cell_id: str) -> dict[str, Any]:
-    """member.upserted.v1 of an official member."""
-    data = {"id": member_id, "full_name": f"Nguyễn Văn {member_id[-4:]}", "cell_id": cell_id, "status": "official"}
+def member(member_id: str, cell_id: str, role: str = "member") -> dict[str, Any]:
+    """member.upserted.v1 of an official member in the position `role`."""
+    data = {
+        "id": member_id,
+        "full_name": f"Nguyễn Văn {member_id[-4:]}",
+        "cell_id": cell_id,
+        "status": "official",
+        "role": role,
+    }
     return cloudevent("member.upserted.v1", data)
 
 
@@ -68,7 +74,7 @@ async def province(system: RunningSystem) -> dict[str, str]:
         cloudevent(
             "org.unit.upserted.v1", {"id": ids["thon2"], "name": "Thôn 2", "kind": "cell", "parent_id": ids["xa"]}
         ),
-        member(ids["m1"], ids["thon1"]),
+        member(ids["m1"], ids["thon1"], "secretary"),  # the secretary's account is theirs
         member(ids["m2"], ids["thon1"]),
         member(ids["stranger"], ids["thon2"]),
         cloudevent(

@@ -10,7 +10,7 @@ import pytest
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
-from services.gateway.handlers import create_account
+from services.gateway.handlers import create_account, require_member
 from services.gateway.main import create_app
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
@@ -92,8 +92,10 @@ async def issue_token(
     sources: tuple[str, ...] = (),
 ) -> str:
     """A token of a new local account of `role` for a day (province-wide by default for an integration account
-    without a unit)."""
+    without a unit), checked as `POST /v1/accounts` checks it: a member's or secretary's person must be a member of
+    the cell, a secretary's its secretary or deputy (handlers.require_member, asked of the fake meetings)."""
     role = Role(role)
+    await require_member(state.rpc, role=role, unit_id=unit, person_id=person)
     if province_wide is None:
         province_wide = role is Role.INTEGRATION and unit is None
     _, token = await create_account(
@@ -135,7 +137,7 @@ async def headers(token_for: TokenFactory, world: World) -> dict[str, dict[str, 
     """One token per kind of caller, placed in the fake province."""
     return {
         "member": await token_for("member", world.cell_a1, world.member_a1),
-        "secretary": await token_for("secretary", world.cell_a1, random_id("mem")),
+        "secretary": await token_for("secretary", world.cell_a1, world.secretary_a1),
         "ward_officer": await token_for("committee_officer", world.ward_a, world.officer_a),
         "province_officer": await token_for("committee_officer", world.root, world.officer_root),
         "integration": await token_for("integration"),

@@ -64,6 +64,10 @@ class World:
     cell_b1: str = field(default_factory=lambda: random_id("cell"))
     member_a1: str = field(default_factory=lambda: random_id("mem"))
     member_b1: str = field(default_factory=lambda: random_id("mem"))
+    secretary_a1: str = field(default_factory=lambda: random_id("mem"))
+    """The secretary cell A1 lists (GetMember's `role` secretary): the person of the tests' secretary accounts."""
+    secretary_b1: str = field(default_factory=lambda: random_id("mem"))
+    """The secretary cell B1 lists."""
     member_left_a1: str = field(default_factory=lambda: random_id("mem"))
     """A member of cell A1 until LEFT_A1_AT: listed only at a moment before it (ListMembers' `at`), never today."""
     meeting_a1: str = field(default_factory=lambda: random_id("mtg"))
@@ -77,8 +81,9 @@ class World:
     """Full names ListMembers answers for a member instead of the fake's usual one (a name another system sent)."""
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
-    listed: set[tuple[str, str]] = field(default_factory=set)
-    """(cell, member) pairs a test added (add_member): listed by their cell beside its one member."""
+    listed: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(cell, member) pairs a test added (add_member), with their position (member.upserted.v1 `role`): listed by
+    their cell beside its one member (GetMember finds them); the cells' secretaries from the start."""
     unrated: set[str] = field(default_factory=set)
     """Cells evaluation has not rated yet in the running quarter and year (set up this month, not met yet)."""
     stale_scores: set[str] = field(default_factory=set)
@@ -141,6 +146,8 @@ class World:
         self._unit(self.cell_a1, "Chi bộ khu phố 1", "cell", self.ward_a)
         self._unit(self.cell_a2, "Chi bộ khu phố 2", "cell", self.ward_a)
         self._unit(self.cell_b1, "Chi bộ khu phố 3", "cell", self.ward_b)
+        self.add_member(self.cell_a1, self.secretary_a1, "secretary")
+        self.add_member(self.cell_b1, self.secretary_b1, "secretary")
         self.meetings[self.meeting_a1] = self._meeting(self.meeting_a1, self.cell_a1)
         self.meetings[self.meeting_b1] = self._meeting(self.meeting_b1, self.cell_b1)
         for recipient in (self.member_a1, self.member_b1, self.ward_a, self.ward_b):
@@ -231,9 +238,19 @@ class World:
         methods.add(catalog.replay_parked_rows, replay)
         methods.add(catalog.drop_parked_row, drop)
 
-    def add_member(self, cell_id: str, member_id: str) -> None:
-        """A member a test's own cell lists today beside its one (GetMember finds them)."""
-        self.listed.add((cell_id, member_id))
+    def add_member(self, cell_id: str, member_id: str, role: str = "member") -> None:
+        """A member a test's own cell lists today beside its one (GetMember finds them), in the position `role`."""
+        self.listed[(cell_id, member_id)] = role
+
+    def new_member(self, cell_id: str, role: str = "member") -> str:
+        """The id of a new member the cell lists today in the position `role` (add_member)."""
+        member_id = random_id("mem")
+        self.add_member(cell_id, member_id, role)
+        return member_id
+
+    def remove_member(self, cell_id: str, member_id: str) -> None:
+        """A member added (add_member) whom the cell lists no more (transferred, removed by a member snapshot)."""
+        self.listed.pop((cell_id, member_id), None)
 
     def add_unit(self, unit_id: str, name: str, kind: str, parent: str | None) -> None:
         """A committee or cell of a test's own (under `parent`, or a root of its own), known to the fake services."""
@@ -470,7 +487,7 @@ class World:
 
         async def get_member(r: meetings.GetMember) -> dict[str, Any]:
             if (r.cell_id, r.member_id) in self.listed:
-                return cell_member(r.cell_id) | {"id": r.member_id}
+                return cell_member(r.cell_id) | {"id": r.member_id, "role": self.listed[(r.cell_id, r.member_id)]}
             item = cell_member(r.cell_id)
             if item["id"] != r.member_id:
                 raise RpcError("not_found", f"no member {r.member_id} in cell {r.cell_id}", field="member_id")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
+from services.gateway.main import create_checked_web_account
 from services.gateway.web.i18n import _
 from services.gateway.web.pages import alerts
 from services.notifications.domain import settings
@@ -47,7 +47,7 @@ async def officer(
         oidc_subject=None,
         oidc_email=None,
     )
-    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    await create_checked_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
     form = (await client.get("/app/sign-in")).text
     signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
     assert signed.status_code == 303, signed.text

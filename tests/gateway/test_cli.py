@@ -40,7 +40,7 @@ async def test_issue_token_records_the_account_and_prints_a_token(
             "--unit",
             world.cell_a1,
             "--person",
-            world.member_a1,
+            world.secretary_a1,
             "--sub",
             sub,
             "--days",
@@ -62,13 +62,13 @@ async def test_issue_token_records_the_account_and_prints_a_token(
         sub,
         "secretary",
         world.cell_a1,
-        world.member_a1,
+        world.secretary_a1,
     )
     lifetime = claims["exp"] - claims["iat"]
     assert lifetime <= 2 * 86400
     assert lifetime > 1.9 * 86400
     row = await db.fetchrow("SELECT role, unit_id, person_id, active FROM gateway.account WHERE sub = $1", sub)
-    assert dict(row) == {"role": "secretary", "unit_id": world.cell_a1, "person_id": world.member_a1, "active": True}
+    assert dict(row) == {"role": "secretary", "unit_id": world.cell_a1, "person_id": world.secretary_a1, "active": True}
 
 
 async def test_issue_token_registers_a_scoped_integration_accounts_sources(
@@ -246,10 +246,55 @@ async def test_a_person_of_another_cell_or_unknown_is_refused_naming_the_option(
     assert accepted.returncode == 0, accepted.stderr
     sub = random_id("secretary")
     taken = await asyncio.to_thread(
-        web_account, "--role", "secretary", "--unit", world.cell_b1, "--person", world.member_b1, "--sub", sub
+        web_account, "--role", "secretary", "--unit", world.cell_b1, "--person", world.secretary_b1, "--sub", sub
     )
     assert taken.returncode == 0, taken.stderr
-    assert await db.fetchval("SELECT person_id FROM gateway.account WHERE sub = $1", sub) == world.member_b1
+    assert await db.fetchval("SELECT person_id FROM gateway.account WHERE sub = $1", sub) == world.secretary_b1
+
+
+async def test_a_secretary_account_of_a_member_who_is_not_its_secretary_is_refused_naming_the_option(
+    database_url: str, db: asyncpg.Connection, amqp_url: str, world: World, client: httpx.AsyncClient, headers: Any
+) -> None:
+    """A secretary's `--person` was only checked to be listed by the cell: any plain member of it got a secretary
+    account, and wrote as the cell's secretary. `issue-token`, `web-account` and `POST /v1/accounts` refuse a person
+    the cell lists in another position, naming `--person` / `person_id` (exit 2, 422), and record nothing; the cell's
+    secretary and its deputy secretary (DOMAIN.md: the secretary and deputy run the meetings) are taken."""
+    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_AMQP_URL": amqp_url, "CHIBO_LOG_JSON": "true"}
+
+    def web_account(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "services.gateway", "web-account", "--password", "mật-khẩu-dài-đủ", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    plain, committee = world.new_member(world.cell_b1), world.new_member(world.cell_b1, "committee_member")
+    for person, position in ((plain, "member"), (committee, "committee_member")):
+        for command in ("issue-token", "web-account"):
+            sub = random_id("not-secretary")
+            args = ("--role", "secretary", "--unit", world.cell_b1, "--person", person, "--sub", sub)
+            run = issue if command == "issue-token" else None
+            refused = await asyncio.to_thread(run, env, *args) if run else await asyncio.to_thread(web_account, *args)
+            assert refused.returncode == 2, (command, refused.returncode, refused.stdout, refused.stderr)
+            said = (
+                f"{command}: --person: {person} is listed by {world.cell_b1} as {position}, not as its secretary or"
+                " deputy secretary"
+            )
+            assert said in refused.stderr, refused.stderr
+            assert refused.stdout.strip() == ""
+            assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
+    body = {"role": "secretary", "unit_id": world.cell_b1, "person_id": plain, "sub": random_id("not-secretary")}
+    answer = await client.post("/v1/accounts", json=body, headers=headers["admin"])
+    assert answer.status_code == 422 and answer.json()["field"] == "person_id", answer.text
+    assert f"person_id: {plain} is listed by {world.cell_b1} as member" in answer.json()["message"], answer.text
+    assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", body["sub"]) == 0
+    as_member = await client.post("/v1/accounts", json={**body, "role": "member"}, headers=headers["admin"])
+    assert as_member.status_code == 201, as_member.text  # a plain member's own member account is theirs
+    deputy = world.new_member(world.cell_b1, "deputy_secretary")
+    sub = random_id("deputy")
+    taken = await asyncio.to_thread(
+        issue, env, "--role", "secretary", "--unit", world.cell_b1, "--person", deputy, "--sub", sub
+    )
+    assert taken.returncode == 0, taken.stderr
+    kept = await client.post("/v1/accounts", json={**body, "person_id": world.secretary_b1}, headers=headers["admin"])
+    assert kept.status_code == 201, kept.text
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ async def test_the_api_records_a_meeting_already_held_on_the_envelope_never_in_t
 async def test_the_secretary_records_a_meeting_already_held_on_its_own_form_warned_and_lands_on_its_record_page(
     client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
 ) -> None:
-    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         cell = said((await secretary.get(f"/app/cells/{world.cell_a1}?year=2026")).text)
         assert HELD_LINK in cell and "Lên lịch sinh hoạt" in cell
         shown = await secretary.get(f"/app/cells/{world.cell_a1}/meetings/held")
@@ -156,7 +156,7 @@ async def test_the_secretary_records_a_meeting_already_held_on_its_own_form_warn
 async def test_a_plain_schedule_at_a_past_start_points_to_the_form_for_a_meeting_already_held(
     client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
 ) -> None:
-    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         shown = await secretary.get(f"/app/cells/{world.cell_a1}/meetings/new")
         assert "Đảng viên chưa được thông báo qua chibo." not in said(shown.text)
         yesterday = datetime.now(VIETNAM_TZ) - timedelta(days=1)

@@ -124,7 +124,7 @@ async def test_the_same_key_with_another_request_is_refused_naming_the_header(
 async def test_two_accounts_keys_are_their_own(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, token_for: TokenFactory
 ) -> None:
-    other_secretary = await token_for("secretary", world.cell_a1, random_id("mem"))
+    other_secretary = await token_for("secretary", world.cell_a1, world.new_member(world.cell_a1, "deputy_secretary"))
     location, key = random_id("place"), str(uuid.uuid4())
     path = f"/v1/cells/{world.cell_a1}/meetings"
     answers = {}

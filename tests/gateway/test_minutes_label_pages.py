@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
+from services.gateway.main import create_checked_web_account
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
@@ -45,7 +45,7 @@ async def signed_in(
     args = argparse.Namespace(
         sub=sub, role=role, unit=unit, person=person, password=PASSWORD, oidc_subject=None, oidc_email=None
     )
-    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    await create_checked_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
     form = (await client.get("/app/sign-in")).text
     signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
     assert signed.status_code == 303, signed.text
@@ -121,7 +121,9 @@ async def test_the_record_page_says_the_minutes_state(
     client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
 ) -> None:
     with meetings_of_cell_a1(world, **STATES) as made:
-        async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
             said = {}
             for name in ("none", "unpublished", "published"):
                 page = await secretary.get(f"/app/meetings/{made[name]}/record")

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
+from services.gateway.main import create_checked_web_account
 from shared.envelope import now
 from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.gateway.fakes import World
@@ -215,7 +215,7 @@ async def operator_page(
     args = argparse.Namespace(
         sub=sub, role="operator", unit=None, person=None, password=PASSWORD, oidc_subject=None, oidc_email=None
     )
-    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    await create_checked_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
     form = (await client.get("/app/sign-in")).text
     csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
     signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})

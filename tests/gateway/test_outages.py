@@ -19,8 +19,7 @@ from fastapi import FastAPI
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
-from services.gateway.main import create_app
-from services.gateway.web.cli import create_web_account
+from services.gateway.main import create_app, create_checked_web_account
 from tests.gateway.conftest import gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_ingest import SINGLE, unit_event
@@ -42,7 +41,7 @@ async def sign_in_operator(http: httpx.AsyncClient, settings: GatewaySettings) -
     args = argparse.Namespace(
         sub=sub, role="operator", unit=None, person=None, password=PASSWORD, oidc_subject=None, oidc_email=None
     )
-    await create_web_account(settings, args)
+    await create_checked_web_account(settings, args)
     form = (await http.get("/app/sign-in")).text
     csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
     signed = await http.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})

@@ -6,13 +6,12 @@ import pytest
 
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
-from tests.support.ids import random_id
 
 
 async def test_the_webhook_without_an_sms_gateway_is_refused_naming_channels(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    headers = await token_for("member", world.cell_a1, random_id("mem"))
+    headers = await token_for("member", world.cell_a1, world.new_member(world.cell_a1))
     got = (await client.get("/v1/me/preferences", headers=headers)).json()
     assert got["available_channels"] == ["email", "inbox"]
 
@@ -30,7 +29,7 @@ async def test_the_webhook_is_taken_where_an_sms_gateway_is_configured(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(world, "sms_gateway", True)  # the world is the package's: the others have no SMS gateway
-    headers = await token_for("member", world.cell_a1, random_id("mem"))
+    headers = await token_for("member", world.cell_a1, world.new_member(world.cell_a1))
     taken = await client.put("/v1/me/preferences", json={"channels": ["webhook"]}, headers=headers)
     assert taken.status_code == 200, taken.text
     assert "webhook" in taken.json()["channels"] and "webhook" in taken.json()["available_channels"]

@@ -12,13 +12,12 @@ from services.gateway.http import preferences
 from services.gateway.http.preferences import PreferencesUpdate
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
-from tests.support.ids import random_id
 
 
 async def test_the_gets_body_sent_back_round_trips_and_an_edit_is_stored(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    member = random_id("mem")
+    member = world.new_member(world.cell_a1)
     world.emails_on_file[member] = False  # so the body carries a warning too
     headers = await token_for("member", world.cell_a1, member)
     got = (await client.get("/v1/me/preferences", headers=headers)).json()
@@ -37,7 +36,7 @@ async def test_the_gets_body_sent_back_round_trips_and_an_edit_is_stored(
 async def test_someone_elses_recipient_id_is_refused_naming_it(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    member = random_id("mem")
+    member = world.new_member(world.cell_a1)
     headers = await token_for("member", world.cell_a1, member)
     got = (await client.get("/v1/me/preferences", headers=headers)).json()
     other = {**got, "recipient_id": world.member_a1, "digest": True}
@@ -51,7 +50,7 @@ async def test_someone_elses_recipient_id_is_refused_naming_it(
 async def test_an_unknown_field_is_still_refused_naming_it(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    headers = await token_for("member", world.cell_a1, random_id("mem"))
+    headers = await token_for("member", world.cell_a1, world.new_member(world.cell_a1))
     got = (await client.get("/v1/me/preferences", headers=headers)).json()
     refused = await client.put("/v1/me/preferences", json={**got, "digets": True}, headers=headers)
     assert refused.status_code == 422, refused.text
@@ -63,7 +62,7 @@ async def test_someone_elses_recipient_id_and_an_unknown_field_are_both_named(
 ) -> None:
     """A trial: someone else's `recipient_id` beside an unknown field was refused naming only the unknown field; the
     gateway's refusals list every field at fault in `message` (errors.py), the unexpected one first in `field`."""
-    member = random_id("mem")
+    member = world.new_member(world.cell_a1)
     headers = await token_for("member", world.cell_a1, member)
     got = (await client.get("/v1/me/preferences", headers=headers)).json()
     other = {**got, "recipient_id": world.member_a1, "digets": True}
@@ -97,7 +96,7 @@ async def test_each_put_validates_its_body_once_and_the_route_takes_that_result(
         return validate(raw, **options)
 
     monkeypatch.setattr(preferences.PreferencesUpdate, "model_validate", counted)
-    member = random_id("mem")
+    member = world.new_member(world.cell_a1)
     headers = await token_for("member", world.cell_a1, member)
     for body, status in [
         ({"channels": ["email"], "recipient_id": member}, 200),

@@ -9,12 +9,11 @@ import pytest
 
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
-from tests.support.ids import random_id
 
 
 async def person(token_for: TokenFactory, world: World, on_file: bool | None) -> dict[str, str]:
     """The token of a new member of cell A1 whose address notifications answers as `on_file`."""
-    member = random_id("mem")
+    member = world.new_member(world.cell_a1)
     if on_file is not None:
         world.emails_on_file[member] = on_file
     return await token_for("member", world.cell_a1, member)

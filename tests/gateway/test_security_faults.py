@@ -15,7 +15,7 @@ import pytest
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import create_account
+from services.gateway.handlers import create_account, require_member
 from services.gateway.main import create_app
 from tests.gateway.conftest import gateway_settings
 from tests.gateway.fakes import FakeServices, World
@@ -37,6 +37,7 @@ async def account_token(
     person: str | None = None,
     province_wide: bool = False,
 ) -> str:
+    await require_member(state.rpc, role=role, unit_id=unit, person_id=person)  # as POST /v1/accounts checks it
     _, token = await create_account(
         state.accounts,
         secret=state.secret,
@@ -108,7 +109,7 @@ async def test_tokens_are_authorized_from_the_stored_account(
     client: httpx.AsyncClient, state: GatewayState, world: World
 ) -> None:
     sub = random_id("sec")
-    token = await account_token(state, sub, Role.SECRETARY, world.cell_a1, person=world.member_a1)
+    token = await account_token(state, sub, Role.SECRETARY, world.cell_a1, person=world.secretary_a1)
     assert (await client.get(f"/v1/cells/{world.cell_a1}/members", headers=bearer(token))).status_code == 200
     # the stored account says member now (a change made without re-issuing): the token's claims no longer count
     await state.pool.execute("UPDATE account SET role = 'member' WHERE sub = $1", sub)

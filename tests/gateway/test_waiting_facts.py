@@ -79,7 +79,9 @@ async def test_the_facts_waiting_for_the_secretary_are_said_on_the_meeting_and_r
             " 05/12/2026 đang chờ nhiệm vụ này có trong biên bản: việc hoàn thành sẽ được ghi nhận ngay khi biên bản"
             " có nhiệm vụ này được ghi."
         )
-        async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
             for address in (f"/app/meetings/{made['waiting']}", f"/app/meetings/{made['waiting']}/record"):
                 page = await secretary.get(address)
                 assert page.status_code == 200, page.text

@@ -39,7 +39,8 @@ async def meetings_answering(amqp_url: str) -> AsyncIterator[str]:
     people = [(role, cell, who) for _, role, cell, who, _ in TOKENS]
     for role, cell, who in [*people, *((role, cell, who) for _, role, cell, who in WEB_ACCOUNTS)]:
         if role in ("member", "secretary") and cell and who:
-            services.world.add_member(cell, who)  # seeded: a member's or secretary's person is their cell's
+            # seeded: a member's person is their cell's, a secretary's its secretary (as deploy/seed_demo.py's dv01)
+            services.world.add_member(cell, who, role)
     await services.start()
     try:
         yield amqp_url

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
+from services.gateway.main import create_checked_web_account
 
 PASSWORD = "mật-khẩu-thử-2026"
 """The password of every web account made here."""
@@ -36,7 +36,7 @@ async def signed_in_web(
         oidc_subject=None,
         oidc_email=None,
     )
-    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    await create_checked_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
     transport = httpx.ASGITransport(app=app, client=peer)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as client:
         form = (await client.get("/app/sign-in")).text

@@ -22,8 +22,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from deploy.demo_access import seed_known
 from deploy.seed_demo import DemoYear, Seed, month_id, publish
 from services.gateway.config import GatewaySettings
-from services.gateway.main import issue_local_token
-from services.gateway.web.cli import create_web_account
+from services.gateway.main import create_checked_web_account, issue_local_token
 from shared.periods import VIETNAM_TZ
 from tests.support.env import fresh_database
 from tests.support.quiet import wait_quiet
@@ -172,7 +171,8 @@ async def web_account(
     password_text: str = PASSWORD,
 ) -> None:
     """A person's account (with a password, a link to the provider), through the gateway's own command's code
-    (in-process: a command's start-up costs seconds on a loaded machine)."""
+    (in-process: a command's start-up costs seconds on a loaded machine), checked as the command checks it (its unit
+    known to meetings, a member's or secretary's person listed by the cell: main.create_checked_web_account)."""
     settings = GatewaySettings(database_url=system.env["CHIBO_DATABASE_URL"], amqp_url=system.env["CHIBO_AMQP_URL"])
     args = argparse.Namespace(
         sub=sub,
@@ -183,7 +183,7 @@ async def web_account(
         oidc_subject=oidc_subject,
         oidc_email=oidc_email,
     )
-    await create_web_account(settings, args)
+    await create_checked_web_account(settings, args)
 
 
 async def api_token(
@@ -299,7 +299,9 @@ async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
         database_url=system.env["CHIBO_DATABASE_URL"], amqp_url=system.env["CHIBO_AMQP_URL"], rpc_timeout=30
     )
     await seed_known(
-        settings, {("committee_officer", "demo-tinh-uy", None), ("committee_officer", "demo-cb-thon-1", None)}
+        settings,
+        {("committee_officer", "demo-tinh-uy", None), ("committee_officer", "demo-cb-thon-1", None)}
+        | set(PEOPLE.values()),  # web_account checks a member's or secretary's person as the command does
     )
     for sub, (role, unit, person) in PEOPLE.items():
         await web_account(system, sub, role, unit, person)

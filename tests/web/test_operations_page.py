@@ -227,7 +227,7 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
 
 
 async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_and_a_confirmation(
-    system: RunningSystem, operator: str
+    system: RunningSystem, operator: str, province: dict[str, str]
 ) -> None:
     await web_account(system, "thanh-vien-thu", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv07")
     async with signed_in(system, "thanh-vien-thu") as member:
@@ -409,7 +409,7 @@ async def test_held_events_page_on_as_the_counter_says(system: RunningSystem, op
 
 
 async def test_a_list_position_that_is_no_whole_number_is_a_400_page_naming_it_and_a_huge_one_is_past_the_end(
-    system: RunningSystem, operator: str
+    system: RunningSystem, operator: str, province: dict[str, str]
 ) -> None:
     """The tester's case: `?held_offset=-5`, `=abc` or `=99999999` showed the first page without a word."""
     async with signed_in(system, operator) as client:

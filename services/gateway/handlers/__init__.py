@@ -21,6 +21,7 @@ from shared.contracts.meetings_rpc import (
     KnownUnits,
     ListMonitorAssignments,
     MeetingReply,
+    MemberReply,
     MonitorAssignmentReply,
     SourceRegistration,
     SourcesSyncedReply,
@@ -602,25 +603,55 @@ PERSON_IN_CELL = frozenset({Role.MEMBER, Role.SECRETARY})
 """The roles whose `person_id` must be a member of the account's `unit_id` (a cell): a member reads their own
 inbox and history there, a secretary is the cell's own; a committee officer's person is a monitor of the committee,
 listed by no cell."""
+SECRETARY_POSITIONS = frozenset({"secretary", "deputy_secretary"})
+"""The positions (member.upserted.v1 `role`) whose holder may have a secretary account of their cell: DOMAIN.md's
+cell secretary (bí thư chi bộ) and deputy, who schedule, record and self-score the cell's meetings."""
+
+
+def membership_problem(role: Role, member: MemberReply | None, *, unit_id: str, person_id: str) -> str | None:
+    """Why `person_id` may not hold a `role` account of the cell `unit_id`, as an English clause ("X is not a member
+    of C"); None when they may. `member` is how the cell lists them today (GetMember), None when it does not: a
+    member's account needs a member of the cell, a secretary's one holding SECRETARY_POSITIONS (DOMAIN.md)."""
+    if member is None:
+        return f"{person_id} is not a member of {unit_id}"
+    if role is Role.SECRETARY and member.role not in SECRETARY_POSITIONS:
+        listed_as = member.role or "member"
+        return f"{person_id} is listed by {unit_id} as {listed_as}, not as its secretary or deputy secretary"
+    return None
+
+
+async def listed_member(rpc: Rpc, *, unit_id: str, person_id: str, timeout: float | None = None) -> MemberReply | None:
+    """The member `person_id` as the cell `unit_id` lists them today (meetings' GetMember), None when it does not;
+    RpcError (ServiceUnavailable) when meetings does not answer within `timeout` (default the RPC timeout)."""
+    try:
+        return await rpc.call(GetMember(cell_id=unit_id, member_id=person_id), timeout=timeout)
+    except RpcError as exc:
+        if exc.code != "not_found" or isinstance(exc, ServiceUnavailable):
+            raise
+        return None
 
 
 async def require_member(rpc: Rpc, *, role: Role, unit_id: str | None, person_id: str | None) -> None:
     """RpcError `invalid` naming `person_id` when a member's or secretary's account names a person that the cell
-    `unit_id` does not list today (meetings' GetMember): such an account read another cell's notices through its
-    inbox and landed on a 404 on the web. Other roles, or an account without a unit or person, ask nothing."""
+    `unit_id` does not list today (meetings' GetMember), or a secretary's names one who is not its secretary or deputy
+    secretary (membership_problem): such an account read another cell's notices through its inbox, or wrote as the
+    cell's secretary. Other roles, or an account without a unit or person, ask nothing."""
     if role not in PERSON_IN_CELL or not unit_id or not person_id:
         return
-    try:
-        await rpc.call(GetMember(cell_id=unit_id, member_id=person_id))
-    except RpcError as exc:
-        if exc.code != "not_found":
-            raise
-        raise RpcError(
-            "invalid",
-            f"person_id: {person_id} is not a member of {unit_id}; give the id of a member the cell lists"
-            f" (GET /v1/cells/{unit_id}/members reads them)",
-            field="person_id",
-        ) from None
+    member = await listed_member(rpc, unit_id=unit_id, person_id=person_id)
+    problem = membership_problem(role, member, unit_id=unit_id, person_id=person_id)
+    if problem is None:
+        return
+    hint = (
+        "give the id of a member the cell lists"
+        if member is None
+        else "give the id of the member the cell lists as its secretary or deputy secretary"
+    )
+    raise RpcError(
+        "invalid",
+        f"person_id: {problem}; {hint} (GET /v1/cells/{unit_id}/members reads them)",
+        field="person_id",
+    )
 
 
 async def create_account(

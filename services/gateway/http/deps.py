@@ -13,6 +13,10 @@ from services.gateway.handlers import require_role
 from services.gateway.http.errors import ApiError
 from services.gateway.limits import RateLimiter, client_address
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""The requests that change nothing: a member's or secretary's read goes on while meetings cannot say whether their
+account still stands (membership.MembershipCheck); any other request is refused then."""
+
 bearer = HTTPBearer(auto_error=False, description="A chibo token (HS256, local) or the identity provider's (RS256)")
 
 
@@ -35,7 +39,11 @@ async def get_principal(
     An address whose credentials keep failing is throttled (429): past its limit, only a token that verifies still
     gets in, so one broken client behind a shared address (a NAT, a data centre's egress) does not lock out the
     others there. Verifying costs no database read for a bad token (its signature fails first), and the identity
-    provider's keys are refetched at most once per PyJWT's cooldown, so the throttle still bounds the cost."""
+    provider's keys are refetched at most once per PyJWT's cooldown, so the throttle still bounds the cost.
+
+    A member's or secretary's token whose person has left the cell (or, a secretary's, no longer holds its secretary
+    or deputy secretary position) is 403 (`forbidden`, saying so), whatever the token's age
+    (membership.MembershipCheck); a command 503 while meetings cannot say."""
     challenge = {"WWW-Authenticate": "Bearer"}
     address = client_address(request.scope)
     throttled = not state.anonymous.allows(address)
@@ -56,6 +64,9 @@ async def get_principal(
         state.anonymous.failed(address)
         raise ApiError(401, "unauthorized", str(exc), headers=challenge) from exc
     request.state.principal = principal
+    refused = await state.membership.refusal(principal, command=request.method not in READ_METHODS)
+    if refused is not None:
+        raise ApiError(403, "forbidden", refused.message)
     wait = state.limiter.take(principal.sub)
     if wait > 0:
         raise ApiError(

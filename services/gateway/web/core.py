@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 from services.gateway.auth import Principal, Role
 from services.gateway.availability import notices_unavailable, page_render, scores_unavailable
 from services.gateway.http.commands import FORM_KEY
-from services.gateway.http.deps import State
+from services.gateway.http.deps import READ_METHODS, State
 from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
 from services.gateway.web.forms import ANSWERED, CHOICE, FORM, TEXT, FormLabels, in_form_order, posted_form
@@ -123,6 +123,19 @@ def new_form_key() -> str:
 
 class SignInRequired(Exception):
     """No live session: the browser is sent to the sign-in page."""
+
+
+class SessionEnded(Exception):
+    """The session of an account that no longer stands (membership.Refusal's `reason`: `left`, `position`) was
+    closed: the browser is signed out and told why on the sign-in page."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+SIGNED_OUT_COOKIE = "chibo_signed_out"
+"""Holds, for the sign-in page shown next, why the session was ended (SessionEnded's reason), read there once."""
 
 
 class PageNotFound(Exception):
@@ -252,7 +265,9 @@ def render(
 
 
 async def current_viewer(request: Request, state: State) -> Viewer:
-    """The viewer of the session cookie, read from the stored account on every request."""
+    """The viewer of the session cookie, read from the stored account on every request; SessionEnded (the session
+    closed) when a member's or secretary's person has left the cell or its position (membership.MembershipCheck),
+    ServiceUnavailable for a form sent while meetings cannot say."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise SignInRequired
@@ -264,6 +279,11 @@ async def current_viewer(request: Request, state: State) -> Viewer:
         raise SignInRequired
     principal = principal_of(account)
     request.state.principal = principal
+    refused = await state.membership.refusal(principal, command=request.method not in READ_METHODS)
+    if refused is not None:  # the person left the cell or the position: this session ends here, server side too
+        await WebAccounts(state.pool).close_session(cookie)
+        log.info("web_session_ended", sub=account.sub, reason=refused.reason)
+        raise SessionEnded(refused.reason)
     name = await state.names.full_name(principal)
     return Viewer(principal=principal, account=account, csrf=session.csrf, name=name)
 
@@ -468,6 +488,19 @@ class WebRoute(APIRoute):
             except SignInRequired:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
+            except SessionEnded as exc:
+                ended = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
+                ended.delete_cookie(SESSION_COOKIE, path=PREFIX)
+                ended.set_cookie(
+                    SIGNED_OUT_COOKIE,
+                    exc.reason,
+                    max_age=600,
+                    httponly=True,
+                    samesite="lax",
+                    secure=request.url.scheme == "https",
+                    path=PREFIX,
+                )
+                return ended
             except CsrfRefused:
                 return error_page(
                     request, 403, _("Form expired"), _("The form has expired. Go back, reload the page and try again.")

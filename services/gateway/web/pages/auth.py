@@ -11,7 +11,7 @@ from services.gateway.auth import Role
 from services.gateway.http.deps import State
 from services.gateway.limits import client_address
 from services.gateway.web import forms
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, render, safe_next
+from services.gateway.web.core import PREFIX, SIGNED_OUT_COOKIE, CurrentViewer, FormViewer, WebRoute, render, safe_next
 from services.gateway.web.i18n import N_, _, format_number
 from services.gateway.web.oidc import configured
 from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
@@ -59,10 +59,29 @@ def sign_in_form(
     return response
 
 
+SIGNED_OUT = {
+    "left": N_(
+        "This account can no longer be used because you are no longer listed among the party members of its "
+        "cell (transferred or removed), so you have been signed out. Please ask your committee's office for "
+        "an account of your current cell."
+    ),
+    "position": N_(
+        "This account can no longer be used because you no longer hold the position of cell secretary or "
+        "deputy secretary, so you have been signed out. Please ask your committee's office for an account "
+        "matching your current position."
+    ),
+}
+"""Why a session was ended (core.SessionEnded's reason, passed in core.SIGNED_OUT_COOKIE), as the sign-in page says."""
+
+
 @router.get("/sign-in")
 async def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
-    """The sign-in form."""
-    return sign_in_form(request, next_url=safe_next(next))
+    """The sign-in form; once after a session was ended because its account no longer stands, saying why."""
+    reason = SIGNED_OUT.get(request.cookies.get(SIGNED_OUT_COOKIE) or "")
+    response = sign_in_form(request, next_url=safe_next(next), error=_(reason) if reason else None)
+    if request.cookies.get(SIGNED_OUT_COOKIE) is not None:
+        response.delete_cookie(SIGNED_OUT_COOKIE, path=PREFIX)
+    return response
 
 
 SIGN_IN_FORM = forms.FormLabels(

@@ -1,0 +1,110 @@
+"""Whether a signed-in member's or secretary's account still stands: its person still a member of its cell (and, for a
+secretary, still its secretary or deputy secretary), asked of meetings and remembered briefly.
+
+An account is checked when it is made (handlers.require_member); this checks it again on every request, so one whose
+person has since left the cell (transferred, removed by a member snapshot) or stepped down stops working within
+`seconds`, not when its token expires.
+
+The answers are kept in cachetools' TTLCache, bounded and least-recently-used first out, rather than the gateway's
+TtlCache, which empties whole when full: every signed-in person is asked about on every request, so a full cache
+emptied at once would send them all to meetings together. A person asked about by many requests at once is asked of
+meetings once (the requests share the call).
+
+While meetings does not answer, a command (any request that may change something) is refused (ServiceUnavailable,
+the gateway's 503), never let through unchecked; a read does as the gateway's reads do today when meetings is down
+(PersonNames, the page header's name): it waits `read_timeout` at most, then goes on with the last answer known
+(refused if that was a refusal, else allowed), and a failed lookup is not tried again by reads for `retry_seconds`."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cachetools import LRUCache, TTLCache
+
+from services.gateway.auth import Principal, Role
+from services.gateway.handlers import PERSON_IN_CELL, Rpc, listed_member, membership_problem
+from shared.logs import get_logger
+from shared.rpc import RpcError
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an account no longer stands: `reason` `left` (its person no longer listed by the cell) or `position` (a
+    secretary's person no longer its secretary or deputy), and the English message the API answers."""
+
+    reason: str
+    message: str
+
+
+class MembershipCheck:
+    """The standing of member and secretary accounts (see the module), cached for `seconds` per (role, cell, person)."""
+
+    def __init__(
+        self,
+        rpc: Rpc,
+        *,
+        seconds: float,
+        read_timeout: float,
+        retry_seconds: float,
+        max_entries: int = 100_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rpc = rpc
+        self._read_timeout = read_timeout
+        self._fresh: TTLCache[str, Refusal | None] = TTLCache(max_entries, ttl=seconds, timer=timer)
+        self._last: LRUCache[str, Refusal | None] = LRUCache(max_entries)
+        """The latest answer of each key, however old: what a read goes on with while meetings does not answer."""
+        self._failed: TTLCache[str, bool] = TTLCache(max_entries, ttl=retry_seconds, timer=timer)
+        self._asking: dict[str, asyncio.Task[Refusal | None]] = {}
+
+    async def refusal(self, principal: Principal, *, command: bool) -> Refusal | None:
+        """Why `principal` may not go on (its account no longer stands), or None when it may or is not checked (a role
+        but member or secretary, or no unit or person). ServiceUnavailable for a `command` when meetings does not
+        answer (fail closed); a read then goes on with the last answer known."""
+        role, unit, person = principal.role, principal.unit_id, principal.person_id
+        if role not in PERSON_IN_CELL or not unit or not person:
+            return None
+        key = f"{role.value}/{unit}/{person}"
+        if key in self._fresh:
+            return self._fresh[key]
+        if not command and key in self._failed:
+            return self._last.get(key)
+        task = self._asking.get(key)
+        if task is None:
+            task = asyncio.create_task(self._ask(key, role, unit=unit, person=person))
+            self._asking[key] = task
+            task.add_done_callback(lambda done: self._settled(key, done))
+        if command:  # fail closed: meetings' silence (ServiceUnavailable) is the command's answer
+            return await asyncio.shield(task)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self._read_timeout)
+        except (RpcError, TimeoutError) as exc:
+            log.warning("membership_not_checked", sub=principal.sub, cell_id=unit, error=repr(exc))
+            self._failed[key] = True
+            return self._last.get(key)
+
+    def _settled(self, key: str, task: "asyncio.Task[Refusal | None]") -> None:
+        """A lookup done: no longer shared, and its failure taken (a read that stopped waiting left it unread)."""
+        self._asking.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            self._failed[key] = True
+
+    async def _ask(self, key: str, role: Role, *, unit: str, person: str) -> Refusal | None:
+        """Ask meetings (GetMember) and remember the answer; RpcError when it does not give one."""
+        member = await listed_member(self._rpc, unit_id=unit, person_id=person)
+        problem = membership_problem(role, member, unit_id=unit, person_id=person)
+        found = None
+        if problem is not None:
+            reason, now = ("left", "cell") if member is None else ("position", "position")
+            found = Refusal(
+                reason,
+                f"this {role.value} account no longer stands: {problem} today (meetings' member list); ask an"
+                f" administrator for an account of your {now} now",
+            )
+        self._fresh[key] = found
+        self._last[key] = found
+        self._failed.pop(key, None)
+        return found

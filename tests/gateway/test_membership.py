@@ -1,0 +1,282 @@
+"""An account is checked when it is made (its person a member of the cell, a secretary's its secretary or deputy),
+but an account recorded before kept working after its person left the cell (transferred, removed by a member
+snapshot) or stepped down: a member who left still read their old cell's inbox, a secretary who left still wrote.
+Every request of a member's or secretary's token or web session now asks meetings whether the account still stands
+(membership.MembershipCheck, cached briefly): the API answers 403 naming why, the web signs the person out saying why
+in Vietnamese; while meetings cannot say, a command is refused (503) and a read goes on with the last answer known."""
+
+import argparse
+import asyncio
+import html
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.gateway.auth import Principal, Role
+from services.gateway.bootstrap import GatewayState
+from services.gateway.config import GatewaySettings
+from services.gateway.main import create_app, create_checked_web_account
+from services.gateway.membership import MembershipCheck
+from shared.contracts.meetings_rpc import GetMember, MemberReply
+from shared.rpc import Request, RpcError, ServiceUnavailable
+from tests.gateway.conftest import gateway_settings, issue_token
+from tests.gateway.fakes import FakeServices, World
+from tests.support.running import eventually
+
+CELL = "cell-1"
+PASSWORD = "mật-khẩu-thử-2026"
+SIGNED_OUT_LEFT = (
+    "Tài khoản này không còn dùng được vì đồng chí không còn trong danh sách đảng viên của chi bộ (đã chuyển sinh"
+    " hoạt đảng hoặc đã ra khỏi danh sách), nên hệ thống đã đăng xuất."
+)
+SIGNED_OUT_POSITION = (
+    "Tài khoản này không còn dùng được vì đồng chí không còn giữ chức bí thư hoặc phó bí thư chi bộ, nên hệ thống đã"
+    " đăng xuất."
+)
+
+
+class Clock:
+    """A monotonic clock a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeMeetings:
+    """meetings' GetMember from a dict {(cell, person): position}; `silent` makes every call wait `wait` seconds and
+    be ServiceUnavailable, as the RPC client is when meetings does not answer; `calls` counts the calls."""
+
+    def __init__(self, listed: dict[tuple[str, str], str]) -> None:
+        self.listed = listed
+        self.silent = False
+        self.wait = 0.0
+        self.calls = 0
+        self.answer = asyncio.Event()
+        self.answer.set()
+
+    async def call(
+        self, request: Request[Any], *, correlation_id: str | None = None, timeout: float | None = None
+    ) -> Any:
+        """GetMember's answer, not_found for a person the cell does not list."""
+        assert isinstance(request, GetMember)
+        self.calls += 1
+        await self.answer.wait()
+        if self.silent:
+            await asyncio.sleep(min(self.wait, timeout or self.wait))
+            raise ServiceUnavailable("meetings")
+        position = self.listed.get((request.cell_id, request.member_id))
+        if position is None:
+            raise RpcError("not_found", f"no member {request.member_id} in cell {request.cell_id}", field="member_id")
+        return MemberReply(id=request.member_id, full_name="Nguyễn Văn An", status="official", role=position)
+
+
+def who(role: Role, person: str | None, unit: str | None = CELL) -> Principal:
+    """A principal of `role` at `unit` for `person`."""
+    return Principal(sub=f"{role.value}-{person}", role=role, unit_id=unit, person_id=person, local=True)
+
+
+def check(meetings: FakeMeetings, clock: Clock, *, read_timeout: float = 0.2) -> MembershipCheck:
+    """A MembershipCheck over the fake meetings: answers kept 30 s, reads waiting `read_timeout`, failures kept 10 s."""
+    return MembershipCheck(meetings, seconds=30.0, read_timeout=read_timeout, retry_seconds=10.0, timer=clock)
+
+
+async def test_a_member_who_left_is_refused_once_the_kept_answer_is_older_than_its_time() -> None:
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "member"}), Clock()
+    standing = check(meetings, clock)
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None
+    del meetings.listed[(CELL, "dv1")]  # transferred: the cell lists them no more
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=True) is None  # the answer kept 30 s
+    assert meetings.calls == 1
+    clock.now += 31
+    refused = await standing.refusal(who(Role.MEMBER, "dv1"), command=False)
+    assert refused is not None and refused.reason == "left"
+    assert refused.message.startswith(f"this member account no longer stands: dv1 is not a member of {CELL} today")
+    assert meetings.calls == 2
+
+
+async def test_a_secretary_stands_as_secretary_or_deputy_and_not_once_back_in_the_ranks() -> None:
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "secretary", (CELL, "dv2"): "deputy_secretary"}), Clock()
+    standing = check(meetings, clock)
+    assert await standing.refusal(who(Role.SECRETARY, "dv1"), command=True) is None
+    assert await standing.refusal(who(Role.SECRETARY, "dv2"), command=True) is None
+    meetings.listed[(CELL, "dv1")] = "member"  # a new member snapshot: no longer the secretary
+    clock.now += 31
+    refused = await standing.refusal(who(Role.SECRETARY, "dv1"), command=True)
+    assert refused is not None and refused.reason == "position"
+    assert f"dv1 is listed by {CELL} as member, not as its secretary or deputy secretary" in refused.message
+    # the same person's member account still stands: they are a member of the cell
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=True) is None
+
+
+async def test_roles_without_a_cells_person_are_not_asked_about() -> None:
+    meetings, clock = FakeMeetings({}), Clock()
+    standing = check(meetings, clock)
+    for principal in (
+        who(Role.COMMITTEE_OFFICER, "uv1"),
+        who(Role.OPERATOR, None, None),
+        who(Role.MEMBER, None),
+        who(Role.INTEGRATION, None),
+    ):
+        assert await standing.refusal(principal, command=True) is None
+    assert meetings.calls == 0
+
+
+async def test_requests_of_one_person_at_once_ask_meetings_once() -> None:
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "member"}), Clock()
+    standing = check(meetings, clock, read_timeout=30.0)
+    meetings.answer.clear()
+    asked = [asyncio.ensure_future(standing.refusal(who(Role.MEMBER, "dv1"), command=n % 2 == 0)) for n in range(20)]
+    await eventually(lambda: meetings.calls == 1, timeout=5, interval=0.01)
+    meetings.answer.set()
+    assert await asyncio.gather(*asked) == [None] * 20
+    assert meetings.calls == 1
+
+
+async def test_while_meetings_is_silent_a_command_is_refused_and_a_read_goes_on_with_the_last_answer() -> None:
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "member"}), Clock()
+    standing = check(meetings, clock)
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None
+    assert await standing.refusal(who(Role.MEMBER, "gone"), command=False) is not None
+    clock.now += 31
+    meetings.silent, meetings.wait = True, 0.05
+    with pytest.raises(ServiceUnavailable):  # fail closed: never let through unchecked
+        await standing.refusal(who(Role.MEMBER, "dv1"), command=True)
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None  # its last answer: stands
+    refused = await standing.refusal(who(Role.MEMBER, "gone"), command=False)
+    assert refused is not None and refused.reason == "left"  # its last answer: left, still refused
+    # a person never asked about reads as the gateway reads while meetings is down (the header's name: PersonNames):
+    # after the short wait, on; and the reads after it do not wait again while the failure is remembered
+    meetings.wait = 5.0
+    assert await standing.refusal(who(Role.MEMBER, "new"), command=False) is None
+    calls = meetings.calls
+    assert await standing.refusal(who(Role.MEMBER, "new"), command=False) is None
+    assert meetings.calls == calls
+    with pytest.raises(ServiceUnavailable):  # a command asks again, and is refused
+        await standing.refusal(who(Role.MEMBER, "new"), command=True)
+
+
+# ---- through the gateway: the API and the web app ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def gateway(
+    amqp_url: str, database_url: str, fakes: FakeServices
+) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState, GatewaySettings]]:
+    """A gateway of the test's own whose membership answers are kept 0.3 s (CHIBO_MEMBERSHIP_CACHE_SECONDS), so a
+    person's leaving counts within the test; its client, state and settings."""
+    settings = gateway_settings(amqp_url, database_url, membership_cache_seconds=0.3)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 4712))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client:
+            yield client, app.state.gateway, settings
+
+
+async def account_token(client: httpx.AsyncClient, state: GatewayState, body: dict[str, Any]) -> dict[str, str]:
+    """The Authorization header of an account made through `POST /v1/accounts` (its checks and all) by an admin."""
+    admin = {"Authorization": f"Bearer {await issue_token(state, 'admin')}"}
+    made = await client.post("/v1/accounts", json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    return {"Authorization": f"Bearer {made.json()['token']}"}
+
+
+async def test_a_token_of_a_member_or_secretary_who_left_is_refused_with_403_naming_why(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World
+) -> None:
+    client, state, _ = gateway
+    member, secretary = world.new_member(world.cell_a1), world.new_member(world.cell_a1, "secretary")
+    reader = await account_token(client, state, {"role": "member", "unit_id": world.cell_a1, "person_id": member})
+    writer = await account_token(client, state, {"role": "secretary", "unit_id": world.cell_a1, "person_id": secretary})
+    assert (await client.get("/v1/me/inbox", headers=reader)).status_code == 200
+    assert (await client.get(f"/v1/cells/{world.cell_a1}/members", headers=writer)).status_code == 200
+    world.remove_member(world.cell_a1, member)  # transferred
+    world.add_member(world.cell_a1, secretary, "member")  # stepped down, still a member of the cell
+
+    async def refused(headers: dict[str, str], method: str, path: str, **sent: Any) -> httpx.Response | None:
+        answer = await client.request(method, path, headers=headers, **sent)
+        return answer if answer.status_code == 403 else None
+
+    inbox = await eventually(lambda: refused(reader, "GET", "/v1/me/inbox"), timeout=30)
+    assert inbox.json()["code"] == "forbidden", inbox.text
+    assert inbox.json()["message"].startswith(
+        f"this member account no longer stands: {member} is not a member of {world.cell_a1} today"
+    ), inbox.text
+    meeting = {
+        "kind": "regular",
+        "starts_at": "2099-12-04T19:30:00+07:00",
+        "location": "Nhà văn hóa",
+        "agenda": ["Sinh hoạt thường kỳ"],
+    }
+    before = len(world.ingested)
+    wrote = await eventually(
+        lambda: refused(writer, "POST", f"/v1/cells/{world.cell_a1}/meetings", json=meeting), timeout=30
+    )
+    assert f"{secretary} is listed by {world.cell_a1} as member, not as its secretary" in wrote.json()["message"]
+    assert len(world.ingested) == before  # nothing reached meetings
+
+
+async def test_while_meetings_is_silent_a_members_command_is_503_and_a_read_goes_on(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, state, _ = gateway
+    member = world.new_member(world.cell_a1)
+    reader = await account_token(client, state, {"role": "member", "unit_id": world.cell_a1, "person_id": member})
+    assert (await client.get("/v1/me/inbox", headers=reader)).status_code == 200  # stands: answer kept
+    silent = FakeMeetings({})
+    silent.silent, silent.wait = True, 0.5
+    monkeypatch.setattr(state.membership, "_rpc", silent)
+    await asyncio.sleep(0.4)  # the kept answer (0.3 s) is past its time: meetings must be asked again
+    read = await client.get("/v1/me/inbox", headers=reader)
+    assert read.status_code == 200, read.text  # the inbox is notifications': read as before, on the last answer
+    chosen = {"channels": ["email", "inbox"], "digest": True}
+    marked = await client.put("/v1/me/preferences", json=chosen, headers=reader)
+    assert marked.status_code == 503 and marked.json()["service"] == "meetings", marked.text
+
+
+async def test_a_web_session_of_a_person_who_left_is_signed_out_saying_why_in_vietnamese(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World
+) -> None:
+    client, state, settings = gateway
+    for reason in ("left", "position"):
+        role = "member" if reason == "left" else "secretary"
+        person = world.new_member(world.cell_a1, role)
+        sub = f"roi-{uuid.uuid4().hex[:8]}"
+        args = argparse.Namespace(
+            sub=sub, role=role, unit=world.cell_a1, person=person, password=PASSWORD, oidc_subject=None, oidc_email=None
+        )
+        await create_checked_web_account(settings, args)  # the command's own path, its checks and all
+        form = (await client.get("/app/sign-in")).text
+        csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
+        assert signed.status_code == 303, signed.text
+        page = f"/app/cells/{world.cell_a1}"
+        assert (await client.get(page)).status_code == 200
+        session = client.cookies.get("chibo_session", path="/app")
+        if reason == "left":
+            world.remove_member(world.cell_a1, person)
+        else:
+            world.add_member(world.cell_a1, person, "member")
+
+        async def signed_out(page: str = page) -> httpx.Response | None:
+            answer = await client.get(page)
+            return answer if answer.status_code == 303 else None
+
+        ended = await eventually(signed_out, timeout=30)
+        assert ended.headers["location"] == "/app/sign-in", ended.headers
+        shown = await client.get("/app/sign-in")
+        said = SIGNED_OUT_LEFT if reason == "left" else SIGNED_OUT_POSITION
+        assert said in html.unescape(shown.text), shown.text[-3000:]
+        assert said not in html.unescape((await client.get("/app/sign-in")).text)  # said once
+        # the session is closed server side: its cookie sent again is no session at all
+        assert await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub) == 0
+        client.cookies.clear()
+        client.cookies.set("chibo_session", session or "")
+        again = await client.get(page)
+        assert again.status_code == 303 and again.headers["location"].startswith("/app/sign-in?next="), again.headers
+        client.cookies.clear()
