@@ -137,7 +137,7 @@ async def test_a_schedule_sent_but_unanswered_comes_back_to_change_and_sent_agai
             raise ServiceUnavailable("meetings")  # meetings stored it; its answer came too late
         return reply
 
-    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         form = await schedule_form(secretary, world.cell_a1, place)
         monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
         lost = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
@@ -167,7 +167,7 @@ async def test_a_schedule_not_sent_comes_back_with_its_choices_to_change(
     client: httpx.AsyncClient, world: World, fakes: FakeServices, amqp_url: str, database_url: str
 ) -> None:
     place = random_id("place")
-    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         form = await schedule_form(secretary, world.cell_a1, place)
         await fakes.meetings.stop()
         try:
@@ -241,7 +241,7 @@ async def test_minutes_sent_but_unanswered_come_back_with_the_members_to_choose(
         return reply
 
     meeting_id = random_id("mtg")
-    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         world.meetings[meeting_id] = world._meeting(meeting_id, world.cell_a1) | {
             "status": "scheduled",
             "minutes": None,
