@@ -49,7 +49,7 @@ from faststream.message import StreamMessage
 from faststream.rabbit import RabbitMessage
 
 from shared.backlog import in_progress
-from shared.bindings import identity_attributes
+from shared.bindings import Incoming, Mode, UnreadableHeaders, identity_attributes, read_message
 from shared.contracts.base import EventData
 from shared.contracts.registry import read_event
 from shared.envelope import (
@@ -58,14 +58,16 @@ from shared.envelope import (
     Event,
     InvalidEvent,
     is_batch,
+    is_identifier,
     parse_envelope,
+    peek_identity,
     read_batch,
 )
 from shared.group_commit import GroupCommit
 from shared.logs import get_logger, message_context, run_context
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import HandBack, hold_through_outage, is_dependency_unavailable
-from shared.reading import bounded
+from shared.reading import MAX_EVENT_BYTES, bounded, event_over_limit
 from shared.telemetry import current_trace_context, traces_by_cause
 from shared.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from shared.unit_of_work import PgUnitOfWork
@@ -422,11 +424,49 @@ class _Plan:
     models: Mapping[str, type[EventData]] = field(default_factory=dict)
 
 
+def read_delivery(raw: AbstractIncomingMessage) -> CloudEvent:
+    """The event of a one-event delivery on chibo.events in either content mode (CONTRACT.md "Routes in", "Route
+    out": every subscriber accepts both), told apart and translated by the one reader the ingest routes use
+    (shared.bindings.read_message: structured body, or `ce-` / `cloudEvents:` / `cloudEvents_` attribute headers with
+    the body as `data`), then judged by parse_envelope. InvalidEvent naming the field: `body` for an event over the
+    per-event limit (MAX_EVENT_BYTES, its size said), the header's attribute for one that cannot be read. Extension
+    headers beside a structured envelope body leave it structured (_beside_envelope)."""
+    body = bytes(raw.body)
+    try:
+        incoming = read_message(raw.headers or {}, raw.content_type, body, route="amqp")
+    except InvalidEvent as exc:  # a header no binding writes (`ce_note`), or a content type of neither mode (text/
+        # plain), beside a structured envelope body: still read as that envelope, as subscribers always read it
+        if not _beside_envelope(exc.readable if isinstance(exc, UnreadableHeaders) else {}, body):
+            raise
+        incoming = Incoming(Mode.STRUCTURED, body)
+    if incoming.mode is Mode.BINARY and not _beside_envelope(incoming.event or {}, body):
+        assert incoming.event is not None
+        if incoming.too_large:
+            raise InvalidEvent(event_over_limit(incoming.size), field="body", problem="too_large")
+        return parse_envelope(incoming.event)
+    if len(body) > MAX_EVENT_BYTES:
+        raise InvalidEvent(event_over_limit(len(body)), field="body", problem="too_large")
+    return parse_envelope(body)
+
+
+def _beside_envelope(attributes: Mapping[str, Any], body: bytes) -> bool:
+    """Whether attribute headers without `specversion` (an extension such as `ce-note`) stand beside a structured
+    envelope body (a JSON object with its own `specversion`), which subscribers of chibo.events always read as the
+    event (shared.bindings.identity_attributes reads such a message alike); a binary event's data has none."""
+    if "specversion" in attributes or b'"specversion"' not in body or body.lstrip()[:1] != b"{":
+        return False
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and "specversion" in value
+
+
 async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: int) -> str:
     consumer, handlers = plan.consumer, plan.handlers
     raw = message.raw_message
     try:
-        envelope = parse_envelope(raw.body)
+        envelope = read_delivery(raw)
     except InvalidEvent as exc:
         log.error("event_unreadable", consumer=consumer, reason=exc.reason, field=exc.field, **delivery_identity(raw))
         await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
@@ -601,7 +641,8 @@ async def _consume_batch(
     items = [_Item(position, value) for position, value in enumerate(batch.items)]
     key = published_key(raw)
     for item in items:
-        _read(item, handlers, consumer=consumer, checked=batch.checked, routing_key=key, models=plan.models)
+        size = batch.sizes.get(item.position)
+        _read(item, handlers, consumer=consumer, checked=batch.checked, routing_key=key, models=plan.models, size=size)
     good = [item for item in items if item.event is not None]
     if good:
         await _apply_batch(plan, good, order=order, keys=keys, concurrency=concurrency)
@@ -665,11 +706,16 @@ def _read(
     checked: bool,
     routing_key: str | None = None,
     models: Mapping[str, type[EventData]] | None = None,
+    size: int | None = None,
 ) -> None:
     """Read one event of a batch (`checked`: the batch's text was found clean as a whole, see read_batch); an
     unreadable one, or one not of the type its batch was published under (`routing_key`: see published_key), is
-    marked for the dead letters, an unhandled type ignored; `models`: the consumer's reading models (read_event)."""
+    marked for the dead letters, an unhandled type ignored; `models`: the consumer's reading models (read_event);
+    `size`: its bytes when read_batch found it over the per-event limit, refused naming `body` before anything else
+    (as a single event and the ingest routes refuse it), not by whichever of its fields breaks first."""
     try:
+        if size is not None:
+            raise InvalidEvent(event_over_limit(size), field="body", problem="too_large")
         if isinstance(item.raw, dict):
             item.envelope = parse_envelope(item.raw, checked=checked)
         else:
@@ -763,8 +809,11 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
 async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: str) -> None:
     """Publish one event of a batch alone to the consumer's dead-letter queue, saying why (confirmed)."""
     body = json.dumps(item.raw, ensure_ascii=False, default=lambda value: getattr(value, "text", repr(value))).encode()
-    event_id = item.envelope.id if item.envelope else None
-    event_type = item.envelope.type if item.envelope else None
+    # an event not read (over the limit, or broken) still names itself by the id and type it gives, when well-formed
+    _, given_id, given_type = peek_identity(item.raw)
+    event_id = item.envelope.id if item.envelope else given_id if is_identifier(given_id) else None
+    event_type = item.envelope.type if item.envelope else given_type if is_identifier(given_type) else None
+    replayed = (raw.headers or {}).get(REPLAYED_HEADER)
     properties = aiormq.spec.Basic.Properties(
         content_type=CLOUDEVENT_CONTENT_TYPE,
         delivery_mode=2,
@@ -779,12 +828,18 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
                 deliveries=delivery_count(raw),
             ),
             "x-chibo-batch-position": item.position,
+            **({REPLAYED_HEADER: replayed} if replayed is not None else {}),
         },
     )
     await _publish_dead_letter(raw, body, properties, consumer=consumer)
     log.warning(
         "event_dead_lettered", consumer=consumer, position=item.position, reason=item.reason, **item_identity(item.raw)
     )
+
+
+REPLAYED_HEADER = "x-chibo-replayed"
+"""How often an operator replayed a dead letter (shared.ops.dead_letters.replay_dead_letters): its dead letter keeps
+it when it dies again, so the listing counts every death (death_of), not the last one alone."""
 
 
 def death_headers(consumer: str, *, cause: str, death: str, deliveries: int) -> dict[str, Any]:
@@ -840,7 +895,7 @@ async def dead_letter_delivery(
     headers = {
         name: value
         for name, value in (raw.headers or {}).items()
-        if not name.startswith("x-") or name == "x-chibo-replayed"
+        if not name.startswith("x-") or name == REPLAYED_HEADER
     }
     headers.update(death_headers(consumer, cause=cause, death=death, deliveries=delivery_count(raw)))
     properties = aiormq.spec.Basic.Properties(

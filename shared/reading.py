@@ -248,6 +248,12 @@ def _encodes(text: str) -> bool:
     return True
 
 
+def event_over_limit(size: int) -> str:
+    """Why an event of `size` bytes is refused: over the per-event limit MAX_EVENT_BYTES (CONTRACT.md, 1 MiB), alone or
+    in a batch, on every route and in every consumer; the reason names `body` (its size), as the HTTP route's 413."""
+    return f"body: larger than {MAX_EVENT_BYTES} bytes ({size} bytes)"
+
+
 def body_over_limit(limit: int) -> str:
     """Why an HTTP ingestion body over the gateway's limit (CHIBO_MAX_BODY_BYTES) is refused, in the gateway's 413 and
     in the rejection meetings stores alike: none of its events was judged, and the sender splits the batch."""

@@ -128,6 +128,20 @@ def without_steering(value: str) -> str:
     return STEERING.sub("", value)
 
 
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""The control characters (Unicode Cc) but the tab and line breaks: no HTML text may hold one (a NUL is a parse
+error browsers replace), and a terminal obeys them."""
+
+
+def controls_shown(value: str) -> str:
+    """`value` with each control character but tab, CR and LF (CONTROL_CHARS: a NUL, an ESC, DEL, C1) written as its
+    code point `U+0000` instead of itself, `value` itself when it holds none: a dead letter's body preview or header,
+    sent by anyone, is printed as what it holds, never as raw bytes (one regular expression search when clean)."""
+    if not CONTROL_CHARS.search(value):
+        return value
+    return CONTROL_CHARS.sub(lambda match: code_point(match.group()), value)
+
+
 def shown_name(value: str) -> str:
     """A member's, unit's or person's name as a person reads it, on a page, in a mail, a CSV or a PDF: without the
     characters that only steer or hide text (without_controls: a right-to-left override U+202E or an isolate left

@@ -25,7 +25,9 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
+from shared.consuming import REPLAYED_HEADER
 from shared.ops import rfc3339
+from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
 
@@ -35,6 +37,10 @@ PEEK_MOST = 5_000
 its `total`, not listed)."""
 PEEK_IDLE = 1.0
 """Seconds a listing waits for the next message before it takes the queue as read (others were taken meanwhile)."""
+IDENTITY_BODY_LIMIT = 8 * MAX_EVENT_BYTES
+"""The largest dead-letter body whose envelope a listing reads for its event's id and type: a dead letter over the
+per-event limit (an oversized event, alone or out of a batch) still names its event; the largest message a route
+carries (8 MiB) is read for a page of 50 at most."""
 DELIVERY_LIMITS = {queue.name: queue.delivery_limit for queue in CONSUMER_QUEUES}
 """Each consumer queue's delivery limit: how often the broker had delivered a message it dead-lettered there."""
 DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
@@ -136,11 +142,17 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
     else:
         deliveries = 0
     cause = headers.get("x-chibo-reason")
+    # the deaths its headers tell (x-death's count, else the one a consumer wrote), plus one for each time an operator
+    # replayed it (replay_dead_letters drops x-death and counts in x-chibo-replayed): each replay died once before it
+    died = int(str(first.get("count") or 0)) or (1 if headers.get("x-first-death-queue") else 0)
+    replayed = headers.get(REPLAYED_HEADER)
+    if died and isinstance(replayed, int | str) and is_ascii_number(str(replayed)):
+        died += int(replayed)
     return {
         "queue": queue,
         "reason": reason,
         "cause": str(cause) if cause else None,
-        "death_count": int(str(first.get("count") or 0)) or (1 if headers.get("x-first-death-queue") else 0),
+        "death_count": died,
         "delivery_count": deliveries,
         "died_at": rfc3339(died_at) if isinstance(died_at, datetime) else None,
     }
@@ -150,7 +162,7 @@ def event_identity(headers: Mapping[str, Any], body: bytes) -> tuple[Any, Any]:
     """A dead letter's CloudEvents (`id`, `type`), each None when not read (the caller keeps only text), read as a
     consumer's failure log reads them (shared.bindings.identity_attributes): binary-mode headers when they give an
     `id`, else an envelope body's, never the `id` of a body that is only `data` (a member's id is no event's)."""
-    attributes = identity_attributes(headers, body)
+    attributes = identity_attributes(headers, body, body_limit=IDENTITY_BODY_LIMIT)
     return attributes.get("id"), attributes.get("type")
 
 
@@ -295,7 +307,7 @@ async def replay_dead_letters(
                 last_kept = message
                 continue  # left unacknowledged until the end: given back now, `get` would hand it out again
             headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
-            headers["x-chibo-replayed"] = int(str((message.headers or {}).get("x-chibo-replayed") or 0)) + 1
+            headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
             await channel.default_exchange.publish(
                 message_copy(message, headers=headers),
                 routing_key=origin,

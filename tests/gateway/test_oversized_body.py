@@ -18,9 +18,9 @@ from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.limits import BodySizeLimit, body_cut
 from services.gateway.main import create_app
-from services.gateway.web.reasons import explain_rejection
+from services.gateway.web.reasons import explain_dead_letter, explain_rejection
 from shared.contracts.meetings_rpc import CUT_BODY_KEPT
-from shared.reading import body_over_limit
+from shared.reading import MAX_EVENT_BYTES, body_over_limit
 from tests.gateway.conftest import gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
@@ -224,3 +224,14 @@ def test_the_operator_reads_a_cut_body_s_rejection_in_vietnamese() -> None:
         said = explain_rejection(reason, "body")
         assert "vượt quá giới hạn kích thước của cổng tiếp nhận" in said and "1 MiB" not in said
     assert "1 MiB" in explain_rejection("body: larger than 1048576 bytes (1200000 bytes)", "body")
+
+
+def test_an_event_over_the_per_event_limit_is_said_as_that_limit_not_the_gateways() -> None:
+    """A trial's dead letter of an oversized event (cause `body: larger than 1048576 bytes`, the per-event limit as
+    shared.reading writes it) was glossed as the gateway's limit for one request: it names the event's 1 MiB."""
+    for cause in (
+        f"body: larger than {MAX_EVENT_BYTES} bytes",
+        f"body: larger than {MAX_EVENT_BYTES} bytes (1153434 bytes)",
+    ):
+        for said in (explain_rejection(cause, "body"), explain_dead_letter(cause) or ""):
+            assert "1 MiB" in said and "cổng tiếp nhận" not in said, (cause, said)

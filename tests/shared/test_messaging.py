@@ -3,12 +3,14 @@
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aio_pika
@@ -514,3 +516,119 @@ async def test_an_event_under_another_types_routing_key_is_dead_lettered_naming_
         assert cause.startswith(f"type: meeting.cancelled.v1 arrived under routing key '{misrouted}'"), cause
     assert await applied(pool, [single["data"]["meeting_id"], item["data"]["meeting_id"]]) == {}
     assert probe.calls == []
+
+
+def binary_form(event: dict[str, Any], prefix: str) -> aio_pika.Message:
+    """The event in CloudEvents binary content mode: its attributes as headers under `prefix`, its data the body."""
+    headers = {f"{prefix}{name}": value for name, value in event.items() if name not in ("data", "datacontenttype")}
+    return aio_pika.Message(json.dumps(event["data"]).encode(), content_type="application/json", headers=headers)
+
+
+async def test_an_event_in_binary_content_mode_is_applied_in_each_bindings_prefixes(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """CONTRACT.md "Route out": every subscriber accepts both content modes. A trial's member.upserted.v1 published
+    on chibo.events in binary mode (attributes as `ce-` headers, body = data) was dead-lettered by every consumer as
+    "specversion/source/type/time/data: Field required" beside the very `ce-type` it said was missing. Each consumer
+    reads a delivery with the ingest routes' one reader (shared.bindings.read_message): the RabbitMQ binding's `ce-`
+    and the AMQP binding's `cloudEvents:` / `cloudEvents_` are applied as the structured form is."""
+    events = {prefix: cancellation(random_id("binary")) for prefix in ("ce-", "cloudEvents:", "cloudEvents_")}
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    for prefix, event in events.items():
+        await exchange.publish(binary_form(event, prefix), routing_key=event["type"])
+    ids = [event["data"]["meeting_id"] for event in events.values()]
+    assert await eventually(lambda: _all_applied(pool, ids), timeout=30) == dict.fromkeys(ids, 1)
+    await eventually(lambda: settled(probe.queue.name) >= 3)
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    assert await dead.get(fail=False, no_ack=True) is None
+
+
+async def test_a_broken_binary_event_is_dead_lettered_with_its_true_cause(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """A binary-mode event missing one attribute is dead-lettered naming that one alone, not the attributes its
+    headers give (the false "specversion/source/type/time/data" cause of the trial), with its event id listed."""
+    event = cancellation(random_id("binary"))
+    message = binary_form({name: value for name, value in event.items() if name != "source"}, "ce-")
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    await exchange.publish(message, routing_key=event["type"])
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    seen = describe(await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30), 0)
+    assert seen["cause"] is not None and seen["cause"].startswith("source: Field required"), seen
+    assert "specversion" not in seen["cause"] and "type" not in seen["cause"], seen
+    assert seen["event_id"] == event["id"], seen
+    assert probe.calls == []
+
+
+async def test_an_oversized_event_alone_or_in_a_batch_is_dead_lettered_naming_body_and_its_id(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """docs/integrations.md: an event over 1 MiB is refused naming `body`, with its size, alone or in a batch. A
+    trial's 1.1 MB event in a batch was dead-lettered as `data.meeting_id` (the first field to break) and listed with
+    event_id None though it had an id; alone, in binary mode, it was the false missing-attributes cause."""
+    big = "m" * 1_150_000
+    in_batch, alone, binary = (cancellation(random_id("big")) for _ in range(3))
+    in_batch["data"]["meeting_id"] = alone["data"]["reason"] = binary["data"]["reason"] = big
+    small = cancellation(random_id("small"))
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    await publish_batch(channel, [small, in_batch])
+    await exchange.publish(aio_pika.Message(json.dumps(alone).encode()), routing_key=alone["type"])
+    await exchange.publish(binary_form(binary, "ce-"), routing_key=binary["type"])
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    seen: dict[str, dict[str, Any]] = {}
+    while len(seen) < 3:
+        listed = describe(await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=60), 0)
+        seen[listed["event_id"]] = listed
+    assert set(seen) == {in_batch["id"], alone["id"], binary["id"]}, list(seen)
+    for listed in seen.values():
+        assert re.fullmatch(r"body: larger than 1048576 bytes \([0-9]+ bytes\)", listed["cause"] or ""), listed
+    assert probe.calls == [small["data"]["meeting_id"]]
+
+
+async def test_a_replayed_dead_letter_that_dies_again_counts_every_death(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """A trial's dead letter replayed by an operator (replay_dead_letters: `x-chibo-replayed` counts the replays)
+    died again and was listed with death_count 1: each death counts, alone and out of a batch."""
+    alone = cancellation(random_id("again")) | {"data": {"meeting_id": random_id("again")}}  # no data.reason
+    item = cancellation(random_id("again")) | {"data": {"meeting_id": random_id("again")}}
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    replayed_once: dict[str, Any] = {"x-chibo-replayed": 1}
+    await exchange.publish(
+        aio_pika.Message(json.dumps(alone).encode(), headers=replayed_once), routing_key=alone["type"]
+    )
+    body = json.dumps([item]).encode()
+    batch = aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, headers={"x-chibo-replayed": 2})
+    await exchange.publish(batch, routing_key=item["type"])
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    counts: dict[str, int] = {}
+    while len(counts) < 2:
+        listed = describe(await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30), 0)
+        counts[listed["event_id"]] = listed["death_count"]
+    assert counts == {alone["id"]: 2, item["id"]: 3}
+
+
+def test_the_broker_dead_lettering_a_replayed_message_counts_the_replays_too() -> None:
+    """x-death counts the deaths since the last replay (the replay drops it); x-chibo-replayed the replays before."""
+    headers = {"x-death": [{"queue": "q", "reason": "delivery_limit", "count": 1}], "x-chibo-replayed": 2}
+    message = SimpleNamespace(headers=headers, timestamp=None)
+    assert death_of(message)["death_count"] == 3  # type: ignore[arg-type]
+    assert death_of(SimpleNamespace(headers={"x-death": headers["x-death"]}, timestamp=None))["death_count"] == 1  # type: ignore[arg-type]
+
+
+async def test_a_structured_event_beside_extension_headers_or_another_content_type_is_still_applied(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """Reading binary mode takes nothing from the structured form: an envelope body beside extension headers with no
+    `specversion` (`ce-note`, a `ce_note` no binding writes) or under a content type of neither mode is applied."""
+    events = [cancellation(random_id("beside")) for _ in range(3)]
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    forms: list[dict[str, Any]] = [
+        {"headers": {"ce-note": "thử"}},
+        {"headers": {"ce_note": "thử"}},
+        {"content_type": "text/plain"},
+    ]
+    for event, form in zip(events, forms, strict=True):
+        await exchange.publish(aio_pika.Message(json.dumps(event).encode(), **form), routing_key=event["type"])
+    ids = [event["data"]["meeting_id"] for event in events]
+    assert await eventually(lambda: _all_applied(pool, ids), timeout=30) == dict.fromkeys(ids, 1)

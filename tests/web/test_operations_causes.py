@@ -104,3 +104,22 @@ def test_a_figure_whose_service_does_not_answer_says_so_not_only_a_dash() -> Non
         assert "dịch vụ sinh hoạt chi bộ không phản hồi" in said, said
     answered = page(failed_deliveries=3)
     assert "dịch vụ thông báo không phản hồi" not in answered and "data-unavailable" not in answered
+
+
+def test_a_dead_letters_control_bytes_are_shown_as_code_points_never_raw() -> None:
+    """A trial's dead letter with NUL and ESC in its body and a header put them raw into the page's HTML (a NUL is a
+    parse error browsers replace, an ESC steers a terminal reading the page): each is shown as its code point."""
+    letter = {"event_id": "evt-9", "type": "t", "queue": "meetings.events", "reason": "rejected", "cause": "x\x07y"}
+    item = {
+        **letter,
+        "death_count": 1,
+        "body_bytes": 9,
+        "body_preview": '{"a":"\x00\x1b[31m\x7f\x85"}\n\tok',
+        "headers": {"ce-note": "n\x00b"},
+    }
+    html = page(dead_letters=[{"queue": "meetings.events.dlq", "total": 1, "items": [item]}])
+    controls = [char for char in html if ord(char) < 32 and char not in "\t\n\r" or 0x7F <= ord(char) <= 0x9F]
+    assert controls == [], controls
+    for shown in ("U+0000U+001B[31mU+007FU+0085", "nU+0000b", "xU+0007y"):
+        assert shown in html, shown
+    assert "\n\tok" in html  # tab and line breaks are text a preview keeps

@@ -31,7 +31,15 @@ from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
-from shared.text import FIRST_STRONG_ISOLATE, echoed, isolated_name, shown_name, without_steering
+from shared.text import (
+    CONTROL_CHARS,
+    FIRST_STRONG_ISOLATE,
+    controls_shown,
+    echoed,
+    isolated_name,
+    shown_name,
+    without_steering,
+)
 from shared.web_address import browser_uri
 
 log = get_logger(__name__)
@@ -75,11 +83,15 @@ def shown_text(value: Any) -> Any:
     """Every value a template prints, without the bidirectional controls and zero-width characters
     (shared.text.without_steering): a reason, a title or a name sent by another system (CONTRACT.md accepts them)
     cannot turn the page's text after it around. Markup stays Markup (removing them opens no tag); a text without
-    them, as nearly every one is, is the value itself (a committee page prints some 2,000 values). A name a sentence
+    them, as nearly every one is, is the value itself (a committee page prints some 2,000 values). A control
+    character but tab and line breaks (a NUL of a dead letter's body preview) is printed as its code point `U+0000`
+    (shared.text.controls_shown), never raw. A name a sentence
     built in Python isolates (shared.text.isolated_name: U+2068 … U+2069) is printed in <bdi>, as `| name` prints
     one: the text is escaped first, and only the tags around it are added."""
     if not isinstance(value, str):
         return value
+    if CONTROL_CHARS.search(value):  # a NUL or ESC sent by anyone (a dead letter's preview): shown as U+0000
+        value = Markup(controls_shown(value)) if isinstance(value, Markup) else controls_shown(value)
     if FIRST_STRONG_ISOLATE in value:
         escaped = str(value) if isinstance(value, Markup) else str(escape(value))
         if isinstance(value, Markup) or ISOLATED_TEXT.search(escaped):

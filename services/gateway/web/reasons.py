@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.gateway.web.i18n import N_, _, format_number
-from shared.reading import digits_too_many
+from shared.reading import MAX_EVENT_BYTES, digits_too_many
 from shared.refusals import RefusalCode
 from shared.text import is_ascii_number
 
@@ -245,8 +245,10 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             N_("The meeting's time is outside the allowed window (from 2000 to at most two years ahead)."),
         ),
         (
-            # the gateway's own limit on a whole request (limits.BodySizeLimit; shared.reading.body_over_limit)
-            r"^body: larger than [0-9]+ bytes(?:$|, the limit of one HTTP request)",
+            # the gateway's own limit on a whole request (limits.BodySizeLimit; shared.reading.body_over_limit); the
+            # bare form of the per-event limit (shared.reading.read_value: `body: larger than 1048576 bytes`, a dead
+            # letter's cause) is the event's 1 MiB, not the gateway's
+            rf"^body: larger than (?!{MAX_EVENT_BYTES} bytes$)[0-9]+ bytes(?:$|, the limit of one HTTP request)",
             N_(
                 "What was sent is larger than the gateway's size limit for one request; it was not read in full "
                 "and only its beginning was kept."

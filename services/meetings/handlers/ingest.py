@@ -65,7 +65,15 @@ from shared.envelope import (
 from shared.logs import get_logger, message_context, request_correlation_id
 from shared.metrics import INGEST_EVENTS, type_label
 from shared.periods import said_at
-from shared.reading import EXTENSION_VALUE, MAX_EVENT_BYTES, NOT_UTF8, ReadError, body_over_limit, loads
+from shared.reading import (
+    EXTENSION_VALUE,
+    MAX_EVENT_BYTES,
+    NOT_UTF8,
+    ReadError,
+    body_over_limit,
+    event_over_limit,
+    loads,
+)
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -246,7 +254,7 @@ names; a larger one (only AMQP carries it) is named by nothing, not parsed."""
 
 def too_large(size: int) -> str:
     """Why an event of `size` bytes is refused (the reason names `body`, as the HTTP route's 413 does)."""
-    return f"body: larger than {MAX_EVENT_BYTES} bytes ({size} bytes)"
+    return event_over_limit(size)
 
 
 def bounded_text(text: str, *, size: int) -> str:
