@@ -86,10 +86,15 @@ def stream(p: Province, clock: datetime) -> list[CloudEvent]:
 
 
 async def prepare(pool: asyncpg.Pool, settings: Settings, clock: Clock, p: Province) -> None:
-    """The province and its recent and old meeting, each event in its own unit of work."""
+    """The province and its recent and old meeting, both held (their minutes in), each event in its own unit of
+    work."""
     recent = p.scheduled(f"{p.cell}-m1", clock.value - timedelta(days=2))
     old = p.scheduled(f"{p.cell}-m2", clock.value - timedelta(days=200))
-    for item in [*p.setup(), recent, old]:
+    minutes = [  # at the clock's time, as the two provinces compare
+        p.minutes(meeting_id, clock.value - timedelta(days=days, hours=-2)).model_copy(update={"time": clock.value})
+        for meeting_id, days in ((f"{p.cell}-m1", 2), (f"{p.cell}-m2", 200))
+    ]
+    for item in [*p.setup(), recent, old, *minutes]:
         async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
             await HANDLERS[item.type](read_event(item), uow)
             await uow.commit()

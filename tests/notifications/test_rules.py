@@ -58,6 +58,11 @@ def meeting(starts_at: datetime = NOW + timedelta(days=2), **extra: object) -> M
     return Meeting(meeting_id="m1", cell_id="cell", starts_at=starts_at, **fields)
 
 
+def held_meeting(**extra: object) -> Meeting:
+    """A regular meeting of the test cell held the day before NOW (its minutes in)."""
+    return meeting(NOW - timedelta(days=1), minutes_submitted_at=NOW - timedelta(hours=20), **extra)
+
+
 def recipients(alerts: list) -> dict[str, list[str]]:
     """Rule name → recipient ids."""
     return {alert.rule: [recipient.id for recipient in alert.recipients] for alert in alerts}
@@ -239,11 +244,42 @@ def test_a_cancelled_meeting_alerts_no_absence_and_no_low_rating_whatever_arrive
 
     def rate(told: Meeting) -> list:
         return rules.meeting_rated_low(
-            meeting_id="m1", rating="poor", score=40.0, provisional=False, meeting=told, ctx=CTX, config=DEFAULT_CONFIG
+            meeting_id="m1",
+            rating="poor",
+            score=40.0,
+            provisional=False,
+            meeting=told,
+            ctx=CTX,
+            config=DEFAULT_CONFIG,
+            now=NOW,
         )
 
-    assert rate(cancelled) == []
-    assert recipients(rate(meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
+    assert rate(replace(held_meeting(), cancelled=True)) == []
+    assert recipients(rate(held_meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
+
+
+def test_a_meeting_not_held_is_not_rated_low_whatever_its_score() -> None:
+    """A trial's commune inbox read "xếp loại Kém" for a meeting scheduled for the next day: evaluation scores what
+    it has, a meeting not yet held included; only a held meeting (minutes in, start come, not cancelled) alerts."""
+    provisional = resolve_config(["c"], [RuleOverride("c", r.MEETING_RATED_LOW, params={"include_provisional": True})])
+
+    def rate(told: Meeting | None) -> list:
+        return rules.meeting_rated_low(
+            meeting_id="m1",
+            rating="poor",
+            score=21.7,
+            provisional=True,
+            meeting=told,
+            ctx=CTX,
+            config=provisional,
+            now=NOW,
+        )
+
+    assert rate(meeting(NOW + timedelta(days=1))) == []  # still scheduled
+    assert rate(meeting(NOW - timedelta(hours=3))) == []  # its start passed, no minutes
+    assert rate(meeting(NOW + timedelta(days=1), minutes_submitted_at=NOW)) == []  # minutes before its start
+    assert rate(None) == []  # not known here
+    assert recipients(rate(held_meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
 
 
 def history(*figures: int | tuple[int, int], recent: bool = True) -> list[AnnouncedFigures]:
@@ -344,9 +380,10 @@ def test_meeting_rated_average_or_poor_goes_to_the_superior_unless_provisional()
             rating=rating,
             score=55.0,
             provisional=provisional,
-            meeting=meeting(),
+            meeting=held_meeting(),
             ctx=CTX,
             config=DEFAULT_CONFIG,
+            now=NOW,
         )
 
     assert recipients(rate("average")) == {r.MEETING_RATED_LOW: ["ward"]}
@@ -383,9 +420,10 @@ def test_the_may_alert_checks_say_exactly_when_the_history_and_rating_rules_aler
                 rating=rating,
                 score=50.0,
                 provisional=provisional,
-                meeting=meeting(),
+                meeting=held_meeting(),
                 ctx=CTX,
                 config=config,
+                now=NOW,
             )
             may = rules.meeting_rated_low_may_alert(rating=rating, provisional=provisional, config=config)
             assert may == bool(fired), (rating, provisional)

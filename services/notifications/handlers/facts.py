@@ -575,6 +575,34 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
     meetings = await uow.projection.meetings_by_id(ids)
     await _replan_minutes_jobs([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
     await _roster_alerts_many([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
+    await _plan_held_score_checks([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
+
+
+async def _plan_held_score_checks(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
+    """Plan the settled-rating check (rules.MEETING_SCORE_CHECK, `settle_minutes` from now, re-armed) of the meetings
+    held now whose latest stored score may alert: a score that came while the meeting was still scheduled raised
+    nothing (rules.meeting_rated_low judges held meetings only), and the score evaluation publishes from the minutes
+    may reach this service before them, its check finding the meeting not yet held; so the minutes plan the check
+    again, and the meeting once held and rated low alerts once (its key holds it to once)."""
+    now = uow.now()
+    held = [
+        meeting
+        for meeting in meetings
+        if meeting.held_by(now) and is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days)
+    ]
+    if not held:
+        return
+    scores = await uow.projection.meeting_scores_of([meeting.meeting_id for meeting in held])
+    if not scores:
+        return
+    configs = await configs_for(sorted({score.cell_id for score in scores.values()}), uow)
+    jobs = []
+    for meeting_id, score in sorted(scores.items()):
+        config = configs[score.cell_id]
+        if rules.meeting_rated_low_may_alert(rating=score.rating, provisional=score.provisional, config=config):
+            settle = config.param(r.MEETING_RATED_LOW, "settle_minutes")
+            jobs.append((rules.MEETING_SCORE_CHECK, meeting_id, rules.meeting_score_due(now, settle_minutes=settle)))
+    await uow.outgoing.schedule_many(jobs, rearm=True)
 
 
 async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
