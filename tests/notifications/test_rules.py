@@ -8,7 +8,17 @@ import pytest
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import AnnouncedFigures, CellContext, Meeting, Member, Monitor, Unit
+from services.notifications.domain.model import (
+    AnnouncedFigures,
+    CellContext,
+    Meeting,
+    Member,
+    Monitor,
+    Unit,
+)
+from services.notifications.domain.model import (
+    person_recipient as person,
+)
 from services.notifications.domain.settings import DEFAULT_CONFIG, RuleOverride, resolve_config
 from services.notifications.templates import render
 from shared.periods import VIETNAM_TZ
@@ -225,6 +235,46 @@ def test_an_absent_committee_member_is_not_asked_to_remind_herself() -> None:
     alone = replace(CTX, members=(MEMBERS[0], MEMBERS[2]))
     fired = rules.unexcused_absences(meeting=meeting(), absent=[MEMBERS[0]], ctx=alone, config=DEFAULT_CONFIG)
     assert recipients(fired) == {r.UNEXCUSED_ABSENCE: ["ward"]}
+
+
+def test_a_meetings_unexcused_absentees_reach_each_recipient_in_one_alert_naming_them_all() -> None:
+    """A trial's roster of 4 unexcused absentees mailed each of the committee 4 times: one alert per recipient now,
+    keyed by the meeting, each naming the absentees it concerns (never the recipient themself)."""
+    van = member("van", "committee_member")
+    ctx = replace(CTX, members=(*MEMBERS, van, member("d"), member("e")))
+    absent = [van, member("a"), member("d"), member("e")]
+    fired = rules.unexcused_absences(meeting=held_meeting(), absent=absent, ctx=ctx, config=DEFAULT_CONFIG)
+    named = {
+        recipient.id: (alert.subject_id, alert.period, alert.values["absentees"])
+        for alert in fired
+        for recipient in alert.recipients
+    }
+    everyone = tuple(f"Nguyễn Văn {who}" for who in ("van", "a", "d", "e"))
+    assert named == {
+        "bt": ("m1", "m1", everyone),
+        "pbt": ("m1", "m1", everyone),
+        "van": ("m1", "m1", everyone[1:]),  # not asked to remind herself
+    }
+    title, body = render(next(alert for alert in fired if alert.recipients[0].id == "bt"), person(MEMBERS[0]))
+    assert title.startswith("4 đảng viên vắng mặt không lý do: Chi bộ khu phố 3, ")
+    assert "Các đồng chí Nguyễn Văn van, Nguyễn Văn a, Nguyễn Văn d và Nguyễn Văn e vắng mặt không có lý do" in body
+    assert "nhắc nhở từng đồng chí" in body
+
+    # a correction adding "f": one follow-up naming only f; one adding nobody: nothing
+    ctx = replace(ctx, members=(*ctx.members, member("f")))
+    told = [m.id for m in absent]
+    added = rules.unexcused_absences(
+        meeting=held_meeting(), absent=[*absent, member("f")], ctx=ctx, config=DEFAULT_CONFIG, told=told
+    )
+    assert {alert.values["absentees"] for alert in added} == {("Nguyễn Văn f",)}
+    assert {alert.period for alert in added} == {rules.absence_added_period("m1", ["f"])}
+    title, body = render(added[0], person(MEMBERS[0]))
+    assert title == "Bổ sung đảng viên vắng mặt không lý do: Nguyễn Văn f, Chi bộ khu phố 3"
+    assert "Theo danh sách điểm danh được cập nhật, đồng chí Nguyễn Văn f cũng vắng mặt không có lý do" in body
+    fewer = rules.unexcused_absences(
+        meeting=held_meeting(), absent=absent[:2], ctx=ctx, config=DEFAULT_CONFIG, told=told
+    )
+    assert fewer == []
 
 
 def test_a_committee_members_run_of_absences_goes_to_the_others_and_the_superior_committee() -> None:

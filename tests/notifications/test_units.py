@@ -75,7 +75,7 @@ async def test_an_unexcused_absence_goes_to_the_cell_committee() -> None:
     ]
     await handle(uow, event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}))
     assert uow.outgoing.sent("unexcused_absence") == sorted(
-        [(p.secretary, p.member, meeting_id), (p.deputy, p.member, meeting_id)]
+        [(p.secretary, meeting_id, meeting_id), (p.deputy, meeting_id, meeting_id)]
     )
 
 
