@@ -109,9 +109,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "buổi sinh hoạt chuyên đề nào.\n\nĐề nghị chi bộ xây dựng chuyên đề và tổ chức sinh hoạt trong tháng này.",
     ),
     r.UNEXCUSED_ABSENCE: (
-        "Đảng viên vắng mặt không lý do: $member, $cell",
-        "$greeting\n\nĐồng chí $member vắng mặt không có lý do trong buổi " + _MEETING_LINE + ".\n\n"
-        "Đề nghị chi ủy gặp gỡ, nhắc nhở đảng viên và ghi nhận lý do.",
+        "$absence_title",
+        "$greeting\n\n$absence_text trong buổi " + _MEETING_LINE + ".$absence_list\n\n$absence_ask",
     ),
     r.CONSECUTIVE_ABSENCES: (
         "Đảng viên vắng $count buổi liên tiếp: $member, $cell",
@@ -357,6 +356,42 @@ def change_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]
     }
 
 
+ABSENTEES_INLINE = 5
+"""Unexcused absentees one alert names in its sentence at most; more are listed one a line."""
+
+
+def absence_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]:
+    """What an unexcused-absence alert (rules.unexcused_absences) says of its absentees (`absentees`, names; `added`:
+    a corrected roster adds them to those told before): its title, its sentence, the list of names one a line when
+    there are more than ABSENTEES_INLINE, and what it asks of the cell committee."""
+    given = values.get("absentees") or ((values["member"],) if values.get("member") else ())
+    names = [mail_name(str(name)) for name in given]
+    added = bool(values.get("added"))
+    count = format_number(len(names), digits=0)
+    cell = text.get("cell", "")
+    if len(names) == 1:
+        title = f"Đảng viên vắng mặt không lý do: {names[0]}, {cell}"
+        sentence = f"Đồng chí {names[0]}"
+    else:
+        title = f"{count} đảng viên vắng mặt không lý do: {cell}{text['when_part']}"
+        sentence = f"Các đồng chí {listed(names)}" if len(names) <= ABSENTEES_INLINE else f"Có {count} đồng chí"
+    if added:
+        title = "Bổ sung " + title[0].lower() + title[1:]
+        if len(names) <= ABSENTEES_INLINE:
+            sentence = "Theo danh sách điểm danh được cập nhật, " + sentence[0].lower() + sentence[1:] + " cũng"
+        else:
+            sentence = f"Theo danh sách điểm danh được cập nhật, có thêm {count} đồng chí"
+    many = len(names) > ABSENTEES_INLINE
+    return {
+        "absence_title": title,
+        "absence_text": f"{sentence} vắng mặt không có lý do",
+        "absence_list": ("\nDanh sách:\n" + "\n".join(f"- {name}" for name in names)) if many else "",
+        "absence_ask": "Đề nghị chi ủy gặp gỡ, nhắc nhở "
+        + ("đảng viên" if len(names) == 1 else "từng đồng chí")
+        + " và ghi nhận lý do.",
+    }
+
+
 def _text_values(values: dict[str, Any]) -> dict[str, str]:
     text: dict[str, str] = {}
     for key, value in values.items():
@@ -405,6 +440,8 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
         # the page's figure (shared.numbers, halves up): `81,1` for 81.05, `80` for 80.0, not a float's `81,0`
         text["score_text"] = format_number(float(values["score"]))
     text["missing_text"] = missing_text(values.get("missing"))
+    if "absentees" in values or "member" in values:  # an alert stored with one `member` reads as one absentee
+        text |= absence_texts(values, text)
     if isinstance(values.get("ends_on"), date):
         text["ends_on_text"] = format_date(values["ends_on"])
     return text

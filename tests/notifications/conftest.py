@@ -210,8 +210,8 @@ async def cancellations_logged(pool: asyncpg.Pool, meeting_id: str) -> list[str]
 
 @dataclass
 class HeldMeeting:
-    """A projected cell's meeting that started the day before NOW, the clock its handlers and schedule run at (the
-    test moves it), and what the rating tests read of it: its check, its meeting_rated_low alerts and their
+    """A projected cell's meeting held the day before NOW (its minutes in), the clock its handlers and schedule run
+    at (the test moves it), and what the rating tests read of it: its check, its meeting_rated_low alerts and their
     deliveries."""
 
     pool: asyncpg.Pool
@@ -285,8 +285,17 @@ class HeldMeeting:
 
 @pytest.fixture
 async def held(pool: asyncpg.Pool, settings: Settings) -> HeldMeeting:
-    """A projected cell and a meeting of it that started the day before NOW, the clock at NOW."""
+    """A projected cell and a meeting of it that started the day before NOW and was held (its minutes are in), the
+    clock at NOW."""
     clock = Clock(NOW)
     p, meeting_id = Province(), random_id("mtg")
-    await handle(pool, settings, clock, *p.setup(), p.scheduled(meeting_id, NOW - timedelta(days=1)))
+    start = NOW - timedelta(days=1)
+    await handle(
+        pool,
+        settings,
+        clock,
+        *p.setup(),
+        p.scheduled(meeting_id, start),
+        p.minutes(meeting_id, start + timedelta(hours=2)),
+    )
     return HeldMeeting(pool, settings, clock, p, meeting_id)

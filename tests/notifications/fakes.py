@@ -679,6 +679,14 @@ class FakeProjection:
         """A meeting's latest stored score."""
         return self.meeting_scores.get(meeting_id)
 
+    async def meeting_scores_of(self, meeting_ids: Sequence[str]) -> dict[str, MeetingScore]:
+        """The latest stored scores of these meetings, by meeting id."""
+        return {
+            meeting_id: self.meeting_scores[meeting_id]
+            for meeting_id in meeting_ids
+            if meeting_id in self.meeting_scores
+        }
+
     async def pending_meeting_scores(self, cell_ids: Sequence[str]) -> list[MeetingScore]:
         """The latest scores of the cells' meetings with a pending rating check."""
         return [

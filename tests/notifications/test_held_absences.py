@@ -51,13 +51,13 @@ async def handle(pool: asyncpg.Pool, settings: Settings, *events: CloudEvent, ba
 
 
 async def alerted(pool: asyncpg.Pool, meeting_id: str) -> list[tuple[str, str]]:
-    """(recipient, absent member) of every unexcused-absence alert about the meeting, sorted."""
+    """(recipient, period) of every unexcused-absence alert about the meeting, sorted."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT recipient_id, subject_id FROM notification WHERE rule = 'unexcused_absence' AND period = $1",
+            "SELECT recipient_id, period FROM notification WHERE rule = 'unexcused_absence' AND subject_id = $1",
             meeting_id,
         )
-    return sorted((row["recipient_id"], row["subject_id"]) for row in rows)
+    return sorted((row["recipient_id"], row["period"]) for row in rows)
 
 
 async def held_cell(pool: asyncpg.Pool, settings: Settings, *, days_ago: float = 1) -> tuple[Province, str]:
@@ -67,9 +67,9 @@ async def held_cell(pool: asyncpg.Pool, settings: Settings, *, days_ago: float =
     return p, meeting_id
 
 
-def committee(p: Province) -> list[tuple[str, str]]:
+def committee(p: Province, meeting_id: str) -> list[tuple[str, str]]:
     """The alerts one unexcused absence of the plain member raises: one to each of the cell committee."""
-    return sorted([(p.secretary, p.member), (p.deputy, p.member)])
+    return sorted([(p.secretary, meeting_id), (p.deputy, meeting_id)])
 
 
 async def test_a_roster_alerts_nothing_until_the_minutes_then_once(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -77,9 +77,9 @@ async def test_a_roster_alerts_nothing_until_the_minutes_then_once(pool: asyncpg
     await handle(pool, settings, roster(meeting_id, p))
     assert await alerted(pool, meeting_id) == []
     await handle(pool, settings, p.minutes(meeting_id, NOW - timedelta(days=1) + timedelta(hours=2)))
-    assert await alerted(pool, meeting_id) == committee(p)
+    assert await alerted(pool, meeting_id) == committee(p, meeting_id)
     await handle(pool, settings, p.minutes(meeting_id, NOW - timedelta(hours=20)), roster(meeting_id, p))
-    assert await alerted(pool, meeting_id) == committee(p)  # again: still once
+    assert await alerted(pool, meeting_id) == committee(p, meeting_id)  # again: still once
 
 
 async def test_minutes_then_a_roster_alert_once(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -87,7 +87,7 @@ async def test_minutes_then_a_roster_alert_once(pool: asyncpg.Pool, settings: Se
     await handle(pool, settings, p.minutes(meeting_id, NOW - timedelta(hours=20)))
     assert await alerted(pool, meeting_id) == []
     await handle(pool, settings, roster(meeting_id, p))
-    assert await alerted(pool, meeting_id) == committee(p)
+    assert await alerted(pool, meeting_id) == committee(p, meeting_id)
 
 
 async def test_a_roster_without_minutes_alerts_nothing(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -118,11 +118,11 @@ async def test_minutes_in_a_batch_alert_for_each_held_meeting_with_a_roster(
     await handle(pool, settings, p.scheduled(quiet, NOW - timedelta(days=2)), roster(held, p), roster(unknown, p))
     minutes = [p.minutes(meeting_id, NOW - timedelta(hours=20)) for meeting_id in (held, quiet, unknown, held)]
     await handle(pool, settings, *minutes, batch=True)
-    assert await alerted(pool, held) == committee(p)
+    assert await alerted(pool, held) == committee(p, held)
     assert await alerted(pool, quiet) == []  # no roster
     assert await alerted(pool, unknown) == []  # its meeting is not known: its schedule will decide
     await handle(pool, settings, p.scheduled(unknown, NOW - timedelta(days=3)))
-    assert await alerted(pool, unknown) == committee(p)  # held and known now
+    assert await alerted(pool, unknown) == committee(p, unknown)  # held and known now
 
 
 async def test_imported_history_stays_silent_with_roster_and_minutes(pool: asyncpg.Pool, settings: Settings) -> None:

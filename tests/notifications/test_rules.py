@@ -8,7 +8,17 @@ import pytest
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import AnnouncedFigures, CellContext, Meeting, Member, Monitor, Unit
+from services.notifications.domain.model import (
+    AnnouncedFigures,
+    CellContext,
+    Meeting,
+    Member,
+    Monitor,
+    Unit,
+)
+from services.notifications.domain.model import (
+    person_recipient as person,
+)
 from services.notifications.domain.settings import DEFAULT_CONFIG, RuleOverride, resolve_config
 from services.notifications.templates import render
 from shared.periods import VIETNAM_TZ
@@ -56,6 +66,11 @@ def meeting(starts_at: datetime = NOW + timedelta(days=2), **extra: object) -> M
     """A regular meeting of the test cell."""
     fields: dict = {"kind": "regular", "topic": None, "location": "Nhà văn hóa khu phố 3"} | extra
     return Meeting(meeting_id="m1", cell_id="cell", starts_at=starts_at, **fields)
+
+
+def held_meeting(**extra: object) -> Meeting:
+    """A regular meeting of the test cell held the day before NOW (its minutes in)."""
+    return meeting(NOW - timedelta(days=1), minutes_submitted_at=NOW - timedelta(hours=20), **extra)
 
 
 def recipients(alerts: list) -> dict[str, list[str]]:
@@ -222,6 +237,46 @@ def test_an_absent_committee_member_is_not_asked_to_remind_herself() -> None:
     assert recipients(fired) == {r.UNEXCUSED_ABSENCE: ["ward"]}
 
 
+def test_a_meetings_unexcused_absentees_reach_each_recipient_in_one_alert_naming_them_all() -> None:
+    """A trial's roster of 4 unexcused absentees mailed each of the committee 4 times: one alert per recipient now,
+    keyed by the meeting, each naming the absentees it concerns (never the recipient themself)."""
+    van = member("van", "committee_member")
+    ctx = replace(CTX, members=(*MEMBERS, van, member("d"), member("e")))
+    absent = [van, member("a"), member("d"), member("e")]
+    fired = rules.unexcused_absences(meeting=held_meeting(), absent=absent, ctx=ctx, config=DEFAULT_CONFIG)
+    named = {
+        recipient.id: (alert.subject_id, alert.period, alert.values["absentees"])
+        for alert in fired
+        for recipient in alert.recipients
+    }
+    everyone = tuple(f"Nguyễn Văn {who}" for who in ("van", "a", "d", "e"))
+    assert named == {
+        "bt": ("m1", "m1", everyone),
+        "pbt": ("m1", "m1", everyone),
+        "van": ("m1", "m1", everyone[1:]),  # not asked to remind herself
+    }
+    title, body = render(next(alert for alert in fired if alert.recipients[0].id == "bt"), person(MEMBERS[0]))
+    assert title.startswith("4 đảng viên vắng mặt không lý do: Chi bộ khu phố 3, ")
+    assert "Các đồng chí Nguyễn Văn van, Nguyễn Văn a, Nguyễn Văn d và Nguyễn Văn e vắng mặt không có lý do" in body
+    assert "nhắc nhở từng đồng chí" in body
+
+    # a correction adding "f": one follow-up naming only f; one adding nobody: nothing
+    ctx = replace(ctx, members=(*ctx.members, member("f")))
+    told = [m.id for m in absent]
+    added = rules.unexcused_absences(
+        meeting=held_meeting(), absent=[*absent, member("f")], ctx=ctx, config=DEFAULT_CONFIG, told=told
+    )
+    assert {alert.values["absentees"] for alert in added} == {("Nguyễn Văn f",)}
+    assert {alert.period for alert in added} == {rules.absence_added_period("m1", ["f"])}
+    title, body = render(added[0], person(MEMBERS[0]))
+    assert title == "Bổ sung đảng viên vắng mặt không lý do: Nguyễn Văn f, Chi bộ khu phố 3"
+    assert "Theo danh sách điểm danh được cập nhật, đồng chí Nguyễn Văn f cũng vắng mặt không có lý do" in body
+    fewer = rules.unexcused_absences(
+        meeting=held_meeting(), absent=absent[:2], ctx=ctx, config=DEFAULT_CONFIG, told=told
+    )
+    assert fewer == []
+
+
 def test_a_committee_members_run_of_absences_goes_to_the_others_and_the_superior_committee() -> None:
     van = member("van", "committee_member")
     ctx = replace(CTX, members=(*MEMBERS, van))
@@ -239,11 +294,42 @@ def test_a_cancelled_meeting_alerts_no_absence_and_no_low_rating_whatever_arrive
 
     def rate(told: Meeting) -> list:
         return rules.meeting_rated_low(
-            meeting_id="m1", rating="poor", score=40.0, provisional=False, meeting=told, ctx=CTX, config=DEFAULT_CONFIG
+            meeting_id="m1",
+            rating="poor",
+            score=40.0,
+            provisional=False,
+            meeting=told,
+            ctx=CTX,
+            config=DEFAULT_CONFIG,
+            now=NOW,
         )
 
-    assert rate(cancelled) == []
-    assert recipients(rate(meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
+    assert rate(replace(held_meeting(), cancelled=True)) == []
+    assert recipients(rate(held_meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
+
+
+def test_a_meeting_not_held_is_not_rated_low_whatever_its_score() -> None:
+    """A trial's commune inbox read "xếp loại Kém" for a meeting scheduled for the next day: evaluation scores what
+    it has, a meeting not yet held included; only a held meeting (minutes in, start come, not cancelled) alerts."""
+    provisional = resolve_config(["c"], [RuleOverride("c", r.MEETING_RATED_LOW, params={"include_provisional": True})])
+
+    def rate(told: Meeting | None) -> list:
+        return rules.meeting_rated_low(
+            meeting_id="m1",
+            rating="poor",
+            score=21.7,
+            provisional=True,
+            meeting=told,
+            ctx=CTX,
+            config=provisional,
+            now=NOW,
+        )
+
+    assert rate(meeting(NOW + timedelta(days=1))) == []  # still scheduled
+    assert rate(meeting(NOW - timedelta(hours=3))) == []  # its start passed, no minutes
+    assert rate(meeting(NOW + timedelta(days=1), minutes_submitted_at=NOW)) == []  # minutes before its start
+    assert rate(None) == []  # not known here
+    assert recipients(rate(held_meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
 
 
 def history(*figures: int | tuple[int, int], recent: bool = True) -> list[AnnouncedFigures]:
@@ -344,9 +430,10 @@ def test_meeting_rated_average_or_poor_goes_to_the_superior_unless_provisional()
             rating=rating,
             score=55.0,
             provisional=provisional,
-            meeting=meeting(),
+            meeting=held_meeting(),
             ctx=CTX,
             config=DEFAULT_CONFIG,
+            now=NOW,
         )
 
     assert recipients(rate("average")) == {r.MEETING_RATED_LOW: ["ward"]}
@@ -383,9 +470,10 @@ def test_the_may_alert_checks_say_exactly_when_the_history_and_rating_rules_aler
                 rating=rating,
                 score=50.0,
                 provisional=provisional,
-                meeting=meeting(),
+                meeting=held_meeting(),
                 ctx=CTX,
                 config=config,
+                now=NOW,
             )
             may = rules.meeting_rated_low_may_alert(rating=rating, provisional=provisional, config=config)
             assert may == bool(fired), (rating, provisional)

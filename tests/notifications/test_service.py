@@ -209,8 +209,13 @@ async def test_score_and_history_batches_with_copies_reach_each_recipient_once(
     async with running_app(build_app(settings)):
         await publish_batches(amqp_url, p.setup())
         await setup_projected(db, p)
-        await publish(amqp_url, [p.scheduled(held, now() - timedelta(hours=2))])
-        await eventually(lambda: db.fetchval("SELECT 1 FROM notifications.meeting WHERE meeting_id = $1", held))
+        # held (its minutes in): only a held meeting is rated low
+        await publish(amqp_url, [p.scheduled(held, now() - timedelta(hours=2)), p.minutes(held, now())])
+        await eventually(
+            lambda: db.fetchval(
+                "SELECT 1 FROM notifications.meeting WHERE meeting_id = $1 AND minutes_submitted_at IS NOT NULL", held
+            )
+        )
         before = settled(NOTIFICATIONS_EVENTS.name)
         await publish_batches(amqp_url, [*scores, scores[-1]])
         await publish_batches(amqp_url, [*histories, histories[0]])

@@ -129,6 +129,7 @@ async def test_a_low_score_arriving_before_its_old_meeting_raises_nothing_once_t
     )
     await held.handle(held.province.scheduled(old, NOW - timedelta(days=30)))
     await held.handle(held.province.scheduled(recent, NOW - timedelta(days=7)))
+    await held.handle(held.province.minutes(recent, NOW - timedelta(days=7) + timedelta(hours=2)))
 
     held.clock.value = NOW + timedelta(minutes=30)
     assert await run_due(held.pool, held.settings, held.clock, old) == 0

@@ -42,9 +42,9 @@ def recipients(uow: FakeUnitOfWork, rule: str) -> set[str]:
 
 
 async def held_meeting(p: Province, uow: FakeUnitOfWork) -> str:
-    """A meeting of the cell that started two hours ago."""
+    """A meeting of the cell held two hours ago (its minutes in)."""
     meeting_id = random_id("mtg")
-    await handle(uow, p.scheduled(meeting_id, uow.now() - timedelta(hours=2)))
+    await handle(uow, p.scheduled(meeting_id, uow.now() - timedelta(hours=2)), p.minutes(meeting_id, uow.now()))
     return meeting_id
 
 
@@ -75,7 +75,7 @@ async def test_an_unexcused_absence_goes_to_the_cell_committee() -> None:
     ]
     await handle(uow, event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}))
     assert uow.outgoing.sent("unexcused_absence") == sorted(
-        [(p.secretary, p.member, meeting_id), (p.deputy, p.member, meeting_id)]
+        [(p.secretary, meeting_id, meeting_id), (p.deputy, meeting_id, meeting_id)]
     )
 
 

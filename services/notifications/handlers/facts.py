@@ -90,9 +90,11 @@ def is_held(meeting: Meeting) -> bool:
     return meeting.known and not meeting.cancelled and meeting.minutes_submitted_at is not None
 
 
-async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
-    """Alert the cell committee of each unexcused absence on the roster of a held, recent meeting (again harmlessly:
-    the notification's key holds each to once); a meeting without minutes yet waits for them (on_minutes_submitted)."""
+async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit, *, told: Sequence[str] = ()) -> None:
+    """Alert the cell committee of the unexcused absences on the roster of a held, recent meeting, one alert per
+    recipient (again harmlessly: the notification's key holds each to once); a meeting without minutes yet waits for
+    them (on_minutes_submitted). `told`: the absentees of the roster this one replaced, told of already (only those
+    it adds are told, rules.unexcused_absences)."""
     if not is_held(meeting):
         return  # no minutes yet, cancelled or unknown: not held, no absence on its roster alerts anyone
     if not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
@@ -108,15 +110,19 @@ async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
     ]
     ctx = await uow.projection.cell_context(meeting.cell_id)
     config = await config_for(meeting.cell_id, uow)
-    await raise_alerts(rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config), uow)
+    alerts = rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config, told=told)
+    await raise_alerts(alerts, uow)
 
 
-async def _roster_alerts_many(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
+async def _roster_alerts_many(
+    meetings: Sequence[Meeting], uow: NotificationsUnit, *, told: Mapping[str, Sequence[str]] | None = None
+) -> None:
     """_roster_alerts of each meeting in turn (distinct meetings), decided at once: only held, recent meetings read
     their rosters' absentees (one query for all), and only those with an unexcused absence read those members,
     their cells' contexts and settings (one query each); every alert raised in one raise_alerts, in the meetings'
     order. Raising alerts changes no roster, member or cell, so each meeting reads what it read in turn (issue 12:
-    a batch's alerts decided once per batch; most rosters of a backfill are of meetings too old to alert)."""
+    a batch's alerts decided once per batch; most rosters of a backfill are of meetings too old to alert). `told`: per
+    meeting, the absentees of the roster its new one replaced (_roster_alerts)."""
     now, cutoff_days = uow.now(), uow.settings.history_cutoff_days
     candidates = [
         meeting for meeting in meetings if is_held(meeting) and is_recent(meeting, now=now, cutoff_days=cutoff_days)
@@ -146,7 +152,8 @@ async def _roster_alerts_many(meetings: Sequence[Meeting], uow: NotificationsUni
             )
             for member_id in absent[meeting.meeting_id]
         ]
-        alerts += rules.unexcused_absences(meeting=meeting, absent=members, ctx=ctx, config=config)
+        before = (told or {}).get(meeting.meeting_id, ())
+        alerts += rules.unexcused_absences(meeting=meeting, absent=members, ctx=ctx, config=config, told=before)
     await raise_alerts(alerts, uow)
 
 
@@ -575,6 +582,34 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
     meetings = await uow.projection.meetings_by_id(ids)
     await _replan_minutes_jobs([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
     await _roster_alerts_many([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
+    await _plan_held_score_checks([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
+
+
+async def _plan_held_score_checks(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
+    """Plan the settled-rating check (rules.MEETING_SCORE_CHECK, `settle_minutes` from now, re-armed) of the meetings
+    held now whose latest stored score may alert: a score that came while the meeting was still scheduled raised
+    nothing (rules.meeting_rated_low judges held meetings only), and the score evaluation publishes from the minutes
+    may reach this service before them, its check finding the meeting not yet held; so the minutes plan the check
+    again, and the meeting once held and rated low alerts once (its key holds it to once)."""
+    now = uow.now()
+    held = [
+        meeting
+        for meeting in meetings
+        if meeting.held_by(now) and is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days)
+    ]
+    if not held:
+        return
+    scores = await uow.projection.meeting_scores_of([meeting.meeting_id for meeting in held])
+    if not scores:
+        return
+    configs = await configs_for(sorted({score.cell_id for score in scores.values()}), uow)
+    jobs = []
+    for meeting_id, score in sorted(scores.items()):
+        config = configs[score.cell_id]
+        if rules.meeting_rated_low_may_alert(rating=score.rating, provisional=score.provisional, config=config):
+            settle = config.param(r.MEETING_RATED_LOW, "settle_minutes")
+            jobs.append((rules.MEETING_SCORE_CHECK, meeting_id, rules.meeting_score_due(now, settle_minutes=settle)))
+    await uow.outgoing.schedule_many(jobs, rearm=True)
 
 
 async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
@@ -631,10 +666,11 @@ async def withdraw_not_late(planned: Sequence[tuple[Meeting, RuleConfig]], uow: 
 
 
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Store the roster when newer and, when the meeting is held (it has minutes), alert the cell committee of each
-    unexcused absence."""
+    """Store the roster when newer and, when the meeting is held (it has minutes), alert the cell committee of its
+    unexcused absences (one alert per recipient; a correction tells only of the absentees it adds)."""
     data = event.data
     locked = await _lock_meeting_cell(data.meeting_id, uow)
+    told = await uow.projection.absent_members(data.meeting_id)  # the roster it may replace, under the lock
     applied = await uow.projection.replace_roster(
         data.meeting_id,
         records=[(record.member_id, record.status.value) for record in data.records],
@@ -648,7 +684,7 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
     # a roster changes none of the meeting's own fields: the meeting read under the lock stands
     meeting = locked or await uow.projection.get_meeting(data.meeting_id)
     if meeting is not None:
-        await _roster_alerts(meeting, uow)
+        await _roster_alerts(meeting, uow, told=told)
 
 
 async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
@@ -666,6 +702,7 @@ async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: Notific
         await uow.projection.lock_cells(
             [cell_id if (cell_id := _cell_of(known.get(meeting_id))) is not None else meeting_id for meeting_id in ids]
         )
+        told = await uow.projection.absent_members_of(ids)  # the rosters they may replace, under the locks
         applied = await uow.projection.replace_rosters(
             [
                 Roster(
@@ -683,7 +720,9 @@ async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: Notific
             continue
         meetings = await uow.projection.meetings_by_id(sorted(applied))
         await _roster_alerts_many(
-            [meetings[meeting_id] for meeting_id in ids if meeting_id in applied and meeting_id in meetings], uow
+            [meetings[meeting_id] for meeting_id in ids if meeting_id in applied and meeting_id in meetings],
+            uow,
+            told=told,
         )
 
 

@@ -134,6 +134,7 @@ async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> int:
         meeting=meeting,
         ctx=ctx,
         config=await config_for(score.cell_id, uow),
+        now=uow.now(),
     )
     return await raise_alerts(alerts, uow)
 

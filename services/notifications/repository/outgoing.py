@@ -742,12 +742,14 @@ class PgOutgoingRepository:
 
     async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> tuple[int, int]:
         """Retract the alerts about a meeting cancelled since they were raised as retract_alerts does (_retract): its
-        unexcused absences (by their period) and the alerts of RETRACTED_WHEN_CANCELLED about it (its low rating, late
-        minutes, missing documents, reminder) void in the inbox, out of the digests still to come, their deliveries
-        not yet made cancelled (no mail about a meeting that will not be held); its own notices (meeting_cancelled
-        among them) are not touched. (alerts voided, deliveries cancelled); a second call changes nothing."""
+        unexcused absences (by their period, or their subject: one alert tells of all of a meeting's) and the alerts
+        of RETRACTED_WHEN_CANCELLED about it (its low rating, late minutes, missing documents, reminder) void in the
+        inbox, out of the digests still to come, their deliveries not yet made cancelled (no mail about a meeting that
+        will not be held); its own notices (meeting_cancelled among them) are not touched. (alerts voided, deliveries
+        cancelled); a second call changes nothing."""
         return await self._retract(
-            "((n.rule = $3 AND n.period = $5) OR (n.rule = ANY($4::text[]) AND n.subject_id = $5))",
+            "((n.rule = $3 AND (n.period = $5 OR n.subject_id = $5))"
+            " OR (n.rule = ANY($4::text[]) AND n.subject_id = $5))",
             [UNEXCUSED_ABSENCE, list(RETRACTED_WHEN_CANCELLED), meeting_id],
             now=now,
             why="retracted: its meeting was cancelled",

@@ -22,6 +22,7 @@ from services.notifications.domain.rules.common import (
 )
 from services.notifications.domain.rules.meetings import (
     RECORDS_DUE_AT_SQL,
+    absence_added_period,
     change_id,
     documents_missing,
     meeting_change,
@@ -63,6 +64,7 @@ __all__ = [
     "MEETING_SCORE_CHECK",
     "NOTICE_RULES",
     "RECORDS_DUE_AT_SQL",
+    "absence_added_period",
     "absence_history",
     "absence_history_may_alert",
     "absence_runs",

@@ -1,11 +1,12 @@
 """Rules about one meeting: notices, documents, reminders, late minutes, unexcused absences; when to check them."""
 
-from collections.abc import Container
+import hashlib
+from collections.abc import Collection, Container, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Alert, CellContext, Meeting, Member, unique_recipients
+from services.notifications.domain.model import Alert, CellContext, Meeting, Member, Recipient, unique_recipients
 from services.notifications.domain.rules.common import (
     EARLY_DOCUMENT_KINDS,
     FINAL_DOCUMENT_KINDS,
@@ -207,24 +208,62 @@ def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now:
     return alerts
 
 
-def unexcused_absences(*, meeting: Meeting, absent: list[Member], ctx: CellContext, config: RuleConfig) -> list[Alert]:
-    """Each member absent without valid reason: the cell committee (DOMAIN.md "Alerts"), the member themself left
-    out, as the alert asks the committee to meet and remind them; when nobody else is on it (the secretary of a cell
-    without deputy nor committee), the superior committee instead, so the absence is never told to nobody. Never on a
-    cancelled meeting's roster (an integration may send one, before or after the cancellation: the meeting was not
-    held)."""
+def absence_added_period(meeting_id: str, member_ids: Iterable[str]) -> str:
+    """The period of the follow-up telling of members a corrected roster adds to a meeting's unexcused absentees:
+    the meeting and a digest of the added members' ids (a key holds it to once whatever their number; the same
+    members added again, after a correction removed them, are not told twice)."""
+    digest = hashlib.sha256("\n".join(sorted(member_ids)).encode()).hexdigest()[:16]
+    return f"{meeting_id}|added:{digest}"
+
+
+def unexcused_absences(
+    *,
+    meeting: Meeting,
+    absent: list[Member],
+    ctx: CellContext,
+    config: RuleConfig,
+    told: Collection[str] = (),
+) -> list[Alert]:
+    """The unexcused absentees of a held meeting's roster, each recipient told of them in one alert (DOMAIN.md
+    "Alerts": the cell committee, each once; committees want no stream of single alerts: a trial's committee
+    members got 4 mails each for a roster of 4 absentees). Each absentee goes to the cell committee without
+    themself (the alert asks the committee to meet and remind them); when nobody else is on it (the secretary of a
+    cell without deputy nor committee), to the superior committee instead, so no absence is told to nobody. An
+    alert names every absentee of its recipients, keyed by the meeting (subject and period: once per recipient,
+    redelivered or raised again). `told`: the absentees of the roster a later one replaced, whose alert went out
+    already; a correction then tells only of those it adds, in one follow-up per recipient (absence_added_period),
+    and one that adds nobody (an absentee excused after all) tells nothing. Never on a cancelled meeting's roster
+    (an integration may send one, before or after the cancellation: the meeting was not held)."""
     rule = r.UNEXCUSED_ABSENCE
     if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
         return []
+    added = bool(told)
+    listed_members = [member for member in absent if member.id not in told] if added else list(absent)
+    if not listed_members:
+        return []
+    heard: dict[str, tuple[Recipient, list[Member]]] = {}
+    for member in listed_members:
+        for recipient in ctx.cell_committee(excluding=member.id) or ctx.superior_committee():
+            heard.setdefault(recipient.id, (recipient, []))[1].append(member)
+    groups: dict[tuple[str, ...], list[Recipient]] = {}
+    for recipient, members in heard.values():
+        groups.setdefault(tuple(member.id for member in members), []).append(recipient)
+    by_id = {member.id: member for member in listed_members}
+    period = (
+        absence_added_period(meeting.meeting_id, [member.id for member in listed_members])
+        if added
+        else meeting.meeting_id
+    )
     alerts: list[Alert] = []
-    for member in absent:
+    for member_ids, recipients in groups.items():
         alerts += build_alerts(
             rule,
-            subject_id=member.id,
-            period=meeting.meeting_id,
-            recipients=tuple(ctx.cell_committee(excluding=member.id) or ctx.superior_committee()),
+            subject_id=meeting.meeting_id,
+            period=period,
+            recipients=tuple(recipients),
             cell_id=meeting.cell_id,
-            member=member.full_name,
+            absentees=tuple(by_id[member_id].full_name for member_id in member_ids),
+            added=added,
             **meeting_values(meeting, ctx),
         )
     return alerts

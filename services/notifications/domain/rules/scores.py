@@ -47,17 +47,22 @@ def meeting_rated_low(
     meeting: Meeting | None,
     ctx: CellContext,
     config: RuleConfig,
+    now: datetime,
 ) -> list[Alert]:
-    """A meeting rated Average or Poor: the superior committee; never a meeting known cancelled here (its score is
-    withdrawn: a score published before the cancellation reached evaluation may arrive after it). Judged on the
-    meeting's settled score (the latest once `settle_minutes` passed without a newer one, MEETING_SCORE_CHECK), so an
-    interim low score a later one replaces raises nothing."""
+    """A held meeting rated Average or Poor: the superior committee. Only a meeting held by `now` (Meeting.held_by:
+    its minutes here, its start come, not cancelled) is rated: evaluation scores whatever facts it has, so a meeting
+    still scheduled gets a (provisional) score, and a trial's commune inbox read "xếp loại Kém" for a meeting due the
+    next day; one not known here is not judged either. A meeting held later is judged then (its minutes plan the
+    check again, handlers.facts). Never a meeting known cancelled (its score is withdrawn: a score published before
+    the cancellation reached evaluation may arrive after it). Judged on the meeting's settled score (the latest once
+    `settle_minutes` passed without a newer one, MEETING_SCORE_CHECK), so an interim low score a later one replaces
+    raises nothing."""
     rule = r.MEETING_RATED_LOW
     if not meeting_rated_low_may_alert(rating=rating, provisional=provisional, config=config):
         return []
-    if meeting is not None and meeting.cancelled:
+    if meeting is None or not meeting.held_by(now):
         return []
-    values = meeting_values(meeting, ctx) if meeting else {"cell": ctx.cell_name, "meeting_id": meeting_id}
+    values = meeting_values(meeting, ctx)
     return build_alerts(
         rule,
         subject_id=meeting_id,

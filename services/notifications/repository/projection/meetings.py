@@ -464,6 +464,13 @@ class PgMeetings:
         row = await self._db.fetchrow("SELECT * FROM meeting_score WHERE meeting_id = $1 AND NOT withdrawn", meeting_id)
         return _meeting_score(row) if row else None
 
+    async def meeting_scores_of(self, meeting_ids: Sequence[str]) -> dict[str, MeetingScore]:
+        """The latest stored scores (not withdrawn) of these meetings, by meeting id, in one query."""
+        rows = await self._db.fetch(
+            "SELECT * FROM meeting_score WHERE meeting_id = ANY($1::text[]) AND NOT withdrawn", list(meeting_ids)
+        )
+        return {row["meeting_id"]: _meeting_score(row) for row in rows}
+
     async def pending_meeting_scores(self, cell_ids: Sequence[str]) -> list[MeetingScore]:
         """The latest scores (not withdrawn) of the cells' meetings whose rating check (MEETING_SCORE_CHECK) has not
         fired yet."""
