@@ -18,6 +18,8 @@ from shared.envelope import (
     CloudEvent,
     InvalidEvent,
     is_batch,
+    new_event,
+    new_event_of_checked,
     new_id,
     parse_batch,
     parse_envelope,
@@ -506,6 +508,39 @@ def test_an_envelope_of_checked_values_is_the_one_model_validate_makes(time: str
         validated.model_fields_set,
         validated.model_extra,
     )
+
+
+@pytest.mark.parametrize(
+    "optional",
+    [{}, {"subject": "m-1"}, {"subject": "cell-9", "correlation_id": "c-1.x:y"}],
+)
+def test_an_event_of_checked_attributes_is_the_one_new_event_makes(optional: dict[str, str]) -> None:
+    data = MeetingScheduled.model_validate(SCHEDULED)
+    built = new_event_of_checked(type="meeting.scheduled.v1", source="urn:chibo:evaluation", data=data, **optional)
+    validated = new_event(
+        type="meeting.scheduled.v1",
+        source="urn:chibo:evaluation",
+        data=data,
+        event_id=built.id,
+        time=built.time,
+        **optional,
+    )
+    assert built == validated
+    assert built.to_json() == validated.to_json()
+    assert (built.time_ns, built.model_fields_set, built.model_extra) == (
+        validated.time_ns,
+        validated.model_fields_set,
+        validated.model_extra,
+    )
+
+
+@pytest.mark.parametrize("optional", [{"subject": ""}, {"subject": "s" * 257}, {"correlation_id": "bad value"}])
+def test_an_event_of_checked_attributes_refuses_what_new_event_refuses(optional: dict[str, str]) -> None:
+    data = MeetingScheduled.model_validate(SCHEDULED)
+    with pytest.raises(ValidationError):
+        new_event(type="meeting.scheduled.v1", source="urn:chibo:evaluation", data=data, **optional)
+    with pytest.raises(ValidationError):
+        new_event_of_checked(type="meeting.scheduled.v1", source="urn:chibo:evaluation", data=data, **optional)
 
 
 def test_a_forked_child_never_repeats_the_ids_of_its_parent() -> None:

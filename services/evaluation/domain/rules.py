@@ -30,8 +30,21 @@ Reason = tuple[ReasonPart, ...]
 Outcome = tuple[float, Reason]
 """(points, reason parts) of an applicable automatic item."""
 
-NO_MINUTES: Reason = (ReasonPart(code=ReasonCode.NO_MINUTES),)
-NO_ROSTER: Reason = (ReasonPart(code=ReasonCode.NO_ROSTER),)
+_only_code: dict[str, Reason] = {}
+"""The reason naming only its code, for each code asked so far (frozen models, shared by every line that says it)."""
+
+
+def only(code: ReasonCode) -> Reason:
+    """The one-part reason naming only `code`, built once per code: a scoring round says a few dozen per meeting, and
+    building each (a pydantic model) was ~4 µs (issue 12)."""
+    reason = _only_code.get(code)
+    if reason is None:
+        reason = _only_code[code] = (ReasonPart(code=code),)
+    return reason
+
+
+NO_MINUTES: Reason = only(ReasonCode.NO_MINUTES)
+NO_ROSTER: Reason = only(ReasonCode.NO_ROSTER)
 
 
 def banded(value: float, bands: Sequence[Threshold], below: float) -> float:
@@ -64,7 +77,7 @@ def _attendance(rule: AttendanceRule, item: Item, facts: MeetingFacts) -> Outcom
     counted = facts.attendance_counted
     present = facts.count("present")
     if counted == 0:
-        return 0, (ReasonPart(code=ReasonCode.NOBODY_EXPECTED),)
+        return 0, only(ReasonCode.NOBODY_EXPECTED)
     rate = present / counted
     points = banded(rate, rule.bands, rule.below_points)
     unexcused = facts.count("absent")
@@ -132,16 +145,16 @@ def _document_before_start(rule: DocumentTimingRule, item: Item, facts: MeetingF
 
 def _committee_prepared(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     if not facts.cell_has_committee:
-        return item.max, (ReasonPart(code=ReasonCode.NO_COMMITTEE),)
+        return item.max, only(ReasonCode.NO_COMMITTEE)
     if facts.committee_prepared:
-        return item.max, (ReasonPart(code=ReasonCode.COMMITTEE_PREPARED),)
-    return 0, (ReasonPart(code=ReasonCode.COMMITTEE_NOT_PREPARED),)
+        return item.max, only(ReasonCode.COMMITTEE_PREPARED)
+    return 0, only(ReasonCode.COMMITTEE_NOT_PREPARED)
 
 
 def _notified(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     if facts.notified_at is not None and facts.notified_at < facts.starts_at:
         return item.max, (ReasonPart(code=ReasonCode.NOTIFIED, notified_at=facts.notified_at),)
-    return 0, (ReasonPart(code=ReasonCode.NOT_NOTIFIED),)
+    return 0, only(ReasonCode.NOT_NOTIFIED)
 
 
 def _speakers(rule: SpeakersRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -173,7 +186,7 @@ def _minutes_complete(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
         missing.append("resolution")
     if missing:
         return 0, (ReasonPart(code=ReasonCode.MINUTES_LACK, kinds=tuple(missing)),)
-    return item.max, (ReasonPart(code=ReasonCode.MINUTES_COMPLETE),)
+    return item.max, only(ReasonCode.MINUTES_COMPLETE)
 
 
 def _self_criticism(rule: SelfCriticismRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -181,7 +194,7 @@ def _self_criticism(rule: SelfCriticismRule, item: Item, facts: MeetingFacts) ->
         return 0, NO_MINUTES
     spent = facts.minutes.self_criticism_minutes
     if spent is None:
-        return 0, (ReasonPart(code=ReasonCode.SELF_CRITICISM_UNRECORDED),)
+        return 0, only(ReasonCode.SELF_CRITICISM_UNRECORDED)
     within = rule.min_minutes <= spent <= rule.max_minutes
     code = ReasonCode.SELF_CRITICISM_WITHIN if within else ReasonCode.SELF_CRITICISM_OUTSIDE
     return item.max if within else 0, (ReasonPart(code=code, spent=spent, low=rule.min_minutes, high=rule.max_minutes),)
@@ -200,7 +213,7 @@ def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingF
         return 0, NO_MINUTES
     resolutions = facts.minutes.resolutions
     if not resolutions:
-        return 0, (ReasonPart(code=ReasonCode.NO_RESOLUTION),)
+        return 0, only(ReasonCode.NO_RESOLUTION)
     for number, resolution in enumerate(resolutions, start=1):
         cast = resolution.votes_for + resolution.votes_against
         cast += resolution.abstentions if rule.count_abstentions else 0
@@ -219,7 +232,7 @@ def _minutes_and_tasks(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     if approved and tasks:
         return item.max, (ReasonPart(code=ReasonCode.MINUTES_APPROVED_AND_TASKS, count=tasks),)
     checks = ((ReasonCode.MINUTES_NOT_APPROVED, approved), (ReasonCode.NO_TASK_ASSIGNED, tasks > 0))
-    return 0, tuple(ReasonPart(code=code) for code, ok in checks if not ok)
+    return 0, tuple(only(code)[0] for code, ok in checks if not ok)
 
 
 def _final_documents(rule: FinalDocumentsRule, item: Item, facts: MeetingFacts) -> Outcome:

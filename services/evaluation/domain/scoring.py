@@ -9,7 +9,7 @@ from pydantic_core import to_jsonable_python
 
 from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
 from services.evaluation.domain.framework import Framework, Item
-from services.evaluation.domain.rules import Reason, evaluate_automatic
+from services.evaluation.domain.rules import Reason, evaluate_automatic, only
 from shared.gates import ItemResult, apply_gates
 from shared.reasons import ReasonCode, ReasonPart, reason_text
 
@@ -128,16 +128,25 @@ class MeetingScore:
         }
 
 
+_assessed_by: dict[str, Reason] = {}
+"""The reason of points assessed by each role seen so far, built once per role (frozen models; issue 12)."""
+_not_applicable_to: dict[str, Reason] = {}
+"""The reason of an item that does not apply to each meeting kind seen so far, built once per kind."""
+
+
 def manual_points(item: Item, assessments: tuple[Assessment, ...]) -> tuple[float | None, Reason]:
     """The winning assessment's points for an item and why: highest role first, then the latest within it."""
     candidates = [assessment for assessment in assessments if item.code in assessment.points]
     if not candidates:
-        return None, (ReasonPart(code=ReasonCode.AWAITING_ASSESSMENT),)
+        return None, only(ReasonCode.AWAITING_ASSESSMENT)
     winner = max(candidates, key=lambda a: (ASSESSOR_RANK.get(a.role, -1), a.time, a.ns, a.event_id))
     given = float(winner.points[item.code])
     if given > item.max:
         return item.max, (ReasonPart(code=ReasonCode.ASSESSED_CAPPED, role=winner.role, given=given, max=item.max),)
-    return given, (ReasonPart(code=ReasonCode.ASSESSED, role=winner.role),)
+    assessed = _assessed_by.get(winner.role)
+    if assessed is None:
+        assessed = _assessed_by[winner.role] = (ReasonPart(code=ReasonCode.ASSESSED, role=winner.role),)
+    return given, assessed
 
 
 def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
@@ -146,12 +155,16 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
     for item in framework.items:
         source = "manual" if item.manual else "auto"
         if facts.kind not in item.applies_to:
-            not_applicable = (ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind=facts.kind),)
+            not_applicable = _not_applicable_to.get(facts.kind)
+            if not_applicable is None:
+                not_applicable = _not_applicable_to[facts.kind] = (
+                    ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind=facts.kind),
+                )
             lines.append(CriterionLine(item.code, None, item.max, False, source, not_applicable))
             continue
         if item.rule.kind == "previous_tasks_on_time" and not facts.previous_tasks:
             code = ReasonCode.NO_PREVIOUS_MEETING if facts.previous_tasks is None else ReasonCode.PREVIOUS_NO_TASKS
-            lines.append(CriterionLine(item.code, None, item.max, False, source, (ReasonPart(code=code),)))
+            lines.append(CriterionLine(item.code, None, item.max, False, source, only(code)))
             continue
         if item.manual:
             points, parts = manual_points(item, facts.assessments)

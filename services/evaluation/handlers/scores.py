@@ -41,7 +41,7 @@ from services.evaluation.repository import (
 )
 from services.evaluation.repository.facts import CommitteeHistory
 from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
-from shared.envelope import CloudEvent, new_event, now
+from shared.envelope import CloudEvent, new_event, new_event_of_checked, now
 from shared.logs import get_logger
 from shared.metrics import SCORING_SECONDS
 from shared.periods import (
@@ -409,7 +409,7 @@ def _store_score(
         return
     data = MeetingScoreUpdated.model_validate(published)
     uow.emit(
-        new_event(
+        new_event_of_checked(
             type="score.meeting.updated.v1",
             source=SOURCE,
             data=data,
@@ -553,7 +553,7 @@ async def refresh_cells_periods(
             if row is not None and _published_period(row) == result.published_data():
                 continue  # only what is not published moved (pooled counts, months counted): stored, not re-announced
             uow.emit(
-                new_event(
+                new_event_of_checked(
                     type="score.cell.updated.v1",
                     source=SOURCE,
                     subject=cell_id,
