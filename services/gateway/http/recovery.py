@@ -23,8 +23,9 @@ from services.gateway.http.operations import (
     queue_states,
     served_queues,
 )
+from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
 from services.gateway.http.routing import ApiRoute
-from services.gateway.schemas import IngestOutcomeRead, Page
+from services.gateway.schemas import CursorPage, IngestOutcomeRead, Page
 from services.gateway.schemas.operations import InstanceRead
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
@@ -265,11 +266,20 @@ async def drop_parked_row(
 # ---- held events -------------------------------------------------------------------------------
 
 
-@router.get("/held-events", response_model=Page[HeldEventRead], dependencies=[Depends(READ_HELD)])
-async def list_held_events(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
-    """Events meetings holds until what they refer to arrives, oldest first."""
+@router.get(
+    "/held-events", response_model=Page[HeldEventRead] | CursorPage[HeldEventRead], dependencies=[Depends(READ_HELD)]
+)
+async def list_held_events(
+    caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
+) -> Any:
+    """Events meetings holds until what they refer to arrives, oldest first, by `offset` or by `cursor`."""
     READ_HELD.check(caller)
-    return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
+    if cursor is None:
+        return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
+    name = "held-events"
+    position = read_cursor(state.secret, cursor, list_name=name, carried=Carried, given={}, offset=offset)
+    listed = await state.rpc.call(meetings.ListHeldEvents(limit=limit, after=position.after))
+    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
 
 
 async def not_held(state: GatewayState, *, source: str, event_id: str) -> RpcError:
