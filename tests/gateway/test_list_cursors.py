@@ -38,6 +38,7 @@ def lists(world: World, headers: dict[str, dict[str, str]]) -> list[tuple[str, s
         ("rejections", "/v1/rejections", headers["operator"], {"status": "bogus"}),
         ("held-events", "/v1/held-events", headers["operator"], {"source": "x"}),
         ("deliveries/failed", "/v1/deliveries/failed", headers["operator"], {"status": "x"}),
+        ("outbox/meetings/parked", "/v1/outbox/meetings/parked", headers["operator"], {"service": "x"}),
         ("accounts", "/v1/accounts", headers["admin"], {"role": "admin"}),
         ("audit", "/v1/audit", headers["admin"], {"sub": "s" * 65}),
     ]
