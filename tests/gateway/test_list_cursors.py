@@ -130,3 +130,19 @@ async def test_the_accounts_and_the_audit_log_by_cursor_each_once_while_rows_are
         return body
 
     each_once(await walk_inserting(page, insert, key=key, pages=2000), before)
+
+
+async def test_the_openapi_document_offers_the_cursor_of_every_list_and_says_offset_is_for_compatibility(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    for _, path, _, _ in lists(world, headers):
+        template = next(
+            p
+            for p in document["paths"]
+            if p.count("/") == path.count("/")
+            and all(a == b or a.startswith("{") for a, b in zip(p.split("/"), path.split("/"), strict=True))
+        )
+        params = {param["name"]: param for param in document["paths"][template]["get"]["parameters"]}
+        assert "`next`" in params["cursor"]["description"], template
+        assert "compatibility" in params["offset"]["description"], template
