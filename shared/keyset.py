@@ -5,11 +5,16 @@ costs the same however far into the list (OFFSET reads and drops every row befor
 A key is the page's last row's ordering columns written as text (`after`, `next_after` of the RPC catalogs); the SQL
 casts each back to its column's type, so one JSON-safe shape serves every list."""
 
+import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import Field
+
+from shared.rpc import RpcError
 
 After = Annotated[list[Annotated[str, Field(max_length=300)]], Field(min_length=1, max_length=4)]
 """The sort key of the last row a page listed, each column as text (keyset.text_of)."""
@@ -18,6 +23,26 @@ After = Annotated[list[Annotated[str, Field(max_length=300)]], Field(min_length=
 def text_of(value: Any) -> str:
     """`value` of an ordering column as a key's text: ISO 8601 for a date or moment (microseconds kept), else str."""
     return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
+def _moment(text: str) -> None:
+    if datetime.fromisoformat(text).tzinfo is None:
+        raise ValueError("a moment without an offset")
+
+
+def _bigint(text: str) -> None:
+    if not re.fullmatch(r"-?[0-9]{1,19}", text) or not -(2**63) <= int(text) < 2**63:
+        raise ValueError("not a whole number")
+
+
+_READERS: dict[str, Callable[[str], object]] = {
+    "timestamptz": _moment,
+    "date": date.fromisoformat,
+    "bigint": _bigint,
+    "uuid": uuid.UUID,
+    "text": str,
+}
+"""How each column type's key text is checked before PostgreSQL casts it (a bad one would be a database error)."""
 
 
 @dataclass(frozen=True)
@@ -43,11 +68,17 @@ class Keyset:
 
     def after(self, key: list[str] | None, *, first: int) -> tuple[str, list[str]]:
         """The SQL condition of the rows after `key` in the order (its parameters numbered from `first`) and those
-        parameters; `TRUE` and none for the first page (`key` None); ValueError for a key of another length."""
+        parameters; `TRUE` and none for the first page (`key` None); RpcError invalid naming `after` for a key of
+        another length or a value its column's type cannot read."""
         if key is None:
             return "TRUE", []
         if len(key) != len(self.columns):
-            raise ValueError(f"a key of {len(self.columns)} columns, not {len(key)}")
+            raise RpcError("invalid", f"after: a key of {len(self.columns)} values, not {len(key)}", field="after")
+        for column, text in zip(self.columns, key, strict=True):
+            try:
+                _READERS[column.kind](text)
+            except ValueError:
+                raise RpcError("invalid", f"after: {text[:40]!r} is not a {column.kind} value", field="after") from None
         said = [f"${first + i}::text::{c.kind}" for i, c in enumerate(self.columns)]
         ties: list[str] = []
         either: list[str] = []

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from services.gateway.bootstrap import GatewayState
+from services.gateway.http.errors import query_field
 from services.gateway.http.paging import Carried, encode_cursor
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
@@ -146,3 +148,10 @@ async def test_the_openapi_document_offers_the_cursor_of_every_list_and_says_off
         params = {param["name"]: param for param in document["paths"][template]["get"]["parameters"]}
         assert "`next`" in params["cursor"]["description"], template
         assert "compatibility" in params["offset"]["description"], template
+
+
+def test_a_services_refusal_of_a_cursors_key_is_named_as_the_cursor() -> None:
+    # the services refuse a key they cannot read as `after` (shared.keyset); the caller sent a cursor, not `after`
+    scope = {"type": "http", "method": "GET", "path": "/v1/rejections", "query_string": b"cursor=abc", "headers": []}
+    field, message = query_field(Request(scope), "after", "after: 'x' is not a timestamptz value")
+    assert field == "query.cursor" and message.startswith("query.cursor: "), (field, message)

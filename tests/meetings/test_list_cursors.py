@@ -12,12 +12,12 @@ import asyncpg
 import pytest
 
 from services.gateway.auth import Principal, Role
-from services.gateway.http import operations, reads, recovery
+from services.gateway.http import operations, paging, reads, recovery
 from services.meetings import handlers
 from services.meetings import rpc as meetings_rpc
 from shared.contracts import meetings_rpc as rpc
 from shared.envelope import now
-from shared.rpc import Request
+from shared.rpc import Request, RpcError
 from tests.meetings import events as ev
 from tests.support.cursor_walk import each_once, walk_inserting
 from tests.support.ids import random_id
@@ -187,3 +187,32 @@ async def test_the_held_events_by_cursor_each_once_while_events_are_held(
         await ingest(uow_factory, [waiting() for _ in range(2)], outcome="held")
 
     each_once(await walk_inserting(page, insert, key="key", pages=1000), before)
+
+
+async def test_a_signed_cursor_whose_key_the_list_cannot_read_is_refused_naming_cursor(
+    state: Any, uow_factory: Any
+) -> None:
+    # a cursor signed with the gateway's secret but carrying a key of other columns (the secret leaked, or a list
+    # changed its order): refused as a cursor, not a database error (500)
+    cell = await a_cell(uow_factory)
+    committee = ev.TEST_ROOT
+    for call, key in (
+        (partial(reads.list_cell_meetings, cell, OFFICER, state), ["x", "y"]),
+        (partial(reads.list_cell_tasks, cell, OFFICER, state), ["2026-02-30", "m", "t"]),
+        (partial(reads.list_committee_units, committee, OFFICER, state), ["a", "b"]),
+        (partial(operations.list_rejections, OPERATOR, state), ["2026-11-03T12:30:00", "r"]),
+        (partial(recovery.list_held_events, OPERATOR, state), ["not a moment", "s", "e"]),
+    ):
+        name = {
+            reads.list_cell_meetings: f"cells/{cell}/meetings",
+            reads.list_cell_tasks: f"cells/{cell}/tasks",
+            reads.list_committee_units: f"committees/{committee}/units",
+            operations.list_rejections: "rejections",
+            recovery.list_held_events: "held-events",
+        }[call.func]
+        carried = {reads.list_cell_meetings: reads.MeetingsQuery(), reads.list_cell_tasks: reads.TasksQuery()}
+        query = carried.get(call.func, paging.Carried())
+        cursor = paging.encode_cursor(state.secret, list_name=name, after=key, query=query)
+        with pytest.raises(RpcError) as refused:
+            await call(limit=LIMIT, cursor=cursor)
+        assert refused.value.code == "invalid" and refused.value.field == "after", refused.value
