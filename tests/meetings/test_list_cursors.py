@@ -13,6 +13,7 @@ import pytest
 
 from services.gateway.auth import Principal, Role
 from services.gateway.http import operations, paging, reads, recovery
+from services.gateway.web import data
 from services.meetings import handlers
 from services.meetings import rpc as meetings_rpc
 from shared.contracts import meetings_rpc as rpc
@@ -216,3 +217,27 @@ async def test_a_signed_cursor_whose_key_the_list_cannot_read_is_refused_naming_
         with pytest.raises(RpcError) as refused:
             await call(limit=LIMIT, cursor=cursor)
         assert refused.value.code == "invalid" and refused.value.field == "after", refused.value
+
+
+async def test_the_web_reads_a_cells_meetings_whole_each_once_while_meetings_are_scheduled(
+    state: Any, uow_factory: Any
+) -> None:
+    # the cell page reads every meeting of the cell page by page (data.all_cell_meetings): by offset, a meeting
+    # scheduled between two pages repeated another
+    cell = await a_cell(uow_factory)
+    start = now() - timedelta(days=300)
+    await ingest(
+        uow_factory, [ev.scheduled(random_id("mtg"), cell, starts_at=start + timedelta(hours=i)) for i in range(450)]
+    )
+    before = [m["meeting_id"] for m in await data.all_cell_meetings(state, OFFICER, cell)]
+    assert len(before) == 450
+    earlier = iter(start - timedelta(hours=i + 1) for i in range(100))
+    served = state.rpc.call
+
+    async def call_then_schedule(request: Request[Any]) -> Any:
+        reply = await served(request)
+        await ingest(uow_factory, [ev.scheduled(random_id("mtg"), cell, starts_at=next(earlier))])
+        return reply
+
+    state.rpc.call = call_then_schedule
+    each_once([m["meeting_id"] for m in await data.all_cell_meetings(state, OFFICER, cell)], before)

@@ -115,10 +115,11 @@ async def province_first_month(state: State) -> str | None:
     ListUnits; units_first_month), what a re-score without `unit_id` spans; None without any data yet. Only for a
     caller who may read the whole province (an administrator)."""
     roots: list[str] = []
-    while True:
-        listed = await state.rpc.call(meetings.ListUnits(parent_id=None, limit=1000, offset=len(roots)))
+    after: list[str] | None = None
+    while True:  # by keyset (shared.keyset): a unit added meanwhile neither skips nor repeats another
+        listed = await state.rpc.call(meetings.ListUnits(parent_id=None, limit=1000, after=after))
         roots += [unit.id for unit in listed.items]
-        if not listed.items or len(roots) >= listed.total:
+        if (after := listed.next_after) is None:
             break
     return await units_first_month(state, roots)
 
