@@ -99,6 +99,8 @@ class Page(Reply, Generic[ItemT]):
     total: int
     limit: int
     offset: int
+    next_after: list[str] | None = None
+    """The key the following page starts after, of a list read by keyset (shared.keyset); None after the last."""
 
 
 class Request(BaseModel, Generic[ReplyT]):

@@ -10,14 +10,44 @@ from services.meetings import domain
 from services.meetings.config import Settings
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
 
-def page(items: list[dict[str, Any]], *, total: int, limit: int, offset: int) -> dict[str, Any]:
-    """The catalog's page shape."""
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+def page(
+    items: list[dict[str, Any]], *, total: int, limit: int, offset: int, next_after: list[str] | None = None
+) -> dict[str, Any]:
+    """The catalog's page shape; `next_after` the key the following page starts after (shared.keyset)."""
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next_after": next_after}
+
+
+UNITS_ORDER = Keyset((Column("id", "text", "id"),))
+MEETINGS_ORDER = Keyset(
+    (Column("m.starts_at", "timestamptz", "starts_at"), Column("m.meeting_id", "text", "meeting_id"))
+)
+TASKS_ORDER = Keyset(
+    (
+        Column("t.due_on", "date", "due_on"),
+        Column("t.meeting_id", "text", "meeting_id"),
+        Column("t.task_id", "text", "task_id"),
+    )
+)
+REJECTIONS_ORDER = Keyset(
+    (
+        Column("received_at", "timestamptz", "received_at", descending=True),
+        Column("rejection_id", "text", "rejection_id"),
+    )
+)
+HELD_ORDER = Keyset(
+    (
+        Column("held_at", "timestamptz", "held_at"),
+        Column("source", "text", "source"),
+        Column("event_id", "text", "event_id"),
+    )
+)
+"""The orders of the lists read by cursor as well as by offset (shared.keyset): each page's rows after `after`."""
 
 
 def _unit(row: asyncpg.Record) -> dict[str, Any]:
@@ -47,19 +77,27 @@ async def known_units(conn: asyncpg.Connection, unit_ids: list[str]) -> list[str
     return [unit_id for unit_id in dict.fromkeys(unit_ids) if unit_id in known]
 
 
-async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: int, offset: int) -> dict[str, Any]:
+async def list_units(
+    conn: asyncpg.Connection, *, parent_id: str | None, limit: int, offset: int, after: list[str] | None = None
+) -> dict[str, Any]:
     """The children of a unit (the roots when `parent_id` is None), each with its `ancestors` as get_unit gives
-    them (the parent's path, then itself): the list said [] where the unit itself said the whole path."""
+    them (the parent's path, then itself): the list said [] where the unit itself said the whole path; by id, those
+    after the key `after` (UNITS_ORDER)."""
     where = "parent_id IS NOT DISTINCT FROM $1"
+    following, key = UNITS_ORDER.after(after, first=4)
     rows = await conn.fetch(
-        f"SELECT * FROM org_unit WHERE {where} ORDER BY id LIMIT $2 OFFSET $3", parent_id, limit, offset
+        f"SELECT * FROM org_unit WHERE {where} AND {following} ORDER BY {UNITS_ORDER.order_by} LIMIT $2 OFFSET $3",
+        parent_id,
+        limit,
+        offset,
+        *key,
     )
     total = await conn.fetchval(f"SELECT count(*) FROM org_unit WHERE {where}", parent_id)
     path = (
         (await fetch_ancestors(conn, table="org_unit", unit_id=parent_id) or [parent_id]) if parent_id and rows else []
     )
     items = [_unit(r) | {"ancestors": [*path, r["id"]]} for r in rows]
-    return page(items, total=total, limit=limit, offset=offset)
+    return page(items, total=total, limit=limit, offset=offset, next_after=UNITS_ORDER.next_after(rows, limit=limit))
 
 
 _MEMBER_COLUMNS = "id, full_name, status, role, exempt, email, admitted_on, probation_ends_on"
@@ -218,19 +256,33 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def list_meetings(
-    conn: asyncpg.Connection, *, cell_id: str, period: str | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    *,
+    cell_id: str,
+    period: str | None,
+    limit: int,
+    offset: int,
+    after: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A cell's meetings, by start, optionally within a period."""
+    """A cell's meetings, by start, optionally within a period; those after the key `after` (MEETINGS_ORDER)."""
     start, end = domain.parse_period(period) if period else (None, None)
     where = (
         " WHERE m.cell_id = $1 AND ($2::timestamptz IS NULL OR m.starts_at >= $2)"
         " AND ($3::timestamptz IS NULL OR m.starts_at < $3)"
     )
+    following, key = MEETINGS_ORDER.after(after, first=6)
     rows = await conn.fetch(
-        _SUMMARY + where + " ORDER BY m.starts_at, m.meeting_id LIMIT $4 OFFSET $5", cell_id, start, end, limit, offset
+        f"{_SUMMARY}{where} AND {following} ORDER BY {MEETINGS_ORDER.order_by} LIMIT $4 OFFSET $5",
+        cell_id,
+        start,
+        end,
+        limit,
+        offset,
+        *key,
     )
     total = await conn.fetchval("SELECT count(*) FROM meeting m" + where, cell_id, start, end)
-    return page([_summary(r) for r in rows], total=total, limit=limit, offset=offset)
+    following_key = MEETINGS_ORDER.next_after(rows, limit=limit)
+    return page([_summary(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key)
 
 
 HOLD_TIMEOUT = timedelta(seconds=Settings.model_fields["hold_timeout_seconds"].default)
@@ -327,25 +379,33 @@ async def _tasks(conn: asyncpg.Connection, where: str, *args: Any, suffix: str =
         "SELECT t.task_id, t.meeting_id, t.assignee_id, t.description, t.due_on, c.completed_on"
         " FROM task t JOIN meeting m ON m.meeting_id = t.meeting_id"
         " LEFT JOIN task_completion c ON c.meeting_id = t.meeting_id AND c.task_id = t.task_id"
-        f" WHERE {where} ORDER BY t.due_on, t.meeting_id, t.task_id{suffix}",
+        f" WHERE {where} ORDER BY {TASKS_ORDER.order_by}{suffix}",
         *args,
     )
     return [dict(r) for r in rows]
 
 
 async def list_tasks(
-    conn: asyncpg.Connection, *, cell_id: str, open_only: bool, limit: int, offset: int
+    conn: asyncpg.Connection,
+    *,
+    cell_id: str,
+    open_only: bool,
+    limit: int,
+    offset: int,
+    after: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A cell's tasks, optionally only those not completed."""
+    """A cell's tasks, optionally only those not completed; those after the key `after` (TASKS_ORDER)."""
     where = "m.cell_id = $1 AND (NOT $2 OR c.completed_on IS NULL)"
-    items = await _tasks(conn, where, cell_id, open_only, limit, offset, suffix=" LIMIT $3 OFFSET $4")
+    following, key = TASKS_ORDER.after(after, first=5)
+    suffix = " LIMIT $3 OFFSET $4"
+    items = await _tasks(conn, f"{where} AND {following}", cell_id, open_only, limit, offset, *key, suffix=suffix)
     total = await conn.fetchval(
         "SELECT count(*) FROM task t JOIN meeting m ON m.meeting_id = t.meeting_id"
         " LEFT JOIN task_completion c ON c.meeting_id = t.meeting_id AND c.task_id = t.task_id WHERE " + where,
         cell_id,
         open_only,
     )
-    return page(items, total=total, limit=limit, offset=offset)
+    return page(items, total=total, limit=limit, offset=offset, next_after=TASKS_ORDER.next_after(items, limit=limit))
 
 
 async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, Any] | None:
@@ -393,36 +453,48 @@ async def rejection(conn: asyncpg.Connection, rejection_id: str) -> dict[str, An
 
 
 async def list_rejections(
-    conn: asyncpg.Connection, *, limit: int, offset: int, type: str | None, status: str | None
+    conn: asyncpg.Connection,
+    *,
+    limit: int,
+    offset: int,
+    type: str | None,
+    status: str | None,
+    after: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Stored rejections, newest first."""
+    """Stored rejections, newest first, those after the key `after` (REJECTIONS_ORDER)."""
     where = " WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR status = $2)"
+    following, key = REJECTIONS_ORDER.after(after, first=5)
     rows = await conn.fetch(
-        "SELECT "
-        + REJECTION_COLUMNS
-        + " FROM rejection"
-        + where
-        + " ORDER BY received_at DESC, rejection_id LIMIT $3 OFFSET $4",
+        f"SELECT {REJECTION_COLUMNS} FROM rejection{where} AND {following}"
+        f" ORDER BY {REJECTIONS_ORDER.order_by} LIMIT $3 OFFSET $4",
         type,
         status,
         limit,
         offset,
+        *key,
     )
     total = await conn.fetchval("SELECT count(*) FROM rejection" + where, type, status)
-    return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset)
+    following_key = REJECTIONS_ORDER.next_after(rows, limit=limit)
+    return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key)
 
 
-async def list_held_events(conn: asyncpg.Connection, *, limit: int, offset: int) -> dict[str, Any]:
-    """Held events, oldest first, each with what it waits for and a preview of its data."""
+async def list_held_events(
+    conn: asyncpg.Connection, *, limit: int, offset: int, after: list[str] | None = None
+) -> dict[str, Any]:
+    """Held events, oldest first, each with what it waits for and a preview of its data; those after the key
+    `after` (HELD_ORDER)."""
+    following, key = HELD_ORDER.after(after, first=3)
     rows = await conn.fetch(
         "SELECT source, event_id, type, waiting_for, reason, field, route, held_at, answer,"
         " left((raw -> 'data')::text, 500) AS data_preview, refusal::text AS refusal"
-        " FROM held_event ORDER BY held_at, source, event_id LIMIT $1 OFFSET $2",
+        f" FROM held_event WHERE {following} ORDER BY {HELD_ORDER.order_by} LIMIT $1 OFFSET $2",
         limit,
         offset,
+        *key,
     )
     total = await conn.fetchval("SELECT count(*) FROM held_event")
-    return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset)
+    following_key = HELD_ORDER.next_after(rows, limit=limit)
+    return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key)
 
 
 async def held_event(conn: asyncpg.Connection, *, source: str, event_id: str) -> dict[str, Any] | None:

@@ -163,7 +163,9 @@ async def known_units(request: rpc.KnownUnits, app: MeetingsContext) -> dict[str
 async def list_units(request: rpc.ListUnits, app: MeetingsContext) -> dict[str, Any]:
     """The children of a committee."""
     async with app.pool.acquire() as conn:
-        return await queries.list_units(conn, parent_id=request.parent_id, limit=request.limit, offset=request.offset)
+        return await queries.list_units(
+            conn, parent_id=request.parent_id, limit=request.limit, offset=request.offset, after=request.after
+        )
 
 
 async def list_members(request: rpc.ListMembers, app: MeetingsContext) -> dict[str, Any]:
@@ -205,7 +207,12 @@ async def list_meetings(request: rpc.ListMeetings, app: MeetingsContext) -> dict
     try:
         async with app.pool.acquire() as conn:
             return await queries.list_meetings(
-                conn, cell_id=request.cell_id, period=request.period, limit=request.limit, offset=request.offset
+                conn,
+                cell_id=request.cell_id,
+                period=request.period,
+                limit=request.limit,
+                offset=request.offset,
+                after=request.after,
             )
     except InvalidEvent as exc:
         raise RpcError("invalid", exc.reason, field=exc.field) from None
@@ -223,7 +230,12 @@ async def list_tasks(request: rpc.ListTasks, app: MeetingsContext) -> dict[str, 
     """Tasks assigned at a cell's meetings."""
     async with app.pool.acquire() as conn:
         return await queries.list_tasks(
-            conn, cell_id=request.cell_id, open_only=request.open_only, limit=request.limit, offset=request.offset
+            conn,
+            cell_id=request.cell_id,
+            open_only=request.open_only,
+            limit=request.limit,
+            offset=request.offset,
+            after=request.after,
         )
 
 
@@ -246,14 +258,19 @@ async def list_rejections(request: rpc.ListRejections, app: MeetingsContext) -> 
     """Stored rejections, newest first."""
     async with app.pool.acquire() as conn:
         return await queries.list_rejections(
-            conn, type=request.type, status=request.status, limit=request.limit, offset=request.offset
+            conn,
+            type=request.type,
+            status=request.status,
+            limit=request.limit,
+            offset=request.offset,
+            after=request.after,
         )
 
 
 async def list_held_events(request: rpc.ListHeldEvents, app: MeetingsContext) -> dict[str, Any]:
     """Held events, oldest first."""
     async with app.pool.acquire() as conn:
-        return await queries.list_held_events(conn, limit=request.limit, offset=request.offset)
+        return await queries.list_held_events(conn, limit=request.limit, offset=request.offset, after=request.after)
 
 
 async def get_held_event(request: rpc.GetHeldEvent, app: MeetingsContext) -> dict[str, Any]:

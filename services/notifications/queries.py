@@ -9,10 +9,17 @@ import asyncpg
 
 from services.notifications.domain import rules
 from services.notifications.domain.settings import MINUTES_LATE, VOID_WHEN_CANCELLED
+from shared.keyset import Column, Keyset
 
 
-def _page(items: list[dict[str, Any]], total: int, *, limit: int, offset: int) -> dict[str, Any]:
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+def _page(
+    items: list[dict[str, Any]], total: int, *, limit: int, offset: int, next_after: list[str] | None = None
+) -> dict[str, Any]:
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next_after": next_after}
+
+
+INBOX_ORDER = Keyset((Column("created_at", "timestamptz", "created_at", descending=True), Column("id", "uuid", "id")))
+"""An inbox's order, newest first (shared.keyset): a cursor page's rows are those after its key."""
 
 
 def _iso(value: Any) -> str | None:
@@ -34,24 +41,34 @@ def inbox_item(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def inbox(
-    conn: asyncpg.Connection, *, recipient_id: str, unread_only: bool, limit: int, offset: int
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: str,
+    unread_only: bool,
+    limit: int,
+    offset: int,
+    after: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A page of a person's or committee's inbox, newest first; a late-minutes alert of a meeting cancelled since is
-    void (a cancelled meeting needs no minutes), so it is neither listed nor counted."""
+    """A page of a person's or committee's inbox, newest first, those after the key `after` (INBOX_ORDER); a
+    late-minutes alert of a meeting cancelled since is void (a cancelled meeting needs no minutes), so it is neither
+    listed nor counted."""
     where = (
         "recipient_id = $1 AND rule <> 'daily_digest' AND NOT (rule = ANY($2::text[]) AND EXISTS"
         " (SELECT 1 FROM meeting m WHERE m.meeting_id = notification.subject_id AND m.cancelled_time IS NOT NULL))"
     ) + (" AND read_at IS NULL" if unread_only else "")
     void = list(VOID_WHEN_CANCELLED)
     total = await conn.fetchval(f"SELECT count(*) FROM notification WHERE {where}", recipient_id, void)
+    following, key = INBOX_ORDER.after(after, first=5)
     rows = await conn.fetch(
-        f"SELECT * FROM notification WHERE {where} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+        f"SELECT * FROM notification WHERE {where} AND {following} ORDER BY {INBOX_ORDER.order_by} LIMIT $3 OFFSET $4",
         recipient_id,
         void,
         limit,
         offset,
+        *key,
     )
-    return _page([inbox_item(row) for row in rows], int(total), limit=limit, offset=offset)
+    following_key = INBOX_ORDER.next_after(rows, limit=limit)
+    return _page([inbox_item(row) for row in rows], int(total), limit=limit, offset=offset, next_after=following_key)
 
 
 async def inbox_entry(conn: asyncpg.Connection, *, notification_id: str) -> dict[str, Any] | None:
@@ -84,13 +101,24 @@ _DELIVERY = (
 )
 
 
-async def failed_deliveries(conn: asyncpg.Connection, *, limit: int, offset: int) -> dict[str, Any]:
-    """A page of deliveries that gave up, newest first."""
+FAILED_ORDER = Keyset((Column("d.id", "bigint", "id", descending=True),))
+"""The failed deliveries' order, newest first (shared.keyset)."""
+
+
+async def failed_deliveries(
+    conn: asyncpg.Connection, *, limit: int, offset: int, after: list[str] | None = None
+) -> dict[str, Any]:
+    """A page of deliveries that gave up, newest first, those after the key `after` (FAILED_ORDER)."""
     total = await conn.fetchval("SELECT count(*) FROM delivery WHERE status = 'failed'")
+    following, key = FAILED_ORDER.after(after, first=3)
     rows = await conn.fetch(
-        f"{_DELIVERY} WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT $1 OFFSET $2", limit, offset
+        f"{_DELIVERY} WHERE d.status = 'failed' AND {following} ORDER BY {FAILED_ORDER.order_by} LIMIT $1 OFFSET $2",
+        limit,
+        offset,
+        *key,
     )
-    return _page([delivery_item(row) for row in rows], int(total), limit=limit, offset=offset)
+    following_key = FAILED_ORDER.next_after(rows, limit=limit)
+    return _page([delivery_item(row) for row in rows], int(total), limit=limit, offset=offset, next_after=following_key)
 
 
 async def delivery(conn: asyncpg.Connection, *, delivery_id: int) -> dict[str, Any] | None:

@@ -13,7 +13,11 @@ from shared.rpc import RpcMethods
 async def inbox(request: rpc.GetInbox, app: NotificationsContext) -> Any:
     """A page of a person's or committee's in-app notifications."""
     return await Commands(app.uow_factory).inbox(
-        request.recipient_id, unread_only=request.unread_only, limit=request.limit, offset=request.offset
+        request.recipient_id,
+        unread_only=request.unread_only,
+        limit=request.limit,
+        offset=request.offset,
+        after=request.after,
     )
 
 
@@ -24,7 +28,7 @@ async def mark_read(request: rpc.MarkRead, app: NotificationsContext) -> Any:
 
 async def list_failed(request: rpc.ListFailedDeliveries, app: NotificationsContext) -> Any:
     """A page of deliveries that gave up."""
-    return await Commands(app.uow_factory).list_failed(limit=request.limit, offset=request.offset)
+    return await Commands(app.uow_factory).list_failed(limit=request.limit, offset=request.offset, after=request.after)
 
 
 async def get_delivery(request: rpc.GetDelivery, app: NotificationsContext) -> Any:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from shared.contracts import ops_rpc as ops
+from shared.keyset import After
 from shared.periods import Period
 from shared.refusals import Refusal
 from shared.rpc import Page, Reply, Request
@@ -370,6 +371,8 @@ class ListUnits(MeetingsRequest[Page[UnitReply]]):
     parent_id: str | None = None
     limit: Limit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
 
 
 class ListMembers(MeetingsRequest[Page[MemberReply]]):
@@ -427,6 +430,8 @@ class ListMeetings(MeetingsRequest[Page[MeetingSummaryReply]]):
     period: Period | None = None
     limit: Limit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
 
 
 class GetMeeting(MeetingsRequest[MeetingReply]):
@@ -444,6 +449,8 @@ class ListTasks(MeetingsRequest[Page[TaskReply]]):
     open_only: bool = False
     limit: Limit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
 
 
 class GetMemberHistory(MeetingsRequest[MemberHistoryReply]):
@@ -468,6 +475,8 @@ class ListRejections(MeetingsRequest[Page[RejectionReply]]):
     method = "list_rejections"
     limit: Limit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
     type: str | None = None
     status: Literal["open", "replayed", "dismissed"] | None = None
 
@@ -482,6 +491,8 @@ class ListHeldEvents(MeetingsRequest[Page[HeldEventReply]]):
     method = "list_held_events"
     limit: Limit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
 
 
 class GetHeldEvent(MeetingsRequest[HeldEventReply]):

@@ -7,6 +7,7 @@ from pydantic import AfterValidator, Field
 
 from shared.contracts import ops_rpc as ops
 from shared.contracts.notifications import Channel
+from shared.keyset import After
 from shared.periods import Period
 from shared.rpc import Page, Reply, Request
 from shared.text import require_text
@@ -108,6 +109,8 @@ class GetInbox(NotificationsRequest[Page[NotificationReply]]):
     unread_only: bool = False
     limit: Limit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
 
 
 class MarkRead(NotificationsRequest[NotificationReply]):
@@ -124,6 +127,8 @@ class ListFailedDeliveries(NotificationsRequest[Page[DeliveryReply]]):
     method = "list_failed"
     limit: Limit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
 
 
 class GetDelivery(NotificationsRequest[DeliveryReply]):

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import AfterValidator, Field
 
+from shared.keyset import After
 from shared.rpc import Page, Reply, Request
 from shared.text import require_text
 
@@ -162,6 +163,8 @@ class ListParkedRows(Request[Page[ParkedRowReply]]):
     method = "list_parked_rows"
     limit: ParkedLimit = 50
     offset: Offset = 0
+    after: After | None = None
+    """Keyset paging: the rows after this key (the `next_after` of the page before; shared.keyset)."""
 
 
 class ReplayParkedRows(Request[ParkedReplayReply]):

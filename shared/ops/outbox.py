@@ -5,6 +5,7 @@ from typing import Any
 
 import asyncpg
 
+from shared.keyset import Column, Keyset
 from shared.ops import rfc3339
 from shared.outbox import notify_channel
 
@@ -30,17 +31,29 @@ def _parked_item(row: asyncpg.Record) -> dict[str, Any]:
     return item
 
 
-async def list_parked(conn: asyncpg.Connection, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    """A page of parked rows, oldest first: id, event id, type, exchange, attempts, why, when."""
+PARKED_ORDER = Keyset((Column("id", "bigint", "id"),))
+"""The parked rows' order, oldest first (shared.keyset)."""
+
+
+async def list_parked(
+    conn: asyncpg.Connection, *, limit: int = 50, offset: int = 0, after: list[str] | None = None
+) -> dict[str, Any]:
+    """A page of parked rows, oldest first: id, event id, type, exchange, attempts, why, when; those after the key
+    `after` (PARKED_ORDER), `next_after` the key the following page starts after."""
+    following, key = PARKED_ORDER.after(after, first=3)
     rows = await conn.fetch(
         "SELECT id, event_id, type, exchange, routing_key, attempts, parked_reason, created_at, parked_at,"
-        " left(payload::text, 500) AS payload_preview"
-        " FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL ORDER BY id LIMIT $1 OFFSET $2",
+        " left(payload::text, 500) AS payload_preview FROM outbox"
+        f" WHERE parked_at IS NOT NULL AND published_at IS NULL AND {following}"
+        f" ORDER BY {PARKED_ORDER.order_by} LIMIT $1 OFFSET $2",
         limit,
         offset,
+        *key,
     )
     total = await conn.fetchval("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL")
-    return {"items": [_parked_item(row) for row in rows], "total": total, "limit": limit, "offset": offset}
+    items = [_parked_item(row) for row in rows]
+    following_key = PARKED_ORDER.next_after(rows, limit=limit)
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next_after": following_key}
 
 
 async def replay_parked(conn: asyncpg.Connection, *, schema: str, ids: list[int] | None = None) -> dict[str, Any]:

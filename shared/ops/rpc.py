@@ -106,7 +106,7 @@ def add_outbox_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: as
 
     async def list_(request: ops.ListParkedRows) -> dict[str, Any]:
         async with pool.acquire() as conn:
-            return await list_parked(conn, limit=request.limit, offset=request.offset)
+            return await list_parked(conn, limit=request.limit, offset=request.offset, after=request.after)
 
     async def replay(request: ops.ReplayParkedRows) -> dict[str, Any]:
         async with pool.acquire() as conn:

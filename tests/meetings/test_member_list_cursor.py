@@ -187,7 +187,7 @@ async def test_the_apis_member_list_by_cursor_reads_each_page_by_its_own_rows(
     cell, ids, moment = await cell_of(uow_factory, 250)
     meetings = InProcessMeetings(meetings_pool)
     officer = Principal(sub="officer", role=Role.COMMITTEE_OFFICER, unit_id=ev.TEST_ROOT, person_id="p", local=True)
-    state = SimpleNamespace(rpc=meetings, directory=None)
+    state = SimpleNamespace(rpc=meetings, directory=None, secret="test secret")
     listed: list[str] = []
     per_page: list[int] = []
     cursor: str | None = ""

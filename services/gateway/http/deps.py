@@ -101,7 +101,18 @@ class RoleCheck:
 
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000, description="items to skip")]
+Offset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=1_000_000,
+        description=(
+            "items to skip; kept for compatibility: rows added or removed while a list is read make offset pages skip "
+            "and repeat rows, and a page costs more the farther in. Read a list with `cursor` instead where the list "
+            "has one"
+        ),
+    ),
+]
 
 
 def audit_personal_read(request: Request, *, what: str, subject: str) -> None:

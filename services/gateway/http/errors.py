@@ -101,7 +101,10 @@ QUERY_NAMED = frozenset({"period"})
 def query_field(request: Request, field: str | None, message: str) -> tuple[str | None, str]:
     """(field, message) naming a query parameter as a request's own validation does (`query.period`, like
     `query.limit`): a `?period=` refused by its range or by a service is named as one refused by its form (a trial's
-    `2026-13` answered `query.period`, `9999-12` `period`). Other fields are returned as they are."""
+    `2026-13` answered `query.period`, `9999-12` `period`). A service's refused keyset key (`after`) is the cursor's
+    that carried it (`query.cursor`). Other fields are returned as they are."""
+    if field == "after" and "cursor" in request.query_params:
+        return "query.cursor", f"query.cursor: not a cursor this list gave ({message})"
     if field not in QUERY_NAMED or field not in request.query_params:
         return field, message
     named = f"query.{field}"

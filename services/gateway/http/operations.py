@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import aio_pika
 import httpx
 from fastapi import APIRouter, Depends, Path, Query, Request, status
+from pydantic import Field
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
@@ -14,6 +15,7 @@ from services.gateway.handlers import authorize_unit, create_account, not_found,
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
+from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
 from services.gateway.http.reads import committee_first_month, province_first_month
 from services.gateway.http.routing import ApiRoute
 from services.gateway.queries import list_accounts, list_audit
@@ -22,6 +24,7 @@ from services.gateway.schemas import (
     AccountRead,
     AccountTokenRead,
     AuditEntryRead,
+    CursorPage,
     DeadLetterQueueRead,
     DeadLettersRead,
     FailedDeliveryRead,
@@ -79,8 +82,18 @@ endpoint, for callers that run it directly (the web app)."""
 # ---- operators ---------------------------------------------------------------------------------
 
 
+class RejectionsQuery(Carried):
+    """What a rejections cursor carries: the type and status the first page kept."""
+
+    type: Annotated[str | None, Field(max_length=128)] = None
+    status: Literal["open", "replayed", "dismissed"] | None = None
+
+
 @router.get(
-    "/rejections", response_model=Page[RejectionRead], tags=["operations"], dependencies=[Depends(LIST_REJECTIONS)]
+    "/rejections",
+    response_model=Page[RejectionRead] | CursorPage[RejectionRead],
+    tags=["operations"],
+    dependencies=[Depends(LIST_REJECTIONS)],
 )
 async def list_rejections(
     caller: Caller,
@@ -89,11 +102,23 @@ async def list_rejections(
     status: Literal["open", "replayed", "dismissed"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Any:
-    """Events meetings rejected, newest first."""
+    """Events meetings rejected, newest first, by `offset` or by `cursor` (paging.read_cursor)."""
     LIST_REJECTIONS.check(caller)
-    return rejection_page(
-        await state.rpc.call(meetings.ListRejections(type=type, status=status, limit=limit, offset=offset))
+    if cursor is None:
+        return rejection_page(
+            await state.rpc.call(meetings.ListRejections(type=type, status=status, limit=limit, offset=offset))
+        )
+    given = {"type": type, "status": status}
+    position = read_cursor(
+        state.secret, cursor, list_name="rejections", carried=RejectionsQuery, given=given, offset=offset
+    )
+    query = position.query
+    asked = meetings.ListRejections(type=query.type, status=query.status, limit=limit, after=position.after)
+    listed = rejection_page(await state.rpc.call(asked))
+    return cursor_page(
+        state.secret, "rejections", listed["items"], after=listed["next_after"], query=query, limit=limit
     )
 
 
@@ -322,14 +347,21 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
 
 @router.get(
     "/deliveries/failed",
-    response_model=Page[FailedDeliveryRead],
+    response_model=Page[FailedDeliveryRead] | CursorPage[FailedDeliveryRead],
     tags=["operations"],
     dependencies=[Depends(LIST_FAILED_DELIVERIES)],
 )
-async def list_failed_deliveries(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
-    """Notifications that could not be delivered."""
+async def list_failed_deliveries(
+    caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
+) -> Any:
+    """Notifications that could not be delivered, newest first, by `offset` or by `cursor` (paging.read_cursor)."""
     LIST_FAILED_DELIVERIES.check(caller)
-    return (await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, offset=offset))).model_dump()
+    if cursor is None:
+        return (await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, offset=offset))).model_dump()
+    name = "deliveries/failed"
+    position = read_cursor(state.secret, cursor, list_name=name, carried=Carried, given={}, offset=offset)
+    listed = await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, after=position.after))
+    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
 
 
 @router.post(
@@ -470,12 +502,35 @@ async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Ca
 
 
 @router.get(
-    "/accounts", response_model=Page[AccountRead], tags=["administration"], dependencies=[Depends(MANAGE_ACCOUNTS)]
+    "/accounts",
+    response_model=Page[AccountRead] | CursorPage[AccountRead],
+    tags=["administration"],
+    dependencies=[Depends(MANAGE_ACCOUNTS)],
 )
-async def get_accounts(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
-    """Local accounts."""
+async def get_accounts(
+    caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
+) -> Any:
+    """Local accounts, newest first, by `offset` or by `cursor` (paging.read_cursor)."""
     MANAGE_ACCOUNTS.check(caller)
-    return await list_accounts(state.pool, limit=limit, offset=offset)
+    if cursor is None:
+        return _offset_page(await list_accounts(state.pool, limit=limit, offset=offset))
+    position = read_cursor(state.secret, cursor, list_name="accounts", carried=Carried, given={}, offset=offset)
+    listed = await list_accounts(state.pool, limit=limit, offset=0, after=position.after)
+    return cursor_page(
+        state.secret, "accounts", listed["items"], after=listed["next_after"], query=position.query, limit=limit
+    )
+
+
+def _offset_page(listed: dict[str, Any]) -> dict[str, Any]:
+    """An offset page's answer (schemas.Page): the list's page without the key cursor pages follow."""
+    return {key: value for key, value in listed.items() if key != "next_after"}
+
+
+class AuditQuery(Carried):
+    """What an audit cursor carries: the subject the first page kept, and whether it read as an operator reads."""
+
+    sub: Annotated[str | None, Field(max_length=64)] = None
+    operations_only: bool = False
 
 
 @router.post(
@@ -530,16 +585,31 @@ async def disable_account(sub: IdPath, request: Request, caller: Caller, state: 
     return AccountRead.model_validate(account, from_attributes=True)
 
 
-@router.get("/audit", response_model=Page[AuditEntryRead], tags=["administration"], dependencies=[Depends(READ_AUDIT)])
+@router.get(
+    "/audit",
+    response_model=Page[AuditEntryRead] | CursorPage[AuditEntryRead],
+    tags=["administration"],
+    dependencies=[Depends(READ_AUDIT)],
+)
 async def get_audit(
     caller: Caller,
     state: State,
     sub: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Any:
     """The audit log of state-changing calls and personal-data reads, newest first: all of it for an admin; for an
     operator only the operators' actions (API and command line), never who read members' data (docs/security.md)."""
     READ_AUDIT.check(caller)
     operations_only = caller.role != Role.ADMIN
-    return await list_audit(state.pool, sub=sub, limit=limit, offset=offset, operations_only=operations_only)
+    if cursor is None:
+        listed = await list_audit(state.pool, sub=sub, limit=limit, offset=offset, operations_only=operations_only)
+        return _offset_page(listed)
+    given = {"sub": sub, "operations_only": operations_only}
+    position = read_cursor(state.secret, cursor, list_name="audit", carried=AuditQuery, given=given, offset=offset)
+    query = position.query
+    listed = await list_audit(
+        state.pool, sub=query.sub, limit=limit, offset=0, operations_only=query.operations_only, after=position.after
+    )
+    return cursor_page(state.secret, "audit", listed["items"], after=listed["next_after"], query=query, limit=limit)

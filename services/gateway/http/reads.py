@@ -1,7 +1,5 @@
 """Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
 
-import base64
-import binascii
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime, BaseModel
 
 from services.gateway.auth import Principal, Role
 from services.gateway.availability import scores_or
@@ -22,7 +19,8 @@ from services.gateway.handlers import (
     waiting_named,
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
-from services.gateway.http.errors import COMMON_ERRORS, ApiError
+from services.gateway.http.errors import COMMON_ERRORS
+from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
 from services.gateway.http.routing import ApiRoute
 from services.gateway.rollups import month_shown, no_data_rollup, rollup_shown, waiting_month
 from services.gateway.schemas import (
@@ -117,10 +115,11 @@ async def province_first_month(state: State) -> str | None:
     ListUnits; units_first_month), what a re-score without `unit_id` spans; None without any data yet. Only for a
     caller who may read the whole province (an administrator)."""
     roots: list[str] = []
-    while True:
-        listed = await state.rpc.call(meetings.ListUnits(parent_id=None, limit=1000, offset=len(roots)))
+    after: list[str] | None = None
+    while True:  # by keyset (shared.keyset): a unit added meanwhile neither skips nor repeats another
+        listed = await state.rpc.call(meetings.ListUnits(parent_id=None, limit=1000, after=after))
         roots += [unit.id for unit in listed.items]
-        if not listed.items or len(roots) >= listed.total:
+        if (after := listed.next_after) is None:
             break
     return await units_first_month(state, roots)
 
@@ -173,33 +172,26 @@ async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> Any:
     return (await _cell(caller, state, cell_id)).model_dump()
 
 
-MEMBERS_CURSOR_FIELD = "query.cursor"
+class MembersQuery(Carried):
+    """What a members cursor carries: the moment the first page listed the members at (None: today)."""
+
+    at: Timestamp | None = None
 
 
-class MembersCursor(BaseModel):
-    """What a members page's `next` stands for: the last member id it listed and the moment it listed them at."""
+class MeetingsQuery(Carried):
+    """What a meetings cursor carries: the period the first page kept (None: every meeting)."""
 
-    after: str
-    at: AwareDatetime | None = None
-
-
-def encode_members_cursor(cursor: MembersCursor) -> str:
-    """`cursor` as the opaque text a page's `next` gives (URL-safe base64 of its JSON, unpadded)."""
-    return base64.urlsafe_b64encode(cursor.model_dump_json().encode()).decode().rstrip("=")
+    period: Period | None = None
 
 
-def decode_members_cursor(text: str) -> MembersCursor:
-    """The cursor of a page's `next` (`""`: the first page); ApiError 422 naming `query.cursor` for any other text."""
-    if text == "":
-        return MembersCursor(after="")
-    try:
-        return MembersCursor.model_validate_json(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, binascii.Error):
-        message = (
-            f"{MEMBERS_CURSOR_FIELD}: not a cursor this list gave: send the `next` of the previous page as it came,"
-            " or an empty cursor for the first page"
-        )
-        raise ApiError(422, "invalid", message, field=MEMBERS_CURSOR_FIELD) from None
+class TasksQuery(Carried):
+    """What a tasks cursor carries: whether the first page kept the open tasks only."""
+
+    open_only: bool = False
+
+
+class UnitsQuery(Carried):
+    """What a committee's units cursor carries: nothing but the committee, which its list name says."""
 
 
 @router.get(
@@ -224,38 +216,24 @@ async def list_cell_members(
             )
         ),
     ] = None,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=1000,
-            description=(
-                "Page by cursor in member id order: empty (`?cursor=`) for the first page, then the `next` of the "
-                "page before, until `next` is null; each page costs the same however far into the cell (`offset` "
-                "pages, in name order, each read and order the whole cell: slower for a large cell). Not with "
-                "`offset`; `at` is kept in the cursor"
-            ),
-        ),
-    ] = None,
+    cursor: Cursor = None,
 ) -> Any:
     """The cell's members (secretaries and officers): today's, or with `at` (an aware moment) those of that moment,
     as a past meeting's roster lists them (DOMAIN.md "How to read it"); by name with `offset`, by id with `cursor`."""
     if cursor is None:
         return await cell_members_at(cell_id, caller, state, at=at, limit=limit, offset=offset)
-    if offset:
-        message = f"{MEMBERS_CURSOR_FIELD}: not with query.offset: a cursor says where its page starts, give one"
-        raise ApiError(422, "invalid", message, field=MEMBERS_CURSOR_FIELD)
-    position = decode_members_cursor(cursor)
-    if cursor and at is not None and at != position.at:
-        message = f"{MEMBERS_CURSOR_FIELD}: given with another query.at than its own: send the cursor without at"
-        raise ApiError(422, "invalid", message, field=MEMBERS_CURSOR_FIELD)
-    moment = at if cursor == "" else position.at
+    listed = f"cells/{cell_id}/members"
+    position = read_cursor(
+        state.secret, cursor, list_name=listed, carried=MembersQuery, given={"at": at}, offset=offset
+    )
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
     reply = await state.rpc.call(
-        meetings.ListMembersAfter(cell_id=cell_id, after_id=position.after, limit=limit, at=moment)
+        meetings.ListMembersAfter(
+            cell_id=cell_id, after_id=(position.after or [""])[0], limit=limit, at=position.query.at
+        )
     )
-    after = reply.next_after
-    following = None if after is None else encode_members_cursor(MembersCursor(after=after, at=moment))
-    return {"items": [item.model_dump() for item in reply.items], "limit": limit, "next": following}
+    after = None if reply.next_after is None else [reply.next_after]
+    return cursor_page(state.secret, listed, reply.items, after=after, query=position.query, limit=limit)
 
 
 async def cell_members_at(
@@ -277,9 +255,19 @@ def refuse_before_first_month(period: str, first_month: str | None) -> None:
         )
 
 
-@router.get("/cells/{cell_id}/meetings", response_model=Page[MeetingSummaryRead], tags=["cells"])
+@router.get(
+    "/cells/{cell_id}/meetings",
+    response_model=Page[MeetingSummaryRead] | CursorPage[MeetingSummaryRead],
+    tags=["cells"],
+)
 async def list_cell_meetings(
-    cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
+    cell_id: IdPath,
+    caller: Caller,
+    state: State,
+    period: PeriodFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Any:
     """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead: meetings
     planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period` that
@@ -287,10 +275,19 @@ async def list_cell_meetings(
     lists nothing, and unanswered leaves the period unchecked: a read listing a cell's meetings while evaluation is
     silent waits no timeout for it, one listing none at most one (none on a page whose render already found
     evaluation silent: availability.scores_or)."""
+    name = f"cells/{cell_id}/meetings"
+    position = None
+    if cursor is not None:
+        position = read_cursor(
+            state.secret, cursor, list_name=name, carried=MeetingsQuery, given={"period": period}, offset=offset
+        )
+        period = position.query.period
     readable_period(period, rated=False)
     await _cell(caller, state, cell_id)
-    listed = await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
-    if period and not offset and not listed.get("items"):
+    after = None if position is None else position.after
+    asked = meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset, after=after)
+    listed = await _forward(state, asked)
+    if period and not offset and after is None and not listed.get("items"):
         periods = evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4]))
         try:
             reply = await scores_or(lambda: state.rpc.call(periods), None)
@@ -298,10 +295,13 @@ async def list_cell_meetings(
             reply = None  # the meetings are meetings' to list: evaluation's silence leaves the period unchecked
         if reply is not None:
             refuse_before_first_month(period, reply.first_month)
+    if position is not None:
+        following = listed["next_after"]
+        return cursor_page(state.secret, name, listed["items"], after=following, query=position.query, limit=limit)
     return listed
 
 
-@router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead], tags=["cells"])
+@router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead] | CursorPage[TaskRead], tags=["cells"])
 async def list_cell_tasks(
     cell_id: IdPath,
     caller: Caller,
@@ -309,10 +309,21 @@ async def list_cell_tasks(
     open_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Any:
-    """Tasks assigned at the cell's meetings."""
+    """Tasks assigned at the cell's meetings, by due day, by `offset` or by `cursor` (paging.read_cursor)."""
     await _cell(caller, state, cell_id)
-    return await _forward(state, meetings.ListTasks(cell_id=cell_id, open_only=open_only, limit=limit, offset=offset))
+    if cursor is None:
+        asked = meetings.ListTasks(cell_id=cell_id, open_only=open_only, limit=limit, offset=offset)
+        return await _forward(state, asked)
+    name = f"cells/{cell_id}/tasks"
+    given = {"open_only": open_only or None}
+    position = read_cursor(state.secret, cursor, list_name=name, carried=TasksQuery, given=given, offset=offset)
+    only = position.query.open_only
+    listed = await state.rpc.call(
+        meetings.ListTasks(cell_id=cell_id, open_only=only, limit=limit, after=position.after)
+    )
+    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
 
 
 @router.get("/cells/{cell_id}/ratings", response_model=Page[CellPeriodRead], tags=["cells"])
@@ -480,13 +491,20 @@ async def get_committee(committee_id: IdPath, caller: Caller, state: State) -> A
     return (await _officers_committee(caller, state, committee_id)).model_dump()
 
 
-@router.get("/committees/{committee_id}/units", response_model=Page[UnitRead], tags=["committees"])
+@router.get(
+    "/committees/{committee_id}/units", response_model=Page[UnitRead] | CursorPage[UnitRead], tags=["committees"]
+)
 async def list_committee_units(
-    committee_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
+    committee_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
-    """The committee's direct children (committees and cells)."""
+    """The committee's direct children (committees and cells) by id, by `offset` or by `cursor` (paging.read_cursor)."""
     await _officers_committee(caller, state, committee_id)
-    return await _forward(state, meetings.ListUnits(parent_id=committee_id, limit=limit, offset=offset))
+    if cursor is None:
+        return await _forward(state, meetings.ListUnits(parent_id=committee_id, limit=limit, offset=offset))
+    name = f"committees/{committee_id}/units"
+    position = read_cursor(state.secret, cursor, list_name=name, carried=UnitsQuery, given={}, offset=offset)
+    listed = await state.rpc.call(meetings.ListUnits(parent_id=committee_id, limit=limit, after=position.after))
+    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
 
 
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
@@ -576,12 +594,22 @@ def _person(caller: Caller) -> str:
     return caller.person_id
 
 
-@router.get("/me/inbox", response_model=Page[NotificationRead], tags=["inbox"], dependencies=[Depends(READ_INBOX)])
+@router.get(
+    "/me/inbox",
+    response_model=Page[NotificationRead] | CursorPage[NotificationRead],
+    tags=["inbox"],
+    dependencies=[Depends(READ_INBOX)],
+)
 async def get_my_inbox(
-    caller: Caller, state: State, unread_only: bool = False, limit: Limit = 50, offset: Offset = 0
+    caller: Caller,
+    state: State,
+    unread_only: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Any:
-    """The caller's own notifications."""
-    return await _inbox(state, _person(caller), unread_only=unread_only, limit=limit, offset=offset)
+    """The caller's own notifications, newest first, by `offset` or by `cursor` (paging.read_cursor)."""
+    return await _inbox(state, _person(caller), unread_only=unread_only, limit=limit, offset=offset, cursor=cursor)
 
 
 @router.post("/me/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
@@ -591,7 +619,11 @@ async def mark_my_notification_read(notification_id: IdPath, caller: Caller, sta
     return await _mark_read(state, recipient, notification_id)
 
 
-@router.get("/committees/{committee_id}/inbox", response_model=Page[NotificationRead], tags=["inbox"])
+@router.get(
+    "/committees/{committee_id}/inbox",
+    response_model=Page[NotificationRead] | CursorPage[NotificationRead],
+    tags=["inbox"],
+)
 async def get_committee_inbox(
     committee_id: IdPath,
     caller: Caller,
@@ -599,10 +631,11 @@ async def get_committee_inbox(
     unread_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Any:
-    """Alerts addressed to a committee in the officer's subtree."""
+    """Alerts addressed to a committee in the officer's subtree, newest first, by `offset` or by `cursor`."""
     await _officers_committee(caller, state, committee_id)
-    return await _inbox(state, committee_id, unread_only=unread_only, limit=limit, offset=offset)
+    return await _inbox(state, committee_id, unread_only=unread_only, limit=limit, offset=offset, cursor=cursor)
 
 
 @router.post("/committees/{committee_id}/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
@@ -614,10 +647,26 @@ async def mark_committee_notification_read(
     return await _mark_read(state, committee_id, notification_id)
 
 
-async def _inbox(state: State, recipient_id: str, *, unread_only: bool, limit: int, offset: int) -> dict[str, Any]:
-    """A page of one recipient's notifications."""
-    inbox = notifications.GetInbox(recipient_id=recipient_id, unread_only=unread_only, limit=limit, offset=offset)
-    return await _forward(state, inbox)
+class InboxQuery(Carried):
+    """What an inbox cursor carries: whether the first page kept the unread notifications only."""
+
+    unread_only: bool = False
+
+
+async def _inbox(
+    state: State, recipient_id: str, *, unread_only: bool, limit: int, offset: int, cursor: str | None
+) -> dict[str, Any]:
+    """A page of one recipient's notifications: an offset page, or with `cursor` (not None) a cursor page."""
+    if cursor is None:
+        inbox = notifications.GetInbox(recipient_id=recipient_id, unread_only=unread_only, limit=limit, offset=offset)
+        return await _forward(state, inbox)
+    name = f"inbox/{recipient_id}"
+    given = {"unread_only": unread_only or None}
+    position = read_cursor(state.secret, cursor, list_name=name, carried=InboxQuery, given=given, offset=offset)
+    only = position.query.unread_only
+    asked = notifications.GetInbox(recipient_id=recipient_id, unread_only=only, limit=limit, after=position.after)
+    listed = await state.rpc.call(asked)
+    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
 
 
 async def _mark_read(state: State, recipient_id: str, notification_id: str) -> Any:

@@ -23,8 +23,9 @@ from services.gateway.http.operations import (
     queue_states,
     served_queues,
 )
+from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
 from services.gateway.http.routing import ApiRoute
-from services.gateway.schemas import IngestOutcomeRead, Page
+from services.gateway.schemas import CursorPage, IngestOutcomeRead, Page
 from services.gateway.schemas.operations import InstanceRead
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
@@ -202,13 +203,24 @@ async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller,
 # ---- parked outbox rows ------------------------------------------------------------------------
 
 
-@router.get("/outbox/{service}/parked", response_model=Page[ParkedRowRead], dependencies=[Depends(READ_PARKED)])
+@router.get(
+    "/outbox/{service}/parked",
+    response_model=Page[ParkedRowRead] | CursorPage[ParkedRowRead],
+    dependencies=[Depends(READ_PARKED)],
+)
 async def list_parked_rows(
-    service: ServiceName, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
+    service: ServiceName, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
-    """A service's parked outbox rows (events the broker refused for good), oldest first, with why."""
+    """A service's parked outbox rows (events the broker refused for good), oldest first, with why; by `offset` or
+    by `cursor` (paging.read_cursor)."""
     READ_PARKED.check(caller)
-    return (await state.rpc.call(CATALOGS[service].list_parked_rows(limit=limit, offset=offset))).model_dump()
+    catalog = CATALOGS[service]
+    if cursor is None:
+        return (await state.rpc.call(catalog.list_parked_rows(limit=limit, offset=offset))).model_dump()
+    name = f"outbox/{service}/parked"
+    position = read_cursor(state.secret, cursor, list_name=name, carried=Carried, given={}, offset=offset)
+    listed = await state.rpc.call(catalog.list_parked_rows(limit=limit, after=position.after))
+    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
 
 
 @router.post("/outbox/{service}/parked/replay", response_model=ParkedReplayRead, dependencies=[Depends(REPLAY_PARKED)])
@@ -265,11 +277,20 @@ async def drop_parked_row(
 # ---- held events -------------------------------------------------------------------------------
 
 
-@router.get("/held-events", response_model=Page[HeldEventRead], dependencies=[Depends(READ_HELD)])
-async def list_held_events(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
-    """Events meetings holds until what they refer to arrives, oldest first."""
+@router.get(
+    "/held-events", response_model=Page[HeldEventRead] | CursorPage[HeldEventRead], dependencies=[Depends(READ_HELD)]
+)
+async def list_held_events(
+    caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
+) -> Any:
+    """Events meetings holds until what they refer to arrives, oldest first, by `offset` or by `cursor`."""
     READ_HELD.check(caller)
-    return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
+    if cursor is None:
+        return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
+    name = "held-events"
+    position = read_cursor(state.secret, cursor, list_name=name, carried=Carried, given={}, offset=offset)
+    listed = await state.rpc.call(meetings.ListHeldEvents(limit=limit, after=position.after))
+    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
 
 
 async def not_held(state: GatewayState, *, source: str, event_id: str) -> RpcError:

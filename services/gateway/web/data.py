@@ -405,11 +405,12 @@ async def all_cell_meetings(state: GatewayState, principal: Principal, cell_id: 
     """Every meeting of the cell, of any year (the API's list, page by page). Call it after the cell is
     authorized."""
     items: list[dict[str, Any]] = []
-    while True:
-        page = await reads.list_cell_meetings(cell_id, principal, state, period=None, limit=200, offset=len(items))
+    cursor: str | None = ""
+    while cursor is not None:  # by cursor: a meeting scheduled meanwhile neither skips nor repeats another
+        page = await reads.list_cell_meetings(cell_id, principal, state, period=None, limit=200, cursor=cursor)
         items += page["items"]
-        if not page["items"] or len(items) >= page["total"]:
-            return items
+        cursor = page["next"]
+    return items
 
 
 def meeting_years(meetings: list[dict[str, Any]]) -> set[str]:

@@ -123,10 +123,11 @@ async def sub_units(state: GatewayState, committee_id: str, period: str) -> tupl
     no cell's figures are read (a commune of 700 cells asked for 700 roll-ups to count them). The figures come in one
     GetUnitRollups per UNIT_ROLLUPS_MAX sub-committees; neither is asked without such children."""
     children: list[dict[str, Any]] = []
-    while True:
-        listed = await state.rpc.call(ListUnits(parent_id=committee_id, limit=1000, offset=len(children)))
+    after: list[str] | None = None
+    while True:  # by keyset (shared.keyset): a unit added meanwhile neither skips nor repeats another
+        listed = await state.rpc.call(ListUnits(parent_id=committee_id, limit=1000, after=after))
         children += [unit.model_dump() for unit in listed.items]
-        if not listed.items or len(children) >= listed.total:
+        if (after := listed.next_after) is None:
             break
     committees = [unit for unit in children if unit.get("kind") != "cell"]
     ids = [unit["id"] for unit in committees]

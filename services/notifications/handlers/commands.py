@@ -54,12 +54,24 @@ class Commands:
     def __init__(self, uow_factory: UowFactory) -> None:
         self._uow = uow_factory
 
-    async def inbox(self, recipient_id: str, unread_only: bool = False, limit: int = 50, offset: int = 0) -> Any:
-        """A page of a person's or committee's in-app notifications."""
+    async def inbox(
+        self,
+        recipient_id: str,
+        unread_only: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+        after: list[str] | None = None,
+    ) -> Any:
+        """A page of a person's or committee's in-app notifications, those after the key `after` (queries.inbox)."""
         limit, offset = _bounds(limit, offset)
         async with self._uow() as uow:
             return await queries.inbox(
-                uow.connection, recipient_id=recipient_id, unread_only=bool(unread_only), limit=limit, offset=offset
+                uow.connection,
+                recipient_id=recipient_id,
+                unread_only=bool(unread_only),
+                limit=limit,
+                offset=offset,
+                after=after,
             )
 
     async def mark_read(self, recipient_id: str, notification_id: str) -> Any:
@@ -74,11 +86,11 @@ class Commands:
             await uow.commit()
             return item
 
-    async def list_failed(self, limit: int = 50, offset: int = 0) -> Any:
-        """A page of deliveries that gave up."""
+    async def list_failed(self, limit: int = 50, offset: int = 0, after: list[str] | None = None) -> Any:
+        """A page of deliveries that gave up, those after the key `after` (queries.failed_deliveries)."""
         limit, offset = _bounds(limit, offset)
         async with self._uow() as uow:
-            return await queries.failed_deliveries(uow.connection, limit=limit, offset=offset)
+            return await queries.failed_deliveries(uow.connection, limit=limit, offset=offset, after=after)
 
     async def get_delivery(self, delivery_id: int) -> Any:
         """One delivery with its attempt log."""

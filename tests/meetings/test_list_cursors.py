@@ -1,0 +1,243 @@
+"""Every /v1 list of meetings' read by `?cursor=` while rows are added between its pages, against the real database
+through the gateway's own endpoints (services/gateway/http/paging.py): each row present when the reading began comes
+exactly once. A user trial paged a cell's members by `offset` while 1,500 were added: 5,516 rows, 5,482 distinct."""
+
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from functools import partial
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.gateway.auth import Principal, Role
+from services.gateway.http import operations, paging, reads, recovery
+from services.gateway.web import data
+from services.meetings import handlers
+from services.meetings import rpc as meetings_rpc
+from shared.contracts import meetings_rpc as rpc
+from shared.envelope import now
+from shared.rpc import Request, RpcError
+from tests.meetings import events as ev
+from tests.support.cursor_walk import each_once, walk_inserting
+from tests.support.ids import random_id
+
+LIMIT = 7
+"""A page in these tests: small, so a list of a few dozen rows spans several pages."""
+
+OFFICER = Principal(sub="officer", role=Role.COMMITTEE_OFFICER, unit_id=ev.TEST_ROOT, person_id="p", local=True)
+OPERATOR = Principal(sub="operator", role=Role.OPERATOR, unit_id=None, person_id=None, local=True)
+
+
+class InProcessMeetings:
+    """The meetings service's RPC methods answered in this process on the test pool: a gateway state's `rpc`."""
+
+    METHODS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
+        rpc.ListMembers: meetings_rpc.list_members,
+        rpc.ListMembersAfter: meetings_rpc.list_members_after,
+        rpc.ListMeetings: meetings_rpc.list_meetings,
+        rpc.ListTasks: meetings_rpc.list_tasks,
+        rpc.ListUnits: meetings_rpc.list_units,
+        rpc.ListRejections: meetings_rpc.list_rejections,
+        rpc.ListHeldEvents: meetings_rpc.list_held_events,
+    }
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def call(self, request: Request[Any]) -> Any:
+        """The reply to one request, as the RPC client gives it."""
+        answer = await self.METHODS[type(request)](request, SimpleNamespace(pool=self.pool))
+        return type(request).reply_model().model_validate(answer)
+
+
+@pytest.fixture
+def state(meetings_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A gateway state whose rpc is meetings in this process; the subtree checks pass (tested on their own)."""
+
+    async def allowed(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    for name in ("authorize_unit", "_cell", "_officers_committee"):
+        monkeypatch.setattr(reads, name, allowed)
+    return SimpleNamespace(rpc=InProcessMeetings(meetings_pool), directory=None, secret="test secret")
+
+
+async def ingest(uow_factory: Any, events: list[dict[str, Any]], outcome: str = "accepted") -> None:
+    """The events through meetings' batch ingest, each answered `outcome`."""
+    results = await handlers.ingest_batch(events, uow_factory, route="test")
+    assert {result.outcome for result in results} == {outcome}, results
+
+
+async def a_cell(uow_factory: Any, members: int = 0) -> str:
+    """A fresh cell with `members` members."""
+    cell = random_id("cell")
+    await ingest(uow_factory, [ev.unit(cell, time=now() - timedelta(days=60))])
+    if members:
+        await ingest(uow_factory, [ev.member(random_id("mem"), cell) for _ in range(members)])
+    return cell
+
+
+async def test_a_cells_members_by_cursor_each_once_while_members_are_added(state: Any, uow_factory: Any) -> None:
+    cell = await a_cell(uow_factory, 40)
+    before = [m["id"] for m in (await reads.list_cell_members(cell, OFFICER, state, limit=1000))["items"]]
+
+    async def page(cursor: str) -> dict[str, Any]:
+        return await reads.list_cell_members(cell, OFFICER, state, limit=LIMIT, cursor=cursor)
+
+    async def insert() -> None:
+        await ingest(uow_factory, [ev.member(random_id("mem"), cell) for _ in range(3)])
+
+    each_once(await walk_inserting(page, insert, key="id"), before)
+
+
+async def test_a_cells_meetings_by_cursor_each_once_while_meetings_are_added(state: Any, uow_factory: Any) -> None:
+    cell = await a_cell(uow_factory)
+    start = now() - timedelta(days=30)
+    await ingest(
+        uow_factory, [ev.scheduled(random_id("mtg"), cell, starts_at=start + timedelta(hours=i)) for i in range(40)]
+    )
+    earlier = [start - timedelta(hours=i + 1) for i in range(400)]  # each added meeting starts before all the others
+    before = [m["meeting_id"] for m in (await reads.list_cell_meetings(cell, OFFICER, state, limit=1000))["items"]]
+
+    async def page(cursor: str) -> dict[str, Any]:
+        return await reads.list_cell_meetings(cell, OFFICER, state, limit=LIMIT, cursor=cursor)
+
+    async def insert() -> None:
+        await ingest(uow_factory, [ev.scheduled(random_id("mtg"), cell, starts_at=earlier.pop(0)) for _ in range(2)])
+
+    each_once(await walk_inserting(page, insert, key="meeting_id"), before)
+
+
+async def test_a_cells_tasks_by_cursor_each_once_while_tasks_are_added(
+    state: Any, uow_factory: Any, meetings_pool: asyncpg.Pool
+) -> None:
+    cell = await a_cell(uow_factory)
+    meeting = random_id("mtg")
+    await ingest(uow_factory, [ev.scheduled(meeting, cell, starts_at=now() - timedelta(days=3))])
+    days = iter(range(1000))
+
+    async def add(count: int, first: date) -> None:
+        async with meetings_pool.acquire() as conn:
+            await conn.executemany(
+                "INSERT INTO task (meeting_id, task_id, assignee_id, description, due_on)"
+                " VALUES ($1, $2, 'a', 'd', $3)",
+                [(meeting, random_id("task"), first - timedelta(days=next(days))) for _ in range(count)],
+            )
+
+    await add(40, date(2026, 6, 1))
+    before = [t["task_id"] for t in (await reads.list_cell_tasks(cell, OFFICER, state, limit=1000))["items"]]
+
+    async def page(cursor: str) -> dict[str, Any]:
+        return await reads.list_cell_tasks(cell, OFFICER, state, limit=LIMIT, cursor=cursor)
+
+    each_once(await walk_inserting(page, partial(add, 2, date(2026, 6, 1)), key="task_id"), before)
+
+
+async def test_a_committees_units_by_cursor_each_once_while_units_are_added(state: Any, uow_factory: Any) -> None:
+    committee = random_id("cmt")
+    await ingest(uow_factory, [ev.unit(committee, kind="committee", parent_id=ev.TEST_ROOT)])
+    await ingest(uow_factory, [ev.unit(random_id("cell"), parent_id=committee) for _ in range(40)])
+    before = [u["id"] for u in (await reads.list_committee_units(committee, OFFICER, state, limit=1000))["items"]]
+
+    async def page(cursor: str) -> dict[str, Any]:
+        return await reads.list_committee_units(committee, OFFICER, state, limit=LIMIT, cursor=cursor)
+
+    async def insert() -> None:
+        await ingest(uow_factory, [ev.unit(random_id("cell"), parent_id=committee) for _ in range(3)])
+
+    each_once(await walk_inserting(page, insert, key="id"), before)
+
+
+def refused_member() -> dict[str, Any]:
+    """A member.upserted.v1 meetings rejects (a status the contract does not know)."""
+    return ev.member(random_id("mem"), random_id("cell"), status="bogus")
+
+
+async def test_the_rejections_by_cursor_each_once_while_rejections_are_added(
+    state: Any, uow_factory: Any, meetings_pool: asyncpg.Pool
+) -> None:
+    await ingest(uow_factory, [refused_member() for _ in range(30)], outcome="rejected")
+    before = [r["rejection_id"] for r in await meetings_pool.fetch("SELECT rejection_id FROM rejection")]
+
+    async def page(cursor: str) -> dict[str, Any]:
+        return await operations.list_rejections(OPERATOR, state, limit=LIMIT, cursor=cursor)
+
+    async def insert() -> None:
+        await ingest(uow_factory, [refused_member() for _ in range(2)], outcome="rejected")
+
+    each_once(await walk_inserting(page, insert, key="rejection_id", pages=1000), before)
+
+
+async def test_the_held_events_by_cursor_each_once_while_events_are_held(
+    state: Any, uow_factory: Any, meetings_pool: asyncpg.Pool
+) -> None:
+    def waiting() -> dict[str, Any]:
+        return ev.member(random_id("mem"), random_id("cell"))  # its cell never comes: held
+
+    await ingest(uow_factory, [waiting() for _ in range(30)], outcome="held")
+    rows = await meetings_pool.fetch("SELECT source, event_id FROM held_event")
+    before = [f"{row['source']} {row['event_id']}" for row in rows]
+
+    async def page(cursor: str) -> dict[str, Any]:
+        body = await recovery.list_held_events(OPERATOR, state, limit=LIMIT, cursor=cursor)
+        return body | {"items": [item | {"key": f"{item['source']} {item['event_id']}"} for item in body["items"]]}
+
+    async def insert() -> None:
+        await ingest(uow_factory, [waiting() for _ in range(2)], outcome="held")
+
+    each_once(await walk_inserting(page, insert, key="key", pages=1000), before)
+
+
+async def test_a_signed_cursor_whose_key_the_list_cannot_read_is_refused_naming_cursor(
+    state: Any, uow_factory: Any
+) -> None:
+    # a cursor signed with the gateway's secret but carrying a key of other columns (the secret leaked, or a list
+    # changed its order): refused as a cursor, not a database error (500)
+    cell = await a_cell(uow_factory)
+    committee = ev.TEST_ROOT
+    for call, key in (
+        (partial(reads.list_cell_meetings, cell, OFFICER, state), ["x", "y"]),
+        (partial(reads.list_cell_tasks, cell, OFFICER, state), ["2026-02-30", "m", "t"]),
+        (partial(reads.list_committee_units, committee, OFFICER, state), ["a", "b"]),
+        (partial(operations.list_rejections, OPERATOR, state), ["2026-11-03T12:30:00", "r"]),
+        (partial(recovery.list_held_events, OPERATOR, state), ["not a moment", "s", "e"]),
+    ):
+        name = {
+            reads.list_cell_meetings: f"cells/{cell}/meetings",
+            reads.list_cell_tasks: f"cells/{cell}/tasks",
+            reads.list_committee_units: f"committees/{committee}/units",
+            operations.list_rejections: "rejections",
+            recovery.list_held_events: "held-events",
+        }[call.func]
+        carried = {reads.list_cell_meetings: reads.MeetingsQuery(), reads.list_cell_tasks: reads.TasksQuery()}
+        query = carried.get(call.func, paging.Carried())
+        cursor = paging.encode_cursor(state.secret, list_name=name, after=key, query=query)
+        with pytest.raises(RpcError) as refused:
+            await call(limit=LIMIT, cursor=cursor)
+        assert refused.value.code == "invalid" and refused.value.field == "after", refused.value
+
+
+async def test_the_web_reads_a_cells_meetings_whole_each_once_while_meetings_are_scheduled(
+    state: Any, uow_factory: Any
+) -> None:
+    # the cell page reads every meeting of the cell page by page (data.all_cell_meetings): by offset, a meeting
+    # scheduled between two pages repeated another
+    cell = await a_cell(uow_factory)
+    start = now() - timedelta(days=300)
+    await ingest(
+        uow_factory, [ev.scheduled(random_id("mtg"), cell, starts_at=start + timedelta(hours=i)) for i in range(450)]
+    )
+    before = [m["meeting_id"] for m in await data.all_cell_meetings(state, OFFICER, cell)]
+    assert len(before) == 450
+    earlier = iter(start - timedelta(hours=i + 1) for i in range(100))
+    served = state.rpc.call
+
+    async def call_then_schedule(request: Request[Any]) -> Any:
+        reply = await served(request)
+        await ingest(uow_factory, [ev.scheduled(random_id("mtg"), cell, starts_at=next(earlier))])
+        return reply
+
+    state.rpc.call = call_then_schedule
+    each_once([m["meeting_id"] for m in await data.all_cell_meetings(state, OFFICER, cell)], before)
