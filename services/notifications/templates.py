@@ -113,16 +113,14 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "$greeting\n\n$absence_text trong buổi " + _MEETING_LINE + ".$absence_list\n\n$absence_ask",
     ),
     r.CONSECUTIVE_ABSENCES: (
-        "Đảng viên vắng $count buổi liên tiếp: $member, $cell",
-        "$greeting\n\nĐồng chí $member ($cell) đã vắng mặt $count buổi sinh hoạt liên tiếp (quá $threshold buổi)."
-        "\n\nĐề nghị chi ủy và cấp ủy cấp trên làm rõ nguyên nhân và có biện pháp xử lý theo Điều lệ Đảng. "
+        "$run_title",
+        "$greeting\n\n$run_text$run_list\n\nĐề nghị chi ủy và cấp ủy cấp trên làm rõ nguyên nhân và có biện pháp "
+        "xử lý theo Điều lệ Đảng. "
         "Hệ thống chỉ thông báo một lần cho mỗi đợt vắng liên tiếp.",
     ),
     r.UNEXCUSED_MONTHS: (
-        "Đảng viên vắng không lý do $count tháng trong năm: $member, $cell",
-        "$greeting\n\nĐồng chí $member ($cell) đã vắng sinh hoạt không có lý do chính đáng trong $count tháng "
-        "của 12 tháng qua, thuộc trường hợp phải xem xét xóa tên khỏi danh sách đảng viên.\n\n"
-        "Đề nghị chi bộ và cấp ủy cấp trên xem xét, xử lý theo quy định.",
+        "$months_title",
+        "$greeting\n\n$months_text$months_list\n\nĐề nghị chi bộ và cấp ủy cấp trên xem xét, xử lý theo quy định.",
     ),
     r.MEETING_RATED_LOW: (
         "Buổi sinh hoạt xếp loại $rating_label: $cell$when_part",
@@ -360,6 +358,77 @@ ABSENTEES_INLINE = 5
 """Unexcused absentees one alert names in its sentence at most; more are listed one a line."""
 
 
+def named_members(names: Sequence[str], *, added: bool, updated: str, where: str = "") -> str:
+    """The subject of a sentence naming the members an alert tells of (already mail_name'd): "Đồng chí A", "Các
+    đồng chí A, B và C" up to ABSENTEES_INLINE names, "Có 7 đồng chí" past them (the names then listed one a line),
+    `where` after it; for members a later fact adds (`added`), led by what was `updated` ("Theo danh sách điểm danh
+    được cập nhật, đồng chí A cũng")."""
+    count = format_number(len(names), digits=0)
+    if len(names) == 1:
+        sentence = f"Đồng chí {names[0]}"
+    elif len(names) <= ABSENTEES_INLINE:
+        sentence = f"Các đồng chí {listed(names)}"
+    else:
+        sentence = f"Có {count} đồng chí"
+    if not added:
+        return sentence + where
+    if len(names) > ABSENTEES_INLINE:
+        return f"Theo {updated}, có thêm {count} đồng chí{where}"
+    return f"Theo {updated}, {sentence[0].lower()}{sentence[1:]}{where} cũng"
+
+
+def names_list(lines: Sequence[str]) -> str:
+    """The members an alert names one a line, past ABSENTEES_INLINE of them ("" up to it)."""
+    return ("\nDanh sách:\n" + "\n".join(f"- {line}" for line in lines)) if len(lines) > ABSENTEES_INLINE else ""
+
+
+CROSSING_UNITS = {"run": "buổi", "months": "tháng"}
+"""The texts' prefix of consecutive_absences ("run") and unexcused_months ("months"), and what each counts."""
+
+
+def crossing_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]:
+    """What an alert of members crossing an absence threshold at one meeting (rules.absence_crossing_alerts:
+    `members`, `counts`, `threshold`, `added`; one stored with a single `member` and `count` reads as one member)
+    says of them: run_title, run_text, run_list of consecutive_absences; months_title, months_text, months_list of
+    unexcused_months. Each member's own count follows their name when their counts differ."""
+    names = [mail_name(str(name)) for name in values.get("members") or [values.get("member") or ""]]
+    counts = [format_number(int(count), digits=0) for count in values.get("counts") or [values.get("count") or 0]]
+    added, one, same = bool(values.get("added")), len(names) == 1, len(set(counts)) == 1
+    cell, threshold = text.get("cell", ""), format_number(int(values.get("threshold") or 0), digits=0)
+    how_many = format_number(len(names), digits=0)
+    where = f" ({cell})" if one else f" thuộc {cell}"
+    texts: dict[str, str] = {}
+    for prefix, unit in CROSSING_UNITS.items():
+        pairs = list(zip(names, counts, strict=True))
+        inline = names if same else [f"{name} ({count} {unit})" for name, count in pairs]
+        texts[f"{prefix}_who"] = named_members(
+            inline, added=added, updated="số liệu điểm danh được cập nhật", where=where
+        )
+        texts[f"{prefix}_list"] = names_list([f"{name}: {count} {unit}" for name, count in pairs])
+    if one:
+        run_title = f"Đảng viên vắng {counts[0]} buổi liên tiếp: {names[0]}, {cell}"
+        months_title = f"Đảng viên vắng không lý do {counts[0]} tháng trong năm: {names[0]}, {cell}"
+    else:
+        run_title = f"{how_many} đảng viên vắng quá {threshold} buổi liên tiếp: {cell}"
+        months_title = f"{how_many} đảng viên vắng không lý do từ {threshold} tháng trở lên trong năm: {cell}"
+    if added:
+        run_title, months_title = ("Bổ sung " + title[0].lower() + title[1:] for title in (run_title, months_title))
+    run_count = (
+        f"{counts[0]} buổi sinh hoạt liên tiếp (quá {threshold} buổi)"
+        if same
+        else f"quá {threshold} buổi sinh hoạt liên tiếp"
+    )
+    months_count = f"trong {counts[0]} tháng của 12 tháng qua" if same else "nhiều tháng trong 12 tháng qua"
+    texts["run_title"], texts["months_title"] = run_title, months_title
+    texts["run_text"] = f"{texts['run_who']} đã vắng mặt {run_count}."
+    texts["months_text"] = (
+        f"{texts['months_who']} đã vắng sinh hoạt không có lý do chính đáng {months_count}, "
+        + ("thuộc trường hợp" if one else "đều thuộc trường hợp")
+        + " phải xem xét xóa tên khỏi danh sách đảng viên."
+    )
+    return texts
+
+
 def absence_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]:
     """What an unexcused-absence alert (rules.unexcused_absences) says of its absentees (`absentees`, names; `added`:
     a corrected roster adds them to those told before): its title, its sentence, the list of names one a line when
@@ -371,21 +440,15 @@ def absence_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str
     cell = text.get("cell", "")
     if len(names) == 1:
         title = f"Đảng viên vắng mặt không lý do: {names[0]}, {cell}"
-        sentence = f"Đồng chí {names[0]}"
     else:
         title = f"{count} đảng viên vắng mặt không lý do: {cell}{text['when_part']}"
-        sentence = f"Các đồng chí {listed(names)}" if len(names) <= ABSENTEES_INLINE else f"Có {count} đồng chí"
     if added:
         title = "Bổ sung " + title[0].lower() + title[1:]
-        if len(names) <= ABSENTEES_INLINE:
-            sentence = "Theo danh sách điểm danh được cập nhật, " + sentence[0].lower() + sentence[1:] + " cũng"
-        else:
-            sentence = f"Theo danh sách điểm danh được cập nhật, có thêm {count} đồng chí"
-    many = len(names) > ABSENTEES_INLINE
+    sentence = named_members(names, added=added, updated="danh sách điểm danh được cập nhật")
     return {
         "absence_title": title,
         "absence_text": f"{sentence} vắng mặt không có lý do",
-        "absence_list": ("\nDanh sách:\n" + "\n".join(f"- {name}" for name in names)) if many else "",
+        "absence_list": names_list(names),
         "absence_ask": "Đề nghị chi ủy gặp gỡ, nhắc nhở "
         + ("đảng viên" if len(names) == 1 else "từng đồng chí")
         + " và ghi nhận lý do.",
@@ -442,6 +505,8 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     text["missing_text"] = missing_text(values.get("missing"))
     if "absentees" in values or "member" in values:  # an alert stored with one `member` reads as one absentee
         text |= absence_texts(values, text)
+    if "members" in values or "count" in values:  # consecutive_absences, unexcused_months (one stored `member`)
+        text |= crossing_texts(values, text)
     if isinstance(values.get("ends_on"), date):
         text["ends_on_text"] = format_date(values["ends_on"])
     return text

@@ -229,10 +229,15 @@ async def figures(database: asyncpg.Connection, member_id: str) -> list[tuple[in
 
 
 async def alerts(database: asyncpg.Connection, member_ids: list[str]) -> list[tuple[str, str, str]]:
-    """(rule, subject, recipient) of every notification about the members."""
+    """(rule, member, recipient) of every notification about the members: its subject, or, for an absence alert
+    (one per recipient per meeting, its subject the meeting), each member whose figure of that meeting anchors it."""
     rows = await database.fetch(
         "SELECT rule, subject_id, recipient_id FROM notifications.notification WHERE subject_id = ANY($1::text[])"
-        " ORDER BY rule, subject_id, recipient_id",
+        " UNION ALL SELECT n.rule, f.member_id, n.recipient_id FROM notifications.notification AS n"
+        " JOIN notifications.member_figures AS f ON f.meeting_id = n.subject_id AND f.member_id = ANY($1::text[])"
+        " AND ((n.rule = 'consecutive_absences' AND f.run_alerted)"
+        " OR (n.rule = 'unexcused_months' AND f.months_alerted))"
+        " ORDER BY 1, 2, 3",
         member_ids,
     )
     return [(row["rule"], row["subject_id"], row["recipient_id"]) for row in rows]

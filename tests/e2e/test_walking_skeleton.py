@@ -563,7 +563,8 @@ async def test_a_roster_without_minutes_counts_in_no_members_history_until_the_m
             async def alerts() -> list[asyncpg.Record]:
                 return await database.fetch(
                     "SELECT recipient_id, recipient_kind, title FROM notifications.notification"
-                    " WHERE rule = 'consecutive_absences' AND subject_id = $1 ORDER BY recipient_id",
+                    " WHERE rule = 'consecutive_absences' AND subject_id IN (SELECT meeting_id FROM"
+                    " notifications.member_figures WHERE member_id = $1 AND run_alerted) ORDER BY recipient_id",
                     member,
                 )
 

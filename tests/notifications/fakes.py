@@ -742,11 +742,26 @@ class FakeProjection:
                     recent=new.recent,
                     run_alerted=run,
                     months_alerted=months,
+                    meeting_id=new.meeting_id,
                 )
                 for _, new, run, months in self.figures.get(member_id, [])
             ]
             for member_id in member_ids
         }
+
+    async def lock_meetings(self, meeting_ids: Sequence[str]) -> None:
+        """Remember each lock."""
+        self.locked.extend(f"figures-meeting:{meeting_id}" for meeting_id in meeting_ids)
+
+    async def alerted_at(self, meeting_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """(rule, meeting) of the given meetings with an alert anchored on one of their figures."""
+        found: set[tuple[str, str]] = set()
+        for rows in self.figures.values():
+            for _, new, run, months in rows:
+                if new.meeting_id and new.meeting_id in meeting_ids:
+                    found |= {("consecutive_absences", new.meeting_id)} if run else set()
+                    found |= {("unexcused_months", new.meeting_id)} if months else set()
+        return found
 
     async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
         """Anchor each alert on its figure."""

@@ -88,13 +88,14 @@ async def feed(pool: asyncpg.Pool, settings: Settings, clock: Clock, batches: li
 
 
 async def alerts(pool: asyncpg.Pool, p: Province) -> list[tuple[str, str, str]]:
-    """(rule, recipient role, title) of every absence alert about the member, sorted."""
+    """(rule, recipient role, title) of every absence alert about the province's cell (alerts about its members:
+    one per recipient per meeting, its subject the meeting), sorted."""
     roles = {p.secretary: "secretary", p.deputy: "deputy", p.committee: "committee"}
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT rule, recipient_id, title FROM notification WHERE subject_id = $1"
+            "SELECT rule, recipient_id, title FROM notification WHERE cell_id = $1"
             " AND rule IN ('consecutive_absences', 'unexcused_months')",
-            p.member,
+            p.cell,
         )
     return sorted((row["rule"], roles[row["recipient_id"]], row["title"]) for row in rows)
 
@@ -127,7 +128,7 @@ async def test_a_run_that_jumps_past_three_alerts_once_where_it_jumped(pool: asy
     assert {title for _, _, title in found} == {"Đảng viên vắng 18 buổi liên tiếp: Lê Văn Đức, Chi bộ khu phố Đông"}
     async with pool.acquire() as conn:
         body = await conn.fetchval(
-            "SELECT body FROM notification WHERE subject_id = $1 AND recipient_id = $2", p.member, p.committee
+            "SELECT body FROM notification WHERE cell_id = $1 AND recipient_id = $2", p.cell, p.committee
         )
     assert body.startswith("Kính gửi Đảng ủy phường Hòa Bình,\n\nĐồng chí Lê Văn Đức (Chi bộ khu phố Đông)")
     assert "đã vắng mặt 18 buổi sinh hoạt liên tiếp (quá 3 buổi)" in body

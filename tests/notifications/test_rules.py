@@ -564,3 +564,51 @@ def test_a_cells_notice_and_reminder_greet_its_monitor_by_name_and_its_members_t
         assert own.startswith("Kính gửi đồng chí Trần Thị Mai,\n") and "các đồng chí" not in own, alert.rule
         members = render(alert, by_id["a"])[1]
         assert members.startswith("Kính gửi các đồng chí đảng viên") and "phụ trách" not in members, alert.rule
+
+
+def crossing(member_id: str, count: int, *, rule: str = r.CONSECUTIVE_ABSENCES, meeting_id: str = "m1") -> Any:
+    """A member of the test cell crossing the rule's default threshold at the meeting with `count`."""
+    threshold = 3
+    return rules.Crossing(
+        rule=rule,
+        threshold=threshold,
+        member_id=member_id,
+        full_name=f"Nguyễn Văn {member_id}",
+        cell_id="cell",
+        count=count,
+        anchor=f"f-{member_id}",
+        meeting_id=meeting_id,
+    )
+
+
+def test_members_crossing_at_one_meeting_are_one_alert_per_recipient_listed_past_five() -> None:
+    """DOMAIN.md "Alerts": a member absent more than 3 meetings in a row, or unexcused 3 months in a year: the cell
+    committee and the superior committee, each once; 7 members crossing at one meeting are one alert each, the
+    names listed one a line with their counts; the committee member among them is not told of themself."""
+    ids = ["pbt", "a", "d", "e", "f", "g", "h"]
+    crossings = [crossing(member_id, 4 + (member_id == "d")) for member_id in ids]
+    crossings += [crossing(member_id, 3, rule=r.UNEXCUSED_MONTHS) for member_id in ids[:2]]
+    fired = rules.absence_crossing_alerts(crossings, {"cell": CTX})
+    heard = [(alert.rule, recipient.id) for alert in fired for recipient in alert.recipients]
+    assert sorted(heard) == sorted(
+        (rule, who) for rule in (r.CONSECUTIVE_ABSENCES, r.UNEXCUSED_MONTHS) for who in ("bt", "pbt", "ward")
+    )
+    assert {(alert.subject_id, alert.period) for alert in fired} == {("m1", "m1")}
+    to_bt = [alert for alert in fired if alert.recipients[0].id == "bt"]
+    title, body = render(next(a for a in to_bt if a.rule == r.CONSECUTIVE_ABSENCES), person(MEMBERS[0]))
+    assert title == "7 đảng viên vắng quá 3 buổi liên tiếp: Chi bộ khu phố 3"
+    assert "Có 7 đồng chí thuộc Chi bộ khu phố 3 đã vắng mặt quá 3 buổi sinh hoạt liên tiếp.\nDanh sách:\n" in body
+    assert "- Nguyễn Văn d: 5 buổi\n" in body and "- Nguyễn Văn pbt: 4 buổi\n" in body
+    title, body = render(next(a for a in to_bt if a.rule == r.UNEXCUSED_MONTHS), person(MEMBERS[0]))
+    assert title == "2 đảng viên vắng không lý do từ 3 tháng trở lên trong năm: Chi bộ khu phố 3"
+    assert (
+        "Các đồng chí Nguyễn Văn a và Nguyễn Văn pbt thuộc Chi bộ khu phố 3 đã vắng sinh hoạt không có lý do chính"
+        " đáng trong 3 tháng của 12 tháng qua, đều thuộc trường hợp phải xem xét xóa tên" in body
+    )
+    later = rules.absence_crossing_alerts([crossing("i", 4)], {"cell": CTX}, told={(r.CONSECUTIVE_ABSENCES, "m1")})
+    assert {alert.period for alert in later} == {rules.absence_added_period("m1", ["i"])}
+    title, body = render(later[0], person(MEMBERS[0]))
+    assert title == "Bổ sung đảng viên vắng 4 buổi liên tiếp: Nguyễn Văn i, Chi bộ khu phố 3"
+    assert (
+        "Theo số liệu điểm danh được cập nhật, đồng chí Nguyễn Văn i (Chi bộ khu phố 3) cũng đã vắng mặt 4 buổi" in body
+    )

@@ -88,8 +88,8 @@ async def test_a_run_committed_out_of_time_order_alerts_once(
     assert [row["consecutive_absences"] for row in stored] == [3, 6, 10, 13]
     alerts = await db.fetch(
         "SELECT DISTINCT period, title FROM notifications.notification WHERE rule = 'consecutive_absences'"
-        " AND subject_id = $1",
-        p.member,
+        " AND cell_id = $1",
+        p.cell,
     )
     # told once, of the run where it first passed 3 (its figure anchors it)
     assert [row["title"] for row in alerts] == ["Đảng viên vắng 6 buổi liên tiếp: Lê Văn Đức, Chi bộ khu phố Đông"]

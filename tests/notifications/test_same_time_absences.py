@@ -161,11 +161,11 @@ async def notify(pool: asyncpg.Pool, settings: Settings, batches: list[list[Clou
 
 
 async def run_alerts(pool: asyncpg.Pool, cell: Cell) -> list[tuple[str, str]]:
-    """(recipient, title) of every consecutive_absences alert about m0."""
+    """(recipient, title) of every consecutive_absences alert of the cell (about m0, the only one absent)."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT recipient_id, title FROM notification WHERE subject_id = $1 AND rule = 'consecutive_absences'",
-            cell.absent,
+            "SELECT recipient_id, title FROM notification WHERE cell_id = $1 AND rule = 'consecutive_absences'",
+            cell.cell,
         )
     return sorted((row["recipient_id"], row["title"]) for row in rows)
 

@@ -159,9 +159,12 @@ async def test_an_alert_reaches_each_recipient_once_whatever_the_repeats() -> No
     await handle(uow, first, first, redelivered)
     assert len(uow.outgoing.sent("consecutive_absences")) == 3
     secretary = Recipient(id=p.secretary, kind=PERSON, name="Nguyễn Văn Bình")
-    period = next(n.period for n in uow.outgoing.notifications.values() if n.rule == "consecutive_absences")
+    subject_id, period = next(
+        (n.subject_id, n.period) for n in uow.outgoing.notifications.values() if n.rule == "consecutive_absences"
+    )
+    assert (subject_id, period) == (meeting_id, meeting_id)  # one alert per recipient per meeting
     alert = Alert(
-        rule="consecutive_absences", subject_id=p.member, period=period, recipients=(secretary,), cell_id=p.cell
+        rule="consecutive_absences", subject_id=subject_id, period=period, recipients=(secretary,), cell_id=p.cell
     )
     assert await raise_alerts([alert], uow) == 0
     assert len(uow.outgoing.deliveries) == 3 * 2

@@ -339,6 +339,8 @@ class AnnouncedFigures:
     recent: bool
     run_alerted: bool = False
     months_alerted: bool = False
+    meeting_id: str = ""
+    """The meeting whose roster moved the figures ("" in those stored before it was kept, migration 0022)."""
 
 
 @dataclass(frozen=True)
@@ -353,6 +355,8 @@ class Stretch:
     alerted: bool
     """An alert was anchored on one of its figures already."""
     anchor: str
+    meeting_id: str = ""
+    """The meeting of the anchor's figure: where the member crossed the threshold."""
 
 
 @dataclass(frozen=True)

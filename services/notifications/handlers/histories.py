@@ -1,12 +1,13 @@
 """member.attendance.updated.v1: a member's announced attendance histories, and the absence alerts decided over
-them (one per run of absences and per crossing of the unexcused months, DOMAIN.md "Alerts")."""
+them (each run of absences and each crossing of the unexcused months told once, in one alert per recipient per
+meeting naming every member who crossed at it, DOMAIN.md "Alerts")."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
-from services.notifications.domain.model import Alert, Meeting
+from services.notifications.domain.model import Meeting
 from services.notifications.handlers.alerts import configs_for, raise_alerts
 from services.notifications.handlers.facts import about_recent_meetings
 from services.notifications.repository.projection import NewFigures
@@ -26,7 +27,10 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
     comes last cuts no run that could alert), so that each run of absences and each crossing of the unexcused
     months alerts once, whatever the batching, order or repetition of the announcements. The members are locked,
     so two batches about one member decide one after the other; a cell's context (its people) is read only for
-    members with something to alert: most histories announced are of members present."""
+    members with something to alert: most histories announced are of members present. The members crossing at one
+    meeting are told of in one alert per recipient (meetings announces a roster's members in one transaction, which
+    its outbox sends as one batch message); one crossing at a meeting whose alert went out already (a corrected
+    roster, or a batch split apart) is told in one follow-up naming only the members it adds."""
     if not events:
         return
     await uow.projection.lock_members(sorted({event.data.member_id for event in events}))
@@ -51,6 +55,7 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
                 unexcused_months=event.data.unexcused_months_last_year,
                 recent=id(event) in recent,
                 ns=event.time_ns,
+                meeting_id=event.data.meeting_id,
             )
             for event in events
         ]
@@ -91,21 +96,31 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
     if not alerting:
         return
     contexts = await uow.projection.cell_contexts(sorted({newest[member_id].data.cell_id for member_id in alerting}))
-    alerts: list[Alert] = []
-    marks: list[tuple[str, str, str]] = []
-    for member_id in alerting:
-        data = newest[member_id].data
-        for alert, anchor in rules.absence_history(
+    crossings = [
+        crossing
+        for member_id in alerting
+        for crossing in rules.pending_crossings(
             member_id=member_id,
-            full_name=data.full_name,
+            full_name=newest[member_id].data.full_name,
+            cell_id=newest[member_id].data.cell_id,
             history=histories[member_id],
-            ctx=contexts[data.cell_id],
-            config=configs[data.cell_id],
-        ):
-            alerts.append(alert)
-            marks.append((member_id, anchor, alert.rule))
-    await raise_alerts(alerts, uow)
-    await uow.projection.mark_alerted(marks)
+            config=configs[newest[member_id].data.cell_id],
+        )
+    ]
+    # one alert per recipient per meeting names every member crossing at it: whether it went out already (this
+    # batch's crossings then a follow-up) is read under the meetings' locks, so two batches of one meeting's
+    # announcements decide one after the other
+    meeting_ids = sorted({crossing.meeting_id for crossing in crossings if crossing.meeting_id})
+    await uow.projection.lock_meetings(meeting_ids)
+    told = await uow.projection.alerted_at(meeting_ids)
+    await raise_alerts(rules.absence_crossing_alerts(crossings, contexts, told=told), uow)
+    await uow.projection.mark_alerted(
+        [
+            (crossing.member_id, crossing.anchor, crossing.rule)
+            for crossing in crossings
+            if rules.crossing_recipients(crossing, contexts)  # told of nobody: decided again when someone hears
+        ]
+    )
 
 
 def told_recently(event: Event[Any], uow: NotificationsUnit) -> bool:

@@ -1,17 +1,18 @@
 """Rules about one meeting: notices, documents, reminders, late minutes, unexcused absences; when to check them."""
 
-import hashlib
-from collections.abc import Collection, Container, Iterable
+from collections.abc import Collection, Container
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Alert, CellContext, Meeting, Member, Recipient, unique_recipients
+from services.notifications.domain.model import Alert, CellContext, Meeting, Member, unique_recipients
 from services.notifications.domain.rules.common import (
     EARLY_DOCUMENT_KINDS,
     FINAL_DOCUMENT_KINDS,
     NOTICE_RULES,
+    absence_added_period,
     build_alerts,
+    by_recipients,
     meeting_values,
 )
 from services.notifications.domain.settings import RuleConfig
@@ -208,14 +209,6 @@ def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now:
     return alerts
 
 
-def absence_added_period(meeting_id: str, member_ids: Iterable[str]) -> str:
-    """The period of the follow-up telling of members a corrected roster adds to a meeting's unexcused absentees:
-    the meeting and a digest of the added members' ids (a key holds it to once whatever their number; the same
-    members added again, after a correction removed them, are not told twice)."""
-    digest = hashlib.sha256("\n".join(sorted(member_ids)).encode()).hexdigest()[:16]
-    return f"{meeting_id}|added:{digest}"
-
-
 def unexcused_absences(
     *,
     meeting: Meeting,
@@ -241,28 +234,22 @@ def unexcused_absences(
     listed_members = [member for member in absent if member.id not in told] if added else list(absent)
     if not listed_members:
         return []
-    heard: dict[str, tuple[Recipient, list[Member]]] = {}
-    for member in listed_members:
-        for recipient in ctx.cell_committee(excluding=member.id) or ctx.superior_committee():
-            heard.setdefault(recipient.id, (recipient, []))[1].append(member)
-    groups: dict[tuple[str, ...], list[Recipient]] = {}
-    for recipient, members in heard.values():
-        groups.setdefault(tuple(member.id for member in members), []).append(recipient)
-    by_id = {member.id: member for member in listed_members}
     period = (
         absence_added_period(meeting.meeting_id, [member.id for member in listed_members])
         if added
         else meeting.meeting_id
     )
     alerts: list[Alert] = []
-    for member_ids, recipients in groups.items():
+    for members, recipients in by_recipients(
+        listed_members, lambda member: ctx.cell_committee(excluding=member.id) or ctx.superior_committee()
+    ):
         alerts += build_alerts(
             rule,
             subject_id=meeting.meeting_id,
             period=period,
-            recipients=tuple(recipients),
+            recipients=recipients,
             cell_id=meeting.cell_id,
-            absentees=tuple(by_id[member_id].full_name for member_id in member_ids),
+            absentees=tuple(member.full_name for member in members),
             added=added,
             **meeting_values(meeting, ctx),
         )

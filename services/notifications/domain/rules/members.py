@@ -1,6 +1,7 @@
 """Rules about one member: absences in a row or over months, and the end of probation."""
 
-from collections.abc import Sequence
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from services.notifications.domain import settings as r
@@ -10,11 +11,13 @@ from services.notifications.domain.model import (
     AnnouncedFigures,
     CellContext,
     Member,
+    Recipient,
     Stretch,
     unique_recipients,
 )
-from services.notifications.domain.rules.common import build_alerts
+from services.notifications.domain.rules.common import absence_added_period, build_alerts, by_recipients
 from services.notifications.domain.settings import RuleConfig
+from shared.collation import by_person
 from shared.periods import add_years, local
 
 
@@ -81,6 +84,7 @@ def _extend(stretch: Stretch, figures: AnnouncedFigures, *, count: int, passes: 
         alerting=stretch.alerting or crosses,
         alerted=stretch.alerted or alerted,
         anchor=figures.event_id if crosses else stretch.anchor,
+        meeting_id=figures.meeting_id if crosses else stretch.meeting_id,
     )
 
 
@@ -99,6 +103,97 @@ def pending_stretches(history: Sequence[AnnouncedFigures], config: RuleConfig) -
     ]
 
 
+@dataclass(frozen=True)
+class Crossing:
+    """A member's stretch that should alert and has not: the rule (consecutive_absences or unexcused_months), its
+    threshold, the member, their cell, the count it crossed at, the figure anchoring it and that figure's meeting
+    ("" for a figure stored before figures kept their meeting)."""
+
+    rule: str
+    threshold: int
+    member_id: str
+    full_name: str
+    cell_id: str
+    count: int
+    anchor: str
+    meeting_id: str
+
+
+def pending_crossings(
+    *, member_id: str, full_name: str, cell_id: str, history: Sequence[AnnouncedFigures], config: RuleConfig
+) -> list[Crossing]:
+    """The member's pending_stretches as crossings (DOMAIN.md "Alerts": absent more than 3 meetings in a row, or
+    unexcused 3 months in a year)."""
+    return [
+        Crossing(
+            rule=rule,
+            threshold=threshold,
+            member_id=member_id,
+            full_name=full_name,
+            cell_id=cell_id,
+            count=stretch.count,
+            anchor=stretch.anchor,
+            meeting_id=stretch.meeting_id,
+        )
+        for rule, threshold, stretch in pending_stretches(history, config)
+    ]
+
+
+def crossings_key(crossing: Crossing) -> tuple[str, str]:
+    """What one alert per recipient gathers crossings by: the rule and the meeting they crossed at (the anchor
+    itself for a figure without its meeting: that member's alert alone, as before figures kept their meeting)."""
+    return crossing.rule, crossing.meeting_id or crossing.anchor
+
+
+def absence_crossing_alerts(
+    crossings: Sequence[Crossing], contexts: Mapping[str, CellContext], *, told: Container[tuple[str, str]] = ()
+) -> list[Alert]:
+    """The alerts of members' crossings of the absence rules (DOMAIN.md "Alerts": the cell committee, without the
+    member, and the superior committee): one per recipient per rule and meeting, naming every member who crossed
+    at it (a trial's 4 members crossing at one meeting mailed each recipient 4 times), keyed by the meeting (subject
+    and period: once per recipient, redelivered or raised again). `told`: the crossings_key whose alert went out
+    already; those crossings, added later (a corrected roster), go in one follow-up per recipient keyed by the
+    added members (absence_added_period). A crossing at a figure without its meeting alerts alone, keyed by the
+    member and the anchor as before. Each member once per group (their first crossing in it), in Vietnamese order
+    of their names."""
+    groups: dict[tuple[str, str], dict[str, Crossing]] = {}
+    for crossing in crossings:
+        groups.setdefault(crossings_key(crossing), {}).setdefault(crossing.member_id, crossing)
+    alerts: list[Alert] = []
+    for (rule, key), by_member in groups.items():
+        listed = by_person(by_member.values(), lambda crossing: crossing.full_name)
+        added = bool(listed[0].meeting_id) and (rule, key) in told
+        if not listed[0].meeting_id:
+            subject_id, period = listed[0].member_id, key
+        else:
+            subject_id = key
+            period = absence_added_period(key, by_member) if added else key
+        for members, recipients in by_recipients(listed, lambda crossing: crossing_recipients(crossing, contexts)):
+            ctx = contexts[members[0].cell_id]
+            one = {"member": members[0].full_name, "count": members[0].count} if len(members) == 1 else {}
+            alerts += build_alerts(
+                rule,
+                subject_id=subject_id,
+                period=period,
+                recipients=recipients,
+                cell_id=ctx.cell.id if ctx.cell else None,
+                cell=ctx.cell_name,
+                members=[member.full_name for member in members],
+                counts=[member.count for member in members],
+                threshold=members[0].threshold,
+                added=added,
+                **one,
+            )
+    return alerts
+
+
+def crossing_recipients(crossing: Crossing, contexts: Mapping[str, CellContext]) -> tuple[Recipient, ...]:
+    """Who hears of a crossing: the member's cell committee without them (they may sit on it: it is asked to act on
+    their absences), and the superior committee (DOMAIN.md "Alerts")."""
+    ctx = contexts[crossing.cell_id]
+    return unique_recipients(ctx.cell_committee(excluding=crossing.member_id), ctx.superior_committee())
+
+
 def absence_history(
     *,
     member_id: str,
@@ -108,31 +203,19 @@ def absence_history(
     config: RuleConfig,
 ) -> list[tuple[Alert, str]]:
     """Absent more than N meetings in a row, or unexcused in N months of a year: the cell and superior committees,
-    once per run of absences and once per crossing of the months; each alert with the figure to anchor it on (the
-    one where the stretch crossed the threshold, whose count it tells and whose event id is its period).
+    once per run of absences and once per crossing of the months; each alert of this one member with the figure to
+    anchor it on (the one where the stretch crossed the threshold, whose count it tells).
 
     Decided over the member's whole announced history, so the alerts are the same whatever the announcements'
     batching (0 -> 18 at once, or 1, 2, ... one by one), order or repetition; a run a late figure shows to have
-    been two runs is two runs, the part without an anchored alert alerting on its own."""
-    # the member themself is not among the committee asked to act on their absences (they may sit on it)
-    recipients = unique_recipients(ctx.cell_committee(excluding=member_id), ctx.superior_committee())
-    cell_id = ctx.cell.id if ctx.cell else None
+    been two runs is two runs, the part without an anchored alert alerting on its own. A batch of several members
+    gathers their crossings instead (pending_crossings, absence_crossing_alerts)."""
+    cell_id = ctx.cell.id if ctx.cell else ""
     decided: list[tuple[Alert, str]] = []
-    for rule, threshold, stretch in pending_stretches(history, config):
-        decided += [
-            (alert, stretch.anchor)
-            for alert in build_alerts(
-                rule,
-                subject_id=member_id,
-                period=stretch.anchor,
-                recipients=recipients,
-                cell_id=cell_id,
-                cell=ctx.cell_name,
-                member=full_name,
-                count=stretch.count,
-                threshold=threshold,
-            )
-        ]
+    for crossing in pending_crossings(
+        member_id=member_id, full_name=full_name, cell_id=cell_id, history=history, config=config
+    ):
+        decided += [(alert, crossing.anchor) for alert in absence_crossing_alerts([crossing], {cell_id: ctx})]
     return decided
 
 

@@ -20,8 +20,8 @@ of their cause as before (migration 0012)."""
 @dataclass(frozen=True)
 class NewFigures:
     """A member.attendance.updated.v1 to store: the member, the announcement's order (time, its nanoseconds below the
-    microsecond, the member's announcement number, 0 when it carries none, cause, id), its figures and whether its
-    meeting is recent enough to alert about."""
+    microsecond, the member's announcement number, 0 when it carries none, cause, id), its figures, whether its
+    meeting is recent enough to alert about, and that meeting."""
 
     member_id: str
     time: datetime
@@ -32,6 +32,7 @@ class NewFigures:
     unexcused_months: int
     recent: bool
     ns: int = 0
+    meeting_id: str = ""
 
 
 class PgFigures:
@@ -57,9 +58,9 @@ class PgFigures:
             return {}
         rows = await self._db.fetch(
             "WITH added AS (INSERT INTO member_figures (member_id, version_time, sequence, cause_id, event_id,"
-            " consecutive_absences, unexcused_months, recent, version_ns)"
+            " consecutive_absences, unexcused_months, recent, version_ns, meeting_id)"
             " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::int[],"
-            " $7::int[], $8::bool[], $9::smallint[]) ON CONFLICT DO NOTHING"
+            " $7::int[], $8::bool[], $9::smallint[], $10::text[]) ON CONFLICT DO NOTHING"
             " RETURNING member_id, version_time, version_ns, sequence, cause_id, event_id)"
             # the statement's snapshot: the rows stored before it, not those it adds
             " SELECT a.member_id, a.event_id, EXISTS (SELECT 1 FROM member_figures AS f WHERE f.member_id = a.member_id"
@@ -75,6 +76,7 @@ class PgFigures:
             [f.unexcused_months for f in figures],
             [f.recent for f in figures],
             [f.ns for f in figures],
+            [f.meeting_id for f in figures],
         )
         return {(row["member_id"], row["event_id"]): row["late"] for row in rows}
 
@@ -84,7 +86,8 @@ class PgFigures:
         if not member_ids:
             return {}
         rows = await self._db.fetch(
-            "SELECT member_id, event_id, consecutive_absences, unexcused_months, recent, run_alerted, months_alerted"
+            "SELECT member_id, event_id, consecutive_absences, unexcused_months, recent, run_alerted, months_alerted,"
+            " meeting_id"
             f" FROM member_figures WHERE member_id = ANY($1::text[]) ORDER BY member_id, {ORDER}",
             list(member_ids),
         )
@@ -98,9 +101,38 @@ class PgFigures:
                     recent=row["recent"],
                     run_alerted=row["run_alerted"],
                     months_alerted=row["months_alerted"],
+                    meeting_id=row["meeting_id"],
                 )
             )
         return histories
+
+    async def lock_meetings(self, meeting_ids: Sequence[str]) -> None:
+        """Serialize this transaction with others deciding about absence crossings at the same meetings until it
+        ends (sorted, after the members: whether a meeting's alert went out is then read as it stands)."""
+        if meeting_ids:
+            await self._db.execute(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended('figures-meeting:' || k, 0)))"
+                ' FROM (SELECT DISTINCT k COLLATE "C" AS k FROM unnest($1::text[]) AS t(k) ORDER BY 1) AS ordered',
+                list(meeting_ids),
+            )
+
+    async def alerted_at(self, meeting_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """(rule, meeting) of the given meetings where an absence alert is anchored already (a figure of that
+        meeting marked run_alerted: consecutive_absences; months_alerted: unexcused_months), in one query."""
+        if not meeting_ids:
+            return set()
+        rows = await self._db.fetch(
+            "SELECT meeting_id, bool_or(run_alerted) AS run, bool_or(months_alerted) AS months FROM member_figures"
+            " WHERE meeting_id = ANY($1::text[]) AND (run_alerted OR months_alerted) GROUP BY meeting_id",
+            list(meeting_ids),
+        )
+        found: set[tuple[str, str]] = set()
+        for row in rows:
+            if row["run"]:
+                found.add((r.CONSECUTIVE_ABSENCES, row["meeting_id"]))
+            if row["months"]:
+                found.add((r.UNEXCUSED_MONTHS, row["meeting_id"]))
+        return found
 
     async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
         """Anchor alerts on figures: (member, event id, rule) each, the rule consecutive_absences or
