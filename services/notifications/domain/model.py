@@ -164,10 +164,16 @@ class Meeting:
         """Not cancelled and started at or before `moment`."""
         return not self.cancelled and self.starts_at is not None and self.starts_at <= moment
 
+    @property
+    def held(self) -> bool:
+        """Held (DOMAIN.md "How to read it": minutes and not cancelled) and known: only then does an absence on its
+        roster count."""
+        return self.known and not self.cancelled and self.minutes_submitted_at is not None
+
     def held_by(self, moment: datetime) -> bool:
-        """Held as of `moment` (DOMAIN.md "How to read it": minutes and not cancelled): known, not cancelled, its
-        minutes stored and its start come; a meeting still scheduled has no attendance or quality to judge."""
-        return self.known and self.minutes_submitted_at is not None and self.took_place_by(moment)
+        """Held (`held`) and its start come by `moment`; a meeting still scheduled has no attendance or quality to
+        judge."""
+        return self.held and self.took_place_by(moment)
 
 
 @dataclass(frozen=True)

@@ -84,18 +84,12 @@ def _schedule_notices(
     return [*notices, (r.MEETING_CANCELLED, after, None)]
 
 
-def is_held(meeting: Meeting) -> bool:
-    """Whether the meeting was held (DOMAIN.md: it has minutes and is not cancelled) and is known: only then does an
-    absence on its roster count, so only then does it alert anyone."""
-    return meeting.known and not meeting.cancelled and meeting.minutes_submitted_at is not None
-
-
 async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit, *, told: Sequence[str] = ()) -> None:
     """Alert the cell committee of the unexcused absences on the roster of a held, recent meeting, one alert per
     recipient (again harmlessly: the notification's key holds each to once); a meeting without minutes yet waits for
     them (on_minutes_submitted). `told`: the absentees of the roster this one replaced, told of already (only those
     it adds are told, rules.unexcused_absences)."""
-    if not is_held(meeting):
+    if not meeting.held:
         return  # no minutes yet, cancelled or unknown: not held, no absence on its roster alerts anyone
     if not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
         return
@@ -125,7 +119,7 @@ async def _roster_alerts_many(
     meeting, the absentees of the roster its new one replaced (_roster_alerts)."""
     now, cutoff_days = uow.now(), uow.settings.history_cutoff_days
     candidates = [
-        meeting for meeting in meetings if is_held(meeting) and is_recent(meeting, now=now, cutoff_days=cutoff_days)
+        meeting for meeting in meetings if meeting.held and is_recent(meeting, now=now, cutoff_days=cutoff_days)
     ]
     if not candidates:
         return
@@ -434,7 +428,7 @@ async def _scheduled_alerts(
         if meeting.known and not meeting.cancelled and is_recent(meeting, now=now, cutoff_days=cutoff_days)
     ]
     recent_ids = {meeting.meeting_id for meeting in recent}
-    held = [meeting.meeting_id for meeting in recent if is_held(meeting)]
+    held = [meeting.meeting_id for meeting in recent if meeting.held]
     absent = await uow.projection.absent_members_of(held) if held else {}
     absent_ids = sorted({member_id for ids in absent.values() for member_id in ids})
     known = await uow.projection.members_by_id(absent_ids) if absent_ids else {}
