@@ -5,6 +5,7 @@ Thresholds and points come from the framework's data; nothing here knows a provi
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from services.evaluation.domain.facts import MeetingFacts
@@ -30,17 +31,12 @@ Reason = tuple[ReasonPart, ...]
 Outcome = tuple[float, Reason]
 """(points, reason parts) of an applicable automatic item."""
 
-_only_code: dict[str, Reason] = {}
-"""The reason naming only its code, for each code asked so far (frozen models, shared by every line that says it)."""
 
-
+@lru_cache(maxsize=256)
 def only(code: ReasonCode) -> Reason:
-    """The one-part reason naming only `code`, built once per code: a scoring round says a few dozen per meeting, and
-    building each (a pydantic model) was ~4 µs (issue 12)."""
-    reason = _only_code.get(code)
-    if reason is None:
-        reason = _only_code[code] = (ReasonPart(code=code),)
-    return reason
+    """The one-part reason naming only `code`, built once per code (frozen models, shared by every line that says
+    it): a scoring round says a few dozen per meeting, and building each (a pydantic model) was ~4 µs (issue 12)."""
+    return (ReasonPart(code=code),)
 
 
 NO_MINUTES: Reason = only(ReasonCode.NO_MINUTES)

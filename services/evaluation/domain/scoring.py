@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic_core import to_jsonable_python
@@ -128,10 +129,16 @@ class MeetingScore:
         }
 
 
-_assessed_by: dict[str, Reason] = {}
-"""The reason of points assessed by each role seen so far, built once per role (frozen models; issue 12)."""
-_not_applicable_to: dict[str, Reason] = {}
-"""The reason of an item that does not apply to each meeting kind seen so far, built once per kind."""
+@lru_cache(maxsize=256)
+def assessed_by(role: str) -> Reason:
+    """The reason of points assessed by `role`, built once per role (frozen models; issue 12)."""
+    return (ReasonPart(code=ReasonCode.ASSESSED, role=role),)
+
+
+@lru_cache(maxsize=256)
+def not_applicable_to(kind: str) -> Reason:
+    """The reason of an item that does not apply to a meeting of `kind`, built once per kind (issue 12)."""
+    return (ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind=kind),)
 
 
 def manual_points(item: Item, assessments: tuple[Assessment, ...]) -> tuple[float | None, Reason]:
@@ -143,10 +150,7 @@ def manual_points(item: Item, assessments: tuple[Assessment, ...]) -> tuple[floa
     given = float(winner.points[item.code])
     if given > item.max:
         return item.max, (ReasonPart(code=ReasonCode.ASSESSED_CAPPED, role=winner.role, given=given, max=item.max),)
-    assessed = _assessed_by.get(winner.role)
-    if assessed is None:
-        assessed = _assessed_by[winner.role] = (ReasonPart(code=ReasonCode.ASSESSED, role=winner.role),)
-    return given, assessed
+    return given, assessed_by(winner.role)
 
 
 def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
@@ -155,12 +159,7 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
     for item in framework.items:
         source = "manual" if item.manual else "auto"
         if facts.kind not in item.applies_to:
-            not_applicable = _not_applicable_to.get(facts.kind)
-            if not_applicable is None:
-                not_applicable = _not_applicable_to[facts.kind] = (
-                    ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind=facts.kind),
-                )
-            lines.append(CriterionLine(item.code, None, item.max, False, source, not_applicable))
+            lines.append(CriterionLine(item.code, None, item.max, False, source, not_applicable_to(facts.kind)))
             continue
         if item.rule.kind == "previous_tasks_on_time" and not facts.previous_tasks:
             code = ReasonCode.NO_PREVIOUS_MEETING if facts.previous_tasks is None else ReasonCode.PREVIOUS_NO_TASKS
