@@ -111,7 +111,7 @@ async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None
     assert followed["total"] == 1 and followed["items"][0]["cell_id"] == cell
     assert followed["items"][0]["cell_name"] == "Chi bộ thôn 1" and followed["items"][0]["committee_id"] == commune
     nobody = await ask(rpc, meetings.ListMonitorAssignments(person_id=random_id("uv")))
-    assert nobody == {"items": [], "total": 0, "limit": 50, "offset": 0}
+    assert nobody == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_after": None}
 
     rejections = await ask(rpc, meetings.ListRejections(limit=1000, offset=0, status="open"))
     [rejected] = [r for r in rejections["items"] if r["event_id"] == events[-1]["id"]]
