@@ -121,21 +121,17 @@ async def test_the_alert_forms_enabled_u0000_is_refused_and_nothing_saved(monkey
     saved: list[Any] = []
     shown: dict[str, Any] = {}
 
-    async def rules_before_saving(*_: Any) -> Any:
+    async def get_alert_rules(*_: Any) -> Any:
         return {"rules": [RULE]}
 
-    async def saved_or_not(*arguments: Any) -> None:
+    async def set_alert_rule(*arguments: Any) -> None:
         saved.append(arguments)
-
-    def set_alert_rule(*arguments: Any) -> Any:
-        return arguments
 
     async def page(*_: Any, **context: Any) -> Any:
         shown.update(context)
         return context
 
-    monkeypatch.setattr(alerts, "rules_before_saving", rules_before_saving)
-    monkeypatch.setattr(alerts, "saved_or_not", saved_or_not)
+    monkeypatch.setattr(alerts.alert_rules, "get_alert_rules", get_alert_rules)
     monkeypatch.setattr(alerts.alert_rules, "set_alert_rule", set_alert_rule)
     monkeypatch.setattr(alerts, "_page", page)
     request = posted(b"csrf=t&was.enabled=on&was.days_after=3&days_after=3&enabled=%00")

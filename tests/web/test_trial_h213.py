@@ -104,18 +104,18 @@ async def alert_errors(monkeypatch: pytest.MonkeyPatch, body: bytes) -> dict[str
     """What the alert settings page shows after `body` is posted for RULE (nothing may be saved)."""
     shown: dict[str, Any] = {}
 
-    async def rules_before_saving(*_: Any) -> Any:
+    async def get_alert_rules(*_: Any) -> Any:
         return {"rules": [RULE]}
 
-    async def saved_or_not(*_: Any) -> None:
+    async def set_alert_rule(*_: Any) -> None:
         raise AssertionError("nothing is saved while an input holds what cannot be stored")
 
     async def page(*_: Any, **context: Any) -> Any:
         shown.update(context)
         return context
 
-    monkeypatch.setattr(alerts, "rules_before_saving", rules_before_saving)
-    monkeypatch.setattr(alerts, "saved_or_not", saved_or_not)
+    monkeypatch.setattr(alerts.alert_rules, "get_alert_rules", get_alert_rules)
+    monkeypatch.setattr(alerts.alert_rules, "set_alert_rule", set_alert_rule)
     monkeypatch.setattr(alerts, "_page", page)
     request = posted(body)
     request.scope["state"] = {}
