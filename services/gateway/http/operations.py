@@ -15,7 +15,7 @@ from services.gateway.handlers import authorize_unit, create_account, not_found,
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
-from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
+from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor, service_page
 from services.gateway.http.reads import committee_first_month, province_first_month
 from services.gateway.http.routing import ApiRoute
 from services.gateway.queries import list_accounts, list_audit
@@ -354,14 +354,13 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
 async def list_failed_deliveries(
     caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
-    """Notifications that could not be delivered, newest first, by `offset` or by `cursor` (paging.read_cursor)."""
+    """Notifications that could not be delivered, newest first, by `offset` or by `cursor` (paging.service_page)."""
     LIST_FAILED_DELIVERIES.check(caller)
-    if cursor is None:
-        return (await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, offset=offset))).model_dump()
+    asked = notifications.ListFailedDeliveries
     name = "deliveries/failed"
-    position = read_cursor(state.secret, cursor, list_name=name, carried=Carried, given={}, offset=offset)
-    listed = await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, after=position.after))
-    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
+    return await service_page(
+        state.secret, state.rpc.call, asked, list_name=name, cursor=cursor, offset=offset, limit=limit
+    )
 
 
 @router.post(

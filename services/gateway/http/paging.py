@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -133,3 +134,24 @@ def cursor_page(
     cursor of the page after the key `after` (None after the last page)."""
     shown = [item.model_dump() if isinstance(item, BaseModel) else item for item in items]
     return {"items": shown, "limit": limit, "next": next_cursor(secret, list_name=list_name, after=after, query=query)}
+
+
+async def service_page(
+    secret: str,
+    call: Callable[[Any], Awaitable[Any]],
+    ask: Callable[..., Any],
+    *,
+    list_name: str,
+    cursor: str | None,
+    offset: int,
+    limit: int,
+) -> Any:
+    """A page of a list with no query parameters but its paging, asked of a service by `call(ask(limit=, offset=))`
+    or `call(ask(limit=, after=))` (a typed RPC request whose reply has `items` and `next_after`): the offset page as
+    the service gives it (`cursor` None), else the cursor page (read_cursor, cursor_page); ApiError 422 as
+    read_cursor."""
+    if cursor is None:
+        return (await call(ask(limit=limit, offset=offset))).model_dump()
+    position = read_cursor(secret, cursor, list_name=list_name, carried=Carried, given={}, offset=offset)
+    listed = await call(ask(limit=limit, after=position.after))
+    return cursor_page(secret, list_name, listed.items, after=listed.next_after, query=position.query, limit=limit)

@@ -23,7 +23,7 @@ from services.gateway.http.operations import (
     queue_states,
     served_queues,
 )
-from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
+from services.gateway.http.paging import Cursor, service_page
 from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas import CursorPage, IngestOutcomeRead, Page
 from services.gateway.schemas.operations import InstanceRead
@@ -212,15 +212,13 @@ async def list_parked_rows(
     service: ServiceName, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
     """A service's parked outbox rows (events the broker refused for good), oldest first, with why; by `offset` or
-    by `cursor` (paging.read_cursor)."""
+    by `cursor` (paging.service_page)."""
     READ_PARKED.check(caller)
-    catalog = CATALOGS[service]
-    if cursor is None:
-        return (await state.rpc.call(catalog.list_parked_rows(limit=limit, offset=offset))).model_dump()
+    asked = CATALOGS[service].list_parked_rows
     name = f"outbox/{service}/parked"
-    position = read_cursor(state.secret, cursor, list_name=name, carried=Carried, given={}, offset=offset)
-    listed = await state.rpc.call(catalog.list_parked_rows(limit=limit, after=position.after))
-    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
+    return await service_page(
+        state.secret, state.rpc.call, asked, list_name=name, cursor=cursor, offset=offset, limit=limit
+    )
 
 
 @router.post("/outbox/{service}/parked/replay", response_model=ParkedReplayRead, dependencies=[Depends(REPLAY_PARKED)])
@@ -285,12 +283,10 @@ async def list_held_events(
 ) -> Any:
     """Events meetings holds until what they refer to arrives, oldest first, by `offset` or by `cursor`."""
     READ_HELD.check(caller)
-    if cursor is None:
-        return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
-    name = "held-events"
-    position = read_cursor(state.secret, cursor, list_name=name, carried=Carried, given={}, offset=offset)
-    listed = await state.rpc.call(meetings.ListHeldEvents(limit=limit, after=position.after))
-    return cursor_page(state.secret, name, listed.items, after=listed.next_after, query=position.query, limit=limit)
+    asked = meetings.ListHeldEvents
+    return await service_page(
+        state.secret, state.rpc.call, asked, list_name="held-events", cursor=cursor, offset=offset, limit=limit
+    )
 
 
 async def not_held(state: GatewayState, *, source: str, event_id: str) -> RpcError:
