@@ -13,11 +13,9 @@ from prometheus_client import REGISTRY
 from services.notifications.bootstrap import build_app
 from services.notifications.channels import WebhookSender
 from services.notifications.config import Settings
-from services.notifications.domain.model import Recipient
 from services.notifications.handlers.commands import Commands
 from services.notifications.handlers.deliveries import deliver_due
-from services.notifications.repository.outgoing import NewNotification
-from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
+from services.notifications.unit_of_work import uow_factory
 from services.notifications.webhook_guard import Allowlist, Resolver, address_refusal, parse_allowlist
 from shared.contracts import notifications_rpc as notifications
 from shared.envelope import now
@@ -26,6 +24,7 @@ from shared.rpc import RpcError
 from tests.notifications.conftest import SmtpInbox, WebhookReceiver
 from tests.notifications.events import Province, publish
 from tests.notifications.fakes import Clock
+from tests.notifications.test_deliveries import queue
 from tests.notifications.test_service import rpc
 from tests.support.ids import random_id
 from tests.support.rpc import ask
@@ -177,44 +176,12 @@ async def test_the_service_refuses_a_loopback_webhook_over_rpc_and_a_stored_one_
     assert not any(h.get("x-chibo-notification") == delivery["notification_id"] for h, _ in webhook.requests[received:])
 
 
-async def queue_webhooks(pool: asyncpg.Pool, settings: Settings, clock: Clock, urls: list[str]) -> list[int]:
-    """A due webhook delivery to each of `urls`, of fresh notifications, due at the clock's time."""
-    p = Province()
-    ids = []
-    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-        for number, url in enumerate(urls):
-            notification_id = await uow.outgoing.insert_notification(
-                NewNotification(
-                    rule="meeting_reminder",
-                    subject_id=random_id(f"guard-{number}"),
-                    period="p",
-                    recipient=Recipient(id=p.member, kind="person", name="Trần Thị Thu Hà"),
-                    cell_id=p.cell,
-                    title="Nhắc lịch sinh hoạt",
-                    body="b",
-                    created_at=clock.value,
-                    digest_pending=False,
-                )
-            )
-            assert notification_id is not None
-            ids.append(
-                await uow.outgoing.add_delivery(
-                    notification_id=notification_id, channel="webhook", addresses=[url], delivered_at=None
-                )
-            )
-        await uow.connection.execute(
-            "UPDATE delivery SET next_attempt_at = $2 WHERE id = ANY($1::bigint[])", ids, clock.value
-        )
-        await uow.commit()
-    return ids
-
-
 async def send_round(
     pool: asyncpg.Pool, settings: Settings, clock: Clock, urls: list[str], resolve: Resolver
 ) -> dict[str, tuple[str, str | None]]:
     """One delivery round of a webhook to each of `urls` through the real sender (its DNS `resolve`): url → (status,
     last_error)."""
-    ids = await queue_webhooks(pool, settings, clock, urls)
+    ids = await queue(pool, settings, clock, len(urls), channel="webhook", to=urls)
     try:
         sender = WebhookSender(settings, resolve=resolve)
         await deliver_due(uow_factory(pool, settings=settings, clock=clock), {"webhook": sender})
