@@ -129,6 +129,12 @@ NOTIFICATION_DELIVERIES = Counter(
     "Delivery attempts, by rule, channel and outcome (delivered, retrying, failed).",
     ["rule", "channel", "outcome"],
 )
+WEBHOOK_ADDRESSES_REFUSED = Counter(
+    "chibo_webhook_addresses_refused_total",
+    "Webhook addresses the SSRF guard refused (not global and not in CHIBO_WEBHOOK_ALLOWED_HOSTS, or not resolving),"
+    " by stage (registration, send).",
+    ["stage"],
+)
 SCORING_SECONDS = Histogram(
     "chibo_scoring_duration_seconds",
     "Rescoring the touched meetings and refreshing the touched periods: once per scoring round of the dirty cells "

@@ -24,7 +24,12 @@ import httpx
 
 from services.notifications.config import Settings, parse_mailbox
 from services.notifications.repository.outgoing import ClaimedDelivery
+from services.notifications.webhook_guard import RefusedAddress, Resolver, checked_target, system_resolver
+from shared.logs import get_logger
+from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
 from shared.text import keeping_isolates, shown_name, without_controls
+
+log = get_logger(__name__)
 
 
 class DeliveryError(Exception):
@@ -449,11 +454,14 @@ def webhook_payload(delivery: ClaimedDelivery) -> dict[str, Any]:
 
 
 class WebhookSender:
-    """A JSON POST signed with HMAC-SHA256; any 2xx answer counts as delivered."""
+    """A JSON POST signed with HMAC-SHA256 to an address the SSRF guard checked right before (webhook_guard), on a
+    connection to the very IP address checked; any 2xx answer counts as delivered."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, resolve: Resolver = system_resolver) -> None:
         self._settings = settings
         self._slots = asyncio.Semaphore(max(settings.webhook_concurrency, 1))
+        self._allowlist = settings.webhook_allowlist()
+        self._resolve = resolve
 
     @property
     def concurrency(self) -> int:
@@ -461,7 +469,8 @@ class WebhookSender:
         return max(self._settings.webhook_concurrency, 1)
 
     async def send(self, delivery: ClaimedDelivery) -> None:
-        """POST one delivery to its URL (at most `webhook_concurrency` at once)."""
+        """POST one delivery to its URL (at most `webhook_concurrency` at once); DeliveryError saying why when the
+        guard refuses the address (counted and logged as `webhook_address_refused`) or the receiver fails."""
         async with self._slots:
             await self._post(delivery)
 
@@ -469,16 +478,31 @@ class WebhookSender:
         if not delivery.addresses or not delivery.addresses[0]:
             # a delivery failed for want of a gateway, put back in line by an operator before one was configured
             raise DeliveryError("webhook: no SMS gateway is configured (CHIBO_WEBHOOK_URL)")
+        try:
+            # judged again at each send: the DNS answer may have changed since the address was registered
+            target = await checked_target(delivery.addresses[0], self._allowlist, resolve=self._resolve)
+        except RefusedAddress as exc:
+            WEBHOOK_ADDRESSES_REFUSED.labels("send").inc()
+            log.warning("webhook_address_refused", delivery_id=delivery.id, stage="send", reason=str(exc))
+            raise DeliveryError(f"webhook: refused: {exc}") from None
         body = json.dumps(webhook_payload(delivery), ensure_ascii=False).encode()
         secret = delivery.webhook_secret or self._settings.webhook_secret
         headers = {
             "Content-Type": "application/json; charset=utf-8",
+            "Host": target.host_header,
             self._settings.webhook_signature_header: sign(body, secret),
             "X-Chibo-Notification": delivery.notification_id,
         }
+        extensions = {"sni_hostname": target.sni} if target.sni else None
         try:
             async with httpx.AsyncClient(timeout=self._settings.webhook_timeout) as client:
-                response = await client.post(delivery.addresses[0], content=body, headers=headers)
+                for index, url in enumerate(target.urls):
+                    try:
+                        response = await client.post(url, content=body, headers=headers, extensions=extensions)
+                        break
+                    except httpx.ConnectError:
+                        if index == len(target.urls) - 1:
+                            raise  # the next checked address, as a client tries each address a name has
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook: {exc!r}") from exc
         if not 200 <= response.status_code < 300:

@@ -6,6 +6,7 @@ from email.headerregistry import Address
 from pydantic import Field, field_validator, model_validator
 
 from services.notifications.domain.settings import PARAM_BOUNDS
+from services.notifications.webhook_guard import Allowlist, allowlist_entry_problem, literal_refusal, parse_allowlist
 from shared.config import ServiceSettings, retention_refusal
 from shared.web_address import address_problem
 
@@ -64,6 +65,11 @@ class Settings(ServiceSettings):
     webhook_concurrency: int = 20
     """Webhook POSTs under way at once (a round leases up to `delivery_batch_size` deliveries)."""
     webhook_signature_header: str = "X-Chibo-Signature"
+    webhook_allowed_hosts: list[str] = []
+    """CHIBO_WEBHOOK_ALLOWED_HOSTS (JSON list): the hosts and networks a webhook may reach although they are not
+    global (webhook_guard: loopback, private, link-local, unique-local...), each an IP address (`10.20.0.5`), a
+    network (`10.20.0.0/16`, `fd00:20::/64`) or a host name (`sms.tinh.local`, allowed whatever it resolves to);
+    empty, webhooks reach global addresses only. Judged at registration and before each send."""
     secret_key: str = ""
     """CHIBO_SECRET_KEY: seals per-recipient webhook secrets at rest; without it they cannot be stored."""
 
@@ -139,6 +145,10 @@ class Settings(ServiceSettings):
         """The channels this deployment can deliver on: e-mail and the inbox always, the webhook (the province's SMS
         or messaging gateway) only when CHIBO_WEBHOOK_URL names one."""
         return ["email", "webhook", "inbox"] if self.webhook_url else ["email", "inbox"]
+
+    def webhook_allowlist(self) -> Allowlist:
+        """CHIBO_WEBHOOK_ALLOWED_HOSTS as the guard reads it (webhook_guard.Allowlist)."""
+        return parse_allowlist(self.webhook_allowed_hosts)
 
     @model_validator(mode="after")
     def _scores_outlive_the_cutoff(self) -> "Settings":
@@ -217,3 +227,22 @@ class Settings(ServiceSettings):
         if problem is not None:
             raise ValueError(f"CHIBO_WEBHOOK_URL: {problem.reason}")
         return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _allowlist_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            problem = allowlist_entry_problem(entry.strip())
+            if problem is not None:
+                raise ValueError(f"CHIBO_WEBHOOK_ALLOWED_HOSTS: {problem}")
+        return value
+
+    @model_validator(mode="after")
+    def _gateway_reachable(self) -> "Settings":
+        # a gateway written as an IP address the guard refuses would fail every send; a host name is judged at each
+        # send (its DNS answer may change), as no resolver is asked while the settings are read
+        if self.webhook_url:
+            refusal = literal_refusal(self.webhook_url, self.webhook_allowlist())
+            if refusal is not None:
+                raise ValueError(f"CHIBO_WEBHOOK_URL: {refusal}")
+        return self

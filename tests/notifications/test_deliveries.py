@@ -4,6 +4,7 @@ sender (issue 12: one commit per mail and a 1 s poll were part of why 3,150 mont
 every cell was scored)."""
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -38,8 +39,11 @@ class ScriptedSender:
             raise DeliveryError(self.failures[delivery.id])
 
 
-async def queue(pool: asyncpg.Pool, settings: Settings, clock: Clock, count: int) -> list[int]:
-    """`count` due e-mail deliveries of fresh notifications, due at the clock's time."""
+async def queue(
+    pool: asyncpg.Pool, settings: Settings, clock: Clock, count: int, *, channel: str = "email", to: Sequence[str] = ()
+) -> list[int]:
+    """`count` due deliveries (e-mail unless `channel` says otherwise, to `to[n]` or a@example.vn) of fresh
+    notifications, due at the clock's time."""
     p = Province()
     ids = []
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
@@ -60,7 +64,10 @@ async def queue(pool: asyncpg.Pool, settings: Settings, clock: Clock, count: int
             assert notification_id is not None
             ids.append(
                 await uow.outgoing.add_delivery(
-                    notification_id=notification_id, channel="email", addresses=["a@example.vn"], delivered_at=None
+                    notification_id=notification_id,
+                    channel=channel,
+                    addresses=[to[number] if to else "a@example.vn"],
+                    delivered_at=None,
                 )
             )
         await uow.connection.execute(

@@ -31,13 +31,50 @@ def test_a_gateway_address_that_is_no_web_address_is_refused_naming_the_variable
     assert f"CHIBO_WEBHOOK_URL: {problem.reason}" in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    "address", ["https://cổng-tin-nhắn.vn/gửi", "http://127.0.0.1:8099/hook", "http://[::1]:9/h", "", None]
-)
+@pytest.mark.parametrize("address", ["https://cổng-tin-nhắn.vn/gửi", "http://14.225.7.9:8099/hook", "", None])
 def test_a_web_address_or_none_is_taken_as_it_was_written(address: str | None) -> None:
     settings = Settings(webhook_url=address)
     assert settings.webhook_url == address
     assert ("webhook" in settings.offered_channels()) is bool(address)
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("http://127.0.0.1:8099/hook", "127.0.0.1 is a loopback address"),
+        ("http://[::1]:9/h", "::1 is a loopback address"),
+        ("http://10.20.0.5/sms", "10.20.0.5 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is the link-local cloud metadata address"),
+        ("http://[fd00::5]/sms", "fd00::5 is a unique-local address (fc00::/7)"),
+    ],
+)
+def test_a_gateway_written_as_an_address_the_guard_refuses_stops_the_start_unless_allowed(
+    address: str, kind: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(webhook_url=address)
+    assert "CHIBO_WEBHOOK_URL: the host" in str(caught.value)
+    assert kind in str(caught.value)
+    assert "CHIBO_WEBHOOK_ALLOWED_HOSTS" in str(caught.value)
+    host = address.split("/")[2].rsplit(":", 1)[0] if "[" not in address else address.split("[")[1].split("]")[0]
+    allowed = Settings(webhook_url=address, webhook_allowed_hosts=[host])
+    assert allowed.webhook_url == address
+    assert Settings(webhook_url=address, webhook_allowed_hosts=["0.0.0.0/0", "::/0"]).webhook_url == address
+
+
+@pytest.mark.parametrize("entry", ["10.0.0.0/33", "sms gateway.vn", "http://sms.vn/", ""])
+def test_an_allowlist_entry_that_is_no_address_network_or_host_is_refused_naming_the_variable(entry: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(webhook_allowed_hosts=[entry])
+    assert "CHIBO_WEBHOOK_ALLOWED_HOSTS:" in str(caught.value)
+
+
+def test_the_allowlist_is_read_from_the_environment_as_the_other_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHIBO_WEBHOOK_ALLOWED_HOSTS", '["10.20.0.0/16", "sms.tinh.local"]')
+    allowlist = Settings().webhook_allowlist()
+    assert allowlist.permits_name("SMS.tinh.local")
+    assert not allowlist.permits_name("khac.tinh.local")
+    assert [str(network) for network in allowlist.networks] == ["10.20.0.0/16"]
 
 
 def test_the_service_does_not_start_with_such_an_address_and_says_why() -> None:

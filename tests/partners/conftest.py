@@ -16,6 +16,8 @@ pytestmark = pytest.mark.e2e
 FAILING_WEBHOOK = {
     "CHIBO_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nobody-listens",
     "CHIBO_DELIVERY_MAX_ATTEMPTS": "1",
+    # a loopback gateway is refused when the service starts unless the deployment allows it (webhook_guard)
+    "CHIBO_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]',
 }
 """Webhook deliveries fail at once, so notification.failed.v1 goes out too (every type out is read by the SDKs)."""
 

@@ -21,10 +21,14 @@ from services.notifications.handlers.alerts import config_for
 from services.notifications.handlers.replan import replan_subtree
 from services.notifications.repository.outgoing import Preference
 from services.notifications.unit_of_work import NotificationsUnitOfWork
+from services.notifications.webhook_guard import RefusedAddress, Resolver, checked_target, system_resolver
 from shared.contracts.notifications import Channel
+from shared.logs import get_logger
+from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
 from shared.periods import period_bounds
 from shared.rpc import RpcError
 
+log = get_logger(__name__)
 UowFactory = Callable[[], NotificationsUnitOfWork]
 MAX_PAGE = 500
 
@@ -51,8 +55,9 @@ def _uuid_like(value: str, field: str) -> str:
 class Commands:
     """The use cases behind notifications.rpc (services/notifications/rpc.py), each in its own unit of work."""
 
-    def __init__(self, uow_factory: UowFactory) -> None:
+    def __init__(self, uow_factory: UowFactory, *, resolve: Resolver = system_resolver) -> None:
         self._uow = uow_factory
+        self._resolve = resolve
 
     async def inbox(
         self,
@@ -162,18 +167,29 @@ class Commands:
     ) -> Any:
         """Store which channels reach the recipient and whether they want a daily digest; the inbox is always among
         them (the notification itself is kept in it whatever is chosen). The webhook (SMS gateway) is refused when
-        there is none to send to: neither the recipient's own `webhook_url` nor the province's CHIBO_WEBHOOK_URL."""
+        there is none to send to: neither the recipient's own `webhook_url` nor the province's CHIBO_WEBHOOK_URL;
+        `invalid` naming `webhook_url` when the SSRF guard refuses it (webhook_guard: its host resolves to an address
+        that is not global and not in CHIBO_WEBHOOK_ALLOWED_HOSTS, or to none)."""
+        settings = self._uow().settings
+        fault = model.preference_fault(
+            channels=channels,
+            known=[channel.value for channel in Channel],
+            offered=settings.offered_channels(),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            can_seal=bool(settings.secret_key),
+        )
+        if fault is not None:
+            raise RpcError("invalid", fault.message, field=fault.field)
+        if webhook_url is not None:
+            # resolved before the transaction begins, so no connection waits on DNS; judged again at each send
+            try:
+                await checked_target(webhook_url, settings.webhook_allowlist(), resolve=self._resolve)
+            except RefusedAddress as exc:
+                WEBHOOK_ADDRESSES_REFUSED.labels("registration").inc()
+                log.warning("webhook_address_refused", recipient_id=recipient_id, stage="registration", reason=str(exc))
+                raise RpcError("invalid", f"webhook_url: {exc}", field="webhook_url") from None
         async with self._uow() as uow:
-            fault = model.preference_fault(
-                channels=channels,
-                known=[channel.value for channel in Channel],
-                offered=uow.settings.offered_channels(),
-                webhook_url=webhook_url,
-                webhook_secret=webhook_secret,
-                can_seal=bool(uow.settings.secret_key),
-            )
-            if fault is not None:
-                raise RpcError("invalid", fault.message, field=fault.field)
             preference = Preference(
                 recipient_id=recipient_id,
                 channels=with_inbox(channels),
