@@ -22,7 +22,7 @@ from tests.support.running import eventually
 
 ARRAY = json.dumps([{"n": index, "text": "x" * 100} for index in range(1000)]).encode()
 """A JSON array past the bulk size (64 KiB)."""
-BINARY_HEADERS = {
+BINARY_HEADERS: dict[str, Any] = {
     "cloudEvents:specversion": "1.0",
     "cloudEvents:id": "evt-array",
     "cloudEvents:source": "urn:chibo:meetings",

@@ -77,8 +77,7 @@ async def rated_low(settings: Settings, meeting_id: str) -> list[str]:
     conn = await asyncpg.connect(settings.database_url)
     try:
         rows = await conn.fetch(
-            "SELECT recipient_id FROM notifications.notification WHERE rule = 'meeting_rated_low'"
-            " AND subject_id = $1",
+            "SELECT recipient_id FROM notifications.notification WHERE rule = 'meeting_rated_low' AND subject_id = $1",
             meeting_id,
         )
     finally:

@@ -407,11 +407,12 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
 async def _scheduled_alerts(
     stored: Sequence[tuple[Meeting, list[tuple[str, Meeting, str | None]]]], uow: NotificationsUnit
 ) -> None:
-    """What on_meeting_scheduled does after storing each of these meetings (its notices, jobs, rating checks and roster alerts,
-    meeting by meeting), for all of them at once: their cells' contexts and settings, their rosters' absentees
-    and those members read in one go, every job planned in one statement and every alert raised in one
-    raise_alerts (alerts in the order of the meetings, so the rows and events are those of one by one). Storing
-    a meeting changes no cell, roster or member, so what one meeting's alerts read is what it read in turn.
+    """What on_meeting_scheduled does after storing each of these meetings (its notices, jobs, rating checks and
+    roster alerts, meeting by meeting), for all of them at once: their cells' contexts and settings, their rosters'
+    absentees and those members read in one go, every job planned in one statement (the rating checks of the held
+    ones in one more) and every alert raised in one raise_alerts (alerts in the order of the meetings, so the rows
+    and events are those of one by one). Storing a meeting changes no cell, roster or member, so what one meeting's
+    alerts read is what it read in turn.
 
     A meeting's notices cost ~12 statements one by one (four for its cell's context, four jobs, its roster, the
     preferences, notifications and deliveries); a stretch of meetings now costs about as many in all."""
