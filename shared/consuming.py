@@ -381,7 +381,7 @@ async def consume_event(
     raw = message.raw_message
     plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish, models or {})
     with in_progress(consumer) as settled:  # shared.backlog: a delivery worked on too long shows in /health
-        if is_batch(raw.content_type, raw.routing_key, bytes(raw.body), headers=raw.headers):
+        if delivery_is_batch(raw):
             outcomes = await _consume_batch(
                 message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency
             )
@@ -391,6 +391,13 @@ async def consume_event(
             outcomes = {outcome: 1}
         settled.append(sum(outcomes.values()))
     return outcomes
+
+
+def delivery_is_batch(raw: AbstractIncomingMessage) -> bool:
+    """Whether a delivery is a batch as consume_event applies it (shared.envelope.is_batch of its content type,
+    routing key, body and headers: a JSON array with a CloudEvents attribute header is one binary-mode event, as
+    shared.bindings.read_message reads it); what a consumer counts of its deliveries asks this too."""
+    return is_batch(raw.content_type, raw.routing_key, bytes(raw.body), headers=raw.headers)
 
 
 def published_key(raw: Any) -> str | None:

@@ -13,9 +13,8 @@ from services.evaluation.handlers.coalesced import defer_touched
 from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, batch_order
 from services.evaluation.reading import READING_MODELS
 from services.evaluation.rpc import rpc_methods
-from shared.consuming import Door, consume_event
+from shared.consuming import Door, consume_event, delivery_is_batch
 from shared.context import ServiceContext, door_subscriber
-from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.outbox import fetch_part
 from shared.rpc import RpcRequest, answer
@@ -60,7 +59,7 @@ async def on_fact(message: RabbitMessage, app: EvaluationContext) -> None:
     read with evaluation's reading models (services.evaluation.reading)."""
     raw = message.raw_message
     body = bytes(raw.body)
-    several = is_batch(raw.content_type, raw.routing_key, body)
+    several = delivery_is_batch(raw)  # as consume_event will apply it: binary mode (headers) is one event
     bulk = several and len(body) >= BULK_BODY_BYTES
     part = fetch_part(raw.headers, raw.type, FACT_TYPES)  # the rest of the relay's fetch: no scoring round between
     with app.facts_activity.delivery(batch=bulk, part=part, several=several):

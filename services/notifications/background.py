@@ -12,7 +12,7 @@ from datetime import timedelta
 from services.notifications.channels import ClosableSender, Sender
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers.deliveries import DeliveryRounds
-from services.notifications.handlers.jobs import plan_daily_jobs, run_job
+from services.notifications.handlers.jobs import plan_daily_jobs, record_run, run_job
 from services.notifications.holders import DeliveryHolder
 from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
@@ -41,11 +41,7 @@ async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
                 log.exception("schedule_job_failed", kind=job.kind, subject_id=job.subject_id, error=repr(exc))
                 failed: tuple[Job, str] | None = (job, repr(exc))
             else:
-                if run.resume_after is not None:
-                    # a batch of a long job: its cursor commits with the batch, the job stays due
-                    await uow.outgoing.advance_job(job.id, cursor=run.resume_after)
-                else:
-                    await uow.outgoing.finish_job(job.id, now=uow.now())
+                await record_run(job, run, uow)
                 await uow.commit()
                 log.info(
                     "schedule_job_fired",
@@ -53,6 +49,7 @@ async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
                     subject_id=job.subject_id,
                     created=run.created,
                     resume_after=run.resume_after,
+                    again_at=run.again_at.isoformat() if run.again_at else None,
                 )
                 failed = None
         if failed is not None:

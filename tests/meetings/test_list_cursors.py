@@ -14,8 +14,10 @@ import pytest
 from services.gateway.auth import Principal, Role
 from services.gateway.http import operations, paging, reads, recovery
 from services.gateway.web import data
+from services.gateway.web.exports import sub_units
 from services.meetings import handlers
 from services.meetings import rpc as meetings_rpc
+from shared.contracts import evaluation_rpc
 from shared.contracts import meetings_rpc as rpc
 from shared.envelope import now
 from shared.rpc import Request, RpcError
@@ -241,3 +243,99 @@ async def test_the_web_reads_a_cells_meetings_whole_each_once_while_meetings_are
 
     state.rpc.call = call_then_schedule
     each_once([m["meeting_id"] for m in await data.all_cell_meetings(state, OFFICER, cell)], before)
+
+
+class UnitsChangedBetweenPages:
+    """A gateway state's rpc that answers ListUnits from meetings in this process and, after each of its pages,
+    schedules `change` (units added or renamed meanwhile); evaluation's GetUnitRollups and CountDirectCells answered
+    with no data, the units each was asked about kept in `asked` in order."""
+
+    def __init__(self, served: InProcessMeetings, change: Callable[[], Awaitable[None]]) -> None:
+        self.served = served
+        self.change = change
+        self.asked: list[str] = []
+        self.pages = 0
+
+    async def call(self, request: Request[Any]) -> Any:
+        """The reply to one request, as the RPC client gives it."""
+        if isinstance(request, evaluation_rpc.GetUnitRollups):
+            self.asked += request.unit_ids
+            return evaluation_rpc.UnitRollupsReply(items=[])
+        if isinstance(request, evaluation_rpc.CountDirectCells):
+            return evaluation_rpc.DirectCellsReply(cells=0)
+        reply = await self.served.call(request)
+        if isinstance(request, rpc.ListUnits):
+            self.pages += 1
+            await self.change()
+        return reply
+
+
+async def children_read_whole(state: Any, parent_id: str | None) -> list[str]:
+    """The ids of every child of `parent_id` (the roots for None), in one ListUnits reply (no more than 1000)."""
+    listed = await state.rpc.call(rpc.ListUnits(parent_id=parent_id, limit=1000))
+    assert listed.next_after is None
+    return [unit.id for unit in listed.items]
+
+
+async def test_the_provinces_first_month_reads_every_root_once_while_roots_are_added_and_renamed(
+    state: Any, uow_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # reads.province_first_month reads the roots page by page (reads.all_units_under) and asks evaluation for the
+    # first month of each: a root added between two pages (its id before the page's last) shifted an offset page
+    await ingest(uow_factory, [ev.unit(random_id("root"), kind="committee") for _ in range(20)])
+    before = await children_read_whole(state, None)
+    names = iter(range(1000))
+
+    async def add_and_rename() -> None:
+        renamed = before[min(len(before) - 1, 3 * next(names))]
+        await ingest(
+            uow_factory,
+            [
+                ev.unit(f"a-{random_id('root')}", kind="committee"),
+                ev.unit(f"a-{random_id('root')}", kind="committee"),
+                ev.unit(renamed, kind="committee", name=f"Đảng bộ đổi tên {next(names)}"),
+            ],
+        )
+
+    rpc_changing = UnitsChangedBetweenPages(state.rpc, add_and_rename)
+    monkeypatch.setattr(reads, "UNITS_PAGE", LIMIT)
+    assert await reads.province_first_month(SimpleNamespace(rpc=rpc_changing)) is None  # type: ignore[arg-type]
+    assert rpc_changing.pages >= 3
+    each_once(rpc_changing.asked, before)
+
+
+async def test_the_reports_sub_units_read_every_child_once_while_children_are_added_and_renamed(
+    state: Any, uow_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # web.exports.sub_units reads the committee's children page by page (reads.all_units_under) and asks evaluation for
+    # the figures of each sub-committee: each must be asked about once
+    committee = random_id("committee")
+    await ingest(uow_factory, [ev.unit(committee, kind="committee", parent_id=ev.TEST_ROOT)])
+    await ingest(
+        uow_factory,
+        [ev.unit(random_id("sub"), kind="committee", parent_id=committee) for _ in range(20)]
+        + [ev.unit(random_id("cell"), parent_id=committee) for _ in range(5)],
+    )
+    children = await children_read_whole(state, committee)
+    listed = (await state.rpc.call(rpc.ListUnits(parent_id=committee, limit=1000))).items
+    before = [unit.id for unit in listed if unit.kind == "committee"]
+    assert len(children) == 25 and len(before) == 20
+    names = iter(range(1000))
+
+    async def add_and_rename() -> None:
+        renamed = before[min(len(before) - 1, 3 * next(names))]
+        await ingest(
+            uow_factory,
+            [
+                ev.unit(f"a-{random_id('sub')}", kind="committee", parent_id=committee),
+                ev.unit(f"a-{random_id('cell')}", parent_id=committee),
+                ev.unit(renamed, kind="committee", parent_id=committee, name=f"Đảng bộ đổi tên {next(names)}"),
+            ],
+        )
+
+    rpc_changing = UnitsChangedBetweenPages(state.rpc, add_and_rename)
+    monkeypatch.setattr(reads, "UNITS_PAGE", LIMIT)
+    shown, cells = await sub_units(SimpleNamespace(rpc=rpc_changing), committee, "2026-11")  # type: ignore[arg-type]
+    assert (shown, cells) == ([], 0)  # evaluation has no figures here: only what was asked is looked at
+    assert rpc_changing.pages >= 4
+    each_once(rpc_changing.asked, before)

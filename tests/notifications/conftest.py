@@ -15,7 +15,7 @@ import pytest
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.handlers import HANDLERS
-from services.notifications.handlers.jobs import run_job
+from services.notifications.handlers.jobs import record_run, run_job
 from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
@@ -172,8 +172,8 @@ async def run_due(
     pool: asyncpg.Pool, settings: Settings, clock: Clock, meeting_id: str, kind: str = RATING_CHECK
 ) -> int | None:
     """The meeting's job of `kind` (its rating check by default) as the schedule runs it once due at the clock's time
-    (claimed, run, marked fired, in one transaction): the alerts it created, None while it is not due (or not
-    planned, or fired already)."""
+    (claimed, run, marked fired or planned again, in one transaction): the alerts it created, None while it is not
+    due (or not planned, or fired already)."""
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         row = await uow.connection.fetchrow(
             "SELECT id, kind, subject_id, due_at, attempts, cursor FROM schedule WHERE kind = $1 AND subject_id = $2"
@@ -184,10 +184,11 @@ async def run_due(
         )
         if row is None:
             return None
-        created = (await run_job(Job(**dict(row)), uow)).created
-        await uow.outgoing.finish_job(row["id"], now=clock.value)
+        job = Job(**dict(row))
+        run = await run_job(job, uow)
+        await record_run(job, run, uow)
         await uow.commit()
-    return created
+    return run.created
 
 
 async def due_at(pool: asyncpg.Pool, meeting_id: str) -> datetime | None:

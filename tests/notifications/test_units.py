@@ -120,14 +120,17 @@ def meeting_score(p: Province, meeting_id: str, rating: str, *, provisional: boo
 
 
 async def run_due_jobs(uow: FakeUnitOfWork) -> int:
-    """Fire every planned job due at the fake's clock, as the schedule runner does (each marked fired); the alerts
-    created."""
+    """Fire every planned job due at the fake's clock, as the schedule runner does (each marked fired, or planned
+    again when its run says so); the alerts created."""
     created = 0
     for job in sorted(uow.outgoing.jobs.values(), key=lambda item: (item.due_at, item.kind, item.subject_id)):
         if job.done_at is None and job.due_at <= uow.now():
             run = await run_job(Job(id=0, kind=job.kind, subject_id=job.subject_id, due_at=job.due_at, attempts=0), uow)
             created += run.created
-            job.done_at = uow.now()
+            if run.again_at is not None:
+                job.due_at = run.again_at
+            else:
+                job.done_at = uow.now()
     return created
 
 

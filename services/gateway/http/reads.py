@@ -114,14 +114,24 @@ async def province_first_month(state: State) -> str | None:
     """The whole province's first month of data (`YYYY-MM`): the earliest of its roots' (the units without a parent,
     ListUnits; units_first_month), what a re-score without `unit_id` spans; None without any data yet. Only for a
     caller who may read the whole province (an administrator)."""
-    roots: list[str] = []
+    return await units_first_month(state, [unit.id for unit in await all_units_under(state, None)])
+
+
+UNITS_PAGE = 1000
+"""The units one ListUnits asks for when all_units_under reads a list whole."""
+
+
+async def all_units_under(state: GatewayState, parent_id: str | None) -> list[UnitReply]:
+    """Every child unit of `parent_id` (the roots for None) in id order, read UNITS_PAGE at a time by keyset
+    (ListUnits `after`, shared.keyset): a unit added or changed between two pages neither skips nor repeats
+    another."""
+    units: list[UnitReply] = []
     after: list[str] | None = None
-    while True:  # by keyset (shared.keyset): a unit added meanwhile neither skips nor repeats another
-        listed = await state.rpc.call(meetings.ListUnits(parent_id=None, limit=1000, after=after))
-        roots += [unit.id for unit in listed.items]
+    while True:
+        listed = await state.rpc.call(meetings.ListUnits(parent_id=parent_id, limit=UNITS_PAGE, after=after))
+        units += listed.items
         if (after := listed.next_after) is None:
-            break
-    return await units_first_month(state, roots)
+            return units
 
 
 async def units_first_month(state: State, unit_ids: list[str]) -> str | None:

@@ -43,7 +43,7 @@ from shared.contracts.evaluation_rpc import (
     GetUnitRollups,
     GetWeakestCells,
 )
-from shared.contracts.meetings_rpc import HELD_STATUSES, ListUnits
+from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import now as clock
 from shared.periods import awaiting_meeting, is_running, local_date
 from shared.rpc import RpcError
@@ -122,13 +122,7 @@ async def sub_units(state: GatewayState, committee_id: str, period: str) -> tupl
     directly under it have data in the period, counted by evaluation (CountDirectCells): the PDF tables no cell, so
     no cell's figures are read (a commune of 700 cells asked for 700 roll-ups to count them). The figures come in one
     GetUnitRollups per UNIT_ROLLUPS_MAX sub-committees; neither is asked without such children."""
-    children: list[dict[str, Any]] = []
-    after: list[str] | None = None
-    while True:  # by keyset (shared.keyset): a unit added meanwhile neither skips nor repeats another
-        listed = await state.rpc.call(ListUnits(parent_id=committee_id, limit=1000, after=after))
-        children += [unit.model_dump() for unit in listed.items]
-        if (after := listed.next_after) is None:
-            break
+    children = [unit.model_dump() for unit in await reads.all_units_under(state, committee_id)]
     committees = [unit for unit in children if unit.get("kind") != "cell"]
     ids = [unit["id"] for unit in committees]
 

@@ -36,7 +36,9 @@ def is_recent(meeting: Meeting | None, *, now: datetime, cutoff_days: int) -> bo
 
 async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit, *, moved: bool = False) -> None:
     """(Re)plan the time-based rules of a meeting from its effective start and its cell's settings; when its start
-    `moved`, its late-records alerts the new start shows do not hold are withdrawn (withdraw_not_late)."""
+    `moved`, its late-records alerts the new start shows do not hold are withdrawn (withdraw_not_late); a meeting
+    whose minutes are in has its settled-rating check planned again (_plan_held_score_checks: known only now, or
+    its start moved)."""
     if (
         not meeting.known
         or meeting.cancelled
@@ -48,6 +50,8 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit, *, moved: 
         await uow.outgoing.schedule(kind=kind, subject_id=meeting.meeting_id, due_at=due_at, rearm=True)
     if moved:
         await withdraw_not_late([(meeting, config)], uow)
+    if meeting.held:
+        await _plan_held_score_checks([meeting], uow)
 
 
 def _moved(before: Meeting | None, after: Meeting) -> bool:
@@ -403,11 +407,12 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
 async def _scheduled_alerts(
     stored: Sequence[tuple[Meeting, list[tuple[str, Meeting, str | None]]]], uow: NotificationsUnit
 ) -> None:
-    """What on_meeting_scheduled does after storing each of these meetings (its notices, jobs and roster alerts,
-    meeting by meeting), for all of them at once: their cells' contexts and settings, their rosters' absentees
-    and those members read in one go, every job planned in one statement and every alert raised in one
-    raise_alerts (alerts in the order of the meetings, so the rows and events are those of one by one). Storing
-    a meeting changes no cell, roster or member, so what one meeting's alerts read is what it read in turn.
+    """What on_meeting_scheduled does after storing each of these meetings (its notices, jobs, rating checks and
+    roster alerts, meeting by meeting), for all of them at once: their cells' contexts and settings, their rosters'
+    absentees and those members read in one go, every job planned in one statement (the rating checks of the held
+    ones in one more) and every alert raised in one raise_alerts (alerts in the order of the meetings, so the rows
+    and events are those of one by one). Storing a meeting changes no cell, roster or member, so what one meeting's
+    alerts read is what it read in turn.
 
     A meeting's notices cost ~12 statements one by one (four for its cell's context, four jobs, its roster, the
     preferences, notifications and deliveries); a stretch of meetings now costs about as many in all."""
@@ -464,6 +469,7 @@ async def _scheduled_alerts(
             ]
             alerts += rules.unexcused_absences(meeting=meeting, absent=members, ctx=ctx, config=config)
     await uow.outgoing.schedule_many(jobs, rearm=True)
+    await _plan_held_score_checks([meeting for meeting in recent if meeting.held], uow)
     await raise_alerts(alerts, uow)
 
 
@@ -580,29 +586,33 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
 
 
 async def _plan_held_score_checks(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
-    """Plan the settled-rating check (rules.MEETING_SCORE_CHECK, `settle_minutes` from now, re-armed) of the meetings
-    held now whose latest stored score may alert: a score that came while the meeting was still scheduled raised
-    nothing (rules.meeting_rated_low judges held meetings only), and the score evaluation publishes from the minutes
-    may reach this service before them, its check finding the meeting not yet held; so the minutes plan the check
-    again, and the meeting once held and rated low alerts once (its key holds it to once)."""
+    """Plan the settled-rating check (rules.MEETING_SCORE_CHECK, re-armed) of the meetings held (minutes in, not
+    cancelled, known) whose latest stored score may alert: `settle_minutes` from now, or at the meeting's start when
+    that is later (rules.meeting_score_check_due: minutes may come before the start, and the start passing is no
+    fact). A score that came while the meeting was still scheduled raised nothing (rules.meeting_rated_low judges
+    held meetings only), and the score evaluation publishes from the minutes may reach this service before them,
+    its check finding the meeting not yet held; so the minutes (and a schedule or move of a meeting whose minutes
+    are in) plan the check again, and the meeting once held and rated low alerts once (its key holds it to once)."""
     now = uow.now()
     held = [
         meeting
         for meeting in meetings
-        if meeting.held_by(now) and is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days)
+        if meeting.held and is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days)
     ]
     if not held:
         return
     scores = await uow.projection.meeting_scores_of([meeting.meeting_id for meeting in held])
     if not scores:
         return
+    by_id = {meeting.meeting_id: meeting for meeting in held}
     configs = await configs_for(sorted({score.cell_id for score in scores.values()}), uow)
     jobs = []
     for meeting_id, score in sorted(scores.items()):
         config = configs[score.cell_id]
         if rules.meeting_rated_low_may_alert(rating=score.rating, provisional=score.provisional, config=config):
             settle = config.param(r.MEETING_RATED_LOW, "settle_minutes")
-            jobs.append((rules.MEETING_SCORE_CHECK, meeting_id, rules.meeting_score_due(now, settle_minutes=settle)))
+            due = rules.meeting_score_check_due(by_id[meeting_id], now=now, settle_minutes=settle)
+            jobs.append((rules.MEETING_SCORE_CHECK, meeting_id, due))
     await uow.outgoing.schedule_many(jobs, rearm=True)
 
 

@@ -18,7 +18,7 @@ from services.notifications.handlers.facts import is_recent
 from services.notifications.handlers.scores import check_meeting_score
 from services.notifications.repository.outgoing import Job, NewNotification
 from services.notifications.templates import render_digest
-from services.notifications.unit_of_work import NotificationsUnit
+from services.notifications.unit_of_work import NotificationsUnit, NotificationsUnitOfWork
 from shared.logs import get_logger
 from shared.periods import at_local_hour, local, month_start, previous_month, quarter_bounds
 from shared.retention import count_pruned
@@ -40,6 +40,9 @@ class JobRun:
     created: int
     resume_after: str | None = None
     """Set by a job done in batches that is not finished: the runner stores it and leaves the job due."""
+    again_at: datetime | None = None
+    """Set by a job that ran before what it judges could hold (a meeting's rating check before the start of a
+    meeting whose minutes came early): the runner plans it again for then instead of marking it fired."""
 
 
 async def plan_daily_jobs(uow: NotificationsUnit) -> int:
@@ -82,7 +85,22 @@ async def run_job(job: Job, uow: NotificationsUnit) -> JobRun:
         return await prune_mail_addresses_batch(job, uow)
     if job.kind == DAILY_NOTIFICATION_PRUNE:
         return await prune_notifications_batch(job, uow)
+    if job.kind == rules.MEETING_SCORE_CHECK:
+        created, again_at = await check_meeting_score(job.subject_id, uow)
+        return JobRun(created=created, again_at=again_at)
     return JobRun(created=await _fire_job(job, uow))
+
+
+async def record_run(job: Job, run: JobRun, uow: NotificationsUnitOfWork) -> None:
+    """Store what a run of `job` left in the caller's transaction: planned again at `again_at`, its batch cursor
+    (the job stays due), or fired."""
+    if run.again_at is not None:
+        await uow.outgoing.rearm_job(job.id, due_at=run.again_at)
+    elif run.resume_after is not None:
+        # a batch of a long job: its cursor commits with the batch, the job stays due
+        await uow.outgoing.advance_job(job.id, cursor=run.resume_after)
+    else:
+        await uow.outgoing.finish_job(job.id, now=uow.now())
 
 
 async def prune_batch(job: Job, uow: NotificationsUnit) -> JobRun:
@@ -171,8 +189,6 @@ async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
         ctx = await uow.projection.cell_context(member.cell_id)
         config = await config_for(member.cell_id, uow)
         return await raise_alerts(rules.probation_ending(member=member, ctx=ctx, config=config, now=now), uow)
-    if job.kind == rules.MEETING_SCORE_CHECK:
-        return await check_meeting_score(job.subject_id, uow)
     if job.kind == "cell.period":
         cell_id, period = job.subject_id.split("|", 1)
         stored = await uow.projection.get_cell_score(cell_id=cell_id, period=period)

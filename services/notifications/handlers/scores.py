@@ -3,7 +3,7 @@ committee (DOMAIN.md "Alerts"), each judged on a settled rating: a meeting's lat
 a period's after its end and a grace."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
@@ -65,9 +65,8 @@ async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit
             continue
         if rules.meeting_rated_low_may_alert(rating=score.rating, provisional=score.provisional, config=config):
             settle = config.param(r.MEETING_RATED_LOW, "settle_minutes")
-            jobs.append(
-                (rules.MEETING_SCORE_CHECK, score.meeting_id, rules.meeting_score_due(now, settle_minutes=settle))
-            )
+            due = rules.meeting_score_check_due(meeting, now=now, settle_minutes=settle)
+            jobs.append((rules.MEETING_SCORE_CHECK, score.meeting_id, due))
     await uow.outgoing.schedule_many(jobs, rearm=True)
 
 
@@ -114,17 +113,24 @@ async def on_meeting_scores_withdrawn(events: Sequence[Event[Any]], uow: Notific
     )
 
 
-async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> int:
+async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> tuple[int, datetime | None]:
     """The settled-rating check of a meeting (its job is due): meeting_rated_low of its latest stored score, if that
     is still low, the meeting not cancelled and, as far as it is known now, not older than the history cutoff when
     the score came (a score may arrive before its meeting: judged recent then, an imported meeting of last month
-    known by the check raises nothing); the alerts created."""
+    known by the check raises nothing); (the alerts created, when to check again: the start of a meeting whose
+    minutes came before it, rules.meeting_start_ahead, as nothing else checks when a start passes; else None)."""
     score = await uow.projection.get_meeting_score(meeting_id)
     if score is None:
-        return 0
+        return 0, None
     meeting = await uow.projection.get_meeting(meeting_id)
     if not is_recent(meeting, now=score.received_at, cutoff_days=uow.settings.history_cutoff_days):
-        return 0
+        return 0, None
+    config = await config_for(score.cell_id, uow)
+    if not rules.meeting_rated_low_may_alert(rating=score.rating, provisional=score.provisional, config=config):
+        return 0, None
+    again_at = rules.meeting_start_ahead(meeting, now=uow.now())
+    if again_at is not None:
+        return 0, again_at
     ctx = await uow.projection.cell_context(score.cell_id)
     alerts = rules.meeting_rated_low(
         meeting_id=meeting_id,
@@ -133,10 +139,10 @@ async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> int:
         provisional=score.provisional,
         meeting=meeting,
         ctx=ctx,
-        config=await config_for(score.cell_id, uow),
+        config=config,
         now=uow.now(),
     )
-    return await raise_alerts(alerts, uow)
+    return await raise_alerts(alerts, uow), None
 
 
 async def on_cell_score(event: Event[Any], uow: NotificationsUnit) -> None:

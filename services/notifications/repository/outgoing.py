@@ -270,6 +270,15 @@ class PgOutgoingRepository:
         """Mark a job fired."""
         await self._db.execute("UPDATE schedule SET done_at = $2 WHERE id = $1", job_id, now)
 
+    async def rearm_job(self, job_id: int, *, due_at: datetime) -> None:
+        """Plan a job that ran too early again at `due_at` (not fired: its attempts and cursor start afresh)."""
+        await self._db.execute(
+            "UPDATE schedule SET due_at = $2, done_at = NULL, attempts = 0, last_error = NULL, cursor = NULL"
+            " WHERE id = $1",
+            job_id,
+            due_at,
+        )
+
     async def advance_job(self, job_id: int, *, cursor: str) -> None:
         """Record a batch done: the job stays due and its next run starts after `cursor`."""
         await self._db.execute(

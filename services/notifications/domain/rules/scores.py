@@ -27,6 +27,23 @@ def meeting_score_due(received_at: datetime, *, settle_minutes: int) -> datetime
     return received_at + timedelta(minutes=settle_minutes)
 
 
+def meeting_score_check_due(meeting: Meeting | None, *, now: datetime, settle_minutes: int) -> datetime:
+    """When to check a meeting's low score stored or made judgeable at `now`: `settle_minutes` on (meeting_score_due),
+    and not before the start of a meeting held but not started yet (its minutes came ahead of its start:
+    meeting_rated_low judges a meeting held by then only, Meeting.held_by)."""
+    due = meeting_score_due(now, settle_minutes=settle_minutes)
+    start = meeting_start_ahead(meeting, now=due)
+    return due if start is None else start
+
+
+def meeting_start_ahead(meeting: Meeting | None, *, now: datetime) -> datetime | None:
+    """The start of a meeting held but for its start (minutes in, not cancelled) while that start is after `now`,
+    else None: when its settled-rating check must run again (its start passing makes it held, with no fact coming)."""
+    if meeting is None or not meeting.held or meeting.starts_at is None or meeting.starts_at <= now:
+        return None
+    return meeting.starts_at
+
+
 def period_check_due(period: str, *, grace_days: int, settle_minutes: int, received_at: datetime | None) -> datetime:
     """When period_rated_low judges a cell's period (DOMAIN.md "Alerts": a period rated Average or Poor): `grace_days`
     after the period ends, and not before its latest rating has gone `settle_minutes` without a newer one (ratings of
