@@ -620,8 +620,8 @@ async def unit_rollups(
     today = today or today_in_vietnam()
     last = period_months(period)[-1]
     if is_half_year(period):
-        found = [await half_year_rollup(conn, unit_id, period, today=today) for unit_id in dict.fromkeys(unit_ids)]
-        return {"items": [item for item in found if item.pop("has_data")]}
+        halves = [await half_year_rollup(conn, unit_id, period, today=today) for unit_id in dict.fromkeys(unit_ids)]
+        return {"items": [item for item in halves if item.pop("has_data")]}
     sums = await subtree_sums_of(conn, unit_ids, [period, previous_period(period)], months_upto=last)
     items = [
         rollup_of(found, unit_id, period, today=today)
