@@ -925,10 +925,17 @@ WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 stored quarter, one with NULLs for a cell without any)."""
 
 
-def _quarter_of_row(row: asyncpg.Record | None, quarter: str, *, today: date) -> QuarterFigures | None:
+def _quarter_of_row(
+    row: asyncpg.Record | None, quarter: str, *, span: tuple[str | None, str | None], today: date
+) -> QuarterFigures | None:
     """A cell's quarter as a half-year counts it (QuarterFigures): its stored row; without one, nothing when the
-    quarter has not begun or runs on `today` (not rated yet: not_rated_yet), else Poor at 0 over the quarter's months
-    the cell existed in, as the quarter's roll-up reads a cell without a stored period."""
+    quarter has not begun, runs on `today` (not rated yet: not_rated_yet) or lies outside the cell's `span` (first and
+    last month, None: open), else Poor at 0 over the quarter's months the cell existed in, as the quarter's roll-up
+    reads a cell without a stored period."""
+    first, last = span
+    months = [month for month in period_months(quarter) if (first or month) <= month <= (last or month)]
+    if not months:
+        return None  # as the quarter's reads, a cell counts only in the periods of its span (cell_in_period)
     if row is not None:
         return QuarterFigures(
             period=quarter,
@@ -944,7 +951,6 @@ def _quarter_of_row(row: asyncpg.Record | None, quarter: str, *, today: date) ->
             speakers_present=int(row["speakers_present"] or 0),
             flags=tuple(row["flags"] or ()),
         )
-    months = period_months(quarter)
     if months[0] > f"{today:%Y-%m}" or not_rated_yet(quarter, today=today):
         return None
     return QuarterFigures(period=quarter, rating="poor", score=0.0, months_counted=len(months), months_with_regular=0)
@@ -969,12 +975,12 @@ async def half_year_lines(
     lines = []
     for cell_id in sorted(cells):
         first = cells[cell_id]["row"]
+        span = (first["first_month"], first["last_month"])
+        stored = cells[cell_id]["quarters"]
         counted = [
             found
             for quarter in quarters
-            if (found := _quarter_of_row(cells[cell_id]["quarters"].get(quarter), quarter, today=today)) is not None
-            and (first["first_month"] is None or first["first_month"] <= period_months(quarter)[-1])
-            and (first["last_month"] is None or first["last_month"] >= period_months(quarter)[0])
+            if (found := _quarter_of_row(stored.get(quarter), quarter, span=span, today=today)) is not None
         ]
         line = half_year_line(cell_id, period, counted)
         line["quarter_ratings"] = {quarter: line["quarter_ratings"].get(quarter) for quarter in quarters}

@@ -130,3 +130,36 @@ def test_a_badly_spelled_half_year_is_refused_naming_the_period(spelling: str) -
 def test_a_half_year_is_no_period_of_the_contracts_events() -> None:
     """score.cell.updated.v1 names months, quarters and years only (CONTRACT.md): a half-year is a report's period."""
     assert not is_period(HALF) and is_period("2026-Q2")
+
+
+def test_a_closed_quarter_without_a_row_counts_poor_at_0_over_the_months_the_cell_existed_in() -> None:
+    """As a quarter's roll-up reads a cell without a stored period (Poor at 0), over its months within the cell's
+    span only; a quarter running (not rated yet), not begun, or outside the span counts nothing."""
+    from datetime import date
+
+    from services.evaluation.queries import _quarter_of_row
+
+    today = date(2026, 12, 5)
+    from_may = _quarter_of_row(None, "2026-Q2", span=("2026-05", None), today=today)
+    assert from_may is not None and (from_may.rating, from_may.score, from_may.months_counted) == ("poor", 0.0, 2)
+    assert _quarter_of_row(None, "2026-Q1", span=("2026-05", None), today=today) is None
+    assert _quarter_of_row(None, "2026-Q4", span=(None, None), today=today) is None  # running, not rated yet
+    assert _quarter_of_row(None, "2027-Q1", span=(None, None), today=today) is None
+
+
+def test_a_half_years_score_weighs_each_quarter_by_its_months() -> None:
+    """DOMAIN.md "Periods": the mean of the months' scores, so a quarter of 3 months at 60 and one of 2 months at 90
+    (a cell set up in May) make (180 + 180) / 5 = 72, not the quarters' mean 75."""
+    from services.evaluation.domain.periods import QuarterFigures, half_year_line
+
+    line = half_year_line(
+        "c",
+        "2026-H1",
+        [
+            QuarterFigures("2026-Q1", "fair", 60.0, 3, 3, regular_held=3, present=15, counted=18),
+            QuarterFigures("2026-Q2", "good", 90.0, 2, 1, regular_held=1, thematic_held=1, present=5, counted=6),
+        ],
+    )
+    assert line["score"] == 72.0 and line["attendance_rate"] == 20 / 24
+    assert (line["met_every_month"], line["regular_held"], line["thematic_held"]) == (False, 4, 1)
+    assert line["quarter_ratings"] == {"2026-Q1": "fair", "2026-Q2": "good"} and line["rating"] is None
