@@ -316,7 +316,10 @@ class GetCellPeriods(EvaluationRequest[CellPeriodsReply]):
 
 
 class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
-    """A committee's subtree for one period."""
+    """A committee's subtree for one period: a month, quarter or year, or a half-year (`2026-H1`, a report's period,
+    computed from its two quarters: no rating of its own, `quarters` instead of `by_rating`). The other report reads
+    (GetUnitRollups, CountDirectCells, GetCommitteeRanking, GetCommitteeReport, GetWeakestCells) take a half-year
+    too."""
 
     method = "committee_rollup"
     committee_id: str
