@@ -2,7 +2,9 @@
 
 Vietnam's clocks read +07:00 all year (no daylight saving): a meeting's date, its month and the
 months of a period are all judged in that zone. A period is a month `YYYY-MM`, a quarter `YYYY-Qn`
-or a year `YYYY` (CONTRACT.md); its bounds are [start, end) local midnights.
+or a year `YYYY` (CONTRACT.md); its bounds are [start, end) local midnights. Reports also take a half-year
+`YYYY-H1` / `YYYY-H2` (DOMAIN.md: committees report every quarter, half-year and year): a report period
+(ReportPeriod), never a period of the contract's events.
 """
 
 import re
@@ -21,6 +23,33 @@ Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2026-11", "2026
 """The period as a pydantic field type: a value of another shape fails validation naming the field."""
 
 _PERIOD = re.compile(PERIOD_PATTERN)
+
+REPORT_PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4]|-H[12])?$"
+"""A period (PERIOD_PATTERN) or a half-year `2026-H1` (January–June) / `2026-H2` (July–December): what a
+committee's report is asked for; the half-year is computed from its two quarters, never published."""
+
+ReportPeriod = Annotated[str, Field(pattern=REPORT_PERIOD_PATTERN, examples=["2026-11", "2026-Q4", "2026-H2", "2026"])]
+"""A report period as a pydantic field type: a value of another shape fails validation naming the field."""
+
+_REPORT_PERIOD = re.compile(REPORT_PERIOD_PATTERN)
+
+
+def is_report_period(text: object) -> bool:
+    """Whether `text` is a report period: a period (is_period) or a half-year `YYYY-H1`/`YYYY-H2`."""
+    return isinstance(text, str) and _REPORT_PERIOD.fullmatch(text) is not None
+
+
+def is_half_year(period: str) -> bool:
+    """Whether `period` is a half-year `YYYY-H1`/`YYYY-H2` (a report period that is not a contract period)."""
+    return is_report_period(period) and "-H" in period
+
+
+def half_quarters(period: str) -> list[str]:
+    """The two quarters of a half-year (`2026-H2` → 2026-Q3, 2026-Q4); ValueError for anything else."""
+    if not is_half_year(period):
+        raise ValueError(f"{period!r} is not a half-year like 2026-H1")
+    first = 2 * int(period[-1]) - 1
+    return [f"{period[:4]}-Q{first}", f"{period[:4]}-Q{first + 1}"]
 
 
 def is_period(text: object) -> bool:
@@ -91,22 +120,27 @@ def previous_month(year: int, month: int) -> tuple[int, int]:
 
 
 def _parts(period: str) -> tuple[int, str, int]:
-    """(year, kind "M"|"Q"|"Y", number) of a valid period; ValueError otherwise."""
-    check_period(period)
+    """(year, kind "M"|"Q"|"H"|"Y", number) of a valid report period (is_report_period); ValueError otherwise."""
+    if not is_report_period(period):
+        check_period(period)
     year = int(period[:4])
     if "-Q" in period:
         return year, "Q", int(period[-1])
+    if "-H" in period:
+        return year, "H", int(period[-1])
     if len(period) == 7:
         return year, "M", int(period[5:7])
     return year, "Y", 0
 
 
 def period_months(period: str) -> list[str]:
-    """The months of a period, in order (`2026-Q4` → 2026-10, 2026-11, 2026-12)."""
+    """The months of a period, in order (`2026-Q4` → 2026-10, 2026-11, 2026-12; a half-year `2026-H1` → 2026-01 to
+    2026-06)."""
     year, kind, number = _parts(period)
     if kind == "M":
         return [period]
-    months = range(3 * number - 2, 3 * number + 1) if kind == "Q" else range(1, 13)
+    size = {"Q": 3, "H": 6, "Y": 12}[kind]
+    months = range(size * number - size + 1, size * number + 1) if kind != "Y" else range(1, 13)
     return [f"{year:04d}-{month:02d}" for month in months]
 
 
@@ -126,6 +160,8 @@ def previous_period(period: str) -> str:
     year, kind, number = _parts(period)
     if kind == "Q":
         return f"{year - 1:04d}-Q4" if number == 1 else f"{year:04d}-Q{number - 1}"
+    if kind == "H":
+        return f"{year - 1:04d}-H2" if number == 1 else f"{year:04d}-H1"
     if kind == "M":
         before_year, before = previous_month(year, number)
         return f"{before_year:04d}-{before:02d}"
@@ -137,6 +173,8 @@ def next_period(period: str) -> str:
     year, kind, number = _parts(period)
     if kind == "Q":
         return f"{year + 1:04d}-Q1" if number == 4 else f"{year:04d}-Q{number + 1}"
+    if kind == "H":
+        return f"{year + 1:04d}-H1" if number == 2 else f"{year:04d}-H2"
     if kind == "M":
         after_year, after = next_month(year, number)
         return f"{after_year:04d}-{after:02d}"

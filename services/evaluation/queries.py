@@ -6,8 +6,9 @@ from typing import Any, Literal
 
 import asyncpg
 
+from services.evaluation.domain.periods import QuarterFigures, half_year_figures, half_year_line
 from services.evaluation.unit_of_work import today_in_vietnam
-from shared.periods import period_months, previous_period
+from shared.periods import half_quarters, is_half_year, period_months, previous_period
 
 LARGE_SUBTREE = 2000
 """A subtree of at least this many cells has its ranked pages read off the period's score-ordered index, stopping
@@ -566,6 +567,10 @@ async def committee_rollup(
     """The roll-up of a committee's whole subtree for a period, with the trend and the weakest cells; in a quarter
     or year running on `today` (default: today in Vietnam) the cells not rated yet are `not_rated`, apart."""
     today = today or today_in_vietnam()
+    if is_half_year(period):
+        figures = await half_year_rollup(conn, committee_id, period, today=today)
+        figures.pop("has_data")
+        return {**figures, "weakest": [], "late_changes": [], "late_changes_total": 0}
     unrated = not_rated_yet(period, today=today)
     # every month up to the period's end, its own too: the subtree's first month of data is among them
     sums = await subtree_sums(
@@ -614,6 +619,9 @@ async def unit_rollups(
     stored by then: check_period_rated's not_found) is left out. The caller checks that the period has begun."""
     today = today or today_in_vietnam()
     last = period_months(period)[-1]
+    if is_half_year(period):
+        halves = [await half_year_rollup(conn, unit_id, period, today=today) for unit_id in dict.fromkeys(unit_ids)]
+        return {"items": [item for item in halves if item.pop("has_data")]}
     sums = await subtree_sums_of(conn, unit_ids, [period, previous_period(period)], months_upto=last)
     items = [
         rollup_of(found, unit_id, period, today=today)
@@ -688,6 +696,12 @@ async def committee_ranking(
     worst rating first (the weakest cells), and for a month with `met_only` only those that held its regular meeting
     (a cell without it is Poor: the weak less the irregular). In a quarter or year running on `today` (default:
     today in Vietnam) a cell not rated yet is never weak and ranks after the rated ones, without score or rating."""
+    if is_half_year(period):
+        # no half-year rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it
+        lines = [] if weak_only else await half_year_lines(conn, committee_id, period, today=today)
+        ranked = _ranked_lines(lines, descending=order == "desc")
+        items = [_rank_item(line) for line in ranked[offset : offset + limit]]
+        return {"items": items, "total": len(lines), "limit": limit, "offset": offset}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     sums = await subtree_sums(conn, committee_id, [period], months_upto="")
     figures = sums.figures(period, unrated=unrated)
@@ -748,7 +762,10 @@ async def committee_report(
     """A page of the subtree's cells with all their figures for the period, best first as the ranking orders them,
     read after a cursor (keyset: each page costs the same however deep); `next` is the cursor of the following
     page ({after_score, after_cell}), None after the last. In a quarter or year running on `today` a cell not rated
-    yet is `not_rated`, without figures (as cell_periods lists it)."""
+    yet is `not_rated`, without figures (as cell_periods lists it). A half-year reads every cell of the subtree off
+    its quarters (half_year_lines) and pages them in the same order."""
+    if is_half_year(period):
+        return await _half_year_report(conn, committee_id, period, after=(after_score, after_cell), limit=limit)
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
@@ -862,7 +879,10 @@ async def weakest_cells(
     order, read without reading every cell: the first `limit` by raw score off each weak rating's index (and the
     first cells without a stored period, Poor at 0), then every cell whose score rounds to the same cent as the last
     of them (whose order by id the raw score does not give), settled in Python by the line's own rounded score.
-    `met_only`: the cells that held the month's regular meeting only (WEAK_MET)."""
+    `met_only`: the cells that held the month's regular meeting only (WEAK_MET). None in a half-year: it has no
+    rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it."""
+    if is_half_year(period):
+        return {"items": []}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     rows_sql = REPORT_ROWS.format(**placeholders).rstrip()  # ends with its WHERE: each query adds `chosen` to it
@@ -890,6 +910,177 @@ async def weakest_cells(
     items = sorted(found.values(), key=weak_key)[:limit]
     await _note_late_changes(conn, items, period)
     return {"items": items}
+
+
+HALF_YEAR_ROWS = """
+SELECT s.cell_id, u.name, u.parent_id, s.first_month, s.last_month, p.period, p.rating, p.score, p.regular_held,
+       p.thematic_held, p.meetings_held, p.present, p.counted, p.speakers_present, p.months_counted,
+       p.months_with_regular, p.flags
+FROM subtree_cell s
+JOIN unit u ON u.id = s.cell_id
+LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = ANY($3::text[])
+WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
+"""
+"""Each cell of the subtree that existed in the half-year $2 with its stored rows of the quarters $3 (one row per
+stored quarter, one with NULLs for a cell without any)."""
+
+
+def _quarter_of_row(
+    row: asyncpg.Record | None, quarter: str, *, span: tuple[str | None, str | None], today: date
+) -> QuarterFigures | None:
+    """A cell's quarter as a half-year counts it (QuarterFigures): its stored row; without one, nothing when the
+    quarter has not begun, runs on `today` (not rated yet: not_rated_yet) or lies outside the cell's `span` (first and
+    last month, None: open), else Poor at 0 over the quarter's months the cell existed in, as the quarter's roll-up
+    reads a cell without a stored period."""
+    first, last = span
+    months = [month for month in period_months(quarter) if (first or month) <= month <= (last or month)]
+    if not months:
+        return None  # as the quarter's reads, a cell counts only in the periods of its span (cell_in_period)
+    if row is not None:
+        return QuarterFigures(
+            period=quarter,
+            rating=row["rating"],
+            score=float(row["score"]),
+            months_counted=int(row["months_counted"]),
+            months_with_regular=int(row["months_with_regular"]),
+            regular_held=int(row["regular_held"] or 0),
+            thematic_held=int(row["thematic_held"] or 0),
+            meetings_held=int(row["meetings_held"] or 0),
+            present=int(row["present"] or 0),
+            counted=int(row["counted"] or 0),
+            speakers_present=int(row["speakers_present"] or 0),
+            flags=tuple(row["flags"] or ()),
+        )
+    if months[0] > f"{today:%Y-%m}" or not_rated_yet(quarter, today=today):
+        return None
+    return QuarterFigures(period=quarter, rating="poor", score=0.0, months_counted=len(months), months_with_regular=0)
+
+
+async def half_year_lines(
+    conn: asyncpg.Connection, unit_id: str, period: str, *, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Every cell of the unit's subtree that existed in the half-year `period` (`2026-H1`), each as
+    domain.periods.half_year_line reads it off its two quarters' stored rows (a missing closed quarter Poor at 0 over
+    its months, as the quarter's roll-up reads it), with its name and parent; in cell id order. The whole subtree is
+    read: a half-year is a report's period, asked a few times a year, not a page's every view."""
+    today = today or today_in_vietnam()
+    quarters = half_quarters(period)
+    await refresh_subtrees(conn)
+    rows = await conn.fetch(HALF_YEAR_ROWS, unit_id, period, quarters)
+    cells: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cell = cells.setdefault(row["cell_id"], {"row": row, "quarters": {}})
+        if row["period"] is not None:
+            cell["quarters"][row["period"]] = row
+    lines = []
+    for cell_id in sorted(cells):
+        first = cells[cell_id]["row"]
+        span = (first["first_month"], first["last_month"])
+        stored = cells[cell_id]["quarters"]
+        counted = [
+            found
+            for quarter in quarters
+            if (found := _quarter_of_row(stored.get(quarter), quarter, span=span, today=today)) is not None
+        ]
+        line = half_year_line(cell_id, period, counted)
+        line["quarter_ratings"] = {quarter: line["quarter_ratings"].get(quarter) for quarter in quarters}
+        lines.append(line | {"name": first["name"], "parent_id": first["parent_id"]})
+    return lines
+
+
+async def half_year_rollup(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> dict[str, Any]:
+    """A unit's roll-up figures for a half-year (domain.periods.half_year_figures of half_year_lines), the trend
+    against the half-year before, and `quarters`: each quarter's cells by rating (a half-year has none of its own:
+    DOMAIN.md rates months, quarters and years; `by_rating` None), read off the quarters' sums as their own roll-ups
+    are; `has_data` whether a cell of the subtree has a month stored by the half-year's end."""
+    quarters = half_quarters(period)
+    before = previous_period(period)
+    last = period_months(period)[-1]
+    sums = await subtree_sums(conn, unit_id, quarters, months_upto=last)
+    figures = half_year_figures(await half_year_lines(conn, unit_id, period, today=today))
+    previous = (
+        half_year_figures(await half_year_lines(conn, unit_id, before, today=today))["score"]
+        if sums.has_data(period_months(before)[-1])
+        else None
+    )
+    delta = None if figures["score"] is None or previous is None else round(figures["score"] - previous, 2)
+    begun = [quarter for quarter in quarters if period_months(quarter)[0] <= f"{today:%Y-%m}"]
+    return {
+        "committee_id": unit_id,
+        "period": period,
+        **figures,
+        "by_rating": None,
+        "quarters": [
+            {"period": quarter, **_quarter_ratings(sums.figures(quarter, unrated=not_rated_yet(quarter, today=today)))}
+            for quarter in begun
+        ],
+        "trend": {"previous_period": before, "previous_score": previous, "score_delta": delta},
+        "first_month": sums.first_month(),
+        "has_data": sums.has_data(last),
+    }
+
+
+def _quarter_ratings(figures: dict[str, Any]) -> dict[str, Any]:
+    """A quarter's cells by rating and those not rated yet, off its SubtreeSums.figures."""
+    return {"by_rating": figures["by_rating"], "not_rated": figures["not_rated"]}
+
+
+def _ranked_lines(lines: list[dict[str, Any]], *, descending: bool = True) -> list[dict[str, Any]]:
+    """Half-year lines in the ranking's order: by score (descending unless asked), not rated last, ties by id."""
+    rated = sorted(
+        (line for line in lines if line["score"] is not None),
+        key=lambda line: ((-1 if descending else 1) * line["score"], line["cell_id"]),
+    )
+    return rated + [line for line in lines if line["score"] is None]
+
+
+def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
+    """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings)."""
+    keys = ("cell_id", "name", "regular_held", "meetings_held", "quarter_ratings")
+    return {key: line[key] for key in keys} | {
+        "score": None if line["score"] is None else round(line["score"], 2),
+        "rating": None,
+    }
+
+
+async def _half_year_report(
+    conn: asyncpg.Connection,
+    committee_id: str,
+    period: str,
+    *,
+    after: tuple[float | None, str | None],
+    limit: int,
+) -> dict[str, Any]:
+    """A page of committee_report for a half-year: half_year_lines ranked (_ranked_lines), after the cursor `after`
+    (the raw score and cell of the last line read; a cell None: the first page)."""
+    lines = _ranked_lines(await half_year_lines(conn, committee_id, period))
+    after_score, after_cell = after
+    if after_cell is not None:
+        keys = [(line["score"], line["cell_id"]) for line in lines]
+        start = next((index + 1 for index, key in enumerate(keys) if key == (after_score, after_cell)), len(lines))
+        lines = lines[start:]
+    page = lines[:limit]
+    items = [
+        {
+            key: line[key]
+            for key in ("cell_id", "period", "name", "parent_id", "rating", "regular_held", "thematic_held")
+        }
+        | {
+            "meetings_held": line["meetings_held"],
+            "score": None if line["score"] is None else round(line["score"], 2),
+            "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
+            "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
+            "flags": line["flags"],
+            "not_rated": line["not_rated"],
+            "quarter_ratings": line["quarter_ratings"],
+            "late_change": None,
+            "rating_reason": None,
+        }
+        for line in page
+    ]
+    last = page[-1] if len(page) == limit and len(lines) > limit else None
+    following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
+    return {"items": items, "next": following}
 
 
 async def list_frameworks(conn: asyncpg.Connection) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from pydantic import Field
 from shared.contracts import ops_rpc as ops
 from shared.contracts.evaluation import Rating
 from shared.envelope import ID_PATTERN
-from shared.periods import Period
+from shared.periods import Period, ReportPeriod
 from shared.reasons import ReasonPart
 from shared.rpc import Page, Reply, Request
 
@@ -119,6 +119,9 @@ class CellPeriodReply(Reply):
     """A month whose result changed after it closed (a meeting recorded late), None otherwise."""
     rating_reason: RatingReasonReply | None = None
     """Why the rating is below the score's band (a period rule set it), None when the score's band is the reason."""
+    quarter_ratings: dict[str, Rating | None] | None = None
+    """For a half-year (`2026-H1`): DOMAIN.md defines ratings for months, quarters and years only, so `rating` is
+    None and this gives each of its two quarters' rating (None for one not rated yet); None for any other period."""
 
 
 class CellPeriodsReply(Reply):
@@ -147,6 +150,9 @@ class CellRankReply(Reply):
     """A month whose result changed after it closed (CellPeriodReply.late_change)."""
     rating_reason: RatingReasonReply | None = None
     """Why the rating is below the score's band (CellPeriodReply.rating_reason)."""
+    quarter_ratings: dict[str, Rating | None] | None = None
+    """For a half-year (`2026-H1`, which has no rating of its own): each of its quarters' rating, None for one not
+    rated (yet); None for any other period (CellPeriodReply.quarter_ratings)."""
 
 
 class ReportRowReply(CellPeriodReply):
@@ -188,6 +194,14 @@ class TrendReply(Reply):
     score_delta: float | None = None
 
 
+class QuarterRatingsReply(Reply):
+    """One quarter of a half-year's roll-up: its cells by rating, and those not rated yet (a running quarter)."""
+
+    period: str
+    by_rating: ByRatingReply
+    not_rated: int = 0
+
+
 class RollupFiguresReply(Reply):
     """A unit's subtree for one period, its figures only (by_rating, rates, score, trend): a committee's roll-up
     without its weakest cells and late changes."""
@@ -195,7 +209,8 @@ class RollupFiguresReply(Reply):
     committee_id: str
     period: str
     cells: int
-    by_rating: ByRatingReply
+    by_rating: ByRatingReply | None
+    """None for a half-year, which has no rating (DOMAIN.md rates months, quarters and years): see `quarters`."""
     regularity: float | None = None
     attendance_rate: float | None = None
     speaking_rate: float | None = None
@@ -213,6 +228,9 @@ class RollupFiguresReply(Reply):
     not_rated: int | None = None
     """In a quarter or year still running: the cells with no month counted yet (set up in the running month and not
     met yet), not rated, so out of `by_rating`, the rates, `score` and `weakest` (0 otherwise)."""
+    quarters: list[QuarterRatingsReply] | None = None
+    """For a half-year (`2026-H1`): its quarters begun so far, each with its cells by rating (a half-year has no
+    rating of its own); None for any other period."""
     first_month: str | None = None
     """The subtree's first month with data (a cell's month stored, `2025-12`): the periods its pages offer begin
     there, and its trend draws no month before it."""
@@ -298,11 +316,14 @@ class GetCellPeriods(EvaluationRequest[CellPeriodsReply]):
 
 
 class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
-    """A committee's subtree for one period."""
+    """A committee's subtree for one period: a month, quarter or year, or a half-year (`2026-H1`, a report's period,
+    computed from its two quarters: no rating of its own, `quarters` instead of `by_rating`). The other report reads
+    (GetUnitRollups, CountDirectCells, GetCommitteeRanking, GetCommitteeReport, GetWeakestCells) take a half-year
+    too."""
 
     method = "committee_rollup"
     committee_id: str
-    period: Period
+    period: ReportPeriod
 
 
 UNIT_ROLLUPS_MAX = 1000
@@ -318,7 +339,7 @@ class GetUnitRollups(EvaluationRequest[UnitRollupsReply]):
 
     method = "unit_rollups"
     unit_ids: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=UNIT_ROLLUPS_MAX)]
-    period: Period
+    period: ReportPeriod
 
 
 class CountDirectCells(EvaluationRequest[DirectCellsReply]):
@@ -329,7 +350,7 @@ class CountDirectCells(EvaluationRequest[DirectCellsReply]):
 
     method = "direct_cells"
     committee_id: str
-    period: Period
+    period: ReportPeriod
 
 
 class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
@@ -340,7 +361,7 @@ class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
 
     method = "committee_ranking"
     committee_id: str
-    period: Period
+    period: ReportPeriod
     order: Literal["asc", "desc"] = "desc"
     limit: Annotated[int, Field(ge=1)] = 50
     offset: Offset = 0
@@ -405,7 +426,7 @@ class GetCommitteeReport(EvaluationRequest[CommitteeReportReply]):
 
     method = "committee_report"
     committee_id: str
-    period: Period
+    period: ReportPeriod
     after_score: float | None = None
     after_cell: str | None = None
     limit: Annotated[int, Field(ge=1, le=REPORT_PAGE_MAX)] = 1000
@@ -431,6 +452,6 @@ class GetWeakestCells(EvaluationRequest[WeakestCellsReply]):
 
     method = "weakest_cells"
     committee_id: str
-    period: Period
+    period: ReportPeriod
     limit: Annotated[int, Field(ge=1, le=WEAKEST_MAX)] = 50
     met_only: bool = False

@@ -225,13 +225,17 @@ async def test_bad_query_parameters_name_the_field(
     for path in (f"/v1/committees/{world.root}/rollup", f"/v1/committees/{world.root}/weakest"):
         word = await client.get(f"{path}?period=abc", headers=headers["province_officer"])
         assert word.status_code == 422 and word.json()["field"] == "query.period"
-        assert word.json()["message"] == "query.period: 'abc' is not a period like 2026-11, 2026-Q4 or 2026"
+        # a committee's report reads take a half-year too, and say so
+        assert word.json()["message"] == "query.period: 'abc' is not a period like 2026-11, 2026-Q4, 2026-H1 or 2026"
         # fullwidth and Arabic-Indic digits passed `\d` and answered 200, every cell not_met_yet
         for other_digits in ("２０２６", "٢٠٢٦-Q4", "2026-１1"):
             answer = await client.get(f"{path}?period={other_digits}", headers=headers["province_officer"])
             assert answer.status_code == 422 and answer.json()["field"] == "query.period", answer.text
     meetings = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period=٢٠٢٦-11", headers=headers["member"])
     assert meetings.status_code == 422 and meetings.json()["field"] == "query.period"
+    # a half-year is a committee report's period only: a cell's meetings are listed by month, quarter or year
+    half = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period=2026-H1", headers=headers["member"])
+    assert half.status_code == 422 and half.json()["message"].endswith("is not a period like 2026-11, 2026-Q4 or 2026")
 
 
 async def test_the_running_month_rollup_counts_cells_not_met_yet_apart_as_the_web_shows_them(

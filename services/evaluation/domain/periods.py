@@ -395,3 +395,83 @@ def late_change(
         new_score=round(after.score, 2),
         changed_at=at,
     )
+
+
+@dataclass(frozen=True)
+class QuarterFigures:
+    """What a half-year reads of one of its quarters for a cell: the quarter's stored row (PeriodResult's figures),
+    or a closed quarter without one read as Poor at 0 over the months the cell existed in (as its roll-up reads it)."""
+
+    period: str
+    rating: str | None
+    score: float
+    months_counted: int
+    months_with_regular: int
+    regular_held: int = 0
+    thematic_held: int = 0
+    meetings_held: int = 0
+    present: int = 0
+    counted: int = 0
+    speakers_present: int = 0
+    flags: tuple[str, ...] = ()
+
+
+def half_year_line(cell_id: str, half: str, quarters: Sequence[QuarterFigures]) -> dict[str, Any]:
+    """A cell's half-year (`2026-H1`) off its quarters counted so far (a quarter not begun, or running and not rated
+    yet, is left out): its score is the mean of its months' scores, a month without a meeting counting 0 (DOMAIN.md
+    "Periods"; a quarter's score is the mean of its counted months, so weighted by them), its meetings and pooled
+    rates summed; `met_every_month` whether every counted month held its regular meeting (regularity). No rating:
+    DOMAIN.md defines ratings for months, quarters and years only, so `rating` is None and `quarter_ratings` gives
+    each quarter's ({period: rating or None}); `not_rated` while no month is counted."""
+    months = sum(quarter.months_counted for quarter in quarters)
+    total = {
+        name: sum(int(getattr(quarter, name)) for quarter in quarters)
+        for name in ("regular_held", "thematic_held", "meetings_held", "present", "counted", "speakers_present")
+    }
+    flags = sorted({flag for quarter in quarters for flag in quarter.flags if flag in ("provisional", "in_progress")})
+    met_every_month = months > 0 and sum(quarter.months_with_regular for quarter in quarters) >= months
+    if months and not met_every_month:
+        flags.insert(0, "months_without_regular_meeting")
+    return {
+        "cell_id": cell_id,
+        "period": half,
+        "rating": None,
+        "score": sum(quarter.score * quarter.months_counted for quarter in quarters) / months if months else None,
+        **total,
+        "attendance_rate": total["present"] / total["counted"] if total["counted"] else None,
+        "speaking_rate": total["speakers_present"] / total["present"] if total["present"] else None,
+        "flags": flags,
+        "not_rated": months == 0,
+        "met_every_month": met_every_month,
+        "months_counted": months,
+        "quarter_ratings": {quarter.period: quarter.rating for quarter in quarters},
+    }
+
+
+def half_year_figures(lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A subtree's half-year figures off its cells' half_year_line: the cells, those not rated yet apart
+    (`not_rated`), regularity (share of the rated cells that met every month), thematic coverage (share that held a
+    thematic meeting), attendance and speaking rates pooled over all held meetings, and the mean score (DOMAIN.md
+    "Periods", "How to read it"), as SubtreeSums.figures gives a quarter's; `irregular`: rated cells that missed a
+    month's regular meeting. No `by_rating`: a half-year has no rating (the caller gives its quarters')."""
+    rated = [line for line in lines if not line["not_rated"]]
+
+    def share(part: float, whole: float) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    def total(name: str) -> int:
+        return sum(int(line[name]) for line in rated)
+
+    met = sum(1 for line in rated if line["met_every_month"])
+    return {
+        "cells": len(lines),
+        "regularity": share(met, len(rated)),
+        "attendance_rate": share(total("present"), total("counted")),
+        "speaking_rate": share(total("speakers_present"), total("present")),
+        "thematic_coverage": share(sum(1 for line in rated if line["thematic_held"]), len(rated)),
+        "score": round(sum(float(line["score"]) for line in rated) / len(rated), 2) if rated else None,
+        "irregular": len(rated) - met,
+        "met_score": None,
+        "met_thematic_coverage": None,
+        "not_rated": len(lines) - len(rated),
+    }

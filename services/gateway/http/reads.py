@@ -47,7 +47,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
-from shared.periods import Period, awaiting_meeting, is_running, period_contains, period_months
+from shared.periods import Period, ReportPeriod, awaiting_meeting, is_running, period_contains, period_months
 from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError, ServiceUnavailable
 
@@ -55,7 +55,15 @@ router = APIRouter(prefix="/v1", responses=COMMON_ERRORS, route_class=ApiRoute)
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 PeriodFilter = Annotated[Period | None, Query(description='"2026-11", "2026-Q4" or "2026"')]
-RequiredPeriod = Annotated[Period, Query(description='"2026-11", "2026-Q4" or "2026"')]
+ReportPeriodQuery = Annotated[
+    ReportPeriod,
+    Query(
+        description='A month "2026-11", a quarter "2026-Q4", a half-year "2026-H1" (January–June) or "2026-H2" '
+        '(July–December), or a year "2026"; any other spelling is refused (422 naming `query.period`). A half-year '
+        "is computed from its two quarters and has no rating of its own (DOMAIN.md rates months, quarters and years): "
+        "its roll-up's `by_rating` is null and `quarters` gives each quarter's ratings"
+    ),
+]
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
 ROSTER_READERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
 INBOX_OWNERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
@@ -518,7 +526,7 @@ async def list_committee_units(
 
 
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
-async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
+async def get_committee_rollup(committee_id: IdPath, period: ReportPeriodQuery, caller: Caller, state: State) -> Any:
     """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree; `in_progress` while
     the period has not ended, and in the month in progress its cells not met yet apart (`not_met_yet`). A committee
     without data up to the period's end (just loaded, or a period before its first data) answers `no_data` true
@@ -552,7 +560,7 @@ async def _weakest_items(state: State, committee_id: str, period: str, *, limit:
 @router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
 async def get_committee_ranking(
     committee_id: IdPath,
-    period: RequiredPeriod,
+    period: ReportPeriodQuery,
     caller: Caller,
     state: State,
     order: Literal["asc", "desc"] = "desc",
@@ -578,7 +586,7 @@ async def get_committee_ranking(
 @router.get("/committees/{committee_id}/weakest", response_model=WeakestRead, tags=["committees"])
 async def get_committee_weakest(
     committee_id: IdPath,
-    period: RequiredPeriod,
+    period: ReportPeriodQuery,
     caller: Caller,
     state: State,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,

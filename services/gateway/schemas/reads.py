@@ -134,7 +134,9 @@ class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     those of the cells that have met (None while none has) and `weakest` lists only cells that have met. In a
     quarter or year in progress `not_met_yet` counts the cells evaluation has not rated yet (`not_rated`: their only
     month so far is the running one, without a meeting), already out of every figure; null when there are none. A
-    closed month, quarter or year reads as evaluation rated it, `not_met_yet` null."""
+    closed month, quarter or year reads as evaluation rated it, `not_met_yet` null. A half-year (`2026-H1`, computed
+    from its two quarters) has no rating of its own (DOMAIN.md rates months, quarters and years only): `by_rating` is
+    null and `quarters` gives each quarter's cells by rating; its cells' lines give `quarter_ratings`."""
 
     in_progress: bool = False
     no_data: bool = False
@@ -142,7 +144,7 @@ class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     period before its first data): every count 0, every rate, score and trend null, not a page of Poor."""
     not_met_yet: int | None = None
     """In the month in progress: the cells that have not held its regular meeting yet (else null)."""
-    by_rating: ByRatingRead
+    by_rating: ByRatingRead | None
     trend: TrendRead | None = None
     weakest: Sequence[CellRankRead] = Field(default_factory=list)
 

@@ -547,8 +547,8 @@ class WebRoute(APIRoute):
                     422,
                     _("Invalid period"),
                     _(
-                        "“%(value)s” is not a period: choose a month (such as 2026-11), a quarter (2026-Q4)"
-                        " or a year (2026).",
+                        "“%(value)s” is not a period: choose a month (such as 2026-11), a quarter (2026-Q4),"
+                        " a half-year (2026-H1 or 2026-H2) or a year (2026).",
                         value=echoed(exc.value),
                     ),
                 )

@@ -33,13 +33,14 @@ from shared.contracts.meetings_rpc import MEMBERS_PAGE_MAX, ListMembersAfter, Un
 from shared.contracts.notifications_rpc import (
     GetPeriodChecks,
     GetRules,
+    LateMinutesReply,
     ListLateMinutes,
     PeriodChecksReply,
     RulesReply,
 )
-from shared.periods import VIETNAM_TZ, has_begun
+from shared.periods import VIETNAM_TZ, half_quarters, has_begun, is_half_year
 from shared.plausible import EARLIEST_MEETING
-from shared.rpc import RpcError
+from shared.rpc import Page, RpcError
 from shared.text import isolated_name
 
 RATING_ORDER = ("good", "fair", "average", "poor")
@@ -77,17 +78,16 @@ async def committee_overview(
             lambda: reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
             empty_page(),
         ),
-        notices_or(
-            lambda: state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
-            None,
-        ),
+        notices_or(lambda: late_minutes(state, committee_id, period), None),
         notices_or(lambda: state.rpc.call(GetRules(unit_id=committee_id)), None),
-        notices_or(lambda: state.rpc.call(GetPeriodChecks(committee_id=committee_id, period=period)), None),
+        notices_or(lambda: period_checks(state, committee_id, period), None),
     )
+    # no alert is raised on a half-year (it has no rating: DOMAIN.md "Alerts" name a period rated Average or Poor)
+    half_year = is_half_year(period)
     lateness = {
         "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items] if late else [],
         "late_minutes_more": max(late.total - len(late.items), 0) if late else 0,
-        "alerts_due": alerts_ahead(rules, period, checks=checks),
+        "alerts_due": None if half_year else alerts_ahead(rules, period, checks=checks),
         "alerts_wait": alerts_waiting_for(rules, period, checks=checks),
     }
     if found is None:
@@ -119,6 +119,30 @@ async def committee_overview(
         "inbox": inbox["items"],
         **lateness,
     }
+
+
+async def late_minutes(state: GatewayState, committee_id: str, period: str) -> Page[LateMinutesReply]:
+    """The subtree's meetings of the period whose minutes are late (notifications' ListLateMinutes, at most
+    LATE_MINUTES_SHOWN); for a half-year, which notifications' periods do not name, those of its two quarters, the
+    later quarter's first, `total` counting both."""
+    if not is_half_year(period):
+        return await state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN))
+    pages = [
+        await state.rpc.call(ListLateMinutes(committee_id=committee_id, period=quarter, limit=LATE_MINUTES_SHOWN))
+        for quarter in reversed(half_quarters(period))
+    ]
+    items = [item for page in pages for item in page.items][:LATE_MINUTES_SHOWN]
+    return Page[LateMinutesReply](
+        items=items, total=sum(page.total for page in pages), limit=LATE_MINUTES_SHOWN, offset=0
+    )
+
+
+async def period_checks(state: GatewayState, committee_id: str, period: str) -> PeriodChecksReply | None:
+    """When the period's pending rating checks are due (notifications' GetPeriodChecks); None for a half-year, which
+    is never checked (no rating, so no alert on it)."""
+    if is_half_year(period):
+        return None
+    return await state.rpc.call(GetPeriodChecks(committee_id=committee_id, period=period))
 
 
 def alerts_ahead(
@@ -196,6 +220,8 @@ def subordinates(
                     "meetings_held": rank.get("meetings_held"),
                     "late_change": rank.get("late_change"),
                     "rating_reason": rank.get("rating_reason"),
+                    # a half-year's line: no rating of its own, its quarters' (DOMAIN.md rates months, quarters, years)
+                    "quarter_ratings": rank.get("quarter_ratings"),
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])

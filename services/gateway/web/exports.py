@@ -18,6 +18,7 @@ from services.gateway.web import pdf
 from services.gateway.web.core import no_data_yet
 from services.gateway.web.data import month_shown
 from services.gateway.web.i18n import (
+    HALF_YEAR_NO_RATING,
     _,
     after_dash,
     format_moment,
@@ -31,6 +32,9 @@ from services.gateway.web.i18n import (
     local,
     not_met_label,
     parse_moment,
+    period_within,
+    quarter_ratings_text,
+    quarters_rating_counts,
     rating_reason,
     running_note,
 )
@@ -45,7 +49,7 @@ from shared.contracts.evaluation_rpc import (
 )
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import now as clock
-from shared.periods import awaiting_meeting, is_running, local_date
+from shared.periods import awaiting_meeting, half_quarters, is_half_year, is_running, local_date
 from shared.rpc import RpcError
 from shared.text import shown_name, without_controls
 
@@ -213,9 +217,13 @@ def row_rating(row: dict[str, Any]) -> str:
     """A report row's rating as a person reads it (`Trung bình`), `(tạm tính)` after it when evaluation flags the
     cell's period `provisional` (a meeting's manual items not assessed yet: DOMAIN.md "Quality evaluation"), as the
     pages badge a provisional score; for a cell not met yet `Chưa sinh hoạt`, or `Chưa sinh hoạt thường kỳ` when it held
-    another meeting (i18n.not_met_label), blank without a rating."""
+    another meeting (i18n.not_met_label), blank without a rating; a half-year's line (no rating of its own) its
+    quarters' ratings (i18n.quarter_ratings_text)."""
     if row.get("not_met_yet"):
         return not_met_label(row, capital=True)
+    if row.get("quarter_ratings") is not None:
+        # a half-year has no rating of its own (DOMAIN.md rates months, quarters and years): its quarters'
+        return quarter_ratings_text(row["quarter_ratings"])
     if not row.get("rating"):
         return ""
     rating = format_rating(row["rating"])
@@ -354,7 +362,8 @@ def whole(value: Any) -> str:
 
 
 def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
-    """The committee's key figures of the period, as the report's PDF lists them under its title."""
+    """The committee's key figures of the period, as the report's PDF lists them under its title; a half-year (no
+    rating of its own) its quarters' cells by rating instead of its own (i18n.quarters_rating_counts)."""
     by_rating = rollup.get("by_rating") or {}
     return [
         (_("Cells"), whole(rollup.get("cells"))),
@@ -363,7 +372,11 @@ def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Attendance rate"), format_share(rollup.get("attendance_rate"))),
         (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
         (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
-        *((format_rating(key), whole(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
+        *(
+            quarters_rating_counts(rollup["quarters"])
+            if rollup.get("quarters") is not None
+            else ((format_rating(key), whole(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor"))
+        ),
         *(
             ((_("No regular meeting yet"), whole(rollup["not_met_yet"])),)
             if rollup.get("not_met_yet") is not None
@@ -390,6 +403,9 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     # what the committee's page says above the same figures: a running month's regularity reads 100 % while most
     # cells have not met yet, as it counts only the cells that have
     figures_note = running_note(period) if running(period) else ""
+    half_year = is_half_year(period)
+    if half_year:  # where a rating would be: said once, under the figures
+        figures_note = " ".join(filter(None, (figures_note, _(HALF_YEAR_NO_RATING))))
     if "rows" in data:
         return pdf.report_pdf(
             title=title,
@@ -414,8 +430,12 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             whole(item["rollup"].get("cells")),
             format_number(item["rollup"].get("score")),
             *(
-                whole((item["rollup"].get("by_rating") or {}).get(key, 0))
-                for key in ("good", "fair", "average", "poor")
+                (pair[1] for pair in quarters_rating_counts(item["rollup"].get("quarters") or []))
+                if half_year
+                else (
+                    whole((item["rollup"].get("by_rating") or {}).get(key, 0))
+                    for key in ("good", "fair", "average", "poor")
+                )
             ),
         ]
         for item in committees
@@ -455,14 +475,18 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             _("Unit"),
             _("Cells"),
             _("Average score"),
-            *(format_rating(key) for key in ("good", "fair", "average", "poor")),
+            *(
+                (format_rating(key) for key in ("good", "fair", "average", "poor"))
+                if not half_year
+                else (_("Ratings of %(period)s", period=period_within(q)) for q in half_quarters(period))
+            ),
         ],
         units=units if committees or not direct_cells else None,
         units_note=units_note,
         weakest_title=_("Weakest cells"),
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,
-        none_weak=_("No cell rated Average or Poor."),
+        none_weak=_(HALF_YEAR_NO_RATING) if half_year else _("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes=[
             (_("Results changed after the month closed"), rollup_late_notes(rollup, period=period)),

@@ -110,20 +110,24 @@ def format_share(value: float | None) -> str:
 
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-PERIOD = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
+PERIOD = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])|-Q([1-4])|-H([12]))?$")
 
 
 def format_period(period: str, *, within: bool = False) -> str:
-    """`Tháng 11/2026`, `Quý IV/2026`, `Năm 2026`; `within` a phrase (after a comma, `Từ … đến …`) in lower case:
-    `tháng 11/2026`."""
+    """`Tháng 11/2026`, `Quý IV/2026`, `6 tháng đầu năm 2026` (`2026-H1`; `2026-H2`: `6 tháng cuối năm 2026`),
+    `Năm 2026`; `within` a phrase (after a comma, `Từ … đến …`) in lower case: `tháng 11/2026`."""
     match = PERIOD.match(period)
     if not match:
         return period
-    year, month, quarter = match.groups()
+    year, month, quarter, half = match.groups()
     if month:
         said = _("Month %(month)s/%(year)s", month=int(month), year=year)
     elif quarter:
         said = _("Quarter %(quarter)s/%(year)s", quarter=ROMAN[int(quarter)], year=year)
+    elif half == "1":
+        said = _("First half of %(year)s", year=year)
+    elif half == "2":
+        said = _("Second half of %(year)s", year=year)
     else:
         said = _("Year %(year)s", year=year)
     return said[:1].lower() + said[1:] if within else said
@@ -195,6 +199,32 @@ def rating_counts(by_rating: dict[str, int]) -> str:
         if by_rating.get(key)
     ]
     return ", ".join(parts) or _("no cell rated")
+
+
+HALF_YEAR_NO_RATING = N_(
+    "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
+    "those of its two quarters; the score is the mean of its six months' scores, a month without a meeting counting 0."
+)
+"""What every page and export of a half-year says where a rating would be (DOMAIN.md "Periods" rates months,
+quarters and years only)."""
+
+
+def quarter_ratings_text(quarter_ratings: dict[str, str | None]) -> str:
+    """A half-year line's quarters' ratings (evaluation's `quarter_ratings`) as a phrase: `Quý I/2026: Kém; Quý
+    II/2026: Khá`, `chưa xếp loại` for a quarter not rated (yet)."""
+    return "; ".join(
+        f"{format_period(quarter)}: {format_rating(rating) if rating else lower_first(_('Not rated yet'))}"
+        for quarter, rating in sorted(quarter_ratings.items())
+    )
+
+
+def quarters_rating_counts(quarters: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A half-year roll-up's quarters (its `quarters`) as (`Xếp loại quý I/2026`, `1 khá, 1 kém`) pairs
+    (rating_counts), in order."""
+    return [
+        (_("Ratings of %(period)s", period=period_within(quarter["period"])), rating_counts(quarter["by_rating"]))
+        for quarter in quarters
+    ]
 
 
 LABELS = {
@@ -429,6 +459,8 @@ def globals_() -> dict[str, Any]:
         "late_change_note": late_change_note,
         "rating_reason": rating_reason,
         "running_note": running_note,
+        "half_year_no_rating": lambda: _(HALF_YEAR_NO_RATING),
+        "quarters_rating_counts": quarters_rating_counts,
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,
@@ -453,4 +485,5 @@ def filters() -> dict[str, Any]:
         "after_dash": after_dash,
         "rating": format_rating,
         "rating_counts": rating_counts,
+        "quarter_ratings": quarter_ratings_text,
     }

@@ -1,15 +1,19 @@
-"""The periods a page offers and reads: months, quarters and years in Vietnam's time."""
+"""The periods a page offers and reads: months, quarters, half-years (a committee's report) and years in Vietnam's
+time."""
 
 import re
 from datetime import datetime
 
 from services.gateway.web.core import BadPeriod, PeriodNotBegun
 from shared.envelope import VIETNAM_TZ
-from shared.periods import has_begun, is_running, previous_month
+from shared.periods import REPORT_PERIOD_PATTERN, has_begun, is_running, previous_month
 from shared.plausible import latest_rated_month, period_range_problem
 from shared.text import is_ascii_number
 
 PERIOD = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
+"""A month, a quarter or a year (the contract's periods)."""
+REPORT_PERIOD = re.compile(REPORT_PERIOD_PATTERN)
+"""A period or a half-year `2026-H1` (shared.periods.REPORT_PERIOD_PATTERN): what a committee's page and report read."""
 
 
 def this_month() -> str:
@@ -25,14 +29,15 @@ def last_closed_month() -> str:
 
 
 def checked(period: str | None) -> str:
-    """The period asked for, or the month last ended (a committee's page and report open on final figures: early in
-    a month every cell that has not met yet reads Kém for it); BadPeriod naming a malformed one or one outside
+    """The period asked for (a month, quarter, half-year or year), or the month last ended (a committee's page and
+    report open on final figures: early in a month every cell that has not met yet reads Kém for it); BadPeriod naming
+    a malformed one or one outside
     2000-01 to two years ahead (shared.plausible.period_range_problem, as the API's reads.readable_period),
     PeriodNotBegun for one not begun yet (shared.periods.has_begun); both say the latest period there is, this
     month in Vietnam's time (latest_rated_month, as the API's message names it)."""
     if not period:
         return last_closed_month()
-    if not PERIOD.fullmatch(period):
+    if not REPORT_PERIOD.fullmatch(period):
         raise BadPeriod(period)
     now = datetime.now(VIETNAM_TZ)
     if period_range_problem(period, now=now) is not None:
@@ -92,12 +97,14 @@ def offered_years(span: list[str], meeting_years: set[str]) -> list[str]:
 
 
 def last_month_of(period: str) -> tuple[int, int]:
-    """(year, month) of the period's last month."""
+    """(year, month) of the period's last month (a half-year's too)."""
     year = int(period[:4])
     if len(period) == 4:
         return year, 12
     if period[5] == "Q":
         return year, int(period[6]) * 3
+    if period[5] == "H":
+        return year, int(period[6]) * 6
     return year, int(period[5:7])
 
 
@@ -125,10 +132,11 @@ def running(period: str) -> bool:
 
 
 def choices(around: str | None = None, *, first_month: str | None = None) -> list[str]:
-    """The periods offered, latest first within months, then quarters, then years: with the unit's first month of
-    data (`first_month`), every month, quarter and year from the one holding it to this one (a trial's province,
-    its data from December 2025, was not offered December 2025 nor Q4/2025); without it the last 12 months, the
-    last 4 quarters, this year and the one before. `around` (the period shown) is offered whatever it is."""
+    """The periods offered, latest first within months, then quarters, then half-years, then years: with the unit's
+    first month of data (`first_month`), every month, quarter, half-year and year from the one holding it to this one
+    (a trial's province, its data from December 2025, was not offered December 2025 nor Q4/2025); without it the last
+    12 months, the last 4 quarters, the half-years and years of this year and the one before (those begun). `around`
+    (the period shown) is offered whatever it is."""
     current = this_month()
     year, month = int(current[:4]), int(current[5:7])
     if first_month is not None and first_month <= current:
@@ -146,10 +154,21 @@ def choices(around: str | None = None, *, first_month: str | None = None) -> lis
         quarter -= 1
         if quarter == 0:
             year, quarter = year - 1, 4
-    offered = months + quarters + years
+    offered = months + quarters + half_years(years, current=current, first_month=first_month) + years
     if around and around not in offered:
         offered.insert(0, around)
     return offered
+
+
+def half_years(years: list[str], *, current: str, first_month: str | None) -> list[str]:
+    """The half-years of `years` (latest first) that have begun by the month `current` and end no earlier than
+    `first_month` (None: any), latest first: `2026-H2`, `2026-H1`, `2025-H2`…"""
+    found = []
+    for year in years:
+        for half, (first, last) in (("H2", ("07", "12")), ("H1", ("01", "06"))):
+            if f"{year}-{first}" <= current and (first_month is None or f"{year}-{last}" >= first_month):
+                found.append(f"{year}-{half}")
+    return found
 
 
 def months_between(first: str, last: str) -> int:

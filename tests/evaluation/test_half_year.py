@@ -1,0 +1,165 @@
+"""A committee's half-year (`2026-H1`: DOMAIN.md has committees report every quarter, half-year and year) off the
+real evaluation service: its figures computed from the two quarters' stored rows as DOMAIN.md defines them, checked
+against values worked out by hand from the cell's history (tests.evaluation.stream.cell_history: meetings in March
+to June 2026, the May one combined; a second cell that never met). A half-year has no rating of its own (DOMAIN.md
+rates months, quarters and years only): its quarters' ratings are given instead."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream.rabbit import RabbitBroker
+from pydantic import ValidationError
+
+from services.evaluation.bootstrap import create_app
+from services.evaluation.config import Settings
+from shared.contracts import evaluation_rpc as evaluation
+from shared.periods import is_period
+from shared.rpc import RpcClient
+from tests.evaluation.stream import at, cell_history, fact, publish
+from tests.evaluation.waiting import applied_and_scored
+from tests.support.ids import random_id
+from tests.support.rpc import ask
+from tests.support.running import eventually, free_port, running_app
+
+HALF = "2026-H1"
+
+
+@pytest.fixture(scope="module")
+async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
+    """An RpcClient on the test vhost, with the evaluation service serving in this process."""
+    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
+    async with running_app(create_app(settings)):
+        broker = RabbitBroker(amqp_url)
+        await broker.connect()
+        try:
+            yield RpcClient(broker, timeout=20)
+        finally:
+            await broker.stop()
+
+
+@pytest.fixture(scope="module")
+async def ward(rpc: RpcClient, amqp_url: str, database_url: str) -> dict[str, Any]:
+    """A committee with a cell that met March to June 2026 and a cell that never met, all applied; the met cell's
+    month scores as evaluation stored them (the inputs of the hand computation)."""
+    committee_id, cell_a, cell_b, prefix = random_id("ward"), random_id("cell"), random_id("cell"), random_id("h")
+    events = cell_history(committee_id=committee_id, cell_id=cell_a, prefix=prefix)
+    unit = {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee_id}
+    events.append(fact("org.unit.upserted.v1", unit, time=at(1, 1, 9)))
+    await publish(amqp_url, events)
+    conn = await asyncpg.connect(database_url)
+    try:
+        ids, cells = [event["id"] for event in events], [cell_a, cell_b]
+        await eventually(lambda: applied_and_scored(conn, event_ids=ids, cell_ids=cells), timeout=60, interval=0.3)
+    finally:
+        await conn.close()
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell_a, year=2026))
+    rows = {row["period"]: row for row in periods["periods"]}
+    return {"committee": committee_id, "cell_a": cell_a, "cell_b": cell_b, "rows": rows, "span": periods}
+
+
+async def test_the_half_years_figures_are_those_worked_out_by_hand(rpc: RpcClient, ward: dict[str, Any]) -> None:
+    rows = ward["rows"]
+    assert ward["span"]["first_month"] == "2026-01"  # both cells exist from January: six months count
+    months = [rows[f"2026-{month:02d}"]["score"] for month in (3, 4, 5, 6)]
+    # DOMAIN.md "Periods": the mean of its six months' scores, January and February (no meeting) counting 0
+    cell_a = sum(months) / 6
+    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=HALF))
+    assert rollup["period"] == HALF and rollup["cells"] == 2 and rollup["not_rated"] == 0
+    assert rollup["score"] == round((cell_a + 0.0) / 2, 2)  # the second cell never met: 0 every month
+    # met every month: neither (the first cell missed January and February); a thematic (combined) meeting: one of two
+    assert (rollup["regularity"], rollup["thematic_coverage"], rollup["irregular"]) == (0.0, 0.5, 2)
+    # pooled over the four held meetings: 5, 5, 4 and 5 present of 6 counted; 3 present speakers each
+    assert rollup["attendance_rate"] == round(19 / 24, 4)
+    assert rollup["speaking_rate"] == round(12 / 19, 4)
+    # no half-year rating (DOMAIN.md rates months, quarters and years): its quarters' instead
+    assert rollup["by_rating"] is None and rollup["weakest"] == []
+    quarters = {quarter["period"]: quarter["by_rating"] for quarter in rollup["quarters"]}
+    assert quarters["2026-Q1"] == {"good": 0, "fair": 0, "average": 0, "poor": 2}  # no thematic meeting in Q1
+    q2 = rows["2026-Q2"]["rating"]
+    assert quarters["2026-Q2"] == {"good": 0, "fair": 0, "average": 0, "poor": 1} | {q2: 1 + (q2 == "poor")}
+    assert rollup["trend"]["previous_period"] == "2025-H2" and rollup["trend"]["previous_score"] is None
+
+
+async def test_the_half_years_report_lines_page_rank_and_count(rpc: RpcClient, ward: dict[str, Any]) -> None:
+    committee, rows = ward["committee"], ward["rows"]
+    first = await ask(rpc, evaluation.GetCommitteeReport(committee_id=committee, period=HALF, limit=1))
+    assert first["next"] is not None
+    line = first["items"][0]
+    assert line["cell_id"] == ward["cell_a"] and line["rating"] is None
+    assert line["score"] == round(sum(rows[f"2026-{m:02d}"]["score"] for m in (3, 4, 5, 6)) / 6, 2)
+    assert (line["regular_held"], line["thematic_held"], line["meetings_held"]) == (4, 1, 4)
+    assert (line["attendance_rate"], line["speaking_rate"]) == (round(19 / 24, 4), round(12 / 19, 4))
+    assert line["quarter_ratings"] == {"2026-Q1": "poor", "2026-Q2": rows["2026-Q2"]["rating"]}
+    assert "months_without_regular_meeting" in line["flags"]
+    cursor = first["next"]
+    second = await ask(
+        rpc,
+        evaluation.GetCommitteeReport(
+            committee_id=committee,
+            period=HALF,
+            limit=1,
+            after_score=cursor["after_score"],
+            after_cell=cursor["after_cell"],
+        ),
+    )
+    assert [item["cell_id"] for item in second["items"]] == [ward["cell_b"]] and second["next"] is None
+    other = second["items"][0]
+    assert (other["score"], other["regular_held"], other["attendance_rate"]) == (0.0, 0, None)
+    assert other["quarter_ratings"] == {"2026-Q1": "poor", "2026-Q2": "poor"}
+    ranking = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=committee, period=HALF, order="asc"))
+    assert [item["cell_id"] for item in ranking["items"]] == [ward["cell_b"], ward["cell_a"]] and ranking["total"] == 2
+    weakest = await ask(rpc, evaluation.GetWeakestCells(committee_id=committee, period=HALF))
+    assert weakest["items"] == []  # weak means rated Average or Poor: a half-year is not rated
+    units = await ask(rpc, evaluation.GetUnitRollups(unit_ids=[committee, ward["cell_b"]], period=HALF))
+    assert [(item["committee_id"], item["score"]) for item in units["items"]] == [
+        (committee, round(line["score"] / 2, 2)),
+        (ward["cell_b"], 0.0),
+    ]
+    assert (await ask(rpc, evaluation.CountDirectCells(committee_id=committee, period=HALF)))["cells"] == 2
+
+
+@pytest.mark.parametrize("spelling", ["2026-H3", "2026-H0", "2026-h1", "2026-S1", "2026H1", "2026-H"])
+def test_a_badly_spelled_half_year_is_refused_naming_the_period(spelling: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        evaluation.GetCommitteeRollup(committee_id="x", period=spelling)
+    assert caught.value.errors()[0]["loc"] == ("period",)
+
+
+def test_a_half_year_is_no_period_of_the_contracts_events() -> None:
+    """score.cell.updated.v1 names months, quarters and years only (CONTRACT.md): a half-year is a report's period."""
+    assert not is_period(HALF) and is_period("2026-Q2")
+
+
+def test_a_closed_quarter_without_a_row_counts_poor_at_0_over_the_months_the_cell_existed_in() -> None:
+    """As a quarter's roll-up reads a cell without a stored period (Poor at 0), over its months within the cell's
+    span only; a quarter running (not rated yet), not begun, or outside the span counts nothing."""
+    from datetime import date
+
+    from services.evaluation.queries import _quarter_of_row
+
+    today = date(2026, 12, 5)
+    from_may = _quarter_of_row(None, "2026-Q2", span=("2026-05", None), today=today)
+    assert from_may is not None and (from_may.rating, from_may.score, from_may.months_counted) == ("poor", 0.0, 2)
+    assert _quarter_of_row(None, "2026-Q1", span=("2026-05", None), today=today) is None
+    assert _quarter_of_row(None, "2026-Q4", span=(None, None), today=today) is None  # running, not rated yet
+    assert _quarter_of_row(None, "2027-Q1", span=(None, None), today=today) is None
+
+
+def test_a_half_years_score_weighs_each_quarter_by_its_months() -> None:
+    """DOMAIN.md "Periods": the mean of the months' scores, so a quarter of 3 months at 60 and one of 2 months at 90
+    (a cell set up in May) make (180 + 180) / 5 = 72, not the quarters' mean 75."""
+    from services.evaluation.domain.periods import QuarterFigures, half_year_line
+
+    line = half_year_line(
+        "c",
+        "2026-H1",
+        [
+            QuarterFigures("2026-Q1", "fair", 60.0, 3, 3, regular_held=3, present=15, counted=18),
+            QuarterFigures("2026-Q2", "good", 90.0, 2, 1, regular_held=1, thematic_held=1, present=5, counted=6),
+        ],
+    )
+    assert line["score"] == 72.0 and line["attendance_rate"] == 20 / 24
+    assert (line["met_every_month"], line["regular_held"], line["thematic_held"]) == (False, 4, 1)
+    assert line["quarter_ratings"] == {"2026-Q1": "fair", "2026-Q2": "good"} and line["rating"] is None

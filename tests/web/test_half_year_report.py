@@ -1,0 +1,168 @@
+"""A committee's half-year report (`2026-H1`, "6 tháng đầu năm 2026": DOMAIN.md has committees report every quarter,
+half-year and year) with the real services: a cell's meetings of March to June 2026 fed in through meetings' ingest
+(tests.evaluation.stream.cell_history, the May one combined) beside a cell that never met; the API's roll-up, the
+committee's page and the report's CSV and PDF give the half-year's figures as worked out by hand here from DOMAIN.md's
+definitions, and, as no half-year rating is defined (DOMAIN.md rates months, quarters and years), the quarters'
+ratings and a note saying so. A badly spelled half-year is refused naming the field."""
+
+import csv
+import io
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from deploy.seed_demo import publish
+from services.gateway.web.i18n import format_number, format_rating, format_share
+from shared.rpc import RpcError
+from tests.evaluation.stream import at, cell_history, fact
+from tests.support.quiet import wait_quiet
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import PASSWORD, api_token, csrf_of, web_account
+
+pytestmark = pytest.mark.e2e
+
+HALF = "2026-H1"
+BAD_SPELLINGS = ["2026-H3", "2026-h1", "2026-S1", "2026H1", "2026-H0"]
+
+
+def pdf_text(content: bytes) -> str:
+    """The extracted text of every page."""
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
+
+
+async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system: RunningSystem) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    committee, cell_a, cell_b = f"phuong-nua-nam-{suffix}", f"kp-nua-nam-{suffix}", f"thon-nua-nam-{suffix}"
+    events = cell_history(committee_id=committee, cell_id=cell_a, prefix=f"nn{suffix}")
+    unit = {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee}
+    events.append(fact("org.unit.upserted.v1", unit, time=at(1, 1, 9)))
+    amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
+    await publish(amqp, events)
+    sub = f"can-bo-nua-nam-{suffix}"
+    issued: list[str] = []
+
+    async def known() -> bool:
+        """The committee known to meetings (ingested): a token is issued only for a unit the system has."""
+        try:
+            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
+        except RpcError:
+            return False
+        return True
+
+    await eventually(known, timeout=120, interval=0.5)
+    token = issued[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+
+        async def scored() -> bool:
+            found = await api.get(f"/v1/cells/{cell_a}/ratings?period=2026-Q2")
+            rows = found.json().get("items") or [] if found.status_code == 200 else []
+            return any(row["period"] == "2026-Q2" and row.get("regular_held") == 3 for row in rows)
+
+        await eventually(scored, timeout=300, interval=1)
+        await wait_quiet(amqp, database, timeout=300)  # every assessment applied: the month scores are final
+        listed = (await api.get(f"/v1/cells/{cell_a}/ratings?period=2026&limit=200")).json()["items"]
+        rows = {row["period"]: row for row in listed}
+        months = [rows[f"2026-{month:02d}"]["score"] for month in (3, 4, 5, 6)]
+        # DOMAIN.md "Periods": the mean of the six months' scores, January and February (no meeting) counting 0
+        cell_score = sum(months) / 6
+        score = round((cell_score + 0.0) / 2, 2)  # the other cell never met: 0 every month
+        q2 = rows["2026-Q2"]["rating"]
+        rollup = (await api.get(f"/v1/committees/{committee}/rollup?period={HALF}")).json()
+        assert rollup["period"] == HALF and rollup["cells"] == 2 and rollup["score"] == score, rollup
+        # neither cell met every month; one of two held a thematic (combined) meeting; pooled over the four meetings:
+        # 5, 5, 4 and 5 present of 6 counted, 3 present speakers each
+        assert (rollup["regularity"], rollup["thematic_coverage"]) == (0.0, 0.5)
+        assert (rollup["attendance_rate"], rollup["speaking_rate"]) == (round(19 / 24, 4), round(12 / 19, 4))
+        assert rollup["by_rating"] is None and rollup["in_progress"] is False
+        quarters = {quarter["period"]: quarter["by_rating"] for quarter in rollup["quarters"]}
+        assert quarters["2026-Q1"]["poor"] == 2 and sum(quarters["2026-Q2"].values()) == 2
+        ranking = (await api.get(f"/v1/committees/{committee}/ranking?period={HALF}")).json()
+        assert [item["cell_id"] for item in ranking["items"]] == [cell_a, cell_b]
+        assert ranking["items"][0]["quarter_ratings"] == {"2026-Q1": "poor", "2026-Q2": q2}
+        for spelling in BAD_SPELLINGS:
+            refused = await api.get(f"/v1/committees/{committee}/rollup", params={"period": spelling})
+            assert refused.status_code == 422 and refused.json()["field"] == "query.period", refused.text
+            assert "2026-H1" in refused.json()["message"], refused.text
+    await web_account(system, sub, "committee_officer", committee, None)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as client:
+        form = (await client.get("/app/sign-in")).text
+        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
+        assert signed.status_code == 303, signed.text
+        page = await client.get(f"/app/committees/{committee}?period={HALF}")
+        assert page.status_code == 200, page.text[-800:]
+        assert "6 tháng đầu năm 2026" in page.text and '<option value="2026-H1" selected>' in page.text
+        assert 'id="half-year-rating-note"' in page.text and "Không có quy định xếp loại cho 6 tháng" in page.text
+        assert f'data-figure="score">{format_number(score)}<' in page.text
+        assert 'data-quarter="2026-Q1"' in page.text and 'data-quarter="2026-Q2"' in page.text
+        table = await client.get(f"/app/committees/{committee}/report.csv?period={HALF}")
+        assert table.status_code == 200, table.text[:500]
+        header, *lines = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig")), delimiter=";"))
+        assert header[:6] == ["Mã chi bộ", "Chi bộ", "Điểm", "Xếp loại", "Kỳ", "Trạng thái kỳ"]
+        by_cell: dict[str, list[str]] = {line[0]: line for line in lines}
+        assert by_cell[cell_a][2:10] == [
+            format_number(round(cell_score, 2)),
+            f"Quý I/2026: Kém; Quý II/2026: {format_rating(q2)}",
+            "6 tháng đầu năm 2026",
+            "đã kết thúc",
+            "4",
+            "1",
+            format_number(19 / 24 * 100),
+            format_number(12 / 19 * 100),
+        ]
+        assert by_cell[cell_b][2:8] == [
+            "0",
+            "Quý I/2026: Kém; Quý II/2026: Kém",
+            "6 tháng đầu năm 2026",
+            "đã kết thúc",
+            "0",
+            "0",
+        ]
+        document = await client.get(f"/app/committees/{committee}/report.pdf?period={HALF}")
+        assert document.status_code == 200, document.text[:500]
+        text = " ".join(pdf_text(document.content).split())
+        for said in (
+            "6 tháng đầu năm 2026",
+            "Không có quy định xếp loại cho 6 tháng",
+            "Xếp loại quý I/2026",
+            format_number(score),
+            format_share(19 / 24),  # the attendance rate as the page says it (79,2%)
+            "Quý I/2026: Kém",
+        ):
+            assert said in text, (said, text)
+        for spelling in BAD_SPELLINGS:
+            refused_page = await client.get(f"/app/committees/{committee}", params={"period": spelling})
+            assert refused_page.status_code == 422 and "6 tháng đầu" in refused_page.text, refused_page.text[-600:]
+        refused_csv = await client.get(f"/app/committees/{committee}/report.csv", params={"period": "2026-H3"})
+        assert refused_csv.status_code == 422
+
+
+def test_the_half_years_are_offered_among_the_periods() -> None:
+    """The period chooser offers the half-years begun, after the quarters and before the years."""
+    from services.gateway.web.periods import choices, this_month
+
+    offered = choices(first_month="2025-12")
+    year = this_month()[:4]
+    halves = [period for period in offered if "-H" in period]
+    assert f"{year}-H1" in halves and "2025-H2" in halves and "2025-H1" not in halves
+    assert offered.index(halves[0]) > max(i for i, p in enumerate(offered) if "-Q" in p)
+    assert offered.index(halves[-1]) < offered.index(year)
+    if this_month() < f"{year}-07":
+        assert f"{year}-H2" not in halves
+
+
+def test_the_half_years_read_in_vietnamese() -> None:
+    from services.gateway.web.i18n import format_period
+
+    assert (format_period("2026-H1"), format_period("2026-H2")) == ("6 tháng đầu năm 2026", "6 tháng cuối năm 2026")
+
+
+def test_a_half_year_line_reads_its_quarters_ratings() -> None:
+    from services.gateway.web.exports import row_rating
+
+    row: dict[str, Any] = {"cell_id": "c", "rating": None, "quarter_ratings": {"2026-Q2": None, "2026-Q1": "fair"}}
+    assert row_rating(row) == "Quý I/2026: Khá; Quý II/2026: chưa xếp loại"
