@@ -227,6 +227,9 @@ class FormLabels:
     sets_values: bool = False
     """Whether sending this form again sets the same values (settings replaced, not a record added), so a resend is
     the same change even without a one-time key (`form_key`)."""
+    again_note: str | None = None
+    """Said (N_ marked) over this form drawn again (core.form_again_page) besides whether it was saved: what its
+    handler could not learn for it (the channels on offer while notifications does not answer)."""
 
     def is_free(self, name: str) -> bool:
         """Whether input `name` (`reason-<member>` by its stem) is one of `free`."""
