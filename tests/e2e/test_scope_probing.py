@@ -102,7 +102,7 @@ async def province(system: RunningSystem) -> dict[str, str]:
 
 
 def secretary_of(cell_id: str, person_id: str) -> dict[str, Any]:
-    """The member.upserted.v1 event of `person_id`, the secretary of `cell_id`: a secretary's account stands for them."""
+    """The member.upserted.v1 event of `person_id`, secretary of `cell_id`: a secretary account stands for them."""
     data = {"id": person_id, "full_name": "Hoàng Văn Thư", "cell_id": cell_id, "status": "official"}
     return cloudevent("member.upserted.v1", data | {"role": "secretary"})
 

@@ -235,9 +235,9 @@ async def sign_in(request: Request, state: State) -> Response:
             status=401,
             error=_("Wrong username or password."),
         )
-    refused = await standing_refused(request, state, account, next_url=next_url, username=username)
-    if refused is not None:  # the right password of an account that no longer stands: said why, no session
-        return refused
+    not_standing = await standing_refused(request, state, account, next_url=next_url, username=username)
+    if not_standing is not None:  # the right password of an account that no longer stands: said why, no session
+        return not_standing
     session_id, _session = await accounts.open_session(sub)
     log.info("web_signed_in", sub=sub, role=account.role)
     response = RedirectResponse(next_url, status_code=303)
