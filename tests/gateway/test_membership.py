@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cachetools import LRUCache, TTLCache
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
@@ -420,3 +421,21 @@ async def test_signing_in_while_meetings_cannot_say_is_refused_asking_to_try_aga
     assert refused.status_code == 503, refused.text[-2000:]
     assert SIGN_IN_UNCHECKED in html.unescape(refused.text), refused.text[-2000:]
     assert await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub) == 0
+
+
+async def test_a_page_of_a_person_with_no_answer_known_while_meetings_is_silent_is_a_503_to_try_again(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, state, settings = gateway
+    sub = await web_account(settings, "member", world.cell_a1, world.new_member(world.cell_a1))
+    assert (await sign_in_as(client, sub)).status_code == 303
+    silent = FakeMeetings({})
+    silent.silent, silent.wait = True, 0.5
+    # as after the gateway restarted while meetings is down: nothing known of the person
+    monkeypatch.setattr(state.membership, "_rpc", silent)
+    monkeypatch.setattr(state.membership, "_fresh", TTLCache(10, ttl=30))
+    monkeypatch.setattr(state.membership, "_last", LRUCache(10))
+    page = await client.get("/app/me")
+    assert page.status_code == 503, page.text[-2000:]
+    assert "Hệ thống đang bận. Vui lòng thử lại sau ít phút." in html.unescape(page.text), page.text[-2000:]
+    client.cookies.clear()
