@@ -10,10 +10,15 @@ TtlCache, which empties whole when full: every signed-in person is asked about o
 emptied at once would send them all to meetings together. A person asked about by many requests at once is asked of
 meetings once (the requests share the call).
 
+A member's or secretary's account that names no person stands for nobody of its cell (it read no one's inbox, wrote
+as no one): it is refused (`no_person`), as one whose person the cell does not list is; roles without a cell's person
+(committee officers, operators, integrations, admins) are not asked about.
+
 While meetings does not answer, a command (any request that may change something) is refused (ServiceUnavailable,
-the gateway's 503), never let through unchecked; a read does as the gateway's reads do today when meetings is down
-(PersonNames, the page header's name): it waits `read_timeout` at most, then goes on with the last answer known
-(refused if that was a refusal, else allowed), and a failed lookup is not tried again by reads for `retry_seconds`."""
+the gateway's 503), never let through unchecked; a read waits `read_timeout` at most, then goes on with the last
+answer known (refused if that was a refusal, else allowed) and, for a person with a last answer, a failed lookup is
+not tried again by reads for `retry_seconds`. A read for a person with no answer known yet is refused too
+(ServiceUnavailable naming meetings): nothing says their account still stands, so none is let through unchecked."""
 
 import asyncio
 import time
@@ -25,15 +30,16 @@ from cachetools import LRUCache, TTLCache
 from services.gateway.auth import Principal, Role
 from services.gateway.handlers import PERSON_IN_CELL, Rpc, listed_member, membership_problem
 from shared.logs import get_logger
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable
 
 log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why an account no longer stands: `reason` `left` (its person no longer listed by the cell) or `position` (a
-    secretary's person no longer its secretary or deputy), and the English message the API answers."""
+    """Why an account no longer stands: `reason` `left` (its person no longer listed by the cell), `position` (a
+    secretary's person no longer its secretary or deputy) or `no_person` (a member's or secretary's account naming no
+    person), and the English message the API answers."""
 
     reason: str
     message: str
@@ -61,17 +67,24 @@ class MembershipCheck:
         self._asking: dict[str, asyncio.Task[Refusal | None]] = {}
 
     async def refusal(self, principal: Principal, *, command: bool) -> Refusal | None:
-        """Why `principal` may not go on (its account no longer stands), or None when it may or is not checked (a role
-        but member or secretary, or no unit or person). ServiceUnavailable for a `command` when meetings does not
-        answer (fail closed); a read then goes on with the last answer known."""
+        """Why `principal` may not go on (its account no longer stands, or a member's or secretary's names no person),
+        or None when it may or is not checked (a role but member or secretary). ServiceUnavailable (meetings) for a
+        `command` when meetings does not answer (fail closed), and for a read when it does not answer within
+        `read_timeout` and no answer for the person is known; a read otherwise goes on with the last answer known."""
         role, unit, person = principal.role, principal.unit_id, principal.person_id
-        if role not in PERSON_IN_CELL or not unit or not person:
+        if role not in PERSON_IN_CELL:
             return None
+        if not unit or not person:
+            return Refusal(
+                "no_person",
+                f"this {role.value} account names no person (person_id): a {role.value} account stands for one member"
+                " of its cell; ask an administrator to give it the person_id of the member it is for",
+            )
         key = f"{role.value}/{unit}/{person}"
         if key in self._fresh:
             return self._fresh[key]
-        if not command and key in self._failed:
-            return self._last.get(key)
+        if not command and key in self._failed and key in self._last:
+            return self._last[key]
         task = self._asking.get(key)
         if task is None:
             task = asyncio.create_task(self._ask(key, role, unit=unit, person=person))
@@ -84,7 +97,11 @@ class MembershipCheck:
         except (RpcError, TimeoutError) as exc:
             log.warning("membership_not_checked", sub=principal.sub, cell_id=unit, error=repr(exc))
             self._failed[key] = True
-            return self._last.get(key)
+            if key not in self._last:  # never known to stand: not let through unchecked
+                if isinstance(exc, ServiceUnavailable):
+                    raise
+                raise ServiceUnavailable("meetings") from exc
+            return self._last[key]
 
     def _settled(self, key: str, task: "asyncio.Task[Refusal | None]") -> None:
         """A lookup done: no longer shared, and its failure taken (a read that stopped waiting left it unread)."""

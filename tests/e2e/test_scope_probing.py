@@ -63,9 +63,10 @@ async def post_events(system: RunningSystem, token: str, events: list[dict[str, 
 
 @pytest.fixture(scope="module")
 async def province(system: RunningSystem) -> dict[str, str]:
-    """Tỉnh ủy → (Đảng ủy xã → thôn 1) and (Đảng ủy phường → khu phố 3 with a member and a meeting), fed by the
-    province-wide account; and tokens of the xã's feed, the xã's officer and an operator."""
-    ids = {name: random_id(name) for name in ("tinh", "xa", "thon1", "phuong", "kp3", "member", "meeting")}
+    """Tỉnh ủy → (Đảng ủy xã → thôn 1 with its secretary) and (Đảng ủy phường → khu phố 3 with a member and a
+    meeting), fed by the province-wide account; and tokens of the xã's feed, the xã's officer and an operator."""
+    names = ("tinh", "xa", "thon1", "phuong", "kp3", "member", "meeting", "secretary")
+    ids = {name: random_id(name) for name in names}
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=10)).replace(microsecond=0).isoformat()
     feed = [
         unit(ids["tinh"], "committee", None),
@@ -73,6 +74,7 @@ async def province(system: RunningSystem) -> dict[str, str]:
         unit(ids["thon1"], "cell", ids["xa"]),
         unit(ids["phuong"], "committee", ids["tinh"]),
         unit(ids["kp3"], "cell", ids["phuong"]),
+        secretary_of(ids["thon1"], ids["secretary"]),
         cloudevent(
             "member.upserted.v1",
             {"id": ids["member"], "full_name": "Lê Thị Hoa", "cell_id": ids["kp3"], "status": "official"},
@@ -97,6 +99,12 @@ async def province(system: RunningSystem) -> dict[str, str]:
     ids["officer_token"] = issue_token(system, role="committee_officer", unit=ids["xa"], sub=random_id("officer"))
     ids["operator_token"] = issue_token(system, role="operator", unit=None, sub=random_id("operator"))
     return ids
+
+
+def secretary_of(cell_id: str, person_id: str) -> dict[str, Any]:
+    """The member.upserted.v1 event of `person_id`, secretary of `cell_id`: a secretary account stands for them."""
+    data = {"id": person_id, "full_name": "Hoàng Văn Thư", "cell_id": cell_id, "status": "official"}
+    return cloudevent("member.upserted.v1", data | {"role": "secretary"})
 
 
 def without(answer: dict[str, Any], identifier: str) -> str:
@@ -195,11 +203,12 @@ async def test_the_commune_officer_reads_an_id_outside_as_a_missing_one(system, 
     assert outside.text.replace(ids[key], "<id>") == missing.text.replace(unknown, "<id>")
 
 
-def web_sign_in(system: RunningSystem, *, role: str, unit: str) -> tuple[str, str]:
-    """A web account of `role` at `unit` made with the gateway's own `web-account` command: (username, password)."""
+def web_sign_in(system: RunningSystem, *, role: str, unit: str, person: str) -> tuple[str, str]:
+    """A web account of `role` at `unit` for `person` made with the gateway's own `web-account` command: (username,
+    password)."""
     sub, password = random_id("web"), "mat-khau-thu-2026"
     command = [sys.executable, "-m", "services.gateway", "web-account", "--sub", sub, "--role", role]
-    command += ["--unit", unit, "--password", password]
+    command += ["--unit", unit, "--person", person, "--password", password]
     result = subprocess.run(command, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=COMMAND_SECONDS)
     assert result.returncode == 0, result.stderr[-3000:]
     return sub, password
@@ -212,7 +221,9 @@ async def test_a_secretary_commanding_another_cells_meeting_reads_the_404_of_a_m
     of the web app answer an id outside the cell with the same plain 404 as an unknown one (the same body but for
     the id)."""
     ids = province
-    secretary = issue_token(system, role="secretary", unit=ids["thon1"], sub=random_id("secretary"))
+    secretary = issue_token(
+        system, role="secretary", unit=ids["thon1"], person=ids["secretary"], sub=random_id("secretary")
+    )
     unknown = random_id("nobody")
     async with httpx.AsyncClient(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {secretary}"}
@@ -232,7 +243,7 @@ async def test_a_secretary_commanding_another_cells_meeting_reads_the_404_of_a_m
         free = await client.post(f"/v1/cells/{ids['thon1']}/meetings", json={**schedule, "meeting_id": unknown})
         assert taken.status_code == free.status_code == 422, taken.text
         assert taken.text.replace(ids["meeting"], "<id>") == free.text.replace(unknown, "<id>")
-    username, password = web_sign_in(system, role="secretary", unit=ids["thon1"])
+    username, password = web_sign_in(system, role="secretary", unit=ids["thon1"], person=ids["secretary"])
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as web:
         form = (await web.get("/app/sign-in")).text
         csrf = re.search(r'name="csrf" value="([^"]+)"', form)
@@ -262,10 +273,10 @@ async def test_a_secretary_commanding_another_cells_meeting_reads_the_404_of_a_m
         assert masked(taken.text, ids["meeting"]) == masked(free.text, unknown)
 
 
-async def web_secretary(system: RunningSystem, cell_id: str) -> tuple[httpx.AsyncClient, str]:
-    """A client signed in to the web app as a secretary of `cell_id` (a web account made with `web-account`), and
-    the session's CSRF token (from the page's sign-out form)."""
-    username, password = web_sign_in(system, role="secretary", unit=cell_id)
+async def web_secretary(system: RunningSystem, cell_id: str, person: str) -> tuple[httpx.AsyncClient, str]:
+    """A client signed in to the web app as `person`, a secretary of `cell_id` (a web account made with
+    `web-account`), and the session's CSRF token (from the page's sign-out form)."""
+    username, password = web_sign_in(system, role="secretary", unit=cell_id, person=person)
     web = httpx.AsyncClient(base_url=system.gateway_url, timeout=30)
     form = (await web.get("/app/sign-in")).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form)
@@ -299,6 +310,7 @@ async def test_a_chosen_meeting_id_of_a_cell_extending_the_secretarys_or_a_guess
     guessed = f"mtg-{uuid.uuid4().hex[:12]}"
     long_cell = random_id("chi-bo-thon-co-ten-rat-dai-" + "x" * 20)
     assert 53 < len(long_cell) <= 64
+    long_secretary = random_id("secretary")
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=14)).replace(microsecond=0).isoformat()
     taken_by_kp3: dict[str, Any] = {
         "cell_id": ids["kp3"],
@@ -311,10 +323,13 @@ async def test_a_chosen_meeting_id_of_a_cell_extending_the_secretarys_or_a_guess
     feed = [
         unit(extension, "cell", ids["phuong"]),
         unit(long_cell, "cell", ids["xa"]),
+        secretary_of(long_cell, long_secretary),
         cloudevent("meeting.scheduled.v1", taken_by_kp3),
     ]
     assert [r["outcome"] for r in await post_events(system, province_wide, feed)] == ["accepted"] * len(feed)
-    secretary = issue_token(system, role="secretary", unit=ids["thon1"], sub=random_id("secretary"))
+    secretary = issue_token(
+        system, role="secretary", unit=ids["thon1"], person=ids["secretary"], sub=random_id("secretary")
+    )
     schedule = {"kind": "regular", "starts_at": starts, "location": "Nhà văn hóa", "agenda": ["Kiểm điểm"]}
     free = random_id("nobody")
     named_after_extension = f"{extension}-2027-01"
@@ -334,7 +349,7 @@ async def test_a_chosen_meeting_id_of_a_cell_extending_the_secretarys_or_a_guess
     own = {**schedule, "meeting_id": named_after_extension, "cell_id": extension, "location": "Nhà văn hóa 1A"}
     results = await post_events(system, extension_feed, [cloudevent("meeting.scheduled.v1", own, source=source)])
     assert results[0]["outcome"] == "accepted", results
-    web, csrf = await web_secretary(system, ids["thon1"])
+    web, csrf = await web_secretary(system, ids["thon1"], ids["secretary"])
     day = datetime.now(VIETNAM_TZ) + timedelta(days=14)
     form = {"csrf": csrf, "kind": "regular", "start_date": f"{day:%Y-%m-%d}", "start_time": "19:30"}
     form |= {"location": "Nhà văn hóa", "agenda": "Kiểm điểm"}
@@ -354,7 +369,7 @@ async def test_a_chosen_meeting_id_of_a_cell_extending_the_secretarys_or_a_guess
         assert len(set(pages.values())) == 1
     finally:
         await web.aclose()
-    long_web, long_csrf = await web_secretary(system, long_cell)
+    long_web, long_csrf = await web_secretary(system, long_cell, long_secretary)
     try:
         offered = shown_meeting_id((await long_web.get(f"/app/cells/{long_cell}/meetings/new")).text)
         assert re.fullmatch(r"mtg-[0-9a-f]{32}", offered), offered

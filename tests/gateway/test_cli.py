@@ -182,7 +182,8 @@ async def test_issue_token_refuses_a_unit_that_does_not_exist_naming_the_option(
     answer = await client.post("/v1/accounts", json=body, headers=headers["admin"])
     assert answer.status_code == 422 and answer.json()["field"] == "unit_id", answer.text
     assert "no organization unit has the id does-not-exist" in answer.json()["message"]
-    known = await client.post("/v1/accounts", json={**body, "unit_id": world.cell_a1}, headers=headers["admin"])
+    cell = {"unit_id": world.cell_a1, "person_id": world.secretary_a1}
+    known = await client.post("/v1/accounts", json={**body, **cell}, headers=headers["admin"])
     assert known.status_code == 201, known.text
 
 
@@ -202,7 +203,13 @@ async def test_web_account_refuses_a_unit_that_does_not_exist_naming_the_option(
     assert refused.returncode == 2, (refused.returncode, refused.stdout, refused.stderr)
     assert "web-account: --unit: no organization unit has the id does-not-exist" in refused.stderr, refused.stderr
     assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
-    known = await asyncio.to_thread(web_account, "--role", "secretary", "--unit", world.cell_a1, "--sub", sub)
+    # a secretary's account names its person: without one it stands for nobody (membership.MembershipCheck)
+    nobody = await asyncio.to_thread(web_account, "--role", "secretary", "--unit", world.cell_a1, "--sub", sub)
+    assert nobody.returncode == 2, (nobody.returncode, nobody.stdout, nobody.stderr)
+    assert "web-account: --person: a secretary account stands for one member of its cell" in nobody.stderr
+    assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
+    person = ("--person", world.secretary_a1)
+    known = await asyncio.to_thread(web_account, "--role", "secretary", "--unit", world.cell_a1, *person, "--sub", sub)
     assert known.returncode == 0, known.stderr
     assert await db.fetchval("SELECT unit_id FROM gateway.account WHERE sub = $1", sub) == world.cell_a1
 
@@ -237,7 +244,8 @@ async def test_a_person_of_another_cell_or_unknown_is_refused_naming_the_option(
     answer = await client.post("/v1/accounts", json=body, headers=headers["admin"])
     assert answer.status_code == 422 and answer.json()["field"] == "person_id", answer.text
     assert f"{world.member_a1} is not a member of {world.cell_b1}" in answer.json()["message"]
-    known = await client.post("/v1/accounts", json={**body, "unit_id": world.cell_a1}, headers=headers["admin"])
+    cell = {"unit_id": world.cell_a1, "person_id": world.secretary_a1}
+    known = await client.post("/v1/accounts", json={**body, **cell}, headers=headers["admin"])
     assert known.status_code == 201, known.text
     sub = random_id("member")
     accepted = await asyncio.to_thread(

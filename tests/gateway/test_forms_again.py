@@ -294,3 +294,92 @@ async def test_minutes_sent_but_unanswered_come_back_with_the_members_to_choose(
     assert PEOPLE_KEPT in text_of(down.text), text_of(down.text)[-2000:]
     kept = submitted(down.text)
     assert kept.kinds["chair_id"] == "hidden" and dict(kept.pairs)["chair_id"] == members[-1], kept.pairs
+
+
+CHANNELS_UNKNOWN = (
+    "Tạm thời chưa kiểm tra được đồng chí đang dùng được những kênh nhận thông báo nào vì dịch vụ thông báo không"
+    " phản hồi."
+)
+
+
+async def test_preferences_come_back_offering_only_the_channels_on_offer_and_saying_when_not_known(
+    client: httpx.AsyncClient,
+    world: World,
+    state: GatewayState,
+    fakes: FakeServices,
+    amqp_url: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No SMS gateway here: the page shows the SMS channel disabled. The form drawn again offered it to tick as if it
+    could be chosen, whether notifications had said it is not on offer (it answered the reading, not the change) or
+    could not say (silent): it now offers the channels the page offers, and says when it could not learn them."""
+    call = state.rpc.call
+
+    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
+        reply = await call(request, **kwargs)
+        if isinstance(request, SetPreferences):
+            raise ServiceUnavailable("notifications")
+        return reply
+
+    assert not world.sms_gateway
+    async with signed_in(client, amqp_url, database_url, "member", world.cell_a1, world.member_a1) as member:
+        page = (await member.get("/app/me")).text
+        assert 'value="webhook" disabled' in page  # the page offers no SMS
+        sent = {"csrf": csrf_of(page), "channels": "email", "digest": "on"}
+        monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
+        known = await member.post("/app/me/preferences", data=sent)
+        monkeypatch.undo()
+        assert known.status_code == 503, known.text[-2000:]
+        assert submitted(known.text).options["channels"] == ["email"], known.text[-3000:]
+        assert CHANNELS_UNKNOWN not in text_of(known.text)
+        await fakes.notifications.stop()
+        try:
+            unknown = await member.post("/app/me/preferences", data=sent)
+        finally:
+            await fakes.notifications.start()
+        assert unknown.status_code == 503, unknown.text[-2000:]
+        assert CHANNELS_UNKNOWN in text_of(unknown.text), text_of(unknown.text)[-2000:]
+        again = submitted(unknown.text)
+        assert again.options["channels"] == ["email"], again.options
+        assert ("channels", "email") in again.pairs and ("digest", "on") in again.pairs, again.pairs
+
+
+async def test_a_form_without_a_key_sent_but_unanswered_comes_back_too_and_sent_again_is_one_command(
+    client: httpx.AsyncClient,
+    world: World,
+    state: GatewayState,
+    amqp_url: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A form sent without a one-time key (a page kept open from before forms had keys, a form typed by hand) and not
+    answered read only "Chưa rõ đã lưu hay chưa", what was typed lost. It now comes back as a keyed form does: its
+    key derived from the session and the address, so sent again unchanged it is the same command, recorded once."""
+    place = random_id("place")
+    call = state.rpc.call
+
+    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
+        reply = await call(request, **kwargs)
+        if isinstance(request, Ingest):
+            raise ServiceUnavailable("meetings")  # meetings stored it; its answer came too late
+        return reply
+
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
+        form = await schedule_form(secretary, world.cell_a1, place)
+        del form["form_key"]
+        monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
+        lost = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
+        monkeypatch.undo()
+        assert lost.status_code == 503, lost.text[-2000:]
+        said = text_of(lost.text)
+        assert PERHAPS_SAVED in said and ONCE in said, said[-2000:]
+        assert "Chưa rõ đã lưu hay chưa" not in said
+        assert len(ingested_at(world, place)) == 1  # taken once already
+        again = submitted(lost.text)
+        sent = dict(again.pairs)
+        assert sent["location"] == place and again.kinds["location"] == "text", again.pairs
+        assert sent["meeting_id"] == form["meeting_id"], again.pairs
+        resent = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=as_data(again.pairs))
+    assert resent.status_code == 303, resent.text[-2000:]
+    assert len(ingested_at(world, place)) == 1  # the same command: recorded once

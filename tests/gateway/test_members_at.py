@@ -10,7 +10,7 @@ from tests.gateway.fakes import World
 async def test_a_member_who_left_is_listed_at_a_moment_before_and_not_today(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    auth = await token_for("secretary", world.cell_a1)
+    auth = await token_for("secretary", world.cell_a1, world.secretary_a1)
     path = f"/v1/cells/{world.cell_a1}/members"
     today = await client.get(path, headers=auth)
     assert today.status_code == 200, today.text
@@ -24,7 +24,7 @@ async def test_a_member_who_left_is_listed_at_a_moment_before_and_not_today(
 async def test_a_naive_or_malformed_moment_is_refused_naming_at(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    auth = await token_for("secretary", world.cell_a1)
+    auth = await token_for("secretary", world.cell_a1, world.secretary_a1)
     for at in ("2019-12-31T08:00:00", "2019-12-31", "yesterday"):
         refused = await client.get(f"/v1/cells/{world.cell_a1}/members", params={"at": at}, headers=auth)
         assert refused.status_code == 422, (at, refused.text)

@@ -26,7 +26,7 @@ async def walk(client: httpx.AsyncClient, path: str, auth: dict[str, str], **par
 async def test_a_cursor_reads_the_whole_list_in_id_order_today_and_at_a_moment(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    auth = await token_for("secretary", world.cell_a1)
+    auth = await token_for("secretary", world.cell_a1, world.secretary_a1)
     path = f"/v1/cells/{world.cell_a1}/members"
     today = (await client.get(path, params={"limit": "200"}, headers=auth)).json()
     assert await walk(client, path, auth) == sorted(item["id"] for item in today["items"])
@@ -40,7 +40,7 @@ async def test_a_cursor_reads_the_whole_list_in_id_order_today_and_at_a_moment(
 async def test_a_cursor_not_given_by_the_list_or_beside_an_offset_is_refused_naming_cursor(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    auth = await token_for("secretary", world.cell_a1)
+    auth = await token_for("secretary", world.cell_a1, world.secretary_a1)
     path = f"/v1/cells/{world.cell_a1}/members"
     at = "2019-12-31T08:00:00+07:00"  # two members then: a first page of one has a next
     first = await client.get(path, params={"limit": "1", "cursor": "", "at": at}, headers=auth)

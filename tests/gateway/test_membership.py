@@ -14,12 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
+from cachetools import LRUCache, TTLCache
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
+from services.gateway.handlers import create_account
 from services.gateway.main import create_app, create_checked_web_account
 from services.gateway.membership import MembershipCheck
+from services.gateway.web import cli as web_cli
 from shared.contracts.meetings_rpc import GetMember, MemberReply
 from shared.rpc import Request, RpcError, ServiceUnavailable
 from tests.gateway.conftest import gateway_settings, issue_token
@@ -35,6 +38,19 @@ SIGNED_OUT_LEFT = (
 SIGNED_OUT_POSITION = (
     "Tài khoản này không còn dùng được vì đồng chí không còn giữ chức bí thư hoặc phó bí thư chi bộ, nên hệ thống đã"
     " đăng xuất."
+)
+SIGN_IN_LEFT = (
+    "Không đăng nhập được: tài khoản này không còn dùng được vì đồng chí không còn trong danh sách đảng viên của chi"
+    " bộ (đã chuyển sinh hoạt đảng hoặc đã ra khỏi danh sách)."
+)
+SIGN_IN_POSITION = (
+    "Không đăng nhập được: tài khoản này không còn dùng được vì đồng chí không còn giữ chức bí thư hoặc phó bí thư"
+    " chi bộ."
+)
+SIGN_IN_NO_PERSON = "Không đăng nhập được: tài khoản này chưa được gắn với đảng viên nào của chi bộ."
+SIGN_IN_UNCHECKED = (
+    "Chưa đăng nhập được: dịch vụ sinh hoạt chi bộ đang không phản hồi nên chưa xác nhận được đồng chí còn thuộc chi"
+    " bộ của tài khoản này."
 )
 
 
@@ -119,11 +135,22 @@ async def test_roles_without_a_cells_person_are_not_asked_about() -> None:
     standing = check(meetings, clock)
     for principal in (
         who(Role.COMMITTEE_OFFICER, "uv1"),
+        who(Role.COMMITTEE_OFFICER, None),  # an officer without a person by design (a committee's office)
         who(Role.OPERATOR, None, None),
-        who(Role.MEMBER, None),
         who(Role.INTEGRATION, None),
     ):
         assert await standing.refusal(principal, command=True) is None
+    assert meetings.calls == 0
+
+
+async def test_a_member_or_secretary_account_naming_no_person_is_refused_without_asking() -> None:
+    meetings, clock = FakeMeetings({}), Clock()
+    standing = check(meetings, clock)
+    for role in (Role.MEMBER, Role.SECRETARY):
+        for command in (False, True):
+            refused = await standing.refusal(who(role, None), command=command)
+            assert refused is not None and refused.reason == "no_person", (role, command)
+            assert refused.message.startswith(f"this {role.value} account names no person (person_id)")
     assert meetings.calls == 0
 
 
@@ -150,15 +177,29 @@ async def test_while_meetings_is_silent_a_command_is_refused_and_a_read_goes_on_
     assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None  # its last answer: stands
     refused = await standing.refusal(who(Role.MEMBER, "gone"), command=False)
     assert refused is not None and refused.reason == "left"  # its last answer: left, still refused
-    # a person never asked about reads as the gateway reads while meetings is down (the header's name: PersonNames):
-    # after the short wait, on; and the reads after it do not wait again while the failure is remembered
+    # a person never asked about: nothing says the account stands, so after the short wait a read is refused too
+    # (ServiceUnavailable naming meetings), never let through unchecked; the call already under way is shared
     meetings.wait = 5.0
-    assert await standing.refusal(who(Role.MEMBER, "new"), command=False) is None
+    with pytest.raises(ServiceUnavailable) as silence:
+        await standing.refusal(who(Role.MEMBER, "new"), command=False)
+    assert silence.value.service == "meetings"
     calls = meetings.calls
-    assert await standing.refusal(who(Role.MEMBER, "new"), command=False) is None
-    assert meetings.calls == calls
-    with pytest.raises(ServiceUnavailable):  # a command asks again, and is refused
+    with pytest.raises(ServiceUnavailable):
+        await standing.refusal(who(Role.MEMBER, "new"), command=False)
+    assert meetings.calls == calls  # joined the lookup under way, not a second call
+    with pytest.raises(ServiceUnavailable):  # a command is refused alike
         await standing.refusal(who(Role.MEMBER, "new"), command=True)
+    # once meetings answers again, the person unknown so far is asked and goes on
+    meetings.silent, meetings.wait = False, 0.0
+    meetings.listed[(CELL, "new")] = "member"
+
+    async def stands() -> bool:
+        try:
+            return await standing.refusal(who(Role.MEMBER, "new"), command=False) is None
+        except ServiceUnavailable:
+            return False
+
+    await eventually(stands, timeout=10, interval=0.05)
 
 
 # ---- through the gateway: the API and the web app ---------------------------------------------------------------
@@ -280,3 +321,121 @@ async def test_a_web_session_of_a_person_who_left_is_signed_out_saying_why_in_vi
         again = await client.get(page)
         assert again.status_code == 303 and again.headers["location"].startswith("/app/sign-in?next="), again.headers
         client.cookies.clear()
+
+
+async def test_a_member_or_secretary_account_without_a_person_is_refused_when_made_and_on_every_request(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World
+) -> None:
+    client, state, _ = gateway
+    admin = {"Authorization": f"Bearer {await issue_token(state, 'admin')}"}
+    for role in ("member", "secretary"):
+        made = await client.post("/v1/accounts", json={"role": role, "unit_id": world.cell_a1}, headers=admin)
+        assert made.status_code == 422 and made.json()["field"] == "person_id", made.text
+        assert made.json()["message"].startswith(f"person_id: a {role} account stands for one member of its cell")
+        # one recorded before the rule (no check): refused on every request, naming why
+        _, token = await create_account(
+            state.accounts,
+            secret=state.secret,
+            issuer=state.settings.jwt_issuer,
+            sub=f"{role}-{uuid.uuid4().hex[:8]}",
+            role=Role(role),
+            unit_id=world.cell_a1,
+            person_id=None,
+            days=1,
+            max_days=state.settings.token_max_days,
+        )
+        read = await client.get(f"/v1/cells/{world.cell_a1}/members", headers={"Authorization": f"Bearer {token}"})
+        assert read.status_code == 403 and read.json()["code"] == "forbidden", read.text
+        assert read.json()["message"].startswith(f"this {role} account names no person (person_id)"), read.text
+    # an officer with no person by design still works
+    officer = {"Authorization": f"Bearer {await issue_token(state, 'committee_officer', world.ward_a)}"}
+    assert (await client.get(f"/v1/committees/{world.ward_a}", headers=officer)).status_code == 200
+
+
+async def test_a_read_of_a_person_never_checked_while_meetings_is_silent_is_503_naming_meetings(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, state, _ = gateway
+    member = world.new_member(world.cell_a1)
+    reader = await account_token(client, state, {"role": "member", "unit_id": world.cell_a1, "person_id": member})
+    silent = FakeMeetings({})
+    silent.silent, silent.wait = True, 0.5
+    monkeypatch.setattr(state.membership, "_rpc", silent)  # before the account's first request: no answer known
+    read = await client.get("/v1/me/inbox", headers=reader)
+    assert read.status_code == 503 and read.json()["service"] == "meetings", read.text
+
+
+async def sign_in_as(client: httpx.AsyncClient, sub: str) -> httpx.Response:
+    """The answer to the sign-in form sent with `sub`'s password (PASSWORD), the form's CSRF token and all."""
+    form = (await client.get("/app/sign-in")).text
+    csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+    return await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
+
+
+async def web_account(settings: GatewaySettings, role: str, unit: str, person: str | None) -> str:
+    """The username of a web account recorded without the command's checks (as one recorded before them)."""
+    sub = f"web-{uuid.uuid4().hex[:8]}"
+    args = argparse.Namespace(
+        sub=sub, role=role, unit=unit, person=person, password=PASSWORD, oidc_subject=None, oidc_email=None
+    )
+    await web_cli.create_web_account(settings, args)
+    return sub
+
+
+async def test_signing_in_as_a_person_who_left_or_stepped_down_or_as_no_person_is_refused_saying_why(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World
+) -> None:
+    client, state, settings = gateway
+    left, stepped_down = world.new_member(world.cell_a1), world.new_member(world.cell_a1, "secretary")
+    cases = {
+        "left": (await web_account(settings, "member", world.cell_a1, left), SIGN_IN_LEFT),
+        "position": (await web_account(settings, "secretary", world.cell_a1, stepped_down), SIGN_IN_POSITION),
+        "no_person": (await web_account(settings, "member", world.cell_a1, None), SIGN_IN_NO_PERSON),
+    }
+    world.remove_member(world.cell_a1, left)
+    world.add_member(world.cell_a1, stepped_down, "member")  # none of them asked about before: nothing kept
+    for reason, (sub, said) in cases.items():
+        refused = await sign_in_as(client, sub)
+        assert refused.status_code == 403, (reason, refused.text[-2000:])
+        assert said in html.unescape(refused.text), (reason, refused.text[-2000:])
+        assert client.cookies.get("chibo_session", path="/app") is None, reason
+        assert await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub) == 0
+    # a member who stands, and an officer with no person by design, sign in as before
+    stands = await web_account(settings, "member", world.cell_a1, world.new_member(world.cell_a1))
+    officer = await web_account(settings, "committee_officer", world.ward_a, None)
+    for sub in (stands, officer):
+        signed = await sign_in_as(client, sub)
+        assert signed.status_code == 303, signed.text[-2000:]
+        client.cookies.clear()
+
+
+async def test_signing_in_while_meetings_cannot_say_is_refused_asking_to_try_again(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, state, settings = gateway
+    sub = await web_account(settings, "member", world.cell_a1, world.new_member(world.cell_a1))
+    silent = FakeMeetings({})
+    silent.silent, silent.wait = True, 0.5
+    monkeypatch.setattr(state.membership, "_rpc", silent)
+    refused = await sign_in_as(client, sub)
+    assert refused.status_code == 503, refused.text[-2000:]
+    assert SIGN_IN_UNCHECKED in html.unescape(refused.text), refused.text[-2000:]
+    assert await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub) == 0
+
+
+async def test_a_page_of_a_person_with_no_answer_known_while_meetings_is_silent_is_a_503_to_try_again(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, state, settings = gateway
+    sub = await web_account(settings, "member", world.cell_a1, world.new_member(world.cell_a1))
+    assert (await sign_in_as(client, sub)).status_code == 303
+    silent = FakeMeetings({})
+    silent.silent, silent.wait = True, 0.5
+    # as after the gateway restarted while meetings is down: nothing known of the person
+    monkeypatch.setattr(state.membership, "_rpc", silent)
+    monkeypatch.setattr(state.membership, "_fresh", TTLCache(10, ttl=30))
+    monkeypatch.setattr(state.membership, "_last", LRUCache(10))
+    page = await client.get("/app/me")
+    assert page.status_code == 503, page.text[-2000:]
+    assert "Hệ thống đang bận. Vui lòng thử lại sau ít phút." in html.unescape(page.text), page.text[-2000:]
+    client.cookies.clear()

@@ -23,6 +23,7 @@ from deploy.demo_access import seed_known
 from deploy.seed_demo import DemoYear, Seed, month_id, publish
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_checked_web_account, issue_local_token
+from services.gateway.web import cli as web_cli
 from shared.periods import VIETNAM_TZ
 from tests.support.env import fresh_database
 from tests.support.quiet import wait_quiet
@@ -119,6 +120,8 @@ OIDC_ACCOUNTS = {
     "sub-can-bo-tinh-2": {"email": "Can.Bo.Tinh@demo.vn", "email_verified": True, "name": "Cán bộ tỉnh"},
     # the same address, not verified: refused
     "sub-gia-mao": {"email": "can.bo.tinh@demo.vn", "email_verified": False, "name": "Giả mạo"},
+    # linked to a secretary account whose person is no longer the cell's secretary: refused saying why
+    "sub-bi-thu-cu": {"email": "bithu.cu@demo.vn", "email_verified": True, "name": "Bí thư cũ"},
     # nobody in chibo: refused
     "sub-nguoi-la": {"email": "nguoi.la@demo.vn", "email_verified": True, "name": "Người lạ"},
 }
@@ -169,10 +172,12 @@ async def web_account(
     oidc_email: str | None = None,
     password: bool = True,
     password_text: str = PASSWORD,
+    checked: bool = True,
 ) -> None:
     """A person's account (with a password, a link to the provider), through the gateway's own command's code
     (in-process: a command's start-up costs seconds on a loaded machine), checked as the command checks it (its unit
-    known to meetings, a member's or secretary's person listed by the cell: main.create_checked_web_account)."""
+    known to meetings, a member's or secretary's person listed by the cell: main.create_checked_web_account); not
+    `checked`, recorded as one made before those checks or before its person left (web_cli.create_web_account)."""
     settings = GatewaySettings(database_url=system.env["CHIBO_DATABASE_URL"], amqp_url=system.env["CHIBO_AMQP_URL"])
     args = argparse.Namespace(
         sub=sub,
@@ -183,7 +188,10 @@ async def web_account(
         oidc_subject=oidc_subject,
         oidc_email=oidc_email,
     )
-    await create_checked_web_account(settings, args)
+    if checked:
+        await create_checked_web_account(settings, args)
+    else:
+        await web_cli.create_web_account(settings, args)
 
 
 async def api_token(

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 async def linked_accounts(system: RunningSystem, province: dict[str, str]) -> None:
-    """Two accounts linked to the provider: the secretary by subject, a province officer by e-mail address."""
+    """Accounts linked to the provider: the secretary by subject, a province officer by e-mail address, and a
+    secretary account of a person who no longer holds the post by subject."""
     await web_account(
         system,
         "oidc-bi-thu",
@@ -29,6 +30,17 @@ async def linked_accounts(system: RunningSystem, province: dict[str, str]) -> No
     )
     await web_account(
         system, "oidc-can-bo-tinh", "committee_officer", "demo-tinh-uy", None, oidc_email="can.bo.tinh@demo.vn"
+    )
+    # a secretary account of a plain member (demo-cb-thon-1-dv05): recorded while they held the post, since left
+    await web_account(
+        system,
+        "oidc-bi-thu-cu",
+        "secretary",
+        "demo-cb-thon-1",
+        "demo-cb-thon-1-dv05",
+        oidc_subject="sub-bi-thu-cu",
+        password=False,
+        checked=False,
     )
 
 
@@ -127,3 +139,17 @@ async def test_a_callback_that_no_browser_started_is_refused(system: RunningSyst
         assert answer.status_code == 403
         assert "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại từ đầu." in answer.text
         assert "chibo_session" not in stranger.cookies
+
+
+async def test_a_linked_account_whose_person_left_the_post_is_refused_saying_why_and_no_session(
+    browser: Browser, system: RunningSystem, oidc_provider: str, linked_accounts: None
+) -> None:
+    page, _ = await through_provider(browser, system, "sub-bi-thu-cu", "/app/")
+    await page.wait_for_url("**/app/sign-in/oidc/callback?**")
+    refusal = await page.get_by_role("alert").inner_text()
+    assert refusal == (
+        "Không đăng nhập được: tài khoản này không còn dùng được vì đồng chí không còn giữ chức bí thư hoặc phó bí thư"
+        " chi bộ. Đề nghị đồng chí liên hệ văn phòng cấp ủy để được cấp tài khoản phù hợp với chức vụ hiện nay."
+    )
+    assert "chibo_session" not in {cookie["name"] for cookie in await page.context.cookies()}
+    await page.context.close()

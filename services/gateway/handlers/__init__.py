@@ -635,9 +635,18 @@ async def require_member(rpc: Rpc, *, role: Role, unit_id: str | None, person_id
     """RpcError `invalid` naming `person_id` when a member's or secretary's account names a person that the cell
     `unit_id` does not list today (meetings' GetMember), or a secretary's names one who is not its secretary or deputy
     secretary (membership_problem): such an account read another cell's notices through its inbox, or wrote as the
-    cell's secretary. Other roles, or an account without a unit or person, ask nothing."""
-    if role not in PERSON_IN_CELL or not unit_id or not person_id:
+    cell's secretary. Such an account without a person is refused naming `person_id` too (it would stand for no one:
+    membership.MembershipCheck refuses it on every request). Other roles, or an account without a unit (refused by
+    create_account), ask nothing."""
+    if role not in PERSON_IN_CELL or not unit_id:
         return
+    if not person_id:
+        raise RpcError(
+            "invalid",
+            f"person_id: a {role.value} account stands for one member of its cell; give the id of that member (GET"
+            f" /v1/cells/{unit_id}/members reads them)",
+            field="person_id",
+        )
     member = await listed_member(rpc, unit_id=unit_id, person_id=person_id)
     problem = membership_problem(role, member, unit_id=unit_id, person_id=person_id)
     if problem is None:

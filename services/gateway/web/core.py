@@ -432,7 +432,7 @@ async def form_again_page(request: Request, labels: FormLabels, *, sent: bool) -
     """The 503 page of a command's form (forms.form_of was read) that a service did not answer: not before its
     command was sent (NOT_SENT), or after (`sent`: PERHAPS_SAVED); the same form again, posting to the same address
     with every value as sent (what was typed or chosen to change, the rest, its `form_key` among them, hidden), so
-    sending it again unchanged is the same command, recorded once."""
+    sending it again unchanged is the same command, recorded once; the labels' `again_note` said under the note."""
     inputs = form_again(await posted_form(request), labels)
     action = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     title, note = (_("Perhaps already saved"), _(PERHAPS_SAVED)) if sent else (_("Not saved"), _(NOT_SENT))
@@ -445,6 +445,7 @@ async def form_again_page(request: Request, labels: FormLabels, *, sent: bool) -
         action=action,
         inputs=inputs,
         people_unavailable=_(PEOPLE_UNAVAILABLE),
+        more=_(labels.again_note) if labels.again_note else None,
     )
 
 

@@ -227,6 +227,9 @@ class FormLabels:
     sets_values: bool = False
     """Whether sending this form again sets the same values (settings replaced, not a record added), so a resend is
     the same change even without a one-time key (`form_key`)."""
+    again_note: str | None = None
+    """Said (N_ marked) over this form drawn again (core.form_again_page) besides whether it was saved: what its
+    handler could not learn for it (the channels on offer while notifications does not answer)."""
 
     def is_free(self, name: str) -> bool:
         """Whether input `name` (`reason-<member>` by its stem) is one of `free`."""
@@ -1465,16 +1468,34 @@ async def form_of(request: Request, labels: FormLabels) -> Any:
     """The submitted form (already parsed once for the CSRF check; Starlette caches it), its `labels` (FORM: what its
     refusals call its inputs, as its page shows them), its unstorable fields (UNSTORABLE: a character no text is
     stored with, bytes that are not valid UTF-8, or in an input that is no free text a character `text` would drop)
-    noted for every refusal; its one-time key, when it carries one, goes on the request's state, where the command
-    it sends reads it (a resent form is the same event)."""
+    noted for every refusal; its one-time key goes on the request's state (FORM_KEY) and in USED_KEY, where the
+    command it sends and the ids it makes read it (a resent form is the same event): the key it carries, or, for a
+    form without one (a page kept open from before forms had keys, a form typed by hand), session_form_key."""
     FORM.set(labels)
     form = await posted_form(request)
     undecodable = undecodable_fields(request.headers.get("content-type", ""), await request.body())
     UNSTORABLE.set(refused_characters(form, undecodable))
     key = text(form, FORM_KEY)
-    if FORM_KEY_PATTERN.match(key):
-        setattr(request.state, FORM_KEY, key)
+    used = key if FORM_KEY_PATTERN.match(key) else session_form_key(text(form, "csrf"), request.url.path)
+    USED_KEY.set(used)
+    if used is not None:
+        setattr(request.state, FORM_KEY, used)
     return form
+
+
+USED_KEY: ContextVar[str | None] = ContextVar("form_key_used", default=None)
+"""The one-time key of the form being handled (form_of sets it): its own, else the one session_form_key derives."""
+
+
+def session_form_key(csrf: str, path: str) -> str | None:
+    """The one-time key of a form sent without one (no valid `form_key`): derived from the session's CSRF token, which
+    it carries (a secret of the session), and the address it is sent to, so the same form sent again from the same
+    session is the same command (its event id also covers what was asked: a changed form is another command), and a
+    "perhaps saved" answer can give it back to change and send again as a keyed form's is (core.form_again_page);
+    None without a token (nothing to derive it from)."""
+    if not csrf:
+        return None
+    return hashlib.sha256(f"chibo-form-key\n{csrf}\n{path}".encode()).hexdigest()[:32]
 
 
 def with_row_names(form: Any, names: Mapping[str, str]) -> None:
@@ -1495,8 +1516,10 @@ def with_row_names(form: Any, names: Mapping[str, str]) -> None:
 
 def derived_id(form: Any, *parts: object, prefix: str, length: int = 20) -> str:
     """An id of something the form creates (a task of the minutes): the same for the same form sent again (derived
-    from its one-time key), a new one for a form without a key."""
+    from its one-time key, or the one form_of derived for it: USED_KEY), a new one when it has neither."""
     key = text(form, FORM_KEY)
+    if not FORM_KEY_PATTERN.match(key):
+        key = USED_KEY.get() or ""
     if not FORM_KEY_PATTERN.match(key):
         return f"{prefix}{uuid.uuid4().hex[:length]}"
     said = "\n".join(str(part) for part in (key, *parts))

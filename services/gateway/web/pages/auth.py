@@ -10,12 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.gateway.auth import Role
 from services.gateway.http.deps import State
 from services.gateway.limits import client_address
+from services.gateway.repository import AccountRow
 from services.gateway.web import forms
 from services.gateway.web.core import PREFIX, SIGNED_OUT_COOKIE, CurrentViewer, FormViewer, WebRoute, render, safe_next
 from services.gateway.web.i18n import N_, _, format_number
 from services.gateway.web.oidc import configured
-from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
+from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, principal_of, same_token
 from shared.logs import get_logger
+from shared.rpc import ServiceUnavailable
 from shared.text import has_text
 
 log = get_logger(__name__)
@@ -70,8 +72,52 @@ SIGNED_OUT = {
         "deputy secretary, so you have been signed out. Please ask your committee's office for an account "
         "matching your current position."
     ),
+    "no_person": N_(
+        "This account can no longer be used because it is not linked to any party member of its cell, so you have"
+        " been signed out. Please ask your committee's office to link it to your own membership record."
+    ),
 }
 """Why a session was ended (core.SessionEnded's reason, passed in core.SIGNED_OUT_COOKIE), as the sign-in page says."""
+NOT_SIGNED_IN = {
+    "left": N_(
+        "This account cannot be used because you are no longer listed among the party members of its cell"
+        " (transferred or removed). Please ask your committee's office for an account of your current cell."
+    ),
+    "position": N_(
+        "This account cannot be used because you no longer hold the position of cell secretary or deputy secretary."
+        " Please ask your committee's office for an account matching your current position."
+    ),
+    "no_person": N_(
+        "This account cannot be used because it is not linked to any party member of its cell. Please ask your"
+        " committee's office to link it to your own membership record."
+    ),
+}
+"""Why a right password did not sign in (membership.Refusal's reason), as the sign-in page says."""
+STANDING_UNKNOWN = N_(
+    "You cannot be signed in right now: the meetings service is not answering, so it cannot be confirmed that you"
+    " still belong to the cell of this account. Please try again in a few minutes."
+)
+"""Said on the sign-in page when meetings cannot say whether a member's or secretary's account still stands."""
+
+
+async def standing_refused(
+    request: Request, state: State, account: AccountRow, *, next_url: str, username: str = ""
+) -> Response | None:
+    """The sign-in page refusing `account` (403, NOT_SIGNED_IN) when its person has left the cell or the position, or
+    it names no person (membership.MembershipCheck, as every request of a session asks), or 503 (STANDING_UNKNOWN)
+    when meetings cannot say and no answer is known; None when it may sign in (roles not checked too). `username`: the
+    name to put back in the form (the one typed; none after the identity provider)."""
+    try:
+        refused = await state.membership.refusal(principal_of(account), command=False)
+    except ServiceUnavailable as exc:
+        log.warning("web_sign_in_unchecked", sub=account.sub, service=exc.service)
+        return sign_in_form(request, next_url=next_url, username=username, status=503, error=_(STANDING_UNKNOWN))
+    if refused is None:
+        return None
+    log.info("web_sign_in_refused", sub=account.sub, reason=refused.reason)
+    return sign_in_form(
+        request, next_url=next_url, username=username, status=403, error=_(NOT_SIGNED_IN[refused.reason])
+    )
 
 
 @router.get("/sign-in")
@@ -189,6 +235,9 @@ async def sign_in(request: Request, state: State) -> Response:
             status=401,
             error=_("Wrong username or password."),
         )
+    not_standing = await standing_refused(request, state, account, next_url=next_url, username=username)
+    if not_standing is not None:  # the right password of an account that no longer stands: said why, no session
+        return not_standing
     session_id, _session = await accounts.open_session(sub)
     log.info("web_signed_in", sub=sub, role=account.role)
     response = RedirectResponse(next_url, status_code=303)

@@ -2,6 +2,7 @@
 preferences."""
 
 import asyncio
+import dataclasses
 from datetime import date, datetime
 from typing import Any
 
@@ -24,7 +25,8 @@ from services.gateway.web.core import (
     render,
 )
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import LABELS, _, parse_moment
+from services.gateway.web.i18n import LABELS, N_, _, parse_moment
+from shared.contracts import notifications_rpc
 from shared.periods import VIETNAM_TZ
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -153,14 +155,45 @@ PREFERENCES_FORM = forms.FormLabels(
 """The notice preferences' inputs as _preferences.html labels them (the member's page and the monitor's)."""
 
 
+CHANNELS_UNKNOWN = N_(
+    "Which notice channels are available to you cannot be checked right now: the notification service is not"
+    " answering. Only e-mail and the channels you ticked are offered below; open your page again later to see every"
+    " channel available to you."
+)
+"""Said over the preferences form drawn again (core.form_again_page) when notifications did not say which channels
+it offers the person (GetPreferences unanswered): the form offers only what is known to be on offer."""
+ALWAYS_OFFERED = frozenset(
+    notifications_rpc.PreferencesReply.model_fields["available_channels"].get_default(call_default_factory=True)
+)
+"""The channels notifications offers every person (the contract's `available_channels` when it says no more):
+e-mail and the inbox; the SMS gateway's only where one is configured."""
+
+
+def preferences_form(available: list[str] | None, chosen: list[str]) -> forms.FormLabels:
+    """PREFERENCES_FORM offering, when drawn again, the channels the person's page offers: their `available` ones
+    (the API's available_channels) but the inbox (always on), or, when notifications did not say (None), those always
+    on offer (ALWAYS_OFFERED) and those `chosen` (their page offered them), with CHANNELS_UNKNOWN said: never a
+    channel the page would show disabled (the SMS gateway without one) as if it could be ticked."""
+    on_offer = set(available) if available is not None else ALWAYS_OFFERED | set(chosen)
+    offered = {code: said for code, said in CHANNELS.items() if code != "inbox" and code in on_offer}
+    return dataclasses.replace(
+        PREFERENCES_FORM,
+        options={"channels": offered},
+        again_note=None if available is not None else CHANNELS_UNKNOWN,
+    )
+
+
 async def save_my_preferences(request: Request, viewer: Viewer, state: State) -> None:
     """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); the in-app inbox is
     always on (notifications keeps every notice there), so ticking none of the others is a choice too; FormErrors
-    naming `channels` for an unknown one, or the API's refusal."""
+    naming `channels` for an unknown one, or the API's refusal. Drawn again when notifications does not answer, the
+    form offers the channels on offer (preferences_form), saying so when they are not known."""
     form = await forms.form_of(request, PREFERENCES_FORM)
     chosen = form.getlist("channels")  # an unknown one is named back with the choices, not dropped unseen
     current = await notices_or(lambda: preferences.get_my_preferences(viewer.principal, state), None)
-    if current is not None:
-        refuse_unoffered(chosen, current.get("available_channels") or [])
+    available = None if current is None else list(current.get("available_channels") or [])
+    forms.FORM.set(preferences_form(available, [str(code) for code in chosen]))
+    if available is not None:
+        refuse_unoffered(chosen, available)
     body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
     await forms.send(preferences.set_my_preferences(body, viewer.principal, state))

@@ -13,7 +13,7 @@ from services.gateway.http.deps import State
 from services.gateway.web.core import PREFIX, PageNotFound, WebRoute, safe_next
 from services.gateway.web.i18n import _
 from services.gateway.web.oidc import FLOW_COOKIE, FLOW_MINUTES, OidcStore, client, configured, identity_of
-from services.gateway.web.pages.auth import PEOPLE, set_cookie, sign_in_form
+from services.gateway.web.pages.auth import PEOPLE, set_cookie, sign_in_form, standing_refused
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts
 from shared.logs import get_logger
 
@@ -85,6 +85,10 @@ async def oidc_callback(request: Request, state: State) -> Response:
             ),
             next_url=next_url,
         )
+    refused = await standing_refused(request, state, account, next_url=next_url)
+    if refused is not None:  # linked, but its person has left the cell or the position, or it names none
+        refused.delete_cookie(FLOW_COOKIE, path=PREFIX)
+        return refused
     accounts = WebAccounts(state.pool, session_hours=state.settings.web_session_hours)
     session_id, _session = await accounts.open_session(account.sub)
     log.info("web_signed_in", sub=account.sub, role=account.role, via="oidc")
