@@ -72,3 +72,22 @@ async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(priva
     # 122 before an upper_monitor's assessment was judged against the cell's monitor assignments (their keys held
     # shared, a statement per transaction, and read with the other monitors, one more where none was read)
     assert len(sent) <= 128, "\n".join(f"{query[:100]}" for query in sent)
+    # a kind of row written per event is sent as one statement over arrays, not one execution per row (an
+    # executemany: one message and one execution in the server per row; about half of the province-year's statements)
+    per_row = [
+        query[:100]
+        for query in sent
+        if query.startswith(
+            (
+                "INSERT INTO meeting ",
+                "INSERT INTO meeting_start_fact",
+                "INSERT INTO minutes",
+                "INSERT INTO roster",
+                "INSERT INTO task_completion",
+                "INSERT INTO member ",
+                "UPDATE meeting SET approved_at",
+            )
+        )
+        and "unnest(" not in query
+    ]
+    assert not per_row, per_row
