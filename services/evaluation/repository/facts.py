@@ -159,7 +159,7 @@ class FactRepository(Protocol):
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
-    async def members_cells(self, member_ids: Sequence[str]) -> set[str]: ...
+    async def cells_of_members(self, member_ids: Sequence[str]) -> dict[str, set[str]]: ...
     async def committee_cells(self, member_id: str) -> set[str]: ...
     async def committee_members(self, member_ids: Sequence[str]) -> set[str]: ...
     async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None: ...
@@ -295,12 +295,16 @@ class PgFactRepository:
         rows = await self._conn.fetch("SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = $1", member_id)
         return {row["cell_id"] for row in rows}
 
-    async def members_cells(self, member_ids: Sequence[str]) -> set[str]:
-        """Every cell any of the members' snapshots name (`member_cells` of each, united), in one statement."""
+    async def cells_of_members(self, member_ids: Sequence[str]) -> dict[str, set[str]]:
+        """`member_cells` of each member (every one a key), in one statement."""
         rows = await self._conn.fetch(
-            "SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = ANY($1::text[])", list(member_ids)
+            "SELECT DISTINCT member_id, cell_id FROM member_snapshot WHERE member_id = ANY($1::text[])",
+            list(member_ids),
         )
-        return {row["cell_id"] for row in rows}
+        cells: dict[str, set[str]] = {member_id: set() for member_id in member_ids}
+        for row in rows:
+            cells[row["member_id"]].add(row["cell_id"])
+        return cells
 
     async def committee_cells(self, member_id: str) -> set[str]:
         """Every cell a member's snapshots name as a committee_member there (their committee histories hold it)."""
