@@ -185,7 +185,8 @@ async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(data
 async def test_a_run_of_committee_members_reads_each_cell_history_once_before_its_changes(database_url: str) -> None:
     """Issue 12 (pgstats: a committee member cost ten statements, 4,200 of evaluation's 5,800 in the province-year):
     the run reads every member's cells in one statement, and a cell's committee history before the first change
-    only, then once after each member's change; the meetings' starts are still read each time."""
+    only, then once after each member's change (the meetings' starts are still read each time); a member's snapshot
+    and current row are written in one statement."""
     run = sorted(
         _events([member(f"k{n:02d}", "committee_member", month=2, day=1, cell=f"c{n % 3}") for n in range(9)]),
         key=lock_order,
@@ -205,6 +206,8 @@ async def test_a_run_of_committee_members_reads_each_cell_history_once_before_it
     histories = [query for query in sent if query.startswith("SELECT k.key, s.member_id")]
     assert len(cells_reads) == 1, cells_reads  # one per member before
     assert len(histories) == 3 + 9  # each cell's before its first change, each member's after; 18 before
+    writes = [query for query in sent if "INSERT INTO member" in query]
+    assert len(writes) == 9  # the snapshot and the current row of a member in one statement; 18 before
 
 
 async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_deadlock(database_url: str) -> None:
