@@ -33,7 +33,7 @@ from tests.benchmarks import province_year
 from tests.benchmarks.harness import batch_messages, bench_system
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-STATEMENT_KEYS = ("total_exec_time", "wal_bytes", "rows", "shared_blks_dirtied")
+STATEMENT_KEYS = ("calls", "total_exec_time", "wal_bytes", "rows", "shared_blks_dirtied")
 COUNTERS = ("calls", "total_exec_time", "rows", "shared_blks_dirtied", "wal_bytes", "wal_records", "wal_fpi")
 STATEMENTS_EVERY = 15
 """Samples (0.3 s apart) between two reads of pg_stat_statements: a server shared with other work evicts entries
@@ -249,6 +249,8 @@ async def _measured(bench: Any, messages: Any, expected: Any, *, timeout: float,
             bench.amqp_url, bench.dsn, messages, expected, bench.pids, timeout=timeout, quiet=quiet, profiler=None
         )
         result["postgres"] = await meter.end(top=top)
+        # statements (BEGIN and COMMIT included) the services sent per event ingested, the round trips to cut
+        result["postgres"]["calls_per_event"] = round(result["postgres"]["calls"] / max(1, result["events"]), 3)
         return result
     finally:
         await conn.close()

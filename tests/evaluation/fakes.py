@@ -196,11 +196,8 @@ class FakeFacts:
     async def lock_cell(self, cell_id):
         return None
 
-    async def members_cells(self, member_ids):
-        found = set()
-        for member_id in member_ids:
-            found |= await self.member_cells(member_id)
-        return found
+    async def cells_of_members(self, member_ids):
+        return {member_id: await self.member_cells(member_id) for member_id in member_ids}
 
     async def lock_cells(self, cell_ids):
         return None

@@ -50,6 +50,7 @@ RUN = [
     member("a2", "member", month=2, day=1, event_id="a-tie"),  # same time: the id decides
     member("k-new", "member", month=1, day=3),
     member("k-new", "committee_member", month=7, day=1),  # becomes committee within the run (after m6)
+    member("k-new", "committee_member", month=8, day=1, cell="c2"),  # then moves: both cells' histories change
     member("k-old", "member", month=5, day=1),  # a former committee member steps down
     member("b1", "deputy_secretary", month=2, day=2),
     member("b1", "deputy_secretary", month=2, day=2),  # the same snapshot again (another id)
@@ -95,7 +96,7 @@ async def test_a_run_of_member_snapshots_stores_and_touches_what_one_by_one_does
     assert together == one_by_one
     stored = {json.loads(row)["id"]: json.loads(row) for row in together[0]["member"]}
     assert stored["a1"]["cell_id"] == "c2" and stored["a2"]["fact_id"] == "z-tie"
-    assert len(together[0]["member_snapshot"]) == 11
+    assert len(together[0]["member_snapshot"]) == 12
     assert together[1], "the committee changes touched the cell's meetings"
 
 
@@ -179,6 +180,34 @@ async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(data
     locks = [query for query in sent if "pg_advisory_xact_lock" in query]
     assert len(locks) == 2, locks
     assert held == 8 + 3  # every member's subject and every cell: none dropped
+
+
+async def test_a_run_of_committee_members_reads_each_cell_history_once_before_its_changes(database_url: str) -> None:
+    """Issue 12 (pgstats: a committee member cost ten statements, 4,200 of evaluation's 5,800 in the province-year):
+    the run reads every member's cells in one statement, and a cell's committee history before the first change
+    only, then once after each member's change (the meetings' starts are still read each time); a member's snapshot
+    and current row are written in one statement."""
+    run = sorted(
+        _events([member(f"k{n:02d}", "committee_member", month=2, day=1, cell=f"c{n % 3}") for n in range(9)]),
+        key=lock_order,
+    )
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+        async with factory() as uow:
+            sent: list[str] = []
+            log = StatementLog(sent)
+            uow.connection.add_query_logger(log)
+            await FACT_BATCH_HANDLERS["member.upserted.v1"](run, uow)
+            uow.connection.remove_query_logger(log)
+            await uow.commit()
+    cells_reads = [
+        query for query in sent if query.startswith("SELECT DISTINCT") and "cell_id FROM member_snapshot" in query
+    ]
+    histories = [query for query in sent if query.startswith("SELECT k.key, s.member_id")]
+    assert len(cells_reads) == 1, cells_reads  # one per member before
+    assert len(histories) == 3 + 9  # each cell's before its first change, each member's after; 18 before
+    writes = [query for query in sent if "INSERT INTO member" in query]
+    assert len(writes) == 9  # the snapshot and the current row of a member in one statement; 18 before
 
 
 async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_deadlock(database_url: str) -> None:

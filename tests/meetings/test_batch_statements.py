@@ -15,6 +15,8 @@ from services.meetings.bootstrap import SERVICE_DIR
 from services.meetings.bulk.generate import generate_province
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.envelope import BATCH_CONTENT_TYPE
+from tests.meetings import events as ev
+from tests.support.ids import random_id
 from tests.support.private_db import StatementLog, private_database
 
 
@@ -72,3 +74,50 @@ async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(priva
     # 122 before an upper_monitor's assessment was judged against the cell's monitor assignments (their keys held
     # shared, a statement per transaction, and read with the other monitors, one more where none was read)
     assert len(sent) <= 128, "\n".join(f"{query[:100]}" for query in sent)
+    # a kind of row written per event is sent as one statement over arrays, not one execution per row (an
+    # executemany: one message and one execution in the server per row; about half of the province-year's statements)
+    per_row = [
+        query[:100]
+        for query in sent
+        if query.startswith(
+            (
+                "INSERT INTO meeting ",
+                "INSERT INTO meeting_start_fact",
+                "INSERT INTO minutes",
+                "INSERT INTO roster",
+                "INSERT INTO task_completion",
+                "INSERT INTO member ",
+                "UPDATE meeting SET approved_at",
+            )
+        )
+        and "unnest(" not in query
+    ]
+    assert not per_row, per_row
+
+
+async def released_members_statements(pool: asyncpg.Pool, members: int) -> tuple[list[str], list[str]]:
+    """The outcomes and statements of a cell's unit snapshot arriving after `members` of its members (held for it)."""
+    committee, cell = random_id("cmt"), random_id("cell")
+    await handlers.ingest_batch([ev.unit(committee, kind="committee")], lambda: MeetingsUnitOfWork(pool), route="test")
+    held = await handlers.ingest_batch(
+        [ev.member(random_id("mem"), cell) for _ in range(members)], lambda: MeetingsUnitOfWork(pool), route="test"
+    )
+    sent: list[str] = []
+    results = await handlers.ingest_batch(
+        [ev.unit(cell, parent_id=committee)], lambda: CountingUnitOfWork(pool, sent), route="test"
+    )
+    return [result.outcome for result in held + results], sent
+
+
+async def test_a_unit_releasing_its_members_reads_them_together(private_pool: asyncpg.Pool) -> None:
+    """Issue 12 (pgstats: in a province-year whose member batches came before the unit batch, releasing the held
+    members one by one, a try-lock and several reads each, was a third of all statements): a unit's waiters are
+    locked in one statement and read in a few, so the releasing transaction's statements grow by the writes alone:
+    per member its savepoint and release (a released event's failure must not undo the unit), its history row, its
+    member row rebuilt (read and written), its held row deleted; 12 before (a try-lock and five reads more)."""
+    few_outcomes, few = await released_members_statements(private_pool, 4)
+    many_outcomes, many = await released_members_statements(private_pool, 12)
+
+    assert few_outcomes == ["held"] * 4 + ["accepted"] and many_outcomes == ["held"] * 12 + ["accepted"]
+    per_member = (len(many) - len(few)) / 8
+    assert per_member <= 6, "\n".join(query[:90] for query in many)

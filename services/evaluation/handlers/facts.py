@@ -11,6 +11,7 @@ effect when the meeting is scheduled, because scoring always reads every stored 
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -19,6 +20,7 @@ from services.evaluation.domain.facts import COMMITTEE_ROLE, has_committee_at
 from services.evaluation.domain.touched import PendingFact
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
+from services.evaluation.repository.facts import CommitteeHistory
 from shared.consuming import BatchHandler, EventHandler
 from shared.contracts import meetings as contract
 from shared.envelope import Event
@@ -103,9 +105,20 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
         await _rescore_whole_cells(uow, event, set(await uow.facts.subtree_cells(data.id)))
 
 
-async def committee_by_meeting(uow: ScoringUnitOfWork, cell_id: str) -> dict[str, bool]:
-    """Per meeting of the cell, whether the cell had a committee at its start (from the member history)."""
-    snapshots, removals = await uow.facts.committee_history(cell_id)
+async def committee_by_meeting(
+    uow: ScoringUnitOfWork, cell_id: str, histories: dict[str, CommitteeHistory] | None = None
+) -> dict[str, bool]:
+    """Per meeting of the cell, whether the cell had a committee at its start (from the member history).
+
+    `histories`: the cells' committee histories read so far in this transaction, by cell (a cache the caller keeps
+    right: member upserts change a cell's history, and each takes the cell's lock); the cell's is read when missing
+    there, and noted in it. A meeting's start is read each time (a schedule does not lock the cell)."""
+    if histories is not None and cell_id in histories:
+        snapshots, removals = histories[cell_id]
+    else:
+        snapshots, removals = await uow.facts.committee_history(cell_id)
+        if histories is not None:
+            histories[cell_id] = (snapshots, removals)
     return {
         meeting_id: has_committee_at(cell_id=cell_id, moment=starts_at, snapshots=snapshots, removals=removals)
         for meeting_id, starts_at in await uow.facts.meeting_starts(cell_id)
@@ -113,11 +126,17 @@ async def committee_by_meeting(uow: ScoringUnitOfWork, cell_id: str) -> dict[str
 
 
 async def _rescore_committee_changes(
-    uow: ScoringUnitOfWork, event: Event[Any], before: dict[str, dict[str, bool]]
+    uow: ScoringUnitOfWork,
+    event: Event[Any],
+    before: dict[str, dict[str, bool]],
+    histories: dict[str, CommitteeHistory] | None = None,
 ) -> None:
-    """Rescore the meetings whose "has a committee" changed (it matters to that meeting alone)."""
+    """Rescore the meetings whose "has a committee" changed (it matters to that meeting alone); `histories`: as
+    `committee_by_meeting`'s, where the histories read after the change are noted."""
     for cell_id in sorted(before):
-        after = await committee_by_meeting(uow, cell_id)
+        if histories is not None:
+            histories.pop(cell_id, None)  # changed by the event: read again
+        after = await committee_by_meeting(uow, cell_id, histories)
         changed = {meeting_id for meeting_id, has in after.items() if before[cell_id].get(meeting_id) != has}
         if changed:
             uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id)
@@ -133,8 +152,11 @@ def _member_row(data: contract.MemberUpserted) -> dict[str, Any]:
     }
 
 
-async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUnitOfWork) -> None:
-    """Keep a member snapshot; rescore the meetings whose cell had or lacked a committee because of it."""
+async def member_upserted(
+    event: Event[contract.MemberUpserted], uow: ScoringUnitOfWork, run: "_MemberRun | None" = None
+) -> None:
+    """Keep a member snapshot; rescore the meetings whose cell had or lacked a committee because of it. `run`: what
+    `members_upserted` read ahead for its run (each member's cells, the committee histories read so far)."""
     data = event.data
     await uow.facts.lock_fact_subject(f"member:{data.id}")
     member = _member_row(data)
@@ -142,12 +164,28 @@ async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUni
         # Never a committee member anywhere: in no cell's committee history, before or after (most members).
         await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
         return
-    cells = await uow.facts.member_cells(data.id) | {data.cell_id}
+    if run is not None and data.id in run.cells:
+        cells = run.cells[data.id] | {data.cell_id}
+    else:
+        cells = await uow.facts.member_cells(data.id) | {data.cell_id}
     for cell in sorted(cells):
         await uow.facts.lock_cell(cell)
-    before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
-    if await uow.facts.upsert_member(member=member, stamp=stamp_of(event)):
-        await _rescore_committee_changes(uow, event, before)
+    histories = None if run is None else run.histories
+    before = {cell: await committee_by_meeting(uow, cell, histories) for cell in cells}
+    added = await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
+    if run is not None:
+        run.cells[data.id] = set(cells)  # its snapshots name these cells now (member_cells of it)
+    if added:
+        await _rescore_committee_changes(uow, event, before, histories)
+
+
+@dataclass
+class _MemberRun:
+    """What `members_upserted` reads once for its run's committee members, kept right as the run goes: each such
+    member's cells (`member_cells`) and the committee histories read (`committee_by_meeting`)."""
+
+    cells: dict[str, set[str]] = field(default_factory=dict)
+    histories: dict[str, CommitteeHistory] = field(default_factory=dict)
 
 
 async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow: ScoringUnitOfWork) -> None:
@@ -168,14 +206,16 @@ async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow
     committee_role = {event.data.id for event in events if event.data.role.value == COMMITTEE_ROLE}
     known = await uow.facts.committee_members(all_ids)
     plain = {event.data.id for event in events} - committee_role - known
+    run = _MemberRun()
     if committee_role | known:
-        cells = await uow.facts.members_cells(sorted(committee_role | known))
+        run.cells = await uow.facts.cells_of_members(sorted(committee_role | known))
+        cells = set().union(*run.cells.values())
         cells |= {event.data.cell_id for event in events if event.data.id in committee_role | known}
         await uow.facts.lock_cells(sorted(cells))
     start = 0
     while start < len(events):
         if events[start].data.id not in plain:
-            await member_upserted(events[start], uow)
+            await member_upserted(events[start], uow, run)
             start += 1
             continue
         end = start + 1
@@ -186,7 +226,7 @@ async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow
         await uow.facts.lock_fact_subjects([f"member:{member_id}" for member_id in ids])
         if await uow.facts.committee_members(ids):  # a committee snapshot committed before our locks: one by one
             for event in stretch:
-                await member_upserted(event, uow)
+                await member_upserted(event, uow, run)
         else:
             await uow.facts.upsert_members([(_member_row(event.data), stamp_of(event)) for event in stretch])
         start = end

@@ -159,7 +159,7 @@ class FactRepository(Protocol):
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
-    async def members_cells(self, member_ids: Sequence[str]) -> set[str]: ...
+    async def cells_of_members(self, member_ids: Sequence[str]) -> dict[str, set[str]]: ...
     async def committee_cells(self, member_id: str) -> set[str]: ...
     async def committee_members(self, member_ids: Sequence[str]) -> set[str]: ...
     async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None: ...
@@ -248,23 +248,18 @@ class PgFactRepository:
         return changed is not None, previous["parent_id"] if previous else None, earliest is not None and not plain
 
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool:
-        """Keep the snapshot in the member's history, and as the current one if newer; True when it is new."""
+        """Keep the snapshot in the member's history, and as the current one if newer; True when it is new.
+
+        One statement for both writes (neither reads the other's table)."""
         added = await self._conn.fetchval(
-            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
-            member["id"],
-            stamp.time,
-            stamp.event_id,
-            member["cell_id"],
-            member["role"],
-            stamp.ns,
-        )
-        await self._conn.execute(
-            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
+            "WITH added AS (INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
+            " VALUES ($1, $6, $7, $2, $3, $8) ON CONFLICT DO NOTHING RETURNING 1),"
+            " current AS (INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
-            f" {STAMPED} WHERE {NEWER.format(t='member')} RETURNING 1",
+            f" {STAMPED} WHERE {NEWER.format(t='member')} RETURNING 1)"
+            " SELECT EXISTS (SELECT FROM added)",
             member["id"],
             member["cell_id"],
             member["role"],
@@ -274,7 +269,7 @@ class PgFactRepository:
             stamp.event_id,
             stamp.ns,
         )
-        return added is not None
+        return bool(added)
 
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool:
         """Store a removal if newer than a previous one."""
@@ -295,12 +290,16 @@ class PgFactRepository:
         rows = await self._conn.fetch("SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = $1", member_id)
         return {row["cell_id"] for row in rows}
 
-    async def members_cells(self, member_ids: Sequence[str]) -> set[str]:
-        """Every cell any of the members' snapshots name (`member_cells` of each, united), in one statement."""
+    async def cells_of_members(self, member_ids: Sequence[str]) -> dict[str, set[str]]:
+        """`member_cells` of each member (every one a key), in one statement."""
         rows = await self._conn.fetch(
-            "SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = ANY($1::text[])", list(member_ids)
+            "SELECT DISTINCT member_id, cell_id FROM member_snapshot WHERE member_id = ANY($1::text[])",
+            list(member_ids),
         )
-        return {row["cell_id"] for row in rows}
+        cells: dict[str, set[str]] = {member_id: set() for member_id in member_ids}
+        for row in rows:
+            cells[row["member_id"]].add(row["cell_id"])
+        return cells
 
     async def committee_cells(self, member_id: str) -> set[str]:
         """Every cell a member's snapshots name as a committee_member there (their committee histories hold it)."""

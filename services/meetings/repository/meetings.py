@@ -94,7 +94,9 @@ _SCHEDULE_SQL = (
     "INSERT INTO meeting (meeting_id, cell_id, kind, topic, agenda, notified_at, committee_prepared,"
     " schedule_time, schedule_ns, schedule_id, starts_at, start_time, start_ns, start_id,"
     " location, location_time, location_ns, location_id)"
-    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $8, $9, $10, $12, $8, $9, $10)"
+    " SELECT m, c, k, t, a::jsonb, n, p, vt, vn, vi, s, vt, vn, vi, l, vt, vn, vi FROM unnest($1::text[],"
+    " $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bool[], $8::timestamptz[],"
+    " $9::smallint[], $10::text[], $11::timestamptz[], $12::text[]) AS u(m, c, k, t, a, n, p, vt, vn, vi, s, l)"
     " ON CONFLICT (meeting_id) DO UPDATE SET"
     " cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind, topic = EXCLUDED.topic, agenda = EXCLUDED.agenda,"
     " notified_at = EXCLUDED.notified_at, committee_prepared = EXCLUDED.committee_prepared,"
@@ -107,7 +109,8 @@ _HELD_SQL = "UPDATE meeting SET held_recorded_at = LEAST(held_recorded_at, $2) W
 """A recording as already held: the meeting keeps the earliest (LEAST passes over a NULL)."""
 _START_FACT_SQL = (
     "INSERT INTO meeting_start_fact (meeting_id, version_time, version_ns, version_id, kind, source, starts_at,"
-    " location, reason, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+    " location, reason, raw) SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[],"
+    " $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[]) ON CONFLICT DO NOTHING"
 )
 _RESCHEDULE_SQL = (
     "UPDATE meeting SET starts_at = $2, start_time = $3, start_ns = $4, start_id = $5, reschedule_reason = $6"
@@ -122,13 +125,17 @@ _CANCEL_SQL = (
     " AND (cancel_time IS NULL OR (cancel_time, cancel_ns, cancel_id) < ($3, $4, $5))"
 )
 _APPROVE_SQL = (
-    "UPDATE meeting SET approved_at = $2, approval_votes_for = $3, approval_votes_against = $4,"
-    " approval_time = $5, approval_ns = $6, approval_id = $7 WHERE meeting_id = $1"
-    " AND (approval_time IS NULL OR (approval_time, approval_ns, approval_id) < ($5, $6, $7))"
+    "UPDATE meeting SET approved_at = u.a, approval_votes_for = u.f, approval_votes_against = u.g,"
+    " approval_time = u.vt, approval_ns = u.vn, approval_id = u.vi FROM unnest($1::text[], $2::timestamptz[],"
+    " $3::int[], $4::int[], $5::timestamptz[], $6::smallint[], $7::text[]) AS u(m, a, f, g, vt, vn, vi)"
+    " WHERE meeting.meeting_id = u.m"
+    " AND (meeting.approval_time IS NULL OR (meeting.approval_time, meeting.approval_ns, meeting.approval_id)"
+    " < (u.vt, u.vn, u.vi))"
 )
 _COMPLETE_SQL = (
     "INSERT INTO task_completion (meeting_id, task_id, completed_on, version_time, version_ns, version_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::smallint[], $6::text[])"
+    " ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
     " completed_on = EXCLUDED.completed_on, version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns,"
     " version_id = EXCLUDED.version_id"
     " WHERE (task_completion.version_time, task_completion.version_ns, task_completion.version_id)"
@@ -137,7 +144,9 @@ _COMPLETE_SQL = (
 _MINUTES_SQL = (
     "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers,"
     " self_criticism_minutes, content, conclusions, resolutions, version_time, version_ns, version_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11, $12, $13)"
+    " SELECT m, s, e, c, r, sp::jsonb, sc, t, co, re::jsonb, vt, vn, vi FROM unnest($1::text[], $2::timestamptz[],"
+    " $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[],"
+    " $11::timestamptz[], $12::smallint[], $13::text[]) AS u(m, s, e, c, r, sp, sc, t, co, re, vt, vn, vi)"
     " ON CONFLICT (meeting_id) DO UPDATE SET started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,"
     " chair_id = EXCLUDED.chair_id, recorder_id = EXCLUDED.recorder_id, speakers = EXCLUDED.speakers,"
     " self_criticism_minutes = EXCLUDED.self_criticism_minutes, content = EXCLUDED.content,"
@@ -158,7 +167,8 @@ _STORED_MINUTES_SQL = (
     f"SELECT {', '.join(_STORED_MINUTES_COLUMNS)}, speakers, resolutions FROM minutes WHERE meeting_id = $1"
 )
 _ROSTER_SQL = (
-    "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) VALUES ($1, $2::jsonb, $3, $4, $5)"
+    "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) SELECT m, g::jsonb, vt, vn, vi"
+    " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[]) AS u(m, g, vt, vn, vi)"
     " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
 )
@@ -371,6 +381,8 @@ class PgMeetingRepository:
                 data.location,
             ),
             rank=FIRST,
+            columns=True,
+            key=1,
         )
         return True
 
@@ -407,6 +419,7 @@ class PgMeetingRepository:
             _START_FACT_SQL,
             (meeting_id, *fact.version, fact.kind, fact.source, fact.starts_at, fact.location, fact.reason, fact.raw),
             rank=THEN,
+            columns=True,
         )
 
     async def start_facts(self, meeting_id: str) -> list[StartFact]:
@@ -558,7 +571,7 @@ class PgMeetingRepository:
                     _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
                 )
             guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
-            self._pending.add(_ROSTER_SQL, (meeting_id, jsonb(guests), *version), rank=THEN)
+            self._pending.add(_ROSTER_SQL, (meeting_id, jsonb(guests), *version), rank=THEN, columns=True, key=1)
         for meeting_id, (minutes, version) in self._new_minutes.items():
             self._pending.add(
                 _MINUTES_SQL,
@@ -576,6 +589,8 @@ class PgMeetingRepository:
                     *version,
                 ),
                 rank=THEN,
+                columns=True,
+                key=1,
             )
             self._pending.add(
                 "DELETE FROM task WHERE meeting_id = ANY($1::text[])", (meeting_id,), rank=THEN, columns=True
@@ -622,6 +637,8 @@ class PgMeetingRepository:
             _APPROVE_SQL,
             (data.meeting_id, data.approved_at, data.votes_for, data.votes_against, *version),
             rank=THEN,
+            columns=True,
+            key=1,
         )
         return True
 
@@ -672,7 +689,9 @@ class PgMeetingRepository:
         if stored is not None and not stored < version:
             return False
         completions[data.task_id] = version
-        self._pending.add(_COMPLETE_SQL, (data.meeting_id, data.task_id, data.completed_on, *version), rank=THEN)
+        self._pending.add(
+            _COMPLETE_SQL, (data.meeting_id, data.task_id, data.completed_on, *version), rank=THEN, columns=True, key=2
+        )
         return True
 
     async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:

@@ -301,7 +301,8 @@ class PgOrgRepository:
             versions.setdefault(row["member_id"], []).append(row)
         members = [member for member_id in stale if (member := _member_row(member_id, versions.get(member_id, [])))]
         if members:
-            await self._conn.executemany(_MEMBER_SQL, members)
+            # one statement for all of them (each member once: `stale` is a set), not one execution per row
+            await self._conn.execute(_MEMBER_SQL, *(list(column) for column in zip(*members, strict=True)))
 
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool:
         """Store the assignment unless a newer one for the same person and cell is stored.
@@ -368,7 +369,9 @@ _MEMBER_SQL = (
     "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
     " exempt, email, phone,"
     " probation_ends_on, removed_on, removal_reason, version_time, version_ns, version_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
+    " $8::date[], $9::bool[], $10::text[], $11::text[], $12::date[], $13::date[], $14::text[], $15::timestamptz[],"
+    " $16::smallint[], $17::text[])"
     " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, full_name = EXCLUDED.full_name,"
     " status = EXCLUDED.status, role = EXCLUDED.role, gender = EXCLUDED.gender, birth_year ="
     " EXCLUDED.birth_year,"

@@ -26,18 +26,21 @@ class PendingWrites:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
-        self._rows: dict[tuple[int, str, bool], list[tuple[Any, ...]]] = {}
+        self._rows: dict[tuple[int, str, bool, int], list[tuple[Any, ...]]] = {}
         self._before: list[Callable[[], None]] = []
         self._after: list[Callable[[], Awaitable[None]]] = []
         self.dirty = False
 
-    def add(self, sql: str, args: tuple[Any, ...], *, rank: int = 1, columns: bool = False) -> None:
+    def add(self, sql: str, args: tuple[Any, ...], *, rank: int = 1, columns: bool = False, key: int = 0) -> None:
         """Queue one row for `sql`; statements run by `rank` (lower first), then in the order first queued.
 
         `columns`: `sql` takes each column as one array (`unnest($1::text[], ...)`) and runs once for all rows, one
-        message instead of one per row; for a plain INSERT or `ON CONFLICT DO NOTHING` only, which may meet the same
-        key twice in one statement."""
-        self._rows.setdefault((rank, sql, columns), []).append(args)
+        message instead of one per row. A plain INSERT or `ON CONFLICT DO NOTHING` may meet the same key twice in one
+        statement; an upsert (`DO UPDATE`) or an `UPDATE ... FROM unnest` may not: `key` > 0 names its first `key`
+        arguments as the row's key, and only the last row queued per key is sent. That is what sending every row in
+        turn leaves only when each row queued for a key supersedes the ones before it (the repositories queue a
+        versioned write only after finding it newer than the version they hold, issue 12)."""
+        self._rows.setdefault((rank, sql, columns, key), []).append(args)
         self.dirty = True
 
     def hooks(self, *, before: Callable[[], None], after: Callable[[], Awaitable[None]]) -> None:
@@ -54,8 +57,10 @@ class PendingWrites:
             before()
         rows, self._rows = self._rows, {}
         self.dirty = False
-        for rank, sql, columns in sorted(rows, key=lambda key: key[0]):
-            queued = rows[(rank, sql, columns)]
+        for rank, sql, columns, key in sorted(rows, key=lambda kind: kind[0]):
+            queued = rows[(rank, sql, columns, key)]
+            if key:
+                queued = list({args[:key]: args for args in queued}.values())
             if columns:
                 await self._conn.execute(sql, *(list(column) for column in zip(*queued, strict=True)))
             else:
