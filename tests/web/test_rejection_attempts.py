@@ -108,7 +108,7 @@ async def test_a_second_copy_refused_keeps_the_first_and_the_chosen_attempt_is_r
         assert missing.status_code == 404
         async with signed_in(system, "operator-attempts") as client:
             page = await client.get("/app/operations?rejections_offset=0")
-            assert f'data-attempt="1" data-route="http"' in page.text and "Xét lại lần gửi này" in page.text
+            assert 'data-attempt="1" data-route="http"' in page.text and "Xét lại lần gửi này" in page.text
             form = {
                 "csrf": csrf_of(page.text),
                 "rejection_id": rejection["rejection_id"],
