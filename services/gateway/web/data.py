@@ -60,10 +60,12 @@ async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply)
 
 
 async def committee_overview(
-    state: GatewayState, principal: Principal, committee_id: str, period: str
+    state: GatewayState, principal: Principal, committee_id: str, period: str, *, late_offset: int = 0
 ) -> dict[str, Any]:
-    """Roll-up, children with their figures, weakest cells, late minutes and inbox of a committee for a period; while
-    evaluation does not answer, `rollup` None, while notifications does not, no inbox or late minutes (availability)."""
+    """Roll-up, children with their figures, weakest cells, late minutes (LATE_MINUTES_SHOWN of them from
+    `late_offset`, with `late_minutes_page`: offset, shown and total, for the page's pager) and inbox of a committee
+    for a period; while evaluation does not answer, `rollup` None, while notifications does not, no inbox or late
+    minutes (availability)."""
     found, units, ranking, inbox, late, rules, checks = await asyncio.gather(
         scores_or(lambda: reads.get_committee_rollup(committee_id, period, principal, state), None),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
@@ -78,7 +80,9 @@ async def committee_overview(
             empty_page(),
         ),
         notices_or(
-            lambda: state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
+            lambda: state.rpc.call(
+                ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN, offset=late_offset)
+            ),
             None,
         ),
         notices_or(lambda: state.rpc.call(GetRules(unit_id=committee_id)), None),
@@ -86,7 +90,9 @@ async def committee_overview(
     )
     lateness = {
         "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items] if late else [],
-        "late_minutes_more": max(late.total - len(late.items), 0) if late else 0,
+        "late_minutes_page": (
+            {"offset": late_offset, "shown": len(late.items), "total": late.total} if late and late.total else None
+        ),
         "alerts_due": alerts_ahead(rules, period, checks=checks),
         "alerts_wait": alerts_waiting_for(rules, period, checks=checks),
     }
@@ -202,8 +208,8 @@ def subordinates(
 
 
 LATE_MINUTES_SHOWN = 50
-"""How many meetings with late minutes the committee page lists (the longest overdue first, then those whose records
-came late in the period); it says how many more."""
+"""How many meetings with late minutes the committee page lists at a time (the longest overdue first, then those
+whose records came late in the period); the rest are on its next pages (`late_offset`)."""
 MISSING_RECORDS = {
     "minutes_submitted": MINUTES_STATES["none"],  # as every page says a meeting's minutes (i18n.minutes_label)
     "minutes": N_("minutes not published"),
