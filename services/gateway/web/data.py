@@ -256,6 +256,24 @@ async def committee_trend(
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
 
+FIRST_MONTHS: dict[str, str] = {}
+"""Each committee's first month of data as evaluation last told this gateway (its roll-up's `first_month`), so its
+page offers the same periods while evaluation does not answer (a trial's picker then dropped December 2025 and
+Q4/2025). A committee's first month only moves earlier (a backfill), and each answer replaces it."""
+
+
+def offered_first_month(committee_id: str, rollup: dict[str, Any] | None) -> str | None:
+    """The first month the committee page's period picker starts from: its roll-up's (kept in FIRST_MONTHS), or,
+    while evaluation does not answer (`rollup` None), the one it last told; None when neither is known (the picker
+    offers the calendar's periods, periods.choices)."""
+    if rollup is None:
+        return FIRST_MONTHS.get(committee_id)
+    month = rollup.get("first_month")
+    if month:
+        FIRST_MONTHS[committee_id] = str(month)
+    return str(month) if month else None
+
+
 async def committee_first_month(state: GatewayState, principal: Principal, committee_id: str) -> str | None:
     """The committee's first month of data (its roll-up's `first_month`, read for this month), None without data or
     while evaluation does not answer. Call it after the committee is authorized."""

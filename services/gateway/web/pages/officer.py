@@ -79,6 +79,7 @@ async def committee_page(
         )
     rollup = overview["rollup"]
     first_month = rollup.get("first_month") if rollup is not None else None
+    offered_from = data.offered_first_month(committee_id, rollup)
     trend = (
         await data.committee_trend(state, principal, committee_id, periods.trend_months(period, first_month))
         if rollup is not None
@@ -90,7 +91,9 @@ async def committee_page(
         viewer=viewer,
         unit=unit,
         period=period,
-        choices=periods.choices(period, first_month=first_month),
+        choices=periods.choices(period, first_month=offered_from),
+        # evaluation not answering and its first month never heard: the calendar's periods, said so
+        periods_unknown=rollup is None and offered_from is None,
         crumbs=crumbs,
         unrated=None,
         running=periods.running(period),
