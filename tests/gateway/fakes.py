@@ -815,7 +815,7 @@ class World:
                     {"cell_id": cell, "name": self.units[cell]["name"], "late_change": late}
                     for cell in cells
                     if (late := self.late_changes.get((cell, r.period)))
-                ],
+                ][r.late_changes_offset : r.late_changes_offset + evaluation.LATE_CHANGES_PAGE],
                 "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes),
                 "first_month": self.first_months.get(r.committee_id),
             }

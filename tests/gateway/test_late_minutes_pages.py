@@ -104,3 +104,56 @@ async def test_a_late_minutes_position_past_the_end_or_not_a_number_is_said(
     wrong = await web.get(f"/app/committees/{committee_id}", params={"period": period, "late_offset": "abc"})
     assert wrong.status_code == 400
     assert "danh sách buổi sinh hoạt chậm đăng tải biên bản, nghị quyết" in wrong.text
+
+
+@pytest.fixture
+async def changed(world: World, committee: tuple[str, str]) -> int:
+    """CHANGED cells of the test's committee whose last month changed after it closed; how many."""
+    committee_id, period = committee
+    for index in range(CHANGED):
+        cell = random_id(f"thon-{index:02d}")
+        world.add_unit(cell, f"Chi bộ thôn {index}", "cell", committee_id)
+        world.late_changes[(cell, period)] = {
+            "meeting_id": f"{cell}-mtg",
+            "old_rating": "fair",
+            "old_score": 85.0,
+            "new_rating": "good",
+            "new_score": 92.0,
+            "changed_at": f"{period}-28T02:10:00+00:00",
+            "first_changed_at": f"{period}-28T02:10:00+00:00",
+            "changes": 1,
+        }
+    return CHANGED
+
+
+CHANGED = 55
+
+
+def changed_cells(page: str) -> list[str]:
+    """The cells the late-changes list names, in its order."""
+    section = page.split('id="late-changes"', 1)[1].split("</ul>", 1)[0]
+    return [part.split('"', 1)[0] for part in section.split('data-cell="')[1:]]
+
+
+async def test_every_cell_whose_month_changed_late_is_reached_page_by_page(
+    web: httpx.AsyncClient, committee: tuple[str, str], changed: int
+) -> None:
+    """The same kind of list: the cells whose results changed after the month closed ended with "và 5 chi bộ khác"."""
+    committee_id, period = committee
+    first = await web.get(f"/app/committees/{committee_id}", params={"period": period})
+    assert first.status_code == 200, first.text[-2000:]
+    shown = changed_cells(first.text)
+    assert len(shown) == 50 and "chi bộ khác" not in first.text
+    assert "Đang hiện chi bộ thứ 1 đến 50 trong 55 chi bộ" in first.text and "Xem 5 chi bộ tiếp theo" in first.text
+    pager = first.text.split('id="late-changes-pager"', 1)[1].split("</nav>", 1)[0]
+    following = pager.split('rel="next"', 1)[1].split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    second = await web.get(following.split("#", 1)[0])
+    rest = changed_cells(second.text)
+    assert len(rest) == changed - 50 and not set(rest) & set(shown)
+    # the other list stays where it was
+    assert len(listed(second.text)) == LATE_MINUTES_SHOWN
+    on_second = await web.get(f"/app/committees/{committee_id}", params={"period": period, "late_offset": "50"})
+    pager = on_second.text.split('id="late-changes-pager"', 1)[1].split("</nav>", 1)[0]
+    assert "late_offset=50&amp;changes_offset=50" in pager
+    past = await web.get(f"/app/committees/{committee_id}", params={"period": period, "changes_offset": "950"})
+    assert past.status_code == 200 and 'id="late-changes-past-end"' in past.text

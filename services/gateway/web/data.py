@@ -28,7 +28,7 @@ from services.gateway.web.i18n import (
 from services.gateway.web.periods import cell_years
 from shared.alert_rules import period_alerts_due
 from shared.collation import by_name, by_person_values
-from shared.contracts.evaluation_rpc import GetCellPeriods
+from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE, GetCellPeriods
 from shared.contracts.meetings_rpc import MEMBERS_PAGE_MAX, ListMembersAfter, UnitReply
 from shared.contracts.notifications_rpc import (
     GetPeriodChecks,
@@ -60,14 +60,26 @@ async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply)
 
 
 async def committee_overview(
-    state: GatewayState, principal: Principal, committee_id: str, period: str, *, late_offset: int = 0
+    state: GatewayState,
+    principal: Principal,
+    committee_id: str,
+    period: str,
+    *,
+    late_offset: int = 0,
+    changes_offset: int = 0,
 ) -> dict[str, Any]:
     """Roll-up, children with their figures, weakest cells, late minutes (LATE_MINUTES_SHOWN of them from
     `late_offset`, with `late_minutes_page`: offset, shown and total, for the page's pager) and inbox of a committee
     for a period; while evaluation does not answer, `rollup` None, while notifications does not, no inbox or late
-    minutes (availability)."""
+    minutes (availability). The roll-up's cells whose month changed late are LATE_CHANGES_SHOWN of them from
+    `changes_offset`."""
     found, units, ranking, inbox, late, rules, checks = await asyncio.gather(
-        scores_or(lambda: reads.get_committee_rollup(committee_id, period, principal, state), None),
+        scores_or(
+            lambda: reads.get_committee_rollup(
+                committee_id, period, principal, state, late_changes_offset=changes_offset
+            ),
+            None,
+        ),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
         scores_or(
             lambda: reads.get_committee_ranking(
@@ -207,6 +219,9 @@ def subordinates(
     return by_name(children, lambda child: child.get("name") or child["id"])
 
 
+LATE_CHANGES_SHOWN = LATE_CHANGES_PAGE
+"""How many cells whose month changed late the committee page lists at a time (evaluation's roll-up page of them,
+queries.LATE_CHANGES_SHOWN); the rest are on its next pages (`changes_offset`)."""
 LATE_MINUTES_SHOWN = 50
 """How many meetings with late minutes the committee page lists at a time (the longest overdue first, then those
 whose records came late in the period); the rest are on its next pages (`late_offset`)."""
