@@ -152,6 +152,7 @@ BOUNDS: dict[str, Whole | Name] = {
     "offset": Whole(0, 1_000_000),
     "replay_limit": Whole(1, 100_000),
     "row_id": Whole(1, BIGINT_MAX),
+    "attempt": Whole(1, 2**31 - 1),
     "event_id": Name(1, 255),
     "source": Name(1, 1000),
     "rejection_id": Name(1, 64, ID_CHARACTERS),
@@ -160,7 +161,7 @@ BOUNDS: dict[str, Whole | Name] = {
     "param_name": PARAM_NAME,
 }
 """Every number and id an operator gives, bounded in this one place as the API bounds them (services/gateway/http:
-Limit and Offset, RowPath, IdPath, RulePath; the schemas' event_id, source and replay limit)."""
+Limit and Offset, RowPath, IdPath, RulePath; the schemas' event_id, source, replay limit and attempt)."""
 
 
 def page_arguments(command: argparse.ArgumentParser, *, limit: int) -> None:
@@ -236,7 +237,7 @@ def parser() -> argparse.ArgumentParser:
         "shows each attempt's number, route, reason and time).",
     )
     replay_rejected.add_argument(
-        "--attempt", type=int, default=None, help="the number of the refused attempt whose copy to judge"
+        "--attempt", type=BOUNDS["attempt"], default=None, help="the number of the refused attempt whose copy to judge"
     )
     dismiss_rejected = rejected.add_parser(
         "dismiss",
