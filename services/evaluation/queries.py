@@ -8,6 +8,7 @@ import asyncpg
 
 from services.evaluation.domain.periods import QuarterFigures, half_year_figures, half_year_line
 from services.evaluation.unit_of_work import today_in_vietnam
+from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE
 from shared.periods import half_quarters, is_half_year, period_months, previous_period
 
 LARGE_SUBTREE = 2000
@@ -562,10 +563,17 @@ def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
 
 
 async def committee_rollup(
-    conn: asyncpg.Connection, committee_id: str, period: str, *, weakest: int = 5, today: date | None = None
+    conn: asyncpg.Connection,
+    committee_id: str,
+    period: str,
+    *,
+    weakest: int = 5,
+    today: date | None = None,
+    late_changes_offset: int = 0,
 ) -> dict[str, Any]:
-    """The roll-up of a committee's whole subtree for a period, with the trend and the weakest cells; in a quarter
-    or year running on `today` (default: today in Vietnam) the cells not rated yet are `not_rated`, apart."""
+    """The roll-up of a committee's whole subtree for a period, with the trend, the weakest cells and the cells whose
+    month changed late (LATE_CHANGES_SHOWN from `late_changes_offset`); in a quarter or year running on `today`
+    (default: today in Vietnam) the cells not rated yet are `not_rated`, apart."""
     today = today or today_in_vietnam()
     if is_half_year(period):
         figures = await half_year_rollup(conn, committee_id, period, today=today)
@@ -581,7 +589,9 @@ async def committee_rollup(
         large=cells >= LARGE_SUBTREE and weakest <= DEEP_PAGE, missing=missing > 0, cells=cells, unrated=unrated
     )
     rows = await _fetch_planned_for(conn, sql, committee_id, period, weakest, weakest, 0)
-    late, late_total = await subtree_late_changes(conn, committee_id, period, limit=LATE_CHANGES_SHOWN)
+    late, late_total = await subtree_late_changes(
+        conn, committee_id, period, limit=LATE_CHANGES_SHOWN, offset=late_changes_offset
+    )
     weakest_items = _cell_items(rows)
     await _note_rating_reasons(conn, weakest_items, period)
     figures = rollup_of(sums, committee_id, period, today=today)
@@ -649,8 +659,9 @@ async def direct_cells(conn: asyncpg.Connection, committee_id: str, period: str)
     return int(await conn.fetchval(DIRECT_CELLS, committee_id, period, period_months(period)[-1]))
 
 
-LATE_CHANGES_SHOWN = 50
-"""How many cells whose closed month changed late a committee's roll-up lists (it says how many there are)."""
+LATE_CHANGES_SHOWN = LATE_CHANGES_PAGE
+"""How many cells whose closed month changed late a committee's roll-up lists at a time (it says how many there are;
+GetCommitteeRollup's `late_changes_offset` pages the rest)."""
 
 SUBTREE_LATE_CHANGES = """
 SELECT l.cell_id, u.name
@@ -662,11 +673,11 @@ JOIN unit u ON u.id = l.cell_id
 
 
 async def subtree_late_changes(
-    conn: asyncpg.Connection, committee_id: str, period: str, *, limit: int
+    conn: asyncpg.Connection, committee_id: str, period: str, *, limit: int, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
-    """The subtree's cells whose closed month changed late (late_changes), the latest change first, at most `limit`,
-    and how many there are; none for a quarter or year (their months say it). Reads the subtree as refreshed by the
-    roll-up's sums."""
+    """The subtree's cells whose closed month changed late (late_changes), the latest change first, at most `limit`
+    from `offset`, and how many there are; none for a quarter or year (their months say it). Reads the subtree as
+    refreshed by the roll-up's sums."""
     if len(period_months(period)) != 1:
         return [], 0
     rows = await conn.fetch(SUBTREE_LATE_CHANGES, committee_id, period)
@@ -677,7 +688,7 @@ async def subtree_late_changes(
         if (row["cell_id"], period) in noted
     ]
     items.sort(key=lambda item: (item["late_change"]["changed_at"], item["cell_id"]), reverse=True)
-    return items[:limit], len(items)
+    return items[offset : offset + limit], len(items)
 
 
 async def committee_ranking(

@@ -58,7 +58,11 @@ async def committee_rollup(request: rpc.GetCommitteeRollup, app: EvaluationConte
         await _committee(conn, request.committee_id)
         await _rated(conn, request.committee_id, request.period)
         return await queries.committee_rollup(
-            conn, request.committee_id, request.period, weakest=app.settings.rollup_weakest
+            conn,
+            request.committee_id,
+            request.period,
+            weakest=app.settings.rollup_weakest,
+            late_changes_offset=request.late_changes_offset,
         )
 
 

@@ -441,7 +441,10 @@ REJECTION_COLUMNS = (
     " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
     " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id,"
     " CASE WHEN raw ~ '… \\((more than )?[0-9]+ bytes in all\\)$' THEN 'cut'"
-    " WHEN starts_with(reason, '" + NOT_UTF8 + "') THEN 'not_utf8' END AS body_not_kept"
+    " WHEN starts_with(reason, '" + NOT_UTF8 + "') THEN 'not_utf8' END AS body_not_kept,"
+    " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'type', a.type, 'reason', a.reason,"
+    " 'field', a.field, 'refusal', a.refusal, 'message_id', a.message_id, 'received_at', a.received_at)"
+    " ORDER BY a.attempt) FROM rejection_attempt AS a WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
 )
 """A rejection as its reply (RejectionReply) reads it; `body_not_kept` as handlers.ingest.body_not_kept says it."""
 
@@ -528,6 +531,8 @@ def _with_refusal(row: asyncpg.Record) -> dict[str, Any]:
     """A held event's or a rejection's row as its reply: the refusal (why, machine-readably) only when its rule gave
     one."""
     found = dict(row)
+    if "attempts" in found:
+        found["attempts"] = json.loads(found["attempts"] or "[]")
     for name in ("refusal", "last_replay_refusal"):
         if name in found:
             refusal = found.pop(name)

@@ -112,7 +112,9 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
 
     async def replay() -> handlers.IngestResult:
         async with app.uow_factory() as uow:
-            result = await handlers.replay_rejection(request.rejection_id, uow, event=request.event)
+            result = await handlers.replay_rejection(
+                request.rejection_id, uow, event=request.event, attempt=request.attempt
+            )
             await uow.commit()
         return result
 
@@ -120,6 +122,8 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
         result = await handlers.with_retries(replay, what="replay_rejection")  # a lost deadlock is run again
     except handlers.RejectionNotFound:
         raise RpcError("not_found", f"no rejection {request.rejection_id}", field="rejection_id") from None
+    except handlers.AttemptNotFound as exc:
+        raise RpcError("not_found", str(exc), field="attempt") from None
     except handlers.RejectionResolved as exc:  # replayed already: a second replay changes nothing
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
     except handlers.RejectionUnreplayable as exc:  # only a prefix kept: it cannot be judged again as it was

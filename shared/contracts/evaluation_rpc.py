@@ -315,6 +315,11 @@ class GetCellPeriods(EvaluationRequest[CellPeriodsReply]):
     year: int | None = None
 
 
+LATE_CHANGES_PAGE = 50
+"""How many cells whose closed month changed late a committee's roll-up lists at a time (GetCommitteeRollup's
+`late_changes_offset` pages the rest; the committee page pages them alike)."""
+
+
 class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
     """A committee's subtree for one period: a month, quarter or year, or a half-year (`2026-H1`, a report's period,
     computed from its two quarters: no rating of its own, `quarters` instead of `by_rating`). The other report reads
@@ -324,6 +329,9 @@ class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
     method = "committee_rollup"
     committee_id: str
     period: ReportPeriod
+    late_changes_offset: Offset = 0
+    """Where its `late_changes` start among all of them (`late_changes_total`), a page of the configured number at a
+    time: a page lists every cell whose month changed late, page by page."""
 
 
 UNIT_ROLLUPS_MAX = 1000

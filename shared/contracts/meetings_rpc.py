@@ -186,6 +186,21 @@ class MonitorAssignmentReply(Reply):
     yearly_quota: int | None = None
 
 
+class RejectionAttemptReply(Reply):
+    """One refused attempt of a rejected event (every copy refused under its (source, id), a replay's too),
+    numbered from 1 in the order received; ReplayRejection's `attempt` judges its copy again."""
+
+    attempt: int
+    route: str
+    """How it came: http, amqp, a secretary's command, a bulk load, replay (an operator's replay refused again)."""
+    type: str | None = None
+    reason: str
+    field: str | None = None
+    refusal: Refusal | None = None
+    message_id: str | None = None
+    received_at: datetime
+
+
 class RejectionReply(Reply):
     """A stored rejection."""
 
@@ -219,6 +234,10 @@ class RejectionReply(Reply):
     """Why its body was not kept as it was sent, so it cannot be replayed as it was (only with a corrected event:
     409 body_not_kept): `cut`, only a prefix of a body over the size limit; `not_utf8`, the text of a body whose
     bytes are not UTF-8. None when it was kept whole."""
+    attempts: list[RejectionAttemptReply] = []
+    """Every refused attempt of its event, first first: a later copy refused again (another route, another reason)
+    is one more, never in place of an earlier one. `reason`, `field`, `received_at` and the body a replay judges by
+    default are those of the latest attempt received from a sender (not a replay's)."""
 
 
 ANSWERED_ON_FORM = "answered to the person on the form"
@@ -331,6 +350,10 @@ class ReplayRejection(MeetingsRequest[IngestResultReply]):
     method = "replay_rejection"
     rejection_id: str
     event: Any | None = None
+    attempt: Annotated[int, Field(ge=1)] | None = None
+    """Which refused attempt's copy (RejectionReply.attempts) is judged, with its route and scope; None: the latest
+    attempt received from a sender (the rejection's own `reason` and body). not_found when it has no such attempt;
+    with a corrected `event`, that event is judged in place of the copy, under the attempt's scope."""
 
 
 class DismissRejection(MeetingsRequest[RejectionReply]):

@@ -12,7 +12,7 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
     python -m shared.ops held retry --source S --event-id ID
     python -m shared.ops held drop --source S --event-id ID --reason TEXT
     python -m shared.ops rejections list [--status open|replayed|dismissed] [--limit N] [--offset N]
-    python -m shared.ops rejections replay --id REJECTION
+    python -m shared.ops rejections replay --id REJECTION [--attempt N]
     python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
     python -m shared.ops alert-rules list --committee C
     python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
@@ -152,6 +152,7 @@ BOUNDS: dict[str, Whole | Name] = {
     "offset": Whole(0, 1_000_000),
     "replay_limit": Whole(1, 100_000),
     "row_id": Whole(1, BIGINT_MAX),
+    "attempt": Whole(1, 2**31 - 1),
     "event_id": Name(1, 255),
     "source": Name(1, 1000),
     "rejection_id": Name(1, 64, ID_CHARACTERS),
@@ -160,7 +161,7 @@ BOUNDS: dict[str, Whole | Name] = {
     "param_name": PARAM_NAME,
 }
 """Every number and id an operator gives, bounded in this one place as the API bounds them (services/gateway/http:
-Limit and Offset, RowPath, IdPath, RulePath; the schemas' event_id, source and replay limit)."""
+Limit and Offset, RowPath, IdPath, RulePath; the schemas' event_id, source, replay limit and attempt)."""
 
 
 def page_arguments(command: argparse.ArgumentParser, *, limit: int) -> None:
@@ -231,7 +232,12 @@ def parser() -> argparse.ArgumentParser:
     replay_rejected = rejected.add_parser(
         "replay",
         help="judge a rejected event again as it was",
-        description="Judge a rejected event again, as POST /v1/rejections/{r}/replay (over meetings' RPC; audited).",
+        description="Judge a rejected event again, as POST /v1/rejections/{r}/replay (over meetings' RPC; audited): "
+        "the copy of its latest attempt received from a sender, or of the attempt --attempt names (rejections list "
+        "shows each attempt's number, route, reason and time).",
+    )
+    replay_rejected.add_argument(
+        "--attempt", type=BOUNDS["attempt"], default=None, help="the number of the refused attempt whose copy to judge"
     )
     dismiss_rejected = rejected.add_parser(
         "dismiss",
@@ -571,19 +577,21 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
     and code, as the API's answer does (replayed or dismissed already, or the body was not kept)."""
     rejection_id = args.rejection_id
     request: Request[Any] = (
-        meetings_rpc.ReplayRejection(rejection_id=rejection_id)
+        meetings_rpc.ReplayRejection(rejection_id=rejection_id, attempt=args.attempt)
         if args.action == "replay"
         else meetings_rpc.DismissRejection(rejection_id=rejection_id, reason=args.reason, dismissed_by=operator())
     )
     reply, status, refused = await call_service_saying(request, settings)
     detail: dict[str, Any] = (
-        {"rejection_id": rejection_id, "corrected": False}
+        {"rejection_id": rejection_id, "corrected": False, "attempt": args.attempt}
         if args.action == "replay"
         else {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": args.reason}
     )
     await audit(settings, path=f"/cli/rejections/{rejection_id}/{args.action}", status=status, detail=detail)
     if status == 404:
-        raise NotFound(f"no rejection {rejection_id}")
+        raise NotFound(
+            refused.message if refused is not None and refused.field == "attempt" else f"no rejection {rejection_id}"
+        )
     if reply is None:
         raise Conflict(refusal_said(refused) or f"rejection {rejection_id} is no longer open")
     return reply
@@ -684,18 +692,24 @@ async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -
 
 async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
     """Rejections of one status, newest first, with the reason, the last replay's and a dismissal's who/when/why, and
-    the AMQP `message_id` of the message its event came in (None when it came otherwise)."""
+    the AMQP `message_id` of the message its event came in (None when it came otherwise), and every refused attempt
+    of its event, first first (`attempts`: number, route, reason, code, message and time; `replay --attempt N`)."""
     rows = await conn.fetch(
         "SELECT rejection_id, source, event_id, type, reason, field, route, received_at, status,"
         " refusal->>'code' AS reason_code, last_replay_reason, last_replay_at,"
-        " dismissed_at, dismissed_by, dismissal_reason, message_id"
+        " dismissed_at, dismissed_by, dismissal_reason, message_id,"
+        " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'reason', a.reason,"
+        " 'field', a.field, 'reason_code', a.refusal->>'code', 'message_id', a.message_id, 'received_at',"
+        " a.received_at) ORDER BY a.attempt) FROM rejection_attempt AS a"
+        " WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
         " FROM rejection WHERE status = $1 ORDER BY received_at DESC, rejection_id LIMIT $2 OFFSET $3",
         status,
         limit,
         offset,
     )
     total = await conn.fetchval("SELECT count(*) FROM rejection WHERE status = $1", status)
-    return {"total": total, "items": [dict(r) for r in rows]}
+    items = [dict(r) | {"attempts": json.loads(r["attempts"] or "[]")} for r in rows]
+    return {"total": total, "items": items}
 
 
 MISSING = "missing"

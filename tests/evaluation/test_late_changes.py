@@ -151,6 +151,11 @@ async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_
     rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11"))
     assert [item["cell_id"] for item in rollup["late_changes"]] == [cell_id]
     assert rollup["late_changes_total"] == 1
+    # paged: the page after the first lists none of them and still counts them all
+    past = await ask(
+        rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11", late_changes_offset=1)
+    )
+    assert (past["late_changes"], past["late_changes_total"]) == ([], 1)
 
     republished = await db.fetch(
         "SELECT payload->'data' AS data FROM evaluation.outbox WHERE id > $1 AND type = 'score.cell.updated.v1'"

@@ -130,6 +130,8 @@ class World:
     period_checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
     """When notifications' pending period_rated_low checks of a committee's cells for a period are due (the latest),
     by (committee, period); none pending where absent."""
+    late_minutes: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    """The meetings with late minutes notifications lists for (committee, period), in its order."""
     first_months: dict[str, str] = field(default_factory=dict)
     """A unit's first month of data (a committee's roll-up `first_month`, a cell's periods' `first_month`): a period
     ending before it has no data (not_found naming `period`, as the real evaluation answers)."""
@@ -813,7 +815,7 @@ class World:
                     {"cell_id": cell, "name": self.units[cell]["name"], "late_change": late}
                     for cell in cells
                     if (late := self.late_changes.get((cell, r.period)))
-                ],
+                ][r.late_changes_offset : r.late_changes_offset + evaluation.LATE_CHANGES_PAGE],
                 "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes),
                 "first_month": self.first_months.get(r.committee_id),
             }
@@ -1009,7 +1011,17 @@ class World:
         methods.add(notifications.SetPreferences, set_preferences)
 
         async def late_minutes(r: notifications.ListLateMinutes) -> dict[str, Any]:
-            return page([], r.limit, r.offset)
+            listed = self.late_minutes.get((r.committee_id, r.period), [])
+            # notifications counts none on a page past the end (its total comes with the page's rows)
+            return (
+                page(listed, r.limit, r.offset)
+                if r.offset < len(listed)
+                else page([], r.limit, 0)
+                | {
+                    "total": 0,
+                    "offset": r.offset,
+                }
+            )
 
         async def period_checks_due(r: notifications.GetPeriodChecks) -> dict[str, Any]:
             due = self.period_checks.get((r.committee_id, r.period))

@@ -6,17 +6,22 @@ import html
 import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from babel.messages.pofile import read_po
 
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_checked_web_account
+from services.gateway.web import i18n
 from services.gateway.web.i18n import _
 from services.gateway.web.pages import alerts
 from services.notifications.domain import settings
 from tests.gateway.fakes import World
+
+WEB = Path(i18n.__file__).parent
 
 PASSWORD = "mật-khẩu-thử-2026"
 
@@ -70,7 +75,7 @@ async def test_the_page_lists_every_rule_in_vietnamese_and_a_change_takes_effect
     assert "(mặc định)" in reminder and 'value="30"' in reminder
     rated = section(page.text, "meeting_rated_low")  # judged on the settled score, after a settle period
     assert "Chờ điểm ổn định (phút)" in html.unescape(rated) and 'value="30"' in rated
-    assert "khi điểm đã ổn định (cảnh báo chờ chừng này phút" in rated  # its description says the alert waits
+    assert "khi điểm đã ổn định (cảnh báo chờ số phút đặt bên dưới" in rated  # its description says the alert waits
 
     saved = await officer.post(
         f"{path}/probation_ending", data={"csrf": csrf_of(page.text), "enabled": "on", "days_before": "45"}
@@ -87,9 +92,10 @@ async def test_the_page_lists_every_rule_in_vietnamese_and_a_change_takes_effect
 
 
 def test_each_rules_description_says_what_its_number_settings_do() -> None:
-    """A rule with a whole-number setting (hours before, days after, minutes to settle, ...) says in Vietnamese what
-    that number does (`chừng này` / `ngày này` points at the value below): meeting_rated_low's description did not
-    say the alert waits `settle_minutes` for the score to settle, period_rated_low's said `some days`."""
+    """A rule with a whole-number setting (hours before, days after, minutes to settle, ...) says in natural
+    Vietnamese which number below it uses (`số giờ/ngày/buổi/phút ... đặt bên dưới`): meeting_rated_low's description
+    did not say the alert waits `settle_minutes` for the score to settle, period_rated_low's said `some days`, and a
+    trial read the unnatural `chừng này giờ/ngày/buổi` in every one of them."""
     numbered = sorted(
         rule
         for rule, params in settings.DEFAULTS.items()
@@ -98,9 +104,22 @@ def test_each_rules_description_says_what_its_number_settings_do() -> None:
     assert numbered
     for rule in numbered:
         explanation = _(alerts.RULES[rule][1])
-        assert "chừng này" in explanation or "ngày này" in explanation, (rule, explanation)
+        assert "đặt bên dưới" in explanation, (rule, explanation)
     rated = _(alerts.RULES["meeting_rated_low"][1])
-    assert "điểm đã ổn định" in rated and "chừng này phút" in rated, rated
+    assert "điểm đã ổn định" in rated and "số phút đặt bên dưới" in rated, rated
+
+
+def test_no_text_points_at_a_number_with_chung_nay() -> None:
+    """No Vietnamese text of the app says `chừng này` / `chừng ấy` (a word-for-word "this many") or `ngày này`
+    for a setting's value: each names the number it means."""
+    catalog = read_po((WEB / "locale" / "vi" / "LC_MESSAGES" / "messages.po").open("rb"))
+    unnatural = [
+        message.string
+        for message in catalog
+        if isinstance(message.string, str)
+        and ("chừng này" in message.string or "chừng ấy" in message.string or "Đến ngày này" in message.string)
+    ]
+    assert unnatural == []
 
 
 @pytest.mark.parametrize(

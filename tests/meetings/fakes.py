@@ -591,6 +591,8 @@ class FakeIngest:
                         rejection.update(values)
                     if rejection["status"] != "open":  # closed (replayed, dismissed), refused again: open again
                         rejection.update(status="open", dismissed_at=None, replayed_at=None, replay_outcome=None)
+                    attempts = rejection.setdefault("attempts", [])
+                    attempts.append({"attempt": len(attempts) + 1, "route": route, **values})
                     return StoredRejection(str(rejection["rejection_id"]), first=False)
         rejection_id = str(uuid.uuid4())
         self._s.rejections[rejection_id] = {
@@ -602,12 +604,18 @@ class FakeIngest:
             "account": account,
             "status": "open",
             **values,
+            "attempts": [{"attempt": 1, "route": route, **values}],
         }
         return StoredRejection(rejection_id, first=True)
 
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None:
         """One stored rejection."""
         return self._s.rejections.get(rejection_id)
+
+    async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None:
+        """One refused attempt of a rejection (numbered from 1), None when it has no such attempt."""
+        attempts = self._s.rejections.get(rejection_id, {}).get("attempts", [])
+        return next((kept for kept in attempts if kept["attempt"] == attempt), None)
 
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
         """Close a rejection, keeping how its replay judged the event."""

@@ -9,6 +9,7 @@ import pytest
 from services.gateway.auth import Role
 from services.gateway.web import data, periods
 from services.gateway.web.core import environment
+from services.gateway.web.pages import officer
 from shared.contracts.notifications_rpc import PeriodChecksReply, RulesReply
 from shared.periods import VIETNAM_TZ, period_due
 
@@ -176,7 +177,7 @@ def test_a_running_quarter_or_year_says_the_running_month_counts_once_met(period
     assert "tạm tính là Kém" not in page
 
 
-def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() -> None:
+def test_the_late_minutes_list_says_which_meetings_it_shows_and_links_the_next_ones() -> None:
     item = data.late_minutes_shown(
         {
             "meeting_id": "mtg-1",
@@ -188,12 +189,14 @@ def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() ->
             "missing": ["minutes_submitted", "resolution"],
         }
     )
-    page = committee_page(rollup({"good": 1}, []), late_minutes=[item], late_minutes_more=1234)
+    pager = officer.late_minutes_pager({"offset": 0, "shown": 50, "total": 1284}, "xa-hoa-binh", "2026-11")
+    page = committee_page(rollup({"good": 1}, []), late_minutes=[item], late_pager=pager)
     section = page.split('id="late-title"', 1)[1].split("</section>", 1)[0]
     assert 'href="/app/meetings/mtg-1"' in section
     assert "<bdi>Chi bộ thôn 1</bdi>: Sinh hoạt thường kỳ lúc 19:30" in section
     assert "chưa có biên bản, chưa đăng tải nghị quyết" in section
-    assert "và 1.234 buổi khác" in section
+    assert "Đang hiện buổi thứ 1 đến 50 trong 1.284 buổi" in section and "Xem 50 buổi tiếp theo" in section
+    assert 'href="/app/committees/xa-hoa-binh?period=2026-11&amp;late_offset=50#late-title"' in section
 
 
 def test_a_meeting_whose_records_came_late_is_listed_as_submitted_late_with_when_they_arrived() -> None:
@@ -215,13 +218,14 @@ def test_a_meeting_whose_records_came_late_is_listed_as_submitted_late_with_when
         "arrived_at": "2026-11-12T08:15:00+07:00",
     }
     items = [data.late_minutes_shown(overdue), data.late_minutes_shown(came_late)]
-    page = committee_page(rollup({"good": 1}, []), late_minutes=items, late_minutes_more=3)
+    pager = officer.late_minutes_pager({"offset": 0, "shown": 2, "total": 2}, "xa-hoa-binh", "2026-11")
+    page = committee_page(rollup({"good": 1}, []), late_minutes=items, late_pager=pager)
     section = page.split('id="late-minutes"', 1)[1].split("</ul>", 1)[0]
     first, second = section.split("<li")[1:]
     assert 'href="/app/meetings/mtg-1"' in first and "chưa đăng tải nghị quyết" in first and "nộp muộn" not in first
     assert 'href="/app/meetings/mtg-2"' in second
     assert "nộp muộn: biên bản đến lúc 08:15 thứ Năm, ngày 12/11/2026" in second
-    assert "và 3 buổi khác" in page
+    assert 'id="late-minutes-pager"' not in page  # all of them on one page: no pager
 
 
 def test_an_alert_of_a_meeting_cancelled_since_is_shown_as_no_longer_holding() -> None:

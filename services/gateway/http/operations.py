@@ -131,13 +131,19 @@ async def list_rejections(
 async def replay_rejection(
     rejection_id: IdPath, request: Request, caller: Caller, state: State, body: ReplayCreate | None = None
 ) -> Any:
-    """Judge a rejected event again: as it was (no body, or no `event`) or corrected (`event`); 409 once replayed."""
+    """Judge a rejected event again: as it was (no body, or no `event`) or corrected (`event`); `attempt` chooses
+    which refused attempt's copy (default: the latest received from a sender); 409 once replayed, 404 for a rejection
+    or attempt there is not."""
     REPLAY_REJECTIONS.check(caller)
     event = body.event.model_dump(mode="json", exclude_none=True) if body is not None and body.event else None
-    request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None}
+    attempt = body.attempt if body is not None else None
+    request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None, "attempt": attempt}
     try:
-        return (await state.rpc.call(meetings.ReplayRejection(rejection_id=rejection_id, event=event))).model_dump()
+        asked = meetings.ReplayRejection(rejection_id=rejection_id, event=event, attempt=attempt)
+        return (await state.rpc.call(asked)).model_dump()
     except RpcError as exc:
+        if exc.code == "not_found" and exc.field == "attempt":
+            raise not_found("attempt", f"{attempt} of rejection {rejection_id}") from None
         if exc.code == "not_found":
             raise not_found("rejection", rejection_id) from None
         raise

@@ -526,14 +526,20 @@ async def list_committee_units(
 
 
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
-async def get_committee_rollup(committee_id: IdPath, period: ReportPeriodQuery, caller: Caller, state: State) -> Any:
+async def get_committee_rollup(
+    committee_id: IdPath, period: ReportPeriodQuery, caller: Caller, state: State, late_changes_offset: Offset = 0
+) -> Any:
     """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree; `in_progress` while
     the period has not ended, and in the month in progress its cells not met yet apart (`not_met_yet`). A committee
     without data up to the period's end (just loaded, or a period before its first data) answers `no_data` true
-    with every count 0 and every rate null (rollups.no_data_rollup), as its page says "Chưa có dữ liệu"."""
+    with every count 0 and every rate null (rollups.no_data_rollup), as its page says "Chưa có dữ liệu". Its
+    `late_changes` are a page of them from `late_changes_offset` (`late_changes_total` counts them all)."""
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
-    rollup = await _scored(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
+    asked = evaluation.GetCommitteeRollup(
+        committee_id=committee_id, period=period, late_changes_offset=late_changes_offset
+    )
+    rollup = await _scored(state, asked)
     at = now()
     if rollup is None:
         await _before_data(state, committee_id, period)

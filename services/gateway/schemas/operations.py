@@ -17,6 +17,25 @@ from shared.periods import Period
 from shared.refusals import Refusal
 
 
+class RejectionAttemptRead(meetings.RejectionAttemptReply):
+    """One refused attempt of a rejected event (its route, reason and moment); its code as `reason_code`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _code_as_reason_code(cls, value: Any) -> Any:
+        """meetings' `refusal` ({"code", ...}) answered as `reason_code`, as RejectionRead answers its own."""
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        given = value.pop("refusal", None)
+        if "reason_code" not in value:
+            value["reason_code"] = str(given.get("code")) if isinstance(given, dict) and given.get("code") else None
+        return value
+
+    refusal: SkipJsonSchema[Refusal | None] = Field(default=None, exclude=True)
+    reason_code: str | None = None
+
+
 class RejectionRead(meetings.RejectionReply):
     """An event meetings refused, with the reason and the field at fault; its code as `reason_code`, the name the
     ingest answer and error answers give it (docs/integrations.md), never as meetings' `refusal` object."""
@@ -43,6 +62,9 @@ class RejectionRead(meetings.RejectionReply):
     change."""
     last_replay_reason_code: str | None = None
     """The code of its last replay's refusal, when that rule gave one."""
+    attempts: list[RejectionAttemptRead] = []  # type: ignore[assignment]
+    """Every refused attempt of its event, first first (route, reason, reason_code, received_at): a later copy
+    refused again is one more, never in place of an earlier one; replay one by its `attempt` number."""
 
 
 def rejection_page(page: Any) -> dict[str, Any]:
@@ -55,6 +77,9 @@ class ReplayCreate(CreateModel):
     """Replay a rejection as it was, or with a corrected event."""
 
     event: CloudEventCreate | None = None
+    attempt: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    """Which refused attempt's copy to judge (a number in the rejection's `attempts`), with that attempt's route and
+    scope; none: the latest attempt received from a sender, the copy the rejection's `reason` is about."""
 
 
 class RejectionDismissCreate(CreateModel):

@@ -28,7 +28,7 @@ from services.gateway.web.i18n import (
 from services.gateway.web.periods import cell_years
 from shared.alert_rules import period_alerts_due
 from shared.collation import by_name, by_person_values
-from shared.contracts.evaluation_rpc import GetCellPeriods
+from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE, GetCellPeriods
 from shared.contracts.meetings_rpc import MEMBERS_PAGE_MAX, ListMembersAfter, UnitReply
 from shared.contracts.notifications_rpc import (
     GetPeriodChecks,
@@ -61,12 +61,26 @@ async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply)
 
 
 async def committee_overview(
-    state: GatewayState, principal: Principal, committee_id: str, period: str
+    state: GatewayState,
+    principal: Principal,
+    committee_id: str,
+    period: str,
+    *,
+    late_offset: int = 0,
+    changes_offset: int = 0,
 ) -> dict[str, Any]:
-    """Roll-up, children with their figures, weakest cells, late minutes and inbox of a committee for a period; while
-    evaluation does not answer, `rollup` None, while notifications does not, no inbox or late minutes (availability)."""
+    """Roll-up, children with their figures, weakest cells, late minutes (LATE_MINUTES_SHOWN of them from
+    `late_offset`, with `late_minutes_page`: offset, shown and total, for the page's pager) and inbox of a committee
+    for a period; while evaluation does not answer, `rollup` None, while notifications does not, no inbox or late
+    minutes (availability). The roll-up's cells whose month changed late are LATE_CHANGES_SHOWN of them from
+    `changes_offset`."""
     found, units, ranking, inbox, late, rules, checks = await asyncio.gather(
-        scores_or(lambda: reads.get_committee_rollup(committee_id, period, principal, state), None),
+        scores_or(
+            lambda: reads.get_committee_rollup(
+                committee_id, period, principal, state, late_changes_offset=changes_offset
+            ),
+            None,
+        ),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
         scores_or(
             lambda: reads.get_committee_ranking(
@@ -78,7 +92,7 @@ async def committee_overview(
             lambda: reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
             empty_page(),
         ),
-        notices_or(lambda: late_minutes(state, committee_id, period), None),
+        notices_or(lambda: late_minutes(state, committee_id, period, offset=late_offset), None),
         notices_or(lambda: state.rpc.call(GetRules(unit_id=committee_id)), None),
         notices_or(lambda: period_checks(state, committee_id, period), None),
     )
@@ -86,7 +100,9 @@ async def committee_overview(
     half_year = is_half_year(period)
     lateness = {
         "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items] if late else [],
-        "late_minutes_more": max(late.total - len(late.items), 0) if late else 0,
+        "late_minutes_page": (
+            {"offset": late_offset, "shown": len(late.items), "total": late.total} if late and late.total else None
+        ),
         "alerts_due": None if half_year else alerts_ahead(rules, period, checks=checks),
         "alerts_wait": alerts_waiting_for(rules, period, checks=checks),
     }
@@ -121,19 +137,29 @@ async def committee_overview(
     }
 
 
-async def late_minutes(state: GatewayState, committee_id: str, period: str) -> Page[LateMinutesReply]:
-    """The subtree's meetings of the period whose minutes are late (notifications' ListLateMinutes, at most
-    LATE_MINUTES_SHOWN); for a half-year, which notifications' periods do not name, those of its two quarters, the
-    later quarter's first, `total` counting both."""
+async def late_minutes(
+    state: GatewayState, committee_id: str, period: str, *, offset: int = 0
+) -> Page[LateMinutesReply]:
+    """The subtree's meetings of the period whose minutes are late (notifications' ListLateMinutes, LATE_MINUTES_SHOWN
+    of them from `offset`); for a half-year, which notifications' periods do not name, those of its two quarters as
+    one list, the later quarter's first, `total` counting both."""
     if not is_half_year(period):
-        return await state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN))
-    pages = [
-        await state.rpc.call(ListLateMinutes(committee_id=committee_id, period=quarter, limit=LATE_MINUTES_SHOWN))
-        for quarter in reversed(half_quarters(period))
-    ]
-    items = [item for page in pages for item in page.items][:LATE_MINUTES_SHOWN]
+        return await state.rpc.call(
+            ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN, offset=offset)
+        )
+    earlier, later = half_quarters(period)
+    first = await state.rpc.call(
+        ListLateMinutes(committee_id=committee_id, period=later, limit=LATE_MINUTES_SHOWN, offset=offset)
+    )
+    room = LATE_MINUTES_SHOWN - len(first.items)
+    second = await state.rpc.call(
+        ListLateMinutes(
+            committee_id=committee_id, period=earlier, limit=max(room, 1), offset=max(offset - first.total, 0)
+        )
+    )
+    items = [*first.items, *second.items[:room]]
     return Page[LateMinutesReply](
-        items=items, total=sum(page.total for page in pages), limit=LATE_MINUTES_SHOWN, offset=0
+        items=items, total=first.total + second.total, limit=LATE_MINUTES_SHOWN, offset=offset
     )
 
 
@@ -227,9 +253,12 @@ def subordinates(
     return by_name(children, lambda child: child.get("name") or child["id"])
 
 
+LATE_CHANGES_SHOWN = LATE_CHANGES_PAGE
+"""How many cells whose month changed late the committee page lists at a time (evaluation's roll-up page of them,
+queries.LATE_CHANGES_SHOWN); the rest are on its next pages (`changes_offset`)."""
 LATE_MINUTES_SHOWN = 50
-"""How many meetings with late minutes the committee page lists (the longest overdue first, then those whose records
-came late in the period); it says how many more."""
+"""How many meetings with late minutes the committee page lists at a time (the longest overdue first, then those
+whose records came late in the period); the rest are on its next pages (`late_offset`)."""
 MISSING_RECORDS = {
     "minutes_submitted": MINUTES_STATES["none"],  # as every page says a meeting's minutes (i18n.minutes_label)
     "minutes": N_("minutes not published"),
@@ -274,6 +303,24 @@ async def committee_trend(
         return gap if rollup is None else rollup
 
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
+
+
+FIRST_MONTHS: dict[str, str] = {}
+"""Each committee's first month of data as evaluation last told this gateway (its roll-up's `first_month`), so its
+page offers the same periods while evaluation does not answer (a trial's picker then dropped December 2025 and
+Q4/2025). A committee's first month only moves earlier (a backfill), and each answer replaces it."""
+
+
+def offered_first_month(committee_id: str, rollup: dict[str, Any] | None) -> str | None:
+    """The first month the committee page's period picker starts from: its roll-up's (kept in FIRST_MONTHS), or,
+    while evaluation does not answer (`rollup` None), the one it last told; None when neither is known (the picker
+    offers the calendar's periods, periods.choices)."""
+    if rollup is None:
+        return FIRST_MONTHS.get(committee_id)
+    month = rollup.get("first_month")
+    if month:
+        FIRST_MONTHS[committee_id] = str(month)
+    return str(month) if month else None
 
 
 async def committee_first_month(state: GatewayState, principal: Principal, committee_id: str) -> str | None:

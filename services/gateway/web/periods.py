@@ -131,22 +131,25 @@ def running(period: str) -> bool:
     return is_running(period, datetime.now(VIETNAM_TZ))
 
 
+CALENDAR_YEARS = 2
+"""The years whose every month and quarter the period picker offers while a unit's first month of data is not known:
+this one and the one before."""
+
+
 def choices(around: str | None = None, *, first_month: str | None = None) -> list[str]:
     """The periods offered, latest first within months, then quarters, then half-years, then years: with the unit's
     first month of data (`first_month`), every month, quarter, half-year and year from the one holding it to this one
-    (a trial's province, its data from December 2025, was not offered December 2025 nor Q4/2025); without it the last
-    12 months, the last 4 quarters, the half-years and years of this year and the one before (those begun). `around`
-    (the period shown) is offered whatever it is."""
+    (a trial's province, its data from December 2025, was not offered December 2025 nor Q4/2025); without it
+    (evaluation not answering, or no data yet) the calendar's CALENDAR_YEARS: every month, quarter and half-year of
+    this year and the one before (those begun), and both years (a trial's picker with evaluation down offered 2025 but
+    not its December nor Q4). `around` (the period shown) is offered whatever it is."""
     current = this_month()
     year, month = int(current[:4]), int(current[5:7])
-    if first_month is not None and first_month <= current:
-        months = months_ending(current, months_between(first_month, current))[::-1]
-        quarter_count = (year - int(first_month[:4])) * 4 + (month - 1) // 3 - (int(first_month[5:7]) - 1) // 3 + 1
-        years = [str(y) for y in range(year, int(first_month[:4]) - 1, -1)]
-    else:
-        months = months_ending(current)[::-1]
-        quarter_count = 4
-        years = [current[:4], str(year - 1)]
+    if first_month is None or first_month > current:
+        first_month = f"{year - CALENDAR_YEARS + 1}-01"
+    months = months_ending(current, months_between(first_month, current))[::-1]
+    quarter_count = (year - int(first_month[:4])) * 4 + (month - 1) // 3 - (int(first_month[5:7]) - 1) // 3 + 1
+    years = [str(y) for y in range(year, int(first_month[:4]) - 1, -1)]
     quarter = (month - 1) // 3 + 1
     quarters = []
     for _ in range(quarter_count):

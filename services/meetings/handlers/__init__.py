@@ -6,6 +6,7 @@ from services.meetings.handlers.holds import HeldNotFound, drop_held, retry_held
 from services.meetings.handlers.ingest import (
     INBOX,
     SOURCE,
+    AttemptNotFound,
     IngestResult,
     RejectionNotFound,
     RejectionResolved,
@@ -33,6 +34,7 @@ __all__ = [
     "retry_held",
     "SOURCE",
     "IngestResult",
+    "AttemptNotFound",
     "RejectionNotFound",
     "RejectionResolved",
     "RejectionUnreplayable",

@@ -1643,6 +1643,27 @@ class RejectionNotFound(LookupError):
     """No stored rejection has that id."""
 
 
+class AttemptNotFound(LookupError):
+    """The stored rejection has no refused attempt of that number."""
+
+
+ATTEMPT_COLUMNS = ("route", "type", "reason", "field", "refusal", "raw", "scope", "message_id", "received_at")
+"""What a refused attempt of a rejection's event (rejection_attempt) says of its own copy; the rest (its status,
+who dismissed it) is the rejection's."""
+
+
+async def as_attempt(rejection_id: str, stored: Mapping[str, Any], attempt: int | None, uow: MeetingsUnit) -> Any:
+    """The stored rejection as its refused attempt number `attempt` read (its copy, route, scope, reason), so a replay
+    judges that copy; the rejection as stored (its latest attempt received from a sender) when `attempt` is None.
+    AttemptNotFound when it has no such attempt."""
+    if attempt is None:
+        return stored
+    row = await uow.ingest.get_attempt(rejection_id, attempt)
+    if row is None:
+        raise AttemptNotFound(f"rejection {rejection_id} has no attempt {attempt}")
+    return {**dict(stored), **{column: row[column] for column in ATTEMPT_COLUMNS}}
+
+
 KEPT_PREFIX = re.compile(r"… \((?:more than )?[0-9]+ bytes in all\)$")
 """How bounded_text ends the stored prefix of an event too large to keep whole (and cut_text a body the gateway cut
 at its limit: "more than" when it streamed in without a length)."""
@@ -1864,11 +1885,16 @@ async def _refused_again(
     return IngestResult("", "", event_type, "rejected", error.reason, error.field, error.problem, refusal=error.refusal)
 
 
-async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
-    """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
+async def replay_rejection(
+    rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None, attempt: int | None = None
+) -> IngestResult:
+    """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again. `attempt`:
+    the number of the refused attempt whose copy is judged (its body, route and scope); None, the rejection's own,
+    the latest attempt received from a sender. AttemptNotFound when it has no such attempt."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
+    stored = await as_attempt(rejection_id, stored, attempt, uow)
     if not replayable(stored):  # the answer before any correction is read; judged again under the lock below
         raise resolved(rejection_id, stored)
     if event is not None:
@@ -1893,6 +1919,7 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=True)
     if stored is None:
         raise RejectionNotFound(rejection_id)
+    stored = await as_attempt(rejection_id, stored, attempt, uow)
     if not replayable(stored):
         # judged under the row's lock: a second replay (or two at once) would store a new open rejection of an event
         # already accepted, or count it twice; the resolved rejection stays as it is

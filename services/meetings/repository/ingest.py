@@ -76,6 +76,7 @@ class IngestRepository(Protocol):
         message_id: str | None = None,
     ) -> "StoredRejection": ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
+    async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
     async def note_replay_refused(
         self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
@@ -281,6 +282,7 @@ class PgIngestRepository:
                         code,
                         message_id,
                     )
+                await self._attempt(rejection_id, route, event_type, reason, field, code, raw, scope, message_id)
                 standing = existing["status"] == "open" or (
                     existing["status"] == "dismissed" and existing["dismissal_reason"] == ANSWERED_ON_FORM
                 )
@@ -311,7 +313,50 @@ class PgIngestRepository:
             account or None,
             message_id,
         )
+        await self._attempt(
+            rejection_id, route, event_type, reason, field, code, raw, scope, message_id, at=received_at
+        )
         return StoredRejection(rejection_id, first=True)
+
+    async def _attempt(
+        self,
+        rejection_id: str,
+        route: str,
+        event_type: str,
+        reason: str,
+        field: str | None,
+        code: str | None,
+        raw: str,
+        scope: str | None,
+        message_id: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """Keep one refused attempt of a rejection's event as its own numbered row (rejection_attempt, 1 first), so
+        a later copy refused again never hides an earlier one's route and reason. `at`: when it was received (a
+        replay's: now)."""
+        await self._conn.execute(
+            "INSERT INTO rejection_attempt"
+            " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
+            " SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, coalesce($10, now())"
+            " FROM rejection_attempt WHERE rejection_id = $1",
+            rejection_id,
+            route,
+            event_type,
+            reason,
+            field,
+            code,
+            raw,
+            scope,
+            message_id,
+            None if route == REPLAY_ROUTE else at,
+        )
+
+    async def get_attempt(self, rejection_id: str, attempt: int) -> asyncpg.Record | None:
+        """One refused attempt of a rejection (rejection_attempt), None when it has no such attempt."""
+        return await self._conn.fetchrow(
+            "SELECT * FROM rejection_attempt WHERE rejection_id = $1 AND attempt = $2", rejection_id, attempt
+        )
 
     async def _reopen(self, rejection_id: str, *, answered: bool, by: str) -> None:
         """Open again a closed rejection whose event was refused again (its replay held it and the hold ran out, or
@@ -356,6 +401,15 @@ class PgIngestRepository:
             reason,
             field,
             None if refusal is None else refusal.model_dump_json(exclude_none=True),
+        )
+        await self._conn.execute(
+            "INSERT INTO rejection_attempt"
+            " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
+            " SELECT $1, (SELECT coalesce(max(attempt), 0) + 1 FROM rejection_attempt WHERE rejection_id = $1),"
+            " $2, type, last_replay_reason, last_replay_field, last_replay_refusal, raw, scope, NULL, now()"
+            " FROM rejection WHERE rejection_id = $1",
+            rejection_id,
+            REPLAY_ROUTE,
         )
 
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:

@@ -1,26 +1,27 @@
 """The committee officer's pages: a committee's overview for a period, with its children to drill into."""
 
-from urllib.parse import quote
+import re
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
 from services.gateway.handlers import authorize_unit
-from services.gateway.http import reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS
 from services.gateway.web import data, periods
 from services.gateway.web.core import (
     PREFIX,
+    BadPosition,
     CurrentViewer,
-    FormViewer,
     PeriodNotBegun,
     PeriodOutside,
     WebRoute,
-    go_back,
     render,
     unrated,
 )
+from services.gateway.web.i18n import _
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -41,10 +42,16 @@ async def committee_page(
     principal = viewer.principal
     unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
     crumbs = await data.breadcrumb(state, principal, unit)
+    late_offset = list_position(request, LATE_OFFSET, committee_id, period, _("the list of meetings with late minutes"))
+    changes_offset = list_position(
+        request, CHANGES_OFFSET, committee_id, period, _("the list of results changed after the month closed")
+    )
     try:
         if not_begun:
             raise RpcError("invalid", f"period: {period} has not begun yet", field="period")
-        overview = await data.committee_overview(state, principal, committee_id, period)
+        overview = await data.committee_overview(
+            state, principal, committee_id, period, late_offset=late_offset, changes_offset=changes_offset
+        )
         if overview["rollup"] is not None and overview["rollup"].get("no_data"):
             raise RpcError("not_found", f"period: no data for {committee_id} up to {period}", field="period")
     except RpcError as exc:
@@ -73,7 +80,9 @@ async def committee_page(
             unrated={"state": "not_begun" if exc.code == "invalid" else "no_data", "title": title, "message": message},
         )
     rollup = overview["rollup"]
+    positions = {LATE_OFFSET: late_offset, CHANGES_OFFSET: changes_offset}
     first_month = rollup.get("first_month") if rollup is not None else None
+    offered_from = data.offered_first_month(committee_id, rollup)
     trend = (
         await data.committee_trend(state, principal, committee_id, periods.trend_months(period, first_month))
         if rollup is not None
@@ -85,7 +94,9 @@ async def committee_page(
         viewer=viewer,
         unit=unit,
         period=period,
-        choices=periods.choices(period, first_month=first_month),
+        choices=periods.choices(period, first_month=offered_from),
+        # evaluation not answering and its first month never heard: the calendar's periods, said so
+        periods_unknown=rollup is None and offered_from is None,
         crumbs=crumbs,
         unrated=None,
         running=periods.running(period),
@@ -94,14 +105,89 @@ async def committee_page(
         ),
         trend_chart=data.trend_chart(trend) if rollup else None,
         trend=trend,
+        late_pager=late_minutes_pager(overview.get("late_minutes_page"), committee_id, period, positions),
+        # a list opened past its end (it got shorter, or an address typed): said, with the way to its first page
+        late_minutes_start=list_address(committee_id, period, LATE_OFFSET, 0, positions) if late_offset else None,
+        changes_pager=list_pager(
+            {
+                "offset": changes_offset,
+                "shown": len(rollup.get("late_changes") or []),
+                "total": int(rollup.get("late_changes_total") or 0),
+            }
+            if rollup
+            else None,
+            committee_id,
+            period,
+            CHANGES_OFFSET,
+            positions,
+        ),
+        changes_start=list_address(committee_id, period, CHANGES_OFFSET, 0, positions) if changes_offset else None,
         **overview,
     )
 
 
-@router.post("/committees/{committee_id}/inbox/{notification_id}/read")
-async def mark_alert_read(
-    committee_id: str, notification_id: str, request: Request, viewer: FormViewer, state: State
-) -> Response:
-    """Mark one of the committee's alerts read (the API's POST /v1/committees/{c}/inbox/{id}/read); back to the page."""
-    await reads.mark_committee_notification_read(committee_id, notification_id, viewer.principal, state)
-    return await go_back(request, fallback=f"{PREFIX}/committees/{committee_id}", anchor="#inbox-title")
+LATE_OFFSET = "late_offset"
+"""The committee page's parameter that pages its meetings with late minutes (notifications' `offset` of them)."""
+CHANGES_OFFSET = "changes_offset"
+"""The committee page's parameter that pages its cells whose month changed late (`late_changes_offset`)."""
+OFFSET_MOST = 1_000_000
+PAGED_LISTS = {
+    LATE_OFFSET: ("late-title", data.LATE_MINUTES_SHOWN),
+    CHANGES_OFFSET: ("late-changes-title", data.LATE_CHANGES_SHOWN),
+}
+"""Each paged list of the committee page by its parameter: its heading's anchor and how many a page lists."""
+
+
+def list_address(
+    committee_id: str, period: str, parameter: str, offset: int, kept: dict[str, int] | None = None
+) -> str:
+    """The committee page of `period` with its list `parameter` (PAGED_LISTS) from `offset`, at that list; the
+    page's other lists where they are (`kept`, by parameter)."""
+    positions = {**(kept or {}), parameter: offset}
+    query = {"period": period, **{name: at for name, at in positions.items() if at}}
+    return f"{PREFIX}/committees/{quote(committee_id)}?{urlencode(query)}#{PAGED_LISTS[parameter][0]}"
+
+
+def list_position(request: Request, parameter: str, committee_id: str, period: str | None, what: str) -> int:
+    """Where the page's list `parameter` (PAGED_LISTS) starts: a whole number from 0, rounded down to a page of it,
+    at most OFFSET_MOST (past the end, said on the page); anything else is BadPosition (a 400 page naming the list,
+    `what`, with the way back to its first page)."""
+    raw = request.query_params.get(parameter, "")
+    if not raw:
+        return 0
+    if not re.fullmatch(r"[0-9]+", raw):  # ASCII digits only
+        back = (
+            list_address(committee_id, period, parameter, 0) if period else f"{PREFIX}/committees/{quote(committee_id)}"
+        )
+        raise BadPosition(parameter=parameter, value=raw, what=what, back=back)
+    digits = raw.lstrip("0")
+    offset = min(int(digits or "0"), OFFSET_MOST) if len(digits) <= 7 else OFFSET_MOST
+    return offset - offset % PAGED_LISTS[parameter][1]
+
+
+def list_pager(
+    shown: dict[str, int] | None, committee_id: str, period: str, parameter: str, kept: dict[str, int] | None = None
+) -> dict[str, Any] | None:
+    """A paged list's pager from {offset, shown, total}: which items it shows (first, last, total), the addresses of
+    the pages before and after (`next_count` on the next) and of its first (`start`); None when it lists nothing."""
+    if not shown or not shown["total"]:
+        return None
+    offset, total = shown["offset"], shown["total"]
+    last = offset + shown["shown"]
+    step = PAGED_LISTS[parameter][1]
+    return {
+        "first": offset + 1,
+        "last": last,
+        "total": total,
+        "start": list_address(committee_id, period, parameter, 0, kept),
+        "previous": list_address(committee_id, period, parameter, max(offset - step, 0), kept) if offset else None,
+        "next": list_address(committee_id, period, parameter, last, kept) if last < total else None,
+        "next_count": min(step, total - last),
+    }
+
+
+def late_minutes_pager(
+    shown: dict[str, int] | None, committee_id: str, period: str, kept: dict[str, int] | None = None
+) -> dict[str, Any] | None:
+    """The late-minutes list's pager (list_pager) from data.committee_overview's `late_minutes_page`."""
+    return list_pager(shown, committee_id, period, LATE_OFFSET, kept)

@@ -18,7 +18,7 @@ from services.gateway.auth import Role
 from services.gateway.http import operations, recovery
 from services.gateway.http.deps import State
 from services.gateway.http.errors import DEPENDENCY_ERRORS
-from services.gateway.schemas.operations import RejectionDismissCreate
+from services.gateway.schemas.operations import RejectionDismissCreate, ReplayCreate
 from services.gateway.schemas.recovery import (
     DeadLetterReplayCreate,
     HeldEventCreate,
@@ -105,6 +105,13 @@ INSTANCE_STATES = {
 }
 """A service process's state by its heartbeats (shared.instances)."""
 SERVICES = {"meetings": N_("Meetings"), "evaluation": N_("Evaluation"), "notifications": N_("Notifications")}
+ROUTES = {
+    "http": N_("through the API (HTTP)"),
+    "amqp": N_("through the message queue (AMQP)"),
+    "replay": N_("an operator's replay"),
+}
+"""How a refused attempt of a rejected event came (RejectionAttemptRead.route), as the page says it; another route is
+shown as its code."""
 DEATH_REASONS = {
     "rejected": N_("refused by its consumer"),
     "delivery_limit": N_("failed too many times"),
@@ -149,6 +156,7 @@ TEMPLATE_HELPERS: Mapping[str, Any] = {
     "down_parts": down_parts,
     "status_labels": STATUS,
     "service_labels": SERVICES,
+    "route_labels": ROUTES,
     "instance_states": INSTANCE_STATES,
     "death_reasons": DEATH_REASONS,
     "answered_on_form": ANSWERED_ON_FORM,
@@ -264,7 +272,8 @@ DISMISS_FORM = forms.FormLabels(
     order=("csrf", "rejection_id", "event_id", "reason", "dismiss-"),
 )
 REJECTION_REPLAY_FORM = forms.FormLabels(
-    hidden=frozenset({"csrf", "rejection_id", "event_id"}), order=("csrf", "rejection_id", "event_id")
+    hidden=frozenset({"csrf", "rejection_id", "event_id", "attempt"}),
+    order=("csrf", "rejection_id", "event_id", "attempt"),
 )
 """The page's forms' inputs as operations.html labels them: the rows' ids and names filled in by the page, the
 reason a drop or a dismissal gives, and the purge's confirming tick; `order`, top to bottom as the page has them
@@ -734,6 +743,21 @@ ROW_MOST = 2**63 - 1
 """The largest parked row number (the outbox's bigint id, the API's RowPath)."""
 
 
+ATTEMPT_MOST = 2**31 - 1
+"""The largest attempt number (rejection_attempt's integer, ReplayCreate's bound)."""
+
+
+def _attempt_number(form: Any) -> int | None:
+    """The refused attempt a replay form names (`attempt`), None when it names none; Refused (422) for one that is
+    no attempt number."""
+    given = forms.text(form, "attempt")
+    if not given:
+        return None
+    if not is_ascii_number(given) or not 1 <= int(given) <= ATTEMPT_MOST:
+        raise Refused(_("The form names no attempt of the rejection."), 422)
+    return int(given)
+
+
 def _rejection_id(form: Any) -> str:
     """The rejection a form names; Refused (422) when it names none."""
     rejection_id = forms.text(form, "rejection_id")
@@ -905,14 +929,21 @@ def already_replayed(conflict: RpcError, *, event: str) -> str:
 @router.post("/operations/rejections/replay")
 @on_page
 async def replay_rejection(request: Request, viewer: FormViewer, state: State) -> Response:
-    """Judge a rejected event again as it was; a rejection already replayed is not replayed twice (409, saying so)."""
+    """Judge a rejected event again as it was: the copy of the attempt the form names (`attempt`), else its latest
+    attempt received from a sender; a rejection already replayed is not replayed twice (409, saying so)."""
     _operator(viewer)
     form = await posted_form(request, REJECTION_REPLAY_FORM)
     rejection_id = _rejection_id(form)
+    attempt = _attempt_number(form)
+    body = ReplayCreate(attempt=attempt) if attempt is not None else None
     try:
         await _found(
-            operations.replay_rejection(rejection_id, request, viewer.principal, state),
-            _("There is no rejection %(rejection)s.", rejection=rejection_id[:64]),
+            operations.replay_rejection(rejection_id, request, viewer.principal, state, body),
+            _("There is no rejection %(rejection)s.", rejection=rejection_id[:64])
+            if attempt is None
+            else _(
+                "The rejection %(rejection)s has no attempt %(attempt)s.", rejection=rejection_id[:64], attempt=attempt
+            ),
         )
     except RpcError as exc:
         if exc.code != "conflict":

@@ -1,0 +1,124 @@
+"""Every refused attempt of an event stays visible to the operators, and a replay judges the attempt they choose: a
+trial's first refusal of an event over `POST /v1/events` was replaced by a later copy's, so its reason was lost and
+the replay judged the later copy. GET /v1/rejections lists each attempt (route, reason, reason_code, received_at),
+the operations page shows them with a replay button each, and POST /v1/rejections/{r}/replay takes `attempt`.
+Against the real services; the page's part also rendered from its template."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from services.gateway.schemas.operations import RejectionRead
+from shared.periods import VIETNAM_TZ
+from tests.support.system import RunningSystem
+from tests.web.conftest import api_token, csrf_of, signed_in, web_account
+from tests.web.operations_render import PAGER, operations_html
+
+FEED = "urn:test:attempts"
+
+
+def member_event(event_id: str, **data: Any) -> dict[str, Any]:
+    """A member.upserted.v1 under `event_id`, its data over a valid member's."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": FEED,
+        "type": "member.upserted.v1",
+        "time": datetime.now(VIETNAM_TZ).isoformat(timespec="seconds"),
+        "datacontenttype": "application/json",
+        "data": {
+            "id": "rac",
+            "full_name": "Rác",
+            "cell_id": "khong-co",
+            "status": "official",
+            "role": "member",
+            **data,
+        },
+    }
+
+
+def test_the_page_lists_each_attempt_with_its_route_and_a_replay_of_it() -> None:
+    listed = RejectionRead.model_validate(
+        {
+            "rejection_id": "rej-1",
+            "received_at": "2026-11-20T19:31:00+07:00",
+            "event_id": "t29a-doc1",
+            "type": "member.upserted.v1",
+            "reason": "source belongs to another account",
+            "field": "source",
+            "status": "open",
+            "attempts": [
+                {
+                    "attempt": 1,
+                    "route": "http",
+                    "reason": "id already used by another event",
+                    "field": "id",
+                    "refusal": {"code": "id_reused"},
+                    "received_at": "2026-11-20T19:30:00+07:00",
+                },
+                {
+                    "attempt": 2,
+                    "route": "amqp",
+                    "reason": "source belongs to another account",
+                    "field": "source",
+                    "received_at": "2026-11-20T19:31:00+07:00",
+                },
+            ],
+        }
+    ).model_dump()
+    assert [a["reason_code"] for a in listed["attempts"]] == ["id_reused", None]
+    page = operations_html(rejections={"items": [listed], "total": 1}, rejections_pager=PAGER, held_pager=PAGER)
+    assert 'data-attempts="2"' in page
+    assert 'data-attempt="1" data-route="http"' in page and 'data-attempt="2" data-route="amqp"' in page
+    assert "qua API (HTTP)" in page and "qua hàng đợi tin nhắn (AMQP)" in page
+    assert 'name="attempt" value="1"' in page and 'name="attempt" value="2"' in page
+    assert "19:30 thứ Sáu, ngày 20/11/2026" in page  # the first attempt's own moment
+
+
+@pytest.mark.e2e
+async def test_a_second_copy_refused_keeps_the_first_and_the_chosen_attempt_is_replayed(
+    system: RunningSystem,
+) -> None:
+    integration = await api_token(system, role="integration", unit=None, sub="api-feed-attempts", province_wide=True)
+    event_id = f"evt-{uuid.uuid4().hex[:16]}"
+    first = member_event(event_id, status="asleep")
+    second = member_event(event_id, role="nobody")
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        for copy in (first, second):
+            sent = await api.post(
+                "/v1/events",
+                content=httpx.Request("POST", "/", json=copy).content,
+                headers={"Authorization": f"Bearer {integration}", "Content-Type": "application/cloudevents+json"},
+            )
+            assert sent.status_code < 300 and "rejected" in sent.text, sent.text
+    await web_account(system, "operator-attempts", "operator", None, None)
+    operator = await api_token(system, role="operator", unit=None, sub="api-operator-attempts")
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"}
+    ) as api:
+        listed = (await api.get("/v1/rejections?status=open&limit=200")).json()
+        [rejection] = [item for item in listed["items"] if item["event_id"] == event_id]
+        fields = [(a["attempt"], a["route"], a["field"]) for a in rejection["attempts"]]
+        assert fields == [(1, "http", "data.status"), (2, "http", "data.role")]
+        assert rejection["field"] == "data.role"  # the rejection reads as its latest attempt
+        missing = await api.post(f"/v1/rejections/{rejection['rejection_id']}/replay", json={"attempt": 9})
+        assert missing.status_code == 404
+        async with signed_in(system, "operator-attempts") as client:
+            page = await client.get("/app/operations?rejections_offset=0")
+            assert 'data-attempt="1" data-route="http"' in page.text and "Xét lại lần gửi này" in page.text
+            form = {
+                "csrf": csrf_of(page.text),
+                "rejection_id": rejection["rejection_id"],
+                "event_id": event_id,
+                "attempt": "1",
+            }
+            replayed = await client.post("/app/operations/rejections/replay", data=form)
+            assert replayed.status_code == 303, replayed.text
+        again = (await api.get("/v1/rejections?status=open&limit=200")).json()
+        [still] = [item for item in again["items"] if item["event_id"] == event_id]
+        # the first copy was judged (and refused again for its own field), not the later one
+        assert [(a["route"], a["field"]) for a in still["attempts"][2:]] == [("replay", "data.status")]
+        assert still["last_replay_field"] == "data.status"
