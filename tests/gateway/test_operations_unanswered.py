@@ -162,6 +162,8 @@ async def test_a_purge_unanswered_says_the_letters_may_be_deleted_and_what_sendi
         ("/app/operations/held/retry", {"source": "urn:test:held", "event_id": "evt-x"}),
         ("/app/operations/held/drop", {"source": "urn:test:held", "event_id": "evt-x", "reason": "Không cần nữa"}),
         ("/app/operations/parked/replay", {"service": "meetings"}),
+        ("/app/operations/rejections/replay", {"rejection_id": "rej-x", "event_id": "evt-x"}),
+        ("/app/operations/rejections/dismiss", {"rejection_id": "rej-x", "event_id": "evt-x", "reason": "Thử"}),
     ],
 )
 async def test_every_action_form_unanswered_says_it_may_be_done(
