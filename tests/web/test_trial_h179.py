@@ -194,7 +194,9 @@ async def test_a_forms_text_holding_an_unstorable_character_is_refused_naming_th
     async def body() -> bytes:
         return b""
 
-    request: Any = SimpleNamespace(form=form, body=body, headers={}, state=SimpleNamespace())
+    request: Any = SimpleNamespace(
+        form=form, body=body, headers={}, state=SimpleNamespace(), url=SimpleNamespace(path="/app/x")
+    )
     await seen.schedule(request)
     assert seen.sent == []
     assert seen.shown["errors"] == {

@@ -30,7 +30,9 @@ def posted(values: dict[str, str]) -> Any:
     async def body() -> bytes:
         return b""
 
-    return SimpleNamespace(form=form, body=body, headers={}, state=SimpleNamespace())
+    return SimpleNamespace(
+        form=form, body=body, headers={}, state=SimpleNamespace(), url=SimpleNamespace(path="/app/x")
+    )
 
 
 def schedule_form(**values: str) -> dict[str, str]:
