@@ -393,11 +393,14 @@ async def consume_event(
     return outcomes
 
 
-def delivery_is_batch(raw: AbstractIncomingMessage) -> bool:
-    """Whether a delivery is a batch as consume_event applies it (shared.envelope.is_batch of its content type,
+def delivery_is_batch(raw: AbstractIncomingMessage, origin: Origin | None = None) -> bool:
+    """Whether a delivery is a batch as every consumer applies it (shared.envelope.is_batch of its content type,
     routing key, body and headers: a JSON array with a CloudEvents attribute header is one binary-mode event, as
-    shared.bindings.read_message reads it); what a consumer counts of its deliveries asks this too."""
-    return is_batch(raw.content_type, raw.routing_key, bytes(raw.body), headers=raw.headers)
+    shared.bindings.read_message reads it, CONTRACT.md "Routes in"; without one, a batch); `origin` (origin_of) for
+    a copy handed back at a stop, read under its original routing key. consume_event, meetings' ingest and what a
+    consumer counts of its deliveries all ask this, so no route reads one delivery two ways."""
+    routing_key = origin.routing_key if origin is not None else raw.routing_key
+    return is_batch(raw.content_type, routing_key, bytes(raw.body), headers=raw.headers)
 
 
 def published_key(raw: Any) -> str | None:
@@ -820,7 +823,6 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
     _, given_id, given_type = peek_identity(item.raw)
     event_id = item.envelope.id if item.envelope else given_id if is_identifier(given_id) else None
     event_type = item.envelope.type if item.envelope else given_type if is_identifier(given_type) else None
-    replayed = (raw.headers or {}).get(REPLAYED_HEADER)
     properties = aiormq.spec.Basic.Properties(
         content_type=CLOUDEVENT_CONTENT_TYPE,
         delivery_mode=2,
@@ -835,7 +837,7 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
                 deliveries=delivery_count(raw),
             ),
             "x-chibo-batch-position": item.position,
-            **({REPLAYED_HEADER: replayed} if replayed is not None else {}),
+            **replay_marks(raw.headers),
         },
     )
     await _publish_dead_letter(raw, body, properties, consumer=consumer)
@@ -847,6 +849,17 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
 REPLAYED_HEADER = "x-chibo-replayed"
 """How often an operator replayed a dead letter (shared.ops.dead_letters.replay_dead_letters): its dead letter keeps
 it when it dies again, so the listing counts every death (death_of), not the last one alone."""
+REPLAY_IDS_HEADER = "x-chibo-replay-ids"
+"""The replays (their `replay_id`, space-separated, the latest last) that sent a dead letter back: its dead letter
+keeps them when it dies again, so the same replay sent again (an unanswered form resent) sends it back no second
+time (shared.ops.dead_letters.replay_dead_letters)."""
+REPLAY_MARKS = (REPLAYED_HEADER, REPLAY_IDS_HEADER)
+
+
+def replay_marks(headers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The operators' replay headers (REPLAY_MARKS) of a delivery's `headers`, which a dead letter written of it
+    keeps (the broker's other `x-…` headers are its own): {} when it was never replayed."""
+    return {name: value for name, value in (headers or {}).items() if name in REPLAY_MARKS}
 
 
 def death_headers(consumer: str, *, cause: str, death: str, deliveries: int) -> dict[str, Any]:
@@ -900,9 +913,7 @@ async def dead_letter_delivery(
     which stays in the log. `ack` and `reject` settle it as its consumer does (e.g. through shared.acking)."""
     raw = message.raw_message
     headers = {
-        name: value
-        for name, value in (raw.headers or {}).items()
-        if not name.startswith("x-") or name == REPLAYED_HEADER
+        name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-") or name in REPLAY_MARKS
     }
     headers.update(death_headers(consumer, cause=cause, death=death, deliveries=delivery_count(raw)))
     properties = aiormq.spec.Basic.Properties(

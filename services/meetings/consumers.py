@@ -22,12 +22,12 @@ from shared.consuming import (
     dead_letter_delivery,
     delivery_count,
     delivery_identity,
+    delivery_is_batch,
     hand_back,
     origin_of,
     retry_delay,
 )
 from shared.context import ServiceContext, door_subscriber
-from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import HandBack, hold_through_outage
@@ -135,7 +135,7 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> int:
     headers = raw.headers or {}
     origin = origin_of(raw, own_user=amqp_login(app.settings.amqp_url))  # a copy handed back at a stop: its original
     system = is_system_publisher(origin.user_id, app.settings.system_publishers)
-    batch = is_batch(raw.content_type, origin.routing_key, headers=headers)
+    batch = delivery_is_batch(raw, origin)  # as evaluation and notifications read a delivery (its body too)
     routed = published_key(origin.exchange, origin.routing_key)
     message_id = amqp_message_id(raw)
     event = (

@@ -142,6 +142,9 @@ class ReplayDeadLetters(Request[DeadLetterReplayReply]):
     message_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     """One row of the listing (DeadLetterReply.key): exactly one message is replayed, not every copy of its id."""
+    replay_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
+    """Names this replay: a letter it sent back before (died again since) is not sent back again by it, so the same
+    replay sent twice (an unanswered form resent) sends each letter once (shared.ops.dead_letters)."""
 
 
 class PurgeDeadLetters(Request[DeadLetterPurgeReply]):

@@ -25,7 +25,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
-from shared.consuming import REPLAYED_HEADER
+from shared.consuming import REPLAY_IDS_HEADER, REPLAYED_HEADER
 from shared.ops import rfc3339
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
@@ -274,10 +274,13 @@ async def replay_dead_letters(
     event_id: str | None = None,
     message_id: str | None = None,
     key: str | None = None,
+    replay_id: str | None = None,
 ) -> dict[str, Any]:
     """Publish dead letters back to the queue they died in (all, the first `limit`, those of one event id or AMQP
     message id, or the one row of the listing `key` names: that message once, not the other copies of its id);
-    messages not chosen stay. Returns how many were replayed and kept."""
+    messages not chosen stay. `replay_id` names the replay (a web form's, the same when that form is sent again): each
+    copy carries it (REPLAY_IDS_HEADER), and a dead letter already sent back by it (died again since) is kept, so the
+    same replay sent twice sends no letter back twice. Returns how many were replayed and kept."""
     if key is not None:
         limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
@@ -288,8 +291,10 @@ async def replay_dead_letters(
         declared = await channel.declare_queue(queue, passive=True)
         waiting = declared.declaration_result.message_count or 0
         choosing = limit is not None or event_id is not None or message_id is not None or key is not None
-        if waiting and choosing and not await peek_is_safe(connection, queue):
+        safe = not waiting or await peek_is_safe(connection, queue)
+        if choosing and not safe:
             raise unsafe(queue)  # those not chosen are given back: each return counts
+        kept_by = replay_id if safe else None  # all of a queue unsafe to read: every letter sent back, none kept
         for _ in range(waiting):  # bounded by what was there: replayed messages that die again are not seen twice
             if limit is not None and replayed >= limit:
                 break
@@ -298,7 +303,8 @@ async def replay_dead_letters(
                 break
             origin = death_of(message)["queue"]
             chosen = (
-                (event_id is None or describe(message, 0)["event_id"] == event_id)
+                not replayed_by(message, kept_by)
+                and (event_id is None or describe(message, 0)["event_id"] == event_id)
                 and (message_id is None or message.message_id == message_id)
                 and (key is None or row_key(message) == key)
             )
@@ -308,6 +314,8 @@ async def replay_dead_letters(
                 continue  # left unacknowledged until the end: given back now, `get` would hand it out again
             headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
+            if replay_id is not None:
+                headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])
             await channel.default_exchange.publish(
                 message_copy(message, headers=headers),
                 routing_key=origin,
@@ -321,6 +329,23 @@ async def replay_dead_letters(
     finally:
         await channel.close()
     return {"queue": queue, "replayed": replayed, "kept": kept}
+
+
+REPLAY_IDS_KEPT = 16
+"""The latest replays a dead letter names (REPLAY_IDS_HEADER): a letter sent back more often forgets the oldest."""
+
+
+def replay_ids(message: AbstractIncomingMessage) -> list[str]:
+    """The replays that sent this dead letter back (REPLAY_IDS_HEADER), oldest first; [] when none named itself."""
+    said = (message.headers or {}).get(REPLAY_IDS_HEADER)
+    if isinstance(said, bytes):
+        said = said.decode("utf-8", "replace")
+    return str(said).split() if said else []
+
+
+def replayed_by(message: AbstractIncomingMessage, replay_id: str | None) -> bool:
+    """Whether the replay `replay_id` sent this dead letter back before (it died again since); False for None."""
+    return replay_id is not None and replay_id in replay_ids(message)
 
 
 async def purge_dead_letters(connection: AbstractConnection, queue: str) -> dict[str, Any]:

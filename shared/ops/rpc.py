@@ -72,6 +72,7 @@ def add_dead_letter_methods(
                 event_id=request.event_id,
                 message_id=request.message_id,
                 key=request.key,
+                replay_id=request.replay_id,
             )
         )
         log.info(
@@ -82,6 +83,7 @@ def add_dead_letter_methods(
             event_id=request.event_id,
             message_id=request.message_id,
             key=request.key,
+            replay_id=request.replay_id,
             limit=request.limit,
         )
         return result

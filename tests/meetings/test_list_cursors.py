@@ -339,3 +339,61 @@ async def test_the_reports_sub_units_read_every_child_once_while_children_are_ad
     assert (shown, cells) == ([], 0)  # evaluation has no figures here: only what was asked is looked at
     assert rpc_changing.pages >= 4
     each_once(rpc_changing.asked, before)
+
+
+class MembersChangedBetweenPages:
+    """A gateway state's rpc that answers ListMembersAfter from meetings in this process and, after each of its
+    pages, runs `change` (members added or renamed meanwhile); the ids of every member each page carried kept in
+    `read`, in order."""
+
+    def __init__(self, served: InProcessMeetings, change: Callable[[], Awaitable[None]]) -> None:
+        self.served = served
+        self.change = change
+        self.read: list[str] = []
+        self.pages = 0
+
+    async def call(self, request: Request[Any]) -> Any:
+        """The reply to one request, as the RPC client gives it."""
+        reply = await self.served.call(request)
+        if isinstance(request, rpc.ListMembersAfter):
+            self.pages += 1
+            self.read += [item.id for item in reply.items]
+            await self.change()
+        return reply
+
+
+async def test_the_webs_members_by_id_reads_every_member_once_while_members_are_added_and_renamed(
+    state: Any, uow_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # data.members_by_id reads a cell's roster whole page by page (ListMembersAfter, keyset by id) and orders it by
+    # name once: a member added between two pages (its id before or after the page's last) or renamed (moving in the
+    # name order) must neither repeat one already read nor hide one that was there
+    cell = await a_cell(uow_factory, 30)
+    before = [m["id"] for m in (await reads.list_cell_members(cell, OFFICER, state, limit=1000))["items"]]
+    assert len(before) == 30
+    turns = iter(range(1000))
+
+    async def add_and_rename() -> None:
+        turn = next(turns)
+        renamed = before[min(len(before) - 1, 3 * turn)]
+        await ingest(
+            uow_factory,
+            [
+                ev.member(f"a-{random_id('mem')}", cell),  # before every id read so far
+                ev.member(f"z-{random_id('mem')}", cell),  # after every id
+                ev.member(renamed, cell, data={"full_name": f"Ấn Đổi Tên {turn}"}),  # first in the name order now
+            ],
+        )
+
+    rpc_changing = MembersChangedBetweenPages(state.rpc, add_and_rename)
+    monkeypatch.setattr(data, "MEMBERS_PAGE", LIMIT)
+    monkeypatch.setattr(data, "authorize_unit", _allowed_unit)
+    members = await data.members_by_id(SimpleNamespace(rpc=rpc_changing, directory=None), OFFICER, cell)  # type: ignore[arg-type]
+    assert rpc_changing.pages >= 4
+    each_once(rpc_changing.read, before)
+    assert set(before) <= set(members)
+
+
+async def _allowed_unit(*args: Any, **kwargs: Any) -> None:
+    """The subtree check passed (tested on its own)."""
+    return None

@@ -205,3 +205,34 @@ def test_the_brokers_version_is_read_from_its_handshake() -> None:
     assert broker_version(fake_connection("4.2.0-rc.1")) == ()  # not plainly numbered: taken as 4 by the callers
     assert broker_version(fake_connection(None)) == ()
     assert broker_version(fake_connection(None).transport) == ()  # no handshake at all
+
+
+async def test_the_same_replay_sent_twice_sends_a_letter_back_once_though_it_died_again(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """A replay unanswered may have been done; sent again (the same `replay_id`: the same web form), a letter it sent
+    back that died again meanwhile stays a dead letter. Another replay sends it back."""
+    event_id = random_id("again")
+    await dead_letter(connection, event_id)
+    channel = await connection.channel()
+    origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
+
+    async def died_again() -> dict[str, Any]:
+        copy = await origin.get(no_ack=False, fail=True)
+        assert copy is not None and copy.message_id == event_id
+        dlq = await connection.channel(publisher_confirms=True)  # it dies as a consumer's dead letter: to the `.dlq`
+        headers = {**(copy.headers or {}), "x-first-death-queue": NOTIFICATIONS_EVENTS.name}
+        await dlq.default_exchange.publish(
+            aio_pika.Message(copy.body, headers=headers, message_id=copy.message_id), routing_key=DLQ
+        )
+        await copy.ack()
+        return headers
+
+    assert (await replay_dead_letters(connection, DLQ, replay_id="form-1"))["replayed"] == 1
+    assert (await died_again())["x-chibo-replay-ids"] == "form-1"
+    assert await replay_dead_letters(connection, DLQ, replay_id="form-1") == {"queue": DLQ, "replayed": 0, "kept": 1}
+    assert await origin.get(fail=False) is None
+    assert (await replay_dead_letters(connection, DLQ, replay_id="form-2"))["replayed"] == 1
+    headers = await died_again()
+    assert (headers["x-chibo-replay-ids"], headers["x-chibo-replayed"]) == ("form-1 form-2", 2)
+    await (await channel.declare_queue(DLQ, passive=True)).purge()

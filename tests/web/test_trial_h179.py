@@ -195,7 +195,7 @@ async def test_a_forms_text_holding_an_unstorable_character_is_refused_naming_th
         return b""
 
     request: Any = SimpleNamespace(
-        form=form, body=body, headers={}, state=SimpleNamespace(), url=SimpleNamespace(path="/app/cells/c/meetings")
+        form=form, body=body, headers={}, state=SimpleNamespace(), url=SimpleNamespace(path="/app/x")
     )
     await seen.schedule(request)
     assert seen.sent == []

@@ -31,7 +31,7 @@ def posted(values: dict[str, str]) -> Any:
         return b""
 
     return SimpleNamespace(
-        form=form, body=body, headers={}, state=SimpleNamespace(), url=SimpleNamespace(path="/app/cells/c/meetings")
+        form=form, body=body, headers={}, state=SimpleNamespace(), url=SimpleNamespace(path="/app/x")
     )
 
 

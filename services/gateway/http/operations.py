@@ -2,7 +2,8 @@
 
 import asyncio
 import uuid
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable
+from typing import Annotated, Any, Literal, TypeVar
 
 import aio_pika
 import httpx
@@ -122,6 +123,32 @@ async def list_rejections(
     )
 
 
+T = TypeVar("T")
+ACTION_UNANSWERED = (
+    "the action was sent and may already have been carried out before the service stopped answering: read the list"
+    " again before sending it again. Sent again it does nothing twice: a row acted on already is answered as not found"
+    " or done (404, 409), and a dead-letter replay sent again from the same web form sends no letter back twice"
+)
+"""Said with a 503 of an operator's action (a replay, retry, drop or dismissal) its service did not answer: asked,
+perhaps done; what the same action sent again does (each checked: one row's action finds it gone or done, a web
+replay of dead letters names itself, shared.ops.dead_letters.replay_dead_letters)."""
+PURGE_UNANSWERED = (
+    "the purge was sent and the queue may already have been emptied before the service stopped answering: list it"
+    " again before purging it again, which deletes every dead letter it holds then, those that arrived since too"
+)
+"""Said with a 503 of a dead-letter purge its service did not answer: sent again it is no longer the same deletion."""
+
+
+async def acting(call: Awaitable[T], detail: str = ACTION_UNANSWERED) -> T:
+    """The answer of an operator's action (`call`: its RPC); a silence of its service is ServiceUnavailable with
+    `detail` (the action was sent: perhaps done, and what sending it again does), as a command's 503 says, never
+    "did not answer" alone, which a web form read as nothing sent (core.WebRoute)."""
+    try:
+        return await call
+    except ServiceUnavailable as exc:
+        raise exc.explained(detail) from exc.__cause__
+
+
 @router.post(
     "/rejections/{rejection_id}/replay",
     response_model=IngestOutcomeRead,
@@ -140,7 +167,7 @@ async def replay_rejection(
     request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None, "attempt": attempt}
     try:
         asked = meetings.ReplayRejection(rejection_id=rejection_id, event=event, attempt=attempt)
-        return (await state.rpc.call(asked)).model_dump()
+        return (await acting(state.rpc.call(asked))).model_dump()
     except RpcError as exc:
         if exc.code == "not_found" and exc.field == "attempt":
             raise not_found("attempt", f"{attempt} of rejection {rejection_id}") from None
@@ -164,8 +191,10 @@ async def dismiss_rejection(
     request.state.audit_detail = {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": body.reason}
     log.info("operator_action", action="rejection_dismissed", sub=caller.sub, rejection_id=rejection_id)
     try:
-        reply = await state.rpc.call(
-            meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
+        reply = await acting(
+            state.rpc.call(
+                meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
+            )
         )
     except RpcError as exc:
         if exc.code == "not_found":
@@ -380,7 +409,7 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
     RETRY_DELIVERIES.check(caller)
     request.state.audit_detail = {"delivery_id": delivery_id}
     try:
-        return (await state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id))).model_dump()
+        return (await acting(state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id)))).model_dump()
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("delivery", str(delivery_id)) from None

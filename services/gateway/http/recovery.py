@@ -14,10 +14,13 @@ from fastapi import APIRouter, Depends, Path, Request
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import not_found
+from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
 from services.gateway.http.operations import (
+    PURGE_UNANSWERED,
     READ_DEAD_LETTERS,
+    acting,
     get_system_health,
     no_consumer,
     queue_states,
@@ -164,11 +167,10 @@ async def replay_dead_letters(
     REPLAY_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
     choice = body.model_dump(exclude_none=True)
-    reply = await _call_not_found(
-        state.rpc.call(CATALOGS[service].replay_dead_letters(queue=queue, **choice), timeout=60),
-        "dead-letter queue",
-        queue,
-    )
+    # a web form's one-time key names the replay: the same form sent again (unanswered, resent) sends no letter twice
+    replay_id = resubmission_event_id(request, caller, event_type="dead_letters.replay", subject=queue, content=choice)
+    asked = CATALOGS[service].replay_dead_letters(queue=queue, replay_id=replay_id, **choice)
+    reply = await _call_not_found(acting(state.rpc.call(asked, timeout=60)), "dead-letter queue", queue)
     detail = {"queue": queue, "replayed": reply.replayed, "kept": reply.kept, **choice}
     if reply.replayed == 0 and (unknown := chosen_by_id(choice)) is not None:
         request.state.audit_detail = {"action": "dead_letters_replayed", **detail}
@@ -194,7 +196,9 @@ async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller,
     PURGE_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
     reply = await _call_not_found(
-        state.rpc.call(CATALOGS[service].purge_dead_letters(queue=queue)), "dead-letter queue", queue
+        acting(state.rpc.call(CATALOGS[service].purge_dead_letters(queue=queue)), PURGE_UNANSWERED),
+        "dead-letter queue",
+        queue,
     )
     _acted(request, caller, "dead_letters_purged", queue=queue, purged=reply.purged)
     return DeadLetterPurgeRead(queue=queue, service=service, purged=reply.purged)
@@ -229,7 +233,7 @@ async def replay_parked_rows(
     replayed are listed (`replayed_ids`) and each id that names no parked row is said unknown (`unknown`, in the error
     shape); a 404 naming them when none of the ids given names a parked row."""
     REPLAY_PARKED.check(caller)
-    reply = await state.rpc.call(CATALOGS[service].replay_parked_rows(ids=None if body.all else body.ids))
+    reply = await acting(state.rpc.call(CATALOGS[service].replay_parked_rows(ids=None if body.all else body.ids)))
     detail: dict[str, Any] = {"service": service, "ids": body.ids or "all", "replayed": reply.replayed}
     if reply.missing:
         detail["missing"] = reply.missing
@@ -257,7 +261,9 @@ async def drop_parked_row(
     """Delete one parked row for good: its event is never published. The row and the reason are audited."""
     DROP_PARKED.check(caller)
     reply = await _call_not_found(
-        state.rpc.call(CATALOGS[service].drop_parked_row(id=row_id, reason=body.reason)), "parked row", str(row_id)
+        acting(state.rpc.call(CATALOGS[service].drop_parked_row(id=row_id, reason=body.reason))),
+        "parked row",
+        str(row_id),
     )
     _acted(
         request,
@@ -312,7 +318,7 @@ async def retry_held_event(body: HeldEventCreate, request: Request, caller: Call
     not held but rejected (replay its rejection), 404 when no held or rejected event has that id."""
     RETRY_HELD.check(caller)
     try:
-        reply = await state.rpc.call(meetings.RetryHeldEvent(source=body.source, event_id=body.event_id))
+        reply = await acting(state.rpc.call(meetings.RetryHeldEvent(source=body.source, event_id=body.event_id)))
     except RpcError as exc:
         if exc.code != "not_found":
             raise
@@ -326,7 +332,7 @@ async def drop_held_event(body: HeldEventDropCreate, request: Request, caller: C
     """Stop holding an event: it becomes a stored, published rejection with the reason (replayable later)."""
     DROP_HELD.check(caller)
     reply = await _call_not_found(
-        state.rpc.call(meetings.DropHeldEvent(source=body.source, event_id=body.event_id, reason=body.reason)),
+        acting(state.rpc.call(meetings.DropHeldEvent(source=body.source, event_id=body.event_id, reason=body.reason))),
         "held event",
         body.event_id,
     )

@@ -430,12 +430,16 @@ def resent_alike(request: Request, labels: FormLabels) -> bool:
 
 async def form_again_page(request: Request, labels: FormLabels, *, sent: bool) -> HTMLResponse:
     """The 503 page of a command's form (forms.form_of was read) that a service did not answer: not before its
-    command was sent (NOT_SENT), or after (`sent`: PERHAPS_SAVED); the same form again, posting to the same address
-    with every value as sent (what was typed or chosen to change, the rest, its `form_key` among them, hidden), so
-    sending it again unchanged is the same command, recorded once; the labels' `again_note` said under the note."""
+    command was sent (NOT_SENT), or after (`sent`: PERHAPS_SAVED, or the labels' own `unanswered` title and note for
+    an action on a list, with the way to that list, `back`); the same form again, posting to the same address with
+    every value as sent (what was typed or chosen to change, the rest, its `form_key` among them, hidden), so sending
+    it again unchanged is the same command, recorded once; the labels' `again_note` said under the note."""
     inputs = form_again(await posted_form(request), labels)
     action = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     title, note = (_("Perhaps already saved"), _(PERHAPS_SAVED)) if sent else (_("Not saved"), _(NOT_SENT))
+    if sent and labels.unanswered is not None:  # an action on a list (an operator's): perhaps done, the list tells
+        title, note = (_(said) for said in labels.unanswered)
+    back = (labels.back[0], _(labels.back[1])) if labels.back is not None else None
     return render(
         request,
         "not_sent.html",
@@ -446,6 +450,7 @@ async def form_again_page(request: Request, labels: FormLabels, *, sent: bool) -
         inputs=inputs,
         people_unavailable=_(PEOPLE_UNAVAILABLE),
         more=_(labels.again_note) if labels.again_note else None,
+        back=back,
     )
 
 

@@ -230,6 +230,12 @@ class FormLabels:
     again_note: str | None = None
     """Said (N_ marked) over this form drawn again (core.form_again_page) besides whether it was saved: what its
     handler could not learn for it (the channels on offer while notifications does not answer)."""
+    unanswered: tuple[str, str] | None = None
+    """(title, note), N_ marked, of this form drawn again after it was sent and not answered (core.form_again_page),
+    for a form that acts on what a list shows rather than records something (an operator's replay, retry, drop): it
+    may have been done, which the list tells, and what sending it again does; None: "perhaps already saved"."""
+    back: tuple[str, str] | None = None
+    """(address, label N_ marked) of the page whose list tells whether the form drawn again was acted on."""
 
     def is_free(self, name: str) -> bool:
         """Whether input `name` (`reason-<member>` by its stem) is one of `free`."""

@@ -237,48 +237,93 @@ QUERY_LABELS = {
 }
 """What the page's address parameters choose, as its refusals name them (never the raw parameter, which no one sees
 on the page); each dead-letter queue's and service's list is named with its queue or service (list_offsets)."""
+ACTION_PERHAPS_DONE = (
+    N_("Perhaps already done"),
+    N_(
+        "The request was sent, but the system did not answer in time, so it may already have been carried out. Open"
+        " the operations page again and check the list before sending it again: a row no longer listed was acted on."
+        " Sending it again unchanged does nothing twice: a row already acted on is only reported as not found or"
+        " already done, and dead letters already sent back are not sent back again."
+    ),
+)
+"""The title and note of an action's form (a replay, retry, drop or dismissal) sent and not answered
+(core.form_again_page): it may have been done, the list says whether, and sent again it does nothing twice (each
+action checked: http.operations.ACTION_UNANSWERED)."""
+PURGE_PERHAPS_DONE = (
+    N_("Perhaps already deleted"),
+    N_(
+        "The deletion was sent, but the system did not answer in time, so the dead letters may already have been"
+        " deleted. Open the operations page again and check the queue before sending it again: sent again, it deletes"
+        " every dead letter the queue holds at that moment, including any that arrived since."
+    ),
+)
+"""The title and note of the purge's form sent and not answered: a purge sent again is another deletion."""
+BACK_TO_PAGE = (PAGE, N_("Back to the operations page"))
+"""Where an action's form drawn again leads back to: the page whose lists tell whether it was done."""
 REASON = {"reason": N_("Reason")}
 FREE_REASON = frozenset(REASON)
 """The reason, the one input of the page's forms a person types: free text (forms.FormLabels.free)."""
 DEAD_LETTER_REPLAY_FORM = forms.FormLabels(
-    hidden=frozenset({"csrf", "queue", "event_id", "message_id", "key"}),
-    order=("csrf", "queue", "event_id", "message_id", "key"),
+    hidden=frozenset({"csrf", "form_key", "queue", "event_id", "message_id", "key"}),
+    order=("csrf", "form_key", "queue", "event_id", "message_id", "key"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
 )
 PURGE_FORM = forms.FormLabels(
     choices={"confirm": N_("The box confirming the deletion")},
     hidden=frozenset({"csrf", "queue"}),
     order=("csrf", "queue", "confirm", "purge"),
+    unanswered=PURGE_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
 )
-PARKED_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "service", "id"}), order=("csrf", "service", "id"))
+PARKED_REPLAY_FORM = forms.FormLabels(
+    hidden=frozenset({"csrf", "service", "id"}),
+    order=("csrf", "service", "id"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
+)
 PARKED_DROP_FORM = forms.FormLabels(
     fields=REASON,
     hidden=frozenset({"csrf", "service", "id"}),
     free=FREE_REASON,
     order=("csrf", "service", "id", "reason", "drop-"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
 )
 HELD_RETRY_FORM = forms.FormLabels(
-    hidden=frozenset({"csrf", "source", "event_id"}), order=("csrf", "source", "event_id")
+    hidden=frozenset({"csrf", "source", "event_id"}),
+    order=("csrf", "source", "event_id"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
 )
 HELD_DROP_FORM = forms.FormLabels(
     fields=REASON,
     hidden=frozenset({"csrf", "source", "event_id"}),
     free=FREE_REASON,
     order=("csrf", "source", "event_id", "reason", "held-"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
 )
 DISMISS_FORM = forms.FormLabels(
     fields=REASON,
     hidden=frozenset({"csrf", "rejection_id", "event_id"}),
     free=FREE_REASON,
     order=("csrf", "rejection_id", "event_id", "reason", "dismiss-"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
 )
 REJECTION_REPLAY_FORM = forms.FormLabels(
     hidden=frozenset({"csrf", "rejection_id", "event_id", "attempt"}),
     order=("csrf", "rejection_id", "event_id", "attempt"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
 )
 """The page's forms' inputs as operations.html labels them: the rows' ids and names filled in by the page, the
 reason a drop or a dismissal gives, and the purge's confirming tick; `order`, top to bottom as the page has them
 (the reason's error is keyed by its row, `drop-<row>`, which marks that row's input), the order their errors are
-listed in."""
+listed in; each, sent and not answered, comes back saying it may have been done (ACTION_PERHAPS_DONE, the purge's
+PURGE_PERHAPS_DONE) with the way back to the page's lists. A dead-letter replay's form carries a one-time key, which
+names the replay (http.recovery.replay_dead_letters): sent again, it sends no letter back twice."""
 
 
 def list_offset(request: Request, parameter: str, *, what: str, anchor: str) -> int:
