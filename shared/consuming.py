@@ -549,7 +549,7 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
         envelope = read_delivery(raw)
     except InvalidEvent as exc:
         log.error("event_unreadable", consumer=consumer, reason=exc.reason, field=exc.field, **delivery_identity(raw))
-        await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
+        await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
         return "dead_lettered"
     with message_context(
         event_id=envelope.id,
@@ -561,7 +561,7 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
         misrouted = misrouted_reason(envelope.type, published_key(raw))
         if misrouted is not None:
             log.error("event_misrouted", consumer=consumer, reason=misrouted, routing_key=raw.routing_key)
-            await _dead_letter_delivery(message, consumer=consumer, cause=misrouted)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=misrouted)
             return "dead_lettered"
         handler = handlers.get(envelope.type)
         if handler is None:
@@ -570,13 +570,13 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
         refused = plan.refusal(envelope.type, raw)
         if refused is not None:
             log.error("event_publisher_refused", consumer=consumer, reason=refused, user_id=plan.origin(raw).user_id)
-            await _dead_letter_delivery(message, consumer=consumer, cause=refused)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=refused)
             return "dead_lettered"
         try:
             event = read_event(envelope, plan.models)
         except InvalidEvent as exc:
             log.error("event_invalid", consumer=consumer, reason=exc.reason, field=exc.field)
-            await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
             return "dead_lettered"
         try:
             outcome = await _apply(plan, [(event, handler)])
@@ -585,13 +585,13 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
             return "handed_back"
         except Contradiction as exc:
             log.error("event_contradicts_state", consumer=consumer, reason=exc.reason, field=exc.field)
-            await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
             return "dead_lettered"
         except Exception as exc:
             deliveries = delivery_count(raw)
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
             if deliveries >= delivery_limit - 1:  # its last allowed delivery: dead-lettered now, saying why
-                await _dead_letter_delivery(message, consumer=consumer, cause=repr(exc), death="delivery_limit")
+                await _dead_letter_delivery(message, plan, consumer=consumer, cause=repr(exc), death="delivery_limit")
                 return "dead_lettered"
             await asyncio.sleep(retry_delay(deliveries))
             await message.reject(requeue=True)
@@ -724,7 +724,7 @@ async def _consume_batch(
         log.error(
             "event_batch_unreadable", consumer=consumer, reason=exc.reason, field=exc.field, **delivery_identity(raw)
         )
-        await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
+        await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
         EVENTS_CONSUMED.labels(consumer, "batch", "dead_lettered").inc()
         return {"dead_lettered": 1}
     items = [_Item(position, value) for position, value in enumerate(batch.items)]
@@ -770,7 +770,7 @@ async def _consume_batch(
         dead = [item for item in items if item.outcome in ("dead_lettered", "failed")]
         try:
             for item in dead:
-                await _dead_letter(raw, item, consumer=consumer)
+                await _dead_letter(raw, item, consumer=consumer, **plan.republished(raw))
         except Exception as exc:  # the dead letters could not be written: try the whole message again
             deliveries = delivery_count(raw)
             log.exception(
@@ -919,8 +919,17 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
                 log.exception("event_handler_failed", consumer=consumer, position=item.position, error=repr(exc))
 
 
-async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: str) -> None:
-    """Publish one event of a batch alone to the consumer's dead-letter queue, saying why (confirmed)."""
+async def _dead_letter(
+    raw: AbstractIncomingMessage,
+    item: _Item,
+    *,
+    consumer: str,
+    origin: Origin | None = None,
+    own_user: str | None = None,
+) -> None:
+    """Publish one event of a batch alone to the consumer's dead-letter queue, saying why (confirmed); with `origin`
+    and `own_user` (the consumer's login) as `own_user`, carrying who first published it (vouched: origin_of), so a
+    replay through the service is judged by its original publisher (shared.ops.dead_letters.replay_dead_letters)."""
     body = json.dumps(item.raw, ensure_ascii=False, default=lambda value: getattr(value, "text", repr(value))).encode()
     # an event not read (over the limit, or broken) still names itself by the id and type it gives, when well-formed
     _, given_id, given_type = peek_identity(item.raw)
@@ -942,7 +951,9 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
             ),
             "x-chibo-batch-position": item.position,
             **({REPLAYED_HEADER: replayed} if replayed is not None else {}),
+            **(origin_headers(origin) if origin is not None and own_user else {}),
         },
+        user_id=own_user if origin is not None and own_user else None,
     )
     await _publish_dead_letter(raw, body, properties, consumer=consumer)
     log.warning(
@@ -979,8 +990,11 @@ async def _publish_dead_letter(
         raise RuntimeError(f"the broker refused a dead letter of {consumer}")
 
 
-async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause: str, death: str = "rejected") -> None:
-    """Dead-letter a whole delivery saying why (dead_letter_delivery), acked or rejected on its own."""
+async def _dead_letter_delivery(
+    message: RabbitMessage, plan: _Plan, *, consumer: str, cause: str, death: str = "rejected"
+) -> None:
+    """Dead-letter a whole delivery saying why (dead_letter_delivery), acked or rejected on its own, carrying who
+    first published it when the consumer checks publishers (_Plan.republished)."""
     await dead_letter_delivery(
         message,
         consumer=consumer,
@@ -988,6 +1002,7 @@ async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause:
         death=death,
         ack=message.ack,
         reject=lambda: message.reject(requeue=False),
+        **plan.republished(message.raw_message),
     )
 
 
@@ -999,11 +1014,15 @@ async def dead_letter_delivery(
     death: str,
     ack: Callable[[], Awaitable[None]],
     reject: Callable[[], Awaitable[None]],
+    origin: Origin | None = None,
+    own_user: str | None = None,
 ) -> None:
     """Dead-letter a whole delivery saying why: a copy (body, properties, headers but the broker's `x-…` ones, plus
     death_headers) published to the consumer's `.dlq`, confirmed, then the delivery settled by `ack`. When the copy
     cannot be published it is settled by `reject` (without requeue): the broker dead-letters it without the cause,
-    which stays in the log. `ack` and `reject` settle it as its consumer does (e.g. through shared.acking)."""
+    which stays in the log. `ack` and `reject` settle it as its consumer does (e.g. through shared.acking). With
+    `origin` and `own_user` (the consumer's login) it is published as `own_user` carrying who first published the
+    delivery (origin_headers), which a replay through the service keeps (replay_dead_letters)."""
     raw = message.raw_message
     headers = {
         name: value
@@ -1011,6 +1030,9 @@ async def dead_letter_delivery(
         if not name.startswith("x-") or name == REPLAYED_HEADER
     }
     headers.update(death_headers(consumer, cause=cause, death=death, deliveries=delivery_count(raw)))
+    vouched = origin is not None and bool(own_user)
+    if origin is not None and vouched:
+        headers.update(origin_headers(origin))
     properties = aiormq.spec.Basic.Properties(
         content_type=raw.content_type,
         content_encoding=raw.content_encoding,
@@ -1020,6 +1042,7 @@ async def dead_letter_delivery(
         message_type=raw.type,
         app_id=raw.app_id,
         timestamp=datetime.now(UTC),  # when it died
+        user_id=own_user if vouched else None,
         headers=headers,
     )
     try:

@@ -25,7 +25,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
-from shared.consuming import REPLAYED_HEADER
+from shared.consuming import REPLAYED_HEADER, Origin, origin_headers, origin_of
 from shared.ops import rfc3339
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
@@ -281,6 +281,7 @@ async def replay_dead_letters(
     if key is not None:
         limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
+    login = connection_login(connection)
     channel = await connection.channel(publisher_confirms=True)
     replayed = kept = 0
     last_kept: AbstractIncomingMessage | None = None
@@ -308,8 +309,10 @@ async def replay_dead_letters(
                 continue  # left unacknowledged until the end: given back now, `get` would hand it out again
             headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
+            if login:  # as its login, naming who first published it: the service replaying vouches for it
+                headers.update(origin_headers(Origin("", origin, origin_of(message, own_user=login).user_id)))
             await channel.default_exchange.publish(
-                message_copy(message, headers=headers),
+                message_copy(message, headers=headers, user_id=login),
                 routing_key=origin,
                 timeout=30,
             )
@@ -321,6 +324,14 @@ async def replay_dead_letters(
     finally:
         await channel.close()
     return {"queue": queue, "replayed": replayed, "kept": kept}
+
+
+def connection_login(connection: AbstractConnection) -> str | None:
+    """The broker user `connection` logged in as (None when it does not say), which a copy it publishes again carries
+    as `user_id`: consumers of chibo.events trust who first published a copy only from their own login
+    (shared.consuming.origin_of), so a dead letter replayed through its service is judged by its original publisher."""
+    user = getattr(getattr(connection, "url", None), "user", None)
+    return user if isinstance(user, str) and user else None
 
 
 async def purge_dead_letters(connection: AbstractConnection, queue: str) -> dict[str, Any]:

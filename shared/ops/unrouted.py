@@ -11,6 +11,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
+from shared.consuming import ORIGIN_HEADERS, Origin, origin_headers
+from shared.ops.dead_letters import connection_login
 from shared.topology import CONSUMER_QUEUES, EVENTS_EXCHANGE, message_copy, unrouted_watch, watched_keys
 
 UNROUTED_SERVICES = tuple(sorted(watched_keys(CONSUMER_QUEUES)))
@@ -29,6 +31,7 @@ async def return_unrouted(connection: AbstractConnection, service: str, *, dry_r
     takes them all and gives them all back untouched. {queue, moved, routing_keys (key -> count), left, dry_run};
     NoUnroutedWatch when the queue does not exist."""
     name = unrouted_watch(service)
+    login = connection_login(connection)
     channel = await connection.channel(publisher_confirms=True)
     try:
         try:
@@ -44,7 +47,10 @@ async def return_unrouted(connection: AbstractConnection, service: str, *, dry_r
             keys[key] += 1
             if dry_run:
                 continue  # left unacknowledged: back in the queue when the channel closes
-            copy = message_copy(message, headers=dict(message.headers or {}), timestamp=message.timestamp)
+            # as this login, naming who first published it: a consumer running as the same login trusts that (origin_of)
+            headers = {name: value for name, value in (message.headers or {}).items() if name not in ORIGIN_HEADERS}
+            headers.update(origin_headers(Origin(EVENTS_EXCHANGE, key, message.user_id)))
+            copy = message_copy(message, headers=headers, timestamp=message.timestamp, user_id=login)
             await exchange.publish(copy, routing_key=key, timeout=30)  # returns once the broker confirmed it
             await message.ack()
             moved += 1

@@ -35,6 +35,7 @@ from shared.consuming import Publishers, check_unchanged, origin_of, publisher_r
 from shared.contracts.meetings import MeetingScheduled
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
+from shared.ops.dead_letters import replay_dead_letters
 from shared.outbox import OutboxRelay, add_to_outbox
 from shared.periods import VIETNAM_TZ
 from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE, NOTIFICATIONS_EVENTS
@@ -104,7 +105,11 @@ async def system(
     relaying = asyncio.create_task(relay.run())
     try:
         async with running_app(create_app(evaluation)), running_app(build_app(notifications)):
-            yield {"pool": pool, "admin": in_vhost(amqp_url, broker_users.vhost)}
+            yield {
+                "pool": pool,
+                "admin": in_vhost(amqp_url, broker_users.vhost),
+                "evaluation": credentials["evaluation"],
+            }
     finally:
         relay.stop()
         relaying.cancel()
@@ -237,6 +242,25 @@ async def test_a_fact_moving_a_meeting_to_another_cell_is_refused_naming_the_fie
 
             reasons = await eventually(refused, timeout=60)
             assert reasons[0].startswith("data.cell_id:") and "a meeting never changes cell" in reasons[0], reasons
+    for meeting_id in (single, batched):
+        assert await cells_held(database_url, meeting_id) == (thon2, thon2, [thon2])
+
+    # replayed as the service replays its dead letters (the operations page's RPC: its own login), each is judged by
+    # who first published it (meetings' relay, which the dead letter names under evaluation's own user_id): refused
+    # again for its cell, never for its publisher
+    connection = await aio_pika.connect(system["evaluation"])
+    try:
+        replayed = await replay_dead_letters(connection, EVALUATION_FACTS.dead_letter_queue)
+    finally:
+        await connection.close()
+    assert replayed["replayed"] >= 2
+    for meeting_id in (single, batched):
+
+        async def died_again(meeting_id: str = meeting_id) -> list[str] | None:
+            return await dead_reasons(system["admin"], EVALUATION_FACTS.dead_letter_queue, meeting_id) or None
+
+        again = await eventually(died_again, timeout=60)
+        assert all(reason.startswith("data.cell_id:") for reason in again), again
     for meeting_id in (single, batched):
         assert await cells_held(database_url, meeting_id) == (thon2, thon2, [thon2])
 
