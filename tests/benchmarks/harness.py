@@ -24,7 +24,6 @@ import aio_pika
 import psutil
 from aio_pika.abc import AbstractIncomingMessage
 
-from shared.config import broker_user_of
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
 from shared.topology import EVENTS_EXCHANGE
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
@@ -99,7 +98,6 @@ async def publish_messages(
                         message.body,
                         content_type=message.content_type,
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        user_id=broker_user_of(amqp_url),
                     ),
                     routing_key=message.routing_key,
                     timeout=120,
@@ -144,7 +142,6 @@ async def publish_at_rate(
                             message.body,
                             content_type=message.content_type,
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                            user_id=broker_user_of(amqp_url),
                         ),
                         routing_key=message.routing_key,
                         timeout=120,

@@ -32,7 +32,7 @@ from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings as NotificationsSettings
 from shared.config import publishers_by_owner
 from shared.consuming import Publishers, check_unchanged, origin_of, publisher_refusal
-from shared.contracts.meetings import MeetingScheduled
+from shared.contracts.meetings import MeetingScheduled, OrgUnitUpserted
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
 from shared.ops.dead_letters import replay_dead_letters
@@ -263,6 +263,53 @@ async def test_a_fact_moving_a_meeting_to_another_cell_is_refused_naming_the_fie
         assert all(reason.startswith("data.cell_id:") for reason in again), again
     for meeting_id in (single, batched):
         assert await cells_held(database_url, meeting_id) == (thon2, thon2, [thon2])
+
+
+def unit(unit_id: str, kind: str, *, day: int) -> Any:
+    """org.unit.upserted.v1 as meetings publishes it: a cell (residential) or a committee, as of `day` November."""
+    data: dict[str, Any] = {"id": unit_id, "name": "Chi bộ thôn 2", "kind": kind, "parent_id": None}
+    if kind == "cell":
+        data["category"] = "residential"
+    return new_event(
+        type="org.unit.upserted.v1",
+        source="urn:chibo:meetings",
+        time=datetime(2026, 11, day, 8, 0, tzinfo=VIETNAM_TZ),
+        data=OrgUnitUpserted.model_validate(data),
+    )
+
+
+async def test_a_snapshot_changing_a_units_kind_is_refused_naming_the_field(
+    system: dict[str, Any], database_url: str
+) -> None:
+    cell = random_id("cb-thon-2")
+    query = (
+        "SELECT (SELECT kind FROM evaluation.unit WHERE id = $1), (SELECT kind FROM notifications.unit WHERE id = $1)"
+    )
+
+    async def kinds() -> tuple[str | None, str | None]:
+        db = await asyncpg.connect(database_url)
+        try:
+            row = await db.fetchrow(query, cell)
+            assert row is not None
+            return row[0], row[1]
+        finally:
+            await db.close()
+
+    await relayed(system["pool"], unit(cell, "cell", day=1))
+
+    async def stored() -> bool:
+        return await kinds() == ("cell", "cell")
+
+    await eventually(stored, timeout=60)
+    await relayed(system["pool"], unit(cell, "committee", day=2))
+    for queue in (EVALUATION_FACTS.dead_letter_queue, NOTIFICATIONS_EVENTS.dead_letter_queue):
+
+        async def refused(queue: str = queue) -> list[str] | None:
+            return await dead_reasons(system["admin"], queue, cell) or None
+
+        reasons = await eventually(refused, timeout=60)
+        assert reasons[0].startswith("data.kind:") and "a unit never changes kind" in reasons[0], reasons
+    assert await kinds() == ("cell", "cell")
 
 
 def test_who_may_publish_is_derived_from_the_broker_users_and_the_source_text_is_never_trusted() -> None:

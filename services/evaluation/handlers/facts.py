@@ -90,8 +90,16 @@ async def _rescore_whole_cells(uow: ScoringUnitOfWork, event: Event[Any], cells:
 async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnitOfWork) -> None:
     """Store a unit snapshot; a move in the tree can change which committee's framework applies below it, and a
     cell's snapshot (even an older one) when the cell existed, so its periods are looked at again (not for a plain
-    newer active snapshot: a tree sent again would rescore every cell)."""
+    newer active snapshot: a tree sent again would rescore every cell). Contradiction naming `data.kind` for a
+    snapshot changing a stored unit's kind (meetings refuses it: "a unit never changes kind")."""
     data = event.data
+    check_unchanged(
+        "data.kind",
+        subject=f"unit {data.id}",
+        held=await uow.facts.unit_kind(data.id),
+        sent=data.kind.value,
+        rule="a unit never changes kind",
+    )
     changed, old_parent, may_move_span = await uow.facts.upsert_unit(
         unit=data.model_dump(mode="json"), stamp=stamp_of(event)
     )

@@ -171,9 +171,18 @@ async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnit) -> Meeting
 async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the unit snapshot (names, tree, contact e-mails) when newer; a cell's members and monitors hear of its
     meetings still ahead that were known before the cell (notices name the cell, so they waited for it; those
-    already sent are kept to once by their key)."""
+    already sent are kept to once by their key). Contradiction naming `data.kind` for a snapshot changing a known
+    unit's kind (meetings refuses it: "a unit never changes kind")."""
     data = event.data
     await uow.projection.lock_cell(data.id)
+    known = await uow.projection.get_unit(data.id)
+    check_unchanged(
+        "data.kind",
+        subject=f"unit {data.id}",
+        held=known.kind if known else None,
+        sent=data.kind.value,
+        rule="a unit never changes kind",
+    )
     unit = Unit(
         id=data.id,
         name=data.name,
