@@ -281,11 +281,11 @@ ORIGIN_HEADERS = ("x-chibo-origin-exchange", "x-chibo-origin-routing-key", "x-ch
 
 def origin_of(raw: Any, *, own_user: str | None) -> Origin:
     """How the delivery `raw` was first published: its own exchange, routing key and user_id; for a copy this service
-    published again itself (handed back at a stop, a dead letter replayed through its RPC, an unrouted copy returned:
-    its `user_id` this service's own login `own_user`, which the broker vouches for, no one else can publish it) the
-    original's, from ORIGIN_HEADERS."""
+    published again itself straight to its queue (handed back at a stop, a dead letter replayed through its RPC: from
+    the default exchange, its `user_id` this service's own login `own_user`, which the broker vouches for: no one else
+    can publish it) the original's, from ORIGIN_HEADERS."""
     headers = getattr(raw, "headers", None) or {}
-    if own_user and raw.user_id == own_user and ORIGIN_HEADERS[1] in headers:
+    if own_user and raw.exchange == "" and raw.user_id == own_user and ORIGIN_HEADERS[1] in headers:
         exchange, routing_key, user_id = (_text(headers.get(name)) for name in ORIGIN_HEADERS)
         return Origin(exchange, routing_key, user_id)
     return Origin(raw.exchange, raw.routing_key, raw.user_id)

@@ -11,7 +11,6 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
-from shared.consuming import ORIGIN_HEADERS, Origin, origin_headers
 from shared.ops.dead_letters import connection_login
 from shared.topology import CONSUMER_QUEUES, EVENTS_EXCHANGE, message_copy, unrouted_watch, watched_keys
 
@@ -47,9 +46,9 @@ async def return_unrouted(connection: AbstractConnection, service: str, *, dry_r
             keys[key] += 1
             if dry_run:
                 continue  # left unacknowledged: back in the queue when the channel closes
-            # as this login, naming who first published it: a consumer running as the same login trusts that (origin_of)
-            headers = {name: value for name, value in (message.headers or {}).items() if name not in ORIGIN_HEADERS}
-            headers.update(origin_headers(Origin(EVENTS_EXCHANGE, key, message.user_id)))
+            # published as this login (`user_id`): the consumers apply it when that is the owner's broker user, as with
+            # one broker user for every process; otherwise they dead-letter it naming it (docs/security.md)
+            headers = dict(message.headers or {})
             copy = message_copy(message, headers=headers, timestamp=message.timestamp, user_id=login)
             await exchange.publish(copy, routing_key=key, timeout=30)  # returns once the broker confirmed it
             await message.ack()
