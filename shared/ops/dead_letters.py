@@ -25,7 +25,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
-from shared.consuming import REPLAYED_HEADER, Origin, origin_headers, origin_of
+from shared.consuming import ORIGIN_HEADERS, REPLAYED_HEADER, Origin, origin_headers
 from shared.ops import rfc3339
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
@@ -310,7 +310,7 @@ async def replay_dead_letters(
             headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
             if login:  # as its login, naming who first published it: the service replaying vouches for it
-                headers.update(origin_headers(Origin("", origin, origin_of(message, own_user=login).user_id)))
+                headers.update(origin_headers(Origin("", origin, first_publisher(message, login))))
             await channel.default_exchange.publish(
                 message_copy(message, headers=headers, user_id=login),
                 routing_key=origin,
@@ -324,6 +324,19 @@ async def replay_dead_letters(
     finally:
         await channel.close()
     return {"queue": queue, "replayed": replayed, "kept": kept}
+
+
+def first_publisher(message: AbstractIncomingMessage, login: str) -> str | None:
+    """Who first published the message a dead letter keeps: the user its consumer named (ORIGIN_HEADERS) when the
+    consumer wrote the letter as `login` (the same service replaying it: RabbitMQ vouches for that `user_id`), else
+    the letter's own `user_id` (the broker dead-letters a message with its properties)."""
+    headers = message.headers or {}
+    if message.user_id != login or ORIGIN_HEADERS[1] not in headers:
+        return message.user_id
+    named = headers.get(ORIGIN_HEADERS[2])
+    if isinstance(named, bytes):
+        return named.decode("utf-8", "replace")
+    return named if isinstance(named, str) else None
 
 
 def connection_login(connection: AbstractConnection) -> str | None:
