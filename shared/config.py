@@ -53,6 +53,13 @@ class ServiceSettings(BaseSettings):
     rpc_callers: list[str] = []
     """AMQP users whose requests on this service's RPC queue are answered, judged by the message's `user_id`, which
     RabbitMQ checks against the publisher's login (issue 11); empty answers any user allowed on the queue."""
+    broker_user_prefix: str = "chibo-"
+    """CHIBO_BROKER_USER_PREFIX: how the per-process broker users are named (`<prefix>meetings`, ...;
+    deploy/broker_users.sh), from which a service knows who may publish each service's events (event_publishers_of)."""
+    event_publishers: dict[str, list[str]] = {}
+    """CHIBO_EVENT_PUBLISHERS (JSON: service -> broker users): who may publish the event types a service owns onto
+    chibo.events (shared.contracts.registry.OWNERS), judged by the delivery's `user_id`, which RabbitMQ checks against
+    the publisher's login; a service not named here gets the default of event_publishers_of."""
     relay_batch_size: int = 1000
     """Outbox rows the relay takes at a time; consecutive rows of one type among them go out as one batch message."""
     relay_poll_seconds: float = 2.0
@@ -90,6 +97,14 @@ class ServiceSettings(BaseSettings):
     broker_consumer_timeout_seconds: float = BROKER_CONSUMER_TIMEOUT_DEFAULT_SECONDS
     """RabbitMQ's consumer_timeout (rabbitmq.conf, 30 min by default): an unsettled delivery held longer makes the
     broker close the channel. Only read to check hold_limit_seconds against it."""
+
+    def event_publishers_of(self) -> dict[str, frozenset[str]]:
+        """Service -> the broker users whose deliveries of its event types this service applies (never empty):
+        CHIBO_EVENT_PUBLISHERS where it names the service, else derived from this process's own login like
+        CHIBO_RPC_CALLERS is from the broker users: running as `<prefix><a service>` (per-process users, `make up`,
+        the k8s manifests), a service's events come from `<prefix><service>`; otherwise every process shares this
+        login (one broker user for all), and only it publishes them."""
+        return publishers_by_owner(broker_user_of(self.amqp_url), self.broker_user_prefix, self.event_publishers)
 
     def processed_retention_floor_days(self) -> tuple[int, str]:
         """The fewest days the inbox keeps an event's id, and why: a delivery left unsettled comes again within the
@@ -213,6 +228,24 @@ class RpcCaller:
 def broker_user_of(amqp_url: str) -> str:
     """The broker user an AMQP URL logs in as (`guest` when it names none, as the client does)."""
     return unquote(urlsplit(amqp_url).username or "guest")
+
+
+PUBLISHING_SERVICES = ("meetings", "evaluation", "notifications")
+"""The services that publish events on chibo.events (each through its outbox relay, as its own broker user)."""
+PEER_SERVICES = (*PUBLISHING_SERVICES, "gateway")
+
+
+def publishers_by_owner(
+    login: str, prefix: str, given: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, frozenset[str]]:
+    """Service -> the broker users that may publish its events, for a process logged in as `login` with broker user
+    prefix `prefix`: `given` (CHIBO_EVENT_PUBLISHERS) where it names a service, else `<prefix><service>` when `login`
+    is one of the per-process users (`<prefix><peer>`), else `login` (every process shares one broker user)."""
+    per_process = any(login == f"{prefix}{peer}" for peer in PEER_SERVICES)
+    found = {service: frozenset({f"{prefix}{service}" if per_process else login}) for service in PUBLISHING_SERVICES}
+    for service, users in (given or {}).items():
+        found[service] = frozenset(users)
+    return found
 
 
 def same_broker(one: str, other: str) -> bool:

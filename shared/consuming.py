@@ -50,8 +50,9 @@ from faststream.rabbit import RabbitMessage
 
 from shared.backlog import in_progress
 from shared.bindings import Incoming, Mode, UnreadableHeaders, identity_attributes, read_message
+from shared.config import ServiceSettings, broker_user_of
 from shared.contracts.base import EventData
-from shared.contracts.registry import read_event
+from shared.contracts.registry import OWNERS, read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     CloudEvent,
@@ -148,6 +149,19 @@ async def _flush_deliveries(deliveries: list[_Delivery]) -> list[None | Exceptio
     with traces_by_cause(traces):
         await _apply_group(first.plan, deliveries, order=first.order)
     return [None] * len(deliveries)
+
+
+class Contradiction(InvalidEvent):
+    """A fact contradicting what the consumer already holds about a property that never changes (a meeting's cell:
+    meetings refuses such a move on its own input, "a meeting never changes cell"): nothing of its transaction is
+    applied, and it is dead-lettered at once naming the field (another delivery would contradict the same)."""
+
+
+def check_unchanged(field: str, *, subject: str, held: object, sent: object, rule: str) -> None:
+    """Contradiction naming `field` when the consumer holds `held` for `subject` (None: nothing held yet) and the
+    fact says `sent` instead; `rule` says why the property never changes (e.g. "a meeting never changes cell")."""
+    if held is not None and held != sent:
+        raise Contradiction(f"{field}: {subject} is {held!r} here, the event says {sent!r}; {rule}", field=field)
 
 
 class EventHandler(Protocol[UowT]):
@@ -267,13 +281,53 @@ ORIGIN_HEADERS = ("x-chibo-origin-exchange", "x-chibo-origin-routing-key", "x-ch
 
 def origin_of(raw: Any, *, own_user: str | None) -> Origin:
     """How the delivery `raw` was first published: its own exchange, routing key and user_id; for a copy this service
-    handed back at a stop (from the default exchange, its `user_id` this service's own login `own_user`, which the
-    broker vouches for: no one else can publish it) the original's, from ORIGIN_HEADERS."""
+    published again itself straight to its queue (handed back at a stop, a dead letter replayed through its RPC: from
+    the default exchange, its `user_id` this service's own login `own_user`, which the broker vouches for: no one else
+    can publish it) the original's, from ORIGIN_HEADERS."""
     headers = getattr(raw, "headers", None) or {}
     if own_user and raw.exchange == "" and raw.user_id == own_user and ORIGIN_HEADERS[1] in headers:
         exchange, routing_key, user_id = (_text(headers.get(name)) for name in ORIGIN_HEADERS)
         return Origin(exchange, routing_key, user_id)
     return Origin(raw.exchange, raw.routing_key, raw.user_id)
+
+
+def origin_headers(origin: Origin) -> dict[str, str]:
+    """ORIGIN_HEADERS naming `origin`, for a copy published again under this service's own login (origin_of)."""
+    values = (origin.exchange, origin.routing_key, origin.user_id)
+    return {name: value for name, value in zip(ORIGIN_HEADERS, values, strict=True) if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Publishers:
+    """Who may publish what a consumer of chibo.events applies: this process's own broker login (`own_user`, which
+    vouches for copies it published again: origin_of) and, per owning service, the broker users whose deliveries of
+    its event types are applied (ServiceSettings.event_publishers_of)."""
+
+    own_user: str
+    by_owner: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> "Publishers":
+        """The publishers a service's settings name: its CHIBO_AMQP_URL's login and event_publishers_of()."""
+        return cls(broker_user_of(settings.amqp_url), settings.event_publishers_of())
+
+
+def publisher_refusal(event_type: str, user_id: str | None, publishers: Publishers) -> str | None:
+    """Why an event of `event_type` published by broker user `user_id` (the delivery's RabbitMQ-checked `user_id`, or
+    its original's: origin_of) is not applied, naming `user_id` and the type; None when `user_id` is one of the
+    users of the type's owner (shared.contracts.registry.OWNERS) or no service owns the type. The event's `source`
+    text is never trusted for it: anyone allowed on chibo.events can write `urn:chibo:meetings`."""
+    owner = OWNERS.get(event_type)
+    if owner is None:
+        return None
+    allowed = publishers.by_owner.get(owner, frozenset())
+    if user_id is not None and user_id in allowed:
+        return None
+    who = f"broker user {user_id!r}" if user_id else "a message without user_id"
+    return (
+        f"user_id: {who} may not publish {event_type}, which only {owner} publishes"
+        f" (as {', '.join(repr(user) for user in sorted(allowed)) or 'no user'}); not applied"
+    )
 
 
 def _text(value: object) -> str | None:
@@ -312,9 +366,7 @@ async def hand_back(
     headers[DELIVERIES_HEADER] = delivery_count(raw) + (1 if failed else 0)
     vouched = origin is not None and bool(own_user)
     if origin is not None and vouched:
-        for name, value in zip(ORIGIN_HEADERS, (origin.exchange, origin.routing_key, origin.user_id), strict=True):
-            if value is not None:
-                headers[name] = value
+        headers.update(origin_headers(origin))
     properties = aiormq.spec.Basic.Properties(
         content_type=raw.content_type,
         content_encoding=raw.content_encoding,
@@ -366,6 +418,7 @@ async def consume_event(
     keys: BatchKeys | None = None,
     concurrency: int = 1,
     models: Mapping[str, type[EventData]] | None = None,
+    publishers: Publishers | None = None,
 ) -> dict[str, int]:
     """Apply a delivered event, or each event of a batch, exactly once and settle the delivery.
 
@@ -376,10 +429,13 @@ async def consume_event(
     run of consecutive new events of their type at once instead of the type's handler one by one; `keys`
     (optional) names what applying an event locks, and lets batch deliveries about disjoint keys be applied in up
     to `concurrency` transactions at once (without it, one at a time: the consumer's first call fixes both);
-    `models` (optional, by type) the consumer's reading models of the data, the fields it reads (read_event).
+    `models` (optional, by type) the consumer's reading models of the data, the fields it reads (read_event);
+    `publishers` (every service passes its own: Publishers.of) who may publish each handled type: an event from any
+    other broker user is dead-lettered naming `user_id` and its type (publisher_refusal), and what this consumer
+    publishes again itself (a copy handed back at a stop, a dead letter) carries its origin (origin_of).
     Returns how many events ended in each outcome (also counted per type)."""
     raw = message.raw_message
-    plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish, models or {})
+    plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish, models or {}, publishers)
     with in_progress(consumer) as settled:  # shared.backlog: a delivery worked on too long shows in /health
         if delivery_is_batch(raw):
             outcomes = await _consume_batch(
@@ -432,6 +488,23 @@ class _Plan:
     uow_factory: Callable[[], PgUnitOfWork]
     finish: Finish[Any] | None
     models: Mapping[str, type[EventData]] = field(default_factory=dict)
+    publishers: Publishers | None = None
+
+    def origin(self, raw: Any) -> Origin:
+        """How `raw` was first published, as far as this consumer can vouch (origin_of with its own login)."""
+        return origin_of(raw, own_user=self.publishers.own_user if self.publishers else None)
+
+    def refusal(self, event_type: str, raw: Any) -> str | None:
+        """publisher_refusal of an event of `event_type` in delivery `raw` (None when nobody is checked)."""
+        if self.publishers is None:
+            return None
+        return publisher_refusal(event_type, self.origin(raw).user_id, self.publishers)
+
+    def republished(self, raw: Any) -> dict[str, Any]:
+        """hand_back's `origin` and `own_user` for a copy of `raw` this consumer publishes again (none unchecked)."""
+        if self.publishers is None:
+            return {}
+        return {"origin": self.origin(raw), "own_user": self.publishers.own_user}
 
 
 def read_delivery(raw: AbstractIncomingMessage) -> CloudEvent:
@@ -479,7 +552,7 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
         envelope = read_delivery(raw)
     except InvalidEvent as exc:
         log.error("event_unreadable", consumer=consumer, reason=exc.reason, field=exc.field, **delivery_identity(raw))
-        await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
+        await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
         return "dead_lettered"
     with message_context(
         event_id=envelope.id,
@@ -491,28 +564,37 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
         misrouted = misrouted_reason(envelope.type, published_key(raw))
         if misrouted is not None:
             log.error("event_misrouted", consumer=consumer, reason=misrouted, routing_key=raw.routing_key)
-            await _dead_letter_delivery(message, consumer=consumer, cause=misrouted)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=misrouted)
             return "dead_lettered"
         handler = handlers.get(envelope.type)
         if handler is None:
             await message.ack()
             return "ignored"
+        refused = plan.refusal(envelope.type, raw)
+        if refused is not None:
+            log.error("event_publisher_refused", consumer=consumer, reason=refused, user_id=plan.origin(raw).user_id)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=refused)
+            return "dead_lettered"
         try:
             event = read_event(envelope, plan.models)
         except InvalidEvent as exc:
             log.error("event_invalid", consumer=consumer, reason=exc.reason, field=exc.field)
-            await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
             return "dead_lettered"
         try:
             outcome = await _apply(plan, [(event, handler)])
         except HandBack:
-            await hand_back(message, consumer=consumer)
+            await hand_back(message, consumer=consumer, **plan.republished(raw))
             return "handed_back"
+        except Contradiction as exc:
+            log.error("event_contradicts_state", consumer=consumer, reason=exc.reason, field=exc.field)
+            await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
+            return "dead_lettered"
         except Exception as exc:
             deliveries = delivery_count(raw)
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
             if deliveries >= delivery_limit - 1:  # its last allowed delivery: dead-lettered now, saying why
-                await _dead_letter_delivery(message, consumer=consumer, cause=repr(exc), death="delivery_limit")
+                await _dead_letter_delivery(message, plan, consumer=consumer, cause=repr(exc), death="delivery_limit")
                 return "dead_lettered"
             await asyncio.sleep(retry_delay(deliveries))
             await message.reject(requeue=True)
@@ -645,14 +727,23 @@ async def _consume_batch(
         log.error(
             "event_batch_unreadable", consumer=consumer, reason=exc.reason, field=exc.field, **delivery_identity(raw)
         )
-        await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
+        await _dead_letter_delivery(message, plan, consumer=consumer, cause=exc.reason)
         EVENTS_CONSUMED.labels(consumer, "batch", "dead_lettered").inc()
         return {"dead_lettered": 1}
     items = [_Item(position, value) for position, value in enumerate(batch.items)]
     key = published_key(raw)
     for item in items:
         size = batch.sizes.get(item.position)
-        _read(item, handlers, consumer=consumer, checked=batch.checked, routing_key=key, models=plan.models, size=size)
+        _read(
+            item,
+            handlers,
+            consumer=consumer,
+            checked=batch.checked,
+            routing_key=key,
+            models=plan.models,
+            size=size,
+            refusal=lambda event_type: plan.refusal(event_type, raw),
+        )
     good = [item for item in items if item.event is not None]
     if good:
         await _apply_batch(plan, good, order=order, keys=keys, concurrency=concurrency)
@@ -661,7 +752,7 @@ async def _consume_batch(
     if any(item.outcome == "handed_back" for item in good):
         # the service stops during an outage: the whole delivery goes back uncounted (the inbox skips what was
         # applied), counted once only when some of its events failed on their own
-        await hand_back(message, consumer=consumer, failed=bool(failing))
+        await hand_back(message, consumer=consumer, failed=bool(failing), **plan.republished(raw))
         for item in items:
             item.outcome = "handed_back"
     elif failing and not last_delivery:
@@ -682,7 +773,7 @@ async def _consume_batch(
         dead = [item for item in items if item.outcome in ("dead_lettered", "failed")]
         try:
             for item in dead:
-                await _dead_letter(raw, item, consumer=consumer)
+                await _dead_letter(raw, item, consumer=consumer, **plan.republished(raw))
         except Exception as exc:  # the dead letters could not be written: try the whole message again
             deliveries = delivery_count(raw)
             log.exception(
@@ -717,12 +808,14 @@ def _read(
     routing_key: str | None = None,
     models: Mapping[str, type[EventData]] | None = None,
     size: int | None = None,
+    refusal: Callable[[str], str | None] | None = None,
 ) -> None:
     """Read one event of a batch (`checked`: the batch's text was found clean as a whole, see read_batch); an
     unreadable one, or one not of the type its batch was published under (`routing_key`: see published_key), is
     marked for the dead letters, an unhandled type ignored; `models`: the consumer's reading models (read_event);
     `size`: its bytes when read_batch found it over the per-event limit, refused naming `body` before anything else
-    (as a single event and the ingest routes refuse it), not by whichever of its fields breaks first."""
+    (as a single event and the ingest routes refuse it), not by whichever of its fields breaks first; `refusal`:
+    why the delivery's publisher may not send a handled type (publisher_refusal), marked for the dead letters."""
     try:
         if size is not None:
             raise InvalidEvent(event_over_limit(size), field="body", problem="too_large")
@@ -736,6 +829,9 @@ def _read(
         if item.envelope.type not in handlers:
             item.outcome = "ignored"
             return
+        refused = refusal(item.envelope.type) if refusal is not None else None
+        if refused is not None:
+            raise InvalidEvent(refused, field="user_id")
         item.event = read_event(item.envelope, models)
     except InvalidEvent as exc:
         item.outcome, item.reason = "dead_lettered", exc.reason
@@ -804,6 +900,16 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
             [item.outcome] = await _apply(plan, [pair])
         except HandBack as exc:
             item.outcome, item.reason = "handed_back", bounded(repr(exc))
+        except Contradiction as exc:
+            item.outcome, item.reason = "dead_lettered", exc.reason
+            log.error(
+                "event_contradicts_state",
+                consumer=consumer,
+                position=item.position,
+                reason=exc.reason,
+                field=exc.field,
+                **item_identity(item.raw),
+            )
         except Exception as exc:
             item.outcome, item.reason = "failed", bounded(repr(exc))
             assert item.envelope is not None
@@ -816,8 +922,17 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
                 log.exception("event_handler_failed", consumer=consumer, position=item.position, error=repr(exc))
 
 
-async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: str) -> None:
-    """Publish one event of a batch alone to the consumer's dead-letter queue, saying why (confirmed)."""
+async def _dead_letter(
+    raw: AbstractIncomingMessage,
+    item: _Item,
+    *,
+    consumer: str,
+    origin: Origin | None = None,
+    own_user: str | None = None,
+) -> None:
+    """Publish one event of a batch alone to the consumer's dead-letter queue, saying why (confirmed); with `origin`
+    and `own_user` (the consumer's login) as `own_user`, carrying who first published it (vouched: origin_of), so a
+    replay through the service is judged by its original publisher (shared.ops.dead_letters.replay_dead_letters)."""
     body = json.dumps(item.raw, ensure_ascii=False, default=lambda value: getattr(value, "text", repr(value))).encode()
     # an event not read (over the limit, or broken) still names itself by the id and type it gives, when well-formed
     _, given_id, given_type = peek_identity(item.raw)
@@ -838,7 +953,9 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
             ),
             "x-chibo-batch-position": item.position,
             **replay_marks(raw.headers),
+            **(origin_headers(origin) if origin is not None and own_user else {}),
         },
+        user_id=own_user if origin is not None and own_user else None,
     )
     await _publish_dead_letter(raw, body, properties, consumer=consumer)
     log.warning(
@@ -886,8 +1003,11 @@ async def _publish_dead_letter(
         raise RuntimeError(f"the broker refused a dead letter of {consumer}")
 
 
-async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause: str, death: str = "rejected") -> None:
-    """Dead-letter a whole delivery saying why (dead_letter_delivery), acked or rejected on its own."""
+async def _dead_letter_delivery(
+    message: RabbitMessage, plan: _Plan, *, consumer: str, cause: str, death: str = "rejected"
+) -> None:
+    """Dead-letter a whole delivery saying why (dead_letter_delivery), acked or rejected on its own, carrying who
+    first published it when the consumer checks publishers (_Plan.republished)."""
     await dead_letter_delivery(
         message,
         consumer=consumer,
@@ -895,6 +1015,7 @@ async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause:
         death=death,
         ack=message.ack,
         reject=lambda: message.reject(requeue=False),
+        **plan.republished(message.raw_message),
     )
 
 
@@ -906,16 +1027,23 @@ async def dead_letter_delivery(
     death: str,
     ack: Callable[[], Awaitable[None]],
     reject: Callable[[], Awaitable[None]],
+    origin: Origin | None = None,
+    own_user: str | None = None,
 ) -> None:
     """Dead-letter a whole delivery saying why: a copy (body, properties, headers but the broker's `x-…` ones, plus
     death_headers) published to the consumer's `.dlq`, confirmed, then the delivery settled by `ack`. When the copy
     cannot be published it is settled by `reject` (without requeue): the broker dead-letters it without the cause,
-    which stays in the log. `ack` and `reject` settle it as its consumer does (e.g. through shared.acking)."""
+    which stays in the log. `ack` and `reject` settle it as its consumer does (e.g. through shared.acking). With
+    `origin` and `own_user` (the consumer's login) it is published as `own_user` carrying who first published the
+    delivery (origin_headers), which a replay through the service keeps (replay_dead_letters)."""
     raw = message.raw_message
     headers = {
         name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-") or name in REPLAY_MARKS
     }
     headers.update(death_headers(consumer, cause=cause, death=death, deliveries=delivery_count(raw)))
+    vouched = origin is not None and bool(own_user)
+    if origin is not None and vouched:
+        headers.update(origin_headers(origin))
     properties = aiormq.spec.Basic.Properties(
         content_type=raw.content_type,
         content_encoding=raw.content_encoding,
@@ -925,6 +1053,7 @@ async def dead_letter_delivery(
         message_type=raw.type,
         app_id=raw.app_id,
         timestamp=datetime.now(UTC),  # when it died
+        user_id=own_user if vouched else None,
         headers=headers,
     )
     try:

@@ -30,6 +30,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aio_pika.connection import make_url
 
 from shared.background import raise_if_cancelling
+from shared.config import broker_user_of
 from shared.db import keeps_session_state, transaction
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, CloudEvent
 from shared.logs import get_logger
@@ -164,6 +165,9 @@ class OutboxRelay:
         self._pool = pool
         self._schema = schema
         self._amqp_url = amqp_url
+        self._user_id = broker_user_of(amqp_url)
+        """Every message carries its publisher's login as `user_id` (RabbitMQ refuses any other): consumers apply a
+        service's event types only from its broker user (shared.consuming.publisher_refusal)."""
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._retention = retention
@@ -484,6 +488,7 @@ class OutboxRelay:
                 message_id=short_property(first["event_id"]),
                 correlation_id=correlation_property(first["correlation_id"], first["event_id"]),
                 type=short_property(first["type"]),
+                user_id=self._user_id,
                 headers=headers,
             )
         else:
@@ -495,6 +500,7 @@ class OutboxRelay:
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 correlation_id=correlation_property(correlations.pop(), None) if len(correlations) == 1 else None,
                 type=short_property(first["type"]),
+                user_id=self._user_id,
                 headers=headers,
             )
         await exchange.publish(message, routing_key=first["routing_key"], mandatory=True, timeout=30)

@@ -205,10 +205,10 @@ async def has_dead_letter_arguments(connection: AbstractConnection, name: str) -
 
 
 def message_copy(
-    message: AbstractIncomingMessage, *, headers: dict[str, Any], timestamp: Any = None
+    message: AbstractIncomingMessage, *, headers: dict[str, Any], timestamp: Any = None, user_id: str | None = None
 ) -> aio_pika.Message:
     """A persistent copy of a received message to publish again: its body and properties, with `headers` (and the
-    AMQP `timestamp` when given)."""
+    AMQP `timestamp` and `user_id`, the publisher's own login, when given)."""
     return aio_pika.Message(
         bytes(message.body),
         headers=headers,
@@ -220,6 +220,7 @@ def message_copy(
         timestamp=timestamp,
         type=message.type,
         app_id=message.app_id,
+        user_id=user_id,
     )
 
 

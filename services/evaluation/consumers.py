@@ -73,6 +73,7 @@ async def on_fact(message: RabbitMessage, app: EvaluationContext) -> None:
             order=batch_order,
             delivery_limit=EVALUATION_FACTS.delivery_limit,
             models=READING_MODELS,
+            publishers=app.publishers,
         )
 
 

@@ -194,7 +194,11 @@ def _consumed(kind: str, outcome: str) -> Any:
 async def on_framework(message: RabbitMessage, app: Annotated[MeetingsContext, ServiceContext("meetings")]) -> None:
     """Keep one adopted framework's item table exactly once (inbox) and settle the delivery explicitly."""
     await consume_event(
-        message, consumer=MEETINGS_FRAMEWORKS.name, handlers=handlers.FRAMEWORK_HANDLERS, uow_factory=app.uow_factory
+        message,
+        consumer=MEETINGS_FRAMEWORKS.name,
+        handlers=handlers.FRAMEWORK_HANDLERS,
+        uow_factory=app.uow_factory,
+        publishers=app.publishers,
     )
 
 

@@ -1,6 +1,7 @@
 """The meetings service's one context object: what its consumers, RPC methods and background jobs share."""
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from services.meetings.config import Settings
 from services.meetings.handlers.grouped import ingest_singles, single_keys
 from services.meetings.handlers.ingest import IngestResult, Reading
 from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.consuming import Publishers
 from shared.group_commit import GroupCommit
 from shared.telemetry import traces_by_cause
 
@@ -26,6 +28,13 @@ class MeetingsContext:
     """Settings, the pool, the unit-of-work factory and the ingest consumer's group commit of one meetings process."""
 
     settings: Settings
+
+    @functools.cached_property
+    def publishers(self) -> Publishers:
+        """Who may publish each event type this service consumes from chibo.events (CHIBO_EVENT_PUBLISHERS, else the
+        owners' broker users): shared.consuming.publisher_refusal."""
+        return Publishers.of(self.settings)
+
     pool: asyncpg.Pool
     uow_factory: Callable[[], MeetingsUnitOfWork]
     singles: GroupCommit[SingleItem, IngestResult]

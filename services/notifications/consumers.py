@@ -50,6 +50,7 @@ async def on_event(message: RabbitMessage, app: NotificationsContext) -> None:
         uow_factory=app.uow_factory,
         delivery_limit=NOTIFICATIONS_EVENTS.delivery_limit,
         models=READING_MODELS,
+        publishers=app.publishers,
     )
 
 

@@ -19,6 +19,16 @@ REGISTRY: dict[str, type[EventData]] = {
     **notifications.TYPES,
 }
 
+OWNERS: dict[str, str] = {
+    **dict.fromkeys(meetings.TYPES_OUT, "meetings"),
+    **dict.fromkeys(ingest.TYPES, "meetings"),
+    **dict.fromkeys(evaluation.TYPES, "evaluation"),
+    **dict.fromkeys(frameworks.TYPES, "evaluation"),
+    **dict.fromkeys(notifications.TYPES, "notifications"),
+}
+"""Event type -> the service that owns it, the only one that may publish it on chibo.events (deploy/broker_users.sh
+gives each service's broker user these topics; consumers check the delivery's `user_id`: shared.consuming)."""
+
 INTERNAL_TYPES = frozenset(frameworks.TYPES)
 """Types the services exchange among themselves on chibo.events, outside CONTRACT.md's public surface."""
 

@@ -25,7 +25,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
-from shared.consuming import REPLAY_IDS_HEADER, REPLAYED_HEADER
+from shared.consuming import ORIGIN_HEADERS, REPLAY_IDS_HEADER, REPLAYED_HEADER, Origin, origin_headers
 from shared.ops import rfc3339
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
@@ -284,6 +284,7 @@ async def replay_dead_letters(
     if key is not None:
         limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
+    login = connection_login(connection)
     channel = await connection.channel(publisher_confirms=True)
     replayed = kept = 0
     last_kept: AbstractIncomingMessage | None = None
@@ -316,8 +317,10 @@ async def replay_dead_letters(
             headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
             if replay_id is not None:
                 headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])
+            if login:  # as its login, naming who first published it: the service replaying vouches for it
+                headers.update(origin_headers(Origin("", origin, first_publisher(message, login))))
             await channel.default_exchange.publish(
-                message_copy(message, headers=headers),
+                message_copy(message, headers=headers, user_id=login),
                 routing_key=origin,
                 timeout=30,
             )
@@ -346,6 +349,27 @@ def replay_ids(message: AbstractIncomingMessage) -> list[str]:
 def replayed_by(message: AbstractIncomingMessage, replay_id: str | None) -> bool:
     """Whether the replay `replay_id` sent this dead letter back before (it died again since); False for None."""
     return replay_id is not None and replay_id in replay_ids(message)
+
+
+def first_publisher(message: AbstractIncomingMessage, login: str) -> str | None:
+    """Who first published the message a dead letter keeps: the user its consumer named (ORIGIN_HEADERS) when the
+    consumer wrote the letter as `login` (the same service replaying it: RabbitMQ vouches for that `user_id`), else
+    the letter's own `user_id` (the broker dead-letters a message with its properties)."""
+    headers = message.headers or {}
+    if message.user_id != login or ORIGIN_HEADERS[1] not in headers:
+        return message.user_id
+    named = headers.get(ORIGIN_HEADERS[2])
+    if isinstance(named, bytes):
+        return named.decode("utf-8", "replace")
+    return named if isinstance(named, str) else None
+
+
+def connection_login(connection: AbstractConnection) -> str | None:
+    """The broker user `connection` logged in as (None when it does not say), which a copy it publishes again carries
+    as `user_id`: consumers of chibo.events trust who first published a copy only from their own login
+    (shared.consuming.origin_of), so a dead letter replayed through its service is judged by its original publisher."""
+    user = getattr(getattr(connection, "url", None), "user", None)
+    return user if isinstance(user, str) and user else None
 
 
 async def purge_dead_letters(connection: AbstractConnection, queue: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
+from shared.ops.dead_letters import connection_login
 from shared.topology import CONSUMER_QUEUES, EVENTS_EXCHANGE, message_copy, unrouted_watch, watched_keys
 
 UNROUTED_SERVICES = tuple(sorted(watched_keys(CONSUMER_QUEUES)))
@@ -29,6 +30,7 @@ async def return_unrouted(connection: AbstractConnection, service: str, *, dry_r
     takes them all and gives them all back untouched. {queue, moved, routing_keys (key -> count), left, dry_run};
     NoUnroutedWatch when the queue does not exist."""
     name = unrouted_watch(service)
+    login = connection_login(connection)
     channel = await connection.channel(publisher_confirms=True)
     try:
         try:
@@ -44,7 +46,10 @@ async def return_unrouted(connection: AbstractConnection, service: str, *, dry_r
             keys[key] += 1
             if dry_run:
                 continue  # left unacknowledged: back in the queue when the channel closes
-            copy = message_copy(message, headers=dict(message.headers or {}), timestamp=message.timestamp)
+            # published as this login (`user_id`): the consumers apply it when that is the owner's broker user, as with
+            # one broker user for every process; otherwise they dead-letter it naming it (docs/security.md)
+            headers = dict(message.headers or {})
+            copy = message_copy(message, headers=headers, timestamp=message.timestamp, user_id=login)
             await exchange.publish(copy, routing_key=key, timeout=30)  # returns once the broker confirmed it
             await message.ack()
             moved += 1

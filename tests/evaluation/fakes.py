@@ -60,6 +60,10 @@ class FakeFacts:
         plain = changed and old is not None and old[2].get("active", True) and active and not earliest
         return changed, old[2].get("parent_id") if old else None, added and not plain
 
+    async def unit_kind(self, unit_id):
+        stored = self.units.get(unit_id)
+        return stored[2]["kind"] if stored else None
+
     async def upsert_member(self, *, member, stamp):
         self._put(self.members, member["id"], stamp, member)
         key = (member["id"], stamp.time, _tiebreak(stamp))

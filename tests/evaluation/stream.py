@@ -7,6 +7,7 @@ from typing import Any
 
 import aio_pika
 
+from shared.config import broker_user_of
 from shared.periods import VIETNAM_TZ
 from shared.topology import EVENTS_EXCHANGE
 
@@ -252,6 +253,7 @@ async def publish(amqp_url: str, events: list[dict[str, Any]]) -> None:
                     json.dumps(event).encode(),
                     content_type="application/cloudevents+json",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    user_id=broker_user_of(amqp_url),
                 ),
                 routing_key=event["type"],
             )
@@ -279,6 +281,7 @@ async def publish_batches(amqp_url: str, batches: list[list[dict[str, Any]]]) ->
                     json.dumps(batch).encode(),
                     content_type="application/cloudevents-batch+json",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    user_id=broker_user_of(amqp_url),
                 ),
                 routing_key=batch[0]["type"],
             )

@@ -63,7 +63,7 @@ async def counted(message: RabbitMessage, monkeypatch: pytest.MonkeyPatch) -> tu
         seen.append((activity._batches_in_flight, activity.bulk))
 
     monkeypatch.setattr(consumers, "consume_event", consume)
-    app = cast(EvaluationContext, SimpleNamespace(facts_activity=activity, uow_factory=None))
+    app = cast(EvaluationContext, SimpleNamespace(facts_activity=activity, uow_factory=None, publishers=None))
     await consumers.on_fact(message, app)
     await message.raw_message.channel.close()
     assert activity._batches_in_flight == 0

@@ -5,6 +5,7 @@ from typing import Any
 
 import aio_pika
 
+from shared.config import broker_user_of
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, CloudEvent, now
 from shared.topology import EVENTS_EXCHANGE
 from tests.support.ids import random_id
@@ -173,6 +174,7 @@ async def publish(amqp_url: str, events: list[CloudEvent]) -> None:
                     content_type=CLOUDEVENT_CONTENT_TYPE,
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     message_id=item.id,
+                    user_id=broker_user_of(amqp_url),
                 ),
                 routing_key=item.type,
             )
@@ -192,7 +194,12 @@ async def publish_batches(amqp_url: str, events: list[CloudEvent]) -> None:
         for event_type, batch in batches.items():
             body = b"[" + b",".join(item.to_json() for item in batch) + b"]"
             await exchange.publish(
-                aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                aio_pika.Message(
+                    body,
+                    content_type=BATCH_CONTENT_TYPE,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    user_id=broker_user_of(amqp_url),
+                ),
                 routing_key=event_type,
             )
     finally:

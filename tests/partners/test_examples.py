@@ -14,6 +14,7 @@ import aio_pika
 import asyncpg
 import httpx
 
+from shared.config import broker_user_of
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
 from shared.topology import EVENTS_EXCHANGE, declare_topology
 from tests.partners import sdk
@@ -92,11 +93,15 @@ async def publish_both_forms(amqp_url: str, routing_key: str) -> list[str]:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(EVENTS_EXCHANGE)
         await exchange.publish(
-            aio_pika.Message(json.dumps(events[0]).encode(), content_type=CLOUDEVENT_CONTENT_TYPE),
+            aio_pika.Message(
+                json.dumps(events[0]).encode(), content_type=CLOUDEVENT_CONTENT_TYPE, user_id=broker_user_of(amqp_url)
+            ),
             routing_key=routing_key,
         )
         await exchange.publish(
-            aio_pika.Message(json.dumps(events[1:]).encode(), content_type=BATCH_CONTENT_TYPE),
+            aio_pika.Message(
+                json.dumps(events[1:]).encode(), content_type=BATCH_CONTENT_TYPE, user_id=broker_user_of(amqp_url)
+            ),
             routing_key=routing_key,
         )
     return [event["id"] for event in events]

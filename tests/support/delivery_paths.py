@@ -10,6 +10,7 @@ import pytest
 from faststream.rabbit.subscriber.usecase import RabbitSubscriber
 
 from shared import context, telemetry
+from shared.config import broker_user_of
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE
 from shared.ops.dead_letters import PEEK_MOST, list_dead_letters
 from shared.topology import EVENTS_EXCHANGE
@@ -83,6 +84,7 @@ async def publish_event(amqp_url: str, event: dict[str, Any], *, message_id: str
             content_type=CLOUDEVENT_CONTENT_TYPE,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=message_id,
+            user_id=broker_user_of(amqp_url),
         )
         await exchange.publish(message, routing_key=event["type"])
     finally:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from shared.config import broker_user_of
 from shared.outbox import notify_channel
 from shared.topology import EVENTS_EXCHANGE, INGEST_EXCHANGE
 from tests.support.running import eventually
@@ -44,7 +45,12 @@ async def refused_by_consumers(amqp_url: str, count: int = 1) -> list[str]:
         for event_id in event_ids:
             body = {"id": event_id, "type": "meeting.cancelled.v1", "data": {"meeting_id": "x"}}
             await exchange.publish(
-                aio_pika.Message(json.dumps(body).encode(), message_id=event_id, content_type="application/json"),
+                aio_pika.Message(
+                    json.dumps(body).encode(),
+                    message_id=event_id,
+                    content_type="application/json",
+                    user_id=broker_user_of(amqp_url),
+                ),
                 routing_key="meeting.cancelled.v1",
             )
     finally:

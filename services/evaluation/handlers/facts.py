@@ -21,7 +21,7 @@ from services.evaluation.domain.touched import PendingFact
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
 from services.evaluation.repository.facts import CommitteeHistory
-from shared.consuming import BatchHandler, EventHandler
+from shared.consuming import BatchHandler, EventHandler, check_unchanged
 from shared.contracts import meetings as contract
 from shared.envelope import Event
 
@@ -92,8 +92,16 @@ async def _rescore_whole_cells(uow: ScoringUnitOfWork, event: Event[Any], cells:
 async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnitOfWork) -> None:
     """Store a unit snapshot; a move in the tree can change which committee's framework applies below it, and a
     cell's snapshot (even an older one) when the cell existed, so its periods are looked at again (not for a plain
-    newer active snapshot: a tree sent again would rescore every cell)."""
+    newer active snapshot: a tree sent again would rescore every cell). Contradiction naming `data.kind` for a
+    snapshot changing a stored unit's kind (meetings refuses it: "a unit never changes kind")."""
     data = event.data
+    check_unchanged(
+        "data.kind",
+        subject=f"unit {data.id}",
+        held=await uow.facts.unit_kind(data.id),
+        sent=data.kind.value,
+        rule="a unit never changes kind",
+    )
     changed, old_parent, may_move_span = await uow.facts.upsert_unit(
         unit=data.model_dump(mode="json"), stamp=stamp_of(event)
     )
@@ -258,8 +266,21 @@ async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: Scorin
     await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     before = await uow.facts.meeting_position(data.meeting_id)
+    _same_cell(event, before)
     if await uow.facts.upsert_meeting(meeting=_meeting_row(event), stamp=stamp_of(event)):
         await _rescore_meeting(uow, event, data.meeting_id, following=True, before=before)
+
+
+def _same_cell(event: Event[contract.MeetingScheduled], position: tuple[str, datetime] | None) -> None:
+    """Contradiction naming `data.cell_id` when the meeting is stored under another cell (DOMAIN.md: a meeting belongs
+    to its cell; meetings refuses such a move on its own input, so a fact saying so is not the system's)."""
+    check_unchanged(
+        "data.cell_id",
+        subject=f"meeting {event.data.meeting_id}",
+        held=position[0] if position else None,
+        sent=event.data.cell_id,
+        rule="a meeting never changes cell",
+    )
 
 
 def _meeting_row(event: Event[contract.MeetingScheduled]) -> dict[str, Any]:
@@ -294,6 +315,8 @@ async def meetings_scheduled(events: Sequence[Event[contract.MeetingScheduled]],
         ids = [event.data.meeting_id for event in stretch]
         await uow.facts.lock_fact_subjects([f"meeting:{meeting_id}" for meeting_id in ids])
         before = await uow.facts.meeting_positions(ids)
+        for event in stretch:
+            _same_cell(event, before.get(event.data.meeting_id))
         changed = await uow.facts.upsert_meetings([(_meeting_row(event), stamp_of(event)) for event in stretch])
         after = await uow.facts.meeting_positions(sorted(changed))
         for event in stretch:

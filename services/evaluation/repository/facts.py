@@ -156,6 +156,7 @@ class FactRepository(Protocol):
     """The projection of facts, as evaluation needs them."""
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]: ...
+    async def unit_kind(self, unit_id: str) -> str | None: ...
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
@@ -210,6 +211,11 @@ class PgFactRepository:
         self._subjects: set[str] = set()
         self._cells: set[str] = set()  # cell locks held, likewise until the transaction ends
         self._positions: dict[str, tuple[str, datetime] | None] = {}
+
+    async def unit_kind(self, unit_id: str) -> str | None:
+        """The kind of a stored unit (`cell`, `committee`), None for one not stored yet."""
+        kind: str | None = await self._conn.fetchval("SELECT kind FROM unit WHERE id = $1", unit_id)
+        return kind
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]:
         """Store a unit snapshot (the current one if newer); return (changed, previous parent, whether it may move

@@ -18,6 +18,7 @@ from services.notifications.handlers.alerts import (
     revise_alerts,
 )
 from services.notifications.unit_of_work import NotificationsUnit
+from shared.consuming import check_unchanged
 from shared.envelope import Event
 from shared.logs import get_logger
 from shared.periods import at_local_hour
@@ -170,9 +171,18 @@ async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnit) -> Meeting
 async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the unit snapshot (names, tree, contact e-mails) when newer; a cell's members and monitors hear of its
     meetings still ahead that were known before the cell (notices name the cell, so they waited for it; those
-    already sent are kept to once by their key)."""
+    already sent are kept to once by their key). Contradiction naming `data.kind` for a snapshot changing a known
+    unit's kind (meetings refuses it: "a unit never changes kind")."""
     data = event.data
     await uow.projection.lock_cell(data.id)
+    known = await uow.projection.get_unit(data.id)
+    check_unchanged(
+        "data.kind",
+        subject=f"unit {data.id}",
+        held=known.kind if known else None,
+        sent=data.kind.value,
+        rule="a unit never changes kind",
+    )
     unit = Unit(
         id=data.id,
         name=data.name,
@@ -346,11 +356,24 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None
     await _upcoming_notices({monitor.cell_id: [monitor.person_id]}, uow)
 
 
+def _same_cell(event: Event[Any], known: Meeting | None) -> None:
+    """Contradiction naming `data.cell_id` when the meeting is known under another cell (DOMAIN.md: a meeting belongs
+    to its cell; meetings refuses such a move on its own input, so a fact saying so is not the system's)."""
+    check_unchanged(
+        "data.cell_id",
+        subject=f"meeting {event.data.meeting_id}",
+        held=known.cell_id if known else None,
+        sent=event.data.cell_id,
+        rule="a meeting never changes cell",
+    )
+
+
 async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the meeting; notify members and monitors of it, or of what a newer snapshot changed in it (once per
     change); plan its time-based rules."""
     await uow.projection.lock_cell(event.data.cell_id)
     before = await uow.projection.get_meeting(event.data.meeting_id)  # a meeting never changes cell: locked too
+    _same_cell(event, before)
     if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.order_id, ns=event.time_ns):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
@@ -372,6 +395,8 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
             continue
         await uow.projection.lock_cells([event.data.cell_id for event in stretch])
         before = await uow.projection.meetings_by_id([event.data.meeting_id for event in stretch])
+        for event in stretch:
+            _same_cell(event, before.get(event.data.meeting_id))
         applied = await uow.projection.apply_scheduled_many(
             [(event.data, event.time, event.order_id, event.time_ns) for event in stretch]
         )
