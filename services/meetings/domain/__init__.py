@@ -1082,7 +1082,9 @@ def check_cancel(meeting: MeetingState, *, source: str) -> None:
         )
 
 
-def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime) -> None:
+def check_reschedule(
+    meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime, version: Version | None = None
+) -> None:
     """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so), nor move a
     meeting still ahead at `time` to a start already past (shared.plausible.moved_into_the_past: no CLOCK_SKEW, a move
     is a plan for the future; naming `data.starts_at`): a trial's move of a December meeting to November made it
@@ -1090,14 +1092,10 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
     were late, and another's move to a few minutes before now was taken and mailed (trial 19 #2). A meeting whose
     start has passed may be moved to another past start: that corrects the record of when it took place (held a week
     late without being moved, its minutes are refused as far from the schedule until it is). An integration's move
-    is judged by check_not_moved_when_held only: a cancelled meeting's move is stored by version (silently), and a
-    move issued after the meeting was held is refused."""
-    if from_a_person(source) and meeting.cancel_version is not None:
-        raise InvalidEvent(
-            f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
-            field="data.meeting_id",
-            refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
-        )
+    is judged by event time: refused when issued after the cancellation (check_not_moved_when_cancelled) or after the
+    meeting was held (check_not_moved_when_held). `version` is the move's (time, ns, id), its `time` alone when not
+    given."""
+    check_not_moved_when_cancelled(meeting, source=source, version=version or (time, 0, ""))
     check_not_moved_when_held(meeting, source=source, time=time)
     if from_a_person(source) and meeting.starts_at > time:
         check_start_ahead(
@@ -1108,6 +1106,26 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
             passed=moved_into_the_past,
         )
     check_move_keeps_notice(meeting, source=source, starts_at=starts_at)
+
+
+def check_not_moved_when_cancelled(meeting: MeetingState, *, source: str, version: Version) -> None:
+    """The one rule refusing a move of a cancelled meeting, for a secretary's reschedule and an integration's
+    meeting.rescheduled.v1 alike: InvalidEvent naming `data.meeting_id`, coded MEETING_CANCELLED. A secretary's move
+    (sent now, after anything stored) is refused once the meeting is cancelled. An integration's is refused when it was
+    issued after the cancellation (its `version`, (time, ns, id), newer than `meeting.cancel_version`): a trial's move
+    of a cancelled meeting was answered `accepted` and moved its start unsaid. A move issued before the cancellation
+    is a fact that arrived late and is stored as any (CONTRACT.md: "Order is not guaranteed ... the latest `time`
+    wins"); one issued after it arriving first is undone when the cancellation arrives (moves_undone_by_cancellation),
+    so either arrival order ends with the same start and the move rejected (CONTRACT.md: "The system converges to the
+    same state whatever order"; "A rejection is never silent")."""
+    cancelled = meeting.cancel_version
+    if cancelled is None or (not from_a_person(source) and not cancelled < version):
+        return
+    raise InvalidEvent(
+        f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
+        field="data.meeting_id",
+        refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
+    )
 
 
 def check_move_keeps_notice(meeting: MeetingState, *, source: str, starts_at: datetime) -> None:
@@ -1189,8 +1207,21 @@ def moves_undone_by_minutes(facts: Sequence[StartFact], *, ended_at: datetime) -
     after the moves, so that either order ends with the meeting held at the start in force before them and the moves
     rejected (CONTRACT.md: the same state whatever the arrival order). None when there is nothing to undo or no fact
     is left to take the start from (a meeting stored before its facts were kept: judged as it stands)."""
+    return _moves_undone(facts, after=lambda fact: fact.version[0] > ended_at)
+
+
+def moves_undone_by_cancellation(facts: Sequence[StartFact], *, cancelled: Version) -> UndoneMoves | None:
+    """The integrations' moves (not from a person) issued after the cancellation of version `cancelled`: the moves
+    check_not_moved_when_cancelled refuses when they arrive after it, which the cancellation undoes when it arrives
+    after them, so either order ends with the start in force before them and the moves rejected (CONTRACT.md). None
+    when there is nothing to undo or no fact is left to take the start from."""
+    return _moves_undone(facts, after=lambda fact: cancelled < fact.version)
+
+
+def _moves_undone(facts: Sequence[StartFact], *, after: Callable[[StartFact], bool]) -> UndoneMoves | None:
+    """The integrations' moves among `facts` that `after` selects, the fact then in force and the place kept."""
     ordered = sorted(facts, key=lambda fact: fact.version)
-    undone = [f for f in ordered if f.kind == "move" and not from_a_person(f.source) and f.version[0] > ended_at]
+    undone = [f for f in ordered if f.kind == "move" and not from_a_person(f.source) and after(f)]
     kept = [fact for fact in ordered if fact not in undone]
     if not undone or not kept:
         return None
@@ -1206,6 +1237,16 @@ def undone_move_refusal(meeting: MeetingState, fact: StartFact, *, ended_at: dat
     except InvalidEvent as exc:
         return exc
     raise ValueError(f"move {fact.version[2]} is not undone by minutes ending {ended_at.isoformat()}")
+
+
+def cancelled_move_refusal(meeting: MeetingState, fact: StartFact, *, cancelled: Version) -> InvalidEvent:
+    """The rejection a move undone by the cancellation `cancelled` gets: the one check_not_moved_when_cancelled gives
+    it arriving after that cancellation."""
+    try:
+        check_not_moved_when_cancelled(replace(meeting, cancel_version=cancelled), source=fact.source, version=fact.version)
+    except InvalidEvent as exc:
+        return exc
+    raise ValueError(f"move {fact.version[2]} is not undone by the cancellation {cancelled[2]}")
 
 
 def is_held(*, cancelled: bool, has_minutes: bool) -> bool:
