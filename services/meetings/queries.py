@@ -225,7 +225,10 @@ async def list_monitor_assignments(
 
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
-    " m.cancel_time IS NOT NULL AS cancelled, m.approved_at,"
+    " m.cancel_time IS NOT NULL AS cancelled,"
+    # an adoption is in force while no minutes issued after it replaced the text it adopted (domain.adoption_in_force)
+    " CASE WHEN NOT EXISTS (SELECT 1 FROM minutes v WHERE v.meeting_id = m.meeting_id"
+    "  AND (v.version_time, v.version_ns) > (m.approval_time, m.approval_ns)) THEN m.approved_at END AS adopted_at,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
     " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
     " EXISTS (SELECT 1 FROM document d WHERE d.meeting_id = m.meeting_id AND d.kind = 'minutes')"
@@ -237,7 +240,7 @@ def _status(row: asyncpg.Record) -> str:
     return domain.meeting_status(
         cancelled=row["cancelled"],
         has_minutes=row["has_minutes"],
-        approved=row["approved_at"] is not None,
+        approved=row["adopted_at"] is not None,
     )
 
 
@@ -338,7 +341,7 @@ async def get_meeting(
         "cancel_reason": row["cancel_reason"],
         "attendance": attendance,
         "minutes": minutes,
-        "approved_at": row["approved_at"],
+        "approved_at": row["adopted_at"],
         "documents": [dict(d) for d in documents],
         "assessments": [dict(a) | {"points": json.loads(a["points"])} for a in assessments],
         "tasks": tasks,

@@ -424,7 +424,7 @@ def check_adopted_minutes_unchanged(
     a text nobody voted on. The adopted minutes sent again unchanged (`stored`, as same_minutes reads them) are no
     change: True, to be taken as a no-op (a resent form or a client's retry is not refused). An integration's minutes
     are a snapshot of its own record and are stored whatever else is known (facts arrive in any order)."""
-    if not from_a_person(source) or meeting.approval_version is None:
+    if not from_a_person(source) or not meeting.adopted:
         return False
     if stored is not None and same_minutes(stored, data):
         return True
@@ -449,7 +449,7 @@ def check_adopted_roster_unchanged(
     to the same state whatever order"). Minutes adopted while no roster was known (before adoption waited for one)
     take their first roster: False, judged by check_roster_against_adoption, so such a meeting is not left without
     attendance for good."""
-    if not from_a_person(source) or meeting.approval_version is None or not meeting.has_roster:
+    if not from_a_person(source) or not meeting.adopted or not meeting.has_roster:
         return False
     if stored is not None and same_roster(stored, data):
         return True
@@ -562,7 +562,7 @@ def check_adoption_not_repeated(
     approved_at`; a tab opened before the adoption sends now) is refused as `minutes_adopted` naming it, rather than
     answered as accepted while it changes nothing; other votes are refused so too. An integration's approvals are
     snapshots of its own record, the latest one winning (CONTRACT.md)."""
-    if not from_a_person(source) or meeting.approval_version is None:
+    if not from_a_person(source) or not meeting.adopted:
         return False
     if stored is not None and stored == (data.approved_at, data.votes_for, data.votes_against):
         return True
@@ -788,6 +788,25 @@ class MeetingState:
     notified_at: datetime | None = None
     """When its members were notified as its schedule in force says (`data.notified_at`, else that schedule's `time`),
     None when not known to the reader."""
+
+    @property
+    def adopted(self) -> bool:
+        """Whether its stored minutes are adopted (adoption_in_force)."""
+        return adoption_in_force(approval=self.approval_version, minutes=self.minutes_version)
+
+
+def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> bool:
+    """Whether the stored adoption (`approval`, its version) adopts the stored minutes (`minutes`, theirs): adopted,
+    and the minutes not issued after it (their (time, ns) not later than the adoption's; a tie is the same moment).
+    DOMAIN.md "Meetings": the minutes are read and adopted, so minutes issued after the adoption are a text nobody
+    voted on; CONTRACT.md makes minutes a snapshot whose latest `time` wins whatever the arrival order, so an
+    integration's correction issued after the adoption is stored (before or after the adoption arrives) and voids
+    it until a newer adoption, the same in either order. A secretary cannot send such a correction
+    (check_adopted_minutes_unchanged). The one reading of "adopted" for the rules, the meeting's status and its page;
+    evaluation scores `closing.minutes_and_tasks` by the same comparison."""
+    if approval is None:
+        return False
+    return minutes is None or minutes[:2] <= approval[:2]
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:
@@ -1243,7 +1262,8 @@ def cancelled_move_refusal(meeting: MeetingState, fact: StartFact, *, cancelled:
     """The rejection a move undone by the cancellation `cancelled` gets: the one check_not_moved_when_cancelled gives
     it arriving after that cancellation."""
     try:
-        check_not_moved_when_cancelled(replace(meeting, cancel_version=cancelled), source=fact.source, version=fact.version)
+        then = replace(meeting, cancel_version=cancelled)
+        check_not_moved_when_cancelled(then, source=fact.source, version=fact.version)
     except InvalidEvent as exc:
         return exc
     raise ValueError(f"move {fact.version[2]} is not undone by the cancellation {cancelled[2]}")

@@ -259,7 +259,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance is")
     person = domain.from_a_person(event.source)
-    adopted = meeting.approval_version is not None and person
+    adopted = meeting.adopted and person
     stored = await uow.meetings.stored_roster(data.meeting_id) if adopted else None
     if domain.check_adopted_roster_unchanged(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the adopted roster sent again: nothing to do
@@ -304,7 +304,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     # judged against the start in force before the moves these minutes undo, as when the moves arrive after them
     judged = meeting if undo is None else replace(meeting, starts_at=undo.start.starts_at)
     domain.check_minutes_start(judged, data.started_at)
-    adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
+    adopted = meeting.adopted and domain.from_a_person(event.source)
     stored = await uow.meetings.stored_minutes(data.meeting_id) if adopted else None
     if domain.check_adopted_minutes_unchanged(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the adopted minutes sent again: nothing to do
@@ -357,7 +357,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
             why="the minutes are submitted before the cell adopts them",
             code=RefusalCode.MINUTES_NOT_SUBMITTED,
         )
-    adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
+    adopted = meeting.adopted and domain.from_a_person(event.source)
     stored = await uow.meetings.stored_approval(data.meeting_id) if adopted else None
     if domain.check_adoption_not_repeated(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the same adoption sent again: nothing to do
