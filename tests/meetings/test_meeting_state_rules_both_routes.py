@@ -23,7 +23,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.meetings import queries
 from shared.contracts import meetings_rpc as meetings
@@ -31,6 +30,7 @@ from shared.envelope import CLOUDEVENT_CONTENT_TYPE, GATEWAY_SOURCE, now
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
+from tests.meetings.test_cancelled_stays_quiet import rpc
 from tests.support.ids import random_id
 from tests.support.rpc import ask
 from tests.support.running import eventually
@@ -42,16 +42,7 @@ MOVED_AT = CANCELLED_AT + timedelta(hours=2)
 
 ROUTES = ("http", "amqp", "amqp-batch")
 
-
-@pytest.fixture(scope="module")
-async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
-    """An RPC client on the test vhost."""
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        yield RpcClient(broker, timeout=30)
-    finally:
-        await broker.stop()
+__all__ = ["rpc"]  # the fixture, shared with test_cancelled_stays_quiet
 
 
 @pytest.fixture(scope="module")
