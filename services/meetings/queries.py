@@ -342,6 +342,7 @@ async def get_meeting(
         "attendance": attendance,
         "minutes": minutes,
         "approved_at": row["adopted_at"],
+        "adoption_voided_at": row["approved_at"] if row["adopted_at"] is None else None,
         "documents": [dict(d) for d in documents],
         "assessments": [dict(a) | {"points": json.loads(a["points"])} for a in assessments],
         "tasks": tasks,

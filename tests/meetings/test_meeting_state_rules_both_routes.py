@@ -220,9 +220,9 @@ async def test_minutes_issued_after_the_adoption_void_it_in_either_order_and_a_s
         late = [approval, corrected] if order == "adoption_first" else [corrected, approval]
         await send(rpc, bus, route, held(mtg) + late)
         stored = await settled(db, mtg, ended_at=START + timedelta(minutes=60), adopted=True)
-        seen[order] = (stored["status"], stored["approved_at"])
+        seen[order] = (stored["status"], stored["approved_at"], stored["adoption_voided_at"])
     # the same in either order: the corrected text is not the adopted one (DOMAIN.md: minutes read and adopted)
-    assert seen == {order: ("minutes_submitted", None) for order in seen}
+    assert seen == {order: ("minutes_submitted", None, adopted_at) for order in seen}
 
     # a newer adoption adopts the corrected text
     await send(rpc, bus, route, [adoption(mtg, time=corrected_at + timedelta(hours=1))])
