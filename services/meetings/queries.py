@@ -12,6 +12,7 @@ from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
+from shared.plausible import CLOCK_SKEW_SQL
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
@@ -228,7 +229,7 @@ _SUMMARY = (
     " m.cancel_time IS NOT NULL AS cancelled,"
     # an adoption is in force while no minutes issued after it replaced the text it adopted (domain.adoption_in_force)
     " CASE WHEN NOT EXISTS (SELECT 1 FROM minutes v WHERE v.meeting_id = m.meeting_id"
-    "  AND (v.version_time, v.version_ns) > (m.approval_time, m.approval_ns)) THEN m.approved_at END AS adopted_at,"
+    f"  AND v.version_time > m.approval_time + {CLOCK_SKEW_SQL}) THEN m.approved_at END AS adopted_at,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
     " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
     " EXISTS (SELECT 1 FROM document d WHERE d.meeting_id = m.meeting_id AND d.kind = 'minutes')"

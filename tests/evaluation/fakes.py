@@ -13,6 +13,7 @@ from services.evaluation.handlers.scores import local_year
 from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow, ScoringInputs
 from shared.envelope import CloudEvent
 from shared.periods import period_months
+from shared.plausible import CLOCK_SKEW
 
 
 def _tiebreak(stamp: FactStamp) -> tuple[int, str]:
@@ -137,7 +138,7 @@ class FakeFacts:
         approval, minutes = self.approvals.get(meeting_id), self.minutes.get(meeting_id)
         if approval is None:
             return None
-        if minutes is not None and (minutes[0], minutes[1][0]) > (approval[0], approval[1][0]):
+        if minutes is not None and minutes[0] > approval[0] + CLOCK_SKEW:
             return None
         return approval[2]
 

@@ -797,7 +797,8 @@ class MeetingState:
 
 def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> bool:
     """Whether the stored adoption (`approval`, its version) adopts the stored minutes (`minutes`, theirs): adopted,
-    and the minutes not issued after it (their (time, ns) not later than the adoption's; a tie is the same moment).
+    and the minutes not issued after it, CLOCK_SKEW aside (their `time` at most CLOCK_SKEW after the adoption's: two
+    senders' clocks, a secretary's minutes and a handbook's adoption sent the same minute, are not compared finer).
     DOMAIN.md "Meetings": the minutes are read and adopted, so minutes issued after the adoption are a text nobody
     voted on; CONTRACT.md makes minutes a snapshot whose latest `time` wins whatever the arrival order, so an
     integration's correction issued after the adoption is stored (before or after the adoption arrives) and voids
@@ -806,7 +807,7 @@ def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> b
     evaluation scores `closing.minutes_and_tasks` by the same comparison."""
     if approval is None:
         return False
-    return minutes is None or minutes[:2] <= approval[:2]
+    return minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:
