@@ -12,6 +12,7 @@ from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
+from shared.plausible import CLOCK_SKEW_SQL
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
@@ -225,7 +226,10 @@ async def list_monitor_assignments(
 
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
-    " m.cancel_time IS NOT NULL AS cancelled, m.approved_at,"
+    " m.cancel_time IS NOT NULL AS cancelled,"
+    # an adoption is in force while no minutes issued after it replaced the text it adopted (domain.adoption_in_force)
+    " CASE WHEN NOT EXISTS (SELECT 1 FROM minutes v WHERE v.meeting_id = m.meeting_id"
+    f"  AND v.version_time > m.approval_time + {CLOCK_SKEW_SQL}) THEN m.approved_at END AS adopted_at,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
     " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
     " EXISTS (SELECT 1 FROM document d WHERE d.meeting_id = m.meeting_id AND d.kind = 'minutes')"
@@ -237,7 +241,7 @@ def _status(row: asyncpg.Record) -> str:
     return domain.meeting_status(
         cancelled=row["cancelled"],
         has_minutes=row["has_minutes"],
-        approved=row["approved_at"] is not None,
+        approved=row["adopted_at"] is not None,
     )
 
 
@@ -338,7 +342,8 @@ async def get_meeting(
         "cancel_reason": row["cancel_reason"],
         "attendance": attendance,
         "minutes": minutes,
-        "approved_at": row["approved_at"],
+        "approved_at": row["adopted_at"],
+        "adoption_voided_at": row["approved_at"] if row["adopted_at"] is None else None,
         "documents": [dict(d) for d in documents],
         "assessments": [dict(a) | {"points": json.loads(a["points"])} for a in assessments],
         "tasks": tasks,

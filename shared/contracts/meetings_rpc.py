@@ -146,6 +146,10 @@ class MeetingReply(MeetingSummaryReply):
     attendance: AttendanceReply | None = None
     minutes: dict[str, Any] | None = None
     approved_at: datetime | None = None
+    """When the cell adopted the minutes in force, None when they are not adopted."""
+    adoption_voided_at: datetime | None = None
+    """When the cell adopted minutes that a text issued after it replaced (meetings' domain.adoption_in_force): that
+    text is not adopted (`approved_at` None) until a newer adoption; None otherwise."""
     documents: list[dict[str, Any]] = Field(default_factory=list)
     assessments: list[dict[str, Any]] = Field(default_factory=list)
     tasks: list[dict[str, Any]] = Field(default_factory=list)

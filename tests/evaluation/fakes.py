@@ -13,6 +13,7 @@ from services.evaluation.handlers.scores import local_year
 from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow, ScoringInputs
 from shared.envelope import CloudEvent
 from shared.periods import period_months
+from shared.plausible import CLOCK_SKEW
 
 
 def _tiebreak(stamp: FactStamp) -> tuple[int, str]:
@@ -136,6 +137,15 @@ class FakeFacts:
         moved = self.reschedules.get(meeting_id)
         return moved[2] if moved and moved[:2] > scheduled[:2] else scheduled[2]["starts_at"]
 
+    def _adopted_at(self, meeting_id: str) -> datetime | None:
+        """The adoption's moment while no minutes issued after it replaced the text (MEETINGS_OF_CELLS)."""
+        approval, minutes = self.approvals.get(meeting_id), self.minutes.get(meeting_id)
+        if approval is None:
+            return None
+        if minutes is not None and minutes[0] > approval[0] + CLOCK_SKEW:
+            return None
+        return approval[2]
+
     async def meeting_position(self, meeting_id):
         if meeting_id not in self.meetings:
             return None
@@ -156,7 +166,7 @@ class FakeFacts:
                 cancelled=mid in self.cancelled,
                 roster=self.rosters[mid][2] if mid in self.rosters else None,
                 minutes=self.minutes[mid][2] if mid in self.minutes else None,
-                approved_at=self.approvals[mid][2] if mid in self.approvals else None,
+                approved_at=self._adopted_at(mid),
                 completions={task: done[2] for (of, task), done in self.done.items() if of == mid},
             )
             for mid, (_, _, m) in self.meetings.items()

@@ -172,3 +172,32 @@ async def test_a_refused_confirmation_is_said_when_the_meeting_has_no_item_score
     errors = page[start : page.index("</div>", start)]
     assert "Vui lòng sửa:" in errors and "Điểm: không được để trống." in errors
     assert no_items in page
+
+
+VOIDED = "Biên bản đã được sửa sau khi chi bộ thông qua lúc 21:01"
+
+
+async def test_minutes_changed_after_their_adoption_are_not_said_adopted(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """A new user's trial: minutes issued after the adoption (a feed's correction) left the page saying "Biên bản đã
+    được thông qua lúc 21:01" over the new text. Meetings reads them not adopted, with the adoption they voided
+    (MeetingReply.adoption_voided_at): the meeting and record pages say so, never that the current text is adopted."""
+    voided = {
+        "voided": lambda m: (
+            m
+            | {"status": "minutes_submitted", "approved_at": None, "minutes_published": False}
+            | {"adoption_voided_at": "2026-11-09T21:01:00+07:00", "starts_at": "2026-11-09T19:00:00+07:00"}
+        )
+    }
+    with meetings_of_cell_a1(world, **voided) as made:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = (await officer.get(f"/app/meetings/{made['voided']}")).text
+            assert text_of(page, "minutes-state") == UNPUBLISHED
+            assert text_of(page, "adoption-voided").startswith(VOIDED)
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
+            page = (await secretary.get(f"/app/meetings/{made['voided']}/record")).text
+            assert text_of(page, "minutes-state") == UNPUBLISHED
+            assert text_of(page, "adoption-voided").startswith(VOIDED) and ADOPTED + " lúc" not in page

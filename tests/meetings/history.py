@@ -20,7 +20,8 @@ class MeetingPlan:
     """Where the cancellation comes among the meeting's records (rosters, minutes, adoption, assessment, completions):
     before the first of them at 0, after all of them past their count. An integration sends both, in any order."""
     late_move: bool
-    """A move issued after the records (and the cancellation): the latest move sets the start whatever else is known."""
+    """A move issued after the records (just before the cancellation of a cancelled meeting, as a move issued after it
+    is refused): the latest move sets the start whatever else is known."""
     rosters: list[list[str]]
     minutes_versions: int
     approved: bool
@@ -177,7 +178,13 @@ def materialize_meeting(
         )
     records = 0
 
+    def late_move() -> None:  # an hour before the first start: the adoption (3 h after it) stays after the start
+        moved = {"meeting_id": meeting_id, "starts_at": (starts - timedelta(hours=1)).isoformat()}
+        emit(ev.raw_event("meeting.rescheduled.v1", moved, time=clock.tick()))
+
     def cancel() -> None:
+        if meeting.late_move:  # issued before the cancellation: one issued after it is refused (test_cancelled_move)
+            late_move()
         emit(ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Mưa bão"}, time=clock.tick()))
 
     def record(raw: dict[str, Any]) -> None:
@@ -239,6 +246,5 @@ def materialize_meeting(
             )
     if meeting.cancelled and records < meeting.cancel_at:
         cancel()
-    if meeting.late_move:  # an hour before the first start: the adoption (3 h after it) stays after the start
-        moved = {"meeting_id": meeting_id, "starts_at": (starts - timedelta(hours=1)).isoformat()}
-        emit(ev.raw_event("meeting.rescheduled.v1", moved, time=clock.tick()))
+    if meeting.late_move and not meeting.cancelled:
+        late_move()

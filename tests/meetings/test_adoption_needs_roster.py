@@ -23,9 +23,12 @@ __all__ = ["commune"]  # the fixture, shared with test_assessor_person
 
 
 def minutes(tree: dict[str, Any]) -> dict[str, Any]:
-    """minutes.submitted.v1 of the meeting (began two hours ago), chaired by its one member, timed now."""
+    """minutes.submitted.v1 of the meeting (began two hours ago), chaired by its one member, timed a minute ago: an
+    adoption (timed now) adopts the minutes issued before it (domain.adoption_in_force), whichever arrives first."""
     ids = tree["ids"]
-    return ev.minutes(ids["mtg"], chair_id=ids["m1"], started_at=now() - timedelta(hours=2), time=now())
+    return ev.minutes(
+        ids["mtg"], chair_id=ids["m1"], started_at=now() - timedelta(hours=2), time=now() - timedelta(minutes=1)
+    )
 
 
 def adoption(tree: dict[str, Any], **votes: int) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """A new user's trial: an integration's `meeting.rescheduled.v1` for a cancelled meeting was accepted (the start
 changed, the meeting stayed cancelled, no notice) while the secretary's reschedule of it was refused
-`meeting_cancelled`. The two routes differ on purpose (docs/integrations.md, "Checking a feed before sending it"): a
-person is told the meeting is cancelled, while an integration's fact is stored whatever its `time` against the
-cancellation's, because refusing it when it arrives after the cancellation would make the end state depend on
-arrival order (CONTRACT.md: "The system converges to the same state whatever order ... the events arrive in";
-"Nothing accepted is ever lost"). A refusal by `time` does not converge either: a move newer than the cancellation
-but delivered before it is accepted and announced, and cannot be taken back when the cancellation arrives.
+`meeting_cancelled`. A move is now judged by its `time` against the cancellation's (domain.check_not_moved_when_
+cancelled): issued after it, it is refused `meeting_cancelled` naming `data.meeting_id` on arrival, or undone and
+rejected when the cancellation arrives after it (domain.moves_undone_by_cancellation), so both arrival orders end
+alike (CONTRACT.md: "The system converges to the same state whatever order ... the events arrive in"; "A rejection is
+never silent"). Any other fact of a cancelled meeting from an integration is stored whatever its `time`: a roster or
+minutes is a snapshot that may have replaced an earlier one, which could not be restored if the cancellation arrived
+after it; a cancelled meeting is never held nor scored whatever else is known of it (DOMAIN.md).
 
 Over the real database, for every meeting fact type and for a fact older and newer than the cancellation: both
 arrival orders end in the same stored meeting, still cancelled; the secretary's same fact is refused
@@ -60,6 +61,7 @@ async def test_an_integrations_fact_on_a_cancelled_meeting_converges_and_a_perso
 
     stored: dict[str, dict[str, Any]] = {}
     outcomes: dict[str, list[tuple[str, str, str | None]]] = {}
+    fact_ids: dict[str, str] = {}
     for order in ("cancel_first", "fact_first"):
         mtg = random_id("mtg")
         task = {"task_id": f"{mtg}-{TASK}", "assignee_id": member, "description": "Vận động", "due_on": "2026-02-01"}
@@ -72,6 +74,7 @@ async def test_an_integrations_fact_on_a_cancelled_meeting_converges_and_a_perso
         fact = facts(mtg, member, time=FACT_TIMES[when])[event_type]
         if event_type == "task.completed.v1":  # each meeting's own task
             fact["data"]["task_id"] = task["task_id"]
+        fact_ids[order] = fact["id"]
         feed = [*held, cancel, fact] if order == "cancel_first" else [*held, fact, cancel]
         outcomes[order] = []
         for raw in feed:  # one at a time, as separate deliveries
@@ -90,7 +93,18 @@ async def test_an_integrations_fact_on_a_cancelled_meeting_converges_and_a_perso
             assert (refused.outcome, refused.field) == ("rejected", "data.meeting_id"), refused.reason
             assert refused.refusal is not None and refused.refusal.code is RefusalCode.MEETING_CANCELLED
 
-    # the same end state whatever the order (CONTRACT.md), and nothing refused on either order
+    # the same end state whatever the order (CONTRACT.md)
     assert without_ids(stored["cancel_first"]) == without_ids(stored["fact_first"])
-    for order, seen in outcomes.items():
+    if event_type == "meeting.rescheduled.v1" and when == "newer":
+        # a move issued after the cancellation ends refused in either order: at once when it arrives after it, and
+        # undone when the cancellation arrives after it (domain.moves_undone_by_cancellation), never silently
+        for order, fact_id in fact_ids.items():
+            async with meetings_pool.acquire() as conn:
+                rejection = await queries.open_rejection(conn, source=ev.SOURCE, event_id=fact_id)
+            assert rejection is not None, order
+            assert (rejection["field"], rejection["refusal"]["code"]) == ("data.meeting_id", "meeting_cancelled")
+        assert outcomes["cancel_first"][-1][1] == "rejected"
+        assert stored["cancel_first"]["starts_at"] == START
+        return
+    for order, seen in outcomes.items():  # nothing else refused on either order
         assert all(outcome in ("accepted", "duplicate") for _, outcome, _ in seen), (order, seen)

@@ -9,6 +9,8 @@ from shared.contracts.registry import read_event
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent, parse_envelope
 from shared.membership import CellOnDate, MemberVersion, cell_on
 from shared.periods import VIETNAM_TZ
+from shared.plausible import CLOCK_SKEW
+from shared.refusals import RefusalCode
 
 T0 = datetime(2026, 1, 1, tzinfo=VIETNAM_TZ)
 
@@ -232,3 +234,30 @@ def test_a_meeting_before_2000_is_refused_in_the_meeting_rules_words_when_read(e
 )
 def test_history_and_next_year_are_plausible(event: Event) -> None:
     domain.check_plausible_moments(event, now=T0)
+
+
+def test_a_move_after_the_cancellation_is_refused_from_any_source_and_one_before_only_to_a_person() -> None:
+    """domain.check_not_moved_when_cancelled: the one rule of the secretary's reschedule and an integration's move;
+    judged by event time for an integration (CONTRACT.md: arrival order must not matter)."""
+    cancelled = domain.MeetingState(
+        "m", "c", "regular", T0, cancel_version=(T0, 0, "x"), has_roster=False, has_minutes=False
+    )
+    before, after = (T0 - timedelta(minutes=1), 0, "a"), (T0 + timedelta(minutes=1), 0, "a")
+    domain.check_not_moved_when_cancelled(cancelled, source="urn:example:handbook", version=before)
+    for source, version in (("urn:example:handbook", after), (GATEWAY_SOURCE, before), (GATEWAY_SOURCE, after)):
+        with pytest.raises(InvalidEvent, match="cancelled and cannot be rescheduled") as refused:
+            domain.check_not_moved_when_cancelled(cancelled, source=source, version=version)
+        assert refused.value.field == "data.meeting_id"
+        assert refused.value.refusal is not None and refused.value.refusal.code is RefusalCode.MEETING_CANCELLED
+
+
+def test_minutes_issued_after_the_adoption_void_it() -> None:
+    """domain.adoption_in_force: minutes not later than the adoption, CLOCK_SKEW aside (two senders' clocks), are
+    adopted; later ones are a text nobody voted on."""
+    adopted = (T0, 0, "b")
+    assert domain.adoption_in_force(approval=adopted, minutes=(T0 - timedelta(hours=1), 0, "z"))
+    assert domain.adoption_in_force(approval=adopted, minutes=(T0, 0, "z"))
+    assert domain.adoption_in_force(approval=adopted, minutes=(T0 + CLOCK_SKEW, 999, "z"))
+    assert not domain.adoption_in_force(approval=adopted, minutes=(T0 + CLOCK_SKEW + timedelta(seconds=1), 0, "a"))
+    assert not domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(hours=12), 0, "a"))
+    assert not domain.adoption_in_force(approval=None, minutes=(T0, 0, "a"))

@@ -9,6 +9,7 @@ import asyncpg
 from pydantic_core import from_json, to_json
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
+from shared.plausible import CLOCK_SKEW_SQL
 from shared.tree import fetch_ancestor_rows, fetch_ancestors, fetch_subtree_cells
 
 NEWER = "({t}.fact_time, {t}.fact_ns, {t}.fact_id) < (EXCLUDED.fact_time, EXCLUDED.fact_ns, EXCLUDED.fact_id)"
@@ -71,13 +72,17 @@ MEETINGS_OF_CELLS = (
     " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
     "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
     " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
-    " p.approved_at, t.done_tasks, t.done_on"
+    # the adoption counts while no minutes issued after it replaced the text it adopted (meetings'
+    # domain.adoption_in_force: CONTRACT.md's latest minutes win, DOMAIN.md's minutes are read and adopted)
+    " CASE WHEN n.fact_time IS NULL OR n.fact_time <= p.fact_time"
+    f" + {CLOCK_SKEW_SQL} THEN p.approved_at END"
+    " AS approved_at, t.done_tasks, t.done_on"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT * FROM meeting WHERE cell_id = k.key OFFSET 0) m"
     + per_key("meeting_reschedule", "meeting_id", "m.meeting_id", alias="r")
     + per_key("meeting_cancellation", "meeting_id", "m.meeting_id", alias="c", columns="meeting_id")
     + per_key("attendance", "meeting_id", "m.meeting_id", alias="a", columns="records")
-    + per_key("minutes", "meeting_id", "m.meeting_id", alias="n", columns="data")
-    + per_key("approval", "meeting_id", "m.meeting_id", alias="p", columns="approved_at")
+    + per_key("minutes", "meeting_id", "m.meeting_id", alias="n", columns="data, fact_time")
+    + per_key("approval", "meeting_id", "m.meeting_id", alias="p", columns="approved_at, fact_time")
     + " CROSS JOIN LATERAL (SELECT array_agg(task_id) AS done_tasks, array_agg(completed_on) AS done_on"
     "  FROM task_completion WHERE meeting_id = m.meeting_id) t"
 )

@@ -424,7 +424,7 @@ def check_adopted_minutes_unchanged(
     a text nobody voted on. The adopted minutes sent again unchanged (`stored`, as same_minutes reads them) are no
     change: True, to be taken as a no-op (a resent form or a client's retry is not refused). An integration's minutes
     are a snapshot of its own record and are stored whatever else is known (facts arrive in any order)."""
-    if not from_a_person(source) or meeting.approval_version is None:
+    if not from_a_person(source) or not meeting.adopted:
         return False
     if stored is not None and same_minutes(stored, data):
         return True
@@ -449,7 +449,7 @@ def check_adopted_roster_unchanged(
     to the same state whatever order"). Minutes adopted while no roster was known (before adoption waited for one)
     take their first roster: False, judged by check_roster_against_adoption, so such a meeting is not left without
     attendance for good."""
-    if not from_a_person(source) or meeting.approval_version is None or not meeting.has_roster:
+    if not from_a_person(source) or not meeting.adopted or not meeting.has_roster:
         return False
     if stored is not None and same_roster(stored, data):
         return True
@@ -562,7 +562,7 @@ def check_adoption_not_repeated(
     approved_at`; a tab opened before the adoption sends now) is refused as `minutes_adopted` naming it, rather than
     answered as accepted while it changes nothing; other votes are refused so too. An integration's approvals are
     snapshots of its own record, the latest one winning (CONTRACT.md)."""
-    if not from_a_person(source) or meeting.approval_version is None:
+    if not from_a_person(source) or not meeting.adopted:
         return False
     if stored is not None and stored == (data.approved_at, data.votes_for, data.votes_against):
         return True
@@ -788,6 +788,26 @@ class MeetingState:
     notified_at: datetime | None = None
     """When its members were notified as its schedule in force says (`data.notified_at`, else that schedule's `time`),
     None when not known to the reader."""
+
+    @property
+    def adopted(self) -> bool:
+        """Whether its stored minutes are adopted (adoption_in_force)."""
+        return adoption_in_force(approval=self.approval_version, minutes=self.minutes_version)
+
+
+def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> bool:
+    """Whether the stored adoption (`approval`, its version) adopts the stored minutes (`minutes`, theirs): adopted,
+    and the minutes not issued after it, CLOCK_SKEW aside (their `time` at most CLOCK_SKEW after the adoption's: two
+    senders' clocks, a secretary's minutes and a handbook's adoption sent the same minute, are not compared finer).
+    DOMAIN.md "Meetings": the minutes are read and adopted, so minutes issued after the adoption are a text nobody
+    voted on; CONTRACT.md makes minutes a snapshot whose latest `time` wins whatever the arrival order, so an
+    integration's correction issued after the adoption is stored (before or after the adoption arrives) and voids
+    it until a newer adoption, the same in either order. A secretary cannot send such a correction
+    (check_adopted_minutes_unchanged). The one reading of "adopted" for the rules, the meeting's status and its page;
+    evaluation scores `closing.minutes_and_tasks` by the same comparison."""
+    if approval is None:
+        return False
+    return minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:
@@ -1082,7 +1102,9 @@ def check_cancel(meeting: MeetingState, *, source: str) -> None:
         )
 
 
-def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime) -> None:
+def check_reschedule(
+    meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime, version: Version | None = None
+) -> None:
     """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so), nor move a
     meeting still ahead at `time` to a start already past (shared.plausible.moved_into_the_past: no CLOCK_SKEW, a move
     is a plan for the future; naming `data.starts_at`): a trial's move of a December meeting to November made it
@@ -1090,14 +1112,10 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
     were late, and another's move to a few minutes before now was taken and mailed (trial 19 #2). A meeting whose
     start has passed may be moved to another past start: that corrects the record of when it took place (held a week
     late without being moved, its minutes are refused as far from the schedule until it is). An integration's move
-    is judged by check_not_moved_when_held only: a cancelled meeting's move is stored by version (silently), and a
-    move issued after the meeting was held is refused."""
-    if from_a_person(source) and meeting.cancel_version is not None:
-        raise InvalidEvent(
-            f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
-            field="data.meeting_id",
-            refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
-        )
+    is judged by event time: refused when issued after the cancellation (check_not_moved_when_cancelled) or after the
+    meeting was held (check_not_moved_when_held). `version` is the move's (time, ns, id), its `time` alone when not
+    given."""
+    check_not_moved_when_cancelled(meeting, source=source, version=version or (time, 0, ""))
     check_not_moved_when_held(meeting, source=source, time=time)
     if from_a_person(source) and meeting.starts_at > time:
         check_start_ahead(
@@ -1108,6 +1126,26 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
             passed=moved_into_the_past,
         )
     check_move_keeps_notice(meeting, source=source, starts_at=starts_at)
+
+
+def check_not_moved_when_cancelled(meeting: MeetingState, *, source: str, version: Version) -> None:
+    """The one rule refusing a move of a cancelled meeting, for a secretary's reschedule and an integration's
+    meeting.rescheduled.v1 alike: InvalidEvent naming `data.meeting_id`, coded MEETING_CANCELLED. A secretary's move
+    (sent now, after anything stored) is refused once the meeting is cancelled. An integration's is refused when it was
+    issued after the cancellation (its `version`, (time, ns, id), newer than `meeting.cancel_version`): a trial's move
+    of a cancelled meeting was answered `accepted` and moved its start unsaid. A move issued before the cancellation
+    is a fact that arrived late and is stored as any (CONTRACT.md: "Order is not guaranteed ... the latest `time`
+    wins"); one issued after it arriving first is undone when the cancellation arrives (moves_undone_by_cancellation),
+    so either arrival order ends with the same start and the move rejected (CONTRACT.md: "The system converges to the
+    same state whatever order"; "A rejection is never silent")."""
+    cancelled = meeting.cancel_version
+    if cancelled is None or (not from_a_person(source) and not cancelled < version):
+        return
+    raise InvalidEvent(
+        f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
+        field="data.meeting_id",
+        refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
+    )
 
 
 def check_move_keeps_notice(meeting: MeetingState, *, source: str, starts_at: datetime) -> None:
@@ -1189,8 +1227,21 @@ def moves_undone_by_minutes(facts: Sequence[StartFact], *, ended_at: datetime) -
     after the moves, so that either order ends with the meeting held at the start in force before them and the moves
     rejected (CONTRACT.md: the same state whatever the arrival order). None when there is nothing to undo or no fact
     is left to take the start from (a meeting stored before its facts were kept: judged as it stands)."""
+    return _moves_undone(facts, after=lambda fact: fact.version[0] > ended_at)
+
+
+def moves_undone_by_cancellation(facts: Sequence[StartFact], *, cancelled: Version) -> UndoneMoves | None:
+    """The integrations' moves (not from a person) issued after the cancellation of version `cancelled`: the moves
+    check_not_moved_when_cancelled refuses when they arrive after it, which the cancellation undoes when it arrives
+    after them, so either order ends with the start in force before them and the moves rejected (CONTRACT.md). None
+    when there is nothing to undo or no fact is left to take the start from."""
+    return _moves_undone(facts, after=lambda fact: cancelled < fact.version)
+
+
+def _moves_undone(facts: Sequence[StartFact], *, after: Callable[[StartFact], bool]) -> UndoneMoves | None:
+    """The integrations' moves among `facts` that `after` selects, the fact then in force and the place kept."""
     ordered = sorted(facts, key=lambda fact: fact.version)
-    undone = [f for f in ordered if f.kind == "move" and not from_a_person(f.source) and f.version[0] > ended_at]
+    undone = [f for f in ordered if f.kind == "move" and not from_a_person(f.source) and after(f)]
     kept = [fact for fact in ordered if fact not in undone]
     if not undone or not kept:
         return None
@@ -1206,6 +1257,17 @@ def undone_move_refusal(meeting: MeetingState, fact: StartFact, *, ended_at: dat
     except InvalidEvent as exc:
         return exc
     raise ValueError(f"move {fact.version[2]} is not undone by minutes ending {ended_at.isoformat()}")
+
+
+def cancelled_move_refusal(meeting: MeetingState, fact: StartFact, *, cancelled: Version) -> InvalidEvent:
+    """The rejection a move undone by the cancellation `cancelled` gets: the one check_not_moved_when_cancelled gives
+    it arriving after that cancellation."""
+    try:
+        then = replace(meeting, cancel_version=cancelled)
+        check_not_moved_when_cancelled(then, source=fact.source, version=fact.version)
+    except InvalidEvent as exc:
+        return exc
+    raise ValueError(f"move {fact.version[2]} is not undone by the cancellation {cancelled[2]}")
 
 
 def is_held(*, cancelled: bool, has_minutes: bool) -> bool:

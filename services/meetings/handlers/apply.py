@@ -180,10 +180,12 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
 
 async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: MeetingsUnit) -> Applied:
     """A new start (and place) for a scheduled meeting; the latest by (time, id) wins, but a move issued after the
-    meeting was held by its minutes is refused (domain.check_reschedule)."""
+    meeting was cancelled or held by its minutes is refused (domain.check_reschedule)."""
     data = event.data
     meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
-    domain.check_reschedule(meeting, source=event.source, starts_at=data.starts_at, time=event.time)
+    domain.check_reschedule(
+        meeting, source=event.source, starts_at=data.starts_at, time=event.time, version=version_of(event)
+    )
     changed = await uow.meetings.reschedule(data, version=version_of(event))
     uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "move", data.starts_at, data.location, data.reason))
     return Applied(subject=data.meeting_id, changed=changed, announced=not _cancelled(meeting))
@@ -208,11 +210,26 @@ def _start_fact(
 async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnit) -> Applied:
     """The meeting is called off, whatever was recorded of it (a cancelled meeting is neither held nor scored).
     Cancelling a held one (roster and minutes) takes its roster out of its members' attendance histories: they are
-    published again, as a roster recorded after the cancellation leaves them."""
+    published again, as a roster recorded after the cancellation leaves them. Integrations' moves issued after it and
+    applied before it arrived are undone and rejected (domain.moves_undone_by_cancellation)."""
     data = event.data
     meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.check_cancel(meeting, source=event.source)
     changed = await uow.meetings.cancel(data, version=version_of(event))
+    start = meeting.start_version
+    if changed and start is not None and version_of(event) < start:
+        cancelled = version_of(event)
+        undo = domain.moves_undone_by_cancellation(await uow.meetings.start_facts(data.meeting_id), cancelled=cancelled)
+        if undo is not None:
+            await _undo_moves(
+                uow,
+                meeting,
+                undo,
+                event=event,
+                refusal=lambda fact: domain.cancelled_move_refusal(meeting, fact, cancelled=cancelled),
+                route=UNDONE_BY_CANCELLATION,
+                announce=False,
+            )
     if not changed or meeting.cancel_version is not None or not meeting.has_roster or not meeting.has_minutes:
         return Applied(subject=data.meeting_id, changed=changed)  # not held before: no history counted it
     return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=await _held_roster(uow, meeting))
@@ -242,7 +259,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance is")
     person = domain.from_a_person(event.source)
-    adopted = meeting.approval_version is not None and person
+    adopted = meeting.adopted and person
     stored = await uow.meetings.stored_roster(data.meeting_id) if adopted else None
     if domain.check_adopted_roster_unchanged(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the adopted roster sent again: nothing to do
@@ -287,7 +304,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     # judged against the start in force before the moves these minutes undo, as when the moves arrive after them
     judged = meeting if undo is None else replace(meeting, starts_at=undo.start.starts_at)
     domain.check_minutes_start(judged, data.started_at)
-    adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
+    adopted = meeting.adopted and domain.from_a_person(event.source)
     stored = await uow.meetings.stored_minutes(data.meeting_id) if adopted else None
     if domain.check_adopted_minutes_unchanged(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the adopted minutes sent again: nothing to do
@@ -302,7 +319,16 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     if not is_newer(version_of(event), meeting.minutes_version):
         return Applied(subject=data.meeting_id, changed=False)
     if undo is not None:
-        await _undo_moves(uow, meeting, undo, event=event)
+        ended = data.ended_at
+        await _undo_moves(
+            uow,
+            meeting,
+            undo,
+            event=event,
+            refusal=lambda fact: domain.undone_move_refusal(meeting, fact, ended_at=ended),
+            route=UNDONE_ROUTE,
+            announce=not _cancelled(meeting),
+        )
     await uow.meetings.replace_minutes(data, version=version_of(event))
     if meeting.has_minutes or meeting.cancel_version is not None or not meeting.has_roster:
         return Applied(subject=data.meeting_id, changed=True, provides=provides)
@@ -331,7 +357,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
             why="the minutes are submitted before the cell adopts them",
             code=RefusalCode.MINUTES_NOT_SUBMITTED,
         )
-    adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
+    adopted = meeting.adopted and domain.from_a_person(event.source)
     stored = await uow.meetings.stored_approval(data.meeting_id) if adopted else None
     if domain.check_adoption_not_repeated(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the same adoption sent again: nothing to do
@@ -416,35 +442,42 @@ async def _moves_undone(
 
 
 async def _undo_moves(
-    uow: MeetingsUnit, meeting: domain.MeetingState, undo: domain.UndoneMoves, *, event: Event[Any]
+    uow: MeetingsUnit,
+    meeting: domain.MeetingState,
+    undo: domain.UndoneMoves,
+    *,
+    event: Event[Any],
+    refusal: Callable[[domain.StartFact], InvalidEvent],
+    route: str,
+    announce: bool,
 ) -> None:
-    """Minutes arriving after integrations' moves issued after the meeting ended make the state the one the other
-    order leaves (CONTRACT.md): the start (and place) back to the facts in force, each undone move rejected as it is
-    when it arrives after the minutes (stored, ingest.rejected.v1, its inbox row forgotten so it is judged again if
-    sent again), and, for a meeting not cancelled, a meeting.rescheduled.v1 giving the start in force again: the
-    undone moves were re-published, and its version (the latest undone move's time, its id suffixed `.undone`) is
-    newer than theirs for every listener that orders starts by (time, id)."""
+    """Minutes or a cancellation (`event`) arriving after integrations' moves issued after the meeting ended or was
+    cancelled make the state the one the other order leaves (CONTRACT.md): the start (and place) back to the facts in
+    force, each undone move rejected as it is when it arrives after `event` (`refusal` of it; stored by `route`,
+    ingest.rejected.v1, its inbox row forgotten so it is judged again if sent again), and, when `announce`, a
+    meeting.rescheduled.v1 giving the start in force again: the undone moves were re-published, and its version (the
+    latest undone move's time, its id suffixed `.undone`) is newer than theirs for every listener that orders starts
+    by (time, id). A cancelled meeting's start is not announced again (nothing announces a cancelled meeting)."""
     from services.meetings.handlers.ingest import SOURCE, reject  # ingest imports this module
 
-    ended = event.data.ended_at
     await uow.meetings.restore_start(meeting.meeting_id, start=undo.start, location=undo.location, undone=undo.undone)
     for fact in undo.undone:
-        refusal = domain.undone_move_refusal(meeting, fact, ended_at=ended)
+        refused = refusal(fact)
         await reject(
             uow,
             source=fact.source,
             event_id=fact.version[2],
             event_type="meeting.rescheduled.v1",
-            reason=refusal.reason,
-            field=refusal.field,
+            reason=refused.reason,
+            field=refused.field,
             raw=fact.raw,
-            route=UNDONE_ROUTE,
+            route=route,
             received_at=now(),
             correlation_id=event.correlation_id,
-            refusal=refusal.refusal,
+            refusal=refused.refusal,
         )
-    if _cancelled(meeting):
-        return  # a cancelled meeting's moves are stored silently: nothing of them was announced
+    if not announce:
+        return
     last = undo.undone[-1]
     data: dict[str, Any] = {"meeting_id": meeting.meeting_id, "starts_at": undo.start.starts_at.isoformat()}
     if undo.location is not None:
@@ -468,6 +501,9 @@ async def _undo_moves(
 
 UNDONE_ROUTE = "undone-by-minutes"
 """The route a move undone by later-arriving minutes is stored as rejected by (it came in by another, earlier)."""
+
+UNDONE_BY_CANCELLATION = "undone-by-cancellation"
+"""The route a move undone by a later-arriving cancellation issued before it is stored as rejected by."""
 
 
 def _cancelled(meeting: domain.MeetingState | None) -> bool:

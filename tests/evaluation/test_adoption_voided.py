@@ -1,0 +1,92 @@
+"""A new user's trial: minutes adopted at 21:01, then corrected minutes issued the next morning by a feed; the score
+followed the new minutes but `closing.minutes_and_tasks` kept "minutes approved". Minutes issued after the adoption
+are a text nobody voted on (DOMAIN.md "Meetings": minutes read and adopted), and the latest minutes win whatever the
+arrival order (CONTRACT.md), so the adoption no longer counts, in either order, until a newer adoption
+(meetings' domain.adoption_in_force; services/evaluation/repository/facts.py MEETINGS_OF_CELLS).
+
+Over a private evaluation database, the real repository and scoring.
+"""
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from services.evaluation import queries
+from services.evaluation.bootstrap import prepare
+from tests.evaluation.private_db import private_pool
+from tests.evaluation.stream import at, fact
+from tests.evaluation.test_cell_existence import Clock, apply, held, unit
+
+START = at(11, 5)
+ADOPTED = START + timedelta(hours=2, minutes=1)
+CODE = "closing.minutes_and_tasks"
+
+
+def with_task(events: list[dict[str, Any]], cell_id: str) -> list[dict[str, Any]]:
+    """The held meeting's events, its minutes assigning one task (the item needs both)."""
+    for event in events:
+        if event["type"] == "minutes.submitted.v1":
+            task = {"task_id": "t1", "assignee_id": f"{cell_id}-m1", "description": "Việc", "due_on": "2026-11-30"}
+            event["data"]["tasks"] = [task]
+    return events
+
+
+def corrected(meeting_id: str, cell_id: str) -> dict[str, Any]:
+    """The minutes issued the morning after the adoption: another text (60 minutes, one speaker)."""
+    minutes = {
+        "meeting_id": meeting_id,
+        "started_at": START.isoformat(),
+        "ended_at": (START + timedelta(minutes=60)).isoformat(),
+        "chair_id": f"{cell_id}-m1",
+        "recorder_id": f"{cell_id}-m2",
+        "speakers": [f"{cell_id}-m1"],
+        "resolutions": [{"text": "Nghị quyết", "votes_for": 3, "votes_against": 0, "abstentions": 0}],
+        "tasks": [{"task_id": "t1", "assignee_id": f"{cell_id}-m1", "description": "Việc", "due_on": "2026-11-30"}],
+    }
+    return fact("minutes.submitted.v1", minutes, time=START + timedelta(hours=14))
+
+
+def adoption(meeting_id: str, *, time: Any) -> dict[str, Any]:
+    return fact("minutes.approved.v1", {"meeting_id": meeting_id, "approved_at": ADOPTED.isoformat()}, time=time)
+
+
+async def item(pool: Any, meeting_id: str) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        score = await queries.meeting_score(conn, meeting_id)
+    assert score is not None
+    [found] = [line for line in score["criteria"] if line["code"] == CODE]
+    return dict(found)
+
+
+@pytest.mark.parametrize("order", ["adoption_first", "correction_first"])
+async def test_minutes_issued_after_the_adoption_void_it_in_either_order(database_url: str, order: str) -> None:
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
+        cell, mtg, kept = "cell-a", "mtg-corrected", "mtg-kept"
+        world = [
+            fact(
+                "org.unit.upserted.v1",
+                {"id": "ward", "name": "Đảng ủy phường", "kind": "committee", "parent_id": None},
+                time=at(1, 1),
+            ),
+            unit(cell, time=at(1, 1)),
+        ]
+        world += [
+            fact(
+                "member.upserted.v1",
+                {"id": f"{cell}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell, "status": "official"},
+                time=at(1, 1),
+            )
+            for n in (1, 2, 3)
+        ]
+        await apply(factory, world + with_task(held(cell, mtg, START), cell) + with_task(held(cell, kept, START), cell))
+        approved = adoption(mtg, time=ADOPTED)
+        late = [approved, corrected(mtg, cell)] if order == "adoption_first" else [corrected(mtg, cell), approved]
+        await apply(factory, [*late, adoption(kept, time=ADOPTED)])
+        assert (await item(pool, kept))["points"] > 0  # the adoption of unchanged minutes counts
+        voided = await item(pool, mtg)
+        assert voided["points"] == 0, voided
+        # a newer adoption adopts the corrected text
+        await apply(factory, [adoption(mtg, time=START + timedelta(hours=15))])
+        assert (await item(pool, mtg))["points"] > 0
