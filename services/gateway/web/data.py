@@ -142,19 +142,20 @@ async def late_minutes(
 ) -> Page[LateMinutesReply]:
     """The subtree's meetings of the period whose minutes are late (notifications' ListLateMinutes, LATE_MINUTES_SHOWN
     of them from `offset`); for a half-year, which notifications' periods do not name, those of its two quarters as
-    one list, the later quarter's first, `total` counting both."""
+    one list in the order a year's list has them (the longest overdue first: the earlier quarter's first), `total`
+    counting both."""
     if not is_half_year(period):
         return await state.rpc.call(
             ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN, offset=offset)
         )
     earlier, later = half_quarters(period)
     first = await state.rpc.call(
-        ListLateMinutes(committee_id=committee_id, period=later, limit=LATE_MINUTES_SHOWN, offset=offset)
+        ListLateMinutes(committee_id=committee_id, period=earlier, limit=LATE_MINUTES_SHOWN, offset=offset)
     )
     room = LATE_MINUTES_SHOWN - len(first.items)
     second = await state.rpc.call(
         ListLateMinutes(
-            committee_id=committee_id, period=earlier, limit=max(room, 1), offset=max(offset - first.total, 0)
+            committee_id=committee_id, period=later, limit=max(room, 1), offset=max(offset - first.total, 0)
         )
     )
     items = [*first.items, *second.items[:room]]
