@@ -45,6 +45,10 @@ Every number and id argument is bounded as the API bounds it (BOUNDS): out of bo
 chibo.events with their routing keys and headers, once, each acknowledged after its publication is confirmed
 (shared/ops/unrouted.py); `--dry-run` counts them by routing key and moves nothing. Audited under the path
 /cli/unrouted/<service>.unrouted/return (no API route does it); exit 1 when that queue does not exist.
+Beside per-process broker users (`make up`, k8s) `dead-letters replay` and `unrouted return` run as the gateway's user
+and ask the owning service over its RPC (through_service; exit 5 or 6 as above): consumers trust who first published
+a copy only from their own service, so a copy published as the admin was refused; with one broker user for every
+process they are done here.
 `alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
 PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
 detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
