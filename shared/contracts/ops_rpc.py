@@ -87,6 +87,17 @@ class DeadLetterPurgeReply(Reply):
     purged: int
 
 
+class UnroutedReturnReply(Reply):
+    """What a return of the service's unrouted copies moved: the watch queue, how many went back, each routing key's
+    count, how many are left, and whether it was a dry run (moving nothing)."""
+
+    queue: str
+    moved: int
+    routing_keys: dict[str, int] = Field(default_factory=dict)
+    left: int
+    dry_run: bool
+
+
 class ParkedRowReply(Reply):
     """An outbox row the relay set aside: the event it carries, where it goes, why it was parked."""
 
@@ -154,6 +165,14 @@ class PurgeDeadLetters(Request[DeadLetterPurgeReply]):
     queue: QueueName
 
 
+class ReturnUnrouted(Request[UnroutedReturnReply]):
+    """Send the copies in the service's `<service>.unrouted` watch back to its consumer queues, published by the
+    service itself naming each copy's original publisher (shared.ops.unrouted); `dry_run` counts them only."""
+
+    method = "return_unrouted"
+    dry_run: bool = False
+
+
 class GetOutboxStatus(Request[OutboxStatusReply]):
     """The service's outbox: pending rows, lag, parked rows."""
 
@@ -193,6 +212,7 @@ class OpsCatalog:
     list_dead_letters: type[ListDeadLetters]
     replay_dead_letters: type[ReplayDeadLetters]
     purge_dead_letters: type[PurgeDeadLetters]
+    return_unrouted: type[ReturnUnrouted]
     outbox_status: type[GetOutboxStatus]
     list_parked_rows: type[ListParkedRows]
     replay_parked_rows: type[ReplayParkedRows]
@@ -212,6 +232,7 @@ def ops_catalog(service: str) -> OpsCatalog:
         list_dead_letters=_owned_by(ListDeadLetters, service),
         replay_dead_letters=_owned_by(ReplayDeadLetters, service),
         purge_dead_letters=_owned_by(PurgeDeadLetters, service),
+        return_unrouted=_owned_by(ReturnUnrouted, service),
         outbox_status=_owned_by(GetOutboxStatus, service),
         list_parked_rows=_owned_by(ListParkedRows, service),
         replay_parked_rows=_owned_by(ReplayParkedRows, service),

@@ -45,6 +45,10 @@ Every number and id argument is bounded as the API bounds it (BOUNDS): out of bo
 chibo.events with their routing keys and headers, once, each acknowledged after its publication is confirmed
 (shared/ops/unrouted.py); `--dry-run` counts them by routing key and moves nothing. Audited under the path
 /cli/unrouted/<service>.unrouted/return (no API route does it); exit 1 when that queue does not exist.
+Beside per-process broker users (`make up`, k8s) `dead-letters replay` and `unrouted return` run as the gateway's user
+and ask the owning service over its RPC (through_service; exit 5 or 6 as above): consumers trust who first published
+a copy only from their own service, so a copy published as the admin was refused; with one broker user for every
+process they are done here.
 `alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
 PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
 detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
@@ -72,6 +76,7 @@ from shared import alert_rules
 from shared.audit import append_audit
 from shared.config import (
     CHECKOUT,
+    PEER_SERVICES,
     SAVED_SETTINGS,
     SavedSettingsError,
     ServiceSettings,
@@ -81,7 +86,8 @@ from shared.config import (
     url_without_password,
     vhost_of,
 )
-from shared.contracts import meetings_rpc, notifications_rpc
+from shared.contracts import evaluation_rpc, meetings_rpc, notifications_rpc
+from shared.contracts.ops_rpc import OpsCatalog
 from shared.logs import configure_logging, get_logger
 from shared.ops import json_value
 from shared.ops.dead_letters import (
@@ -102,9 +108,18 @@ from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrou
 from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
+from shared.topology import CONSUMER_QUEUES
 from shared.topology import unrouted_watch as unrouted_watch_name
 
 SERVICES = ("meetings", "evaluation", "notifications")
+CATALOGS: dict[str, OpsCatalog] = {
+    "meetings": meetings_rpc.OPS,
+    "evaluation": evaluation_rpc.OPS,
+    "notifications": notifications_rpc.OPS,
+}
+"""Each service's operator methods, for a replay or return the service must do itself (through_service)."""
+OWNER_OF_DEAD_LETTERS = {queue.dead_letter_queue: queue.service for queue in CONSUMER_QUEUES}
+"""Every dead-letter queue and the service that owns it."""
 
 log = get_logger(__name__)
 
@@ -670,15 +685,22 @@ async def alert_rules_action(args: argparse.Namespace, settings: ServiceSettings
 
 
 async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
-    """`unrouted return`: the service's unrouted copies back to chibo.events (return_unrouted), audited when it moved
-    something or named no queue (a dry run only reads); NotFound when the queue does not exist."""
-    connection = await connect_broker(settings)
-    try:
-        result = await return_unrouted(connection, args.service, dry_run=args.dry_run)
-    except NoUnroutedWatch as exc:
-        result, missing = None, exc
-    finally:
-        await connection.close()
+    """`unrouted return`: the service's unrouted copies back to chibo.events (return_unrouted), done by the service
+    over its RPC when this login cannot vouch for them (through_service), audited when it moved something or named
+    no queue (a dry run only reads); NotFound when the queue does not exist."""
+    result: dict[str, Any] | None
+    if through_service(args.service, settings):
+        request = CATALOGS[args.service].return_unrouted(dry_run=args.dry_run)
+        result, _, refusal = await call_service_saying(request, settings)
+        missing: Exception = NotFound(refusal.message if refusal else "")
+    else:
+        connection = await connect_broker(settings)
+        try:
+            result = await return_unrouted(connection, args.service, dry_run=args.dry_run)
+        except NoUnroutedWatch as exc:
+            result, missing = None, exc
+        finally:
+            await connection.close()
     queue = unrouted_watch_name(args.service)
     path = f"/cli/unrouted/{queue}/return"
     if result is None:
@@ -742,6 +764,8 @@ async def dead_letter_totals(connection: aio_pika.abc.AbstractConnection, settin
 async def dead_letters_action(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     """`dead-letters list|replay|purge` on CHIBO_AMQP_URL's vhost, replay and purge audited; NotFound for a queue the
     vhost does not have (audited as a 404 for replay and purge) or an event id none of its dead letters has."""
+    if args.action == "replay" and through_service(OWNER_OF_DEAD_LETTERS[args.queue], settings):
+        return await replay_through_service(args, settings)
     connection = await connect_broker(settings)
     try:
         if args.action == "list" and args.queue is None:
@@ -767,12 +791,46 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
         detail = {"action": action, "queue": args.queue, "purged": result["purged"]}
         await audit(settings, path=path, status=200, detail=detail)
         return result
-    detail = {"action": action, "queue": args.queue, "replayed": result["replayed"], "kept": result["kept"], **choice}
+    return await replayed(args, settings, result, choice)
+
+
+async def replayed(
+    args: argparse.Namespace, settings: ServiceSettings, result: dict[str, Any], choice: dict[str, Any]
+) -> dict[str, Any]:
+    """A `dead-letters replay` done: audited; NotFound when `--event-id` named no dead letter of the queue."""
+    path = f"/cli/dead-letters/{args.queue}/replay"
+    detail = {"action": "dead_letters_replayed", "queue": args.queue, "replayed": result["replayed"]}
+    detail |= {"kept": result["kept"], **choice}
     unknown = args.event_id is not None and result["replayed"] == 0
     await audit(settings, path=path, status=404 if unknown else 200, detail=detail)
     if unknown:
         raise NotFound(f"no dead letter in {args.queue} has the event id {args.event_id}")
     return result
+
+
+def through_service(service: str, settings: ServiceSettings) -> bool:
+    """Whether a replay or return of `service`'s messages is asked of the service over its RPC instead of done here:
+    when this command runs as one of the per-process broker users (`<prefix><peer>`: the gateway's after `make up`,
+    checkout_system's as_gateway, or in k8s) other than the service's own. A copy is published as this login
+    (`user_id`), and consumers trust who first published it only from their own (shared.consuming.origin_of): the
+    service republishes it as itself naming its original publisher, so a genuine fact is applied again and a forged
+    one stays refused. With one broker user for every process (this login is the service's) it is done here."""
+    login, prefix = broker_user_of(settings.amqp_url), settings.broker_user_prefix
+    return login != f"{prefix}{service}" and any(login == f"{prefix}{peer}" for peer in PEER_SERVICES)
+
+
+async def replay_through_service(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
+    """`dead-letters replay` done by the queue's service over its RPC, as the operations page does (the service
+    replays as its own broker user, vouching for each letter's first publisher), audited as done here; NotFound
+    (audited 404) when the service has no such queue declared."""
+    choice = {key: getattr(args, key) for key in ("limit", "event_id") if getattr(args, key) is not None}
+    request = CATALOGS[OWNER_OF_DEAD_LETTERS[args.queue]].replay_dead_letters(queue=args.queue, **choice)
+    result, _, _ = await call_service_saying(request, settings)
+    if result is None:
+        detail = {"action": "dead_letters_replayed", "queue": args.queue, **choice}
+        await audit(settings, path=f"/cli/dead-letters/{args.queue}/replay", status=404, detail=detail)
+        raise no_queue(args.queue, settings)
+    return await replayed(args, settings, result, choice)
 
 
 async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
@@ -825,7 +883,10 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
 def asks_as_gateway(args: argparse.Namespace) -> bool:
     """Whether the command asks a service's RPC as the API does (call_service), so runs as the gateway's broker user,
     the one CHIBO_RPC_CALLERS lists after `make up` (shared.config.gateway_caller): held retry|drop, rejections
-    replay|dismiss, every alert-rules command."""
+    replay|dismiss, every alert-rules command; and dead-letters replay and unrouted return, which then ask the service
+    (through_service)."""
+    if args.area == "unrouted" or (args.area == "dead-letters" and args.action == "replay"):
+        return True  # the service does it when this login cannot vouch for the copies (through_service)
     return args.area == "alert-rules" or (args.area in ("held", "rejections") and args.action != "list")
 
 

@@ -16,6 +16,7 @@ from shared.contracts import ops_rpc as ops
 from shared.logs import get_logger
 from shared.ops.dead_letters import UnsafeToRead, list_dead_letters, purge_dead_letters, replay_dead_letters
 from shared.ops.outbox import drop_parked, list_parked, outbox_health, replay_parked
+from shared.ops.unrouted import NoUnroutedWatch, return_unrouted
 from shared.rpc import RpcError, RpcMethods
 from shared.topology import CONSUMER_QUEUES
 
@@ -33,7 +34,8 @@ def add_dead_letter_methods(
     *,
     connect: Callable[[], Awaitable[AbstractConnection]],
 ) -> None:
-    """Answer list/replay/purge of the service's own dead-letter queues (another name is not_found, naming `queue`);
+    """Answer list/replay/purge of the service's own dead-letter queues (another name is not_found, naming `queue`)
+    and the return of its unrouted copies (shared.ops.unrouted, vouched as the service's own);
     `connect` opens a broker connection that is closed after each call."""
     owned = dead_letter_queues_of(catalog.service)
 
@@ -94,7 +96,20 @@ def add_dead_letter_methods(
         log.warning("dead_letters_purged", queue=queue, purged=result["purged"])
         return result
 
+    async def return_(request: ops.ReturnUnrouted) -> dict[str, Any]:
+        async def work(connection: AbstractConnection) -> dict[str, Any]:
+            try:
+                return await return_unrouted(connection, catalog.service, dry_run=request.dry_run, vouch=True)
+            except NoUnroutedWatch as exc:
+                raise RpcError("not_found", str(exc), field="service") from None
+
+        result = await on(work)
+        if not request.dry_run:
+            log.info("unrouted_returned", queue=result["queue"], moved=result["moved"], left=result["left"])
+        return result
+
     methods.add(catalog.list_dead_letters, list_)
+    methods.add(catalog.return_unrouted, return_)
     methods.add(catalog.replay_dead_letters, replay)
     methods.add(catalog.purge_dead_letters, purge)
 
