@@ -29,9 +29,9 @@ URI_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 @dataclass(frozen=True)
 class AddressProblem:
     """Why a text is no http(s) address: `code` (scheme, host_missing, host, userinfo, ipv4_hex, ipv4_octal,
-    ipv4_parts, ipv4_dot, ipv6_mapped, ipv6_compatible, port, hidden, character, percent), the `values` the sentence
-    names (`host`, `port`, `char`,
-    `point`, `position`, 1-based, `part`, `parts`, `ip`), and `reason` in English."""
+    ipv4_parts, ipv4_dot, ipv4_character, ipv6_mapped, ipv6_compatible, port, hidden, character, percent), the
+    `values` the sentence names (`host`, `port`, `char`, `point`, `position`, 1-based, `part`, `parts`, `ip`, `read`),
+    and `reason` in English."""
 
     code: str
     reason: str
@@ -202,10 +202,17 @@ def _ipv4(host: str) -> int | None:
 
 def _ipv4_problem(host: str, encoded: str, number: int) -> AddressProblem:
     """Why `host` (IDNA `encoded`), which browsers open as the IPv4 address `number`, is not written as that address:
-    the first hexadecimal or octal part, else too few parts, else the trailing dot."""
+    its first character that UTS 46 maps to a digit, letter or dot (fullwidth `１２７`, circled `①②⑦`, the ideographic
+    full stop `。`), else the first hexadecimal or octal part, else too few parts, else the trailing dot."""
     ip = str(ipaddress.IPv4Address(number))
     values = {"host": host, "ip": ip}
     opens = f"the host {host!r} opens the IP address {ip} in a browser"
+    for index, char in enumerate(host):
+        if not char.isascii():
+            read = idna.uts46_remap(char, std3_rules=True, transitional=False)  # '1', '.', 'x'
+            where = {"char": char, "point": code_point(char), "read": read, "position": str(index + 1)}
+            why = f"its character {char!r} ({where['point']}) is read as {read!r}"
+            return AddressProblem("ipv4_character", f"{opens} ({why}); write it as {ip}", values | where)
     parts = encoded.rstrip(".").split(".")
     for part in parts:
         if part[:2] == "0x":

@@ -263,3 +263,25 @@ async def test_a_name_that_rebinds_to_loopback_after_registration_is_refused_at_
     assert "the host 'doi-tac.invalid' resolves to an address a webhook may not reach: 127.0.0.1" in error
     assert zone.asked == ["doi-tac.invalid", "doi-tac.invalid"]  # judged at registration and again at the send
     assert len(webhook.requests) == received
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://①②⑦.0.0.1/x", "in a browser (its character '①' (U+2460) is read as '1'); write it as 127.0.0.1"),
+        ("http://127。0。0。1/x", "in a browser (its character '。' (U+3002) is read as '.'); write it as 127.0.0.1"),
+        ("http://127．0．0．1/x", "(its character '．' (U+FF0E) is read as '.')"),
+        ("http://10｡0｡0｡5/x", "opens the IP address 10.0.0.5 in a browser (its character '｡' (U+FF61) is read"),
+        ("http://１６９.254.169.254/x", "(its character '１' (U+FF11) is read as '1')"),
+    ],
+)
+async def test_a_webhook_host_written_in_characters_read_as_digits_or_dots_is_refused_naming_them(
+    pool: asyncpg.Pool, settings: Settings, url: str, said: str
+) -> None:
+    """A trial's `http://①②⑦.0.0.1/x` was refused as "(it ends in a dot)": the reason names the character instead."""
+    commands = Commands(uow_factory(pool, settings=settings.model_copy(update={"webhook_allowed_hosts": []})))
+    with pytest.raises(RpcError) as caught:
+        await commands.set_preferences(Province().member, ["webhook"], webhook_url=url)
+    assert caught.value.code == "invalid" and caught.value.field == "webhook_url", caught.value
+    assert caught.value.message.startswith("webhook_url: ") and said in caught.value.message, caught.value.message
+    assert "ends in a dot" not in caught.value.message

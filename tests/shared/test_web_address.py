@@ -94,6 +94,14 @@ def test_a_webhook_address_is_judged_alike() -> None:
             "ipv4_dot",
             "the host '127.0.0.1.' opens the IP address 127.0.0.1 in a browser (it ends",
         ),
+        # a host whose characters UTS 46 maps to digits, letters or dots (trial: said "it ends in a dot")
+        ("http://①②⑦.0.0.1/x", "ipv4_character", "in a browser (its character '①' (U+2460) is read as '1'); write"),
+        ("http://127。0。0。1/x", "ipv4_character", "(its character '。' (U+3002) is read as '.'); write it as 127."),
+        ("http://127．0．0．1/x", "ipv4_character", "(its character '．' (U+FF0E) is read as '.')"),
+        ("http://127｡0｡0｡1./x", "ipv4_character", "(its character '｡' (U+FF61) is read as '.')"),
+        ("http://１２７.0.0.1/x", "ipv4_character", "the host '１２７.0.0.1' opens the IP address 127.0.0.1 in a"),
+        ("http://0ｘ7f.0.0.1/x", "ipv4_character", "(its character 'ｘ' (U+FF58) is read as 'x')"),
+        ("http://①②⑦.①/x", "ipv4_character", "(its character '①' (U+2460) is read as '1')"),
         # a host that ends in a number is an IPv4 address or nothing to a browser
         ("https://tai-lieu.123/a.pdf", "host", "the host 'tai-lieu.123' is not a domain name or an IP address"),
         ("https://ví-dụ.0x1/a.pdf", "host", "the host 'ví-dụ.0x1' is not a domain name or an IP address"),

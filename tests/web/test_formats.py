@@ -61,7 +61,7 @@ def test_every_text_of_the_web_app_is_in_the_catalog_with_a_translation() -> Non
             str(WEB),
             method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
             options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
-            keywords={"_": None, "N_": None},
+            keywords={"_": None, "N_": None, "n_": (1, 2)},
         )
         if message
     }

@@ -6,8 +6,10 @@ definitions, and, as no half-year rating is defined (DOMAIN.md rates months, qua
 ratings and a note saying so. A badly spelled half-year is refused naming the field."""
 
 import csv
+import html
 import io
 import uuid
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -15,7 +17,8 @@ import pytest
 from pypdf import PdfReader
 
 from deploy.seed_demo import publish
-from services.gateway.web.i18n import format_number, format_rating, format_share
+from services.gateway.web.i18n import format_number, format_rating, format_share, half_year_no_rating
+from shared.envelope import VIETNAM_TZ
 from shared.rpc import RpcError
 from tests.evaluation.stream import at, cell_history, fact
 from tests.support.quiet import wait_quiet
@@ -97,6 +100,21 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         assert page.status_code == 200, page.text[-800:]
         assert "6 tháng đầu năm 2026" in page.text and '<option value="2026-H1" selected>' in page.text
         assert 'id="half-year-rating-note"' in page.text and "Không có quy định xếp loại cho 6 tháng" in page.text
+        assert "điểm là trung bình điểm của sáu tháng" in page.text  # ended: every month of it counted
+        # the half-year running now (a trial's 2026-H2 in December said "sáu tháng" too): the months gone by so far
+        today = datetime.now(VIETNAM_TZ).date()
+        running_half = f"{today.year}-H{1 if today.month <= 6 else 2}"
+        running_page = await client.get(f"/app/committees/{committee}?period={running_half}")
+        assert running_page.status_code == 200, running_page.text[-800:]
+        assert 'id="half-year-rating-note"' in running_page.text
+        assert "trung bình điểm của sáu tháng" not in running_page.text
+        assert html.escape(half_year_no_rating(running_half, today), quote=False) in running_page.text
+        gone = (today.month - 1) % 6
+        assert (f"trung bình điểm của {gone} tháng đã qua" if gone else "đang ở tháng đầu tiên") in running_page.text
+        running_pdf = await client.get(f"/app/committees/{committee}/report.pdf?period={running_half}")
+        assert running_pdf.status_code == 200, running_pdf.text[:500]
+        running_text = " ".join(pdf_text(running_pdf.content).split())
+        assert "sáu tháng" not in running_text and "tháng đã qua" in running_text or not gone, running_text
         assert f'data-figure="score">{format_number(score)}<' in page.text
         assert 'data-quarter="2026-Q1"' in page.text and 'data-quarter="2026-Q2"' in page.text
         table = await client.get(f"/app/committees/{committee}/report.csv?period={HALF}")
@@ -128,6 +146,7 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         for said in (
             "6 tháng đầu năm 2026",
             "Không có quy định xếp loại cho 6 tháng",
+            "điểm là trung bình điểm của sáu tháng",
             "Xếp loại quý I/2026",
             format_number(score),
             format_share(19 / 24),  # the attendance rate as the page says it (79,2%)
@@ -166,3 +185,26 @@ def test_a_half_year_line_reads_its_quarters_ratings() -> None:
 
     row: dict[str, Any] = {"cell_id": "c", "rating": None, "quarter_ratings": {"2026-Q2": None, "2026-Q1": "fair"}}
     assert row_rating(row) == "Quý I/2026: Khá; Quý II/2026: chưa xếp loại"
+
+
+@pytest.mark.parametrize(
+    ("today", "said", "not_said"),
+    [
+        # a trial's 2026-H2 in December: scored over July to November (and December for a cell that has met)
+        (
+            date(2026, 12, 5),
+            "6 tháng này chưa kết thúc nên điểm là trung bình điểm của 5 tháng đã qua (từ tháng 7/2026 đến tháng "
+            "11/2026), cộng thêm tháng đang diễn ra đối với chi bộ đã sinh hoạt thường kỳ trong tháng này; tháng "
+            "không sinh hoạt tính 0 điểm.",
+            "sáu tháng",
+        ),
+        (date(2026, 8, 20), "trung bình điểm của 1 tháng đã qua (tháng 7/2026), cộng thêm", "sáu tháng"),
+        (date(2026, 7, 1), "đang ở tháng đầu tiên nên điểm là điểm của tháng này", "tháng đã qua"),
+        (date(2027, 1, 1), "điểm là trung bình điểm của sáu tháng, tháng không sinh hoạt tính 0 điểm.", "đã qua"),
+    ],
+)
+def test_the_half_year_note_says_over_which_months_its_score_is_the_mean(today: date, said: str, not_said: str) -> None:
+    """DOMAIN.md "Periods": a period's score is the mean of its months' scores; evaluation counts a running period's
+    months gone by, the running month only once a cell has met, so a running half-year is not six months."""
+    note = half_year_no_rating("2026-H2", today)
+    assert note.startswith("Không có quy định xếp loại cho 6 tháng") and said in note and not_said not in note, note

@@ -18,7 +18,6 @@ from services.gateway.web import pdf
 from services.gateway.web.core import no_data_yet
 from services.gateway.web.data import month_shown
 from services.gateway.web.i18n import (
-    HALF_YEAR_NO_RATING,
     _,
     after_dash,
     format_moment,
@@ -27,6 +26,7 @@ from services.gateway.web.i18n import (
     format_rating,
     format_share,
     format_short_date,
+    half_year_no_rating,
     label,
     late_change_note,
     local,
@@ -405,7 +405,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     figures_note = running_note(period) if running(period) else ""
     half_year = is_half_year(period)
     if half_year:  # where a rating would be: said once, under the figures
-        figures_note = " ".join(filter(None, (figures_note, _(HALF_YEAR_NO_RATING))))
+        figures_note = " ".join(filter(None, (figures_note, half_year_no_rating(period))))
     if "rows" in data:
         return pdf.report_pdf(
             title=title,
@@ -486,7 +486,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest_title=_("Weakest cells"),
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,
-        none_weak=_(HALF_YEAR_NO_RATING) if half_year else _("No cell rated Average or Poor."),
+        none_weak=half_year_no_rating(period) if half_year else _("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes=[
             (_("Results changed after the month closed"), rollup_late_notes(rollup, period=period)),

@@ -1151,6 +1151,10 @@ ADDRESS_PROBLEMS = {
         "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it ends in a dot); "
         "write %(ip)s."
     ),
+    "ipv4_character": N_(
+        "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (its character “%(char)s” "
+        "(%(point)s) is read as “%(read)s”); write %(ip)s."
+    ),
     "ipv6_mapped": N_(
         "%(field)s: the address “%(host)s” is opened by browsers as the IP address %(ip)s (it is an IPv4-mapped IPv6 "
         "address); write %(ip)s."

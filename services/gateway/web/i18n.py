@@ -17,6 +17,7 @@ from services.gateway.rollups import held_without_regular
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
 from shared.numbers import format_number
+from shared.periods import period_months
 
 CATALOG = Path(__file__).parent / "locale" / "vi" / "LC_MESSAGES" / "messages.po"
 LOCALE = "vi"
@@ -205,8 +206,54 @@ HALF_YEAR_NO_RATING = N_(
     "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
     "those of its two quarters; the score is the mean of its six months' scores, a month without a meeting counting 0."
 )
-"""What every page and export of a half-year says where a rating would be (DOMAIN.md "Periods" rates months,
+"""What every page and export of an ended half-year says where a rating would be (DOMAIN.md "Periods" rates months,
 quarters and years only)."""
+HALF_YEAR_FIRST_MONTH = N_(
+    "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
+    "those of its first quarter; the half-year is in its first month, so the score is that month's, counted only "
+    "for the cells that have held their regular meeting."
+)
+"""HALF_YEAR_NO_RATING while the half-year's first month runs: no month of it has ended yet."""
+
+
+def n_(singular: str, plural: str, count: int, **values: Any) -> str:
+    """The Vietnamese text of the message for `count` (gettext's plural forms; Vietnamese has one), with %(count)s
+    and %(name)s placeholders filled."""
+    return translations().ngettext(singular, plural, count) % ({"count": count} | values)
+
+
+def half_year_no_rating(period: str, today: date | None = None) -> str:
+    """What a half-year's page and PDF say where a rating would be (HALF_YEAR_NO_RATING): for an ended one the mean
+    of its six months; for one running on `today` (default: today in Vietnam) the mean of the months gone by so far,
+    named (`5 tháng đã qua (từ tháng 7/2026 đến tháng 11/2026)`), the running month counted for a cell once it has
+    met (DOMAIN.md "Periods", evaluation's domain.periods.period_result)."""
+    today = today or datetime.now(VIETNAM_TZ).date()
+    current = f"{today:%Y-%m}"
+    months = period_months(period)
+    if current > months[-1]:
+        return _(HALF_YEAR_NO_RATING)
+    gone = [month for month in months if month < current]
+    if not gone:
+        return _(HALF_YEAR_FIRST_MONTH)
+    named = (
+        period_within(gone[0])
+        if len(gone) == 1
+        else _("from %(low)s to %(high)s", low=period_within(gone[0]), high=period_within(gone[-1]))
+    )
+    # evaluation scores a running period over its months ended so far and the running month only for a cell that
+    # has held its regular meeting (domain.periods.period_result, half_year_line): not six months
+    return n_(
+        "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
+        "those of its quarters begun so far; the half-year has not ended, so the score is the mean of the scores of "
+        "the %(count)s month gone by (%(months)s) and, for a cell that has held its regular meeting this month, of "
+        "this month; a month without a meeting counts 0.",
+        "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
+        "those of its quarters begun so far; the half-year has not ended, so the score is the mean of the scores of "
+        "the %(count)s months gone by (%(months)s) and, for a cell that has held its regular meeting this month, of "
+        "this month; a month without a meeting counts 0.",
+        len(gone),
+        months=named,
+    )
 
 
 def quarter_ratings_text(quarter_ratings: dict[str, str | None]) -> str:
@@ -459,7 +506,7 @@ def globals_() -> dict[str, Any]:
         "late_change_note": late_change_note,
         "rating_reason": rating_reason,
         "running_note": running_note,
-        "half_year_no_rating": lambda: _(HALF_YEAR_NO_RATING),
+        "half_year_no_rating": half_year_no_rating,
         "quarters_rating_counts": quarters_rating_counts,
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,

@@ -182,6 +182,14 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             ),
         ),
         (
+            r"the host '(?P<host>[^']*)' opens the IP address (?P<ip>[0-9.]+) in a browser \(its character "
+            r"'(?P<char>.)' \((?P<point>U\+[0-9A-F]+)\) is read as '(?P<read>[^']*)'\)",
+            N_(
+                "The address “%(host)s” is opened by browsers as the IP address %(ip)s (its character “%(char)s” "
+                "(%(point)s) is read as “%(read)s”); write %(ip)s."
+            ),
+        ),
+        (
             r"the host '(?P<host>[^']*)' opens the IP address (?P<ip>[0-9.]+) in a browser \(it is an IPv4-mapped "
             r"IPv6 address\)",
             N_(
