@@ -149,9 +149,10 @@ def list_address(
 
 
 def list_position(request: Request, parameter: str, committee_id: str, period: str | None, what: str) -> int:
-    """Where the page's list `parameter` (PAGED_LISTS) starts: a whole number from 0, rounded down to a page of it,
-    at most OFFSET_MOST (past the end, said on the page); anything else is BadPosition (a 400 page naming the list,
-    `what`, with the way back to its first page)."""
+    """Where the page's list `parameter` (PAGED_LISTS) starts: a whole number from 0, any item (`1`: from the second;
+    the pager counts from there, as a link kept from a list that has since grown or shrunk expects), at most
+    OFFSET_MOST (past the end, said on the page); anything else, a negative number too, is BadPosition (a 400 page
+    naming the list, `what`, with the way back to its first page)."""
     raw = request.query_params.get(parameter, "")
     if not raw:
         return 0
@@ -161,8 +162,7 @@ def list_position(request: Request, parameter: str, committee_id: str, period: s
         )
         raise BadPosition(parameter=parameter, value=raw, what=what, back=back)
     digits = raw.lstrip("0")
-    offset = min(int(digits or "0"), OFFSET_MOST) if len(digits) <= 7 else OFFSET_MOST
-    return offset - offset % PAGED_LISTS[parameter][1]
+    return min(int(digits or "0"), OFFSET_MOST) if len(digits) <= 7 else OFFSET_MOST
 
 
 def list_pager(
