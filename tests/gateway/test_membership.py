@@ -7,6 +7,7 @@ in Vietnamese; while meetings cannot say, a command is refused (503) and a read 
 
 import argparse
 import asyncio
+import contextlib
 import html
 import uuid
 from collections.abc import AsyncIterator
@@ -211,10 +212,19 @@ async def gateway(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState, GatewaySettings]]:
     """A gateway of the test's own whose membership answers are kept 0.3 s (CHIBO_MEMBERSHIP_CACHE_SECONDS), so a
     person's leaving counts within the test; its client, state and settings."""
-    settings = gateway_settings(amqp_url, database_url, membership_cache_seconds=0.3)
+    async with own_gateway(amqp_url, database_url, cache_seconds=0.3, peer=("203.0.113.8", 4712)) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def own_gateway(
+    amqp_url: str, database_url: str, *, cache_seconds: float, peer: tuple[str, int]
+) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState, GatewaySettings]]:
+    """A gateway keeping membership answers `cache_seconds`, and a client of it from `peer`: client, state, settings."""
+    settings = gateway_settings(amqp_url, database_url, membership_cache_seconds=cache_seconds)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 4712))
+        transport = httpx.ASGITransport(app=app, client=peer)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client:
             yield client, app.state.gateway, settings
 
@@ -457,23 +467,20 @@ async def gateway_keeping_answers(
     amqp_url: str, database_url: str, fakes: FakeServices
 ) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState, GatewaySettings]]:
     """A gateway of the test's own keeping membership answers 30 s (the default): its client, state and settings."""
-    settings = gateway_settings(amqp_url, database_url, membership_cache_seconds=30.0)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 4713))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client:
-            yield client, app.state.gateway, settings
+    async with own_gateway(amqp_url, database_url, cache_seconds=30.0, peer=("203.0.113.9", 4713)) as running:
+        yield running
 
 
 async def test_signing_in_asks_meetings_afresh_not_the_answer_kept_for_requests(
     gateway_keeping_answers: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World
 ) -> None:
-    client, state, settings = gateway_keeping_answers
+    client, _, settings = gateway_keeping_answers
     member, secretary = world.new_member(world.cell_a1), world.new_member(world.cell_a1, "secretary")
-    cases = {
-        "left": (await web_account(settings, "member", world.cell_a1, member), SIGN_IN_LEFT),
-        "position": (await web_account(settings, "secretary", world.cell_a1, secretary), SIGN_IN_POSITION),
-    }
+    left, demoted = [
+        await web_account(settings, role, world.cell_a1, person)
+        for role, person in (("member", member), ("secretary", secretary))
+    ]
+    cases = {"left": (left, SIGN_IN_LEFT), "position": (demoted, SIGN_IN_POSITION)}
     for sub, _ in cases.values():  # signed in once: their standing is kept 30 s for the requests after
         signed = await sign_in_as(client, sub)
         assert signed.status_code == 303, signed.text[-2000:]
