@@ -66,11 +66,13 @@ class MembershipCheck:
         self._failed: TTLCache[str, bool] = TTLCache(max_entries, ttl=retry_seconds, timer=timer)
         self._asking: dict[str, asyncio.Task[Refusal | None]] = {}
 
-    async def refusal(self, principal: Principal, *, command: bool) -> Refusal | None:
+    async def refusal(self, principal: Principal, *, command: bool, fresh: bool = False) -> Refusal | None:
         """Why `principal` may not go on (its account no longer stands, or a member's or secretary's names no person),
         or None when it may or is not checked (a role but member or secretary). ServiceUnavailable (meetings) for a
         `command` when meetings does not answer (fail closed), and for a read when it does not answer within
-        `read_timeout` and no answer for the person is known; a read otherwise goes on with the last answer known."""
+        `read_timeout` and no answer for the person is known; a read otherwise goes on with the last answer known.
+        `fresh` (signing in) asks meetings now, past a kept answer or a lookup already under way, and keeps what it
+        hears for the requests after."""
         role, unit, person = principal.role, principal.unit_id, principal.person_id
         if role not in PERSON_IN_CELL:
             return None
@@ -81,11 +83,11 @@ class MembershipCheck:
                 " of its cell; ask an administrator to give it the person_id of the member it is for",
             )
         key = f"{role.value}/{unit}/{person}"
-        if key in self._fresh:
+        if not fresh and key in self._fresh:
             return self._fresh[key]
-        if not command and key in self._failed and key in self._last:
+        if not fresh and not command and key in self._failed and key in self._last:
             return self._last[key]
-        task = self._asking.get(key)
+        task = None if fresh else self._asking.get(key)
         if task is None:
             task = asyncio.create_task(self._ask(key, role, unit=unit, person=person))
             self._asking[key] = task
@@ -105,7 +107,9 @@ class MembershipCheck:
 
     def _settled(self, key: str, task: "asyncio.Task[Refusal | None]") -> None:
         """A lookup done: no longer shared, and its failure taken (a read that stopped waiting left it unread)."""
-        self._asking.pop(key, None)
+        if self._asking.get(key) is not task:  # a fresh lookup started since (refusal's `fresh`) speaks for the key
+            return
+        del self._asking[key]
         if not task.cancelled() and task.exception() is not None:
             self._failed[key] = True
 
@@ -121,6 +125,8 @@ class MembershipCheck:
                 f"this {role.value} account no longer stands: {problem} today (meetings' member list); ask an"
                 f" administrator for an account of your {now} now",
             )
+        if self._asking.get(key) is not asyncio.current_task():
+            return found  # a fresh lookup started since: its answer is the newer one to keep
         self._fresh[key] = found
         self._last[key] = found
         self._failed.pop(key, None)

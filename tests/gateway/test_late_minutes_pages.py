@@ -157,3 +157,32 @@ async def test_every_cell_whose_month_changed_late_is_reached_page_by_page(
     assert "late_offset=50&amp;changes_offset=50" in pager
     past = await web.get(f"/app/committees/{committee_id}", params={"period": period, "changes_offset": "950"})
     assert past.status_code == 200 and 'id="late-changes-past-end"' in past.text
+
+
+async def test_a_list_position_between_pages_is_honoured_and_a_negative_one_refused(
+    web: httpx.AsyncClient, committee: tuple[str, str], changed: int
+) -> None:
+    """`late_offset=1` showed the same as 0 (rounded down to a page without a word); any item may start the list."""
+    committee_id, period = committee
+    pages = [
+        await web.get(f"/app/committees/{committee_id}", params={"period": period, "late_offset": at})
+        for at in ("0", "50")
+    ]
+    whole = [meeting for page in pages for meeting in listed(page.text)]  # all LATE, in order
+    cells = changed_cells((await web.get(f"/app/committees/{committee_id}", params={"period": period})).text)
+    for offset in (1, 7, 49, 51):
+        page = await web.get(f"/app/committees/{committee_id}", params={"period": period, "late_offset": str(offset)})
+        assert page.status_code == 200, page.text[-2000:]
+        shown = listed(page.text)
+        assert shown == whole[offset : offset + LATE_MINUTES_SHOWN]  # from item offset + 1, as the pager says
+        last = min(offset + LATE_MINUTES_SHOWN, LATE)
+        assert f"Đang hiện buổi thứ {offset + 1} đến {last} trong {LATE} buổi" in page.text
+        assert link(page.text, "prev") is not None
+    moved = await web.get(f"/app/committees/{committee_id}", params={"period": period, "changes_offset": "3"})
+    assert changed_cells(moved.text)[:47] == cells[3:]
+    assert f"Đang hiện chi bộ thứ 4 đến 53 trong {changed} chi bộ" in moved.text
+    for parameter in ("late_offset", "changes_offset"):
+        negative = await web.get(f"/app/committees/{committee_id}", params={"period": period, parameter: "-1"})
+        assert negative.status_code == 400, parameter
+        huge = await web.get(f"/app/committees/{committee_id}", params={"period": period, parameter: "9" * 30})
+        assert huge.status_code == 200 and "Trang này đã vượt quá cuối danh sách." in huge.text, parameter

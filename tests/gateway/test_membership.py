@@ -7,6 +7,7 @@ in Vietnamese; while meetings cannot say, a command is refused (503) and a read 
 
 import argparse
 import asyncio
+import contextlib
 import html
 import uuid
 from collections.abc import AsyncIterator
@@ -211,10 +212,19 @@ async def gateway(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState, GatewaySettings]]:
     """A gateway of the test's own whose membership answers are kept 0.3 s (CHIBO_MEMBERSHIP_CACHE_SECONDS), so a
     person's leaving counts within the test; its client, state and settings."""
-    settings = gateway_settings(amqp_url, database_url, membership_cache_seconds=0.3)
+    async with own_gateway(amqp_url, database_url, cache_seconds=0.3, peer=("203.0.113.8", 4712)) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def own_gateway(
+    amqp_url: str, database_url: str, *, cache_seconds: float, peer: tuple[str, int]
+) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState, GatewaySettings]]:
+    """A gateway keeping membership answers `cache_seconds`, and a client of it from `peer`: client, state, settings."""
+    settings = gateway_settings(amqp_url, database_url, membership_cache_seconds=cache_seconds)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 4712))
+        transport = httpx.ASGITransport(app=app, client=peer)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client:
             yield client, app.state.gateway, settings
 
@@ -439,3 +449,46 @@ async def test_a_page_of_a_person_with_no_answer_known_while_meetings_is_silent_
     assert page.status_code == 503, page.text[-2000:]
     assert "Hệ thống đang bận. Vui lòng thử lại sau ít phút." in html.unescape(page.text), page.text[-2000:]
     client.cookies.clear()
+
+
+async def test_a_fresh_ask_passes_the_kept_answer_and_keeps_what_it_heard() -> None:
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "secretary"}), Clock()
+    standing = check(meetings, clock)
+    assert await standing.refusal(who(Role.SECRETARY, "dv1"), command=False) is None  # kept 30 s
+    meetings.listed[(CELL, "dv1")] = "member"  # stepped down a moment later
+    refused = await standing.refusal(who(Role.SECRETARY, "dv1"), command=False, fresh=True)
+    assert refused is not None and refused.reason == "position" and meetings.calls == 2
+    again = await standing.refusal(who(Role.SECRETARY, "dv1"), command=True)  # the kept answer is the new one
+    assert again == refused and meetings.calls == 2
+
+
+@pytest.fixture
+async def gateway_keeping_answers(
+    amqp_url: str, database_url: str, fakes: FakeServices
+) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState, GatewaySettings]]:
+    """A gateway of the test's own keeping membership answers 30 s (the default): its client, state and settings."""
+    async with own_gateway(amqp_url, database_url, cache_seconds=30.0, peer=("203.0.113.9", 4713)) as running:
+        yield running
+
+
+async def test_signing_in_asks_meetings_afresh_not_the_answer_kept_for_requests(
+    gateway_keeping_answers: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World
+) -> None:
+    client, _, settings = gateway_keeping_answers
+    member, secretary = world.new_member(world.cell_a1), world.new_member(world.cell_a1, "secretary")
+    left, demoted = [
+        await web_account(settings, role, world.cell_a1, person)
+        for role, person in (("member", member), ("secretary", secretary))
+    ]
+    cases = {"left": (left, SIGN_IN_LEFT), "position": (demoted, SIGN_IN_POSITION)}
+    for sub, _ in cases.values():  # signed in once: their standing is kept 30 s for the requests after
+        signed = await sign_in_as(client, sub)
+        assert signed.status_code == 303, signed.text[-2000:]
+        client.cookies.clear()
+    world.remove_member(world.cell_a1, member)  # transferred a moment later
+    world.add_member(world.cell_a1, secretary, "member")  # demoted a moment later
+    for reason, (sub, said) in cases.items():
+        refused = await sign_in_as(client, sub)
+        assert refused.status_code == 403, (reason, refused.text[-2000:])
+        assert said in html.unescape(refused.text), (reason, refused.text[-2000:])
+        client.cookies.clear()

@@ -30,8 +30,14 @@ def database_of_its_own(infra: tuple[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture
-async def meetings_answering(amqp_url: str) -> AsyncIterator[str]:
+async def meetings_answering(fake_meetings: FakeServices, amqp_url: str) -> AsyncIterator[str]:
     """The test vhost's URL, with fake services answering RPC there (meetings' SyncSources among them)."""
+    yield amqp_url
+
+
+@pytest.fixture
+async def fake_meetings(amqp_url: str) -> AsyncIterator[FakeServices]:
+    """Fake services answering RPC on the test vhost, the demo's units and people seeded."""
     services = FakeServices(amqp_url)
     units = {unit for _, _, unit, _, _ in TOKENS if unit} | {unit for _, _, unit, _ in WEB_ACCOUNTS if unit}
     for unit in sorted(units):
@@ -43,7 +49,7 @@ async def meetings_answering(amqp_url: str) -> AsyncIterator[str]:
             services.world.add_member(cell, who, role)
     await services.start()
     try:
-        yield amqp_url
+        yield services
     finally:
         await services.stop()
 
@@ -74,5 +80,26 @@ async def test_a_changed_demo_password_survives_make_up_run_again(
         assert not await accounts.check_password(operator[0], DEMO)
         others = [account[0] for account in WEB_ACCOUNTS if account is not operator]
         assert all([await accounts.check_password(sub, DEMO) for sub in others])
+    finally:
+        await pool.close()
+
+
+async def test_make_up_run_again_leaves_a_demo_account_whose_person_left_or_stepped_down(
+    fake_meetings: FakeServices, amqp_url: str, database_of_its_own: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = GatewaySettings(database_url=database_of_its_own, amqp_url=amqp_url)
+    first = await demo_access(settings, DEMO)  # a fresh database: every account made
+    assert set(first) == {variable for variable, *_ in TOKENS}
+    fake_meetings.world.remove_member("demo-cb-thon-1", "demo-cb-thon-1-dv05")  # member.removed.v1, transferred
+    fake_meetings.world.add_member("demo-cb-thon-1", "demo-cb-thon-1-dv01", "member")  # no longer the secretary
+    capsys.readouterr()
+    again = await demo_access(settings, DEMO)  # `make up` once more: no refusal, no wait for the seed
+    said = capsys.readouterr().err
+    assert "dang-vien-thon-1" in said and "demo-cb-thon-1-dv05" in said and "no longer works" in said
+    assert "bi-thu-thon-1" in said and "demo-secretary" in said
+    assert set(again) == set(first) - {"SECRETARY_TOKEN"} and all(again.values())
+    pool: asyncpg.Pool = await create_pool(database_of_its_own, schema=SERVICE, min_size=1, max_size=2)
+    try:
+        assert await WebAccounts(pool).check_password("dang-vien-thon-1", DEMO)  # left as it is
     finally:
         await pool.close()

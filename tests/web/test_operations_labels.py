@@ -9,9 +9,10 @@ import pytest
 from starlette.requests import Request
 
 from services.gateway.web import reasons
+from services.gateway.web.core import LIST_START_MOST as OFFSET_MOST
 from services.gateway.web.core import BadPosition
 from services.gateway.web.i18n import translations
-from services.gateway.web.pages.operations import OFFSET_MOST, SHOWN, _dead_letters_of, list_offsets, pager
+from services.gateway.web.pages.operations import SHOWN, _dead_letters_of, list_offsets, pager
 from shared.contracts.meetings import TYPES
 from shared.envelope import CloudEvent
 from shared.rpc import RpcError
@@ -86,7 +87,7 @@ def test_each_list_pages_on_by_its_own_parameter_and_keeps_where_the_others_are(
         "&dead_letters_offset.nothing.dlq=x&notice=purged"
     )
     offsets = list_offsets(at(query))
-    assert offsets["held_offset"] == 40 and offsets["dead_letters_offset.evaluation.facts.dlq"] == 20
+    assert offsets["held_offset"] == 45 and offsets["dead_letters_offset.evaluation.facts.dlq"] == 20  # any item
     # none, or empty: the first page
     assert offsets["parked_offset.evaluation"] == offsets["parked_offset.meetings"] == offsets["rejections_offset"] == 0
     assert {"dead_letters_offset.meetings.ingest.dlq", "parked_offset.notifications"} <= offsets.keys()
@@ -94,13 +95,13 @@ def test_each_list_pages_on_by_its_own_parameter_and_keeps_where_the_others_are(
 
     rejections = pager(page(0, SHOWN, 44), anchor="rejections", parameter="rejections_offset", offsets=offsets)
     assert rejections is not None and rejections["next"] == (
-        "/app/operations?held_offset=40&rejections_offset=20&dead_letters_offset.evaluation.facts.dlq=20#rejections"
+        "/app/operations?held_offset=45&rejections_offset=20&dead_letters_offset.evaluation.facts.dlq=20#rejections"
     )
     parked = pager(
         page(0, SHOWN, 25), anchor="parked-evaluation", parameter="parked_offset.evaluation", offsets=offsets
     )
     assert parked is not None and parked["next"] == (
-        "/app/operations?held_offset=40&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation=20"
+        "/app/operations?held_offset=45&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation=20"
         "#parked-evaluation"
     )
     dead = pager(
@@ -110,7 +111,7 @@ def test_each_list_pages_on_by_its_own_parameter_and_keeps_where_the_others_are(
         offsets=offsets,
     )
     assert dead is not None and (dead["first"], dead["last"], dead["next"]) == (21, 25, None)
-    assert dead["previous"] == dead["start"] == "/app/operations?held_offset=40#dead-letters-evaluation.facts.dlq"
+    assert dead["previous"] == dead["start"] == "/app/operations?held_offset=45#dead-letters-evaluation.facts.dlq"
 
 
 PARAMETERS = sorted(list_offsets(at("")))
@@ -156,7 +157,7 @@ def test_each_list_is_named_in_vietnamese_when_its_position_is_refused() -> None
         (str(OFFSET_MOST + SHOWN), OFFSET_MOST),
         ("00000000000020", 20),  # leading zeros are no size
         ("0", 0),
-        ("39", 20),
+        ("39", 39),  # any item starts the list: was rounded down to 20 without a word
     ],
 )
 def test_a_whole_number_past_any_list_is_a_position_past_the_end_not_the_first_page(value: str, offset: int) -> None:

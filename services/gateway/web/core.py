@@ -221,6 +221,23 @@ class PeriodOutside(Exception):
         self.back = back
 
 
+LIST_START_MOST = 1_000_000
+"""The furthest a paged list's position in the address goes: any larger one is read as this (past the end of any
+list, which the page says)."""
+
+
+def list_start(raw: str) -> int | None:
+    """A paged list's position from the address (`late_offset`, `held_offset`, …): the 0-based item it starts at, any
+    item, not only a page's first (`1`: from the second; the pager counts from there), empty as 0, at most
+    LIST_START_MOST; None when it is no whole number from 0 in ASCII digits (`-5`, `abc`, `2.5`: BadPosition)."""
+    if not raw:
+        return 0
+    if not re.fullmatch(r"[0-9]+", raw):
+        return None
+    digits = raw.lstrip("0")
+    return min(int(digits or "0"), LIST_START_MOST) if len(digits) <= 7 else LIST_START_MOST
+
+
 class BadPosition(Exception):
     """A list's position in the address (`held_offset=-5`, `…=abc`) that is no whole number from 0: a 400 page naming
     its list (`what`, already in Vietnamese: the parameter's label, never its raw name), with the way back to the

@@ -104,11 +104,12 @@ async def standing_refused(
     request: Request, state: State, account: AccountRow, *, next_url: str, username: str = ""
 ) -> Response | None:
     """The sign-in page refusing `account` (403, NOT_SIGNED_IN) when its person has left the cell or the position, or
-    it names no person (membership.MembershipCheck, as every request of a session asks), or 503 (STANDING_UNKNOWN)
+    it names no person (membership.MembershipCheck, as every request of a session asks, but asked of meetings now, not
+    the answer kept for requests: a person removed a moment ago does not sign in), or 503 (STANDING_UNKNOWN)
     when meetings cannot say and no answer is known; None when it may sign in (roles not checked too). `username`: the
     name to put back in the form (the one typed; none after the identity provider)."""
     try:
-        refused = await state.membership.refusal(principal_of(account), command=False)
+        refused = await state.membership.refusal(principal_of(account), command=False, fresh=True)
     except ServiceUnavailable as exc:
         log.warning("web_sign_in_unchecked", sub=account.sub, service=exc.service)
         return sign_in_form(request, next_url=next_url, username=username, status=503, error=_(STANDING_UNKNOWN))

@@ -1,6 +1,5 @@
 """The committee officer's pages: a committee's overview for a period, with its children to drill into."""
 
-import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,6 +17,7 @@ from services.gateway.web.core import (
     PeriodNotBegun,
     PeriodOutside,
     WebRoute,
+    list_start,
     render,
     unrated,
 )
@@ -130,7 +130,6 @@ LATE_OFFSET = "late_offset"
 """The committee page's parameter that pages its meetings with late minutes (notifications' `offset` of them)."""
 CHANGES_OFFSET = "changes_offset"
 """The committee page's parameter that pages its cells whose month changed late (`late_changes_offset`)."""
-OFFSET_MOST = 1_000_000
 PAGED_LISTS = {
     LATE_OFFSET: ("late-title", data.LATE_MINUTES_SHOWN),
     CHANGES_OFFSET: ("late-changes-title", data.LATE_CHANGES_SHOWN),
@@ -149,20 +148,17 @@ def list_address(
 
 
 def list_position(request: Request, parameter: str, committee_id: str, period: str | None, what: str) -> int:
-    """Where the page's list `parameter` (PAGED_LISTS) starts: a whole number from 0, rounded down to a page of it,
-    at most OFFSET_MOST (past the end, said on the page); anything else is BadPosition (a 400 page naming the list,
-    `what`, with the way back to its first page)."""
-    raw = request.query_params.get(parameter, "")
-    if not raw:
-        return 0
-    if not re.fullmatch(r"[0-9]+", raw):  # ASCII digits only
+    """Where the page's list `parameter` (PAGED_LISTS) starts: any item from 0 (core.list_start: `1` from the second,
+    not rounded to a page; the pager counts from there), at most LIST_START_MOST (past the end, said on the page);
+    anything else, a negative number too, is BadPosition (a 400 page naming the list, `what`, with the way back to its
+    first page)."""
+    start = list_start(request.query_params.get(parameter, ""))
+    if start is None:
         back = (
             list_address(committee_id, period, parameter, 0) if period else f"{PREFIX}/committees/{quote(committee_id)}"
         )
-        raise BadPosition(parameter=parameter, value=raw, what=what, back=back)
-    digits = raw.lstrip("0")
-    offset = min(int(digits or "0"), OFFSET_MOST) if len(digits) <= 7 else OFFSET_MOST
-    return offset - offset % PAGED_LISTS[parameter][1]
+        raise BadPosition(parameter=parameter, value=request.query_params[parameter], what=what, back=back)
+    return start
 
 
 def list_pager(

@@ -6,7 +6,6 @@ import asyncio
 import functools
 import hashlib
 import hmac
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -36,6 +35,7 @@ from services.gateway.web.core import (
     NotAllowed,
     Viewer,
     WebRoute,
+    list_start,
     render,
 )
 from services.gateway.web.forms import FormErrors
@@ -225,11 +225,6 @@ async def _dead_letters_of(queue: str, total: int, call: Any) -> dict[str, Any] 
     return dict(page.model_dump())
 
 
-OFFSET_MOST = 1_000_000
-"""The furthest a list is asked to start, the API's own bound (`deps.Offset`): a larger whole number is past the end
-of any list as this one is, and the page says so."""
-
-
 QUERY_LABELS = {
     "held_offset": N_("the list of held events"),
     "rejections_offset": N_("the list of open rejections"),
@@ -328,16 +323,15 @@ names the replay (http.recovery.replay_dead_letters): sent again, it sends no le
 
 def list_offset(request: Request, parameter: str, *, what: str, anchor: str) -> int:
     """Where one of the page's paged lists starts (its parameter, as the API's `offset`): a whole number from 0 (none
-    or empty: 0), rounded down to a page of SHOWN, at most OFFSET_MOST (past the end, said on the page); anything else
-    is BadPosition naming the parameter and its list (`what`), with the way back to the list (`anchor`)."""
-    raw = request.query_params.get(parameter, "")
-    if not raw:
-        return 0
-    if not re.fullmatch(r"[0-9]+", raw):  # ASCII digits only: "-20", "abc", "2.5", "²" are no position
-        raise BadPosition(parameter=parameter, value=raw, what=what, back=f"{PAGE}#{anchor}")
-    digits = raw.lstrip("0")
-    offset = min(int(digits or "0"), OFFSET_MOST) if len(digits) <= 7 else OFFSET_MOST
-    return offset - offset % SHOWN
+    or empty: 0), any item (core.list_start: not rounded to a page of SHOWN), at most LIST_START_MOST (past the end,
+    said on the page); anything else is BadPosition naming the parameter and its list (`what`), with the way back to
+    the list (`anchor`)."""
+    start = list_start(request.query_params.get(parameter, ""))
+    if start is None:  # ASCII digits only: "-20", "abc", "2.5", "²" are no position
+        raise BadPosition(
+            parameter=parameter, value=request.query_params[parameter], what=what, back=f"{PAGE}#{anchor}"
+        )
+    return start
 
 
 def dead_letters_parameter(queue: str) -> str:
