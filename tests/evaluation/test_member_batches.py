@@ -121,7 +121,8 @@ MEETINGS_EARLIER = [
 ]
 MEETINGS_RUN = [
     scheduled("s-new", month=7, day=5, sent=(6, 1)),
-    scheduled("s-moved", month=8, day=5, cell="c2", sent=(6, 2)),  # newer: moves cell and month
+    scheduled("s-moved", month=8, day=5, sent=(6, 2)),  # newer: moves its month (never its cell: h314 refuses that)
+    scheduled("s-other", month=7, day=6, cell="c2", sent=(6, 1)),
     scheduled("s-stale", month=9, day=5, sent=(2, 1)),  # older than the stored one: changes nothing
     scheduled("s-resched", month=5, day=6, sent=(3, 2)),  # newer schedule, the later reschedule still decides
     scheduled("s-twice", month=6, day=5, sent=(5, 2)),
@@ -154,7 +155,7 @@ async def test_a_run_of_meeting_schedules_stores_and_touches_what_one_by_one_doe
     together = await _apply_meetings(database_url, together=True)
     assert together == one_by_one
     stored = {json.loads(row)["meeting_id"]: json.loads(row) for row in together[0]["meeting"]}
-    assert stored["s-moved"]["cell_id"] == "c2" and stored["s-stale"]["starts_at"].startswith("2026-04-05")
+    assert stored["s-moved"]["starts_at"].startswith("2026-08-05") and stored["s-stale"]["starts_at"].startswith("2026-04-05")
     assert {cell for cell, _ in together[1]} == {"c1", "c2"}
 
 
