@@ -24,6 +24,7 @@ from services.meetings.domain import (
     UnitRef,
     Version,
     attendance_history,
+    first_cancellation,
     probation_ends_on,
 )
 from services.meetings.repository.ingest import StoredRejection
@@ -251,6 +252,7 @@ class FakeMeetings:
             kind=meeting["kind"],
             starts_at=meeting["starts_at"],
             cancel_version=meeting.get("cancel_version"),
+            last_cancel_version=meeting.get("last_cancel_version"),
             has_roster=roster is not None,
             has_minutes=minutes is not None,
             minutes_version=minutes["version"] if minutes else None,
@@ -341,11 +343,18 @@ class FakeMeetings:
         return moved or relocated
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
-        """Mark the meeting cancelled (the latest cancellation wins)."""
+        """Mark the meeting cancelled from its earliest cancellation, the latest one's reason winning."""
         meeting = self._s.meetings.get(data.meeting_id)
-        if meeting is None or not newer(version, meeting.get("cancel_version")):
+        if meeting is None:
             return False
-        meeting.update(cancel_reason=data.reason, cancel_version=version)
+        state = await self.get_state(data.meeting_id)
+        assert state is not None
+        first, last = first_cancellation(state, version)
+        if (first, last) == (state.cancel_version, state.last_cancel_version):
+            return False
+        if last == version:
+            meeting.update(cancel_reason=data.reason)
+        meeting.update(cancel_version=first, last_cancel_version=last)
         return True
 
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:

@@ -244,3 +244,25 @@ async def test_minutes_issued_after_the_adoption_void_it_in_either_order_and_a_s
 
 async def meeting_status(db: asyncpg.Connection, mtg: str, status: str) -> bool:
     return bool((await meeting(db, mtg))["status"] == status)
+
+
+@pytest.mark.parametrize("order", ["first_cancellation_first", "later_cancellation_first"])
+async def test_a_move_after_the_first_of_two_cancellations_is_refused_in_either_order(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, order: str
+) -> None:
+    """A meeting is cancelled from its earliest cancellation on: a later one (a new reason) does not make a move
+    issued between them a fact of a meeting still going ahead (a move checked against the latest cancellation was
+    taken, or, arriving before the earlier cancellation, kept)."""
+    bus, ids = world
+    mtg = random_id("mtg")
+    first = cancel(mtg)
+    later = ev.raw_event(
+        "meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Hoãn vì lũ"}, time=MOVED_AT + timedelta(hours=2)
+    )
+    moved = move(mtg, time=MOVED_AT)
+    await send(rpc, bus, "http", [ev.scheduled(mtg, ids["cell"], starts_at=START, time=START - timedelta(days=5))])
+    facts = [first, later, moved] if order == "first_cancellation_first" else [later, moved, first]
+    await send(rpc, bus, "http", facts)
+    assert await rejected(bus, db, moved["id"]) == ("data.meeting_id", "meeting_cancelled")
+    stored = await meeting(db, mtg)
+    assert (stored["status"], stored["starts_at"], stored["cancel_reason"]) == ("cancelled", START, "Hoãn vì lũ")

@@ -772,6 +772,7 @@ class MeetingState:
     kind: str
     starts_at: datetime
     cancel_version: Version | None
+    """The version of its earliest cancellation, None while it is not cancelled (first_cancellation)."""
     has_roster: bool
     has_minutes: bool
     minutes_version: Version | None = None
@@ -788,6 +789,8 @@ class MeetingState:
     notified_at: datetime | None = None
     """When its members were notified as its schedule in force says (`data.notified_at`, else that schedule's `time`),
     None when not known to the reader."""
+    last_cancel_version: Version | None = None
+    """The version of its latest cancellation, whose reason stands (None when not cancelled or not known)."""
 
     @property
     def adopted(self) -> bool:
@@ -1128,11 +1131,23 @@ def check_reschedule(
     check_move_keeps_notice(meeting, source=source, starts_at=starts_at)
 
 
+def first_cancellation(meeting: MeetingState, version: Version) -> tuple[Version, Version]:
+    """The (earliest, latest) cancellation versions of `meeting` once a cancellation of `version` is stored. A
+    meeting is cancelled from its earliest cancellation on: a later one restates it with its own reason (the latest
+    wins, CONTRACT.md snapshots) but does not make a move issued in between a move of a meeting going ahead
+    (check_not_moved_when_cancelled judges by the earliest), whatever order they arrive in."""
+    first, last = meeting.cancel_version, meeting.last_cancel_version or meeting.cancel_version
+    return (version if first is None or version < first else first), (
+        version if last is None or last < version else last
+    )
+
+
 def check_not_moved_when_cancelled(meeting: MeetingState, *, source: str, version: Version) -> None:
     """The one rule refusing a move of a cancelled meeting, for a secretary's reschedule and an integration's
     meeting.rescheduled.v1 alike: InvalidEvent naming `data.meeting_id`, coded MEETING_CANCELLED. A secretary's move
     (sent now, after anything stored) is refused once the meeting is cancelled. An integration's is refused when it was
-    issued after the cancellation (its `version`, (time, ns, id), newer than `meeting.cancel_version`): a trial's move
+    issued after the meeting was cancelled (its `version`, (time, ns, id), newer than `meeting.cancel_version`, the
+    earliest cancellation: first_cancellation): a trial's move
     of a cancelled meeting was answered `accepted` and moved its start unsaid. A move issued before the cancellation
     is a fact that arrived late and is stored as any (CONTRACT.md: "Order is not guaranteed ... the latest `time`
     wins"); one issued after it arriving first is undone when the cancellation arrives (moves_undone_by_cancellation),

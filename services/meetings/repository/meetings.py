@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.meetings.domain import MeetingState, StartFact, Version
+from services.meetings.domain import MeetingState, StartFact, Version, first_cancellation
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
 
@@ -59,6 +59,7 @@ class MeetingRepository(Protocol):
 
 _STATE_SQL = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_ns, m.cancel_id,"
+    " m.first_cancel_time, m.first_cancel_ns, m.first_cancel_id,"
     " m.schedule_time, m.schedule_ns, m.schedule_id, m.start_time, m.start_ns, m.start_id,"
     " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
     " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
@@ -123,6 +124,10 @@ _RELOCATE_SQL = (
 _CANCEL_SQL = (
     "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_ns = $4, cancel_id = $5 WHERE meeting_id = $1"
     " AND (cancel_time IS NULL OR (cancel_time, cancel_ns, cancel_id) < ($3, $4, $5))"
+)
+_FIRST_CANCEL_SQL = (
+    "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
+    " AND (first_cancel_time IS NULL OR ($2, $3, $4) < (first_cancel_time, first_cancel_ns, first_cancel_id))"
 )
 _APPROVE_SQL = (
     "UPDATE meeting SET approved_at = u.a, approval_votes_for = u.f, approval_votes_against = u.g,"
@@ -204,7 +209,8 @@ def _state(row: asyncpg.Record) -> MeetingState:
         cell_id=row["cell_id"],
         kind=row["kind"],
         starts_at=row["starts_at"],
-        cancel_version=_version(row, "cancel"),
+        cancel_version=_version(row, "first_cancel"),
+        last_cancel_version=_version(row, "cancel"),
         has_roster=row["roster_time"] is not None,
         has_minutes=row["minutes_time"] is not None,
         minutes_version=_version(row, "minutes"),
@@ -496,14 +502,17 @@ class PgMeetingRepository:
         return moved or relocated
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
-        """Mark the meeting cancelled (the latest cancellation's reason wins); queued like reschedule."""
+        """Mark the meeting cancelled from its earliest cancellation (cancel_version, domain.first_cancellation), the
+        latest cancellation's reason winning (last_cancel_version); True when either changed. Queued like reschedule."""
         state = await self.get_state(data.meeting_id)
         if state is None:
             return False  # no row to update
-        if state.cancel_version is not None and not state.cancel_version < version:
+        first, last = first_cancellation(state, version)
+        if (first, last) == (state.cancel_version, state.last_cancel_version):
             return False
-        self._states[data.meeting_id] = replace(state, cancel_version=version)
+        self._states[data.meeting_id] = replace(state, cancel_version=first, last_cancel_version=last)
         self._pending.add(_CANCEL_SQL, (data.meeting_id, data.reason, *version), rank=THEN)
+        self._pending.add(_FIRST_CANCEL_SQL, (data.meeting_id, *version), rank=THEN)
         return True
 
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
