@@ -16,9 +16,10 @@ one event per AMQP message and an AMQP batch.
 """
 
 import base64
+import copy
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -240,6 +241,57 @@ async def test_minutes_issued_after_the_adoption_void_it_in_either_order_and_a_s
         "minutes_adopted",
     )
     assert await meeting(db, kept) == before
+
+
+@pytest.mark.parametrize("route", ROUTES)
+async def test_the_adopted_minutes_sent_again_after_the_adoption_leave_it_standing_in_any_order(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, route: str
+) -> None:
+    """A feed re-sending the adopted snapshot unchanged with a later `time` (the member handbook's resend, its
+    moments at another offset) is no new text: the adoption stands (shared.minutes), whatever the arrival order of
+    the minutes, their resend and the adoption."""
+    bus, ids = world
+    adopted_at = START + timedelta(hours=2, minutes=1)
+    seen = {}
+    for order in ("resend_last", "resend_before_adoption", "original_last"):
+        mtg = random_id("mtg")
+        original = minutes(ids, mtg, time=START + timedelta(hours=2))
+        resent = copy.deepcopy(original) | {"id": random_id("evt"), "time": (START + timedelta(hours=14)).isoformat()}
+        for name in ("started_at", "ended_at"):
+            resent["data"][name] = datetime.fromisoformat(resent["data"][name]).astimezone(UTC).isoformat()
+        approval = adoption(mtg, time=adopted_at)
+        late = {
+            "resend_last": [original, approval, resent],
+            "resend_before_adoption": [original, resent, approval],
+            "original_last": [resent, approval, original],
+        }[order]
+        await send(
+            rpc,
+            bus,
+            route,
+            [
+                ev.scheduled(mtg, ids["cell"], starts_at=START, time=START - timedelta(days=5)),
+                ev.attendance(mtg, {ids["mem"]: "present"}, time=START + timedelta(hours=1)),
+            ],
+        )
+        for one in late:  # one at a time, so each arrival order is the one received
+            await send(rpc, bus, route, [one])
+            await eventually(lambda one=one: received(db, one["id"]), timeout=60)
+        stored = await settled(db, mtg, ended_at=START + timedelta(minutes=100), adopted=True)
+        seen[order] = (stored["status"], stored["approved_at"], stored["adoption_voided_at"])
+    assert seen == {order: ("minutes_approved", adopted_at, None) for order in seen}
+
+
+async def received(db: asyncpg.Connection, event_id: str) -> bool:
+    """Whether meetings processed `event_id` (applied, held for what it waits for, or refused)."""
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM meetings.processed_message WHERE event_id = $1)"
+            " OR EXISTS (SELECT 1 FROM meetings.held_event WHERE event_id = $1)"
+            " OR EXISTS (SELECT 1 FROM meetings.rejection WHERE event_id = $1)",
+            event_id,
+        )
+    )
 
 
 async def meeting_status(db: asyncpg.Connection, mtg: str, status: str) -> bool:

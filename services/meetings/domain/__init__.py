@@ -789,16 +789,21 @@ class MeetingState:
     notified_at: datetime | None = None
     """When its members were notified as its schedule in force says (`data.notified_at`, else that schedule's `time`),
     None when not known to the reader."""
+    minutes_key: str | None = None
+    """The content key of its stored minutes (shared.minutes.minutes_content_key), None without one known."""
+    adopted_key: str | None = None
+    """The content key of the minutes in force at its adoption (issued at most CLOCK_SKEW after it), None if none."""
     last_cancel_version: Version | None = None
     """The version of its latest cancellation, whose reason stands (None when not cancelled or not known)."""
 
     @property
     def adopted(self) -> bool:
         """Whether its stored minutes are adopted (adoption_in_force)."""
-        return adoption_in_force(approval=self.approval_version, minutes=self.minutes_version)
+        same = self.minutes_key is not None and self.minutes_key == self.adopted_key
+        return adoption_in_force(approval=self.approval_version, minutes=self.minutes_version, same_content=same)
 
 
-def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> bool:
+def adoption_in_force(*, approval: Version | None, minutes: Version | None, same_content: bool = False) -> bool:
     """Whether the stored adoption (`approval`, its version) adopts the stored minutes (`minutes`, theirs): adopted,
     and the minutes not issued after it, CLOCK_SKEW aside (their `time` at most CLOCK_SKEW after the adoption's: two
     senders' clocks, a secretary's minutes and a handbook's adoption sent the same minute, are not compared finer).
@@ -807,10 +812,13 @@ def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> b
     integration's correction issued after the adoption is stored (before or after the adoption arrives) and voids
     it until a newer adoption, the same in either order. A secretary cannot send such a correction
     (check_adopted_minutes_unchanged). The one reading of "adopted" for the rules, the meeting's status and its page;
-    evaluation scores `closing.minutes_and_tasks` by the same comparison."""
+    evaluation scores `closing.minutes_and_tasks` by the same comparison. Minutes issued after it that say what the
+    minutes in force at it said (`same_content`: their content keys equal, shared.minutes) are the adopted text sent
+    again (a feed's periodic resend) and leave it standing; shared.minutes.adoption_in_force_sql is this rule in SQL,
+    for the pages and evaluation."""
     if approval is None:
         return False
-    return minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW
+    return minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW or same_content
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:

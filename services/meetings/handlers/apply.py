@@ -318,6 +318,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
     await _check_members(uow, meeting=judged, references=references, source=event.source)
     provides = [f"minutes:{data.meeting_id}"] + [f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks]
+    await uow.meetings.record_minutes_content(data, version=version_of(event))  # older ones too: shared.minutes
     if not is_newer(version_of(event), meeting.minutes_version):
         return Applied(subject=data.meeting_id, changed=False)
     if undo is not None:

@@ -15,6 +15,8 @@ import asyncpg
 from services.meetings.domain import MeetingState, StartFact, Version, first_cancellation
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
+from shared.minutes import minutes_content_key
+from shared.plausible import CLOCK_SKEW_SQL
 
 
 def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
@@ -35,6 +37,7 @@ class MeetingRepository(Protocol):
     async def roster_members(self, meeting_id: str) -> list[str]: ...
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
+    async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None: ...
@@ -64,7 +67,12 @@ _STATE_SQL = (
     " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
     " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
     " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id,"
-    " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at"
+    " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at,"
+    " (SELECT c.content_key FROM minutes_content c WHERE c.meeting_id = m.meeting_id"
+    "  AND (c.version_time, c.version_ns, c.version_id) = (n.version_time, n.version_ns, n.version_id)) AS minutes_key,"
+    " (SELECT a.content_key FROM minutes_content a WHERE a.meeting_id = m.meeting_id"
+    f"  AND a.version_time <= m.approval_time + {CLOCK_SKEW_SQL}"
+    "  ORDER BY a.version_time DESC, a.version_ns DESC, a.version_id DESC LIMIT 1) AS adopted_key"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
@@ -124,6 +132,10 @@ _RELOCATE_SQL = (
 _CANCEL_SQL = (
     "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_ns = $4, cancel_id = $5 WHERE meeting_id = $1"
     " AND (cancel_time IS NULL OR (cancel_time, cancel_ns, cancel_id) < ($3, $4, $5))"
+)
+_MINUTES_CONTENT_SQL = (
+    "INSERT INTO minutes_content (meeting_id, version_time, version_ns, version_id, content_key)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
 )
 _FIRST_CANCEL_SQL = (
     "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
@@ -220,6 +232,8 @@ def _state(row: asyncpg.Record) -> MeetingState:
         start_version=_version(row, "start"),
         held_recorded_at=row["held_recorded_at"],
         notified_at=row["notified_at"],
+        minutes_key=row["minutes_key"],
+        adopted_key=row["adopted_key"],
     )
 
 
@@ -551,6 +565,17 @@ class PgMeetingRepository:
                 state, has_minutes=True, minutes_version=version, minutes_ended_at=data.ended_at
             )
         self._tasks[data.meeting_id] = {task.task_id for task in data.tasks}
+
+    async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
+        """Keep the content key of minutes taken (stored or older than the stored ones), whatever their arrival order:
+        an adoption stands over later minutes saying the same (shared.minutes)."""
+        key = minutes_content_key(data)
+        self._pending.add(_MINUTES_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN)
+        state = self._states.get(data.meeting_id)
+        if state is not None and (state.minutes_version is None or not version < state.minutes_version):
+            # the state of a meeting read in this transaction: its adopted_key is as read (the rules needing it judge
+            # a person's command, one event a transaction)
+            self._states[data.meeting_id] = replace(state, minutes_key=key)
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The meeting's stored minutes in the shape of MinutesSubmitted.model_dump() (tasks in no set order), None
