@@ -11,6 +11,7 @@ version_time, version_ns, version_id, content_key), whatever order they arrive i
 """
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,23 +20,19 @@ from pydantic_core import to_json
 from shared.contracts.meetings import MinutesSubmitted
 from shared.plausible import CLOCK_SKEW_SQL
 
-
-def _instants(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    if isinstance(value, dict):
-        return {key: _instants(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_instants(item) for item in value]
-    return value
+INSTANTS = ("started_at", "ended_at")
+"""The minutes' moments, compared as instants (the same moment at another offset is the same text)."""
 
 
-def minutes_content_key(data: MinutesSubmitted | dict[str, Any]) -> str:
-    """The content key of minutes (`data`, the model or its model_dump(mode="json")): a SHA-256 hex digest of their
-    fields, instants in UTC and tasks ordered by id, equal for minutes saying the same whatever event carries them."""
-    minutes = data if isinstance(data, MinutesSubmitted) else MinutesSubmitted.model_validate(data)
-    dumped = _instants(minutes.model_dump())
-    dumped["tasks"] = sorted(dumped["tasks"], key=lambda task: str(task["task_id"]))
+def minutes_content_key(data: MinutesSubmitted | Mapping[str, Any]) -> str:
+    """The content key of minutes (`data`, the model or a service's model_dump(mode="json") of them, not validated
+    again): a SHA-256 hex digest of their fields, INSTANTS in UTC and tasks ordered by id, equal for minutes saying
+    the same whatever event carries them."""
+    dumped = dict(data.model_dump(mode="json") if isinstance(data, MinutesSubmitted) else data)
+    for name in INSTANTS:
+        if isinstance(dumped.get(name), str):
+            dumped[name] = datetime.fromisoformat(dumped[name]).astimezone(UTC).isoformat()
+    dumped["tasks"] = sorted(dumped.get("tasks") or [], key=lambda task: str(task.get("task_id")))
     return hashlib.sha256(to_json(dumped)).hexdigest()
 
 
