@@ -135,7 +135,8 @@ _CANCEL_SQL = (
 )
 _MINUTES_CONTENT_SQL = (
     "INSERT INTO minutes_content (meeting_id, version_time, version_ns, version_id, content_key)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+    " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
+    " ON CONFLICT DO NOTHING"
 )
 _FIRST_CANCEL_SQL = (
     "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
@@ -570,7 +571,7 @@ class PgMeetingRepository:
         """Keep the content key of minutes taken (stored or older than the stored ones), whatever their arrival order:
         an adoption stands over later minutes saying the same (shared.minutes)."""
         key = minutes_content_key(data)
-        self._pending.add(_MINUTES_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN)
+        self._pending.add(_MINUTES_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN, columns=True)
         state = self._states.get(data.meeting_id)
         if state is not None and (state.minutes_version is None or not version < state.minutes_version):
             # the state of a meeting read in this transaction: its adopted_key is as read (the rules needing it judge
