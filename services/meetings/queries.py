@@ -12,7 +12,7 @@ from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
-from shared.plausible import CLOCK_SKEW_SQL
+from shared.minutes import adoption_in_force_sql
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
@@ -227,13 +227,21 @@ async def list_monitor_assignments(
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
     " m.cancel_time IS NOT NULL AS cancelled,"
-    # an adoption is in force while no minutes issued after it replaced the text it adopted (domain.adoption_in_force)
-    " CASE WHEN NOT EXISTS (SELECT 1 FROM minutes v WHERE v.meeting_id = m.meeting_id"
-    f"  AND v.version_time > m.approval_time + {CLOCK_SKEW_SQL}) THEN m.approved_at END AS adopted_at,"
+    # an adoption is in force while no minutes issued after it replaced the text it adopted with another
+    # (domain.adoption_in_force, shared.minutes)
+    " CASE WHEN "
+    + adoption_in_force_sql(
+        meeting_id="m.meeting_id",
+        approval_time="m.approval_time",
+        minutes_time="mv.version_time",
+        minutes_ns="mv.version_ns",
+        minutes_id="mv.version_id",
+    )
+    + " THEN m.approved_at END AS adopted_at,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
     " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
     " EXISTS (SELECT 1 FROM document d WHERE d.meeting_id = m.meeting_id AND d.kind = 'minutes')"
-    " AS minutes_published FROM meeting m"
+    " AS minutes_published FROM meeting m LEFT JOIN minutes mv ON mv.meeting_id = m.meeting_id"
 )
 
 

@@ -12,6 +12,7 @@ from services.evaluation.domain.touched import Touched
 from services.evaluation.handlers.scores import local_year
 from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow, ScoringInputs
 from shared.envelope import CloudEvent
+from shared.minutes import minutes_content_key
 from shared.periods import period_months
 from shared.plausible import CLOCK_SKEW
 
@@ -39,6 +40,7 @@ class FakeFacts:
         self.rosters: dict[str, tuple] = {}
         self.minutes: dict[str, tuple] = {}
         self.approvals: dict[str, tuple] = {}
+        self.minutes_content: dict[str, list[tuple]] = {}
         self.assessed: dict[str, list] = {}
         self.done: dict[tuple[str, str], tuple] = {}
         self.snapshots: dict[tuple[str, datetime, tuple[int, str]], MemberSnapshot] = {}
@@ -120,6 +122,9 @@ class FakeFacts:
         return self._put(self.rosters, meeting_id, stamp, roster)
 
     async def submit_minutes(self, *, meeting_id, minutes, stamp):
+        self.minutes_content.setdefault(meeting_id, []).append(
+            (stamp.time, _tiebreak(stamp), minutes_content_key(minutes))
+        )
         return self._put(self.minutes, meeting_id, stamp, minutes)
 
     async def approve_minutes(self, *, meeting_id, approved_at, stamp):
@@ -142,9 +147,11 @@ class FakeFacts:
         approval, minutes = self.approvals.get(meeting_id), self.minutes.get(meeting_id)
         if approval is None:
             return None
-        if minutes is not None and minutes[0] > approval[0] + CLOCK_SKEW:
-            return None
-        return approval[2]
+        if minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW:
+            return approval[2]
+        versions = sorted(self.minutes_content.get(meeting_id, []))
+        adopted = [key for time, _, key in versions if time <= approval[0] + CLOCK_SKEW]
+        return approval[2] if adopted and adopted[-1] == minutes_content_key(minutes[2]) else None
 
     async def meeting_position(self, meeting_id):
         if meeting_id not in self.meetings:

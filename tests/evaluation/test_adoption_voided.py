@@ -7,7 +7,7 @@ arrival order (CONTRACT.md), so the adoption no longer counts, in either order, 
 Over a private evaluation database, the real repository and scoring.
 """
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -89,4 +89,46 @@ async def test_minutes_issued_after_the_adoption_void_it_in_either_order(databas
         assert voided["points"] == 0, voided
         # a newer adoption adopts the corrected text
         await apply(factory, [adoption(mtg, time=START + timedelta(hours=15))])
+        assert (await item(pool, mtg))["points"] > 0
+
+
+@pytest.mark.parametrize("order", ["adoption_first", "resend_first", "original_last"])
+async def test_the_adopted_minutes_sent_again_after_the_adoption_leave_it_counting_in_either_order(
+    database_url: str, order: str
+) -> None:
+    """A feed re-sending the adopted minutes unchanged the next morning (another event, its moments in UTC) is no new
+    text: the adoption still counts (shared.minutes), as meetings reads it."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
+        cell, mtg = "cell-b", "mtg-resent"
+        world = [
+            fact(
+                "org.unit.upserted.v1",
+                {"id": "ward", "name": "Đảng ủy phường", "kind": "committee", "parent_id": None},
+                time=at(1, 1),
+            ),
+            unit(cell, time=at(1, 1)),
+        ]
+        world += [
+            fact(
+                "member.upserted.v1",
+                {"id": f"{cell}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell, "status": "official"},
+                time=at(1, 1),
+            )
+            for n in (1, 2, 3)
+        ]
+        meeting = with_task(held(cell, mtg, START), cell)
+        [original] = [event for event in meeting if event["type"] == "minutes.submitted.v1"]
+        data = dict(original["data"])
+        for name in ("started_at", "ended_at"):
+            data[name] = datetime.fromisoformat(data[name]).astimezone(UTC).isoformat()
+        resent = fact("minutes.submitted.v1", data, time=START + timedelta(hours=14))
+        approved = adoption(mtg, time=ADOPTED)
+        if order == "original_last":
+            await apply(factory, world + [event for event in meeting if event is not original])
+            await apply(factory, [resent, approved])
+            await apply(factory, [original])
+        else:
+            await apply(factory, world + meeting)
+            await apply(factory, [approved, resent] if order == "adoption_first" else [resent, approved])
         assert (await item(pool, mtg))["points"] > 0

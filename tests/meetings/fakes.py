@@ -24,6 +24,7 @@ from services.meetings.domain import (
     UnitRef,
     Version,
     attendance_history,
+    first_cancellation,
     probation_ends_on,
 )
 from services.meetings.repository.ingest import StoredRejection
@@ -31,6 +32,8 @@ from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
+from shared.minutes import minutes_content_key
+from shared.plausible import CLOCK_SKEW
 from shared.refusals import Refusal
 from tests.meetings.events import BASE_TIME, TEST_ROOT
 
@@ -62,6 +65,7 @@ class FakeState:
     start_facts: dict[str, list[StartFact]] = field(default_factory=dict)
     rosters: dict[str, dict[str, Any]] = field(default_factory=dict)
     minutes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    minutes_content: dict[str, dict[Version, str]] = field(default_factory=dict)
     tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     completions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     documents: set[tuple[str, str, str, int]] = field(default_factory=set)
@@ -239,6 +243,14 @@ class FakeMeetings:
         """Nothing to read ahead in memory; the cells of the meetings known."""
         return {self._s.meetings[m]["cell_id"] for m in meeting_ids if m in self._s.meetings}
 
+    def _adopted_key(self, meeting_id: str, approval: Version | None) -> str | None:
+        """The content key of the minutes in force at the adoption `approval` (shared.minutes), None if none."""
+        if approval is None:
+            return None
+        keys = self._s.minutes_content.get(meeting_id, {})
+        taken = sorted(version for version in keys if version[0] <= approval[0] + CLOCK_SKEW)
+        return keys[taken[-1]] if taken else None
+
     async def get_state(self, meeting_id: str) -> MeetingState | None:
         """The lifecycle facts of a meeting."""
         meeting = self._s.meetings.get(meeting_id)
@@ -251,6 +263,9 @@ class FakeMeetings:
             kind=meeting["kind"],
             starts_at=meeting["starts_at"],
             cancel_version=meeting.get("cancel_version"),
+            last_cancel_version=meeting.get("last_cancel_version"),
+            minutes_key=self._s.minutes_content.get(meeting_id, {}).get(minutes["version"]) if minutes else None,
+            adopted_key=self._adopted_key(meeting_id, meeting.get("approval_version")),
             has_roster=roster is not None,
             has_minutes=minutes is not None,
             minutes_version=minutes["version"] if minutes else None,
@@ -341,11 +356,18 @@ class FakeMeetings:
         return moved or relocated
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
-        """Mark the meeting cancelled (the latest cancellation wins)."""
+        """Mark the meeting cancelled from its earliest cancellation, the latest one's reason winning."""
         meeting = self._s.meetings.get(data.meeting_id)
-        if meeting is None or not newer(version, meeting.get("cancel_version")):
+        if meeting is None:
             return False
-        meeting.update(cancel_reason=data.reason, cancel_version=version)
+        state = await self.get_state(data.meeting_id)
+        assert state is not None
+        first, last = first_cancellation(state, version)
+        if (first, last) == (state.cancel_version, state.last_cancel_version):
+            return False
+        if last == version:
+            meeting.update(cancel_reason=data.reason)
+        meeting.update(cancel_version=first, last_cancel_version=last)
         return True
 
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
@@ -372,6 +394,10 @@ class FakeMeetings:
         """Store the minutes and their tasks, replacing earlier ones."""
         self._s.minutes[data.meeting_id] = {**data.model_dump(mode="json", exclude={"tasks"}), "version": version}
         self._s.tasks[data.meeting_id] = [t.model_dump(mode="json") for t in data.tasks]
+
+    async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
+        """Keep the content key of minutes taken, older ones too (shared.minutes)."""
+        self._s.minutes_content.setdefault(data.meeting_id, {})[version] = minutes_content_key(data)
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The stored minutes as MinutesSubmitted.model_dump() gives them, None without minutes."""

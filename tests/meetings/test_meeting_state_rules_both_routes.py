@@ -16,9 +16,10 @@ one event per AMQP message and an AMQP batch.
 """
 
 import base64
+import copy
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -242,5 +243,78 @@ async def test_minutes_issued_after_the_adoption_void_it_in_either_order_and_a_s
     assert await meeting(db, kept) == before
 
 
+@pytest.mark.parametrize("route", ROUTES)
+async def test_the_adopted_minutes_sent_again_after_the_adoption_leave_it_standing_in_any_order(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, route: str
+) -> None:
+    """A feed re-sending the adopted snapshot unchanged with a later `time` (the member handbook's resend, its
+    moments at another offset) is no new text: the adoption stands (shared.minutes), whatever the arrival order of
+    the minutes, their resend and the adoption."""
+    bus, ids = world
+    adopted_at = START + timedelta(hours=2, minutes=1)
+    seen = {}
+    for order in ("resend_last", "resend_before_adoption", "original_last"):
+        mtg = random_id("mtg")
+        original = minutes(ids, mtg, time=START + timedelta(hours=2))
+        resent = copy.deepcopy(original) | {"id": random_id("evt"), "time": (START + timedelta(hours=14)).isoformat()}
+        for name in ("started_at", "ended_at"):
+            resent["data"][name] = datetime.fromisoformat(resent["data"][name]).astimezone(UTC).isoformat()
+        approval = adoption(mtg, time=adopted_at)
+        late = {
+            "resend_last": [original, approval, resent],
+            "resend_before_adoption": [original, resent, approval],
+            "original_last": [resent, approval, original],
+        }[order]
+        await send(
+            rpc,
+            bus,
+            route,
+            [
+                ev.scheduled(mtg, ids["cell"], starts_at=START, time=START - timedelta(days=5)),
+                ev.attendance(mtg, {ids["mem"]: "present"}, time=START + timedelta(hours=1)),
+            ],
+        )
+        for one in late:  # one at a time, so each arrival order is the one received
+            await send(rpc, bus, route, [one])
+            await eventually(lambda one=one: received(db, one["id"]), timeout=60)
+        stored = await settled(db, mtg, ended_at=START + timedelta(minutes=100), adopted=True)
+        seen[order] = (stored["status"], stored["approved_at"], stored["adoption_voided_at"])
+    assert seen == {order: ("minutes_approved", adopted_at, None) for order in seen}
+
+
+async def received(db: asyncpg.Connection, event_id: str) -> bool:
+    """Whether meetings processed `event_id` (applied, held for what it waits for, or refused)."""
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM meetings.processed_message WHERE event_id = $1)"
+            " OR EXISTS (SELECT 1 FROM meetings.held_event WHERE event_id = $1)"
+            " OR EXISTS (SELECT 1 FROM meetings.rejection WHERE event_id = $1)",
+            event_id,
+        )
+    )
+
+
 async def meeting_status(db: asyncpg.Connection, mtg: str, status: str) -> bool:
     return bool((await meeting(db, mtg))["status"] == status)
+
+
+@pytest.mark.parametrize("order", ["first_cancellation_first", "later_cancellation_first"])
+async def test_a_move_after_the_first_of_two_cancellations_is_refused_in_either_order(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, order: str
+) -> None:
+    """A meeting is cancelled from its earliest cancellation on: a later one (a new reason) does not make a move
+    issued between them a fact of a meeting still going ahead (a move checked against the latest cancellation was
+    taken, or, arriving before the earlier cancellation, kept)."""
+    bus, ids = world
+    mtg = random_id("mtg")
+    first = cancel(mtg)
+    later = ev.raw_event(
+        "meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Hoãn vì lũ"}, time=MOVED_AT + timedelta(hours=2)
+    )
+    moved = move(mtg, time=MOVED_AT)
+    await send(rpc, bus, "http", [ev.scheduled(mtg, ids["cell"], starts_at=START, time=START - timedelta(days=5))])
+    facts = [first, later, moved] if order == "first_cancellation_first" else [later, moved, first]
+    await send(rpc, bus, "http", facts)
+    assert await rejected(bus, db, moved["id"]) == ("data.meeting_id", "meeting_cancelled")
+    stored = await meeting(db, mtg)
+    assert (stored["status"], stored["starts_at"], stored["cancel_reason"]) == ("cancelled", START, "Hoãn vì lũ")

@@ -310,6 +310,7 @@ VERSION_COLUMNS = {
         ("meeting", "start_id"),
         ("meeting", "location_id"),
         ("meeting", "cancel_id"),
+        ("meeting", "first_cancel_id"),
         ("meeting", "approval_id"),
         ("document", "origin_id"),
         ("assessment", "origin_id"),

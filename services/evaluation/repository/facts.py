@@ -9,7 +9,7 @@ import asyncpg
 from pydantic_core import from_json, to_json
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
-from shared.plausible import CLOCK_SKEW_SQL
+from shared.minutes import adoption_in_force_sql, minutes_content_key
 from shared.tree import fetch_ancestor_rows, fetch_ancestors, fetch_subtree_cells
 
 NEWER = "({t}.fact_time, {t}.fact_ns, {t}.fact_id) < (EXCLUDED.fact_time, EXCLUDED.fact_ns, EXCLUDED.fact_id)"
@@ -72,16 +72,22 @@ MEETINGS_OF_CELLS = (
     " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
     "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
     " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
-    # the adoption counts while no minutes issued after it replaced the text it adopted (meetings'
-    # domain.adoption_in_force: CONTRACT.md's latest minutes win, DOMAIN.md's minutes are read and adopted)
-    " CASE WHEN n.fact_time IS NULL OR n.fact_time <= p.fact_time"
-    f" + {CLOCK_SKEW_SQL} THEN p.approved_at END"
-    " AS approved_at, t.done_tasks, t.done_on"
+    # the adoption counts while no minutes issued after it replaced the text it adopted with another (meetings'
+    # domain.adoption_in_force, shared.minutes: CONTRACT.md's latest minutes win, DOMAIN.md's minutes are adopted)
+    " CASE WHEN "
+    + adoption_in_force_sql(
+        meeting_id="m.meeting_id",
+        approval_time="p.fact_time",
+        minutes_time="n.fact_time",
+        minutes_ns="n.fact_ns",
+        minutes_id="n.fact_id",
+    )
+    + " THEN p.approved_at END AS approved_at, t.done_tasks, t.done_on"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT * FROM meeting WHERE cell_id = k.key OFFSET 0) m"
     + per_key("meeting_reschedule", "meeting_id", "m.meeting_id", alias="r")
     + per_key("meeting_cancellation", "meeting_id", "m.meeting_id", alias="c", columns="meeting_id")
     + per_key("attendance", "meeting_id", "m.meeting_id", alias="a", columns="records")
-    + per_key("minutes", "meeting_id", "m.meeting_id", alias="n", columns="data, fact_time")
+    + per_key("minutes", "meeting_id", "m.meeting_id", alias="n", columns="data, fact_time, fact_ns, fact_id")
     + per_key("approval", "meeting_id", "m.meeting_id", alias="p", columns="approved_at, fact_time")
     + " CROSS JOIN LATERAL (SELECT array_agg(task_id) AS done_tasks, array_agg(completed_on) AS done_on"
     "  FROM task_completion WHERE meeting_id = m.meeting_id) t"
@@ -446,8 +452,9 @@ class PgFactRepository:
         )
 
     async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool:
-        """Store minutes if newer than the stored ones."""
-        return await self._snapshot(
+        """Store minutes if newer than the stored ones; their content key in any case (shared.minutes)."""
+        kept = await self._minutes_content([(meeting_id, minutes, stamp)])
+        return bool(kept) | await self._snapshot(
             "minutes", "data", meeting_id=meeting_id, value=to_json(minutes).decode(), stamp=stamp, cast="::jsonb"
         )
 
@@ -469,6 +476,20 @@ class PgFactRepository:
             stamp.ns,
         )
         return changed is not None
+
+    async def _minutes_content(self, rows: Sequence[tuple[str, Any, FactStamp]]) -> set[str]:
+        """Keep each minutes' content key (shared.minutes); the meetings with a key not kept before."""
+        kept = await self._conn.fetch(
+            "INSERT INTO minutes_content (meeting_id, version_time, version_ns, version_id, content_key)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
+            " ON CONFLICT DO NOTHING RETURNING meeting_id",
+            [meeting_id for meeting_id, _, _ in rows],
+            [stamp.time for _, _, stamp in rows],
+            [stamp.ns for _, _, stamp in rows],
+            [stamp.event_id for _, _, stamp in rows],
+            [minutes_content_key(value) for _, value, _ in rows],
+        )
+        return {row["meeting_id"] for row in kept}
 
     async def add_assessment(self, *, meeting_id: str, role: str, points: dict[str, float], stamp: FactStamp) -> bool:
         """Keep every assessment; precedence is decided when scoring."""
@@ -535,15 +556,18 @@ class PgFactRepository:
     async def upsert_snapshots(self, table: str, rows: Sequence[tuple[str, Any, FactStamp]]) -> set[str]:
         """Store many snapshots (meeting id, value, stamp) of one kind in one statement, each if newer than the
         stored one (of several for one meeting only the newest is offered: the same end state); the meetings whose
-        snapshot changed. `table` is attendance (value the roster), minutes (their data) or approval (its time)."""
+        snapshot changed, or (minutes) whose content keys gained one (shared.minutes: it may decide the adoption).
+        `table` is attendance (value the roster), minutes (their data) or approval (its time)."""
         column, array, cast = SNAPSHOT_TABLES[table]
+        # every minutes' content, older ones too, may decide whether the adoption stands (shared.minutes)
+        kept = await self._minutes_content(rows) if table == "minutes" else set()
         newest: dict[str, tuple[str, Any, FactStamp]] = {}
         for row in rows:
             held = newest.get(row[0])
             if held is None or held[2].order < row[2].order:
                 newest[row[0]] = row
         if not newest:
-            return set()
+            return kept
         values = [to_json(value).decode() if cast else value for _, value, _ in newest.values()]
         changed = await self._conn.fetch(
             f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id, fact_ns)"
@@ -557,7 +581,7 @@ class PgFactRepository:
             [stamp.event_id for _, _, stamp in newest.values()],
             [stamp.ns for _, _, stamp in newest.values()],
         )
-        return {row["meeting_id"] for row in changed}
+        return {row["meeting_id"] for row in changed} | kept
 
     async def add_documents_many(self, rows: Sequence[tuple[str, list[tuple[str, datetime]], FactStamp]]) -> None:
         """Add the documents of many publications (meeting id, items, stamp) in one statement."""

@@ -772,6 +772,7 @@ class MeetingState:
     kind: str
     starts_at: datetime
     cancel_version: Version | None
+    """The version of its earliest cancellation, None while it is not cancelled (first_cancellation)."""
     has_roster: bool
     has_minutes: bool
     minutes_version: Version | None = None
@@ -788,14 +789,21 @@ class MeetingState:
     notified_at: datetime | None = None
     """When its members were notified as its schedule in force says (`data.notified_at`, else that schedule's `time`),
     None when not known to the reader."""
+    minutes_key: str | None = None
+    """The content key of its stored minutes (shared.minutes.minutes_content_key), None without one known."""
+    adopted_key: str | None = None
+    """The content key of the minutes in force at its adoption (issued at most CLOCK_SKEW after it), None if none."""
+    last_cancel_version: Version | None = None
+    """The version of its latest cancellation, whose reason stands (None when not cancelled or not known)."""
 
     @property
     def adopted(self) -> bool:
         """Whether its stored minutes are adopted (adoption_in_force)."""
-        return adoption_in_force(approval=self.approval_version, minutes=self.minutes_version)
+        same = self.minutes_key is not None and self.minutes_key == self.adopted_key
+        return adoption_in_force(approval=self.approval_version, minutes=self.minutes_version, same_content=same)
 
 
-def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> bool:
+def adoption_in_force(*, approval: Version | None, minutes: Version | None, same_content: bool = False) -> bool:
     """Whether the stored adoption (`approval`, its version) adopts the stored minutes (`minutes`, theirs): adopted,
     and the minutes not issued after it, CLOCK_SKEW aside (their `time` at most CLOCK_SKEW after the adoption's: two
     senders' clocks, a secretary's minutes and a handbook's adoption sent the same minute, are not compared finer).
@@ -804,10 +812,13 @@ def adoption_in_force(*, approval: Version | None, minutes: Version | None) -> b
     integration's correction issued after the adoption is stored (before or after the adoption arrives) and voids
     it until a newer adoption, the same in either order. A secretary cannot send such a correction
     (check_adopted_minutes_unchanged). The one reading of "adopted" for the rules, the meeting's status and its page;
-    evaluation scores `closing.minutes_and_tasks` by the same comparison."""
+    evaluation scores `closing.minutes_and_tasks` by the same comparison. Minutes issued after it that say what the
+    minutes in force at it said (`same_content`: their content keys equal, shared.minutes) are the adopted text sent
+    again (a feed's periodic resend) and leave it standing; shared.minutes.adoption_in_force_sql is this rule in SQL,
+    for the pages and evaluation."""
     if approval is None:
         return False
-    return minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW
+    return minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW or same_content
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:
@@ -1128,11 +1139,23 @@ def check_reschedule(
     check_move_keeps_notice(meeting, source=source, starts_at=starts_at)
 
 
+def first_cancellation(meeting: MeetingState, version: Version) -> tuple[Version, Version]:
+    """The (earliest, latest) cancellation versions of `meeting` once a cancellation of `version` is stored. A
+    meeting is cancelled from its earliest cancellation on: a later one restates it with its own reason (the latest
+    wins, CONTRACT.md snapshots) but does not make a move issued in between a move of a meeting going ahead
+    (check_not_moved_when_cancelled judges by the earliest), whatever order they arrive in."""
+    first, last = meeting.cancel_version, meeting.last_cancel_version or meeting.cancel_version
+    return (version if first is None or version < first else first), (
+        version if last is None or last < version else last
+    )
+
+
 def check_not_moved_when_cancelled(meeting: MeetingState, *, source: str, version: Version) -> None:
     """The one rule refusing a move of a cancelled meeting, for a secretary's reschedule and an integration's
     meeting.rescheduled.v1 alike: InvalidEvent naming `data.meeting_id`, coded MEETING_CANCELLED. A secretary's move
     (sent now, after anything stored) is refused once the meeting is cancelled. An integration's is refused when it was
-    issued after the cancellation (its `version`, (time, ns, id), newer than `meeting.cancel_version`): a trial's move
+    issued after the meeting was cancelled (its `version`, (time, ns, id), newer than `meeting.cancel_version`, the
+    earliest cancellation: first_cancellation): a trial's move
     of a cancelled meeting was answered `accepted` and moved its start unsaid. A move issued before the cancellation
     is a fact that arrived late and is stored as any (CONTRACT.md: "Order is not guaranteed ... the latest `time`
     wins"); one issued after it arriving first is undone when the cancellation arrives (moves_undone_by_cancellation),

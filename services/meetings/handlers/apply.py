@@ -211,13 +211,15 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
     """The meeting is called off, whatever was recorded of it (a cancelled meeting is neither held nor scored).
     Cancelling a held one (roster and minutes) takes its roster out of its members' attendance histories: they are
     published again, as a roster recorded after the cancellation leaves them. Integrations' moves issued after it and
-    applied before it arrived are undone and rejected (domain.moves_undone_by_cancellation)."""
+    applied before it arrived are undone and rejected (domain.moves_undone_by_cancellation) when it is the meeting's
+    earliest cancellation (domain.first_cancellation): a later one leaves them as the earliest judged them."""
     data = event.data
     meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.check_cancel(meeting, source=event.source)
     changed = await uow.meetings.cancel(data, version=version_of(event))
     start = meeting.start_version
-    if changed and start is not None and version_of(event) < start:
+    earliest = meeting.cancel_version is None or version_of(event) < meeting.cancel_version
+    if earliest and start is not None and version_of(event) < start:
         cancelled = version_of(event)
         undo = domain.moves_undone_by_cancellation(await uow.meetings.start_facts(data.meeting_id), cancelled=cancelled)
         if undo is not None:
@@ -316,6 +318,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
     await _check_members(uow, meeting=judged, references=references, source=event.source)
     provides = [f"minutes:{data.meeting_id}"] + [f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks]
+    await uow.meetings.record_minutes_content(data, version=version_of(event))  # older ones too: shared.minutes
     if not is_newer(version_of(event), meeting.minutes_version):
         return Applied(subject=data.meeting_id, changed=False)
     if undo is not None:

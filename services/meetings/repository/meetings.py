@@ -12,9 +12,11 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.meetings.domain import MeetingState, StartFact, Version
+from services.meetings.domain import MeetingState, StartFact, Version, first_cancellation
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
+from shared.minutes import minutes_content_key
+from shared.plausible import CLOCK_SKEW_SQL
 
 
 def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
@@ -35,6 +37,7 @@ class MeetingRepository(Protocol):
     async def roster_members(self, meeting_id: str) -> list[str]: ...
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
+    async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None: ...
@@ -59,11 +62,17 @@ class MeetingRepository(Protocol):
 
 _STATE_SQL = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_ns, m.cancel_id,"
+    " m.first_cancel_time, m.first_cancel_ns, m.first_cancel_id,"
     " m.schedule_time, m.schedule_ns, m.schedule_id, m.start_time, m.start_ns, m.start_id,"
     " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
     " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
     " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id,"
-    " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at"
+    " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at,"
+    " (SELECT c.content_key FROM minutes_content c WHERE c.meeting_id = m.meeting_id"
+    "  AND (c.version_time, c.version_ns, c.version_id) = (n.version_time, n.version_ns, n.version_id)) AS minutes_key,"
+    " (SELECT a.content_key FROM minutes_content a WHERE a.meeting_id = m.meeting_id"
+    f"  AND a.version_time <= m.approval_time + {CLOCK_SKEW_SQL}"
+    "  ORDER BY a.version_time DESC, a.version_ns DESC, a.version_id DESC LIMIT 1) AS adopted_key"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
@@ -123,6 +132,15 @@ _RELOCATE_SQL = (
 _CANCEL_SQL = (
     "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_ns = $4, cancel_id = $5 WHERE meeting_id = $1"
     " AND (cancel_time IS NULL OR (cancel_time, cancel_ns, cancel_id) < ($3, $4, $5))"
+)
+_MINUTES_CONTENT_SQL = (
+    "INSERT INTO minutes_content (meeting_id, version_time, version_ns, version_id, content_key)"
+    " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
+    " ON CONFLICT DO NOTHING"
+)
+_FIRST_CANCEL_SQL = (
+    "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
+    " AND (first_cancel_time IS NULL OR ($2, $3, $4) < (first_cancel_time, first_cancel_ns, first_cancel_id))"
 )
 _APPROVE_SQL = (
     "UPDATE meeting SET approved_at = u.a, approval_votes_for = u.f, approval_votes_against = u.g,"
@@ -204,7 +222,8 @@ def _state(row: asyncpg.Record) -> MeetingState:
         cell_id=row["cell_id"],
         kind=row["kind"],
         starts_at=row["starts_at"],
-        cancel_version=_version(row, "cancel"),
+        cancel_version=_version(row, "first_cancel"),
+        last_cancel_version=_version(row, "cancel"),
         has_roster=row["roster_time"] is not None,
         has_minutes=row["minutes_time"] is not None,
         minutes_version=_version(row, "minutes"),
@@ -214,6 +233,8 @@ def _state(row: asyncpg.Record) -> MeetingState:
         start_version=_version(row, "start"),
         held_recorded_at=row["held_recorded_at"],
         notified_at=row["notified_at"],
+        minutes_key=row["minutes_key"],
+        adopted_key=row["adopted_key"],
     )
 
 
@@ -496,14 +517,17 @@ class PgMeetingRepository:
         return moved or relocated
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
-        """Mark the meeting cancelled (the latest cancellation's reason wins); queued like reschedule."""
+        """Mark the meeting cancelled from its earliest cancellation (cancel_version, domain.first_cancellation), the
+        latest cancellation's reason winning (last_cancel_version); True when either changed. Queued like reschedule."""
         state = await self.get_state(data.meeting_id)
         if state is None:
             return False  # no row to update
-        if state.cancel_version is not None and not state.cancel_version < version:
+        first, last = first_cancellation(state, version)
+        if (first, last) == (state.cancel_version, state.last_cancel_version):
             return False
-        self._states[data.meeting_id] = replace(state, cancel_version=version)
+        self._states[data.meeting_id] = replace(state, cancel_version=first, last_cancel_version=last)
         self._pending.add(_CANCEL_SQL, (data.meeting_id, data.reason, *version), rank=THEN)
+        self._pending.add(_FIRST_CANCEL_SQL, (data.meeting_id, *version), rank=THEN)
         return True
 
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
@@ -542,6 +566,17 @@ class PgMeetingRepository:
                 state, has_minutes=True, minutes_version=version, minutes_ended_at=data.ended_at
             )
         self._tasks[data.meeting_id] = {task.task_id for task in data.tasks}
+
+    async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
+        """Keep the content key of minutes taken (stored or older than the stored ones), whatever their arrival order:
+        an adoption stands over later minutes saying the same (shared.minutes)."""
+        key = minutes_content_key(data)
+        self._pending.add(_MINUTES_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN, columns=True)
+        state = self._states.get(data.meeting_id)
+        if state is not None and (state.minutes_version is None or not version < state.minutes_version):
+            # the state of a meeting read in this transaction: its adopted_key is as read (the rules needing it judge
+            # a person's command, one event a transaction)
+            self._states[data.meeting_id] = replace(state, minutes_key=key)
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The meeting's stored minutes in the shape of MinutesSubmitted.model_dump() (tasks in no set order), None
