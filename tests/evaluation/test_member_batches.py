@@ -155,7 +155,8 @@ async def test_a_run_of_meeting_schedules_stores_and_touches_what_one_by_one_doe
     together = await _apply_meetings(database_url, together=True)
     assert together == one_by_one
     stored = {json.loads(row)["meeting_id"]: json.loads(row) for row in together[0]["meeting"]}
-    assert stored["s-moved"]["starts_at"].startswith("2026-08-05") and stored["s-stale"]["starts_at"].startswith("2026-04-05")
+    assert stored["s-moved"]["starts_at"].startswith("2026-08-05")
+    assert stored["s-stale"]["starts_at"].startswith("2026-04-05")
     assert {cell for cell, _ in together[1]} == {"c1", "c2"}
 
 
