@@ -209,8 +209,9 @@ async def test_make_up_on_a_fresh_checkout_prints_where_to_go_and_every_demo_acc
         assert first.status_code == 200 and "/sign-in" not in str(first.url), first.url
 
     issued = await asyncio.to_thread(
-        run, "uv run python -m services.gateway issue-token --role secretary --unit demo-cb-thon-1 --sub up-secretary"
-        " --person demo-cb-thon-1-dv01"
+        run,
+        "uv run python -m services.gateway issue-token --role secretary --unit demo-cb-thon-1 --sub up-secretary"
+        " --person demo-cb-thon-1-dv01",
     )
     acted_as_gateway(issued)
     token = issued.stdout.strip()
