@@ -51,7 +51,7 @@ async def test_a_half_year_lists_its_first_quarter_first_and_pages_across_the_qu
     lists = {"2026-Q1": late("2026-Q1", 30), "2026-Q2": late("2026-Q2", 40)}
     state: Any = SimpleNamespace(rpc=Notifications(lists))
     everything = [*lists["2026-Q1"], *lists["2026-Q2"]]
-    seen = []
+    seen: list[str] = []
     for offset in range(0, 70, data.LATE_MINUTES_SHOWN):
         page = await data.late_minutes(state, "tinh", "2026-H1", offset=offset)
         assert page.total == 70 and page.offset == offset
