@@ -4,14 +4,17 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aio_pika
 import httpx
 import pytest
+from aio_pika.abc import AbstractChannel
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import create_account, require_member
 from services.gateway.main import create_app
+from shared.topology import CONSUMER_QUEUES, EVALUATION_FACTS, declare_topology
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
 
@@ -144,3 +147,19 @@ async def headers(token_for: TokenFactory, world: World) -> dict[str, dict[str, 
         "operator": await token_for("operator"),
         "admin": await token_for("admin"),
     }
+
+
+@pytest.fixture
+async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
+    """A channel of the test's own, on the package's vhost, with the topology declared and evaluation's queue and
+    dead letters emptied (the counts and the message taken below are this test's own, not one an earlier test of
+    the package left in the queue)."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        await (await channel.get_queue(EVALUATION_FACTS.name, ensure=False)).purge()
+        await (await channel.get_queue(EVALUATION_FACTS.dead_letter_queue, ensure=False)).purge()
+        yield channel
+    finally:
+        await connection.close()
