@@ -36,6 +36,26 @@ def at(month: int, day: int, hour: int = 19, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=VIETNAM_TZ)
 
 
+def unit(cell_id: str, *, time: datetime, active: bool = True) -> dict[str, Any]:
+    """A snapshot of a cell of the ward."""
+    data = {"id": cell_id, "name": "Chi bộ khu phố 7", "kind": "cell", "parent_id": "ward", "active": active}
+    return fact("org.unit.upserted.v1", data, time=time)
+
+
+def ward_with_cell(cell_id: str, *, time: datetime) -> list[dict[str, Any]]:
+    """The ward (a root committee), one cell of it (unit) and the cell's three official members `{cell_id}-m1..3`."""
+    ward = {"id": "ward", "name": "Đảng ủy phường", "kind": "committee", "parent_id": None}
+    members = [
+        {"id": f"{cell_id}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell_id, "status": "official"}
+        for n in (1, 2, 3)
+    ]
+    return [
+        fact("org.unit.upserted.v1", ward, time=time),
+        unit(cell_id, time=time),
+        *(fact("member.upserted.v1", member, time=time) for member in members),
+    ]
+
+
 def cell_history(*, committee_id: str, cell_id: str, prefix: str) -> list[dict[str, Any]]:
     """A committee, a cell of 6 members, and four months of meetings with every kind of fact."""
     t0 = at(1, 1, 8)
