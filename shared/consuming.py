@@ -834,20 +834,16 @@ def _read(
             raise InvalidEvent(refused, field="user_id")
         item.event = read_event(item.envelope, models)
     except InvalidEvent as exc:
-        item.outcome, item.reason = "dead_lettered", exc.reason
-        log.error(
-            "event_invalid",
-            consumer=consumer,
-            position=item.position,
-            reason=exc.reason,
-            field=exc.field,
-            **item_identity(item.raw),
-        )
+        _dead_letter_item(item, exc.reason, consumer=consumer, event="event_invalid", field=exc.field)
     except (TypeError, ValueError) as exc:  # an item json cannot even write back (e.g. a non-finite number)
-        item.outcome, item.reason = "dead_lettered", bounded(repr(exc))
-        log.error(
-            "event_invalid", consumer=consumer, position=item.position, reason=item.reason, **item_identity(item.raw)
-        )
+        _dead_letter_item(item, bounded(repr(exc)), consumer=consumer, event="event_invalid")
+
+
+def _dead_letter_item(item: _Item, reason: str, *, consumer: str, event: str, **context: object) -> None:
+    """Mark one event of a batch for the dead letters with `reason`, logged as `event` with its position and identity
+    (`context`: more fields for the log line, e.g. the field at fault)."""
+    item.outcome, item.reason = "dead_lettered", reason
+    log.error(event, consumer=consumer, position=item.position, reason=reason, **context, **item_identity(item.raw))
 
 
 async def _apply_batch(
@@ -901,15 +897,7 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
         except HandBack as exc:
             item.outcome, item.reason = "handed_back", bounded(repr(exc))
         except Contradiction as exc:
-            item.outcome, item.reason = "dead_lettered", exc.reason
-            log.error(
-                "event_contradicts_state",
-                consumer=consumer,
-                position=item.position,
-                reason=exc.reason,
-                field=exc.field,
-                **item_identity(item.raw),
-            )
+            _dead_letter_item(item, exc.reason, consumer=consumer, event="event_contradicts_state", field=exc.field)
         except Exception as exc:
             item.outcome, item.reason = "failed", bounded(repr(exc))
             assert item.envelope is not None

@@ -6,10 +6,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aio_pika
+import asyncpg
 
 from shared.config import broker_user_of
 from shared.periods import VIETNAM_TZ
 from shared.topology import EVENTS_EXCHANGE
+from tests.evaluation.waiting import applied_and_scored
+from tests.support.ids import random_id
+from tests.support.running import eventually
 
 SOURCE = "urn:chibo:meetings"
 
@@ -30,6 +34,26 @@ def fact(event_type: str, data: dict[str, Any], *, time: datetime, event_id: str
 def at(month: int, day: int, hour: int = 19, minute: int = 0) -> datetime:
     """A local instant in 2026."""
     return datetime(2026, month, day, hour, minute, tzinfo=VIETNAM_TZ)
+
+
+def unit(cell_id: str, *, time: datetime, active: bool = True) -> dict[str, Any]:
+    """A snapshot of a cell of the ward."""
+    data = {"id": cell_id, "name": "Chi bộ khu phố 7", "kind": "cell", "parent_id": "ward", "active": active}
+    return fact("org.unit.upserted.v1", data, time=time)
+
+
+def ward_with_cell(cell_id: str, *, time: datetime) -> list[dict[str, Any]]:
+    """The ward (a root committee), one cell of it (unit) and the cell's three official members `{cell_id}-m1..3`."""
+    ward = {"id": "ward", "name": "Đảng ủy phường", "kind": "committee", "parent_id": None}
+    members = [
+        {"id": f"{cell_id}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell_id, "status": "official"}
+        for n in (1, 2, 3)
+    ]
+    return [
+        fact("org.unit.upserted.v1", ward, time=time),
+        unit(cell_id, time=time),
+        *(fact("member.upserted.v1", member, time=time) for member in members),
+    ]
 
 
 def cell_history(*, committee_id: str, cell_id: str, prefix: str) -> list[dict[str, Any]]:
@@ -287,3 +311,21 @@ async def publish_batches(amqp_url: str, batches: list[list[dict[str, Any]]]) ->
             )
     finally:
         await connection.close()
+
+
+async def applied_ward(amqp_url: str, database_url: str) -> dict[str, str]:
+    """A committee with a cell holding four months of meetings (cell_history) and a cell that never met, published
+    and waited on until the running evaluation service applied and scored them all: their ids and the history's
+    member prefix."""
+    committee_id, cell_a, cell_b, prefix = random_id("ward"), random_id("cell"), random_id("cell"), random_id("h")
+    events = cell_history(committee_id=committee_id, cell_id=cell_a, prefix=prefix)
+    unit = {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee_id}
+    events.append(fact("org.unit.upserted.v1", unit, time=at(1, 1, 9)))
+    await publish(amqp_url, events)
+    conn = await asyncpg.connect(database_url)
+    try:
+        ids, cells = [event["id"] for event in events], [cell_a, cell_b]
+        await eventually(lambda: applied_and_scored(conn, event_ids=ids, cell_ids=cells), timeout=60, interval=0.3)
+    finally:
+        await conn.close()
+    return {"committee": committee_id, "cell_a": cell_a, "cell_b": cell_b, "prefix": prefix}

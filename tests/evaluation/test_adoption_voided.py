@@ -15,8 +15,8 @@ import pytest
 from services.evaluation import queries
 from services.evaluation.bootstrap import prepare
 from tests.evaluation.private_db import private_pool
-from tests.evaluation.stream import at, fact
-from tests.evaluation.test_cell_existence import Clock, apply, held, unit
+from tests.evaluation.stream import at, fact, ward_with_cell
+from tests.evaluation.test_cell_existence import Clock, apply, held
 
 START = at(11, 5)
 ADOPTED = START + timedelta(hours=2, minutes=1)
@@ -34,16 +34,12 @@ def with_task(events: list[dict[str, Any]], cell_id: str) -> list[dict[str, Any]
 
 def corrected(meeting_id: str, cell_id: str) -> dict[str, Any]:
     """The minutes issued the morning after the adoption: another text (60 minutes, one speaker)."""
-    minutes = {
-        "meeting_id": meeting_id,
-        "started_at": START.isoformat(),
-        "ended_at": (START + timedelta(minutes=60)).isoformat(),
-        "chair_id": f"{cell_id}-m1",
-        "recorder_id": f"{cell_id}-m2",
-        "speakers": [f"{cell_id}-m1"],
-        "resolutions": [{"text": "Nghị quyết", "votes_for": 3, "votes_against": 0, "abstentions": 0}],
-        "tasks": [{"task_id": "t1", "assignee_id": f"{cell_id}-m1", "description": "Việc", "due_on": "2026-11-30"}],
-    }
+    [minutes] = [
+        event["data"]
+        for event in with_task(held(cell_id, meeting_id, START), cell_id)
+        if event["type"] == "minutes.submitted.v1"
+    ]
+    minutes |= {"ended_at": (START + timedelta(minutes=60)).isoformat(), "speakers": [f"{cell_id}-m1"]}
     return fact("minutes.submitted.v1", minutes, time=START + timedelta(hours=14))
 
 
@@ -64,22 +60,7 @@ async def test_minutes_issued_after_the_adoption_void_it_in_either_order(databas
     async with private_pool(database_url) as pool:
         factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
         cell, mtg, kept = "cell-a", "mtg-corrected", "mtg-kept"
-        world = [
-            fact(
-                "org.unit.upserted.v1",
-                {"id": "ward", "name": "Đảng ủy phường", "kind": "committee", "parent_id": None},
-                time=at(1, 1),
-            ),
-            unit(cell, time=at(1, 1)),
-        ]
-        world += [
-            fact(
-                "member.upserted.v1",
-                {"id": f"{cell}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell, "status": "official"},
-                time=at(1, 1),
-            )
-            for n in (1, 2, 3)
-        ]
+        world = ward_with_cell(cell, time=at(1, 1))
         await apply(factory, world + with_task(held(cell, mtg, START), cell) + with_task(held(cell, kept, START), cell))
         approved = adoption(mtg, time=ADOPTED)
         late = [approved, corrected(mtg, cell)] if order == "adoption_first" else [corrected(mtg, cell), approved]
@@ -101,22 +82,7 @@ async def test_the_adopted_minutes_sent_again_after_the_adoption_leave_it_counti
     async with private_pool(database_url) as pool:
         factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
         cell, mtg = "cell-b", "mtg-resent"
-        world = [
-            fact(
-                "org.unit.upserted.v1",
-                {"id": "ward", "name": "Đảng ủy phường", "kind": "committee", "parent_id": None},
-                time=at(1, 1),
-            ),
-            unit(cell, time=at(1, 1)),
-        ]
-        world += [
-            fact(
-                "member.upserted.v1",
-                {"id": f"{cell}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell, "status": "official"},
-                time=at(1, 1),
-            )
-            for n in (1, 2, 3)
-        ]
+        world = ward_with_cell(cell, time=at(1, 1))
         meeting = with_task(held(cell, mtg, START), cell)
         [original] = [event for event in meeting if event["type"] == "minutes.submitted.v1"]
         data = dict(original["data"])

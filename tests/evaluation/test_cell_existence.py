@@ -21,7 +21,7 @@ from services.evaluation.handlers.closing import close_periods
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.evaluation.private_db import private_pool
-from tests.evaluation.stream import at, cell_history, fact
+from tests.evaluation.stream import at, cell_history, fact, unit
 
 
 class Clock:
@@ -32,12 +32,6 @@ class Clock:
 
     def __call__(self) -> date:
         return self.now
-
-
-def unit(cell_id: str, *, time: datetime, active: bool = True) -> dict[str, Any]:
-    """A snapshot of a cell of the ward."""
-    data = {"id": cell_id, "name": "Chi bộ khu phố 7", "kind": "cell", "parent_id": "ward", "active": active}
-    return fact("org.unit.upserted.v1", data, time=time)
 
 
 def held(cell_id: str, meeting_id: str, start: datetime) -> list[dict[str, Any]]:

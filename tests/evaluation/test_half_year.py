@@ -7,21 +7,14 @@ rates months, quarters and years only): its quarters' ratings are given instead.
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 from pydantic import ValidationError
 
-from services.evaluation.bootstrap import create_app
-from services.evaluation.config import Settings
 from shared.contracts import evaluation_rpc as evaluation
 from shared.periods import is_period
 from shared.rpc import RpcClient
-from tests.evaluation.stream import at, cell_history, fact, publish
-from tests.evaluation.waiting import applied_and_scored
-from tests.support.ids import random_id
-from tests.support.rpc import ask
-from tests.support.running import eventually, free_port, running_app
+from tests.evaluation.stream import applied_ward
+from tests.support.rpc import ask, evaluation_rpc
 
 HALF = "2026-H1"
 
@@ -29,34 +22,18 @@ HALF = "2026-H1"
 @pytest.fixture(scope="module")
 async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
     """An RpcClient on the test vhost, with the evaluation service serving in this process."""
-    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
-    async with running_app(create_app(settings)):
-        broker = RabbitBroker(amqp_url)
-        await broker.connect()
-        try:
-            yield RpcClient(broker, timeout=20)
-        finally:
-            await broker.stop()
+    async with evaluation_rpc(amqp_url, database_url) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 async def ward(rpc: RpcClient, amqp_url: str, database_url: str) -> dict[str, Any]:
     """A committee with a cell that met March to June 2026 and a cell that never met, all applied; the met cell's
     month scores as evaluation stored them (the inputs of the hand computation)."""
-    committee_id, cell_a, cell_b, prefix = random_id("ward"), random_id("cell"), random_id("cell"), random_id("h")
-    events = cell_history(committee_id=committee_id, cell_id=cell_a, prefix=prefix)
-    unit = {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee_id}
-    events.append(fact("org.unit.upserted.v1", unit, time=at(1, 1, 9)))
-    await publish(amqp_url, events)
-    conn = await asyncpg.connect(database_url)
-    try:
-        ids, cells = [event["id"] for event in events], [cell_a, cell_b]
-        await eventually(lambda: applied_and_scored(conn, event_ids=ids, cell_ids=cells), timeout=60, interval=0.3)
-    finally:
-        await conn.close()
-    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell_a, year=2026))
+    ward = await applied_ward(amqp_url, database_url)
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=ward["cell_a"], year=2026))
     rows = {row["period"]: row for row in periods["periods"]}
-    return {"committee": committee_id, "cell_a": cell_a, "cell_b": cell_b, "rows": rows, "span": periods}
+    return {**ward, "rows": rows, "span": periods}
 
 
 async def test_the_half_years_figures_are_those_worked_out_by_hand(rpc: RpcClient, ward: dict[str, Any]) -> None:

@@ -8,58 +8,31 @@ from typing import Any, cast
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
-from services.evaluation.bootstrap import create_app
-from services.evaluation.config import Settings
 from services.evaluation.domain.framework import parse_framework
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.periods import VIETNAM_TZ, next_period
 from shared.reasons import ReasonCode, reason_text
 from shared.rpc import RpcClient, RpcError
-from tests.evaluation.stream import at, cell_history, fact, publish
+from tests.evaluation.stream import applied_ward, at, cell_history, fact, publish
 from tests.evaluation.waiting import applied_and_scored
 from tests.support.ids import random_id
-from tests.support.rpc import ask
-from tests.support.running import eventually, free_port, running_app
+from tests.support.rpc import ask, evaluation_rpc
+from tests.support.running import eventually
 
 
 @pytest.fixture(scope="module")
 async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
     """An RpcClient on the test vhost, with the evaluation service serving in this process."""
-    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
-    async with running_app(create_app(settings)):
-        broker = RabbitBroker(amqp_url)
-        await broker.connect()
-        try:
-            yield RpcClient(broker, timeout=20)
-        finally:
-            await broker.stop()
+    async with evaluation_rpc(amqp_url, database_url) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 async def ward(rpc: RpcClient, amqp_url: str, database_url: str) -> dict[str, str]:
     """A committee with a cell holding four months of meetings and a cell that never met, all applied."""
-    committee_id, cell_a, cell_b, prefix = random_id("ward"), random_id("cell"), random_id("cell"), random_id("h")
-    events = cell_history(committee_id=committee_id, cell_id=cell_a, prefix=prefix)
-    events.append(
-        fact(
-            "org.unit.upserted.v1",
-            {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee_id},
-            time=at(1, 1, 9),
-        )
-    )
-    await publish(amqp_url, events)
-    ids = [event["id"] for event in events]
-    conn = await asyncpg.connect(database_url)
-    try:
-        await eventually(
-            lambda: applied_and_scored(conn, event_ids=ids, cell_ids=[cell_a, cell_b]), timeout=60, interval=0.3
-        )
-    finally:
-        await conn.close()
-    return {"committee": committee_id, "cell_a": cell_a, "cell_b": cell_b, "prefix": prefix}
+    return await applied_ward(amqp_url, database_url)
 
 
 async def rpc_error(call: Any) -> RpcError:

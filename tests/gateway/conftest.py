@@ -2,20 +2,26 @@
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import aio_pika
 import httpx
 import pytest
+from aio_pika.abc import AbstractChannel
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import create_account, require_member
 from services.gateway.main import create_app
+from shared.topology import CONSUMER_QUEUES, EVALUATION_FACTS, declare_topology
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
+from tests.support.web import signed_in_web
 
 TokenFactory = Callable[..., Awaitable[dict[str, str]]]
+OfficerWeb = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 RPC_TIMEOUT = 5.0
 """Seconds the gateway under test waits for a service: long enough for a fake's reply on a loaded machine (1 s was
 not), short enough for the tests that stop a service and wait for the 503."""
@@ -74,6 +80,18 @@ async def client(app_and_state: tuple[object, GatewayState]) -> AsyncIterator[ht
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4711))  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as http:
         yield http
+
+
+@pytest.fixture(scope="package")
+def officer_web(app_and_state: tuple[object, GatewayState], amqp_url: str, database_url: str) -> OfficerWeb:
+    """Opens a browser of its own on the app, signed in as a new committee officer:
+    `officer_web(prefix, unit, peer=(address, port))` (tests.support.web.signed_in_web)."""
+    app, _ = app_and_state
+
+    def opened(prefix: str, unit: str, *, peer: tuple[str, int]) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return signed_in_web(app, prefix, "committee_officer", unit, database_url, amqp_url, peer=peer)
+
+    return opened
 
 
 @pytest.fixture(scope="package")
@@ -144,3 +162,19 @@ async def headers(token_for: TokenFactory, world: World) -> dict[str, dict[str, 
         "operator": await token_for("operator"),
         "admin": await token_for("admin"),
     }
+
+
+@pytest.fixture
+async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
+    """A channel of the test's own, on the package's vhost, with the topology declared and evaluation's queue and
+    dead letters emptied (the counts and the message taken below are this test's own, not one an earlier test of
+    the package left in the queue)."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        await (await channel.get_queue(EVALUATION_FACTS.name, ensure=False)).purge()
+        await (await channel.get_queue(EVALUATION_FACTS.dead_letter_queue, ensure=False)).purge()
+        yield channel
+    finally:
+        await connection.close()

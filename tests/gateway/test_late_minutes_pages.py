@@ -10,14 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from services.gateway.bootstrap import GatewayState
 from services.gateway.web.data import LATE_MINUTES_SHOWN
 from shared.envelope import now
 from shared.periods import month_of, previous_period
-from tests.gateway.conftest import TokenFactory
+from tests.gateway.conftest import OfficerWeb, TokenFactory
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
-from tests.support.web import signed_in_web
+from tests.support.web import pager_link, section, values_after
 
 LATE = 60
 
@@ -48,30 +47,20 @@ async def committee(world: World, token_for: TokenFactory) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def web(
-    app_and_state: tuple[object, GatewayState], committee: tuple[str, str], amqp_url: str, database_url: str
-) -> AsyncIterator[httpx.AsyncClient]:
+async def web(officer_web: OfficerWeb, committee: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """A browser of its own, signed in as an officer of the test's committee."""
-    app, _ = app_and_state
-    async with signed_in_web(
-        app, "xa", "committee_officer", committee[0], database_url, amqp_url, peer=("203.0.113.9", 4713)
-    ) as client:
+    async with officer_web("xa", committee[0], peer=("203.0.113.9", 4713)) as client:
         yield client
 
 
 def listed(page: str) -> list[str]:
     """The meetings the late-minutes list links, in its order."""
-    section = page.split('id="late-minutes"', 1)[1].split("</ul>", 1)[0]
-    return [part.split('"', 1)[0] for part in section.split('href="/app/meetings/')[1:]]
+    return values_after(section(page, 'id="late-minutes"', "</ul>"), 'href="/app/meetings/')
 
 
 def link(page: str, rel: str) -> str | None:
     """The late-minutes pager's link `rel` (next, prev), unescaped; None when it has none."""
-    pager = page.split('id="late-minutes-pager"', 1)[1].split("</nav>", 1)[0] if "late-minutes-pager" in page else ""
-    marker = f'rel="{rel}"'
-    if marker not in pager:
-        return None
-    return pager.split(marker, 1)[1].split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    return pager_link(page, "late-minutes-pager", rel)
 
 
 async def test_every_meeting_with_late_minutes_is_reached_page_by_page(
@@ -131,8 +120,7 @@ CHANGED = 55
 
 def changed_cells(page: str) -> list[str]:
     """The cells the late-changes list names, in its order."""
-    section = page.split('id="late-changes"', 1)[1].split("</ul>", 1)[0]
-    return [part.split('"', 1)[0] for part in section.split('data-cell="')[1:]]
+    return values_after(section(page, 'id="late-changes"', "</ul>"), 'data-cell="')
 
 
 async def test_every_cell_whose_month_changed_late_is_reached_page_by_page(
@@ -145,15 +133,15 @@ async def test_every_cell_whose_month_changed_late_is_reached_page_by_page(
     shown = changed_cells(first.text)
     assert len(shown) == 50 and "chi bộ khác" not in first.text
     assert "Đang hiện chi bộ thứ 1 đến 50 trong 55 chi bộ" in first.text and "Xem 5 chi bộ tiếp theo" in first.text
-    pager = first.text.split('id="late-changes-pager"', 1)[1].split("</nav>", 1)[0]
-    following = pager.split('rel="next"', 1)[1].split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    following = pager_link(first.text, "late-changes-pager", "next")
+    assert following is not None
     second = await web.get(following.split("#", 1)[0])
     rest = changed_cells(second.text)
     assert len(rest) == changed - 50 and not set(rest) & set(shown)
     # the other list stays where it was
     assert len(listed(second.text)) == LATE_MINUTES_SHOWN
     on_second = await web.get(f"/app/committees/{committee_id}", params={"period": period, "late_offset": "50"})
-    pager = on_second.text.split('id="late-changes-pager"', 1)[1].split("</nav>", 1)[0]
+    pager = section(on_second.text, 'id="late-changes-pager"', "</nav>")
     assert "late_offset=50&amp;changes_offset=50" in pager
     past = await web.get(f"/app/committees/{committee_id}", params={"period": period, "changes_offset": "950"})
     assert past.status_code == 200 and 'id="late-changes-past-end"' in past.text

@@ -10,7 +10,6 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 from aio_pika.abc import AbstractChannel
@@ -18,7 +17,7 @@ from aio_pika.abc import AbstractChannel
 from services.gateway.bootstrap import GatewayState
 from shared.contracts.ops_rpc import PurgeDeadLetters, ReplayDeadLetters
 from shared.rpc import ServiceUnavailable
-from shared.topology import CONSUMER_QUEUES, EVALUATION_FACTS, declare_topology
+from shared.topology import EVALUATION_FACTS
 from tests.gateway.fakes import World
 from tests.gateway.test_forms_again import as_data, submitted, text_of
 from tests.gateway.test_minutes_label_pages import csrf_of, signed_in
@@ -34,17 +33,12 @@ PERHAPS_DELETED = "có thể các thư lỗi đã bị xóa"
 
 
 @pytest.fixture
-async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    """A channel on the package's vhost, evaluation's queue and its dead letters emptied (this test's own)."""
-    await declare_topology(amqp_url, CONSUMER_QUEUES)
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        await (await channel.get_queue(QUEUE, ensure=False)).purge()
-        await (await channel.get_queue(DLQ, ensure=False)).purge()
-        yield channel
-    finally:
-        await connection.close()
+async def operator(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The shared client signed in as an operator of the test's own, signed out afterwards."""
+    async with signed_in(client, amqp_url, database_url, "operator", None, None) as operator:  # type: ignore[arg-type]
+        yield operator
 
 
 def done_but_unanswered(state: GatewayState, kinds: tuple[type, ...]) -> Any:
@@ -86,69 +80,55 @@ async def dead_letters(channel: AbstractChannel) -> int:
 
 
 async def test_a_replay_unanswered_says_it_may_be_done_and_sent_again_sends_no_letter_twice(
-    client: httpx.AsyncClient,
-    world: World,
-    state: GatewayState,
-    channel: AbstractChannel,
-    amqp_url: str,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    operator: httpx.AsyncClient, state: GatewayState, channel: AbstractChannel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event_id = await dead_letter(channel)
-    async with signed_in(client, amqp_url, database_url, "operator", None, None) as operator:  # type: ignore[arg-type]
 
-        async def listed() -> str | None:
-            page = (await operator.get("/app/operations")).text
-            return page if event_id in page else None
+    async def listed() -> str | None:
+        page = (await operator.get("/app/operations")).text
+        return page if event_id in page else None
 
-        form = send_all_back_form(await eventually(listed))
-        assert form.get("form_key"), form  # the replay names itself by it
-        monkeypatch.setattr(state.rpc, "call", done_but_unanswered(state, (ReplayDeadLetters,)))
-        lost = await operator.post("/app/operations/dead-letters/replay", data=form)
-        monkeypatch.undo()
-        assert lost.status_code == 503, lost.text[-2000:]
-        said = text_of(lost.text)
-        assert PERHAPS_DONE in said and CHECK_LIST in said, said[-2000:]
-        assert NOT_SENT not in said and "Có thể đã thực hiện xong" in said, said[-2000:]
-        assert 'href="/app/operations"' in lost.text and "Mở lại trang vận hành" in said
-        again = submitted(lost.text)
-        assert dict(again.pairs)["form_key"] == form["form_key"], again.pairs
+    form = send_all_back_form(await eventually(listed))
+    assert form.get("form_key"), form  # the replay names itself by it
+    monkeypatch.setattr(state.rpc, "call", done_but_unanswered(state, (ReplayDeadLetters,)))
+    lost = await operator.post("/app/operations/dead-letters/replay", data=form)
+    monkeypatch.undo()
+    assert lost.status_code == 503, lost.text[-2000:]
+    said = text_of(lost.text)
+    assert PERHAPS_DONE in said and CHECK_LIST in said, said[-2000:]
+    assert NOT_SENT not in said and "Có thể đã thực hiện xong" in said, said[-2000:]
+    assert 'href="/app/operations"' in lost.text and "Mở lại trang vận hành" in said
+    again = submitted(lost.text)
+    assert dict(again.pairs)["form_key"] == form["form_key"], again.pairs
 
-        # it was done: the letter went back, and died again there (the consumer still fails it)
-        assert await dead_letters(channel) == 0
-        assert (await die_again(channel))["x-chibo-replayed"] == 1
-        assert await eventually(lambda: dead_letters(channel)) == 1
+    # it was done: the letter went back, and died again there (the consumer still fails it)
+    assert await dead_letters(channel) == 0
+    assert (await die_again(channel))["x-chibo-replayed"] == 1
+    assert await eventually(lambda: dead_letters(channel)) == 1
 
-        resent = await operator.post("/app/operations/dead-letters/replay", data=as_data(again.pairs))
-        assert resent.status_code == 303, resent.text[-2000:]
-        queue = await channel.get_queue(QUEUE, ensure=False)
-        assert await queue.get(fail=False) is None  # the same replay: not sent back a second time
-        assert await dead_letters(channel) == 1
+    resent = await operator.post("/app/operations/dead-letters/replay", data=as_data(again.pairs))
+    assert resent.status_code == 303, resent.text[-2000:]
+    queue = await channel.get_queue(QUEUE, ensure=False)
+    assert await queue.get(fail=False) is None  # the same replay: not sent back a second time
+    assert await dead_letters(channel) == 1
 
-        # a replay of the page drawn anew is another one: the letter goes back
-        form = send_all_back_form((await operator.get("/app/operations")).text)
-        replayed = await operator.post("/app/operations/dead-letters/replay", data=form)
-        assert replayed.status_code == 303, replayed.text[-2000:]
-        assert (await die_again(channel))["x-chibo-replayed"] == 2
+    # a replay of the page drawn anew is another one: the letter goes back
+    form = send_all_back_form((await operator.get("/app/operations")).text)
+    replayed = await operator.post("/app/operations/dead-letters/replay", data=form)
+    assert replayed.status_code == 303, replayed.text[-2000:]
+    assert (await die_again(channel))["x-chibo-replayed"] == 2
 
 
 async def test_a_purge_unanswered_says_the_letters_may_be_deleted_and_what_sending_it_again_does(
-    client: httpx.AsyncClient,
-    world: World,
-    state: GatewayState,
-    channel: AbstractChannel,
-    amqp_url: str,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    operator: httpx.AsyncClient, state: GatewayState, channel: AbstractChannel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await dead_letter(channel)
-    async with signed_in(client, amqp_url, database_url, "operator", None, None) as operator:  # type: ignore[arg-type]
-        page = (await operator.get("/app/operations")).text
-        monkeypatch.setattr(state.rpc, "call", done_but_unanswered(state, (PurgeDeadLetters,)))
-        lost = await operator.post(
-            "/app/operations/dead-letters/purge", data={"csrf": csrf_of(page), "queue": DLQ, "confirm": "yes"}
-        )
-        monkeypatch.undo()
+    page = (await operator.get("/app/operations")).text
+    monkeypatch.setattr(state.rpc, "call", done_but_unanswered(state, (PurgeDeadLetters,)))
+    lost = await operator.post(
+        "/app/operations/dead-letters/purge", data={"csrf": csrf_of(page), "queue": DLQ, "confirm": "yes"}
+    )
+    monkeypatch.undo()
     assert lost.status_code == 503, lost.text[-2000:]
     said = html.unescape(text_of(lost.text))
     assert PERHAPS_DELETED in said and "kể cả những thư mới đến sau" in said and NOT_SENT not in said, said[-2000:]
@@ -167,23 +147,15 @@ async def test_a_purge_unanswered_says_the_letters_may_be_deleted_and_what_sendi
     ],
 )
 async def test_every_action_form_unanswered_says_it_may_be_done(
-    client: httpx.AsyncClient,
-    world: World,
-    state: GatewayState,
-    amqp_url: str,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    path: str,
-    form: dict[str, str],
+    operator: httpx.AsyncClient, state: GatewayState, monkeypatch: pytest.MonkeyPatch, path: str, form: dict[str, str]
 ) -> None:
     async def silent(request: Any, **kwargs: Any) -> Any:
         raise ServiceUnavailable(request.service)  # sent; no answer (whether it was done is not known)
 
-    async with signed_in(client, amqp_url, database_url, "operator", None, None) as operator:  # type: ignore[arg-type]
-        page = (await operator.get("/app/operations")).text
-        monkeypatch.setattr(state.rpc, "call", silent)
-        lost = await operator.post(path, data={"csrf": csrf_of(page), **form})
-        monkeypatch.undo()
+    page = (await operator.get("/app/operations")).text
+    monkeypatch.setattr(state.rpc, "call", silent)
+    lost = await operator.post(path, data={"csrf": csrf_of(page), **form})
+    monkeypatch.undo()
     assert lost.status_code == 503, lost.text[-2000:]
     said = text_of(lost.text)
     assert PERHAPS_DONE in said and CHECK_LIST in said and NOT_SENT not in said, said[-2000:]

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.gateway.bootstrap import GatewayState
 from shared.envelope import now
 from shared.periods import month_of
-from tests.gateway.conftest import TokenFactory
+from tests.gateway.conftest import OfficerWeb, TokenFactory
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
-from tests.support.web import signed_in_web
+from tests.support.web import section, values_after
 
 
 @pytest.fixture
@@ -34,21 +33,15 @@ async def committees(world: World, token_for: TokenFactory) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def web(
-    app_and_state: tuple[object, GatewayState], committees: tuple[str, str], amqp_url: str, database_url: str
-) -> AsyncIterator[httpx.AsyncClient]:
+async def web(officer_web: OfficerWeb, committees: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """A browser of its own, signed in as a province officer (both committees are roots: its own is the first)."""
-    app, _ = app_and_state
-    async with signed_in_web(
-        app, "tinh", "committee_officer", committees[0], database_url, amqp_url, peer=("203.0.113.10", 4714)
-    ) as client:
+    async with officer_web("tinh", committees[0], peer=("203.0.113.10", 4714)) as client:
         yield client
 
 
 def offered(page: str) -> list[str]:
     """The periods the picker offers."""
-    picker = page.split('id="period"', 1)[1].split("</select>", 1)[0]
-    return [part.split('"', 1)[0] for part in picker.split('<option value="')[1:]]
+    return values_after(section(page, 'id="period"', "</select>"), '<option value="')
 
 
 async def test_the_periods_offered_stay_while_evaluation_is_down(
@@ -70,20 +63,13 @@ async def test_the_periods_offered_stay_while_evaluation_is_down(
 
 
 async def test_a_committee_never_read_is_offered_the_calendars_periods_and_told_so(
-    app_and_state: tuple[object, GatewayState],
-    committees: tuple[str, str],
-    fakes: FakeServices,
-    amqp_url: str,
-    database_url: str,
+    officer_web: OfficerWeb, committees: tuple[str, str], fakes: FakeServices
 ) -> None:
     _, never_read = committees
     year = int(month_of(now())[:4])
-    app, _ = app_and_state
     await fakes.evaluation.stop()
     try:
-        async with signed_in_web(
-            app, "phuong", "committee_officer", never_read, database_url, amqp_url, peer=("203.0.113.11", 4715)
-        ) as client:
+        async with officer_web("phuong", never_read, peer=("203.0.113.11", 4715)) as client:
             page = await client.get(f"/app/committees/{never_read}")
             assert page.status_code == 200, page.text[-2000:]
             shown = offered(page.text)

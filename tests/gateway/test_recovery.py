@@ -5,17 +5,15 @@ action audited, and the dead letters shown in the system's health."""
 import html
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
 import httpx
-import pytest
 from aio_pika.abc import AbstractChannel
 
 from shared.consuming import death_headers
-from shared.topology import CONSUMER_QUEUES, EVALUATION_FACTS, declare_topology
+from shared.topology import EVALUATION_FACTS
 from tests.gateway.fakes import World
 from tests.gateway.test_operations import operator_page
 from tests.support.ids import random_id
@@ -23,22 +21,6 @@ from tests.support.running import eventually
 
 QUEUE = EVALUATION_FACTS.name
 DLQ = EVALUATION_FACTS.dead_letter_queue
-
-
-@pytest.fixture
-async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    """A channel of the test's own, on the package's vhost, with the topology declared and evaluation's queue and
-    dead letters emptied (the counts and the message taken below are this test's own, not one an earlier test of
-    the package left in the queue)."""
-    await declare_topology(amqp_url, CONSUMER_QUEUES)
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        await (await channel.get_queue(QUEUE, ensure=False)).purge()
-        await (await channel.get_queue(DLQ, ensure=False)).purge()
-        yield channel
-    finally:
-        await connection.close()
 
 
 async def dead_letter(

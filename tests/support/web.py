@@ -44,3 +44,25 @@ async def signed_in_web(
         signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
         assert signed.status_code == 303, signed.text
         yield client
+
+
+def section(page: str, marker: str, end: str) -> str:
+    """The part of `page` after `marker` up to the next `end` (e.g. a list's `id="..."` to its `</ul>`); IndexError
+    when `page` has no `marker`."""
+    return page.split(marker, 1)[1].split(end, 1)[0]
+
+
+def values_after(text: str, prefix: str) -> list[str]:
+    """What follows each `prefix` in `text` up to the next double quote, in order (the links or options a section
+    lists)."""
+    return [part.split('"', 1)[0] for part in text.split(prefix)[1:]]
+
+
+def pager_link(page: str, pager_id: str, rel: str) -> str | None:
+    """The link `rel` (next, prev) of the pager `id=pager_id` of `page`, unescaped; None when it has none (or the
+    page has no such pager)."""
+    pager = section(page, f'id="{pager_id}"', "</nav>") if pager_id in page else ""
+    marker = f'rel="{rel}"'
+    if marker not in pager:
+        return None
+    return pager.split(marker, 1)[1].split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
