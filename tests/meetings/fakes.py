@@ -26,6 +26,7 @@ from services.meetings.domain import (
     attendance_history,
     first_cancellation,
     probation_ends_on,
+    scheduled_from_fact,
 )
 from services.meetings.repository.ingest import StoredRejection
 from shared.contracts import meetings as contract
@@ -317,6 +318,18 @@ class FakeMeetings:
             meeting.update(location=location.location, location_version=location.version)
         gone = {fact.version for fact in undone}
         self._s.start_facts[meeting_id] = [f for f in self._s.start_facts.get(meeting_id, []) if f.version not in gone]
+
+    async def restore_schedule(self, meeting_id: str, *, fact: StartFact) -> None:
+        """Set what a schedule says besides its start and place back to the kept schedule `fact`."""
+        data, notified_at = scheduled_from_fact(fact)
+        self._s.meetings[meeting_id].update(
+            kind=data.kind.value,
+            topic=data.topic,
+            agenda=list(data.agenda),
+            notified_at=notified_at,
+            committee_prepared=data.committee_prepared,
+            schedule_version=fact.version,
+        )
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
         """Create the meeting or merge a newer schedule; start and place only when newer than their own versions."""

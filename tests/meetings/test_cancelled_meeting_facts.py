@@ -144,3 +144,20 @@ async def test_a_secretarys_documents_on_a_cancelled_meeting_are_refused_and_not
     async with meetings_pool.acquire() as conn:
         found = await queries.get_meeting(conn, meeting)
     assert found is not None and found["status"] == "cancelled" and found["documents"] == []
+
+
+async def test_an_integrations_schedule_issued_after_the_cancellation_is_refused_as_cancelled() -> None:
+    """A schedule re-sent by an integration is judged as its move is: issued after the cancellation, refused naming
+    `data.meeting_id` (nothing reopens a cancelled meeting), the meeting as it was; issued before it, a late fact,
+    stored (domain.check_not_rescheduled_when_cancelled)."""
+    store, mtg, _ = await cancelled_meeting()
+    cell = store.state.meetings[mtg]["cell_id"]
+    moved = START + timedelta(days=2)
+    after = ev.scheduled(mtg, cell, starts_at=moved, kind="thematic", time=START)
+    [result] = await handlers.ingest_batch([after], store.uow, route="test")
+    assert (result.outcome, result.field) == ("rejected", "data.meeting_id"), result.reason
+    assert result.refusal is not None and result.refusal.code is RefusalCode.MEETING_CANCELLED
+    assert (store.state.meetings[mtg]["starts_at"], store.state.meetings[mtg]["kind"]) == (START, "regular")
+    before = ev.scheduled(mtg, cell, starts_at=moved, time=ev.BASE_TIME - timedelta(hours=1))
+    [result] = await handlers.ingest_batch([before], store.uow, route="test")
+    assert result.outcome == "accepted", result.reason

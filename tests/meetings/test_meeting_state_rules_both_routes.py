@@ -156,6 +156,34 @@ async def test_a_move_issued_after_the_cancellation_but_arriving_first_is_undone
     assert (stored["status"], stored["starts_at"]) == ("cancelled", START)
 
 
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("arrives", ["after", "before"])
+async def test_a_schedule_issued_after_the_cancellation_is_refused_on_every_route_in_either_order(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, route: str, arrives: str
+) -> None:
+    """A schedule re-sent for a meeting after its cancellation was stored silently (start, place, kind, agenda taken,
+    the meeting still cancelled): it is refused as a move so issued is, and undone and rejected when it arrived before
+    the cancellation (domain.check_not_rescheduled_when_cancelled, moves_undone_by_cancellation)."""
+    bus, ids = world
+    mtg = random_id("mtg")
+    schedule = ev.scheduled(mtg, ids["cell"], starts_at=START, time=START - timedelta(days=5))
+    again = ev.scheduled(
+        mtg,
+        ids["cell"],
+        starts_at=START + timedelta(days=3),
+        kind="thematic",
+        time=MOVED_AT,
+        data={"location": "Hội trường xã", "agenda": ["Chuyên đề"]},
+    )
+    await send(rpc, bus, route, [schedule])
+    await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=mtg), timeout=60)
+    await send(rpc, bus, route, [cancel(mtg), again] if arrives == "after" else [again, cancel(mtg)])
+    assert await rejected(bus, db, again["id"]) == ("data.meeting_id", "meeting_cancelled")
+    stored = await meeting(db, mtg)
+    assert (stored["status"], stored["starts_at"], stored["kind"]) == ("cancelled", START, "regular")
+    assert stored["location"] == "Nhà văn hóa thôn 1"
+
+
 async def test_a_move_issued_before_the_cancellation_is_a_late_fact_stored_in_either_order(
     world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection
 ) -> None:

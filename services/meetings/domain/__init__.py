@@ -4,11 +4,13 @@ Pure: the standard library and the contract's value types only. Rules raise Inva
 is rejected, the field named) or Held (the event waits for something it refers to).
 """
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.contracts import meetings as contract
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds, said_at
@@ -1171,6 +1173,27 @@ def check_not_moved_when_cancelled(meeting: MeetingState, *, source: str, versio
     )
 
 
+def check_not_rescheduled_when_cancelled(existing: MeetingState | None, *, source: str, version: Version) -> None:
+    """An integration's meeting.scheduled.v1 of a known meeting issued after its earliest cancellation (`version`
+    newer than `existing.cancel_version`, first_cancellation) is refused naming `data.meeting_id`, coded
+    MEETING_CANCELLED, as a move so issued is (check_not_moved_when_cancelled): it was stored silently, the meeting
+    still cancelled while its start, place, kind and agenda took the new schedule's. DOMAIN.md and CONTRACT.md know no
+    reopening (a meeting is held when it has minutes "and is not cancelled"; "once cancelled" its score is withdrawn),
+    so a meeting held after all is scheduled under a new id. One issued before the cancellation is a late fact, stored;
+    one issued after it arriving first is undone when the cancellation arrives (moves_undone_by_cancellation), so
+    either order ends alike. A secretary's schedule never reaches a known meeting (check_schedule)."""
+    cancelled = existing.cancel_version if existing is not None else None
+    if existing is None or cancelled is None or from_a_person(source) or not cancelled < version:
+        return
+    raise InvalidEvent(
+        f"data.meeting_id: meeting {existing.meeting_id} is cancelled ({said_at(cancelled[0], like=version[0])})"
+        " and a schedule issued after that neither reopens nor changes it; a meeting held after all is scheduled"
+        " under a new meeting_id",
+        field="data.meeting_id",
+        refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
+    )
+
+
 def check_move_keeps_notice(meeting: MeetingState, *, source: str, starts_at: datetime) -> None:
     """Refuse a secretary's move (`source` GATEWAY_SOURCE) of a meeting whose members were notified before its start
     (`meeting.notified_at`) to a start `starts_at` at or before that notice, naming `data.starts_at`, coded
@@ -1242,6 +1265,15 @@ class UndoneMoves:
     undone: list[StartFact]
     start: StartFact
     location: StartFact | None
+    schedule: StartFact | None = None
+    """The latest schedule kept, when a schedule is among the undone facts (its fields are then restored from it)."""
+
+
+def scheduled_from_fact(fact: StartFact) -> tuple[contract.MeetingScheduled, datetime]:
+    """The schedule a kept schedule fact's event text says, and when its members count as notified (its
+    `data.notified_at`, else the event's `time`, as apply_scheduled takes them)."""
+    data = contract.MeetingScheduled.model_validate_json(json.dumps(json.loads(fact.raw)["data"]))
+    return data, data.notified_at or fact.version[0]
 
 
 def moves_undone_by_minutes(facts: Sequence[StartFact], *, ended_at: datetime) -> UndoneMoves | None:
@@ -1258,18 +1290,26 @@ def moves_undone_by_cancellation(facts: Sequence[StartFact], *, cancelled: Versi
     check_not_moved_when_cancelled refuses when they arrive after it, which the cancellation undoes when it arrives
     after them, so either order ends with the start in force before them and the moves rejected (CONTRACT.md). None
     when there is nothing to undo or no fact is left to take the start from."""
-    return _moves_undone(facts, after=lambda fact: cancelled < fact.version)
+    return _moves_undone(facts, after=lambda fact: cancelled < fact.version, kinds=("move", "schedule"))
 
 
-def _moves_undone(facts: Sequence[StartFact], *, after: Callable[[StartFact], bool]) -> UndoneMoves | None:
-    """The integrations' moves among `facts` that `after` selects, the fact then in force and the place kept."""
+def _moves_undone(
+    facts: Sequence[StartFact], *, after: Callable[[StartFact], bool], kinds: tuple[str, ...] = ("move",)
+) -> UndoneMoves | None:
+    """The integrations' facts of `kinds` among `facts` that `after` selects, the fact then in force, the place kept
+    and, when a schedule is undone, the latest schedule kept (a schedule is undone only while an earlier one is kept:
+    the one that created the meeting stands, as nothing else says what the meeting is)."""
     ordered = sorted(facts, key=lambda fact: fact.version)
-    undone = [f for f in ordered if f.kind == "move" and not from_a_person(f.source) and after(f)]
+    undone = [f for f in ordered if f.kind in kinds and not from_a_person(f.source) and after(f)]
+    schedules = [fact for fact in ordered if fact.kind == "schedule" and fact not in undone]
+    if not schedules:
+        undone = [fact for fact in undone if fact.kind != "schedule"]
     kept = [fact for fact in ordered if fact not in undone]
     if not undone or not kept:
         return None
     placed = [fact for fact in kept if fact.location is not None]
-    return UndoneMoves(undone=undone, start=kept[-1], location=placed[-1] if placed else None)
+    schedule = schedules[-1] if any(fact.kind == "schedule" for fact in undone) else None
+    return UndoneMoves(undone=undone, start=kept[-1], location=placed[-1] if placed else None, schedule=schedule)
 
 
 def undone_move_refusal(meeting: MeetingState, fact: StartFact, *, ended_at: datetime) -> InvalidEvent:
@@ -1287,6 +1327,8 @@ def cancelled_move_refusal(meeting: MeetingState, fact: StartFact, *, cancelled:
     it arriving after that cancellation."""
     try:
         then = replace(meeting, cancel_version=cancelled)
+        if fact.kind == "schedule":
+            check_not_rescheduled_when_cancelled(then, source=fact.source, version=fact.version)
         check_not_moved_when_cancelled(then, source=fact.source, version=fact.version)
     except InvalidEvent as exc:
         return exc

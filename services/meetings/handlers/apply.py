@@ -159,6 +159,7 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
         domain.check_same_start(
             others, meeting_id=data.meeting_id, source=event.source, starts_at=data.starts_at, confirmed=False
         )
+    domain.check_not_rescheduled_when_cancelled(existing, source=event.source, version=version_of(event))
     domain.check_schedule_keeps_held_start(
         existing, starts_at=data.starts_at, version=version_of(event), source=event.source, time=event.time
     )
@@ -464,13 +465,15 @@ async def _undo_moves(
     from services.meetings.handlers.ingest import SOURCE, reject  # ingest imports this module
 
     await uow.meetings.restore_start(meeting.meeting_id, start=undo.start, location=undo.location, undone=undo.undone)
+    if undo.schedule is not None:  # a re-sent schedule undone: the meeting is again what the kept one says
+        await uow.meetings.restore_schedule(meeting.meeting_id, fact=undo.schedule)
     for fact in undo.undone:
         refused = refusal(fact)
         await reject(
             uow,
             source=fact.source,
             event_id=fact.version[2],
-            event_type="meeting.rescheduled.v1",
+            event_type="meeting.scheduled.v1" if fact.kind == "schedule" else "meeting.rescheduled.v1",
             reason=refused.reason,
             field=refused.field,
             raw=fact.raw,
@@ -510,8 +513,9 @@ UNDONE_BY_CANCELLATION = "undone-by-cancellation"
 
 
 def _cancelled(meeting: domain.MeetingState | None) -> bool:
-    """Whether the meeting is stored cancelled: a schedule or move then applied is stored by version (any arrival
-    order ends the same, CONTRACT.md) but not re-published, so no listener hears a cancelled meeting go ahead."""
+    """Whether the meeting is stored cancelled: a schedule or move then applied (issued before the cancellation: one
+    issued after it is refused) is stored by version (any arrival order ends the same, CONTRACT.md) but not
+    re-published, so no listener hears a cancelled meeting go ahead."""
     return meeting is not None and meeting.cancel_version is not None
 
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.meetings.domain import MeetingState, StartFact, Version, first_cancellation
+from services.meetings.domain import MeetingState, StartFact, Version, first_cancellation, scheduled_from_fact
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
 from shared.minutes import minutes_content_key
@@ -58,6 +58,7 @@ class MeetingRepository(Protocol):
     async def restore_start(
         self, meeting_id: str, *, start: StartFact, location: StartFact | None, undone: Sequence[StartFact]
     ) -> None: ...
+    async def restore_schedule(self, meeting_id: str, *, fact: StartFact) -> None: ...
 
 
 _STATE_SQL = (
@@ -496,6 +497,28 @@ class PgMeetingRepository:
         state = self._states[meeting_id]
         if state is not None:
             self._states[meeting_id] = replace(state, starts_at=start.starts_at, start_version=start.version)
+
+    async def restore_schedule(self, meeting_id: str, *, fact: StartFact) -> None:
+        """Set what a schedule says of the meeting besides its start and place (kind, topic, agenda, notice, committee
+        prepared) back to the kept schedule `fact` (its event's text), with its version, at once (the queue sent
+        first): a re-sent schedule undone by a cancellation issued before it (domain.moves_undone_by_cancellation)."""
+        data, notified_at = scheduled_from_fact(fact)
+        conn = await self._direct()
+        await conn.execute(
+            "UPDATE meeting SET kind = $2, topic = $3, agenda = $4::jsonb, notified_at = $5, committee_prepared = $6,"
+            " schedule_time = $7, schedule_ns = $8, schedule_id = $9 WHERE meeting_id = $1",
+            meeting_id,
+            data.kind.value,
+            data.topic,
+            jsonb(data.agenda),
+            notified_at,
+            data.committee_prepared,
+            *fact.version,
+        )
+        self._versions[meeting_id].schedule = fact.version
+        state = self._states[meeting_id]
+        if state is not None:
+            self._states[meeting_id] = replace(state, kind=data.kind.value, notified_at=notified_at)
 
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool:
         """Move the start (and place) when this is the latest word on them; True when anything changed. Decided on
