@@ -16,7 +16,7 @@ from services.gateway.handlers import authorize_unit, create_account, not_found,
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
-from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor, service_page
+from services.gateway.http.paging import Carried, Cursor, cursor_page, paged_route, read_cursor, service_page
 from services.gateway.http.reads import committee_first_month, province_first_month
 from services.gateway.http.routing import ApiRoute
 from services.gateway.queries import list_accounts, list_audit
@@ -25,7 +25,6 @@ from services.gateway.schemas import (
     AccountRead,
     AccountTokenRead,
     AuditEntryRead,
-    CursorPage,
     DeadLetterQueueRead,
     DeadLettersRead,
     FailedDeliveryRead,
@@ -34,7 +33,6 @@ from services.gateway.schemas import (
     FrameworkRead,
     IngestOutcomeRead,
     InstanceRead,
-    Page,
     RejectionDismissCreate,
     RejectionRead,
     ReplayCreate,
@@ -90,12 +88,7 @@ class RejectionsQuery(Carried):
     status: Literal["open", "replayed", "dismissed"] | None = None
 
 
-@router.get(
-    "/rejections",
-    response_model=Page[RejectionRead] | CursorPage[RejectionRead],
-    tags=["operations"],
-    dependencies=[Depends(LIST_REJECTIONS)],
-)
+@paged_route(router, "/rejections", RejectionRead, tags=["operations"], dependencies=[Depends(LIST_REJECTIONS)])
 async def list_rejections(
     caller: Caller,
     state: State,
@@ -380,9 +373,10 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     )
 
 
-@router.get(
+@paged_route(
+    router,
     "/deliveries/failed",
-    response_model=Page[FailedDeliveryRead] | CursorPage[FailedDeliveryRead],
+    FailedDeliveryRead,
     tags=["operations"],
     dependencies=[Depends(LIST_FAILED_DELIVERIES)],
 )
@@ -535,12 +529,7 @@ async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Ca
     return job.model_dump()
 
 
-@router.get(
-    "/accounts",
-    response_model=Page[AccountRead] | CursorPage[AccountRead],
-    tags=["administration"],
-    dependencies=[Depends(MANAGE_ACCOUNTS)],
-)
+@paged_route(router, "/accounts", AccountRead, tags=["administration"], dependencies=[Depends(MANAGE_ACCOUNTS)])
 async def get_accounts(
     caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
@@ -619,12 +608,7 @@ async def disable_account(sub: IdPath, request: Request, caller: Caller, state: 
     return AccountRead.model_validate(account, from_attributes=True)
 
 
-@router.get(
-    "/audit",
-    response_model=Page[AuditEntryRead] | CursorPage[AuditEntryRead],
-    tags=["administration"],
-    dependencies=[Depends(READ_AUDIT)],
-)
+@paged_route(router, "/audit", AuditEntryRead, tags=["administration"], dependencies=[Depends(READ_AUDIT)])
 async def get_audit(
     caller: Caller,
     state: State,

@@ -20,14 +20,13 @@ from services.gateway.handlers import (
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
-from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
+from services.gateway.http.paging import Carried, Cursor, cursor_page, paged_route, read_cursor
 from services.gateway.http.routing import ApiRoute
 from services.gateway.rollups import month_shown, no_data_rollup, rollup_shown, waiting_month
 from services.gateway.schemas import (
     CellPeriodRead,
     CellRankRead,
     CommitteeRollupRead,
-    CursorPage,
     MeetingAttendanceRead,
     MeetingMinutesRead,
     MeetingRead,
@@ -212,9 +211,10 @@ class UnitsQuery(Carried):
     """What a committee's units cursor carries: nothing but the committee, which its list name says."""
 
 
-@router.get(
+@paged_route(
+    router,
     "/cells/{cell_id}/members",
-    response_model=Page[MemberRead] | CursorPage[MemberRead],
+    MemberRead,
     tags=["cells"],
     dependencies=[personal_read("members", subject_param="cell_id")],
 )
@@ -273,11 +273,7 @@ def refuse_before_first_month(period: str, first_month: str | None) -> None:
         )
 
 
-@router.get(
-    "/cells/{cell_id}/meetings",
-    response_model=Page[MeetingSummaryRead] | CursorPage[MeetingSummaryRead],
-    tags=["cells"],
-)
+@paged_route(router, "/cells/{cell_id}/meetings", MeetingSummaryRead, tags=["cells"])
 async def list_cell_meetings(
     cell_id: IdPath,
     caller: Caller,
@@ -319,7 +315,7 @@ async def list_cell_meetings(
     return listed
 
 
-@router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead] | CursorPage[TaskRead], tags=["cells"])
+@paged_route(router, "/cells/{cell_id}/tasks", TaskRead, tags=["cells"])
 async def list_cell_tasks(
     cell_id: IdPath,
     caller: Caller,
@@ -509,9 +505,7 @@ async def get_committee(committee_id: IdPath, caller: Caller, state: State) -> A
     return (await _officers_committee(caller, state, committee_id)).model_dump()
 
 
-@router.get(
-    "/committees/{committee_id}/units", response_model=Page[UnitRead] | CursorPage[UnitRead], tags=["committees"]
-)
+@paged_route(router, "/committees/{committee_id}/units", UnitRead, tags=["committees"])
 async def list_committee_units(
     committee_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
@@ -618,12 +612,7 @@ def _person(caller: Caller) -> str:
     return caller.person_id
 
 
-@router.get(
-    "/me/inbox",
-    response_model=Page[NotificationRead] | CursorPage[NotificationRead],
-    tags=["inbox"],
-    dependencies=[Depends(READ_INBOX)],
-)
+@paged_route(router, "/me/inbox", NotificationRead, tags=["inbox"], dependencies=[Depends(READ_INBOX)])
 async def get_my_inbox(
     caller: Caller,
     state: State,
@@ -643,11 +632,7 @@ async def mark_my_notification_read(notification_id: IdPath, caller: Caller, sta
     return await _mark_read(state, recipient, notification_id)
 
 
-@router.get(
-    "/committees/{committee_id}/inbox",
-    response_model=Page[NotificationRead] | CursorPage[NotificationRead],
-    tags=["inbox"],
-)
+@paged_route(router, "/committees/{committee_id}/inbox", NotificationRead, tags=["inbox"])
 async def get_committee_inbox(
     committee_id: IdPath,
     caller: Caller,

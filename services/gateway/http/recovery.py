@@ -26,9 +26,9 @@ from services.gateway.http.operations import (
     queue_states,
     served_queues,
 )
-from services.gateway.http.paging import Cursor, service_page
+from services.gateway.http.paging import Cursor, paged_route, service_page
 from services.gateway.http.routing import ApiRoute
-from services.gateway.schemas import CursorPage, IngestOutcomeRead, Page
+from services.gateway.schemas import IngestOutcomeRead
 from services.gateway.schemas.operations import InstanceRead
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
@@ -207,11 +207,7 @@ async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller,
 # ---- parked outbox rows ------------------------------------------------------------------------
 
 
-@router.get(
-    "/outbox/{service}/parked",
-    response_model=Page[ParkedRowRead] | CursorPage[ParkedRowRead],
-    dependencies=[Depends(READ_PARKED)],
-)
+@paged_route(router, "/outbox/{service}/parked", ParkedRowRead, dependencies=[Depends(READ_PARKED)])
 async def list_parked_rows(
     service: ServiceName, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
@@ -281,9 +277,7 @@ async def drop_parked_row(
 # ---- held events -------------------------------------------------------------------------------
 
 
-@router.get(
-    "/held-events", response_model=Page[HeldEventRead] | CursorPage[HeldEventRead], dependencies=[Depends(READ_HELD)]
-)
+@paged_route(router, "/held-events", HeldEventRead, dependencies=[Depends(READ_HELD)])
 async def list_held_events(
     caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
