@@ -12,7 +12,14 @@ from pydantic import Field
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import authorize_unit, create_account, not_found, require_member, require_unit
+from services.gateway.handlers import (
+    authorize_unit,
+    create_account,
+    found,
+    not_found,
+    require_member,
+    require_unit,
+)
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
@@ -183,16 +190,8 @@ async def dismiss_rejection(
     DISMISS_REJECTIONS.check(caller)
     request.state.audit_detail = {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": body.reason}
     log.info("operator_action", action="rejection_dismissed", sub=caller.sub, rejection_id=rejection_id)
-    try:
-        reply = await acting(
-            state.rpc.call(
-                meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
-            )
-        )
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("rejection", rejection_id) from None
-        raise
+    asked = meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
+    reply = await found(acting(state.rpc.call(asked)), "rejection", rejection_id)
     return RejectionRead.model_validate(reply.model_dump()).model_dump()
 
 
@@ -402,12 +401,8 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
     """Try a failed delivery again."""
     RETRY_DELIVERIES.check(caller)
     request.state.audit_detail = {"delivery_id": delivery_id}
-    try:
-        return (await acting(state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id)))).model_dump()
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("delivery", str(delivery_id)) from None
-        raise
+    retried = acting(state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id)))
+    return (await found(retried, "delivery", str(delivery_id))).model_dump()
 
 
 # ---- administrators ----------------------------------------------------------------------------
@@ -432,12 +427,8 @@ async def list_frameworks(caller: Caller, state: State) -> dict[str, Any]:
 async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> Any:
     """One framework with its criteria, bands and rules."""
     MANAGE_FRAMEWORKS.check(caller)
-    try:
-        return (await state.rpc.call(evaluation.GetFramework(framework_id=framework_id))).model_dump()
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("framework", framework_id) from None
-        raise
+    asked = evaluation.GetFramework(framework_id=framework_id)
+    return (await found(state.rpc.call(asked), "framework", framework_id)).model_dump()
 
 
 @router.post(
@@ -516,12 +507,7 @@ sent again with its one-time key is the same job)."""
 async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Caller, state: State) -> Any:
     """Progress of a rescoring job (a committee officer's: only of a job over a committee of their subtree)."""
     RESCORE.check(caller)
-    try:
-        job = await state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id))
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("rescoring job", job_id) from None
-        raise
+    job = await found(state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id)), "rescoring job", job_id)
     if caller.role is Role.COMMITTEE_OFFICER:
         if job.unit_id is None:
             raise not_found("rescoring job", job_id)

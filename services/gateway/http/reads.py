@@ -1,8 +1,6 @@
 """Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -15,6 +13,7 @@ from services.gateway.handlers import (
     authorize_meeting,
     authorize_unit,
     forbidden,
+    missing_as,
     not_found,
     waiting_named,
 )
@@ -161,17 +160,6 @@ async def _before_data(state: State, committee_id: str, period: str) -> None:
     if period_months(period)[-1] >= f"{now():%Y-%m}":
         return
     refuse_before_first_month(period, await committee_first_month(state, committee_id))
-
-
-@contextmanager
-def _missing_as(kind: str, ident: str) -> Iterator[None]:
-    """Turn a service's not_found inside the block into the gateway's 404 naming `kind` and `ident`."""
-    try:
-        yield
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found(kind, ident) from None
-        raise
 
 
 @router.get("/me", response_model=MeRead, tags=["me"])
@@ -487,11 +475,11 @@ async def score_gate(state: GatewayState, score: dict[str, Any]) -> dict[str, An
 async def get_member_history(member_id: IdPath, caller: Caller, state: State) -> Any:
     """A member's attendance history: the member themself, their secretary, or an officer above."""
     READ_HISTORIES.check(caller)
-    with _missing_as("member", member_id):
+    with missing_as("member", member_id):
         history = await state.rpc.call(meetings.GetMemberHistory(member_id=member_id))
     if caller.role is Role.MEMBER and caller.person_id != member_id:
         raise not_found("member", member_id)
-    with _missing_as("member", member_id):
+    with missing_as("member", member_id):
         await _cell(caller, state, str(history.cell_id))
     return history.model_dump()
 
