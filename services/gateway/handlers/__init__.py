@@ -2,8 +2,9 @@
 
 import base64
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, cast
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -80,6 +81,26 @@ class DataRefused(RpcError):
 def not_found(kind: str, identifier: str) -> RpcError:
     """The one answer for both "does not exist" and "not yours", so neither leaks the other."""
     return RpcError("not_found", f"{kind} {identifier} not found")
+
+
+@contextmanager
+def missing_as(kind: str, identifier: str) -> Iterator[None]:
+    """Turn a service's not_found inside the block into the gateway's own 404 naming `kind` and `identifier`."""
+    try:
+        yield
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found(kind, identifier) from None
+        raise
+
+
+Answer = TypeVar("Answer")
+
+
+async def found(call: Awaitable[Answer], kind: str, identifier: str) -> Answer:
+    """The answer `call` awaits, a service's not_found being the gateway's 404 naming `kind` and `identifier`."""
+    with missing_as(kind, identifier):
+        return await call
 
 
 def forbidden(role: Role, action: str) -> RpcError:

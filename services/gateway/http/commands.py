@@ -6,10 +6,10 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Path, Request, status
 from pydantic import BaseModel
@@ -64,6 +64,7 @@ IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 SECRETARY = frozenset({Role.SECRETARY})
 ACCEPTED = status.HTTP_202_ACCEPTED
 CORRELATION_HEADER = "X-Correlation-Id"
+MEETING_PATH = "/meetings/{meeting_id}"
 ASSESSORS = {
     Role.SECRETARY: {AssessorRole.CELL_COMMITTEE, AssessorRole.MEMBERS_VOTE},
     Role.COMMITTEE_OFFICER: {AssessorRole.UPPER_MONITOR},
@@ -80,6 +81,9 @@ ASSESS = RoleCheck(ASSESSORS, "assess meetings")
 COMPLETE = RoleCheck(SECRETARY, "complete tasks")
 """Each command's role, checked before its body is validated (the route's dependency) and again by the endpoint."""
 
+
+F = TypeVar("F", bound=Callable[..., Any])
+"""An endpoint, returned as it is by the route decorator."""
 
 Stamps = Mapping[str, Callable[[datetime], str]]
 """The fields a command stamps with the moment it is sent when the body leaves them out, each written from it."""
@@ -392,6 +396,19 @@ def correlation_header(request: Request) -> str | None:
     return value
 
 
+def _command_route(method: str, path: str, rule: RoleCheck, **options: Any) -> Callable[[F], F]:
+    """The route of a command: answered 202 with a CommandRead, the role checked before the body (`rule`) and the
+    Idempotency-Key checked as it is read; `options` as FastAPI takes them (a summary)."""
+    return router.api_route(
+        path,
+        methods=[method],
+        status_code=ACCEPTED,
+        response_model=CommandRead,
+        dependencies=[Depends(rule), IDEMPOTENT],
+        **options,
+    )
+
+
 async def _own_meeting(state: State, caller: Principal, meeting_id: str, *, rule: RoleCheck) -> None:
     """The secretary's own meeting; 403 naming the rule's action for another role, 404 for another cell's meeting."""
     await authorize_meeting(
@@ -516,13 +533,7 @@ async def not_the_cells_meeting_id(state: State, cell_id: str, meeting_id: str) 
     )
 
 
-@router.post(
-    "/cells/{cell_id}/meetings",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    summary="Schedule",
-    dependencies=[Depends(SCHEDULE), IDEMPOTENT],
-)
+@_command_route("POST", "/cells/{cell_id}/meetings", SCHEDULE, summary="Schedule")
 async def schedule_meeting(
     cell_id: IdPath, body: MeetingScheduleCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
@@ -610,116 +621,98 @@ def meeting_exists(meeting_id: str, refusal: Refusal) -> RpcError:
     )
 
 
-@router.post(
-    "/meetings/{meeting_id}/reschedule",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(RESCHEDULE), IDEMPOTENT],
+MeetingEndpoint = Callable[[str, Any, Request, Principal, State], Awaitable[CommandRead]]
+"""A secretary's meeting command as an endpoint (meeting_id, body, request, caller, state), as web forms call it."""
+
+
+def _meeting_endpoint(
+    method: str,
+    path: str,
+    event_type: str,
+    body_model: type[BaseModel],
+    *,
+    name: str,
+    rule: RoleCheck,
+    doc: str,
+    stamps: Stamps | None = None,
+) -> MeetingEndpoint:
+    """Register `method path` as the meeting command `event_type` (_meeting_command): the commands below differ only
+    in these values, so one endpoint is written once and registered under each name, body model and docstring."""
+
+    async def endpoint(
+        meeting_id: IdPath, body: BaseModel, request: Request, caller: Caller, state: State
+    ) -> CommandRead:
+        return await _meeting_command(
+            request, state, caller, event_type, body, meeting_id=meeting_id, rule=rule, stamps=stamps
+        )
+
+    # FastAPI reads the body's model, the route's name (operation id, summary) and description from the function
+    endpoint.__annotations__["body"] = body_model
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    _command_route(method, path, rule)(endpoint)
+    return endpoint
+
+
+reschedule_meeting = _meeting_endpoint(
+    "POST",
+    f"{MEETING_PATH}/reschedule",
+    "meeting.rescheduled.v1",
+    MeetingRescheduleCreate,
+    name="reschedule_meeting",
+    rule=RESCHEDULE,
+    doc="Move a meeting (meeting.rescheduled.v1).",
 )
-async def reschedule_meeting(
-    meeting_id: IdPath, body: MeetingRescheduleCreate, request: Request, caller: Caller, state: State
-) -> CommandRead:
-    """Move a meeting (meeting.rescheduled.v1)."""
-    return await _meeting_command(
-        request, state, caller, "meeting.rescheduled.v1", body, meeting_id=meeting_id, rule=RESCHEDULE
-    )
-
-
-@router.post(
-    "/meetings/{meeting_id}/cancel",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(CANCEL), IDEMPOTENT],
+cancel_meeting = _meeting_endpoint(
+    "POST",
+    f"{MEETING_PATH}/cancel",
+    "meeting.cancelled.v1",
+    MeetingCancelCreate,
+    name="cancel_meeting",
+    rule=CANCEL,
+    doc="Cancel a meeting (meeting.cancelled.v1).",
 )
-async def cancel_meeting(
-    meeting_id: IdPath, body: MeetingCancelCreate, request: Request, caller: Caller, state: State
-) -> CommandRead:
-    """Cancel a meeting (meeting.cancelled.v1)."""
-    return await _meeting_command(
-        request, state, caller, "meeting.cancelled.v1", body, meeting_id=meeting_id, rule=CANCEL
-    )
-
-
-@router.post(
-    "/meetings/{meeting_id}/documents",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(PUBLISH), IDEMPOTENT],
+publish_documents = _meeting_endpoint(
+    "POST",
+    f"{MEETING_PATH}/documents",
+    "documents.published.v1",
+    DocumentsCreate,
+    name="publish_documents",
+    rule=PUBLISH,
+    doc="Publish documents to the members (documents.published.v1).",
+    stamps={"published_at": datetime.isoformat},
 )
-async def publish_documents(
-    meeting_id: IdPath, body: DocumentsCreate, request: Request, caller: Caller, state: State
-) -> CommandRead:
-    """Publish documents to the members (documents.published.v1)."""
-    return await _meeting_command(
-        request,
-        state,
-        caller,
-        "documents.published.v1",
-        body,
-        meeting_id=meeting_id,
-        rule=PUBLISH,
-        stamps={"published_at": datetime.isoformat},
-    )
-
-
-@router.put(
-    "/meetings/{meeting_id}/attendance",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(ATTENDANCE), IDEMPOTENT],
+record_attendance = _meeting_endpoint(
+    "PUT",
+    f"{MEETING_PATH}/attendance",
+    "attendance.recorded.v1",
+    AttendanceCreate,
+    name="record_attendance",
+    rule=ATTENDANCE,
+    doc="Record the full roster (attendance.recorded.v1); a later roster replaces this one.",
 )
-async def record_attendance(
-    meeting_id: IdPath, body: AttendanceCreate, request: Request, caller: Caller, state: State
-) -> CommandRead:
-    """Record the full roster (attendance.recorded.v1); a later roster replaces this one."""
-    return await _meeting_command(
-        request, state, caller, "attendance.recorded.v1", body, meeting_id=meeting_id, rule=ATTENDANCE
-    )
-
-
-@router.put(
-    "/meetings/{meeting_id}/minutes",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(MINUTES), IDEMPOTENT],
+submit_minutes = _meeting_endpoint(
+    "PUT",
+    f"{MEETING_PATH}/minutes",
+    "minutes.submitted.v1",
+    MinutesCreate,
+    name="submit_minutes",
+    rule=MINUTES,
+    doc="Submit the minutes (minutes.submitted.v1).",
 )
-async def submit_minutes(
-    meeting_id: IdPath, body: MinutesCreate, request: Request, caller: Caller, state: State
-) -> CommandRead:
-    """Submit the minutes (minutes.submitted.v1)."""
-    return await _meeting_command(
-        request, state, caller, "minutes.submitted.v1", body, meeting_id=meeting_id, rule=MINUTES
-    )
-
-
-@router.post(
-    "/meetings/{meeting_id}/minutes/approval",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(APPROVAL), IDEMPOTENT],
+approve_minutes = _meeting_endpoint(
+    "POST",
+    f"{MEETING_PATH}/minutes/approval",
+    "minutes.approved.v1",
+    MinutesApprovalCreate,
+    name="approve_minutes",
+    rule=APPROVAL,
+    doc="Record that the cell adopted the minutes (minutes.approved.v1).",
+    stamps={"approved_at": datetime.isoformat},
 )
-async def approve_minutes(
-    meeting_id: IdPath, body: MinutesApprovalCreate, request: Request, caller: Caller, state: State
-) -> CommandRead:
-    """Record that the cell adopted the minutes (minutes.approved.v1)."""
-    return await _meeting_command(
-        request,
-        state,
-        caller,
-        "minutes.approved.v1",
-        body,
-        meeting_id=meeting_id,
-        rule=APPROVAL,
-        stamps={"approved_at": datetime.isoformat},
-    )
 
 
-@router.post(
-    "/meetings/{meeting_id}/assessments",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(ASSESS), IDEMPOTENT],
-)
+@_command_route("POST", f"{MEETING_PATH}/assessments", ASSESS)
 async def assess_meeting(
     meeting_id: IdPath, body: AssessmentCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
@@ -746,12 +739,7 @@ async def assess_meeting(
     return await _send(request, state, caller, "meeting.assessed.v1", data)
 
 
-@router.post(
-    "/meetings/{meeting_id}/tasks/{task_id}/completion",
-    status_code=ACCEPTED,
-    response_model=CommandRead,
-    dependencies=[Depends(COMPLETE), IDEMPOTENT],
-)
+@_command_route("POST", f"{MEETING_PATH}/tasks/{{task_id}}/completion", COMPLETE)
 async def complete_task(
     meeting_id: IdPath, task_id: IdPath, body: TaskCompletionCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:

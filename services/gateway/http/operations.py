@@ -12,11 +12,18 @@ from pydantic import Field
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import authorize_unit, create_account, not_found, require_member, require_unit
+from services.gateway.handlers import (
+    authorize_unit,
+    create_account,
+    found,
+    not_found,
+    require_member,
+    require_unit,
+)
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
-from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor, service_page
+from services.gateway.http.paging import Carried, Cursor, cursor_page, paged_route, read_cursor, service_page
 from services.gateway.http.reads import committee_first_month, province_first_month
 from services.gateway.http.routing import ApiRoute
 from services.gateway.queries import list_accounts, list_audit
@@ -25,7 +32,6 @@ from services.gateway.schemas import (
     AccountRead,
     AccountTokenRead,
     AuditEntryRead,
-    CursorPage,
     DeadLetterQueueRead,
     DeadLettersRead,
     FailedDeliveryRead,
@@ -34,7 +40,6 @@ from services.gateway.schemas import (
     FrameworkRead,
     IngestOutcomeRead,
     InstanceRead,
-    Page,
     RejectionDismissCreate,
     RejectionRead,
     ReplayCreate,
@@ -90,12 +95,7 @@ class RejectionsQuery(Carried):
     status: Literal["open", "replayed", "dismissed"] | None = None
 
 
-@router.get(
-    "/rejections",
-    response_model=Page[RejectionRead] | CursorPage[RejectionRead],
-    tags=["operations"],
-    dependencies=[Depends(LIST_REJECTIONS)],
-)
+@paged_route(router, "/rejections", RejectionRead, tags=["operations"], dependencies=[Depends(LIST_REJECTIONS)])
 async def list_rejections(
     caller: Caller,
     state: State,
@@ -190,16 +190,8 @@ async def dismiss_rejection(
     DISMISS_REJECTIONS.check(caller)
     request.state.audit_detail = {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": body.reason}
     log.info("operator_action", action="rejection_dismissed", sub=caller.sub, rejection_id=rejection_id)
-    try:
-        reply = await acting(
-            state.rpc.call(
-                meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
-            )
-        )
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("rejection", rejection_id) from None
-        raise
+    asked = meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
+    reply = await found(acting(state.rpc.call(asked)), "rejection", rejection_id)
     return RejectionRead.model_validate(reply.model_dump()).model_dump()
 
 
@@ -380,9 +372,10 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     )
 
 
-@router.get(
+@paged_route(
+    router,
     "/deliveries/failed",
-    response_model=Page[FailedDeliveryRead] | CursorPage[FailedDeliveryRead],
+    FailedDeliveryRead,
     tags=["operations"],
     dependencies=[Depends(LIST_FAILED_DELIVERIES)],
 )
@@ -408,12 +401,8 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
     """Try a failed delivery again."""
     RETRY_DELIVERIES.check(caller)
     request.state.audit_detail = {"delivery_id": delivery_id}
-    try:
-        return (await acting(state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id)))).model_dump()
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("delivery", str(delivery_id)) from None
-        raise
+    retried = acting(state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id)))
+    return (await found(retried, "delivery", str(delivery_id))).model_dump()
 
 
 # ---- administrators ----------------------------------------------------------------------------
@@ -438,12 +427,8 @@ async def list_frameworks(caller: Caller, state: State) -> dict[str, Any]:
 async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> Any:
     """One framework with its criteria, bands and rules."""
     MANAGE_FRAMEWORKS.check(caller)
-    try:
-        return (await state.rpc.call(evaluation.GetFramework(framework_id=framework_id))).model_dump()
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("framework", framework_id) from None
-        raise
+    asked = evaluation.GetFramework(framework_id=framework_id)
+    return (await found(state.rpc.call(asked), "framework", framework_id)).model_dump()
 
 
 @router.post(
@@ -522,12 +507,7 @@ sent again with its one-time key is the same job)."""
 async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Caller, state: State) -> Any:
     """Progress of a rescoring job (a committee officer's: only of a job over a committee of their subtree)."""
     RESCORE.check(caller)
-    try:
-        job = await state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id))
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("rescoring job", job_id) from None
-        raise
+    job = await found(state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id)), "rescoring job", job_id)
     if caller.role is Role.COMMITTEE_OFFICER:
         if job.unit_id is None:
             raise not_found("rescoring job", job_id)
@@ -535,12 +515,7 @@ async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Ca
     return job.model_dump()
 
 
-@router.get(
-    "/accounts",
-    response_model=Page[AccountRead] | CursorPage[AccountRead],
-    tags=["administration"],
-    dependencies=[Depends(MANAGE_ACCOUNTS)],
-)
+@paged_route(router, "/accounts", AccountRead, tags=["administration"], dependencies=[Depends(MANAGE_ACCOUNTS)])
 async def get_accounts(
     caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
@@ -619,12 +594,7 @@ async def disable_account(sub: IdPath, request: Request, caller: Caller, state: 
     return AccountRead.model_validate(account, from_attributes=True)
 
 
-@router.get(
-    "/audit",
-    response_model=Page[AuditEntryRead] | CursorPage[AuditEntryRead],
-    tags=["administration"],
-    dependencies=[Depends(READ_AUDIT)],
-)
+@paged_route(router, "/audit", AuditEntryRead, tags=["administration"], dependencies=[Depends(READ_AUDIT)])
 async def get_audit(
     caller: Caller,
     state: State,

@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from services.gateway.http.errors import ApiError
+from services.gateway.schemas.common import CursorPage, Page
 from shared.envelope import validation_message
 from shared.keyset import After
 
@@ -155,3 +156,12 @@ async def service_page(
     position = read_cursor(secret, cursor, list_name=list_name, carried=Carried, given={}, offset=offset)
     listed = await call(ask(limit=limit, after=position.after))
     return cursor_page(secret, list_name, listed.items, after=listed.next_after, query=position.query, limit=limit)
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def paged_route(router: APIRouter, path: str, item: type[BaseModel], **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """The GET route of a list paged by `offset` or by `cursor` (read_cursor): its answer is a Page or a CursorPage
+    of `item`; `options` as APIRouter.get takes them (tags, dependencies)."""
+    return router.get(path, response_model=Page[item] | CursorPage[item], **options)  # type: ignore[valid-type]

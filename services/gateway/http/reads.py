@@ -1,8 +1,6 @@
 """Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -15,19 +13,19 @@ from services.gateway.handlers import (
     authorize_meeting,
     authorize_unit,
     forbidden,
+    missing_as,
     not_found,
     waiting_named,
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
-from services.gateway.http.paging import Carried, Cursor, cursor_page, read_cursor
+from services.gateway.http.paging import Carried, Cursor, cursor_page, paged_route, read_cursor
 from services.gateway.http.routing import ApiRoute
 from services.gateway.rollups import month_shown, no_data_rollup, rollup_shown, waiting_month
 from services.gateway.schemas import (
     CellPeriodRead,
     CellRankRead,
     CommitteeRollupRead,
-    CursorPage,
     MeetingAttendanceRead,
     MeetingMinutesRead,
     MeetingRead,
@@ -164,17 +162,6 @@ async def _before_data(state: State, committee_id: str, period: str) -> None:
     refuse_before_first_month(period, await committee_first_month(state, committee_id))
 
 
-@contextmanager
-def _missing_as(kind: str, ident: str) -> Iterator[None]:
-    """Turn a service's not_found inside the block into the gateway's 404 naming `kind` and `ident`."""
-    try:
-        yield
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found(kind, ident) from None
-        raise
-
-
 @router.get("/me", response_model=MeRead, tags=["me"])
 async def get_me(caller: Caller) -> MeRead:
     """The caller as the token describes them."""
@@ -212,9 +199,10 @@ class UnitsQuery(Carried):
     """What a committee's units cursor carries: nothing but the committee, which its list name says."""
 
 
-@router.get(
+@paged_route(
+    router,
     "/cells/{cell_id}/members",
-    response_model=Page[MemberRead] | CursorPage[MemberRead],
+    MemberRead,
     tags=["cells"],
     dependencies=[personal_read("members", subject_param="cell_id")],
 )
@@ -273,11 +261,7 @@ def refuse_before_first_month(period: str, first_month: str | None) -> None:
         )
 
 
-@router.get(
-    "/cells/{cell_id}/meetings",
-    response_model=Page[MeetingSummaryRead] | CursorPage[MeetingSummaryRead],
-    tags=["cells"],
-)
+@paged_route(router, "/cells/{cell_id}/meetings", MeetingSummaryRead, tags=["cells"])
 async def list_cell_meetings(
     cell_id: IdPath,
     caller: Caller,
@@ -319,7 +303,7 @@ async def list_cell_meetings(
     return listed
 
 
-@router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead] | CursorPage[TaskRead], tags=["cells"])
+@paged_route(router, "/cells/{cell_id}/tasks", TaskRead, tags=["cells"])
 async def list_cell_tasks(
     cell_id: IdPath,
     caller: Caller,
@@ -491,11 +475,11 @@ async def score_gate(state: GatewayState, score: dict[str, Any]) -> dict[str, An
 async def get_member_history(member_id: IdPath, caller: Caller, state: State) -> Any:
     """A member's attendance history: the member themself, their secretary, or an officer above."""
     READ_HISTORIES.check(caller)
-    with _missing_as("member", member_id):
+    with missing_as("member", member_id):
         history = await state.rpc.call(meetings.GetMemberHistory(member_id=member_id))
     if caller.role is Role.MEMBER and caller.person_id != member_id:
         raise not_found("member", member_id)
-    with _missing_as("member", member_id):
+    with missing_as("member", member_id):
         await _cell(caller, state, str(history.cell_id))
     return history.model_dump()
 
@@ -509,9 +493,7 @@ async def get_committee(committee_id: IdPath, caller: Caller, state: State) -> A
     return (await _officers_committee(caller, state, committee_id)).model_dump()
 
 
-@router.get(
-    "/committees/{committee_id}/units", response_model=Page[UnitRead] | CursorPage[UnitRead], tags=["committees"]
-)
+@paged_route(router, "/committees/{committee_id}/units", UnitRead, tags=["committees"])
 async def list_committee_units(
     committee_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
@@ -618,12 +600,7 @@ def _person(caller: Caller) -> str:
     return caller.person_id
 
 
-@router.get(
-    "/me/inbox",
-    response_model=Page[NotificationRead] | CursorPage[NotificationRead],
-    tags=["inbox"],
-    dependencies=[Depends(READ_INBOX)],
-)
+@paged_route(router, "/me/inbox", NotificationRead, tags=["inbox"], dependencies=[Depends(READ_INBOX)])
 async def get_my_inbox(
     caller: Caller,
     state: State,
@@ -643,11 +620,7 @@ async def mark_my_notification_read(notification_id: IdPath, caller: Caller, sta
     return await _mark_read(state, recipient, notification_id)
 
 
-@router.get(
-    "/committees/{committee_id}/inbox",
-    response_model=Page[NotificationRead] | CursorPage[NotificationRead],
-    tags=["inbox"],
-)
+@paged_route(router, "/committees/{committee_id}/inbox", NotificationRead, tags=["inbox"])
 async def get_committee_inbox(
     committee_id: IdPath,
     caller: Caller,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import not_found
+from services.gateway.handlers import found
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
@@ -26,9 +26,9 @@ from services.gateway.http.operations import (
     queue_states,
     served_queues,
 )
-from services.gateway.http.paging import Cursor, service_page
+from services.gateway.http.paging import Cursor, paged_route, service_page
 from services.gateway.http.routing import ApiRoute
-from services.gateway.schemas import CursorPage, IngestOutcomeRead, Page
+from services.gateway.schemas import IngestOutcomeRead
 from services.gateway.schemas.operations import InstanceRead
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
@@ -124,15 +124,6 @@ def _acted(request: Request, caller: Principal, action: str, **detail: Any) -> N
     log.info("operator_action", action=action, sub=caller.sub, **detail)
 
 
-async def _call_not_found(call: Any, kind: str, identifier: str) -> Any:
-    try:
-        return await call
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found(kind, identifier) from None
-        raise
-
-
 # ---- dead letters ------------------------------------------------------------------------------
 
 
@@ -148,7 +139,7 @@ async def list_dead_letters(
     body preview), left there."""
     READ_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
-    reply = await _call_not_found(
+    reply = await found(
         state.rpc.call(CATALOGS[service].list_dead_letters(queue=queue, limit=limit, offset=offset)),
         "dead-letter queue",
         queue,
@@ -170,7 +161,7 @@ async def replay_dead_letters(
     # a web form's one-time key names the replay: the same form sent again (unanswered, resent) sends no letter twice
     replay_id = resubmission_event_id(request, caller, event_type="dead_letters.replay", subject=queue, content=choice)
     asked = CATALOGS[service].replay_dead_letters(queue=queue, replay_id=replay_id, **choice)
-    reply = await _call_not_found(acting(state.rpc.call(asked, timeout=60)), "dead-letter queue", queue)
+    reply = await found(acting(state.rpc.call(asked, timeout=60)), "dead-letter queue", queue)
     detail = {"queue": queue, "replayed": reply.replayed, "kept": reply.kept, **choice}
     if reply.replayed == 0 and (unknown := chosen_by_id(choice)) is not None:
         request.state.audit_detail = {"action": "dead_letters_replayed", **detail}
@@ -195,7 +186,7 @@ async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller,
     """Drop every message of a dead-letter queue (for good: list them first)."""
     PURGE_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
-    reply = await _call_not_found(
+    reply = await found(
         acting(state.rpc.call(CATALOGS[service].purge_dead_letters(queue=queue)), PURGE_UNANSWERED),
         "dead-letter queue",
         queue,
@@ -207,11 +198,7 @@ async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller,
 # ---- parked outbox rows ------------------------------------------------------------------------
 
 
-@router.get(
-    "/outbox/{service}/parked",
-    response_model=Page[ParkedRowRead] | CursorPage[ParkedRowRead],
-    dependencies=[Depends(READ_PARKED)],
-)
+@paged_route(router, "/outbox/{service}/parked", ParkedRowRead, dependencies=[Depends(READ_PARKED)])
 async def list_parked_rows(
     service: ServiceName, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
@@ -260,7 +247,7 @@ async def drop_parked_row(
 ) -> Any:
     """Delete one parked row for good: its event is never published. The row and the reason are audited."""
     DROP_PARKED.check(caller)
-    reply = await _call_not_found(
+    reply = await found(
         acting(state.rpc.call(CATALOGS[service].drop_parked_row(id=row_id, reason=body.reason))),
         "parked row",
         str(row_id),
@@ -281,9 +268,7 @@ async def drop_parked_row(
 # ---- held events -------------------------------------------------------------------------------
 
 
-@router.get(
-    "/held-events", response_model=Page[HeldEventRead] | CursorPage[HeldEventRead], dependencies=[Depends(READ_HELD)]
-)
+@paged_route(router, "/held-events", HeldEventRead, dependencies=[Depends(READ_HELD)])
 async def list_held_events(
     caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None
 ) -> Any:
@@ -331,7 +316,7 @@ async def retry_held_event(body: HeldEventCreate, request: Request, caller: Call
 async def drop_held_event(body: HeldEventDropCreate, request: Request, caller: Caller, state: State) -> Any:
     """Stop holding an event: it becomes a stored, published rejection with the reason (replayable later)."""
     DROP_HELD.check(caller)
-    reply = await _call_not_found(
+    reply = await found(
         acting(state.rpc.call(meetings.DropHeldEvent(source=body.source, event_id=body.event_id, reason=body.reason))),
         "held event",
         body.event_id,

@@ -832,6 +832,14 @@ async def _failed_alone(
     return result
 
 
+async def lock_readings(readings: Sequence[Reading], uow: MeetingsUnit) -> None:
+    """Take every lock the events need at once (uow.ingest.lock), so none is judged before all its keys are held."""
+    locks = LockSet()
+    for reading in readings:
+        locks |= reading.locks
+    await uow.ingest.lock(locks)
+
+
 async def _judge_in_one_transaction(
     chunk: Sequence[Reading],
     uow_factory: Callable[[], MeetingsUnit],
@@ -842,10 +850,7 @@ async def _judge_in_one_transaction(
     account: str | None = None,
 ) -> list[IngestResult]:
     async with uow_factory() as uow:
-        locks = LockSet()
-        for reading in chunk:
-            locks |= reading.locks
-        await uow.ingest.lock(locks)
+        await lock_readings(chunk, uow)
         recorded = await record_new(chunk, uow)
         if len(chunk) > 1:  # one event reads what it needs as it goes: no statement would be saved
             await prefetch([reading.event for reading in chunk if reading.event is not None], uow)
@@ -923,10 +928,7 @@ async def dry_run_readings(
 
     async def judge_all() -> list[IngestResult]:
         async with uow_factory() as uow:
-            locks = LockSet()
-            for reading in readings:
-                locks |= reading.locks
-            await uow.ingest.lock(locks)
+            await lock_readings(readings, uow)
             results = [
                 await judge(reading, uow, route=route, scope=scope, sources=sources, account=account)
                 for reading in readings

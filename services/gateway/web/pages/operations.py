@@ -258,12 +258,6 @@ BACK_TO_PAGE = (PAGE, N_("Back to the operations page"))
 REASON = {"reason": N_("Reason")}
 FREE_REASON = frozenset(REASON)
 """The reason, the one input of the page's forms a person types: free text (forms.FormLabels.free)."""
-DEAD_LETTER_REPLAY_FORM = forms.FormLabels(
-    hidden=frozenset({"csrf", "form_key", "queue", "event_id", "message_id", "key"}),
-    order=("csrf", "form_key", "queue", "event_id", "message_id", "key"),
-    unanswered=ACTION_PERHAPS_DONE,
-    back=BACK_TO_PAGE,
-)
 PURGE_FORM = forms.FormLabels(
     choices={"confirm": N_("The box confirming the deletion")},
     hidden=frozenset({"csrf", "queue"}),
@@ -271,48 +265,33 @@ PURGE_FORM = forms.FormLabels(
     unanswered=PURGE_PERHAPS_DONE,
     back=BACK_TO_PAGE,
 )
-PARKED_REPLAY_FORM = forms.FormLabels(
-    hidden=frozenset({"csrf", "service", "id"}),
-    order=("csrf", "service", "id"),
-    unanswered=ACTION_PERHAPS_DONE,
-    back=BACK_TO_PAGE,
-)
-PARKED_DROP_FORM = forms.FormLabels(
-    fields=REASON,
-    hidden=frozenset({"csrf", "service", "id"}),
-    free=FREE_REASON,
-    order=("csrf", "service", "id", "reason", "drop-"),
-    unanswered=ACTION_PERHAPS_DONE,
-    back=BACK_TO_PAGE,
-)
-HELD_RETRY_FORM = forms.FormLabels(
-    hidden=frozenset({"csrf", "source", "event_id"}),
-    order=("csrf", "source", "event_id"),
-    unanswered=ACTION_PERHAPS_DONE,
-    back=BACK_TO_PAGE,
-)
-HELD_DROP_FORM = forms.FormLabels(
-    fields=REASON,
-    hidden=frozenset({"csrf", "source", "event_id"}),
-    free=FREE_REASON,
-    order=("csrf", "source", "event_id", "reason", "held-"),
-    unanswered=ACTION_PERHAPS_DONE,
-    back=BACK_TO_PAGE,
-)
-DISMISS_FORM = forms.FormLabels(
-    fields=REASON,
-    hidden=frozenset({"csrf", "rejection_id", "event_id"}),
-    free=FREE_REASON,
-    order=("csrf", "rejection_id", "event_id", "reason", "dismiss-"),
-    unanswered=ACTION_PERHAPS_DONE,
-    back=BACK_TO_PAGE,
-)
-REJECTION_REPLAY_FORM = forms.FormLabels(
-    hidden=frozenset({"csrf", "rejection_id", "event_id", "attempt"}),
-    order=("csrf", "rejection_id", "event_id", "attempt"),
-    unanswered=ACTION_PERHAPS_DONE,
-    back=BACK_TO_PAGE,
-)
+
+
+def row_action_form(*ids: str, reason_stem: str | None = None) -> forms.FormLabels:
+    """The form of an action on one listed row: the csrf token and the row's `ids`, filled in by the page, then with
+    `reason_stem` (the row's input stem, `drop-`) the reason the person types; sent and not answered, perhaps done."""
+    hidden = ("csrf", *ids)
+    if reason_stem is None:
+        return forms.FormLabels(
+            hidden=frozenset(hidden), order=hidden, unanswered=ACTION_PERHAPS_DONE, back=BACK_TO_PAGE
+        )
+    return forms.FormLabels(
+        fields=REASON,
+        hidden=frozenset(hidden),
+        free=FREE_REASON,
+        order=(*hidden, "reason", reason_stem),
+        unanswered=ACTION_PERHAPS_DONE,
+        back=BACK_TO_PAGE,
+    )
+
+
+DEAD_LETTER_REPLAY_FORM = row_action_form("form_key", "queue", "event_id", "message_id", "key")
+PARKED_REPLAY_FORM = row_action_form("service", "id")
+PARKED_DROP_FORM = row_action_form("service", "id", reason_stem="drop-")
+HELD_RETRY_FORM = row_action_form("source", "event_id")
+HELD_DROP_FORM = row_action_form("source", "event_id", reason_stem="held-")
+DISMISS_FORM = row_action_form("rejection_id", "event_id", reason_stem="dismiss-")
+REJECTION_REPLAY_FORM = row_action_form("rejection_id", "event_id", "attempt")
 """The page's forms' inputs as operations.html labels them: the rows' ids and names filled in by the page, the
 reason a drop or a dismissal gives, and the purge's confirming tick; `order`, top to bottom as the page has them
 (the reason's error is keyed by its row, `drop-<row>`, which marks that row's input), the order their errors are
