@@ -48,7 +48,9 @@ chibo.events with their routing keys and headers, once, each acknowledged after 
 Beside per-process broker users (`make up`, k8s) `dead-letters replay` and `unrouted return` run as the gateway's user
 and ask the owning service over its RPC (through_service; exit 5 or 6 as above): consumers trust who first published
 a copy only from their own service, so a copy published as the admin was refused; with one broker user for every
-process they are done here.
+process they are done here. Run as another user (the admin without CHIBO_AMQP_URL_GATEWAY or
+var/broker-credentials.env) `dead-letters replay` sends back only the letters its own login first published and exits
+5 naming the others' publishers and the missing gateway credentials (NotVouched).
 `alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
 PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
 detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
@@ -75,7 +77,9 @@ from faststream.rabbit import RabbitBroker
 from shared import alert_rules
 from shared.audit import append_audit
 from shared.config import (
+    BROKER_CREDENTIALS,
     CHECKOUT,
+    GATEWAY_URL,
     PEER_SERVICES,
     SAVED_SETTINGS,
     SavedSettingsError,
@@ -764,7 +768,8 @@ async def dead_letter_totals(connection: aio_pika.abc.AbstractConnection, settin
 async def dead_letters_action(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     """`dead-letters list|replay|purge` on CHIBO_AMQP_URL's vhost, replay and purge audited; NotFound for a queue the
     vhost does not have (audited as a 404 for replay and purge) or an event id none of its dead letters has."""
-    if args.action == "replay" and through_service(OWNER_OF_DEAD_LETTERS[args.queue], settings):
+    owner = OWNER_OF_DEAD_LETTERS[args.queue] if args.queue else ""
+    if args.action == "replay" and through_service(owner, settings):
         return await replay_through_service(args, settings)
     connection = await connect_broker(settings)
     try:
@@ -778,7 +783,8 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
             if args.action == "list":
                 return await list_dead_letters(connection, args.queue, limit=args.limit, offset=args.offset)
             if args.action == "replay":
-                result = await replay_dead_letters(connection, args.queue, **choice)
+                own = broker_user_of(settings.amqp_url) == f"{settings.broker_user_prefix}{owner}"
+                result = await replay_dead_letters(connection, args.queue, own_letters_only=not own, **choice)
             else:
                 result = await purge_dead_letters(connection, args.queue)
         except aio_pika.exceptions.ChannelNotFoundEntity:
@@ -791,7 +797,32 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
         detail = {"action": action, "queue": args.queue, "purged": result["purged"]}
         await audit(settings, path=path, status=200, detail=detail)
         return result
+    if result.get("unvouched"):  # audited as the API answers a caller it does not let do it
+        detail = {"action": "dead_letters_replayed", "queue": args.queue, **choice}
+        detail |= {key: result[key] for key in ("replayed", "kept", "unvouched")}
+        await audit(settings, path=f"/cli/dead-letters/{args.queue}/replay", status=403, detail=detail)
+        raise not_vouched(args.queue, owner, result, settings)
     return await replayed(args, settings, result, choice)
+
+
+class NotVouched(Exception):
+    """`dead-letters replay` as a login that is not the queue's service's kept dead letters another user first
+    published (exit code 5): sent back as this login, their consumer would take it for their publisher and refuse
+    them; the service must replay them, asked as the gateway's broker user."""
+
+
+def not_vouched(queue: str, owner: str, result: dict[str, Any], settings: ServiceSettings) -> NotVouched:
+    """NotVouched naming the dead letters kept, who first published them, and what the command is missing."""
+    login = broker_user_of(settings.amqp_url)
+    publishers = ", ".join(f"{count} by {user!r}" for user, count in sorted(result["unvouched"].items()))
+    return NotVouched(
+        f"{sum(result['unvouched'].values())} dead letters of {queue} were not replayed (first published {publishers}):"
+        f" replayed as broker user {login!r}, their consumer would take {login!r} for their publisher and refuse them."
+        f" {owner} replays them as itself when asked over its RPC by the gateway's broker user, which this command"
+        f" uses when {GATEWAY_URL} is exported or this checkout's `make up` wrote it to {BROKER_CREDENTIALS};"
+        f" neither is here ({result['replayed']} others replayed, {result['kept'] - sum(result['unvouched'].values())}"
+        " others kept)"
+    )
 
 
 async def replayed(
@@ -925,6 +956,9 @@ def _answer(args: argparse.Namespace, settings: ServiceSettings) -> int:
         return 4
     except CallerNotAllowed as exc:
         sys.stderr.write(f"not allowed: {exc.said(f'{args.area} {args.action}')}\n")
+        return 5
+    except NotVouched as exc:
+        sys.stderr.write(f"not allowed: {exc}\n")
         return 5
     except Unavailable as exc:
         sys.stderr.write(f"unavailable: {exc}\n")

@@ -17,7 +17,7 @@ Purge: the queue's `queue.purge`.
 
 import asyncio
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQu
 
 from shared.bindings import identity_attributes
 from shared.consuming import ORIGIN_HEADERS, REPLAY_IDS_HEADER, REPLAYED_HEADER, Origin, origin_headers
+from shared.contracts.registry import OWNERS
 from shared.ops import rfc3339
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
@@ -275,18 +276,27 @@ async def replay_dead_letters(
     message_id: str | None = None,
     key: str | None = None,
     replay_id: str | None = None,
+    replayers: Collection[str] = (),
+    owners: Mapping[str, frozenset[str]] | None = None,
+    own_letters_only: bool = False,
 ) -> dict[str, Any]:
     """Publish dead letters back to the queue they died in (all, the first `limit`, those of one event id or AMQP
     message id, or the one row of the listing `key` names: that message once, not the other copies of its id);
     messages not chosen stay. `replay_id` names the replay (a web form's, the same when that form is sent again): each
     copy carries it (REPLAY_IDS_HEADER), and a dead letter already sent back by it (died again since) is kept, so the
-    same replay sent twice sends no letter back twice. Returns how many were replayed and kept."""
+    same replay sent twice sends no letter back twice. `replayers` and `owners` (service -> its broker users): the
+    operators' logins whose earlier replays a replay by the service vouches for (first_publisher).
+    `own_letters_only` (a login that is not the queue's service's: the command line as the broker admin): a letter
+    first published by another user is kept, not sent back as this login (its consumer would take this login for its
+    publisher and refuse it), and counted by that user in `unvouched`. Returns how many were replayed and kept (and
+    `unvouched` when some were)."""
     if key is not None:
         limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
     login = connection_login(connection)
     channel = await connection.channel(publisher_confirms=True)
     replayed = kept = 0
+    unvouched: dict[str, int] = {}
     last_kept: AbstractIncomingMessage | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
@@ -309,7 +319,13 @@ async def replay_dead_letters(
                 and (message_id is None or message.message_id == message_id)
                 and (key is None or row_key(message) == key)
             )
-            if not origin or not chosen:
+            publisher = (
+                first_publisher(message, login, replayers=replayers, owners=owners) if login else message.user_id
+            )
+            foreign = own_letters_only and origin and chosen and publisher and publisher != login
+            if foreign:
+                unvouched[str(publisher)] = unvouched.get(str(publisher), 0) + 1
+            if not origin or not chosen or foreign:
                 kept += 1
                 last_kept = message
                 continue  # left unacknowledged until the end: given back now, `get` would hand it out again
@@ -318,7 +334,7 @@ async def replay_dead_letters(
             if replay_id is not None:
                 headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])
             if login:  # as its login, naming who first published it: the service replaying vouches for it
-                headers.update(origin_headers(Origin("", origin, first_publisher(message, login))))
+                headers.update(origin_headers(Origin("", origin, publisher)))
             await channel.default_exchange.publish(
                 message_copy(message, headers=headers, user_id=login),
                 routing_key=origin,
@@ -331,7 +347,8 @@ async def replay_dead_letters(
             await _returned(declared, kept)
     finally:
         await channel.close()
-    return {"queue": queue, "replayed": replayed, "kept": kept}
+    result: dict[str, Any] = {"queue": queue, "replayed": replayed, "kept": kept}
+    return result | ({"unvouched": unvouched} if unvouched else {})
 
 
 REPLAY_IDS_KEPT = 16
@@ -351,17 +368,40 @@ def replayed_by(message: AbstractIncomingMessage, replay_id: str | None) -> bool
     return replay_id is not None and replay_id in replay_ids(message)
 
 
-def first_publisher(message: AbstractIncomingMessage, login: str) -> str | None:
+def first_publisher(
+    message: AbstractIncomingMessage,
+    login: str,
+    *,
+    replayers: Collection[str] = (),
+    owners: Mapping[str, frozenset[str]] | None = None,
+) -> str | None:
     """Who first published the message a dead letter keeps: the user its consumer named (ORIGIN_HEADERS) when the
     consumer wrote the letter as `login` (the same service replaying it: RabbitMQ vouches for that `user_id`), else
-    the letter's own `user_id` (the broker dead-letters a message with its properties)."""
+    the letter's own `user_id` (the broker dead-letters a message with its properties).
+
+    An operator's replay as one of `replayers` (CHIBO_SYSTEM_PUBLISHERS, the broker admin: the command line replayed
+    as the admin, straight to the queue, before it asked the service; its consumer then refused the copy naming the
+    admin) is vouched for as the event type's owner (`owners`, service -> its broker users): the admin, who may create
+    any broker user, is trusted with a replay as the system's seed is trusted with urn:chibo: sources. Only a copy
+    marked replayed (REPLAYED_HEADER) and published straight to a queue (no exchange) by them is: one the admin
+    published to chibo.events, or without the mark, stays the admin's."""
     headers = message.headers or {}
-    if message.user_id != login or ORIGIN_HEADERS[1] not in headers:
-        return message.user_id
-    named = headers.get(ORIGIN_HEADERS[2])
-    if isinstance(named, bytes):
-        return named.decode("utf-8", "replace")
-    return named if isinstance(named, str) else None
+    vouched = message.user_id == login or (message.user_id in replayers and REPLAYED_HEADER in headers)
+    if not vouched or ORIGIN_HEADERS[1] not in headers:
+        named, exchange = message.user_id, None
+    else:
+        named, exchange = (_header_text(headers.get(name)) for name in (ORIGIN_HEADERS[2], ORIGIN_HEADERS[0]))
+    if named in replayers and exchange == "" and REPLAYED_HEADER in headers and owners:
+        owner = OWNERS.get(str(describe(message, 0)["type"]))
+        users = sorted(owners.get(owner, ())) if owner else []
+        return users[0] if users else named
+    return named
+
+
+def _header_text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
 
 
 def connection_login(connection: AbstractConnection) -> str | None:

@@ -5,13 +5,14 @@ Dead letters are worked on a connection of the service's own (its broker user is
 consumers'. Every change is logged with the service, the queue or row, and what it did.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractConnection
 
+from shared.config import ServiceSettings
 from shared.contracts import ops_rpc as ops
 from shared.logs import get_logger
 from shared.ops.dead_letters import UnsafeToRead, list_dead_letters, purge_dead_letters, replay_dead_letters
@@ -33,10 +34,13 @@ def add_dead_letter_methods(
     catalog: ops.OpsCatalog,
     *,
     connect: Callable[[], Awaitable[AbstractConnection]],
+    replayers: Sequence[str] = (),
+    owners: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
     """Answer list/replay/purge of the service's own dead-letter queues (another name is not_found, naming `queue`)
     and the return of its unrouted copies (shared.ops.unrouted, vouched as the service's own);
-    `connect` opens a broker connection that is closed after each call."""
+    `connect` opens a broker connection that is closed after each call; `replayers` and `owners` (service -> its broker
+    users) vouch for the operators' earlier replays (replay_dead_letters)."""
     owned = dead_letter_queues_of(catalog.service)
 
     def check(queue: str) -> str:
@@ -75,6 +79,8 @@ def add_dead_letter_methods(
                 message_id=request.message_id,
                 key=request.key,
                 replay_id=request.replay_id,
+                replayers=replayers,
+                owners=owners,
             )
         )
         log.info(
@@ -158,7 +164,16 @@ def add_outbox_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: as
     methods.add(catalog.drop_parked_row, drop)
 
 
-def add_ops_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: asyncpg.Pool, amqp_url: str) -> None:
-    """Both sets for a service: its dead letters (over its own broker credentials) and its outbox (its schema)."""
-    add_dead_letter_methods(methods, catalog, connect=lambda: aio_pika.connect(amqp_url, timeout=10))
+def add_ops_methods(
+    methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: asyncpg.Pool, settings: ServiceSettings
+) -> None:
+    """Both sets for a service: its dead letters (over its own broker credentials; the operators' earlier replays
+    vouched for as CHIBO_SYSTEM_PUBLISHERS' and the event's owner's: first_publisher) and its outbox (its schema)."""
+    add_dead_letter_methods(
+        methods,
+        catalog,
+        connect=lambda: aio_pika.connect(settings.amqp_url, timeout=10),
+        replayers=tuple(settings.system_publishers),
+        owners=settings.event_publishers_of(),
+    )
     add_outbox_methods(methods, catalog, pool=pool, schema=catalog.service)
