@@ -4,7 +4,7 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
 
     python -m shared.ops dead-letters list [--queue Q] [--limit N] [--offset N]
     python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID]
-    python -m shared.ops dead-letters purge --queue Q --yes
+    python -m shared.ops dead-letters purge --queue Q --yes [--through TIME --count N]
     python -m shared.ops outbox status --service S
     python -m shared.ops outbox list --service S [--limit N] [--offset N]
     python -m shared.ops outbox replay --service S (--id N ... | --all)
@@ -66,6 +66,7 @@ import string
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -170,6 +171,7 @@ BOUNDS: dict[str, Whole | Name] = {
     "limit": Whole(1, 1000),
     "offset": Whole(0, 1_000_000),
     "replay_limit": Whole(1, 100_000),
+    "purge_count": Whole(1, 1_000_000),
     "row_id": Whole(1, BIGINT_MAX),
     "attempt": Whole(1, 2**31 - 1),
     "event_id": Name(1, 255),
@@ -181,6 +183,17 @@ BOUNDS: dict[str, Whole | Name] = {
 }
 """Every number and id an operator gives, bounded in this one place as the API bounds them (services/gateway/http:
 Limit and Offset, RowPath, IdPath, RulePath; the schemas' event_id, source, replay limit and attempt)."""
+
+
+def moment(text: str) -> datetime:
+    """An RFC 3339 time with its offset (`2026-12-05T08:00:00+00:00`), as `dead-letters list` prints `through`."""
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        found = None
+    if found is None or found.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time with its offset (2026-12-05T08:00:00+00:00)")
+    return found
 
 
 def page_arguments(command: argparse.ArgumentParser, *, limit: int) -> None:
@@ -205,6 +218,14 @@ def parser() -> argparse.ArgumentParser:
     purge = dead.add_parser("purge", help="drop every message of a dead-letter queue")
     purge.add_argument("--queue", choices=DEAD_LETTER_QUEUES, required=True)
     purge.add_argument("--yes", action="store_true", required=True, help="confirm")
+    purge.add_argument(
+        "--through",
+        type=moment,
+        help="only letters that died at or before this time (the `through` of `dead-letters list --queue Q`)",
+    )
+    purge.add_argument(
+        "--count", type=BOUNDS["purge_count"], help="at most this many letters, oldest death first (the listed total)"
+    )
 
     outbox = areas.add_parser("outbox", help="a service's outbox").add_subparsers(dest="action", required=True)
     status = outbox.add_parser("status", help="pending, lag, parked")
@@ -786,7 +807,7 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
                 own = broker_user_of(settings.amqp_url) == f"{settings.broker_user_prefix}{owner}"
                 result = await replay_dead_letters(connection, args.queue, own_letters_only=not own, **choice)
             else:
-                result = await purge_dead_letters(connection, args.queue)
+                result = await purge_dead_letters(connection, args.queue, through=args.through, most=args.count)
         except aio_pika.exceptions.ChannelNotFoundEntity:
             if action is not None:
                 await audit(settings, path=path, status=404, detail={"action": action, "queue": args.queue, **choice})
@@ -795,6 +816,8 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
         await connection.close()
     if args.action == "purge":
         detail = {"action": action, "queue": args.queue, "purged": result["purged"]}
+        named = {"through": args.through.isoformat() if args.through else None, "count": args.count}
+        detail |= {key: value for key, value in named.items() if value is not None}
         await audit(settings, path=path, status=200, detail=detail)
         return result
     if result.get("unvouched"):  # audited as the API answers a caller it does not let do it

@@ -12,7 +12,8 @@ is replayed alone even when the same event was dead-lettered twice. Replay: each
 again (same body, properties and headers, plus `x-chibo-replayed`) to the queue it died in, through the default
 exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
 deduplicate), never loses; those not chosen are given back at the end, as a listing gives them back.
-Purge: the queue's `queue.purge`.
+Purge: the queue's `queue.purge`; or, naming what a listing showed (its newest death and its count), only those
+letters (purge_dead_letters), so a purge sent again deletes none that died since.
 """
 
 import asyncio
@@ -251,6 +252,7 @@ async def list_dead_letters(
     check_queue(queue)
     channel = await connection.channel()
     items: list[dict[str, Any]] = []
+    through: str | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
         total = declared.declaration_result.message_count or 0
@@ -260,11 +262,24 @@ async def list_dead_letters(
                 raise unsafe(queue)
             listing = sorted(await _peek(declared, readable), key=_order)
             page = listing[offset : offset + limit]
+            through = newest_death(listing)
             carried = (broker_version(connection) or (4,))[0] >= 4
             items = [describe(message, offset + index, carried_count=carried) for index, message in enumerate(page)]
     finally:
         await channel.close()  # every message taken goes back, unacknowledged
-    return {"queue": queue, "total": total, "offset": offset, "items": items}
+    return {"queue": queue, "total": total, "offset": offset, "items": items, "through": through}
+
+
+def newest_death(messages: Sequence[AbstractIncomingMessage]) -> str | None:
+    """When the last of `messages` died (RFC 3339), the high-water mark a purge of what a listing showed names
+    (purge_dead_letters `through`); None when none says when it died."""
+    deaths = [died for died in (_died_at(message) for message in messages) if died is not None]
+    return rfc3339(max(deaths)) if deaths else None
+
+
+def _died_at(message: AbstractIncomingMessage) -> datetime | None:
+    died = death_of(message)["died_at"]
+    return datetime.fromisoformat(died) if died else None
 
 
 async def replay_dead_letters(
@@ -412,13 +427,38 @@ def connection_login(connection: AbstractConnection) -> str | None:
     return user if isinstance(user, str) and user else None
 
 
-async def purge_dead_letters(connection: AbstractConnection, queue: str) -> dict[str, Any]:
-    """Drop every message of a dead-letter queue; returns how many."""
+async def purge_dead_letters(
+    connection: AbstractConnection, queue: str, *, through: datetime | None = None, most: int | None = None
+) -> dict[str, Any]:
+    """Drop the messages of a dead-letter queue; returns how many were dropped and kept. With neither `through` nor
+    `most`, every one (`queue.purge`). Otherwise only what a listing showed: letters that died at or before `through`
+    (its newest death, newest_death; one that says not when it died counts as before) and at most `most` of them (its
+    count), oldest death first; the others are given back. Sent again after it was done (a form resent after a
+    timeout), it drops none of the letters that died since, which the operator was never shown."""
     check_queue(queue)
     channel = await connection.channel()
     try:
         declared = await channel.declare_queue(queue, passive=True)
-        result = await declared.purge()
+        if through is None and most is None:
+            result = await declared.purge()
+            return {"queue": queue, "purged": int(getattr(result, "message_count", 0) or 0)}
+        waiting = declared.declaration_result.message_count or 0
+        if waiting and not await peek_is_safe(connection, queue):
+            raise unsafe(queue)  # those kept are given back: each return counts
+        taken: list[AbstractIncomingMessage] = []
+        for _ in range(waiting):
+            message = await declared.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            taken.append(message)
+        shown = [m for m in taken if through is None or (_died_at(m) or through) <= through]
+        dropped = sorted(shown, key=_order)[: most if most is not None else len(shown)]
+        for message in dropped:
+            await message.ack()
+        kept = [message for message in taken if message not in dropped]
+        if kept:  # every one kept given back at once, as a listing gives them back (_peek)
+            await max(kept, key=lambda message: message.delivery_tag or 0).nack(multiple=True, requeue=True)
+            await _returned(declared, len(kept))
     finally:
         await channel.close()
-    return {"queue": queue, "purged": int(getattr(result, "message_count", 0) or 0)}
+    return {"queue": queue, "purged": len(dropped), "kept": len(kept)}

@@ -98,8 +98,17 @@ def add_dead_letter_methods(
 
     async def purge(request: ops.PurgeDeadLetters) -> dict[str, Any]:
         queue = check(request.queue)
-        result = await on(lambda connection: purge_dead_letters(connection, queue))
-        log.warning("dead_letters_purged", queue=queue, purged=result["purged"])
+        result = await on(
+            lambda connection: purge_dead_letters(connection, queue, through=request.through, most=request.most)
+        )
+        log.warning(
+            "dead_letters_purged",
+            queue=queue,
+            purged=result["purged"],
+            kept=result.get("kept", 0),
+            through=request.through.isoformat() if request.through else None,
+            most=request.most,
+        )
         return result
 
     async def return_(request: ops.ReturnUnrouted) -> dict[str, Any]:
