@@ -97,6 +97,7 @@ from shared.logs import configure_logging, get_logger
 from shared.ops import json_value
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
+    PgSentLetters,
     dead_letter_counts,
     list_dead_letters,
     purge_dead_letters,
@@ -805,7 +806,13 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
                 return await list_dead_letters(connection, args.queue, limit=args.limit, offset=args.offset)
             if args.action == "replay":
                 own = broker_user_of(settings.amqp_url) == f"{settings.broker_user_prefix}{owner}"
-                result = await replay_dead_letters(connection, args.queue, own_letters_only=not own, **choice)
+                marks = await connect_database(settings, owner)
+                try:
+                    result = await replay_dead_letters(
+                        connection, args.queue, own_letters_only=not own, sent=PgSentLetters(marks), **choice
+                    )
+                finally:
+                    await marks.close()
             else:
                 result = await purge_dead_letters(connection, args.queue, through=args.through, most=args.count)
         except aio_pika.exceptions.ChannelNotFoundEntity:

@@ -11,7 +11,8 @@ they are read. Each message has a key in the listing (row_key: when it died, its
 is replayed alone even when the same event was dead-lettered twice. Replay: each message chosen is published
 again (same body, properties and headers, plus `x-chibo-replayed`) to the queue it died in, through the default
 exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
-deduplicate), never loses; those not chosen are given back at the end, as a listing gives them back.
+deduplicate), never loses; an acknowledgement that fails is marked (SentLetters), and the next replay removes that
+letter without sending it again; those not chosen are given back at the end, as a listing gives them back.
 Purge: the queue's `queue.purge`; or, naming what a listing showed (its newest death and its count), only those
 letters (purge_dead_letters), so a purge sent again deletes none that died since.
 """
@@ -20,18 +21,22 @@ import asyncio
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import aio_pika
+import asyncpg
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
 from shared.consuming import ORIGIN_HEADERS, REPLAY_IDS_HEADER, REPLAYED_HEADER, Origin, origin_headers
 from shared.contracts.registry import OWNERS
+from shared.logs import get_logger
 from shared.ops import rfc3339
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
+
+log = get_logger(__name__)
 
 PREVIEW_CHARS = 500
 PEEK_MOST = 5_000
@@ -47,6 +52,55 @@ DELIVERY_LIMITS = {queue.name: queue.delivery_limit for queue in CONSUMER_QUEUES
 """Each consumer queue's delivery limit: how often the broker had delivered a message it dead-lettered there."""
 DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
+
+
+class SentLetters(Protocol):
+    """Where a replay marks a letter it sent back and could not remove (dead_letter_sent): none sends it twice."""
+
+    async def marked(self, queue: str) -> set[str]:
+        """The row keys of `queue`'s letters sent back and not removed."""
+        ...
+
+    async def mark(self, queue: str, key: str, replay_id: str | None) -> None:
+        """Mark a letter sent back (its copy confirmed) whose removal failed."""
+        ...
+
+    async def clear(self, queue: str, key: str) -> None:
+        """Forget a marked letter, once removed."""
+        ...
+
+
+class PgSentLetters:
+    """SentLetters in the service's `dead_letter_sent` table (shared/migrations), on an asyncpg pool or connection
+    whose search path is the service's schema; a schema without it (its service not started since) marks nothing."""
+
+    def __init__(self, db: asyncpg.Pool | asyncpg.Connection) -> None:
+        self._db = db
+
+    async def marked(self, queue: str) -> set[str]:
+        """The row keys of `queue`'s letters sent back and not removed."""
+        try:
+            rows = await self._db.fetch("SELECT letter_key FROM dead_letter_sent WHERE queue = $1", queue)
+        except asyncpg.UndefinedTableError:  # a schema its service has not migrated yet: nothing marked there
+            return set()
+        return {row["letter_key"] for row in rows}
+
+    async def mark(self, queue: str, key: str, replay_id: str | None) -> None:
+        """Mark a letter sent back (its copy confirmed) whose removal failed."""
+        try:
+            await self._db.execute(
+                "INSERT INTO dead_letter_sent (queue, letter_key, replay_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING",
+                queue,
+                key,
+                replay_id,
+            )
+        except asyncpg.UndefinedTableError:
+            log.warning("dead_letter_not_marked", queue=queue, key=key, reason="dead_letter_sent not migrated")
+
+    async def clear(self, queue: str, key: str) -> None:
+        """Forget a marked letter, once removed."""
+        await self._db.execute("DELETE FROM dead_letter_sent WHERE queue = $1 AND letter_key = $2", queue, key)
 
 
 class UnknownDeadLetterQueue(LookupError):
@@ -294,6 +348,7 @@ async def replay_dead_letters(
     replayers: Collection[str] = (),
     owners: Mapping[str, frozenset[str]] | None = None,
     own_letters_only: bool = False,
+    sent: SentLetters | None = None,
 ) -> dict[str, Any]:
     """Publish dead letters back to the queue they died in (all, the first `limit`, those of one event id or AMQP
     message id, or the one row of the listing `key` names: that message once, not the other copies of its id);
@@ -304,14 +359,17 @@ async def replay_dead_letters(
     `own_letters_only` (a login that is not the queue's service's: the command line as the broker admin): a letter
     first published by another user is kept, not sent back as this login (its consumer would take this login for its
     publisher and refuse it), and counted by that user in `unvouched`. Returns how many were replayed and kept (and
-    `unvouched` when some were)."""
+    `unvouched` when some were). Each copy is confirmed before its letter is removed; when the removal then fails
+    (the channel or connection lost), the letter is marked in `sent` and the replay stops: a later one removes it
+    without sending it again (`removed`; `unremoved` counts those marked)."""
     if key is not None:
         limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
     login = connection_login(connection)
     channel = await connection.channel(publisher_confirms=True)
-    replayed = kept = 0
+    replayed = kept = removed = unremoved = 0
     unvouched: dict[str, int] = {}
+    marked = await sent.marked(queue) if sent is not None else set()
     last_kept: AbstractIncomingMessage | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
@@ -344,6 +402,12 @@ async def replay_dead_letters(
                 kept += 1
                 last_kept = message
                 continue  # left unacknowledged until the end: given back now, `get` would hand it out again
+            letter = row_key(message)
+            if sent is not None and letter in marked:  # sent back before, its removal failed: removed, not sent again
+                await message.ack()
+                await sent.clear(queue, letter)
+                removed += 1
+                continue
             headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
             if replay_id is not None:
@@ -355,14 +419,27 @@ async def replay_dead_letters(
                 routing_key=origin,
                 timeout=30,
             )
-            await message.ack()
             replayed += 1
-        if last_kept is not None:  # every one kept given back at once, as a listing gives them back (_peek)
+            try:
+                await message.ack()
+            except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+                # the copy is out: marked, a later replay removes the letter and does not send it again
+                log.warning("dead_letter_not_removed", queue=queue, key=letter, replay_id=replay_id, error=repr(exc))
+                if sent is not None:
+                    await sent.mark(queue, letter, replay_id)
+                unremoved += 1
+                break  # the channel is gone: the letters taken go back as it closes
+        if (
+            last_kept is not None and not unremoved
+        ):  # every one kept given back at once, as a listing gives them back (_peek)
             await last_kept.nack(multiple=True, requeue=True)
             await _returned(declared, kept)
     finally:
-        await channel.close()
+        if not channel.is_closed:
+            await channel.close()
     result: dict[str, Any] = {"queue": queue, "replayed": replayed, "kept": kept}
+    result |= {"removed": removed} if removed else {}
+    result |= {"unremoved": unremoved} if unremoved else {}
     return result | ({"unvouched": unvouched} if unvouched else {})
 
 

@@ -15,7 +15,14 @@ from aio_pika.abc import AbstractConnection
 from shared.config import ServiceSettings
 from shared.contracts import ops_rpc as ops
 from shared.logs import get_logger
-from shared.ops.dead_letters import UnsafeToRead, list_dead_letters, purge_dead_letters, replay_dead_letters
+from shared.ops.dead_letters import (
+    PgSentLetters,
+    SentLetters,
+    UnsafeToRead,
+    list_dead_letters,
+    purge_dead_letters,
+    replay_dead_letters,
+)
 from shared.ops.outbox import drop_parked, list_parked, outbox_health, replay_parked
 from shared.ops.unrouted import NoUnroutedWatch, return_unrouted
 from shared.rpc import RpcError, RpcMethods
@@ -36,11 +43,13 @@ def add_dead_letter_methods(
     connect: Callable[[], Awaitable[AbstractConnection]],
     replayers: Sequence[str] = (),
     owners: Mapping[str, frozenset[str]] | None = None,
+    sent: SentLetters | None = None,
 ) -> None:
     """Answer list/replay/purge of the service's own dead-letter queues (another name is not_found, naming `queue`)
     and the return of its unrouted copies (shared.ops.unrouted, vouched as the service's own);
     `connect` opens a broker connection that is closed after each call; `replayers` and `owners` (service -> its broker
-    users) vouch for the operators' earlier replays (replay_dead_letters)."""
+    users) vouch for the operators' earlier replays, `sent` keeps the letters a replay sent back and could not remove
+    (replay_dead_letters)."""
     owned = dead_letter_queues_of(catalog.service)
 
     def check(queue: str) -> str:
@@ -81,6 +90,7 @@ def add_dead_letter_methods(
                 replay_id=request.replay_id,
                 replayers=replayers,
                 owners=owners,
+                sent=sent,
             )
         )
         log.info(
@@ -93,6 +103,8 @@ def add_dead_letter_methods(
             key=request.key,
             replay_id=request.replay_id,
             limit=request.limit,
+            removed=result.get("removed", 0),
+            unremoved=result.get("unremoved", 0),
         )
         return result
 
@@ -184,5 +196,6 @@ def add_ops_methods(
         connect=lambda: aio_pika.connect(settings.amqp_url, timeout=10),
         replayers=tuple(settings.system_publishers),
         owners=settings.event_publishers_of(),
+        sent=PgSentLetters(pool),
     )
     add_outbox_methods(methods, catalog, pool=pool, schema=catalog.service)

@@ -280,3 +280,51 @@ async def test_a_purge_naming_what_a_listing_showed_sent_again_deletes_none_that
     left = await list_dead_letters(connection, DLQ)
     assert [item["event_id"] for item in left["items"]] == [later]
     assert (await purge_dead_letters(connection, DLQ))["purged"] == 1  # named nothing: all of it, as before
+
+
+class FakeSentLetters:
+    """SentLetters in memory: queue -> the row keys of letters sent back and not removed."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, set[str]] = {}
+
+    async def marked(self, queue: str) -> set[str]:
+        """The row keys marked for `queue`."""
+        return set(self.keys.get(queue, set()))
+
+    async def mark(self, queue: str, key: str, replay_id: str | None) -> None:
+        """Mark one letter."""
+        self.keys.setdefault(queue, set()).add(key)
+
+    async def clear(self, queue: str, key: str) -> None:
+        """Forget one letter."""
+        self.keys.get(queue, set()).discard(key)
+
+
+async def test_a_letter_sent_back_whose_removal_failed_is_removed_by_the_next_replay_not_sent_again(
+    connection: aio_pika.abc.AbstractConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The copy was confirmed, then the channel was lost before the letter's removal: the letter stayed, and the next
+    replay sent it again, so the operator saw it twice (its consumer dropped the second copy by its id)."""
+    event_id = random_id("lost-ack")
+    await dead_letter(connection, event_id)
+    real_ack = aio_pika.IncomingMessage.ack
+
+    async def channel_lost(message: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        monkeypatch.setattr(aio_pika.IncomingMessage, "ack", real_ack)  # once
+        await message.channel.close()
+        raise aio_pika.exceptions.ChannelInvalidStateError("the channel was lost")
+
+    monkeypatch.setattr(aio_pika.IncomingMessage, "ack", channel_lost)
+    sent = FakeSentLetters()
+    first = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
+    assert (first["replayed"], first.get("unremoved")) == (1, 1), first
+    second = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
+
+    assert second == {"queue": DLQ, "replayed": 0, "kept": 0, "removed": 1}
+    channel = await connection.channel()
+    assert (await channel.declare_queue(DLQ, passive=True)).declaration_result.message_count == 0
+    origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
+    assert origin.declaration_result.message_count == 1  # one copy sent back, not two
+    assert await sent.marked(DLQ) == set()
