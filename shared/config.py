@@ -53,6 +53,13 @@ class ServiceSettings(BaseSettings):
     rpc_callers: list[str] = []
     """AMQP users whose requests on this service's RPC queue are answered, judged by the message's `user_id`, which
     RabbitMQ checks against the publisher's login (issue 11); empty answers any user allowed on the queue."""
+    system_publishers: list[str] = []
+    """CHIBO_SYSTEM_PUBLISHERS: the AMQP users that are this system's own operators (the broker admin of `make up`),
+    judged by the message's `user_id`, which RabbitMQ checks against the publisher's login. Meetings: only they may
+    send under a urn:chibo: source on chibo.ingest (the demo seed; empty: no delivery may, a feed's event under one is
+    refused naming `source`; the gateway's commands come by RPC, not through there). Every service: a dead letter
+    they replayed straight to its queue as themselves (the command line as the admin, before it asked the service) is
+    replayed by the service as its owner's (shared.ops.dead_letters.first_publisher)."""
     broker_user_prefix: str = "chibo-"
     """CHIBO_BROKER_USER_PREFIX: how the per-process broker users are named (`<prefix>meetings`, ...;
     deploy/broker_users.sh), from which a service knows who may publish each service's events (event_publishers_of)."""

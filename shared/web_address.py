@@ -5,7 +5,8 @@ The host is judged by IDNA 2008 with UTS #46 mapping (the `idna` package, as bro
 address by `ipaddress`; the rest holds, besides non-ASCII letters (RFC 3987 ucschar: percent-encoded as UTF-8 when
 opened, section 3.1), only RFC 3986's characters and whole percent-encodings. Pure: standard library and `idna`.
 The address is kept as it was written: members see the Vietnamese they typed, and every client encodes an IRI the
-same way when it opens it."""
+same way when it opens it; only the host's IDNA dot equivalents (UTS #46 maps `。` U+3002, `．` U+FF0E and `｡` U+FF61
+to `.`) are stored as `.` (normal_dots), so `ví-dụ。vn` and `ví-dụ.vn` are one host wherever an address is read."""
 
 import ipaddress
 import unicodedata
@@ -256,13 +257,49 @@ def _hex_pair(text: str) -> bool:
     return len(text) == 2 and all(char in "0123456789ABCDEFabcdef" for char in text)
 
 
+IDNA_DOTS = {"\u3002": ".", "\uff0e": ".", "\uff61": "."}
+"""The characters UTS #46 maps to a label separator, as browsers, httpx and `idna` read a host: each is a `.`."""
+IDNA_DOT_TABLE = str.maketrans(IDNA_DOTS)
+
+
+def normal_dots(host: str) -> str:
+    """`host` with each IDNA dot equivalent (`。` U+3002, `．` U+FF0E, `｡` U+FF61) written `.`, the rest as written."""
+    return host.translate(IDNA_DOT_TABLE)
+
+
 def web_address(value: str) -> str:
-    """A pydantic AfterValidator: `value` unchanged when it is an http(s) address (address_problem), else
-    AddressError saying why."""
+    """A pydantic AfterValidator: `value` as written, its host's IDNA dot equivalents as `.` (normal_dots), when it is
+    an http(s) address (address_problem), else AddressError saying why."""
     problem = address_problem(value)
     if problem is not None:
         raise AddressError(problem)
-    return value
+    start = value.index("//") + 2
+    authority = _authority(value)
+    return value[:start] + normal_dots(authority) + value[start + len(authority) :]
+
+
+def mail_address(value: object) -> object:
+    """A pydantic BeforeValidator of an e-mail address: its domain's IDNA dot equivalents written `.` (normal_dots),
+    ValueError naming the domain when IDNA (UTS #46) cannot encode it as a host name; not a text: as given."""
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    address = normal_mail(value)
+    domain = address.rpartition("@")[2]
+    if not domain.isascii() and _idna(domain.rstrip(".")) is None:
+        raise ValueError(f"the domain {domain!r} is not a host name (IDNA 2008, UTS #46)")
+    return address
+
+
+def normal_mail(address: str) -> str:
+    """An e-mail address with its domain's IDNA dot equivalents written `.` (normal_dots), the rest as written."""
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{normal_dots(domain)}"
+
+
+def mail_key(address: str) -> str:
+    """An e-mail address as two are compared (one mail per address, an account linked by address): trimmed,
+    lower-cased, its domain's IDNA dot equivalents as `.`."""
+    return normal_mail(address.strip()).lower()
 
 
 def browser_uri(value: str) -> str | None:

@@ -223,5 +223,5 @@ def rpc_methods(app: EvaluationContext) -> RpcMethods:
     methods.add(rpc.AdoptFramework, partial(adopt_framework, app=app))
     methods.add(rpc.Rescore, partial(rescore, app=app))
     methods.add(rpc.GetRescoreStatus, partial(rescore_status, app=app))
-    add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
+    add_ops_methods(methods, rpc.OPS, pool=app.pool, settings=app.settings)
     return methods

@@ -22,11 +22,6 @@ class Settings(ServiceSettings):
     """Meetings' inbox is the public ingest's memory: CONTRACT.md's (`source`, `id`) identifies an event with no time
     limit (sent again it is `duplicate`; another event under it is refused naming `id`), so it is never pruned unless
     an operator sets CHIBO_PROCESSED_RETENTION_DAYS, knowing a copy sent later is then judged anew."""
-    system_publishers: list[str] = []
-    """AMQP users whose deliveries on chibo.ingest are this system's own (the demo seed), judged by the message's
-    `user_id`, which RabbitMQ checks against the publisher's login: only they may send under a urn:chibo: source.
-    Empty: no delivery may (a feed's event under one is refused naming `source`). The gateway's commands come by RPC
-    (its own broker user, CHIBO_RPC_CALLERS), not through here."""
 
     def processed_retention_floor_days(self) -> tuple[int, str]:
         """Besides the broker's redelivery, a held event is applied up to `hold_timeout_seconds` after it came, and a

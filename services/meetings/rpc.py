@@ -358,5 +358,5 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.GetRejection, partial(get_rejection, app=app))
     methods.add(rpc.RetryHeldEvent, partial(retry_held_event, app=app))
     methods.add(rpc.DropHeldEvent, partial(drop_held_event, app=app))
-    add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
+    add_ops_methods(methods, rpc.OPS, pool=app.pool, settings=app.settings)
     return methods

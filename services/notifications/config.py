@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from services.notifications.domain.settings import PARAM_BOUNDS
 from services.notifications.webhook_guard import Allowlist, allowlist_entry_problem, literal_refusal, parse_allowlist
 from shared.config import ServiceSettings, retention_refusal
-from shared.web_address import address_problem
+from shared.web_address import address_problem, web_address
 
 SWEPT_PERIOD_DAYS = 62
 """The longest the daily sweep raises one alert of a month or a quarter again: the sweeps of that month and of the
@@ -226,7 +226,7 @@ class Settings(ServiceSettings):
         problem = address_problem(value) if value else None
         if problem is not None:
             raise ValueError(f"CHIBO_WEBHOOK_URL: {problem.reason}")
-        return value
+        return web_address(value) if value else value  # its host's IDNA dot equivalents as `.`
 
     @field_validator("webhook_allowed_hosts")
     @classmethod

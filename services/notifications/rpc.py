@@ -99,5 +99,5 @@ def rpc_methods(app: NotificationsContext) -> RpcMethods:
     methods.add(rpc.SetRule, partial(set_rule, app=app))
     methods.add(rpc.ListLateMinutes, partial(list_late_minutes, app=app))
     methods.add(rpc.GetPeriodChecks, partial(period_checks_due, app=app))
-    add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
+    add_ops_methods(methods, rpc.OPS, pool=app.pool, settings=app.settings)
     return methods

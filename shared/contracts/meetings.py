@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Protocol, TypeVar
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
 from shared.contracts.base import (
     Count,
@@ -20,7 +20,7 @@ from shared.contracts.base import (
     Whole,
 )
 from shared.text import require_text, with_article
-from shared.web_address import web_address
+from shared.web_address import mail_address, web_address
 
 
 class UnitKind(StrEnum):
@@ -94,7 +94,8 @@ class AssessorRole(StrEnum):
     UPPER_MONITOR = "upper_monitor"
 
 
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254), BeforeValidator(mail_address)]
+"""An e-mail address; its domain's IDNA dot equivalents (`ví-dụ。vn`) read as `.` (shared.web_address.mail_address)."""
 Said = Annotated[Text, Field(min_length=1), AfterValidator(require_text)]
 """Free text that must say something: an agenda item, a reason, a resolution, a task (1-10,000 characters, some
 visible: shared.text.has_text)."""

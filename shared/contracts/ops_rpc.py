@@ -70,6 +70,9 @@ class DeadLettersReply(Reply):
     total: int
     offset: int = 0
     items: list[DeadLetterReply]
+    through: datetime | None = None
+    """When the newest letter of the listing died (None: none read): the high-water mark a purge of what it shows
+    names (PurgeDeadLetters.through)."""
 
 
 class DeadLetterReplayReply(Reply):
@@ -81,10 +84,11 @@ class DeadLetterReplayReply(Reply):
 
 
 class DeadLetterPurgeReply(Reply):
-    """How many dead letters were dropped."""
+    """How many dead letters were dropped, and how many were kept (died after what the purge named)."""
 
     queue: str
     purged: int
+    kept: int = 0
 
 
 class UnroutedReturnReply(Reply):
@@ -159,10 +163,15 @@ class ReplayDeadLetters(Request[DeadLetterReplayReply]):
 
 
 class PurgeDeadLetters(Request[DeadLetterPurgeReply]):
-    """Drop every message of one of the service's dead-letter queues."""
+    """Drop the messages of one of the service's dead-letter queues: all, or those a listing showed."""
 
     method = "purge_dead_letters"
     queue: QueueName
+    through: datetime | None = None
+    """Only letters that died at or before this (a listing's `through`: the newest death it showed); a purge resent
+    then drops none that died since (shared.ops.dead_letters.purge_dead_letters)."""
+    most: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    """At most this many letters, oldest death first (the count a listing showed)."""
 
 
 class ReturnUnrouted(Request[UnroutedReturnReply]):

@@ -4,7 +4,7 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
 
     python -m shared.ops dead-letters list [--queue Q] [--limit N] [--offset N]
     python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID]
-    python -m shared.ops dead-letters purge --queue Q --yes
+    python -m shared.ops dead-letters purge --queue Q --yes [--through TIME --count N]
     python -m shared.ops outbox status --service S
     python -m shared.ops outbox list --service S [--limit N] [--offset N]
     python -m shared.ops outbox replay --service S (--id N ... | --all)
@@ -48,7 +48,9 @@ chibo.events with their routing keys and headers, once, each acknowledged after 
 Beside per-process broker users (`make up`, k8s) `dead-letters replay` and `unrouted return` run as the gateway's user
 and ask the owning service over its RPC (through_service; exit 5 or 6 as above): consumers trust who first published
 a copy only from their own service, so a copy published as the admin was refused; with one broker user for every
-process they are done here.
+process they are done here. Run as another user (the admin without CHIBO_AMQP_URL_GATEWAY or
+var/broker-credentials.env) `dead-letters replay` sends back only the letters its own login first published and exits
+5 naming the others' publishers and the missing gateway credentials (NotVouched).
 `alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
 PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
 detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
@@ -64,6 +66,7 @@ import string
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,7 +78,9 @@ from faststream.rabbit import RabbitBroker
 from shared import alert_rules
 from shared.audit import append_audit
 from shared.config import (
+    BROKER_CREDENTIALS,
     CHECKOUT,
+    GATEWAY_URL,
     PEER_SERVICES,
     SAVED_SETTINGS,
     SavedSettingsError,
@@ -92,6 +97,7 @@ from shared.logs import configure_logging, get_logger
 from shared.ops import json_value
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
+    PgSentLetters,
     dead_letter_counts,
     list_dead_letters,
     purge_dead_letters,
@@ -166,6 +172,7 @@ BOUNDS: dict[str, Whole | Name] = {
     "limit": Whole(1, 1000),
     "offset": Whole(0, 1_000_000),
     "replay_limit": Whole(1, 100_000),
+    "purge_count": Whole(1, 1_000_000),
     "row_id": Whole(1, BIGINT_MAX),
     "attempt": Whole(1, 2**31 - 1),
     "event_id": Name(1, 255),
@@ -177,6 +184,17 @@ BOUNDS: dict[str, Whole | Name] = {
 }
 """Every number and id an operator gives, bounded in this one place as the API bounds them (services/gateway/http:
 Limit and Offset, RowPath, IdPath, RulePath; the schemas' event_id, source, replay limit and attempt)."""
+
+
+def moment(text: str) -> datetime:
+    """An RFC 3339 time with its offset (`2026-12-05T08:00:00+00:00`), as `dead-letters list` prints `through`."""
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        found = None
+    if found is None or found.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time with its offset (2026-12-05T08:00:00+00:00)")
+    return found
 
 
 def page_arguments(command: argparse.ArgumentParser, *, limit: int) -> None:
@@ -201,6 +219,14 @@ def parser() -> argparse.ArgumentParser:
     purge = dead.add_parser("purge", help="drop every message of a dead-letter queue")
     purge.add_argument("--queue", choices=DEAD_LETTER_QUEUES, required=True)
     purge.add_argument("--yes", action="store_true", required=True, help="confirm")
+    purge.add_argument(
+        "--through",
+        type=moment,
+        help="only letters that died at or before this time (the `through` of `dead-letters list --queue Q`)",
+    )
+    purge.add_argument(
+        "--count", type=BOUNDS["purge_count"], help="at most this many letters, oldest death first (the listed total)"
+    )
 
     outbox = areas.add_parser("outbox", help="a service's outbox").add_subparsers(dest="action", required=True)
     status = outbox.add_parser("status", help="pending, lag, parked")
@@ -764,7 +790,8 @@ async def dead_letter_totals(connection: aio_pika.abc.AbstractConnection, settin
 async def dead_letters_action(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     """`dead-letters list|replay|purge` on CHIBO_AMQP_URL's vhost, replay and purge audited; NotFound for a queue the
     vhost does not have (audited as a 404 for replay and purge) or an event id none of its dead letters has."""
-    if args.action == "replay" and through_service(OWNER_OF_DEAD_LETTERS[args.queue], settings):
+    owner = OWNER_OF_DEAD_LETTERS[args.queue] if args.queue else ""
+    if args.action == "replay" and through_service(owner, settings):
         return await replay_through_service(args, settings)
     connection = await connect_broker(settings)
     try:
@@ -778,9 +805,16 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
             if args.action == "list":
                 return await list_dead_letters(connection, args.queue, limit=args.limit, offset=args.offset)
             if args.action == "replay":
-                result = await replay_dead_letters(connection, args.queue, **choice)
+                own = broker_user_of(settings.amqp_url) == f"{settings.broker_user_prefix}{owner}"
+                marks = await connect_database(settings, owner)
+                try:
+                    result = await replay_dead_letters(
+                        connection, args.queue, own_letters_only=not own, sent=PgSentLetters(marks), **choice
+                    )
+                finally:
+                    await marks.close()
             else:
-                result = await purge_dead_letters(connection, args.queue)
+                result = await purge_dead_letters(connection, args.queue, through=args.through, most=args.count)
         except aio_pika.exceptions.ChannelNotFoundEntity:
             if action is not None:
                 await audit(settings, path=path, status=404, detail={"action": action, "queue": args.queue, **choice})
@@ -789,9 +823,36 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
         await connection.close()
     if args.action == "purge":
         detail = {"action": action, "queue": args.queue, "purged": result["purged"]}
+        named = {"through": args.through.isoformat() if args.through else None, "count": args.count}
+        detail |= {key: value for key, value in named.items() if value is not None}
         await audit(settings, path=path, status=200, detail=detail)
         return result
+    if result.get("unvouched"):  # audited as the API answers a caller it does not let do it
+        detail = {"action": "dead_letters_replayed", "queue": args.queue, **choice}
+        detail |= {key: result[key] for key in ("replayed", "kept", "unvouched")}
+        await audit(settings, path=f"/cli/dead-letters/{args.queue}/replay", status=403, detail=detail)
+        raise not_vouched(args.queue, owner, result, settings)
     return await replayed(args, settings, result, choice)
+
+
+class NotVouched(Exception):
+    """`dead-letters replay` as a login that is not the queue's service's kept dead letters another user first
+    published (exit code 5): sent back as this login, their consumer would take it for their publisher and refuse
+    them; the service must replay them, asked as the gateway's broker user."""
+
+
+def not_vouched(queue: str, owner: str, result: dict[str, Any], settings: ServiceSettings) -> NotVouched:
+    """NotVouched naming the dead letters kept, who first published them, and what the command is missing."""
+    login = broker_user_of(settings.amqp_url)
+    publishers = ", ".join(f"{count} by {user!r}" for user, count in sorted(result["unvouched"].items()))
+    return NotVouched(
+        f"{sum(result['unvouched'].values())} dead letters of {queue} were not replayed (first published {publishers}):"
+        f" replayed as broker user {login!r}, their consumer would take {login!r} for their publisher and refuse them."
+        f" {owner} replays them as itself when asked over its RPC by the gateway's broker user, which this command"
+        f" uses when {GATEWAY_URL} is exported or this checkout's `make up` wrote it to {BROKER_CREDENTIALS};"
+        f" neither is here ({result['replayed']} others replayed, {result['kept'] - sum(result['unvouched'].values())}"
+        " others kept)"
+    )
 
 
 async def replayed(
@@ -925,6 +986,9 @@ def _answer(args: argparse.Namespace, settings: ServiceSettings) -> int:
         return 4
     except CallerNotAllowed as exc:
         sys.stderr.write(f"not allowed: {exc.said(f'{args.area} {args.action}')}\n")
+        return 5
+    except NotVouched as exc:
+        sys.stderr.write(f"not allowed: {exc}\n")
         return 5
     except Unavailable as exc:
         sys.stderr.write(f"unavailable: {exc}\n")

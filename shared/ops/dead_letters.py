@@ -11,25 +11,32 @@ they are read. Each message has a key in the listing (row_key: when it died, its
 is replayed alone even when the same event was dead-lettered twice. Replay: each message chosen is published
 again (same body, properties and headers, plus `x-chibo-replayed`) to the queue it died in, through the default
 exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
-deduplicate), never loses; those not chosen are given back at the end, as a listing gives them back.
-Purge: the queue's `queue.purge`.
+deduplicate), never loses; an acknowledgement that fails is marked (SentLetters), and the next replay removes that
+letter without sending it again; those not chosen are given back at the end, as a listing gives them back.
+Purge: the queue's `queue.purge`; or, naming what a listing showed (its newest death and its count), only those
+letters (purge_dead_letters), so a purge sent again deletes none that died since.
 """
 
 import asyncio
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import aio_pika
+import asyncpg
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
 from shared.consuming import ORIGIN_HEADERS, REPLAY_IDS_HEADER, REPLAYED_HEADER, Origin, origin_headers
+from shared.contracts.registry import OWNERS
+from shared.logs import get_logger
 from shared.ops import rfc3339
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
+
+log = get_logger(__name__)
 
 PREVIEW_CHARS = 500
 PEEK_MOST = 5_000
@@ -45,6 +52,55 @@ DELIVERY_LIMITS = {queue.name: queue.delivery_limit for queue in CONSUMER_QUEUES
 """Each consumer queue's delivery limit: how often the broker had delivered a message it dead-lettered there."""
 DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
+
+
+class SentLetters(Protocol):
+    """Where a replay marks a letter it sent back and could not remove (dead_letter_sent): none sends it twice."""
+
+    async def marked(self, queue: str) -> set[str]:
+        """The row keys of `queue`'s letters sent back and not removed."""
+        ...
+
+    async def mark(self, queue: str, key: str, replay_id: str | None) -> None:
+        """Mark a letter sent back (its copy confirmed) whose removal failed."""
+        ...
+
+    async def clear(self, queue: str, key: str) -> None:
+        """Forget a marked letter, once removed."""
+        ...
+
+
+class PgSentLetters:
+    """SentLetters in the service's `dead_letter_sent` table (shared/migrations), on an asyncpg pool or connection
+    whose search path is the service's schema; a schema without it (its service not started since) marks nothing."""
+
+    def __init__(self, db: asyncpg.Pool | asyncpg.Connection) -> None:
+        self._db = db
+
+    async def marked(self, queue: str) -> set[str]:
+        """The row keys of `queue`'s letters sent back and not removed."""
+        try:
+            rows = await self._db.fetch("SELECT letter_key FROM dead_letter_sent WHERE queue = $1", queue)
+        except asyncpg.UndefinedTableError:  # a schema its service has not migrated yet: nothing marked there
+            return set()
+        return {row["letter_key"] for row in rows}
+
+    async def mark(self, queue: str, key: str, replay_id: str | None) -> None:
+        """Mark a letter sent back (its copy confirmed) whose removal failed."""
+        try:
+            await self._db.execute(
+                "INSERT INTO dead_letter_sent (queue, letter_key, replay_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING",
+                queue,
+                key,
+                replay_id,
+            )
+        except asyncpg.UndefinedTableError:
+            log.warning("dead_letter_not_marked", queue=queue, key=key, reason="dead_letter_sent not migrated")
+
+    async def clear(self, queue: str, key: str) -> None:
+        """Forget a marked letter, once removed."""
+        await self._db.execute("DELETE FROM dead_letter_sent WHERE queue = $1 AND letter_key = $2", queue, key)
 
 
 class UnknownDeadLetterQueue(LookupError):
@@ -250,6 +306,7 @@ async def list_dead_letters(
     check_queue(queue)
     channel = await connection.channel()
     items: list[dict[str, Any]] = []
+    through: str | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
         total = declared.declaration_result.message_count or 0
@@ -259,11 +316,24 @@ async def list_dead_letters(
                 raise unsafe(queue)
             listing = sorted(await _peek(declared, readable), key=_order)
             page = listing[offset : offset + limit]
+            through = newest_death(listing)
             carried = (broker_version(connection) or (4,))[0] >= 4
             items = [describe(message, offset + index, carried_count=carried) for index, message in enumerate(page)]
     finally:
         await channel.close()  # every message taken goes back, unacknowledged
-    return {"queue": queue, "total": total, "offset": offset, "items": items}
+    return {"queue": queue, "total": total, "offset": offset, "items": items, "through": through}
+
+
+def newest_death(messages: Sequence[AbstractIncomingMessage]) -> str | None:
+    """When the last of `messages` died (RFC 3339), the high-water mark a purge of what a listing showed names
+    (purge_dead_letters `through`); None when none says when it died."""
+    deaths = [died for died in (_died_at(message) for message in messages) if died is not None]
+    return rfc3339(max(deaths)) if deaths else None
+
+
+def _died_at(message: AbstractIncomingMessage) -> datetime | None:
+    died = death_of(message)["died_at"]
+    return datetime.fromisoformat(died) if died else None
 
 
 async def replay_dead_letters(
@@ -275,18 +345,31 @@ async def replay_dead_letters(
     message_id: str | None = None,
     key: str | None = None,
     replay_id: str | None = None,
+    replayers: Collection[str] = (),
+    owners: Mapping[str, frozenset[str]] | None = None,
+    own_letters_only: bool = False,
+    sent: SentLetters | None = None,
 ) -> dict[str, Any]:
     """Publish dead letters back to the queue they died in (all, the first `limit`, those of one event id or AMQP
     message id, or the one row of the listing `key` names: that message once, not the other copies of its id);
     messages not chosen stay. `replay_id` names the replay (a web form's, the same when that form is sent again): each
     copy carries it (REPLAY_IDS_HEADER), and a dead letter already sent back by it (died again since) is kept, so the
-    same replay sent twice sends no letter back twice. Returns how many were replayed and kept."""
+    same replay sent twice sends no letter back twice. `replayers` and `owners` (service -> its broker users): the
+    operators' logins whose earlier replays a replay by the service vouches for (first_publisher).
+    `own_letters_only` (a login that is not the queue's service's: the command line as the broker admin): a letter
+    first published by another user is kept, not sent back as this login (its consumer would take this login for its
+    publisher and refuse it), and counted by that user in `unvouched`. Returns how many were replayed and kept (and
+    `unvouched` when some were). Each copy is confirmed before its letter is removed; when the removal then fails
+    (the channel or connection lost), the letter is marked in `sent` and the replay stops: a later one removes it
+    without sending it again (`removed`; `unremoved` counts those marked)."""
     if key is not None:
         limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
     login = connection_login(connection)
     channel = await connection.channel(publisher_confirms=True)
-    replayed = kept = 0
+    replayed = kept = removed = unremoved = 0
+    unvouched: dict[str, int] = {}
+    marked = await sent.marked(queue) if sent is not None else set()
     last_kept: AbstractIncomingMessage | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
@@ -309,29 +392,55 @@ async def replay_dead_letters(
                 and (message_id is None or message.message_id == message_id)
                 and (key is None or row_key(message) == key)
             )
-            if not origin or not chosen:
+            publisher = (
+                first_publisher(message, login, replayers=replayers, owners=owners) if login else message.user_id
+            )
+            foreign = own_letters_only and origin and chosen and publisher and publisher != login
+            if foreign:
+                unvouched[str(publisher)] = unvouched.get(str(publisher), 0) + 1
+            if not origin or not chosen or foreign:
                 kept += 1
                 last_kept = message
                 continue  # left unacknowledged until the end: given back now, `get` would hand it out again
+            letter = row_key(message)
+            if sent is not None and letter in marked:  # sent back before, its removal failed: removed, not sent again
+                await message.ack()
+                await sent.clear(queue, letter)
+                removed += 1
+                continue
             headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
             if replay_id is not None:
                 headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])
             if login:  # as its login, naming who first published it: the service replaying vouches for it
-                headers.update(origin_headers(Origin("", origin, first_publisher(message, login))))
+                headers.update(origin_headers(Origin("", origin, publisher)))
             await channel.default_exchange.publish(
                 message_copy(message, headers=headers, user_id=login),
                 routing_key=origin,
                 timeout=30,
             )
-            await message.ack()
             replayed += 1
-        if last_kept is not None:  # every one kept given back at once, as a listing gives them back (_peek)
+            try:
+                await message.ack()
+            except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+                # the copy is out: marked, a later replay removes the letter and does not send it again
+                log.warning("dead_letter_not_removed", queue=queue, key=letter, replay_id=replay_id, error=repr(exc))
+                if sent is not None:
+                    await sent.mark(queue, letter, replay_id)
+                unremoved += 1
+                break  # the channel is gone: the letters taken go back as it closes
+        if (
+            last_kept is not None and not unremoved
+        ):  # every one kept given back at once, as a listing gives them back (_peek)
             await last_kept.nack(multiple=True, requeue=True)
             await _returned(declared, kept)
     finally:
-        await channel.close()
-    return {"queue": queue, "replayed": replayed, "kept": kept}
+        if not channel.is_closed:
+            await channel.close()
+    result: dict[str, Any] = {"queue": queue, "replayed": replayed, "kept": kept}
+    result |= {"removed": removed} if removed else {}
+    result |= {"unremoved": unremoved} if unremoved else {}
+    return result | ({"unvouched": unvouched} if unvouched else {})
 
 
 REPLAY_IDS_KEPT = 16
@@ -351,17 +460,40 @@ def replayed_by(message: AbstractIncomingMessage, replay_id: str | None) -> bool
     return replay_id is not None and replay_id in replay_ids(message)
 
 
-def first_publisher(message: AbstractIncomingMessage, login: str) -> str | None:
+def first_publisher(
+    message: AbstractIncomingMessage,
+    login: str,
+    *,
+    replayers: Collection[str] = (),
+    owners: Mapping[str, frozenset[str]] | None = None,
+) -> str | None:
     """Who first published the message a dead letter keeps: the user its consumer named (ORIGIN_HEADERS) when the
     consumer wrote the letter as `login` (the same service replaying it: RabbitMQ vouches for that `user_id`), else
-    the letter's own `user_id` (the broker dead-letters a message with its properties)."""
+    the letter's own `user_id` (the broker dead-letters a message with its properties).
+
+    An operator's replay as one of `replayers` (CHIBO_SYSTEM_PUBLISHERS, the broker admin: the command line replayed
+    as the admin, straight to the queue, before it asked the service; its consumer then refused the copy naming the
+    admin) is vouched for as the event type's owner (`owners`, service -> its broker users): the admin, who may create
+    any broker user, is trusted with a replay as the system's seed is trusted with urn:chibo: sources. Only a copy
+    marked replayed (REPLAYED_HEADER) and published straight to a queue (no exchange) by them is: one the admin
+    published to chibo.events, or without the mark, stays the admin's."""
     headers = message.headers or {}
-    if message.user_id != login or ORIGIN_HEADERS[1] not in headers:
-        return message.user_id
-    named = headers.get(ORIGIN_HEADERS[2])
-    if isinstance(named, bytes):
-        return named.decode("utf-8", "replace")
-    return named if isinstance(named, str) else None
+    vouched = message.user_id == login or (message.user_id in replayers and REPLAYED_HEADER in headers)
+    if not vouched or ORIGIN_HEADERS[1] not in headers:
+        named, exchange = message.user_id, None
+    else:
+        named, exchange = (_header_text(headers.get(name)) for name in (ORIGIN_HEADERS[2], ORIGIN_HEADERS[0]))
+    if named in replayers and exchange == "" and REPLAYED_HEADER in headers and owners:
+        owner = OWNERS.get(str(describe(message, 0)["type"]))
+        users = sorted(owners.get(owner, ())) if owner else []
+        return users[0] if users else named
+    return named
+
+
+def _header_text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
 
 
 def connection_login(connection: AbstractConnection) -> str | None:
@@ -372,13 +504,38 @@ def connection_login(connection: AbstractConnection) -> str | None:
     return user if isinstance(user, str) and user else None
 
 
-async def purge_dead_letters(connection: AbstractConnection, queue: str) -> dict[str, Any]:
-    """Drop every message of a dead-letter queue; returns how many."""
+async def purge_dead_letters(
+    connection: AbstractConnection, queue: str, *, through: datetime | None = None, most: int | None = None
+) -> dict[str, Any]:
+    """Drop the messages of a dead-letter queue; returns how many were dropped and kept. With neither `through` nor
+    `most`, every one (`queue.purge`). Otherwise only what a listing showed: letters that died at or before `through`
+    (its newest death, newest_death; one that says not when it died counts as before) and at most `most` of them (its
+    count), oldest death first; the others are given back. Sent again after it was done (a form resent after a
+    timeout), it drops none of the letters that died since, which the operator was never shown."""
     check_queue(queue)
     channel = await connection.channel()
     try:
         declared = await channel.declare_queue(queue, passive=True)
-        result = await declared.purge()
+        if through is None and most is None:
+            result = await declared.purge()
+            return {"queue": queue, "purged": int(getattr(result, "message_count", 0) or 0)}
+        waiting = declared.declaration_result.message_count or 0
+        if waiting and not await peek_is_safe(connection, queue):
+            raise unsafe(queue)  # those kept are given back: each return counts
+        taken: list[AbstractIncomingMessage] = []
+        for _ in range(waiting):
+            message = await declared.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            taken.append(message)
+        shown = [m for m in taken if through is None or (_died_at(m) or through) <= through]
+        dropped = sorted(shown, key=_order)[: most if most is not None else len(shown)]
+        for message in dropped:
+            await message.ack()
+        kept = [message for message in taken if message not in dropped]
+        if kept:  # every one kept given back at once, as a listing gives them back (_peek)
+            await max(kept, key=lambda message: message.delivery_tag or 0).nack(multiple=True, requeue=True)
+            await _returned(declared, len(kept))
     finally:
         await channel.close()
-    return {"queue": queue, "purged": int(getattr(result, "message_count", 0) or 0)}
+    return {"queue": queue, "purged": len(dropped), "kept": len(kept)}

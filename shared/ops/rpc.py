@@ -5,16 +5,24 @@ Dead letters are worked on a connection of the service's own (its broker user is
 consumers'. Every change is logged with the service, the queue or row, and what it did.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractConnection
 
+from shared.config import ServiceSettings
 from shared.contracts import ops_rpc as ops
 from shared.logs import get_logger
-from shared.ops.dead_letters import UnsafeToRead, list_dead_letters, purge_dead_letters, replay_dead_letters
+from shared.ops.dead_letters import (
+    PgSentLetters,
+    SentLetters,
+    UnsafeToRead,
+    list_dead_letters,
+    purge_dead_letters,
+    replay_dead_letters,
+)
 from shared.ops.outbox import drop_parked, list_parked, outbox_health, replay_parked
 from shared.ops.unrouted import NoUnroutedWatch, return_unrouted
 from shared.rpc import RpcError, RpcMethods
@@ -33,10 +41,15 @@ def add_dead_letter_methods(
     catalog: ops.OpsCatalog,
     *,
     connect: Callable[[], Awaitable[AbstractConnection]],
+    replayers: Sequence[str] = (),
+    owners: Mapping[str, frozenset[str]] | None = None,
+    sent: SentLetters | None = None,
 ) -> None:
     """Answer list/replay/purge of the service's own dead-letter queues (another name is not_found, naming `queue`)
     and the return of its unrouted copies (shared.ops.unrouted, vouched as the service's own);
-    `connect` opens a broker connection that is closed after each call."""
+    `connect` opens a broker connection that is closed after each call; `replayers` and `owners` (service -> its broker
+    users) vouch for the operators' earlier replays, `sent` keeps the letters a replay sent back and could not remove
+    (replay_dead_letters)."""
     owned = dead_letter_queues_of(catalog.service)
 
     def check(queue: str) -> str:
@@ -75,6 +88,9 @@ def add_dead_letter_methods(
                 message_id=request.message_id,
                 key=request.key,
                 replay_id=request.replay_id,
+                replayers=replayers,
+                owners=owners,
+                sent=sent,
             )
         )
         log.info(
@@ -87,13 +103,24 @@ def add_dead_letter_methods(
             key=request.key,
             replay_id=request.replay_id,
             limit=request.limit,
+            removed=result.get("removed", 0),
+            unremoved=result.get("unremoved", 0),
         )
         return result
 
     async def purge(request: ops.PurgeDeadLetters) -> dict[str, Any]:
         queue = check(request.queue)
-        result = await on(lambda connection: purge_dead_letters(connection, queue))
-        log.warning("dead_letters_purged", queue=queue, purged=result["purged"])
+        result = await on(
+            lambda connection: purge_dead_letters(connection, queue, through=request.through, most=request.most)
+        )
+        log.warning(
+            "dead_letters_purged",
+            queue=queue,
+            purged=result["purged"],
+            kept=result.get("kept", 0),
+            through=request.through.isoformat() if request.through else None,
+            most=request.most,
+        )
         return result
 
     async def return_(request: ops.ReturnUnrouted) -> dict[str, Any]:
@@ -158,7 +185,17 @@ def add_outbox_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: as
     methods.add(catalog.drop_parked_row, drop)
 
 
-def add_ops_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: asyncpg.Pool, amqp_url: str) -> None:
-    """Both sets for a service: its dead letters (over its own broker credentials) and its outbox (its schema)."""
-    add_dead_letter_methods(methods, catalog, connect=lambda: aio_pika.connect(amqp_url, timeout=10))
+def add_ops_methods(
+    methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: asyncpg.Pool, settings: ServiceSettings
+) -> None:
+    """Both sets for a service: its dead letters (over its own broker credentials; the operators' earlier replays
+    vouched for as CHIBO_SYSTEM_PUBLISHERS' and the event's owner's: first_publisher) and its outbox (its schema)."""
+    add_dead_letter_methods(
+        methods,
+        catalog,
+        connect=lambda: aio_pika.connect(settings.amqp_url, timeout=10),
+        replayers=tuple(settings.system_publishers),
+        owners=settings.event_publishers_of(),
+        sent=PgSentLetters(pool),
+    )
     add_outbox_methods(methods, catalog, pool=pool, schema=catalog.service)

@@ -13,7 +13,13 @@ from typing import Any
 import aio_pika
 import pytest
 
-from shared.ops.dead_letters import broker_version, list_dead_letters, peek_is_safe, replay_dead_letters
+from shared.ops.dead_letters import (
+    broker_version,
+    list_dead_letters,
+    peek_is_safe,
+    purge_dead_letters,
+    replay_dead_letters,
+)
 from shared.topology import (
     DEAD_LETTER_ARGUMENTS,
     DEAD_LETTER_EXCHANGE,
@@ -236,3 +242,89 @@ async def test_the_same_replay_sent_twice_sends_a_letter_back_once_though_it_die
     headers = await died_again()
     assert (headers["x-chibo-replay-ids"], headers["x-chibo-replayed"]) == ("form-1 form-2", 2)
     await (await channel.declare_queue(DLQ, passive=True)).purge()
+
+
+async def died_at(connection: aio_pika.abc.AbstractConnection, event_id: str, when: datetime) -> None:
+    """A dead letter a consumer wrote itself at `when` (its AMQP timestamp: when it died)."""
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
+            headers={"x-first-death-queue": NOTIFICATIONS_EVENTS.name, "x-first-death-reason": "rejected"},
+            message_id=event_id,
+            timestamp=when,
+        ),
+        routing_key=DLQ,
+    )
+    await channel.close()
+
+
+async def test_a_purge_naming_what_a_listing_showed_sent_again_deletes_none_that_died_since(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """A purge resent after a timeout deleted whatever the queue held then: letters that died after the operator
+    looked, which they were never shown."""
+    shown = [random_id("shown") for _ in range(3)]
+    for index, event_id in enumerate(shown):
+        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+    listing = await list_dead_letters(connection, DLQ)
+    assert listing["total"] == 3 and listing["through"] == "2026-12-05T08:00:02+00:00", listing
+    through, count = datetime.fromisoformat(listing["through"]), listing["total"]
+    later = random_id("later")
+    await died_at(connection, later, datetime(2026, 12, 5, 8, 0, 30, tzinfo=UTC))
+
+    first = await purge_dead_letters(connection, DLQ, through=through, most=count)
+    again = await purge_dead_letters(connection, DLQ, through=through, most=count)
+
+    assert (first["purged"], first["kept"], again["purged"], again["kept"]) == (3, 1, 0, 1)
+    left = await list_dead_letters(connection, DLQ)
+    assert [item["event_id"] for item in left["items"]] == [later]
+    assert (await purge_dead_letters(connection, DLQ))["purged"] == 1  # named nothing: all of it, as before
+
+
+class FakeSentLetters:
+    """SentLetters in memory: queue -> the row keys of letters sent back and not removed."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, set[str]] = {}
+
+    async def marked(self, queue: str) -> set[str]:
+        """The row keys marked for `queue`."""
+        return set(self.keys.get(queue, set()))
+
+    async def mark(self, queue: str, key: str, replay_id: str | None) -> None:
+        """Mark one letter."""
+        self.keys.setdefault(queue, set()).add(key)
+
+    async def clear(self, queue: str, key: str) -> None:
+        """Forget one letter."""
+        self.keys.get(queue, set()).discard(key)
+
+
+async def test_a_letter_sent_back_whose_removal_failed_is_removed_by_the_next_replay_not_sent_again(
+    connection: aio_pika.abc.AbstractConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The copy was confirmed, then the channel was lost before the letter's removal: the letter stayed, and the next
+    replay sent it again, so the operator saw it twice (its consumer dropped the second copy by its id)."""
+    event_id = random_id("lost-ack")
+    await dead_letter(connection, event_id)
+    real_ack = aio_pika.IncomingMessage.ack
+
+    async def channel_lost(message: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        monkeypatch.setattr(aio_pika.IncomingMessage, "ack", real_ack)  # once
+        await message.channel.close()
+        raise aio_pika.exceptions.ChannelInvalidStateError("the channel was lost")
+
+    monkeypatch.setattr(aio_pika.IncomingMessage, "ack", channel_lost)
+    sent = FakeSentLetters()
+    first = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
+    assert (first["replayed"], first.get("unremoved")) == (1, 1), first
+    second = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
+
+    assert second == {"queue": DLQ, "replayed": 0, "kept": 0, "removed": 1}
+    channel = await connection.channel()
+    assert (await channel.declare_queue(DLQ, passive=True)).declaration_result.message_count == 0
+    origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
+    assert origin.declaration_result.message_count == 1  # one copy sent back, not two
+    assert await sent.marked(DLQ) == set()

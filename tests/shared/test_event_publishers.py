@@ -30,7 +30,7 @@ from services.evaluation.bootstrap import create_app
 from services.evaluation.config import Settings as EvaluationSettings
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings as NotificationsSettings
-from shared.config import publishers_by_owner
+from shared.config import broker_user_of, publishers_by_owner
 from shared.consuming import Publishers, check_unchanged, origin_of, publisher_refusal
 from shared.contracts.meetings import MeetingScheduled, OrgUnitUpserted
 from shared.db import apply_migrations, create_pool, migration_files
@@ -85,6 +85,7 @@ async def system(
     evaluation = EvaluationSettings(
         amqp_url=credentials["evaluation"],
         database_url=database_url,
+        system_publishers=[broker_user_of(amqp_url)],  # the broker admin, as make up exports it to every process
         http_port=free_port(),
         relay_poll_seconds=0.2,
         broker_user_prefix=broker_users.prefix,
@@ -93,6 +94,7 @@ async def system(
     notifications = NotificationsSettings(
         amqp_url=credentials["notifications"],
         database_url=database_url,
+        system_publishers=[broker_user_of(amqp_url)],  # the broker admin, as make up exports it to every process
         http_port=free_port(),
         smtp_port=free_port(),  # nothing here mails: a meeting of a cell without members
         relay_poll_seconds=0.2,

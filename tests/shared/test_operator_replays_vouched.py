@@ -16,8 +16,10 @@ from typing import Any
 import aio_pika
 import pytest
 
+from shared.config import broker_user_of
+from shared.consuming import ORIGIN_HEADERS, REPLAYED_HEADER
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE
-from shared.topology import EVALUATION_FACTS, UNROUTED_EXCHANGE
+from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE, UNROUTED_EXCHANGE
 from tests.shared.test_broker_permissions import BrokerUsers, broker_users, credentials  # noqa: F401 (fixtures)
 from tests.shared.test_event_publishers import cells_held, dead_reasons, scheduled, system  # noqa: F401 (fixture)
 from tests.shared.test_ops_cli import audit_rows_since, last_audit_row
@@ -137,6 +139,110 @@ async def test_unrouted_copies_returned_by_the_admins_command_line_are_judged_by
     reasons = await eventually(lambda: refused_as(system, forged, "guest"), timeout=60)
     assert all(key in reason for reason in reasons), reasons
     assert await evaluation_cell(database_url, forged) is None
+
+
+async def test_the_admins_command_line_without_the_gateways_credentials_refuses_naming_them(
+    system: dict[str, Any],  # noqa: F811
+    broker_users: BrokerUsers,  # noqa: F811
+    credentials: dict[str, str],  # noqa: F811
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beside per-process users with no CHIBO_AMQP_URL_GATEWAY (nor var/broker-credentials.env) the command line
+    replayed the letters itself, as the admin: their consumer refused each, naming the admin."""
+    monkeypatch.delenv("CHIBO_AMQP_URL_GATEWAY", raising=False)
+    monkeypatch.setenv("CHIBO_BROKER_USER_PREFIX", broker_users.prefix)
+    cell = random_id("cb-nogw")
+    genuine = f"{cell}-genuine"
+    died = {"x-first-death-queue": EVALUATION_FACTS.name, "x-first-death-reason": "rejected"}
+    dlq = EVALUATION_FACTS.dead_letter_queue
+    await publish(credentials["meetings"], "", dlq, scheduled(genuine, cell, day=20), user_id=meetings_user(), **died)
+
+    result = await asyncio.to_thread(run_ops, system["admin"], database_url, "dead-letters", "replay", "--queue", dlq)
+    assert result.returncode == 5, (result.returncode, result.stderr)
+    said = result.stderr.splitlines()[-1]
+    assert "CHIBO_AMQP_URL_GATEWAY" in said and "var/broker-credentials.env" in said, said
+    assert f"by {meetings_user()!r}" in said and "evaluation replays them" in said, said
+    assert await refused_as(system, genuine, "guest") is None
+    assert await dead_reasons(system["admin"], dlq, genuine), "the letter stays where it was"
+
+    monkeypatch.setenv("CHIBO_AMQP_URL_GATEWAY", credentials["gateway"])
+    await asyncio.to_thread(cli, system, database_url, "dead-letters", "replay", "--queue", dlq)
+
+    async def applied() -> bool:
+        return await evaluation_cell(database_url, genuine) == cell
+
+    await eventually(applied, timeout=60)
+
+
+async def test_letters_the_admins_command_line_replayed_itself_before_it_asked_the_service_are_applied_now(
+    system: dict[str, Any],  # noqa: F811
+    credentials: dict[str, str],  # noqa: F811
+    database_url: str,
+    as_make_up: None,
+) -> None:
+    """Between the publisher check (5bd3426d) and the replay through the service (e9ac039a) the command line replayed
+    as the admin, straight to the queue: evaluation refused each copy naming the admin, and a replay through it now
+    named the admin again. A copy the admin published to chibo.events stays the admin's."""
+    cell = random_id("cb-between")
+    written, rejected, forged = f"{cell}-written", f"{cell}-rejected", f"{cell}-forged"
+    dlq, admin = EVALUATION_FACTS.dead_letter_queue, broker_user_of(system["admin"])
+    died = {"x-first-death-queue": EVALUATION_FACTS.name, "x-first-death-reason": "rejected", REPLAYED_HEADER: 1}
+    refusal = f"user_id: broker user {admin!r} may not publish meeting.scheduled.v1; not applied"
+    # evaluation's own letter of the refused copy (dead_letter_delivery): as its user, naming the admin's replay
+    straight = {ORIGIN_HEADERS[0]: "", ORIGIN_HEADERS[1]: EVALUATION_FACTS.name, ORIGIN_HEADERS[2]: admin}
+    await publish(
+        credentials["evaluation"],
+        "",
+        dlq,
+        scheduled(written, cell, day=20),
+        user_id=evaluation_user(),
+        **died,
+        **straight,
+        **{"x-chibo-reason": refusal},
+    )
+    # the broker's (the copy rejected as it came): the admin's copy with the origin it named
+    claimed = {ORIGIN_HEADERS[0]: "", ORIGIN_HEADERS[1]: EVALUATION_FACTS.name, ORIGIN_HEADERS[2]: meetings_user()}
+    await publish(system["admin"], "", dlq, scheduled(rejected, cell, day=21), user_id=admin, **died, **claimed)
+    # a copy the admin published to chibo.events, replayed since: the admin's own
+    published = {
+        ORIGIN_HEADERS[0]: EVENTS_EXCHANGE,
+        ORIGIN_HEADERS[1]: "meeting.scheduled.v1",
+        ORIGIN_HEADERS[2]: admin,
+    }
+    await publish(
+        credentials["evaluation"],
+        "",
+        dlq,
+        scheduled(forged, cell, day=22),
+        user_id=evaluation_user(),
+        **died,
+        **published,
+        **{"x-chibo-reason": refusal},
+    )
+
+    await asyncio.to_thread(cli, system, database_url, "dead-letters", "replay", "--queue", dlq)
+
+    async def applied() -> bool:
+        return (
+            await evaluation_cell(database_url, written) == cell
+            and await evaluation_cell(database_url, rejected) == cell
+        )
+
+    await eventually(applied, timeout=60)
+
+    async def refused_again() -> list[str] | None:
+        reasons = await dead_reasons(system["admin"], dlq, forged)
+        return [reason for reason in reasons if "user_id:" in reason and reason != refusal] or None
+
+    reasons = await eventually(refused_again, timeout=60)
+    assert all(f"'{admin}'" in reason for reason in reasons), reasons
+    assert await evaluation_cell(database_url, forged) is None
+
+
+def evaluation_user() -> str:
+    """Evaluation's broker user (`<prefix>evaluation`), as the exported prefix names it."""
+    return f"{os.environ['CHIBO_BROKER_USER_PREFIX']}evaluation"
 
 
 def meetings_user() -> str:

@@ -10,7 +10,7 @@ from services.notifications.domain.model import preference_fault
 from shared.contracts.notifications_rpc import SetPreferences
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, parse_envelope
-from shared.web_address import address_problem, browser_uri
+from shared.web_address import address_problem, browser_uri, mail_key
 from tests.shared.test_envelope import envelope
 
 IRIS = [
@@ -191,3 +191,32 @@ def test_a_webhook_address_with_credentials_is_refused() -> None:
 )
 def test_the_uri_a_browser_opens_has_an_idna_host_and_a_percent_encoded_rest(address: str, uri: str | None) -> None:
     assert browser_uri(address) == uri
+
+
+IDNA_DOTS = ["\u3002", "\uff0e", "\uff61"]
+"""The ideographic full stop and its fullwidth and halfwidth forms, which UTS #46 reads as `.` (as browsers do)."""
+
+
+def member(email: str) -> dict[str, Any]:
+    """member.upserted.v1 of one member with the e-mail address `email`."""
+    data = {"id": "p1", "full_name": "Nguyễn Văn A", "cell_id": "c1", "status": "official", "email": email}
+    return envelope("member.upserted.v1", data)
+
+
+@pytest.mark.parametrize("dot", IDNA_DOTS)
+def test_an_address_whose_host_has_an_idna_dot_equivalent_is_stored_with_dots(dot: str) -> None:
+    """`ví-dụ。vn` was kept as written: the same host as `ví-dụ.vn` stored as another text, wherever it was read."""
+    document = read_event(parse_envelope(json.dumps(published(f"https://ví-dụ{dot}vn/a{dot}b.pdf"))))
+    assert document.data.model_dump()["items"][0]["url"] == f"https://ví-dụ.vn/a{dot}b.pdf"
+    request = SetPreferences(recipient_id="p1", channels=["webhook"], webhook_url=f"https://tin-nhắn{dot}vn/hook")
+    assert request.webhook_url == "https://tin-nhắn.vn/hook"
+    person = read_event(parse_envelope(json.dumps(member(f"a@mail{dot}ví-dụ{dot}vn"))))
+    assert person.data.model_dump()["email"] == "a@mail.ví-dụ.vn"
+    assert mail_key(f" A@Mail{dot}VÍ-DỤ{dot}vn ") == mail_key("a@mail.ví-dụ.vn")
+
+
+def test_an_email_domain_idna_cannot_encode_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(member("a@mail.ví_dụ\u3002vn"))))
+    assert caught.value.field == "data.email"
+    assert "the domain 'mail.ví_dụ.vn' is not a host name" in caught.value.reason, caught.value.reason

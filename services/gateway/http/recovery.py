@@ -7,9 +7,10 @@ audits each change (`audit_detail`) and logs it (`operator_action`).
 """
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
@@ -182,17 +183,25 @@ def chosen_by_id(choice: dict[str, Any]) -> tuple[str, str] | None:
 @router.post(
     "/dead-letters/{queue}/purge", response_model=DeadLetterPurgeRead, dependencies=[Depends(PURGE_DEAD_LETTERS)]
 )
-async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller, state: State) -> DeadLetterPurgeRead:
-    """Drop every message of a dead-letter queue (for good: list them first)."""
+async def purge_dead_letters(
+    queue: QueuePath,
+    request: Request,
+    caller: Caller,
+    state: State,
+    through: Annotated[datetime | None, Query()] = None,
+    count: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> DeadLetterPurgeRead:
+    """Drop the messages of a dead-letter queue (for good: list them first): all of them, or only those a listing
+    showed: `through` its newest death (the listing's `through`), `count` at most (its total), so the same purge sent
+    again deletes none that died since."""
     PURGE_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
-    reply = await found(
-        acting(state.rpc.call(CATALOGS[service].purge_dead_letters(queue=queue)), PURGE_UNANSWERED),
-        "dead-letter queue",
-        queue,
-    )
-    _acted(request, caller, "dead_letters_purged", queue=queue, purged=reply.purged)
-    return DeadLetterPurgeRead(queue=queue, service=service, purged=reply.purged)
+    asked = CATALOGS[service].purge_dead_letters(queue=queue, through=through, most=count)
+    reply = await found(acting(state.rpc.call(asked), PURGE_UNANSWERED), "dead-letter queue", queue)
+    named = {"through": through.isoformat() if through else None, "count": count}
+    detail = {key: value for key, value in named.items() if value is not None}
+    _acted(request, caller, "dead_letters_purged", queue=queue, purged=reply.purged, kept=reply.kept, **detail)
+    return DeadLetterPurgeRead(queue=queue, service=service, purged=reply.purged, kept=reply.kept)
 
 
 # ---- parked outbox rows ------------------------------------------------------------------------

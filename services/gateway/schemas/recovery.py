@@ -3,6 +3,7 @@
 What a service answers is its RPC reply model subclassed under the API's name, so each field is declared once.
 """
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -28,6 +29,9 @@ class DeadLetterListRead(BaseModel):
     total: int
     offset: int
     items: list[DeadLetterRead]
+    through: datetime | None = None
+    """When the newest letter of the queue's listing died: a purge naming it (`through`, with `count` the total)
+    deletes only the letters listed then, not any that died since."""
 
 
 class DeadLetterReplayCreate(CreateModel):
@@ -51,11 +55,12 @@ class DeadLetterReplayRead(BaseModel):
 
 
 class DeadLetterPurgeRead(BaseModel):
-    """How many dead letters were dropped."""
+    """How many dead letters were dropped, and how many kept (died after the `through` the purge named)."""
 
     queue: str
     service: ServiceName
     purged: int
+    kept: int = 0
 
 
 class OutboxStatusRead(ops.OutboxStatusReply):

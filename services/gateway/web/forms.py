@@ -166,6 +166,8 @@ HIDDEN_FIELDS = {
     "event_id": N_("Event code"),
     "message_id": N_("Message code"),
     "key": N_("Dead letter code"),
+    "through": N_("Newest dead letter listed"),
+    "count": N_("Number of dead letters listed"),
     "service": N_("Service"),
     "id": N_("Outbox row"),
     "source": N_("Event source"),

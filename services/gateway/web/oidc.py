@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from services.gateway.config import GatewaySettings
+from shared.web_address import mail_key
 
 FLOW_COOKIE = "chibo_oidc"
 FLOW_MINUTES = 10
@@ -67,7 +68,7 @@ def client(settings: GatewaySettings) -> Any:
 def identity_of(claims: dict[str, Any]) -> Identity:
     """The identity in a verified ID token's claims: `sub`, and `email` when `email_verified` is true."""
     email = claims.get("email") if claims.get("email_verified") is True else None
-    return Identity(subject=str(claims["sub"]), email=str(email).strip().lower() if email else None)
+    return Identity(subject=str(claims["sub"]), email=mail_key(str(email)) if email else None)
 
 
 def _digest(value: str) -> str:
@@ -87,7 +88,7 @@ class OidcStore:
             " SET subject = EXCLUDED.subject, email = EXCLUDED.email, updated_at = now()",
             sub,
             subject,
-            email.strip().lower() if email else None,
+            mail_key(email) if email else None,
         )
 
     async def account_for(self, identity: Identity) -> str | None:

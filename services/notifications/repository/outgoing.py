@@ -14,13 +14,14 @@ from services.notifications.domain.settings import RETRACTED_WHEN_CANCELLED, UNE
 from services.notifications.secrets import SecretBox, UnreadableSecret
 from services.notifications.templates import with_greeting
 from shared.logs import get_logger
+from shared.web_address import mail_key
 
 log = get_logger(__name__)
 
 
 def mail_address_key(address: str) -> str:
-    """An e-mail address as the one-mail-per-address rule compares it: trimmed, lower-cased."""
-    return address.strip().lower()
+    """An e-mail address as the one-mail-per-address rule compares it (shared.web_address.mail_key)."""
+    return mail_key(address)
 
 
 DEAD_HOLDERS = (

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -248,11 +249,12 @@ PURGE_PERHAPS_DONE = (
     N_("Perhaps already deleted"),
     N_(
         "The deletion was sent, but the system did not answer in time, so the dead letters may already have been"
-        " deleted. Open the operations page again and check the queue before sending it again: sent again, it deletes"
-        " every dead letter the queue holds at that moment, including any that arrived since."
+        " deleted. Open the operations page again and check the queue: sent again, it deletes only the dead letters"
+        " the page listed when it was shown, never one that died since."
     ),
 )
-"""The title and note of the purge's form sent and not answered: a purge sent again is another deletion."""
+"""The title and note of the purge's form sent and not answered: the form names the letters it showed (their newest
+death and their count), so sent again it deletes none that died since (shared.ops.dead_letters.purge_dead_letters)."""
 BACK_TO_PAGE = (PAGE, N_("Back to the operations page"))
 """Where an action's form drawn again leads back to: the page whose lists tell whether it was done."""
 REASON = {"reason": N_("Reason")}
@@ -260,8 +262,8 @@ FREE_REASON = frozenset(REASON)
 """The reason, the one input of the page's forms a person types: free text (forms.FormLabels.free)."""
 PURGE_FORM = forms.FormLabels(
     choices={"confirm": N_("The box confirming the deletion")},
-    hidden=frozenset({"csrf", "queue"}),
-    order=("csrf", "queue", "confirm", "purge"),
+    hidden=frozenset({"csrf", "queue", "through", "count"}),
+    order=("csrf", "queue", "through", "count", "confirm", "purge"),
     unanswered=PURGE_PERHAPS_DONE,
     back=BACK_TO_PAGE,
 )
@@ -687,13 +689,31 @@ async def replay_dead_letters(request: Request, viewer: FormViewer, state: State
 @router.post("/operations/dead-letters/purge")
 @on_page
 async def purge_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
-    """Delete every message of a dead-letter queue, once the operator ticked that they understand."""
+    """Delete the dead letters of a queue the page listed (not any that died since), once the operator ticked that
+    they understand."""
     _operator(viewer)
     form = await posted_form(request, PURGE_FORM)
     if form.get("confirm") != "yes":
         return await _page(request, viewer, state, errors={"purge": _("Tick the box to confirm the deletion.")})
-    reply = await recovery.purge_dead_letters(_queue(form), request, viewer.principal, state)
+    through, count = _shown(form)
+    reply = await recovery.purge_dead_letters(
+        _queue(form), request, viewer.principal, state, through=through, count=count
+    )
     return _done(request, "purged", count=reply.purged)
+
+
+def _shown(form: Any) -> tuple[datetime | None, int | None]:
+    """The letters a purge form was shown with: the newest death listed and their count (None, None: a form without
+    them, the queue not read letter by letter); Refused (422) naming the field when one is not the page's."""
+    through, count = forms.text(form, "through"), forms.text(form, "count")
+    try:
+        moment = datetime.fromisoformat(through) if through else None
+    except ValueError:
+        moment = None
+    if (through and (moment is None or moment.tzinfo is None)) or (count and not is_ascii_number(count)):
+        field = "through" if through and (moment is None or moment.tzinfo is None) else "count"
+        raise Refused(forms.hidden_refused(field), 422)
+    return moment, int(count) if count else None
 
 
 def _service(form: Any) -> Any:
