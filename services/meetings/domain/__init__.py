@@ -338,6 +338,20 @@ def members_at(cell_id: str, at: datetime, histories: Mapping[str, Sequence[Memb
     return found
 
 
+def members_during(
+    cell_id: str, since: datetime, until: datetime, histories: Mapping[str, Sequence[MemberVersion]]
+) -> list[str]:
+    """The ids among `histories` that the snapshots put in `cell_id` at some moment from `since` to `until`: at
+    `since` (members_at) or from a version taking effect after it and not after `until`, in the order given (a
+    period's members: one removed or moved away during it was a member of it)."""
+    found = []
+    for member_id, versions in histories.items():
+        moments = [since, *(v.effective_at for v in versions if since < v.effective_at <= until)]
+        if any((where := cell_on(versions, moment)) is not None and where.cell_id == cell_id for moment in moments):
+            found.append(member_id)
+    return found
+
+
 def check_assessor_monitor(*, assigned: bool, person_id: str, cell_id: str, source: str) -> None:
     """An assessment as upper_monitor naming a person (`data.assessor.person_id`) needs that person assigned to follow
     the meeting's cell (`assigned`: a monitor.assigned.v1 of (person, cell) is stored): DOMAIN.md has the upper-level
