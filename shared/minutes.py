@@ -2,23 +2,27 @@
 minutes are read and adopted; CONTRACT.md: minutes are snapshots, the latest `time` wins, the same state whatever
 the arrival order).
 
-An adoption (`minutes.approved.v1`) adopts the minutes in force at it: the latest snapshot issued at most CLOCK_SKEW
-after it. Minutes issued later void it only when they say something else: a feed re-sending the same snapshot with a
-later `time` (the member handbook's periodic resend) leaves the adoption standing. "Say the same" is the content key:
+An adoption (`minutes.approved.v1`) adopts the text stored when it was adopted: the latest snapshot issued (`time`) not
+after it, its second counted whole (feeds send times to the second: a secretary's minutes and a handbook's adoption
+sent the same second are one moment), or, when every snapshot was issued after it (a sender's clock behind ours), the
+earliest, the first text there was to adopt. Whenever the stored text changes after that (a snapshot with another
+content key replaces it, newest `time` winning, whatever the route) the adoption is void until a newer one; the same
+text sent again (a feed's periodic resend with a later `time`) or an older snapshot that does not replace the stored
+one leaves it standing. There is no clock allowance beyond the second: a trial's changed conclusions sent 25 seconds
+after the adoption were taken as adopted under a 15-minute one. "Say the same" is the content key:
 the minutes' `data` (every field; the event's own id, source and time are no part of it), instants compared as
 instants and tasks in any order. Each service keeps every snapshot's key in its table `minutes_content` (meeting_id,
 version_time, version_ns, version_id, content_key), whatever order they arrive in, so either order ends the same.
 """
 
 import hashlib
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from pydantic_core import to_json
 
 from shared.contracts.meetings import MinutesSubmitted
-from shared.plausible import CLOCK_SKEW_SQL
 
 INSTANTS = ("started_at", "ended_at")
 """The minutes' moments, compared as instants (the same moment at another offset is the same text)."""
@@ -36,23 +40,47 @@ def minutes_content_key(data: MinutesSubmitted | Mapping[str, Any]) -> str:
     return hashlib.sha256(to_json(dumped)).hexdigest()
 
 
+V = TypeVar("V", bound=tuple[Any, ...])
+
+ADOPTION_GRAIN = timedelta(seconds=1)
+"""The adoption's moment counts whole to this grain: minutes issued within its second are the text it adopted."""
+
+
+def adopted_until(approval_time: datetime) -> datetime:
+    """The first moment after the adoption at `approval_time` (its second counted whole): minutes issued before it
+    are the ones it may have adopted."""
+    return approval_time.replace(microsecond=0) + ADOPTION_GRAIN
+
+
+def adopted_version(versions: Iterable[V], approval_time: datetime) -> V | None:
+    """Of the minutes' versions (tuples led by their `time`), the one the adoption at `approval_time` adopted: the
+    latest issued before adopted_until, else the earliest; None without any (adopted_key_sql in SQL)."""
+    ordered = sorted(versions)
+    before = [version for version in ordered if version[0] < adopted_until(approval_time)]
+    return before[-1] if before else (ordered[0] if ordered else None)
+
+
+def adopted_key_sql(*, meeting_id: str, approval_time: str) -> str:
+    """SQL: the content key of the minutes the adoption at `approval_time` adopted (adopted_version), NULL without."""
+    until = f"(date_trunc('second', {approval_time}) + interval '1 second')"
+    select = f"SELECT a.content_key FROM minutes_content a WHERE a.meeting_id = {meeting_id}"
+    latest_before = (
+        f"{select} AND a.version_time < {until} ORDER BY a.version_time DESC, a.version_ns DESC, a.version_id DESC"
+    )
+    earliest = f"{select} ORDER BY a.version_time, a.version_ns, a.version_id"
+    return f"COALESCE(({latest_before} LIMIT 1), ({earliest} LIMIT 1))"
+
+
 def adoption_in_force_sql(
     *, meeting_id: str, approval_time: str, minutes_time: str, minutes_ns: str, minutes_id: str
 ) -> str:
     """SQL: whether the adoption stored at `approval_time` (an expression, NULL without one) stands over the stored
     minutes whose version is (`minutes_time`, `minutes_ns`, `minutes_id`) (NULL without minutes): adopted, and the
-    minutes issued at most CLOCK_SKEW after it or saying what the minutes in force at it said (their content key in
-    `minutes_content`; meetings' domain.adoption_in_force is the same rule). NULL counts as not in force."""
-    at_adoption = (
-        f"(SELECT a.content_key FROM minutes_content a WHERE a.meeting_id = {meeting_id}"
-        f" AND a.version_time <= {approval_time} + {CLOCK_SKEW_SQL}"
-        " ORDER BY a.version_time DESC, a.version_ns DESC, a.version_id DESC LIMIT 1)"
-    )
+    stored minutes saying what the text it adopted said (their content keys in `minutes_content`, adopted_key_sql;
+    meetings' domain.adoption_in_force is the same rule). NULL counts as not in force."""
     stored = (
         f"(SELECT s.content_key FROM minutes_content s WHERE s.meeting_id = {meeting_id}"
         f" AND (s.version_time, s.version_ns, s.version_id) = ({minutes_time}, {minutes_ns}, {minutes_id}))"
     )
-    return (
-        f"({approval_time} IS NOT NULL AND ({minutes_time} IS NULL"
-        f" OR {minutes_time} <= {approval_time} + {CLOCK_SKEW_SQL} OR {stored} = {at_adoption}))"
-    )
+    at_adoption = adopted_key_sql(meeting_id=meeting_id, approval_time=approval_time)
+    return f"({approval_time} IS NOT NULL AND ({minutes_time} IS NULL OR {stored} = {at_adoption}))"

@@ -26,9 +26,6 @@ exist for Python, 0001-01-01T00:00:00+07:00 is in year 0 in UTC)."""
 CLOCK_SKEW = timedelta(minutes=15)
 """An event's `time` is at most this far ahead of the receiving clock."""
 
-CLOCK_SKEW_SQL = f"interval '{int(CLOCK_SKEW.total_seconds())} seconds'"
-"""CLOCK_SKEW as a PostgreSQL interval literal, for queries comparing two senders' times with its allowance."""
-
 
 def begins_later(starts_at: datetime, now: datetime) -> bool:
     """Whether a meeting starting at `starts_at` has not begun at `now`, CLOCK_SKEW aside: a person's roster,

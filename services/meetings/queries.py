@@ -101,7 +101,7 @@ async def list_units(
     return page(items, total=total, limit=limit, offset=offset, next_after=UNITS_ORDER.next_after(rows, limit=limit))
 
 
-_MEMBER_COLUMNS = "id, full_name, status, role, exempt, email, admitted_on, probation_ends_on"
+_MEMBER_COLUMNS = "id, full_name, status, role, exempt, email, admitted_on, probation_ends_on, removed_on AS left_on"
 """A member as the catalog's MemberReply gives them."""
 
 
@@ -178,11 +178,18 @@ async def list_members_after(
 
 
 async def list_members_at_after(
-    conn: asyncpg.Connection, *, cell_id: str, at: datetime, after_id: str, limit: int
+    conn: asyncpg.Connection,
+    *,
+    cell_id: str,
+    at: datetime,
+    after_id: str,
+    limit: int,
+    since: datetime | None = None,
 ) -> dict[str, Any]:
     """A page of list_members_at's members in id order: of the next `limit` members (by id, above `after_id`) ever in
-    the cell, those the snapshots in force at `at` put in it, so a page may hold fewer than `limit` and still have a
-    `next_after` (the last of those members; None after the last). Reads those members' histories only."""
+    the cell, those the snapshots in force at `at` put in it (with `since`, at some moment from `since` to `at`:
+    domain.members_during), so a page may hold fewer than `limit` and still have a `next_after` (the last of those
+    members; None after the last). Reads those members' histories only."""
     candidates = await conn.fetch(
         "SELECT DISTINCT member_id FROM member_version WHERE cell_id = $1 AND member_id > $2 ORDER BY member_id"
         " LIMIT $3",
@@ -203,7 +210,9 @@ async def list_members_at_after(
         )
     members = await conn.fetch(
         f"SELECT {_MEMBER_COLUMNS} FROM member WHERE id = ANY($1::text[]) ORDER BY id",
-        domain.members_at(cell_id, at, histories),
+        domain.members_at(cell_id, at, histories)
+        if since is None
+        else domain.members_during(cell_id, since, at, histories),
     )
     return {"items": [dict(r) for r in members], "next_after": ids[-1] if len(ids) == limit else None}
 

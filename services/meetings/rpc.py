@@ -186,11 +186,16 @@ async def list_members(request: rpc.ListMembers, app: MeetingsContext) -> dict[s
 
 async def list_members_after(request: rpc.ListMembersAfter, app: MeetingsContext) -> dict[str, Any]:
     """A page of a cell's members in id order after `after_id`, as list_members lists them today in Vietnam or at
-    `at` (queries.list_members_after, list_members_at_after)."""
+    `at`, or from `since` to `at` (queries.list_members_after, list_members_at_after)."""
     async with app.pool.acquire() as conn:
         if request.at is not None:
             return await queries.list_members_at_after(
-                conn, cell_id=request.cell_id, at=request.at, after_id=request.after_id, limit=request.limit
+                conn,
+                cell_id=request.cell_id,
+                at=request.at,
+                after_id=request.after_id,
+                limit=request.limit,
+                since=request.since,
             )
         return await queries.list_members_after(
             conn, cell_id=request.cell_id, today=local_date(now()), after_id=request.after_id, limit=request.limit

@@ -86,6 +86,9 @@ class MemberReply(Reply):
     email: str | None = None
     admitted_on: date | None = None
     probation_ends_on: date | None = None
+    left_on: date | None = None
+    """The day their removal took effect (member.removed.v1 `effective_on`), None while they are a member: a past
+    meeting or period names a member who left since, and says from when they are gone."""
 
 
 class MeetingSummaryReply(Reply):
@@ -437,6 +440,9 @@ class ListMembersAfter(MeetingsRequest[MemberCursorPage]):
     limit: Annotated[int, Field(ge=1, le=MEMBERS_PAGE_MAX)] = 1000
     at: datetime | None = None
     """As ListMembers' `at`: the members the snapshots in force at this moment put in the cell."""
+    since: datetime | None = None
+    """With `at`: every member the snapshots put in the cell at some moment from `since` to `at` (a period's members,
+    those who left or came during it too: the yearly evidence per member, DOMAIN.md)."""
 
 
 class GetMember(MeetingsRequest[MemberReply]):

@@ -12,9 +12,8 @@ from services.evaluation.domain.touched import Touched
 from services.evaluation.handlers.scores import local_year
 from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow, ScoringInputs
 from shared.envelope import CloudEvent
-from shared.minutes import minutes_content_key
+from shared.minutes import adopted_version, minutes_content_key
 from shared.periods import period_months
-from shared.plausible import CLOCK_SKEW
 
 
 def _tiebreak(stamp: FactStamp) -> tuple[int, str]:
@@ -147,11 +146,10 @@ class FakeFacts:
         approval, minutes = self.approvals.get(meeting_id), self.minutes.get(meeting_id)
         if approval is None:
             return None
-        if minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW:
+        if minutes is None:
             return approval[2]
-        versions = sorted(self.minutes_content.get(meeting_id, []))
-        adopted = [key for time, _, key in versions if time <= approval[0] + CLOCK_SKEW]
-        return approval[2] if adopted and adopted[-1] == minutes_content_key(minutes[2]) else None
+        adopted = adopted_version(self.minutes_content.get(meeting_id, []), approval[0])
+        return approval[2] if adopted is not None and adopted[2] == minutes_content_key(minutes[2]) else None
 
     async def meeting_position(self, meeting_id):
         if meeting_id not in self.meetings:

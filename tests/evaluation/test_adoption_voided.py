@@ -98,3 +98,27 @@ async def test_the_adopted_minutes_sent_again_after_the_adoption_leave_it_counti
             await apply(factory, world + meeting)
             await apply(factory, [approved, resent] if order == "adoption_first" else [resent, approved])
         assert (await item(pool, mtg))["points"] > 0
+
+
+@pytest.mark.parametrize("order", ["adoption_first", "change_first"])
+@pytest.mark.parametrize("changed", [True, False])
+async def test_minutes_sent_25_seconds_after_the_adoption_void_it_only_when_they_say_something_else(
+    database_url: str, order: str, changed: bool
+) -> None:
+    """A new user's trial: other conclusions sent 25 seconds after the adoption kept "minutes approved" under a
+    15-minute clock allowance. Another text stored after the adoption voids it, however soon (DOMAIN.md: the item
+    scores the minutes adopted within 2 days); the same text sent again does not, in either arrival order."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
+        cell, mtg = "cell-c", "mtg-soon"
+        world = ward_with_cell(cell, time=at(1, 1))
+        meeting = with_task(held(cell, mtg, START), cell)
+        await apply(factory, world + meeting)
+        before = (await item(pool, mtg))["points"]
+        [original] = [event["data"] for event in meeting if event["type"] == "minutes.submitted.v1"]
+        text = dict(original) | ({"conclusions": "Kết luận khác, không ai thông qua"} if changed else {})
+        later = fact("minutes.submitted.v1", text, time=ADOPTED + timedelta(seconds=25))
+        approved = adoption(mtg, time=ADOPTED)
+        await apply(factory, [approved, later] if order == "adoption_first" else [later, approved])
+        points = (await item(pool, mtg))["points"]
+        assert points == before if changed else points > before

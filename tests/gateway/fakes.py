@@ -80,6 +80,10 @@ class World:
     member_names: dict[str, str] = field(default_factory=dict)
     """Full names ListMembers answers for a member instead of the fake's usual one (a name another system sent)."""
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    former: dict[str, tuple[str, datetime, datetime, str]] = field(default_factory=dict)
+    """Members a test added who left their cell, by id: (cell, joined at, left at, full name); ListMembers lists them
+    at a moment from joining to leaving (ListMembersAfter's `since` too when the two spans meet), with `left_on`,
+    never today."""
     seen: set[tuple[str, str]] = field(default_factory=set)
     listed: dict[tuple[str, str], str] = field(default_factory=dict)
     """(cell, member) pairs a test added (add_member), with their position (member.upserted.v1 `role`): listed by
@@ -482,8 +486,19 @@ class World:
                 items.append(item | {"id": self.member_left_a1, "full_name": "Trần Thị Bình", "email": None})
             return page(items, r.limit, r.offset)
 
+        def former_members(cell_id: str, since: datetime | None, at: datetime | None) -> list[dict[str, Any]]:
+            """The members who left `cell_id` (World.former) it listed at `at`, or at some moment from `since`."""
+            if at is None:
+                return []
+            return [
+                cell_member(cell_id) | {"id": member_id, "full_name": name, "left_on": left.date(), "email": None}
+                for member_id, (cell, joined, left, name) in self.former.items()
+                if cell == cell_id and (joined <= at < left or (since is not None and since < left and joined <= at))
+            ]
+
         async def list_members_after(r: meetings.ListMembersAfter) -> dict[str, Any]:
             listed = await list_members(meetings.ListMembers(cell_id=r.cell_id, at=r.at, limit=1000))
+            listed["items"] = [*listed["items"], *former_members(r.cell_id, r.since, r.at)]
             items = sorted((item for item in listed["items"] if item["id"] > r.after_id), key=lambda item: item["id"])
             return {"items": items[: r.limit], "next_after": items[r.limit - 1]["id"] if len(items) > r.limit else None}
 

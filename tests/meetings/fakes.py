@@ -33,8 +33,7 @@ from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
-from shared.minutes import minutes_content_key
-from shared.plausible import CLOCK_SKEW
+from shared.minutes import adopted_version, minutes_content_key
 from shared.refusals import Refusal
 from tests.meetings.events import BASE_TIME, TEST_ROOT
 
@@ -249,8 +248,8 @@ class FakeMeetings:
         if approval is None:
             return None
         keys = self._s.minutes_content.get(meeting_id, {})
-        taken = sorted(version for version in keys if version[0] <= approval[0] + CLOCK_SKEW)
-        return keys[taken[-1]] if taken else None
+        taken = adopted_version(keys, approval[0])
+        return keys[taken] if taken is not None else None
 
     async def get_state(self, meeting_id: str) -> MeetingState | None:
         """The lifecycle facts of a meeting."""

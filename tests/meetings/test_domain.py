@@ -9,7 +9,6 @@ from shared.contracts.registry import read_event
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent, parse_envelope
 from shared.membership import CellOnDate, MemberVersion, cell_on
 from shared.periods import VIETNAM_TZ
-from shared.plausible import CLOCK_SKEW
 from shared.refusals import RefusalCode
 
 T0 = datetime(2026, 1, 1, tzinfo=VIETNAM_TZ)
@@ -252,12 +251,15 @@ def test_a_move_after_the_cancellation_is_refused_from_any_source_and_one_before
 
 
 def test_minutes_issued_after_the_adoption_void_it() -> None:
-    """domain.adoption_in_force: minutes not later than the adoption, CLOCK_SKEW aside (two senders' clocks), are
-    adopted; later ones are a text nobody voted on."""
+    """domain.adoption_in_force: minutes not later than the adoption (its second counted whole) are adopted; later
+    ones are a text nobody voted on unless they say the same (a trial's changed text 25 seconds after it was kept
+    under a 15-minute clock allowance)."""
     adopted = (T0, 0, "b")
     assert domain.adoption_in_force(approval=adopted, minutes=(T0 - timedelta(hours=1), 0, "z"))
     assert domain.adoption_in_force(approval=adopted, minutes=(T0, 0, "z"))
-    assert domain.adoption_in_force(approval=adopted, minutes=(T0 + CLOCK_SKEW, 999, "z"))
-    assert not domain.adoption_in_force(approval=adopted, minutes=(T0 + CLOCK_SKEW + timedelta(seconds=1), 0, "a"))
+    assert domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(milliseconds=999), 9, "z"))
+    assert not domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(seconds=1), 0, "a"))
+    assert not domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(seconds=25), 0, "a"))
+    assert domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(seconds=25), 0, "a"), same_content=True)
     assert not domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(hours=12), 0, "a"))
     assert not domain.adoption_in_force(approval=None, minutes=(T0, 0, "a"))

@@ -272,6 +272,36 @@ async def test_minutes_issued_after_the_adoption_void_it_in_either_order_and_a_s
 
 
 @pytest.mark.parametrize("route", ROUTES)
+async def test_other_minutes_sent_25_seconds_after_the_adoption_void_it_and_the_same_ones_do_not(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, route: str
+) -> None:
+    """A new user's trial: other conclusions sent 25 seconds after the adoption were stored as the minutes while the
+    meeting stayed `minutes_approved` (a 15-minute clock allowance); the same text sent then leaves it standing."""
+    bus, ids = world
+    adopted_at = START + timedelta(hours=2, minutes=1)
+    seen = {}
+    for minutes_long in (60, 100):  # another text, the same text
+        mtg = random_id("mtg")
+        await send(
+            rpc,
+            bus,
+            route,
+            [
+                ev.scheduled(mtg, ids["cell"], starts_at=START, time=START - timedelta(days=5)),
+                ev.attendance(mtg, {ids["mem"]: "present"}, time=START + timedelta(hours=1)),
+                minutes(ids, mtg, time=START + timedelta(hours=2)),
+                adoption(mtg, time=adopted_at),
+            ],
+        )
+        later = minutes(ids, mtg, time=adopted_at + timedelta(seconds=25), minutes_long=minutes_long)
+        await send(rpc, bus, route, [later])
+        await eventually(lambda later=later: received(db, later["id"]), timeout=60)
+        stored = await settled(db, mtg, ended_at=START + timedelta(minutes=minutes_long), adopted=True)
+        seen[minutes_long] = (stored["status"], stored["approved_at"], stored["adoption_voided_at"])
+    assert seen == {60: ("minutes_submitted", None, adopted_at), 100: ("minutes_approved", adopted_at, None)}
+
+
+@pytest.mark.parametrize("route", ROUTES)
 async def test_the_adopted_minutes_sent_again_after_the_adoption_leave_it_standing_in_any_order(
     world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, route: str
 ) -> None:

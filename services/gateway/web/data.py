@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from services.gateway.auth import Principal, Role
@@ -499,7 +499,7 @@ def ahead(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((item for item in meetings if upcoming(item)), key=lambda item: str(item.get("starts_at")))
 
 
-MEMBER_SHOWN = ("id", "full_name", "status", "probation_ends_on")
+MEMBER_SHOWN = ("id", "full_name", "status", "probation_ends_on", "left_on")
 """What a plain member reads of their cell's members: names for the roster, minutes and tasks, and the status and
 probation end the minutes split the summoned by (exports.summoned_split); never contact details."""
 
@@ -510,12 +510,18 @@ service its own rows only (keyset by id), ordered once here."""
 
 
 async def members_by_id(
-    state: GatewayState, principal: Principal, cell_id: str, *, at: datetime | None = None
+    state: GatewayState,
+    principal: Principal,
+    cell_id: str,
+    *,
+    at: datetime | None = None,
+    since: datetime | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The cell's members by id in Vietnamese order of their names: whole for those who may read the roster, only
     `MEMBER_SHOWN` for a plain member of this cell (they sit in its meetings), empty for anyone else; those of today,
     or with `at` those the snapshots in force at that moment put in the cell (a meeting's start: whom its roster
-    lists, so a member who left since is still listed and one another cell held then is not). Read by cursor
+    lists, so a member who left since is still listed, with `left_on`, and one another cell held then is not), or
+    with `since` too those they put in it at some moment from `since` to `at` (a period's members). Read by cursor
     (ListMembersAfter, MEMBERS_PAGE a reply) and ordered once here, so the time grows with the cell's size, not its
     square (offset pages of 200 each ordered the whole cell by name: 269 s for a cell of 20,305)."""
     own_cell = principal.role is Role.MEMBER and principal.unit_id == cell_id
@@ -526,12 +532,42 @@ async def members_by_id(
     members: dict[str, dict[str, Any]] = {}
     after = ""
     while True:
-        reply = await state.rpc.call(ListMembersAfter(cell_id=cell_id, after_id=after, limit=MEMBERS_PAGE, at=at))
+        request = ListMembersAfter(cell_id=cell_id, after_id=after, limit=MEMBERS_PAGE, at=at, since=since)
+        reply = await state.rpc.call(request)
         for item in reply.items:
             members[item.id] = {key: getattr(item, key) for key in MEMBER_SHOWN} if own_cell else item.model_dump()
         if reply.next_after is None:
             return by_person_values(members, lambda member: member.get("full_name"))
         after = reply.next_after
+
+
+async def meeting_members(state: GatewayState, principal: Principal, meeting: Any) -> dict[str, dict[str, Any]]:
+    """The members a meeting (a reply or its dict) names, by id in Vietnamese order of their names: those of its cell
+    at its start (members_by_id `at`: a member who left since keeps their name, with `left_on`), then those of today
+    it does not list (one who came after its start and was put on its roster). Every page and export naming the
+    people of a past meeting reads them here: a trial's meeting page showed a removed member's raw id."""
+    found = meeting if isinstance(meeting, dict) else meeting.model_dump()
+    cell_id, starts_at = str(found["cell_id"]), parse_moment(found.get("starts_at"))
+    if starts_at is None:
+        return await members_by_id(state, principal, cell_id)
+    then, today = await asyncio.gather(
+        members_by_id(state, principal, cell_id, at=starts_at), members_by_id(state, principal, cell_id)
+    )
+    merged = then | {member_id: member for member_id, member in today.items() if member_id not in then}
+    return merged if len(merged) == len(then) else by_person_values(merged, lambda member: member.get("full_name"))
+
+
+def left_since(members: dict[str, dict[str, Any]], *, today: date | None = None) -> dict[str, date]:
+    """The day each of `members` (members_by_id) who has left the cell by `today` (Vietnam's, by default) left it
+    (`left_on`), for the pages to say beside their name."""
+    today = today or datetime.now(VIETNAM_TZ).date()
+    found = {}
+    for member_id, member in members.items():
+        left_on = member.get("left_on")
+        day = date.fromisoformat(left_on) if isinstance(left_on, str) else left_on
+        if isinstance(day, date) and day <= today:
+            found[member_id] = day
+    return found
 
 
 async def meeting_score(state: GatewayState, principal: Principal, meeting_id: str) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from services.gateway.http import reads
 from services.gateway.rollups import rollup_shown
 from services.gateway.web import pdf
 from services.gateway.web.core import no_data_yet
-from services.gateway.web.data import month_shown
+from services.gateway.web.data import left_since, month_shown
 from services.gateway.web.i18n import (
     _,
     after_dash,
@@ -49,7 +49,7 @@ from shared.contracts.evaluation_rpc import (
 )
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import now as clock
-from shared.periods import awaiting_meeting, half_quarters, is_half_year, is_running, local_date
+from shared.periods import VIETNAM_TZ, awaiting_meeting, half_quarters, is_half_year, is_running, local_date
 from shared.rpc import RpcError
 from shared.text import shown_name, without_controls
 
@@ -655,9 +655,10 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
     ratings, meetings, members = await asyncio.gather(
         reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0),
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
-        _members(state, principal, cell_id),
+        _members(state, principal, cell_id, year),
     )
     held_ids = held_meeting_ids(meetings["items"])
+    left = left_since(members)
     gate = asyncio.Semaphore(8)
 
     async def meeting(meeting_id: str) -> dict[str, Any]:
@@ -670,6 +671,7 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
         member_id: {
             "member_id": member_id,
             "name": member["full_name"],
+            "left_on": left.get(member_id),
             "expected": 0,
             "present": 0,
             "excused": 0,
@@ -731,10 +733,17 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
     }
 
 
-async def _members(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, Any]:
+async def _members(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
+    """Everyone who was a member of the cell at some moment of `year` (to today while it runs), by id in Vietnamese
+    order of their names: a member who left during it or since keeps their evidence (DOMAIN.md: evidence per member;
+    a trial's evidence left out a removed member who had attended 12 meetings that year)."""
     from services.gateway.web.data import members_by_id
 
-    return await members_by_id(state, principal, cell_id)
+    start = datetime(int(year), 1, 1, tzinfo=VIETNAM_TZ)
+    end = min(datetime(int(year) + 1, 1, 1, tzinfo=VIETNAM_TZ), datetime.now(VIETNAM_TZ))
+    if end <= start:  # a year ahead: its members are those of today
+        return await members_by_id(state, principal, cell_id)
+    return await members_by_id(state, principal, cell_id, since=start, at=end)
 
 
 def evidence_header() -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from shared.contracts import meetings as contract
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
+from shared.minutes import adopted_until
 from shared.periods import add_years, local_date, month_of, period_bounds, said_at
 from shared.plausible import (
     CLOCK_SKEW,
@@ -335,6 +336,20 @@ def members_at(cell_id: str, at: datetime, histories: Mapping[str, Sequence[Memb
     for member_id, versions in histories.items():
         where = cell_on(versions, at)
         if where is not None and where.cell_id == cell_id:
+            found.append(member_id)
+    return found
+
+
+def members_during(
+    cell_id: str, since: datetime, until: datetime, histories: Mapping[str, Sequence[MemberVersion]]
+) -> list[str]:
+    """The ids among `histories` that the snapshots put in `cell_id` at some moment from `since` to `until`: at
+    `since` (members_at) or from a version taking effect after it and not after `until`, in the order given (a
+    period's members: one removed or moved away during it was a member of it)."""
+    found = []
+    for member_id, versions in histories.items():
+        moments = [since, *(v.effective_at for v in versions if since < v.effective_at <= until)]
+        if any((where := cell_on(versions, moment)) is not None and where.cell_id == cell_id for moment in moments):
             found.append(member_id)
     return found
 
@@ -794,7 +809,7 @@ class MeetingState:
     minutes_key: str | None = None
     """The content key of its stored minutes (shared.minutes.minutes_content_key), None without one known."""
     adopted_key: str | None = None
-    """The content key of the minutes in force at its adoption (issued at most CLOCK_SKEW after it), None if none."""
+    """The content key of the minutes its adoption adopted (shared.minutes.adopted_version), None if none."""
     last_cancel_version: Version | None = None
     """The version of its latest cancellation, whose reason stands (None when not cancelled or not known)."""
 
@@ -807,20 +822,18 @@ class MeetingState:
 
 def adoption_in_force(*, approval: Version | None, minutes: Version | None, same_content: bool = False) -> bool:
     """Whether the stored adoption (`approval`, its version) adopts the stored minutes (`minutes`, theirs): adopted,
-    and the minutes not issued after it, CLOCK_SKEW aside (their `time` at most CLOCK_SKEW after the adoption's: two
-    senders' clocks, a secretary's minutes and a handbook's adoption sent the same minute, are not compared finer).
-    DOMAIN.md "Meetings": the minutes are read and adopted, so minutes issued after the adoption are a text nobody
-    voted on; CONTRACT.md makes minutes a snapshot whose latest `time` wins whatever the arrival order, so an
-    integration's correction issued after the adoption is stored (before or after the adoption arrives) and voids
-    it until a newer adoption, the same in either order. A secretary cannot send such a correction
+    and the stored text the one it adopted (shared.minutes): minutes issued not after it (its second counted whole,
+    shared.minutes.adopted_until), or saying what the text it adopted said (`same_content`: their content keys
+    equal, a feed's resend). DOMAIN.md "Meetings": the minutes are read and adopted, so another text stored after
+    the adoption is a text nobody voted on; CONTRACT.md makes minutes a snapshot whose latest `time` wins whatever
+    the arrival order, so an integration's correction issued after the adoption is stored (before or after the
+    adoption arrives) and voids it until a newer adoption, the same in either order; no clock allowance keeps a
+    correction sent 25 seconds after it adopted. A secretary cannot send such a correction
     (check_adopted_minutes_unchanged). The one reading of "adopted" for the rules, the meeting's status and its page;
-    evaluation scores `closing.minutes_and_tasks` by the same comparison. Minutes issued after it that say what the
-    minutes in force at it said (`same_content`: their content keys equal, shared.minutes) are the adopted text sent
-    again (a feed's periodic resend) and leave it standing; shared.minutes.adoption_in_force_sql is this rule in SQL,
-    for the pages and evaluation."""
+    shared.minutes.adoption_in_force_sql is this rule in SQL, for the pages and evaluation."""
     if approval is None:
         return False
-    return minutes is None or minutes[0] <= approval[0] + CLOCK_SKEW or same_content
+    return minutes is None or minutes[0] < adopted_until(approval[0]) or same_content
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:

@@ -15,8 +15,7 @@ import asyncpg
 from services.meetings.domain import MeetingState, StartFact, Version, first_cancellation, scheduled_from_fact
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
-from shared.minutes import minutes_content_key
-from shared.plausible import CLOCK_SKEW_SQL
+from shared.minutes import adopted_key_sql, minutes_content_key
 
 
 def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
@@ -71,9 +70,7 @@ _STATE_SQL = (
     " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at,"
     " (SELECT c.content_key FROM minutes_content c WHERE c.meeting_id = m.meeting_id"
     "  AND (c.version_time, c.version_ns, c.version_id) = (n.version_time, n.version_ns, n.version_id)) AS minutes_key,"
-    " (SELECT a.content_key FROM minutes_content a WHERE a.meeting_id = m.meeting_id"
-    f"  AND a.version_time <= m.approval_time + {CLOCK_SKEW_SQL}"
-    "  ORDER BY a.version_time DESC, a.version_ns DESC, a.version_id DESC LIMIT 1) AS adopted_key"
+    " " + adopted_key_sql(meeting_id="m.meeting_id", approval_time="m.approval_time") + " AS adopted_key"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )

@@ -83,7 +83,7 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         lines, gate = explained_lines(score, framework), gate_note(score, framework)
     followed, members, waiting = await asyncio.gather(
         followed_cells(principal, rpc=state.rpc, directory=state.directory),
-        data.members_by_id(state, principal, meeting.cell_id),
+        data.meeting_members(state, principal, meeting),
         waiting_named(meeting, state.accounts),
     )
 
@@ -105,6 +105,7 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
             meeting.attendance.records if meeting.attendance else [], lambda record: name(record["member_id"])
         ),
         speakers=by_person((meeting.minutes or {}).get("speakers") or [], name),
+        left=data.left_since(members),
         crumbs=await data.breadcrumb(state, principal, unit),
         may_record=may_record(viewer),
         follows=meeting.cell_id in {item.cell_id for item in followed},

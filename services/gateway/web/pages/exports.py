@@ -115,7 +115,7 @@ async def minutes_pdf(meeting_id: str, viewer: CurrentViewer, state: State) -> R
     unit = found.model_dump()
     parent = await state.directory.get(str(unit["parent_id"])) if unit.get("parent_id") else None
     superior = parent.model_dump() if parent else None
-    members = await data.members_by_id(state, viewer.principal, meeting["cell_id"])
+    members = await data.meeting_members(state, viewer.principal, meeting)
     # a second or more for long minutes (tasks, resolutions and text of up to 10,000 characters each): drawn in a
     # worker thread, as the report is, so the event loop goes on answering
     document = await run_in_threadpool(exports.minutes_document, meeting, unit, superior, members)
