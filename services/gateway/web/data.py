@@ -38,7 +38,7 @@ from shared.contracts.notifications_rpc import (
     PeriodChecksReply,
     RulesReply,
 )
-from shared.periods import VIETNAM_TZ, half_quarters, has_begun, is_half_year
+from shared.periods import VIETNAM_TZ, has_begun, is_half_year
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import Page, RpcError
 from shared.text import isolated_name
@@ -140,27 +140,11 @@ async def committee_overview(
 async def late_minutes(
     state: GatewayState, committee_id: str, period: str, *, offset: int = 0
 ) -> Page[LateMinutesReply]:
-    """The subtree's meetings of the period whose minutes are late (notifications' ListLateMinutes, LATE_MINUTES_SHOWN
-    of them from `offset`); for a half-year, which notifications' periods do not name, those of its two quarters as
-    one list in the order a year's list has them (the longest overdue first: the earlier quarter's first), `total`
-    counting both."""
-    if not is_half_year(period):
-        return await state.rpc.call(
-            ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN, offset=offset)
-        )
-    earlier, later = half_quarters(period)
-    first = await state.rpc.call(
-        ListLateMinutes(committee_id=committee_id, period=earlier, limit=LATE_MINUTES_SHOWN, offset=offset)
-    )
-    room = LATE_MINUTES_SHOWN - len(first.items)
-    second = await state.rpc.call(
-        ListLateMinutes(
-            committee_id=committee_id, period=later, limit=max(room, 1), offset=max(offset - first.total, 0)
-        )
-    )
-    items = [*first.items, *second.items[:room]]
-    return Page[LateMinutesReply](
-        items=items, total=first.total + second.total, limit=LATE_MINUTES_SHOWN, offset=offset
+    """The subtree's meetings of the report period whose minutes are late (notifications' ListLateMinutes,
+    LATE_MINUTES_SHOWN of them from `offset`); a half-year is one list of its six months, answered by notifications
+    in the order a year's list has them."""
+    return await state.rpc.call(
+        ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN, offset=offset)
     )
 
 
