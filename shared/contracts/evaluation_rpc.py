@@ -234,6 +234,10 @@ class RollupFiguresReply(Reply):
     first_month: str | None = None
     """The subtree's first month with data (a cell's month stored, `2025-12`): the periods its pages offer begin
     there, and its trend draws no month before it."""
+    fewest_months_counted: int | None = None
+    most_months_counted: int | None = None
+    """For a half-year: the fewest and the most months a rated cell of the subtree counted (six, unless a cell was set
+    up or closed partway through it, or it is still running); None for any other period or without a rated cell."""
 
 
 class CommitteeRollupReply(RollupFiguresReply):

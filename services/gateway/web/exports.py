@@ -428,7 +428,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     figures_note = running_note(period) if running(period) else ""
     half_year = is_half_year(period)
     if half_year:  # where a rating would be: said once, under the figures
-        figures_note = " ".join(filter(None, (figures_note, half_year_no_rating(period))))
+        figures_note = " ".join(filter(None, (figures_note, half_year_no_rating(period, rollup=rollup))))
     if "rows" in data:
         return pdf.report_pdf(
             title=title,
@@ -509,7 +509,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest_title=_("Weakest cells"),
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,
-        none_weak=half_year_no_rating(period) if half_year else _("No cell rated Average or Poor."),
+        none_weak=half_year_no_rating(period, rollup=rollup) if half_year else _("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes=[
             (_("Results changed after the month closed"), rollup_late_notes(rollup, period=period)),
