@@ -47,7 +47,15 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
-from shared.periods import Period, ReportPeriod, awaiting_meeting, is_running, period_contains, period_months
+from shared.periods import (
+    Period,
+    ReportPeriod,
+    awaiting_meeting,
+    is_half_year,
+    is_running,
+    period_contains,
+    period_months,
+)
 from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError, ServiceUnavailable
 
@@ -62,6 +70,15 @@ ReportPeriodQuery = Annotated[
         '(July–December), or a year "2026"; any other spelling is refused (422 naming `query.period`). A half-year '
         "is computed from its two quarters and has no rating of its own (DOMAIN.md rates months, quarters and years): "
         "its roll-up's `by_rating` is null and `quarters` gives each quarter's ratings"
+    ),
+]
+ReportPeriodFilter = Annotated[
+    ReportPeriod | None,
+    Query(
+        description='A month "2026-11", a quarter "2026-Q4", a half-year "2026-H1" (January–June) or "2026-H2" '
+        '(July–December), or a year "2026"; any other spelling is refused (422 naming `query.period`). A half-year '
+        "is computed from its two quarters and has no rating of its own (DOMAIN.md rates months, quarters and years): "
+        "its line's `rating` is null and `quarter_ratings` gives each quarter's"
     ),
 ]
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
@@ -346,11 +363,18 @@ async def list_cell_tasks(
 
 @router.get("/cells/{cell_id}/ratings", response_model=Page[CellPeriodRead], tags=["cells"])
 async def list_cell_ratings(
-    cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
+    cell_id: IdPath,
+    caller: Caller,
+    state: State,
+    period: ReportPeriodFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The cell's ratings per month, quarter and year; `period` keeps those inside it (422 naming `period` when it has
-    not begun or lies outside 2000-01 to two years ahead). A month still waiting for the cell's regular meeting has
-    no `rating` nor `score` yet, only `not_met_yet` (services/gateway/rollups.py)."""
+    not begun or lies outside 2000-01 to two years ahead). A half-year `period` keeps its months and quarters and adds
+    its own line last, computed by evaluation as a committee's half-year counts the cell (no rating: its quarters'
+    in `quarter_ratings`). A month still waiting for the cell's regular meeting has no `rating` nor `score` yet, only
+    `not_met_yet` (services/gateway/rollups.py)."""
     readable_period(period)
     await _cell(caller, state, cell_id)
     year = int(period[:4]) if period else None
@@ -363,7 +387,15 @@ async def list_cell_ratings(
         for item in reply.periods
         if not period or period_contains(period, item.period)
     ]
+    if period and is_half_year(period):
+        periods.append(await cell_half_year(state, cell_id, period))
     return {"items": periods[offset : offset + limit], "total": len(periods), "limit": limit, "offset": offset}
+
+
+async def cell_half_year(state: State, cell_id: str, period: str) -> dict[str, Any]:
+    """The cell's half-year line (evaluation's GetCellHalfYear) as a ratings item, `in_progress` flagged while the
+    half-year runs. Call it after the cell is authorized."""
+    return (await state.rpc.call(evaluation.GetCellHalfYear(cell_id=cell_id, period=period))).model_dump()
 
 
 # ---- meetings ----------------------------------------------------------------------------------

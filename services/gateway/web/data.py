@@ -3,6 +3,7 @@
 import asyncio
 import json
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from services.gateway.auth import Principal, Role
@@ -394,8 +395,9 @@ def _round(value: float | None) -> float | None:
 
 
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
-    """A cell's ratings (months as a strip, quarters, the year) and meetings of one year; a year not begun yet (one
-    with a meeting planned ahead) has meetings but no ratings at all (shared.periods.has_begun)."""
+    """A cell's ratings (months as a strip, quarters with its half-years begun, the year) and meetings of one year; a
+    year not begun yet (one with a meeting planned ahead) has meetings but no ratings at all (shared.periods.has_begun).
+    A half-year's line is evaluation's (GetCellHalfYear: no rating, its quarters' in `quarter_ratings`)."""
 
     async def ratings_of() -> dict[str, Any]:
         if not has_begun(year, datetime.now(VIETNAM_TZ)):
@@ -407,16 +409,34 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
                 raise
             return empty_page()  # a year before the cell's first month with a meeting in it: its meetings, no rating
 
-    ratings, meetings = await asyncio.gather(
+    async def half_year_of(half: str) -> dict[str, Any] | None:
+        if not has_begun(half, datetime.now(VIETNAM_TZ)):
+            return None
+        try:
+            return await reads.cell_half_year(state, cell_id, half)
+        except RpcError as exc:
+            if exc.code != "not_found" or exc.field != "period":
+                raise
+            return None  # the cell did not exist in it
+
+    halves = [f"{year}-H1", f"{year}-H2"]
+    ratings, meetings, *half_years = await asyncio.gather(
         scores_or(ratings_of, empty_page()),
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+        *(scores_or(partial(half_year_of, half), None) for half in halves),
     )
     by_period = {item["period"]: item for item in ratings["items"]}
+    by_period |= {line["period"]: line for line in half_years if line}
     strip = [
         month_shown({"period": f"{year}-{month:02d}", **by_period.get(f"{year}-{month:02d}", {})})
         for month in range(1, 13)
     ]
-    quarters = [by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"} for quarter in range(1, 5)]
+    # each half-year after its second quarter, computed by evaluation as a committee's half-year counts the cell
+    quarters: list[dict[str, Any]] = []
+    for quarter in range(1, 5):
+        quarters.append(by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"})
+        if quarter % 2 == 0 and f"{year}-H{quarter // 2}" in by_period:
+            quarters.append(by_period[f"{year}-H{quarter // 2}"])
     items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
     return {"strip": strip, "quarters": quarters, "year_row": by_period.get(year), "meetings": items}
 
