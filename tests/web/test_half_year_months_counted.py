@@ -72,11 +72,14 @@ async def test_a_cells_pages_take_a_half_year_with_the_committees_figures(system
         assert line["rating"] is None and line["regular_held"] == 4, line
         assert line["quarter_ratings"] == {"2026-Q1": rows["2026-Q1"]["rating"], "2026-Q2": rows["2026-Q2"]["rating"]}
         assert (line["attendance_rate"], line["speaking_rate"]) == (round(19 / 24, 4), round(12 / 19, 4)), line
+        listed = await api.get(f"/v1/cells/{cell}/meetings", params={"period": HALF, "limit": 2})
+        assert listed.status_code == 200 and listed.json()["total"] == 5, listed.text  # March to June, one cancelled
         ranking = (await api.get(f"/v1/committees/{committee}/ranking?period={HALF}")).json()["items"]
         assert [(item["cell_id"], item["score"]) for item in ranking] == [(cell, line["score"])]  # the same figures
         for spelling in ["2026-H3", "2026-h1", "2026H1"]:
-            refused = await api.get(f"/v1/cells/{cell}/ratings", params={"period": spelling})
-            assert refused.status_code == 422 and refused.json()["field"] == "query.period", refused.text
+            for path in ("ratings", "meetings"):
+                refused = await api.get(f"/v1/cells/{cell}/{path}", params={"period": spelling})
+                assert refused.status_code == 422 and refused.json()["field"] == "query.period", refused.text
     async with signed_in_officer(system, sub, committee) as client:
         page = await client.get(f"/app/cells/{cell}?year=2026")
         assert page.status_code == 200, page.text[-800:]

@@ -48,7 +48,6 @@ from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
 from shared.periods import (
-    Period,
     ReportPeriod,
     awaiting_meeting,
     is_half_year,
@@ -62,7 +61,6 @@ from shared.rpc import Request, RpcError, ServiceUnavailable
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS, route_class=ApiRoute)
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
-PeriodFilter = Annotated[Period | None, Query(description='"2026-11", "2026-Q4" or "2026"')]
 ReportPeriodQuery = Annotated[
     ReportPeriod,
     Query(
@@ -76,9 +74,7 @@ ReportPeriodFilter = Annotated[
     ReportPeriod | None,
     Query(
         description='A month "2026-11", a quarter "2026-Q4", a half-year "2026-H1" (January–June) or "2026-H2" '
-        '(July–December), or a year "2026"; any other spelling is refused (422 naming `query.period`). A half-year '
-        "is computed from its two quarters and has no rating of its own (DOMAIN.md rates months, quarters and years): "
-        "its line's `rating` is null and `quarter_ratings` gives each quarter's"
+        '(July–December), or a year "2026"; any other spelling is refused (422 naming `query.period`)'
     ),
 ]
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
@@ -216,7 +212,7 @@ class MembersQuery(Carried):
 class MeetingsQuery(Carried):
     """What a meetings cursor carries: the period the first page kept (None: every meeting)."""
 
-    period: Period | None = None
+    period: ReportPeriod | None = None
 
 
 class TasksQuery(Carried):
@@ -299,17 +295,17 @@ async def list_cell_meetings(
     cell_id: IdPath,
     caller: Caller,
     state: State,
-    period: PeriodFilter = None,
+    period: ReportPeriodFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> Any:
-    """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead: meetings
-    planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period` that
-    its ratings answer (docs/architecture.md "Periods out of range"). Evaluation is asked only when the period
+    """The cell's meetings, optionally those of one month, quarter, half-year or year (from 2000-01 to two years ahead:
+    meetings planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period`
+    that its ratings answer (docs/architecture.md "Periods out of range"). Evaluation is asked only when the period
     lists nothing, and unanswered leaves the period unchecked: a read listing a cell's meetings while evaluation is
-    silent waits no timeout for it, one listing none at most one (none on a page whose render already found
-    evaluation silent: availability.scores_or)."""
+    silent waits no timeout for it, one listing none at most one (none on a page whose render already found evaluation
+    silent: availability.scores_or)."""
     name = f"cells/{cell_id}/meetings"
     position = None
     if cursor is not None:
@@ -393,8 +389,8 @@ async def list_cell_ratings(
 
 
 async def cell_half_year(state: State, cell_id: str, period: str) -> dict[str, Any]:
-    """The cell's half-year line (evaluation's GetCellHalfYear) as a ratings item, `in_progress` flagged while the
-    half-year runs. Call it after the cell is authorized."""
+    """The cell's half-year line (evaluation's GetCellHalfYear) as a ratings item. Call it after the cell is
+    authorized."""
     return (await state.rpc.call(evaluation.GetCellHalfYear(cell_id=cell_id, period=period))).model_dump()
 
 
