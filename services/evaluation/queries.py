@@ -999,6 +999,42 @@ async def half_year_lines(
     return lines
 
 
+CELL_HALF_YEAR_KEYS = (
+    "cell_id",
+    "period",
+    "rating",
+    "regular_held",
+    "thematic_held",
+    "meetings_held",
+    "attendance_rate",
+    "speaking_rate",
+    "flags",
+    "not_rated",
+    "months_counted",
+    "quarter_ratings",
+)
+"""What a cell's half-year line gives as a rating row (rpc.CellPeriodReply)."""
+
+
+async def cell_half_year(conn: asyncpg.Connection, cell_id: str, period: str, *, today: date) -> dict[str, Any] | None:
+    """A cell's half-year `period` as a rating row (rpc.CellPeriodReply): its half_year_lines line (the same figures a
+    committee's half-year counts it with), its score rounded to the cent, its quarters begun so far in
+    `quarter_ratings`; None when the half-year has not begun on `today` or the cell did not exist in it."""
+    if period_months(period)[0] > f"{today:%Y-%m}":
+        return None
+    lines = [line for line in await half_year_lines(conn, cell_id, period, today=today) if line["cell_id"] == cell_id]
+    if not lines:
+        return None
+    line = lines[0]
+    begun = {quarter for quarter in half_quarters(period) if period_months(quarter)[0] <= f"{today:%Y-%m}"}
+    return {key: line[key] for key in CELL_HALF_YEAR_KEYS} | {
+        "score": None if line["score"] is None else round(float(line["score"]), 2),
+        "quarter_ratings": {quarter: rating for quarter, rating in line["quarter_ratings"].items() if quarter in begun},
+        "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
+        "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
+    }
+
+
 async def half_year_rollup(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> dict[str, Any]:
     """A unit's roll-up figures for a half-year (domain.periods.half_year_figures of half_year_lines), the trend
     against the half-year before, and `quarters`: each quarter's cells by rating (a half-year has none of its own:

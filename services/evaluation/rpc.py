@@ -39,6 +39,16 @@ async def cell_periods(request: rpc.GetCellPeriods, app: EvaluationContext) -> d
     return {"cell_id": request.cell_id, "periods": periods, **span}
 
 
+async def cell_half_year(request: rpc.GetCellHalfYear, app: EvaluationContext) -> dict[str, Any]:
+    """A cell's half-year line (queries.cell_half_year); `not_found` naming `period` when the cell did not exist in it
+    or it has not begun."""
+    async with app.pool.acquire() as conn:
+        found = await queries.cell_half_year(conn, request.cell_id, request.period, today=today_in_vietnam())
+    if found is None:
+        raise RpcError("not_found", f"period: cell {request.cell_id} has no {request.period}", field="period")
+    return found
+
+
 async def _committee(conn: asyncpg.Connection, committee_id: str) -> None:
     if await queries.unit_kind(conn, committee_id) is None:
         raise RpcError("not_found", f"no unit {committee_id}", field="committee_id")
@@ -212,6 +222,7 @@ def rpc_methods(app: EvaluationContext) -> RpcMethods:
     methods = RpcMethods("evaluation")
     methods.add(rpc.GetMeetingScore, partial(meeting_score, app=app))
     methods.add(rpc.GetCellPeriods, partial(cell_periods, app=app))
+    methods.add(rpc.GetCellHalfYear, partial(cell_half_year, app=app))
     methods.add(rpc.GetCommitteeRollup, partial(committee_rollup, app=app))
     methods.add(rpc.GetUnitRollups, partial(unit_rollups, app=app))
     methods.add(rpc.CountDirectCells, partial(direct_cells, app=app))

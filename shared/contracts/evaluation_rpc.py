@@ -122,6 +122,9 @@ class CellPeriodReply(Reply):
     quarter_ratings: dict[str, Rating | None] | None = None
     """For a half-year (`2026-H1`): DOMAIN.md defines ratings for months, quarters and years only, so `rating` is
     None and this gives each of its two quarters' rating (None for one not rated yet); None for any other period."""
+    months_counted: int | None = None
+    """For a half-year: the months its score is the mean of (six, fewer for a cell set up or closed partway through
+    it, or while it runs); None for any other period."""
 
 
 class CellPeriodsReply(Reply):
@@ -234,6 +237,10 @@ class RollupFiguresReply(Reply):
     first_month: str | None = None
     """The subtree's first month with data (a cell's month stored, `2025-12`): the periods its pages offer begin
     there, and its trend draws no month before it."""
+    fewest_months_counted: int | None = None
+    most_months_counted: int | None = None
+    """For a half-year: the fewest and the most months a rated cell of the subtree counted (six, unless a cell was set
+    up or closed partway through it, or it is still running); None for any other period or without a rated cell."""
 
 
 class CommitteeRollupReply(RollupFiguresReply):
@@ -313,6 +320,16 @@ class GetCellPeriods(EvaluationRequest[CellPeriodsReply]):
     method = "cell_periods"
     cell_id: str
     year: int | None = None
+
+
+class GetCellHalfYear(EvaluationRequest[CellPeriodReply]):
+    """A cell's half-year (`2026-H1`, a report's period): computed from its two quarters as a committee's half-year
+    line is (the mean of its months' scores, a month without a meeting 0; meetings and pooled rates summed), no rating
+    of its own (`quarter_ratings` instead); `not_found` naming `period` when the cell did not exist in it."""
+
+    method = "cell_half_year"
+    cell_id: str
+    period: Annotated[str, Field(pattern=r"^[0-9]{4}-H[12]$", examples=["2026-H1"])]
 
 
 LATE_CHANGES_PAGE = 50

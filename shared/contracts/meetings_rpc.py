@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from shared.contracts import ops_rpc as ops
 from shared.keyset import After
-from shared.periods import Period
+from shared.periods import ReportPeriod
 from shared.refusals import Refusal
 from shared.rpc import Page, Reply, Request
 
@@ -456,11 +456,11 @@ class GetMember(MeetingsRequest[MemberReply]):
 
 
 class ListMeetings(MeetingsRequest[Page[MeetingSummaryReply]]):
-    """The meetings of a cell, optionally those starting in one period (+07:00)."""
+    """The meetings of a cell, optionally those starting in one period (+07:00): a month, quarter, half-year or year."""
 
     method = "list_meetings"
     cell_id: str
-    period: Period | None = None
+    period: ReportPeriod | None = None
     limit: Limit = 50
     offset: Offset = 0
     after: After | None = None

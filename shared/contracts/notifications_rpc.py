@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field
 from shared.contracts import ops_rpc as ops
 from shared.contracts.notifications import Channel
 from shared.keyset import After
-from shared.periods import Period
+from shared.periods import Period, ReportPeriod
 from shared.rpc import Page, Reply, Request
 from shared.text import require_text
 from shared.web_address import web_address
@@ -189,13 +189,13 @@ OPS = ops.ops_catalog("notifications")
 
 
 class ListLateMinutes(NotificationsRequest[Page[LateMinutesReply]]):
-    """The meetings of a committee's subtree starting in a period whose minutes are late now, not cancelled and
-    still lacking minutes or a final document, the longest overdue first; `total` counts them all. The gateway
-    checks the caller's scope first."""
+    """The meetings of a committee's subtree starting in a report period (a half-year is its six months as one list,
+    as a year's) whose minutes are late now, not cancelled and still lacking minutes or a final document, the longest
+    overdue first; `total` counts them all. The gateway checks the caller's scope first."""
 
     method = "list_late_minutes"
     committee_id: Annotated[str, Field(min_length=1, max_length=200)]
-    period: Period
+    period: ReportPeriod
     limit: Limit = 50
     offset: Offset = 0
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from shared.contracts import evaluation_rpc as evaluation
 from shared.periods import is_period
-from shared.rpc import RpcClient
+from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import applied_ward
 from tests.support.rpc import ask, evaluation_rpc
 
@@ -57,6 +57,26 @@ async def test_the_half_years_figures_are_those_worked_out_by_hand(rpc: RpcClien
     q2 = rows["2026-Q2"]["rating"]
     assert quarters["2026-Q2"] == {"good": 0, "fair": 0, "average": 0, "poor": 1} | {q2: 1 + (q2 == "poor")}
     assert rollup["trend"]["previous_period"] == "2025-H2" and rollup["trend"]["previous_score"] is None
+
+
+async def test_a_cells_half_year_is_the_line_its_committee_counts(rpc: RpcClient, ward: dict[str, Any]) -> None:
+    """GetCellHalfYear: the cell's own half-year, the figures its committee's half-year counts it with (the mean of
+    its six months, pooled rates), no rating (its quarters'), `months_counted`; the roll-up says how many months its
+    cells counted; a cell's half-year before it existed or not begun is not_found naming `period`."""
+    rows = ward["rows"]
+    line = await ask(rpc, evaluation.GetCellHalfYear(cell_id=ward["cell_a"], period=HALF))
+    months = [rows[f"2026-{month:02d}"]["score"] for month in (3, 4, 5, 6)]
+    assert line["score"] == round(sum(months) / 6, 2) and line["months_counted"] == 6 and line["rating"] is None
+    assert line["quarter_ratings"] == {"2026-Q1": "poor", "2026-Q2": rows["2026-Q2"]["rating"]}
+    assert (line["attendance_rate"], line["speaking_rate"]) == (round(19 / 24, 4), round(12 / 19, 4))
+    never = await ask(rpc, evaluation.GetCellHalfYear(cell_id=ward["cell_b"], period=HALF))
+    assert never["score"] == 0.0 and never["regular_held"] == 0
+    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=HALF))
+    assert (rollup["fewest_months_counted"], rollup["most_months_counted"]) == (6, 6)
+    for period in ("2025-H2", "2099-H1"):
+        with pytest.raises(RpcError) as missing:
+            await rpc.call(evaluation.GetCellHalfYear(cell_id=ward["cell_a"], period=period))
+        assert (missing.value.code, missing.value.field) == ("not_found", "period")
 
 
 async def test_the_half_years_report_lines_page_rank_and_count(rpc: RpcClient, ward: dict[str, Any]) -> None:

@@ -743,6 +743,10 @@ class World:
             rows = [period_row(r.cell_id, p) for p in periods if first is None or period_months(p)[-1] >= first]
             return {"cell_id": r.cell_id, "periods": rows, "first_month": first}
 
+        async def cell_half_year(r: evaluation.GetCellHalfYear) -> dict[str, Any]:
+            # the fake evaluation keeps no half-year (its quarters are the default rows): as for a cell without one
+            raise RpcError("not_found", f"period: cell {r.cell_id} has no {r.period}", field="period")
+
         def cells_under(committee_id: str) -> list[str]:
             return [u["id"] for u in self.units.values() if u["kind"] == "cell" and committee_id in u["ancestors"]]
 
@@ -959,6 +963,7 @@ class World:
         methods = RpcMethods("evaluation")
         methods.add(evaluation.GetMeetingScore, meeting_score)
         methods.add(evaluation.GetCellPeriods, cell_periods)
+        methods.add(evaluation.GetCellHalfYear, cell_half_year)
         methods.add(evaluation.GetCommitteeRollup, committee_rollup)
         methods.add(evaluation.GetUnitRollups, unit_rollups)
         methods.add(evaluation.CountDirectCells, direct_cells)

@@ -138,6 +138,35 @@ async def test_the_pdf_of_a_committee_above_the_full_list_gives_its_sub_units_an
     assert "Theo đơn vị trực thuộc" not in ward and "tệp CSV" not in ward
 
 
+async def test_the_summary_pdf_lists_every_late_change_not_how_many_more_there_are(
+    officer: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary PDF ended its late changes with "và 2 chi bộ khác" and no way to them: a PDF is a document, so it
+    lists every cell whose month changed after it closed, read page by page (GetCommitteeRollup.late_changes_offset)."""
+    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 2, raising=False)  # the province's three cells are above it
+    monkeypatch.setattr(evaluation, "LATE_CHANGES_PAGE", 1, raising=False)  # one a page: three pages to read
+    change = {
+        "meeting_id": "m-late",
+        "old_rating": "fair",
+        "old_score": 80.0,
+        "new_rating": "good",
+        "new_score": 92.0,
+        "changed_at": "2026-12-04T02:00:00+00:00",
+        "first_changed_at": "2026-12-04T02:00:00+00:00",
+        "changes": 1,
+    }
+    cells = (world.cell_a1, world.cell_a2, world.cell_b1)
+    for cell in cells:
+        world.late_changes[(cell, PERIOD)] = change
+    answer = await officer.get(f"/app/committees/{world.root}/report.pdf?period={PERIOD}")
+    assert answer.status_code == 200, answer.text[:500]
+    text = pdf_words(answer.content)
+    assert "Kết quả thay đổi sau khi tháng đã kết thúc" in text
+    for name in ("Chi bộ khu phố 1", "Chi bộ khu phố 2", "Chi bộ khu phố 3"):
+        assert f"{name} — Ghi nhận muộn" in text, text
+    assert "chi bộ khác" not in text
+
+
 async def test_the_summary_pdf_asks_evaluation_once_for_every_sub_units_roll_up(
     officer: httpx.AsyncClient, world: World, state: GatewayState, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from services.gateway.http import reads
 from services.gateway.web import data
 from services.gateway.web.core import environment
 from services.gateway.web.exports import evidence
+from shared.rpc import RpcError
 
 CELL = {"id": "thon-moi", "name": "Chi bộ thôn Mới", "kind": "cell"}
 YEAR = "2026"
@@ -46,7 +47,7 @@ def ratings() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def reads_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ratings API answers ratings(); the cell has no meeting."""
+    """The ratings API answers ratings(); the cell has no meeting, and evaluation no half-year line for it."""
 
     async def list_cell_ratings(*_: Any, **__: Any) -> dict[str, Any]:
         return {"items": ratings(), "total": 3, "limit": 200, "offset": 0}
@@ -54,8 +55,12 @@ def reads_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     async def list_cell_meetings(*_: Any, **__: Any) -> dict[str, Any]:
         return {"items": [], "total": 0, "limit": 200, "offset": 0}
 
+    async def cell_half_year(*_: Any, **__: Any) -> dict[str, Any]:
+        raise RpcError("not_found", "period: no half-year", field="period")
+
     monkeypatch.setattr(reads, "list_cell_ratings", list_cell_ratings)
     monkeypatch.setattr(reads, "list_cell_meetings", list_cell_meetings)
+    monkeypatch.setattr(reads, "cell_half_year", cell_half_year)
 
 
 def viewer() -> SimpleNamespace:

@@ -453,7 +453,8 @@ def half_year_figures(lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     (`not_rated`), regularity (share of the rated cells that met every month), thematic coverage (share that held a
     thematic meeting), attendance and speaking rates pooled over all held meetings, and the mean score (DOMAIN.md
     "Periods", "How to read it"), as SubtreeSums.figures gives a quarter's; `irregular`: rated cells that missed a
-    month's regular meeting. No `by_rating`: a half-year has no rating (the caller gives its quarters')."""
+    month's regular meeting; `fewest_months_counted` and `most_months_counted` over the rated cells' months counted.
+    No `by_rating`: a half-year has no rating (the caller gives its quarters')."""
     rated = [line for line in lines if not line["not_rated"]]
 
     def share(part: float, whole: float) -> float | None:
@@ -463,8 +464,12 @@ def half_year_figures(lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         return sum(int(line[name]) for line in rated)
 
     met = sum(1 for line in rated if line["met_every_month"])
+    counts = [int(line["months_counted"]) for line in rated]
     return {
         "cells": len(lines),
+        # a cell set up (or closed) partway through counts fewer than six: the page says how many were counted
+        "fewest_months_counted": min(counts) if counts else None,
+        "most_months_counted": max(counts) if counts else None,
         "regularity": share(met, len(rated)),
         "attendance_rate": share(total("present"), total("counted")),
         "speaking_rate": share(total("speakers_present"), total("present")),

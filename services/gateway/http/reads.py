@@ -45,14 +45,20 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
-from shared.periods import Period, ReportPeriod, awaiting_meeting, is_running, period_contains, period_months
+from shared.periods import (
+    ReportPeriod,
+    awaiting_meeting,
+    is_half_year,
+    is_running,
+    period_contains,
+    period_months,
+)
 from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError, ServiceUnavailable
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS, route_class=ApiRoute)
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
-PeriodFilter = Annotated[Period | None, Query(description='"2026-11", "2026-Q4" or "2026"')]
 ReportPeriodQuery = Annotated[
     ReportPeriod,
     Query(
@@ -60,6 +66,13 @@ ReportPeriodQuery = Annotated[
         '(July–December), or a year "2026"; any other spelling is refused (422 naming `query.period`). A half-year '
         "is computed from its two quarters and has no rating of its own (DOMAIN.md rates months, quarters and years): "
         "its roll-up's `by_rating` is null and `quarters` gives each quarter's ratings"
+    ),
+]
+ReportPeriodFilter = Annotated[
+    ReportPeriod | None,
+    Query(
+        description='A month "2026-11", a quarter "2026-Q4", a half-year "2026-H1" (January–June) or "2026-H2" '
+        '(July–December), or a year "2026"; any other spelling is refused (422 naming `query.period`)'
     ),
 ]
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
@@ -186,7 +199,7 @@ class MembersQuery(Carried):
 class MeetingsQuery(Carried):
     """What a meetings cursor carries: the period the first page kept (None: every meeting)."""
 
-    period: Period | None = None
+    period: ReportPeriod | None = None
 
 
 class TasksQuery(Carried):
@@ -266,17 +279,17 @@ async def list_cell_meetings(
     cell_id: IdPath,
     caller: Caller,
     state: State,
-    period: PeriodFilter = None,
+    period: ReportPeriodFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> Any:
-    """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead: meetings
-    planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period` that
-    its ratings answer (docs/architecture.md "Periods out of range"). Evaluation is asked only when the period
+    """The cell's meetings, optionally those of one month, quarter, half-year or year (from 2000-01 to two years ahead:
+    meetings planned ahead are listed); a period ending before the cell's first month of data is the 404 naming `period`
+    that its ratings answer (docs/architecture.md "Periods out of range"). Evaluation is asked only when the period
     lists nothing, and unanswered leaves the period unchecked: a read listing a cell's meetings while evaluation is
-    silent waits no timeout for it, one listing none at most one (none on a page whose render already found
-    evaluation silent: availability.scores_or)."""
+    silent waits no timeout for it, one listing none at most one (none on a page whose render already found evaluation
+    silent: availability.scores_or)."""
     name = f"cells/{cell_id}/meetings"
     position = None
     if cursor is not None:
@@ -330,11 +343,18 @@ async def list_cell_tasks(
 
 @router.get("/cells/{cell_id}/ratings", response_model=Page[CellPeriodRead], tags=["cells"])
 async def list_cell_ratings(
-    cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
+    cell_id: IdPath,
+    caller: Caller,
+    state: State,
+    period: ReportPeriodFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The cell's ratings per month, quarter and year; `period` keeps those inside it (422 naming `period` when it has
-    not begun or lies outside 2000-01 to two years ahead). A month still waiting for the cell's regular meeting has
-    no `rating` nor `score` yet, only `not_met_yet` (services/gateway/rollups.py)."""
+    not begun or lies outside 2000-01 to two years ahead). A half-year `period` keeps its months and quarters and adds
+    its own line last, computed by evaluation as a committee's half-year counts the cell (no rating: its quarters'
+    in `quarter_ratings`). A month still waiting for the cell's regular meeting has no `rating` nor `score` yet, only
+    `not_met_yet` (services/gateway/rollups.py)."""
     readable_period(period)
     await _cell(caller, state, cell_id)
     year = int(period[:4]) if period else None
@@ -347,7 +367,15 @@ async def list_cell_ratings(
         for item in reply.periods
         if not period or period_contains(period, item.period)
     ]
+    if period and is_half_year(period):
+        periods.append(await cell_half_year(state, cell_id, period))
     return {"items": periods[offset : offset + limit], "total": len(periods), "limit": limit, "offset": offset}
+
+
+async def cell_half_year(state: State, cell_id: str, period: str) -> dict[str, Any]:
+    """The cell's half-year line (evaluation's GetCellHalfYear) as a ratings item. Call it after the cell is
+    authorized."""
+    return (await state.rpc.call(evaluation.GetCellHalfYear(cell_id=cell_id, period=period))).model_dump()
 
 
 # ---- meetings ----------------------------------------------------------------------------------

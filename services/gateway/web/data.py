@@ -3,6 +3,7 @@
 import asyncio
 import json
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from services.gateway.auth import Principal, Role
@@ -38,7 +39,7 @@ from shared.contracts.notifications_rpc import (
     PeriodChecksReply,
     RulesReply,
 )
-from shared.periods import VIETNAM_TZ, half_quarters, has_begun, is_half_year
+from shared.periods import VIETNAM_TZ, has_begun, is_half_year
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import Page, RpcError
 from shared.text import isolated_name
@@ -140,27 +141,11 @@ async def committee_overview(
 async def late_minutes(
     state: GatewayState, committee_id: str, period: str, *, offset: int = 0
 ) -> Page[LateMinutesReply]:
-    """The subtree's meetings of the period whose minutes are late (notifications' ListLateMinutes, LATE_MINUTES_SHOWN
-    of them from `offset`); for a half-year, which notifications' periods do not name, those of its two quarters as
-    one list in the order a year's list has them (the longest overdue first: the earlier quarter's first), `total`
-    counting both."""
-    if not is_half_year(period):
-        return await state.rpc.call(
-            ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN, offset=offset)
-        )
-    earlier, later = half_quarters(period)
-    first = await state.rpc.call(
-        ListLateMinutes(committee_id=committee_id, period=earlier, limit=LATE_MINUTES_SHOWN, offset=offset)
-    )
-    room = LATE_MINUTES_SHOWN - len(first.items)
-    second = await state.rpc.call(
-        ListLateMinutes(
-            committee_id=committee_id, period=later, limit=max(room, 1), offset=max(offset - first.total, 0)
-        )
-    )
-    items = [*first.items, *second.items[:room]]
-    return Page[LateMinutesReply](
-        items=items, total=first.total + second.total, limit=LATE_MINUTES_SHOWN, offset=offset
+    """The subtree's meetings of the report period whose minutes are late (notifications' ListLateMinutes,
+    LATE_MINUTES_SHOWN of them from `offset`); a half-year is one list of its six months, answered by notifications
+    in the order a year's list has them."""
+    return await state.rpc.call(
+        ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN, offset=offset)
     )
 
 
@@ -410,8 +395,9 @@ def _round(value: float | None) -> float | None:
 
 
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
-    """A cell's ratings (months as a strip, quarters, the year) and meetings of one year; a year not begun yet (one
-    with a meeting planned ahead) has meetings but no ratings at all (shared.periods.has_begun)."""
+    """A cell's ratings (months as a strip, quarters with its half-years begun, the year) and meetings of one year; a
+    year not begun yet (one with a meeting planned ahead) has meetings but no ratings at all (shared.periods.has_begun).
+    A half-year's line is evaluation's (GetCellHalfYear: no rating, its quarters' in `quarter_ratings`)."""
 
     async def ratings_of() -> dict[str, Any]:
         if not has_begun(year, datetime.now(VIETNAM_TZ)):
@@ -423,16 +409,34 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
                 raise
             return empty_page()  # a year before the cell's first month with a meeting in it: its meetings, no rating
 
-    ratings, meetings = await asyncio.gather(
+    async def half_year_of(half: str) -> dict[str, Any] | None:
+        if not has_begun(half, datetime.now(VIETNAM_TZ)):
+            return None
+        try:
+            return await reads.cell_half_year(state, cell_id, half)
+        except RpcError as exc:
+            if exc.code != "not_found" or exc.field != "period":
+                raise
+            return None  # the cell did not exist in it
+
+    halves = [f"{year}-H1", f"{year}-H2"]
+    ratings, meetings, *half_years = await asyncio.gather(
         scores_or(ratings_of, empty_page()),
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+        *(scores_or(partial(half_year_of, half), None) for half in halves),
     )
     by_period = {item["period"]: item for item in ratings["items"]}
+    by_period |= {line["period"]: line for line in half_years if line}
     strip = [
         month_shown({"period": f"{year}-{month:02d}", **by_period.get(f"{year}-{month:02d}", {})})
         for month in range(1, 13)
     ]
-    quarters = [by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"} for quarter in range(1, 5)]
+    # each half-year after its second quarter, computed by evaluation as a committee's half-year counts the cell
+    quarters: list[dict[str, Any]] = []
+    for quarter in range(1, 5):
+        quarters.append(by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"})
+        if quarter % 2 == 0 and f"{year}-H{quarter // 2}" in by_period:
+            quarters.append(by_period[f"{year}-H{quarter // 2}"])
     items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
     return {"strip": strip, "quarters": quarters, "year_row": by_period.get(year), "meetings": items}
 

@@ -44,6 +44,7 @@ from shared.contracts.evaluation_rpc import (
     UNIT_ROLLUPS_MAX,
     CountDirectCells,
     GetCommitteeReport,
+    GetCommitteeRollup,
     GetUnitRollups,
     GetWeakestCells,
 )
@@ -182,10 +183,31 @@ async def report_summary(
     `direct_cells`) and its PDF_WEAKEST weakest cells with all their figures (`weakest`: weakest_cells, never every
     cell's line)."""
     del principal  # authorized by the caller (authorize_unit) for the committee's whole subtree
-    (units, cells), weakest = await asyncio.gather(
-        sub_units(state, committee_id, period), weakest_cells(state, committee_id, period)
+    (units, cells), weakest, changes = await asyncio.gather(
+        sub_units(state, committee_id, period),
+        weakest_cells(state, committee_id, period),
+        all_late_changes(state, committee_id, period, rollup),
     )
-    return {"rollup": rollup, "sub_units": units, "direct_cells": cells, "weakest": weakest}
+    return {"rollup": rollup | {"late_changes": changes}, "sub_units": units, "direct_cells": cells, "weakest": weakest}
+
+
+async def all_late_changes(
+    state: GatewayState, committee_id: str, period: str, rollup: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every cell of the roll-up whose month changed after it closed (its `late_changes`, then the further pages of
+    GetCommitteeRollup.late_changes_offset up to `late_changes_total`): a PDF is a document, so it lists them all
+    rather than "và 3 chi bộ khác" with no way to them (paging is for the committee's page)."""
+    changes = list(rollup.get("late_changes") or [])
+    total = int(rollup.get("late_changes_total") or 0)
+    while len(changes) < total:
+        page = await state.rpc.call(
+            GetCommitteeRollup(committee_id=committee_id, period=period, late_changes_offset=len(changes))
+        )
+        found = [item.model_dump() for item in page.late_changes]
+        if not found:
+            break  # fewer than counted (a change withdrawn meanwhile): rollup_late_notes says how many it lacks
+        changes.extend(found)
+    return changes
 
 
 def report_header(*, with_period: bool = True) -> list[str]:
@@ -271,7 +293,8 @@ def cell_name(row: dict[str, Any]) -> str:
 
 def rollup_late_notes(rollup: dict[str, Any], *, period: str) -> list[str]:
     """late_notes of the roll-up's cells whose month changed after it closed (GetCommitteeRollup.late_changes, the
-    latest first, as the committee's page lists them), then `và 3 chi bộ khác` for those beyond (late_changes_total)."""
+    latest first, as the committee's page lists them: all of them, read by all_late_changes), then `và 3 chi bộ khác`
+    only for any it could not read (late_changes_total counted more than evaluation then listed)."""
     shown = rollup.get("late_changes") or []
     notes = late_notes(shown, period=period)
     more = int(rollup.get("late_changes_total") or 0) - len(shown)
@@ -405,7 +428,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     figures_note = running_note(period) if running(period) else ""
     half_year = is_half_year(period)
     if half_year:  # where a rating would be: said once, under the figures
-        figures_note = " ".join(filter(None, (figures_note, half_year_no_rating(period))))
+        figures_note = " ".join(filter(None, (figures_note, half_year_no_rating(period, rollup=rollup))))
     if "rows" in data:
         return pdf.report_pdf(
             title=title,
@@ -486,7 +509,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest_title=_("Weakest cells"),
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,
-        none_weak=half_year_no_rating(period) if half_year else _("No cell rated Average or Poor."),
+        none_weak=half_year_no_rating(period, rollup=rollup) if half_year else _("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes=[
             (_("Results changed after the month closed"), rollup_late_notes(rollup, period=period)),

@@ -3,6 +3,7 @@ numbers, shares and periods a person reads."""
 
 import io
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -222,16 +223,40 @@ def n_(singular: str, plural: str, count: int, **values: Any) -> str:
     return translations().ngettext(singular, plural, count) % ({"count": count} | values)
 
 
-def half_year_no_rating(period: str, today: date | None = None) -> str:
+def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mapping[str, Any] | None = None) -> str:
     """What a half-year's page and PDF say where a rating would be (HALF_YEAR_NO_RATING): for an ended one the mean
-    of its six months; for one running on `today` (default: today in Vietnam) the mean of the months gone by so far,
-    named (`5 tháng đã qua (từ tháng 7/2026 đến tháng 11/2026)`), the running month counted for a cell once it has
-    met (DOMAIN.md "Periods", evaluation's domain.periods.period_result)."""
+    of its six months, or of the months its cells counted when one was set up (or closed) partway through (the
+    `rollup`'s fewest_months_counted and most_months_counted, evaluation's); for one running on `today` (default:
+    today in Vietnam) the mean of the months gone by so far, named (`5 tháng đã qua (từ tháng 7/2026 đến tháng
+    11/2026)`), the running month counted for a cell once it has met (DOMAIN.md "Periods", evaluation's
+    domain.periods.period_result)."""
     today = today or datetime.now(VIETNAM_TZ).date()
     current = f"{today:%Y-%m}"
     months = period_months(period)
     if current > months[-1]:
-        return _(HALF_YEAR_NO_RATING)
+        fewest, most = (rollup or {}).get("fewest_months_counted"), (rollup or {}).get("most_months_counted")
+        if fewest is None or most is None or fewest == most == len(months):
+            return _(HALF_YEAR_NO_RATING)
+        if fewest == most:
+            return n_(
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its two quarters; the score is the mean of the scores of the %(count)s month the "
+                "cell existed in during the half-year (a cell set up partway through counts from the month it was set "
+                "up), a month without a meeting counting 0.",
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its two quarters; the score is the mean of the scores of the %(count)s months the "
+                "cell existed in during the half-year (a cell set up partway through counts from the month it was set "
+                "up), a month without a meeting counting 0.",
+                int(most),
+            )
+        return _(
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its two quarters; each cell's score is the mean of the scores of the months it existed in "
+            "during the half-year (from %(fewest)s to %(most)s months: a cell set up partway through counts from the "
+            "month it was set up), a month without a meeting counting 0.",
+            fewest=int(fewest),
+            most=int(most),
+        )
     gone = [month for month in months if month < current]
     if not gone:
         return _(HALF_YEAR_FIRST_MONTH)

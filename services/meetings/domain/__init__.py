@@ -1412,8 +1412,9 @@ def attendance_history(entries: Iterable[AttendanceEntry]) -> AttendanceHistory:
 
 
 def parse_period(period: str) -> tuple[datetime, datetime]:
-    """`YYYY-MM`, `YYYY-Qn` or `YYYY` → [start, end) in Vietnam time; InvalidEvent naming `period` otherwise."""
+    """`YYYY-MM`, `YYYY-Qn`, `YYYY-Hn` (a report's half-year) or `YYYY` → [start, end) in Vietnam time; InvalidEvent
+    naming `period` otherwise."""
     try:
         return period_bounds(period)
     except ValueError:
-        raise InvalidEvent(f"period: {period!r} is not YYYY-MM, YYYY-Qn or YYYY", field="period") from None
+        raise InvalidEvent(f"period: {period!r} is not YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY", field="period") from None

@@ -25,7 +25,7 @@ from services.notifications.webhook_guard import RefusedAddress, Resolver, check
 from shared.contracts.notifications import Channel
 from shared.logs import get_logger
 from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
-from shared.periods import period_bounds
+from shared.periods import is_report_period, period_bounds
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -202,13 +202,17 @@ class Commands:
         return await self.get_preferences(recipient_id)
 
     async def late_minutes(self, committee_id: str, period: str, *, limit: int = 50, offset: int = 0) -> Any:
-        """A page of the meetings of a committee's subtree in a period whose minutes are late now (queries.late_minutes,
-        with the days set for the committee); `invalid` naming `period` for a period that does not read."""
+        """A page of the meetings of a committee's subtree in a report period (a half-year: its six months in one query,
+        ordered as a year's list) whose minutes are late now (queries.late_minutes, with the days set for the
+        committee); `invalid` naming `period` for a period that does not read."""
         limit, offset = _bounds(limit, offset)
-        try:
-            start, end = period_bounds(period)
-        except ValueError:
-            raise RpcError("invalid", f"period: {period!r} is not a period", field="period") from None
+        if not is_report_period(period):
+            raise RpcError(
+                "invalid",
+                f"period: {period!r} is not a period like 2026-11, 2026-Q4, 2026-H1 or 2026",
+                field="period",
+            )
+        start, end = period_bounds(period)
         async with self._uow() as uow:
             config = await config_for(committee_id, uow)
             return await queries.late_minutes(
