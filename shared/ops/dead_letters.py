@@ -413,7 +413,8 @@ async def replay_dead_letters(
             if replay_id is not None:
                 headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])
             if login:  # as its login, naming who first published it: the service replaying vouches for it
-                headers.update(origin_headers(Origin("", origin, publisher)))
+                found = first_origin(message, login, queue=origin, replayers=replayers, owners=owners)
+                headers.update(origin_headers(found))
             await channel.default_exchange.publish(
                 message_copy(message, headers=headers, user_id=login),
                 routing_key=origin,
@@ -494,6 +495,33 @@ def _header_text(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value if isinstance(value, str) else None
+
+
+def first_origin(
+    message: AbstractIncomingMessage,
+    login: str,
+    *,
+    queue: str,
+    replayers: Collection[str] = (),
+    owners: Mapping[str, frozenset[str]] | None = None,
+) -> Origin:
+    """Where and by whom the message a dead letter keeps was first published, for its replayed copy (ORIGIN_HEADERS):
+    the exchange and routing key its consumer named when it wrote the letter as `login` (first_publisher's vouched
+    case), else those of the broker's first x-death, else the default exchange and `queue` (the letter says neither);
+    the publisher first_publisher's. A replayed copy that dies again so keeps its original's exchange and key."""
+    headers = message.headers or {}
+    exchange: str | None = ""
+    routing_key: str | None = queue
+    if message.user_id == login and ORIGIN_HEADERS[1] in headers:
+        exchange, routing_key = (_header_text(headers.get(name)) for name in ORIGIN_HEADERS[:2])
+    else:
+        deaths = headers.get("x-death")
+        first = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+        keys = first.get("routing-keys")
+        if isinstance(first.get("exchange"), str | bytes) and isinstance(keys, list) and keys:
+            exchange, routing_key = _header_text(first["exchange"]), _header_text(keys[0])
+    publisher = first_publisher(message, login, replayers=replayers, owners=owners)
+    return Origin(exchange if exchange is not None else "", routing_key or queue, publisher)
 
 
 def connection_login(connection: AbstractConnection) -> str | None:

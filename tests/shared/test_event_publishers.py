@@ -31,11 +31,11 @@ from services.evaluation.config import Settings as EvaluationSettings
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings as NotificationsSettings
 from shared.config import broker_user_of, publishers_by_owner
-from shared.consuming import Publishers, check_unchanged, origin_of, publisher_refusal
+from shared.consuming import Origin, Publishers, check_unchanged, origin_of, publisher_refusal
 from shared.contracts.meetings import MeetingScheduled, OrgUnitUpserted
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
-from shared.ops.dead_letters import replay_dead_letters
+from shared.ops.dead_letters import first_origin, replay_dead_letters
 from shared.outbox import OutboxRelay, add_to_outbox
 from shared.periods import VIETNAM_TZ
 from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE, NOTIFICATIONS_EVENTS
@@ -267,6 +267,54 @@ async def test_a_fact_moving_a_meeting_to_another_cell_is_refused_naming_the_fie
         assert await cells_held(database_url, meeting_id) == (thon2, thon2, [thon2])
 
 
+async def dead_letter_headers(admin_url: str, queue: str, meeting_id: str) -> list[dict[str, Any]]:
+    """The headers of every dead letter in `queue` naming `meeting_id` (each given back to the queue)."""
+    connection = await aio_pika.connect(admin_url)
+    try:
+        channel = await connection.channel()
+        dlq = await channel.declare_queue(queue, passive=True)
+        found: list[dict[str, Any]] = []
+        while (message := await dlq.get(no_ack=False, fail=False)) is not None:
+            if meeting_id.encode() in bytes(message.body):
+                found.append(dict(message.headers or {}))
+        return found  # unacknowledged: back in the queue when the channel closes
+    finally:
+        await connection.close()
+
+
+async def test_a_dead_letter_replayed_that_dies_again_still_names_its_original_exchange_and_routing_key(
+    system: dict[str, Any],
+) -> None:
+    """A new user's trial: a dead letter replayed once lost where it came from, its `x-chibo-origin-exchange` ""
+    and its routing key the queue's (`evaluation.facts`); who published it and why it died were kept."""
+    meeting_id = f"{random_id('cb-origin')}-2026-11"
+    event = scheduled(meeting_id, random_id("cb-thon-1"), day=21)
+    await forged(system["admin"], [event], user_id="guest", batch=False)
+    origin = {
+        "x-chibo-origin-exchange": EVENTS_EXCHANGE,
+        "x-chibo-origin-routing-key": "meeting.scheduled.v1",
+        "x-chibo-origin-user-id": "guest",
+    }
+    queue = EVALUATION_FACTS.dead_letter_queue
+
+    async def died(replays: int) -> list[dict[str, Any]] | None:
+        letters = await dead_letter_headers(system["admin"], queue, meeting_id)
+        return [h for h in letters if int(h.get("x-chibo-replayed") or 0) == replays] or None
+
+    [first] = await eventually(lambda: died(0), timeout=60)
+    assert {name: first.get(name) for name in origin} == origin, first
+    for replays in (1, 2):  # replayed as the operations page's RPC does (the service's own login), twice
+        connection = await aio_pika.connect(system["evaluation"])
+        try:
+            replayed = await replay_dead_letters(connection, queue, event_id=event.id)
+        finally:
+            await connection.close()
+        assert replayed["replayed"] == 1, replayed
+        [again] = await eventually(lambda replays=replays: died(replays), timeout=60)
+        assert {name: again.get(name) for name in origin} == origin, again
+        assert str(again.get("x-chibo-reason")).startswith("user_id: broker user 'guest'"), again
+
+
 def unit(unit_id: str, kind: str, *, day: int) -> Any:
     """org.unit.upserted.v1 as meetings publishes it: a cell (residential) or a committee, as of `day` November."""
     data: dict[str, Any] = {"id": unit_id, "name": "Chi bộ thôn 2", "kind": kind, "parent_id": None}
@@ -346,6 +394,30 @@ def test_a_copy_handed_back_keeps_its_originals_publisher_and_only_the_service_i
     )
     assert origin_of(own, own_user="chibo-evaluation").user_id == "chibo-meetings"
     assert origin_of(other, own_user="chibo-evaluation").user_id == "guest"
+
+
+def test_a_replayed_copy_names_the_original_exchange_and_key_of_every_kind_of_dead_letter() -> None:
+    """first_origin: a letter its consumer wrote as the replaying login (vouched headers), one the broker dead-lettered
+    (x-death), and one that says neither (the default exchange and the queue, as before)."""
+    login, queue = "chibo-evaluation", EVALUATION_FACTS.name
+    vouched: Any = SimpleNamespace(
+        user_id=login,
+        headers={
+            "x-chibo-origin-exchange": EVENTS_EXCHANGE,
+            "x-chibo-origin-routing-key": b"meeting.scheduled.v1",
+            "x-chibo-origin-user-id": "guest",
+        },
+    )
+    by_broker: Any = SimpleNamespace(
+        user_id="chibo-meetings",
+        headers={"x-death": [{"exchange": EVENTS_EXCHANGE, "routing-keys": ["meeting.held.v1"], "queue": queue}]},
+    )
+    forged: Any = SimpleNamespace(user_id="guest", headers=dict(vouched.headers))  # its headers vouched by nobody
+    silent: Any = SimpleNamespace(user_id=None, headers={"x-first-death-queue": queue})
+    assert first_origin(vouched, login, queue=queue) == Origin(EVENTS_EXCHANGE, "meeting.scheduled.v1", "guest")
+    assert first_origin(by_broker, login, queue=queue) == Origin(EVENTS_EXCHANGE, "meeting.held.v1", "chibo-meetings")
+    assert first_origin(forged, login, queue=queue) == Origin("", queue, "guest")
+    assert first_origin(silent, login, queue=queue) == Origin("", queue, None)
 
 
 def test_an_unchanged_property_passes_and_a_changed_one_names_its_field() -> None:

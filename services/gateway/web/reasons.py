@@ -105,6 +105,15 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
                 "published under the routing key “%(expected)s”."
             ),
         ),
+        # shared.consuming.misrouted_reason: on chibo.events the key is the type, for each event of a batch too
+        (
+            r"^type: (?P<type>\S+) arrived under routing key (?P<q>['\"])(?P<key>.*?)(?P=q); on chibo\.events an event"
+            r", and each event of a batch, is published with routing key = its type$",
+            N_(
+                "The event %(type)s arrived on chibo.events under the routing key “%(key)s”; there an event, and "
+                "each event of a batch, is published under its own type as the routing key."
+            ),
+        ),
         (
             r"^type: (?P<type>\S+) arrived under routing key (?P<q>['\"])(?P<key>.*?)(?P=q); on chibo\.ingest an event"
             r" is published with routing key (?P<r>['\"])(?P<expected>.*?)(?P=r)$",
@@ -756,12 +765,66 @@ DEAD_LETTER_FIELD = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-
 """How an event refusal names its field first (`data.starts_at: ...`, `body: ...`)."""
 
 
+PUBLISHER_REFUSED = re.compile(
+    r"^user_id: (?:broker user (?P<q>['\"])(?P<user>.*?)(?P=q)|a message without user_id) may not publish"
+    r" (?P<type>\S+), which only (?P<owner>\S+) publishes \(as (?P<allowed>.*)\); not applied$"
+)
+"""A consumer's refusal of an owned event type from a broker user not its owner's (shared.consuming.
+publisher_refusal): who published it, the type, the owning service and its users."""
+PUBLISHER_REFUSED_SAID = N_(
+    "The event %(type)s was published to the broker by the account “%(user)s”, but only the %(owner)s service (as "
+    "%(allowed)s) may publish this type, so it was not applied. Sending it back does not help: it is judged again by "
+    "who first published it. If the fact is genuine, have %(owner)s publish it; if not, delete this letter and find "
+    "out who published as “%(user)s”."
+)
+PUBLISHER_UNNAMED_SAID = N_(
+    "The event %(type)s was published to the broker without naming its account (no user_id), but only the "
+    "%(owner)s service (as %(allowed)s) may publish this type, so it was not applied. Sending it back does not help: "
+    "it is judged again by who first published it. If the fact is genuine, have %(owner)s publish it; if not, delete "
+    "this letter and find out which system publishes without user_id."
+)
+NO_ACCOUNT = N_("no account")
+CONTRADICTION = re.compile(
+    r"^(?P<field>[A-Za-z_][A-Za-z0-9_.]*): .* is (?P<held>.*) here, the event says (?P<sent>.*); (?P<rule>.* never"
+    r" changes .*)$"
+)
+"""A consumer's refusal of a fact contradicting what it holds (shared.consuming.check_unchanged: a meeting's cell, a
+unit's kind), naming the field, the value held and the value sent."""
+CONTRADICTION_SAID = N_(
+    "the event says %(sent)s, but the service holds %(held)s, and this never changes, so the event was not applied. "
+    "If the event is wrong, delete this letter; if what the service holds is wrong, correct it at its source first, "
+    "then send the letter back."
+)
+
+
+def _quoted(users: str) -> str:
+    """`'a', 'b'` (publisher_refusal's list of broker users) as “a”, “b”; `no user` as NO_ACCOUNT."""
+    names = re.findall(r"'([^']*)'", users)
+    return ", ".join(f"“{name}”" for name in names) if names else _(NO_ACCOUNT)
+
+
+def _quoted_value(value: str) -> str:
+    """A value as check_unchanged writes it (its repr: `'demo-cb-thon-2'`) in Vietnamese quotes."""
+    return f"“{value[1:-1]}”" if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else f"“{value}”"
+
+
 def explain_dead_letter(cause: str | None) -> str | None:
     """A short Vietnamese gloss of a dead letter's cause (its `x-chibo-reason`) for the operator, beside the raw text:
-    a handler's failure by its error's kind (DEAD_LETTER_CAUSES), an event that could not be read as a rejection is
-    said, naming the field; UNKNOWN_CAUSE for a cause of no known kind; None when there is no cause."""
+    a publisher refused (PUBLISHER_REFUSED) or a fact contradicting what the service holds (CONTRADICTION) said with
+    what to do, a handler's failure by its error's kind (DEAD_LETTER_CAUSES), an event that could not be read as a
+    rejection is said, naming the field; UNKNOWN_CAUSE for a cause of no known kind; None when there is no cause."""
     if not cause:
         return None
+    if refused := PUBLISHER_REFUSED.match(cause):
+        values = {"type": refused["type"], "owner": refused["owner"], "allowed": _quoted(refused["allowed"])}
+        if refused["user"] is None:
+            return _(PUBLISHER_UNNAMED_SAID, **values)
+        return _(PUBLISHER_REFUSED_SAID, user=refused["user"], **values)
+    if contradiction := CONTRADICTION.match(cause):
+        said = _(
+            CONTRADICTION_SAID, held=_quoted_value(contradiction["held"]), sent=_quoted_value(contradiction["sent"])
+        )
+        return on_field(field_label(contradiction["field"]), said)
     for pattern, message in DEAD_LETTER_CAUSES:
         if pattern.search(cause):
             return _(message)
