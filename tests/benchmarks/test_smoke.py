@@ -72,3 +72,4 @@ def test_rollup_at_a_tiny_scale_prints_the_report_downloads_beside_their_baselin
     assert "committee_rollup(province, half-year)" in completed.stdout
     for period in ("month", "quarter", "half_year"):
         assert chibo["api_rollup"][f"{period}_s"] > 0, period
+        assert set(chibo["api_rollup"][f"{period}_statuses"]) == {200}, period
