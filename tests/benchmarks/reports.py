@@ -245,6 +245,7 @@ async def api_rollups(bench: BenchSystem, month: str, *, repeat: int, timeout: f
     here (bench_rollup.seed_half_years), after the report downloads, so that those read the rows they read before."""
     conn = await asyncpg.connect(bench.dsn, server_settings={"search_path": "evaluation,public"})
     try:
+        # its deltas folded: else the first read folds them (a month's /v1 roll-up outlasted the 5 s RPC timeout)
         await seed_half_years(conn)
     finally:
         await conn.close()
