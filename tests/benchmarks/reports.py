@@ -9,7 +9,8 @@ the peak RSS of the gateway and evaluation processes while it runs (and its jump
 baseline: bare asyncpg reading the same subtree's rows (cell, name, the month's figures) and Python's csv module
 writing them: the floor of any CSV export of those rows. The province's PDF (a summary: its figures by directly
 subordinate unit and its 50 weakest cells) has its own raw baseline: bare asyncpg summing each child's cells in one
-query and reading the 50 weakest in another, and ReportLab drawing both tables of plain strings.
+query and reading the 50 weakest in another, and ReportLab drawing both tables of plain strings. Last, the
+province root's `/v1` roll-up for the month, a quarter and a half-year (`api_rollup`, api_rollups), no baseline.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import csv
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,7 +42,9 @@ from services.gateway.web.pdf import fonts
 from services.meetings.bulk.generate import last_closed_month
 from tests.benchmarks.harness import BenchSystem, bench_system, ratio, wait_until
 from tests.benchmarks.profiling import Profiler
+from tests.evaluation.bench_rollup import seed_half_years
 from tests.support.quiet import wait_quiet
+from tests.support.system import issue_token
 
 ROOT = Path(__file__).parents[2]
 FULL_CELLS = 35_000
@@ -230,6 +234,40 @@ async def download(client: httpx.AsyncClient, pids: dict[str, int], path: str) -
     }
 
 
+API_PERIODS = {"quarter": "2026-Q2", "half_year": "2026-H1"}
+"""The report periods `api_rollups` times beside the month: a closed quarter and the half-year holding it."""
+
+
+async def api_rollups(bench: BenchSystem, month: str, *, repeat: int, timeout: float) -> dict[str, Any]:
+    """The province root's `/v1/committees/{id}/rollup` (the gateway asking evaluation's RPC) for the month, the
+    quarter 2026-Q2 and the half-year 2026-H1, each `repeat` times: median and worst seconds, and each answer's
+    status (a refusal is timed as any answer). The quarters and months of 2026-H1 and 2025-H2 (its trend) are seeded
+    here (bench_rollup.seed_half_years), after the report downloads, so that those read the rows they read before."""
+    conn = await asyncpg.connect(bench.dsn, server_settings={"search_path": "evaluation,public"})
+    try:
+        # its deltas folded: else the first read folds them (a month's /v1 roll-up outlasted the 5 s RPC timeout)
+        await seed_half_years(conn)
+    finally:
+        await conn.close()
+    token = issue_token(bench.system, role="committee_officer", unit=ROOT_UNIT, sub="bench-api-officer")
+    figures: dict[str, Any] = {}
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=bench.system.gateway_url, timeout=timeout, headers=headers) as client:
+        for name, period in {"month": month, **API_PERIODS}.items():
+            spent, statuses = [], []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                response = await client.get(f"/v1/committees/{ROOT_UNIT}/rollup", params={"period": period})
+                spent.append(time.perf_counter() - started)
+                statuses.append(response.status_code)
+            figures[f"{name}_s"] = round(statistics.median(spent), 3)
+            figures[f"{name}_worst_s"] = round(max(spent), 3)
+            # a refusal (the gateway's RPC timeout: 503) is a figure too, not the end of the preset's other figures
+            figures[f"{name}_statuses"] = statuses
+            print(f"/v1 roll-up {ROOT_UNIT} {period}: {[round(s, 3) for s in spent]} {statuses}", flush=True)
+    return figures
+
+
 async def measure(
     bench: BenchSystem,
     *,
@@ -316,6 +354,7 @@ async def measure(
         finally:
             if profiler is not None:
                 profiler.stop()
+    figures["api_rollup"] = await api_rollups(bench, period, repeat=max(3, repeat), timeout=timeout)
     raw: dict[str, Any] = {}
     if baseline:
         raw = {

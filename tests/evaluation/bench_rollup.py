@@ -2,7 +2,8 @@
 
 Run with `uv run python -m tests.evaluation.bench_rollup [--scale S]`; prints median, p95 and worst of each
 query and, as the raw baseline, one bare aggregate over the same month's rows (what any roll-up must read,
-without the tree), with the ratio; leaves nothing behind.
+without the tree), with the ratio; then the province's and a commune's quarter and half-year (time_half_year);
+leaves nothing behind.
 """
 
 import argparse
@@ -12,18 +13,24 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 
 import asyncpg
 
 from services.evaluation.bootstrap import SERVICE_DIR
-from services.evaluation.queries import committee_ranking, committee_rollup, refresh_subtrees
+from services.evaluation.queries import committee_ranking, committee_rollup, fold_rollup_deltas, refresh_subtrees
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
+from shared.periods import period_months
 from tests.support.env import DEFAULT_DATABASE_URL
 
 COMMUNES = 100
 GRASSROOTS_PER_COMMUNE = 10
 CELLS_PER_GRASSROOTS = 35
+HALF_YEAR_QUARTERS = ("2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2")
+"""2026-H1 and the half-year before it (its trend): a province with a year of history reads both."""
+TODAY = date(2026, 11, 5)
+"""The day the quarter and half-year are read on: both closed, as an officer's report after them reads them."""
 
 
 async def seed(conn: asyncpg.Connection, communes: int = COMMUNES) -> int:
@@ -49,18 +56,26 @@ async def seed(conn: asyncpg.Connection, communes: int = COMMUNES) -> int:
         GRASSROOTS_PER_COMMUNE,
         CELLS_PER_GRASSROOTS,
     )
-    for period in ("2026-09", "2026-10"):
+    await seed_periods(conn, ["2026-09", "2026-10"])
+    return await conn.fetchval("SELECT count(*) FROM unit WHERE kind = 'cell'")
+
+
+async def seed_periods(conn: asyncpg.Connection, periods: Sequence[str]) -> None:
+    """Random results of 95 % of the cells for each period (a month, or a quarter of three months counted)."""
+    for period in periods:
+        months = len(period_months(period))
         await conn.execute(
             "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
             " speakers_present, months_counted, months_with_regular, flags)"
             " SELECT id, $1, CASE WHEN s >= 90 THEN 'good' WHEN s >= 70 THEN 'fair' WHEN s >= 50 THEN 'average'"
-            "  ELSE 'poor' END, s, (s > 20)::int, (s > 60)::int, 15, 18, 7, 1, (s > 20)::int, '{}'"
+            "  ELSE 'poor' END, s, $2 * (s > 20)::int, (s > 60)::int, $2 * 15, $2 * 18, $2 * 7, $2,"
+            "  $2 * (s > 20)::int, '{}'"
             " FROM (SELECT id, (random() * 100)::float8 AS s FROM unit WHERE kind = 'cell') cells"
             " WHERE random() < 0.95",
             period,
+            months,
         )
     await conn.execute("ANALYZE unit; ANALYZE cell_period")
-    return await conn.fetchval("SELECT count(*) FROM unit WHERE kind = 'cell'")
 
 
 async def timed(label: str, runs: int, call: Callable[[], Awaitable[object]]) -> float:
@@ -76,6 +91,38 @@ async def timed(label: str, runs: int, call: Callable[[], Awaitable[object]]) ->
         f"   ({runs} runs)"
     )
     return p95
+
+
+async def seed_half_years(conn: asyncpg.Connection) -> None:
+    """The quarters and months of HALF_YEAR_QUARTERS, every cell dated from their first month; the roll-up deltas
+    of the rows written folded, as evaluation's background loop folds them after a quiet spell."""
+    await seed_periods(conn, [*HALF_YEAR_QUARTERS, *(m for q in HALF_YEAR_QUARTERS for m in period_months(q))])
+    first = period_months(HALF_YEAR_QUARTERS[0])[0]
+    await conn.execute("UPDATE cell_span SET first_month = $1 WHERE first_month > $1", first)
+    while await fold_rollup_deltas(conn, pairs=100_000):
+        pass
+
+
+async def time_half_year(conn: asyncpg.Connection) -> None:
+    """The province's half-year 2026-H1 beside its quarter 2026-Q2 (committee_rollup, what evaluation's RPC answers
+    the gateway's `/v1/committees/{id}/rollup`): the quarters and months of 2026-H1 and of 2025-H2 (its trend) seeded
+    first, after the month figures so that those read the same rows as before. A half-year reads every cell's two
+    quarters of both half-years (half_year_lines), a quarter its roll-up sums."""
+    started = time.perf_counter()
+    await seed_half_years(conn)
+    print(f"seeded the quarters and months of 2025-H2 and 2026-H1 in {time.perf_counter() - started:.1f} s")
+    half = await committee_rollup(conn, "prov", "2026-H1", today=TODAY)
+    print(f"province 2026-H1: cells={half['cells']} score={half['score']} quarters={len(half['quarters'])}")
+    await timed(
+        "committee_rollup(province, quarter)", 10, lambda: committee_rollup(conn, "prov", "2026-Q2", today=TODAY)
+    )
+    await timed(
+        "committee_rollup(province, half-year)", 5, lambda: committee_rollup(conn, "prov", "2026-H1", today=TODAY)
+    )
+    await timed("committee_rollup(commune, quarter)", 10, lambda: committee_rollup(conn, "c1", "2026-Q2", today=TODAY))
+    await timed(
+        "committee_rollup(commune, half-year)", 10, lambda: committee_rollup(conn, "c1", "2026-H1", today=TODAY)
+    )
 
 
 async def main(scale: float = 1.0) -> None:
@@ -123,6 +170,7 @@ async def main(scale: float = 1.0) -> None:
                 10,
                 lambda: committee_ranking(conn, "prov", "2026-10", order="asc", limit=50, offset=0),
             )
+            await time_half_year(conn)
     finally:
         await pool.close()
         conn = await asyncpg.connect(dsn)
