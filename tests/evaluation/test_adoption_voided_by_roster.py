@@ -8,12 +8,16 @@ not replace the stored one, leaves it counting.
 Over a private evaluation database, the real repository and scoring.
 """
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from services.evaluation.bootstrap import prepare
+from services.evaluation.handlers import FACT_HANDLERS, score_touched
+from shared.contracts.registry import read_event
+from shared.envelope import parse_envelope
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at, fact, ward_with_cell
 from tests.evaluation.test_adoption_voided import ADOPTED, START, adoption, item, with_task
@@ -30,7 +34,17 @@ def roster(meeting_id: str, cell_id: str, *, time: Any, excused: bool, reverse: 
     return fact("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, time=time)
 
 
-@pytest.mark.parametrize("order", ["adoption_first", "roster_first"])
+async def apply_together(factory: Any, events: list[dict[str, Any]]) -> None:
+    """Handle the facts in one transaction (as a batch of the broker's is), then score."""
+    async with factory() as uow:
+        for raw in events:
+            event = read_event(parse_envelope(json.dumps(raw)))
+            await FACT_HANDLERS[event.type](event, uow)
+        await score_touched(uow)
+        await uow.commit()
+
+
+@pytest.mark.parametrize("order", ["adoption_first", "roster_first", "one_transaction"])
 async def test_another_roster_issued_after_the_adoption_voids_it_in_either_order(database_url: str, order: str) -> None:
     async with private_pool(database_url) as pool:
         factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
@@ -38,7 +52,10 @@ async def test_another_roster_issued_after_the_adoption_voids_it_in_either_order
         await apply(factory, ward_with_cell(cell, time=at(1, 1)) + with_task(held(cell, mtg, START), cell))
         approved = adoption(mtg, time=ADOPTED)
         changed = roster(mtg, cell, time=START + timedelta(hours=14), excused=True)
-        await apply(factory, [approved, changed] if order == "adoption_first" else [changed, approved])
+        if order == "one_transaction":
+            await apply_together(factory, [changed, approved])
+        else:
+            await apply(factory, [approved, changed] if order == "adoption_first" else [changed, approved])
         voided = await item(pool, mtg)
         assert voided["points"] == 0, voided
         # a newer adoption adopts the roster now in force
@@ -46,7 +63,7 @@ async def test_another_roster_issued_after_the_adoption_voids_it_in_either_order
         assert (await item(pool, mtg))["points"] > 0
 
 
-@pytest.mark.parametrize("order", ["adoption_first", "roster_first"])
+@pytest.mark.parametrize("order", ["adoption_first", "roster_first", "one_transaction"])
 @pytest.mark.parametrize("late", ["same_roster_resent", "older_roster"])
 async def test_the_same_roster_resent_or_an_older_one_leaves_the_adoption_counting(
     database_url: str, order: str, late: str
@@ -60,5 +77,8 @@ async def test_the_same_roster_resent_or_an_older_one_leaves_the_adoption_counti
         else:  # issued before the stored roster (its `time` START): it does not replace it
             other = roster(mtg, cell, time=START - timedelta(minutes=30), excused=True)
         approved = adoption(mtg, time=ADOPTED)
-        await apply(factory, [approved, other] if order == "adoption_first" else [other, approved])
+        if order == "one_transaction":
+            await apply_together(factory, [other, approved])
+        else:
+            await apply(factory, [approved, other] if order == "adoption_first" else [other, approved])
         assert (await item(pool, mtg))["points"] > 0
