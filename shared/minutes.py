@@ -13,6 +13,12 @@ after the adoption were taken as adopted under a 15-minute one. "Say the same" i
 the minutes' `data` (every field; the event's own id, source and time are no part of it), instants compared as
 instants and tasks in any order. Each service keeps every snapshot's key in its table `minutes_content` (meeting_id,
 version_time, version_ns, version_id, content_key), whatever order they arrive in, so either order ends the same.
+
+The roster (attendance.recorded.v1) is part of the adopted record (DOMAIN.md "Meetings": minutes hold the members
+present and absent with reasons), so the same rule holds for it with its own content key (roster_content_key) kept in
+`roster_content`: a roster issued after the adoption saying otherwise voids it, whatever the route and arrival order,
+as a secretary's such roster is refused (meetings' domain.check_adopted_roster_unchanged). The adoption stands while
+both the stored minutes and the stored roster stand (part_stands, part_stands_sql, adoption_in_force_sql).
 """
 
 import hashlib
@@ -22,7 +28,7 @@ from typing import Any, TypeVar
 
 from pydantic_core import to_json
 
-from shared.contracts.meetings import MinutesSubmitted
+from shared.contracts.meetings import AttendanceRecorded, MinutesSubmitted
 
 INSTANTS = ("started_at", "ended_at")
 """The minutes' moments, compared as instants (the same moment at another offset is the same text)."""
@@ -39,6 +45,17 @@ def minutes_content_key(data: MinutesSubmitted | Mapping[str, Any]) -> str:
     dumped["tasks"] = sorted(dumped.get("tasks") or [], key=lambda task: str(task.get("task_id")))
     return hashlib.sha256(to_json(dumped)).hexdigest()
 
+
+def roster_content_key(data: AttendanceRecorded) -> str:
+    """The content key of a roster: a SHA-256 hex digest of its lines (member, status, reason) in member order and its
+    guests as sent, equal for rosters saying the same whatever event carries them (meetings' domain.same_roster)."""
+    lines = sorted((record.member_id, record.status.value, record.reason) for record in data.records)
+    guests = [guest.model_dump(mode="json", exclude_none=True) for guest in data.guests]
+    return hashlib.sha256(to_json({"records": lines, "guests": guests})).hexdigest()
+
+
+CONTENT_TABLES = ("minutes_content", "roster_content")
+"""The tables of content keys per version, of minutes and of rosters (the same columns in both services)."""
 
 V = TypeVar("V", bound=tuple[Any, ...])
 
@@ -60,10 +77,22 @@ def adopted_version(versions: Iterable[V], approval_time: datetime) -> V | None:
     return before[-1] if before else (ordered[0] if ordered else None)
 
 
-def adopted_key_sql(*, meeting_id: str, approval_time: str) -> str:
-    """SQL: the content key of the minutes the adoption at `approval_time` adopted (adopted_version), NULL without."""
-    until = f"(date_trunc('second', {approval_time}) + interval '1 second')"
-    select = f"SELECT a.content_key FROM minutes_content a WHERE a.meeting_id = {meeting_id}"
+def part_stands(version: tuple[Any, ...] | None, *, approval_time: datetime, same_content: bool) -> bool:
+    """Whether the stored minutes or roster (`version`, led by its `time`; None without) leave the adoption at
+    `approval_time` standing: issued before adopted_until, or saying what the adopted one said (`same_content`)."""
+    return version is None or version[0] < adopted_until(approval_time) or same_content
+
+
+def _until_sql(approval_time: str) -> str:
+    return f"(date_trunc('second', {approval_time}) + interval '1 second')"
+
+
+def adopted_key_sql(*, meeting_id: str, approval_time: str, table: str = "minutes_content") -> str:
+    """SQL: the content key of the minutes (or, `table` roster_content, the roster) the adoption at `approval_time`
+    adopted (adopted_version), NULL without."""
+    assert table in CONTENT_TABLES, table
+    until = _until_sql(approval_time)
+    select = f"SELECT a.content_key FROM {table} a WHERE a.meeting_id = {meeting_id}"
     latest_before = (
         f"{select} AND a.version_time < {until} ORDER BY a.version_time DESC, a.version_ns DESC, a.version_id DESC"
     )
@@ -71,16 +100,34 @@ def adopted_key_sql(*, meeting_id: str, approval_time: str) -> str:
     return f"COALESCE(({latest_before} LIMIT 1), ({earliest} LIMIT 1))"
 
 
+def part_stands_sql(
+    *, table: str, meeting_id: str, approval_time: str, version_time: str, version_ns: str, version_id: str
+) -> str:
+    """SQL: part_stands for the stored minutes or roster (`table` their content keys) whose version is (`version_time`,
+    `version_ns`, `version_id`), NULL when there is none; a NULL result counts as not standing."""
+    assert table in CONTENT_TABLES, table
+    stored = (
+        f"(SELECT s.content_key FROM {table} s WHERE s.meeting_id = {meeting_id}"
+        f" AND (s.version_time, s.version_ns, s.version_id) = ({version_time}, {version_ns}, {version_id}))"
+    )
+    at_adoption = adopted_key_sql(meeting_id=meeting_id, approval_time=approval_time, table=table)
+    return f"({version_time} IS NULL OR {version_time} < {_until_sql(approval_time)} OR {stored} = {at_adoption})"
+
+
 def adoption_in_force_sql(
-    *, meeting_id: str, approval_time: str, minutes_time: str, minutes_ns: str, minutes_id: str
+    *,
+    meeting_id: str,
+    approval_time: str,
+    minutes: tuple[str, str, str],
+    roster: tuple[str, str, str],
 ) -> str:
     """SQL: whether the adoption stored at `approval_time` (an expression, NULL without one) stands over the stored
-    minutes whose version is (`minutes_time`, `minutes_ns`, `minutes_id`) (NULL without minutes): adopted, and the
-    stored minutes saying what the text it adopted said (their content keys in `minutes_content`, adopted_key_sql;
-    meetings' domain.adoption_in_force is the same rule). NULL counts as not in force."""
-    stored = (
-        f"(SELECT s.content_key FROM minutes_content s WHERE s.meeting_id = {meeting_id}"
-        f" AND (s.version_time, s.version_ns, s.version_id) = ({minutes_time}, {minutes_ns}, {minutes_id}))"
-    )
-    at_adoption = adopted_key_sql(meeting_id=meeting_id, approval_time=approval_time)
-    return f"({approval_time} IS NOT NULL AND ({minutes_time} IS NULL OR {stored} = {at_adoption}))"
+    minutes and roster whose versions are `minutes` and `roster` (time, ns, id expressions, NULL without one): both
+    part_stands_sql (meetings' domain.adoption_in_force is the same rule). NULL counts as not in force."""
+    parts = [
+        part_stands_sql(
+            table=table, meeting_id=meeting_id, approval_time=approval_time, version_time=t, version_ns=n, version_id=i
+        )
+        for table, (t, n, i) in (("minutes_content", minutes), ("roster_content", roster))
+    ]
+    return f"({approval_time} IS NOT NULL AND {parts[0]} AND {parts[1]})"

@@ -12,7 +12,7 @@ from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
-from shared.minutes import adoption_in_force_sql
+from shared.minutes import adoption_in_force_sql, part_stands_sql
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
@@ -236,21 +236,30 @@ async def list_monitor_assignments(
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
     " m.cancel_time IS NOT NULL AS cancelled,"
-    # an adoption is in force while no minutes issued after it replaced the text it adopted with another
-    # (domain.adoption_in_force, shared.minutes)
+    # an adoption is in force while no minutes or roster issued after it replaced the ones it adopted with others
+    # (domain.adoption_in_force, shared.minutes); minutes_stand says which of the two voided it
     " CASE WHEN "
     + adoption_in_force_sql(
         meeting_id="m.meeting_id",
         approval_time="m.approval_time",
-        minutes_time="mv.version_time",
-        minutes_ns="mv.version_ns",
-        minutes_id="mv.version_id",
+        minutes=("mv.version_time", "mv.version_ns", "mv.version_id"),
+        roster=("rv.version_time", "rv.version_ns", "rv.version_id"),
     )
-    + " THEN m.approved_at END AS adopted_at,"
+    + " THEN m.approved_at END AS adopted_at, COALESCE("
+    + part_stands_sql(
+        table="minutes_content",
+        meeting_id="m.meeting_id",
+        approval_time="m.approval_time",
+        version_time="mv.version_time",
+        version_ns="mv.version_ns",
+        version_id="mv.version_id",
+    )
+    + ", false) AS minutes_stand,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
     " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
     " EXISTS (SELECT 1 FROM document d WHERE d.meeting_id = m.meeting_id AND d.kind = 'minutes')"
     " AS minutes_published FROM meeting m LEFT JOIN minutes mv ON mv.meeting_id = m.meeting_id"
+    " LEFT JOIN roster rv ON rv.meeting_id = m.meeting_id"
 )
 
 
@@ -260,6 +269,13 @@ def _status(row: asyncpg.Record) -> str:
         has_minutes=row["has_minutes"],
         approved=row["adopted_at"] is not None,
     )
+
+
+def _voided_by(row: asyncpg.Record) -> str | None:
+    """What voided the stored adoption (MeetingReply.adoption_voided_by): the minutes, else the roster; None if none."""
+    if row["approved_at"] is None or row["adopted_at"] is not None:
+        return None
+    return "roster" if row["minutes_stand"] else "minutes"
 
 
 def _summary(row: asyncpg.Record) -> dict[str, Any]:
@@ -361,6 +377,7 @@ async def get_meeting(
         "minutes": minutes,
         "approved_at": row["adopted_at"],
         "adoption_voided_at": row["approved_at"] if row["adopted_at"] is None else None,
+        "adoption_voided_by": _voided_by(row),
         "documents": [dict(d) for d in documents],
         "assessments": [dict(a) | {"points": json.loads(a["points"])} for a in assessments],
         "tasks": tasks,

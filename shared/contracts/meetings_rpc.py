@@ -153,6 +153,9 @@ class MeetingReply(MeetingSummaryReply):
     adoption_voided_at: datetime | None = None
     """When the cell adopted minutes that a text issued after it replaced (meetings' domain.adoption_in_force): that
     text is not adopted (`approved_at` None) until a newer adoption; None otherwise."""
+    adoption_voided_by: Literal["minutes", "roster"] | None = None
+    """What replaced what the adoption at `adoption_voided_at` adopted: the minutes' text, or (the minutes standing)
+    the roster, part of the adopted record (shared.minutes); None when not voided."""
     documents: list[dict[str, Any]] = Field(default_factory=list)
     assessments: list[dict[str, Any]] = Field(default_factory=list)
     tasks: list[dict[str, Any]] = Field(default_factory=list)

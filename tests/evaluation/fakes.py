@@ -12,7 +12,7 @@ from services.evaluation.domain.touched import Touched
 from services.evaluation.handlers.scores import local_year
 from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow, ScoringInputs
 from shared.envelope import CloudEvent
-from shared.minutes import adopted_version, minutes_content_key
+from shared.minutes import adopted_version, minutes_content_key, part_stands
 from shared.periods import period_months
 
 
@@ -40,6 +40,7 @@ class FakeFacts:
         self.minutes: dict[str, tuple] = {}
         self.approvals: dict[str, tuple] = {}
         self.minutes_content: dict[str, list[tuple]] = {}
+        self.roster_content: dict[str, list[tuple]] = {}
         self.assessed: dict[str, list] = {}
         self.done: dict[tuple[str, str], tuple] = {}
         self.snapshots: dict[tuple[str, datetime, tuple[int, str]], MemberSnapshot] = {}
@@ -120,6 +121,15 @@ class FakeFacts:
     async def record_attendance(self, *, meeting_id, roster, stamp):
         return self._put(self.rosters, meeting_id, stamp, roster)
 
+    async def keep_roster_content(self, rows):
+        kept = set()
+        for meeting_id, key, stamp in rows:
+            row = (stamp.time, _tiebreak(stamp), key)
+            if row not in self.roster_content.setdefault(meeting_id, []):
+                self.roster_content[meeting_id].append(row)
+                kept.add(meeting_id)
+        return kept
+
     async def submit_minutes(self, *, meeting_id, minutes, stamp):
         self.minutes_content.setdefault(meeting_id, []).append(
             (stamp.time, _tiebreak(stamp), minutes_content_key(minutes))
@@ -142,14 +152,23 @@ class FakeFacts:
         return moved[2] if moved and moved[:2] > scheduled[:2] else scheduled[2]["starts_at"]
 
     def _adopted_at(self, meeting_id: str) -> datetime | None:
-        """The adoption's moment while no minutes issued after it replaced the text (MEETINGS_OF_CELLS)."""
+        """The adoption's moment while no minutes or roster issued after it replaced the ones it adopted
+        (MEETINGS_OF_CELLS)."""
         approval, minutes = self.approvals.get(meeting_id), self.minutes.get(meeting_id)
         if approval is None:
             return None
-        if minutes is None:
-            return approval[2]
-        adopted = adopted_version(self.minutes_content.get(meeting_id, []), approval[0])
-        return approval[2] if adopted is not None and adopted[2] == minutes_content_key(minutes[2]) else None
+        parts = [(minutes, self.minutes_content), (self.rosters.get(meeting_id), self.roster_content)]
+        for stored, contents in parts:
+            if stored is None:
+                continue
+            keys = contents.get(meeting_id, [])
+            adopted = adopted_version(keys, approval[0])
+            key = next((k for t, n, k in keys if (t, n) == tuple(stored[:2])), None)
+            if not part_stands(
+                stored[:2], approval_time=approval[0], same_content=adopted is not None and adopted[2] == key
+            ):
+                return None
+        return approval[2]
 
     async def meeting_position(self, meeting_id):
         if meeting_id not in self.meetings:

@@ -81,3 +81,26 @@ async def test_a_member_who_left_is_named_on_past_meetings_and_in_the_years_evid
                 assert any(line.startswith(gone) and NAME in line for line in csv_text.splitlines())
     finally:
         world.former.pop(gone, None)
+
+
+async def test_the_secretarys_record_page_says_when_a_member_of_the_meetings_start_left(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """The record page lists the members of the meeting's start (roster and roster form) as the meeting page does,
+    and, as it does, says beside a member who left since from when they are gone (data.left_since): it listed them
+    without it, a former member read as one of today's."""
+    gone = random_id("mem")
+    world.former[gone] = (world.cell_a1, datetime(2026, 1, 1, tzinfo=VIETNAM_TZ), LEFT_AT, NAME)
+    try:
+        with meetings_of_cell_a1(world, november=with_former(world, gone)) as made:
+            async with signed_in(
+                client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+            ) as secretary:
+                page = await secretary.get(f"/app/meetings/{made['november']}/record")
+                assert page.status_code == 200, page.text
+                roster = page.text.split('id="roster', 1)[1].split("</table>", 1)[0]
+                row = text(next(row for row in roster.split("<tr") if NAME in row))
+                assert "đã rời chi bộ từ ngày 01/12/2026" in row, row
+                assert all("đã rời chi bộ" not in text(r) for r in roster.split("<tr") if NAME not in r)
+    finally:
+        world.former.pop(gone, None)

@@ -201,3 +201,31 @@ async def test_minutes_changed_after_their_adoption_are_not_said_adopted(
             page = (await secretary.get(f"/app/meetings/{made['voided']}/record")).text
             assert text_of(page, "minutes-state") == UNPUBLISHED
             assert text_of(page, "adoption-voided").startswith(VOIDED) and ADOPTED + " lúc" not in page
+
+
+ROSTER_VOIDED = "Danh sách điểm danh đã được sửa sau khi chi bộ thông qua biên bản lúc 21:01"
+
+
+async def test_a_roster_changed_after_the_adoption_is_said_to_have_voided_it(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """An integration's roster issued after the adoption voids it as minutes do (MeetingReply.adoption_voided_by
+    "roster"): the meeting and record pages say the roster changed, not the minutes' text, never that they are
+    adopted."""
+    voided = {
+        "voided": lambda m: (
+            m
+            | {"status": "minutes_submitted", "approved_at": None, "minutes_published": False}
+            | {"adoption_voided_at": "2026-11-09T21:01:00+07:00", "starts_at": "2026-11-09T19:00:00+07:00"}
+            | {"adoption_voided_by": "roster"}
+        )
+    }
+    with meetings_of_cell_a1(world, **voided) as made:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = (await officer.get(f"/app/meetings/{made['voided']}")).text
+            assert text_of(page, "adoption-voided").startswith(ROSTER_VOIDED) and VOIDED not in page
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
+            page = (await secretary.get(f"/app/meetings/{made['voided']}/record")).text
+            assert text_of(page, "adoption-voided").startswith(ROSTER_VOIDED) and ADOPTED + " lúc" not in page

@@ -33,7 +33,7 @@ from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
-from shared.minutes import adopted_version, minutes_content_key
+from shared.minutes import adopted_version, minutes_content_key, roster_content_key
 from shared.refusals import Refusal
 from tests.meetings.events import BASE_TIME, TEST_ROOT
 
@@ -66,6 +66,7 @@ class FakeState:
     rosters: dict[str, dict[str, Any]] = field(default_factory=dict)
     minutes: dict[str, dict[str, Any]] = field(default_factory=dict)
     minutes_content: dict[str, dict[Version, str]] = field(default_factory=dict)
+    roster_content: dict[str, dict[Version, str]] = field(default_factory=dict)
     tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     completions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     documents: set[tuple[str, str, str, int]] = field(default_factory=set)
@@ -243,11 +244,11 @@ class FakeMeetings:
         """Nothing to read ahead in memory; the cells of the meetings known."""
         return {self._s.meetings[m]["cell_id"] for m in meeting_ids if m in self._s.meetings}
 
-    def _adopted_key(self, meeting_id: str, approval: Version | None) -> str | None:
-        """The content key of the minutes in force at the adoption `approval` (shared.minutes), None if none."""
+    def _adopted_key(self, meeting_id: str, approval: Version | None, *, of: str = "minutes_content") -> str | None:
+        """The content key of the minutes (or roster: `of`) in force at the adoption `approval` (shared.minutes)."""
         if approval is None:
             return None
-        keys = self._s.minutes_content.get(meeting_id, {})
+        keys = getattr(self._s, of).get(meeting_id, {})
         taken = adopted_version(keys, approval[0])
         return keys[taken] if taken is not None else None
 
@@ -266,6 +267,8 @@ class FakeMeetings:
             last_cancel_version=meeting.get("last_cancel_version"),
             minutes_key=self._s.minutes_content.get(meeting_id, {}).get(minutes["version"]) if minutes else None,
             adopted_key=self._adopted_key(meeting_id, meeting.get("approval_version")),
+            roster_key=self._s.roster_content.get(meeting_id, {}).get(roster["version"]) if roster else None,
+            adopted_roster_key=self._adopted_key(meeting_id, meeting.get("approval_version"), of="roster_content"),
             has_roster=roster is not None,
             has_minutes=minutes is not None,
             minutes_version=minutes["version"] if minutes else None,
@@ -410,6 +413,10 @@ class FakeMeetings:
     async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
         """Keep the content key of minutes taken, older ones too (shared.minutes)."""
         self._s.minutes_content.setdefault(data.meeting_id, {})[version] = minutes_content_key(data)
+
+    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None:
+        """Keep the content key of a roster taken, older ones too (shared.minutes)."""
+        self._s.roster_content.setdefault(data.meeting_id, {})[version] = roster_content_key(data)
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The stored minutes as MinutesSubmitted.model_dump() gives them, None without minutes."""

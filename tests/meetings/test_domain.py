@@ -263,3 +263,14 @@ def test_minutes_issued_after_the_adoption_void_it() -> None:
     assert domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(seconds=25), 0, "a"), same_content=True)
     assert not domain.adoption_in_force(approval=adopted, minutes=(T0 + timedelta(hours=12), 0, "a"))
     assert not domain.adoption_in_force(approval=None, minutes=(T0, 0, "a"))
+
+
+def test_a_roster_issued_after_the_adoption_voids_it_unless_it_says_the_same() -> None:
+    """domain.adoption_in_force judges the stored roster as the minutes (shared.minutes.part_stands): one issued
+    after the adoption voids it unless its content key is the adopted roster's."""
+    adopted, minutes = (T0, 0, "b"), (T0 - timedelta(hours=1), 0, "m")
+    assert domain.adoption_in_force(approval=adopted, minutes=minutes, roster=(T0 - timedelta(hours=2), 0, "r"))
+    assert domain.adoption_in_force(approval=adopted, minutes=minutes, roster=(T0 + timedelta(milliseconds=1), 0, "r"))
+    later = (T0 + timedelta(hours=12), 0, "r")
+    assert not domain.adoption_in_force(approval=adopted, minutes=minutes, roster=later)
+    assert domain.adoption_in_force(approval=adopted, minutes=minutes, roster=later, same_roster=True)

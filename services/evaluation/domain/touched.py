@@ -32,7 +32,8 @@ class PendingFact:
     with the others of its kind (one multi-row statement each) and then touch its meeting if it changed anything.
 
     `value` by kind: attendance the roster, minutes their data, approval the time, documents [(kind, at)],
-    assessment (role, points), task (task id, completed on), cancellation None."""
+    assessment (role, points), task (task id, completed on), cancellation None, roster_content a roster's content
+    key (shared.minutes.roster_content_key)."""
 
     kind: str
     meeting_id: str

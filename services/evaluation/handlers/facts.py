@@ -24,6 +24,7 @@ from services.evaluation.repository.facts import CommitteeHistory
 from shared.consuming import BatchHandler, EventHandler, check_unchanged
 from shared.contracts import meetings as contract
 from shared.envelope import Event
+from shared.minutes import roster_content_key
 
 
 def lock_order(event: Event[Any]) -> str:
@@ -365,9 +366,11 @@ async def documents_published(event: Event[contract.DocumentsPublished], uow: Sc
 
 
 async def attendance_recorded(event: Event[contract.AttendanceRecorded], uow: ScoringUnitOfWork) -> None:
-    """Store the roster if newest; later meetings' absence runs depend on it."""
+    """Store the roster if newest (its content key in any case); later meetings' absence runs depend on it."""
     roster = {record.member_id: record.status.value for record in event.data.records}
     _pend(uow, event, "attendance", roster, following=True)
+    # its content key, newest or not: an adoption stands over a later roster saying the same (shared.minutes)
+    _pend(uow, event, "roster_content", roster_content_key(event.data), following=False)
 
 
 async def minutes_submitted(event: Event[contract.MinutesSubmitted], uow: ScoringUnitOfWork) -> None:

@@ -1,12 +1,13 @@
 """Writing a transaction's pending meeting facts together, then touching the meetings they changed.
 
 The handlers of facts that only add to a meeting (documents, attendance, minutes, approval, assessments, task
-completions, cancellations) note the fact (`Touched.pending`) instead of writing it at once; before the
-transaction's scoring step (`defer_touched` or `score_touched`) `write_pending` takes their subjects' locks in
-key order in one statement, writes each kind in one multi-row statement, reads the positions of the meetings
-written in one more, and touches each changed meeting as its handler would have. A batch of 1,000 such facts
-costs a handful of round trips instead of about three per fact; the end state is the one applying them one by one
-gives (snapshots: the newest by (time, ns, id) wins however they are offered; the first cancellation stays).
+completions, cancellations; a roster's content key, roster_content) note the fact (`Touched.pending`) instead of
+writing it at once; before the transaction's scoring step (`defer_touched` or `score_touched`) `write_pending` takes
+their subjects' locks in key order in one statement, writes each kind in one multi-row statement, reads the
+positions of the meetings written in one more, and touches each changed meeting as its handler would have. A batch
+of 1,000 such facts costs a handful of round trips instead of about three per fact; the end state is the one
+applying them one by one gives (snapshots: the newest by (time, ns, id) wins however they are offered; the first
+cancellation stays).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,11 @@ async def write_pending(uow: "ScoringUnitOfWork") -> int:
             # only the newest of a meeting was offered: it alone can have changed the row
             newest = _newest_by(of_kind, key=lambda fact: fact.meeting_id)
             changed.update(index for index, fact in of_kind if fact.meeting_id in written and index in newest)
+    contents = [(index, fact) for index, fact in enumerate(pending) if fact.kind == "roster_content"]
+    if contents:
+        # every roster's content key, older ones too, may decide whether the adoption stands (shared.minutes)
+        kept = await facts.keep_roster_content([(fact.meeting_id, fact.value, _stamp(fact)) for _, fact in contents])
+        changed.update(index for index, fact in contents if fact.meeting_id in kept)
     documents = [(index, fact) for index, fact in enumerate(pending) if fact.kind == "documents"]
     if documents:
         await facts.add_documents_many([(fact.meeting_id, fact.value, _stamp(fact)) for _, fact in documents])

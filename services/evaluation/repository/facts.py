@@ -72,21 +72,21 @@ MEETINGS_OF_CELLS = (
     " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
     "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
     " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
-    # the adoption counts while no minutes issued after it replaced the text it adopted with another (meetings'
-    # domain.adoption_in_force, shared.minutes: CONTRACT.md's latest minutes win, DOMAIN.md's minutes are adopted)
+    # the adoption counts while no minutes or roster issued after it replaced the ones it adopted with others
+    # (meetings' domain.adoption_in_force, shared.minutes: CONTRACT.md's latest snapshots win, DOMAIN.md's minutes
+    # with their roster are adopted)
     " CASE WHEN "
     + adoption_in_force_sql(
         meeting_id="m.meeting_id",
         approval_time="p.fact_time",
-        minutes_time="n.fact_time",
-        minutes_ns="n.fact_ns",
-        minutes_id="n.fact_id",
+        minutes=("n.fact_time", "n.fact_ns", "n.fact_id"),
+        roster=("a.fact_time", "a.fact_ns", "a.fact_id"),
     )
     + " THEN p.approved_at END AS approved_at, t.done_tasks, t.done_on"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT * FROM meeting WHERE cell_id = k.key OFFSET 0) m"
     + per_key("meeting_reschedule", "meeting_id", "m.meeting_id", alias="r")
     + per_key("meeting_cancellation", "meeting_id", "m.meeting_id", alias="c", columns="meeting_id")
-    + per_key("attendance", "meeting_id", "m.meeting_id", alias="a", columns="records")
+    + per_key("attendance", "meeting_id", "m.meeting_id", alias="a", columns="records, fact_time, fact_ns, fact_id")
     + per_key("minutes", "meeting_id", "m.meeting_id", alias="n", columns="data, fact_time, fact_ns, fact_id")
     + per_key("approval", "meeting_id", "m.meeting_id", alias="p", columns="approved_at, fact_time")
     + " CROSS JOIN LATERAL (SELECT array_agg(task_id) AS done_tasks, array_agg(completed_on) AS done_on"
@@ -181,6 +181,7 @@ class FactRepository(Protocol):
     async def cancel_meeting(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
     async def add_documents(self, *, meeting_id: str, items: list[tuple[str, datetime]], stamp: FactStamp) -> bool: ...
     async def record_attendance(self, *, meeting_id: str, roster: dict[str, str], stamp: FactStamp) -> bool: ...
+    async def keep_roster_content(self, rows: Sequence[tuple[str, str, FactStamp]]) -> set[str]: ...
     async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def approve_minutes(self, *, meeting_id: str, approved_at: datetime, stamp: FactStamp) -> bool: ...
     async def add_assessment(
@@ -479,15 +480,23 @@ class PgFactRepository:
 
     async def _minutes_content(self, rows: Sequence[tuple[str, Any, FactStamp]]) -> set[str]:
         """Keep each minutes' content key (shared.minutes); the meetings with a key not kept before."""
+        return await self._content("minutes_content", [(m, minutes_content_key(v), stamp) for m, v, stamp in rows])
+
+    async def keep_roster_content(self, rows: Sequence[tuple[str, str, FactStamp]]) -> set[str]:
+        """Keep each roster's content key (meeting id, key, stamp; shared.minutes.roster_content_key), older rosters'
+        too: it may decide whether the adoption stands; the meetings with a key not kept before."""
+        return await self._content("roster_content", rows)
+
+    async def _content(self, table: str, rows: Sequence[tuple[str, str, FactStamp]]) -> set[str]:
         kept = await self._conn.fetch(
-            "INSERT INTO minutes_content (meeting_id, version_time, version_ns, version_id, content_key)"
+            f"INSERT INTO {table} (meeting_id, version_time, version_ns, version_id, content_key)"
             " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
             " ON CONFLICT DO NOTHING RETURNING meeting_id",
             [meeting_id for meeting_id, _, _ in rows],
             [stamp.time for _, _, stamp in rows],
             [stamp.ns for _, _, stamp in rows],
             [stamp.event_id for _, _, stamp in rows],
-            [minutes_content_key(value) for _, value, _ in rows],
+            [key for _, key, _ in rows],
         )
         return {row["meeting_id"] for row in kept}
 

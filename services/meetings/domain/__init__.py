@@ -13,7 +13,7 @@ from typing import Any
 from shared.contracts import meetings as contract
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
-from shared.minutes import adopted_until
+from shared.minutes import part_stands
 from shared.periods import add_years, local_date, month_of, period_bounds, said_at
 from shared.plausible import (
     CLOCK_SKEW,
@@ -810,6 +810,10 @@ class MeetingState:
     """The content key of its stored minutes (shared.minutes.minutes_content_key), None without one known."""
     adopted_key: str | None = None
     """The content key of the minutes its adoption adopted (shared.minutes.adopted_version), None if none."""
+    roster_key: str | None = None
+    """The content key of its stored roster (shared.minutes.roster_content_key), None without one known."""
+    adopted_roster_key: str | None = None
+    """The content key of the roster its adoption adopted (shared.minutes.adopted_version), None if none."""
     last_cancel_version: Version | None = None
     """The version of its latest cancellation, whose reason stands (None when not cancelled or not known)."""
 
@@ -817,10 +821,24 @@ class MeetingState:
     def adopted(self) -> bool:
         """Whether its stored minutes are adopted (adoption_in_force)."""
         same = self.minutes_key is not None and self.minutes_key == self.adopted_key
-        return adoption_in_force(approval=self.approval_version, minutes=self.minutes_version, same_content=same)
+        same_roster = self.roster_key is not None and self.roster_key == self.adopted_roster_key
+        return adoption_in_force(
+            approval=self.approval_version,
+            minutes=self.minutes_version,
+            same_content=same,
+            roster=self.roster_version,
+            same_roster=same_roster,
+        )
 
 
-def adoption_in_force(*, approval: Version | None, minutes: Version | None, same_content: bool = False) -> bool:
+def adoption_in_force(
+    *,
+    approval: Version | None,
+    minutes: Version | None,
+    same_content: bool = False,
+    roster: Version | None = None,
+    same_roster: bool = False,
+) -> bool:
     """Whether the stored adoption (`approval`, its version) adopts the stored minutes (`minutes`, theirs): adopted,
     and the stored text the one it adopted (shared.minutes): minutes issued not after it (its second counted whole,
     shared.minutes.adopted_until), or saying what the text it adopted said (`same_content`: their content keys
@@ -830,10 +848,14 @@ def adoption_in_force(*, approval: Version | None, minutes: Version | None, same
     adoption arrives) and voids it until a newer adoption, the same in either order; no clock allowance keeps a
     correction sent 25 seconds after it adopted. A secretary cannot send such a correction
     (check_adopted_minutes_unchanged). The one reading of "adopted" for the rules, the meeting's status and its page;
-    shared.minutes.adoption_in_force_sql is this rule in SQL, for the pages and evaluation."""
+    shared.minutes.adoption_in_force_sql is this rule in SQL, for the pages and evaluation. The stored roster
+    (`roster`, `same_roster`) is judged the same way (shared.minutes.part_stands): an integration's roster issued
+    after the adoption saying otherwise voids it, as a secretary's is refused (check_adopted_roster_unchanged)."""
     if approval is None:
         return False
-    return minutes is None or minutes[0] < adopted_until(approval[0]) or same_content
+    return part_stands(minutes, approval_time=approval[0], same_content=same_content) and part_stands(
+        roster, approval_time=approval[0], same_content=same_roster
+    )
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:

@@ -286,6 +286,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     if person:
         domain.check_roster_complete(data, members=await _members_at_start(uow, meeting), source=event.source)
     provides = [f"roster:{data.meeting_id}"]  # an integration's adoption waits for a roster (apply_approved)
+    await uow.meetings.record_roster_content(data, version=version_of(event))  # older ones too: shared.minutes
     if not is_newer(version_of(event), meeting.roster_version):
         return Applied(subject=data.meeting_id, changed=False, provides=provides)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))

@@ -15,7 +15,7 @@ import asyncpg
 from services.meetings.domain import MeetingState, StartFact, Version, first_cancellation, scheduled_from_fact
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
-from shared.minutes import adopted_key_sql, minutes_content_key
+from shared.minutes import adopted_key_sql, minutes_content_key, roster_content_key
 
 
 def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
@@ -37,6 +37,7 @@ class MeetingRepository(Protocol):
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
+    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None: ...
@@ -70,7 +71,12 @@ _STATE_SQL = (
     " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at,"
     " (SELECT c.content_key FROM minutes_content c WHERE c.meeting_id = m.meeting_id"
     "  AND (c.version_time, c.version_ns, c.version_id) = (n.version_time, n.version_ns, n.version_id)) AS minutes_key,"
-    " " + adopted_key_sql(meeting_id="m.meeting_id", approval_time="m.approval_time") + " AS adopted_key"
+    " " + adopted_key_sql(meeting_id="m.meeting_id", approval_time="m.approval_time") + " AS adopted_key,"
+    " (SELECT c.content_key FROM roster_content c WHERE c.meeting_id = m.meeting_id"
+    "  AND (c.version_time, c.version_ns, c.version_id) = (r.version_time, r.version_ns, r.version_id)) AS roster_key,"
+    " "
+    + adopted_key_sql(meeting_id="m.meeting_id", approval_time="m.approval_time", table="roster_content")
+    + " AS adopted_roster_key"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
@@ -131,11 +137,14 @@ _CANCEL_SQL = (
     "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_ns = $4, cancel_id = $5 WHERE meeting_id = $1"
     " AND (cancel_time IS NULL OR (cancel_time, cancel_ns, cancel_id) < ($3, $4, $5))"
 )
-_MINUTES_CONTENT_SQL = (
-    "INSERT INTO minutes_content (meeting_id, version_time, version_ns, version_id, content_key)"
+_CONTENT_SQL = (
+    "INSERT INTO {table} (meeting_id, version_time, version_ns, version_id, content_key)"
     " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
     " ON CONFLICT DO NOTHING"
 )
+"""Keep content keys of minutes or rosters per version (shared.minutes; {table} one of its CONTENT_TABLES)."""
+_MINUTES_CONTENT_SQL = _CONTENT_SQL.format(table="minutes_content")
+_ROSTER_CONTENT_SQL = _CONTENT_SQL.format(table="roster_content")
 _FIRST_CANCEL_SQL = (
     "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
     " AND (first_cancel_time IS NULL OR ($2, $3, $4) < (first_cancel_time, first_cancel_ns, first_cancel_id))"
@@ -233,6 +242,8 @@ def _state(row: asyncpg.Record) -> MeetingState:
         notified_at=row["notified_at"],
         minutes_key=row["minutes_key"],
         adopted_key=row["adopted_key"],
+        roster_key=row["roster_key"],
+        adopted_roster_key=row["adopted_roster_key"],
     )
 
 
@@ -597,6 +608,15 @@ class PgMeetingRepository:
             # the state of a meeting read in this transaction: its adopted_key is as read (the rules needing it judge
             # a person's command, one event a transaction)
             self._states[data.meeting_id] = replace(state, minutes_key=key)
+
+    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None:
+        """Keep the content key of a roster taken (stored or older than the stored one), whatever its arrival order:
+        an adoption stands over a later roster saying the same (shared.minutes), as record_minutes_content."""
+        key = roster_content_key(data)
+        self._pending.add(_ROSTER_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN, columns=True)
+        state = self._states.get(data.meeting_id)
+        if state is not None and (state.roster_version is None or not version < state.roster_version):
+            self._states[data.meeting_id] = replace(state, roster_key=key)
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The meeting's stored minutes in the shape of MinutesSubmitted.model_dump() (tasks in no set order), None

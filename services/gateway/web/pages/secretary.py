@@ -470,6 +470,7 @@ async def _record_page(
         unit=unit,
         meeting=meeting,
         members=members,
+        left=data.left_since(members),  # as the meeting page says beside their names
         roster=roster,
         minutes=minutes,
         people={
