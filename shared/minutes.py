@@ -19,6 +19,10 @@ present and absent with reasons), so the same rule holds for it with its own con
 `roster_content`: a roster issued after the adoption saying otherwise voids it, whatever the route and arrival order,
 as a secretary's such roster is refused (meetings' domain.check_adopted_roster_unchanged). The adoption stands while
 both the stored minutes and the stored roster stand (part_stands, part_stands_sql, adoption_in_force_sql).
+
+Versions stored before the keys were kept (migrations 0026, 0027) get theirs at each service's start, computed by these
+same functions from the stored data (backfill_content_keys; services/*/content_keys.py); evaluation stores a roster's
+statuses only, not the reasons and guests its key covers, so its rosters stored before 0027 stay without one.
 """
 
 import hashlib
