@@ -19,16 +19,26 @@ present and absent with reasons), so the same rule holds for it with its own con
 `roster_content`: a roster issued after the adoption saying otherwise voids it, whatever the route and arrival order,
 as a secretary's such roster is refused (meetings' domain.check_adopted_roster_unchanged). The adoption stands while
 both the stored minutes and the stored roster stand (part_stands, part_stands_sql, adoption_in_force_sql).
+
+Versions stored before the keys were kept (migrations 0026, 0027) get theirs at each service's start, computed by these
+same functions from the stored data (backfill_content_keys; services/*/content_keys.py); evaluation stores a roster's
+statuses only, not the reasons and guests its key covers, so its rosters stored before 0027 stay without one.
 """
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import asyncpg
+from pydantic import ValidationError
 from pydantic_core import to_json
 
 from shared.contracts.meetings import AttendanceRecorded, MinutesSubmitted
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 INSTANTS = ("started_at", "ended_at")
 """The minutes' moments, compared as instants (the same moment at another offset is the same text)."""
@@ -131,3 +141,56 @@ def adoption_in_force_sql(
         for table, (t, n, i) in (("minutes_content", minutes), ("roster_content", roster))
     ]
     return f"({approval_time} IS NOT NULL AND {parts[0]} AND {parts[1]})"
+
+
+BACKFILL_PAGE = 500
+"""Stored minutes or rosters read per page by backfill_content_keys (a province's rows are never loaded at once)."""
+
+
+def json_field(value: Any) -> Any:
+    """A jsonb column's value as read (asyncpg gives text unless a codec decodes it), decoded."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def backfill_content_keys(
+    pool: asyncpg.Pool,
+    *,
+    table: str,
+    page_sql: str,
+    key_of: Callable[[asyncpg.Record], str],
+    page_size: int = BACKFILL_PAGE,
+) -> dict[str, int]:
+    """Give every stored minutes or roster version without a content key (stored before the service kept them) its
+    key, computed by `key_of` (minutes_content_key or roster_content_key over the stored data) and kept in `table` (one
+    of CONTENT_TABLES); idempotent. `page_sql` reads, of the stored versions lacking a key, those of meetings after
+    $1 in meeting_id order, at most $2, as (meeting_id, version_time, version_ns, version_id, ...the data). A stored
+    version its contract no longer accepts is left without a key (logged): its adoption is voided as before."""
+    assert table in CONTENT_TABLES, table
+    insert = (
+        f"INSERT INTO {table} (meeting_id, version_time, version_ns, version_id, content_key)"
+        " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
+        " ON CONFLICT DO NOTHING"
+    )
+    counts = {"read": 0, "added": 0, "unreadable": 0}
+    after = ""
+    while True:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(page_sql, after, page_size)
+            if not rows:
+                break
+            kept: list[tuple[str, datetime, int, str, str]] = []
+            for row in rows:
+                try:
+                    key = key_of(row)
+                except ValidationError as error:
+                    counts["unreadable"] += 1
+                    log.warning("content_key_unreadable", table=table, meeting_id=row["meeting_id"], error=str(error))
+                    continue
+                kept.append((row["meeting_id"], row["version_time"], row["version_ns"], row["version_id"], key))
+            if kept:
+                status = await conn.execute(insert, *(list(column) for column in zip(*kept, strict=True)))
+                counts["added"] += int(status.split()[-1])
+        counts["read"] += len(rows)
+        after = rows[-1]["meeting_id"]
+    log.info("content_keys_backfilled", table=table, **counts)
+    return counts

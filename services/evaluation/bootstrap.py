@@ -9,6 +9,7 @@ import asyncpg
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
+from services.evaluation import content_keys
 from services.evaluation.background import period_close_loop, recheck_loop, rescore_worker, scoring_worker
 from services.evaluation.config import Settings
 from services.evaluation.consumers import RPC_QUEUE, build_router
@@ -88,6 +89,7 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
     door = Door[EvaluationContext]()
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> EvaluationContext:
+        await content_keys.backfill(pool)  # right after the migrations, before any event is taken
         wanted = asyncio.Event()
         factory = await prepare(pool, today=today, scoring_wanted=wanted)
         door.app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)

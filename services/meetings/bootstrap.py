@@ -6,6 +6,7 @@ import asyncpg
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
+from services.meetings import content_keys
 from services.meetings.background import expire_held_events
 from services.meetings.config import Settings
 from services.meetings.consumers import RPC_QUEUE, build_router
@@ -40,6 +41,7 @@ def build_spec(settings: Settings) -> ServiceSpec[MeetingsContext]:
     door = Door[MeetingsContext]()
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> MeetingsContext:
+        await content_keys.backfill(pool)  # right after the migrations, before any event is taken
         door.app = meetings_context(settings, pool)
         return door.app
 

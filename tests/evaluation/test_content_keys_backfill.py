@@ -1,0 +1,48 @@
+"""An upgrade fault: minutes stored before migration 0026 had no content key, so on an upgraded system the adopted
+minutes re-sent unchanged by a feed with a later `time` (the handbook's periodic resend) voided the adoption (a key
+compared with NULL). The start's backfill (services/evaluation/content_keys.py) gives them theirs from the stored data.
+
+Over a private evaluation database, the real repository and scoring; the pre-migration state is made by deleting the
+key rows after storing."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.evaluation import content_keys
+from services.evaluation.bootstrap import prepare
+from tests.evaluation.private_db import private_pool
+from tests.evaluation.stream import at, fact, ward_with_cell
+from tests.evaluation.test_adoption_voided import ADOPTED, START, adoption, item, with_task
+from tests.evaluation.test_cell_existence import Clock, apply, held
+
+
+@pytest.mark.parametrize("changed", [False, True])
+async def test_minutes_stored_before_their_keys_keep_the_adoption_over_the_same_text_resent(
+    database_url: str, changed: bool
+) -> None:
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
+        cell, mtg = "cell-u", "mtg-upgraded"
+        meeting = with_task(held(cell, mtg, START), cell)
+        await apply(factory, ward_with_cell(cell, time=at(1, 1)) + meeting + [adoption(mtg, time=ADOPTED)])
+        adopted = (await item(pool, mtg))["points"]
+        assert adopted > 0
+        async with pool.acquire() as conn:  # as stored before migrations 0026 and 0027
+            await conn.execute("DELETE FROM minutes_content; DELETE FROM roster_content")
+        first = await content_keys.backfill(pool)
+        assert first == {"read": 1, "added": 1, "unreadable": 0}
+        async with pool.acquire() as conn:
+            keys = await conn.fetch("SELECT * FROM minutes_content ORDER BY meeting_id")
+        assert await content_keys.backfill(pool) == {"read": 0, "added": 0, "unreadable": 0}
+        async with pool.acquire() as conn:
+            assert await conn.fetch("SELECT * FROM minutes_content ORDER BY meeting_id") == keys
+        [original] = [event["data"] for event in meeting if event["type"] == "minutes.submitted.v1"]
+        data = dict(original)
+        for name in ("started_at", "ended_at"):
+            data[name] = datetime.fromisoformat(data[name]).astimezone(UTC).isoformat()
+        if changed:
+            data["conclusions"] = "Kết luận khác, không ai thông qua"
+        await apply(factory, [fact("minutes.submitted.v1", data, time=START + timedelta(hours=14))])
+        points = (await item(pool, mtg))["points"]
+        assert points == 0 if changed else points == adopted
