@@ -186,6 +186,25 @@ async def test_dead_letters_are_purged_and_only_known_queues_are_reached(
     assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=headers["admin"])).status_code == 403
 
 
+async def test_a_replay_naming_two_selectors_is_refused_naming_both_and_replays_nothing(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    operator = headers["operator"]
+    event_id = await dead_letter(channel)
+    await eventually(lambda: _total(client, operator, DLQ, expected=1))
+    # `key` was used alone and `event_id` silently dropped: two selectors are refused, naming them
+    for choice, named in (
+        ({"key": "a", "event_id": event_id}, "key and event_id"),
+        ({"key": "a", "message_id": event_id}, "key and message_id"),
+        ({"event_id": event_id, "message_id": "b"}, "event_id and message_id"),
+        ({"key": "a", "limit": 1}, "key and limit"),
+    ):
+        refused = await client.post(f"/v1/dead-letters/{DLQ}/replay", json=choice, headers=operator)
+        assert refused.status_code == 422 and named in refused.json()["message"], (choice, refused.text)
+    assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 1
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 1
+
+
 async def test_dead_letters_page_on_from_an_offset_each_read_once_in_the_same_order(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
 ) -> None:

@@ -44,6 +44,16 @@ class DeadLetterReplayCreate(CreateModel):
     key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
+    @model_validator(mode="after")
+    def _one_selector(self) -> "DeadLetterReplayCreate":
+        """Refuse two selectors that would both choose (`key` and `event_id`): one used silently drops the other."""
+        given = [name for name in ("key", "event_id", "message_id") if getattr(self, name) is not None]
+        if self.key is not None and self.limit is not None:
+            given.append("limit")  # a key names one row: a limit beside it means another choice
+        if len(given) > 1:
+            raise ValueError(f"{' and '.join(given)} each choose dead letters: give only one of them")
+        return self
+
 
 class DeadLetterReplayRead(BaseModel):
     """How many dead letters went back to their queue, and how many stayed (not chosen)."""

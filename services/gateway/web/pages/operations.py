@@ -674,6 +674,9 @@ async def replay_dead_letters(request: Request, viewer: FormViewer, state: State
     _operator(viewer)
     form = await posted_form(request, DEAD_LETTER_REPLAY_FORM)
     choice = {name: forms.text(form, name) for name in ("event_id", "message_id", "key") if forms.text(form, name)}
+    if len(choice) > 1:  # the API refuses two selectors too: one used silently would drop the other
+        said = _("The form names more than one dead letter (%(fields)s): send one.", fields=", ".join(choice))
+        raise Refused(said, 422)
     body = DeadLetterReplayCreate.model_validate(choice if choice else {})
     queue = _queue(form)
     named = " ".join(choice.values())
