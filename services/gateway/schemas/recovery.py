@@ -30,8 +30,11 @@ class DeadLetterListRead(BaseModel):
     offset: int
     items: list[DeadLetterRead]
     through: datetime | None = None
-    """When the newest letter of the queue's listing died: a purge naming it (`through`, with `count` the total)
-    deletes only the letters listed then, not any that died since."""
+    """When the newest letter of the queue's listing died: a purge naming it (`through`, with `newest` and `count`
+    the total) deletes only the letters listed then, not any that died since."""
+    newest: str | None = None
+    """The listed letters that died in `through`'s second, named exactly: a purge names them (`newest`) so a letter
+    that died later in that same second (a death's time is in whole seconds) is not deleted unseen."""
 
 
 class DeadLetterReplayCreate(CreateModel):
