@@ -274,8 +274,12 @@ async def test_a_purge_from_the_command_line_naming_its_listing_keeps_a_letter_t
 
         async def dies(event_id: str) -> None:
             body = json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode()
-            headers = {"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"}
-            message = aio_pika.Message(body, headers=headers, message_id=event_id, timestamp=second)
+            message = aio_pika.Message(
+                body,
+                headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"},
+                message_id=event_id,
+                timestamp=second,
+            )
             await channel.default_exchange.publish(message, routing_key=queue)
 
         await dies(random_id("seen"))
