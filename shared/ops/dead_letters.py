@@ -319,7 +319,7 @@ async def list_dead_letters(
             listing = sorted(await _peek(declared, readable), key=_order)
             page = listing[offset : offset + limit]
             through = newest_death(listing)
-            newest = newest_letters(listing, datetime.fromisoformat(through)) if through else None
+            newest = newest_letters(listing, datetime.fromisoformat(through) if through else None) if listing else None
             carried = (broker_version(connection) or (4,))[0] >= 4
             items = [describe(message, offset + index, carried_count=carried) for index, message in enumerate(page)]
     finally:
@@ -334,12 +334,12 @@ def newest_death(messages: Sequence[AbstractIncomingMessage]) -> str | None:
     return rfc3339(max(deaths)) if deaths else None
 
 
-def newest_letters(messages: Sequence[AbstractIncomingMessage], through: datetime) -> str:
-    """Which of `messages` died at `through` (their newest death, in whole seconds as the broker writes it), named
-    exactly: 32 hex digits of the digest of their row keys (row_key), sorted, each copy counted. A purge naming it
-    (purge_dead_letters `newest`) deletes the letters of that second only while they are exactly these: one that died
-    later in the same second was never shown."""
-    keys = sorted(row_key(message) for message in messages if _died_at(message) == through)
+def newest_letters(messages: Sequence[AbstractIncomingMessage], through: datetime | None) -> str:
+    """Which of `messages` died at `through` (their newest death, in whole seconds as the broker writes it) or say not
+    when they died, named exactly: 32 hex digits of the digest of their row keys (row_key), sorted, each copy
+    counted. A purge naming it (purge_dead_letters `newest`) deletes those letters only while they are exactly these:
+    one that died later in the same second (or, saying not when, at any time) was never shown."""
+    keys = sorted(row_key(message) for message in messages if _last_second(message, through))
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
 
 
@@ -553,11 +553,12 @@ async def purge_dead_letters(
     newest: str | None = None,
 ) -> dict[str, Any]:
     """Drop the messages of a dead-letter queue; returns how many were dropped and kept. With none of `through`,
-    `most` and `newest`, every one (`queue.purge`). Otherwise only what a listing showed: letters that died before
-    `through` (its newest death, newest_death; one that says not when it died counts as before), and those that died
-    at `through` only when they are the very letters the listing saw die then (`newest`, newest_letters: a death's
-    time is in whole seconds, so a letter that died later in that second is no later by it; without `newest` none of
-    that second is dropped), at most `most` of them (its count), oldest death first; the others are given back. Sent
+    `most` and `newest`, every one (`queue.purge`); with `most` alone, the `most` oldest. Otherwise only what a
+    listing showed: letters that died before `through` (its newest death, newest_death), and those that died at
+    `through` or say not when they died only when they are the very letters the listing named so (`newest`,
+    newest_letters: a death's time is in whole seconds, so a letter that died later in that second is no later by it;
+    without `newest` none of them is dropped), at most `most` of them (its count), oldest death first; the others are
+    given back. Sent
     again after it was done (a form resent after a timeout), it drops none of the letters that died since, which the
     operator was never shown."""
     check_queue(queue)
@@ -576,8 +577,9 @@ async def purge_dead_letters(
             if message is None:
                 break
             taken.append(message)
-        last = newest is not None and through is not None and newest_letters(taken, through) == newest
-        shown = [message for message in taken if _shown_before(message, through, last=last)]
+        last = newest is not None and newest_letters(taken, through) == newest
+        named = through is not None or newest is not None  # `most` alone: the oldest letters, as before
+        shown = [message for message in taken if not named or _shown_before(message, through, last=last)]
         dropped = sorted(shown, key=_order)[: most if most is not None else len(shown)]
         for message in dropped:
             await message.ack()
@@ -591,9 +593,15 @@ async def purge_dead_letters(
 
 
 def _shown_before(message: AbstractIncomingMessage, through: datetime | None, *, last: bool) -> bool:
-    """Whether a purge naming `through` may drop the message: it died before (or says not when), or at `through`
-    when the letters of that second are the ones the listing named (`last`)."""
+    """Whether a purge naming `through` may drop the message: it died before, or at `through` (or says not when)
+    when the letters of that second are the ones the listing named (`last`, newest_letters)."""
+    if _last_second(message, through):
+        return last
     died = _died_at(message)
-    if through is None or died is None or died < through:
-        return True
-    return died == through and last
+    return died is not None and through is not None and died < through
+
+
+def _last_second(message: AbstractIncomingMessage, through: datetime | None) -> bool:
+    """Whether the message died at `through` or says not when it died: no time tells whether a listing saw it."""
+    died = _died_at(message)
+    return died is None or died == through

@@ -313,6 +313,30 @@ async def test_a_purge_resent_deletes_no_letter_that_died_later_in_the_second_th
     assert (await list_dead_letters(connection, DLQ))["total"] == 0
 
 
+async def test_a_purge_resent_deletes_no_letter_that_says_not_when_it_died(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """A letter without a death time counted as having died before `through`: one that died after the listing (a
+    message put in the queue by hand, an older consumer's) was deleted by the purge naming the listing."""
+    seen = random_id("seen")
+    await died_at(connection, seen, datetime(2026, 12, 5, 8, 0, 1, tzinfo=UTC))
+    listing = await list_dead_letters(connection, DLQ)
+    untimed = random_id("untimed")
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(json.dumps({"id": untimed}).encode(), message_id=untimed), routing_key=DLQ
+    )
+    await channel.close()
+    named = {"through": datetime.fromisoformat(listing["through"]), "newest": listing["newest"]}
+    for _ in range(2):  # no time says whether the listing saw it: with the letters of that second, it stays
+        result = await purge_dead_letters(connection, DLQ, most=listing["total"], **named)
+        assert (result["purged"], result["kept"]) == (0, 2), result
+    left = await list_dead_letters(connection, DLQ)
+    assert sorted(item["message_id"] for item in left["items"]) == sorted([seen, untimed]), left
+    named = {"through": datetime.fromisoformat(left["through"]), "newest": left["newest"]}
+    assert (await purge_dead_letters(connection, DLQ, most=left["total"], **named))["purged"] == 2  # listed: both
+
+
 class FakeSentLetters:
     """SentLetters in memory: queue -> the row keys of letters sent back and not removed."""
 
