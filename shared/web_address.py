@@ -280,14 +280,20 @@ def web_address(value: str) -> str:
 
 def mail_address(value: object) -> object:
     """A pydantic BeforeValidator of an e-mail address: its domain's IDNA dot equivalents written `.` (normal_dots),
-    ValueError naming the domain when IDNA (UTS #46) cannot encode it as a host name; not a text: as given."""
+    ValueError naming the domain when it is no host name (domain_problem, ASCII or not); not a text: as given."""
     if not isinstance(value, str) or "@" not in value:
         return value
     address = normal_mail(value)
     domain = address.rpartition("@")[2]
-    if not domain.isascii() and _idna(domain.rstrip(".")) is None:
+    if domain_problem(domain) is not None:
         raise ValueError(f"the domain {domain!r} is not a host name (IDNA 2008, UTS #46)")
     return address
+
+
+def domain_problem(domain: str) -> AddressProblem | None:
+    """Why an e-mail address's `domain` is no host name, judged as a web address's host is (_host_problem: IDNA 2008
+    with UTS #46, so an ASCII `xn--` label that decodes to nothing is refused as in a URL), None when it is one."""
+    return _host_problem(normal_dots(domain).rstrip(".").lower(), bracketed=False)
 
 
 def normal_mail(address: str) -> str:

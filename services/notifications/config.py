@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from services.notifications.domain.settings import PARAM_BOUNDS
 from services.notifications.webhook_guard import Allowlist, allowlist_entry_problem, literal_refusal, parse_allowlist
 from shared.config import ServiceSettings, retention_refusal
-from shared.web_address import address_problem, web_address
+from shared.web_address import address_problem, domain_problem, web_address
 
 SWEPT_PERIOD_DAYS = 62
 """The longest the daily sweep raises one alert of a month or a quarter again: the sweeps of that month and of the
@@ -30,6 +30,8 @@ def parse_mailbox(value: str) -> Address:
         raise ValueError(f"not a mailbox 'Tên <local@domain>': {value!r} ({problems})")
     if not mailbox.addr_spec.isascii():
         raise ValueError(f"the address must be ASCII (SMTP without SMTPUTF8): {mailbox.addr_spec!r}")
+    if domain_problem(mailbox.domain) is not None:  # judged as every e-mail domain is (an `xn--` label of nothing)
+        raise ValueError(f"the domain {mailbox.domain!r} is not a host name (IDNA 2008, UTS #46): {value!r}")
     return mailbox
 
 

@@ -73,6 +73,9 @@ class DeadLettersReply(Reply):
     through: datetime | None = None
     """When the newest letter of the listing died (None: none read): the high-water mark a purge of what it shows
     names (PurgeDeadLetters.through)."""
+    newest: str | None = None
+    """The letters of the listing that died in `through`'s second, named exactly (shared.ops.dead_letters.
+    newest_letters): a purge names them too (PurgeDeadLetters.newest), so it drops none that died later that second."""
 
 
 class DeadLetterReplayReply(Reply):
@@ -172,6 +175,9 @@ class PurgeDeadLetters(Request[DeadLetterPurgeReply]):
     then drops none that died since (shared.ops.dead_letters.purge_dead_letters)."""
     most: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     """At most this many letters, oldest death first (the count a listing showed)."""
+    newest: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    """The letters a listing saw die in `through`'s second (its `newest`): those of that second are dropped only while
+    they are exactly these; without it none of that second is (a letter that died later in it was never shown)."""
 
 
 class ReturnUnrouted(Request[UnroutedReturnReply]):

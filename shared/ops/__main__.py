@@ -4,7 +4,7 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
 
     python -m shared.ops dead-letters list [--queue Q] [--limit N] [--offset N]
     python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID]
-    python -m shared.ops dead-letters purge --queue Q --yes [--through TIME --count N]
+    python -m shared.ops dead-letters purge --queue Q --yes [--through TIME --newest KEY --count N]
     python -m shared.ops outbox status --service S
     python -m shared.ops outbox list --service S [--limit N] [--offset N]
     python -m shared.ops outbox replay --service S (--id N ... | --all)
@@ -197,6 +197,13 @@ def moment(text: str) -> datetime:
     return found
 
 
+def listing_key(text: str) -> str:
+    """32 lower-case hex digits, as `dead-letters list` prints a letter's `key` and the listing's `newest`."""
+    if len(text) != 32 or any(char not in "0123456789abcdef" for char in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not 32 hex digits (the `newest` of `dead-letters list`)")
+    return text
+
+
 def page_arguments(command: argparse.ArgumentParser, *, limit: int) -> None:
     """--limit and --offset of a listing (the listing's position from its start, as the API's `offset`)."""
     command.add_argument("--limit", type=BOUNDS["limit"], default=limit, help="1 to 1000")
@@ -223,6 +230,12 @@ def parser() -> argparse.ArgumentParser:
         "--through",
         type=moment,
         help="only letters that died at or before this time (the `through` of `dead-letters list --queue Q`)",
+    )
+    purge.add_argument(
+        "--newest",
+        type=listing_key,
+        help="the letters that died in the --through second, as `dead-letters list --queue Q` names them (`newest`);"
+        " without it none of that second is dropped (one that died later in it was never listed)",
     )
     purge.add_argument(
         "--count", type=BOUNDS["purge_count"], help="at most this many letters, oldest death first (the listed total)"
@@ -814,7 +827,9 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
                 finally:
                     await marks.close()
             else:
-                result = await purge_dead_letters(connection, args.queue, through=args.through, most=args.count)
+                result = await purge_dead_letters(
+                    connection, args.queue, through=args.through, most=args.count, newest=args.newest
+                )
         except aio_pika.exceptions.ChannelNotFoundEntity:
             if action is not None:
                 await audit(settings, path=path, status=404, detail={"action": action, "queue": args.queue, **choice})
@@ -823,7 +838,11 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
         await connection.close()
     if args.action == "purge":
         detail = {"action": action, "queue": args.queue, "purged": result["purged"]}
-        named = {"through": args.through.isoformat() if args.through else None, "count": args.count}
+        named = {
+            "through": args.through.isoformat() if args.through else None,
+            "count": args.count,
+            "newest": args.newest,
+        }
         detail |= {key: value for key, value in named.items() if value is not None}
         await audit(settings, path=path, status=200, detail=detail)
         return result

@@ -13,8 +13,9 @@ again (same body, properties and headers, plus `x-chibo-replayed`) to the queue 
 exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
 deduplicate), never loses; an acknowledgement that fails is marked (SentLetters), and the next replay removes that
 letter without sending it again; those not chosen are given back at the end, as a listing gives them back.
-Purge: the queue's `queue.purge`; or, naming what a listing showed (its newest death and its count), only those
-letters (purge_dead_letters), so a purge sent again deletes none that died since.
+Purge: the queue's `queue.purge`; or, naming what a listing showed (its newest death `through`, the letters that
+died in that second, `newest`, and its count), only those letters (purge_dead_letters), so a purge sent again deletes
+none that died since, even in the same second (a death's time is in whole seconds).
 """
 
 import asyncio
@@ -307,6 +308,7 @@ async def list_dead_letters(
     channel = await connection.channel()
     items: list[dict[str, Any]] = []
     through: str | None = None
+    newest: str | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
         total = declared.declaration_result.message_count or 0
@@ -317,11 +319,12 @@ async def list_dead_letters(
             listing = sorted(await _peek(declared, readable), key=_order)
             page = listing[offset : offset + limit]
             through = newest_death(listing)
+            newest = newest_letters(listing, datetime.fromisoformat(through) if through else None) if listing else None
             carried = (broker_version(connection) or (4,))[0] >= 4
             items = [describe(message, offset + index, carried_count=carried) for index, message in enumerate(page)]
     finally:
         await channel.close()  # every message taken goes back, unacknowledged
-    return {"queue": queue, "total": total, "offset": offset, "items": items, "through": through}
+    return {"queue": queue, "total": total, "offset": offset, "items": items, "through": through, "newest": newest}
 
 
 def newest_death(messages: Sequence[AbstractIncomingMessage]) -> str | None:
@@ -329,6 +332,15 @@ def newest_death(messages: Sequence[AbstractIncomingMessage]) -> str | None:
     (purge_dead_letters `through`); None when none says when it died."""
     deaths = [died for died in (_died_at(message) for message in messages) if died is not None]
     return rfc3339(max(deaths)) if deaths else None
+
+
+def newest_letters(messages: Sequence[AbstractIncomingMessage], through: datetime | None) -> str:
+    """Which of `messages` died at `through` (their newest death, in whole seconds as the broker writes it) or say not
+    when they died, named exactly: 32 hex digits of the digest of their row keys (row_key), sorted, each copy
+    counted. A purge naming it (purge_dead_letters `newest`) deletes those letters only while they are exactly these:
+    one that died later in the same second (or, saying not when, at any time) was never shown."""
+    keys = sorted(row_key(message) for message in messages if _last_second(message, through))
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
 
 
 def _died_at(message: AbstractIncomingMessage) -> datetime | None:
@@ -533,18 +545,27 @@ def connection_login(connection: AbstractConnection) -> str | None:
 
 
 async def purge_dead_letters(
-    connection: AbstractConnection, queue: str, *, through: datetime | None = None, most: int | None = None
+    connection: AbstractConnection,
+    queue: str,
+    *,
+    through: datetime | None = None,
+    most: int | None = None,
+    newest: str | None = None,
 ) -> dict[str, Any]:
-    """Drop the messages of a dead-letter queue; returns how many were dropped and kept. With neither `through` nor
-    `most`, every one (`queue.purge`). Otherwise only what a listing showed: letters that died at or before `through`
-    (its newest death, newest_death; one that says not when it died counts as before) and at most `most` of them (its
-    count), oldest death first; the others are given back. Sent again after it was done (a form resent after a
-    timeout), it drops none of the letters that died since, which the operator was never shown."""
+    """Drop the messages of a dead-letter queue; returns how many were dropped and kept. With none of `through`,
+    `most` and `newest`, every one (`queue.purge`); with `most` alone, the `most` oldest. Otherwise only what a
+    listing showed: letters that died before `through` (its newest death, newest_death), and those that died at
+    `through` or say not when they died only when they are the very letters the listing named so (`newest`,
+    newest_letters: a death's time is in whole seconds, so a letter that died later in that second is no later by it;
+    without `newest` none of them is dropped), at most `most` of them (its count), oldest death first; the others are
+    given back. Sent
+    again after it was done (a form resent after a timeout), it drops none of the letters that died since, which the
+    operator was never shown."""
     check_queue(queue)
     channel = await connection.channel()
     try:
         declared = await channel.declare_queue(queue, passive=True)
-        if through is None and most is None:
+        if through is None and most is None and newest is None:
             result = await declared.purge()
             return {"queue": queue, "purged": int(getattr(result, "message_count", 0) or 0)}
         waiting = declared.declaration_result.message_count or 0
@@ -556,7 +577,9 @@ async def purge_dead_letters(
             if message is None:
                 break
             taken.append(message)
-        shown = [m for m in taken if through is None or (_died_at(m) or through) <= through]
+        last = newest is not None and newest_letters(taken, through) == newest
+        named = through is not None or newest is not None  # `most` alone: the oldest letters, as before
+        shown = [message for message in taken if not named or _shown_before(message, through, last=last)]
         dropped = sorted(shown, key=_order)[: most if most is not None else len(shown)]
         for message in dropped:
             await message.ack()
@@ -567,3 +590,18 @@ async def purge_dead_letters(
     finally:
         await channel.close()
     return {"queue": queue, "purged": len(dropped), "kept": len(kept)}
+
+
+def _shown_before(message: AbstractIncomingMessage, through: datetime | None, *, last: bool) -> bool:
+    """Whether a purge naming `through` may drop the message: it died before, or at `through` (or says not when)
+    when the letters of that second are the ones the listing named (`last`, newest_letters)."""
+    if _last_second(message, through):
+        return last
+    died = _died_at(message)
+    return died is not None and through is not None and died < through
+
+
+def _last_second(message: AbstractIncomingMessage, through: datetime | None) -> bool:
+    """Whether the message died at `through` or says not when it died: no time tells whether a listing saw it."""
+    died = _died_at(message)
+    return died is None or died == through

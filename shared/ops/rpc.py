@@ -111,7 +111,9 @@ def add_dead_letter_methods(
     async def purge(request: ops.PurgeDeadLetters) -> dict[str, Any]:
         queue = check(request.queue)
         result = await on(
-            lambda connection: purge_dead_letters(connection, queue, through=request.through, most=request.most)
+            lambda connection: purge_dead_letters(
+                connection, queue, through=request.through, most=request.most, newest=request.newest
+            )
         )
         log.warning(
             "dead_letters_purged",
@@ -120,6 +122,7 @@ def add_dead_letter_methods(
             kept=result.get("kept", 0),
             through=request.through.isoformat() if request.through else None,
             most=request.most,
+            newest=request.newest,
         )
         return result
 

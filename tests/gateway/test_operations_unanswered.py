@@ -128,7 +128,7 @@ async def test_a_purge_unanswered_says_the_letters_may_be_deleted_and_sent_again
     await dead_letter(channel)
     page = (await operator.get("/app/operations")).text
     form = purge_form(page)
-    assert form.get("count") == "1" and form.get("through"), form
+    assert form.get("count") == "1" and form.get("through") and len(form.get("newest", "")) == 32, form
     assert SHOWN_ONLY in html.unescape(text_of(page))
     monkeypatch.setattr(state.rpc, "call", done_but_unanswered(state, (PurgeDeadLetters,)))
     lost = await operator.post("/app/operations/dead-letters/purge", data=form | {"confirm": "yes"})
@@ -143,10 +143,19 @@ async def test_a_purge_unanswered_says_the_letters_may_be_deleted_and_sent_again
     await channel.default_exchange.publish(
         aio_pika.Message(b'{"id": "evt-later"}', message_id="evt-later", timestamp=later), routing_key=DLQ
     )
-    assert await eventually(lambda: dead_letters(channel)) == 1
+    # and one that dies in the very second the page's newest letter died (a death's time is in whole seconds)
+    same = datetime.fromisoformat(form["through"])
+    await channel.default_exchange.publish(
+        aio_pika.Message(b'{"id": "evt-same"}', message_id="evt-same", timestamp=same), routing_key=DLQ
+    )
+
+    async def both() -> bool:
+        return await dead_letters(channel) == 2
+
+    assert await eventually(both)
     resent = await operator.post("/app/operations/dead-letters/purge", data=form | {"confirm": "yes"})
     assert resent.status_code == 303, resent.text[-2000:]
-    assert await dead_letters(channel) == 1  # not shown, not deleted
+    assert await dead_letters(channel) == 2  # not shown, not deleted
 
 
 SHOWN_ONLY = "Chỉ những thư lỗi được liệt kê ở đây bị xóa"

@@ -186,6 +186,54 @@ async def test_dead_letters_are_purged_and_only_known_queues_are_reached(
     assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=headers["admin"])).status_code == 403
 
 
+async def test_a_replay_naming_two_selectors_is_refused_naming_both_and_replays_nothing(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    operator = headers["operator"]
+    event_id = await dead_letter(channel)
+    await eventually(lambda: _total(client, operator, DLQ, expected=1))
+    # `key` was used alone and `event_id` silently dropped: two selectors are refused, naming them
+    for choice, named in (
+        ({"key": "a", "event_id": event_id}, "key and event_id"),
+        ({"key": "a", "message_id": event_id}, "key and message_id"),
+        ({"event_id": event_id, "message_id": "b"}, "event_id and message_id"),
+        ({"key": "a", "limit": 1}, "key and limit"),
+    ):
+        refused = await client.post(f"/v1/dead-letters/{DLQ}/replay", json=choice, headers=operator)
+        assert refused.status_code == 422 and named in refused.json()["message"], (choice, refused.text)
+    assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 1
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 1
+
+
+async def test_a_purge_sent_twice_deletes_no_letter_that_died_unseen_in_the_listed_second(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    """The trial: a letter listed (`through` its death, in whole seconds as the broker writes x-death), a second one
+    dead-lettered by the broker in that same second, and the purge naming the listing sent twice: the second purge
+    deleted the letter nobody saw."""
+    operator = headers["operator"]
+    for _attempt in range(5):  # until the broker kills both in one second (it nearly always does at once)
+        await dead_letter(channel)
+        await eventually(lambda: _total(client, operator, DLQ, expected=1))
+        listing = (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()
+        unseen = await dead_letter(channel)
+        await eventually(lambda: _total(client, operator, DLQ, expected=2))
+        items = (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["items"]
+        if all(datetime.fromisoformat(item["died_at"]) == datetime.fromisoformat(listing["through"]) for item in items):
+            break
+        assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 2
+    else:
+        raise AssertionError("the broker never dead-lettered two messages in one second")
+    shown = {"through": listing["through"], "count": listing["total"], "newest": listing["newest"]}
+    first = await client.post(f"/v1/dead-letters/{DLQ}/purge", params=shown, headers=operator)
+    again = await client.post(f"/v1/dead-letters/{DLQ}/purge", params=shown, headers=operator)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert first.json()["purged"] + again.json()["purged"] <= 1, (first.json(), again.json())
+    left = (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["items"]
+    assert unseen in [item["event_id"] for item in left], left  # never shown, never deleted
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).status_code == 200
+
+
 async def test_dead_letters_page_on_from_an_offset_each_read_once_in_the_same_order(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
 ) -> None:

@@ -273,13 +273,68 @@ async def test_a_purge_naming_what_a_listing_showed_sent_again_deletes_none_that
     later = random_id("later")
     await died_at(connection, later, datetime(2026, 12, 5, 8, 0, 30, tzinfo=UTC))
 
-    first = await purge_dead_letters(connection, DLQ, through=through, most=count)
-    again = await purge_dead_letters(connection, DLQ, through=through, most=count)
+    first = await purge_dead_letters(connection, DLQ, through=through, most=count, newest=listing["newest"])
+    again = await purge_dead_letters(connection, DLQ, through=through, most=count, newest=listing["newest"])
 
     assert (first["purged"], first["kept"], again["purged"], again["kept"]) == (3, 1, 0, 1)
     left = await list_dead_letters(connection, DLQ)
     assert [item["event_id"] for item in left["items"]] == [later]
     assert (await purge_dead_letters(connection, DLQ))["purged"] == 1  # named nothing: all of it, as before
+
+
+async def test_a_purge_resent_deletes_no_letter_that_died_later_in_the_second_the_listing_ended(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """A death's time is in whole seconds (the broker's x-death, a consumer's AMQP timestamp): a letter that died
+    after the listing, in the same second as its newest letter, counted as shown, and a purge sent twice deleted it."""
+    second = datetime(2026, 12, 5, 8, 0, 5, tzinfo=UTC)
+    await died_at(connection, random_id("before"), second.replace(second=1))
+    seen = random_id("seen")
+    await died_at(connection, seen, second)
+    listing = await list_dead_letters(connection, DLQ)
+    assert listing["total"] == 2 and listing["through"] == second.isoformat() and listing["newest"], listing
+    unseen = random_id("unseen")
+    await died_at(connection, unseen, second)  # died after the listing, in the second it ended with
+
+    named = {"through": second, "most": listing["total"], "newest": listing["newest"]}
+    first = await purge_dead_letters(connection, DLQ, **named)
+    again = await purge_dead_letters(connection, DLQ, **named)
+
+    # the letters of that second are not the ones listed: none of them is deleted, the older one is
+    assert (first["purged"], first["kept"], again["purged"], again["kept"]) == (1, 2, 0, 2), (first, again)
+    left = await list_dead_letters(connection, DLQ)
+    assert sorted(item["event_id"] for item in left["items"]) == sorted([seen, unseen])
+    # a purge naming `through` but not the letters of its second deletes none of that second either
+    assert (await purge_dead_letters(connection, DLQ, through=second, most=2))["purged"] == 0
+    # listed again, the operator sees both, and the purge naming them deletes both
+    relisted = await list_dead_letters(connection, DLQ)
+    named = {"through": second, "most": relisted["total"], "newest": relisted["newest"]}
+    assert (await purge_dead_letters(connection, DLQ, **named))["purged"] == 2
+    assert (await list_dead_letters(connection, DLQ))["total"] == 0
+
+
+async def test_a_purge_resent_deletes_no_letter_that_says_not_when_it_died(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """A letter without a death time counted as having died before `through`: one that died after the listing (a
+    message put in the queue by hand, an older consumer's) was deleted by the purge naming the listing."""
+    seen = random_id("seen")
+    await died_at(connection, seen, datetime(2026, 12, 5, 8, 0, 1, tzinfo=UTC))
+    listing = await list_dead_letters(connection, DLQ)
+    untimed = random_id("untimed")
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(json.dumps({"id": untimed}).encode(), message_id=untimed), routing_key=DLQ
+    )
+    await channel.close()
+    named = {"through": datetime.fromisoformat(listing["through"]), "newest": listing["newest"]}
+    for _ in range(2):  # no time says whether the listing saw it: with the letters of that second, it stays
+        result = await purge_dead_letters(connection, DLQ, most=listing["total"], **named)
+        assert (result["purged"], result["kept"]) == (0, 2), result
+    left = await list_dead_letters(connection, DLQ)
+    assert sorted(item["message_id"] for item in left["items"]) == sorted([seen, untimed]), left
+    named = {"through": datetime.fromisoformat(left["through"]), "newest": left["newest"]}
+    assert (await purge_dead_letters(connection, DLQ, most=left["total"], **named))["purged"] == 2  # listed: both
 
 
 class FakeSentLetters:

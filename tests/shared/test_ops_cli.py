@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -255,3 +256,50 @@ async def park_row(conn: asyncpg.Connection, event_id: str) -> int:
         event_id,
     )
     return int(row_id)
+
+
+async def test_a_purge_from_the_command_line_naming_its_listing_keeps_a_letter_that_died_later_in_its_last_second(
+    amqp_url: str, database_url: str
+) -> None:
+    """`purge --through T --count N` deleted a letter that died after the listing in T's second (a death's time is in
+    whole seconds): the listing's `newest` (`--newest`) names the letters of that second exactly."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    queue = "evaluation.facts.dlq"
+    second = datetime(2026, 12, 5, 8, 0, 7, tzinfo=UTC)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await (await channel.declare_queue(queue, passive=True)).purge()
+
+        async def dies(event_id: str) -> None:
+            body = json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode()
+            message = aio_pika.Message(
+                body,
+                headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"},
+                message_id=event_id,
+                timestamp=second,
+            )
+            await channel.default_exchange.publish(message, routing_key=queue)
+
+        await dies(random_id("seen"))
+        listed = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue)
+        assert listed["total"] == 1 and len(listed["newest"]) == 32, listed
+        unseen = random_id("unseen")
+        await dies(unseen)
+        named = ("--through", listed["through"], "--newest", listed["newest"], "--count", str(listed["total"]))
+        for _ in range(2):  # sent again, as after a timeout
+            purge = await asyncio.to_thread(
+                run_ops, amqp_url, database_url, "dead-letters", "purge", "--queue", queue, "--yes", *named
+            )
+            assert purge.returncode == 0, purge.stderr
+            assert json.loads(purge.stdout)["purged"] == 0, purge.stdout  # that second is not what was listed
+        left = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue)
+        assert unseen in [item["event_id"] for item in left["items"]], left
+        refused = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "dead-letters", "purge", "--queue", queue, "--yes", "--newest", "x"
+        )
+        assert refused.returncode != 0 and "is not 32 hex digits" in refused.stderr, refused.stderr
+        await (await channel.declare_queue(queue, passive=True)).purge()
+    finally:
+        await connection.close()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from services.notifications.config import parse_mailbox
 from services.notifications.domain.model import preference_fault
 from shared.contracts.notifications_rpc import SetPreferences
 from shared.contracts.registry import read_event
@@ -220,3 +221,51 @@ def test_an_email_domain_idna_cannot_encode_is_refused_naming_the_field() -> Non
         read_event(parse_envelope(json.dumps(member("a@mail.ví_dụ\u3002vn"))))
     assert caught.value.field == "data.email"
     assert "the domain 'mail.ví_dụ.vn' is not a host name" in caught.value.reason, caught.value.reason
+
+
+IMPOSSIBLE_DOMAINS = ["xn--\u3002vn", "xn--abc\u3002vn", "xn--abc.vn", "mail.xn--.vn"]
+"""Punycode labels that decode to nothing: `idna.encode` refuses each, and a document url on such a host is refused;
+an ASCII domain was taken without IDNA's judgement (`a@xn--abc。vn` stored as `a@xn--abc.vn`)."""
+
+
+@pytest.mark.parametrize("domain", IMPOSSIBLE_DOMAINS)
+@pytest.mark.parametrize(
+    ("event_type", "data", "field"),
+    [
+        (
+            "member.upserted.v1",
+            {"id": "p1", "full_name": "Nguyễn Văn A", "cell_id": "c1", "status": "official"},
+            "email",
+        ),
+        (
+            "monitor.assigned.v1",
+            {"person_id": "p1", "full_name": "Trần Thị B", "committee_id": "h1", "cell_id": "c1"},
+            "email",
+        ),
+        ("org.unit.upserted.v1", {"id": "c1", "name": "Chi bộ 1", "kind": "cell", "parent_id": "h1"}, "contact_emails"),
+    ],
+)
+def test_every_email_field_refuses_a_domain_idna_refuses_as_a_url_host_naming_the_field(
+    domain: str, event_type: str, data: dict[str, Any], field: str
+) -> None:
+    address = f"a@{domain}"
+    assert address_problem(f"https://{domain}/a") is not None  # a document url on it is refused: the same judgement
+    value: Any = [address] if field == "contact_emails" else address
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(envelope(event_type, {**data, field: value}))))
+    named = "data.contact_emails.0" if field == "contact_emails" else f"data.{field}"
+    assert caught.value.field == named, (caught.value.field, caught.value.reason)
+    assert "is not a host name" in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize("domain", IMPOSSIBLE_DOMAINS)
+def test_the_sender_address_setting_refuses_a_domain_idna_refuses(domain: str) -> None:
+    with pytest.raises(ValueError, match="is not a host name"):
+        parse_mailbox(f"Chi bộ <tin@{domain.replace(chr(0x3002), '.')}>")
+
+
+def test_a_valid_ascii_or_punycode_email_domain_is_still_taken() -> None:
+    for address in ("a@example.vn", "a@xn--v-d-rma6749a.vn", "a@Mail.Example.COM"):
+        person = read_event(parse_envelope(json.dumps(member(address))))
+        assert person.data.model_dump()["email"] == address
+    assert parse_mailbox("Chi bộ <tin@xn--v-d-rma6749a.vn>").domain == "xn--v-d-rma6749a.vn"

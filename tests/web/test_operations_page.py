@@ -299,7 +299,20 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
             ("rejections/dismiss", {"rejection_id": "khong-co", "reason": "thử"}, 404, "bị từ chối khong-co"),
             ("rejections/replay", {}, 422, "Biểu mẫu không nêu sự kiện bị từ chối nào."),
             ("dead-letters/purge", {"queue": "nosuch.dlq", "confirm": "yes"}, 404, "Không có hàng thư lỗi nosuch.dlq"),
+            (
+                "dead-letters/purge",
+                {"queue": DLQ, "confirm": "yes", "through": "2026-12-05T08:00:00+00:00", "newest": "khong-phai"},
+                422,
+                "Các thư lỗi đã liệt kê trong giây cuối cùng: giá trị này do trang tự điền",
+            ),
             ("dead-letters/replay", {"queue": DLQ, "event_id": "khong-co"}, 404, "mang mã khong-co"),
+            # two selectors: the API used `key` alone and dropped the other silently; the page refuses both named
+            (
+                "dead-letters/replay",
+                {"queue": DLQ, "event_id": "khong-co", "key": "a"},
+                422,
+                "Biểu mẫu nêu thư lỗi theo nhiều cách (event_id, key)",
+            ),
             # the consumer queue's own name, as the API's listing shows it beside its .dlq, reaches the same letters
             (
                 "dead-letters/replay",

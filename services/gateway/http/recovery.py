@@ -190,15 +190,17 @@ async def purge_dead_letters(
     state: State,
     through: Annotated[datetime | None, Query()] = None,
     count: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    newest: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
 ) -> DeadLetterPurgeRead:
     """Drop the messages of a dead-letter queue (for good: list them first): all of them, or only those a listing
-    showed: `through` its newest death (the listing's `through`), `count` at most (its total), so the same purge sent
+    showed: `through` its newest death (the listing's `through`), `newest` the letters that died in that second (the
+    listing's `newest`; without it none of that second is dropped), `count` at most (its total), so the same purge sent
     again deletes none that died since."""
     PURGE_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
-    asked = CATALOGS[service].purge_dead_letters(queue=queue, through=through, most=count)
+    asked = CATALOGS[service].purge_dead_letters(queue=queue, through=through, most=count, newest=newest)
     reply = await found(acting(state.rpc.call(asked), PURGE_UNANSWERED), "dead-letter queue", queue)
-    named = {"through": through.isoformat() if through else None, "count": count}
+    named = {"through": through.isoformat() if through else None, "count": count, "newest": newest}
     detail = {key: value for key, value in named.items() if value is not None}
     _acted(request, caller, "dead_letters_purged", queue=queue, purged=reply.purged, kept=reply.kept, **detail)
     return DeadLetterPurgeRead(queue=queue, service=service, purged=reply.purged, kept=reply.kept)

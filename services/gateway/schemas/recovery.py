@@ -30,8 +30,11 @@ class DeadLetterListRead(BaseModel):
     offset: int
     items: list[DeadLetterRead]
     through: datetime | None = None
-    """When the newest letter of the queue's listing died: a purge naming it (`through`, with `count` the total)
-    deletes only the letters listed then, not any that died since."""
+    """When the newest letter of the queue's listing died: a purge naming it (`through`, with `newest` and `count`
+    the total) deletes only the letters listed then, not any that died since."""
+    newest: str | None = None
+    """The listed letters that died in `through`'s second, named exactly: a purge names them (`newest`) so a letter
+    that died later in that same second (a death's time is in whole seconds) is not deleted unseen."""
 
 
 class DeadLetterReplayCreate(CreateModel):
@@ -43,6 +46,16 @@ class DeadLetterReplayCreate(CreateModel):
     message_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> "DeadLetterReplayCreate":
+        """Refuse two selectors that would both choose (`key` and `event_id`): one used silently drops the other."""
+        given = [name for name in ("key", "event_id", "message_id") if getattr(self, name) is not None]
+        if self.key is not None and self.limit is not None:
+            given.append("limit")  # a key names one row: a limit beside it means another choice
+        if len(given) > 1:
+            raise ValueError(f"{' and '.join(given)} each choose dead letters: give only one of them")
+        return self
 
 
 class DeadLetterReplayRead(BaseModel):

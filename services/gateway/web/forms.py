@@ -167,6 +167,7 @@ HIDDEN_FIELDS = {
     "message_id": N_("Message code"),
     "key": N_("Dead letter code"),
     "through": N_("Newest dead letter listed"),
+    "newest": N_("Dead letters listed in the last second"),
     "count": N_("Number of dead letters listed"),
     "service": N_("Service"),
     "id": N_("Outbox row"),

@@ -254,7 +254,8 @@ PURGE_PERHAPS_DONE = (
     ),
 )
 """The title and note of the purge's form sent and not answered: the form names the letters it showed (their newest
-death and their count), so sent again it deletes none that died since (shared.ops.dead_letters.purge_dead_letters)."""
+death, those that died in that second and their count), so sent again it deletes none that died since
+(shared.ops.dead_letters.purge_dead_letters)."""
 BACK_TO_PAGE = (PAGE, N_("Back to the operations page"))
 """Where an action's form drawn again leads back to: the page whose lists tell whether it was done."""
 REASON = {"reason": N_("Reason")}
@@ -262,8 +263,8 @@ FREE_REASON = frozenset(REASON)
 """The reason, the one input of the page's forms a person types: free text (forms.FormLabels.free)."""
 PURGE_FORM = forms.FormLabels(
     choices={"confirm": N_("The box confirming the deletion")},
-    hidden=frozenset({"csrf", "queue", "through", "count"}),
-    order=("csrf", "queue", "through", "count", "confirm", "purge"),
+    hidden=frozenset({"csrf", "queue", "through", "newest", "count"}),
+    order=("csrf", "queue", "through", "newest", "count", "confirm", "purge"),
     unanswered=PURGE_PERHAPS_DONE,
     back=BACK_TO_PAGE,
 )
@@ -674,6 +675,9 @@ async def replay_dead_letters(request: Request, viewer: FormViewer, state: State
     _operator(viewer)
     form = await posted_form(request, DEAD_LETTER_REPLAY_FORM)
     choice = {name: forms.text(form, name) for name in ("event_id", "message_id", "key") if forms.text(form, name)}
+    if len(choice) > 1:  # the API refuses two selectors too: one used silently would drop the other
+        said = _("The form names more than one dead letter (%(fields)s): send one.", fields=", ".join(choice))
+        raise Refused(said, 422)
     body = DeadLetterReplayCreate.model_validate(choice if choice else {})
     queue = _queue(form)
     named = " ".join(choice.values())
@@ -696,8 +700,11 @@ async def purge_dead_letters(request: Request, viewer: FormViewer, state: State)
     if form.get("confirm") != "yes":
         return await _page(request, viewer, state, errors={"purge": _("Tick the box to confirm the deletion.")})
     through, count = _shown(form)
+    newest = forms.text(form, "newest") or None
+    if newest is not None and not (len(newest) == 32 and all(char in "0123456789abcdef" for char in newest)):
+        raise Refused(forms.hidden_refused("newest"), 422)
     reply = await recovery.purge_dead_letters(
-        _queue(form), request, viewer.principal, state, through=through, count=count
+        _queue(form), request, viewer.principal, state, through=through, count=count, newest=newest
     )
     return _done(request, "purged", count=reply.purged)
 
