@@ -7,7 +7,12 @@ it in fields no score reads: the minutes' chair, recorder, resolution texts and 
 reasons and guests, documents' titles and addresses, a schedule's topic, place and agenda, a member's name and
 contact details, an assessment's comment. Every fact reaches evaluation from meetings, which read it from outside
 with the full model (its ingest) and republished it; a field read here is refused as strictly as before, naming
-`data.<field>`, and the delivery dead-lettered as before. The minutes are stored as read (their JSON is what
+`data.<field>`, and the delivery dead-lettered as before.
+
+The minutes and the roster are read in full (the contract's models): whether the cell's adoption stands depends on
+their content keys (shared.minutes), every field of them, as meetings computes them; read in part, evaluation's keys
+missed the chair, resolution texts, task descriptions, absence reasons and guests, so it kept an adoption meetings
+had voided (and a roster's key could not be computed at all). The minutes are stored as read (their JSON is what
 scoring reads back: handlers/scores.py `_minutes` and the previous meeting's tasks).
 """
 
@@ -15,29 +20,7 @@ from shared.contracts import meetings
 from shared.contracts.base import EventData
 from shared.contracts.reading_models import DOCUMENT_KINDS, reading_model
 
-_RESOLUTION_VOTES = reading_model(meetings.Resolution, "votes_for", "votes_against", "abstentions")
-_TASK_DUE = reading_model(meetings.Task, "task_id", "due_on")
-
 READING_MODELS: dict[str, type[EventData]] = {
-    "minutes.submitted.v1": reading_model(
-        meetings.MinutesSubmitted,
-        "meeting_id",
-        "started_at",
-        "ended_at",
-        "speakers",
-        "self_criticism_minutes",
-        "content",
-        "conclusions",
-        "resolutions",
-        "tasks",
-        lists={"resolutions": _RESOLUTION_VOTES, "tasks": _TASK_DUE},
-    ),
-    "attendance.recorded.v1": reading_model(
-        meetings.AttendanceRecorded,
-        "meeting_id",
-        "records",
-        lists={"records": reading_model(meetings.AttendanceRecord, "member_id", "status")},
-    ),
     "documents.published.v1": DOCUMENT_KINDS,
     "meeting.assessed.v1": reading_model(meetings.MeetingAssessed, "meeting_id", "assessor", "points"),
     "meeting.scheduled.v1": reading_model(

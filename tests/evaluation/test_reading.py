@@ -12,6 +12,7 @@ from services.evaluation.reading import READING_MODELS
 from shared.contracts.base import EventData
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, parse_envelope
+from shared.minutes import minutes_content_key, roster_content_key
 from tests.evaluation.fakes import FakeUnitOfWork
 from tests.evaluation.stream import at, cell_history, fact
 
@@ -97,9 +98,39 @@ def test_a_read_field_is_refused_as_the_contract_refuses_it(raw: dict[str, Any],
 
 def test_what_no_score_reads_is_left_unread() -> None:
     """The owner (meetings, which read it with the contract's model at its door) validated it."""
-    envelope = parse_envelope(json.dumps(_minutes(chair_id="p 1", tasks=[{"task_id": "t1", "due_on": "2026-04-01"}])))
+    envelope = parse_envelope(json.dumps(_member(email="không phải địa chỉ")))
     with pytest.raises(InvalidEvent):
         read_event(envelope)
     read: Any = read_event(envelope, READING_MODELS).data
-    assert read.model_dump(mode="json")["tasks"] == [{"task_id": "t1", "due_on": "2026-04-01"}]
-    assert not hasattr(read, "chair_id")
+    assert read.model_dump(mode="json")["cell_id"] == "c1"
+    assert not hasattr(read, "email")
+
+
+def test_the_minutes_and_roster_keys_evaluation_keeps_are_those_meetings_keeps() -> None:
+    """Whether an adoption stands turns on the content keys of the minutes and roster (shared.minutes), which meetings
+    computes from every field: read in part, evaluation's minutes key missed the chair and the texts (two minutes
+    differing there were one text to it: it kept an adoption meetings voided) and a roster's key failed on the
+    reasons it did not read (every roster dead-lettered in the end-to-end run)."""
+    minutes = _minutes(
+        chair_id="p2", resolutions=[{"text": "Khác", "votes_for": 5, "votes_against": 0, "abstentions": 0}]
+    )
+    roster = fact(
+        "attendance.recorded.v1",
+        {
+            "meeting_id": "m1",
+            "records": [
+                {"member_id": "d1", "status": "absent", "reason": "Ốm"},
+                {"member_id": "d2", "status": "present"},
+            ],
+            "guests": [{"name": "Nguyễn Văn Khách", "committee_id": "xa-1"}],
+        },
+        time=at(3, 5, 22),
+    )
+    for raw, key in ((minutes, minutes_content_key), (roster, roster_content_key)):
+        envelope = parse_envelope(json.dumps(raw))
+        full: Any = read_event(envelope).data
+        read: Any = read_event(envelope, READING_MODELS).data
+        assert key(read) == key(full), raw["type"]
+    changed: Any = read_event(parse_envelope(json.dumps(minutes)), READING_MODELS).data
+    first: Any = read_event(parse_envelope(json.dumps(_minutes())), READING_MODELS).data
+    assert minutes_content_key(changed) != minutes_content_key(first)  # another chair and text: another text
