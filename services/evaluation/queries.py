@@ -1094,7 +1094,7 @@ weighted by its months counted, a closed quarter without a row Poor at 0 over it
 unit, $2 the half-year, $3 its quarters, $4 their six months, $5 per quarter whether a cell without its row counts
 (not running), $6 the month of `today`. The scores come back in cell id order (Python's, so "C"), summed in Python
 as half_year_figures sums them: a half-year of a province, 35,000 cells, without building a line for each
-(3.4 s instead of ~X ms, rollup preset)."""
+(its query 3.4 s before, ~0.3 s now: rollup preset)."""
 
 
 async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:
@@ -1102,15 +1102,18 @@ async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, 
     the same as half_year_figures of its half_year_lines, without reading every cell's quarters into Python."""
     quarters = half_quarters(period)
     await refresh_subtrees(conn)
-    row = await conn.fetchrow(
-        HALF_YEAR_TOTALS,
-        unit_id,
-        period,
-        quarters,
-        [month for quarter in quarters for month in period_months(quarter)],
-        [not not_rated_yet(quarter, today=today) for quarter in quarters],
-        f"{today:%Y-%m}",
-    )
+    async with conn.transaction():
+        # JIT-compiling the statement's expressions took 178 ms of its 300 for a province (rollup preset)
+        await conn.execute("SET LOCAL jit = off")
+        row = await conn.fetchrow(
+            HALF_YEAR_TOTALS,
+            unit_id,
+            period,
+            quarters,
+            [month for quarter in quarters for month in period_months(quarter)],
+            [not not_rated_yet(quarter, today=today) for quarter in quarters],
+            f"{today:%Y-%m}",
+        )
     assert row is not None
     return HalfYearTotals(
         cells=int(row["cells"]),
