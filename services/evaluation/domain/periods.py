@@ -457,26 +457,63 @@ def half_year_figures(lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     No `by_rating`: a half-year has no rating (the caller gives its quarters')."""
     rated = [line for line in lines if not line["not_rated"]]
 
-    def share(part: float, whole: float) -> float | None:
-        return round(part / whole, 4) if whole else None
-
     def total(name: str) -> int:
         return sum(int(line[name]) for line in rated)
 
-    met = sum(1 for line in rated if line["met_every_month"])
     counts = [int(line["months_counted"]) for line in rated]
+    return half_year_figures_of(
+        HalfYearTotals(
+            cells=len(lines),
+            met_every_month=sum(1 for line in rated if line["met_every_month"]),
+            thematic=sum(1 for line in rated if line["thematic_held"]),
+            present=total("present"),
+            counted=total("counted"),
+            speakers_present=total("speakers_present"),
+            fewest_months_counted=min(counts) if counts else None,
+            most_months_counted=max(counts) if counts else None,
+            scores=tuple(float(line["score"]) for line in rated),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HalfYearTotals:
+    """What a subtree's half-year figures are made of, summed over its cells' half_year_line (half_year_figures) or
+    read in one statement off the quarters' stored rows (evaluation's queries.HALF_YEAR_TOTALS)."""
+
+    cells: int
+    met_every_month: int
+    """Rated cells whose every counted month held its regular meeting."""
+    thematic: int
+    """Rated cells that held a thematic meeting."""
+    present: int
+    counted: int
+    speakers_present: int
+    fewest_months_counted: int | None
+    most_months_counted: int | None
+    scores: tuple[float, ...]
+    """The rated cells' half-year scores, in cell id order (their sum, so their mean, depends on the order)."""
+
+
+def half_year_figures_of(totals: HalfYearTotals) -> dict[str, Any]:
+    """A subtree's half-year figures (as half_year_figures describes them) off its totals."""
+    rated = len(totals.scores)
+
+    def share(part: float, whole: float) -> float | None:
+        return round(part / whole, 4) if whole else None
+
     return {
-        "cells": len(lines),
+        "cells": totals.cells,
         # a cell set up (or closed) partway through counts fewer than six: the page says how many were counted
-        "fewest_months_counted": min(counts) if counts else None,
-        "most_months_counted": max(counts) if counts else None,
-        "regularity": share(met, len(rated)),
-        "attendance_rate": share(total("present"), total("counted")),
-        "speaking_rate": share(total("speakers_present"), total("present")),
-        "thematic_coverage": share(sum(1 for line in rated if line["thematic_held"]), len(rated)),
-        "score": round(sum(float(line["score"]) for line in rated) / len(rated), 2) if rated else None,
-        "irregular": len(rated) - met,
+        "fewest_months_counted": totals.fewest_months_counted,
+        "most_months_counted": totals.most_months_counted,
+        "regularity": share(totals.met_every_month, rated),
+        "attendance_rate": share(totals.present, totals.counted),
+        "speaking_rate": share(totals.speakers_present, totals.present),
+        "thematic_coverage": share(totals.thematic, rated),
+        "score": round(sum(totals.scores) / rated, 2) if rated else None,
+        "irregular": rated - totals.met_every_month,
         "met_score": None,
         "met_thematic_coverage": None,
-        "not_rated": len(lines) - len(rated),
+        "not_rated": totals.cells - rated,
     }
