@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.ops.__main__ import BOUNDS, Name, Whole, param_setting, parser, reason
+from shared.ops.__main__ import BOUNDS, Name, Whole, listing_key, moment, param_setting, parser, reason
 
-FREE_TYPES = (reason, param_setting)
-"""Argument types that bound what they take themselves (a reason's 1-500 characters, a parameter's NAME=VALUE)."""
+FREE_TYPES = (reason, param_setting, moment, listing_key)
+"""Argument types that bound what they take themselves (a reason's 1-500 characters, a parameter's NAME=VALUE, an
+RFC 3339 time with its offset, a listing's 32 hex digits)."""
 
 
 def choices(command: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
