@@ -193,14 +193,14 @@ def moment(text: str) -> datetime:
     except ValueError:
         found = None
     if found is None or found.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time with its offset (2026-12-05T08:00:00+00:00)")
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a time with its offset (2026-12-05T08:00:00+00:00)")
     return found
 
 
 def listing_key(text: str) -> str:
     """32 lower-case hex digits, as `dead-letters list` prints a letter's `key` and the listing's `newest`."""
     if len(text) != 32 or any(char not in "0123456789abcdef" for char in text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not 32 hex digits (the `newest` of `dead-letters list`)")
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not 32 hex digits (the `newest` of `dead-letters list`)")
     return text
 
 

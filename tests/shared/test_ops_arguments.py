@@ -132,3 +132,14 @@ def test_the_trial_s_inputs_are_refused_naming_the_argument(capsys: pytest.Captu
             parser().parse_args(line)
         assert exited.value.code == 2 and f"argument {name}: " in capsys.readouterr().err
     assert isinstance(BOUNDS["row_id"], Whole) and BOUNDS["row_id"].high == 2**63 - 1
+
+
+@pytest.mark.parametrize("name", ["--through", "--newest"])
+def test_a_purge_listings_value_of_5000_characters_is_refused_without_echoing_it_whole(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = ["dead-letters", "purge", "--queue", "evaluation.facts.dlq", "--yes", name, "9" * 5000]
+    with pytest.raises(SystemExit) as exited:
+        parser().parse_args(line)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and f"argument {name}: " in err and len(err) < 1000, err[:300]
