@@ -118,7 +118,13 @@ async def test_a_period_still_running_is_marked_as_such_not_read_as_final(
         page = (await client.get(f"/app/cells/demo-cb-thon-2?year={year}")).text
     strip = set(re.findall(r'data-period="([^"]+)">(?:(?!</li>).)*data-in-progress', page, re.S))
     assert strip == {period for period in flagged if len(period) == 7 and "Q" not in period}
-    assert page.count("data-in-progress") == len(flagged)  # the months, and the quarter and year rows
+    # the running half-year's row (2026-H1/H2 beside the quarters) is marked as the API flags it
+    halves = set(re.findall(r'data-half-year="([^"]+)"(?:(?!</tr>).)*data-in-progress', page, re.S))
+    for half in halves:
+        rows = (await api.get(f"/v1/cells/demo-cb-thon-2/ratings?period={half}&limit=50")).json()["items"]
+        assert any(row["period"] == half and "in_progress" in row["flags"] for row in rows), rows
+    assert len(halves) <= 1
+    assert page.count("data-in-progress") == len(flagged) + len(halves)  # months, quarter, year and half-year rows
     assert all(period >= month[:4] for period in flagged)
     # the running month before the cell's regular meeting is not shown as Kém 0 but as not met yet
     waiting = {period for period in flagged if len(period) == 7 and "Q" not in period} & {
