@@ -5,6 +5,7 @@ from typing import Any
 
 import asyncpg
 
+from services.meetings.repository.meetings import STORED_MINUTES_COLUMNS
 from shared.contracts.meetings import AttendanceRecorded, MinutesSubmitted
 from shared.minutes import backfill_content_keys, json_field, minutes_content_key, roster_content_key
 
@@ -30,21 +31,10 @@ ROSTER_PAGE_SQL = (
 )
 """A page of stored rosters lacking a content key, with their lines (shared.minutes.backfill_content_keys)."""
 
-_MINUTES_FIELDS = (
-    "meeting_id",
-    "started_at",
-    "ended_at",
-    "chair_id",
-    "recorder_id",
-    "self_criticism_minutes",
-    "content",
-    "conclusions",
-)
-
 
 def stored_minutes_key(row: asyncpg.Record) -> str:
     """The content key of stored minutes (a MINUTES_PAGE_SQL row), as minutes_content_key gave when they came."""
-    data: dict[str, Any] = {name: row[name] for name in _MINUTES_FIELDS}
+    data: dict[str, Any] = {name: row[name] for name in STORED_MINUTES_COLUMNS}
     for name in ("speakers", "resolutions", "tasks"):
         data[name] = json_field(row[name])
     return minutes_content_key(MinutesSubmitted.model_validate(data))

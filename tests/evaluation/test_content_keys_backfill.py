@@ -46,3 +46,17 @@ async def test_minutes_stored_before_their_keys_keep_the_adoption_over_the_same_
         await apply(factory, [fact("minutes.submitted.v1", data, time=START + timedelta(hours=14))])
         points = (await item(pool, mtg))["points"]
         assert points == 0 if changed else points == adopted
+
+
+async def test_minutes_stored_in_part_are_not_read_again_at_every_start(database_url: str) -> None:
+    """Minutes evaluation stored before it read them in full (no chair, recorder, texts) give no key meetings' equals:
+    the backfill leaves them in SQL instead of reading and refusing each one at every start."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
+        cell, mtg = "cell-p", "mtg-in-part"
+        await apply(factory, ward_with_cell(cell, time=at(1, 1)) + held(cell, mtg, START))
+        async with pool.acquire() as conn:  # as a service reading the minutes in part stored them
+            await conn.execute(
+                "DELETE FROM minutes_content; UPDATE minutes SET data = data - 'chair_id' - 'recorder_id'"
+            )
+        assert await content_keys.backfill(pool) == {"read": 0, "added": 0, "unreadable": 0}

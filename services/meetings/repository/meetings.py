@@ -178,7 +178,7 @@ _MINUTES_SQL = (
     " conclusions = EXCLUDED.conclusions, resolutions = EXCLUDED.resolutions,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
 )
-_STORED_MINUTES_COLUMNS = (
+STORED_MINUTES_COLUMNS = (
     "meeting_id",
     "started_at",
     "ended_at",
@@ -188,8 +188,9 @@ _STORED_MINUTES_COLUMNS = (
     "content",
     "conclusions",
 )
+"""The minutes' columns stored as the event carried them (speakers, resolutions: JSON; tasks: table task)."""
 _STORED_MINUTES_SQL = (
-    f"SELECT {', '.join(_STORED_MINUTES_COLUMNS)}, speakers, resolutions FROM minutes WHERE meeting_id = $1"
+    f"SELECT {', '.join(STORED_MINUTES_COLUMNS)}, speakers, resolutions FROM minutes WHERE meeting_id = $1"
 )
 _ROSTER_SQL = (
     "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) SELECT m, g::jsonb, vt, vn, vi"
@@ -629,7 +630,7 @@ class PgMeetingRepository:
             "SELECT task_id, assignee_id, description, due_on FROM task WHERE meeting_id = $1", meeting_id
         )
         return {
-            **{key: row[key] for key in _STORED_MINUTES_COLUMNS},
+            **{key: row[key] for key in STORED_MINUTES_COLUMNS},
             "speakers": json.loads(row["speakers"]),
             "resolutions": json.loads(row["resolutions"]),
             "tasks": [dict(task) for task in tasks],
