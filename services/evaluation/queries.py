@@ -967,6 +967,15 @@ def _quarter_of_row(
     return QuarterFigures(period=quarter, rating="poor", score=0.0, months_counted=len(months), months_with_regular=0)
 
 
+def months_gone(period: str, *, span: tuple[str | None, str | None], today: date) -> int:
+    """How many months of `period` before the month of `today` the cell existed in (its `span`, first and last month,
+    None: open): a cell set up partway through counts from the month it was set up, that month whole
+    (docs/architecture.md "When a cell exists"; DOMAIN.md "Periods": a period's score is the mean of its months')."""
+    first, last = span
+    current = f"{today:%Y-%m}"
+    return sum(1 for month in period_months(period) if month < current and (first or month) <= month <= (last or month))
+
+
 async def half_year_lines(
     conn: asyncpg.Connection, unit_id: str, period: str, *, today: date | None = None
 ) -> list[dict[str, Any]]:
@@ -994,6 +1003,7 @@ async def half_year_lines(
             if (found := _quarter_of_row(stored.get(quarter), quarter, span=span, today=today)) is not None
         ]
         line = half_year_line(cell_id, period, counted)
+        line["months_gone"] = months_gone(period, span=span, today=today)
         line["quarter_ratings"] = {quarter: line["quarter_ratings"].get(quarter) for quarter in quarters}
         lines.append(line | {"name": first["name"], "parent_id": first["parent_id"]})
     return lines
@@ -1011,6 +1021,7 @@ CELL_HALF_YEAR_KEYS = (
     "flags",
     "not_rated",
     "months_counted",
+    "months_gone",
     "quarter_ratings",
 )
 """What a cell's half-year line gives as a rating row (rpc.CellPeriodReply)."""
@@ -1063,14 +1074,17 @@ def _stored(name: str) -> str:
 
 HALF_YEAR_TOTALS = f"""
 WITH q AS (
-    SELECT s.cell_id, {_half_year_quarter(1)}, {_half_year_quarter(2)}
+    SELECT s.cell_id, {_half_year_quarter(1)}, {_half_year_quarter(2)},
+           (SELECT count(*) FROM unnest($4::text[]) AS m(month)
+            WHERE m.month < $6 AND (s.first_month IS NULL OR s.first_month <= m.month)
+              AND (s.last_month IS NULL OR m.month <= s.last_month))::int AS gone
     FROM subtree_cell s
     JOIN unit u ON u.id = s.cell_id
     LEFT JOIN cell_period p1 ON p1.cell_id = s.cell_id AND p1.period = ($3::text[])[1]
     LEFT JOIN cell_period p2 ON p2.cell_id = s.cell_id AND p2.period = ($3::text[])[2]
     WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 ), c AS (
-    SELECT q.cell_id, q.mc1 + q.mc2 AS months,
+    SELECT q.cell_id, q.mc1 + q.mc2 AS months, q.gone,
            (CASE WHEN q.stored1 THEN q.score1 * q.mc1 ELSE 0 END
             + CASE WHEN q.stored2 THEN q.score2 * q.mc2 ELSE 0 END) / nullif(q.mc1 + q.mc2, 0) AS score,
            {_stored("mwr")} AS mwr, {_stored("thematic")} AS thematic, {_stored("present")} AS present,
@@ -1085,6 +1099,8 @@ SELECT count(*) AS cells,
        coalesce(sum(c.speakers) FILTER (WHERE c.months > 0), 0) AS speakers_present,
        min(c.months) FILTER (WHERE c.months > 0) AS fewest_months_counted,
        max(c.months) FILTER (WHERE c.months > 0) AS most_months_counted,
+       min(c.gone) FILTER (WHERE c.months > 0 AND c.gone > 0) AS fewest_months_gone,
+       max(c.gone) FILTER (WHERE c.months > 0 AND c.gone > 0) AS most_months_gone,
        coalesce(array_agg(c.score::float8 ORDER BY c.cell_id COLLATE "C") FILTER (WHERE c.months > 0), '{{}}') AS scores
 FROM c
 """
@@ -1092,9 +1108,10 @@ FROM c
 its two quarters' stored rows as half_year_lines reads it (_quarter_of_row, half_year_line: a quarter's score
 weighted by its months counted, a closed quarter without a row Poor at 0 over its months in the cell's span): $1 the
 unit, $2 the half-year, $3 its quarters, $4 their six months, $5 per quarter whether a cell without its row counts
-(not running), $6 the month of `today`. The scores come back in cell id order (Python's, so "C"), summed in Python
-as half_year_figures sums them: a half-year of a province, 35,000 cells, without building a line for each
-(its roll-up 2.4-2.7 s before, 0.26-0.27 s now: rollup preset)."""
+(not running), $6 the month of `today` (a cell's `gone`: its months of the half-year before it, months_gone). The
+scores come back in cell id order (Python's, so "C"), summed in Python as half_year_figures sums them: a half-year
+of a province, 35,000 cells, without building a line for each (its roll-up 2.4-2.7 s before, 0.26-0.27 s now:
+rollup preset)."""
 
 
 async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:
@@ -1126,6 +1143,8 @@ async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, 
         fewest_months_counted=row["fewest_months_counted"],
         most_months_counted=row["most_months_counted"],
         scores=tuple(row["scores"]),
+        fewest_months_gone=row["fewest_months_gone"],
+        most_months_gone=row["most_months_gone"],
     )
 
 

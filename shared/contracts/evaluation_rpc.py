@@ -125,6 +125,9 @@ class CellPeriodReply(Reply):
     months_counted: int | None = None
     """For a half-year: the months its score is the mean of (six, fewer for a cell set up or closed partway through
     it, or while it runs); None for any other period."""
+    months_gone: int | None = None
+    """For a half-year: its months before the running one that the cell existed in (a cell set up partway through
+    counts from the month it was set up); None for any other period."""
 
 
 class CellPeriodsReply(Reply):
@@ -241,6 +244,11 @@ class RollupFiguresReply(Reply):
     most_months_counted: int | None = None
     """For a half-year: the fewest and the most months a rated cell of the subtree counted (six, unless a cell was set
     up or closed partway through it, or it is still running); None for any other period or without a rated cell."""
+    fewest_months_gone: int | None = None
+    most_months_gone: int | None = None
+    """For a half-year: the fewest and the most of its months before the running one that a rated cell of the subtree
+    existed in (the months gone by a running half-year's score counts for each cell); None for any other period or
+    without such a cell."""
 
 
 class CommitteeRollupReply(RollupFiguresReply):

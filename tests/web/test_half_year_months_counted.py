@@ -5,11 +5,12 @@ A cell's own pages take the half-year too (the API's `/v1/cells/{id}/ratings?per
 with evaluation's figures as a committee's half-year counts the cell: no rating, its quarters'. Against the real
 services."""
 
+import html
 import io
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 
 import httpx
 import pytest
@@ -17,8 +18,9 @@ from pypdf import PdfReader
 
 from deploy.seed_demo import publish
 from services.gateway.web.i18n import format_number, half_year_no_rating
+from shared.periods import VIETNAM_TZ, period_months
 from shared.rpc import RpcError
-from tests.evaluation.stream import at, cell_history
+from tests.evaluation.stream import at, cell_history, fact
 from tests.support.quiet import wait_quiet
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
@@ -88,6 +90,113 @@ async def test_a_cells_pages_take_a_half_year_with_the_committees_figures(system
         note = page.text.split('data-half-year-note="2026-H1">', 1)[1].split("</p>", 1)[0]
         assert FOUR in note, note
         assert 'data-half-year="2026-H2"' in page.text  # July to December ended too
+
+
+def test_the_running_notes_months_are_each_cells_from_the_month_it_was_set_up() -> None:
+    """On 5 December 2026, July to November have gone by; a cell set up in September has three of them (September
+    counting whole), not five (docs/architecture.md "When a cell exists")."""
+    running = date(2026, 12, 5)
+    full = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 5, "most_months_gone": 5})
+    assert full == half_year_no_rating("2026-H2", running)  # every cell there since July: the five months named
+    one = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 3, "most_months_gone": 3})
+    assert "trung bình điểm của 3 tháng đã qua mà chi bộ đã có trong khoảng từ tháng 7/2026 đến tháng 11/2026" in one
+    assert "5 tháng" not in one and "chi bộ thành lập giữa kỳ chỉ tính từ tháng thành lập" in one, one
+    mixed = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 3, "most_months_gone": 5})
+    assert "điểm của mỗi chi bộ là trung bình điểm của các tháng đã qua (từ tháng 7/2026 đến tháng 11/2026)" in mixed
+    assert "mà chi bộ đó đã có (từ 3 đến 5 tháng: chi bộ thành lập giữa kỳ chỉ tính từ tháng thành lập)" in mixed
+    assert "cộng thêm tháng đang diễn ra đối với chi bộ đã sinh hoạt thường kỳ trong tháng này" in mixed, mixed
+
+
+async def test_the_running_half_years_note_counts_a_cell_set_up_partway_from_that_month(system: RunningSystem) -> None:
+    """The half-year running now: a committee with a cell there since January and one set up last month (or this
+    month, in the half-year's first), neither with a meeting; its page, its PDF, the new cell's page and evidence say
+    each cell's months gone by from the month it was set up, the new cell's fewer."""
+    today = datetime.now(VIETNAM_TZ).date()
+    half = f"{today.year}-H{1 if today.month <= 6 else 2}"
+    months, current = period_months(half), f"{today:%Y-%m}"
+    gone = [month for month in months if month < current]
+    set_up = gone[-1] if gone else current
+    new_gone = sum(1 for month in gone if month >= set_up)
+    suffix = uuid.uuid4().hex[:8]
+    committee, old, new = f"phuong-giua-ky-{suffix}", f"kp-cu-{suffix}", f"kp-moi-{suffix}"
+    january = datetime(today.year, 1, 1, 8, tzinfo=VIETNAM_TZ)
+    events = [
+        fact(
+            "org.unit.upserted.v1",
+            {"id": committee, "name": "Đảng ủy phường Giữa Kỳ", "kind": "committee", "parent_id": None},
+            time=january,
+        ),
+        fact(
+            "org.unit.upserted.v1",
+            {"id": old, "name": "Chi bộ khu phố Cũ", "kind": "cell", "parent_id": committee, "category": "residential"},
+            time=january,
+        ),
+        fact(
+            "org.unit.upserted.v1",
+            {
+                "id": new,
+                "name": "Chi bộ khu phố Mới",
+                "kind": "cell",
+                "parent_id": committee,
+                "category": "residential",
+            },
+            time=datetime(int(set_up[:4]), int(set_up[5:]), 3, 9, tzinfo=VIETNAM_TZ),
+        ),
+    ]
+    amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
+    await publish(amqp, events)
+    sub = f"can-bo-giua-ky-{suffix}"
+    issued: list[str] = []
+
+    async def known() -> bool:
+        try:
+            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
+        except RpcError:
+            return False
+        return True
+
+    await eventually(known, timeout=120, interval=0.5)
+    headers = {"Authorization": f"Bearer {issued[-1]}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+
+        async def both_counted() -> bool:
+            found = await api.get(f"/v1/committees/{committee}/rollup?period={half}")
+            return found.status_code == 200 and found.json().get("cells") == 2
+
+        await eventually(both_counted, timeout=300, interval=1)
+        await wait_quiet(amqp, database, timeout=300)
+        rollup = (await api.get(f"/v1/committees/{committee}/rollup?period={half}")).json()
+        line = next(
+            row
+            for row in (await api.get(f"/v1/cells/{new}/ratings?period={half}")).json()["items"]
+            if row["period"] == half
+        )
+    if gone:
+        assert (rollup["fewest_months_gone"], rollup["most_months_gone"]) == (new_gone or len(gone), len(gone))
+        assert line["months_gone"] == new_gone, line
+    note = half_year_no_rating(half, today, rollup=rollup)
+    own = half_year_no_rating(half, today, rollup={"fewest_months_gone": new_gone, "most_months_gone": new_gone})
+    if gone and new_gone < len(gone):
+        assert f"từ {new_gone} đến {len(gone)} tháng" in note, note
+        assert f"của {new_gone} tháng đã qua mà chi bộ đã có" in own, own
+    async with signed_in_officer(system, sub, committee) as client:
+        page = await client.get(f"/app/committees/{committee}?period={half}")
+        assert page.status_code == 200, page.text[-800:]
+        said = page.text.split('id="half-year-rating-note">', 1)[1].split("</p>", 1)[0]
+        assert said == html.escape(note, quote=False), said
+        document = await client.get(f"/app/committees/{committee}/report.pdf?period={half}")
+        text = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(document.content)).pages).split())
+        assert document.status_code == 200 and "tháng đã qua" in text, text
+        if gone and new_gone < len(gone):
+            assert f"từ {new_gone} đến {len(gone)} tháng" in text, text
+        cell_page = await client.get(f"/app/cells/{new}?year={today.year}")
+        assert cell_page.status_code == 200, cell_page.text[-800:]
+        cell_note = cell_page.text.split(f'data-half-year-note="{half}">', 1)[1].split("</p>", 1)[0]
+        assert html.escape(own, quote=False) in cell_note, cell_note
+        evidence = await client.get(f"/app/cells/{new}/evidence", params={"period": half})
+        assert evidence.status_code == 200, evidence.text[-800:]
+        evidence_note = evidence.text.split(f'data-half-year-note="{half}">', 1)[1].split("</p>", 1)[0]
+        assert evidence_note == html.escape(own, quote=False), evidence_note
 
 
 async def march_cell(system: RunningSystem) -> tuple[str, str, str, dict[str, str]]:

@@ -453,7 +453,8 @@ def half_year_figures(lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     (`not_rated`), regularity (share of the rated cells that met every month), thematic coverage (share that held a
     thematic meeting), attendance and speaking rates pooled over all held meetings, and the mean score (DOMAIN.md
     "Periods", "How to read it"), as SubtreeSums.figures gives a quarter's; `irregular`: rated cells that missed a
-    month's regular meeting; `fewest_months_counted` and `most_months_counted` over the rated cells' months counted.
+    month's regular meeting; `fewest_months_counted` and `most_months_counted` over the rated cells' months counted,
+    `fewest_months_gone` and `most_months_gone` over their months gone by (the lines' `months_gone`, when nonzero).
     No `by_rating`: a half-year has no rating (the caller gives its quarters')."""
     rated = [line for line in lines if not line["not_rated"]]
 
@@ -461,6 +462,7 @@ def half_year_figures(lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         return sum(int(line[name]) for line in rated)
 
     counts = [int(line["months_counted"]) for line in rated]
+    gone = [int(line["months_gone"]) for line in rated if line.get("months_gone")]
     return half_year_figures_of(
         HalfYearTotals(
             cells=len(lines),
@@ -472,6 +474,8 @@ def half_year_figures(lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             fewest_months_counted=min(counts) if counts else None,
             most_months_counted=max(counts) if counts else None,
             scores=tuple(float(line["score"]) for line in rated),
+            fewest_months_gone=min(gone) if gone else None,
+            most_months_gone=max(gone) if gone else None,
         )
     )
 
@@ -493,6 +497,10 @@ class HalfYearTotals:
     most_months_counted: int | None
     scores: tuple[float, ...]
     """The rated cells' half-year scores, in cell id order (their sum, so their mean, depends on the order)."""
+    fewest_months_gone: int | None = None
+    most_months_gone: int | None = None
+    """The fewest and the most months of the half-year before the running one that a rated cell existed in (those
+    with any: queries.months_gone); a running half-year's note says them (a cell set up partway counts fewer)."""
 
 
 def half_year_figures_of(totals: HalfYearTotals) -> dict[str, Any]:
@@ -507,6 +515,8 @@ def half_year_figures_of(totals: HalfYearTotals) -> dict[str, Any]:
         # a cell set up (or closed) partway through counts fewer than six: the page says how many were counted
         "fewest_months_counted": totals.fewest_months_counted,
         "most_months_counted": totals.most_months_counted,
+        "fewest_months_gone": totals.fewest_months_gone,
+        "most_months_gone": totals.most_months_gone,
         "regularity": share(totals.met_every_month, rated),
         "attendance_rate": share(totals.present, totals.counted),
         "speaking_rate": share(totals.speakers_present, totals.present),

@@ -166,11 +166,13 @@ class NotAllowed(Exception):
 class BadPeriod(Exception):
     """A `period` (or `year`) in the address that is no month, quarter or year: named back to the person."""
 
-    def __init__(self, value: str, *, year: bool = False, latest: str | None = None) -> None:
+    def __init__(self, value: str, *, year: bool = False, evidence: bool = False, latest: str | None = None) -> None:
         super().__init__(value)
         self.value = value if len(value) <= 40 else value[:39] + "…"
         self.year = year
         """A page that takes only a year (`?year=`): it is told the year is wrong, not about months or quarters."""
+        self.evidence = evidence
+        """The evidence's `?period=`, which takes a year or a half-year only: it is told so, the field named."""
         self.latest = latest
         """The latest month a period may begin in (this month: later ones have no rating), set for a period of the
         right shape outside 2000-01 to two years ahead (shared.plausible.period_range_problem): it is told the span
@@ -543,6 +545,17 @@ class WebRoute(APIRoute):
             except NotAllowed as exc:
                 return error_page(request, 403, _("Not allowed"), exc.message)
             except BadPeriod as exc:
+                if exc.evidence:
+                    return error_page(
+                        request,
+                        422,
+                        _("Invalid period"),
+                        _(
+                            "“%(value)s” (the address's period) is not a period the evidence covers: choose a year"
+                            " (such as 2026) or a half-year (2026-H1 or 2026-H2).",
+                            value=echoed(exc.value),
+                        ),
+                    )
                 if exc.year:
                     return error_page(
                         request,

@@ -50,7 +50,17 @@ from shared.contracts.evaluation_rpc import (
 )
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import now as clock
-from shared.periods import VIETNAM_TZ, awaiting_meeting, half_quarters, is_half_year, is_running, local_date
+from shared.periods import (
+    VIETNAM_TZ,
+    awaiting_meeting,
+    half_quarters,
+    is_half_year,
+    is_running,
+    local_date,
+    period_bounds,
+    period_contains,
+    period_months,
+)
 from shared.rpc import RpcError
 from shared.text import shown_name, without_controls
 
@@ -672,11 +682,13 @@ def task_on_time(task: dict[str, Any], *, assigned_on: str | None) -> bool:
 
 
 async def evidence(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
-    """Per member and per cell, the year's meeting evidence for the yearly grading (the product gives the
-    evidence; the committee grades): meetings expected, attended, excused, unexcused, the longest excused run,
-    times spoken, tasks assigned and done on time; the cell's months, regularity, thematic coverage and rates."""
+    """Per member and per cell, the meeting evidence of a year (`2026`) or a half-year (`2026-H1`: committees review
+    by half-year) for the grading (the product gives the evidence; the committee grades): meetings expected,
+    attended, excused, unexcused, the longest excused run, times spoken, tasks assigned and done on time; the cell's
+    months, regularity, thematic coverage and rates. `year_row` is the period's own row (a half-year's is
+    evaluation's line: no rating, its quarters' in `quarter_ratings`)."""
     ratings, meetings, members = await asyncio.gather(
-        reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0),
+        _ratings(state, principal, cell_id, year),
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
         _members(state, principal, cell_id, year),
     )
@@ -732,38 +744,58 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
                 person["tasks_on_time"] += 1
     by_period = {item["period"]: item for item in ratings["items"]}
     months = [
-        {**(by_period.get(f"{year}-{month:02d}") or {"period": f"{year}-{month:02d}"}), "running": running(period)}
-        for month, period in ((month, f"{year}-{month:02d}") for month in range(1, 13))
+        {**(by_period.get(period) or {"period": period}), "month": int(period[5:7]), "running": running(period)}
+        for period in period_months(year)
     ]
+    quarters = half_quarters(year) if is_half_year(year) else [f"{year}-Q{q}" for q in range(1, 5)]
     rated = [month for month in months if month.get("rating")]
     return {
         # in the members' order (members_by_id: by name), not ordered again: a second pyuca key per member
         "people": list(people.values()),
         "months": months,
         "year_row": by_period.get(year),
-        "quarters": [by_period.get(f"{year}-Q{q}") or {"period": f"{year}-Q{q}"} for q in range(1, 5)],
+        "quarters": [by_period.get(quarter) or {"period": quarter} for quarter in quarters],
         "months_with_meeting": sum(1 for month in rated if month.get("regular_held")),
         "months_rated": len(rated),
-        "quarters_with_thematic": sum(
-            1 for q in range(1, 5) if (by_period.get(f"{year}-Q{q}") or {}).get("thematic_held")
-        ),
+        "quarters_with_thematic": sum(1 for quarter in quarters if (by_period.get(quarter) or {}).get("thematic_held")),
         # the quarters the cell existed in (rated), as months_rated counts its months: a cell set up in December
         # has one quarter to hold a thematic meeting in, not four
-        "quarters_rated": sum(1 for q in range(1, 5) if (by_period.get(f"{year}-Q{q}") or {}).get("rating")),
+        "quarters_rated": sum(1 for quarter in quarters if (by_period.get(quarter) or {}).get("rating")),
+        "half_year": is_half_year(year),
         "today": date.today(),
         "year_running": running(year),
         "year_status": period_status(year),
     }
 
 
+async def _ratings(state: GatewayState, principal: Principal, cell_id: str, period: str) -> dict[str, Any]:
+    """The cell's rating rows inside `period` (`items`); for a half-year its months and quarters with its own line
+    last when evaluation has one (as the cell's year page reads it, data.cell_year: none while the cell did not
+    exist in it, not an error)."""
+    if not is_half_year(period):
+        found: dict[str, Any] = await reads.list_cell_ratings(
+            cell_id, principal, state, period=period, limit=200, offset=0
+        )
+        return found
+    of_year = await reads.list_cell_ratings(cell_id, principal, state, period=period[:4], limit=200, offset=0)
+    items = [item for item in of_year["items"] if period_contains(period, item["period"])]
+    try:
+        items.append(await reads.cell_half_year(state, cell_id, period))
+    except RpcError as exc:
+        if exc.code != "not_found" or exc.field != "period":
+            raise
+    return {"items": items}
+
+
 async def _members(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
-    """Everyone who was a member of the cell at some moment of `year` (to today while it runs), by id in Vietnamese
-    order of their names: a member who left during it or since keeps their evidence (DOMAIN.md: evidence per member;
-    a trial's evidence left out a removed member who had attended 12 meetings that year)."""
+    """Everyone who was a member of the cell at some moment of `year` (a year or a half-year; to today while it
+    runs), by id in Vietnamese order of their names: a member who left during it or since keeps their evidence
+    (DOMAIN.md: evidence per member; a trial's evidence left out a removed member who had attended 12 meetings that
+    year)."""
     from services.gateway.web.data import members_by_id
 
-    start = datetime(int(year), 1, 1, tzinfo=VIETNAM_TZ)
-    end = min(datetime(int(year) + 1, 1, 1, tzinfo=VIETNAM_TZ), datetime.now(VIETNAM_TZ))
+    start, end = period_bounds(year)
+    end = min(end, datetime.now(VIETNAM_TZ))
     if end <= start:  # a year ahead: its members are those of today
         return await members_by_id(state, principal, cell_id)
     return await members_by_id(state, principal, cell_id, since=start, at=end)
@@ -789,8 +821,8 @@ def evidence_header() -> list[str]:
 
 
 def evidence_row(person: dict[str, Any], *, year: str) -> list[str]:
-    """One member's evidence over the year, with the year and whether it has ended (period_status): the figures of a
-    year in progress still grow as the cell meets."""
+    """One member's evidence over the year (or half-year: `year` is the evidence's period), with the period and
+    whether it has ended (period_status): the figures of a period in progress still grow as the cell meets."""
     return evidence_line(person, evidence_period(year))
 
 
@@ -815,7 +847,7 @@ def evidence_line(person: dict[str, Any], columns: tuple[str, str]) -> list[str]
 
 
 def evidence_csv(people: Iterable[dict[str, Any]], *, year: str) -> bytes:
-    """The per-member evidence of the year as a spreadsheet's CSV (spreadsheet_csv), every row saying whether the
-    year has ended (the year's columns worked out once)."""
+    """The per-member evidence of the year or half-year `year` (`2026-H1`) as a spreadsheet's CSV (spreadsheet_csv),
+    every row naming the period (`6 tháng đầu năm 2026`) and whether it has ended (its columns worked out once)."""
     columns = evidence_period(year)
     return spreadsheet_csv(evidence_header(), (evidence_line(person, columns) for person in people))

@@ -229,7 +229,10 @@ def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mappi
     `rollup`'s fewest_months_counted and most_months_counted, evaluation's); for one running on `today` (default:
     today in Vietnam) the mean of the months gone by so far, named (`5 tháng đã qua (từ tháng 7/2026 đến tháng
     11/2026)`), the running month counted for a cell once it has met (DOMAIN.md "Periods", evaluation's
-    domain.periods.period_result)."""
+    domain.periods.period_result), each cell's months gone by counted from the month it was set up, that month whole
+    (the `rollup`'s fewest_months_gone and most_months_gone, evaluation's queries.months_gone; DOMAIN.md "Periods": a
+    period's score is the mean of its months'; docs/architecture.md "When a cell exists": "The month it began or
+    ended counts whole", DOMAIN.md's "How to read it, exactly" saying nothing of cells set up partway)."""
     today = today or datetime.now(VIETNAM_TZ).date()
     current = f"{today:%Y-%m}"
     months = period_months(period)
@@ -265,6 +268,34 @@ def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mappi
         if len(gone) == 1
         else _("from %(low)s to %(high)s", low=period_within(gone[0]), high=period_within(gone[-1]))
     )
+    fewest, most = (rollup or {}).get("fewest_months_gone"), (rollup or {}).get("most_months_gone")
+    if fewest and most and (fewest, most) != (len(gone), len(gone)):
+        # a cell set up partway through has fewer months gone by than the half-year (evaluation's months_gone)
+        if fewest == most:
+            return n_(
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its quarters begun so far; the half-year has not ended, so the score is the mean "
+                "of the scores of the %(count)s month gone by (%(months)s) that the cell existed in (a cell set up "
+                "partway through counts from the month it was set up) and, for a cell that has held its regular "
+                "meeting this month, of this month; a month without a meeting counts 0.",
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its quarters begun so far; the half-year has not ended, so the score is the mean "
+                "of the scores of the %(count)s months gone by (%(months)s) that the cell existed in (a cell set up "
+                "partway through counts from the month it was set up) and, for a cell that has held its regular "
+                "meeting this month, of this month; a month without a meeting counts 0.",
+                int(most),
+                months=named,
+            )
+        return _(
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its quarters begun so far; the half-year has not ended, so each cell's score is the mean of "
+            "the scores of the months gone by (%(months)s) that it existed in (from %(fewest)s to %(most)s months: a "
+            "cell set up partway through counts from the month it was set up) and, for a cell that has held its "
+            "regular meeting this month, of this month; a month without a meeting counts 0.",
+            months=named,
+            fewest=int(fewest),
+            most=int(most),
+        )
     # evaluation scores a running period over its months ended so far and the running month only for a cell that
     # has held its regular meeting (domain.periods.period_result, half_year_line): not six months
     return n_(

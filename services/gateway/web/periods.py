@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.gateway.web.core import BadPeriod, PeriodNotBegun
 from shared.envelope import VIETNAM_TZ
-from shared.periods import REPORT_PERIOD_PATTERN, has_begun, is_running, previous_month
+from shared.periods import REPORT_PERIOD_PATTERN, has_begun, is_running, period_months, previous_month
 from shared.plausible import latest_rated_month, period_range_problem
 from shared.text import is_ascii_number
 
@@ -74,6 +74,28 @@ def year_asked(year: str | None) -> tuple[str, bool]:
         return checked_year(year), False
     except PeriodNotBegun as exc:
         return exc.period, True
+
+
+EVIDENCE_PERIOD = re.compile(r"^[0-9]{4}(-H[12])?$")
+"""What a cell's evidence reads: a year `2026` or a half-year `2026-H1` (committees review by half-year too)."""
+
+
+def evidence_period_asked(year: str | None, period: str | None) -> tuple[str, bool]:
+    """The period a cell's evidence reads and whether it has not begun yet: `period` (`?period=`, as the committee's
+    half-year pages spell it) when given, a year or a half-year (period_asked's checks), else `year` (year_asked);
+    BadPeriod(evidence=True) naming a `period` of any other shape (a month, a quarter: the grading reads neither)."""
+    if not period:
+        return year_asked(year)
+    if not EVIDENCE_PERIOD.fullmatch(period):
+        raise BadPeriod(period, evidence=True)
+    return period_asked(period)
+
+
+def evidence_choices(years: list[str], *, first_month: str | None, last_month: str | None) -> list[str]:
+    """The periods a cell's evidence offers (its period picker), latest first: the half-years begun of the cell's
+    `years` (half_years) that overlap its span (`first_month` to `last_month`, None: open), then the years."""
+    halves = half_years(years, current=this_month(), first_month=first_month)
+    return [half for half in halves if last_month is None or period_months(half)[0] <= last_month] + years
 
 
 def cell_years(first_month: str | None, last_month: str | None) -> list[str]:

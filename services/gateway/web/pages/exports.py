@@ -124,45 +124,63 @@ async def minutes_pdf(meeting_id: str, viewer: CurrentViewer, state: State) -> R
 
 @router.get("/cells/{cell_id}/evidence")
 async def evidence_page(
-    cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
+    cell_id: str,
+    request: Request,
+    viewer: CurrentViewer,
+    state: State,
+    year: str | None = None,
+    period: str | None = None,
 ) -> HTMLResponse:
-    """The year's meeting evidence per member and for the cell (for the committee's yearly grading)."""
-    year, not_begun = periods.year_asked(year)
+    """The meeting evidence of a year (`?year=2026`) or a half-year (`?period=2026-H1`, or a year) per member and for
+    the cell (for the committee's grading and its half-year review); 422 naming a bad period."""
+    period, not_begun = periods.evidence_period_asked(year, period)
     unit = await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    await _within_span(state, cell_id, year, not_begun=not_begun)
-    found = await exports.evidence(state, viewer.principal, cell_id, year)
+    choices = await _within_span(state, cell_id, period, not_begun=not_begun)
+    found = await exports.evidence(state, viewer.principal, cell_id, period)
     return render(
         request,
         "evidence.html",
         viewer=viewer,
         unit=unit,
-        year=year,
+        year=period[:4],
+        period=period,
+        choices=choices,
         crumbs=await data.breadcrumb(state, viewer.principal, unit),
         **found,
     )
 
 
 @router.get("/cells/{cell_id}/evidence.csv")
-async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: str | None = None) -> Response:
-    """The per-member evidence of the year as CSV (UTF-8 with BOM)."""
-    year, not_begun = periods.year_asked(year)
+async def evidence_csv(
+    cell_id: str, viewer: CurrentViewer, state: State, year: str | None = None, period: str | None = None
+) -> Response:
+    """The per-member evidence of the year or half-year (evidence_page's parameters) as CSV (UTF-8 with BOM)."""
+    period, not_begun = periods.evidence_period_asked(year, period)
     await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    await _within_span(state, cell_id, year, not_begun=not_begun)
-    found = await exports.evidence(state, viewer.principal, cell_id, year)
-    table = exports.evidence_csv(found["people"], year=year)
-    return _download(table, "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{year}.csv")
+    await _within_span(state, cell_id, period, not_begun=not_begun)
+    found = await exports.evidence(state, viewer.principal, cell_id, period)
+    table = exports.evidence_csv(found["people"], year=period)
+    return _download(table, "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{period}.csv")
 
 
-async def _within_span(state: State, cell_id: str, year: str, *, not_begun: bool) -> None:
-    """YearOutside unless the cell existed in `year` (the years its page's year picker offers, data.cell_year_span):
-    a trial's evidence of 1900 or 2999 read as a year of empty rows, as if the cell had met nowhere; a year
-    `not_begun` (periods.year_asked) the 422 "Chưa đến kỳ" with the same way to the latest year."""
-    years, earliest = await data.cell_year_span(state, cell_id)
+async def _within_span(state: State, cell_id: str, period: str, *, not_begun: bool) -> list[str]:
+    """The periods the evidence's picker offers (periods.evidence_choices), once the cell existed in `period`, a year
+    or a half-year (the years its page's year picker offers, data.cell_span): YearOutside for a year outside them (a
+    trial's evidence of 1900 or 2999 read as a year of empty rows, as if the cell had met nowhere), PeriodOutside for a
+    half-year outside the cell's months; a period `not_begun` (periods.evidence_period_asked) the 422 "Chưa đến kỳ"
+    with the same way to the latest year."""
+    years, earliest, (first_month, last_month) = await data.cell_span(state, cell_id)
     back = f"{PREFIX}/cells/{quote(cell_id)}/evidence?year={years[0]}"
     if not_begun:
-        raise year_not_begun(year, latest=years[0], address=back)
-    if not earliest <= year <= years[0]:
-        raise YearOutside(year=year, earliest=earliest, latest=years[0], back=back)
+        raise year_not_begun(period, latest=years[0], address=back)
+    if not earliest <= period[:4] <= years[0]:
+        raise YearOutside(year=period[:4], earliest=earliest, latest=years[0], back=back)
+    choices = periods.evidence_choices(years, first_month=first_month, last_month=last_month)
+    if period not in choices:
+        if first_month is not None and len(period) > 4:  # a half-year of a year it existed in, before or after it
+            raise PeriodOutside(period=period, earliest=first_month, back=back)
+        choices.insert(0, period)  # its span not known (evaluation not answering): offered as asked
+    return choices
 
 
 __all__ = ["router", "_"]
