@@ -56,6 +56,7 @@ async def test_the_evidence_page_and_csv_take_a_half_year(
     assert page.status_code == 200, page.text[-800:]
     heading = html.unescape(page.text.split("<h1>", 1)[1].split("</h1>", 1)[0])
     assert f"— 6 tháng đầu năm {this_year()}</small>" in heading, heading
+    assert heading.startswith("Minh chứng phục vụ sơ kết 6 tháng <small>"), heading  # not the year's grading
     strip = page.text.split('<ol class="strip">', 1)[1].split("</ol>", 1)[0]
     assert [f"Tháng {month}" for month in range(1, 7)] == [
         part.split("</span>", 1)[0] for part in strip.split('<span class="m">')[1:]
@@ -71,6 +72,7 @@ async def test_the_evidence_page_and_csv_take_a_half_year(
     assert rows[0][-2:] == ["Kỳ", "Trạng thái kỳ"]
     assert all(row[-2] == format_period(half) == f"6 tháng đầu năm {this_year()}" for row in rows[1:]), rows
     assert year_page.status_code == 200 and 'id="year-rating"' in year_page.text  # a year as `?period=` too
+    assert "<h1>Minh chứng phục vụ đánh giá, xếp loại hằng năm <small>" in year_page.text
 
 
 async def test_the_evidence_refuses_a_period_it_does_not_cover_naming_the_field(
