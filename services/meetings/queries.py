@@ -259,7 +259,9 @@ _SUMMARY = (
     " LEFT JOIN roster rv ON rv.meeting_id = m.meeting_id"
     # each part judged once a meeting (its content keys read once), not again for minutes_stand; OFFSET 0 keeps the
     # planner from inlining the two expressions into each use
-    " CROSS JOIN LATERAL (SELECT " + _PART["minutes_content"] + " AS minutes_stand, "
+    " CROSS JOIN LATERAL (SELECT "
+    + _PART["minutes_content"]
+    + " AS minutes_stand, "
     + _PART["roster_content"]
     + " AS roster_stands OFFSET 0) st"
 )
