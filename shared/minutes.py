@@ -22,7 +22,10 @@ both the stored minutes and the stored roster stand (part_stands, part_stands_sq
 
 Versions stored before the keys were kept (migrations 0026, 0027) get theirs at each service's start, computed by these
 same functions from the stored data (backfill_content_keys; services/*/content_keys.py); evaluation stores a roster's
-statuses only, not the reasons and guests its key covers, so its rosters stored before 0027 stay without one.
+statuses only, not the reasons and guests its key covers, so its rosters stored before 0027 stay without one; the
+minutes keys evaluation kept while it read minutes in part are computed again once where it holds them in full
+(services/evaluation/content_keys.py recheck). A stored version its contract no longer accepts stays without a key;
+meetings notes it (content_key_unreadable) so that later starts do not read it again.
 """
 
 import hashlib
