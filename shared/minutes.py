@@ -22,7 +22,10 @@ both the stored minutes and the stored roster stand (part_stands, part_stands_sq
 
 Versions stored before the keys were kept (migrations 0026, 0027) get theirs at each service's start, computed by these
 same functions from the stored data (backfill_content_keys; services/*/content_keys.py); evaluation stores a roster's
-statuses only, not the reasons and guests its key covers, so its rosters stored before 0027 stay without one.
+statuses only, not the reasons and guests its key covers, so its rosters stored before 0027 stay without one; the
+minutes keys evaluation kept while it read minutes in part are computed again once where it holds them in full
+(services/evaluation/content_keys.py recheck). A stored version its contract no longer accepts stays without a key;
+meetings notes it (content_key_unreadable) so that later starts do not read it again.
 """
 
 import hashlib
@@ -159,12 +162,15 @@ async def backfill_content_keys(
     page_sql: str,
     key_of: Callable[[asyncpg.Record], str],
     page_size: int = BACKFILL_PAGE,
+    unreadable_table: str | None = None,
 ) -> dict[str, int]:
     """Give every stored minutes or roster version without a content key (stored before the service kept them) its
     key, computed by `key_of` (minutes_content_key or roster_content_key over the stored data) and kept in `table` (one
     of CONTENT_TABLES); idempotent. `page_sql` reads, of the stored versions lacking a key, those of meetings after
     $1 in meeting_id order, at most $2, as (meeting_id, version_time, version_ns, version_id, ...the data). A stored
-    version its contract no longer accepts is left without a key (logged): its adoption is voided as before."""
+    version its contract no longer accepts is left without a key (logged): its adoption is voided as before; with
+    `unreadable_table` (content_table, meeting_id, version_time, version_ns, version_id) it is noted there, for
+    `page_sql` to leave out at later starts, which then neither read it nor warn again."""
     assert table in CONTENT_TABLES, table
     insert = (
         f"INSERT INTO {table} (meeting_id, version_time, version_ns, version_id, content_key)"
@@ -179,17 +185,27 @@ async def backfill_content_keys(
             if not rows:
                 break
             kept: list[tuple[str, datetime, int, str, str]] = []
+            unreadable: list[tuple[str, str, datetime, int, str]] = []
             for row in rows:
+                version = (row["meeting_id"], row["version_time"], row["version_ns"], row["version_id"])
                 try:
                     key = key_of(row)
                 except ValidationError as error:
                     counts["unreadable"] += 1
                     log.warning("content_key_unreadable", table=table, meeting_id=row["meeting_id"], error=str(error))
+                    unreadable.append((table, *version))
                     continue
-                kept.append((row["meeting_id"], row["version_time"], row["version_ns"], row["version_id"], key))
+                kept.append((*version, key))
             if kept:
                 status = await conn.execute(insert, *(list(column) for column in zip(*kept, strict=True)))
                 counts["added"] += int(status.split()[-1])
+            if unreadable and unreadable_table is not None:
+                await conn.execute(
+                    f"INSERT INTO {unreadable_table} (content_table, meeting_id, version_time, version_ns, version_id)"
+                    " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[])"
+                    " ON CONFLICT DO NOTHING",
+                    *(list(column) for column in zip(*unreadable, strict=True)),
+                )
         counts["read"] += len(rows)
         after = rows[-1]["meeting_id"]
     log.info("content_keys_backfilled", table=table, **counts)

@@ -1,11 +1,19 @@
 """Content keys for the minutes stored before the service kept them (migration 0026): without one, the same minutes
 re-sent later voided their adoption. Run at start, right after the migrations. Rosters stored before 0027 keep none:
-this service stores a roster's statuses only, not its reasons and guests, which its key covers."""
+this service stores a roster's statuses only, not its reasons and guests, which its key covers. The keys kept while
+evaluation read minutes in part (computed from part of them, unlike meetings') are computed again once, for the minutes
+it holds in full (recheck, migration 0028)."""
+
+from datetime import datetime
 
 import asyncpg
+from pydantic import ValidationError
 
 from shared.contracts.meetings import MinutesSubmitted
-from shared.minutes import backfill_content_keys, json_field, minutes_content_key
+from shared.logs import get_logger
+from shared.minutes import BACKFILL_PAGE, backfill_content_keys, json_field, minutes_content_key
+
+log = get_logger(__name__)
 
 MINUTES_PAGE_SQL = (
     "SELECT s.meeting_id, s.fact_time AS version_time, s.fact_ns AS version_ns, s.fact_id AS version_id, s.data"
@@ -23,7 +31,73 @@ def stored_minutes_key(row: asyncpg.Record) -> str:
     return minutes_content_key(MinutesSubmitted.model_validate(json_field(row["data"])))
 
 
+RECHECK_PAGE_SQL = (
+    "SELECT s.meeting_id, s.fact_time AS version_time, s.fact_ns AS version_ns, s.fact_id AS version_id, s.data,"
+    " c.content_key FROM minutes s JOIN minutes_content c ON c.meeting_id = s.meeting_id"
+    " AND (c.version_time, c.version_ns, c.version_id) = (s.fact_time, s.fact_ns, s.fact_id)"
+    " WHERE s.meeting_id > $1 AND s.data ? 'chair_id' AND NOT c.rechecked ORDER BY s.meeting_id LIMIT $2"
+)
+"""A page of stored minutes held in full whose kept key was not computed again since migration 0028, with that key."""
+_RECHECKED_SQL = (
+    "UPDATE minutes_content c SET content_key = u.k, rechecked = true"
+    " FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[]) AS u(m, t, n, i, k)"
+    " WHERE c.meeting_id = u.m AND (c.version_time, c.version_ns, c.version_id) = (u.t, u.n, u.i)"
+)
+_RESCORE_SQL = (
+    "INSERT INTO dirty_cell (cell_id, only_meetings) SELECT cell_id, array_agg(meeting_id ORDER BY meeting_id)"
+    " FROM meeting WHERE meeting_id = ANY($1::text[]) GROUP BY cell_id"
+)
+
+
+async def recheck(pool: asyncpg.Pool, *, page_size: int = BACKFILL_PAGE) -> dict[str, int]:
+    """Compute again, once (migration 0028), the key of every stored minutes version held in full whose key was kept
+    before: while evaluation read minutes in part it keyed them on part of the text, unlike meetings (shared.minutes).
+    A key that differs is corrected and its meeting noted for scoring again (its adoption may stand or fall); every
+    key left unchecked then (minutes stored in part, older versions: no full text to compute from) is marked checked,
+    so later starts read nothing. Counts: read, corrected, unreadable."""
+    counts = {"read": 0, "corrected": 0, "unreadable": 0}
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM minutes_content WHERE NOT rechecked)"):
+            return counts  # done at an earlier start (the partial index minutes_content_unchecked answers)
+    after = ""
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(RECHECK_PAGE_SQL, after, page_size)
+            if not rows:
+                break
+            checked: list[tuple[str, datetime, int, str, str]] = []
+            corrected: list[str] = []
+            for row in rows:
+                try:
+                    key = stored_minutes_key(row)
+                except ValidationError as error:
+                    counts["unreadable"] += 1
+                    log.warning(
+                        "content_key_unreadable",
+                        table="minutes_content",
+                        meeting_id=row["meeting_id"],
+                        error=str(error),
+                    )
+                    key = row["content_key"]
+                if key != row["content_key"]:
+                    corrected.append(row["meeting_id"])
+                checked.append((row["meeting_id"], row["version_time"], row["version_ns"], row["version_id"], key))
+            await conn.execute(_RECHECKED_SQL, *(list(column) for column in zip(*checked, strict=True)))
+            if corrected:
+                await conn.execute(_RESCORE_SQL, corrected)
+        counts["read"] += len(rows)
+        counts["corrected"] += len(corrected)
+        after = rows[-1]["meeting_id"]
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE minutes_content SET rechecked = true WHERE NOT rechecked")
+    log.info("content_keys_rechecked", table="minutes_content", **counts)
+    return counts
+
+
 async def backfill(pool: asyncpg.Pool) -> dict[str, int]:
-    """Give the stored minutes lacking a content key theirs (idempotent); the counts."""
+    """Give the stored minutes lacking a content key theirs (idempotent), then recheck the keys kept before migration
+    0028 (once); the counts of the first."""
     page_sql, key_of = MINUTES_PAGE_SQL, stored_minutes_key
-    return await backfill_content_keys(pool, table="minutes_content", page_sql=page_sql, key_of=key_of)
+    counts = await backfill_content_keys(pool, table="minutes_content", page_sql=page_sql, key_of=key_of)
+    await recheck(pool)
+    return counts

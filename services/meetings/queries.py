@@ -12,7 +12,7 @@ from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
-from shared.minutes import adoption_in_force_sql, part_stands_sql
+from shared.minutes import part_stands_sql
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
@@ -233,33 +233,37 @@ async def list_monitor_assignments(
     return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+_PART = {
+    table: part_stands_sql(
+        table=table,
+        meeting_id="m.meeting_id",
+        approval_time="m.approval_time",
+        version_time=f"{alias}.version_time",
+        version_ns=f"{alias}.version_ns",
+        version_id=f"{alias}.version_id",
+    )
+    for table, alias in (("minutes_content", "mv"), ("roster_content", "rv"))
+}
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
     " m.cancel_time IS NOT NULL AS cancelled,"
     # an adoption is in force while no minutes or roster issued after it replaced the ones it adopted with others
-    # (domain.adoption_in_force, shared.minutes); minutes_stand says which of the two voided it
-    " CASE WHEN "
-    + adoption_in_force_sql(
-        meeting_id="m.meeting_id",
-        approval_time="m.approval_time",
-        minutes=("mv.version_time", "mv.version_ns", "mv.version_id"),
-        roster=("rv.version_time", "rv.version_ns", "rv.version_id"),
-    )
-    + " THEN m.approved_at END AS adopted_at, COALESCE("
-    + part_stands_sql(
-        table="minutes_content",
-        meeting_id="m.meeting_id",
-        approval_time="m.approval_time",
-        version_time="mv.version_time",
-        version_ns="mv.version_ns",
-        version_id="mv.version_id",
-    )
-    + ", false) AS minutes_stand,"
+    # (domain.adoption_in_force, shared.minutes.adoption_in_force_sql over the parts judged once below);
+    # minutes_stand says which of the two voided it
+    " CASE WHEN m.approval_time IS NOT NULL AND st.minutes_stand AND st.roster_stands THEN m.approved_at END"
+    " AS adopted_at, COALESCE(st.minutes_stand, false) AS minutes_stand,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
     " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
     " EXISTS (SELECT 1 FROM document d WHERE d.meeting_id = m.meeting_id AND d.kind = 'minutes')"
     " AS minutes_published FROM meeting m LEFT JOIN minutes mv ON mv.meeting_id = m.meeting_id"
     " LEFT JOIN roster rv ON rv.meeting_id = m.meeting_id"
+    # each part judged once a meeting (its content keys read once), not again for minutes_stand; OFFSET 0 keeps the
+    # planner from inlining the two expressions into each use
+    " CROSS JOIN LATERAL (SELECT "
+    + _PART["minutes_content"]
+    + " AS minutes_stand, "
+    + _PART["roster_content"]
+    + " AS roster_stands OFFSET 0) st"
 )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from services.evaluation import content_keys
 from services.evaluation.bootstrap import prepare
+from shared.minutes import minutes_content_key
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at, fact, ward_with_cell
 from tests.evaluation.test_adoption_voided import ADOPTED, START, adoption, item, with_task
@@ -60,3 +61,35 @@ async def test_minutes_stored_in_part_are_not_read_again_at_every_start(database
                 "DELETE FROM minutes_content; UPDATE minutes SET data = data - 'chair_id' - 'recorder_id'"
             )
         assert await content_keys.backfill(pool) == {"read": 0, "added": 0, "unreadable": 0}
+
+
+async def test_a_key_kept_from_part_of_minutes_stored_in_full_is_computed_again_once(database_url: str) -> None:
+    """While evaluation read minutes in part it keyed them on part of the text (no chair, recorder, texts), unlike
+    meetings: the adopted minutes re-sent unchanged later then had another key and voided the adoption here alone.
+    The start's backfill computes again, once, the key of minutes held in full (migration 0028) and corrects it."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
+        cell, mtg = "cell-r", "mtg-rekeyed"
+        meeting = with_task(held(cell, mtg, START), cell)
+        await apply(factory, ward_with_cell(cell, time=at(1, 1)) + meeting + [adoption(mtg, time=ADOPTED)])
+        adopted = (await item(pool, mtg))["points"]
+        assert adopted > 0
+        [original] = [event["data"] for event in meeting if event["type"] == "minutes.submitted.v1"]
+        part = {name: value for name, value in original.items() if name not in ("chair_id", "recorder_id")}
+        async with pool.acquire() as conn:  # as the code reading minutes in part kept it, before migration 0028
+            full = await conn.fetchval("SELECT content_key FROM minutes_content WHERE meeting_id = $1", mtg)
+            partial = minutes_content_key(part)
+            assert partial != full  # the chair and recorder are part of the text
+            await conn.execute("UPDATE minutes_content SET content_key = $1, rechecked = false", partial)
+        assert await content_keys.backfill(pool) == {"read": 0, "added": 0, "unreadable": 0}
+        async with pool.acquire() as conn:
+            keys = await conn.fetch("SELECT content_key, rechecked FROM minutes_content WHERE meeting_id = $1", mtg)
+            noted = await conn.fetchval("SELECT count(*) FROM dirty_cell WHERE $1 = ANY(only_meetings)", mtg)
+        assert [(row["content_key"], row["rechecked"]) for row in keys] == [(full, True)]
+        assert noted == 1  # scored again: its adoption may stand or fall
+        assert await content_keys.recheck(pool) == {"read": 0, "corrected": 0, "unreadable": 0}
+        data = dict(original)
+        for name in ("started_at", "ended_at"):
+            data[name] = datetime.fromisoformat(data[name]).astimezone(UTC).isoformat()
+        await apply(factory, [fact("minutes.submitted.v1", data, time=START + timedelta(hours=14))])
+        assert (await item(pool, mtg))["points"] == adopted

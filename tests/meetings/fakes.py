@@ -252,8 +252,8 @@ class FakeMeetings:
         taken = adopted_version(keys, approval[0])
         return keys[taken] if taken is not None else None
 
-    async def get_state(self, meeting_id: str) -> MeetingState | None:
-        """The lifecycle facts of a meeting."""
+    async def get_state(self, meeting_id: str, *, adoption_current: bool = False) -> MeetingState | None:
+        """The lifecycle facts of a meeting (read whole every time: always adoption_current)."""
         meeting = self._s.meetings.get(meeting_id)
         if meeting is None:
             return None

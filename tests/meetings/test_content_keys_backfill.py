@@ -68,3 +68,42 @@ async def test_a_meeting_stored_before_its_keys_keeps_its_adoption_over_the_same
         assert (meeting["status"], meeting["adoption_voided_at"]) == ("minutes_approved", None)
     else:
         assert (meeting["status"], meeting["adoption_voided_at"]) == ("minutes_submitted", ADOPTED_AT)
+
+
+async def test_a_stored_version_found_unreadable_is_read_at_one_start_only(
+    world: tuple[Feed, dict[str, str]],
+    rpc: RpcClient,
+    db: asyncpg.Connection,
+    meetings_pool: asyncpg.Pool,
+) -> None:
+    """Minutes and a roster their contract no longer accepts (stored under an older one) get no key; the start's
+    backfill read and refused each again at every start, one warning each time. It notes them (migration 0028): the
+    next start reads none of them."""
+    bus, ids = world
+    mtg = random_id("mtg")
+    stored = [
+        ev.scheduled(mtg, ids["cell"], starts_at=START, time=START - timedelta(days=5)),
+        roster(ids, mtg, time=START + timedelta(hours=1)),
+        minutes(ids, mtg, time=START + timedelta(hours=2)),
+    ]
+    for one in stored:
+        await send(rpc, bus, "amqp", [one])
+        await eventually(lambda one=one: received(db, one["id"]), timeout=60)
+    for table in ("minutes_content", "roster_content"):  # stored before migrations 0026 and 0027
+        await db.execute(f"DELETE FROM meetings.{table} WHERE meeting_id = $1", mtg)
+    # as an older contract let them be: a chair id with spaces, guests not a list
+    await db.execute("UPDATE meetings.minutes SET chair_id = 'không hợp lệ' WHERE meeting_id = $1", mtg)
+    await db.execute("UPDATE meetings.roster SET guests = '{\"name\": 1}'::jsonb WHERE meeting_id = $1", mtg)
+    first = await content_keys.backfill(meetings_pool)
+    assert first["minutes_content"]["unreadable"] >= 1 and first["roster_content"]["unreadable"] >= 1
+    noted = await db.fetch(
+        "SELECT content_table FROM meetings.content_key_unreadable WHERE meeting_id = $1 ORDER BY 1", mtg
+    )
+    assert [row["content_table"] for row in noted] == ["minutes_content", "roster_content"]
+    again = await content_keys.backfill(meetings_pool)
+    assert again == {table: {"read": 0, "added": 0, "unreadable": 0} for table in again}
+    assert not await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM meetings.minutes_content WHERE meeting_id = $1"
+        " UNION ALL SELECT 1 FROM meetings.roster_content WHERE meeting_id = $1)",
+        mtg,
+    )

@@ -127,7 +127,9 @@ async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUni
 async def _scheduled_meeting(uow: MeetingsUnit, meeting_id: str, *, source: str) -> domain.MeetingState:
     """The stored state of a meeting an event names; held for an integration's fact, refused for a person's command
     while it is not scheduled (domain.require_meeting)."""
-    return domain.require_meeting(await uow.meetings.get_state(meeting_id), meeting_id=meeting_id, source=source)
+    # a person's command is judged on whether the minutes are adopted as earlier events of its transaction left it
+    state = await uow.meetings.get_state(meeting_id, adoption_current=domain.from_a_person(source))
+    return domain.require_meeting(state, meeting_id=meeting_id, source=source)
 
 
 async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: MeetingsUnit) -> Applied:

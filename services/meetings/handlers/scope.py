@@ -112,8 +112,13 @@ class _ScopedMeetings:
         self._meetings = meetings
         self._view = view
 
-    async def get_state(self, meeting_id: str) -> domain.MeetingState | None:
-        return None if meeting_id in self._view.meetings else await self._meetings.get_state(meeting_id)
+    async def get_state(self, meeting_id: str, *, adoption_current: bool = False) -> domain.MeetingState | None:
+        if meeting_id in self._view.meetings:
+            return None
+        state: domain.MeetingState | None = await self._meetings.get_state(
+            meeting_id, adoption_current=adoption_current
+        )
+        return state
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._meetings, name)

@@ -27,7 +27,7 @@ def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
 class MeetingRepository(Protocol):
     """Meetings and their records."""
 
-    async def get_state(self, meeting_id: str) -> MeetingState | None: ...
+    async def get_state(self, meeting_id: str, *, adoption_current: bool = False) -> MeetingState | None: ...
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool: ...
     def record_held(self, meeting_id: str, *, at: datetime) -> None: ...
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool: ...
@@ -80,6 +80,15 @@ _STATE_SQL = (
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
+
+_ADOPTED_KEYS_SQL = (
+    "SELECT "
+    + adopted_key_sql(meeting_id="m.meeting_id", approval_time="m.approval_time")
+    + " AS adopted_key, "
+    + adopted_key_sql(meeting_id="m.meeting_id", approval_time="m.approval_time", table="roster_content")
+    + " AS adopted_roster_key FROM meeting m WHERE m.meeting_id = $1"
+)
+"""The content keys of the minutes and roster a meeting's stored adoption adopted (as _STATE_SQL reads them)."""
 
 
 def _newer(part: str) -> str:
@@ -279,6 +288,9 @@ class PgMeetingRepository:
         """The members on each meeting's roster and their statuses, for the meetings whose rosters were read."""
         self._new_rosters: dict[str, tuple[contract.AttendanceRecorded, Version]] = {}
         self._new_minutes: dict[str, tuple[contract.MinutesSubmitted, Version]] = {}
+        self._adoption_moved: set[str] = set()
+        """Meetings whose state's adopted keys may differ from their stored ones: an adoption, minutes or a roster
+        taken since the state was read (get_state's adoption_current)."""
 
     async def _direct(self) -> asyncpg.Connection:
         """The connection, once every queued write is sent (before any statement of this repository's own)."""
@@ -355,11 +367,21 @@ class PgMeetingRepository:
         for row in rows:
             self._rosters[row["meeting_id"]][row["member_id"]] = row["status"]
 
-    async def get_state(self, meeting_id: str) -> MeetingState | None:
-        """The lifecycle facts of a meeting, or None when it is not scheduled."""
+    async def get_state(self, meeting_id: str, *, adoption_current: bool = False) -> MeetingState | None:
+        """The lifecycle facts of a meeting, or None when it is not scheduled. With `adoption_current` (a person's
+        command, judged on whether the minutes are adopted: MeetingState.adopted) the keys of the minutes and roster
+        its adoption adopted are read again when an adoption, minutes or a roster was taken earlier in this
+        transaction (a batch's events: each judged as if sent alone, CONTRACT.md); else they are as first read."""
         if meeting_id not in self._states:
             await self._read_states([meeting_id])
-        return self._states[meeting_id]
+        state = self._states[meeting_id]
+        if adoption_current and state is not None and meeting_id in self._adoption_moved:
+            row = await (await self._direct()).fetchrow(_ADOPTED_KEYS_SQL, meeting_id)
+            if row is not None:
+                state = replace(state, adopted_key=row["adopted_key"], adopted_roster_key=row["adopted_roster_key"])
+                self._states[meeting_id] = state
+            self._adoption_moved.discard(meeting_id)
+        return state
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
         """Create the meeting or merge a newer schedule snapshot; True when anything was written."""
@@ -604,10 +626,9 @@ class PgMeetingRepository:
         an adoption stands over later minutes saying the same (shared.minutes)."""
         key = minutes_content_key(data)
         self._pending.add(_MINUTES_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN, columns=True)
+        self._adoption_moved.add(data.meeting_id)  # these may be the adopted text: get_state(adoption_current=True)
         state = self._states.get(data.meeting_id)
         if state is not None and (state.minutes_version is None or not version < state.minutes_version):
-            # the state of a meeting read in this transaction: its adopted_key is as read (the rules needing it judge
-            # a person's command, one event a transaction)
             self._states[data.meeting_id] = replace(state, minutes_key=key)
 
     async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None:
@@ -615,6 +636,7 @@ class PgMeetingRepository:
         an adoption stands over a later roster saying the same (shared.minutes), as record_minutes_content."""
         key = roster_content_key(data)
         self._pending.add(_ROSTER_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN, columns=True)
+        self._adoption_moved.add(data.meeting_id)
         state = self._states.get(data.meeting_id)
         if state is not None and (state.roster_version is None or not version < state.roster_version):
             self._states[data.meeting_id] = replace(state, roster_key=key)
@@ -706,6 +728,7 @@ class PgMeetingRepository:
         if stored.approval is not None and not stored.approval < version:
             return False
         stored.approval = version
+        self._adoption_moved.add(data.meeting_id)  # it adopts another text: get_state(adoption_current=True)
         state = self._states.get(data.meeting_id)
         if state is not None:
             self._states[data.meeting_id] = replace(state, approval_version=version)
