@@ -437,6 +437,7 @@ async def test_a_cut_listing_is_said_and_a_purge_naming_more_than_it_showed_dele
         page = html.unescape(await operator_page(client, amqp_url, database_url, keep_signed_in=True))
         assert "Đang hiển thị 2 trên tổng số 3 thư lỗi của hàng đợi này" in page
         assert '<input type="hidden" name="count" value="2">' in page  # the purge names what it shows
+        assert ">Xóa các thư đã liệt kê</button>" in page and "Tôi hiểu 2 thư này sẽ bị xóa vĩnh viễn" in page
         csrf = page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
         form = {"queue": DLQ, "confirm": "yes", "csrf": csrf, **shown}
         said = await client.post("/app/operations/dead-letters/purge", data=form)
