@@ -346,7 +346,7 @@ async def list_dead_letters(
     items: list[dict[str, Any]] = []
     through: str | None = None
     newest: str | None = None
-    marked = await sent.marked(queue) if sent is not None else set()
+    marked = await _marks_read(sent, queue)
     sent_back = 0
     try:
         declared = await channel.declare_queue(queue, passive=True)
@@ -377,6 +377,18 @@ async def list_dead_letters(
         "newest": newest,
         "sent_back": sent_back,
     }
+
+
+async def _marks_read(sent: SentLetters | None, queue: str) -> set[str]:
+    """The letters of `queue` marked sent back, for a listing: none when its database does not answer (the letters are
+    listed still, unmarked; a replay reads the marks itself and fails without them)."""
+    if sent is None:
+        return set()
+    try:
+        return await sent.marked(queue)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        log.warning("dead_letter_marks_unread", queue=queue, error=repr(exc))
+        return set()
 
 
 def newest_death(messages: Sequence[AbstractIncomingMessage]) -> str | None:

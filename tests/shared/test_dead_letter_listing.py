@@ -460,6 +460,13 @@ async def test_a_listing_marks_the_letters_sent_back_whose_removal_failed(
     assert {item["event_id"]: item["sent_back"] for item in listing["items"]} == {lost: True, kept: False}
     assert (await list_dead_letters(connection, DLQ))["sent_back"] == 0  # no marks given: none said
 
+    async def database_down(queue: str) -> set[str]:
+        raise ConnectionRefusedError("the database does not answer")
+
+    monkeypatch.setattr(sent, "marked", database_down)
+    unmarked = await list_dead_letters(connection, DLQ, sent=sent)  # listed still, the marks unread
+    assert (unmarked["total"], unmarked["sent_back"]) == (2, 0), unmarked
+
 
 async def test_a_replay_killed_between_the_confirm_and_the_removal_sends_the_letter_again_never_loses_it(
     connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
