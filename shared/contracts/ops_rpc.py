@@ -55,6 +55,9 @@ class DeadLetterReply(Reply):
     """How often the queue it died in had delivered it before (redeliveries), never how often it was listed."""
     died_at: datetime | None = None
     """When it died (RabbitMQ's `x-death` time, to the second)."""
+    sent_back: bool = False
+    """A replay sent it back (its copy confirmed by the broker) and could not remove it (dead_letter_sent): the next
+    replay only removes it, without sending it again."""
     headers: dict[str, Any] = Field(default_factory=dict)
     body_bytes: int
     body_preview: str
@@ -68,8 +71,13 @@ class DeadLettersReply(Reply):
 
     queue: str
     total: int
+    listed: int | None = None
+    """How many letters the listing read and orders (at most shared.ops.dead_letters.PEEK_MOST; fewer than `total`
+    when it was cut): the `count` a purge of what it shows names (PurgeDeadLetters.most)."""
     offset: int = 0
     items: list[DeadLetterReply]
+    sent_back: int = 0
+    """How many listed letters a replay sent back and could not remove (DeadLetterReply.sent_back)."""
     through: datetime | None = None
     """When the newest letter of the listing died (None: none read): the high-water mark a purge of what it shows
     names (PurgeDeadLetters.through)."""
@@ -174,7 +182,8 @@ class PurgeDeadLetters(Request[DeadLetterPurgeReply]):
     """Only letters that died at or before this (a listing's `through`: the newest death it showed); a purge resent
     then drops none that died since (shared.ops.dead_letters.purge_dead_letters)."""
     most: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    """At most this many letters, oldest death first (the count a listing showed)."""
+    """The count a listing showed (its `listed`): with `through`, more letters than this died by then is a `conflict`
+    naming `count` and none is dropped; alone, at most this many letters, oldest death first."""
     newest: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
     """The letters a listing saw die in `through`'s second (its `newest`): those of that second are dropped only while
     they are exactly these; without it none of that second is (a letter that died later in it was never shown)."""

@@ -25,7 +25,8 @@ replay --id`: when none of the ids given is one; with some replayed it is 0, the
 letter (`dead-letters replay --event-id`) or dead-letter queue (`--queue`; `dead-letters list` counts one the vhost
 lacks as `missing`, and is 1 when it has none) named does not exist (not found), 3 when the rejection cannot be acted on
 (replayed or dismissed already, or its body was not kept: the service's reason and code are said) or the held event
-to retry was rejected (replay its rejection instead: conflict), 4 when
+to retry was rejected (replay its rejection instead: conflict) or a `dead-letters purge --through` finds more
+letters died by then than its --count (the listing was cut: nothing deleted), 4 when
 notifications refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
 CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it
 does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not answer
@@ -97,6 +98,7 @@ from shared.logs import configure_logging, get_logger
 from shared.ops import json_value
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
+    LargerThanShown,
     PgSentLetters,
     dead_letter_counts,
     list_dead_letters,
@@ -238,7 +240,10 @@ def parser() -> argparse.ArgumentParser:
         " without it none of that second is dropped (one that died later in it was never listed)",
     )
     purge.add_argument(
-        "--count", type=BOUNDS["purge_count"], help="at most this many letters, oldest death first (the listed total)"
+        "--count",
+        type=BOUNDS["purge_count"],
+        help="with --through: the letters the listing holds (its `listed`; more died by then is exit 3, nothing"
+        " deleted); alone: at most this many letters, oldest death first",
     )
 
     outbox = areas.add_parser("outbox", help="a service's outbox").add_subparsers(dest="action", required=True)
@@ -834,6 +839,10 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
             if action is not None:
                 await audit(settings, path=path, status=404, detail={"action": action, "queue": args.queue, **choice})
             raise no_queue(args.queue, settings) from None
+        except LargerThanShown as exc:  # more died by --through than the listing held: nothing deleted (exit 3)
+            detail = {"action": action, "queue": args.queue, "count": args.count, "selected": exc.selected}
+            await audit(settings, path=path, status=409, detail=detail)
+            raise Conflict(str(exc)) from None
     finally:
         await connection.close()
     if args.action == "purge":

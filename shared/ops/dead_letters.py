@@ -10,12 +10,18 @@ them itself, by when they died (then message id, then body): the same messages m
 they are read. Each message has a key in the listing (row_key: when it died, its message id, its body), so one row
 is replayed alone even when the same event was dead-lettered twice. Replay: each message chosen is published
 again (same body, properties and headers, plus `x-chibo-replayed`) to the queue it died in, through the default
-exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
-deduplicate), never loses; an acknowledgement that fails is marked (SentLetters), and the next replay removes that
-letter without sending it again; those not chosen are given back at the end, as a listing gives them back.
+exchange with publisher confirms, and only then acknowledged: a crash in between (the process killed after the
+confirm, before the acknowledgement or the mark) leaves the letter, and the next replay sends it again: a duplicate,
+never a loss. That is the guarantee, at least once: the copy is the same event (same CloudEvents source and id), which
+its consumer takes once (its inbox, by (source, id): shared.consuming). No mark written before the publish could do
+better: a kill before the publish and one after the confirm leave the same mark, and skipping the letter then loses
+it. An acknowledgement that fails is marked (SentLetters), and the next replay removes that letter without sending
+it again (a listing with the marks shows it `sent_back`); those not chosen are given back at the end, as a listing
+gives them back.
 Purge: the queue's `queue.purge`; or, naming what a listing showed (its newest death `through`, the letters that
-died in that second, `newest`, and its count), only those letters (purge_dead_letters), so a purge sent again deletes
-none that died since, even in the same second (a death's time is in whole seconds).
+died in that second, `newest`, and its count `listed`), only those letters (purge_dead_letters), so a purge sent
+again deletes none that died since, even in the same second (a death's time is in whole seconds); when more letters
+died by then than it showed (a listing cut at PEEK_MOST), none is deleted (LargerThanShown).
 """
 
 import asyncio
@@ -106,6 +112,29 @@ class PgSentLetters:
 
 class UnknownDeadLetterQueue(LookupError):
     """Not one of the system's dead-letter queues."""
+
+
+class LargerThanShown(RuntimeError):
+    """A purge naming what a listing showed (`through`, `newest`, its `count`) found more letters that died by then
+    than that count (the listing was cut at PEEK_MOST, or letters came back since): none is dropped, since which of
+    them the operator saw cannot be told. `field` is the argument it names (`count`)."""
+
+    field = "count"
+
+    def __init__(self, queue: str, *, selected: int, shown: int, through: datetime | None) -> None:
+        self.queue, self.selected, self.shown = queue, selected, shown
+        when = rfc3339(through) if through is not None else "the listing's newest death"
+        said = (
+            f"count: {shown} is more than a listing shows ({PEEK_MOST} letters at most): name the listing's `listed`,"
+            " not its `total`"
+            if shown > PEEK_MOST
+            else f"count: {selected} dead letters in {queue} died by {when}, more than the {shown} the listing showed"
+            f" (a listing shows at most {PEEK_MOST} of a queue)"
+        )
+        super().__init__(
+            f"{said}; none was deleted. List the queue again and purge what it shows, or purge the whole queue naming"
+            " no through, newest or count."
+        )
 
 
 class UnsafeToRead(RuntimeError):
@@ -300,31 +329,66 @@ def row_key(message: AbstractIncomingMessage) -> str:
 
 
 async def list_dead_letters(
-    connection: AbstractConnection, queue: str, *, limit: int = 50, offset: int = 0
+    connection: AbstractConnection,
+    queue: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    sent: SentLetters | None = None,
 ) -> dict[str, Any]:
     """Up to `limit` messages of a dead-letter queue from position `offset` of its listing (oldest death first), left
-    in place. Past the end (or past PEEK_MOST) nothing is read."""
+    in place. Past the end (or past PEEK_MOST) nothing is read. `listed` is how many letters the listing holds (at
+    most PEEK_MOST: fewer than `total` when it was cut), the count a purge of what it shows names; with `sent`, each
+    letter a replay sent back and could not remove is `sent_back` (the next replay only removes it), and
+    `sent_back` counts them in the whole listing."""
     check_queue(queue)
     channel = await connection.channel()
     items: list[dict[str, Any]] = []
     through: str | None = None
     newest: str | None = None
+    marked = await _marks_read(sent, queue)
+    sent_back = 0
     try:
         declared = await channel.declare_queue(queue, passive=True)
         total = declared.declaration_result.message_count or 0
-        readable = min(total, PEEK_MOST)
+        readable = listed = min(total, PEEK_MOST)
         if offset < readable:
             if not await peek_is_safe(connection, queue):
                 raise unsafe(queue)
             listing = sorted(await _peek(declared, readable), key=_order)
+            listed = len(listing)
             page = listing[offset : offset + limit]
             through = newest_death(listing)
             newest = newest_letters(listing, datetime.fromisoformat(through) if through else None) if listing else None
             carried = (broker_version(connection) or (4,))[0] >= 4
             items = [describe(message, offset + index, carried_count=carried) for index, message in enumerate(page)]
+            sent_back = sum(row_key(message) in marked for message in listing)
+            for item in items:
+                item["sent_back"] = item["key"] in marked
     finally:
         await channel.close()  # every message taken goes back, unacknowledged
-    return {"queue": queue, "total": total, "offset": offset, "items": items, "through": through, "newest": newest}
+    return {
+        "queue": queue,
+        "total": total,
+        "listed": listed,
+        "offset": offset,
+        "items": items,
+        "through": through,
+        "newest": newest,
+        "sent_back": sent_back,
+    }
+
+
+async def _marks_read(sent: SentLetters | None, queue: str) -> set[str]:
+    """The letters of `queue` marked sent back, for a listing: none when its database does not answer (the letters are
+    listed still, unmarked; a replay reads the marks itself and fails without them)."""
+    if sent is None:
+        return set()
+    try:
+        return await sent.marked(queue)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        log.warning("dead_letter_marks_unread", queue=queue, error=repr(exc))
+        return set()
 
 
 def newest_death(messages: Sequence[AbstractIncomingMessage]) -> str | None:
@@ -557,10 +621,11 @@ async def purge_dead_letters(
     listing showed: letters that died before `through` (its newest death, newest_death), and those that died at
     `through` or say not when they died only when they are the very letters the listing named so (`newest`,
     newest_letters: a death's time is in whole seconds, so a letter that died later in that second is no later by it;
-    without `newest` none of them is dropped), at most `most` of them (its count), oldest death first; the others are
-    given back. Sent
-    again after it was done (a form resent after a timeout), it drops none of the letters that died since, which the
-    operator was never shown."""
+    without `newest` none of them is dropped); the others are given back. When more letters than `most` (the count
+    the listing showed: its `listed`, at most PEEK_MOST; more than PEEK_MOST is no listing's) died by then, the
+    listing did not show them all: none is dropped and LargerThanShown names `count`. Sent again after it was done
+    (a form resent after a timeout), it drops none of the letters that died since, which the operator was never
+    shown."""
     check_queue(queue)
     channel = await connection.channel()
     try:
@@ -580,13 +645,17 @@ async def purge_dead_letters(
         last = newest is not None and newest_letters(taken, through) == newest
         named = through is not None or newest is not None  # `most` alone: the oldest letters, as before
         shown = [message for message in taken if not named or _shown_before(message, through, last=last)]
-        dropped = sorted(shown, key=_order)[: most if most is not None else len(shown)]
+        # more than the listing showed died by then: some were never shown, and which cannot be told; none is dropped
+        larger = named and most is not None and (len(shown) > most or most > PEEK_MOST)
+        dropped = [] if larger else sorted(shown, key=_order)[: most if most is not None else len(shown)]
         for message in dropped:
             await message.ack()
         kept = [message for message in taken if message not in dropped]
         if kept:  # every one kept given back at once, as a listing gives them back (_peek)
             await max(kept, key=lambda message: message.delivery_tag or 0).nack(multiple=True, requeue=True)
             await _returned(declared, len(kept))
+        if larger:
+            raise LargerThanShown(queue, selected=len(shown), shown=most or 0, through=through)
     finally:
         await channel.close()
     return {"queue": queue, "purged": len(dropped), "kept": len(kept)}

@@ -16,6 +16,7 @@ from shared.config import ServiceSettings
 from shared.contracts import ops_rpc as ops
 from shared.logs import get_logger
 from shared.ops.dead_letters import (
+    LargerThanShown,
     PgSentLetters,
     SentLetters,
     UnsafeToRead,
@@ -49,7 +50,8 @@ def add_dead_letter_methods(
     and the return of its unrouted copies (shared.ops.unrouted, vouched as the service's own);
     `connect` opens a broker connection that is closed after each call; `replayers` and `owners` (service -> its broker
     users) vouch for the operators' earlier replays, `sent` keeps the letters a replay sent back and could not remove
-    (replay_dead_letters)."""
+    (replay_dead_letters; a listing marks them `sent_back`). A purge naming more letters than its listing showed is a
+    `conflict` naming `count` (LargerThanShown)."""
     owned = dead_letter_queues_of(catalog.service)
 
     def check(queue: str) -> str:
@@ -68,13 +70,17 @@ def add_dead_letter_methods(
             raise RpcError("not_found", f"dead-letter queue not declared: {exc}", field="queue") from exc
         except UnsafeToRead as exc:  # reading it would drop dead letters: refused, saying what to do instead
             raise RpcError("conflict", str(exc), field="queue") from exc
+        except LargerThanShown as exc:  # more died by then than the listing showed: nothing deleted, said why
+            raise RpcError("conflict", str(exc), field=exc.field) from exc
         finally:
             await connection.close()
 
     async def list_(request: ops.ListDeadLetters) -> dict[str, Any]:
         queue = check(request.queue)
         return await on(
-            lambda connection: list_dead_letters(connection, queue, limit=request.limit, offset=request.offset)
+            lambda connection: list_dead_letters(
+                connection, queue, limit=request.limit, offset=request.offset, sent=sent
+            )
         )
 
     async def replay(request: ops.ReplayDeadLetters) -> dict[str, Any]:

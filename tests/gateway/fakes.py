@@ -52,6 +52,25 @@ def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
     return {"items": items[offset : offset + limit], "total": len(items), "limit": limit, "offset": offset}
 
 
+class MemorySentLetters:
+    """SentLetters over a World's `sent_back` (queue -> row keys)."""
+
+    def __init__(self, keys: dict[str, set[str]]) -> None:
+        self.keys = keys
+
+    async def marked(self, queue: str) -> set[str]:
+        """The row keys marked for `queue`."""
+        return set(self.keys.get(queue, set()))
+
+    async def mark(self, queue: str, key: str, replay_id: str | None) -> None:
+        """Mark one letter."""
+        self.keys.setdefault(queue, set()).add(key)
+
+    async def clear(self, queue: str, key: str) -> None:
+        """Forget one letter."""
+        self.keys.get(queue, set()).discard(key)
+
+
 @dataclass
 class World:
     """A small province: root committee, two ward committees, three cells, their meetings and scores."""
@@ -120,6 +139,9 @@ class World:
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rescore_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     parked: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    sent_back: dict[str, set[str]] = field(default_factory=dict)
+    """Dead letters a replay sent back and could not remove (shared.ops.dead_letters.SentLetters), by queue: their
+    row keys, as the services' dead_letter_sent table keeps them."""
     """Parked outbox rows of each service, by row id."""
     held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Events the fake meetings holds, by (source, id)."""
@@ -218,7 +240,9 @@ class World:
     def add_ops(self, methods: RpcMethods, catalog: OpsCatalog, amqp_url: str) -> None:
         """The operator methods of a fake service: its real dead-letter queues on the real broker (the shared code the
         services run), its parked outbox rows from memory."""
-        add_dead_letter_methods(methods, catalog, connect=lambda: aio_pika.connect(amqp_url))
+        add_dead_letter_methods(
+            methods, catalog, connect=lambda: aio_pika.connect(amqp_url), sent=MemorySentLetters(self.sent_back)
+        )
         rows = self.parked.setdefault(catalog.service, {})
 
         async def status(r: ops_rpc.GetOutboxStatus) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from typing import Any
 
 import aio_pika
 import httpx
+import pytest
 from aio_pika.abc import AbstractChannel
 
 from shared.consuming import death_headers
+from shared.ops import dead_letters
 from shared.topology import EVALUATION_FACTS
 from tests.gateway.fakes import World
 from tests.gateway.test_operations import operator_page
@@ -404,3 +406,75 @@ async def test_every_name_the_listing_shows_reads_replays_and_purges_its_dead_le
     assert replayed.status_code == 404 and f"no dead letter in {DLQ} has the " in replayed.json()["message"]
     purged = await client.post(f"/v1/dead-letters/{QUEUE}/purge", headers=operator)
     assert purged.status_code == 200 and purged.json() == {**purged.json(), "queue": DLQ, "purged": 1}
+
+
+async def test_a_cut_listing_is_said_and_a_purge_naming_more_than_it_showed_deletes_none(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    channel: AbstractChannel,
+    monkeypatch: pytest.MonkeyPatch,
+    amqp_url: str,
+    database_url: str,
+) -> None:
+    """A listing reads at most 5,000 letters of a queue (2 here): the page's purge named the queue's total and
+    deleted by count, letters the operator was never shown among them, and the page did not say the list was cut."""
+    operator = headers["operator"]
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).status_code == 200
+    monkeypatch.setattr(dead_letters, "PEEK_MOST", 2)
+    for _ in range(3):
+        await dead_letter(channel)
+    await eventually(lambda: _total(client, operator, DLQ, expected=3))
+    listing = (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()
+    assert (listing["total"], len(listing["items"])) == (3, 2), listing
+
+    shown = {"through": listing["through"], "count": listing["total"], "newest": listing["newest"]}
+    refused = await client.post(f"/v1/dead-letters/{DLQ}/purge", params=shown, headers=operator)
+
+    assert refused.status_code == 409 and refused.json()["field"] == "count", refused.text
+    assert "none was deleted" in refused.json()["message"], refused.text
+    assert listing["listed"] == 2  # what the listing holds, the count its purge names
+    try:
+        page = html.unescape(await operator_page(client, amqp_url, database_url, keep_signed_in=True))
+        assert "Đang hiển thị 2 trên tổng số 3 thư lỗi của hàng đợi này" in page
+        assert '<input type="hidden" name="count" value="2">' in page  # the purge names what it shows
+        assert ">Xóa các thư đã liệt kê</button>" in page and "Tôi hiểu 2 thư này sẽ bị xóa vĩnh viễn" in page
+        csrf = page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+        form = {"queue": DLQ, "confirm": "yes", "csrf": csrf, **shown}
+        said = await client.post("/app/operations/dead-letters/purge", data=form)
+        assert said.status_code == 409, said.text
+        assert "Chưa xóa thư nào" in html.unescape(said.text), said.text
+    finally:
+        client.cookies.clear()
+    assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 3
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 3
+
+
+async def test_the_letters_a_replay_sent_back_and_could_not_remove_are_marked_on_the_page(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    channel: AbstractChannel,
+    world: World,
+    amqp_url: str,
+    database_url: str,
+) -> None:
+    """A letter marked dead_letter_sent (its copy confirmed, its removal failed) looked like any other: the operator
+    could not tell that the next replay only removes it, without sending it again."""
+    operator = headers["operator"]
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).status_code == 200
+    sent, other = await dead_letter(channel), await dead_letter(channel)
+    await eventually(lambda: _total(client, operator, DLQ, expected=2))
+    items = (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["items"]
+    world.sent_back[DLQ] = {item["key"] for item in items if item["event_id"] == sent}
+    try:
+        listing = (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()
+        assert listing["sent_back"] == 1, listing
+        assert {item["event_id"]: item["sent_back"] for item in listing["items"]} == {sent: True, other: False}
+        page = html.unescape(await operator_page(client, amqp_url, database_url))
+        assert "1 thư lỗi có nhãn “Đã trả về hàng đợi”" in page
+        row = page[page.index(f'data-event="{sent}"') :].split("</tr>", 1)[0]
+        assert "Đã trả về hàng đợi: lần trả về tiếp theo chỉ xóa thư này khỏi đây" in row
+        unmarked = page[page.index(f'data-event="{other}"') :].split("</tr>", 1)[0]
+        assert "data-sent-back" not in unmarked
+    finally:
+        world.sent_back.pop(DLQ, None)
+        assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 2

@@ -4,6 +4,7 @@ real broker: an operator paging the list more often than that loses nothing and 
 deliveries; a `.dlq` declared by an older deployment is declared again with the limit once it is empty, and kept as it
 is (its dead letters with it) while it holds any."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -13,7 +14,9 @@ from typing import Any
 import aio_pika
 import pytest
 
+from shared.ops import dead_letters
 from shared.ops.dead_letters import (
+    LargerThanShown,
     broker_version,
     list_dead_letters,
     peek_is_safe,
@@ -383,3 +386,119 @@ async def test_a_letter_sent_back_whose_removal_failed_is_removed_by_the_next_re
     origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
     assert origin.declaration_result.message_count == 1  # one copy sent back, not two
     assert await sent.marked(DLQ) == set()
+
+
+async def test_a_purge_of_a_listing_cut_at_its_most_deletes_no_letter_it_did_not_show(
+    connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing reads at most PEEK_MOST letters (5,000; 3 here) and the page's purge named its newest death and the
+    queue's total: with more letters than that, the purge deleted by count, letters the operator never saw among
+    them (older ones the listing did not read), and the page did not say the list was cut."""
+    monkeypatch.setattr(dead_letters, "PEEK_MOST", 3)
+    listed = [random_id("listed") for _ in range(3)]
+    for index, event_id in enumerate(listed):  # read first (a fresh queue delivers in order), dead since 08:00:10
+        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, 10 + index, tzinfo=UTC))
+    unlisted = [random_id("unlisted") for _ in range(2)]
+    for index, event_id in enumerate(unlisted):  # died before, arrived after: past the listing's most
+        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+
+    listing = await list_dead_letters(connection, DLQ)
+    assert listing["total"] == 5 and sorted(item["event_id"] for item in listing["items"]) == sorted(listed)
+    named = {"through": datetime.fromisoformat(listing["through"]), "newest": listing["newest"]}
+    for count in (len(listed), listing["total"]):  # what it showed; the queue's total, as the page sent
+        with pytest.raises(LargerThanShown, match=r"^count: .*none was deleted") as refused:
+            await purge_dead_letters(connection, DLQ, most=count, **named)
+        assert refused.value.field == "count"
+    left = await list_dead_letters(connection, DLQ)
+    assert left["total"] == 5, left  # nothing deleted, every letter given back
+    assert left["listed"] == 3  # and the listing says it holds fewer than the queue
+
+
+async def test_a_listing_cut_at_its_most_purges_the_letters_it_showed(
+    connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The letters a cut listing read are the oldest (the queue delivers in order): its purge deletes those, and the
+    rest stay for the next listing."""
+    monkeypatch.setattr(dead_letters, "PEEK_MOST", 3)
+    ids = [random_id("dead") for _ in range(5)]
+    for index, event_id in enumerate(ids):
+        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+    listing = await list_dead_letters(connection, DLQ)
+    assert [item["event_id"] for item in listing["items"]] == ids[:3]
+    named = {"through": datetime.fromisoformat(listing["through"]), "newest": listing["newest"]}
+
+    purged = await purge_dead_letters(connection, DLQ, most=3, **named)
+
+    assert (purged["purged"], purged["kept"]) == (3, 2), purged
+    left = await list_dead_letters(connection, DLQ)
+    assert [item["event_id"] for item in left["items"]] == ids[3:]
+    assert (listing["total"], listing["listed"], left["total"], left["listed"]) == (5, 3, 2, 2)
+
+
+async def test_a_listing_marks_the_letters_sent_back_whose_removal_failed(
+    connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A letter whose copy was confirmed and whose removal failed (dead_letter_sent) looked like any other: the
+    operator could not tell that the next replay only removes it."""
+    kept, lost = random_id("kept"), random_id("lost-ack")
+    await dead_letter(connection, lost)
+    real_ack = aio_pika.IncomingMessage.ack
+
+    async def channel_lost(message: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        monkeypatch.setattr(aio_pika.IncomingMessage, "ack", real_ack)  # once
+        await message.channel.close()
+        raise aio_pika.exceptions.ChannelInvalidStateError("the channel was lost")
+
+    monkeypatch.setattr(aio_pika.IncomingMessage, "ack", channel_lost)
+    sent = FakeSentLetters()
+    assert (await replay_dead_letters(connection, DLQ, sent=sent)).get("unremoved") == 1
+    await dead_letter(connection, kept)
+
+    listing = await list_dead_letters(connection, DLQ, sent=sent)
+
+    assert listing["sent_back"] == 1, listing
+    assert {item["event_id"]: item["sent_back"] for item in listing["items"]} == {lost: True, kept: False}
+    assert (await list_dead_letters(connection, DLQ))["sent_back"] == 0  # no marks given: none said
+
+    async def database_down(queue: str) -> set[str]:
+        raise ConnectionRefusedError("the database does not answer")
+
+    monkeypatch.setattr(sent, "marked", database_down)
+    unmarked = await list_dead_letters(connection, DLQ, sent=sent)  # listed still, the marks unread
+    assert (unmarked["total"], unmarked["sent_back"]) == (2, 0), unmarked
+
+
+async def test_a_replay_killed_between_the_confirm_and_the_removal_sends_the_letter_again_never_loses_it(
+    connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process killed after the broker confirmed the copy and before the letter was removed (or marked): nothing
+    tells whether the copy went out (a mark written before the publish cannot tell a kill before it from one after
+    the confirm), so the letter stays and the next replay sends it again. The two copies are the same event (same
+    CloudEvents id and source, same message id): its consumer takes the second for a duplicate by (source, id)
+    (shared.consuming), the guarantee a replay gives (at least once, applied once)."""
+    event_id = random_id("killed")
+    await dead_letter(connection, event_id)
+
+    async def killed(message: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        raise asyncio.CancelledError  # the task stops here, as a killed process does: no ack, no mark
+
+    monkeypatch.setattr(aio_pika.IncomingMessage, "ack", killed)
+    sent = FakeSentLetters()
+    with pytest.raises(asyncio.CancelledError):
+        await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
+    monkeypatch.undo()
+    assert await sent.marked(DLQ) == set()
+
+    again = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
+
+    assert (again["replayed"], again.get("unremoved")) == (1, None), again
+    channel = await connection.channel()
+    origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
+    copies = []
+    for _ in range(2):
+        copy = await origin.get(no_ack=True, fail=False)
+        assert copy is not None
+        copies.append(copy)
+    assert {(json.loads(copy.body)["id"], copy.message_id) for copy in copies} == {(event_id, event_id)}
+    assert (await channel.declare_queue(DLQ, passive=True)).declaration_result.message_count == 0
+    await channel.close()

@@ -303,3 +303,41 @@ async def test_a_purge_from_the_command_line_naming_its_listing_keeps_a_letter_t
         await (await channel.declare_queue(queue, passive=True)).purge()
     finally:
         await connection.close()
+
+
+async def test_a_purge_from_the_command_line_naming_more_letters_than_its_listing_showed_deletes_none(
+    amqp_url: str, database_url: str
+) -> None:
+    """`purge --through T --count N` deleted the N oldest letters that died by T whatever the listing held: more
+    letters than it showed (a listing holds at most 5,000; `--count` the queue's total) were deleted by count. Now
+    exit 3 naming `count`, audited as the API's 409, nothing deleted."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    queue = "evaluation.facts.dlq"
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await (await channel.declare_queue(queue, passive=True)).purge()
+        for index in range(2):
+            body = json.dumps({"id": random_id("dead"), "type": "meeting.scheduled.v1"}).encode()
+            message = aio_pika.Message(
+                body,
+                headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"},
+                timestamp=datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC),
+            )
+            await channel.default_exchange.publish(message, routing_key=queue)
+        listed = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue)
+        assert (listed["total"], listed["listed"]) == (2, 2), listed
+        before = await last_audit_row(database_url)
+        for count, said in (("1", "count: 2 dead letters"), ("5001", "count: 5001 is more than a listing shows")):
+            named = ("--through", listed["through"], "--newest", listed["newest"], "--count", count)
+            purge = await asyncio.to_thread(
+                run_ops, amqp_url, database_url, "dead-letters", "purge", "--queue", queue, "--yes", *named
+            )
+            assert purge.returncode == 3 and f"conflict: {said}" in purge.stderr, purge.stderr
+        rows = await audit_rows_since(database_url, before, f"/cli/dead-letters/{queue}/purge")
+        assert [(status, detail["count"]) for _method, status, detail in rows] == [(409, 1), (409, 5001)], rows
+        assert (await channel.declare_queue(queue, passive=True)).declaration_result.message_count == 2
+        await (await channel.declare_queue(queue, passive=True)).purge()
+    finally:
+        await connection.close()

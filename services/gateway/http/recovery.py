@@ -194,8 +194,9 @@ async def purge_dead_letters(
 ) -> DeadLetterPurgeRead:
     """Drop the messages of a dead-letter queue (for good: list them first): all of them, or only those a listing
     showed: `through` its newest death (the listing's `through`), `newest` the letters that died in that second (the
-    listing's `newest`; without it none of that second is dropped), `count` at most (its total), so the same purge sent
-    again deletes none that died since."""
+    listing's `newest`; without it none of that second is dropped), `count` its `listed` (a listing shows at most
+    5,000 letters), so the same purge sent again deletes none that died since; a 409 naming `count`, nothing
+    deleted, when more letters than `count` died by `through` (the listing was cut)."""
     PURGE_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
     asked = CATALOGS[service].purge_dead_letters(queue=queue, through=through, most=count, newest=newest)

@@ -27,11 +27,16 @@ class DeadLetterListRead(BaseModel):
     queue: str
     service: ServiceName
     total: int
+    listed: int | None = None
+    """How many letters the listing holds, oldest death first: at most 5,000 of a queue (fewer than `total` when it
+    was cut); a purge of what it shows names it as its `count`."""
     offset: int
     items: list[DeadLetterRead]
+    sent_back: int = 0
+    """Listed letters a replay sent back (copy confirmed) and could not remove: the next replay only removes them."""
     through: datetime | None = None
     """When the newest letter of the queue's listing died: a purge naming it (`through`, with `newest` and `count`
-    the total) deletes only the letters listed then, not any that died since."""
+    its `listed`) deletes only the letters listed then, not any that died since."""
     newest: str | None = None
     """The listed letters that died in `through`'s second, named exactly: a purge names them (`newest`) so a letter
     that died later in that same second (a death's time is in whole seconds) is not deleted unseen."""

@@ -256,6 +256,13 @@ PURGE_PERHAPS_DONE = (
 """The title and note of the purge's form sent and not answered: the form names the letters it showed (their newest
 death, those that died in that second and their count), so sent again it deletes none that died since
 (shared.ops.dead_letters.purge_dead_letters)."""
+PURGE_LARGER_THAN_SHOWN = N_(
+    "Nothing was deleted: more dead letters died up to the newest one listed than the %(count)s the page showed (it"
+    " lists at most 5,000 of a queue), so the deletion cannot tell which ones you saw. Open the operations page again"
+    " and delete what it lists then, or send them back instead."
+)
+"""The purge's refusal when more letters died by the listing's newest death than it showed (its listing was cut:
+shared.ops.dead_letters.LargerThanShown): nothing deleted."""
 BACK_TO_PAGE = (PAGE, N_("Back to the operations page"))
 """Where an action's form drawn again leads back to: the page whose lists tell whether it was done."""
 REASON = {"reason": N_("Reason")}
@@ -378,7 +385,8 @@ def pager(
     other lists are (`offsets`, by parameter). None when the list is empty."""
     if not page or not page["total"]:
         return None
-    offset, total = int(page["offset"]), int(page["total"])
+    # a dead-letter listing cut at its most pages through the letters it holds (`listed`), not the queue's total
+    offset, total = int(page["offset"]), int(page.get("listed") or page["total"])
     last = offset + len(page["items"])
 
     def at(start: int) -> str:
@@ -703,9 +711,14 @@ async def purge_dead_letters(request: Request, viewer: FormViewer, state: State)
     newest = forms.text(form, "newest") or None
     if newest is not None and not (len(newest) == 32 and all(char in "0123456789abcdef" for char in newest)):
         raise Refused(forms.hidden_refused("newest"), 422)
-    reply = await recovery.purge_dead_letters(
-        _queue(form), request, viewer.principal, state, through=through, count=count, newest=newest
-    )
+    try:
+        reply = await recovery.purge_dead_letters(
+            _queue(form), request, viewer.principal, state, through=through, count=count, newest=newest
+        )
+    except RpcError as exc:
+        if exc.code != "conflict" or exc.field != "count":
+            raise
+        raise Refused(_(PURGE_LARGER_THAN_SHOWN, count=format_number(count or 0)), 409) from None
     return _done(request, "purged", count=reply.purged)
 
 
