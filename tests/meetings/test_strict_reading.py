@@ -15,14 +15,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from shared.contracts import meetings_rpc as meetings
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=10)
@@ -48,8 +47,8 @@ async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Fee
 
 @pytest.fixture(scope="module")
 async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
-    async with RabbitBroker(amqp_url) as broker:
-        yield RpcClient(broker, timeout=20)
+    async with rpc_client(amqp_url) as client:
+        yield client
 
 
 def _dumps(value: Any) -> bytes:
