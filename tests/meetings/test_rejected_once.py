@@ -22,7 +22,7 @@ from shared.db import apply_migrations, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, GATEWAY_SOURCE
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
-from tests.meetings.feed import Feed, feed
+from tests.meetings.feed import Feed, feed, scheduled_meeting
 from tests.support.ids import random_id
 from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
@@ -34,17 +34,8 @@ MIGRATION = "0021_one_rejection_per_event.sql"
 @pytest.fixture(scope="module")
 async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Feed, RpcClient, dict[str, str]]]:
     """A committee, a cell with a member and a scheduled meeting; the bus and an RPC client to meetings."""
-    ids = {name: random_id(name) for name in ("committee", "cell", "mem", "mtg")}
     async with rpc_client(amqp_url, timeout=30) as client, feed(amqp_url) as bus:
-        for raw in (
-            ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
-            ev.unit(ids["cell"], parent_id=ids["committee"]),
-            ev.member(ids["mem"], ids["cell"]),
-            ev.scheduled(ids["mtg"], ids["cell"], starts_at=START),
-        ):
-            await bus.publish(raw)
-        await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=60)
-        yield bus, client, ids
+        yield bus, client, await scheduled_meeting(bus, starts_at=START)
 
 
 def unreasoned(ids: dict[str, str], **extra: Any) -> dict[str, Any]:

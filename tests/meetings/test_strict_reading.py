@@ -19,7 +19,7 @@ import pytest
 from shared.contracts import meetings_rpc as meetings
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
-from tests.meetings.feed import Feed, feed
+from tests.meetings.feed import Feed, feed, scheduled_meeting
 from tests.support.ids import random_id
 from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
@@ -32,17 +32,8 @@ BATCH = "application/cloudevents-batch+json"
 @pytest.fixture(scope="module")
 async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Feed, dict[str, str]]]:
     """A committee, a cell with a member and a scheduled meeting."""
-    ids = {name: random_id(name) for name in ("committee", "cell", "mem", "mtg")}
     async with feed(amqp_url) as bus:
-        for raw in [
-            ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
-            ev.unit(ids["cell"], parent_id=ids["committee"]),
-            ev.member(ids["mem"], ids["cell"]),
-            ev.scheduled(ids["mtg"], ids["cell"], starts_at=START),
-        ]:
-            await bus.publish(raw)
-        await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=60)
-        yield bus, ids
+        yield bus, await scheduled_meeting(bus, starts_at=START)
 
 
 @pytest.fixture(scope="module")
