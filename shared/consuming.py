@@ -34,6 +34,7 @@ alone.
 """
 
 import asyncio
+import functools
 import json
 import random
 from collections import Counter
@@ -310,6 +311,18 @@ class Publishers:
     def of(cls, settings: ServiceSettings) -> "Publishers":
         """The publishers a service's settings name: its CHIBO_AMQP_URL's login and event_publishers_of()."""
         return cls(broker_user_of(settings.amqp_url), settings.event_publishers_of())
+
+
+class EventConsumer:
+    """A service context's `publishers` (a base of the services' context dataclasses, each with its `settings`)."""
+
+    settings: ServiceSettings
+
+    @functools.cached_property
+    def publishers(self) -> Publishers:
+        """Who may publish each event type this service consumes from chibo.events (CHIBO_EVENT_PUBLISHERS, else the
+        owners' broker users): publisher_refusal."""
+        return Publishers.of(self.settings)
 
 
 def publisher_refusal(event_type: str, user_id: str | None, publishers: Publishers) -> str | None:

@@ -1,7 +1,6 @@
 """The evaluation service's one context object: what its consumers, RPC methods and background jobs share."""
 
 import asyncio
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,20 +9,14 @@ import asyncpg
 from services.evaluation.activity import FactActivity
 from services.evaluation.config import Settings
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
-from shared.consuming import Publishers
+from shared.consuming import EventConsumer
 
 
 @dataclass(frozen=True, eq=False)
-class EvaluationContext:
+class EvaluationContext(EventConsumer):
     """Settings, the pool, the unit-of-work factory (sharing one framework cache) and the workers' wake-ups."""
 
     settings: Settings
-
-    @functools.cached_property
-    def publishers(self) -> Publishers:
-        """Who may publish each event type this service consumes from chibo.events (CHIBO_EVENT_PUBLISHERS, else the
-        owners' broker users): shared.consuming.publisher_refusal."""
-        return Publishers.of(self.settings)
 
     pool: asyncpg.Pool
     uow_factory: Callable[[], EvaluationUnitOfWork]

@@ -1,7 +1,6 @@
 """The meetings service's one context object: what its consumers, RPC methods and background jobs share."""
 
 import asyncio
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ from services.meetings.config import Settings
 from services.meetings.handlers.grouped import ingest_singles, single_keys
 from services.meetings.handlers.ingest import IngestResult, Reading
 from services.meetings.unit_of_work import MeetingsUnitOfWork
-from shared.consuming import Publishers
+from shared.consuming import EventConsumer
 from shared.group_commit import GroupCommit
 from shared.telemetry import traces_by_cause
 
@@ -24,16 +23,10 @@ SingleItem = tuple[Reading, dict[str, str] | None]
 
 
 @dataclass(frozen=True)
-class MeetingsContext:
+class MeetingsContext(EventConsumer):
     """Settings, the pool, the unit-of-work factory and the ingest consumer's group commit of one meetings process."""
 
     settings: Settings
-
-    @functools.cached_property
-    def publishers(self) -> Publishers:
-        """Who may publish each event type this service consumes from chibo.events (CHIBO_EVENT_PUBLISHERS, else the
-        owners' broker users): shared.consuming.publisher_refusal."""
-        return Publishers.of(self.settings)
 
     pool: asyncpg.Pool
     uow_factory: Callable[[], MeetingsUnitOfWork]

@@ -1,7 +1,6 @@
 """The notifications service's one context object: what its consumers, RPC methods and background jobs share."""
 
 import asyncio
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -10,21 +9,15 @@ import asyncpg
 from services.notifications.channels import Sender
 from services.notifications.config import Settings
 from services.notifications.unit_of_work import NotificationsUnitOfWork
-from shared.consuming import Publishers
+from shared.consuming import EventConsumer
 
 
 @dataclass(frozen=True, eq=False)
-class NotificationsContext:
+class NotificationsContext(EventConsumer):
     """Settings, the pool, the unit-of-work factory (with its clock), the channel senders, and the event that wakes
     the delivery sender when a transaction of this process queued deliveries."""
 
     settings: Settings
-
-    @functools.cached_property
-    def publishers(self) -> Publishers:
-        """Who may publish each event type this service consumes from chibo.events (CHIBO_EVENT_PUBLISHERS, else the
-        owners' broker users): shared.consuming.publisher_refusal."""
-        return Publishers.of(self.settings)
 
     pool: asyncpg.Pool
     uow_factory: Callable[[], NotificationsUnitOfWork]

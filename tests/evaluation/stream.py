@@ -36,6 +36,21 @@ def at(month: int, day: int, hour: int = 19, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=VIETNAM_TZ)
 
 
+def regular_meeting(meeting_id: str, month: int) -> dict[str, Any]:
+    """meeting.scheduled.v1 of cell c1's regular meeting on the 5th of `month`, at 19:00, not prepared by the
+    committee; scheduled on the 1st."""
+    data = {
+        "meeting_id": meeting_id,
+        "cell_id": "c1",
+        "kind": "regular",
+        "starts_at": at(month, 5).isoformat(),
+        "location": "Nhà văn hóa",
+        "agenda": ["Thường kỳ"],
+        "committee_prepared": False,
+    }
+    return fact("meeting.scheduled.v1", data, time=at(month, 1))
+
+
 def unit(cell_id: str, *, time: datetime, active: bool = True) -> dict[str, Any]:
     """A snapshot of a cell of the ward."""
     data = {"id": cell_id, "name": "Chi bộ khu phố 7", "kind": "cell", "parent_id": "ward", "active": active}

@@ -10,7 +10,7 @@ from services.evaluation.handlers import FACT_HANDLERS, register_shipped, score_
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.evaluation.fakes import FakeUnitOfWork
-from tests.evaluation.stream import at, fact
+from tests.evaluation.stream import at, fact, regular_meeting
 
 
 def snapshot(time: datetime, role: str, cell: str = "c1", member: str = "k1", event_id: str = "e") -> MemberSnapshot:
@@ -68,26 +68,13 @@ def member(role: str, *, time: datetime, member_id: str = "k1") -> dict:
     return fact("member.upserted.v1", data, time=time)
 
 
-def meeting(meeting_id: str, month: int) -> dict:
-    data = {
-        "meeting_id": meeting_id,
-        "cell_id": "c1",
-        "kind": "regular",
-        "starts_at": at(month, 5).isoformat(),
-        "location": "Nhà văn hóa",
-        "agenda": ["Thường kỳ"],
-        "committee_prepared": False,
-    }
-    return fact("meeting.scheduled.v1", data, time=at(month, 1))
-
-
 def committee_points(uow: FakeUnitOfWork, meeting_id: str) -> tuple[float, str]:
     line = next(c for c in uow.results.scores[meeting_id]["criteria"] if c["code"] == "preparation.committee_met")
     return line["points"], line["reason"]
 
 
 async def test_a_committee_elected_in_april_does_not_count_against_march(uow: FakeUnitOfWork) -> None:
-    for raw in (meeting("m3", 3), meeting("m5", 5), meeting("m7", 7)):
+    for raw in (regular_meeting("m3", 3), regular_meeting("m5", 5), regular_meeting("m7", 7)):
         await apply(uow, raw)
     assert committee_points(uow, "m3")[0] == 2 and committee_points(uow, "m5")[0] == 2
 
@@ -118,7 +105,7 @@ async def test_a_committee_elected_in_april_does_not_count_against_march(uow: Fa
 async def test_an_ordinary_member_touches_nothing_until_elected_and_a_former_one_still_counts(
     uow: FakeUnitOfWork,
 ) -> None:
-    for raw in (meeting("m3", 3), meeting("m5", 5)):
+    for raw in (regular_meeting("m3", 3), regular_meeting("m5", 5)):
         await apply(uow, raw)
     uow.emitted.clear()
     await apply(uow, member("member", time=at(1, 1), member_id="k2"))

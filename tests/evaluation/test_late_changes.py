@@ -15,11 +15,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.evaluation import queries
-from services.evaluation.bootstrap import create_app, prepare
-from services.evaluation.config import Settings
+from services.evaluation.bootstrap import prepare
 from services.evaluation.handlers import FACT_HANDLERS, scores
 from services.evaluation.handlers.closing import close_periods
 from services.evaluation.handlers.coalesced import defer_touched, release_rechecks, score_dirty
@@ -32,8 +30,8 @@ from tests.evaluation.stream import at, fact, publish
 from tests.evaluation.test_cell_existence import Clock, apply, held
 from tests.evaluation.waiting import applied_and_scored
 from tests.support.ids import random_id
-from tests.support.rpc import ask
-from tests.support.running import eventually, free_port, running_app
+from tests.support.rpc import ask, evaluation_rpc
+from tests.support.running import eventually
 
 TODAY = date(2026, 12, 4)
 NOVEMBER = date(2026, 11, 20)
@@ -76,14 +74,8 @@ def short(events: list[dict[str, Any]], *, minutes: int) -> list[dict[str, Any]]
 @pytest.fixture(scope="module")
 async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
     """The evaluation service serving in this process (its today CLOCK's), and a client."""
-    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
-    async with running_app(create_app(settings, today=CLOCK)):
-        broker = RabbitBroker(amqp_url)
-        await broker.connect()
-        try:
-            yield RpcClient(broker, timeout=20)
-        finally:
-            await broker.stop()
+    async with evaluation_rpc(amqp_url, database_url, today=CLOCK) as client:
+        yield client
 
 
 async def send(amqp_url: str, db: asyncpg.Connection, cell_id: str, events: list[dict[str, Any]]) -> None:

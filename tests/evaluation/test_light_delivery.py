@@ -5,7 +5,6 @@ dead-lettered with its identity, the log lines' fields (service, event id, type,
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from services.evaluation.bootstrap import create_app
@@ -13,18 +12,15 @@ from services.evaluation.config import Settings
 from shared.topology import EVALUATION_FACTS
 from tests.evaluation.stream import at, fact
 from tests.support.delivery_paths import (
+    applied_once_past_the_framework,
     capture_service_logs,
     count_framework_paths,
-    dead_letter,
-    messages_left,
-    metric_total,
-    publish_event,
+    dead_lettered_past_the_framework,
 )
 from tests.support.ids import random_id
-from tests.support.logs import structured_logs
-from tests.support.running import eventually, free_port, running_app
+from tests.support.running import free_port
 
-QUEUE = EVALUATION_FACTS.name
+FACTS = EVALUATION_FACTS
 
 
 @pytest.fixture
@@ -35,15 +31,6 @@ def framework_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _app(amqp_url: str, database_url: str) -> Any:
     return create_app(Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port()))
-
-
-def _lines(caplog: pytest.LogCaptureFixture, event_id: str) -> list[dict[str, Any]]:
-    return [line for line in structured_logs(caplog) if line.get("event_id") == event_id]
-
-
-async def _metrics(base: str) -> str:
-    async with httpx.AsyncClient() as client:
-        return (await client.get(base + "/metrics")).text
 
 
 async def test_a_fact_and_its_copy_are_applied_once_acked_logged_and_counted_past_faststreams_path(
@@ -62,33 +49,7 @@ async def test_a_fact_and_its_copy_are_applied_once_acked_logged_and_counted_pas
         time=at(1, 1, 8),
     )
     unit["correlationid"] = random_id("corr")
-    async with running_app(app) as base:
-        before = await _metrics(base)
-        await publish_event(amqp_url, unit, message_id=random_id("msg"))
-        await publish_event(amqp_url, unit, message_id=random_id("msg"))  # the same event again: a redelivery
-
-        def settled() -> bool:
-            return {line["event"] for line in _lines(caplog, unit["id"])} >= {"event_handled", "event_duplicate"}
-
-        await eventually(settled, timeout=60)
-        after = await _metrics(base)
-    assert await messages_left(amqp_url, QUEUE) == 0  # both acked: nothing came back when the service stopped
-    applied = await db.fetchval("SELECT count(*) FROM evaluation.unit WHERE id = $1 AND kind = 'cell'", cell)
-    inbox = await db.fetchval(
-        "SELECT count(*) FROM evaluation.processed_message WHERE consumer = $1 AND event_id = $2", QUEUE, unit["id"]
-    )
-    assert (applied, inbox) == (1, 1)
-    outcomes = [line["event"] for line in _lines(caplog, unit["id"]) if line["event"].startswith("event_")]
-    assert sorted(outcomes) == ["event_duplicate", "event_handled"]
-    for line in _lines(caplog, unit["id"]):
-        assert line["service"] == "evaluation"
-        assert (line["event_type"], line["correlation_id"]) == ("org.unit.upserted.v1", unit["correlationid"])
-    for outcome in ("handled", "duplicate"):
-        counted = metric_total(after, "chibo_events_consumed_total", queue=QUEUE, outcome=outcome)
-        assert counted - metric_total(before, "chibo_events_consumed_total", queue=QUEUE, outcome=outcome) >= 1
-    received = metric_total(after, "chibo_received_messages_total", handler=QUEUE)
-    assert received - metric_total(before, "chibo_received_messages_total", handler=QUEUE) >= 2
-    assert QUEUE not in framework_paths
+    await applied_once_past_the_framework(app, amqp_url, db, caplog, framework_paths, queue=FACTS, unit=unit)
 
 
 async def test_a_bad_fact_is_dead_lettered_with_its_identity_past_faststreams_path(
@@ -97,15 +58,6 @@ async def test_a_bad_fact_is_dead_lettered_with_its_identity_past_faststreams_pa
     app = _app(amqp_url, database_url)
     capture_service_logs(caplog)
     bad = fact("org.unit.upserted.v1", {"id": random_id("cell"), "kind": "làng"}, time=at(1, 1, 8))
-    message_id = random_id("msg")
-    async with running_app(app):
-        await publish_event(amqp_url, bad, message_id=message_id)
-        letter = await eventually(lambda: dead_letter(amqp_url, EVALUATION_FACTS.dead_letter_queue, message_id))
-        await eventually(lambda: any(line["event"] == "event_dead_lettered" for line in _lines(caplog, bad["id"])))
-    assert (letter["event_id"], letter["type"]) == (bad["id"], "org.unit.upserted.v1")
-    assert await messages_left(amqp_url, QUEUE) == 0  # acked once its dead letter was confirmed
-    dead = next(line for line in _lines(caplog, bad["id"]) if line["event"] == "event_dead_lettered")
-    assert (dead["service"], dead["consumer"], dead["message_id"]) == ("evaluation", QUEUE, message_id)
-    invalid = next(line for line in _lines(caplog, bad["id"]) if line["event"] == "event_invalid")
-    assert (invalid["event_type"], invalid["correlation_id"]) == ("org.unit.upserted.v1", bad["id"])
-    assert QUEUE not in framework_paths
+    await dead_lettered_past_the_framework(
+        app, amqp_url, caplog, framework_paths, queue=FACTS, bad=bad, correlation_id=bad["id"]
+    )

@@ -15,7 +15,7 @@ from services.evaluation.handlers.pending import write_pending
 from shared.contracts.registry import read_event
 from shared.envelope import Event, parse_envelope
 from tests.evaluation.private_db import private_pool
-from tests.evaluation.stream import at, fact
+from tests.evaluation.stream import at, fact, regular_meeting
 from tests.support.private_db import StatementLog
 
 
@@ -24,22 +24,9 @@ def member(member_id: str, role: str, *, month: int, day: int, cell: str = "c1",
     return fact("member.upserted.v1", data, time=at(month, day), event_id=event_id)
 
 
-def meeting(meeting_id: str, month: int) -> dict:
-    data = {
-        "meeting_id": meeting_id,
-        "cell_id": "c1",
-        "kind": "regular",
-        "starts_at": at(month, 5).isoformat(),
-        "location": "Nhà văn hóa",
-        "agenda": ["Thường kỳ"],
-        "committee_prepared": False,
-    }
-    return fact("meeting.scheduled.v1", data, time=at(month, 1))
-
-
 EARLIER = [
-    meeting("m3", 3),
-    meeting("m6", 6),
+    regular_meeting("m3", 3),
+    regular_meeting("m6", 6),
     member("k-old", "committee_member", month=1, day=2),  # stored as a committee member before the run
 ]
 RUN = [
@@ -69,19 +56,25 @@ async def _stored(pool: asyncpg.Pool) -> dict[str, list[str]]:
     return tables
 
 
-async def _apply(database_url: str, *, together: bool) -> tuple[dict[str, list[str]], list[Any]]:
+async def _apply_run(
+    database_url: str, earlier: list[dict], raws: list[dict], *, together: bool, pending: bool = False
+) -> tuple[dict[str, list[str]], list[Any]]:
+    """On a private database: the `earlier` facts applied one by one (then the pending ones written, if `pending`),
+    then the run `raws` in the consumer's order, through its type's batch handler if `together`, else one by one.
+    What is stored then (_stored) and the (cell, note) pairs the run touched, sorted."""
     async with private_pool(database_url) as pool:
         factory = await prepare(pool, today=lambda: date(2026, 6, 20))
         async with factory() as uow:
-            for event in _events(EARLIER):
+            for event in _events(earlier):
                 await FACT_HANDLERS[event.type](event, uow)
-            await write_pending(uow)
+            if pending:
+                await write_pending(uow)
             list(uow.touched.take())
             await uow.commit()
-        run = sorted(_events(RUN), key=lock_order)  # the consumer's order
+        run = sorted(_events(raws), key=lock_order)  # the consumer's order
         async with factory() as uow:
             if together:
-                await FACT_BATCH_HANDLERS["member.upserted.v1"](run, uow)
+                await FACT_BATCH_HANDLERS[run[0].type](run, uow)
             else:
                 for event in run:
                     await FACT_HANDLERS[event.type](event, uow)
@@ -91,8 +84,8 @@ async def _apply(database_url: str, *, together: bool) -> tuple[dict[str, list[s
 
 
 async def test_a_run_of_member_snapshots_stores_and_touches_what_one_by_one_does(database_url: str) -> None:
-    one_by_one = await _apply(database_url, together=False)
-    together = await _apply(database_url, together=True)
+    one_by_one = await _apply_run(database_url, EARLIER, RUN, together=False, pending=True)
+    together = await _apply_run(database_url, EARLIER, RUN, together=True, pending=True)
     assert together == one_by_one
     stored = {json.loads(row)["id"]: json.loads(row) for row in together[0]["member"]}
     assert stored["a1"]["cell_id"] == "c2" and stored["a2"]["fact_id"] == "z-tie"
@@ -130,29 +123,9 @@ MEETINGS_RUN = [
 ]
 
 
-async def _apply_meetings(database_url: str, *, together: bool) -> tuple[dict[str, list[str]], list[Any]]:
-    async with private_pool(database_url) as pool:
-        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
-        async with factory() as uow:
-            for event in _events(MEETINGS_EARLIER):
-                await FACT_HANDLERS[event.type](event, uow)
-            list(uow.touched.take())
-            await uow.commit()
-        run = sorted(_events(MEETINGS_RUN), key=lock_order)
-        async with factory() as uow:
-            if together:
-                await FACT_BATCH_HANDLERS["meeting.scheduled.v1"](run, uow)
-            else:
-                for event in run:
-                    await FACT_HANDLERS[event.type](event, uow)
-            touched = sorted((cell, repr(note)) for cell, note in uow.touched.take())
-            await uow.commit()
-        return await _stored(pool), touched
-
-
 async def test_a_run_of_meeting_schedules_stores_and_touches_what_one_by_one_does(database_url: str) -> None:
-    one_by_one = await _apply_meetings(database_url, together=False)
-    together = await _apply_meetings(database_url, together=True)
+    one_by_one = await _apply_run(database_url, MEETINGS_EARLIER, MEETINGS_RUN, together=False)
+    together = await _apply_run(database_url, MEETINGS_EARLIER, MEETINGS_RUN, together=True)
     assert together == one_by_one
     stored = {json.loads(row)["meeting_id"]: json.loads(row) for row in together[0]["meeting"]}
     assert stored["s-moved"]["starts_at"].startswith("2026-08-05")
@@ -160,11 +133,11 @@ async def test_a_run_of_meeting_schedules_stores_and_touches_what_one_by_one_doe
     assert {cell for cell, _ in together[1]} == {"c1", "c2"}
 
 
-async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(database_url: str) -> None:
-    """Issue 12 (pgstats): committee members were locked one statement per subject and per cell; a run of them now
-    takes every subject lock in one statement and every cell lock in one, in key order, and the same locks."""
+async def _committee_run(database_url: str, size: int) -> tuple[list[str], int]:
+    """A run of `size` committee members of three cells (c0, c1, c2) applied at once on a private database: the
+    statements it sent, and the advisory locks its transaction held before committing."""
     run = sorted(
-        _events([member(f"k{n:02d}", "committee_member", month=2, day=1, cell=f"c{n % 3}") for n in range(8)]),
+        _events([member(f"k{n:02d}", "committee_member", month=2, day=1, cell=f"c{n % 3}") for n in range(size)]),
         key=lock_order,
     )
     async with private_pool(database_url) as pool:
@@ -179,6 +152,13 @@ async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(data
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
             )
             await uow.commit()
+    return sent, held
+
+
+async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(database_url: str) -> None:
+    """Issue 12 (pgstats): committee members were locked one statement per subject and per cell; a run of them now
+    takes every subject lock in one statement and every cell lock in one, in key order, and the same locks."""
+    sent, held = await _committee_run(database_url, 8)
     locks = [query for query in sent if "pg_advisory_xact_lock" in query]
     assert len(locks) == 2, locks
     assert held == 8 + 3  # every member's subject and every cell: none dropped
@@ -189,19 +169,7 @@ async def test_a_run_of_committee_members_reads_each_cell_history_once_before_it
     the run reads every member's cells in one statement, and a cell's committee history before the first change
     only, then once after each member's change (the meetings' starts are still read each time); a member's snapshot
     and current row are written in one statement."""
-    run = sorted(
-        _events([member(f"k{n:02d}", "committee_member", month=2, day=1, cell=f"c{n % 3}") for n in range(9)]),
-        key=lock_order,
-    )
-    async with private_pool(database_url) as pool:
-        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
-        async with factory() as uow:
-            sent: list[str] = []
-            log = StatementLog(sent)
-            uow.connection.add_query_logger(log)
-            await FACT_BATCH_HANDLERS["member.upserted.v1"](run, uow)
-            uow.connection.remove_query_logger(log)
-            await uow.commit()
+    sent, _ = await _committee_run(database_url, 9)
     cells_reads = [
         query for query in sent if query.startswith("SELECT DISTINCT") and "cell_id FROM member_snapshot" in query
     ]

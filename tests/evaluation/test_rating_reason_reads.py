@@ -9,31 +9,21 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
-from services.evaluation.bootstrap import create_app
-from services.evaluation.config import Settings
 from shared.contracts import evaluation_rpc as evaluation
 from shared.rpc import RpcClient
 from tests.evaluation.stream import at
 from tests.evaluation.test_cell_existence import Clock, held
 from tests.evaluation.test_late_changes import TODAY, send, units
 from tests.support.ids import random_id
-from tests.support.rpc import ask
-from tests.support.running import free_port, running_app
+from tests.support.rpc import ask, evaluation_rpc
 
 
 @pytest.fixture(scope="module")
 async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
     """The evaluation service serving in this process on 4 December 2026, and a client."""
-    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
-    async with running_app(create_app(settings, today=Clock(TODAY))):
-        broker = RabbitBroker(amqp_url)
-        await broker.connect()
-        try:
-            yield RpcClient(broker, timeout=20)
-        finally:
-            await broker.stop()
+    async with evaluation_rpc(amqp_url, database_url, today=Clock(TODAY)) as client:
+        yield client
 
 
 def thematic(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

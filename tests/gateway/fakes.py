@@ -8,6 +8,8 @@ exactly as it talks to the real services.
 import base64
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -1138,6 +1140,15 @@ class FakeService:
         if self._broker is not None:
             await self._broker.stop()
             self._broker = None
+
+    @asynccontextmanager
+    async def down(self) -> AsyncIterator[None]:
+        """Not answering within the block (stop), answering again after it (start), however the block ends."""
+        await self.stop()
+        try:
+            yield
+        finally:
+            await self.start()
 
 
 class FakeServices:

@@ -5,6 +5,8 @@ was typed was lost), with a note that it may already be saved and that sending i
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -16,7 +18,7 @@ from services.gateway.bootstrap import GatewayState
 from shared.contracts.meetings_rpc import Ingest
 from shared.contracts.notifications_rpc import SetPreferences
 from shared.periods import VIETNAM_TZ
-from shared.rpc import ServiceUnavailable
+from shared.rpc import Request, ServiceUnavailable
 from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_idempotency_keys import ingested_at
 from tests.gateway.test_minutes_label_pages import csrf_of, signed_in
@@ -97,6 +99,23 @@ def as_data(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return data
 
 
+@contextmanager
+def answered_too_late(state: GatewayState, kind: type[Request[Any]], service: str) -> Iterator[None]:
+    """Within the block, a `kind` request still reaches `service` (which acts on it), but the gateway hears
+    ServiceUnavailable(service): the answer came too late. Other requests are answered as usual."""
+    call = state.rpc.call
+
+    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
+        reply = await call(request, **kwargs)
+        if isinstance(request, kind):
+            raise ServiceUnavailable(service)
+        return reply
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state.rpc, "call", taken_but_unanswered)
+        yield
+
+
 def text_of(page: str) -> str:
     """The page's text, tags dropped and entities read."""
     return html.unescape(re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", page)))
@@ -126,22 +145,12 @@ async def test_a_schedule_sent_but_unanswered_comes_back_to_change_and_sent_agai
     state: GatewayState,
     amqp_url: str,
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     place = random_id("place")
-    call = state.rpc.call
-
-    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
-        reply = await call(request, **kwargs)
-        if isinstance(request, Ingest):
-            raise ServiceUnavailable("meetings")  # meetings stored it; its answer came too late
-        return reply
-
     async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         form = await schedule_form(secretary, world.cell_a1, place)
-        monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
-        lost = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
-        monkeypatch.undo()
+        with answered_too_late(state, Ingest, "meetings"):
+            lost = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
         assert lost.status_code == 503, lost.text[-2000:]
         said = text_of(lost.text)
         assert PERHAPS_SAVED in said and ONCE in said, said[-2000:]
@@ -169,11 +178,8 @@ async def test_a_schedule_not_sent_comes_back_with_its_choices_to_change(
     place = random_id("place")
     async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         form = await schedule_form(secretary, world.cell_a1, place)
-        await fakes.meetings.stop()
-        try:
+        async with fakes.meetings.down():
             down = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
-        finally:
-            await fakes.meetings.start()
         assert down.status_code == 503, down.text[-2000:]
         assert NOT_SENT in text_of(down.text), text_of(down.text)[-2000:]
         again = submitted(down.text)
@@ -191,25 +197,15 @@ async def test_preferences_sent_but_unanswered_come_back_ticked_as_sent(
     state: GatewayState,
     amqp_url: str,
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Settings have no one-time key: sent again they set the same values, so the form comes back too, its ticks as
     sent (a trial's member read "Chưa có gì được lưu" of preferences notifications had stored)."""
-    call = state.rpc.call
-
-    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
-        reply = await call(request, **kwargs)
-        if isinstance(request, SetPreferences):
-            raise ServiceUnavailable("notifications")
-        return reply
-
     async with signed_in(client, amqp_url, database_url, "member", world.cell_a1, world.member_a1) as member:
         page = (await member.get("/app/me")).text
-        monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
-        lost = await member.post(
-            "/app/me/preferences", data={"csrf": csrf_of(page), "channels": "email", "digest": "on"}
-        )
-        monkeypatch.undo()
+        with answered_too_late(state, SetPreferences, "notifications"):
+            lost = await member.post(
+                "/app/me/preferences", data={"csrf": csrf_of(page), "channels": "email", "digest": "on"}
+            )
         assert lost.status_code == 503, lost.text[-2000:]
         said = text_of(lost.text)
         assert PERHAPS_SAVED in said and ONCE in said, said[-2000:]
@@ -227,19 +223,10 @@ async def test_minutes_sent_but_unanswered_come_back_with_the_members_to_choose(
     fakes: FakeServices,
     amqp_url: str,
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The chair, the recorder and the speakers are chosen among the cell's members: the minutes form shown again
     offers them by name, as chosen; while meetings, which lists them, is not answering, the choice is kept as sent,
     said so."""
-    call = state.rpc.call
-
-    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
-        reply = await call(request, **kwargs)
-        if isinstance(request, Ingest):
-            raise ServiceUnavailable("meetings")
-        return reply
-
     meeting_id = random_id("mtg")
     async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         world.meetings[meeting_id] = world._meeting(meeting_id, world.cell_a1) | {
@@ -273,14 +260,10 @@ async def test_minutes_sent_but_unanswered_come_back_with_the_members_to_choose(
                 "content": "Kiểm điểm việc thu đảng phí",
                 "conclusions": "Giao chi ủy đôn đốc",
             }
-            monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
-            lost = await secretary.post(action, data=form)
-            monkeypatch.undo()
-            await fakes.meetings.stop()
-            try:
+            with answered_too_late(state, Ingest, "meetings"):
+                lost = await secretary.post(action, data=form)
+            async with fakes.meetings.down():
                 down = await secretary.post(action, data=form)
-            finally:
-                await fakes.meetings.start()
         finally:
             world.meetings.pop(meeting_id, None)
     assert lost.status_code == 503 and PERHAPS_SAVED in text_of(lost.text), text_of(lost.text)[-2000:]
@@ -309,35 +292,22 @@ async def test_preferences_come_back_offering_only_the_channels_on_offer_and_say
     fakes: FakeServices,
     amqp_url: str,
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No SMS gateway here: the page shows the SMS channel disabled. The form drawn again offered it to tick as if it
     could be chosen, whether notifications had said it is not on offer (it answered the reading, not the change) or
     could not say (silent): it now offers the channels the page offers, and says when it could not learn them."""
-    call = state.rpc.call
-
-    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
-        reply = await call(request, **kwargs)
-        if isinstance(request, SetPreferences):
-            raise ServiceUnavailable("notifications")
-        return reply
-
     assert not world.sms_gateway
     async with signed_in(client, amqp_url, database_url, "member", world.cell_a1, world.member_a1) as member:
         page = (await member.get("/app/me")).text
         assert 'value="webhook" disabled' in page  # the page offers no SMS
         sent = {"csrf": csrf_of(page), "channels": "email", "digest": "on"}
-        monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
-        known = await member.post("/app/me/preferences", data=sent)
-        monkeypatch.undo()
+        with answered_too_late(state, SetPreferences, "notifications"):
+            known = await member.post("/app/me/preferences", data=sent)
         assert known.status_code == 503, known.text[-2000:]
         assert submitted(known.text).options["channels"] == ["email"], known.text[-3000:]
         assert CHANNELS_UNKNOWN not in text_of(known.text)
-        await fakes.notifications.stop()
-        try:
+        async with fakes.notifications.down():
             unknown = await member.post("/app/me/preferences", data=sent)
-        finally:
-            await fakes.notifications.start()
         assert unknown.status_code == 503, unknown.text[-2000:]
         assert CHANNELS_UNKNOWN in text_of(unknown.text), text_of(unknown.text)[-2000:]
         again = submitted(unknown.text)
@@ -351,26 +321,16 @@ async def test_a_form_without_a_key_sent_but_unanswered_comes_back_too_and_sent_
     state: GatewayState,
     amqp_url: str,
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A form sent without a one-time key (a page kept open from before forms had keys, a form typed by hand) and not
     answered read only "Chưa rõ đã lưu hay chưa", what was typed lost. It now comes back as a keyed form does: its
     key derived from the session and the address, so sent again unchanged it is the same command, recorded once."""
     place = random_id("place")
-    call = state.rpc.call
-
-    async def taken_but_unanswered(request: Any, **kwargs: Any) -> Any:
-        reply = await call(request, **kwargs)
-        if isinstance(request, Ingest):
-            raise ServiceUnavailable("meetings")  # meetings stored it; its answer came too late
-        return reply
-
     async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
         form = await schedule_form(secretary, world.cell_a1, place)
         del form["form_key"]
-        monkeypatch.setattr(state.rpc, "call", taken_but_unanswered)
-        lost = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
-        monkeypatch.undo()
+        with answered_too_late(state, Ingest, "meetings"):
+            lost = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
         assert lost.status_code == 503, lost.text[-2000:]
         said = text_of(lost.text)
         assert PERHAPS_SAVED in said and ONCE in said, said[-2000:]

@@ -4,6 +4,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import aio_pika
@@ -11,6 +12,9 @@ import aio_pika
 from deploy.seed_demo import publisher
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
 from shared.topology import EVENTS_EXCHANGE, INGEST_EXCHANGE, declare_exchanges
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+from tests.support.running import eventually
 
 
 class Feed:
@@ -85,3 +89,18 @@ async def feed(amqp_url: str) -> AsyncIterator[Feed]:
         yield result
     finally:
         await connection.close()
+
+
+async def scheduled_meeting(bus: Feed, *, starts_at: datetime) -> dict[str, str]:
+    """Publish through `bus` a committee, a cell of it with a member, and the cell's meeting starting at `starts_at`;
+    once meetings has published the schedule, their fresh ids by name (committee, cell, mem, mtg)."""
+    ids = {name: random_id(name) for name in ("committee", "cell", "mem", "mtg")}
+    for raw in (
+        ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
+        ev.unit(ids["cell"], parent_id=ids["committee"]),
+        ev.member(ids["mem"], ids["cell"]),
+        ev.scheduled(ids["mtg"], ids["cell"], starts_at=starts_at),
+    ):
+        await bus.publish(raw)
+    await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=60)
+    return ids

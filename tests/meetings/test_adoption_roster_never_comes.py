@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.meetings import handlers
 from shared.contracts import meetings_rpc as meetings
@@ -27,7 +26,7 @@ from tests.meetings.feed import feed
 from tests.ops.scrape import sample_sum
 from tests.support.ids import random_id
 from tests.support.logs import route_logs_to_stdlib, structured_logs
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 DAY = 86400
@@ -45,12 +44,8 @@ def lines(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 @pytest.fixture
 async def rpc(amqp_url: str) -> AsyncIterator[RpcClient]:
     """An RPC client to meetings, as the gateway's operations page asks it."""
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        yield RpcClient(broker, timeout=30)
-    finally:
-        await broker.stop()
+    async with rpc_client(amqp_url, timeout=30) as client:
+        yield client
 
 
 async def held_for(db: asyncpg.Connection, event: dict[str, Any]) -> str | None:

@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts import meetings_rpc as meetings
@@ -21,7 +20,7 @@ from shared.rpc import RpcClient
 from tests.meetings import events as ev
 from tests.meetings.feed import feed
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=5)
@@ -30,12 +29,8 @@ START = ev.BASE_TIME + timedelta(days=5)
 @pytest.fixture(scope="module")
 async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
     """An RPC client on the test vhost."""
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        yield RpcClient(broker, timeout=20)
-    finally:
-        await broker.stop()
+    async with rpc_client(amqp_url, timeout=20) as client:
+        yield client
 
 
 async def judge(rpc: RpcClient, event: dict[str, Any]) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
@@ -29,7 +28,7 @@ from shared.rpc import RpcClient
 from tests.gateway.conftest import gateway_settings, issue_token
 from tests.meetings.feed import Feed, feed
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 LIMIT = 8 * 1024 * 1024
@@ -76,8 +75,8 @@ async def gateway(
 
 @pytest.fixture(scope="module")
 async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
-    async with RabbitBroker(amqp_url) as broker:
-        yield RpcClient(broker, timeout=20)
+    async with rpc_client(amqp_url) as client:
+        yield client
 
 
 def client_of(app: Any, address: str = "198.51.100.77") -> httpx.AsyncClient:

@@ -12,10 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
-from services.evaluation.bootstrap import create_app as evaluation_app
-from services.evaluation.config import Settings as EvaluationSettings
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts.frameworks import FRAMEWORKS_DIR, ItemTable, check_points, in_force, merged_tables
@@ -24,8 +21,8 @@ from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcClient, RpcError
 from tests.meetings import events as ev
 from tests.support.ids import random_id
-from tests.support.rpc import ask
-from tests.support.running import eventually, free_port, running_app
+from tests.support.rpc import ask, evaluation_rpc
+from tests.support.running import eventually
 
 NEW_ITEM = "digital.handbook"
 NEW_ITEM_MAX = 3
@@ -34,16 +31,8 @@ NEW_ITEM_MAX = 3
 @pytest.fixture(scope="module")
 async def rpc(meetings_service: str, amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
     """An RpcClient on the package's vhost, with evaluation serving in this process beside meetings."""
-    settings = EvaluationSettings(
-        amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2
-    )
-    async with running_app(evaluation_app(settings)):
-        broker = RabbitBroker(amqp_url)
-        await broker.connect()
-        try:
-            yield RpcClient(broker, timeout=20)
-        finally:
-            await broker.stop()
+    async with evaluation_rpc(amqp_url, database_url) as client:
+        yield client
 
 
 def own_framework() -> dict[str, Any]:

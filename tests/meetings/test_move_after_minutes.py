@@ -15,7 +15,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.meetings import handlers
 from services.meetings.unit_of_work import MeetingsUnitOfWork
@@ -26,7 +25,7 @@ from shared.rpc import RpcClient
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 HELD = datetime(2026, 12, 2, 19, 30, tzinfo=VIETNAM_TZ)
@@ -40,12 +39,8 @@ MOVE_ISSUED = datetime(2026, 12, 3, 10, 0, tzinfo=VIETNAM_TZ)
 @pytest.fixture(scope="module")
 async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
     """An RPC client on the test vhost (the gateway's HTTP route ingests through it)."""
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        yield RpcClient(broker, timeout=20)
-    finally:
-        await broker.stop()
+    async with rpc_client(amqp_url, timeout=20) as client:
+        yield client
 
 
 def trial(cell: str, member: str, mtg: str) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.meetings import handlers
 from services.meetings.bootstrap import SERVICE_DIR
@@ -23,9 +22,9 @@ from shared.db import apply_migrations, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, GATEWAY_SOURCE
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
-from tests.meetings.feed import Feed, feed
+from tests.meetings.feed import Feed, feed, scheduled_meeting
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=40)
@@ -35,22 +34,8 @@ MIGRATION = "0021_one_rejection_per_event.sql"
 @pytest.fixture(scope="module")
 async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Feed, RpcClient, dict[str, str]]]:
     """A committee, a cell with a member and a scheduled meeting; the bus and an RPC client to meetings."""
-    ids = {name: random_id(name) for name in ("committee", "cell", "mem", "mtg")}
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        async with feed(amqp_url) as bus:
-            for raw in (
-                ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
-                ev.unit(ids["cell"], parent_id=ids["committee"]),
-                ev.member(ids["mem"], ids["cell"]),
-                ev.scheduled(ids["mtg"], ids["cell"], starts_at=START),
-            ):
-                await bus.publish(raw)
-            await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=60)
-            yield bus, RpcClient(broker, timeout=30), ids
-    finally:
-        await broker.stop()
+    async with rpc_client(amqp_url, timeout=30) as client, feed(amqp_url) as bus:
+        yield bus, client, await scheduled_meeting(bus, starts_at=START)
 
 
 def unreasoned(ids: dict[str, str], **extra: Any) -> dict[str, Any]:

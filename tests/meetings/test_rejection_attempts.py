@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.meetings.bootstrap import SERVICE_DIR
 from shared.contracts import meetings_rpc as meetings
@@ -18,7 +17,7 @@ from shared.rpc import RpcClient, RpcError
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 MIGRATION = "0024_rejection_attempts.sql"
@@ -27,13 +26,8 @@ MIGRATION = "0024_rejection_attempts.sql"
 @pytest.fixture(scope="module")
 async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Feed, RpcClient]]:
     """The bus and an RPC client to meetings."""
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        async with feed(amqp_url) as bus:
-            yield bus, RpcClient(broker, timeout=30)
-    finally:
-        await broker.stop()
+    async with rpc_client(amqp_url, timeout=30) as client, feed(amqp_url) as bus:
+        yield bus, client
 
 
 def two_copies() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -12,19 +12,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from services.gateway.schemas.operations import rejection_page
 from services.meetings import handlers
 from shared.contracts import meetings_rpc as meetings
 from shared.envelope import GATEWAY_SOURCE
-from shared.rpc import RpcClient
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
 from tests.meetings.rejection_cases import WORLD_IDS, cases, world_events
 from tests.shared.test_ops_cli import ops
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=10)
@@ -213,12 +211,8 @@ async def test_a_rejection_keeps_the_amqp_message_id_its_event_came_in(  # type:
     )
     assert (body["event_id"], body["message_id"]) == ("", body_id)
 
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        page = await ask(RpcClient(broker, timeout=10), meetings.ListRejections(limit=1000, offset=0, status="open"))
-    finally:
-        await broker.stop()
+    async with rpc_client(amqp_url, timeout=10) as client:
+        page = await ask(client, meetings.ListRejections(limit=1000, offset=0, status="open"))
     listed = {item["rejection_id"]: item for item in rejection_page(page)["items"]}
     shown = listed[stored[in_batch["id"]]["rejection_id"]]
     assert (shown["event_id"], shown["message_id"]) == (in_batch["id"], batch_id)

@@ -6,14 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from shared.contracts import meetings_rpc as meetings
 from shared.rpc import RpcClient, RpcError
 from tests.meetings import events as ev
 from tests.meetings.feed import feed
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=5)
@@ -22,12 +21,8 @@ START = ev.BASE_TIME + timedelta(days=5)
 @pytest.fixture(scope="module")
 async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
     """An RPC client on the test vhost."""
-    broker = RabbitBroker(amqp_url)
-    await broker.start()
-    try:
-        yield RpcClient(broker, timeout=10)
-    finally:
-        await broker.stop()
+    async with rpc_client(amqp_url, timeout=10) as client:
+        yield client
 
 
 async def test_an_event_published_to_ingest_comes_out_validated_on_events(meetings_service: str, amqp_url: str) -> None:

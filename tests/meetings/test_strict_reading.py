@@ -15,14 +15,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from shared.contracts import meetings_rpc as meetings
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
-from tests.meetings.feed import Feed, feed
+from tests.meetings.feed import Feed, feed, scheduled_meeting
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=10)
@@ -33,23 +32,14 @@ BATCH = "application/cloudevents-batch+json"
 @pytest.fixture(scope="module")
 async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Feed, dict[str, str]]]:
     """A committee, a cell with a member and a scheduled meeting."""
-    ids = {name: random_id(name) for name in ("committee", "cell", "mem", "mtg")}
     async with feed(amqp_url) as bus:
-        for raw in [
-            ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
-            ev.unit(ids["cell"], parent_id=ids["committee"]),
-            ev.member(ids["mem"], ids["cell"]),
-            ev.scheduled(ids["mtg"], ids["cell"], starts_at=START),
-        ]:
-            await bus.publish(raw)
-        await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=60)
-        yield bus, ids
+        yield bus, await scheduled_meeting(bus, starts_at=START)
 
 
 @pytest.fixture(scope="module")
 async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
-    async with RabbitBroker(amqp_url) as broker:
-        yield RpcClient(broker, timeout=20)
+    async with rpc_client(amqp_url) as client:
+        yield client
 
 
 def _dumps(value: Any) -> bytes:

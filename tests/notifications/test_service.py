@@ -5,24 +5,20 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 
 import asyncpg
-from faststream.rabbit import RabbitBroker
 
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
 from shared.contracts import notifications_rpc as notifications
 from shared.envelope import now
-from shared.rpc import RpcClient
 from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.conftest import SmtpInbox, WebhookReceiver
 from tests.notifications.events import Province, event, publish, publish_batches
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually, running_app, settled
 
 
@@ -31,17 +27,6 @@ def plain_text(mail: EmailMessage) -> str:
     part = mail.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
-
-
-@asynccontextmanager
-async def rpc(amqp_url: str) -> AsyncIterator[RpcClient]:
-    """An RPC client on its own broker connection."""
-    broker = RabbitBroker(amqp_url)
-    await broker.connect()
-    try:
-        yield RpcClient(broker, timeout=10)
-    finally:
-        await broker.stop()
 
 
 def rules_by_recipient(inbox: SmtpInbox, addresses: list[str]) -> Counter[tuple[str, str, str]]:
@@ -133,7 +118,7 @@ async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_v
         assert ", ngày " in body and "thứ " in body or "Chủ nhật" in body
         assert inbox.to(p.email(p.exempt)) == []
 
-        async with rpc(amqp_url) as client:
+        async with rpc_client(amqp_url, timeout=10) as client:
             page = await ask(client, notifications.GetInbox(recipient_id=p.member, unread_only=True))
             assert page["total"] == 1 and page["items"][0]["rule"] == "meeting_scheduled"
             item = await ask(
@@ -381,7 +366,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_re
     p = Province()
     meeting_id = random_id("mtg")
     webhook.status = 500
-    async with running_app(build_app(settings)), rpc(amqp_url) as client:
+    async with running_app(build_app(settings)), rpc_client(amqp_url, timeout=10) as client:
         await publish(amqp_url, p.setup())
         prefs = await ask(
             client,

@@ -25,9 +25,8 @@ from tests.notifications.conftest import SmtpInbox, WebhookReceiver
 from tests.notifications.events import Province, publish
 from tests.notifications.fakes import Clock
 from tests.notifications.test_deliveries import queue
-from tests.notifications.test_service import rpc
 from tests.support.ids import random_id
-from tests.support.rpc import ask
+from tests.support.rpc import ask, rpc_client
 from tests.support.running import eventually, running_app
 
 GLOBAL = "14.225.7.9"
@@ -136,7 +135,7 @@ async def test_the_service_refuses_a_loopback_webhook_over_rpc_and_a_stored_one_
     p = Province()
     meeting_id = random_id("mtg")
     received = len(webhook.requests)
-    async with running_app(build_app(strict)), rpc(amqp_url) as client:
+    async with running_app(build_app(strict)), rpc_client(amqp_url, timeout=10) as client:
         await publish(amqp_url, p.setup())
         with pytest.raises(RpcError) as caught:
             await ask(

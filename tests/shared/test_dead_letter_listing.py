@@ -51,14 +51,18 @@ async def connection(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractConnec
     await connection.close()
 
 
-async def dead_letter(connection: aio_pika.abc.AbstractConnection, event_id: str) -> None:
-    """A message as a consumer dead-letters one event of a batch itself: published straight to the `.dlq`."""
+async def dead_letter(
+    connection: aio_pika.abc.AbstractConnection, event_id: str, *, died: datetime | None = None, **headers: str
+) -> None:
+    """A message as a consumer dead-letters one event of a batch itself: published straight to the `.dlq`, its AMQP
+    timestamp `died` (when it died; none by default), `headers` beside the death's."""
     channel = await connection.channel(publisher_confirms=True)
     await channel.default_exchange.publish(
         aio_pika.Message(
             json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
-            headers={"x-first-death-queue": NOTIFICATIONS_EVENTS.name, "x-first-death-reason": "rejected"},
+            headers={"x-first-death-queue": NOTIFICATIONS_EVENTS.name, "x-first-death-reason": "rejected", **headers},
             message_id=event_id,
+            timestamp=died,
         ),
         routing_key=DLQ,
     )
@@ -150,21 +154,7 @@ async def test_dead_letters_caught_while_a_queue_was_replaced_are_moved_in_at_th
 async def copy_of(connection: aio_pika.abc.AbstractConnection, event_id: str, *, died: datetime) -> None:
     """One copy of an event dead-lettered by its consumer (the same body, message id and event id each time; a
     header that a replay keeps says which)."""
-    channel = await connection.channel(publisher_confirms=True)
-    await channel.default_exchange.publish(
-        aio_pika.Message(
-            json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
-            headers={
-                "x-first-death-queue": NOTIFICATIONS_EVENTS.name,
-                "x-first-death-reason": "rejected",
-                "copy": died.isoformat(),
-            },
-            message_id=event_id,
-            timestamp=died,
-        ),
-        routing_key=DLQ,
-    )
-    await channel.close()
+    await dead_letter(connection, event_id, died=died, copy=died.isoformat())
 
 
 async def test_sending_back_one_row_sends_that_copy_alone_not_every_copy_of_its_event(
@@ -247,21 +237,6 @@ async def test_the_same_replay_sent_twice_sends_a_letter_back_once_though_it_die
     await (await channel.declare_queue(DLQ, passive=True)).purge()
 
 
-async def died_at(connection: aio_pika.abc.AbstractConnection, event_id: str, when: datetime) -> None:
-    """A dead letter a consumer wrote itself at `when` (its AMQP timestamp: when it died)."""
-    channel = await connection.channel(publisher_confirms=True)
-    await channel.default_exchange.publish(
-        aio_pika.Message(
-            json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
-            headers={"x-first-death-queue": NOTIFICATIONS_EVENTS.name, "x-first-death-reason": "rejected"},
-            message_id=event_id,
-            timestamp=when,
-        ),
-        routing_key=DLQ,
-    )
-    await channel.close()
-
-
 async def test_a_purge_naming_what_a_listing_showed_sent_again_deletes_none_that_died_since(
     connection: aio_pika.abc.AbstractConnection,
 ) -> None:
@@ -269,12 +244,12 @@ async def test_a_purge_naming_what_a_listing_showed_sent_again_deletes_none_that
     looked, which they were never shown."""
     shown = [random_id("shown") for _ in range(3)]
     for index, event_id in enumerate(shown):
-        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
     listing = await list_dead_letters(connection, DLQ)
     assert listing["total"] == 3 and listing["through"] == "2026-12-05T08:00:02+00:00", listing
     through, count = datetime.fromisoformat(listing["through"]), listing["total"]
     later = random_id("later")
-    await died_at(connection, later, datetime(2026, 12, 5, 8, 0, 30, tzinfo=UTC))
+    await dead_letter(connection, later, died=datetime(2026, 12, 5, 8, 0, 30, tzinfo=UTC))
 
     first = await purge_dead_letters(connection, DLQ, through=through, most=count, newest=listing["newest"])
     again = await purge_dead_letters(connection, DLQ, through=through, most=count, newest=listing["newest"])
@@ -291,13 +266,13 @@ async def test_a_purge_resent_deletes_no_letter_that_died_later_in_the_second_th
     """A death's time is in whole seconds (the broker's x-death, a consumer's AMQP timestamp): a letter that died
     after the listing, in the same second as its newest letter, counted as shown, and a purge sent twice deleted it."""
     second = datetime(2026, 12, 5, 8, 0, 5, tzinfo=UTC)
-    await died_at(connection, random_id("before"), second.replace(second=1))
+    await dead_letter(connection, random_id("before"), died=second.replace(second=1))
     seen = random_id("seen")
-    await died_at(connection, seen, second)
+    await dead_letter(connection, seen, died=second)
     listing = await list_dead_letters(connection, DLQ)
     assert listing["total"] == 2 and listing["through"] == second.isoformat() and listing["newest"], listing
     unseen = random_id("unseen")
-    await died_at(connection, unseen, second)  # died after the listing, in the second it ended with
+    await dead_letter(connection, unseen, died=second)  # died after the listing, in the second it ended with
 
     named = {"through": second, "most": listing["total"], "newest": listing["newest"]}
     first = await purge_dead_letters(connection, DLQ, **named)
@@ -322,7 +297,7 @@ async def test_a_purge_resent_deletes_no_letter_that_says_not_when_it_died(
     """A letter without a death time counted as having died before `through`: one that died after the listing (a
     message put in the queue by hand, an older consumer's) was deleted by the purge naming the listing."""
     seen = random_id("seen")
-    await died_at(connection, seen, datetime(2026, 12, 5, 8, 0, 1, tzinfo=UTC))
+    await dead_letter(connection, seen, died=datetime(2026, 12, 5, 8, 0, 1, tzinfo=UTC))
     listing = await list_dead_letters(connection, DLQ)
     untimed = random_id("untimed")
     channel = await connection.channel(publisher_confirms=True)

@@ -29,6 +29,9 @@ from tests.support.running import eventually
 
 pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
 
+DIED = {"x-first-death-queue": EVALUATION_FACTS.name, "x-first-death-reason": "rejected"}
+"""The headers the broker gives a delivery it dead-letters from evaluation's facts queue, refused."""
+
 
 @pytest.fixture
 async def as_make_up(
@@ -72,6 +75,30 @@ async def refused_as(system: dict[str, Any], meeting_id: str, user: str) -> list
     return [reason for reason in reasons if reason.startswith("user_id:") and f"'{user}'" in reason] or None
 
 
+async def applied_to(database_url: str, cell: str, *meeting_ids: str) -> None:
+    """Wait (60 s at most) until evaluation has applied every one of the meetings, each stored under `cell`."""
+
+    async def applied() -> bool:
+        return all([await evaluation_cell(database_url, meeting_id) == cell for meeting_id in meeting_ids])
+
+    await eventually(applied, timeout=60)
+
+
+async def judged_by_first_publisher(
+    system: dict[str, Any],  # noqa: F811
+    database_url: str,
+    cell: str,
+    genuine: str,
+    forged: str,
+) -> None:
+    """The meetings' copy brought back is applied, under `cell`; the admin's (published as `guest`) is refused, its
+    causes naming `guest` and meeting.scheduled.v1, and never applied."""
+    await applied_to(database_url, cell, genuine)
+    reasons = await eventually(lambda: refused_as(system, forged, "guest"), timeout=60)
+    assert all("meeting.scheduled.v1" in reason for reason in reasons), reasons
+    assert await evaluation_cell(database_url, forged) is None
+
+
 def cli(system: dict[str, Any], database_url: str, *args: str) -> Any:  # noqa: F811
     """The command line run as the broker admin (CHIBO_AMQP_URL), as beside `make up`; its JSON answer."""
     result = run_ops(system["admin"], database_url, *args)
@@ -87,8 +114,7 @@ async def test_a_dead_letter_replayed_by_the_admins_command_line_is_judged_by_it
 ) -> None:
     cell = random_id("cb-dl")
     genuine, forged = f"{cell}-genuine", f"{cell}-forged"
-    died = {"x-first-death-queue": EVALUATION_FACTS.name, "x-first-death-reason": "rejected"}
-    dlq = EVALUATION_FACTS.dead_letter_queue
+    died, dlq = DIED, EVALUATION_FACTS.dead_letter_queue
     before = await last_audit_row(database_url)
     # as the broker dead-letters a delivery: with its properties, `user_id` the publisher's
     await publish(credentials["meetings"], "", dlq, scheduled(genuine, cell, day=20), user_id=meetings_user(), **died)
@@ -98,14 +124,7 @@ async def test_a_dead_letter_replayed_by_the_admins_command_line_is_judged_by_it
     assert answer["queue"] == dlq and answer["replayed"] >= 2, answer
     [(method, status, detail)] = await audit_rows_since(database_url, before, f"/cli/dead-letters/{dlq}/replay")
     assert (method, status, detail["replayed"]) == ("CLI", 200, answer["replayed"])
-
-    async def applied() -> bool:
-        return await evaluation_cell(database_url, genuine) == cell
-
-    await eventually(applied, timeout=60)
-    reasons = await eventually(lambda: refused_as(system, forged, "guest"), timeout=60)
-    assert all("meeting.scheduled.v1" in reason for reason in reasons), reasons
-    assert await evaluation_cell(database_url, forged) is None
+    await judged_by_first_publisher(system, database_url, cell, genuine, forged)
     assert await refused_as(system, genuine, "guest") is None
 
 
@@ -131,14 +150,7 @@ async def test_unrouted_copies_returned_by_the_admins_command_line_are_judged_by
         database_url, before, "/cli/unrouted/evaluation.unrouted/return"
     )
     assert (method, status, detail["moved"]) == ("CLI", 200, answer["moved"])
-
-    async def applied() -> bool:
-        return await evaluation_cell(database_url, genuine) == cell
-
-    await eventually(applied, timeout=60)
-    reasons = await eventually(lambda: refused_as(system, forged, "guest"), timeout=60)
-    assert all(key in reason for reason in reasons), reasons
-    assert await evaluation_cell(database_url, forged) is None
+    await judged_by_first_publisher(system, database_url, cell, genuine, forged)
 
 
 async def test_the_admins_command_line_without_the_gateways_credentials_refuses_naming_them(
@@ -154,8 +166,7 @@ async def test_the_admins_command_line_without_the_gateways_credentials_refuses_
     monkeypatch.setenv("CHIBO_BROKER_USER_PREFIX", broker_users.prefix)
     cell = random_id("cb-nogw")
     genuine = f"{cell}-genuine"
-    died = {"x-first-death-queue": EVALUATION_FACTS.name, "x-first-death-reason": "rejected"}
-    dlq = EVALUATION_FACTS.dead_letter_queue
+    died, dlq = DIED, EVALUATION_FACTS.dead_letter_queue
     await publish(credentials["meetings"], "", dlq, scheduled(genuine, cell, day=20), user_id=meetings_user(), **died)
 
     result = await asyncio.to_thread(run_ops, system["admin"], database_url, "dead-letters", "replay", "--queue", dlq)
@@ -168,11 +179,7 @@ async def test_the_admins_command_line_without_the_gateways_credentials_refuses_
 
     monkeypatch.setenv("CHIBO_AMQP_URL_GATEWAY", credentials["gateway"])
     await asyncio.to_thread(cli, system, database_url, "dead-letters", "replay", "--queue", dlq)
-
-    async def applied() -> bool:
-        return await evaluation_cell(database_url, genuine) == cell
-
-    await eventually(applied, timeout=60)
+    await applied_to(database_url, cell, genuine)
 
 
 async def test_letters_the_admins_command_line_replayed_itself_before_it_asked_the_service_are_applied_now(
@@ -187,7 +194,7 @@ async def test_letters_the_admins_command_line_replayed_itself_before_it_asked_t
     cell = random_id("cb-between")
     written, rejected, forged = f"{cell}-written", f"{cell}-rejected", f"{cell}-forged"
     dlq, admin = EVALUATION_FACTS.dead_letter_queue, broker_user_of(system["admin"])
-    died = {"x-first-death-queue": EVALUATION_FACTS.name, "x-first-death-reason": "rejected", REPLAYED_HEADER: 1}
+    died = {**DIED, REPLAYED_HEADER: 1}
     refusal = f"user_id: broker user {admin!r} may not publish meeting.scheduled.v1; not applied"
     # evaluation's own letter of the refused copy (dead_letter_delivery): as its user, naming the admin's replay
     straight = {ORIGIN_HEADERS[0]: "", ORIGIN_HEADERS[1]: EVALUATION_FACTS.name, ORIGIN_HEADERS[2]: admin}
@@ -222,14 +229,7 @@ async def test_letters_the_admins_command_line_replayed_itself_before_it_asked_t
     )
 
     await asyncio.to_thread(cli, system, database_url, "dead-letters", "replay", "--queue", dlq)
-
-    async def applied() -> bool:
-        return (
-            await evaluation_cell(database_url, written) == cell
-            and await evaluation_cell(database_url, rejected) == cell
-        )
-
-    await eventually(applied, timeout=60)
+    await applied_to(database_url, cell, written, rejected)
 
     async def refused_again() -> list[str] | None:
         reasons = await dead_reasons(system["admin"], dlq, forged)

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from shared.refusals import Refusal, RefusalCode
 from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer, caller_hint, read_reply
 from shared.topology import RpcQueue
 from tests.support.logs import route_logs_to_stdlib, structured_logs
+from tests.support.rpc import rpc_client
 
 
 class CountReply(Reply):
@@ -124,23 +126,28 @@ async def test_a_method_answering_out_of_its_reply_model_is_internal() -> None:
     assert reply["error"]["code"] == "internal"
 
 
-@pytest.fixture
-async def probe(amqp_url: str) -> AsyncIterator[RpcClient]:
-    """The probe service answering on the real broker, and a client."""
+@asynccontextmanager
+async def serving_probe(amqp_url: str, methods: RpcMethods) -> AsyncIterator[RpcClient]:
+    """A probe service answering `methods` on the real broker until the block ends, and a client (10 s a call)."""
     server = RabbitBroker(amqp_url)
 
     @server.subscriber(RpcQueue("rpcprobe").rabbit_queue())
     async def on_rpc(request: RpcRequest) -> dict[str, Any]:
-        return await answer(request, probe_methods())
+        return await answer(request, methods)
 
     await server.start()
-    client_broker = RabbitBroker(amqp_url)
-    await client_broker.connect()
     try:
-        yield RpcClient(client_broker, timeout=10)
+        async with rpc_client(amqp_url, timeout=10) as client:
+            yield client
     finally:
-        await client_broker.stop()
         await server.stop()
+
+
+@pytest.fixture
+async def probe(amqp_url: str) -> AsyncIterator[RpcClient]:
+    """The probe service answering on the real broker, and a client."""
+    async with serving_probe(amqp_url, probe_methods()) as client:
+        yield client
 
 
 async def test_the_typed_client_gets_the_reply_model_over_the_broker(probe: RpcClient) -> None:
@@ -199,24 +206,11 @@ async def test_the_callers_correlation_id_travels_with_every_call_and_is_on_ever
 
     methods = RpcMethods("rpcprobe")
     methods.add(CountMembers, logging_count)
-    server = RabbitBroker(amqp_url)
-
-    @server.subscriber(RpcQueue("rpcprobe").rabbit_queue())
-    async def on_rpc(request: RpcRequest) -> dict[str, Any]:
-        return await answer(request, methods)
-
-    await server.start()
-    client_broker = RabbitBroker(amqp_url)
-    await client_broker.connect()
-    try:
-        client = RpcClient(client_broker, timeout=10)
+    async with serving_probe(amqp_url, methods) as client:
         with structlog.contextvars.bound_contextvars(correlation_id="bound-by-the-gateway"):
             await client.call(CountMembers(cell_id="c1"))
             await client.call(CountMembers(cell_id="c2"), correlation_id="given-one")
         await client.call(CountMembers(cell_id="c3"))
-    finally:
-        await client_broker.stop()
-        await server.stop()
     assert seen == ["bound-by-the-gateway", "given-one", None]
     counted = {
         line["cell_id"]: line.get("correlation_id")

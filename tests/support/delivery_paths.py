@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 import aio_pika
+import asyncpg
+import httpx
 import pytest
 from faststream.rabbit.subscriber.usecase import RabbitSubscriber
 
@@ -13,7 +15,10 @@ from shared import context, telemetry
 from shared.config import broker_user_of
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE
 from shared.ops.dead_letters import PEEK_MOST, list_dead_letters
-from shared.topology import EVENTS_EXCHANGE
+from shared.topology import EVENTS_EXCHANGE, ConsumerQueue
+from tests.support.ids import random_id
+from tests.support.logs import structured_logs
+from tests.support.running import eventually, running_app
 
 
 def count_framework_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -89,3 +94,86 @@ async def publish_event(amqp_url: str, event: dict[str, Any], *, message_id: str
         await exchange.publish(message, routing_key=event["type"])
     finally:
         await connection.close()
+
+
+def event_lines(caplog: pytest.LogCaptureFixture, event_id: str) -> list[dict[str, Any]]:
+    """The structured log lines caplog holds about one event (their `event_id`)."""
+    return [line for line in structured_logs(caplog) if line.get("event_id") == event_id]
+
+
+async def metrics_text(base: str) -> str:
+    """A running service's /metrics page (Prometheus text), `base` its address."""
+    async with httpx.AsyncClient() as client:
+        return (await client.get(base + "/metrics")).text
+
+
+async def applied_once_past_the_framework(
+    app: Any,
+    amqp_url: str,
+    db: asyncpg.Connection,
+    caplog: pytest.LogCaptureFixture,
+    framework_paths: list[str],
+    *,
+    queue: ConsumerQueue,
+    unit: dict[str, Any],
+) -> None:
+    """Serve `app` (the service `queue.service`, its schema of that name) and publish `unit`, an org.unit.upserted.v1
+    of a cell with a `correlationid`, twice under two message ids: it is applied once (the copy a duplicate), both
+    acked, each outcome logged with the service, event type and correlation id and counted in the metrics, and no
+    delivery of `queue` went through FastStream's own path (framework_paths; caplog set by capture_service_logs)."""
+    service, name, cell = queue.service, queue.name, unit["data"]["id"]
+    async with running_app(app) as base:
+        before = await metrics_text(base)
+        await publish_event(amqp_url, unit, message_id=random_id("msg"))
+        await publish_event(amqp_url, unit, message_id=random_id("msg"))  # the same event again: a redelivery
+
+        def settled() -> bool:
+            return {line["event"] for line in event_lines(caplog, unit["id"])} >= {"event_handled", "event_duplicate"}
+
+        await eventually(settled, timeout=60)
+        after = await metrics_text(base)
+    assert await messages_left(amqp_url, name) == 0  # both acked: nothing came back when the service stopped
+    applied = await db.fetchval(f"SELECT count(*) FROM {service}.unit WHERE id = $1 AND kind = 'cell'", cell)
+    inbox = await db.fetchval(
+        f"SELECT count(*) FROM {service}.processed_message WHERE consumer = $1 AND event_id = $2", name, unit["id"]
+    )
+    assert (applied, inbox) == (1, 1)
+    outcomes = [line["event"] for line in event_lines(caplog, unit["id"]) if line["event"].startswith("event_")]
+    assert sorted(outcomes) == ["event_duplicate", "event_handled"]
+    for line in event_lines(caplog, unit["id"]):
+        assert line["service"] == service
+        assert (line["event_type"], line["correlation_id"]) == ("org.unit.upserted.v1", unit["correlationid"])
+    for outcome in ("handled", "duplicate"):
+        counted = metric_total(after, "chibo_events_consumed_total", queue=name, outcome=outcome)
+        assert counted - metric_total(before, "chibo_events_consumed_total", queue=name, outcome=outcome) >= 1
+    received = metric_total(after, "chibo_received_messages_total", handler=name)
+    assert received - metric_total(before, "chibo_received_messages_total", handler=name) >= 2
+    assert name not in framework_paths
+
+
+async def dead_lettered_past_the_framework(
+    app: Any,
+    amqp_url: str,
+    caplog: pytest.LogCaptureFixture,
+    framework_paths: list[str],
+    *,
+    queue: ConsumerQueue,
+    bad: dict[str, Any],
+    correlation_id: str,
+) -> None:
+    """Serve `app` (the service `queue.service`) and publish `bad`, an org.unit.upserted.v1 it refuses: it is
+    dead-lettered with its event id and type, acked once the letter is confirmed, logged (event_invalid with its
+    `correlation_id`, event_dead_lettered naming the service, consumer and message id), and no delivery of `queue`
+    went through FastStream's own path."""
+    message_id = random_id("msg")
+    async with running_app(app):
+        await publish_event(amqp_url, bad, message_id=message_id)
+        letter = await eventually(lambda: dead_letter(amqp_url, queue.dead_letter_queue, message_id))
+        await eventually(lambda: any(line["event"] == "event_dead_lettered" for line in event_lines(caplog, bad["id"])))
+    assert (letter["event_id"], letter["type"]) == (bad["id"], "org.unit.upserted.v1")
+    assert await messages_left(amqp_url, queue.name) == 0  # acked once its dead letter was confirmed
+    dead = next(line for line in event_lines(caplog, bad["id"]) if line["event"] == "event_dead_lettered")
+    assert (dead["service"], dead["consumer"], dead["message_id"]) == (queue.service, queue.name, message_id)
+    invalid = next(line for line in event_lines(caplog, bad["id"]) if line["event"] == "event_invalid")
+    assert (invalid["event_type"], invalid["correlation_id"]) == ("org.unit.upserted.v1", correlation_id)
+    assert queue.name not in framework_paths

@@ -25,6 +25,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.main import create_checked_web_account, issue_local_token
 from services.gateway.web import cli as web_cli
 from shared.periods import VIETNAM_TZ
+from shared.rpc import RpcError
 from tests.support.env import fresh_database
 from tests.support.quiet import wait_quiet
 from tests.support.running import eventually, free_port
@@ -358,6 +359,49 @@ async def signed_in(system: RunningSystem, who: str) -> AsyncIterator[httpx.Asyn
         )
         assert response.status_code == 303, response.text
         yield client
+
+
+@asynccontextmanager
+async def signed_in_officer(system: RunningSystem, sub: str, committee: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser signed in with a web account of its own, `sub`, an officer of `committee`."""
+    await web_account(system, sub, "committee_officer", committee, None)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as client:
+        form = (await client.get("/app/sign-in")).text
+        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
+        assert signed.status_code == 303, signed.text
+        yield client
+
+
+async def scored_history(
+    system: RunningSystem, events: list[dict[str, Any]], *, committee: str, cell: str, sub: str
+) -> dict[str, str]:
+    """Publish a committee's history (tests.evaluation.stream.cell_history: `cell` holds three regular meetings in
+    2026-Q2) and wait until it is scored and settled: the committee known to meetings, `cell`'s Q2 rated over its
+    three meetings, nothing left in flight (wait_quiet). The API headers of an officer of `committee`, `api-{sub}`."""
+    amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
+    await publish(amqp, events)
+    issued: list[str] = []
+
+    async def known() -> bool:
+        """The committee known to meetings: a token is issued only for a unit the system has."""
+        try:
+            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
+        except RpcError:
+            return False
+        return True
+
+    await eventually(known, timeout=120, interval=0.5)
+    headers = {"Authorization": f"Bearer {issued[-1]}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+
+        async def scored() -> bool:
+            found = await api.get(f"/v1/cells/{cell}/ratings?period=2026-Q2")
+            rows = found.json().get("items") or [] if found.status_code == 200 else []
+            return any(row["period"] == "2026-Q2" and row.get("regular_held") == 3 for row in rows)
+
+        await eventually(scored, timeout=300, interval=1)
+    await wait_quiet(amqp, database, timeout=300)  # every assessment applied: the month scores are final
+    return headers
 
 
 def csrf_of(html: str) -> str:

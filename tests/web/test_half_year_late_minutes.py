@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from deploy.seed_demo import publish
 from shared.contracts.notifications_rpc import ListLateMinutes
-from shared.rpc import RpcClient, RpcError
+from shared.rpc import RpcError
 from tests.evaluation.stream import at, fact
+from tests.support.rpc import rpc_client
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import PASSWORD, csrf_of, web_account
@@ -90,8 +90,7 @@ async def test_a_half_year_is_one_list_of_its_six_months_paged_across_the_quarte
     committee, cell = f"xa-nua-nam-tre-{suffix}", f"thon-nua-nam-tre-{suffix}"
     events, order = history(committee, cell, f"hy{suffix}")
     await publish(system.env["CHIBO_AMQP_URL"], events)
-    async with RabbitBroker(system.env["CHIBO_AMQP_URL"]) as broker:
-        rpc = RpcClient(broker, timeout=20)
+    async with rpc_client(system.env["CHIBO_AMQP_URL"]) as rpc:
 
         async def settled() -> bool:
             year = await rpc.call(ListLateMinutes(committee_id=committee, period="2026", limit=50))

@@ -8,8 +8,6 @@ services."""
 import html
 import io
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date, datetime
 
 import httpx
@@ -24,7 +22,7 @@ from tests.evaluation.stream import at, cell_history, fact
 from tests.support.quiet import wait_quiet
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import PASSWORD, api_token, csrf_of, web_account
+from tests.web.conftest import api_token, scored_history, signed_in_officer
 
 pytestmark = pytest.mark.e2e
 
@@ -208,39 +206,6 @@ async def march_cell(system: RunningSystem) -> tuple[str, str, str, dict[str, st
     for event in events:  # the cell and its members first known in March: its span begins there
         if event["data"].get("id") == cell or event["data"].get("cell_id") == cell and "full_name" in event["data"]:
             event["time"] = at(3, 1, 8).isoformat()
-    amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
-    await publish(amqp, events)
     sub = f"can-bo-bon-thang-{suffix}"
-    issued: list[str] = []
-
-    async def known() -> bool:
-        """The committee known to meetings: a token is issued only for a unit the system has."""
-        try:
-            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
-        except RpcError:
-            return False
-        return True
-
-    await eventually(known, timeout=120, interval=0.5)
-    headers = {"Authorization": f"Bearer {issued[-1]}"}
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
-
-        async def scored() -> bool:
-            found = await api.get(f"/v1/cells/{cell}/ratings?period=2026-Q2")
-            rows = found.json().get("items") or [] if found.status_code == 200 else []
-            return any(row["period"] == "2026-Q2" and row.get("regular_held") == 3 for row in rows)
-
-        await eventually(scored, timeout=300, interval=1)
-        await wait_quiet(amqp, database, timeout=300)
+    headers = await scored_history(system, events, committee=committee, cell=cell, sub=sub)
     return committee, cell, sub, headers
-
-
-@asynccontextmanager
-async def signed_in_officer(system: RunningSystem, sub: str, committee: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser signed in with a web account of its own, an officer of `committee`."""
-    await web_account(system, sub, "committee_officer", committee, None)
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as client:
-        form = (await client.get("/app/sign-in")).text
-        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
-        assert signed.status_code == 303, signed.text
-        yield client

@@ -16,15 +16,11 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from deploy.seed_demo import publish
 from services.gateway.web.i18n import format_number, format_rating, format_share, half_year_no_rating
 from shared.envelope import VIETNAM_TZ
-from shared.rpc import RpcError
 from tests.evaluation.stream import at, cell_history, fact
-from tests.support.quiet import wait_quiet
-from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import PASSWORD, api_token, csrf_of, web_account
+from tests.web.conftest import scored_history, signed_in_officer
 
 pytestmark = pytest.mark.e2e
 
@@ -43,31 +39,9 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
     events = cell_history(committee_id=committee, cell_id=cell_a, prefix=f"nn{suffix}")
     unit = {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee}
     events.append(fact("org.unit.upserted.v1", unit, time=at(1, 1, 9)))
-    amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
-    await publish(amqp, events)
     sub = f"can-bo-nua-nam-{suffix}"
-    issued: list[str] = []
-
-    async def known() -> bool:
-        """The committee known to meetings (ingested): a token is issued only for a unit the system has."""
-        try:
-            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
-        except RpcError:
-            return False
-        return True
-
-    await eventually(known, timeout=120, interval=0.5)
-    token = issued[-1]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = await scored_history(system, events, committee=committee, cell=cell_a, sub=sub)
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
-
-        async def scored() -> bool:
-            found = await api.get(f"/v1/cells/{cell_a}/ratings?period=2026-Q2")
-            rows = found.json().get("items") or [] if found.status_code == 200 else []
-            return any(row["period"] == "2026-Q2" and row.get("regular_held") == 3 for row in rows)
-
-        await eventually(scored, timeout=300, interval=1)
-        await wait_quiet(amqp, database, timeout=300)  # every assessment applied: the month scores are final
         listed = (await api.get(f"/v1/cells/{cell_a}/ratings?period=2026&limit=200")).json()["items"]
         rows = {row["period"]: row for row in listed}
         months = [rows[f"2026-{month:02d}"]["score"] for month in (3, 4, 5, 6)]
@@ -91,11 +65,7 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
             refused = await api.get(f"/v1/committees/{committee}/rollup", params={"period": spelling})
             assert refused.status_code == 422 and refused.json()["field"] == "query.period", refused.text
             assert "2026-H1" in refused.json()["message"], refused.text
-    await web_account(system, sub, "committee_officer", committee, None)
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as client:
-        form = (await client.get("/app/sign-in")).text
-        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
-        assert signed.status_code == 303, signed.text
+    async with signed_in_officer(system, sub, committee) as client:
         page = await client.get(f"/app/committees/{committee}?period={HALF}")
         assert page.status_code == 200, page.text[-800:]
         assert "6 tháng đầu năm 2026" in page.text and '<option value="2026-H1" selected>' in page.text

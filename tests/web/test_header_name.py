@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import pytest
-from faststream.rabbit import RabbitBroker
 
 from deploy.seed_demo import Seed
 from services.gateway.auth import Principal, Role
@@ -14,6 +13,7 @@ from services.gateway.handlers import PersonNames, TtlCache
 from shared.contracts.meetings_rpc import GetMember
 from shared.rpc import ReplyT, Request, RpcClient
 from tests.support.ids import random_id
+from tests.support.rpc import rpc_client
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, cell_members, signed_in
 
@@ -79,8 +79,8 @@ async def test_a_members_name_is_one_member_read_from_meetings_cached_and_scoped
     # a read-through: the lookup paged through the whole cell's member list (200 at a time) to find one name
     person, cell = "demo-cb-thon-1-dv05", "demo-cb-thon-1"
     names = {member["id"]: member["full_name"] for member in await cell_members(system, province, cell)}
-    async with RabbitBroker(system.env["CHIBO_AMQP_URL"]) as broker:
-        counted = Counted(RpcClient(broker, timeout=20))
+    async with rpc_client(system.env["CHIBO_AMQP_URL"]) as client:
+        counted = Counted(client)
         lookup = PersonNames(counted, TtlCache(seconds=30), timeout=20)
         member = Principal(sub=random_id("who"), role=Role.MEMBER, unit_id=cell, person_id=person, local=True)
         assert await lookup.full_name(member) == names[person]

@@ -91,15 +91,21 @@ def meeting_notice(
     )
 
 
+def _within_lead_time(rule: str, meeting: Meeting, config: RuleConfig, now: datetime) -> bool:
+    """Whether `rule` (one with an `hours_before` parameter) may fire for `meeting` at `now`: the rule enabled, the
+    meeting known, not cancelled, and `now` within the `hours_before` hours before its start (the start excluded)."""
+    if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
+        return False
+    assert meeting.starts_at is not None
+    return meeting.starts_at - timedelta(hours=config.param(rule, "hours_before")) <= now < meeting.starts_at
+
+
 def documents_missing(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
     """No content or draft resolution published once the lead time before the start is reached: the secretary."""
     rule = r.DOCUMENTS_MISSING
-    if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
+    if not _within_lead_time(rule, meeting, config, now):
         return []
     assert meeting.starts_at is not None
-    due = meeting.starts_at - timedelta(hours=config.param(rule, "hours_before"))
-    if now < due or now >= meeting.starts_at:
-        return []
     if any(kind in meeting.documents and meeting.documents[kind] <= now for kind in EARLY_DOCUMENT_KINDS):
         return []
     return build_alerts(
@@ -115,12 +121,9 @@ def documents_missing(*, meeting: Meeting, ctx: CellContext, config: RuleConfig,
 def meeting_reminder(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
     """Within the lead time before the start: every expected member and the monitors."""
     rule = r.MEETING_REMINDER
-    if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
+    if not _within_lead_time(rule, meeting, config, now):
         return []
     assert meeting.starts_at is not None
-    due = meeting.starts_at - timedelta(hours=config.param(rule, "hours_before"))
-    if now < due or now >= meeting.starts_at:
-        return []
     recipients = unique_recipients(ctx.expected_members(), ctx.monitor_recipients())
     return build_alerts(
         rule,
