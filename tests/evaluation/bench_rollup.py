@@ -15,11 +15,18 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from functools import partial
 
 import asyncpg
 
 from services.evaluation.bootstrap import SERVICE_DIR
-from services.evaluation.queries import committee_ranking, committee_rollup, fold_rollup_deltas, refresh_subtrees
+from services.evaluation.queries import (
+    committee_ranking,
+    committee_report,
+    committee_rollup,
+    fold_rollup_deltas,
+    refresh_subtrees,
+)
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.periods import period_months
 from tests.support.env import DEFAULT_DATABASE_URL
@@ -31,6 +38,10 @@ HALF_YEAR_QUARTERS = ("2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2")
 """2026-H1 and the half-year before it (its trend): a province with a year of history reads both."""
 TODAY = date(2026, 11, 5)
 """The day the quarter and half-year are read on: both closed, as an officer's report after them reads them."""
+RANKING_PAGE = 50
+"""Cells per page of a ranking as the bench reads it (the gateway's ranking pages are of this order)."""
+REPORT_PAGE = 5000
+"""Cells per page of a report (services/gateway/web/exports.py REPORT_PAGE, what an export reads at a time)."""
 
 
 async def seed(conn: asyncpg.Connection, communes: int = COMMUNES) -> int:
@@ -123,6 +134,44 @@ async def time_half_year(conn: asyncpg.Connection) -> None:
     await timed(
         "committee_rollup(commune, half-year)", 10, lambda: committee_rollup(conn, "c1", "2026-H1", today=TODAY)
     )
+    await time_lists(conn)
+
+
+async def whole_report(conn: asyncpg.Connection, unit_id: str, period: str) -> int:
+    """Read a unit's committee_report page after page (REPORT_PAGE rows each) as an export does; return its rows."""
+    after_score: float | None = None
+    after_cell: str | None = None
+    rows = 0
+    while True:
+        page = await committee_report(
+            conn, unit_id, period, after_score=after_score, after_cell=after_cell, limit=REPORT_PAGE, today=TODAY
+        )
+        rows += len(page["items"])
+        if page["next"] is None:
+            return rows
+        after_score, after_cell = page["next"]["after_score"], page["next"]["after_cell"]
+
+
+async def time_lists(conn: asyncpg.Connection) -> None:
+    """The half-year's ranking and report (the cell lists the gateway pages and exports) beside the quarter's, for
+    the province and a commune: a ranking's first page (committee_ranking), a report's first page and the whole
+    report read page after page (committee_report)."""
+    for unit, name, runs in (("prov", "province", 5), ("c1", "commune", 10)):
+        for period, kind in (("2026-Q2", "quarter"), ("2026-H1", "half-year")):
+
+            async def ranking(unit: str = unit, period: str = period) -> object:
+                return await committee_ranking(
+                    conn, unit, period, order="desc", limit=RANKING_PAGE, offset=0, today=TODAY
+                )
+
+            async def report(unit: str = unit, period: str = period) -> object:
+                return await committee_report(
+                    conn, unit, period, after_score=None, after_cell=None, limit=REPORT_PAGE, today=TODAY
+                )
+
+            await timed(f"committee_ranking({name}, {kind})", runs, ranking)
+            await timed(f"committee_report({name}, {kind}, page 1)", runs, report)
+            await timed(f"whole report({name}, {kind})", max(3, runs // 2), partial(whole_report, conn, unit, period))
 
 
 async def main(scale: float = 1.0) -> None:
