@@ -21,6 +21,7 @@ import asyncpg
 
 from services.evaluation.bootstrap import SERVICE_DIR
 from services.evaluation.queries import (
+    cell_half_year,
     committee_ranking,
     committee_report,
     committee_rollup,
@@ -98,7 +99,7 @@ async def timed(label: str, runs: int, call: Callable[[], Awaitable[object]]) ->
         spent.append((time.perf_counter() - started) * 1000)
     p95 = sorted(spent)[max(0, math.ceil(0.95 * len(spent)) - 1)]
     print(
-        f"{label:<38} median {statistics.median(spent):8.1f} ms   p95 {p95:8.1f} ms   worst {max(spent):8.1f} ms"
+        f"{label:<46} median {statistics.median(spent):8.1f} ms   p95 {p95:8.1f} ms   worst {max(spent):8.1f} ms"
         f"   ({runs} runs)"
     )
     return p95
@@ -154,8 +155,9 @@ async def whole_report(conn: asyncpg.Connection, unit_id: str, period: str) -> i
 
 async def time_lists(conn: asyncpg.Connection) -> None:
     """The half-year's ranking and report (the cell lists the gateway pages and exports) beside the quarter's, for
-    the province and a commune: a ranking's first page (committee_ranking), a report's first page and the whole
-    report read page after page (committee_report)."""
+        the province and a commune: a ranking's first page (committee_ranking), a report's first page and the whole
+        report read page after page (committee_report); then one cell's own half-year (cell_half_year, what
+    GetCellHalfYear answers)."""
     for unit, name, runs in (("prov", "province", 5), ("c1", "commune", 10)):
         for period, kind in (("2026-Q2", "quarter"), ("2026-H1", "half-year")):
 
@@ -172,6 +174,7 @@ async def time_lists(conn: asyncpg.Connection) -> None:
             await timed(f"committee_ranking({name}, {kind})", runs, ranking)
             await timed(f"committee_report({name}, {kind}, page 1)", runs, report)
             await timed(f"whole report({name}, {kind})", max(3, runs // 2), partial(whole_report, conn, unit, period))
+    await timed("cell_half_year(a cell)", 20, lambda: cell_half_year(conn, "k1.1.1", "2026-H1", today=TODAY))
 
 
 async def main(scale: float = 1.0) -> None:
