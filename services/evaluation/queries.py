@@ -934,10 +934,13 @@ async def weakest_cells(
     return {"items": items}
 
 
-HALF_YEAR_ROWS = """
-SELECT s.cell_id, u.name, u.parent_id, s.first_month, s.last_month, p.period, p.rating, p.score, p.regular_held,
-       p.thematic_held, p.meetings_held, p.present, p.counted, p.speakers_present, p.months_counted,
-       p.months_with_regular, p.flags
+HALF_YEAR_ROW_COLUMNS = """s.cell_id, u.name, u.parent_id, s.first_month, s.last_month, p.period, p.rating, p.score,
+       p.regular_held, p.thematic_held, p.meetings_held, p.present, p.counted, p.speakers_present, p.months_counted,
+       p.months_with_regular, p.flags"""
+"""What _half_year_lines_of reads of a cell (`s` its subtree_cell row, `u` its unit) and one stored quarter (`p`)."""
+
+HALF_YEAR_ROWS = f"""
+SELECT {HALF_YEAR_ROW_COLUMNS}
 FROM subtree_cell s
 JOIN unit u ON u.id = s.cell_id
 LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = ANY($3::text[])
@@ -945,8 +948,6 @@ WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
 """Each cell of the subtree that existed in the half-year $2 with its stored rows of the quarters $3 (one row per
 stored quarter, one with NULLs for a cell without any)."""
-HALF_YEAR_ROWS_OF = HALF_YEAR_ROWS.rstrip() + " AND s.cell_id = ANY($4::text[])\n"
-"""HALF_YEAR_ROWS of the cells $4 only (a page of half_year_page)."""
 
 
 def _quarter_of_row(
@@ -996,7 +997,7 @@ async def half_year_lines(
 
 
 def _half_year_lines_of(rows: Sequence[asyncpg.Record], period: str, *, today: date) -> list[dict[str, Any]]:
-    """HALF_YEAR_ROWS (or HALF_YEAR_ROWS_OF) as each cell's half_year_line (_quarter_of_row of its two quarters),
+    """HALF_YEAR_ROWS (or HALF_YEAR_PAGE's rows) as each cell's half_year_line (_quarter_of_row of its two quarters),
     with its name and parent, in cell id order (Python's)."""
     quarters = half_quarters(period)
     cells: dict[str, dict[str, Any]] = {}
@@ -1138,17 +1139,24 @@ HALF_YEAR_PAGE = (
     ORDER BY c.score {order} NULLS LAST, c.cell_id COLLATE "C"
     LIMIT $9 OFFSET $10
 )
-SELECT (SELECT count(*) FROM c) AS total,
-       coalesce((SELECT array_agg(page.cell_id ORDER BY page.score {order} NULLS LAST, page.cell_id COLLATE "C")
-                 FROM page), '{{}}') AS cells,
-       coalesce((SELECT array_agg(page.score ORDER BY page.score {order} NULLS LAST, page.cell_id COLLATE "C")
-                 FROM page), '{{}}') AS scores
+SELECT t.total, r.*
+FROM (SELECT count(*) AS total FROM c) t
+LEFT JOIN (
+    SELECT page.score AS page_score, {columns}
+    FROM page
+    JOIN subtree_cell s ON s.ancestor_id = $1 AND s.cell_id = page.cell_id
+    JOIN unit u ON u.id = page.cell_id
+    LEFT JOIN cell_period p ON p.cell_id = page.cell_id AND p.period = ANY($3::text[])
+) r ON true
+ORDER BY r.page_score {order} NULLS LAST, r.cell_id COLLATE "C"
 """
 )
 """A page of a subtree's half-year lines in the ranking's order (by score, `{order}` DESC or ASC, ties and the cells
-not rated, last, by id in Python's order), off HALF_YEAR_CELLS: how many cells the subtree has in
-the half-year, the page's cells and their raw scores. $9 rows from $10 on, after the cursor $7 $8 (the raw score, NULL
-for a cell not rated, and the cell of the last row read; $8 NULL: from the first; DESC only, as a report pages)."""
+not rated, last, by id in Python's order), off HALF_YEAR_CELLS: $9 cells from $10 on, after the cursor $7 $8 (the
+raw score, NULL for a cell not rated, and the cell of the last row read; $8 NULL: from the first; DESC only, as a
+report pages), in that order, each with its raw score (`page_score`) and HALF_YEAR_ROWS' rows (one per stored
+quarter), every row with how many cells the subtree has in the half-year (`total`; one row of NULLs besides it when
+the page is empty)."""
 
 
 def _half_year_cells_args(unit_id: str, period: str, *, today: date) -> tuple[object, ...]:
@@ -1186,19 +1194,18 @@ async def half_year_page(
     async with conn.transaction():
         # as half_year_totals: no JIT (most of a province's run), each run planned anew
         await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
-        found = await conn.fetchrow(
-            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC"),
+        rows = await conn.fetch(
+            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC", columns=HALF_YEAR_ROW_COLUMNS),
             *_half_year_cells_args(unit_id, period, today=today),
             after[0],
             after[1],
             limit,
             offset,
         )
-        assert found is not None
-        cells = list(found["cells"])
-        rows = await conn.fetch(HALF_YEAR_ROWS_OF, unit_id, period, half_quarters(period), cells) if cells else []
-    lines = {line["cell_id"]: line for line in _half_year_lines_of(rows, period, today=today)}
-    return int(found["total"]), [(lines[cell], score) for cell, score in zip(cells, found["scores"], strict=True)]
+    page = [row for row in rows if row["cell_id"] is not None]
+    scores: dict[str, float | None] = {row["cell_id"]: row["page_score"] for row in page}
+    lines = {line["cell_id"]: line for line in _half_year_lines_of(page, period, today=today)}
+    return int(rows[0]["total"]), [(lines[cell], score) for cell, score in scores.items()]
 
 
 async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:
