@@ -2,7 +2,7 @@
 
 Run with `uv run python -m tests.evaluation.bench_rollup [--scale S]`; prints median, p95 and worst of each
 query and, as the raw baseline, one bare aggregate over the same month's rows (what any roll-up must read,
-without the tree), with the ratio; then the province's and a commune's quarter and half-year (time_half_year);
+without the tree), with the ratio; then the province's and a commune's quarter and half-year roll-ups, rankings and reports (time_half_year);
 leaves nothing behind.
 """
 
@@ -119,7 +119,7 @@ async def time_half_year(conn: asyncpg.Connection) -> None:
     """The province's half-year 2026-H1 beside its quarter 2026-Q2 (committee_rollup, what evaluation's RPC answers
     the gateway's `/v1/committees/{id}/rollup`): the quarters and months of 2026-H1 and of 2025-H2 (its trend) seeded
     first, after the month figures so that those read the same rows as before. A half-year reads every cell's two
-    quarters of both half-years (half_year_lines), a quarter its roll-up sums."""
+    quarters of both half-years (half_year_totals), a quarter its roll-up sums; then their lists (time_lists)."""
     started = time.perf_counter()
     await seed_half_years(conn)
     print(f"seeded the quarters and months of 2025-H2 and 2026-H1 in {time.perf_counter() - started:.1f} s")
