@@ -2,8 +2,8 @@
 
 Run with `uv run python -m tests.evaluation.bench_rollup [--scale S]`; prints median, p95 and worst of each
 query and, as the raw baseline, one bare aggregate over the same month's rows (what any roll-up must read,
-without the tree), with the ratio; then the province's and a commune's quarter and half-year roll-ups, rankings and reports (time_half_year);
-leaves nothing behind.
+without the tree), with the ratio; then the province's and a commune's quarter and half-year roll-ups, rankings
+and reports (time_half_year); leaves nothing behind.
 """
 
 import argparse
