@@ -1,6 +1,7 @@
 """Read side: meeting scores, cell periods, committee roll-ups and rankings, frameworks (set-based SQL)."""
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -709,10 +710,18 @@ async def committee_ranking(
     today in Vietnam) a cell not rated yet is never weak and ranks after the rated ones, without score or rating."""
     if is_half_year(period):
         # no half-year rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it
-        lines = [] if weak_only else await half_year_lines(conn, committee_id, period, today=today)
-        ranked = _ranked_lines(lines, descending=order == "desc")
-        items = [_rank_item(line) for line in ranked[offset : offset + limit]]
-        return {"items": items, "total": len(lines), "limit": limit, "offset": offset}
+        if weak_only:
+            return {"items": [], "total": 0, "limit": limit, "offset": offset}
+        total, page = await half_year_page(
+            conn,
+            committee_id,
+            period,
+            today=today or today_in_vietnam(),
+            descending=order == "desc",
+            limit=limit,
+            offset=offset,
+        )
+        return {"items": [_rank_item(line) for line, _ in page], "total": total, "limit": limit, "offset": offset}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     sums = await subtree_sums(conn, committee_id, [period], months_upto="")
     figures = sums.figures(period, unrated=unrated)
@@ -774,9 +783,11 @@ async def committee_report(
     read after a cursor (keyset: each page costs the same however deep); `next` is the cursor of the following
     page ({after_score, after_cell}), None after the last. In a quarter or year running on `today` a cell not rated
     yet is `not_rated`, without figures (as cell_periods lists it). A half-year reads every cell of the subtree off
-    its quarters (half_year_lines) and pages them in the same order."""
+    its quarters (half_year_page) and pages them in the same order."""
     if is_half_year(period):
-        return await _half_year_report(conn, committee_id, period, after=(after_score, after_cell), limit=limit)
+        return await _half_year_report(
+            conn, committee_id, period, after=(after_score, after_cell), limit=limit, today=today or today_in_vietnam()
+        )
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
@@ -923,10 +934,13 @@ async def weakest_cells(
     return {"items": items}
 
 
-HALF_YEAR_ROWS = """
-SELECT s.cell_id, u.name, u.parent_id, s.first_month, s.last_month, p.period, p.rating, p.score, p.regular_held,
-       p.thematic_held, p.meetings_held, p.present, p.counted, p.speakers_present, p.months_counted,
-       p.months_with_regular, p.flags
+HALF_YEAR_ROW_COLUMNS = """s.cell_id, u.name, u.parent_id, s.first_month, s.last_month, p.period, p.rating, p.score,
+       p.regular_held, p.thematic_held, p.meetings_held, p.present, p.counted, p.speakers_present, p.months_counted,
+       p.months_with_regular, p.flags"""
+"""What _half_year_lines_of reads of a cell (`s` its subtree_cell row, `u` its unit) and one stored quarter (`p`)."""
+
+HALF_YEAR_ROWS = f"""
+SELECT {HALF_YEAR_ROW_COLUMNS}
 FROM subtree_cell s
 JOIN unit u ON u.id = s.cell_id
 LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = ANY($3::text[])
@@ -982,11 +996,19 @@ async def half_year_lines(
     """Every cell of the unit's subtree that existed in the half-year `period` (`2026-H1`), each as
     domain.periods.half_year_line reads it off its two quarters' stored rows (a missing closed quarter Poor at 0 over
     its months, as the quarter's roll-up reads it), with its name and parent; in cell id order. The whole subtree is
-    read: a half-year is a report's period, asked a few times a year, not a page's every view."""
+    read, line by line: the definition half_year_page's statement is checked against
+    (tests/evaluation/test_half_year_lists.py)."""
     today = today or today_in_vietnam()
     quarters = half_quarters(period)
     await refresh_subtrees(conn)
     rows = await conn.fetch(HALF_YEAR_ROWS, unit_id, period, quarters)
+    return _half_year_lines_of(rows, period, today=today)
+
+
+def _half_year_lines_of(rows: Sequence[asyncpg.Record], period: str, *, today: date) -> list[dict[str, Any]]:
+    """HALF_YEAR_ROWS (or HALF_YEAR_PAGE's rows) as each cell's half_year_line (_quarter_of_row of its two quarters),
+    with its name and parent, in cell id order (Python's)."""
+    quarters = half_quarters(period)
     cells: dict[str, dict[str, Any]] = {}
     for row in rows:
         cell = cells.setdefault(row["cell_id"], {"row": row, "quarters": {}})
@@ -1072,7 +1094,7 @@ def _stored(name: str) -> str:
     return f"(CASE WHEN q.stored1 THEN q.{name}1 ELSE 0 END + CASE WHEN q.stored2 THEN q.{name}2 ELSE 0 END)"
 
 
-HALF_YEAR_TOTALS = f"""
+HALF_YEAR_CELLS = f"""
 WITH q AS (
     SELECT s.cell_id, {_half_year_quarter(1)}, {_half_year_quarter(2)},
            (SELECT count(*) FROM unnest($4::text[]) AS m(month)
@@ -1091,6 +1113,19 @@ WITH q AS (
            {_stored("counted")} AS counted, {_stored("speakers")} AS speakers
     FROM q
 )
+"""
+"""Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular
+meeting, cells' thematic meetings and pooled counts) read off its two quarters' stored rows as half_year_lines reads
+it (_quarter_of_row, half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row
+Poor at 0 over its months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months,
+$5 per quarter whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's months
+of the half-year before it, months_gone). The score is the line's
+float to the bit: each quarter's stored score (float8) times its months, summed and divided in float8 as
+half_year_line does in Python; none (NULL) when no month is counted."""
+
+HALF_YEAR_TOTALS = (
+    HALF_YEAR_CELLS
+    + """
 SELECT count(*) AS cells,
        count(*) FILTER (WHERE c.months > 0 AND c.mwr >= c.months) AS met_every_month,
        count(*) FILTER (WHERE c.months > 0 AND c.thematic > 0) AS thematic,
@@ -1101,37 +1136,104 @@ SELECT count(*) AS cells,
        max(c.months) FILTER (WHERE c.months > 0) AS most_months_counted,
        min(c.gone) FILTER (WHERE c.months > 0 AND c.gone > 0) AS fewest_months_gone,
        max(c.gone) FILTER (WHERE c.months > 0 AND c.gone > 0) AS most_months_gone,
-       coalesce(array_agg(c.score::float8 ORDER BY c.cell_id COLLATE "C") FILTER (WHERE c.months > 0), '{{}}') AS scores
+       coalesce(array_agg(c.score::float8 ORDER BY c.cell_id COLLATE "C") FILTER (WHERE c.months > 0), '{}') AS scores
 FROM c
 """
-"""A subtree's half-year totals (domain.periods.HalfYearTotals) in one statement, each cell's half-year read off
-its two quarters' stored rows as half_year_lines reads it (_quarter_of_row, half_year_line: a quarter's score
-weighted by its months counted, a closed quarter without a row Poor at 0 over its months in the cell's span): $1 the
-unit, $2 the half-year, $3 its quarters, $4 their six months, $5 per quarter whether a cell without its row counts
-(not running), $6 the month of `today` (a cell's `gone`: its months of the half-year before it, months_gone). The
-scores come back in cell id order (Python's, so "C"), summed in Python as half_year_figures sums them: a half-year
-of a province, 35,000 cells, without building a line for each (its roll-up 2.4-2.7 s before, 0.26-0.27 s now:
-rollup preset)."""
+)
+"""A subtree's half-year totals (domain.periods.HalfYearTotals) in one statement off HALF_YEAR_CELLS. The scores
+come back in cell id order (Python's, so "C"), summed in Python as half_year_figures sums them: a half-year of a
+province, 35,000 cells, without building a line for each (its roll-up 2.4-2.7 s before, 0.26-0.27 s now: rollup
+preset)."""
+
+HALF_YEAR_PAGE = (
+    HALF_YEAR_CELLS
+    + """, page AS (
+    SELECT c.cell_id, c.score FROM c
+    WHERE $8::text IS NULL
+       OR ($7::float8 IS NOT NULL
+           AND (c.score < $7 OR (c.score = $7 AND c.cell_id COLLATE "C" > $8) OR c.score IS NULL))
+       OR ($7::float8 IS NULL AND c.score IS NULL AND c.cell_id COLLATE "C" > $8)
+    ORDER BY c.score {order} NULLS LAST, c.cell_id COLLATE "C"
+    LIMIT $9 OFFSET $10
+)
+SELECT t.total, r.*
+FROM (SELECT count(*) AS total FROM c) t
+LEFT JOIN (
+    SELECT page.score AS page_score, {columns}
+    FROM page
+    JOIN subtree_cell s ON s.ancestor_id = $1 AND s.cell_id = page.cell_id
+    JOIN unit u ON u.id = page.cell_id
+    LEFT JOIN cell_period p ON p.cell_id = page.cell_id AND p.period = ANY($3::text[])
+) r ON true
+ORDER BY r.page_score {order} NULLS LAST, r.cell_id COLLATE "C"
+"""
+)
+"""A page of a subtree's half-year lines in the ranking's order (by score, `{order}` DESC or ASC, ties and the cells
+not rated, last, by id in Python's order), off HALF_YEAR_CELLS: $9 cells from $10 on, after the cursor $7 $8 (the
+raw score, NULL for a cell not rated, and the cell of the last row read; $8 NULL: from the first; DESC only, as a
+report pages), in that order, each with its raw score (`page_score`) and HALF_YEAR_ROWS' rows (one per stored
+quarter), every row with how many cells the subtree has in the half-year (`total`; one row of NULLs besides it when
+the page is empty)."""
+
+
+def _half_year_cells_args(unit_id: str, period: str, *, today: date) -> tuple[object, ...]:
+    """HALF_YEAR_CELLS' arguments $1 to $6 for a unit's half-year read on `today`."""
+    quarters = half_quarters(period)
+    return (
+        unit_id,
+        period,
+        quarters,
+        [month for quarter in quarters for month in period_months(quarter)],
+        [not not_rated_yet(quarter, today=today) for quarter in quarters],
+        f"{today:%Y-%m}",
+    )
+
+
+async def half_year_page(
+    conn: asyncpg.Connection,
+    unit_id: str,
+    period: str,
+    *,
+    today: date,
+    descending: bool,
+    limit: int,
+    offset: int = 0,
+    after: tuple[float | None, str | None] = (None, None),
+) -> tuple[int, list[tuple[dict[str, Any], float | None]]]:
+    """A page of the subtree's half-year lines in the ranking's order, chosen in one statement (HALF_YEAR_PAGE):
+    how many cells the subtree has in the half-year, and the page's lines (half_year_line, as half_year_lines gives
+    them) each with its raw score as the statement ordered it; `limit` lines from `offset`, after the cursor `after`
+    (the raw score and cell of the last line read; a cell None: from the first; descending only). Only the page's
+    cells are read into Python (a province's 35,000 were, for each page)."""
+    if after[1] is not None and not descending:
+        raise ValueError("a half-year page read after a cursor is in descending order only")
+    await refresh_subtrees(conn)
+    async with conn.transaction():
+        # as half_year_totals: no JIT (most of a province's run), each run planned anew
+        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await conn.fetch(
+            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC", columns=HALF_YEAR_ROW_COLUMNS),
+            *_half_year_cells_args(unit_id, period, today=today),
+            after[0],
+            after[1],
+            limit,
+            offset,
+        )
+    page = [row for row in rows if row["cell_id"] is not None]
+    scores: dict[str, float | None] = {row["cell_id"]: row["page_score"] for row in page}
+    lines = {line["cell_id"]: line for line in _half_year_lines_of(page, period, today=today)}
+    return int(rows[0]["total"]), [(lines[cell], score) for cell, score in scores.items()]
 
 
 async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:
     """A unit's half-year totals (HALF_YEAR_TOTALS), what domain.periods.half_year_figures_of makes its figures of:
     the same as half_year_figures of its half_year_lines, without reading every cell's quarters into Python."""
-    quarters = half_quarters(period)
     await refresh_subtrees(conn)
     async with conn.transaction():
         # JIT-compiling the statement's expressions took 178 ms of its 300 for a province (rollup preset); a
         # generic plan, made once JIT was on, keeps it: each run planned anew
         await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
-        row = await conn.fetchrow(
-            HALF_YEAR_TOTALS,
-            unit_id,
-            period,
-            quarters,
-            [month for quarter in quarters for month in period_months(quarter)],
-            [not not_rated_yet(quarter, today=today) for quarter in quarters],
-            f"{today:%Y-%m}",
-        )
+        row = await conn.fetchrow(HALF_YEAR_TOTALS, *_half_year_cells_args(unit_id, period, today=today))
     assert row is not None
     return HalfYearTotals(
         cells=int(row["cells"]),
@@ -1185,15 +1287,6 @@ def _quarter_ratings(figures: dict[str, Any]) -> dict[str, Any]:
     return {"by_rating": figures["by_rating"], "not_rated": figures["not_rated"]}
 
 
-def _ranked_lines(lines: list[dict[str, Any]], *, descending: bool = True) -> list[dict[str, Any]]:
-    """Half-year lines in the ranking's order: by score (descending unless asked), not rated last, ties by id."""
-    rated = sorted(
-        (line for line in lines if line["score"] is not None),
-        key=lambda line: ((-1 if descending else 1) * line["score"], line["cell_id"]),
-    )
-    return rated + [line for line in lines if line["score"] is None]
-
-
 def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
     """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings)."""
     keys = ("cell_id", "name", "regular_held", "meetings_held", "quarter_ratings")
@@ -1210,16 +1303,15 @@ async def _half_year_report(
     *,
     after: tuple[float | None, str | None],
     limit: int,
+    today: date,
 ) -> dict[str, Any]:
-    """A page of committee_report for a half-year: half_year_lines ranked (_ranked_lines), after the cursor `after`
-    (the raw score and cell of the last line read; a cell None: the first page)."""
-    lines = _ranked_lines(await half_year_lines(conn, committee_id, period))
-    after_score, after_cell = after
-    if after_cell is not None:
-        keys = [(line["score"], line["cell_id"]) for line in lines]
-        start = next((index + 1 for index, key in enumerate(keys) if key == (after_score, after_cell)), len(lines))
-        lines = lines[start:]
-    page = lines[:limit]
+    """A page of committee_report for a half-year: the half-year lines ranked (half_year_page, the ranking's
+    order), after the cursor `after` (the raw score and cell of the last line read; a cell None: the first page);
+    `next` only when a line follows the page."""
+    _, found = await half_year_page(
+        conn, committee_id, period, today=today, descending=True, limit=limit + 1, after=after
+    )
+    page = [line for line, _ in found[:limit]]
     items = [
         {
             key: line[key]
@@ -1238,8 +1330,10 @@ async def _half_year_report(
         }
         for line in page
     ]
-    last = page[-1] if len(page) == limit and len(lines) > limit else None
-    following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
+    following = None
+    if len(found) > limit:
+        last, score = found[limit - 1]
+        following = {"after_score": score, "after_cell": last["cell_id"]}
     return {"items": items, "next": following}
 
 

@@ -45,7 +45,7 @@ def test_province_year_at_three_cells_prints_every_figure_with_its_baseline(tmp_
 def test_rollup_at_a_tiny_scale_prints_the_report_downloads_beside_their_baseline(tmp_path: Path) -> None:
     """The rollup preset also times an officer's report.csv and report.pdf of the province root and of a commune,
     through the running services, with the bare CSV baseline and the ratio; and the province's quarter and half-year
-    roll-ups, as queries and through the gateway's /v1."""
+    roll-ups, rankings and reports, as queries, and the roll-ups through the gateway's /v1."""
     out = tmp_path / "bench.json"
     completed = subprocess.run(
         [sys.executable, "-m", "tests.benchmarks", "rollup", "--scale", "0.0006", "--json", str(out)],
@@ -70,6 +70,13 @@ def test_rollup_at_a_tiny_scale_prints_the_report_downloads_beside_their_baselin
     # a half-year report beside its quarter (issue 12): the queries' figures, and the /v1 roll-up through the gateway
     assert "committee_rollup(province, quarter)" in completed.stdout
     assert "committee_rollup(province, half-year)" in completed.stdout
+    # and the half-year's ranking and report pages beside the quarter's, for the province and a commune
+    for unit in ("province", "commune"):
+        for kind in ("quarter", "half-year"):
+            assert f"committee_ranking({unit}, {kind})" in completed.stdout
+            assert f"committee_report({unit}, {kind}, page 1)" in completed.stdout
+            assert f"whole report({unit}, {kind})" in completed.stdout
+    assert "cell_half_year(a cell)" in completed.stdout
     for period in ("month", "quarter", "half_year"):
         assert chibo["api_rollup"][f"{period}_s"] > 0, period
         assert set(chibo["api_rollup"][f"{period}_statuses"]) == {200}, period

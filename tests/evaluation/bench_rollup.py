@@ -2,8 +2,8 @@
 
 Run with `uv run python -m tests.evaluation.bench_rollup [--scale S]`; prints median, p95 and worst of each
 query and, as the raw baseline, one bare aggregate over the same month's rows (what any roll-up must read,
-without the tree), with the ratio; then the province's and a commune's quarter and half-year (time_half_year);
-leaves nothing behind.
+without the tree), with the ratio; then the province's and a commune's quarter and half-year roll-ups, rankings
+and reports (time_half_year); leaves nothing behind.
 """
 
 import argparse
@@ -15,11 +15,19 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from functools import partial
 
 import asyncpg
 
 from services.evaluation.bootstrap import SERVICE_DIR
-from services.evaluation.queries import committee_ranking, committee_rollup, fold_rollup_deltas, refresh_subtrees
+from services.evaluation.queries import (
+    cell_half_year,
+    committee_ranking,
+    committee_report,
+    committee_rollup,
+    fold_rollup_deltas,
+    refresh_subtrees,
+)
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.periods import period_months
 from tests.support.env import DEFAULT_DATABASE_URL
@@ -31,6 +39,10 @@ HALF_YEAR_QUARTERS = ("2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2")
 """2026-H1 and the half-year before it (its trend): a province with a year of history reads both."""
 TODAY = date(2026, 11, 5)
 """The day the quarter and half-year are read on: both closed, as an officer's report after them reads them."""
+RANKING_PAGE = 50
+"""Cells per page of a ranking as the bench reads it (the gateway's ranking pages are of this order)."""
+REPORT_PAGE = 5000
+"""Cells per page of a report (services/gateway/web/exports.py REPORT_PAGE, what an export reads at a time)."""
 
 
 async def seed(conn: asyncpg.Connection, communes: int = COMMUNES) -> int:
@@ -87,7 +99,7 @@ async def timed(label: str, runs: int, call: Callable[[], Awaitable[object]]) ->
         spent.append((time.perf_counter() - started) * 1000)
     p95 = sorted(spent)[max(0, math.ceil(0.95 * len(spent)) - 1)]
     print(
-        f"{label:<38} median {statistics.median(spent):8.1f} ms   p95 {p95:8.1f} ms   worst {max(spent):8.1f} ms"
+        f"{label:<46} median {statistics.median(spent):8.1f} ms   p95 {p95:8.1f} ms   worst {max(spent):8.1f} ms"
         f"   ({runs} runs)"
     )
     return p95
@@ -107,7 +119,7 @@ async def time_half_year(conn: asyncpg.Connection) -> None:
     """The province's half-year 2026-H1 beside its quarter 2026-Q2 (committee_rollup, what evaluation's RPC answers
     the gateway's `/v1/committees/{id}/rollup`): the quarters and months of 2026-H1 and of 2025-H2 (its trend) seeded
     first, after the month figures so that those read the same rows as before. A half-year reads every cell's two
-    quarters of both half-years (half_year_lines), a quarter its roll-up sums."""
+    quarters of both half-years (half_year_totals), a quarter its roll-up sums; then their lists (time_lists)."""
     started = time.perf_counter()
     await seed_half_years(conn)
     print(f"seeded the quarters and months of 2025-H2 and 2026-H1 in {time.perf_counter() - started:.1f} s")
@@ -123,6 +135,46 @@ async def time_half_year(conn: asyncpg.Connection) -> None:
     await timed(
         "committee_rollup(commune, half-year)", 10, lambda: committee_rollup(conn, "c1", "2026-H1", today=TODAY)
     )
+    await time_lists(conn)
+
+
+async def whole_report(conn: asyncpg.Connection, unit_id: str, period: str) -> int:
+    """Read a unit's committee_report page after page (REPORT_PAGE rows each) as an export does; return its rows."""
+    after_score: float | None = None
+    after_cell: str | None = None
+    rows = 0
+    while True:
+        page = await committee_report(
+            conn, unit_id, period, after_score=after_score, after_cell=after_cell, limit=REPORT_PAGE, today=TODAY
+        )
+        rows += len(page["items"])
+        if page["next"] is None:
+            return rows
+        after_score, after_cell = page["next"]["after_score"], page["next"]["after_cell"]
+
+
+async def time_lists(conn: asyncpg.Connection) -> None:
+    """The half-year's ranking and report (the cell lists the gateway pages and exports) beside the quarter's, for
+        the province and a commune: a ranking's first page (committee_ranking), a report's first page and the whole
+        report read page after page (committee_report); then one cell's own half-year (cell_half_year, what
+    GetCellHalfYear answers)."""
+    for unit, name, runs in (("prov", "province", 5), ("c1", "commune", 10)):
+        for period, kind in (("2026-Q2", "quarter"), ("2026-H1", "half-year")):
+
+            async def ranking(unit: str = unit, period: str = period) -> object:
+                return await committee_ranking(
+                    conn, unit, period, order="desc", limit=RANKING_PAGE, offset=0, today=TODAY
+                )
+
+            async def report(unit: str = unit, period: str = period) -> object:
+                return await committee_report(
+                    conn, unit, period, after_score=None, after_cell=None, limit=REPORT_PAGE, today=TODAY
+                )
+
+            await timed(f"committee_ranking({name}, {kind})", runs, ranking)
+            await timed(f"committee_report({name}, {kind}, page 1)", runs, report)
+            await timed(f"whole report({name}, {kind})", max(3, runs // 2), partial(whole_report, conn, unit, period))
+    await timed("cell_half_year(a cell)", 20, lambda: cell_half_year(conn, "k1.1.1", "2026-H1", today=TODAY))
 
 
 async def main(scale: float = 1.0) -> None:
