@@ -11,19 +11,19 @@ from pydantic import ValidationError
 
 from shared.contracts.meetings import MinutesSubmitted
 from shared.logs import get_logger
-from shared.minutes import BACKFILL_PAGE, backfill_content_keys, json_field, minutes_content_key
+from shared.minutes import BACKFILL_PAGE, backfill_content_keys, json_field, lacking_key_sql, minutes_content_key
 
 log = get_logger(__name__)
 
 MINUTES_PAGE_SQL = (
     "SELECT s.meeting_id, s.fact_time AS version_time, s.fact_ns AS version_ns, s.fact_id AS version_id, s.data"
-    " FROM minutes s WHERE s.meeting_id > $1 AND s.data ? 'chair_id' AND NOT EXISTS (SELECT 1 FROM minutes_content c"
-    " WHERE c.meeting_id = s.meeting_id AND (c.version_time, c.version_ns, c.version_id) = (s.fact_time, s.fact_ns,"
-    " s.fact_id)) ORDER BY s.meeting_id LIMIT $2"
+    " FROM minutes s WHERE s.meeting_id > $1 AND s.data ? 'chair_id'"
+    + lacking_key_sql("minutes_content", version=("fact_time", "fact_ns", "fact_id"))
 )
-"""A page of stored minutes lacking a content key (shared.minutes.backfill_content_keys), of those stored in full:
-minutes stored before evaluation read them in full (no `chair_id`: services/evaluation/reading.py) can give no key
-meetings' equals; read and refused one by one, they were every start's work again and a warning each."""
+"""A page of stored minutes lacking a content key and not found unreadable before (shared.minutes.
+backfill_content_keys), of those stored in full: minutes stored before evaluation read them in full (no `chair_id`:
+services/evaluation/reading.py) can give no key meetings' equals; read and refused one by one, they were every start's
+work again and a warning each."""
 
 
 def stored_minutes_key(row: asyncpg.Record) -> str:

@@ -93,3 +93,22 @@ async def test_a_key_kept_from_part_of_minutes_stored_in_full_is_computed_again_
             data[name] = datetime.fromisoformat(data[name]).astimezone(UTC).isoformat()
         await apply(factory, [fact("minutes.submitted.v1", data, time=START + timedelta(hours=14))])
         assert (await item(pool, mtg))["points"] == adopted
+
+
+async def test_minutes_held_in_full_found_unreadable_are_read_at_one_start_only(database_url: str) -> None:
+    """Minutes held in full that their contract no longer accepts (stored under an older one) get no key: the start's
+    backfill read and refused them again at every start, one warning each time. It notes them (migration 0029), as
+    meetings does: the next start reads none of them."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(date(2026, 11, 20)))
+        cell, mtg = "cell-x", "mtg-unreadable"
+        await apply(factory, ward_with_cell(cell, time=at(1, 1)) + held(cell, mtg, START))
+        async with pool.acquire() as conn:  # stored before migration 0026, under a contract that let a chair be so
+            await conn.execute(
+                "DELETE FROM minutes_content; UPDATE minutes SET data = jsonb_set(data, '{chair_id}', '\"không hợp lệ\"')"
+            )
+        assert await content_keys.backfill(pool) == {"read": 1, "added": 0, "unreadable": 1}
+        async with pool.acquire() as conn:
+            noted = await conn.fetch("SELECT content_table, meeting_id FROM content_key_unreadable")
+        assert [tuple(row) for row in noted] == [("minutes_content", mtg)]
+        assert await content_keys.backfill(pool) == {"read": 0, "added": 0, "unreadable": 0}
