@@ -372,10 +372,10 @@ async def test_a_purge_of_a_listing_cut_at_its_most_deletes_no_letter_it_did_not
     monkeypatch.setattr(dead_letters, "PEEK_MOST", 3)
     listed = [random_id("listed") for _ in range(3)]
     for index, event_id in enumerate(listed):  # read first (a fresh queue delivers in order), dead since 08:00:10
-        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, 10 + index, tzinfo=UTC))
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, 10 + index, tzinfo=UTC))
     unlisted = [random_id("unlisted") for _ in range(2)]
     for index, event_id in enumerate(unlisted):  # died before, arrived after: past the listing's most
-        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
 
     listing = await list_dead_letters(connection, DLQ)
     assert listing["total"] == 5 and sorted(item["event_id"] for item in listing["items"]) == sorted(listed)
@@ -397,7 +397,7 @@ async def test_a_listing_cut_at_its_most_purges_the_letters_it_showed(
     monkeypatch.setattr(dead_letters, "PEEK_MOST", 3)
     ids = [random_id("dead") for _ in range(5)]
     for index, event_id in enumerate(ids):
-        await died_at(connection, event_id, datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
     listing = await list_dead_letters(connection, DLQ)
     assert [item["event_id"] for item in listing["items"]] == ids[:3]
     named = {"through": datetime.fromisoformat(listing["through"]), "newest": listing["newest"]}
