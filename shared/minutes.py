@@ -169,7 +169,6 @@ def lacking_key_sql(table: str, *, version: tuple[str, str, str] = ("version_tim
     )
 
 
-
 def json_field(value: Any) -> Any:
     """A jsonb column's value as read (asyncpg gives text unless a codec decodes it), decoded."""
     return json.loads(value) if isinstance(value, str) else value
