@@ -148,6 +148,25 @@ def adoption_in_force_sql(
 
 BACKFILL_PAGE = 500
 """Stored minutes or rosters read per page by backfill_content_keys (a province's rows are never loaded at once)."""
+UNREADABLE_TABLE = "content_key_unreadable"
+"""The stored versions backfill_content_keys found unreadable (a service's migrations create it: meetings 0028,
+evaluation 0029), which later starts skip: (content_table, meeting_id, version_time, version_ns, version_id)."""
+
+
+def lacking_key_sql(table: str, *, version: tuple[str, str, str] = ("version_time", "version_ns", "version_id")) -> str:
+    """The end of a backfill_content_keys `page_sql` over stored versions `s` (meeting_id and the `version` columns:
+    time, ns, id): those with no key in `table` nor noted unreadable at an earlier start, after $1, at most $2."""
+    assert table in CONTENT_TABLES, table
+    stored = ", ".join(f"s.{column}" for column in version)
+    return (
+        f" AND NOT EXISTS (SELECT 1 FROM {table} c WHERE c.meeting_id = s.meeting_id"
+        f" AND (c.version_time, c.version_ns, c.version_id) = ({stored}))"
+        # found unreadable at an earlier start: read once, not at every start
+        f" AND NOT EXISTS (SELECT 1 FROM {UNREADABLE_TABLE} u WHERE u.content_table = '{table}'"
+        " AND u.meeting_id = s.meeting_id"
+        f" AND (u.version_time, u.version_ns, u.version_id) = ({stored}))"
+        " ORDER BY s.meeting_id LIMIT $2"
+    )
 
 
 def json_field(value: Any) -> Any:
@@ -162,15 +181,14 @@ async def backfill_content_keys(
     page_sql: str,
     key_of: Callable[[asyncpg.Record], str],
     page_size: int = BACKFILL_PAGE,
-    unreadable_table: str | None = None,
 ) -> dict[str, int]:
     """Give every stored minutes or roster version without a content key (stored before the service kept them) its
     key, computed by `key_of` (minutes_content_key or roster_content_key over the stored data) and kept in `table` (one
     of CONTENT_TABLES); idempotent. `page_sql` reads, of the stored versions lacking a key, those of meetings after
-    $1 in meeting_id order, at most $2, as (meeting_id, version_time, version_ns, version_id, ...the data). A stored
-    version its contract no longer accepts is left without a key (logged): its adoption is voided as before; with
-    `unreadable_table` (content_table, meeting_id, version_time, version_ns, version_id) it is noted there, for
-    `page_sql` to leave out at later starts, which then neither read it nor warn again."""
+    $1 in meeting_id order, at most $2, as (meeting_id, version_time, version_ns, version_id, ...the data), leaving out
+    those noted unreadable (lacking_key_sql). A stored version its contract no longer accepts is left without a key
+    (logged): its adoption is voided as before; it is noted in UNREADABLE_TABLE, so later starts neither read it nor
+    warn again."""
     assert table in CONTENT_TABLES, table
     insert = (
         f"INSERT INTO {table} (meeting_id, version_time, version_ns, version_id, content_key)"
@@ -199,9 +217,9 @@ async def backfill_content_keys(
             if kept:
                 status = await conn.execute(insert, *(list(column) for column in zip(*kept, strict=True)))
                 counts["added"] += int(status.split()[-1])
-            if unreadable and unreadable_table is not None:
+            if unreadable:
                 await conn.execute(
-                    f"INSERT INTO {unreadable_table} (content_table, meeting_id, version_time, version_ns, version_id)"
+                    f"INSERT INTO {UNREADABLE_TABLE} (content_table, meeting_id, version_time, version_ns, version_id)"
                     " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[])"
                     " ON CONFLICT DO NOTHING",
                     *(list(column) for column in zip(*unreadable, strict=True)),

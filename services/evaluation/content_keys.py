@@ -11,19 +11,19 @@ from pydantic import ValidationError
 
 from shared.contracts.meetings import MinutesSubmitted
 from shared.logs import get_logger
-from shared.minutes import BACKFILL_PAGE, backfill_content_keys, json_field, minutes_content_key
+from shared.minutes import BACKFILL_PAGE, backfill_content_keys, json_field, lacking_key_sql, minutes_content_key
 
 log = get_logger(__name__)
 
 MINUTES_PAGE_SQL = (
     "SELECT s.meeting_id, s.fact_time AS version_time, s.fact_ns AS version_ns, s.fact_id AS version_id, s.data"
-    " FROM minutes s WHERE s.meeting_id > $1 AND s.data ? 'chair_id' AND NOT EXISTS (SELECT 1 FROM minutes_content c"
-    " WHERE c.meeting_id = s.meeting_id AND (c.version_time, c.version_ns, c.version_id) = (s.fact_time, s.fact_ns,"
-    " s.fact_id)) ORDER BY s.meeting_id LIMIT $2"
+    " FROM minutes s WHERE s.meeting_id > $1 AND s.data ? 'chair_id'"
+    + lacking_key_sql("minutes_content", version=("fact_time", "fact_ns", "fact_id"))
 )
-"""A page of stored minutes lacking a content key (shared.minutes.backfill_content_keys), of those stored in full:
-minutes stored before evaluation read them in full (no `chair_id`: services/evaluation/reading.py) can give no key
-meetings' equals; read and refused one by one, they were every start's work again and a warning each."""
+"""A page of stored minutes lacking a content key and not found unreadable before (shared.minutes.
+backfill_content_keys), of those stored in full: minutes stored before evaluation read them in full (no `chair_id`:
+services/evaluation/reading.py) can give no key meetings' equals; read and refused one by one, they were every start's
+work again and a warning each."""
 
 
 def stored_minutes_key(row: asyncpg.Record) -> str:
@@ -33,11 +33,15 @@ def stored_minutes_key(row: asyncpg.Record) -> str:
 
 RECHECK_PAGE_SQL = (
     "SELECT s.meeting_id, s.fact_time AS version_time, s.fact_ns AS version_ns, s.fact_id AS version_id, s.data,"
-    " c.content_key FROM minutes s JOIN minutes_content c ON c.meeting_id = s.meeting_id"
-    " AND (c.version_time, c.version_ns, c.version_id) = (s.fact_time, s.fact_ns, s.fact_id)"
-    " WHERE s.meeting_id > $1 AND s.data ? 'chair_id' AND NOT c.rechecked ORDER BY s.meeting_id LIMIT $2"
+    " c.content_key FROM minutes s CROSS JOIN LATERAL (SELECT c.content_key FROM minutes_content c"
+    " WHERE c.meeting_id = s.meeting_id AND (c.version_time, c.version_ns, c.version_id) = (s.fact_time, s.fact_ns,"
+    " s.fact_id) AND NOT c.rechecked LIMIT 1) c"
+    " WHERE s.meeting_id > $1 AND s.data ? 'chair_id' ORDER BY s.meeting_id LIMIT $2"
 )
-"""A page of stored minutes held in full whose kept key was not computed again since migration 0028, with that key."""
+"""A page of stored minutes held in full whose kept key was not computed again since migration 0028, with that key.
+The key is looked up per stored minutes (LIMIT 1 keeps the lateral from being joined as a whole): joined, PostgreSQL
+misjudged the four-column match as one row and hashed every unchecked key for each page, 0.7 s a page at 200,000
+minutes (the recheck took minutes, growing with the square of the table); walked in key order it stops at the page."""
 _RECHECKED_SQL = (
     "UPDATE minutes_content c SET content_key = u.k, rechecked = true"
     " FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[]) AS u(m, t, n, i, k)"
@@ -88,10 +92,30 @@ async def recheck(pool: asyncpg.Pool, *, page_size: int = BACKFILL_PAGE) -> dict
         counts["read"] += len(rows)
         counts["corrected"] += len(corrected)
         after = rows[-1]["meeting_id"]
-    async with pool.acquire() as conn:
-        await conn.execute("UPDATE minutes_content SET rechecked = true WHERE NOT rechecked")
+    await mark_rest_checked(pool, page_size=page_size)
     log.info("content_keys_rechecked", table="minutes_content", **counts)
     return counts
+
+
+_REST_CHECKED_SQL = (
+    "WITH page AS (SELECT DISTINCT meeting_id FROM minutes_content WHERE NOT rechecked AND meeting_id > $1"
+    " ORDER BY meeting_id LIMIT $2) UPDATE minutes_content c SET rechecked = true FROM page"
+    " WHERE c.meeting_id = page.meeting_id AND NOT c.rechecked RETURNING c.meeting_id"
+)
+
+
+async def mark_rest_checked(pool: asyncpg.Pool, *, page_size: int = BACKFILL_PAGE) -> int:
+    """Mark checked the keys recheck could not compute again (minutes stored in part, older versions), the meetings
+    of a page at a time in meeting_id order, each page committed alone (no transaction over the whole table); how
+    many."""
+    marked, after = 0, ""
+    while True:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(_REST_CHECKED_SQL, after, page_size)
+        if not rows:
+            return marked
+        marked += len(rows)
+        after = max(row["meeting_id"] for row in rows)
 
 
 async def backfill(pool: asyncpg.Pool) -> dict[str, int]:

@@ -7,26 +7,21 @@ import asyncpg
 
 from services.meetings.repository.meetings import STORED_MINUTES_COLUMNS
 from shared.contracts.meetings import AttendanceRecorded, MinutesSubmitted
-from shared.minutes import backfill_content_keys, json_field, minutes_content_key, roster_content_key
-
-UNREADABLE_TABLE = "content_key_unreadable"
-"""The stored versions the backfill found unreadable (migration 0028), which later starts skip."""
-_MISSING = (
-    " AND NOT EXISTS (SELECT 1 FROM {table} c WHERE c.meeting_id = s.meeting_id"
-    " AND (c.version_time, c.version_ns, c.version_id) = (s.version_time, s.version_ns, s.version_id))"
-    # found unreadable at an earlier start (migration 0028): read once, not at every start
-    " AND NOT EXISTS (SELECT 1 FROM content_key_unreadable u WHERE u.content_table = '{table}'"
-    " AND u.meeting_id = s.meeting_id"
-    " AND (u.version_time, u.version_ns, u.version_id) = (s.version_time, s.version_ns, s.version_id))"
-    " ORDER BY s.meeting_id LIMIT $2"
+from shared.minutes import (
+    backfill_content_keys,
+    json_field,
+    lacking_key_sql,
+    minutes_content_key,
+    roster_content_key,
 )
+
 MINUTES_PAGE_SQL = (
     "SELECT s.meeting_id, s.version_time, s.version_ns, s.version_id, s.started_at, s.ended_at, s.chair_id,"
     " s.recorder_id, s.speakers, s.self_criticism_minutes, s.content, s.conclusions, s.resolutions,"
     " (SELECT coalesce(jsonb_agg(jsonb_build_object('task_id', t.task_id, 'assignee_id', t.assignee_id,"
     " 'description', t.description, 'due_on', t.due_on)), '[]'::jsonb) FROM task t"
     " WHERE t.meeting_id = s.meeting_id) AS tasks"
-    " FROM minutes s WHERE s.meeting_id > $1" + _MISSING.format(table="minutes_content")
+    " FROM minutes s WHERE s.meeting_id > $1" + lacking_key_sql("minutes_content")
 )
 """A page of stored minutes lacking a content key and not found unreadable before, with their tasks
 (shared.minutes.backfill_content_keys)."""
@@ -34,7 +29,7 @@ ROSTER_PAGE_SQL = (
     "SELECT s.meeting_id, s.version_time, s.version_ns, s.version_id, s.guests,"
     " (SELECT coalesce(jsonb_agg(jsonb_build_object('member_id', a.member_id, 'status', a.status,"
     " 'reason', a.reason)), '[]'::jsonb) FROM attendance a WHERE a.meeting_id = s.meeting_id) AS records"
-    " FROM roster s WHERE s.meeting_id > $1" + _MISSING.format(table="roster_content")
+    " FROM roster s WHERE s.meeting_id > $1" + lacking_key_sql("roster_content")
 )
 """A page of stored rosters lacking a content key and not found unreadable before, with their lines
 (shared.minutes.backfill_content_keys)."""
@@ -63,13 +58,11 @@ async def backfill(pool: asyncpg.Pool) -> dict[str, dict[str, int]]:
             table="minutes_content",
             page_sql=MINUTES_PAGE_SQL,
             key_of=stored_minutes_key,
-            unreadable_table=UNREADABLE_TABLE,
         ),
         "roster_content": await backfill_content_keys(
             pool,
             table="roster_content",
             page_sql=ROSTER_PAGE_SQL,
             key_of=stored_roster_key,
-            unreadable_table=UNREADABLE_TABLE,
         ),
     }

@@ -341,3 +341,34 @@ async def test_a_purge_from_the_command_line_naming_more_letters_than_its_listin
         await (await channel.declare_queue(queue, passive=True)).purge()
     finally:
         await connection.close()
+
+
+async def test_the_command_line_listing_marks_the_letters_sent_back_whose_removal_failed(
+    amqp_url: str, database_url: str
+) -> None:
+    """A letter a replay sent back and could not remove (its service's dead_letter_sent) is `sent_back` in the
+    operations page's listing, since the next replay only removes it; `dead-letters list --queue` showed it as any
+    other, and counted none."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    await apply_migrations(database_url, schema="evaluation", files=migration_files(ROOT / "services" / "evaluation"))
+    queue, sent, kept = "evaluation.facts.dlq", random_id("sent"), random_id("kept")
+    connection = await aio_pika.connect(amqp_url)
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "evaluation"})
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await (await channel.declare_queue(queue, passive=True)).purge()
+        for event_id in (sent, kept):
+            await publish_dead_letter(channel, "evaluation.facts", event_id)
+        before = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue)
+        [key] = [item["key"] for item in before["items"] if item["event_id"] == sent]
+        await conn.execute(  # as a replay whose removal of the letter failed marks it
+            "INSERT INTO dead_letter_sent (queue, letter_key, replay_id) VALUES ($1, $2, 'r')", queue, key
+        )
+        listed = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue)
+        assert listed["sent_back"] == 1, listed
+        assert {item["event_id"]: item["sent_back"] for item in listed["items"]} == {sent: True, kept: False}
+        await (await channel.declare_queue(queue, passive=True)).purge()
+    finally:
+        await conn.execute("DELETE FROM dead_letter_sent WHERE queue = $1", queue)
+        await conn.close()
+        await connection.close()
