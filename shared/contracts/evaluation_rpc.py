@@ -67,8 +67,11 @@ class LateChangeReply(Reply):
     and because of which meeting (the one the month's result is now its; None when it has none any more)."""
 
     meeting_id: str | None = None
-    old_rating: Rating
-    old_score: float
+    kind: Literal["result", "unit_added"] = "result"
+    """"result": a fact recorded late changed the month's result; "unit_added": the cell was set up late with an
+    effective time in the month and counts in it from then on (no figures before: `old_*` None)."""
+    old_rating: Rating | None = None
+    old_score: float | None = None
     new_rating: Rating
     new_score: float
     changed_at: datetime

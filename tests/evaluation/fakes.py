@@ -415,6 +415,9 @@ class FakeResults:
     async def save_late_changes(self, changes):
         self.late_changes.extend(changes)
 
+    async def shown_months(self, keys):
+        return set()
+
     async def cells_existence(self, cell_ids):
         found = {}
         for cell_id in cell_ids:

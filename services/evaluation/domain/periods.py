@@ -349,11 +349,15 @@ class LateChange:
     period: str
     meeting_id: str | None
     """The meeting the month's result is now its (None: the month has no held regular meeting any more)."""
-    old_rating: str
-    old_score: float
+    old_rating: str | None
+    """None for a cell that did not count in the month before (`kind` "unit_added")."""
+    old_score: float | None
     new_rating: str
     new_score: float
     changed_at: datetime
+    kind: str = "result"
+    """"result" (a late fact changed the month's result) or "unit_added" (a cell set up late with an effective time in
+    the month counts in it from then on: unit_added_change)."""
 
 
 def month_meeting(meetings: Sequence[MeetingSummary], month: str) -> MeetingSummary | None:
@@ -394,6 +398,31 @@ def late_change(
         new_rating=after.rating,
         new_score=round(after.score, 2),
         changed_at=at,
+    )
+
+
+def unit_added_change(
+    *, after: PeriodResult, meetings: Sequence[MeetingSummary], through_month: str, at: datetime
+) -> LateChange | None:
+    """The note a closed month first rated for a cell after it ended leaves when the cell's committee already showed
+    that month (the caller's judgement: another cell under the same parent had a stored month with a held meeting):
+    the cell was set up (`org.unit.upserted.v1`) with an effective time in that month, received in `through_month`,
+    and counts in it from then on (docs/architecture.md "When a cell exists"), so its committees' figures of a
+    finished month change. None for a month still running, a quarter or a year."""
+    month = after.period
+    if len(period_months(month)) != 1 or month >= through_month:
+        return None
+    found = month_meeting(meetings, month)
+    return LateChange(
+        cell_id=after.cell_id,
+        period=month,
+        meeting_id=found.meeting_id if found is not None else None,
+        old_rating=None,
+        old_score=None,
+        new_rating=after.rating,
+        new_score=round(after.score, 2),
+        changed_at=at,
+        kind="unit_added",
     )
 
 

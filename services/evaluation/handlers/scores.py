@@ -25,6 +25,7 @@ from services.evaluation.domain.periods import (
     cell_span,
     evaluate_period,
     late_change,
+    unit_added_change,
 )
 from services.evaluation.domain.rules import changes_at
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
@@ -490,6 +491,7 @@ async def refresh_cells_periods(
     changed: list[PeriodResult] = []
     unrated: list[tuple[str, str]] = []
     late: list[LateChange] = []
+    first_rated: list[tuple[LateChange, str]] = []  # closed months first rated now, with the cell's parent
     noted_at = clock()
     # a line per period announced, when it is written: structlog prepares a line before the level filter drops it
     # (5 % of evaluation's busy samples in the latency preset, which logs at WARNING)
@@ -532,6 +534,10 @@ async def refresh_cells_periods(
                 continue
             changed.append(result)
             received_in = received.get(cell_id) if received is not None else None
+            if received_in is not None and row is None and ancestors:
+                added = unit_added_change(after=result, meetings=summaries, through_month=received_in, at=noted_at)
+                if added is not None:
+                    first_rated.append((added, ancestors[0]))
             if received_in is not None and row is not None:
                 note = late_change(
                     before=row,
@@ -565,10 +571,25 @@ async def refresh_cells_periods(
                 log.info(
                     "cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score
                 )
+    late.extend(await _added_late(uow, first_rated))
     await uow.results.save_periods(changed, month=None if closing else through)
     await uow.results.delete_periods(unrated)
     await uow.results.save_late_changes(late)
     return len(changed) + len(unrated)
+
+
+async def _added_late(uow: ScoringUnitOfWork, first_rated: list[tuple[LateChange, str]]) -> list[LateChange]:
+    """The closed months first rated for a cell after they ended (unit_added_change) that its committee had already
+    shown: another cell under the same parent had the month stored with a held meeting before this fact. A tree and
+    its history loaded after their months closed (the demo province, a backfill sending the tree first) rate every
+    month first with no cell's meeting stored yet: no note."""
+    if not first_rated:
+        return []
+    shown = await uow.results.shown_months([(note.cell_id, parent, note.period) for note, parent in first_rated])
+    added = [note for note, _ in first_rated if (note.cell_id, note.period) in shown]
+    for note in added:
+        log.info("closed_month_cell_added_late", cell_id=note.cell_id, period=note.period)
+    return added
 
 
 async def _cells_spans(

@@ -145,6 +145,7 @@ class ResultRepository(Protocol):
     async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int: ...
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
+    async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]: ...
 
 
 class PgResultRepository:
@@ -383,9 +384,9 @@ class PgResultRepository:
             return
         await self._conn.execute(
             "INSERT INTO period_late_change (cell_id, period, meeting_id, old_rating, old_score, new_rating,"
-            " new_score, changed_at)"
+            " new_score, changed_at, kind)"
             " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[],"
-            "  $7::float8[], $8::timestamptz[])",
+            "  $7::float8[], $8::timestamptz[], $9::text[])",
             [c.cell_id for c in changes],
             [c.period for c in changes],
             [c.meeting_id for c in changes],
@@ -394,7 +395,29 @@ class PgResultRepository:
             [c.new_rating for c in changes],
             [c.new_score for c in changes],
             [c.changed_at for c in changes],
+            [c.kind for c in changes],
         )
+
+    async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
+        """Of (cell, parent, month) keys, the (cell, month) whose parent's subtree holds another cell with that month
+        stored with a held meeting (its committee showed the month before the cell counted in it), in one statement."""
+        if not keys:
+            return set()
+        rows = await self._conn.fetch(
+            "WITH RECURSIVE k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS k(cell_id, parent_id,"
+            "  period)),"
+            " down(root, id) AS (SELECT p.parent_id, u.id FROM (SELECT DISTINCT parent_id FROM k) p"
+            "  JOIN unit u ON u.parent_id = p.parent_id"
+            "  UNION SELECT d.root, u.id FROM down d JOIN unit u ON u.parent_id = d.id)"
+            " SELECT DISTINCT k.cell_id, k.period FROM k"
+            " JOIN down d ON d.root = k.parent_id AND d.id <> k.cell_id"
+            " JOIN cell_period c ON c.cell_id = d.id AND c.period = k.period"
+            " WHERE c.regular_held > 0 OR coalesce(c.meetings_held, 0) > 0",
+            [key[0] for key in keys],
+            [key[1] for key in keys],
+            [key[2] for key in keys],
+        )
+        return {(row["cell_id"], row["period"]) for row in rows}
 
 
 def _period_row(row: asyncpg.Record) -> dict[str, Any]:
