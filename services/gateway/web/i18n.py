@@ -461,16 +461,24 @@ LATE_BACK = N_(
     "Recorded late: the result of %(month)s changed after the month closed and on %(day)s went back to %(new)s."
 )
 LATE_TIMES = N_("(%(count)s late records)")
+LATE_ADDED = N_("Added on %(day)s, counted from %(month)s; its result for %(month)s is %(new)s.")
+"""A cell set up late with an effective time in a closed month (evaluation's `late_change` kind "unit_added"): it
+counts in that month from then on, so its committees' figures of the month changed after it closed (trial 33)."""
 
 
 def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     """How a closed month whose result a late fact changed reads (evaluation's `late_change`): `Ghi nhận muộn: kết quả
     tháng 11/2026 thay đổi ngày 04/12/2026 từ 85 (Khá) lên 92 (Tốt).`, the figures it closed with and those it has
-    now; empty for none. A trial's officer saw November's score and rating move after the month closed, unsaid."""
+    now; empty for none. A trial's officer saw November's score and rating move after the month closed, unsaid. A
+    cell set up late with an effective time in the month (kind "unit_added"): `Được bổ sung ngày 05/12/2026, tính từ
+    tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém).`, after the cell's name."""
     if not late:
         return ""
-    old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
+    if late.get("kind") == "unit_added" or late.get("old_score") is None:
+        day = format_short_date(late.get("first_changed_at") or late["changed_at"])
+        return _(LATE_ADDED, day=day, month=period_within(period), new=new)
+    old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
     if late["new_score"] > late["old_score"]:
         message = LATE_UP
     elif late["new_score"] < late["old_score"]:
