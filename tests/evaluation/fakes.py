@@ -456,9 +456,13 @@ class FakeResults:
             for key in self.periods
             if key[0] in spans and not any(spans[key[0]].covers(month) for month in period_months(key[1]))
         ]
+        dropped = [
+            {"cell_id": key[0], "period": key[1], "rating": self.periods[key].rating, "score": self.periods[key].score}
+            for key in gone
+        ]
         for key in gone:
             del self.periods[key]
-        return len(gone)
+        return dropped
 
 
 class FakeFrameworks:

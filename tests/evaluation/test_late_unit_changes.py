@@ -128,3 +128,51 @@ async def test_a_tree_and_its_history_loaded_after_the_month_closed_leave_no_lat
     assert [await notes(db, cell) for cell in cells] == [[], []]
     rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
     assert (rollup["cells"], rollup["late_changes"]) == (2, [])
+
+
+async def test_a_cell_closed_late_with_an_earlier_effective_time_is_listed_in_its_committees_late_changes(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """A cell that last met in October, shown Poor for November while November ran (its meeting scheduled, never
+    held), made inactive on 5 December with `time` 25 October: November no longer counts it, and the commune's
+    late changes say so, with the figures it stood at."""
+    CLOCK.now = date(2026, 10, 20)
+    commune, other = random_id("commune"), random_id("commune")
+    staying, closing, far = random_id("cell"), random_id("cell"), random_id("cell")
+    tree = [
+        unit(commune, "Đảng ủy xã Hòa Bình", "committee", None, time=at(10, 1, 8)),
+        unit(other, "Đảng ủy phường An Phú", "committee", None, time=at(10, 1, 8)),
+        unit(staying, "Chi bộ thôn 1", "cell", commune, time=at(10, 1, 8)),
+        unit(closing, "Chi bộ thôn 3", "cell", commune, time=at(10, 1, 8)),
+        unit(far, "Chi bộ khu phố 1", "cell", other, time=at(10, 1, 8)),
+    ]
+    await send(amqp_url, db, [staying, closing, far], tree)
+    for cell in (staying, closing, far):
+        await send(amqp_url, db, [cell], held(cell, random_id("mtg"), at(10, 5)))
+    CLOCK.now = NOVEMBER
+    await send(amqp_url, db, [staying], held(staying, random_id("mtg"), at(11, 5)))
+    await send(amqp_url, db, [closing], held(closing, random_id("mtg"), at(11, 28))[:1])  # scheduled, never held
+    before = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    assert before["cells"] == 2
+    CLOCK.now = SENT_ON
+
+    closed = fact(
+        "org.unit.upserted.v1",
+        {"id": closing, "name": "Chi bộ thôn 3", "kind": "cell", "parent_id": commune, "active": False},
+        time=at(10, 25, 8),
+    )
+    await send(amqp_url, db, [closing], [closed])
+
+    after = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    assert after["cells"] == 1  # the rule stands: November no longer counts it
+    noted = await notes(db, closing)
+    assert [(n["period"], n["kind"], n["old_rating"], n["new_rating"], n["new_score"]) for n in noted] == [
+        ("2026-11", "unit_closed", "poor", None, None)
+    ]
+    assert [item["cell_id"] for item in after["late_changes"]] == [closing]
+    late = after["late_changes"][0]["late_change"]
+    assert (late["kind"], late["old_rating"], late["new_score"]) == ("unit_closed", "poor", None)
+    beside = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=other, period="2026-11"))
+    assert beside["late_changes"] == []
+    october = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-10"))
+    assert (october["cells"], october["late_changes"]) == (2, [])  # the month it closed in counts whole

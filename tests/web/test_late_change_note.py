@@ -136,3 +136,20 @@ def test_the_summary_pdf_lists_a_cell_set_up_late_among_the_late_changes() -> No
     )
     text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
     assert "Chi bộ thôn 4 — Được bổ sung ngày 05/12/2026, tính từ tháng 11/2026" in text
+
+
+def test_a_cell_closed_late_says_the_month_no_longer_counts_it_and_where_it_stood() -> None:
+    closed = ADDED | {
+        "kind": "unit_closed",
+        "old_rating": "poor",
+        "old_score": 0.0,
+        "new_rating": None,
+        "new_score": None,
+    }
+    assert late_change_note("2026-11", closed) == (
+        "Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026, trước đó là 0 (Kém)."
+    )
+    bare = closed | {"old_rating": None, "old_score": None}
+    assert late_change_note("2026-11", bare) == (
+        "Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026."
+    )

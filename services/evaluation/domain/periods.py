@@ -352,12 +352,14 @@ class LateChange:
     old_rating: str | None
     """None for a cell that did not count in the month before (`kind` "unit_added")."""
     old_score: float | None
-    new_rating: str
-    new_score: float
+    new_rating: str | None
+    """None for a cell that no longer counts in the month (`kind` "unit_closed")."""
+    new_score: float | None
     changed_at: datetime
     kind: str = "result"
-    """"result" (a late fact changed the month's result) or "unit_added" (a cell set up late with an effective time in
-    the month counts in it from then on: unit_added_change)."""
+    """"result" (a late fact changed the month's result), "unit_added" (a cell set up late with an effective time in
+    the month counts in it from then on: unit_added_change) or "unit_closed" (a cell closed late with an effective
+    time before the month no longer counts in it: unit_closed_change)."""
 
 
 def month_meeting(meetings: Sequence[MeetingSummary], month: str) -> MeetingSummary | None:
@@ -423,6 +425,32 @@ def unit_added_change(
         new_score=round(after.score, 2),
         changed_at=at,
         kind="unit_added",
+    )
+
+
+def unit_closed_change(*, before: Mapping[str, Any], through_month: str, at: datetime) -> LateChange | None:
+    """The note a closed month's row dropped because the cell was made inactive (`org.unit.upserted.v1` with `active:
+    false`) with an effective time before that month, received in `through_month`, leaves: the month no longer counts
+    the cell (docs/architecture.md "When a cell exists"), so its committees' figures of a finished month change.
+    `before`: the dropped row. None for a month still running, a quarter or a year, or a month nobody was shown: its
+    row held no meeting and was first stored after the month ended (a history loaded later)."""
+    month = before["period"]
+    if len(period_months(month)) != 1 or month >= through_month:
+        return None
+    rated_from = before.get("rated_from")
+    shown = rated_from is None or rated_from <= month or before.get("regular_held") or before.get("meetings_held")
+    if not shown:
+        return None
+    return LateChange(
+        cell_id=before["cell_id"],
+        period=month,
+        meeting_id=None,
+        old_rating=before["rating"],
+        old_score=round(before["score"], 2),
+        new_rating=None,
+        new_score=None,
+        changed_at=at,
+        kind="unit_closed",
     )
 
 

@@ -2,8 +2,12 @@
 -- set up on 5 December with `time` 1 November counts in November from then on (docs/architecture.md, "When a cell
 -- exists"), and its committees' November figures change after the month closed. It is noted in the same table as a
 -- late minute (migration 0018), so the committee page, its roll-up's `late_changes` and the summary PDF say it
--- (services/evaluation/domain/periods.py, unit_added_change). `kind`: 'result' (a late fact changed the month's
--- result, the figures before and after), 'unit_added' (the cell counts in the month from then on: no figures before).
+-- (services/evaluation/domain/periods.py, unit_added_change, unit_closed_change). `kind`: 'result' (a late fact
+-- changed the month's result, the figures before and after), 'unit_added' (the cell counts in the month from then on:
+-- no figures before), 'unit_closed' (a cell made inactive with an earlier `time` no longer counts in it: no figures
+-- after).
 ALTER TABLE period_late_change ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'result';
 ALTER TABLE period_late_change ALTER COLUMN old_rating DROP NOT NULL;
 ALTER TABLE period_late_change ALTER COLUMN old_score DROP NOT NULL;
+ALTER TABLE period_late_change ALTER COLUMN new_rating DROP NOT NULL;
+ALTER TABLE period_late_change ALTER COLUMN new_score DROP NOT NULL;

@@ -142,7 +142,7 @@ class ResultRepository(Protocol):
     async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None: ...
     async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]: ...
     async def save_spans(self, spans: Mapping[str, CellSpan]) -> None: ...
-    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int: ...
+    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> list[dict[str, Any]]: ...
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]: ...
@@ -365,18 +365,20 @@ class PgResultRepository:
             [period for _, period in keys],
         )
 
-    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int:
-        """Drop the stored periods of each cell that lie wholly outside its span; return how many."""
+    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> list[dict[str, Any]]:
+        """Drop the stored periods of each cell that lie wholly outside its span; return the dropped rows (`cell_id`,
+        `period`, `rating`, `score`, `regular_held`, `meetings_held`, `rated_from`)."""
         if not spans:
-            return 0
+            return []
         rows = await self._conn.fetch(
             "DELETE FROM cell_period p USING unnest($1::text[], $2::text[], $3::text[]) AS t(c, f, l)"
-            " WHERE p.cell_id = t.c AND NOT cell_in_period(t.f, t.l, p.period) RETURNING 1",
+            " WHERE p.cell_id = t.c AND NOT cell_in_period(t.f, t.l, p.period)"
+            " RETURNING p.cell_id, p.period, p.rating, p.score, p.regular_held, p.meetings_held, p.rated_from",
             list(spans),
             [span.first_month for span in spans.values()],
             [span.last_month for span in spans.values()],
         )
-        return len(rows)
+        return [dict(row) for row in rows]
 
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None:
         """Note closed months whose result a late fact changed (domain.periods.late_change), in one statement."""
