@@ -11,3 +11,10 @@ ALTER TABLE period_late_change ALTER COLUMN old_rating DROP NOT NULL;
 ALTER TABLE period_late_change ALTER COLUMN old_score DROP NOT NULL;
 ALTER TABLE period_late_change ALTER COLUMN new_rating DROP NOT NULL;
 ALTER TABLE period_late_change ALTER COLUMN new_score DROP NOT NULL;
+
+-- When each unit snapshot was received (the service's clock; NULL for those stored before this release): a cell set up
+-- late is noted only for a month its committee showed before the cell's first snapshot arrived (another cell's month
+-- stored with a held meeting before then), so a tree and its history loaded together (the demo, a backfill), whose
+-- months are scored in whatever order the scoring worker takes the cells, leave no note.
+ALTER TABLE unit_snapshot ADD COLUMN IF NOT EXISTS received_at timestamptz;
+ALTER TABLE unit_snapshot ALTER COLUMN received_at SET DEFAULT now();

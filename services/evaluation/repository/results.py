@@ -402,7 +402,8 @@ class PgResultRepository:
 
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
         """Of (cell, parent, month) keys, the (cell, month) whose parent's subtree holds another cell with that month
-        stored with a held meeting (its committee showed the month before the cell counted in it), in one statement."""
+        stored with a held meeting before the cell's first snapshot was received (its committee showed the month
+        before the cell counted in it; migration 0028), in one statement."""
         if not keys:
             return set()
         rows = await self._conn.fetch(
@@ -414,7 +415,8 @@ class PgResultRepository:
             " SELECT DISTINCT k.cell_id, k.period FROM k"
             " JOIN down d ON d.root = k.parent_id AND d.id <> k.cell_id"
             " JOIN cell_period c ON c.cell_id = d.id AND c.period = k.period"
-            " WHERE c.regular_held > 0 OR coalesce(c.meetings_held, 0) > 0",
+            " WHERE (c.regular_held > 0 OR coalesce(c.meetings_held, 0) > 0)"
+            "  AND c.computed_at < (SELECT min(s.received_at) FROM unit_snapshot s WHERE s.unit_id = k.cell_id)",
             [key[0] for key in keys],
             [key[1] for key in keys],
             [key[2] for key in keys],
