@@ -403,7 +403,7 @@ class PgResultRepository:
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
         """Of (cell, parent, month) keys, the (cell, month) whose parent's subtree holds another cell with that month
         stored with a held meeting before the cell's first snapshot was received (its committee showed the month
-        before the cell counted in it; migration 0028), in one statement."""
+        before the cell counted in it; migration 0029), in one statement."""
         if not keys:
             return set()
         rows = await self._conn.fetch(
