@@ -355,7 +355,11 @@ async def late_changes(
     return {
         (row["cell_id"], row["period"]): {
             "meeting_id": row["meeting_id"],
-            "kind": "unit_closed" if row["last_kind"] == "unit_closed" else row["first_kind"],
+            "kind": "unit_closed"
+            if row["last_kind"] == "unit_closed"
+            else "unit_added"
+            if row["first_kind"] == "unit_added"
+            else "result",
             "old_rating": row["old_rating"],
             "old_score": round(row["old_score"], 2) if row["old_score"] is not None else None,
             "new_rating": row["new_rating"],
