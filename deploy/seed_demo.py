@@ -189,7 +189,7 @@ class Seed:
         return f"{self.random.choice(FAMILY)} {self.random.choice(middle)} {self.random.choice(given)}", gender
 
     def build(self) -> list[dict[str, Any]]:
-        """All events of the demo province."""
+        """All events of the demo province, the unit snapshots first (the tree, then members, monitors, histories)."""
         setup = self.year.setup
         self.emit(
             "org.unit.upserted.v1",
@@ -244,6 +244,9 @@ class Seed:
                 at=setup,
             )
             self.history(cell_id, members, quality, parent)
+        # the whole tree first (ids kept: they were drawn in the order above): a cell whose snapshot came after another
+        # cell's history would be a cell set up late in months its commune already showed (a late change, h340)
+        self.events.sort(key=lambda event: event["type"] != "org.unit.upserted.v1")
         return self.events
 
     def members(self, cell_id: str, size: int, at: datetime) -> list[str]:

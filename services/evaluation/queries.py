@@ -332,13 +332,17 @@ SELECT cell_id, period,
        (array_agg(old_score ORDER BY changed_at, id))[1] AS old_score,
        (array_agg(new_rating ORDER BY changed_at DESC, id DESC))[1] AS new_rating,
        (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
-       max(changed_at) AS changed_at, min(changed_at) AS first_changed_at, count(*)::int AS changes
+       max(changed_at) AS changed_at, min(changed_at) AS first_changed_at, count(*)::int AS changes,
+       (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
+       (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind
 FROM period_late_change
 WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
 GROUP BY cell_id, period
 """
-"""Each (cell, month) whose closed result late facts changed: the figures it closed with (the first note's before),
-those it has now (the last note's after), the meeting its result is now its, and when."""
+"""Each (cell, month) whose closed result late facts changed: the figures it closed with (the first note's before:
+none when the first note is a cell set up late, `kind` "unit_added"), those it has now (the last note's after: none
+when the cell was closed late and no longer counts in the month, `kind` "unit_closed"), the meeting its result is now
+its, and when."""
 
 
 async def late_changes(
@@ -352,10 +356,15 @@ async def late_changes(
     return {
         (row["cell_id"], row["period"]): {
             "meeting_id": row["meeting_id"],
+            "kind": "unit_closed"
+            if row["last_kind"] == "unit_closed"
+            else "unit_added"
+            if row["first_kind"] == "unit_added"
+            else "result",
             "old_rating": row["old_rating"],
-            "old_score": round(row["old_score"], 2),
+            "old_score": round(row["old_score"], 2) if row["old_score"] is not None else None,
             "new_rating": row["new_rating"],
-            "new_score": round(row["new_score"], 2),
+            "new_score": round(row["new_score"], 2) if row["new_score"] is not None else None,
             "changed_at": row["changed_at"].isoformat(),
             "first_changed_at": row["first_changed_at"].isoformat(),
             "changes": row["changes"],

@@ -67,10 +67,14 @@ class LateChangeReply(Reply):
     and because of which meeting (the one the month's result is now its; None when it has none any more)."""
 
     meeting_id: str | None = None
-    old_rating: Rating
-    old_score: float
-    new_rating: Rating
-    new_score: float
+    kind: Literal["result", "unit_added", "unit_closed"] = "result"
+    """"result": a fact recorded late changed the month's result; "unit_added": the cell was set up late with an
+    effective time in the month and counts in it from then on (no figures before: `old_*` None); "unit_closed": the
+    cell was made inactive late with an effective time before the month and no longer counts in it (`new_*` None)."""
+    old_rating: Rating | None = None
+    old_score: float | None = None
+    new_rating: Rating | None = None
+    new_score: float | None = None
     changed_at: datetime
     """When the last late change was recorded."""
     first_changed_at: datetime

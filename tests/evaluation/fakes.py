@@ -415,6 +415,9 @@ class FakeResults:
     async def save_late_changes(self, changes):
         self.late_changes.extend(changes)
 
+    async def shown_months(self, keys):
+        return set()
+
     async def cells_existence(self, cell_ids):
         found = {}
         for cell_id in cell_ids:
@@ -453,9 +456,13 @@ class FakeResults:
             for key in self.periods
             if key[0] in spans and not any(spans[key[0]].covers(month) for month in period_months(key[1]))
         ]
+        dropped = [
+            {"cell_id": key[0], "period": key[1], "rating": self.periods[key].rating, "score": self.periods[key].score}
+            for key in gone
+        ]
         for key in gone:
             del self.periods[key]
-        return len(gone)
+        return dropped
 
 
 class FakeFrameworks:

@@ -259,7 +259,9 @@ async def test_a_month_deleted_and_rated_again_keeps_the_month_it_was_first_rate
     """November rated on time (by the month close, Poor without a meeting), then on 4 December a snapshot says the
     cell ended in October (its November row goes: outside its span) and another corrects it (November is rated
     again): the row written again keeps `rated_from` 2026-11, so the 28 November meeting recorded afterwards is
-    still noted as a late change (it was rated as 2026-12, a month first rated late, and the change went unsaid)."""
+    still noted as a late change (it was rated as 2026-12, a month first rated late, and the change went unsaid). The
+    snapshot ending the cell in October is noted too (h340: November no longer counted it, kind "unit_closed"); the
+    month, counted again and changed by the meeting, reads as a changed result from the figures it closed with."""
     clock = Clock(date(2026, 10, 20))
     async with private_pool(database_url) as pool:
         factory = await prepare(pool, today=clock)
@@ -274,8 +276,19 @@ async def test_a_month_deleted_and_rated_again_keeps_the_month_it_was_first_rate
         rated = await pool.fetchrow("SELECT rating, rated_from FROM cell_period WHERE period = '2026-11'")
         assert (rated["rating"], rated["rated_from"]) == ("poor", "2026-11")
         await apply(factory, recorded(held("c1", "c1-late", at(11, 28)), on=at(12, 4, 9)))
-        rows = await pool.fetch("SELECT period, meeting_id, old_rating FROM period_late_change")
-        assert [tuple(row) for row in rows] == [("2026-11", "c1-late", "poor")]
+        rows = await pool.fetch("SELECT period, kind, meeting_id, old_rating FROM period_late_change ORDER BY id")
+        assert [tuple(row) for row in rows] == [
+            ("2026-11", "unit_closed", None, "poor"),
+            ("2026-11", "result", "c1-late", "poor"),
+        ]
+        async with pool.acquire() as conn:
+            late = (await queries.late_changes(conn, ["c1"], ["2026-11"]))[("c1", "2026-11")]
+        assert (late["kind"], late["meeting_id"], late["old_rating"], late["changes"]) == (
+            "result",
+            "c1-late",
+            "poor",
+            2,
+        )
 
 
 class Moment:

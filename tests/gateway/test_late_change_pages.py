@@ -97,3 +97,39 @@ async def test_the_committee_page_and_the_report_mark_the_cell_whose_month_chang
     assert header[-2:] == ["Ghi nhận muộn", "Lý do xếp loại"]
     assert by_cell[world.cell_a1][-2:] == [NOTE, ""]
     assert by_cell[world.cell_a2][-2:] == ["", ""]
+
+
+ADDED = {
+    "kind": "unit_added",
+    "meeting_id": None,
+    "old_rating": None,
+    "old_score": None,
+    "new_rating": "poor",
+    "new_score": 0.0,
+    "changed_at": "2026-12-05T03:00:00+00:00",
+    "first_changed_at": "2026-12-05T03:00:00+00:00",
+    "changes": 1,
+}
+"""A cell set up on 5 December with its `time` in November (trial 33): it counts in November from then on."""
+ADDED_NOTE = "Được bổ sung ngày 05/12/2026, tính từ tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém)."
+
+
+async def test_the_committee_page_lists_a_cell_set_up_late_in_a_closed_month_among_the_late_changes(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """Trial 33: a cell set up on 5 December counting from November changed the commune's finished November (4 cells,
+    the score down) with nothing said; the late changes section now names it, when it was added, from which month."""
+    world.late_changes[(world.cell_a1, "2026-11")] = ADDED
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/committees/{world.ward_a}?period=2026-11")
+            report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2026-11")
+    finally:
+        world.late_changes.pop((world.cell_a1, "2026-11"))
+    assert page.status_code == 200, page.text
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
+    assert listed is not None
+    assert text(listed.group(1)) == f"Chi bộ khu phố 1 — {ADDED_NOTE}"
+    assert report.status_code == 200, report.text
+    rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))[1:]
+    assert {line[0]: line for line in rows}[world.cell_a1][-2] == ADDED_NOTE

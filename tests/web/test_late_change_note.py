@@ -100,3 +100,56 @@ def test_the_summary_pdf_of_a_large_committee_lists_its_late_changes_as_its_page
     quiet = report_document({"name": "Tỉnh ủy"}, "2026-11", data | {"rollup": rollup | {"late_changes": []}})
     quiet_text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(quiet)).pages)
     assert "Kết quả thay đổi sau khi tháng đã kết thúc" not in " ".join(quiet_text.split())
+
+
+ADDED = {
+    "kind": "unit_added",
+    "meeting_id": None,
+    "old_rating": None,
+    "old_score": None,
+    "new_rating": "poor",
+    "new_score": 0.0,
+    "changed_at": "2026-12-05T03:00:00+00:00",
+    "first_changed_at": "2026-12-05T03:00:00+00:00",
+    "changes": 1,
+}
+"""A cell set up on 5 December whose `time` is 1 November (trial 33): counted in the finished November from then on."""
+
+
+def test_a_cell_set_up_late_says_the_day_it_was_added_and_the_month_it_counts_from() -> None:
+    assert late_change_note("2026-11", ADDED) == (
+        "Được bổ sung ngày 05/12/2026, tính từ tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém)."
+    )
+
+
+def test_the_summary_pdf_lists_a_cell_set_up_late_among_the_late_changes() -> None:
+    rollup: dict[str, Any] = {
+        "cells": 2000,
+        "score": 57.3,
+        "by_rating": {"good": 1500, "poor": 500},
+        "not_met_yet": None,
+        "late_changes": [{"cell_id": "k4", "name": "Chi bộ thôn 4", "late_change": ADDED}],
+        "late_changes_total": 1,
+    }
+    content = report_document(
+        {"name": "Đảng ủy xã Hòa Bình"}, "2026-11", {"rollup": rollup, "sub_units": [], "weakest": []}
+    )
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Chi bộ thôn 4 — Được bổ sung ngày 05/12/2026, tính từ tháng 11/2026" in text
+
+
+def test_a_cell_closed_late_says_the_month_no_longer_counts_it_and_where_it_stood() -> None:
+    closed = ADDED | {
+        "kind": "unit_closed",
+        "old_rating": "poor",
+        "old_score": 0.0,
+        "new_rating": None,
+        "new_score": None,
+    }
+    assert late_change_note("2026-11", closed) == (
+        "Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026, trước đó là 0 (Kém)."
+    )
+    bare = closed | {"old_rating": None, "old_score": None}
+    assert late_change_note("2026-11", bare) == (
+        "Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026."
+    )

@@ -349,11 +349,17 @@ class LateChange:
     period: str
     meeting_id: str | None
     """The meeting the month's result is now its (None: the month has no held regular meeting any more)."""
-    old_rating: str
-    old_score: float
-    new_rating: str
-    new_score: float
+    old_rating: str | None
+    """None for a cell that did not count in the month before (`kind` "unit_added")."""
+    old_score: float | None
+    new_rating: str | None
+    """None for a cell that no longer counts in the month (`kind` "unit_closed")."""
+    new_score: float | None
     changed_at: datetime
+    kind: str = "result"
+    """"result" (a late fact changed the month's result), "unit_added" (a cell set up late with an effective time in
+    the month counts in it from then on: unit_added_change) or "unit_closed" (a cell closed late with an effective
+    time before the month no longer counts in it: unit_closed_change)."""
 
 
 def month_meeting(meetings: Sequence[MeetingSummary], month: str) -> MeetingSummary | None:
@@ -394,6 +400,57 @@ def late_change(
         new_rating=after.rating,
         new_score=round(after.score, 2),
         changed_at=at,
+    )
+
+
+def unit_added_change(
+    *, after: PeriodResult, meetings: Sequence[MeetingSummary], through_month: str, at: datetime
+) -> LateChange | None:
+    """The note a closed month first rated for a cell after it ended leaves when the cell's committee already showed
+    that month (the caller's judgement: another cell under the same parent had a stored month with a held meeting):
+    the cell was set up (`org.unit.upserted.v1`) with an effective time in that month, received in `through_month`,
+    and counts in it from then on (docs/architecture.md "When a cell exists"), so its committees' figures of a
+    finished month change. None for a month still running, a quarter or a year."""
+    month = after.period
+    if len(period_months(month)) != 1 or month >= through_month:
+        return None
+    found = month_meeting(meetings, month)
+    return LateChange(
+        cell_id=after.cell_id,
+        period=month,
+        meeting_id=found.meeting_id if found is not None else None,
+        old_rating=None,
+        old_score=None,
+        new_rating=after.rating,
+        new_score=round(after.score, 2),
+        changed_at=at,
+        kind="unit_added",
+    )
+
+
+def unit_closed_change(*, before: Mapping[str, Any], through_month: str, at: datetime) -> LateChange | None:
+    """The note a closed month's row dropped because the cell was made inactive (`org.unit.upserted.v1` with `active:
+    false`) with an effective time before that month, received in `through_month`, leaves: the month no longer counts
+    the cell (docs/architecture.md "When a cell exists"), so its committees' figures of a finished month change.
+    `before`: the dropped row. None for a month still running, a quarter or a year, or a month nobody was shown: its
+    row held no meeting and was first stored after the month ended (a history loaded later)."""
+    month = before["period"]
+    if len(period_months(month)) != 1 or month >= through_month:
+        return None
+    rated_from = before.get("rated_from")
+    shown = rated_from is None or rated_from <= month or before.get("regular_held") or before.get("meetings_held")
+    if not shown:
+        return None
+    return LateChange(
+        cell_id=before["cell_id"],
+        period=month,
+        meeting_id=None,
+        old_rating=before["rating"],
+        old_score=round(before["score"], 2),
+        new_rating=None,
+        new_score=None,
+        changed_at=at,
+        kind="unit_closed",
     )
 
 

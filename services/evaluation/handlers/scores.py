@@ -25,6 +25,8 @@ from services.evaluation.domain.periods import (
     cell_span,
     evaluate_period,
     late_change,
+    unit_added_change,
+    unit_closed_change,
 )
 from services.evaluation.domain.rules import changes_at
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
@@ -457,7 +459,9 @@ async def refresh_cells_periods(
     no result a later fact can change late."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
-    spans, moved = await _cells_spans(uow, sorted(months_of), through=through)
+    spans, moved, dropped = await _cells_spans(uow, sorted(months_of), through=through)
+    noted_at = clock()
+    late = _closed_late(dropped, received, at=noted_at)
     plans: dict[str, tuple[set[str], list[int], list[str]]] = {}
     for cell_id in sorted(months_of):
         months = set(months_of[cell_id]) | moved.get(cell_id, set())
@@ -468,6 +472,7 @@ async def refresh_cells_periods(
         begun = [period for year in years for period in periods_of_year(year) if period_months(period)[0] <= through]
         plans[cell_id] = (touched, years, begun)
     if not plans:
+        await uow.results.save_late_changes(late)
         return 0
     stored = await uow.results.stored_periods(
         [(cell_id, period) for cell_id, plan in plans.items() for period in plan[2]]
@@ -489,8 +494,7 @@ async def refresh_cells_periods(
     frameworks: dict[tuple[tuple[str, ...], date], Framework] = {}
     changed: list[PeriodResult] = []
     unrated: list[tuple[str, str]] = []
-    late: list[LateChange] = []
-    noted_at = clock()
+    first_rated: list[tuple[LateChange, str]] = []  # closed months first rated now, with the cell's parent
     # a line per period announced, when it is written: structlog prepares a line before the level filter drops it
     # (5 % of evaluation's busy samples in the latency preset, which logs at WARNING)
     logging_periods = logging.getLogger(__name__).isEnabledFor(logging.INFO)
@@ -532,6 +536,10 @@ async def refresh_cells_periods(
                 continue
             changed.append(result)
             received_in = received.get(cell_id) if received is not None else None
+            if received_in is not None and row is None and ancestors:
+                added = unit_added_change(after=result, meetings=summaries, through_month=received_in, at=noted_at)
+                if added is not None:
+                    first_rated.append((added, ancestors[0]))
             if received_in is not None and row is not None:
                 note = late_change(
                     before=row,
@@ -565,20 +573,51 @@ async def refresh_cells_periods(
                 log.info(
                     "cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score
                 )
+    late.extend(await _added_late(uow, first_rated))
     await uow.results.save_periods(changed, month=None if closing else through)
     await uow.results.delete_periods(unrated)
     await uow.results.save_late_changes(late)
     return len(changed) + len(unrated)
 
 
+def _closed_late(
+    dropped: list[dict[str, Any]], received: Mapping[str, str | None] | None, *, at: datetime
+) -> list[LateChange]:
+    """The notes of closed months whose rows a late deactivation dropped (unit_closed_change), for the cells whose
+    facts are being handled (`received`, as refresh_cells_periods')."""
+    notes = []
+    for gone in dropped:
+        received_in = received.get(gone["cell_id"]) if received is not None else None
+        closed = unit_closed_change(before=gone, through_month=received_in, at=at) if received_in else None
+        if closed is not None:
+            notes.append(closed)
+            log.info("closed_month_cell_closed_late", cell_id=closed.cell_id, period=closed.period)
+    return notes
+
+
+async def _added_late(uow: ScoringUnitOfWork, first_rated: list[tuple[LateChange, str]]) -> list[LateChange]:
+    """The closed months first rated for a cell after they ended (unit_added_change) that its committee had already
+    shown: another cell under the same parent had the month stored with a held meeting before this fact. A tree and
+    its history loaded after their months closed (the demo province, a backfill sending the tree first) rate every
+    month first with no cell's meeting stored yet: no note."""
+    if not first_rated:
+        return []
+    shown = await uow.results.shown_months([(note.cell_id, parent, note.period) for note, parent in first_rated])
+    added = [note for note, _ in first_rated if (note.cell_id, note.period) in shown]
+    for note in added:
+        log.info("closed_month_cell_added_late", cell_id=note.cell_id, period=note.period)
+    return added
+
+
 async def _cells_spans(
     uow: ScoringUnitOfWork, cell_ids: list[str], *, through: str
-) -> tuple[dict[str, CellSpan | None], dict[str, set[str]]]:
+) -> tuple[dict[str, CellSpan | None], dict[str, set[str]], list[dict[str, Any]]]:
     """Each cell's span (when it existed, from the stored facts) and, for the cells whose span moved since their
     periods were stored, the months whose periods that changes (refreshed with the touched ones). A moved span is
-    stored, and the cell's stored periods wholly outside it are dropped (their roll-up sums with them)."""
+    stored, and the cell's stored periods wholly outside it are dropped (their roll-up sums with them): the dropped
+    rows are returned third."""
     if not cell_ids:
-        return {}, {}
+        return {}, {}, []
     existence = await uow.results.cells_existence(cell_ids)
     spans: dict[str, CellSpan | None] = {}
     respanned: dict[str, CellSpan] = {}
@@ -596,10 +635,11 @@ async def _cells_spans(
         if span is not None and span != found.stored:
             respanned[cell_id] = span
             moved[cell_id] = _moved_months(found.stored, span, through=through)
+    dropped: list[dict[str, Any]] = []
     if respanned:
-        await uow.results.delete_periods_outside(respanned)
+        dropped = await uow.results.delete_periods_outside(respanned)
         await uow.results.save_spans(respanned)
-    return spans, moved
+    return spans, moved, dropped
 
 
 def _moved_months(old: CellSpan | None, new: CellSpan, *, through: str) -> set[str]:

@@ -142,9 +142,10 @@ class ResultRepository(Protocol):
     async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None: ...
     async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]: ...
     async def save_spans(self, spans: Mapping[str, CellSpan]) -> None: ...
-    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int: ...
+    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> list[dict[str, Any]]: ...
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
+    async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]: ...
 
 
 class PgResultRepository:
@@ -364,18 +365,20 @@ class PgResultRepository:
             [period for _, period in keys],
         )
 
-    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int:
-        """Drop the stored periods of each cell that lie wholly outside its span; return how many."""
+    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> list[dict[str, Any]]:
+        """Drop the stored periods of each cell that lie wholly outside its span; return the dropped rows (`cell_id`,
+        `period`, `rating`, `score`, `regular_held`, `meetings_held`, `rated_from`)."""
         if not spans:
-            return 0
+            return []
         rows = await self._conn.fetch(
             "DELETE FROM cell_period p USING unnest($1::text[], $2::text[], $3::text[]) AS t(c, f, l)"
-            " WHERE p.cell_id = t.c AND NOT cell_in_period(t.f, t.l, p.period) RETURNING 1",
+            " WHERE p.cell_id = t.c AND NOT cell_in_period(t.f, t.l, p.period)"
+            " RETURNING p.cell_id, p.period, p.rating, p.score, p.regular_held, p.meetings_held, p.rated_from",
             list(spans),
             [span.first_month for span in spans.values()],
             [span.last_month for span in spans.values()],
         )
-        return len(rows)
+        return [dict(row) for row in rows]
 
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None:
         """Note closed months whose result a late fact changed (domain.periods.late_change), in one statement."""
@@ -383,9 +386,9 @@ class PgResultRepository:
             return
         await self._conn.execute(
             "INSERT INTO period_late_change (cell_id, period, meeting_id, old_rating, old_score, new_rating,"
-            " new_score, changed_at)"
+            " new_score, changed_at, kind)"
             " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[],"
-            "  $7::float8[], $8::timestamptz[])",
+            "  $7::float8[], $8::timestamptz[], $9::text[])",
             [c.cell_id for c in changes],
             [c.period for c in changes],
             [c.meeting_id for c in changes],
@@ -394,7 +397,31 @@ class PgResultRepository:
             [c.new_rating for c in changes],
             [c.new_score for c in changes],
             [c.changed_at for c in changes],
+            [c.kind for c in changes],
         )
+
+    async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
+        """Of (cell, parent, month) keys, the (cell, month) whose parent's subtree holds another cell with that month
+        stored with a held meeting before the cell's first snapshot was received (its committee showed the month
+        before the cell counted in it; migration 0029), in one statement."""
+        if not keys:
+            return set()
+        rows = await self._conn.fetch(
+            "WITH RECURSIVE k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS k(cell_id, parent_id,"
+            "  period)),"
+            " down(root, id) AS (SELECT p.parent_id, u.id FROM (SELECT DISTINCT parent_id FROM k) p"
+            "  JOIN unit u ON u.parent_id = p.parent_id"
+            "  UNION SELECT d.root, u.id FROM down d JOIN unit u ON u.parent_id = d.id)"
+            " SELECT DISTINCT k.cell_id, k.period FROM k"
+            " JOIN down d ON d.root = k.parent_id AND d.id <> k.cell_id"
+            " JOIN cell_period c ON c.cell_id = d.id AND c.period = k.period"
+            " WHERE (c.regular_held > 0 OR coalesce(c.meetings_held, 0) > 0)"
+            "  AND c.computed_at < (SELECT min(s.received_at) FROM unit_snapshot s WHERE s.unit_id = k.cell_id)",
+            [key[0] for key in keys],
+            [key[1] for key in keys],
+            [key[2] for key in keys],
+        )
+        return {(row["cell_id"], row["period"]) for row in rows}
 
 
 def _period_row(row: asyncpg.Record) -> dict[str, Any]:

@@ -461,16 +461,36 @@ LATE_BACK = N_(
     "Recorded late: the result of %(month)s changed after the month closed and on %(day)s went back to %(new)s."
 )
 LATE_TIMES = N_("(%(count)s late records)")
+LATE_ADDED = N_("Added on %(day)s, counted from %(month)s; its result for %(month)s is %(new)s.")
+"""A cell set up late with an effective time in a closed month (evaluation's `late_change` kind "unit_added"): it
+counts in that month from then on, so its committees' figures of the month changed after it closed (trial 33)."""
+LATE_CLOSED = N_("Closed, recorded on %(day)s: no longer counted in %(month)s, where it stood at %(old)s.")
+LATE_CLOSED_BARE = N_("Closed, recorded on %(day)s: no longer counted in %(month)s.")
+"""A cell made inactive late with an effective time before the month (kind "unit_closed"): it left the month's
+figures after the month closed; with the figures it stood at, when known."""
 
 
 def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     """How a closed month whose result a late fact changed reads (evaluation's `late_change`): `Ghi nhận muộn: kết quả
     tháng 11/2026 thay đổi ngày 04/12/2026 từ 85 (Khá) lên 92 (Tốt).`, the figures it closed with and those it has
-    now; empty for none. A trial's officer saw November's score and rating move after the month closed, unsaid."""
+    now; empty for none. A trial's officer saw November's score and rating move after the month closed, unsaid. A
+    cell set up late with an effective time in the month (kind "unit_added"): `Được bổ sung ngày 05/12/2026, tính từ
+    tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém).`, after the cell's name; one closed late with an effective time
+    before it (kind "unit_closed"): `Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026,
+    trước đó là 85 (Khá).`"""
     if not late:
         return ""
-    old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
+    if late.get("kind") == "unit_closed" or late.get("new_score") is None:
+        day = format_short_date(late["changed_at"])
+        if late.get("old_score") is None:
+            return _(LATE_CLOSED_BARE, day=day, month=period_within(period))
+        old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
+        return _(LATE_CLOSED, day=day, month=period_within(period), old=old)
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
+    if late.get("kind") == "unit_added" or late.get("old_score") is None:
+        day = format_short_date(late.get("first_changed_at") or late["changed_at"])
+        return _(LATE_ADDED, day=day, month=period_within(period), new=new)
+    old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
     if late["new_score"] > late["old_score"]:
         message = LATE_UP
     elif late["new_score"] < late["old_score"]:
