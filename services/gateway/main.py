@@ -45,7 +45,9 @@ T = TypeVar("T")
 DESCRIPTION = (
     "The front door of chibo: ingestion of CloudEvents from other systems, the cell secretary's commands, "
     "and scoped reads for members, secretaries, committee officers, operators and administrators. "
-    "Every call needs a bearer token; errors share one shape (`code`, `message`, `field`, `service`)."
+    "Every call needs a bearer token; errors share one shape (`code`, `message`, `field`, `service`). "
+    "A query parameter a /v1 route does not read (a misspelt `ordr`) or one given twice is refused, never ignored: "
+    "422 `invalid` naming it in `field` (`query.ordr`), as a body's unexpected field is."
 )
 
 

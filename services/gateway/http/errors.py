@@ -48,7 +48,10 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: _describe("Missing, invalid or expired bearer token"),
     403: _describe("The role may not do this"),
     404: _describe("Not found, or outside the caller's part of the tree (the same answer)"),
-    422: _describe("A parameter or field is invalid; `field` names it"),
+    422: _describe(
+        "A parameter or field is invalid, or unexpected (a query parameter the route does not read, a body field its"
+        " model has not), or a query parameter is given twice; `field` names it (`query.<name>`)"
+    ),
     429: _describe("Too many requests for this token; see Retry-After"),
     500: _describe("A bug in the gateway or in the service answering (its log has the traceback)"),
     503: _describe(

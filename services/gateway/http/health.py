@@ -5,12 +5,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.gateway.http.deps import State
-from services.gateway.http.routing import ApiRoute
+from services.gateway.http.routing import ProbeRoute
 from services.gateway.schemas import HealthRead
 from shared.outages import broker_refusal
 from shared.topology import RPC_SERVICES
 
-router = APIRouter(tags=["health"], route_class=ApiRoute)
+router = APIRouter(tags=["health"], route_class=ProbeRoute)
 
 
 @router.get("/health", response_model=HealthRead, responses={503: {"model": HealthRead}})
