@@ -461,7 +461,9 @@ async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState)
         raise RpcError(
             "not_found",
             f"meeting {meeting_id} has not begun (it is scheduled for {said_at(meeting.starts_at)}), so it is not"
-            " scored yet",
+            " scored yet"
+            if meeting.starts_at is not None
+            else f"meeting {meeting_id} has not begun, so it is not scored yet",
             field="meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_NOT_STARTED),
         )
