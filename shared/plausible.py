@@ -34,6 +34,19 @@ def begins_later(starts_at: datetime, now: datetime) -> bool:
     return starts_at > now + CLOCK_SKEW
 
 
+def meeting_begun(*, starts_at: datetime | None, minutes_recorded: bool, cancelled: bool, now: datetime) -> bool:
+    """Whether a meeting is scored (evaluation), answered a score (the gateway's API) and shown rated (the web pages)
+    at `now`: it has begun when its minutes are recorded or its start (after any rescheduling) is not after `now`.
+    DOMAIN.md ("How to read it, exactly"): "A meeting is held when it has minutes and is not cancelled"; "The start
+    is the scheduled start after any rescheduling; 'before' is strict". A meeting still ahead (scheduled, no
+    minutes, its start later) has not taken place, so it is not scored: its provisional score (no roster, no minutes:
+    Poor) would be a verdict on nothing (a trial's meeting of 6 Dec 2026 read 21.67 Poor on 5 Dec). A cancelled
+    meeting is never scored either (DOMAIN.md), so it counts as not begun here."""
+    if cancelled:
+        return False
+    return minutes_recorded or starts_at is None or starts_at <= now
+
+
 def already_past(starts_at: datetime, now: datetime) -> bool:
     """Whether a start `starts_at` has passed at `now`, CLOCK_SKEW aside: a person schedules a new meeting only to a
     start still ahead (meetings' check_start_ahead, and the secretary's forms, which say it first beside their other

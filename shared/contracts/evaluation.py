@@ -66,9 +66,14 @@ class CellScoreUpdated(EventData):
 
 
 class WithdrawalReason(StrEnum):
-    """Why a meeting's score no longer stands (CONTRACT.md: it was cancelled)."""
+    """Why a meeting's score no longer stands (CONTRACT.md: it was cancelled; the event is "a meeting no longer
+    scored")."""
 
     CANCELLED = "cancelled"
+    NOT_HELD = "not_held"
+    """The meeting was moved to a start ahead with nothing recorded (it was scored as its old start passed): it has
+    not taken place, so it is not scored (DOMAIN.md "How to read it, exactly": the start after any rescheduling; a
+    meeting is held when it has minutes) until it begins. A product extension of CONTRACT.md's one reason."""
 
 
 class MeetingScoreWithdrawn(EventData):

@@ -4,6 +4,7 @@ import gc
 import json
 import random
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import aio_pika
@@ -17,6 +18,7 @@ from services.evaluation.config import Settings
 from services.evaluation.handlers import rescore
 from shared.db import create_pool
 from shared.heap import YOUNG_COLLECTION_THRESHOLD
+from shared.periods import VIETNAM_TZ
 from shared.topology import EVENTS_EXCHANGE, declare_topology
 from tests.evaluation.stream import at, by_type, cell_history, fact, publish, publish_batches
 from tests.evaluation.waiting import applied_and_scored
@@ -100,6 +102,48 @@ async def test_a_scheduled_meeting_whose_start_has_come_gets_a_provisional_score
     # the scoring worker's backlog shows as parked outbox rows do (figures of the shared test database)
     assert isinstance(health["scoring_backlog_cells"], int) and isinstance(health["scoring_failing_cells"], int)
     assert health["scoring_lag_seconds"] >= 0
+
+
+async def test_a_meeting_still_ahead_with_its_roster_sent_early_is_not_scored_nor_announced(
+    service: str, scores_seen: list[dict[str, Any]], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """Trial 34: a meeting scheduled for the next day read a provisional 21.67 Kém, published and stored by
+    notifications. A meeting that has not begun (no minutes, its start ahead) is not scored
+    (shared.plausible.meeting_begun): no `score.meeting.updated.v1`, no stored score, a recheck at its start; the
+    cell's meeting already begun, published after it, is scored."""
+    cell_id, ahead, begun = random_id("cell"), random_id("mtg"), random_id("mtg")
+    now = datetime.now(VIETNAM_TZ)
+    starts = (now + timedelta(days=10)).replace(microsecond=0)
+
+    def scheduled(meeting_id: str, starts_at: datetime) -> dict[str, Any]:
+        data = {
+            "meeting_id": meeting_id,
+            "cell_id": cell_id,
+            "kind": "regular",
+            "starts_at": starts_at.isoformat(),
+            "location": "Nhà văn hóa thôn 1",
+            "agenda": ["Sinh hoạt thường kỳ"],
+        }
+        return fact("meeting.scheduled.v1", data, time=now - timedelta(days=3))
+
+    roster = fact(
+        "attendance.recorded.v1",
+        {"meeting_id": ahead, "records": [{"member_id": random_id("mem"), "status": "present"}]},
+        time=now,
+    )
+    await publish(amqp_url, [scheduled(ahead, starts), roster, scheduled(begun, now - timedelta(days=2))])
+
+    def published(meeting_id: str) -> list[dict[str, Any]]:
+        return [
+            e for e in scores_seen if e["type"].startswith("score.meeting.") and e["data"]["meeting_id"] == meeting_id
+        ]
+
+    await eventually(lambda: published(begun), timeout=60)
+    assert published(ahead) == []
+    stored = await db.fetch("SELECT meeting_id FROM evaluation.meeting_score WHERE cell_id = $1", cell_id)
+    assert [row["meeting_id"] for row in stored] == [begun]
+    due = await db.fetchval("SELECT due_at FROM evaluation.score_recheck WHERE meeting_id = $1", ahead)
+    assert due == starts
 
 
 def _rows(records: list[asyncpg.Record]) -> list[dict[str, Any]]:

@@ -144,3 +144,37 @@ async def test_final_documents_missing_when_the_48_hours_are_over_are_late(uow: 
     assert late["reason"] == "minutes, resolution not published within 48 h of the end"
     await apply(uow, final_documents(END + timedelta(hours=60)))  # too late: no point
     assert line(uow, "closing.final_documents")["points"] == 0
+
+
+async def test_a_meeting_ahead_with_its_roster_sent_early_gets_no_score_until_its_start(
+    uow: FakeUnitOfWork, clock: Clock
+) -> None:
+    """Trial 34: a meeting still ahead read a provisional 21.67 Kém. Not begun (no minutes, its start later:
+    shared.plausible.meeting_begun), it is not scored, however early an integration sent its roster; its start scores
+    it (the recheck noted for then)."""
+    clock.moment = START - timedelta(days=3)
+    await apply(uow, scheduled())
+    await apply(uow, roster())
+    assert "m1" not in uow.results.scores
+    assert published(uow, "score.meeting.updated.v1") == []
+    assert ("m1", "c1", START) in uow.results.rechecks
+    clock.moment = START
+    await rescore_cell(uow, "c1", only=["m1"])
+    assert line(uow, "attendance")["points"] == 5
+    assert len(published(uow, "score.meeting.updated.v1")) == 1
+
+
+async def test_a_meeting_moved_ahead_after_its_start_passed_unrecorded_has_its_score_withdrawn(
+    uow: FakeUnitOfWork, clock: Clock
+) -> None:
+    """Scored (provisional, Kém) once its start passed with nothing recorded, then moved to a start still ahead: it has
+    not taken place, so it is no longer scored (DOMAIN.md: the start after any rescheduling), and its published score
+    is withdrawn (CONTRACT.md score.meeting.withdrawn.v1: a meeting no longer scored) with the reason not_held."""
+    clock.moment = START + timedelta(hours=2)
+    await apply(uow, scheduled())
+    assert "m1" in uow.results.scores
+    later = START + timedelta(days=7)
+    moved = fact("meeting.rescheduled.v1", {"meeting_id": "m1", "starts_at": later.isoformat()}, time=clock.moment)
+    await apply(uow, moved)
+    assert "m1" not in uow.results.scores
+    assert published(uow, "score.meeting.withdrawn.v1") == [{"meeting_id": "m1", "cell_id": "c1", "reason": "not_held"}]

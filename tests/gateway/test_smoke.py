@@ -33,12 +33,12 @@ async def test_a_cancelled_meetings_score_says_it_was_cancelled_not_not_yet(
         del world.meetings[cancelled], world.meetings[waiting]
 
 
-async def test_the_score_of_a_meeting_not_begun_says_it_has_not_begun(
+async def test_the_score_of_a_meeting_not_begun_is_not_found_saying_it_has_not_begun(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    """A trial read a provisional 21.67 "poor" for a meeting ahead, and nothing said it had not happened while the web
-    app says "chưa diễn ra nên chưa chấm điểm": the provisional score stays (integrators read its preparation items
-    before the meeting), and `begun` says whether it began."""
+    """Trial 34: a meeting ahead answered a provisional 21.67 "poor" while the web app says "chưa diễn ra nên chưa
+    chấm điểm". A meeting that has not begun is not scored (shared.plausible.meeting_begun): 404 naming
+    `meeting_id` with reason_code meeting_not_started, whatever evaluation still holds; a begun one is answered."""
     headers = await token_for("member", world.cell_a1, world.member_a1)
     ahead = f"{world.cell_a1}-2099-01-ahead"
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=17)).isoformat()
@@ -52,12 +52,10 @@ async def test_the_score_of_a_meeting_not_begun_says_it_has_not_begun(
     }
     try:
         response = await client.get(f"/v1/meetings/{ahead}/score", headers=headers)
-        assert response.status_code == 200, response.text
-        assert (response.json()["begun"], response.json()["provisional"], response.json()["rating"]) == (
-            False,
-            True,
-            "poor",
-        )
+        assert response.status_code == 404, response.text
+        body = response.json()
+        assert (body["field"], body["reason_code"]) == ("meeting_id", "meeting_not_started")
+        assert "has not begun" in body["message"] and "not scored" in body["message"]
         response = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers)
         assert response.status_code == 200 and response.json()["begun"] is True
     finally:

@@ -122,14 +122,20 @@ async def test_minutes_and_score_before_the_start_alert_once_the_start_passes(
     await settles_then_start_passes(own_settings, province, meeting_id, start=START)
 
 
-async def test_a_score_before_the_minutes_both_before_the_start_alerts_once_the_start_passes(
+async def test_a_score_before_the_minutes_both_before_the_start_is_dropped_and_the_next_alerts_at_the_start(
     own_settings: Settings, province: Province
 ) -> None:
+    """A score of the meeting while it had not begun (no minutes, its start ahead) is no verdict and is not kept
+    (shared.plausible.meeting_begun); the one evaluation publishes once the minutes are in alerts once the start
+    passes."""
     meeting_id, clock = random_id("mtg"), Clock(NOW)
     await feed(own_settings, clock, province.scheduled(meeting_id, START))
     await feed(own_settings, clock, scored(province, meeting_id, "poor", 41.0, time=NOW))
     clock.value = NOW + timedelta(minutes=1)
     await feed(own_settings, clock, province.minutes(meeting_id, START + timedelta(hours=2)))
+    await run_schedule_at(own_settings, NOW + timedelta(minutes=40))
+    assert await rated_low(own_settings, meeting_id) == []
+    await feed(own_settings, clock, scored(province, meeting_id, "poor", 41.0, time=clock.value))
     await settles_then_start_passes(own_settings, province, meeting_id, start=START)
 
 

@@ -50,7 +50,7 @@ async def test_a_meeting_scheduled_for_tomorrow_rated_poor_alerts_nobody(held: H
     await held.handle(held.province.scheduled(tomorrow, NOW + timedelta(days=1)))
     await held.handle(provisional(held, tomorrow, 21.7))
 
-    assert await run_due(held.pool, held.settings, held.clock, tomorrow) == 0
+    assert await run_due(held.pool, held.settings, held.clock, tomorrow) is None  # not begun: not stored, no check
     assert await rated_low(held, tomorrow) == []
 
 
@@ -86,7 +86,7 @@ async def test_a_meeting_held_later_and_scored_low_then_alerts_once(held: HeldMe
     start = NOW + timedelta(days=1)
     await held.handle(held.province.scheduled(meeting_id, start))
     await held.handle(provisional(held, meeting_id, 21.7))
-    assert await run_due(held.pool, held.settings, held.clock, meeting_id) == 0
+    assert await run_due(held.pool, held.settings, held.clock, meeting_id) is None  # not begun: not stored
 
     held.clock.value = start + timedelta(hours=3)
     await handle(held.pool, held.settings, held.clock, held.province.minutes(meeting_id, start + timedelta(hours=2)))
@@ -94,3 +94,20 @@ async def test_a_meeting_held_later_and_scored_low_then_alerts_once(held: HeldMe
     assert await run_due(held.pool, held.settings, held.clock, meeting_id) == 1
     assert await run_due(held.pool, held.settings, held.clock, meeting_id) is None
     assert await rated_low(held, meeting_id) == [held.province.committee]
+
+
+async def test_a_score_of_a_meeting_scheduled_for_tomorrow_is_not_stored(held: HeldMeeting) -> None:
+    """Trial 34: a provisional 21.67 Kém of a meeting still ahead was stored as its score. A meeting that has not
+    begun is not scored (shared.plausible.meeting_begun): such a score, published before evaluation held to that
+    rule, is kept nowhere; the same score once the meeting has begun is."""
+    tomorrow, begun = random_id("mtg"), random_id("mtg")
+    await held.handle(held.province.scheduled(tomorrow, NOW + timedelta(days=1)))
+    await held.handle(held.province.scheduled(begun, NOW - timedelta(hours=1)))
+    await held.handle(provisional(held, tomorrow, 21.67))
+    await held.handle(provisional(held, begun, 21.67))
+
+    async with held.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT meeting_id FROM meeting_score WHERE meeting_id = ANY($1::text[])", [tomorrow, begun]
+        )
+    assert [row["meeting_id"] for row in rows] == [begun]

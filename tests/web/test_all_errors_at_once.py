@@ -73,16 +73,18 @@ async def test_minutes_of_a_meeting_ahead_report_their_missing_end_and_the_meeti
 
 
 @pytest.mark.e2e
-async def test_an_assessment_of_a_meeting_ahead_reports_its_wrong_points_and_the_meeting_at_once(
+async def test_an_assessment_of_a_meeting_ahead_is_refused_as_not_begun(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
-    """An assessment of a meeting not begun with a point that is not a number reported only the point; once it was
-    corrected, "Buổi sinh hoạt chưa diễn ra…" came."""
+    """An assessment of a meeting not begun: its record page shows no point boxes (a meeting ahead is not scored, so
+    it has no items to assess yet: shared.plausible.meeting_begun), and points posted anyway, one not a number, are
+    answered "Buổi sinh hoạt chưa diễn ra…", nothing sent."""
     async with signed_in(system, "secretary") as client:
         shown = (await client.get(f"/app/meetings/{HELD}/record")).text  # the items a cell assesses
         codes = re.findall(r'name="point-([a-z_.]+)"', shown)
         assert codes
         record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        assert 'name="point-' not in record
         form: dict[str, object] = {"csrf": csrf_of(record), "comment": "Đã rà soát"}
         for code in codes:
             form[f"point-{code}"] = "1"
@@ -90,7 +92,7 @@ async def test_an_assessment_of_a_meeting_ahead_reports_its_wrong_points_and_the
         sent = await client.post(f"/app/meetings/{AHEAD}/assessment", data=form)
     assert sent.status_code == 422, sent.text
     errors = errors_of(sent.text, "assessment")
-    assert "nhập số" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
+    assert "Buổi sinh hoạt chưa diễn ra" in errors, errors
 
 
 @pytest.mark.e2e

@@ -55,6 +55,7 @@ from shared.periods import (
     periods_of_month,
     periods_of_year,
 )
+from shared.plausible import meeting_begun
 
 log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"
@@ -136,6 +137,14 @@ def _minutes(raw: dict[str, Any]) -> Minutes:
 
 def _held(meeting: MeetingRow) -> bool:
     return meeting.minutes is not None and not meeting.cancelled
+
+
+def _begun(meeting: MeetingRow, at: datetime) -> bool:
+    """Whether a meeting is scored at `at` (shared.plausible.meeting_begun, the rule the gateway's API and web pages
+    answer by): one still ahead (no minutes, its start after `at`) has not taken place, so it gets no score and no
+    `score.meeting.updated.v1` until its start comes (a recheck then); DOMAIN.md "How to read it, exactly"."""
+    recorded = meeting.minutes is not None
+    return meeting_begun(starts_at=meeting.starts_at, minutes_recorded=recorded, cancelled=meeting.cancelled, now=at)
 
 
 def _stored_published(row: dict[str, Any]) -> dict[str, Any]:
@@ -268,6 +277,10 @@ async def _score_cell_meetings(
     for meeting in meetings:
         if meeting.meeting_id in target_ids and meeting.cancelled:
             _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
+        elif meeting.meeting_id in target_ids and not _begun(meeting, scored_at):
+            reason = WithdrawalReason.NOT_HELD
+            _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id, reason=reason)
+            writes.rechecks.append(Recheck(meeting_id=meeting.meeting_id, cell_id=cell_id, due_at=meeting.starts_at))
         elif meeting.meeting_id in target_ids:
             history = rosters + ([meeting.roster] if meeting.roster is not None else [])
             excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
@@ -326,8 +339,12 @@ def _withdraw(
     writes: _Writes,
     outcome: Rescored,
     correlation_id: str | None,
+    *,
+    reason: WithdrawalReason = WithdrawalReason.CANCELLED,
 ) -> None:
-    """A cancelled meeting is not scored (DOMAIN.md): drop its stored score and withdraw the published one."""
+    """A cancelled meeting is not scored (DOMAIN.md), nor one still ahead (`reason` not_held: _begun): drop its
+    stored score and withdraw the published one (CONTRACT.md score.meeting.withdrawn.v1: a meeting no longer
+    scored)."""
     outcome.meetings += 1
     if previous is None:
         return
@@ -339,14 +356,12 @@ def _withdraw(
         new_event(
             type="score.meeting.withdrawn.v1",
             source=SOURCE,
-            data=MeetingScoreWithdrawn(
-                meeting_id=meeting.meeting_id, cell_id=meeting.cell_id, reason=WithdrawalReason.CANCELLED
-            ),
+            data=MeetingScoreWithdrawn(meeting_id=meeting.meeting_id, cell_id=meeting.cell_id, reason=reason),
             subject=meeting.meeting_id,
             correlation_id=correlation_id,
         )
     )
-    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason="cancelled")
+    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason=str(reason))
 
 
 def _points_moved(before: dict[str, Any], after: dict[str, Any]) -> bool:

@@ -42,7 +42,7 @@ from services.gateway.schemas import (
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
-from shared.contracts.meetings_rpc import UnitReply
+from shared.contracts.meetings_rpc import HELD_STATUSES, UnitReply
 from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
 from shared.periods import (
@@ -52,8 +52,10 @@ from shared.periods import (
     is_running,
     period_contains,
     period_months,
+    said_at,
 )
-from shared.plausible import period_range_problem
+from shared.plausible import meeting_begun, period_range_problem
+from shared.refusals import Refusal, RefusalCode
 from shared.rpc import Request, RpcError, ServiceUnavailable
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS, route_class=ApiRoute)
@@ -426,37 +428,52 @@ async def get_meeting_minutes(meeting_id: IdPath, caller: Caller, state: State) 
     }
 
 
-def begun(meeting: meetings.MeetingReply) -> bool:
-    """Whether the meeting has begun: its minutes are recorded, it is no longer `scheduled`, or its start is past
-    (the web app's data.upcoming is its negation for a meeting not cancelled)."""
-    ahead = meeting.starts_at is not None and meeting.starts_at > now()
-    return meeting.minutes is not None or meeting.status != "scheduled" or not ahead
+def begun(meeting: meetings.MeetingReply | dict[str, Any]) -> bool:
+    """Whether a meeting (a reply or its dict) has begun, so is scored: shared.plausible.meeting_begun, the one rule
+    evaluation scores by and the web pages show a score by (data.upcoming); a cancelled one has not (never scored)."""
+    found = meeting if isinstance(meeting, dict) else meeting.model_dump()
+    status = found.get("status")
+    starts_at = found.get("starts_at")
+    moment = datetime.fromisoformat(starts_at) if isinstance(starts_at, str) else starts_at
+    recorded = found.get("minutes") is not None or status in HELD_STATUSES
+    return meeting_begun(starts_at=moment, minutes_recorded=recorded, cancelled=status == "cancelled", now=now())
 
 
 @router.get("/meetings/{meeting_id}/score", response_model=MeetingScoreRead, tags=["meetings"])
 async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) -> Any:
-    """The meeting's score, rating and the explanation of every item, and whether the meeting has `begun` (false: a
-    meeting still ahead, its score provisional); 404 saying why when there is none: not scored yet, or cancelled and
-    so never scored (judged on meetings' status first, so a score not withdrawn yet is never answered)."""
+    """The meeting's score, rating and the explanation of every item (`begun` always true: only a meeting that has
+    begun is scored); 404 saying why when there is none: not begun yet (reason_code meeting_not_started), not scored
+    yet, or cancelled and so never scored (judged on meetings' status first, so a score not withdrawn yet is never
+    answered)."""
     return await meeting_score(meeting_id, caller, state)
 
 
 async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState) -> Any:
-    """get_meeting_score's answer (a dict with `begun`), RpcError not_found saying why there is none. Cancelled is
-    judged on meetings' status first, so a score evaluation has not withdrawn yet (it consumes the cancellation a
-    moment later) is never answered (DOMAIN.md: a cancelled meeting is not scored). A meeting not begun answers
-    evaluation's provisional score with `begun` false (the web forms read its manual items from it, never showing it
-    as a score: data.upcoming)."""
+    """get_meeting_score's answer (a dict with `begun`), RpcError not_found saying why there is none. Judged on
+    meetings' state first, so a score evaluation has not withdrawn yet is never answered: a cancelled meeting is not
+    scored (DOMAIN.md), nor one that has not begun (shared.plausible.meeting_begun: DOMAIN.md "How to read it,
+    exactly", the start after any rescheduling, held once it has minutes), whatever evaluation still holds (a
+    meeting moved ahead after its start passed unrecorded)."""
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     if meeting.status == "cancelled":
         raise RpcError("not_found", f"meeting {meeting_id} was cancelled, so it is not scored")
+    if not begun(meeting):
+        raise RpcError(
+            "not_found",
+            f"meeting {meeting_id} has not begun (it is scheduled for {said_at(meeting.starts_at)}), so it is not"
+            " scored yet"
+            if meeting.starts_at is not None
+            else f"meeting {meeting_id} has not begun, so it is not scored yet",
+            field="meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_NOT_STARTED),
+        )
     try:
         score = await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id))
     except RpcError as exc:
         if exc.code != "not_found":
             raise
         raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
-    return score | {"begun": begun(meeting), "gate": await score_gate(state, score)}
+    return score | {"begun": True, "gate": await score_gate(state, score)}
 
 
 _frameworks: dict[tuple[str, str], dict[str, Any]] = {}

@@ -88,15 +88,14 @@ class GateRead(BaseModel):
 
 
 class MeetingScoreRead(evaluation.MeetingScoreReply):
-    """A meeting's score under the framework in force, with its explanation per item; `begun` false while the meeting
-    is still ahead (scheduled, no minutes, its start in the future): its score is then provisional (no roster, no
-    minutes, so Poor) and no verdict on a meeting that has not taken place, as the web app says. A cancelled meeting
-    has no score (404 saying why)."""
+    """A meeting's score under the framework in force, with its explanation per item. Only a meeting that has begun
+    (its minutes in, or its start come: shared.plausible.meeting_begun) is scored; one still ahead, like a cancelled
+    one, has no score (404 saying why: reason_code meeting_not_started)."""
 
     framework: FrameworkRefRead
     criteria: Sequence[CriterionRead]
     begun: bool = Field(
-        description="False while the meeting has not begun (scheduled, no minutes, start ahead): score provisional"
+        description="Always true: a meeting not begun (scheduled, no minutes, start ahead) is not scored (404)"
     )
     gate: GateRead | None = Field(
         None,

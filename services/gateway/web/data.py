@@ -575,9 +575,8 @@ def left_since(members: dict[str, dict[str, Any]], *, today: date | None = None)
 
 
 async def meeting_score(state: GatewayState, principal: Principal, meeting_id: str) -> dict[str, Any] | None:
-    """The meeting's score, or None while it has none (a cancelled meeting never, even before evaluation withdraws
-    it: reads.meeting_score) or evaluation does not answer (availability); a meeting still ahead answers its
-    provisional score, whose manual items the forms read, and the pages show it as not rated (upcoming)."""
+    """The meeting's score, or None while it has none (a cancelled meeting or one still ahead never, even before
+    evaluation withdraws it: reads.meeting_score) or evaluation does not answer (availability)."""
     try:
         score: dict[str, Any] | None = await scores_or(lambda: reads.meeting_score(meeting_id, principal, state), None)
     except RpcError as exc:
@@ -588,14 +587,11 @@ async def meeting_score(state: GatewayState, principal: Principal, meeting_id: s
 
 
 def upcoming(meeting: Any) -> bool:
-    """Whether a meeting (a reply or its dict) is still ahead: scheduled, not cancelled, no minutes, its start in the
-    future. Such a meeting is shown as scheduled, not rated: its provisional score (no roster, no minutes: Kém) is
-    no verdict on a meeting that has not taken place."""
+    """Whether a meeting (a reply or its dict) is still ahead: not cancelled and not begun (reads.begun, the one rule
+    evaluation scores by: shared.plausible.meeting_begun). Such a meeting is shown as scheduled, not rated: it has
+    taken place nowhere yet, so it has no score (the API answers 404 meeting_not_started)."""
     found = meeting if isinstance(meeting, dict) else meeting.model_dump()
-    starts_at = parse_moment(found.get("starts_at"))
-    if found.get("status") != "scheduled" or found.get("minutes") or starts_at is None:
-        return False
-    return starts_at > datetime.now(VIETNAM_TZ)
+    return found.get("status") != "cancelled" and not reads.begun(found)
 
 
 async def framework(state: GatewayState, framework_id: str, version: str) -> dict[str, Any] | None:

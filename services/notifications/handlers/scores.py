@@ -14,6 +14,7 @@ from services.notifications.handlers.facts import about_recent_meetings, is_rece
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 from shared.logs import get_logger
+from shared.plausible import meeting_begun
 
 log = get_logger(__name__)
 
@@ -36,7 +37,9 @@ async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit
     now = uow.now()
     kept_since = now - timedelta(days=uow.settings.meeting_score_retention_days)
     recent = [
-        event for event in await about_recent_meetings(events, uow, meetings=meetings) if event.time >= kept_since
+        event
+        for event in await about_recent_meetings(events, uow, meetings=meetings)
+        if event.time >= kept_since and not _ahead_at(meetings.get(event.data.meeting_id), event.time)
     ]
     if not recent:
         return
@@ -68,6 +71,16 @@ async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit
             due = rules.meeting_score_check_due(meeting, now=now, settle_minutes=settle)
             jobs.append((rules.MEETING_SCORE_CHECK, score.meeting_id, due))
     await uow.outgoing.schedule_many(jobs, rearm=True)
+
+
+def _ahead_at(meeting: Meeting | None, moment: datetime) -> bool:
+    """Whether a known meeting had not begun at `moment` (a score's time): not cancelled, no minutes, its start
+    later (shared.plausible.meeting_begun, the rule evaluation scores by). A score of it (published before evaluation
+    held to that rule) is no verdict on a meeting that has not taken place: it is neither stored nor alerted on."""
+    if meeting is None or meeting.cancelled:
+        return False
+    recorded = meeting.minutes_submitted_at is not None
+    return not meeting_begun(starts_at=meeting.starts_at, minutes_recorded=recorded, cancelled=False, now=moment)
 
 
 async def on_meeting_score_withdrawn(event: Event[Any], uow: NotificationsUnit) -> None:

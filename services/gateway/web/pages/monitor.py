@@ -178,8 +178,8 @@ async def _confirm_page(
         viewer=viewer,
         meeting=meeting,
         assignment=assignment,
-        score=None if data.upcoming(meeting) else score,  # a meeting ahead is not rated; its items still shown
-        gate_note=None if data.upcoming(meeting) else await data.gate_sentence(state, score),
+        score=score,  # None for a meeting ahead: not scored (reads.meeting_score), so no items either
+        gate_note=await data.gate_sentence(state, score),
         manual=manual,
         proposals=proposals,
         errors=errors or {},

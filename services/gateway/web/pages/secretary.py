@@ -1078,7 +1078,7 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
     async def action() -> None:
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # the items, their names and maxima are those the page shows, read again: never what the post says (a meeting
-        # ahead has its provisional score's items, so wrong points are reported along with "not begun")
+        # ahead is not scored, so it has none: only "not begun" is reported)
         back = (f"{PREFIX}/meetings/{meeting_id}/record", _("Back to the meeting's record"))
         items = await data.posted_items(state, viewer.principal, meeting_id, back)
         with forms.reported_with(not_begun_at(meeting)):
