@@ -39,6 +39,14 @@ class DeadLetterReply(Reply):
     position: int
     """Its place in the queue's listing, from 0: oldest death first."""
     message_id: str | None = None
+    batch_message_id: str | None = None
+    """The AMQP message id of the batch message its event came in (each event of a batch dies alone, with its own
+    message id): how an operator links it back to what was sent; None when it was not in a batch or the batch had no
+    id."""
+    batch_correlation_id: str | None = None
+    """The AMQP correlation id of that batch message, when it had one."""
+    batch_position: int | None = None
+    """Its event's place in that batch message, from 0; None when it was not in a batch."""
     event_id: str | None = None
     type: str | None = None
     routing_key: str | None = None
