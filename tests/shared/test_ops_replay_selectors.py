@@ -5,6 +5,7 @@ Against the real broker and database."""
 
 import asyncio
 import json
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel
@@ -18,12 +19,13 @@ QUEUE = "evaluation.facts.dlq"
 PATH = f"/cli/dead-letters/{QUEUE}/replay"
 
 
-async def letter(channel: AbstractChannel, event_id: str, message_id: str) -> None:
-    """A meeting.scheduled.v1 `event_id` that came in AMQP message `message_id`, rejected by evaluation.facts."""
+async def letter(channel: AbstractChannel, event_id: str, message_id: str, **headers: Any) -> None:
+    """A meeting.scheduled.v1 `event_id` that came in AMQP message `message_id`, rejected by evaluation.facts
+    (`headers` beside the death's)."""
     await channel.default_exchange.publish(
         aio_pika.Message(
             json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
-            headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"},
+            headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected", **headers},
             message_id=message_id,
         ),
         routing_key=QUEUE,
@@ -56,11 +58,16 @@ async def test_one_dead_letter_is_replayed_by_its_listing_key_or_its_message_id(
     try:
         channel = await connection.channel(publisher_confirms=True)
         await (await channel.declare_queue(QUEUE, passive=True)).purge()
-        await letter(channel, first, batch)
+        await letter(
+            channel, first, random_id("own"), **{"x-chibo-batch-message-id": batch, "x-chibo-batch-position": 0}
+        )
         await letter(channel, second, f"{batch}-2")
         await letter(channel, third, f"{batch}-3")
         listed = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", QUEUE)
-        [key] = [item["key"] for item in listed["items"] if item["event_id"] == first]
+        [row] = [item for item in listed["items"] if item["event_id"] == first]
+        key = row["key"]
+        # the listing names the batch message an event of a batch came in (shared.consuming.BATCH_HEADERS)
+        assert (row["batch_message_id"], row["batch_correlation_id"], row["batch_position"]) == (batch, None, 0)
 
         by_key = await asyncio.to_thread(
             run_ops, amqp_url, database_url, "dead-letters", "replay", "--queue", QUEUE, "--key", key
