@@ -952,7 +952,7 @@ async def _dead_letter(
                 death="delivery_limit" if item.outcome == "failed" else "rejected",
                 deliveries=delivery_count(raw),
             ),
-            "x-chibo-batch-position": item.position,
+            **batch_headers(raw, item.position),
             **replay_marks(raw.headers),
             **(origin_headers(origin) if origin is not None and own_user else {}),
         },
@@ -972,6 +972,29 @@ REPLAY_IDS_HEADER = "x-chibo-replay-ids"
 keeps them when it dies again, so the same replay sent again (an unanswered form resent) sends it back no second
 time (shared.ops.dead_letters.replay_dead_letters)."""
 REPLAY_MARKS = (REPLAYED_HEADER, REPLAY_IDS_HEADER)
+BATCH_POSITION_HEADER = "x-chibo-batch-position"
+"""The place (from 0) of a dead letter's event in the batch message it came in (_dead_letter)."""
+BATCH_MESSAGE_ID_HEADER = "x-chibo-batch-message-id"
+"""The AMQP `message_id` of the batch message a dead letter's event came in: each event of a batch dies alone, as
+its own message with its own id, and this links it back to what was sent (a trial's `t34-web-1`)."""
+BATCH_CORRELATION_ID_HEADER = "x-chibo-batch-correlation-id"
+"""The AMQP `correlation_id` of the batch message a dead letter's event came in, when it had one."""
+BATCH_HEADERS = (BATCH_MESSAGE_ID_HEADER, BATCH_CORRELATION_ID_HEADER, BATCH_POSITION_HEADER)
+"""What a dead letter of one event of a batch says of that batch: kept when it is replayed and dies again (as the
+origin's exchange and routing key are: shared.ops.dead_letters.first_origin), so the listing still links it back."""
+KEPT_MARKS = (*REPLAY_MARKS, *BATCH_HEADERS)
+"""The `x-chibo-…` headers a dead letter written of a whole delivery keeps from it (dead_letter_delivery)."""
+
+
+def batch_headers(raw: AbstractIncomingMessage, position: int) -> dict[str, Any]:
+    """BATCH_HEADERS of the dead letter of the event at `position` (from 0) of the batch delivery `raw`: its place,
+    and the batch message's AMQP message and correlation ids when it has them."""
+    headers: dict[str, Any] = {BATCH_POSITION_HEADER: position}
+    if raw.message_id:
+        headers[BATCH_MESSAGE_ID_HEADER] = raw.message_id
+    if raw.correlation_id:
+        headers[BATCH_CORRELATION_ID_HEADER] = raw.correlation_id
+    return headers
 
 
 def replay_marks(headers: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -1039,7 +1062,7 @@ async def dead_letter_delivery(
     delivery (origin_headers), which a replay through the service keeps (replay_dead_letters)."""
     raw = message.raw_message
     headers = {
-        name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-") or name in REPLAY_MARKS
+        name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-") or name in KEPT_MARKS
     }
     headers.update(death_headers(consumer, cause=cause, death=death, deliveries=delivery_count(raw)))
     vouched = origin is not None and bool(own_user)

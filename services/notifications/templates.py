@@ -438,8 +438,8 @@ def absence_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str
     added = bool(values.get("added"))
     count = format_number(len(names), digits=0)
     cell = text.get("cell", "")
-    if len(names) == 1:
-        title = f"Đảng viên vắng mặt không lý do: {names[0]}, {cell}"
+    if len(names) == 1:  # the meeting's date: one member absent from several meetings gets Subjects that differ
+        title = f"Đảng viên vắng mặt không lý do: {names[0]}, {cell}{text['meeting_day_part']}"
     else:
         title = f"{count} đảng viên vắng mặt không lý do: {cell}{text['when_part']}"
     if added:
@@ -475,6 +475,8 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     text["when"] = format_when(starts_at) if isinstance(starts_at, datetime) else "(chưa rõ thời gian)"
     # a title naming one meeting tells it apart from the cell's other meetings (two alerts of one cell read alike)
     text["when_part"] = f", {format_when(starts_at)}" if isinstance(starts_at, datetime) else ""
+    day = local(starts_at).date() if isinstance(starts_at, datetime) else None
+    text["meeting_day_part"] = f" — buổi sinh hoạt {format_date(day)}" if day is not None else ""
     text["meeting_kind"] = MEETING_KINDS.get(str(values.get("meeting_kind")), "sinh hoạt")
     topic = values.get("topic")
     if topic:

@@ -7,6 +7,7 @@ subclass each, naming the service) from `ops_catalog(service)`, as its `OPS`, wh
 service name.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
@@ -38,6 +39,14 @@ class DeadLetterReply(Reply):
     position: int
     """Its place in the queue's listing, from 0: oldest death first."""
     message_id: str | None = None
+    batch_message_id: str | None = None
+    """The AMQP message id of the batch message its event came in (each event of a batch dies alone, with its own
+    message id): how an operator links it back to what was sent; None when it was not in a batch or the batch had no
+    id."""
+    batch_correlation_id: str | None = None
+    """The AMQP correlation id of that batch message, when it had one."""
+    batch_position: int | None = None
+    """Its event's place in that batch message, from 0; None when it was not in a batch."""
     event_id: str | None = None
     type: str | None = None
     routing_key: str | None = None
@@ -171,6 +180,24 @@ class ReplayDeadLetters(Request[DeadLetterReplayReply]):
     replay_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
     """Names this replay: a letter it sent back before (died again since) is not sent back again by it, so the same
     replay sent twice (an unanswered form resent) sends each letter once (shared.ops.dead_letters)."""
+
+
+REPLAY_SELECTORS = ("key", "event_id", "message_id")
+"""What a dead-letter replay can choose its letters by besides `limit`: one listing row, one event id, one AMQP
+message id."""
+
+
+def replay_selector_conflict(choice: Mapping[str, Any]) -> str | None:
+    """Why the selectors of a dead-letter replay given in `choice` (those not None of `key`, `event_id`, `message_id`,
+    and `limit`) cannot be used together, naming them (`key and event_id each choose dead letters: give only one of
+    them`): two would both choose and one used silently drops the other, and a `limit` beside a `key` (one row) means
+    another choice. None when they can. The API refuses it as a 422, the command line as exit 4, both audited."""
+    given = [name for name in REPLAY_SELECTORS if choice.get(name) is not None]
+    if choice.get("key") is not None and choice.get("limit") is not None:
+        given.append("limit")
+    if len(given) > 1:
+        return f"{' and '.join(given)} each choose dead letters: give only one of them"
+    return None
 
 
 class PurgeDeadLetters(Request[DeadLetterPurgeReply]):

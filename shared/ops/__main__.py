@@ -3,7 +3,7 @@ else as the last `make up` in this checkout saved them in var/up.env, read by de
 deploy/serve.sh read it, else the defaults; its first line on stderr names the vhost and database it acts on).
 
     python -m shared.ops dead-letters list [--queue Q] [--limit N] [--offset N]
-    python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID]
+    python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID | --message-id ID | --key KEY]
     python -m shared.ops dead-letters purge --queue Q --yes [--through TIME --newest KEY --count N]
     python -m shared.ops outbox status --service S
     python -m shared.ops outbox list --service S [--limit N] [--offset N]
@@ -22,12 +22,15 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
 Each prints JSON, every time in it RFC 3339 with its offset (shared.ops.json_value); the exit code is 0, 1 when the
 held event, rejection, committee, alert rule, parked row (`outbox
 replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`), dead
-letter (`dead-letters replay --event-id`) or dead-letter queue (`--queue`; `dead-letters list` counts one the vhost
+letter (`dead-letters replay --event-id`, `--message-id` or `--key`) or dead-letter queue (`--queue`; `dead-letters
+list` counts one the vhost
 lacks as `missing`, and is 1 when it has none) named does not exist (not found), 3 when the rejection cannot be acted on
 (replayed or dismissed already, or its body was not kept: the service's reason and code are said) or the held event
 to retry was rejected (replay its rejection instead: conflict) or a `dead-letters purge --through` finds more
 letters died by then than its --count (the listing was cut: nothing deleted), 4 when
-notifications refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
+notifications refuses an alert setting (naming the field) or `dead-letters replay` is given two selectors that would
+both choose (`--key` with `--event-id`, `--message-id` or `--limit`; `--event-id` with `--message-id`: the API's 422,
+audited as it, nothing replayed), 5 when the service called over RPC does not take calls from
 CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it
 does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not answer
 or refuses (a login refused, a vhost or database that does not exist, a database without the system's tables: the URL
@@ -93,7 +96,7 @@ from shared.config import (
     vhost_of,
 )
 from shared.contracts import evaluation_rpc, meetings_rpc, notifications_rpc
-from shared.contracts.ops_rpc import OpsCatalog
+from shared.contracts.ops_rpc import REPLAY_SELECTORS, OpsCatalog, replay_selector_conflict
 from shared.logs import configure_logging, get_logger
 from shared.ops import json_value
 from shared.ops.dead_letters import (
@@ -178,6 +181,8 @@ BOUNDS: dict[str, Whole | Name] = {
     "row_id": Whole(1, BIGINT_MAX),
     "attempt": Whole(1, 2**31 - 1),
     "event_id": Name(1, 255),
+    "message_id": Name(1, 255),
+    "listing_key": Name(1, 64),
     "source": Name(1, 1000),
     "rejection_id": Name(1, 64, ID_CHARACTERS),
     "committee": Name(1, 64, ID_CHARACTERS),
@@ -224,7 +229,11 @@ def parser() -> argparse.ArgumentParser:
     replay = dead.add_parser("replay", help="publish dead letters back to the queue they died in")
     replay.add_argument("--queue", choices=DEAD_LETTER_QUEUES, required=True)
     replay.add_argument("--limit", type=BOUNDS["replay_limit"])
-    replay.add_argument("--event-id", type=BOUNDS["event_id"])
+    replay.add_argument("--event-id", type=BOUNDS["event_id"], help="every copy of this CloudEvents id")
+    replay.add_argument("--message-id", type=BOUNDS["message_id"], help="every copy of this AMQP message id")
+    replay.add_argument(
+        "--key", type=BOUNDS["listing_key"], help="the one letter of this `key` in `dead-letters list --queue Q`"
+    )
     purge = dead.add_parser("purge", help="drop every message of a dead-letter queue")
     purge.add_argument("--queue", choices=DEAD_LETTER_QUEUES, required=True)
     purge.add_argument("--yes", action="store_true", required=True, help="confirm")
@@ -809,6 +818,8 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
     """`dead-letters list|replay|purge` on CHIBO_AMQP_URL's vhost, replay and purge audited; NotFound for a queue the
     vhost does not have (audited as a 404 for replay and purge) or an event id none of its dead letters has."""
     owner = OWNER_OF_DEAD_LETTERS[args.queue] if args.queue else ""
+    if args.action == "replay":
+        await refuse_conflicting_selectors(args, settings)
     if args.action == "replay" and through_service(owner, settings):
         return await replay_through_service(args, settings)
     connection = await connect_broker(settings)
@@ -817,8 +828,7 @@ async def dead_letters_action(args: argparse.Namespace, settings: ServiceSetting
             return await dead_letter_totals(connection, settings)
         path = f"/cli/dead-letters/{args.queue}/{args.action}"
         action = {"replay": "dead_letters_replayed", "purge": "dead_letters_purged"}.get(args.action)
-        given = ("limit", "event_id") if args.action == "replay" else ()
-        choice = {key: getattr(args, key) for key in given if getattr(args, key) is not None}
+        choice = replay_choice(args) if args.action == "replay" else {}
         try:
             if args.action == "list":
                 return await list_marked(connection, args, settings, owner)
@@ -905,15 +915,39 @@ def not_vouched(queue: str, owner: str, result: dict[str, Any], settings: Servic
 async def replayed(
     args: argparse.Namespace, settings: ServiceSettings, result: dict[str, Any], choice: dict[str, Any]
 ) -> dict[str, Any]:
-    """A `dead-letters replay` done: audited; NotFound when `--event-id` named no dead letter of the queue."""
+    """A `dead-letters replay` done: audited; NotFound when `--event-id`, `--message-id` or `--key` named no dead
+    letter of the queue (as the API's 404, services.gateway.http.recovery.chosen_by_id)."""
     path = f"/cli/dead-letters/{args.queue}/replay"
     detail = {"action": "dead_letters_replayed", "queue": args.queue, "replayed": result["replayed"]}
     detail |= {"kept": result["kept"], **choice}
-    unknown = args.event_id is not None and result["replayed"] == 0
-    await audit(settings, path=path, status=404 if unknown else 200, detail=detail)
-    if unknown:
-        raise NotFound(f"no dead letter in {args.queue} has the event id {args.event_id}")
+    unknown = next(((field, said) for field, said in REPLAY_ID_WORDS.items() if choice.get(field) is not None), None)
+    missing = unknown is not None and result["replayed"] == 0
+    await audit(settings, path=path, status=404 if missing else 200, detail=detail)
+    if missing and unknown is not None:
+        raise NotFound(f"no dead letter in {args.queue} has the {unknown[1]} {choice[unknown[0]]}")
     return result
+
+
+REPLAY_ID_WORDS = {"key": "listing key", "message_id": "message id", "event_id": "event id"}
+"""Each id a `dead-letters replay` can name its letters by, and its words in a not-found line (the API's)."""
+
+
+def replay_choice(args: argparse.Namespace) -> dict[str, Any]:
+    """The selectors `dead-letters replay` was given (`limit`, `event_id`, `message_id`, `key`), as the API's body."""
+    given = ("limit", *REPLAY_SELECTORS)
+    return {name: getattr(args, name) for name in given if getattr(args, name) is not None}
+
+
+async def refuse_conflicting_selectors(args: argparse.Namespace, settings: ServiceSettings) -> None:
+    """Refused (exit 4), audited as the API's 422 with what was asked, when `dead-letters replay` names two selectors
+    that would both choose (shared.contracts.ops_rpc.replay_selector_conflict): nothing is replayed."""
+    choice = replay_choice(args)
+    conflict = replay_selector_conflict(choice)
+    if conflict is None:
+        return
+    detail = {"action": "dead_letters_replayed", "queue": args.queue, **choice, "refused": conflict}
+    await audit(settings, path=f"/cli/dead-letters/{args.queue}/replay", status=422, detail=detail)
+    raise Refused(conflict)
 
 
 def through_service(service: str, settings: ServiceSettings) -> bool:
@@ -931,7 +965,7 @@ async def replay_through_service(args: argparse.Namespace, settings: ServiceSett
     """`dead-letters replay` done by the queue's service over its RPC, as the operations page does (the service
     replays as its own broker user, vouching for each letter's first publisher), audited as done here; NotFound
     (audited 404) when the service has no such queue declared."""
-    choice = {key: getattr(args, key) for key in ("limit", "event_id") if getattr(args, key) is not None}
+    choice = replay_choice(args)
     request = CATALOGS[OWNER_OF_DEAD_LETTERS[args.queue]].replay_dead_letters(queue=args.queue, **choice)
     result, _, _ = await call_service_saying(request, settings)
     if result is None:

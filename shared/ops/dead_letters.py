@@ -35,7 +35,17 @@ import asyncpg
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.bindings import identity_attributes
-from shared.consuming import ORIGIN_HEADERS, REPLAY_IDS_HEADER, REPLAYED_HEADER, Origin, origin_headers
+from shared.consuming import (
+    BATCH_CORRELATION_ID_HEADER,
+    BATCH_HEADERS,
+    BATCH_MESSAGE_ID_HEADER,
+    BATCH_POSITION_HEADER,
+    ORIGIN_HEADERS,
+    REPLAY_IDS_HEADER,
+    REPLAYED_HEADER,
+    Origin,
+    origin_headers,
+)
 from shared.contracts.registry import OWNERS
 from shared.logs import get_logger
 from shared.ops import rfc3339
@@ -252,6 +262,24 @@ def event_identity(headers: Mapping[str, Any], body: bytes) -> tuple[Any, Any]:
     return attributes.get("id"), attributes.get("type")
 
 
+def batch_of(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """What a dead letter says of the batch message its event came in (shared.consuming.BATCH_HEADERS):
+    `batch_message_id` and `batch_correlation_id` (that message's AMQP ids, at most 255 characters, None when not
+    said) and `batch_position` (the event's place in it, from 0; None for a letter that was not in a batch)."""
+    position = headers.get(BATCH_POSITION_HEADER)
+    return {
+        "batch_message_id": _id_text(headers.get(BATCH_MESSAGE_ID_HEADER)),
+        "batch_correlation_id": _id_text(headers.get(BATCH_CORRELATION_ID_HEADER)),
+        "batch_position": position if isinstance(position, int) and not isinstance(position, bool) else None,
+    }
+
+
+def _id_text(value: object) -> str | None:
+    """An id a header holds, as text of at most 255 characters (an AMQP id's most); None for none or a non-text."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return text[:255] if isinstance(text, str) and text else None
+
+
 def describe(message: AbstractIncomingMessage, position: int, *, carried_count: bool = True) -> dict[str, Any]:
     """One dead letter for an operator: where and why it died, how often (death_of), its ids and a body preview."""
     body = bytes(message.body)
@@ -268,6 +296,7 @@ def describe(message: AbstractIncomingMessage, position: int, *, carried_count: 
     return {
         "position": position,
         "message_id": message.message_id,
+        **batch_of(message.headers or {}),
         "event_id": event_id if isinstance(event_id, str) else None,
         "type": type_ if isinstance(type_, str) else message.type,
         "routing_key": message.routing_key,
@@ -484,7 +513,11 @@ async def replay_dead_letters(
                 await sent.clear(queue, letter)
                 removed += 1
                 continue
-            headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
+            headers = {
+                name: value
+                for name, value in (message.headers or {}).items()
+                if not name.startswith("x-") or name in BATCH_HEADERS  # which batch it came in, if it dies again
+            }
             headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
             if replay_id is not None:
                 headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])

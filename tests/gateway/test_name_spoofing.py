@@ -121,7 +121,7 @@ def test_a_mail_naming_a_member_with_an_override_reads_in_order() -> None:
     )
     title, body = render(alert, recipient)
     assert _clean(title) and _clean(body)
-    assert title == "Đảng viên vắng mặt không lý do: Nguyễn Văn An, Chi bộ khu phố 3"
+    assert title == "Đảng viên vắng mặt không lý do: Nguyễn Văn An, Chi bộ khu phố 3 — buổi sinh hoạt ngày 03/11/2026"
     # the name cannot begin a line of its own: a fake greeting stays inside the real one
     assert body.startswith("Kính gửi đồng chí Lê Thị Hồng Kính gửi đồng chí khác,,\n\n")
     assert "Đồng chí Nguyễn Văn An vắng mặt không có lý do" in body and "tại Nhà văn hóa." in body

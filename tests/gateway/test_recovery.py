@@ -123,6 +123,50 @@ async def test_a_rejected_message_is_listed_replayed_to_its_queue_and_consumed(
     }
 
 
+async def test_each_dead_letter_of_a_batch_names_the_batch_message_on_the_api_and_the_page(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    channel: AbstractChannel,
+    amqp_url: str,
+    database_url: str,
+) -> None:
+    """A trial's `[1,2]` sent as message `t34-web-1` died as two letters with new ids and only a batch position: the
+    operator could not link them back to what was sent. Each is listed with the batch's message and correlation ids
+    (`batch_message_id`, `batch_correlation_id`, `batch_position`), and the page names them in Vietnamese."""
+    operator = headers["operator"]
+    batch_id = random_id("t34-web")
+    for position, body in enumerate((b"1", b"2")):  # as evaluation's consumer dead-letters each element itself
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                body,
+                message_id=f"{batch_id}-{position}",
+                timestamp=datetime.now(UTC),
+                headers={
+                    **death_headers(QUEUE, cause="not an event", death="rejected", deliveries=0),
+                    "x-chibo-batch-position": position,
+                    "x-chibo-batch-message-id": batch_id,
+                    "x-chibo-batch-correlation-id": "corr-34",
+                },
+            ),
+            routing_key=DLQ,
+        )
+
+    async def listed() -> list[dict[str, Any]] | None:
+        page = (await client.get(f"/v1/dead-letters/{DLQ}?limit=10", headers=operator)).json()
+        return page["items"] if page.get("total") == 2 else None
+
+    items = await eventually(listed)
+    assert sorted(
+        (item["batch_message_id"], item["batch_correlation_id"], item["batch_position"]) for item in items
+    ) == [
+        (batch_id, "corr-34", 0),
+        (batch_id, "corr-34", 1),
+    ]
+    page = await operator_page(client, amqp_url, database_url)
+    assert f"Gửi trong lô tin nhắn mã {batch_id}, là sự kiện thứ 2 của lô · mã liên kết corr-34" in page
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 2
+
+
 async def test_a_dead_letter_shows_its_cause_and_its_deliveries_however_often_it_is_listed(
     client: httpx.AsyncClient,
     headers: dict[str, dict[str, str]],

@@ -22,6 +22,8 @@ HEBREW = "\u05e1\u05e0\u05d9\u05e3 3"
 """A cell's name in Hebrew letters and a digit: without isolates, the comma and the time after it join its run."""
 SPOOFED = "Lê\u202e Thị <script>alert(1)</script> Bình"
 ISOLATED = f"\u2068{HEBREW}\u2069"
+DAY = " — buổi sinh hoạt ngày 03/11/2026"
+"""How the Subject names the meeting's date (19:30 on 3 November 2026)."""
 
 
 def absence(cell: str, member: str) -> Alert:
@@ -45,7 +47,7 @@ def absence(cell: str, member: str) -> Alert:
 def test_a_right_to_left_name_is_isolated_in_the_subject_and_the_body_and_a_vietnamese_one_is_not() -> None:
     alert = absence(HEBREW, SPOOFED)
     title, body = render(alert, alert.recipients[0])
-    assert title == f"Đảng viên vắng mặt không lý do: Lê Thị <script>alert(1)</script> Bình, {ISOLATED}"
+    assert title == f"Đảng viên vắng mặt không lý do: Lê Thị <script>alert(1)</script> Bình, {ISOLATED}{DAY}"
     assert f"buổi sinh hoạt thường kỳ của {ISOLATED} vào lúc 19:30" in body, body
     assert "\u202e" not in title + body and body.count("\u2068") == body.count("\u2069") == 1, body
     assert body.startswith("Kính gửi đồng chí Huỳnh Đức Bình,\n")  # no isolate around a Vietnamese name
@@ -76,7 +78,7 @@ def test_the_inbox_prints_the_isolated_name_in_bdi_and_its_mark_as_read_label_pl
         .render(inbox=[item], inbox_return="/me", viewer=SimpleNamespace(csrf="t"), prefix="/app")
     )
     shown = "Lê Thị &lt;script&gt;alert(1)&lt;/script&gt; Bình"
-    assert f"<strong>Đảng viên vắng mặt không lý do: {shown}, <bdi>{HEBREW}</bdi></strong>" in html, html
+    assert f"<strong>Đảng viên vắng mặt không lý do: {shown}, <bdi>{HEBREW}</bdi>{DAY}</strong>" in html, html
     assert f"của <bdi>{HEBREW}</bdi> vào lúc 19:30" in html, html
     label = html.split('aria-label="', 1)[1].split('"', 1)[0]
     assert "<bdi>" not in label and HEBREW in label, label

@@ -269,7 +269,9 @@ def test_a_meetings_unexcused_absentees_reach_each_recipient_in_one_alert_naming
     assert {alert.values["absentees"] for alert in added} == {("Nguyễn Văn f",)}
     assert {alert.period for alert in added} == {rules.absence_added_period("m1", ["f"])}
     title, body = render(added[0], person(MEMBERS[0]))
-    assert title == "Bổ sung đảng viên vắng mặt không lý do: Nguyễn Văn f, Chi bộ khu phố 3"
+    assert title == (
+        "Bổ sung đảng viên vắng mặt không lý do: Nguyễn Văn f, Chi bộ khu phố 3 — buổi sinh hoạt ngày 09/11/2026"
+    )
     assert "Theo danh sách điểm danh được cập nhật, đồng chí Nguyễn Văn f cũng vắng mặt không có lý do" in body
     fewer = rules.unexcused_absences(
         meeting=held_meeting(), absent=absent[:2], ctx=ctx, config=DEFAULT_CONFIG, told=told

@@ -477,3 +477,23 @@ async def test_a_replay_killed_between_the_confirm_and_the_removal_sends_the_let
     assert {(json.loads(copy.body)["id"], copy.message_id) for copy in copies} == {(event_id, event_id)}
     assert (await channel.declare_queue(DLQ, passive=True)).declaration_result.message_count == 0
     await channel.close()
+
+
+async def test_a_replayed_letter_keeps_the_batch_message_it_came_in(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """A dead letter of one event of a batch names the batch message (shared.consuming.BATCH_HEADERS); the copy a
+    replay sends back keeps those headers (and none of the death's), so when it dies again the listing still names
+    the batch, and the listing shows them as its own fields."""
+    event_id, batch_id = random_id("element"), random_id("t34-web")
+    batch = {"x-chibo-batch-message-id": batch_id, "x-chibo-batch-correlation-id": "corr-1"}
+    await dead_letter(connection, event_id, **batch)  # type: ignore[arg-type]  # header names, never `died`
+    [row] = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert (row["batch_message_id"], row["batch_correlation_id"], row["batch_position"]) == (batch_id, "corr-1", None)
+    assert (await replay_dead_letters(connection, DLQ, event_id=event_id))["replayed"] == 1
+    channel = await connection.channel()
+    replayed = await (await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)).get(no_ack=True)
+    headers = replayed.headers or {}
+    assert {name: headers.get(name) for name in batch} == batch
+    assert "x-first-death-queue" not in headers
+    await channel.close()

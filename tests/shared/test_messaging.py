@@ -632,3 +632,37 @@ async def test_a_structured_event_beside_extension_headers_or_another_content_ty
         await exchange.publish(aio_pika.Message(json.dumps(event).encode(), **form), routing_key=event["type"])
     ids = [event["data"]["meeting_id"] for event in events]
     assert await eventually(lambda: _all_applied(pool, ids), timeout=30) == dict.fromkeys(ids, 1)
+
+
+async def test_each_dead_letter_of_a_batch_names_the_batch_message_it_came_in_even_after_a_replay(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """A trial published `[1,2]` as message `t34-web-1`: two dead letters, each with a new message id and only its
+    place in the batch, which the operator could not link back to what was sent. Each names the batch message's id
+    and correlation id (headers, and the listing's fields), and keeps them when it is sent back and dies again."""
+    batch_id, correlation = random_id("t34-web"), random_id("corr")
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    await exchange.publish(
+        aio_pika.Message(b"[1,2]", content_type=BATCH_CONTENT_TYPE, message_id=batch_id, correlation_id=correlation),
+        routing_key="meeting.cancelled.v1",
+    )
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    letters = [await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30) for _ in range(2)]
+    seen = sorted((describe(letter, 0) for letter in letters), key=lambda row: row["batch_position"])
+    assert [(row["batch_message_id"], row["batch_correlation_id"], row["batch_position"]) for row in seen] == [
+        (batch_id, correlation, 0),
+        (batch_id, correlation, 1),
+    ], seen
+    assert all(row["message_id"] != batch_id for row in seen)  # each its own message
+
+    # sent back as a replay sends it (the broker's and the consumer's x- headers dropped but the batch's), it dies
+    # again, alone this time: its new dead letter still names the batch
+    first = letters[0]
+    kept = {name: value for name, value in (first.headers or {}).items() if name.startswith("x-chibo-batch-")}
+    await channel.default_exchange.publish(
+        aio_pika.Message(bytes(first.body), headers={**kept, "x-chibo-replayed": 1}, message_id=first.message_id),
+        routing_key=probe.queue.name,
+    )
+    again = describe(await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30), 0)
+    assert (again["batch_message_id"], again["batch_correlation_id"]) == (batch_id, correlation), again
+    assert again["batch_position"] == describe(first, 0)["batch_position"], again

@@ -123,3 +123,18 @@ def test_a_dead_letters_control_bytes_are_shown_as_code_points_never_raw() -> No
     for shown in ("U+0000U+001B[31mU+007FU+0085", "nU+0000b", "xU+0007y"):
         assert shown in html, shown
     assert "\n\tok" in html  # tab and line breaks are text a preview keeps
+
+
+def test_a_dead_letter_of_a_batch_names_the_batch_message_it_came_in() -> None:
+    """A trial's `[1,2]` sent as message `t34-web-1` died as two letters with new ids and only a batch position: each
+    row now names the batch message (and its correlation id), and the event's place in it counted from 1."""
+    letter = {"event_id": None, "message_id": "m-2", "type": None, "queue": "evaluation.facts", "reason": "rejected"}
+    batch = {"batch_message_id": "t34-web-1", "batch_correlation_id": "corr-7", "batch_position": 1}
+    item = {**letter, **batch, "death_count": 1, "body_bytes": 1, "body_preview": "2"}
+    html = page(dead_letters=[{"queue": "evaluation.facts.dlq", "total": 1, "items": [item]}])
+    said = cell(html, 'data-batch="t34-web-1"')
+    assert "Gửi trong lô tin nhắn mã t34-web-1, là sự kiện thứ 2 của lô · mã liên kết corr-7" in said, said
+    alone = page(
+        dead_letters=[{"queue": "evaluation.facts.dlq", "total": 1, "items": [{**item, **dict.fromkeys(batch)}]}]
+    )
+    assert "data-batch" not in alone

@@ -55,11 +55,9 @@ class DeadLetterReplayCreate(CreateModel):
     @model_validator(mode="after")
     def _one_selector(self) -> "DeadLetterReplayCreate":
         """Refuse two selectors that would both choose (`key` and `event_id`): one used silently drops the other."""
-        given = [name for name in ("key", "event_id", "message_id") if getattr(self, name) is not None]
-        if self.key is not None and self.limit is not None:
-            given.append("limit")  # a key names one row: a limit beside it means another choice
-        if len(given) > 1:
-            raise ValueError(f"{' and '.join(given)} each choose dead letters: give only one of them")
+        conflict = ops.replay_selector_conflict(self.model_dump())
+        if conflict is not None:
+            raise ValueError(conflict)
         return self
 
 
