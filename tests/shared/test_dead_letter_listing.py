@@ -31,6 +31,7 @@ from shared.topology import (
     has_dead_letter_arguments,
 )
 from tests.support.ids import random_id
+from tests.support.running import eventually
 
 DLQ = NOTIFICATIONS_EVENTS.dead_letter_queue
 LISTINGS = 25
@@ -463,6 +464,13 @@ async def test_a_replay_killed_between_the_confirm_and_the_removal_sends_the_let
         await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
     monkeypatch.undo()
     assert await sent.marked(DLQ) == set()
+    waiting = await connection.channel()
+
+    async def back_in_queue() -> bool:  # the broker requeues the letter taken once its channel has closed, a moment on
+        return (await waiting.declare_queue(DLQ, passive=True)).declaration_result.message_count == 1
+
+    await eventually(back_in_queue)
+    await waiting.close()
 
     again = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
 
