@@ -149,6 +149,9 @@ class SystemHealthRead(BaseModel):
     chibo.unrouted holds while no such listener is bound."""
     attention: list[str] = Field(default_factory=list)
     """What needs an operator, in words (`3 dead letters in meetings.ingest.dlq`)."""
+    measured_at: datetime | None = None
+    """When the gateway measured these figures (UTC): the broker and the dead-letter depths then, the processes'
+    heartbeats as received by then, each corrected by those depths."""
 
 
 class HealthRead(BaseModel):
