@@ -13,7 +13,7 @@ from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
-from shared.periods import Period
+from shared.periods import ReportPeriod
 from shared.refusals import Refusal
 
 
@@ -210,8 +210,10 @@ class RescoreCreate(CreateModel):
     committee officer their own subtree (`unit_id` required, a committee inside it)."""
 
     unit_id: Id | None = None
-    period_from: Period | None = None
-    period_to: Period | None = None
+    period_from: ReportPeriod | None = None
+    """The first period re-scored, from its first month: a month, a quarter, a half-year or a year."""
+    period_to: ReportPeriod | None = None
+    """The last period re-scored, to its last month (same forms); none: up to now."""
 
 
 class RescoreRead(evaluation.RescoreJobReply):
