@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import to_json
 
-from shared.periods import VIETNAM_TZ
+from shared.periods import PERIOD_FORMS_OF, VIETNAM_TZ, period_expected
 from shared.plausible import day_problem, meeting_time_problem
 from shared.reading import (
     EXTENSION_VALUE,
@@ -676,6 +676,8 @@ def validation_message(error: Mapping[str, Any]) -> str:
         message = "an id is 1-64 characters of A-Za-z0-9._:-"
     elif pattern == EXTENSION_VALUE.pattern:
         message = "at most 128 characters of A-Za-z0-9._:-"
+    elif pattern in PERIOD_FORMS_OF:  # a period field: its forms in words, never its regex
+        message = period_expected(value, PERIOD_FORMS_OF[pattern])
     return message.removeprefix("Value error, ")
 
 

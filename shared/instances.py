@@ -16,10 +16,11 @@ window (12-20 s of `ok` for a killed service); one merely slow to answer (load) 
 
 import asyncio
 import os
+import re
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -217,6 +218,39 @@ class InstanceBoard:
                     del table[key]
         self._latest[status.instance] = (status, at)
 
+    def measured_dead_letters(self, counts: Mapping[str, int | None]) -> None:
+        """Correct every kept heartbeat by dead-letter depths just measured on the broker (queue -> messages; None:
+        unknown, left as reported): a heartbeat is up to `status_every_seconds` old, so right after a purge its
+        `3 dead letters in q.dlq` would still make its service `degraded` until the next one. Its line for each measured
+        queue is said again with the new count (none when 0), its report's `dead_letters` figure replaced, and a process
+        left with no attention line and its database and broker ok reads `ok` again."""
+        fresh = {queue: count for queue, count in counts.items() if count is not None}
+        if not fresh:
+            return
+        for key, (status, at) in list(self._latest.items()):
+            old_lines = [line for line in status.attention if _dead_letter_queue(line) in fresh]
+            reported = status.report.get("dead_letters")
+            if not old_lines and not (isinstance(reported, dict) and fresh.keys() & reported.keys()):
+                continue
+            attention = [line for line in status.attention if _dead_letter_queue(line) not in fresh]
+            queues = [queue for line in old_lines if (queue := _dead_letter_queue(line)) is not None]
+            attention += [f"{fresh[queue]} dead letters in {queue}" for queue in queues if fresh[queue]]
+            report = dict(status.report)
+            if isinstance(reported, dict):
+                report["dead_letters"] = {queue: fresh.get(queue, count) for queue, count in reported.items()}
+            if isinstance(report.get("attention"), list):
+                report["attention"] = attention
+            verdict = status.status
+            sound = all(report.get(dependency, "ok") == "ok" for dependency in ("database", "broker"))
+            if verdict == "degraded" and not attention and sound:
+                verdict = "ok"
+            if isinstance(report.get("status"), str) and verdict == "ok":
+                report["status"] = "ok"
+            self._latest[key] = (
+                status.model_copy(update={"attention": attention, "report": report, "status": verdict}),
+                at,
+            )
+
     def services(self) -> set[str]:
         """The services any process has reported for (and not been forgotten)."""
         self._forget()
@@ -398,3 +432,13 @@ async def _port_refuses(port: int, timeout: float) -> bool:
         return False
     writer.close()
     return False
+
+
+_DEAD_LETTER_LINE = re.compile(r"^[0-9]+ dead letters in (\S+)$")
+"""A heartbeat's attention line of a dead-letter queue (shared.ops.dead_letters.dead_letter_attention's words)."""
+
+
+def _dead_letter_queue(line: str) -> str | None:
+    """The queue a dead-letter attention line names (`3 dead letters in q.dlq` -> q.dlq); None for any other line."""
+    found = _DEAD_LETTER_LINE.fullmatch(line)
+    return found.group(1) if found else None

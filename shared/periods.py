@@ -33,6 +33,31 @@ ReportPeriod = Annotated[str, Field(pattern=REPORT_PERIOD_PATTERN, examples=["20
 
 _REPORT_PERIOD = re.compile(REPORT_PERIOD_PATTERN)
 
+HALF_YEAR_PATTERN = r"^[0-9]{4}-H[12]$"
+"""A half-year alone, `2026-H1` or `2026-H2` (a cell's half-year read)."""
+
+PERIOD_FORMS = "a month (2026-09), a quarter (2026-Q3) or a year (2026)"
+"""The forms a period (PERIOD_PATTERN) takes, as every refusal of one says them."""
+
+REPORT_PERIOD_FORMS = "a month (2026-09), a quarter (2026-Q3), a half-year (2026-H2) or a year (2026)"
+"""The forms a report period (REPORT_PERIOD_PATTERN) takes, as every refusal of one says them."""
+
+HALF_YEAR_FORMS = "a half-year (2026-H1 or 2026-H2)"
+"""The form a half-year (HALF_YEAR_PATTERN) takes, as its refusal says it."""
+
+PERIOD_FORMS_OF = {
+    PERIOD_PATTERN: PERIOD_FORMS,
+    REPORT_PERIOD_PATTERN: REPORT_PERIOD_FORMS,
+    HALF_YEAR_PATTERN: HALF_YEAR_FORMS,
+}
+"""The accepted forms of each period pattern a field may carry: a refusal by one says these, never the regex."""
+
+
+def period_expected(value: object, forms: str = REPORT_PERIOD_FORMS) -> str:
+    """What a refusal of a period field says after its name (`period_from: ...`): the accepted `forms` and the value
+    sent (cut to 40 characters), e.g. "expected a month (2026-09), ... or a year (2026), not '2026-13'"."""
+    return f"expected {forms}, not {str(value)[:40]!r}"
+
 
 def is_report_period(text: object) -> bool:
     """Whether `text` is a report period: a period (is_period) or a half-year `YYYY-H1`/`YYYY-H2`."""
@@ -60,7 +85,7 @@ def is_period(text: object) -> bool:
 def check_period(text: str) -> str:
     """The period itself; ValueError naming the accepted shapes when it is none."""
     if not is_period(text):
-        raise ValueError(f"{text!r} is not a period like 2026-11, 2026-Q4 or 2026")
+        raise ValueError(period_expected(text, PERIOD_FORMS))
     return text
 
 

@@ -11,7 +11,17 @@ as time passes, so an event accepted once is accepted again on replay or re-deli
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from shared.periods import VIETNAM_TZ, is_period, local_date, month_of, period_months, said_at, span_problem
+from shared.periods import (
+    REPORT_PERIOD_FORMS,
+    VIETNAM_TZ,
+    is_report_period,
+    local_date,
+    month_of,
+    period_expected,
+    period_months,
+    said_at,
+    span_problem,
+)
 
 EARLIEST_MEETING = datetime(2000, 1, 1, tzinfo=VIETNAM_TZ)
 """No meeting starts before 1 January 2000 (local)."""
@@ -285,9 +295,8 @@ def span_range_problems(
     for field, period in (("period_from", first), ("period_to", last)):
         if period is None:
             continue
-        if not is_period(period):
-            said = f"{str(period)[:40]!r} is not a period like 2026-11, 2026-Q4 or 2026"
-            found[field] = SpanProblem(field, "not_a_period", said)
+        if not is_report_period(period):
+            found[field] = SpanProblem(field, "not_a_period", period_expected(period, REPORT_PERIOD_FORMS))
             continue
         begins = period_months(period)[0]
         if begins < EARLIEST_PERIOD:

@@ -24,8 +24,18 @@ def create_app() -> AsgiFastStream:
 
 def _configure_rescore(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unit", default=None, help="a committee or cell id: rescore its whole subtree")
-    parser.add_argument("--from", dest="period_from", default=None, help="first period, e.g. 2026-01")
-    parser.add_argument("--to", dest="period_to", default=None, help="last period, e.g. 2026-12")
+    parser.add_argument(
+        "--from",
+        dest="period_from",
+        default=None,
+        help="first period re-scored: a month 2026-01, a quarter 2026-Q1, a half-year 2026-H1 or a year 2026",
+    )
+    parser.add_argument(
+        "--to",
+        dest="period_to",
+        default=None,
+        help="last period re-scored, same forms: 2026-12, 2026-Q4, 2026-H2, 2026",
+    )
 
 
 async def run_rescore(settings: Settings, *, unit: str | None, period_from: str | None, period_to: str | None) -> dict:

@@ -9,7 +9,7 @@ from pydantic import Field
 from shared.contracts import ops_rpc as ops
 from shared.contracts.evaluation import Rating
 from shared.envelope import ID_PATTERN
-from shared.periods import Period, ReportPeriod
+from shared.periods import HALF_YEAR_PATTERN, ReportPeriod
 from shared.reasons import ReasonPart
 from shared.rpc import Page, Reply, Request
 
@@ -341,7 +341,7 @@ class GetCellHalfYear(EvaluationRequest[CellPeriodReply]):
 
     method = "cell_half_year"
     cell_id: str
-    period: Annotated[str, Field(pattern=r"^[0-9]{4}-H[12]$", examples=["2026-H1"])]
+    period: Annotated[str, Field(pattern=HALF_YEAR_PATTERN, examples=["2026-H1"])]
 
 
 LATE_CHANGES_PAGE = 50
@@ -433,8 +433,8 @@ class Rescore(EvaluationRequest[RescoreJobReply]):
 
     method = "rescore"
     unit_id: str | None = None
-    period_from: Period | None = None
-    period_to: Period | None = None
+    period_from: ReportPeriod | None = None
+    period_to: ReportPeriod | None = None
     job_id: Annotated[str, Field(pattern=ID_PATTERN)] | None = None
     """The job's id when the caller chose it (the gateway derives one from a web form's one-time key): a job by
     that id over the same subtree and months is answered as it stands, not queued again; None: a new job."""

@@ -331,6 +331,20 @@ async def test_a_framework_named_only_by_invisible_characters_is_refused_naming_
         assert document["id"] not in {item["id"] for item in listed["items"]}
 
 
+async def test_a_rescore_over_half_years_runs_over_their_months(rpc: RpcClient, ward: dict[str, str]) -> None:
+    """A trial's `2026-H2` was refused though quarters were taken: a half-year means its months, as a quarter does."""
+    started = await ask(rpc, evaluation.Rescore(unit_id=ward["committee"], period_from="2025-H2", period_to="2026-H1"))
+    assert (started["status"], started["period_from"], started["period_to"]) == ("queued", "2025-H2", "2026-H1")
+
+    async def finished() -> dict[str, Any] | None:
+        status = await ask(rpc, evaluation.GetRescoreStatus(job_id=started["job_id"]))
+        return status if status["status"] in ("done", "failed") else None
+
+    status = await eventually(finished, timeout=30, interval=0.2)
+    assert status["status"] == "done" and status["error"] is None, status
+    assert status["cells_total"] == status["cells_done"] == 2
+
+
 async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, ward: dict[str, str]) -> None:
     shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
     corrected = shipped | {"id": random_id("fw"), "name": "Khung đã sửa", "effective_from": "2026-01-01"}
@@ -360,6 +374,10 @@ async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, w
 
     bad = await rpc_error(ask(rpc, evaluation.Rescore.model_construct(period_from="2026-13")))
     assert (bad.code, bad.field) == ("invalid", "period_from")
+    assert bad.message == (
+        "period_from: expected a month (2026-09), a quarter (2026-Q3), a half-year (2026-H2) or a year (2026),"
+        " not '2026-13'"
+    )
     unknown = await rpc_error(ask(rpc, evaluation.GetRescoreStatus.model_construct(job_id="nope")))
     assert (unknown.code, unknown.field) == ("not_found", "job_id")
 

@@ -978,6 +978,8 @@ class World:
                 "periods_changed": 0,
                 "changed": 0,
                 "unit_id": r.unit_id,
+                "period_from": r.period_from,
+                "period_to": r.period_to,
             }
             return {"job_id": job_id, "status": "queued"}
 

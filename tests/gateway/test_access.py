@@ -226,7 +226,10 @@ async def test_bad_query_parameters_name_the_field(
         word = await client.get(f"{path}?period=abc", headers=headers["province_officer"])
         assert word.status_code == 422 and word.json()["field"] == "query.period"
         # a committee's report reads take a half-year too, and say so
-        assert word.json()["message"] == "query.period: 'abc' is not a period like 2026-11, 2026-Q4, 2026-H1 or 2026"
+        assert word.json()["message"] == (
+            "query.period: expected a month (2026-09), a quarter (2026-Q3), a half-year (2026-H2) or a year (2026),"
+            " not 'abc'"
+        )
         # fullwidth and Arabic-Indic digits passed `\d` and answered 200, every cell not_met_yet
         for other_digits in ("２０２６", "٢٠٢٦-Q4", "2026-１1"):
             answer = await client.get(f"{path}?period={other_digits}", headers=headers["province_officer"])
@@ -238,7 +241,7 @@ async def test_bad_query_parameters_name_the_field(
     assert half.status_code == 200, half.text
     wrong = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period=2026-H3", headers=headers["member"])
     assert wrong.status_code == 422 and wrong.json()["field"] == "query.period"
-    assert wrong.json()["message"].endswith("is not a period like 2026-11, 2026-Q4, 2026-H1 or 2026"), wrong.text
+    assert wrong.json()["message"].endswith("a half-year (2026-H2) or a year (2026), not '2026-H3'"), wrong.text
 
 
 async def test_the_running_month_rollup_counts_cells_not_met_yet_apart_as_the_web_shows_them(

@@ -380,6 +380,29 @@ async def test_a_rescore_reaching_into_the_running_month_is_queued(
     assert queued.status_code == 202, queued.text
 
 
+async def test_a_rescore_over_half_years_is_queued_and_a_period_of_no_form_is_refused_in_words(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A user trial: `"period_from": "2026-H2"` answered 422 quoting a raw regex, though quarters were taken. A
+    half-year means its months, as a quarter does; a value of no period's form is refused naming the field and the
+    forms accepted, never the pattern."""
+    last_half = f"{now().year - 1}-H2"
+    for span in ({"period_from": last_half}, {"period_from": f"{now().year - 1}-H1", "period_to": last_half}):
+        queued = await client.post("/v1/rescore", json={"unit_id": world.ward_a, **span}, headers=headers["admin"])
+        assert queued.status_code == 202, queued.text
+    forms = "expected a month (2026-09), a quarter (2026-Q3), a half-year (2026-H2) or a year (2026)"
+    for field, value in (("period_from", "2026-H3"), ("period_to", "２０２６"), ("period_from", "2026-1")):
+        refused = await client.post(
+            "/v1/rescore",
+            json={"unit_id": world.ward_a, "period_from": "2025-01", field: value},
+            headers=headers["admin"],
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == field
+        assert refused.json()["message"] == f"{field}: {forms}, not {value!r}", refused.text
+        assert "^" not in refused.json()["message"] and "pattern" not in refused.json()["message"]
+
+
 async def test_a_rejections_code_is_its_reason_code_in_the_list_as_in_the_ingest_answer(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:

@@ -4,6 +4,7 @@ action audited, and the dead letters shown in the system's health."""
 
 import html
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,9 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractChannel
 
+from services.gateway.bootstrap import GatewayState
 from shared.consuming import death_headers
+from shared.instances import InstanceBoard, InstanceIdentity
 from shared.ops import dead_letters
 from shared.topology import EVALUATION_FACTS
 from tests.gateway.fakes import World
@@ -306,6 +309,50 @@ async def test_dead_letters_page_on_from_an_offset_each_read_once_in_the_same_or
     beyond = await listed("limit=20&offset=25")
     assert (beyond["total"], beyond["offset"], beyond["items"]) == (25, 25, [])
     assert (await client.get(f"/v1/dead-letters/{DLQ}?offset=-1", headers=operator)).status_code == 422
+
+
+async def test_the_health_read_right_after_a_purge_says_the_new_count_not_the_heartbeats_old_one(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    channel: AbstractChannel,
+    app_and_state: tuple[object, GatewayState],
+    monkeypatch: pytest.MonkeyPatch,
+    amqp_url: str,
+    database_url: str,
+) -> None:
+    """Trial: right after a purge answered `purged: 3`, /v1/system/health still said `degraded ... 3 dead letters in
+    evaluation.facts.dlq` for ~15 s: evaluation's last heartbeat (sent every few seconds) still held its figure. The
+    depths the gateway measures on the broker at the read correct the heartbeats, so the next read is right."""
+    operator = headers["operator"]
+    _, state = app_and_state
+    board = InstanceBoard()
+    monkeypatch.setattr(state, "instances", board)  # this test's evaluation process only, not the package's view
+    await dead_letter(channel)
+    await eventually(lambda: _total(client, operator, DLQ, expected=1))
+    line = f"1 dead letters in {DLQ}"
+    report = {"service": "evaluation", "status": "degraded", "database": "ok", "broker": "ok"}
+    # evaluation's heartbeat as its /health measured it: the letter waiting, so degraded
+    board.record(
+        InstanceIdentity("evaluation").status(
+            "degraded", [line], {**report, "dead_letters": {DLQ: 1}, "attention": [line]}
+        )
+    )
+    before = (await client.get("/v1/system/health", headers=operator)).json()
+    assert before["services"]["evaluation"]["status"] == "degraded" and line in before["attention"], before
+
+    purged = await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)
+    assert purged.status_code == 200 and purged.json()["purged"] == 1, purged.text
+    after = (await client.get("/v1/system/health", headers=operator)).json()
+    assert after["dead_letters"][DLQ] == 0, after["dead_letters"]
+    assert not any(DLQ in said for said in after["attention"]), after["attention"]
+    evaluation = after["services"]["evaluation"]
+    assert evaluation["status"] == "ok" and evaluation["detail"]["dead_letters"][DLQ] == 0, evaluation
+    assert evaluation["detail"]["attention"] == [] and evaluation["instances"][0]["attention"] == [], evaluation
+    assert after["measured_at"] is not None and before["measured_at"] <= after["measured_at"]
+    # the operator page says when its figures were measured, on Vietnam's clock
+    page = await operator_page(client, amqp_url, database_url)
+    measured = page[page.index('id="measured-at">') :].split("<", 1)[0]
+    assert re.fullmatch(r'id="measured-at">đo lúc [0-2][0-9]:[0-5][0-9]:[0-5][0-9]', measured), measured
 
 
 async def _total(client: httpx.AsyncClient, operator: dict[str, str], queue: str, *, expected: int) -> bool:

@@ -2,7 +2,9 @@
 queued a job re-scoring 0 meetings, where the committee's pages answer 404 "Không có dữ liệu" for those months; a span
 ending before the unit's first month of data is now a 422 naming `period_to` (shared.plausible.span_range_problem,
 `before_data`), in Vietnamese on the form. The form's "Từ tháng" took a quarter (`2026-Q1`, seven characters as a
-month is) though it asks for a month. Over the real broker, evaluation faked (World.first_months)."""
+month is) though it asks for a month: a quarter, a half-year or a year typed in is now read as its months, as the
+API reads them, and anything else is refused in Vietnamese naming the forms taken. Over the real broker, evaluation
+faked (World.first_months)."""
 
 import re
 import time
@@ -53,15 +55,25 @@ async def test_the_form_says_in_vietnamese_which_field_is_wrong(
         before = await officer.post(
             page, data={"csrf": csrf.group(1), "period_from": "2000-01", "period_to": "2025-03"}
         )
-        quarter = await officer.post(page, data={"csrf": csrf.group(1), "period_from": "2026-Q1", "period_to": ""})
+        typo = await officer.post(page, data={"csrf": csrf.group(1), "period_from": "2026-H3", "period_to": ""})
+        # a half-year (a trial's `2026-H2` was refused) or a quarter typed in (a browser without a month picker)
+        # means its months, as the API reads them: from its first month, to its last
+        half = await officer.post(page, data={"csrf": csrf.group(1), "period_from": "2025-H2", "period_to": "2026-H1"})
     assert before.status_code == 422, before.text[-600:]
     said = (
         "Đến tháng: đơn vị chỉ có dữ liệu từ tháng 12/2025 nên không có gì để chấm lại đến tháng 3/2025. Vui lòng"
         " chọn một tháng từ tháng 12/2025 trở về sau."
     )
     assert said in before.text, before.text[-1500:]
-    assert quarter.status_code == 422, quarter.text[-600:]
-    assert "Từ tháng: vui lòng nhập tháng theo dạng năm-tháng, ví dụ 2026-11." in quarter.text, quarter.text[-1500:]
+    assert typo.status_code == 422, typo.text[-600:]
+    said = (
+        "Từ tháng: vui lòng nhập tháng theo dạng năm-tháng (ví dụ 2026-09), hoặc một quý (2026-Q3), 6 tháng (2026-H2)"
+        " hay cả năm (2026)."
+    )
+    assert said in typo.text, typo.text[-1500:]
+    assert half.status_code == 303, half.text[-600:]
+    job = world.rescore_jobs[half.headers["location"].rsplit("/", 1)[1]]
+    assert (job["period_from"], job["period_to"]) == ("2025-07", "2026-06"), job
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from services.gateway.schemas import ErrorRead
 from shared.envelope import validation_message
 from shared.logs import get_logger
 from shared.outages import BROKER, DATABASE, Outage, outage_of
-from shared.periods import REPORT_PERIOD_PATTERN
 from shared.reading import MAX_NUMBER_DIGITS
 from shared.refusals import refusal_code
 from shared.rpc import RpcError, ServiceUnavailable
@@ -155,10 +154,6 @@ def _refused_said(error: Mapping[str, Any], field: str) -> str:
     """What one validation error says of its field."""
     if error.get("type") == "extra_forbidden":
         return UNEXPECTED_FIELD
-    if field.endswith("period") and error.get("type") == "string_pattern_mismatch":
-        if (error.get("ctx") or {}).get("pattern") == REPORT_PERIOD_PATTERN:  # a report's: a half-year too
-            return f"{str(error.get('input'))[:40]!r} is not a period like 2026-11, 2026-Q4, 2026-H1 or 2026"
-        return f"{str(error.get('input'))[:40]!r} is not a period like 2026-11, 2026-Q4 or 2026"
     return validation_message(error)
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import aio_pika
@@ -316,6 +317,18 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     # address (one process) is asked only for a service none of whose processes has reported. A process of this
     # host killed outright is found dead now, as `make status` finds it, not once its heartbeats are overdue
     await state.instances.check_local(timeout=min(1.0, state.settings.health_timeout))
+    measured_at = datetime.now(UTC)
+    broker = "ok"
+    if not await state.broker.ping(timeout=2):
+        refusal = await broker_refusal(state.settings.amqp_url)  # says whether access was refused
+        broker = f"down: {refusal}" if refusal else "down"
+    dead_letters: dict[str, int | None] = {spec.dead_letter_queue: None for spec in CONSUMER_QUEUES}
+    if broker == "ok":
+        # passive declares: the gateway's broker user may not read these queues, only see their depth
+        dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
+    # the heartbeats say the depths their process measured up to a few seconds ago: a purge or replay since (through
+    # any gateway replica, or the ops CLI) made them stale, so they are corrected by these figures, measured now
+    state.instances.measured_dead_letters(dead_letters)
     reported = state.instances.services()
     probed = {service: url for service, url in urls.items() if service not in reported}
     async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
@@ -333,14 +346,6 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
             instances=[InstanceRead.model_validate(instance) for instance in instances],
         )
     services = {service: services[service] for service in [*urls, *sorted(reported - set(urls))]}
-    broker = "ok"
-    if not await state.broker.ping(timeout=2):
-        refusal = await broker_refusal(state.settings.amqp_url)  # says whether access was refused
-        broker = f"down: {refusal}" if refusal else "down"
-    dead_letters: dict[str, int | None] = {spec.dead_letter_queue: None for spec in CONSUMER_QUEUES}
-    if broker == "ok":
-        # passive declares: the gateway's broker user may not read these queues, only see their depth
-        dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
     unrouted: int | None = None
     if broker == "ok":
         # passive, as the dead letters: how many messages nobody was bound for (what they are: unbound_types)
@@ -369,6 +374,7 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         unrouted=unrouted,
         unrouted_types=unbound_types(),
         attention=attention,
+        measured_at=measured_at,
     )
 
 

@@ -436,6 +436,7 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
         dead_letters_total=dead_total,
         unrouted=health.unrouted,
         unrouted_types=health.unrouted_types,
+        measured_at=health.measured_at,
         parked_rows_total=sum(s.outbox.parked for s in services.values() if s.outbox is not None),
         held_events=held,
         open_rejections=rejections,

@@ -13,7 +13,7 @@ from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
-from shared.periods import Period
+from shared.periods import ReportPeriod
 from shared.refusals import Refusal
 
 
@@ -149,6 +149,9 @@ class SystemHealthRead(BaseModel):
     chibo.unrouted holds while no such listener is bound."""
     attention: list[str] = Field(default_factory=list)
     """What needs an operator, in words (`3 dead letters in meetings.ingest.dlq`)."""
+    measured_at: datetime | None = None
+    """When the gateway measured these figures (UTC): the broker and the dead-letter depths then, the processes'
+    heartbeats as received by then, each corrected by those depths."""
 
 
 class HealthRead(BaseModel):
@@ -207,8 +210,10 @@ class RescoreCreate(CreateModel):
     committee officer their own subtree (`unit_id` required, a committee inside it)."""
 
     unit_id: Id | None = None
-    period_from: Period | None = None
-    period_to: Period | None = None
+    period_from: ReportPeriod | None = None
+    """The first period re-scored, from its first month: a month, a quarter, a half-year or a year."""
+    period_to: ReportPeriod | None = None
+    """The last period re-scored, to its last month (same forms); none: up to now."""
 
 
 class RescoreRead(evaluation.RescoreJobReply):

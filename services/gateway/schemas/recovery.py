@@ -179,6 +179,8 @@ class OperationsOverviewRead(BaseModel):
     """Messages in chibo.unrouted (SystemHealthRead.unrouted)."""
     unrouted_types: list[str] = Field(default_factory=list)
     """The types no chibo service binds (SystemHealthRead.unrouted_types)."""
+    measured_at: datetime | None = None
+    """When the gateway measured the broker and the dead letters (SystemHealthRead.measured_at, UTC)."""
     parked_rows_total: int
     held_events: int | None
     open_rejections: int | None

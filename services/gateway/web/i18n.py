@@ -92,6 +92,12 @@ def format_moment(value: datetime | str | None) -> str:
     return f"{moment:%H:%M} {format_day(moment)}"
 
 
+def format_clock(value: datetime | str | None) -> str:
+    """`19:30:05`, the time of day of a moment in Vietnam (hh:mm:ss); "" for none."""
+    moment = parse_moment(value)
+    return "" if moment is None else f"{local(moment):%H:%M:%S}"
+
+
 def format_short_date(value: date | datetime | str | None) -> str:
     """`04/12/2026`."""
     if value is None or value == "":
@@ -599,6 +605,7 @@ def filters() -> dict[str, Any]:
     """The formats as Jinja filters."""
     return {
         "moment": format_moment,
+        "clock": format_clock,
         "day": format_day,
         "short_date": format_short_date,
         "number": format_number,

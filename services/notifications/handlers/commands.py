@@ -25,7 +25,7 @@ from services.notifications.webhook_guard import RefusedAddress, Resolver, check
 from shared.contracts.notifications import Channel
 from shared.logs import get_logger
 from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
-from shared.periods import is_report_period, period_bounds
+from shared.periods import is_report_period, period_bounds, period_expected
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -209,7 +209,7 @@ class Commands:
         if not is_report_period(period):
             raise RpcError(
                 "invalid",
-                f"period: {period!r} is not a period like 2026-11, 2026-Q4, 2026-H1 or 2026",
+                f"period: {period_expected(period)}",
                 field="period",
             )
         start, end = period_bounds(period)

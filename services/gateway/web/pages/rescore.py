@@ -32,7 +32,7 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_number, format_period
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, is_report_period, period_months
 from shared.plausible import (
     EARLIEST_PERIOD,
     SpanProblem,
@@ -87,20 +87,31 @@ async def rescore_form(committee_id: str, request: Request, viewer: CurrentViewe
 
 
 MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-"""A month `YYYY-MM`, the only period the form's inputs take (labelled "Từ tháng"/"Đến tháng"): a quarter such as
-`2026-Q1`, seven characters as well, passed the length check that stood here before (trial 22 #6)."""
+"""A month `YYYY-MM`, what the form's inputs (labelled "Từ tháng"/"Đến tháng", a month picker) send."""
+
+PERIOD_TYPED = N_(
+    "%(field)s: enter a month as YYYY-MM (such as 2026-09), or a quarter (2026-Q3), a half-year (2026-H2) or a year "
+    "(2026)."
+)
+"""What the form says of a value of no period's form (shared.periods.REPORT_PERIOD_FORMS, the API's words)."""
 
 
 def _month(form: Any, name: str, errors: dict[str, str], *, required: bool) -> str | None:
+    """The month a field names: a month as it is; a quarter, a half-year or a year typed in (a browser without a month
+    picker shows a text box) as its first month for `period_from`, its last for `period_to`, as the API reads them
+    (a trial's `2026-H2` was refused though quarters were taken); None, with the field's error, for anything else."""
     value = forms.text(form, name)
     if not value:
         if required:
             errors[name] = forms.required(name)
         return None
-    if not MONTH.fullmatch(value):
-        errors[name] = _("%(field)s: enter a month as YYYY-MM.", field=forms.label(name))
-        return None
-    return value
+    if MONTH.fullmatch(value):
+        return value
+    if is_report_period(value):
+        months = period_months(value)
+        return months[0] if name == "period_from" else months[-1]
+    errors[name] = _(PERIOD_TYPED, field=forms.label(name))
+    return None
 
 
 def _month_words(month: str) -> str:
@@ -160,7 +171,7 @@ def span_message(
     elif problem.code == "ends_before_start":
         message = _("%(field)s: must not be before the first month.", field=forms.label(field))
     else:
-        message = _("%(field)s: enter a month as YYYY-MM.", field=forms.label(field))
+        message = _(PERIOD_TYPED, field=forms.label(field))
     return message
 
 
