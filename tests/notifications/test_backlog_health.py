@@ -62,7 +62,9 @@ async def test_a_delivery_worked_on_too_long_makes_health_name_the_queue_until_i
 
             async def named() -> dict[str, Any] | None:
                 body = await health()
-                return body if _backlog_lines(body["attention"]) else None
+                # a probe whose database or broker check ran past its 2 s on a loaded machine says `down` besides:
+                # the next one, answered in time, says what the backlog alone makes it
+                return body if _backlog_lines(body["attention"]) and body["status"] != "down" else None
 
             body = await eventually(named)
             assert body["service"] == "notifications" and body["status"] == "degraded"
