@@ -91,3 +91,10 @@ async def test_the_evidence_refuses_a_period_it_does_not_cover_naming_the_field(
             assert "Không có dữ liệu của 6 tháng đầu năm 2025" in html.unescape(before.text), before.text[-800:]
             ahead = await officer.get(f"{cell}/{path}", params={"period": f"{int(this_year()) + 1}-H1"})
             assert ahead.status_code == 422 and "Chưa đến kỳ" in ahead.text, (path, ahead.status_code)
+            # the period named as the latest to view is one the evidence takes: this half-year, not this month
+            running = format_period(f"{this_year()}-H{1 if datetime.now(VIETNAM_TZ).month <= 6 else 2}", within=True)
+            assert f"Kỳ mới nhất có thể xem là {running}." in html.unescape(ahead.text), ahead.text[-800:]
+            next_year = await officer.get(f"{cell}/{path}", params={"period": str(int(this_year()) + 1)})
+            assert next_year.status_code == 422, (path, next_year.status_code)
+            latest_year = format_period(this_year(), within=True)
+            assert f"Kỳ mới nhất có thể xem là {latest_year}." in html.unescape(next_year.text), next_year.text[-800:]

@@ -28,7 +28,7 @@ from services.gateway.web.i18n import N_, _, filters, format_period, globals_, t
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
 from shared.logs import get_logger
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, is_half_year
 from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.text import (
@@ -183,18 +183,25 @@ class PeriodNotBegun(Exception):
     """A `period` in the address that has not begun yet (shared.periods.has_begun): a 422 page "Chưa đến kỳ", never
     a page, report or export of Kém; the committee page says it with its period chooser. `back` (address, label):
     the way to the latest period there is, as the 404 page of a year or period outside the data gives it (a cell's
-    next year)."""
+    next year). `latest`: the latest period of the page's kind there is, when it is not this month (a cell's
+    evidence: its latest year, or this half-year), named in the message as the one to view."""
 
-    def __init__(self, period: str, *, back: tuple[str, str] | None = None) -> None:
+    def __init__(self, period: str, *, back: tuple[str, str] | None = None, latest: str | None = None) -> None:
         super().__init__(period)
         self.period = period
         self.back = back
+        self.latest = latest
 
 
 def year_not_begun(year: str, *, latest: str, address: str) -> PeriodNotBegun:
-    """PeriodNotBegun for a cell's `year` with the way to `address`, its page of `latest` (the latest year it has),
-    labelled as YearOutside's 404 page labels it (`Xem năm 2026`)."""
-    return PeriodNotBegun(year, back=(address, _("See %(year)s", year=latest)))
+    """PeriodNotBegun for a cell's `year` (or half-year) with the way to `address`, its page of `latest` (the latest
+    year it has), labelled as YearOutside's 404 page labels it (`Xem năm 2026`); the message names the latest period
+    of the asked kind: that year, or for a half-year the one running now."""
+    asked = latest
+    if is_half_year(year):
+        today = datetime.now(VIETNAM_TZ)
+        asked = f"{today.year}-H{1 if today.month <= 6 else 2}"
+    return PeriodNotBegun(year, back=(address, _("See %(year)s", year=latest)), latest=asked)
 
 
 class YearOutside(Exception):
@@ -589,7 +596,7 @@ class WebRoute(APIRoute):
                     ),
                 )
             except PeriodNotBegun as exc:
-                return error_page(request, 422, *not_yet_due(exc.period), back=exc.back)
+                return error_page(request, 422, *not_yet_due(exc.period, latest=exc.latest), back=exc.back)
             except YearOutside as exc:
                 return error_page(
                     request,
@@ -670,10 +677,10 @@ class WebRoute(APIRoute):
         return handler
 
 
-def not_yet_due(period: str) -> tuple[str, str]:
+def not_yet_due(period: str, *, latest: str | None = None) -> tuple[str, str]:
     """(title, message) of a period not begun yet: "Chưa đến kỳ", never rated, naming the latest period there is
-    (this month in Vietnam's time, shared.plausible.latest_rated_month, as the API's message does)."""
-    latest = format_period(latest_rated_month(datetime.now(VIETNAM_TZ)), within=True)
+    (`latest`, else this month in Vietnam's time, shared.plausible.latest_rated_month, as the API's message does)."""
+    latest = format_period(latest or latest_rated_month(datetime.now(VIETNAM_TZ)), within=True)
     return _("Not yet due"), _(
         "%(period)s has not begun yet, so it is not rated. The latest period that can be viewed is %(latest)s.",
         period=format_period(period),
