@@ -959,7 +959,8 @@ async def batch_hint(queue: str, message_id: str, settings: ServiceSettings) -> 
         else ""
     )
     return (
-        f"; {len(keys)} dead letter{'s' if len(keys) > 1 else ''} came in the batch message {message_id} (their `batch_message_id`), each its own"
+        f"; {len(keys)} dead letter{'s' if len(keys) > 1 else ''} came in the batch message {message_id}"
+        " (their `batch_message_id`), each its own"
         f" message with its own id: replay them one at a time by their key, {shown}{more}"
     )
 

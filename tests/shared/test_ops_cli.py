@@ -389,7 +389,7 @@ async def test_a_replay_naming_a_batch_message_id_says_its_letters_and_how_to_pi
         await (await channel.declare_queue(queue, passive=True)).purge()
         for event_id in (random_id("ev"), random_id("ev")):
             body = json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode()
-            headers = {
+            headers: dict[str, Any] = {
                 "x-first-death-queue": "evaluation.facts",
                 "x-first-death-reason": "rejected",
                 "x-chibo-batch-message-id": batch,
