@@ -7,11 +7,12 @@ or a year `YYYY` (CONTRACT.md); its bounds are [start, end) local midnights. Rep
 (ReportPeriod), never a period of the contract's events.
 """
 
+import json
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 """The local time zone of every rule and of the times the services write (+07:00)."""
@@ -19,17 +20,11 @@ VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
 """A month `2026-11`, a quarter `2026-Q4` or a year `2026`."""
 
-Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2026-11", "2026-Q4", "2026"])]
-"""The period as a pydantic field type: a value of another shape fails validation naming the field."""
-
 _PERIOD = re.compile(PERIOD_PATTERN)
 
 REPORT_PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4]|-H[12])?$"
 """A period (PERIOD_PATTERN) or a half-year `2026-H1` (January–June) / `2026-H2` (July–December): what a
 committee's report is asked for; the half-year is computed from its two quarters, never published."""
-
-ReportPeriod = Annotated[str, Field(pattern=REPORT_PERIOD_PATTERN, examples=["2026-11", "2026-Q4", "2026-H2", "2026"])]
-"""A report period as a pydantic field type: a value of another shape fails validation naming the field."""
 
 _REPORT_PERIOD = re.compile(REPORT_PERIOD_PATTERN)
 
@@ -55,8 +50,37 @@ PERIOD_FORMS_OF = {
 
 def period_expected(value: object, forms: str = REPORT_PERIOD_FORMS) -> str:
     """What a refusal of a period field says after its name (`period_from: ...`): the accepted `forms` and the value
-    sent (cut to 40 characters), e.g. "expected a month (2026-09), ... or a year (2026), not '2026-13'"."""
+    sent (cut to 40 characters), e.g. "expected a month (2026-09), ... or a year (2026), not '2026-13'"; a value sent
+    as no text (a JSON number 2026, a list) is said as JSON: "... or a year (2026) as text, not 2026"."""
+    if not isinstance(value, str):
+        return f"expected {forms} as text, not {json.dumps(value, ensure_ascii=False, default=str)[:40]}"
     return f"expected {forms}, not {str(value)[:40]!r}"
+
+
+def _text_only(forms: str) -> BeforeValidator:
+    """A validator refusing a period field's value that is no text (period_expected with `forms`), before pydantic's
+    own "Input should be a valid string", which names no form (trial 36: `"period_from": 2026`)."""
+
+    def check(value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError(period_expected(value, forms))
+        return value
+
+    return BeforeValidator(check)
+
+
+Period = Annotated[
+    str, Field(pattern=PERIOD_PATTERN, examples=["2026-11", "2026-Q4", "2026"]), _text_only(PERIOD_FORMS)
+]
+"""The period as a pydantic field type: a value of another shape, or no text, fails validation naming the field."""
+
+ReportPeriod = Annotated[
+    str,
+    Field(pattern=REPORT_PERIOD_PATTERN, examples=["2026-11", "2026-Q4", "2026-H2", "2026"]),
+    _text_only(REPORT_PERIOD_FORMS),
+]
+"""A report period as a pydantic field type: a value of another shape, or no text, fails validation naming the
+field."""
 
 
 def is_report_period(text: object) -> bool:

@@ -1,7 +1,7 @@
 """Read side: SQL over the meetings schema returning the read models of the RPC catalog."""
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -13,6 +13,7 @@ from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
 from shared.minutes import part_stands_sql
+from shared.plausible import meeting_begun
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
@@ -452,8 +453,9 @@ async def list_tasks(
 
 
 async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, Any] | None:
-    """A member's attendance on every roster of a meeting not cancelled, each saying whether its meeting is held (has
-    minutes), with the runs and counts derived from the held ones only."""
+    """A member's attendance on every roster of a meeting not cancelled and begun (shared.plausible.meeting_begun: a
+    roster sent ahead of its meeting is no attendance yet, left out as a scheduled meeting without a roster is), each
+    saying whether its meeting is held (has minutes), with the runs and counts derived from the held ones only."""
     member = await conn.fetchrow("SELECT id, cell_id, probation_ends_on FROM member WHERE id = $1", member_id)
     if member is None:
         return None
@@ -464,6 +466,12 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
         " ORDER BY m.starts_at, a.meeting_id",
         member_id,
     )
+    moment = datetime.now(UTC)
+    rows = [
+        r
+        for r in rows
+        if meeting_begun(starts_at=r["starts_at"], minutes_recorded=r["held"], cancelled=False, now=moment)
+    ]
     history = domain.attendance_history(
         domain.AttendanceEntry(meeting_id=r["meeting_id"], starts_at=r["starts_at"], status=r["status"], held=r["held"])
         for r in rows

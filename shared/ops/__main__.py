@@ -101,6 +101,7 @@ from shared.logs import configure_logging, get_logger
 from shared.ops import json_value
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
+    PEEK_MOST,
     LargerThanShown,
     PgSentLetters,
     dead_letter_counts,
@@ -924,8 +925,44 @@ async def replayed(
     missing = unknown is not None and result["replayed"] == 0
     await audit(settings, path=path, status=404 if missing else 200, detail=detail)
     if missing and unknown is not None:
-        raise NotFound(f"no dead letter in {args.queue} has the {unknown[1]} {choice[unknown[0]]}")
+        said = f"no dead letter in {args.queue} has the {unknown[1]} {choice[unknown[0]]}"
+        if unknown[0] == "message_id":
+            said += await batch_hint(args.queue, str(choice["message_id"]), settings)
+        raise NotFound(said)
     return result
+
+
+BATCH_KEYS_SHOWN = 10
+"""How many keys of a batch's dead letters a not-found line of its message id names (the rest counted)."""
+
+
+async def batch_hint(queue: str, message_id: str, settings: ServiceSettings) -> str:
+    """What a `replay --message-id` that named no letter adds when `message_id` is the `batch_message_id` of some of
+    `queue`'s letters (a batch's id: each of its events died as its own message): how many, and their `--key`s to
+    replay them one by one; "" when none has it or the listing cannot be read (the not-found line said alone)."""
+    try:
+        connection = await connect_broker(settings)
+        try:
+            listing = await list_dead_letters(connection, queue, limit=PEEK_MOST)
+        finally:
+            await connection.close()
+    except Exception as exc:  # noqa: BLE001 - a hint only: the not-found line is said without it
+        log.warning("batch_hint_unread", queue=queue, error=repr(exc))
+        return ""
+    keys = [str(item["key"]) for item in listing["items"] if item.get("batch_message_id") == message_id]
+    if not keys:
+        return ""
+    shown = " ".join(f"--key {key}" for key in keys[:BATCH_KEYS_SHOWN])
+    more = (
+        f" (and {len(keys) - BATCH_KEYS_SHOWN} more: `dead-letters list --queue {queue}`)"
+        if len(keys) > BATCH_KEYS_SHOWN
+        else ""
+    )
+    return (
+        f"; {len(keys)} dead letter{'s' if len(keys) > 1 else ''} came in the batch message {message_id}"
+        " (their `batch_message_id`), each its own"
+        f" message with its own id: replay them one at a time by their key, {shown}{more}"
+    )
 
 
 REPLAY_ID_WORDS = {"key": "listing key", "message_id": "message id", "event_id": "event id"}

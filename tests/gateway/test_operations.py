@@ -464,3 +464,25 @@ async def test_the_health_and_the_overview_say_how_many_messages_went_unrouted_a
     overview = (await client.get("/v1/operations/overview", headers=headers["operator"])).json()
     assert overview["unrouted"] >= before["unrouted"] + 2
     assert overview["unrouted_types"] == health["unrouted_types"]
+
+
+async def test_a_rescore_period_sent_as_no_text_is_refused_in_the_same_words(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """Trial 36 #2: `"period_from": 2026` (a number) answered pydantic's "Input should be a valid string"; a period
+    field sent as anything but text names the field and the forms accepted, as every other refused period does."""
+    forms = "expected a month (2026-09), a quarter (2026-Q3), a half-year (2026-H2) or a year (2026)"
+    for field, value, said in (
+        ("period_from", 2026, "2026"),
+        ("period_to", 2026.5, "2026.5"),
+        ("period_from", ["2026"], '["2026"]'),
+        ("period_to", True, "true"),
+    ):
+        refused = await client.post(
+            "/v1/rescore",
+            json={"unit_id": world.ward_a, "period_from": "2025-01", field: value},
+            headers=headers["admin"],
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == field
+        assert refused.json()["message"] == f"{field}: {forms} as text, not {said}", refused.text

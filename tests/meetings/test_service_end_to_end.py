@@ -1,7 +1,7 @@
 """The service running in-process: AMQP ingest to chibo.events, and the meetings.rpc catalog."""
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -162,3 +162,25 @@ async def test_a_meetings_reply_says_whether_its_minutes_were_published(rpc: Rpc
     answer = await ask(rpc, meetings.Ingest(events=[ev.raw_event("documents.published.v1", final)]))
     assert answer["results"][0]["outcome"] == "accepted"
     assert await published() == (True, True)
+
+
+async def test_a_roster_sent_ahead_of_its_meeting_is_not_in_the_member_history(rpc: RpcClient) -> None:
+    """Trial 36 #1: an integration's roster of a meeting still ahead (no minutes, its start later) listed the member
+    `absent` in their history before the meeting began; a meeting not begun (shared.plausible.meeting_begun) is
+    left out, as a scheduled meeting without a roster is."""
+    cell, member, past, ahead = random_id("cell"), random_id("mem"), random_id("mtg"), random_id("mtg")
+    later = datetime.now(UTC) + timedelta(days=1)
+    events = [
+        ev.unit(cell),
+        ev.member(member, cell),
+        ev.scheduled(past, cell, starts_at=START),
+        ev.attendance(past, {member: "present"}),
+        ev.minutes(past, chair_id=member, started_at=START),
+        ev.scheduled(ahead, cell, starts_at=later),
+        ev.attendance(ahead, {member: "absent"}),
+    ]
+    answer = await ask(rpc, meetings.Ingest(events=events, route="http", account="feed-test"))
+    assert {r["outcome"] for r in answer["results"]} == {"accepted"}
+    history = await ask(rpc, meetings.GetMemberHistory(member_id=member))
+    assert [r["meeting_id"] for r in history["records"]] == [past]
+    assert history["consecutive_absences"] == 0

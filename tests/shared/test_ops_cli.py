@@ -372,3 +372,41 @@ async def test_the_command_line_listing_marks_the_letters_sent_back_whose_remova
         await conn.execute("DELETE FROM dead_letter_sent WHERE queue = $1", queue)
         await conn.close()
         await connection.close()
+
+
+async def test_a_replay_naming_a_batch_message_id_says_its_letters_and_how_to_pick_them(
+    amqp_url: str, database_url: str
+) -> None:
+    """Trial 36 #3: `replay --message-id` of a batch's message id (a letter's `batch_message_id` in the listing) said
+    only "not found"; it still is (exit 1, nothing replayed), naming the letters of that batch by their keys."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    await apply_migrations(database_url, schema="evaluation", files=migration_files(ROOT / "services" / "evaluation"))
+    queue, batch = "evaluation.facts.dlq", random_id("batch")
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await (await channel.declare_queue(queue, passive=True)).purge()
+        for event_id in (random_id("ev"), random_id("ev")):
+            body = json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode()
+            headers: dict[str, Any] = {
+                "x-first-death-queue": "evaluation.facts",
+                "x-first-death-reason": "rejected",
+                "x-chibo-batch-message-id": batch,
+            }
+            message = aio_pika.Message(body, headers=headers, message_id=event_id)
+            await channel.default_exchange.publish(message, routing_key=queue)
+        listed = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue)
+        keys = [item["key"] for item in listed["items"] if item["batch_message_id"] == batch]
+        assert len(keys) == 2, listed
+        result = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "dead-letters", "replay", "--queue", queue, "--message-id", batch
+        )
+        assert result.returncode == 1, result.stderr
+        assert f"not found: no dead letter in {queue} has the message id {batch}" in result.stderr
+        assert f"2 dead letters came in the batch message {batch}" in result.stderr, result.stderr
+        assert all(f"--key {key}" in result.stderr for key in keys), result.stderr
+        left = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue)
+        assert left["total"] == 2
+    finally:
+        await connection.close()
