@@ -36,14 +36,17 @@ async def taken_back(channel: AbstractChannel, event_ids: set[str]) -> set[str]:
     """The events of `event_ids` waiting in evaluation.facts (sent back there), taken off it."""
     facts = await channel.declare_queue("evaluation.facts", passive=True)
     found: set[str] = set()
-    while (message := await facts.get(fail=False)) is not None:  # others' events may wait there too
-        event_id = json.loads(message.body).get("id")
+    others = []
+    while (message := await facts.get(fail=False)) is not None:  # others' messages may wait there too (batches)
+        body = json.loads(message.body)
+        event_id = body.get("id") if isinstance(body, dict) else None
         if event_id in event_ids:
             found.add(event_id)
             await message.ack()
         else:
-            await message.nack(requeue=True)
-            break
+            others.append(message)  # held until the queue is read through, then given back: never taken twice
+    for message in others:
+        await message.nack(requeue=True)
     return found
 
 

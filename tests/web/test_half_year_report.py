@@ -64,7 +64,7 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         for spelling in BAD_SPELLINGS:
             refused = await api.get(f"/v1/committees/{committee}/rollup", params={"period": spelling})
             assert refused.status_code == 422 and refused.json()["field"] == "query.period", refused.text
-            assert "2026-H1" in refused.json()["message"], refused.text
+            assert "a half-year (2026-H2)" in refused.json()["message"], refused.text  # the forms it takes, plainly
     async with signed_in_officer(system, sub, committee) as client:
         page = await client.get(f"/app/committees/{committee}?period={HALF}")
         assert page.status_code == 200, page.text[-800:]

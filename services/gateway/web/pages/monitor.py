@@ -201,10 +201,10 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
     try:
         # the items, their names and maxima are those the page showed, read again: never what the post says
         back = (f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation"))
+        if not_begun := not_begun_at(meeting):  # not scored yet, so no item to assess: only that is said
+            raise FormErrors(not_begun)
         items = await data.posted_items(state, viewer.principal, meeting_id, back)
-        # a meeting not begun is said with the points' own errors, as on the secretary's forms: one sending
-        with forms.reported_with(not_begun_at(meeting)):
-            model = forms.assessment_model(form, items, role="upper_monitor")
+        model = forms.assessment_model(form, items, role="upper_monitor")
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         sent = {str(key): str(value) for key, value in form.items()}  # shown again as typed, not as stored
