@@ -7,6 +7,7 @@ reconnect. Each test works in vhosts and with a user prefix of its own, and dele
 
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,10 +37,17 @@ def vhosts() -> set[str]:
     return set(rabbitmqctl("--no-table-headers", "list_vhosts").stdout.splitlines())
 
 
-def password_works(user: str, password: str) -> bool:
-    """Whether the broker accepts `password` for `user`."""
-    check = subprocess.run(["rabbitmqctl", "-q", "authenticate_user", user, password], capture_output=True, timeout=60)
-    return check.returncode == 0
+def password_works(user: str, password: str, *, within: float = 60.0) -> bool:
+    """Whether the broker accepts `password` for `user`, asked again until it does or `within` seconds pass (on a
+    loaded machine the CLI's check can fail for a moment after the password was set: a CI run saw it once)."""
+    deadline = time.monotonic() + within
+    while True:
+        check = subprocess.run(
+            ["rabbitmqctl", "-q", "authenticate_user", user, password], capture_output=True, timeout=60
+        )
+        if check.returncode == 0 or time.monotonic() > deadline:
+            return check.returncode == 0
+        time.sleep(0.5)
 
 
 def broker_users(vhost: str, prefix: str, out: Path) -> subprocess.CompletedProcess[str]:
