@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from shared.background import raise_if_cancelling
 from shared.logs import get_logger
+from shared.ops.dead_letters import dead_letter_attention
 
 log = get_logger(__name__)
 
@@ -234,7 +235,7 @@ class InstanceBoard:
                 continue
             attention = [line for line in status.attention if _dead_letter_queue(line) not in fresh]
             queues = [queue for line in old_lines if (queue := _dead_letter_queue(line)) is not None]
-            attention += [f"{fresh[queue]} dead letters in {queue}" for queue in queues if fresh[queue]]
+            attention += dead_letter_attention({queue: fresh[queue] for queue in queues})
             report = dict(status.report)
             if isinstance(reported, dict):
                 report["dead_letters"] = {queue: fresh.get(queue, count) for queue, count in reported.items()}
@@ -435,7 +436,7 @@ async def _port_refuses(port: int, timeout: float) -> bool:
 
 
 _DEAD_LETTER_LINE = re.compile(r"^[0-9]+ dead letters in (\S+)$")
-"""A heartbeat's attention line of a dead-letter queue (shared.ops.dead_letters.dead_letter_attention's words)."""
+"""A heartbeat's attention line of a dead-letter queue (dead_letter_attention's words, read back)."""
 
 
 def _dead_letter_queue(line: str) -> str | None:

@@ -16,8 +16,8 @@ from shared.minutes import (
 )
 
 MINUTES_PAGE_SQL = (
-    "SELECT s.meeting_id, s.version_time, s.version_ns, s.version_id, s.started_at, s.ended_at, s.chair_id,"
-    " s.recorder_id, s.speakers, s.self_criticism_minutes, s.content, s.conclusions, s.resolutions,"
+    f"SELECT {', '.join(f's.{name}' for name in STORED_MINUTES_COLUMNS)}, s.version_time, s.version_ns,"
+    " s.version_id, s.speakers, s.resolutions,"
     " (SELECT coalesce(jsonb_agg(jsonb_build_object('task_id', t.task_id, 'assignee_id', t.assignee_id,"
     " 'description', t.description, 'due_on', t.due_on)), '[]'::jsonb) FROM task t"
     " WHERE t.meeting_id = s.meeting_id) AS tasks"

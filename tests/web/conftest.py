@@ -372,6 +372,22 @@ async def signed_in_officer(system: RunningSystem, sub: str, committee: str) -> 
         yield client
 
 
+async def officer_api_headers(system: RunningSystem, *, committee: str, sub: str) -> dict[str, str]:
+    """The API headers of an officer of `committee` (`api-{sub}`), once the committee is known to meetings: a token
+    is issued only for a unit the system has, so it is asked again until one is (up to 120 s)."""
+    issued: list[str] = []
+
+    async def known() -> bool:
+        try:
+            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
+        except RpcError:
+            return False
+        return True
+
+    await eventually(known, timeout=120, interval=0.5)
+    return {"Authorization": f"Bearer {issued[-1]}"}
+
+
 async def scored_history(
     system: RunningSystem, events: list[dict[str, Any]], *, committee: str, cell: str, sub: str
 ) -> dict[str, str]:
@@ -380,18 +396,7 @@ async def scored_history(
     three meetings, nothing left in flight (wait_quiet). The API headers of an officer of `committee`, `api-{sub}`."""
     amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
     await publish(amqp, events)
-    issued: list[str] = []
-
-    async def known() -> bool:
-        """The committee known to meetings: a token is issued only for a unit the system has."""
-        try:
-            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
-        except RpcError:
-            return False
-        return True
-
-    await eventually(known, timeout=120, interval=0.5)
-    headers = {"Authorization": f"Bearer {issued[-1]}"}
+    headers = await officer_api_headers(system, committee=committee, sub=sub)
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
 
         async def scored() -> bool:

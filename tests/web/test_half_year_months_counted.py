@@ -17,12 +17,11 @@ from pypdf import PdfReader
 from deploy.seed_demo import publish
 from services.gateway.web.i18n import format_number, half_year_no_rating
 from shared.periods import VIETNAM_TZ, period_months
-from shared.rpc import RpcError
 from tests.evaluation.stream import at, cell_history, fact
 from tests.support.quiet import wait_quiet
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, scored_history, signed_in_officer
+from tests.web.conftest import officer_api_headers, scored_history, signed_in_officer
 
 pytestmark = pytest.mark.e2e
 
@@ -144,17 +143,7 @@ async def test_the_running_half_years_note_counts_a_cell_set_up_partway_from_tha
     amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
     await publish(amqp, events)
     sub = f"can-bo-giua-ky-{suffix}"
-    issued: list[str] = []
-
-    async def known() -> bool:
-        try:
-            issued.append(await api_token(system, role="committee_officer", unit=committee, sub=f"api-{sub}"))
-        except RpcError:
-            return False
-        return True
-
-    await eventually(known, timeout=120, interval=0.5)
-    headers = {"Authorization": f"Bearer {issued[-1]}"}
+    headers = await officer_api_headers(system, committee=committee, sub=sub)
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
 
         async def both_counted() -> bool:
