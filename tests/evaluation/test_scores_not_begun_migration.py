@@ -65,7 +65,8 @@ def scheduled(cell_id: str, meeting_id: str, starts_at: datetime) -> dict[str, A
 async def meeting_events(pool: asyncpg.Pool, after: int) -> list[tuple[str, dict[str, Any]]]:
     """The score.meeting.* events put in the outbox after row `after`: (type, data)."""
     rows = await pool.fetch(
-        "SELECT type, (payload::jsonb->'data')::text AS data FROM outbox WHERE id > $1 AND type LIKE 'score.meeting.%' ORDER BY id",
+        "SELECT type, (payload::jsonb->'data')::text AS data FROM outbox"
+        " WHERE id > $1 AND type LIKE 'score.meeting.%' ORDER BY id",
         after,
     )
     return [(row["type"], json.loads(row["data"])) for row in rows]
