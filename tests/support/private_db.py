@@ -16,16 +16,17 @@ INTROSPECTION = ("typeinfo_tree", "current_setting('jit')", "set_config('jit'")
 
 @asynccontextmanager
 async def private_database(
-    database_url: str, *, service: str, schema: str, service_dir: Path, max_size: int
+    database_url: str, *, service: str, schema: str, service_dir: Path, max_size: int, before: str | None = None
 ) -> AsyncIterator[asyncpg.Pool]:
     """A pool (1 to `max_size` connections) on a fresh database `test_{service}_<12 hex>` with `service_dir`'s
-    migrations applied in `schema`; the pool is closed and the database dropped afterwards."""
-    base, _, _ = database_url.partition("?")[0].rpartition("/")
+    migrations applied in `schema` (only those named before `before` when given: a database as an older release left
+    it, for a migration's test); the pool is closed and the database dropped afterwards."""
     name = f"test_{service}_{uuid.uuid4().hex[:12]}"
-    url = f"{base}/{name}"
+    url = database_named(database_url, name)
+    files = [path for path in migration_files(service_dir) if before is None or path.name < before]
     await ensure_database(url)
     try:
-        await apply_migrations(url, schema=schema, files=migration_files(service_dir))
+        await apply_migrations(url, schema=schema, files=files)
         pool = await create_pool(url, schema=schema, min_size=1, max_size=max_size)
         try:
             yield pool
@@ -37,6 +38,12 @@ async def private_database(
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+def database_named(database_url: str, name: str) -> str:
+    """The URL of database `name` on `database_url`'s server (its query left out)."""
+    base, _, _ = database_url.partition("?")[0].rpartition("/")
+    return f"{base}/{name}"
 
 
 class StatementLog:

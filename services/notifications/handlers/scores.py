@@ -14,7 +14,6 @@ from services.notifications.handlers.facts import about_recent_meetings, is_rece
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 from shared.logs import get_logger
-from shared.plausible import meeting_begun
 
 log = get_logger(__name__)
 
@@ -32,14 +31,17 @@ async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit
     released out of order, the minutes before the roster) that a later one replaces is no alarm (DOMAIN.md's
     committees want no stream of alerts). A redelivered or older score is not newer: it plans nothing; one published
     before the scores' retention is dropped, even about a meeting not known here (the score it would lose to may have
-    been purged, PgMeetings.prune_meeting_scores)."""
+    been purged, PgMeetings.prune_meeting_scores). A score is evaluation's word that its meeting has begun
+    (shared.plausible.meeting_begun is evaluation's rule, and evaluation withdraws a score that no longer stands:
+    score.meeting.withdrawn.v1, reason not_held), so it is stored as published, never judged again here on this
+    service's copy of the schedule: that copy may lack the move or the minutes that began the meeting (order is not
+    guaranteed), and a score dropped on it was lost for good. Whether it alerts is judged when its check runs
+    (rules.meeting_rated_low: a meeting held by then, as known then)."""
     meetings: dict[str, Meeting] = {}
     now = uow.now()
     kept_since = now - timedelta(days=uow.settings.meeting_score_retention_days)
     recent = [
-        event
-        for event in await about_recent_meetings(events, uow, meetings=meetings)
-        if event.time >= kept_since and not _ahead_at(meetings.get(event.data.meeting_id), event.time)
+        event for event in await about_recent_meetings(events, uow, meetings=meetings) if event.time >= kept_since
     ]
     if not recent:
         return
@@ -73,25 +75,17 @@ async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit
     await uow.outgoing.schedule_many(jobs, rearm=True)
 
 
-def _ahead_at(meeting: Meeting | None, moment: datetime) -> bool:
-    """Whether a known meeting had not begun at `moment` (a score's time): not cancelled, no minutes, its start
-    later (shared.plausible.meeting_begun, the rule evaluation scores by). A score of it (published before evaluation
-    held to that rule) is no verdict on a meeting that has not taken place: it is neither stored nor alerted on."""
-    if meeting is None or meeting.cancelled:
-        return False
-    recorded = meeting.minutes_submitted_at is not None
-    return not meeting_begun(starts_at=meeting.starts_at, minutes_recorded=recorded, cancelled=False, now=moment)
-
-
 async def on_meeting_score_withdrawn(event: Event[Any], uow: NotificationsUnit) -> None:
-    """A meeting's score withdrawn (it was cancelled): what was raised or planned from that score is retracted."""
+    """A meeting's score withdrawn (cancelled, or not held: moved ahead): what was raised or planned from that score is
+    retracted."""
     await on_meeting_scores_withdrawn([event], uow)
 
 
 async def on_meeting_scores_withdrawn(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """score.meeting.withdrawn.v1 of a batch (CONTRACT.md: a meeting no longer scored). Each withdrawal is stored as
-    its meeting's latest score version when newer than the stored one (in one statement), so the withdrawn score
-    counts in no later alert decision and an older score arriving after it (order is not guaranteed) changes nothing.
+    """score.meeting.withdrawn.v1 of a batch (CONTRACT.md: a meeting no longer scored; reason cancelled or not_held).
+    Each withdrawal is stored as its meeting's latest score version when newer than the stored one (in one
+    statement), so the withdrawn score counts in no later alert decision and an older score arriving after it (order
+    is not guaranteed) changes nothing.
     For the meetings withdrawn now: the settled-rating check not yet fired is cancelled (no meeting_rated_low will
     come from that score), and the meeting_rated_low alerts already raised from it are retracted (PgOutgoing
     .retract_alerts: void in the inbox, out of the digests, their deliveries not yet made cancelled; one delivered
