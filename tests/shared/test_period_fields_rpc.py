@@ -6,7 +6,7 @@ never pydantic's generic "Input should be a valid string": the half-year field a
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from shared.contracts import evaluation_rpc, meetings_rpc, notifications_rpc
 from shared.envelope import validation_message
@@ -16,11 +16,11 @@ from shared.rpc import Request, RpcMethods, RpcRequest, answer
 __all__ = ["evaluation_rpc", "meetings_rpc", "notifications_rpc"]  # imported for their request models
 
 
-def request_models(base: type[BaseModel] = Request) -> list[type[Request[Any]]]:
+def request_models(base: type[Request[Any]] = Request) -> list[type[Request[Any]]]:
     """Every concrete request model of the contracts, each once."""
     found: list[type[Request[Any]]] = []
     for model in base.__subclasses__():
-        if getattr(model, "method", None) and isinstance(model.method, str):
+        if isinstance(getattr(model, "method", None), str):
             found.append(model)
         found.extend(request_models(model))
     return list(dict.fromkeys(found))
@@ -64,7 +64,7 @@ async def test_the_half_year_read_answers_the_caller_naming_the_field(value: obj
     valid string")."""
     methods = RpcMethods("evaluation")
 
-    async def never(params: object) -> None:
+    async def never(params: object) -> dict[str, Any]:
         raise AssertionError("a refused request is not run")
 
     methods.add(evaluation_rpc.GetCellHalfYear, never)
