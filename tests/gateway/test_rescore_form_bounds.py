@@ -34,7 +34,9 @@ async def test_the_pickers_offer_the_committee_pages_periods_half_years_among_th
         form = await officer.get(page)
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert csrf is not None
-        refused = await officer.post(page, data={"csrf": csrf.group(1), "period_from": "2026-H2", "period_to": "1999-12"})
+        refused = await officer.post(
+            page, data={"csrf": csrf.group(1), "period_from": "2026-H2", "period_to": "1999-12"}
+        )
     assert form.status_code == 200, form.text[-600:]
     offered = periods.choices(first_month=FIRST)
     year = periods.this_month()[:4]
