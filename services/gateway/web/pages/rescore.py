@@ -193,9 +193,7 @@ def span_message(
 
 RESCORE_FIELDS = ("period_from", "period_to")
 """The form's fields, top to bottom: the order its errors are listed in."""
-RESCORE_FORM = forms.FormLabels(
-    fields=forms.known(*RESCORE_FIELDS), order=("csrf", *RESCORE_FIELDS)
-)
+RESCORE_FORM = forms.FormLabels(fields=forms.known(*RESCORE_FIELDS), order=("csrf", *RESCORE_FIELDS))
 """The re-scoring form's inputs as rescore.html labels them."""
 
 
@@ -229,7 +227,14 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
         await forms.send(queue())
     except FormErrors as exc:
         return await _form_page(
-            request, viewer, state, unit, errors=exc.errors, values=dict(form), first_month=earliest, first_month_read=read
+            request,
+            viewer,
+            state,
+            unit,
+            errors=exc.errors,
+            values=dict(form),
+            first_month=earliest,
+            first_month_read=read,
         )
     return RedirectResponse(f"{PREFIX}/committees/{committee_id}/rescore/{job['job_id']}", status_code=303)
 
