@@ -82,6 +82,12 @@ ReportPeriod = Annotated[
 """A report period as a pydantic field type: a value of another shape, or no text, fails validation naming the
 field."""
 
+HalfYear = Annotated[
+    str, Field(pattern=HALF_YEAR_PATTERN, examples=["2026-H1", "2026-H2"]), _text_only(HALF_YEAR_FORMS)
+]
+"""A half-year alone as a pydantic field type (a cell's half-year read): a value of another shape, or no text, fails
+validation naming the field and HALF_YEAR_FORMS, as Period and ReportPeriod say theirs."""
+
 
 def is_report_period(text: object) -> bool:
     """Whether `text` is a report period: a period (is_period) or a half-year `YYYY-H1`/`YYYY-H2`."""
@@ -96,7 +102,7 @@ def is_half_year(period: str) -> bool:
 def half_quarters(period: str) -> list[str]:
     """The two quarters of a half-year (`2026-H2` → 2026-Q3, 2026-Q4); ValueError for anything else."""
     if not is_half_year(period):
-        raise ValueError(f"{period!r} is not a half-year like 2026-H1")
+        raise ValueError(period_expected(period, HALF_YEAR_FORMS))
     first = 2 * int(period[-1]) - 1
     return [f"{period[:4]}-Q{first}", f"{period[:4]}-Q{first + 1}"]
 

@@ -438,10 +438,12 @@ def absence_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str
     added = bool(values.get("added"))
     count = format_number(len(names), digits=0)
     cell = text.get("cell", "")
-    if len(names) == 1:  # the meeting's date: one member absent from several meetings gets Subjects that differ
+    # the meeting's date, for one absentee or several alike (one member absent from several meetings gets Subjects
+    # that differ); never its hour and weekday, which read as a time the mail itself was about
+    if len(names) == 1:
         title = f"Đảng viên vắng mặt không lý do: {names[0]}, {cell}{text['meeting_day_part']}"
     else:
-        title = f"{count} đảng viên vắng mặt không lý do: {cell}{text['when_part']}"
+        title = f"{count} đảng viên vắng mặt không lý do: {cell}{text['meeting_day_part']}"
     if added:
         title = "Bổ sung " + title[0].lower() + title[1:]
     sentence = named_members(names, added=added, updated="danh sách điểm danh được cập nhật")

@@ -9,7 +9,7 @@ from pydantic import Field
 from shared.contracts import ops_rpc as ops
 from shared.contracts.evaluation import Rating
 from shared.envelope import ID_PATTERN
-from shared.periods import HALF_YEAR_PATTERN, ReportPeriod
+from shared.periods import HalfYear, ReportPeriod
 from shared.reasons import ReasonPart
 from shared.rpc import Page, Reply, Request
 
@@ -341,7 +341,7 @@ class GetCellHalfYear(EvaluationRequest[CellPeriodReply]):
 
     method = "cell_half_year"
     cell_id: str
-    period: Annotated[str, Field(pattern=HALF_YEAR_PATTERN, examples=["2026-H1"])]
+    period: HalfYear
 
 
 LATE_CHANGES_PAGE = 50

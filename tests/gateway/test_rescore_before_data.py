@@ -144,7 +144,7 @@ async def test_the_form_sent_while_evaluation_does_not_answer_says_so_after_one_
             await fakes.evaluation.start()
     (checked, checked_took), (asked, asked_took) = answers
     assert checked.status_code == 503 and "biểu mẫu này chưa được gửi đi" in checked.text, checked.text[-1500:]
-    assert back in checked.text and 'name="period_to" value="2026-03" type="month"' in checked.text
+    assert back in checked.text and 'name="period_to" value="2026-03">' in checked.text
     assert checked_took < 1.5 * RPC_TIMEOUT, checked_took
     assert asked.status_code == 503 and "có thể nội dung đã được lưu" in asked.text, asked.text[-1500:]
     assert back in asked.text and asked_took < 1.5 * RPC_TIMEOUT, asked_took

@@ -66,3 +66,16 @@ def test_the_message_id_does_not_follow_the_subject() -> None:
         sender="chibo@example.vn",
     )
     assert first["Message-ID"] == dated["Message-ID"]
+
+
+def test_several_absentees_subject_names_the_meeting_date_as_one_absentees_does() -> None:
+    """The mail of several absentees ended its Subject with the meeting's hour and weekday ("…: Chi bộ thôn 2, 19:30
+    thứ Năm, ngày 05/11/2026"), read as when the mail was about, not the meeting: it names the meeting's date as the
+    one absentee's does, in Vietnam's day, for a follow-up adding several too."""
+    names = ["Nguyễn Văn Nam", "Trần Thị Hoa", "Lê Văn Bình"]
+    early = datetime(2026, 11, 4, 12, 30, tzinfo=UTC)  # 19:30 on the 4th in Vietnam
+    title, _ = render(absence("m1", early, absentees=names), SECRETARY)
+    assert title == "3 đảng viên vắng mặt không lý do: Chi bộ thôn 2 — buổi sinh hoạt ngày 04/11/2026", title
+    added, _ = render(absence("m1", early, absentees=names[1:], added=True), SECRETARY)
+    assert added == "Bổ sung 2 đảng viên vắng mặt không lý do: Chi bộ thôn 2 — buổi sinh hoạt ngày 04/11/2026", added
+    assert not any(word in title + added for word in ("19:30", "thứ", ", ngày"))

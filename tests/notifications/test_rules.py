@@ -256,7 +256,7 @@ def test_a_meetings_unexcused_absentees_reach_each_recipient_in_one_alert_naming
         "van": ("m1", "m1", everyone[1:]),  # not asked to remind herself
     }
     title, body = render(next(alert for alert in fired if alert.recipients[0].id == "bt"), person(MEMBERS[0]))
-    assert title.startswith("4 đảng viên vắng mặt không lý do: Chi bộ khu phố 3, ")
+    assert title == "4 đảng viên vắng mặt không lý do: Chi bộ khu phố 3 — buổi sinh hoạt ngày 09/11/2026", title
     assert "Các đồng chí Nguyễn Văn van, Nguyễn Văn a, Nguyễn Văn d và Nguyễn Văn e vắng mặt không có lý do" in body
     assert "nhắc nhở từng đồng chí" in body
 

@@ -161,6 +161,7 @@ def test_every_input_of_a_form_has_a_vietnamese_name(template: str) -> None:
     their row or member) is named in Vietnamese by a refusal of it, never by its English name."""
     page = (RECORD.parent / template).read_text()
     names = set(re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\bname="([a-z_]+)"', page))
+    names |= set(re.findall(r'period_select\("[a-z_]+", "([a-z_]+)"', page))  # the period picker (_period_select.html)
     assert names
     if template == "record.html":
         assert {"start_date", "ended", "content", "completed_on", "comment", "title"} <= names

@@ -1,4 +1,5 @@
-"""Re-scoring after a framework change, in Chromium: a commune officer starts it for their committee, the form
+"""Re-scoring after a framework change, in Chromium: a commune officer starts it for their committee, picking its
+periods as the committee page's picker offers them (a half-year among them: a month input could not take one), the form
 refuses bad months naming the field in Vietnamese, and the progress bar follows the job to 100 %, with the API's
 figures; other committees and other people's jobs answer 404."""
 
@@ -6,10 +7,18 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
+from shared.periods import period_months
 from tests.support.system import RunningSystem
-from tests.web.conftest import MONTHS, PERIOD, csrf_of, screenshot, sign_in, signed_in
+from tests.web.conftest import MONTHS, PERIOD, RUNNING, csrf_of, screenshot, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
+HALF_WORDS = {"1": "đầu", "2": "cuối"}
+"""How a half-year's label names it: `6 tháng đầu năm 2026` (H1), `6 tháng cuối năm 2026` (H2)."""
+
+
+def half_year(month: str) -> str:
+    """The half-year holding a month `YYYY-MM`: `2026-H2` for 2026-11."""
+    return f"{month[:4]}-H{1 if month[5:] <= '06' else 2}"
 
 
 async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
@@ -19,32 +28,28 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     await page.wait_for_url("**/app/committees/demo-xa-hoa-binh")
     await page.get_by_role("link", name="Chấm lại điểm khi đổi bộ tiêu chí").click()
     await page.wait_for_url("**/app/committees/demo-xa-hoa-binh/rescore")
-    await page.get_by_label("Từ tháng").fill("")
-    await page.get_by_role("button", name="Bắt đầu chấm lại").click()
-    assert "Từ tháng: không được để trống." in await page.locator("#rescore-errors").inner_text()
-    await page.get_by_label("Từ tháng").fill("2026-06")
-    await page.get_by_label("Đến tháng").fill("2026-02")
+    # the pickers offer what the committee page's picker offers (a month input could not take a half-year)
+    committee = await page.context.new_page()
+    await committee.goto(f"{system.gateway_url}/app/committees/demo-xa-hoa-binh")
+    offered = await committee.locator("#period option").evaluate_all("options => options.map(o => o.value)")
+    await committee.close()
+    assert await page.locator("#period_from option").evaluate_all("options => options.map(o => o.value)") == offered
+    assert await page.locator("#period_to option").evaluate_all("options => options.map(o => o.value)") == [
+        "",
+        *offered,
+    ]
+    await page.get_by_label("Từ tháng").select_option(MONTHS[-2])
+    await page.get_by_label("Đến tháng").select_option(MONTHS[1])
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
     assert "Đến tháng: không được trước tháng bắt đầu." in await page.locator("#rescore-errors").inner_text()
-    # the user trial: a first month not begun read "hệ thống không chấp nhận giá trị này"; it says why now
-    await page.get_by_label("Từ tháng").fill("2030-01")
-    await page.get_by_label("Đến tháng").fill("")
-    await page.get_by_role("button", name="Bắt đầu chấm lại").click()
-    said = await page.locator("#rescore-errors").inner_text()
-    assert "Từ tháng: tháng 1/2030 chưa bắt đầu nên chưa có gì để chấm lại." in said, said
-    assert "không chấp nhận" not in said
-    # trial 21: a last month of 9999-12 went to a progress page reading only "Bị lỗi"; the form says why now
-    await page.get_by_label("Từ tháng").fill("2026-01")
-    await page.get_by_label("Đến tháng").fill("9999-12")
-    await page.get_by_role("button", name="Bắt đầu chấm lại").click()
-    said = await page.locator("#rescore-errors").inner_text()
-    assert "Đến tháng: tháng 12/9999 cách hiện tại hơn hai năm." in said, said
-    # a last month still ahead is taken: the page says the job re-scores up to now
+    # a last period still running is taken: the page says the job re-scores up to now
     assert "chỉ tính đến thời điểm hiện tại" in await page.locator("#period-to-hint").inner_text()
     await screenshot(page, "rescore-form")
-    # by id: the last month's error ("… từ tháng 12/2028 trở về trước") is part of its input's accessible name
-    await page.locator("#period_from").fill(MONTHS[1])
-    await page.locator("#period_to").fill(PERIOD)
+    # by id: the last month's error is part of its input's accessible name; a half-year, named in Vietnamese, to the
+    # half-year in progress (its last month still ahead)
+    first_half, last_half = half_year(MONTHS[1]), half_year(RUNNING)
+    await page.locator("#period_from").select_option(label=f"6 tháng {HALF_WORDS[first_half[-1]]} năm {first_half[:4]}")
+    await page.locator("#period_to").select_option(last_half)
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
     await page.wait_for_url("**/app/committees/demo-xa-hoa-binh/rescore/*")
     job_id = page.url.rsplit("/", 1)[1]
@@ -56,7 +61,8 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     assert await page.locator("#rescore-error").is_hidden()
     job = (await api.get(f"/v1/rescore/{job_id}")).json()
     assert job["status"] == "done" and job["unit_id"] == "demo-xa-hoa-binh" and job["cells_total"] == 3
-    assert job["period_from"] == MONTHS[1] and job["period_to"] == PERIOD
+    # the months the half-years span, as the API reads them
+    assert (job["period_from"], job["period_to"]) == (period_months(first_half)[0], period_months(last_half)[-1]), job
     assert await page.locator("#rescore-text").inner_text() == "3/3 chi bộ (100%)"
     assert await page.locator("#rescore-meetings").inner_text() == str(job["meetings_rescored"])
     assert await page.locator("#rescore-meetings-changed").inner_text() == str(job["meetings_changed"])

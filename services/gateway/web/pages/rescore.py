@@ -37,7 +37,6 @@ from shared.plausible import (
     EARLIEST_PERIOD,
     SpanProblem,
     latest_period_month,
-    rescore_month_bounds,
     span_range_problems,
 )
 from shared.rpc import RpcError, ServiceUnavailable
@@ -65,7 +64,15 @@ async def _form_page(
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    first_month: str | None = None,
+    first_month_read: bool = False,
 ) -> HTMLResponse:
+    """The form, its pickers offering the periods from the committee's `first_month` of data (read here unless
+    `first_month_read`: the form sent read it already, or found evaluation silent, never waited for twice)."""
+    values = values or {"period_from": f"{periods.this_month()[:4]}-01", "period_to": periods.this_month()}
+    if not first_month_read:
+        first_month = await data.committee_first_month(state, viewer.principal, unit.id)
+    first_month = first_month or data.FIRST_MONTHS.get(unit.id)
     return render(
         request,
         "rescore.html",
@@ -73,10 +80,18 @@ async def _form_page(
         viewer=viewer,
         unit=unit,
         errors=errors or {},
-        values=values or {"period_from": f"{periods.this_month()[:4]}-01", "period_to": periods.this_month()},
-        bounds=rescore_month_bounds(now()),
+        values=values,
+        choices={name: offered(values.get(name), first_month) for name in RESCORE_FIELDS},
+        periods_unknown=first_month is None,
         crumbs=await data.breadcrumb(state, viewer.principal, unit),
     )
+
+
+def offered(value: str | None, first_month: str | None) -> list[str]:
+    """The periods a re-score field's picker offers: the committee pages' (periods.choices: every month, quarter,
+    half-year and year from the committee's `first_month` of data to now, the calendar's without it), and the value
+    sent when it is a period at all (a refused one is shown as sent, beside its error)."""
+    return periods.choices(value if value and is_report_period(value) else None, first_month=first_month)
 
 
 @router.get("/committees/{committee_id}/rescore")
@@ -87,7 +102,7 @@ async def rescore_form(committee_id: str, request: Request, viewer: CurrentViewe
 
 
 MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-"""A month `YYYY-MM`, what the form's inputs (labelled "Từ tháng"/"Đến tháng", a month picker) send."""
+"""A month `YYYY-MM`, one of what the form's pickers (labelled "Từ tháng"/"Đến tháng", offered) send."""
 
 PERIOD_TYPED = N_(
     "%(field)s: enter a month as YYYY-MM (such as 2026-09), or a quarter (2026-Q3), a half-year (2026-H2) or a year "
@@ -97,9 +112,10 @@ PERIOD_TYPED = N_(
 
 
 def _month(form: Any, name: str, errors: dict[str, str], *, required: bool) -> str | None:
-    """The month a field names: a month as it is; a quarter, a half-year or a year typed in (a browser without a month
-    picker shows a text box) as its first month for `period_from`, its last for `period_to`, as the API reads them
-    (a trial's `2026-H2` was refused though quarters were taken); None, with the field's error, for anything else."""
+    """The month a field names: a month as it is; a quarter, a half-year or a year (the pickers offer them, as the
+    committee pages' do) as its first month for `period_from`, its last for `period_to`, as the API reads them
+    (a trial's `2026-H2` could not be picked though the API takes it); None, with the field's error, for anything
+    else."""
     value = forms.text(form, name)
     if not value:
         if required:
@@ -177,9 +193,7 @@ def span_message(
 
 RESCORE_FIELDS = ("period_from", "period_to")
 """The form's fields, top to bottom: the order its errors are listed in."""
-RESCORE_FORM = forms.FormLabels(
-    fields=forms.known(*RESCORE_FIELDS), types=dict.fromkeys(RESCORE_FIELDS, "month"), order=("csrf", *RESCORE_FIELDS)
-)
+RESCORE_FORM = forms.FormLabels(fields=forms.known(*RESCORE_FIELDS), order=("csrf", *RESCORE_FIELDS))
 """The re-scoring form's inputs as rescore.html labels them."""
 
 
@@ -193,8 +207,9 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
     last = _month(form, "period_to", errors, required=False)
     # each month is judged by the API's rule whatever the other is: a first month not begun and a last month before
     # it are said at once (a trial's form said only the last), a month written wrong with the other's own problem
+    read = last is not None
     try:
-        earliest = await reads.committee_first_month(state, committee_id) if last is not None else None
+        earliest = await reads.committee_first_month(state, committee_id) if read else None
     except ServiceUnavailable as exc:
         if exc.service != SCORES_SERVICE or not errors:
             raise  # nothing sent: the form again (core.WebRoute), one timeout
@@ -211,7 +226,16 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
 
         await forms.send(queue())
     except FormErrors as exc:
-        return await _form_page(request, viewer, state, unit, errors=exc.errors, values=dict(form))
+        return await _form_page(
+            request,
+            viewer,
+            state,
+            unit,
+            errors=exc.errors,
+            values=dict(form),
+            first_month=earliest,
+            first_month_read=read,
+        )
     return RedirectResponse(f"{PREFIX}/committees/{committee_id}/rescore/{job['job_id']}", status_code=303)
 
 
