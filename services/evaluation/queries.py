@@ -751,6 +751,7 @@ async def move_late_changes(
         for row in rows
     ]
 
+
 async def committee_ranking(
     conn: asyncpg.Connection,
     committee_id: str,

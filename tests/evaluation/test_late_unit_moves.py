@@ -15,9 +15,9 @@ import asyncpg
 from shared.contracts import evaluation_rpc as evaluation
 from shared.rpc import RpcClient
 from tests.evaluation.stream import at
+from tests.evaluation.test_cell_existence import held
 from tests.evaluation.test_late_changes import CLOCK, NOVEMBER, rpc
 from tests.evaluation.test_late_unit_changes import SENT_ON, send, unit
-from tests.evaluation.test_cell_existence import held
 from tests.support.ids import random_id
 from tests.support.rpc import ask
 
@@ -117,3 +117,36 @@ async def test_a_cell_moved_before_any_month_was_shown_leaves_no_late_change(
     await send(amqp_url, db, [cell], [unit(cell, "Chi bộ thôn 3", "cell", b, time=at(11, 10, 8))])
     CLOCK.now = SENT_ON
     assert await db.fetch("SELECT * FROM evaluation.unit_move_change WHERE cell_id = $1", cell) == []
+
+
+async def test_a_commune_moved_to_another_district_is_noted_to_both_districts_with_each_of_its_cells(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """The whole kind: a committee moved takes its cells along; the districts it left and joined are told of each
+    cell's finished month, the commune itself and the province above both (no figure of theirs changed) are not."""
+    CLOCK.now = NOVEMBER
+    province, left, joined, commune = (random_id(key) for key in ("province", "district", "district", "commune"))
+    cells = [random_id("cell"), random_id("cell")]
+    tree = [
+        unit(province, "Tỉnh ủy Phú Thọ", "committee", None, time=at(11, 1, 8)),
+        unit(left, "Huyện ủy Thanh Sơn", "committee", province, time=at(11, 1, 8)),
+        unit(joined, "Huyện ủy Tân Sơn", "committee", province, time=at(11, 1, 8)),
+        unit(commune, "Đảng ủy xã Hòa Bình", "committee", left, time=at(11, 1, 8)),
+        *[unit(cell, f"Chi bộ thôn {n}", "cell", commune, time=at(11, 1, 8)) for n, cell in enumerate(cells, 1)],
+    ]
+    await send(amqp_url, db, cells, tree)
+    for cell in cells:
+        await send(amqp_url, db, [cell], held(cell, random_id("mtg"), at(11, 5)))
+    CLOCK.now = SENT_ON
+    await send(amqp_url, db, [], [unit(commune, "Đảng ủy xã Hòa Bình", "committee", joined, time=BACKDATED)])
+
+    seen = await rollup(rpc, joined)
+    assert seen["cells"] == 2
+    assert sorted(item["cell_id"] for item in seen["late_changes"]) == sorted(cells)
+    assert {item["late_change"]["moved_from_name"] for item in seen["late_changes"]} == {"Huyện ủy Thanh Sơn"}
+    # the district left holds no cell now: its roll-up has no data to show, the notes name it all the same
+    noted = await db.fetch("SELECT * FROM evaluation.unit_move_change WHERE cell_id = ANY($1::text[])", cells)
+    assert sorted((row["cell_id"], row["period"]) for row in noted) == sorted((cell, "2026-11") for cell in cells)
+    assert {(tuple(row["left_ids"]), tuple(row["joined_ids"])) for row in noted} == {((left,), (joined,))}
+    for quiet in (commune, province):
+        assert (await rollup(rpc, quiet))["late_changes"] == []

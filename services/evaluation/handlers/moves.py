@@ -37,5 +37,7 @@ async def note_unit_move(uow: ScoringUnitOfWork, *, unit_id: str, old_parent: st
     )
     noted = await uow.results.note_moves(move)
     if noted:
-        log.info("closed_months_unit_moved", unit_id=unit_id, from_parent=old_parent, to_parent=new_parent, months=noted)
+        log.info(
+            "closed_months_unit_moved", unit_id=unit_id, from_parent=old_parent, to_parent=new_parent, months=noted
+        )
     return noted
