@@ -697,8 +697,59 @@ async def subtree_late_changes(
         for row in rows
         if (row["cell_id"], period) in noted
     ]
+    items.extend(await move_late_changes(conn, committee_id, period))
     items.sort(key=lambda item: (item["late_change"]["changed_at"], item["cell_id"]), reverse=True)
     return items[offset : offset + limit], len(items)
+
+
+MOVE_LATE_CHANGES = """
+SELECT DISTINCT ON (m.cell_id) m.cell_id, c.name, m.period, m.rating, m.score, m.changed_at,
+       m.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
+       min(m.changed_at) OVER (PARTITION BY m.cell_id) AS first_changed_at,
+       count(*) OVER (PARTITION BY m.cell_id)::int AS changes
+FROM unit_move_change m
+LEFT JOIN unit c ON c.id = m.cell_id
+LEFT JOIN unit f ON f.id = m.from_parent_id
+LEFT JOIN unit t ON t.id = m.to_parent_id
+WHERE m.period = $2 AND ($1 = ANY(m.left_ids) OR $1 = ANY(m.joined_ids))
+  AND ($3::text[] IS NULL OR m.cell_id = ANY($3::text[]))
+ORDER BY m.cell_id, m.changed_at DESC, m.id DESC
+"""
+"""The cells moved after month $2 closed whose move changed committee $1's figures of it (it lost or gained them,
+migration 0034), the latest move of each, with the names of the cell and of the committees it moved from and to."""
+
+
+async def move_late_changes(
+    conn: asyncpg.Connection, committee_id: str, period: str, *, cell_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The committee's notes of cells moved out of or into it after `period` (a month) closed (MOVE_LATE_CHANGES),
+    as subtree_late_changes' items (`cell_id`, `name`, `late_change` of kind "unit_moved": the month's figures as
+    `old_*` and `new_*`, which did not change, and `moved_from_*`/`moved_to_*`); of `cell_ids` only when given."""
+    if len(period_months(period)) != 1:
+        return []
+    rows = await conn.fetch(MOVE_LATE_CHANGES, committee_id, period, cell_ids)
+    return [
+        {
+            "cell_id": row["cell_id"],
+            "name": row["name"],
+            "late_change": {
+                "meeting_id": None,
+                "kind": "unit_moved",
+                "old_rating": row["rating"],
+                "old_score": row["score"],
+                "new_rating": row["rating"],
+                "new_score": row["score"],
+                "changed_at": row["changed_at"].isoformat(),
+                "first_changed_at": row["first_changed_at"].isoformat(),
+                "changes": row["changes"],
+                "moved_from_id": row["from_parent_id"],
+                "moved_from_name": row["from_name"],
+                "moved_to_id": row["to_parent_id"],
+                "moved_to_name": row["to_name"],
+            },
+        }
+        for row in rows
+    ]
 
 
 async def committee_ranking(
@@ -746,7 +797,7 @@ async def committee_ranking(
         sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells, unrated=unrated)
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
     items = _cell_items(rows)
-    await _note_late_changes(conn, items, period)
+    await _note_late_changes(conn, items, period, committee_id=committee_id)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
@@ -802,15 +853,21 @@ async def committee_report(
     sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
     rows = await _fetch_planned_for(conn, sql, committee_id, period, after_score, after_cell, limit)
     items = [_report_item(r, period, unrated=unrated) for r in rows]
-    await _note_late_changes(conn, items, period)
+    await _note_late_changes(conn, items, period, committee_id=committee_id)
     last = rows[-1] if len(rows) == limit else None
     following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
     return {"items": items, "next": following}
 
 
-async def _note_late_changes(conn: asyncpg.Connection, items: list[dict[str, Any]], period: str) -> None:
-    """Set each report line's `late_change` (late_changes: its month's change after it closed, or None) in place."""
+async def _note_late_changes(
+    conn: asyncpg.Connection, items: list[dict[str, Any]], period: str, *, committee_id: str | None = None
+) -> None:
+    """Set each report line's `late_change` (late_changes: its month's change after it closed, or None) in place;
+    with `committee_id`, a line with none gets the committee's note of the cell moved in (move_late_changes)."""
     noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
+    if committee_id is not None and items:
+        moves = await move_late_changes(conn, committee_id, period, cell_ids=[item["cell_id"] for item in items])
+        noted = {(move["cell_id"], period): move["late_change"] for move in moves} | noted
     for item in items:
         item["late_change"] = noted.get((item["cell_id"], period))
     await _note_rating_reasons(conn, items, period)
@@ -939,7 +996,7 @@ async def weakest_cells(
         rows = [*rows, *tied]
     found = {r["cell_id"]: _report_item(r, period, unrated=unrated) for r in rows}
     items = sorted(found.values(), key=weak_key)[:limit]
-    await _note_late_changes(conn, items, period)
+    await _note_late_changes(conn, items, period, committee_id=committee_id)
     return {"items": items}
 
 

@@ -67,10 +67,12 @@ class LateChangeReply(Reply):
     and because of which meeting (the one the month's result is now its; None when it has none any more)."""
 
     meeting_id: str | None = None
-    kind: Literal["result", "unit_added", "unit_closed"] = "result"
+    kind: Literal["result", "unit_added", "unit_closed", "unit_moved"] = "result"
     """"result": a fact recorded late changed the month's result; "unit_added": the cell was set up late with an
     effective time in the month and counts in it from then on (no figures before: `old_*` None); "unit_closed": the
-    cell was made inactive late with an effective time before the month and no longer counts in it (`new_*` None)."""
+    cell was made inactive late with an effective time before the month and no longer counts in it (`new_*` None);
+    "unit_moved": the cell moved to another committee after the month closed and its month, whose figures (`old_*`
+    equal to `new_*`) did not change, now counts under `moved_to_*`, no longer under `moved_from_*`."""
     old_rating: Rating | None = None
     old_score: float | None = None
     new_rating: Rating | None = None
@@ -80,6 +82,11 @@ class LateChangeReply(Reply):
     first_changed_at: datetime
     changes: int = 1
     """How many late facts changed the month's result."""
+    moved_from_id: str | None = None
+    moved_from_name: str | None = None
+    moved_to_id: str | None = None
+    moved_to_name: str | None = None
+    """Kind "unit_moved": the committee the cell left and the one it joined (None: made a root), their names now."""
 
 
 class RatingReasonReply(Reply):

@@ -301,6 +301,7 @@ class FakeResults:
         self.rechecks: set[tuple[str, str, datetime]] = set()
         """(meeting id, cell id, due moment) noted by scoring."""
         self.late_changes: list[LateChange] = []
+        self.moves: list[Any] = []
         self.rated_from: dict[tuple[str, str], str] = {}
 
     async def stored_scores(self, meeting_ids):
@@ -417,6 +418,10 @@ class FakeResults:
 
     async def shown_months(self, keys):
         return set()
+
+    async def note_moves(self, move):
+        self.moves.append(move)
+        return 0
 
     async def cells_existence(self, cell_ids):
         found = {}

@@ -18,6 +18,7 @@ from typing import Any
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, has_committee_at
 from services.evaluation.domain.touched import PendingFact
+from services.evaluation.handlers.moves import note_unit_move
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
 from services.evaluation.repository.facts import CommitteeHistory
@@ -108,6 +109,8 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
     )
     if data.kind == "cell" and may_move_span:
         uow.touched.touch(data.id, correlation_id=event.correlation_id)
+    if changed and old_parent is not None and old_parent != data.parent_id:
+        await note_unit_move(uow, unit_id=data.id, old_parent=old_parent, new_parent=data.parent_id)
     if not changed or old_parent == data.parent_id:
         return
     if any(adoption.committee_id is not None for adoption in await uow.frameworks.adoptions()):

@@ -128,6 +128,21 @@ class Recheck:
     due_at: datetime
 
 
+@dataclass(frozen=True)
+class UnitMove:
+    """A unit moved to another parent by its winning snapshot, received in `through` (the service's month): its cells
+    (`cell_ids`), the old and new parent, the committees that lost them (`left_ids`) and gained them (`joined_ids`),
+    and when it was noted (docs/architecture.md "A cell moved to another committee")."""
+
+    cell_ids: Sequence[str]
+    from_parent_id: str
+    to_parent_id: str | None
+    left_ids: Sequence[str]
+    joined_ids: Sequence[str]
+    through: str
+    at: datetime
+
+
 class ResultRepository(Protocol):
     """Meeting scores and period results as stored."""
 
@@ -146,6 +161,7 @@ class ResultRepository(Protocol):
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]: ...
+    async def note_moves(self, move: UnitMove) -> int: ...
 
 
 class PgResultRepository:
@@ -400,6 +416,10 @@ class PgResultRepository:
             [c.kind for c in changes],
         )
 
+    async def note_moves(self, move: UnitMove) -> int:
+        """Note the shown closed months of a moved unit's cells (module note_moves); how many."""
+        return await note_moves(self._conn, move)
+
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
         """Of (cell, parent, month) keys, the (cell, month) whose parent's subtree holds another cell with that month
         stored with a held meeting before the cell's first snapshot was received (its committee showed the month
@@ -430,3 +450,32 @@ def _period_row(row: asyncpg.Record) -> dict[str, Any]:
     if isinstance(values.get("rating_reason"), str):
         values["rating_reason"] = from_json(values["rating_reason"])
     return values
+
+
+NOTE_MOVES = """
+INSERT INTO unit_move_change (cell_id, period, from_parent_id, to_parent_id, left_ids, joined_ids, rating, score,
+                              changed_at)
+SELECT p.cell_id, p.period, $2, $3, $4::text[], $5::text[], p.rating, round(p.score::numeric, 2)::float8, $7
+FROM cell_period p
+WHERE p.cell_id = ANY($1::text[]) AND length(p.period) = 7 AND p.period < $6
+  AND (p.rated_from IS NULL OR p.rated_from <= p.period OR p.regular_held > 0 OR coalesce(p.meetings_held, 0) > 0)
+"""
+"""The closed months of the moved cells that their committees had shown (rated while they ran, or with a held meeting:
+unit_closed_change's rule), each noted with the move (migration 0034)."""
+
+
+async def note_moves(conn: asyncpg.Connection, move: UnitMove) -> int:
+    """Note each shown closed month of the moved cells (NOTE_MOVES) in one statement; how many were noted."""
+    if not move.cell_ids or not (move.left_ids or move.joined_ids):
+        return 0
+    status = await conn.execute(
+        NOTE_MOVES,
+        list(move.cell_ids),
+        move.from_parent_id,
+        move.to_parent_id,
+        list(move.left_ids),
+        list(move.joined_ids),
+        move.through,
+        move.at,
+    )
+    return int(status.split()[-1])

@@ -19,6 +19,7 @@ from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
 from shared.numbers import format_number
 from shared.periods import period_months
+from shared.text import shown_name
 
 CATALOG = Path(__file__).parent / "locale" / "vi" / "LC_MESSAGES" / "messages.po"
 LOCALE = "vi"
@@ -475,6 +476,28 @@ LATE_CLOSED_BARE = N_("Closed, recorded on %(day)s: no longer counted in %(month
 """A cell made inactive late with an effective time before the month (kind "unit_closed"): it left the month's
 figures after the month closed; with the figures it stood at, when known."""
 
+LATE_MOVED = N_(
+    "Moved to %(to)s (formerly under %(from)s), recorded on %(day)s: its result for %(month)s, %(new)s, now counts"
+    " under %(to)s."
+)
+"""A cell moved to another committee after the month closed (evaluation's `late_change` kind "unit_moved"): its
+month now counts under the committee it joined, no longer under the one it left; both see this (h351)."""
+LATE_MOVED_UNIT = N_("another committee")
+"""A committee of a move whose name evaluation does not know (a unit not in the tree, or a cell made a root)."""
+
+
+def moved_note(period: str, late: dict[str, Any]) -> str:
+    """How a month of a cell moved to another committee after it closed reads (kind "unit_moved"): `Chuyển sang Đảng
+    ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026: kết quả tháng 11/2026 là 76,4 (Khá),
+    nay tính cho Đảng ủy phường An Phú.`, the committee names made harmless (shared.text.shown_name)."""
+    new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
+    names = [
+        shown_name(str(late.get(key) or late.get(key.replace("_name", "_id")) or "")) or _(LATE_MOVED_UNIT)
+        for key in ("moved_to_name", "moved_from_name")
+    ]
+    day = format_short_date(late["changed_at"])
+    return _(LATE_MOVED, to=names[0], day=day, month=period_within(period), new=new, **{"from": names[1]})
+
 
 def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     """How a closed month whose result a late fact changed reads (evaluation's `late_change`): `Ghi nhận muộn: kết quả
@@ -486,6 +509,8 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     trước đó là 85 (Khá).`"""
     if not late:
         return ""
+    if late.get("kind") == "unit_moved":
+        return moved_note(period, late)
     if late.get("kind") == "unit_closed" or late.get("new_score") is None:
         day = format_short_date(late["changed_at"])
         if late.get("old_score") is None:

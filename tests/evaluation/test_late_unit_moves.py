@@ -1,0 +1,152 @@
+"""A cell moved to another committee after a month closed: each committee whose finished month changed is told.
+
+h351: `org.unit.upserted.v1` moving a cell from commune A to commune B, sent on 5 December with `time` in the finished
+November. The tree keeps one parent, so the cell's whole history follows it: A's November no longer counts it, B's
+does (docs/architecture.md "When a cell exists", "A cell moved to another committee"). Before, both finished
+Novembers changed and neither committee was told; now each lists the move among its late changes (kind
+"unit_moved"), the committees above both (whose figures did not change) do not.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.contracts import evaluation_rpc as evaluation
+from shared.rpc import RpcClient
+from tests.evaluation.stream import at
+from tests.evaluation.test_cell_existence import held
+from tests.evaluation.test_late_changes import CLOCK, NOVEMBER, rpc
+from tests.evaluation.test_late_unit_changes import SENT_ON, send, unit
+from tests.support.ids import random_id
+from tests.support.rpc import ask
+
+__all__ = ["rpc"]  # the evaluation service serving with CLOCK as its today
+
+BACKDATED = datetime.fromisoformat("2026-11-20T08:00:00+07:00")
+
+
+async def two_communes_that_met_in_november(amqp_url: str, db: asyncpg.Connection) -> dict[str, Any]:
+    """A province with communes A (cells `moving` and `staying`) and B (cell `there`), each cell's November meeting
+    held and rated while November ran; then 5 December comes."""
+    CLOCK.now = NOVEMBER
+    ids = {key: random_id(key) for key in ("province", "a", "b", "moving", "staying", "there")}
+    tree = [
+        unit(ids["province"], "Tỉnh ủy Phú Thọ", "committee", None, time=at(11, 1, 8)),
+        unit(ids["a"], "Đảng ủy xã Hòa Bình", "committee", ids["province"], time=at(11, 1, 8)),
+        unit(ids["b"], "Đảng ủy phường An Phú", "committee", ids["province"], time=at(11, 1, 8)),
+        unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["a"], time=at(11, 1, 8)),
+        unit(ids["staying"], "Chi bộ thôn 1", "cell", ids["a"], time=at(11, 1, 8)),
+        unit(ids["there"], "Chi bộ khu phố 1", "cell", ids["b"], time=at(11, 1, 8)),
+    ]
+    cells = [ids["moving"], ids["staying"], ids["there"]]
+    await send(amqp_url, db, cells, tree)
+    for cell in cells:
+        await send(amqp_url, db, [cell], held(cell, random_id("mtg"), at(11, 5)))
+    CLOCK.now = SENT_ON
+    return ids
+
+
+async def rollup(rpc: RpcClient, unit_id: str, period: str = "2026-11") -> dict[str, Any]:
+    return await ask(rpc, evaluation.GetCommitteeRollup(committee_id=unit_id, period=period))
+
+
+async def test_a_cell_moved_with_a_backdated_time_is_a_late_change_of_both_communes(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    ids = await two_communes_that_met_in_november(amqp_url, db)
+    a_before, b_before = await rollup(rpc, ids["a"]), await rollup(rpc, ids["b"])
+    assert (a_before["cells"], b_before["cells"], a_before["late_changes"]) == (2, 1, [])
+    month = await db.fetchrow(
+        "SELECT rating, score FROM evaluation.cell_period WHERE cell_id = $1 AND period = '2026-11'", ids["moving"]
+    )
+
+    moved = unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["b"], time=BACKDATED)
+    await send(amqp_url, db, [ids["moving"]], [moved])
+
+    # the documented rule: the cell's months follow it, November included, consistently in both communes' figures
+    a_after, b_after = await rollup(rpc, ids["a"]), await rollup(rpc, ids["b"])
+    assert (a_after["cells"], b_after["cells"]) == (1, 2)
+    province = await rollup(rpc, ids["province"])
+    assert province["cells"] == 3 and province["late_changes"] == []  # its November did not change
+
+    # and it is said to each commune whose finished November changed
+    for committee, seen in ((ids["a"], a_after), (ids["b"], b_after)):
+        assert [item["cell_id"] for item in seen["late_changes"]] == [ids["moving"]], committee
+        assert seen["late_changes_total"] == 1
+        late = seen["late_changes"][0]
+        assert late["name"] == "Chi bộ thôn 3"
+        change = late["late_change"]
+        assert change["kind"] == "unit_moved"
+        assert (change["moved_from_name"], change["moved_to_name"]) == ("Đảng ủy xã Hòa Bình", "Đảng ủy phường An Phú")
+        assert (change["new_rating"], change["new_score"]) == (month["rating"], round(month["score"], 2))
+    # B's report line of the cell says it too (the CSV's "Ghi nhận muộn" column)
+    report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-11", limit=10))
+    lines = {item["cell_id"]: item for item in report["items"]}
+    assert lines[ids["moving"]]["late_change"]["kind"] == "unit_moved"
+    assert lines[ids["there"]]["late_change"] is None
+    # the running month and the commune's other cell: nothing noted
+    assert (await rollup(rpc, ids["a"], "2026-12"))["late_changes"] == []
+
+
+async def test_a_snapshot_older_than_the_current_one_moves_nothing_and_notes_nothing(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """Snapshots are ordered by `time` (CONTRACT.md): a move dated before the cell's current snapshot loses."""
+    ids = await two_communes_that_met_in_november(amqp_url, db)
+    stale = unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["b"], time=at(10, 20, 8))
+    await send(amqp_url, db, [ids["moving"]], [stale])
+    a_after, b_after = await rollup(rpc, ids["a"]), await rollup(rpc, ids["b"])
+    assert (a_after["cells"], b_after["cells"]) == (2, 1)
+    assert (a_after["late_changes"], b_after["late_changes"]) == ([], [])
+
+
+async def test_a_cell_moved_before_any_month_was_shown_leaves_no_late_change(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """A move in the month the cell was set up, nothing of it closed yet: nobody saw a finished month change (no
+    month of the cell is noted; a move noted is what the committees' roll-ups list)."""
+    CLOCK.now = NOVEMBER
+    a, b, cell = random_id("a"), random_id("b"), random_id("cell")
+    tree = [
+        unit(a, "Đảng ủy xã Hòa Bình", "committee", None, time=at(11, 1, 8)),
+        unit(b, "Đảng ủy phường An Phú", "committee", None, time=at(11, 1, 8)),
+        unit(cell, "Chi bộ thôn 3", "cell", a, time=at(11, 1, 8)),
+    ]
+    await send(amqp_url, db, [cell], tree)
+    await send(amqp_url, db, [cell], [unit(cell, "Chi bộ thôn 3", "cell", b, time=at(11, 10, 8))])
+    CLOCK.now = SENT_ON
+    assert await db.fetch("SELECT * FROM evaluation.unit_move_change WHERE cell_id = $1", cell) == []
+
+
+async def test_a_commune_moved_to_another_district_is_noted_to_both_districts_with_each_of_its_cells(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """The whole kind: a committee moved takes its cells along; the districts it left and joined are told of each
+    cell's finished month, the commune itself and the province above both (no figure of theirs changed) are not."""
+    CLOCK.now = NOVEMBER
+    province, left, joined, commune = (random_id(key) for key in ("province", "district", "district", "commune"))
+    cells = [random_id("cell"), random_id("cell")]
+    tree = [
+        unit(province, "Tỉnh ủy Phú Thọ", "committee", None, time=at(11, 1, 8)),
+        unit(left, "Huyện ủy Thanh Sơn", "committee", province, time=at(11, 1, 8)),
+        unit(joined, "Huyện ủy Tân Sơn", "committee", province, time=at(11, 1, 8)),
+        unit(commune, "Đảng ủy xã Hòa Bình", "committee", left, time=at(11, 1, 8)),
+        *[unit(cell, f"Chi bộ thôn {n}", "cell", commune, time=at(11, 1, 8)) for n, cell in enumerate(cells, 1)],
+    ]
+    await send(amqp_url, db, cells, tree)
+    for cell in cells:
+        await send(amqp_url, db, [cell], held(cell, random_id("mtg"), at(11, 5)))
+    CLOCK.now = SENT_ON
+    await send(amqp_url, db, [], [unit(commune, "Đảng ủy xã Hòa Bình", "committee", joined, time=BACKDATED)])
+
+    seen = await rollup(rpc, joined)
+    assert seen["cells"] == 2
+    assert sorted(item["cell_id"] for item in seen["late_changes"]) == sorted(cells)
+    assert {item["late_change"]["moved_from_name"] for item in seen["late_changes"]} == {"Huyện ủy Thanh Sơn"}
+    # the district left holds no cell now: its roll-up has no data to show, the notes name it all the same
+    noted = await db.fetch("SELECT * FROM evaluation.unit_move_change WHERE cell_id = ANY($1::text[])", cells)
+    assert sorted((row["cell_id"], row["period"]) for row in noted) == sorted((cell, "2026-11") for cell in cells)
+    assert {(tuple(row["left_ids"]), tuple(row["joined_ids"])) for row in noted} == {((left,), (joined,))}
+    for quiet in (commune, province):
+        assert (await rollup(rpc, quiet))["late_changes"] == []

@@ -1,0 +1,58 @@
+"""How a month of a cell moved to another committee after it closed reads (h351): the commune it left and the one it
+joined each see their finished month change, said on the page, in the report's CSV and in the summary PDF."""
+
+import io
+from typing import Any
+
+from pypdf import PdfReader
+
+from services.gateway.web.exports import report_document
+from services.gateway.web.i18n import late_change_note
+
+MOVED = {
+    "kind": "unit_moved",
+    "meeting_id": None,
+    "old_rating": "fair",
+    "old_score": 76.4,
+    "new_rating": "fair",
+    "new_score": 76.4,
+    "changed_at": "2026-12-05T03:00:00+00:00",
+    "first_changed_at": "2026-12-05T03:00:00+00:00",
+    "changes": 1,
+    "moved_from_id": "xa-hoa-binh",
+    "moved_from_name": "Đảng ủy xã Hòa Bình",
+    "moved_to_id": "phuong-an-phu",
+    "moved_to_name": "Đảng ủy phường An Phú",
+}
+"""Chi bộ thôn 3 moved on 5 December from the commune to the ward with `time` in the finished November."""
+MOVED_NOTE = (
+    "Chuyển sang Đảng ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026: kết quả tháng"
+    " 11/2026 là 76,4 (Khá), nay tính cho Đảng ủy phường An Phú."
+)
+
+
+def test_a_cell_moved_late_says_where_to_from_where_when_and_the_month_it_took_along() -> None:
+    assert late_change_note("2026-11", MOVED) == MOVED_NOTE
+
+
+def test_a_move_to_a_committee_whose_name_is_not_known_names_it_by_id_or_says_another_committee() -> None:
+    unnamed = MOVED | {"moved_to_name": None, "moved_from_name": None, "moved_from_id": None}
+    assert late_change_note("2026-11", unnamed).startswith(
+        "Chuyển sang phuong-an-phu (trước thuộc một cấp ủy khác), ghi nhận ngày 05/12/2026"
+    )
+
+
+def test_the_summary_pdf_lists_a_cell_moved_late_among_the_late_changes() -> None:
+    rollup: dict[str, Any] = {
+        "cells": 2000,
+        "score": 70.1,
+        "by_rating": {"good": 1500, "poor": 500},
+        "not_met_yet": None,
+        "late_changes": [{"cell_id": "thon-3", "name": "Chi bộ thôn 3", "late_change": MOVED}],
+        "late_changes_total": 1,
+    }
+    content = report_document(
+        {"name": "Đảng ủy xã Hòa Bình"}, "2026-11", {"rollup": rollup, "sub_units": [], "weakest": []}
+    )
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Chi bộ thôn 3 — Chuyển sang Đảng ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình)" in text
