@@ -486,9 +486,9 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     cell set up late with an effective time in the month (kind "unit_added"): `Được bổ sung ngày 05/12/2026, tính từ
     tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém).`, after the cell's name; a month an existing cell first counts in
     because a meeting of it was recorded late (kind "result" without figures before): `Ghi nhận muộn: buổi sinh hoạt
-    tháng 10/2026 được ghi nhận ngày 05/12/2026; kết quả tháng 10/2026 là 85 (Khá).`; one closed late with an effective time
-    before it (kind "unit_closed"): `Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026,
-    trước đó là 85 (Khá).`"""
+    tháng 10/2026 được ghi nhận ngày 05/12/2026; kết quả tháng 10/2026 là 85 (Khá).`; one closed late with an
+    effective time before it (kind "unit_closed"): `Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong
+    tháng 11/2026, trước đó là 85 (Khá).`"""
     if not late:
         return ""
     if late.get("kind") == "unit_closed" or late.get("new_score") is None:
