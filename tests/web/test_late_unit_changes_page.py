@@ -129,4 +129,5 @@ async def test_a_cell_set_up_late_into_last_month_is_listed_on_its_communes_page
     assert report.status_code == 200, report.text
     rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
     row = {line[0]: line for line in rows[1:]}[added]
-    assert (row[2], row[3], row[-2]) == (format_number(ranked["score"]), format_rating(ranked["rating"]), note)
+    assert (row[2], row[-2]) == (format_number(ranked["score"]), note)
+    assert row[3].startswith(format_rating(ranked["rating"]))  # "(tạm tính)" while its final documents may come
