@@ -326,23 +326,28 @@ async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, 
 
 
 LATE_CHANGES = """
-SELECT cell_id, period,
-       (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
-       (array_agg(old_rating ORDER BY changed_at, id))[1] AS old_rating,
-       (array_agg(old_score ORDER BY changed_at, id))[1] AS old_score,
-       (array_agg(new_rating ORDER BY changed_at DESC, id DESC))[1] AS new_rating,
-       (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
-       max(changed_at) AS changed_at, min(changed_at) AS first_changed_at, count(*)::int AS changes,
-       (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
-       (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind
-FROM period_late_change
-WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
-GROUP BY cell_id, period
+SELECT l.*, p.rating AS now_rating, p.score AS now_score
+FROM (
+    SELECT cell_id, period,
+           (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
+           (array_agg(old_rating ORDER BY changed_at, id))[1] AS old_rating,
+           (array_agg(old_score ORDER BY changed_at, id))[1] AS old_score,
+           (array_agg(new_rating ORDER BY changed_at DESC, id DESC))[1] AS new_rating,
+           (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
+           max(changed_at) AS changed_at, min(changed_at) AS first_changed_at, count(*)::int AS changes,
+           (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
+           (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind
+    FROM period_late_change
+    WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
+    GROUP BY cell_id, period
+) l
+LEFT JOIN cell_period p ON p.cell_id = l.cell_id AND p.period = l.period
 """
 """Each (cell, month) whose closed result late facts changed: the figures it closed with (the first note's before:
-none when the first note is a cell set up late, `kind` "unit_added"), those it has now (the last note's after: none
-when the cell was closed late and no longer counts in the month, `kind` "unit_closed"), the meeting its result is now
-its, and when."""
+none when the first note is a cell set up late, `kind` "unit_added", or a month a meeting recorded late first
+counted), those it has now (`now_*`: the month's stored row, which the ranking, the report and the cell page read;
+the last note's after when none is stored: none when the cell was closed late and no longer counts in the month,
+`kind` "unit_closed"), the meeting its result is now its, and when."""
 
 
 async def late_changes(
@@ -353,23 +358,26 @@ async def late_changes(
     if not cell_ids or not months:
         return {}
     rows = await conn.fetch(LATE_CHANGES, cell_ids, months)
+    return {(row["cell_id"], row["period"]): _late_change(row) for row in rows}
+
+
+def _late_change(row: asyncpg.Record) -> dict[str, Any]:
+    """A LATE_CHANGES row as a `late_change`: its figures now are the month's stored row when there is one (a note's
+    after can be older: a later fact about a month first rated late leaves no note, domain.periods.late_change), so
+    the note says what the ranking, the report and the cell page say of the month."""
+    stored = row["now_rating"] is not None
+    rating, score = (row["now_rating"], row["now_score"]) if stored else (row["new_rating"], row["new_score"])
+    closed = row["last_kind"] == "unit_closed" and not stored
     return {
-        (row["cell_id"], row["period"]): {
-            "meeting_id": row["meeting_id"],
-            "kind": "unit_closed"
-            if row["last_kind"] == "unit_closed"
-            else "unit_added"
-            if row["first_kind"] == "unit_added"
-            else "result",
-            "old_rating": row["old_rating"],
-            "old_score": round(row["old_score"], 2) if row["old_score"] is not None else None,
-            "new_rating": row["new_rating"],
-            "new_score": round(row["new_score"], 2) if row["new_score"] is not None else None,
-            "changed_at": row["changed_at"].isoformat(),
-            "first_changed_at": row["first_changed_at"].isoformat(),
-            "changes": row["changes"],
-        }
-        for row in rows
+        "meeting_id": row["meeting_id"],
+        "kind": "unit_closed" if closed else "unit_added" if row["first_kind"] == "unit_added" else "result",
+        "old_rating": row["old_rating"],
+        "old_score": round(row["old_score"], 2) if row["old_score"] is not None else None,
+        "new_rating": rating,
+        "new_score": round(score, 2) if score is not None else None,
+        "changed_at": row["changed_at"].isoformat(),
+        "first_changed_at": row["first_changed_at"].isoformat(),
+        "changes": row["changes"],
     }
 
 

@@ -68,7 +68,8 @@ class LateChangeReply(Reply):
 
     meeting_id: str | None = None
     kind: Literal["result", "unit_added", "unit_closed", "unit_moved"] = "result"
-    """"result": a fact recorded late changed the month's result; "unit_added": the cell was set up late with an
+    """"result": a fact recorded late changed the month's result (`old_*` None: a held meeting recorded late first
+    counted the existing cell in the month, its start moved earlier); "unit_added": the cell was set up late with an
     effective time in the month and counts in it from then on (no figures before: `old_*` None); "unit_closed": the
     cell was made inactive late with an effective time before the month and no longer counts in it (`new_*` None);
     "unit_moved": the cell moved to another committee after the month closed and its month, whose figures (`old_*`

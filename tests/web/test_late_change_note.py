@@ -153,3 +153,16 @@ def test_a_cell_closed_late_says_the_month_no_longer_counts_it_and_where_it_stoo
     assert late_change_note("2026-11", bare) == (
         "Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026."
     )
+
+
+def test_a_month_an_existing_cell_first_counts_in_by_a_meeting_recorded_late_reads_as_a_result_not_a_cell_added() -> (
+    None
+):
+    """h346: a late meeting that moved an existing cell's start earlier (kind "result", no figures before) was worded
+    "Được bổ sung" (added), as a cell set up late; the cell existed, its month's result was recorded late."""
+    first = late(0, 85) | {"old_rating": None, "old_score": None, "new_rating": "fair", "kind": "result"}
+    assert late_change_note("2026-10", first) == (
+        "Ghi nhận muộn: buổi sinh hoạt tháng 10/2026 được ghi nhận ngày 04/12/2026; kết quả tháng 10/2026 là 85 (Khá)."
+    )
+    added = first | {"kind": "unit_added"}
+    assert late_change_note("2026-10", added).startswith("Được bổ sung ngày 04/12/2026, tính từ tháng 10/2026;")

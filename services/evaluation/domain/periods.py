@@ -404,17 +404,26 @@ def late_change(
 
 
 def unit_added_change(
-    *, after: PeriodResult, meetings: Sequence[MeetingSummary], through_month: str, at: datetime
+    *,
+    after: PeriodResult,
+    meetings: Sequence[MeetingSummary],
+    through_month: str,
+    at: datetime,
+    set_up_in: str | None = None,
 ) -> LateChange | None:
     """The note a closed month first rated for a cell after it ended leaves when the cell's committee already showed
     that month (the caller's judgement: another cell under the same parent had a stored month with a held meeting):
     the cell was set up (`org.unit.upserted.v1`) with an effective time in that month, received in `through_month`,
     and counts in it from then on (docs/architecture.md "When a cell exists"), so its committees' figures of a
-    finished month change. None for a month still running, a quarter or a year."""
+    finished month change. A month before `set_up_in` (the month of the cell's earliest snapshot, YYYY-MM) counts
+    the cell only because a held meeting of it was recorded late (its start moved earlier): the cell already
+    existed, so the note is kind "result", a result first recorded (`old_*` None). None for a month still running,
+    a quarter or a year."""
     month = after.period
     if len(period_months(month)) != 1 or month >= through_month:
         return None
     found = month_meeting(meetings, month)
+    by_meeting = set_up_in is not None and month < set_up_in
     return LateChange(
         cell_id=after.cell_id,
         period=month,
@@ -424,7 +433,7 @@ def unit_added_change(
         new_rating=after.rating,
         new_score=round(after.score, 2),
         changed_at=at,
-        kind="unit_added",
+        kind="result" if by_meeting else "unit_added",
     )
 
 

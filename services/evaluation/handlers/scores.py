@@ -474,7 +474,7 @@ async def refresh_cells_periods(
     no result a later fact can change late."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
-    spans, moved, dropped = await _cells_spans(uow, sorted(months_of), through=through)
+    spans, moved, dropped, set_up_in = await _cells_spans(uow, sorted(months_of), through=through)
     noted_at = clock()
     late = _closed_late(dropped, received, at=noted_at)
     plans: dict[str, tuple[set[str], list[int], list[str]]] = {}
@@ -552,7 +552,13 @@ async def refresh_cells_periods(
             changed.append(result)
             received_in = received.get(cell_id) if received is not None else None
             if received_in is not None and row is None and ancestors:
-                added = unit_added_change(after=result, meetings=summaries, through_month=received_in, at=noted_at)
+                added = unit_added_change(
+                    after=result,
+                    meetings=summaries,
+                    through_month=received_in,
+                    at=noted_at,
+                    set_up_in=set_up_in.get(cell_id),
+                )
                 if added is not None:
                     first_rated.append((added, ancestors[0]))
             if received_in is not None and row is not None:
@@ -626,14 +632,20 @@ async def _added_late(uow: ScoringUnitOfWork, first_rated: list[tuple[LateChange
 
 async def _cells_spans(
     uow: ScoringUnitOfWork, cell_ids: list[str], *, through: str
-) -> tuple[dict[str, CellSpan | None], dict[str, set[str]], list[dict[str, Any]]]:
+) -> tuple[dict[str, CellSpan | None], dict[str, set[str]], list[dict[str, Any]], dict[str, str]]:
     """Each cell's span (when it existed, from the stored facts) and, for the cells whose span moved since their
     periods were stored, the months whose periods that changes (refreshed with the touched ones). A moved span is
     stored, and the cell's stored periods wholly outside it are dropped (their roll-up sums with them): the dropped
-    rows are returned third."""
+    rows are returned third; fourth, the month each cell with a unit snapshot was set up in (its earliest snapshot's
+    `time`: a month before it counts the cell only through a held meeting, unit_added_change)."""
     if not cell_ids:
-        return {}, {}, []
+        return {}, {}, [], {}
     existence = await uow.results.cells_existence(cell_ids)
+    set_up_in = {
+        cell_id: month_of(found.first_snapshot)
+        for cell_id, found in existence.items()
+        if found.first_snapshot is not None
+    }
     spans: dict[str, CellSpan | None] = {}
     respanned: dict[str, CellSpan] = {}
     moved: dict[str, set[str]] = {}
@@ -654,7 +666,7 @@ async def _cells_spans(
     if respanned:
         dropped = await uow.results.delete_periods_outside(respanned)
         await uow.results.save_spans(respanned)
-    return spans, moved, dropped
+    return spans, moved, dropped, set_up_in
 
 
 def _moved_months(old: CellSpan | None, new: CellSpan, *, through: str) -> set[str]:

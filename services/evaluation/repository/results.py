@@ -324,17 +324,19 @@ class PgResultRepository:
             "  SELECT c, p, coalesce($15::text, p) FROM t ON CONFLICT DO NOTHING)"
             " INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
             " speakers_present, months_counted, months_with_regular, flags, meetings_held, rating_reason, computed_at,"
-            " rated_from)"
+            " rated_from, held_since)"
             " SELECT c, p, r, s, rh, th, pr, co, sp, mc, mr,"
             "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, rr::jsonb, now(),"
-            "  CASE WHEN k.cell_id IS NULL THEN coalesce($15::text, p) ELSE k.rated_from END"
+            "  CASE WHEN k.cell_id IS NULL THEN coalesce($15::text, p) ELSE k.rated_from END,"
+            "  CASE WHEN rh > 0 OR coalesce(mh, 0) > 0 THEN now() END"
             " FROM t LEFT JOIN period_rated_from k ON k.cell_id = t.c AND k.period = t.p"
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating, score = EXCLUDED.score,"
             " regular_held = EXCLUDED.regular_held, thematic_held = EXCLUDED.thematic_held,"
             " present = EXCLUDED.present, counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present,"
             " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular,"
             " flags = EXCLUDED.flags, meetings_held = EXCLUDED.meetings_held, rating_reason = EXCLUDED.rating_reason,"
-            " computed_at = now()",
+            " computed_at = now(), held_since = CASE WHEN EXCLUDED.held_since IS NULL THEN NULL"
+            "  ELSE coalesce(cell_period.held_since, EXCLUDED.held_since) END",
             *columns,
             month,
         )
@@ -423,7 +425,8 @@ class PgResultRepository:
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]:
         """Of (cell, parent, month) keys, the (cell, month) whose parent's subtree holds another cell with that month
         stored with a held meeting before the cell's first snapshot was received (its committee showed the month
-        before the cell counted in it; migration 0029), in one statement."""
+        before the cell counted in it; migration 0030), in one statement: since the row first held one (`held_since`,
+        migration 0032), not since it was last recomputed, which a later fact about that cell moves."""
         if not keys:
             return set()
         rows = await self._conn.fetch(
@@ -436,7 +439,7 @@ class PgResultRepository:
             " JOIN down d ON d.root = k.parent_id AND d.id <> k.cell_id"
             " JOIN cell_period c ON c.cell_id = d.id AND c.period = k.period"
             " WHERE (c.regular_held > 0 OR coalesce(c.meetings_held, 0) > 0)"
-            "  AND c.computed_at < (SELECT min(s.received_at) FROM unit_snapshot s WHERE s.unit_id = k.cell_id)",
+            "  AND c.held_since < (SELECT min(s.received_at) FROM unit_snapshot s WHERE s.unit_id = k.cell_id)",
             [key[0] for key in keys],
             [key[1] for key in keys],
             [key[2] for key in keys],

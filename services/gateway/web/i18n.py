@@ -471,6 +471,9 @@ LATE_TIMES = N_("(%(count)s late records)")
 LATE_ADDED = N_("Added on %(day)s, counted from %(month)s; its result for %(month)s is %(new)s.")
 """A cell set up late with an effective time in a closed month (evaluation's `late_change` kind "unit_added"): it
 counts in that month from then on, so its committees' figures of the month changed after it closed (trial 33)."""
+LATE_FIRST = N_("Recorded late: a meeting of %(month)s was recorded on %(day)s; its result for %(month)s is %(new)s.")
+"""A closed month a cell that already existed first counts in because a held meeting of it was recorded late (kind
+"result" without figures before: the meeting moved the cell's start earlier); not worded as a cell added."""
 LATE_CLOSED = N_("Closed, recorded on %(day)s: no longer counted in %(month)s, where it stood at %(old)s.")
 LATE_CLOSED_BARE = N_("Closed, recorded on %(day)s: no longer counted in %(month)s.")
 """A cell made inactive late with an effective time before the month (kind "unit_closed"): it left the month's
@@ -504,9 +507,11 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     tháng 11/2026 thay đổi ngày 04/12/2026 từ 85 (Khá) lên 92 (Tốt).`, the figures it closed with and those it has
     now; empty for none. A trial's officer saw November's score and rating move after the month closed, unsaid. A
     cell set up late with an effective time in the month (kind "unit_added"): `Được bổ sung ngày 05/12/2026, tính từ
-    tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém).`, after the cell's name; one closed late with an effective time
-    before it (kind "unit_closed"): `Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong tháng 11/2026,
-    trước đó là 85 (Khá).`"""
+    tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém).`, after the cell's name; a month an existing cell first counts in
+    because a meeting of it was recorded late (kind "result" without figures before): `Ghi nhận muộn: buổi sinh hoạt
+    tháng 10/2026 được ghi nhận ngày 05/12/2026; kết quả tháng 10/2026 là 85 (Khá).`; one closed late with an
+    effective time before it (kind "unit_closed"): `Ngừng hoạt động, ghi nhận ngày 05/12/2026: không còn tính trong
+    tháng 11/2026, trước đó là 85 (Khá).`"""
     if not late:
         return ""
     if late.get("kind") == "unit_moved":
@@ -518,9 +523,12 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
         old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
         return _(LATE_CLOSED, day=day, month=period_within(period), old=old)
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
-    if late.get("kind") == "unit_added" or late.get("old_score") is None:
+    if late.get("kind") == "unit_added":
         day = format_short_date(late.get("first_changed_at") or late["changed_at"])
         return _(LATE_ADDED, day=day, month=period_within(period), new=new)
+    if late.get("old_score") is None:
+        day = format_short_date(late.get("first_changed_at") or late["changed_at"])
+        return _(LATE_FIRST, day=day, month=period_within(period), new=new)
     old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
     if late["new_score"] > late["old_score"]:
         message = LATE_UP
