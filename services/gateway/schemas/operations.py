@@ -120,6 +120,10 @@ class InstanceRead(BaseModel):
     seconds_since_report: float
     status: Literal["ok", "degraded", "stopping"]
     attention: list[str] = Field(default_factory=list)
+    """Its own attention lines, in words, for showing only."""
+    dead_letters: dict[str, int | None] | None = None
+    """The depth of each dead-letter queue it reads, as its heartbeat's figures say (corrected by the gateway's own
+    measurement: shared.instances.InstanceBoard.measured_dead_letters); None: it sent none (no queue measured)."""
 
 
 class ServiceHealthRead(BaseModel):
