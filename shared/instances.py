@@ -93,16 +93,22 @@ class InstanceStatus(BaseModel):
     words are only shown). None: a heartbeat of a process older than this field (a rolling upgrade), whose figures
     InstanceBoard.record takes from its report's `dead_letters` (every version's /health has them)."""
 
+    database: str | None = Field(default=None, max_length=1000)
+    """Its database as its /health says it (`ok`, or `down: <why>`), for the operations page's banner; None: it said
+    none (an older process's heartbeat has it taken from its report: with_figures)."""
+
     def with_figures(self) -> "InstanceStatus":
-        """This heartbeat with its dead-letter figures: as sent, or for an older process's (none sent) from its
-        report's `dead_letters`, each with its line when `attention` holds dead_letter_attention's words for it (a
-        line of other words is shown as sent and left to its next heartbeat)."""
-        if self.dead_letters is not None:
-            return self
+        """This heartbeat with its typed figures: as sent, or for an older process's (none sent) from its report
+        (`dead_letters`, `database`), each dead-letter figure with its line when `attention` holds
+        dead_letter_attention's words for it (a line of other words is shown as sent and left to its next
+        heartbeat)."""
+        update: dict[str, Any] = {}
         counts = _reported_counts(self.report)
-        if counts is None:
-            return self
-        return self.model_copy(update={"dead_letters": dead_letter_figures(counts, self.attention)})
+        if self.dead_letters is None and counts is not None:
+            update["dead_letters"] = dead_letter_figures(counts, self.attention)
+        if self.database is None and isinstance(self.report.get("database"), str):
+            update["database"] = self.report["database"][:1000]
+        return self.model_copy(update=update) if update else self
 
 
 class InstanceIdentity:
@@ -126,8 +132,10 @@ class InstanceIdentity:
         report: dict[str, Any] | None = None,
     ) -> InstanceStatus:
         """A heartbeat of this process now (`report`: its /health body; its `dead_letters`, queue -> messages as
-        check_health measured them, become the typed figures, each with its line of `attention`)."""
+        check_health measured them, and its `database` become the typed figures, each dead-letter figure with its line
+        of `attention`)."""
         counts = _reported_counts(report or {})
+        database = (report or {}).get("database")
         return InstanceStatus(
             service=self.service,
             instance=self.instance,
@@ -140,6 +148,7 @@ class InstanceIdentity:
             attention=attention[:50],
             report=report or {},
             dead_letters=None if counts is None else dead_letter_figures(counts, attention[:50]),
+            database=database[:1000] if isinstance(database, str) else None,
         )
 
 
@@ -385,7 +394,7 @@ class InstanceBoard:
     def view(self, service: str) -> tuple[Literal["ok", "degraded", "down"], list[dict[str, Any]], list[str]]:
         """(status, instances, attention) of `service`: each known process with `state` `reporting` / `missing` /
         `frozen` / `stopped`, its pid, host, port, start, seconds since its last heartbeat, its own status and lines,
-        and its dead-letter figures (queue -> messages; None: its heartbeat and report had none)."""
+        its dead-letter figures (queue -> messages; None: its heartbeat and report had none) and its database."""
         self._forget()
         now = time.monotonic()
         instances: list[dict[str, Any]] = []
@@ -430,6 +439,7 @@ class InstanceBoard:
                     "dead_letters": None
                     if status.dead_letters is None
                     else {figure.queue: figure.messages for figure in status.dead_letters},
+                    "database": status.database,
                 }
             )
         verdict: Literal["ok", "degraded", "down"]

@@ -115,3 +115,13 @@ def test_a_processs_heartbeat_carries_each_dead_letter_figure_with_the_line_it_s
     assert read.attention == attention
     # a process with no dead-letter queue (no figures in its body) sends none
     assert InstanceIdentity("gateway").status("ok", []).dead_letters is None
+
+
+def test_a_heartbeat_carries_its_database_figure_and_an_older_one_has_it_from_its_report() -> None:
+    down = "down: ConnectionRefusedError(111)"
+    sent = InstanceIdentity("evaluation").status("degraded", ["Cơ sở dữ liệu không trả lời"], {"database": down})
+    assert InstanceStatus.model_validate_json(sent.model_dump_json()).database == down
+    board = InstanceBoard(window_seconds=10)
+    board.record(_heartbeat([f"database {down}"], report={"database": down}))  # an older process: no figure sent
+    _, instances, _ = board.view("evaluation")
+    assert instances[0]["database"] == down, instances
