@@ -5,7 +5,9 @@ serve.sh, a replica) it saw only one of them, and called the service down when t
 ran. Services meet only over RabbitMQ: each process publishes a small status message every `status_every_seconds`
 on the operations exchange `chibo.ops` (internal, not part of the public contract: no CloudEvent, nobody outside
 chibo binds it), routing key `status.<service>`, with its instance id, pid, host, start time, HTTP port and the
-summary of its own /health (status, attention lines); a process that stops cleanly says so as its shutdown begins,
+summary of its own /health (status, attention lines) and its figures typed (the depth of each dead-letter queue it
+reads, with the attention line it said for it: DeadLetterFigure), so the gateway corrects a figure by the figure,
+never by reading the words back; a process that stops cleanly says so as its shutdown begins,
 on its broker's open connection (say_stopping), or failing that last, on a connection of its own. The gateway reads
 them on an exclusive queue of its own (InstanceBoard) and judges each service: `down` when no process reported within
 the window, `degraded` when one of them did not (or reports itself not ok), else `ok`. A process killed outright
@@ -16,11 +18,10 @@ window (12-20 s of `ok` for a killed service); one merely slow to answer (load) 
 
 import asyncio
 import os
-import re
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -39,6 +40,40 @@ OPS_EXCHANGE = "chibo.ops"
 STATUS_KEY_PREFIX = "status."
 
 
+class DeadLetterFigure(BaseModel):
+    """One dead-letter queue in a heartbeat: its depth as the process measured it (None: not declared yet) and the
+    attention line it said for it (None: none, the queue empty or undeclared), so a reader finds that line by the
+    figure, whatever its words."""
+
+    queue: str = Field(max_length=255)
+    messages: int | None = Field(default=None, ge=0)
+    line: str | None = Field(default=None, max_length=1000)
+
+
+def dead_letter_figures(counts: Mapping[str, int | None], attention: Sequence[str]) -> list[DeadLetterFigure]:
+    """The figures of dead-letter depths (queue -> messages, None: undeclared), each with its line as
+    dead_letter_attention says it when `attention` holds that line (else None: the process did not say it)."""
+    figures = []
+    for queue, count in counts.items():
+        said = dead_letter_attention({queue: count})
+        figures.append(
+            DeadLetterFigure(queue=queue, messages=count, line=said[0] if said and said[0] in attention else None)
+        )
+    return figures
+
+
+def _reported_counts(report: Mapping[str, Any]) -> dict[str, int | None] | None:
+    """The dead-letter depths of a /health body (`dead_letters`: queue -> messages or None); None when it has none
+    readable."""
+    counts = report.get("dead_letters")
+    if not isinstance(counts, Mapping):
+        return None
+    return {
+        str(queue): count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
+        for queue, count in counts.items()
+    }
+
+
 class InstanceStatus(BaseModel):
     """One heartbeat of one process: who it is and its own health's summary (`ok` / `degraded`, attention lines)."""
 
@@ -53,6 +88,27 @@ class InstanceStatus(BaseModel):
     attention: list[str] = Field(default_factory=list, max_length=50)
     report: dict[str, Any] = Field(default_factory=dict)
     """The process's /health body as it would answer now (database, broker, queues, outbox, dead letters, ...)."""
+    dead_letters: list[DeadLetterFigure] | None = Field(default=None, max_length=200)
+    """The depth of each dead-letter queue the process reads, typed, with the attention line it said for it (the
+    words are only shown). None: a heartbeat of a process older than this field (a rolling upgrade), whose figures
+    InstanceBoard.record takes from its report's `dead_letters` (every version's /health has them)."""
+
+    database: str | None = Field(default=None, max_length=1000)
+    """Its database as its /health says it (`ok`, or `down: <why>`), for the operations page's banner; None: it said
+    none (an older process's heartbeat has it taken from its report: with_figures)."""
+
+    def with_figures(self) -> "InstanceStatus":
+        """This heartbeat with its typed figures: as sent, or for an older process's (none sent) from its report
+        (`dead_letters`, `database`), each dead-letter figure with its line when `attention` holds
+        dead_letter_attention's words for it (a line of other words is shown as sent and left to its next
+        heartbeat)."""
+        update: dict[str, Any] = {}
+        counts = _reported_counts(self.report)
+        if self.dead_letters is None and counts is not None:
+            update["dead_letters"] = dead_letter_figures(counts, self.attention)
+        if self.database is None and isinstance(self.report.get("database"), str):
+            update["database"] = self.report["database"][:1000]
+        return self.model_copy(update=update) if update else self
 
 
 class InstanceIdentity:
@@ -75,7 +131,11 @@ class InstanceIdentity:
         attention: list[str],
         report: dict[str, Any] | None = None,
     ) -> InstanceStatus:
-        """A heartbeat of this process now (`report`: its /health body)."""
+        """A heartbeat of this process now (`report`: its /health body; its `dead_letters`, queue -> messages as
+        check_health measured them, and its `database` become the typed figures, each dead-letter figure with its line
+        of `attention`)."""
+        counts = _reported_counts(report or {})
+        database = (report or {}).get("database")
         return InstanceStatus(
             service=self.service,
             instance=self.instance,
@@ -87,6 +147,8 @@ class InstanceIdentity:
             status=status,
             attention=attention[:50],
             report=report or {},
+            dead_letters=None if counts is None else dead_letter_figures(counts, attention[:50]),
+            database=database[:1000] if isinstance(database, str) else None,
         )
 
 
@@ -193,8 +255,10 @@ class InstanceBoard:
         self._channel: Any = None
 
     def record(self, status: InstanceStatus, *, received: float | None = None) -> None:
-        """Keep `status` as its process's latest (monotonic `received`, now when None)."""
+        """Keep `status` as its process's latest (monotonic `received`, now when None); an older process's heartbeat
+        (no typed figures) is kept with those of its report (InstanceStatus.with_figures)."""
         at = time.monotonic() if received is None else received
+        status = status.with_figures()
         if status.status == "stopping":
             self._latest.pop(status.instance, None)
             self._stopped[status.instance] = (status, at)
@@ -222,21 +286,32 @@ class InstanceBoard:
     def measured_dead_letters(self, counts: Mapping[str, int | None]) -> None:
         """Correct every kept heartbeat by dead-letter depths just measured on the broker (queue -> messages; None:
         unknown, left as reported): a heartbeat is up to `status_every_seconds` old, so right after a purge its
-        `3 dead letters in q.dlq` would still make its service `degraded` until the next one. Its line for each measured
-        queue is said again with the new count (none when 0), its report's `dead_letters` figure replaced, and a process
-        left with no attention line and its database and broker ok reads `ok` again."""
+        `3 dead letters in q.dlq` would still make its service `degraded` until the next one. Each measured queue's
+        figure takes the new count; the line its process said for it (found by the figure, never by its words) is said
+        again with the new count (none when 0): a heartbeat is corrected, never made to say more than it did. Its
+        report's `dead_letters` figure is replaced, and a process left with no attention line and its database and
+        broker ok reads `ok` again."""
         fresh = {queue: count for queue, count in counts.items() if count is not None}
         if not fresh:
             return
         for key, (status, at) in list(self._latest.items()):
-            old_lines = [line for line in status.attention if _dead_letter_queue(line) in fresh]
-            reported = status.report.get("dead_letters")
-            if not old_lines and not (isinstance(reported, dict) and fresh.keys() & reported.keys()):
+            figures = status.dead_letters or []
+            if not any(figure.queue in fresh for figure in figures):
                 continue
-            attention = [line for line in status.attention if _dead_letter_queue(line) not in fresh]
-            queues = [queue for line in old_lines if (queue := _dead_letter_queue(line)) is not None]
-            attention += dead_letter_attention({queue: fresh[queue] for queue in queues})
+            stale = {figure.line for figure in figures if figure.queue in fresh and figure.line is not None}
+            attention = [line for line in status.attention if line not in stale]
+            corrected = []
+            for figure in figures:
+                if figure.queue not in fresh:
+                    corrected.append(figure)
+                    continue
+                said = dead_letter_attention({figure.queue: fresh[figure.queue]}) if figure.line is not None else []
+                attention += said
+                corrected.append(
+                    DeadLetterFigure(queue=figure.queue, messages=fresh[figure.queue], line=said[0] if said else None)
+                )
             report = dict(status.report)
+            reported = report.get("dead_letters")
             if isinstance(reported, dict):
                 report["dead_letters"] = {queue: fresh.get(queue, count) for queue, count in reported.items()}
             if isinstance(report.get("attention"), list):
@@ -247,10 +322,8 @@ class InstanceBoard:
                 verdict = "ok"
             if isinstance(report.get("status"), str) and verdict == "ok":
                 report["status"] = "ok"
-            self._latest[key] = (
-                status.model_copy(update={"attention": attention, "report": report, "status": verdict}),
-                at,
-            )
+            update = {"attention": attention, "report": report, "status": verdict, "dead_letters": corrected}
+            self._latest[key] = (status.model_copy(update=update), at)
 
     def services(self) -> set[str]:
         """The services any process has reported for (and not been forgotten)."""
@@ -320,7 +393,8 @@ class InstanceBoard:
 
     def view(self, service: str) -> tuple[Literal["ok", "degraded", "down"], list[dict[str, Any]], list[str]]:
         """(status, instances, attention) of `service`: each known process with `state` `reporting` / `missing` /
-        `frozen` / `stopped`, its pid, host, port, start, seconds since its last heartbeat, its own status and lines."""
+        `frozen` / `stopped`, its pid, host, port, start, seconds since its last heartbeat, its own status and lines,
+        its dead-letter figures (queue -> messages; None: its heartbeat and report had none) and its database."""
         self._forget()
         now = time.monotonic()
         instances: list[dict[str, Any]] = []
@@ -362,6 +436,10 @@ class InstanceBoard:
                     "seconds_since_report": round(age, 1),
                     "status": status.status,
                     "attention": status.attention,
+                    "dead_letters": None
+                    if status.dead_letters is None
+                    else {figure.queue: figure.messages for figure in status.dead_letters},
+                    "database": status.database,
                 }
             )
         verdict: Literal["ok", "degraded", "down"]
@@ -433,13 +511,3 @@ async def _port_refuses(port: int, timeout: float) -> bool:
         return False
     writer.close()
     return False
-
-
-_DEAD_LETTER_LINE = re.compile(r"^[0-9]+ dead letters in (\S+)$")
-"""A heartbeat's attention line of a dead-letter queue (dead_letter_attention's words, read back)."""
-
-
-def _dead_letter_queue(line: str) -> str | None:
-    """The queue a dead-letter attention line names (`3 dead letters in q.dlq` -> q.dlq); None for any other line."""
-    found = _DEAD_LETTER_LINE.fullmatch(line)
-    return found.group(1) if found else None

@@ -120,6 +120,12 @@ class InstanceRead(BaseModel):
     seconds_since_report: float
     status: Literal["ok", "degraded", "stopping"]
     attention: list[str] = Field(default_factory=list)
+    """Its own attention lines, in words, for showing only."""
+    dead_letters: dict[str, int | None] | None = None
+    """The depth of each dead-letter queue it reads, as its heartbeat's figures say (corrected by the gateway's own
+    measurement: shared.instances.InstanceBoard.measured_dead_letters); None: it sent none (no queue measured)."""
+    database: str | None = None
+    """Its database as its heartbeat says it: `ok`, or `down: <why>`; None: it said none."""
 
 
 class ServiceHealthRead(BaseModel):

@@ -135,9 +135,9 @@ OVERVIEW_DOWN = N_("the overview of the services")
 
 def down_parts(overview: Any) -> list[str]:
     """What does not answer, in Vietnamese, for the page's banner (`["cơ sở dữ liệu của dịch vụ chấm điểm", …]`):
-    the broker, each service whose database its processes report down (their `database down: …` lines), each other
-    service `down`; [] when everything answers. `overview` is the page's overview (a model or its dict); one the
-    page could not read at all (`unread`) says so."""
+    the broker, each service whose database its processes report down (their heartbeats' `database` figure, never
+    their attention words), each other service `down`; [] when everything answers. `overview` is the page's overview
+    (a model or its dict); one the page could not read at all (`unread`) says so."""
     found = overview if isinstance(overview, Mapping) else overview.model_dump()
     parts: list[str] = []
     if found.get("unread"):
@@ -145,8 +145,8 @@ def down_parts(overview: Any) -> list[str]:
     if found.get("broker", "ok") != "ok":
         parts.append(_(BROKER_DOWN))
     for name, service in (found.get("services") or {}).items():
-        lines = [line for instance in service.get("instances") or [] for line in instance.get("attention") or []]
-        if any(str(line).startswith("database ") and str(line) != "database ok" for line in lines):
+        databases = [instance.get("database") for instance in service.get("instances") or []]
+        if any(database not in (None, "ok") for database in databases):
             parts.append(_(DATABASE_DOWN.get(name, name)))
         elif service.get("status") == "down":
             parts.append(_(DOWN_PARTS.get(name, name)))
