@@ -77,7 +77,8 @@ class RejectionsPageRead(Page[RejectionRead]):
     """A page of rejections: `total` counts those its `status` (and `type`) select, all statuses when none is given;
     `counts` breaks every status down, so `total` of an unfiltered list and the page's open figure reconcile."""
 
-    counts: RejectionCountsRead
+    counts: RejectionCountsRead | None = None
+    """None only from a meetings that does not count them yet (one older than the gateway, while both are updated)."""
 
 
 def rejection_page(page: Any) -> dict[str, Any]:
