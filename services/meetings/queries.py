@@ -15,6 +15,7 @@ from shared.membership import MemberVersion
 from shared.minutes import part_stands_sql
 from shared.plausible import meeting_begun
 from shared.reading import NOT_UTF8
+from shared.rejection_counts import rejection_counts
 from shared.tree import fetch_ancestors
 
 
@@ -515,7 +516,8 @@ async def list_rejections(
     status: str | None,
     after: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Stored rejections, newest first, those after the key `after` (REJECTIONS_ORDER)."""
+    """Stored rejections, newest first, those after the key `after` (REJECTIONS_ORDER), with `counts`, how many of
+    `type` each status has (shared.rejection_counts), so a list of one status reconciles with all."""
     where = " WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR status = $2)"
     following, key = REJECTIONS_ORDER.after(after, first=5)
     rows = await conn.fetch(
@@ -529,7 +531,8 @@ async def list_rejections(
     )
     total = await conn.fetchval("SELECT count(*) FROM rejection" + where, type, status)
     following_key = REJECTIONS_ORDER.next_after(rows, limit=limit)
-    return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key)
+    listed = page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key)
+    return listed | {"counts": await rejection_counts(conn, type=type)}
 
 
 async def list_held_events(

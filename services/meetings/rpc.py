@@ -264,8 +264,8 @@ async def list_monitor_assignments(request: rpc.ListMonitorAssignments, app: Mee
 
 
 async def list_rejections(request: rpc.ListRejections, app: MeetingsContext) -> dict[str, Any]:
-    """Stored rejections, newest first."""
-    async with app.pool.acquire() as conn:
+    """Stored rejections, newest first, with every status's count read in the same snapshot as the page."""
+    async with app.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         return await queries.list_rejections(
             conn,
             type=request.type,

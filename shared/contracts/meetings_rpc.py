@@ -505,7 +505,25 @@ class ListMonitorAssignments(MeetingsRequest[Page[MonitorAssignmentReply]]):
     offset: Offset = 0
 
 
-class ListRejections(MeetingsRequest[Page[RejectionReply]]):
+class RejectionCountsReply(Reply):
+    """Stored rejections by status, whatever a list's `status` asks (of its `type`, when given): `total` = `open` +
+    `replayed` + `dismissed`; `answered_on_form`, of the dismissed, a person's refused command answered on its form
+    (ANSWERED_ON_FORM), stored closed and never open (shared.rejection_counts)."""
+
+    total: int
+    open: int
+    replayed: int
+    dismissed: int
+    answered_on_form: int
+
+
+class RejectionsPage(Page[RejectionReply]):
+    """A page of rejections (`total`: those its `status` and `type` select) and `counts`, every status's."""
+
+    counts: RejectionCountsReply | None = None
+
+
+class ListRejections(MeetingsRequest[RejectionsPage]):
     """Stored rejections, newest first."""
 
     method = "list_rejections"

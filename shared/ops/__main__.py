@@ -118,6 +118,7 @@ from shared.ops.outbox import (
 )
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
 from shared.reading import ReadError, check_tree, loads
+from shared.rejection_counts import rejection_counts
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
 from shared.topology import CONSUMER_QUEUES
@@ -767,7 +768,9 @@ async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -
 
 
 async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
-    """Rejections of one status, newest first, with the reason, the last replay's and a dismissal's who/when/why, and
+    """Rejections of one status (`total`: how many have it), with `counts`, every status's number as GET
+    /v1/rejections and the operator page give it (shared.rejection_counts: `open` is the page's figure, `total` the
+    API's unfiltered one), newest first, with the reason, the last replay's and a dismissal's who/when/why, and
     the AMQP `message_id` of the message its event came in (None when it came otherwise), and every refused attempt
     of its event, first first (`attempts`: number, route, reason, code, message and time; `replay --attempt N`)."""
     rows = await conn.fetch(
@@ -785,7 +788,7 @@ async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, 
     )
     total = await conn.fetchval("SELECT count(*) FROM rejection WHERE status = $1", status)
     items = [dict(r) | {"attempts": json.loads(r["attempts"] or "[]")} for r in rows]
-    return {"total": total, "items": items}
+    return {"total": total, "counts": await rejection_counts(conn), "items": items}
 
 
 MISSING = "missing"
@@ -1028,7 +1031,8 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     conn = await connect_database(settings, schema)
     try:
         if args.area == "rejections":
-            return await list_rejections(conn, status=args.status, limit=args.limit, offset=args.offset)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):  # counts as of the page
+                return await list_rejections(conn, status=args.status, limit=args.limit, offset=args.offset)
         if args.area == "held":
             rows = await conn.fetch(
                 "SELECT source, event_id, type, waiting_for, reason, field, route, held_at"

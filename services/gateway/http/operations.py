@@ -33,6 +33,7 @@ from services.gateway.schemas import (
     AccountRead,
     AccountTokenRead,
     AuditEntryRead,
+    CursorPage,
     DeadLetterQueueRead,
     DeadLettersRead,
     FailedDeliveryRead,
@@ -43,6 +44,7 @@ from services.gateway.schemas import (
     InstanceRead,
     RejectionDismissCreate,
     RejectionRead,
+    RejectionsPageRead,
     ReplayCreate,
     RescoreCreate,
     RescoreRead,
@@ -96,7 +98,12 @@ class RejectionsQuery(Carried):
     status: Literal["open", "replayed", "dismissed"] | None = None
 
 
-@paged_route(router, "/rejections", RejectionRead, tags=["operations"], dependencies=[Depends(LIST_REJECTIONS)])
+@router.get(
+    "/rejections",
+    response_model=RejectionsPageRead | CursorPage[RejectionRead],
+    tags=["operations"],
+    dependencies=[Depends(LIST_REJECTIONS)],
+)
 async def list_rejections(
     caller: Caller,
     state: State,
@@ -106,7 +113,9 @@ async def list_rejections(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> Any:
-    """Events meetings rejected, newest first, by `offset` or by `cursor` (paging.read_cursor)."""
+    """Events meetings rejected, newest first, by `offset` or by `cursor` (paging.read_cursor). `total` counts those
+    `status` selects, every status when none is given; an offset page's `counts` gives each status's number (`open`
+    is the operator page's figure), so the two reconcile."""
     LIST_REJECTIONS.check(caller)
     if cursor is None:
         return rejection_page(

@@ -30,7 +30,7 @@ from services.gateway.http.operations import (
 from services.gateway.http.paging import Cursor, paged_route, service_page
 from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas import IngestOutcomeRead
-from services.gateway.schemas.operations import InstanceRead
+from services.gateway.schemas.operations import InstanceRead, RejectionCountsRead
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
     DeadLetterPurgeRead,
@@ -347,6 +347,16 @@ async def _total(state: GatewayState, request: Any) -> int | None:
         return None  # that service did not answer: its status says so
 
 
+async def _rejection_counts(state: GatewayState) -> RejectionCountsRead | None:
+    """meetings' rejections by status (shared.rejection_counts), as GET /v1/rejections' `counts`; None when meetings
+    did not answer."""
+    try:
+        listed = await state.rpc.call(meetings.ListRejections(limit=1, offset=0))
+    except RpcError:
+        return None
+    return None if listed.counts is None else RejectionCountsRead.model_validate(listed.counts.model_dump())
+
+
 def stuck_queue(queue: QueueRead) -> str | None:
     """The attention line of a queue of a service that does not answer, when the broker counts messages on it (ready
     plus delivered and not acknowledged; `meetings.ingest: 5 messages not handled (0 ready, 5 unacknowledged) by a
@@ -398,7 +408,7 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
     outboxes, held, rejections, failed = await asyncio.gather(
         asyncio.gather(*(outbox(service) for service in RPC_SERVICES)),
         _total(state, meetings.ListHeldEvents(limit=1, offset=0)),
-        _total(state, meetings.ListRejections(status="open", limit=1, offset=0)),
+        _rejection_counts(state),
         _total(state, notifications.ListFailedDeliveries(limit=1, offset=0)),
     )
     services: dict[str, ServiceOverviewRead] = {}
@@ -439,7 +449,8 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
         measured_at=health.measured_at,
         parked_rows_total=sum(s.outbox.parked for s in services.values() if s.outbox is not None),
         held_events=held,
-        open_rejections=rejections,
+        open_rejections=None if rejections is None else rejections.open,
+        rejections=rejections,
         failed_deliveries=failed,
     )
 

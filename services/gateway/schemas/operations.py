@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from services.gateway.auth import Role
-from services.gateway.schemas.common import CreateModel, Id, Reason, typed_text
+from services.gateway.schemas.common import CreateModel, Id, Page, Reason, typed_text
 from services.gateway.schemas.ingest import CloudEventCreate
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
@@ -65,6 +65,20 @@ class RejectionRead(meetings.RejectionReply):
     attempts: list[RejectionAttemptRead] = []  # type: ignore[assignment]
     """Every refused attempt of its event, first first (route, reason, reason_code, received_at): a later copy
     refused again is one more, never in place of an earlier one; replay one by its `attempt` number."""
+
+
+class RejectionCountsRead(meetings.RejectionCountsReply):
+    """Every status's count of the rejections of the list's `type` (all types when none), whatever its `status`:
+    `total` = `open` + `replayed` + `dismissed`; `open` is the operator page's "Từ chối chưa xử lý" figure;
+    `answered_on_form` counts, of the dismissed, people's commands refused on their form (closed when stored)."""
+
+
+class RejectionsPageRead(Page[RejectionRead]):
+    """A page of rejections: `total` counts those its `status` (and `type`) select, all statuses when none is given;
+    `counts` breaks every status down, so `total` of an unfiltered list and the page's open figure reconcile."""
+
+    counts: RejectionCountsRead | None = None
+    """None only from a meetings that does not count them yet (one older than the gateway, while both are updated)."""
 
 
 def rejection_page(page: Any) -> dict[str, Any]:

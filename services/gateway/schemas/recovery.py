@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from services.gateway.schemas.common import CreateModel, Reason
-from services.gateway.schemas.operations import InstanceRead
+from services.gateway.schemas.operations import InstanceRead, RejectionCountsRead
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import ops_rpc as ops
 from shared.contracts.base import Flag
@@ -184,4 +184,8 @@ class OperationsOverviewRead(BaseModel):
     parked_rows_total: int
     held_events: int | None
     open_rejections: int | None
+    """Rejections waiting for an operator (status open): the page's "Từ chối chưa xử lý"; rejections.open."""
+    rejections: RejectionCountsRead | None = None
+    """Every stored rejection by status, as GET /v1/rejections' `counts`: its `total` is that list's unfiltered
+    `total`, `open` this page's figure; None when meetings did not answer."""
     failed_deliveries: int | None

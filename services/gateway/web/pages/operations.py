@@ -205,6 +205,7 @@ UNREAD_OVERVIEW: dict[str, Any] = {
     "parked_rows_total": None,
     "held_events": None,
     "open_rejections": None,
+    "rejections": None,
     "failed_deliveries": None,
     "unread": True,
 }
