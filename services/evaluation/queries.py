@@ -432,7 +432,10 @@ async def cell_periods(
         year,
     )
     periods = [period_data(row) for row in rows]
-    noted = await late_changes(conn, [cell_id], [item["period"] for item in periods])
+    shown = [item["period"] for item in periods]
+    # the cell's own page says its move to another committee after a month closed as its committees' pages do; a
+    # change of the month's result (late_changes) is said before it, as a committee's report line does
+    noted = await cell_move_late_changes(conn, [cell_id], shown) | await late_changes(conn, [cell_id], shown)
     for item in periods:
         item["late_change"] = noted.get((cell_id, item["period"]))
     today = today or today_in_vietnam()
@@ -731,33 +734,60 @@ async def move_late_changes(
     conn: asyncpg.Connection, committee_id: str, period: str, *, cell_ids: list[str] | None = None
 ) -> list[dict[str, Any]]:
     """The committee's notes of cells moved out of or into it after `period` (a month) closed (MOVE_LATE_CHANGES),
-    as subtree_late_changes' items (`cell_id`, `name`, `late_change` of kind "unit_moved": the month's figures as
-    `old_*` and `new_*`, which did not change, and `moved_from_*`/`moved_to_*`); of `cell_ids` only when given."""
+    as subtree_late_changes' items (`cell_id`, `name`, `late_change`: move_late_change); of `cell_ids` only when
+    given."""
     if len(period_months(period)) != 1:
         return []
     rows = await conn.fetch(MOVE_LATE_CHANGES, committee_id, period, cell_ids)
-    return [
-        {
-            "cell_id": row["cell_id"],
-            "name": row["name"],
-            "late_change": {
-                "meeting_id": None,
-                "kind": "unit_moved",
-                "old_rating": row["rating"],
-                "old_score": row["score"],
-                "new_rating": row["rating"],
-                "new_score": row["score"],
-                "changed_at": row["changed_at"].isoformat(),
-                "first_changed_at": row["first_changed_at"].isoformat(),
-                "changes": row["changes"],
-                "moved_from_id": row["from_parent_id"],
-                "moved_from_name": row["from_name"],
-                "moved_to_id": row["to_parent_id"],
-                "moved_to_name": row["to_name"],
-            },
-        }
-        for row in rows
-    ]
+    return [{"cell_id": row["cell_id"], "name": row["name"], "late_change": move_late_change(row)} for row in rows]
+
+
+CELL_MOVE_LATE_CHANGES = """
+SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, m.period, m.rating, m.score, m.changed_at,
+       m.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
+       min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at,
+       count(*) OVER (PARTITION BY m.cell_id, m.period)::int AS changes
+FROM unit_move_change m
+LEFT JOIN unit f ON f.id = m.from_parent_id
+LEFT JOIN unit t ON t.id = m.to_parent_id
+WHERE m.cell_id = ANY($1::text[]) AND m.period = ANY($2::text[])
+ORDER BY m.cell_id, m.period, m.changed_at DESC, m.id DESC
+"""
+"""The latest move of each of the cells ($1) after each of the months ($2) closed, whatever committee it left and
+joined (MOVE_LATE_CHANGES is one committee's), with the names of the committees it moved from and to."""
+
+
+async def cell_move_late_changes(
+    conn: asyncpg.Connection, cell_ids: list[str], periods: list[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The cells' own notes of being moved to another committee after a month closed (CELL_MOVE_LATE_CHANGES), as
+    `late_change`s of kind "unit_moved" (move_late_change) by (cell, month), as late_changes gives the others."""
+    months = [period for period in periods if len(period_months(period)) == 1]
+    if not cell_ids or not months:
+        return {}
+    rows = await conn.fetch(CELL_MOVE_LATE_CHANGES, cell_ids, months)
+    return {(row["cell_id"], row["period"]): move_late_change(row) for row in rows}
+
+
+def move_late_change(row: asyncpg.Record) -> dict[str, Any]:
+    """A row of a cell's move after a month closed (MOVE_LATE_CHANGES, CELL_MOVE_LATE_CHANGES) as a `late_change` of
+    kind "unit_moved": the month's figures as `old_*` and `new_*`, which did not change, and `moved_from_*` and
+    `moved_to_*`, the committees it left and joined."""
+    return {
+        "meeting_id": None,
+        "kind": "unit_moved",
+        "old_rating": row["rating"],
+        "old_score": round(row["score"], 2),
+        "new_rating": row["rating"],
+        "new_score": round(row["score"], 2),
+        "changed_at": row["changed_at"].isoformat(),
+        "first_changed_at": row["first_changed_at"].isoformat(),
+        "changes": row["changes"],
+        "moved_from_id": row["from_parent_id"],
+        "moved_from_name": row["from_name"],
+        "moved_to_id": row["to_parent_id"],
+        "moved_to_name": row["to_name"],
+    }
 
 
 async def committee_ranking(

@@ -34,6 +34,14 @@ def format_date(day: date) -> str:
     return f"ngày {day:%d/%m/%Y}"
 
 
+def meeting_day_part(starts_at: datetime | None) -> str:
+    """The ending of every alert Subject about one meeting, its date in Vietnam's local time: " — buổi sinh hoạt ngày
+    04/11/2026" ("" for a start not known). It tells the cell's meetings apart (two alerts of one cell read alike)
+    without the hour and weekday, which at the end of a Subject read as a time the mail itself was about; the
+    notices telling a whole cell when to come (COLLECTIVE_RULES) name the hour in their own words."""
+    return f" — buổi sinh hoạt {format_date(local(starts_at).date())}" if starts_at is not None else ""
+
+
 def format_period(period: str) -> str:
     """ "tháng 11/2026", "quý IV/2026" or "năm 2026"."""
     if "-Q" in period:
@@ -72,7 +80,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Các đồng chí vui lòng chờ thông báo lịch sinh hoạt mới của chi bộ.",
     ),
     r.DOCUMENTS_MISSING: (
-        "Chưa đăng tài liệu sinh hoạt: $cell, $when",
+        "Chưa đăng tài liệu sinh hoạt: $cell$meeting_day_part",
         "$greeting\n\nĐến nay chưa có nội dung hoặc dự thảo nghị quyết nào được đăng cho buổi "
         + _MEETING_LINE
         + ".\n\nĐề nghị đồng chí đăng tài liệu cho đảng viên ngay, để đảm bảo tài liệu "
@@ -84,12 +92,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Đề nghị các đồng chí đến đúng giờ và đọc trước tài liệu của buổi sinh hoạt.",
     ),
     r.MINUTES_LATE: (
-        "Chưa hoàn thiện biên bản, nghị quyết: $cell, buổi $when",
+        "Chưa hoàn thiện biên bản, nghị quyết: $cell$meeting_day_part",
         "$greeting\n\nĐã quá $days ngày kể từ buổi " + _MEETING_LINE + " mà chi bộ $missing_text."
         "\n\nĐề nghị đồng chí hoàn thiện ngay.",
     ),
     r.MINUTES_LATE_SUPERIOR: (
-        "Chi bộ chậm hoàn thiện biên bản, nghị quyết: $cell, buổi $when",
+        "Chi bộ chậm hoàn thiện biên bản, nghị quyết: $cell$meeting_day_part",
         "$greeting\n\nĐã quá $days ngày kể từ buổi $meeting_kind$topic_part lúc $when mà $cell $missing_text."
         "\n\nĐề nghị cấp ủy đôn đốc chi bộ hoàn thiện hồ sơ buổi sinh hoạt.",
     ),
@@ -123,7 +131,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "$greeting\n\n$months_text$months_list\n\nĐề nghị chi bộ và cấp ủy cấp trên xem xét, xử lý theo quy định.",
     ),
     r.MEETING_RATED_LOW: (
-        "Buổi sinh hoạt xếp loại $rating_label: $cell$when_part",
+        "Chất lượng sinh hoạt xếp loại $rating_label: $cell$meeting_day_part",
         "$greeting\n\nBuổi $meeting_kind$topic_part của $cell lúc $when được đánh giá $score_text điểm, "
         "xếp loại $rating_label.\n\nĐề nghị cấp ủy theo dõi, hướng dẫn chi bộ nâng cao chất lượng sinh hoạt.",
     ),
@@ -438,8 +446,8 @@ def absence_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str
     added = bool(values.get("added"))
     count = format_number(len(names), digits=0)
     cell = text.get("cell", "")
-    # the meeting's date, for one absentee or several alike (one member absent from several meetings gets Subjects
-    # that differ); never its hour and weekday, which read as a time the mail itself was about
+    # the meeting's date (meeting_day_part), for one absentee or several alike: one member absent from several
+    # meetings gets Subjects that differ
     if len(names) == 1:
         title = f"Đảng viên vắng mặt không lý do: {names[0]}, {cell}{text['meeting_day_part']}"
     else:
@@ -475,10 +483,7 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
             text[key] = without_controls(str(value))
     starts_at = values.get("starts_at")
     text["when"] = format_when(starts_at) if isinstance(starts_at, datetime) else "(chưa rõ thời gian)"
-    # a title naming one meeting tells it apart from the cell's other meetings (two alerts of one cell read alike)
-    text["when_part"] = f", {format_when(starts_at)}" if isinstance(starts_at, datetime) else ""
-    day = local(starts_at).date() if isinstance(starts_at, datetime) else None
-    text["meeting_day_part"] = f" — buổi sinh hoạt {format_date(day)}" if day is not None else ""
+    text["meeting_day_part"] = meeting_day_part(starts_at if isinstance(starts_at, datetime) else None)
     text["meeting_kind"] = MEETING_KINDS.get(str(values.get("meeting_kind")), "sinh hoạt")
     topic = values.get("topic")
     if topic:

@@ -150,3 +150,27 @@ async def test_a_commune_moved_to_another_district_is_noted_to_both_districts_wi
     assert {(tuple(row["left_ids"]), tuple(row["joined_ids"])) for row in noted} == {((left,), (joined,))}
     for quiet in (commune, province):
         assert (await rollup(rpc, quiet))["late_changes"] == []
+
+
+async def test_the_moved_cells_own_periods_say_the_move_as_its_committees_do(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """The cell's own page (GetCellPeriods) listed its other late changes but not its move: its November carries the
+    move as the communes' roll-ups do (kind "unit_moved", from A to B, the month's figures unchanged); the cell that
+    stayed, its running month and its quarter carry none."""
+    ids = await two_communes_that_met_in_november(amqp_url, db)
+    await send(amqp_url, db, [ids["moving"]], [unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["b"], time=BACKDATED)])
+
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["moving"], year=2026))
+    by_period = {item["period"]: item for item in periods["periods"]}
+    change = by_period["2026-11"]["late_change"]
+    assert change is not None and change["kind"] == "unit_moved", by_period["2026-11"]
+    assert (change["moved_from_id"], change["moved_to_id"]) == (ids["a"], ids["b"])
+    assert (change["moved_from_name"], change["moved_to_name"]) == ("Đảng ủy xã Hòa Bình", "Đảng ủy phường An Phú")
+    november = by_period["2026-11"]
+    assert (change["new_rating"], change["new_score"]) == (november["rating"], november["score"])
+    from_a = (await rollup(rpc, ids["a"]))["late_changes"][0]["late_change"]
+    assert change == from_a  # the same note, in the same words on every page
+    assert [item["period"] for item in periods["periods"] if item.get("late_change")] == ["2026-11"]
+    stayed = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["staying"], year=2026))
+    assert [item for item in stayed["periods"] if item.get("late_change")] == []

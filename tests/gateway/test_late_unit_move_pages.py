@@ -1,4 +1,5 @@
-"""The committee page and the report name a cell moved to another committee after the month closed (h351).
+"""The committee page, the report and the cell's own page name a cell moved to another committee after the month
+closed (h351).
 
 Over the real broker, evaluation faked: the roll-up's `late_changes` and the report line carry kind "unit_moved"
 with the committees it moved from and to, which the reply keeps and the page and CSV say in Vietnamese."""
@@ -10,7 +11,7 @@ import re
 import httpx
 
 from tests.gateway.fakes import World
-from tests.gateway.test_late_change_pages import text
+from tests.gateway.test_late_change_pages import month, text
 from tests.gateway.test_minutes_label_pages import signed_in
 from tests.web.test_late_unit_move_note import MOVED, MOVED_NOTE
 
@@ -32,3 +33,26 @@ async def test_the_committee_page_and_the_report_say_a_cell_moved_in_after_the_m
     assert report.status_code == 200, report.text
     rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))[1:]
     assert {line[0]: line for line in rows}[world.cell_a1][-2] == MOVED_NOTE
+
+
+async def test_the_cells_own_page_says_its_move_in_the_committees_words(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """Its strip marks the month "ghi nhận muộn" and its list of late changes says the move as the committee page
+    does, with no meeting to see (evaluation's cell periods now carry the move: test_late_unit_moves)."""
+    world.stored_periods[world.cell_a1] = [month(world.cell_a1, "2026-10"), month(world.cell_a1, "2026-11", MOVED)]
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
+    finally:
+        world.stored_periods.pop(world.cell_a1)
+    assert page.status_code == 200, page.text
+    strip = {
+        found.group(1): found.group(2)
+        for found in re.finditer(r'<li class="rating [a-z]+" data-period="([0-9-]+)">(.*?)</li>', page.text, re.S)
+    }
+    assert "data-late-change" in strip["2026-11"] and "data-late-change" not in strip["2026-10"]
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
+    assert listed is not None
+    assert text(listed.group(1)) == MOVED_NOTE
+    assert "/app/meetings/" not in listed.group(1)

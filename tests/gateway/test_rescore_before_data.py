@@ -61,13 +61,13 @@ async def test_the_form_says_in_vietnamese_which_field_is_wrong(
         half = await officer.post(page, data={"csrf": csrf.group(1), "period_from": "2025-H2", "period_to": "2026-H1"})
     assert before.status_code == 422, before.text[-600:]
     said = (
-        "Đến tháng: đơn vị chỉ có dữ liệu từ tháng 12/2025 nên không có gì để chấm lại đến tháng 3/2025. Vui lòng"
+        "Đến kỳ: đơn vị chỉ có dữ liệu từ tháng 12/2025 nên không có gì để chấm lại đến tháng 3/2025. Vui lòng"
         " chọn một tháng từ tháng 12/2025 trở về sau."
     )
     assert said in before.text, before.text[-1500:]
     assert typo.status_code == 422, typo.text[-600:]
     said = (
-        "Từ tháng: vui lòng nhập tháng theo dạng năm-tháng (ví dụ 2026-09), hoặc một quý (2026-Q3), 6 tháng (2026-H2)"
+        "Từ kỳ: vui lòng nhập tháng theo dạng năm-tháng (ví dụ 2026-09), hoặc một quý (2026-Q3), 6 tháng (2026-H2)"
         " hay cả năm (2026)."
     )
     assert said in typo.text, typo.text[-1500:]
@@ -112,7 +112,7 @@ async def test_the_whole_provinces_rescore_is_refused_before_its_data_as_a_commi
         assert csrf is not None
         sent = await officer.post(page, data={"csrf": csrf.group(1), **before})
     assert sent.status_code == 422, sent.text[-600:]
-    assert "Đến tháng: đơn vị chỉ có dữ liệu từ tháng 12/2025" in sent.text, sent.text[-1500:]
+    assert "Đến kỳ: đơn vị chỉ có dữ liệu từ tháng 12/2025" in sent.text, sent.text[-1500:]
 
 
 async def test_the_form_sent_while_evaluation_does_not_answer_says_so_after_one_timeout(

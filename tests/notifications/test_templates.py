@@ -145,9 +145,9 @@ def test_a_notice_without_an_agenda_says_what_the_meeting_is_about_and_a_move_wi
     assert "Lý do" not in body and "dự kiến" not in body
 
 
-def test_two_low_meeting_alerts_of_one_cell_are_told_apart_by_their_meetings_time() -> None:
+def test_two_low_meeting_alerts_of_one_cell_are_told_apart_by_their_meetings_date() -> None:
     """A trial's committee inbox showed two "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1" alike, with the same
-    "Đánh dấu … là đã đọc" buttons: the title names the meeting's time."""
+    "Đánh dấu … là đã đọc" buttons: the title names the meeting's date (test_alert_subject_dates)."""
 
     def title(starts_at: datetime | None) -> str:
         values = {"cell": "Chi bộ thôn 1", "rating": "poor", "score": 40.0, "meeting_kind": "regular"}
@@ -158,9 +158,9 @@ def test_two_low_meeting_alerts_of_one_cell_are_told_apart_by_their_meetings_tim
         return render(alert, COMMITTEE)[0]
 
     first = title(datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ))
-    assert first == "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1, 19:30 thứ Sáu, ngày 20/11/2026"
+    assert first == "Chất lượng sinh hoạt xếp loại Kém: Chi bộ thôn 1 — buổi sinh hoạt ngày 20/11/2026"
     assert title(datetime(2026, 11, 27, 19, 30, tzinfo=VIETNAM_TZ)) != first
-    assert title(None) == "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1"  # no time known: none invented
+    assert title(None) == "Chất lượng sinh hoạt xếp loại Kém: Chi bộ thôn 1"  # no time known: none invented
 
 
 def test_a_shared_mailbox_greeting_joins_the_last_two_names_by_va() -> None:

@@ -38,12 +38,13 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
         "",
         *offered,
     ]
-    await page.get_by_label("Từ tháng").select_option(MONTHS[-2])
-    await page.get_by_label("Đến tháng").select_option(MONTHS[1])
+    await page.get_by_label("Từ kỳ").select_option(MONTHS[-2])
+    await page.get_by_label("Đến kỳ").select_option(MONTHS[1])
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
-    assert "Đến tháng: không được trước tháng bắt đầu." in await page.locator("#rescore-errors").inner_text()
+    assert "Đến kỳ: không được trước kỳ bắt đầu." in await page.locator("#rescore-errors").inner_text()
     # a last period still running is taken: the page says the job re-scores up to now
-    assert "chỉ tính đến thời điểm hiện tại" in await page.locator("#period-to-hint").inner_text()
+    hint = await page.locator("#period-to-hint").inner_text()
+    assert "“Đến kỳ” có thể là một kỳ chưa tới" in hint and "chỉ tính đến thời điểm hiện tại" in hint, hint
     await screenshot(page, "rescore-form")
     # by id: the last month's error is part of its input's accessible name; a half-year, named in Vietnamese, to the
     # half-year in progress (its last month still ahead)

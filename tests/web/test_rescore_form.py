@@ -12,7 +12,7 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=VIETNAM_TZ)
 
 def test_a_first_month_not_begun_says_there_is_nothing_to_rescore_yet() -> None:
     assert span_errors("2030-01", None, NOW) == {
-        "period_from": "Từ tháng: tháng 1/2030 chưa bắt đầu nên chưa có gì để chấm lại. Vui lòng chọn một tháng từ "
+        "period_from": "Từ kỳ: tháng 1/2030 chưa bắt đầu nên chưa có gì để chấm lại. Vui lòng chọn một tháng từ "
         "tháng 12/2026 trở về trước."
     }
     assert span_errors("2027-01", "2027-03", NOW).keys() == {"period_from"}
@@ -21,7 +21,7 @@ def test_a_first_month_not_begun_says_there_is_nothing_to_rescore_yet() -> None:
 
 
 def test_a_last_month_before_the_first_names_the_last_month() -> None:
-    assert span_errors("2026-06", "2026-02", NOW) == {"period_to": "Đến tháng: không được trước tháng bắt đầu."}
+    assert span_errors("2026-06", "2026-02", NOW) == {"period_to": "Đến kỳ: không được trước kỳ bắt đầu."}
 
 
 def test_a_span_of_history_is_taken_even_when_its_last_month_is_still_ahead() -> None:
@@ -33,13 +33,13 @@ def test_a_span_of_history_is_taken_even_when_its_last_month_is_still_ahead() ->
 def test_months_outside_what_the_system_holds_are_named_in_vietnamese() -> None:
     """A trial sent `period_to=9999-12` and was taken to a progress page saying only "Bị lỗi"."""
     assert span_errors("2026-01", "9999-12", NOW) == {
-        "period_to": "Đến tháng: tháng 12/9999 cách hiện tại hơn hai năm. Vui lòng chọn một tháng từ tháng 12/2028 "
+        "period_to": "Đến kỳ: tháng 12/9999 cách hiện tại hơn hai năm. Vui lòng chọn một tháng từ tháng 12/2028 "
         "trở về trước."
     }
     assert span_errors("0001-01", "9999-12", NOW) == {
-        "period_from": "Từ tháng: tháng 1/0001 ở trước tháng 1/2000, tháng sớm nhất hệ thống lưu giữ. Vui lòng chọn "
+        "period_from": "Từ kỳ: tháng 1/0001 ở trước tháng 1/2000, tháng sớm nhất hệ thống lưu giữ. Vui lòng chọn "
         "một tháng từ tháng 1/2000 trở về sau.",
-        "period_to": "Đến tháng: tháng 12/9999 cách hiện tại hơn hai năm. Vui lòng chọn một tháng từ tháng 12/2028 "
+        "period_to": "Đến kỳ: tháng 12/9999 cách hiện tại hơn hai năm. Vui lòng chọn một tháng từ tháng 12/2028 "
         "trở về trước.",
     }
 
@@ -48,8 +48,8 @@ def test_a_first_month_not_begun_and_a_last_month_before_it_are_both_said() -> N
     """The trial's `2027-01`..`2026-01` said only the last month's mistake; the API's one answer is still the first
     span_range_problems finds (span_range_problem)."""
     assert span_errors("2027-01", "2026-01", NOW) == {
-        "period_to": "Đến tháng: không được trước tháng bắt đầu.",
-        "period_from": "Từ tháng: tháng 1/2027 chưa bắt đầu nên chưa có gì để chấm lại. Vui lòng chọn một tháng từ "
+        "period_to": "Đến kỳ: không được trước kỳ bắt đầu.",
+        "period_from": "Từ kỳ: tháng 1/2027 chưa bắt đầu nên chưa có gì để chấm lại. Vui lòng chọn một tháng từ "
         "tháng 12/2026 trở về trước.",
     }
 
@@ -57,7 +57,7 @@ def test_a_first_month_not_begun_and_a_last_month_before_it_are_both_said() -> N
 def test_a_failed_job_says_why_in_vietnamese_never_the_exception() -> None:
     refused = {"status": "failed", "period_to": "9999-12", "error_field": "period_to", "error_code": "too_far_ahead"}
     assert failure_reason(refused) == (
-        "Việc chấm lại không được thực hiện: Đến tháng (12/9999) nằm ngoài khoảng tháng có thể chấm lại. Vui lòng tạo "
+        "Việc chấm lại không được thực hiện: Đến kỳ (12/9999) nằm ngoài khoảng tháng có thể chấm lại. Vui lòng tạo "
         "lần chấm lại mới với các tháng từ tháng 1/2000 đến tháng này."
     )
     internal = {"status": "failed", "error": "the job stopped on an internal error", "error_code": "internal"}

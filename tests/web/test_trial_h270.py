@@ -128,9 +128,9 @@ async def test_the_rescore_form_says_both_months_mistakes_at_once(
         sent = await client.post(address, data={"csrf": csrf_of(shown), "period_from": first, "period_to": last})
     assert sent.status_code == 422, sent.status_code
     said = errors_of(sent.text, "rescore")
-    begun = f"Từ tháng: tháng {int(first[5:])}/{first[:4]} chưa bắt đầu nên chưa có gì để chấm lại."
-    assert begun in said and "Đến tháng: không được trước tháng bắt đầu." in said, said
-    assert said.index("Từ tháng") < said.index("Đến tháng"), said  # in the form's order
+    begun = f"Từ kỳ: tháng {int(first[5:])}/{first[:4]} chưa bắt đầu nên chưa có gì để chấm lại."
+    assert begun in said and "Đến kỳ: không được trước kỳ bắt đầu." in said, said
+    assert said.index("Từ kỳ") < said.index("Đến kỳ"), said  # in the form's order
 
 
 @pytest.mark.e2e

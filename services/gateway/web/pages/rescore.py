@@ -102,7 +102,7 @@ async def rescore_form(committee_id: str, request: Request, viewer: CurrentViewe
 
 
 MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-"""A month `YYYY-MM`, one of what the form's pickers (labelled "Từ tháng"/"Đến tháng", offered) send."""
+"""A month `YYYY-MM`, one of what the form's pickers (labelled "Từ kỳ"/"Đến kỳ", offered) send."""
 
 PERIOD_TYPED = N_(
     "%(field)s: enter a month as YYYY-MM (such as 2026-09), or a quarter (2026-Q3), a half-year (2026-H2) or a year "
@@ -185,7 +185,7 @@ def span_message(
             first=_month_words(first_month),
         )
     elif problem.code == "ends_before_start":
-        message = _("%(field)s: must not be before the first month.", field=forms.label(field))
+        message = _("%(field)s: must not be before the first period.", field=forms.label(field))
     else:
         message = _(PERIOD_TYPED, field=forms.label(field))
     return message
