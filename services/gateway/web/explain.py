@@ -200,6 +200,11 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.COMMITTEE_NOT_PREPARED: lambda p: _("no record that the cell committee met beforehand"),
     ReasonCode.NOTIFIED: lambda p: _("members notified at %(when)s", when=_moment(p.notified_at)),
     ReasonCode.NOT_NOTIFIED: lambda p: _("members not notified before the start"),
+    ReasonCode.NOBODY_PRESENT: lambda p: _(
+        "nobody was present, so there is no share of present members who spoke to score (%(speakers)s named as"
+        " speakers in the minutes)",
+        speakers=_count(p.speakers),
+    ),
     ReasonCode.SPEAKERS_SHARE: lambda p: _(
         "%(speakers)s of %(present)s present members spoke (%(rate)s)",
         speakers=_count(p.speakers),
@@ -233,6 +238,12 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         number=_count(p.number),
         votes=_count(p.votes),
         cast=_count(p.cast),
+    ),
+    ReasonCode.VOTES_OVER_PRESENT: lambda p: _(
+        "resolution %(number)s: %(cast)s votes cast but only %(present)s members present, more votes than voters",
+        number=_count(p.number),
+        cast=_count(p.cast),
+        present=_count(p.present),
     ),
     ReasonCode.RESOLUTIONS_ADOPTED: lambda p: _(
         "%(count)s resolution(s), each adopted by more than half of the votes cast", count=_count(p.count)
