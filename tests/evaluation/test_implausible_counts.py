@@ -35,8 +35,11 @@ def implausible_meeting(cell_id: str, meeting_id: str) -> list[dict[str, Any]]:
     """A cell of 5 members, its meeting's minutes naming three speakers and a resolution of 99999 votes for, then a
     roster (arriving after the minutes) listing all five absent."""
     members = [
-        fact("member.upserted.v1", {"id": f"{cell_id}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell_id,
-                                     "status": "official"}, time=at(1, 1))
+        fact(
+            "member.upserted.v1",
+            {"id": f"{cell_id}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell_id, "status": "official"},
+            time=at(1, 1),
+        )
         for n in (4, 5)
     ]
     scheduled = {

@@ -217,7 +217,11 @@ def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingF
     present = facts.count("present") if facts.roster is not None else None
     for number, resolution in enumerate(resolutions, start=1):
         counts = (("votes_for", resolution.votes_for), ("votes_against", resolution.votes_against))
-        over = votes_over((*counts, ("abstentions", resolution.abstentions)), voters=present) if present is not None else None
+        over = (
+            votes_over((*counts, ("abstentions", resolution.abstentions)), voters=present)
+            if present is not None
+            else None
+        )
         if over is not None:
             # more votes than members present is no vote (shared.plausible.votes_over): judged here, at scoring,
             # since an integration's minutes are stored whatever roster arrives before or after them (CONTRACT.md)
