@@ -8,6 +8,7 @@ meetings months, not years, ahead, and a sender's clock may run a little fast, n
 as time passes, so an event accepted once is accepted again on replay or re-delivery. Pure: no I/O.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -331,3 +332,28 @@ def span_range_problems(
             ),
         )
     return list(found.values())
+
+
+class VotesOver(NamedTuple):
+    """Votes that outnumber who could cast them: the count (`field`, as the caller names it) at which the running
+    total of the votes, `cast`, passes `voters`."""
+
+    field: str
+    cast: int
+    voters: int
+
+
+def votes_over(counts: Iterable[tuple[str, int | None]], *, voters: int) -> VotesOver | None:
+    """The first of `counts` ((field, count) in their order: for, against, abstaining; None read as 0) at which the
+    votes cast so far pass `voters` (the members present on the meeting's roster, or the cell's members while no
+    roster is known); None when they do not. Each member present casts one vote at most (DOMAIN.md "Meetings": the
+    resolution is voted by the members at the meeting), so more votes than members present is no vote: a user trial's
+    `votes_for: 99999` in a cell of 5 was accepted and scored adopted. The one rule of meetings' refusals of a
+    secretary's votes (check_votes_within_roster, roster_against_minutes), the secretary's forms and evaluation's
+    `closing.resolution_adopted`."""
+    cast = 0
+    for field, count in counts:
+        cast += count or 0
+        if cast > voters:
+            return VotesOver(field, cast, voters)
+    return None

@@ -68,6 +68,9 @@ class ReasonCode(StrEnum):
     """Members notified at `notified_at`."""
     NOT_NOTIFIED = "not_notified"
     """Members not notified before the start."""
+    NOBODY_PRESENT = "nobody_present"
+    """The roster lists nobody present: there is no share of present members who spoke (`speakers` named in the
+    minutes), so no points (DOMAIN.md "How to read it, exactly": no evidence, no points)."""
     SPEAKERS_SHARE = "speakers_share"
     """`speakers` of `present` present members spoke, a share of `rate`."""
     MINUTES_LACK = "minutes_lack"
@@ -86,6 +89,9 @@ class ReasonCode(StrEnum):
     """No resolution in the minutes."""
     RESOLUTION_NOT_ADOPTED = "resolution_not_adopted"
     """Resolution `number` got `votes` for of `cast` votes cast: not above half."""
+    VOTES_OVER_PRESENT = "votes_over_present"
+    """Resolution `number` has `cast` votes (for, against, abstaining) with only `present` members present on the
+    roster: no real vote, so not adopted (shared.plausible.votes_over)."""
     RESOLUTIONS_ADOPTED = "resolutions_adopted"
     """`count` resolutions, each adopted by more than half of the votes cast."""
     MINUTES_APPROVED_AND_TASKS = "minutes_approved_and_tasks"
@@ -250,6 +256,9 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.COMMITTEE_NOT_PREPARED: lambda p: "no record that the cell committee met beforehand",
     ReasonCode.NOTIFIED: lambda p: f"members notified {_iso(p.notified_at)}",
     ReasonCode.NOT_NOTIFIED: lambda p: "members not notified before the start",
+    ReasonCode.NOBODY_PRESENT: lambda p: (
+        f"nobody present on the roster, so no share of present members who spoke ({p.speakers} named in the minutes)"
+    ),
     ReasonCode.SPEAKERS_SHARE: lambda p: f"{p.speakers} of {p.present} present members spoke ({_pct(p.rate)})",
     ReasonCode.MINUTES_LACK: lambda p: "minutes lack " + ", ".join(p.kinds or ()),
     ReasonCode.MINUTES_COMPLETE: lambda p: "roster, content, conclusions, speakers and resolutions recorded",
@@ -262,6 +271,9 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.NO_RESOLUTION: lambda p: "no resolution in the minutes",
     ReasonCode.RESOLUTION_NOT_ADOPTED: lambda p: (
         f"resolution {p.number}: {p.votes} for of {p.cast} votes cast, not above half"
+    ),
+    ReasonCode.VOTES_OVER_PRESENT: lambda p: (
+        f"resolution {p.number}: {p.cast} votes cast with {p.present} members present, more votes than voters"
     ),
     ReasonCode.RESOLUTIONS_ADOPTED: lambda p: (
         f"{p.count} resolution(s), each adopted by more than half of the votes cast"

@@ -107,6 +107,9 @@ class RefusalCode(StrEnum):
     VOTES_OVER_PRESENT = "votes_over_present"
     """Rejected: more votes (an adoption's, or a resolution's in the minutes) than members present on the meeting's
     roster."""
+    VOTES_OVER_MEMBERS = "votes_over_members"
+    """Rejected: a secretary's minutes, sent while the meeting has no roster, give a resolution more votes than the
+    cell has members at the meeting's start (shared.plausible.votes_over)."""
     MINUTES_IN_THE_FUTURE = "minutes_in_the_future"
     """Rejected: a secretary's minutes start or end after the moment they are sent (clock skew aside)."""
     PUBLISHED_IN_THE_FUTURE = "published_in_the_future"

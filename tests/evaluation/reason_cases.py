@@ -50,6 +50,10 @@ def hd42_cases() -> dict[str, MeetingFacts]:
         "previous meeting without tasks": replace(model, previous_tasks=()),
         "resolution not adopted": with_minutes(model, resolutions=(Resolution(8, 1, 1), Resolution(3, 4, 1))),
         "minutes not approved": replace(model, approved_at=None),
+        "everyone absent, speakers named": with_minutes(
+            replace(model, roster=roster(0, absent=5)), speakers=frozenset({"a1", "a2", "a3"})
+        ),
+        "more votes than members present": with_minutes(model, resolutions=(Resolution(99999, 0, 0),)),
         "awaiting assessment (provisional)": replace(model, assessments=()),
         "assessed above the maximum": replace(
             model, assessments=_assessed("upper_monitor", full_manual_points() | {"conduct.procedure": 9})

@@ -262,7 +262,39 @@ def test_results_only_for_regular_and_combined_meetings(kind: str, applicable: b
     ],
 )
 def test_resolution_adopted_by_more_than_half_of_votes_cast(resolutions: tuple[Resolution, ...], expected: int) -> None:
-    assert points(with_minutes(perfect(), resolutions=resolutions), "closing.resolution_adopted") == expected
+    facts = with_minutes(perfect(roster=roster(12)), resolutions=resolutions)
+    assert points(facts, "closing.resolution_adopted") == expected
+
+
+@pytest.mark.parametrize(
+    ("resolutions", "present", "expected"),
+    [
+        ((Resolution(99999, 0, 0),), 5, 0),
+        ((Resolution(4, 1, 1),), 5, 0),
+        ((Resolution(3, 1, 1),), 5, 2),
+        ((Resolution(5, 0, 0), Resolution(3, 2, 1)), 5, 0),
+        ((Resolution(1, 0, 0),), 0, 0),
+    ],
+)
+def test_more_votes_than_members_present_is_no_vote(
+    resolutions: tuple[Resolution, ...], present: int, expected: int
+) -> None:
+    """Votes for, against and abstaining beyond the members present on the roster are no vote (a user's minutes with
+    `votes_for: 99999` in a cell of 5 were scored adopted): the resolution is not adopted, and the line says why."""
+    facts = with_minutes(perfect(roster=roster(present, absent=5 - present)), resolutions=resolutions)
+    entry = line(facts, "closing.resolution_adopted")
+    assert entry.points == expected
+    if expected == 0:
+        assert "more votes than voters" in entry.reason
+
+
+def test_speakers_with_nobody_present_score_nothing() -> None:
+    """DOMAIN.md "How to read it, exactly": a share of present members who spoke with nobody present has no evidence,
+    so no points (a user's roster with everyone absent and three speakers in the minutes got 2 for "0 of 0")."""
+    facts = with_minutes(perfect(roster=roster(0, absent=5)), speakers=frozenset({"a1", "a2", "a3"}))
+    entry = line(facts, "conduct.speakers")
+    assert entry.points == 0
+    assert entry.reason.startswith("nobody present on the roster")
 
 
 @pytest.mark.parametrize(("approved", "task_count", "expected"), [(True, 2, 2), (True, 0, 0), (False, 2, 0)])

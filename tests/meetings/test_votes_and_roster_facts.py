@@ -128,13 +128,37 @@ async def test_a_secretarys_votes_above_the_members_present_are_refused_naming_t
     ]
 
 
-async def test_votes_are_not_judged_without_a_roster_nor_against_one_for_an_integration(uow_factory: Any) -> None:
-    """Without a roster the minutes' votes cannot be judged (an adoption waits for a roster); an integration's facts
-    are stored whatever arrived first (judged against a roster that may come before or after them, the stored state
-    would depend on the arrival order)."""
+async def test_without_a_roster_a_secretarys_votes_are_judged_against_the_cells_members(uow_factory: Any) -> None:
+    """A user's minutes with `votes_for: 99999` in a cell of 5 were accepted before any roster: a secretary's votes
+    beyond the cell's members at the meeting's start are refused naming the count (VOTES_OVER_MEMBERS), votes within
+    them taken (a roster recorded later judges them again from its side)."""
+    members, meeting = await cell_of_three(uow_factory)
+    results = await handlers.ingest_batch(
+        [
+            secretarys(meeting, members[0], data={"resolutions": [resolution(99999)]}),
+            secretarys(meeting, members[0], data={"resolutions": [resolution(3), resolution(2, 1, 1)]}),
+            secretarys(meeting, members[0], data={"resolutions": [resolution(2, 1)]}),
+        ],
+        uow_factory,
+        route="http",
+    )
+    assert judged(results) == [
+        ("rejected", "data.resolutions.0.votes_for", RefusalCode.VOTES_OVER_MEMBERS.value),
+        ("rejected", "data.resolutions.1.abstentions", RefusalCode.VOTES_OVER_MEMBERS.value),
+        ("accepted", None, None),
+    ]
+    assert results[0].reason is not None
+    assert "99999 votes with 3 members in the cell at the meeting's start" in results[0].reason
+
+
+async def test_an_integrations_votes_are_not_judged_against_a_roster_or_the_members(uow_factory: Any) -> None:
+    """An integration's facts are stored whatever arrived first (judged against a roster or members that may come
+    before or after them, the stored state would depend on the arrival order); evaluation scores such votes as no
+    vote (`closing.resolution_adopted`)."""
     members, meeting = await cell_of_three(uow_factory)
     over = {"resolutions": [resolution(40)]}
-    await accept(uow_factory, [secretarys(meeting, members[0], data=over)])
+    first = ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=AFTER - timedelta(minutes=1), data=over)
+    await accept(uow_factory, [first])
     roster = {members[0]: "present", members[1]: "absent", members[2]: "excused"}
     feed = ev.minutes(meeting, chair_id=members[1], started_at=MEETING, time=AFTER, speakers=[members[2]], data=over)
     await accept(uow_factory, [ev.attendance(meeting, roster, time=MEETING), feed, approval(meeting, 50, 0)])

@@ -628,6 +628,11 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
             "Tán thành, dòng 1: số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt.",
         ),
         (
+            RefusalCode.VOTES_OVER_MEMBERS,
+            "data.resolutions.0.votes_for",
+            "Tán thành, dòng 1: số phiếu nhiều hơn số đảng viên của chi bộ.",
+        ),
+        (
             RefusalCode.MINUTES_IN_THE_FUTURE,
             "data.ended_at",
             "Giờ kết thúc: thời điểm này chưa đến; biên bản chỉ ghi lại buổi sinh hoạt đã diễn ra.",

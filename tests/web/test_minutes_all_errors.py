@@ -53,3 +53,41 @@ async def test_the_minutes_form_reports_an_absent_speaker_by_name_too_many_votes
     assert said in errors, errors
     assert "Biểu quyết nghị quyết dòng 1: tổng cộng 3 phiếu" in errors, errors
     assert "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt" in errors, errors
+
+
+async def test_votes_beyond_the_cells_members_are_refused_before_any_roster_on_the_form_and_the_api(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A new user's minutes with 99999 votes in a small cell were accepted while the meeting had no roster: the votes
+    are judged against the cell's members at the meeting's start (shared.plausible.votes_over), on the form in
+    Vietnamese beside its other mistakes and through the API naming the field with meetings' code."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=4)).replace(second=0, microsecond=0)
+    headers = {"Authorization": f"Bearer {province['secretary']}"}
+    async with (
+        signed_in(system, "secretary") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api,
+    ):
+        members = (await api.get(f"/v1/cells/{CELL}/members?limit=200")).json()["items"]
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
+        form = _minutes(token, starts, chair=OWN[0], speakers=[OWN[0]])
+        form |= {"resolution-1": "Nghị quyết", "votes_for-1": "99999", "votes_against-1": "0", "abstentions-1": "0"}
+        answer = await client.post(f"/app/meetings/{meeting_id}/minutes", data=form)
+        body = {
+            "started_at": starts.isoformat(),
+            "ended_at": (starts + timedelta(minutes=95)).isoformat(),
+            "chair_id": OWN[0],
+            "recorder_id": OWN[1],
+            "speakers": [OWN[0]],
+            "resolutions": [{"text": "Nghị quyết", "votes_for": 99999, "votes_against": 0, "abstentions": 0}],
+            "tasks": [],
+        }
+        refused = await api.put(f"/v1/meetings/{meeting_id}/minutes", json=body)
+        within = body | {"resolutions": [{"text": "Nghị quyết", "votes_for": 2, "votes_against": 0, "abstentions": 0}]}
+        taken = await api.put(f"/v1/meetings/{meeting_id}/minutes", json=within)
+    assert answer.status_code == 422, answer.text[-2000:]
+    errors = html.unescape(answer.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0])
+    said = f"Biểu quyết nghị quyết dòng 1: tổng cộng 99999 phiếu, nhiều hơn số đảng viên của chi bộ ({len(members)})."
+    assert said in errors, errors
+    assert refused.status_code == 422, refused.text
+    assert "resolutions.0.votes_for" in refused.text and "votes_over_members" in refused.text, refused.text
+    assert taken.status_code == 202 and taken.json()["outcome"] == "accepted", taken.text

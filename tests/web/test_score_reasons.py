@@ -151,3 +151,19 @@ def test_counts_in_an_explanation_read_with_a_thousands_dot_as_every_figure_the_
     said = explain_line({"parts": [part.model_dump()]})
     assert "1.050" in said and "1.200" in said and "87,5%" in said, said
     assert "1050" not in said and "1200" not in said, said
+
+
+def test_nobody_present_and_votes_beyond_them_are_said_plainly() -> None:
+    """A roster of everyone absent with three speakers in the minutes, and 99999 votes with 10 present: each line
+    says in Vietnamese why it earned nothing (DOMAIN.md "How to read it, exactly": no evidence, no points)."""
+    absent = {line.code: line for line in SCORES["hd42-2025: everyone absent, speakers named"].criteria}
+    over = {line.code: line for line in SCORES["hd42-2025: more votes than members present"].criteria}
+    assert explain_line(served(absent["conduct.speakers"])) == (
+        "Không có đảng viên nào có mặt nên không có tỉ lệ phát biểu để chấm (biên bản ghi 3 người phát biểu)"
+    )
+    assert explain_line(served(absent["closing.resolution_adopted"])) == (
+        "Nghị quyết 1: có 10 phiếu biểu quyết trong khi không có đảng viên nào có mặt"
+    )
+    assert explain_line(served(over["closing.resolution_adopted"])) == (
+        "Nghị quyết 1: 99.999 phiếu biểu quyết nhưng chỉ có 10 đảng viên có mặt, số phiếu nhiều hơn số người biểu quyết"
+    )

@@ -22,7 +22,7 @@ from services.evaluation.domain.framework import (
     SpeakersRule,
     Threshold,
 )
-from shared.plausible import end_for_deadlines
+from shared.plausible import end_for_deadlines, votes_over
 from shared.reasons import ReasonCode, ReasonPart
 from shared.text import has_text
 
@@ -159,8 +159,12 @@ def _speakers(rule: SpeakersRule, item: Item, facts: MeetingFacts) -> Outcome:
     if facts.roster is None:
         return 0, NO_ROSTER
     present = facts.count("present")
+    if present == 0:
+        # a share of nobody is no share: DOMAIN.md "How to read it, exactly" gives 0 when the roster counts nobody
+        # ("no evidence, no points"); with nobody present no member spoke at the meeting either
+        return 0, (ReasonPart(code=ReasonCode.NOBODY_PRESENT, speakers=len(facts.minutes.speakers)),)
     speakers = facts.speakers_present
-    share = speakers / present if present else 0.0
+    share = speakers / present
     points = banded(share, rule.bands, rule.below_points)
     return points, (ReasonPart(code=ReasonCode.SPEAKERS_SHARE, speakers=speakers, present=present, rate=share),)
 
@@ -210,7 +214,25 @@ def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingF
     resolutions = facts.minutes.resolutions
     if not resolutions:
         return 0, only(ReasonCode.NO_RESOLUTION)
+    present = facts.count("present") if facts.roster is not None else None
     for number, resolution in enumerate(resolutions, start=1):
+        counts = (("votes_for", resolution.votes_for), ("votes_against", resolution.votes_against))
+        over = (
+            votes_over((*counts, ("abstentions", resolution.abstentions)), voters=present)
+            if present is not None
+            else None
+        )
+        if over is not None:
+            # more votes than members present is no vote (shared.plausible.votes_over): judged here, at scoring,
+            # since an integration's minutes are stored whatever roster arrives before or after them (CONTRACT.md)
+            return 0, (
+                ReasonPart(
+                    code=ReasonCode.VOTES_OVER_PRESENT,
+                    number=number,
+                    cast=resolution.votes_for + resolution.votes_against + resolution.abstentions,
+                    present=present,
+                ),
+            )
         cast = resolution.votes_for + resolution.votes_against
         cast += resolution.abstentions if rule.count_abstentions else 0
         if resolution.votes_for * 2 <= cast:

@@ -200,6 +200,11 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.COMMITTEE_NOT_PREPARED: lambda p: _("no record that the cell committee met beforehand"),
     ReasonCode.NOTIFIED: lambda p: _("members notified at %(when)s", when=_moment(p.notified_at)),
     ReasonCode.NOT_NOTIFIED: lambda p: _("members not notified before the start"),
+    ReasonCode.NOBODY_PRESENT: lambda p: _(
+        "nobody was present, so there is no share of present members who spoke to score (%(speakers)s named as"
+        " speakers in the minutes)",
+        speakers=_count(p.speakers),
+    ),
     ReasonCode.SPEAKERS_SHARE: lambda p: _(
         "%(speakers)s of %(present)s present members spoke (%(rate)s)",
         speakers=_count(p.speakers),
@@ -233,6 +238,20 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         number=_count(p.number),
         votes=_count(p.votes),
         cast=_count(p.cast),
+    ),
+    ReasonCode.VOTES_OVER_PRESENT: lambda p: (
+        _(
+            "resolution %(number)s: %(cast)s votes cast but only %(present)s members present, more votes than voters",
+            number=_count(p.number),
+            cast=_count(p.cast),
+            present=_count(p.present),
+        )
+        if p.present
+        else _(
+            "resolution %(number)s: %(cast)s votes cast while no member was present",
+            number=_count(p.number),
+            cast=_count(p.cast),
+        )
     ),
     ReasonCode.RESOLUTIONS_ADOPTED: lambda p: _(
         "%(count)s resolution(s), each adopted by more than half of the votes cast", count=_count(p.count)
@@ -486,6 +505,13 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
         lambda m: ReasonPart(code=ReasonCode.SPEAKERS_SHARE, speakers=int(m[1]), present=int(m[2]), rate=_share(m[3])),
     ),
     (
+        re.compile(
+            r"^nobody present on the roster, so no share of present members who spoke"
+            r" \(([0-9]+) named in the minutes\)$"
+        ),
+        lambda m: ReasonPart(code=ReasonCode.NOBODY_PRESENT, speakers=int(m[1])),
+    ),
+    (
         re.compile(r"^minutes lack (.+)$"),
         lambda m: ReasonPart(code=ReasonCode.MINUTES_LACK, kinds=tuple(m[1].split(", "))),
     ),
@@ -507,6 +533,10 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
         lambda m: ReasonPart(code=ReasonCode.TASKS_ON_TIME, done=int(m[1]), total=int(m[2]), rate=_share(m[3])),
     ),
     (re.compile(r"^no resolution in the minutes$"), _plain(ReasonCode.NO_RESOLUTION)),
+    (
+        re.compile(r"^resolution ([0-9]+): ([0-9]+) votes cast with ([0-9]+) members present, more votes than voters$"),
+        lambda m: ReasonPart(code=ReasonCode.VOTES_OVER_PRESENT, number=int(m[1]), cast=int(m[2]), present=int(m[3])),
+    ),
     (
         re.compile(r"^resolution ([0-9]+): ([0-9]+) for of ([0-9]+) votes cast, not above half$"),
         lambda m: ReasonPart(code=ReasonCode.RESOLUTION_NOT_ADOPTED, number=int(m[1]), votes=int(m[2]), cast=int(m[3])),

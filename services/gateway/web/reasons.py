@@ -401,6 +401,7 @@ BY_CODE = {
         "The votes in favour are not more than half of the votes cast, so the minutes were not adopted."
     ),
     RefusalCode.VOTES_OVER_PRESENT: N_("There are more votes than members present at the meeting."),
+    RefusalCode.VOTES_OVER_MEMBERS: N_("There are more votes than members in the cell."),
     RefusalCode.MINUTES_IN_THE_FUTURE: N_(
         "This time has not come yet: minutes record a meeting that has already taken place."
     ),

@@ -29,6 +29,7 @@ from shared.plausible import (
     meeting_start_problem,
     moved_into_the_past,
     notified_before_start,
+    votes_over,
 )
 from shared.refusals import Refusal, RefusalCode
 from shared.text import has_text, with_article
@@ -380,18 +381,24 @@ def monitor_waiting_key(person_id: str, cell_id: str) -> str:
     return f"monitor:{person_id}:{cell_id}"
 
 
-def check_votes_within_roster(data: Any, *, present: int | None, source: str) -> None:
+def check_votes_within_roster(data: Any, *, present: int | None, source: str, members: int | None = None) -> None:
     """Reject a secretary's votes (`source` GATEWAY_SOURCE) above the members present on the meeting's roster
-    (`present`; None while no roster is known): an adoption's votes for and against (`data.votes_for`,
+    (`present`; None while no roster is known), or, while no roster is known, above the cell's members at the
+    meeting's start (`members`; None: not judged): an adoption's votes for and against (`data.votes_for`,
     `data.votes_against`), or a minutes resolution's votes for, against and abstentions
-    (`data.resolutions.N.votes_for`...), naming the count that passes it. A trial's 50 votes in a cell of 14 and
-    resolutions of 40 votes with 11 present were accepted. Without a roster it cannot be judged: the votes are taken
-    as sent, and a roster recorded later does not judge them again (the secretary corrects either). Judged as the
-    meeting stands when the person sends it, as check_cancel: an integration's minutes and adoption are facts stored
-    whatever arrived before them, since judging them against a roster that may come before or after would make the
-    stored state depend on the arrival order (CONTRACT.md); no list of the same event bounds the votes either (the
-    speakers are only some of those present)."""
-    if present is None or not from_a_person(source):
+    (`data.resolutions.N.votes_for`...), naming the count that passes it (shared.plausible.votes_over, the rule of
+    every route). A trial's 50 votes in a cell of 14 and resolutions of 40 votes with 11 present were accepted, and a
+    user's 99999 votes in a cell of 5 before any roster. A roster recorded later judges the minutes again from its
+    side (roster_against_minutes). Judged as the meeting stands when the person sends it, as check_cancel: an
+    integration's minutes and adoption are facts stored whatever arrived before them, since judging them against a
+    roster or members that may come before or after would make the stored state depend on the arrival order
+    (CONTRACT.md); evaluation scores such votes as no vote instead (`closing.resolution_adopted`)."""
+    if not from_a_person(source):
+        return
+    voters, code, whom = present, RefusalCode.VOTES_OVER_PRESENT, "members present on the meeting's roster"
+    if voters is None:
+        voters, code, whom = members, RefusalCode.VOTES_OVER_MEMBERS, "members in the cell at the meeting's start"
+    if voters is None:
         return
     counted: list[tuple[str, Any, tuple[str, ...]]]
     if hasattr(data, "resolutions"):
@@ -402,15 +409,13 @@ def check_votes_within_roster(data: Any, *, present: int | None, source: str) ->
     else:
         counted = [("data", data, ("votes_for", "votes_against"))]
     for prefix, votes, fields in counted:
-        cast = 0
-        for field in fields:
-            cast += getattr(votes, field) or 0
-            if cast > present:
-                raise InvalidEvent(
-                    f"{prefix}.{field}: {cast} votes with {present} members present on the meeting's roster",
-                    field=f"{prefix}.{field}",
-                    refusal=Refusal(code=RefusalCode.VOTES_OVER_PRESENT),
-                )
+        over = votes_over(((f"{prefix}.{field}", getattr(votes, field)) for field in fields), voters=voters)
+        if over is not None:
+            raise InvalidEvent(
+                f"{over.field}: {over.cast} votes with {voters} {whom}",
+                field=over.field,
+                refusal=Refusal(code=code),
+            )
 
 
 def check_minutes_people_present(data: Any, *, statuses: Mapping[str, str] | None, source: str) -> None:
@@ -517,8 +522,9 @@ def roster_against_minutes(records: Sequence[Any], minutes: Mapping[str, Any]) -
         )
     present = sum(1 for status in status_of.values() if status == "present")
     for number, resolution in enumerate(minutes.get("resolutions") or []):
-        cast = sum(int(resolution.get(key) or 0) for key in ("votes_for", "votes_against", "abstentions"))
-        if cast > present:
+        counts = [(key, int(resolution.get(key) or 0)) for key in ("votes_for", "votes_against", "abstentions")]
+        if votes_over(counts, voters=present) is not None:
+            cast = sum(count for _, count in counts)
             problems.append(
                 (
                     "data.records",
@@ -543,7 +549,7 @@ def check_roster_against_adoption(data: Any, *, adoption: tuple[datetime, int | 
         return
     cast = (adoption[1] or 0) + (adoption[2] or 0)
     present = sum(1 for record in data.records if _status_value(record.status) == "present")
-    if cast > present:
+    if votes_over([("votes", cast)], voters=present) is not None:
         raise InvalidEvent(
             f"data.records: the minutes were adopted by {cast} votes and this roster lists {present} members present",
             field="data.records",

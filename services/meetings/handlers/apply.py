@@ -315,7 +315,11 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     if domain.check_adopted_minutes_unchanged(meeting, data, stored=stored, source=event.source):
         return Applied(subject=data.meeting_id, changed=False)  # the adopted minutes sent again: nothing to do
     statuses = await _roster_statuses(uow, meeting) if domain.from_a_person(event.source) else None
-    domain.check_votes_within_roster(data, present=_present(statuses), source=event.source)
+    # without a roster a secretary's votes are judged against the cell's members at the start, as the form does
+    members = (
+        len(await _members_at_start(uow, meeting)) if statuses is None and domain.from_a_person(event.source) else None
+    )
+    domain.check_votes_within_roster(data, present=_present(statuses), members=members, source=event.source)
     domain.check_minutes_people_present(data, statuses=statuses, source=event.source)
     references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
     references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]

@@ -43,7 +43,7 @@ from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
-from shared.plausible import HELD_RECORD_WINDOW, begins_later, notified_before_start
+from shared.plausible import HELD_RECORD_WINDOW, begins_later, notified_before_start, votes_over
 from shared.refusals import RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
 
@@ -934,6 +934,8 @@ def _minutes_body(
                 errors.setdefault(f"due-{row}", said)
     if roster is not None:
         errors |= roster_problems(form, resolutions, speakers, roster=roster, names=names or {})
+    elif names:  # no roster yet: no more votes than the cell has members (meetings' VOTES_OVER_MEMBERS)
+        errors |= votes_problems(form, resolutions, voters=len(names), members=True)
     texts = {key: forms.multiline(form, key) or None for key in ("content", "conclusions")}
     forms.refused_with(errors, MinutesCreate, texts)  # the free text said with the form's other mistakes
     assert started is not None and ended is not None
@@ -1002,20 +1004,36 @@ def roster_problems(
         if status is not None and status != "present":
             errors[key] = forms.absent_at_meeting(key, names.get(member_id) or member_id, status=status)
     present = sum(1 for status in roster.values() if status == "present")
+    return errors | votes_problems(form, resolutions, voters=present, members=False)
+
+
+def votes_problems(form: Any, resolutions: list[dict[str, Any]], *, voters: int, members: bool) -> dict[str, str]:
+    """Each resolution row of the minutes form whose votes (for, against, abstaining) are more than `voters`: the
+    members present on the roster, or (`members`) while no roster is recorded the cell's members at the meeting's
+    start, as meetings refuses them (check_votes_within_roster, shared.plausible.votes_over)."""
+    errors: dict[str, str] = {}
     rows = [row for row in range(1, form_rows(form) + 1) if forms.text(form, f"resolution-{row}")]
     for row, resolution in zip(rows, resolutions, strict=True):
+        over = votes_over(((key, int(resolution[key])) for key in VOTE_KEYS), voters=voters)
+        if over is None:
+            continue
         cast = sum(int(resolution[key]) for key in VOTE_KEYS)
-        if cast > present:
-            errors.setdefault(
-                f"votes_for-{row}",
-                _(
-                    "Votes on resolution %(row)s: %(cast)s in all, more than the %(present)s members present at the "
-                    "meeting.",
-                    row=row,
-                    cast=cast,
-                    present=present,
-                ),
+        if members:
+            said = _(
+                "Votes on resolution %(row)s: %(cast)s in all, more than the %(members)s members of the cell.",
+                row=row,
+                cast=cast,
+                members=voters,
             )
+        else:
+            said = _(
+                "Votes on resolution %(row)s: %(cast)s in all, more than the %(present)s members present at the "
+                "meeting.",
+                row=row,
+                cast=cast,
+                present=voters,
+            )
+        errors.setdefault(f"votes_for-{row}", said)
     return errors
 
 
