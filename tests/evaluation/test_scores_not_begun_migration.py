@@ -4,8 +4,9 @@ withdrawn. The migration notes those meetings (no minutes, their start after the
 worker, which withdraws each (score.meeting.withdrawn.v1, reason not_held, in the outbox) and notes a recheck at its
 start; a held meeting's score stays, republished by nobody.
 
-Over a fresh database migrated up to 0030, the scores stored as a release before 0031 stored them (the scoring clock
-set after the start of the meeting ahead), then the migration applied as the service applies it."""
+Over a fresh database, the scores stored as a release before 0031 stored them (the scoring clock set after the start of
+the meeting ahead), then the migration's statement run. The database has every migration: a database stopped at 0030
+would be written by today's code, which reads columns added since (0032's `held_since`), so it could not be seeded."""
 
 import json
 from collections.abc import AsyncIterator
@@ -19,13 +20,14 @@ import pytest
 from services.evaluation.bootstrap import SERVICE_DIR, prepare
 from services.evaluation.handlers import scores
 from services.evaluation.handlers.coalesced import score_dirty
-from shared.db import apply_migrations, migration_files
+from shared.db import migration_files
 from shared.envelope import now
 from tests.evaluation.stream import fact, ward_with_cell
 from tests.evaluation.test_cell_existence import apply, held
-from tests.support.private_db import database_named, private_database
+from tests.support.private_db import private_database
 
 MIGRATION = "0031_scores_not_begun.sql"
+STATEMENT = (SERVICE_DIR / "migrations" / MIGRATION).read_text(encoding="utf-8")
 
 
 class Clock:
@@ -39,14 +41,13 @@ class Clock:
 
 
 @asynccontextmanager
-async def before_0031(database_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
-    """A fresh database migrated up to 0030 in schema `evaluation`, as the release before 0031 left it: its URL and a
-    pool on it (tests.support.private_db.private_database)."""
+async def migrated(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A fresh database with every migration in schema `evaluation`: a pool on it (private_database)."""
     assert MIGRATION in [path.name for path in migration_files(SERVICE_DIR)]
     async with private_database(
-        database_url, service="evaluation", schema="evaluation", service_dir=SERVICE_DIR, max_size=4, before=MIGRATION
+        database_url, service="evaluation", schema="evaluation", service_dir=SERVICE_DIR, max_size=4
     ) as pool:
-        yield database_named(database_url, await pool.fetchval("SELECT current_database()")), pool
+        yield pool
 
 
 def scheduled(cell_id: str, meeting_id: str, starts_at: datetime) -> dict[str, Any]:
@@ -79,7 +80,7 @@ async def test_the_migration_withdraws_the_scores_of_meetings_still_ahead_and_ke
     start = real + timedelta(days=2)  # ahead of the database's now() when the migration runs
     clock = Clock(start + timedelta(hours=1))  # a release before 0031 scored whatever it had
     monkeypatch.setattr(scores, "clock", clock)
-    async with before_0031(database_url) as (url, pool):
+    async with migrated(database_url) as pool:
         factory = await prepare(pool)
         events = ward_with_cell("cell-a", time=real - timedelta(days=30))
         events += ward_with_cell("cell-b", time=real - timedelta(days=30))
@@ -93,9 +94,7 @@ async def test_the_migration_withdraws_the_scores_of_meetings_still_ahead_and_ke
         last = await pool.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
 
         clock.moment = real
-        # it first; the later migrations with it (written since) are not this test's
-        applied = await apply_migrations(url, schema="evaluation", files=migration_files(SERVICE_DIR))
-        assert applied[0] == MIGRATION, applied
+        await pool.execute(STATEMENT)
         noted = await pool.fetch("SELECT cell_id, only_meetings FROM dirty_cell")
         assert [(row["cell_id"], row["only_meetings"]) for row in noted] == [("cell-a", ["mtg-ahead"])]
 
@@ -111,5 +110,5 @@ async def test_the_migration_withdraws_the_scores_of_meetings_still_ahead_and_ke
         assert [row["due_at"] for row in rechecks] == [start]  # its start scores it
 
         # the migration's statement again (as over a database migrated since): nothing is ahead and scored now
-        await pool.execute((SERVICE_DIR / "migrations" / MIGRATION).read_text(encoding="utf-8"))
+        await pool.execute(STATEMENT)
         assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
