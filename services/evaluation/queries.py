@@ -1015,7 +1015,7 @@ async def half_year_lines(
 
 
 def _half_year_lines_of(rows: Sequence[asyncpg.Record], period: str, *, today: date) -> list[dict[str, Any]]:
-    """HALF_YEAR_ROWS (or HALF_YEAR_PAGE's rows) as each cell's half_year_line (_quarter_of_row of its two quarters),
+    """HALF_YEAR_ROWS as each cell's half_year_line (_quarter_of_row of its two quarters),
     with its name and parent, in cell id order (Python's)."""
     quarters = half_quarters(period)
     cells: dict[str, dict[str, Any]] = {}
@@ -1119,7 +1119,7 @@ WITH q AS (
            (CASE WHEN q.stored1 THEN q.score1 * q.mc1 ELSE 0 END
             + CASE WHEN q.stored2 THEN q.score2 * q.mc2 ELSE 0 END) / nullif(q.mc1 + q.mc2, 0) AS score,
            {_stored("mwr")} AS mwr, {_stored("thematic")} AS thematic, {_stored("present")} AS present,
-           {_stored("counted")} AS counted, {_stored("speakers")} AS speakers
+           {_stored("counted")} AS counted, {_stored("speakers")} AS speakers, q.mc1, q.mc2, q.stored1, q.stored2
     FROM q
 )
 """
@@ -1157,7 +1157,7 @@ preset)."""
 HALF_YEAR_PAGE = (
     HALF_YEAR_CELLS
     + """, page AS (
-    SELECT c.cell_id, c.score FROM c
+    SELECT * FROM c
     WHERE $8::text IS NULL
        OR ($7::float8 IS NOT NULL
            AND (c.score < $7 OR (c.score = $7 AND c.cell_id COLLATE "C" > $8) OR c.score IS NULL))
@@ -1168,21 +1168,67 @@ HALF_YEAR_PAGE = (
 SELECT t.total, r.*
 FROM (SELECT count(*) AS total FROM c) t
 LEFT JOIN (
-    SELECT page.score AS page_score, {columns}
+    SELECT page.cell_id, page.score, page.months, page.gone, page.mwr, page.thematic, page.present, page.counted,
+           page.speakers, u.name, u.parent_id,
+           CASE WHEN page.stored1 THEN p1.regular_held ELSE 0 END
+           + CASE WHEN page.stored2 THEN p2.regular_held ELSE 0 END AS regular,
+           CASE WHEN page.stored1 THEN coalesce(p1.meetings_held, 0) ELSE 0 END
+           + CASE WHEN page.stored2 THEN coalesce(p2.meetings_held, 0) ELSE 0 END AS meetings,
+           CASE WHEN page.stored1 THEN p1.rating WHEN page.mc1 > 0 THEN 'poor' END AS rating1,
+           CASE WHEN page.stored2 THEN p2.rating WHEN page.mc2 > 0 THEN 'poor' END AS rating2,
+           CASE WHEN page.stored1 THEN p1.flags ELSE ARRAY[]::text[] END
+           || CASE WHEN page.stored2 THEN p2.flags ELSE ARRAY[]::text[] END AS flags
     FROM page
-    JOIN subtree_cell s ON s.ancestor_id = $1 AND s.cell_id = page.cell_id
     JOIN unit u ON u.id = page.cell_id
-    LEFT JOIN cell_period p ON p.cell_id = page.cell_id AND p.period = ANY($3::text[])
+    LEFT JOIN cell_period p1 ON p1.cell_id = page.cell_id AND p1.period = ($3::text[])[1]
+    LEFT JOIN cell_period p2 ON p2.cell_id = page.cell_id AND p2.period = ($3::text[])[2]
 ) r ON true
-ORDER BY r.page_score {order} NULLS LAST, r.cell_id COLLATE "C"
+ORDER BY r.score {order} NULLS LAST, r.cell_id COLLATE "C"
 """
 )
 """A page of a subtree's half-year lines in the ranking's order (by score, `{order}` DESC or ASC, ties and the cells
 not rated, last, by id in Python's order), off HALF_YEAR_CELLS: $9 cells from $10 on, after the cursor $7 $8 (the
 raw score, NULL for a cell not rated, and the cell of the last row read; $8 NULL: from the first; DESC only, as a
-report pages), in that order, each with its raw score (`page_score`) and HALF_YEAR_ROWS' rows (one per stored
-quarter), every row with how many cells the subtree has in the half-year (`total`; one row of NULLs besides it when
-the page is empty)."""
+report pages), in that order, each one row with the figures of its line (_half_year_page_line: `c`'s, which it was
+ranked by, and its counted quarters' meetings, ratings and flags), every row with how many cells the subtree has in
+the half-year (`total`; one row of NULLs besides it when the page is empty). A 5,000-cell report page read a row per
+stored quarter and built each line in Python off them (_half_year_lines_of, QuarterFigures, half_year_line)."""
+
+HALF_YEAR_FLAGS = ("provisional", "in_progress")
+"""The flags of a cell's stored quarters its half-year line keeps (domain.periods.half_year_line)."""
+
+
+def _half_year_page_line(row: asyncpg.Record, period: str, quarters: Sequence[str]) -> dict[str, Any]:
+    """A HALF_YEAR_PAGE row as the cell's line: the same dict, key for key and float for float, as
+    _half_year_lines_of builds off its quarters' rows (half_year_line, months_gone, name and parent)."""
+    months = int(row["months"])
+    present, counted, speakers = int(row["present"]), int(row["counted"]), int(row["speakers"])
+    met_every_month = months > 0 and int(row["mwr"]) >= months
+    flags = sorted({flag for flag in row["flags"] if flag in HALF_YEAR_FLAGS})
+    if months and not met_every_month:
+        flags.insert(0, "months_without_regular_meeting")
+    return {
+        "cell_id": row["cell_id"],
+        "period": period,
+        "rating": None,
+        "score": row["score"],
+        "regular_held": int(row["regular"]),
+        "thematic_held": int(row["thematic"]),
+        "meetings_held": int(row["meetings"]),
+        "present": present,
+        "counted": counted,
+        "speakers_present": speakers,
+        "attendance_rate": present / counted if counted else None,
+        "speaking_rate": speakers / present if present else None,
+        "flags": flags,
+        "not_rated": months == 0,
+        "met_every_month": met_every_month,
+        "months_counted": months,
+        "quarter_ratings": {quarters[0]: row["rating1"], quarters[1]: row["rating2"]},
+        "months_gone": int(row["gone"]),
+        "name": row["name"],
+        "parent_id": row["parent_id"],
+    }
 
 
 def _half_year_cells_args(unit_id: str, period: str, *, today: date) -> tuple[object, ...]:
@@ -1213,7 +1259,8 @@ async def half_year_page(
     how many cells the subtree has in the half-year, and the page's lines (half_year_line, as half_year_lines gives
     them) each with its raw score as the statement ordered it; `limit` lines from `offset`, after the cursor `after`
     (the raw score and cell of the last line read; a cell None: from the first; descending only). Only the page's
-    cells are read into Python (a province's 35,000 were, for each page)."""
+    cells are read into Python (a province's 35,000 were, for each page), one row each with its line's figures
+    (_half_year_page_line), not a row per stored quarter for half_year_line."""
     if after[1] is not None and not descending:
         raise ValueError("a half-year page read after a cursor is in descending order only")
     await refresh_subtrees(conn)
@@ -1221,17 +1268,16 @@ async def half_year_page(
         # as half_year_totals: no JIT (most of a province's run), each run planned anew
         await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(
-            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC", columns=HALF_YEAR_ROW_COLUMNS),
+            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC"),
             *_half_year_cells_args(unit_id, period, today=today),
             after[0],
             after[1],
             limit,
             offset,
         )
-    page = [row for row in rows if row["cell_id"] is not None]
-    scores: dict[str, float | None] = {row["cell_id"]: row["page_score"] for row in page}
-    lines = {line["cell_id"]: line for line in _half_year_lines_of(page, period, today=today)}
-    return int(rows[0]["total"]), [(lines[cell], score) for cell, score in scores.items()]
+    quarters = half_quarters(period)
+    page = [(_half_year_page_line(row, period, quarters), row["score"]) for row in rows if row["cell_id"] is not None]
+    return int(rows[0]["total"]), page
 
 
 async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:
