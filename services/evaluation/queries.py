@@ -1093,7 +1093,19 @@ def _half_year_quarter(i: int) -> str:
         f" WHEN ($5::bool[])[{i}] AND ({begun}) THEN {span} ELSE 0 END AS mc{i},"
         f" p{i}.cell_id IS NOT NULL AND ({span}) > 0 AS stored{i}, p{i}.score AS score{i},"
         f" p{i}.months_with_regular AS mwr{i}, p{i}.thematic_held AS thematic{i}, p{i}.present AS present{i},"
-        f" p{i}.counted AS counted{i}, p{i}.speakers_present AS speakers{i}"
+        f" p{i}.counted AS counted{i}, p{i}.speakers_present AS speakers{i}, p{i}.regular_held AS regular{i},"
+        f" coalesce(p{i}.meetings_held, 0) AS meetings{i}, p{i}.rating AS rating{i}, p{i}.flags AS flags{i}"
+    )
+
+
+def _months_gone() -> str:
+    """The cell's months of the half-year ($4, six) before the month $6 in its span, as months_gone counts them: one
+    expression (a subquery over unnest($4) for each cell took a tenth of a province's HALF_YEAR_PAGE)."""
+    months = [f"($4::text[])[{k}]" for k in range(1, 7)]
+    return " + ".join(
+        f"({m} < $6 AND (s.first_month IS NULL OR s.first_month <= {m})"
+        f" AND (s.last_month IS NULL OR {m} <= s.last_month))::int"
+        for m in months
     )
 
 
@@ -1105,10 +1117,8 @@ def _stored(name: str) -> str:
 
 HALF_YEAR_CELLS = f"""
 WITH q AS (
-    SELECT s.cell_id, {_half_year_quarter(1)}, {_half_year_quarter(2)},
-           (SELECT count(*) FROM unnest($4::text[]) AS m(month)
-            WHERE m.month < $6 AND (s.first_month IS NULL OR s.first_month <= m.month)
-              AND (s.last_month IS NULL OR m.month <= s.last_month))::int AS gone
+    SELECT s.cell_id, u.name, u.parent_id, {_half_year_quarter(1)}, {_half_year_quarter(2)},
+           ({_months_gone()}) AS gone
     FROM subtree_cell s
     JOIN unit u ON u.id = s.cell_id
     LEFT JOIN cell_period p1 ON p1.cell_id = s.cell_id AND p1.period = ($3::text[])[1]
@@ -1119,17 +1129,23 @@ WITH q AS (
            (CASE WHEN q.stored1 THEN q.score1 * q.mc1 ELSE 0 END
             + CASE WHEN q.stored2 THEN q.score2 * q.mc2 ELSE 0 END) / nullif(q.mc1 + q.mc2, 0) AS score,
            {_stored("mwr")} AS mwr, {_stored("thematic")} AS thematic, {_stored("present")} AS present,
-           {_stored("counted")} AS counted, {_stored("speakers")} AS speakers, q.mc1, q.mc2, q.stored1, q.stored2
+           {_stored("counted")} AS counted, {_stored("speakers")} AS speakers,
+           {_stored("regular")} AS regular, {_stored("meetings")} AS meetings, q.name, q.parent_id,
+           CASE WHEN q.stored1 THEN q.rating1 WHEN q.mc1 > 0 THEN 'poor' END AS rating1,
+           CASE WHEN q.stored2 THEN q.rating2 WHEN q.mc2 > 0 THEN 'poor' END AS rating2,
+           CASE WHEN q.stored1 THEN q.flags1 ELSE ARRAY[]::text[] END
+           || CASE WHEN q.stored2 THEN q.flags2 ELSE ARRAY[]::text[] END AS flags
     FROM q
 )
 """
 """Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular
-meeting, cells' thematic meetings and pooled counts) read off its two quarters' stored rows as half_year_lines reads
-it (_quarter_of_row, half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row
-Poor at 0 over its months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months,
-$5 per quarter whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's months
-of the half-year before it, months_gone). The score is the line's
-float to the bit: each quarter's stored score (float8) times its months, summed and divided in float8 as
+meeting, cells' thematic meetings and pooled counts, and for a page's line its name, parent, regular meetings and
+meetings, each quarter's rating, None when not counted, and its counted quarters' flags) read off its two quarters'
+stored rows as half_year_lines reads it (_quarter_of_row, half_year_line: a quarter's score weighted by its months
+counted, a closed quarter without a row Poor at 0 over its months in the cell's span): $1 the unit, $2 the half-year,
+$3 its quarters, $4 their six months, $5 per quarter whether a cell without its row counts (not running), $6 the month
+of `today` (`gone`: the cell's months of the half-year before it, months_gone). The score is the line's float to the
+bit: each quarter's stored score (float8) times its months, summed and divided in float8 as
 half_year_line does in Python; none (NULL) when no month is counted."""
 
 HALF_YEAR_TOTALS = (
@@ -1165,34 +1181,19 @@ HALF_YEAR_PAGE = (
     ORDER BY c.score {order} NULLS LAST, c.cell_id COLLATE "C"
     LIMIT $9 OFFSET $10
 )
-SELECT t.total, r.*
+SELECT t.total, page.*
 FROM (SELECT count(*) AS total FROM c) t
-LEFT JOIN (
-    SELECT page.cell_id, page.score, page.months, page.gone, page.mwr, page.thematic, page.present, page.counted,
-           page.speakers, u.name, u.parent_id,
-           CASE WHEN page.stored1 THEN p1.regular_held ELSE 0 END
-           + CASE WHEN page.stored2 THEN p2.regular_held ELSE 0 END AS regular,
-           CASE WHEN page.stored1 THEN coalesce(p1.meetings_held, 0) ELSE 0 END
-           + CASE WHEN page.stored2 THEN coalesce(p2.meetings_held, 0) ELSE 0 END AS meetings,
-           CASE WHEN page.stored1 THEN p1.rating WHEN page.mc1 > 0 THEN 'poor' END AS rating1,
-           CASE WHEN page.stored2 THEN p2.rating WHEN page.mc2 > 0 THEN 'poor' END AS rating2,
-           CASE WHEN page.stored1 THEN p1.flags ELSE ARRAY[]::text[] END
-           || CASE WHEN page.stored2 THEN p2.flags ELSE ARRAY[]::text[] END AS flags
-    FROM page
-    JOIN unit u ON u.id = page.cell_id
-    LEFT JOIN cell_period p1 ON p1.cell_id = page.cell_id AND p1.period = ($3::text[])[1]
-    LEFT JOIN cell_period p2 ON p2.cell_id = page.cell_id AND p2.period = ($3::text[])[2]
-) r ON true
-ORDER BY r.score {order} NULLS LAST, r.cell_id COLLATE "C"
+LEFT JOIN page ON true
+ORDER BY page.score {order} NULLS LAST, page.cell_id COLLATE "C"
 """
 )
 """A page of a subtree's half-year lines in the ranking's order (by score, `{order}` DESC or ASC, ties and the cells
 not rated, last, by id in Python's order), off HALF_YEAR_CELLS: $9 cells from $10 on, after the cursor $7 $8 (the
 raw score, NULL for a cell not rated, and the cell of the last row read; $8 NULL: from the first; DESC only, as a
-report pages), in that order, each one row with the figures of its line (_half_year_page_line: `c`'s, which it was
-ranked by, and its counted quarters' meetings, ratings and flags), every row with how many cells the subtree has in
-the half-year (`total`; one row of NULLs besides it when the page is empty). A 5,000-cell report page read a row per
-stored quarter and built each line in Python off them (_half_year_lines_of, QuarterFigures, half_year_line)."""
+report pages), in that order, each its row of `c` (the figures of its line, _half_year_page_line), every row with how
+many cells the subtree has in the half-year (`total`; one row of NULLs besides it when the page is empty). A
+5,000-cell report page read its cells' stored quarters again, a row each, and built each line in Python off them
+(_half_year_lines_of, QuarterFigures, half_year_line)."""
 
 HALF_YEAR_FLAGS = ("provisional", "in_progress")
 """The flags of a cell's stored quarters its half-year line keeps (domain.periods.half_year_line)."""
