@@ -7,7 +7,13 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services.evaluation.domain.periods import HalfYearTotals, QuarterFigures, half_year_figures_of, half_year_line
+from services.evaluation.domain.periods import (
+    HALF_YEAR_FLAGS,
+    HalfYearTotals,
+    QuarterFigures,
+    half_year_figures_of,
+    half_year_line,
+)
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE
 from shared.periods import half_quarters, is_half_year, period_months, previous_period
@@ -1098,6 +1104,15 @@ def _half_year_quarter(i: int) -> str:
     )
 
 
+def _flagged() -> str:
+    """HALF_YEAR_CELLS' columns saying whether a counted quarter of the cell carries each of HALF_YEAR_FLAGS (a column
+    of that name each): two booleans a row, not the quarters' flag arrays, through a page's sort of every cell."""
+    return ", ".join(
+        f"(q.stored1 AND '{flag}' = ANY(q.flags1)) OR (q.stored2 AND '{flag}' = ANY(q.flags2)) AS {flag}"
+        for flag in HALF_YEAR_FLAGS
+    )
+
+
 def _months_gone() -> str:
     """The cell's months of the half-year ($4, six) before the month $6 in its span, as months_gone counts them: one
     expression (a subquery over unnest($4) for each cell took a tenth of a province's HALF_YEAR_PAGE)."""
@@ -1133,19 +1148,19 @@ WITH q AS (
            {_stored("regular")} AS regular, {_stored("meetings")} AS meetings, q.name, q.parent_id,
            CASE WHEN q.stored1 THEN q.rating1 WHEN q.mc1 > 0 THEN 'poor' END AS rating1,
            CASE WHEN q.stored2 THEN q.rating2 WHEN q.mc2 > 0 THEN 'poor' END AS rating2,
-           CASE WHEN q.stored1 THEN q.flags1 ELSE ARRAY[]::text[] END
-           || CASE WHEN q.stored2 THEN q.flags2 ELSE ARRAY[]::text[] END AS flags
+           {_flagged()}
     FROM q
 )
 """
 """Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular
 meeting, cells' thematic meetings and pooled counts, and for a page's line its name, parent, regular meetings and
-meetings, each quarter's rating, None when not counted, and its counted quarters' flags) read off its two quarters'
-stored rows as half_year_lines reads it (_quarter_of_row, half_year_line: a quarter's score weighted by its months
-counted, a closed quarter without a row Poor at 0 over its months in the cell's span): $1 the unit, $2 the half-year,
-$3 its quarters, $4 their six months, $5 per quarter whether a cell without its row counts (not running), $6 the month
-of `today` (`gone`: the cell's months of the half-year before it, months_gone). The score is the line's float to the
-bit: each quarter's stored score (float8) times its months, summed and divided in float8 as
+meetings, each quarter's rating, None when not counted, and whether its counted quarters carry each of
+HALF_YEAR_FLAGS) read off its two quarters' stored rows as half_year_lines reads it (_quarter_of_row,
+half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row Poor at 0 over its
+months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months, $5 per quarter
+whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's months of the
+half-year before it, months_gone). The score is the line's float to the bit: each quarter's stored score (float8)
+times its months, summed and divided in float8 as
 half_year_line does in Python; none (NULL) when no month is counted."""
 
 HALF_YEAR_TOTALS = (
@@ -1195,9 +1210,6 @@ many cells the subtree has in the half-year (`total`; one row of NULLs besides i
 5,000-cell report page read its cells' stored quarters again, a row each, and built each line in Python off them
 (_half_year_lines_of, QuarterFigures, half_year_line)."""
 
-HALF_YEAR_FLAGS = ("provisional", "in_progress")
-"""The flags of a cell's stored quarters its half-year line keeps (domain.periods.half_year_line)."""
-
 
 def _half_year_page_line(row: asyncpg.Record, period: str, quarters: Sequence[str]) -> dict[str, Any]:
     """A HALF_YEAR_PAGE row as the cell's line: the same dict, key for key and float for float, as
@@ -1205,7 +1217,7 @@ def _half_year_page_line(row: asyncpg.Record, period: str, quarters: Sequence[st
     months = int(row["months"])
     present, counted, speakers = int(row["present"]), int(row["counted"]), int(row["speakers"])
     met_every_month = months > 0 and int(row["mwr"]) >= months
-    flags = sorted({flag for flag in row["flags"] if flag in HALF_YEAR_FLAGS})
+    flags = [flag for flag in HALF_YEAR_FLAGS if row[flag]]
     if months and not met_every_month:
         flags.insert(0, "months_without_regular_meeting")
     return {
