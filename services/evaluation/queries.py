@@ -7,7 +7,13 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services.evaluation.domain.periods import HalfYearTotals, QuarterFigures, half_year_figures_of, half_year_line
+from services.evaluation.domain.periods import (
+    HALF_YEAR_FLAGS,
+    HalfYearTotals,
+    QuarterFigures,
+    half_year_figures_of,
+    half_year_line,
+)
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE
 from shared.periods import half_quarters, is_half_year, period_months, previous_period
@@ -1110,7 +1116,7 @@ async def half_year_lines(
 
 
 def _half_year_lines_of(rows: Sequence[asyncpg.Record], period: str, *, today: date) -> list[dict[str, Any]]:
-    """HALF_YEAR_ROWS (or HALF_YEAR_PAGE's rows) as each cell's half_year_line (_quarter_of_row of its two quarters),
+    """HALF_YEAR_ROWS as each cell's half_year_line (_quarter_of_row of its two quarters),
     with its name and parent, in cell id order (Python's)."""
     quarters = half_quarters(period)
     cells: dict[str, dict[str, Any]] = {}
@@ -1188,7 +1194,28 @@ def _half_year_quarter(i: int) -> str:
         f" WHEN ($5::bool[])[{i}] AND ({begun}) THEN {span} ELSE 0 END AS mc{i},"
         f" p{i}.cell_id IS NOT NULL AND ({span}) > 0 AS stored{i}, p{i}.score AS score{i},"
         f" p{i}.months_with_regular AS mwr{i}, p{i}.thematic_held AS thematic{i}, p{i}.present AS present{i},"
-        f" p{i}.counted AS counted{i}, p{i}.speakers_present AS speakers{i}"
+        f" p{i}.counted AS counted{i}, p{i}.speakers_present AS speakers{i}, p{i}.regular_held AS regular{i},"
+        f" coalesce(p{i}.meetings_held, 0) AS meetings{i}, p{i}.rating AS rating{i}, p{i}.flags AS flags{i}"
+    )
+
+
+def _flagged() -> str:
+    """HALF_YEAR_CELLS' columns saying whether a counted quarter of the cell carries each of HALF_YEAR_FLAGS (a column
+    of that name each): two booleans a row, not the quarters' flag arrays, through a page's sort of every cell."""
+    return ", ".join(
+        f"(q.stored1 AND '{flag}' = ANY(q.flags1)) OR (q.stored2 AND '{flag}' = ANY(q.flags2)) AS {flag}"
+        for flag in HALF_YEAR_FLAGS
+    )
+
+
+def _months_gone() -> str:
+    """The cell's months of the half-year ($4, six) before the month $6 in its span, as months_gone counts them: one
+    expression (a subquery over unnest($4) for each cell took a tenth of a province's HALF_YEAR_PAGE)."""
+    months = [f"($4::text[])[{k}]" for k in range(1, 7)]
+    return " + ".join(
+        f"({m} < $6 AND (s.first_month IS NULL OR s.first_month <= {m})"
+        f" AND (s.last_month IS NULL OR {m} <= s.last_month))::int"
+        for m in months
     )
 
 
@@ -1200,10 +1227,8 @@ def _stored(name: str) -> str:
 
 HALF_YEAR_CELLS = f"""
 WITH q AS (
-    SELECT s.cell_id, {_half_year_quarter(1)}, {_half_year_quarter(2)},
-           (SELECT count(*) FROM unnest($4::text[]) AS m(month)
-            WHERE m.month < $6 AND (s.first_month IS NULL OR s.first_month <= m.month)
-              AND (s.last_month IS NULL OR m.month <= s.last_month))::int AS gone
+    SELECT s.cell_id, u.name, u.parent_id, {_half_year_quarter(1)}, {_half_year_quarter(2)},
+           ({_months_gone()}) AS gone
     FROM subtree_cell s
     JOIN unit u ON u.id = s.cell_id
     LEFT JOIN cell_period p1 ON p1.cell_id = s.cell_id AND p1.period = ($3::text[])[1]
@@ -1214,17 +1239,23 @@ WITH q AS (
            (CASE WHEN q.stored1 THEN q.score1 * q.mc1 ELSE 0 END
             + CASE WHEN q.stored2 THEN q.score2 * q.mc2 ELSE 0 END) / nullif(q.mc1 + q.mc2, 0) AS score,
            {_stored("mwr")} AS mwr, {_stored("thematic")} AS thematic, {_stored("present")} AS present,
-           {_stored("counted")} AS counted, {_stored("speakers")} AS speakers
+           {_stored("counted")} AS counted, {_stored("speakers")} AS speakers,
+           {_stored("regular")} AS regular, {_stored("meetings")} AS meetings, q.name, q.parent_id,
+           CASE WHEN q.stored1 THEN q.rating1 WHEN q.mc1 > 0 THEN 'poor' END AS rating1,
+           CASE WHEN q.stored2 THEN q.rating2 WHEN q.mc2 > 0 THEN 'poor' END AS rating2,
+           {_flagged()}
     FROM q
 )
 """
 """Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular
-meeting, cells' thematic meetings and pooled counts) read off its two quarters' stored rows as half_year_lines reads
-it (_quarter_of_row, half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row
-Poor at 0 over its months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months,
-$5 per quarter whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's months
-of the half-year before it, months_gone). The score is the line's
-float to the bit: each quarter's stored score (float8) times its months, summed and divided in float8 as
+meeting, cells' thematic meetings and pooled counts, and for a page's line its name, parent, regular meetings and
+meetings, each quarter's rating, None when not counted, and whether its counted quarters carry each of
+HALF_YEAR_FLAGS) read off its two quarters' stored rows as half_year_lines reads it (_quarter_of_row,
+half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row Poor at 0 over its
+months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months, $5 per quarter
+whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's months of the
+half-year before it, months_gone). The score is the line's float to the bit: each quarter's stored score (float8)
+times its months, summed and divided in float8 as
 half_year_line does in Python; none (NULL) when no month is counted."""
 
 HALF_YEAR_TOTALS = (
@@ -1252,7 +1283,7 @@ preset)."""
 HALF_YEAR_PAGE = (
     HALF_YEAR_CELLS
     + """, page AS (
-    SELECT c.cell_id, c.score FROM c
+    SELECT * FROM c
     WHERE $8::text IS NULL
        OR ($7::float8 IS NOT NULL
            AND (c.score < $7 OR (c.score = $7 AND c.cell_id COLLATE "C" > $8) OR c.score IS NULL))
@@ -1260,24 +1291,52 @@ HALF_YEAR_PAGE = (
     ORDER BY c.score {order} NULLS LAST, c.cell_id COLLATE "C"
     LIMIT $9 OFFSET $10
 )
-SELECT t.total, r.*
+SELECT t.total, page.*
 FROM (SELECT count(*) AS total FROM c) t
-LEFT JOIN (
-    SELECT page.score AS page_score, {columns}
-    FROM page
-    JOIN subtree_cell s ON s.ancestor_id = $1 AND s.cell_id = page.cell_id
-    JOIN unit u ON u.id = page.cell_id
-    LEFT JOIN cell_period p ON p.cell_id = page.cell_id AND p.period = ANY($3::text[])
-) r ON true
-ORDER BY r.page_score {order} NULLS LAST, r.cell_id COLLATE "C"
+LEFT JOIN page ON true
+ORDER BY page.score {order} NULLS LAST, page.cell_id COLLATE "C"
 """
 )
 """A page of a subtree's half-year lines in the ranking's order (by score, `{order}` DESC or ASC, ties and the cells
 not rated, last, by id in Python's order), off HALF_YEAR_CELLS: $9 cells from $10 on, after the cursor $7 $8 (the
 raw score, NULL for a cell not rated, and the cell of the last row read; $8 NULL: from the first; DESC only, as a
-report pages), in that order, each with its raw score (`page_score`) and HALF_YEAR_ROWS' rows (one per stored
-quarter), every row with how many cells the subtree has in the half-year (`total`; one row of NULLs besides it when
-the page is empty)."""
+report pages), in that order, each its row of `c` (the figures of its line, _half_year_page_line), every row with how
+many cells the subtree has in the half-year (`total`; one row of NULLs besides it when the page is empty). A
+5,000-cell report page read its cells' stored quarters again, a row each, and built each line in Python off them
+(_half_year_lines_of, QuarterFigures, half_year_line)."""
+
+
+def _half_year_page_line(row: asyncpg.Record, period: str, quarters: Sequence[str]) -> dict[str, Any]:
+    """A HALF_YEAR_PAGE row as the cell's line: the same dict, key for key and float for float, as
+    _half_year_lines_of builds off its quarters' rows (half_year_line, months_gone, name and parent)."""
+    months = int(row["months"])
+    present, counted, speakers = int(row["present"]), int(row["counted"]), int(row["speakers"])
+    met_every_month = months > 0 and int(row["mwr"]) >= months
+    flags = [flag for flag in HALF_YEAR_FLAGS if row[flag]]
+    if months and not met_every_month:
+        flags.insert(0, "months_without_regular_meeting")
+    return {
+        "cell_id": row["cell_id"],
+        "period": period,
+        "rating": None,
+        "score": row["score"],
+        "regular_held": int(row["regular"]),
+        "thematic_held": int(row["thematic"]),
+        "meetings_held": int(row["meetings"]),
+        "present": present,
+        "counted": counted,
+        "speakers_present": speakers,
+        "attendance_rate": present / counted if counted else None,
+        "speaking_rate": speakers / present if present else None,
+        "flags": flags,
+        "not_rated": months == 0,
+        "met_every_month": met_every_month,
+        "months_counted": months,
+        "quarter_ratings": {quarters[0]: row["rating1"], quarters[1]: row["rating2"]},
+        "months_gone": int(row["gone"]),
+        "name": row["name"],
+        "parent_id": row["parent_id"],
+    }
 
 
 def _half_year_cells_args(unit_id: str, period: str, *, today: date) -> tuple[object, ...]:
@@ -1308,7 +1367,8 @@ async def half_year_page(
     how many cells the subtree has in the half-year, and the page's lines (half_year_line, as half_year_lines gives
     them) each with its raw score as the statement ordered it; `limit` lines from `offset`, after the cursor `after`
     (the raw score and cell of the last line read; a cell None: from the first; descending only). Only the page's
-    cells are read into Python (a province's 35,000 were, for each page)."""
+    cells are read into Python (a province's 35,000 were, for each page), one row each with its line's figures
+    (_half_year_page_line), not a row per stored quarter for half_year_line."""
     if after[1] is not None and not descending:
         raise ValueError("a half-year page read after a cursor is in descending order only")
     await refresh_subtrees(conn)
@@ -1316,17 +1376,16 @@ async def half_year_page(
         # as half_year_totals: no JIT (most of a province's run), each run planned anew
         await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(
-            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC", columns=HALF_YEAR_ROW_COLUMNS),
+            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC"),
             *_half_year_cells_args(unit_id, period, today=today),
             after[0],
             after[1],
             limit,
             offset,
         )
-    page = [row for row in rows if row["cell_id"] is not None]
-    scores: dict[str, float | None] = {row["cell_id"]: row["page_score"] for row in page}
-    lines = {line["cell_id"]: line for line in _half_year_lines_of(page, period, today=today)}
-    return int(rows[0]["total"]), [(lines[cell], score) for cell, score in scores.items()]
+    quarters = half_quarters(period)
+    page = [(_half_year_page_line(row, period, quarters), row["score"]) for row in rows if row["cell_id"] is not None]
+    return int(rows[0]["total"]), page
 
 
 async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:

@@ -4,8 +4,8 @@ line-by-line path they replaced gave (queries.half_year_lines ranked and paged i
 `_ranked` and `_per_cell_report`): the same lines in the same order, the same totals, the same raw scores to the bit
 (a report's cursor carries one), on the generated tree of test_half_year_totals (spans within quarters, quarters
 without a row, rows counting fewer months, float sums that are not exact, tied scores, cell ids whose Python order
-is no collation's, in a database whose default collation is vi-VN ICU, not code point order), every half-year read
-before it began, while its quarters run and after it closed."""
+is no collation's, quarters flagged provisional, in progress or otherwise, in a database whose default collation is
+vi-VN ICU, not code point order), every half-year read before it began, while its quarters run and after it closed."""
 
 import random
 from typing import Any, Literal
@@ -111,5 +111,11 @@ async def test_half_year_pages_give_the_lines_of_the_per_cell_path(database_url:
         await _set_spans(conn, [span for span in spans if rng.random() > 0.2])
         rows = [_quarter_row(rng, cell[0], quarter) for cell in cells for quarter in QUARTERS if rng.random() > 0.25]
         await _upsert(conn, rows)  # after the spans: a row outside its cell's span is stored, and not counted
+        # flags a line keeps (provisional, in_progress: once each, sorted) or drops, in both quarters or one
+        flags = [[], ["provisional"], ["in_progress", "provisional"], ["in_progress"], ["no_regular_meeting"]]
+        await conn.executemany(
+            "UPDATE cell_period SET flags = $3 WHERE cell_id = $1 AND period = $2",
+            [(row[0], row[1], rng.choice(flags)) for row in rows],
+        )
         units = [unit for unit, *_ in COMMITTEES] + [cells[0][0], cells[-1][0]]
         await _assert_same(conn, units)

@@ -482,6 +482,10 @@ class QuarterFigures:
     flags: tuple[str, ...] = ()
 
 
+HALF_YEAR_FLAGS = ("in_progress", "provisional")
+"""The flags of its counted quarters a cell's half-year line keeps (half_year_line), in the order it lists them."""
+
+
 def half_year_line(cell_id: str, half: str, quarters: Sequence[QuarterFigures]) -> dict[str, Any]:
     """A cell's half-year (`2026-H1`) off its quarters counted so far (a quarter not begun, or running and not rated
     yet, is left out): its score is the mean of its months' scores, a month without a meeting counting 0 (DOMAIN.md
@@ -494,7 +498,7 @@ def half_year_line(cell_id: str, half: str, quarters: Sequence[QuarterFigures]) 
         name: sum(int(getattr(quarter, name)) for quarter in quarters)
         for name in ("regular_held", "thematic_held", "meetings_held", "present", "counted", "speakers_present")
     }
-    flags = sorted({flag for quarter in quarters for flag in quarter.flags if flag in ("provisional", "in_progress")})
+    flags = sorted({flag for quarter in quarters for flag in quarter.flags if flag in HALF_YEAR_FLAGS})
     met_every_month = months > 0 and sum(quarter.months_with_regular for quarter in quarters) >= months
     if months and not met_every_month:
         flags.insert(0, "months_without_regular_meeting")
