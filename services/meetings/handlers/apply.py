@@ -15,7 +15,16 @@ from services.meetings.unit_of_work import MeetingsUnit
 from shared.collation import person_key
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
-from shared.envelope import CloudEvent, Event, InvalidEvent, new_id, now, recorded_as_held, same_time_confirmed
+from shared.envelope import (
+    CloudEvent,
+    Event,
+    InvalidEvent,
+    new_id,
+    now,
+    parse_envelope,
+    recorded_as_held,
+    same_time_confirmed,
+)
 from shared.periods import local_date, local_midnight
 from shared.plausible import SAME_START_WINDOW
 from shared.refusals import Refusal, RefusalCode
@@ -81,8 +90,13 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    await _rejudge_rosters(uow, data.id, event=event)
-    return Applied(subject=data.id, changed=is_newer(version_of(event), current), provides=[f"member:{data.id}"])
+    withdrawn = await _rejudge_rosters(uow, data.id, event=event)
+    return Applied(
+        subject=data.id,
+        changed=is_newer(version_of(event), current),
+        provides=[f"member:{data.id}"],
+        attendance_changed_for=withdrawn,
+    )
 
 
 async def apply_member_removed(event: Event[contract.MemberRemoved], uow: MeetingsUnit) -> Applied:
@@ -105,8 +119,8 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    await _rejudge_rosters(uow, data.id, event=event)
-    return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"])
+    withdrawn = await _rejudge_rosters(uow, data.id, event=event)
+    return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"], attendance_changed_for=withdrawn)
 
 
 ROSTER_REJUDGED_ROUTE = "undone-by-member"
@@ -114,15 +128,18 @@ ROSTER_REJUDGED_ROUTE = "undone-by-member"
 the meeting's start (it came in by another, earlier)."""
 
 
-async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[Any]) -> None:
+async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[Any]) -> list[str]:
     """A member's history changed (`event`, a snapshot or removal): the integrations' rosters naming the member are
     judged again against the histories as they now stand, so a roster ends as it does when it arrives after `event`
     (CONTRACT.md: any arrival order converges; DOMAIN.md: members judged by the snapshots in force at the meeting's
     start). A stored roster listing the member, now certainly out of the meeting's cell, is withdrawn and rejected
     (ROSTER_REJUDGED_ROUTE, ingest.rejected.v1, its inbox row forgotten); a roster rejected `member_not_in_cell`
-    naming the member is held for `member:<id>`, which `event` provides, so it is judged again in this transaction."""
-    from services.meetings.handlers.ingest import reject  # ingest imports this module
+    naming the member is held for `member:<id>`, which `event` provides, so it is judged again in this transaction.
+    A withdrawal is published as attendance.withdrawn.v1 (the roster's own time and id, for evaluation to drop it);
+    returns the members of the withdrawn rosters, whose attendance histories changed."""
+    from services.meetings.handlers.ingest import SOURCE, reject  # ingest imports this module
 
+    withdrawn_for: list[str] = []
     for meeting_id in await uow.meetings.rosters_naming(member_id):
         received = await uow.meetings.roster_received(meeting_id)
         meeting = await uow.meetings.get_state(meeting_id)
@@ -156,6 +173,23 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
                 refusal=refused.refusal,
             )
             await uow.meetings.drop_roster(meeting_id)
+            withdrawn = parse_envelope(raw)
+            uow.emit(
+                CloudEvent.of_checked(
+                    id=new_id(),
+                    source=SOURCE,
+                    type="attendance.withdrawn.v1",
+                    time=withdrawn.time,
+                    time_ns=withdrawn.time_ns,
+                    subject=meeting_id,
+                    data={"meeting_id": meeting_id, "roster_id": withdrawn.id},
+                    correlationid=event.correlation_id,
+                    causationid=event.id,
+                    originsource=withdrawn.source,
+                    originid=withdrawn.id,
+                )
+            )
+            withdrawn_for.extend(affected)
     for row in await uow.ingest.rosters_refused_for(member_id):
         await uow.ingest.hold(
             source=row["source"],
@@ -170,6 +204,7 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
             message_id=row["message_id"],
         )
         await uow.ingest.mark_replayed(row["rejection_id"], at=now(), outcome="held")
+    return sorted(set(withdrawn_for))
 
 
 async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUnit) -> Applied:
