@@ -370,6 +370,16 @@ class MemberAttendanceUpdated(EventData):
     number): what orders two announcements of one time. None in those published before they were numbered."""
 
 
+class AttendanceWithdrawn(EventData):
+    """attendance.withdrawn.v1: a stored roster no longer stands (a member snapshot arriving after it put a listed
+    member in another cell at the meeting's start); the event's `time` and `originid` are the withdrawn roster's, so a
+    listener drops exactly that roster (a newer one stays) and the meeting has none, as if it had been refused."""
+
+    meeting_id: Identifier
+    roster_id: Identifier
+    """The `id` of the withdrawn attendance.recorded.v1."""
+
+
 TYPES: dict[str, type[EventData]] = {
     "org.unit.upserted.v1": OrgUnitUpserted,
     "member.upserted.v1": MemberUpserted,
@@ -392,5 +402,6 @@ INGEST_TYPES = frozenset(TYPES)
 TYPES_OUT: dict[str, type[EventData]] = {
     **TYPES,
     "member.attendance.updated.v1": MemberAttendanceUpdated,
+    "attendance.withdrawn.v1": AttendanceWithdrawn,
 }
 """Everything meetings publishes on chibo.events (besides ingest.rejected.v1)."""

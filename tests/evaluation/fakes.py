@@ -121,6 +121,15 @@ class FakeFacts:
     async def record_attendance(self, *, meeting_id, roster, stamp):
         return self._put(self.rosters, meeting_id, stamp, roster)
 
+    async def withdraw_attendance(self, *, meeting_id, stamp):
+        row = (stamp.time, _tiebreak(stamp))
+        self.roster_content[meeting_id] = [kept for kept in self.roster_content.get(meeting_id, []) if kept[:2] != row]
+        stored = self.rosters.get(meeting_id)
+        if stored is not None and stored[:2] == row:
+            del self.rosters[meeting_id]
+            return True
+        return False
+
     async def keep_roster_content(self, rows):
         kept = set()
         for meeting_id, key, stamp in rows:

@@ -34,7 +34,7 @@ from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
 from shared.minutes import adopted_version, minutes_content_key, roster_content_key
-from shared.refusals import Refusal
+from shared.refusals import Refusal, RefusalCode
 from tests.meetings.events import BASE_TIME, TEST_ROOT
 
 
@@ -76,6 +76,7 @@ class FakeState:
     processed: set[tuple[str, str, str]] = field(default_factory=set)
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
+    roster_received: dict[str, tuple[str, str]] = field(default_factory=dict)
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     announced: dict[str, int] = field(default_factory=dict)
@@ -395,6 +396,29 @@ class FakeMeetings:
         }
         return [record["member_id"] for record in previous["records"]] if previous else []
 
+    async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None:
+        """Keep the stored roster's sender and raw event."""
+        self._s.roster_received[meeting_id] = (source, raw)
+
+    async def roster_received(self, meeting_id: str) -> tuple[str, str] | None:
+        """(source, raw) of the stored roster, None when not kept."""
+        return self._s.roster_received.get(meeting_id)
+
+    async def rosters_naming(self, member_id: str) -> list[str]:
+        """The meetings whose roster lists the member other than transferred."""
+        return sorted(
+            meeting_id
+            for meeting_id, roster in self._s.rosters.items()
+            if any(r["member_id"] == member_id and r["status"] != "transferred" for r in roster["records"])
+        )
+
+    async def drop_roster(self, meeting_id: str) -> None:
+        """Withdraw the stored roster."""
+        roster = self._s.rosters.pop(meeting_id, None)
+        self._s.roster_received.pop(meeting_id, None)
+        if roster is not None:
+            self._s.roster_content.get(meeting_id, {}).pop(roster["version"], None)
+
     async def roster_members(self, meeting_id: str) -> list[str]:
         """The members on the meeting's roster (none without a roster)."""
         roster = self._s.rosters.get(meeting_id)
@@ -661,6 +685,18 @@ class FakeIngest:
         """One refused attempt of a rejection (numbered from 1), None when it has no such attempt."""
         attempts = self._s.rejections.get(rejection_id, {}).get("attempts", [])
         return next((kept for kept in attempts if kept["attempt"] == attempt), None)
+
+    async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:
+        """Open rejections of rosters refused member_not_in_cell naming the member."""
+        return [
+            {**rejection, "refusal": rejection["refusal"].model_dump(mode="json", exclude_none=True)}
+            for rejection in self._s.rejections.values()
+            if rejection["status"] == "open"
+            and rejection["type"] == "attendance.recorded.v1"
+            and rejection["refusal"] is not None
+            and rejection["refusal"].code == RefusalCode.MEMBER_NOT_IN_CELL
+            and rejection["refusal"].member_id == member_id
+        ]
 
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
         """Close a rejection, keeping how its replay judged the event."""

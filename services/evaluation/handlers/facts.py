@@ -19,6 +19,7 @@ from typing import Any
 from services.evaluation.domain.facts import COMMITTEE_ROLE, has_committee_at
 from services.evaluation.domain.touched import PendingFact
 from services.evaluation.handlers.moves import note_unit_move
+from services.evaluation.handlers.pending import write_pending
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
 from services.evaluation.repository.facts import CommitteeHistory
@@ -376,6 +377,17 @@ async def attendance_recorded(event: Event[contract.AttendanceRecorded], uow: Sc
     _pend(uow, event, "roster_content", roster_content_key(event.data), following=False)
 
 
+async def attendance_withdrawn(event: Event[contract.AttendanceWithdrawn], uow: ScoringUnitOfWork) -> None:
+    """Drop the withdrawn roster (the event's time and origin id are its own: a newer roster stays) and rescore the
+    meeting and the later ones of its cell (their absence runs), as if the roster had been refused."""
+    data = event.data
+    await write_pending(uow)  # a roster of this transaction is written before it is withdrawn
+    await uow.facts.lock_fact_subject(f"meeting:{data.meeting_id}")
+    stamp = FactStamp(time=event.time, event_id=data.roster_id, ns=event.time_ns)
+    if await uow.facts.withdraw_attendance(meeting_id=data.meeting_id, stamp=stamp):
+        await _rescore_meeting(uow, event, data.meeting_id, following=True)
+
+
 async def minutes_submitted(event: Event[contract.MinutesSubmitted], uow: ScoringUnitOfWork) -> None:
     """Store the minutes if newest; the meeting becomes held, which changes later meetings too."""
     _pend(uow, event, "minutes", event.data.model_dump(mode="json"), following=True)
@@ -407,6 +419,7 @@ FACT_HANDLERS: dict[str, EventHandler[Any]] = {
     "meeting.cancelled.v1": meeting_cancelled,
     "documents.published.v1": documents_published,
     "attendance.recorded.v1": attendance_recorded,
+    "attendance.withdrawn.v1": attendance_withdrawn,
     "minutes.submitted.v1": minutes_submitted,
     "minutes.approved.v1": minutes_approved,
     "meeting.assessed.v1": meeting_assessed,

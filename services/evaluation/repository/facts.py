@@ -182,6 +182,7 @@ class FactRepository(Protocol):
     async def add_documents(self, *, meeting_id: str, items: list[tuple[str, datetime]], stamp: FactStamp) -> bool: ...
     async def record_attendance(self, *, meeting_id: str, roster: dict[str, str], stamp: FactStamp) -> bool: ...
     async def keep_roster_content(self, rows: Sequence[tuple[str, str, FactStamp]]) -> set[str]: ...
+    async def withdraw_attendance(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
     async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def approve_minutes(self, *, meeting_id: str, approved_at: datetime, stamp: FactStamp) -> bool: ...
     async def add_assessment(
@@ -451,6 +452,22 @@ class PgFactRepository:
         return await self._snapshot(
             "attendance", "records", meeting_id=meeting_id, value=to_json(roster).decode(), stamp=stamp, cast="::jsonb"
         )
+
+    async def withdraw_attendance(self, *, meeting_id: str, stamp: FactStamp) -> bool:
+        """Drop the roster stated at `stamp` (stored or only its content key), as if never received; a newer stored
+        roster stays. Whether the stored roster was dropped."""
+        args = (meeting_id, stamp.time, stamp.ns, stamp.event_id)
+        await self._conn.execute(
+            "DELETE FROM roster_content WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
+            " AND version_id = $4",
+            *args,
+        )
+        dropped = await self._conn.fetchval(
+            "DELETE FROM attendance WHERE meeting_id = $1 AND fact_time = $2 AND fact_ns = $3 AND fact_id = $4"
+            " RETURNING meeting_id",
+            *args,
+        )
+        return dropped is not None
 
     async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool:
         """Store minutes if newer than the stored ones; their content key in any case (shared.minutes)."""

@@ -4,6 +4,7 @@ Each applier raises InvalidEvent (reject) or Held (wait) before writing anything
 what the event changed, which keys it provides to held events, and the events it causes.
 """
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,7 +15,16 @@ from services.meetings.unit_of_work import MeetingsUnit
 from shared.collation import person_key
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
-from shared.envelope import CloudEvent, Event, InvalidEvent, new_id, now, recorded_as_held, same_time_confirmed
+from shared.envelope import (
+    CloudEvent,
+    Event,
+    InvalidEvent,
+    new_id,
+    now,
+    parse_envelope,
+    recorded_as_held,
+    same_time_confirmed,
+)
 from shared.periods import local_date, local_midnight
 from shared.plausible import SAME_START_WINDOW
 from shared.refusals import Refusal, RefusalCode
@@ -80,7 +90,13 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    return Applied(subject=data.id, changed=is_newer(version_of(event), current), provides=[f"member:{data.id}"])
+    withdrawn = await _rejudge_rosters(uow, data.id, event=event)
+    return Applied(
+        subject=data.id,
+        changed=is_newer(version_of(event), current),
+        provides=[f"member:{data.id}"],
+        attendance_changed_for=withdrawn,
+    )
 
 
 async def apply_member_removed(event: Event[contract.MemberRemoved], uow: MeetingsUnit) -> Applied:
@@ -103,7 +119,92 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"])
+    withdrawn = await _rejudge_rosters(uow, data.id, event=event)
+    return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"], attendance_changed_for=withdrawn)
+
+
+ROSTER_REJUDGED_ROUTE = "undone-by-member"
+"""The route a stored roster is rejected by when a member snapshot arriving after it puts a listed member elsewhere at
+the meeting's start (it came in by another, earlier)."""
+
+
+async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[Any]) -> list[str]:
+    """A member's history changed (`event`, a snapshot or removal): the integrations' rosters naming the member are
+    judged again against the histories as they now stand, so a roster ends as it does when it arrives after `event`
+    (CONTRACT.md: any arrival order converges; DOMAIN.md: members judged by the snapshots in force at the meeting's
+    start). A stored roster listing the member, now certainly out of the meeting's cell, is withdrawn and rejected
+    (ROSTER_REJUDGED_ROUTE, ingest.rejected.v1, its inbox row forgotten); a roster rejected `member_not_in_cell`
+    naming the member is held for `member:<id>`, which `event` provides, so it is judged again in this transaction.
+    A withdrawal is published as attendance.withdrawn.v1 (the roster's own time and id, for evaluation to drop it);
+    returns the members of the withdrawn rosters, whose attendance histories changed."""
+    from services.meetings.handlers.ingest import SOURCE, reject  # ingest imports this module
+
+    withdrawn_for: list[str] = []
+    for meeting_id in await uow.meetings.rosters_naming(member_id):
+        received = await uow.meetings.roster_received(meeting_id)
+        meeting = await uow.meetings.get_state(meeting_id)
+        if received is None or meeting is None:
+            continue  # a person's roster, or one stored before its raw was kept: left as it stands
+        source, raw = received
+        records = json.loads(raw)["data"]["records"]
+        references = [
+            (f"data.records.{i}.member_id", str(record["member_id"]))
+            for i, record in enumerate(records)
+            if record["status"] != TRANSFERRED.value
+        ]
+        try:
+            await _check_members(uow, meeting=meeting, references=references, source=source)
+        except Held:
+            continue  # unsure now: left standing, as an uncertain placement holds nothing it has taken
+        except InvalidEvent as refused:
+            affected = sorted(await uow.meetings.roster_members(meeting_id))
+            await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member) for member in affected)))
+            await reject(
+                uow,
+                source=source,
+                event_id=str(json.loads(raw)["id"]),
+                event_type="attendance.recorded.v1",
+                reason=refused.reason,
+                field=refused.field,
+                raw=raw,
+                route=ROSTER_REJUDGED_ROUTE,
+                received_at=now(),
+                correlation_id=event.correlation_id,
+                refusal=refused.refusal,
+            )
+            await uow.meetings.drop_roster(meeting_id)
+            withdrawn = parse_envelope(raw)
+            uow.emit(
+                CloudEvent.of_checked(
+                    id=new_id(),
+                    source=SOURCE,
+                    type="attendance.withdrawn.v1",
+                    time=withdrawn.time,
+                    time_ns=withdrawn.time_ns,
+                    subject=meeting_id,
+                    data={"meeting_id": meeting_id, "roster_id": withdrawn.id},
+                    correlationid=event.correlation_id,
+                    causationid=event.id,
+                    originsource=withdrawn.source,
+                    originid=withdrawn.id,
+                )
+            )
+            withdrawn_for.extend(affected)
+    for row in await uow.ingest.rosters_refused_for(member_id):
+        await uow.ingest.hold(
+            source=row["source"],
+            event_id=row["event_id"],
+            event_type="attendance.recorded.v1",
+            raw=json.loads(row["raw"]),
+            waiting_for=f"member:{member_id}",
+            reason=row["reason"],
+            field=row["field"],
+            route=row["route"],
+            scope=row["scope"],
+            message_id=row["message_id"],
+        )
+        await uow.ingest.mark_replayed(row["rejection_id"], at=now(), outcome="held")
+    return sorted(set(withdrawn_for))
 
 
 async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUnit) -> Applied:
@@ -292,6 +393,10 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     if not is_newer(version_of(event), meeting.roster_version):
         return Applied(subject=data.meeting_id, changed=False, provides=provides)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
+    if not domain.from_a_person(event.source):  # kept to be judged again if a member snapshot arrives after it
+        await uow.meetings.keep_roster_received(
+            data.meeting_id, source=event.source, raw=event.envelope.to_json().decode()
+        )
     affected = sorted({record.member_id for record in data.records} | set(previous))
     # members dropped from the roster get a new history too: hold them as the listed ones are (locks.py)
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))

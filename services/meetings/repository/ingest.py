@@ -78,6 +78,7 @@ class IngestRepository(Protocol):
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
+    async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]: ...
     async def note_replay_refused(
         self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
     ) -> None: ...
@@ -387,6 +388,16 @@ class PgIngestRepository:
             rejection_id,
             at,
             outcome,
+        )
+
+    async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:
+        """The open rejections of integrations' rosters refused `member_not_in_cell` naming the member (rejection_id,
+        source, event_id, raw, route, scope, message_id, reason, field, refusal)."""
+        return await self._conn.fetch(
+            "SELECT rejection_id, source, event_id, raw, route, scope, message_id, reason, field, refusal"
+            " FROM rejection WHERE status = 'open' AND type = 'attendance.recorded.v1'"
+            " AND refusal->>'code' = 'member_not_in_cell' AND refusal->>'member_id' = $1 ORDER BY rejection_id",
+            member_id,
         )
 
     async def note_replay_refused(

@@ -34,6 +34,10 @@ class MeetingRepository(Protocol):
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool: ...
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]: ...
     async def roster_members(self, meeting_id: str) -> list[str]: ...
+    async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None: ...
+    async def roster_received(self, meeting_id: str) -> tuple[str, str] | None: ...
+    async def rosters_naming(self, member_id: str) -> list[str]: ...
+    async def drop_roster(self, meeting_id: str) -> None: ...
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
@@ -602,6 +606,53 @@ class PgMeetingRepository:
         if meeting_id not in self._rosters:
             await self._read_rosters([meeting_id])
         return list(self._rosters[meeting_id])
+
+    async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None:
+        """Keep the sender and raw event (JSON text) of the roster now stored for the meeting (roster_received)."""
+        conn = await self._direct()
+        await conn.execute(
+            "INSERT INTO roster_received (meeting_id, source, raw) VALUES ($1, $2, $3)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw",
+            meeting_id,
+            source,
+            raw,
+        )
+
+    async def roster_received(self, meeting_id: str) -> tuple[str, str] | None:
+        """(source, raw JSON text) of the meeting's stored roster, None when not kept (stored before 0030)."""
+        conn = await self._direct()
+        row = await conn.fetchrow("SELECT source, raw FROM roster_received WHERE meeting_id = $1", meeting_id)
+        return None if row is None else (row["source"], row["raw"])
+
+    async def rosters_naming(self, member_id: str) -> list[str]:
+        """The meetings whose stored roster lists the member other than transferred, sorted."""
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT meeting_id FROM attendance WHERE member_id = $1 AND status <> 'transferred' ORDER BY meeting_id",
+            member_id,
+        )
+        return [row["meeting_id"] for row in rows]
+
+    async def drop_roster(self, meeting_id: str) -> None:
+        """Withdraw the meeting's stored roster (its lines, version, content key and kept raw): no roster is known."""
+        conn = await self._direct()
+        version = await conn.fetchrow(
+            "DELETE FROM roster WHERE meeting_id = $1 RETURNING version_time, version_ns, version_id", meeting_id
+        )
+        await conn.execute("DELETE FROM attendance WHERE meeting_id = $1", meeting_id)
+        await conn.execute("DELETE FROM roster_received WHERE meeting_id = $1", meeting_id)
+        if version is not None:
+            await conn.execute(
+                "DELETE FROM roster_content WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
+                " AND version_id = $4",
+                meeting_id,
+                *version,
+            )
+        self._rosters[meeting_id] = {}
+        self._new_rosters.pop(meeting_id, None)
+        state = self._states.get(meeting_id)
+        if state is not None:
+            self._states[meeting_id] = replace(state, has_roster=False, roster_version=None, roster_key=None)
 
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]:
         """Each member on the meeting's roster and their status (present, excused...), as this transaction sees it

@@ -1,0 +1,178 @@
+"""A new user's trial, through the real gateway, broker, meetings and evaluation: member m3 on the 1 Oct 2026 roster
+of a cell (all five present), and a backdated `member.upserted.v1` (`time` 1 Jun 2026) moving m3 to another cell.
+Roster first: the roster and its score (5/5 present) stood; the move first: the same roster was rejected
+`member_not_in_cell`. CONTRACT.md promises one end state whatever the arrival order: the roster is judged against
+the member histories as they end (DOMAIN.md: facts about members judged by the snapshots in force at the meeting's
+start), so the move arriving second withdraws the roster (rejected, attendance.withdrawn.v1 to evaluation, which
+rescores), and a move INTO the cell arriving second takes the refused roster in. Both orders, over POST /v1/events one
+event at a time and over chibo.ingest in one batch, end with the same roster, score and rejection."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+
+from shared.envelope import BATCH_CONTENT_TYPE
+from shared.periods import VIETNAM_TZ
+from shared.topology import INGEST_EXCHANGE
+from tests.e2e.test_walking_skeleton import cloudevent
+from tests.support.ids import random_id
+from tests.support.running import eventually
+from tests.support.system import RunningSystem, issue_token
+
+pytestmark = pytest.mark.e2e
+
+KNOWN = datetime(2026, 1, 1, 8, 0, tzinfo=VIETNAM_TZ)
+MOVED = datetime(2026, 6, 1, 8, 0, tzinfo=VIETNAM_TZ)
+START = datetime(2026, 10, 1, 19, 0, tzinfo=VIETNAM_TZ)
+RECORDED = datetime(2026, 10, 1, 21, 0, tzinfo=VIETNAM_TZ)
+
+
+async def post(system: RunningSystem, token: str, events: list[dict[str, Any]]) -> list[str]:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/events",
+            content=json.dumps(events, ensure_ascii=False).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+    assert response.status_code == 200, response.text
+    return [result["outcome"] for result in response.json()["results"]]
+
+
+async def publish_batch(system: RunningSystem, events: list[dict[str, Any]]) -> None:
+    connection = await aio_pika.connect(system.env["CHIBO_AMQP_URL"])
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        message = aio_pika.Message(
+            json.dumps(events, ensure_ascii=False).encode(),
+            content_type=BATCH_CONTENT_TYPE,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await exchange.publish(message, routing_key="batch", mandatory=True)
+    finally:
+        await connection.close()
+
+
+def member(member_id: str, cell: str, name: str, *, at: datetime) -> dict[str, Any]:
+    data = {"id": member_id, "full_name": name, "cell_id": cell, "status": "official", "role": "member"}
+    return cloudevent("member.upserted.v1", data, at=at)
+
+
+async def end_state(
+    officer: httpx.AsyncClient, operator: httpx.AsyncClient, meeting_id: str, roster_id: str, names: dict[str, str]
+) -> dict[str, Any] | None:
+    """The meeting's roster, score and the roster event's standing rejection; None until scored."""
+    score = await officer.get(f"/v1/meetings/{meeting_id}/score")
+    meeting = await officer.get(f"/v1/meetings/{meeting_id}")
+    if score.status_code != 200 or meeting.status_code != 200:
+        return None
+    attendance = meeting.json().get("attendance")
+    roster = sorted((names[r["member_id"]], r["status"]) for r in (attendance or {}).get("records", []))
+    [line] = [line for line in score.json()["criteria"] if line["code"] == "attendance"]
+    items = (await operator.get("/v1/rejections", params={"limit": 200, "status": "open"})).json()["items"]
+    refused = [(item["field"], item["reason_code"]) for item in items if item["event_id"] == roster_id]
+    return {
+        "roster": roster,
+        "score": score.json()["score"],
+        "attendance": (line["points"], line["reason"]),
+        "rejection": refused,
+    }
+
+
+@pytest.mark.parametrize("route", ["http", "amqp_batch"])
+@pytest.mark.parametrize("direction", ["out_of_the_cell", "into_the_cell"])
+async def test_a_backdated_move_and_a_roster_end_alike_in_either_order(
+    system: RunningSystem, direction: str, route: str
+) -> None:
+    integration = issue_token(system, role="integration", unit=None, sub=random_id("feed"), province_wide=True)
+    committee, cell, other = random_id("ward"), random_id("cell"), random_id("cell")
+    world = [
+        cloudevent(
+            "org.unit.upserted.v1",
+            {"id": committee, "name": "Đảng ủy phường Hòa Thuận", "kind": "committee", "parent_id": None},
+            at=KNOWN,
+        ),
+        *(
+            cloudevent(
+                "org.unit.upserted.v1",
+                {"id": unit, "name": f"Chi bộ khu phố {unit[-4:]}", "kind": "cell", "parent_id": committee},
+                at=KNOWN,
+            )
+            for unit in (cell, other)
+        ),
+    ]
+    assert await post(system, integration, world) == ["accepted"] * 3
+    officer_token = issue_token(system, role="committee_officer", unit=committee, sub=random_id("officer"))
+    operator_token = issue_token(system, role="operator", unit=None, sub=random_id("operator"))
+    states: dict[str, dict[str, Any]] = {}
+    async with (
+        httpx.AsyncClient(
+            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {officer_token}"}
+        ) as officer,
+        httpx.AsyncClient(
+            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator_token}"}
+        ) as operator,
+    ):
+        for order in ("roster_first", "move_first"):
+            members = [random_id("mem") for _ in range(5)]
+            names = {member_id: f"m{i + 1}" for i, member_id in enumerate(members)}
+            moved = members[2]
+            first_cell, moved_to = (cell, other) if direction == "out_of_the_cell" else (other, cell)
+            meeting_id = random_id("mtg")
+            setup = [member(m, first_cell if m == moved else cell, f"Nguyễn Văn {names[m]}", at=KNOWN) for m in members]
+            setup.append(
+                cloudevent(
+                    "meeting.scheduled.v1",
+                    {
+                        "meeting_id": meeting_id,
+                        "cell_id": cell,
+                        "kind": "regular",
+                        "starts_at": START.isoformat(),
+                        "location": "Nhà văn hóa khu phố",
+                        "agenda": ["Kiểm điểm nghị quyết tháng trước"],
+                    },
+                    at=KNOWN,
+                )
+            )
+            assert await post(system, integration, setup) == ["accepted"] * 6
+            roster = cloudevent(
+                "attendance.recorded.v1",
+                {"meeting_id": meeting_id, "records": [{"member_id": m, "status": "present"} for m in members]},
+                at=RECORDED,
+            )
+            move = member(moved, moved_to, "Nguyễn Văn m3", at=MOVED)
+            feed = [roster, move] if order == "roster_first" else [move, roster]
+            if route == "http":
+                for event in feed:  # one at a time, as separate deliveries
+                    await post(system, integration, [event])
+            else:
+                await publish_batch(system, feed)
+
+            expected_rejection = (
+                [("data.records.2.member_id", "member_not_in_cell")] if direction == "out_of_the_cell" else []
+            )
+
+            async def settled(
+                meeting_id: str = meeting_id,
+                roster_id: str = roster["id"],
+                names: dict[str, str] = names,
+                expected: list[tuple[str, str]] = expected_rejection,
+            ) -> dict[str, Any] | None:
+                state = await end_state(officer, operator, meeting_id, roster_id, names)
+                if state is None or state["rejection"] != expected:
+                    return None
+                if bool(state["roster"]) != (direction == "into_the_cell"):
+                    return None
+                if (state["attendance"][0] > 0) != (direction == "into_the_cell"):
+                    return None  # the score not yet recomputed from the roster in force
+                return state
+
+            states[order] = await eventually(settled, timeout=120)
+
+    assert states["roster_first"] == states["move_first"], states
+    if direction == "into_the_cell":
+        assert states["move_first"]["roster"] == [(f"m{i}", "present") for i in range(1, 6)]

@@ -1,0 +1,90 @@
+"""A new user's trial: member m3 on the 1 Oct 2026 roster of cell 1 (present); a backdated `member.upserted.v1`
+(`time` 1 Jun 2026) moves m3 to cell 2. Roster first, then the move: the roster stood (5/5 present). The move first,
+then the same roster: it was rejected `member_not_in_cell`. CONTRACT.md: "The system converges to the same state
+whatever order ... the events arrive in"; DOMAIN.md: every fact about members is judged from the member snapshots in
+force at the meeting's start. So a roster is judged against the member histories as they end, in both orders: a
+member snapshot (or removal) arriving after a roster re-judges the rosters naming that member (domain.
+rosters_rejudged): a roster it makes certainly wrong is withdrawn and rejected as it is when it arrives after the
+snapshot, and a roster rejected `member_not_in_cell` for that member is judged again and applied when it now holds.
+
+Over the real database and the ingest route: for a move out of the cell and a move into it, both arrival orders end
+with the same stored roster and the same standing rejection (its field and code).
+"""
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from services.meetings import queries
+from shared.contracts.meetings_rpc import IngestReply
+from shared.periods import VIETNAM_TZ
+from tests.meetings import events as ev
+from tests.meetings.test_scoping import rpc_methods
+from tests.support.ids import random_id
+
+START = datetime(2026, 10, 1, 19, 0, tzinfo=VIETNAM_TZ)
+MOVED = datetime(2026, 6, 1, 8, 0, tzinfo=VIETNAM_TZ)
+"""The backdated move's `time`: before the meeting, sent after or before the roster."""
+
+
+async def ingest(methods: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str | None]:
+    [result] = IngestReply.model_validate(await methods["ingest"](events=[raw], route="http", account="feed")).results
+    return result.outcome, result.field
+
+
+async def end_state(pool: Any, meeting_id: str, roster_id: str, names: dict[str, str]) -> dict[str, Any]:
+    """The meeting's stored roster (members by role in the test) and the roster event's standing rejection."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT member_id, status FROM attendance WHERE meeting_id = $1", meeting_id)
+        has_roster = await conn.fetchval("SELECT count(*) FROM roster WHERE meeting_id = $1", meeting_id)
+        rejection = await queries.open_rejection(conn, source=ev.SOURCE, event_id=roster_id)
+    refused = None
+    if rejection is not None:
+        refusal = rejection["refusal"] or {}
+        refused = (rejection["field"], refusal.get("code"), names.get(refusal.get("member_id", "")))
+    return {
+        "roster": sorted((names[row["member_id"]], row["status"]) for row in rows),
+        "has_roster": has_roster,
+        "rejection": refused,
+    }
+
+
+@pytest.mark.parametrize("direction", ["out_of_the_cell", "into_the_cell"])
+async def test_a_backdated_move_and_a_roster_end_alike_in_either_order(  # type: ignore[no-untyped-def]
+    meetings_pool, direction: str
+) -> None:
+    methods = rpc_methods(meetings_pool)
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (ev.unit(committee, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=committee)):
+        assert await ingest(methods, raw) == ("accepted", None)
+    assert await ingest(methods, ev.unit(other, parent_id=committee, name="Chi bộ thôn 2")) == ("accepted", None)
+    states = {}
+    for order in ("roster_first", "move_first"):
+        members = [random_id("dv") for _ in range(5)]
+        names = {member: f"m{i + 1}" for i, member in enumerate(members)}
+        moved = members[2]
+        first_cell, moved_to = (cell, other) if direction == "out_of_the_cell" else (other, cell)
+        for member in members:
+            placed = ev.member(member, first_cell if member == moved else cell)
+            assert await ingest(methods, placed) == ("accepted", None)
+        meeting = random_id("mtg")
+        names[meeting] = "meeting"
+        assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+        roster = ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21))
+        move = ev.member(moved, moved_to, time=MOVED)
+        feed = [roster, move] if order == "roster_first" else [move, roster]
+        for raw in feed:
+            await ingest(methods, raw)
+        states[order] = await end_state(meetings_pool, meeting, roster["id"], names)
+
+    assert states["roster_first"] == states["move_first"]
+    if direction == "out_of_the_cell":  # m3 was in cell 2 on 1 Oct: the roster naming m3 in cell 1 stands nowhere
+        assert states["move_first"] == {
+            "roster": [],
+            "has_roster": 0,
+            "rejection": ("data.records.2.member_id", "member_not_in_cell", "m3"),
+        }
+    else:  # m3 was in cell 1 on 1 Oct: the roster holds, nothing stays rejected
+        assert states["move_first"]["rejection"] is None
+        assert states["move_first"]["roster"] == [(f"m{i}", "present") for i in range(1, 6)]
