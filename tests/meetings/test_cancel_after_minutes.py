@@ -90,7 +90,7 @@ async def test_the_tasks_of_a_cancelled_meeting_are_in_no_task_list(
     meeting of the same cell stays listed."""
     bus, ids = world
     mtg, kept, task = random_id("mtg"), random_id("mtg"), random_id("task")
-    assigned = [{"task_id": task, "assignee_id": ids["mem"], "description": "Vận động đoàn viên", "due_on": "2026-12-30"}]
+    assigned = [{"task_id": task, "assignee_id": ids["mem"], "description": "Vận động", "due_on": "2026-12-30"}]
     other = [{"task_id": task, "assignee_id": ids["mem"], "description": "Dọn vệ sinh", "due_on": "2026-12-31"}]
     facts = [
         ev.scheduled(mtg, ids["cell"], starts_at=HELD, time=HELD - timedelta(days=7)),

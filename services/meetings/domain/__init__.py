@@ -1153,7 +1153,8 @@ def check_cancel(meeting: MeetingState, *, source: str, time: datetime) -> None:
     ended = meeting.minutes_ended_at
     if not from_a_person(source) and (ended is None or time <= ended):
         return
-    after = "" if ended is None or time <= ended else f" (it ended {said_at(ended, like=time)}, before {time.isoformat()})"
+    late = ended is not None and time > ended
+    after = f" (it ended {said_at(ended, like=time)}, before {time.isoformat()})" if ended is not None and late else ""
     raise InvalidEvent(
         f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be cancelled{after}",
         field="data.meeting_id",
