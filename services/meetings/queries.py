@@ -439,8 +439,10 @@ async def list_tasks(
     offset: int,
     after: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A cell's tasks, optionally only those not completed; those after the key `after` (TASKS_ORDER)."""
-    where = "m.cell_id = $1 AND (NOT $2 OR c.completed_on IS NULL)"
+    """A cell's tasks, optionally only those not completed; those after the key `after` (TASKS_ORDER). A cancelled
+    meeting's tasks are left out: it is not held (DOMAIN.md "How to read it"), so it assigned nothing, as the year's
+    evidence and the `results` item count (the API's task list and the member's "Nhiệm vụ của tôi" read this)."""
+    where = "m.cell_id = $1 AND m.cancel_time IS NULL AND (NOT $2 OR c.completed_on IS NULL)"
     following, key = TASKS_ORDER.after(after, first=5)
     suffix = " LIMIT $3 OFFSET $4"
     items = await _tasks(conn, f"{where} AND {following}", cell_id, open_only, limit, offset, *key, suffix=suffix)

@@ -229,3 +229,29 @@ async def test_a_roster_changed_after_the_adoption_is_said_to_have_voided_it(
         ) as secretary:
             page = (await secretary.get(f"/app/meetings/{made['voided']}/record")).text
             assert text_of(page, "adoption-voided").startswith(ROSTER_VOIDED) and ADOPTED + " lúc" not in page
+
+
+CANCELLED_MINUTES = "Buổi sinh hoạt đã hủy: biên bản nhận được không được tính"
+CANCELLED_TASKS = "Buổi sinh hoạt đã hủy: các nhiệm vụ này không được tính và không có trong danh sách nhiệm vụ."
+
+
+async def test_a_cancelled_meetings_page_marks_the_minutes_and_tasks_it_holds_as_not_counted(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """A new user's trial: a cancelled meeting's page said "Biên bản: Chưa có biên bản", then showed the minutes'
+    times, chair and speakers and its tasks. A cancelled meeting is not held (DOMAIN.md), and its tasks are in no task
+    list; what other systems recorded of it is shown under one word saying so, never "no minutes"."""
+    cancelled = {
+        "with minutes": lambda m: m | {"status": "cancelled", "cancel_reason": "Mưa bão", "approved_at": None},
+        "without": lambda m: (
+            m | {"status": "cancelled", "cancel_reason": "Mưa bão", "approved_at": None, "minutes": None, "tasks": []}
+        ),
+    }
+    with meetings_of_cell_a1(world, **cancelled) as made:
+        world.meetings[made["with minutes"]]["tasks"] = world._meeting(made["with minutes"], world.cell_a1)["tasks"]
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            held = html.unescape((await officer.get(f"/app/meetings/{made['with minutes']}")).text)
+            bare = html.unescape((await officer.get(f"/app/meetings/{made['without']}")).text)
+    assert text_of(held, "minutes-state") == CANCELLED_MINUTES and NONE not in held
+    assert text_of(held, "tasks-cancelled") == CANCELLED_TASKS and "Vận động hội viên" in held
+    assert text_of(bare, "minutes-state") == NONE and 'id="tasks-cancelled"' not in bare

@@ -379,9 +379,11 @@ MINUTES_STATES = {
     "unpublished": N_("Minutes recorded (not published)"),
     "published": N_("Minutes published"),
     "adopted": N_("Minutes adopted by the cell"),
+    "cancelled": N_("Minutes received, not counted: the meeting was cancelled"),
 }
 """A meeting's minutes as every page says them (minutes_state's codes); `recorded`: minutes in, and the reply does
-not say whether they were published (a meetings service older than `minutes_published`)."""
+not say whether they were published (a meetings service older than `minutes_published`); `cancelled`: minutes
+another system recorded for a meeting that is cancelled (not held, DOMAIN.md), shown marked, never as "no minutes"."""
 
 
 def _field(meeting: Any, name: str) -> Any:
@@ -394,8 +396,11 @@ def minutes_state(meeting: Any) -> str:
     """The state of a meeting's minutes (a meetings RPC reply, MeetingSummaryReply or MeetingReply, or its dict):
     `none` (not held: no minutes, DOMAIN.md), `adopted` (the cell adopted them), `published` (a minutes document
     published, documents.published.v1), `unpublished`, or `recorded` when the reply cannot tell (no
-    `minutes_published` and no documents list)."""
+    `minutes_published` and no documents list), `cancelled` (a cancelled meeting whose reply holds minutes: not
+    held, not counted; one without minutes reads `none`)."""
     status = _field(meeting, "status")
+    if status == "cancelled":
+        return "cancelled" if _field(meeting, "minutes") else "none"
     held = status in HELD_STATUSES if status else bool(_field(meeting, "minutes"))
     if not held:
         return "none"
