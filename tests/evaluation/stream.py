@@ -51,6 +51,20 @@ def regular_meeting(meeting_id: str, month: int) -> dict[str, Any]:
     return fact("meeting.scheduled.v1", data, time=at(month, 1))
 
 
+def village_meeting(meeting_id: str, cell_id: str, *, starts_at: datetime, time: datetime) -> dict[str, Any]:
+    """meeting.scheduled.v1 of `cell_id`'s regular meeting at thôn 1's cultural house starting `starts_at`, sent at
+    `time`."""
+    data = {
+        "meeting_id": meeting_id,
+        "cell_id": cell_id,
+        "kind": "regular",
+        "starts_at": starts_at.isoformat(),
+        "location": "Nhà văn hóa thôn 1",
+        "agenda": ["Sinh hoạt thường kỳ"],
+    }
+    return fact("meeting.scheduled.v1", data, time=time)
+
+
 def unit(cell_id: str, *, time: datetime, active: bool = True) -> dict[str, Any]:
     """A snapshot of a cell of the ward."""
     data = {"id": cell_id, "name": "Chi bộ khu phố 7", "kind": "cell", "parent_id": "ward", "active": active}

@@ -12,7 +12,7 @@ import aio_pika
 import asyncpg
 
 from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE
-from tests.evaluation.stream import at, fact, publish
+from tests.evaluation.stream import at, publish, village_meeting
 from tests.support.db_outage import database_outage, dead_letters, held_mid_delivery
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
@@ -27,18 +27,8 @@ async def test_a_fact_delivered_while_the_database_refuses_connections_is_scored
     infra: tuple[str, str], tmp_path: Path
 ) -> None:
     meeting_id, cell_id = random_id("mtg"), random_id("cell")
-    scheduled = fact(  # its start is past: the meeting is scored (provisionally) as soon as the fact is applied
-        "meeting.scheduled.v1",
-        {
-            "meeting_id": meeting_id,
-            "cell_id": cell_id,
-            "kind": "regular",
-            "starts_at": at(11, 28).isoformat(),
-            "location": "Nhà văn hóa thôn 1",
-            "agenda": ["Sinh hoạt thường kỳ"],
-        },
-        time=at(11, 25, 9),
-    )
+    # its start is past: the meeting is scored (provisionally) as soon as the fact is applied
+    scheduled = village_meeting(meeting_id, cell_id, starts_at=at(11, 28), time=at(11, 25, 9))
     log = tmp_path / "evaluation.log"
     async with (
         entered(isolated_vhost(infra[0])) as amqp_url,

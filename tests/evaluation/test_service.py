@@ -20,7 +20,7 @@ from shared.db import create_pool
 from shared.heap import YOUNG_COLLECTION_THRESHOLD
 from shared.periods import VIETNAM_TZ
 from shared.topology import EVENTS_EXCHANGE, declare_topology
-from tests.evaluation.stream import at, by_type, cell_history, fact, publish, publish_batches
+from tests.evaluation.stream import at, by_type, cell_history, fact, publish, publish_batches, village_meeting
 from tests.evaluation.waiting import applied_and_scored
 from tests.support.ids import random_id
 from tests.support.running import eventually, free_port, running_app
@@ -65,18 +65,7 @@ async def test_a_scheduled_meeting_whose_start_has_come_gets_a_provisional_score
 ) -> None:
     # its start (28 November) is past: begun, so scored (one still ahead is not: test_time_bound_scores.py)
     meeting_id, cell_id = random_id("mtg"), random_id("cell")
-    scheduled = fact(
-        "meeting.scheduled.v1",
-        {
-            "meeting_id": meeting_id,
-            "cell_id": cell_id,
-            "kind": "regular",
-            "starts_at": at(11, 28).isoformat(),
-            "location": "Nhà văn hóa thôn 1",
-            "agenda": ["Sinh hoạt thường kỳ"],
-        },
-        time=at(11, 25, 9),
-    )
+    scheduled = village_meeting(meeting_id, cell_id, starts_at=at(11, 28), time=at(11, 25, 9))
     await publish(amqp_url, [scheduled])
 
     def published() -> dict[str, Any] | None:
@@ -116,15 +105,7 @@ async def test_a_meeting_still_ahead_with_its_roster_sent_early_is_not_scored_no
     starts = (now + timedelta(days=10)).replace(microsecond=0)
 
     def scheduled(meeting_id: str, starts_at: datetime) -> dict[str, Any]:
-        data = {
-            "meeting_id": meeting_id,
-            "cell_id": cell_id,
-            "kind": "regular",
-            "starts_at": starts_at.isoformat(),
-            "location": "Nhà văn hóa thôn 1",
-            "agenda": ["Sinh hoạt thường kỳ"],
-        }
-        return fact("meeting.scheduled.v1", data, time=now - timedelta(days=3))
+        return village_meeting(meeting_id, cell_id, starts_at=starts_at, time=now - timedelta(days=3))
 
     roster = fact(
         "attendance.recorded.v1",

@@ -1,7 +1,6 @@
 """The committee officer's alert settings page (/app/committees/{c}/alerts) over the fakes: every rule in
 Vietnamese with its value and origin, a change that reaches notifications, errors re-showing what was typed, CSRF."""
 
-import argparse
 import html
 import re
 import uuid
@@ -14,21 +13,14 @@ import pytest
 from babel.messages.pofile import read_po
 
 from services.gateway.config import GatewaySettings
-from services.gateway.main import create_checked_web_account
 from services.gateway.web import i18n
 from services.gateway.web.i18n import _
 from services.gateway.web.pages import alerts
 from services.notifications.domain import settings
 from tests.gateway.fakes import World
+from tests.support.web import PASSWORD, csrf_of, sign_in
 
 WEB = Path(i18n.__file__).parent
-
-PASSWORD = "mật-khẩu-thử-2026"
-
-
-def csrf_of(page: str) -> str:
-    """The page's CSRF token."""
-    return page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
 
 
 def section(page: str, rule: str) -> str:
@@ -42,20 +34,8 @@ async def officer(
     client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The shared client signed in as an officer of ward A (a web account made for it), signed out afterwards."""
-    sub = f"ward-{uuid.uuid4().hex[:8]}"
-    args = argparse.Namespace(
-        sub=sub,
-        role="committee_officer",
-        unit=world.ward_a,
-        person=None,
-        password=PASSWORD,
-        oidc_subject=None,
-        oidc_email=None,
-    )
-    await create_checked_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
-    form = (await client.get("/app/sign-in")).text
-    signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
-    assert signed.status_code == 303, signed.text
+    made_by = GatewaySettings(database_url=database_url, amqp_url=amqp_url)
+    await sign_in(client, made_by, sub=f"ward-{uuid.uuid4().hex[:8]}", role="committee_officer", unit=world.ward_a)
     try:
         yield client
     finally:

@@ -14,6 +14,7 @@ import httpx
 
 from tests.gateway.fakes import World
 from tests.gateway.test_minutes_label_pages import signed_in
+from tests.web.test_late_change_note import ADDED, ADDED_NOTE
 
 NOTE = "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)."
 LATE = {
@@ -49,6 +50,31 @@ def text(page: str) -> str:
     return " ".join(html.unescape(re.sub("<[^>]+>", " ", page)).split())
 
 
+async def committee_pages(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, change: dict[str, Any]
+) -> tuple[str, list[list[str]]]:
+    """Ward A's committee page (its HTML) and report CSV (header then rows, cells split) for November 2026, read by an
+    officer while cell A1's November carries the late `change` (in the faked evaluation for the reads only); both
+    answers 200 asserted."""
+    world.late_changes[(world.cell_a1, "2026-11")] = change
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/committees/{world.ward_a}?period=2026-11")
+            report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2026-11")
+    finally:
+        world.late_changes.pop((world.cell_a1, "2026-11"))
+    assert page.status_code == 200, page.text
+    assert report.status_code == 200, report.text
+    return page.text, list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
+
+
+def late_changes_listed(page: str) -> str:
+    """The text of the committee page's late changes list; AssertionError when the page has none."""
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page, re.S)
+    assert listed is not None
+    return text(listed.group(1))
+
+
 async def test_the_cell_page_marks_the_month_changed_late_with_its_old_and_new_figures(
     client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
 ) -> None:
@@ -74,44 +100,18 @@ async def test_the_cell_page_marks_the_month_changed_late_with_its_old_and_new_f
 async def test_the_committee_page_and_the_report_mark_the_cell_whose_month_changed_late(
     client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
 ) -> None:
-    world.late_changes[(world.cell_a1, "2026-11")] = LATE
-    try:
-        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
-            page = await officer.get(f"/app/committees/{world.ward_a}?period=2026-11")
-            report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2026-11")
-    finally:
-        world.late_changes.pop((world.cell_a1, "2026-11"))
-    assert page.status_code == 200, page.text
-    row = re.search(f'<tr data-unit="{world.cell_a1}">(.*?)</tr>', page.text, re.S)
-    other = re.search(f'<tr data-unit="{world.cell_a2}">(.*?)</tr>', page.text, re.S)
+    page, (header, *rows) = await committee_pages(client, world, amqp_url, database_url, LATE)
+    row = re.search(f'<tr data-unit="{world.cell_a1}">(.*?)</tr>', page, re.S)
+    other = re.search(f'<tr data-unit="{world.cell_a2}">(.*?)</tr>', page, re.S)
     assert row is not None and other is not None
     assert "data-late-change" in row.group(1) and NOTE in html.unescape(row.group(1))
     assert "data-late-change" not in other.group(1)
-    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
-    assert listed is not None
-    assert text(listed.group(1)) == f"Chi bộ khu phố 1 — {NOTE}"
+    assert late_changes_listed(page) == f"Chi bộ khu phố 1 — {NOTE}"
 
-    assert report.status_code == 200, report.text
-    header, *rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
     by_cell = {line[0]: line for line in rows}
     assert header[-2:] == ["Ghi nhận muộn", "Lý do xếp loại"]
     assert by_cell[world.cell_a1][-2:] == [NOTE, ""]
     assert by_cell[world.cell_a2][-2:] == ["", ""]
-
-
-ADDED = {
-    "kind": "unit_added",
-    "meeting_id": None,
-    "old_rating": None,
-    "old_score": None,
-    "new_rating": "poor",
-    "new_score": 0.0,
-    "changed_at": "2026-12-05T03:00:00+00:00",
-    "first_changed_at": "2026-12-05T03:00:00+00:00",
-    "changes": 1,
-}
-"""A cell set up on 5 December with its `time` in November (trial 33): it counts in November from then on."""
-ADDED_NOTE = "Được bổ sung ngày 05/12/2026, tính từ tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém)."
 
 
 async def test_the_committee_page_lists_a_cell_set_up_late_in_a_closed_month_among_the_late_changes(
@@ -119,17 +119,6 @@ async def test_the_committee_page_lists_a_cell_set_up_late_in_a_closed_month_amo
 ) -> None:
     """Trial 33: a cell set up on 5 December counting from November changed the commune's finished November (4 cells,
     the score down) with nothing said; the late changes section now names it, when it was added, from which month."""
-    world.late_changes[(world.cell_a1, "2026-11")] = ADDED
-    try:
-        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
-            page = await officer.get(f"/app/committees/{world.ward_a}?period=2026-11")
-            report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2026-11")
-    finally:
-        world.late_changes.pop((world.cell_a1, "2026-11"))
-    assert page.status_code == 200, page.text
-    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
-    assert listed is not None
-    assert text(listed.group(1)) == f"Chi bộ khu phố 1 — {ADDED_NOTE}"
-    assert report.status_code == 200, report.text
-    rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))[1:]
+    page, (_, *rows) = await committee_pages(client, world, amqp_url, database_url, ADDED)
+    assert late_changes_listed(page) == f"Chi bộ khu phố 1 — {ADDED_NOTE}"
     assert {line[0]: line for line in rows}[world.cell_a1][-2] == ADDED_NOTE

@@ -21,7 +21,7 @@ from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import create_account
-from services.gateway.main import create_app, create_checked_web_account
+from services.gateway.main import create_app
 from services.gateway.membership import MembershipCheck
 from services.gateway.web import cli as web_cli
 from shared.contracts.meetings_rpc import GetMember, MemberReply
@@ -29,6 +29,7 @@ from shared.rpc import Request, RpcError, ServiceUnavailable
 from tests.gateway.conftest import gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.support.running import eventually
+from tests.support.web import csrf_of, sign_in
 
 CELL = "cell-1"
 PASSWORD = "mật-khẩu-thử-2026"
@@ -298,14 +299,7 @@ async def test_a_web_session_of_a_person_who_left_is_signed_out_saying_why_in_vi
         role = "member" if reason == "left" else "secretary"
         person = world.new_member(world.cell_a1, role)
         sub = f"roi-{uuid.uuid4().hex[:8]}"
-        args = argparse.Namespace(
-            sub=sub, role=role, unit=world.cell_a1, person=person, password=PASSWORD, oidc_subject=None, oidc_email=None
-        )
-        await create_checked_web_account(settings, args)  # the command's own path, its checks and all
-        form = (await client.get("/app/sign-in")).text
-        csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
-        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
-        assert signed.status_code == 303, signed.text
+        await sign_in(client, settings, sub=sub, role=role, unit=world.cell_a1, person=person, password=PASSWORD)
         page = f"/app/cells/{world.cell_a1}"
         assert (await client.get(page)).status_code == 200
         session = client.cookies.get("chibo_session", path="/app")
@@ -378,8 +372,7 @@ async def test_a_read_of_a_person_never_checked_while_meetings_is_silent_is_503_
 async def sign_in_as(client: httpx.AsyncClient, sub: str) -> httpx.Response:
     """The answer to the sign-in form sent with `sub`'s password (PASSWORD), the form's CSRF token and all."""
     form = (await client.get("/app/sign-in")).text
-    csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
-    return await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
+    return await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
 
 
 async def web_account(settings: GatewaySettings, role: str, unit: str, person: str | None) -> str:

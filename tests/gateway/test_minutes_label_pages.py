@@ -2,7 +2,6 @@
 page, the monitor's cells and confirmation; and the monitor's confirmation says a refused post's errors even when the
 meeting has no item scored by people (they were shown only inside the items' section, so nothing was said)."""
 
-import argparse
 import html
 import re
 import uuid
@@ -13,20 +12,14 @@ from typing import Any
 import httpx
 
 from services.gateway.config import GatewaySettings
-from services.gateway.main import create_checked_web_account
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
+from tests.support.web import csrf_of, sign_in
 
-PASSWORD = "mật-khẩu-thử-2026"
 NONE = "Chưa có biên bản"
 UNPUBLISHED = "Đã ghi biên bản (chưa đăng tải)"
 PUBLISHED = "Đã đăng tải biên bản"
 ADOPTED = "Biên bản đã được thông qua"
-
-
-def csrf_of(page: str) -> str:
-    """The page's (first form's) CSRF token."""
-    return page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
 
 
 def text_of(page: str, element_id: str) -> str:
@@ -41,14 +34,8 @@ async def signed_in(
     client: httpx.AsyncClient, amqp_url: str, database_url: str, role: str, unit: str, person: str | None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The shared client signed in with a web account made for the test, signed out afterwards."""
-    sub = f"min-{uuid.uuid4().hex[:8]}"
-    args = argparse.Namespace(
-        sub=sub, role=role, unit=unit, person=person, password=PASSWORD, oidc_subject=None, oidc_email=None
-    )
-    await create_checked_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
-    form = (await client.get("/app/sign-in")).text
-    signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
-    assert signed.status_code == 303, signed.text
+    settings = GatewaySettings(database_url=database_url, amqp_url=amqp_url)
+    await sign_in(client, settings, sub=f"min-{uuid.uuid4().hex[:8]}", role=role, unit=unit, person=person)
     try:
         yield client
     finally:

@@ -5,7 +5,6 @@ The operator trial: with the gateway's broker link down, /v1/operations/overview
 /v1/rejections and POST /v1/events answered 500 (RuntimeError('Connection was not opened')) and /app/operations the
 generic error page; with its database down /v1/system/health itself answered 500."""
 
-import argparse
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -19,12 +18,13 @@ from fastapi import FastAPI
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
-from services.gateway.main import create_app, create_checked_web_account
+from services.gateway.main import create_app
 from tests.gateway.conftest import gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_ingest import SINGLE, unit_event
 from tests.support.proxy import CuttableProxy, cuttable
 from tests.support.running import eventually
+from tests.support.web import sign_in
 
 PASSWORD = "an operator's long passphrase 42"
 
@@ -37,15 +37,7 @@ async def token(state: GatewayState, role: Role) -> dict[str, str]:
 
 async def sign_in_operator(http: httpx.AsyncClient, settings: GatewaySettings) -> None:
     """Sign `http` in to the web app as a new operator."""
-    sub = f"ops-{uuid.uuid4().hex[:8]}"
-    args = argparse.Namespace(
-        sub=sub, role="operator", unit=None, person=None, password=PASSWORD, oidc_subject=None, oidc_email=None
-    )
-    await create_checked_web_account(settings, args)
-    form = (await http.get("/app/sign-in")).text
-    csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
-    signed = await http.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
-    assert signed.status_code == 303, signed.text
+    await sign_in(http, settings, sub=f"ops-{uuid.uuid4().hex[:8]}", role="operator", unit=None, password=PASSWORD)
 
 
 @pytest.fixture

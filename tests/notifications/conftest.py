@@ -1,5 +1,5 @@
 """Fixtures of the notifications tests: a real SMTP server, a real webhook receiver, the service's settings, and a
-held meeting whose score the settled-rating check judges on a clock the test drives."""
+held meeting whose score the settled-rating check judges on a clock the test drives, and the demo mail sink."""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from deploy.mailsink import start_sink
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.handlers import HANDLERS
@@ -133,6 +135,18 @@ def settings(amqp_url: str, database_url: str, smtp: tuple[SmtpInbox, int], webh
         relay_poll_seconds=0.2,
         log_json=True,
     )
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """The demo mail sink on a port of its own: (its directory, its port)."""
+    port = free_port()
+    directory = tmp_path / "mail"
+    controller = start_sink(host="127.0.0.1", port=port, directory=directory)
+    try:
+        yield directory, port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.utils import getaddresses
@@ -19,7 +19,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from deploy.mailsink import start_sink
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
 from shared.periods import VIETNAM_TZ
@@ -35,18 +34,6 @@ KILL_AFTER = 30
 SESSIONS = 4
 """CHIBO_SMTP_CONNECTIONS of the process: mails in flight at once, the most a kill may send twice."""
 LEASE_SECONDS = 4
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
-    """The demo mail sink on a port of its own: (its directory, its port)."""
-    port = free_port()
-    directory = tmp_path / "mail"
-    controller = start_sink(host="127.0.0.1", port=port, directory=directory)
-    try:
-        yield directory, port
-    finally:
-        controller.stop()
 
 
 def message_ids(directory: Path, to: set[str]) -> Counter[str]:

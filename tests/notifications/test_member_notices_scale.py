@@ -65,6 +65,20 @@ def _members(p: Province, clock: Clock, other_cell: str) -> list[CloudEvent]:
     ]
 
 
+def count_considered(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the recipients each facts.raise_alerts call considers (all its alerts' together), one number a
+    call in order; the calls still raise the alerts."""
+    considered: list[int] = []
+    raise_alerts = facts.raise_alerts
+
+    async def counted(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
+        considered.append(sum(len(alert.recipients) for alert in alerts))
+        return await raise_alerts(alerts, uow)
+
+    monkeypatch.setattr(facts, "raise_alerts", counted)
+    return considered
+
+
 async def test_member_snapshots_leave_the_notices_the_whole_cell_decision_left(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
@@ -102,14 +116,7 @@ async def test_upserts_into_a_large_cell_consider_only_the_members_they_store(
     for meeting_id, days in ((f"{p.cell}-m4", 3), (f"{p.cell}-m5", 9)):
         await one_by_one(pool, settings, clock, [p.scheduled(meeting_id, clock.value + timedelta(days=days))])
 
-    considered: list[int] = []
-    raise_alerts = facts.raise_alerts
-
-    async def counted(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
-        considered.append(sum(len(alert.recipients) for alert in alerts))
-        return await raise_alerts(alerts, uow)
-
-    monkeypatch.setattr(facts, "raise_alerts", counted)
+    considered = count_considered(monkeypatch)
     newcomers = [_snapshot(p, f"{p.cell}-n{n:03d}", f"n{n}", clock) for n in range(20)]
     await (as_batch if batched else one_by_one)(pool, settings, clock, newcomers)
 

@@ -4,7 +4,6 @@ a recipient with their own notification and inbox notice, the shared address get
 alert again (a redelivered fact, a restart) or for one more member later mails it nothing more."""
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -14,7 +13,7 @@ import asyncpg
 import pytest
 from pydantic import ValidationError
 
-from deploy.mailsink import envelope_recipients, plain_text, start_sink
+from deploy.mailsink import envelope_recipients, plain_text
 from services.notifications.channels import SmtpSender
 from services.notifications.config import Settings
 from services.notifications.domain import settings as r
@@ -27,21 +26,8 @@ from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_fac
 from shared.periods import VIETNAM_TZ
 from tests.notifications.fakes import Clock
 from tests.support.ids import random_id
-from tests.support.running import free_port
 
 CELL = "Chi bộ thôn Đông Hòa"
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
-    """The demo mail sink on a port of its own: (its directory, its port)."""
-    port = free_port()
-    directory = tmp_path / "mail"
-    controller = start_sink(host="127.0.0.1", port=port, directory=directory)
-    try:
-        yield directory, port
-    finally:
-        controller.stop()
 
 
 def copies(directory: Path, address: str) -> int:

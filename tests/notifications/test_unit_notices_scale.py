@@ -2,7 +2,6 @@
 cell whose members were all told rendered and offered the notice to all 9,000 again, ~1.2 s), and leaves the notices
 the whole-cell decision left."""
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 
 from services.notifications.config import Settings
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Alert, Unit
+from services.notifications.domain.model import Unit
 from services.notifications.domain.settings import RuleOverride
 from services.notifications.handlers import facts
 from services.notifications.unit_of_work import NotificationsUnit, NotificationsUnitOfWork
@@ -21,6 +20,7 @@ from shared.envelope import now as wall_clock
 from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 from tests.notifications.test_batches import as_batch, one_by_one, outcome
+from tests.notifications.test_member_notices_scale import count_considered
 
 
 async def whole_cell(item: Event[Any], uow: NotificationsUnit) -> None:
@@ -138,14 +138,7 @@ async def test_a_rename_of_a_large_cell_considers_only_those_not_told(
     for meeting_id, days in ((f"{p.cell}-m4", 3), (f"{p.cell}-m5", 9)):
         await one_by_one(pool, settings, clock, [p.scheduled(meeting_id, clock.value + timedelta(days=days))])
 
-    considered: list[int] = []
-    raise_alerts = facts.raise_alerts
-
-    async def counted(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
-        considered.append(sum(len(alert.recipients) for alert in alerts))
-        return await raise_alerts(alerts, uow)
-
-    monkeypatch.setattr(facts, "raise_alerts", counted)
+    considered = count_considered(monkeypatch)
     await as_batch(pool, settings, clock, [_cell(p, "Chi bộ khu phố Tây", clock, 1)])
 
     notices = await outcome(pool, p)

@@ -14,6 +14,32 @@ PASSWORD = "mật-khẩu-thử-2026"
 """The password of every web account made here."""
 
 
+def csrf_of(page: str) -> str:
+    """The CSRF token of `page`'s first form; ValueError when it has none."""
+    return page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+
+
+async def sign_in(
+    client: httpx.AsyncClient,
+    settings: GatewaySettings,
+    *,
+    sub: str,
+    role: str,
+    unit: str | None,
+    person: str | None = None,
+    password: str = PASSWORD,
+) -> None:
+    """Make web account `sub` by the gateway's own account command (its checks and all) and sign `client` in as it
+    through the sign-in form (303 asserted)."""
+    args = argparse.Namespace(
+        sub=sub, role=role, unit=unit, person=person, password=password, oidc_subject=None, oidc_email=None
+    )
+    await create_checked_web_account(settings, args)
+    form = (await client.get("/app/sign-in")).text
+    signed = await client.post("/app/sign-in", data={"username": sub, "password": password, "csrf": csrf_of(form)})
+    assert signed.status_code == 303, signed.text
+
+
 @asynccontextmanager
 async def signed_in_web(
     app: object,
@@ -26,23 +52,10 @@ async def signed_in_web(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the ASGI `app` from address `peer`, signed in as a new account `{prefix}-<8 hex>` of `role` at
     `unit` (303 on sign-in asserted); the client is closed on exit, the account stays."""
-    sub = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    args = argparse.Namespace(
-        sub=sub,
-        role=role,
-        unit=unit,
-        person=None,
-        password=PASSWORD,
-        oidc_subject=None,
-        oidc_email=None,
-    )
-    await create_checked_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    settings = GatewaySettings(database_url=database_url, amqp_url=amqp_url)
     transport = httpx.ASGITransport(app=app, client=peer)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as client:
-        form = (await client.get("/app/sign-in")).text
-        csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
-        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
-        assert signed.status_code == 303, signed.text
+        await sign_in(client, settings, sub=f"{prefix}-{uuid.uuid4().hex[:8]}", role=role, unit=unit)
         yield client
 
 

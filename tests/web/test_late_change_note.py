@@ -114,12 +114,12 @@ ADDED = {
     "changes": 1,
 }
 """A cell set up on 5 December whose `time` is 1 November (trial 33): counted in the finished November from then on."""
+ADDED_NOTE = "Được bổ sung ngày 05/12/2026, tính từ tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém)."
+"""What the pages, the report and the PDF say of ADDED in November 2026."""
 
 
 def test_a_cell_set_up_late_says_the_day_it_was_added_and_the_month_it_counts_from() -> None:
-    assert late_change_note("2026-11", ADDED) == (
-        "Được bổ sung ngày 05/12/2026, tính từ tháng 11/2026; kết quả tháng 11/2026 là 0 (Kém)."
-    )
+    assert late_change_note("2026-11", ADDED) == ADDED_NOTE
 
 
 def test_the_summary_pdf_lists_a_cell_set_up_late_among_the_late_changes() -> None:
