@@ -128,7 +128,12 @@ async def test_a_meeting_still_ahead_with_its_roster_sent_early_is_not_scored_no
 
 
 def _rows(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in dict(r).items() if k != "computed_at"} for r in records]
+    """Rows without their processing-time stamps: `computed_at`, and `held_since` only as whether it is set (when
+    the month first held a meeting here, by the wall clock of the run that stored it)."""
+    return [
+        {k: (v is not None if k == "held_since" else v) for k, v in dict(r).items() if k != "computed_at"}
+        for r in records
+    ]
 
 
 async def _stored(db: asyncpg.Connection, cell_id: str) -> tuple[list[dict], list[dict]]:
