@@ -34,13 +34,14 @@ def thematic(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def weak(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A held meeting (held) of 20 minutes that every member missed without excuse, nobody speaking, nothing
-    resolved: Poor on its own."""
+    """A held meeting (held) of 60 minutes (30 short: 3 points) that every member missed without excuse, nobody
+    speaking, nothing resolved: Poor on its own. (Nobody present gives no points on `conduct.speakers` since h353,
+    where a share of nobody once gave 2: the longer meeting keeps its score, and its quarter lowered by its months.)"""
     scheduled, attendance, submitted = events
     start = datetime.fromisoformat(submitted["data"]["started_at"])
     minutes = {
         **submitted["data"],
-        "ended_at": (start + timedelta(minutes=20)).isoformat(),
+        "ended_at": (start + timedelta(minutes=60)).isoformat(),
         "speakers": [],
         "resolutions": [],
     }

@@ -35,7 +35,10 @@ def _histories() -> list[dict[str, Any]]:
 
 async def _stored(pool: asyncpg.Pool) -> tuple[list[str], list[str]]:
     scores = await pool.fetch("SELECT (to_jsonb(s) - 'computed_at')::text AS row FROM meeting_score s")
-    periods = await pool.fetch("SELECT (to_jsonb(p) - 'computed_at')::text AS row FROM cell_period p")
+    periods = await pool.fetch(
+        "SELECT (to_jsonb(p) - 'computed_at' - 'held_since'"
+        " || jsonb_build_object('held', p.held_since IS NOT NULL))::text AS row FROM cell_period p"
+    )
     return sorted(row["row"] for row in scores), sorted(row["row"] for row in periods)
 
 
