@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -16,7 +16,8 @@ from services.evaluation.domain.periods import (
 )
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE
-from shared.periods import half_quarters, is_half_year, period_months, previous_period
+from shared.periods import half_quarters, is_half_year, month_of, period_months, previous_period
+from shared.tree import fetch_ancestors
 
 LARGE_SUBTREE = 2000
 """A subtree of at least this many cells has its ranked pages read off the period's score-ordered index, stopping
@@ -310,15 +311,17 @@ def _share(part: int | None, whole: int | None) -> float | None:
 
 
 async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:
-    """A meeting's published score with its explanation (each line with its reason `parts` when stored with them)
-    and when it was computed."""
+    """A meeting's published score with its explanation (each line with its reason `parts` when stored with them),
+    when it was computed and when a re-scoring job last scored it again (`rescored_at`: the function below; None when
+    none did)."""
     row = await conn.fetchrow(
         "SELECT meeting_id, cell_id, framework_id, framework_version, score, rating, provisional,"
-        " criteria::text AS criteria, computed_at FROM meeting_score WHERE meeting_id = $1",
+        " criteria::text AS criteria, computed_at, starts_at FROM meeting_score WHERE meeting_id = $1",
         meeting_id,
     )
     if row is None:
         return None
+    rescored = await rescored_at(conn, row["cell_id"], row["starts_at"])
     return {
         "meeting_id": row["meeting_id"],
         "cell_id": row["cell_id"],
@@ -328,7 +331,31 @@ async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, 
         "provisional": row["provisional"],
         "criteria": json.loads(row["criteria"]),
         "computed_at": row["computed_at"].isoformat(),
+        "rescored_at": rescored.isoformat() if rescored is not None else None,
     }
+
+
+async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetime) -> datetime | None:
+    """When the last finished re-scoring job (rescore_job, status done) scored a meeting of `cell_id` starting at
+    `starts_at` again: the job's subtree (its unit, or the whole province when it names none) holds the cell and its
+    months (`period_from`..`period_to`, open ends unbounded) hold the meeting's month, and it began after the meeting
+    did (one before the start scored nothing of it). None when no job did."""
+    ancestors = await fetch_ancestors(conn, table="unit", unit_id=cell_id) or [cell_id]
+    rows = await conn.fetch(
+        "SELECT period_from, period_to, finished_at FROM rescore_job"
+        " WHERE status = 'done' AND finished_at IS NOT NULL AND started_at >= $2"
+        " AND (unit_id IS NULL OR unit_id = ANY($1::text[])) ORDER BY finished_at DESC",
+        ancestors,
+        starts_at,
+    )
+    month = month_of(starts_at)
+    for job in rows:
+        first = period_months(job["period_from"])[0] if job["period_from"] else None
+        last = period_months(job["period_to"])[-1] if job["period_to"] else None
+        if (first is None or first <= month) and (last is None or month <= last):
+            finished: datetime = job["finished_at"]
+            return finished
+    return None
 
 
 LATE_CHANGES = """

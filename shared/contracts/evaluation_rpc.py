@@ -59,6 +59,9 @@ class MeetingScoreReply(Reply):
     provisional: bool
     criteria: Sequence[CriterionReply]
     computed_at: datetime | None = None
+    rescored_at: datetime | None = None
+    """When a re-scoring job (an administrator's or an officer's re-score) last scored the meeting again, UTC; None
+    when none did since it was first scored."""
 
 
 class LateChangeReply(Reply):

@@ -486,3 +486,28 @@ async def test_a_rescore_period_sent_as_no_text_is_refused_in_the_same_words(
         assert refused.status_code == 422, refused.text
         assert refused.json()["field"] == field
         assert refused.json()["message"] == f"{field}: {forms} as text, not {said}", refused.text
+
+
+async def test_the_overview_carries_every_queues_figures_at_the_top_level(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], amqp_url: str
+) -> None:
+    """A monitor reading the overview's top level saw no queue at all: they were only under `services.*`. Each served
+    queue is under `queues` by name with the same ready, unacknowledged and dead-lettered numbers its service has."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    response = await client.get("/v1/operations/overview", headers=headers["operator"])
+    assert response.status_code == 200
+    body = response.json()
+    expected = {
+        queue["name"]: {
+            "service": service,
+            "ready": queue["messages"],
+            "unacknowledged": queue["unacknowledged"],
+            "dead_lettered": found["dead_letters"].get(f"{queue['name']}.dlq", 0),
+            "consumers": queue["consumers"],
+        }
+        for service, found in body["services"].items()
+        for queue in found["queues"]
+    }
+    assert {q.name for q in CONSUMER_QUEUES} <= set(expected)
+    assert body.get("queues") == expected
+    assert all(isinstance(body["queues"][q.name]["dead_lettered"], int) for q in CONSUMER_QUEUES)

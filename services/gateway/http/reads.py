@@ -473,7 +473,11 @@ async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState)
         if exc.code != "not_found":
             raise
         raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
-    return score | {"begun": True, "gate": await score_gate(state, score)}
+    # the page's own wording (web.explain, one catalog for page and API); imported here: the web package imports this
+    from services.gateway.web.explain import explain_line
+
+    criteria = [line | {"explanation": explain_line(line)} for line in score.get("criteria") or ()]
+    return score | {"criteria": criteria, "begun": True, "gate": await score_gate(state, score)}
 
 
 _frameworks: dict[tuple[str, str], dict[str, Any]] = {}

@@ -46,6 +46,7 @@ from services.gateway.schemas.recovery import (
     ParkedReplayRead,
     ParkedRowRead,
     QueueRead,
+    QueueSummaryRead,
     ServiceName,
     ServiceOverviewRead,
 )
@@ -438,11 +439,23 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
             instances=one_state(verdict, reported.instances if reported is not None else []),
         )
     dead_total = sum(n or 0 for s in services.values() for n in s.dead_letters.values())
+    summary = {
+        queue.name: QueueSummaryRead(
+            service=service,
+            ready=queue.messages,
+            unacknowledged=queue.unacknowledged,
+            dead_lettered=found.dead_letters.get(f"{queue.name}.dlq", 0),
+            consumers=queue.consumers,
+        )
+        for service, found in services.items()
+        for queue in found.queues
+    }
     healthy = health.status == "ok" and all(s.status == "ok" for s in services.values())
     return OperationsOverviewRead(
         status="ok" if healthy else "degraded",
         broker=health.broker,
         services=services,
+        queues=summary,
         dead_letters_total=dead_total,
         unrouted=health.unrouted,
         unrouted_types=health.unrouted_types,

@@ -16,6 +16,7 @@ from services.gateway.schemas.common import ReadModel
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts.evaluation import Rating
+from shared.reasons import ReasonPart
 
 
 class UnitRead(meetings.UnitReply):
@@ -75,7 +76,24 @@ class FrameworkRefRead(evaluation.FrameworkRef):
 
 
 class CriterionRead(evaluation.CriterionReply):
-    """One item of the score and why it got its points."""
+    """One item of the score and why it got its points: `parts` says why machine-readably (each part's `code`, a
+    shared.reasons.ReasonCode, with its values), `explanation` says it to a person in Vietnamese, worded from the
+    parts by the same catalog the meeting page uses; `reason` is the older English text, kept for clients reading
+    it (not for people: show `explanation`)."""
+
+    reason: str = Field(
+        description="The reason in English, kept for compatibility; show `explanation` to people, read `parts` in code"
+    )
+    parts: list[ReasonPart] = Field(
+        default_factory=list,
+        description="Why, machine-readably: each part's reason `code` (e.g. duration_short) with its parameters "
+        "(e.g. lasted, required, short in minutes); empty for a line scored before reasons were coded",
+    )
+    explanation: str | None = Field(
+        None,
+        description="Why, in Vietnamese for people (e.g. `Sinh hoạt 95 phút so với 150 phút quy định …`): worded "
+        "from `parts` (from `reason` for a line scored before codes) exactly as the meeting page says it",
+    )
 
 
 class GateRead(BaseModel):
@@ -94,6 +112,10 @@ class MeetingScoreRead(evaluation.MeetingScoreReply):
 
     framework: FrameworkRefRead
     criteria: Sequence[CriterionRead]
+    rescored_at: datetime | None = Field(
+        None,
+        description="When a re-scoring job last scored the meeting again (UTC); null when it was never re-scored",
+    )
     begun: bool = Field(
         description="Always true: a meeting not begun (scheduled, no minutes, start ahead) is not scored (404)"
     )

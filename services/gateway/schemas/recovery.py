@@ -167,6 +167,21 @@ class ServiceOverviewRead(BaseModel):
     """Each running process of the service by its heartbeats (shared.instances); empty when none reported."""
 
 
+class QueueSummaryRead(BaseModel):
+    """A served queue's figures at the overview's top level, the same numbers its service's `queues` and
+    `dead_letters` carry (None where the broker did not tell)."""
+
+    service: str = Field(description="The service whose consumers read the queue")
+    ready: int | None = Field(description="Messages waiting to be delivered (the service's queue `messages`)")
+    unacknowledged: int | None = Field(
+        description="Messages delivered and not yet acknowledged (only with the management API, else null)"
+    )
+    dead_lettered: int | None = Field(
+        description="Messages in the queue's dead-letter queue (`<queue>.dlq`); 0 for a queue without one (RPC)"
+    )
+    consumers: int | None = Field(description="Consumers reading the queue")
+
+
 class OperationsOverviewRead(BaseModel):
     """Everything the operator page shows at once: each service, its queues, outbox and dead letters; held events,
     open rejections and failed deliveries (None when the service owning them did not answer)."""
@@ -174,6 +189,11 @@ class OperationsOverviewRead(BaseModel):
     status: Literal["ok", "degraded"]
     broker: str
     services: dict[str, ServiceOverviewRead]
+    queues: dict[str, QueueSummaryRead] = Field(
+        default_factory=dict,
+        description="Every served queue by name, with its ready, unacknowledged and dead-lettered messages: the "
+        "figures under `services.*.queues` and `services.*.dead_letters`, gathered at the top level for a monitor",
+    )
     dead_letters_total: int
     unrouted: int | None = None
     """Messages in chibo.unrouted (SystemHealthRead.unrouted)."""

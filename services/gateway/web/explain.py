@@ -15,8 +15,10 @@ from services.gateway.web.i18n import (
     _,
     format_moment,
     format_number,
+    format_period,
     format_rating,
     format_share,
+    format_short_date,
     parse_moment,
 )
 from shared.reasons import ROLE_LABEL, ReasonCode, ReasonPart
@@ -615,3 +617,33 @@ def explain_legacy_reason(reason: str) -> str:
         part = legacy_part(text)
         said.append(explain_part(part) if part is not None else _(SEE_FACTS))
     return _sentence(said)
+
+
+def framework_note(score: Mapping[str, Any] | None, framework: Mapping[str, Any] | None) -> str | None:
+    """Which criteria framework scored the meeting, in Vietnamese: `Chấm theo bộ tiêu chí “…”, phiên bản 1, áp dụng từ
+    tháng 10/2025.`, its name and effective month from the framework document (`effective_from`, `YYYY-MM-DD`), its
+    id when the document cannot be read (then no month); None without a score."""
+    if score is None:
+        return None
+    reference = score.get("framework") or {}
+    name = str((framework or {}).get("name") or reference.get("id") or "")
+    version = str(reference.get("version") or (framework or {}).get("version") or "")
+    effective = str((framework or {}).get("effective_from") or "")
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?", effective):
+        month = format_period(effective[:7], within=True)
+        return _(
+            "Scored under the criteria framework “%(name)s”, version %(version)s, in force from %(month)s.",
+            name=name,
+            version=version,
+            month=month,
+        )
+    return _("Scored under the criteria framework “%(name)s”, version %(version)s.", name=name, version=version)
+
+
+def rescored_note(score: Mapping[str, Any] | None) -> str | None:
+    """When the meeting was re-scored, in Vietnamese (`Đã được chấm lại ngày 04/12/2026.`, the local day of the
+    score's `rescored_at`); None when it never was (or without a score)."""
+    moment = parse_moment((score or {}).get("rescored_at"))
+    if moment is None:
+        return None
+    return _("Re-scored on %(day)s.", day=format_short_date(moment))

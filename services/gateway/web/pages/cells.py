@@ -18,7 +18,7 @@ from services.gateway.web.core import (
     render,
     year_not_begun,
 )
-from services.gateway.web.explain import explained_lines, gate_note
+from services.gateway.web.explain import explained_lines, framework_note, gate_note, rescored_note
 from services.gateway.web.pages.secretary import may_record
 from services.gateway.web.waiting import waiting_sentences
 from shared.collation import by_person
@@ -76,11 +76,12 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         raise PageNotFound
     ahead = data.upcoming(meeting)
     score = None if ahead else await data.meeting_score(state, principal, meeting_id)
-    lines, gate = [], None
+    lines, gate, scored_under = [], None, None
     if score:
         reference = score.get("framework") or {}
         framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
         lines, gate = explained_lines(score, framework), gate_note(score, framework)
+        scored_under = framework_note(score, framework)
     followed, members, waiting = await asyncio.gather(
         followed_cells(principal, rpc=state.rpc, directory=state.directory),
         data.meeting_members(state, principal, meeting),
@@ -100,6 +101,8 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         upcoming=ahead,
         lines=lines,
         gate_note=gate,
+        framework_note=scored_under,
+        rescored_note=rescored_note(score),
         members=members,
         roster=by_person(
             meeting.attendance.records if meeting.attendance else [], lambda record: name(record["member_id"])
