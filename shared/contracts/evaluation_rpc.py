@@ -103,11 +103,12 @@ class LateChangeReply(Reply):
 class RatingReasonReply(Reply):
     """Why a period's rating is below its score's band, as evaluation rated it (services/evaluation/domain/periods.py
     RatingReason; DOMAIN.md "Periods"): `no_thematic_meeting` (an ended quarter without its thematic meeting, Poor
-    whatever its score) or `month_ratings` (the month-by-month rule: the rating one step up, `missed`, failed its
+    whatever its score), `meeting_rating` (a month takes its meeting's rating, which the framework's gates lowered
+    below its score's band) or `month_ratings` (the month-by-month rule: the rating one step up, `missed`, failed its
     `condition`: `all_at_least` with `months` below `floor`; `count_at_least` with `count` of `needed` months at
     `floor` or better; `max_poor` with `count` Poor `months`, `needed` allowed at most). `band` is the score's."""
 
-    code: Literal["no_thematic_meeting", "month_ratings"]
+    code: Literal["no_thematic_meeting", "meeting_rating", "month_ratings"]
     band: Rating
     missed: Rating | None = None
     condition: Literal["all_at_least", "count_at_least", "max_poor"] | None = None

@@ -40,7 +40,9 @@ class RatingReason:
     months, its score is only their mean), so that every page and export says it, worded by the gateway.
 
     `code` `no_thematic_meeting`: an ended quarter without a held thematic (or combined) meeting, Poor whatever its
-    score. `month_ratings`: the month-by-month rule kept the period below `band` (its score's band): it missed the
+    score. `meeting_rating`: a month (or a period with one month counted) takes its meeting's rating, which the
+    framework's gates lowered below the score's band (a gated item short of full points). `month_ratings`: the
+    month-by-month rule kept the period below `band` (its score's band): it missed the
     rating one step up (`missed`) on that tier's first failing `condition`: `all_at_least` (`months` rated below
     `floor`), `count_at_least` (`count` months at `floor` or better of the `needed`) or `max_poor` (`count` Poor
     `months`, `needed` allowed at most)."""
@@ -312,6 +314,9 @@ def evaluate_period(
         reason = RatingReason(code="no_thematic_meeting", band=band) if band is not None else None
     elif len(months) == 1:
         rating = month_ratings[0]
+        if band is not None and RATING_ORDER.index(rating) < RATING_ORDER.index(band) and months_with_regular:
+            # the month takes its meeting's rating, which the meeting's gates lowered below its score's band
+            reason = RatingReason(code="meeting_rating", band=band)
     else:
         rule = scale_rule(rules.quarter if "-Q" in period else rules.year, covered=len(covered), full=len(all_months))
         rating = rate_months(month_ratings, rule)

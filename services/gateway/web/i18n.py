@@ -493,6 +493,7 @@ now (a new user saw November go Tốt→Kém after its only meeting was cancelle
 RESCORED = N_("Re-scored under the framework %(framework)s on %(day)s: the result of %(month)s %(change)s.")
 """A closed month an operator's re-score job rated again (kind "rescored"): no fact came late, so it does not read
 "Ghi nhận muộn"; the framework named as stored, its version when it has no name."""
+FRAMEWORK_VERSION = N_("%(name)s, version %(version)s")
 CHANGE_UP = N_("went from %(old)s up to %(new)s")
 CHANGE_DOWN = N_("went from %(old)s down to %(new)s")
 CHANGE_TO = N_("went from %(old)s to %(new)s")
@@ -538,7 +539,7 @@ def changed_note(period: str, late: dict[str, Any]) -> str:
     if late.get("kind") == "rescored":
         framework = shown_name(str(late.get("framework_name") or late.get("framework_id") or ""))
         if late.get("framework_version"):
-            framework = f"{framework} ({late['framework_version']})".strip()
+            framework = _(FRAMEWORK_VERSION, name=framework, version=shown_name(str(late["framework_version"])))
         return _(RESCORED, framework=framework, day=day, month=month, change=change)
     meeting_day = format_short_date(late["meeting_starts_at"]) if late.get("meeting_starts_at") else month
     message = LATE_WITHDRAWN if late.get("meeting_cancelled") is not False else LATE_NOT_HELD
@@ -593,6 +594,12 @@ NO_THEMATIC_BAND_REASON = N_(
 )
 """The thematic rule's reason naming the band the score reached (evaluation's `band`): a trial read "Kém dù điểm
 cao" beside a quarter's 55,8, which is Average, not high (trial 22 #4)."""
+MEETING_RATING_REASON = N_(
+    "%(rating)s although its score reaches %(band)s: the month takes its meeting's rating, lowered because a required"
+    " criterion is short of full points"
+)
+"""A month rated as its meeting, whose framework's gates lowered it below its score's band (evaluation's
+`rating_reason` code `meeting_rating`): the report CSV's "Lý do xếp loại" said nothing for it."""
 MONTHS_REASON = {
     "all_at_least": N_(
         "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only when every month is"
@@ -634,6 +641,9 @@ def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str 
     reason = (row or {}).get("rating_reason")
     if not reason or not row or not row.get("rating"):
         return None
+    if reason.get("code") == "meeting_rating":
+        band = reason.get("band")
+        return _(MEETING_RATING_REASON, rating=format_rating(row["rating"]), band=format_rating(band))
     if reason.get("code") == "no_thematic_meeting":
         band = reason.get("band")
         if band in RATINGS and band != row["rating"]:
