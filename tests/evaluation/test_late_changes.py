@@ -371,7 +371,6 @@ async def test_a_fact_received_before_the_month_closed_and_scored_after_is_no_la
         assert [tuple(row) for row in rows] == [("c2", "2026-11", "c2-m", "poor")]
 
 
-
 @pytest.mark.parametrize("reason", ["cancelled", "not_held"])
 async def test_a_closed_months_only_meeting_withdrawn_late_is_noted_with_that_meeting(
     rpc: RpcClient, amqp_url: str, db: asyncpg.Connection, reason: str
@@ -440,7 +439,8 @@ async def test_a_rescore_that_changes_a_closed_month_is_noted_as_rescored_under_
         factory = await prepare(pool, today=clock)
         await apply(factory, units("w1", "c1", time=at(10, 1, 8)))
         await apply(factory, short(held("c1", "c1-oct", at(10, 5)), minutes=70))
-        before = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE cell_id = 'c1' AND period = '2026-10'")
+        october = "SELECT rating, score FROM cell_period WHERE cell_id = 'c1' AND period = '2026-10'"
+        before = await pool.fetchrow(october)
         clock.now = date(2026, 12, 5)
         await rescore(uow_factory=factory, unit_id="w1", period_from="2026-10", period_to="2026-10")
         assert await pool.fetchval("SELECT count(*) FROM period_late_change") == 0  # nothing moved
@@ -448,7 +448,7 @@ async def test_a_rescore_that_changes_a_closed_month_is_noted_as_rescored_under_
             await adopt_framework(uow, document=_next_version(60), committee_id=None)
             await uow.commit()
         await rescore(uow_factory=factory, unit_id="w1", period_from="2026-10", period_to="2026-10")
-        after = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE cell_id = 'c1' AND period = '2026-10'")
+        after = await pool.fetchrow(october)
         assert after["score"] > before["score"]
         rows = await pool.fetch("SELECT * FROM period_late_change")
         assert [
@@ -459,7 +459,8 @@ async def test_a_rescore_that_changes_a_closed_month_is_noted_as_rescored_under_
             rollup = await queries.committee_rollup(conn, "w1", "2026-10", today=date(2026, 12, 5))
             periods = await queries.cell_periods(conn, "c1", 2026, today=date(2026, 12, 5))
         late = rollup["late_changes"][0]["late_change"]
-        assert (late["kind"], late["framework_version"], late["new_score"]) == ("rescored", "2", round(after["score"], 2))
+        assert (late["kind"], late["framework_version"]) == ("rescored", "2")
+        assert late["new_score"] == round(after["score"], 2)
         assert late["framework_name"]
         assert {p["period"]: p for p in periods}["2026-10"]["late_change"]["kind"] == "rescored"
 

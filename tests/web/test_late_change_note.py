@@ -8,7 +8,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from services.gateway.web.exports import report_csv, report_document
-from services.gateway.web.i18n import late_change_note
+from services.gateway.web.i18n import late_change_badge, late_change_note
 
 
 def late(old: float, new: float, *, old_rating: str = "fair", new_rating: str = "good", changes: int = 1) -> dict:
@@ -242,3 +242,8 @@ def test_the_report_pdf_lists_a_withdrawal_and_a_rescore_under_its_table() -> No
     text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
     assert "Chi bộ k1 — Chấm lại theo bộ tiêu chí" in text
     assert "Chi bộ k2 — Ghi nhận muộn: buổi sinh hoạt ngày 05/11/2026 đã hủy" in text
+
+
+def test_a_rescored_month_is_badged_as_rescored_not_as_recorded_late() -> None:
+    assert late_change_badge(RESCORED) == "chấm lại"
+    assert late_change_badge(WITHDRAWN) == "ghi nhận muộn"

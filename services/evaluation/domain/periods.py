@@ -392,14 +392,20 @@ def late_change(
     its score as published (2 decimals). None for a month still running, a quarter or a year (they follow their
     months), a result that did not change, or a month whose row was first stored after it ended (`rated_from`: a
     history loaded later rates its months for the first time, nothing an officer saw before it closed changes; a row
-    stored before `rated_from` was kept counts as seen)."""
+    stored before `rated_from` was kept counts as seen) unless the change withdraws a held meeting it showed (kind
+    "withdrawn": cancelled or not held, whatever the reason; the caller names the meeting)."""
     month = after.period
-    if len(period_months(month)) != 1 or month >= through_month or not month_shown(before, month):
+    if len(period_months(month)) != 1 or month >= through_month:
+        return None
+    withdrawn = (before.get("meetings_held") or before.get("regular_held") or 0) > after.meetings_held
+    rated_from = before.get("rated_from")
+    # a month first stored late that showed a held meeting was seen once that meeting was: its withdrawal is noted
+    # (a history loaded later whose later meetings replace earlier ones, all in one load, still leaves none)
+    if rated_from is not None and rated_from > month and not withdrawn:
         return None
     if before["rating"] == after.rating and round(before["score"], 2) == round(after.score, 2):
         return None
     found = month_meeting(meetings, month)
-    withdrawn = (before.get("meetings_held") or before.get("regular_held") or 0) > after.meetings_held
     return LateChange(
         cell_id=after.cell_id,
         period=month,
@@ -419,9 +425,7 @@ def month_shown(before: Mapping[str, Any], month: str) -> bool:
     late that the pages then showed: its later withdrawal or re-score changes what they showed). A quiet month first
     rated after it ended (a history loaded later) was not."""
     rated_from = before.get("rated_from")
-    return bool(
-        rated_from is None or rated_from <= month or before.get("regular_held") or before.get("meetings_held")
-    )
+    return bool(rated_from is None or rated_from <= month or before.get("regular_held") or before.get("meetings_held"))
 
 
 def rescored_change(

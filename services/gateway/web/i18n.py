@@ -546,6 +546,16 @@ def changed_note(period: str, late: dict[str, Any]) -> str:
     return _(message, meeting_day=meeting_day, day=day, month=month, change=change)
 
 
+LATE_BADGE = N_("recorded late")
+RESCORED_BADGE = N_("re-scored")
+
+
+def late_change_badge(late: dict[str, Any] | None) -> str:
+    """The badge beside a month that changed after it closed: `chấm lại` for a re-score (kind "rescored": no fact
+    came late), else `ghi nhận muộn`."""
+    return _(RESCORED_BADGE if (late or {}).get("kind") == "rescored" else LATE_BADGE)
+
+
 def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     """How a closed month whose result a late fact changed reads (evaluation's `late_change`): `Ghi nhận muộn: kết quả
     tháng 11/2026 thay đổi ngày 04/12/2026 từ 85 (Khá) lên 92 (Tốt).`, the figures it closed with and those it has
@@ -674,6 +684,7 @@ def globals_() -> dict[str, Any]:
     return {
         "not_met_label": not_met_label,
         "late_change_note": late_change_note,
+        "late_change_badge": late_change_badge,
         "rating_reason": rating_reason,
         "running_note": running_note,
         "half_year_no_rating": half_year_no_rating,
