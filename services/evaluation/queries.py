@@ -359,7 +359,8 @@ async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetim
 
 
 LATE_CHANGES = """
-SELECT l.*, p.rating AS now_rating, p.score AS now_score
+SELECT l.*, p.rating AS now_rating, p.score AS now_score, w.meeting_starts_at, w.meeting_cancelled,
+       f.document->>'name' AS framework_name
 FROM (
     SELECT cell_id, period,
            (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
@@ -369,18 +370,31 @@ FROM (
            (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
            max(changed_at) AS changed_at, min(changed_at) AS first_changed_at, count(*)::int AS changes,
            (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
-           (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind
+           (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind,
+           (array_agg(framework_id ORDER BY changed_at DESC, id DESC))[1] AS framework_id,
+           (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version
     FROM period_late_change
     WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
     GROUP BY cell_id, period
 ) l
 LEFT JOIN cell_period p ON p.cell_id = l.cell_id AND p.period = l.period
+LEFT JOIN LATERAL (
+    SELECT coalesce(r.starts_at, m.starts_at) AS meeting_starts_at, m.cancelled AS meeting_cancelled
+    FROM meeting m
+    LEFT JOIN meeting_reschedule r ON r.meeting_id = m.meeting_id
+        AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)
+    WHERE m.meeting_id = l.meeting_id AND l.last_kind = 'withdrawn'
+) w ON true
+LEFT JOIN framework f ON f.framework_id = l.framework_id AND f.version = l.framework_version
+    AND l.last_kind = 'rescored'
 """
 """Each (cell, month) whose closed result late facts changed: the figures it closed with (the first note's before:
 none when the first note is a cell set up late, `kind` "unit_added", or a month a meeting recorded late first
 counted), those it has now (`now_*`: the month's stored row, which the ranking, the report and the cell page read;
 the last note's after when none is stored: none when the cell was closed late and no longer counts in the month,
-`kind` "unit_closed"), the meeting its result is now its, and when."""
+`kind` "unit_closed"), the meeting its result is now its, and when; a month last changed by a withdrawn meeting
+(`kind` "withdrawn") with that meeting's start and whether it was cancelled, one last re-scored (`kind` "rescored")
+with its framework's name."""
 
 
 async def late_changes(
@@ -401,9 +415,30 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
     stored = row["now_rating"] is not None
     rating, score = (row["now_rating"], row["now_score"]) if stored else (row["new_rating"], row["new_score"])
     closed = row["last_kind"] == "unit_closed" and not stored
+    if row["last_kind"] in ("withdrawn", "rescored"):
+        kind = row["last_kind"]
+    else:
+        kind = "unit_closed" if closed else "unit_added" if row["first_kind"] == "unit_added" else "result"
     return {
         "meeting_id": row["meeting_id"],
-        "kind": "unit_closed" if closed else "unit_added" if row["first_kind"] == "unit_added" else "result",
+        "kind": kind,
+        **(
+            {
+                "meeting_starts_at": row["meeting_starts_at"].isoformat() if row["meeting_starts_at"] else None,
+                "meeting_cancelled": row["meeting_cancelled"],
+            }
+            if kind == "withdrawn"
+            else {}
+        ),
+        **(
+            {
+                "framework_id": row["framework_id"],
+                "framework_version": row["framework_version"],
+                "framework_name": row["framework_name"],
+            }
+            if kind == "rescored"
+            else {}
+        ),
         "old_rating": row["old_rating"],
         "old_score": round(row["old_score"], 2) if row["old_score"] is not None else None,
         "new_rating": rating,

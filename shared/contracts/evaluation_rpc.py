@@ -70,11 +70,14 @@ class LateChangeReply(Reply):
     and because of which meeting (the one the month's result is now its; None when it has none any more)."""
 
     meeting_id: str | None = None
-    kind: Literal["result", "unit_added", "unit_closed", "unit_moved"] = "result"
+    kind: Literal["result", "withdrawn", "rescored", "unit_added", "unit_closed", "unit_moved"] = "result"
     """"result": a fact recorded late changed the month's result (`old_*` None: a held meeting recorded late first
     counted the existing cell in the month, its start moved earlier); "unit_added": the cell was set up late with an
     effective time in the month and counts in it from then on (no figures before: `old_*` None); "unit_closed": the
     cell was made inactive late with an effective time before the month and no longer counts in it (`new_*` None);
+    "withdrawn": a held meeting's score was withdrawn after the month closed (cancelled, or not held), `meeting_id`
+    that meeting, `meeting_starts_at` its start, `meeting_cancelled` whether it was cancelled; "rescored": an
+    operator's re-score job rated the month again under `framework_*` (no fact came late);
     "unit_moved": the cell moved to another committee after the month closed and its month, whose figures (`old_*`
     equal to `new_*`) did not change, now counts under `moved_to_*`, no longer under `moved_from_*`."""
     old_rating: Rating | None = None
@@ -86,6 +89,13 @@ class LateChangeReply(Reply):
     first_changed_at: datetime
     changes: int = 1
     """How many late facts changed the month's result."""
+    meeting_starts_at: datetime | None = None
+    meeting_cancelled: bool | None = None
+    """Kind "withdrawn": the withdrawn meeting's start and whether it was cancelled (else it was not held)."""
+    framework_id: str | None = None
+    framework_version: str | None = None
+    framework_name: str | None = None
+    """Kind "rescored": the framework the month was re-scored under (its name as stored)."""
     moved_from_id: str | None = None
     moved_from_name: str | None = None
     moved_to_id: str | None = None
@@ -96,11 +106,12 @@ class LateChangeReply(Reply):
 class RatingReasonReply(Reply):
     """Why a period's rating is below its score's band, as evaluation rated it (services/evaluation/domain/periods.py
     RatingReason; DOMAIN.md "Periods"): `no_thematic_meeting` (an ended quarter without its thematic meeting, Poor
-    whatever its score) or `month_ratings` (the month-by-month rule: the rating one step up, `missed`, failed its
+    whatever its score), `meeting_rating` (a month takes its meeting's rating, which the framework's gates lowered
+    below its score's band) or `month_ratings` (the month-by-month rule: the rating one step up, `missed`, failed its
     `condition`: `all_at_least` with `months` below `floor`; `count_at_least` with `count` of `needed` months at
     `floor` or better; `max_poor` with `count` Poor `months`, `needed` allowed at most). `band` is the score's."""
 
-    code: Literal["no_thematic_meeting", "month_ratings"]
+    code: Literal["no_thematic_meeting", "meeting_rating", "month_ratings"]
     band: Rating
     missed: Rating | None = None
     condition: Literal["all_at_least", "count_at_least", "max_poor"] | None = None

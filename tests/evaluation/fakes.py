@@ -428,6 +428,9 @@ class FakeResults:
     async def shown_months(self, keys):
         return set()
 
+    async def withdrawn_meetings(self, keys):
+        return {}
+
     async def note_moves(self, move):
         self.moves.append(move)
         return 0

@@ -8,6 +8,7 @@ the report and the roll-up, and the pages and the report's export say it. `score
 as CONTRACT.md says ("again whenever a late fact changes it") and carries no new field.
 """
 
+import copy
 import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -18,10 +19,11 @@ import pytest
 
 from services.evaluation import queries
 from services.evaluation.bootstrap import prepare
-from services.evaluation.handlers import FACT_HANDLERS, scores
+from services.evaluation.handlers import FACT_HANDLERS, adopt_framework, rescore, scores
 from services.evaluation.handlers.closing import close_periods
 from services.evaluation.handlers.coalesced import defer_touched, release_rechecks, score_dirty
 from shared.contracts import evaluation_rpc as evaluation
+from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from shared.rpc import RpcClient
@@ -367,3 +369,111 @@ async def test_a_fact_received_before_the_month_closed_and_scored_after_is_no_la
         await score_dirty(uow_factory=factory, limit=100)
         rows = await pool.fetch("SELECT cell_id, period, meeting_id, old_rating FROM period_late_change")
         assert [tuple(row) for row in rows] == [("c2", "2026-11", "c2-m", "poor")]
+
+
+@pytest.mark.parametrize("reason", ["cancelled", "not_held"])
+async def test_a_closed_months_only_meeting_withdrawn_late_is_noted_with_that_meeting(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection, reason: str
+) -> None:
+    """A new user's November went Tốt→Kém when its only held meeting was cancelled on 4 December (its score withdrawn)
+    and nothing said so: the note named no meeting and read as a meeting recorded late. It is kind "withdrawn" now,
+    naming the withdrawn meeting and its start, on the cell's periods, the roll-up and the report."""
+    CLOCK.now = NOVEMBER
+    committee_id, cell_id, meeting_id = random_id("ward"), random_id("cell"), random_id("mtg")
+    await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(11, 1, 8)))
+    await send(amqp_url, db, cell_id, held(cell_id, meeting_id, at(11, 5)))
+    CLOCK.now = TODAY
+    before = await month_row(db, cell_id, "2026-11")
+    assert before["regular_held"] == 1
+    cancelled = fact("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": reason}, time=at(12, 4, 9))
+    await send(amqp_url, db, cell_id, [cancelled])
+    await eventually(lambda: _rated(db, cell_id, "2026-11", "poor"), timeout=60)
+
+    added = await notes(db, cell_id)
+    assert [(n["period"], n["meeting_id"], n["kind"]) for n in added] == [("2026-11", meeting_id, "withdrawn")]
+    assert (added[0]["old_rating"], added[0]["new_rating"], added[0]["new_score"]) == (before["rating"], "poor", 0.0)
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell_id, year=2026))
+    late = {item["period"]: item for item in periods["periods"]}["2026-11"]["late_change"]
+    assert (late["kind"], late["meeting_id"], late["meeting_cancelled"]) == ("withdrawn", meeting_id, True)
+    assert datetime.fromisoformat(late["meeting_starts_at"]) == at(11, 5)
+    assert (late["old_rating"], late["new_rating"]) == (before["rating"], "poor")
+    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11"))
+    assert [(item["cell_id"], item["late_change"]["kind"]) for item in rollup["late_changes"]] == [
+        (cell_id, "withdrawn")
+    ]
+    report = await ask(
+        rpc, evaluation.GetCommitteeReport(committee_id=committee_id, period="2026-11", after_cell=None, limit=10)
+    )
+    assert [item["late_change"]["kind"] for item in report["items"]] == ["withdrawn"]
+
+
+async def test_a_meeting_recorded_late_then_withdrawn_is_noted(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """A month first rated after it closed (its cell's tree sent in December) that then showed a held meeting (Tốt)
+    was shown to officers: its meeting's later cancellation changes what they saw and is noted, though the month's
+    row was first stored late (a quiet history loaded later still leaves none)."""
+    CLOCK.now = TODAY
+    committee_id, cell_id, meeting_id = random_id("ward"), random_id("cell"), random_id("mtg")
+    await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(11, 1, 8)))
+    await send(amqp_url, db, cell_id, recorded(held(cell_id, meeting_id, at(11, 5)), on=at(12, 2, 9)))
+    shown = await month_row(db, cell_id, "2026-11")
+    assert shown["regular_held"] == 1 and await notes(db, cell_id) == []
+    cancelled = fact("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "cancelled"}, time=at(12, 4, 9))
+    await send(amqp_url, db, cell_id, [cancelled])
+    await eventually(lambda: _rated(db, cell_id, "2026-11", "poor"), timeout=60)
+    added = await notes(db, cell_id)
+    assert [(n["meeting_id"], n["kind"], n["old_rating"]) for n in added] == [
+        (meeting_id, "withdrawn", shown["rating"])
+    ]
+
+
+async def test_a_rescore_that_changes_a_closed_month_is_noted_as_rescored_under_its_framework(
+    database_url: str,
+) -> None:
+    """October rated while it ran, then on 5 December an operator adopts a framework's next version and re-scores
+    October: its result moves, and the month says it was re-scored (kind "rescored", the framework named), not that a
+    fact came late; a re-score that moves nothing notes nothing."""
+    clock = Clock(date(2026, 10, 20))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(10, 1, 8)))
+        await apply(factory, short(held("c1", "c1-oct", at(10, 5)), minutes=70))
+        october = "SELECT rating, score FROM cell_period WHERE cell_id = 'c1' AND period = '2026-10'"
+        before = await pool.fetchrow(october)
+        clock.now = date(2026, 12, 5)
+        await rescore(uow_factory=factory, unit_id="w1", period_from="2026-10", period_to="2026-10")
+        assert await pool.fetchval("SELECT count(*) FROM period_late_change") == 0  # nothing moved
+        async with factory() as uow:
+            await adopt_framework(uow, document=_next_version(60), committee_id=None)
+            await uow.commit()
+        await rescore(uow_factory=factory, unit_id="w1", period_from="2026-10", period_to="2026-10")
+        after = await pool.fetchrow(october)
+        assert after["score"] > before["score"]
+        rows = await pool.fetch("SELECT * FROM period_late_change")
+        assert [
+            (r["period"], r["kind"], r["meeting_id"], r["framework_id"], r["framework_version"], r["old_score"])
+            for r in rows
+        ] == [("2026-10", "rescored", "c1-oct", "hd42-2025", "2", round(before["score"], 2))]
+        async with pool.acquire() as conn:
+            rollup = await queries.committee_rollup(conn, "w1", "2026-10", today=date(2026, 12, 5))
+            periods = await queries.cell_periods(conn, "c1", 2026, today=date(2026, 12, 5))
+        late = rollup["late_changes"][0]["late_change"]
+        assert (late["kind"], late["framework_version"]) == ("rescored", "2")
+        assert late["new_score"] == round(after["score"], 2)
+        assert late["framework_name"]
+        assert {p["period"]: p for p in periods}["2026-10"]["late_change"]["kind"] == "rescored"
+
+
+def _next_version(default_minutes: int) -> dict[str, Any]:
+    """hd42-2025 version 2: only the default duration a meeting needs differs."""
+    document = copy.deepcopy(json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8")))
+    document["version"] = "2"
+    duration = next(item for group in document["groups"] for item in group["items"] if item["code"] == "duration")
+    duration["rule"]["required_minutes"]["default"] = default_minutes
+    return document
+
+
+async def _rated(db: asyncpg.Connection, cell_id: str, period: str, rating: str) -> bool:
+    row = await month_row(db, cell_id, period)
+    return row is not None and row["rating"] == rating

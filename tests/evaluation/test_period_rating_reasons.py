@@ -98,3 +98,14 @@ def test_a_year_good_by_its_mean_with_only_six_good_months_is_fair_and_says_how_
 def test_a_period_rated_at_its_band_has_no_reason() -> None:
     meetings = [meeting(4, "good"), meeting(5, "good"), meeting(6, "fair"), meeting(5, "good", kind="thematic", day=20)]
     assert rated("2026-Q2", meetings).rating_reason is None
+
+
+def test_a_month_its_meetings_gate_lowered_below_its_band_says_so() -> None:
+    """A month takes its meeting's rating: a meeting at 92 points that a gate lowered to Khá left the month Khá at 92
+    and the report's "Lý do xếp loại" blank; the month now says its rating is its meeting's, lowered."""
+    result = rated("2026-10", [replace(meeting(10, "fair"), score=92.0)])
+    assert (result.rating, result.score) == ("fair", 92.0)
+    assert result.rating_reason is not None
+    assert result.rating_reason.data() == {"code": "meeting_rating", "band": "good"}
+    assert rated("2026-10", [replace(meeting(10, "fair"), score=80.0)]).rating_reason is None
+    assert rated("2026-11", [meeting(10, "good")]).rating_reason is None  # no meeting: Poor at 0 is its band

@@ -8,7 +8,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from services.gateway.web.exports import report_csv, report_document
-from services.gateway.web.i18n import late_change_note
+from services.gateway.web.i18n import late_change_badge, late_change_note
 
 
 def late(old: float, new: float, *, old_rating: str = "fair", new_rating: str = "good", changes: int = 1) -> dict:
@@ -166,3 +166,84 @@ def test_a_month_an_existing_cell_first_counts_in_by_a_meeting_recorded_late_rea
     )
     added = first | {"kind": "unit_added"}
     assert late_change_note("2026-10", added).startswith("Được bổ sung ngày 04/12/2026, tính từ tháng 10/2026;")
+
+
+WITHDRAWN = {
+    "kind": "withdrawn",
+    "meeting_id": "cb-11a",
+    "meeting_starts_at": "2026-11-05T01:00:00+00:00",
+    "meeting_cancelled": True,
+    "old_rating": "good",
+    "old_score": 92.0,
+    "new_rating": "poor",
+    "new_score": 0.0,
+    "changed_at": "2026-12-04T02:00:00+00:00",
+    "first_changed_at": "2026-12-04T02:00:00+00:00",
+    "changes": 1,
+}
+"""November's only held meeting (5 November) cancelled on 4 December: the month went Tốt→Kém (a new user's trial)."""
+RESCORED = {
+    "kind": "rescored",
+    "meeting_id": "cb-10a",
+    "framework_id": "hd42-2026",
+    "framework_version": "2",
+    "framework_name": "Hướng dẫn 42-HD/BTCTW",
+    "old_rating": "good",
+    "old_score": 92.0,
+    "new_rating": "fair",
+    "new_score": 92.0,
+    "changed_at": "2026-12-05T03:00:00+00:00",
+    "first_changed_at": "2026-12-05T03:00:00+00:00",
+    "changes": 1,
+}
+"""October re-scored by an operator on 5 December under a newly adopted framework: Tốt→Khá."""
+
+
+def test_a_withdrawn_meeting_says_which_meeting_was_cancelled_or_not_held_and_when() -> None:
+    assert late_change_note("2026-11", WITHDRAWN) == (
+        "Ghi nhận muộn: buổi sinh hoạt ngày 05/11/2026 đã hủy, ghi nhận ngày 04/12/2026; kết quả tháng 11/2026 từ 92"
+        " (Tốt) xuống 0 (Kém)."
+    )
+    assert late_change_note("2026-11", WITHDRAWN | {"meeting_cancelled": False}) == (
+        "Ghi nhận muộn: buổi sinh hoạt ngày 05/11/2026 không diễn ra, ghi nhận ngày 04/12/2026; kết quả tháng 11/2026"
+        " từ 92 (Tốt) xuống 0 (Kém)."
+    )
+
+
+def test_a_rescore_says_the_framework_and_the_day_not_a_late_record() -> None:
+    assert late_change_note("2026-10", RESCORED) == (
+        "Chấm lại theo bộ tiêu chí Hướng dẫn 42-HD/BTCTW, phiên bản 2 ngày 05/12/2026: kết quả tháng 10/2026 từ 92"
+        " (Tốt) thành 92 (Khá)."
+    )
+
+
+def test_the_report_csv_says_a_withdrawal_a_rescore_and_why_a_month_is_below_its_band() -> None:
+    rescored = row("k1", RESCORED) | {
+        "period": "2026-10",
+        "rating": "fair",
+        "rating_reason": {"code": "meeting_rating", "band": "good"},
+    }
+    withdrawn = row("k2", WITHDRAWN) | {"rating": "poor", "score": 0.0}
+    content = report_csv([rescored, withdrawn], period="2026-11")
+    header, *rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][-2].startswith("Chấm lại theo bộ tiêu chí Hướng dẫn 42-HD/BTCTW, phiên bản 2 ngày 05/12/2026")
+    assert rows[0][-1] == (
+        "Khá dù điểm đạt mức Tốt: tháng lấy xếp loại của buổi sinh hoạt, bị hạ loại vì có tiêu chí bắt buộc chưa đạt"
+        " điểm tối đa"
+    )
+    assert rows[1][-2].startswith("Ghi nhận muộn: buổi sinh hoạt ngày 05/11/2026 đã hủy")
+    assert rows[1][-1] == ""
+
+
+def test_the_report_pdf_lists_a_withdrawal_and_a_rescore_under_its_table() -> None:
+    rollup: dict[str, Any] = {"cells": 2, "score": 46.0, "by_rating": {"fair": 1, "poor": 1}, "not_met_yet": None}
+    rows = [row("k1", RESCORED), row("k2", WITHDRAWN)]
+    content = report_document({"name": "Đảng ủy phường 9"}, "2026-11", {"rollup": rollup, "rows": rows})
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Chi bộ k1 — Chấm lại theo bộ tiêu chí" in text
+    assert "Chi bộ k2 — Ghi nhận muộn: buổi sinh hoạt ngày 05/11/2026 đã hủy" in text
+
+
+def test_a_rescored_month_is_badged_as_rescored_not_as_recorded_late() -> None:
+    assert late_change_badge(RESCORED) == "chấm lại"
+    assert late_change_badge(WITHDRAWN) == "ghi nhận muộn"

@@ -40,7 +40,9 @@ class RatingReason:
     months, its score is only their mean), so that every page and export says it, worded by the gateway.
 
     `code` `no_thematic_meeting`: an ended quarter without a held thematic (or combined) meeting, Poor whatever its
-    score. `month_ratings`: the month-by-month rule kept the period below `band` (its score's band): it missed the
+    score. `meeting_rating`: a month (or a period with one month counted) takes its meeting's rating, which the
+    framework's gates lowered below the score's band (a gated item short of full points). `month_ratings`: the
+    month-by-month rule kept the period below `band` (its score's band): it missed the
     rating one step up (`missed`) on that tier's first failing `condition`: `all_at_least` (`months` rated below
     `floor`), `count_at_least` (`count` months at `floor` or better of the `needed`) or `max_poor` (`count` Poor
     `months`, `needed` allowed at most)."""
@@ -312,6 +314,9 @@ def evaluate_period(
         reason = RatingReason(code="no_thematic_meeting", band=band) if band is not None else None
     elif len(months) == 1:
         rating = month_ratings[0]
+        if band is not None and RATING_ORDER.index(rating) < RATING_ORDER.index(band) and months_with_regular:
+            # the month takes its meeting's rating, which the meeting's gates lowered below its score's band
+            reason = RatingReason(code="meeting_rating", band=band)
     else:
         rule = scale_rule(rules.quarter if "-Q" in period else rules.year, covered=len(covered), full=len(all_months))
         rating = rate_months(month_ratings, rule)
@@ -357,9 +362,15 @@ class LateChange:
     new_score: float | None
     changed_at: datetime
     kind: str = "result"
-    """"result" (a late fact changed the month's result), "unit_added" (a cell set up late with an effective time in
-    the month counts in it from then on: unit_added_change) or "unit_closed" (a cell closed late with an effective
-    time before the month no longer counts in it: unit_closed_change)."""
+    """"result" (a late fact changed the month's result), "withdrawn" (a held meeting's score was withdrawn after the
+    month closed, cancelled or not held, so the month counts it no more: `meeting_id` the withdrawn one, filled in by
+    the caller), "rescored" (an operator's re-score job rated the month again under the framework in force,
+    `framework_id`/`framework_version`: no fact came late, DOMAIN.md "re-scoring history ... is an explicit job"),
+    "unit_added" (a cell set up late with an effective time in the month counts in it from then on:
+    unit_added_change) or "unit_closed" (a cell closed late with an effective time before the month no longer counts
+    in it: unit_closed_change)."""
+    framework_id: str | None = None
+    framework_version: str | None = None
 
 
 def month_meeting(meetings: Sequence[MeetingSummary], month: str) -> MeetingSummary | None:
@@ -381,12 +392,59 @@ def late_change(
     its score as published (2 decimals). None for a month still running, a quarter or a year (they follow their
     months), a result that did not change, or a month whose row was first stored after it ended (`rated_from`: a
     history loaded later rates its months for the first time, nothing an officer saw before it closed changes; a row
-    stored before `rated_from` was kept counts as seen)."""
+    stored before `rated_from` was kept counts as seen) unless the change withdraws a held meeting it showed (kind
+    "withdrawn": cancelled or not held, whatever the reason; the caller names the meeting)."""
     month = after.period
     if len(period_months(month)) != 1 or month >= through_month:
         return None
+    withdrawn = (before.get("meetings_held") or before.get("regular_held") or 0) > after.meetings_held
     rated_from = before.get("rated_from")
-    if rated_from is not None and rated_from > month:
+    # a month first stored late that showed a held meeting was seen once that meeting was: its withdrawal is noted
+    # (a history loaded later whose later meetings replace earlier ones, all in one load, still leaves none)
+    if rated_from is not None and rated_from > month and not withdrawn:
+        return None
+    if before["rating"] == after.rating and round(before["score"], 2) == round(after.score, 2):
+        return None
+    found = month_meeting(meetings, month)
+    return LateChange(
+        cell_id=after.cell_id,
+        period=month,
+        meeting_id=None if withdrawn or found is None else found.meeting_id,
+        old_rating=before["rating"],
+        old_score=round(before["score"], 2),
+        new_rating=after.rating,
+        new_score=round(after.score, 2),
+        changed_at=at,
+        kind="withdrawn" if withdrawn else "result",
+    )
+
+
+def month_shown(before: Mapping[str, Any], month: str) -> bool:
+    """Whether officers saw a month's stored row (`before`) as a result: it was stored while the month ran or before
+    (`rated_from`; None, a row older than migration 0018, counts as seen), or it held a meeting (a meeting recorded
+    late that the pages then showed: its later withdrawal or re-score changes what they showed). A quiet month first
+    rated after it ended (a history loaded later) was not."""
+    rated_from = before.get("rated_from")
+    return bool(rated_from is None or rated_from <= month or before.get("regular_held") or before.get("meetings_held"))
+
+
+def rescored_change(
+    *,
+    before: Mapping[str, Any],
+    after: PeriodResult,
+    meetings: Sequence[MeetingSummary],
+    through_month: str,
+    at: datetime,
+    framework_id: str,
+    framework_version: str,
+) -> LateChange | None:
+    """The note a re-score job (handlers/rescoring.py) leaves when it changes a closed month officers were shown
+    (month_shown) in its rating or its score as published (2 decimals): kind "rescored", under the framework
+    (`framework_id`, `framework_version`) in force for the month now. Not a fact recorded late but an operator's
+    decision (DOMAIN.md "re-scoring history under a corrected framework is an explicit job"), so it is its own kind.
+    None for a month still running (`through_month` the current month), a quarter or a year, or no change."""
+    month = after.period
+    if len(period_months(month)) != 1 or month >= through_month or not month_shown(before, month):
         return None
     if before["rating"] == after.rating and round(before["score"], 2) == round(after.score, 2):
         return None
@@ -400,6 +458,9 @@ def late_change(
         new_rating=after.rating,
         new_score=round(after.score, 2),
         changed_at=at,
+        kind="rescored",
+        framework_id=framework_id,
+        framework_version=framework_version,
     )
 
 
@@ -446,9 +507,7 @@ def unit_closed_change(*, before: Mapping[str, Any], through_month: str, at: dat
     month = before["period"]
     if len(period_months(month)) != 1 or month >= through_month:
         return None
-    rated_from = before.get("rated_from")
-    shown = rated_from is None or rated_from <= month or before.get("regular_held") or before.get("meetings_held")
-    if not shown:
+    if not month_shown(before, month):
         return None
     return LateChange(
         cell_id=before["cell_id"],

@@ -58,9 +58,11 @@ async def rescore(
             months = {*span, *outcome.months.get(cell_id, set())}
             periods = 0
             for cell, touched in sorted(outcome.months.items()):
-                periods += await refresh_periods(uow, cell, touched | (months if cell == cell_id else set()))
+                periods += await refresh_periods(
+                    uow, cell, touched | (months if cell == cell_id else set()), rescoring=True
+                )
             if cell_id not in outcome.months and months:
-                periods += await refresh_periods(uow, cell_id, months)
+                periods += await refresh_periods(uow, cell_id, months, rescoring=True)
             totals = add_totals(
                 running,
                 {

@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from services.evaluation.domain.periods import (
     cell_span,
     evaluate_period,
     late_change,
+    rescored_change,
     unit_added_change,
     unit_closed_change,
 )
@@ -445,10 +446,18 @@ def _store_score(
 
 
 async def refresh_periods(
-    uow: ScoringUnitOfWork, cell_id: str, months: Iterable[str], *, correlation_id: str | None = None
+    uow: ScoringUnitOfWork,
+    cell_id: str,
+    months: Iterable[str],
+    *,
+    correlation_id: str | None = None,
+    rescoring: bool = False,
 ) -> int:
-    """Recompute the month, quarter and year of each given month for a cell; return how many changed."""
-    return await refresh_cells_periods(uow, {cell_id: months}, correlation_ids={cell_id: correlation_id})
+    """Recompute the month, quarter and year of each given month for a cell; return how many changed. `rescoring`:
+    the re-score job's, whose changes of closed months shown are noted (refresh_cells_periods)."""
+    return await refresh_cells_periods(
+        uow, {cell_id: months}, correlation_ids={cell_id: correlation_id}, rescoring=rescoring
+    )
 
 
 async def refresh_cells_periods(
@@ -461,6 +470,7 @@ async def refresh_cells_periods(
     adoptions: list[Adoption] | None = None,
     received: Mapping[str, str | None] | None = None,
     closing: bool = False,
+    rescoring: bool = False,
 ) -> int:
     """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
     period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would.
@@ -471,7 +481,8 @@ async def refresh_cells_periods(
     window's end released it) leaves no note: only a fact recorded after the month closed is a late record.
     `closing` (the month close): a row it stores first counts as rated in its own month, on time (`rated_from`), as
     officers see it once the month is over; another first stored after its month ended (a history loaded late) is
-    no result a later fact can change late."""
+    no result a later fact can change late. `rescoring` (the re-score job): a closed month officers were shown that
+    it changes is noted as re-scored under the framework in force (domain.periods.rescored_change)."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
     spans, moved, dropped, set_up_in = await _cells_spans(uow, sorted(months_of), through=through)
@@ -561,7 +572,20 @@ async def refresh_cells_periods(
                 )
                 if added is not None:
                     first_rated.append((added, ancestors[0]))
-            if received_in is not None and row is not None:
+            if rescoring and row is not None:
+                rescored = rescored_change(
+                    before=row,
+                    after=result,
+                    meetings=summaries,
+                    through_month=through,
+                    at=noted_at,
+                    framework_id=framework.id,
+                    framework_version=framework.version,
+                )
+                if rescored is not None:
+                    late.append(rescored)
+                    log.info("closed_month_rescored", cell_id=cell_id, period=period, framework_id=framework.id)
+            elif received_in is not None and row is not None:
                 note = late_change(
                     before=row,
                     after=result,
@@ -595,10 +619,28 @@ async def refresh_cells_periods(
                     "cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score
                 )
     late.extend(await _added_late(uow, first_rated))
+    late = await _withdrawn_named(uow, late)
     await uow.results.save_periods(changed, month=None if closing else through)
     await uow.results.delete_periods(unrated)
     await uow.results.save_late_changes(late)
     return len(changed) + len(unrated)
+
+
+async def _withdrawn_named(uow: ScoringUnitOfWork, late: list[LateChange]) -> list[LateChange]:
+    """The notes with each "withdrawn" one naming the meeting of its month whose score was withdrawn (cancelled or
+    not held, whatever the reason: the month's meeting without a score any more; withdrawn_meetings, one statement
+    for all); a month that lost a meeting without one withdrawn (moved to another month) is kind "result"."""
+    keys = [(note.cell_id, note.period) for note in late if note.kind == "withdrawn"]
+    if not keys:
+        return late
+    found = await uow.results.withdrawn_meetings(keys)
+    named = []
+    for note in late:
+        if note.kind == "withdrawn":
+            meeting_id = found.get((note.cell_id, note.period))
+            note = replace(note, meeting_id=meeting_id, kind="withdrawn" if meeting_id else "result")
+        named.append(note)
+    return named
 
 
 def _closed_late(

@@ -160,8 +160,24 @@ class ResultRepository(Protocol):
     async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> list[dict[str, Any]]: ...
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
+    async def withdrawn_meetings(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]: ...
     async def note_moves(self, move: UnitMove) -> int: ...
+
+
+WITHDRAWN_MEETINGS = """
+SELECT DISTINCT ON (k.cell_id, k.period) k.cell_id, k.period, m.meeting_id
+FROM unnest($1::text[], $2::text[]) AS k(cell_id, period)
+JOIN meeting m ON m.cell_id = k.cell_id
+LEFT JOIN meeting_reschedule r ON r.meeting_id = m.meeting_id
+    AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)
+CROSS JOIN LATERAL (SELECT coalesce(r.starts_at, m.starts_at) AS starts_at) s
+WHERE to_char(s.starts_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') = k.period
+  AND NOT EXISTS (SELECT 1 FROM meeting_score x WHERE x.meeting_id = m.meeting_id)
+ORDER BY k.cell_id, k.period, m.cancelled AND EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) DESC,
+    s.starts_at DESC, m.meeting_id
+"""
+"""The meeting of each (cell, month) whose score was withdrawn (ResultRepository.withdrawn_meetings)."""
 
 
 class PgResultRepository:
@@ -404,9 +420,9 @@ class PgResultRepository:
             return
         await self._conn.execute(
             "INSERT INTO period_late_change (cell_id, period, meeting_id, old_rating, old_score, new_rating,"
-            " new_score, changed_at, kind)"
+            " new_score, changed_at, kind, framework_id, framework_version)"
             " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[],"
-            "  $7::float8[], $8::timestamptz[], $9::text[])",
+            "  $7::float8[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])",
             [c.cell_id for c in changes],
             [c.period for c in changes],
             [c.meeting_id for c in changes],
@@ -416,7 +432,18 @@ class PgResultRepository:
             [c.new_score for c in changes],
             [c.changed_at for c in changes],
             [c.kind for c in changes],
+            [c.framework_id for c in changes],
+            [c.framework_version for c in changes],
         )
+
+    async def withdrawn_meetings(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Of (cell, month) keys, the meeting of that cell starting in that month (Vietnam time, its latest
+        reschedule's start) that has no score any more, by key, in one statement: a cancelled one with minutes (held,
+        then withdrawn) first, then the latest; none for a month without such a meeting."""
+        if not keys:
+            return {}
+        rows = await self._conn.fetch(WITHDRAWN_MEETINGS, [k[0] for k in keys], [k[1] for k in keys])
+        return {(row["cell_id"], row["period"]): row["meeting_id"] for row in rows}
 
     async def note_moves(self, move: UnitMove) -> int:
         """Note the shown closed months of a moved unit's cells (module note_moves); how many."""

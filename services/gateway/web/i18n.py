@@ -484,6 +484,26 @@ LATE_CLOSED_BARE = N_("Closed, recorded on %(day)s: no longer counted in %(month
 """A cell made inactive late with an effective time before the month (kind "unit_closed"): it left the month's
 figures after the month closed; with the figures it stood at, when known."""
 
+LATE_WITHDRAWN = N_(
+    "Recorded late: the meeting of %(meeting_day)s was cancelled, recorded on %(day)s; the result of %(month)s"
+    " %(change)s."
+)
+LATE_NOT_HELD = N_(
+    "Recorded late: the meeting of %(meeting_day)s did not take place, recorded on %(day)s; the result of %(month)s"
+    " %(change)s."
+)
+"""A closed month whose held meeting's score was withdrawn after it closed (evaluation's `late_change` kind
+"withdrawn"): cancelled (`meeting_cancelled`), or not held (any other withdrawal); the month's figures before and
+now (a new user saw November go Tốt→Kém after its only meeting was cancelled, unsaid)."""
+RESCORED = N_("Re-scored under the framework %(framework)s on %(day)s: the result of %(month)s %(change)s.")
+"""A closed month an operator's re-score job rated again (kind "rescored"): no fact came late, so it does not read
+"Ghi nhận muộn"; the framework named as stored, its version when it has no name."""
+FRAMEWORK_VERSION = N_("%(name)s, version %(version)s")
+CHANGE_UP = N_("went from %(old)s up to %(new)s")
+CHANGE_DOWN = N_("went from %(old)s down to %(new)s")
+CHANGE_TO = N_("went from %(old)s to %(new)s")
+"""How a withdrawal's or a re-score's note says the month's figures before and now (`từ 85 (Tốt) xuống 0 (Kém)`)."""
+
 LATE_MOVED = N_(
     "Moved to %(to)s (formerly under %(from)s), recorded on %(day)s: its result for %(month)s, %(new)s, now counts"
     " under %(to)s."
@@ -507,6 +527,40 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     return _(LATE_MOVED, to=names[0], day=day, month=period_within(period), new=new, **{"from": names[1]})
 
 
+def changed_note(period: str, late: dict[str, Any]) -> str:
+    """How a closed month a withdrawn meeting (kind "withdrawn") or a re-score (kind "rescored") changed reads:
+    `Ghi nhận muộn: buổi sinh hoạt ngày 05/11/2026 đã hủy, ghi nhận ngày 04/12/2026; kết quả tháng 11/2026 từ 92
+    (Tốt) xuống 0 (Kém).` (`không diễn ra` for a meeting withdrawn as not held), or `Chấm lại theo bộ tiêu chí
+    Hướng dẫn 42 ngày 05/12/2026: kết quả tháng 10/2026 từ 92 (Tốt) xuống 80 (Khá).`, names made harmless."""
+    new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
+    if late.get("old_score") is None:
+        change = _(CHANGE_TO, old="—", new=new)
+    else:
+        old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
+        moved = CHANGE_UP if late["new_score"] > late["old_score"] else CHANGE_DOWN
+        change = _(CHANGE_TO if late["new_score"] == late["old_score"] else moved, old=old, new=new)
+    day = format_short_date(late["changed_at"])
+    month = period_within(period)
+    if late.get("kind") == "rescored":
+        framework = shown_name(str(late.get("framework_name") or late.get("framework_id") or ""))
+        if late.get("framework_version"):
+            framework = _(FRAMEWORK_VERSION, name=framework, version=shown_name(str(late["framework_version"])))
+        return _(RESCORED, framework=framework, day=day, month=month, change=change)
+    meeting_day = format_short_date(late["meeting_starts_at"]) if late.get("meeting_starts_at") else month
+    message = LATE_WITHDRAWN if late.get("meeting_cancelled") is not False else LATE_NOT_HELD
+    return _(message, meeting_day=meeting_day, day=day, month=month, change=change)
+
+
+LATE_BADGE = N_("recorded late")
+RESCORED_BADGE = N_("re-scored")
+
+
+def late_change_badge(late: dict[str, Any] | None) -> str:
+    """The badge beside a month that changed after it closed: `chấm lại` for a re-score (kind "rescored": no fact
+    came late), else `ghi nhận muộn`."""
+    return _(RESCORED_BADGE if (late or {}).get("kind") == "rescored" else LATE_BADGE)
+
+
 def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     """How a closed month whose result a late fact changed reads (evaluation's `late_change`): `Ghi nhận muộn: kết quả
     tháng 11/2026 thay đổi ngày 04/12/2026 từ 85 (Khá) lên 92 (Tốt).`, the figures it closed with and those it has
@@ -521,6 +575,8 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
         return ""
     if late.get("kind") == "unit_moved":
         return moved_note(period, late)
+    if late.get("kind") in ("withdrawn", "rescored") and late.get("new_score") is not None:
+        return changed_note(period, late)
     if late.get("kind") == "unit_closed" or late.get("new_score") is None:
         day = format_short_date(late["changed_at"])
         if late.get("old_score") is None:
@@ -553,6 +609,12 @@ NO_THEMATIC_BAND_REASON = N_(
 )
 """The thematic rule's reason naming the band the score reached (evaluation's `band`): a trial read "Kém dù điểm
 cao" beside a quarter's 55,8, which is Average, not high (trial 22 #4)."""
+MEETING_RATING_REASON = N_(
+    "%(rating)s although its score reaches %(band)s: the month takes its meeting's rating, lowered because a required"
+    " criterion is short of full points"
+)
+"""A month rated as its meeting, whose framework's gates lowered it below its score's band (evaluation's
+`rating_reason` code `meeting_rating`): the report CSV's "Lý do xếp loại" said nothing for it."""
 MONTHS_REASON = {
     "all_at_least": N_(
         "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only when every month is"
@@ -594,6 +656,9 @@ def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str 
     reason = (row or {}).get("rating_reason")
     if not reason or not row or not row.get("rating"):
         return None
+    if reason.get("code") == "meeting_rating":
+        band = reason.get("band")
+        return _(MEETING_RATING_REASON, rating=format_rating(row["rating"]), band=format_rating(band))
     if reason.get("code") == "no_thematic_meeting":
         band = reason.get("band")
         if band in RATINGS and band != row["rating"]:
@@ -624,6 +689,7 @@ def globals_() -> dict[str, Any]:
     return {
         "not_met_label": not_met_label,
         "late_change_note": late_change_note,
+        "late_change_badge": late_change_badge,
         "rating_reason": rating_reason,
         "running_note": running_note,
         "half_year_no_rating": half_year_no_rating,
