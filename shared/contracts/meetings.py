@@ -405,3 +405,7 @@ TYPES_OUT: dict[str, type[EventData]] = {
     "attendance.withdrawn.v1": AttendanceWithdrawn,
 }
 """Everything meetings publishes on chibo.events (besides ingest.rejected.v1)."""
+
+INTERNAL_TYPES = frozenset({"attendance.withdrawn.v1"})
+"""Meetings' types for evaluation alone, outside CONTRACT.md's public surface (a roster re-judged after a backdated
+member snapshot: shared.contracts.registry.INTERNAL_TYPES)."""

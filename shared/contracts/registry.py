@@ -29,7 +29,7 @@ OWNERS: dict[str, str] = {
 """Event type -> the service that owns it, the only one that may publish it on chibo.events (deploy/broker_users.sh
 gives each service's broker user these topics; consumers check the delivery's `user_id`: shared.consuming)."""
 
-INTERNAL_TYPES = frozenset(frameworks.TYPES)
+INTERNAL_TYPES = frozenset(frameworks.TYPES) | meetings.INTERNAL_TYPES
 """Types the services exchange among themselves on chibo.events, outside CONTRACT.md's public surface."""
 
 
