@@ -48,7 +48,7 @@ def minutes(**overrides: Any) -> Minutes:
         "started_at": START,
         "ended_at": END,
         "speakers": frozenset(f"p{i}" for i in range(1, 7)),
-        "resolutions": (Resolution(8, 1, 1),),
+        "resolutions": (Resolution(7, 1, 1),),  # nine votes: within any roster of nine present or more (votes_over)
         "task_count": 2,
         "self_criticism_minutes": 20,
         "content": "Kiểm điểm nghị quyết tháng trước",

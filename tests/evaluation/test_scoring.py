@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.evaluation.domain.facts import Assessment, Resolution, attendance_runs
+from services.evaluation.domain.facts import Assessment, attendance_runs
 from services.evaluation.domain.framework import (
     Adoption,
     FrameworkError,
@@ -122,7 +122,6 @@ def test_the_gate_turns_good_into_fair_when_a_gated_item_lacks_points() -> None:
 def test_the_gate_leaves_lower_ratings_alone() -> None:
     points = full_manual_points() | {"conduct.regular_content": 0, "conduct.procedure": 0}
     facts = perfect(roster=roster(9, 0, 1), assessments=assessed(("upper_monitor", 0, points)))
-    facts = with_minutes(facts, resolutions=(Resolution(7, 1, 1),))  # nine present cast nine votes (votes_over)
     result = score_meeting(framework(), facts)
     assert result.score == pytest.approx(100 * 77 / 95)
     assert result.rating == "fair"
