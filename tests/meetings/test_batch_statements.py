@@ -124,3 +124,31 @@ async def test_a_unit_releasing_its_members_reads_them_together(private_pool: as
     assert few_outcomes == ["held"] * 4 + ["accepted"] and many_outcomes == ["held"] * 12 + ["accepted"]
     per_member = (len(many) - len(few)) / 8
     assert per_member <= 6, "\n".join(query[:90] for query in many)
+
+
+async def resnapshot_statements(pool: asyncpg.Pool, members: int) -> tuple[list[str], list[str]]:
+    """The outcomes and statements of a batch of later snapshots of `members` known members, each still in the same
+    cell (a status changed), then of their removal a year on."""
+    committee, cell = random_id("cmt"), random_id("cell")
+    ids = [random_id("mem") for _ in range(members)]
+    await handlers.ingest_batch(
+        [ev.unit(committee, kind="committee"), ev.unit(cell, parent_id=committee)],
+        lambda: MeetingsUnitOfWork(pool),
+        route="test",
+    )
+    await handlers.ingest_batch([ev.member(i, cell) for i in ids], lambda: MeetingsUnitOfWork(pool), route="test")
+    sent: list[str] = []
+    later = [ev.member(i, cell, status="probationary", time="2026-06-01T00:00:00+07:00") for i in ids]
+    results = await handlers.ingest_batch(later, lambda: CountingUnitOfWork(pool, sent), route="test")
+    return [result.outcome for result in results], sent
+
+
+async def test_members_snapshotted_again_in_their_cell_cost_no_statement_each(private_pool: asyncpg.Pool) -> None:
+    """Issue 12 (after h352, every member snapshot re-judged the rosters naming the member: two reads and a flush of
+    the queued writes each, five statements a member): a snapshot that leaves the member's cell at every moment as
+    it was re-judges nothing, so a batch of them grows by no statement per member."""
+    few_outcomes, few = await resnapshot_statements(private_pool, 4)
+    many_outcomes, many = await resnapshot_statements(private_pool, 12)
+
+    assert few_outcomes == ["accepted"] * 4 and many_outcomes == ["accepted"] * 12
+    assert len(many) == len(few), "\n".join(query[:90] for query in many)

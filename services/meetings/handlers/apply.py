@@ -5,7 +5,7 @@ what the event changed, which keys it provides to held events, and the events it
 """
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +25,7 @@ from shared.envelope import (
     recorded_as_held,
     same_time_confirmed,
 )
+from shared.membership import MemberVersion
 from shared.periods import local_date, local_midnight
 from shared.plausible import SAME_START_WINDOW
 from shared.refusals import Refusal, RefusalCode
@@ -80,6 +81,7 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
     """A member snapshot in a known cell; every snapshot is kept as history."""
     data = event.data
     domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
+    history = (await uow.org.histories([data.id])).get(data.id, [])
     current = await uow.org.add_member_version(
         member_id=data.id,
         effective_at=event.time,
@@ -90,7 +92,8 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    withdrawn = await _rejudge_rosters(uow, data.id, event=event)
+    placed = MemberVersion(event.time, event.id, False, data.cell_id, event.time_ns)
+    withdrawn = [] if _placement_unchanged(history, placed) else await _rejudge_rosters(uow, data.id, event=event)
     return Applied(
         subject=data.id,
         changed=is_newer(version_of(event), current),
@@ -102,7 +105,8 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
 async def apply_member_removed(event: Event[contract.MemberRemoved], uow: MeetingsUnit) -> Applied:
     """A member leaves the roll from `effective_on`; earlier meetings still count them."""
     data = event.data
-    if not await uow.org.histories([data.id]):
+    history = (await uow.org.histories([data.id])).get(data.id, [])
+    if not history:
         raise Held(
             waiting_for=f"member:{data.id}",
             reason=f"data.id: member {data.id} is unknown",
@@ -119,8 +123,26 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    withdrawn = await _rejudge_rosters(uow, data.id, event=event)
+    removal = MemberVersion(local_midnight(data.effective_on), event.id, True, None, 0)
+    withdrawn = [] if _placement_unchanged(history, removal) else await _rejudge_rosters(uow, data.id, event=event)
     return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"], attendance_changed_for=withdrawn)
+
+
+def _placement_unchanged(history: Sequence[MemberVersion], added: MemberVersion) -> bool:
+    """Whether adding `added` to the member's `history` (as it stood before) leaves the member's cell at every
+    moment as it was (shared.membership.cell_on, certain or not), so no roster's judgement can change and the
+    re-judging (_rejudge_rosters, a few statements per member) is skipped (issue 12: a batch of new members sent
+    five statements each). True for a member's first version (no integration's roster is stored or refused
+    `member_not_in_cell` naming an unknown member: it is held for them) and when the version in force just before
+    `added` (at or before its time, to the nanosecond and id) says the same: same cell, or both removals."""
+    if not history:
+        return True
+    key = (added.effective_at, added.effective_ns, added.version_id)
+    before = [v for v in history if (v.effective_at, v.effective_ns, v.version_id) <= key]
+    if not before:
+        return False
+    prior = max(before, key=lambda v: (v.effective_at, v.effective_ns, v.version_id))
+    return prior.removed == added.removed and (added.removed or prior.cell_id == added.cell_id)
 
 
 ROSTER_REJUDGED_ROUTE = "undone-by-member"

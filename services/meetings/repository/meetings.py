@@ -157,6 +157,10 @@ _CONTENT_SQL = (
 )
 """Keep content keys of minutes or rosters per version (shared.minutes; {table} one of its CONTENT_TABLES)."""
 _MINUTES_CONTENT_SQL = _CONTENT_SQL.format(table="minutes_content")
+_ROSTER_RECEIVED_SQL = (
+    "INSERT INTO roster_received (meeting_id, source, raw) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
+    " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw"
+)
 _ROSTER_CONTENT_SQL = _CONTENT_SQL.format(table="roster_content")
 _FIRST_CANCEL_SQL = (
     "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
@@ -206,7 +210,12 @@ _STORED_MINUTES_SQL = (
     f"SELECT {', '.join(STORED_MINUTES_COLUMNS)}, speakers, resolutions FROM minutes WHERE meeting_id = $1"
 )
 _ROSTER_SQL = (
-    "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) SELECT m, g::jsonb, vt, vn, vi"
+    # with the sender and raw event kept for an integration's roster ($6, $7; NULL for a person's: none kept), in the
+    # same statement: one per transaction (keep_roster_received)
+    "WITH kept AS (INSERT INTO roster_received (meeting_id, source, raw) SELECT k.m, k.s, k.r"
+    " FROM unnest($1::text[], $6::text[], $7::text[]) AS k(m, s, r) WHERE k.s IS NOT NULL"
+    " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw)"
+    " INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) SELECT m, g::jsonb, vt, vn, vi"
     " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[]) AS u(m, g, vt, vn, vi)"
     " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
@@ -291,6 +300,8 @@ class PgMeetingRepository:
         self._rosters: dict[str, dict[str, str]] = {}
         """The members on each meeting's roster and their statuses, for the meetings whose rosters were read."""
         self._new_rosters: dict[str, tuple[contract.AttendanceRecorded, Version]] = {}
+        self._received: dict[str, tuple[str, str]] = {}
+        """The sender and raw event kept for a roster in _new_rosters (keep_roster_received), sent with it."""
         self._new_minutes: dict[str, tuple[contract.MinutesSubmitted, Version]] = {}
         self._adoption_moved: set[str] = set()
         """Meetings whose state's adopted keys may differ from their stored ones: an adoption, minutes or a roster
@@ -608,15 +619,14 @@ class PgMeetingRepository:
         return list(self._rosters[meeting_id])
 
     async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None:
-        """Keep the sender and raw event (JSON text) of the roster now stored for the meeting (roster_received)."""
-        conn = await self._direct()
-        await conn.execute(
-            "INSERT INTO roster_received (meeting_id, source, raw) VALUES ($1, $2, $3)"
-            " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw",
-            meeting_id,
-            source,
-            raw,
-        )
+        """Keep the sender and raw event (JSON text) of the roster now stored for the meeting (roster_received).
+
+        Queued with the roster replaced just before (replace_roster): sent by the roster's own statement (issue 12:
+        it was one execution per roster, then one statement more per transaction); the last kept per meeting wins."""
+        if meeting_id in self._new_rosters:
+            self._received[meeting_id] = (source, raw)
+        else:  # not after a replacement (none calls so): its own statement
+            self._pending.add(_ROSTER_RECEIVED_SQL, (meeting_id, source, raw), rank=THEN, columns=True, key=1)
 
     async def roster_received(self, meeting_id: str) -> tuple[str, str] | None:
         """(source, raw JSON text) of the meeting's stored roster, None when not kept (stored before 0030)."""
@@ -650,6 +660,7 @@ class PgMeetingRepository:
             )
         self._rosters[meeting_id] = {}
         self._new_rosters.pop(meeting_id, None)
+        self._received.pop(meeting_id, None)
         state = self._states.get(meeting_id)
         if state is not None:
             self._states[meeting_id] = replace(state, has_roster=False, roster_version=None, roster_key=None)
@@ -720,7 +731,11 @@ class PgMeetingRepository:
                     _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
                 )
             guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
-            self._pending.add(_ROSTER_SQL, (meeting_id, jsonb(guests), *version), rank=THEN, columns=True, key=1)
+            source, raw = self._received.get(meeting_id, (None, None))
+            self._pending.add(
+                _ROSTER_SQL, (meeting_id, jsonb(guests), *version, source, raw), rank=THEN, columns=True, key=1
+            )
+        self._received.clear()
         for meeting_id, (minutes, version) in self._new_minutes.items():
             self._pending.add(
                 _MINUTES_SQL,
