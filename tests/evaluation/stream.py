@@ -200,7 +200,15 @@ def cell_history(*, committee_id: str, cell_id: str, prefix: str) -> list[dict[s
                     "self_criticism_minutes": 20,
                     "content": "Nội dung",
                     "conclusions": "Kết luận",
-                    "resolutions": [{"text": "Nghị quyết", "votes_for": 5, "votes_against": 0, "abstentions": 0}],
+                    # every member present votes for it (May's four: more votes than present is none, votes_over)
+                    "resolutions": [
+                        {
+                            "text": "Nghị quyết",
+                            "votes_for": statuses.count("present"),
+                            "votes_against": 0,
+                            "abstentions": 0,
+                        }
+                    ],
                     "tasks": tasks,
                 },
                 time=end + timedelta(minutes=10),
