@@ -227,7 +227,7 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
         if refuse == "not_cancelled":
             require_not_cancelled(meeting, source=GATEWAY_SOURCE, what="recording attendance")
         elif refuse == "cancel":
-            check_cancel(meeting, source=GATEWAY_SOURCE, time=at[0])
+            check_cancel(meeting, source=GATEWAY_SOURCE)
         else:
             check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=at[0], time=at[0])
 

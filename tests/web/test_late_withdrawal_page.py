@@ -59,10 +59,8 @@ async def test_last_months_only_meeting_cancelled_is_said_on_the_pages_and_the_c
         await eventually(shown, timeout=120, interval=0.5)
         assert (await rollup())["late_changes"] == []
 
-        # issued the day before the meeting, received after the month closed (a cancellation issued after the
-        # meeting's end is refused: h357, test_cancel_after_minutes)
         cancelled = {"meeting_id": f"{cell}-mtg", "reason": "Chi ủy đề nghị hủy"}
-        await publish(amqp_url, [fact("meeting.cancelled.v1", cancelled, time=meeting_start - timedelta(days=1))])
+        await publish(amqp_url, [fact("meeting.cancelled.v1", cancelled, time=datetime.now(VIETNAM_TZ))])
 
         async def listed() -> bool:
             return [item["cell_id"] for item in (await rollup())["late_changes"]] == [cell]

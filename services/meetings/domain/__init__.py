@@ -1142,30 +1142,18 @@ def require_not_cancelled(meeting: MeetingState, *, source: str, what: str) -> N
         )
 
 
-def check_cancel(meeting: MeetingState, *, source: str, time: datetime) -> None:
-    """The one rule refusing the cancellation of a meeting already held, for a secretary's cancel (API and web form)
-    and any source's meeting.cancelled.v1 (HTTP, AMQP, alone or in a batch) alike: InvalidEvent naming
-    `data.meeting_id`, coded MEETING_ALREADY_HELD. A meeting took place once minutes say when it ended; calling it
-    off afterwards is an impossible fact (CONTRACT.md "impossible values"), not a correction: a record held by
-    mistake is corrected by its minutes, not by cancelling (a trial's integration cancel of a November meeting,
-    minutes adopted and scored 100, withdrew the score and turned the month Good to Poor, while the secretary's same
-    cancel was refused). A secretary's cancel (sent now) is refused once minutes are recorded; a roster alone does
-    not make a meeting held (DOMAIN.md "How to read it": minutes and not cancelled). An integration's is refused
-    when minutes are recorded and it was issued (its CloudEvents `time`) after the end they give, as a move is
-    (check_not_moved_when_held); one issued before that end is a fact that arrived late and is stored (the meeting
-    is then cancelled, not held, its score withdrawn: DOMAIN.md)."""
-    if not meeting.has_minutes:
-        return
-    ended = meeting.minutes_ended_at
-    if not from_a_person(source) and (ended is None or time <= ended):
-        return
-    late = ended is not None and time > ended
-    after = f" (it ended {said_at(ended, like=time)}, before {time.isoformat()})" if ended is not None and late else ""
-    raise InvalidEvent(
-        f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be cancelled{after}",
-        field="data.meeting_id",
-        refusal=Refusal(code=RefusalCode.MEETING_ALREADY_HELD),
-    )
+def check_cancel(meeting: MeetingState, *, source: str) -> None:
+    """A secretary cannot cancel a held meeting, one whose minutes are recorded (the form says so); a roster alone
+    does not make it held (DOMAIN.md "How to read it": minutes and not cancelled), so until the minutes arrive it may
+    be cancelled, as its status (`scheduled`, meeting_status) says. An integration's cancellation is stored whatever
+    else is known: a cancelled meeting is not held, and its earlier score is withdrawn (DOMAIN.md), so minutes then
+    cancellation ends as cancellation then minutes."""
+    if from_a_person(source) and meeting.has_minutes:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be cancelled",
+            field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_ALREADY_HELD),
+        )
 
 
 def check_reschedule(
