@@ -162,7 +162,7 @@ def test_nobody_present_and_votes_beyond_them_are_said_plainly() -> None:
         "Không có đảng viên nào có mặt nên không có tỉ lệ phát biểu để chấm (biên bản ghi 3 người phát biểu)"
     )
     assert explain_line(served(absent["closing.resolution_adopted"])) == (
-        "Nghị quyết 1: có 10 phiếu biểu quyết trong khi không có đảng viên nào có mặt"
+        "Nghị quyết 1: có 9 phiếu biểu quyết trong khi không có đảng viên nào có mặt"
     )
     assert explain_line(served(over["closing.resolution_adopted"])) == (
         "Nghị quyết 1: 99.999 phiếu biểu quyết nhưng chỉ có 10 đảng viên có mặt, số phiếu nhiều hơn số người biểu quyết"

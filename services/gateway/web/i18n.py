@@ -558,7 +558,8 @@ RESCORED_BADGE = N_("re-scored")
 def late_change_badge(late: dict[str, Any] | None) -> str:
     """The badge beside a month that changed after it closed: `chấm lại` for a re-score (kind "rescored": no fact
     came late), else `ghi nhận muộn`."""
-    return _(RESCORED_BADGE if (late or {}).get("kind") == "rescored" else LATE_BADGE)
+    badge = RESCORED_BADGE if (late or {}).get("kind") == "rescored" else LATE_BADGE
+    return _(badge)  # the kind's literal kept out of the call: extraction would take it for a message
 
 
 def late_change_note(period: str, late: dict[str, Any] | None) -> str:
