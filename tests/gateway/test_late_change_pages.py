@@ -75,10 +75,12 @@ def late_changes_listed(page: str) -> str:
     return text(listed.group(1))
 
 
-async def test_the_cell_page_marks_the_month_changed_late_with_its_old_and_new_figures(
-    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
-) -> None:
-    world.stored_periods[world.cell_a1] = [month(world.cell_a1, "2026-10"), month(world.cell_a1, "2026-11", LATE)]
+async def cell_page_strip(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, late: dict[str, Any]
+) -> tuple[httpx.Response, dict[str, str]]:
+    """Cell A1's own page for 2026 as its commune's officer reads it, October stored in time and November with the
+    `late` change, and its year strip: each month's list item by period."""
+    world.stored_periods[world.cell_a1] = [month(world.cell_a1, "2026-10"), month(world.cell_a1, "2026-11", late)]
     try:
         async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
             page = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
@@ -89,6 +91,13 @@ async def test_the_cell_page_marks_the_month_changed_late_with_its_old_and_new_f
         found.group(1): found.group(2)
         for found in re.finditer(r'<li class="rating [a-z]+" data-period="([0-9-]+)">(.*?)</li>', page.text, re.S)
     }
+    return page, strip
+
+
+async def test_the_cell_page_marks_the_month_changed_late_with_its_old_and_new_figures(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    page, strip = await cell_page_strip(client, world, amqp_url, database_url, LATE)
     assert "data-late-change" in strip["2026-11"] and "ghi nhận muộn" in strip["2026-11"]
     assert "data-late-change" not in strip["2026-10"]  # a month recorded in time: no mark
     listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)

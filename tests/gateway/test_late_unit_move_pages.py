@@ -9,8 +9,7 @@ import re
 import httpx
 
 from tests.gateway.fakes import World
-from tests.gateway.test_late_change_pages import committee_pages, late_changes_listed, month, text
-from tests.gateway.test_minutes_label_pages import signed_in
+from tests.gateway.test_late_change_pages import cell_page_strip, committee_pages, late_changes_listed, text
 from tests.web.test_late_unit_move_note import MOVED, MOVED_NOTE
 
 
@@ -27,17 +26,7 @@ async def test_the_cells_own_page_says_its_move_in_the_committees_words(
 ) -> None:
     """Its strip marks the month "ghi nhận muộn" and its list of late changes says the move as the committee page
     does, with no meeting to see (evaluation's cell periods now carry the move: test_late_unit_moves)."""
-    world.stored_periods[world.cell_a1] = [month(world.cell_a1, "2026-10"), month(world.cell_a1, "2026-11", MOVED)]
-    try:
-        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
-            page = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
-    finally:
-        world.stored_periods.pop(world.cell_a1)
-    assert page.status_code == 200, page.text
-    strip = {
-        found.group(1): found.group(2)
-        for found in re.finditer(r'<li class="rating [a-z]+" data-period="([0-9-]+)">(.*?)</li>', page.text, re.S)
-    }
+    page, strip = await cell_page_strip(client, world, amqp_url, database_url, MOVED)
     assert "data-late-change" in strip["2026-11"] and "data-late-change" not in strip["2026-10"]
     listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
     assert listed is not None

@@ -403,20 +403,34 @@ def late_change(
     # (a history loaded later whose later meetings replace earlier ones, all in one load, still leaves none)
     if rated_from is not None and rated_from > month and not withdrawn:
         return None
-    if before["rating"] == after.rating and round(before["score"], 2) == round(after.score, 2):
+    if not _result_moved(before, after):
         return None
     found = month_meeting(meetings, month)
     return LateChange(
-        cell_id=after.cell_id,
-        period=month,
+        **_month_figures(before, after),
         meeting_id=None if withdrawn or found is None else found.meeting_id,
-        old_rating=before["rating"],
-        old_score=round(before["score"], 2),
-        new_rating=after.rating,
-        new_score=round(after.score, 2),
         changed_at=at,
         kind="withdrawn" if withdrawn else "result",
     )
+
+
+def _result_moved(before: Mapping[str, Any], after: PeriodResult) -> bool:
+    """Whether a stored month (`before`) and its new result differ in rating or in the score as published (2
+    decimals)."""
+    return before["rating"] != after.rating or round(before["score"], 2) != round(after.score, 2)
+
+
+def _month_figures(before: Mapping[str, Any], after: PeriodResult) -> dict[str, Any]:
+    """A month's note fields that a result change carries: the cell, the month, and the figures before and after
+    (scores to 2 decimals, as published)."""
+    return {
+        "cell_id": after.cell_id,
+        "period": after.period,
+        "old_rating": before["rating"],
+        "old_score": round(before["score"], 2),
+        "new_rating": after.rating,
+        "new_score": round(after.score, 2),
+    }
 
 
 def month_shown(before: Mapping[str, Any], month: str) -> bool:
@@ -446,17 +460,12 @@ def rescored_change(
     month = after.period
     if len(period_months(month)) != 1 or month >= through_month or not month_shown(before, month):
         return None
-    if before["rating"] == after.rating and round(before["score"], 2) == round(after.score, 2):
+    if not _result_moved(before, after):
         return None
     found = month_meeting(meetings, month)
     return LateChange(
-        cell_id=after.cell_id,
-        period=month,
+        **_month_figures(before, after),
         meeting_id=found.meeting_id if found is not None else None,
-        old_rating=before["rating"],
-        old_score=round(before["score"], 2),
-        new_rating=after.rating,
-        new_score=round(after.score, 2),
         changed_at=at,
         kind="rescored",
         framework_id=framework_id,
