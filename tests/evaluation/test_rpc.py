@@ -266,9 +266,13 @@ async def test_a_cell_moved_to_another_committee_leaves_one_rollup_for_the_other
     assert abs(after["score"] - (before["score"] + periods["2026-05"]["score"]) / 2) <= 0.01 + 1e-9
     ranking = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=right, period="2026-05", order="desc"))
     assert {item["cell_id"] for item in ranking["items"]} == {moved, stays} and ranking["total"] == 2
-    # the committee it left has no cell with data any more: its periods are unknown, not Poor
-    gone = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05")))
-    assert (gone.code, gone.field) == ("not_found", "period")
+    # the committee it left has no cell any more: a month it showed the cell in reads no cell and lists the move
+    # (h363; docs/architecture.md "A cell moved to another committee"), not Poor; a quarter, which notes no move,
+    # is unknown
+    gone = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05"))
+    assert gone["cells"] == 0 and [item["cell_id"] for item in gone["late_changes"]] == [moved]
+    unknown = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-Q2")))
+    assert (unknown.code, unknown.field) == ("not_found", "period")
 
 
 async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict[str, str]) -> None:

@@ -98,19 +98,16 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
     newer active snapshot: a tree sent again would rescore every cell). Contradiction naming `data.kind` for a
     snapshot changing a stored unit's kind (meetings refuses it: "a unit never changes kind")."""
     data = event.data
+    held = await uow.facts.unit_kind(data.id)
     check_unchanged(
-        "data.kind",
-        subject=f"unit {data.id}",
-        held=await uow.facts.unit_kind(data.id),
-        sent=data.kind.value,
-        rule="a unit never changes kind",
+        "data.kind", subject=f"unit {data.id}", held=held, sent=data.kind.value, rule="a unit never changes kind"
     )
     changed, old_parent, may_move_span = await uow.facts.upsert_unit(
         unit=data.model_dump(mode="json"), stamp=stamp_of(event)
     )
     if data.kind == "cell" and may_move_span:
         uow.touched.touch(data.id, correlation_id=event.correlation_id)
-    if changed and old_parent is not None and old_parent != data.parent_id:
+    if changed and held is not None and old_parent != data.parent_id:  # a root put under a committee too
         await note_unit_move(uow, unit_id=data.id, old_parent=old_parent, new_parent=data.parent_id)
     if not changed or old_parent == data.parent_id:
         return
