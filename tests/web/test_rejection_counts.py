@@ -2,8 +2,9 @@
 said why: the page counts the open rejections only, the API's unfiltered `total` every stored one (replayed, dismissed
 by an operator, a person's refused command answered on its form and stored closed). Both now give the same breakdown
 (`counts`; the page's line says it in Vietnamese and links to the lists), as the command line does, and the figures
-reconcile for rejections that came every way (on offset and cursor pages alike): over HTTP, an AMQP message of one event, an AMQP batch, and a person's
-command the gateway hands to meetings. Against the real services."""
+reconcile for rejections that came every way: over HTTP, an AMQP message of one event, an AMQP batch, and a person's
+command the gateway hands to meetings. The API's cursor pages gave no `counts` (offset pages only): every page gives
+them now. Against the real services."""
 
 import re
 import uuid
