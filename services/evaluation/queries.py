@@ -313,11 +313,13 @@ def _share(part: int | None, whole: int | None) -> float | None:
 
 async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:
     """A meeting's published score with its explanation (each line with its reason `parts` when stored with them),
-    when it was computed and when a re-scoring job last scored it again (`rescored_at`: the function below; None when
-    none did)."""
+    its framework's id, version and name (None when its document is not stored), when it was computed and when a
+    re-scoring job last scored it again (`rescored_at`: the function below; None when none did)."""
     row = await conn.fetchrow(
-        "SELECT meeting_id, cell_id, framework_id, framework_version, score, rating, provisional,"
-        " criteria::text AS criteria, computed_at, starts_at FROM meeting_score WHERE meeting_id = $1",
+        "SELECT s.meeting_id, s.cell_id, s.framework_id, s.framework_version, f.document->>'name' AS framework_name,"
+        " s.score, s.rating, s.provisional, s.criteria::text AS criteria, s.computed_at, s.starts_at"
+        " FROM meeting_score s LEFT JOIN framework f"
+        " ON f.framework_id = s.framework_id AND f.version = s.framework_version WHERE s.meeting_id = $1",
         meeting_id,
     )
     if row is None:
@@ -326,7 +328,7 @@ async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, 
     return {
         "meeting_id": row["meeting_id"],
         "cell_id": row["cell_id"],
-        "framework": {"id": row["framework_id"], "version": row["framework_version"]},
+        "framework": {"id": row["framework_id"], "version": row["framework_version"], "name": row["framework_name"]},
         "score": round(row["score"], 2),
         "rating": row["rating"],
         "provisional": row["provisional"],

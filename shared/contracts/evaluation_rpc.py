@@ -32,6 +32,9 @@ class FrameworkRef(Reply):
 
     id: str
     version: str
+    name: str | None = None
+    """The framework's Vietnamese name, as its stored document gives it (the meeting page's "bộ tiêu chí “…”"); None
+    when the document is not stored (additive: `score.meeting.updated.v1`'s `framework` stays `id`, `version`)."""
 
 
 class CriterionReply(Reply):

@@ -47,7 +47,10 @@ async def test_meeting_score_answers_the_published_score_with_its_explanation(
 ) -> None:
     score = await ask(rpc, evaluation.GetMeetingScore(meeting_id=f"{ward['prefix']}-mt4"))
     assert score["meeting_id"] == f"{ward['prefix']}-mt4" and score["cell_id"] == ward["cell_a"]
-    assert score["framework"] == {"id": "hd42-2025", "version": "1"}
+    # the framework's Vietnamese name beside its id (the meeting page names it; an API client could not)
+    shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
+    assert score["framework"] == {"id": "hd42-2025", "version": "1", "name": shipped["name"]}
+    assert score["framework"]["name"].startswith("Tiêu chí đánh giá chất lượng sinh hoạt chi bộ")
     assert len(score["criteria"]) == 27
     lines = {line["code"]: line for line in score["criteria"]}
     assert lines["results"]["points"] == 20
@@ -374,7 +377,7 @@ async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, w
     assert status["unit_id"] == ward["committee"] and status["period_from"] == "2026-01"
     assert status["started_at"] and status["finished_at"]
     score = await ask(rpc, evaluation.GetMeetingScore(meeting_id=f"{ward['prefix']}-mt4"))
-    assert score["framework"] == {"id": corrected["id"], "version": "1"}
+    assert score["framework"] == {"id": corrected["id"], "version": "1", "name": "Khung đã sửa"}
 
     bad = await rpc_error(ask(rpc, evaluation.Rescore.model_construct(period_from="2026-13")))
     assert (bad.code, bad.field) == ("invalid", "period_from")

@@ -621,12 +621,12 @@ def explain_legacy_reason(reason: str) -> str:
 
 def framework_note(score: Mapping[str, Any] | None, framework: Mapping[str, Any] | None) -> str | None:
     """Which criteria framework scored the meeting, in Vietnamese: `Chấm theo bộ tiêu chí “…”, phiên bản 1, áp dụng từ
-    tháng 10/2025.`, its name and effective month from the framework document (`effective_from`, `YYYY-MM-DD`), its
-    id when the document cannot be read (then no month); None without a score."""
+    tháng 10/2025.`, its name and effective month from the framework document (`effective_from`, `YYYY-MM-DD`), the
+    name the score gives (else its id) when the document cannot be read (then no month); None without a score."""
     if score is None:
         return None
     reference = score.get("framework") or {}
-    name = str((framework or {}).get("name") or reference.get("id") or "")
+    name = str((framework or {}).get("name") or reference.get("name") or reference.get("id") or "")
     version = str(reference.get("version") or (framework or {}).get("version") or "")
     effective = str((framework or {}).get("effective_from") or "")
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?", effective):
