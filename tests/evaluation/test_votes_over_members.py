@@ -9,7 +9,6 @@ any arrival order converges).
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 

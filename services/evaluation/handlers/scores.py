@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from services.evaluation.domain.facts import (
+    COMMITTEE_ROLE,
     Assessment,
     Document,
     MeetingFacts,
@@ -14,7 +15,6 @@ from services.evaluation.domain.facts import (
     Resolution,
     TaskOutcome,
     attendance_runs,
-    COMMITTEE_ROLE,
     members_in_cell_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
