@@ -217,6 +217,7 @@ def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingF
     # more votes than members present is no vote (shared.plausible.votes_over): judged here, at scoring, since an
     # integration's minutes are stored whatever roster or members arrive before or after them (CONTRACT.md); with no
     # roster, against the cell's members at the meeting's start (none known yet: not judged, they may still come)
+    voters: int | None
     if facts.roster is not None:
         voters, code = facts.count("present"), ReasonCode.VOTES_OVER_PRESENT
     else:
