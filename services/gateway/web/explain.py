@@ -255,6 +255,13 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
             cast=_count(p.cast),
         )
     ),
+    ReasonCode.VOTES_OVER_MEMBERS: lambda p: _(
+        "resolution %(number)s: %(cast)s votes cast but the cell had only %(members)s members at the meeting's start,"
+        " more votes than voters",
+        number=_count(p.number),
+        cast=_count(p.cast),
+        members=_count(p.count),
+    ),
     ReasonCode.RESOLUTIONS_ADOPTED: lambda p: _(
         "%(count)s resolution(s), each adopted by more than half of the votes cast", count=_count(p.count)
     ),
@@ -538,6 +545,13 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     (
         re.compile(r"^resolution ([0-9]+): ([0-9]+) votes cast with ([0-9]+) members present, more votes than voters$"),
         lambda m: ReasonPart(code=ReasonCode.VOTES_OVER_PRESENT, number=int(m[1]), cast=int(m[2]), present=int(m[3])),
+    ),
+    (
+        re.compile(
+            r"^resolution ([0-9]+): ([0-9]+) votes cast with ([0-9]+) members in the cell at the meeting's start,"
+            r" more votes than voters$"
+        ),
+        lambda m: ReasonPart(code=ReasonCode.VOTES_OVER_MEMBERS, number=int(m[1]), cast=int(m[2]), count=int(m[3])),
     ),
     (
         re.compile(r"^resolution ([0-9]+): ([0-9]+) for of ([0-9]+) votes cast, not above half$"),
