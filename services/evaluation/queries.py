@@ -9,6 +9,7 @@ import asyncpg
 
 from services.evaluation.domain.periods import (
     HALF_YEAR_FLAGS,
+    REGULAR_KINDS,
     HalfYearTotals,
     QuarterFigures,
     half_year_figures_of,
@@ -360,7 +361,7 @@ async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetim
 
 LATE_CHANGES = """
 SELECT l.*, p.rating AS now_rating, p.score AS now_score, w.meeting_starts_at, w.meeting_cancelled,
-       f.document->>'name' AS framework_name
+       f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id
 FROM (
     SELECT cell_id, period,
            (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
@@ -372,7 +373,8 @@ FROM (
            (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
            (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind,
            (array_agg(framework_id ORDER BY changed_at DESC, id DESC))[1] AS framework_id,
-           (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version
+           (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version,
+           count(*) FILTER (WHERE kind = 'withdrawn')::int AS withdrawals
     FROM period_late_change
     WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
     GROUP BY cell_id, period
@@ -387,6 +389,13 @@ LEFT JOIN LATERAL (
 ) w ON true
 LEFT JOIN framework f ON f.framework_id = l.framework_id AND f.version = l.framework_version
     AND l.last_kind = 'rescored'
+LEFT JOIN LATERAL (
+    SELECT s.meeting_id FROM meeting_score s
+    WHERE s.cell_id = l.cell_id AND s.held AND s.kind = ANY($3::text[])
+      AND to_char(s.starts_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') = l.period
+    ORDER BY s.starts_at DESC, s.meeting_id COLLATE "C" DESC
+    LIMIT 1
+) n ON true
 """
 """Each (cell, month) whose closed result late facts changed: the figures it closed with (the first note's before:
 none when the first note is a cell set up late, `kind` "unit_added", or a month a meeting recorded late first
@@ -394,7 +403,9 @@ counted), those it has now (`now_*`: the month's stored row, which the ranking, 
 the last note's after when none is stored: none when the cell was closed late and no longer counts in the month,
 `kind` "unit_closed"), the meeting its result is now its, and when; a month last changed by a withdrawn meeting
 (`kind` "withdrawn") with that meeting's start and whether it was cancelled, one last re-scored (`kind` "rescored")
-with its framework's name."""
+with its framework's name; the meeting the month's result is its now (`month_meeting_id`, domain.periods.month_meeting
+over the stored scores: the last held regular or combined meeting of the month), and how many notes were
+withdrawals."""
 
 
 async def late_changes(
@@ -404,7 +415,7 @@ async def late_changes(
     months = [period for period in periods if len(period_months(period)) == 1]
     if not cell_ids or not months:
         return {}
-    rows = await conn.fetch(LATE_CHANGES, cell_ids, months)
+    rows = await conn.fetch(LATE_CHANGES, cell_ids, months, list(REGULAR_KINDS))
     return {(row["cell_id"], row["period"]): _late_change(row) for row in rows}
 
 
@@ -415,12 +426,24 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
     stored = row["now_rating"] is not None
     rating, score = (row["now_rating"], row["now_score"]) if stored else (row["new_rating"], row["new_score"])
     closed = row["last_kind"] == "unit_closed" and not stored
-    if row["last_kind"] in ("withdrawn", "rescored"):
+    # a month first counted by its note (a cell set up late, a meeting recorded late counting it: no figures before)
+    # says its result now, whatever came after; a held meeting withdrawn after it is in those figures, not a note of
+    # its own: one sent before it was never held, and the orders must end alike (CONTRACT.md)
+    first_counted = row["old_rating"] is None and row["first_kind"] in ("unit_added", "result")
+    changes = row["changes"] - row["withdrawals"] if first_counted else row["changes"]
+    if row["last_kind"] == "rescored" or (row["last_kind"] == "withdrawn" and not first_counted):
         kind = row["last_kind"]
     else:
         kind = "unit_closed" if closed else "unit_added" if row["first_kind"] == "unit_added" else "result"
+    # the meeting the month's result is its now, read from the stored scores as the month's row is: the notes'
+    # meeting is the one when each was left, which the arrival order decides (a cell set up before its meeting
+    # came named none); a withdrawal names the meeting withdrawn, a cell no longer counted none
+    if kind == "withdrawn":
+        meeting_id = row["meeting_id"]
+    else:
+        meeting_id = None if kind == "unit_closed" else row["month_meeting_id"]
     return {
-        "meeting_id": row["meeting_id"],
+        "meeting_id": meeting_id,
         "kind": kind,
         **(
             {
@@ -445,7 +468,7 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
         "new_score": round(score, 2) if score is not None else None,
         "changed_at": row["changed_at"].isoformat(),
         "first_changed_at": row["first_changed_at"].isoformat(),
-        "changes": row["changes"],
+        "changes": changes,
     }
 
 
