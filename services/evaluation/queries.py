@@ -805,7 +805,8 @@ async def subtree_late_changes(
 
 
 MOVE_LATE_CHANGES = """
-SELECT DISTINCT ON (m.cell_id) m.cell_id, c.name, m.period, m.rating, m.score, m.changed_at,
+SELECT DISTINCT ON (m.cell_id) m.cell_id, c.name, m.period, coalesce(p.rating, m.rating) AS rating,
+       coalesce(p.score, m.score) AS score, m.changed_at,
        m.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
        min(m.changed_at) OVER (PARTITION BY m.cell_id) AS first_changed_at,
        count(*) OVER (PARTITION BY m.cell_id)::int AS changes
@@ -813,12 +814,15 @@ FROM unit_move_change m
 LEFT JOIN unit c ON c.id = m.cell_id
 LEFT JOIN unit f ON f.id = m.from_parent_id
 LEFT JOIN unit t ON t.id = m.to_parent_id
+LEFT JOIN cell_period p ON p.cell_id = m.cell_id AND p.period = m.period
 WHERE m.period = $2 AND ($1 = ANY(m.left_ids) OR $1 = ANY(m.joined_ids))
   AND ($3::text[] IS NULL OR m.cell_id = ANY($3::text[]))
 ORDER BY m.cell_id, m.changed_at DESC, m.id DESC
 """
 """The cells moved after month $2 closed whose move changed committee $1's figures of it (it lost or gained them,
-migration 0034), the latest move of each, with the names of the cell and of the committees it moved from and to."""
+migration 0034), the latest move of each, with the names of the cell and of the committees it moved from and to, and
+the month's figures now (its stored row; the move's own, as they stood when it came, only when none is stored: a
+late fact about the month before or after the move ends alike)."""
 
 
 async def move_late_changes(
@@ -834,18 +838,21 @@ async def move_late_changes(
 
 
 CELL_MOVE_LATE_CHANGES = """
-SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, m.period, m.rating, m.score, m.changed_at,
+SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, m.period, coalesce(p.rating, m.rating) AS rating,
+       coalesce(p.score, m.score) AS score, m.changed_at,
        m.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
        min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at,
        count(*) OVER (PARTITION BY m.cell_id, m.period)::int AS changes
 FROM unit_move_change m
 LEFT JOIN unit f ON f.id = m.from_parent_id
 LEFT JOIN unit t ON t.id = m.to_parent_id
+LEFT JOIN cell_period p ON p.cell_id = m.cell_id AND p.period = m.period
 WHERE m.cell_id = ANY($1::text[]) AND m.period = ANY($2::text[])
 ORDER BY m.cell_id, m.period, m.changed_at DESC, m.id DESC
 """
 """The latest move of each of the cells ($1) after each of the months ($2) closed, whatever committee it left and
-joined (MOVE_LATE_CHANGES is one committee's), with the names of the committees it moved from and to."""
+joined (MOVE_LATE_CHANGES is one committee's), with the names of the committees it moved from and to and the month's
+figures now, as MOVE_LATE_CHANGES reads them."""
 
 
 async def cell_move_late_changes(
