@@ -9,6 +9,7 @@ import asyncpg
 
 from services.evaluation.domain.periods import (
     HALF_YEAR_FLAGS,
+    REGULAR_KINDS,
     HalfYearTotals,
     QuarterFigures,
     half_year_figures_of,
@@ -363,7 +364,7 @@ async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetim
 
 LATE_CHANGES = """
 SELECT l.*, p.rating AS now_rating, p.score AS now_score, w.meeting_starts_at, w.meeting_cancelled,
-       f.document->>'name' AS framework_name
+       f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id
 FROM (
     SELECT cell_id, period,
            (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
@@ -375,7 +376,8 @@ FROM (
            (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
            (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind,
            (array_agg(framework_id ORDER BY changed_at DESC, id DESC))[1] AS framework_id,
-           (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version
+           (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version,
+           count(*) FILTER (WHERE kind = 'withdrawn')::int AS withdrawals
     FROM period_late_change
     WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
     GROUP BY cell_id, period
@@ -390,6 +392,13 @@ LEFT JOIN LATERAL (
 ) w ON true
 LEFT JOIN framework f ON f.framework_id = l.framework_id AND f.version = l.framework_version
     AND l.last_kind = 'rescored'
+LEFT JOIN LATERAL (
+    SELECT s.meeting_id FROM meeting_score s
+    WHERE s.cell_id = l.cell_id AND s.held AND s.kind = ANY($3::text[])
+      AND to_char(s.starts_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') = l.period
+    ORDER BY s.starts_at DESC, s.meeting_id COLLATE "C" DESC
+    LIMIT 1
+) n ON true
 """
 """Each (cell, month) whose closed result late facts changed: the figures it closed with (the first note's before:
 none when the first note is a cell set up late, `kind` "unit_added", or a month a meeting recorded late first
@@ -397,7 +406,9 @@ counted), those it has now (`now_*`: the month's stored row, which the ranking, 
 the last note's after when none is stored: none when the cell was closed late and no longer counts in the month,
 `kind` "unit_closed"), the meeting its result is now its, and when; a month last changed by a withdrawn meeting
 (`kind` "withdrawn") with that meeting's start and whether it was cancelled, one last re-scored (`kind` "rescored")
-with its framework's name."""
+with its framework's name; the meeting the month's result is its now (`month_meeting_id`, domain.periods.month_meeting
+over the stored scores: the last held regular or combined meeting of the month), and how many notes were
+withdrawals."""
 
 
 async def late_changes(
@@ -407,7 +418,7 @@ async def late_changes(
     months = [period for period in periods if len(period_months(period)) == 1]
     if not cell_ids or not months:
         return {}
-    rows = await conn.fetch(LATE_CHANGES, cell_ids, months)
+    rows = await conn.fetch(LATE_CHANGES, cell_ids, months, list(REGULAR_KINDS))
     return {(row["cell_id"], row["period"]): _late_change(row) for row in rows}
 
 
@@ -418,12 +429,24 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
     stored = row["now_rating"] is not None
     rating, score = (row["now_rating"], row["now_score"]) if stored else (row["new_rating"], row["new_score"])
     closed = row["last_kind"] == "unit_closed" and not stored
-    if row["last_kind"] in ("withdrawn", "rescored"):
+    # a month first counted by its note (a cell set up late, a meeting recorded late counting it: no figures before)
+    # says its result now, whatever came after; a held meeting withdrawn after it is in those figures, not a note of
+    # its own: one sent before it was never held, and the orders must end alike (CONTRACT.md)
+    first_counted = row["old_rating"] is None and row["first_kind"] in ("unit_added", "result")
+    changes = row["changes"] - row["withdrawals"] if first_counted else row["changes"]
+    if row["last_kind"] == "rescored" or (row["last_kind"] == "withdrawn" and not first_counted):
         kind = row["last_kind"]
     else:
         kind = "unit_closed" if closed else "unit_added" if row["first_kind"] == "unit_added" else "result"
+    # the meeting the month's result is its now, read from the stored scores as the month's row is: the notes'
+    # meeting is the one when each was left, which the arrival order decides (a cell set up before its meeting
+    # came named none); a withdrawal names the meeting withdrawn, a cell no longer counted none
+    if kind == "withdrawn":
+        meeting_id = row["meeting_id"]
+    else:
+        meeting_id = None if kind == "unit_closed" else row["month_meeting_id"]
     return {
-        "meeting_id": row["meeting_id"],
+        "meeting_id": meeting_id,
         "kind": kind,
         **(
             {
@@ -448,7 +471,7 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
         "new_score": round(score, 2) if score is not None else None,
         "changed_at": row["changed_at"].isoformat(),
         "first_changed_at": row["first_changed_at"].isoformat(),
-        "changes": row["changes"],
+        "changes": changes,
     }
 
 
@@ -802,7 +825,8 @@ WITH moves AS (
     FROM moves m JOIN changed USING (cell_id, period)
     ORDER BY m.cell_id, m.period, m.changed_at, m.id
 )
-SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, c.name, m.period, m.rating, m.score, m.changed_at,
+SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, c.name, m.period, coalesce(p.rating, m.rating) AS rating,
+       coalesce(p.score, m.score) AS score, m.changed_at,
        first.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
        min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at,
        count(*) OVER (PARTITION BY m.cell_id, m.period)::int AS changes
@@ -811,6 +835,7 @@ JOIN first USING (cell_id, period)
 LEFT JOIN unit c ON c.id = m.cell_id
 LEFT JOIN unit f ON f.id = first.from_parent_id
 LEFT JOIN unit t ON t.id = m.to_parent_id
+LEFT JOIN cell_period p ON p.cell_id = m.cell_id AND p.period = m.period
 ORDER BY m.cell_id, m.period, m.changed_at DESC, m.id DESC
 """
 """The moves of cells $1 after months $2 closed, netted per (cell, month) (docs/architecture.md "A cell moved to
@@ -818,7 +843,8 @@ another committee"): each move row toggles whether its `left_ids` and `joined_id
 lost and gained counts are equal sees the month as it was shown (A→B→A: nobody; A→B→C: not B), whichever order the
 moves arrived in. A (cell, month) is kept when a committee ($3, or any when null) has a net change; it reads from the
 first move's old parent (where the month was shown) to the latest one's new parent (where it counts now), with the
-latest move's figures and time."""
+latest move's time and the month's figures now (its stored row; the move's own, as they stood when it came, only
+when none is stored: a late fact about the month before or after the move ends alike)."""
 
 MOVED_CELLS = """
 SELECT DISTINCT cell_id FROM unit_move_change

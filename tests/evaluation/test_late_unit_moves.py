@@ -15,7 +15,7 @@ import pytest
 
 from shared.contracts import evaluation_rpc as evaluation
 from shared.rpc import RpcClient, RpcError
-from tests.evaluation.stream import at
+from tests.evaluation.stream import at, fact
 from tests.evaluation.test_cell_existence import held
 from tests.evaluation.test_late_changes import CLOCK, NOVEMBER, rpc
 from tests.evaluation.test_late_unit_changes import SENT_ON, send, unit
@@ -43,7 +43,8 @@ async def two_communes_that_met_in_november(amqp_url: str, db: asyncpg.Connectio
     cells = [ids["moving"], ids["staying"], ids["there"]]
     await send(amqp_url, db, cells, tree)
     for cell in cells:
-        await send(amqp_url, db, [cell], held(cell, random_id("mtg"), at(11, 5)))
+        ids[f"{cell}-meeting"] = random_id("mtg")
+        await send(amqp_url, db, [cell], held(cell, ids[f"{cell}-meeting"], at(11, 5)))
     CLOCK.now = SENT_ON
     return ids
 
@@ -281,3 +282,41 @@ async def test_a_cell_moved_twice_is_noted_from_where_it_was_shown_to_where_it_i
     periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["moving"], year=2026))
     change = {item["period"]: item.get("late_change") for item in periods["periods"]}["2026-11"]
     assert change is not None and (change["moved_from_id"], change["moved_to_id"]) == (ids["a"], c)
+
+
+async def test_a_move_and_a_late_roster_end_with_the_same_move_note_in_either_order(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """h369: the move's note kept the month's figures as they stood when the move came (migration 0034's row), so a
+    late roster lowering the moved cell's November said the old figures when it came second, the new ones when it
+    came first. `old_*` and `new_*` are the month's figures now (the stored row), whatever the order."""
+    seen: dict[str, dict[str, Any]] = {}
+    for order in ("move_first", "roster_first"):
+        ids = await two_communes_that_met_in_november(amqp_url, db)
+        cell = ids["moving"]
+        move = unit(cell, "Chi bộ thôn 3", "cell", ids["b"], time=BACKDATED)
+        records = [{"member_id": f"{cell}-m1", "status": "present"}] + [
+            {"member_id": f"{cell}-m{n}", "status": "absent"} for n in (2, 3)
+        ]
+        roster = fact(
+            "attendance.recorded.v1",
+            {"meeting_id": ids[f"{cell}-meeting"], "records": records},
+            time=at(11, 5, 21),
+        )
+        for event in [move, roster] if order == "move_first" else [roster, move]:
+            await send(amqp_url, db, [cell], [event])
+        periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell, year=2026))
+        [november] = [item for item in periods["periods"] if item["period"] == "2026-11"]
+        [moved] = [
+            item["late_change"]
+            for item in (await rollup(rpc, ids["a"]))["late_changes"]
+            if item["late_change"]["kind"] == "unit_moved"
+        ]
+        assert (moved["new_rating"], moved["new_score"]) == (november["rating"], november["score"]), (order, moved)
+        assert (moved["old_rating"], moved["old_score"]) == (november["rating"], november["score"]), (order, moved)
+        seen[order] = {
+            key: value
+            for key, value in moved.items()
+            if key not in ("changed_at", "first_changed_at", "moved_from_id", "moved_to_id")
+        }
+    assert seen["move_first"] == seen["roster_first"], seen

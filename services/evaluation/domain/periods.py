@@ -353,7 +353,8 @@ class LateChange:
     cell_id: str
     period: str
     meeting_id: str | None
-    """The meeting the month's result is now its (None: the month has no held regular meeting any more)."""
+    """The meeting the month's result was its when the note was left (None: none held then); the pages read the
+    month's meeting now instead (queries.LATE_CHANGES), but for a withdrawal, which names the meeting withdrawn."""
     old_rating: str | None
     """None for a cell that did not count in the month before (`kind` "unit_added")."""
     old_score: float | None
