@@ -466,8 +466,7 @@ async def rating_notes(
         period,
     )
     return {
-        row["cell_id"]: (json.loads(row["reason"]) if row["reason"] else None, bool(row["provisional"]))
-        for row in rows
+        row["cell_id"]: (json.loads(row["reason"]) if row["reason"] else None, bool(row["provisional"])) for row in rows
     }
 
 

@@ -3,14 +3,14 @@
 Evaluation rates a running month as it stands: a cell that has not held its regular meeting yet is Poor at 0 there
 (the month is rated Poor once it closes without one: DOMAIN.md "Quality evaluation", Periods). Until the month ends
 (by the clock: shared.periods.awaiting_meeting, the one rule, never a row's stored `in_progress` flag) that is no
-verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells
-apart as `not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not among the
-weakest cells. The regularity and the thematic coverage stay over every cell (DOMAIN.md: the share of cells that met
-every month), the page naming their base while the month runs ("1/6 chi bộ đã sinh hoạt thường kỳ"). A quarter or year still running reads the same
-rule: evaluation leaves out its running month until the cell meets, so a cell whose only month so far is the running
-one (set up this month) has no rating yet; the roll-up counts it apart too (`not_met_yet`, from evaluation's
-`not_rated`) and its ranking line has neither score nor rating. A closed month, quarter and year stay exactly as
-evaluation rated them.
+verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells apart as
+`not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not among the weakest
+cells. The regularity and the thematic coverage stay over every cell (DOMAIN.md: the share of cells that met every
+month), the page naming their base while the month runs ("1/6 chi bộ đã sinh hoạt thường kỳ"). A quarter or year
+still running reads the same rule: evaluation leaves out its running month until the cell meets, so a cell whose
+only month so far is the running one (set up this month) has no rating yet; the roll-up counts it apart too
+(`not_met_yet`, from evaluation's `not_rated`) and its ranking line has neither score nor rating. A closed month,
+quarter and year stay exactly as evaluation rated them.
 """
 
 from datetime import datetime
