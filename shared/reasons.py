@@ -92,6 +92,9 @@ class ReasonCode(StrEnum):
     VOTES_OVER_PRESENT = "votes_over_present"
     """Resolution `number` has `cast` votes (for, against, abstaining) with only `present` members present on the
     roster: no real vote, so not adopted (shared.plausible.votes_over)."""
+    VOTES_OVER_MEMBERS = "votes_over_members"
+    """Resolution `number` has `cast` votes (for, against, abstaining) with only `count` members in the cell at the
+    meeting's start and no roster to say who was present: no real vote, so not adopted (shared.plausible.votes_over)."""
     RESOLUTIONS_ADOPTED = "resolutions_adopted"
     """`count` resolutions, each adopted by more than half of the votes cast."""
     MINUTES_APPROVED_AND_TASKS = "minutes_approved_and_tasks"
@@ -145,7 +148,8 @@ class ReasonPart(BaseModel):
     strict: Value[bool] = None
     """Whether the share must be above `required_rate` rather than at least it."""
     count: Value[int] = None
-    """Members absent without excuse, resolutions adopted or tasks assigned."""
+    """Members absent without excuse, resolutions adopted, tasks assigned or the cell's members at the meeting's
+    start."""
     limit: Value[int] = None
     """The longest excused-absence run that still earns the bonus."""
     longest: Value[int] = None
@@ -274,6 +278,10 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ),
     ReasonCode.VOTES_OVER_PRESENT: lambda p: (
         f"resolution {p.number}: {p.cast} votes cast with {p.present} members present, more votes than voters"
+    ),
+    ReasonCode.VOTES_OVER_MEMBERS: lambda p: (
+        f"resolution {p.number}: {p.cast} votes cast with {p.count} members in the cell at the meeting's start, more"
+        " votes than voters"
     ),
     ReasonCode.RESOLUTIONS_ADOPTED: lambda p: (
         f"{p.count} resolution(s), each adopted by more than half of the votes cast"

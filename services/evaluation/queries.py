@@ -296,13 +296,14 @@ class PeriodNotRated(LookupError):
 async def check_period_rated(conn: asyncpg.Connection, committee_id: str, period: str, *, today: date) -> None:
     """PeriodNotRated when `period` starts after `today`'s month (Vietnam) or no cell of the subtree has any month
     stored up to its last month (a month long before the data, e.g. 1999-01): such a period is not Poor, it is
-    unknown."""
+    unknown. A committee left without cells by a move after the month closed still has it: its roll-up reads no cell
+    and lists the move (move_late_changes; docs/architecture.md "A cell moved to another committee")."""
     months = period_months(period)
     current = f"{today:%Y-%m}"
     if months[0] > current:
         raise PeriodNotRated(f"period {period} has not begun (this month is {current})", begun=False)
     sums = await subtree_sums(conn, committee_id, [], months_upto=months[-1])
-    if not sums.has_data(months[-1]):
+    if not sums.has_data(months[-1]) and not await move_late_changes(conn, committee_id, period):
         raise PeriodNotRated(f"period {period}: no data for the cells of {committee_id} up to then", begun=True)
 
 
@@ -312,11 +313,13 @@ def _share(part: int | None, whole: int | None) -> float | None:
 
 async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:
     """A meeting's published score with its explanation (each line with its reason `parts` when stored with them),
-    when it was computed and when a re-scoring job last scored it again (`rescored_at`: the function below; None when
-    none did)."""
+    its framework's id, version and name (None when its document is not stored), when it was computed and when a
+    re-scoring job last scored it again (`rescored_at`: the function below; None when none did)."""
     row = await conn.fetchrow(
-        "SELECT meeting_id, cell_id, framework_id, framework_version, score, rating, provisional,"
-        " criteria::text AS criteria, computed_at, starts_at FROM meeting_score WHERE meeting_id = $1",
+        "SELECT s.meeting_id, s.cell_id, s.framework_id, s.framework_version, f.document->>'name' AS framework_name,"
+        " s.score, s.rating, s.provisional, s.criteria::text AS criteria, s.computed_at, s.starts_at"
+        " FROM meeting_score s LEFT JOIN framework f"
+        " ON f.framework_id = s.framework_id AND f.version = s.framework_version WHERE s.meeting_id = $1",
         meeting_id,
     )
     if row is None:
@@ -325,7 +328,7 @@ async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, 
     return {
         "meeting_id": row["meeting_id"],
         "cell_id": row["cell_id"],
-        "framework": {"id": row["framework_id"], "version": row["framework_version"]},
+        "framework": {"id": row["framework_id"], "version": row["framework_version"], "name": row["framework_name"]},
         "score": round(row["score"], 2),
         "rating": row["rating"],
         "provisional": row["provisional"],
@@ -788,64 +791,81 @@ async def subtree_late_changes(
     return items[offset : offset + limit], len(items)
 
 
-MOVE_LATE_CHANGES = """
-SELECT DISTINCT ON (m.cell_id) m.cell_id, c.name, m.period, m.rating, m.score, m.changed_at,
-       m.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
-       min(m.changed_at) OVER (PARTITION BY m.cell_id) AS first_changed_at,
-       count(*) OVER (PARTITION BY m.cell_id)::int AS changes
-FROM unit_move_change m
+MOVES_NET = """
+WITH moves AS (
+    SELECT * FROM unit_move_change m
+    WHERE m.cell_id = ANY($1::text[]) AND m.period = ANY($2::text[])
+), toggles AS (
+    SELECT cell_id, period, committee_id, sum(d) AS net
+    FROM (SELECT cell_id, period, unnest(left_ids) AS committee_id, 1 AS d FROM moves
+          UNION ALL SELECT cell_id, period, unnest(joined_ids), -1 FROM moves) t
+    GROUP BY cell_id, period, committee_id
+), changed AS (
+    SELECT cell_id, period FROM toggles
+    WHERE net <> 0 AND ($3::text IS NULL OR committee_id = $3)
+    GROUP BY cell_id, period
+), first AS (
+    SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, m.period, m.from_parent_id
+    FROM moves m JOIN changed USING (cell_id, period)
+    ORDER BY m.cell_id, m.period, m.changed_at, m.id
+)
+SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, c.name, m.period, m.rating, m.score, m.changed_at,
+       first.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
+       min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at,
+       count(*) OVER (PARTITION BY m.cell_id, m.period)::int AS changes
+FROM moves m
+JOIN first USING (cell_id, period)
 LEFT JOIN unit c ON c.id = m.cell_id
-LEFT JOIN unit f ON f.id = m.from_parent_id
+LEFT JOIN unit f ON f.id = first.from_parent_id
 LEFT JOIN unit t ON t.id = m.to_parent_id
-WHERE m.period = $2 AND ($1 = ANY(m.left_ids) OR $1 = ANY(m.joined_ids))
-  AND ($3::text[] IS NULL OR m.cell_id = ANY($3::text[]))
-ORDER BY m.cell_id, m.changed_at DESC, m.id DESC
+ORDER BY m.cell_id, m.period, m.changed_at DESC, m.id DESC
 """
-"""The cells moved after month $2 closed whose move changed committee $1's figures of it (it lost or gained them,
-migration 0034), the latest move of each, with the names of the cell and of the committees it moved from and to."""
+"""The moves of cells $1 after months $2 closed, netted per (cell, month) (docs/architecture.md "A cell moved to
+another committee"): each move row toggles whether its `left_ids` and `joined_ids` count the cell, so a committee whose
+lost and gained counts are equal sees the month as it was shown (A→B→A: nobody; A→B→C: not B), whichever order the
+moves arrived in. A (cell, month) is kept when a committee ($3, or any when null) has a net change; it reads from the
+first move's old parent (where the month was shown) to the latest one's new parent (where it counts now), with the
+latest move's figures and time."""
+
+MOVED_CELLS = """
+SELECT DISTINCT cell_id FROM unit_move_change
+WHERE period = $2 AND ($1 = ANY(left_ids) OR $1 = ANY(joined_ids))
+"""
+"""The cells with a move after month $2 closed that touched committee $1 (lost or gained them, migration 0034)."""
 
 
 async def move_late_changes(
     conn: asyncpg.Connection, committee_id: str, period: str, *, cell_ids: list[str] | None = None
 ) -> list[dict[str, Any]]:
-    """The committee's notes of cells moved out of or into it after `period` (a month) closed (MOVE_LATE_CHANGES),
-    as subtree_late_changes' items (`cell_id`, `name`, `late_change`: move_late_change); of `cell_ids` only when
-    given."""
+    """The committee's notes of cells moved out of or into it after `period` (a month) closed whose net move still
+    changes its figures (MOVES_NET), as subtree_late_changes' items (`cell_id`, `name`, `late_change`:
+    move_late_change); of `cell_ids` only when given."""
     if len(period_months(period)) != 1:
         return []
-    rows = await conn.fetch(MOVE_LATE_CHANGES, committee_id, period, cell_ids)
+    moved = [row["cell_id"] for row in await conn.fetch(MOVED_CELLS, committee_id, period)]
+    if cell_ids is not None:
+        moved = [cell_id for cell_id in moved if cell_id in set(cell_ids)]
+    if not moved:
+        return []
+    rows = await conn.fetch(MOVES_NET, moved, [period], committee_id)
     return [{"cell_id": row["cell_id"], "name": row["name"], "late_change": move_late_change(row)} for row in rows]
-
-
-CELL_MOVE_LATE_CHANGES = """
-SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, m.period, m.rating, m.score, m.changed_at,
-       m.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
-       min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at,
-       count(*) OVER (PARTITION BY m.cell_id, m.period)::int AS changes
-FROM unit_move_change m
-LEFT JOIN unit f ON f.id = m.from_parent_id
-LEFT JOIN unit t ON t.id = m.to_parent_id
-WHERE m.cell_id = ANY($1::text[]) AND m.period = ANY($2::text[])
-ORDER BY m.cell_id, m.period, m.changed_at DESC, m.id DESC
-"""
-"""The latest move of each of the cells ($1) after each of the months ($2) closed, whatever committee it left and
-joined (MOVE_LATE_CHANGES is one committee's), with the names of the committees it moved from and to."""
 
 
 async def cell_move_late_changes(
     conn: asyncpg.Connection, cell_ids: list[str], periods: list[str]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The cells' own notes of being moved to another committee after a month closed (CELL_MOVE_LATE_CHANGES), as
-    `late_change`s of kind "unit_moved" (move_late_change) by (cell, month), as late_changes gives the others."""
+    """The cells' own notes of being moved to another committee after a month closed, netted (MOVES_NET: none when
+    every committee sees the month as it was shown), as `late_change`s of kind "unit_moved" (move_late_change) by
+    (cell, month), as late_changes gives the others."""
     months = [period for period in periods if len(period_months(period)) == 1]
     if not cell_ids or not months:
         return {}
-    rows = await conn.fetch(CELL_MOVE_LATE_CHANGES, cell_ids, months)
+    rows = await conn.fetch(MOVES_NET, cell_ids, months, None)
     return {(row["cell_id"], row["period"]): move_late_change(row) for row in rows}
 
 
 def move_late_change(row: asyncpg.Record) -> dict[str, Any]:
-    """A row of a cell's move after a month closed (MOVE_LATE_CHANGES, CELL_MOVE_LATE_CHANGES) as a `late_change` of
+    """A row of a cell's net move after a month closed (MOVES_NET) as a `late_change` of
     kind "unit_moved": the month's figures as `old_*` and `new_*`, which did not change, and `moved_from_*` and
     `moved_to_*`, the committees it left and joined."""
     return {

@@ -32,6 +32,9 @@ class FrameworkRef(Reply):
 
     id: str
     version: str
+    name: str | None = None
+    """The framework's Vietnamese name, as its stored document gives it (the meeting page's "bộ tiêu chí “…”"); None
+    when the document is not stored (additive: `score.meeting.updated.v1`'s `framework` stays `id`, `version`)."""
 
 
 class CriterionReply(Reply):
@@ -100,7 +103,9 @@ class LateChangeReply(Reply):
     moved_from_name: str | None = None
     moved_to_id: str | None = None
     moved_to_name: str | None = None
-    """Kind "unit_moved": the committee the cell left and the one it joined (None: made a root), their names now."""
+    """Kind "unit_moved": the committee the cell left (None: it was under a root put under a committee) and the one it
+    joined (None: made a root), their names now; netted over its moves (from where the month was shown to where it
+    counts now)."""
 
 
 class RatingReasonReply(Reply):

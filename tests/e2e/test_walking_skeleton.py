@@ -242,7 +242,7 @@ async def test_a_meeting_scheduled_over_http_is_stored_scored_and_announced(
 
     score = await eventually(provisional_score, timeout=120)
     assert score["provisional"] is True
-    assert score["framework"]["id"]
+    assert score["framework"]["id"] and score["framework"]["name"]  # its Vietnamese name, as the page shows it
     assert {line["code"] for line in score["criteria"]} >= {"duration", "attendance", "preparation.notified"}
 
     for address in [f"{member}@example.vn" for member in province.members] + [f"{province.monitor}@example.vn"]:

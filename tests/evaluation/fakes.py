@@ -71,18 +71,25 @@ class FakeFacts:
         self._put(self.members, member["id"], stamp, member)
         key = (member["id"], stamp.time, _tiebreak(stamp))
         if key in self.snapshots:
-            return False
+            return False, []
         self.snapshots[key] = MemberSnapshot(
             member["id"], stamp.time, stamp.event_id, member["cell_id"], member["role"], stamp.ns
         )
-        return True
+        return True, self._unrostered(await self.member_cells(member["id"]))
+
+    def _unrostered(self, cells):
+        return sorted(
+            (m["cell_id"], mid)
+            for mid, (_, _, m) in self.meetings.items()
+            if m["cell_id"] in cells and mid in self.minutes and mid not in self.rosters
+        )
 
     async def remove_member(self, *, member_id, effective_on, stamp):
         old = self.removals.get(member_id)
         if old is not None and (old.time, old.ns, old.event_id) >= stamp.order:
-            return False
+            return False, []
         self.removals[member_id] = MemberRemoval(member_id, effective_on, stamp.time, stamp.event_id, stamp.ns)
-        return True
+        return True, self._unrostered(await self.member_cells(member_id))
 
     async def member_cells(self, member_id):
         return {s.cell_id for s in self.snapshots.values() if s.member_id == member_id}
@@ -94,8 +101,10 @@ class FakeFacts:
         return {member_id for member_id in member_ids if await self.committee_cells(member_id)}
 
     async def upsert_members(self, rows):
+        found = set()
         for member, stamp in rows:
-            await self.upsert_member(member=member, stamp=stamp)
+            found.update((await self.upsert_member(member=member, stamp=stamp))[1])
+        return sorted(found)
 
     async def upsert_meetings(self, rows):
         return {
@@ -214,7 +223,7 @@ class FakeFacts:
         return {mid: self.assessed[mid] for mid in meeting_ids if mid in self.assessed}
 
     async def committee_history(self, cell_id):
-        members = {s.member_id for s in self.snapshots.values() if s.cell_id == cell_id and s.role == COMMITTEE_ROLE}
+        members = {s.member_id for s in self.snapshots.values() if s.cell_id == cell_id}
         snapshots = [s for s in self.snapshots.values() if s.member_id in members]
         return snapshots, {m: r for m, r in self.removals.items() if m in members}
 

@@ -54,6 +54,9 @@ def hd42_cases() -> dict[str, MeetingFacts]:
             replace(model, roster=roster(0, absent=5)), speakers=frozenset({"a1", "a2", "a3"})
         ),
         "more votes than members present": with_minutes(model, resolutions=(Resolution(99999, 0, 0),)),
+        "no roster, more votes than the cell's members": with_minutes(
+            replace(model, roster=None, cell_members=12), resolutions=(Resolution(99999, 0, 0),)
+        ),
         "awaiting assessment (provisional)": replace(model, assessments=()),
         "assessed above the maximum": replace(
             model, assessments=_assessed("upper_monitor", full_manual_points() | {"conduct.procedure": 9})

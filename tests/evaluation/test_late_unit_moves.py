@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import pytest
 
 from shared.contracts import evaluation_rpc as evaluation
-from shared.rpc import RpcClient
+from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import at
 from tests.evaluation.test_cell_existence import held
 from tests.evaluation.test_late_changes import CLOCK, NOVEMBER, rpc
@@ -174,3 +175,109 @@ async def test_the_moved_cells_own_periods_say_the_move_as_its_committees_do(
     assert [item["period"] for item in periods["periods"] if item.get("late_change")] == ["2026-11"]
     stayed = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["staying"], year=2026))
     assert [item for item in stayed["periods"] if item.get("late_change")] == []
+
+
+async def test_a_root_commune_put_under_a_district_is_noted_to_the_committees_that_gained_its_cells(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """A unit with no parent (a root) put under a committee later: the district and the province gain its cells'
+    finished months and are told (before, only a unit that had a parent was looked at); the note says it was under no
+    committee before (`moved_from_id` None)."""
+    CLOCK.now = NOVEMBER
+    province, district, commune, cell, other = (
+        random_id(key) for key in ("province", "district", "commune", "cell", "cell")
+    )
+    tree = [
+        unit(province, "Tỉnh ủy Phú Thọ", "committee", None, time=at(11, 1, 8)),
+        unit(district, "Huyện ủy Tân Sơn", "committee", province, time=at(11, 1, 8)),
+        unit(other, "Chi bộ khu phố 1", "cell", district, time=at(11, 1, 8)),
+        unit(commune, "Đảng ủy xã Hòa Bình", "committee", None, time=at(11, 1, 8)),
+        unit(cell, "Chi bộ thôn 3", "cell", commune, time=at(11, 1, 8)),
+    ]
+    await send(amqp_url, db, [cell, other], tree)
+    for each in (cell, other):
+        await send(amqp_url, db, [each], held(each, random_id("mtg"), at(11, 5)))
+    CLOCK.now = SENT_ON
+    await send(amqp_url, db, [], [unit(commune, "Đảng ủy xã Hòa Bình", "committee", district, time=BACKDATED)])
+
+    for committee in (district, province):
+        seen = await rollup(rpc, committee)
+        assert seen["cells"] == 2, committee
+        assert [item["cell_id"] for item in seen["late_changes"]] == [cell], committee
+        change = seen["late_changes"][0]["late_change"]
+        assert (change["kind"], change["moved_from_id"], change["moved_to_id"]) == ("unit_moved", None, district)
+    assert (await rollup(rpc, commune))["late_changes"] == []  # its own figures did not change
+
+
+async def test_a_commune_left_without_cells_still_shows_that_its_cell_moved_away(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """Commune A's only cell moves to B after November closed: A's November roll-up is no longer `not_found` for want
+    of data, it reads no cell and lists the move it showed the cell's month before (kind "unit_moved")."""
+    CLOCK.now = NOVEMBER
+    a, b, cell, there = (random_id(key) for key in ("a", "b", "cell", "cell"))
+    tree = [
+        unit(a, "Đảng ủy xã Hòa Bình", "committee", None, time=at(11, 1, 8)),
+        unit(b, "Đảng ủy phường An Phú", "committee", None, time=at(11, 1, 8)),
+        unit(cell, "Chi bộ thôn 3", "cell", a, time=at(11, 1, 8)),
+        unit(there, "Chi bộ khu phố 1", "cell", b, time=at(11, 1, 8)),
+    ]
+    await send(amqp_url, db, [cell, there], tree)
+    for each in (cell, there):
+        await send(amqp_url, db, [each], held(each, random_id("mtg"), at(11, 5)))
+    CLOCK.now = SENT_ON
+    await send(amqp_url, db, [cell], [unit(cell, "Chi bộ thôn 3", "cell", b, time=BACKDATED)])
+
+    left = await rollup(rpc, a)
+    assert (left["cells"], left["late_changes_total"]) == (0, 1)
+    change = left["late_changes"][0]["late_change"]
+    assert (left["late_changes"][0]["cell_id"], change["moved_from_id"], change["moved_to_id"]) == (cell, a, b)
+    # a month it never showed the cell in stays unknown, as before
+    with pytest.raises(RpcError) as error:
+        await rollup(rpc, a, "2026-10")
+    assert (error.value.code, error.value.field) == ("not_found", "period")
+
+
+@pytest.mark.parametrize("order", ["in_order", "reversed"])
+async def test_a_cell_moved_away_and_back_leaves_no_note_whichever_order_the_moves_arrive_in(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection, order: str
+) -> None:
+    """A→B (20 November) then B→A (25 November), both received on 5 December: at the end A's and B's Novembers are
+    as they were shown, so neither committee nor the cell's page carries a note, as when the later snapshot arrives
+    first and the earlier one loses (CONTRACT.md: any arrival order converges)."""
+    ids = await two_communes_that_met_in_november(amqp_url, db)
+    away = unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["b"], time=BACKDATED)
+    back = unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["a"], time=at(11, 25, 8))
+    for event in [away, back] if order == "in_order" else [back, away]:
+        await send(amqp_url, db, [ids["moving"]], [event])
+
+    a_after, b_after = await rollup(rpc, ids["a"]), await rollup(rpc, ids["b"])
+    assert (a_after["cells"], b_after["cells"]) == (2, 1)
+    assert (a_after["late_changes"], b_after["late_changes"]) == ([], [])
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["moving"], year=2026))
+    assert [item["period"] for item in periods["periods"] if item.get("late_change")] == []
+
+
+@pytest.mark.parametrize("order", ["in_order", "reversed"])
+async def test_a_cell_moved_twice_is_noted_from_where_it_was_shown_to_where_it_is_whichever_order(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection, order: str
+) -> None:
+    """A→B then B→C: A lost it and C gained it, each told "from A to C" (where the month was shown, where it counts
+    now); B, which has it neither before nor after, is told nothing; the same whichever move arrives first."""
+    ids = await two_communes_that_met_in_november(amqp_url, db)
+    c = random_id("c")
+    await send(amqp_url, db, [], [unit(c, "Đảng ủy xã Tân Lập", "committee", ids["province"], time=at(11, 1, 8))])
+    first = unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["b"], time=BACKDATED)
+    then = unit(ids["moving"], "Chi bộ thôn 3", "cell", c, time=at(11, 25, 8))
+    for event in [first, then] if order == "in_order" else [then, first]:
+        await send(amqp_url, db, [ids["moving"]], [event])
+
+    assert (await rollup(rpc, ids["b"]))["late_changes"] == []
+    for committee in (ids["a"], c):
+        seen = await rollup(rpc, committee)
+        assert [item["cell_id"] for item in seen["late_changes"]] == [ids["moving"]], committee
+        change = seen["late_changes"][0]["late_change"]
+        assert (change["moved_from_id"], change["moved_to_id"]) == (ids["a"], c), committee
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["moving"], year=2026))
+    change = {item["period"]: item.get("late_change") for item in periods["periods"]}["2026-11"]
+    assert change is not None and (change["moved_from_id"], change["moved_to_id"]) == (ids["a"], c)

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.evaluation.domain.facts import COMMITTEE_ROLE
+from services.evaluation.domain.facts import COMMITTEE_ROLE, members_in_cell_at
 from services.evaluation.repository.facts import COMMITTEE_HISTORIES, MEETINGS_OF_CELLS, PgFactRepository
 from tests.evaluation.private_db import private_pool
 
@@ -60,7 +60,7 @@ async def test_committee_histories_and_cells_meetings_read_by_index_on_unanalyze
         await conn.execute(GROW)
         cells = [f"c{index}" for index in range(0, CELLS, 7)]  # a scoring round's batch of cells
 
-        histories = await plan_of(conn, COMMITTEE_HISTORIES, cells, COMMITTEE_ROLE)
+        histories = await plan_of(conn, COMMITTEE_HISTORIES, cells)
         meetings = await plan_of(conn, MEETINGS_OF_CELLS, cells)
 
         sequential = {scan for scan in histories | meetings if "Seq Scan" in scan[0]}
@@ -76,13 +76,27 @@ async def test_committee_histories_and_cells_meetings_read_by_index_on_unanalyze
         facts = PgFactRepository(conn)
         found = await facts.committee_histories(["c7", "c8", "c9", "nowhere"])
         snapshots, removals = found["c7"]
-        assert sorted((s.member_id, s.cell_id, s.role) for s in snapshots) == [
+        # every member ever in the cell (its committee and its members at a meeting's start are read from them)
+        assert len(snapshots) == MEMBERS + 1
+        assert sorted(
+            (s.member_id, s.cell_id, s.role) for s in snapshots if s.role != "member" or s.cell_id != "c7"
+        ) == [
+            ("c7m0", "c7", "secretary"),
             ("c7m2", "c7", COMMITTEE_ROLE),
             ("c7m2", "c8", "member"),
             ("c7m3", "c7", COMMITTEE_ROLE),
         ]
         assert {member: removal.effective_on for member, removal in removals.items()} == {"c7m3": date(2026, 10, 20)}
-        assert [len(found[cell][0]) for cell in ("c8", "c9", "nowhere")] == [2, 2, 0]
+        assert [len(found[cell][0]) for cell in ("c8", "c9", "nowhere")] == [MEMBERS + 2, MEMBERS, 0]
+        in_c7 = [
+            len(members_in_cell_at(cell_id="c7", moment=moment, snapshots=snapshots, removals=removals))
+            for moment in (
+                datetime(2026, 10, 4, tzinfo=UTC),
+                datetime(2026, 10, 10, tzinfo=UTC),
+                datetime(2026, 10, 21, tzinfo=UTC),
+            )
+        ]
+        assert in_c7 == [MEMBERS, MEMBERS - 1, MEMBERS - 2]  # c7m2 moved to c8 on 5 October, c7m3 removed on the 20th
         by_cell = await facts.cells_meetings(["c7", "nowhere"])
         assert [m.meeting_id for m in by_cell["c7"]] == ["c7-0", "c7-1", "c7-2"]
         assert by_cell["c7"][0].roster == {"c0m0": "present"} and by_cell["c7"][0].approved_at is not None

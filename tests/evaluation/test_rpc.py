@@ -47,7 +47,10 @@ async def test_meeting_score_answers_the_published_score_with_its_explanation(
 ) -> None:
     score = await ask(rpc, evaluation.GetMeetingScore(meeting_id=f"{ward['prefix']}-mt4"))
     assert score["meeting_id"] == f"{ward['prefix']}-mt4" and score["cell_id"] == ward["cell_a"]
-    assert score["framework"] == {"id": "hd42-2025", "version": "1"}
+    # the framework's Vietnamese name beside its id (the meeting page names it; an API client could not)
+    shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
+    assert score["framework"] == {"id": "hd42-2025", "version": "1", "name": shipped["name"]}
+    assert score["framework"]["name"].startswith("Tiêu chí đánh giá chất lượng sinh hoạt chi bộ")
     assert len(score["criteria"]) == 27
     lines = {line["code"]: line for line in score["criteria"]}
     assert lines["results"]["points"] == 20
@@ -267,9 +270,13 @@ async def test_a_cell_moved_to_another_committee_leaves_one_rollup_for_the_other
     assert abs(after["score"] - (before["score"] + periods["2026-05"]["score"]) / 2) <= 0.01 + 1e-9
     ranking = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=right, period="2026-05", order="desc"))
     assert {item["cell_id"] for item in ranking["items"]} == {moved, stays} and ranking["total"] == 2
-    # the committee it left has no cell with data any more: its periods are unknown, not Poor
-    gone = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05")))
-    assert (gone.code, gone.field) == ("not_found", "period")
+    # the committee it left has no cell any more: a month it showed the cell in reads no cell and lists the move
+    # (h363; docs/architecture.md "A cell moved to another committee"), not Poor; a quarter, which notes no move,
+    # is unknown
+    gone = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05"))
+    assert gone["cells"] == 0 and [item["cell_id"] for item in gone["late_changes"]] == [moved]
+    unknown = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-Q2")))
+    assert (unknown.code, unknown.field) == ("not_found", "period")
 
 
 async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict[str, str]) -> None:
@@ -371,7 +378,7 @@ async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, w
     assert status["unit_id"] == ward["committee"] and status["period_from"] == "2026-01"
     assert status["started_at"] and status["finished_at"]
     score = await ask(rpc, evaluation.GetMeetingScore(meeting_id=f"{ward['prefix']}-mt4"))
-    assert score["framework"] == {"id": corrected["id"], "version": "1"}
+    assert score["framework"] == {"id": corrected["id"], "version": "1", "name": "Khung đã sửa"}
 
     bad = await rpc_error(ask(rpc, evaluation.Rescore.model_construct(period_from="2026-13")))
     assert (bad.code, bad.field) == ("invalid", "period_from")

@@ -587,7 +587,12 @@ class World:
                 for item in self.rejections.values()
                 if (r.type is None or item["type"] == r.type) and (r.status is None or item["status"] == r.status)
             ]
-            return page(items, r.limit, r.offset)
+            statuses = [item["status"] for item in self.rejections.values() if r.type in (None, item["type"])]
+            counts = {status: statuses.count(status) for status in ("open", "replayed", "dismissed")}
+            answered = 0  # the fake stores no person's command answered on its form
+            return page(items, r.limit, r.offset) | {
+                "counts": counts | {"total": len(statuses), "answered_on_form": answered}
+            }
 
         async def replay_rejection(r: meetings.ReplayRejection) -> dict[str, Any]:
             if r.rejection_id not in self.rejections:

@@ -10,7 +10,7 @@ import httpx
 
 from tests.gateway.fakes import World
 from tests.gateway.test_late_change_pages import cell_page_strip, committee_pages, late_changes_listed, text
-from tests.web.test_late_unit_move_note import MOVED, MOVED_NOTE
+from tests.web.test_late_unit_move_note import MOVED, MOVED_NOTE, PLACED, PLACED_NOTE
 
 
 async def test_the_committee_page_and_the_report_say_a_cell_moved_in_after_the_month_closed(
@@ -19,6 +19,16 @@ async def test_the_committee_page_and_the_report_say_a_cell_moved_in_after_the_m
     page, (_, *rows) = await committee_pages(client, world, amqp_url, database_url, MOVED)
     assert late_changes_listed(page) == f"Chi bộ khu phố 1 — {MOVED_NOTE}"
     assert {line[0]: line for line in rows}[world.cell_a1][-2] == MOVED_NOTE
+
+
+async def test_the_committee_page_and_the_report_say_a_root_unit_put_under_the_committee(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """A root unit's cell put under the ward after the month closed (evaluation's `moved_from_id` None): the page and
+    the CSV say it was under no committee before, not "another committee"."""
+    page, (_, *rows) = await committee_pages(client, world, amqp_url, database_url, PLACED)
+    assert late_changes_listed(page) == f"Chi bộ khu phố 1 — {PLACED_NOTE}"
+    assert {line[0]: line for line in rows}[world.cell_a1][-2] == PLACED_NOTE
 
 
 async def test_the_cells_own_page_says_its_move_in_the_committees_words(

@@ -3,6 +3,7 @@ page, the monitor's cells and confirmation; and the monitor's confirmation says 
 meeting has no item scored by people (they were shown only inside the items' section, so nothing was said)."""
 
 import html
+import io
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+from pypdf import PdfReader
 
 from services.gateway.config import GatewaySettings
 from tests.gateway.fakes import World
@@ -242,3 +244,31 @@ async def test_a_cancelled_meetings_page_marks_the_minutes_and_tasks_it_holds_as
     assert text_of(held, "minutes-state") == CANCELLED_MINUTES and NONE not in held
     assert text_of(held, "tasks-cancelled") == CANCELLED_TASKS and "Vận động hội viên" in held
     assert text_of(bare, "minutes-state") == NONE and 'id="tasks-cancelled"' not in bare
+
+
+CANCELLED_LINK = "Biên bản (PDF) — không được tính vì buổi sinh hoạt đã hủy"
+CANCELLED_PDF = "Buổi sinh hoạt này đã bị hủy: biên bản này không được tính."
+
+
+async def test_a_cancelled_meetings_minutes_pdf_and_its_link_say_they_do_not_count(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """The page said the minutes of a cancelled meeting do not count, but its "Biên bản (PDF)" link and the PDF itself
+    (a document printed and passed on apart from the page) said nothing of it: both now say so; a held meeting's
+    link and PDF say nothing of the kind."""
+    cancelled = {"cancelled": lambda m: m | {"status": "cancelled", "cancel_reason": "Mưa bão", "approved_at": None}}
+    with meetings_of_cell_a1(world, **cancelled, held=lambda m: m) as made:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            pages = {key: html.unescape((await officer.get(f"/app/meetings/{made[key]}")).text) for key in made}
+            pdfs = {key: await officer.get(f"/app/meetings/{made[key]}/minutes.pdf") for key in made}
+    link = re.search(r'<a [^>]*href="[^"]*/minutes\.pdf"[^>]*>(.*?)</a>', pages["cancelled"], re.S)
+    assert link is not None and link.group(1).strip() == CANCELLED_LINK
+    held_link = re.search(r'<a [^>]*href="[^"]*/minutes\.pdf"[^>]*>(.*?)</a>', pages["held"], re.S)
+    assert held_link is not None and held_link.group(1).strip() == "Biên bản (PDF)"
+    assert all(pdf.status_code == 200 for pdf in pdfs.values())
+    said = {
+        key: " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
+        for key, pdf in pdfs.items()
+    }
+    assert CANCELLED_PDF in said["cancelled"]
+    assert "không được tính" not in said["held"] and "BIÊN BẢN" in said["held"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.gateway.web.explain import explain_line
+from services.gateway.web.explain import explain_line, framework_note
 from shared.reasons import ReasonPart, reason_text
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
@@ -22,6 +22,7 @@ from tests.support.ids import random_id
 
 SHORT = [ReasonPart(code="duration_half", lasted=95, required=150)]
 LINE = {"code": "duration", "points": 2.5, "max": 5, "applicable": True, "source": "auto", "reason": reason_text(SHORT)}
+NAME = "Tiêu chí đánh giá chất lượng sinh hoạt chi bộ (Hướng dẫn 42-HD/BTCTW)"
 SAID = "Sinh hoạt 95 phút so với 150 phút quy định: đạt từ một nửa trở lên"
 
 
@@ -32,7 +33,7 @@ def scored(world: World, *, rescored_at: str | None) -> Iterator[str]:
     world.frameworks[framework_id] = {
         "id": framework_id,
         "version": "2",
-        "name": "Tiêu chí đánh giá chất lượng sinh hoạt chi bộ (Hướng dẫn 42-HD/BTCTW)",
+        "name": NAME,
         "effective_from": "2025-10-28",
         "groups": [{"code": "1", "name": "Thời lượng", "items": [{"code": "duration", "name": "Đủ thời lượng"}]}],
     }
@@ -40,7 +41,7 @@ def scored(world: World, *, rescored_at: str | None) -> Iterator[str]:
     world.scores[meeting_id] = {
         "meeting_id": meeting_id,
         "cell_id": world.cell_a1,
-        "framework": {"id": framework_id, "version": "2"},
+        "framework": {"id": framework_id, "version": "2", "name": NAME},
         "score": 50.0,
         "rating": "average",
         "provisional": False,
@@ -67,6 +68,8 @@ async def test_the_api_says_each_criterions_reason_in_vietnamese_beside_its_code
     assert [(part["code"], part["lasted"], part["required"]) for part in line["parts"]] == [("duration_half", 95, 150)]
     assert line["explanation"] == SAID == explain_line(line)  # the page's own wording, not a copy
     assert body["rescored_at"] == "2026-12-03T18:30:00Z"
+    # the framework named in Vietnamese beside its id, as the meeting page names it
+    assert body["framework"] == {"id": body["framework"]["id"], "version": "2", "name": NAME}
 
 
 async def test_the_meeting_page_names_the_framework_and_the_day_it_was_re_scored(
@@ -86,3 +89,11 @@ async def test_the_meeting_page_names_the_framework_and_the_day_it_was_re_scored
     )
     assert "chấm lại" not in said(first)
     assert SAID in said(page) and "lasted 95 min" not in said(page)
+
+
+def test_the_page_names_the_framework_from_the_score_when_its_document_cannot_be_read() -> None:
+    score = {"framework": {"id": "fw-x", "version": "2", "name": NAME}}
+    assert framework_note(score, None) == f"Chấm điểm theo bộ tiêu chí “{NAME}” (phiên bản 2)."
+    assert framework_note({"framework": {"id": "fw-x", "version": "2"}}, None) == (
+        "Chấm điểm theo bộ tiêu chí “fw-x” (phiên bản 2)."  # a score from an evaluation older than `name`
+    )

@@ -404,6 +404,16 @@ class FakeMeetings:
         """(source, raw) of the stored roster, None when not kept."""
         return self._s.roster_received.get(meeting_id)
 
+    async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]:
+        """Nothing to read ahead in memory; the members on the rosters naming them."""
+        wanted = set(member_ids)
+        return {
+            r["member_id"]
+            for roster in self._s.rosters.values()
+            if any(r["member_id"] in wanted and r["status"] != "transferred" for r in roster["records"])
+            for r in roster["records"]
+        }
+
     async def rosters_naming(self, member_id: str) -> list[str]:
         """The meetings whose roster lists the member other than transferred."""
         return sorted(
@@ -685,6 +695,9 @@ class FakeIngest:
         """One refused attempt of a rejection (numbered from 1), None when it has no such attempt."""
         attempts = self._s.rejections.get(rejection_id, {}).get("attempts", [])
         return next((kept for kept in attempts if kept["attempt"] == attempt), None)
+
+    async def prefetch_refused(self, member_ids: Iterable[str]) -> None:
+        """Nothing to read ahead in memory."""
 
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:
         """Open rejections of rosters refused member_not_in_cell naming the member."""

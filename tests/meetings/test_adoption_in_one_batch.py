@@ -7,7 +7,7 @@ and a system publisher's batches carry the secretary's commands), where sent one
 
 Over the real repository and queries (meetings' own database)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -19,10 +19,10 @@ from tests.meetings.test_adoption_changed_text import FEED, minutes, read
 from tests.meetings.test_votes_and_roster_facts import cell_of_three
 
 
-async def _events(uow_factory: Any) -> tuple[str, list[dict[str, Any]]]:
-    """A held meeting of a cell of three, and: the secretary's minutes, their adoption, the feed's resend of the
-    adopted text (issued after the adoption) and the secretary's other text after it: (meeting, those four)."""
-    sent = now().replace(microsecond=0) - timedelta(minutes=5)
+async def _events(uow_factory: Any, sent: datetime) -> tuple[str, list[dict[str, Any]]]:
+    """A held meeting of a cell of three, adopted at `sent`, and: the secretary's minutes, their adoption, the feed's
+    resend of the adopted text (issued after the adoption) and the secretary's other text after it: (meeting, those
+    four)."""
     start = sent - timedelta(hours=3)
     members, meeting = await cell_of_three(uow_factory, starts_at=start, present=True)
     text = "Kết luận đã thông qua"
@@ -42,8 +42,9 @@ async def test_a_batch_judges_a_later_command_against_the_adoption_made_earlier_
     uow_factory: Any, meetings_pool: asyncpg.Pool
 ) -> None:
     outcomes: dict[str, Any] = {}
+    sent = now().replace(microsecond=0) - timedelta(minutes=5)  # one adoption time for both routes' meetings
     for route in ("one_by_one", "batch"):
-        meeting, events = await _events(uow_factory)
+        meeting, events = await _events(uow_factory, sent)
         if route == "batch":
             results = await handlers.ingest_batch(events, uow_factory, route="test")
         else:

@@ -5,6 +5,7 @@ their current row versions, one statement each."""
 
 import io
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ from services.meetings.bootstrap import SERVICE_DIR
 from services.meetings.bulk.generate import generate_province
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.envelope import BATCH_CONTENT_TYPE
+from shared.periods import VIETNAM_TZ
 from tests.meetings import events as ev
 from tests.support.ids import random_id
 from tests.support.private_db import StatementLog, private_database
@@ -152,3 +154,50 @@ async def test_members_snapshotted_again_in_their_cell_cost_no_statement_each(pr
 
     assert few_outcomes == ["accepted"] * 4 and many_outcomes == ["accepted"] * 12
     assert len(many) == len(few), "\n".join(query[:90] for query in many)
+
+
+async def moves_statements(pool: asyncpg.Pool, members: int, *, moved_at: str) -> tuple[list[str], list[str], Any]:
+    """The outcomes and statements of a batch moving `members` members of a cell, all on the roster of its 1 Mar 2026
+    meeting, to another cell at `moved_at` (before the meeting: the roster is withdrawn; after: it stands), with
+    the same count of members on no roster moved too; and the meeting's stored roster size after."""
+    committee, cell, other = random_id("cmt"), random_id("cell"), random_id("cell")
+    named = [random_id("mem") for _ in range(members)]
+    unnamed = [random_id("mem") for _ in range(members)]
+    meeting = random_id("mtg")
+    starts = datetime(2026, 3, 1, 19, 0, tzinfo=VIETNAM_TZ)
+    setup = [
+        ev.unit(committee, kind="committee"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee),
+        *(ev.member(i, cell) for i in named + unnamed),
+        ev.scheduled(meeting, cell, starts_at=starts),
+        ev.attendance(meeting, dict.fromkeys(named, "present"), time=starts.replace(hour=21)),
+    ]
+    before = await handlers.ingest_batch(setup, lambda: MeetingsUnitOfWork(pool), route="test")
+    assert {result.outcome for result in before} == {"accepted"}
+    sent: list[str] = []
+    moves = [ev.member(i, other, time=moved_at) for i in named + unnamed]
+    results = await handlers.ingest_batch(moves, lambda: CountingUnitOfWork(pool, sent), route="test")
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM attendance WHERE meeting_id = $1", meeting)
+    return [result.outcome for result in results], sent, stored
+
+
+@pytest.mark.parametrize(
+    ("moved_at", "roster_after"),
+    [("2026-06-01T00:00:00+07:00", "stands"), ("2026-02-01T00:00:00+07:00", "withdrawn")],
+)
+async def test_a_batch_of_member_moves_costs_no_statement_per_member(
+    private_pool: asyncpg.Pool, moved_at: str, roster_after: str
+) -> None:
+    """Issue 12 (a batch of genuine member moves sent about five statements a member: the re-judging of the rosters
+    naming each member, _rejudge_rosters, read the rosters naming them and the rosters refused for them one member at
+    a time, each read flushing the queued writes first): the rosters naming the moved members, their kept raw events,
+    their meetings and the rosters refused for the members are read for every mover of the transaction together, so
+    a batch of 50 moves sends as many statements as a batch of 5, whether the roster stands or is withdrawn."""
+    few_outcomes, few, few_stored = await moves_statements(private_pool, 5, moved_at=moved_at)
+    many_outcomes, many, many_stored = await moves_statements(private_pool, 50, moved_at=moved_at)
+
+    assert few_outcomes == ["accepted"] * 10 and many_outcomes == ["accepted"] * 100
+    assert (few_stored, many_stored) == ((5, 50) if roster_after == "stands" else (0, 0))
+    assert len(many) <= len(few) + 2, "\n".join(query[:90] for query in many)

@@ -36,10 +36,23 @@ def test_a_cell_moved_late_says_where_to_from_where_when_and_the_month_it_took_a
 
 
 def test_a_move_to_a_committee_whose_name_is_not_known_names_it_by_id_or_says_another_committee() -> None:
-    unnamed = MOVED | {"moved_to_name": None, "moved_from_name": None, "moved_from_id": None}
+    unnamed = MOVED | {"moved_to_name": None, "moved_from_name": None, "moved_from_id": ""}
     assert late_change_note("2026-11", unnamed).startswith(
         "Chuyển sang phuong-an-phu (trước thuộc một cấp ủy khác), ghi nhận ngày 05/12/2026"
     )
+
+
+PLACED = MOVED | {"moved_from_id": None, "moved_from_name": None}
+"""Đảng ủy xã Hòa Bình, a root (no parent), put under the ward's tree on 5 December: its cell had no committee above."""
+PLACED_NOTE = (
+    "Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ghi nhận ngày 05/12/2026: kết quả tháng"
+    " 11/2026 là 76,4 (Khá), nay tính cho Đảng ủy phường An Phú."
+)
+
+
+def test_a_root_put_under_a_committee_says_it_was_under_none_before() -> None:
+    """evaluation's `moved_from_id` None: the unit was a root, not under a committee whose name is unknown."""
+    assert late_change_note("2026-11", PLACED) == PLACED_NOTE
 
 
 def test_the_summary_pdf_lists_a_cell_moved_late_among_the_late_changes() -> None:

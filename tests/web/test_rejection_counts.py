@@ -3,7 +3,8 @@ said why: the page counts the open rejections only, the API's unfiltered `total`
 by an operator, a person's refused command answered on its form and stored closed). Both now give the same breakdown
 (`counts`; the page's line says it in Vietnamese and links to the lists), as the command line does, and the figures
 reconcile for rejections that came every way: over HTTP, an AMQP message of one event, an AMQP batch, and a person's
-command the gateway hands to meetings. Against the real services."""
+command the gateway hands to meetings. The API's cursor pages gave no `counts` (offset pages only): every page gives
+them now. Against the real services."""
 
 import re
 import uuid
@@ -105,12 +106,18 @@ async def test_the_page_the_api_and_the_command_line_count_rejections_alike(syst
         everything = (await api.get("/v1/rejections?limit=1")).json()
         counts = everything["counts"]
         by_status = {status: (await api.get(f"/v1/rejections?status={status}&limit=1")).json() for status in STATUSES}
+        # read by cursor (the way to read the list whole), every page carries the same breakdown
+        first = (await api.get("/v1/rejections", params={"cursor": "", "limit": 1})).json()
+        second = (await api.get("/v1/rejections", params={"cursor": first["next"], "limit": 1})).json()
+        open_by_cursor = (await api.get("/v1/rejections", params={"cursor": "", "status": "open", "limit": 1})).json()
 
     # the API reconciles: its unfiltered total is every status's, each status's list is its count
     assert counts["total"] == everything["total"] == sum(counts[status] for status in STATUSES)
     for status in STATUSES:
         assert by_status[status]["total"] == counts[status]
         assert by_status[status]["counts"] == counts
+    assert first["counts"] == second["counts"] == open_by_cursor["counts"] == counts
+    assert "total" not in first and first["next"] is not None
     # every rejection sent, whichever way it came, is counted where its status says
     grew = {key: counts[key] - before[key] for key in counts}
     assert grew == {"total": 7, "open": 4, "replayed": 1, "dismissed": 2, "answered_on_form": 1}

@@ -80,6 +80,9 @@ class MeetingFacts:
     cancelled: bool = False
     cell_has_committee: bool = False
     """Whether a member held the role committee_member in the cell at the meeting's start."""
+    cell_members: int | None = None
+    """Members the snapshots in force at the meeting's start put in the cell (members_in_cell_at); None when not
+    read. With no roster the resolution's votes are judged against them."""
     documents: tuple[Document, ...] = ()
     roster: Mapping[str, str] | None = None
     """member id → present | excused | absent | exempt | transferred, or None before any roster."""
@@ -190,21 +193,24 @@ def snapshot_at(snapshots: Sequence[MemberSnapshot], moment: datetime) -> Member
     return found[0] if found else None
 
 
-def has_committee_at(
+def members_in_cell_at(
     *,
     cell_id: str,
     moment: datetime,
     snapshots: Sequence[MemberSnapshot],
     removals: Mapping[str, MemberRemoval],
-) -> bool:
-    """Whether some member was a committee_member of the cell at `moment` (and not removed by then)."""
+) -> list[MemberSnapshot]:
+    """The snapshot in force at `moment` (snapshot_at) of each member it puts in the cell and not removed by then
+    (a removal effective on or before the moment's local day, stated after that snapshot): the cell's members at
+    `moment` (DOMAIN.md "How to read it": members judged by the snapshots in force at the meeting's start)."""
     by_member: dict[str, list[MemberSnapshot]] = {}
     for snapshot in snapshots:
         by_member.setdefault(snapshot.member_id, []).append(snapshot)
     local_day = local_date(moment)
+    found = []
     for member_id, history in by_member.items():
         current = snapshot_at(history, moment)
-        if current is None or current.cell_id != cell_id or current.role != COMMITTEE_ROLE:
+        if current is None or current.cell_id != cell_id:
             continue
         removal = removals.get(member_id)
         if (
@@ -213,5 +219,17 @@ def has_committee_at(
             and (removal.time, removal.ns, removal.event_id) > (current.time, current.ns, current.event_id)
         ):
             continue
-        return True
-    return False
+        found.append(current)
+    return found
+
+
+def has_committee_at(
+    *,
+    cell_id: str,
+    moment: datetime,
+    snapshots: Sequence[MemberSnapshot],
+    removals: Mapping[str, MemberRemoval],
+) -> bool:
+    """Whether some member was a committee_member of the cell at `moment` (and not removed by then)."""
+    members = members_in_cell_at(cell_id=cell_id, moment=moment, snapshots=snapshots, removals=removals)
+    return any(member.role == COMMITTEE_ROLE for member in members)

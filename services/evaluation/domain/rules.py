@@ -214,25 +214,25 @@ def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingF
     resolutions = facts.minutes.resolutions
     if not resolutions:
         return 0, only(ReasonCode.NO_RESOLUTION)
-    present = facts.count("present") if facts.roster is not None else None
+    # more votes than members present is no vote (shared.plausible.votes_over): judged here, at scoring, since an
+    # integration's minutes are stored whatever roster or members arrive before or after them (CONTRACT.md); with no
+    # roster, against the cell's members at the meeting's start (none known yet: not judged, they may still come)
+    voters: int | None
+    if facts.roster is not None:
+        voters, code = facts.count("present"), ReasonCode.VOTES_OVER_PRESENT
+    else:
+        voters, code = facts.cell_members or None, ReasonCode.VOTES_OVER_MEMBERS
     for number, resolution in enumerate(resolutions, start=1):
-        counts = (("votes_for", resolution.votes_for), ("votes_against", resolution.votes_against))
-        over = (
-            votes_over((*counts, ("abstentions", resolution.abstentions)), voters=present)
-            if present is not None
-            else None
+        counts = (
+            ("votes_for", resolution.votes_for),
+            ("votes_against", resolution.votes_against),
+            ("abstentions", resolution.abstentions),
         )
-        if over is not None:
-            # more votes than members present is no vote (shared.plausible.votes_over): judged here, at scoring,
-            # since an integration's minutes are stored whatever roster arrives before or after them (CONTRACT.md)
-            return 0, (
-                ReasonPart(
-                    code=ReasonCode.VOTES_OVER_PRESENT,
-                    number=number,
-                    cast=resolution.votes_for + resolution.votes_against + resolution.abstentions,
-                    present=present,
-                ),
-            )
+        if voters is not None and votes_over(counts, voters=voters) is not None:
+            cast = resolution.votes_for + resolution.votes_against + resolution.abstentions
+            if code == ReasonCode.VOTES_OVER_PRESENT:
+                return 0, (ReasonPart(code=code, number=number, cast=cast, present=voters),)
+            return 0, (ReasonPart(code=code, number=number, cast=cast, count=voters),)
         cast = resolution.votes_for + resolution.votes_against
         cast += resolution.abstentions if rule.count_abstentions else 0
         if resolution.votes_for * 2 <= cast:

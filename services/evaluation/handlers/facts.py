@@ -22,7 +22,7 @@ from services.evaluation.handlers.moves import note_unit_move
 from services.evaluation.handlers.pending import write_pending
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
-from services.evaluation.repository.facts import CommitteeHistory
+from services.evaluation.repository.facts import CommitteeHistory, Unrostered
 from shared.consuming import BatchHandler, EventHandler, check_unchanged
 from shared.contracts import meetings as contract
 from shared.envelope import Event
@@ -98,19 +98,16 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
     newer active snapshot: a tree sent again would rescore every cell). Contradiction naming `data.kind` for a
     snapshot changing a stored unit's kind (meetings refuses it: "a unit never changes kind")."""
     data = event.data
+    held = await uow.facts.unit_kind(data.id)
     check_unchanged(
-        "data.kind",
-        subject=f"unit {data.id}",
-        held=await uow.facts.unit_kind(data.id),
-        sent=data.kind.value,
-        rule="a unit never changes kind",
+        "data.kind", subject=f"unit {data.id}", held=held, sent=data.kind.value, rule="a unit never changes kind"
     )
     changed, old_parent, may_move_span = await uow.facts.upsert_unit(
         unit=data.model_dump(mode="json"), stamp=stamp_of(event)
     )
     if data.kind == "cell" and may_move_span:
         uow.touched.touch(data.id, correlation_id=event.correlation_id)
-    if changed and old_parent is not None and old_parent != data.parent_id:
+    if changed and held is not None and old_parent != data.parent_id:  # a root put under a committee too
         await note_unit_move(uow, unit_id=data.id, old_parent=old_parent, new_parent=data.parent_id)
     if not changed or old_parent == data.parent_id:
         return
@@ -155,6 +152,14 @@ async def _rescore_committee_changes(
             uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id)
 
 
+def _rescore_unrostered(uow: ScoringUnitOfWork, event: Event[Any], unrostered: Unrostered) -> None:
+    """Note the meetings with minutes and no roster of the cells a member write named: their votes are judged
+    against the cell's members at their start (domain.rules._resolution_adopted), which the write may change, and
+    members may arrive after the minutes (CONTRACT.md: any order converges)."""
+    for cell_id, meeting_id in unrostered:
+        uow.touched.touch(cell_id, only={meeting_id}, correlation_id=event.correlation_id)
+
+
 def _member_row(data: contract.MemberUpserted) -> dict[str, Any]:
     return {
         "id": data.id,
@@ -174,8 +179,9 @@ async def member_upserted(
     await uow.facts.lock_fact_subject(f"member:{data.id}")
     member = _member_row(data)
     if data.role.value != COMMITTEE_ROLE and not await uow.facts.committee_cells(data.id):
-        # Never a committee member anywhere: in no cell's committee history, before or after (most members).
-        await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
+        # Never a committee member anywhere: no cell's committee changes, before or after (most members).
+        _, unrostered = await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
+        _rescore_unrostered(uow, event, unrostered)
         return
     if run is not None and data.id in run.cells:
         cells = run.cells[data.id] | {data.cell_id}
@@ -185,11 +191,12 @@ async def member_upserted(
         await uow.facts.lock_cell(cell)
     histories = None if run is None else run.histories
     before = {cell: await committee_by_meeting(uow, cell, histories) for cell in cells}
-    added = await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
+    added, unrostered = await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
     if run is not None:
         run.cells[data.id] = set(cells)  # its snapshots name these cells now (member_cells of it)
     if added:
         await _rescore_committee_changes(uow, event, before, histories)
+    _rescore_unrostered(uow, event, unrostered)
 
 
 @dataclass
@@ -241,7 +248,10 @@ async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow
             for event in stretch:
                 await member_upserted(event, uow, run)
         else:
-            await uow.facts.upsert_members([(_member_row(event.data), stamp_of(event)) for event in stretch])
+            unrostered = await uow.facts.upsert_members(
+                [(_member_row(event.data), stamp_of(event)) for event in stretch]
+            )
+            _rescore_unrostered(uow, stretch[0], unrostered)
         start = end
 
 
@@ -256,14 +266,21 @@ async def member_removed(event: Event[contract.MemberRemoved], uow: ScoringUnitO
     await uow.facts.lock_fact_subject(f"member:{data.id}")
     if not await uow.facts.committee_cells(data.id):
         # never a committee member: the removal is kept, no cell's committee changes
-        await uow.facts.remove_member(member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event))
+        _, unrostered = await uow.facts.remove_member(
+            member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event)
+        )
+        _rescore_unrostered(uow, event, unrostered)
         return
     cells = await uow.facts.member_cells(data.id)
     for cell in sorted(cells):
         await uow.facts.lock_cell(cell)
     before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
-    if await uow.facts.remove_member(member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event)):
+    removed, unrostered = await uow.facts.remove_member(
+        member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event)
+    )
+    if removed:
         await _rescore_committee_changes(uow, event, before)
+    _rescore_unrostered(uow, event, unrostered)
 
 
 async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: ScoringUnitOfWork) -> None:

@@ -15,11 +15,14 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 
 
-async def note_unit_move(uow: ScoringUnitOfWork, *, unit_id: str, old_parent: str, new_parent: str | None) -> int:
-    """Note the move of `unit_id` (a cell, or a committee with its cells) from `old_parent` to `new_parent`, the
-    tree already holding the new parent: each shown closed month of its cells, with the committees that lost and
-    gained them (the old parent's chain and the new one's, less what they share). How many months were noted."""
-    old_chain = [old_parent, *await uow.facts.ancestors(old_parent)]
+async def note_unit_move(
+    uow: ScoringUnitOfWork, *, unit_id: str, old_parent: str | None, new_parent: str | None
+) -> int:
+    """Note the move of `unit_id` (a cell, or a committee with its cells) from `old_parent` (None: it was a root) to
+    `new_parent` (None: made a root), the tree already holding the new parent: each shown closed month of its cells,
+    with the committees that lost and gained them (the old parent's chain and the new one's, less what they share).
+    How many months were noted."""
+    old_chain = [old_parent, *await uow.facts.ancestors(old_parent)] if old_parent is not None else []
     new_chain = [new_parent, *await uow.facts.ancestors(new_parent)] if new_parent is not None else []
     if unit_id in old_chain:
         return 0  # bad data: a unit moved under itself

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from services.evaluation.domain.facts import (
+    COMMITTEE_ROLE,
     Assessment,
     Document,
     MeetingFacts,
@@ -14,7 +15,7 @@ from services.evaluation.domain.facts import (
     Resolution,
     TaskOutcome,
     attendance_runs,
-    has_committee_at,
+    members_in_cell_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
 from services.evaluation.domain.periods import (
@@ -295,6 +296,9 @@ async def _score_cell_meetings(
                     )
                     for task in previous_regular.minutes.get("tasks", [])
                 )
+            in_cell = members_in_cell_at(
+                cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
+            )
             facts = MeetingFacts(
                 meeting_id=meeting.meeting_id,
                 cell_id=cell_id,
@@ -303,9 +307,8 @@ async def _score_cell_meetings(
                 notified_at=meeting.notified_at,
                 committee_prepared=meeting.committee_prepared,
                 cancelled=meeting.cancelled,
-                cell_has_committee=has_committee_at(
-                    cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
-                ),
+                cell_has_committee=any(member.role == COMMITTEE_ROLE for member in in_cell),
+                cell_members=len(in_cell),
                 documents=tuple(Document(kind, at) for kind, at in inputs.documents.get(meeting.meeting_id, [])),
                 roster=meeting.roster,
                 minutes=_minutes(meeting.minutes) if meeting.minutes else None,

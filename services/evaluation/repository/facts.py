@@ -50,7 +50,19 @@ class MeetingRow:
 
 
 CommitteeHistory = tuple[list[MemberSnapshot], dict[str, MemberRemoval]]
-"""Every snapshot of the members ever a committee_member of a cell, and each such member's removal."""
+"""Every snapshot of the members ever in a cell (committee members or not: the cell's committee and its member count
+at a meeting's start are read from it), and each such member's removal."""
+
+Unrostered = list[tuple[str, str]]
+"""(cell id, meeting id) of the meetings with minutes and no roster in the cells a member write names (its
+resolutions' votes are judged against the cell's members: domain.rules._resolution_adopted), to rescore."""
+
+UNROSTERED_IN = (
+    "SELECT m.cell_id, m.meeting_id FROM meeting m WHERE m.cell_id IN ({cells})"
+    " AND EXISTS (SELECT FROM minutes n WHERE n.meeting_id = m.meeting_id)"
+    " AND NOT EXISTS (SELECT FROM attendance a WHERE a.meeting_id = m.meeting_id)"
+)
+"""The meetings with minutes and no roster of the cells the subquery `cells` gives (Unrostered)."""
 
 
 def per_key(table: str, column: str, outer: str, *, alias: str, columns: str = "*") -> str:
@@ -99,14 +111,15 @@ COMMITTEE_HISTORIES = (
     "SELECT k.key, s.member_id, s.fact_time, s.fact_ns, s.fact_id, s.cell_id, s.role, r.effective_on,"
     " r.fact_time AS removal_time, r.fact_ns AS removal_ns, r.fact_id AS removal_id"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT DISTINCT member_id FROM member_snapshot"
-    "  WHERE cell_id = k.key AND role = $2 OFFSET 0) c"
+    "  WHERE cell_id = k.key OFFSET 0) c"
     " CROSS JOIN LATERAL (SELECT member_id, fact_time, fact_ns, fact_id, cell_id, role FROM member_snapshot"
     "  WHERE member_id = c.member_id OFFSET 0) s"
     + per_key(
         "member_removal", "member_id", "c.member_id", alias="r", columns="effective_on, fact_time, fact_ns, fact_id"
     )
 )
-"""Of the cells $1, every snapshot of each member ever in the role $2 there and the member's removal, by cell (`key`).
+"""Of the cells $1, every snapshot of each member ever there and the member's removal, by cell (`key`): the cell's
+committee and members at a meeting's start are read from it (domain.facts.members_in_cell_at).
 
 Each step is a LATERAL subquery per key (OFFSET 0 keeps it from being flattened into a join: per_key), so PostgreSQL
 reads each through its index whatever its statistics say: joined plainly, a member_snapshot grown by a bulk load and
@@ -128,6 +141,18 @@ def _meeting_row(row: asyncpg.Record) -> MeetingRow:
         approved_at=row["approved_at"],
         completions=dict(zip(row["done_tasks"], row["done_on"], strict=True)) if row["done_tasks"] else {},
     )
+
+
+_NAMED_CELLS = (
+    "SELECT cell_id FROM added UNION SELECT s.cell_id FROM member_snapshot s"
+    " WHERE s.member_id IN (SELECT member_id FROM added)"
+)
+"""The cells the snapshots `added` (a CTE of member_id, cell_id) name, and those their members' earlier ones name (a
+statement does not see its own inserts): a member joining one cell may leave another."""
+
+
+def _unrostered(rows: Sequence[asyncpg.Record]) -> Unrostered:
+    return sorted({(row["cell_id"], row["meeting_id"]) for row in rows if row["meeting_id"] is not None})
 
 
 def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
@@ -168,13 +193,15 @@ class FactRepository(Protocol):
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]: ...
     async def unit_kind(self, unit_id: str) -> str | None: ...
-    async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
-    async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
+    async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> tuple[bool, Unrostered]: ...
+    async def remove_member(
+        self, *, member_id: str, effective_on: date, stamp: FactStamp
+    ) -> tuple[bool, Unrostered]: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
     async def cells_of_members(self, member_ids: Sequence[str]) -> dict[str, set[str]]: ...
     async def committee_cells(self, member_id: str) -> set[str]: ...
     async def committee_members(self, member_ids: Sequence[str]) -> set[str]: ...
-    async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None: ...
+    async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> Unrostered: ...
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def upsert_meetings(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> set[str]: ...
     async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool: ...
@@ -266,19 +293,21 @@ class PgFactRepository:
         plain = changed is not None and previous is not None and previous["active"] and active and not earliest
         return changed is not None, previous["parent_id"] if previous else None, earliest is not None and not plain
 
-    async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool:
-        """Keep the snapshot in the member's history, and as the current one if newer; True when it is new.
+    async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> tuple[bool, Unrostered]:
+        """Keep the snapshot in the member's history, and as the current one if newer: (True when it is new, the
+        meetings with minutes and no roster of the cells its snapshots name when it is new: Unrostered).
 
-        One statement for both writes (neither reads the other's table)."""
-        added = await self._conn.fetchval(
+        One statement for both writes and the read (none reads another's writes)."""
+        rows = await self._conn.fetch(
             "WITH added AS (INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
-            " VALUES ($1, $6, $7, $2, $3, $8) ON CONFLICT DO NOTHING RETURNING 1),"
+            " VALUES ($1, $6, $7, $2, $3, $8) ON CONFLICT DO NOTHING RETURNING member_id, cell_id),"
             " current AS (INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
             f" {STAMPED} WHERE {NEWER.format(t='member')} RETURNING 1)"
-            " SELECT EXISTS (SELECT FROM added)",
+            " SELECT (SELECT EXISTS (SELECT FROM added)) AS added, u.cell_id, u.meeting_id FROM (SELECT 1) one"
+            f" LEFT JOIN LATERAL ({UNROSTERED_IN.format(cells=_NAMED_CELLS)}) u ON true",
             member["id"],
             member["cell_id"],
             member["role"],
@@ -288,21 +317,28 @@ class PgFactRepository:
             stamp.event_id,
             stamp.ns,
         )
-        return bool(added)
+        return bool(rows[0]["added"]), _unrostered(rows)
 
-    async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool:
-        """Store a removal if newer than a previous one."""
-        changed = await self._conn.fetchval(
-            "INSERT INTO member_removal (member_id, effective_on, fact_time, fact_id, fact_ns)"
+    async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> tuple[bool, Unrostered]:
+        """Store a removal if newer than a previous one: (stored, the meetings with minutes and no roster of the
+        cells the member's snapshots name when stored: Unrostered)."""
+        rows = await self._conn.fetch(
+            "WITH changed AS (INSERT INTO member_removal (member_id, effective_on, fact_time, fact_id, fact_ns)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (member_id) DO UPDATE SET effective_on = EXCLUDED.effective_on,"
-            f" {STAMPED} WHERE {NEWER.format(t='member_removal')} RETURNING 1",
+            f" {STAMPED} WHERE {NEWER.format(t='member_removal')} RETURNING member_id)"
+            " SELECT (SELECT EXISTS (SELECT FROM changed)) AS added, u.cell_id, u.meeting_id FROM (SELECT 1) one"
+            " LEFT JOIN LATERAL ("
+            + UNROSTERED_IN.format(
+                cells="SELECT s.cell_id FROM member_snapshot s WHERE s.member_id IN (SELECT member_id FROM changed)"
+            )
+            + ") u ON true",
             member_id,
             effective_on,
             stamp.time,
             stamp.event_id,
             stamp.ns,
         )
-        return changed is not None
+        return bool(rows[0]["added"]), _unrostered(rows)
 
     async def member_cells(self, member_id: str) -> set[str]:
         """Every cell a member's snapshots name."""
@@ -338,11 +374,13 @@ class PgFactRepository:
         )
         return {row["member_id"] for row in rows}
 
-    async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None:
-        """`upsert_member` of each row, in two statements: every snapshot kept in the history, and per member the
-        newest row (time, ns, then id, compared as NEWER compares them) offered as the current one if newer."""
+    async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> Unrostered:
+        """`upsert_member` of each row, in two statements: every snapshot kept in the history (with the meetings
+        with minutes and no roster of the cells the new snapshots' members name: Unrostered, returned), and per
+        member the newest row (time, ns, then id, compared as NEWER compares them) offered as the current one if
+        newer."""
         if not rows:
-            return
+            return []
         columns = (
             [member["id"] for member, _ in rows],
             [member["cell_id"] for member, _ in rows],
@@ -357,9 +395,10 @@ class PgFactRepository:
             "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[], $7::text[],"
             " $8::smallint[]) AS g(id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
         )
-        await self._conn.execute(
-            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
-            f" SELECT id, fact_time, fact_id, cell_id, role, fact_ns FROM {given} ON CONFLICT DO NOTHING",
+        unrostered = await self._conn.fetch(
+            "WITH added AS (INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
+            f" SELECT id, fact_time, fact_id, cell_id, role, fact_ns FROM {given} ON CONFLICT DO NOTHING"
+            " RETURNING member_id, cell_id) " + UNROSTERED_IN.format(cells=_NAMED_CELLS),
             *columns,
         )
         await self._conn.execute(
@@ -371,6 +410,7 @@ class PgFactRepository:
             f" {STAMPED} WHERE {NEWER.format(t='member')}",
             *columns,
         )
+        return _unrostered(unrostered)
 
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool:
         """Store a meeting.scheduled snapshot if newer."""
@@ -699,12 +739,12 @@ class PgFactRepository:
         return found
 
     async def committee_history(self, cell_id: str) -> CommitteeHistory:
-        """Every snapshot and the removal of each member ever a committee_member of the cell."""
+        """Every snapshot and the removal of each member ever in the cell (CommitteeHistory)."""
         return (await self.committee_histories([cell_id]))[cell_id]
 
     async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]:
         """Per cell (every one a key), `committee_history` of it, in one statement (COMMITTEE_HISTORIES)."""
-        rows = await self._conn.fetch(COMMITTEE_HISTORIES, list(cell_ids), COMMITTEE_ROLE)
+        rows = await self._conn.fetch(COMMITTEE_HISTORIES, list(cell_ids))
         by_cell: dict[str, list[asyncpg.Record]] = {cell_id: [] for cell_id in cell_ids}
         for row in rows:
             by_cell[row["key"]].append(row)

@@ -131,11 +131,11 @@ class Recheck:
 @dataclass(frozen=True)
 class UnitMove:
     """A unit moved to another parent by its winning snapshot, received in `through` (the service's month): its cells
-    (`cell_ids`), the old and new parent, the committees that lost them (`left_ids`) and gained them (`joined_ids`),
-    and when it was noted (docs/architecture.md "A cell moved to another committee")."""
+    (`cell_ids`), the old and new parent (None: a root), the committees that lost them (`left_ids`) and gained them
+    (`joined_ids`), and when it was noted (docs/architecture.md "A cell moved to another committee")."""
 
     cell_ids: Sequence[str]
-    from_parent_id: str
+    from_parent_id: str | None
     to_parent_id: str | None
     left_ids: Sequence[str]
     joined_ids: Sequence[str]

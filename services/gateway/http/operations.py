@@ -33,7 +33,6 @@ from services.gateway.schemas import (
     AccountRead,
     AccountTokenRead,
     AuditEntryRead,
-    CursorPage,
     DeadLetterQueueRead,
     DeadLettersRead,
     FailedDeliveryRead,
@@ -44,6 +43,7 @@ from services.gateway.schemas import (
     InstanceRead,
     RejectionDismissCreate,
     RejectionRead,
+    RejectionsCursorPageRead,
     RejectionsPageRead,
     ReplayCreate,
     RescoreCreate,
@@ -100,7 +100,7 @@ class RejectionsQuery(Carried):
 
 @router.get(
     "/rejections",
-    response_model=RejectionsPageRead | CursorPage[RejectionRead],
+    response_model=RejectionsPageRead | RejectionsCursorPageRead,
     tags=["operations"],
     dependencies=[Depends(LIST_REJECTIONS)],
 )
@@ -114,8 +114,8 @@ async def list_rejections(
     cursor: Cursor = None,
 ) -> Any:
     """Events meetings rejected, newest first, by `offset` or by `cursor` (paging.read_cursor). `total` counts those
-    `status` selects, every status when none is given; an offset page's `counts` gives each status's number (`open`
-    is the operator page's figure), so the two reconcile."""
+    `status` selects, every status when none is given; every page's `counts`, offset or cursor, gives each status's
+    number read with its rows (`open` is the operator page's figure), so the two reconcile."""
     LIST_REJECTIONS.check(caller)
     if cursor is None:
         return rejection_page(
@@ -128,9 +128,10 @@ async def list_rejections(
     query = position.query
     asked = meetings.ListRejections(type=query.type, status=query.status, limit=limit, after=position.after)
     listed = rejection_page(await state.rpc.call(asked))
-    return cursor_page(
+    shown = cursor_page(
         state.secret, "rejections", listed["items"], after=listed["next_after"], query=query, limit=limit
     )
+    return shown | {"counts": listed.get("counts")}
 
 
 T = TypeVar("T")

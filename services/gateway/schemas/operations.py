@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from services.gateway.auth import Role
-from services.gateway.schemas.common import CreateModel, Id, Page, Reason, typed_text
+from services.gateway.schemas.common import CreateModel, CursorPage, Id, Page, Reason, typed_text
 from services.gateway.schemas.ingest import CloudEventCreate
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
@@ -76,6 +76,13 @@ class RejectionCountsRead(meetings.RejectionCountsReply):
 class RejectionsPageRead(Page[RejectionRead]):
     """A page of rejections: `total` counts those its `status` (and `type`) select, all statuses when none is given;
     `counts` breaks every status down, so `total` of an unfiltered list and the page's open figure reconcile."""
+
+    counts: RejectionCountsRead | None = None
+    """None only from a meetings that does not count them yet (one older than the gateway, while both are updated)."""
+
+
+class RejectionsCursorPageRead(CursorPage[RejectionRead]):
+    """A cursor page of rejections, with the same `counts` as an offset page (read with its rows, one snapshot)."""
 
     counts: RejectionCountsRead | None = None
     """None only from a meetings that does not count them yet (one older than the gateway, while both are updated)."""

@@ -72,7 +72,13 @@ class TaskRead(meetings.TaskReply):
 
 
 class FrameworkRefRead(evaluation.FrameworkRef):
-    """Which framework version scored the meeting."""
+    """Which framework version scored the meeting: its `id`, `version` and Vietnamese `name`."""
+
+    name: str | None = Field(
+        None,
+        description="The framework's name in Vietnamese (e.g. `Tiêu chí đánh giá chất lượng sinh hoạt chi bộ (Chỉ thị "
+        "50-CT/TW, Hướng dẫn 42-HD/BTCTW)`), as the meeting page names it; null when its document is not stored",
+    )
 
 
 class CriterionRead(evaluation.CriterionReply):

@@ -255,6 +255,13 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
             cast=_count(p.cast),
         )
     ),
+    ReasonCode.VOTES_OVER_MEMBERS: lambda p: _(
+        "resolution %(number)s: %(cast)s votes cast but the cell had only %(members)s members at the meeting's start,"
+        " more votes than voters",
+        number=_count(p.number),
+        cast=_count(p.cast),
+        members=_count(p.count),
+    ),
     ReasonCode.RESOLUTIONS_ADOPTED: lambda p: _(
         "%(count)s resolution(s), each adopted by more than half of the votes cast", count=_count(p.count)
     ),
@@ -540,6 +547,13 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
         lambda m: ReasonPart(code=ReasonCode.VOTES_OVER_PRESENT, number=int(m[1]), cast=int(m[2]), present=int(m[3])),
     ),
     (
+        re.compile(
+            r"^resolution ([0-9]+): ([0-9]+) votes cast with ([0-9]+) members in the cell at the meeting's start,"
+            r" more votes than voters$"
+        ),
+        lambda m: ReasonPart(code=ReasonCode.VOTES_OVER_MEMBERS, number=int(m[1]), cast=int(m[2]), count=int(m[3])),
+    ),
+    (
         re.compile(r"^resolution ([0-9]+): ([0-9]+) for of ([0-9]+) votes cast, not above half$"),
         lambda m: ReasonPart(code=ReasonCode.RESOLUTION_NOT_ADOPTED, number=int(m[1]), votes=int(m[2]), cast=int(m[3])),
     ),
@@ -621,12 +635,12 @@ def explain_legacy_reason(reason: str) -> str:
 
 def framework_note(score: Mapping[str, Any] | None, framework: Mapping[str, Any] | None) -> str | None:
     """Which criteria framework scored the meeting, in Vietnamese: `Chấm theo bộ tiêu chí “…”, phiên bản 1, áp dụng từ
-    tháng 10/2025.`, its name and effective month from the framework document (`effective_from`, `YYYY-MM-DD`), its
-    id when the document cannot be read (then no month); None without a score."""
+    tháng 10/2025.`, its name and effective month from the framework document (`effective_from`, `YYYY-MM-DD`), the
+    name the score gives (else its id) when the document cannot be read (then no month); None without a score."""
     if score is None:
         return None
     reference = score.get("framework") or {}
-    name = str((framework or {}).get("name") or reference.get("id") or "")
+    name = str((framework or {}).get("name") or reference.get("name") or reference.get("id") or "")
     version = str(reference.get("version") or (framework or {}).get("version") or "")
     effective = str((framework or {}).get("effective_from") or "")
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?", effective):

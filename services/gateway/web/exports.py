@@ -31,6 +31,7 @@ from services.gateway.web.i18n import (
     late_change_note,
     local,
     met_base,
+    minutes_state,
     not_met_label,
     parse_moment,
     period_within,
@@ -617,6 +618,9 @@ def minutes_document(
         tasks=tasks,
         signatures=((_("RECORDER"), name(minutes.get("recorder_id"))), (_("CHAIR"), name(minutes.get("chair_id")))),
         closing=[closing] if closing else [],
+        notice=_("This meeting was cancelled: these minutes do not count.")
+        if minutes_state(meeting) == "cancelled"
+        else "",
     )
 
 

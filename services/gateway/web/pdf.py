@@ -216,10 +216,12 @@ def minutes_pdf(
     tasks: Sequence[Sequence[str]],
     signatures: tuple[tuple[str, str], tuple[str, str]],
     closing: Sequence[str] = (),
+    notice: str = "",
 ) -> bytes:
     """A meeting's minutes: the committee's name top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, place and date,
-    the title, then the body (its last section's tasks table under that section), the closing lines (when the
-    meeting ended, that the minutes were read) and the signatures of chair and recorder."""
+    the title (with `notice` under it when given: a cancelled meeting's minutes do not count), then the body (its
+    last section's tasks table under that section), the closing lines (when the meeting ended, that the minutes were
+    read) and the signatures of chair and recorder."""
     fonts()
     style = _styles(serif=True)
     left = [para(superior.upper(), style["head-left"]), para(cell.upper(), style["head"]), para("*", style["head"])]
@@ -232,6 +234,8 @@ def minutes_pdf(
     header = Table([[left, right]], colWidths=[75 * mm, 92 * mm])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story: list[Flowable] = [header, Spacer(1, 8 * mm), para(title, style["title"]), para(subtitle, style["subtitle"])]
+    if notice:
+        story += [Spacer(1, 2 * mm), para(notice, style["place"])]
     story.append(Spacer(1, 5 * mm))
     for heading, text in sections:
         if heading:

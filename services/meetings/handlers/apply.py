@@ -92,8 +92,8 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    placed = MemberVersion(event.time, event.id, False, data.cell_id, event.time_ns)
-    withdrawn = [] if _placement_unchanged(history, placed) else await _rejudge_rosters(uow, data.id, event=event)
+    placed = placement(event)
+    withdrawn = [] if placement_unchanged(history, placed) else await _rejudge_rosters(uow, data.id, event=event)
     return Applied(
         subject=data.id,
         changed=is_newer(version_of(event), current),
@@ -123,12 +123,21 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
         data=data.model_dump(mode="json"),
     )
     await uow.org.refresh_member(data.id)
-    removal = MemberVersion(local_midnight(data.effective_on), event.id, True, None, 0)
-    withdrawn = [] if _placement_unchanged(history, removal) else await _rejudge_rosters(uow, data.id, event=event)
+    removal = placement(event)
+    withdrawn = [] if placement_unchanged(history, removal) else await _rejudge_rosters(uow, data.id, event=event)
     return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"], attendance_changed_for=withdrawn)
 
 
-def _placement_unchanged(history: Sequence[MemberVersion], added: MemberVersion) -> bool:
+def placement(event: Event[contract.MemberUpserted] | Event[contract.MemberRemoved]) -> MemberVersion:
+    """The version a member snapshot (in its cell at its time) or removal (from local midnight of `effective_on`)
+    adds to the member's history."""
+    data = event.data
+    if isinstance(data, contract.MemberRemoved):
+        return MemberVersion(local_midnight(data.effective_on), event.id, True, None, 0)
+    return MemberVersion(event.time, event.id, False, data.cell_id, event.time_ns)
+
+
+def placement_unchanged(history: Sequence[MemberVersion], added: MemberVersion) -> bool:
     """Whether adding `added` to the member's `history` (as it stood before) leaves the member's cell at every
     moment as it was (shared.membership.cell_on, certain or not), so no roster's judgement can change and the
     re-judging (_rejudge_rosters, a few statements per member) is skipped (issue 12: a batch of new members sent

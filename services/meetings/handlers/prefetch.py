@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.meetings.domain import LockSet, monitor_key, monitor_waiting_key
+from services.meetings.handlers.apply import placement, placement_unchanged
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.envelope import Event
+from shared.membership import MemberVersion
 
 
 @dataclass
@@ -74,6 +76,7 @@ async def prefetch(events: Iterable[Event[Any]], uow: MeetingsUnit) -> None:
     their ancestors (the meetings' cells too), member histories, and which provided keys held events wait for.
 
     Call it holding the events' locks (handlers/locks.py): each key an event provides is then held exclusively."""
+    events = list(events)
     reads = reads_of(events)
     cells = await uow.meetings.prefetch(reads.meeting_ids)
     assessors = await _monitor_assessors(events, uow)
@@ -82,6 +85,29 @@ async def prefetch(events: Iterable[Event[Any]], uow: MeetingsUnit) -> None:
     monitors = reads.monitors | assessors
     await uow.org.prefetch(unit_ids=reads.unit_ids | cells, member_ids=reads.member_ids, monitors=monitors)
     await uow.ingest.prefetch_waiting(reads.provided)
+    movers = await _movers(events, uow)
+    if movers:  # what re-judging the rosters naming them reads (apply._rejudge_rosters), for all of them at once
+        listed = await uow.meetings.prefetch_naming(movers)
+        await uow.ingest.prefetch_refused(movers)
+        await uow.org.prefetch(unit_ids=(), member_ids=listed)
+
+
+async def _movers(events: Iterable[Event[Any]], uow: MeetingsUnit) -> set[str]:
+    """The members whose snapshot or removal among the events may change their cell at some moment
+    (apply.placement_unchanged against their history and the events before it), whose rosters are then re-judged."""
+    histories: dict[str, list[MemberVersion]] = {}
+    movers: set[str] = set()
+    for event in events:
+        if not isinstance(event.data, contract.MemberUpserted | contract.MemberRemoved):
+            continue
+        member_id = event.data.id
+        if member_id not in histories:
+            histories[member_id] = (await uow.org.histories([member_id])).get(member_id, [])
+        added = placement(event)
+        if not placement_unchanged(histories[member_id], added):
+            movers.add(member_id)
+        histories[member_id].append(added)
+    return movers
 
 
 async def _monitor_assessors(events: Iterable[Event[Any]], uow: MeetingsUnit) -> set[tuple[str, str]]:

@@ -79,6 +79,7 @@ class IngestRepository(Protocol):
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]: ...
+    async def prefetch_refused(self, member_ids: Iterable[str]) -> None: ...
     async def note_replay_refused(
         self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
     ) -> None: ...
@@ -128,6 +129,8 @@ class PgIngestRepository:
         """Keys (held exclusively) whose waiters were read in one statement for the whole transaction."""
         self._waited: set[str] = set()
         self._owners: dict[str, str | None] = {}
+        self._refused: dict[str, list[asyncpg.Record]] = {}
+        """rosters_refused_for of the members read (prefetch_refused), kept current as rejections are written."""
         """Registered sources' units read in this transaction (source_owner)."""
         """Of those, and of the keys holds were made for since, the ones some held event may wait for."""
 
@@ -246,6 +249,9 @@ class PgIngestRepository:
         Call it holding the event's identity exclusively (handlers.reject), so two copies refused at once find one
         rejection; rejection_identity (unique) guards it."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
+        self._forget_refused(event=(source, event_id))
+        if refusal is not None and refusal.member_id is not None:
+            self._refused.pop(refusal.member_id, None)  # it may now be refused naming them: read again when asked
         # a person's command (not a feed's forgery of the gateway's source): answered on its form, kept closed
         answered = source == GATEWAY_SOURCE and (refusal is None or refusal.code != RefusalCode.SOURCE_RESERVED)
         if event_id:
@@ -383,6 +389,7 @@ class PgIngestRepository:
 
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
         """Close a rejection whose event a replay judged (`outcome`: accepted, held or duplicate)."""
+        self._forget_refused(rejection_id=rejection_id)
         await self._conn.execute(
             "UPDATE rejection SET status = 'replayed', replayed_at = $2, replay_outcome = $3 WHERE rejection_id = $1",
             rejection_id,
@@ -392,13 +399,39 @@ class PgIngestRepository:
 
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:
         """The open rejections of integrations' rosters refused `member_not_in_cell` naming the member (rejection_id,
-        source, event_id, raw, route, scope, message_id, reason, field, refusal)."""
-        return await self._conn.fetch(
-            "SELECT rejection_id, source, event_id, raw, route, scope, message_id, reason, field, refusal"
-            " FROM rejection WHERE status = 'open' AND type = 'attendance.recorded.v1'"
-            " AND refusal->>'code' = 'member_not_in_cell' AND refusal->>'member_id' = $1 ORDER BY rejection_id",
-            member_id,
+        source, event_id, raw, route, scope, message_id, reason, field, refusal), by rejection id."""
+        if member_id not in self._refused:
+            await self.prefetch_refused([member_id])
+        return list(self._refused[member_id])
+
+    async def prefetch_refused(self, member_ids: Iterable[str]) -> None:
+        """Read rosters_refused_for of all the members in one statement (issue 12: a batch of member moves read it a
+        member at a time); a rejection written since drops what it may change (_forget_refused)."""
+        wanted = sorted(set(member_ids) - self._refused.keys())
+        if not wanted:
+            return
+        rows = await self._conn.fetch(
+            "SELECT refusal->>'member_id' AS member_id, rejection_id, source, event_id, raw, route, scope, message_id,"
+            " reason, field, refusal FROM rejection WHERE status = 'open' AND type = 'attendance.recorded.v1'"
+            " AND refusal->>'code' = 'member_not_in_cell' AND refusal->>'member_id' = ANY($1::text[])"
+            " ORDER BY rejection_id",
+            wanted,
         )
+        for member_id in wanted:
+            self._refused[member_id] = []
+        for row in rows:
+            self._refused[row["member_id"]].append(row)
+
+    def _forget_refused(self, *, rejection_id: str | None = None, event: tuple[str, str] | None = None) -> None:
+        """Drop from the rosters_refused_for read the rows a rejection write may have changed: the rejection's own
+        (`rejection_id`, or its event's (source, id)), and the whole read when neither is known."""
+        if rejection_id is None and event is None:
+            self._refused.clear()
+            return
+        for member_id, rows in list(self._refused.items()):
+            ids = {str(row["rejection_id"]) for row in rows}
+            if rejection_id in ids or any((row["source"], row["event_id"]) == event for row in rows):
+                del self._refused[member_id]
 
     async def note_replay_refused(
         self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
@@ -425,6 +458,7 @@ class PgIngestRepository:
 
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:
         """Close an open rejection unreplayed: status 'dismissed', with when, who and why."""
+        self._forget_refused(rejection_id=rejection_id)
         await self._conn.execute(
             "UPDATE rejection SET status = 'dismissed', dismissed_at = $2, dismissed_by = $3, dismissal_reason = $4"
             " WHERE rejection_id = $1",

@@ -17,6 +17,8 @@ from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
 from shared.minutes import adopted_key_sql, minutes_content_key, roster_content_key
 
+TRANSFERRED = contract.AttendanceStatus.TRANSFERRED.value
+
 
 def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
     if row is None or row[f"{prefix}_time"] is None:
@@ -37,6 +39,7 @@ class MeetingRepository(Protocol):
     async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None: ...
     async def roster_received(self, meeting_id: str) -> tuple[str, str] | None: ...
     async def rosters_naming(self, member_id: str) -> list[str]: ...
+    async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]: ...
     async def drop_roster(self, meeting_id: str) -> None: ...
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
@@ -302,6 +305,12 @@ class PgMeetingRepository:
         self._new_rosters: dict[str, tuple[contract.AttendanceRecorded, Version]] = {}
         self._received: dict[str, tuple[str, str]] = {}
         """The sender and raw event kept for a roster in _new_rosters (keep_roster_received), sent with it."""
+        self._received_known: dict[str, tuple[str, str] | None] = {}
+        """The stored roster's kept sender and raw event of the meetings whose were read or written (None: none)."""
+        self._naming: dict[str, set[str]] = {}
+        """The meetings whose stored roster named each member other than transferred when read (prefetch_naming)."""
+        self._roster_touched: set[str] = set()
+        """Meetings whose roster this transaction replaced or dropped (their `_rosters` entry says what they name)."""
         self._new_minutes: dict[str, tuple[contract.MinutesSubmitted, Version]] = {}
         self._adoption_moved: set[str] = set()
         """Meetings whose state's adopted keys may differ from their stored ones: an adoption, minutes or a roster
@@ -606,6 +615,7 @@ class PgMeetingRepository:
         previous = list(self._rosters[data.meeting_id])
         self._rosters[data.meeting_id] = {record.member_id: record.status.value for record in data.records}
         self._new_rosters[data.meeting_id] = (data, version)  # only the last one of a transaction is written
+        self._roster_touched.add(data.meeting_id)
         self._pending.dirty = True
         state = self._states.get(data.meeting_id)
         if state is not None:
@@ -627,21 +637,65 @@ class PgMeetingRepository:
             self._received[meeting_id] = (source, raw)
         else:  # not after a replacement (none calls so): its own statement
             self._pending.add(_ROSTER_RECEIVED_SQL, (meeting_id, source, raw), rank=THEN, columns=True, key=1)
+            self._received_known[meeting_id] = (source, raw)
 
     async def roster_received(self, meeting_id: str) -> tuple[str, str] | None:
         """(source, raw JSON text) of the meeting's stored roster, None when not kept (stored before 0030)."""
-        conn = await self._direct()
-        row = await conn.fetchrow("SELECT source, raw FROM roster_received WHERE meeting_id = $1", meeting_id)
-        return None if row is None else (row["source"], row["raw"])
+        if meeting_id in self._received:
+            return self._received[meeting_id]
+        if meeting_id not in self._new_rosters and meeting_id in self._received_known:
+            return self._received_known[meeting_id]
+        await self._read_received([meeting_id])
+        return self._received_known[meeting_id]
 
-    async def rosters_naming(self, member_id: str) -> list[str]:
-        """The meetings whose stored roster lists the member other than transferred, sorted."""
+    async def _read_received(self, meeting_ids: list[str]) -> None:
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT meeting_id FROM attendance WHERE member_id = $1 AND status <> 'transferred' ORDER BY meeting_id",
-            member_id,
+            "SELECT meeting_id, source, raw FROM roster_received WHERE meeting_id = ANY($1::text[])", meeting_ids
         )
-        return [row["meeting_id"] for row in rows]
+        for meeting_id in meeting_ids:
+            self._received_known[meeting_id] = None
+        for row in rows:
+            self._received_known[row["meeting_id"]] = (row["source"], row["raw"])
+
+    async def rosters_naming(self, member_id: str) -> list[str]:
+        """The meetings whose roster, as this transaction sees it, lists the member other than transferred, sorted."""
+        if member_id not in self._naming:
+            await self.prefetch_naming([member_id])
+        candidates = self._naming[member_id] | self._roster_touched
+        return sorted(
+            meeting_id
+            for meeting_id in candidates
+            if self._rosters.get(meeting_id, {}).get(member_id, TRANSFERRED) != TRANSFERRED
+        )
+
+    async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]:
+        """Read, for all the members together, which stored rosters name them other than transferred, with those
+        meetings' states, tasks, rosters (prefetch) and kept raw rosters: rosters_naming and roster_received then cost
+        no round trip (issue 12: a batch of member moves read them a member at a time, about five statements each).
+        Returns the members on those rosters."""
+        wanted = sorted(set(member_ids) - self._naming.keys())
+        if not wanted:
+            return set()
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT member_id, meeting_id FROM attendance"
+            " WHERE member_id = ANY($1::text[]) AND status <> 'transferred'",
+            wanted,
+        )
+        for member_id in wanted:
+            self._naming[member_id] = set()
+        for row in rows:
+            self._naming[row["member_id"]].add(row["meeting_id"])
+        meetings = sorted({row["meeting_id"] for row in rows})
+        await self.prefetch(meetings)
+        unread = [meeting_id for meeting_id in meetings if meeting_id not in self._rosters]
+        if unread:  # a meeting whose state was read before its roster
+            await self._read_rosters(unread)
+        unknown = [m for m in meetings if m not in self._received_known and m not in self._new_rosters]
+        if unknown:
+            await self._read_received(unknown)
+        return {member for meeting_id in meetings for member in self._rosters[meeting_id]}
 
     async def drop_roster(self, meeting_id: str) -> None:
         """Withdraw the meeting's stored roster (its lines, version, content key and kept raw): no roster is known."""
@@ -659,8 +713,10 @@ class PgMeetingRepository:
                 *version,
             )
         self._rosters[meeting_id] = {}
+        self._roster_touched.add(meeting_id)
         self._new_rosters.pop(meeting_id, None)
         self._received.pop(meeting_id, None)
+        self._received_known[meeting_id] = None
         state = self._states.get(meeting_id)
         if state is not None:
             self._states[meeting_id] = replace(state, has_roster=False, roster_version=None, roster_key=None)
@@ -731,7 +787,12 @@ class PgMeetingRepository:
                     _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
                 )
             guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
-            source, raw = self._received.get(meeting_id, (None, None))
+            kept = self._received.get(meeting_id)
+            if kept is None:  # none kept with it: the stored one stays, read again when asked
+                self._received_known.pop(meeting_id, None)
+            else:
+                self._received_known[meeting_id] = kept
+            source, raw = kept or (None, None)
             self._pending.add(
                 _ROSTER_SQL, (meeting_id, jsonb(guests), *version, source, raw), rank=THEN, columns=True, key=1
             )
