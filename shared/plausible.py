@@ -244,11 +244,11 @@ def period_range_problem(period: str, *, now: datetime, rated: bool = False) -> 
 def rescore_month_bounds(now: datetime) -> dict[str, tuple[str, str]]:
     """The (earliest, latest) month, `YYYY-MM`, each end of a span to re-score at `now` may be, as
     span_range_problem takes them (the re-score form's inputs offer these): both from EARLIEST_PERIOD; `period_from`
-    up to the month in progress (latest_rated_month: it must have begun, shared.periods.has_begun), `period_to` up to
-    two years ahead (latest_period_month)."""
+    and `period_to` up to the month in progress (latest_rated_month: each must have begun, shared.periods.has_begun,
+    as the committee's pages offer no later period)."""
     return {
         "period_from": (EARLIEST_PERIOD, latest_rated_month(now)),
-        "period_to": (EARLIEST_PERIOD, latest_period_month(now)),
+        "period_to": (EARLIEST_PERIOD, latest_rated_month(now)),
     }
 
 
@@ -273,9 +273,10 @@ def span_range_problem(
     """What is wrong with a span `first`..`last` (either open, each a period text as a person typed it) to re-score
     at `now`; None when it is one. Each end is a period (shared.periods.check_period) beginning no earlier than
     EARLIEST_PERIOD (nothing of a cell's history predates 2000) and, for the last, no later than two years ahead
-    (latest_period_month: as far as meetings are planned, so a span reaching past the running month is taken), and
-    shared.periods.span_problem: the last must not end before the first begins, the first must have begun. So every
-    span taken lies within 2000-01 and two years ahead, and the job that runs it builds only dates that exist (a
+    (latest_period_month: `too_far_ahead`), and shared.periods.span_problem: the last must not end before the first
+    begins, the first must have begun; the last must have begun too (`not_begun` on `period_to`: no page offers or
+    shows a later period, a trial's 2026-01..2027-06 was queued in December 2026). So every span taken lies within
+    2000-01 and the running month's period, and the job that runs it builds only dates that exist (a
     trial's `9999-12` failed the job with "year 10000 is out of range"). With the unit's `first_month` of data
     (`YYYY-MM`, a committee roll-up's `first_month`; None: no data yet or unknown), a last period ending before it is
     `before_data` on `period_to`: nothing to re-score there, as the pages answer such a period 404 "Không có dữ liệu"
@@ -319,6 +320,17 @@ def span_range_problems(
                 "period_to",
                 "too_far_ahead",
                 f"{last_read} begins more than 2 years ahead: the latest period is {latest}",
+            ),
+        )
+    if last_read is not None and period_months(last_read)[0] > month_of(now):
+        # a last period not begun: no page offers or shows it ("nằm ngoài khoảng kỳ có thể xem"), nothing to re-score
+        found.setdefault(
+            "period_to",
+            SpanProblem(
+                "period_to",
+                "not_begun",
+                f"{last_read} has not begun yet, so it holds no history to re-score: the latest period is "
+                f"{month_of(now)}",
             ),
         )
     if last_read is not None and first_month is not None and period_months(last_read)[-1] < first_month:

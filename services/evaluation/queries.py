@@ -475,26 +475,33 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def rating_reasons(conn: asyncpg.Connection, cell_ids: list[str], period: str) -> dict[str, dict[str, Any]]:
-    """The stored rating reasons (domain.periods.RatingReason) of the given cells in `period`, by cell; a cell whose
-    rating is its score's band has none. Read apart from a page's rows, as late_changes are, so the ranking's
-    streams keep their columns."""
+async def rating_notes(
+    conn: asyncpg.Connection, cell_ids: list[str], period: str
+) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+    """The stored rating reason (domain.periods.RatingReason, None when the rating is its score's band) and whether
+    the rating is provisional (the `provisional` flag: a meeting's manual items not assessed yet, DOMAIN.md "Quality
+    evaluation") of the given cells in `period`, by cell; a cell with neither is left out. Read apart from a page's
+    rows, as late_changes are, so the ranking's streams keep their columns."""
     if not cell_ids:
         return {}
     rows = await conn.fetch(
-        "SELECT cell_id, rating_reason::text AS reason FROM cell_period"
-        " WHERE cell_id = ANY($1::text[]) AND period = $2 AND rating_reason IS NOT NULL",
+        "SELECT cell_id, rating_reason::text AS reason, 'provisional' = ANY(flags) AS provisional FROM cell_period"
+        " WHERE cell_id = ANY($1::text[]) AND period = $2"
+        " AND (rating_reason IS NOT NULL OR 'provisional' = ANY(flags))",
         cell_ids,
         period,
     )
-    return {row["cell_id"]: json.loads(row["reason"]) for row in rows}
+    return {
+        row["cell_id"]: (json.loads(row["reason"]) if row["reason"] else None, bool(row["provisional"])) for row in rows
+    }
 
 
 async def _note_rating_reasons(conn: asyncpg.Connection, items: list[dict[str, Any]], period: str) -> None:
-    """Set each line's `rating_reason` (rating_reasons, None without one) in place, a line not rated left without."""
-    reasons = await rating_reasons(conn, [item["cell_id"] for item in items if item.get("rating")], period)
+    """Set each line's `rating_reason` (None without one) and `provisional` (rating_notes) in place, a line not rated
+    left without either."""
+    notes = await rating_notes(conn, [item["cell_id"] for item in items if item.get("rating")], period)
     for item in items:
-        item["rating_reason"] = reasons.get(item["cell_id"])
+        item["rating_reason"], item["provisional"] = notes.get(item["cell_id"], (None, False))
 
 
 def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 Evaluation rates a running month as it stands: a cell that has not held its regular meeting yet is Poor at 0 there
 (the month is rated Poor once it closes without one: DOMAIN.md "Quality evaluation", Periods). Until the month ends
 (by the clock: shared.periods.awaiting_meeting, the one rule, never a row's stored `in_progress` flag) that is no
-verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells
-apart as `not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not failing the
-regularity nor the thematic coverage, not among the weakest cells. A quarter or year still running reads the same
-rule: evaluation leaves out its running month until the cell meets, so a cell whose only month so far is the running
-one (set up this month) has no rating yet; the roll-up counts it apart too (`not_met_yet`, from evaluation's
-`not_rated`) and its ranking line has neither score nor rating. A closed month, quarter and year stay exactly as
-evaluation rated them.
+verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells apart as
+`not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not among the weakest
+cells. The regularity and the thematic coverage stay over every cell (DOMAIN.md: the share of cells that met every
+month), the page naming their base while the month runs ("1/6 chi bộ đã sinh hoạt thường kỳ"). A quarter or year
+still running reads the same rule: evaluation leaves out its running month until the cell meets, so a cell whose
+only month so far is the running one (set up this month) has no rating yet; the roll-up counts it apart too
+(`not_met_yet`, from evaluation's `not_rated`) and its ranking line has neither score nor rating. A closed month,
+quarter and year stay exactly as evaluation rated them.
 """
 
 from datetime import datetime
@@ -60,25 +61,20 @@ def running_month(rollup: dict[str, Any], *, now: datetime | None = None) -> boo
 
 
 def met_figures(rollup: dict[str, Any], waiting: int) -> dict[str, Any]:
-    """The running month's figures of a roll-up over the cells that have met (`waiting` have not), one reading for
-    every figure that counts cells: the score (evaluation's `met_score`), the regularity (DOMAIN.md: the share of
-    cells that met every month; every cell that met has met its one month, so 1.0) and the thematic coverage (of the
-    cells that met, those that held a thematic meeting too: evaluation's `met_thematic_coverage`; an evaluation
-    without it leaves its figure). None while no cell has met: a cell not met yet is no failure until the month
-    closes (a trial's 33,3 % beside "chưa sinh hoạt"). The pooled rates count held meetings only, so they stay."""
+    """The running month's figures of a roll-up that change while `waiting` of its cells have not met yet: the score
+    is the mean of the cells that have met (evaluation's `met_score`; None while none has), a cell not met yet being
+    no 0 until the month closes. The regularity and the thematic coverage stay evaluation's, over every cell of the
+    committee (DOMAIN.md "Periods": the share of cells that met every month; a trial read 100 % beside five cells of
+    six not met yet when they were over the cells that had met), their base named beside them (i18n.met_base); the
+    pooled rates count held meetings only, so they stay too."""
     met = int(rollup.get("cells") or 0) - waiting > 0
-    thematic = rollup.get("met_thematic_coverage")
-    return {
-        "score": rollup.get("met_score"),
-        "regularity": 1.0 if met else None,
-        "thematic_coverage": (rollup.get("thematic_coverage") if thematic is None else thematic) if met else None,
-    }
+    return {"score": rollup.get("met_score") if met else None}
 
 
 def rollup_shown(rollup: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     """A committee's roll-up as the API answers it and the pages show it: in the month in progress the cells that
     have not met yet are counted apart (`not_met_yet`), not among the Poor cells; the score is the mean of the cells
-    that have met (None while none has), and so are the regularity and the thematic coverage (met_figures), the
+    that have met (None while none has: met_figures), the regularity and the thematic coverage stay over every cell, the
     trend compares that score (no delta without it) and the weakest cells
     read as month_shown (the caller replaces them by those that met: `met_only`). Anything else keeps evaluation's
     figures, with `not_met_yet` None. A roll-up already shown is returned as it is. `now`: the clock."""

@@ -187,6 +187,9 @@ class CellRankReply(Reply):
     """A month whose result changed after it closed (CellPeriodReply.late_change)."""
     rating_reason: RatingReasonReply | None = None
     """Why the rating is below the score's band (CellPeriodReply.rating_reason)."""
+    provisional: bool = False
+    """Whether the rating is provisional: a meeting's manual items not assessed yet (the period's `provisional` flag,
+    CellPeriodReply.flags), so the score may still change."""
     quarter_ratings: dict[str, Rating | None] | None = None
     """For a half-year (`2026-H1`, which has no rating of its own): each of its quarters' rating, None for one not
     rated (yet); None for any other period (CellPeriodReply.quarter_ratings)."""

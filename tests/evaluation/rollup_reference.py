@@ -123,6 +123,17 @@ async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: st
     }
 
 
+async def provisional_cells(conn: asyncpg.Connection, cell_ids: list[str], period: str) -> set[str]:
+    """The given cells whose stored `period` is flagged provisional (a meeting's manual items not assessed yet)."""
+    rows = await conn.fetch(
+        "SELECT cell_id FROM cell_period WHERE cell_id = ANY($1::text[]) AND period = $2"
+        " AND 'provisional' = ANY(flags)",
+        cell_ids,
+        period,
+    )
+    return {row["cell_id"] for row in rows}
+
+
 async def committee_rollup(
     conn: asyncpg.Connection, committee_id: str, period: str, *, weakest: int = 5
 ) -> dict[str, Any]:
@@ -135,6 +146,7 @@ async def committee_rollup(
     if figures["score"] is not None and previous["score"] is not None:
         delta = round(figures["score"] - previous["score"], 2)
     rows = await conn.fetch(WEAKEST, committee_id, period, weakest)
+    provisional = await provisional_cells(conn, [r["cell_id"] for r in rows], period)
     return {
         "committee_id": committee_id,
         "period": period,
@@ -149,6 +161,7 @@ async def committee_rollup(
                 "regular_held": r["regular_held"],
                 "meetings_held": r["meetings_held"],
                 "rating_reason": None,  # the rows here are stored by score's band: nothing lowered them
+                "provisional": r["cell_id"] in provisional,  # its stored month's flag (a cell without one: none)
             }
             for r in rows
         ],
@@ -190,6 +203,7 @@ async def committee_ranking(
         if rows
         else await conn.fetchval(PERIOD_OF_CELLS + "SELECT count(*) FROM scored s" + where, committee_id, period)
     )
+    provisional = await provisional_cells(conn, [r["cell_id"] for r in rows], period)
     return {
         "items": [
             {
@@ -201,6 +215,7 @@ async def committee_ranking(
                 "meetings_held": r["meetings_held"],
                 "late_change": None,
                 "rating_reason": None,  # the rows here are stored by score's band: nothing lowered them
+                "provisional": r["cell_id"] in provisional,  # its stored month's flag (a cell without one: none)
             }
             for r in rows
         ],

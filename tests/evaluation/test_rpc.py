@@ -136,6 +136,7 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "meetings_held": 0,
         "late_change": None,  # its months never changed after they closed
         "rating_reason": None,  # Kém by its score's band: nothing lowered it
+        "provisional": False,  # no meeting, so no manual item waiting: Kém as it stands
         "quarter_ratings": None,  # a half-year's only (it has no rating of its own)
     }
     # the cell that never met is apart from the one that met, for a page to tell "not met yet" from a Kém meeting

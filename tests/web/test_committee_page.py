@@ -104,9 +104,10 @@ def test_a_period_not_ended_says_how_its_figures_read(running: bool) -> None:
     page = committee_page(rollup({"poor": 6}, []), running=running)
     notice = (
         "Tháng 11/2026 chưa kết thúc: số liệu tính các buổi sinh hoạt đã tổ chức đến nay. Chi bộ chưa sinh hoạt thường"
-        " kỳ trong tháng được thống kê riêng là “chưa sinh hoạt thường kỳ”, chưa xếp loại; điểm trung bình, tỷ lệ chi"
-        " bộ sinh hoạt đều đặn hằng tháng và tỷ lệ chi bộ có sinh hoạt chuyên đề chỉ tính các chi bộ đã sinh hoạt"
-        " thường kỳ; hết tháng mà chi bộ vẫn chưa sinh hoạt thường kỳ thì xếp loại Kém."
+        " kỳ trong tháng được thống kê riêng là “chưa sinh hoạt thường kỳ”, chưa xếp loại; điểm trung bình chỉ tính"
+        " các chi bộ đã sinh hoạt thường kỳ, còn tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng và tỷ lệ chi bộ có sinh"
+        " hoạt chuyên đề tính trên tất cả các chi bộ; hết tháng mà chi bộ vẫn chưa sinh hoạt thường kỳ thì xếp loại"
+        " Kém."
     )
     assert (notice in page) is running
     assert ('id="in-progress"' in page) is running

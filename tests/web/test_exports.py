@@ -142,7 +142,8 @@ def test_the_report_pdf_of_the_running_month_explains_its_figures_as_the_page_do
     """The fresh-user trial: in the month in progress the PDF printed "Tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng
     100 %" while 5 of 6 cells read "Chưa sinh hoạt thường kỳ", saying only "(đang diễn ra, số liệu tạm tính)"; the
     committee page explains how such figures read. The PDF now says the page's very words under its figures (cell
-    by cell, and in the summary of a large committee)."""
+    by cell, and in the summary of a large committee), and the regularity is over every cell (DOMAIN.md, h368:
+    1/6, its base named beside it)."""
     from services.gateway.web.exports import report_document
     from tests.web.test_committee_page import committee_page
 
@@ -152,10 +153,10 @@ def test_the_report_pdf_of_the_running_month_explains_its_figures_as_the_page_do
         "period": month,
         "cells": 6,
         "score": 85.0,
-        "regularity": 1.0,
+        "regularity": 1 / 6,
         "attendance_rate": 0.9,
         "speaking_rate": 0.5,
-        "thematic_coverage": 1.0,
+        "thematic_coverage": 1 / 6,
         "by_rating": {"good": 1, "fair": 0, "average": 0, "poor": 0},
         "not_met_yet": 5,
         "weakest": [],
@@ -169,10 +170,11 @@ def test_the_report_pdf_of_the_running_month_explains_its_figures_as_the_page_do
     page = committee_page(rollup, running=True)
     notice = html.unescape(page[page.index('id="in-progress">') : page.index("</p>", page.index('id="in-progress"'))])
     notice = "".join(notice.removeprefix('id="in-progress">').split())
-    assert "tỷlệchibộsinhhoạtđềuđặnhằngthángvàtỷlệchibộcósinhhoạtchuyênđềchỉtínhcácchibộđãsinhhoạtthườngkỳ" in notice
-    # the page's words, beside the figures: after the regularity's 100 %, before the cells' table
+    assert "điểmtrungbìnhchỉtínhcácchibộđãsinhhoạtthườngkỳ" in notice
+    assert "tỷlệchibộsinhhoạtđềuđặnhằngthángvàtỷlệchibộcósinhhoạtchuyênđềtínhtrêntấtcảcácchibộ" in notice
+    # the page's words, beside the figures: after the regularity's 16,7 % of 1/6 cells, before the cells' table
     assert notice in text, text
-    figure = text.index("Tỷlệchibộsinhhoạtđềuđặnhằngtháng100")
+    figure = text.index("Tỷlệchibộsinhhoạtđềuđặnhằngtháng16,7%—1/6chibộđãsinhhoạtthườngkỳ(thángđangdiễnra)")
     assert figure < text.index(notice) < text.index("Chibộthôn" if not summary else "Theođơnvịtrựcthuộc")
     # a closed month's figures are final: nothing of the kind
     closed = {**rollup, "period": last_closed_month(), "not_met_yet": None}

@@ -15,7 +15,8 @@ def test_a_first_month_not_begun_says_there_is_nothing_to_rescore_yet() -> None:
         "period_from": "Từ kỳ: tháng 1/2030 chưa bắt đầu nên chưa có gì để chấm lại. Vui lòng chọn một tháng từ "
         "tháng 12/2026 trở về trước."
     }
-    assert span_errors("2027-01", "2027-03", NOW).keys() == {"period_from"}
+    # a last month not begun either is said with it (h368: no page offers or shows it)
+    assert span_errors("2027-01", "2027-03", NOW).keys() == {"period_from", "period_to"}
     # a last month more than two years ahead is said with it (it was said only once the first was corrected)
     assert span_errors("2030-01", "2030-03", NOW).keys() == {"period_from", "period_to"}
 
@@ -24,8 +25,13 @@ def test_a_last_month_before_the_first_names_the_last_month() -> None:
     assert span_errors("2026-06", "2026-02", NOW) == {"period_to": "Đến kỳ: không được trước kỳ bắt đầu."}
 
 
-def test_a_span_of_history_is_taken_even_when_its_last_month_is_still_ahead() -> None:
-    assert span_errors("2026-12", "2027-06", NOW) == {}
+def test_a_span_of_history_up_to_the_running_month_is_taken_and_one_reaching_past_it_refused() -> None:
+    """A trial (h368) queued 2026-01..2027-06 in December 2026, a month no page offers or shows."""
+    assert span_errors("2026-12", "2027-06", NOW) == {
+        "period_to": "Đến kỳ: tháng 6/2027 nằm ngoài khoảng kỳ có thể xem vì chưa bắt đầu. Vui lòng chọn một tháng từ "
+        "tháng 12/2026 trở về trước."
+    }
+    assert span_errors("2026-12", "2026-12", NOW) == {}
     assert span_errors("2026-01", "2026-11", NOW) == {}
     assert span_errors("2026-01", None, NOW) == {}
 

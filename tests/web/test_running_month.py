@@ -363,43 +363,48 @@ def test_once_the_quarter_has_closed_the_cell_that_never_met_is_kem() -> None:
     assert (line["score"], line["rating"], line.get("not_met_yet")) == (0.0, "poor", None)
 
 
-def test_the_running_months_regularity_leaves_out_the_cells_not_met_yet_on_page_trend_and_exports() -> None:
-    """A trial's commune page showed "Sinh hoạt đều đặn" 33,3 % on 02/12 (and the trend line dropped to 33) while
-    its banner said the cells not met yet are counted apart: the share is of the cells that have met (DOMAIN.md:
-    cells that met every month), as the score is; once the month closes it is evaluation's again."""
+def test_the_running_months_regularity_is_over_every_cell_with_its_base_named_on_page_trend_and_exports() -> None:
+    """DOMAIN.md "Periods": the regularity is the share of the committee's cells that met every month, so in the
+    running month the cells not met yet count in its base (2 of 5: 40 %), as evaluation gives it; the page and the
+    PDF name that base beside it ("2/5 chi bộ đã sinh hoạt thường kỳ (tháng đang diễn ra)"), so it reads as a month
+    still running, not as a failure (an earlier trial read 33,3 % unexplained; h368's read 100 % over the one cell of
+    six that had met). Once the month closes the same figure stands, without the base."""
     shown = shown_at(rollup(in_progress=True))
-    assert shown["regularity"] == 1.0
+    assert shown["regularity"] == 0.4
     page = committee_page(shown, cell_children(shown))
-    assert between(page, 'data-figure="regularity">', "<") == 'data-figure="regularity">100%'
+    figure = between(page, 'data-figure="regularity">', "</dd>")
+    assert figure.startswith('data-figure="regularity">40%')
+    assert "2/5 chi bộ đã sinh hoạt thường kỳ (tháng đang diễn ra)" in figure
     trend = json.loads(data.trend_chart([shown]))
-    assert [series["data"] for series in trend["series"] if series["name"] == "Tỷ lệ sinh hoạt đều đặn (%)"] == [[100]]
+    assert [series["data"] for series in trend["series"] if series["name"] == "Tỷ lệ sinh hoạt đều đặn (%)"] == [[40]]
     document = report_document(WARD, PERIOD, report(in_progress=True))
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
     flat = " ".join(text.split())  # the card's long label wraps in its cell
-    assert "Tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng 100%" in flat
-    assert "Tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng 40%" not in flat
-    # none met yet: no share at all rather than 0 %
-    assert shown_at(rollup(in_progress=True) | {"irregular": 5, "regularity": 0.0})["regularity"] is None
+    assert "Tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng 40%" in flat
+    assert "Tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng 100%" not in flat
+    # none met yet: 0 of the 5, said so
+    nobody = shown_at(rollup(in_progress=True) | {"irregular": 5, "regularity": 0.0})
+    assert nobody["regularity"] == 0.0 and nobody["score"] is None
+    assert "0/5 chi bộ" in between(committee_page(nobody, []), 'data-figure="regularity">', "</dd>")
     closed = shown_at(rollup(in_progress=False))
     assert closed["regularity"] == 0.4
-    assert between(committee_page(closed, cell_children(closed)), 'data-figure="regularity">', "<") == (
+    assert between(committee_page(closed, cell_children(closed)), 'data-figure="regularity">', "</dd>") == (
         'data-figure="regularity">40%'
     )
 
 
-def test_the_running_months_thematic_coverage_is_over_the_cells_that_met_on_page_and_exports() -> None:
-    """The commune page's "Sinh hoạt chuyên đề" read 40 % in the running month: 2 cells of 5, the three not met yet
-    counted as not covered. Like the regularity and the score it is over the cells that have met (evaluation's
-    `met_thematic_coverage`: 1 of the 2), none while no cell has met; once the month closes it is evaluation's again."""
+def test_the_running_months_thematic_coverage_is_over_every_cell_on_page_and_exports() -> None:
+    """The thematic coverage is the share of the committee's cells that held a thematic meeting, over every cell as
+    the regularity is (evaluation's `thematic_coverage`: 2 of 5), not over the cells that have met (its
+    `met_thematic_coverage`, 1 of 2), in the running month as once it has closed."""
     running = rollup(in_progress=True) | {"met_thematic_coverage": 0.5}
     shown = shown_at(running)
-    assert shown["thematic_coverage"] == 0.5
+    assert shown["thematic_coverage"] == 0.4
     page = committee_page(shown, cell_children(shown))
-    assert between(page, 'data-figure="thematic_coverage">', "<") == 'data-figure="thematic_coverage">50%'
+    assert between(page, 'data-figure="thematic_coverage">', "<") == 'data-figure="thematic_coverage">40%'
     document = report_document(WARD, PERIOD, {**report(in_progress=True), "rollup": shown})
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
     flat = " ".join(text.split())  # the card's long label may wrap in its cell
-    assert "Tỷ lệ chi bộ có sinh hoạt chuyên đề 50%" in flat and "Tỷ lệ chi bộ có sinh hoạt chuyên đề 40%" not in flat
-    assert shown_at(running | {"irregular": 5})["thematic_coverage"] is None
+    assert "Tỷ lệ chi bộ có sinh hoạt chuyên đề 40%" in flat and "Tỷ lệ chi bộ có sinh hoạt chuyên đề 50%" not in flat
     closed = shown_at(rollup(in_progress=False) | {"met_thematic_coverage": 0.5})
     assert closed["thematic_coverage"] == 0.4

@@ -30,12 +30,14 @@ from services.gateway.web.i18n import (
     label,
     late_change_note,
     local,
+    met_base,
     minutes_state,
     not_met_label,
     parse_moment,
     period_within,
     quarter_ratings_text,
     quarters_rating_counts,
+    rating_label,
     rating_reason,
     running_note,
 )
@@ -257,10 +259,7 @@ def row_rating(row: dict[str, Any]) -> str:
     if row.get("quarter_ratings") is not None:
         # a half-year has no rating of its own (DOMAIN.md rates months, quarters and years): its quarters'
         return quarter_ratings_text(row["quarter_ratings"])
-    if not row.get("rating"):
-        return ""
-    rating = format_rating(row["rating"])
-    return f"{rating} ({_('provisional')})" if "provisional" in (row.get("flags") or []) else rating
+    return rating_label(row) if row.get("rating") else ""
 
 
 def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
@@ -396,13 +395,14 @@ def whole(value: Any) -> str:
 
 
 def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
-    """The committee's key figures of the period, as the report's PDF lists them under its title; a half-year (no
-    rating of its own) its quarters' cells by rating instead of its own (i18n.quarters_rating_counts)."""
+    """The committee's key figures of the period, as the report's PDF lists them under its title (a running month's
+    regularity with its base, i18n.met_base, as the page says it); a half-year (no rating of its own) its quarters'
+    cells by rating instead of its own (i18n.quarters_rating_counts)."""
     by_rating = rollup.get("by_rating") or {}
     return [
         (_("Cells"), whole(rollup.get("cells"))),
         (_("Average score"), format_number(rollup.get("score"))),
-        (_("Regularity"), format_share(rollup.get("regularity"))),
+        (_("Regularity"), " — ".join(filter(None, (format_share(rollup.get("regularity")), met_base(rollup))))),
         (_("Attendance rate"), format_share(rollup.get("attendance_rate"))),
         (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
         (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
@@ -434,8 +434,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     cells, and a note that the full list is in the CSV."""
     rollup = data["rollup"]
     title, subtitle = _("Report on party cell meetings"), report_subtitle(unit, period)
-    # what the committee's page says above the same figures: a running month's regularity reads 100 % while most
-    # cells have not met yet, as it counts only the cells that have
+    # what the committee's page says above the same figures: in a running month the average score is over the cells
+    # that have met, the regularity and the thematic coverage over every cell
     figures_note = running_note(period) if running(period) else ""
     half_year = is_half_year(period)
     if half_year:  # where a rating would be: said once, under the figures

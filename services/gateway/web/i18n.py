@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from pydantic import BaseModel
 
-from services.gateway.rollups import held_without_regular
+from services.gateway.rollups import held_without_regular, waiting_month
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
 from shared.numbers import format_number
@@ -145,22 +145,36 @@ def format_period(period: str, *, within: bool = False) -> str:
 def running_note(period: str) -> str:
     """How the figures of a period not ended yet read, in one wording for the committee's page (its notice above the
     figures) and the report's PDF (under its figures): in the month in progress a cell without its regular meeting
-    yet is counted apart, and the average score, the regularity and the thematic coverage are those of the cells that
-    have met (services.gateway.rollups.met_figures: the regularity reads 100 % while most cells have not met yet);
-    in a quarter or year, the month in progress counts for a cell once it has met."""
+    yet is counted apart, and the average score is that of the cells that have met (services.gateway.rollups.
+    met_figures), while the regularity and the thematic coverage are over every cell (DOMAIN.md "Periods"; met_base
+    names the regularity's base); in a quarter or year, the month in progress counts for a cell once it has met."""
     match = PERIOD.match(period)
     if match and match.group(2):
         return _(
             "%(period)s has not ended yet: the figures count the meetings held so far. A cell without its regular "
             "meeting this month yet is counted apart as without a regular meeting yet, without a rating; the average "
-            "score, the regularity and the thematic coverage count only the cells that have held it; a cell still "
-            "without its regular meeting when the month ends is rated Poor.",
+            "score counts only the cells that have held it, while the regularity and the thematic coverage are over "
+            "all the cells; a cell still without its regular meeting when the month ends is rated Poor.",
             period=format_period(period),
         )
     return _(
         "%(period)s has not ended yet: the figures count the months gone by and the meetings held so far; this month "
         "counts for a cell once it has met, and a quarter is not rated Poor for a thematic meeting it may still hold.",
         period=format_period(period),
+    )
+
+
+def met_base(rollup: dict[str, Any]) -> str:
+    """The base of a running month's regularity, said beside it: `1/6 chi bộ đã sinh hoạt thường kỳ (tháng đang
+    diễn ra)` (the cells that have met of all the cells it is over, DOMAIN.md "Periods"); empty for any other roll-up
+    (a closed month, a quarter or year: services.gateway.rollups.waiting_month)."""
+    if not waiting_month(rollup) or not rollup.get("cells"):
+        return ""
+    cells = int(rollup["cells"])
+    return _(
+        "%(met)s/%(cells)s cells have held their regular meeting (month in progress)",
+        met=format_number(cells - int(rollup["not_met_yet"] or 0), digits=0),
+        cells=format_number(cells, digits=0),
     )
 
 
@@ -188,6 +202,20 @@ def format_rating(rating: str | None) -> str:
     if not rating:
         return "—"
     return _(RATINGS.get(rating, rating))
+
+
+def provisional_rating(row: dict[str, Any]) -> bool:
+    """Whether a cell's period rating (its period row, with `flags`, or a ranking line, with `provisional`) is
+    provisional: a meeting's manual items not assessed yet, so its score may still change (DOMAIN.md "Quality
+    evaluation")."""
+    return bool(row.get("rating")) and (bool(row.get("provisional")) or "provisional" in (row.get("flags") or []))
+
+
+def rating_label(row: dict[str, Any]) -> str:
+    """A cell's period rating as every page and export shows it: `Kém`, `Kém (tạm tính)` when provisional
+    (provisional_rating), an em dash for none."""
+    rating = format_rating(row.get("rating"))
+    return f"{rating} ({_('provisional')})" if provisional_rating(row) else rating
 
 
 RATING_COUNTS = {
@@ -701,6 +729,8 @@ def globals_() -> dict[str, Any]:
         "late_change_note": late_change_note,
         "late_change_badge": late_change_badge,
         "rating_reason": rating_reason,
+        "rating_label": rating_label,
+        "met_base": met_base,
         "running_note": running_note,
         "half_year_no_rating": half_year_no_rating,
         "quarters_rating_counts": quarters_rating_counts,

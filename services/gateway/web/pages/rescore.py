@@ -125,7 +125,12 @@ def _month(form: Any, name: str, errors: dict[str, str], *, required: bool) -> s
         return value
     if is_report_period(value):
         months = period_months(value)
-        return months[0] if name == "period_from" else months[-1]
+        if name == "period_from":
+            return months[0]
+        # the running quarter, half-year or year (offered) up to the running month, as the job re-scores up to now;
+        # one not begun keeps its last month, refused (span_errors)
+        current = periods.this_month()
+        return current if months[0] <= current < months[-1] else months[-1]
     errors[name] = _(PERIOD_TYPED, field=forms.label(name))
     return None
 
@@ -138,9 +143,8 @@ def _month_words(month: str) -> str:
 def span_errors(first: str | None, last: str | None, at: datetime, *, first_month: str | None = None) -> dict[str, str]:
     """The form's Vietnamese for what the API's rule (shared.plausible.span_range_problems) finds wrong with the
     months, each field's at once: one before 1/2000 (either field), a last month more than two years ahead
-    (`period_to`), a last month before the first (`period_to`), a first month not begun at `at` (`period_from`), or a
-    last month before the committee's `first_month` of data (`period_to`). A last month still ahead within two years
-    is no error: the job re-scores up to now."""
+    (`period_to`), a last month before the first (`period_to`), a month not begun at `at` (either field: no page
+    offers or shows it), or a last month before the committee's `first_month` of data (`period_to`)."""
     return {
         problem.field: span_message(problem, first, last, at, first_month=first_month)
         for problem in span_range_problems(first, last, now=at, first_month=first_month)
@@ -153,7 +157,15 @@ def span_message(
     """The Vietnamese of one SpanProblem of the months `first`..`last` at `at`, naming its field."""
     field, month = problem.field, first if problem.field == "period_from" else last
     said = _month_words(month) if month and len(month) == 7 else format_period(month or "", within=True)
-    if problem.code == "not_begun":
+    if problem.code == "not_begun" and field == "period_to":
+        message = _(
+            "%(field)s: %(period)s is outside the periods there are, as it has not begun yet. Choose a month up to "
+            "%(current)s.",
+            field=forms.label(field),
+            period=format_period(month or "", within=True),
+            current=_month_words(f"{at.astimezone(VIETNAM_TZ):%Y-%m}"),
+        )
+    elif problem.code == "not_begun":
         message = _(
             "%(field)s: month %(month)s has not begun yet, so there is nothing to re-score in it. Choose a month "
             "up to %(current)s.",
