@@ -1,4 +1,4 @@
-"""A new user trying the overview as `can-bo-tinh` on the overview of Tháng 12/2026 while it runs, one of six cells met:
+"""A new user as `can-bo-tinh` on the overview of Tháng 12/2026 while it runs, one of six cells met:
 
 - "Tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng 100%" beside five cells "chưa sinh hoạt thường kỳ": the rate was over
   the cells that had met. DOMAIN.md defines the regularity as the share of the committee's cells that met every month
