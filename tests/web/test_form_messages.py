@@ -246,7 +246,7 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert list(caught.value.errors.values()) == [expected]
-    assert forms.errors_title(caught.value.errors) == "Không thực hiện được:"
+    assert forms.error_box_title(caught.value.errors) == "Không thực hiện được:"
 
     async def reworded() -> None:  # the page goes by the code, never by meetings' English wording
         raise RpcError("invalid", "something else entirely", field="data.meeting_id", refusal=rule.value.refusal)

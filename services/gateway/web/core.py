@@ -29,7 +29,7 @@ from services.gateway.web.forms import (
     FORM,
     TEXT,
     FormLabels,
-    errors_title,
+    error_box_title,
     in_form_order,
     posted_form,
 )
@@ -84,7 +84,8 @@ def environment() -> jinja2.Environment:
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
     env.globals["browser_uri"] = browser_uri
-    env.globals["errors_title"] = errors_title  # "Không thực hiện được:" over refusals no form fixes (StateRefusal)
+    # "Không thực hiện được:" over refusals no form fixes (StateRefusal), else "Vui lòng sửa:"
+    env.globals["error_box_title"] = error_box_title
     env.globals.update(globals_())
     return env
 

@@ -1210,12 +1210,12 @@ HELD_ON_ROSTER = frozenset({RefusalCode.MEMBER_NOT_PLACED, RefusalCode.MEMBER_NO
 
 class StateRefusal(str):
     """A form's refusal about the meeting's own state (cancelled, held, not begun, its minutes adopted), which nothing
-    on the form fixes: its error box opens "Không thực hiện được:" (errors_title), not "Vui lòng sửa:"."""
+    on the form fixes: its error box opens "Không thực hiện được:" (error_box_title), not "Vui lòng sửa:"."""
 
     __slots__ = ()
 
 
-def errors_title(errors: Mapping[str, str] | None) -> str:
+def error_box_title(errors: Mapping[str, str] | None) -> str:
     """The opening of a form's error box: "Không thực hiện được:" when every message is a StateRefusal (nothing on
     the form to correct: a trial read "Vui lòng sửa: Buổi sinh hoạt này đã bị hủy…"), else "Vui lòng sửa:"."""
     said = list((errors or {}).values())
