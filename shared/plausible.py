@@ -45,6 +45,14 @@ def begins_later(starts_at: datetime, now: datetime) -> bool:
     return starts_at > now + CLOCK_SKEW
 
 
+def took_place(*, starts_at: datetime, attendance_recorded: bool, now: datetime) -> bool:
+    """Whether a meeting not cancelled took place at `now`: begun (begins_later, CLOCK_SKEW aside, the rule a person's
+    roster is taken by) and its attendance recorded, its minutes perhaps still to come. Its secretary then neither
+    moves nor cancels it (meetings' check_not_taken_place, meeting_took_place) and the pages read it "Đã diễn ra" (a
+    trial's meeting held on 05/12 with 14 present was moved to 28/12 and read "not held yet")."""
+    return attendance_recorded and not begins_later(starts_at, now)
+
+
 def meeting_begun(*, starts_at: datetime | None, minutes_recorded: bool, cancelled: bool, now: datetime) -> bool:
     """Whether a meeting is scored (evaluation), answered a score (the gateway's API) and shown rated (the web pages)
     at `now`: it has begun when its minutes are recorded or its start (after any rescheduling) is not after `now`.

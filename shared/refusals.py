@@ -29,6 +29,9 @@ class RefusalCode(StrEnum):
     """Rejected: the meeting was held (its roster or minutes are recorded), so it cannot be cancelled."""
     MEETING_MINUTES_RECORDED = "meeting_minutes_recorded"
     """Rejected: the meeting's minutes are recorded, so it cannot be rescheduled."""
+    MEETING_TOOK_PLACE = "meeting_took_place"
+    """Rejected: a secretary's move or cancel of a meeting whose start has passed and whose attendance is recorded: it
+    took place (its minutes still to come), so it is neither moved nor called off."""
     ALREADY_REPLAYED = "already_replayed"
     """Conflict: the rejection was replayed already (`replayed_at`), its event then judged `outcome` (accepted, held
     or duplicate; None for a replay from before the outcome was kept)."""

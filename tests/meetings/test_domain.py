@@ -91,17 +91,17 @@ def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> 
         with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled") as refused:
             domain.check_reschedule(held, source=source, starts_at=T0, time=ended + timedelta(seconds=1))
         assert refused.value.field == "data.meeting_id"
-        domain.check_cancel(held, source=source)
+        domain.check_cancel(held, source=source, time=ended)
         domain.require_not_cancelled(cancelled, source=source, what="submitting minutes")
     with pytest.raises(InvalidEvent, match="cancelled and cannot be rescheduled"):
         domain.check_reschedule(cancelled, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
     with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
         domain.check_reschedule(held, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
     with pytest.raises(InvalidEvent, match="already held and cannot be cancelled"):
-        domain.check_cancel(held, source=GATEWAY_SOURCE)
+        domain.check_cancel(held, source=GATEWAY_SOURCE, time=ended)
     with pytest.raises(InvalidEvent, match="is cancelled; submitting minutes is impossible"):
         domain.require_not_cancelled(cancelled, source=GATEWAY_SOURCE, what="submitting minutes")
-    domain.check_cancel(cancelled, source=GATEWAY_SOURCE)  # cancelling again only updates the reason
+    domain.check_cancel(cancelled, source=GATEWAY_SOURCE, time=T0)  # cancelling again only updates the reason
 
 
 def test_a_roster_alone_does_not_make_a_meeting_held() -> None:
@@ -114,7 +114,13 @@ def test_a_roster_alone_does_not_make_a_meeting_held() -> None:
     assert domain.meeting_status(cancelled=True, has_minutes=True, approved=True) == "cancelled"
     assert not domain.is_held(cancelled=False, has_minutes=False)
     assert not domain.is_held(cancelled=True, has_minutes=True)
-    domain.check_cancel(roster_only, source=GATEWAY_SOURCE)  # not refused: not held yet
+    # not held yet: an integration's early roster leaves a meeting still ahead to be cancelled; once it has begun, a
+    # roster says it took place, and the secretary neither cancels nor moves it (check_not_taken_place)
+    domain.check_cancel(roster_only, source=GATEWAY_SOURCE, time=T0 - timedelta(hours=1))
+    domain.check_cancel(roster_only, source="urn:example:handbook", time=T0 + timedelta(hours=1))
+    with pytest.raises(InvalidEvent, match="took place") as refused:
+        domain.check_cancel(roster_only, source=GATEWAY_SOURCE, time=T0 + timedelta(hours=1))
+    assert refused.value.refusal is not None and refused.value.refusal.code == "meeting_took_place"
 
 
 def test_attendance_history_counts_runs_and_unexcused_months() -> None:

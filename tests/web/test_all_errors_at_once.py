@@ -8,7 +8,7 @@ import pytest
 
 from services.gateway.web import forms
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in
+from tests.web.conftest import cell_members, csrf_of, signed_in
 from tests.web.test_record_values import AHEAD, HELD
 
 
@@ -30,10 +30,12 @@ async def test_a_roster_of_a_meeting_ahead_reports_its_missing_reason_and_the_me
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     """The fresh-user trial: a roster for a meeting not begun, "Vắng có lý do" without a reason, reported only the
-    missing reason; once it was given, "Buổi sinh hoạt chưa diễn ra…" came."""
+    missing reason; once it was given, "Buổi sinh hoạt chưa diễn ra…" came. The page shows no roster form before the
+    meeting begins (a later trial); one sent anyway (a page opened before the meeting was moved later) says both."""
+    members = [member["id"] for member in await cell_members(system, province, "demo-cb-thon-1")]
     async with signed_in(system, "secretary") as client:
         record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
-        members = re.findall(r'name="member" value="([^"]+)"', record)
+        assert 'id="roster-form"' not in record and 'id="attendance-later"' in record
         form: dict[str, object] = {"csrf": csrf_of(record), "member": members}
         form |= {f"status-{member}": "present" for member in members}
         form |= {f"status-{members[1]}": "excused", f"reason-{members[1]}": ""}
@@ -53,10 +55,12 @@ async def test_minutes_of_a_meeting_ahead_report_their_missing_end_and_the_meeti
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     """Minutes of a meeting not begun without their end time reported only the end; once it was given, "Buổi sinh
-    hoạt chưa diễn ra…" came (the attendance form's fresh-user trial D6, on the minutes form)."""
+    hoạt chưa diễn ra…" came (the attendance form's fresh-user trial D6, on the minutes form). The page shows no
+    minutes form before the meeting begins; minutes sent anyway (a page opened before a move) say both."""
+    members = [member["id"] for member in await cell_members(system, province, "demo-cb-thon-1")]
     async with signed_in(system, "secretary") as client:
         record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
-        members = re.findall(r'name="member" value="([^"]+)"', record)
+        assert '/minutes"' not in record and 'id="minutes-later"' in record
         form = {
             "csrf": csrf_of(record),
             "day": "2026-10-20",

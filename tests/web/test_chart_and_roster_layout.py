@@ -11,6 +11,7 @@ from playwright.async_api import Page
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import PERIOD, RUNNING, screenshot, sign_in
+from tests.web.test_record_values import begun_meeting
 
 NOT_ADOPTED = f"demo-cb-thon-1-{RUNNING}"
 """Thôn 1's meeting of this month, ahead, no minutes yet: its record page shows the roster form (an adopted one's is
@@ -50,9 +51,10 @@ async def test_the_rating_chart_draws_every_bars_name(
 async def test_the_roster_is_usable_on_a_phone(
     browser: object, system: RunningSystem, province: dict[str, str]
 ) -> None:
+    begun, _starts = await begun_meeting(system, province)  # a meeting ahead shows no roster form until it begins
     page = await sign_in(browser, system, "secretary", width=390)  # type: ignore[arg-type]
     await page.wait_for_url("**/app/cells/demo-cb-thon-1")
-    await page.goto(f"{system.gateway_url}/app/meetings/{NOT_ADOPTED}/record")
+    await page.goto(f"{system.gateway_url}/app/meetings/{begun}/record")
     await page.wait_for_selector("#roster-form")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     # the table does not scroll inside its box either: every reason box lies within the screen

@@ -2,15 +2,14 @@
 secondary differences, numbers by value; and the pages list members and cells in that order."""
 
 import re
-from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from shared.collation import by_name, by_name_values, name_key, person_key
-from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import signed_in
+from tests.web.test_record_values import begun_meeting
 
 
 def test_family_names_sort_in_vietnamese_order_not_by_code_point() -> None:
@@ -72,18 +71,11 @@ async def test_the_record_page_lists_the_cells_members_in_vietnamese_order(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
     ) as api:
         members = (await api.get("/v1/cells/demo-cb-thon-1/members?limit=200")).json()["items"]
-        # a meeting ahead: the demo's held meetings have adopted minutes, shown read-only with no form
-        starts = (datetime.now(VIETNAM_TZ) + timedelta(days=12)).replace(hour=19, minute=30, second=0, microsecond=0)
-        body = {
-            "kind": "extraordinary",
-            "starts_at": starts.isoformat(),
-            "location": "Nhà văn hóa",
-            "agenda": ["Bàn việc"],
-        }
-        scheduled = await api.post("/v1/cells/demo-cb-thon-1/meetings", json=body)
-        assert scheduled.status_code == 202, scheduled.text
+    # a meeting begun, nothing recorded: the demo's held meetings have adopted minutes, shown read-only with no form,
+    # and a meeting ahead shows no minutes form until it begins
+    begun, _starts = await begun_meeting(system, province)
     async with signed_in(system, "secretary") as client:
-        page = (await client.get(f"/app/meetings/{scheduled.json()['subject']}/record")).text
+        page = (await client.get(f"/app/meetings/{begun}/record")).text
     select = page[page.index('<select id="chair_id"') : page.index("</select>", page.index('<select id="chair_id"'))]
     shown = re.findall(r"<option [^>]*>([^<]+)</option>", select)
     assert shown == sorted((member["full_name"] for member in members), key=person_key)

@@ -189,18 +189,27 @@ async def test_a_combined_meeting_without_a_topic_names_the_topic_field_like_a_t
     )
 
 
+TOOK_PLACE_SAID = (
+    "Buổi sinh hoạt này đã diễn ra và đã được điểm danh, nên không thể đổi lịch hay hủy nữa; hãy ghi biên bản của buổi"
+    " này."
+)
+
+
 @pytest.mark.parametrize(
     ("refuse", "expected"),
     [
         ("not_cancelled", "Buổi sinh hoạt này đã bị hủy, nên không ghi nhận thêm nội dung nào cho buổi này."),
         ("cancel", "Buổi sinh hoạt này đã diễn ra (đã có biên bản), nên không thể hủy."),
         ("reschedule", "Buổi sinh hoạt này đã diễn ra (đã có biên bản), nên không thể dời lịch."),
+        ("took place, cancel", TOOK_PLACE_SAID),
+        ("took place, reschedule", TOOK_PLACE_SAID),
     ],
 )
 async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: str, expected: str) -> None:
     """Meetings refuses a secretary's attendance for a cancelled meeting, cancelling a held one, rescheduling one with
-    minutes (an integration's facts are stored whatever the order); the form says which, not "not accepted by the
-    system" (the refusals are those meetings' rules raise)."""
+    minutes, moving or cancelling one that took place (begun, its roster recorded; an integration's facts are stored
+    whatever the order); the form says which, not "not accepted by the system" (the refusals are those meetings' rules
+    raise), under "Không thực hiện được:", never "Vui lòng sửa:": nothing on the form fixes it."""
     from datetime import UTC, datetime
 
     from services.meetings.domain import (
@@ -219,17 +228,17 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
         kind="regular",
         starts_at=at[0],
         cancel_version=at if refuse == "not_cancelled" else None,
-        has_roster=refuse in ("cancel", "reschedule"),
+        has_roster=refuse != "not_cancelled",
         has_minutes=refuse in ("cancel", "reschedule"),
         minutes_version=at if refuse in ("cancel", "reschedule") else None,
     )
     with pytest.raises(InvalidEvent) as rule:
         if refuse == "not_cancelled":
             require_not_cancelled(meeting, source=GATEWAY_SOURCE, what="recording attendance")
-        elif refuse == "cancel":
-            check_cancel(meeting, source=GATEWAY_SOURCE)
+        elif refuse.endswith("cancel"):
+            check_cancel(meeting, source=GATEWAY_SOURCE, time=at[0] + timedelta(hours=3))
         else:
-            check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=at[0], time=at[0])
+            check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=at[0], time=at[0] + timedelta(hours=3))
 
     async def command() -> None:
         raise RpcError("invalid", str(rule.value), field="data.meeting_id", refusal=rule.value.refusal)
@@ -237,6 +246,7 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert list(caught.value.errors.values()) == [expected]
+    assert forms.error_box_title(caught.value.errors) == "Không thực hiện được:"
 
     async def reworded() -> None:  # the page goes by the code, never by meetings' English wording
         raise RpcError("invalid", "something else entirely", field="data.meeting_id", refusal=rule.value.refusal)

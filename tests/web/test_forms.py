@@ -13,7 +13,8 @@ from services.gateway.web.i18n import format_number
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import DEMO, RUNNING, csrf_of, sign_in, signed_in
+from tests.web.conftest import DEMO, csrf_of, sign_in, signed_in
+from tests.web.test_record_values import begun_meeting
 
 pytestmark = pytest.mark.e2e
 
@@ -194,7 +195,8 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         assert "Ngày: ngày 01/01/1999 đã qua; buổi sinh hoạt lên lịch ở đây phải từ hôm nay (" in ancient.text
         assert "Ghi lại buổi sinh hoạt đã diễn ra" in ancient.text and "từ năm 2000" not in ancient.text
 
-        record = f"/app/meetings/demo-cb-thon-1-{RUNNING}"
+        begun, _starts = await begun_meeting(system, province)  # its roster form shows once it has begun
+        record = f"/app/meetings/{begun}"
         shown = (await client.get(f"{record}/record")).text
         token = csrf_of(shown)
         documents = await client.post(f"{record}/documents", data={"csrf": token, "title": "", "kind": "bien-ban"})

@@ -17,7 +17,7 @@ from tests.gateway.test_forms_again import as_data, submitted, text_of
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
-from tests.web.test_record_values import AHEAD
+from tests.web.test_record_values import begun_meeting
 from tests.web.test_resubmission import hidden
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +38,10 @@ def sent_back(page: str) -> list[tuple[str, str]]:
 async def test_the_minutes_form_sent_while_meetings_is_down_comes_back_with_what_was_typed(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
+    begun, _starts = await begun_meeting(system, province)
     async with signed_in(system, "secretary") as client:
-        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
-        action = f"/app/meetings/{AHEAD}/minutes"
+        record = (await client.get(f"/app/meetings/{begun}/record")).text
+        action = f"/app/meetings/{begun}/minutes"
         members = re.findall(r'name="member" value="([^"]+)"', record)
         key = hidden(record, "form_key", after=action)
         assert key

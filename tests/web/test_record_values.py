@@ -12,7 +12,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import MONTHS, RUNNING, csrf_of, signed_in
+from tests.web.conftest import MONTHS, RUNNING, csrf_of, history_meeting, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +20,14 @@ HELD = f"demo-cb-thon-1-{MONTHS[-2]}"  # thôn 1's meeting two months back, held
 AHEAD = f"demo-cb-thon-1-{RUNNING}"  # thôn 1's meeting of this month, ahead: no minutes yet
 CONTENT = "Chi bộ quán triệt nghị quyết, phân công đảng viên phụ trách hộ gia đình.\n" * 120
 """About 9,000 characters of minutes."""
+
+
+async def begun_meeting(system: RunningSystem, province: dict[str, str]) -> tuple[str, datetime]:
+    """A meeting of thôn 1 begun two hours ago, nothing recorded of it yet (its id and start): the record page shows
+    the roster and minutes forms only once a meeting has begun (a meeting ahead shows when they can be entered)."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    meeting_id = await history_meeting(system, province["secretary"], "demo-cb-thon-1", starts, agenda="Họp")
+    return meeting_id, starts
 
 
 def selected(page: str, name: str) -> str | None:
@@ -39,8 +47,9 @@ def value(page: str, name: str) -> str:
 
 async def test_a_refused_attendance_is_shown_again_as_sent(system: RunningSystem, province: dict[str, str]) -> None:
     """On a meeting whose minutes are not adopted (an adopted meeting's roster is shown read-only, with no form)."""
+    begun, _starts = await begun_meeting(system, province)
     async with signed_in(system, "secretary") as client:
-        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        record = (await client.get(f"/app/meetings/{begun}/record")).text
         members = re.findall(r'name="member" value="([^"]+)"', record)
         first, second = members[1], members[2]
         form: dict[str, object] = {"csrf": csrf_of(record), "member": members}
@@ -48,7 +57,7 @@ async def test_a_refused_attendance_is_shown_again_as_sent(system: RunningSystem
             form[f"status-{member}"] = "present"
         form |= {f"status-{first}": "excused", f"reason-{first}": ""}
         form |= {f"status-{second}": "absent", f"reason-{second}": "Đi làm ăn xa"}
-        sent = await client.post(f"/app/meetings/{AHEAD}/attendance", data=form)
+        sent = await client.post(f"/app/meetings/{begun}/attendance", data=form)
         assert sent.status_code == 422, sent.text
         page = sent.text
         assert 'id="attendance-errors"' in page
@@ -60,13 +69,14 @@ async def test_a_refused_attendance_is_shown_again_as_sent(system: RunningSystem
 
 async def test_refused_minutes_are_shown_again_as_sent(system: RunningSystem, province: dict[str, str]) -> None:
     """On a meeting whose minutes are not adopted (adopted minutes are shown read-only, with no form)."""
+    begun, starts = await begun_meeting(system, province)
     async with signed_in(system, "secretary") as client:
-        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        record = (await client.get(f"/app/meetings/{begun}/record")).text
         members = re.findall(r'name="member" value="([^"]+)"', record)
         form = {
             "csrf": csrf_of(record),
-            "day": f"{MONTHS[-2]}-20",
-            "started": "19:30",
+            "day": f"{starts:%Y-%m-%d}",
+            "started": f"{starts:%H:%M}",
             "ended": "",  # the one mistake
             "chair_id": members[0],
             "recorder_id": members[1],
@@ -79,7 +89,7 @@ async def test_refused_minutes_are_shown_again_as_sent(system: RunningSystem, pr
             "assignee-1": members[3],
             "due-1": "2026-12-31",
         }
-        sent = await client.post(f"/app/meetings/{AHEAD}/minutes", data=form)
+        sent = await client.post(f"/app/meetings/{begun}/minutes", data=form)
         assert sent.status_code == 422, sent.text
         page = sent.text
         assert "Giờ kết thúc: không được để trống." in page

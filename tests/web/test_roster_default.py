@@ -15,7 +15,7 @@ from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import cell_members, csrf_of, extraordinary_meeting, feed, feed_event, signed_in
-from tests.web.test_record_values import AHEAD, selected, value
+from tests.web.test_record_values import begun_meeting, selected, value
 
 pytestmark = pytest.mark.e2e
 
@@ -35,8 +35,9 @@ async def test_a_roster_not_recorded_yet_preselects_no_status_but_a_members_exem
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     members = await cell_members(system, province, CELL)
+    begun, _starts = await begun_meeting(system, province)
     async with signed_in(system, "secretary") as client:
-        page = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        page = (await client.get(f"/app/meetings/{begun}/record")).text
     assert "— Chọn tình trạng —" in page
     for member in members:
         expected = "exempt" if member.get("exempt") else ""

@@ -23,7 +23,16 @@ from services.gateway.http.commands import FORM_KEY
 from services.gateway.http.deps import READ_METHODS, State
 from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
-from services.gateway.web.forms import ANSWERED, CHOICE, FORM, TEXT, FormLabels, in_form_order, posted_form
+from services.gateway.web.forms import (
+    ANSWERED,
+    CHOICE,
+    FORM,
+    TEXT,
+    FormLabels,
+    error_box_title,
+    in_form_order,
+    posted_form,
+)
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
@@ -75,6 +84,8 @@ def environment() -> jinja2.Environment:
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
     env.globals["browser_uri"] = browser_uri
+    # "Không thực hiện được:" over refusals no form fixes (StateRefusal), else "Vui lòng sửa:"
+    env.globals["error_box_title"] = error_box_title
     env.globals.update(globals_())
     return env
 

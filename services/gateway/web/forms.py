@@ -1206,6 +1206,24 @@ HELD_WHAT = {
 HELD_OTHER = N_("this record")
 HELD_ON_ROSTER = frozenset({RefusalCode.MEMBER_NOT_PLACED, RefusalCode.MEMBER_NOT_IN_CELL})
 """Meetings' codes for a member that no record (yet) puts in the cell on the meeting's date."""
+
+
+class StateRefusal(str):
+    """A form's refusal about the meeting's own state (cancelled, held, not begun, its minutes adopted), which nothing
+    on the form fixes: its error box opens "Không thực hiện được:" (error_box_title), not "Vui lòng sửa:"."""
+
+    __slots__ = ()
+
+
+def error_box_title(errors: Mapping[str, str] | None) -> str:
+    """The opening of a form's error box: "Không thực hiện được:" when every message is a StateRefusal (nothing on
+    the form to correct: a trial read "Vui lòng sửa: Buổi sinh hoạt này đã bị hủy…"), else "Vui lòng sửa:"."""
+    said = list((errors or {}).values())
+    if said and all(isinstance(message, StateRefusal) for message in said):
+        return _("Could not be done:")
+    return _("Please correct:")
+
+
 MEETING_STATE_REFUSALS = {
     RefusalCode.MEETING_CANCELLED: N_("This meeting was cancelled, so nothing more is recorded for it."),
     RefusalCode.MEETING_ALREADY_HELD: N_(
@@ -1214,9 +1232,24 @@ MEETING_STATE_REFUSALS = {
     RefusalCode.MEETING_MINUTES_RECORDED: N_(
         "This meeting has already been held (its minutes are recorded), so it cannot be rescheduled."
     ),
+    RefusalCode.MEETING_TOOK_PLACE: N_(
+        "This meeting has already taken place and its attendance is recorded, so it can no longer be rescheduled or "
+        "cancelled; record its minutes."
+    ),
 }
 """Meetings' refusals about the meeting's own state (domain.require_not_cancelled, check_cancel, check_reschedule), by
 the code they carry, each said as a person reads it instead of "not accepted by the system"."""
+STATE_CODES = frozenset(
+    {
+        *MEETING_STATE_REFUSALS,
+        RefusalCode.MEETING_NOT_STARTED,
+        RefusalCode.MINUTES_ADOPTED,
+        RefusalCode.MINUTES_NOT_SUBMITTED,
+        RefusalCode.ROSTER_NOT_RECORDED,
+        RefusalCode.MEETING_UNKNOWN,
+    }
+)
+"""Meetings' refusals about the meeting's state rather than what a form says: said as StateRefusal."""
 MEETING_EXISTS_SAID = N_(
     "This meeting is already scheduled, and scheduling never overwrites a meeting. To change its time or place, use "
     "“Reschedule” on the meeting's record page."
@@ -1366,7 +1399,7 @@ async def send(
             raise FormErrors({field: roster_incomplete(refusal)}) from None
         if code is not None and wording and code in wording:
             said = on_field(name, _(wording[RefusalCode(code)]), said=N_("%(field)s: %(why)s"))
-            raise FormErrors({field: said}) from None
+            raise FormErrors({field: StateRefusal(said) if code in STATE_CODES else said}) from None
         if code == RefusalCode.ABSENT_AT_MEETING:
             # the roster changed since the form checked it: still the member by name, not "this member", and the one
             # role at fault
@@ -1379,10 +1412,10 @@ async def send(
                 {field: hold_expired_message(name, member=refusal.member_id if refusal else None)}
             ) from None
         if code in MEETING_STATE_REFUSALS:
-            raise FormErrors({field: _(MEETING_STATE_REFUSALS[RefusalCode(code)])}) from None
+            raise FormErrors({field: StateRefusal(_(MEETING_STATE_REFUSALS[RefusalCode(code)]))}) from None
         if code in BY_CODE:  # any other rule with a code (minutes adopted before the meeting began, ...)
-            why = _(BY_CODE[RefusalCode(code)])
-            raise FormErrors({field: on_field(name, why, said=N_("%(field)s: %(why)s"))}) from None
+            why = on_field(name, _(BY_CODE[RefusalCode(code)]), said=N_("%(field)s: %(why)s"))
+            raise FormErrors({field: StateRefusal(why) if code in STATE_CODES else why}) from None
         raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
     if getattr(result, "outcome", None) == "held":
         # meetings parked the command (it names something it does not know on the meeting's date): the page must

@@ -19,6 +19,7 @@ from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
 from shared.numbers import format_number
 from shared.periods import period_months
+from shared.plausible import took_place
 from shared.text import shown_name
 
 CATALOG = Path(__file__).parent / "locale" / "vi" / "LC_MESSAGES" / "messages.po"
@@ -452,11 +453,27 @@ def minutes_label(meeting: Any) -> str:
     return _(MINUTES_STATES[minutes_state(meeting)])
 
 
+def meeting_took_place(meeting: Any, recorded: bool | None = None) -> bool:
+    """Whether a meeting (a reply or its dict) scheduled, not cancelled, took place now (shared.plausible.took_place:
+    begun, its attendance recorded, `recorded` when given; its minutes still to come): its secretary neither moves nor
+    cancels it."""
+    starts_at = _field(meeting, "starts_at")
+    if _field(meeting, "status") != "scheduled" or starts_at is None:
+        return False
+    moment = datetime.fromisoformat(starts_at) if isinstance(starts_at, str) else starts_at
+    if recorded is None:
+        recorded = _field(meeting, "attendance_recorded")
+    if recorded is None:
+        recorded = _field(meeting, "attendance") is not None
+    return took_place(starts_at=moment, attendance_recorded=bool(recorded), now=datetime.now(VIETNAM_TZ))
+
+
 def meeting_status_label(meeting: Any, attendance_recorded: bool | None = None) -> str:
     """A meeting's status in Vietnamese, the same on every page: a held meeting's is the state of its minutes
-    (minutes_label); `Đã lên lịch (đã điểm danh, đang chờ biên bản)` for a scheduled meeting whose roster is recorded
-    (not held until its minutes come, DOMAIN.md). `meeting`: a reply or its dict, or (older callers) a status code
-    with `attendance_recorded`."""
+    (minutes_label); `Đã diễn ra, đang chờ biên bản` for one that took place (meeting_took_place: begun, its roster
+    recorded), `Đã lên lịch (đã điểm danh, đang chờ biên bản)` for one still ahead whose roster an integration sent
+    early (neither held until its minutes come, DOMAIN.md). `meeting`: a reply or its dict, or (older callers) a
+    status code with `attendance_recorded`."""
     if isinstance(meeting, str) or meeting is None:
         status, recorded = meeting, attendance_recorded
         meeting = {"status": status}
@@ -465,6 +482,8 @@ def meeting_status_label(meeting: Any, attendance_recorded: bool | None = None) 
     if status in HELD_STATUSES:
         return minutes_label(meeting)
     said = label("status", status)
+    if status == "scheduled" and recorded and meeting_took_place(meeting, True):
+        return _("Held, waiting for the minutes")
     if status == "scheduled" and recorded:
         return _("%(status)s (attendance recorded, waiting for the minutes)", status=said)
     return said

@@ -377,6 +377,10 @@ BY_CODE = {
     RefusalCode.MEETING_NOT_STARTED: N_(
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),
+    RefusalCode.MEETING_TOOK_PLACE: N_(
+        "The meeting has already taken place and its attendance is recorded, so its secretary can no longer "
+        "reschedule or cancel it."
+    ),
     RefusalCode.MOVED_INTO_THE_PAST: N_(
         "This time has already passed: a meeting still ahead can only be moved to a time still ahead, and its "
         "members are told of the new time."

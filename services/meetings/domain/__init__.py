@@ -29,6 +29,7 @@ from shared.plausible import (
     meeting_start_problem,
     moved_into_the_past,
     notified_before_start,
+    took_place,
     votes_over,
 )
 from shared.refusals import Refusal, RefusalCode
@@ -1142,10 +1143,11 @@ def require_not_cancelled(meeting: MeetingState, *, source: str, what: str) -> N
         )
 
 
-def check_cancel(meeting: MeetingState, *, source: str) -> None:
-    """A secretary cannot cancel a held meeting, one whose minutes are recorded (the form says so); a roster alone
-    does not make it held (DOMAIN.md "How to read it": minutes and not cancelled), so until the minutes arrive it may
-    be cancelled, as its status (`scheduled`, meeting_status) says. An integration's cancellation is stored whatever
+def check_cancel(meeting: MeetingState, *, source: str, time: datetime) -> None:
+    """A secretary cannot cancel a held meeting, one whose minutes are recorded (the form says so), nor one that took
+    place at `time` (begun, its attendance recorded: check_not_taken_place); a roster alone does not make it held
+    (DOMAIN.md "How to read it": minutes and not cancelled), so a meeting still ahead with a roster (an integration's,
+    sent early) may be cancelled. An integration's cancellation is stored whatever
     else is known: a cancelled meeting is not held, and its earlier score is withdrawn (DOMAIN.md), so minutes then
     cancellation ends as cancellation then minutes."""
     if from_a_person(source) and meeting.has_minutes:
@@ -1154,23 +1156,44 @@ def check_cancel(meeting: MeetingState, *, source: str) -> None:
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_ALREADY_HELD),
         )
+    check_not_taken_place(meeting, source=source, time=time, what="cancelled")
+
+
+def check_not_taken_place(meeting: MeetingState, *, source: str, time: datetime, what: str) -> None:
+    """A secretary (`source` GATEWAY_SOURCE) neither moves nor cancels (`what`: rescheduled, cancelled) a meeting that
+    took place at `time` (shared.plausible.took_place: begun, its attendance recorded, its minutes still to come):
+    InvalidEvent naming `data.meeting_id`, coded MEETING_TOOK_PLACE. A trial's meeting recorded as held on 05/12, all
+    14 present, was moved to 28/12 and every member mailed the new date. Judged on the meeting as it stands, as
+    check_cancel after the minutes; an integration's move or cancellation is stored whatever else is known (facts
+    converge in any order, CONTRACT.md; docs/architecture.md "Ordering")."""
+    taken = took_place(starts_at=meeting.starts_at, attendance_recorded=meeting.has_roster, now=time)
+    if from_a_person(source) and taken:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting.meeting_id} took place ({meeting.starts_at.isoformat()}, attendance"
+            f" recorded) and cannot be {what}",
+            field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_TOOK_PLACE),
+        )
 
 
 def check_reschedule(
     meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime, version: Version | None = None
 ) -> None:
-    """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so), nor move a
+    """A secretary cannot move a cancelled meeting, one whose minutes are recorded (the form says so) or one that took
+    place (begun, its attendance recorded: check_not_taken_place), nor move a
     meeting still ahead at `time` to a start already past (shared.plausible.moved_into_the_past: no CLOCK_SKEW, a move
     is a plan for the future; naming `data.starts_at`): a trial's move of a December meeting to November made it
     leave the members' upcoming meetings, count in a past month and have the secretary at once told its minutes
     were late, and another's move to a few minutes before now was taken and mailed (trial 19 #2). A meeting whose
-    start has passed may be moved to another past start: that corrects the record of when it took place (held a week
-    late without being moved, its minutes are refused as far from the schedule until it is). An integration's move
+    start has passed and whose attendance is not recorded yet may be moved to another past start: that corrects the
+    record of when it took place (held a week late without being moved, its minutes are refused as far from the
+    schedule until it is). An integration's move
     is judged by event time: refused when issued after the cancellation (check_not_moved_when_cancelled) or after the
     meeting was held (check_not_moved_when_held). `version` is the move's (time, ns, id), its `time` alone when not
     given."""
     check_not_moved_when_cancelled(meeting, source=source, version=version or (time, 0, ""))
     check_not_moved_when_held(meeting, source=source, time=time)
+    check_not_taken_place(meeting, source=source, time=time, what="rescheduled")
     if from_a_person(source) and meeting.starts_at > time:
         check_start_ahead(
             starts_at=starts_at,

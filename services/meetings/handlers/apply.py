@@ -350,7 +350,7 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
     earliest cancellation (domain.first_cancellation): a later one leaves them as the earliest judged them."""
     data = event.data
     meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
-    domain.check_cancel(meeting, source=event.source)
+    domain.check_cancel(meeting, source=event.source, time=event.time)
     changed = await uow.meetings.cancel(data, version=version_of(event))
     start = meeting.start_version
     earliest = meeting.cancel_version is None or version_of(event) < meeting.cancel_version

@@ -37,8 +37,16 @@ from services.gateway.web.core import (
     WebRoute,
     render,
 )
-from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_short_date, parse_moment
+from services.gateway.web.forms import FormErrors, StateRefusal
+from services.gateway.web.i18n import (
+    LABELS,
+    N_,
+    _,
+    format_moment,
+    format_short_date,
+    meeting_took_place,
+    parse_moment,
+)
 from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
 from shared.envelope import is_identifier
@@ -480,6 +488,8 @@ async def _record_page(
         score=score,
         gate_note=await data.gate_sentence(state, score),
         upcoming=ahead,
+        took_place=meeting_took_place(meeting),  # neither moved nor cancelled: no such form (meeting_took_place)
+        not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
         manual=await data.manual_items(state, score),
         errors=errors or {},
         sent=sent,
@@ -619,7 +629,7 @@ async def not_begun(viewer: Viewer, state: State, meeting_id: str) -> dict[str, 
 def not_begun_at(meeting: Any) -> dict[str, str]:
     """not_begun's answer for a meeting already read (a MeetingReply)."""
     if meeting.starts_at is not None and begins_later(meeting.starts_at, datetime.now(VIETNAM_TZ)):
-        return {"data.meeting_id": _(BY_CODE[RefusalCode.MEETING_NOT_STARTED])}
+        return {"data.meeting_id": StateRefusal(_(BY_CODE[RefusalCode.MEETING_NOT_STARTED]))}
     return {}
 
 
@@ -710,7 +720,9 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # a cancelled meeting is said as such, never "not begun yet" (a trial's meeting cancelled before its day)
         cancelled = getattr(meeting, "status", None) == "cancelled"
-        errors = {"data.meeting_id": _(ROSTER_CANCELLED)} if cancelled else not_begun_at(meeting)
+        errors: dict[str, str] = (
+            {"data.meeting_id": StateRefusal(_(ROSTER_CANCELLED))} if cancelled else not_begun_at(meeting)
+        )
         # the labels name members as the cell's roster does, never as the post says (a client could write anything)
         members = await data.members_by_id(state, viewer.principal, meeting.cell_id, at=meeting.starts_at)
         forms.with_row_names(
@@ -750,7 +762,8 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
         if not records and not unchosen:
             errors["records"] = forms.required("records")
         if meeting.approved_at is not None:
-            errors["data.meeting_id"] = _(ROSTER_ADOPTED_SAID)  # the page shows no form then; a tab opened before
+            # the page shows no form then; a tab opened before
+            errors["data.meeting_id"] = StateRefusal(_(ROSTER_ADOPTED_SAID))
         elif meeting.minutes:
             errors |= minutes_problems(records, meeting.minutes, names=names_of(members))
         with forms.reported_with(errors):
