@@ -77,6 +77,7 @@ class FakeState:
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
     roster_received: dict[str, tuple[str, str]] = field(default_factory=dict)
+    roster_history: dict[str, dict[Version, tuple[str, str]]] = field(default_factory=dict)
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     announced: dict[str, int] = field(default_factory=dict)
@@ -405,12 +406,30 @@ class FakeMeetings:
         return self._s.roster_received.get(meeting_id)
 
     async def rosters_naming(self, member_id: str) -> list[str]:
-        """The meetings whose roster lists the member other than transferred."""
-        return sorted(
+        """The meetings whose roster, or a roster kept in their history, lists the member other than transferred."""
+        stored = {
             meeting_id
             for meeting_id, roster in self._s.rosters.items()
             if any(r["member_id"] == member_id and r["status"] != "transferred" for r in roster["records"])
-        )
+        }
+        kept = {
+            meeting_id
+            for meeting_id, history in self._s.roster_history.items()
+            for _, raw in history.values()
+            if any(
+                r["member_id"] == member_id and r["status"] != "transferred" for r in json.loads(raw)["data"]["records"]
+            )
+        }
+        return sorted(stored | kept)
+
+    async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]:
+        """The integrations' rosters kept for the meeting, newest first."""
+        history = self._s.roster_history.get(meeting_id, {})
+        return [(version, *history[version]) for version in sorted(history, reverse=True)]
+
+    async def forget_roster(self, meeting_id: str, version: Version) -> None:
+        """Drop a roster from the meeting's history."""
+        self._s.roster_history.get(meeting_id, {}).pop(version, None)
 
     async def drop_roster(self, meeting_id: str) -> None:
         """Withdraw the stored roster."""
@@ -438,9 +457,13 @@ class FakeMeetings:
         """Keep the content key of minutes taken, older ones too (shared.minutes)."""
         self._s.minutes_content.setdefault(data.meeting_id, {})[version] = minutes_content_key(data)
 
-    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None:
-        """Keep the content key of a roster taken, older ones too (shared.minutes)."""
+    async def record_roster_content(
+        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+    ) -> None:
+        """Keep the content key of a roster taken, older ones too (shared.minutes), and an integration's in history."""
         self._s.roster_content.setdefault(data.meeting_id, {})[version] = roster_content_key(data)
+        if source is not None and raw is not None:
+            self._s.roster_history.setdefault(data.meeting_id, {}).setdefault(version, (source, raw))
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The stored minutes as MinutesSubmitted.model_dump() gives them, None without minutes."""

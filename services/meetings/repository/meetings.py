@@ -41,7 +41,11 @@ class MeetingRepository(Protocol):
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
-    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None: ...
+    async def record_roster_content(
+        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+    ) -> None: ...
+    async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]: ...
+    async def forget_roster(self, meeting_id: str, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None: ...
@@ -161,7 +165,18 @@ _ROSTER_RECEIVED_SQL = (
     "INSERT INTO roster_received (meeting_id, source, raw) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
     " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw"
 )
-_ROSTER_CONTENT_SQL = _CONTENT_SQL.format(table="roster_content")
+_ROSTER_CONTENT_SQL = (
+    # with the version, sender and raw event of an integration's roster kept in its history ($6, $7, its members not
+    # transferred $8 as a JSON array; NULL for a person's), in the same statement: one per transaction
+    "WITH kept AS (INSERT INTO roster_history (meeting_id, version_time, version_ns, version_id, source, raw, members)"
+    " SELECT k.m, k.vt, k.vn, k.vi, k.s, k.r, ARRAY(SELECT jsonb_array_elements_text(k.l::jsonb))"
+    " FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $6::text[], $7::text[], $8::text[])"
+    " AS k(m, vt, vn, vi, s, r, l) WHERE k.s IS NOT NULL ON CONFLICT DO NOTHING)"
+    " INSERT INTO roster_content (meeting_id, version_time, version_ns, version_id, content_key)"
+    " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
+    " ON CONFLICT DO NOTHING"
+)
+"""Keep a roster's content key (as _CONTENT_SQL) and, for an integration's, its place in the meeting's history."""
 _FIRST_CANCEL_SQL = (
     "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
     " AND (first_cancel_time IS NULL OR ($2, $3, $4) < (first_cancel_time, first_cancel_ns, first_cancel_id))"
@@ -635,13 +650,38 @@ class PgMeetingRepository:
         return None if row is None else (row["source"], row["raw"])
 
     async def rosters_naming(self, member_id: str) -> list[str]:
-        """The meetings whose stored roster lists the member other than transferred, sorted."""
+        """The meetings whose stored roster, or an integration's roster kept in their history (roster_history), lists
+        the member other than transferred, sorted."""
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT meeting_id FROM attendance WHERE member_id = $1 AND status <> 'transferred' ORDER BY meeting_id",
+            "SELECT meeting_id FROM attendance WHERE member_id = $1 AND status <> 'transferred'"
+            " UNION SELECT meeting_id FROM roster_history WHERE members @> ARRAY[$1::text] ORDER BY meeting_id",
             member_id,
         )
         return [row["meeting_id"] for row in rows]
+
+    async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]:
+        """The integrations' rosters accepted for the meeting and not withdrawn since, newest first: (version, source,
+        raw JSON text); the stored roster among them when an integration's (kept since meetings 0030)."""
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT version_time, version_ns, version_id, source, raw FROM roster_history WHERE meeting_id = $1"
+            " ORDER BY version_time DESC, version_ns DESC, version_id DESC",
+            meeting_id,
+        )
+        return [
+            ((row["version_time"], row["version_ns"], row["version_id"]), row["source"], row["raw"]) for row in rows
+        ]
+
+    async def forget_roster(self, meeting_id: str, version: Version) -> None:
+        """Drop the roster of `version` from the meeting's history (roster_history): it is refused now."""
+        conn = await self._direct()
+        await conn.execute(
+            "DELETE FROM roster_history WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
+            " AND version_id = $4",
+            meeting_id,
+            *version,
+        )
 
     async def drop_roster(self, meeting_id: str) -> None:
         """Withdraw the meeting's stored roster (its lines, version, content key and kept raw): no roster is known."""
@@ -693,11 +733,16 @@ class PgMeetingRepository:
         if state is not None and (state.minutes_version is None or not version < state.minutes_version):
             self._states[data.meeting_id] = replace(state, minutes_key=key)
 
-    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None:
+    async def record_roster_content(
+        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+    ) -> None:
         """Keep the content key of a roster taken (stored or older than the stored one), whatever its arrival order:
-        an adoption stands over a later roster saying the same (shared.minutes), as record_minutes_content."""
+        an adoption stands over a later roster saying the same (shared.minutes), as record_minutes_content; with an
+        integration's `source` and `raw` (JSON text), the roster in the meeting's history too (roster_history)."""
         key = roster_content_key(data)
-        self._pending.add(_ROSTER_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN, columns=True)
+        listed = json.dumps([r.member_id for r in data.records if r.status != contract.AttendanceStatus.TRANSFERRED])
+        row = (data.meeting_id, *version, key, source, raw, listed if source is not None else None)
+        self._pending.add(_ROSTER_CONTENT_SQL, row, rank=THEN, columns=True)
         self._adoption_moved.add(data.meeting_id)
         state = self._states.get(data.meeting_id)
         if state is not None and (state.roster_version is None or not version < state.roster_version):
