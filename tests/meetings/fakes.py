@@ -77,7 +77,8 @@ class FakeState:
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
     roster_received: dict[str, tuple[str, str]] = field(default_factory=dict)
-    roster_history: dict[str, dict[Version, tuple[str, str]]] = field(default_factory=dict)
+    roster_history: dict[str, list[tuple[Version, str, str]]] = field(default_factory=dict)
+    """The integrations' rosters accepted per meeting (version, source, raw), as roster_history."""
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     announced: dict[str, int] = field(default_factory=dict)
@@ -415,7 +416,7 @@ class FakeMeetings:
         kept = {
             meeting_id
             for meeting_id, history in self._s.roster_history.items()
-            for _, raw in history.values()
+            for _, _, raw in history
             if any(
                 r["member_id"] == member_id and r["status"] != "transferred" for r in json.loads(raw)["data"]["records"]
             )
@@ -424,12 +425,12 @@ class FakeMeetings:
 
     async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]:
         """The integrations' rosters kept for the meeting, newest first."""
-        history = self._s.roster_history.get(meeting_id, {})
-        return [(version, *history[version]) for version in sorted(history, reverse=True)]
+        return sorted(self._s.roster_history.get(meeting_id, []), key=lambda entry: entry[0], reverse=True)
 
     async def forget_roster(self, meeting_id: str, version: Version) -> None:
         """Drop a roster from the meeting's history."""
-        self._s.roster_history.get(meeting_id, {}).pop(version, None)
+        history = self._s.roster_history.get(meeting_id, [])
+        history[:] = [entry for entry in history if entry[0] != version]
 
     async def drop_roster(self, meeting_id: str) -> None:
         """Withdraw the stored roster."""
@@ -463,7 +464,9 @@ class FakeMeetings:
         """Keep the content key of a roster taken, older ones too (shared.minutes), and an integration's in history."""
         self._s.roster_content.setdefault(data.meeting_id, {})[version] = roster_content_key(data)
         if source is not None and raw is not None:
-            self._s.roster_history.setdefault(data.meeting_id, {}).setdefault(version, (source, raw))
+            history = self._s.roster_history.setdefault(data.meeting_id, [])
+            if all(entry[0] != version for entry in history):
+                history.append((version, source, raw))
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The stored minutes as MinutesSubmitted.model_dump() gives them, None without minutes."""
