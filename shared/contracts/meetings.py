@@ -370,14 +370,28 @@ class MemberAttendanceUpdated(EventData):
     number): what orders two announcements of one time. None in those published before they were numbered."""
 
 
+class RestoredRoster(EventData):
+    """The roster an attendance.withdrawn.v1 brings back: its own event's `id`, `time` (with the nanoseconds below
+    its microsecond) and records, so a listener orders it as that roster (the latest snapshot wins)."""
+
+    roster_id: Identifier
+    time: Timestamp
+    time_ns: Count = 0
+    records: Annotated[list[AttendanceRecord], Items]
+
+
 class AttendanceWithdrawn(EventData):
     """attendance.withdrawn.v1: a stored roster no longer stands (a member snapshot arriving after it put a listed
     member in another cell at the meeting's start); the event's `time` and `originid` are the withdrawn roster's, so a
-    listener drops exactly that roster (a newer one stays) and the meeting has none, as if it had been refused."""
+    listener drops exactly that roster (a newer one stays) and the meeting has the one `restored`, or none, as if it
+    had been refused."""
 
     meeting_id: Identifier
     roster_id: Identifier
     """The `id` of the withdrawn attendance.recorded.v1."""
+    restored: RestoredRoster | None = None
+    """The earlier roster of the meeting now in force again (the latest still valid it had replaced), None for none:
+    a listener stores it as if it had just arrived (it stands where the move arriving first would have left it)."""
 
 
 TYPES: dict[str, type[EventData]] = {

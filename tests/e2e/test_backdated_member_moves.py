@@ -176,3 +176,105 @@ async def test_a_backdated_move_and_a_roster_end_alike_in_either_order(
     assert states["roster_first"] == states["move_first"], states
     if direction == "into_the_cell":
         assert states["move_first"]["roster"] == [(f"m{i}", "present") for i in range(1, 6)]
+
+
+async def test_a_withdrawn_roster_gives_way_to_the_earlier_one_in_either_order(system: RunningSystem) -> None:
+    """Roster A (20:00: m3 not on it, m1 excused), then roster B (21:00: all five present), then m3 moved out
+    backdated: B is withdrawn and A, which B had replaced, stands again with its score, as when the move comes first
+    (A applied, B refused). Before, the meeting was left with no roster in the first order."""
+    integration = issue_token(system, role="integration", unit=None, sub=random_id("feed"), province_wide=True)
+    committee, cell, other = random_id("ward"), random_id("cell"), random_id("cell")
+    world = [
+        cloudevent(
+            "org.unit.upserted.v1",
+            {"id": committee, "name": "Đảng ủy phường Hòa Cường", "kind": "committee", "parent_id": None},
+            at=KNOWN,
+        ),
+        *(
+            cloudevent(
+                "org.unit.upserted.v1",
+                {"id": unit, "name": f"Chi bộ khu phố {unit[-4:]}", "kind": "cell", "parent_id": committee},
+                at=KNOWN,
+            )
+            for unit in (cell, other)
+        ),
+    ]
+    assert await post(system, integration, world) == ["accepted"] * 3
+    officer_token = issue_token(system, role="committee_officer", unit=committee, sub=random_id("officer"))
+    operator_token = issue_token(system, role="operator", unit=None, sub=random_id("operator"))
+    states: dict[str, dict[str, Any]] = {}
+    async with (
+        httpx.AsyncClient(
+            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {officer_token}"}
+        ) as officer,
+        httpx.AsyncClient(
+            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator_token}"}
+        ) as operator,
+    ):
+        for order in ("move_then_rosters", "rosters_then_move"):
+            members = [random_id("mem") for _ in range(5)]
+            names = {member_id: f"m{i + 1}" for i, member_id in enumerate(members)}
+            moved = members[2]
+            meeting_id = random_id("mtg")
+            setup = [member(m, cell, f"Nguyễn Văn {names[m]}", at=KNOWN) for m in members]
+            setup.append(
+                cloudevent(
+                    "meeting.scheduled.v1",
+                    {
+                        "meeting_id": meeting_id,
+                        "cell_id": cell,
+                        "kind": "regular",
+                        "starts_at": START.isoformat(),
+                        "location": "Nhà văn hóa khu phố",
+                        "agenda": ["Kiểm điểm nghị quyết tháng trước"],
+                    },
+                    at=KNOWN,
+                )
+            )
+            assert await post(system, integration, setup) == ["accepted"] * 6
+            earlier = [
+                {"member_id": m, "status": "present"} if m != members[0] else {"member_id": m, "status": "excused"}
+                for m in members
+                if m != moved
+            ]
+            earlier[0]["reason"] = "Đi công tác"
+            roster_a = cloudevent(
+                "attendance.recorded.v1", {"meeting_id": meeting_id, "records": earlier}, at=RECORDED.replace(hour=20)
+            )
+            roster_b = cloudevent(
+                "attendance.recorded.v1",
+                {"meeting_id": meeting_id, "records": [{"member_id": m, "status": "present"} for m in members]},
+                at=RECORDED,
+            )
+            move = member(moved, other, "Nguyễn Văn m3", at=MOVED)
+            feed = [roster_a, roster_b, move] if order == "rosters_then_move" else [move, roster_a, roster_b]
+            for event in feed:  # one at a time, as separate deliveries
+                await post(system, integration, [event])
+
+            async def settled(
+                meeting_id: str = meeting_id,
+                roster_a: str = roster_a["id"],
+                roster_b: str = roster_b["id"],
+                names: dict[str, str] = names,
+            ) -> dict[str, Any] | None:
+                state = await end_state(officer, operator, meeting_id, roster_b, names)
+                if state is None or not state["rejection"] or len(state["roster"]) != 4:
+                    return None
+                if state["attendance"][0] <= 0:
+                    return None  # the score not yet recomputed from the roster in force
+                earlier_state = await end_state(officer, operator, meeting_id, roster_a, names)
+                state |= {"earlier_rejection": earlier_state["rejection"] if earlier_state else None}
+                first = states.get("move_then_rosters")
+                return state if first is None or state == first else None  # the second order: until it ends alike
+
+            states[order] = await eventually(settled, timeout=120)
+
+    assert states["rosters_then_move"] == states["move_then_rosters"], states
+    assert states["move_then_rosters"]["roster"] == [
+        ("m1", "excused"),
+        ("m2", "present"),
+        ("m4", "present"),
+        ("m5", "present"),
+    ]
+    assert states["move_then_rosters"]["rejection"] == [("data.records.2.member_id", "member_not_in_cell")]
+    assert states["move_then_rosters"]["earlier_rejection"] == []

@@ -77,6 +77,8 @@ class FakeState:
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
     roster_received: dict[str, tuple[str, str]] = field(default_factory=dict)
+    roster_history: dict[str, list[tuple[Version, str, str]]] = field(default_factory=dict)
+    """The integrations' rosters accepted per meeting (version, source, raw), as roster_history."""
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     announced: dict[str, int] = field(default_factory=dict)
@@ -405,22 +407,35 @@ class FakeMeetings:
         return self._s.roster_received.get(meeting_id)
 
     async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]:
-        """Nothing to read ahead in memory; the members on the rosters naming them."""
-        wanted = set(member_ids)
-        return {
-            r["member_id"]
-            for roster in self._s.rosters.values()
-            if any(r["member_id"] in wanted and r["status"] != "transferred" for r in roster["records"])
-            for r in roster["records"]
-        }
+        """Nothing to read ahead in memory; the members on the rosters naming them, stored or kept in a history."""
+        meetings = {meeting_id for member_id in set(member_ids) for meeting_id in await self.rosters_naming(member_id)}
+        stored = {r["member_id"] for m in meetings for r in self._s.rosters.get(m, {"records": []})["records"]}
+        kept = {member for m in meetings for _, _, raw in self._s.roster_history.get(m, []) for member in _listed(raw)}
+        return stored | kept
 
     async def rosters_naming(self, member_id: str) -> list[str]:
-        """The meetings whose roster lists the member other than transferred."""
-        return sorted(
+        """The meetings whose roster, or a roster kept in their history, lists the member other than transferred."""
+        stored = {
             meeting_id
             for meeting_id, roster in self._s.rosters.items()
             if any(r["member_id"] == member_id and r["status"] != "transferred" for r in roster["records"])
-        )
+        }
+        kept = {
+            meeting_id
+            for meeting_id, history in self._s.roster_history.items()
+            for _, _, raw in history
+            if member_id in _listed(raw)
+        }
+        return sorted(stored | kept)
+
+    async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]:
+        """The integrations' rosters kept for the meeting, newest first."""
+        return sorted(self._s.roster_history.get(meeting_id, []), key=lambda entry: entry[0], reverse=True)
+
+    async def forget_roster(self, meeting_id: str, version: Version) -> None:
+        """Drop a roster from the meeting's history."""
+        history = self._s.roster_history.get(meeting_id, [])
+        history[:] = [entry for entry in history if entry[0] != version]
 
     async def drop_roster(self, meeting_id: str) -> None:
         """Withdraw the stored roster."""
@@ -448,9 +463,15 @@ class FakeMeetings:
         """Keep the content key of minutes taken, older ones too (shared.minutes)."""
         self._s.minutes_content.setdefault(data.meeting_id, {})[version] = minutes_content_key(data)
 
-    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None:
-        """Keep the content key of a roster taken, older ones too (shared.minutes)."""
+    async def record_roster_content(
+        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+    ) -> None:
+        """Keep the content key of a roster taken, older ones too (shared.minutes), and an integration's in history."""
         self._s.roster_content.setdefault(data.meeting_id, {})[version] = roster_content_key(data)
+        if source is not None and raw is not None:
+            history = self._s.roster_history.setdefault(data.meeting_id, [])
+            if all(entry[0] != version for entry in history):
+                history.append((version, source, raw))
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The stored minutes as MinutesSubmitted.model_dump() gives them, None without minutes."""
@@ -883,3 +904,8 @@ class FakeUnitOfWork:
 
 
 UowFactory = Callable[[], FakeUnitOfWork]
+
+
+def _listed(raw: str) -> set[str]:
+    """The members a kept roster's raw event lists other than transferred (roster_history's members)."""
+    return {r["member_id"] for r in json.loads(raw)["data"]["records"] if r["status"] != "transferred"}

@@ -88,3 +88,65 @@ async def test_a_backdated_move_and_a_roster_end_alike_in_either_order(  # type:
     else:  # m3 was in cell 1 on 1 Oct: the roster holds, nothing stays rejected
         assert states["move_first"]["rejection"] is None
         assert states["move_first"]["roster"] == [(f"m{i}", "present") for i in range(1, 6)]
+
+
+FEEDS = {
+    "rosters_then_move": ("a", "b", "move"),
+    "newer_roster_first_then_move": ("b", "a", "move"),
+    "move_then_rosters": ("move", "a", "b"),
+}
+"""Arrival orders of an earlier roster A, a later roster B of the same meeting naming m3, and the backdated move."""
+
+
+@pytest.mark.parametrize("earlier", ["without_the_moved_member", "with_the_moved_member"])
+async def test_a_withdrawn_roster_gives_way_to_the_earlier_one_still_valid(  # type: ignore[no-untyped-def]
+    meetings_pool, earlier: str
+) -> None:
+    """Roster A (20:00) then roster B (21:00, all five present, m3 among them), then m3 moved out backdated: B is
+    withdrawn. Sent after the move, A is applied and B refused, so A must stand again (it did not: no roster), and
+    an A naming m3 too is refused in every order."""
+    methods = rpc_methods(meetings_pool)
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (ev.unit(committee, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=committee)):
+        assert await ingest(methods, raw) == ("accepted", None)
+    assert await ingest(methods, ev.unit(other, parent_id=committee, name="Chi bộ thôn 2")) == ("accepted", None)
+    states = {}
+    for order, feed in FEEDS.items():
+        members = [random_id("dv") for _ in range(5)]
+        names = {member: f"m{i + 1}" for i, member in enumerate(members)}
+        moved = members[2]
+        for member in members:
+            assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
+        meeting = random_id("mtg")
+        assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+        listed_first = members if earlier == "with_the_moved_member" else [m for m in members if m != moved]
+        events = {
+            "a": ev.attendance(
+                meeting, dict.fromkeys(listed_first, "present") | {members[0]: "excused"}, time=START.replace(hour=20)
+            ),
+            "b": ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21)),
+            "move": ev.member(moved, other, time=MOVED),
+        }
+        for name in feed:
+            await ingest(methods, events[name])
+        state = await end_state(meetings_pool, meeting, events["b"]["id"], names)
+        state["earlier_rejection"] = (await end_state(meetings_pool, meeting, events["a"]["id"], names))["rejection"]
+        states[order] = state
+
+    assert states["rosters_then_move"] == states["move_then_rosters"], states
+    assert states["newer_roster_first_then_move"] == states["move_then_rosters"], states
+    refused = ("data.records.2.member_id", "member_not_in_cell", "m3")
+    if earlier == "without_the_moved_member":  # A stands: m1 excused, the three others present
+        assert states["move_then_rosters"] == {
+            "roster": [("m1", "excused"), ("m2", "present"), ("m4", "present"), ("m5", "present")],
+            "has_roster": 1,
+            "rejection": refused,
+            "earlier_rejection": None,
+        }
+    else:  # both name m3 in cell 1: no roster, both refused
+        assert states["move_then_rosters"] == {
+            "roster": [],
+            "has_roster": 0,
+            "rejection": refused,
+            "earlier_rejection": refused,
+        }

@@ -156,22 +156,31 @@ async def test_members_snapshotted_again_in_their_cell_cost_no_statement_each(pr
     assert len(many) == len(few), "\n".join(query[:90] for query in many)
 
 
-async def moves_statements(pool: asyncpg.Pool, members: int, *, moved_at: str) -> tuple[list[str], list[str], Any]:
+async def moves_statements(
+    pool: asyncpg.Pool, members: int, *, moved_at: str, earlier: str | None = None
+) -> tuple[list[str], list[str], Any, Any]:
     """The outcomes and statements of a batch moving `members` members of a cell, all on the roster of its 1 Mar 2026
     meeting, to another cell at `moved_at` (before the meeting: the roster is withdrawn; after: it stands), with
-    the same count of members on no roster moved too; and the meeting's stored roster size after."""
+    the same count of members on no roster moved too; and the meeting's stored roster size and kept rosters after
+    (roster_history). With `earlier` an earlier roster is taken first: "others" lists three members not moved (the
+    withdrawn roster gives way to it), "moved" lists the moved members and a later one the three others (it is kept
+    in the history only, and refused from it)."""
     committee, cell, other = random_id("cmt"), random_id("cell"), random_id("cell")
     named = [random_id("mem") for _ in range(members)]
     unnamed = [random_id("mem") for _ in range(members)]
+    others = [random_id("mem") for _ in range(3)]
     meeting = random_id("mtg")
     starts = datetime(2026, 3, 1, 19, 0, tzinfo=VIETNAM_TZ)
+    first, then = (others, named) if earlier != "moved" else (named, others)
+    rosters = [ev.attendance(meeting, dict.fromkeys(first, "present"), time=starts.replace(hour=20))] if earlier else []
     setup = [
         ev.unit(committee, kind="committee"),
         ev.unit(cell, parent_id=committee),
         ev.unit(other, parent_id=committee),
-        *(ev.member(i, cell) for i in named + unnamed),
+        *(ev.member(i, cell) for i in named + unnamed + others),
         ev.scheduled(meeting, cell, starts_at=starts),
-        ev.attendance(meeting, dict.fromkeys(named, "present"), time=starts.replace(hour=21)),
+        *rosters,
+        ev.attendance(meeting, dict.fromkeys(then, "present"), time=starts.replace(hour=21)),
     ]
     before = await handlers.ingest_batch(setup, lambda: MeetingsUnitOfWork(pool), route="test")
     assert {result.outcome for result in before} == {"accepted"}
@@ -180,24 +189,41 @@ async def moves_statements(pool: asyncpg.Pool, members: int, *, moved_at: str) -
     results = await handlers.ingest_batch(moves, lambda: CountingUnitOfWork(pool, sent), route="test")
     async with pool.acquire() as conn:
         stored = await conn.fetchval("SELECT count(*) FROM attendance WHERE meeting_id = $1", meeting)
-    return [result.outcome for result in results], sent, stored
+        kept = await conn.fetchval("SELECT count(*) FROM roster_history WHERE meeting_id = $1", meeting)
+    return [result.outcome for result in results], sent, stored, kept
 
 
 @pytest.mark.parametrize(
-    ("moved_at", "roster_after"),
-    [("2026-06-01T00:00:00+07:00", "stands"), ("2026-02-01T00:00:00+07:00", "withdrawn")],
+    ("moved_at", "earlier", "roster_after"),
+    [
+        ("2026-06-01T00:00:00+07:00", None, "stands"),
+        ("2026-02-01T00:00:00+07:00", None, "withdrawn"),
+        ("2026-02-01T00:00:00+07:00", "others", "restored"),
+        ("2026-02-01T00:00:00+07:00", "moved", "earlier refused"),
+    ],
 )
 async def test_a_batch_of_member_moves_costs_no_statement_per_member(
-    private_pool: asyncpg.Pool, moved_at: str, roster_after: str
+    private_pool: asyncpg.Pool, moved_at: str, earlier: str | None, roster_after: str
 ) -> None:
     """Issue 12 (a batch of genuine member moves sent about five statements a member: the re-judging of the rosters
     naming each member, _rejudge_rosters, read the rosters naming them and the rosters refused for them one member at
-    a time, each read flushing the queued writes first): the rosters naming the moved members, their kept raw events,
-    their meetings and the rosters refused for the members are read for every mover of the transaction together, so
-    a batch of 50 moves sends as many statements as a batch of 5, whether the roster stands or is withdrawn."""
-    few_outcomes, few, few_stored = await moves_statements(private_pool, 5, moved_at=moved_at)
-    many_outcomes, many, many_stored = await moves_statements(private_pool, 50, moved_at=moved_at)
+    a time, each read flushing the queued writes first): the rosters naming the moved members, stored or kept in their
+    meetings' history (roster_history, 0031), those meetings and the rosters refused for the members are read for
+    every mover of the transaction together, so a batch of 50 moves sends as many statements as a batch of 5, whether
+    the roster stands, is withdrawn, gives way to an earlier one, or an earlier one naming them is refused."""
+    few_outcomes, few, few_stored, few_kept = await moves_statements(
+        private_pool, 5, moved_at=moved_at, earlier=earlier
+    )
+    many_outcomes, many, many_stored, many_kept = await moves_statements(
+        private_pool, 50, moved_at=moved_at, earlier=earlier
+    )
 
     assert few_outcomes == ["accepted"] * 10 and many_outcomes == ["accepted"] * 100
-    assert (few_stored, many_stored) == ((5, 50) if roster_after == "stands" else (0, 0))
+    expected = {
+        "stands": ((5, 50), (1, 1)),
+        "withdrawn": ((0, 0), (0, 0)),
+        "restored": ((3, 3), (1, 1)),
+        "earlier refused": ((3, 3), (1, 1)),
+    }[roster_after]
+    assert ((few_stored, many_stored), (few_kept, many_kept)) == expected
     assert len(many) <= len(few) + 2, "\n".join(query[:90] for query in many)

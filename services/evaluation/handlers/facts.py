@@ -395,13 +395,22 @@ async def attendance_recorded(event: Event[contract.AttendanceRecorded], uow: Sc
 
 
 async def attendance_withdrawn(event: Event[contract.AttendanceWithdrawn], uow: ScoringUnitOfWork) -> None:
-    """Drop the withdrawn roster (the event's time and origin id are its own: a newer roster stays) and rescore the
-    meeting and the later ones of its cell (their absence runs), as if the roster had been refused."""
+    """Drop the withdrawn roster (the event's time and origin id are its own: a newer roster stays), store the earlier
+    one `restored` in its place if newest (its own time and id; its content key in any case), and rescore the meeting
+    and the later ones of its cell (their absence runs), as if the withdrawn roster had been refused."""
     data = event.data
     await write_pending(uow)  # a roster of this transaction is written before it is withdrawn
     await uow.facts.lock_fact_subject(f"meeting:{data.meeting_id}")
     stamp = FactStamp(time=event.time, event_id=data.roster_id, ns=event.time_ns)
-    if await uow.facts.withdraw_attendance(meeting_id=data.meeting_id, stamp=stamp):
+    changed = await uow.facts.withdraw_attendance(meeting_id=data.meeting_id, stamp=stamp)
+    if data.restored is not None:
+        restored = data.restored
+        kept = FactStamp(time=restored.time, event_id=restored.roster_id, ns=restored.time_ns)
+        roster = {record.member_id: record.status.value for record in restored.records}
+        recorded = contract.AttendanceRecorded(meeting_id=data.meeting_id, records=restored.records)
+        await uow.facts.keep_roster_content([(data.meeting_id, roster_content_key(recorded), kept)])
+        changed = await uow.facts.record_attendance(meeting_id=data.meeting_id, roster=roster, stamp=kept) or changed
+    if changed:
         await _rescore_meeting(uow, event, data.meeting_id, following=True)
 
 

@@ -160,67 +160,47 @@ the meeting's start (it came in by another, earlier)."""
 
 
 async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[Any]) -> list[str]:
-    """A member's history changed (`event`, a snapshot or removal): the integrations' rosters naming the member are
-    judged again against the histories as they now stand, so a roster ends as it does when it arrives after `event`
-    (CONTRACT.md: any arrival order converges; DOMAIN.md: members judged by the snapshots in force at the meeting's
-    start). A stored roster listing the member, now certainly out of the meeting's cell, is withdrawn and rejected
-    (ROSTER_REJUDGED_ROUTE, ingest.rejected.v1, its inbox row forgotten); a roster rejected `member_not_in_cell`
-    naming the member is held for `member:<id>`, which `event` provides, so it is judged again in this transaction.
-    A withdrawal is published as attendance.withdrawn.v1 (the roster's own time and id, for evaluation to drop it);
-    returns the members of the withdrawn rosters, whose attendance histories changed."""
-    from services.meetings.handlers.ingest import SOURCE, reject  # ingest imports this module
-
-    withdrawn_for: list[str] = []
+    """A member's history changed (`event`, a snapshot or removal): the integrations' rosters naming the member (the
+    stored one, and the earlier ones kept in the meeting's history, roster_history) are judged again against the
+    histories as they now stand, so they end as they do when they arrive after `event` (CONTRACT.md: any arrival
+    order converges; DOMAIN.md: members judged by the snapshots in force at the meeting's start). Each of a meeting's
+    kept rosters now certainly wrong (a listed member out of the meeting's cell) is rejected (ROSTER_REJUDGED_ROUTE,
+    ingest.rejected.v1, its inbox row forgotten) and leaves the history; when the stored one is among them it is
+    withdrawn and the latest kept roster still certainly valid is stored in its place (none: the meeting has no
+    roster), both told by one attendance.withdrawn.v1 (the withdrawn roster's own time and id, the restored one in
+    `restored`, for evaluation to drop the one and store the other). A roster rejected `member_not_in_cell` naming
+    the member is held for `member:<id>`, which `event` provides, so it is judged again in this transaction.
+    Returns the members of the rosters withdrawn or restored, whose attendance histories changed."""
+    changed_for: list[str] = []
     for meeting_id in await uow.meetings.rosters_naming(member_id):
-        received = await uow.meetings.roster_received(meeting_id)
         meeting = await uow.meetings.get_state(meeting_id)
-        if received is None or meeting is None:
+        kept = await uow.meetings.roster_history(meeting_id)
+        if meeting is None or not kept:
             continue  # a person's roster, or one stored before its raw was kept: left as it stands
-        source, raw = received
-        records = json.loads(raw)["data"]["records"]
-        references = [
-            (f"data.records.{i}.member_id", str(record["member_id"]))
-            for i, record in enumerate(records)
-            if record["status"] != TRANSFERRED.value
-        ]
-        try:
-            await _check_members(uow, meeting=meeting, references=references, source=source)
-        except Held:
-            continue  # unsure now: left standing, as an uncertain placement holds nothing it has taken
-        except InvalidEvent as refused:
-            affected = sorted(await uow.meetings.roster_members(meeting_id))
-            await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member) for member in affected)))
-            await reject(
-                uow,
-                source=source,
-                event_id=str(json.loads(raw)["id"]),
-                event_type="attendance.recorded.v1",
-                reason=refused.reason,
-                field=refused.field,
-                raw=raw,
-                route=ROSTER_REJUDGED_ROUTE,
-                received_at=now(),
-                correlation_id=event.correlation_id,
-                refusal=refused.refusal,
-            )
-            await uow.meetings.drop_roster(meeting_id)
-            withdrawn = parse_envelope(raw)
-            uow.emit(
-                CloudEvent.of_checked(
-                    id=new_id(),
-                    source=SOURCE,
-                    type="attendance.withdrawn.v1",
-                    time=withdrawn.time,
-                    time_ns=withdrawn.time_ns,
-                    subject=meeting_id,
-                    data={"meeting_id": meeting_id, "roster_id": withdrawn.id},
-                    correlationid=event.correlation_id,
-                    causationid=event.id,
-                    originsource=withdrawn.source,
-                    originid=withdrawn.id,
-                )
-            )
-            withdrawn_for.extend(affected)
+        valid: list[tuple[Version, str, str]] = []
+        withdrawn: tuple[str, str] | None = None
+        for version, source, raw in kept:
+            try:
+                await _check_members(uow, meeting=meeting, references=_listed(raw), source=source)
+            except Held:
+                continue  # unsure now: left as it stands, but not brought back (it would be held if sent now)
+            except InvalidEvent as refused:
+                await _refuse_kept_roster(uow, meeting_id, version, source=source, raw=raw, refused=refused, by=event)
+                if version == meeting.roster_version:
+                    withdrawn = (source, raw)
+                continue
+            valid.append((version, source, raw))
+        if withdrawn is None:
+            continue
+        previous = sorted(await uow.meetings.roster_members(meeting_id))
+        await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member) for member in previous)))
+        await uow.meetings.drop_roster(meeting_id)
+        older = [entry for entry in valid if meeting.roster_version is None or entry[0] < meeting.roster_version]
+        restored = await _restore_roster(uow, meeting_id, older[0]) if older else None
+        changed_for.extend(previous)
+        if restored is not None:
+            changed_for.extend(record.member_id for record in restored[1].records)
+        _emit_withdrawn(uow, meeting_id, withdrawn_raw=withdrawn[1], restored=restored, by=event)
     for row in await uow.ingest.rosters_refused_for(member_id):
         await uow.ingest.hold(
             source=row["source"],
@@ -235,7 +215,99 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
             message_id=row["message_id"],
         )
         await uow.ingest.mark_replayed(row["rejection_id"], at=now(), outcome="held")
-    return sorted(set(withdrawn_for))
+    return sorted(set(changed_for))
+
+
+def _listed(raw: str) -> list[tuple[str, str]]:
+    """(field, member id) of each member a kept roster's raw event lists other than transferred."""
+    records = json.loads(raw)["data"]["records"]
+    return [
+        (f"data.records.{i}.member_id", str(record["member_id"]))
+        for i, record in enumerate(records)
+        if record["status"] != TRANSFERRED.value
+    ]
+
+
+async def _refuse_kept_roster(
+    uow: MeetingsUnit,
+    meeting_id: str,
+    version: Version,
+    *,
+    source: str,
+    raw: str,
+    refused: InvalidEvent,
+    by: Event[Any],
+) -> None:
+    """Reject a kept roster as it is when it arrives after `by` (ROSTER_REJUDGED_ROUTE) and drop it from the history."""
+    from services.meetings.handlers.ingest import reject  # ingest imports this module
+
+    await reject(
+        uow,
+        source=source,
+        event_id=str(json.loads(raw)["id"]),
+        event_type="attendance.recorded.v1",
+        reason=refused.reason,
+        field=refused.field,
+        raw=raw,
+        route=ROSTER_REJUDGED_ROUTE,
+        received_at=now(),
+        correlation_id=by.correlation_id,
+        refusal=refused.refusal,
+    )
+    await uow.meetings.forget_roster(meeting_id, version)
+
+
+async def _restore_roster(
+    uow: MeetingsUnit, meeting_id: str, entry: tuple[Version, str, str]
+) -> tuple[CloudEvent, contract.AttendanceRecorded]:
+    """Store a kept roster (version, source, raw) again as the meeting's roster, its members held as a new roster's
+    are (locks.py); returns its parsed event and data."""
+    version, source, raw = entry
+    restored = parse_envelope(raw)
+    data = contract.AttendanceRecorded.model_validate(json.loads(raw)["data"])
+    await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(record.member_id) for record in data.records)))
+    await uow.meetings.replace_roster(data, version=version)
+    await uow.meetings.keep_roster_received(meeting_id, source=source, raw=raw)
+    await uow.meetings.record_roster_content(data, version=version)  # kept already: sets the state's content key
+    return restored, data
+
+
+def _emit_withdrawn(
+    uow: MeetingsUnit,
+    meeting_id: str,
+    *,
+    withdrawn_raw: str,
+    restored: tuple[CloudEvent, contract.AttendanceRecorded] | None,
+    by: Event[Any],
+) -> None:
+    """Publish attendance.withdrawn.v1 for the withdrawn roster (its own time and id) with the one restored, if any."""
+    from services.meetings.handlers.ingest import SOURCE  # ingest imports this module
+
+    withdrawn = parse_envelope(withdrawn_raw)
+    data: dict[str, Any] = {"meeting_id": meeting_id, "roster_id": withdrawn.id}
+    if restored is not None:
+        event, roster = restored
+        data["restored"] = {
+            "roster_id": event.id,
+            "time": event.time.isoformat(),
+            "time_ns": event.time_ns,
+            "records": [record.model_dump(mode="json", exclude_none=True) for record in roster.records],
+        }
+    uow.emit(
+        CloudEvent.of_checked(
+            id=new_id(),
+            source=SOURCE,
+            type="attendance.withdrawn.v1",
+            time=withdrawn.time,
+            time_ns=withdrawn.time_ns,
+            subject=meeting_id,
+            data=data,
+            correlationid=by.correlation_id,
+            causationid=by.id,
+            originsource=withdrawn.source,
+            originid=withdrawn.id,
+        )
+    )
 
 
 async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUnit) -> Applied:
@@ -420,14 +492,15 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     if person:
         domain.check_roster_complete(data, members=await _members_at_start(uow, meeting), source=event.source)
     provides = [f"roster:{data.meeting_id}"]  # an integration's adoption waits for a roster (apply_approved)
-    await uow.meetings.record_roster_content(data, version=version_of(event))  # older ones too: shared.minutes
+    kept = {} if person else {"source": event.source, "raw": event.envelope.to_json().decode()}
+    # older ones too: an adoption may stand on them (shared.minutes), and an integration's is kept in the meeting's
+    # history, for a withdrawal to fall back on (_rejudge_rosters)
+    await uow.meetings.record_roster_content(data, version=version_of(event), **kept)
     if not is_newer(version_of(event), meeting.roster_version):
         return Applied(subject=data.meeting_id, changed=False, provides=provides)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
-    if not domain.from_a_person(event.source):  # kept to be judged again if a member snapshot arrives after it
-        await uow.meetings.keep_roster_received(
-            data.meeting_id, source=event.source, raw=event.envelope.to_json().decode()
-        )
+    if kept:  # kept to be judged again if a member snapshot arrives after it
+        await uow.meetings.keep_roster_received(data.meeting_id, **kept)
     affected = sorted({record.member_id for record in data.records} | set(previous))
     # members dropped from the roster get a new history too: hold them as the listed ones are (locks.py)
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))

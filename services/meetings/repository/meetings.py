@@ -44,7 +44,11 @@ class MeetingRepository(Protocol):
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
-    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None: ...
+    async def record_roster_content(
+        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+    ) -> None: ...
+    async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]: ...
+    async def forget_roster(self, meeting_id: str, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None: ...
@@ -164,7 +168,25 @@ _ROSTER_RECEIVED_SQL = (
     "INSERT INTO roster_received (meeting_id, source, raw) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
     " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw"
 )
-_ROSTER_CONTENT_SQL = _CONTENT_SQL.format(table="roster_content")
+_ROSTER_CONTENT_SQL = (
+    # with the version, sender and raw event of an integration's roster kept in its history ($6, $7, its members not
+    # transferred $8 as a JSON array; NULL for a person's), in the same statement: one per transaction
+    "WITH kept AS (INSERT INTO roster_history (meeting_id, version_time, version_ns, version_id, source, raw, members)"
+    " SELECT k.m, k.vt, k.vn, k.vi, k.s, k.r, ARRAY(SELECT jsonb_array_elements_text(k.l::jsonb))"
+    " FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $6::text[], $7::text[], $8::text[])"
+    " AS k(m, vt, vn, vi, s, r, l) WHERE k.s IS NOT NULL ON CONFLICT DO NOTHING)"
+    " INSERT INTO roster_content (meeting_id, version_time, version_ns, version_id, content_key)"
+    " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
+    " ON CONFLICT DO NOTHING"
+)
+"""Keep a roster's content key (as _CONTENT_SQL) and, for an integration's, its place in the meeting's history."""
+_NAMING_SQL = (
+    "SELECT member_id, meeting_id FROM attendance WHERE member_id = ANY($1::text[]) AND status <> 'transferred'"
+    " UNION SELECT m.member_id, h.meeting_id FROM roster_history h CROSS JOIN LATERAL unnest(h.members) AS m(member_id)"
+    " WHERE h.members && $1::text[] AND m.member_id = ANY($1::text[])"
+)
+"""(member, meeting) of each stored roster, or roster kept in a meeting's history, naming one of the members $1 other
+than transferred (roster_history's members: its gin index serves the overlap)."""
 _FIRST_CANCEL_SQL = (
     "UPDATE meeting SET first_cancel_time = $2, first_cancel_ns = $3, first_cancel_id = $4 WHERE meeting_id = $1"
     " AND (first_cancel_time IS NULL OR ($2, $3, $4) < (first_cancel_time, first_cancel_ns, first_cancel_id))"
@@ -273,6 +295,17 @@ def _state(row: asyncpg.Record) -> MeetingState:
     )
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A roster kept in a meeting's history (roster_history): its version, sender, raw event (JSON text) and the
+    members it lists other than transferred."""
+
+    version: Version
+    source: str
+    raw: str
+    members: frozenset[str]
+
+
 @dataclass
 class _Versions:
     """What decides a meeting row's writes beyond its MeetingState: the versions of its schedule, start, location
@@ -311,6 +344,11 @@ class PgMeetingRepository:
         """The meetings whose stored roster named each member other than transferred when read (prefetch_naming)."""
         self._roster_touched: set[str] = set()
         """Meetings whose roster this transaction replaced or dropped (their `_rosters` entry says what they name)."""
+        self._history: dict[str, list[_Kept]] = {}
+        """The rosters kept in each meeting's history (roster_history), newest first, for the meetings whose history
+        was read (prefetch_naming, roster_history), kept current as rosters are kept and forgotten."""
+        self._history_touched: set[str] = set()
+        """Meetings to whose history this transaction added a roster (record_roster_content with its raw)."""
         self._new_minutes: dict[str, tuple[contract.MinutesSubmitted, Version]] = {}
         self._adoption_moved: set[str] = set()
         """Meetings whose state's adopted keys may differ from their stored ones: an adoption, minutes or a roster
@@ -659,30 +697,31 @@ class PgMeetingRepository:
             self._received_known[row["meeting_id"]] = (row["source"], row["raw"])
 
     async def rosters_naming(self, member_id: str) -> list[str]:
-        """The meetings whose roster, as this transaction sees it, lists the member other than transferred, sorted."""
+        """The meetings whose roster, or an integration's roster kept in their history (roster_history), lists the
+        member other than transferred, as this transaction sees them, sorted."""
         if member_id not in self._naming:
             await self.prefetch_naming([member_id])
-        candidates = self._naming[member_id] | self._roster_touched
+        unread = sorted(self._history_touched - self._history.keys())
+        if unread:  # a roster kept for a meeting whose history was not read: read with it (the queue sent first)
+            await self._read_history(unread)
+        candidates = self._naming[member_id] | self._roster_touched | self._history_touched
         return sorted(
             meeting_id
             for meeting_id in candidates
             if self._rosters.get(meeting_id, {}).get(member_id, TRANSFERRED) != TRANSFERRED
+            or any(member_id in kept.members for kept in self._history.get(meeting_id, []))
         )
 
     async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]:
-        """Read, for all the members together, which stored rosters name them other than transferred, with those
-        meetings' states, tasks, rosters (prefetch) and kept raw rosters: rosters_naming and roster_received then cost
-        no round trip (issue 12: a batch of member moves read them a member at a time, about five statements each).
-        Returns the members on those rosters."""
+        """Read, for all the members together, which stored rosters and which rosters kept in a meeting's history
+        (roster_history) name them other than transferred, with those meetings' states, tasks, rosters (prefetch) and
+        histories: rosters_naming and roster_history then cost no round trip (issue 12: a batch of member moves read
+        them a member at a time, about five statements each). Returns the members on those rosters."""
         wanted = sorted(set(member_ids) - self._naming.keys())
         if not wanted:
             return set()
         conn = await self._direct()
-        rows = await conn.fetch(
-            "SELECT member_id, meeting_id FROM attendance"
-            " WHERE member_id = ANY($1::text[]) AND status <> 'transferred'",
-            wanted,
-        )
+        rows = await conn.fetch(_NAMING_SQL, wanted)
         for member_id in wanted:
             self._naming[member_id] = set()
         for row in rows:
@@ -692,10 +731,46 @@ class PgMeetingRepository:
         unread = [meeting_id for meeting_id in meetings if meeting_id not in self._rosters]
         if unread:  # a meeting whose state was read before its roster
             await self._read_rosters(unread)
-        unknown = [m for m in meetings if m not in self._received_known and m not in self._new_rosters]
+        unknown = [meeting_id for meeting_id in meetings if meeting_id not in self._history]
         if unknown:
-            await self._read_received(unknown)
-        return {member for meeting_id in meetings for member in self._rosters[meeting_id]}
+            await self._read_history(unknown)
+        return {member for meeting_id in meetings for member in self._rosters[meeting_id]} | {
+            member for meeting_id in meetings for kept in self._history[meeting_id] for member in kept.members
+        }
+
+    async def _read_history(self, meeting_ids: list[str]) -> None:
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT meeting_id, version_time, version_ns, version_id, source, raw, members FROM roster_history"
+            " WHERE meeting_id = ANY($1::text[]) ORDER BY version_time DESC, version_ns DESC, version_id DESC",
+            meeting_ids,
+        )
+        for meeting_id in meeting_ids:
+            self._history[meeting_id] = []
+        for row in rows:
+            version = (row["version_time"], row["version_ns"], row["version_id"])
+            kept = _Kept(version, row["source"], row["raw"], frozenset(row["members"]))
+            self._history[row["meeting_id"]].append(kept)
+
+    async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]:
+        """The integrations' rosters accepted for the meeting and not withdrawn since, newest first: (version, source,
+        raw JSON text); the stored roster among them when an integration's (kept since meetings 0030). Served from
+        what prefetch_naming read when it read the meeting."""
+        if meeting_id not in self._history:
+            await self._read_history([meeting_id])
+        return [(kept.version, kept.source, kept.raw) for kept in self._history[meeting_id]]
+
+    async def forget_roster(self, meeting_id: str, version: Version) -> None:
+        """Drop the roster of `version` from the meeting's history (roster_history): it is refused now."""
+        conn = await self._direct()
+        await conn.execute(
+            "DELETE FROM roster_history WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
+            " AND version_id = $4",
+            meeting_id,
+            *version,
+        )
+        if meeting_id in self._history:
+            self._history[meeting_id] = [kept for kept in self._history[meeting_id] if kept.version != version]
 
     async def drop_roster(self, meeting_id: str) -> None:
         """Withdraw the meeting's stored roster (its lines, version, content key and kept raw): no roster is known."""
@@ -749,11 +824,22 @@ class PgMeetingRepository:
         if state is not None and (state.minutes_version is None or not version < state.minutes_version):
             self._states[data.meeting_id] = replace(state, minutes_key=key)
 
-    async def record_roster_content(self, data: contract.AttendanceRecorded, *, version: Version) -> None:
+    async def record_roster_content(
+        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+    ) -> None:
         """Keep the content key of a roster taken (stored or older than the stored one), whatever its arrival order:
-        an adoption stands over a later roster saying the same (shared.minutes), as record_minutes_content."""
+        an adoption stands over a later roster saying the same (shared.minutes), as record_minutes_content; with an
+        integration's `source` and `raw` (JSON text), the roster in the meeting's history too (roster_history)."""
         key = roster_content_key(data)
-        self._pending.add(_ROSTER_CONTENT_SQL, (data.meeting_id, *version, key), rank=THEN, columns=True)
+        members = [r.member_id for r in data.records if r.status != contract.AttendanceStatus.TRANSFERRED]
+        row = (data.meeting_id, *version, key, source, raw, json.dumps(members) if source is not None else None)
+        self._pending.add(_ROSTER_CONTENT_SQL, row, rank=THEN, columns=True)
+        if source is not None and raw is not None:
+            self._history_touched.add(data.meeting_id)
+            history = self._history.get(data.meeting_id)
+            if history is not None and all(kept.version != version for kept in history):  # ON CONFLICT DO NOTHING
+                history.append(_Kept(version, source, raw, frozenset(members)))
+                history.sort(key=lambda kept: kept.version, reverse=True)
         self._adoption_moved.add(data.meeting_id)
         state = self._states.get(data.meeting_id)
         if state is not None and (state.roster_version is None or not version < state.roster_version):
