@@ -9,14 +9,22 @@ Page = Callable[[str], Awaitable[dict[str, Any]]]
 """The answer to one cursor page of a list, given the cursor (`""` for the first page)."""
 
 
-async def walk_inserting(page: Page, insert: Callable[[], Awaitable[None]], *, key: str, pages: int = 200) -> list[Any]:
+async def walk_inserting(
+    page: Page,
+    insert: Callable[[], Awaitable[None]],
+    *,
+    key: str,
+    pages: int = 200,
+    extra: frozenset[str] = frozenset(),
+) -> list[Any]:
     """Every item's `key` of the list read page by page from `?cursor=` until `next` is null, `insert` run after each
-    page (rows added while the list is read); AssertionError when the list has no last page within `pages`."""
+    page (rows added while the list is read); `extra`: the list's fields beside a page's (`counts` of the
+    rejections); AssertionError when the list has no last page within `pages`."""
     seen: list[Any] = []
     cursor = ""
     for _ in range(pages):
         body = await page(cursor)
-        assert set(body) == {"items", "limit", "next"}, body
+        assert set(body) == {"items", "limit", "next"} | extra, body
         seen += [item[key] for item in body["items"]]
         if body["next"] is None:
             return seen
