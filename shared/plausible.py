@@ -48,8 +48,9 @@ def begins_later(starts_at: datetime, now: datetime) -> bool:
 def took_place(*, starts_at: datetime, attendance_recorded: bool, now: datetime) -> bool:
     """Whether a meeting not cancelled took place at `now`: begun (begins_later, CLOCK_SKEW aside, the rule a person's
     roster is taken by) and its attendance recorded, its minutes perhaps still to come. Its secretary then neither
-    moves nor cancels it (meetings' check_not_taken_place, meeting_took_place) and the pages read it "Đã diễn ra" (a
-    trial's meeting held on 05/12 with 14 present was moved to 28/12 and read "not held yet")."""
+    cancels it nor moves it to a start still ahead, only corrects its start to when it took place (meetings'
+    check_not_taken_place, meeting_took_place) and the pages read it "Đã diễn ra" (a trial's meeting held on 05/12
+    with 14 present was moved to 28/12 and read "not held yet")."""
     return attendance_recorded and not begins_later(starts_at, now)
 
 

@@ -30,8 +30,9 @@ class RefusalCode(StrEnum):
     MEETING_MINUTES_RECORDED = "meeting_minutes_recorded"
     """Rejected: the meeting's minutes are recorded, so it cannot be rescheduled."""
     MEETING_TOOK_PLACE = "meeting_took_place"
-    """Rejected: a secretary's move or cancel of a meeting whose start has passed and whose attendance is recorded: it
-    took place (its minutes still to come), so it is neither moved nor called off."""
+    """Rejected: a secretary's cancel (naming data.meeting_id) of a meeting whose start has passed and whose attendance
+    is recorded, or its move to a start still ahead (naming data.starts_at): it took place (its minutes still to
+    come), so it is not called off, and its start only corrected to when it took place, a start already past."""
     ALREADY_REPLAYED = "already_replayed"
     """Conflict: the rejection was replayed already (`replayed_at`), its event then judged `outcome` (accepted, held
     or duplicate; None for a replay from before the outcome was kept)."""

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import now
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
@@ -50,9 +51,10 @@ async def roster_taken(rpc: RpcClient, bus: Feed, ids: dict[str, str], *, starts
 
 
 @pytest.mark.parametrize("what", ["move", "cancel"])
-async def test_the_secretary_cannot_move_or_cancel_a_meeting_that_took_place(
+async def test_the_secretary_cannot_move_ahead_nor_cancel_a_meeting_that_took_place(
     world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection, what: str
 ) -> None:
+    """A move to a start still ahead is refused naming the start (a start already past is taken: a correction)."""
     bus, ids = world
     started = now() - timedelta(days=1)
     mtg = await roster_taken(rpc, bus, ids, starts_at=started)
@@ -60,11 +62,32 @@ async def test_the_secretary_cannot_move_or_cancel_a_meeting_that_took_place(
     refused = await command(rpc, sent)
     assert (refused["outcome"], refused["field"], refused["refusal"]["code"]) == (
         "rejected",
-        "data.meeting_id",
+        "data.starts_at" if what == "move" else "data.meeting_id",
         "meeting_took_place",
     )
     stored = await meeting(db, mtg)
     assert stored["status"] == "scheduled" and stored["starts_at"] < now(), stored
+
+
+async def test_a_meeting_held_off_schedule_with_its_attendance_taken_is_corrected_then_its_minutes_taken(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection
+) -> None:
+    """Held 9 days after its scheduled start without being moved, its attendance taken: its minutes are refused as far
+    from the schedule (minutes_far_from_schedule, "move it first"), so the secretary's move to the past start it was
+    really held at is a correction, taken (no mail: both starts are past); its minutes are taken then. It was stuck:
+    minutes refused, every move refused meeting_took_place."""
+    bus, ids = world
+    held = (now() - timedelta(days=1)).replace(microsecond=0)
+    mtg = await roster_taken(rpc, bus, ids, starts_at=held - timedelta(days=9))
+    minutes = ev.minutes(mtg, chair_id=ids["mem"], started_at=held)
+    refused = await command(rpc, minutes)
+    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "minutes_far_from_schedule"), refused
+    corrected = await command(rpc, move(mtg, held))
+    assert corrected["outcome"] == "accepted", corrected
+    assert (await meeting(db, mtg))["starts_at"] == held
+    taken = await command(rpc, ev.minutes(mtg, chair_id=ids["mem"], started_at=held))
+    assert taken["outcome"] == "accepted", taken
+    assert (await meeting(db, mtg))["status"] in HELD_STATUSES
 
 
 async def test_a_meeting_ahead_with_a_roster_may_still_be_moved_by_the_secretary(

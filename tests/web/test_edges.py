@@ -47,8 +47,9 @@ async def test_a_meeting_with_a_roster_and_no_minutes_is_not_held_and_took_place
     """The user trial: a meeting with a roster and no minutes read `held` in the API and "Đã họp" on its page, while
     DOMAIN.md holds a meeting held only once it has minutes. It is `scheduled` in the API, its page and the cell's
     list say it took place and the minutes are awaited ("Đã diễn ra, đang chờ biên bản"), and, begun with its
-    attendance taken, its secretary neither moves nor cancels it (a later trial moved such a meeting into the
-    future): no such form, and a cancel sent from a page opened before is refused as nothing the form can fix."""
+    attendance taken, its secretary neither cancels it nor moves it ahead (a later trial moved such a meeting into
+    the future), only corrects when it took place: no cancel form, and a cancel sent from a page opened before is
+    refused as nothing the form can fix."""
     meeting_id = f"demo-cb-thon-1-roster-only-{now():%Y%m%d%H%M%S}"
     starts_at = (now() - timedelta(days=3)).replace(hour=19, minute=30, second=0, microsecond=0)
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
@@ -74,7 +75,10 @@ async def test_a_meeting_with_a_roster_and_no_minutes_is_not_held_and_took_place
         listed = row.split("<td data-status>", 1)[1].split("</td>", 1)[0]
         assert listed == " ".join(status.split()) == "Đã diễn ra, đang chờ biên bản", (listed, status)
         record = await client.get(f"/app/meetings/{meeting_id}/record")
-        assert 'id="cancel-title"' not in record.text and 'id="reschedule-title"' not in record.text
+        assert 'id="cancel-title"' not in record.text
+        # only its start is corrected, to when it really took place (its minutes are dated on that day)
+        title = html.unescape(record.text).split('id="reschedule-title">', 1)[1].split("</h2>", 1)[0]
+        assert title == "Sửa thời điểm đã diễn ra", title
         sent = await client.post(
             f"/app/meetings/{meeting_id}/cancel", data={"csrf": csrf_of(record.text), "reason": "Bão đổ bộ"}
         )

@@ -190,8 +190,7 @@ async def test_a_combined_meeting_without_a_topic_names_the_topic_field_like_a_t
 
 
 TOOK_PLACE_SAID = (
-    "Buổi sinh hoạt này đã diễn ra và đã được điểm danh, nên không thể đổi lịch hay hủy nữa; hãy ghi biên bản của buổi"
-    " này."
+    "Buổi sinh hoạt này đã diễn ra và đã được điểm danh, nên không thể hủy nữa; hãy ghi biên bản của buổi này."
 )
 
 
@@ -202,13 +201,12 @@ TOOK_PLACE_SAID = (
         ("cancel", "Buổi sinh hoạt này đã diễn ra (đã có biên bản), nên không thể hủy."),
         ("reschedule", "Buổi sinh hoạt này đã diễn ra (đã có biên bản), nên không thể dời lịch."),
         ("took place, cancel", TOOK_PLACE_SAID),
-        ("took place, reschedule", TOOK_PLACE_SAID),
     ],
 )
 async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: str, expected: str) -> None:
     """Meetings refuses a secretary's attendance for a cancelled meeting, cancelling a held one, rescheduling one with
-    minutes, moving or cancelling one that took place (begun, its roster recorded; an integration's facts are stored
-    whatever the order); the form says which, not "not accepted by the system" (the refusals are those meetings' rules
+    minutes, cancelling one that took place (begun, its roster recorded; an integration's facts are stored whatever
+    the order); the form says which, not "not accepted by the system" (the refusals are those meetings' rules
     raise), under "Không thực hiện được:", never "Vui lòng sửa:": nothing on the form fixes it."""
     from datetime import UTC, datetime
 
@@ -254,6 +252,43 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
     with pytest.raises(FormErrors) as caught:
         await forms.send(reworded())
     assert list(caught.value.errors.values()) == [expected]
+
+
+async def test_a_meeting_that_took_place_is_corrected_to_a_past_start_never_moved_ahead() -> None:
+    """A meeting held on another day than planned, its attendance taken, had its minutes refused as far from the
+    schedule and its move refused as taken place: stuck. A move to a start already past corrects when it took place
+    and is taken; one to a start still ahead is refused naming the start, which the form says as a mistake to fix
+    ("Vui lòng sửa:": a past start is taken), and the minutes' advice names the control the page shows."""
+    from datetime import UTC, datetime
+
+    from services.gateway.web.pages.secretary import minutes_day_problem
+    from services.meetings.domain import InvalidEvent, MeetingState, check_reschedule
+    from shared.envelope import GATEWAY_SOURCE
+
+    planned = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    held, now = planned + timedelta(days=9), planned + timedelta(days=10)
+    meeting = MeetingState("m-1", "c-1", "regular", planned, cancel_version=None, has_roster=True, has_minutes=False)
+    check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=held, time=now)  # a correction: taken
+    with pytest.raises(InvalidEvent) as rule:
+        check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=now + timedelta(days=1), time=now)
+    assert rule.value.field == "data.starts_at"
+    assert rule.value.refusal is not None and rule.value.refusal.code == "meeting_took_place"
+
+    async def command() -> None:
+        raise RpcError("invalid", str(rule.value), field=rule.value.field, refusal=rule.value.refusal)
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    [said] = caught.value.errors.values()
+    assert said.endswith(
+        ": buổi sinh hoạt này đã diễn ra và đã được điểm danh; chỉ có thể sửa lại thời điểm đã diễn ra, không thể dời"
+        " sang một thời điểm chưa tới."
+    ), said
+    assert forms.error_box_title(caught.value.errors) == "Vui lòng sửa:"
+    advice = " ".join(minutes_day_problem(held, scheduled=planned, now=now, took_place=True).values())
+    assert "“Sửa thời điểm đã diễn ra”" in advice and "Đổi lịch" not in advice, advice
+    advice = " ".join(minutes_day_problem(held, scheduled=planned, now=now).values())
+    assert "“Đổi lịch”" in advice, advice
 
 
 async def test_a_member_of_another_cell_is_named_from_the_code_not_the_wording() -> None:

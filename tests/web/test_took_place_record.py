@@ -1,9 +1,10 @@
 """A new user's trial of the record page ("Ghi nhận buổi sinh hoạt"), through the running system:
 1. a meeting recorded as already held, all its members marked present, still offered "Đổi lịch" and "Hủy"; moved to
    a later date it was accepted and mailed, then read "Đã lên lịch (đã điểm danh, đang chờ biên bản) … chưa diễn ra"
-   with 14 present. A meeting that took place (begun, attendance taken) is neither moved nor cancelled by its
-   secretary (meetings' `meeting_took_place`), on the web form and the API alike, the page offers neither and reads
-   "Đã diễn ra, đang chờ biên bản";
+   with 14 present. A meeting that took place (begun, attendance taken) is neither cancelled nor moved ahead by its
+   secretary (meetings' `meeting_took_place`), on the web form and the API alike; the page reads "Đã diễn ra, đang
+   chờ biên bản", offers no cancel and only "Sửa thời điểm đã diễn ra" (to a start already past: held on another
+   day than planned, its minutes are refused until its start is corrected);
 2. a meeting still ahead showed its attendance and minutes forms, whose sending only said it had not begun: they are
    shown once it has begun, the page saying from when;
 3. a refusal about the meeting's state (a meeting cancelled meanwhile, one that took place) opened "Vui lòng sửa:",
@@ -24,7 +25,7 @@ from tests.web.test_held_form import CELL, free_evening, text
 pytestmark = pytest.mark.e2e
 
 
-async def test_a_meeting_that_took_place_is_neither_moved_nor_cancelled_and_reads_held(
+async def test_a_meeting_that_took_place_is_only_corrected_never_moved_ahead_nor_cancelled_and_reads_held(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     async with signed_in(system, "secretary") as client:
@@ -63,7 +64,9 @@ async def test_a_meeting_that_took_place_is_neither_moved_nor_cancelled_and_read
         said = text(after)
         assert "Đã diễn ra, đang chờ biên bản" in said, said
         assert "Đã lên lịch" not in said and "chưa diễn ra" not in said
-        assert "/reschedule" not in after and "/cancel" not in after  # neither form is offered
+        assert "/cancel" not in after and "Đổi lịch" not in said  # not called off, not moved ahead
+        # its start is still corrected to when it really took place, so minutes of another day can follow
+        assert "/reschedule" in after and "Sửa thời điểm đã diễn ra" in said, said
 
         later = datetime.now(VIETNAM_TZ) + timedelta(days=22)
         moved = await client.post(
@@ -72,8 +75,17 @@ async def test_a_meeting_that_took_place_is_neither_moved_nor_cancelled_and_read
         )
         assert moved.status_code == 422
         moved_said = text(moved.text)
-        assert "Không thực hiện được:" in moved_said and "Vui lòng sửa" not in moved_said, moved_said
-        assert "đã diễn ra và đã được điểm danh" in moved_said
+        assert "Vui lòng sửa:" in moved_said, moved_said  # a start already past is taken: a mistake to fix
+        assert (
+            "Ngày: buổi sinh hoạt này đã diễn ra và đã được điểm danh; chỉ có thể sửa lại thời điểm đã diễn ra, không"
+            " thể dời sang một thời điểm chưa tới." in moved_said
+        ), moved_said
+        really = held_at - timedelta(minutes=30)
+        corrected = await client.post(
+            f"{record.removesuffix('/record')}/reschedule",
+            data={"csrf": csrf_of(before), "start_date": f"{really:%Y-%m-%d}", "start_time": f"{really:%H:%M}"},
+        )
+        assert corrected.status_code == 303, text(corrected.text)
         called_off = await client.post(
             f"{record.removesuffix('/record')}/cancel", data={"csrf": csrf_of(before), "reason": "Trùng lịch"}
         )
@@ -86,7 +98,7 @@ async def test_a_meeting_that_took_place_is_neither_moved_nor_cancelled_and_read
         body = {"starts_at": later.isoformat(timespec="seconds"), "reason": "Dời lịch"}
         refused = await api.post(f"/v1/meetings/{meeting_id}/reschedule", json=body)
         assert refused.status_code == 422, refused.text
-        assert refused.json()["reason_code"] == "meeting_took_place"
+        assert (refused.json()["field"], refused.json()["reason_code"]) == ("starts_at", "meeting_took_place")
         refused = await api.post(f"/v1/meetings/{meeting_id}/cancel", json={"reason": "Trùng lịch"})
         assert refused.status_code == 422 and refused.json()["reason_code"] == "meeting_took_place", refused.text
 

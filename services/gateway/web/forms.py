@@ -1233,12 +1233,18 @@ MEETING_STATE_REFUSALS = {
         "This meeting has already been held (its minutes are recorded), so it cannot be rescheduled."
     ),
     RefusalCode.MEETING_TOOK_PLACE: N_(
-        "This meeting has already taken place and its attendance is recorded, so it can no longer be rescheduled or "
-        "cancelled; record its minutes."
+        "This meeting has already taken place and its attendance is recorded, so it can no longer be cancelled; "
+        "record its minutes."
     ),
 }
 """Meetings' refusals about the meeting's own state (domain.require_not_cancelled, check_cancel, check_reschedule), by
 the code they carry, each said as a person reads it instead of "not accepted by the system"."""
+TOOK_PLACE_MOVED_AHEAD = N_(
+    "This meeting has already taken place and its attendance is recorded: only the time it took place can be "
+    "corrected, it cannot be moved to a time still to come."
+)
+"""Meetings' MEETING_TOOK_PLACE naming `data.starts_at`: a meeting that took place moved to a start still ahead (a
+start already past corrects when it took place and is taken), which the form fixes by a start already past."""
 STATE_CODES = frozenset(
     {
         *MEETING_STATE_REFUSALS,
@@ -1397,6 +1403,9 @@ async def send(
             raise FormErrors({field: message}) from None
         if refusal is not None and code == RefusalCode.ROSTER_INCOMPLETE:
             raise FormErrors({field: roster_incomplete(refusal)}) from None
+        if code == RefusalCode.MEETING_TOOK_PLACE and field.removeprefix("data.") == "starts_at":
+            # a move of a meeting that took place to a start still ahead: a past start (a correction) is taken
+            raise FormErrors({field: on_field(name, _(TOOK_PLACE_MOVED_AHEAD))}) from None
         if code is not None and wording and code in wording:
             said = on_field(name, _(wording[RefusalCode(code)]), said=N_("%(field)s: %(why)s"))
             raise FormErrors({field: StateRefusal(said) if code in STATE_CODES else said}) from None

@@ -455,8 +455,8 @@ def minutes_label(meeting: Any) -> str:
 
 def meeting_took_place(meeting: Any, recorded: bool | None = None) -> bool:
     """Whether a meeting (a reply or its dict) scheduled, not cancelled, took place now (shared.plausible.took_place:
-    begun, its attendance recorded, `recorded` when given; its minutes still to come): its secretary neither moves nor
-    cancels it."""
+    begun, its attendance recorded, `recorded` when given; its minutes still to come): its secretary neither cancels
+    it nor moves it ahead, only corrects when it took place ("Sửa thời điểm đã diễn ra")."""
     starts_at = _field(meeting, "starts_at")
     if _field(meeting, "status") != "scheduled" or starts_at is None:
         return False

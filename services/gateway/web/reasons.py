@@ -345,8 +345,9 @@ BY_CODE = {
         "The minutes of self-criticism are more than the whole meeting lasted."
     ),
     RefusalCode.MINUTES_FAR_FROM_SCHEDULE: N_(
-        "The start in the minutes is more than 7 days from the meeting's scheduled time; a moved meeting must be "
-        "rescheduled first."
+        "The start in the minutes is more than 7 days from the meeting's scheduled time; if the meeting took place at "
+        "another time, first correct its time on its record page (“Reschedule”, or “Correct when it took place” once "
+        "its attendance is recorded)."
     ),
     RefusalCode.BEYOND_HORIZON: N_("The date is more than 2 years after the time of the event."),
     RefusalCode.COMPLETED_BEFORE_MEETING: N_("The task's completion date is before the meeting that assigned it."),
@@ -378,8 +379,9 @@ BY_CODE = {
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),
     RefusalCode.MEETING_TOOK_PLACE: N_(
-        "The meeting has already taken place and its attendance is recorded, so its secretary can no longer "
-        "reschedule or cancel it."
+        "The meeting has already taken place and its attendance is recorded, so its secretary can no longer cancel "
+        "it, nor move it to a time still to come; only the time it took place can be corrected, to a time already "
+        "past."
     ),
     RefusalCode.MOVED_INTO_THE_PAST: N_(
         "This time has already passed: a meeting still ahead can only be moved to a time still ahead, and its "

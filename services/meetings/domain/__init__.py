@@ -1159,19 +1159,34 @@ def check_cancel(meeting: MeetingState, *, source: str, time: datetime) -> None:
     check_not_taken_place(meeting, source=source, time=time, what="cancelled")
 
 
-def check_not_taken_place(meeting: MeetingState, *, source: str, time: datetime, what: str) -> None:
-    """A secretary (`source` GATEWAY_SOURCE) neither moves nor cancels (`what`: rescheduled, cancelled) a meeting that
-    took place at `time` (shared.plausible.took_place: begun, its attendance recorded, its minutes still to come):
-    InvalidEvent naming `data.meeting_id`, coded MEETING_TOOK_PLACE. A trial's meeting recorded as held on 05/12, all
-    14 present, was moved to 28/12 and every member mailed the new date. Judged on the meeting as it stands, as
-    check_cancel after the minutes; an integration's move or cancellation is stored whatever else is known (facts
-    converge in any order, CONTRACT.md; docs/architecture.md "Ordering")."""
+def check_not_taken_place(
+    meeting: MeetingState, *, source: str, time: datetime, what: str, starts_at: datetime | None = None
+) -> None:
+    """A secretary (`source` GATEWAY_SOURCE) neither cancels nor moves to a start still ahead (`what`: cancelled,
+    rescheduled to `starts_at`) a meeting that took place at `time` (shared.plausible.took_place: begun, its attendance
+    recorded, its minutes still to come): InvalidEvent coded MEETING_TOOK_PLACE, naming `data.meeting_id` for a
+    cancellation and `data.starts_at` for a move to a start after `time`. A trial's meeting recorded as held on 05/12,
+    all 14 present, was moved to 28/12 and every member mailed the new date. A move to a start already past
+    (shared.plausible.moved_into_the_past) corrects when it took place and is taken: held a week late without being
+    moved, its minutes are refused as far from the schedule until it is (check_minutes_start), so refusing it left the
+    meeting with neither minutes nor a way to fix its start. Judged on the meeting as it stands, as check_cancel after
+    the minutes; an integration's move or cancellation is stored whatever else is known (facts converge in any order,
+    CONTRACT.md; docs/architecture.md "Ordering")."""
     taken = took_place(starts_at=meeting.starts_at, attendance_recorded=meeting.has_roster, now=time)
-    if from_a_person(source) and taken:
+    if not from_a_person(source) or not taken:
+        return
+    if starts_at is None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} took place ({meeting.starts_at.isoformat()}, attendance"
             f" recorded) and cannot be {what}",
             field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_TOOK_PLACE),
+        )
+    if not moved_into_the_past(starts_at, time):
+        raise InvalidEvent(
+            f"data.starts_at: {starts_at.isoformat()} is not past; meeting {meeting.meeting_id} took place"
+            f" ({meeting.starts_at.isoformat()}, attendance recorded) and is only moved to correct when it took place",
+            field="data.starts_at",
             refusal=Refusal(code=RefusalCode.MEETING_TOOK_PLACE),
         )
 
@@ -1180,12 +1195,12 @@ def check_reschedule(
     meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime, version: Version | None = None
 ) -> None:
     """A secretary cannot move a cancelled meeting, one whose minutes are recorded (the form says so) or one that took
-    place (begun, its attendance recorded: check_not_taken_place), nor move a
+    place (begun, its attendance recorded) to a start still ahead (check_not_taken_place), nor move a
     meeting still ahead at `time` to a start already past (shared.plausible.moved_into_the_past: no CLOCK_SKEW, a move
     is a plan for the future; naming `data.starts_at`): a trial's move of a December meeting to November made it
     leave the members' upcoming meetings, count in a past month and have the secretary at once told its minutes
     were late, and another's move to a few minutes before now was taken and mailed (trial 19 #2). A meeting whose
-    start has passed and whose attendance is not recorded yet may be moved to another past start: that corrects the
+    start has passed may be moved to another past start, its attendance recorded or not: that corrects the
     record of when it took place (held a week late without being moved, its minutes are refused as far from the
     schedule until it is). An integration's move
     is judged by event time: refused when issued after the cancellation (check_not_moved_when_cancelled) or after the
@@ -1193,7 +1208,7 @@ def check_reschedule(
     given."""
     check_not_moved_when_cancelled(meeting, source=source, version=version or (time, 0, ""))
     check_not_moved_when_held(meeting, source=source, time=time)
-    check_not_taken_place(meeting, source=source, time=time, what="rescheduled")
+    check_not_taken_place(meeting, source=source, time=time, what="rescheduled", starts_at=starts_at)
     if from_a_person(source) and meeting.starts_at > time:
         check_start_ahead(
             starts_at=starts_at,

@@ -51,7 +51,7 @@ from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
-from shared.plausible import HELD_RECORD_WINDOW, begins_later, notified_before_start, votes_over
+from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
 from shared.refusals import RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
 
@@ -488,7 +488,8 @@ async def _record_page(
         score=score,
         gate_note=await data.gate_sentence(state, score),
         upcoming=ahead,
-        took_place=meeting_took_place(meeting),  # neither moved nor cancelled: no such form (meeting_took_place)
+        # not cancelled, only its start corrected to when it took place (meeting_took_place): no cancel form
+        took_place=meeting_took_place(meeting),
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
         manual=await data.manual_items(state, score),
         errors=errors or {},
@@ -661,8 +662,12 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         errors: dict[str, str] = {}
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # a meeting already past may be put where it really took place (meetings' check_reschedule says the same)
-        past = meeting.starts_at is not None and meeting.starts_at <= datetime.now(VIETNAM_TZ)
+        at = datetime.now(VIETNAM_TZ)
+        past = meeting.starts_at is not None and meeting.starts_at <= at
         starts = forms.meeting_start(form, errors, allow_past=past, moving=True)
+        if starts is not None and meeting_took_place(meeting) and not moved_into_the_past(starts, at):
+            # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
+            errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
         given = {key: value for key, value in said.items() if value is not None}  # left empty: kept, not null
         forms.refused_with(errors, MeetingRescheduleCreate, given)  # the place and reason said with the time
@@ -879,13 +884,14 @@ def _minutes_body(
     names: Mapping[str, str] | None = None,
     scheduled: datetime | None = None,
     now: datetime | None = None,
+    took_place: bool = False,
 ) -> dict[str, Any]:
     """The API body of the minutes form; FormErrors with every mistake of the form at once: its own fields, a task due
     before the meeting's day, a start still ahead of `now` or on another day than the meeting's `scheduled` start
-    (minutes_day_problem; either None: not judged here) and, with the meeting's `roster` (member id to status, None
-    while none is recorded; `names`: member id to full name), a chair, recorder or speaker not present (named) and a
-    resolution's votes above the members present: the rules meetings refuses one at a time
-    (check_minutes_people_present, check_votes_within_roster, _check_tasks_due)."""
+    (minutes_day_problem, naming the control that moves it: `took_place`; either None: not judged here) and, with the
+    meeting's `roster` (member id to status, None while none is recorded; `names`: member id to full name), a chair,
+    recorder or speaker not present (named) and a resolution's votes above the members present: the rules meetings
+    refuses one at a time (check_minutes_people_present, check_votes_within_roster, _check_tasks_due)."""
     errors: dict[str, str] = {}
     started = forms.moment(form, "day", "started", errors, field="started_at")
     ended = forms.moment(form, "day", "ended", errors, field="ended_at")
@@ -894,7 +900,7 @@ def _minutes_body(
     if started and ended and ended <= started:
         errors["ended_at"] = _("%(field)s: must be after the start time.", field=forms.label("ended_at"))
     if started is not None:
-        errors |= minutes_day_problem(started, scheduled=scheduled, now=now)
+        errors |= minutes_day_problem(started, scheduled=scheduled, now=now, took_place=took_place)
     rows = range(1, form_rows(form) + 1)
     resolutions = []
     for row in rows:
@@ -966,13 +972,17 @@ def _minutes_body(
     return {key: value for key, value in body.items() if value is not None}
 
 
-def minutes_day_problem(started: datetime, *, scheduled: datetime | None, now: datetime | None) -> dict[str, str]:
+def minutes_day_problem(
+    started: datetime, *, scheduled: datetime | None, now: datetime | None, took_place: bool = False
+) -> dict[str, str]:
     """{input: why} for a minutes start (local) the form refuses, else {}: one still ahead of `now`
     (shared.plausible.begins_later, meetings' minutes_in_the_future), said on the day input ("Ngày") when its day is
     after today and on the hour input otherwise; one on another local day than the meeting's `scheduled` start
     (meetings allows shared.plausible.MINUTES_START_WINDOW either way, but DOMAIN.md "Meetings" has a meeting that
     begins at another time moved first, meeting.rescheduled.v1: minutes dated 6 days before their meeting were
-    accepted and at once raised a late-minutes escalation), said on the day input, with the meeting's own day."""
+    accepted and at once raised a late-minutes escalation), said on the day input, with the meeting's own day and the
+    control the record page moves it by: "Sửa thời điểm đã diễn ra" for a meeting that `took_place` (begun, its
+    attendance taken: i18n.meeting_took_place), "Đổi lịch" otherwise."""
     day = started.astimezone(VIETNAM_TZ).date()
     if now is not None and begins_later(started, now):
         local = now.astimezone(VIETNAM_TZ)
@@ -994,6 +1004,15 @@ def minutes_day_problem(started: datetime, *, scheduled: datetime | None, now: d
             day=format_short_date(day),
             when=format_moment(meeting_on),
         )
+        if took_place:
+            said = _(
+                "%(field)s: the minutes are dated %(day)s, but the meeting is scheduled for %(when)s. Minutes are "
+                "dated on the meeting's own day; if the cell met on another day, first put that day with “Correct "
+                "when it took place”, then record its minutes.",
+                field=forms.label("day"),
+                day=format_short_date(day),
+                when=format_moment(meeting_on),
+            )
         return {"day": said}
     return {}
 
@@ -1078,6 +1097,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
                 names=names,
                 scheduled=meeting.starts_at,
                 now=datetime.now(VIETNAM_TZ),
+                took_place=meeting_took_place(meeting, roster is not None),
             )
             model = forms.build(MinutesCreate, body)
         await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state), members=names)
