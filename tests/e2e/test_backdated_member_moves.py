@@ -8,6 +8,8 @@ rescores), and a move INTO the cell arriving second takes the refused roster in.
 event at a time and over chibo.ingest in one batch, end with the same roster, score and rejection."""
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +31,38 @@ KNOWN = datetime(2026, 1, 1, 8, 0, tzinfo=VIETNAM_TZ)
 MOVED = datetime(2026, 6, 1, 8, 0, tzinfo=VIETNAM_TZ)
 START = datetime(2026, 10, 1, 19, 0, tzinfo=VIETNAM_TZ)
 RECORDED = datetime(2026, 10, 1, 21, 0, tzinfo=VIETNAM_TZ)
+
+
+async def ward_of_two_cells(system: RunningSystem, name: str) -> tuple[str, str, str, str]:
+    """A province-wide integration's token and a committee named `name` with two cells, posted: (token, committee,
+    cell, other cell)."""
+    integration = issue_token(system, role="integration", unit=None, sub=random_id("feed"), province_wide=True)
+    committee, cell, other = random_id("ward"), random_id("cell"), random_id("cell")
+    world = [
+        cloudevent(
+            "org.unit.upserted.v1", {"id": committee, "name": name, "kind": "committee", "parent_id": None}, at=KNOWN
+        ),
+        *(
+            cloudevent(
+                "org.unit.upserted.v1",
+                {"id": unit, "name": f"Chi bộ khu phố {unit[-4:]}", "kind": "cell", "parent_id": committee},
+                at=KNOWN,
+            )
+            for unit in (cell, other)
+        ),
+    ]
+    assert await post(system, integration, world) == ["accepted"] * 3
+    return integration, committee, cell, other
+
+
+@asynccontextmanager
+async def reader(system: RunningSystem, unit: str | None, role: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway signed in as a person of `role` over `unit` (None: province-wide)."""
+    token = issue_token(system, role=role, unit=unit, sub=random_id(role))
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        yield client
 
 
 async def post(system: RunningSystem, token: str, events: list[dict[str, Any]]) -> list[str]:
@@ -88,35 +122,9 @@ async def end_state(
 async def test_a_backdated_move_and_a_roster_end_alike_in_either_order(
     system: RunningSystem, direction: str, route: str
 ) -> None:
-    integration = issue_token(system, role="integration", unit=None, sub=random_id("feed"), province_wide=True)
-    committee, cell, other = random_id("ward"), random_id("cell"), random_id("cell")
-    world = [
-        cloudevent(
-            "org.unit.upserted.v1",
-            {"id": committee, "name": "Đảng ủy phường Hòa Thuận", "kind": "committee", "parent_id": None},
-            at=KNOWN,
-        ),
-        *(
-            cloudevent(
-                "org.unit.upserted.v1",
-                {"id": unit, "name": f"Chi bộ khu phố {unit[-4:]}", "kind": "cell", "parent_id": committee},
-                at=KNOWN,
-            )
-            for unit in (cell, other)
-        ),
-    ]
-    assert await post(system, integration, world) == ["accepted"] * 3
-    officer_token = issue_token(system, role="committee_officer", unit=committee, sub=random_id("officer"))
-    operator_token = issue_token(system, role="operator", unit=None, sub=random_id("operator"))
+    integration, committee, cell, other = await ward_of_two_cells(system, "Đảng ủy phường Hòa Thuận")
     states: dict[str, dict[str, Any]] = {}
-    async with (
-        httpx.AsyncClient(
-            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {officer_token}"}
-        ) as officer,
-        httpx.AsyncClient(
-            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator_token}"}
-        ) as operator,
-    ):
+    async with reader(system, committee, "committee_officer") as officer, reader(system, None, "operator") as operator:
         for order in ("roster_first", "move_first"):
             members = [random_id("mem") for _ in range(5)]
             names = {member_id: f"m{i + 1}" for i, member_id in enumerate(members)}
@@ -182,35 +190,9 @@ async def test_a_withdrawn_roster_gives_way_to_the_earlier_one_in_either_order(s
     """Roster A (20:00: m3 not on it, m1 excused), then roster B (21:00: all five present), then m3 moved out
     backdated: B is withdrawn and A, which B had replaced, stands again with its score, as when the move comes first
     (A applied, B refused). Before, the meeting was left with no roster in the first order."""
-    integration = issue_token(system, role="integration", unit=None, sub=random_id("feed"), province_wide=True)
-    committee, cell, other = random_id("ward"), random_id("cell"), random_id("cell")
-    world = [
-        cloudevent(
-            "org.unit.upserted.v1",
-            {"id": committee, "name": "Đảng ủy phường Hòa Cường", "kind": "committee", "parent_id": None},
-            at=KNOWN,
-        ),
-        *(
-            cloudevent(
-                "org.unit.upserted.v1",
-                {"id": unit, "name": f"Chi bộ khu phố {unit[-4:]}", "kind": "cell", "parent_id": committee},
-                at=KNOWN,
-            )
-            for unit in (cell, other)
-        ),
-    ]
-    assert await post(system, integration, world) == ["accepted"] * 3
-    officer_token = issue_token(system, role="committee_officer", unit=committee, sub=random_id("officer"))
-    operator_token = issue_token(system, role="operator", unit=None, sub=random_id("operator"))
+    integration, committee, cell, other = await ward_of_two_cells(system, "Đảng ủy phường Hòa Cường")
     states: dict[str, dict[str, Any]] = {}
-    async with (
-        httpx.AsyncClient(
-            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {officer_token}"}
-        ) as officer,
-        httpx.AsyncClient(
-            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator_token}"}
-        ) as operator,
-    ):
+    async with reader(system, committee, "committee_officer") as officer, reader(system, None, "operator") as operator:
         for order in ("move_then_rosters", "rosters_then_move"):
             members = [random_id("mem") for _ in range(5)]
             names = {member_id: f"m{i + 1}" for i, member_id in enumerate(members)}

@@ -996,22 +996,20 @@ def minutes_day_problem(
         )
         return {key: said}
     if scheduled is not None and day != (meeting_on := scheduled.astimezone(VIETNAM_TZ)).date():
-        said = _(
-            "%(field)s: the minutes are dated %(day)s, but the meeting is scheduled for %(when)s. Minutes are dated on "
-            "the meeting's own day; if the cell met on another day, first move the meeting to that day with "
-            "“Reschedule”, then record its minutes.",
-            field=forms.label("day"),
-            day=format_short_date(day),
-            when=format_moment(meeting_on),
-        )
+        dates = {"field": forms.label("day"), "day": format_short_date(day), "when": format_moment(meeting_on)}
         if took_place:
             said = _(
                 "%(field)s: the minutes are dated %(day)s, but the meeting is scheduled for %(when)s. Minutes are "
                 "dated on the meeting's own day; if the cell met on another day, first put that day with “Correct "
                 "when it took place”, then record its minutes.",
-                field=forms.label("day"),
-                day=format_short_date(day),
-                when=format_moment(meeting_on),
+                **dates,
+            )
+        else:
+            said = _(
+                "%(field)s: the minutes are dated %(day)s, but the meeting is scheduled for %(when)s. Minutes are "
+                "dated on the meeting's own day; if the cell met on another day, first move the meeting to that day "
+                "with “Reschedule”, then record its minutes.",
+                **dates,
             )
         return {"day": said}
     return {}
