@@ -31,17 +31,9 @@ async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
         yield client
 
 
-def implausible_meeting(cell_id: str, meeting_id: str) -> list[dict[str, Any]]:
-    """A cell of 5 members, its meeting's minutes naming three speakers and a resolution of 99999 votes for, then a
-    roster (arriving after the minutes) listing all five absent."""
-    members = [
-        fact(
-            "member.upserted.v1",
-            {"id": f"{cell_id}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell_id, "status": "official"},
-            time=at(1, 1),
-        )
-        for n in (4, 5)
-    ]
+def voted_meeting(cell_id: str, meeting_id: str, votes_for: int) -> list[dict[str, Any]]:
+    """The cell's regular meeting of START (scheduled five days before) and its minutes (95 minutes, m1 chairing, m2
+    recording, m1-m3 speaking) with one resolution of `votes_for` votes for."""
     scheduled = {
         "meeting_id": meeting_id,
         "cell_id": cell_id,
@@ -57,15 +49,31 @@ def implausible_meeting(cell_id: str, meeting_id: str) -> list[dict[str, Any]]:
         "chair_id": f"{cell_id}-m1",
         "recorder_id": f"{cell_id}-m2",
         "speakers": [f"{cell_id}-m{n}" for n in (1, 2, 3)],
-        "resolutions": [{"text": "Nghị quyết", "votes_for": 99999, "votes_against": 0, "abstentions": 0}],
+        "resolutions": [{"text": "Nghị quyết", "votes_for": votes_for, "votes_against": 0, "abstentions": 0}],
         "tasks": [],
     }
+    return [
+        fact("meeting.scheduled.v1", scheduled, time=START - timedelta(days=5)),
+        fact("minutes.submitted.v1", minutes, time=START + timedelta(hours=2)),
+    ]
+
+
+def implausible_meeting(cell_id: str, meeting_id: str) -> list[dict[str, Any]]:
+    """A cell of 5 members, its meeting's minutes naming three speakers and a resolution of 99999 votes for, then a
+    roster (arriving after the minutes) listing all five absent."""
+    members = [
+        fact(
+            "member.upserted.v1",
+            {"id": f"{cell_id}-m{n}", "full_name": f"Đảng viên {n}", "cell_id": cell_id, "status": "official"},
+            time=at(1, 1),
+        )
+        for n in (4, 5)
+    ]
     records = [{"member_id": f"{cell_id}-m{n}", "status": "absent"} for n in range(1, 6)]
     return [
         *ward_with_cell(cell_id, time=at(1, 1)),
         *members,
-        fact("meeting.scheduled.v1", scheduled, time=START - timedelta(days=5)),
-        fact("minutes.submitted.v1", minutes, time=START + timedelta(hours=2)),
+        *voted_meeting(cell_id, meeting_id, 99999),
         fact("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, time=START + timedelta(hours=3)),
     ]
 

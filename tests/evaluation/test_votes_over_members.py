@@ -9,7 +9,6 @@ any arrival order converges).
 """
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,12 +20,11 @@ from shared.reasons import ReasonCode
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.builders import perfect, roster, with_minutes
 from tests.evaluation.stream import at, by_type, fact, publish, publish_batches, ward_with_cell
+from tests.evaluation.test_implausible_counts import voted_meeting
 from tests.evaluation.test_rules import line
 from tests.support.ids import random_id
 from tests.support.rpc import ask, evaluation_rpc
 from tests.support.running import eventually
-
-START = at(11, 5)
 
 
 @pytest.mark.parametrize(
@@ -95,28 +93,9 @@ def members(cell_id: str, count: int) -> list[dict[str, Any]]:
 def unrostered_meeting(cell_id: str, meeting_id: str, votes_for: int) -> list[dict[str, Any]]:
     """The ward and the cell (no member: ward_with_cell's come with `members`), its meeting and minutes with a
     resolution of `votes_for` votes for; no roster ever."""
-    scheduled = {
-        "meeting_id": meeting_id,
-        "cell_id": cell_id,
-        "kind": "regular",
-        "starts_at": START.isoformat(),
-        "location": "Nhà văn hóa",
-        "agenda": ["Kiểm điểm"],
-    }
-    minutes = {
-        "meeting_id": meeting_id,
-        "started_at": START.isoformat(),
-        "ended_at": (START + timedelta(minutes=95)).isoformat(),
-        "chair_id": f"{cell_id}-m1",
-        "recorder_id": f"{cell_id}-m2",
-        "speakers": [f"{cell_id}-m{n}" for n in (1, 2, 3)],
-        "resolutions": [{"text": "Nghị quyết", "votes_for": votes_for, "votes_against": 0, "abstentions": 0}],
-        "tasks": [],
-    }
     return [
         *ward_with_cell(cell_id, time=at(1, 1))[:2],
-        fact("meeting.scheduled.v1", scheduled, time=START - timedelta(days=5)),
-        fact("minutes.submitted.v1", minutes, time=START + timedelta(hours=2)),
+        *voted_meeting(cell_id, meeting_id, votes_for),
     ]
 
 
