@@ -83,13 +83,15 @@ def test_a_provinces_counts_read_with_a_thousands_dot_as_its_notes_say_them() ->
     """The figures under the title and the by-unit table write a count as the notes beside them do (shared.numbers):
     a province's 4500 cells read `4500` in its figures and `4.500` in the note under them."""
     units = [sub_unit(f"dv{index}", f"Đảng ủy huyện {index}", "committee", 2_250, 92.0) for index in range(2)]
-    rollup = {"cells": 4_500, "score": 91.5, "by_rating": {"good": 4_500}, "not_met_yet": 1_234}
+    running = month_of(now())  # not_met_yet: a roll-up of the running month as shown (rollups.rollup_shown)
+    rollup = {"period": running, "cells": 4_500, "score": 91.5, "by_rating": {"good": 4_500}, "not_met_yet": 1_234}
     unit = {"id": "tinh", "name": "Tỉnh ủy"}
     data = {"rollup": rollup, "sub_units": units, "direct_cells": 0, "weakest": []}
-    _, text = words(report_document(unit, PERIOD, data))
+    _, text = words(report_document(unit, running, data))
     assert "Đảng bộ có 4.500 chi bộ" in text  # the note, formatted before
     figures = text[: text.index("Đảng bộ có 4.500 chi bộ")]
     assert "4500" not in figures and "1234" not in figures, figures
+    assert "3.266/4.500" in figures, figures  # the running month's regularity base (i18n.met_base)
     assert "4.500" in figures and "1.234" in figures, figures
     table = text[text.index("Theo đơn vị trực thuộc") :]
     assert "Đảng ủy huyện 0 2.250 92 2.250" in table, table
