@@ -40,13 +40,22 @@ async def two_communes_that_met_in_november(amqp_url: str, db: asyncpg.Connectio
         unit(ids["staying"], "Chi bộ thôn 1", "cell", ids["a"], time=at(11, 1, 8)),
         unit(ids["there"], "Chi bộ khu phố 1", "cell", ids["b"], time=at(11, 1, 8)),
     ]
-    cells = [ids["moving"], ids["staying"], ids["there"]]
-    await send(amqp_url, db, cells, tree)
-    for cell in cells:
-        ids[f"{cell}-meeting"] = random_id("mtg")
-        await send(amqp_url, db, [cell], held(cell, ids[f"{cell}-meeting"], at(11, 5)))
-    CLOCK.now = SENT_ON
+    ids.update(await met_in_november(amqp_url, db, tree, [ids["moving"], ids["staying"], ids["there"]]))
     return ids
+
+
+async def met_in_november(
+    amqp_url: str, db: asyncpg.Connection, tree: list[dict[str, Any]], cells: list[str]
+) -> dict[str, str]:
+    """The `tree` sent, then each of `cells`' November meetings held and rated while November ran; then 5 December
+    comes: `<cell>-meeting` to each meeting's id."""
+    CLOCK.now = NOVEMBER
+    await send(amqp_url, db, cells, tree)
+    meetings = {f"{cell}-meeting": random_id("mtg") for cell in cells}
+    for cell in cells:
+        await send(amqp_url, db, [cell], held(cell, meetings[f"{cell}-meeting"], at(11, 5)))
+    CLOCK.now = SENT_ON
+    return meetings
 
 
 async def rollup(rpc: RpcClient, unit_id: str, period: str = "2026-11") -> dict[str, Any]:
@@ -195,10 +204,7 @@ async def test_a_root_commune_put_under_a_district_is_noted_to_the_committees_th
         unit(commune, "Đảng ủy xã Hòa Bình", "committee", None, time=at(11, 1, 8)),
         unit(cell, "Chi bộ thôn 3", "cell", commune, time=at(11, 1, 8)),
     ]
-    await send(amqp_url, db, [cell, other], tree)
-    for each in (cell, other):
-        await send(amqp_url, db, [each], held(each, random_id("mtg"), at(11, 5)))
-    CLOCK.now = SENT_ON
+    await met_in_november(amqp_url, db, tree, [cell, other])
     await send(amqp_url, db, [], [unit(commune, "Đảng ủy xã Hòa Bình", "committee", district, time=BACKDATED)])
 
     for committee in (district, province):
@@ -223,10 +229,7 @@ async def test_a_commune_left_without_cells_still_shows_that_its_cell_moved_away
         unit(cell, "Chi bộ thôn 3", "cell", a, time=at(11, 1, 8)),
         unit(there, "Chi bộ khu phố 1", "cell", b, time=at(11, 1, 8)),
     ]
-    await send(amqp_url, db, [cell, there], tree)
-    for each in (cell, there):
-        await send(amqp_url, db, [each], held(each, random_id("mtg"), at(11, 5)))
-    CLOCK.now = SENT_ON
+    await met_in_november(amqp_url, db, tree, [cell, there])
     await send(amqp_url, db, [cell], [unit(cell, "Chi bộ thôn 3", "cell", b, time=BACKDATED)])
 
     left = await rollup(rpc, a)

@@ -402,10 +402,6 @@ class FakeMeetings:
         """Keep the stored roster's sender and raw event."""
         self._s.roster_received[meeting_id] = (source, raw)
 
-    async def roster_received(self, meeting_id: str) -> tuple[str, str] | None:
-        """(source, raw) of the stored roster, None when not kept."""
-        return self._s.roster_received.get(meeting_id)
-
     async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]:
         """Nothing to read ahead in memory; the members on the rosters naming them, stored or kept in a history."""
         meetings = {meeting_id for member_id in set(member_ids) for meeting_id in await self.rosters_naming(member_id)}

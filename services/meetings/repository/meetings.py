@@ -37,7 +37,6 @@ class MeetingRepository(Protocol):
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]: ...
     async def roster_members(self, meeting_id: str) -> list[str]: ...
     async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None: ...
-    async def roster_received(self, meeting_id: str) -> tuple[str, str] | None: ...
     async def rosters_naming(self, member_id: str) -> list[str]: ...
     async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]: ...
     async def drop_roster(self, meeting_id: str) -> None: ...
@@ -338,8 +337,6 @@ class PgMeetingRepository:
         self._new_rosters: dict[str, tuple[contract.AttendanceRecorded, Version]] = {}
         self._received: dict[str, tuple[str, str]] = {}
         """The sender and raw event kept for a roster in _new_rosters (keep_roster_received), sent with it."""
-        self._received_known: dict[str, tuple[str, str] | None] = {}
-        """The stored roster's kept sender and raw event of the meetings whose were read or written (None: none)."""
         self._naming: dict[str, set[str]] = {}
         """The meetings whose stored roster named each member other than transferred when read (prefetch_naming)."""
         self._roster_touched: set[str] = set()
@@ -675,26 +672,6 @@ class PgMeetingRepository:
             self._received[meeting_id] = (source, raw)
         else:  # not after a replacement (none calls so): its own statement
             self._pending.add(_ROSTER_RECEIVED_SQL, (meeting_id, source, raw), rank=THEN, columns=True, key=1)
-            self._received_known[meeting_id] = (source, raw)
-
-    async def roster_received(self, meeting_id: str) -> tuple[str, str] | None:
-        """(source, raw JSON text) of the meeting's stored roster, None when not kept (stored before 0030)."""
-        if meeting_id in self._received:
-            return self._received[meeting_id]
-        if meeting_id not in self._new_rosters and meeting_id in self._received_known:
-            return self._received_known[meeting_id]
-        await self._read_received([meeting_id])
-        return self._received_known[meeting_id]
-
-    async def _read_received(self, meeting_ids: list[str]) -> None:
-        conn = await self._direct()
-        rows = await conn.fetch(
-            "SELECT meeting_id, source, raw FROM roster_received WHERE meeting_id = ANY($1::text[])", meeting_ids
-        )
-        for meeting_id in meeting_ids:
-            self._received_known[meeting_id] = None
-        for row in rows:
-            self._received_known[row["meeting_id"]] = (row["source"], row["raw"])
 
     async def rosters_naming(self, member_id: str) -> list[str]:
         """The meetings whose roster, or an integration's roster kept in their history (roster_history), lists the
@@ -791,7 +768,6 @@ class PgMeetingRepository:
         self._roster_touched.add(meeting_id)
         self._new_rosters.pop(meeting_id, None)
         self._received.pop(meeting_id, None)
-        self._received_known[meeting_id] = None
         state = self._states.get(meeting_id)
         if state is not None:
             self._states[meeting_id] = replace(state, has_roster=False, roster_version=None, roster_key=None)
@@ -873,12 +849,7 @@ class PgMeetingRepository:
                     _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
                 )
             guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
-            kept = self._received.get(meeting_id)
-            if kept is None:  # none kept with it: the stored one stays, read again when asked
-                self._received_known.pop(meeting_id, None)
-            else:
-                self._received_known[meeting_id] = kept
-            source, raw = kept or (None, None)
+            source, raw = self._received.get(meeting_id) or (None, None)  # none kept with it: the stored one stays
             self._pending.add(
                 _ROSTER_SQL, (meeting_id, jsonb(guests), *version, source, raw), rank=THEN, columns=True, key=1
             )
