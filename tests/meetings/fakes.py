@@ -76,7 +76,6 @@ class FakeState:
     processed: set[tuple[str, str, str]] = field(default_factory=set)
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
-    roster_received: dict[str, tuple[str, str]] = field(default_factory=dict)
     roster_history: dict[str, list[tuple[Version, str, str]]] = field(default_factory=dict)
     """The integrations' rosters accepted per meeting (version, source, raw), as roster_history."""
     outbox: list[CloudEvent] = field(default_factory=list)
@@ -398,10 +397,6 @@ class FakeMeetings:
         }
         return [record["member_id"] for record in previous["records"]] if previous else []
 
-    async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None:
-        """Keep the stored roster's sender and raw event."""
-        self._s.roster_received[meeting_id] = (source, raw)
-
     async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]:
         """Nothing to read ahead in memory; the members on the rosters naming them, stored or kept in a history."""
         meetings = {meeting_id for member_id in set(member_ids) for meeting_id in await self.rosters_naming(member_id)}
@@ -436,7 +431,6 @@ class FakeMeetings:
     async def drop_roster(self, meeting_id: str) -> None:
         """Withdraw the stored roster."""
         roster = self._s.rosters.pop(meeting_id, None)
-        self._s.roster_received.pop(meeting_id, None)
         if roster is not None:
             self._s.roster_content.get(meeting_id, {}).pop(roster["version"], None)
 

@@ -262,12 +262,11 @@ async def _restore_roster(
 ) -> tuple[CloudEvent, contract.AttendanceRecorded]:
     """Store a kept roster (version, source, raw) again as the meeting's roster, its members held as a new roster's
     are (locks.py); returns its parsed event and data."""
-    version, source, raw = entry
+    version, _, raw = entry
     restored = parse_envelope(raw)
     data = contract.AttendanceRecorded.model_validate(json.loads(raw)["data"])
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(record.member_id) for record in data.records)))
     await uow.meetings.replace_roster(data, version=version)
-    await uow.meetings.keep_roster_received(meeting_id, source=source, raw=raw)
     await uow.meetings.record_roster_content(data, version=version)  # kept already: sets the state's content key
     return restored, data
 
@@ -499,8 +498,6 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     if not is_newer(version_of(event), meeting.roster_version):
         return Applied(subject=data.meeting_id, changed=False, provides=provides)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
-    if kept:  # kept to be judged again if a member snapshot arrives after it
-        await uow.meetings.keep_roster_received(data.meeting_id, **kept)
     affected = sorted({record.member_id for record in data.records} | set(previous))
     # members dropped from the roster get a new history too: hold them as the listed ones are (locks.py)
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))

@@ -36,7 +36,6 @@ class MeetingRepository(Protocol):
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool: ...
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]: ...
     async def roster_members(self, meeting_id: str) -> list[str]: ...
-    async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None: ...
     async def rosters_naming(self, member_id: str) -> list[str]: ...
     async def prefetch_naming(self, member_ids: Iterable[str]) -> set[str]: ...
     async def drop_roster(self, meeting_id: str) -> None: ...
@@ -163,10 +162,6 @@ _CONTENT_SQL = (
 )
 """Keep content keys of minutes or rosters per version (shared.minutes; {table} one of its CONTENT_TABLES)."""
 _MINUTES_CONTENT_SQL = _CONTENT_SQL.format(table="minutes_content")
-_ROSTER_RECEIVED_SQL = (
-    "INSERT INTO roster_received (meeting_id, source, raw) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
-    " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw"
-)
 _ROSTER_CONTENT_SQL = (
     # with the version, sender and raw event of an integration's roster kept in its history ($6, $7, its members not
     # transferred $8 as a JSON array; NULL for a person's), in the same statement: one per transaction
@@ -234,12 +229,8 @@ _STORED_MINUTES_SQL = (
     f"SELECT {', '.join(STORED_MINUTES_COLUMNS)}, speakers, resolutions FROM minutes WHERE meeting_id = $1"
 )
 _ROSTER_SQL = (
-    # with the sender and raw event kept for an integration's roster ($6, $7; NULL for a person's: none kept), in the
-    # same statement: one per transaction (keep_roster_received)
-    "WITH kept AS (INSERT INTO roster_received (meeting_id, source, raw) SELECT k.m, k.s, k.r"
-    " FROM unnest($1::text[], $6::text[], $7::text[]) AS k(m, s, r) WHERE k.s IS NOT NULL"
-    " ON CONFLICT (meeting_id) DO UPDATE SET source = EXCLUDED.source, raw = EXCLUDED.raw)"
-    " INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) SELECT m, g::jsonb, vt, vn, vi"
+    # its sender and raw event, an integration's, are kept in roster_history with its content key (_ROSTER_CONTENT_SQL)
+    "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) SELECT m, g::jsonb, vt, vn, vi"
     " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[]) AS u(m, g, vt, vn, vi)"
     " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
@@ -335,8 +326,6 @@ class PgMeetingRepository:
         self._rosters: dict[str, dict[str, str]] = {}
         """The members on each meeting's roster and their statuses, for the meetings whose rosters were read."""
         self._new_rosters: dict[str, tuple[contract.AttendanceRecorded, Version]] = {}
-        self._received: dict[str, tuple[str, str]] = {}
-        """The sender and raw event kept for a roster in _new_rosters (keep_roster_received), sent with it."""
         self._naming: dict[str, set[str]] = {}
         """The meetings whose stored roster named each member other than transferred when read (prefetch_naming)."""
         self._roster_touched: set[str] = set()
@@ -663,16 +652,6 @@ class PgMeetingRepository:
             await self._read_rosters([meeting_id])
         return list(self._rosters[meeting_id])
 
-    async def keep_roster_received(self, meeting_id: str, *, source: str, raw: str) -> None:
-        """Keep the sender and raw event (JSON text) of the roster now stored for the meeting (roster_received).
-
-        Queued with the roster replaced just before (replace_roster): sent by the roster's own statement (issue 12:
-        it was one execution per roster, then one statement more per transaction); the last kept per meeting wins."""
-        if meeting_id in self._new_rosters:
-            self._received[meeting_id] = (source, raw)
-        else:  # not after a replacement (none calls so): its own statement
-            self._pending.add(_ROSTER_RECEIVED_SQL, (meeting_id, source, raw), rank=THEN, columns=True, key=1)
-
     async def rosters_naming(self, member_id: str) -> list[str]:
         """The meetings whose roster, or an integration's roster kept in their history (roster_history), lists the
         member other than transferred, as this transaction sees them, sorted."""
@@ -750,13 +729,12 @@ class PgMeetingRepository:
             self._history[meeting_id] = [kept for kept in self._history[meeting_id] if kept.version != version]
 
     async def drop_roster(self, meeting_id: str) -> None:
-        """Withdraw the meeting's stored roster (its lines, version, content key and kept raw): no roster is known."""
+        """Withdraw the meeting's stored roster (its lines, version and content key): no roster is known."""
         conn = await self._direct()
         version = await conn.fetchrow(
             "DELETE FROM roster WHERE meeting_id = $1 RETURNING version_time, version_ns, version_id", meeting_id
         )
         await conn.execute("DELETE FROM attendance WHERE meeting_id = $1", meeting_id)
-        await conn.execute("DELETE FROM roster_received WHERE meeting_id = $1", meeting_id)
         if version is not None:
             await conn.execute(
                 "DELETE FROM roster_content WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
@@ -767,7 +745,6 @@ class PgMeetingRepository:
         self._rosters[meeting_id] = {}
         self._roster_touched.add(meeting_id)
         self._new_rosters.pop(meeting_id, None)
-        self._received.pop(meeting_id, None)
         state = self._states.get(meeting_id)
         if state is not None:
             self._states[meeting_id] = replace(state, has_roster=False, roster_version=None, roster_key=None)
@@ -849,11 +826,7 @@ class PgMeetingRepository:
                     _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
                 )
             guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
-            source, raw = self._received.get(meeting_id) or (None, None)  # none kept with it: the stored one stays
-            self._pending.add(
-                _ROSTER_SQL, (meeting_id, jsonb(guests), *version, source, raw), rank=THEN, columns=True, key=1
-            )
-        self._received.clear()
+            self._pending.add(_ROSTER_SQL, (meeting_id, jsonb(guests), *version), rank=THEN, columns=True, key=1)
         for meeting_id, (minutes, version) in self._new_minutes.items():
             self._pending.add(
                 _MINUTES_SQL,
