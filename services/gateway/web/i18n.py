@@ -167,8 +167,10 @@ def running_note(period: str) -> str:
 
 def met_base(rollup: dict[str, Any]) -> str:
     """The base of a running month's regularity, said beside it: `1/6 chi bộ đã sinh hoạt thường kỳ (tháng đang
-    diễn ra)` (the cells that have met of all the cells it is over, DOMAIN.md "Periods"); empty for any other roll-up
-    (a closed month, a quarter or year: services.gateway.rollups.waiting_month)."""
+    diễn ra)` (the cells that have met of all the cells it is over, DOMAIN.md "Periods"); for a running quarter,
+    half-year or year its months_base; empty for any other roll-up (a closed period)."""
+    if rollup.get("regularity_months") is not None:
+        return months_base(rollup)
     if not waiting_month(rollup) or not rollup.get("cells"):
         return ""
     cells = int(rollup["cells"])
@@ -176,6 +178,81 @@ def met_base(rollup: dict[str, Any]) -> str:
         "%(met)s/%(cells)s cells have held their regular meeting (month in progress)",
         met=format_number(cells - int(rollup["not_met_yet"] or 0), digits=0),
         cells=format_number(cells, digits=0),
+    )
+
+
+def months_named(months: list[str]) -> str:
+    """Consecutive months of one year as Vietnamese writes them: `tháng 10/2026`, `tháng 10–11/2026`."""
+    if len(months) == 1:
+        return period_within(months[0])
+    return _("months %(low)s–%(high)s/%(year)s", low=int(months[0][5:]), high=int(months[-1][5:]), year=months[0][:4])
+
+
+def months_base(rollup: dict[str, Any]) -> str:
+    """The base of a running quarter, half-year or year's regularity (the share of its rated cells that held their
+    regular meeting in every month counted, DOMAIN.md "Periods"; evaluation's domain.periods.evaluate_period), said
+    beside it: `4/6 chi bộ đã sinh hoạt thường kỳ đủ các tháng đã qua của quý (tháng 10–11/2026; quý đang diễn ra)`
+    off the roll-up's `regularity_months` (services.gateway.rollups.regularity_months), `cells`, `irregular` and
+    `not_met_yet`; in its first month the cells that met this month; the cells not rated yet (no month ended for them
+    and no regular meeting this month) named apart; empty without `irregular` (an older evaluation)."""
+    if rollup.get("irregular") is None or not rollup.get("cells"):
+        return ""
+    period, gone = str(rollup["period"]), list(rollup["regularity_months"])
+    waiting = int(rollup.get("not_met_yet") or 0)
+    rated = int(rollup["cells"]) - waiting
+    met = rated - int(rollup["irregular"])
+    numbers = {"met": format_number(met, digits=0), "rated": format_number(rated, digits=0)}
+    if not gone:
+        this_month = period_within(period_months(period)[0])
+        if "-Q" in period:
+            said = _(
+                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the quarter "
+                "is in its first month, none of its months has ended)",
+                month=this_month,
+                **numbers,
+            )
+        elif "-H" in period:
+            said = _(
+                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the "
+                "half-year is in its first month, none of its months has ended)",
+                month=this_month,
+                **numbers,
+            )
+        else:
+            said = _(
+                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the year "
+                "is in its first month, none of its months has ended)",
+                month=this_month,
+                **numbers,
+            )
+    elif "-Q" in period:
+        said = _(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the quarter "
+            "(%(months)s; quarter in progress)",
+            months=months_named(gone),
+            **numbers,
+        )
+    elif "-H" in period:
+        said = _(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of %(period)s "
+            "(%(months)s; in progress)",
+            months=months_named(gone),
+            period=period_within(period),
+            **numbers,
+        )
+    else:
+        said = _(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the year "
+            "(%(months)s; year in progress)",
+            months=months_named(gone),
+            **numbers,
+        )
+    if not waiting:
+        return said
+    return _(
+        "%(said)s; not counting %(count)s cells with no month ended yet and no regular meeting this month",
+        said=said,
+        count=format_number(waiting, digits=0),
     )
 
 

@@ -392,6 +392,8 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     domain.check_reschedule(
         meeting, source=event.source, starts_at=data.starts_at, time=event.time, version=version_of(event)
     )
+    if domain.from_a_person(event.source) and meeting.has_roster:
+        await _check_roster_at_start(uow, meeting, starts_at=data.starts_at, source=event.source)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
     uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "move", data.starts_at, data.location, data.reason))
     return Applied(subject=data.meeting_id, changed=changed, announced=not _cancelled(meeting))
@@ -739,6 +741,29 @@ async def _held_roster(uow: MeetingsUnit, meeting: domain.MeetingState) -> list[
     affected = sorted(set(await uow.meetings.roster_members(meeting.meeting_id)))
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
     return affected
+
+
+async def _check_roster_at_start(
+    uow: MeetingsUnit, meeting: domain.MeetingState, *, starts_at: Any, source: str
+) -> None:
+    """The members the meeting's stored roster lists (other than as transferred) are the cell's at `starts_at`, the
+    start a secretary moves it to (domain.check_roster_fits_start), named in Vietnamese name order."""
+    stored = await uow.meetings.stored_roster(meeting.meeting_id)
+    listed = sorted(
+        {str(r["member_id"]) for r in (stored or {}).get("records", []) if r["status"] != TRANSFERRED.value}
+    )
+    if not listed:
+        return
+    histories = await uow.org.histories(listed)
+    brief = await uow.org.members_brief(listed)
+    names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in listed}
+    domain.check_roster_fits_start(
+        cell_id=meeting.cell_id,
+        starts_at=starts_at,
+        listed=dict(sorted(names.items(), key=lambda item: (person_key(item[1]), item[0]))),
+        histories=histories,
+        source=source,
+    )
 
 
 async def _members_at_start(uow: MeetingsUnit, meeting: domain.MeetingState) -> dict[str, str]:
