@@ -69,7 +69,7 @@ PRESET_REPEAT = 5
 
 RATIO_TARGET = 20.0
 """Most chibo ÷ baseline (median wall-s) the preset accepts for the moves after the meetings, at full size. Seen
-2026-12-06 on a shared 2-core machine at load 5-11: 11.3-11.7 in three runs; the code before issue 12's read-ahead
+2026-12-06 on a shared 2-core machine at load 5-16: 10.2-11.7 in four runs; the code before issue 12's read-ahead
 (about 5.5 statements per mover, 6,052 for 1,000) in the same conditions 30.7 and 36.4. Wall time on a loaded
 machine moves both sides, so the statement bound (statement_bound) is the steady guard; this one catches a
 slowdown the statements do not show."""
