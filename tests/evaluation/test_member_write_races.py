@@ -57,6 +57,11 @@ def _fourth_member() -> dict[str, Any]:
     return fact("member.upserted.v1", data, time=at(2, 1))
 
 
+def _fourth_member_removed() -> dict[str, Any]:
+    data = {"id": f"{CELL}-m4", "effective_on": "2026-03-01", "reason": "transferred"}
+    return fact("member.removed.v1", data, time=at(3, 1))
+
+
 async def _apply(uow: EvaluationUnitOfWork, raw: dict[str, Any], *, batch: bool = False) -> None:
     event = read_event(parse_envelope(json.dumps(raw)))
     if batch:
@@ -117,6 +122,29 @@ async def test_a_member_written_while_the_minutes_are_scored_rescores_them(
         await _hold_then_commit(pool, scoring, write_member())
     await _drain(factory)
     assert await _adopted_points(pool) == 2
+
+
+async def test_a_member_removed_while_the_minutes_are_scored_rescores_them(
+    world: tuple[asyncpg.Pool, Factory],
+) -> None:
+    """The fourth member stored first; S stores the minutes and scores them against the 4 members (full points) and
+    stays open; M removes the fourth member from before the meeting and commits, then S commits. Once every note is
+    scored, the 4 votes are beyond the 3 members left: 0."""
+    pool, factory = world
+    await deliver(factory, [_fourth_member()])
+
+    async def remove_member() -> None:
+        async with factory() as uow:
+            await _apply(uow, _fourth_member_removed())
+            await defer_touched(uow)
+            await uow.commit()
+
+    async with factory() as scoring:
+        await _apply(scoring, _minutes())
+        await score_touched(scoring)  # read the cell's members: 4
+        await _hold_then_commit(pool, scoring, remove_member())
+    await _drain(factory)
+    assert await _adopted_points(pool) == 0
 
 
 async def test_minutes_scored_while_a_member_write_is_open_read_the_member(
