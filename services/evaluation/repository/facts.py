@@ -439,8 +439,7 @@ class PgFactRepository:
             f' FROM {given} ORDER BY id, fact_time DESC, fact_ns DESC, fact_id COLLATE "C" DESC'
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
-            f" {STAMPED} WHERE {NEWER.format(t='member')}) "
-            + UNROSTERED_IN.format(cells="SELECT unnest($9::text[])"),
+            f" {STAMPED} WHERE {NEWER.format(t='member')}) " + UNROSTERED_IN.format(cells="SELECT unnest($9::text[])"),
             *columns,
             locked or [],
         )
