@@ -364,7 +364,12 @@ async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetim
 
 LATE_CHANGES = """
 SELECT l.*, p.rating AS now_rating, p.score AS now_score, w.meeting_starts_at, w.meeting_cancelled,
-       f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id
+       f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id,
+       l.last_kind = 'withdrawn' AND EXISTS (
+           SELECT 1 FROM period_late_change e
+           WHERE e.cell_id = l.cell_id AND e.period = l.period AND e.kind IN ('result', 'unit_added')
+             AND e.meeting_id = l.meeting_id
+       ) AS withdrawn_was_late
 FROM (
     SELECT cell_id, period,
            (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
@@ -412,7 +417,8 @@ with its framework's name; the meeting the month's result is its now (`month_mee
 over the stored scores: the last held regular or combined meeting of the month), and `changes`, the days (Vietnam's
 calendar) its result was changed late on, of its notes other than withdrawals too (`changes_kept`): not the notes
 themselves, whose number is how many arrivals happened to move the result (facts sent one by one leave one each,
-the same facts sent together one), so every order of the same facts ends with the same count (CONTRACT.md)."""
+the same facts sent together one), so every order of the same facts ends with the same count (CONTRACT.md); `withdrawn_was_late`: the meeting the last note withdrew was
+one an earlier note of the month had counted in late (recorded after the month closed)."""
 
 
 async def late_changes(
@@ -423,13 +429,16 @@ async def late_changes(
     if not cell_ids or not months:
         return {}
     rows = await conn.fetch(LATE_CHANGES, cell_ids, months, list(REGULAR_KINDS))
-    return {(row["cell_id"], row["period"]): _late_change(row) for row in rows}
+    noted = {(row["cell_id"], row["period"]): _late_change(row) for row in rows}
+    return {key: late for key, late in noted.items() if late is not None}
 
 
-def _late_change(row: asyncpg.Record) -> dict[str, Any]:
+def _late_change(row: asyncpg.Record) -> dict[str, Any] | None:
     """A LATE_CHANGES row as a `late_change`: its figures now are the month's stored row when there is one (a note's
     after can be older: a later fact about a month first rated late leaves no note, domain.periods.late_change), so
-    the note says what the ranking, the report and the cell page say of the month."""
+    the note says what the ranking, the report and the cell page say of the month; None for a month back at the
+    figures it closed with because a meeting recorded late was withdrawn (h374: cancelled before it was known, in
+    another order, it was never held and left no note)."""
     stored = row["now_rating"] is not None
     rating, score = (row["now_rating"], row["now_score"]) if stored else (row["new_rating"], row["new_score"])
     closed = row["last_kind"] == "unit_closed" and not stored
@@ -438,7 +447,13 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
     # its own: one sent before it was never held, and the orders must end alike (CONTRACT.md)
     first_counted = row["old_rating"] is None and row["first_kind"] in ("unit_added", "result")
     changes = row["changes_kept"] if first_counted else row["changes"]
-    if row["last_kind"] == "rescored" or (row["last_kind"] == "withdrawn" and not first_counted):
+    # a meeting recorded late and then withdrawn was never part of the month as it closed: when the month is back at
+    # its figures the note is gone, as it never was when the withdrawal came first; else another late fact moved it
+    late_withdrawn = row["withdrawn_was_late"] and not first_counted
+    back = row["old_score"] is not None and score is not None and round(row["old_score"], 2) == round(score, 2)
+    if late_withdrawn and back and row["old_rating"] == rating:
+        return None
+    if row["last_kind"] == "rescored" or (row["last_kind"] == "withdrawn" and not first_counted and not late_withdrawn):
         kind = row["last_kind"]
     else:
         kind = "unit_closed" if closed else "unit_added" if row["first_kind"] == "unit_added" else "result"

@@ -514,3 +514,32 @@ async def test_a_months_count_of_late_records_is_the_same_whether_its_facts_came
         forward, together = noted[("c1", "2026-11")], noted[("c2", "2026-11")]
         assert forward["changes"] == 1, forward
         assert _without_cell(forward, "c1") == _without_cell(together, "c2")
+
+
+async def test_a_meeting_recorded_late_then_cancelled_ends_alike_whichever_came_first(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cells shown November with a short meeting; on 4 December a longer November meeting of each is recorded
+    late and cancelled: one cell's meeting held first (November rose, then fell back: a "withdrawn" note going from
+    its figures to the same ones), the other's cancellation known first (never held: no note). The meeting was never
+    part of the month as it closed, so its withdrawal is no change to what officers were shown: both read no note
+    (CONTRACT.md convergence)."""
+    clock = Clock(NOVEMBER)
+    monkeypatch.setattr(scores, "clock", Moment(at(12, 4, 10)))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        for cell_id in ("c1", "c2"):
+            await apply(factory, units("w1", cell_id, time=at(11, 1, 8))[1 if cell_id == "c2" else 0 :])
+            await apply(factory, short(held(cell_id, f"{cell_id}-m0", at(11, 5)), minutes=20))
+        clock.now = TODAY
+
+        def cancelled(cell_id: str) -> dict[str, Any]:
+            return fact("meeting.cancelled.v1", {"meeting_id": f"{cell_id}-m1", "reason": "cancelled"}, time=at(12, 4))
+
+        await apply(factory, recorded(held("c1", "c1-m1", at(11, 28)), on=at(12, 4, 9)) + [cancelled("c1")])
+        await apply(factory, [cancelled("c2"), *recorded(held("c2", "c2-m1", at(11, 28)), on=at(12, 4, 9))])
+        rows = {row["cell_id"]: row for row in await pool.fetch("SELECT * FROM cell_period WHERE period = '2026-11'")}
+        assert round(rows["c1"]["score"], 2) == round(rows["c2"]["score"], 2)  # the month as it closed, in both
+        async with pool.acquire() as conn:
+            noted = await queries.late_changes(conn, ["c1", "c2"], ["2026-11"])
+        assert noted == {}
