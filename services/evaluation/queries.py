@@ -417,8 +417,9 @@ with its framework's name; the meeting the month's result is its now (`month_mee
 over the stored scores: the last held regular or combined meeting of the month), and `changes`, the days (Vietnam's
 calendar) its result was changed late on, of its notes other than withdrawals too (`changes_kept`): not the notes
 themselves, whose number is how many arrivals happened to move the result (facts sent one by one leave one each,
-the same facts sent together one), so every order of the same facts ends with the same count (CONTRACT.md); `withdrawn_was_late`: the meeting the last note withdrew was
-one an earlier note of the month had counted in late (recorded after the month closed)."""
+the same facts sent together one), so every order of the same facts ends with the same count (CONTRACT.md);
+`withdrawn_was_late`: the meeting the last note withdrew was one an earlier note of the month had counted in late
+(recorded after the month closed)."""
 
 
 async def late_changes(

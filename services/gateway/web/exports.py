@@ -400,9 +400,7 @@ async def report_csv_chunks(
         yield csv_lines(report_rows(gone, period=period)).encode()
 
 
-def moved_away_rows(
-    changes: Iterable[dict[str, Any]], *, seen: set[str], period: str
-) -> list[dict[str, Any]]:
+def moved_away_rows(changes: Iterable[dict[str, Any]], *, seen: set[str], period: str) -> list[dict[str, Any]]:
     """The report rows of the cells a committee lost after `period` (a month) closed: each roll-up `late_changes` item
     of kind "unit_moved" (evaluation's move_late_changes: moved to another committee, or made a root) whose cell is
     not among the report's cells (`seen`), with its code, name, the month and its note, and no figures: they no
