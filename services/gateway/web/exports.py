@@ -388,14 +388,16 @@ async def report_csv_chunks(
     page's lines, so the gateway holds one page at a time however many cells the committee has; then a line for each
     cell among `moves` (the roll-up's `late_changes`, all_late_changes) that moved away after the month closed and is
     no line of the report (moved_away_rows), as the committee's page lists it."""
-    seen: set[str] = set()
+    moved = [item for item in moves if (item.get("late_change") or {}).get("kind") == "unit_moved"]
+    wanted = {str(item["cell_id"]) for item in moved}
+    seen: set[str] = set()  # of the moved cells only: the report's own can be 60,000 lines
     yield csv_lines([report_header()]).encode("utf-8-sig")
-    seen.update(str(row["cell_id"]) for row in first)
+    seen.update(cell for row in first if (cell := str(row["cell_id"])) in wanted)
     yield csv_lines(report_rows(first, period=period)).encode()
     async for page in rest:
-        seen.update(str(row["cell_id"]) for row in page)
+        seen.update(cell for row in page if (cell := str(row["cell_id"])) in wanted)
         yield csv_lines(report_rows(page, period=period)).encode()
-    gone = moved_away_rows(moves, seen=seen, period=period)
+    gone = moved_away_rows(moved, seen=seen, period=period)
     if gone:
         yield csv_lines(report_rows(gone, period=period)).encode()
 
