@@ -640,6 +640,12 @@ LATE_PLACED = N_(
 )
 """A cell whose root unit (a committee with no parent, or the cell itself) was put under a committee after the month
 closed (kind "unit_moved", `moved_from_id` None): the committees above it now count the month."""
+LATE_UNPLACED = N_(
+    "Moved out, no longer under any committee (formerly under %(from)s), recorded on %(day)s: its result for"
+    " %(month)s, %(new)s, no longer counts under %(from)s."
+)
+"""A cell made a root (no committee above it any more) after the month closed (kind "unit_moved", `moved_to_id`
+None): the committee that lost it read "Chuyển sang một cấp ủy khác", as if another had taken it (h374)."""
 LATE_MOVED_UNIT = N_("another committee")
 """A committee of a move whose name evaluation does not know (a unit not in the tree, or a cell made a root)."""
 
@@ -648,7 +654,8 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     """How a month of a cell moved to another committee after it closed reads (kind "unit_moved"): `Chuyển sang Đảng
     ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026: kết quả tháng 11/2026 là 76,4 (Khá),
     nay tính cho Đảng ủy phường An Phú.`, the committee names made harmless (shared.text.shown_name); from a root
-    (`moved_from_id` None): `Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ...`."""
+    (`moved_from_id` None): `Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ...`; made a root
+    (`moved_to_id` None): `Chuyển ra, không còn trực thuộc cấp ủy nào (trước thuộc Đảng ủy xã Hòa Bình), ...`."""
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
     names = [
         shown_name(str(late.get(key) or late.get(key.replace("_name", "_id")) or "")) or _(LATE_MOVED_UNIT)
@@ -657,6 +664,8 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     day = format_short_date(late["changed_at"])
     if late.get("moved_from_id") is None and late.get("moved_to_id") is not None:
         return _(LATE_PLACED, to=names[0], day=day, month=period_within(period), new=new)
+    if late.get("moved_to_id") is None and late.get("moved_from_id") is not None:
+        return _(LATE_UNPLACED, day=day, month=period_within(period), new=new, **{"from": names[1]})
     return _(LATE_MOVED, to=names[0], day=day, month=period_within(period), new=new, **{"from": names[1]})
 
 
