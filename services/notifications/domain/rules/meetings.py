@@ -273,6 +273,21 @@ MINUTES_JOB_RULES = {"meeting.minutes": r.MINUTES_LATE, "meeting.minutes_superio
 """The late-records rule each late-records check (its schedule kind) raises."""
 
 
+def late_records_deferred_to(
+    kind: str, *, planned_at: datetime | None, grace: timedelta, now: datetime
+) -> datetime | None:
+    """When a late-records check (`kind`, a MINUTES_JOB_RULES key) due at `now` must run instead, or None to run now:
+    `grace` after the check was first planned (`planned_at`: when its meeting first became known here) while that
+    has not passed. DOMAIN.md "Alerts" fixes the deadline ("not in 2 days after the meeting"), not when a meeting
+    recorded after it may first be called late: a secretary recording a meeting held 4 days ago got the mail one
+    second after recording it, while entering its minutes as the form asks. The alert stays due (the committee page
+    lists the meeting late), it fires at the grace's end unless the records are complete by then. A meeting known
+    before its deadline is never deferred: its checks were planned at least a day (days_after) before they fire."""
+    if kind not in MINUTES_JOB_RULES or planned_at is None or now >= planned_at + grace:
+        return None
+    return planned_at + grace
+
+
 def minutes_not_late(meeting: Meeting, config: RuleConfig, now: datetime) -> list[tuple[str, str, datetime]]:
     """(check kind, rule, due) of the late-records rules a meeting does not break at `now`: its records are due
     later (records_due_at from the end its latest minutes give), so an alert of that rule raised before (from a
