@@ -64,8 +64,11 @@ async def test_documents_published_within_the_grace_of_a_meeting_scheduled_under
         assert await run_due(pool, settings, clock, "meeting.documents", meeting_id) == 0
         assert (await due_times(pool, meeting_id))["meeting.documents"] == (NOW + GRACE, False)
     clock.value = NOW + timedelta(minutes=5)
-    documents = {"meeting_id": published, "published_at": clock.value.isoformat(), "items": []}
-    documents["items"] = [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}]
+    documents = {
+        "meeting_id": published,
+        "published_at": clock.value.isoformat(),
+        "items": [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}],
+    }
     await handle(pool, settings, clock, event("documents.published.v1", documents))
     assert await run_due(pool, settings, clock, "meeting.documents", published) is None
 
