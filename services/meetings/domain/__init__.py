@@ -251,6 +251,21 @@ def check_adoption_majority(data: Any) -> None:
         )
 
 
+def check_adoption_voted(data: Any, *, source: str) -> None:
+    """Reject a secretary's adoption of the minutes that gives no votes for (`data.votes_for`): DOMAIN.md "Meetings"
+    has the minutes read and adopted, and `closing.minutes_and_tasks` counts minutes approved, which a vote shows (a
+    trial's adoption with both vote boxes empty was taken, "Biên bản đã được thông qua", and scored full). Votes
+    against left out are none (check_adoption_majority reads them as 0). Asked of the gateway's commands only:
+    CONTRACT.md makes the votes of minutes.approved.v1 optional, so an integration's adoption without them is taken
+    as recorded. Asked once the meeting may be adopted (minutes and roster in), so a refusal says first what the
+    meeting lacks."""
+    if data.votes_for is None and from_a_person(source):
+        raise InvalidEvent(
+            "data.votes_for: required: the minutes are adopted by a vote, give the votes for (and against)",
+            field="data.votes_for",
+        )
+
+
 def _check_notified_before_start(data: Any) -> None:
     """Reject a secretary's schedule whose notice (`data.notified_at`) is not before the meeting's start: DOMAIN.md
     "Before" has members told before the meeting, and such a notice would only score `preparation.notified` 0 unsaid

@@ -589,6 +589,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
             why="the roster is recorded before the cell adopts the minutes, which hold it",
             code=RefusalCode.ROSTER_NOT_RECORDED,
         )
+    domain.check_adoption_voted(data, source=event.source)
     changed = await uow.meetings.approve(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 
