@@ -184,10 +184,10 @@ def _leap_second(minute: str, offset: str) -> datetime:
 
 def sub_microsecond(value: Any) -> int:
     """The nanoseconds (0-999) an RFC 3339 time text gives below its microsecond: the 7th to 9th digits of its
-    fraction (`...T10:00:00.000000100Z` gives 100; any further digits dropped); 0 for a text with at most 6 digits, a leap second (read as its
-    minute's last microsecond), a datetime or anything that is no time. Python's datetime and PostgreSQL's
-    timestamptz keep microseconds, so the rest is carried beside them: snapshots 100 ns apart must not tie
-    (CONTRACT.md: the latest `time` wins)."""
+    fraction (`...T10:00:00.000000100Z` gives 100; any further digits dropped); 0 for a text with at most 6 digits,
+    a leap second (read as its minute's last microsecond), a datetime or anything that is no time. Python's datetime
+    and PostgreSQL's timestamptz keep microseconds, so the rest is carried beside them: snapshots 100 ns apart must
+    not tie (CONTRACT.md: the latest `time` wins)."""
     if not isinstance(value, str) or len(value) < 28 or value[19:20] != ".":
         return 0  # no fraction, or too short for a 7th digit: most times, told without a regex
     matched = _RFC3339.match(value)
