@@ -238,7 +238,8 @@ async def _refuse_kept_roster(
     refused: InvalidEvent,
     by: Event[Any],
 ) -> None:
-    """Reject a kept roster as it is when it arrives after `by` (ROSTER_REJUDGED_ROUTE) and drop it from the history."""
+    """Reject a kept roster as it is when it arrives after `by` (ROSTER_REJUDGED_ROUTE) and drop it from the history;
+    the rejection keeps the scope its sender had (rejudged_scope), so a replay is judged as the roster first was."""
     from services.meetings.handlers.ingest import reject  # ingest imports this module
 
     await reject(
@@ -252,9 +253,17 @@ async def _refuse_kept_roster(
         route=ROSTER_REJUDGED_ROUTE,
         received_at=now(),
         correlation_id=by.correlation_id,
+        scope=await rejudged_scope(uow, source),
         refusal=refused.refusal,
     )
     await uow.meetings.forget_roster(meeting_id, version)
+
+
+async def rejudged_scope(uow: MeetingsUnit, source: str) -> str | None:
+    """The scope (a unit id; None: anywhere) of the sender of a kept roster under `source`: the unit the source is
+    registered to. A kept roster was accepted, so its sender was either that unit's scoped account or, for a source
+    registered to none, one that may write anywhere (check_source); the history keeps no scope of its own."""
+    return await uow.ingest.source_owner(source)
 
 
 async def _restore_roster(
