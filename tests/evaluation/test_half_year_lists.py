@@ -154,3 +154,17 @@ async def test_a_page_builds_the_lines_of_its_cells_only(database_url: str) -> N
         assert all(node["Actual Rows"] * node["Actual Loops"] <= limit for node in flagged), [
             (node["Node Type"], node["Actual Rows"], node["Actual Loops"]) for node in flagged
         ]
+
+
+async def test_the_totals_work_out_each_cells_figures_once(database_url: str) -> None:
+    """The half-year totals work out each cell's months, score and sums once, below their aggregate: inlined, every
+    aggregate and FILTER repeated `c.months` and its quarters' CASEs (a province's totals 1.37 s, 0.78 s once)."""
+    async with icu_pool(database_url, schema="evaluation", service_dir=SERVICE_DIR) as pool, pool.acquire() as conn:
+        await _generated_tree(conn)
+        await queries.refresh_subtrees(conn)
+        args = queries._half_year_cells_args("p", "2026-H1", today=TODAYS[-1])
+        plan = json.loads(await conn.fetchval("EXPLAIN (VERBOSE, FORMAT JSON) " + queries.HALF_YEAR_TOTALS, *args))
+        aggregate = plan[0]["Plan"]
+        assert aggregate["Node Type"] == "Aggregate"
+        (source,) = aggregate["Plans"]
+        assert any("CASE" in column for column in source["Output"]), source["Output"]
