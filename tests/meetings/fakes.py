@@ -722,8 +722,9 @@ class FakeIngest:
             and rejection["refusal"].member_id == member_id
         ]
 
-    async def note_held_applied(self, *, source: str, event_id: str, at: datetime) -> None:
-        """A rejection closed as held whose event was then applied says accepted."""
+    async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None:
+        """Forget a held event applied at `at`; its rejection closed as held says accepted."""
+        self._s.held.pop((source, event_id), None)
         for rejection in self._s.rejections.values():
             if (rejection["source"], rejection["event_id"]) == (source, event_id) and (
                 rejection["status"],

@@ -1317,9 +1317,8 @@ async def _settle(
         detail = exc.detail if isinstance(exc, OutsideScope) and exc.detail != exc.reason else None
         return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal, detail=detail)
     if retrying:
-        await uow.ingest.release(source=event.source, event_id=event.id)
         # a replay that held it (an operator's, or a roster re-judged by a member's move) now tells it was applied
-        await uow.ingest.note_held_applied(source=event.source, event_id=event.id, at=now())
+        await uow.ingest.release_applied(source=event.source, event_id=event.id, at=now())
     await publish_applied(event, applied, uow, histories=histories, data_json=data_json)
     if _stdlib_log.isEnabledFor(logging.DEBUG):  # per event only when asked: ingest_transaction_judged counts them
         log.debug("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
