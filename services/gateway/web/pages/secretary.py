@@ -119,7 +119,8 @@ HELD_FORM = forms.FormLabels(
 """The "record a meeting already held" form's (schedule.html with `held`)."""
 RESCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("start_date", "start_time", "location", "reason"),
-    free=frozenset({"location", "reason"}),
+    hidden=frozenset({"csrf", "form_key", "was"}),
+    free=frozenset({"location", "reason", "was.location"}),
     types={"start_date": "date", "start_time": "time"},
     order=("csrf", "form_key", "starts_at", "start_date", "start_time", "location", "reason"),
 )
@@ -496,6 +497,10 @@ async def _record_page(
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         meeting_day=meeting_day(meeting),
+        # what the reschedule form shows of the meeting, sent back with it (`was.*`) so a stale page is refused
+        shown_start=reply.starts_at.astimezone(VIETNAM_TZ).isoformat() if reply.starts_at else "",
+        shown_location=reply.location or "",
+        shown_clock=_clock(reply.starts_at) if reply.starts_at else "",
         notice=request.query_params.get("notice") in RECORD_NOTICES,
         waiting=waiting,
         held_notice=request.query_params.get("notice") == "held",
@@ -648,9 +653,38 @@ async def _submit(
     try:
         await action()
     except FormErrors as exc:
-        form = await forms.posted_form(request)  # shown again as sent (already parsed: Starlette caches it)
+        # shown again as sent (already parsed: Starlette caches it); a stale page's form shows the meeting as it is now
+        form = None if isinstance(exc, ChangedSinceShown) else await forms.posted_form(request)
         return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors}, form=form)
     return _done(meeting_id, notice)
+
+
+MEETING_CHANGED = N_(
+    "The meeting was changed after you opened this page: it now starts at %(moment)s at %(place)s. Please review it."
+)
+"""Why a move sent from a page showing another start or place than the meeting's is refused (nothing sent)."""
+
+
+class ChangedSinceShown(FormErrors):
+    """A form sent from a page showing the meeting otherwise than it now is: refused, the form shown anew."""
+
+
+def changed_since_shown(form: Any, meeting: Any) -> None:
+    """Raise ChangedSinceShown (MEETING_CHANGED, the current start and place) when the form's `was.starts_at` (ISO
+    8601) or `was.location`, what its page showed, differ from the meeting's (a MeetingReply); a form without them
+    (sent by other means than the page) is not compared."""
+    shown_start, shown_place = form.get("was.starts_at"), form.get("was.location")
+    if shown_start is None and shown_place is None:
+        return
+    try:
+        start = parse_moment(str(shown_start)) if shown_start else None
+    except ValueError:
+        start = None  # an altered value: compared as showing no start, so refused unless the meeting has none
+    same_start = (start is None) == (meeting.starts_at is None) and (start is None or start == meeting.starts_at)
+    if same_start and str(shown_place or "") == (meeting.location or ""):
+        return
+    said = _(MEETING_CHANGED, moment=format_moment(meeting.starts_at), place=meeting.location or "")
+    raise ChangedSinceShown({"data.meeting_id": StateRefusal(said)})
 
 
 @router.post("/meetings/{meeting_id}/reschedule")
@@ -664,6 +698,7 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         # a meeting already past may be put where it really took place (meetings' check_reschedule says the same)
         at = datetime.now(VIETNAM_TZ)
         past = meeting.starts_at is not None and meeting.starts_at <= at
+        changed_since_shown(form, meeting)  # before any other refusal: the page's values are no longer the meeting's
         starts = forms.meeting_start(form, errors, allow_past=past, moving=True)
         if starts is not None and meeting_took_place(meeting) and not moved_into_the_past(starts, at):
             # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
