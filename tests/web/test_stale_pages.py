@@ -68,6 +68,9 @@ async def test_a_move_from_a_page_opened_before_another_move_is_refused_with_the
             return datetime.fromisoformat(found) == first_day
 
         await eventually(first_move_kept, timeout=120, interval=0.5)
+        # the first page's form sent again (a double click) asks what is stored: no stale page, taken as before
+        resent = await first.post(f"/app/meetings/{meeting_id}/reschedule", data=moved)
+        assert resent.status_code in (302, 303), html.unescape(resent.text)[-2000:]
         again = inputs(stale, "/reschedule") | {"csrf": csrf_of(stale), **day_and_hour(second_day)}
         refused = await second.post(f"/app/meetings/{meeting_id}/reschedule", data=again)
         page = html.unescape(refused.text)
@@ -100,3 +103,63 @@ async def test_the_reschedule_form_comes_with_the_meetings_date_so_only_the_plac
         return bool(found["location"] == "Hội trường" and datetime.fromisoformat(found["starts_at"]) == starts)
 
     await eventually(moved_place, timeout=120, interval=0.5)
+
+
+async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_recorded_again_are_refused(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
+) -> None:
+    """Two sessions on a meeting begun two hours ago: the first records everybody present and the minutes; the
+    second, still showing neither, would overwrite both: each is refused, the page showing what is recorded."""
+    starts = (now().astimezone(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    meeting_id = await history_meeting(system, province["secretary"], "demo-cb-thon-1", starts, agenda="Họp")
+    record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}"
+    async with signed_in(system, "secretary") as first, signed_in(system, "secretary") as second:
+        fresh = (await first.get(record)).text
+        stale = (await second.get(record)).text
+        members = re.findall(r'name="member" value="([^"]+)"', fresh)
+
+        def roster(page: str, absent: str | None) -> dict[str, object]:
+            shown = inputs(page, "/attendance")
+            form: dict[str, object] = {
+                "csrf": csrf_of(page),
+                "member": members,
+                "was.attendance": shown.get("was.attendance", ""),
+            }
+            form |= {f"status-{member}": "present" for member in members}
+            return form | ({f"status-{absent}": "absent", f"reason-{absent}": "Đi làm ăn xa"} if absent else {})
+
+        def minutes(page: str, content: str) -> dict[str, object]:
+            return {
+                "csrf": csrf_of(page),
+                "was.minutes": inputs(page, "/minutes").get("was.minutes", ""),
+                "day": f"{starts:%Y-%m-%d}",
+                "started": f"{starts:%H:%M}",
+                "ended": f"{starts + timedelta(minutes=95):%H:%M}",
+                "chair_id": members[0],
+                "recorder_id": members[1],
+                "speakers": members[:2],
+                "content": content,
+                "conclusions": "Kết luận",
+            }
+
+        saved = await first.post(f"{path}/attendance", data=roster(fresh, None))
+        assert saved.status_code == 303, html.unescape(saved.text)[-2000:]
+        saved = await first.post(f"{path}/minutes", data=minutes(fresh, "Nội dung đã ghi"))
+        assert saved.status_code == 303, html.unescape(saved.text)[-2000:]
+        for action, again in (("attendance", roster(fresh, None)), ("minutes", minutes(fresh, "Nội dung đã ghi"))):
+            # the first page's forms sent again (a double click) say what is stored: taken, not refused as stale
+            resent = await first.post(f"{path}/{action}", data=again)
+            assert resent.status_code == 303, html.unescape(resent.text)[-2000:]
+        refused = await second.post(f"{path}/attendance", data=roster(stale, members[2]))
+        page = html.unescape(refused.text)
+        assert refused.status_code == 422, page[-2000:]
+        assert "Điểm danh đã được ghi nhận lại sau khi anh/chị mở trang này" in page, page[-3000:]
+        refused = await second.post(f"{path}/minutes", data=minutes(stale, "Nội dung của trang cũ"))
+        page = html.unescape(refused.text)
+        assert refused.status_code == 422, page[-2000:]
+        assert "Biên bản đã được thay đổi sau khi anh/chị mở trang này" in page, page[-3000:]
+        assert "Nội dung đã ghi" in page and "Nội dung của trang cũ" not in page
+    secretary = {"Authorization": f"Bearer {province['secretary']}"}
+    found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary)).json()
+    assert {item["status"] for item in found["attendance"]["records"]} == {"present"}
+    assert found["minutes"]["content"] == "Nội dung đã ghi"
