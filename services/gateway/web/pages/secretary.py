@@ -1178,7 +1178,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
 
     async def action() -> None:
         meeting = await recordable_meeting(viewer, state, meeting_id)
-        if meeting.status != "cancelled":
+        if getattr(meeting, "status", None) != "cancelled":
             changed_part(form, meeting, "minutes")  # minutes changed since this page showed others
         roster, names = await meeting_roster(viewer, state, meeting)
         forms.with_row_names(form, names)  # the members its choices offer, should the form be shown again
