@@ -117,8 +117,10 @@ def binary_attributes(
         if prefix is None or len(key) == len(prefix):
             continue
         attribute = key[len(prefix) :]
-        if attribute == "datacontenttype":
-            continue  # the content type is the message's own content-type
+        if attribute == "datacontenttype":  # never dropped silently, even when it says the same
+            errors.append(InvalidEvent(datacontenttype_header(str(name)), field=attribute, problem="header"))
+            as_sent[attribute] = _sent_text(value)
+            continue
         if attribute in attributes or attribute in as_sent:
             # two values for one attribute (ce-id twice, or ce_id beside cloudEvents:id): which one is meant is unknown
             errors.append(
@@ -142,6 +144,16 @@ def binary_attributes(
         # every header read first: the rejection names the first fault and keeps what the others say
         raise UnreadableHeaders(errors[0], readable=attributes, as_sent=as_sent)
     return attributes
+
+
+def datacontenttype_header(header: str) -> str:
+    """Why a binary-mode `header` (`ce-datacontenttype`, `cloudEvents:datacontenttype`, ...) is refused on both routes:
+    the HTTP and AMQP bindings carry datacontenttype in the message's content type, and two places for one attribute
+    would disagree (a trial's `text/plain` header beside `application/json` was dropped silently)."""
+    return (
+        f"datacontenttype: in binary mode it travels in the message's content type (HTTP Content-Type, the AMQP"
+        f" content_type property), never as the header {header}; drop the header"
+    )
 
 
 def identity_attributes(

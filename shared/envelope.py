@@ -117,8 +117,13 @@ def _uri_reference(value: str) -> str:
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_uri_reference)]
 
 _RFC3339 = re.compile(
-    r"^([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
+TIME_MAX_LENGTH = 128
+"""The longest time text read (characters): RFC 3339 allows any number of fraction digits (`time-secfrac = "."
+1*DIGIT`), CONTRACT.md bounds every value it reads; 128 is an extension attribute's bound, room for 100 digits.
+Digits below the nanosecond are dropped (sub_microsecond): times equal to the nanosecond tie, and break by `id`."""
+TIME_TOO_LONG = f"a time is at most {TIME_MAX_LENGTH} characters (RFC 3339; digits below the nanosecond are dropped)"
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 LEAP_SECOND = "60"
 """RFC 3339's second 60: a leap second, only in the last minute of a month in UTC (section 5.6 and 5.7)."""
@@ -135,6 +140,8 @@ def _rfc3339(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00")
+    if len(value) > TIME_MAX_LENGTH:
+        raise ValueError(TIME_TOO_LONG)
     matched = _RFC3339.match(value)
     if not matched:
         raise ValueError("a time must be RFC 3339 with seconds and an offset (Z or ±hh:mm)")
@@ -177,16 +184,16 @@ def _leap_second(minute: str, offset: str) -> datetime:
 
 def sub_microsecond(value: Any) -> int:
     """The nanoseconds (0-999) an RFC 3339 time text gives below its microsecond: the 7th to 9th digits of its
-    fraction (`...T10:00:00.000000100Z` gives 100); 0 for a text with at most 6 digits, a leap second (read as its
-    minute's last microsecond), a datetime or anything that is no time. Python's datetime and PostgreSQL's
-    timestamptz keep microseconds, so the rest is carried beside them: snapshots 100 ns apart must not tie
-    (CONTRACT.md: the latest `time` wins)."""
+    fraction (`...T10:00:00.000000100Z` gives 100; any further digits dropped); 0 for a text with at most 6 digits,
+    a leap second (read as its minute's last microsecond), a datetime or anything that is no time. Python's datetime
+    and PostgreSQL's timestamptz keep microseconds, so the rest is carried beside them: snapshots 100 ns apart must
+    not tie (CONTRACT.md: the latest `time` wins)."""
     if not isinstance(value, str) or len(value) < 28 or value[19:20] != ".":
         return 0  # no fraction, or too short for a 7th digit: most times, told without a regex
     matched = _RFC3339.match(value)
     if not matched or matched[3] is None or len(matched[3]) <= 7 or matched[2] == LEAP_SECOND:
         return 0
-    return int(matched[3][7:].ljust(3, "0"))
+    return int(matched[3][7:10].ljust(3, "0"))  # digits past the 9th are dropped (TIME_MAX_LENGTH)
 
 
 _WRITTEN_TIME = re.compile(r"^(.{19})(?:\.([0-9]+))?(.*)$")

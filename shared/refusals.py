@@ -33,6 +33,9 @@ class RefusalCode(StrEnum):
     """Rejected: a secretary's cancel (naming data.meeting_id) of a meeting whose start has passed and whose attendance
     is recorded, or its move to a start still ahead (naming data.starts_at): it took place (its minutes still to
     come), so it is not called off, and its start only corrected to when it took place, a start already past."""
+    ROSTER_NOT_IN_CELL_AT_START = "roster_not_in_cell_at_start"
+    """Rejected: a secretary's move of a meeting whose attendance is recorded (naming data.starts_at) to a start at
+    which members its roster lists were not in the cell (`member_names`: the first few, `missing`: how many)."""
     ALREADY_REPLAYED = "already_replayed"
     """Conflict: the rejection was replayed already (`replayed_at`), its event then judged `outcome` (accepted, held
     or duplicate; None for a replay from before the outcome was kept)."""
@@ -187,9 +190,11 @@ class Refusal(BaseModel):
     outcome: str | None = None
     """How the replay judged the event (ALREADY_REPLAYED): accepted, held or duplicate."""
     member_names: list[str] | None = None
-    """The full names of the first few members a roster leaves out (ROSTER_INCOMPLETE), in Vietnamese name order."""
+    """The full names of the first few members a roster leaves out (ROSTER_INCOMPLETE), or lists who were not in the
+    cell at a new start (ROSTER_NOT_IN_CELL_AT_START), in Vietnamese name order."""
     missing: int | None = None
-    """How many members a roster leaves out in all (ROSTER_INCOMPLETE; 0 for a roster listing nobody)."""
+    """How many members a roster leaves out in all (ROSTER_INCOMPLETE; 0 for a roster listing nobody), or lists out of
+    the cell at the new start (ROSTER_NOT_IN_CELL_AT_START)."""
 
 
 def refusal_code(refusal: Refusal | None) -> str | None:

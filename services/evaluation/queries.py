@@ -364,7 +364,12 @@ async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetim
 
 LATE_CHANGES = """
 SELECT l.*, p.rating AS now_rating, p.score AS now_score, w.meeting_starts_at, w.meeting_cancelled,
-       f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id
+       f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id,
+       l.last_kind = 'withdrawn' AND EXISTS (
+           SELECT 1 FROM period_late_change e
+           WHERE e.cell_id = l.cell_id AND e.period = l.period AND e.kind IN ('result', 'unit_added')
+             AND e.meeting_id = l.meeting_id
+       ) AS withdrawn_was_late
 FROM (
     SELECT cell_id, period,
            (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
@@ -372,12 +377,14 @@ FROM (
            (array_agg(old_score ORDER BY changed_at, id))[1] AS old_score,
            (array_agg(new_rating ORDER BY changed_at DESC, id DESC))[1] AS new_rating,
            (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
-           max(changed_at) AS changed_at, min(changed_at) AS first_changed_at, count(*)::int AS changes,
+           max(changed_at) AS changed_at, min(changed_at) AS first_changed_at,
+           count(DISTINCT (changed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)::int AS changes,
            (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
            (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind,
            (array_agg(framework_id ORDER BY changed_at DESC, id DESC))[1] AS framework_id,
            (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version,
-           count(*) FILTER (WHERE kind = 'withdrawn')::int AS withdrawals
+           count(DISTINCT (changed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)
+               FILTER (WHERE kind <> 'withdrawn')::int AS changes_kept
     FROM period_late_change
     WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
     GROUP BY cell_id, period
@@ -407,8 +414,12 @@ the last note's after when none is stored: none when the cell was closed late an
 `kind` "unit_closed"), the meeting its result is now its, and when; a month last changed by a withdrawn meeting
 (`kind` "withdrawn") with that meeting's start and whether it was cancelled, one last re-scored (`kind` "rescored")
 with its framework's name; the meeting the month's result is its now (`month_meeting_id`, domain.periods.month_meeting
-over the stored scores: the last held regular or combined meeting of the month), and how many notes were
-withdrawals."""
+over the stored scores: the last held regular or combined meeting of the month), and `changes`, the days (Vietnam's
+calendar) its result was changed late on, of its notes other than withdrawals too (`changes_kept`): not the notes
+themselves, whose number is how many arrivals happened to move the result (facts sent one by one leave one each,
+the same facts sent together one), so every order of the same facts ends with the same count (CONTRACT.md);
+`withdrawn_was_late`: the meeting the last note withdrew was one an earlier note of the month had counted in late
+(recorded after the month closed)."""
 
 
 async def late_changes(
@@ -419,13 +430,16 @@ async def late_changes(
     if not cell_ids or not months:
         return {}
     rows = await conn.fetch(LATE_CHANGES, cell_ids, months, list(REGULAR_KINDS))
-    return {(row["cell_id"], row["period"]): _late_change(row) for row in rows}
+    noted = {(row["cell_id"], row["period"]): _late_change(row) for row in rows}
+    return {key: late for key, late in noted.items() if late is not None}
 
 
-def _late_change(row: asyncpg.Record) -> dict[str, Any]:
+def _late_change(row: asyncpg.Record) -> dict[str, Any] | None:
     """A LATE_CHANGES row as a `late_change`: its figures now are the month's stored row when there is one (a note's
     after can be older: a later fact about a month first rated late leaves no note, domain.periods.late_change), so
-    the note says what the ranking, the report and the cell page say of the month."""
+    the note says what the ranking, the report and the cell page say of the month; None for a month back at the
+    figures it closed with because a meeting recorded late was withdrawn (h374: cancelled before it was known, in
+    another order, it was never held and left no note)."""
     stored = row["now_rating"] is not None
     rating, score = (row["now_rating"], row["now_score"]) if stored else (row["new_rating"], row["new_score"])
     closed = row["last_kind"] == "unit_closed" and not stored
@@ -433,8 +447,14 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any]:
     # says its result now, whatever came after; a held meeting withdrawn after it is in those figures, not a note of
     # its own: one sent before it was never held, and the orders must end alike (CONTRACT.md)
     first_counted = row["old_rating"] is None and row["first_kind"] in ("unit_added", "result")
-    changes = row["changes"] - row["withdrawals"] if first_counted else row["changes"]
-    if row["last_kind"] == "rescored" or (row["last_kind"] == "withdrawn" and not first_counted):
+    changes = row["changes_kept"] if first_counted else row["changes"]
+    # a meeting recorded late and then withdrawn was never part of the month as it closed: when the month is back at
+    # its figures the note is gone, as it never was when the withdrawal came first; else another late fact moved it
+    late_withdrawn = row["withdrawn_was_late"] and not first_counted
+    back = row["old_score"] is not None and score is not None and round(row["old_score"], 2) == round(score, 2)
+    if late_withdrawn and back and row["old_rating"] == rating:
+        return None
+    if row["last_kind"] == "rescored" or (row["last_kind"] == "withdrawn" and not first_counted and not late_withdrawn):
         kind = row["last_kind"]
     else:
         kind = "unit_closed" if closed else "unit_added" if row["first_kind"] == "unit_added" else "result"
@@ -831,14 +851,17 @@ WITH moves AS (
     SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, m.period, m.from_parent_id
     FROM moves m JOIN changed USING (cell_id, period)
     ORDER BY m.cell_id, m.period, m.changed_at, m.id
+), counted AS (
+    SELECT cell_id, period, count(DISTINCT (changed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)::int AS changes
+    FROM moves GROUP BY cell_id, period
 )
 SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, c.name, m.period, coalesce(p.rating, m.rating) AS rating,
        coalesce(p.score, m.score) AS score, m.changed_at,
        first.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
-       min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at,
-       count(*) OVER (PARTITION BY m.cell_id, m.period)::int AS changes
+       min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at, counted.changes
 FROM moves m
 JOIN first USING (cell_id, period)
+JOIN counted USING (cell_id, period)
 LEFT JOIN unit c ON c.id = m.cell_id
 LEFT JOIN unit f ON f.id = first.from_parent_id
 LEFT JOIN unit t ON t.id = m.to_parent_id
@@ -850,7 +873,8 @@ another committee"): each move row toggles whether its `left_ids` and `joined_id
 lost and gained counts are equal sees the month as it was shown (A→B→A: nobody; A→B→C: not B), whichever order the
 moves arrived in. A (cell, month) is kept when a committee ($3, or any when null) has a net change; it reads from the
 first move's old parent (where the month was shown) to the latest one's new parent (where it counts now), with the
-latest move's time and the month's figures now (its stored row; the move's own, as they stood when it came, only
+latest move's time, the days (Vietnam's calendar) it was moved on (`changes`, as LATE_CHANGES counts them) and the
+month's figures now (its stored row; the move's own, as they stood when it came, only
 when none is stored: a late fact about the month before or after the move ends alike)."""
 
 MOVED_CELLS = """
@@ -1349,7 +1373,7 @@ WITH q AS (
     LEFT JOIN cell_period p1 ON p1.cell_id = s.cell_id AND p1.period = ($3::text[])[1]
     LEFT JOIN cell_period p2 ON p2.cell_id = s.cell_id AND p2.period = ($3::text[])[2]
     WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
-), c AS (
+), c AS NOT MATERIALIZED (
     SELECT q.cell_id, q.mc1 + q.mc2 AS months, q.gone,
            (CASE WHEN q.stored1 THEN q.score1 * q.mc1 ELSE 0 END
             + CASE WHEN q.stored2 THEN q.score2 * q.mc2 ELSE 0 END) / nullif(q.mc1 + q.mc2, 0) AS score,
@@ -1387,38 +1411,44 @@ SELECT count(*) AS cells,
        min(c.gone) FILTER (WHERE c.months > 0 AND c.gone > 0) AS fewest_months_gone,
        max(c.gone) FILTER (WHERE c.months > 0 AND c.gone > 0) AS most_months_gone,
        coalesce(array_agg(c.score::float8 ORDER BY c.cell_id COLLATE "C") FILTER (WHERE c.months > 0), '{}') AS scores
-FROM c
+FROM (SELECT * FROM c OFFSET 0) c
 """
 )
 """A subtree's half-year totals (domain.periods.HalfYearTotals) in one statement off HALF_YEAR_CELLS. The scores
 come back in cell id order (Python's, so "C"), summed in Python as half_year_figures sums them: a half-year of a
 province, 35,000 cells, without building a line for each (its roll-up 2.4-2.7 s before, 0.26-0.27 s now: rollup
-preset)."""
+preset). `c` is read through a fence (OFFSET 0) so that each cell's months, score and sums are worked out once: inlined,
+every aggregate and FILTER repeated the expression of `c.months` and its quarters' CASEs (a province's totals 1.37 s,
+0.78 s fenced, under the same load)."""
 
 HALF_YEAR_PAGE = (
     HALF_YEAR_CELLS
-    + """, page AS (
-    SELECT * FROM c
+    + """, ranked AS MATERIALIZED (
+    SELECT c.cell_id, c.score FROM c
+), page AS (
+    SELECT r.cell_id FROM ranked r
     WHERE $8::text IS NULL
        OR ($7::float8 IS NOT NULL
-           AND (c.score < $7 OR (c.score = $7 AND c.cell_id COLLATE "C" > $8) OR c.score IS NULL))
-       OR ($7::float8 IS NULL AND c.score IS NULL AND c.cell_id COLLATE "C" > $8)
-    ORDER BY c.score {order} NULLS LAST, c.cell_id COLLATE "C"
+           AND (r.score < $7 OR (r.score = $7 AND r.cell_id COLLATE "C" > $8) OR r.score IS NULL))
+       OR ($7::float8 IS NULL AND r.score IS NULL AND r.cell_id COLLATE "C" > $8)
+    ORDER BY r.score {order} NULLS LAST, r.cell_id COLLATE "C"
     LIMIT $9 OFFSET $10
 )
-SELECT t.total, page.*
-FROM (SELECT count(*) AS total FROM c) t
-LEFT JOIN page ON true
-ORDER BY page.score {order} NULLS LAST, page.cell_id COLLATE "C"
+SELECT t.total, line.*
+FROM (SELECT count(*) AS total FROM ranked) t
+LEFT JOIN (SELECT c.* FROM c WHERE c.cell_id IN (SELECT page.cell_id FROM page)) line ON true
+ORDER BY line.score {order} NULLS LAST, line.cell_id COLLATE "C"
 """
 )
 """A page of a subtree's half-year lines in the ranking's order (by score, `{order}` DESC or ASC, ties and the cells
 not rated, last, by id in Python's order), off HALF_YEAR_CELLS: $9 cells from $10 on, after the cursor $7 $8 (the
 raw score, NULL for a cell not rated, and the cell of the last row read; $8 NULL: from the first; DESC only, as a
 report pages), in that order, each its row of `c` (the figures of its line, _half_year_page_line), every row with how
-many cells the subtree has in the half-year (`total`; one row of NULLs besides it when the page is empty). A
-5,000-cell report page read its cells' stored quarters again, a row each, and built each line in Python off them
-(_half_year_lines_of, QuarterFigures, half_year_line)."""
+many cells the subtree has in the half-year (`total`; one row of NULLs besides it when the page is empty). Every cell
+is ranked off its score alone (`ranked`, two columns kept); only the page's cells have their line's figures read
+(`c` inlined again, for them): a `c` of every column kept for a province's 35,000 cells spilled to disk and cost
+a 50-cell ranking page most of its time. A 5,000-cell report page read its cells' stored quarters again, a row
+each, and built each line in Python off them (_half_year_lines_of, QuarterFigures, half_year_line)."""
 
 
 def _half_year_page_line(row: asyncpg.Record, period: str, quarters: Sequence[str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.envelope import now as clock
-from shared.periods import awaiting_meeting, period_months
+from shared.periods import awaiting_meeting, is_running, month_of, period_months
 
 
 def month_shown(row: dict[str, Any], *, period: str | None = None, now: datetime | None = None) -> dict[str, Any]:
@@ -60,6 +60,19 @@ def running_month(rollup: dict[str, Any], *, now: datetime | None = None) -> boo
     return awaiting_meeting(rollup["period"], clock() if now is None else now) and rollup.get("irregular") is not None
 
 
+def regularity_months(period: str, *, now: datetime | None = None) -> list[str] | None:
+    """The months (`YYYY-MM`, oldest first) whose regular meetings a running quarter, half-year or year's regularity
+    counts at `now` (the clock): those of the period ended so far, empty in its first month (evaluation's
+    domain.periods.evaluate_period counts the running month only for a cell that has met in it, so it is never the one
+    a cell missed: DOMAIN.md "Periods", the share of cells that met every month); None for a month or a period not
+    running."""
+    at = clock() if now is None else now
+    months = period_months(period)
+    if len(months) == 1 or not is_running(period, at):
+        return None
+    return [month for month in months if month < month_of(at)]
+
+
 def met_figures(rollup: dict[str, Any], waiting: int) -> dict[str, Any]:
     """The running month's figures of a roll-up that change while `waiting` of its cells have not met yet: the score
     is the mean of the cells that have met (evaluation's `met_score`; None while none has), a cell not met yet being
@@ -81,10 +94,11 @@ def rollup_shown(rollup: dict[str, Any], *, now: datetime | None = None) -> dict
     if "not_met_yet" in rollup:
         return rollup
     if not running_month(rollup, now=now):
+        gone = {"regularity_months": regularity_months(rollup["period"], now=now)}
         if rollup.get("in_progress") and len(period_months(rollup["period"])) > 1 and rollup.get("not_rated"):
             # a running quarter or year: evaluation already keeps its cells not rated yet out of every figure
-            return {**rollup, "not_met_yet": int(rollup["not_rated"])}
-        return {**rollup, "not_met_yet": None}
+            return {**rollup, **gone, "not_met_yet": int(rollup["not_rated"])}
+        return {**rollup, **gone, "not_met_yet": None}
     waiting = int(rollup["irregular"])
     by_rating = dict(rollup.get("by_rating") or {})
     by_rating["poor"] = max(0, int(by_rating.get("poor", 0)) - waiting)

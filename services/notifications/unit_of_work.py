@@ -75,7 +75,7 @@ class NotificationsUnitOfWork(PgUnitOfWork):
     def start_repositories(self, connection: asyncpg.Connection) -> None:
         """Build the repositories on the transaction's connection."""
         self.projection = PgProjectionRepository(connection)
-        self.outgoing = PgOutgoingRepository(connection, secrets=self._secrets)
+        self.outgoing = PgOutgoingRepository(connection, secrets=self._secrets, clock=self._clock)
         self.configs: dict[str, RuleConfig] = {}
 
     def now(self) -> datetime:

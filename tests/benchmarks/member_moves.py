@@ -1,17 +1,25 @@
 """In-process micro-benchmark of meetings' batch ingest of member moves (issue 12): one 1,000-event batch body of
 member.upserted.v1 moving every member of a cell to another, through `handlers.ingest_delivery` (the AMQP batch
-route), into a fresh database.
+route), into a fresh database; also `make bench`'s preset `member-moves` (`preset`).
 
     .venv/bin/python -m tests.benchmarks.member_moves [--members 1000] [--rosters 20] [--repeat 3] [--backdated]
+        [--baseline]
 
 The cell's members are first placed (1 Jan 2026) and named on the rosters of `rosters` meetings of the cell (March
 2026, the members shared out among them), untimed; the moves are dated 1 Jun 2026 (after the meetings: every roster
 is re-judged and stands) or, with --backdated, 1 Feb 2026 (before them: every roster is withdrawn). Each repetition
-uses fresh ids; a last, separate pass counts the statements the units of work send (asyncpg's query logger)."""
+uses fresh ids; a last, separate pass counts the statements the units of work send (asyncpg's query logger).
+
+Raw baseline (--baseline; in the same database, each repetition right after chibo's, so both see the same load): the
+same number of members placed in a cell (untimed), then a batch body of the same moves parsed and written with bare
+asyncpg in one transaction: the movers' current rows read (what tells a move from a repeated snapshot), and the four
+rows chibo writes per move (an inbox row, a member version, the member row updated, an outbox row), one statement
+each over arrays. It re-judges no roster: the ratio chibo ÷ baseline is what the rosters, locks and checks cost."""
 
 import argparse
 import asyncio
 import json
+import math
 import statistics
 import time
 import uuid
@@ -24,10 +32,13 @@ import asyncpg
 
 from services.meetings import handlers
 from services.meetings.bootstrap import SERVICE_DIR
+from services.meetings.handlers.ingest import EVENTS_PER_TRANSACTION
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE
+from shared.logs import configure_logging
 from shared.periods import VIETNAM_TZ
+from tests.benchmarks.harness import ratio
 from tests.benchmarks.meetings_ingest import CountingUnitOfWork
 from tests.meetings import events as ev
 from tests.support.env import DEFAULT_DATABASE_URL
@@ -46,8 +57,40 @@ async def _ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]], *, counting: b
     return Counter(result.outcome for result in results)
 
 
-async def one_batch(pool: asyncpg.Pool, *, members: int, rosters: int, moved_at: str, counting: bool) -> float:
-    """Place the members, store the rosters, then time the batch moving every member; its wall-s."""
+AFTER = "2026-06-01T00:00:00+07:00"
+"""The moves' date after the meetings (every roster naming a mover stands)."""
+BACKDATED = "2026-02-01T00:00:00+07:00"
+"""The moves' date before the meetings (every roster naming a mover is withdrawn)."""
+
+PRESET_MEMBERS = 1000
+PRESET_ROSTERS = 20
+PRESET_REPEAT = 5
+"""The preset at full size: 1,000 moves in one batch, 20 rosters naming the movers, 5 timed batches each way."""
+
+RATIO_TARGET = 20.0
+"""Most chibo ÷ baseline (median wall-s) the preset accepts for the moves after the meetings, at full size. Seen
+2026-12-06 on a shared 2-core machine at load 5-16: 10.2-11.7 in four runs; the code before issue 12's read-ahead
+(about 5.5 statements per mover, 6,052 for 1,000) in the same conditions 30.7 and 36.4. Wall time on a loaded
+machine moves both sides, so the statement bound (statement_bound) is the steady guard; this one catches a
+slowdown the statements do not show."""
+STATEMENTS_PER_TRANSACTION = 20
+"""Most statements a transaction of moves may send besides the withdrawals (17 now; the batch is cut into
+transactions of EVENTS_PER_TRANSACTION events)."""
+STATEMENTS_PER_WITHDRAWAL = 30
+"""Most statements each withdrawn roster may add (about 25 now: its rejection, the held roster, the rows deleted)."""
+
+
+def statement_bound(*, members: int, withdrawn: int) -> int:
+    """Most statements a batch of `members` moves withdrawing `withdrawn` rosters may send (the preset's target): a
+    bound per transaction and per withdrawal, none per mover (issue 12; 6,052 for 1,000 moves before its fix)."""
+    transactions = math.ceil(members / EVENTS_PER_TRANSACTION)
+    return STATEMENTS_PER_TRANSACTION * transactions + STATEMENTS_PER_WITHDRAWAL * withdrawn
+
+
+async def one_batch(
+    pool: asyncpg.Pool, *, members: int, rosters: int, moved_at: str, counting: bool
+) -> tuple[float, float]:
+    """Place the members, store the rosters, then time the batch moving every member; its wall-s and CPU-s."""
     tag = uuid.uuid4().hex[:8]
     committee, cell, other = f"cmt-{tag}", f"cell-{tag}", f"other-{tag}"
     ids = [f"mem-{tag}-{n:05d}" for n in range(members)]
@@ -70,44 +113,174 @@ async def one_batch(pool: asyncpg.Pool, *, members: int, rosters: int, moved_at:
     assert set(await _ingest(pool, meetings)) == {"accepted"}
     moves = [ev.member(member_id, other, time=moved_at) for member_id in ids]
     CountingUnitOfWork.sent = []
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     outcomes = await _ingest(pool, moves, counting=counting)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert outcomes == {"accepted": members}, outcomes
-    return seconds
+    return seconds, cpu
 
 
-async def run(base_url: str, *, members: int, rosters: int, repeat: int, backdated: bool) -> dict[str, Any]:
-    """`repeat` timed batches and one counting batch, on one fresh database (dropped after)."""
+RAW_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS raw.inbox (source text NOT NULL, id text NOT NULL, PRIMARY KEY (source, id));
+CREATE TABLE IF NOT EXISTS raw.member (id text PRIMARY KEY, cell_id text NOT NULL, data jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS raw.member_version (
+    member_id text NOT NULL, effective_at timestamptz NOT NULL, version_id text NOT NULL, cell_id text NOT NULL,
+    data jsonb NOT NULL, PRIMARY KEY (member_id, effective_at, version_id));
+CREATE TABLE IF NOT EXISTS raw.outbox (
+    id bigserial PRIMARY KEY, type text NOT NULL, payload jsonb NOT NULL, published_at timestamptz);
+"""
+"""The baseline's tables: the four rows a move writes (inbox, member, its version, outbox), nothing else."""
+
+
+async def raw_batch(conn: asyncpg.Connection, *, members: int, moved_at: str) -> float:
+    """The baseline: place `members` members in a cell (untimed), then time parsing the batch body of their moves and
+    writing it in one transaction (the movers' rows read, four rows written per move); its wall-s."""
+    tag = uuid.uuid4().hex[:8]
+    ids = [f"raw-{tag}-{n:05d}" for n in range(members)]
+    placed = [ev.member(member_id, f"cell-{tag}") for member_id in ids]
+    await conn.execute(RAW_SCHEMA)
+    await conn.execute(
+        "INSERT INTO raw.member (id, cell_id, data) SELECT i, c, d::jsonb FROM unnest($1::text[], $2::text[],"
+        " $3::text[]) AS t(i, c, d)",
+        ids,
+        [event["data"]["cell_id"] for event in placed],
+        [json.dumps(event["data"]) for event in placed],
+    )
+    body = json.dumps([ev.member(member_id, f"other-{tag}", time=moved_at) for member_id in ids]).encode()
+    started = time.perf_counter()
+    moves = json.loads(body)
+    datas = [event["data"] for event in moves]
+    member_ids = [data["id"] for data in datas]
+    async with conn.transaction():
+        current = await conn.fetch(
+            "SELECT id, cell_id FROM raw.member WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", member_ids
+        )
+        assert len(current) == members
+        await conn.execute(
+            "INSERT INTO raw.inbox (source, id) SELECT s, i FROM unnest($1::text[], $2::text[]) AS t(s, i)"
+            " ON CONFLICT DO NOTHING",
+            [event["source"] for event in moves],
+            [event["id"] for event in moves],
+        )
+        await conn.execute(
+            "INSERT INTO raw.member_version (member_id, effective_at, version_id, cell_id, data)"
+            " SELECT m, e::timestamptz, v, c, d::jsonb"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(m, e, v, c, d)",
+            member_ids,
+            [event["time"] for event in moves],
+            [event["id"] for event in moves],
+            [data["cell_id"] for data in datas],
+            [json.dumps(data) for data in datas],
+        )
+        await conn.execute(
+            "UPDATE raw.member SET cell_id = t.c, data = t.d::jsonb"
+            " FROM unnest($1::text[], $2::text[], $3::text[]) AS t(i, c, d) WHERE raw.member.id = t.i",
+            member_ids,
+            [data["cell_id"] for data in datas],
+            [json.dumps(data) for data in datas],
+        )
+        await conn.execute(
+            "INSERT INTO raw.outbox (type, payload) SELECT t, p::jsonb FROM unnest($1::text[], $2::text[]) AS u(t, p)",
+            [event["type"] for event in moves],
+            [json.dumps(event) for event in moves],
+        )
+    return time.perf_counter() - started
+
+
+async def run(
+    base_url: str, *, members: int, rosters: int, repeat: int, backdated: bool, baseline: bool = False
+) -> dict[str, Any]:
+    """`repeat` timed batches (each followed by the baseline's, with `baseline`) and one counting batch, on one fresh
+    database (dropped after); wall-s, CPU-s, events/s and statements of chibo, the baseline's wall-s."""
     name = f"chibo_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(urlunsplit(urlsplit(base_url)._replace(path="/postgres")))
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = urlunsplit(urlsplit(base_url)._replace(path="/" + name))
-    moved_at = "2026-02-01T00:00:00+07:00" if backdated else "2026-06-01T00:00:00+07:00"
+    moved_at = BACKDATED if backdated else AFTER
+    walls: list[float] = []
+    cpus: list[float] = []
+    raw_walls: list[float] = []
     try:
         await apply_migrations(dsn, schema=SCHEMA, files=migration_files(SERVICE_DIR))
         pool = await create_pool(dsn, schema=SCHEMA, min_size=1, max_size=5)
+        raw = await asyncpg.connect(dsn)
         try:
-            walls = [
-                await one_batch(pool, members=members, rosters=rosters, moved_at=moved_at, counting=False)
-                for _ in range(repeat)
-            ]
+            for _ in range(repeat):
+                wall, cpu = await one_batch(pool, members=members, rosters=rosters, moved_at=moved_at, counting=False)
+                walls.append(wall)
+                cpus.append(cpu)
+                if baseline:
+                    raw_walls.append(await raw_batch(raw, members=members, moved_at=moved_at))
             await one_batch(pool, members=members, rosters=rosters, moved_at=moved_at, counting=True)
             sent = CountingUnitOfWork.sent
         finally:
+            await raw.close()
             await pool.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    return {
+    figures: dict[str, Any] = {
         "members": members,
         "rosters": rosters,
         "backdated": backdated,
         "wall_s": [round(wall, 3) for wall in walls],
         "wall_s_median": round(statistics.median(walls), 3),
+        "cpu_s_median": round(statistics.median(cpus), 3),
         "events_per_s_median": round(members / statistics.median(walls), 1),
         "statements": len(sent),
         "by_statement": Counter(query[:90] for query in sent).most_common(12),
+    }
+    if baseline:
+        figures["baseline"] = {
+            "wall_s": [round(wall, 3) for wall in raw_walls],
+            "wall_s_median": round(statistics.median(raw_walls), 3),
+            "events_per_s_median": round(members / statistics.median(raw_walls), 1),
+        }
+    return figures
+
+
+def preset(*, scale: float, baseline: bool, base_url: str = DEFAULT_DATABASE_URL) -> dict[str, Any]:
+    """`make bench`'s `member-moves`: PRESET_MEMBERS × `scale` moves (at least 10) after the meetings and backdated,
+    each beside its raw baseline; the figures, the ratios (median wall-s) and the targets (statement_bound for both,
+    RATIO_TARGET after the meetings at full size), each with `met`."""
+    configure_logging(service="meetings", level="WARNING")  # as the services run in the other presets
+    members = max(10, round(PRESET_MEMBERS * scale))
+    rosters = max(1, min(PRESET_ROSTERS, round(PRESET_ROSTERS * scale)))
+    cases = {
+        case: asyncio.run(
+            run(
+                base_url,
+                members=members,
+                rosters=rosters,
+                repeat=PRESET_REPEAT,
+                backdated=case == "backdated",
+                baseline=baseline,
+            )
+        )
+        for case in ("after", "backdated")
+    }
+    chibo = {case: {k: v for k, v in figures.items() if k != "baseline"} for case, figures in cases.items()}
+    raw = {case: figures["baseline"] for case, figures in cases.items() if "baseline" in figures}
+    ratios = {
+        f"{case}_wall_s": ratio(chibo[case]["wall_s_median"], raw.get(case, {}).get("wall_s_median")) for case in cases
+    }
+    targets: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        bound = statement_bound(members=members, withdrawn=rosters if case == "backdated" else 0)
+        statements = chibo[case]["statements"]
+        targets[f"{case}_statements"] = {"value": statements, "max": bound, "met": statements <= bound}
+    after_ratio = ratios["after_wall_s"]
+    if after_ratio is not None and members >= PRESET_MEMBERS:
+        targets["after_wall_s_ratio"] = {"value": after_ratio, "max": RATIO_TARGET, "met": after_ratio <= RATIO_TARGET}
+    return {
+        "preset": "member-moves",
+        "members": members,
+        "rosters": rosters,
+        "chibo": chibo,
+        "baseline": raw,
+        "ratio": ratios,
+        "targets": targets,
     }
 
 
@@ -118,10 +291,19 @@ def main() -> None:
     parser.add_argument("--rosters", type=int, default=20, help="meetings whose rosters name them")
     parser.add_argument("--repeat", type=int, default=3, help="timed batches")
     parser.add_argument("--backdated", action="store_true", help="moves dated before the meetings")
+    parser.add_argument("--baseline", action="store_true", help="time the raw baseline after each batch")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="server (and database) to use")
     args = parser.parse_args()
+    configure_logging(service="meetings", level="WARNING")
     figures = asyncio.run(
-        run(args.database_url, members=args.members, rosters=args.rosters, repeat=args.repeat, backdated=args.backdated)
+        run(
+            args.database_url,
+            members=args.members,
+            rosters=args.rosters,
+            repeat=args.repeat,
+            backdated=args.backdated,
+            baseline=args.baseline,
+        )
     )
     print(json.dumps(figures, indent=1, ensure_ascii=False))
 

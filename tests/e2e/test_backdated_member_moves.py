@@ -260,3 +260,70 @@ async def test_a_withdrawn_roster_gives_way_to_the_earlier_one_in_either_order(s
     ]
     assert states["move_then_rosters"]["rejection"] == [("data.records.2.member_id", "member_not_in_cell")]
     assert states["move_then_rosters"]["earlier_rejection"] == []
+
+
+async def test_an_operator_replays_a_roster_a_backdated_move_undid(system: RunningSystem) -> None:
+    """An integrator's trial: a scoped feed's roster for a meeting on 5 Nov 2026, accepted, then undone by a backdated
+    move of its m3 to another cell (10 Oct): the stored rejection (route undone-by-member) was replayed by an operator
+    and refused `source_of_another_account`, its row kept no scope. The replay is judged as any: refused again for m3's
+    cell while the move stands; once m3 moves back the roster is applied again by itself, and a replay then says it
+    was accepted, not held."""
+    _, committee, cell, other = await ward_of_two_cells(system, "Đảng ủy phường Phước Mỹ")
+    feed_source = f"urn:test:feed:{random_id('src')}"
+    feed = issue_token(system, role="integration", unit=committee, sub=random_id("feed"), sources=[feed_source])
+
+    def sent(event: dict[str, Any]) -> dict[str, Any]:
+        return {**event, "source": feed_source}
+
+    start = datetime(2026, 11, 5, 19, 0, tzinfo=VIETNAM_TZ)
+    members = [random_id("mem") for _ in range(5)]
+    meeting_id = random_id("mtg")
+    setup = [sent(member(m, cell, f"Trần Thị p{i + 1}", at=KNOWN)) for i, m in enumerate(members)]
+    scheduled = {
+        "meeting_id": meeting_id,
+        "cell_id": cell,
+        "kind": "regular",
+        "starts_at": start.isoformat(),
+        "location": "Nhà văn hóa khu phố",
+        "agenda": ["Kiểm điểm nghị quyết tháng trước"],
+    }
+    setup.append(sent(cloudevent("meeting.scheduled.v1", scheduled, at=KNOWN)))
+    assert await post(system, feed, setup) == ["accepted"] * 6
+    roster = sent(
+        cloudevent(
+            "attendance.recorded.v1",
+            {"meeting_id": meeting_id, "records": [{"member_id": m, "status": "present"} for m in members]},
+            at=start.replace(hour=21),
+        )
+    )
+    assert await post(system, feed, [roster]) == ["accepted"]
+    moved = members[2]
+    away = sent(member(moved, other, "Trần Thị p3", at=datetime(2026, 10, 10, 8, 0, tzinfo=VIETNAM_TZ)))
+    assert await post(system, feed, [away]) == ["accepted"]
+    async with reader(system, None, "operator") as operator, reader(system, committee, "committee_officer") as officer:
+
+        async def undone() -> dict[str, Any] | None:
+            items = (await operator.get("/v1/rejections", params={"limit": 200, "status": "open"})).json()["items"]
+            return next((item for item in items if item["event_id"] == roster["id"]), None)
+
+        rejection = await eventually(undone, timeout=120)
+        assert rejection["reason_code"] == "member_not_in_cell", rejection
+        path = f"/v1/rejections/{rejection['rejection_id']}/replay"
+        again = await operator.post(path, json={})
+        assert again.status_code == 200, again.text
+        answer = again.json()
+        assert (answer["outcome"], answer["field"]) == ("rejected", "data.records.2.member_id"), answer
+        assert moved in answer["reason"] and cell in answer["reason"], answer
+
+        back = sent(member(moved, cell, "Trần Thị p3", at=datetime(2026, 10, 20, 8, 0, tzinfo=VIETNAM_TZ)))
+        assert await post(system, feed, [back]) == ["accepted"]
+
+        async def restored() -> bool:
+            meeting = (await officer.get(f"/v1/meetings/{meeting_id}")).json()
+            return len((meeting.get("attendance") or {}).get("records", [])) == 5
+
+        await eventually(restored, timeout=120)
+        twice = await operator.post(path, json={})
+        assert twice.status_code == 409, twice.text
+        said = twice.json()["message"]
+        assert "accepted" in said and "held" not in said, said

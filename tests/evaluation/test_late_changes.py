@@ -289,7 +289,7 @@ async def test_a_month_deleted_and_rated_again_keeps_the_month_it_was_first_rate
             "result",
             "c1-late",
             "poor",
-            2,
+            1,  # both notes left on one day: `changes` counts days, not notes (the arrival order decides those)
         )
 
 
@@ -477,3 +477,69 @@ def _next_version(default_minutes: int) -> dict[str, Any]:
 async def _rated(db: asyncpg.Connection, cell_id: str, period: str, rating: str) -> bool:
     row = await month_row(db, cell_id, period)
     return row is not None and row["rating"] == rating
+
+
+def _without_cell(late: dict[str, Any], cell_id: str) -> dict[str, Any]:
+    """A `late_change` with its meeting named without its cell's id, to compare two cells' notes."""
+    return {**late, "meeting_id": (late["meeting_id"] or "").removeprefix(cell_id)}
+
+
+async def test_a_months_count_of_late_records_is_the_same_whether_its_facts_came_one_by_one_or_together(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cells shown November with a short meeting; on 4 December two more November meetings of each are recorded
+    late, the facts of one cell scored one by one (each arrival moves the month: several notes), the other's scored
+    together (one note). Both months read alike, `changes` included: counted as the days its result was changed late
+    on (docs/architecture.md), not the arrivals that happened to move it (CONTRACT.md convergence)."""
+    clock = Clock(NOVEMBER)
+    monkeypatch.setattr(scores, "clock", Moment(at(12, 4, 10)))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        for cell_id in ("c1", "c2"):
+            await apply(factory, units("w1", cell_id, time=at(11, 1, 8))[1 if cell_id == "c2" else 0 :])
+            await apply(factory, short(held(cell_id, f"{cell_id}-m0", at(11, 5)), minutes=20))
+        clock.now = TODAY
+
+        def late_facts(cell_id: str) -> list[dict[str, Any]]:
+            first = short(held(cell_id, f"{cell_id}-m1", at(11, 20)), minutes=60)
+            return recorded(first + held(cell_id, f"{cell_id}-m2", at(11, 28)), on=at(12, 4, 9))
+
+        await apply(factory, late_facts("c1"))
+        await received(factory, late_facts("c2"))
+        await score_dirty(uow_factory=factory, limit=100)
+        counts = await pool.fetch("SELECT cell_id, count(*) FROM period_late_change GROUP BY cell_id ORDER BY 1")
+        assert [tuple(row) for row in counts][0][1] > 1  # the forward order did leave several notes
+        async with pool.acquire() as conn:
+            noted = await queries.late_changes(conn, ["c1", "c2"], ["2026-11"])
+        forward, together = noted[("c1", "2026-11")], noted[("c2", "2026-11")]
+        assert forward["changes"] == 1, forward
+        assert _without_cell(forward, "c1") == _without_cell(together, "c2")
+
+
+async def test_a_meeting_recorded_late_then_cancelled_ends_alike_whichever_came_first(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cells shown November with a short meeting; on 4 December a longer November meeting of each is recorded
+    late and cancelled: one cell's meeting held first (November rose, then fell back: a "withdrawn" note going from
+    its figures to the same ones), the other's cancellation known first (never held: no note). The meeting was never
+    part of the month as it closed, so its withdrawal is no change to what officers were shown: both read no note
+    (CONTRACT.md convergence)."""
+    clock = Clock(NOVEMBER)
+    monkeypatch.setattr(scores, "clock", Moment(at(12, 4, 10)))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        for cell_id in ("c1", "c2"):
+            await apply(factory, units("w1", cell_id, time=at(11, 1, 8))[1 if cell_id == "c2" else 0 :])
+            await apply(factory, short(held(cell_id, f"{cell_id}-m0", at(11, 5)), minutes=20))
+        clock.now = TODAY
+
+        def cancelled(cell_id: str) -> dict[str, Any]:
+            return fact("meeting.cancelled.v1", {"meeting_id": f"{cell_id}-m1", "reason": "cancelled"}, time=at(12, 4))
+
+        await apply(factory, recorded(held("c1", "c1-m1", at(11, 28)), on=at(12, 4, 9)) + [cancelled("c1")])
+        await apply(factory, [cancelled("c2"), *recorded(held("c2", "c2-m1", at(11, 28)), on=at(12, 4, 9))])
+        rows = {row["cell_id"]: row for row in await pool.fetch("SELECT * FROM cell_period WHERE period = '2026-11'")}
+        assert round(rows["c1"]["score"], 2) == round(rows["c2"]["score"], 2)  # the month as it closed, in both
+        async with pool.acquire() as conn:
+            noted = await queries.late_changes(conn, ["c1", "c2"], ["2026-11"])
+        assert noted == {}

@@ -159,7 +159,8 @@ async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(data
     """Issue 12 (pgstats): committee members were locked one statement per subject and per cell; a run of them now
     takes every subject lock in one statement and every cell lock in one, in key order, and the same locks."""
     sent, held = await _committee_run(database_url, 8)
-    locks = [query for query in sent if "pg_advisory_xact_lock" in query]
+    # statements that only lock (a member's write also locks the cells it names, held already here: h373)
+    locks = [query for query in sent if "pg_advisory_xact_lock" in query and "INSERT" not in query]
     assert len(locks) == 2, locks
     assert held == 8 + 3  # every member's subject and every cell: none dropped
 

@@ -152,6 +152,10 @@ class World:
     late_changes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """A closed month whose result a late fact changed (evaluation's `late_change`), by (cell, month): the ranking, the
     report and the roll-up answer it."""
+    moved_away: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    """Cells moved out of a committee after a month closed, by (committee, month): the roll-up's `late_changes` items
+    (`cell_id`, `name`, `late_change` of kind "unit_moved") after its own cells', as evaluation lists a move the
+    committee lost (queries.move_late_changes); the report lists none of them (they no longer count under it)."""
     rating_reasons: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Why a cell's period is rated below its score's band (evaluation's `rating_reason`), by (cell, period): the
     ranking, the report and the roll-up's weakest answer it."""
@@ -862,11 +866,15 @@ class World:
                 ],
                 "not_rated": len(unrated),
                 "late_changes": [
-                    {"cell_id": cell, "name": self.units[cell]["name"], "late_change": late}
-                    for cell in cells
-                    if (late := self.late_changes.get((cell, r.period)))
+                    *(
+                        {"cell_id": cell, "name": self.units[cell]["name"], "late_change": late}
+                        for cell in cells
+                        if (late := self.late_changes.get((cell, r.period)))
+                    ),
+                    *self.moved_away.get((r.committee_id, r.period), []),
                 ][r.late_changes_offset : r.late_changes_offset + evaluation.LATE_CHANGES_PAGE],
-                "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes),
+                "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes)
+                + len(self.moved_away.get((r.committee_id, r.period), [])),
                 "first_month": self.first_months.get(r.committee_id),
             }
 

@@ -10,7 +10,7 @@ import httpx
 
 from tests.gateway.fakes import World
 from tests.gateway.test_late_change_pages import cell_page_strip, committee_pages, late_changes_listed, text
-from tests.web.test_late_unit_move_note import MOVED, MOVED_NOTE, PLACED, PLACED_NOTE
+from tests.web.test_late_unit_move_note import MOVED, MOVED_NOTE, PLACED, PLACED_NOTE, UNPLACED, UNPLACED_NOTE
 
 
 async def test_the_committee_page_and_the_report_say_a_cell_moved_in_after_the_month_closed(
@@ -42,3 +42,31 @@ async def test_the_cells_own_page_says_its_move_in_the_committees_words(
     assert listed is not None
     assert text(listed.group(1)) == MOVED_NOTE
     assert "/app/meetings/" not in listed.group(1)
+
+
+async def test_the_report_csv_has_a_line_for_a_cell_the_committee_lost_after_the_month_closed(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """h374: ward A's cell moved away after November closed (to ward B, or made a root): its page listed the move, its
+    report CSV said nothing, since the cell is no longer among its lines. The CSV now ends with a line for it: its code
+    and name, no figures (they no longer count under the ward), the period and the note."""
+    gone = "thon-3-roi"
+    moves = [
+        {"cell_id": gone, "name": "Chi bộ thôn 3", "late_change": MOVED},
+        {"cell_id": f"{gone}-goc", "name": "Chi bộ thôn 4", "late_change": UNPLACED},
+    ]
+    world.moved_away[(world.ward_a, "2026-11")] = moves
+    try:
+        page, (header, *rows) = await committee_pages(client, world, amqp_url, database_url, PLACED)
+    finally:
+        world.moved_away.pop((world.ward_a, "2026-11"))
+    assert f"Chi bộ thôn 3 — {MOVED_NOTE}" in late_changes_listed(page)
+    lines = {line[0]: dict(zip(header, line, strict=True)) for line in rows}
+    assert lines[world.cell_a1]["Ghi nhận muộn"] == PLACED_NOTE  # its own cells' lines as before
+    for move in moves:
+        line = lines[str(move["cell_id"])]
+        assert line["Chi bộ"] == move["name"]
+        assert (line["Điểm"], line["Xếp loại"], line["Số buổi thường kỳ"]) == ("", "", "")
+        assert line["Kỳ"] == "Tháng 11/2026"
+        assert line["Ghi nhận muộn"] == (MOVED_NOTE if move["late_change"] is MOVED else UNPLACED_NOTE)
+    assert [line[0] for line in rows][-2:] == [gone, f"{gone}-goc"]  # after the ward's own cells

@@ -158,7 +158,11 @@ async def test_the_summary_pdf_lists_every_late_change_not_how_many_more_there_a
     cells = (world.cell_a1, world.cell_a2, world.cell_b1)
     for cell in cells:
         world.late_changes[(cell, PERIOD)] = change
-    answer = await officer.get(f"/app/committees/{world.root}/report.pdf?period={PERIOD}")
+    try:
+        answer = await officer.get(f"/app/committees/{world.root}/report.pdf?period={PERIOD}")
+    finally:
+        for cell in cells:  # the world is the session's: later tests read these cells' months unchanged
+            world.late_changes.pop((cell, PERIOD))
     assert answer.status_code == 200, answer.text[:500]
     text = pdf_words(answer.content)
     assert "Kết quả thay đổi sau khi tháng đã kết thúc" in text

@@ -722,6 +722,15 @@ class FakeIngest:
             and rejection["refusal"].member_id == member_id
         ]
 
+    async def note_held_applied(self, *, source: str, event_id: str, at: datetime) -> None:
+        """A rejection closed as held whose event was then applied says accepted."""
+        for rejection in self._s.rejections.values():
+            if (rejection["source"], rejection["event_id"]) == (source, event_id) and (
+                rejection["status"],
+                rejection.get("replay_outcome"),
+            ) == ("replayed", "held"):
+                rejection.update(replay_outcome="accepted", replayed_at=at)
+
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
         """Close a rejection, keeping how its replay judged the event."""
         self._s.rejections[rejection_id].update(status="replayed", replayed_at=at, replay_outcome=outcome)

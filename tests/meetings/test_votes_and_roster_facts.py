@@ -87,10 +87,27 @@ async def test_minutes_voted_down_are_not_recorded_as_adopted(uow_factory: Any, 
     assert results[0].reason is not None and "2 for and 9 against" in results[0].reason
 
 
-async def test_an_adoption_without_votes_is_taken_as_the_cells_word(uow_factory: Any) -> None:
+async def test_an_integrations_adoption_without_votes_is_taken_as_the_cells_word(uow_factory: Any) -> None:
+    """CONTRACT.md makes the votes of minutes.approved.v1 optional: an integration's adoption without them is taken."""
     members, meeting = await cell_of_three(uow_factory, present=True)
     await accept(uow_factory, [ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=MEETING)])
     await accept(uow_factory, [approval(meeting, None, None)])
+
+
+@pytest.mark.parametrize(("votes_against", "code"), [(None, None), (0, RefusalCode.MINUTES_NOT_ADOPTED.value)])
+async def test_a_secretarys_adoption_without_votes_for_is_refused_naming_them(
+    uow_factory: Any, votes_against: int | None, code: str | None
+) -> None:
+    """A trial's "Thông qua biên bản" with both vote boxes empty was taken and scored full: the minutes are adopted
+    by a vote (DOMAIN.md "Meetings"), so a secretary's adoption names its votes for (with votes against and none for,
+    the majority rule refuses it first); votes against left out are 0."""
+    members, meeting = await cell_of_three(uow_factory, present=True)
+    await accept(uow_factory, [secretarys(meeting, members[0])])
+    results = await handlers.ingest_batch(
+        [approval(meeting, None, votes_against, source=GATEWAY_SOURCE, time=AFTER)], uow_factory, route="http"
+    )
+    assert judged(results) == [("rejected", "data.votes_for", code)]
+    await accept(uow_factory, [approval(meeting, 3, None, source=GATEWAY_SOURCE, time=AFTER)])
 
 
 def secretarys(meeting: str, chair: str, **kw: Any) -> dict[str, Any]:

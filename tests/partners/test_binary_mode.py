@@ -226,3 +226,44 @@ async def test_a_message_in_neither_mode_is_rejected_naming_its_content_type_and
     rejection = await eventually(rejected, timeout=90)
     assert rejection["data"]["field"] == "datacontenttype"
     assert "ce-specversion" in rejection["data"]["reason"] and "cloudEvents:" in rejection["data"]["reason"]
+
+
+async def test_a_datacontenttype_header_is_refused_naming_it_on_both_routes(
+    system: RunningSystem, gateway: httpx.AsyncClient, events_out: Tap
+) -> None:
+    """A trial's `ce-datacontenttype: text/plain` beside `Content-Type: application/json` was accepted silently over
+    HTTP: datacontenttype travels in the content type, so the header is refused naming `datacontenttype` (422), and
+    the AMQP binding's `cloudEvents:datacontenttype` beside the `content_type` property alike (stored, published)."""
+    scenario = Scenario()
+    await org_of(gateway, scenario)
+    over_http = member_event(scenario, "mem-dct-http-" + scenario.tag)
+    headers, body = sdk.http_binary(over_http)
+    response = await gateway.post("/v1/events", content=body, headers={**headers, "ce-datacontenttype": "text/plain"})
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["field"] == "datacontenttype", error
+    assert "in binary mode it travels in the message's content type" in error["message"], error
+
+    over_amqp = member_event(scenario, "mem-dct-amqp-" + scenario.tag)
+    attributes = {f"cloudEvents:{k}": v for k, v in over_amqp.items() if k != "data"}  # datacontenttype among them
+    await publish(
+        system.env["CHIBO_AMQP_URL"],
+        json.dumps(over_amqp["data"]).encode(),
+        routing_key=over_amqp["type"],
+        content_type="application/json",
+        headers=attributes,
+    )
+
+    def rejected() -> dict[str, Any] | None:
+        return next(
+            (
+                e
+                for e in events_out.events()
+                if e["type"] == "ingest.rejected.v1" and e["data"]["event_id"] == over_amqp["id"]
+            ),
+            None,
+        )
+
+    rejection = await eventually(rejected, timeout=90)
+    assert rejection["data"]["field"] == "datacontenttype", rejection
+    assert "cloudEvents:datacontenttype" in rejection["data"]["reason"], rejection

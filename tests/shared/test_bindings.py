@@ -193,3 +193,22 @@ def test_amqp_header_bytes_that_are_not_utf8_are_refused_naming_the_attribute() 
         read_message(headers, "application/json", b"{}", route="amqp")
     assert refused.value.field == "subject" and "not UTF-8" in refused.value.reason
     assert refused.value.readable["id"] == "evt-1"
+
+
+@pytest.mark.parametrize(
+    ("route", "prefix"),
+    [("http", "ce-"), ("amqp", "ce-"), ("amqp", "cloudEvents:"), ("amqp", "cloudEvents_")],
+)
+@pytest.mark.parametrize("value", ["text/plain", "application/json"])
+def test_a_datacontenttype_header_is_refused_naming_it_on_both_routes(route: str, prefix: str, value: str) -> None:
+    """A trial's `ce-datacontenttype: text/plain` beside `Content-Type: application/json` was dropped silently: in
+    binary mode datacontenttype travels in the content type (HTTP Content-Type, the AMQP content_type property), so
+    such a header is refused naming `datacontenttype`, even when it says the same (one attribute, one place)."""
+    headers = {key.replace("ce-", prefix): text for key, text in HEADERS.items()}
+    headers[f"{prefix}datacontenttype"] = value
+    with pytest.raises(UnreadableHeaders) as caught:
+        read_message(headers, "application/json", b"{}", route=route)
+    assert caught.value.field == "datacontenttype"
+    assert "Content-Type" in caught.value.reason and "content_type" in caught.value.reason
+    assert f"{prefix}datacontenttype" in caught.value.reason
+    assert caught.value.event["id"] == "evt-1"  # the rejection keeps what the other headers say

@@ -69,3 +69,17 @@ def test_the_summary_pdf_lists_a_cell_moved_late_among_the_late_changes() -> Non
     )
     text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
     assert "Chi bộ thôn 3 — Chuyển sang Đảng ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình)" in text
+
+
+UNPLACED = MOVED | {"moved_to_id": None, "moved_to_name": None}
+"""Chi bộ thôn 3 made a root (no parent) on 5 December with `time` in the finished November: the commune lost it and no
+committee took it (evaluation's `moved_to_id` None)."""
+UNPLACED_NOTE = (
+    "Chuyển ra, không còn trực thuộc cấp ủy nào (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026: kết quả"
+    " tháng 11/2026 là 76,4 (Khá), nay không còn tính cho Đảng ủy xã Hòa Bình."
+)
+
+
+def test_a_cell_made_a_root_says_it_no_longer_belongs_to_any_committee() -> None:
+    """h374: the commune that lost it read "Chuyển sang một cấp ủy khác", as if another committee had taken it."""
+    assert late_change_note("2026-11", UNPLACED) == UNPLACED_NOTE

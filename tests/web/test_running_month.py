@@ -71,7 +71,7 @@ def rollup(*, in_progress: bool) -> dict[str, Any]:
     }
 
 
-def committee_page(shown: dict[str, Any], children: list[dict[str, Any]]) -> str:
+def committee_page(shown: dict[str, Any], children: list[dict[str, Any]], *, period: str = PERIOD) -> str:
     """The committee page of a roll-up as rollup_shown reads it, rendered as the officer's page renders it."""
     return (
         environment()
@@ -81,8 +81,8 @@ def committee_page(shown: dict[str, Any], children: list[dict[str, Any]]) -> str
                 role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None
             ),
             unit=WARD,
-            period=PERIOD,
-            choices=periods.choices(PERIOD),
+            period=period,
+            choices=periods.choices(period),
             crumbs=[],
             unrated=None,
             running=shown["in_progress"],

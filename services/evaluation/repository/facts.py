@@ -65,6 +65,28 @@ UNROSTERED_IN = (
 """The meetings with minutes and no roster of the cells the subquery `cells` gives (Unrostered)."""
 
 
+def lock_cells_sql(cells: str) -> str:
+    """A SELECT taking the `evaluation.cell:` advisory lock (until the transaction ends) of each distinct cell the
+    subquery `cells` (a column `cell_id`) gives, in code point order (COLLATE "C", as every locker of cells takes
+    them), in one row: `cells`, a text[] of them in that order (NULL for none)."""
+    return (
+        "SELECT array_agg(c) AS cells, count(pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || c, 0)))"
+        f' FROM (SELECT DISTINCT cell_id COLLATE "C" AS c FROM ({cells}) AS named ORDER BY 1) AS ordered'
+    )
+
+
+UNROSTERED_OF_LOCKED = UNROSTERED_IN.format(cells="SELECT unnest($1::text[])")
+"""The meetings with minutes and no roster of the cells $1, read once a member write has locked them.
+
+A member write does not read them in the statement that writes it: under READ COMMITTED a statement's snapshot is
+taken when it starts, before its locks are granted, so it would miss minutes (or a schedule, a roster's withdrawal)
+committed meanwhile by a transaction that held the cell's lock and scored them against the members it read before
+the write committed: the meeting kept the old membership's score for good. The writing statement locks the cells it
+names (lock_cells_sql), this read comes in a statement of its own, and scoring locks its cells before it reads the
+members (scores.rescore_cells): whichever of the two commits second sees what the first wrote (docs/architecture.md,
+"member writes and scoring share the cell's lock")."""
+
+
 def per_key(table: str, column: str, outer: str, *, alias: str, columns: str = "*") -> str:
     """`LEFT JOIN LATERAL` of the rows of `table` whose `column` equals `outer` (an indexed column), kept a subquery by
     OFFSET 0: PostgreSQL reads it through the index once per outer row, whatever the table's statistics say (a
@@ -297,17 +319,15 @@ class PgFactRepository:
         """Keep the snapshot in the member's history, and as the current one if newer: (True when it is new, the
         meetings with minutes and no roster of the cells its snapshots name when it is new: Unrostered).
 
-        One statement for both writes and the read (none reads another's writes)."""
-        rows = await self._conn.fetch(
+        One statement writes both and locks those cells, one more reads their meetings (UNROSTERED_OF_LOCKED)."""
+        row = await self._conn.fetchrow(
             "WITH added AS (INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
             " VALUES ($1, $6, $7, $2, $3, $8) ON CONFLICT DO NOTHING RETURNING member_id, cell_id),"
             " current AS (INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
-            f" {STAMPED} WHERE {NEWER.format(t='member')} RETURNING 1)"
-            " SELECT (SELECT EXISTS (SELECT FROM added)) AS added, u.cell_id, u.meeting_id FROM (SELECT 1) one"
-            f" LEFT JOIN LATERAL ({UNROSTERED_IN.format(cells=_NAMED_CELLS)}) u ON true",
+            f" {STAMPED} WHERE {NEWER.format(t='member')}) " + lock_cells_sql(_NAMED_CELLS),
             member["id"],
             member["cell_id"],
             member["role"],
@@ -317,28 +337,37 @@ class PgFactRepository:
             stamp.event_id,
             stamp.ns,
         )
-        return bool(rows[0]["added"]), _unrostered(rows)
+        # a new snapshot names its own cell: no cell locked is no snapshot added
+        return row["cells"] is not None, await self._unrostered_of_locked(row["cells"])
 
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> tuple[bool, Unrostered]:
         """Store a removal if newer than a previous one: (stored, the meetings with minutes and no roster of the
-        cells the member's snapshots name when stored: Unrostered)."""
-        rows = await self._conn.fetch(
+        cells the member's snapshots name when stored: Unrostered). One statement writes it and locks those cells,
+        one more reads their meetings (UNROSTERED_OF_LOCKED)."""
+        row = await self._conn.fetchrow(
             "WITH changed AS (INSERT INTO member_removal (member_id, effective_on, fact_time, fact_id, fact_ns)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (member_id) DO UPDATE SET effective_on = EXCLUDED.effective_on,"
             f" {STAMPED} WHERE {NEWER.format(t='member_removal')} RETURNING member_id)"
-            " SELECT (SELECT EXISTS (SELECT FROM changed)) AS added, u.cell_id, u.meeting_id FROM (SELECT 1) one"
-            " LEFT JOIN LATERAL ("
-            + UNROSTERED_IN.format(
-                cells="SELECT s.cell_id FROM member_snapshot s WHERE s.member_id IN (SELECT member_id FROM changed)"
+            " SELECT EXISTS (SELECT FROM changed) AS added, l.cells FROM ("
+            + lock_cells_sql(
+                "SELECT s.cell_id FROM member_snapshot s WHERE s.member_id IN (SELECT member_id FROM changed)"
             )
-            + ") u ON true",
+            + ") AS l",
             member_id,
             effective_on,
             stamp.time,
             stamp.event_id,
             stamp.ns,
         )
-        return bool(rows[0]["added"]), _unrostered(rows)
+        return bool(row["added"]), await self._unrostered_of_locked(row["cells"])
+
+    async def _unrostered_of_locked(self, cells: list[str] | None) -> Unrostered:
+        """Note the cells a member write's statement locked as held; their meetings with minutes and no roster
+        (UNROSTERED_OF_LOCKED, in a statement of its own: none when no cell was locked)."""
+        if not cells:
+            return []
+        self._cells.update(cells)
+        return _unrostered(await self._conn.fetch(UNROSTERED_OF_LOCKED, cells))
 
     async def member_cells(self, member_id: str) -> set[str]:
         """Every cell a member's snapshots name."""
@@ -375,10 +404,10 @@ class PgFactRepository:
         return {row["member_id"] for row in rows}
 
     async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> Unrostered:
-        """`upsert_member` of each row, in two statements: every snapshot kept in the history (with the meetings
-        with minutes and no roster of the cells the new snapshots' members name: Unrostered, returned), and per
-        member the newest row (time, ns, then id, compared as NEWER compares them) offered as the current one if
-        newer."""
+        """`upsert_member` of each row, in two statements: every snapshot kept in the history, locking the cells the
+        new snapshots' members name (lock_cells_sql); then per member the newest row (time, ns, then id, compared as
+        NEWER compares them) offered as the current one if newer, with the meetings with minutes and no roster of
+        those cells (UNROSTERED_OF_LOCKED's read: Unrostered, returned)."""
         if not rows:
             return []
         columns = (
@@ -395,20 +424,24 @@ class PgFactRepository:
             "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[], $7::text[],"
             " $8::smallint[]) AS g(id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
         )
-        unrostered = await self._conn.fetch(
+        locked = await self._conn.fetchval(
             "WITH added AS (INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
             f" SELECT id, fact_time, fact_id, cell_id, role, fact_ns FROM {given} ON CONFLICT DO NOTHING"
-            " RETURNING member_id, cell_id) " + UNROSTERED_IN.format(cells=_NAMED_CELLS),
+            " RETURNING member_id, cell_id) SELECT cells FROM (" + lock_cells_sql(_NAMED_CELLS) + ") AS l",
             *columns,
         )
-        await self._conn.execute(
-            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
+        if locked:
+            self._cells.update(locked)
+        # the current rows, and the cells' meetings with minutes and no roster read once the cells are locked
+        unrostered = await self._conn.fetch(
+            "WITH current AS (INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
             " SELECT DISTINCT ON (id) id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns"
             f' FROM {given} ORDER BY id, fact_time DESC, fact_ns DESC, fact_id COLLATE "C" DESC'
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
-            f" {STAMPED} WHERE {NEWER.format(t='member')}",
+            f" {STAMPED} WHERE {NEWER.format(t='member')}) " + UNROSTERED_IN.format(cells="SELECT unnest($9::text[])"),
             *columns,
+            locked or [],
         )
         return _unrostered(unrostered)
 
@@ -812,11 +845,7 @@ class PgFactRepository:
         wanted = sorted(set(cell_ids) - self._cells)
         if not wanted:
             return
-        await self._conn.execute(
-            "SELECT count(pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || c, 0)))"
-            ' FROM (SELECT DISTINCT u COLLATE "C" AS c FROM unnest($1::text[]) AS u ORDER BY 1) AS ordered',
-            wanted,
-        )
+        await self._conn.execute(lock_cells_sql("SELECT unnest($1::text[]) AS cell_id"), wanted)
         self._cells.update(wanted)
 
     async def lock_fact_subjects(self, keys: Sequence[str]) -> None:

@@ -32,7 +32,8 @@ _BODY = {
             "`Event.<type>` schemas, also at /v1/schemas/{type}). Binary mode: the event's attributes as `ce-` "
             "headers (`ce-specversion`, `ce-id`, `ce-source`, `ce-type`, `ce-time`, optional `ce-subject` and "
             "extensions, values percent-encoded as the HTTP binding writes them), the body its `data` and "
-            "`Content-Type` its `datacontenttype` (`application/json`)."
+            "`Content-Type` its `datacontenttype` (`application/json`; a `ce-datacontenttype` header is refused, "
+            "naming `datacontenttype`)."
         ),
         "content": {
             CLOUDEVENT_CONTENT_TYPE: {"schema": _event_schema},

@@ -171,6 +171,10 @@ class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     period before its first data): every count 0, every rate, score and trend null, not a page of Poor."""
     not_met_yet: int | None = None
     """In the month in progress: the cells that have not held its regular meeting yet (else null)."""
+    regularity_months: list[str] | None = None
+    """In a quarter, half-year or year in progress: the months ended so far (`YYYY-MM`, oldest first; empty in its
+    first month) whose regular meetings `regularity` counts, the running month counting for a cell once it has met
+    (DOMAIN.md "Periods": the share of cells that met every month); null for a month or a period ended."""
     by_rating: ByRatingRead | None
     trend: TrendRead | None = None
     weakest: Sequence[CellRankRead] = Field(default_factory=list)

@@ -167,8 +167,10 @@ def running_note(period: str) -> str:
 
 def met_base(rollup: dict[str, Any]) -> str:
     """The base of a running month's regularity, said beside it: `1/6 chi bộ đã sinh hoạt thường kỳ (tháng đang
-    diễn ra)` (the cells that have met of all the cells it is over, DOMAIN.md "Periods"); empty for any other roll-up
-    (a closed month, a quarter or year: services.gateway.rollups.waiting_month)."""
+    diễn ra)` (the cells that have met of all the cells it is over, DOMAIN.md "Periods"); for a running quarter,
+    half-year or year its months_base; empty for any other roll-up (a closed period)."""
+    if rollup.get("regularity_months") is not None:
+        return months_base(rollup)
     if not waiting_month(rollup) or not rollup.get("cells"):
         return ""
     cells = int(rollup["cells"])
@@ -176,6 +178,81 @@ def met_base(rollup: dict[str, Any]) -> str:
         "%(met)s/%(cells)s cells have held their regular meeting (month in progress)",
         met=format_number(cells - int(rollup["not_met_yet"] or 0), digits=0),
         cells=format_number(cells, digits=0),
+    )
+
+
+def months_named(months: list[str]) -> str:
+    """Consecutive months of one year as Vietnamese writes them: `tháng 10/2026`, `tháng 10–11/2026`."""
+    if len(months) == 1:
+        return period_within(months[0])
+    return _("months %(low)s–%(high)s/%(year)s", low=int(months[0][5:]), high=int(months[-1][5:]), year=months[0][:4])
+
+
+def months_base(rollup: dict[str, Any]) -> str:
+    """The base of a running quarter, half-year or year's regularity (the share of its rated cells that held their
+    regular meeting in every month counted, DOMAIN.md "Periods"; evaluation's domain.periods.evaluate_period), said
+    beside it: `4/6 chi bộ đã sinh hoạt thường kỳ đủ các tháng đã qua của quý (tháng 10–11/2026; quý đang diễn ra)`
+    off the roll-up's `regularity_months` (services.gateway.rollups.regularity_months), `cells`, `irregular` and
+    `not_met_yet`; in its first month the cells that met this month; the cells not rated yet (no month ended for them
+    and no regular meeting this month) named apart; empty without `irregular` (an older evaluation)."""
+    if rollup.get("irregular") is None or not rollup.get("cells"):
+        return ""
+    period, gone = str(rollup["period"]), list(rollup["regularity_months"])
+    waiting = int(rollup.get("not_met_yet") or 0)
+    rated = int(rollup["cells"]) - waiting
+    met = rated - int(rollup["irregular"])
+    numbers = {"met": format_number(met, digits=0), "rated": format_number(rated, digits=0)}
+    if not gone:
+        this_month = period_within(period_months(period)[0])
+        if "-Q" in period:
+            said = _(
+                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the quarter "
+                "is in its first month, none of its months has ended)",
+                month=this_month,
+                **numbers,
+            )
+        elif "-H" in period:
+            said = _(
+                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the "
+                "half-year is in its first month, none of its months has ended)",
+                month=this_month,
+                **numbers,
+            )
+        else:
+            said = _(
+                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the year "
+                "is in its first month, none of its months has ended)",
+                month=this_month,
+                **numbers,
+            )
+    elif "-Q" in period:
+        said = _(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the quarter "
+            "(%(months)s; quarter in progress)",
+            months=months_named(gone),
+            **numbers,
+        )
+    elif "-H" in period:
+        said = _(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of %(period)s "
+            "(%(months)s; in progress)",
+            months=months_named(gone),
+            period=period_within(period),
+            **numbers,
+        )
+    else:
+        said = _(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the year "
+            "(%(months)s; year in progress)",
+            months=months_named(gone),
+            **numbers,
+        )
+    if not waiting:
+        return said
+    return _(
+        "%(said)s; not counting %(count)s cells with no month ended yet and no regular meeting this month",
+        said=said,
+        count=format_number(waiting, digits=0),
     )
 
 
@@ -563,6 +640,12 @@ LATE_PLACED = N_(
 )
 """A cell whose root unit (a committee with no parent, or the cell itself) was put under a committee after the month
 closed (kind "unit_moved", `moved_from_id` None): the committees above it now count the month."""
+LATE_UNPLACED = N_(
+    "Moved out, no longer under any committee (formerly under %(from)s), recorded on %(day)s: its result for"
+    " %(month)s, %(new)s, no longer counts under %(from)s."
+)
+"""A cell made a root (no committee above it any more) after the month closed (kind "unit_moved", `moved_to_id`
+None): the committee that lost it read "Chuyển sang một cấp ủy khác", as if another had taken it (h374)."""
 LATE_MOVED_UNIT = N_("another committee")
 """A committee of a move whose name evaluation does not know (a unit not in the tree, or a cell made a root)."""
 
@@ -571,7 +654,8 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     """How a month of a cell moved to another committee after it closed reads (kind "unit_moved"): `Chuyển sang Đảng
     ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026: kết quả tháng 11/2026 là 76,4 (Khá),
     nay tính cho Đảng ủy phường An Phú.`, the committee names made harmless (shared.text.shown_name); from a root
-    (`moved_from_id` None): `Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ...`."""
+    (`moved_from_id` None): `Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ...`; made a root
+    (`moved_to_id` None): `Chuyển ra, không còn trực thuộc cấp ủy nào (trước thuộc Đảng ủy xã Hòa Bình), ...`."""
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
     names = [
         shown_name(str(late.get(key) or late.get(key.replace("_name", "_id")) or "")) or _(LATE_MOVED_UNIT)
@@ -580,6 +664,8 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     day = format_short_date(late["changed_at"])
     if late.get("moved_from_id") is None and late.get("moved_to_id") is not None:
         return _(LATE_PLACED, to=names[0], day=day, month=period_within(period), new=new)
+    if late.get("moved_to_id") is None and late.get("moved_from_id") is not None:
+        return _(LATE_UNPLACED, day=day, month=period_within(period), new=new, **{"from": names[1]})
     return _(LATE_MOVED, to=names[0], day=day, month=period_within(period), new=new, **{"from": names[1]})
 
 

@@ -436,6 +436,10 @@ BY_CODE = {
         "The roster leaves out members of the cell: it lists every member of the cell at the meeting's start, those "
         "exempt or transferred with that status."
     ),
+    RefusalCode.ROSTER_NOT_IN_CELL_AT_START: N_(
+        "The meeting's recorded attendance lists members who were not in the cell at the new time, so its time was "
+        "not corrected."
+    ),
     RefusalCode.EXCUSED_WITHOUT_REASON: N_("An excused absence comes with its reason: fill in the reason."),
     RefusalCode.MONITOR_NOT_ASSIGNED: N_(
         "This person is not an upper-level committee member assigned to follow the cell, so cannot assess as such."

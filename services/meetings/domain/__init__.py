@@ -251,6 +251,21 @@ def check_adoption_majority(data: Any) -> None:
         )
 
 
+def check_adoption_voted(data: Any, *, source: str) -> None:
+    """Reject a secretary's adoption of the minutes that gives no votes for (`data.votes_for`): DOMAIN.md "Meetings"
+    has the minutes read and adopted, and `closing.minutes_and_tasks` counts minutes approved, which a vote shows (a
+    trial's adoption with both vote boxes empty was taken, "Biên bản đã được thông qua", and scored full). Votes
+    against left out are none (check_adoption_majority reads them as 0). Asked of the gateway's commands only:
+    CONTRACT.md makes the votes of minutes.approved.v1 optional, so an integration's adoption without them is taken
+    as recorded. Asked once the meeting may be adopted (minutes and roster in), so a refusal says first what the
+    meeting lacks."""
+    if data.votes_for is None and from_a_person(source):
+        raise InvalidEvent(
+            "data.votes_for: required: the minutes are adopted by a vote, give the votes for (and against)",
+            field="data.votes_for",
+        )
+
+
 def _check_notified_before_start(data: Any) -> None:
     """Reject a secretary's schedule whose notice (`data.notified_at`) is not before the meeting's start: DOMAIN.md
     "Before" has members told before the meeting, and such a notice would only score `preparation.notified` 0 unsaid
@@ -639,11 +654,13 @@ def check_members_in_cell(
     facts wait for members arriving later (CONTRACT.md: an event referring to something not yet known is held)."""
     for field, member_id in references:
         versions = histories.get(member_id, ())
+        if from_a_person(source):
+            if not in_cell_at(versions, cell_id=cell_id, at=at):
+                raise not_a_member_of_cell(field, member_id, cell_id=cell_id, at=at)
+            continue
         if len(versions) == 1 and not versions[0].removed and versions[0].cell_id == cell_id:
             continue  # its only snapshot puts the member in the cell, taken for true before it too (cell_on)
         where = cell_on(versions, at)
-        if from_a_person(source) and (where is None or where.cell_id != cell_id):
-            raise not_a_member_of_cell(field, member_id, cell_id=cell_id, at=at)
         if where is None:
             raise Held(
                 waiting_for=f"member:{member_id}",
@@ -665,6 +682,50 @@ def check_members_in_cell(
             field=field,
             refusal=Refusal(code=RefusalCode.MEMBER_NOT_PLACED, member_id=member_id),
         )
+
+
+def in_cell_at(versions: Sequence[MemberVersion], *, cell_id: str, at: datetime) -> bool:
+    """Whether a secretary may name the member as one of `cell_id`'s at `at` (check_members_in_cell): some record puts
+    them there then (shared.membership.cell_on, certain or not), or their only snapshot puts them in it (taken for
+    true before it too)."""
+    if len(versions) == 1 and not versions[0].removed and versions[0].cell_id == cell_id:
+        return True
+    where = cell_on(versions, at)
+    return where is not None and where.cell_id == cell_id
+
+
+def check_roster_fits_start(
+    *,
+    cell_id: str,
+    starts_at: datetime,
+    listed: Mapping[str, str],
+    histories: Mapping[str, Sequence[MemberVersion]],
+    source: str,
+) -> None:
+    """A secretary's move (`source` GATEWAY_SOURCE) of a meeting whose attendance is recorded, to `starts_at`: every
+    member its roster lists other than as transferred (`listed`: member id to full name, in the order to name them)
+    must be a member of `cell_id` at the new start, as a secretary's roster is judged when recorded
+    (check_members_in_cell, in_cell_at; DOMAIN.md "How to read it": every fact about members from the snapshots in
+    force at the meeting's start). Else InvalidEvent naming `data.starts_at`, coded ROSTER_NOT_IN_CELL_AT_START with
+    the first NAMED_MISSING names and how many: a correction of when a meeting took place left members who joined
+    after the new date, or left before it, recorded as present. An integration's move is stored as sent (its rosters
+    follow the facts as they arrive, CONTRACT.md)."""
+    if not from_a_person(source):
+        return
+    outside = [
+        member_id for member_id in listed if not in_cell_at(histories.get(member_id, ()), cell_id=cell_id, at=starts_at)
+    ]
+    if not outside:
+        return
+    names = [listed[member_id] for member_id in outside[:NAMED_MISSING]]
+    shown = ", ".join(f"{name} ({member_id})" for name, member_id in zip(names, outside, strict=False))
+    more = f" and {len(outside) - len(names)} more" if len(outside) > len(names) else ""
+    raise InvalidEvent(
+        f"data.starts_at: the meeting's recorded roster lists {len(outside)} members not in cell {cell_id} on"
+        f" {local_date(starts_at)}: {shown}{more}; the attendance of a meeting lists the cell's members at its start",
+        field="data.starts_at",
+        refusal=Refusal(code=RefusalCode.ROSTER_NOT_IN_CELL_AT_START, member_names=names, missing=len(outside)),
+    )
 
 
 def not_a_member_of_cell(field: str, member_id: str, *, cell_id: str, at: datetime) -> InvalidEvent:

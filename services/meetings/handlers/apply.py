@@ -238,7 +238,8 @@ async def _refuse_kept_roster(
     refused: InvalidEvent,
     by: Event[Any],
 ) -> None:
-    """Reject a kept roster as it is when it arrives after `by` (ROSTER_REJUDGED_ROUTE) and drop it from the history."""
+    """Reject a kept roster as it is when it arrives after `by` (ROSTER_REJUDGED_ROUTE) and drop it from the history;
+    the rejection keeps the scope its sender had (rejudged_scope), so a replay is judged as the roster first was."""
     from services.meetings.handlers.ingest import reject  # ingest imports this module
 
     await reject(
@@ -252,9 +253,17 @@ async def _refuse_kept_roster(
         route=ROSTER_REJUDGED_ROUTE,
         received_at=now(),
         correlation_id=by.correlation_id,
+        scope=await rejudged_scope(uow, source),
         refusal=refused.refusal,
     )
     await uow.meetings.forget_roster(meeting_id, version)
+
+
+async def rejudged_scope(uow: MeetingsUnit, source: str) -> str | None:
+    """The scope (a unit id; None: anywhere) of the sender of a kept roster under `source`: the unit the source is
+    registered to. A kept roster was accepted, so its sender was either that unit's scoped account or, for a source
+    registered to none, one that may write anywhere (check_source); the history keeps no scope of its own."""
+    return await uow.ingest.source_owner(source)
 
 
 async def _restore_roster(
@@ -392,6 +401,8 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     domain.check_reschedule(
         meeting, source=event.source, starts_at=data.starts_at, time=event.time, version=version_of(event)
     )
+    if domain.from_a_person(event.source) and meeting.has_roster:
+        await _check_roster_at_start(uow, meeting, starts_at=data.starts_at, source=event.source)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
     uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "move", data.starts_at, data.location, data.reason))
     return Applied(subject=data.meeting_id, changed=changed, announced=not _cancelled(meeting))
@@ -587,6 +598,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
             why="the roster is recorded before the cell adopts the minutes, which hold it",
             code=RefusalCode.ROSTER_NOT_RECORDED,
         )
+    domain.check_adoption_voted(data, source=event.source)
     changed = await uow.meetings.approve(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 
@@ -739,6 +751,29 @@ async def _held_roster(uow: MeetingsUnit, meeting: domain.MeetingState) -> list[
     affected = sorted(set(await uow.meetings.roster_members(meeting.meeting_id)))
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
     return affected
+
+
+async def _check_roster_at_start(
+    uow: MeetingsUnit, meeting: domain.MeetingState, *, starts_at: Any, source: str
+) -> None:
+    """The members the meeting's stored roster lists (other than as transferred) are the cell's at `starts_at`, the
+    start a secretary moves it to (domain.check_roster_fits_start), named in Vietnamese name order."""
+    stored = await uow.meetings.stored_roster(meeting.meeting_id)
+    listed = sorted(
+        {str(r["member_id"]) for r in (stored or {}).get("records", []) if r["status"] != TRANSFERRED.value}
+    )
+    if not listed:
+        return
+    histories = await uow.org.histories(listed)
+    brief = await uow.org.members_brief(listed)
+    names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in listed}
+    domain.check_roster_fits_start(
+        cell_id=meeting.cell_id,
+        starts_at=starts_at,
+        listed=dict(sorted(names.items(), key=lambda item: (person_key(item[1]), item[0]))),
+        histories=histories,
+        source=source,
+    )
 
 
 async def _members_at_start(uow: MeetingsUnit, meeting: domain.MeetingState) -> dict[str, str]:

@@ -24,7 +24,7 @@ from pydantic_core import from_json, to_json
 
 from services.meetings import domain
 from services.meetings.domain import LockSet, event_key
-from services.meetings.handlers.apply import APPLIERS, Applied
+from services.meetings.handlers.apply import APPLIERS, ROSTER_REJUDGED_ROUTE, Applied, rejudged_scope
 from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
@@ -1318,6 +1318,8 @@ async def _settle(
         return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal, detail=detail)
     if retrying:
         await uow.ingest.release(source=event.source, event_id=event.id)
+        # a replay that held it (an operator's, or a roster re-judged by a member's move) now tells it was applied
+        await uow.ingest.note_held_applied(source=event.source, event_id=event.id, at=now())
     await publish_applied(event, applied, uow, histories=histories, data_json=data_json)
     if _stdlib_log.isEnabledFor(logging.DEBUG):  # per event only when asked: ingest_transaction_judged counts them
         log.debug("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
@@ -1929,6 +1931,8 @@ async def replay_rejection(
     # the replay is judged within the scope the event first came with, and by the sources rule its sender had:
     # an operator cannot widen either (a source refusal replayed was let through)
     scope = stored["scope"]
+    if stored["route"] == ROSTER_REJUDGED_ROUTE and scope is None:  # stored before it kept its scope
+        scope = await rejudged_scope(uow, str(stored["source"]))
     sources = await uow.ingest.sources_of_unit(scope) if listed_sender(stored) else None
     if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
         reading = as_feed(reading)

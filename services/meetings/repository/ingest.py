@@ -78,6 +78,7 @@ class IngestRepository(Protocol):
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
+    async def note_held_applied(self, *, source: str, event_id: str, at: datetime) -> None: ...
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]: ...
     async def prefetch_refused(self, member_ids: Iterable[str]) -> None: ...
     async def note_replay_refused(
@@ -395,6 +396,16 @@ class PgIngestRepository:
             rejection_id,
             at,
             outcome,
+        )
+
+    async def note_held_applied(self, *, source: str, event_id: str, at: datetime) -> None:
+        """The event (source, id) a replay held was applied at `at`: its rejection closed as `held` says `accepted`."""
+        await self._conn.execute(
+            "UPDATE rejection SET replay_outcome = 'accepted', replayed_at = $3"
+            " WHERE source = $1 AND event_id = $2 AND status = 'replayed' AND replay_outcome = 'held'",
+            source,
+            event_id,
+            at,
         )
 
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:

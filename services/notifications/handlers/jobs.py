@@ -88,6 +88,14 @@ async def run_job(job: Job, uow: NotificationsUnit) -> JobRun:
     if job.kind == rules.MEETING_SCORE_CHECK:
         created, again_at = await check_meeting_score(job.subject_id, uow)
         return JobRun(created=created, again_at=again_at)
+    deferred_to = rules.late_records_deferred_to(
+        job.kind,
+        planned_at=job.planned_at,
+        grace=timedelta(minutes=uow.settings.late_records_grace_minutes),
+        now=uow.now(),
+    )
+    if deferred_to is not None:
+        return JobRun(created=0, again_at=deferred_to)
     return JobRun(created=await _fire_job(job, uow))
 
 

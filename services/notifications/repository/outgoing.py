@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -49,6 +49,9 @@ class Job:
     attempts: int
     cursor: str | None = None
     """Where a job done in batches resumes (None before its first batch)."""
+    planned_at: datetime | None = None
+    """When the job was first planned (its row's `created_at`, by the planning unit's clock; a rearm keeps it):
+    for a meeting's checks, when the meeting first became known here."""
 
 
 @dataclass(frozen=True)
@@ -183,31 +186,23 @@ class OutgoingRepository(Protocol):
 class PgOutgoingRepository:
     """The outgoing tables on the unit of work's connection; webhook secrets sealed with the box."""
 
-    def __init__(self, connection: asyncpg.Connection, *, secrets: SecretBox | None = None) -> None:
+    def __init__(
+        self,
+        connection: asyncpg.Connection,
+        *,
+        secrets: SecretBox | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._db = connection
         self._secrets = secrets
+        self._clock = clock
+        """The unit's clock, stamping a job's `created_at` when first planned (None: the database's now())."""
         self.queued_deliveries = 0
         """Deliveries this transaction queued to send (the unit of work wakes the sender when it commits them)."""
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one to the new time and makes it fire again."""
-        if rearm:
-            await self._db.execute(
-                "INSERT INTO schedule (kind, subject_id, due_at) VALUES ($1, $2, $3)"
-                " ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = EXCLUDED.due_at, done_at = NULL,"
-                " attempts = 0, last_error = NULL, cursor = NULL",
-                kind,
-                subject_id,
-                due_at,
-            )
-        else:
-            await self._db.execute(
-                "INSERT INTO schedule (kind, subject_id, due_at) VALUES ($1, $2, $3)"
-                " ON CONFLICT (kind, subject_id) DO NOTHING",
-                kind,
-                subject_id,
-                due_at,
-            )
+        await self.schedule_many([(kind, subject_id, due_at)], rearm=rearm)
 
     async def schedule_many(self, jobs: Sequence[tuple[str, str, datetime]], *, rearm: bool) -> None:
         """Plan many jobs (kind, subject, due) in one statement, as `schedule` would one after the other (with
@@ -223,12 +218,14 @@ class PgOutgoingRepository:
             else "DO NOTHING"
         )
         await self._db.execute(
-            "INSERT INTO schedule (kind, subject_id, due_at)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])"
+            "INSERT INTO schedule (kind, subject_id, due_at, created_at)"
+            " SELECT j.kind, j.subject_id, j.due_at, coalesce($4::timestamptz, now())"
+            " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS j(kind, subject_id, due_at)"
             f" ON CONFLICT (kind, subject_id) {conflict}",
             [kind for kind, _ in planned],
             [subject_id for _, subject_id in planned],
             list(planned.values()),
+            self._clock() if self._clock is not None else None,
         )
 
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None:
@@ -261,7 +258,8 @@ class PgOutgoingRepository:
     async def claim_due_job(self, now: datetime) -> Job | None:
         """Lock the earliest due job for this transaction, skipping those other workers hold."""
         row = await self._db.fetchrow(
-            "SELECT id, kind, subject_id, due_at, attempts, cursor FROM schedule WHERE done_at IS NULL AND due_at <= $1"
+            "SELECT id, kind, subject_id, due_at, attempts, cursor, created_at AS planned_at FROM schedule"
+            " WHERE done_at IS NULL AND due_at <= $1"
             " ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
             now,
         )

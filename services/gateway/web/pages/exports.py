@@ -47,11 +47,13 @@ async def report_csv(
     and the first page read before the reply starts, so their errors answer as the committee page's do)."""
     asked, (period, not_begun) = bool(period), periods.period_asked(period)
     await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)  # the period's errors
+    rollup = await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)
+    # the cells it lost after the month closed are no line of the report: listed last, as its page lists them
+    moves = await exports.all_late_changes(state, committee_id, period, rollup)
     pages = exports.report_pages(state, viewer.principal, committee_id, period)
     first = await anext(pages)
     return StreamingResponse(
-        exports.report_csv_chunks(first, pages, period=period),
+        exports.report_csv_chunks(first, pages, period=period, moves=moves),
         media_type="text/csv; charset=utf-8",
         headers=_download_headers(f"bao-cao-{committee_id}-{period}.csv"),
     )

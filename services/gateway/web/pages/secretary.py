@@ -1206,6 +1206,10 @@ async def approval(meeting_id: str, request: Request, viewer: FormViewer, state:
     async def action() -> None:
         errors: dict[str, str] = {}
         votes = {key: forms.whole_number(form, key, errors) for key in ("votes_for", "votes_against")}
+        if votes["votes_for"] is None and "votes_for" not in errors:
+            # the minutes are adopted by a vote (meetings refuses an adoption without votes for): an empty box is
+            # asked for here, in the secretary's words, before anything is sent
+            errors["votes_for"] = forms.required("votes_for")
         if errors:
             raise FormErrors(errors)
         model = forms.build(MinutesApprovalCreate, {k: v for k, v in votes.items() if v is not None})

@@ -1,0 +1,68 @@
+"""`make bench`'s member-moves preset (issue 12): a batch of member moves beside its raw baseline, with the statement
+bound that would have refused the code moving one member at a time (6,052 statements for 1,000 moves).
+
+Not a measurement: the harness run at 50 moves proves the preset prints its figures, ratios and targets; the bound
+is checked against the figures of the code before issue 12's read-ahead."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.__main__ import show
+from tests.benchmarks.member_moves import statement_bound
+
+ROOT = Path(__file__).parents[2]
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+def test_member_moves_at_fifty_moves_prints_its_figures_beside_the_baseline_and_meets_its_targets(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks", "member-moves", "--scale", "0.05", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    for case in ("after", "backdated"):
+        assert f"member-moves: chibo/baseline {case}_wall_s =" in completed.stdout
+        assert f"member-moves: target {case}_statements " in completed.stdout
+    [result] = json.loads(out.read_text(encoding="utf-8"))
+    assert result["preset"] == "member-moves" and result["members"] == 50 and result["rosters"] == 1
+    for case in ("after", "backdated"):
+        chibo, baseline = result["chibo"][case], result["baseline"][case]
+        assert len(chibo["wall_s"]) == len(baseline["wall_s"]) == 5
+        assert chibo["wall_s_median"] > 0 and baseline["wall_s_median"] > 0 and result["ratio"][f"{case}_wall_s"] > 0
+        assert 0 < chibo["statements"] <= statement_bound(members=50, withdrawn=1 if case == "backdated" else 0)
+    # the ratio's target is for the full size only (setting up 50 moves costs more than moving them)
+    assert set(result["targets"]) == {"after_statements", "backdated_statements"}
+    assert all(target["met"] for target in result["targets"].values())
+
+
+def test_the_statement_bound_refuses_one_round_of_statements_per_moved_member() -> None:
+    """The code before issue 12's read-ahead: 6,052 statements for 1,000 moves after the meetings, 5,476 backdated
+    (20 rosters withdrawn); now 68 and 552."""
+    assert 68 <= statement_bound(members=1000, withdrawn=0) < 6052
+    assert 552 <= statement_bound(members=1000, withdrawn=20) < 5476
+
+
+def test_a_missed_target_is_printed_and_fails_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    result = {
+        "preset": "member-moves",
+        "ratio": {"after_wall_s": 30.7},
+        "targets": {
+            "after_statements": {"value": 6052, "max": 80, "met": False},
+            "after_wall_s_ratio": {"value": 30.7, "max": 20.0, "met": False},
+        },
+    }
+    assert show(result) is False
+    printed = capsys.readouterr().out
+    assert "member-moves: target after_statements 6052 ≤ 80: MISSED" in printed
+    assert show({"preset": "bulk", "ratio": {"events_per_s": 0.5}}) is True
