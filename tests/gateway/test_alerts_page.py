@@ -286,11 +286,13 @@ async def test_saving_a_parameter_keeps_a_rule_switched_off_and_a_stale_tab_swit
     )
     assert "reset_enabled" not in row["detail"] and '"settle_minutes": 40' in row["detail"]
 
-    # the stale tab changes only its settle minutes: its ticked box is what it was rendered with, so it stays off
+    # the stale tab changes only its settle minutes: its ticked box is what it was rendered with, so it switches
+    # nothing back; and as the minutes it changes were changed since it was rendered, it is refused, saying them now
     resent = await officer.post(f"{path}/{rule}", data=with_value(stale, "settle_minutes", "50"))
-    assert resent.status_code == 303, resent.text
+    assert resent.status_code == 422, resent.text
+    assert "đã được thay đổi sau khi anh/chị mở trang này" in resent.text
     now = await rule_state(officer, headers, world, rule)
-    assert (now["enabled"], now["params"]["settle_minutes"]) == (False, 50)
+    assert (now["enabled"], now["params"]["settle_minutes"]) == (False, 40)
 
 
 async def test_numbers_on_the_alert_page_are_written_the_vietnamese_way_and_labels_read_once(

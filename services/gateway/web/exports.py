@@ -577,6 +577,13 @@ def minutes_document(
         for record in records
         if record["status"] in ("excused", "absent")
     ]
+    # the members exempt or taking part elsewhere for now are named too, not only counted (DOMAIN.md "Minutes")
+    absent_lines += [
+        f"- {name(record['member_id'])}: {label('attendance', record['status'])}"
+        + (f" ({record['reason']})" if record.get("reason") else "")
+        for record in records
+        if record["status"] in ("exempt", "transferred")
+    ]
     guests = ", ".join(
         shown_name(str(guest.get("name", ""))) for guest in (meeting.get("attendance") or {}).get("guests") or []
     )

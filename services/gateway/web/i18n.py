@@ -18,7 +18,7 @@ from services.gateway.rollups import held_without_regular, waiting_month
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
 from shared.numbers import format_number
-from shared.periods import period_months
+from shared.periods import is_running, period_months
 from shared.plausible import took_place
 from shared.text import shown_name
 
@@ -767,6 +767,10 @@ MONTHS_REASON = {
         "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only with at least %(needed)s"
         " months %(floor)s or better, and it has %(count)s (rated month by month, not by the mean score)"
     ),
+    "count_at_least_ended": N_(
+        "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only with at least %(needed)s"
+        " months %(floor)s or better, and it had only %(count)s (rated month by month, not by the mean score)"
+    ),
     "max_poor": N_(
         "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only with at most %(needed)s"
         " Poor months, and %(months)s were Poor (rated month by month, not by the mean score)"
@@ -787,6 +791,14 @@ def joined(parts: list[str]) -> str:
     if len(parts) < 2:
         return "".join(parts)
     return _("%(items)s and %(last)s", items=", ".join(parts[:-1]), last=parts[-1])
+
+
+def ended(period: str) -> bool:
+    """Whether `period` (`2026-Q3`, `2026`, …) has ended by now in Vietnam; False for no period or an unknown form."""
+    try:
+        return not is_running(period, datetime.now(VIETNAM_TZ))
+    except ValueError:
+        return False
 
 
 def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str | None:
@@ -814,6 +826,8 @@ def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str 
         condition = "no_poor"
     if condition not in MONTHS_REASON or (condition in ("all_at_least", "max_poor", "no_poor") and not months):
         condition = None
+    if condition == "count_at_least" and ended(period):
+        condition = "count_at_least_ended"  # "chỉ có" for a closed period, "mới có" only while it runs
     return _(
         MONTHS_REASON[condition],
         rating=format_rating(row["rating"]),

@@ -2,6 +2,7 @@
 installed by deploy/bootstrap.sh): a committee's report and a meeting's minutes (biên bản) in the customary layout."""
 
 import io
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -58,11 +59,34 @@ def _styles(serif: bool) -> dict[str, ParagraphStyle]:
     }
 
 
+MISSING_GLYPH = "\u25a1"
+"""What a character the embedded fonts draw no glyph for (an emoji: no emoji font is installed, `fc-list`) is printed
+as, a white square, so the reader sees something stood there: ReportLab has no font fallback and left it out."""
+MARKS = frozenset({"Mn", "Me", "Sk", "Cf"})
+"""Unicode categories of what only modifies the character before it (a variation selector, a skin tone, a joiner):
+after a character printed as MISSING_GLYPH, left out rather than printed as a square of its own."""
+
+
+def drawable(text: str, font: str) -> str:
+    """`text` with each character that the registered font `font` has no glyph for replaced by MISSING_GLYPH (one for
+    a character and the marks modifying it, MARKS); line breaks kept."""
+    glyphs = pdfmetrics.getFont(font).face.charToGlyph
+    shown: list[str] = []
+    replaced = False
+    for char in text:
+        if replaced and unicodedata.category(char) in MARKS:
+            continue
+        replaced = char != "\n" and ord(char) not in glyphs
+        shown.append(MISSING_GLYPH if replaced else char)
+    return "".join(shown)
+
+
 def para(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text (escaped; line breaks kept), without the characters that only steer or hide text
     (shared.text.without_controls: a name or reason sent with a right-to-left override U+202E turns the text after
-    it around in a viewer's search and copy, and its glyph-less box shows in print). Every text of a PDF is one."""
-    return Paragraph(escape(without_controls(text)).replace("\n", "<br/>"), style)
+    it around in a viewer's search and copy, and its glyph-less box shows in print), and any its font cannot draw
+    shown as MISSING_GLYPH (drawable), never dropped. Every text of a PDF is one."""
+    return Paragraph(escape(drawable(without_controls(text), style.fontName)).replace("\n", "<br/>"), style)
 
 
 CREATOR = "chibo"

@@ -237,6 +237,37 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
     return (enabled if changed else None), params, errors
 
 
+SETTING_CHANGED = N_(
+    "This alert's settings were changed after you opened this page: %(changes)s. Please review them and save again."
+)
+"""Why a save from a stale tab is refused: what it changes was changed meanwhile, said with its current value."""
+NOW_IS = N_("%(field)s is now %(value)s")
+"""One value changed meanwhile, in SETTING_CHANGED: its label and current value."""
+
+
+def said_value(value: Any) -> str:
+    """A rule's value as the page says it: Có/Không, a number in Vietnamese digits' format, ratings by name."""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, int):
+        return format_number(value, digits=0)
+    return ", ".join(_(RATINGS.get(str(item), str(item))) for item in value)
+
+
+def stale_of(form: Any, rule: dict[str, Any], enabled: bool | None, params: dict[str, Any]) -> dict[str, str]:
+    """{"form": SETTING_CHANGED} when a change the form sends (changes_of's `enabled`, `params`) is to a value that
+    was changed since the form was rendered (its `was.NAME` differs from the rule's current value), naming each such
+    value as it is now; {} otherwise (another tab's save of other values is kept, never refused)."""
+    rendered = rendered_of(form, rule)
+    changed: list[str] = []
+    if enabled is not None and rendered["enabled"] != rule["enabled"]:
+        changed.append(_(NOW_IS, field=_(SEND_THIS), value=_("On") if rule["enabled"] else _("Off")))
+    for name in params:
+        if not same(rendered["params"][name], rule["params"][name]):
+            changed.append(_(NOW_IS, field=param_label(name), value=said_value(rule["params"][name])))
+    return {"form": _(SETTING_CHANGED, changes="; ".join(changed))} if changed else {}
+
+
 def is_checkbox_value(value: object) -> bool:
     """Whether a checkbox's posted value is one a browser sends: `on` (ticked) or none (unticked); anything else
     (`%00`, `off`, `""`) is refused, never read as unticked (a trial's `enabled=%00` switched a rule off)."""
@@ -401,6 +432,13 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     # an input holding a character no text is stored with is said so, by its label, as on every form (UNSTORABLE),
     # never also as not on or unticked, nor as no whole number (a trial's `enabled=%00`: "giá trị không hợp lệ")
     errors = {field: said for field, said in errors.items() if field.removeprefix("params.") not in UNSTORABLE.get()}
+    stale = {} if errors else stale_of(form, current, enabled, params)
+    if stale:
+        # refused, nothing saved: the form is drawn again with the values now stored, the ones it now carries in `was.*`
+        shown = {name: value for name, value in current["params"].items()} | {"enabled": current["enabled"]}
+        return await _page(
+            request, viewer, state, committee_id, status=422, errors=stale, failed=rule, typed=shown, rendered=None
+        )
     try:
         if errors:
             request.state.audit_detail = {

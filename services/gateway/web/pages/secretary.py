@@ -4,6 +4,8 @@ committee's self-assessment, tasks done) and the upper-level monitor's confirmat
 Each form becomes the API's own command (same checks, same events); refusals come back in Vietnamese,
 naming the field."""
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -119,7 +121,8 @@ HELD_FORM = forms.FormLabels(
 """The "record a meeting already held" form's (schedule.html with `held`)."""
 RESCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("start_date", "start_time", "location", "reason"),
-    free=frozenset({"location", "reason"}),
+    hidden=frozenset({"csrf", "form_key", "was"}),
+    free=frozenset({"location", "reason", "was.location"}),
     types={"start_date": "date", "start_time": "time"},
     order=("csrf", "form_key", "starts_at", "start_date", "start_time", "location", "reason"),
 )
@@ -138,7 +141,7 @@ refuses the address), never stored without it."""
 ATTENDANCE_FORM = forms.FormLabels(
     fields={"reason-": N_("Reason for absence")},
     choices={"status-": N_("Attendance")},
-    hidden=frozenset({"csrf", "form_key", "member"}),
+    hidden=frozenset({"csrf", "form_key", "member", "was"}),
     named={"reason-": N_("Reason for the absence of %(name)s"), "status-": N_("Attendance of %(name)s")},
     free=frozenset({"reason-"}),
     options={"status-": LABELS["attendance"]},
@@ -157,7 +160,7 @@ MINUTES_FORM = forms.FormLabels(
         "due-": N_("Due"),
     },
     choices=forms.known("chair_id", "recorder_id", "speakers") | {"assignee-": N_("Assignee")},
-    hidden=frozenset({"csrf", "form_key", "speaker_order", "task_id"}),
+    hidden=frozenset({"csrf", "form_key", "speaker_order", "task_id", "was"}),
     free=frozenset({"content", "conclusions", "resolution-", "task-"}),
     people=frozenset({"chair_id", "recorder_id", "speakers", "assignee-"}),
     many=frozenset({"speakers"}),
@@ -496,6 +499,12 @@ async def _record_page(
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         meeting_day=meeting_day(meeting),
+        # what the reschedule form shows of the meeting, sent back with it (`was.*`) so a stale page is refused
+        shown_start=reply.starts_at.astimezone(VIETNAM_TZ).isoformat() if reply.starts_at else "",
+        shown_location=reply.location or "",
+        shown_clock=_clock(reply.starts_at) if reply.starts_at else "",
+        shown_attendance=shown_digest(reply, "attendance"),
+        shown_minutes=shown_digest(reply, "minutes"),
         notice=request.query_params.get("notice") in RECORD_NOTICES,
         waiting=waiting,
         held_notice=request.query_params.get("notice") == "held",
@@ -648,9 +657,86 @@ async def _submit(
     try:
         await action()
     except FormErrors as exc:
-        form = await forms.posted_form(request)  # shown again as sent (already parsed: Starlette caches it)
+        # shown again as sent (already parsed: Starlette caches it); a stale page's form shows the meeting as it is now
+        form = None if isinstance(exc, ChangedSinceShown) else await forms.posted_form(request)
         return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors}, form=form)
     return _done(meeting_id, notice)
+
+
+MEETING_CHANGED = N_(
+    "The meeting was changed after you opened this page: it now starts at %(moment)s at %(place)s. Please review it."
+)
+"""Why a move sent from a page showing another start or place than the meeting's is refused (nothing sent)."""
+
+
+class ChangedSinceShown(FormErrors):
+    """A form sent from a page showing the meeting otherwise than it now is: refused, the form shown anew."""
+
+
+def changed_since_shown(form: Any, meeting: Any) -> None:
+    """Raise ChangedSinceShown (MEETING_CHANGED, the current start and place) when the form's `was.starts_at` (ISO
+    8601) or `was.location`, what its page showed, differ from the meeting's (a MeetingReply); a form without them
+    (sent by other means than the page) is not compared."""
+    shown_start, shown_place = form.get("was.starts_at"), form.get("was.location")
+    if shown_start is None and shown_place is None:
+        return
+    try:
+        start = parse_moment(str(shown_start)) if shown_start else None
+    except ValueError:
+        start = None  # an altered value: compared as showing no start, so refused unless the meeting has none
+    same_start = (start is None) == (meeting.starts_at is None) and (start is None or start == meeting.starts_at)
+    if same_start and str(shown_place or "") == (meeting.location or ""):
+        return
+    said = _(MEETING_CHANGED, moment=format_moment(meeting.starts_at), place=meeting.location or "")
+    raise ChangedSinceShown({"data.meeting_id": StateRefusal(said)})
+
+
+CHANGED_PARTS = {
+    "attendance": N_(
+        "The attendance was recorded again after you opened this page: it is shown below as it now stands. Please"
+        " review it and send it again."
+    ),
+    "minutes": N_(
+        "The minutes were changed after you opened this page: they are shown below as they now stand. Please review"
+        " them and send them again."
+    ),
+}
+"""Why a roster or minutes form sent from a page showing what has since been recorded again is refused."""
+
+
+def shown_digest(meeting: Any, part: str) -> str:
+    """A fingerprint (16 hex digits of SHA-256 over its JSON) of a stored part of a meeting (a MeetingReply's
+    `attendance` or `minutes`): what a form's page showed, sent back with it as `was.PART`."""
+    stored = meeting.model_dump(mode="json").get(part)
+    return hashlib.sha256(json.dumps(stored, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def changed_part(form: Any, meeting: Any, part: str) -> None:
+    """Raise ChangedSinceShown (CHANGED_PARTS[part]) when the form's `was.PART` is not the meeting's stored `part` as
+    shown_digest gives it, unless the form says what is stored (resent_part: a double click's second sending); a form
+    without it (sent by other means than the page) is not compared."""
+    shown = form.get(f"was.{part}")
+    if shown is not None and shown != shown_digest(meeting, part) and not resent_part(form, meeting, part):
+        raise ChangedSinceShown({"data.meeting_id": StateRefusal(_(CHANGED_PARTS[part]))})
+
+
+MINUTES_TEXTS = ("content", "conclusions", "chair_id", "recorder_id")
+"""The minutes' inputs whose values sent as stored mark a form resent after its own first sending was stored."""
+
+
+def resent_part(form: Any, meeting: Any, part: str) -> bool:
+    """Whether the form sends what the meeting's `part` already stores: every row of the roster as recorded, or the
+    minutes' texts, chair and recorder as stored (MINUTES_TEXTS): its own first sending, not another page's."""
+    if part == "attendance":
+        records = meeting.attendance.records if meeting.attendance else []
+        stored = {
+            str(item["member_id"]): {"status": str(item["status"]), "reason": str(item.get("reason") or "")}
+            for item in records
+        }
+        return bool(stored) and roster_sent(form) == stored
+    kept = meeting.minutes or {}
+    sent = minutes_sent(form)
+    return bool(kept) and all(str(kept.get(key) or "") == str(sent.get(key) or "") for key in MINUTES_TEXTS)
 
 
 @router.post("/meetings/{meeting_id}/reschedule")
@@ -665,6 +751,11 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         at = datetime.now(VIETNAM_TZ)
         past = meeting.starts_at is not None and meeting.starts_at <= at
         starts = forms.meeting_start(form, errors, allow_past=past, moving=True)
+        place = forms.text(form, "location") or meeting.location
+        if not (starts is not None and starts == meeting.starts_at and place == meeting.location):
+            # before any other refusal, the page's values no longer the meeting's (a double click's second sending,
+            # asking what its first made of it, is no stale page)
+            changed_since_shown(form, meeting)
         if starts is not None and meeting_took_place(meeting) and not moved_into_the_past(starts, at):
             # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
             errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
@@ -725,6 +816,8 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # a cancelled meeting is said as such, never "not begun yet" (a trial's meeting cancelled before its day)
         cancelled = getattr(meeting, "status", None) == "cancelled"
+        if not cancelled:
+            changed_part(form, meeting, "attendance")  # a roster recorded again since this page showed another
         errors: dict[str, str] = (
             {"data.meeting_id": StateRefusal(_(ROSTER_CANCELLED))} if cancelled else not_begun_at(meeting)
         )
@@ -1085,6 +1178,8 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
 
     async def action() -> None:
         meeting = await recordable_meeting(viewer, state, meeting_id)
+        if getattr(meeting, "status", None) != "cancelled":
+            changed_part(form, meeting, "minutes")  # minutes changed since this page showed others
         roster, names = await meeting_roster(viewer, state, meeting)
         forms.with_row_names(form, names)  # the members its choices offer, should the form be shown again
         with forms.reported_with(not_begun_at(meeting)):
