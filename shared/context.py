@@ -111,7 +111,8 @@ def light_delivery(
             try:
                 for middleware in subscriber._broker_middlewares:
                     if isinstance(middleware, BrokerInstrumentation):
-                        await middleware(message, context=context).consume_scope(handler, message)
+                        # tracing is off (asked above): the scope need not ask again, per delivery
+                        await middleware(message, context=context, traced=False).consume_scope(handler, message)
                         break
                 else:
                     await handler(message)

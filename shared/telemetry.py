@@ -201,8 +201,10 @@ class BrokerInstrumentation:
         self._consume: dict[tuple[str, str], _ConsumeMetrics] = {}
         self._processed: dict[tuple[str, str, ProcessingStatus], Any] = {}
 
-    def __call__(self, msg: Any, /, *, context: Any) -> "_DeliveryScope":
-        return _DeliveryScope(msg, context=context, owner=self)
+    def __call__(self, msg: Any, /, *, context: Any, traced: bool | None = None) -> "_DeliveryScope":
+        """One delivery's scope; `traced`: whether a recording tracer provider is installed, when the caller has just
+        asked (tracing_recorded, else asked here: OpenTelemetry looks in os.environ each time none is installed)."""
+        return _DeliveryScope(msg, context=context, owner=self, traced=traced)
 
     def consume_metrics(self, handler: str, kind: str) -> _ConsumeMetrics:
         """The consume metrics' children for a queue and type label (both bounded)."""
@@ -233,10 +235,11 @@ class _DeliveryScope(BaseMiddleware[Any, Any]):
 
     __slots__ = ("_owner", "_traced")
 
-    def __init__(self, msg: Any, /, *, context: Any, owner: BrokerInstrumentation) -> None:
+    def __init__(self, msg: Any, /, *, context: Any, owner: BrokerInstrumentation, traced: bool | None = None) -> None:
         super().__init__(msg, context=context)
         self._owner = owner
-        self._traced: Any = owner.telemetry(msg, context=context) if tracing_recorded() else None
+        recorded = tracing_recorded() if traced is None else traced
+        self._traced: Any = owner.telemetry(msg, context=context) if recorded else None
 
     async def after_processed(
         self,

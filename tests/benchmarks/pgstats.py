@@ -1,8 +1,9 @@
 """PostgreSQL's side of a province-year run: backend CPU per service, WAL, and the statements that cost it (issue 12).
 
-    uv run python -m tests.benchmarks.pgstats [--scale S] [--json FILE] [--top N]
+    uv run python -m tests.benchmarks.pgstats [--scale S] [--single] [--json FILE] [--top N]
 
-Runs the `province-year` preset (tests/benchmarks/province_year.py, no baseline) with, over the same measured window:
+Runs the `province-year` preset (tests/benchmarks/province_year.py, no baseline; with `--single` the `single` preset:
+the same events one per message) with, over the same measured window:
 - the CPU seconds (utime + stime from /proc) of the PostgreSQL backends connected to the run's throwaway database,
   sampled every 0.3 s so a backend that leaves still counts, split by the service process that owns the client end
   of each connection (psutil), `other` for the benchmark's own probes;
@@ -30,7 +31,7 @@ import asyncpg
 import psutil
 
 from tests.benchmarks import province_year
-from tests.benchmarks.harness import batch_messages, bench_system
+from tests.benchmarks.harness import batch_messages, bench_system, single_messages
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STATEMENT_KEYS = ("calls", "total_exec_time", "wal_bytes", "rows", "shared_blks_dirtied")
@@ -256,18 +257,20 @@ async def _measured(bench: Any, messages: Any, expected: Any, *, timeout: float,
         await conn.close()
 
 
-def run(*, scale: float, timeout: float, quiet: float, top: int) -> dict[str, Any]:
-    """province-year at `scale` with the PostgreSQL figures under "postgres"."""
+def run(*, scale: float, timeout: float, quiet: float, top: int, single: bool = False) -> dict[str, Any]:
+    """province-year (`single`: the single preset, one event per message) at `scale` with the PostgreSQL figures
+    under "postgres"."""
     cells = max(1, round(province_year.FULL_CELLS * scale))
     with tempfile.TemporaryDirectory() as workdir:
         lines = province_year.generate(cells, Path(workdir) / "province-year.jsonl")
     expected = province_year.expected_results(lines)
-    messages = batch_messages(lines, size=province_year.BATCH_SIZE)
-    print(f"pgstats province-year: {cells} cells, {expected.events} events in {len(messages)} messages", flush=True)
+    messages = single_messages(lines) if single else batch_messages(lines, size=province_year.BATCH_SIZE)
+    preset = "single" if single else "province-year"
+    print(f"pgstats {preset}: {cells} cells, {expected.events} events in {len(messages)} messages", flush=True)
     started = time.perf_counter()
     with bench_system() as bench:
         result = asyncio.run(_measured(bench, messages, expected, timeout=timeout, quiet=quiet, top=top))
-    return {"preset": "province-year", "cells": cells, "wall_s": round(time.perf_counter() - started, 1), **result}
+    return {"preset": preset, "cells": cells, "wall_s": round(time.perf_counter() - started, 1), **result}
 
 
 def main() -> None:
@@ -277,9 +280,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--quiet", type=float, default=10.0)
     parser.add_argument("--top", type=int, default=15, help="statements listed per ranking")
+    parser.add_argument("--single", action="store_true", help="one event per message (the single preset)")
     parser.add_argument("--json", type=Path, help="also write the figures to FILE")
     args = parser.parse_args()
-    result = run(scale=args.scale, timeout=args.timeout, quiet=args.quiet, top=args.top)
+    result = run(scale=args.scale, timeout=args.timeout, quiet=args.quiet, top=args.top, single=args.single)
     text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
     if args.json:
         args.json.write_text(text, encoding="utf-8")
