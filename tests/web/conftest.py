@@ -101,6 +101,9 @@ def system(
         # small enough for test_sign_in to exceed and wait out; no other test fails this often for one name
         "CHIBO_WEB_SIGN_IN_FREE_FAILURES": str(SIGN_IN_FREE_FAILURES),
         "CHIBO_WEB_SIGN_IN_FIRST_DELAY": str(SIGN_IN_FIRST_DELAY),
+        # the pages show late records' alerts as soon as they are due: the grace a meeting first known already late
+        # gets (30 min) is notifications' own test (tests/notifications/test_recorded_past_meeting.py)
+        "CHIBO_LATE_RECORDS_GRACE_MINUTES": "0",
     }
     with (
         fresh_database(database_url) as own_database,
