@@ -190,8 +190,8 @@ async def run_due(
     due (or not planned, or fired already)."""
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         row = await uow.connection.fetchrow(
-            "SELECT id, kind, subject_id, due_at, attempts, cursor FROM schedule WHERE kind = $1 AND subject_id = $2"
-            " AND done_at IS NULL AND due_at <= $3 FOR UPDATE",
+            "SELECT id, kind, subject_id, due_at, attempts, cursor, created_at AS planned_at FROM schedule"
+            " WHERE kind = $1 AND subject_id = $2 AND done_at IS NULL AND due_at <= $3 FOR UPDATE",
             kind,
             meeting_id,
             clock.value,

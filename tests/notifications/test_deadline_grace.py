@@ -7,10 +7,8 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.notifications.config import Settings
-from services.notifications.handlers.jobs import record_run, run_job
-from services.notifications.repository.outgoing import Job
-from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.periods import VIETNAM_TZ
+from tests.notifications.conftest import run_due
 from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 from tests.notifications.test_handlers import due_times, handle
@@ -18,26 +16,6 @@ from tests.support.ids import random_id
 
 NOW = datetime(2026, 11, 20, 20, 0, tzinfo=VIETNAM_TZ)
 GRACE = timedelta(minutes=30)
-
-
-async def run_due(pool: asyncpg.Pool, settings: Settings, clock: Clock, kind: str, meeting_id: str) -> int | None:
-    """Run the meeting's job of `kind` as the schedule runner does when it is due (claim_due_job's row, record_run);
-    None when it is not due at the clock's time."""
-    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-        row = await uow.connection.fetchrow(
-            "SELECT id, kind, subject_id, due_at, attempts, cursor, created_at AS planned_at FROM schedule"
-            " WHERE kind = $1 AND subject_id = $2 AND done_at IS NULL AND due_at <= $3 FOR UPDATE",
-            kind,
-            meeting_id,
-            clock.value,
-        )
-        if row is None:
-            return None
-        job = Job(**dict(row))
-        run = await run_job(job, uow)
-        await record_run(job, run, uow)
-        await uow.commit()
-    return run.created
 
 
 async def alerts_of(pool: asyncpg.Pool, rule: str, meeting_id: str) -> int:
@@ -61,7 +39,7 @@ async def test_documents_published_within_the_grace_of_a_meeting_scheduled_under
 
     # due at once, the check is put off to the grace's end
     for meeting_id in (published, unpublished):
-        assert await run_due(pool, settings, clock, "meeting.documents", meeting_id) == 0
+        assert await run_due(pool, settings, clock, meeting_id, "meeting.documents") == 0
         assert (await due_times(pool, meeting_id))["meeting.documents"] == (NOW + GRACE, False)
     clock.value = NOW + timedelta(minutes=5)
     documents = {
@@ -70,11 +48,11 @@ async def test_documents_published_within_the_grace_of_a_meeting_scheduled_under
         "items": [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}],
     }
     await handle(pool, settings, clock, event("documents.published.v1", documents))
-    assert await run_due(pool, settings, clock, "meeting.documents", published) is None
+    assert await run_due(pool, settings, clock, published, "meeting.documents") is None
 
     clock.value = NOW + GRACE
-    assert await run_due(pool, settings, clock, "meeting.documents", published) == 0
-    assert await run_due(pool, settings, clock, "meeting.documents", unpublished) == 1
+    assert await run_due(pool, settings, clock, published, "meeting.documents") == 0
+    assert await run_due(pool, settings, clock, unpublished, "meeting.documents") == 1
     assert await alerts_of(pool, "documents_missing", published) == 0
     assert await alerts_of(pool, "documents_missing", unpublished) == 1
 
@@ -89,7 +67,7 @@ async def test_a_past_meeting_recorded_then_given_its_records_within_the_grace_r
     held_at = NOW - timedelta(days=6)  # past the secretary's deadline (2 days) and the superior committee's (5)
     await handle(pool, settings, clock, p.scheduled(recorded, held_at), p.scheduled(unrecorded, held_at))
     for kind in ("meeting.minutes", "meeting.minutes_superior"):
-        assert await run_due(pool, settings, clock, kind, recorded) == 0
+        assert await run_due(pool, settings, clock, recorded, kind) == 0
         assert (await due_times(pool, recorded))[kind] == (NOW + GRACE, False)
 
     clock.value = NOW + timedelta(seconds=1)
@@ -107,13 +85,13 @@ async def test_a_past_meeting_recorded_then_given_its_records_within_the_grace_r
         event("documents.published.v1", documents),
     )
     # the minutes' end moves the deadline, still past: the check stays put off to the grace's end
-    assert await run_due(pool, settings, clock, "meeting.minutes", recorded) == 0
+    assert await run_due(pool, settings, clock, recorded, "meeting.minutes") == 0
     assert (await due_times(pool, recorded))["meeting.minutes"] == (NOW + GRACE, False)
 
     clock.value = NOW + GRACE
     for kind in ("meeting.minutes", "meeting.minutes_superior"):
-        assert await run_due(pool, settings, clock, kind, recorded) == 0
-        await run_due(pool, settings, clock, kind, unrecorded)  # the secretary's check raises both when both are due
+        assert await run_due(pool, settings, clock, recorded, kind) == 0
+        await run_due(pool, settings, clock, unrecorded, kind)  # the secretary's check raises both when both are due
     assert await alerts_of(pool, "minutes_late", recorded) == 0
     assert await alerts_of(pool, "minutes_late_superior", recorded) == 0
     assert await alerts_of(pool, "minutes_late", unrecorded) == 1
