@@ -39,11 +39,13 @@ def vhosts() -> set[str]:
 
 def password_works(user: str, password: str, *, within: float = 60.0) -> bool:
     """Whether the broker accepts `password` for `user`, asked again until it does or `within` seconds pass (on a
-    loaded machine the CLI's check can fail for a moment after the password was set: a CI run saw it once)."""
+    loaded machine the CLI's check can fail for a moment after the password was set: a CI run saw it once). The
+    password goes on stdin, as deploy/broker_users.sh gives it: as an argument one starting with "-" (1 in 64 of
+    `token_urlsafe`'s) is read as options and refused."""
     deadline = time.monotonic() + within
     while True:
         check = subprocess.run(
-            ["rabbitmqctl", "-q", "authenticate_user", user, password], capture_output=True, timeout=60
+            ["rabbitmqctl", "-q", "authenticate_user", user], input=password.encode(), capture_output=True, timeout=60
         )
         if check.returncode == 0 or time.monotonic() > deadline:
             return check.returncode == 0
@@ -101,3 +103,11 @@ def test_the_same_checkout_re_keys_its_own_users_in_its_own_vhost(tag: str, tmp_
     password = kept["CHIBO_AMQP_URL_MEETINGS"].split("@")[0].rsplit(":", 1)[1]
     assert password_works(f"{prefix}meetings", password)
     assert {user for user in users() if user.startswith(prefix)} == {f"{prefix}{name}" for name in NAMES}
+
+
+def test_a_password_starting_with_a_dash_is_checked_as_a_password(tag: str) -> None:
+    user = f"{tag}-dash"
+    rabbitmqctl("add_user", user, stdin="-i8V4OawMzQohYjeXUgwbmVHCyoZXJhp")
+
+    assert password_works(user, "-i8V4OawMzQohYjeXUgwbmVHCyoZXJhp")
+    assert not password_works(user, "-wrong", within=0)
