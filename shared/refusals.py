@@ -36,6 +36,9 @@ class RefusalCode(StrEnum):
     ROSTER_NOT_IN_CELL_AT_START = "roster_not_in_cell_at_start"
     """Rejected: a secretary's move of a meeting whose attendance is recorded (naming data.starts_at) to a start at
     which members its roster lists were not in the cell (`member_names`: the first few, `missing`: how many)."""
+    ROSTER_MISSING_AT_START = "roster_missing_at_start"
+    """Rejected: a secretary's move of a meeting whose attendance is recorded (naming data.starts_at) to a start at
+    which members of the cell are not on its roster (`member_names`: the first few, `missing`: how many)."""
     ALREADY_REPLAYED = "already_replayed"
     """Conflict: the rejection was replayed already (`replayed_at`), its event then judged `outcome` (accepted, held
     or duplicate; None for a replay from before the outcome was kept)."""
@@ -191,10 +194,12 @@ class Refusal(BaseModel):
     """How the replay judged the event (ALREADY_REPLAYED): accepted, held or duplicate."""
     member_names: list[str] | None = None
     """The full names of the first few members a roster leaves out (ROSTER_INCOMPLETE), or lists who were not in the
-    cell at a new start (ROSTER_NOT_IN_CELL_AT_START), in Vietnamese name order."""
+    cell at a new start (ROSTER_NOT_IN_CELL_AT_START), or leaves out of the cell's at a new start
+    (ROSTER_MISSING_AT_START), in Vietnamese name order."""
     missing: int | None = None
     """How many members a roster leaves out in all (ROSTER_INCOMPLETE; 0 for a roster listing nobody), or lists out of
-    the cell at the new start (ROSTER_NOT_IN_CELL_AT_START)."""
+    the cell at the new start (ROSTER_NOT_IN_CELL_AT_START), or leaves out of the cell's at the new start
+    (ROSTER_MISSING_AT_START)."""
 
 
 def refusal_code(refusal: Refusal | None) -> str | None:

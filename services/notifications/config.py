@@ -119,8 +119,10 @@ class Settings(ServiceSettings):
     """CHIBO_LATE_RECORDS_GRACE_MINUTES: a meeting that first becomes known here with its records already late (a
     secretary recording a past meeting, an integration's late schedule) has its late-records alerts (minutes_late,
     minutes_late_superior) deferred this long from then, so the secretary can enter its minutes and final documents
-    first; records complete by then cancel them. The same 30 minutes the rated-low alerts settle by (settle_minutes).
-    The deadline itself does not move (DOMAIN.md "Alerts": "not in 2 days after the meeting")."""
+    first; records complete by then cancel them. A meeting already known that a change (a move, a corrected start) puts
+    past such a deadline gets the same grace from when the change is known. The same 30 minutes the rated-low alerts
+    settle by (settle_minutes). The deadline itself does not move (DOMAIN.md "Alerts": "not in 2 days after the
+    meeting")."""
     figures_retention_days: int = 400
     """Announced attendance figures older than this are pruned daily where a later one of the member stands at zeros
     (nothing before it can change an alert), and such old figures never alert, whatever their meeting."""

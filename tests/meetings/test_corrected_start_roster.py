@@ -78,3 +78,59 @@ async def test_a_correction_to_a_day_every_listed_member_was_the_cells_is_taken(
     taken = await command(rpc, move(mtg, corrected))
     assert taken["outcome"] == "accepted", taken
     assert (await meeting(db, mtg))["starts_at"] == corrected
+
+
+async def left_three_days_ago(rpc: RpcClient, bus: Feed, ids: dict[str, str], names: list[str]) -> list[str]:
+    """Members of the world's cell for two months who moved to another cell of the commune three days ago, one per
+    name."""
+    other = random_id("cb")
+    earlier = now() - timedelta(days=60)
+    leavers = [random_id("dv") for _ in names]
+    facts = [ev.unit(other, parent_id=ids["committee"], time=earlier)]
+    for leaver, name in zip(leavers, names, strict=True):
+        facts += [
+            ev.member(leaver, ids["cell"], time=earlier, data={"full_name": name}),
+            ev.member(leaver, other, time=now() - timedelta(days=3), data={"full_name": name}),
+        ]
+    await send(rpc, bus, "http", facts)
+    return leavers
+
+
+async def held_yesterday_without_them(rpc: RpcClient, bus: Feed, ids: dict[str, str]) -> str:
+    """A meeting that started yesterday, its attendance recorded: the world's member present, the cell's only
+    member then."""
+    mtg = random_id("mtg")
+    starts = now() - timedelta(days=1)
+    facts = [
+        ev.scheduled(mtg, ids["cell"], starts_at=starts, time=starts - timedelta(days=20)),
+        ev.attendance(mtg, {ids["mem"]: "present"}, time=now() - timedelta(minutes=1)),
+    ]
+    await send(rpc, bus, "http", facts)
+    await eventually(lambda: bus.find("attendance.recorded.v1", meeting_id=mtg), timeout=60)
+    return mtg
+
+
+async def test_a_correction_to_a_day_members_left_off_the_attendance_were_the_cells_is_refused_naming_them(
+    world: tuple[Feed, dict[str, str]], rpc: RpcClient, db: asyncpg.Connection
+) -> None:
+    bus, ids = world
+    names = ["Lê Văn An", "Trần Thị Bình", "Hoàng Văn Cường", "Phạm Thị Dung"]
+    await left_three_days_ago(rpc, bus, ids, names)
+    mtg = await held_yesterday_without_them(rpc, bus, ids)
+    before = (await meeting(db, mtg))["starts_at"]
+    # a secretary's roster leaving out members of the cell at the start is refused (roster_incomplete): so is a
+    # correction to a day the four who left since were still the cell's, none of them on the attendance
+    refused = await command(rpc, move(mtg, (now() - timedelta(days=9)).replace(microsecond=0)))
+    assert (refused["outcome"], refused["field"], refused["refusal"]["code"]) == (
+        "rejected",
+        "data.starts_at",
+        "roster_missing_at_start",
+    ), refused
+    assert (refused["refusal"]["member_names"], refused["refusal"]["missing"]) == (names[:3], 4)
+    assert (await meeting(db, mtg))["starts_at"] == before
+
+    # to a day after they left, the attendance lists every member of the cell: taken
+    corrected = (now() - timedelta(days=2)).replace(microsecond=0)
+    taken = await command(rpc, move(mtg, corrected))
+    assert taken["outcome"] == "accepted", taken
+    assert (await meeting(db, mtg))["starts_at"] == corrected

@@ -18,7 +18,7 @@ from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.handlers import HANDLERS
 from services.notifications.handlers.jobs import record_run, run_job
-from services.notifications.repository.outgoing import Job
+from services.notifications.repository.outgoing import PLANNED_AT_SQL, Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.db import create_pool
@@ -190,7 +190,7 @@ async def run_due(
     due (or not planned, or fired already)."""
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         row = await uow.connection.fetchrow(
-            "SELECT id, kind, subject_id, due_at, attempts, cursor, created_at AS planned_at FROM schedule"
+            f"SELECT id, kind, subject_id, due_at, attempts, cursor, {PLANNED_AT_SQL} AS planned_at FROM schedule"
             " WHERE kind = $1 AND subject_id = $2 AND done_at IS NULL AND due_at <= $3 FOR UPDATE",
             kind,
             meeting_id,

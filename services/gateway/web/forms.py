@@ -1341,6 +1341,27 @@ def roster_not_in_cell_at_start(refusal: Any) -> str:
     return _(ROSTER_NOT_IN_CELL_AT_START, names=said)
 
 
+ROSTER_MISSING_AT_START = N_(
+    "The attendance recorded for this meeting leaves out comrade %(names)s, who at the new time was a member of the "
+    "cell. The attendance lists every member of the cell on the day of the meeting, so the time was not corrected: "
+    "check the day the cell really met."
+)
+"""A secretary's correction of when a meeting took place refused by meetings' ROSTER_MISSING_AT_START, the first few
+members named (`Nguyễn Văn An, Lê Thị Bình và 2 đồng chí khác`)."""
+
+
+def roster_missing_at_start(refusal: Any) -> str:
+    """What the move form says of meetings' ROSTER_MISSING_AT_START, under the new start: the members of the cell then
+    whom the recorded attendance leaves out, the first few by name (`member_names`) then how many others
+    (`missing`)."""
+    names = list(refusal.member_names or [])
+    said = ", ".join(isolated_name(name) for name in names)
+    others = (refusal.missing or len(names)) - len(names)
+    if others > 0:
+        said = _(ROSTER_MISSING_MORE, names=said, count=others)
+    return _(ROSTER_MISSING_AT_START, names=said)
+
+
 def roster_incomplete(refusal: Any) -> str:
     """What the roster form says of meetings' ROSTER_INCOMPLETE: the members left out by name, the first few
     (`member_names`) then how many others (`missing`), beside the roster."""
@@ -1427,6 +1448,9 @@ async def send(
         if refusal is not None and code == RefusalCode.ROSTER_NOT_IN_CELL_AT_START:
             # a correction of when a meeting took place to a day some members on its attendance were not the cell's
             raise FormErrors({field: on_field(name, roster_not_in_cell_at_start(refusal))}) from None
+        if refusal is not None and code == RefusalCode.ROSTER_MISSING_AT_START:
+            # a correction of when a meeting took place to a day members of the cell are not on its attendance
+            raise FormErrors({field: on_field(name, roster_missing_at_start(refusal))}) from None
         if code == RefusalCode.MEETING_TOOK_PLACE and field.removeprefix("data.") == "starts_at":
             # a move of a meeting that took place to a start still ahead: a past start (a correction) is taken
             raise FormErrors({field: on_field(name, _(TOOK_PLACE_MOVED_AHEAD))}) from None

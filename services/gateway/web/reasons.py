@@ -440,6 +440,10 @@ BY_CODE = {
         "The meeting's recorded attendance lists members who were not in the cell at the new time, so its time was "
         "not corrected."
     ),
+    RefusalCode.ROSTER_MISSING_AT_START: N_(
+        "The meeting's recorded attendance leaves out members who were in the cell at the new time, so its time was "
+        "not corrected."
+    ),
     RefusalCode.EXCUSED_WITHOUT_REASON: N_("An excused absence comes with its reason: fill in the reason."),
     RefusalCode.MONITOR_NOT_ASSIGNED: N_(
         "This person is not an upper-level committee member assigned to follow the cell, so cannot assess as such."

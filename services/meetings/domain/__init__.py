@@ -5,7 +5,7 @@ is rejected, the field named) or Held (the event waits for something it refers t
 """
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -725,6 +725,43 @@ def check_roster_fits_start(
         f" {local_date(starts_at)}: {shown}{more}; the attendance of a meeting lists the cell's members at its start",
         field="data.starts_at",
         refusal=Refusal(code=RefusalCode.ROSTER_NOT_IN_CELL_AT_START, member_names=names, missing=len(outside)),
+    )
+
+
+def check_roster_covers_start(
+    *,
+    cell_id: str,
+    starts_at: datetime,
+    members: Mapping[str, str],
+    recorded: Collection[str],
+    left_out_before: Collection[str] = (),
+    source: str,
+) -> None:
+    """A secretary's move (`source` GATEWAY_SOURCE) of a meeting whose attendance is recorded, to `starts_at`: every
+    member of `cell_id` at the new start (`members`: member id to full name, in the order to name them, by the
+    snapshots in force then) is on its roster with some status (`recorded`: every member id it lists, the exempt and
+    transferred too), as a secretary's roster is judged when recorded (check_roster_complete, ROSTER_INCOMPLETE;
+    DOMAIN.md "How to read it"). Else InvalidEvent naming `data.starts_at`, coded ROSTER_MISSING_AT_START with the
+    first NAMED_MISSING names and how many: a correction of when a meeting took place to a day a member who has
+    left the cell since was still in it left them off the attendance, neither present nor absent, and the meeting
+    scored on a roster a secretary could not have recorded. Members the roster left out at the start it had
+    (`left_out_before`: an integration's roster, taken as sent) are not the correction's doing and not asked again.
+    An integration's move is stored as sent (its rosters follow the facts as they arrive, CONTRACT.md)."""
+    if not from_a_person(source):
+        return
+    skipped = set(recorded) | set(left_out_before)
+    missing = [member_id for member_id in members if member_id not in skipped]
+    if not missing:
+        return
+    names = [members[member_id] for member_id in missing[:NAMED_MISSING]]
+    shown = ", ".join(f"{name} ({member_id})" for name, member_id in zip(names, missing, strict=False))
+    more = f" and {len(missing) - len(names)} more" if len(missing) > len(names) else ""
+    raise InvalidEvent(
+        f"data.starts_at: the meeting's recorded roster leaves out {len(missing)} members of cell {cell_id} on"
+        f" {local_date(starts_at)}: {shown}{more}; the attendance of a meeting lists every member of the cell at its"
+        " start",
+        field="data.starts_at",
+        refusal=Refusal(code=RefusalCode.ROSTER_MISSING_AT_START, member_names=names, missing=len(missing)),
     )
 
 

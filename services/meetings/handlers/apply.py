@@ -7,6 +7,7 @@ what the event changed, which keys it provides to held events, and the events it
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from services.meetings import domain
@@ -756,33 +757,47 @@ async def _held_roster(uow: MeetingsUnit, meeting: domain.MeetingState) -> list[
 async def _check_roster_at_start(
     uow: MeetingsUnit, meeting: domain.MeetingState, *, starts_at: Any, source: str
 ) -> None:
-    """The members the meeting's stored roster lists (other than as transferred) are the cell's at `starts_at`, the
-    start a secretary moves it to (domain.check_roster_fits_start), named in Vietnamese name order."""
+    """The meeting's stored roster fits `starts_at`, the start a secretary moves it to, as a secretary's roster is
+    judged at the meeting's start: the members it lists (other than as transferred) are the cell's then
+    (domain.check_roster_fits_start), and every member of the cell then is on it (domain.check_roster_covers_start,
+    those it left out at the start it had aside), named in Vietnamese name order."""
     stored = await uow.meetings.stored_roster(meeting.meeting_id)
-    listed = sorted(
-        {str(r["member_id"]) for r in (stored or {}).get("records", []) if r["status"] != TRANSFERRED.value}
-    )
-    if not listed:
-        return
-    histories = await uow.org.histories(listed)
-    brief = await uow.org.members_brief(listed)
-    names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in listed}
-    domain.check_roster_fits_start(
+    records = (stored or {}).get("records", [])
+    recorded = {str(r["member_id"]) for r in records}
+    listed = sorted({str(r["member_id"]) for r in records if r["status"] != TRANSFERRED.value})
+    if listed:
+        histories = await uow.org.histories(listed)
+        brief = await uow.org.members_brief(listed)
+        names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in listed}
+        domain.check_roster_fits_start(
+            cell_id=meeting.cell_id,
+            starts_at=starts_at,
+            listed=dict(sorted(names.items(), key=lambda item: (person_key(item[1]), item[0]))),
+            histories=histories,
+            source=source,
+        )
+    members = await _members_at_start(uow, meeting, at=starts_at)
+    left_out_before = set(await _members_at_start(uow, meeting)) - recorded
+    domain.check_roster_covers_start(
         cell_id=meeting.cell_id,
         starts_at=starts_at,
-        listed=dict(sorted(names.items(), key=lambda item: (person_key(item[1]), item[0]))),
-        histories=histories,
+        members=members,
+        recorded=recorded,
+        left_out_before=left_out_before,
         source=source,
     )
 
 
-async def _members_at_start(uow: MeetingsUnit, meeting: domain.MeetingState) -> dict[str, str]:
-    """Member id to full name of the cell's members by the snapshots in force at the meeting's start (DOMAIN.md "How
-    to read it"), in Vietnamese name order; their keys held shared, so no snapshot of them commits unseen."""
+async def _members_at_start(
+    uow: MeetingsUnit, meeting: domain.MeetingState, *, at: datetime | None = None
+) -> dict[str, str]:
+    """Member id to full name of the cell's members by the snapshots in force at the meeting's start (or `at`, a start
+    it is moved to; DOMAIN.md "How to read it"), in Vietnamese name order; their keys held shared, so no snapshot of
+    them commits unseen."""
     candidates = await uow.org.ever_in_cell(meeting.cell_id)
     await uow.ingest.lock(LockSet(shared=frozenset(member_key(member_id) for member_id in candidates)))
     histories = await uow.org.histories(candidates)
-    found = domain.members_at(meeting.cell_id, meeting.starts_at, histories)
+    found = domain.members_at(meeting.cell_id, meeting.starts_at if at is None else at, histories)
     brief = await uow.org.members_brief(found)
     names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in found}
     return dict(sorted(names.items(), key=lambda item: (person_key(item[1]), item[0])))

@@ -38,6 +38,21 @@ UNHELD = (
 false, never NULL: a lease of no known holder is held until it runs out)."""
 
 
+KNOWN_LATE_SQL = (
+    "CASE WHEN {new} > coalesce({now}::timestamptz, now()) THEN NULL"
+    " WHEN schedule.done_at IS NULL AND schedule.due_at > coalesce({now}::timestamptz, now())"
+    " THEN coalesce(schedule.known_late_at, coalesce({now}::timestamptz, now()))"
+    " ELSE schedule.known_late_at END"
+)
+"""A job's `known_late_at` once a fact sets its due time to `{new}` at `{now}` (the unit's clock, NULL: the
+database's): NULL for a due time ahead; the moment the due time went from ahead (pending) to past, kept while it stays
+past (a job put off by the grace is ahead, so a second fact within the grace keeps the first moment and does not
+lengthen it); unchanged when it was past already (fired, or due and not yet run: the secretary was late before)."""
+
+PLANNED_AT_SQL = "coalesce(known_late_at, created_at)"
+"""A job's `Job.planned_at`: when a fact last put its deadline in the past, else when it was first planned."""
+
+
 @dataclass(frozen=True)
 class Job:
     """A due row of the schedule."""
@@ -50,8 +65,9 @@ class Job:
     cursor: str | None = None
     """Where a job done in batches resumes (None before its first batch)."""
     planned_at: datetime | None = None
-    """When the job was first planned (its row's `created_at`, by the planning unit's clock; a rearm keeps it):
-    for a meeting's checks, when the meeting first became known here."""
+    """When the job's deadline became known as it stands (PLANNED_AT_SQL, by the planning unit's clock): when a fact
+    put it in the past (`known_late_at`: a known meeting moved, its start corrected), else when the job was first
+    planned (`created_at`; a rearm keeps it), for a meeting's checks when the meeting first became known here."""
 
 
 @dataclass(frozen=True)
@@ -213,13 +229,15 @@ class PgOutgoingRepository:
         if not planned:
             return
         conflict = (
-            "DO UPDATE SET due_at = EXCLUDED.due_at, done_at = NULL, attempts = 0, last_error = NULL, cursor = NULL"
+            "DO UPDATE SET due_at = EXCLUDED.due_at, done_at = NULL, attempts = 0, last_error = NULL, cursor = NULL,"
+            f" known_late_at = {KNOWN_LATE_SQL.format(new='EXCLUDED.due_at', now='$4')}"
             if rearm
             else "DO NOTHING"
         )
         await self._db.execute(
-            "INSERT INTO schedule (kind, subject_id, due_at, created_at)"
-            " SELECT j.kind, j.subject_id, j.due_at, coalesce($4::timestamptz, now())"
+            "INSERT INTO schedule (kind, subject_id, due_at, created_at, known_late_at)"
+            " SELECT j.kind, j.subject_id, j.due_at, coalesce($4::timestamptz, now()),"
+            " CASE WHEN j.due_at <= coalesce($4::timestamptz, now()) THEN coalesce($4::timestamptz, now()) END"
             " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS j(kind, subject_id, due_at)"
             f" ON CONFLICT (kind, subject_id) {conflict}",
             [kind for kind, _ in planned],
@@ -235,12 +253,14 @@ class PgOutgoingRepository:
         if not moves:
             return
         await self._db.execute(
-            "UPDATE schedule s SET due_at = j.due_at"
+            "UPDATE schedule s SET due_at = j.due_at,"
+            f" known_late_at = {KNOWN_LATE_SQL.format(new='j.due_at', now='$4').replace('schedule.', 's.')}"
             " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS j(kind, subject_id, due_at)"
             " WHERE s.kind = j.kind AND s.subject_id = j.subject_id AND s.done_at IS NULL",
             [kind for kind, _ in moves],
             [subject_id for _, subject_id in moves],
             list(moves.values()),
+            self._clock() if self._clock is not None else None,
         )
 
     async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str, datetime | None]]:
@@ -258,7 +278,7 @@ class PgOutgoingRepository:
     async def claim_due_job(self, now: datetime) -> Job | None:
         """Lock the earliest due job for this transaction, skipping those other workers hold."""
         row = await self._db.fetchrow(
-            "SELECT id, kind, subject_id, due_at, attempts, cursor, created_at AS planned_at FROM schedule"
+            f"SELECT id, kind, subject_id, due_at, attempts, cursor, {PLANNED_AT_SQL} AS planned_at FROM schedule"
             " WHERE done_at IS NULL AND due_at <= $1"
             " ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
             now,

@@ -282,13 +282,14 @@ def late_records_deferred_to(
     kind: str, *, planned_at: datetime | None, grace: timedelta, now: datetime
 ) -> datetime | None:
     """When a deadline check (`kind`, one of GRACED_CHECKS) due at `now` must run instead, or None to run now: `grace`
-    after the check was first planned (`planned_at`: when its meeting first became known here) while that has not
-    passed. DOMAIN.md "Alerts" fixes the deadlines ("not in 2 days after the meeting", documents "24 h before the
-    start"), not when a meeting recorded after one may first be called late: a secretary recording a meeting held 4
-    days ago got the late-minutes mail one second after recording it, while entering its minutes as the form asks.
-    The alert stays due (the committee page lists the meeting late), it fires at the grace's end unless the records
-    (or documents) are in by then. A meeting known long enough before its deadline is never deferred: its checks
-    were planned more than the grace before they fall due."""
+    after the check was first planned (`planned_at`: when its meeting first became known here, or when a change of the
+    known meeting — a move, a corrected start, minutes giving its end — put the deadline in the past:
+    PgOutgoingRepository's known_late_at) while that has not passed. DOMAIN.md "Alerts" fixes the deadlines ("not in 2
+    days after the meeting", documents "24 h before the start"), not when a meeting recorded after one may first be
+    called late: a secretary recording a meeting held 4 days ago got the late-minutes mail one second after recording
+    it, while entering its minutes as the form asks. The alert stays due (the committee page lists the meeting late), it
+    fires at the grace's end unless the records (or documents) are in by then. A meeting known long enough before its
+    deadline is never deferred: its checks were planned more than the grace before they fall due."""
     if kind not in GRACED_CHECKS or planned_at is None or now >= planned_at + grace:
         return None
     return planned_at + grace
