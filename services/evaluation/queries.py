@@ -385,12 +385,12 @@ FROM (
            (array_agg(new_rating ORDER BY changed_at DESC, id DESC))[1] AS new_rating,
            (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
            max(changed_at) AS changed_at, min(changed_at) AS first_changed_at,
-           count(DISTINCT {vietnam_day('changed_at')})::int AS changes,
+           count(DISTINCT {vietnam_day("changed_at")})::int AS changes,
            (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
            (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind,
            (array_agg(framework_id ORDER BY changed_at DESC, id DESC))[1] AS framework_id,
            (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version,
-           count(DISTINCT {vietnam_day('changed_at')})
+           count(DISTINCT {vietnam_day("changed_at")})
                FILTER (WHERE kind <> 'withdrawn')::int AS changes_kept
     FROM period_late_change
     WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
@@ -859,7 +859,7 @@ WITH moves AS (
     FROM moves m JOIN changed USING (cell_id, period)
     ORDER BY m.cell_id, m.period, m.changed_at, m.id
 ), counted AS (
-    SELECT cell_id, period, count(DISTINCT {vietnam_day('changed_at')})::int AS changes
+    SELECT cell_id, period, count(DISTINCT {vietnam_day("changed_at")})::int AS changes
     FROM moves GROUP BY cell_id, period
 )
 SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, c.name, m.period, coalesce(p.rating, m.rating) AS rating,
