@@ -165,6 +165,22 @@ def check_unchanged(field: str, *, subject: str, held: object, sent: object, rul
         raise Contradiction(f"{field}: {subject} is {held!r} here, the event says {sent!r}; {rule}", field=field)
 
 
+def check_same_cell(meeting_id: str, *, held: str | None, sent: str) -> None:
+    """Contradiction naming `data.cell_id` (check_unchanged) when the consumer holds meeting `meeting_id` under cell
+    `held` (None: not known yet) and a fact sends it under cell `sent` (DOMAIN.md "Meetings": a meeting belongs to its
+    cell; meetings refuses such a move on its own input, so a fact saying so is not the system's)."""
+    check_unchanged(
+        "data.cell_id", subject=f"meeting {meeting_id}", held=held, sent=sent, rule="a meeting never changes cell"
+    )
+
+
+def check_same_kind(unit_id: str, *, held: str | None, sent: str) -> None:
+    """Contradiction naming `data.kind` (check_unchanged) when the consumer holds unit `unit_id` of kind `held` (None:
+    not known yet) and a snapshot sends kind `sent` (DOMAIN.md "Organization tree"; meetings refuses such a change
+    on its own input: "a unit never changes kind")."""
+    check_unchanged("data.kind", subject=f"unit {unit_id}", held=held, sent=sent, rule="a unit never changes kind")
+
+
 class EventHandler(Protocol[UowT]):
     """A use case that applies one event inside a unit of work (it does not commit)."""
 

@@ -362,7 +362,14 @@ async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetim
     return None
 
 
-LATE_CHANGES = """
+def vietnam_day(column: str) -> str:
+    """The SQL expression (str) of the calendar day in Vietnam (a `date`) of a timestamptz `column` (a SQL name): the
+    one definition of the days a late change's `changes` counts (LATE_CHANGES, MOVES_NET; DOMAIN.md "Quality
+    evaluation": a period is Vietnam's calendar)."""
+    return f"({column} AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
+
+
+LATE_CHANGES = f"""
 SELECT l.*, p.rating AS now_rating, p.score AS now_score, w.meeting_starts_at, w.meeting_cancelled,
        f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id,
        l.last_kind = 'withdrawn' AND EXISTS (
@@ -378,12 +385,12 @@ FROM (
            (array_agg(new_rating ORDER BY changed_at DESC, id DESC))[1] AS new_rating,
            (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
            max(changed_at) AS changed_at, min(changed_at) AS first_changed_at,
-           count(DISTINCT (changed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)::int AS changes,
+           count(DISTINCT {vietnam_day("changed_at")})::int AS changes,
            (array_agg(kind ORDER BY changed_at, id))[1] AS first_kind,
            (array_agg(kind ORDER BY changed_at DESC, id DESC))[1] AS last_kind,
            (array_agg(framework_id ORDER BY changed_at DESC, id DESC))[1] AS framework_id,
            (array_agg(framework_version ORDER BY changed_at DESC, id DESC))[1] AS framework_version,
-           count(DISTINCT (changed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)
+           count(DISTINCT {vietnam_day("changed_at")})
                FILTER (WHERE kind <> 'withdrawn')::int AS changes_kept
     FROM period_late_change
     WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
@@ -834,7 +841,7 @@ async def subtree_late_changes(
     return items[offset : offset + limit], len(items)
 
 
-MOVES_NET = """
+MOVES_NET = f"""
 WITH moves AS (
     SELECT * FROM unit_move_change m
     WHERE m.cell_id = ANY($1::text[]) AND m.period = ANY($2::text[])
@@ -852,7 +859,7 @@ WITH moves AS (
     FROM moves m JOIN changed USING (cell_id, period)
     ORDER BY m.cell_id, m.period, m.changed_at, m.id
 ), counted AS (
-    SELECT cell_id, period, count(DISTINCT (changed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)::int AS changes
+    SELECT cell_id, period, count(DISTINCT {vietnam_day("changed_at")})::int AS changes
     FROM moves GROUP BY cell_id, period
 )
 SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, c.name, m.period, coalesce(p.rating, m.rating) AS rating,

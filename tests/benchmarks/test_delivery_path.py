@@ -5,30 +5,21 @@ builds the context with no pool); nothing ran it, so nobody saw.
 """
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.benchmarks.delivery_path import EVENT_TYPE
-
-ROOT = Path(__file__).parents[2]
+from tests.benchmarks.runs import run_module
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.mark.parametrize("service", sorted(EVENT_TYPE))
 def test_the_delivery_path_benchmark_prints_its_figures(service: str) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.delivery_path", "--service", service]
-        + ["--deliveries", "200", "--repeat", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    completed = run_module(
+        ["tests.benchmarks.delivery_path", "--service", service, "--deliveries", "200", "--repeat", "1"],
         timeout=240,
     )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
     assert figures["service"] == service and figures["deliveries"] == 200
     assert len(figures["us_per_delivery"]) == 1 and figures["median_us"] > 0

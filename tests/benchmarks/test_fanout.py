@@ -15,14 +15,12 @@ two busy processes. With these waits and one batch message: exactly one a meetin
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.benchmarks.runs import run_module
+
 MEETING_SLACK = 1.10
 PERIOD_SLACK = 1.15
 """Republications allowed: a late fact may still change a score (CONTRACT.md), and a round may start between two
@@ -41,16 +39,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 def test_a_backfill_publishes_each_meeting_score_and_cell_period_about_once(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks", "province-year", "--scale", "0.0005", "--quiet", "3"]
+    run_module(
+        ["tests.benchmarks", "province-year", "--scale", "0.0005", "--quiet", "3"]
         + ["--no-baseline", "--json", str(out)],
-        cwd=ROOT,
-        env={**os.environ, **SCORING_WAITS},
-        capture_output=True,
-        text=True,
+        env=SCORING_WAITS,
         timeout=540,
     )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     [result] = json.loads(out.read_text(encoding="utf-8"))
     chibo = result["chibo"]
     assert chibo["missing_final_scores"] == 0 and chibo["missing_periods"] == 0, chibo

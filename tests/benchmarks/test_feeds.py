@@ -4,15 +4,12 @@ a present member's line once refused nearly every month-start roster). Each even
 (handlers.ingest.read_raw: parsing, typing, the event-only plausibility rules)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from services.meetings.handlers.ingest import read_raw
 from tests.benchmarks.month_start import month_start, province
+from tests.benchmarks.runs import run_module
 from tests.chaos.suite import backfill
-
-ROOT = Path(__file__).parents[2]
 
 
 def refused(events: list[bytes]) -> list[str]:
@@ -22,12 +19,9 @@ def refused(events: list[bytes]) -> list[str]:
 
 def test_the_province_year_generator_writes_only_acceptable_facts(tmp_path: Path) -> None:
     out = tmp_path / "province.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "services.meetings", "generate-province", "--cells", "20", "--members", "400"]
+    run_module(
+        ["services.meetings", "generate-province", "--cells", "20", "--members", "400"]
         + ["--months", "12", "--out", str(out)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
         timeout=300,
     )
     lines = out.read_bytes().splitlines()

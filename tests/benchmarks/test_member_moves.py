@@ -5,16 +5,13 @@ Not a measurement: the harness run at 50 moves proves the preset prints its figu
 is checked against the figures of the code before issue 12's read-ahead."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.benchmarks.__main__ import show
 from tests.benchmarks.member_moves import statement_bound
-
-ROOT = Path(__file__).parents[2]
+from tests.benchmarks.runs import run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -23,14 +20,10 @@ def test_member_moves_at_fifty_moves_prints_its_figures_beside_the_baseline_and_
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks", "member-moves", "--scale", "0.05", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    completed = run_module(
+        ["tests.benchmarks", "member-moves", "--scale", "0.05", "--json", str(out)],
         timeout=240,
     )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     for case in ("after", "backdated"):
         assert f"member-moves: chibo/baseline {case}_wall_s =" in completed.stdout
         assert f"member-moves: target {case}_statements " in completed.stdout

@@ -5,28 +5,21 @@ target), each event its own message, every one taken in and scored, with the sta
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.benchmarks.runs import run_module
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def test_pgstats_profiles_the_single_preset_one_event_per_message(tmp_path: Path) -> None:
     out = tmp_path / "pgstats.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.pgstats", "--single", "--scale", "0.0003", "--quiet", "3"]
-        + ["--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    run_module(
+        ["tests.benchmarks.pgstats", "--single", "--scale", "0.0003", "--quiet", "3", "--json", str(out)],
         timeout=540,
     )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["preset"] == "single" and result["cells"] == 3
     assert result["messages"] == result["events"] > 0  # one event per message

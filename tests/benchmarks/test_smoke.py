@@ -5,28 +5,21 @@ the results watched on chibo.events, the raw baseline, the ratios) in a couple o
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.benchmarks.runs import run_module
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def test_province_year_at_three_cells_prints_every_figure_with_its_baseline(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks", "province-year", "--scale", "0.0003", "--quiet", "3"]
-        + ["--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    completed = run_module(
+        ["tests.benchmarks", "province-year", "--scale", "0.0003", "--quiet", "3", "--json", str(out)],
         timeout=540,
     )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "province-year: chibo/baseline events_per_s_end_to_end =" in completed.stdout
     [result] = json.loads(out.read_text(encoding="utf-8"))
     chibo, baseline = result["chibo"], result["baseline"]
@@ -47,14 +40,10 @@ def test_rollup_at_a_tiny_scale_prints_the_report_downloads_beside_their_baselin
     through the running services, with the bare CSV baseline and the ratio; and the province's quarter and half-year
     roll-ups, rankings and reports, as queries, and the roll-ups through the gateway's /v1."""
     out = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks", "rollup", "--scale", "0.0006", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    completed = run_module(
+        ["tests.benchmarks", "rollup", "--scale", "0.0006", "--json", str(out)],
         timeout=540,
     )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "committee_rollup(province, month)" in completed.stdout  # the queries' figures, as before
     assert "rollup: chibo/baseline province_report_csv_s =" in completed.stdout
     assert "rollup: chibo/baseline commune_report_csv_s =" in completed.stdout

@@ -10,38 +10,23 @@ later migrations add, so it could not be seeded (test_scores_not_begun_migration
 test_migration_seeding.py)."""
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from services.evaluation.bootstrap import SERVICE_DIR, prepare
+from services.evaluation.bootstrap import prepare
 from services.evaluation.domain import rules
-from services.evaluation.handlers.coalesced import score_dirty
-from shared.db import migration_files
 from shared.envelope import now
 from shared.reasons import ReasonCode
+from tests.evaluation.migration_cases import migrated, noted_by, score_all_noted, statement
 from tests.evaluation.stream import fact, ward_with_cell
 from tests.evaluation.test_cell_existence import apply, held
-from tests.support.private_db import private_database
 
 MIGRATION = "0036_implausible_counts_rescored.sql"
 
-
-STATEMENT = (SERVICE_DIR / "migrations" / MIGRATION).read_text(encoding="utf-8")
-
-
-@asynccontextmanager
-async def migrated(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A fresh database with every migration in schema `evaluation`: a pool on it (private_database)."""
-    assert MIGRATION in [path.name for path in migration_files(SERVICE_DIR)]
-    async with private_database(
-        database_url, service="evaluation", schema="evaluation", service_dir=SERVICE_DIR, max_size=4
-    ) as pool:
-        yield pool
+STATEMENT = statement(MIGRATION)
 
 
 def all_absent(cell_id: str, meeting_id: str, *, time: Any) -> dict[str, Any]:
@@ -88,7 +73,7 @@ async def test_the_migration_rescores_the_meetings_with_nobody_present_or_votes_
 ) -> None:
     real = now().replace(microsecond=0)
     start = real - timedelta(days=3)
-    async with migrated(database_url) as pool:
+    async with migrated(database_url, MIGRATION) as pool:
         factory = await prepare(pool)
         events = ward_with_cell("cell-a", time=real - timedelta(days=30))
         events += held("cell-a", "mtg-absent", start)
@@ -103,10 +88,7 @@ async def test_the_migration_rescores_the_meetings_with_nobody_present_or_votes_
         assert await lines(pool, "mtg-votes") == {"conduct.speakers": 5, "closing.resolution_adopted": 2}
         await pool.execute("DELETE FROM dirty_cell")  # what the seeding left noted is not the migration's
 
-        await pool.execute(STATEMENT)
-        noted = await pool.fetch("SELECT cell_id, only_meetings FROM dirty_cell")
-        assert [(row["cell_id"], row["only_meetings"]) for row in noted] == [("cell-a", ["mtg-absent", "mtg-votes"])]
-        while await score_dirty(uow_factory=factory, limit=100):
-            pass
+        assert await noted_by(pool, STATEMENT) == [("cell-a", ["mtg-absent", "mtg-votes"])]
+        await score_all_noted(factory)
         assert await lines(pool, "mtg-absent") == {"conduct.speakers": 0, "closing.resolution_adopted": 0}
         assert await lines(pool, "mtg-votes") == {"conduct.speakers": 5, "closing.resolution_adopted": 0}

@@ -9,25 +9,21 @@ the meeting ahead), then the migration's statement run. The database has every m
 would be written by today's code, which reads columns added since (0032's `held_since`), so it could not be seeded."""
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from services.evaluation.bootstrap import SERVICE_DIR, prepare
+from services.evaluation.bootstrap import prepare
 from services.evaluation.handlers import scores
-from services.evaluation.handlers.coalesced import score_dirty
-from shared.db import migration_files
 from shared.envelope import now
+from tests.evaluation.migration_cases import migrated, noted_by, score_all_noted, statement
 from tests.evaluation.stream import fact, ward_with_cell
 from tests.evaluation.test_cell_existence import apply, held
-from tests.support.private_db import private_database
 
 MIGRATION = "0031_scores_not_begun.sql"
-STATEMENT = (SERVICE_DIR / "migrations" / MIGRATION).read_text(encoding="utf-8")
+STATEMENT = statement(MIGRATION)
 
 
 class Clock:
@@ -38,16 +34,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.moment
-
-
-@asynccontextmanager
-async def migrated(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A fresh database with every migration in schema `evaluation`: a pool on it (private_database)."""
-    assert MIGRATION in [path.name for path in migration_files(SERVICE_DIR)]
-    async with private_database(
-        database_url, service="evaluation", schema="evaluation", service_dir=SERVICE_DIR, max_size=4
-    ) as pool:
-        yield pool
 
 
 def scheduled(cell_id: str, meeting_id: str, starts_at: datetime) -> dict[str, Any]:
@@ -80,7 +66,7 @@ async def test_the_migration_withdraws_the_scores_of_meetings_still_ahead_and_ke
     start = real + timedelta(days=2)  # ahead of the database's now() when the migration runs
     clock = Clock(start + timedelta(hours=1))  # a release before 0031 scored whatever it had
     monkeypatch.setattr(scores, "clock", clock)
-    async with migrated(database_url) as pool:
+    async with migrated(database_url, MIGRATION) as pool:
         factory = await prepare(pool)
         events = ward_with_cell("cell-a", time=real - timedelta(days=30))
         events += ward_with_cell("cell-b", time=real - timedelta(days=30))
@@ -94,12 +80,9 @@ async def test_the_migration_withdraws_the_scores_of_meetings_still_ahead_and_ke
         last = await pool.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
 
         clock.moment = real
-        await pool.execute(STATEMENT)
-        noted = await pool.fetch("SELECT cell_id, only_meetings FROM dirty_cell")
-        assert [(row["cell_id"], row["only_meetings"]) for row in noted] == [("cell-a", ["mtg-ahead"])]
+        assert await noted_by(pool, STATEMENT) == [("cell-a", ["mtg-ahead"])]
 
-        while await score_dirty(uow_factory=factory, limit=100):
-            pass
+        await score_all_noted(factory)
         assert await meeting_events(pool, last) == [
             ("score.meeting.withdrawn.v1", {"meeting_id": "mtg-ahead", "cell_id": "cell-a", "reason": "not_held"})
         ]

@@ -13,18 +13,17 @@ from typing import Any
 
 import pytest
 
-from services.evaluation.bootstrap import SERVICE_DIR, prepare
+from services.evaluation.bootstrap import prepare
 from services.evaluation.domain import rules
-from services.evaluation.handlers.coalesced import score_dirty
 from shared.envelope import now
+from tests.evaluation.migration_cases import migrated, noted_by, score_all_noted, statement
 from tests.evaluation.stream import ward_with_cell
 from tests.evaluation.test_cell_existence import apply, held
-from tests.evaluation.test_implausible_counts_migration import lines, migrated
+from tests.evaluation.test_implausible_counts_migration import lines
 
 MIGRATION = "0038_votes_over_members_rescored.sql"
 
-
-STATEMENT = (SERVICE_DIR / "migrations" / MIGRATION).read_text(encoding="utf-8")
+STATEMENT = statement(MIGRATION)
 
 
 def unrostered(events: list[dict[str, Any]], votes_for: int) -> list[dict[str, Any]]:
@@ -45,7 +44,7 @@ async def test_the_migration_rescores_the_meetings_with_minutes_and_no_roster(
 ) -> None:
     real = now().replace(microsecond=0)
     start = real - timedelta(days=3)
-    async with migrated(database_url) as pool:
+    async with migrated(database_url, MIGRATION) as pool:
         factory = await prepare(pool)
         events = ward_with_cell("cell-a", time=real - timedelta(days=30))
         events += unrostered(held("cell-a", "mtg-over", start), 99999)
@@ -57,11 +56,8 @@ async def test_the_migration_rescores_the_meetings_with_minutes_and_no_roster(
         assert (await lines(pool, "mtg-over"))["closing.resolution_adopted"] == 2
         await pool.execute("DELETE FROM dirty_cell")  # what the seeding left noted is not the migration's
 
-        await pool.execute(STATEMENT)
-        noted = await pool.fetch("SELECT cell_id, only_meetings FROM dirty_cell")
-        assert [(row["cell_id"], row["only_meetings"]) for row in noted] == [("cell-a", ["mtg-over", "mtg-within"])]
-        while await score_dirty(uow_factory=factory, limit=100):
-            pass
+        assert await noted_by(pool, STATEMENT) == [("cell-a", ["mtg-over", "mtg-within"])]
+        await score_all_noted(factory)
         assert (await lines(pool, "mtg-over"))["closing.resolution_adopted"] == 0
         assert (await lines(pool, "mtg-within"))["closing.resolution_adopted"] == 2
         assert (await lines(pool, "mtg-rostered"))["closing.resolution_adopted"] == 2

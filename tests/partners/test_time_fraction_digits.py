@@ -14,10 +14,9 @@ from shared.envelope import CLOUDEVENT_CONTENT_TYPE
 from tests.partners.scenario import Scenario
 from tests.partners.test_binary_mode import member_event, org_of, post
 from tests.partners.wire import publish
+from tests.support.events import TWELVE_DIGITS_TIME as TWELVE
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-
-TWELVE = "2026-11-01T08:00:00.123456789012+07:00"
 
 
 def binary_headers(event: dict[str, Any]) -> dict[str, str]:

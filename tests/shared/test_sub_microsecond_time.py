@@ -8,17 +8,7 @@ import pytest
 
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, parse_envelope, sub_microsecond, time_text
-
-
-def _raw(time: str) -> dict[str, object]:
-    return {
-        "specversion": "1.0",
-        "id": "evt-1",
-        "source": "urn:test:feed",
-        "type": "org.unit.upserted.v1",
-        "time": time,
-        "data": {"id": "c1", "name": "Chi bộ", "kind": "cell", "parent_id": "w1"},
-    }
+from tests.support.events import raw_unit_upserted as _raw
 
 
 @pytest.mark.parametrize(

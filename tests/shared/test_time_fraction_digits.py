@@ -10,19 +10,8 @@ import pytest
 
 from shared.bindings import read_message
 from shared.envelope import TIME_MAX_LENGTH, CloudEvent, InvalidEvent, parse_envelope, sub_microsecond
-
-TWELVE = "2026-11-01T08:00:00.123456789012+07:00"
-
-
-def _event(time: str) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": "evt-1",
-        "source": "urn:test:feed",
-        "type": "org.unit.upserted.v1",
-        "time": time,
-        "data": {"id": "c1", "name": "Chi bộ", "kind": "cell", "parent_id": "w1"},
-    }
+from tests.support.events import TWELVE_DIGITS_TIME as TWELVE
+from tests.support.events import raw_unit_upserted as _event
 
 
 def _binary(route: str, prefix: str, time: str) -> CloudEvent:

@@ -23,7 +23,7 @@ from services.evaluation.handlers.pending import write_pending
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
 from services.evaluation.repository.facts import CommitteeHistory, Unrostered
-from shared.consuming import BatchHandler, EventHandler, check_unchanged
+from shared.consuming import BatchHandler, EventHandler, check_same_cell, check_same_kind
 from shared.contracts import meetings as contract
 from shared.envelope import Event
 from shared.minutes import roster_content_key
@@ -99,9 +99,7 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
     snapshot changing a stored unit's kind (meetings refuses it: "a unit never changes kind")."""
     data = event.data
     held = await uow.facts.unit_kind(data.id)
-    check_unchanged(
-        "data.kind", subject=f"unit {data.id}", held=held, sent=data.kind.value, rule="a unit never changes kind"
-    )
+    check_same_kind(data.id, held=held, sent=data.kind.value)
     changed, old_parent, may_move_span = await uow.facts.upsert_unit(
         unit=data.model_dump(mode="json"), stamp=stamp_of(event)
     )
@@ -294,15 +292,8 @@ async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: Scorin
 
 
 def _same_cell(event: Event[contract.MeetingScheduled], position: tuple[str, datetime] | None) -> None:
-    """Contradiction naming `data.cell_id` when the meeting is stored under another cell (DOMAIN.md: a meeting belongs
-    to its cell; meetings refuses such a move on its own input, so a fact saying so is not the system's)."""
-    check_unchanged(
-        "data.cell_id",
-        subject=f"meeting {event.data.meeting_id}",
-        held=position[0] if position else None,
-        sent=event.data.cell_id,
-        rule="a meeting never changes cell",
-    )
+    """shared.consuming.check_same_cell against the cell the meeting is stored under."""
+    check_same_cell(event.data.meeting_id, held=position[0] if position else None, sent=event.data.cell_id)
 
 
 def _meeting_row(event: Event[contract.MeetingScheduled]) -> dict[str, Any]:

@@ -387,24 +387,25 @@ async def report_csv_chunks(
     """report_csv, one chunk per page of rows (report_pages: `first`, then `rest`): the BOM and the header, then each
     page's lines, so the gateway holds one page at a time however many cells the committee has; then a line for each
     cell among `moves` (the roll-up's `late_changes`, all_late_changes) that moved away after the month closed and is
-    no line of the report (moved_away_rows), as the committee's page lists it."""
-    moved = [item for item in moves if (item.get("late_change") or {}).get("kind") == "unit_moved"]
-    wanted = {str(item["cell_id"]) for item in moved}
-    seen: set[str] = set()  # of the moved cells only: the report's own can be 60,000 lines
+    no line of the report (moved_away_rows, which alone keeps the moves of them), as the committee's page lists it."""
+    changes = list(moves)
+    wanted = {str(item["cell_id"]) for item in changes}
+    seen: set[str] = set()  # of the late-changed cells only: the report's own can be 60,000 lines
     yield csv_lines([report_header()]).encode("utf-8-sig")
     seen.update(cell for row in first if (cell := str(row["cell_id"])) in wanted)
     yield csv_lines(report_rows(first, period=period)).encode()
     async for page in rest:
         seen.update(cell for row in page if (cell := str(row["cell_id"])) in wanted)
         yield csv_lines(report_rows(page, period=period)).encode()
-    gone = moved_away_rows(moved, seen=seen, period=period)
+    gone = moved_away_rows(changes, seen=seen, period=period)
     if gone:
         yield csv_lines(report_rows(gone, period=period)).encode()
 
 
 def moved_away_rows(changes: Iterable[dict[str, Any]], *, seen: set[str], period: str) -> list[dict[str, Any]]:
     """The report rows of the cells a committee lost after `period` (a month) closed: each roll-up `late_changes` item
-    of kind "unit_moved" (evaluation's move_late_changes: moved to another committee, or made a root) whose cell is
+    of kind "unit_moved" (evaluation's move_late_changes: moved to another committee, or made a root; the one place
+    that filters them, so `changes` may hold every kind of late change) whose cell is
     not among the report's cells (`seen`), with its code, name, the month and its note, and no figures: they no
     longer count under the committee, and a sum down the column must not count them (h374: the page listed the move,
     the CSV had no line for it)."""

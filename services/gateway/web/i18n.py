@@ -188,6 +188,43 @@ def months_named(months: list[str]) -> str:
     return _("months %(low)s–%(high)s/%(year)s", low=int(months[0][5:]), high=int(months[-1][5:]), year=months[0][:4])
 
 
+RUNNING_BASES = {
+    "-Q": (
+        N_(
+            "counted over the %(met)s cells that have held their regular meeting in %(month)s (the quarter "
+            "is in its first month, none of its months has ended)"
+        ),
+        N_(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the quarter "
+            "(%(months)s; quarter in progress)"
+        ),
+    ),
+    "-H": (
+        N_(
+            "counted over the %(met)s cells that have held their regular meeting in %(month)s (the "
+            "half-year is in its first month, none of its months has ended)"
+        ),
+        N_(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of %(period)s "
+            "(%(months)s; in progress)"
+        ),
+    ),
+    "": (
+        N_(
+            "counted over the %(met)s cells that have held their regular meeting in %(month)s (the year "
+            "is in its first month, none of its months has ended)"
+        ),
+        N_(
+            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the year "
+            "(%(months)s; year in progress)"
+        ),
+    ),
+}
+"""months_base's wordings by the running period's kind (quarter "-Q", half-year "-H", year ""): in its first month
+(%(met)s, %(month)s), then with months gone by (%(met)s, %(rated)s, %(months)s, %(period)s); one message each, as
+the catalog translates a whole sentence."""
+
+
 def months_base(rollup: dict[str, Any]) -> str:
     """The base of a running quarter, half-year or year's regularity (the share of its rated cells that held their
     regular meeting in every month counted, DOMAIN.md "Periods"; evaluation's domain.periods.evaluate_period), said
@@ -202,51 +239,11 @@ def months_base(rollup: dict[str, Any]) -> str:
     rated = int(rollup["cells"]) - waiting
     met = rated - int(rollup["irregular"])
     numbers = {"met": format_number(met, digits=0), "rated": format_number(rated, digits=0)}
+    first_month, every_month = RUNNING_BASES["-Q" if "-Q" in period else "-H" if "-H" in period else ""]
     if not gone:
-        this_month = period_within(period_months(period)[0])
-        if "-Q" in period:
-            said = _(
-                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the quarter "
-                "is in its first month, none of its months has ended)",
-                month=this_month,
-                **numbers,
-            )
-        elif "-H" in period:
-            said = _(
-                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the "
-                "half-year is in its first month, none of its months has ended)",
-                month=this_month,
-                **numbers,
-            )
-        else:
-            said = _(
-                "counted over the %(met)s cells that have held their regular meeting in %(month)s (the year "
-                "is in its first month, none of its months has ended)",
-                month=this_month,
-                **numbers,
-            )
-    elif "-Q" in period:
-        said = _(
-            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the quarter "
-            "(%(months)s; quarter in progress)",
-            months=months_named(gone),
-            **numbers,
-        )
-    elif "-H" in period:
-        said = _(
-            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of %(period)s "
-            "(%(months)s; in progress)",
-            months=months_named(gone),
-            period=period_within(period),
-            **numbers,
-        )
+        said = _(first_month, month=period_within(period_months(period)[0]), **numbers)
     else:
-        said = _(
-            "%(met)s/%(rated)s cells have held their regular meeting in every month gone by of the year "
-            "(%(months)s; year in progress)",
-            months=months_named(gone),
-            **numbers,
-        )
+        said = _(every_month, months=months_named(gone), period=period_within(period), **numbers)
     if not waiting:
         return said
     return _(

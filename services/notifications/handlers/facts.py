@@ -18,7 +18,7 @@ from services.notifications.handlers.alerts import (
     revise_alerts,
 )
 from services.notifications.unit_of_work import NotificationsUnit
-from shared.consuming import check_unchanged
+from shared.consuming import check_same_cell, check_same_kind
 from shared.envelope import Event
 from shared.logs import get_logger
 from shared.periods import at_local_hour
@@ -176,13 +176,7 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     data = event.data
     await uow.projection.lock_cell(data.id)
     known = await uow.projection.get_unit(data.id)
-    check_unchanged(
-        "data.kind",
-        subject=f"unit {data.id}",
-        held=known.kind if known else None,
-        sent=data.kind.value,
-        rule="a unit never changes kind",
-    )
+    check_same_kind(data.id, held=known.kind if known else None, sent=data.kind.value)
     unit = Unit(
         id=data.id,
         name=data.name,
@@ -357,15 +351,8 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None
 
 
 def _same_cell(event: Event[Any], known: Meeting | None) -> None:
-    """Contradiction naming `data.cell_id` when the meeting is known under another cell (DOMAIN.md: a meeting belongs
-    to its cell; meetings refuses such a move on its own input, so a fact saying so is not the system's)."""
-    check_unchanged(
-        "data.cell_id",
-        subject=f"meeting {event.data.meeting_id}",
-        held=known.cell_id if known else None,
-        sent=event.data.cell_id,
-        rule="a meeting never changes cell",
-    )
+    """shared.consuming.check_same_cell against the cell the meeting is known under."""
+    check_same_cell(event.data.meeting_id, held=known.cell_id if known else None, sent=event.data.cell_id)
 
 
 async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> None:
