@@ -14,7 +14,7 @@ from services.evaluation.bootstrap import prepare
 from services.evaluation.handlers.scores import score_touched
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at, fact, ward_with_cell
-from tests.evaluation.test_adoption_voided import CODE, item, with_task
+from tests.evaluation.test_adoption_voided import item, with_task
 from tests.evaluation.test_cell_existence import Clock, apply, held
 
 START = at(11, 5)
