@@ -101,6 +101,9 @@ class ReasonCode(StrEnum):
     """Minutes approved and `count` tasks assigned."""
     MINUTES_NOT_APPROVED = "minutes_not_approved"
     """Minutes not approved."""
+    MINUTES_ADOPTED_UNVOTED = "minutes_adopted_unvoted"
+    """Minutes said adopted with no vote recorded (an integration's minutes.approved.v1 without `votes_for`): no
+    evidence of the vote that adopts them (DOMAIN.md "Meetings": minutes read and adopted)."""
     NO_TASK_ASSIGNED = "no_task_assigned"
     """No task assigned."""
     FINAL_DOCUMENTS_LATE = "final_documents_late"
@@ -288,6 +291,7 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ),
     ReasonCode.MINUTES_APPROVED_AND_TASKS: lambda p: f"minutes approved and {p.count} task(s) assigned",
     ReasonCode.MINUTES_NOT_APPROVED: lambda p: "minutes not approved",
+    ReasonCode.MINUTES_ADOPTED_UNVOTED: lambda p: "minutes adopted with no vote recorded",
     ReasonCode.NO_TASK_ASSIGNED: lambda p: "no task assigned",
     ReasonCode.FINAL_DOCUMENTS_LATE: lambda p: (
         f"{', '.join(p.kinds or ())} not published within {p.hours:g} h of the end"

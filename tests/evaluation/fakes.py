@@ -154,8 +154,8 @@ class FakeFacts:
         )
         return self._put(self.minutes, meeting_id, stamp, minutes)
 
-    async def approve_minutes(self, *, meeting_id, approved_at, stamp):
-        return self._put(self.approvals, meeting_id, stamp, approved_at)
+    async def approve_minutes(self, *, meeting_id, adoption, stamp):
+        return self._put(self.approvals, meeting_id, stamp, adoption)
 
     async def add_assessment(self, *, meeting_id, role, points, stamp):
         self.assessed.setdefault(meeting_id, []).append((role, stamp, points))
@@ -186,7 +186,7 @@ class FakeFacts:
                 stored[:2], approval_time=approval[0], same_content=adopted is not None and adopted[2] == key
             ):
                 return None
-        return approval[2]
+        return approval[2].approved_at
 
     async def meeting_position(self, meeting_id):
         if meeting_id not in self.meetings:
@@ -209,6 +209,7 @@ class FakeFacts:
                 roster=self.rosters[mid][2] if mid in self.rosters else None,
                 minutes=self.minutes[mid][2] if mid in self.minutes else None,
                 approved_at=self._adopted_at(mid),
+                approval_voted=self.approvals[mid][2].votes_for is not None if self._adopted_at(mid) else None,
                 completions={task: done[2] for (of, task), done in self.done.items() if of == mid},
             )
             for mid, (_, _, m) in self.meetings.items()
@@ -274,7 +275,7 @@ class FakeFacts:
             "minutes": self.submit_minutes,
             "approval": self.approve_minutes,
         }
-        names = {"attendance": "roster", "minutes": "minutes", "approval": "approved_at"}
+        names = {"attendance": "roster", "minutes": "minutes", "approval": "adoption"}
         changed = set()
         for meeting_id, value, stamp in rows:
             if await write[table](meeting_id=meeting_id, stamp=stamp, **{names[table]: value}):

@@ -50,6 +50,7 @@ def hd42_cases() -> dict[str, MeetingFacts]:
         "previous meeting without tasks": replace(model, previous_tasks=()),
         "resolution not adopted": with_minutes(model, resolutions=(Resolution(8, 1, 1), Resolution(3, 4, 1))),
         "minutes not approved": replace(model, approved_at=None),
+        "minutes adopted without a recorded vote": replace(model, approval_voted=False),
         "everyone absent, speakers named": with_minutes(
             replace(model, roster=roster(0, absent=5)), speakers=frozenset({"a1", "a2", "a3"})
         ),

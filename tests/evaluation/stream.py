@@ -217,7 +217,13 @@ def cell_history(*, committee_id: str, cell_id: str, prefix: str) -> list[dict[s
         events.append(
             fact(
                 "minutes.approved.v1",
-                {"meeting_id": meeting_id, "approved_at": end.isoformat()},
+                # adopted by the members present, as the secretary's form records it (closing.minutes_and_tasks)
+                {
+                    "meeting_id": meeting_id,
+                    "approved_at": end.isoformat(),
+                    "votes_for": statuses.count("present"),
+                    "votes_against": 0,
+                },
                 time=end + timedelta(minutes=11),
             )
         )

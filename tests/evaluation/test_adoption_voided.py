@@ -44,7 +44,8 @@ def corrected(meeting_id: str, cell_id: str) -> dict[str, Any]:
 
 
 def adoption(meeting_id: str, *, time: Any) -> dict[str, Any]:
-    return fact("minutes.approved.v1", {"meeting_id": meeting_id, "approved_at": ADOPTED.isoformat()}, time=time)
+    data = {"meeting_id": meeting_id, "approved_at": ADOPTED.isoformat(), "votes_for": 3, "votes_against": 0}
+    return fact("minutes.approved.v1", data, time=time)
 
 
 async def item(pool: Any, meeting_id: str) -> dict[str, Any]:

@@ -304,6 +304,29 @@ def test_minutes_approved_and_tasks_assigned(approved: bool, task_count: int, ex
 
 
 @pytest.mark.parametrize(
+    ("voted", "expected", "reason"),
+    [
+        (True, 2, "minutes approved and 2 task(s) assigned"),
+        (False, 0, "minutes adopted with no vote recorded"),
+        (None, 2, "minutes approved and 2 task(s) assigned"),
+    ],
+)
+def test_minutes_adopted_without_a_recorded_vote_are_not_approved(
+    voted: bool | None, expected: int, reason: str
+) -> None:
+    """DOMAIN.md "Meetings": the minutes are adopted by the cell's vote; an integration's adoption without votes
+    (CONTRACT.md: optional) scored full. No vote recorded: 0, said; votes given: full; not known (an adoption stored
+    before evaluation kept its votes): as before."""
+    facts = with_minutes(perfect(approved_at=END, approval_voted=voted), task_count=2)
+    entry = line(facts, "closing.minutes_and_tasks")
+    assert (entry.points, entry.reason) == (expected, reason)
+    unvoted_no_task = line(
+        with_minutes(replace(facts, approval_voted=False), task_count=0), "closing.minutes_and_tasks"
+    )
+    assert unvoted_no_task.reason == "minutes adopted with no vote recorded; no task assigned"
+
+
+@pytest.mark.parametrize(
     ("minutes_after", "resolution_after", "expected"),
     [
         (timedelta(hours=48), timedelta(hours=1), 1),

@@ -61,6 +61,7 @@ def example() -> MeetingFacts:
             conclusions="Giao 2 nhiệm vụ",
         ),
         approved_at=END,
+        approval_voted=True,
         assessments=(
             Assessment("cell_committee", datetime(2026, 3, 6, tzinfo=VIETNAM_TZ), "a1", {"conduct.procedure": 5}),
             Assessment("upper_monitor", datetime(2026, 3, 8, tzinfo=VIETNAM_TZ), "a2", MONITOR_POINTS),

@@ -153,6 +153,15 @@ def test_counts_in_an_explanation_read_with_a_thousands_dot_as_every_figure_the_
     assert "1050" not in said and "1200" not in said, said
 
 
+def test_minutes_adopted_without_a_recorded_vote_say_so_in_vietnamese() -> None:
+    """An integration's adoption without votes earns nothing on `closing.minutes_and_tasks`: the line says the vote
+    on the minutes was not recorded."""
+    lines = {line.code: line for line in SCORES["hd42-2025: minutes adopted without a recorded vote"].criteria}
+    assert explain_line(served(lines["closing.minutes_and_tasks"])) == (
+        "Biên bản được báo đã thông qua nhưng không ghi nhận kết quả biểu quyết"
+    )
+
+
 def test_nobody_present_and_votes_beyond_them_are_said_plainly() -> None:
     """A roster of everyone absent with three speakers in the minutes, and 99999 votes with 10 present: each line
     says in Vietnamese why it earned nothing (DOMAIN.md "How to read it, exactly": no evidence, no points)."""

@@ -88,6 +88,11 @@ class MeetingFacts:
     """member id → present | excused | absent | exempt | transferred, or None before any roster."""
     minutes: Minutes | None = None
     approved_at: datetime | None = None
+    approval_voted: bool | None = None
+    """Whether the adoption (`approved_at`) gives its votes for (minutes.approved.v1 `votes_for`, which meetings only
+    takes as a majority of the votes cast): False for an integration's adoption without them (CONTRACT.md makes them
+    optional); None when not known, an adoption stored before evaluation kept its votes (migration 0039), scored as
+    adopted as it was then (docs/architecture.md "An adoption's votes")."""
     assessments: tuple[Assessment, ...] = ()
     previous_tasks: tuple[TaskOutcome, ...] | None = None
     """Tasks of the previous held regular/combined meeting; None when there is no such meeting."""

@@ -245,11 +245,16 @@ def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingF
 
 
 def _minutes_and_tasks(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
-    approved = facts.approved_at is not None
+    # DOMAIN.md "Meetings": the minutes are read and adopted, by the cell's vote; an adoption whose votes are not
+    # recorded (an integration's, CONTRACT.md: votes optional) shows no vote, so it does not count as approved here
+    # (no evidence, no points), while one stored before its votes were kept (approval_voted None) counts as it did
+    adopted = facts.approved_at is not None
+    approved = adopted and facts.approval_voted is not False
     tasks = facts.minutes.task_count if facts.minutes else 0
     if approved and tasks:
         return item.max, (ReasonPart(code=ReasonCode.MINUTES_APPROVED_AND_TASKS, count=tasks),)
-    checks = ((ReasonCode.MINUTES_NOT_APPROVED, approved), (ReasonCode.NO_TASK_ASSIGNED, tasks > 0))
+    unmet = ReasonCode.MINUTES_ADOPTED_UNVOTED if adopted else ReasonCode.MINUTES_NOT_APPROVED
+    checks = ((unmet, approved), (ReasonCode.NO_TASK_ASSIGNED, tasks > 0))
     return 0, tuple(only(code)[0] for code, ok in checks if not ok)
 
 

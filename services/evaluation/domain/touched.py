@@ -31,7 +31,8 @@ class PendingFact:
     """A fact about a meeting whose write waits for the end of its transaction's handlers, to be written together
     with the others of its kind (one multi-row statement each) and then touch its meeting if it changed anything.
 
-    `value` by kind: attendance the roster, minutes their data, approval the time, documents [(kind, at)],
+    `value` by kind: attendance the roster, minutes their data, approval the adoption
+    (repository.facts.Adoption: its time and votes), documents [(kind, at)],
     assessment (role, points), task (task id, completed on), cancellation None, roster_content a roster's content
     key (shared.minutes.roster_content_key)."""
 

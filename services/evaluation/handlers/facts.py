@@ -21,7 +21,7 @@ from services.evaluation.domain.touched import PendingFact
 from services.evaluation.handlers.moves import note_unit_move
 from services.evaluation.handlers.pending import write_pending
 from services.evaluation.handlers.scores import ScoringUnitOfWork
-from services.evaluation.repository import FactStamp
+from services.evaluation.repository import Adoption, FactStamp
 from services.evaluation.repository.facts import CommitteeHistory, Unrostered
 from shared.consuming import BatchHandler, EventHandler, check_same_cell, check_same_kind
 from shared.contracts import meetings as contract
@@ -411,8 +411,11 @@ async def minutes_submitted(event: Event[contract.MinutesSubmitted], uow: Scorin
 
 
 async def minutes_approved(event: Event[contract.MinutesApproved], uow: ScoringUnitOfWork) -> None:
-    """Store the approval if newest and rescore the meeting."""
-    _pend(uow, event, "approval", event.data.approved_at, following=False)
+    """Store the adoption (its moment and votes: `closing.minutes_and_tasks` asks the vote) if newest and rescore
+    the meeting."""
+    data = event.data
+    adoption = Adoption(approved_at=data.approved_at, votes_for=data.votes_for, votes_against=data.votes_against)
+    _pend(uow, event, "approval", adoption, following=False)
 
 
 async def meeting_assessed(event: Event[contract.MeetingAssessed], uow: ScoringUnitOfWork) -> None:

@@ -313,6 +313,7 @@ async def _score_cell_meetings(
                 roster=meeting.roster,
                 minutes=_minutes(meeting.minutes) if meeting.minutes else None,
                 approved_at=meeting.approved_at,
+                approval_voted=meeting.approval_voted,
                 assessments=tuple(
                     Assessment(role=role, time=stamp.time, event_id=stamp.event_id, points=points, ns=stamp.ns)
                     for role, stamp, points in inputs.assessments.get(meeting.meeting_id, [])

@@ -1,6 +1,6 @@
 """The evaluation service's repositories: facts, results, frameworks."""
 
-from services.evaluation.repository.facts import FactRepository, FactStamp, MeetingRow, PgFactRepository
+from services.evaluation.repository.facts import Adoption, FactRepository, FactStamp, MeetingRow, PgFactRepository
 from services.evaluation.repository.frameworks import FrameworkRepository, PgFrameworkRepository
 from services.evaluation.repository.jobs import DirtyRow, JobRepository, PeriodClose, PgJobRepository
 from services.evaluation.repository.results import (
@@ -13,6 +13,7 @@ from services.evaluation.repository.results import (
 )
 
 __all__ = [
+    "Adoption",
     "CellExistence",
     "DirtyRow",
     "FactRepository",

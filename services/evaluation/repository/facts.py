@@ -45,6 +45,9 @@ class MeetingRow:
     roster: dict[str, str] | None
     minutes: dict[str, Any] | None
     approved_at: datetime | None
+    approval_voted: bool | None = None
+    """Whether the adoption in force gave its votes for; None without one, or for one stored before evaluation kept
+    its votes (migration 0039: votes_carried false)."""
     completions: dict[str, date] = field(default_factory=dict)
     """Completion dates of the meeting's tasks that are done, by task id (a task is named within its meeting)."""
 
@@ -116,13 +119,20 @@ MEETINGS_OF_CELLS = (
         minutes=("n.fact_time", "n.fact_ns", "n.fact_id"),
         roster=("a.fact_time", "a.fact_ns", "a.fact_id"),
     )
-    + " THEN p.approved_at END AS approved_at, t.done_tasks, t.done_on"
+    + " THEN p.approved_at END AS approved_at,"
+    " CASE WHEN p.votes_carried THEN p.votes_for IS NOT NULL END AS approval_voted, t.done_tasks, t.done_on"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT * FROM meeting WHERE cell_id = k.key OFFSET 0) m"
     + per_key("meeting_reschedule", "meeting_id", "m.meeting_id", alias="r")
     + per_key("meeting_cancellation", "meeting_id", "m.meeting_id", alias="c", columns="meeting_id")
     + per_key("attendance", "meeting_id", "m.meeting_id", alias="a", columns="records, fact_time, fact_ns, fact_id")
     + per_key("minutes", "meeting_id", "m.meeting_id", alias="n", columns="data, fact_time, fact_ns, fact_id")
-    + per_key("approval", "meeting_id", "m.meeting_id", alias="p", columns="approved_at, fact_time")
+    + per_key(
+        "approval",
+        "meeting_id",
+        "m.meeting_id",
+        alias="p",
+        columns="approved_at, votes_for, votes_carried, fact_time",
+    )
     + " CROSS JOIN LATERAL (SELECT array_agg(task_id) AS done_tasks, array_agg(completed_on) AS done_on"
     "  FROM task_completion WHERE meeting_id = m.meeting_id) t"
 )
@@ -161,6 +171,7 @@ def _meeting_row(row: asyncpg.Record) -> MeetingRow:
         roster=from_json(row["roster"]) if row["roster"] else None,
         minutes=from_json(row["minutes"]) if row["minutes"] else None,
         approved_at=row["approved_at"],
+        approval_voted=row["approval_voted"] if row["approved_at"] is not None else None,
         completions=dict(zip(row["done_tasks"], row["done_on"], strict=True)) if row["done_tasks"] else {},
     )
 
@@ -205,9 +216,19 @@ def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
 SNAPSHOT_TABLES = {
     "attendance": ("records", "text[]", "::jsonb"),
     "minutes": ("data", "text[]", "::jsonb"),
-    "approval": ("approved_at", "timestamptz[]", ""),
 }
-"""Snapshot tables written many rows at once: the value column, the array type it travels in, its cast."""
+"""Snapshot tables written many rows at once: the value column, the array type it travels in, its cast (approval,
+whose value is an Adoption, has its own statement: FactRepository.upsert_snapshots)."""
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """An adoption of the minutes as evaluation keeps it (minutes.approved.v1): its moment and its votes for and
+    against, each None when the event gives none (CONTRACT.md: optional)."""
+
+    approved_at: datetime
+    votes_for: int | None = None
+    votes_against: int | None = None
 
 
 class FactRepository(Protocol):
@@ -233,7 +254,7 @@ class FactRepository(Protocol):
     async def keep_roster_content(self, rows: Sequence[tuple[str, str, FactStamp]]) -> set[str]: ...
     async def withdraw_attendance(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
     async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool: ...
-    async def approve_minutes(self, *, meeting_id: str, approved_at: datetime, stamp: FactStamp) -> bool: ...
+    async def approve_minutes(self, *, meeting_id: str, adoption: Adoption, stamp: FactStamp) -> bool: ...
     async def add_assessment(
         self, *, meeting_id: str, role: str, points: dict[str, float], stamp: FactStamp
     ) -> bool: ...
@@ -549,9 +570,31 @@ class PgFactRepository:
             "minutes", "data", meeting_id=meeting_id, value=to_json(minutes).decode(), stamp=stamp, cast="::jsonb"
         )
 
-    async def approve_minutes(self, *, meeting_id: str, approved_at: datetime, stamp: FactStamp) -> bool:
-        """Store an approval if newer than the stored one."""
-        return await self._snapshot("approval", "approved_at", meeting_id=meeting_id, value=approved_at, stamp=stamp)
+    async def approve_minutes(self, *, meeting_id: str, adoption: Adoption, stamp: FactStamp) -> bool:
+        """Store an adoption (its moment and votes) if newer than the stored one; whether it was stored."""
+        return bool(await self._approvals({meeting_id: (meeting_id, adoption, stamp)}))
+
+    async def _approvals(self, newest: dict[str, tuple[str, Any, FactStamp]]) -> set[str]:
+        """Store adoptions (the newest offered of each meeting), each if newer than the stored one, with their votes
+        (votes_carried: the row says whether they were given); the meetings whose adoption changed."""
+        adoptions: list[Adoption] = [adoption for _, adoption, _ in newest.values()]
+        changed = await self._conn.fetch(
+            "INSERT INTO approval (meeting_id, approved_at, votes_for, votes_against, votes_carried, fact_time,"
+            " fact_id, fact_ns)"
+            " SELECT m, a, f, g, true, t, i, n FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::int[],"
+            " $5::timestamptz[], $6::text[], $7::smallint[]) AS u(m, a, f, g, t, i, n)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET approved_at = EXCLUDED.approved_at,"
+            " votes_for = EXCLUDED.votes_for, votes_against = EXCLUDED.votes_against, votes_carried = true,"
+            f" {STAMPED} WHERE {NEWER.format(t='approval')} RETURNING meeting_id",
+            list(newest),
+            [adoption.approved_at for adoption in adoptions],
+            [adoption.votes_for for adoption in adoptions],
+            [adoption.votes_against for adoption in adoptions],
+            [stamp.time for _, _, stamp in newest.values()],
+            [stamp.event_id for _, _, stamp in newest.values()],
+            [stamp.ns for _, _, stamp in newest.values()],
+        )
+        return {row["meeting_id"] for row in changed}
 
     async def _snapshot(
         self, table: str, column: str, *, meeting_id: str, value: Any, stamp: FactStamp, cast: str = ""
@@ -656,8 +699,7 @@ class PgFactRepository:
         """Store many snapshots (meeting id, value, stamp) of one kind in one statement, each if newer than the
         stored one (of several for one meeting only the newest is offered: the same end state); the meetings whose
         snapshot changed, or (minutes) whose content keys gained one (shared.minutes: it may decide the adoption).
-        `table` is attendance (value the roster), minutes (their data) or approval (its time)."""
-        column, array, cast = SNAPSHOT_TABLES[table]
+        `table` is attendance (value the roster), minutes (their data) or approval (an Adoption)."""
         # every minutes' content, older ones too, may decide whether the adoption stands (shared.minutes)
         kept = await self._minutes_content(rows) if table == "minutes" else set()
         newest: dict[str, tuple[str, Any, FactStamp]] = {}
@@ -667,6 +709,9 @@ class PgFactRepository:
                 newest[row[0]] = row
         if not newest:
             return kept
+        if table == "approval":
+            return await self._approvals(newest)
+        column, array, cast = SNAPSHOT_TABLES[table]
         values = [to_json(value).decode() if cast else value for _, value, _ in newest.values()]
         changed = await self._conn.fetch(
             f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id, fact_ns)"

@@ -269,6 +269,7 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         "minutes adopted and %(count)s task(s) assigned", count=_count(p.count)
     ),
     ReasonCode.MINUTES_NOT_APPROVED: lambda p: _("minutes not adopted"),
+    ReasonCode.MINUTES_ADOPTED_UNVOTED: lambda p: _("minutes said adopted, but no vote on them was recorded"),
     ReasonCode.NO_TASK_ASSIGNED: lambda p: _("no task assigned"),
     ReasonCode.FINAL_DOCUMENTS_LATE: lambda p: _(
         "%(kinds)s not published within %(hours)s hours of the end", kinds=_all_of(p.kinds), hours=_figure(p.hours)
@@ -566,6 +567,7 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
         lambda m: ReasonPart(code=ReasonCode.MINUTES_APPROVED_AND_TASKS, count=int(m[1])),
     ),
     (re.compile(r"^minutes not approved$"), _plain(ReasonCode.MINUTES_NOT_APPROVED)),
+    (re.compile(r"^minutes adopted with no vote recorded$"), _plain(ReasonCode.MINUTES_ADOPTED_UNVOTED)),
     (re.compile(r"^no task assigned$"), _plain(ReasonCode.NO_TASK_ASSIGNED)),
     (
         re.compile(r"^(.+) not published yet: due within ([0-9.]+) h of the end, by (\S+)$"),
