@@ -114,9 +114,11 @@ class RatingReasonReply(Reply):
     whatever its score), `meeting_rating` (a month takes its meeting's rating, which the framework's gates lowered
     below its score's band) or `month_ratings` (the month-by-month rule: the rating one step up, `missed`, failed its
     `condition`: `all_at_least` with `months` below `floor`; `count_at_least` with `count` of `needed` months at
-    `floor` or better; `max_poor` with `count` Poor `months`, `needed` allowed at most). `band` is the score's."""
+    `floor` or better; `max_poor` with `count` Poor `months`, `needed` allowed at most) or, for a year not below its
+    band, `quarters_without_thematic` (its ended `quarters` are Poor for their missing thematic meeting, which the
+    year's rule does not read). `band` is the score's."""
 
-    code: Literal["no_thematic_meeting", "meeting_rating", "month_ratings"]
+    code: Literal["no_thematic_meeting", "meeting_rating", "month_ratings", "quarters_without_thematic"]
     band: Rating
     missed: Rating | None = None
     condition: Literal["all_at_least", "count_at_least", "max_poor"] | None = None
@@ -124,6 +126,7 @@ class RatingReasonReply(Reply):
     months: list[str] = Field(default_factory=list)
     count: int | None = None
     needed: int | None = None
+    quarters: list[str] = Field(default_factory=list)
 
 
 class CellPeriodReply(Reply):

@@ -3,7 +3,7 @@ at 100 and another "Trung bình" at 85 with no word why; the rule that set it is
 
 from dataclasses import replace
 
-from services.evaluation.domain.periods import PeriodResult, evaluate_period
+from services.evaluation.domain.periods import CellSpan, PeriodResult, evaluate_period
 from tests.evaluation.builders import framework
 from tests.evaluation.test_periods import meeting
 
@@ -109,3 +109,60 @@ def test_a_month_its_meetings_gate_lowered_below_its_band_says_so() -> None:
     assert result.rating_reason.data() == {"code": "meeting_rating", "band": "good"}
     assert rated("2026-10", [replace(meeting(10, "fair"), score=80.0)]).rating_reason is None
     assert rated("2026-11", [meeting(10, "good")]).rating_reason is None  # no meeting: Poor at 0 is its band
+
+
+def test_a_year_whose_only_quarter_is_poor_for_its_thematic_meeting_says_why_it_is_not() -> None:
+    """DOMAIN.md "Periods" rates a year from its months only ("A year is Good when every month is Fair or better and
+    at least 7 are Good; ..."), a quarter also on its thematic meeting: a cell set up in December 2025 with one Good
+    regular meeting read Quý IV/2025 Kém and Năm 2025 Tốt over the same one month, the year with no reason."""
+    rules = framework()
+    span = CellSpan(first_month="2025-12")
+    december = [meeting(12, "good", year=2025)]
+    quarter, year = (
+        evaluate_period(
+            cell_id="c1",
+            period=period,
+            meetings=december,
+            rules=rules.period_rules,
+            through_month="2026-12",
+            span=span,
+            band_of=rules.rating_for,
+        )
+        for period in ("2025-Q4", "2025")
+    )
+    assert quarter is not None and year is not None
+    assert (quarter.rating, year.rating, year.score) == ("poor", "good", quarter.score)
+    assert quarter.rating_reason is not None and quarter.rating_reason.code == "no_thematic_meeting"
+    assert year.rating_reason is not None
+    assert year.rating_reason.data() == {"code": "quarters_without_thematic", "band": "good", "quarters": ["2025-Q4"]}
+
+
+def test_a_full_year_names_each_ended_quarter_poor_for_its_thematic_meeting_and_no_running_one() -> None:
+    meetings = [meeting(month, "good") for month in range(1, 13)]
+    meetings += [meeting(month, "good", kind="thematic", day=20) for month in (5, 8)]  # Q1 and Q4 without one
+    result = rated("2026", meetings)
+    assert result.rating == "good" and result.rating_reason is not None
+    assert result.rating_reason.data() == {
+        "code": "quarters_without_thematic",
+        "band": "good",
+        "quarters": ["2026-Q1", "2026-Q4"],
+    }
+    # running in December: Q4 may still hold its thematic meeting, so only Q1 is named
+    running = rated("2026", meetings, through="2026-12")
+    assert running.rating_reason is not None and running.rating_reason.quarters == ("2026-Q1",)
+    # a combined meeting is a thematic one too: every quarter held one, nothing to say
+    combined = [replace(m, kind="combined") if m.month in ("2026-01", "2026-10") else m for m in meetings]
+    assert rated("2026", combined).rating_reason is None
+
+
+def test_a_poor_year_or_one_lowered_by_its_months_keeps_its_own_reason() -> None:
+    assert rated("2026", [meeting(1, "good")]).rating_reason is None  # Poor at its band: nothing below it
+    ratings = ["good"] * 12
+    ratings[2] = "average"
+    meetings = [
+        replace(meeting(month, rating), score=100.0 if rating == "good" else 65.0)
+        for month, rating in enumerate(ratings, start=1)
+    ]
+    result = rated("2026", meetings)  # no thematic meeting at all, but the months lowered it: that is why
+    assert result.rating == "fair" and result.rating_reason is not None
+    assert result.rating_reason.code == "month_ratings"

@@ -79,6 +79,7 @@ async def test_every_read_of_a_quarter_lowered_by_its_months_or_its_missing_them
         "months": ["2026-09"],
         "count": 1,
         "needed": 0,
+        "quarters": [],
     }
     assert q3["rating_reason"]["band"] in ("average", "fair", "good")
     without = {"code": "no_thematic_meeting"}

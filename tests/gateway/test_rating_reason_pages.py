@@ -11,6 +11,7 @@ import re
 import httpx
 
 from tests.gateway.fakes import World
+from tests.gateway.test_late_change_pages import month
 from tests.gateway.test_minutes_label_pages import signed_in
 
 PERIOD = "2026-Q3"
@@ -78,6 +79,7 @@ async def test_the_committee_page_ranking_and_csv_give_each_cells_rating_reason(
         "floor": None,
         "count": None,
         "needed": None,
+        "quarters": [],
     }
     assert reasons[world.cell_a1]["months"] == ["2026-08"]
 
@@ -97,3 +99,47 @@ async def test_the_weakest_cells_give_their_rating_reason(
     assert line is not None and "data-rating-reason" in line.group(1), weakest.group(1)
     # the fake roll-up lists the cell as Khá: its rating is said as the line has it, the rest as evaluation gave it
     assert SAID_BY_MONTHS.split(":", 1)[1] in text(line.group(1)), weakest.group(1)
+
+
+YEAR_THEMATIC = {"code": "quarters_without_thematic", "band": "average", "quarters": ["2025-Q4"]}
+"""A year above its quarter Poor for its missing thematic meeting: DOMAIN.md rates a year from its months only, and a
+trial read Quý IV/2025 Kém beside Năm 2025 Tốt over the same one month, the year with no word why."""
+SAID_YEAR_THEMATIC = (
+    "Trung bình dù quý IV/2025 bị xếp loại Kém vì chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên"
+    " đề ít nhất một lần): năm được xếp loại theo từng tháng, quy định xếp loại năm không xét sinh hoạt chuyên đề"
+)
+
+
+async def test_a_year_above_its_quarter_poor_for_its_thematic_meeting_says_why_on_the_page_and_csv(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    world.rating_reasons[(world.cell_a1, "2025")] = YEAR_THEMATIC
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/committees/{world.ward_a}?period=2025")
+            report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2025")
+    finally:
+        world.rating_reasons.clear()
+    assert page.status_code == 200, page.text
+    row = re.search(f'<tr data-unit="{world.cell_a1}">(.*?)</tr>', page.text, re.S)
+    assert row is not None and SAID_YEAR_THEMATIC in text(row.group(1)), text(page.text)
+    assert report.status_code == 200, report.text
+    _, *rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
+    assert {line[0]: line for line in rows}[world.cell_a1][-1] == SAID_YEAR_THEMATIC
+
+
+async def test_the_cells_page_says_why_its_year_is_above_its_quarter_poor_for_its_thematic_meeting(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    december = month(world.cell_a1, "2025-12") | {"rating": "average", "score": 66.67}
+    quarter = december | {"period": "2025-Q4", "rating": "poor", "flags": ["no_thematic_meeting"]}
+    year = december | {"period": "2025", "rating_reason": YEAR_THEMATIC}
+    world.stored_periods[world.cell_a1] = [december, quarter | {"rating_reason": NO_THEMATIC}, year]
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/cells/{world.cell_a1}?year=2025")
+    finally:
+        world.stored_periods.pop(world.cell_a1)
+    assert page.status_code == 200, page.text
+    assert SAID_YEAR_THEMATIC in text(page.text), text(page.text)
+    assert SAID_NO_THEMATIC in text(page.text)

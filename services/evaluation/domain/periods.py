@@ -45,7 +45,9 @@ class RatingReason:
     month-by-month rule kept the period below `band` (its score's band): it missed the
     rating one step up (`missed`) on that tier's first failing `condition`: `all_at_least` (`months` rated below
     `floor`), `count_at_least` (`count` months at `floor` or better of the `needed`) or `max_poor` (`count` Poor
-    `months`, `needed` allowed at most)."""
+    `months`, `needed` allowed at most). `quarters_without_thematic`: a year rated above Poor at its band (or above
+    it) whose ended `quarters` ("2025-Q4") are Poor for their missing thematic meeting: DOMAIN.md's year rule reads
+    only its months, so the year is not lowered by them, and says so beside the quarters' Kém."""
 
     code: str
     band: str
@@ -55,12 +57,15 @@ class RatingReason:
     months: tuple[str, ...] = ()
     count: int | None = None
     needed: int | None = None
+    quarters: tuple[str, ...] = ()
 
     def data(self) -> dict[str, Any]:
         """As stored and answered (evaluation_rpc.RatingReasonReply), unset values left out."""
         fields = asdict(self)
-        return {key: value for key, value in fields.items() if value is not None and value != ()} | (
-            {"months": list(self.months)} if self.months else {}
+        return (
+            {key: value for key, value in fields.items() if value is not None and value != ()}
+            | ({"months": list(self.months)} if self.months else {})
+            | ({"quarters": list(self.quarters)} if self.quarters else {})
         )
 
 
@@ -322,6 +327,8 @@ def evaluate_period(
         rating = rate_months(month_ratings, rule)
         if band is not None:
             reason = months_reason(months, month_ratings, rule, rating=rating, band=band)
+    if band is not None and reason is None and rating != "poor" and len(all_months) == 12:
+        reason = _quarters_reason(held, period, rules, span=span, through_month=through_month, band=band)
     if provisional:
         flags.append("provisional")
     if running:
@@ -342,6 +349,40 @@ def evaluate_period(
         meetings_held=len(held),
         rating_reason=reason,
     )
+
+
+def poor_for_thematic(
+    meetings: Sequence[MeetingSummary], quarter: str, rules: PeriodRules, *, span: CellSpan | None, through_month: str
+) -> bool:
+    """Whether a quarter ("2026-Q2") is Poor for its missing thematic meeting (evaluate_period's rule, DOMAIN.md
+    "Periods": an ended quarter without a held thematic or combined meeting): it has a month the cell existed in
+    (`span`; None: every month) by `through_month`, its last such month is over, and no held thematic (or combined)
+    meeting of `meetings` falls in its counted months."""
+    covered = [month for month in period_months(quarter) if span is None or span.covers(month)]
+    if not rules.quarter.requires_thematic or not covered or covered[-1] >= through_month:
+        return False
+    return not any(m.held and m.kind in THEMATIC_KINDS and m.month in covered for m in meetings)
+
+
+def _quarters_reason(
+    held: Sequence[MeetingSummary],
+    year: str,
+    rules: PeriodRules,
+    *,
+    span: CellSpan | None,
+    through_month: str,
+    band: str,
+) -> RatingReason | None:
+    """A year's note (`quarters_without_thematic`) naming its ended quarters Poor for their missing thematic meeting
+    (poor_for_thematic), which DOMAIN.md's year rule does not read ("A year is Good when every month is Fair or better
+    and at least 7 are Good; ..."): a trial read Quý IV/2025 Kém and Năm 2025 Tốt over the same one month with no
+    word why. None when every such quarter held one."""
+    quarters = tuple(
+        quarter
+        for quarter in (f"{year}-Q{number}" for number in range(1, 5))
+        if poor_for_thematic(held, quarter, rules, span=span, through_month=through_month)
+    )
+    return RatingReason(code="quarters_without_thematic", band=band, quarters=quarters) if quarters else None
 
 
 @dataclass(frozen=True)

@@ -803,11 +803,26 @@ def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str 
     page, the committee's weakest cells and cells, the report's CSV and PDF), worded from evaluation's
     `rating_reason` (RatingReasonReply: evaluation owns the rules of DOMAIN.md "Periods" and says which one set the
     rating; nothing is judged again here): an ended quarter without a thematic meeting, or the month-by-month rule
-    and the months it failed on. `period`: the row's own unless given (a ranking line has none). None without a
-    reason (the score's band is the rating) or a rating."""
+    and the months it failed on; for a year above them, its quarters Poor for want of a thematic meeting. `period`:
+    the row's own unless given (a ranking line has none). None without a reason (the score's band is the rating) or a
+    rating."""
     reason = (row or {}).get("rating_reason")
     if not reason or not row or not row.get("rating"):
         return None
+    if reason.get("code") == "quarters_without_thematic" and reason.get("quarters"):
+        quarters = [period_within(quarter) for quarter in reason["quarters"]]
+        # a year not lowered by its ended quarters Poor for their missing thematic meeting (DOMAIN.md "Periods" rates
+        # a year from its months only): a trial read Quý IV/2025 Kém and Năm 2025 Tốt over the same one month, the
+        # year with no word why
+        return n_(
+            "%(rating)s although %(quarters)s was rated Poor for want of a thematic meeting (each quarter needs at"
+            " least one): a year is rated month by month, and its rule does not count thematic meetings",
+            "%(rating)s although %(quarters)s were rated Poor for want of a thematic meeting (each quarter needs at"
+            " least one): a year is rated month by month, and its rule does not count thematic meetings",
+            len(quarters),
+            rating=format_rating(row["rating"]),
+            quarters=joined(quarters),
+        )
     if reason.get("code") == "meeting_rating":
         band = reason.get("band")
         return _(MEETING_RATING_REASON, rating=format_rating(row["rating"]), band=format_rating(band))
