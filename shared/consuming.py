@@ -555,7 +555,7 @@ def read_delivery(raw: AbstractIncomingMessage) -> CloudEvent:
         assert incoming.event is not None
         if incoming.too_large:
             raise InvalidEvent(event_over_limit(incoming.size), field="body", problem="too_large")
-        return parse_envelope(incoming.event)
+        return parse_envelope(incoming.event, checked=incoming.checked)
     if len(body) > MAX_EVENT_BYTES:
         raise InvalidEvent(event_over_limit(len(body)), field="body", problem="too_large")
     return parse_envelope(body)

@@ -123,41 +123,45 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
     admitted before their birth year (`data.admitted_on`), or a cell without a parent (check_unit_root).
     shared.plausible holds the bounds. Judged on the event alone (and the clock, whose bounds only widen), so the
     outcome does not depend on what arrived before it."""
-    problem = event_time_problem(event.time, now=now)
+    # the event's type, data and time read once (each is a property of Event; this runs for every event in)
+    event_type, data, time = event.type, event.data, event.time
+    problem = event_time_problem(time, now=now)
     if problem:
         raise InvalidEvent(f"time: {problem}", field="time")
-    if event.type == "org.unit.upserted.v1":
-        check_unit_root(kind=event.data.kind.value, parent_id=event.data.parent_id)
-    starts_at = getattr(event.data, "starts_at", None) if event.type.startswith("meeting.") else None
+    if event_type == "org.unit.upserted.v1":
+        check_unit_root(kind=data.kind.value, parent_id=data.parent_id)
+    starts_at = getattr(data, "starts_at", None) if event_type.startswith("meeting.") else None
     if isinstance(starts_at, datetime):
         problem = meeting_start_problem(starts_at, now=now)
         if problem:
             raise InvalidEvent(f"data.starts_at: {problem}", field="data.starts_at")
-    if event.type == "minutes.submitted.v1":
-        _check_minutes_moments(event.data, now=now)
-        _check_tasks_due(event.data)
-    if event.type == "minutes.approved.v1":
-        check_adoption_majority(event.data)
-    if event.type == "attendance.recorded.v1" and from_a_person(event.source):
-        _check_present_without_reason(event.data)
-        _check_excused_with_reason(event.data)
-    if event.type == "meeting.scheduled.v1" and from_a_person(event.source):
-        _check_notified_before_start(event.data)
-    for field, types in _REPORTED_DATES.items():
-        reported = getattr(event.data, field, None) if event.type in types else None
-        problem = horizon_problem(reported, time=event.time) if isinstance(reported, date) else None
+    if event_type == "minutes.submitted.v1":
+        _check_minutes_moments(data, now=now)
+        _check_tasks_due(data)
+    if event_type == "minutes.approved.v1":
+        check_adoption_majority(data)
+    if event_type == "attendance.recorded.v1" and from_a_person(event.source):
+        _check_present_without_reason(data)
+        _check_excused_with_reason(data)
+    if event_type == "meeting.scheduled.v1" and from_a_person(event.source):
+        _check_notified_before_start(data)
+    for field in _REPORTED_DATES_OF.get(event_type, ()):
+        reported = getattr(data, field, None)
+        problem = horizon_problem(reported, time=time) if isinstance(reported, date) else None
         if problem:
             raise InvalidEvent(
                 f"data.{field}: {problem}", field=f"data.{field}", refusal=Refusal(code=RefusalCode.BEYOND_HORIZON)
             )
-    born = getattr(event.data, "birth_year", None) if event.type == "member.upserted.v1" else None
-    if isinstance(born, int) and born > event.time.year:
+    if event_type != "member.upserted.v1":
+        return
+    born = getattr(data, "birth_year", None)
+    if isinstance(born, int) and born > time.year:
         raise InvalidEvent(
-            f"data.birth_year: {born} is after the event's own time ({event.time.year}): nobody is born in the future",
+            f"data.birth_year: {born} is after the event's own time ({time.year}): nobody is born in the future",
             field="data.birth_year",
             refusal=Refusal(code=RefusalCode.BORN_AFTER_EVENT),
         )
-    admitted = getattr(event.data, "admitted_on", None) if event.type == "member.upserted.v1" else None
+    admitted = getattr(data, "admitted_on", None)
     if isinstance(born, int) and isinstance(admitted, date) and admitted.year < born:
         raise InvalidEvent(
             f"data.admitted_on: admitted in {admitted.year}, before the member's birth year {born}",
@@ -175,6 +179,11 @@ _REPORTED_DATES = {
     "admitted_on": ("member.upserted.v1",),
 }
 """The dates events report that must not lie beyond shared.plausible.FACT_HORIZON of the event's own time."""
+_REPORTED_DATES_OF: dict[str, tuple[str, ...]] = {}
+for _field, _types in _REPORTED_DATES.items():
+    for _type in _types:
+        _REPORTED_DATES_OF[_type] = (*_REPORTED_DATES_OF.get(_type, ()), _field)
+"""_REPORTED_DATES by event type: the fields one type reports, in _REPORTED_DATES's order."""
 
 
 def _check_minutes_moments(data: Any, *, now: datetime) -> None:

@@ -10,7 +10,6 @@ events keep their order.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from services.meetings.handlers.ingest import (
@@ -21,6 +20,7 @@ from services.meetings.handlers.ingest import (
     binary_reading,
     ingest_readings,
     read_raw,
+    with_message_id,
 )
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.bindings import Mode, read_message
@@ -49,7 +49,7 @@ def single_event(
         return None
     reading = binary_reading(incoming) if incoming.mode is Mode.BINARY else read_raw(body)
     if message_id:
-        reading = replace(reading, message_id=message_id)
+        reading = with_message_id(reading, message_id)  # not dataclasses.replace: ~5 % of a single event's reading
     return as_routed(reading if system else as_feed(reading), routing_key, batch=False)
 
 

@@ -355,7 +355,7 @@ def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
         return Reading(text, *identity, error=over, oversized=True)
     if error is not None:
         return Reading(event, *identity, error=error)
-    return read_raw(event)
+    return read_raw(event, checked=isinstance(incoming, Incoming) and incoming.checked)
 
 
 Sources = frozenset[str] | None
