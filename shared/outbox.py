@@ -18,8 +18,8 @@ import os
 import re
 import struct
 import time
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -89,6 +89,46 @@ async def add_to_outbox(
         [trace_json(None if event.causationid is None else str(event.causationid)) for event in events],
         notify_channel(schema),
     )
+
+
+HOLD_SECONDS = 2.0
+"""Longest a caught-up relay waits for a held piece of work's later transactions (RelayHold) before it publishes what
+has committed: a stuck or very slow batch delays the schema's other events by no more than this."""
+
+
+@dataclass
+class RelayHold:
+    """Pieces of work of this process cut into several transactions (meetings' batch of a few cells' facts, cut at
+    250 events) with transactions still to commit. The schema's relay, when caught up, waits for them (at most
+    HOLD_SECONDS), so their events go out in one fetch and a consumer waiting for a fetch's announced messages
+    (services/evaluation/activity.py) never scores a cell between two of them: a round between the transactions of
+    one 705-event batch published 24 periods twice (tests/benchmarks/test_fanout.py)."""
+
+    holders: int = 0
+    waiting: int = 0
+    """Relays waiting for the holders now."""
+    wakers: set[asyncio.Event] = field(default_factory=set)
+    """The relays' wake-up events, set when the last holder lets go."""
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Hold the relay for the block (the transactions of one piece of work), waking it when the last ends."""
+        self.holders += 1
+        try:
+            yield
+        finally:
+            self.holders -= 1
+            if not self.holders:
+                for waker in self.wakers:
+                    waker.set()
+
+
+_HOLDS: dict[str, RelayHold] = {}
+
+
+def relay_hold(schema: str) -> RelayHold:
+    """The process's RelayHold of `schema`'s outbox (one per schema, made on first use)."""
+    return _HOLDS.setdefault(schema, RelayHold())
 
 
 class UnusableExchange(Exception):
@@ -161,8 +201,11 @@ class OutboxRelay:
         retention: timedelta = timedelta(days=7),
         max_attempts: int = 8,
         max_delay: float = 300.0,
+        hold_seconds: float = HOLD_SECONDS,
     ) -> None:
         self._pool = pool
+        self._hold = relay_hold(schema)
+        self._hold_seconds = hold_seconds
         self._schema = schema
         self._amqp_url = amqp_url
         self._user_id = broker_user_of(amqp_url)
@@ -194,11 +237,16 @@ class OutboxRelay:
         try:
             # inside the try: a shutdown cancelling this right after start-up still hands the connection back
             await listener.add_listener(notify_channel(self._schema), self._on_notify)
+            self._hold.wakers.add(self._wakeup)
+            caught_up = True
             while not self._stopping:
                 raise_if_cancelling()  # aio-pika may have swallowed the cancel: the relay must not run on
                 try:
                     await self._ensure_connection()
+                    if caught_up:  # behind (a full fetch last), the rows wait already: no hold on top
+                        await self._wait_for_holders()
                     sent = await self.publish_pending()
+                    caught_up = sent < self._batch_size
                     backoff = 0.5
                     if sent < self._batch_size and not self._isolate and not self._again:
                         await self._wait_for_work()
@@ -210,6 +258,7 @@ class OutboxRelay:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
         finally:
+            self._hold.wakers.discard(self._wakeup)
             with contextlib.suppress(Exception):
                 await listener.remove_listener(notify_channel(self._schema), self._on_notify)
             with contextlib.suppress(Exception):
@@ -225,6 +274,26 @@ class OutboxRelay:
 
     def _on_notify(self, *_: object) -> None:
         self._wakeup.set()
+
+    async def _wait_for_holders(self) -> None:
+        """While work of this process holds the relay (RelayHold), wait for it to let go, at most `hold_seconds`."""
+        if not self._hold.holders:
+            return
+        deadline = time.monotonic() + self._hold_seconds
+        self._hold.waiting += 1
+        try:
+            while self._hold.holders and not self._stopping:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.info("outbox_relay_hold_expired", schema=self._schema, holders=self._hold.holders)
+                    break
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left):  # not wait_for: it drops a cancel that comes with a wake
+                        await self._wakeup.wait()
+        finally:
+            self._hold.waiting -= 1
+        self._wakeup.set()  # what committed meanwhile (its notify consumed here) is fetched at once
 
     async def _wait_for_work(self) -> None:
         try:

@@ -189,6 +189,10 @@ class Observer:
     """meeting id → seconds of its first score of any kind."""
     periods: dict[tuple[str, str], float] = field(default_factory=dict)
     """(cell id, period) → seconds of its first `score.cell.updated.v1`."""
+    period_messages: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    """(cell id, period) → each of its `score.cell.updated.v1` in arrival order: seconds and what it said (a period
+    published twice shows what the first said: `no_regular_meeting` at 0 is a round that ran before its meetings
+    came)."""
     rejections: list[dict[str, Any]] = field(default_factory=list)
     last_result: float = 0.0
     listeners: list[Callable[[dict[str, Any], float], None]] = field(default_factory=list)
@@ -228,6 +232,10 @@ class Observer:
             elif kind == "score.cell.updated.v1":
                 self.last_result = seconds
                 self.periods.setdefault((data["cell_id"], data["period"]), seconds)
+                said = {key: data.get(key) for key in ("rating", "score", "regular_held", "flags")}
+                self.period_messages.setdefault((data["cell_id"], data["period"]), []).append(
+                    {"s": round(seconds, 2), **said}
+                )
             elif kind == "ingest.rejected.v1" and len(self.rejections) < 1000:
                 self.rejections.append(data)
             for listener in self.listeners:

@@ -47,6 +47,8 @@ ROOT = Path(__file__).parents[2]
 FULL_CELLS = 10_000
 MEMBERS_PER_CELL = 17
 BATCH_SIZE = 1_000
+REPUBLISHED_SHOWN = 40
+"""Periods published more than once shown in the figures, each with its messages (a full-scale run may have many)."""
 STALL_SECONDS = 300.0
 """No score or period published for this long while some are missing: the run has stalled and stops waiting."""
 
@@ -178,6 +180,9 @@ async def _measure(
         missing_meetings = len(expected.meetings - observer.final_scores.keys())
         missing_periods = len(expected.periods - observer.periods.keys())
         events = expected.events
+        republished = [
+            (f"{cell} {period}", seen) for (cell, period), seen in observer.period_messages.items() if len(seen) > 1
+        ]
         result: dict[str, Any] = {
             "events": events,
             "messages": len(messages),
@@ -197,6 +202,10 @@ async def _measure(
             # the fan-out (issue 12): how many meetings and (cell, period) pairs the score messages above were about
             "meetings_published": len(observer.scored),
             "periods_published": len(observer.periods),
+            # how many were published more than once, and the first REPUBLISHED_SHOWN of them with each message's
+            # seconds and what it said: the fan-out's why
+            "periods_republished": len(republished),
+            "periods_republished_first": dict(republished[:REPUBLISHED_SHOWN]),
             "result_messages": observer.messages,
             "result_batch_messages": observer.batch_messages,
             "outbox_events": await outbox_counts(conn),

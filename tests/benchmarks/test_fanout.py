@@ -12,6 +12,15 @@ contract allows (a republished score) but which made this count depend on the ma
 batch messages, 246 period messages for 210 periods (1.17) once in 15 runs, in CI's first test and under a load of
 two busy processes. With these waits and one batch message: exactly one a meeting and one a period in 8 of 8 runs,
 4 of them beside two busy processes.
+
+Then it failed in about 2 of 3 full-suite runs, always with 129 period messages for 105 (never alone): meetings cuts the
+705-event batch into three transactions of at most 250 events (services/meetings/handlers/ingest.py
+plan_transactions), its relay sent each as it committed, and when the second came more than evaluation's 50 ms settle
+after the first one's messages ended, a round scored the cells the first transaction had begun: cb000001's fifteen
+2026 periods and three 2025 periods of three other cells published Poor (`no_regular_meeting`), then again with their
+meetings, 24 more. With a 1 s pause between the transactions the code before the fix published exactly those 24 (and
+12 more at the second gap); now the relay holds a batch's transactions until its last commits (shared.outbox.
+RelayHold), so they go out in one fetch, which evaluation waits for whole: 105 for 105 with the same pause.
 """
 
 import json
@@ -57,4 +66,8 @@ def test_a_backfill_publishes_each_meeting_score_and_cell_period_about_once(tmp_
         meeting_messages,
         chibo["meetings_published"],
     )
-    assert period_messages <= PERIOD_SLACK * chibo["periods_published"], (period_messages, chibo["periods_published"])
+    assert period_messages <= PERIOD_SLACK * chibo["periods_published"], (
+        period_messages,
+        chibo["periods_published"],
+        chibo["periods_republished_first"],
+    )

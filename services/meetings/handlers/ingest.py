@@ -29,7 +29,7 @@ from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
 from services.meetings.repository.ingest import INBOX, REPLAY_ROUTE
-from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
+from services.meetings.unit_of_work import RETRYABLE_ERRORS, SCHEMA, MeetingsUnit
 from shared.bindings import (
     AMQP_PREFIXES,
     HTTP_PREFIXES,
@@ -64,6 +64,7 @@ from shared.envelope import (
 )
 from shared.logs import get_logger, message_context, request_correlation_id
 from shared.metrics import INGEST_EVENTS, type_label
+from shared.outbox import relay_hold
 from shared.periods import said_at
 from shared.reading import (
     EXTENSION_VALUE,
@@ -733,7 +734,29 @@ async def ingest_readings(
 ) -> list[IngestResult]:
     """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`."""
     results: list[IngestResult | None] = [None] * len(readings)
-    for plan in plan_transactions(readings):
+    plans = plan_transactions(readings)
+    # several transactions: the relay holds their events until the last commits, so they go out in one fetch and
+    # evaluation never scores a cell between two of them (shared.outbox.RelayHold)
+    with relay_hold(SCHEMA).holding() if len(plans) > 1 else nullcontext():
+        await _judge_planned(
+            readings, plans, results, uow_factory, route=route, scope=scope, sources=sources, account=account
+        )
+    return [result for result in results if result is not None]
+
+
+async def _judge_planned(
+    readings: Sequence[Reading],
+    plans: list[list[int]],
+    results: list[IngestResult | None],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None,
+    sources: Sources,
+    account: str | None,
+) -> None:
+    """Judge each planned transaction in turn, writing the outcomes into `results` at the readings' indices."""
+    for plan in plans:
         chunk = [readings[index] for index in plan]
         try:
             chunk_results = await with_retries(
@@ -758,7 +781,6 @@ async def ingest_readings(
         counted = Counter((type_label(result.type), result.outcome) for result in chunk_results)
         for (label, outcome), count in counted.items():  # one metric update per type and outcome, not per event
             INGEST_EVENTS.labels(route, label, outcome).inc(count)
-    return [result for result in results if result is not None]
 
 
 POISON_ERRORS: tuple[type[BaseException], ...] = (
