@@ -1459,22 +1459,18 @@ async def publish_applied(
             )
         )
     if applied.attendance_changed_for and histories is not None:
-        for member_id in applied.attendance_changed_for:
+        for member_id, meeting_id in applied.attendance_changed_for.items():
             histories.causes.pop(member_id, None)  # kept in the order of their last change
-            histories.causes[member_id] = (applied.subject, event)
+            histories.causes[member_id] = (meeting_id, event)
     elif applied.attendance_changed_for:
-        await publish_attendance_histories(
-            applied.attendance_changed_for, meeting_id=applied.subject, event=event, uow=uow
-        )
+        await publish_attendance_histories(applied.attendance_changed_for, event=event, uow=uow)
 
 
-async def publish_attendance_histories(
-    member_ids: list[str], *, meeting_id: str, event: Event[Any], uow: MeetingsUnit
-) -> None:
-    """member.attendance.updated.v1 for each member whose rosters changed and whose figures moved since they were
-    last announced (a member never announced counts as announced at zeros): an unchanged history, or the first
-    history of a member never absent, is news to nobody."""
-    await _publish_histories({member_id: (meeting_id, event) for member_id in member_ids}, uow)
+async def publish_attendance_histories(meetings_of: Mapping[str, str], *, event: Event[Any], uow: MeetingsUnit) -> None:
+    """member.attendance.updated.v1 for each member of `meetings_of` (member id -> the meeting whose roster changed
+    the member's history) whose figures moved since they were last announced (a member never announced counts as
+    announced at zeros): an unchanged history, or the first history of a member never absent, is news to nobody."""
+    await _publish_histories({member_id: (meeting_id, event) for member_id, meeting_id in meetings_of.items()}, uow)
 
 
 async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: MeetingsUnit) -> None:
