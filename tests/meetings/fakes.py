@@ -800,6 +800,10 @@ class FakeIngest:
         """One held event."""
         return self._s.held.get((source, event_id))
 
+    def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None:
+        """The hold of an event processed before and still held."""
+        return self._s.held.get((source, event_id))
+
     async def prefetch_waiting(self, keys: Iterable[str]) -> None:
         """Nothing to read ahead in memory."""
 

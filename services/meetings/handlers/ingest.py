@@ -536,6 +536,10 @@ async def judge(
         if (source, event_id) in before:
             earlier = before[(source, event_id)]
             if reading.same_content(earlier):
+                still_held = uow.ingest.held_copy(source=source, event_id=event_id)
+                if still_held is not None:  # CONTRACT.md: held until its referent arrives, however often resent
+                    log.info("event_still_held", event_id=event_id, source=source)
+                    return _naming_ignored(held_again(still_held, reading), reading, route=route)
                 log.info("event_duplicate", event_id=event_id, source=source)
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
@@ -564,6 +568,25 @@ async def judge(
         data_json=reading.data_json,
     )
     return _naming_ignored(settled, reading, route=route)
+
+
+def held_again(held: Mapping[str, Any], reading: Reading) -> IngestResult:
+    """The answer to a copy of a held event (IngestRepository.held_copy's row): `held`, with what it waits for and
+    the reason, field and refusal its hold was answered with, as when it was first held (the sender's reason, the
+    real one kept in `detail` for an operator)."""
+    refusal = held.get("refusal")
+    answer = held.get("answer") or held["reason"]
+    return IngestResult(
+        reading.event_id,
+        reading.source,
+        reading.type,
+        "held",
+        answer,
+        held.get("field"),
+        waiting_for=held["waiting_for"],
+        refusal=Refusal.model_validate_json(refusal) if isinstance(refusal, str) else refusal,
+        detail=held["reason"] if held["reason"] != answer else None,
+    )
 
 
 def _naming_ignored(result: IngestResult, reading: Reading, *, route: str) -> IngestResult:

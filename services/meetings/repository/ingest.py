@@ -97,6 +97,7 @@ class IngestRepository(Protocol):
     @property
     def deferred(self) -> list[tuple[str, str]]: ...
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
+    def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None: ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
 
@@ -131,6 +132,9 @@ class PgIngestRepository:
         self._waited: set[str] = set()
         self._owners: dict[str, str | None] = {}
         self._refused: dict[str, list[asyncpg.Record]] = {}
+        self._held_copies: dict[tuple[str, str], asyncpg.Record] = {}
+        """The holds of events record_inbox found processed before (read with their digests): a copy resent is
+        still held (held_copy)."""
         """rosters_refused_for of the members read (prefetch_refused), kept current as rejections are written."""
         """Registered sources' units read in this transaction (source_owner)."""
         """Of those, and of the keys holds were made for since, the ones some held event may wait for."""
@@ -517,14 +521,27 @@ class PgIngestRepository:
         if not before:
             return {}
         stored = await self._conn.fetch(
-            "SELECT source, event_id, digest FROM processed_message"
-            " WHERE consumer = $1 AND (source, event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+            "SELECT p.source, p.event_id, p.digest, h.waiting_for, h.reason, h.answer, h.field, h.refusal::text"
+            " AS refusal FROM processed_message p LEFT JOIN held_event h"
+            " ON h.source = p.source AND h.event_id = p.event_id"
+            " WHERE p.consumer = $1 AND (p.source, p.event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
             consumer,
             [source for source, _ in before],
             [event_id for _, event_id in before],
         )
         digests = {(row["source"], row["event_id"]): row["digest"] for row in stored}
+        for row in stored:
+            identity = (row["source"], row["event_id"])
+            if row["waiting_for"] is not None:
+                self._held_copies[identity] = row
+            else:
+                self._held_copies.pop(identity, None)
         return {identity: digests.get(identity) for identity in before}
+
+    def held_copy(self, *, source: str, event_id: str) -> asyncpg.Record | None:
+        """The hold (waiting_for, reason, answer, field, refusal) of an event the last record_inbox naming it found
+        processed before and still held; None when it is not held. No round trip: read with the inbox digests."""
+        return self._held_copies.get((source, event_id))
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event, so a corrected copy with the same id can be sent."""
