@@ -1342,6 +1342,8 @@ async def _settle(
     if retrying:
         # a replay that held it (an operator's, or a roster re-judged by a member's move) now tells it was applied
         await uow.ingest.release_applied(source=event.source, event_id=event.id, at=now())
+    else:  # a fix resent under a rejected event's id closes that rejection (no statement for an event never rejected)
+        await uow.ingest.close_superseded(source=event.source, event_id=event.id, at=now())
     await publish_applied(event, applied, uow, histories=histories, data_json=data_json)
     if _stdlib_log.isEnabledFor(logging.DEBUG):  # per event only when asked: ingest_transaction_judged counts them
         log.debug("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
