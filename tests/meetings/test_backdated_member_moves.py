@@ -197,3 +197,37 @@ async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(
         withdrawn = await conn.fetchval("SELECT count(*) FROM roster WHERE meeting_id = ANY($1::text[])", [*rosters])
     assert withdrawn == 0
     assert sorted((row["member_id"], row["meeting_id"]) for row in rows) == sorted([(m1, first), (m2, second)])
+
+
+async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) -> None:  # type: ignore[no-untyped-def]
+    """Trial 43: one backdated move of a listed member out of the cell stored two refused attempts on the withdrawn
+    roster's rejection, the second received before the first: one move is one attempt, and attempts are numbered in
+    the order they were received."""
+    methods = rpc_methods(meetings_pool)
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (
+        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
+    ):
+        assert await ingest(methods, raw) == ("accepted", None)
+    members = [random_id("dv") for _ in range(3)]
+    for member in members:
+        assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
+    meeting = random_id("mtg")
+    assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+    roster = ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21))
+    assert await ingest(methods, roster) == ("accepted", None)
+    moves = [ev.member(members[1], other, time=MOVED), ev.member(members[1], other, time=MOVED.replace(day=2))]
+    for count, move in enumerate(moves, start=1):
+        assert await ingest(methods, move) == ("accepted", None)
+        async with meetings_pool.acquire() as conn:
+            attempts = await conn.fetch(
+                "SELECT a.attempt, a.received_at FROM rejection_attempt a JOIN rejection r USING (rejection_id)"
+                " WHERE r.source = $1 AND r.event_id = $2 ORDER BY a.attempt",
+                roster["source"],
+                roster["id"],
+            )
+        assert [row["attempt"] for row in attempts] == [1], count  # the second move changes no placement
+        times = [row["received_at"] for row in attempts]
+        assert times == sorted(times)

@@ -175,6 +175,7 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
     Returns the members of the rosters withdrawn or restored, whose attendance histories changed, each with the
     meeting whose roster changed (the last such meeting for a member on several)."""
     changed_for: dict[str, str] = {}
+    refused_now: set[tuple[str, str]] = set()  # rejected just now for this change: not held to be judged again
     for meeting_id in await uow.meetings.rosters_naming(member_id):
         meeting = await uow.meetings.get_state(meeting_id)
         kept = await uow.meetings.roster_history(meeting_id)
@@ -189,6 +190,7 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
                 continue  # unsure now: left as it stands, but not brought back (it would be held if sent now)
             except InvalidEvent as refused:
                 await _refuse_kept_roster(uow, meeting_id, version, source=source, raw=raw, refused=refused, by=event)
+                refused_now.add((source, str(json.loads(raw)["id"])))
                 if version == meeting.roster_version:
                     withdrawn = (source, raw)
                 continue
@@ -205,6 +207,8 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
             changed_for.update(dict.fromkeys((record.member_id for record in restored[1].records), meeting_id))
         _emit_withdrawn(uow, meeting_id, withdrawn_raw=withdrawn[1], restored=restored, by=event)
     for row in await uow.ingest.rosters_refused_for(member_id):
+        if (row["source"], row["event_id"]) in refused_now:
+            continue  # one change refuses a roster once (trial 43: a second attempt, received before the first)
         await uow.ingest.hold(
             source=row["source"],
             event_id=row["event_id"],

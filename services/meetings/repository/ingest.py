@@ -352,11 +352,12 @@ class PgIngestRepository:
     ) -> None:
         """Keep one refused attempt of a rejection's event as its own numbered row (rejection_attempt, 1 first), so
         a later copy refused again never hides an earlier one's route and reason. `at`: when it was received (a
-        replay's: now)."""
+        replay's: now, the statement's clock); never before the attempt numbered before it."""
         await self._conn.execute(
             "INSERT INTO rejection_attempt"
             " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
-            " SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, coalesce($10, now())"
+            " SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9,"
+            " greatest(coalesce($10, clock_timestamp()), max(received_at))"  # numbered in the order received
             " FROM rejection_attempt WHERE rejection_id = $1",
             rejection_id,
             route,
@@ -490,7 +491,8 @@ class PgIngestRepository:
             "INSERT INTO rejection_attempt"
             " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
             " SELECT $1, (SELECT coalesce(max(attempt), 0) + 1 FROM rejection_attempt WHERE rejection_id = $1),"
-            " $2, type, last_replay_reason, last_replay_field, last_replay_refusal, raw, scope, NULL, now()"
+            " $2, type, last_replay_reason, last_replay_field, last_replay_refusal, raw, scope, NULL,"
+            " greatest(clock_timestamp(), (SELECT max(received_at) FROM rejection_attempt WHERE rejection_id = $1))"
             " FROM rejection WHERE rejection_id = $1",
             rejection_id,
             REPLAY_ROUTE,
