@@ -217,7 +217,7 @@ def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
         body = bytes(raw.body)
         attributes = identity_attributes(raw.headers or {}, body)
         if not attributes and body.lstrip()[:1] == b"[":
-            attributes = {"type": getattr(raw, "routing_key", None)}
+            attributes = {"type": routed_type(raw)}
         for attribute, field in IDENTITY_FIELDS:
             _keep(found, field, attributes.get(attribute))
         _keep(found, "correlation_id", attributes.get("correlationid"))
@@ -225,9 +225,20 @@ def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
         pass
     # getattr: a log line must never fail, not even on a message without the usual properties
     _keep(found, "message_id", amqp_message_id(raw))
-    _keep(found, "event_type", getattr(raw, "type", None) or getattr(raw, "routing_key", None))
+    _keep(found, "event_type", getattr(raw, "type", None) or routed_type(raw))
     _keep(found, "correlation_id", getattr(raw, "correlation_id", None) or found.get("event_id"))
     return found
+
+
+def routed_type(raw: object) -> str | None:
+    """The routing key a delivery's events were published under, which on chibo.events and chibo.ingest is their
+    type (a batch's: `batch`): its own, or for a copy published straight to its queue through the default exchange (a
+    replayed dead letter, a delivery handed back) the original's, from ORIGIN_HEADERS; None when that copy names none.
+    Never the queue's name, under which such a copy arrives (trial 43: a replayed letter logged `event_type`
+    `notifications.events`)."""
+    if getattr(raw, "exchange", None) == "":
+        return _text((getattr(raw, "headers", None) or {}).get(ORIGIN_HEADERS[1]))
+    return _text(getattr(raw, "routing_key", None))
 
 
 def amqp_message_id(raw: object) -> str | None:

@@ -91,7 +91,7 @@ class MeetingsUnitOfWork(PgUnitOfWork):
         self.pending = PendingWrites(connection)
         self.org = PgOrgRepository(connection, self.pending)
         self.meetings = PgMeetingRepository(connection, self.pending)
-        self.ingest = PgIngestRepository(connection)
+        self.ingest = PgIngestRepository(connection, self.pending)
         self.frameworks = PgFrameworkRepository(connection)
 
     def savepoint(self) -> AbstractAsyncContextManager[Any]:

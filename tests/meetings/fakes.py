@@ -723,14 +723,21 @@ class FakeIngest:
         ]
 
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None:
-        """Forget a held event applied at `at`; its rejection closed as held says accepted."""
+        """Forget a held event applied at `at`; its rejection closed as held, or still open, says accepted."""
         self._s.held.pop((source, event_id), None)
         for rejection in self._s.rejections.values():
             if (rejection["source"], rejection["event_id"]) == (source, event_id) and (
-                rejection["status"],
-                rejection.get("replay_outcome"),
-            ) == ("replayed", "held"):
-                rejection.update(replay_outcome="accepted", replayed_at=at)
+                rejection["status"] == "open"
+                or (rejection["status"], rejection.get("replay_outcome")) == ("replayed", "held")
+            ):
+                rejection.update(status="replayed", replay_outcome="accepted", replayed_at=at)
+
+    async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None:
+        """An event accepted: its open rejection is closed as accepted."""
+        for rejection in self._s.rejections.values():
+            open_one = rejection["status"] == "open" and event_id
+            if open_one and (rejection["source"], rejection["event_id"]) == (source, event_id):
+                rejection.update(status="replayed", replay_outcome="accepted", replayed_at=at)
 
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
         """Close a rejection, keeping how its replay judged the event."""
@@ -798,6 +805,10 @@ class FakeIngest:
 
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None:
         """One held event."""
+        return self._s.held.get((source, event_id))
+
+    def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None:
+        """The hold of an event processed before and still held."""
         return self._s.held.get((source, event_id))
 
     async def prefetch_waiting(self, keys: Iterable[str]) -> None:

@@ -150,3 +150,84 @@ async def test_a_withdrawn_roster_gives_way_to_the_earlier_one_still_valid(  # t
             "rejection": refused,
             "earlier_rejection": refused,
         }
+
+
+@pytest.mark.parametrize("change", ["moved_out", "removed"])
+async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(  # type: ignore[no-untyped-def]
+    meetings_pool, change: str
+) -> None:
+    """Trial 43: two held meetings' rosters list m3; a backdated move of m3 out of the cell (or m3's removal effective
+    before both) withdraws both, and each member whose figures moved is announced (member.attendance.updated.v1)
+    with the meeting whose roster changed their history in `meeting_id`, not the member id the member event is
+    about."""
+    methods = rpc_methods(meetings_pool)
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (
+        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
+    ):
+        assert await ingest(methods, raw) == ("accepted", None)
+    m1, m2, m3, m4, m5 = members = [random_id("dv") for _ in range(5)]
+    for member in members:
+        assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
+    first, second = random_id("mtg"), random_id("mtg")
+    rosters = {
+        first: (START, {m1: "absent", m3: "present", m4: "present"}, m4),
+        second: (START.replace(month=11), {m2: "absent", m3: "present", m5: "present"}, m5),
+    }
+    for meeting, (starts_at, records, chair) in rosters.items():
+        assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=starts_at)) == ("accepted", None)
+        roster = ev.attendance(meeting, records, time=starts_at.replace(hour=21))
+        assert await ingest(methods, roster) == ("accepted", None)
+        held = ev.minutes(meeting, chair_id=chair, started_at=starts_at)
+        assert await ingest(methods, held) == ("accepted", None)
+    if change == "moved_out":
+        member_event = ev.member(m3, other, time=MOVED)
+    else:
+        removal = {"id": m3, "reason": "transferred", "effective_on": MOVED.date().isoformat()}
+        member_event = ev.raw_event("member.removed.v1", removal)
+    assert await ingest(methods, member_event) == ("accepted", None)
+    async with meetings_pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT payload->'data'->>'member_id' AS member_id, payload->'data'->>'meeting_id' AS meeting_id"
+            " FROM outbox WHERE type = 'member.attendance.updated.v1' AND payload->>'causationid' = $1",
+            member_event["id"],
+        )
+        withdrawn = await conn.fetchval("SELECT count(*) FROM roster WHERE meeting_id = ANY($1::text[])", [*rosters])
+    assert withdrawn == 0
+    assert sorted((row["member_id"], row["meeting_id"]) for row in rows) == sorted([(m1, first), (m2, second)])
+
+
+async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) -> None:  # type: ignore[no-untyped-def]
+    """Trial 43: one backdated move of a listed member out of the cell stored two refused attempts on the withdrawn
+    roster's rejection, the second received before the first: one move is one attempt, and attempts are numbered in
+    the order they were received."""
+    methods = rpc_methods(meetings_pool)
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (
+        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
+    ):
+        assert await ingest(methods, raw) == ("accepted", None)
+    members = [random_id("dv") for _ in range(3)]
+    for member in members:
+        assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
+    meeting = random_id("mtg")
+    assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+    roster = ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21))
+    assert await ingest(methods, roster) == ("accepted", None)
+    moves = [ev.member(members[1], other, time=MOVED), ev.member(members[1], other, time=MOVED.replace(day=2))]
+    for count, move in enumerate(moves, start=1):
+        assert await ingest(methods, move) == ("accepted", None)
+        async with meetings_pool.acquire() as conn:
+            attempts = await conn.fetch(
+                "SELECT a.attempt, a.received_at FROM rejection_attempt a JOIN rejection r USING (rejection_id)"
+                " WHERE r.source = $1 AND r.event_id = $2 ORDER BY a.attempt",
+                roster["source"],
+                roster["id"],
+            )
+        assert [row["attempt"] for row in attempts] == [1], count  # the second move changes no placement
+        times = [row["received_at"] for row in attempts]
+        assert times == sorted(times)

@@ -132,8 +132,8 @@ async def test_a_bulk_load_ends_as_the_same_lines_sent_one_at_a_time(
         assert report.outcomes == expected, run
         if run == "first":
             assert expected == {"accepted": 82, "duplicate": 2, "held": 1, "rejected": 9}
-        else:
-            assert expected == {"accepted": 0, "duplicate": 85, "held": 0, "rejected": 9}
+        else:  # the held event sent again is still held (trial 43: it was a duplicate)
+            assert expected == {"accepted": 0, "duplicate": 84, "held": 1, "rejected": 9}
         reference = await stored_state(meetings_pool, alone)
         assert reference["rejection"] and reference["held_event"] and reference["meeting"]
         assert await stored_state(meetings_pool, bulk) == reference, run

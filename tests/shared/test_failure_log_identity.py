@@ -289,3 +289,18 @@ class FakeListed:
     def __init__(self, raw: FakeRaw) -> None:
         self.body, self.headers, self.message_id = raw.body, raw.headers, raw.message_id
         self.type, self.routing_key, self.timestamp = raw.type, raw.routing_key, None
+
+
+def test_a_replayed_letter_is_named_by_its_type_never_by_its_queue() -> None:
+    """Trial 43: a dead letter replayed (sent straight to its queue through the default exchange, under the queue's
+    name) whose body names no type was logged with `event_type` `notifications.events`: its type is the routing key
+    it was first published under (x-chibo-origin-routing-key), and none when the copy does not say it."""
+    replayed = FakeRaw(b"\xff{", routing_key="notifications.events", headers={"x-chibo-replayed": 1})
+    replayed.exchange = ""  # type: ignore[attr-defined]
+    assert "event_type" not in delivery_identity(replayed)  # type: ignore[arg-type]
+    replayed.headers["x-chibo-origin-routing-key"] = "meeting.cancelled.v1"
+    assert delivery_identity(replayed)["event_type"] == "meeting.cancelled.v1"  # type: ignore[arg-type]
+    batch = FakeRaw(b"[1]", routing_key="notifications.events", content_type=BATCH_CONTENT_TYPE)
+    batch.exchange = ""  # type: ignore[attr-defined]
+    batch.headers["x-chibo-origin-routing-key"] = "score.meeting.updated.v1"
+    assert delivery_identity(batch)["event_type"] == "score.meeting.updated.v1"  # type: ignore[arg-type]

@@ -228,7 +228,10 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         report.outcomes["rejected"] += len(chunk.refused)
         staged = chunk.staged
         firsts = await bulk.first_deliveries([(seq, record[1], record[2]) for seq, (_, record) in staged.items()])
-        report.outcomes["duplicate"] += len(staged) - len(firsts)
+        copies = [(record[1], record[2]) for seq, (_, record) in staged.items() if seq not in firsts]
+        still_held = await bulk.count_held(copies)  # copies of events held before this chunk: still held
+        report.outcomes["held"] += still_held
+        report.outcomes["duplicate"] += len(copies) - still_held
         by_kind: dict[str, list[tuple[Any, ...]]] = {"unit": [], "member": [], "monitor": []}
         for seq in firsts:
             kind, record = staged[seq]

@@ -537,6 +537,10 @@ async def judge(
         if (source, event_id) in before:
             earlier = before[(source, event_id)]
             if reading.same_content(earlier):
+                still_held = uow.ingest.held_copy(source=source, event_id=event_id)
+                if still_held is not None:  # CONTRACT.md: held until its referent arrives, however often resent
+                    log.info("event_still_held", event_id=event_id, source=source)
+                    return _naming_ignored(held_again(still_held, reading), reading, route=route)
                 log.info("event_duplicate", event_id=event_id, source=source)
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
@@ -565,6 +569,25 @@ async def judge(
         data_json=reading.data_json,
     )
     return _naming_ignored(settled, reading, route=route)
+
+
+def held_again(held: Mapping[str, Any], reading: Reading) -> IngestResult:
+    """The answer to a copy of a held event (IngestRepository.held_copy's row): `held`, with what it waits for and
+    the reason, field and refusal its hold was answered with, as when it was first held (the sender's reason, the
+    real one kept in `detail` for an operator)."""
+    refusal = held.get("refusal")
+    answer = held.get("answer") or held["reason"]
+    return IngestResult(
+        reading.event_id,
+        reading.source,
+        reading.type,
+        "held",
+        answer,
+        held.get("field"),
+        waiting_for=held["waiting_for"],
+        refusal=Refusal.model_validate_json(refusal) if isinstance(refusal, str) else refusal,
+        detail=held["reason"] if held["reason"] != answer else None,
+    )
 
 
 def _naming_ignored(result: IngestResult, reading: Reading, *, route: str) -> IngestResult:
@@ -1341,6 +1364,8 @@ async def _settle(
     if retrying:
         # a replay that held it (an operator's, or a roster re-judged by a member's move) now tells it was applied
         await uow.ingest.release_applied(source=event.source, event_id=event.id, at=now())
+    else:  # a fix resent under a rejected event's id closes that rejection (no statement for an event never rejected)
+        await uow.ingest.close_superseded(source=event.source, event_id=event.id, at=now())
     await publish_applied(event, applied, uow, histories=histories, data_json=data_json)
     if _stdlib_log.isEnabledFor(logging.DEBUG):  # per event only when asked: ingest_transaction_judged counts them
         log.debug("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
@@ -1481,22 +1506,18 @@ async def publish_applied(
             )
         )
     if applied.attendance_changed_for and histories is not None:
-        for member_id in applied.attendance_changed_for:
+        for member_id, meeting_id in applied.attendance_changed_for.items():
             histories.causes.pop(member_id, None)  # kept in the order of their last change
-            histories.causes[member_id] = (applied.subject, event)
+            histories.causes[member_id] = (meeting_id, event)
     elif applied.attendance_changed_for:
-        await publish_attendance_histories(
-            applied.attendance_changed_for, meeting_id=applied.subject, event=event, uow=uow
-        )
+        await publish_attendance_histories(applied.attendance_changed_for, event=event, uow=uow)
 
 
-async def publish_attendance_histories(
-    member_ids: list[str], *, meeting_id: str, event: Event[Any], uow: MeetingsUnit
-) -> None:
-    """member.attendance.updated.v1 for each member whose rosters changed and whose figures moved since they were
-    last announced (a member never announced counts as announced at zeros): an unchanged history, or the first
-    history of a member never absent, is news to nobody."""
-    await _publish_histories({member_id: (meeting_id, event) for member_id in member_ids}, uow)
+async def publish_attendance_histories(meetings_of: Mapping[str, str], *, event: Event[Any], uow: MeetingsUnit) -> None:
+    """member.attendance.updated.v1 for each member of `meetings_of` (member id -> the meeting whose roster changed
+    the member's history) whose figures moved since they were last announced (a member never announced counts as
+    announced at zeros): an unchanged history, or the first history of a member never absent, is news to nobody."""
+    await _publish_histories({member_id: (meeting_id, event) for member_id, meeting_id in meetings_of.items()}, uow)
 
 
 async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: MeetingsUnit) -> None:

@@ -112,6 +112,20 @@ class PgBulkRepository:
             first.setdefault((source, event_id), seq)
         return {first[(row["source"], row["event_id"])] for row in rows}
 
+    async def count_held(self, identities: Sequence[tuple[str, str]]) -> int:
+        """How many of the (source, id) copies are of events held now (a copy of a held event is answered `held`
+        again, as the ingest route answers it: CONTRACT.md); one statement, none when there are no copies."""
+        if not identities:
+            return 0
+        return int(
+            await self._conn.fetchval(
+                "SELECT count(*) FROM unnest($1::text[], $2::text[]) AS c (source, event_id)"
+                " JOIN held_event h ON h.source = c.source AND h.event_id = c.event_id",
+                [source for source, _ in identities],
+                [event_id for _, event_id in identities],
+            )
+        )
+
     async def stage(self, table: str, columns: list[str], records: Sequence[tuple[Any, ...]]) -> None:
         """COPY a chunk's rows of one type into its staging table."""
         if records:

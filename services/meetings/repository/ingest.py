@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import LockSet
+from services.meetings.repository.pending import PendingWrites
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.envelope import GATEWAY_SOURCE
 from shared.refusals import Refusal, RefusalCode
@@ -79,6 +80,7 @@ class IngestRepository(Protocol):
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None: ...
+    async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None: ...
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]: ...
     async def prefetch_refused(self, member_ids: Iterable[str]) -> None: ...
     async def note_replay_refused(
@@ -97,6 +99,7 @@ class IngestRepository(Protocol):
     @property
     def deferred(self) -> list[tuple[str, str]]: ...
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
+    def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None: ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
 
@@ -117,8 +120,9 @@ REPLAY_ROUTE = "replay"
 class PgIngestRepository:
     """IngestRepository over the meetings schema."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, pending: PendingWrites | None = None) -> None:
         self._conn = connection
+        self._pending = pending
         self._held_locks: dict[str, bool] = {}
         """Keys this transaction holds, True when exclusively: asked again, they cost no round trip."""
         self._any_held: bool | None = None
@@ -132,6 +136,12 @@ class PgIngestRepository:
         self._owners: dict[str, str | None] = {}
         self._refused: dict[str, list[asyncpg.Record]] = {}
         """rosters_refused_for of the members read (prefetch_refused), kept current as rejections are written."""
+        self._held_copies: dict[tuple[str, str], asyncpg.Record] = {}
+        """The holds of events record_inbox found processed before (read with their digests): a copy resent is
+        still held (held_copy)."""
+        self._rejected_before: set[tuple[str, str]] = set()
+        """Events record_inbox recorded as new that have an open rejection (a partner's fix resent under the same
+        id, as docs/integrations.md asks): accepted, that rejection is closed (accepted)."""
         """Registered sources' units read in this transaction (source_owner)."""
         """Of those, and of the keys holds were made for since, the ones some held event may wait for."""
 
@@ -342,11 +352,12 @@ class PgIngestRepository:
     ) -> None:
         """Keep one refused attempt of a rejection's event as its own numbered row (rejection_attempt, 1 first), so
         a later copy refused again never hides an earlier one's route and reason. `at`: when it was received (a
-        replay's: now)."""
+        replay's: now, the statement's clock); never before the attempt numbered before it."""
         await self._conn.execute(
             "INSERT INTO rejection_attempt"
             " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
-            " SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, coalesce($10, now())"
+            " SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9,"
+            " greatest(coalesce($10, clock_timestamp()), max(received_at))"  # numbered in the order received
             " FROM rejection_attempt WHERE rejection_id = $1",
             rejection_id,
             route,
@@ -400,15 +411,32 @@ class PgIngestRepository:
 
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None:
         """Forget a held event applied at `at` and, in the same statement, say `accepted` on its rejection a replay
-        closed as `held` (one statement per released event, as `release`)."""
+        closed as `held`, or close its rejection still open (a fix resent under its id, held, then applied) as
+        accepted (one statement per released event, as `release`)."""
+        self._forget_refused(event=(source, event_id))
         await self._conn.execute(
             "WITH gone AS (DELETE FROM held_event WHERE source = $1 AND event_id = $2)"
-            " UPDATE rejection SET replay_outcome = 'accepted', replayed_at = $3"
-            " WHERE source = $1 AND event_id = $2 AND status = 'replayed' AND replay_outcome = 'held'",
+            " UPDATE rejection SET status = 'replayed', replay_outcome = 'accepted', replayed_at = $3"
+            " WHERE source = $1 AND event_id = $2 AND event_id <> ''"
+            " AND (status = 'open' OR (status = 'replayed' AND replay_outcome = 'held'))",
             source,
             event_id,
             at,
         )
+
+    async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None:
+        """An event just accepted: close its open rejection (replayed, outcome `accepted` at `at`: a replay of it
+        answers that it was applied) when record_inbox saw one, in this transaction; queued, so a batch's closings
+        are one statement at commit, and no statement at all for an event never rejected."""
+        identity = (source, event_id)
+        if identity not in self._rejected_before:
+            return
+        self._rejected_before.discard(identity)
+        self._forget_refused(event=identity)
+        if self._pending is None:
+            await self._conn.execute(_CLOSE_SUPERSEDED_SQL, [source], [event_id], [at])
+            return
+        self._pending.add(_CLOSE_SUPERSEDED_SQL, (source, event_id, at), columns=True, key=2)
 
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:
         """The open rejections of integrations' rosters refused `member_not_in_cell` naming the member (rejection_id,
@@ -463,7 +491,8 @@ class PgIngestRepository:
             "INSERT INTO rejection_attempt"
             " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
             " SELECT $1, (SELECT coalesce(max(attempt), 0) + 1 FROM rejection_attempt WHERE rejection_id = $1),"
-            " $2, type, last_replay_reason, last_replay_field, last_replay_refusal, raw, scope, NULL, now()"
+            " $2, type, last_replay_reason, last_replay_field, last_replay_refusal, raw, scope, NULL,"
+            " greatest(clock_timestamp(), (SELECT max(received_at) FROM rejection_attempt WHERE rejection_id = $1))"
             " FROM rejection WHERE rejection_id = $1",
             rejection_id,
             REPLAY_ROUTE,
@@ -506,25 +535,41 @@ class PgIngestRepository:
         rows = await self._conn.fetch(
             "INSERT INTO processed_message (consumer, source, event_id, digest)"
             " SELECT $1, s, i, d FROM unnest($2::text[], $3::text[], $4::bytea[]) AS t(s, i, d)"
-            " ON CONFLICT DO NOTHING RETURNING source, event_id",
+            " ON CONFLICT DO NOTHING RETURNING source, event_id, EXISTS (SELECT 1 FROM rejection r"
+            "  WHERE r.source = processed_message.source AND r.event_id = processed_message.event_id"
+            "  AND r.event_id <> '' AND r.status = 'open') AS rejected",
             consumer,
             [source for source, _, _ in entries],
             [event_id for _, event_id, _ in entries],
             [digest for _, _, digest in entries],
         )
         inserted = {(row["source"], row["event_id"]) for row in rows}
+        self._rejected_before |= {(row["source"], row["event_id"]) for row in rows if row["rejected"]}
         before = [(source, event_id) for source, event_id, _ in entries if (source, event_id) not in inserted]
         if not before:
             return {}
         stored = await self._conn.fetch(
-            "SELECT source, event_id, digest FROM processed_message"
-            " WHERE consumer = $1 AND (source, event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+            "SELECT p.source, p.event_id, p.digest, h.waiting_for, h.reason, h.answer, h.field, h.refusal::text"
+            " AS refusal FROM processed_message p LEFT JOIN held_event h"
+            " ON h.source = p.source AND h.event_id = p.event_id"
+            " WHERE p.consumer = $1 AND (p.source, p.event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
             consumer,
             [source for source, _ in before],
             [event_id for _, event_id in before],
         )
         digests = {(row["source"], row["event_id"]): row["digest"] for row in stored}
+        for row in stored:
+            identity = (row["source"], row["event_id"])
+            if row["waiting_for"] is not None:
+                self._held_copies[identity] = row
+            else:
+                self._held_copies.pop(identity, None)
         return {identity: digests.get(identity) for identity in before}
+
+    def held_copy(self, *, source: str, event_id: str) -> asyncpg.Record | None:
+        """The hold (waiting_for, reason, answer, field, refusal) of an event the last record_inbox naming it found
+        processed before and still held; None when it is not held. No round trip: read with the inbox digests."""
+        return self._held_copies.get((source, event_id))
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event, so a corrected copy with the same id can be sent."""
@@ -604,6 +649,14 @@ class PgIngestRepository:
             limit,
         )
         return [(row["source"], row["event_id"]) for row in rows]
+
+
+_CLOSE_SUPERSEDED_SQL = (
+    "UPDATE rejection r SET status = 'replayed', replay_outcome = 'accepted', replayed_at = t.at"
+    " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t (source, event_id, at)"
+    " WHERE r.source = t.source AND r.event_id = t.event_id AND r.event_id <> '' AND r.status = 'open'"
+)
+"""Close the open rejections of events accepted since (PgIngestRepository.close_superseded), all in one statement."""
 
 
 async def register_sources(conn: asyncpg.Connection | asyncpg.Pool, *, unit_id: str, sources: Sequence[str]) -> None:
