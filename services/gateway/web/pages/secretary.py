@@ -1017,8 +1017,12 @@ def _minutes_body(
                     "Resolution %(row)s: please enter its text (or leave the whole row empty).", row=row
                 )
             continue
-        votes = {key: forms.whole_number(form, f"{key}-{row}", errors) or 0 for key in VOTE_KEYS}
-        resolutions.append({"text": text, **votes})
+        votes = {key: forms.whole_number(form, f"{key}-{row}", errors) for key in VOTE_KEYS}
+        if votes["votes_for"] is None and f"votes_for-{row}" not in errors:
+            # a resolution is voted (DOMAIN.md "Meetings"): its votes for are asked for, as the adoption's are (a
+            # trial's resolution with empty boxes was stored 0/0/0); votes against and abstentions left out are none
+            errors[f"votes_for-{row}"] = forms.required(f"votes_for-{row}")
+        resolutions.append({"text": text, **{key: value or 0 for key, value in votes.items()}})
     tasks = []
     for row in rows:
         description = forms.text(form, f"task-{row}")
