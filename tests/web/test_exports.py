@@ -382,7 +382,7 @@ def test_the_minutes_say_they_were_read_back_only_once_adopted(approved_at: str 
     được đọc lại cho chi bộ nghe."; they now say they are not adopted yet, and adopted ones say both."""
     from services.gateway.web.exports import minutes_document
 
-    meeting = {
+    meeting: dict[str, Any] = {
         "starts_at": "2026-11-04T19:30:00+07:00",
         "kind": "regular",
         "location": "Nhà văn hóa thôn 2",

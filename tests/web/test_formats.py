@@ -377,7 +377,7 @@ def test_every_message_addresses_its_reader_as_dong_chi() -> None:
         text
         for message in catalog
         if message.id
-        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
-        if other.search(text or "")
+        for text in (message.string if isinstance(message.string, (tuple, list)) else (message.string,))
+        if other.search(str(text or ""))
     ]
     assert said == []
