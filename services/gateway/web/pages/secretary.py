@@ -764,10 +764,10 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
             # before any other refusal, the page's values no longer the meeting's (a double click's second sending,
             # asking what its first made of it, is no stale page)
             changed_since_shown(form, meeting)
-        elif shows_meeting(form, meeting):
-            # the date, time and place the page showed, sent back as they were: nothing to move, nothing sent (a
-            # trial's such move said "Đã ghi nhận" while nothing changed and no one was told)
-            return "unchanged"
+        # the date, time and place the page showed, sent back as they were: nothing to move, so nothing is sent once
+        # the form is otherwise well formed (a trial's such move said "Đã ghi nhận" while nothing changed)
+        unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
+        unchanged = unchanged and shows_meeting(form, meeting)
         if starts is not None and meeting_took_place(meeting) and not moved_into_the_past(starts, at):
             # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
             errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
@@ -777,6 +777,10 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         assert starts is not None
         body = {"starts_at": starts.isoformat(), **said}
         model = forms.build(MeetingRescheduleCreate, {k: v for k, v in body.items() if v is not None})
+        if unchanged:
+            if forms.UNSTORABLE.get():
+                forms.refuse_unstorable()  # as forms.send refuses a form with an input no text is stored with
+            return "unchanged"
         await forms.send(commands.reschedule_meeting(meeting_id, model, request, viewer.principal, state))
         return None
 
