@@ -290,7 +290,7 @@ async def test_saving_a_parameter_keeps_a_rule_switched_off_and_a_stale_tab_swit
     # nothing back; and as the minutes it changes were changed since it was rendered, it is refused, saying them now
     resent = await officer.post(f"{path}/{rule}", data=with_value(stale, "settle_minutes", "50"))
     assert resent.status_code == 422, resent.text
-    assert "đã được thay đổi sau khi anh/chị mở trang này" in resent.text
+    assert "đã được thay đổi sau khi đồng chí mở trang này" in resent.text
     now = await rule_state(officer, headers, world, rule)
     assert (now["enabled"], now["params"]["settle_minutes"]) == (False, 40)
 

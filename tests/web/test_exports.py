@@ -367,6 +367,35 @@ def test_the_minutes_close_after_the_tasks_table_not_between_its_heading_and_the
     assert order == sorted(order), order
 
 
+@pytest.mark.parametrize(
+    ("approved_at", "said"),
+    [
+        (None, "kết thúc lúc 21:35 thứ Tư, ngày 04/11/2026. Biên bản chưa được chi bộ thông qua."),
+        (
+            "2026-11-04T21:30:00+07:00",
+            "Biên bản đã được đọc lại cho chi bộ nghe và được chi bộ thông qua.",
+        ),
+    ],
+)
+def test_the_minutes_say_they_were_read_back_only_once_adopted(approved_at: str | None, said: str) -> None:
+    """DOMAIN.md "Meetings": the minutes are read and adopted. A trial's minutes not adopted printed "Biên bản đã
+    được đọc lại cho chi bộ nghe."; they now say they are not adopted yet, and adopted ones say both."""
+    from services.gateway.web.exports import minutes_document
+
+    meeting: dict[str, Any] = {
+        "starts_at": "2026-11-04T19:30:00+07:00",
+        "kind": "regular",
+        "location": "Nhà văn hóa thôn 2",
+        "minutes": {"ended_at": "2026-11-04T21:35:00+07:00", "chair_id": "dv1", "recorder_id": "dv2"},
+        "approved_at": approved_at,
+        "tasks": [],
+    }
+    members = {"dv1": {"full_name": "Nguyễn Văn An"}, "dv2": {"full_name": "Trần Thị Bình"}}
+    text = " ".join(pdf_text(minutes_document(meeting, {"name": "Chi bộ thôn 2"}, None, members)).split())
+    assert said in text, text
+    assert ("đọc lại" in text) == (approved_at is not None), text
+
+
 def test_the_minutes_split_the_members_summoned_into_official_and_probationary() -> None:
     """DOMAIN.md: the minutes hold the members summoned (official/probationary). A member whose probation ended
     after the meeting was probationary at it; one no longer on the cell's list is counted apart."""

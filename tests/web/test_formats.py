@@ -1,6 +1,7 @@
 """The Vietnamese formats, the completeness of the message catalog, and score reasons said in Vietnamese."""
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -365,3 +366,18 @@ def test_a_content_type_and_a_header_prefix_no_mode_reads_are_said_naming_them()
         "Mục “ce_type”: tiền tố tiêu đề “ce_” không phải là tiền tố dùng cho thuộc tính CloudEvents trên AMQP (chỉ nhận"
         " ce-, cloudEvents:, cloudEvents_), nên thuộc tính này không được đọc."
     )
+
+
+def test_every_message_addresses_its_reader_as_dong_chi() -> None:
+    """Every page addresses the reader as "đồng chí": a trial found the stale-page messages alone saying "anh/chị"."""
+    with i18n.CATALOG.open("rb") as handle:
+        catalog = read_po(handle, locale="vi")
+    other = re.compile(r"\b(?:anh\s*/\s*chị|anh chị|quý khách)\b", re.IGNORECASE)
+    said = [
+        text
+        for message in catalog
+        if message.id
+        for text in (message.string if isinstance(message.string, (tuple, list)) else (message.string,))
+        if other.search(str(text or ""))
+    ]
+    assert said == []

@@ -174,3 +174,26 @@ async def test_a_password_change_ends_the_accounts_sessions(system: RunningSyste
         fresh = await _try(client, "changing", new_password)
         assert fresh.status_code == 303
         assert (await client.get("/app/me")).status_code == 200
+
+
+async def test_a_username_typed_in_another_case_signs_in_to_its_account_unless_two_differ_in_case_alone(
+    system: RunningSystem, province: dict
+) -> None:
+    """A trial (trial 42) found the username case-sensitive while surrounding spaces were ignored: accounts are created
+    as given (the demo's in lower case), so a name typed with capitals is the account's, the session its own; two
+    accounts differing only in case are told apart by their exact names, never guessed between."""
+    await web_account(system, "Cap-Member", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05")
+    await web_account(system, "twin-member", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05")
+    await web_account(system, "Twin-Member", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05")
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        answers = {}
+        for typed in (" Member ", "MEMBER", "cap-member", "TWIN-MEMBER", "Twin-Member"):
+            client.cookies.clear()
+            csrf = csrf_of((await client.get("/app/sign-in")).text)
+            answer = await client.post(
+                "/app/sign-in", data={"username": typed, "password": PASSWORD, "csrf": csrf, "next": "/app/"}
+            )
+            answers[typed] = answer.status_code
+            if answer.status_code == 303:
+                assert (await client.get("/app/me")).status_code == 200
+    assert answers == {" Member ": 303, "MEMBER": 303, "cap-member": 303, "TWIN-MEMBER": 401, "Twin-Member": 303}

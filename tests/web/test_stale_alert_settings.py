@@ -32,7 +32,7 @@ async def test_an_alert_setting_saved_from_a_tab_opened_before_another_save_is_r
             page = html.unescape(refused.text)
             assert refused.status_code == 422, page[-2000:]
             said = (
-                "Thiết lập cảnh báo này đã được thay đổi sau khi anh/chị mở trang này: "
+                "Thiết lập cảnh báo này đã được thay đổi sau khi đồng chí mở trang này: "
                 f"Số giờ trước giờ sinh hoạt hiện là {one}, vui lòng xem lại rồi lưu lại."
             )
             assert said in page, page[-3000:]

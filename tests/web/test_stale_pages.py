@@ -75,7 +75,7 @@ async def test_a_move_from_a_page_opened_before_another_move_is_refused_with_the
         refused = await second.post(f"/app/meetings/{meeting_id}/reschedule", data=again)
         page = html.unescape(refused.text)
         assert refused.status_code == 422, page[-2000:]
-        said = "Buổi sinh hoạt đã được thay đổi sau khi anh/chị mở trang này: hiện bắt đầu lúc "
+        said = "Buổi sinh hoạt đã được thay đổi sau khi đồng chí mở trang này: hiện bắt đầu lúc "
         said += f"{first_day:%H:%M} "
         assert re.search(rf"{said}[^<]*ngày {first_day:%d/%m/%Y} tại [^<]+, vui lòng xem lại\.", page), page[-3000:]
         # the form is shown with the meeting as it is now, never the stale values sent
@@ -153,11 +153,11 @@ async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_reco
         refused = await second.post(f"{path}/attendance", data=roster(stale, members[2]))
         page = html.unescape(refused.text)
         assert refused.status_code == 422, page[-2000:]
-        assert "Điểm danh đã được ghi nhận lại sau khi anh/chị mở trang này" in page, page[-3000:]
+        assert "Điểm danh đã được ghi nhận lại sau khi đồng chí mở trang này" in page, page[-3000:]
         refused = await second.post(f"{path}/minutes", data=minutes(stale, "Nội dung của trang cũ"))
         page = html.unescape(refused.text)
         assert refused.status_code == 422, page[-2000:]
-        assert "Biên bản đã được thay đổi sau khi anh/chị mở trang này" in page, page[-3000:]
+        assert "Biên bản đã được thay đổi sau khi đồng chí mở trang này" in page, page[-3000:]
         assert "Nội dung đã ghi" in page and "Nội dung của trang cũ" not in page
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
     found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary)).json()

@@ -66,6 +66,10 @@ class AccountRepository(Protocol):
         """The account with this subject, if any."""
         ...
 
+    async def named(self, name: str) -> AccountRow | None:
+        """The account a person signs in to by typing `name`: its subject, or the only one differing in case."""
+        ...
+
     async def set_active(self, sub: str, *, active: bool, at: datetime | None = None) -> AccountRow | None:
         """Enable or disable an account (a change moves `changed_at`)."""
         ...
@@ -153,6 +157,17 @@ class PgAccountRepository:
         """The account with this subject, if any."""
         row = await self._conn.fetchrow("SELECT * FROM account WHERE sub = $1", sub)
         return _account(row) if row else None
+
+    async def named(self, name: str) -> AccountRow | None:
+        """The account a person signs in to by typing `name`: the one whose subject it is, else the only one whose
+        subject differs from it in letter case alone (subjects are identifiers of either case, and no two differing
+        only in case are told apart by a person typing them); None otherwise."""
+        rows = await self._conn.fetch(
+            "SELECT * FROM account WHERE lower(sub) = lower($1) ORDER BY sub = $1 DESC, sub LIMIT 2", name
+        )
+        if rows and (rows[0]["sub"] == name or len(rows) == 1):
+            return _account(rows[0])
+        return None
 
     async def source_holders(self, sources: Sequence[str]) -> dict[str, str]:
         """Of `sources`, those registered to an active account: {source: that account's sub}."""

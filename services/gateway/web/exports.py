@@ -642,7 +642,14 @@ def minutes_document(
         for task in meeting.get("tasks") or []
     ]
     end = format_moment(minutes.get("ended_at")) if minutes.get("ended_at") else ""
-    closing = _("The meeting ended at %(end)s. The minutes were read to the meeting.", end=end) if end else ""
+    # the minutes are read back to the cell as it adopts them (DOMAIN.md "Meetings": "minutes read and adopted"):
+    # said only of adopted minutes (a trial's unadopted minutes printed "đã được đọc lại"), as not adopted otherwise
+    if not end:
+        closing = ""
+    elif meeting.get("approved_at"):
+        closing = _("The meeting ended at %(end)s. The minutes were read to the meeting and adopted.", end=end)
+    else:
+        closing = _("The meeting ended at %(end)s. The cell has not adopted these minutes yet.", end=end)
     kind = label("kind", meeting.get("kind"))
     return pdf.minutes_pdf(
         superior=shown_name(str((superior or {}).get("name") or "")),

@@ -72,6 +72,7 @@ RECORD_NOTICES = frozenset(
         "scheduled",
         "held",
         "rescheduled",
+        "unchanged",
         "cancelled",
         "documents",
         "attendance",
@@ -505,7 +506,8 @@ async def _record_page(
         shown_clock=_clock(reply.starts_at) if reply.starts_at else "",
         shown_attendance=shown_digest(reply, "attendance"),
         shown_minutes=shown_digest(reply, "minutes"),
-        notice=request.query_params.get("notice") in RECORD_NOTICES,
+        notice=request.query_params.get("notice") in RECORD_NOTICES - {"unchanged"},
+        unchanged_notice=request.query_params.get("notice") == "unchanged",
         waiting=waiting,
         held_notice=request.query_params.get("notice") == "held",
         statuses=LABELS["attendance"],
@@ -655,12 +657,12 @@ async def _submit(
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
     try:
-        await action()
+        outcome = await action()
     except FormErrors as exc:
         # shown again as sent (already parsed: Starlette caches it); a stale page's form shows the meeting as it is now
         form = None if isinstance(exc, ChangedSinceShown) else await forms.posted_form(request)
         return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors}, form=form)
-    return _done(meeting_id, notice)
+    return _done(meeting_id, outcome or notice)  # an action may say its own outcome (a notice of RECORD_NOTICES)
 
 
 MEETING_CHANGED = N_(
@@ -673,19 +675,25 @@ class ChangedSinceShown(FormErrors):
     """A form sent from a page showing the meeting otherwise than it now is: refused, the form shown anew."""
 
 
-def changed_since_shown(form: Any, meeting: Any) -> None:
-    """Raise ChangedSinceShown (MEETING_CHANGED, the current start and place) when the form's `was.starts_at` (ISO
-    8601) or `was.location`, what its page showed, differ from the meeting's (a MeetingReply); a form without them
-    (sent by other means than the page) is not compared."""
+def shows_meeting(form: Any, meeting: Any) -> bool:
+    """Whether the form's `was.starts_at` (ISO 8601) and `was.location`, what its page showed, are the meeting's (a
+    MeetingReply) start and place; True for a form without them (sent by other means than the page)."""
     shown_start, shown_place = form.get("was.starts_at"), form.get("was.location")
     if shown_start is None and shown_place is None:
-        return
+        return True
     try:
         start = parse_moment(str(shown_start)) if shown_start else None
     except ValueError:
         start = None  # an altered value: compared as showing no start, so refused unless the meeting has none
     same_start = (start is None) == (meeting.starts_at is None) and (start is None or start == meeting.starts_at)
-    if same_start and str(shown_place or "") == (meeting.location or ""):
+    return same_start and str(shown_place or "") == (meeting.location or "")
+
+
+def changed_since_shown(form: Any, meeting: Any) -> None:
+    """Raise ChangedSinceShown (MEETING_CHANGED, the current start and place) when the form's `was.starts_at` (ISO
+    8601) or `was.location`, what its page showed, differ from the meeting's (a MeetingReply); a form without them
+    (sent by other means than the page) is not compared."""
+    if shows_meeting(form, meeting):
         return
     said = _(MEETING_CHANGED, moment=format_moment(meeting.starts_at), place=meeting.location or "")
     raise ChangedSinceShown({"data.meeting_id": StateRefusal(said)})
@@ -744,7 +752,7 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
     """Move the meeting."""
     form = await forms.form_of(request, RESCHEDULE_FORM)
 
-    async def action() -> None:
+    async def action() -> str | None:
         errors: dict[str, str] = {}
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # a meeting already past may be put where it really took place (meetings' check_reschedule says the same)
@@ -756,6 +764,10 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
             # before any other refusal, the page's values no longer the meeting's (a double click's second sending,
             # asking what its first made of it, is no stale page)
             changed_since_shown(form, meeting)
+        # the date, time and place the page showed, sent back as they were: nothing to move, so nothing is sent once
+        # the form is otherwise well formed (a trial's such move said "Đã ghi nhận" while nothing changed)
+        unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
+        unchanged = unchanged and shows_meeting(form, meeting)
         if starts is not None and meeting_took_place(meeting) and not moved_into_the_past(starts, at):
             # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
             errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
@@ -765,7 +777,12 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         assert starts is not None
         body = {"starts_at": starts.isoformat(), **said}
         model = forms.build(MeetingRescheduleCreate, {k: v for k, v in body.items() if v is not None})
+        if unchanged:
+            if forms.UNSTORABLE.get():
+                forms.refuse_unstorable()  # as forms.send refuses a form with an input no text is stored with
+            return "unchanged"
         await forms.send(commands.reschedule_meeting(meeting_id, model, request, viewer.principal, state))
+        return None
 
     return await _submit(request, viewer, state, meeting_id, "reschedule", action, "rescheduled")
 
@@ -1004,8 +1021,12 @@ def _minutes_body(
                     "Resolution %(row)s: please enter its text (or leave the whole row empty).", row=row
                 )
             continue
-        votes = {key: forms.whole_number(form, f"{key}-{row}", errors) or 0 for key in VOTE_KEYS}
-        resolutions.append({"text": text, **votes})
+        votes = {key: forms.whole_number(form, f"{key}-{row}", errors) for key in VOTE_KEYS}
+        if votes["votes_for"] is None and f"votes_for-{row}" not in errors:
+            # a resolution is voted (DOMAIN.md "Meetings"): its votes for are asked for, as the adoption's are (a
+            # trial's resolution with empty boxes was stored 0/0/0); votes against and abstentions left out are none
+            errors[f"votes_for-{row}"] = forms.required(f"votes_for-{row}")
+        resolutions.append({"text": text, **{key: value or 0 for key, value in votes.items()}})
     tasks = []
     for row in rows:
         description = forms.text(form, f"task-{row}")
