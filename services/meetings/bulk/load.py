@@ -227,7 +227,9 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
             await _reject(uow, envelope.source, envelope.id, envelope.type, exc, line, received_at, None)
         report.outcomes["rejected"] += len(chunk.refused)
         staged = chunk.staged
-        firsts = await bulk.first_deliveries([(seq, record[1], record[2]) for seq, (_, record) in staged.items()])
+        firsts, rejected_before = await bulk.first_deliveries(
+            [(seq, record[1], record[2]) for seq, (_, record) in staged.items()]
+        )
         copies = [(record[1], record[2]) for seq, (_, record) in staged.items() if seq not in firsts]
         still_held = await bulk.count_held(copies)  # copies of events held before this chunk: still held
         report.outcomes["held"] += still_held
@@ -271,6 +273,14 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
             event = fresh[seq]
             raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
             await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
+        # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
+        # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
+        superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
+        if superseded:
+            closed_at = now()
+            uow.ingest.note_rejected_before((staged[seq][1][1], staged[seq][1][2]) for seq in superseded)
+            for seq in sorted(superseded):
+                await uow.ingest.close_superseded(source=staged[seq][1][1], event_id=staged[seq][1][2], at=closed_at)
         report.outcomes["held"] += len(held)
         report.outcomes["rejected"] += len(rejected)
         report.outcomes["accepted"] += len(firsts) - len(held) - len(rejected)

@@ -96,13 +96,16 @@ class PgBulkRepository:
             " full_name text, email text, yearly_quota int) ON COMMIT DROP;"
         )
 
-    async def first_deliveries(self, identities: Sequence[tuple[int, str, str]]) -> set[int]:
+    async def first_deliveries(self, identities: Sequence[tuple[int, str, str]]) -> tuple[set[int], set[int]]:
         """Record (seq, source, id) in the inbox in one statement; return the seqs seen for the first time (the first
-        of copies within the chunk)."""
+        of copies within the chunk) and, of those, the ones whose (source, id) has an open rejection (a fix resent
+        under the rejected event's id: accepted, that rejection is closed, as PgIngestRepository.record_inbox notes)."""
         rows = await self._conn.fetch(
             "INSERT INTO processed_message (consumer, source, event_id)"
             " SELECT $1, source, event_id FROM unnest($2::text[], $3::text[]) AS i (source, event_id)"
-            " ON CONFLICT DO NOTHING RETURNING source, event_id",
+            " ON CONFLICT DO NOTHING RETURNING source, event_id, EXISTS (SELECT 1 FROM rejection r"
+            "  WHERE r.source = processed_message.source AND r.event_id = processed_message.event_id"
+            "  AND r.event_id <> '' AND r.status = 'open') AS rejected",
             INBOX,
             [source for _, source, _ in identities],
             [event_id for _, _, event_id in identities],
@@ -110,7 +113,8 @@ class PgBulkRepository:
         first: dict[tuple[str, str], int] = {}
         for seq, source, event_id in identities:
             first.setdefault((source, event_id), seq)
-        return {first[(row["source"], row["event_id"])] for row in rows}
+        firsts = {first[(row["source"], row["event_id"])] for row in rows}
+        return firsts, {first[(row["source"], row["event_id"])] for row in rows if row["rejected"]}
 
     async def count_held(self, identities: Sequence[tuple[str, str]]) -> int:
         """How many of the (source, id) copies are of events held now (a copy of a held event is answered `held`

@@ -424,6 +424,11 @@ class PgIngestRepository:
             at,
         )
 
+    def note_rejected_before(self, identities: Iterable[tuple[str, str]]) -> None:
+        """Note (source, id) pairs another inbox insert of this transaction (the bulk loader's) found with an open
+        rejection, as record_inbox notes its own: close_superseded closes them once accepted."""
+        self._rejected_before.update(identities)
+
     async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None:
         """An event just accepted: close its open rejection (replayed, outcome `accepted` at `at`: a replay of it
         answers that it was applied) when record_inbox saw one, in this transaction; queued, so a batch's closings
