@@ -1320,6 +1320,16 @@ ROSTER_EMPTY = N_("Attendance: the roster lists nobody; give the attendance of e
 """A roster listing nobody, of a cell with no member at the meeting's start (meetings' ROSTER_INCOMPLETE)."""
 
 
+def named_comrades(refusal: Any) -> str:
+    """The members a roster refusal names (ROSTER_INCOMPLETE, ROSTER_NOT_IN_CELL_AT_START, ROSTER_MISSING_AT_START),
+    the first few by name (`member_names`) then how many others (`missing`): `Nguyễn Văn An, Lê Thị Bình và 2 đồng
+    chí khác`."""
+    names = list(refusal.member_names or [])
+    said = ", ".join(isolated_name(name) for name in names)
+    others = (refusal.missing or len(names)) - len(names)
+    return _(ROSTER_MISSING_MORE, names=said, count=others) if others > 0 else said
+
+
 ROSTER_NOT_IN_CELL_AT_START = N_(
     "The attendance recorded for this meeting lists comrade %(names)s, who at the new time had not yet joined the cell "
     "or had already left it. The attendance lists only the cell's members on the day of the meeting, so the time was "
@@ -1333,11 +1343,7 @@ def roster_not_in_cell_at_start(refusal: Any) -> str:
     """What the move form says of meetings' ROSTER_NOT_IN_CELL_AT_START, under the new start: the members the recorded
     attendance lists who were not in the cell then, the first few by name
     (`member_names`) then how many others (`missing`)."""
-    names = list(refusal.member_names or [])
-    said = ", ".join(isolated_name(name) for name in names)
-    others = (refusal.missing or len(names)) - len(names)
-    if others > 0:
-        said = _(ROSTER_MISSING_MORE, names=said, count=others)
+    said = named_comrades(refusal)
     return _(ROSTER_NOT_IN_CELL_AT_START, names=said)
 
 
@@ -1354,25 +1360,16 @@ def roster_missing_at_start(refusal: Any) -> str:
     """What the move form says of meetings' ROSTER_MISSING_AT_START, under the new start: the members of the cell then
     whom the recorded attendance leaves out, the first few by name (`member_names`) then how many others
     (`missing`)."""
-    names = list(refusal.member_names or [])
-    said = ", ".join(isolated_name(name) for name in names)
-    others = (refusal.missing or len(names)) - len(names)
-    if others > 0:
-        said = _(ROSTER_MISSING_MORE, names=said, count=others)
+    said = named_comrades(refusal)
     return _(ROSTER_MISSING_AT_START, names=said)
 
 
 def roster_incomplete(refusal: Any) -> str:
     """What the roster form says of meetings' ROSTER_INCOMPLETE: the members left out by name, the first few
     (`member_names`) then how many others (`missing`), beside the roster."""
-    names = list(refusal.member_names or [])
-    if not names:
+    if not refusal.member_names:
         return _(ROSTER_EMPTY)
-    said = ", ".join(isolated_name(name) for name in names)
-    others = (refusal.missing or len(names)) - len(names)
-    if others > 0:
-        said = _(ROSTER_MISSING_MORE, names=said, count=others)
-    return _(ROSTER_MISSING, names=said)
+    return _(ROSTER_MISSING, names=named_comrades(refusal))
 
 
 def hold_expired_message(field: str, *, member: str | None) -> str:

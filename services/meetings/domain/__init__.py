@@ -329,6 +329,15 @@ NAMED_MISSING = 3
 """How many members a refusal of an incomplete roster names (ROSTER_INCOMPLETE); the rest are counted."""
 
 
+def named_missing(member_ids: Sequence[str], names: Mapping[str, str]) -> tuple[list[str], str]:
+    """The first NAMED_MISSING of `member_ids` by their `names` (member id to full name), and the log text naming them
+    (`Nguyễn Văn An (m1), Lê Thị Bình (m2) and 2 more`): what a roster refusal names and counts."""
+    named = [names[member_id] for member_id in member_ids[:NAMED_MISSING]]
+    shown = ", ".join(f"{name} ({member_id})" for name, member_id in zip(named, member_ids, strict=False))
+    more = f" and {len(member_ids) - len(named)} more" if len(member_ids) > len(named) else ""
+    return named, shown + more
+
+
 def check_roster_complete(data: Any, *, members: Mapping[str, str], source: str) -> None:
     """Refuse a secretary's roster (`source` GATEWAY_SOURCE) that lists nobody or leaves out any of `members` (member
     id to full name, in the order to name them: the cell's members by the snapshots in force at the meeting's start,
@@ -343,10 +352,8 @@ def check_roster_complete(data: Any, *, members: Mapping[str, str], source: str)
     missing = [member_id for member_id in members if member_id not in listed]
     if data.records and not missing:
         return
-    names = [members[member_id] for member_id in missing[:NAMED_MISSING]]
-    shown = ", ".join(f"{name} ({member_id})" for name, member_id in zip(names, missing, strict=False))
-    more = f" and {len(missing) - len(names)} more" if len(missing) > len(names) else ""
-    what = f"leaves out {len(missing)} of the cell's members: {shown}{more}" if missing else "lists nobody"
+    names, shown = named_missing(missing, members)
+    what = f"leaves out {len(missing)} of the cell's members: {shown}" if missing else "lists nobody"
     raise InvalidEvent(
         f"data.records: the roster {what}; a roster lists every member of the cell at the meeting's start (the"
         " exempt and transferred with that status)",
@@ -726,12 +733,10 @@ def check_roster_fits_start(
     ]
     if not outside:
         return
-    names = [listed[member_id] for member_id in outside[:NAMED_MISSING]]
-    shown = ", ".join(f"{name} ({member_id})" for name, member_id in zip(names, outside, strict=False))
-    more = f" and {len(outside) - len(names)} more" if len(outside) > len(names) else ""
+    names, shown = named_missing(outside, listed)
     raise InvalidEvent(
         f"data.starts_at: the meeting's recorded roster lists {len(outside)} members not in cell {cell_id} on"
-        f" {local_date(starts_at)}: {shown}{more}; the attendance of a meeting lists the cell's members at its start",
+        f" {local_date(starts_at)}: {shown}; the attendance of a meeting lists the cell's members at its start",
         field="data.starts_at",
         refusal=Refusal(code=RefusalCode.ROSTER_NOT_IN_CELL_AT_START, member_names=names, missing=len(outside)),
     )
@@ -762,12 +767,10 @@ def check_roster_covers_start(
     missing = [member_id for member_id in members if member_id not in skipped]
     if not missing:
         return
-    names = [members[member_id] for member_id in missing[:NAMED_MISSING]]
-    shown = ", ".join(f"{name} ({member_id})" for name, member_id in zip(names, missing, strict=False))
-    more = f" and {len(missing) - len(names)} more" if len(missing) > len(names) else ""
+    names, shown = named_missing(missing, members)
     raise InvalidEvent(
         f"data.starts_at: the meeting's recorded roster leaves out {len(missing)} members of cell {cell_id} on"
-        f" {local_date(starts_at)}: {shown}{more}; the attendance of a meeting lists every member of the cell at its"
+        f" {local_date(starts_at)}: {shown}; the attendance of a meeting lists every member of the cell at its"
         " start",
         field="data.starts_at",
         refusal=Refusal(code=RefusalCode.ROSTER_MISSING_AT_START, member_names=names, missing=len(missing)),

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.meetings.repository.ingest import INBOX
+from services.meetings.repository.ingest import INBOX, OPEN_REJECTION_SQL
 from shared.outbox import notify_channel
 from shared.topology import EVENTS_EXCHANGE
 
@@ -103,9 +103,7 @@ class PgBulkRepository:
         rows = await self._conn.fetch(
             "INSERT INTO processed_message (consumer, source, event_id)"
             " SELECT $1, source, event_id FROM unnest($2::text[], $3::text[]) AS i (source, event_id)"
-            " ON CONFLICT DO NOTHING RETURNING source, event_id, EXISTS (SELECT 1 FROM rejection r"
-            "  WHERE r.source = processed_message.source AND r.event_id = processed_message.event_id"
-            "  AND r.event_id <> '' AND r.status = 'open') AS rejected",
+            " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
             INBOX,
             [source for _, source, _ in identities],
             [event_id for _, _, event_id in identities],

@@ -540,9 +540,7 @@ class PgIngestRepository:
         rows = await self._conn.fetch(
             "INSERT INTO processed_message (consumer, source, event_id, digest)"
             " SELECT $1, s, i, d FROM unnest($2::text[], $3::text[], $4::bytea[]) AS t(s, i, d)"
-            " ON CONFLICT DO NOTHING RETURNING source, event_id, EXISTS (SELECT 1 FROM rejection r"
-            "  WHERE r.source = processed_message.source AND r.event_id = processed_message.event_id"
-            "  AND r.event_id <> '' AND r.status = 'open') AS rejected",
+            " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
             consumer,
             [source for source, _, _ in entries],
             [event_id for _, event_id, _ in entries],
@@ -655,6 +653,13 @@ class PgIngestRepository:
         )
         return [(row["source"], row["event_id"]) for row in rows]
 
+
+OPEN_REJECTION_SQL = (
+    "EXISTS (SELECT 1 FROM rejection r WHERE r.source = processed_message.source"
+    " AND r.event_id = processed_message.event_id AND r.event_id <> '' AND r.status = 'open') AS rejected"
+)
+"""A `processed_message` row's `rejected` column in an inbox insert's RETURNING: whether its event has an open rejection
+(a fix resent under the rejected event's id), which close_superseded closes once the event is accepted."""
 
 _CLOSE_SUPERSEDED_SQL = (
     "UPDATE rejection r SET status = 'replayed', replay_outcome = 'accepted', replayed_at = t.at"
