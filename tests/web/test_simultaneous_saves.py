@@ -25,9 +25,11 @@ import pytest
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app
 from services.gateway.web.pages import secretary
+from shared.envelope import now
+from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.web.conftest import PASSWORD, csrf_of, history_meeting
 from tests.web.test_stale_pages import day_and_hour, inputs, meeting_ahead
 
 pytestmark = pytest.mark.e2e
@@ -118,10 +120,55 @@ async def test_two_moves_saved_at_the_same_instant_the_second_is_refused_as_a_st
         )
     saved = [n for n, answer in answers.items() if answer.status_code == 303]
     refused = [n for n, answer in answers.items() if answer.status_code == 422]
-    said = {n: html.unescape(answer.text)[-3000:] for n, answer in answers.items()}
+    said = {n: html.unescape(answer.text) for n, answer in answers.items()}
     # exactly one move is taken; the other, judged after it, is told the meeting changed, with its new start
-    assert len(saved) == 1 and len(refused) == 1, ({n: a.status_code for n, a in answers.items()}, said)
+    assert len(saved) == 1 and len(refused) == 1, ({n: a.status_code for n, a in answers.items()}, said[1][-2000:])
     kept, told = days[saved[0]], said[refused[0]]
-    assert re.search(rf"{CHANGED}{kept:%H:%M} [^<]*ngày {kept:%d/%m/%Y} tại [^<]+, vui lòng xem lại\.", told), told
+    assert re.search(rf"{CHANGED}{kept:%H:%M} [^<]*ngày {kept:%d/%m/%Y} tại [^<]+, vui lòng xem lại\.", told), told[
+        -3000:
+    ]
     found = (await api.get(f"/v1/meetings/{meeting_id}")).json()["starts_at"]
     assert datetime.fromisoformat(found) == kept
+
+
+async def test_two_rosters_saved_at_the_same_instant_the_second_is_refused_as_a_stale_page(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A meeting begun two hours ago, no roster yet: one page marks everybody present, the other one member absent;
+    sent at once, one roster is recorded and the other told the attendance was recorded again meanwhile."""
+    starts = (now().astimezone(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    meeting_id = await history_meeting(system, province["secretary"], "demo-cb-thon-1", starts, agenda="Họp")
+    record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}/attendance"
+    async with (
+        in_process_gateway(system, monkeypatch) as app,
+        secretary_client(app) as first,
+        secretary_client(app) as second,
+    ):
+        pages = {1: (await first.get(record)).text, 2: (await second.get(record)).text}
+        members = re.findall(r'name="member" value="([^"]+)"', pages[1])
+        absent = {1: None, 2: members[2]}
+
+        def roster(n: int) -> dict[str, object]:
+            form: dict[str, object] = {
+                "csrf": csrf_of(pages[n]),
+                "member": members,
+                "was.attendance": inputs(pages[n], "/attendance").get("was.attendance", ""),
+            }
+            form |= {f"status-{member}": "present" for member in members}
+            gone = absent[n]
+            return form | ({f"status-{gone}": "absent", f"reason-{gone}": "Đi làm ăn xa"} if gone else {})
+
+        together = read_together(system.env["CHIBO_DATABASE_URL"], meeting_id, secretary.recordable_meeting)
+        monkeypatch.setattr(secretary, "recordable_meeting", together)
+        sent = await asyncio.gather(first.post(path, data=roster(1)), second.post(path, data=roster(2)))
+        answers = dict(zip((1, 2), sent, strict=True))
+    saved = [n for n, answer in answers.items() if answer.status_code == 303]
+    refused = [n for n, answer in answers.items() if answer.status_code == 422]
+    said = {n: html.unescape(answer.text) for n, answer in answers.items()}
+    assert len(saved) == 1 and len(refused) == 1, ({n: a.status_code for n, a in answers.items()}, said[1][-2000:])
+    told = said[refused[0]]
+    assert "Điểm danh đã được ghi nhận lại sau khi đồng chí mở trang này" in told, told[-3000:]
+    secretary_api = {"Authorization": f"Bearer {province['secretary']}"}
+    found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary_api)).json()
+    statuses = {item["member_id"]: item["status"] for item in found["attendance"]["records"]}
+    assert statuses == {member: "absent" if member == absent[saved[0]] else "present" for member in members}
