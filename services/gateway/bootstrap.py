@@ -54,6 +54,10 @@ class GatewayState:
     """Failed web sign-ins per username and per client address."""
     sources_changed: asyncio.Event
     """Set when an account changed through the API: meetings gets the registered sources at once."""
+    form_locks: asyncpg.Pool
+    """Connections that only hold a meeting's record-form lock (web.pages.secretary.one_form_at_a_time) while the form
+    is judged and sent: apart from `pool`, so saves waiting for a lock never take the connections the one holding it
+    needs (a pool exhausted by waiters would stall the holder, and with it every waiter)."""
     instances: InstanceBoard = field(default_factory=InstanceBoard)
     """Every running process of each service, by its heartbeats on chibo.ops (shared.instances)."""
 
@@ -107,6 +111,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
     pool = await create_pool(
         settings.database_url, schema=SERVICE, min_size=settings.db_pool_min, max_size=settings.db_pool_max
     )
+    form_locks = await create_pool(settings.database_url, schema=SERVICE, min_size=0, max_size=settings.db_pool_max)
     broker = create_broker(settings, service=SERVICE)
     try:
         await broker.start()
@@ -149,6 +154,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             audit=PgAuditLog(pool),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
             sources_changed=asyncio.Event(),
+            form_locks=form_locks,
             sign_in=SignInThrottle(
                 pool,
                 per_account=settings.web_sign_in_account_limit,
@@ -191,5 +197,6 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             await instances.close()
     finally:
         await broker.stop()
+        await form_locks.close()
         await pool.close()
         log.info("gateway_stopped")

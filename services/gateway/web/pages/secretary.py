@@ -8,7 +8,8 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -657,12 +658,29 @@ async def _submit(
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
     try:
-        outcome = await action()
+        async with one_form_at_a_time(state, meeting_id):
+            outcome = await action()
     except FormErrors as exc:
         # shown again as sent (already parsed: Starlette caches it); a stale page's form shows the meeting as it is now
         form = None if isinstance(exc, ChangedSinceShown) else await forms.posted_form(request)
         return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors}, form=form)
     return _done(meeting_id, outcome or notice)  # an action may say its own outcome (a notice of RECORD_NOTICES)
+
+
+FORM_LOCK_PREFIX = "gateway.record-form:"
+"""The key of a meeting's record-form lock, followed by the meeting id (a PostgreSQL advisory lock of the gateway's
+database, hashtextextended of the whole key)."""
+
+
+@asynccontextmanager
+async def one_form_at_a_time(state: State, meeting_id: str) -> AsyncIterator[None]:
+    """Hold the meeting's record-form lock (FORM_LOCK_PREFIX, a transaction-scoped advisory lock on a connection of
+    `state.form_locks`) while the body runs: a record form is judged against the meeting (its stale-page check,
+    changed_since_shown and changed_part) and sent to meetings, which commits it before it answers, before another
+    form of the meeting, from any gateway process, reads the meeting. Waits at most the pool's command timeout."""
+    async with state.form_locks.acquire() as connection, connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", FORM_LOCK_PREFIX + meeting_id)
+        yield
 
 
 MEETING_CHANGED = N_(

@@ -1,0 +1,174 @@
+"""Two saves of the same meeting's record page arriving at the same instant: the stale-page check (the form's
+`was.*` against the meeting as meetings answers it) was the gateway's alone, so both could read the meeting before
+either was sent, both pass, both answer "Đã ghi nhận" and the later silently overwrite the earlier. The gateway now
+judges and sends one record form of a meeting at a time across its processes (a PostgreSQL advisory lock in its own
+database, secretary.one_form_at_a_time): the second save reads what the first recorded and is refused with the
+stale-page message.
+
+The interleaving is forced, not hoped for: the gateway runs in-process against the package's database, broker and
+services, and its read of the meeting waits until the other save has read it too, or waits in PostgreSQL for the
+meeting's form lock (so with the lock the first save goes on alone, and without it both have read before either
+sends)."""
+
+import asyncio
+import html
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.gateway.config import GatewaySettings
+from services.gateway.main import create_app
+from services.gateway.web.pages import secretary
+from shared.envelope import now
+from shared.periods import VIETNAM_TZ
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import PASSWORD, csrf_of, history_meeting
+from tests.web.test_stale_pages import day_and_hour, inputs, meeting_ahead
+
+pytestmark = pytest.mark.e2e
+
+CHANGED = "Buổi sinh hoạt đã được thay đổi sau khi đồng chí mở trang này: hiện bắt đầu lúc "
+"""The start of the record page's stale-page message of a move (secretary.MEETING_CHANGED, in Vietnamese)."""
+
+WAITING_FOR_FORM_LOCK = """
+    SELECT count(*) FROM pg_locks, hashtextextended('gateway.record-form:' || $1, 0) AS k
+    WHERE locktype = 'advisory' AND NOT granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid::bigint = ((k >> 32) & 4294967295) AND objid::bigint = (k & 4294967295)
+"""
+"""How many sessions wait for the meeting's record-form lock (secretary.FORM_LOCK_PREFIX and the meeting id)."""
+
+
+@asynccontextmanager
+async def in_process_gateway(system: RunningSystem, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    """The gateway app, configured as the package's gateway process is (its CHIBO_* environment), run in-process
+    with its lifespan: its database, broker and services are the package's."""
+    for name, value in system.env.items():
+        if name.startswith("CHIBO_"):
+            monkeypatch.setenv(name, value)
+    app = create_app(GatewaySettings())
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@asynccontextmanager
+async def secretary_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of the in-process app, signed in as the demo cell's secretary."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test", timeout=60) as client:
+        form = await client.get("/app/sign-in")
+        signed = await client.post(
+            "/app/sign-in", data={"username": "secretary", "password": PASSWORD, "csrf": csrf_of(form.text)}
+        )
+        assert signed.status_code == 303, signed.text
+        yield client
+
+
+def read_together(database_url: str, meeting_id: str, read: Callable[..., Any]) -> Callable[..., Any]:
+    """`read` (secretary.recordable_meeting) made to wait, once it has read the meeting, until the other save has
+    read it too or waits for the meeting's form lock in PostgreSQL."""
+    reads: list[str] = []
+
+    async def together(*args: Any, **kwargs: Any) -> Any:
+        meeting = await read(*args, **kwargs)
+        reads.append(meeting_id)
+        connection = await asyncpg.connect(database_url)
+        try:
+
+            async def other_read_or_waiting() -> bool:
+                return len(reads) >= 2 or bool(await connection.fetchval(WAITING_FOR_FORM_LOCK, meeting_id))
+
+            await eventually(other_read_or_waiting, timeout=120, interval=0.02)
+        finally:
+            await connection.close()
+        return meeting
+
+    return together
+
+
+async def test_two_moves_saved_at_the_same_instant_the_second_is_refused_as_a_stale_page(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meeting_id, starts = await meeting_ahead(system, province)
+    record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}/reschedule"
+    days = {1: starts + timedelta(days=1), 2: starts + timedelta(days=2)}
+    async with (
+        in_process_gateway(system, monkeypatch) as app,
+        secretary_client(app) as first,
+        secretary_client(app) as second,
+    ):
+        pages = {1: (await first.get(record)).text, 2: (await second.get(record)).text}
+        forms = {
+            n: inputs(pages[n], "/reschedule") | {"csrf": csrf_of(pages[n]), **day_and_hour(days[n])} for n in (1, 2)
+        }
+        database_url = system.env["CHIBO_DATABASE_URL"]
+        together = read_together(database_url, meeting_id, secretary.recordable_meeting)
+        monkeypatch.setattr(secretary, "recordable_meeting", together)
+        answers = dict(
+            zip(
+                (1, 2),
+                await asyncio.gather(first.post(path, data=forms[1]), second.post(path, data=forms[2])),
+                strict=True,
+            )
+        )
+    saved = [n for n, answer in answers.items() if answer.status_code == 303]
+    refused = [n for n, answer in answers.items() if answer.status_code == 422]
+    said = {n: html.unescape(answer.text) for n, answer in answers.items()}
+    # exactly one move is taken; the other, judged after it, is told the meeting changed, with its new start
+    assert len(saved) == 1 and len(refused) == 1, ({n: a.status_code for n, a in answers.items()}, said[1][-2000:])
+    kept, told = days[saved[0]], said[refused[0]]
+    assert re.search(rf"{CHANGED}{kept:%H:%M} [^<]*ngày {kept:%d/%m/%Y} tại [^<]+, vui lòng xem lại\.", told), told[
+        -3000:
+    ]
+    found = (await api.get(f"/v1/meetings/{meeting_id}")).json()["starts_at"]
+    assert datetime.fromisoformat(found) == kept
+
+
+async def test_two_rosters_saved_at_the_same_instant_the_second_is_refused_as_a_stale_page(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A meeting begun two hours ago, no roster yet: one page marks everybody present, the other one member absent;
+    sent at once, one roster is recorded and the other told the attendance was recorded again meanwhile."""
+    starts = (now().astimezone(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    meeting_id = await history_meeting(system, province["secretary"], "demo-cb-thon-1", starts, agenda="Họp")
+    record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}/attendance"
+    async with (
+        in_process_gateway(system, monkeypatch) as app,
+        secretary_client(app) as first,
+        secretary_client(app) as second,
+    ):
+        pages = {1: (await first.get(record)).text, 2: (await second.get(record)).text}
+        members = re.findall(r'name="member" value="([^"]+)"', pages[1])
+        absent = {1: None, 2: members[2]}
+
+        def roster(n: int) -> dict[str, object]:
+            form: dict[str, object] = {
+                "csrf": csrf_of(pages[n]),
+                "member": members,
+                "was.attendance": inputs(pages[n], "/attendance").get("was.attendance", ""),
+            }
+            form |= {f"status-{member}": "present" for member in members}
+            gone = absent[n]
+            return form | ({f"status-{gone}": "absent", f"reason-{gone}": "Đi làm ăn xa"} if gone else {})
+
+        together = read_together(system.env["CHIBO_DATABASE_URL"], meeting_id, secretary.recordable_meeting)
+        monkeypatch.setattr(secretary, "recordable_meeting", together)
+        sent = await asyncio.gather(first.post(path, data=roster(1)), second.post(path, data=roster(2)))
+        answers = dict(zip((1, 2), sent, strict=True))
+    saved = [n for n, answer in answers.items() if answer.status_code == 303]
+    refused = [n for n, answer in answers.items() if answer.status_code == 422]
+    said = {n: html.unescape(answer.text) for n, answer in answers.items()}
+    assert len(saved) == 1 and len(refused) == 1, ({n: a.status_code for n, a in answers.items()}, said[1][-2000:])
+    told = said[refused[0]]
+    assert "Điểm danh đã được ghi nhận lại sau khi đồng chí mở trang này" in told, told[-3000:]
+    secretary_api = {"Authorization": f"Bearer {province['secretary']}"}
+    found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary_api)).json()
+    statuses = {item["member_id"]: item["status"] for item in found["attendance"]["records"]}
+    assert statuses == {member: "absent" if member == absent[saved[0]] else "present" for member in members}
