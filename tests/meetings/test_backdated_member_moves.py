@@ -159,7 +159,8 @@ async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(
     """Trial 43: two held meetings' rosters list m3; a backdated move of m3 out of the cell (or m3's removal effective
     before both) withdraws both, and each member whose figures moved is announced (member.attendance.updated.v1)
     with the meeting whose roster changed their history in `meeting_id`, not the member id the member event is
-    about."""
+    about. m6, absent at both, is announced once for each meeting (the event names one meeting), numbered in turn:
+    it was announced for the last one only, so notifications never heard of the first meeting's change."""
     methods = rpc_methods(meetings_pool)
     committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
     for raw in (
@@ -168,13 +169,13 @@ async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(
         ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
     ):
         assert await ingest(methods, raw) == ("accepted", None)
-    m1, m2, m3, m4, m5 = members = [random_id("dv") for _ in range(5)]
+    m1, m2, m3, m4, m5, m6 = members = [random_id("dv") for _ in range(6)]
     for member in members:
         assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
     first, second = random_id("mtg"), random_id("mtg")
     rosters = {
-        first: (START, {m1: "absent", m3: "present", m4: "present"}, m4),
-        second: (START.replace(month=11), {m2: "absent", m3: "present", m5: "present"}, m5),
+        first: (START, {m1: "absent", m3: "present", m4: "present", m6: "absent"}, m4),
+        second: (START.replace(month=11), {m2: "absent", m3: "present", m5: "present", m6: "absent"}, m5),
     }
     for meeting, (starts_at, records, chair) in rosters.items():
         assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=starts_at)) == ("accepted", None)
@@ -190,13 +191,20 @@ async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(
     assert await ingest(methods, member_event) == ("accepted", None)
     async with meetings_pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT payload->'data'->>'member_id' AS member_id, payload->'data'->>'meeting_id' AS meeting_id"
+            "SELECT payload->'data'->>'member_id' AS member_id, payload->'data'->>'meeting_id' AS meeting_id,"
+            " (payload->'data'->>'sequence')::int AS sequence,"
+            " (payload->'data'->>'consecutive_absences')::int AS absences"
             " FROM outbox WHERE type = 'member.attendance.updated.v1' AND payload->>'causationid' = $1",
             member_event["id"],
         )
         withdrawn = await conn.fetchval("SELECT count(*) FROM roster WHERE meeting_id = ANY($1::text[])", [*rosters])
     assert withdrawn == 0
-    assert sorted((row["member_id"], row["meeting_id"]) for row in rows) == sorted([(m1, first), (m2, second)])
+    assert sorted((row["member_id"], row["meeting_id"]) for row in rows) == sorted(
+        [(m1, first), (m2, second), (m6, first), (m6, second)]
+    )
+    of_m6 = sorted((row["sequence"], row["meeting_id"], row["absences"]) for row in rows if row["member_id"] == m6)
+    # announced at 1 (first roster held), then 2 (both held); the withdrawal's two announcements follow, in turn
+    assert of_m6 == [(3, first, 0), (4, second, 0)]
 
 
 async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) -> None:  # type: ignore[no-untyped-def]
