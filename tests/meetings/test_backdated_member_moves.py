@@ -239,3 +239,49 @@ async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) 
         assert [row["attempt"] for row in attempts] == [1], count  # the second move changes no placement
         times = [row["received_at"] for row in attempts]
         assert times == sorted(times)
+
+
+@pytest.mark.parametrize("refused_by", ["its_arrival", "a_move_out"])
+async def test_a_roster_applied_after_a_move_in_closes_its_rejection_as_accepted(  # type: ignore[no-untyped-def]
+    meetings_pool, refused_by: str
+) -> None:
+    """A roster naming m3 refused `member_not_in_cell` (sent while m3 was in cell 2, or withdrawn by a backdated move
+    of m3 there), then a backdated move of m3 into cell 1: the roster is judged again and applied in the move's
+    transaction, so its rejection ends as an accepted fix does (docs/operations.md: replayed, its event taken in;
+    outcome `accepted`), never `held` for a hold already over, nor open."""
+    methods = rpc_methods(meetings_pool)
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (
+        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
+    ):
+        assert await ingest(methods, raw) == ("accepted", None)
+    members = [random_id("dv") for _ in range(5)]
+    moved = members[2]
+    for member in members:
+        placed = other if member == moved and refused_by == "its_arrival" else cell
+        assert await ingest(methods, ev.member(member, placed)) == ("accepted", None)
+    meeting = random_id("mtg")
+    assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+    roster = ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21))
+    if refused_by == "its_arrival":
+        assert await ingest(methods, roster) == ("rejected", "data.records.2.member_id")
+    else:
+        assert await ingest(methods, roster) == ("accepted", None)
+        assert await ingest(methods, ev.member(moved, other, time=MOVED)) == ("accepted", None)
+    back = ev.member(moved, cell, time=MOVED.replace(month=7))
+    assert await ingest(methods, back) == ("accepted", None)
+    async with meetings_pool.acquire() as conn:
+        rejection = await conn.fetchrow(
+            "SELECT status, replay_outcome, replayed_at IS NOT NULL AS dated FROM rejection"
+            " WHERE source = $1 AND event_id = $2",
+            ev.SOURCE,
+            roster["id"],
+        )
+        held = await conn.fetchval(
+            "SELECT count(*) FROM held_event WHERE source = $1 AND event_id = $2", ev.SOURCE, roster["id"]
+        )
+        listed = await conn.fetchval("SELECT count(*) FROM attendance WHERE meeting_id = $1", meeting)
+    assert (listed, held) == (5, 0)
+    assert dict(rejection) == {"status": "replayed", "replay_outcome": "accepted", "dated": True}
