@@ -285,3 +285,62 @@ async def test_a_roster_applied_after_a_move_in_closes_its_rejection_as_accepted
         listed = await conn.fetchval("SELECT count(*) FROM attendance WHERE meeting_id = $1", meeting)
     assert (listed, held) == (5, 0)
     assert dict(rejection) == {"status": "replayed", "replay_outcome": "accepted", "dated": True}
+
+
+async def test_an_earlier_roster_a_withdrawal_leaves_unsure_is_held_as_in_the_other_order(  # type: ignore[no-untyped-def]
+    meetings_pool,
+) -> None:
+    """Roster A (20:00, without m3, with m4) and roster B (21:00, all five); m4 first known on 1 Nov (in the cell,
+    taken for true before it), then placed in cell 2 on 15 Oct, so where m4 was at the 1 Oct start is only assumed;
+    a backdated move of m3 out withdraws B. Sent after those facts, A is held for m4 and B refused; sent before, B
+    was withdrawn and A, unsure, was neither brought back nor held, so once m4 is known in the cell on 1 Sep the
+    meeting kept no roster in that order and A's in the other. Both orders end alike, before and after."""
+    methods = rpc_methods(meetings_pool)
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (
+        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
+    ):
+        assert await ingest(methods, raw) == ("accepted", None)
+    states: dict[str, dict[str, Any]] = {}
+    for order in ("rosters_first", "facts_first"):
+        members = [random_id("dv") for _ in range(5)]
+        m1, m2, m3, m4, m5 = members
+        names = {member: f"m{i + 1}" for i, member in enumerate(members)}
+        for member in members:
+            known = ev.member(member, cell, time=START.replace(month=11) if member == m4 else MOVED)
+            assert await ingest(methods, known) == ("accepted", None)
+        meeting = random_id("mtg")
+        assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+        earlier = ev.attendance(
+            meeting, {m1: "present", m2: "present", m4: "present", m5: "excused"}, time=START.replace(hour=20)
+        )
+        later = ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21))
+        facts = [ev.member(m4, other, time=START.replace(day=15)), ev.member(m3, other, time=MOVED.replace(month=7))]
+        for raw in [earlier, later, *facts] if order == "rosters_first" else [*facts, earlier, later]:
+            await ingest(methods, raw)
+        async with meetings_pool.acquire() as conn:
+            held = await conn.fetchval(
+                "SELECT waiting_for FROM held_event WHERE source = $1 AND event_id = $2", ev.SOURCE, earlier["id"]
+            )
+        state = await end_state(meetings_pool, meeting, later["id"], names)
+        state["held"] = (held or "").replace(m4, "m4")
+        assert await ingest(methods, ev.member(m4, cell, time=START.replace(month=9))) == ("accepted", None)
+        settled = await end_state(meetings_pool, meeting, earlier["id"], names)
+        states[order] = {"before": state, "after": settled}
+
+    assert states["rosters_first"] == states["facts_first"], states
+    assert states["facts_first"] == {
+        "before": {
+            "roster": [],
+            "has_roster": 0,
+            "rejection": ("data.records.2.member_id", "member_not_in_cell", "m3"),
+            "held": "member:m4",
+        },
+        "after": {
+            "roster": [("m1", "present"), ("m2", "present"), ("m4", "present"), ("m5", "excused")],
+            "has_roster": 1,
+            "rejection": None,
+        },
+    }

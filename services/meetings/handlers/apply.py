@@ -188,12 +188,14 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
         if meeting is None or not kept:
             continue  # a person's roster, or one stored before its raw was kept: left as it stands
         valid: list[tuple[Version, str, str]] = []
+        unsure: list[tuple[Version, str, str, Held]] = []
         withdrawn: tuple[str, str] | None = None
         for version, source, raw in kept:
             try:
                 await _check_members(uow, meeting=meeting, references=_listed(raw), source=source)
-            except Held:
-                continue  # unsure now: left as it stands, but not brought back (it would be held if sent now)
+            except Held as assumed:
+                unsure.append((version, source, raw, assumed))  # left as it stands, unless the stored one goes
+                continue
             except InvalidEvent as refused:
                 await _refuse_kept_roster(uow, meeting_id, version, source=source, raw=raw, refused=refused, by=event)
                 refused_now.add((source, str(json.loads(raw)["id"])))
@@ -208,6 +210,8 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
         await uow.meetings.drop_roster(meeting_id)
         older = [entry for entry in valid if meeting.roster_version is None or entry[0] < meeting.roster_version]
         restored = await _restore_roster(uow, meeting_id, older[0]) if older else None
+        for version, source, raw, waiting in unsure:  # held, as when sent now: applied once its member is known
+            await _hold_kept_roster(uow, meeting_id, version, source=source, raw=raw, waiting=waiting)
         touched = set(previous) | ({record.member_id for record in restored[1].records} if restored else set())
         for member in touched:
             changed_for.setdefault(member, set()).add((meeting.starts_at, meeting_id))
@@ -268,6 +272,27 @@ async def _refuse_kept_roster(
         correlation_id=by.correlation_id,
         scope=await rejudged_scope(uow, source),
         refusal=refused.refusal,
+    )
+    await uow.meetings.forget_roster(meeting_id, version)
+
+
+async def _hold_kept_roster(
+    uow: MeetingsUnit, meeting_id: str, version: Version, *, source: str, raw: str, waiting: Held
+) -> None:
+    """Hold a kept roster a withdrawal leaves unsure (a listed member's cell at the start only assumed), as it is held
+    when it arrives after the member event (ROSTER_REJUDGED_ROUTE, its sender's scope), and drop it from the history:
+    released by the member it waits for, it is applied, stored when newest, and kept again."""
+    await uow.ingest.hold(
+        source=source,
+        event_id=str(json.loads(raw)["id"]),
+        event_type="attendance.recorded.v1",
+        raw=json.loads(raw),
+        waiting_for=waiting.waiting_for,
+        reason=waiting.reason,
+        field=waiting.field,
+        route=ROSTER_REJUDGED_ROUTE,
+        scope=await rejudged_scope(uow, source),
+        refusal=waiting.refusal,
     )
     await uow.meetings.forget_roster(meeting_id, version)
 
