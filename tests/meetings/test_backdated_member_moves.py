@@ -33,6 +33,18 @@ async def ingest(methods: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str
     return result.outcome, result.field
 
 
+async def two_cells(methods: dict[str, Any]) -> tuple[str, str]:
+    """A commune committee and two of its cells (the meetings' and the one members move to), ingested."""
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (
+        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
+    ):
+        assert await ingest(methods, raw) == ("accepted", None)
+    return cell, other
+
+
 async def end_state(pool: Any, meeting_id: str, roster_id: str, names: dict[str, str]) -> dict[str, Any]:
     """The meeting's stored roster (members by role in the test) and the roster event's standing rejection."""
     async with pool.acquire() as conn:
@@ -55,10 +67,7 @@ async def test_a_backdated_move_and_a_roster_end_alike_in_either_order(  # type:
     meetings_pool, direction: str
 ) -> None:
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (ev.unit(committee, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=committee)):
-        assert await ingest(methods, raw) == ("accepted", None)
-    assert await ingest(methods, ev.unit(other, parent_id=committee, name="Chi bộ thôn 2")) == ("accepted", None)
+    cell, other = await two_cells(methods)
     states = {}
     for order in ("roster_first", "move_first"):
         members = [random_id("dv") for _ in range(5)]
@@ -106,10 +115,7 @@ async def test_a_withdrawn_roster_gives_way_to_the_earlier_one_still_valid(  # t
     withdrawn. Sent after the move, A is applied and B refused, so A must stand again (it did not: no roster), and
     an A naming m3 too is refused in every order."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (ev.unit(committee, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=committee)):
-        assert await ingest(methods, raw) == ("accepted", None)
-    assert await ingest(methods, ev.unit(other, parent_id=committee, name="Chi bộ thôn 2")) == ("accepted", None)
+    cell, other = await two_cells(methods)
     states = {}
     for order, feed in FEEDS.items():
         members = [random_id("dv") for _ in range(5)]
@@ -162,13 +168,7 @@ async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(
     about. m6, absent at both, is announced once for each meeting (the event names one meeting), numbered in turn:
     it was announced for the last one only, so notifications never heard of the first meeting's change."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (
-        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
-        ev.unit(cell, parent_id=committee),
-        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
-    ):
-        assert await ingest(methods, raw) == ("accepted", None)
+    cell, other = await two_cells(methods)
     m1, m2, m3, m4, m5, m6 = members = [random_id("dv") for _ in range(6)]
     for member in members:
         assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
@@ -212,13 +212,7 @@ async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) 
     roster's rejection, the second received before the first: one move is one attempt, and attempts are numbered in
     the order they were received."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (
-        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
-        ev.unit(cell, parent_id=committee),
-        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
-    ):
-        assert await ingest(methods, raw) == ("accepted", None)
+    cell, other = await two_cells(methods)
     members = [random_id("dv") for _ in range(3)]
     for member in members:
         assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
@@ -250,13 +244,7 @@ async def test_a_roster_applied_after_a_move_in_closes_its_rejection_as_accepted
     transaction, so its rejection ends as an accepted fix does (docs/operations.md: replayed, its event taken in;
     outcome `accepted`), never `held` for a hold already over, nor open."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (
-        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
-        ev.unit(cell, parent_id=committee),
-        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
-    ):
-        assert await ingest(methods, raw) == ("accepted", None)
+    cell, other = await two_cells(methods)
     members = [random_id("dv") for _ in range(5)]
     moved = members[2]
     for member in members:
@@ -296,13 +284,7 @@ async def test_an_earlier_roster_a_withdrawal_leaves_unsure_is_held_as_in_the_ot
     was withdrawn and A, unsure, was neither brought back nor held, so once m4 is known in the cell on 1 Sep the
     meeting kept no roster in that order and A's in the other. Both orders end alike, before and after."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (
-        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
-        ev.unit(cell, parent_id=committee),
-        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
-    ):
-        assert await ingest(methods, raw) == ("accepted", None)
+    cell, other = await two_cells(methods)
     states: dict[str, dict[str, Any]] = {}
     for order in ("rosters_first", "facts_first"):
         members = [random_id("dv") for _ in range(5)]
