@@ -544,9 +544,12 @@ class FakeMeetings:
                     )
         return found
 
-    async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    async def attendance_news(
+        self, member_ids: Sequence[str], *, announcements: Mapping[str, int] | None = None
+    ) -> dict[str, dict[str, Any]]:
         """The current members whose figures (domain.attendance_history) differ from the last announced, with name,
-        cell, probation end and the announcement's number; remembers them as announced."""
+        cell, probation end and the last announcement's number (`announcements` of a member take as many numbers,
+        default 1); remembers them as announced."""
         entries = await self.attendance_entries(member_ids)
         members = await self._uow.org.members_brief(member_ids)
         news: dict[str, dict[str, Any]] = {}
@@ -563,7 +566,8 @@ class FakeMeetings:
             if self._s.figures.get(member_id) == figures:
                 continue
             self._s.figures[member_id] = figures
-            self._s.announced[member_id] = self._s.announced.get(member_id, 0) + 1
+            taken = max(1, (announcements or {}).get(member_id, 1))
+            self._s.announced[member_id] = self._s.announced.get(member_id, 0) + taken
             news[member_id] = {
                 "member_id": member_id,
                 "consecutive_absences": figures[0],

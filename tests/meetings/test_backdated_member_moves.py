@@ -33,6 +33,18 @@ async def ingest(methods: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str
     return result.outcome, result.field
 
 
+async def two_cells(methods: dict[str, Any]) -> tuple[str, str]:
+    """A commune committee and two of its cells (the meetings' and the one members move to), ingested."""
+    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
+    for raw in (
+        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=committee),
+        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
+    ):
+        assert await ingest(methods, raw) == ("accepted", None)
+    return cell, other
+
+
 async def end_state(pool: Any, meeting_id: str, roster_id: str, names: dict[str, str]) -> dict[str, Any]:
     """The meeting's stored roster (members by role in the test) and the roster event's standing rejection."""
     async with pool.acquire() as conn:
@@ -55,10 +67,7 @@ async def test_a_backdated_move_and_a_roster_end_alike_in_either_order(  # type:
     meetings_pool, direction: str
 ) -> None:
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (ev.unit(committee, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=committee)):
-        assert await ingest(methods, raw) == ("accepted", None)
-    assert await ingest(methods, ev.unit(other, parent_id=committee, name="Chi bộ thôn 2")) == ("accepted", None)
+    cell, other = await two_cells(methods)
     states = {}
     for order in ("roster_first", "move_first"):
         members = [random_id("dv") for _ in range(5)]
@@ -106,10 +115,7 @@ async def test_a_withdrawn_roster_gives_way_to_the_earlier_one_still_valid(  # t
     withdrawn. Sent after the move, A is applied and B refused, so A must stand again (it did not: no roster), and
     an A naming m3 too is refused in every order."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (ev.unit(committee, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=committee)):
-        assert await ingest(methods, raw) == ("accepted", None)
-    assert await ingest(methods, ev.unit(other, parent_id=committee, name="Chi bộ thôn 2")) == ("accepted", None)
+    cell, other = await two_cells(methods)
     states = {}
     for order, feed in FEEDS.items():
         members = [random_id("dv") for _ in range(5)]
@@ -159,22 +165,17 @@ async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(
     """Trial 43: two held meetings' rosters list m3; a backdated move of m3 out of the cell (or m3's removal effective
     before both) withdraws both, and each member whose figures moved is announced (member.attendance.updated.v1)
     with the meeting whose roster changed their history in `meeting_id`, not the member id the member event is
-    about."""
+    about. m6, absent at both, is announced once for each meeting (the event names one meeting), numbered in turn:
+    it was announced for the last one only, so notifications never heard of the first meeting's change."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (
-        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
-        ev.unit(cell, parent_id=committee),
-        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
-    ):
-        assert await ingest(methods, raw) == ("accepted", None)
-    m1, m2, m3, m4, m5 = members = [random_id("dv") for _ in range(5)]
+    cell, other = await two_cells(methods)
+    m1, m2, m3, m4, m5, m6 = members = [random_id("dv") for _ in range(6)]
     for member in members:
         assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
     first, second = random_id("mtg"), random_id("mtg")
     rosters = {
-        first: (START, {m1: "absent", m3: "present", m4: "present"}, m4),
-        second: (START.replace(month=11), {m2: "absent", m3: "present", m5: "present"}, m5),
+        first: (START, {m1: "absent", m3: "present", m4: "present", m6: "absent"}, m4),
+        second: (START.replace(month=11), {m2: "absent", m3: "present", m5: "present", m6: "absent"}, m5),
     }
     for meeting, (starts_at, records, chair) in rosters.items():
         assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=starts_at)) == ("accepted", None)
@@ -190,13 +191,20 @@ async def test_attendance_announcements_name_the_meetings_whose_rosters_changed(
     assert await ingest(methods, member_event) == ("accepted", None)
     async with meetings_pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT payload->'data'->>'member_id' AS member_id, payload->'data'->>'meeting_id' AS meeting_id"
+            "SELECT payload->'data'->>'member_id' AS member_id, payload->'data'->>'meeting_id' AS meeting_id,"
+            " (payload->'data'->>'sequence')::int AS sequence,"
+            " (payload->'data'->>'consecutive_absences')::int AS absences"
             " FROM outbox WHERE type = 'member.attendance.updated.v1' AND payload->>'causationid' = $1",
             member_event["id"],
         )
         withdrawn = await conn.fetchval("SELECT count(*) FROM roster WHERE meeting_id = ANY($1::text[])", [*rosters])
     assert withdrawn == 0
-    assert sorted((row["member_id"], row["meeting_id"]) for row in rows) == sorted([(m1, first), (m2, second)])
+    assert sorted((row["member_id"], row["meeting_id"]) for row in rows) == sorted(
+        [(m1, first), (m2, second), (m6, first), (m6, second)]
+    )
+    of_m6 = sorted((row["sequence"], row["meeting_id"], row["absences"]) for row in rows if row["member_id"] == m6)
+    # announced at 1 (first roster held), then 2 (both held); the withdrawal's two announcements follow, in turn
+    assert of_m6 == [(3, first, 0), (4, second, 0)]
 
 
 async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) -> None:  # type: ignore[no-untyped-def]
@@ -204,13 +212,7 @@ async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) 
     roster's rejection, the second received before the first: one move is one attempt, and attempts are numbered in
     the order they were received."""
     methods = rpc_methods(meetings_pool)
-    committee, cell, other = random_id("xa"), random_id("cb"), random_id("cb")
-    for raw in (
-        ev.unit(committee, kind="committee", name="Đảng ủy xã"),
-        ev.unit(cell, parent_id=committee),
-        ev.unit(other, parent_id=committee, name="Chi bộ thôn 2"),
-    ):
-        assert await ingest(methods, raw) == ("accepted", None)
+    cell, other = await two_cells(methods)
     members = [random_id("dv") for _ in range(3)]
     for member in members:
         assert await ingest(methods, ev.member(member, cell)) == ("accepted", None)
@@ -231,3 +233,96 @@ async def test_one_backdated_move_refuses_the_undone_roster_once(meetings_pool) 
         assert [row["attempt"] for row in attempts] == [1], count  # the second move changes no placement
         times = [row["received_at"] for row in attempts]
         assert times == sorted(times)
+
+
+@pytest.mark.parametrize("refused_by", ["its_arrival", "a_move_out"])
+async def test_a_roster_applied_after_a_move_in_closes_its_rejection_as_accepted(  # type: ignore[no-untyped-def]
+    meetings_pool, refused_by: str
+) -> None:
+    """A roster naming m3 refused `member_not_in_cell` (sent while m3 was in cell 2, or withdrawn by a backdated move
+    of m3 there), then a backdated move of m3 into cell 1: the roster is judged again and applied in the move's
+    transaction, so its rejection ends as an accepted fix does (docs/operations.md: replayed, its event taken in;
+    outcome `accepted`), never `held` for a hold already over, nor open."""
+    methods = rpc_methods(meetings_pool)
+    cell, other = await two_cells(methods)
+    members = [random_id("dv") for _ in range(5)]
+    moved = members[2]
+    for member in members:
+        placed = other if member == moved and refused_by == "its_arrival" else cell
+        assert await ingest(methods, ev.member(member, placed)) == ("accepted", None)
+    meeting = random_id("mtg")
+    assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+    roster = ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21))
+    if refused_by == "its_arrival":
+        assert await ingest(methods, roster) == ("rejected", "data.records.2.member_id")
+    else:
+        assert await ingest(methods, roster) == ("accepted", None)
+        assert await ingest(methods, ev.member(moved, other, time=MOVED)) == ("accepted", None)
+    back = ev.member(moved, cell, time=MOVED.replace(month=7))
+    assert await ingest(methods, back) == ("accepted", None)
+    async with meetings_pool.acquire() as conn:
+        rejection = await conn.fetchrow(
+            "SELECT status, replay_outcome, replayed_at IS NOT NULL AS dated FROM rejection"
+            " WHERE source = $1 AND event_id = $2",
+            ev.SOURCE,
+            roster["id"],
+        )
+        held = await conn.fetchval(
+            "SELECT count(*) FROM held_event WHERE source = $1 AND event_id = $2", ev.SOURCE, roster["id"]
+        )
+        listed = await conn.fetchval("SELECT count(*) FROM attendance WHERE meeting_id = $1", meeting)
+    assert (listed, held) == (5, 0)
+    assert dict(rejection) == {"status": "replayed", "replay_outcome": "accepted", "dated": True}
+
+
+async def test_an_earlier_roster_a_withdrawal_leaves_unsure_is_held_as_in_the_other_order(  # type: ignore[no-untyped-def]
+    meetings_pool,
+) -> None:
+    """Roster A (20:00, without m3, with m4) and roster B (21:00, all five); m4 first known on 1 Nov (in the cell,
+    taken for true before it), then placed in cell 2 on 15 Oct, so where m4 was at the 1 Oct start is only assumed;
+    a backdated move of m3 out withdraws B. Sent after those facts, A is held for m4 and B refused; sent before, B
+    was withdrawn and A, unsure, was neither brought back nor held, so once m4 is known in the cell on 1 Sep the
+    meeting kept no roster in that order and A's in the other. Both orders end alike, before and after."""
+    methods = rpc_methods(meetings_pool)
+    cell, other = await two_cells(methods)
+    states: dict[str, dict[str, Any]] = {}
+    for order in ("rosters_first", "facts_first"):
+        members = [random_id("dv") for _ in range(5)]
+        m1, m2, m3, m4, m5 = members
+        names = {member: f"m{i + 1}" for i, member in enumerate(members)}
+        for member in members:
+            known = ev.member(member, cell, time=START.replace(month=11) if member == m4 else MOVED)
+            assert await ingest(methods, known) == ("accepted", None)
+        meeting = random_id("mtg")
+        assert await ingest(methods, ev.scheduled(meeting, cell, starts_at=START)) == ("accepted", None)
+        earlier = ev.attendance(
+            meeting, {m1: "present", m2: "present", m4: "present", m5: "excused"}, time=START.replace(hour=20)
+        )
+        later = ev.attendance(meeting, dict.fromkeys(members, "present"), time=START.replace(hour=21))
+        facts = [ev.member(m4, other, time=START.replace(day=15)), ev.member(m3, other, time=MOVED.replace(month=7))]
+        for raw in [earlier, later, *facts] if order == "rosters_first" else [*facts, earlier, later]:
+            await ingest(methods, raw)
+        async with meetings_pool.acquire() as conn:
+            held = await conn.fetchval(
+                "SELECT waiting_for FROM held_event WHERE source = $1 AND event_id = $2", ev.SOURCE, earlier["id"]
+            )
+        state = await end_state(meetings_pool, meeting, later["id"], names)
+        state["held"] = (held or "").replace(m4, "m4")
+        assert await ingest(methods, ev.member(m4, cell, time=START.replace(month=9))) == ("accepted", None)
+        settled = await end_state(meetings_pool, meeting, earlier["id"], names)
+        states[order] = {"before": state, "after": settled}
+
+    assert states["rosters_first"] == states["facts_first"], states
+    assert states["facts_first"] == {
+        "before": {
+            "roster": [],
+            "has_roster": 0,
+            "rejection": ("data.records.2.member_id", "member_not_in_cell", "m3"),
+            "held": "member:m4",
+        },
+        "after": {
+            "roster": [("m1", "present"), ("m2", "present"), ("m4", "present"), ("m5", "excused")],
+            "has_roster": 1,
+            "rejection": None,
+        },
+    }

@@ -43,9 +43,10 @@ class Applied:
     provides: list[str] = field(default_factory=list)
     data: dict[str, Any] | None = None
     """The validated data to re-publish when it differs from the event's (defaults filled in)."""
-    attendance_changed_for: dict[str, str] = field(default_factory=dict)
-    """The members whose attendance histories changed, each with the meeting whose roster changed it (the
-    member.attendance.updated.v1 `meeting_id`: never the subject of a member event)."""
+    attendance_changed_for: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The members whose attendance histories changed, each with the meetings whose rosters changed it (a
+    member.attendance.updated.v1 `meeting_id` each: never the subject of a member event; several when one member
+    event withdrew several rosters listing the member, by their meetings' starts)."""
     announced: bool = True
     """Whether a change is re-published; False for a schedule or move stored for a cancelled meeting (silent)."""
 
@@ -96,7 +97,9 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
     )
     await uow.org.refresh_member(data.id)
     placed = placement(event)
-    withdrawn = {} if placement_unchanged(history, placed) else await _rejudge_rosters(uow, data.id, event=event)
+    withdrawn: dict[str, tuple[str, ...]] = (
+        {} if placement_unchanged(history, placed) else await _rejudge_rosters(uow, data.id, event=event)
+    )
     return Applied(
         subject=data.id,
         changed=is_newer(version_of(event), current),
@@ -127,7 +130,9 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
     )
     await uow.org.refresh_member(data.id)
     removal = placement(event)
-    withdrawn = {} if placement_unchanged(history, removal) else await _rejudge_rosters(uow, data.id, event=event)
+    withdrawn: dict[str, tuple[str, ...]] = (
+        {} if placement_unchanged(history, removal) else await _rejudge_rosters(uow, data.id, event=event)
+    )
     return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"], attendance_changed_for=withdrawn)
 
 
@@ -162,7 +167,7 @@ ROSTER_REJUDGED_ROUTE = "undone-by-member"
 the meeting's start (it came in by another, earlier)."""
 
 
-async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[Any]) -> dict[str, str]:
+async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[Any]) -> dict[str, tuple[str, ...]]:
     """A member's history changed (`event`, a snapshot or removal): the integrations' rosters naming the member (the
     stored one, and the earlier ones kept in the meeting's history, roster_history) are judged again against the
     histories as they now stand, so they end as they do when they arrive after `event` (CONTRACT.md: any arrival
@@ -173,9 +178,9 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
     roster), both told by one attendance.withdrawn.v1 (the withdrawn roster's own time and id, the restored one in
     `restored`, for evaluation to drop the one and store the other). A roster rejected `member_not_in_cell` naming
     the member is held for `member:<id>`, which `event` provides, so it is judged again in this transaction.
-    Returns the members of the rosters withdrawn or restored, whose attendance histories changed, each with the
-    meeting whose roster changed (the last such meeting for a member on several)."""
-    changed_for: dict[str, str] = {}
+    Returns the members of the rosters withdrawn or restored, whose attendance histories changed, each with every
+    meeting whose roster changed it, by start (each is announced: notifications decides alerts by meeting)."""
+    changed_for: dict[str, set[tuple[datetime, str]]] = {}
     refused_now: set[tuple[str, str]] = set()  # rejected just now for this change: not held to be judged again
     for meeting_id in await uow.meetings.rosters_naming(member_id):
         meeting = await uow.meetings.get_state(meeting_id)
@@ -183,12 +188,14 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
         if meeting is None or not kept:
             continue  # a person's roster, or one stored before its raw was kept: left as it stands
         valid: list[tuple[Version, str, str]] = []
+        unsure: list[tuple[Version, str, str, Held]] = []
         withdrawn: tuple[str, str] | None = None
         for version, source, raw in kept:
             try:
                 await _check_members(uow, meeting=meeting, references=_listed(raw), source=source)
-            except Held:
-                continue  # unsure now: left as it stands, but not brought back (it would be held if sent now)
+            except Held as assumed:
+                unsure.append((version, source, raw, assumed))  # left as it stands, unless the stored one goes
+                continue
             except InvalidEvent as refused:
                 await _refuse_kept_roster(uow, meeting_id, version, source=source, raw=raw, refused=refused, by=event)
                 refused_now.add((source, str(json.loads(raw)["id"])))
@@ -203,9 +210,11 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
         await uow.meetings.drop_roster(meeting_id)
         older = [entry for entry in valid if meeting.roster_version is None or entry[0] < meeting.roster_version]
         restored = await _restore_roster(uow, meeting_id, older[0]) if older else None
-        changed_for.update(dict.fromkeys(previous, meeting_id))
-        if restored is not None:
-            changed_for.update(dict.fromkeys((record.member_id for record in restored[1].records), meeting_id))
+        for version, source, raw, waiting in unsure:  # held, as when sent now: applied once its member is known
+            await _hold_kept_roster(uow, meeting_id, version, source=source, raw=raw, waiting=waiting)
+        touched = set(previous) | ({record.member_id for record in restored[1].records} if restored else set())
+        for member in touched:
+            changed_for.setdefault(member, set()).add((meeting.starts_at, meeting_id))
         _emit_withdrawn(uow, meeting_id, withdrawn_raw=withdrawn[1], restored=restored, by=event)
     for row in await uow.ingest.rosters_refused_for(member_id):
         if (row["source"], row["event_id"]) in refused_now:
@@ -223,7 +232,7 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
             message_id=row["message_id"],
         )
         await uow.ingest.mark_replayed(row["rejection_id"], at=now(), outcome="held")
-    return {member: changed_for[member] for member in sorted(changed_for)}
+    return {member: tuple(meeting for _, meeting in sorted(changed_for[member])) for member in sorted(changed_for)}
 
 
 def _listed(raw: str) -> list[tuple[str, str]]:
@@ -263,6 +272,27 @@ async def _refuse_kept_roster(
         correlation_id=by.correlation_id,
         scope=await rejudged_scope(uow, source),
         refusal=refused.refusal,
+    )
+    await uow.meetings.forget_roster(meeting_id, version)
+
+
+async def _hold_kept_roster(
+    uow: MeetingsUnit, meeting_id: str, version: Version, *, source: str, raw: str, waiting: Held
+) -> None:
+    """Hold a kept roster a withdrawal leaves unsure (a listed member's cell at the start only assumed), as it is held
+    when it arrives after the member event (ROSTER_REJUDGED_ROUTE, its sender's scope), and drop it from the history:
+    released by the member it waits for, it is applied, stored when newest, and kept again."""
+    await uow.ingest.hold(
+        source=source,
+        event_id=str(json.loads(raw)["id"]),
+        event_type="attendance.recorded.v1",
+        raw=json.loads(raw),
+        waiting_for=waiting.waiting_for,
+        reason=waiting.reason,
+        field=waiting.field,
+        route=ROSTER_REJUDGED_ROUTE,
+        scope=await rejudged_scope(uow, source),
+        refusal=waiting.refusal,
     )
     await uow.meetings.forget_roster(meeting_id, version)
 
@@ -462,7 +492,7 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
     return Applied(
         subject=data.meeting_id,
         changed=True,
-        attendance_changed_for=dict.fromkeys(await _held_roster(uow, meeting), data.meeting_id),
+        attendance_changed_for=dict.fromkeys(await _held_roster(uow, meeting), (data.meeting_id,)),
     )
 
 
@@ -528,7 +558,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
         subject=data.meeting_id,
         changed=True,
         provides=provides,
-        attendance_changed_for=dict.fromkeys(affected, data.meeting_id),
+        attendance_changed_for=dict.fromkeys(affected, (data.meeting_id,)),
     )
 
 
@@ -583,7 +613,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
         subject=data.meeting_id,
         changed=True,
         provides=provides,
-        attendance_changed_for=dict.fromkeys(affected, data.meeting_id),
+        attendance_changed_for=dict.fromkeys(affected, (data.meeting_id,)),
     )
 
 

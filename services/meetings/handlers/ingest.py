@@ -1461,10 +1461,11 @@ async def sweep_released(uow_factory: Callable[[], MeetingsUnit], *, limit: int 
 @dataclass
 class PendingHistories:
     """The members whose attendance histories a transaction's events changed, each with the last event that changed
-    it and that event's meeting: their member.attendance.updated.v1 is decided once, at the end of the transaction,
-    on the histories as they are then (a batch of a year's meetings announces a member's figures once, not monthly)."""
+    it and that event's meetings (Applied.attendance_changed_for): their member.attendance.updated.v1 is decided
+    once, at the end of the transaction, on the histories as they are then (a batch of a year's meetings announces a
+    member's figures once, not monthly; one per meeting when that last event changed several rosters)."""
 
-    causes: dict[str, tuple[str, Event[Any]]] = field(default_factory=dict)
+    causes: dict[str, tuple[tuple[str, ...], Event[Any]]] = field(default_factory=dict)
 
 
 async def publish_pending_histories(histories: PendingHistories, uow: MeetingsUnit) -> None:
@@ -1506,50 +1507,73 @@ async def publish_applied(
             )
         )
     if applied.attendance_changed_for and histories is not None:
-        for member_id, meeting_id in applied.attendance_changed_for.items():
+        for member_id, meeting_ids in applied.attendance_changed_for.items():
             histories.causes.pop(member_id, None)  # kept in the order of their last change
-            histories.causes[member_id] = (meeting_id, event)
+            histories.causes[member_id] = (meeting_ids, event)
     elif applied.attendance_changed_for:
         await publish_attendance_histories(applied.attendance_changed_for, event=event, uow=uow)
 
 
-async def publish_attendance_histories(meetings_of: Mapping[str, str], *, event: Event[Any], uow: MeetingsUnit) -> None:
-    """member.attendance.updated.v1 for each member of `meetings_of` (member id -> the meeting whose roster changed
-    the member's history) whose figures moved since they were last announced (a member never announced counts as
-    announced at zeros): an unchanged history, or the first history of a member never absent, is news to nobody."""
-    await _publish_histories({member_id: (meeting_id, event) for member_id, meeting_id in meetings_of.items()}, uow)
+async def publish_attendance_histories(
+    meetings_of: Mapping[str, Sequence[str]], *, event: Event[Any], uow: MeetingsUnit
+) -> None:
+    """member.attendance.updated.v1 for each member of `meetings_of` (member id -> the meetings whose rosters changed
+    the member's history, one announcement each) whose figures moved since they were last announced (a member never
+    announced counts as announced at zeros): an unchanged history, or the first history of a member never absent, is
+    news to nobody."""
+    await _publish_histories({member_id: (tuple(meetings), event) for member_id, meetings in meetings_of.items()}, uow)
 
 
-async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: MeetingsUnit) -> None:
+async def _publish_histories(causes: Mapping[str, tuple[tuple[str, ...], Event[Any]]], uow: MeetingsUnit) -> None:
     """One statement works out which members' figures moved, with their names, and remembers them as announced;
-    a member.attendance.updated.v1 each, in the order of `causes`."""
-    news = await uow.meetings.attendance_news(list(causes))
-    for member_id, (meeting_id, event) in causes.items():
+    a member.attendance.updated.v1 for each of a member's meetings (numbered in turn, the last meeting last), in the
+    order of `causes`."""
+    news = await uow.meetings.attendance_news(
+        list(causes), announcements={member_id: len(meetings) for member_id, (meetings, _) in causes.items()}
+    )
+    for member_id, (meeting_ids, event) in causes.items():
         member = news.get(member_id)
         if member is None:
             continue  # not a current member, or figures as last announced
-        data = MemberAttendanceUpdated(
-            member_id=member_id,
-            cell_id=member["cell_id"],
-            meeting_id=meeting_id,
-            full_name=member["full_name"],
-            consecutive_absences=member["consecutive_absences"],
-            consecutive_excused_absences=member["consecutive_excused_absences"],
-            unexcused_months_last_year=member["unexcused_months_last_year"],
-            probation_ends_on=member["probation_ends_on"],
-            sequence=member["sequence"],
-        )
-        uow.emit(
-            new_event(
-                type="member.attendance.updated.v1",
-                source=SOURCE,
-                data=data,
-                subject=member_id,
-                time=event.time_text if event.time_ns else event.time,
-                correlation_id=event.correlation_id,
-                causation_id=event.id,
+        for offset, meeting_id in enumerate(meeting_ids, start=1 - len(meeting_ids)):
+            _emit_history(
+                uow, member_id, member, meeting_id=meeting_id, sequence=member["sequence"] + offset, event=event
             )
+
+
+def _emit_history(
+    uow: MeetingsUnit,
+    member_id: str,
+    member: Mapping[str, Any],
+    *,
+    meeting_id: str,
+    sequence: int,
+    event: Event[Any],
+) -> None:
+    """Queue one member.attendance.updated.v1: the member's figures and name as `member` (attendance_news) gives them,
+    about `meeting_id`, numbered `sequence`, in the time of `event`, which caused it."""
+    data = MemberAttendanceUpdated(
+        member_id=member_id,
+        cell_id=member["cell_id"],
+        meeting_id=meeting_id,
+        full_name=member["full_name"],
+        consecutive_absences=member["consecutive_absences"],
+        consecutive_excused_absences=member["consecutive_excused_absences"],
+        unexcused_months_last_year=member["unexcused_months_last_year"],
+        probation_ends_on=member["probation_ends_on"],
+        sequence=sequence,
+    )
+    uow.emit(
+        new_event(
+            type="member.attendance.updated.v1",
+            source=SOURCE,
+            data=data,
+            subject=member_id,
+            time=event.time_text if event.time_ns else event.time,
+            correlation_id=event.correlation_id,
+            causation_id=event.id,
         )
+    )
 
 
 async def reject(

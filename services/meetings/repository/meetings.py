@@ -57,7 +57,9 @@ class MeetingRepository(Protocol):
     ) -> None: ...
     async def task_exists(self, *, meeting_id: str, task_id: str) -> bool: ...
     async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool: ...
-    async def attendance_news(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
+    async def attendance_news(
+        self, member_ids: Sequence[str], *, announcements: Mapping[str, int] | None = None
+    ) -> Mapping[str, Mapping[str, Any]]: ...
     async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]: ...
     async def starting_near(
         self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str
@@ -950,15 +952,22 @@ class PgMeetingRepository:
         )
         return True
 
-    async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+    async def attendance_news(
+        self, member_ids: Sequence[str], *, announcements: Mapping[str, int] | None = None
+    ) -> dict[str, asyncpg.Record]:
         """The current members among `member_ids` whose attendance figures moved since last announced (a member never
         announced counts as announced at zeros), keyed by member id: consecutive_absences,
         consecutive_excused_absences, unexcused_months_last_year (domain.attendance_history over held meetings,
         computed here) with full_name, cell_id and probation_ends_on; the same statement remembers those figures as
         announced, and `sequence`: the number of this announcement among the member's (1, 2, …; see
-        MemberAttendanceUpdated.sequence). One round trip for the transaction's members, whatever their count."""
+        MemberAttendanceUpdated.sequence). One round trip for the transaction's members, whatever their count.
+        `announcements`: how many announcements of the same figures a member gets (one per meeting whose roster
+        changed it; 1 when not given): its numbers are all taken, `sequence` is the last of them."""
         conn = await self._direct()
-        rows = await conn.fetch(_ATTENDANCE_NEWS_SQL, list(member_ids))
+        counts = announcements or {}
+        rows = await conn.fetch(
+            _ATTENDANCE_NEWS_SQL, list(member_ids), [max(1, counts.get(member_id, 1)) for member_id in member_ids]
+        )
         return {row["member_id"]: row for row in rows}
 
 
@@ -966,7 +975,8 @@ _ATTENDANCE_NEWS_SQL = (
     # Rosters driven member by member through attendance_member, then meeting by key, and the member and the
     # announced figures by their primary keys (LATERAL, OFFSET 0) whatever the statistics say: a new province at its
     # first month start has none yet, and a plain join or `= ANY` over hundreds of members walked whole tables.
-    "WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS member_id),"
+    "WITH wanted AS (SELECT member_id, max(n) AS n FROM unnest($1::text[], $2::int[]) AS t(member_id, n)"
+    "  GROUP BY member_id),"
     " entry AS (SELECT wanted.member_id, a.meeting_id, a.status, m.starts_at FROM wanted"
     "  CROSS JOIN LATERAL (SELECT meeting_id, status FROM attendance"
     "   WHERE attendance.member_id = wanted.member_id OFFSET 0) AS a"
@@ -990,7 +1000,7 @@ _ATTENDANCE_NEWS_SQL = (
     "  count(DISTINCT to_char(starts_at AT TIME ZONE INTERVAL '+07:00', 'YYYY-MM'))"
     "   FILTER (WHERE status = 'absent' AND starts_at > latest - INTERVAL '8760 hours')::int AS months"
     "  FROM ranked GROUP BY member_id),"
-    " moved AS (SELECT wanted.member_id, coalesce(f.absences, 0) AS consecutive_absences,"
+    " moved AS (SELECT wanted.member_id, wanted.n, coalesce(f.absences, 0) AS consecutive_absences,"
     "  coalesce(f.excused, 0) AS consecutive_excused_absences, coalesce(f.months, 0) AS unexcused_months_last_year,"
     "  b.full_name, b.cell_id, b.probation_ends_on FROM wanted"
     "  CROSS JOIN LATERAL (SELECT full_name, cell_id, probation_ends_on FROM member"
@@ -1002,18 +1012,20 @@ _ATTENDANCE_NEWS_SQL = (
     "  WHERE (coalesce(known.consecutive_absences, 0), coalesce(known.consecutive_excused_absences, 0),"
     "   coalesce(known.unexcused_months_last_year, 0))"
     "   IS DISTINCT FROM (coalesce(f.absences, 0), coalesce(f.excused, 0), coalesce(f.months, 0))),"
-    # each announcement numbered after the member's last one: the row's lock orders two transactions numbering one
-    # member, the later one reading the number the earlier committed
+    # each announcement numbered after the member's last one (n numbers taken for n announcements): the row's lock
+    # orders two transactions numbering one member, the later one reading the number the earlier committed
     " announced AS (INSERT INTO attendance_figures"
     "  (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year,"
     "  announced_sequence)"
-    "  SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year, 1 FROM moved"
+    "  SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year, n FROM moved"
     "  ON CONFLICT (member_id) DO UPDATE SET consecutive_absences = excluded.consecutive_absences,"
     "  consecutive_excused_absences = excluded.consecutive_excused_absences,"
     "  unexcused_months_last_year = excluded.unexcused_months_last_year, announced_at = now(),"
-    "  announced_sequence = attendance_figures.announced_sequence + 1"
+    "  announced_sequence = attendance_figures.announced_sequence + excluded.announced_sequence"
     "  RETURNING member_id, announced_sequence)"
-    " SELECT moved.*, announced.announced_sequence AS sequence FROM moved JOIN announced USING (member_id)"
+    " SELECT moved.member_id, moved.consecutive_absences, moved.consecutive_excused_absences,"
+    "  moved.unexcused_months_last_year, moved.full_name, moved.cell_id, moved.probation_ends_on,"
+    "  announced.announced_sequence AS sequence FROM moved JOIN announced USING (member_id)"
 )
 """Each wanted current member's attendance figures where they differ from the last announced, announcing them."""
 
