@@ -114,6 +114,9 @@ class RefusalCode(StrEnum):
     MINUTES_NOT_ADOPTED = "minutes_not_adopted"
     """Rejected: an adoption of minutes whose votes show no majority (data.votes_for not above half of the votes for
     and against): the minutes were voted down, not adopted."""
+    RESOLUTION_NOT_VOTED = "resolution_not_voted"
+    """Rejected: a resolution of the minutes whose votes are 0 for, 0 against and 0 abstaining
+    (data.resolutions.N.votes_for): nobody voted, so it was not voted at the meeting (DOMAIN.md "Meetings")."""
     VOTES_OVER_PRESENT = "votes_over_present"
     """Rejected: more votes (an adoption's, or a resolution's in the minutes) than members present on the meeting's
     roster."""

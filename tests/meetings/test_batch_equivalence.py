@@ -41,7 +41,7 @@ STATE_TABLES = [
     ("assessment", "meeting_id", ()),
     ("attendance_figures", "member_id", ("announced_at", "announced_sequence")),  # a batch announces fewer times
     ("held_event", "event_id", ("held_at", "released_at")),
-    ("rejection", "event_id", ("rejection_id", "received_at")),
+    ("rejection", "event_id", ("rejection_id", "received_at", "replayed_at")),  # moments of the run
     ("processed_message", "event_id", ("processed_at", "digest")),
 ]
 """(table, a column whose value starts with the run's prefix, columns that differ by nature between two runs)."""

@@ -138,3 +138,48 @@ async def test_a_bulk_load_ends_as_the_same_lines_sent_one_at_a_time(
         assert reference["rejection"] and reference["held_event"] and reference["meeting"]
         assert await stored_state(meetings_pool, bulk) == reference, run
         assert await outbox_facts(meetings_pool, bulk) == await outbox_facts(meetings_pool, alone), run
+
+
+def fixes_in_chunk_lines() -> list[str]:
+    """A small generated province, then events the stored state refuses each followed later in the same chunk by its
+    fix under the same id: a member placed in a committee, and a unit under a cell with a member of that unit after
+    its fix (held until the fix is applied, as one at a time)."""
+    out = io.StringIO()
+    generate_province(out, cells=2, members=6, prefix=TEMPLATE)
+    events = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    committee = next(e for e in events if e["type"] == "org.unit.upserted.v1" and e["data"]["kind"] == "committee")
+    cell = next(e for e in events if e["type"] == "org.unit.upserted.v1" and e["data"]["kind"] == "cell")
+    member = next(e for e in events if e["type"] == "member.upserted.v1")
+
+    def variant(event: dict[str, Any], event_id: str, **data: Any) -> dict[str, Any]:
+        changed = copy.deepcopy(event)
+        changed["id"] = event_id
+        changed["data"].update(data)
+        return changed
+
+    in_committee = variant(member, f"{TEMPLATE}fix-1", id=f"{TEMPLATE}dv-x1", cell_id=committee["data"]["id"])
+    in_cell = variant(in_committee, in_committee["id"], cell_id=cell["data"]["id"])
+    under_cell = variant(cell, f"{TEMPLATE}fix-2", id=f"{TEMPLATE}cb-under", parent_id=cell["data"]["id"])
+    under_committee = variant(under_cell, under_cell["id"], parent_id=committee["data"]["id"])
+    of_fixed_unit = variant(member, f"{TEMPLATE}fix-3", id=f"{TEMPLATE}dv-x2", cell_id=under_cell["data"]["id"])
+    fixes = [in_committee, under_cell, member, in_cell, under_committee, of_fixed_unit]
+    return [json.dumps(event, ensure_ascii=False) for event in events + fixes]
+
+
+async def test_fixes_later_in_a_chunk_end_as_the_same_lines_sent_one_at_a_time(
+    meetings_pool: asyncpg.Pool, uow_factory: UowFactory, tmp_path: Path
+) -> None:
+    """A fix later in the same chunk as the event the stored state refuses was counted `duplicate` and dropped, and
+    the member of the fixed unit held: one at a time, the refused event's id is let in again and the fix applied."""
+    template = fixes_in_chunk_lines()
+    alone, bulk = (f"q{uuid.uuid4().hex[:10]}-" for _ in range(2))
+    path = tmp_path / "fixes.jsonl"
+    path.write_text("\n".join(materialize(template, bulk)) + "\n", encoding="utf-8")
+    expected = await load_one_by_one(materialize(template, alone), uow_factory)
+    assert expected == {"accepted": len(template) - 3, "duplicate": 1, "rejected": 2}  # the member's line twice
+    report = await bulk_load(path, meetings_pool, chunk_size=len(template), progress=False)
+    assert report.outcomes == {"held": 0, **expected}
+    reference = await stored_state(meetings_pool, alone)
+    assert [json.loads(line)["status"] for line in reference["rejection"]] == ["replayed", "replayed"]
+    assert await stored_state(meetings_pool, bulk) == reference
+    assert await outbox_facts(meetings_pool, bulk) == await outbox_facts(meetings_pool, alone)

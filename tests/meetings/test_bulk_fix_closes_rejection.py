@@ -3,7 +3,9 @@ loader (the path a year of history takes) applied the fix and left the rejection
 chibo_rejections_open and on the operator's list, and a replay of it judged the old body again. A fix loaded in bulk
 closes it the same way (replayed, outcome `accepted`, in the chunk's transaction): the rejection made by reading
 (a bad field) or by the stored state (a member placed under a committee), in an earlier load or earlier in the
-same chunk; a fix the load holds leaves it open until applied."""
+same chunk; a fix the load holds leaves it open until applied. A fix later in the same chunk as the event the
+stored state refuses was counted `duplicate` and dropped (the chunk's inbox insert had taken the refused event's id
+for it); the ingest path, which lets a refused event's id in again, accepts and applies it."""
 
 import base64
 import json
@@ -48,21 +50,23 @@ async def open_count(pool: asyncpg.Pool) -> float:
     return float(REJECTIONS_OPEN._value.get())
 
 
-@pytest.mark.parametrize("refused", ["by_reading", "by_state", "in_the_same_chunk", "held_then_applied"])
+@pytest.mark.parametrize(
+    "refused", ["by_reading", "by_state", "in_the_same_chunk", "by_state_in_the_same_chunk", "held_then_applied"]
+)
 async def test_a_fix_loaded_in_bulk_closes_the_rejection_of_its_id(meetings_pool, tmp_path: Path, refused: str) -> None:  # type: ignore[no-untyped-def]
     cell, committee, member = random_id("cb"), random_id("uk"), random_id("dv")
     assert (await load(meetings_pool, tmp_path / "units.jsonl", [ev.unit(committee, kind="committee"), ev.unit(cell)]))[
         "accepted"
     ] == 2
-    if refused == "by_state":
+    if refused in ("by_state", "by_state_in_the_same_chunk"):
         broken = ev.member(member, committee)  # a member under a committee: rejected by what is stored
     else:
         broken = ev.member(member, cell, status="nonsense")  # refused on reading
     held_cell = random_id("cb") if refused == "held_then_applied" else cell
     fixed = ev.member(member, held_cell, id=broken["id"])
-    if refused == "in_the_same_chunk":
+    if refused in ("in_the_same_chunk", "by_state_in_the_same_chunk"):
         outcomes = await load(meetings_pool, tmp_path / "both.jsonl", [broken, fixed])
-        assert (outcomes["rejected"], outcomes["accepted"]) == (1, 1)
+        assert (outcomes["rejected"], outcomes["accepted"], outcomes["duplicate"]) == (1, 1, 0)
     else:
         assert (await load(meetings_pool, tmp_path / "broken.jsonl", [broken]))["rejected"] == 1
         async with meetings_pool.acquire() as conn:

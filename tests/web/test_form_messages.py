@@ -673,6 +673,12 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
             "Tán thành, dòng 1: số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt.",
         ),
         (
+            RefusalCode.RESOLUTION_NOT_VOTED,
+            "data.resolutions.1.votes_for",
+            "Tán thành, dòng 2: không có phiếu nào (0 tán thành, 0 không tán thành, 0 không biểu quyết); nghị quyết"
+            " phải được các đồng chí có mặt biểu quyết.",
+        ),
+        (
             RefusalCode.VOTES_OVER_MEMBERS,
             "data.resolutions.0.votes_for",
             "Tán thành, dòng 1: số phiếu nhiều hơn số đảng viên của chi bộ.",

@@ -406,6 +406,9 @@ BY_CODE = {
     RefusalCode.MINUTES_NOT_ADOPTED: N_(
         "The votes in favour are not more than half of the votes cast, so the minutes were not adopted."
     ),
+    RefusalCode.RESOLUTION_NOT_VOTED: N_(
+        "Nobody voted (0 in favour, 0 against, 0 abstaining): a resolution is voted on by the comrades present."
+    ),
     RefusalCode.VOTES_OVER_PRESENT: N_("There are more votes than members present at the meeting."),
     RefusalCode.VOTES_OVER_MEMBERS: N_("There are more votes than members in the cell."),
     RefusalCode.MINUTES_IN_THE_FUTURE: N_(

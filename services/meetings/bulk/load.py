@@ -234,45 +234,35 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         still_held = await bulk.count_held(copies)  # copies of events held before this chunk: still held
         report.outcomes["held"] += still_held
         report.outcomes["duplicate"] += len(copies) - still_held
-        by_kind: dict[str, list[tuple[Any, ...]]] = {"unit": [], "member": [], "monitor": []}
-        for seq in firsts:
-            kind, record = staged[seq]
-            by_kind[kind].append(record)
-        await bulk.stage("stage_unit", UNIT_COLUMNS, by_kind["unit"])
-        await bulk.stage("stage_member", MEMBER_COLUMNS, by_kind["member"])
-        await bulk.stage("stage_monitor", MONITOR_COLUMNS, by_kind["monitor"])
         fresh = _Reread(chunk.lines)
-        held: list[tuple[int, str, str]] = []  # (seq, missing unit, field)
         rejected: list[tuple[int, InvalidEvent]] = []
-        unit_rejected, unit_held = await bulk.apply_units()
-        held += [(seq, parent, "data.parent_id") for seq, parent in unit_held]
-        rejected += [(seq, _refused_unit(fresh[seq], stored_kind)) for seq, stored_kind in unit_rejected]
-        for seq, unit_kind in await bulk.unplaced_members():
-            cell_id = fresh[seq].data.cell_id
-            if unit_kind is None:
-                held.append((seq, cell_id, "data.cell_id"))
-            else:
-                rejected.append((seq, _not_a(unit_kind, unit_id=cell_id, wanted="cell", field="data.cell_id")))
-        await bulk.apply_members()
-        for seq, cell_kind, committee_kind in await bulk.unplaced_monitors():
-            data = fresh[seq].data  # judged as domain.require_unit judges them: the cell first, then the committee
-            if cell_kind is None:
-                held.append((seq, data.cell_id, "data.cell_id"))
-            elif cell_kind != "cell":
-                rejected.append((seq, _not_a(cell_kind, unit_id=data.cell_id, wanted="cell", field="data.cell_id")))
-            elif committee_kind is None:
-                held.append((seq, data.committee_id, "data.committee_id"))
-            else:
-                why = _not_a(committee_kind, unit_id=data.committee_id, wanted="committee", field="data.committee_id")
-                rejected.append((seq, why))
-        await bulk.apply_monitors()
+        later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
+        judged, judging = set(firsts), firsts
+        while True:
+            held, refused = await _apply_round(bulk, staged, judging, fresh)
+            rejected += refused
+            for seq, why in sorted(refused, key=lambda item: item[0]):
+                event = fresh[seq]
+                raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
+                await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
+            # the ingest path lets a refused event's id in again (reject forgets its inbox row): its next copy in
+            # the chunk (a fix resent under that id) is judged as a first delivery, with what this round held
+            # (it may provide their unit), in another round; none when nothing refused has a later copy
+            if not refused or not copies:
+                break
+            later = _later_copies(staged, firsts) if later is None else later
+            resent = [later[identity].pop(0) for identity in _identities(staged, refused) if later.get(identity)]
+            if not resent:
+                break
+            again, open_before = await bulk.first_deliveries([(seq, *staged[seq][1][1:3]) for seq in resent])
+            report.outcomes["duplicate"] -= len(resent)
+            rejected_before |= open_before
+            judged |= again
+            judging = again | {seq for seq, _, _ in held}
+            await bulk.clear_staging()
         await bulk.wake_relay(schema=SCHEMA)
         for seq, missing, where in sorted(held):
             await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-        for seq, why in sorted(rejected, key=lambda item: item[0]):
-            event = fresh[seq]
-            raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
-            await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
         # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
         # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
         superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
@@ -283,16 +273,78 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
                 await uow.ingest.close_superseded(source=staged[seq][1][1], event_id=staged[seq][1][2], at=closed_at)
         report.outcomes["held"] += len(held)
         report.outcomes["rejected"] += len(rejected)
-        report.outcomes["accepted"] += len(firsts) - len(held) - len(rejected)
-        provided = [f"unit:{record[UNIT_ID]}" for record in by_kind["unit"]]
-        provided += [f"member:{record[MEMBER_ID]}" for record in by_kind["member"]]
-        provided += [monitor_waiting_key(record[MONITOR_PERSON], record[MONITOR_CELL]) for record in by_kind["monitor"]]
-        await release_waiting(await bulk.waited_for(provided), uow)
+        report.outcomes["accepted"] += len(judged) - len(held) - len(rejected)
+        await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
         for line in chunk.others:
             result = await ingest_event(line, uow, route=ROUTE, received_at=received_at)
             report.outcomes[result.outcome] += 1
         await uow.commit()
     report.events += len(chunk.lines)
+
+
+async def _apply_round(
+    bulk: PgBulkRepository, staged: dict[int, tuple[str, tuple[Any, ...]]], seqs: Iterable[int], fresh: "_Reread"
+) -> tuple[list[tuple[int, str, str]], list[tuple[int, InvalidEvent]]]:
+    """Stage the events `seqs` of the chunk and apply them (units, then members, then monitors); return those held
+    ((seq, missing unit, field)) and those the stored state refuses ((seq, why))."""
+    by_kind: dict[str, list[tuple[Any, ...]]] = {"unit": [], "member": [], "monitor": []}
+    for seq in seqs:
+        kind, record = staged[seq]
+        by_kind[kind].append(record)
+    await bulk.stage("stage_unit", UNIT_COLUMNS, by_kind["unit"])
+    await bulk.stage("stage_member", MEMBER_COLUMNS, by_kind["member"])
+    await bulk.stage("stage_monitor", MONITOR_COLUMNS, by_kind["monitor"])
+    held: list[tuple[int, str, str]] = []  # (seq, missing unit, field)
+    rejected: list[tuple[int, InvalidEvent]] = []
+    unit_rejected, unit_held = await bulk.apply_units()
+    held += [(seq, parent, "data.parent_id") for seq, parent in unit_held]
+    rejected += [(seq, _refused_unit(fresh[seq], stored_kind)) for seq, stored_kind in unit_rejected]
+    for seq, unit_kind in await bulk.unplaced_members():
+        cell_id = fresh[seq].data.cell_id
+        if unit_kind is None:
+            held.append((seq, cell_id, "data.cell_id"))
+        else:
+            rejected.append((seq, _not_a(unit_kind, unit_id=cell_id, wanted="cell", field="data.cell_id")))
+    await bulk.apply_members()
+    for seq, cell_kind, committee_kind in await bulk.unplaced_monitors():
+        data = fresh[seq].data  # judged as domain.require_unit judges them: the cell first, then the committee
+        if cell_kind is None:
+            held.append((seq, data.cell_id, "data.cell_id"))
+        elif cell_kind != "cell":
+            rejected.append((seq, _not_a(cell_kind, unit_id=data.cell_id, wanted="cell", field="data.cell_id")))
+        elif committee_kind is None:
+            held.append((seq, data.committee_id, "data.committee_id"))
+        else:
+            why = _not_a(committee_kind, unit_id=data.committee_id, wanted="committee", field="data.committee_id")
+            rejected.append((seq, why))
+    await bulk.apply_monitors()
+    return held, rejected
+
+
+def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int]) -> dict[tuple[str, str], list[int]]:
+    """The copies in the chunk of each (source, id) after its first, in their order (the staged seqs not in
+    `firsts`, which first_deliveries found already in the inbox)."""
+    later: dict[tuple[str, str], list[int]] = {}
+    for seq, (_, record) in staged.items():
+        if seq not in firsts:
+            later.setdefault((record[1], record[2]), []).append(seq)
+    return later
+
+
+def _identities(
+    staged: dict[int, tuple[str, tuple[Any, ...]]], refused: list[tuple[int, InvalidEvent]]
+) -> list[tuple[str, str]]:
+    """The (source, id) of the refused events, in their order in the chunk."""
+    return [(staged[seq][1][1], staged[seq][1][2]) for seq, _ in sorted(refused, key=lambda item: item[0])]
+
+
+def _provides(kind: str, record: tuple[Any, ...]) -> str:
+    """The key a held event waits for that a staged event of `kind` provides (handlers.ingest's waiting keys)."""
+    if kind == "unit":
+        return f"unit:{record[UNIT_ID]}"
+    if kind == "member":
+        return f"member:{record[MEMBER_ID]}"
+    return monitor_waiting_key(record[MONITOR_PERSON], record[MONITOR_CELL])
 
 
 class _Reread(dict[int, Event[Any]]):

@@ -138,6 +138,7 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
     if event_type == "minutes.submitted.v1":
         _check_minutes_moments(data, now=now)
         _check_tasks_due(data)
+        _check_resolutions_voted(data)
     if event_type == "minutes.approved.v1":
         check_adoption_majority(data)
     if event_type == "attendance.recorded.v1" and from_a_person(event.source):
@@ -239,6 +240,22 @@ def _check_tasks_due(data: Any) -> None:
                 f" ({assigned_on.isoformat()})",
                 field=f"data.tasks.{number}.due_on",
                 refusal=Refusal(code=RefusalCode.TASK_DUE_BEFORE_MEETING),
+            )
+
+
+def _check_resolutions_voted(data: Any) -> None:
+    """Reject minutes with a resolution whose votes are 0 for, 0 against and 0 abstaining
+    (`data.resolutions.N.votes_for`): DOMAIN.md "Meetings" has the resolution voted by the members at the meeting, and
+    a vote nobody cast is no evidence of one (a trial's resolution of 0/0/0 was accepted on every route). CONTRACT.md
+    bounds each count (0 to 100,000), not their sum, and rejects impossible values naming the field; a resolution
+    voted down (more against) is a vote, taken and scored as not adopted. Judged on the event alone, every route."""
+    for number, resolution in enumerate(data.resolutions):
+        if resolution.votes_for + resolution.votes_against + resolution.abstentions == 0:
+            raise InvalidEvent(
+                f"data.resolutions.{number}.votes_for: 0 for, 0 against and 0 abstaining: nobody voted on the"
+                " resolution, and a resolution is voted by the members at the meeting",
+                field=f"data.resolutions.{number}.votes_for",
+                refusal=Refusal(code=RefusalCode.RESOLUTION_NOT_VOTED),
             )
 
 

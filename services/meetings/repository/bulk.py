@@ -114,6 +114,11 @@ class PgBulkRepository:
         firsts = {first[(row["source"], row["event_id"])] for row in rows}
         return firsts, {first[(row["source"], row["event_id"])] for row in rows if row["rejected"]}
 
+    async def clear_staging(self) -> None:
+        """Empty the staging tables for another round of the same chunk (the fixes resent under the ids of events
+        the stored state refused in the round before, load.load_chunk)."""
+        await self._conn.execute("TRUNCATE stage_unit, stage_member, stage_monitor")
+
     async def count_held(self, identities: Sequence[tuple[str, str]]) -> int:
         """How many of the (source, id) copies are of events held now (a copy of a held event is answered `held`
         again, as the ingest route answers it: CONTRACT.md); one statement, none when there are no copies."""
