@@ -115,14 +115,17 @@ TWO_UNITS_MOVED: dict[str, Any] = MOVED | {
 with `time` in the finished November (evaluation's `moves`: two units moved)."""
 
 
+TWO_UNITS_MOVED_NOTE = (
+    "Chuyển sang Đảng ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026."
+    " Đảng ủy phường An Phú chuyển sang Huyện ủy Tân Sơn (trước thuộc Huyện ủy Thanh Sơn), ghi nhận ngày"
+    " 06/12/2026. Kết quả tháng 11/2026 là 76,4 (Khá), nay tính cho Đảng ủy phường An Phú và Huyện ủy Tân Sơn."
+)
+
+
 def test_a_cell_moved_and_then_its_new_committee_moved_says_each_move_in_its_own_sentence() -> None:
     """The netted note read as one move of the cell "to Huyện ủy Tân Sơn, formerly under Đảng ủy xã Hòa Bình" in one
     run-on sentence: each move is its own sentence, naming the unit that moved, then the month's result."""
-    assert late_change_note("2026-11", TWO_UNITS_MOVED) == (
-        "Chuyển sang Đảng ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026."
-        " Đảng ủy phường An Phú chuyển sang Huyện ủy Tân Sơn (trước thuộc Huyện ủy Thanh Sơn), ghi nhận ngày"
-        " 06/12/2026. Kết quả tháng 11/2026 là 76,4 (Khá), nay tính cho Đảng ủy phường An Phú và Huyện ủy Tân Sơn."
-    )
+    assert late_change_note("2026-11", TWO_UNITS_MOVED) == TWO_UNITS_MOVED_NOTE
     # the cell's own moves only (A to B to C) still read as one move, from where it was shown to where it is
     own = TWO_UNITS_MOVED | {"moves": [TWO_UNITS_MOVED["moves"][0], TWO_UNITS_MOVED["moves"][0]]}
     assert late_change_note("2026-11", own).startswith("Chuyển sang Huyện ủy Tân Sơn (trước thuộc Đảng ủy xã Hòa Bình)")
