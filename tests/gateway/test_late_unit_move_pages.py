@@ -89,6 +89,6 @@ async def test_a_cell_moved_and_then_its_new_committee_moved_reads_as_two_moves_
     page, (_, *rows) = await committee_pages(client, world, amqp_url, database_url, TWO_UNITS_MOVED)
     assert late_changes_listed(page) == f"Chi bộ khu phố 1 — {TWO_UNITS_MOVED_NOTE}"
     assert {line[0]: line for line in rows}[world.cell_a1][-2] == TWO_UNITS_MOVED_NOTE
-    page, _ = await cell_page_strip(client, world, amqp_url, database_url, TWO_UNITS_MOVED)
-    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
+    cell_page, _ = await cell_page_strip(client, world, amqp_url, database_url, TWO_UNITS_MOVED)
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', cell_page.text, re.S)
     assert listed is not None and text(listed.group(1)) == TWO_UNITS_MOVED_NOTE
