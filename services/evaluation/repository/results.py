@@ -163,6 +163,7 @@ class ResultRepository(Protocol):
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
     async def withdrawn_meetings(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
+    async def withdrawals_noted(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str, str]]: ...
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]: ...
     async def note_moves(self, move: UnitMove) -> int: ...
 
@@ -446,6 +447,20 @@ class PgResultRepository:
             return {}
         rows = await self._conn.fetch(WITHDRAWN_MEETINGS, [k[0] for k in keys], [k[1] for k in keys])
         return {(row["cell_id"], row["period"]): row["meeting_id"] for row in rows}
+
+    async def withdrawals_noted(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str, str]]:
+        """Of (cell, month) keys, the (cell, month, meeting) already noted as that meeting's withdrawal (kind
+        "withdrawn"), in one statement."""
+        if not keys:
+            return set()
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT l.cell_id, l.period, l.meeting_id FROM period_late_change l"
+            " JOIN unnest($1::text[], $2::text[]) AS k(cell_id, period) USING (cell_id, period)"
+            " WHERE l.kind = 'withdrawn' AND l.meeting_id IS NOT NULL",
+            [key[0] for key in keys],
+            [key[1] for key in keys],
+        )
+        return {(row["cell_id"], row["period"], row["meeting_id"]) for row in rows}
 
     async def note_moves(self, move: UnitMove) -> int:
         """Note the shown closed months of a moved unit's cells (module note_moves); how many."""
