@@ -571,3 +571,11 @@ async def test_a_month_first_stored_late_whose_late_meeting_was_cancelled_ends_a
         assert [None if late is None else _without_cell(late, cell_id) for cell_id, late in said.items()] == [
             None if said["c1"] is None else _without_cell(said["c1"], "c1")
         ] * 2, said
+        # h358's note: the month showed the meeting once recorded, its cancellation is said in either order
+        assert said["c2"] is not None and (said["c2"]["kind"], said["c2"]["meeting_id"]) == ("withdrawn", "c2-m1")
+        assert (said["c2"]["new_rating"], said["c2"]["new_score"]) == ("poor", 0.0)
+        # another fact about the cancelled meeting (its roster sent again) notes its withdrawal no second time
+        roster = held("c2", "c2-m1", at(11, 5))[1]
+        await apply(factory, recorded([{**roster, "id": random_id("evt")}], on=at(12, 4, 11)))
+        count = "SELECT count(*) FROM period_late_change WHERE cell_id = $1"
+        assert [await pool.fetchval(count, cell_id) for cell_id in ("c1", "c2")] == [1, 1]
