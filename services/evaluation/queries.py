@@ -865,7 +865,17 @@ WITH moves AS (
 SELECT DISTINCT ON (m.cell_id, m.period) m.cell_id, c.name, m.period, coalesce(p.rating, m.rating) AS rating,
        coalesce(p.score, m.score) AS score, m.changed_at,
        first.from_parent_id, f.name AS from_name, m.to_parent_id, t.name AS to_name,
-       min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at, counted.changes
+       min(m.changed_at) OVER (PARTITION BY m.cell_id, m.period) AS first_changed_at, counted.changes,
+       (SELECT json_agg(json_build_object(
+                    'unit_id', coalesce(x.unit_id, x.cell_id), 'unit_name', xu.name,
+                    'moved_from_id', x.from_parent_id, 'moved_from_name', xf.name,
+                    'moved_to_id', x.to_parent_id, 'moved_to_name', xt.name, 'changed_at', x.changed_at
+                ) ORDER BY x.changed_at, x.id)
+        FROM moves x
+        LEFT JOIN unit xu ON xu.id = coalesce(x.unit_id, x.cell_id)
+        LEFT JOIN unit xf ON xf.id = x.from_parent_id
+        LEFT JOIN unit xt ON xt.id = x.to_parent_id
+        WHERE x.cell_id = m.cell_id AND x.period = m.period)::text AS moves
 FROM moves m
 JOIN first USING (cell_id, period)
 JOIN counted USING (cell_id, period)
@@ -882,7 +892,9 @@ moves arrived in. A (cell, month) is kept when a committee ($3, or any when null
 first move's old parent (where the month was shown) to the latest one's new parent (where it counts now), with the
 latest move's time, the days (Vietnam's calendar) it was moved on (`changes`, as LATE_CHANGES counts them) and the
 month's figures now (its stored row; the move's own, as they stood when it came, only
-when none is stored: a late fact about the month before or after the move ends alike)."""
+when none is stored: a late fact about the month before or after the move ends alike), and each move in the order
+noted (`moves`: the unit that moved, the cell or a committee above it, from where to where, when; a row noted before
+migration 0043 read as the cell's own move), so a cell moved and then its new committee moved reads as two moves."""
 
 MOVED_CELLS = """
 SELECT DISTINCT cell_id FROM unit_move_change
@@ -924,7 +936,8 @@ async def cell_move_late_changes(
 def move_late_change(row: asyncpg.Record) -> dict[str, Any]:
     """A row of a cell's net move after a month closed (MOVES_NET) as a `late_change` of
     kind "unit_moved": the month's figures as `old_*` and `new_*`, which did not change, and `moved_from_*` and
-    `moved_to_*`, the committees it left and joined."""
+    `moved_to_*`, the committees it left and joined, netted; `moves`, each move of the unit that moved (the cell, or
+    a committee above it that took it along) in the order noted."""
     return {
         "meeting_id": None,
         "kind": "unit_moved",
@@ -939,6 +952,7 @@ def move_late_change(row: asyncpg.Record) -> dict[str, Any]:
         "moved_from_name": row["from_name"],
         "moved_to_id": row["to_parent_id"],
         "moved_to_name": row["to_name"],
+        "moves": json.loads(row["moves"] or "[]"),
     }
 
 

@@ -67,6 +67,20 @@ class MeetingScoreReply(Reply):
     when none did since it was first scored."""
 
 
+class LateMoveReply(Reply):
+    """One move behind a "unit_moved" late change: the unit that moved (`unit_id`, the cell itself or a committee above
+    it that took it along; `unit_name` its name now, None when unknown), the parent it left (None: it was a root) and
+    the one it joined (None: made a root), their names now, and when the move was recorded."""
+
+    unit_id: str
+    unit_name: str | None = None
+    moved_from_id: str | None = None
+    moved_from_name: str | None = None
+    moved_to_id: str | None = None
+    moved_to_name: str | None = None
+    changed_at: datetime
+
+
 class LateChangeReply(Reply):
     """A closed month whose result changed after it closed, because a fact about it was recorded late: its first
     figures before (`old_*`, as the month stood when it closed) and its figures now (`new_*`), when it last changed
@@ -106,6 +120,9 @@ class LateChangeReply(Reply):
     """Kind "unit_moved": the committee the cell left (None: it was under a root put under a committee) and the one it
     joined (None: made a root), their names now; netted over its moves (from where the month was shown to where it
     counts now)."""
+    moves: Sequence[LateMoveReply] = ()
+    """Kind "unit_moved": each move behind the note, in the order recorded: a cell moved to commune B and then B moved
+    to another district are two moves of two units, each said on its own (the netted `moved_*` read as one)."""
 
 
 class RatingReasonReply(Reply):

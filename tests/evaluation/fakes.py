@@ -441,6 +441,9 @@ class FakeResults:
     async def withdrawn_meetings(self, keys):
         return {}
 
+    async def withdrawals_noted(self, keys):
+        return set()
+
     async def note_moves(self, move):
         self.moves.append(move)
         return 0

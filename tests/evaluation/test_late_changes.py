@@ -543,3 +543,39 @@ async def test_a_meeting_recorded_late_then_cancelled_ends_alike_whichever_came_
         async with pool.acquire() as conn:
             noted = await queries.late_changes(conn, ["c1", "c2"], ["2026-11"])
         assert noted == {}
+
+
+async def test_a_month_first_stored_late_whose_late_meeting_was_cancelled_ends_alike_whichever_came_first(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cells whose tree is sent on 4 December, November closed (each month first stored late); a November meeting
+    of each recorded late and cancelled: one cell's meeting facts arrive first, the other's cancellation. The same
+    facts end in the same month and the same note, whichever came first (CONTRACT.md convergence)."""
+    clock = Clock(TODAY)
+    monkeypatch.setattr(scores, "clock", Moment(at(12, 4, 10)))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        for cell_id in ("c1", "c2"):
+            await apply(factory, units("w1", cell_id, time=at(11, 1, 8))[1 if cell_id == "c2" else 0 :])
+
+        def cancelled(cell_id: str) -> dict[str, Any]:
+            return fact("meeting.cancelled.v1", {"meeting_id": f"{cell_id}-m1", "reason": "cancelled"}, time=at(12, 4))
+
+        await apply(factory, recorded(held("c1", "c1-m1", at(11, 5)), on=at(12, 2, 9)) + [cancelled("c1")])
+        await apply(factory, [cancelled("c2"), *recorded(held("c2", "c2-m1", at(11, 5)), on=at(12, 2, 9))])
+        rows = {row["cell_id"]: row for row in await pool.fetch("SELECT * FROM cell_period WHERE period = '2026-11'")}
+        assert [(rows[c]["rating"], rows[c]["score"]) for c in ("c1", "c2")] == [("poor", 0.0)] * 2
+        async with pool.acquire() as conn:
+            noted = await queries.late_changes(conn, ["c1", "c2"], ["2026-11"])
+        said = {cell_id: noted.get((cell_id, "2026-11")) for cell_id in ("c1", "c2")}
+        assert [None if late is None else _without_cell(late, cell_id) for cell_id, late in said.items()] == [
+            None if said["c1"] is None else _without_cell(said["c1"], "c1")
+        ] * 2, said
+        # h358's note: the month showed the meeting once recorded, its cancellation is said in either order
+        assert said["c2"] is not None and (said["c2"]["kind"], said["c2"]["meeting_id"]) == ("withdrawn", "c2-m1")
+        assert (said["c2"]["new_rating"], said["c2"]["new_score"]) == ("poor", 0.0)
+        # another fact about the cancelled meeting (its roster sent again) notes its withdrawal no second time
+        roster = held("c2", "c2-m1", at(11, 5))[1]
+        await apply(factory, recorded([{**roster, "id": random_id("evt")}], on=at(12, 4, 11)))
+        count = "SELECT count(*) FROM period_late_change WHERE cell_id = $1"
+        assert [await pool.fetchval(count, cell_id) for cell_id in ("c1", "c2")] == [1, 1]

@@ -320,6 +320,39 @@ async def test_a_move_and_a_late_roster_end_with_the_same_move_note_in_either_or
         seen[order] = {
             key: value
             for key, value in moved.items()
-            if key not in ("changed_at", "first_changed_at", "moved_from_id", "moved_to_id")
-        }
+            if key not in ("changed_at", "first_changed_at", "moved_from_id", "moved_to_id", "moves")
+        } | {"moves": [(move["unit_name"], move["moved_from_name"], move["moved_to_name"]) for move in moved["moves"]]}
     assert seen["move_first"] == seen["roster_first"], seen
+
+
+async def test_a_cell_moved_then_its_new_committee_moved_says_each_move_on_every_page(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """A cell moved from commune A to commune B, then B itself moved from district X to district Y, both after
+    November closed: two moves of two units. The note read them as one move of the cell "to Y, formerly under A" (the
+    first move's old parent and the second's new one, of different units): each move is given, with the unit that
+    moved, so the pages say each in its own sentence."""
+    CLOCK.now = NOVEMBER
+    province, x, y, a, b, cell = (random_id(key) for key in ("province", "x", "y", "a", "b", "cell"))
+    tree = [
+        unit(province, "Tỉnh ủy Phú Thọ", "committee", None, time=at(11, 1, 8)),
+        unit(x, "Huyện ủy Thanh Sơn", "committee", province, time=at(11, 1, 8)),
+        unit(y, "Huyện ủy Tân Sơn", "committee", province, time=at(11, 1, 8)),
+        unit(a, "Đảng ủy xã Hòa Bình", "committee", x, time=at(11, 1, 8)),
+        unit(b, "Đảng ủy phường An Phú", "committee", x, time=at(11, 1, 8)),
+        unit(cell, "Chi bộ thôn 3", "cell", a, time=at(11, 1, 8)),
+    ]
+    await met_in_november(amqp_url, db, tree, [cell])
+    await send(amqp_url, db, [cell], [unit(cell, "Chi bộ thôn 3", "cell", b, time=BACKDATED)])
+    await send(amqp_url, db, [], [unit(b, "Đảng ủy phường An Phú", "committee", y, time=at(11, 25, 8))])
+
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell, year=2026))
+    change = {item["period"]: item.get("late_change") for item in periods["periods"]}["2026-11"]
+    assert change is not None and change["kind"] == "unit_moved", change
+    assert [
+        (move["unit_id"], move["unit_name"], move["moved_from_id"], move["moved_to_id"]) for move in change["moves"]
+    ] == [(cell, "Chi bộ thôn 3", a, b), (b, "Đảng ủy phường An Phú", x, y)], change
+    for committee in (a, b, x, y):
+        seen = await rollup(rpc, committee)
+        [noted] = [item["late_change"] for item in seen["late_changes"] if item["cell_id"] == cell]
+        assert noted["moves"] == change["moves"], committee

@@ -10,7 +10,16 @@ import httpx
 
 from tests.gateway.fakes import World
 from tests.gateway.test_late_change_pages import cell_page_strip, committee_pages, late_changes_listed, text
-from tests.web.test_late_unit_move_note import MOVED, MOVED_NOTE, PLACED, PLACED_NOTE, UNPLACED, UNPLACED_NOTE
+from tests.web.test_late_unit_move_note import (
+    MOVED,
+    MOVED_NOTE,
+    PLACED,
+    PLACED_NOTE,
+    TWO_UNITS_MOVED,
+    TWO_UNITS_MOVED_NOTE,
+    UNPLACED,
+    UNPLACED_NOTE,
+)
 
 
 async def test_the_committee_page_and_the_report_say_a_cell_moved_in_after_the_month_closed(
@@ -70,3 +79,16 @@ async def test_the_report_csv_has_a_line_for_a_cell_the_committee_lost_after_the
         assert line["Kỳ"] == "Tháng 11/2026"
         assert line["Ghi nhận muộn"] == (MOVED_NOTE if move["late_change"] is MOVED else UNPLACED_NOTE)
     assert [line[0] for line in rows][-2:] == [gone, f"{gone}-goc"]  # after the ward's own cells
+
+
+async def test_a_cell_moved_and_then_its_new_committee_moved_reads_as_two_moves_on_both_pages(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """Evaluation's `moves` of two units (the cell to the ward, then the ward to another district) pass the gateway's
+    reply and are said one sentence each on the committee page, its CSV and the cell's own page."""
+    page, (_, *rows) = await committee_pages(client, world, amqp_url, database_url, TWO_UNITS_MOVED)
+    assert late_changes_listed(page) == f"Chi bộ khu phố 1 — {TWO_UNITS_MOVED_NOTE}"
+    assert {line[0]: line for line in rows}[world.cell_a1][-2] == TWO_UNITS_MOVED_NOTE
+    cell_page, _ = await cell_page_strip(client, world, amqp_url, database_url, TWO_UNITS_MOVED)
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', cell_page.text, re.S)
+    assert listed is not None and text(listed.group(1)) == TWO_UNITS_MOVED_NOTE

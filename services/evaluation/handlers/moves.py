@@ -37,6 +37,7 @@ async def note_unit_move(
         joined_ids=joined,
         through=f"{uow.today():%Y-%m}",
         at=scores.clock(),  # the module's clock, as tests set it
+        unit_id=unit_id,
     )
     noted = await uow.results.note_moves(move)
     if noted:

@@ -22,6 +22,7 @@ from services.evaluation.domain.periods import (
     REGULAR_KINDS,
     CellSpan,
     LateChange,
+    MeetingSummary,
     PeriodResult,
     cell_span,
     evaluate_period,
@@ -171,6 +172,9 @@ class _Writes:
     deleted: list[str] = field(default_factory=list)
     rechecks: list[Recheck] = field(default_factory=list)
     """Meetings to score again when a moment comes (their start, the end of a window their score awaits)."""
+    unseen: list[tuple[str, MeetingSummary]] = field(default_factory=list)
+    """Cancelled meetings never scored (with their cell) whose minutes say they were held, as scored had they not
+    been cancelled (_note_unseen_withdrawals)."""
 
 
 async def rescore_cell(
@@ -245,7 +249,89 @@ async def rescore_cells(
     await uow.results.delete_scores(writes.deleted)
     await uow.results.save_scores(writes.saved)
     await uow.results.schedule_rechecks(writes.rechecks)
+    await _note_unseen_withdrawals(uow, writes.unseen, ancestors_of=ancestors_of, adoptions=adoptions)
     return outcome
+
+
+async def _note_unseen_withdrawals(
+    uow: ScoringUnitOfWork,
+    unseen: list[tuple[str, MeetingSummary]],
+    *,
+    ancestors_of: Mapping[str, list[str]],
+    adoptions: list[Adoption],
+) -> None:
+    """Note the withdrawal of each cancelled meeting in `unseen` (never scored: its cancellation came before its
+    minutes) whose month closed, was first stored after it closed (`rated_from`) and would have shown it: the same
+    note its minutes arriving first leave when the cancellation then withdraws the score the month showed
+    (domain.periods.late_change, kind "withdrawn"), so the month ends alike in either order (CONTRACT.md). The figures
+    before are the month's with the meeting counted, those after its stored row's; a month already noted for that
+    meeting's withdrawal is not noted again (another fact about the cancelled meeting)."""
+    through = f"{uow.today():%Y-%m}"
+    closed = [(cell_id, meeting) for cell_id, meeting in unseen if meeting.month < through]
+    if not closed:
+        return
+    keys = sorted({(cell_id, meeting.month) for cell_id, meeting in closed})
+    stored = await uow.results.stored_periods(keys)
+    noted = await uow.results.withdrawals_noted(keys)
+    summaries_of = await uow.results.cells_summaries(
+        sorted({cell_id for cell_id, _ in keys}),
+        year_from=min(int(month[:4]) for _, month in keys),
+        year_to=max(int(month[:4]) for _, month in keys),
+    )
+    late: list[LateChange] = []
+    for cell_id, meeting in closed:
+        row = stored.get((cell_id, meeting.month))
+        if row is None or row.get("rated_from") is None or row["rated_from"] <= meeting.month:
+            continue  # a month shown as it closed: the meeting was never part of it (h374), nothing to note
+        if (cell_id, meeting.month, meeting.meeting_id) in noted:
+            continue
+        framework = await framework_in_force(
+            uow,
+            on=framework_day(meeting.month, through=through),
+            ancestors=ancestors_of.get(cell_id, []),
+            adoptions=adoptions,
+        )
+        summaries = summaries_of.get(cell_id, [])
+        shown = evaluate_period(
+            cell_id=cell_id,
+            period=meeting.month,
+            meetings=[*summaries, meeting],
+            rules=framework.period_rules,
+            through_month=through,
+            band_of=framework.rating_for,
+        )
+        if shown is None:
+            continue
+        note = late_change(
+            before={**row, "rating": shown.rating, "score": shown.score, "meetings_held": shown.meetings_held},
+            after=_stored_result(row),
+            meetings=summaries,
+            through_month=through,
+            at=clock(),
+        )
+        if note is not None and note.kind == "withdrawn":
+            late.append(replace(note, meeting_id=meeting.meeting_id))
+            log.info("closed_month_unseen_withdrawal", cell_id=cell_id, period=meeting.month)
+    await uow.results.save_late_changes(late)
+
+
+def _stored_result(row: Mapping[str, Any]) -> PeriodResult:
+    """A stored month row as the result late_change compares with (its figures and meetings held)."""
+    return PeriodResult(
+        cell_id=row["cell_id"],
+        period=row["period"],
+        rating=row["rating"],
+        score=row["score"],
+        regular_held=row["regular_held"],
+        thematic_held=row["thematic_held"],
+        present=row["present"],
+        counted=row["counted"],
+        speakers_present=row["speakers_present"],
+        months_counted=row["months_counted"],
+        months_with_regular=row["months_with_regular"],
+        flags=tuple(row["flags"] or ()),
+        meetings_held=row.get("meetings_held") or 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -276,53 +362,61 @@ async def _score_cell_meetings(
     committee_snapshots, removals = inputs.history
     rosters: list[dict[str, str]] = []
     previous_regular: MeetingRow | None = None
+
+    def facts_of(meeting: MeetingRow) -> MeetingFacts:
+        """The meeting's facts as scored now (its roster history, the previous regular meeting's tasks)."""
+        history = rosters + ([meeting.roster] if meeting.roster is not None else [])
+        excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
+        previous_tasks = None
+        if previous_regular is not None and previous_regular.minutes is not None:
+            previous_tasks = tuple(
+                TaskOutcome(
+                    due_on=date.fromisoformat(task["due_on"]),
+                    completed_on=previous_regular.completions.get(task["task_id"]),
+                    assigned_on=local_date(previous_regular.starts_at),
+                )
+                for task in previous_regular.minutes.get("tasks", [])
+            )
+        in_cell = members_in_cell_at(
+            cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
+        )
+        return MeetingFacts(
+            meeting_id=meeting.meeting_id,
+            cell_id=cell_id,
+            kind=meeting.kind,
+            starts_at=meeting.starts_at,
+            notified_at=meeting.notified_at,
+            committee_prepared=meeting.committee_prepared,
+            cancelled=meeting.cancelled,
+            cell_has_committee=any(member.role == COMMITTEE_ROLE for member in in_cell),
+            cell_members=len(in_cell),
+            documents=tuple(Document(kind, at) for kind, at in inputs.documents.get(meeting.meeting_id, [])),
+            roster=meeting.roster,
+            minutes=_minutes(meeting.minutes) if meeting.minutes else None,
+            approved_at=meeting.approved_at,
+            approval_voted=meeting.approval_voted,
+            assessments=tuple(
+                Assessment(role=role, time=stamp.time, event_id=stamp.event_id, points=points, ns=stamp.ns)
+                for role, stamp, points in inputs.assessments.get(meeting.meeting_id, [])
+            ),
+            previous_tasks=previous_tasks,
+            excused_runs=excused,
+            absence_runs=absent,
+            scored_at=scored_at,
+        )
+
     for meeting in meetings:
         if meeting.meeting_id in target_ids and meeting.cancelled:
+            if meeting.minutes is not None and meeting.kind in REGULAR_KINDS and meeting.meeting_id not in stored:
+                # cancelled before its minutes came: never scored, so what it would have shown is worked out
+                writes.unseen.append((cell_id, await _unseen_summary(uow, facts_of(meeting), inputs)))
             _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
         elif meeting.meeting_id in target_ids and not _begun(meeting, scored_at):
             reason = WithdrawalReason.NOT_HELD
             _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id, reason=reason)
             writes.rechecks.append(Recheck(meeting_id=meeting.meeting_id, cell_id=cell_id, due_at=meeting.starts_at))
         elif meeting.meeting_id in target_ids:
-            history = rosters + ([meeting.roster] if meeting.roster is not None else [])
-            excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
-            previous_tasks = None
-            if previous_regular is not None and previous_regular.minutes is not None:
-                previous_tasks = tuple(
-                    TaskOutcome(
-                        due_on=date.fromisoformat(task["due_on"]),
-                        completed_on=previous_regular.completions.get(task["task_id"]),
-                        assigned_on=local_date(previous_regular.starts_at),
-                    )
-                    for task in previous_regular.minutes.get("tasks", [])
-                )
-            in_cell = members_in_cell_at(
-                cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
-            )
-            facts = MeetingFacts(
-                meeting_id=meeting.meeting_id,
-                cell_id=cell_id,
-                kind=meeting.kind,
-                starts_at=meeting.starts_at,
-                notified_at=meeting.notified_at,
-                committee_prepared=meeting.committee_prepared,
-                cancelled=meeting.cancelled,
-                cell_has_committee=any(member.role == COMMITTEE_ROLE for member in in_cell),
-                cell_members=len(in_cell),
-                documents=tuple(Document(kind, at) for kind, at in inputs.documents.get(meeting.meeting_id, [])),
-                roster=meeting.roster,
-                minutes=_minutes(meeting.minutes) if meeting.minutes else None,
-                approved_at=meeting.approved_at,
-                approval_voted=meeting.approval_voted,
-                assessments=tuple(
-                    Assessment(role=role, time=stamp.time, event_id=stamp.event_id, points=points, ns=stamp.ns)
-                    for role, stamp, points in inputs.assessments.get(meeting.meeting_id, [])
-                ),
-                previous_tasks=previous_tasks,
-                excused_runs=excused,
-                absence_runs=absent,
-                scored_at=scored_at,
-            )
+            facts = facts_of(meeting)
             framework = await framework_in_force(
                 uow, on=facts.local_date, ancestors=inputs.ancestors, adoptions=inputs.adoptions
             )
@@ -335,6 +429,28 @@ async def _score_cell_meetings(
             rosters.append(meeting.roster)
         if _held(meeting) and meeting.kind in REGULAR_KINDS:
             previous_regular = meeting
+
+
+async def _unseen_summary(uow: ScoringUnitOfWork, facts: MeetingFacts, inputs: _CellInputs) -> MeetingSummary:
+    """A cancelled meeting with minutes as its month would have counted it held (scored had it not been cancelled):
+    what a month shown with it read before the cancellation withdrew it (_note_unseen_withdrawals)."""
+    held = replace(facts, cancelled=False)
+    framework = await framework_in_force(
+        uow, on=held.local_date, ancestors=inputs.ancestors, adoptions=inputs.adoptions
+    )
+    result = score_meeting(framework, held)
+    return MeetingSummary(
+        meeting_id=held.meeting_id,
+        kind=held.kind,
+        starts_at=held.starts_at,
+        held=True,
+        score=result.score,
+        rating=result.rating,
+        provisional=result.provisional,
+        present=held.count("present"),
+        counted=held.attendance_counted,
+        speakers_present=held.speakers_present,
+    )
 
 
 def _withdraw(

@@ -132,7 +132,8 @@ class Recheck:
 class UnitMove:
     """A unit moved to another parent by its winning snapshot, received in `through` (the service's month): its cells
     (`cell_ids`), the old and new parent (None: a root), the committees that lost them (`left_ids`) and gained them
-    (`joined_ids`), and when it was noted (docs/architecture.md "A cell moved to another committee")."""
+    (`joined_ids`), and when it was noted (docs/architecture.md "A cell moved to another committee"); `unit_id` the
+    unit that moved (one of the cells, or a committee above them)."""
 
     cell_ids: Sequence[str]
     from_parent_id: str | None
@@ -141,6 +142,7 @@ class UnitMove:
     joined_ids: Sequence[str]
     through: str
     at: datetime
+    unit_id: str | None = None
 
 
 class ResultRepository(Protocol):
@@ -161,6 +163,7 @@ class ResultRepository(Protocol):
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
     async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
     async def withdrawn_meetings(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
+    async def withdrawals_noted(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str, str]]: ...
     async def shown_months(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str]]: ...
     async def note_moves(self, move: UnitMove) -> int: ...
 
@@ -445,6 +448,20 @@ class PgResultRepository:
         rows = await self._conn.fetch(WITHDRAWN_MEETINGS, [k[0] for k in keys], [k[1] for k in keys])
         return {(row["cell_id"], row["period"]): row["meeting_id"] for row in rows}
 
+    async def withdrawals_noted(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str, str]]:
+        """Of (cell, month) keys, the (cell, month, meeting) already noted as that meeting's withdrawal (kind
+        "withdrawn"), in one statement."""
+        if not keys:
+            return set()
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT l.cell_id, l.period, l.meeting_id FROM period_late_change l"
+            " JOIN unnest($1::text[], $2::text[]) AS k(cell_id, period) USING (cell_id, period)"
+            " WHERE l.kind = 'withdrawn' AND l.meeting_id IS NOT NULL",
+            [key[0] for key in keys],
+            [key[1] for key in keys],
+        )
+        return {(row["cell_id"], row["period"], row["meeting_id"]) for row in rows}
+
     async def note_moves(self, move: UnitMove) -> int:
         """Note the shown closed months of a moved unit's cells (module note_moves); how many."""
         return await note_moves(self._conn, move)
@@ -484,14 +501,14 @@ def _period_row(row: asyncpg.Record) -> dict[str, Any]:
 
 NOTE_MOVES = """
 INSERT INTO unit_move_change (cell_id, period, from_parent_id, to_parent_id, left_ids, joined_ids, rating, score,
-                              changed_at)
-SELECT p.cell_id, p.period, $2, $3, $4::text[], $5::text[], p.rating, round(p.score::numeric, 2)::float8, $7
+                              changed_at, unit_id)
+SELECT p.cell_id, p.period, $2, $3, $4::text[], $5::text[], p.rating, round(p.score::numeric, 2)::float8, $7, $8
 FROM cell_period p
 WHERE p.cell_id = ANY($1::text[]) AND length(p.period) = 7 AND p.period < $6
   AND (p.rated_from IS NULL OR p.rated_from <= p.period OR p.regular_held > 0 OR coalesce(p.meetings_held, 0) > 0)
 """
 """The closed months of the moved cells that their committees had shown (rated while they ran, or with a held meeting:
-unit_closed_change's rule), each noted with the move (migration 0034)."""
+unit_closed_change's rule), each noted with the move and the unit that moved (migrations 0034, 0043)."""
 
 
 async def note_moves(conn: asyncpg.Connection, move: UnitMove) -> int:
@@ -507,5 +524,6 @@ async def note_moves(conn: asyncpg.Connection, move: UnitMove) -> int:
         list(move.joined_ids),
         move.through,
         move.at,
+        move.unit_id,
     )
     return int(status.split()[-1])

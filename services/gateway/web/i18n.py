@@ -647,13 +647,76 @@ LATE_MOVED_UNIT = N_("another committee")
 """A committee of a move whose name evaluation does not know (a unit not in the tree, or a cell made a root)."""
 
 
+MOVE_OWN = N_("Moved to %(to)s (formerly under %(from)s), recorded on %(day)s.")
+MOVE_OWN_PLACED = N_("Placed under %(to)s (before that under no committee), recorded on %(day)s.")
+MOVE_OWN_UNPLACED = N_("Moved out, no longer under any committee (formerly under %(from)s), recorded on %(day)s.")
+MOVE_UNIT = N_("%(unit)s moved to %(to)s (formerly under %(from)s), recorded on %(day)s.")
+MOVE_UNIT_PLACED = N_("%(unit)s was placed under %(to)s (before that under no committee), recorded on %(day)s.")
+MOVE_UNIT_UNPLACED = N_(
+    "%(unit)s moved out, no longer under any committee (formerly under %(from)s), recorded on %(day)s."
+)
+MOVES_RESULT = N_("Its result for %(month)s is %(new)s, now counted under %(to)s.")
+"""A month whose cell moved and whose committee above then moved too (evaluation's `moves` of more than one unit):
+each move its own sentence, the cell's own without its name (the note follows it), a committee's naming it, then the
+month's result and the committees each unit that moved is under now; the netted note read them as one move of the
+cell to the last move's committee from the first one's, in one run-on sentence."""
+
+
+def _move_sentence(cell_id: str, move: dict[str, Any]) -> str:
+    """One move of a "unit_moved" note's `moves` as its own sentence (MOVE_OWN for the cell's, MOVE_UNIT naming a
+    committee that took it along), committee names made harmless."""
+    to, source = (
+        shown_name(str(move.get(f"moved_{end}_name") or move.get(f"moved_{end}_id") or "")) or _(LATE_MOVED_UNIT)
+        for end in ("to", "from")
+    )
+    day = format_short_date(move["changed_at"])
+    own = move["unit_id"] == cell_id
+    unit = shown_name(str(move.get("unit_name") or move["unit_id"]))
+    if move.get("moved_from_id") is None and move.get("moved_to_id") is not None:
+        return _(MOVE_OWN_PLACED, to=to, day=day) if own else _(MOVE_UNIT_PLACED, unit=unit, to=to, day=day)
+    if move.get("moved_to_id") is None:
+        return (
+            _(MOVE_OWN_UNPLACED, day=day, **{"from": source})
+            if own
+            else _(MOVE_UNIT_UNPLACED, unit=unit, day=day, **{"from": source})
+        )
+    if own:
+        return _(MOVE_OWN, to=to, day=day, **{"from": source})
+    return _(MOVE_UNIT, unit=unit, to=to, day=day, **{"from": source})
+
+
+def moves_note(period: str, late: dict[str, Any], new: str) -> str:
+    """A "unit_moved" note whose `moves` are of more than one unit (the cell moved, then a committee above it): each
+    move in its own sentence (_move_sentence), then the month's result and the committees each moved unit is under
+    now (its last move's; the netted `moved_to_*` when none is)."""
+    moves = list(late["moves"])
+    units = list(dict.fromkeys(str(move["unit_id"]) for move in moves))
+    # the cell is the unit that moved and is no move's committee (a committee that moved is the cell's new parent)
+    parents = {move.get(key) for move in moves for key in ("moved_from_id", "moved_to_id")}
+    cell_id = next((unit for unit in units if unit not in parents), units[0])
+    now: list[str] = []
+    for unit in units:
+        last = [move for move in moves if move["unit_id"] == unit][-1]
+        if last.get("moved_to_id") is not None:
+            now.append(shown_name(str(last.get("moved_to_name") or last["moved_to_id"])) or _(LATE_MOVED_UNIT))
+    if not now:
+        now = [shown_name(str(late.get("moved_to_name") or late.get("moved_to_id") or "")) or _(LATE_MOVED_UNIT)]
+    said = [_move_sentence(cell_id, move) for move in moves]
+    said.append(_(MOVES_RESULT, month=period_within(period), new=new, to=joined(list(dict.fromkeys(now)))))
+    return " ".join(said)
+
+
 def moved_note(period: str, late: dict[str, Any]) -> str:
     """How a month of a cell moved to another committee after it closed reads (kind "unit_moved"): `Chuyển sang Đảng
     ủy phường An Phú (trước thuộc Đảng ủy xã Hòa Bình), ghi nhận ngày 05/12/2026: kết quả tháng 11/2026 là 76,4 (Khá),
     nay tính cho Đảng ủy phường An Phú.`, the committee names made harmless (shared.text.shown_name); from a root
     (`moved_from_id` None): `Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ...`; made a root
-    (`moved_to_id` None): `Chuyển ra, không còn trực thuộc cấp ủy nào (trước thuộc Đảng ủy xã Hòa Bình), ...`."""
+    (`moved_to_id` None): `Chuyển ra, không còn trực thuộc cấp ủy nào (trước thuộc Đảng ủy xã Hòa Bình), ...`; moves
+    of more than one unit (evaluation's `moves`: the cell moved, then a committee above it): one sentence each
+    (moves_note)."""
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
+    if len({move["unit_id"] for move in late.get("moves") or ()}) > 1:
+        return moves_note(period, late, new)
     names = [
         shown_name(str(late.get(key) or late.get(key.replace("_name", "_id")) or "")) or _(LATE_MOVED_UNIT)
         for key in ("moved_to_name", "moved_from_name")
