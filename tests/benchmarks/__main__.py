@@ -13,6 +13,7 @@ Presets (default: all, full size; `--scale 0.01` runs each at a hundredth, a qui
 - member-moves   1,000 members moved in one batch with 20 rosters naming them (after the meetings, then backdated
                  before them), in-process through meetings' batch route, beside bare asyncpg writing the same rows in
                  one transaction; targets: statements per transaction and withdrawal, none per mover, and the ratio
+                 of each case (after, backdated); the process's peak RSS while each side's batches ran
 - sweep          the notifications' daily sweep over a province (kept from before; no baseline)
 
 The service presets run all four services as OS processes against a throwaway database and vhost, and
