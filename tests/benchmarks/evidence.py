@@ -12,11 +12,9 @@ the year with their rosters and speakers) in two queries, tallying them per memb
 plain strings: the floor of any page of those figures. Target: the ratio page ÷ baseline (median seconds), at full
 size."""
 
-import argparse
 import asyncio
 import html
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -27,11 +25,9 @@ from typing import Any
 
 import asyncpg
 
-from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
 from shared.periods import VIETNAM_TZ, period_bounds
 from tests.benchmarks.harness import BenchSystem, bench_system, ratio
-from tests.benchmarks.reports import OFFICER, PASSWORD, ROOT, ROOT_UNIT, download, signed_in
+from tests.benchmarks.reports import ROOT_UNIT, bulk_load, create_officer, download, signed_in
 from tests.meetings import events as ev
 from tests.support.quiet import wait_quiet
 
@@ -123,22 +119,8 @@ async def measure(
     bench: BenchSystem, *, members: int, baseline: bool, timeout: float, path: Path, repeat: int
 ) -> dict[str, Any]:
     """Load, wait for quiet, sign in, open the page `repeat` times and time the baseline as often; the figures."""
-    env = {"CHIBO_DATABASE_URL": bench.dsn, "CHIBO_AMQP_URL": bench.amqp_url}
     started = time.perf_counter()
-    loading = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.meetings",
-        "bulk-load",
-        str(path),
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await loading.communicate()
-    if loading.returncode:
-        raise RuntimeError(f"bulk-load exited {loading.returncode}: {(out + err).decode()[-2000:]}")
+    await bulk_load(bench, path)
     await wait_quiet(bench.amqp_url, bench.dsn, timeout=timeout)
     loaded = time.perf_counter() - started
     conn = await asyncpg.connect(bench.dsn, server_settings={"search_path": "meetings,public"})
@@ -151,17 +133,7 @@ async def measure(
         await conn.close()
     if held != MONTHS or listed != members:
         raise RuntimeError(f"the cell holds {listed} of {members} members and {held} of {MONTHS} held meetings")
-    settings = GatewaySettings(database_url=bench.dsn, amqp_url=bench.amqp_url)
-    account = argparse.Namespace(
-        sub=OFFICER,
-        role="committee_officer",
-        unit=PROVINCE,
-        person=None,
-        password=PASSWORD,
-        oidc_subject=None,
-        oidc_email=None,
-    )
-    await create_web_account(settings, account)
+    await create_officer(bench)  # a committee officer of PROVINCE
     pids = {name: bench.pids[name] for name in ("gateway", "meetings", "evaluation")}
     address = f"/app/cells/{CELL}/evidence?year={YEAR}"
     runs: list[dict[str, Any]] = []
