@@ -309,3 +309,17 @@ def add_years(day: date, years: int) -> date:
 def quarter_bounds(moment: datetime) -> tuple[datetime, datetime]:
     """[start, end) of the local quarter holding `moment`."""
     return period_bounds(quarter_of(moment))
+
+
+def vietnam_day(column: str) -> str:
+    """The SQL expression (str) of the calendar day in Vietnam (a `date`) of a timestamptz `column` (a SQL name): the
+    one definition of the days a late change's `changes` counts (evaluation's LATE_CHANGES, MOVES_NET; DOMAIN.md
+    "Quality evaluation": a period is Vietnam's calendar)."""
+    return f"({column} AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
+
+
+def vietnam_month(column: str) -> str:
+    """The SQL expression (str) of the month in Vietnam (text `YYYY-MM`, as a period names it) of a timestamptz
+    `column` (a SQL name): the one definition of the month a meeting's start falls in where evaluation's queries
+    match it to a period (LATE_CHANGES, WITHDRAWN_MEETINGS; DOMAIN.md "Quality evaluation": Vietnam's calendar)."""
+    return f"to_char({column} AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM')"

@@ -17,7 +17,15 @@ from services.evaluation.domain.periods import (
 )
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE
-from shared.periods import half_quarters, is_half_year, month_of, period_months, previous_period
+from shared.periods import (
+    half_quarters,
+    is_half_year,
+    month_of,
+    period_months,
+    previous_period,
+    vietnam_day,
+    vietnam_month,
+)
 from shared.tree import fetch_ancestors
 
 LARGE_SUBTREE = 2000
@@ -362,13 +370,6 @@ async def rescored_at(conn: asyncpg.Connection, cell_id: str, starts_at: datetim
     return None
 
 
-def vietnam_day(column: str) -> str:
-    """The SQL expression (str) of the calendar day in Vietnam (a `date`) of a timestamptz `column` (a SQL name): the
-    one definition of the days a late change's `changes` counts (LATE_CHANGES, MOVES_NET; DOMAIN.md "Quality
-    evaluation": a period is Vietnam's calendar)."""
-    return f"({column} AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
-
-
 LATE_CHANGES = f"""
 SELECT l.*, p.rating AS now_rating, p.score AS now_score, w.meeting_starts_at, w.meeting_cancelled,
        f.document->>'name' AS framework_name, n.meeting_id AS month_meeting_id,
@@ -409,7 +410,7 @@ LEFT JOIN framework f ON f.framework_id = l.framework_id AND f.version = l.frame
 LEFT JOIN LATERAL (
     SELECT s.meeting_id FROM meeting_score s
     WHERE s.cell_id = l.cell_id AND s.held AND s.kind = ANY($3::text[])
-      AND to_char(s.starts_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') = l.period
+      AND {vietnam_month("s.starts_at")} = l.period
     ORDER BY s.starts_at DESC, s.meeting_id COLLATE "C" DESC
     LIMIT 1
 ) n ON true

@@ -13,11 +13,15 @@ Presets (default: all, full size; `--scale 0.01` runs each at a hundredth, a qui
 - member-moves   1,000 members moved in one batch with 20 rosters naming them (after the meetings, then backdated
                  before them), in-process through meetings' batch route, beside bare asyncpg writing the same rows in
                  one transaction; targets: statements per transaction and withdrawal, none per mover, and the ratio
+                 of each case (after, backdated); the process's peak RSS while each side's batches ran
+- evidence       the gateway's evidence page of a 2,000-member cell with a held meeting a month (January-November),
+                 opened 5 times, beside bare asyncpg reading the same rosters and tallying them; target: the ratio
 - sweep          the notifications' daily sweep over a province (kept from before; no baseline)
 
 The service presets run all four services as OS processes against a throwaway database and vhost, and
 the baseline (tests/benchmarks/baseline.py: bare aio-pika and asyncpg, same messages) in another pair. A preset's
-`targets` (member-moves) are checked: any missed is printed and makes the run exit with status 1 after the others ran.
+`targets` (member-moves, evidence) are checked: any missed is printed and makes the run exit with status 1 after
+the others ran.
 """
 
 import argparse
@@ -30,7 +34,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).parents[2]
-PRESETS = ("province-year", "single", "month-start", "latency", "bulk", "rollup", "member-moves", "sweep")
+PRESETS = (
+    "province-year",
+    "single",
+    "month-start",
+    "latency",
+    "bulk",
+    "rollup",
+    "member-moves",
+    "evidence",
+    "sweep",
+)
 
 
 def run_module(args: list[str], *, env: dict[str, str] | None = None) -> None:
@@ -130,6 +144,10 @@ def main() -> None:
             from tests.benchmarks import member_moves
 
             result = member_moves.preset(scale=args.scale, baseline=baseline)
+        elif preset == "evidence":
+            from tests.benchmarks import evidence
+
+            result = evidence.run(scale=args.scale, baseline=baseline, timeout=timeout)
         elif preset == "sweep":
             cells = max(10, round(35_000 * args.scale))
             run_module(["-m", "tests.notifications.bench_sweep", "--cells", str(cells)])

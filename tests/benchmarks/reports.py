@@ -162,6 +162,42 @@ async def bare_summary_pdf(dsn: str, unit: str, period: str) -> float:
         await conn.close()
 
 
+async def bulk_load(bench: BenchSystem, path: Path) -> None:
+    """`python -m services.meetings bulk-load` of the events file `path` into the bench system, in chunks of 5,000;
+    RuntimeError with its output's end when it exits other than 0."""
+    loading = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.meetings",
+        "bulk-load",
+        str(path),
+        "--chunk-size",
+        "5000",  # a 20,000-event chunk outlasted the pool's 60 s command timeout on a loaded 2-core machine
+        cwd=ROOT,
+        env={**os.environ, "CHIBO_DATABASE_URL": bench.dsn, "CHIBO_AMQP_URL": bench.amqp_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await loading.communicate()
+    if loading.returncode:
+        raise RuntimeError(f"bulk-load exited {loading.returncode}: {(out + err).decode()[-2000:]}")
+
+
+async def create_officer(bench: BenchSystem) -> None:
+    """The web account OFFICER (PASSWORD), a committee officer of the province root, that `signed_in` signs in."""
+    settings = GatewaySettings(database_url=bench.dsn, amqp_url=bench.amqp_url)
+    account = argparse.Namespace(
+        sub=OFFICER,
+        role="committee_officer",
+        unit=ROOT_UNIT,
+        person=None,
+        password=PASSWORD,
+        oidc_subject=None,
+        oidc_email=None,
+    )
+    await create_web_account(settings, account)
+
+
 @asynccontextmanager
 async def signed_in(gateway_url: str, timeout: float) -> AsyncIterator[httpx.AsyncClient]:
     """The officer's browser-like client (session cookie kept)."""
@@ -281,24 +317,8 @@ async def measure(
     """Load, seed, sign in, download (each report `repeat` times: its figures those of the median download, every
     download's seconds and CPU seconds per service listed beside them); the figures."""
     period = last_closed_month()
-    env = {**os.environ, "CHIBO_DATABASE_URL": bench.dsn, "CHIBO_AMQP_URL": bench.amqp_url}
     started = time.perf_counter()
-    loading = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.meetings",
-        "bulk-load",
-        str(path),
-        "--chunk-size",
-        "5000",  # a 20,000-event chunk outlasted the pool's 60 s command timeout on a loaded 2-core machine
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await loading.communicate()
-    if loading.returncode:
-        raise RuntimeError(f"bulk-load exited {loading.returncode}: {(out + err).decode()[-2000:]}")
+    await bulk_load(bench, path)
     conn = await asyncpg.connect(bench.dsn, server_settings={"search_path": "evaluation,public"})
     try:
 
@@ -313,17 +333,7 @@ async def measure(
     await wait_quiet(bench.amqp_url, bench.dsn, timeout=timeout)
     await seed_periods(bench.dsn, period)
     loaded = time.perf_counter() - started
-    settings = GatewaySettings(database_url=bench.dsn, amqp_url=bench.amqp_url)
-    account = argparse.Namespace(
-        sub=OFFICER,
-        role="committee_officer",
-        unit=ROOT_UNIT,
-        person=None,
-        password=PASSWORD,
-        oidc_subject=None,
-        oidc_email=None,
-    )
-    await create_web_account(settings, account)
+    await create_officer(bench)
     pids = {"gateway": bench.pids["gateway"], "evaluation": bench.pids["evaluation"]}
     profiler = Profiler(profile_dir, pids) if profile_dir else None
     figures: dict[str, Any] = {}

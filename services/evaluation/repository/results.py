@@ -11,6 +11,7 @@ from pydantic_core import from_json, to_json
 from services.evaluation.domain.periods import CellSpan, LateChange, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 from services.evaluation.repository.facts import FactStamp
+from shared.periods import vietnam_month
 
 
 @dataclass(frozen=True)
@@ -168,14 +169,14 @@ class ResultRepository(Protocol):
     async def note_moves(self, move: UnitMove) -> int: ...
 
 
-WITHDRAWN_MEETINGS = """
+WITHDRAWN_MEETINGS = f"""
 SELECT DISTINCT ON (k.cell_id, k.period) k.cell_id, k.period, m.meeting_id
 FROM unnest($1::text[], $2::text[]) AS k(cell_id, period)
 JOIN meeting m ON m.cell_id = k.cell_id
 LEFT JOIN meeting_reschedule r ON r.meeting_id = m.meeting_id
     AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)
 CROSS JOIN LATERAL (SELECT coalesce(r.starts_at, m.starts_at) AS starts_at) s
-WHERE to_char(s.starts_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') = k.period
+WHERE {vietnam_month("s.starts_at")} = k.period
   AND NOT EXISTS (SELECT 1 FROM meeting_score x WHERE x.meeting_id = m.meeting_id)
 ORDER BY k.cell_id, k.period, m.cancelled AND EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) DESC,
     s.starts_at DESC, m.meeting_id
