@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from services.gateway.config import GatewaySettings
+from services.gateway.http import alert_rules
 from services.gateway.main import create_app
 from services.gateway.web.pages import secretary
 from shared.envelope import now
@@ -45,6 +46,8 @@ WAITING_FOR_FORM_LOCK = """
 """
 """How many sessions wait for the form lock of key $1 (web.form_locks: secretary.FORM_LOCK_PREFIX and the meeting
 id, alerts.ALERT_FORM_LOCK_PREFIX and the committee id)."""
+ALERT_SETTINGS_LOCK = "gateway.alert-settings:"
+"""The key of a committee's alert-settings lock, followed by the committee id (alerts.ALERT_FORM_LOCK_PREFIX)."""
 BEING_SAVED = "đang được người khác lưu ngay lúc này. Đồng chí vui lòng tải lại trang rồi thử lại."
 """The end of the message of a form refused while another save held its lock too long (in Vietnamese)."""
 
@@ -62,13 +65,14 @@ async def in_process_gateway(system: RunningSystem, monkeypatch: pytest.MonkeyPa
 
 
 @asynccontextmanager
-async def secretary_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client of the in-process app, signed in as the demo cell's secretary."""
+async def secretary_client(app: Any, who: str = "secretary") -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of the in-process app, signed in as the demo cell's secretary (or `who`, one of the
+    demo's people)."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test", timeout=60) as client:
         form = await client.get("/app/sign-in")
         signed = await client.post(
-            "/app/sign-in", data={"username": "secretary", "password": PASSWORD, "csrf": csrf_of(form.text)}
+            "/app/sign-in", data={"username": who, "password": PASSWORD, "csrf": csrf_of(form.text)}
         )
         assert signed.status_code == 303, signed.text
         yield client
@@ -212,3 +216,75 @@ async def test_a_save_waiting_too_long_for_another_save_of_the_meeting_is_told_t
     secretary_api = {"Authorization": f"Bearer {province['secretary']}"}
     found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary_api)).json()["starts_at"]
     assert datetime.fromisoformat(found) == starts
+
+
+async def test_two_alert_settings_saved_at_the_same_instant_the_second_is_refused_as_a_stale_page(
+    system: RunningSystem, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tabs of the commune's alert settings, both showing "Nhắc lịch" at its value: one sets it 2 hours more,
+    the other 4 more, sent at once. One is saved; the other, judged after it, is told the value is now the saved
+    one (both answered "Đã lưu." and the later overwrote the earlier)."""
+    committee, rule = "demo-xa-hoa-binh", "meeting_reminder"
+    page_path, action = f"/app/committees/{committee}/alerts", f"/app/committees/{committee}/alerts/{rule}"
+    async with (
+        in_process_gateway(system, monkeypatch) as app,
+        secretary_client(app, "commune-officer") as first,
+        secretary_client(app, "commune-officer") as second,
+    ):
+        pages = {1: (await first.get(page_path)).text, 2: (await second.get(page_path)).text}
+        shown = {n: inputs(pages[n], f"/alerts/{rule}") for n in (1, 2)}
+        before = int(str(shown[1]["was.hours_before"]))
+        hours = {1: before + 2, 2: before + 4}
+        forms = {n: shown[n] | {"hours_before": str(hours[n])} for n in (1, 2)}
+        key = ALERT_SETTINGS_LOCK + committee
+        together = read_together(system.env["CHIBO_DATABASE_URL"], key, alert_rules.get_alert_rules)
+        try:
+            with monkeypatch.context() as patched:
+                patched.setattr(alert_rules, "get_alert_rules", together)
+                sent = await asyncio.gather(first.post(action, data=forms[1]), second.post(action, data=forms[2]))
+            answers = dict(zip((1, 2), sent, strict=True))
+            saved = [n for n, answer in answers.items() if answer.status_code == 303]
+            refused = [n for n, answer in answers.items() if answer.status_code == 422]
+            said = {n: html.unescape(answer.text) for n, answer in answers.items()}
+            assert len(saved) == 1 and len(refused) == 1, ({n: a.status_code for n, a in answers.items()}, said)
+            kept, told = hours[saved[0]], said[refused[0]]
+            changed = (
+                "Thiết lập cảnh báo này đã được thay đổi sau khi đồng chí mở trang này: "
+                f"Số giờ trước giờ sinh hoạt hiện là {kept}, vui lòng xem lại rồi lưu lại."
+            )
+            assert changed in told, told[-3000:]
+            now_shown = html.unescape((await first.get(page_path)).text)
+            assert re.search(rf'data-value="hours_before">{kept} ', now_shown), now_shown[-3000:]
+        finally:
+            # the commune's reminder given back to the level above, as other tests expect it
+            latest = (await first.get(page_path)).text
+            await first.post(f"{action}/reset", data={"csrf": csrf_of(latest), "what": "hours_before"})
+
+
+async def test_an_alert_setting_waiting_too_long_for_another_save_is_told_to_reload(
+    system: RunningSystem, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commune's alert-settings lock held by another save past CHIBO_FORM_LOCK_WAIT_SECONDS: the rule's form is
+    refused saying someone else is saving the settings, the number typed kept, nothing saved."""
+    committee, rule = "demo-xa-hoa-binh", "meeting_reminder"
+    page_path, action = f"/app/committees/{committee}/alerts", f"/app/committees/{committee}/alerts/{rule}"
+    monkeypatch.setenv("CHIBO_FORM_LOCK_WAIT_SECONDS", "0.5")
+    async with in_process_gateway(system, monkeypatch) as app, secretary_client(app, "commune-officer") as client:
+        page = (await client.get(page_path)).text
+        shown = inputs(page, f"/alerts/{rule}")
+        before = int(str(shown["was.hours_before"]))
+        typed = before + 3
+        try:
+            async with lock_held(system.env["CHIBO_DATABASE_URL"], ALERT_SETTINGS_LOCK + committee):
+                answer = await client.post(action, data=shown | {"hours_before": str(typed)})
+            told = html.unescape(answer.text)
+            assert answer.status_code == 422, (answer.status_code, told[-3000:])
+            assert f"Thiết lập cảnh báo trên trang này {BEING_SAVED}" in told, told[-3000:]
+            again = inputs(told, f"/alerts/{rule}")
+            assert (again["hours_before"], again["was.hours_before"]) == (str(typed), str(before)), again
+            now_shown = html.unescape((await client.get(page_path)).text)
+            assert re.search(rf'data-value="hours_before">{before} ', now_shown), now_shown[-3000:]
+        finally:
+            # should it have been saved, the commune's reminder given back to the level above
+            latest = (await client.get(page_path)).text
+            await client.post(f"{action}/reset", data={"csrf": csrf_of(latest), "what": "hours_before"})
