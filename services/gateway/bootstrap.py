@@ -55,9 +55,10 @@ class GatewayState:
     sources_changed: asyncio.Event
     """Set when an account changed through the API: meetings gets the registered sources at once."""
     form_locks: asyncpg.Pool
-    """Connections that only hold a meeting's record-form lock (web.pages.secretary.one_form_at_a_time) while the form
-    is judged and sent: apart from `pool`, so saves waiting for a lock never take the connections the one holding it
-    needs (a pool exhausted by waiters would stall the holder, and with it every waiter)."""
+    """Connections that only hold a form's lock (web.form_locks.one_form_at_a_time: a meeting's record form, a
+    committee's alert settings) while the form is judged and sent: apart from `pool`, so saves waiting for a lock
+    never take the connections the one holding it needs (a pool exhausted by waiters would stall the holder, and with
+    it every waiter)."""
     instances: InstanceBoard = field(default_factory=InstanceBoard)
     """Every running process of each service, by its heartbeats on chibo.ops (shared.instances)."""
 

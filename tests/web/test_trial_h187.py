@@ -2,6 +2,8 @@
 was stored with replacement characters, where the JSON API refuses it, and the alert settings' `enabled=%00` turned
 the rule off for the whole subtree and said "saved" where every other field refuses U+0000."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -117,6 +119,13 @@ def test_an_alert_checkbox_holding_anything_but_on_is_refused_naming_it(value: s
     assert alerts.changes_of(_alert_form(), RULE) == (False, {}, {})
 
 
+@asynccontextmanager
+async def no_other_save(*_: Any) -> AsyncIterator[None]:
+    """alerts.one_form_at_a_time as it goes when no other save of the settings is under way, for a state without the
+    gateway's database (the lock itself is tried against PostgreSQL in tests/web/test_simultaneous_saves.py)."""
+    yield
+
+
 async def test_the_alert_forms_enabled_u0000_is_refused_and_nothing_saved(monkeypatch: pytest.MonkeyPatch) -> None:
     saved: list[Any] = []
     shown: dict[str, Any] = {}
@@ -134,6 +143,7 @@ async def test_the_alert_forms_enabled_u0000_is_refused_and_nothing_saved(monkey
     monkeypatch.setattr(alerts.alert_rules, "get_alert_rules", get_alert_rules)
     monkeypatch.setattr(alerts.alert_rules, "set_alert_rule", set_alert_rule)
     monkeypatch.setattr(alerts, "_page", page)
+    monkeypatch.setattr(alerts, "one_form_at_a_time", no_other_save)
     request = posted(b"csrf=t&was.enabled=on&was.days_after=3&days_after=3&enabled=%00")
     request.scope["state"] = {}
     viewer: Any = SimpleNamespace(principal=None, csrf="t")

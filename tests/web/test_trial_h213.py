@@ -25,7 +25,7 @@ from shared.periods import VIETNAM_TZ
 from tests.web import test_running_month as running_month
 from tests.web.isolates import read
 from tests.web.test_monitor_email_on_file import PREFERENCES
-from tests.web.test_trial_h187 import RULE, posted
+from tests.web.test_trial_h187 import RULE, no_other_save, posted
 from tests.web.test_trial_wording import strip_badge
 
 NAMES = {"m-1": "Trần Văn An", "m-2": "Lê Thị Bình"}
@@ -117,6 +117,7 @@ async def alert_errors(monkeypatch: pytest.MonkeyPatch, body: bytes) -> dict[str
     monkeypatch.setattr(alerts.alert_rules, "get_alert_rules", get_alert_rules)
     monkeypatch.setattr(alerts.alert_rules, "set_alert_rule", set_alert_rule)
     monkeypatch.setattr(alerts, "_page", page)
+    monkeypatch.setattr(alerts, "one_form_at_a_time", no_other_save)
     request = posted(body)
     request.scope["state"] = {}
     viewer: Any = SimpleNamespace(principal=None, csrf="t")

@@ -12,7 +12,8 @@ from services.gateway.handlers import authorize_unit
 from services.gateway.http import alert_rules
 from services.gateway.http.deps import State
 from services.gateway.web import data
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, WebRoute, render
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.form_locks import SavedElsewhere, one_form_at_a_time
 from services.gateway.web.forms import (
     UNSTORABLE,
     FormErrors,
@@ -412,22 +413,67 @@ async def alerts_page(committee_id: str, request: Request, viewer: CurrentViewer
     return await _page(request, viewer, state, committee_id)
 
 
+ALERT_FORM_LOCK_PREFIX = "gateway.alert-settings:"
+"""The key of a committee's alert-settings lock (web.form_locks.one_form_at_a_time), followed by the committee id:
+the settings a rule's form changes are the committee's own."""
+ALERT_SETTINGS_BEING_SAVED = N_(
+    "Someone else is saving the alert settings on this page right now. Please reload the page and try again."
+)
+"""Why a rule's form that waited longer than CHIBO_FORM_LOCK_WAIT_SECONDS for the committee's alert-settings lock is
+refused (nothing saved, the form shown again as sent)."""
+
+
 @router.post("/committees/{committee_id}/alerts/{rule}")
 async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Switch one rule on or off and change its parameters (the API's PUT /v1/committees/{c}/alert-rules/{rule});
-    back to the page, or the page again with the Vietnamese errors and what was typed."""
-    principal = viewer.principal
+    back to the page, or the page again with the Vietnamese errors and what was typed. Judged and sent under the
+    committee's alert-settings lock, so two saves at the same instant are judged one after the other (the later one
+    against what the earlier one saved, by its stale-page check)."""
     # the form is read first: while notifications does not answer it comes back as sent (core.WebRoute)
     await form_of(request, posted_rule_form(await posted_form(request)))
-    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    busy = {"form": _(ALERT_SETTINGS_BEING_SAVED)}
+    try:
+        async with one_form_at_a_time(state, ALERT_FORM_LOCK_PREFIX + committee_id, busy):
+            refused = await _judge_and_send(request, viewer, state, committee_id, rule)
+    except SavedElsewhere as exc:
+        current = await rule_of(committee_id, rule, viewer, state)
+        form = await form_of(request, alert_form(current))
+        refused = {"errors": exc.errors, "typed": typed_of(form, current), "rendered": rendered_of(form, current)}
+    if refused is not None:
+        return await _page(request, viewer, state, committee_id, status=422, failed=rule, **refused)
+    return RedirectResponse(
+        f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
+    )
+
+
+async def rule_of(committee_id: str, rule: str, viewer: Viewer, state: State) -> dict[str, Any]:
+    """The committee's rule `rule` as notifications answers it now (an item of get_alert_rules' `rules`); the app's
+    404 (PageNotFound) for a rule it does not have."""
+    answer = await alert_rules.get_alert_rules(committee_id, viewer.principal, state)
     current = next((item for item in answer["rules"] if item["rule"] == rule), None)
     if current is None:
         raise PageNotFound
-    form = await form_of(request, alert_form(current))
-    typed = {
+    return dict(current)
+
+
+def typed_of(form: Any, rule: dict[str, Any]) -> dict[str, Any]:
+    """What a rule's posted form holds, as the page shows it again: each parameter (a list for a list of ticks) and
+    `enabled` (ticked or not)."""
+    return {
         name: (form.getlist(name) if isinstance(value, list) else form.get(name))
-        for name, value in current["params"].items()
+        for name, value in rule["params"].items()
     } | {"enabled": form.get("enabled") == "on"}
+
+
+async def _judge_and_send(
+    request: Request, viewer: Viewer, state: State, committee_id: str, rule: str
+) -> dict[str, Any] | None:
+    """Read the rule, judge the posted form against it (changes_of, stale_of) and send what it changes; None when
+    saved, else what the page shows again (_page's `errors`, `typed`, `rendered`)."""
+    principal = viewer.principal
+    current = await rule_of(committee_id, rule, viewer, state)
+    form = await form_of(request, alert_form(current))
+    typed = typed_of(form, current)
     enabled, params, errors = changes_of(form, current)
     # an input holding a character no text is stored with is said so, by its label, as on every form (UNSTORABLE),
     # never also as not on or unticked, nor as no whole number (a trial's `enabled=%00`: "giá trị không hợp lệ")
@@ -436,9 +482,7 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     if stale:
         # refused, nothing saved: the form is drawn again with the values now stored, the ones it now carries in `was.*`
         shown = {name: value for name, value in current["params"].items()} | {"enabled": current["enabled"]}
-        return await _page(
-            request, viewer, state, committee_id, status=422, errors=stale, failed=rule, typed=shown, rendered=None
-        )
+        return {"errors": stale, "typed": shown, "rendered": None}
     try:
         if errors:
             request.state.audit_detail = {
@@ -462,20 +506,8 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
                     raise
                 raise FormErrors(refusal_message(exc, current)) from None
     except FormErrors as exc:
-        return await _page(
-            request,
-            viewer,
-            state,
-            committee_id,
-            status=422,
-            errors=exc.errors,
-            failed=rule,
-            typed=typed,
-            rendered=rendered_of(form, current),
-        )
-    return RedirectResponse(
-        f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
-    )
+        return {"errors": exc.errors, "typed": typed, "rendered": rendered_of(form, current)}
+    return None
 
 
 @router.post("/committees/{committee_id}/alerts/{rule}/reset")

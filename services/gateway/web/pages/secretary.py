@@ -8,8 +8,8 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ from services.gateway.web.core import (
     WebRoute,
     render,
 )
+from services.gateway.web.form_locks import one_form_at_a_time
 from services.gateway.web.forms import FormErrors, StateRefusal
 from services.gateway.web.i18n import (
     LABELS,
@@ -658,7 +659,7 @@ async def _submit(
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
     try:
-        async with one_form_at_a_time(state, meeting_id):
+        async with record_form_lock(state, meeting_id):
             outcome = await action()
     except FormErrors as exc:
         # shown again as sent (already parsed: Starlette caches it); a stale page's form shows the meeting as it is now
@@ -668,19 +669,18 @@ async def _submit(
 
 
 FORM_LOCK_PREFIX = "gateway.record-form:"
-"""The key of a meeting's record-form lock, followed by the meeting id (a PostgreSQL advisory lock of the gateway's
-database, hashtextextended of the whole key)."""
+"""The key of a meeting's record-form lock (web.form_locks.one_form_at_a_time), followed by the meeting id."""
+MEETING_BEING_SAVED = N_("Someone else is saving this meeting right now. Please reload the page and try again.")
+"""Why a record form that waited longer than CHIBO_FORM_LOCK_WAIT_SECONDS for the meeting's lock is refused (nothing
+sent, the form shown again as sent)."""
 
 
-@asynccontextmanager
-async def one_form_at_a_time(state: State, meeting_id: str) -> AsyncIterator[None]:
-    """Hold the meeting's record-form lock (FORM_LOCK_PREFIX, a transaction-scoped advisory lock on a connection of
-    `state.form_locks`) while the body runs: a record form is judged against the meeting (its stale-page check,
-    changed_since_shown and changed_part) and sent to meetings, which commits it before it answers, before another
-    form of the meeting, from any gateway process, reads the meeting. Waits at most the pool's command timeout."""
-    async with state.form_locks.acquire() as connection, connection.transaction():
-        await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", FORM_LOCK_PREFIX + meeting_id)
-        yield
+def record_form_lock(state: State, meeting_id: str) -> AbstractAsyncContextManager[None]:
+    """The meeting's record-form lock (FORM_LOCK_PREFIX and the meeting id, web.form_locks.one_form_at_a_time), held
+    while a record form is judged against the meeting (changed_since_shown, changed_part) and sent to meetings, which
+    commits it before it answers; SavedElsewhere (MEETING_BEING_SAVED) when another save held it too long."""
+    busy = {"data.meeting_id": StateRefusal(_(MEETING_BEING_SAVED))}
+    return one_form_at_a_time(state, FORM_LOCK_PREFIX + meeting_id, busy)
 
 
 MEETING_CHANGED = N_(
