@@ -134,13 +134,14 @@ def events_correlation_id(body: bytes, content_type: str | None, headers: Iterab
     none, several, or not read): a request is followed in the logs by it, not by its own HTTP id. Binary mode: the
     `ce-correlationid` header; structured mode: the event's, or the one all of a batch's events name."""
     media = media_type(content_type)
+    named: set[object]
     if media not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE):
         given = next((value for name, value in headers if name.lower() == "ce-correlationid"), None)
         named = {unquote(given)} if given is not None else set()
     else:
         try:
             parsed = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # meetings refuses the body, naming why
             return None
         events = parsed if isinstance(parsed, list) else [parsed]
         named = {event.get("correlationid") if isinstance(event, dict) else None for event in events}
