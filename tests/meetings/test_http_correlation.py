@@ -123,7 +123,11 @@ async def test_the_gateways_correlation_id_is_on_meetings_lines_and_on_the_facts
     assert rejection["correlationid"] == correlation_id
 
 
-@pytest.mark.parametrize("body", [b"[", b"[]", b'{"not": "a batch"}'], ids=["not-json", "empty", "no-array"])
+@pytest.mark.parametrize(
+    "body",
+    [b"[", b"[]", b'{"not": "a batch"}', b"[" * 100_000],
+    ids=["not-json", "empty", "no-array", "nested-past-recursion"],
+)
 async def test_a_whole_body_rejected_is_logged_without_an_empty_event_id_and_with_the_requests_correlation_id(
     gateway: tuple[Any, str], bus: Feed, lines: pytest.LogCaptureFixture, body: bytes
 ) -> None:
