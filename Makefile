@@ -7,8 +7,12 @@ up:
 down:
 	@deploy/down.sh
 
+# GNU make exits 2 for any failed recipe whatever its code: the line says the script's own (1 degraded, 2 down);
+# scripts that act on it call deploy/status.sh itself (docs/operations.md "`make status` on one machine").
 status:
-	@deploy/status.sh
+	@deploy/status.sh || { code=$$?; case $$code in 1) what=degraded;; 2) what=down;; *) what=failed;; esac; \
+		echo "deploy/status.sh exited $$code ($$what); make exits 2 for any failure: run deploy/status.sh for its own code" >&2; \
+		exit $$code; }
 
 test:
 	@deploy/bootstrap.sh

@@ -386,10 +386,28 @@ class InstanceBoard:
         )
 
     def latest_report(self, service: str) -> dict[str, Any] | None:
-        """The /health body of the process of `service` that reported last within the window (None: none did)."""
+        """The /health body of the process of `service` that reported last within the window and still runs (None:
+        none did; a process found dead or frozen by check_local speaks for nobody: its body is last_heard's)."""
         now = time.monotonic()
-        fresh = [(at, s) for s, at in self._latest.values() if s.service == service and now - at <= self.window_seconds]
+        fresh = [
+            (at, s)
+            for key, (s, at) in self._latest.items()
+            if s.service == service
+            and now - at <= self.window_seconds
+            and key not in self._dead
+            and key not in self._frozen
+        ]
         return max(fresh, key=lambda entry: entry[0])[1].report if fresh else None
+
+    def last_heard(self, service: str) -> tuple[dict[str, Any], float] | None:
+        """The /health body of the last heartbeat any process of `service` sent, whatever became of it since, and how
+        many seconds ago it came (None: none is known): what a service no process of which reports last said."""
+        now = time.monotonic()
+        known = [(at, s) for s, at in (*self._latest.values(), *self._stopped.values()) if s.service == service]
+        if not known:
+            return None
+        at, status = max(known, key=lambda entry: entry[0])
+        return status.report, max(0.0, now - at)
 
     def view(self, service: str) -> tuple[Literal["ok", "degraded", "down"], list[dict[str, Any]], list[str]]:
         """(status, instances, attention) of `service`: each known process with `state` `reporting` / `missing` /

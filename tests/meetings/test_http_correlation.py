@@ -5,6 +5,7 @@ the id travels with the RPC, every line of meetings about the request names it, 
 correlation id of its own takes it, so the facts and rejections meetings publishes carry it on (as an AMQP event's
 own `correlationid` travels)."""
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -122,7 +123,11 @@ async def test_the_gateways_correlation_id_is_on_meetings_lines_and_on_the_facts
     assert rejection["correlationid"] == correlation_id
 
 
-@pytest.mark.parametrize("body", [b"[", b"[]", b'{"not": "a batch"}'], ids=["not-json", "empty", "no-array"])
+@pytest.mark.parametrize(
+    "body",
+    [b"[", b"[]", b'{"not": "a batch"}', b"[" * 100_000],
+    ids=["not-json", "empty", "no-array", "nested-past-recursion"],
+)
 async def test_a_whole_body_rejected_is_logged_without_an_empty_event_id_and_with_the_requests_correlation_id(
     gateway: tuple[Any, str], bus: Feed, lines: pytest.LogCaptureFixture, body: bytes
 ) -> None:
@@ -161,3 +166,91 @@ async def test_every_rejection_line_names_the_correlation_id_its_published_rejec
     line = await eventually(item_line)
     rejection = await published(bus, "ingest.rejected.v1", subject=line["rejection_id"])
     assert line["correlation_id"] == rejection["correlationid"]
+
+
+SINGLE = {"Content-Type": "application/cloudevents+json"}
+IDENTITY = ("event_id", "event_type", "event_source", "correlation_id")
+
+
+def named(lines: pytest.LogCaptureFixture, prefix: str, **match: Any) -> list[dict[str, Any]]:
+    """The structured lines written by `prefix`'s code (its stdlib logger name) whose fields hold `match`."""
+    return [
+        dict(record.msg)
+        for record in lines.records
+        if isinstance(record.msg, dict)
+        and record.name.startswith(prefix)
+        and all(record.msg.get(key) == value for key, value in match.items())
+    ]
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary", "batch"])
+async def test_an_events_own_correlation_id_follows_it_through_the_gateway_and_meetings(
+    gateway: tuple[Any, str], bus: Feed, lines: pytest.LogCaptureFixture, mode: str
+) -> None:
+    """Trial: an event naming `correlationid` corr-xyz was logged by the gateway (3 lines) and meetings (2 lines)
+    only under the HTTP request's id, by evaluation and notifications only under corr-xyz: no one id followed it.
+    The event's own id is now every line's `correlation_id`, the request's own kept as `request_id`."""
+    app, token = gateway
+    own = random_id("corr")
+    event = unit(correlationid=own)
+    if mode == "structured":
+        response = await post(app, token, event, SINGLE)
+    elif mode == "batch":
+        response = await post(app, token, [event, unit(correlationid=own)])
+    else:
+        data = event.pop("data")
+        headers = {f"ce-{key}": str(value) for key, value in event.items()}
+        response = await post(app, token, json.dumps(data).encode(), {**headers, "Content-Type": "application/json"})
+    assert {result["outcome"] for result in response.json()["results"]} == {"accepted"}
+    request_id = response.headers["x-correlation-id"]
+    assert request_id != own
+
+    gateway_lines = {line["event"] for line in named(lines, "services.gateway", correlation_id=own)}
+    assert gateway_lines >= {"http_request", "events_forwarded"}
+    assert not named(lines, "services.gateway", correlation_id=request_id)
+    assert named(lines, "services.gateway", event="http_request", request_id=request_id)
+    meetings_lines = {line["event"] for line in named(lines, "services.meetings", correlation_id=own)}
+    assert meetings_lines >= REQUEST_LINES | {"event_accepted"}
+    assert not named(lines, "services.meetings", correlation_id=request_id)
+    # the fact it re-publishes carries it on to evaluation and notifications, which log it
+    fact = await published(bus, "org.unit.upserted.v1", originid=event["id"])
+    assert fact["correlationid"] == own
+
+
+async def test_an_accepted_event_is_logged_once_by_its_identity(
+    gateway: tuple[Any, str], bus: Feed, lines: pytest.LogCaptureFixture
+) -> None:
+    """Trial: only held, duplicate and rejected events left a meetings line naming their id."""
+    app, token = gateway
+    first, second = unit(), unit()
+    response = await post(app, token, [first, second])
+    correlation_id = response.headers["x-correlation-id"]
+    for event in (first, second):
+        accepted = named(lines, "services.meetings", event="event_accepted", event_id=event["id"])
+        assert len(accepted) == 1, accepted
+        assert {key: accepted[0].get(key) for key in IDENTITY} == {
+            "event_id": event["id"],
+            "event_type": "org.unit.upserted.v1",
+            "event_source": "urn:test:correlation",
+            "correlation_id": correlation_id,
+        }
+
+
+async def test_duplicate_and_rejected_lines_name_the_events_identity_by_the_documented_fields(
+    gateway: tuple[Any, str], bus: Feed, lines: pytest.LogCaptureFixture
+) -> None:
+    """Trial: `event_duplicate` and `event_rejected` wrote `source` for `event_source`, and the duplicate line had
+    no `event_type` nor `correlation_id` (docs/operations.md: every line carries all four)."""
+    app, token = gateway
+    own = random_id("corr")
+    event, refused = unit(correlationid=own), invalid()
+    await post(app, token, [event])
+    await post(app, token, [event, refused])
+    for name, sent, correlation_id in (("event_duplicate", event, own), ("event_rejected", refused, None)):
+        found = named(lines, "services.meetings", event=name, event_id=sent["id"])
+        assert len(found) == 1, found
+        line = found[0]
+        assert "source" not in line
+        assert line["event_source"] == "urn:test:correlation"
+        assert line["event_type"] == "org.unit.upserted.v1"
+        assert line["correlation_id"] == (correlation_id or line["correlation_id"]) and line["correlation_id"]

@@ -6,6 +6,7 @@ The script runs in a directory of its own, against stand-ins answering /health a
 
 import http.server
 import json
+import shutil
 import socketserver
 import subprocess
 import threading
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.ops.test_up_settings import checkout, free_port, without_chibo
+from tests.ops.test_up_settings import ROOT, checkout, free_port, without_chibo
 
 SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 
@@ -120,3 +121,25 @@ def test_status_names_the_mail_sink_and_exits_by_the_worst_component(
     answers.by_port[ports["meetings"]] = "ok"
     code, lines = run_status(workdir, gone, smtp)
     assert lines["notifications"] == "down" and code == 2, lines
+
+
+def test_make_status_says_the_scripts_own_code_and_the_docs_say_what_make_exits(
+    tmp_path: Path, health: tuple[dict[str, int], Answers], smtp: int
+) -> None:
+    """Trial: `make status` exited 2 with make's bare "Error 1" for a degraded service while the docs said it exits
+    1. GNU make exits 2 for any failed recipe, so the recipe names the script's own code and the docs say both."""
+    workdir = checkout(tmp_path, "env.sh", "settings.sh", "status.sh")
+    shutil.copy2(ROOT / "Makefile", workdir / "Makefile")
+    ports, answers = health
+    answers.by_port[ports["evaluation"]] = "degraded"
+    env = without_chibo() | {f"CHIBO_{name.upper()}_PORT": str(port) for name, port in ports.items()}
+    env["CHIBO_SMTP_PORT"] = str(smtp)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "status"], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done
+    assert "deploy/status.sh exited 1 (degraded)" in done.stderr, done.stderr
+
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    assert "`make status` exits 1" not in operations and "`make status` exits 2" not in operations
+    assert "prints `down` and exits 2" not in operations  # said of make status: the script's code

@@ -25,6 +25,16 @@ async def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+EVENTS_CORRELATION = "events_correlation_id"
+"""The request state's key for the correlation id its events name, when it is not the request's own."""
+
+
+def adopt_correlation_id(request: Request, correlation_id: str) -> None:
+    """Follow the rest of the request by `correlation_id` (the one its events name, CONTRACT.md `correlationid`):
+    its `http_request` line names it as `correlation_id`, the request's own id staying `request_id`."""
+    setattr(request.state, EVENTS_CORRELATION, correlation_id)
+
+
 def correlation_id_of(request: Request) -> str:
     """The request's correlation id: the caller's X-Correlation-ID when well-formed, else one made for it."""
     value = getattr(request.state, "correlation_id", None)
@@ -35,8 +45,9 @@ class HttpMetrics:
     """Count every request by method, route template (never the raw path) and status, and time it.
 
     It also gives every request a correlation id (the caller's `X-Correlation-ID` when it is a valid
-    extension value, else a new one), binds it to every log line written while the request runs,
-    answers it in the same header, and writes one `http_request` log line per request.
+    extension value, else a new one), binds it to every log line written while the request runs (as
+    `correlation_id` and `request_id`), answers it in the same header, and writes one `http_request` log line per
+    request (whose `correlation_id` is its events' own when adopt_correlation_id said so).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -60,7 +71,7 @@ class HttpMetrics:
                 message["headers"] = [*message.get("headers", []), (b"x-correlation-id", correlation_id.encode())]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id, request_id=correlation_id):
             try:
                 await self.app(scope, receive, send_status)
             finally:
@@ -70,8 +81,15 @@ class HttpMetrics:
                 HTTP_REQUESTS.labels(method, route, str(status)).inc()
                 HTTP_SECONDS.labels(method, route).observe(elapsed)
                 if route not in _QUIET:
+                    # a request whose events name their own correlation id is followed by it (adopt_correlation_id)
+                    followed = scope["state"].get(EVENTS_CORRELATION) or correlation_id
                     log.info(
-                        "http_request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 1)
+                        "http_request",
+                        method=method,
+                        route=route,
+                        status=status,
+                        duration_ms=round(elapsed * 1000, 1),
+                        correlation_id=followed,
                     )
 
 

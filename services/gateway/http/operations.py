@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 import aio_pika
@@ -349,10 +349,21 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         reporting = sum(1 for instance in instances if instance["state"] == "reporting")
         # the /health body of the process that reported last, as the one configured address gave it, with the
         # attention lines of all of them
-        latest = state.instances.latest_report(service) or {}
+        counts = {"reporting": reporting, "instances": len(instances), "attention": lines}
+        latest = state.instances.latest_report(service)
+        if latest is not None:
+            detail: dict[str, Any] = {**latest, **counts}
+        else:
+            # no process reports now (a kill -9, a freeze, a stop): its last heartbeat is shown as that, with when it
+            # came, never as the service's state (a trial read `down` over a dead process's `"status": "ok"`)
+            heard = state.instances.last_heard(service)
+            detail = {"status": verdict, **counts}
+            if heard is not None:
+                detail["last_report"] = heard[0]
+                detail["last_seen"] = (measured_at - timedelta(seconds=heard[1])).isoformat()
         services[service] = ServiceHealthRead(
             status=verdict,
-            detail={**latest, "reporting": reporting, "instances": len(instances), "attention": lines},
+            detail=detail,
             instances=[InstanceRead.model_validate(instance) for instance in instances],
         )
     services = {service: services[service] for service in [*urls, *sorted(reported - set(urls))]}

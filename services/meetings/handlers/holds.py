@@ -42,7 +42,14 @@ async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> Ingest
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
     result = await settle_held(event, uow, row)
-    log.info("held_event_retried", event_id=event_id, source=source, outcome=result.outcome)
+    log.info(
+        "held_event_retried",
+        event_id=event_id,
+        event_type=event.type,
+        event_source=source,
+        correlation_id=event.correlation_id,
+        outcome=result.outcome,
+    )
     return result
 
 
@@ -65,7 +72,7 @@ async def drop_held(uow: MeetingsUnit, *, source: str, event_id: str, reason: st
     text = f"dropped by an operator: {reason} (was waiting for {row['waiting_for']}: {row['reason']})"
     told = f"dropped by an operator: {reason} (was waiting for {row['waiting_for']}: {row['answer'] or row['reason']})"
     await _reject_held(uow, row, reason=text, field=row["field"], answer=told)
-    log.warning("held_event_dropped", event_id=event_id, source=source, reason=reason)
+    log.warning("held_event_dropped", event_id=event_id, event_type=row["type"], event_source=source, reason=reason)
     return IngestResult(event_id, source, row["type"], "rejected", text, row["field"])
 
 

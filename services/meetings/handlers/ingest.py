@@ -539,9 +539,9 @@ async def judge(
             if reading.same_content(earlier):
                 still_held = uow.ingest.held_copy(source=source, event_id=event_id)
                 if still_held is not None:  # CONTRACT.md: held until its referent arrives, however often resent
-                    log.info("event_still_held", event_id=event_id, source=source)
+                    log.info("event_still_held", **reading_identity(reading))
                     return _naming_ignored(held_again(still_held, reading), reading, route=route)
-                log.info("event_duplicate", event_id=event_id, source=source)
+                log.info("event_duplicate", **reading_identity(reading))
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
             reused = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
@@ -597,13 +597,23 @@ def _naming_ignored(result: IngestResult, reading: Reading, *, route: str) -> In
         return result
     log.info(
         "event_fields_ignored",
-        event_id=reading.event_id,
-        source=reading.source,
-        type=reading.type,
+        **reading_identity(reading),
         fields=list(reading.ignored),
         route=route,
     )
     return replace(result, ignored_fields=reading.ignored)
+
+
+def reading_identity(reading: Reading) -> dict[str, Any]:
+    """The fields naming a read event on a log line (docs/operations.md): `event_id`, `event_type`, `event_source`
+    and `correlation_id` (its own `correlationid`, else the request's it took, with_request_correlation)."""
+    correlation_id = reading.event.envelope.correlationid if reading.event is not None else None
+    return {
+        "event_id": reading.event_id,
+        "event_type": reading.type,
+        "event_source": reading.source,
+        "correlation_id": correlation_id or reading.correlation_id,
+    }
 
 
 REUSED_ID = "id: already used by a different event from this source"
@@ -859,9 +869,7 @@ async def _failed_alone(
         raise exc
     log.error(
         "ingest_event_failed",
-        event_id=reading.event_id,
-        source=reading.source,
-        event_type=reading.type,
+        **reading_identity(reading),
         error=repr(exc),
         exc_info=exc,
     )
@@ -921,6 +929,9 @@ async def _judge_in_one_transaction(
         await uow.commit()
         outcomes = Counter(result.outcome for result in results)
         log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
+        for reading, result in zip(chunk, results, strict=True):
+            if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have their own lines
+                log.info("event_accepted", **reading_identity(reading), route=route)
         deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
     return results
@@ -1402,7 +1413,13 @@ async def release_waiting(
             await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
-            log.info("held_event_release_deferred", event_id=row["event_id"], source=row["source"])
+            log.info(
+                "held_event_release_deferred",
+                event_id=row["event_id"],
+                event_type=event.type,
+                event_source=row["source"],
+                correlation_id=event.correlation_id,
+            )
 
 
 async def settle_released(released: Sequence[tuple[str, str]], uow_factory: Callable[[], MeetingsUnit]) -> int:
@@ -1652,7 +1669,7 @@ async def reject(
         **identity,
         rejection_id=rejection_id,
         correlation_id=published_correlation,  # as ingest.rejected.v1 carries it, in any context (a batch's item)
-        source=source,
+        event_source=source,
         event_type=event_type,
         reason=reason,
         field=field,
