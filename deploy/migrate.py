@@ -4,6 +4,7 @@ Each service is migrated as `python -m services.<name> migrate` does it (its own
 migrations folder), and the same JSON line is printed for each.
 """
 
+import argparse
 import asyncio
 import importlib
 import json
@@ -53,10 +54,16 @@ async def migrate_all() -> list[dict[str, object]]:
     return results
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the migrations on this checkout's database (exported, else var/up.env, else the default: named first on
     stderr); a failure ends in MigrationFailed's traceback and exit status 1, a var/up.env the shell cannot read in
-    one line and exit status 2."""
+    one line and exit status 2; `--help` prints the usage and an unknown argument exits 2, neither touching a
+    database."""
+    argparse.ArgumentParser(
+        prog="python -m deploy.migrate",
+        description="Apply the four services' migrations to this checkout's database (CHIBO_DATABASE_URL, else"
+        " var/up.env, else the default), creating the database if it is missing.",
+    ).parse_args(argv)
     try:
         with checkout_system("deploy.migrate", ServiceSettings):
             asyncio.run(migrate_all())

@@ -237,3 +237,29 @@ async def test_serve_listens_on_the_host_saved_in_up_env_and_health_finds_it_the
         asked = await asyncio.to_thread(run_in, workdir, "services.notifications", "health", CHIBO_HTTP_PORT=str(port))
         assert asked.returncode == 0, asked.stdout + asked.stderr
         assert json.loads(asked.stdout)["status"] == "ok"
+
+
+async def database_exists(database_url: str, name: str) -> bool:
+    """Whether the server behind `database_url` has a database called `name`."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("args", [("--help",), ("-h",), ("--no-such-option",)])
+def test_deploy_migrate_asked_for_help_or_given_an_unknown_option_touches_no_database(
+    amqp_url: str, database_url: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    name = random_id("never").lower().replace("-", "_")
+    never = urlsplit(database_url)._replace(path=f"/{name}").geturl()
+    workdir = service_checkout(tmp_path, CHIBO_AMQP_URL=amqp_url, CHIBO_DATABASE_URL=never)
+    ran = run_in(workdir, "deploy.migrate", *args)
+    if args[0] == "--no-such-option":
+        assert ran.returncode == 2, (ran.returncode, ran.stdout, ran.stderr)
+        assert "--no-such-option" in ran.stderr, ran.stderr
+    else:
+        assert ran.returncode == 0, (ran.returncode, ran.stdout, ran.stderr)
+        assert ran.stdout.startswith("usage: python -m deploy.migrate"), ran.stdout
+    assert not asyncio.run(database_exists(database_url, name))
