@@ -2,7 +2,8 @@
 identify an event). The bulk loader kept no content digest in its inbox rows and counted every copy `duplicate`:
 another event under an id already taken (a member renamed, a unit or an assignment changed, sent under the id of the
 accepted one, in the same chunk or a later load) is refused naming `id` on the ingest path (ID_REUSED), and was
-dropped silently in bulk."""
+dropped silently in bulk; and a copy of an event held earlier in the same chunk (its cell never comes) is answered
+`held` again on the ingest path, and was counted `duplicate` in bulk."""
 
 import copy
 import io
@@ -108,3 +109,15 @@ async def test_another_event_under_a_used_id_is_refused_naming_id_in_bulk_as_on_
         reading = read_raw(line)
         expected.setdefault(reading.event_id, reading.digest)
     assert {row["event_id"]: row["digest"] for row in await db.fetch(INBOX_SQL, bulk + "%")} == expected
+
+
+async def test_a_copy_of_an_event_held_in_the_same_chunk_is_held_in_bulk_as_on_the_ingest_path(
+    meetings_pool: asyncpg.Pool, uow_factory: UowFactory, tmp_path: Path
+) -> None:
+    events, e = province()
+    lines = as_lines([*events, e["orphan"], e["member"], e["orphan"], e["orphan"]])
+    _, outcomes = await load_both_ways([lines, as_lines([e["orphan"]])], meetings_pool, uow_factory, tmp_path)
+    assert outcomes == [
+        {"accepted": len(events), "duplicate": 1, "held": 3, "rejected": 0},
+        {"accepted": 0, "duplicate": 0, "held": 1, "rejected": 0},
+    ]

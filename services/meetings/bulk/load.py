@@ -270,7 +270,7 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         await bulk.wake_relay(schema=SCHEMA)
         for seq, missing, where in sorted(held):
             await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-        reused = _judge_copies(staged, digests, firsts, resent_all, inbox, report)
+        reused = _judge_copies(staged, digests, firsts, resent_all, inbox, held, report)
         for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
             event = fresh[seq]
             why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
@@ -349,16 +349,18 @@ def _judge_copies(
     firsts: set[int],
     resent: list[int],
     inbox: dict[tuple[str, str], tuple[bytes | None, bool]],
+    held: list[tuple[int, str, str]],
     report: LoadReport,
 ) -> list[int]:
     """Count the copies of the chunk (staged seqs neither first nor resent) as the ingest path answers them one at a
     time, and return those to reject: another event under an id the inbox holds with other content (its digest, or
     that of the last fix resent under it in this chunk) is refused naming `id` (REUSED_ID); a copy of an event held
-    before this chunk is `held` again; any other copy is `duplicate`. A row without a digest (an
+    before this chunk or held by it is `held` again; any other copy is `duplicate`. A row without a digest (an
     earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
     owner = {identity: digest for identity, (digest, _) in inbox.items()}
     for seq in resent:  # the earliest copies of their id: a fix's digest is the inbox's for the copies after it
         owner[(staged[seq][1][1], staged[seq][1][2])] = digests[seq]
+    held_now = {(staged[seq][1][1], staged[seq][1][2]) for seq, _, _ in held}
     skipped = firsts | set(resent)
     reused: list[int] = []
     for seq, (_, record) in staged.items():
@@ -368,7 +370,7 @@ def _judge_copies(
         recorded = owner.get(identity)
         if recorded is not None and recorded != digests[seq]:
             reused.append(seq)
-        elif inbox.get(identity, (None, False))[1]:
+        elif identity in held_now or inbox.get(identity, (None, False))[1]:
             report.outcomes["held"] += 1
         else:
             report.outcomes["duplicate"] += 1
