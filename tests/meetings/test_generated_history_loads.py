@@ -15,7 +15,7 @@ from services.meetings.bulk.generate import generate_province
 from services.meetings.bulk.load import bulk_load
 from tests.support.ids import random_id
 
-SMALL = {"cells": 25, "members": 50, "months": 2, "through": "2026-10"}
+SMALL: dict[str, Any] = {"cells": 25, "members": 50, "months": 2, "through": "2026-10"}
 """A modest province with the default seed in which a cell's only members are exempt."""
 
 
@@ -27,7 +27,8 @@ def events(prefix: str = "gz-", **size: Any) -> list[dict[str, Any]]:
 
 
 def test_every_generated_meeting_has_someone_present_to_chair_and_vote() -> None:
-    for size in (SMALL, {"cells": 40, "members": 40, "months": 3, "through": "2026-10"}):
+    sizes: list[dict[str, Any]] = [SMALL, {"cells": 40, "members": 40, "months": 3, "through": "2026-10"}]
+    for size in sizes:
         generated = events(**size)
         present = {
             e["data"]["meeting_id"]: {r["member_id"] for r in e["data"]["records"] if r["status"] == "present"}
