@@ -106,6 +106,10 @@ def _meeting(
             if draw > 0.97:
                 record = {"member_id": member_id, "status": "absent"}
         records.append(record)
+    if not any(record["status"] == "present" for record in records):
+        # the secretary and deputy, always present unless exempt, are both exempt (or the only member is): the
+        # secretary attends anyway, as a meeting nobody attends has no chair and its votes would be 0, refused
+        records[0] = {"member_id": members[0], "status": "present"}
     guests = [
         {"name": "Đồng chí cấp ủy viên phụ trách", "person_id": plan.monitor_id, "committee_id": plan.committee_id}
     ]

@@ -29,7 +29,7 @@ from services.meetings.domain import (
     probation_ends_on,
     under_a_cell_reason,
 )
-from services.meetings.handlers.ingest import ingest_event, reject, release_waiting
+from services.meetings.handlers.ingest import REUSED_ID, content_digest, ingest_event, reject, release_waiting
 from services.meetings.repository.bulk import (
     LOADED_TABLES,
     MEMBER_COLUMNS,
@@ -42,6 +42,7 @@ from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
 from shared.envelope import time_text as envelope_time_text
 from shared.reading import read_compact
+from shared.refusals import Refusal, RefusalCode
 from shared.statistics import AnalyzedTable, analyze_tables
 from shared.text import with_article
 
@@ -51,6 +52,7 @@ UNIT_ID = UNIT_COLUMNS.index("id")
 MEMBER_ID = MEMBER_COLUMNS.index("id")
 MONITOR_PERSON = MONITOR_COLUMNS.index("person_id")
 MONITOR_CELL = MONITOR_COLUMNS.index("cell_id")
+DATA = UNIT_COLUMNS.index("data")  # an envelope column: the same place in every kind's row
 
 
 @dataclass
@@ -186,6 +188,8 @@ class ReadChunk:
     """The events of the bulk types that passed every check, by their place in the chunk: their kind and their
     staging table's row (not the events themselves: two chunks are in memory at once, and the few events a
     hold or a rejection needs are read again from their lines)."""
+    digests: dict[int, bytes] = field(default_factory=dict)
+    """The content digest of each staged event by its place (handlers.ingest.content_digest), kept in the inbox."""
     refused: list[tuple[str, CloudEvent, InvalidEvent]] = field(default_factory=list)
     """Lines of the bulk types whose data or moments were refused, with their envelope and why."""
     others: list[str] = field(default_factory=list)
@@ -212,7 +216,9 @@ def read_chunk(lines: list[str], *, received_at: datetime) -> ReadChunk:
         except InvalidEvent as exc:
             chunk.refused.append((line, envelope, exc))
             continue
-        chunk.staged[seq] = (kind, RECORDS[kind](seq, event))
+        record = RECORDS[kind](seq, event)
+        chunk.staged[seq] = (kind, record)
+        chunk.digests[seq] = content_digest(envelope.type, event.data, record[DATA].encode())
     return chunk
 
 
@@ -226,14 +232,13 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         for line, envelope, exc in chunk.refused:  # as the ingest path rejects an event it cannot read
             await _reject(uow, envelope.source, envelope.id, envelope.type, exc, line, received_at, None)
         report.outcomes["rejected"] += len(chunk.refused)
-        staged = chunk.staged
+        staged, digests = chunk.staged, chunk.digests
         firsts, rejected_before = await bulk.first_deliveries(
-            [(seq, record[1], record[2]) for seq, (_, record) in staged.items()]
+            [(seq, record[1], record[2], digests[seq]) for seq, (_, record) in staged.items()]
         )
         copies = [(record[1], record[2]) for seq, (_, record) in staged.items() if seq not in firsts]
-        still_held = await bulk.count_held(copies)  # copies of events held before this chunk: still held
-        report.outcomes["held"] += still_held
-        report.outcomes["duplicate"] += len(copies) - still_held
+        inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
+        resent_all: list[int] = []
         fresh = _Reread(chunk.lines)
         rejected: list[tuple[int, InvalidEvent]] = []
         later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
@@ -254,8 +259,10 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
             resent = [later[identity].pop(0) for identity in _identities(staged, refused) if later.get(identity)]
             if not resent:
                 break
-            again, open_before = await bulk.first_deliveries([(seq, *staged[seq][1][1:3]) for seq in resent])
-            report.outcomes["duplicate"] -= len(resent)
+            again, open_before = await bulk.first_deliveries(
+                [(seq, *staged[seq][1][1:3], digests[seq]) for seq in resent]
+            )
+            resent_all += resent
             rejected_before |= open_before
             judged |= again
             judging = again | {seq for seq, _, _ in held}
@@ -263,6 +270,21 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         await bulk.wake_relay(schema=SCHEMA)
         for seq, missing, where in sorted(held):
             await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
+        reused = _judge_copies(staged, digests, firsts, resent_all, inbox, held, report)
+        for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
+            event = fresh[seq]
+            why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
+            await _reject(
+                uow,
+                event.source,
+                event.id,
+                event.type,
+                why,
+                chunk.lines[seq],
+                received_at,
+                event.envelope.correlationid,
+                keep_processed=True,
+            )
         # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
         # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
         superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
@@ -319,6 +341,41 @@ async def _apply_round(
             rejected.append((seq, why))
     await bulk.apply_monitors()
     return held, rejected
+
+
+def _judge_copies(
+    staged: dict[int, tuple[str, tuple[Any, ...]]],
+    digests: dict[int, bytes],
+    firsts: set[int],
+    resent: list[int],
+    inbox: dict[tuple[str, str], tuple[bytes | None, bool]],
+    held: list[tuple[int, str, str]],
+    report: LoadReport,
+) -> list[int]:
+    """Count the copies of the chunk (staged seqs neither first nor resent) as the ingest path answers them one at a
+    time, and return those to reject: another event under an id the inbox holds with other content (its digest, or
+    that of the last fix resent under it in this chunk) is refused naming `id` (REUSED_ID); a copy of an event held
+    before this chunk or held by it is `held` again; any other copy is `duplicate`. A row without a digest (an
+    earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
+    owner = {identity: digest for identity, (digest, _) in inbox.items()}
+    for seq in resent:  # the earliest copies of their id: a fix's digest is the inbox's for the copies after it
+        owner[(staged[seq][1][1], staged[seq][1][2])] = digests[seq]
+    held_now = {(staged[seq][1][1], staged[seq][1][2]) for seq, _, _ in held}
+    skipped = firsts | set(resent)
+    reused: list[int] = []
+    for seq, (_, record) in staged.items():
+        if seq in skipped:
+            continue
+        identity = (record[1], record[2])
+        recorded = owner.get(identity)
+        if recorded is not None and recorded != digests[seq]:
+            reused.append(seq)
+        elif identity in held_now or inbox.get(identity, (None, False))[1]:
+            report.outcomes["held"] += 1
+        else:
+            report.outcomes["duplicate"] += 1
+    report.outcomes["rejected"] += len(reused)
+    return reused
 
 
 def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int]) -> dict[tuple[str, str], list[int]]:
@@ -395,6 +452,8 @@ async def _reject(
     raw: str,
     received_at: Any,
     correlation_id: str | None,
+    *,
+    keep_processed: bool = False,
 ) -> None:
     await reject(
         uow,
@@ -408,6 +467,7 @@ async def _reject(
         received_at=received_at,
         correlation_id=correlation_id,
         refusal=exc.refusal,  # its code, as the ingest path stores it (a cell without a parent, a birth ahead)
+        keep_processed=keep_processed,  # the inbox row is another event's (REUSED_ID)
     )
 
 

@@ -196,11 +196,7 @@ class Reading:
         the envelope's other attributes are not part of it."""
         if self.event is None:
             return b""
-        data = self.event.data
-        in_utc = with_times_in(data, UTC) if isinstance(data, BaseModel) else data
-        if in_utc is data:  # no field of its type is a time: the data as passed on is already the content
-            return _content_digest(self.type, self.data_json)
-        return _content_digest(self.type, in_utc.model_dump_json().encode())
+        return content_digest(self.type, self.event.data, self.data_json)
 
     @cached_property
     def earlier_digests(self) -> frozenset[bytes]:
@@ -238,6 +234,16 @@ def with_message_id(reading: Reading, message_id: str | None) -> Reading:
     fresh.__dict__.update({name: values[name] for name in _READING_FIELDS})
     fresh.__dict__["message_id"] = message_id
     return fresh
+
+
+def content_digest(event_type: str, data: Any, data_json: bytes) -> bytes:
+    """The inbox's digest (32 bytes) of an event of `event_type` whose typed data `data` meetings passes on as
+    `data_json` (compact, in the model's field order), every time the schema types in it taken in UTC (Reading.digest:
+    the ingest path's and the bulk loader's rows must agree, or a copy would be judged another event by the other)."""
+    in_utc = with_times_in(data, UTC) if isinstance(data, BaseModel) else data
+    if in_utc is data:  # no field of its type is a time: the data as passed on is already the content
+        return _content_digest(event_type, data_json)
+    return _content_digest(event_type, in_utc.model_dump_json().encode())
 
 
 def _content_digest(event_type: str, data_json: bytes) -> bytes:

@@ -96,20 +96,24 @@ class PgBulkRepository:
             " full_name text, email text, yearly_quota int) ON COMMIT DROP;"
         )
 
-    async def first_deliveries(self, identities: Sequence[tuple[int, str, str]]) -> tuple[set[int], set[int]]:
-        """Record (seq, source, id) in the inbox in one statement; return the seqs seen for the first time (the first
-        of copies within the chunk) and, of those, the ones whose (source, id) has an open rejection (a fix resent
-        under the rejected event's id: accepted, that rejection is closed, as PgIngestRepository.record_inbox notes)."""
+    async def first_deliveries(self, identities: Sequence[tuple[int, str, str, bytes]]) -> tuple[set[int], set[int]]:
+        """Record (seq, source, id, content digest) in the inbox in one statement, with the digest the ingest path
+        records (handlers.ingest.content_digest: a copy loaded later, or sent to the ingest path, under the same id
+        with other content is another event); return the seqs seen for the first time (the first of copies within
+        the chunk) and, of those, the ones whose (source, id) has an open rejection (a fix resent under the rejected
+        event's id: accepted, that rejection is closed, as PgIngestRepository.record_inbox notes)."""
         rows = await self._conn.fetch(
-            "INSERT INTO processed_message (consumer, source, event_id)"
-            " SELECT $1, source, event_id FROM unnest($2::text[], $3::text[]) AS i (source, event_id)"
+            "INSERT INTO processed_message (consumer, source, event_id, digest)"
+            " SELECT $1, source, event_id, digest"
+            " FROM unnest($2::text[], $3::text[], $4::bytea[]) AS i (source, event_id, digest)"
             " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
             INBOX,
-            [source for _, source, _ in identities],
-            [event_id for _, _, event_id in identities],
+            [source for _, source, _, _ in identities],
+            [event_id for _, _, event_id, _ in identities],
+            [digest for _, _, _, digest in identities],
         )
         first: dict[tuple[str, str], int] = {}
-        for seq, source, event_id in identities:
+        for seq, source, event_id, _ in identities:
             first.setdefault((source, event_id), seq)
         firsts = {first[(row["source"], row["event_id"])] for row in rows}
         return firsts, {first[(row["source"], row["event_id"])] for row in rows if row["rejected"]}
@@ -119,19 +123,26 @@ class PgBulkRepository:
         the stored state refused in the round before, load.load_chunk)."""
         await self._conn.execute("TRUNCATE stage_unit, stage_member, stage_monitor")
 
-    async def count_held(self, identities: Sequence[tuple[str, str]]) -> int:
-        """How many of the (source, id) copies are of events held now (a copy of a held event is answered `held`
-        again, as the ingest route answers it: CONTRACT.md); one statement, none when there are no copies."""
+    async def inbox_rows(
+        self, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[bytes | None, bool]]:
+        """The inbox row of each (source, id) copy: the digest it was recorded with (None: recorded without one, by a
+        bulk load before digests were kept) and whether its event was held before this chunk (a copy of a held event
+        is answered `held` again, as the ingest route answers it: CONTRACT.md); one statement, none when there are
+        no copies."""
         if not identities:
-            return 0
-        return int(
-            await self._conn.fetchval(
-                "SELECT count(*) FROM unnest($1::text[], $2::text[]) AS c (source, event_id)"
-                " JOIN held_event h ON h.source = c.source AND h.event_id = c.event_id",
-                [source for source, _ in identities],
-                [event_id for _, event_id in identities],
-            )
+            return {}
+        wanted = set(identities)
+        rows = await self._conn.fetch(
+            "SELECT p.source, p.event_id, p.digest, h.event_id IS NOT NULL AS held"
+            " FROM unnest($2::text[], $3::text[]) AS c (source, event_id)"
+            " JOIN processed_message p ON p.consumer = $1 AND p.source = c.source AND p.event_id = c.event_id"
+            " LEFT JOIN held_event h ON h.source = c.source AND h.event_id = c.event_id",
+            INBOX,
+            [source for source, _ in wanted],
+            [event_id for _, event_id in wanted],
         )
+        return {(row["source"], row["event_id"]): (row["digest"], row["held"]) for row in rows}
 
     async def stage(self, table: str, columns: list[str], records: Sequence[tuple[Any, ...]]) -> None:
         """COPY a chunk's rows of one type into its staging table."""
