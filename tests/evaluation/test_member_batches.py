@@ -181,6 +181,16 @@ async def test_a_run_of_committee_members_reads_each_cell_history_once_before_it
     assert len(writes) == 9  # the snapshot and the current row of a member in one statement; 18 before
 
 
+async def test_a_run_of_committee_members_reads_each_cell_meetings_starts_once(database_url: str) -> None:
+    """Issue 12 (h392, pgstats: 1,800 reads of meetings' starts in a 300-cell province-year, two per committee
+    member): the run reads a cell's meetings' starts once, before its first change, and uses them before and after
+    every member's change; the cell is locked all along, so a meeting scheduled or moved meanwhile waits with its
+    own scoring for this transaction (the touches are pinned by the one-by-one comparison above)."""
+    sent, _ = await _committee_run(database_url, 9)
+    starts = [query for query in sent if query.startswith("SELECT m.meeting_id, CASE WHEN r.meeting_id")]
+    assert len(starts) == 3, len(starts)  # one per cell; 18 before (each member's before and after)
+
+
 async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_deadlock(database_url: str) -> None:
     """Two transactions applying runs of the same committee members (their cells crossed), offered in opposite
     orders side by side: the subjects, then the cells, are locked in one global order, so one waits for the other
