@@ -93,6 +93,15 @@ async def test_a_run_of_member_snapshots_stores_and_touches_what_one_by_one_does
     assert together[1], "the committee changes touched the cell's meetings"
 
 
+async def test_the_committee_changes_of_a_run_touch_the_meetings_whose_committee_changed(database_url: str) -> None:
+    """A pin (h392; passed before and after the run read each cell's meetings' starts once): of c1's m3 and m6,
+    only m6 (after k-new became a committee member on 1 July) had its "has a committee" changed by the run, one by
+    one and together; c2 has no meeting."""
+    for together in (False, True):
+        _, touched = await _apply_run(database_url, EARLIER, RUN, together=together, pending=True)
+        assert [(cell, note.split("only=")[1].split(",")[0]) for cell, note in touched] == [("c1", "{'m6'}")]
+
+
 def scheduled(meeting_id: str, *, month: int, day: int, cell: str = "c1", sent: tuple[int, int] = (1, 1)) -> dict:
     data = {
         "meeting_id": meeting_id,
