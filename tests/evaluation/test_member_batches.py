@@ -93,6 +93,15 @@ async def test_a_run_of_member_snapshots_stores_and_touches_what_one_by_one_does
     assert together[1], "the committee changes touched the cell's meetings"
 
 
+async def test_the_committee_changes_of_a_run_touch_the_meetings_whose_committee_changed(database_url: str) -> None:
+    """A pin (h392; passed before and after the run read each cell's meetings' starts once): of c1's m3 and m6,
+    only m6 (after k-new became a committee member on 1 July) had its "has a committee" changed by the run, one by
+    one and together; c2 has no meeting."""
+    for together in (False, True):
+        _, touched = await _apply_run(database_url, EARLIER, RUN, together=together, pending=True)
+        assert [(cell, note.split("only=")[1].split(",")[0]) for cell, note in touched] == [("c1", "{'m6'}")]
+
+
 def scheduled(meeting_id: str, *, month: int, day: int, cell: str = "c1", sent: tuple[int, int] = (1, 1)) -> dict:
     data = {
         "meeting_id": meeting_id,
@@ -179,6 +188,16 @@ async def test_a_run_of_committee_members_reads_each_cell_history_once_before_it
     assert len(histories) == 3 + 9  # each cell's before its first change, each member's after; 18 before
     writes = [query for query in sent if "INSERT INTO member" in query]
     assert len(writes) == 9  # the snapshot and the current row of a member in one statement; 18 before
+
+
+async def test_a_run_of_committee_members_reads_each_cell_meetings_starts_once(database_url: str) -> None:
+    """Issue 12 (h392, pgstats: 1,800 reads of meetings' starts in a 300-cell province-year, two per committee
+    member): the run reads a cell's meetings' starts once, before its first change, and uses them before and after
+    every member's change; the cell is locked all along, so a meeting scheduled or moved meanwhile waits with its
+    own scoring for this transaction (the touches are pinned by the one-by-one comparison above)."""
+    sent, _ = await _committee_run(database_url, 9)
+    starts = [query for query in sent if query.startswith("SELECT m.meeting_id, CASE WHEN r.meeting_id")]
+    assert len(starts) == 3, len(starts)  # one per cell; 18 before (each member's before and after)
 
 
 async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_deadlock(database_url: str) -> None:

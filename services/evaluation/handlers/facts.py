@@ -114,22 +114,34 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
 
 
 async def committee_by_meeting(
-    uow: ScoringUnitOfWork, cell_id: str, histories: dict[str, CommitteeHistory] | None = None
+    uow: ScoringUnitOfWork,
+    cell_id: str,
+    histories: dict[str, CommitteeHistory] | None = None,
+    starts: dict[str, list[tuple[str, datetime]]] | None = None,
 ) -> dict[str, bool]:
     """Per meeting of the cell, whether the cell had a committee at its start (from the member history).
 
     `histories`: the cells' committee histories read so far in this transaction, by cell (a cache the caller keeps
     right: member upserts change a cell's history, and each takes the cell's lock); the cell's is read when missing
-    there, and noted in it. A meeting's start is read each time (a schedule does not lock the cell)."""
+    there, and noted in it. `starts`: likewise the cells' meetings' (id, effective start) read so far, for a caller
+    that holds the cell's lock from before the first read until it commits (member facts, which change no start): a
+    meeting scheduled or moved meanwhile is touched by its own fact, whose scoring round waits for that lock and so
+    sees this transaction's members (issue 12: two reads per committee member before)."""
     if histories is not None and cell_id in histories:
         snapshots, removals = histories[cell_id]
     else:
         snapshots, removals = await uow.facts.committee_history(cell_id)
         if histories is not None:
             histories[cell_id] = (snapshots, removals)
+    if starts is not None and cell_id in starts:
+        meetings = starts[cell_id]
+    else:
+        meetings = await uow.facts.meeting_starts(cell_id)
+        if starts is not None:
+            starts[cell_id] = meetings
     return {
         meeting_id: has_committee_at(cell_id=cell_id, moment=starts_at, snapshots=snapshots, removals=removals)
-        for meeting_id, starts_at in await uow.facts.meeting_starts(cell_id)
+        for meeting_id, starts_at in meetings
     }
 
 
@@ -138,13 +150,14 @@ async def _rescore_committee_changes(
     event: Event[Any],
     before: dict[str, dict[str, bool]],
     histories: dict[str, CommitteeHistory] | None = None,
+    starts: dict[str, list[tuple[str, datetime]]] | None = None,
 ) -> None:
-    """Rescore the meetings whose "has a committee" changed (it matters to that meeting alone); `histories`: as
-    `committee_by_meeting`'s, where the histories read after the change are noted."""
+    """Rescore the meetings whose "has a committee" changed (it matters to that meeting alone); `histories` and
+    `starts`: as `committee_by_meeting`'s, where the histories read after the change are noted."""
     for cell_id in sorted(before):
         if histories is not None:
             histories.pop(cell_id, None)  # changed by the event: read again
-        after = await committee_by_meeting(uow, cell_id, histories)
+        after = await committee_by_meeting(uow, cell_id, histories, starts)
         changed = {meeting_id for meeting_id, has in after.items() if before[cell_id].get(meeting_id) != has}
         if changed:
             uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id)
@@ -188,22 +201,25 @@ async def member_upserted(
     for cell in sorted(cells):
         await uow.facts.lock_cell(cell)
     histories = None if run is None else run.histories
-    before = {cell: await committee_by_meeting(uow, cell, histories) for cell in cells}
+    starts = {} if run is None else run.starts  # every cell locked above until the transaction ends
+    before = {cell: await committee_by_meeting(uow, cell, histories, starts) for cell in cells}
     added, unrostered = await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
     if run is not None:
         run.cells[data.id] = set(cells)  # its snapshots name these cells now (member_cells of it)
     if added:
-        await _rescore_committee_changes(uow, event, before, histories)
+        await _rescore_committee_changes(uow, event, before, histories, starts)
     _rescore_unrostered(uow, event, unrostered)
 
 
 @dataclass
 class _MemberRun:
     """What `members_upserted` reads once for its run's committee members, kept right as the run goes: each such
-    member's cells (`member_cells`) and the committee histories read (`committee_by_meeting`)."""
+    member's cells (`member_cells`), the committee histories and the meetings' starts read (`committee_by_meeting`;
+    member facts change no start)."""
 
     cells: dict[str, set[str]] = field(default_factory=dict)
     histories: dict[str, CommitteeHistory] = field(default_factory=dict)
+    starts: dict[str, list[tuple[str, datetime]]] = field(default_factory=dict)
 
 
 async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow: ScoringUnitOfWork) -> None:
@@ -272,12 +288,13 @@ async def member_removed(event: Event[contract.MemberRemoved], uow: ScoringUnitO
     cells = await uow.facts.member_cells(data.id)
     for cell in sorted(cells):
         await uow.facts.lock_cell(cell)
-    before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
+    starts: dict[str, list[tuple[str, datetime]]] = {}  # every cell locked above until the transaction ends
+    before = {cell: await committee_by_meeting(uow, cell, starts=starts) for cell in cells}
     removed, unrostered = await uow.facts.remove_member(
         member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event)
     )
     if removed:
-        await _rescore_committee_changes(uow, event, before)
+        await _rescore_committee_changes(uow, event, before, starts=starts)
     _rescore_unrostered(uow, event, unrostered)
 
 
