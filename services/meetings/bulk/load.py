@@ -29,7 +29,7 @@ from services.meetings.domain import (
     probation_ends_on,
     under_a_cell_reason,
 )
-from services.meetings.handlers.ingest import ingest_event, reject, release_waiting
+from services.meetings.handlers.ingest import judge_in_groups, read_raw, reject, release_waiting
 from services.meetings.repository.bulk import (
     LOADED_TABLES,
     MEMBER_COLUMNS,
@@ -288,8 +288,9 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         provided += [f"member:{record[MEMBER_ID]}" for record in by_kind["member"]]
         provided += [monitor_waiting_key(record[MONITOR_PERSON], record[MONITOR_CELL]) for record in by_kind["monitor"]]
         await release_waiting(await bulk.waited_for(provided), uow)
-        for line in chunk.others:
-            result = await ingest_event(line, uow, route=ROUTE, received_at=received_at)
+        # the other types as a batch's transaction judges them (a statement per group, not per event)
+        readings = [read_raw(line) for line in chunk.others]
+        for result in await judge_in_groups(readings, uow, route=ROUTE, received_at=received_at):
             report.outcomes[result.outcome] += 1
         await uow.commit()
     report.events += len(chunk.lines)
