@@ -199,13 +199,22 @@ class ReadChunk:
     """Lines left to the ingest path (other types, and lines that are no event, whose rejection it stores)."""
 
 
+def _bulk_type(named: Any) -> bool:
+    """Whether an envelope's `type` value names a type the set-based step applies."""
+    return isinstance(named, str) and named in BULK_TYPES
+
+
 def read_chunk(lines: list[str], *, received_at: datetime) -> ReadChunk:
     """Read and validate a chunk's lines in memory (no database: it runs in a thread while the previous chunk is
     applied)."""
     chunk = ReadChunk(lines=[line.rstrip("\r\n") for line in lines], received_at=received_at)
     for seq, line in enumerate(chunk.lines):
+        value = read_compact(line)  # as read_envelope reads it
+        if type(value) is dict and not _bulk_type(value.get("type")):
+            chunk.others.append(line)  # read once, by the ingest path, not here as well
+            continue
         try:
-            envelope = read_envelope(line)
+            envelope = parse_envelope(value, checked=True) if type(value) is dict else parse_envelope(line)
         except InvalidEvent:
             chunk.others.append(line)
             continue
