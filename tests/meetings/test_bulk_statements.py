@@ -7,29 +7,16 @@ queued writes first): about fourteen statements per roster, where a batch sends 
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from services.meetings.bootstrap import SERVICE_DIR
 from services.meetings.bulk import load
 from services.meetings.bulk.generate import generate_province
-from services.meetings.unit_of_work import SCHEMA
 from tests.meetings.test_batch_equivalence import UowFactory
 from tests.meetings.test_batch_statements import CountingUnitOfWork
 from tests.meetings.test_bulk_equivalence import TEMPLATE, load_one_by_one, materialize
-from tests.support.private_db import private_database
-
-
-@pytest.fixture
-async def private_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh database with the meetings schema migrated."""
-    async with private_database(
-        database_url, service="meetings", schema=SCHEMA, service_dir=SERVICE_DIR, max_size=2
-    ) as pool:
-        yield pool
 
 
 async def test_a_bulk_loaded_year_of_meetings_sends_statements_per_group_not_per_event(
