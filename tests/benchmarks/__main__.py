@@ -7,7 +7,8 @@ Presets (default: all, full size; `--scale 0.01` runs each at a hundredth, a qui
 - single         the same events, one per message
 - month-start    35,000 cells holding their meeting at once; until every meeting is scored and notice mailed
 - latency        a steady 200 events/s for 60 s; p50/p95/p99 event → score and event → notice
-- bulk           a 35,000-cell, 600,000-member tree through `bulk-load`
+- bulk           a 35,000-cell, 600,000-member tree through `bulk-load`; then a 100-cell province with six months of
+                 meetings through `bulk-load` and the batch route alternately, 3× (target: bulk ÷ batch seconds ≤ 1)
 - rollup         the province-root, commune and ranking queries over 35,000 cells, then an officer's report
                  downloads (CSV, PDF) of the province root and its largest commune through the running services
 - member-moves   1,000 members moved in one batch with 20 rosters naming them (after the meetings, then backdated
@@ -20,8 +21,8 @@ Presets (default: all, full size; `--scale 0.01` runs each at a hundredth, a qui
 
 The service presets run all four services as OS processes against a throwaway database and vhost, and
 the baseline (tests/benchmarks/baseline.py: bare aio-pika and asyncpg, same messages) in another pair. A preset's
-`targets` (member-moves, evidence) are checked: any missed is printed and makes the run exit with status 1 after
-the others ran.
+`targets` (member-moves, evidence, bulk) are checked: any missed is printed and makes the run exit with status 1
+after the others ran.
 """
 
 import argparse
@@ -132,7 +133,9 @@ def main() -> None:
         elif preset == "bulk":
             from tests.benchmarks import bulk
 
-            result = bulk.run(scale=args.scale, baseline=baseline, profile_dir=profile(preset))
+            result = bulk.run(
+                scale=args.scale, baseline=baseline, profile_dir=profile(preset), repeat=max(3, args.repeat)
+            )
         elif preset == "rollup":
             run_module(["-m", "tests.evaluation.bench_rollup", "--scale", str(args.scale)])
             from tests.benchmarks import reports

@@ -12,6 +12,7 @@ from services.meetings.config import Settings
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.db import apply_migrations, create_pool, migration_files
 from tests.meetings import events as ev
+from tests.support.private_db import private_database
 from tests.support.running import free_port, running_app
 
 
@@ -50,3 +51,12 @@ async def meetings_service(amqp_url: str, database_url: str, meetings_pool: asyn
     )
     async with running_app(create_app(settings), port=settings.http_port) as base:
         yield base
+
+
+@pytest.fixture
+async def private_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database with the meetings schema migrated (no framework or unit another test left)."""
+    async with private_database(
+        database_url, service="meetings", schema=SCHEMA, service_dir=SERVICE_DIR, max_size=2
+    ) as pool:
+        yield pool

@@ -4,7 +4,6 @@ merged reads merged: a transaction reads its meetings' tasks with their completi
 their current row versions, one statement each."""
 
 import io
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -12,14 +11,13 @@ import asyncpg
 import pytest
 
 from services.meetings import handlers
-from services.meetings.bootstrap import SERVICE_DIR
 from services.meetings.bulk.generate import generate_province
-from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
+from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.envelope import BATCH_CONTENT_TYPE
 from shared.periods import VIETNAM_TZ
 from tests.meetings import events as ev
 from tests.support.ids import random_id
-from tests.support.private_db import StatementLog, private_database
+from tests.support.private_db import StatementLog
 
 
 class CountingUnitOfWork(MeetingsUnitOfWork):
@@ -38,15 +36,6 @@ class CountingUnitOfWork(MeetingsUnitOfWork):
     async def __aexit__(self, *exc: Any) -> None:
         self.connection.remove_query_logger(self._log)
         await super().__aexit__(*exc)
-
-
-@pytest.fixture
-async def private_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh database with the meetings schema migrated (no framework or unit another test left)."""
-    async with private_database(
-        database_url, service="meetings", schema=SCHEMA, service_dir=SERVICE_DIR, max_size=2
-    ) as pool:
-        yield pool
 
 
 async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(private_pool: asyncpg.Pool) -> None:
