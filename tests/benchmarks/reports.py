@@ -281,7 +281,9 @@ async def api_rollups(bench: BenchSystem, month: str, *, repeat: int, timeout: f
     here (bench_rollup.seed_half_years), after the report downloads, so that those read the rows they read before."""
     conn = await asyncpg.connect(bench.dsn, server_settings={"search_path": "evaluation,public"})
     try:
-        # its deltas folded: else the first read folds them (a month's /v1 roll-up outlasted the 5 s RPC timeout)
+        # its spans' tree changes applied and its deltas folded: else the first read, the month's /v1 roll-up,
+        # applied 35,000 span changes itself and outlasted the 5 s RPC timeout on every call
+        # (tests/evaluation/test_bench_rollup_seed.py)
         await seed_half_years(conn)
     finally:
         await conn.close()
