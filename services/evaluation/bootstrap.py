@@ -10,7 +10,13 @@ from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
 from services.evaluation import content_keys
-from services.evaluation.background import period_close_loop, recheck_loop, rescore_worker, scoring_worker
+from services.evaluation.background import (
+    period_close_loop,
+    recheck_loop,
+    rescore_worker,
+    scoring_worker,
+    subtree_refresh_loop,
+)
 from services.evaluation.config import Settings
 from services.evaluation.consumers import RPC_QUEUE, build_router
 from services.evaluation.context import EvaluationContext
@@ -102,7 +108,7 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         consumer_queues=[EVALUATION_FACTS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
-        background=[scoring_worker, period_close_loop, rescore_worker, recheck_loop],
+        background=[scoring_worker, period_close_loop, subtree_refresh_loop, rescore_worker, recheck_loop],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
         gauges=[read_gauges],
         publishes=sorted({*evaluation_contract.TYPES, *frameworks_contract.TYPES}),

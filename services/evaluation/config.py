@@ -14,6 +14,9 @@ class Settings(ServiceSettings):
     """How often the month-close job looks for a month that ended (Vietnam time)."""
     period_close_batch: int = 200
     """Cells recomputed per transaction by the month-close job."""
+    subtree_refresh_poll_seconds: float = 2.0
+    """How often noted org-tree changes (`subtree_change`) are applied to the roll-ups' subtrees, so a read finds
+    them done instead of applying a bulk load's thousands itself within the RPC's timeout (one cheap look if none)."""
     rescore_poll_seconds: float = 10.0
     """How often the rescoring worker looks for queued jobs (the RPC also wakes it)."""
     rescore_stale_seconds: float = 300.0

@@ -158,16 +158,19 @@ ANALYZE_AFTER_MOVES = 10_000
 """(unit, cell) pairs moved by one refresh of the subtrees above which subtree_cell is analyzed at once."""
 
 
-async def refresh_subtrees(conn: asyncpg.Connection) -> None:
+async def refresh_subtrees(conn: asyncpg.Connection) -> int:
     """Apply the org-tree changes noted since the last read to `subtree_cell` and the roll-up sums (migration 0005,
-    `refresh_subtree_cells`); one cheap look when there are none; after a large change the table is analyzed."""
-    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM subtree_change)"):
-        moved = await conn.fetchval("SELECT refresh_subtree_cells()")
-        if moved >= ANALYZE_AFTER_MOVES:
-            # a tree loaded or re-hung whole: without statistics the planner took a province's 35,000 pairs for
-            # ~200 and walked them all for a ranking page (180 ms instead of 2 ms, rollup preset); the statistics
-            # round (shared.statistics) would come too late for the first reads
-            await conn.execute("ANALYZE subtree_cell")
+    `refresh_subtree_cells`); one cheap look when there are none; after a large change the table is analyzed.
+    Returns the (unit, cell) pairs moved or re-dated, 0 when none were noted."""
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM subtree_change)"):
+        return 0
+    moved = int(await conn.fetchval("SELECT refresh_subtree_cells()"))
+    if moved >= ANALYZE_AFTER_MOVES:
+        # a tree loaded or re-hung whole: without statistics the planner took a province's 35,000 pairs for
+        # ~200 and walked them all for a ranking page (180 ms instead of 2 ms, rollup preset); the statistics
+        # round (shared.statistics) would come too late for the first reads
+        await conn.execute("ANALYZE subtree_cell")
+    return moved
 
 
 async def fold_rollup_deltas(conn: asyncpg.Connection, *, pairs: int = 10000) -> int:
