@@ -316,7 +316,8 @@ async def _note_unseen_withdrawals(
 
 
 def _stored_result(row: Mapping[str, Any]) -> PeriodResult:
-    """A stored month row as the result late_change compares with (its figures and meetings held)."""
+    """A stored period row as a result (its figures and meetings held): what late_change compares with, and what
+    the row was published with (_published_period)."""
     return PeriodResult(
         cell_id=row["cell_id"],
         period=row["period"],
@@ -865,20 +866,7 @@ def _last_month(period: str) -> str:
 
 def _published_period(row: dict[str, Any]) -> dict[str, Any]:
     """The `score.cell.updated.v1` data a stored period row was published with."""
-    return PeriodResult(
-        cell_id=row["cell_id"],
-        period=row["period"],
-        rating=row["rating"],
-        score=row["score"],
-        regular_held=row["regular_held"],
-        thematic_held=row["thematic_held"],
-        present=row["present"],
-        counted=row["counted"],
-        speakers_present=row["speakers_present"],
-        months_counted=row["months_counted"],
-        months_with_regular=row["months_with_regular"],
-        flags=tuple(row["flags"]),
-    ).published_data()
+    return _stored_result(row).published_data()
 
 
 def _same_period(row: dict[str, Any], result: Any) -> bool:
