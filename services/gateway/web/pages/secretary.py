@@ -56,8 +56,8 @@ from services.gateway.web.i18n import (
 )
 from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
-from shared.envelope import is_identifier
 from shared.contracts.meetings_rpc import HELD_STATUSES, ListMeetings
+from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ, month_of
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
 from shared.refusals import RefusalCode
