@@ -303,7 +303,8 @@ class Viewer:
     account: AccountRow
     csrf: str
     name: str | None = None
-    """The person's full name (PersonNames), which the header shows; None when not known: the sign-in name then."""
+    """The person's full name (PersonNames), else the account's display name (`web-account --name`), which the header
+    shows; None when neither is known: the sign-in name then."""
 
     @property
     def role(self) -> Role:
@@ -343,7 +344,8 @@ async def current_viewer(request: Request, state: State) -> Viewer:
         await WebAccounts(state.pool).close_session(cookie)
         log.info("web_session_ended", sub=account.sub, reason=refused.reason)
         raise SessionEnded(refused.reason)
-    name = await state.names.full_name(principal)
+    # the person's name as meetings knows it; an account without a person (an officer's) its display name, if given
+    name = await state.names.full_name(principal) or session.display_name
     return Viewer(principal=principal, account=account, csrf=session.csrf, name=name)
 
 
