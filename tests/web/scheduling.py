@@ -1,5 +1,6 @@
-"""The secretary's schedule form handled without a running system: its cell, the same-time warning, the command and
-the month's regular-meeting warning, the page replaced by stand-ins that record what would be sent and shown (for the form-reading tests)."""
+"""The secretary's schedule form handled without a running system: its cell, the same-time warning, the month's
+regular-meeting warning, the command and the page replaced by stand-ins that record what would be sent and shown
+(for the form-reading tests)."""
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
