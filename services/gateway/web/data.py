@@ -325,15 +325,15 @@ async def committee_first_month(state: GatewayState, principal: Principal, commi
 def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) -> str:
     """The ECharts option of the cells-by-rating bar chart, as JSON for the page; in the month in progress a last
     bar of the cells that have not met yet (rollup_shown), apart from the ratings."""
-    bars = [
-        {"value": int(by_rating.get(rating, 0)), "itemStyle": {"color": RATING_COLOURS[rating]}}
-        for rating in RATING_ORDER
-    ]
+    values = [int(by_rating.get(rating, 0)) for rating in RATING_ORDER]
+    colours = [RATING_COLOURS[rating] for rating in RATING_ORDER]
     names = [format_rating(rating) for rating in RATING_ORDER]
     if not_met_yet is not None:
-        bars.append({"value": int(not_met_yet), "itemStyle": {"color": NOT_MET_COLOUR}})
+        values.append(int(not_met_yet))
+        colours.append(NOT_MET_COLOUR)
         names.append(_("No regular meeting yet"))
-    counts = ", ".join(f"{name} {format_number(bar['value'])}" for name, bar in zip(names, bars, strict=True))
+    bars = [{"value": value, "itemStyle": {"color": colour}} for value, colour in zip(values, colours, strict=True)]
+    counts = ", ".join(f"{name} {format_number(value)}" for name, value in zip(names, values, strict=True))
     option = {
         # ECharts' own description is English ("This is a chart with type Bar chart…") and replaces the page's
         # aria-label: a Vietnamese one instead, with every bar's count
