@@ -13,6 +13,7 @@ from services.gateway.web.i18n import format_moment
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, csrf_of, signed_in
+from tests.web.test_held_form import free_evening
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +86,35 @@ async def test_a_thematic_meeting_is_not_warned_of(system: RunningSystem, provin
             },
         )
         assert sent.status_code == 303, html.unescape(sent.text)[:2000]
+
+
+async def test_a_second_regular_meeting_already_held_is_recorded_only_once_confirmed(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The form of a meeting already held (in the last 7 days, so in a month with the demo's regular meeting)."""
+    async with signed_in(system, "secretary") as client:
+        held_at = await free_evening(client, province["secretary"])
+        page = (await client.get("/app/cells/demo-cb-thon-1/meetings/held")).text
+        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
+        assert meeting_id
+        form = {
+            "csrf": csrf_of(page),
+            "meeting_id": meeting_id[1],
+            "kind": "regular",
+            "start_date": f"{held_at:%Y-%m-%d}",
+            "start_time": f"{held_at:%H:%M}",
+            "location": PLACE,
+            "agenda": "Kiểm điểm công tác tháng",
+        }
+        warned = await client.post("/app/cells/demo-cb-thon-1/meetings/held", data=form)
+        assert warned.status_code == 422, warned.text[:2000]
+        text = html.unescape(warned.text)
+        assert f"Tháng {held_at.month:02d}/{held_at.year}, chi bộ đã có buổi sinh hoạt thường kỳ lúc" in text, text
+        assert "nếu buổi này là buổi sau cùng, kết quả của buổi này sẽ thay cho kết quả của tháng" in text
+        assert "Vẫn ghi lại: kết quả của tháng" in text and f'value="{PLACE}"' in text
+        confirmed = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings/held",
+            data={**form, "csrf": csrf_of(warned.text), "confirm_another_regular": "on"},
+        )
+        assert confirmed.status_code == 303, html.unescape(confirmed.text)[:2000]
+        assert confirmed.headers["location"] == f"/app/meetings/{meeting_id[1]}/record?notice=held"

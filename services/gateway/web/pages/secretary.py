@@ -119,7 +119,10 @@ SCHEDULE_FORM = forms.FormLabels(
 HELD_FORM = forms.FormLabels(
     fields=forms.known("topic", "start_date", "start_time", "location", "agenda", "notified_date", "notified_time"),
     choices=forms.known("kind", "committee_prepared")
-    | {"confirm_same_time": N_("Record it anyway: this is another meeting")},
+    | {
+        "confirm_same_time": N_("Record it anyway: this is another meeting"),
+        "confirm_another_regular": N_("Record it anyway: the month's result will be that of its latest held meeting"),
+    },
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
     free=frozenset({"topic", "location", "agenda"}),
     options=SCHEDULE_FORM.options,
@@ -386,6 +389,9 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     meeting_id = body["meeting_id"]
     try:
         errors |= await same_time_warning(state, cell_id, body, starts, held=True)
+        errors |= await another_regular_warning(
+            state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on", held=True
+        )
         model = _schedule_model(body, errors)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
@@ -440,19 +446,32 @@ ANOTHER_REGULAR = N_(
     "replace the month's, even when it is weaker. If the cell does mean to hold another regular meeting this month, "
     "tick “%(confirm)s” and send the form again."
 )
-"""The schedule form's warning of a regular meeting in a month that already has one (DOMAIN.md, Periods)."""
+ANOTHER_REGULAR_HELD = N_(
+    "In %(month)s, the cell already has a regular meeting: %(meetings)s. Per the rules, a month with several takes "
+    "the result of the latest regular (or combined) meeting held in it: if this one is the latest, its result will "
+    "replace the month's, even when it is weaker. If the cell did hold another regular meeting this month, tick "
+    "“%(confirm)s” and send the form again."
+)
+"""The schedule form's and the held form's warning of a regular meeting in a month that already has one (DOMAIN.md,
+Periods)."""
 MONTH_KINDS = frozenset({"regular", "combined"})
 """The kinds of meeting a month is rated by (DOMAIN.md, Periods: its held regular or combined meeting's result)."""
 
 
 async def another_regular_warning(
-    state: State, cell_id: str, body: Mapping[str, Any], starts: datetime | None, *, confirmed: bool
+    state: State,
+    cell_id: str,
+    body: Mapping[str, Any],
+    starts: datetime | None,
+    *,
+    confirmed: bool,
+    held: bool = False,
 ) -> dict[str, str]:
     """{`confirm_another_regular`: the warning} when the form's `body` (_schedule_body) schedules a regular or combined
     meeting in a month where the cell already has one, held or scheduled (not cancelled), and the secretary has not
     ticked the confirmation: each named by its start, place and state, since DOMAIN.md (Periods) rates a month by its
     latest held one and a later, weaker meeting would replace the month's result (a user trial); {} otherwise, or
-    without a start to judge."""
+    without a start to judge. `held`: the form of a meeting already held (ANOTHER_REGULAR_HELD)."""
     if confirmed or starts is None or body.get("kind") not in MONTH_KINDS:
         return {}
     month = month_of(starts)
@@ -481,7 +500,7 @@ async def another_regular_warning(
         for item in others
     )
     said = _(
-        ANOTHER_REGULAR,
+        ANOTHER_REGULAR_HELD if held else ANOTHER_REGULAR,
         month=format_period(month),
         meetings=named,
         confirm=forms.label("confirm_another_regular"),
