@@ -484,6 +484,7 @@ async def another_regular_warning(
             and item.kind in MONTH_KINDS
             and item.status != "cancelled"
             and item.starts_at is not None
+            and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
         ),
         key=lambda item: (item.starts_at, item.meeting_id),
     )
