@@ -40,6 +40,9 @@ WEB_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("van-hanh", "operator", None, None),
 )
 """The people who sign in to the web app with the demo password."""
+DISPLAY_NAMES = {"can-bo-tinh": "Nguyễn Văn Thành", "can-bo-xa": "Trần Thị Mai"}
+"""The names the page header shows for the demo officers without a person (`web-account --name`); the others' come
+from meetings."""
 
 
 SEED_WAIT_SECONDS = 180.0
@@ -147,6 +150,7 @@ async def demo_access(settings: GatewaySettings, password: str) -> dict[str, str
             oidc_subject=None,
             oidc_email=None,
             keep_password=True,
+            name=DISPLAY_NAMES.get(sub),
         )
         await create_web_account(settings, args)
     return tokens

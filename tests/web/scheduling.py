@@ -1,5 +1,6 @@
-"""The secretary's schedule form handled without a running system: its cell, the same-time warning, the command and
-the page replaced by stand-ins that record what would be sent and shown (for the form-reading tests)."""
+"""The secretary's schedule form handled without a running system: its cell, the same-time warning, the month's
+regular-meeting warning, the command and the page replaced by stand-ins that record what would be sent and shown
+(for the form-reading tests)."""
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -54,6 +55,7 @@ def stand_in_for_scheduling(monkeypatch: pytest.MonkeyPatch) -> ScheduleStandIns
 
     monkeypatch.setattr(secretary, "schedulable_cell", schedulable_cell)
     monkeypatch.setattr(secretary, "same_time_warning", same_time_warning)
+    monkeypatch.setattr(secretary, "another_regular_warning", same_time_warning)  # no other meeting in the month
     monkeypatch.setattr(commands, "schedule_meeting", schedule_meeting)
     monkeypatch.setattr(secretary, "render", render)
     return seen

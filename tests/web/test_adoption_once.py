@@ -15,10 +15,13 @@ ATTENDANCE = {"records": [{"member_id": "a", "status": "present"}], "guests": []
 
 
 def record_page(
-    approved_at: str | None, minutes: dict[str, Any] | None = MINUTES, attendance: dict[str, Any] | None = ATTENDANCE
+    approved_at: str | None,
+    minutes: dict[str, Any] | None = MINUTES,
+    attendance: dict[str, Any] | None = ATTENDANCE,
+    members: dict[str, Any] | None = None,
 ) -> str:
     """The secretary's record page of a held meeting, adopted at `approved_at` (None: not adopted), with `minutes`
-    and `attendance` recorded (None: none yet)."""
+    and `attendance` recorded (None: none yet), of the cell's `members` by id (none: none known)."""
     meeting: dict[str, Any] = {
         "meeting_id": "m1",
         "approved_at": approved_at,
@@ -39,7 +42,7 @@ def record_page(
             errors={},
             sent={},
             minutes={},
-            members={},
+            members=members or {},
             people={},
             unit={"id": "c1", "name": "Chi bộ thôn 1"},
             crumbs=[],

@@ -40,6 +40,7 @@ async def test_a_meeting_id_outside_the_cells_naming_is_refused_alike_on_the_for
         "start_time": "21:10",
         "location": "Nhà văn hóa thôn 1",
         "agenda": "Kiểm điểm",
+        "confirm_another_regular": "on",  # the month already has the demo's regular meeting
     }
     async with signed_in(system, "secretary") as client:
         shown = (await client.get(f"/app/cells/{CELL}/meetings/new")).text

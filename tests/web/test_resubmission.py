@@ -118,6 +118,7 @@ async def test_a_schedule_form_sent_twice_schedules_one_meeting(
             "start_time": "19:30",
             "location": place,
             "agenda": "Kiểm điểm nghị quyết tháng trước",
+            "confirm_another_regular": "on",  # the month may already have the demo's regular meeting
         }
         first = await client.post(f"/app/cells/{CELL}/meetings", data=form)
         again = await client.post(f"/app/cells/{CELL}/meetings", data=form)

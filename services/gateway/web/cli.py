@@ -25,6 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unit", help="the cell (member, secretary) or committee (officer); operators have none")
     parser.add_argument("--person", help="the member id (inbox, preferences, history)")
     parser.add_argument(
+        "--name", help="the name the page header shows (an officer's full name); a person's comes from meetings"
+    )
+    parser.add_argument(
         "--password",
         help="the password (default: read one line from standard input, unless the account signs in only through"
         " the province's OpenID Connect provider)",
@@ -57,6 +60,8 @@ async def create_web_account(settings: GatewaySettings, args: argparse.Namespace
         keep = bool(getattr(args, "keep_password", False)) and await accounts.has_password(account.sub)
         if password is not None and not keep:
             await accounts.set_password(account.sub, password)
+        if getattr(args, "name", None) is not None:  # left out: a name given before is kept
+            await accounts.set_display_name(account.sub, args.name)
         if linked:
             await OidcStore(pool).link(account.sub, subject=args.oidc_subject, email=args.oidc_email)
     finally:

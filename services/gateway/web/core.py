@@ -2,7 +2,7 @@
 
 import re
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -35,6 +35,7 @@ from services.gateway.web.forms import (
 )
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
+from shared.collation import by_person
 from shared.envelope import is_identifier
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ, is_half_year
@@ -80,6 +81,7 @@ def environment() -> jinja2.Environment:
     env.filters["name"] = name_html
     env.filters["in_form_order"] = in_form_order  # every error box: the form's fields top to bottom (FormLabels.order)
     env.filters["plain_name"] = plain_name
+    env.filters["roster_order"] = roster_order  # an adopted roster as the form and the meeting page list it
     env.filters["isolated_name"] = lambda value: isolated_name(str(value if value is not None else ""))
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
@@ -88,6 +90,14 @@ def environment() -> jinja2.Environment:
     env.globals["error_box_title"] = error_box_title
     env.globals.update(globals_())
     return env
+
+
+def roster_order(records: Iterable[Mapping[str, Any]], members: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Attendance records ({member_id, ...}) by their member's full name in `members` (by id; the id when not
+    named), given name first in Vietnamese order (shared.collation.by_person), as the roster form lists them."""
+    return by_person(
+        records, lambda record: (members.get(record["member_id"]) or {}).get("full_name") or record["member_id"]
+    )
 
 
 def shown_text(value: Any) -> Any:
@@ -293,7 +303,8 @@ class Viewer:
     account: AccountRow
     csrf: str
     name: str | None = None
-    """The person's full name (PersonNames), which the header shows; None when not known: the sign-in name then."""
+    """The person's full name (PersonNames), else the account's display name (`web-account --name`), which the header
+    shows; None when neither is known: the sign-in name then."""
 
     @property
     def role(self) -> Role:
@@ -333,7 +344,8 @@ async def current_viewer(request: Request, state: State) -> Viewer:
         await WebAccounts(state.pool).close_session(cookie)
         log.info("web_session_ended", sub=account.sub, reason=refused.reason)
         raise SessionEnded(refused.reason)
-    name = await state.names.full_name(principal)
+    # the person's name as meetings knows it; an account without a person (an officer's) its display name, if given
+    name = await state.names.full_name(principal) or session.display_name
     return Viewer(principal=principal, account=account, csrf=session.csrf, name=name)
 
 

@@ -325,16 +325,22 @@ async def committee_first_month(state: GatewayState, principal: Principal, commi
 def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) -> str:
     """The ECharts option of the cells-by-rating bar chart, as JSON for the page; in the month in progress a last
     bar of the cells that have not met yet (rollup_shown), apart from the ratings."""
-    bars = [
-        {"value": int(by_rating.get(rating, 0)), "itemStyle": {"color": RATING_COLOURS[rating]}}
-        for rating in RATING_ORDER
-    ]
+    values = [int(by_rating.get(rating, 0)) for rating in RATING_ORDER]
+    colours = [RATING_COLOURS[rating] for rating in RATING_ORDER]
     names = [format_rating(rating) for rating in RATING_ORDER]
     if not_met_yet is not None:
-        bars.append({"value": int(not_met_yet), "itemStyle": {"color": NOT_MET_COLOUR}})
+        values.append(int(not_met_yet))
+        colours.append(NOT_MET_COLOUR)
         names.append(_("No regular meeting yet"))
+    bars = [{"value": value, "itemStyle": {"color": colour}} for value, colour in zip(values, colours, strict=True)]
+    counts = ", ".join(f"{name} {format_number(value)}" for name, value in zip(names, values, strict=True))
     option = {
-        "aria": {"enabled": True},
+        # ECharts' own description is English ("This is a chart with type Bar chart…") and replaces the page's
+        # aria-label: a Vietnamese one instead, with every bar's count
+        "aria": {
+            "enabled": True,
+            "label": {"description": _("Bar chart of cells by rating: %(counts)s.", counts=counts)},
+        },
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 8, "containLabel": True},
         # every bar's name drawn (ECharts' automatic interval dropped "Khá" and "Kém" at 1280 px), each wrapped
         # within its bar's width (static/charts.js sets `width` from the chart's size)
@@ -357,33 +363,39 @@ def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) 
 
 
 def trend_chart(rollups: list[dict[str, Any]]) -> str:
-    """The ECharts option of the 12-month trend: score and attendance rate per month."""
+    """The ECharts option of the 12-month trend: score, attendance rate and regularity per month, with a Vietnamese
+    description of every month's figures for screen readers (static/charts.js writes the tooltip's figures with a
+    decimal comma)."""
+    months = [format_period(item["period"]) for item in rollups]
+    series = [
+        (_("Average score"), [_round(item.get("score")) for item in rollups]),
+        (_("Attendance rate (%)"), [_round(_percent(item.get("attendance_rate"))) for item in rollups]),
+        (_("Regularity (%)"), [_round(_percent(item.get("regularity"))) for item in rollups]),
+    ]
+    figures = "; ".join(
+        f"{month}: "
+        + ", ".join(
+            f"{name} {_no_data() if data[index] is None else format_number(data[index])}" for name, data in series
+        )
+        for index, month in enumerate(months)
+    )
+    description = _("Line chart of the last 12 months, by month: %(figures)s.", figures=figures or _no_data())
     option = {
-        "aria": {"enabled": True},
+        # ECharts' own description is English ("This is a chart. It consists of 3 series count…") and replaces the
+        # page's aria-label: a Vietnamese one instead, with every month's figures
+        "aria": {"enabled": True, "label": {"description": description}},
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0},
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 56},
-        "xAxis": {"type": "category", "data": [format_period(item["period"]) for item in rollups]},
+        "xAxis": {"type": "category", "data": months},
         "yAxis": {"type": "value", "min": 0, "max": 100},
-        "series": [
-            {
-                "type": "line",
-                "name": _("Average score"),
-                "data": [_round(item.get("score")) for item in rollups],
-            },
-            {
-                "type": "line",
-                "name": _("Attendance rate (%)"),
-                "data": [_round(_percent(item.get("attendance_rate"))) for item in rollups],
-            },
-            {
-                "type": "line",
-                "name": _("Regularity (%)"),
-                "data": [_round(_percent(item.get("regularity"))) for item in rollups],
-            },
-        ],
+        "series": [{"type": "line", "name": name, "data": data} for name, data in series],
     }
     return json.dumps(option, ensure_ascii=False)
+
+
+def _no_data() -> str:
+    return _("no data")
 
 
 def _percent(value: float | None) -> float | None:

@@ -44,6 +44,8 @@ class WebSession:
     sub: str
     csrf: str
     expires_at: datetime
+    display_name: str | None = None
+    """The account's display name (`web-account --name`), None when it has none."""
 
 
 def _digest(session_id: str) -> str:
@@ -109,11 +111,26 @@ class WebAccounts:
         # a session opened before the password last changed is dead even if the change's sweep missed it (its insert
         # began before the change and committed after the change's DELETE)
         row = await self._pool.fetchrow(
-            "SELECT s.sub, s.csrf, s.expires_at FROM web_session s LEFT JOIN web_password p ON p.sub = s.sub"
+            "SELECT s.sub, s.csrf, s.expires_at, n.name FROM web_session s LEFT JOIN web_password p ON p.sub = s.sub"
+            " LEFT JOIN web_display_name n ON n.sub = s.sub"
             " WHERE s.id_hash = $1 AND s.expires_at > now() AND (p.updated_at IS NULL OR s.created_at >= p.updated_at)",
             _digest(session_id),
         )
-        return WebSession(sub=row["sub"], csrf=row["csrf"], expires_at=row["expires_at"]) if row else None
+        if row is None:
+            return None
+        return WebSession(sub=row["sub"], csrf=row["csrf"], expires_at=row["expires_at"], display_name=row["name"])
+
+    async def set_display_name(self, sub: str, name: str | None) -> None:
+        """Give the account the name its page header shows (stripped); None or blank removes it (the sign-in name)."""
+        if name is None or not name.strip():
+            await self._pool.execute("DELETE FROM web_display_name WHERE sub = $1", sub)
+            return
+        await self._pool.execute(
+            "INSERT INTO web_display_name (sub, name) VALUES ($1, $2)"
+            " ON CONFLICT (sub) DO UPDATE SET name = EXCLUDED.name, updated_at = now()",
+            sub,
+            name.strip(),
+        )
 
     async def close_session(self, session_id: str) -> None:
         """Sign out: the session is gone, the cookie worthless; expired sessions are swept on the way."""

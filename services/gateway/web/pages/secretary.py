@@ -47,14 +47,18 @@ from services.gateway.web.i18n import (
     N_,
     _,
     format_moment,
+    format_period,
     format_short_date,
+    label,
+    lower_first,
     meeting_took_place,
     parse_moment,
 )
 from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
+from shared.contracts.meetings_rpc import HELD_STATUSES, ListMeetings
 from shared.envelope import is_identifier
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, month_of
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
 from shared.refusals import RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
@@ -90,7 +94,7 @@ nothing (an address anyone can write is no word of the system's)."""
 
 SCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("topic", "start_date", "start_time", "location", "agenda"),
-    choices=forms.known("kind", "committee_prepared", "confirm_same_time"),
+    choices=forms.known("kind", "committee_prepared", "confirm_same_time", "confirm_another_regular"),
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
     free=frozenset({"topic", "location", "agenda"}),
     options={"kind": LABELS["kind"]},
@@ -108,13 +112,17 @@ SCHEDULE_FORM = forms.FormLabels(
         "agenda",
         "committee_prepared",
         "confirm_same_time",
+        "confirm_another_regular",
     ),
 )
 """The schedule form's inputs as schedule.html labels them, top to bottom."""
 HELD_FORM = forms.FormLabels(
     fields=forms.known("topic", "start_date", "start_time", "location", "agenda", "notified_date", "notified_time"),
     choices=forms.known("kind", "committee_prepared")
-    | {"confirm_same_time": N_("Record it anyway: this is another meeting")},
+    | {
+        "confirm_same_time": N_("Record it anyway: this is another meeting"),
+        "confirm_another_regular": N_("Record it anyway: the month's result will be that of its latest held meeting"),
+    },
     hidden=frozenset({"csrf", "form_key", "meeting_id"}),
     free=frozenset({"topic", "location", "agenda"}),
     options=SCHEDULE_FORM.options,
@@ -300,6 +308,9 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
         # judged with the form's other mistakes, not once they are corrected: a meeting within the hour of another
         # and a missing place are said at once
         errors |= await same_time_warning(state, cell_id, body, starts)
+        errors |= await another_regular_warning(
+            state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on"
+        )
         model = _schedule_model(body, errors)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
@@ -378,6 +389,9 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     meeting_id = body["meeting_id"]
     try:
         errors |= await same_time_warning(state, cell_id, body, starts, held=True)
+        errors |= await another_regular_warning(
+            state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on", held=True
+        )
         model = _schedule_model(body, errors)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
@@ -424,6 +438,75 @@ async def same_time_warning(
         place=other.location or "—",
     )
     return {"confirm_same_time": said}
+
+
+ANOTHER_REGULAR = N_(
+    "In %(month)s, the cell already has a regular meeting: %(meetings)s. Per the rules, a month with several takes "
+    "the result of the latest regular (or combined) meeting held in it: if this meeting is held, its result will "
+    "replace the month's, even when it is weaker. If the cell does mean to hold another regular meeting this month, "
+    "tick “%(confirm)s” and send the form again."
+)
+ANOTHER_REGULAR_HELD = N_(
+    "In %(month)s, the cell already has a regular meeting: %(meetings)s. Per the rules, a month with several takes "
+    "the result of the latest regular (or combined) meeting held in it: if this one is the latest, its result will "
+    "replace the month's, even when it is weaker. If the cell did hold another regular meeting this month, tick "
+    "“%(confirm)s” and send the form again."
+)
+"""The schedule form's and the held form's warning of a regular meeting in a month that already has one (DOMAIN.md,
+Periods)."""
+MONTH_KINDS = frozenset({"regular", "combined"})
+"""The kinds of meeting a month is rated by (DOMAIN.md, Periods: its held regular or combined meeting's result)."""
+
+
+async def another_regular_warning(
+    state: State,
+    cell_id: str,
+    body: Mapping[str, Any],
+    starts: datetime | None,
+    *,
+    confirmed: bool,
+    held: bool = False,
+) -> dict[str, str]:
+    """{`confirm_another_regular`: the warning} when the form's `body` (_schedule_body) schedules a regular or combined
+    meeting in a month where the cell already has one, held or scheduled (not cancelled), and the secretary has not
+    ticked the confirmation: each named by its start, place and state, since DOMAIN.md (Periods) rates a month by its
+    latest held one and a later, weaker meeting would replace the month's result (a user trial); {} otherwise, or
+    without a start to judge. `held`: the form of a meeting already held (ANOTHER_REGULAR_HELD)."""
+    if confirmed or starts is None or body.get("kind") not in MONTH_KINDS:
+        return {}
+    month = month_of(starts)
+    page = await state.rpc.call(ListMeetings(cell_id=cell_id, period=month, limit=1000))
+    others = sorted(
+        (
+            item
+            for item in page.items
+            if item.meeting_id != body["meeting_id"]
+            and item.kind in MONTH_KINDS
+            and item.status != "cancelled"
+            and item.starts_at is not None
+            and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
+        ),
+        key=lambda item: (item.starts_at, item.meeting_id),
+    )
+    if not others:
+        return {}
+    named = "; ".join(
+        _(
+            "%(kind)s at %(when)s (%(place)s, %(state)s)",
+            kind=lower_first(label("kind", item.kind)),
+            when=format_moment(item.starts_at.astimezone(VIETNAM_TZ)) if item.starts_at else "?",
+            place=item.location or "—",
+            state=_("held") if item.status in HELD_STATUSES else _("scheduled, not held yet"),
+        )
+        for item in others
+    )
+    said = _(
+        ANOTHER_REGULAR_HELD if held else ANOTHER_REGULAR,
+        month=format_period(month),
+        meetings=named,
+        confirm=forms.label("confirm_another_regular"),
+    )
+    return {"confirm_another_regular": said}
 
 
 # ---- the record page ----------------------------------------------------------------------------

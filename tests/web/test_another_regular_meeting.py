@@ -1,0 +1,120 @@
+"""A trial scheduled a third regular meeting in a month that already had one, silently; DOMAIN.md rates a month by
+its held regular (or combined) meeting's result, the latest if several, so a later, weaker meeting would replace the
+month's result. The schedule form now says so, naming the month's meeting, keeps what was typed, and schedules the
+meeting only once the secretary confirms it."""
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+
+from services.gateway.web.i18n import format_moment
+from shared.periods import VIETNAM_TZ
+from tests.support.system import RunningSystem
+from tests.web.conftest import DEMO, csrf_of, signed_in
+from tests.web.test_held_form import free_evening
+
+pytestmark = pytest.mark.e2e
+
+TOPIC = "Bàn về công tác chuẩn bị Tết"
+PLACE = "Hội trường thôn 1"
+
+
+async def test_a_second_regular_meeting_in_a_month_is_scheduled_only_once_confirmed(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    ahead = DEMO.meeting_ahead
+    ahead = ahead.astimezone(VIETNAM_TZ) if ahead.tzinfo else ahead
+    starts = ahead + timedelta(hours=2)  # later the same day: not "the same meeting entered twice"
+    async with signed_in(system, "secretary") as client:
+        page = (await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text
+        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
+        form_key = re.search(r'name="form_key" value="([^"]+)"', page)
+        assert meeting_id and form_key
+        form = {
+            "csrf": csrf_of(page),
+            "form_key": form_key[1],
+            "meeting_id": meeting_id[1],
+            "kind": "regular",
+            "topic": TOPIC,
+            "start_date": f"{starts:%Y-%m-%d}",
+            "start_time": f"{starts:%H:%M}",
+            "location": PLACE,
+            "agenda": "Kiểm điểm công tác tháng",
+        }
+        warned = await client.post("/app/cells/demo-cb-thon-1/meetings", data=form)
+        assert warned.status_code == 422, warned.text[:2000]
+        text = html.unescape(warned.text)
+        month = f"{starts.month:02d}/{starts.year}"
+        assert f"Tháng {month}, chi bộ đã có buổi sinh hoạt thường kỳ" in text, text
+        assert format_moment(ahead) in text, text  # the month's meeting, named by its start
+        assert "lấy kết quả của buổi sinh hoạt thường kỳ (hoặc kết hợp) đã tổ chức sau cùng trong tháng" in text
+        assert 'name="confirm_another_regular"' in text
+        assert f'value="{TOPIC}"' in text and f'value="{PLACE}"' in text  # what was typed is kept
+        listed = (await client.get(f"/app/meetings/{meeting_id[1]}/record")).status_code
+        assert listed == 404  # nothing scheduled yet
+        confirmed = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings",
+            data={**form, "csrf": csrf_of(warned.text), "confirm_another_regular": "on"},
+        )
+        assert confirmed.status_code == 303, confirmed.text[:2000]
+        assert confirmed.headers["location"].endswith(f"/meetings/{meeting_id[1]}/record?notice=scheduled")
+
+
+async def test_a_thematic_meeting_is_not_warned_of(system: RunningSystem, province: dict[str, str]) -> None:
+    ahead = DEMO.meeting_ahead
+    ahead = ahead.astimezone(VIETNAM_TZ) if ahead.tzinfo else ahead
+    starts = ahead + timedelta(hours=3)
+    async with signed_in(system, "secretary") as client:
+        page = (await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text
+        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
+        form_key = re.search(r'name="form_key" value="([^"]+)"', page)
+        assert meeting_id and form_key
+        sent = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings",
+            data={
+                "csrf": csrf_of(page),
+                "form_key": form_key[1],
+                "meeting_id": meeting_id[1],
+                "kind": "thematic",
+                "topic": TOPIC,
+                "start_date": f"{starts:%Y-%m-%d}",
+                "start_time": f"{starts:%H:%M}",
+                "location": PLACE,
+                "agenda": "Học tập chuyên đề",
+            },
+        )
+        assert sent.status_code == 303, html.unescape(sent.text)[:2000]
+
+
+async def test_a_second_regular_meeting_already_held_is_recorded_only_once_confirmed(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The form of a meeting already held (in the last 7 days, so in a month with the demo's regular meeting)."""
+    async with signed_in(system, "secretary") as client:
+        held_at = await free_evening(client, province["secretary"])
+        page = (await client.get("/app/cells/demo-cb-thon-1/meetings/held")).text
+        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
+        assert meeting_id
+        form = {
+            "csrf": csrf_of(page),
+            "meeting_id": meeting_id[1],
+            "kind": "regular",
+            "start_date": f"{held_at:%Y-%m-%d}",
+            "start_time": f"{held_at:%H:%M}",
+            "location": PLACE,
+            "agenda": "Kiểm điểm công tác tháng",
+        }
+        warned = await client.post("/app/cells/demo-cb-thon-1/meetings/held", data=form)
+        assert warned.status_code == 422, warned.text[:2000]
+        text = html.unescape(warned.text)
+        assert f"Tháng {held_at.month:02d}/{held_at.year}, chi bộ đã có buổi sinh hoạt thường kỳ lúc" in text, text
+        assert "nếu buổi này là buổi sau cùng, kết quả của buổi này sẽ thay cho kết quả của tháng" in text
+        assert "Vẫn ghi lại: kết quả của tháng" in text and f'value="{PLACE}"' in text
+        confirmed = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings/held",
+            data={**form, "csrf": csrf_of(warned.text), "confirm_another_regular": "on"},
+        )
+        assert confirmed.status_code == 303, html.unescape(confirmed.text)[:2000]
+        assert confirmed.headers["location"] == f"/app/meetings/{meeting_id[1]}/record?notice=held"
