@@ -1,4 +1,4 @@
-"""A new user's trial (h402) in Debian's Chromium: the committee page's charts speak Vietnamese (tooltips with a
+"""A new user's trial (trial 44) in Debian's Chromium: the committee page's charts speak Vietnamese (tooltips with a
 decimal comma, a Vietnamese accessible description instead of ECharts' English one), and at a phone's 390 px the
 meeting forms' selects stay within their card."""
 
