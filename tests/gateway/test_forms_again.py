@@ -186,6 +186,7 @@ async def test_a_schedule_not_sent_comes_back_with_its_choices_to_change(
         assert again.kinds["kind"] == "select" and dict(again.pairs)["kind"] == "thematic", again.kinds
         assert again.kinds["committee_prepared"] == "checkbox", again.kinds
         changed = [(name, "regular" if name == "kind" else value) for name, value in again.pairs]
+        changed.append(("confirm_another_regular", "on"))  # the shared cell's month may hold another test's regular
         resent = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=as_data(changed))
     assert resent.status_code == 303, resent.text[-2000:]
     assert [event["data"]["kind"] for event in ingested_at(world, place)] == ["regular"]
