@@ -5,7 +5,6 @@ meeting only once the secretary confirms it."""
 
 import html
 import re
-from datetime import timedelta
 
 import pytest
 
@@ -26,7 +25,9 @@ async def test_a_second_regular_meeting_in_a_month_is_scheduled_only_once_confir
 ) -> None:
     ahead = DEMO.meeting_ahead
     ahead = ahead.astimezone(VIETNAM_TZ) if ahead.tzinfo else ahead
-    starts = ahead + timedelta(hours=2)  # later the same day: not "the same meeting entered twice"
+    # the same day, early morning: hours from the demo's evening meeting (not "the same meeting entered twice") and
+    # from the evening times other tests of the shared demo system schedule that day (21:10...)
+    starts = ahead.replace(hour=6, minute=17)
     async with signed_in(system, "secretary") as client:
         page = (await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text
         meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
@@ -65,7 +66,7 @@ async def test_a_second_regular_meeting_in_a_month_is_scheduled_only_once_confir
 async def test_a_thematic_meeting_is_not_warned_of(system: RunningSystem, province: dict[str, str]) -> None:
     ahead = DEMO.meeting_ahead
     ahead = ahead.astimezone(VIETNAM_TZ) if ahead.tzinfo else ahead
-    starts = ahead + timedelta(hours=3)
+    starts = ahead.replace(hour=7, minute=43)  # as above: far from every other meeting that day
     async with signed_in(system, "secretary") as client:
         page = (await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text
         meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
