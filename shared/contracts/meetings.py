@@ -72,6 +72,12 @@ class MeetingKind(StrEnum):
     EXTRAORDINARY = "extraordinary"
 
 
+REGULAR_KINDS = (MeetingKind.REGULAR.value, MeetingKind.COMBINED.value)
+"""The kinds of meeting a month is rated by (DOMAIN.md, Periods: its latest held regular or combined meeting)."""
+THEMATIC_KINDS = (MeetingKind.THEMATIC.value, MeetingKind.COMBINED.value)
+"""The kinds of meeting that count as a quarter's thematic meeting (DOMAIN.md, Periods)."""
+
+
 class DocumentKind(StrEnum):
     CONTENT = "content"
     DRAFT_RESOLUTION = "draft_resolution"

@@ -7,10 +7,9 @@ from functools import cached_property
 from typing import Any
 
 from services.evaluation.domain.framework import RATING_ORDER, PeriodRule, PeriodRules
+from shared.contracts.meetings import REGULAR_KINDS as REGULAR_KINDS
+from shared.contracts.meetings import THEMATIC_KINDS as THEMATIC_KINDS
 from shared.periods import month_of, period_months
-
-REGULAR_KINDS = ("regular", "combined")
-THEMATIC_KINDS = ("thematic", "combined")
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ effect when the meeting is scheduled, because scoring always reads every stored 
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, has_committee_at
 from services.evaluation.domain.touched import PendingFact
@@ -27,6 +27,8 @@ from shared.consuming import BatchHandler, EventHandler, check_same_cell, check_
 from shared.contracts import meetings as contract
 from shared.envelope import Event
 from shared.minutes import roster_content_key
+
+T = TypeVar("T")
 
 
 def lock_order(event: Event[Any]) -> str:
@@ -127,22 +129,23 @@ async def committee_by_meeting(
     that holds the cell's lock from before the first read until it commits (member facts, which change no start): a
     meeting scheduled or moved meanwhile is touched by its own fact, whose scoring round waits for that lock and so
     sees this transaction's members (issue 12: two reads per committee member before)."""
-    if histories is not None and cell_id in histories:
-        snapshots, removals = histories[cell_id]
-    else:
-        snapshots, removals = await uow.facts.committee_history(cell_id)
-        if histories is not None:
-            histories[cell_id] = (snapshots, removals)
-    if starts is not None and cell_id in starts:
-        meetings = starts[cell_id]
-    else:
-        meetings = await uow.facts.meeting_starts(cell_id)
-        if starts is not None:
-            starts[cell_id] = meetings
+    snapshots, removals = await _read_once(histories, cell_id, uow.facts.committee_history)
+    meetings = await _read_once(starts, cell_id, uow.facts.meeting_starts)
     return {
         meeting_id: has_committee_at(cell_id=cell_id, moment=starts_at, snapshots=snapshots, removals=removals)
         for meeting_id, starts_at in meetings
     }
+
+
+async def _read_once(cache: dict[str, T] | None, cell_id: str, read: Callable[[str], Awaitable[T]]) -> T:
+    """`cache[cell_id]` when read before in this transaction, else `read(cell_id)`, noted in `cache` (None: no cache,
+    read each time)."""
+    if cache is not None and cell_id in cache:
+        return cache[cell_id]
+    value = await read(cell_id)
+    if cache is not None:
+        cache[cell_id] = value
+    return value
 
 
 async def _rescore_committee_changes(

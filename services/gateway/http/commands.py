@@ -584,16 +584,23 @@ async def meetings_at_same_start(
     months = sorted({month_of(starts_at - SAME_START_WINDOW), month_of(starts_at + SAME_START_WINDOW)})
     found: list[MeetingSummaryReply] = []
     for month in months:
-        page = await state.rpc.call(ListMeetings(cell_id=cell_id, period=month, limit=1000))
         found += [
             item
-            for item in page.items
-            if item.meeting_id != other_than
-            and item.status != "cancelled"
-            and item.starts_at is not None
-            and abs(item.starts_at - starts_at) < SAME_START_WINDOW
+            for item in await live_meetings(state, cell_id, month, other_than=other_than)
+            if item.starts_at is not None and abs(item.starts_at - starts_at) < SAME_START_WINDOW
         ]
     return sorted(found, key=lambda item: (item.starts_at or starts_at, item.meeting_id))
+
+
+async def live_meetings(state: State, cell_id: str, month: str, *, other_than: str) -> list[MeetingSummaryReply]:
+    """The cell's meetings that meetings lists for `month` (YYYY-MM), not cancelled, with a start, other than
+    `other_than` (the meeting a form is scheduling), as meetings orders them; RpcError when it does not answer."""
+    page = await state.rpc.call(ListMeetings(cell_id=cell_id, period=month, limit=1000))
+    return [
+        item
+        for item in page.items
+        if item.meeting_id != other_than and item.status != "cancelled" and item.starts_at is not None
+    ]
 
 
 def same_time_conflict(other: MeetingSummaryReply, *, starts_at: datetime) -> RpcError:

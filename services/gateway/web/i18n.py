@@ -662,13 +662,16 @@ month's result and the committees each unit that moved is under now; the netted 
 cell to the last move's committee from the first one's, in one run-on sentence."""
 
 
+def _committee_of(move: dict[str, Any], end: str) -> str:
+    """The committee a move (a note, or one of its `moves`) went to (`end` "to") or came from ("from"), by its name,
+    else its id, made harmless; LATE_MOVED_UNIT when neither is known (a unit not in the tree, or no committee)."""
+    return shown_name(str(move.get(f"moved_{end}_name") or move.get(f"moved_{end}_id") or "")) or _(LATE_MOVED_UNIT)
+
+
 def _move_sentence(cell_id: str, move: dict[str, Any]) -> str:
     """One move of a "unit_moved" note's `moves` as its own sentence (MOVE_OWN for the cell's, MOVE_UNIT naming a
     committee that took it along), committee names made harmless."""
-    to, source = (
-        shown_name(str(move.get(f"moved_{end}_name") or move.get(f"moved_{end}_id") or "")) or _(LATE_MOVED_UNIT)
-        for end in ("to", "from")
-    )
+    to, source = _committee_of(move, "to"), _committee_of(move, "from")
     day = format_short_date(move["changed_at"])
     own = move["unit_id"] == cell_id
     unit = shown_name(str(move.get("unit_name") or move["unit_id"]))
@@ -698,9 +701,9 @@ def moves_note(period: str, late: dict[str, Any], new: str) -> str:
     for unit in units:
         last = [move for move in moves if move["unit_id"] == unit][-1]
         if last.get("moved_to_id") is not None:
-            now.append(shown_name(str(last.get("moved_to_name") or last["moved_to_id"])) or _(LATE_MOVED_UNIT))
+            now.append(_committee_of(last, "to"))
     if not now:
-        now = [shown_name(str(late.get("moved_to_name") or late.get("moved_to_id") or "")) or _(LATE_MOVED_UNIT)]
+        now = [_committee_of(late, "to")]
     said = [_move_sentence(cell_id, move) for move in moves]
     said.append(_(MOVES_RESULT, month=period_within(period), new=new, to=joined(list(dict.fromkeys(now)))))
     return " ".join(said)
@@ -717,10 +720,7 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
     if len({move["unit_id"] for move in late.get("moves") or ()}) > 1:
         return moves_note(period, late, new)
-    names = [
-        shown_name(str(late.get(key) or late.get(key.replace("_name", "_id")) or "")) or _(LATE_MOVED_UNIT)
-        for key in ("moved_to_name", "moved_from_name")
-    ]
+    names = [_committee_of(late, "to"), _committee_of(late, "from")]
     day = format_short_date(late["changed_at"])
     if late.get("moved_from_id") is None and late.get("moved_to_id") is not None:
         return _(LATE_PLACED, to=names[0], day=day, month=period_within(period), new=new)

@@ -64,6 +64,11 @@ MONITOR_CELL = MONITOR_COLUMNS.index("cell_id")
 DATA = UNIT_COLUMNS.index("data")  # an envelope column: the same place in every kind's row
 
 
+def _identity(record: tuple[Any, ...]) -> tuple[str, str]:
+    """A staged row's (source, id): its first envelope columns, the same places in every kind's row."""
+    return record[1], record[2]
+
+
 @dataclass
 class LoadReport:
     """What a bulk load did, and how fast."""
@@ -253,9 +258,9 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         report.outcomes["rejected"] += len(chunk.refused)
         staged, digests = chunk.staged, chunk.digests
         firsts, rejected_before = await bulk.first_deliveries(
-            [(seq, record[1], record[2], digests[seq]) for seq, (_, record) in staged.items()]
+            [(seq, *_identity(record), digests[seq]) for seq, (_, record) in staged.items()]
         )
-        copies = [(record[1], record[2]) for seq, (_, record) in staged.items() if seq not in firsts]
+        copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
         inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
         resent_all: list[int] = []
         fresh = _Reread(chunk.lines)
@@ -279,7 +284,7 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
             if not resent:
                 break
             again, open_before = await bulk.first_deliveries(
-                [(seq, *staged[seq][1][1:3], digests[seq]) for seq in resent]
+                [(seq, *_identity(staged[seq][1]), digests[seq]) for seq in resent]
             )
             resent_all += resent
             rejected_before |= open_before
@@ -309,9 +314,10 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
         if superseded:
             closed_at = now()
-            uow.ingest.note_rejected_before((staged[seq][1][1], staged[seq][1][2]) for seq in superseded)
+            uow.ingest.note_rejected_before(_identity(staged[seq][1]) for seq in superseded)
             for seq in sorted(superseded):
-                await uow.ingest.close_superseded(source=staged[seq][1][1], event_id=staged[seq][1][2], at=closed_at)
+                source, event_id = _identity(staged[seq][1])
+                await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
         report.outcomes["held"] += len(held)
         report.outcomes["rejected"] += len(rejected)
         report.outcomes["accepted"] += len(judged) - len(held) - len(rejected)
@@ -379,14 +385,14 @@ def _judge_copies(
     earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
     owner = {identity: digest for identity, (digest, _) in inbox.items()}
     for seq in resent:  # the earliest copies of their id: a fix's digest is the inbox's for the copies after it
-        owner[(staged[seq][1][1], staged[seq][1][2])] = digests[seq]
-    held_now = {(staged[seq][1][1], staged[seq][1][2]) for seq, _, _ in held}
+        owner[_identity(staged[seq][1])] = digests[seq]
+    held_now = {_identity(staged[seq][1]) for seq, _, _ in held}
     skipped = firsts | set(resent)
     reused: list[int] = []
     for seq, (_, record) in staged.items():
         if seq in skipped:
             continue
-        identity = (record[1], record[2])
+        identity = _identity(record)
         recorded = owner.get(identity)
         if recorded is not None and recorded != digests[seq]:
             reused.append(seq)
@@ -404,7 +410,7 @@ def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[in
     later: dict[tuple[str, str], list[int]] = {}
     for seq, (_, record) in staged.items():
         if seq not in firsts:
-            later.setdefault((record[1], record[2]), []).append(seq)
+            later.setdefault(_identity(record), []).append(seq)
     return later
 
 
@@ -412,7 +418,7 @@ def _identities(
     staged: dict[int, tuple[str, tuple[Any, ...]]], refused: list[tuple[int, InvalidEvent]]
 ) -> list[tuple[str, str]]:
     """The (source, id) of the refused events, in their order in the chunk."""
-    return [(staged[seq][1][1], staged[seq][1][2]) for seq, _ in sorted(refused, key=lambda item: item[0])]
+    return [_identity(staged[seq][1]) for seq, _ in sorted(refused, key=lambda item: item[0])]
 
 
 def _provides(kind: str, record: tuple[Any, ...]) -> str:

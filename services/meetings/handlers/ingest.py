@@ -909,29 +909,11 @@ async def _judge_in_one_transaction(
     account: str | None = None,
 ) -> list[IngestResult]:
     async with uow_factory() as uow:
-        await lock_readings(chunk, uow)
-        recorded = await record_new(chunk, uow)
-        if len(chunk) > 1:  # one event reads what it needs as it goes: no statement would be saved
-            await prefetch([reading.event for reading in chunk if reading.event is not None], uow)
         # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
         # transaction (with savepoints), so no savepoint per event here
-        savepoint = len(chunk) == 1
-        histories = PendingHistories()
-        results = [
-            await judge(
-                reading,
-                uow,
-                route=route,
-                scope=scope,
-                sources=sources,
-                recorded=index in recorded,
-                savepoint=savepoint,
-                histories=histories,
-                account=account,
-            )
-            for index, reading in enumerate(chunk)
-        ]
-        await publish_pending_histories(histories, uow)
+        results = await _judge_together(
+            chunk, uow, savepoint=len(chunk) == 1, route=route, scope=scope, sources=sources, account=account
+        )
         await uow.commit()
         outcomes = Counter(result.outcome for result in results)
         log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
@@ -955,22 +937,45 @@ async def judge_in_groups(
     results: list[IngestResult] = []
     for start in range(0, len(readings), EVENTS_PER_TRANSACTION):
         group = readings[start : start + EVENTS_PER_TRANSACTION]
-        await lock_readings(group, uow)
-        recorded = await record_new(group, uow)
-        await prefetch([reading.event for reading in group if reading.event is not None], uow)
-        histories = PendingHistories()
-        for index, reading in enumerate(group):
-            result = await judge(
-                reading,
-                uow,
-                route=route,
-                received_at=received_at,
-                recorded=index in recorded,
-                savepoint=False,
-                histories=histories,
-            )
-            results.append(result)
-        await publish_pending_histories(histories, uow)
+        results += await _judge_together(group, uow, savepoint=False, route=route, received_at=received_at)
+    return results
+
+
+async def _judge_together(
+    readings: Sequence[Reading],
+    uow: MeetingsUnit,
+    *,
+    savepoint: bool,
+    route: str,
+    received_at: datetime | None = None,
+    scope: str | None = None,
+    sources: Sources = None,
+    account: str | None = None,
+) -> list[IngestResult]:
+    """Judge `readings` in order in `uow`'s transaction as one group (the caller commits): their locks and inbox rows
+    in one statement each, what several need read at once (prefetch), each judged as judge judges it, and the
+    attendance histories they changed announced once at the end (PendingHistories). The outcomes in order."""
+    await lock_readings(readings, uow)
+    recorded = await record_new(readings, uow)
+    if len(readings) > 1:  # one event reads what it needs as it goes: no statement would be saved
+        await prefetch([reading.event for reading in readings if reading.event is not None], uow)
+    histories = PendingHistories()
+    results = [
+        await judge(
+            reading,
+            uow,
+            route=route,
+            received_at=received_at,
+            scope=scope,
+            sources=sources,
+            recorded=index in recorded,
+            savepoint=savepoint,
+            histories=histories,
+            account=account,
+        )
+        for index, reading in enumerate(readings)
+    ]
+    await publish_pending_histories(histories, uow)
     return results
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from shared.contracts.meetings import REGULAR_KINDS as REGULAR_KINDS
+from shared.contracts.meetings import THEMATIC_KINDS as THEMATIC_KINDS
 from shared.text import BLANK_SAID, has_text
 from shared.web_address import address_problem
 
@@ -14,8 +16,6 @@ SECRETARY = "secretary"
 DEPUTY_SECRETARY = "deputy_secretary"
 COMMITTEE_MEMBER = "committee_member"
 CELL_COMMITTEE_ROLES = (SECRETARY, DEPUTY_SECRETARY, COMMITTEE_MEMBER)
-REGULAR_KINDS = ("regular", "combined")
-THEMATIC_KINDS = ("thematic", "combined")
 PERSON = "person"
 COMMITTEE = "committee"
 INBOX = "inbox"

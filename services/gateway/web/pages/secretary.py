@@ -56,7 +56,8 @@ from services.gateway.web.i18n import (
 )
 from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
-from shared.contracts.meetings_rpc import HELD_STATUSES, ListMeetings
+from shared.contracts.meetings import REGULAR_KINDS
+from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ, month_of
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
@@ -454,8 +455,6 @@ ANOTHER_REGULAR_HELD = N_(
 )
 """The schedule form's and the held form's warning of a regular meeting in a month that already has one (DOMAIN.md,
 Periods)."""
-MONTH_KINDS = frozenset({"regular", "combined"})
-"""The kinds of meeting a month is rated by (DOMAIN.md, Periods: its held regular or combined meeting's result)."""
 
 
 async def another_regular_warning(
@@ -472,17 +471,14 @@ async def another_regular_warning(
     ticked the confirmation: each named by its start, place and state, since DOMAIN.md (Periods) rates a month by its
     latest held one and a later, weaker meeting would replace the month's result (a user trial); {} otherwise, or
     without a start to judge. `held`: the form of a meeting already held (ANOTHER_REGULAR_HELD)."""
-    if confirmed or starts is None or body.get("kind") not in MONTH_KINDS:
+    if confirmed or starts is None or body.get("kind") not in REGULAR_KINDS:
         return {}
     month = month_of(starts)
-    page = await state.rpc.call(ListMeetings(cell_id=cell_id, period=month, limit=1000))
     others = sorted(
         (
             item
-            for item in page.items
-            if item.meeting_id != body["meeting_id"]
-            and item.kind in MONTH_KINDS
-            and item.status != "cancelled"
+            for item in await commands.live_meetings(state, cell_id, month, other_than=body["meeting_id"])
+            if item.kind in REGULAR_KINDS
             and item.starts_at is not None
             and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
         ),
