@@ -321,5 +321,6 @@ def vietnam_day(column: str) -> str:
 def vietnam_month(column: str) -> str:
     """The SQL expression (str) of the month in Vietnam (text `YYYY-MM`, as a period names it) of a timestamptz
     `column` (a SQL name): the one definition of the month a meeting's start falls in where evaluation's queries
-    match it to a period (LATE_CHANGES, WITHDRAWN_MEETINGS; DOMAIN.md "Quality evaluation": Vietnam's calendar)."""
+    match it to a period (LATE_CHANGES, WITHDRAWN_MEETINGS) and meetings counts a member's months of unexcused
+    absence (_ATTENDANCE_NEWS_SQL; DOMAIN.md "Quality evaluation": Vietnam's calendar)."""
     return f"to_char({column} AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM')"

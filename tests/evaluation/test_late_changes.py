@@ -22,6 +22,7 @@ from services.evaluation.bootstrap import prepare
 from services.evaluation.handlers import FACT_HANDLERS, adopt_framework, rescore, scores
 from services.evaluation.handlers.closing import close_periods
 from services.evaluation.handlers.coalesced import defer_touched, release_rechecks, score_dirty
+from services.evaluation.handlers.rescoring import run_rescore_job, start_rescore_job
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.contracts.registry import read_event
@@ -579,3 +580,66 @@ async def test_a_month_first_stored_late_whose_late_meeting_was_cancelled_ends_a
         await apply(factory, recorded([{**roster, "id": random_id("evt")}], on=at(12, 4, 11)))
         count = "SELECT count(*) FROM period_late_change WHERE cell_id = $1"
         assert [await pool.fetchval(count, cell_id) for cell_id in ("c1", "c2")] == [1, 1]
+
+
+async def test_a_rescore_job_notes_no_old_withdrawal_it_did_not_make(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three cells whose tree was sent on 4 December (November first stored late), a November meeting of each recorded
+    late and cancelled that day, in either order. c1 and c2 hold such data as stored before the month's notes existed
+    (h358, h395: no note); c3 keeps its note. On 6 December the committee's re-score job (the rescore page's) goes
+    over November and changes nothing: no cell's month reads a change dated that day, and c3's note stays as it was,
+    dated at the cancellation (the re-score changed none of it, so it notes none)."""
+    clock = Clock(TODAY)
+    monkeypatch.setattr(scores, "clock", Moment(at(12, 4, 10)))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        for cell_id in ("c1", "c2", "c3"):
+            await apply(factory, units("w1", cell_id, time=at(11, 1, 8))[0 if cell_id == "c1" else 1 :])
+
+        def cancelled(cell_id: str) -> dict[str, Any]:
+            return fact("meeting.cancelled.v1", {"meeting_id": f"{cell_id}-m1", "reason": "cancelled"}, time=at(12, 4))
+
+        await apply(factory, recorded(held("c1", "c1-m1", at(11, 5)), on=at(12, 2, 9)) + [cancelled("c1")])
+        for cell_id in ("c2", "c3"):
+            await apply(
+                factory, [cancelled(cell_id), *recorded(held(cell_id, f"{cell_id}-m1", at(11, 5)), on=at(12, 2))]
+            )
+        kept = await _notes(pool, "c3")
+        assert [(n["kind"], n["meeting_id"]) for n in kept] == [("withdrawn", "c3-m1")]
+        await pool.execute("DELETE FROM period_late_change WHERE cell_id IN ('c1', 'c2')")
+        before = {row["cell_id"]: dict(row) for row in await pool.fetch("SELECT * FROM cell_period")}
+
+        clock.now = date(2026, 12, 6)
+        monkeypatch.setattr(scores, "clock", Moment(at(12, 6, 10)))
+        async with factory() as uow:
+            await start_rescore_job(uow, job_id="job-1", unit_id="w1", period_from="2026-11", period_to="2026-11")
+            await uow.commit()
+        assert await run_rescore_job(uow_factory=factory, stale_after_seconds=300) == "job-1"
+        job = await pool.fetchrow("SELECT * FROM rescore_job WHERE job_id = 'job-1'")
+        assert (job["status"], job["changed"]) == ("done", 0)
+        assert {row["cell_id"]: dict(row) for row in await pool.fetch("SELECT * FROM cell_period")} == before
+
+        async with pool.acquire() as conn:
+            rollup = await queries.committee_rollup(conn, "w1", "2026-11", today=date(2026, 12, 6))
+            months = {
+                cell_id: {
+                    p["period"]: p for p in await queries.cell_periods(conn, cell_id, 2026, today=date(2026, 12, 6))
+                }
+                for cell_id in ("c1", "c2", "c3")
+            }
+        assert [months[cell_id]["2026-11"]["late_change"] for cell_id in ("c1", "c2")] == [None, None]
+        c3 = months["c3"]["2026-11"]["late_change"]
+        assert (c3["kind"], c3["meeting_id"], c3["changes"]) == ("withdrawn", "c3-m1", 1)
+        assert [(line["cell_id"], line["late_change"]["kind"]) for line in rollup["late_changes"]] == [
+            ("c3", "withdrawn")
+        ]
+        assert [(n["kind"], n["meeting_id"], n["changed_at"]) for n in await _notes(pool, "c3")] == [
+            (n["kind"], n["meeting_id"], n["changed_at"]) for n in kept
+        ]
+
+
+async def _notes(pool: asyncpg.Pool, cell_id: str) -> list[dict[str, Any]]:
+    """A private database's notes of a cell, in the order stored."""
+    rows = await pool.fetch("SELECT * FROM period_late_change WHERE cell_id = $1 ORDER BY id", cell_id)
+    return [dict(row) for row in rows]

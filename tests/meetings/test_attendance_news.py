@@ -154,3 +154,41 @@ async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) ->
     assert {row["member_id"]: row["announced_sequence"] for row in numbers} == {
         m: 2 if m in moving else 0 if m in unchanged else 1 for m in current if m not in zeros
     }  # the unchanged ones still at their number from before the numbering
+
+
+async def test_an_absence_at_half_past_midnight_on_the_first_counts_in_vietnams_month(
+    meetings_pool: asyncpg.Pool,
+) -> None:
+    """Two unexcused absences, at 2026-11-30T17:30Z (00:30 on 1 December in Vietnam) and on 10 December: one month of
+    unexcused absence (December), as evaluation names the month of a meeting's start (shared.periods.vietnam_month)."""
+    starts = {"news-midnight-1": datetime(2026, 11, 30, 17, 30, tzinfo=UTC), "news-midnight-2": LATEST + timedelta(9)}
+    async with meetings_pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.executemany(
+                "INSERT INTO meeting (meeting_id, cell_id, kind, agenda, notified_at, schedule_time, schedule_id,"
+                " starts_at, start_time, start_id, location, location_time, location_id)"
+                " VALUES ($1, 'news-cell', 'regular', '[]', $2, $2, 'v', $2, $2, 'v', 'x', $2, 'v')",
+                list(starts.items()),
+            )
+            await conn.executemany(
+                "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers, resolutions,"
+                " version_time, version_id) VALUES ($1, $2::timestamptz, $2::timestamptz + interval '90 minutes',"
+                " 'c', 'r', '[]', '[]', $2, 'v')",
+                list(starts.items()),
+            )
+            await conn.execute(
+                "INSERT INTO member (id, cell_id, full_name, status, role, version_time, version_id)"
+                " VALUES ('news-midnight-member', 'news-cell', 'Trần Văn Tư', 'official', 'member', $1, 'v')",
+                LATEST,
+            )
+            await conn.executemany(
+                "INSERT INTO attendance (meeting_id, member_id, status) VALUES ($1, 'news-midnight-member', 'absent')",
+                [(meeting_id,) for meeting_id in starts],
+            )
+            news = await PgMeetingRepository(conn).attendance_news(["news-midnight-member"])
+        finally:
+            await transaction.rollback()  # leave the shared schema as it was
+    row = news["news-midnight-member"]
+    assert (row["consecutive_absences"], row["unexcused_months_last_year"]) == (2, 1)

@@ -54,7 +54,7 @@ async def rescore(
         if start_after is not None and cell_id <= start_after:
             continue
         async with uow_factory() as uow:
-            outcome = await rescore_cell(uow, cell_id, since=since, until=until)
+            outcome = await rescore_cell(uow, cell_id, since=since, until=until, rescoring=True)
             months = {*span, *outcome.months.get(cell_id, set())}
             periods = 0
             for cell, touched in sorted(outcome.months.items()):

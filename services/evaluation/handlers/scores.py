@@ -186,20 +186,39 @@ async def rescore_cell(
     only: Collection[str] = (),
     correlation_id: str | None = None,
     outcome: Rescored | None = None,
+    rescoring: bool = False,
 ) -> Rescored:
-    """Score the cell's meetings in `only` or starting in [since, until), from the stored facts."""
+    """Score the cell's meetings in `only` or starting in [since, until), from the stored facts; `rescoring`: the
+    re-score job's (rescore_cells)."""
     wanted = TouchedCell(since=since, until=until, only=set(only), correlation_id=correlation_id)
-    return await rescore_cells(uow, {cell_id: wanted}, outcome=outcome)
+    return await rescore_cells(uow, {cell_id: wanted}, outcome=outcome, rescoring=rescoring)
+
+
+RESCORE_NOTE_KINDS = frozenset({"rescored"})
+"""The late-change kinds a re-score job notes: the changes it makes itself (DOMAIN.md: re-scoring history is an
+explicit job). A withdrawal, a meeting recorded late or a unit's change it comes across in the stored facts happened
+before it and was noted when it came, or, stored before such notes existed (h358, h395), never: a note of it now would
+be dated at the job and read as a new change."""
+
+
+def _notes_kept(late: list[LateChange], *, rescoring: bool) -> list[LateChange]:
+    """The notes to store: all of them, or a re-score job's own kinds only (RESCORE_NOTE_KINDS)."""
+    return [note for note in late if note.kind in RESCORE_NOTE_KINDS] if rescoring else late
 
 
 async def rescore_cells(
-    uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell], *, outcome: Rescored | None = None
+    uow: ScoringUnitOfWork,
+    cells: Mapping[str, TouchedCell],
+    *,
+    outcome: Rescored | None = None,
+    rescoring: bool = False,
 ) -> Rescored:
     """Score each cell's wanted meetings (`TouchedCell.wants`) from the stored facts, all cells at once.
 
     The cells are locked in id order first; every read takes the whole set (a constant number of round trips
     for any number of cells) and the changed rows are written in one statement each. Events are emitted cell by
-    cell in id order, meetings by start, exactly as scoring the cells one by one would."""
+    cell in id order, meetings by start, exactly as scoring the cells one by one would. `rescoring` (the re-score
+    job): its notes are its own kinds only (RESCORE_NOTE_KINDS), so a cancelled meeting never scored leaves none."""
     outcome = outcome or Rescored()
     cell_ids = sorted(cells)
     if not cell_ids:
@@ -249,7 +268,9 @@ async def rescore_cells(
     await uow.results.delete_scores(writes.deleted)
     await uow.results.save_scores(writes.saved)
     await uow.results.schedule_rechecks(writes.rechecks)
-    await _note_unseen_withdrawals(uow, writes.unseen, ancestors_of=ancestors_of, adoptions=adoptions)
+    await _note_unseen_withdrawals(
+        uow, writes.unseen, ancestors_of=ancestors_of, adoptions=adoptions, rescoring=rescoring
+    )
     return outcome
 
 
@@ -259,13 +280,17 @@ async def _note_unseen_withdrawals(
     *,
     ancestors_of: Mapping[str, list[str]],
     adoptions: list[Adoption],
+    rescoring: bool = False,
 ) -> None:
     """Note the withdrawal of each cancelled meeting in `unseen` (never scored: its cancellation came before its
     minutes) whose month closed, was first stored after it closed (`rated_from`) and would have shown it: the same
     note its minutes arriving first leave when the cancellation then withdraws the score the month showed
     (domain.periods.late_change, kind "withdrawn"), so the month ends alike in either order (CONTRACT.md). The figures
     before are the month's with the meeting counted, those after its stored row's; a month already noted for that
-    meeting's withdrawal is not noted again (another fact about the cancelled meeting)."""
+    meeting's withdrawal is not noted again (another fact about the cancelled meeting). A re-score job (`rescoring`)
+    notes none: the cancellation came before it (_notes_kept)."""
+    if rescoring and "withdrawn" not in RESCORE_NOTE_KINDS:
+        return  # what it would note is left unread
     through = f"{uow.today():%Y-%m}"
     closed = [(cell_id, meeting) for cell_id, meeting in unseen if meeting.month < through]
     if not closed:
@@ -312,7 +337,7 @@ async def _note_unseen_withdrawals(
         if note is not None and note.kind == "withdrawn":
             late.append(replace(note, meeting_id=meeting.meeting_id))
             log.info("closed_month_unseen_withdrawal", cell_id=cell_id, period=meeting.month)
-    await uow.results.save_late_changes(late)
+    await uow.results.save_late_changes(_notes_kept(late, rescoring=rescoring))
 
 
 def _stored_result(row: Mapping[str, Any]) -> PeriodResult:
@@ -603,7 +628,8 @@ async def refresh_cells_periods(
     `closing` (the month close): a row it stores first counts as rated in its own month, on time (`rated_from`), as
     officers see it once the month is over; another first stored after its month ended (a history loaded late) is
     no result a later fact can change late. `rescoring` (the re-score job): a closed month officers were shown that
-    it changes is noted as re-scored under the framework in force (domain.periods.rescored_change)."""
+    it changes is noted as re-scored under the framework in force (domain.periods.rescored_change), and nothing else
+    is noted (RESCORE_NOTE_KINDS)."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
     spans, moved, dropped, set_up_in = await _cells_spans(uow, sorted(months_of), through=through)
@@ -619,7 +645,7 @@ async def refresh_cells_periods(
         begun = [period for year in years for period in periods_of_year(year) if period_months(period)[0] <= through]
         plans[cell_id] = (touched, years, begun)
     if not plans:
-        await uow.results.save_late_changes(late)
+        await uow.results.save_late_changes(_notes_kept(late, rescoring=rescoring))
         return 0
     stored = await uow.results.stored_periods(
         [(cell_id, period) for cell_id, plan in plans.items() for period in plan[2]]
@@ -743,7 +769,7 @@ async def refresh_cells_periods(
     late = await _withdrawn_named(uow, late)
     await uow.results.save_periods(changed, month=None if closing else through)
     await uow.results.delete_periods(unrated)
-    await uow.results.save_late_changes(late)
+    await uow.results.save_late_changes(_notes_kept(late, rescoring=rescoring))
     return len(changed) + len(unrated)
 
 

@@ -16,6 +16,7 @@ from services.meetings.domain import MeetingState, StartFact, Version, first_can
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
 from shared.minutes import adopted_key_sql, minutes_content_key, roster_content_key
+from shared.periods import vietnam_month
 
 TRANSFERRED = contract.AttendanceStatus.TRANSFERRED.value
 
@@ -996,8 +997,9 @@ _ATTENDANCE_NEWS_SQL = (
     " figures AS (SELECT member_id,"
     "  count(*) FILTER (WHERE present_since = 0)::int AS absences,"
     "  count(*) FILTER (WHERE unexcused_since = 0)::int AS excused,"
-    # the local months (+07:00 all year) of unexcused absences in the 365 × 24 hours before the latest meeting
-    "  count(DISTINCT to_char(starts_at AT TIME ZONE INTERVAL '+07:00', 'YYYY-MM'))"
+    # the months in Vietnam (shared.periods.vietnam_month, as evaluation names a period) of unexcused absences in
+    # the 365 × 24 hours before the latest meeting
+    f"  count(DISTINCT {vietnam_month('starts_at')})"
     "   FILTER (WHERE status = 'absent' AND starts_at > latest - INTERVAL '8760 hours')::int AS months"
     "  FROM ranked GROUP BY member_id),"
     " moved AS (SELECT wanted.member_id, wanted.n, coalesce(f.absences, 0) AS consecutive_absences,"
