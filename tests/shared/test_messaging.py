@@ -24,6 +24,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from shared.consuming import consume_event, pending_batches
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import BATCH_CONTENT_TYPE, Event, new_event
+from shared.ops import dead_letters
 from shared.ops.dead_letters import death_of, describe
 from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
@@ -666,3 +667,64 @@ async def test_each_dead_letter_of_a_batch_names_the_batch_message_it_came_in_ev
     again = describe(await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30), 0)
     assert (again["batch_message_id"], again["batch_correlation_id"]) == (batch_id, correlation), again
     assert again["batch_position"] == describe(first, 0)["batch_position"], again
+
+
+async def test_a_dead_letter_replay_killed_after_the_confirm_is_applied_once_and_leaves_no_letter(
+    probe: ProbeConsumer,
+    pool: asyncpg.Pool,
+    channel: aio_pika.abc.AbstractChannel,
+    amqp_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replay killed between the broker's confirm of the copy and the removal of the letter leaves the letter, and
+    the next replay sends it again: end to end, the consumer applies the event once (the second copy is a duplicate
+    by (source, id)) and the dead-letter queue ends empty."""
+    monkeypatch.setattr(dead_letters, "DEAD_LETTER_QUEUES", (probe.queue.dead_letter_queue,))
+    event = cancellation(random_id("replay-killed"))
+    meeting_id = event["data"]["meeting_id"]
+    dlq = probe.queue.dead_letter_queue
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            json.dumps(event).encode(),
+            headers={"x-first-death-queue": probe.queue.name, "x-first-death-reason": "rejected"},
+            message_id=event["id"],
+        ),
+        routing_key=dlq,
+    )
+    connection = await aio_pika.connect(amqp_url)
+
+    async def killed(message: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        raise asyncio.CancelledError  # the process stops here, as one killed after the confirm: no ack, no mark
+
+    with monkeypatch.context() as patch:
+        patch.setattr(aio_pika.IncomingMessage, "ack", killed)
+        with pytest.raises(asyncio.CancelledError):
+            await dead_letters.replay_dead_letters(connection, dlq, replay_id="form-1")
+
+    async def waiting() -> int:
+        return (await channel.declare_queue(dlq, passive=True)).declaration_result.message_count or 0
+
+    async def back() -> bool:  # the letter taken comes back as its channel closes, a moment on
+        return await waiting() == 1
+
+    await eventually(back)
+    again = await dead_letters.replay_dead_letters(connection, dlq, replay_id="form-1")
+    assert again["replayed"] == 1, again
+
+    def consumed(outcome: str) -> float:  # every type label (the probe's types count as `other`)
+        return sum(
+            sample.value
+            for metric in prometheus_client.REGISTRY.collect()
+            if metric.name == "chibo_events_consumed"
+            for sample in metric.samples
+            if sample.name == "chibo_events_consumed_total"
+            and sample.labels.get("queue") == probe.queue.name
+            and sample.labels.get("outcome") == outcome
+        )
+
+    await eventually(lambda: consumed("handled") + consumed("duplicate") == 2, timeout=30)
+    assert (consumed("handled"), consumed("duplicate")) == (1, 1)
+    assert await pool.fetchval("SELECT value FROM probe_state WHERE id = $1", meeting_id) == 1
+    assert probe.calls.count(meeting_id) == 1
+    assert await waiting() == 0
+    await connection.close()
