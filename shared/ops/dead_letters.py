@@ -131,16 +131,24 @@ class LargerThanShown(RuntimeError):
 
     field = "count"
 
-    def __init__(self, queue: str, *, selected: int, shown: int, through: datetime | None) -> None:
+    def __init__(self, queue: str, *, selected: int, shown: int | None, through: datetime | None) -> None:
         self.queue, self.selected, self.shown = queue, selected, shown
         when = rfc3339(through) if through is not None else "the listing's newest death"
-        said = (
-            f"count: {shown} is more than a listing shows ({PEEK_MOST} letters at most): name the listing's `listed`,"
-            " not its `total`"
-            if shown > PEEK_MOST
-            else f"count: {selected} dead letters in {queue} died by {when}, more than the {shown} the listing showed"
-            f" (a listing shows at most {PEEK_MOST} of a queue)"
-        )
+        if shown is None:  # no count named: more died by then than any listing shows
+            said = (
+                f"count: {selected} dead letters in {queue} died by {when}, more than a listing shows ({PEEK_MOST} at"
+                " most), and no count names how many the listing showed: name its `listed` as count"
+            )
+        elif shown > PEEK_MOST:
+            said = (
+                f"count: {shown} is more than a listing shows ({PEEK_MOST} letters at most): name the listing's"
+                " `listed`, not its `total`"
+            )
+        else:
+            said = (
+                f"count: {selected} dead letters in {queue} died by {when}, more than the {shown} the listing showed"
+                f" (a listing shows at most {PEEK_MOST} of a queue)"
+            )
         super().__init__(
             f"{said}; none was deleted. List the queue again and purge what it shows, or purge the whole queue naming"
             " no through, newest or count."
@@ -656,7 +664,8 @@ async def purge_dead_letters(
     newest_letters: a death's time is in whole seconds, so a letter that died later in that second is no later by it;
     without `newest` none of them is dropped); the others are given back. When more letters than `most` (the count
     the listing showed: its `listed`, at most PEEK_MOST; more than PEEK_MOST is no listing's) died by then, the
-    listing did not show them all: none is dropped and LargerThanShown names `count`. Sent again after it was done
+    listing did not show them all: none is dropped and LargerThanShown names `count`; so too, when no count is named,
+    when more than PEEK_MOST letters died by then (no listing showed them all). Sent again after it was done
     (a form resent after a timeout), it drops none of the letters that died since, which the operator was never
     shown."""
     check_queue(queue)
@@ -678,8 +687,9 @@ async def purge_dead_letters(
         last = newest is not None and newest_letters(taken, through) == newest
         named = through is not None or newest is not None  # `most` alone: the oldest letters, as before
         shown = [message for message in taken if not named or _shown_before(message, through, last=last)]
-        # more than the listing showed died by then: some were never shown, and which cannot be told; none is dropped
-        larger = named and most is not None and (len(shown) > most or most > PEEK_MOST)
+        # more than the listing showed died by then (or, no count named, more than any listing shows): some were
+        # never shown, and which cannot be told; none is dropped
+        larger = named and (len(shown) > PEEK_MOST if most is None else len(shown) > most or most > PEEK_MOST)
         dropped = [] if larger else sorted(shown, key=_order)[: most if most is not None else len(shown)]
         for message in dropped:
             await message.ack()
@@ -688,7 +698,7 @@ async def purge_dead_letters(
             await max(kept, key=lambda message: message.delivery_tag or 0).nack(multiple=True, requeue=True)
             await _returned(declared, len(kept))
         if larger:
-            raise LargerThanShown(queue, selected=len(shown), shown=most or 0, through=through)
+            raise LargerThanShown(queue, selected=len(shown), shown=most, through=through)
     finally:
         await channel.close()
     return {"queue": queue, "purged": len(dropped), "kept": len(kept)}

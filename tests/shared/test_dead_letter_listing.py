@@ -390,6 +390,31 @@ async def test_a_purge_of_a_listing_cut_at_its_most_deletes_no_letter_it_did_not
     assert left["listed"] == 3  # and the listing says it holds fewer than the queue
 
 
+async def test_a_purge_naming_a_cut_listings_through_without_its_count_deletes_no_letter_it_did_not_show(
+    connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More letters than a listing reads (PEEK_MOST: 5,000; 3 here): a purge naming the listing's `through` and
+    `newest` but not its `count` deleted every letter that died by then, the ones the listing never read among them.
+    With more letters selected than any listing shows, none is deleted and the refusal names `count`."""
+    monkeypatch.setattr(dead_letters, "PEEK_MOST", 3)
+    listed = [random_id("listed") for _ in range(3)]
+    for index, event_id in enumerate(listed):  # read first (a fresh queue delivers in order), dead since 08:00:10
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, 10 + index, tzinfo=UTC))
+    unlisted = [random_id("unlisted") for _ in range(2)]
+    for index, event_id in enumerate(unlisted):  # died before, arrived after: past the listing's most
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+    listing = await list_dead_letters(connection, DLQ)
+    assert (listing["total"], listing["listed"]) == (5, 3), listing
+    named = {"through": datetime.fromisoformat(listing["through"]), "newest": listing["newest"]}
+
+    with pytest.raises(LargerThanShown, match=r"^count: .*none was deleted") as refused:
+        await purge_dead_letters(connection, DLQ, **named)
+
+    assert refused.value.field == "count"
+    assert "5 dead letters" in str(refused.value), refused.value
+    assert (await list_dead_letters(connection, DLQ))["total"] == 5  # nothing deleted, every letter given back
+
+
 async def test_a_listing_cut_at_its_most_purges_the_letters_it_showed(
     connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
