@@ -71,6 +71,46 @@ DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
 
 
+PUBLISHER_SETTABLE = ("x-chibo-", "x-first-death-", "x-last-death-")
+"""The names of the headers the broker and chibo's consumers write on a dead letter (why, where and how often it died,
+its batch, its replays), which a publisher can set on what it publishes as well."""
+
+
+def untrusted_names(headers: Mapping[str, Any]) -> set[str]:
+    """The headers of a dead letter that its publisher set, not the broker nor chibo (PUBLISHER_SETTABLE names): those
+    of a letter the broker dead-lettered (it keeps every header of the message) whose last death (`x-death`'s first
+    entry, the broker's own) was of a message published through an exchange (chibo.events, chibo.ingest: publishers
+    outside chibo among them). A letter a consumer wrote itself (no `x-death`: only chibo's services may publish to
+    chibo.dead-letter) or one that died as a copy a service published straight to its queue (the default exchange,
+    which only chibo's broker users may write: a replay, a hand-back; deploy/broker_users.sh) has none."""
+    deaths = headers.get("x-death")
+    last = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else None
+    if last is None or _header_text(last.get("exchange")) == "":
+        return set()
+    return {name for name in headers if name.startswith(PUBLISHER_SETTABLE) and not _first_death_said(headers, name)}
+
+
+def _first_death_said(headers: Mapping[str, Any], name: str) -> bool:
+    """Whether `name` is an `x-first-death-…` header that says what the broker's only x-death entry says (the broker
+    writes them at a message's first death; on RabbitMQ 3.x a publisher's, beside an `x-death` it forged, stay)."""
+    deaths = headers.get("x-death")
+    field = name.removeprefix("x-first-death-")
+    if field == name or not isinstance(deaths, list) or len(deaths) != 1 or not isinstance(deaths[0], dict):
+        return False
+    return field in ("queue", "reason", "exchange") and _header_text(headers[name]) == _header_text(
+        deaths[0].get(field)
+    )
+
+
+def trusted_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """A dead letter's headers without those its publisher set under chibo's or the broker's names (untrusted_names):
+    what the listing reads its death, batch and replays from, and what a replay sends back."""
+    headers: dict[str, Any] = dict(message.headers or {})
+    for name in untrusted_names(headers):
+        del headers[name]
+    return headers
+
+
 class SentLetters(Protocol):
     """Where a replay marks a letter it sent back and could not remove (dead_letter_sent): none sends it twice."""
 
@@ -229,7 +269,7 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
     `basic.nack` with requeue, do not add to it there); else, for a message the broker dead-lettered at its origin's
     delivery limit, that limit; else 0. On RabbitMQ 3.x the `.dlq`'s own `x-delivery-count` counts the listings'
     returns, so it is never read there (`carried_count=False`) nor shown among the headers (describe)."""
-    headers: dict[str, Any] = dict(message.headers or {})
+    headers = trusted_headers(message)  # none its publisher set: the broker's x-death says where and why
     deaths = headers.get("x-death")
     first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
     # a message a consumer dead-lettered itself has no x-death: its AMQP timestamp is when it died, and it died once
@@ -296,24 +336,29 @@ def describe(message: AbstractIncomingMessage, position: int, *, carried_count: 
     text = body[: PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:PREVIEW_CHARS]
     event_id, type_ = event_identity(message.headers or {}, body)
     hidden = {"x-death"} if carried_count else {"x-death", "x-delivery-count"}  # 3.x: it counts the listings
-    headers = {
-        key: value if isinstance(value, str | int | float | bool) else str(value)[:200]
-        for key, value in (message.headers or {}).items()
-        if key not in hidden
-    }
+    trusted = trusted_headers(message)
+    headers = {key: _shown(value) for key, value in trusted.items() if key not in hidden}
+    untrusted = {key: _shown(value) for key, value in (message.headers or {}).items() if key not in trusted}
     return {
         "position": position,
         "message_id": message.message_id,
-        **batch_of(message.headers or {}),
+        **batch_of(trusted),
         "event_id": event_id if isinstance(event_id, str) else None,
         "type": type_ if isinstance(type_, str) else message.type,
         "routing_key": message.routing_key,
         **death_of(message, carried_count=carried_count),
         "headers": headers,
+        "untrusted_headers": untrusted,
         "body_bytes": len(body),
         "body_preview": text,
         "key": row_key(message),
     }
+
+
+def _shown(value: object) -> Any:
+    """A header's value as a listing shows it: a string, number or boolean as it is, anything else as text (200
+    characters at most)."""
+    return value if isinstance(value, str | int | float | bool) else str(value)[:200]
 
 
 async def _peek(queue: AbstractQueue, count: int) -> list[AbstractIncomingMessage]:
@@ -521,12 +566,13 @@ async def replay_dead_letters(
                 await sent.clear(queue, letter)
                 removed += 1
                 continue
+            trusted = trusted_headers(message)  # none its publisher forged under chibo's names goes back as chibo's
             headers = {
                 name: value
-                for name, value in (message.headers or {}).items()
+                for name, value in trusted.items()
                 if not name.startswith("x-") or name in BATCH_HEADERS  # which batch it came in, if it dies again
             }
-            headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
+            headers[REPLAYED_HEADER] = int(str(trusted.get(REPLAYED_HEADER) or 0)) + 1
             if replay_id is not None:
                 headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])
             if login:  # as its login, naming who first published it: the service replaying vouches for it
@@ -567,7 +613,7 @@ REPLAY_IDS_KEPT = 16
 
 def replay_ids(message: AbstractIncomingMessage) -> list[str]:
     """The replays that sent this dead letter back (REPLAY_IDS_HEADER), oldest first; [] when none named itself."""
-    said = (message.headers or {}).get(REPLAY_IDS_HEADER)
+    said = trusted_headers(message).get(REPLAY_IDS_HEADER)
     if isinstance(said, bytes):
         said = said.decode("utf-8", "replace")
     return str(said).split() if said else []

@@ -593,14 +593,14 @@ async def test_a_replayed_dead_letter_that_dies_again_counts_every_death(
     died again and was listed with death_count 1: each death counts, alone and out of a batch."""
     alone = cancellation(random_id("again")) | {"data": {"meeting_id": random_id("again")}}  # no data.reason
     item = cancellation(random_id("again")) | {"data": {"meeting_id": random_id("again")}}
-    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    # as a replay sends them back: straight to the queue (a publisher's x-chibo- headers on chibo.events are not kept)
     replayed_once: dict[str, Any] = {"x-chibo-replayed": 1}
-    await exchange.publish(
-        aio_pika.Message(json.dumps(alone).encode(), headers=replayed_once), routing_key=alone["type"]
+    await channel.default_exchange.publish(
+        aio_pika.Message(json.dumps(alone).encode(), headers=replayed_once), routing_key=probe.queue.name
     )
     body = json.dumps([item]).encode()
     batch = aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, headers={"x-chibo-replayed": 2})
-    await exchange.publish(batch, routing_key=item["type"])
+    await channel.default_exchange.publish(batch, routing_key=probe.queue.name)
     dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
     counts: dict[str, int] = {}
     while len(counts) < 2:
@@ -611,7 +611,11 @@ async def test_a_replayed_dead_letter_that_dies_again_counts_every_death(
 
 def test_the_broker_dead_lettering_a_replayed_message_counts_the_replays_too() -> None:
     """x-death counts the deaths since the last replay (the replay drops it); x-chibo-replayed the replays before."""
-    headers = {"x-death": [{"queue": "q", "reason": "delivery_limit", "count": 1}], "x-chibo-replayed": 2}
+    # a replayed copy is published straight to its queue: it dies from the default exchange
+    headers = {
+        "x-death": [{"queue": "q", "reason": "delivery_limit", "count": 1, "exchange": ""}],
+        "x-chibo-replayed": 2,
+    }
     message = SimpleNamespace(headers=headers, timestamp=None)
     assert death_of(message)["death_count"] == 3  # type: ignore[arg-type]
     assert death_of(SimpleNamespace(headers={"x-death": headers["x-death"]}, timestamp=None))["death_count"] == 1  # type: ignore[arg-type]
@@ -728,3 +732,29 @@ async def test_a_dead_letter_replay_killed_after_the_confirm_is_applied_once_and
     assert probe.calls.count(meeting_id) == 1
     assert await waiting() == 0
     await connection.close()
+
+
+async def test_a_consumer_writing_a_dead_letter_keeps_no_batch_or_replay_header_a_publisher_forged(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """A consumer dead-lettering a delivery itself kept its batch and replay headers (and counted the handed-back
+    deliveries it said), meant for copies chibo publishes straight to the queue (a replay, a hand-back): one published
+    on chibo.events with them forged was listed as dead in someone else's batch, replayed five times, delivered seven.
+    Only a copy published straight to the queue (which only chibo's services may) keeps them."""
+    forged: dict[str, Any] = {
+        "x-chibo-batch-message-id": "forged-batch",
+        "x-chibo-batch-position": 3,
+        "x-chibo-replayed": 5,
+        "x-chibo-replay-ids": "form-forged",
+        "x-chibo-deliveries": 7,
+    }
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    body = b"{this is not json" + random_id("forged").encode()
+    await exchange.publish(aio_pika.Message(body, headers=forged), routing_key="meeting.cancelled.v1")
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    letter = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=60)
+    assert letter.body == body
+    seen = describe(letter, 0, carried_count=False)
+    assert (seen["batch_message_id"], seen["batch_position"]) == (None, None), seen
+    assert (seen["death_count"], seen["delivery_count"]) == (1, 0), seen
+    assert not set(forged) & set(seen["headers"]), seen["headers"]
