@@ -282,7 +282,15 @@ def delivery_count(raw: AbstractIncomingMessage) -> int:
     """How often the broker delivered this message before and it failed: `x-delivery-count` of quorum queues, plus
     DELIVERIES_HEADER of a copy handed back at a stop (0 when absent)."""
     headers = raw.headers or {}
-    return _count(headers.get("x-delivery-count")) + _count(headers.get(DELIVERIES_HEADER))
+    handed_back = _count(headers.get(DELIVERIES_HEADER)) if own_copy(raw) else 0  # else its publisher's say
+    return _count(headers.get("x-delivery-count")) + handed_back
+
+
+def own_copy(raw: Any) -> bool:
+    """Whether a delivery is a copy one of chibo's services published straight to its queue (the default exchange,
+    which only chibo's broker users may write, deploy/broker_users.sh: a replay, a hand-back): only then are its
+    `x-chibo-…` headers (DELIVERIES_HEADER, KEPT_MARKS) chibo's own, not set by whoever published it."""
+    return getattr(raw, "exchange", None) == ""
 
 
 def _count(value: object) -> int:
@@ -396,13 +404,14 @@ async def hand_back(
     broker takes it back as before."""
     raw = message.raw_message
     headers = {name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-")}
-    headers.update(
-        {
-            name: value
-            for name, value in (raw.headers or {}).items()
-            if name.startswith("x-chibo-") and name not in ORIGIN_HEADERS
-        }
-    )
+    if own_copy(raw):  # chibo's own marks (a replayed copy's); a publisher's x-chibo- headers are not copied as ours
+        headers.update(
+            {
+                name: value
+                for name, value in (raw.headers or {}).items()
+                if name.startswith("x-chibo-") and name not in ORIGIN_HEADERS
+            }
+        )
     headers[DELIVERIES_HEADER] = delivery_count(raw) + (1 if failed else 0)
     vouched = origin is not None and bool(own_user)
     if origin is not None and vouched:
@@ -980,7 +989,7 @@ async def _dead_letter(
                 deliveries=delivery_count(raw),
             ),
             **batch_headers(raw, item.position),
-            **replay_marks(raw.headers),
+            **(replay_marks(raw.headers) if own_copy(raw) else {}),
             **(origin_headers(origin) if origin is not None and own_user else {}),
         },
         user_id=own_user if origin is not None and own_user else None,
@@ -1088,9 +1097,8 @@ async def dead_letter_delivery(
     `origin` and `own_user` (the consumer's login) it is published as `own_user` carrying who first published the
     delivery (origin_headers), which a replay through the service keeps (replay_dead_letters)."""
     raw = message.raw_message
-    headers = {
-        name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-") or name in KEPT_MARKS
-    }
+    kept = KEPT_MARKS if own_copy(raw) else ()  # a publisher's batch or replay headers are not kept as chibo's
+    headers = {name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-") or name in kept}
     headers.update(death_headers(consumer, cause=cause, death=death, deliveries=delivery_count(raw)))
     vouched = origin is not None and bool(own_user)
     if origin is not None and vouched:

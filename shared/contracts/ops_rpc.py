@@ -68,6 +68,10 @@ class DeadLetterReply(Reply):
     """A replay sent it back (its copy confirmed by the broker) and could not remove it (dead_letter_sent): the next
     replay only removes it, without sending it again."""
     headers: dict[str, Any] = Field(default_factory=dict)
+    untrusted_headers: dict[str, Any] = Field(default_factory=dict)
+    """Headers its publisher set under the names the broker and chibo's consumers write (`x-chibo-…`,
+    `x-first-death-…`) on a message the broker dead-lettered: never read as its cause, queue, counts, batch or
+    replays, and never sent back by a replay (shared.ops.dead_letters.untrusted_names)."""
     body_bytes: int
     body_preview: str
     key: str | None = None

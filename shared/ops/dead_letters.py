@@ -71,6 +71,46 @@ DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
 
 
+PUBLISHER_SETTABLE = ("x-chibo-", "x-first-death-", "x-last-death-")
+"""The names of the headers the broker and chibo's consumers write on a dead letter (why, where and how often it died,
+its batch, its replays), which a publisher can set on what it publishes as well."""
+
+
+def untrusted_names(headers: Mapping[str, Any]) -> set[str]:
+    """The headers of a dead letter that its publisher set, not the broker nor chibo (PUBLISHER_SETTABLE names): those
+    of a letter the broker dead-lettered (it keeps every header of the message) whose last death (`x-death`'s first
+    entry, the broker's own) was of a message published through an exchange (chibo.events, chibo.ingest: publishers
+    outside chibo among them). A letter a consumer wrote itself (no `x-death`: only chibo's services may publish to
+    chibo.dead-letter) or one that died as a copy a service published straight to its queue (the default exchange,
+    which only chibo's broker users may write: a replay, a hand-back; deploy/broker_users.sh) has none."""
+    deaths = headers.get("x-death")
+    last = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else None
+    if last is None or _header_text(last.get("exchange")) == "":
+        return set()
+    return {name for name in headers if name.startswith(PUBLISHER_SETTABLE) and not _first_death_said(headers, name)}
+
+
+def _first_death_said(headers: Mapping[str, Any], name: str) -> bool:
+    """Whether `name` is an `x-first-death-…` header that says what the broker's only x-death entry says (the broker
+    writes them at a message's first death; on RabbitMQ 3.x a publisher's, beside an `x-death` it forged, stay)."""
+    deaths = headers.get("x-death")
+    field = name.removeprefix("x-first-death-")
+    if field == name or not isinstance(deaths, list) or len(deaths) != 1 or not isinstance(deaths[0], dict):
+        return False
+    return field in ("queue", "reason", "exchange") and _header_text(headers[name]) == _header_text(
+        deaths[0].get(field)
+    )
+
+
+def trusted_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """A dead letter's headers without those its publisher set under chibo's or the broker's names (untrusted_names):
+    what the listing reads its death, batch and replays from, and what a replay sends back."""
+    headers: dict[str, Any] = dict(message.headers or {})
+    for name in untrusted_names(headers):
+        del headers[name]
+    return headers
+
+
 class SentLetters(Protocol):
     """Where a replay marks a letter it sent back and could not remove (dead_letter_sent): none sends it twice."""
 
@@ -131,16 +171,24 @@ class LargerThanShown(RuntimeError):
 
     field = "count"
 
-    def __init__(self, queue: str, *, selected: int, shown: int, through: datetime | None) -> None:
+    def __init__(self, queue: str, *, selected: int, shown: int | None, through: datetime | None) -> None:
         self.queue, self.selected, self.shown = queue, selected, shown
         when = rfc3339(through) if through is not None else "the listing's newest death"
-        said = (
-            f"count: {shown} is more than a listing shows ({PEEK_MOST} letters at most): name the listing's `listed`,"
-            " not its `total`"
-            if shown > PEEK_MOST
-            else f"count: {selected} dead letters in {queue} died by {when}, more than the {shown} the listing showed"
-            f" (a listing shows at most {PEEK_MOST} of a queue)"
-        )
+        if shown is None:  # no count named: more died by then than any listing shows
+            said = (
+                f"count: {selected} dead letters in {queue} died by {when}, more than a listing shows ({PEEK_MOST} at"
+                " most), and no count names how many the listing showed: name its `listed` as count"
+            )
+        elif shown > PEEK_MOST:
+            said = (
+                f"count: {shown} is more than a listing shows ({PEEK_MOST} letters at most): name the listing's"
+                " `listed`, not its `total`"
+            )
+        else:
+            said = (
+                f"count: {selected} dead letters in {queue} died by {when}, more than the {shown} the listing showed"
+                f" (a listing shows at most {PEEK_MOST} of a queue)"
+            )
         super().__init__(
             f"{said}; none was deleted. List the queue again and purge what it shows, or purge the whole queue naming"
             " no through, newest or count."
@@ -221,7 +269,7 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
     `basic.nack` with requeue, do not add to it there); else, for a message the broker dead-lettered at its origin's
     delivery limit, that limit; else 0. On RabbitMQ 3.x the `.dlq`'s own `x-delivery-count` counts the listings'
     returns, so it is never read there (`carried_count=False`) nor shown among the headers (describe)."""
-    headers: dict[str, Any] = dict(message.headers or {})
+    headers = trusted_headers(message)  # none its publisher set: the broker's x-death says where and why
     deaths = headers.get("x-death")
     first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
     # a message a consumer dead-lettered itself has no x-death: its AMQP timestamp is when it died, and it died once
@@ -288,24 +336,29 @@ def describe(message: AbstractIncomingMessage, position: int, *, carried_count: 
     text = body[: PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:PREVIEW_CHARS]
     event_id, type_ = event_identity(message.headers or {}, body)
     hidden = {"x-death"} if carried_count else {"x-death", "x-delivery-count"}  # 3.x: it counts the listings
-    headers = {
-        key: value if isinstance(value, str | int | float | bool) else str(value)[:200]
-        for key, value in (message.headers or {}).items()
-        if key not in hidden
-    }
+    trusted = trusted_headers(message)
+    headers = {key: _shown(value) for key, value in trusted.items() if key not in hidden}
+    untrusted = {key: _shown(value) for key, value in (message.headers or {}).items() if key not in trusted}
     return {
         "position": position,
         "message_id": message.message_id,
-        **batch_of(message.headers or {}),
+        **batch_of(trusted),
         "event_id": event_id if isinstance(event_id, str) else None,
         "type": type_ if isinstance(type_, str) else message.type,
         "routing_key": message.routing_key,
         **death_of(message, carried_count=carried_count),
         "headers": headers,
+        "untrusted_headers": untrusted,
         "body_bytes": len(body),
         "body_preview": text,
         "key": row_key(message),
     }
+
+
+def _shown(value: object) -> Any:
+    """A header's value as a listing shows it: a string, number or boolean as it is, anything else as text (200
+    characters at most)."""
+    return value if isinstance(value, str | int | float | bool) else str(value)[:200]
 
 
 async def _peek(queue: AbstractQueue, count: int) -> list[AbstractIncomingMessage]:
@@ -513,12 +566,13 @@ async def replay_dead_letters(
                 await sent.clear(queue, letter)
                 removed += 1
                 continue
+            trusted = trusted_headers(message)  # none its publisher forged under chibo's names goes back as chibo's
             headers = {
                 name: value
-                for name, value in (message.headers or {}).items()
+                for name, value in trusted.items()
                 if not name.startswith("x-") or name in BATCH_HEADERS  # which batch it came in, if it dies again
             }
-            headers[REPLAYED_HEADER] = int(str((message.headers or {}).get(REPLAYED_HEADER) or 0)) + 1
+            headers[REPLAYED_HEADER] = int(str(trusted.get(REPLAYED_HEADER) or 0)) + 1
             if replay_id is not None:
                 headers[REPLAY_IDS_HEADER] = " ".join([*replay_ids(message)[-(REPLAY_IDS_KEPT - 1) :], replay_id])
             if login:  # as its login, naming who first published it: the service replaying vouches for it
@@ -559,7 +613,7 @@ REPLAY_IDS_KEPT = 16
 
 def replay_ids(message: AbstractIncomingMessage) -> list[str]:
     """The replays that sent this dead letter back (REPLAY_IDS_HEADER), oldest first; [] when none named itself."""
-    said = (message.headers or {}).get(REPLAY_IDS_HEADER)
+    said = trusted_headers(message).get(REPLAY_IDS_HEADER)
     if isinstance(said, bytes):
         said = said.decode("utf-8", "replace")
     return str(said).split() if said else []
@@ -656,7 +710,8 @@ async def purge_dead_letters(
     newest_letters: a death's time is in whole seconds, so a letter that died later in that second is no later by it;
     without `newest` none of them is dropped); the others are given back. When more letters than `most` (the count
     the listing showed: its `listed`, at most PEEK_MOST; more than PEEK_MOST is no listing's) died by then, the
-    listing did not show them all: none is dropped and LargerThanShown names `count`. Sent again after it was done
+    listing did not show them all: none is dropped and LargerThanShown names `count`; so too, when no count is named,
+    when more than PEEK_MOST letters died by then (no listing showed them all). Sent again after it was done
     (a form resent after a timeout), it drops none of the letters that died since, which the operator was never
     shown."""
     check_queue(queue)
@@ -678,8 +733,9 @@ async def purge_dead_letters(
         last = newest is not None and newest_letters(taken, through) == newest
         named = through is not None or newest is not None  # `most` alone: the oldest letters, as before
         shown = [message for message in taken if not named or _shown_before(message, through, last=last)]
-        # more than the listing showed died by then: some were never shown, and which cannot be told; none is dropped
-        larger = named and most is not None and (len(shown) > most or most > PEEK_MOST)
+        # more than the listing showed died by then (or, no count named, more than any listing shows): some were
+        # never shown, and which cannot be told; none is dropped
+        larger = named and (len(shown) > PEEK_MOST if most is None else len(shown) > most or most > PEEK_MOST)
         dropped = [] if larger else sorted(shown, key=_order)[: most if most is not None else len(shown)]
         for message in dropped:
             await message.ack()
@@ -688,7 +744,7 @@ async def purge_dead_letters(
             await max(kept, key=lambda message: message.delivery_tag or 0).nack(multiple=True, requeue=True)
             await _returned(declared, len(kept))
         if larger:
-            raise LargerThanShown(queue, selected=len(shown), shown=most or 0, through=through)
+            raise LargerThanShown(queue, selected=len(shown), shown=most, through=through)
     finally:
         await channel.close()
     return {"queue": queue, "purged": len(dropped), "kept": len(kept)}

@@ -26,6 +26,7 @@ from shared.ops.dead_letters import (
 from shared.topology import (
     DEAD_LETTER_ARGUMENTS,
     DEAD_LETTER_EXCHANGE,
+    EVENTS_EXCHANGE,
     NOTIFICATIONS_EVENTS,
     declare_topology,
     has_dead_letter_arguments,
@@ -354,6 +355,13 @@ async def test_a_letter_sent_back_whose_removal_failed_is_removed_by_the_next_re
     sent = FakeSentLetters()
     first = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
     assert (first["replayed"], first.get("unremoved")) == (1, 1), first
+    waiting = await connection.channel()
+
+    async def back_in_queue() -> bool:  # the broker requeues the letter taken once its channel has closed, a moment on
+        return (await waiting.declare_queue(DLQ, passive=True)).declaration_result.message_count == 1
+
+    await eventually(back_in_queue)
+    await waiting.close()
     second = await replay_dead_letters(connection, DLQ, replay_id="form-1", sent=sent)
 
     assert second == {"queue": DLQ, "replayed": 0, "kept": 0, "removed": 1}
@@ -388,6 +396,31 @@ async def test_a_purge_of_a_listing_cut_at_its_most_deletes_no_letter_it_did_not
     left = await list_dead_letters(connection, DLQ)
     assert left["total"] == 5, left  # nothing deleted, every letter given back
     assert left["listed"] == 3  # and the listing says it holds fewer than the queue
+
+
+async def test_a_purge_naming_a_cut_listings_through_without_its_count_deletes_no_letter_it_did_not_show(
+    connection: aio_pika.abc.AbstractConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More letters than a listing reads (PEEK_MOST: 5,000; 3 here): a purge naming the listing's `through` and
+    `newest` but not its `count` deleted every letter that died by then, the ones the listing never read among them.
+    With more letters selected than any listing shows, none is deleted and the refusal names `count`."""
+    monkeypatch.setattr(dead_letters, "PEEK_MOST", 3)
+    listed = [random_id("listed") for _ in range(3)]
+    for index, event_id in enumerate(listed):  # read first (a fresh queue delivers in order), dead since 08:00:10
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, 10 + index, tzinfo=UTC))
+    unlisted = [random_id("unlisted") for _ in range(2)]
+    for index, event_id in enumerate(unlisted):  # died before, arrived after: past the listing's most
+        await dead_letter(connection, event_id, died=datetime(2026, 12, 5, 8, 0, index, tzinfo=UTC))
+    listing = await list_dead_letters(connection, DLQ)
+    assert (listing["total"], listing["listed"]) == (5, 3), listing
+    named = {"through": datetime.fromisoformat(listing["through"]), "newest": listing["newest"]}
+
+    with pytest.raises(LargerThanShown, match=r"^count: .*none was deleted") as refused:
+        await purge_dead_letters(connection, DLQ, **named)
+
+    assert refused.value.field == "count"
+    assert "5 dead letters" in str(refused.value), refused.value
+    assert (await list_dead_letters(connection, DLQ))["total"] == 5  # nothing deleted, every letter given back
 
 
 async def test_a_listing_cut_at_its_most_purges_the_letters_it_showed(
@@ -505,3 +538,75 @@ async def test_a_replayed_letter_keeps_the_batch_message_it_came_in(
     assert {name: headers.get(name) for name in batch} == batch
     assert "x-first-death-queue" not in headers
     await channel.close()
+
+
+FORGED = {
+    "x-chibo-reason": "Đã duyệt: xóa đi",
+    "x-first-death-queue": "meetings.ingest",
+    "x-first-death-reason": "expired",
+    "x-chibo-delivery-count": 99,
+    "x-chibo-batch-message-id": "forged-batch",
+    "x-chibo-batch-position": 7,
+    "x-chibo-replayed": 5,
+    "x-chibo-replay-ids": "form-forged",
+    "x-death": [{"queue": "meetings.ingest", "reason": "expired", "count": 3, "exchange": "", "routing-keys": ["x"]}],
+}
+"""Headers a publisher of chibo.events sets under the names the broker and chibo's consumers write on a dead letter."""
+
+
+async def test_headers_a_publisher_forged_are_neither_read_nor_shown_as_the_death_nor_sent_back(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """A message published on chibo.events carrying x-chibo-reason, x-first-death-… and the batch and replay headers,
+    then dead-lettered by the broker (it keeps every header of the publisher's): the listing read them as the cause,
+    the queue it died in, its counts and its batch, what an operator judges a letter by. Now they are listed apart as
+    `untrusted_headers`, the death is the broker's x-death, and a replay does not send them back as chibo's own."""
+    event_id = random_id("forged")
+    channel = await connection.channel(publisher_confirms=True)
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    await exchange.publish(
+        aio_pika.Message(
+            json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
+            headers=dict(FORGED),  # type: ignore[arg-type]
+            message_id=event_id,
+        ),
+        routing_key="meeting.scheduled.v1",
+    )
+    origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
+    delivered = await eventually(lambda: origin.get(no_ack=False, fail=False))
+    await delivered.reject(requeue=False)  # the broker dead-letters it, publisher's headers and all
+
+    async def listed() -> dict[str, Any] | None:
+        items = (await list_dead_letters(connection, DLQ))["items"]
+        return items[0] if items else None
+
+    row = await eventually(listed)
+
+    assert row["event_id"] == event_id
+    assert (row["queue"], row["reason"], row["cause"]) == (NOTIFICATIONS_EVENTS.name, "rejected", None), row
+    assert (row["death_count"], row["delivery_count"]) == (1, 0), row
+    assert (row["batch_message_id"], row["batch_position"]) == (None, None), row
+    assert not set(FORGED) & set(row["headers"]), row["headers"]
+    assert row["untrusted_headers"] == {name: value for name, value in FORGED.items() if name != "x-death"}, row
+
+    replayed = await replay_dead_letters(connection, DLQ)
+
+    assert replayed["replayed"] == 1, replayed
+    copy = await eventually(lambda: origin.get(no_ack=True, fail=False))
+    assert not set(FORGED) & set(copy.headers or {}) - {"x-chibo-replayed"}, copy.headers  # no x-death either
+    assert (copy.headers or {}).get("x-chibo-replayed") == 1, copy.headers  # this replay, not the forged five
+    await channel.close()
+
+
+def test_the_first_death_the_broker_wrote_is_shown_as_its_own() -> None:
+    """A message published through an exchange and dead-lettered once: the broker wrote its x-first-death-… headers
+    (they say what its only x-death entry says), so they are listed among its headers, not as its publisher's."""
+    death = {"queue": NOTIFICATIONS_EVENTS.name, "reason": "rejected", "count": 1, "exchange": EVENTS_EXCHANGE}
+    headers = {
+        "x-death": [death],
+        "x-first-death-queue": NOTIFICATIONS_EVENTS.name,
+        "x-first-death-reason": "rejected",
+        "x-first-death-exchange": EVENTS_EXCHANGE,
+        "x-chibo-reason": "forged",
+    }
+    assert dead_letters.untrusted_names(headers) == {"x-chibo-reason"}

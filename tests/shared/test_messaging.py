@@ -24,6 +24,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from shared.consuming import consume_event, pending_batches
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import BATCH_CONTENT_TYPE, Event, new_event
+from shared.ops import dead_letters
 from shared.ops.dead_letters import death_of, describe
 from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
@@ -592,14 +593,14 @@ async def test_a_replayed_dead_letter_that_dies_again_counts_every_death(
     died again and was listed with death_count 1: each death counts, alone and out of a batch."""
     alone = cancellation(random_id("again")) | {"data": {"meeting_id": random_id("again")}}  # no data.reason
     item = cancellation(random_id("again")) | {"data": {"meeting_id": random_id("again")}}
-    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    # as a replay sends them back: straight to the queue (a publisher's x-chibo- headers on chibo.events are not kept)
     replayed_once: dict[str, Any] = {"x-chibo-replayed": 1}
-    await exchange.publish(
-        aio_pika.Message(json.dumps(alone).encode(), headers=replayed_once), routing_key=alone["type"]
+    await channel.default_exchange.publish(
+        aio_pika.Message(json.dumps(alone).encode(), headers=replayed_once), routing_key=probe.queue.name
     )
     body = json.dumps([item]).encode()
     batch = aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, headers={"x-chibo-replayed": 2})
-    await exchange.publish(batch, routing_key=item["type"])
+    await channel.default_exchange.publish(batch, routing_key=probe.queue.name)
     dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
     counts: dict[str, int] = {}
     while len(counts) < 2:
@@ -610,7 +611,11 @@ async def test_a_replayed_dead_letter_that_dies_again_counts_every_death(
 
 def test_the_broker_dead_lettering_a_replayed_message_counts_the_replays_too() -> None:
     """x-death counts the deaths since the last replay (the replay drops it); x-chibo-replayed the replays before."""
-    headers = {"x-death": [{"queue": "q", "reason": "delivery_limit", "count": 1}], "x-chibo-replayed": 2}
+    # a replayed copy is published straight to its queue: it dies from the default exchange
+    headers = {
+        "x-death": [{"queue": "q", "reason": "delivery_limit", "count": 1, "exchange": ""}],
+        "x-chibo-replayed": 2,
+    }
     message = SimpleNamespace(headers=headers, timestamp=None)
     assert death_of(message)["death_count"] == 3  # type: ignore[arg-type]
     assert death_of(SimpleNamespace(headers={"x-death": headers["x-death"]}, timestamp=None))["death_count"] == 1  # type: ignore[arg-type]
@@ -666,3 +671,90 @@ async def test_each_dead_letter_of_a_batch_names_the_batch_message_it_came_in_ev
     again = describe(await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30), 0)
     assert (again["batch_message_id"], again["batch_correlation_id"]) == (batch_id, correlation), again
     assert again["batch_position"] == describe(first, 0)["batch_position"], again
+
+
+async def test_a_dead_letter_replay_killed_after_the_confirm_is_applied_once_and_leaves_no_letter(
+    probe: ProbeConsumer,
+    pool: asyncpg.Pool,
+    channel: aio_pika.abc.AbstractChannel,
+    amqp_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replay killed between the broker's confirm of the copy and the removal of the letter leaves the letter, and
+    the next replay sends it again: end to end, the consumer applies the event once (the second copy is a duplicate
+    by (source, id)) and the dead-letter queue ends empty."""
+    monkeypatch.setattr(dead_letters, "DEAD_LETTER_QUEUES", (probe.queue.dead_letter_queue,))
+    event = cancellation(random_id("replay-killed"))
+    meeting_id = event["data"]["meeting_id"]
+    dlq = probe.queue.dead_letter_queue
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            json.dumps(event).encode(),
+            headers={"x-first-death-queue": probe.queue.name, "x-first-death-reason": "rejected"},
+            message_id=event["id"],
+        ),
+        routing_key=dlq,
+    )
+    connection = await aio_pika.connect(amqp_url)
+
+    async def killed(message: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        raise asyncio.CancelledError  # the process stops here, as one killed after the confirm: no ack, no mark
+
+    with monkeypatch.context() as patch:
+        patch.setattr(aio_pika.IncomingMessage, "ack", killed)
+        with pytest.raises(asyncio.CancelledError):
+            await dead_letters.replay_dead_letters(connection, dlq, replay_id="form-1")
+
+    async def waiting() -> int:
+        return (await channel.declare_queue(dlq, passive=True)).declaration_result.message_count or 0
+
+    async def back() -> bool:  # the letter taken comes back as its channel closes, a moment on
+        return await waiting() == 1
+
+    await eventually(back)
+    again = await dead_letters.replay_dead_letters(connection, dlq, replay_id="form-1")
+    assert again["replayed"] == 1, again
+
+    def consumed(outcome: str) -> float:  # every type label (the probe's types count as `other`)
+        return sum(
+            sample.value
+            for metric in prometheus_client.REGISTRY.collect()
+            if metric.name == "chibo_events_consumed"
+            for sample in metric.samples
+            if sample.name == "chibo_events_consumed_total"
+            and sample.labels.get("queue") == probe.queue.name
+            and sample.labels.get("outcome") == outcome
+        )
+
+    await eventually(lambda: consumed("handled") + consumed("duplicate") == 2, timeout=30)
+    assert (consumed("handled"), consumed("duplicate")) == (1, 1)
+    assert await pool.fetchval("SELECT value FROM probe_state WHERE id = $1", meeting_id) == 1
+    assert probe.calls.count(meeting_id) == 1
+    assert await waiting() == 0
+    await connection.close()
+
+
+async def test_a_consumer_writing_a_dead_letter_keeps_no_batch_or_replay_header_a_publisher_forged(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """A consumer dead-lettering a delivery itself kept its batch and replay headers (and counted the handed-back
+    deliveries it said), meant for copies chibo publishes straight to the queue (a replay, a hand-back): one published
+    on chibo.events with them forged was listed as dead in someone else's batch, replayed five times, delivered seven.
+    Only a copy published straight to the queue (which only chibo's services may) keeps them."""
+    forged: dict[str, Any] = {
+        "x-chibo-batch-message-id": "forged-batch",
+        "x-chibo-batch-position": 3,
+        "x-chibo-replayed": 5,
+        "x-chibo-replay-ids": "form-forged",
+        "x-chibo-deliveries": 7,
+    }
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    body = b"{this is not json" + random_id("forged").encode()
+    await exchange.publish(aio_pika.Message(body, headers=forged), routing_key="meeting.cancelled.v1")
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    letter = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=60)
+    assert letter.body == body
+    seen = describe(letter, 0, carried_count=False)
+    assert (seen["batch_message_id"], seen["batch_position"]) == (None, None), seen
+    assert (seen["death_count"], seen["delivery_count"]) == (1, 0), seen
+    assert not set(forged) & set(seen["headers"]), seen["headers"]
