@@ -10,9 +10,11 @@ The outcomes, tables and facts equal those of the same lines sent one at a time 
 
 import asyncio
 import json
+import math
 import resource
 import sys
 import time
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +63,9 @@ UNIT_ID = UNIT_COLUMNS.index("id")
 MEMBER_ID = MEMBER_COLUMNS.index("id")
 MONITOR_PERSON = MONITOR_COLUMNS.index("person_id")
 MONITOR_CELL = MONITOR_COLUMNS.index("cell_id")
+MONITOR_COMMITTEE = MONITOR_COLUMNS.index("committee_id")
+UNIT_PARENT = UNIT_COLUMNS.index("parent_id")
+MEMBER_CELL = MEMBER_COLUMNS.index("cell_id")
 DATA = UNIT_COLUMNS.index("data")  # an envelope column: the same place in every kind's row
 
 
@@ -267,8 +272,13 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         rejected: list[tuple[int, InvalidEvent]] = []
         later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
         judged, judging = set(firsts), firsts
+        releases = _Releases(staged)
         while True:
-            held, refused = await _apply_round(bulk, staged, judging, fresh)
+            held, refused, stored = await _apply_round(
+                bulk, staged, judging, fresh, releases.ask if not resent_all else ()
+            )
+            releases.stored |= stored
+            releases.applied(set(judging) - {seq for seq, _, _ in held} - {seq for seq, _ in refused})
             rejected += refused
             for seq, why in sorted(refused, key=lambda item: item[0]):
                 event = fresh[seq]
@@ -280,7 +290,7 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
             if not refused or not copies:
                 break
             later = _later_copies(staged, firsts) if later is None else later
-            resent = [later[identity].pop(0) for identity in _identities(staged, refused) if later.get(identity)]
+            resent = _resent(staged, refused, later, releases)
             if not resent:
                 break
             again, open_before = await bulk.first_deliveries(
@@ -294,7 +304,7 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         await bulk.wake_relay(schema=SCHEMA)
         for seq, missing, where in sorted(held):
             await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-        reused = _judge_copies(staged, digests, firsts, resent_all, inbox, held, report)
+        reused = _judge_copies(staged, digests, judged, resent_all, inbox, held, releases, report)
         for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
             event = fresh[seq]
             why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
@@ -318,9 +328,14 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
             for seq in sorted(superseded):
                 source, event_id = _identity(staged[seq][1])
                 await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
-        report.outcomes["held"] += len(held)
-        report.outcomes["rejected"] += len(rejected)
-        report.outcomes["accepted"] += len(judged) - len(held) - len(rejected)
+        # each line answered as at its place in the file: one whose unit comes later in the chunk is held there and
+        # released by that unit's line (then applied, or refused as the state refuses it: a rejection all the same)
+        final_held, refused_seqs = {seq for seq, _, _ in held}, {seq for seq, _ in rejected}
+        for seq in judged:
+            if seq in final_held or releases.at(seq) > seq:
+                report.outcomes["held"] += 1
+            else:
+                report.outcomes["rejected" if seq in refused_seqs else "accepted"] += 1
         await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
         # the other types as a batch's transaction judges them (a statement per group, not per event)
         async for group in others:
@@ -331,10 +346,15 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
 
 
 async def _apply_round(
-    bulk: PgBulkRepository, staged: dict[int, tuple[str, tuple[Any, ...]]], seqs: Iterable[int], fresh: "_Reread"
-) -> tuple[list[tuple[int, str, str]], list[tuple[int, InvalidEvent]]]:
+    bulk: PgBulkRepository,
+    staged: dict[int, tuple[str, tuple[Any, ...]]],
+    seqs: Iterable[int],
+    fresh: "_Reread",
+    ask: Iterable[str] = (),
+) -> tuple[list[tuple[int, str, str]], list[tuple[int, InvalidEvent]], set[str]]:
     """Stage the events `seqs` of the chunk and apply them (units, then members, then monitors); return those held
-    ((seq, missing unit, field)) and those the stored state refuses ((seq, why))."""
+    ((seq, missing unit, field)), those the stored state refuses ((seq, why)) and the units among `ask` stored before
+    the round."""
     by_kind: dict[str, list[tuple[Any, ...]]] = {"unit": [], "member": [], "monitor": []}
     for seq in seqs:
         kind, record = staged[seq]
@@ -344,7 +364,7 @@ async def _apply_round(
     await bulk.stage("stage_monitor", MONITOR_COLUMNS, by_kind["monitor"])
     held: list[tuple[int, str, str]] = []  # (seq, missing unit, field)
     rejected: list[tuple[int, InvalidEvent]] = []
-    unit_rejected, unit_held = await bulk.apply_units()
+    unit_rejected, unit_held, stored = await bulk.apply_units(sorted(ask))
     held += [(seq, parent, "data.parent_id") for seq, parent in unit_held]
     rejected += [(seq, _refused_unit(fresh[seq], stored_kind)) for seq, stored_kind in unit_rejected]
     for seq, unit_kind in await bulk.unplaced_members():
@@ -366,42 +386,128 @@ async def _apply_round(
             why = _not_a(committee_kind, unit_id=data.committee_id, wanted="committee", field="data.committee_id")
             rejected.append((seq, why))
     await bulk.apply_monitors()
-    return held, rejected
+    return held, rejected, stored
 
 
 def _judge_copies(
     staged: dict[int, tuple[str, tuple[Any, ...]]],
     digests: dict[int, bytes],
-    firsts: set[int],
+    judged: set[int],
     resent: list[int],
     inbox: dict[tuple[str, str], tuple[bytes | None, bool]],
     held: list[tuple[int, str, str]],
+    releases: "_Releases",
     report: LoadReport,
 ) -> list[int]:
-    """Count the copies of the chunk (staged seqs neither first nor resent) as the ingest path answers them one at a
-    time, and return those to reject: another event under an id the inbox holds with other content (its digest, or
-    that of the last fix resent under it in this chunk) is refused naming `id` (REUSED_ID); a copy of an event held
-    before this chunk or held by it is `held` again; any other copy is `duplicate`. A row without a digest (an
-    earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
+    """Count the copies of the chunk (staged seqs not `judged`: neither first nor resent) as the ingest path answers
+    them one at a time, and return those to reject: another event under an id the inbox holds with other content (its
+    digest, or that of the last fix resent under it in this chunk) is refused naming `id` (REUSED_ID); a copy of an
+    event held at the copy's place (its delivery before it in the chunk not yet released, _Releases.at; or held
+    before this chunk and its unit not yet come) is `held` again; any other copy is `duplicate`. A row without a
+    digest (an earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
     owner = {identity: digest for identity, (digest, _) in inbox.items()}
     for seq in resent:  # the earliest copies of their id: a fix's digest is the inbox's for the copies after it
         owner[_identity(staged[seq][1])] = digests[seq]
-    held_now = {_identity(staged[seq][1]) for seq, _, _ in held}
-    skipped = firsts | set(resent)
+    held_to_end = {seq for seq, _, _ in held}
+    deliveries: dict[tuple[str, str], list[int]] = {}
+    for seq in sorted(judged):
+        deliveries.setdefault(_identity(staged[seq][1]), []).append(seq)
     reused: list[int] = []
-    for seq, (_, record) in staged.items():
-        if seq in skipped:
+    for seq, (kind, record) in staged.items():
+        if seq in judged:
             continue
         identity = _identity(record)
         recorded = owner.get(identity)
+        earlier = deliveries.get(identity, [])
+        place = bisect_left(earlier, seq)
         if recorded is not None and recorded != digests[seq]:
             reused.append(seq)
-        elif identity in held_now or inbox.get(identity, (None, False))[1]:
-            report.outcomes["held"] += 1
+            continue
+        if place:  # delivered earlier in the chunk: held until its release
+            delivery = earlier[place - 1]
+            until = math.inf if delivery in held_to_end else releases.at(delivery)
+        elif inbox.get(identity, (None, False))[1]:  # held before the chunk: until the units it needs come
+            until = releases.held_until(kind, record)
         else:
-            report.outcomes["duplicate"] += 1
+            until = -1
+        report.outcomes["held" if seq < until else "duplicate"] += 1
     report.outcomes["rejected"] += len(reused)
     return reused
+
+
+def _units_named(kind: str, record: tuple[Any, ...]) -> tuple[str, ...]:
+    """The units a staged event needs (domain.require_unit's): a unit's parent, a member's cell, an assignment's cell
+    and committee."""
+    if kind == "unit":
+        parent = record[UNIT_PARENT]
+        return (parent,) if parent else ()
+    if kind == "member":
+        return (record[MEMBER_CELL],)
+    return (record[MONITOR_CELL], record[MONITOR_COMMITTEE])
+
+
+class _Releases:
+    """Where in the chunk each staged event takes effect when the lines are sent one at a time in file order: at its
+    own line when every unit it needs is known there, else at the line that brings the last of them (it is held until
+    then, CONTRACT.md, and released by that line). A unit is known from before the chunk (`stored`, asked for `ask`:
+    the units both named and loaded by the chunk, the others' presence shown by what the set-based step did with the
+    events naming them) or from where a snapshot of it applied in the chunk takes effect."""
+
+    def __init__(self, staged: dict[int, tuple[str, tuple[Any, ...]]]) -> None:
+        self._staged = staged
+        self._loaded = {record[UNIT_ID] for kind, record in staged.values() if kind == "unit"}
+        named = {unit for kind, record in staged.values() for unit in _units_named(kind, record)}
+        self.ask = named & self._loaded
+        self.stored: set[str] = set()
+        self._applied: dict[str, list[int]] = {}
+        self._at: dict[int, float] = {}
+
+    def applied(self, seqs: Iterable[int]) -> None:
+        """Note the staged events a round applied."""
+        for seq in seqs:
+            kind, record = self._staged[seq]
+            if kind == "unit":
+                self._applied.setdefault(record[UNIT_ID], []).append(seq)
+        self._at.clear()
+
+    def known_from(self, unit_id: str) -> float:
+        """The line from which `unit_id` is known (-1: before the chunk; inf: not in it)."""
+        if unit_id in self.stored or unit_id not in self._loaded:
+            return -1
+        return min((self.at(seq) for seq in self._applied.get(unit_id, ())), default=math.inf)
+
+    def at(self, seq: int) -> float:
+        """The line at which the staged event `seq` takes effect (applied, or refused by the state)."""
+        found = self._at.get(seq)
+        if found is None:
+            self._at[seq] = math.inf  # a unit under itself, through its parents, is never known
+            kind, record = self._staged[seq]
+            found = self._at[seq] = max([seq, *(self.known_from(unit) for unit in _units_named(kind, record))])
+        return found
+
+    def held_until(self, kind: str, record: tuple[Any, ...]) -> float:
+        """The line that releases an event held before the chunk (inf: none does)."""
+        until = max((self.known_from(unit) for unit in _units_named(kind, record)), default=-1)
+        return until if until >= 0 else math.inf
+
+
+def _resent(
+    staged: dict[int, tuple[str, tuple[Any, ...]]],
+    refused: list[tuple[int, InvalidEvent]],
+    later: dict[tuple[str, str], list[int]],
+    releases: _Releases,
+) -> list[int]:
+    """The next copy of each refused event's (source, id) after the line where it was refused (its release, when it
+    was held until then: the copies before it are held copies), in the order of the refused events."""
+    resent: list[int] = []
+    for seq, _ in sorted(refused, key=lambda item: item[0]):
+        copies = later.get(_identity(staged[seq][1]))
+        refused_at = releases.at(seq)
+        while copies and copies[0] < refused_at:
+            copies.pop(0)
+        if copies:
+            resent.append(copies.pop(0))
+    return resent
 
 
 def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int]) -> dict[tuple[str, str], list[int]]:
@@ -412,13 +518,6 @@ def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[in
         if seq not in firsts:
             later.setdefault(_identity(record), []).append(seq)
     return later
-
-
-def _identities(
-    staged: dict[int, tuple[str, tuple[Any, ...]]], refused: list[tuple[int, InvalidEvent]]
-) -> list[tuple[str, str]]:
-    """The (source, id) of the refused events, in their order in the chunk."""
-    return [_identity(staged[seq][1]) for seq, _ in sorted(refused, key=lambda item: item[0])]
 
 
 def _provides(kind: str, record: tuple[Any, ...]) -> str:

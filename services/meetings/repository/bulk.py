@@ -149,17 +149,22 @@ class PgBulkRepository:
         if records:
             await self._conn.copy_records_to_table(table, records=records, columns=columns)
 
-    async def apply_units(self) -> tuple[list[tuple[int, str | None]], list[tuple[int, str]]]:
+    async def apply_units(
+        self, ask: Sequence[str] = ()
+    ) -> tuple[list[tuple[int, str | None]], list[tuple[int, str]], set[str]]:
         """Apply staged units level by level, re-publishing those written; return ((rejected seq, the kind it already
-        has when it changes kind, else None: under a cell), (held seq, parent)): a unit is rejected when it changes
-        the kind stored, or the kind its first snapshot in the chunk gives, or hangs under a cell; one whose parent
-        never comes is held (domain.check_unit_kind, check_unit_placement)."""
-        await self._conn.execute(
+        has when it changes kind, else None: under a cell), (held seq, parent), the units among `ask` stored before
+        this call): a unit is rejected when it changes the kind stored, or the kind its first snapshot in the chunk
+        gives, or hangs under a cell; one whose parent never comes is held (domain.check_unit_kind,
+        check_unit_placement). `ask` is answered by the first statement, no statement of its own."""
+        rows = await self._conn.fetch(
             "WITH known AS (SELECT s.seq, coalesce(u.kind, f.kind) AS kind FROM stage_unit s"
             " LEFT JOIN org_unit u ON u.id = s.id"
-            " LEFT JOIN LATERAL (SELECT f.kind FROM stage_unit f WHERE f.id = s.id ORDER BY f.seq LIMIT 1) f ON true)"
-            " UPDATE stage_unit s SET state = 'kind:' || known.kind FROM known"
-            " WHERE known.seq = s.seq AND known.kind <> s.kind"
+            " LEFT JOIN LATERAL (SELECT f.kind FROM stage_unit f WHERE f.id = s.id ORDER BY f.seq LIMIT 1) f ON true),"
+            " marked AS (UPDATE stage_unit s SET state = 'kind:' || known.kind FROM known"
+            " WHERE known.seq = s.seq AND known.kind <> s.kind)"
+            " SELECT id FROM org_unit WHERE id = ANY($1::text[])",
+            list(ask),
         )
         while True:
             await self._conn.execute(
@@ -197,7 +202,8 @@ class PgBulkRepository:
             " WHERE state = 'rejected' OR state LIKE 'kind:%'"
         )
         held = await self._conn.fetch("SELECT seq, parent_id FROM stage_unit WHERE state = 'pending'")
-        return [(r["seq"], r["kind"]) for r in rejected], [(r["seq"], r["parent_id"]) for r in held]
+        stored = {row["id"] for row in rows}
+        return [(r["seq"], r["kind"]) for r in rejected], [(r["seq"], r["parent_id"]) for r in held], stored
 
     async def unplaced_members(self) -> list[tuple[int, str | None]]:
         """Staged members whose cell is unknown (kind None: held) or no cell (its kind: rejected), taken out of
