@@ -5,11 +5,14 @@ comes, and its copies before that are `held` again, after it `duplicate`. The se
 at once and answered such an event `accepted` (or `rejected`, when the unit came as another kind) and its earlier
 copies `duplicate`.
 
-Lines that are no event are answered where they stand too; their rejections name no event, are stored with the
-chunk's one `received_at` and a random `rejection_id`, and so carry no order an operator or reader can see beyond
-their count, which is pinned here (ingest.rejected.v1 facts name no line either)."""
+Lines refused on reading and lines of the other types are judged at their place (a run of staged events ends before
+them): a broken copy under an event's id forgets its inbox row for the copies after it only, and a meeting before its
+cell's line is held. Lines that name no event at all are judged after the run of staged events around them: their
+rejections touch nothing another line reads, and are stored with the chunk's one `received_at` and a random
+`rejection_id`, so they carry no order an operator or reader can see beyond their count, pinned here."""
 
 import copy
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +107,33 @@ async def test_lines_that_are_no_event_are_rejected_each_without_an_order_to_see
         bad["id"].replace(TEMPLATE, bulk),
     )
     assert len(stamps) == 1
+
+
+async def test_lines_refused_on_reading_and_other_types_are_judged_at_their_place(
+    meetings_pool: asyncpg.Pool, uow_factory: UowFactory, tmp_path: Path
+) -> None:
+    """A member, a broken copy under its id (refused on reading: its inbox row forgotten), the member again (a new
+    delivery: accepted); a meeting scheduled in a cell that comes only after it (held, then released). The broken
+    line was rejected before the chunk's events, and the meeting judged after them: duplicate, and accepted."""
+    events, e = province()
+    member = member_of(e["member"], "m-twice", e["cell"]["data"]["id"])
+    broken = changed(member, status="nonsense")
+    cell = unit(e["cell"], "late-c", "cb-late")
+    scheduled = {
+        **{key: e["member"][key] for key in ("specversion", "source", "time", "datacontenttype")},
+        "id": f"{TEMPLATE}meeting-late",
+        "type": "meeting.scheduled.v1",
+        "data": {
+            "meeting_id": f"{TEMPLATE}m-late",
+            "cell_id": cell["data"]["id"],
+            "kind": "regular",
+            "starts_at": (datetime.fromisoformat(e["member"]["time"]) + timedelta(days=3)).isoformat(
+                timespec="seconds"
+            ),
+            "location": "Hội trường thôn",
+            "agenda": ["Sinh hoạt thường kỳ"],
+        },
+    }
+    lines = as_lines([*events, member, broken, member, scheduled, cell])
+    _, outcomes = await load_both_ways([lines], meetings_pool, uow_factory, tmp_path)
+    assert outcomes == [{"accepted": len(events) + 3, "duplicate": 0, "held": 1, "rejected": 1}]

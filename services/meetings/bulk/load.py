@@ -2,10 +2,12 @@
 
 Units, members and monitor assignments are validated per event in Python (envelope and data), then
 applied per chunk with COPY into staging tables and a few INSERT … SELECT statements that also write the
-re-published facts. Any other type in the file goes through the ordinary ingest path one by one. A chunk
-is read in a thread while the previous one is applied, so Python and PostgreSQL work at the same time.
-The outcomes, tables and facts equal those of the same lines sent one at a time through the ingest path
-(tests/meetings/test_bulk_equivalence.py).
+re-published facts. Any other type in the file, and any line refused on reading, goes through the ordinary ingest
+path as a batch's transaction judges it. A chunk is applied in runs in file order (`runs`: the staged events between
+two lines left to the ingest path set-based, those lines in between), and each staged line answered as at its place
+(`_Releases`: held when a unit it needs comes only later). A chunk is read in a thread while the previous one is
+applied, so Python and PostgreSQL work at the same time. The answers, tables and facts equal those of the same lines
+sent one at a time through the ingest path (tests/meetings/test_bulk_equivalence.py, test_bulk_file_order.py).
 """
 
 import asyncio
@@ -50,7 +52,7 @@ from services.meetings.repository.bulk import (
 )
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.contracts.registry import read_event
-from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
+from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope, peek_identity
 from shared.envelope import time_text as envelope_time_text
 from shared.reading import read_compact
 from shared.refusals import Refusal, RefusalCode
@@ -209,10 +211,12 @@ class ReadChunk:
     hold or a rejection needs are read again from their lines)."""
     digests: dict[int, bytes] = field(default_factory=dict)
     """The content digest of each staged event by its place (handlers.ingest.content_digest), kept in the inbox."""
-    refused: list[tuple[str, CloudEvent, InvalidEvent]] = field(default_factory=list)
-    """Lines of the bulk types whose data or moments were refused, with their envelope and why."""
-    others: list[str] = field(default_factory=list)
-    """Lines left to the ingest path (other types, and lines that are no event, whose rejection it stores)."""
+    others: dict[int, str] = field(default_factory=dict)
+    """Lines left to the ingest path by their place: other types, lines of the bulk types refused on reading, and
+    lines that are no event (whose rejection it stores)."""
+    anonymous: set[int] = field(default_factory=set)
+    """The places of the `others` that name no event (no `id` to read): their rejection touches nothing another line
+    reads, so they need not cut a run of staged events in two (runs)."""
 
 
 def _bulk_type(named: Any) -> bool:
@@ -227,22 +231,21 @@ def read_chunk(lines: list[str], *, received_at: datetime) -> ReadChunk:
     for seq, line in enumerate(chunk.lines):
         value = read_compact(line)  # as read_envelope reads it
         if type(value) is dict and not _bulk_type(value.get("type")):
-            chunk.others.append(line)  # read once, by the ingest path, not here as well
+            _leave(chunk, seq, line, value)  # read once, by the ingest path, not here as well
             continue
         try:
             envelope = parse_envelope(value, checked=True) if type(value) is dict else parse_envelope(line)
         except InvalidEvent:
-            chunk.others.append(line)
+            _leave(chunk, seq, line, value if type(value) is dict else _json_or_none(line))
             continue
         kind = BULK_TYPES.get(envelope.type)
-        if kind is None:
-            chunk.others.append(line)
-            continue
         try:
+            if kind is None:
+                raise InvalidEvent(f"type: {envelope.type!r}")
             event = read_event(envelope)
             check_plausible_moments(event, now=received_at)
-        except InvalidEvent as exc:
-            chunk.refused.append((line, envelope, exc))
+        except InvalidEvent:
+            chunk.others[seq] = line  # refused by the ingest path at its place, as one at a time
             continue
         record = RECORDS[kind](seq, event)
         chunk.staged[seq] = (kind, record)
@@ -250,99 +253,171 @@ def read_chunk(lines: list[str], *, received_at: datetime) -> ReadChunk:
     return chunk
 
 
+def _leave(chunk: ReadChunk, seq: int, line: str, value: Any) -> None:
+    """Leave the line at `seq` to the ingest path, noting it `anonymous` when it names no event (peek_identity)."""
+    chunk.others[seq] = line
+    if not peek_identity(value)[1]:
+        chunk.anonymous.add(seq)
+
+
+def _json_or_none(line: str) -> Any:
+    """The line's JSON value, None when it is none."""
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
+def runs(chunk: ReadChunk) -> list[list[int]]:
+    """The chunk's places cut into runs in file order, alternately of staged events (applied set-based) and of lines
+    left to the ingest path, so that each line meets the state the lines before it leave, as one at a time: a
+    meeting before its cell's line is held, a line refused on reading forgets its id's inbox row before the copies
+    after it and not before those before it. A line naming no event does not cut a run of staged events: it is
+    judged with the lines after that run, its rejection touching nothing the run reads."""
+    cut: list[list[int]] = []
+    staged: list[int] = []
+    left: list[int] = []
+    anonymous: list[int] = []  # within the open run of staged events
+    for seq in range(len(chunk.lines)):
+        if seq in chunk.staged:
+            if left:
+                cut.append(left)
+                left = []
+            staged.append(seq)
+        elif staged and seq in chunk.anonymous:
+            anonymous.append(seq)
+        else:
+            if staged:
+                cut.append(staged)
+                staged, left, anonymous = [], anonymous, []
+            left.append(seq)
+    if staged:
+        cut.append(staged)
+        left = anonymous
+    if left:
+        cut.append(left)
+    return cut
+
+
 async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -> None:
-    """Dedupe and apply one read chunk in one transaction."""
+    """Dedupe and apply one read chunk in one transaction, its runs (`runs`) in file order."""
     received_at = chunk.received_at
-    others = _OtherReadings(chunk.others, received_at=received_at)  # read in a thread while the SQL below runs
+    cut = runs(chunk)
+    # the lines left to the ingest path are read in a thread while the SQL before them runs
+    readings = {
+        run[0]: _OtherReadings([chunk.others[seq] for seq in run], received_at=received_at)
+        for run in cut
+        if run[0] in chunk.others
+    }
     async with MeetingsUnitOfWork(pool) as uow:
         await uow.ingest.lock_gate()  # the chunk's 20,000 events exclude every other ingest transaction
         bulk = PgBulkRepository(uow.connection)
         await bulk.create_staging()
-        for line, envelope, exc in chunk.refused:  # as the ingest path rejects an event it cannot read
-            await _reject(uow, envelope.source, envelope.id, envelope.type, exc, line, received_at, None)
-        report.outcomes["rejected"] += len(chunk.refused)
-        staged, digests = chunk.staged, chunk.digests
-        firsts, rejected_before = await bulk.first_deliveries(
-            [(seq, *_identity(record), digests[seq]) for seq, (_, record) in staged.items()]
-        )
-        copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
-        inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
-        resent_all: list[int] = []
         fresh = _Reread(chunk.lines)
-        rejected: list[tuple[int, InvalidEvent]] = []
-        later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
-        judged, judging = set(firsts), firsts
-        releases = _Releases(staged)
-        while True:
-            held, refused, stored = await _apply_round(
-                bulk, staged, judging, fresh, releases.ask if not resent_all else ()
-            )
-            releases.stored |= stored
-            releases.applied(set(judging) - {seq for seq, _, _ in held} - {seq for seq, _ in refused})
-            rejected += refused
-            for seq, why in sorted(refused, key=lambda item: item[0]):
-                event = fresh[seq]
-                raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
-                await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
-            # the ingest path lets a refused event's id in again (reject forgets its inbox row): its next copy in
-            # the chunk (a fix resent under that id) is judged as a first delivery, with what this round held
-            # (it may provide their unit), in another round; none when nothing refused has a later copy
-            if not refused or not copies:
-                break
-            later = _later_copies(staged, firsts) if later is None else later
-            resent = _resent(staged, refused, later, releases)
-            if not resent:
-                break
-            again, open_before = await bulk.first_deliveries(
-                [(seq, *_identity(staged[seq][1]), digests[seq]) for seq in resent]
-            )
-            resent_all += resent
-            rejected_before |= open_before
-            judged |= again
-            judging = again | {seq for seq, _, _ in held}
-            await bulk.clear_staging()
+        staged_runs = 0
+        for run in cut:
+            others = readings.get(run[0])
+            if others is None:
+                if staged_runs:
+                    await bulk.clear_staging()
+                staged_runs += 1
+                # what the lines before wrote is sent first (a member's removal the set-based step reads), and what
+                # they read forgotten after: the set-based statements write past the repositories' caches
+                await uow.org.forget_reads()
+                await _load_staged(chunk, {seq: chunk.staged[seq] for seq in run}, uow, bulk, fresh, report)
+                await uow.org.forget_reads()
+                continue
+            # the other types as a batch's transaction judges them (a statement per group, not per event)
+            async for group in others:
+                for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
+                    report.outcomes[result.outcome] += 1
         await bulk.wake_relay(schema=SCHEMA)
-        for seq, missing, where in sorted(held):
-            await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-        reused = _judge_copies(staged, digests, judged, resent_all, inbox, held, releases, report)
-        for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
-            event = fresh[seq]
-            why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
-            await _reject(
-                uow,
-                event.source,
-                event.id,
-                event.type,
-                why,
-                chunk.lines[seq],
-                received_at,
-                event.envelope.correlationid,
-                keep_processed=True,
-            )
-        # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
-        # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
-        superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
-        if superseded:
-            closed_at = now()
-            uow.ingest.note_rejected_before(_identity(staged[seq][1]) for seq in superseded)
-            for seq in sorted(superseded):
-                source, event_id = _identity(staged[seq][1])
-                await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
-        # each line answered as at its place in the file: one whose unit comes later in the chunk is held there and
-        # released by that unit's line (then applied, or refused as the state refuses it: a rejection all the same)
-        final_held, refused_seqs = {seq for seq, _, _ in held}, {seq for seq, _ in rejected}
-        for seq in judged:
-            if seq in final_held or releases.at(seq) > seq:
-                report.outcomes["held"] += 1
-            else:
-                report.outcomes["rejected" if seq in refused_seqs else "accepted"] += 1
-        await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
-        # the other types as a batch's transaction judges them (a statement per group, not per event)
-        async for group in others:
-            for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
-                report.outcomes[result.outcome] += 1
         await uow.commit()
     report.events += len(chunk.lines)
+
+
+async def _load_staged(
+    chunk: ReadChunk,
+    staged: dict[int, tuple[str, tuple[Any, ...]]],
+    uow: MeetingsUnitOfWork,
+    bulk: PgBulkRepository,
+    fresh: "_Reread",
+    report: LoadReport,
+) -> None:
+    """Dedupe and apply a run of the chunk's staged events (`staged`, by place) set-based in `uow`'s transaction,
+    counting each line's answer in `report` as at its place in the file."""
+    received_at, digests = chunk.received_at, chunk.digests
+    firsts, rejected_before = await bulk.first_deliveries(
+        [(seq, *_identity(record), digests[seq]) for seq, (_, record) in staged.items()]
+    )
+    copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
+    inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
+    resent_all: list[int] = []
+    rejected: list[tuple[int, InvalidEvent]] = []
+    later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
+    judged, judging = set(firsts), firsts
+    releases = _Releases(staged)
+    while True:
+        held, refused, stored = await _apply_round(bulk, staged, judging, fresh, releases.ask if not resent_all else ())
+        releases.stored |= stored
+        releases.applied(set(judging) - {seq for seq, _, _ in held} - {seq for seq, _ in refused})
+        rejected += refused
+        for seq, why in sorted(refused, key=lambda item: item[0]):
+            event = fresh[seq]
+            raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
+            await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
+        # the ingest path lets a refused event's id in again (reject forgets its inbox row): its next copy in
+        # the chunk (a fix resent under that id) is judged as a first delivery, with what this round held
+        # (it may provide their unit), in another round; none when nothing refused has a later copy
+        if not refused or not copies:
+            break
+        later = _later_copies(staged, firsts) if later is None else later
+        resent = _resent(staged, refused, later, releases)
+        if not resent:
+            break
+        again, open_before = await bulk.first_deliveries(
+            [(seq, *_identity(staged[seq][1]), digests[seq]) for seq in resent]
+        )
+        resent_all += resent
+        rejected_before |= open_before
+        judged |= again
+        judging = again | {seq for seq, _, _ in held}
+        await bulk.clear_staging()
+    for seq, missing, where in sorted(held):
+        await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
+    reused = _judge_copies(staged, digests, judged, resent_all, inbox, held, releases, report)
+    for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
+        event = fresh[seq]
+        why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
+        await _reject(
+            uow,
+            event.source,
+            event.id,
+            event.type,
+            why,
+            chunk.lines[seq],
+            received_at,
+            event.envelope.correlationid,
+            keep_processed=True,
+        )
+    # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
+    # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
+    superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
+    if superseded:
+        closed_at = now()
+        uow.ingest.note_rejected_before(_identity(staged[seq][1]) for seq in superseded)
+        for seq in sorted(superseded):
+            source, event_id = _identity(staged[seq][1])
+            await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
+    # each line answered as at its place in the file: one whose unit comes later in the chunk is held there and
+    # released by that unit's line (then applied, or refused as the state refuses it: a rejection all the same)
+    final_held, refused_seqs = {seq for seq, _, _ in held}, {seq for seq, _ in rejected}
+    for seq in judged:
+        if seq in final_held or releases.at(seq) > seq:
+            report.outcomes["held"] += 1
+        else:
+            report.outcomes["rejected" if seq in refused_seqs else "accepted"] += 1
+    await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
 
 
 async def _apply_round(
