@@ -137,3 +137,18 @@ async def test_lines_refused_on_reading_and_other_types_are_judged_at_their_plac
     lines = as_lines([*events, member, broken, member, scheduled, cell])
     _, outcomes = await load_both_ways([lines], meetings_pool, uow_factory, tmp_path)
     assert outcomes == [{"accepted": len(events) + 3, "duplicate": 0, "held": 1, "rejected": 1}]
+
+
+async def test_a_monitor_of_a_committee_not_above_the_cell_is_refused_in_bulk_as_one_at_a_time(
+    meetings_pool: asyncpg.Pool, uow_factory: UowFactory, tmp_path: Path
+) -> None:
+    """An assignment naming a known committee that is not on the cell's path (domain.check_monitor_committee): the
+    ingest path refuses it naming `data.committee_id`; the set-based step checked only the units' kinds and applied
+    it."""
+    events, e = province()
+    elsewhere = unit(e["cell"], "other-k", "uk-elsewhere", kind="committee", parent_id=None)
+    monitor = copy.deepcopy(e["monitor"])
+    monitor["id"] = f"{TEMPLATE}mon-elsewhere"
+    monitor["data"].update(committee_id=elsewhere["data"]["id"])
+    _, outcomes = await load_both_ways([as_lines([*events, elsewhere, monitor])], meetings_pool, uow_factory, tmp_path)
+    assert outcomes == [{"accepted": len(events) + 1, "duplicate": 0, "held": 0, "rejected": 1}]

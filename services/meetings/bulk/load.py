@@ -27,6 +27,7 @@ import asyncpg
 from tqdm import tqdm
 
 from services.meetings.domain import (
+    check_monitor_committee,
     check_plausible_moments,
     kind_change_reason,
     monitor_waiting_key,
@@ -450,16 +451,18 @@ async def _apply_round(
             rejected.append((seq, _not_a(unit_kind, unit_id=cell_id, wanted="cell", field="data.cell_id")))
     await bulk.apply_members()
     for seq, cell_kind, committee_kind in await bulk.unplaced_monitors():
-        data = fresh[seq].data  # judged as domain.require_unit judges them: the cell first, then the committee
+        data = fresh[seq].data  # judged as apply_monitor judges them: the cell first, then the committee, its place
         if cell_kind is None:
             held.append((seq, data.cell_id, "data.cell_id"))
         elif cell_kind != "cell":
             rejected.append((seq, _not_a(cell_kind, unit_id=data.cell_id, wanted="cell", field="data.cell_id")))
         elif committee_kind is None:
             held.append((seq, data.committee_id, "data.committee_id"))
-        else:
+        elif committee_kind != "committee":
             why = _not_a(committee_kind, unit_id=data.committee_id, wanted="committee", field="data.committee_id")
             rejected.append((seq, why))
+        else:
+            rejected.append((seq, _not_above(committee_id=data.committee_id, cell_id=data.cell_id)))
     await bulk.apply_monitors()
     return held, rejected, stored
 
@@ -648,6 +651,16 @@ def _refused_unit(event: Event[Any], stored_kind: str | None) -> InvalidEvent:
         reason = kind_change_reason(unit_id=event.data.id, stored=stored_kind, sent=event.data.kind.value)
         return InvalidEvent(reason, field="data.kind")
     return InvalidEvent(under_a_cell_reason(event.data.parent_id), field="data.parent_id")
+
+
+def _not_above(*, committee_id: str, cell_id: str) -> InvalidEvent:
+    """Why a staged assignment was refused: its committee is not above its cell (domain.check_monitor_committee's
+    reason and code)."""
+    try:
+        check_monitor_committee(committee_id=committee_id, cell_id=cell_id, path=[])
+    except InvalidEvent as exc:
+        return exc
+    raise AssertionError("a committee is never above a cell on an empty path")
 
 
 def _not_a(kind: str, *, unit_id: str, wanted: str, field: str) -> InvalidEvent:

@@ -252,12 +252,20 @@ class PgBulkRepository:
         )
 
     async def unplaced_monitors(self) -> list[tuple[int, str | None, str | None]]:
-        """Staged assignments whose cell is not a known cell or whose committee is not a known committee, with
-        the kinds found (None: unknown), taken out of the stage."""
+        """Staged assignments whose cell is not a known cell, whose committee is not a known committee, or whose
+        committee is not above the cell (domain.check_monitor_committee: both kinds right), with the kinds found
+        (None: unknown), taken out of the stage."""
         rows = await self._conn.fetch(
-            "WITH out AS (SELECT s.seq, c.kind AS cell_kind, k.kind AS committee_kind FROM stage_monitor s"
-            " LEFT JOIN org_unit c ON c.id = s.cell_id LEFT JOIN org_unit k ON k.id = s.committee_id"
-            " WHERE c.kind IS DISTINCT FROM 'cell' OR k.kind IS DISTINCT FROM 'committee'),"
+            "WITH RECURSIVE up AS (SELECT s.seq, c.parent_id AS unit_id, 1 AS depth FROM stage_monitor s"
+            " JOIN org_unit c ON c.id = s.cell_id"
+            " UNION ALL SELECT up.seq, u.parent_id, up.depth + 1 FROM up JOIN org_unit u ON u.id = up.unit_id"
+            " WHERE up.depth < 64),"
+            " placed AS (SELECT s.seq, c.kind AS cell_kind, k.kind AS committee_kind,"
+            " EXISTS (SELECT 1 FROM up WHERE up.seq = s.seq AND up.unit_id = s.committee_id) AS above"
+            " FROM stage_monitor s LEFT JOIN org_unit c ON c.id = s.cell_id"
+            " LEFT JOIN org_unit k ON k.id = s.committee_id),"
+            " out AS (SELECT * FROM placed WHERE cell_kind IS DISTINCT FROM 'cell'"
+            " OR committee_kind IS DISTINCT FROM 'committee' OR NOT above),"
             " gone AS (DELETE FROM stage_monitor s USING out WHERE s.seq = out.seq)"
             " SELECT seq, cell_kind, committee_kind FROM out"
         )
