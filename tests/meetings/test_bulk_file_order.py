@@ -12,15 +12,22 @@ rejections touch nothing another line reads, and are stored with the chunk's one
 `rejection_id`, so they carry no order an operator or reader can see beyond their count, pinned here."""
 
 import copy
+import io
+import json
+import random
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
-from tests.meetings.test_batch_equivalence import UowFactory
-from tests.meetings.test_bulk_copies import as_lines, changed, load_both_ways, province
-from tests.meetings.test_bulk_equivalence import TEMPLATE
+from services.meetings.bulk.generate import generate_province
+from services.meetings.bulk.load import BULK_TYPES, bulk_load
+from tests.meetings.test_batch_equivalence import UowFactory, stored_state
+from tests.meetings.test_bulk_copies import ZERO, as_lines, changed, load_both_ways, province
+from tests.meetings.test_bulk_equivalence import TEMPLATE, load_one_by_one, materialize, outbox_facts
 
 
 def unit(base: dict[str, Any], event_id: str, unit_id: str, **data: Any) -> dict[str, Any]:
@@ -152,3 +159,31 @@ async def test_a_monitor_of_a_committee_not_above_the_cell_is_refused_in_bulk_as
     monitor["data"].update(committee_id=elsewhere["data"]["id"])
     _, outcomes = await load_both_ways([as_lines([*events, elsewhere, monitor])], meetings_pool, uow_factory, tmp_path)
     assert outcomes == [{"accepted": len(events) + 1, "duplicate": 0, "held": 0, "rejected": 1}]
+
+
+@pytest.mark.parametrize(("seed", "chunk_size"), [(0, 0), (1, 0), (2, 0), (3, 17), (4, 17), (5, 40)])
+async def test_a_shuffled_province_in_chunks_is_answered_as_one_at_a_time(
+    meetings_pool: asyncpg.Pool, uow_factory: UowFactory, tmp_path: Path, seed: int, chunk_size: int
+) -> None:
+    """A province's units, members and assignments (with copies) in random order, a meeting's first lines among
+    them, the rest of its history after, in one chunk or several (0: one): cells held before their committees,
+    released mid-chunk or in a later chunk, their members accepted after that line and held before it."""
+    out = io.StringIO()
+    generate_province(out, cells=3, members=20, months=2, through="2026-10", prefix=TEMPLATE)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    rng = random.Random(seed)
+    org = [line for line in lines if json.loads(line)["type"] in BULK_TYPES]
+    history = [line for line in lines if json.loads(line)["type"] not in BULK_TYPES]
+    org += [rng.choice(org) for _ in range(5)]
+    rng.shuffle(org)
+    middle = len(org) // 2
+    template = org[:middle] + history[:3] + org[middle:] + history[3:] + ["{broken"]
+    alone, bulk = (f"q{uuid.uuid4().hex[:10]}-" for _ in range(2))
+    path = tmp_path / "shuffled.jsonl"
+    path.write_text("\n".join(materialize(template, bulk)) + "\n", encoding="utf-8")
+    expected = ZERO | await load_one_by_one(materialize(template, alone), uow_factory)
+    report = await bulk_load(path, meetings_pool, chunk_size=chunk_size or len(template), progress=False)
+    assert report.outcomes == expected
+    assert expected["held"] > 0
+    assert await stored_state(meetings_pool, bulk) == await stored_state(meetings_pool, alone)
+    assert await outbox_facts(meetings_pool, bulk) == await outbox_facts(meetings_pool, alone)

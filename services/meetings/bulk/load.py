@@ -384,9 +384,14 @@ async def _load_staged(
         judged |= again
         judging = again | {seq for seq, _, _ in held}
         await bulk.clear_staging()
+    if held or any(was_held for _, was_held in inbox.values()):
+        # units held before this run are released by the run's lines that bring their parents, and known from there
+        # (a member of such a cell after that line is accepted, as one at a time); asked only when something is held
+        releases.held_before = await bulk.held_units()
+    releases.hold({seq for seq, _, _ in held})
     for seq, missing, where in sorted(held):
         await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-    reused = _judge_copies(staged, digests, judged, resent_all, inbox, held, releases, report)
+    reused = _judge_copies(staged, digests, judged, resent_all, inbox, releases, report)
     for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
         event = fresh[seq]
         why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
@@ -412,11 +417,11 @@ async def _load_staged(
             await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
     # each line answered as at its place in the file: one whose unit comes later in the chunk is held there and
     # released by that unit's line (then applied, or refused as the state refuses it: a rejection all the same)
-    final_held, refused_seqs = {seq for seq, _, _ in held}, {seq for seq, _ in rejected}
+    refused_seqs = {seq for seq, _ in rejected}
     for seq in judged:
-        if seq in final_held or releases.at(seq) > seq:
+        if releases.until(seq) > seq:
             report.outcomes["held"] += 1
-        else:
+        else:  # one held to the end here but whose units came before its line is applied by release_waiting below
             report.outcomes["rejected" if seq in refused_seqs else "accepted"] += 1
     await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
 
@@ -473,7 +478,6 @@ def _judge_copies(
     judged: set[int],
     resent: list[int],
     inbox: dict[tuple[str, str], tuple[bytes | None, bool]],
-    held: list[tuple[int, str, str]],
     releases: "_Releases",
     report: LoadReport,
 ) -> list[int]:
@@ -486,7 +490,6 @@ def _judge_copies(
     owner = {identity: digest for identity, (digest, _) in inbox.items()}
     for seq in resent:  # the earliest copies of their id: a fix's digest is the inbox's for the copies after it
         owner[_identity(staged[seq][1])] = digests[seq]
-    held_to_end = {seq for seq, _, _ in held}
     deliveries: dict[tuple[str, str], list[int]] = {}
     for seq in sorted(judged):
         deliveries.setdefault(_identity(staged[seq][1]), []).append(seq)
@@ -503,7 +506,7 @@ def _judge_copies(
             continue
         if place:  # delivered earlier in the chunk: held until its release
             delivery = earlier[place - 1]
-            until = math.inf if delivery in held_to_end else releases.at(delivery)
+            until = releases.until(delivery)
         elif inbox.get(identity, (None, False))[1]:  # held before the chunk: until the units it needs come
             until = releases.held_until(kind, record)
         else:
@@ -537,6 +540,10 @@ class _Releases:
         named = {unit for kind, record in staged.values() for unit in _units_named(kind, record)}
         self.ask = named & self._loaded
         self.stored: set[str] = set()
+        self.held: set[int] = set()
+        self._held_units: dict[str, list[int]] = {}
+        self.held_before: dict[str, str] = {}
+        """Units held before this run, by id: the unit each waits for (PgBulkRepository.held_units)."""
         self._applied: dict[str, list[int]] = {}
         self._at: dict[int, float] = {}
 
@@ -548,11 +555,46 @@ class _Releases:
                 self._applied.setdefault(record[UNIT_ID], []).append(seq)
         self._at.clear()
 
-    def known_from(self, unit_id: str) -> float:
-        """The line from which `unit_id` is known (-1: before the chunk; inf: not in it)."""
-        if unit_id in self.stored or unit_id not in self._loaded:
+    def known_from(self, unit_id: str, *, strict: bool = False, visiting: frozenset[str] = frozenset()) -> float:
+        """The line from which `unit_id` is known (-1: before the run; inf: not in it): from a snapshot applied in the
+        run, or from the line that releases its hold (made before the run, or in it and released by its end). A unit
+        neither loaded by the run nor held is taken as known before it unless `strict` (what the set-based step did
+        with the events naming it says)."""
+        if unit_id in self.stored:
             return -1
-        return min((self.at(seq) for seq in self._applied.get(unit_id, ())), default=math.inf)
+        held_for = self.held_before.get(unit_id)
+        if unit_id not in self._loaded and held_for is None:
+            return math.inf if strict else -1
+        known = min((self.at(seq) for seq in self._applied.get(unit_id, ())), default=math.inf)
+        if unit_id in visiting:
+            return known
+        if held_for is not None:
+            released = self.known_from(held_for, strict=True, visiting=visiting | {unit_id})
+            known = min(known, released if released >= 0 else math.inf)
+        for seq in self._held_units.get(unit_id, ()):
+            known = min(known, self.until(seq, visiting=visiting | {unit_id}))
+        return known
+
+    def until(self, seq: int, *, visiting: frozenset[str] = frozenset()) -> float:
+        """The line until which the staged event `seq` is held (its own: not held); one the set-based step held to
+        the run's end (`held`) stays held unless holds released in the run bring every unit it needs before its line
+        or after it (release_waiting then applies it)."""
+        if seq not in self.held:
+            return self.at(seq)
+        kind, record = self._staged[seq]
+        units = _units_named(kind, record)
+        known = max([seq, *(self.known_from(unit, strict=True, visiting=visiting) for unit in units)])
+        released = known <= seq or any(unit in self.held_before or unit in self._held_units for unit in units)
+        return known if released else math.inf
+
+    def hold(self, seqs: set[int]) -> None:
+        """Note the staged events the set-based step held to the run's end."""
+        self.held = seqs
+        self._at.clear()
+        for seq in seqs:
+            kind, record = self._staged[seq]
+            if kind == "unit":
+                self._held_units.setdefault(record[UNIT_ID], []).append(seq)
 
     def at(self, seq: int) -> float:
         """The line at which the staged event `seq` takes effect (applied, or refused by the state)."""
@@ -564,7 +606,7 @@ class _Releases:
         return found
 
     def held_until(self, kind: str, record: tuple[Any, ...]) -> float:
-        """The line that releases an event held before the chunk (inf: none does)."""
+        """The line that releases an event held before the run (inf: none does)."""
         until = max((self.known_from(unit) for unit in _units_named(kind, record)), default=-1)
         return until if until >= 0 else math.inf
 

@@ -293,6 +293,14 @@ class PgBulkRepository:
             _id_prefix(),
         )
 
+    async def held_units(self) -> dict[str, str]:
+        """The units whose snapshots are held (not released), by id: the unit each waits for (its parent)."""
+        rows = await self._conn.fetch(
+            "SELECT raw->'data'->>'id' AS id, substr(waiting_for, 6) AS parent FROM held_event"
+            " WHERE type = 'org.unit.upserted.v1' AND released_at IS NULL AND waiting_for LIKE 'unit:%'"
+        )
+        return {row["id"]: row["parent"] for row in rows}
+
     async def waited_for(self, keys: Sequence[str]) -> list[str]:
         """The keys among `keys` that held events wait for."""
         rows = await self._conn.fetch(
