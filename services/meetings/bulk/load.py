@@ -2,17 +2,21 @@
 
 Units, members and monitor assignments are validated per event in Python (envelope and data), then
 applied per chunk with COPY into staging tables and a few INSERT … SELECT statements that also write the
-re-published facts. Any other type in the file goes through the ordinary ingest path one by one. A chunk
-is read in a thread while the previous one is applied, so Python and PostgreSQL work at the same time.
-The outcomes, tables and facts equal those of the same lines sent one at a time through the ingest path
-(tests/meetings/test_bulk_equivalence.py).
+re-published facts. Any other type in the file, and any line refused on reading, goes through the ordinary ingest
+path as a batch's transaction judges it. A chunk is applied in runs in file order (`runs`: the staged events between
+two lines left to the ingest path set-based, those lines in between), and each staged line answered as at its place
+(`_Releases`: held when a unit it needs comes only later). A chunk is read in a thread while the previous one is
+applied, so Python and PostgreSQL work at the same time. The answers, tables and facts equal those of the same lines
+sent one at a time through the ingest path (tests/meetings/test_bulk_equivalence.py, test_bulk_file_order.py).
 """
 
 import asyncio
 import json
+import math
 import resource
 import sys
 import time
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +27,7 @@ import asyncpg
 from tqdm import tqdm
 
 from services.meetings.domain import (
+    check_monitor_committee,
     check_plausible_moments,
     kind_change_reason,
     monitor_waiting_key,
@@ -48,7 +53,7 @@ from services.meetings.repository.bulk import (
 )
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.contracts.registry import read_event
-from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
+from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope, peek_identity
 from shared.envelope import time_text as envelope_time_text
 from shared.reading import read_compact
 from shared.refusals import Refusal, RefusalCode
@@ -61,6 +66,9 @@ UNIT_ID = UNIT_COLUMNS.index("id")
 MEMBER_ID = MEMBER_COLUMNS.index("id")
 MONITOR_PERSON = MONITOR_COLUMNS.index("person_id")
 MONITOR_CELL = MONITOR_COLUMNS.index("cell_id")
+MONITOR_COMMITTEE = MONITOR_COLUMNS.index("committee_id")
+UNIT_PARENT = UNIT_COLUMNS.index("parent_id")
+MEMBER_CELL = MEMBER_COLUMNS.index("cell_id")
 DATA = UNIT_COLUMNS.index("data")  # an envelope column: the same place in every kind's row
 
 
@@ -204,10 +212,12 @@ class ReadChunk:
     hold or a rejection needs are read again from their lines)."""
     digests: dict[int, bytes] = field(default_factory=dict)
     """The content digest of each staged event by its place (handlers.ingest.content_digest), kept in the inbox."""
-    refused: list[tuple[str, CloudEvent, InvalidEvent]] = field(default_factory=list)
-    """Lines of the bulk types whose data or moments were refused, with their envelope and why."""
-    others: list[str] = field(default_factory=list)
-    """Lines left to the ingest path (other types, and lines that are no event, whose rejection it stores)."""
+    others: dict[int, str] = field(default_factory=dict)
+    """Lines left to the ingest path by their place: other types, lines of the bulk types refused on reading, and
+    lines that are no event (whose rejection it stores)."""
+    anonymous: set[int] = field(default_factory=set)
+    """The places of the `others` that name no event (no `id` to read): their rejection touches nothing another line
+    reads, so they need not cut a run of staged events in two (runs)."""
 
 
 def _bulk_type(named: Any) -> bool:
@@ -222,22 +232,21 @@ def read_chunk(lines: list[str], *, received_at: datetime) -> ReadChunk:
     for seq, line in enumerate(chunk.lines):
         value = read_compact(line)  # as read_envelope reads it
         if type(value) is dict and not _bulk_type(value.get("type")):
-            chunk.others.append(line)  # read once, by the ingest path, not here as well
+            _leave(chunk, seq, line, value)  # read once, by the ingest path, not here as well
             continue
         try:
             envelope = parse_envelope(value, checked=True) if type(value) is dict else parse_envelope(line)
         except InvalidEvent:
-            chunk.others.append(line)
+            _leave(chunk, seq, line, value if type(value) is dict else _json_or_none(line))
             continue
         kind = BULK_TYPES.get(envelope.type)
-        if kind is None:
-            chunk.others.append(line)
-            continue
         try:
+            if kind is None:
+                raise InvalidEvent(f"type: {envelope.type!r}")
             event = read_event(envelope)
             check_plausible_moments(event, now=received_at)
-        except InvalidEvent as exc:
-            chunk.refused.append((line, envelope, exc))
+        except InvalidEvent:
+            chunk.others[seq] = line  # refused by the ingest path at its place, as one at a time
             continue
         record = RECORDS[kind](seq, event)
         chunk.staged[seq] = (kind, record)
@@ -245,96 +254,188 @@ def read_chunk(lines: list[str], *, received_at: datetime) -> ReadChunk:
     return chunk
 
 
+def _leave(chunk: ReadChunk, seq: int, line: str, value: Any) -> None:
+    """Leave the line at `seq` to the ingest path, noting it `anonymous` when it names no event (peek_identity)."""
+    chunk.others[seq] = line
+    if not peek_identity(value)[1]:
+        chunk.anonymous.add(seq)
+
+
+def _json_or_none(line: str) -> Any:
+    """The line's JSON value, None when it is none."""
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
+def runs(chunk: ReadChunk) -> list[list[int]]:
+    """The chunk's places cut into runs in file order, alternately of staged events (applied set-based) and of lines
+    left to the ingest path, so that each line meets the state the lines before it leave, as one at a time: a
+    meeting before its cell's line is held, a line refused on reading forgets its id's inbox row before the copies
+    after it and not before those before it. A line naming no event does not cut a run of staged events: it is
+    judged with the lines after that run, its rejection touching nothing the run reads."""
+    cut: list[list[int]] = []
+    staged: list[int] = []
+    left: list[int] = []
+    anonymous: list[int] = []  # within the open run of staged events
+    for seq in range(len(chunk.lines)):
+        if seq in chunk.staged:
+            if left:
+                cut.append(left)
+                left = []
+            staged.append(seq)
+        elif staged and seq in chunk.anonymous:
+            anonymous.append(seq)
+        else:
+            if staged:
+                cut.append(staged)
+                staged, left, anonymous = [], anonymous, []
+            left.append(seq)
+    if staged:
+        cut.append(staged)
+        left = anonymous
+    if left:
+        cut.append(left)
+    return cut
+
+
 async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -> None:
-    """Dedupe and apply one read chunk in one transaction."""
+    """Dedupe and apply one read chunk in one transaction, its runs (`runs`) in file order."""
     received_at = chunk.received_at
-    others = _OtherReadings(chunk.others, received_at=received_at)  # read in a thread while the SQL below runs
+    cut = runs(chunk)
+    # the lines left to the ingest path are read in a thread while the SQL before them runs
+    readings = {
+        run[0]: _OtherReadings([chunk.others[seq] for seq in run], received_at=received_at)
+        for run in cut
+        if run[0] in chunk.others
+    }
     async with MeetingsUnitOfWork(pool) as uow:
         await uow.ingest.lock_gate()  # the chunk's 20,000 events exclude every other ingest transaction
         bulk = PgBulkRepository(uow.connection)
         await bulk.create_staging()
-        for line, envelope, exc in chunk.refused:  # as the ingest path rejects an event it cannot read
-            await _reject(uow, envelope.source, envelope.id, envelope.type, exc, line, received_at, None)
-        report.outcomes["rejected"] += len(chunk.refused)
-        staged, digests = chunk.staged, chunk.digests
-        firsts, rejected_before = await bulk.first_deliveries(
-            [(seq, *_identity(record), digests[seq]) for seq, (_, record) in staged.items()]
-        )
-        copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
-        inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
-        resent_all: list[int] = []
         fresh = _Reread(chunk.lines)
-        rejected: list[tuple[int, InvalidEvent]] = []
-        later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
-        judged, judging = set(firsts), firsts
-        while True:
-            held, refused = await _apply_round(bulk, staged, judging, fresh)
-            rejected += refused
-            for seq, why in sorted(refused, key=lambda item: item[0]):
-                event = fresh[seq]
-                raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
-                await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
-            # the ingest path lets a refused event's id in again (reject forgets its inbox row): its next copy in
-            # the chunk (a fix resent under that id) is judged as a first delivery, with what this round held
-            # (it may provide their unit), in another round; none when nothing refused has a later copy
-            if not refused or not copies:
-                break
-            later = _later_copies(staged, firsts) if later is None else later
-            resent = [later[identity].pop(0) for identity in _identities(staged, refused) if later.get(identity)]
-            if not resent:
-                break
-            again, open_before = await bulk.first_deliveries(
-                [(seq, *_identity(staged[seq][1]), digests[seq]) for seq in resent]
-            )
-            resent_all += resent
-            rejected_before |= open_before
-            judged |= again
-            judging = again | {seq for seq, _, _ in held}
-            await bulk.clear_staging()
+        staged_runs = 0
+        for run in cut:
+            others = readings.get(run[0])
+            if others is None:
+                if staged_runs:
+                    await bulk.clear_staging()
+                staged_runs += 1
+                # what the lines before wrote is sent first (a member's removal the set-based step reads), and what
+                # they read forgotten after: the set-based statements write past the repositories' caches
+                await uow.org.forget_reads()
+                await _load_staged(chunk, {seq: chunk.staged[seq] for seq in run}, uow, bulk, fresh, report)
+                await uow.org.forget_reads()
+                continue
+            # the other types as a batch's transaction judges them (a statement per group, not per event)
+            async for group in others:
+                for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
+                    report.outcomes[result.outcome] += 1
         await bulk.wake_relay(schema=SCHEMA)
-        for seq, missing, where in sorted(held):
-            await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-        reused = _judge_copies(staged, digests, firsts, resent_all, inbox, held, report)
-        for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
-            event = fresh[seq]
-            why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
-            await _reject(
-                uow,
-                event.source,
-                event.id,
-                event.type,
-                why,
-                chunk.lines[seq],
-                received_at,
-                event.envelope.correlationid,
-                keep_processed=True,
-            )
-        # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
-        # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
-        superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
-        if superseded:
-            closed_at = now()
-            uow.ingest.note_rejected_before(_identity(staged[seq][1]) for seq in superseded)
-            for seq in sorted(superseded):
-                source, event_id = _identity(staged[seq][1])
-                await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
-        report.outcomes["held"] += len(held)
-        report.outcomes["rejected"] += len(rejected)
-        report.outcomes["accepted"] += len(judged) - len(held) - len(rejected)
-        await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
-        # the other types as a batch's transaction judges them (a statement per group, not per event)
-        async for group in others:
-            for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
-                report.outcomes[result.outcome] += 1
         await uow.commit()
     report.events += len(chunk.lines)
 
 
+async def _load_staged(
+    chunk: ReadChunk,
+    staged: dict[int, tuple[str, tuple[Any, ...]]],
+    uow: MeetingsUnitOfWork,
+    bulk: PgBulkRepository,
+    fresh: "_Reread",
+    report: LoadReport,
+) -> None:
+    """Dedupe and apply a run of the chunk's staged events (`staged`, by place) set-based in `uow`'s transaction,
+    counting each line's answer in `report` as at its place in the file."""
+    received_at, digests = chunk.received_at, chunk.digests
+    firsts, rejected_before = await bulk.first_deliveries(
+        [(seq, *_identity(record), digests[seq]) for seq, (_, record) in staged.items()]
+    )
+    copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
+    inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
+    resent_all: list[int] = []
+    rejected: list[tuple[int, InvalidEvent]] = []
+    later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
+    judged, judging = set(firsts), firsts
+    releases = _Releases(staged)
+    while True:
+        held, refused, stored = await _apply_round(bulk, staged, judging, fresh, releases.ask if not resent_all else ())
+        releases.stored |= stored
+        releases.applied(set(judging) - {seq for seq, _, _ in held} - {seq for seq, _ in refused})
+        rejected += refused
+        for seq, why in sorted(refused, key=lambda item: item[0]):
+            event = fresh[seq]
+            raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
+            await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
+        # the ingest path lets a refused event's id in again (reject forgets its inbox row): its next copy in
+        # the chunk (a fix resent under that id) is judged as a first delivery, with what this round held
+        # (it may provide their unit), in another round; none when nothing refused has a later copy
+        if not refused or not copies:
+            break
+        later = _later_copies(staged, firsts) if later is None else later
+        resent = _resent(staged, refused, later, releases)
+        if not resent:
+            break
+        again, open_before = await bulk.first_deliveries(
+            [(seq, *_identity(staged[seq][1]), digests[seq]) for seq in resent]
+        )
+        resent_all += resent
+        rejected_before |= open_before
+        judged |= again
+        judging = again | {seq for seq, _, _ in held}
+        await bulk.clear_staging()
+    if held or any(was_held for _, was_held in inbox.values()):
+        # units held before this run are released by the run's lines that bring their parents, and known from there
+        # (a member of such a cell after that line is accepted, as one at a time); asked only when something is held
+        releases.held_before = await bulk.held_units()
+    releases.hold({seq for seq, _, _ in held})
+    for seq, missing, where in sorted(held):
+        await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
+    reused = _judge_copies(staged, digests, judged, resent_all, inbox, releases, report)
+    for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
+        event = fresh[seq]
+        why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
+        await _reject(
+            uow,
+            event.source,
+            event.id,
+            event.type,
+            why,
+            chunk.lines[seq],
+            received_at,
+            event.envelope.correlationid,
+            keep_processed=True,
+        )
+    # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
+    # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
+    superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
+    if superseded:
+        closed_at = now()
+        uow.ingest.note_rejected_before(_identity(staged[seq][1]) for seq in superseded)
+        for seq in sorted(superseded):
+            source, event_id = _identity(staged[seq][1])
+            await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
+    # each line answered as at its place in the file: one whose unit comes later in the chunk is held there and
+    # released by that unit's line (then applied, or refused as the state refuses it: a rejection all the same)
+    refused_seqs = {seq for seq, _ in rejected}
+    for seq in judged:
+        if releases.until(seq) > seq:
+            report.outcomes["held"] += 1
+        else:  # one held to the end here but whose units came before its line is applied by release_waiting below
+            report.outcomes["rejected" if seq in refused_seqs else "accepted"] += 1
+    await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
+
+
 async def _apply_round(
-    bulk: PgBulkRepository, staged: dict[int, tuple[str, tuple[Any, ...]]], seqs: Iterable[int], fresh: "_Reread"
-) -> tuple[list[tuple[int, str, str]], list[tuple[int, InvalidEvent]]]:
+    bulk: PgBulkRepository,
+    staged: dict[int, tuple[str, tuple[Any, ...]]],
+    seqs: Iterable[int],
+    fresh: "_Reread",
+    ask: Iterable[str] = (),
+) -> tuple[list[tuple[int, str, str]], list[tuple[int, InvalidEvent]], set[str]]:
     """Stage the events `seqs` of the chunk and apply them (units, then members, then monitors); return those held
-    ((seq, missing unit, field)) and those the stored state refuses ((seq, why))."""
+    ((seq, missing unit, field)), those the stored state refuses ((seq, why)) and the units among `ask` stored before
+    the round."""
     by_kind: dict[str, list[tuple[Any, ...]]] = {"unit": [], "member": [], "monitor": []}
     for seq in seqs:
         kind, record = staged[seq]
@@ -344,7 +445,7 @@ async def _apply_round(
     await bulk.stage("stage_monitor", MONITOR_COLUMNS, by_kind["monitor"])
     held: list[tuple[int, str, str]] = []  # (seq, missing unit, field)
     rejected: list[tuple[int, InvalidEvent]] = []
-    unit_rejected, unit_held = await bulk.apply_units()
+    unit_rejected, unit_held, stored = await bulk.apply_units(sorted(ask))
     held += [(seq, parent, "data.parent_id") for seq, parent in unit_held]
     rejected += [(seq, _refused_unit(fresh[seq], stored_kind)) for seq, stored_kind in unit_rejected]
     for seq, unit_kind in await bulk.unplaced_members():
@@ -355,53 +456,178 @@ async def _apply_round(
             rejected.append((seq, _not_a(unit_kind, unit_id=cell_id, wanted="cell", field="data.cell_id")))
     await bulk.apply_members()
     for seq, cell_kind, committee_kind in await bulk.unplaced_monitors():
-        data = fresh[seq].data  # judged as domain.require_unit judges them: the cell first, then the committee
+        data = fresh[seq].data  # judged as apply_monitor judges them: the cell first, then the committee, its place
         if cell_kind is None:
             held.append((seq, data.cell_id, "data.cell_id"))
         elif cell_kind != "cell":
             rejected.append((seq, _not_a(cell_kind, unit_id=data.cell_id, wanted="cell", field="data.cell_id")))
         elif committee_kind is None:
             held.append((seq, data.committee_id, "data.committee_id"))
-        else:
+        elif committee_kind != "committee":
             why = _not_a(committee_kind, unit_id=data.committee_id, wanted="committee", field="data.committee_id")
             rejected.append((seq, why))
+        else:
+            rejected.append((seq, _not_above(committee_id=data.committee_id, cell_id=data.cell_id)))
     await bulk.apply_monitors()
-    return held, rejected
+    return held, rejected, stored
 
 
 def _judge_copies(
     staged: dict[int, tuple[str, tuple[Any, ...]]],
     digests: dict[int, bytes],
-    firsts: set[int],
+    judged: set[int],
     resent: list[int],
     inbox: dict[tuple[str, str], tuple[bytes | None, bool]],
-    held: list[tuple[int, str, str]],
+    releases: "_Releases",
     report: LoadReport,
 ) -> list[int]:
-    """Count the copies of the chunk (staged seqs neither first nor resent) as the ingest path answers them one at a
-    time, and return those to reject: another event under an id the inbox holds with other content (its digest, or
-    that of the last fix resent under it in this chunk) is refused naming `id` (REUSED_ID); a copy of an event held
-    before this chunk or held by it is `held` again; any other copy is `duplicate`. A row without a digest (an
-    earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
+    """Count the copies of the chunk (staged seqs not `judged`: neither first nor resent) as the ingest path answers
+    them one at a time, and return those to reject: another event under an id the inbox holds with other content (its
+    digest, or that of the last fix resent under it in this chunk) is refused naming `id` (REUSED_ID); a copy of an
+    event held at the copy's place (its delivery before it in the chunk not yet released, _Releases.at; or held
+    before this chunk and its unit not yet come) is `held` again; any other copy is `duplicate`. A row without a
+    digest (an earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
     owner = {identity: digest for identity, (digest, _) in inbox.items()}
     for seq in resent:  # the earliest copies of their id: a fix's digest is the inbox's for the copies after it
         owner[_identity(staged[seq][1])] = digests[seq]
-    held_now = {_identity(staged[seq][1]) for seq, _, _ in held}
-    skipped = firsts | set(resent)
+    deliveries: dict[tuple[str, str], list[int]] = {}
+    for seq in sorted(judged):
+        deliveries.setdefault(_identity(staged[seq][1]), []).append(seq)
     reused: list[int] = []
-    for seq, (_, record) in staged.items():
-        if seq in skipped:
+    for seq, (kind, record) in staged.items():
+        if seq in judged:
             continue
         identity = _identity(record)
         recorded = owner.get(identity)
+        earlier = deliveries.get(identity, [])
+        place = bisect_left(earlier, seq)
         if recorded is not None and recorded != digests[seq]:
             reused.append(seq)
-        elif identity in held_now or inbox.get(identity, (None, False))[1]:
-            report.outcomes["held"] += 1
+            continue
+        if place:  # delivered earlier in the chunk: held until its release
+            delivery = earlier[place - 1]
+            until = releases.until(delivery)
+        elif inbox.get(identity, (None, False))[1]:  # held before the chunk: until the units it needs come
+            until = releases.held_until(kind, record)
         else:
-            report.outcomes["duplicate"] += 1
+            until = -1
+        report.outcomes["held" if seq < until else "duplicate"] += 1
     report.outcomes["rejected"] += len(reused)
     return reused
+
+
+def _units_named(kind: str, record: tuple[Any, ...]) -> tuple[str, ...]:
+    """The units a staged event needs (domain.require_unit's): a unit's parent, a member's cell, an assignment's cell
+    and committee."""
+    if kind == "unit":
+        parent = record[UNIT_PARENT]
+        return (parent,) if parent else ()
+    if kind == "member":
+        return (record[MEMBER_CELL],)
+    return (record[MONITOR_CELL], record[MONITOR_COMMITTEE])
+
+
+class _Releases:
+    """Where in the chunk each staged event takes effect when the lines are sent one at a time in file order: at its
+    own line when every unit it needs is known there, else at the line that brings the last of them (it is held until
+    then, CONTRACT.md, and released by that line). A unit is known from before the chunk (`stored`, asked for `ask`:
+    the units both named and loaded by the chunk, the others' presence shown by what the set-based step did with the
+    events naming them) or from where a snapshot of it applied in the chunk takes effect."""
+
+    def __init__(self, staged: dict[int, tuple[str, tuple[Any, ...]]]) -> None:
+        self._staged = staged
+        self._loaded = {record[UNIT_ID] for kind, record in staged.values() if kind == "unit"}
+        named = {unit for kind, record in staged.values() for unit in _units_named(kind, record)}
+        self.ask = named & self._loaded
+        self.stored: set[str] = set()
+        self.held: set[int] = set()
+        self._held_units: dict[str, list[int]] = {}
+        self.held_before: dict[str, str] = {}
+        """Units held before this run, by id: the unit each waits for (PgBulkRepository.held_units)."""
+        self._applied: dict[str, list[int]] = {}
+        self._at: dict[int, float] = {}
+
+    def applied(self, seqs: Iterable[int]) -> None:
+        """Note the staged events a round applied."""
+        for seq in seqs:
+            kind, record = self._staged[seq]
+            if kind == "unit":
+                self._applied.setdefault(record[UNIT_ID], []).append(seq)
+        self._at.clear()
+
+    def known_from(self, unit_id: str, *, strict: bool = False, visiting: frozenset[str] = frozenset()) -> float:
+        """The line from which `unit_id` is known (-1: before the run; inf: not in it): from a snapshot applied in the
+        run, or from the line that releases its hold (made before the run, or in it and released by its end). A unit
+        neither loaded by the run nor held is taken as known before it unless `strict` (what the set-based step did
+        with the events naming it says)."""
+        if unit_id in self.stored:
+            return -1
+        held_for = self.held_before.get(unit_id)
+        if unit_id not in self._loaded and held_for is None:
+            return math.inf if strict else -1
+        known = min((self.at(seq) for seq in self._applied.get(unit_id, ())), default=math.inf)
+        if unit_id in visiting:
+            return known
+        if held_for is not None:
+            released = self.known_from(held_for, strict=True, visiting=visiting | {unit_id})
+            known = min(known, released if released >= 0 else math.inf)
+        for seq in self._held_units.get(unit_id, ()):
+            known = min(known, self.until(seq, visiting=visiting | {unit_id}))
+        return known
+
+    def until(self, seq: int, *, visiting: frozenset[str] = frozenset()) -> float:
+        """The line until which the staged event `seq` is held (its own: not held); one the set-based step held to
+        the run's end (`held`) stays held unless holds released in the run bring every unit it needs before its line
+        or after it (release_waiting then applies it)."""
+        if seq not in self.held:
+            return self.at(seq)
+        kind, record = self._staged[seq]
+        units = _units_named(kind, record)
+        known = max([seq, *(self.known_from(unit, strict=True, visiting=visiting) for unit in units)])
+        released = known <= seq or any(unit in self.held_before or unit in self._held_units for unit in units)
+        return known if released else math.inf
+
+    def hold(self, seqs: set[int]) -> None:
+        """Note the staged events the set-based step held to the run's end."""
+        self.held = seqs
+        self._at.clear()
+        for seq in seqs:
+            kind, record = self._staged[seq]
+            if kind == "unit":
+                self._held_units.setdefault(record[UNIT_ID], []).append(seq)
+
+    def at(self, seq: int) -> float:
+        """The line at which the staged event `seq` takes effect (applied, or refused by the state)."""
+        found = self._at.get(seq)
+        if found is None:
+            self._at[seq] = math.inf  # a unit under itself, through its parents, is never known
+            kind, record = self._staged[seq]
+            found = self._at[seq] = max([seq, *(self.known_from(unit) for unit in _units_named(kind, record))])
+        return found
+
+    def held_until(self, kind: str, record: tuple[Any, ...]) -> float:
+        """The line that releases an event held before the run (inf: none does)."""
+        until = max((self.known_from(unit) for unit in _units_named(kind, record)), default=-1)
+        return until if until >= 0 else math.inf
+
+
+def _resent(
+    staged: dict[int, tuple[str, tuple[Any, ...]]],
+    refused: list[tuple[int, InvalidEvent]],
+    later: dict[tuple[str, str], list[int]],
+    releases: _Releases,
+) -> list[int]:
+    """The next copy of each refused event's (source, id) after the line where it was refused (its release, when it
+    was held until then: the copies before it are held copies), in the order of the refused events."""
+    resent: list[int] = []
+    for seq, _ in sorted(refused, key=lambda item: item[0]):
+        copies = later.get(_identity(staged[seq][1]))
+        refused_at = releases.at(seq)
+        while copies and copies[0] < refused_at:
+            copies.pop(0)
+        if copies:
+            resent.append(copies.pop(0))
+    return resent
 
 
 def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int]) -> dict[tuple[str, str], list[int]]:
@@ -412,13 +638,6 @@ def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[in
         if seq not in firsts:
             later.setdefault(_identity(record), []).append(seq)
     return later
-
-
-def _identities(
-    staged: dict[int, tuple[str, tuple[Any, ...]]], refused: list[tuple[int, InvalidEvent]]
-) -> list[tuple[str, str]]:
-    """The (source, id) of the refused events, in their order in the chunk."""
-    return [_identity(staged[seq][1]) for seq, _ in sorted(refused, key=lambda item: item[0])]
 
 
 def _provides(kind: str, record: tuple[Any, ...]) -> str:
@@ -474,6 +693,16 @@ def _refused_unit(event: Event[Any], stored_kind: str | None) -> InvalidEvent:
         reason = kind_change_reason(unit_id=event.data.id, stored=stored_kind, sent=event.data.kind.value)
         return InvalidEvent(reason, field="data.kind")
     return InvalidEvent(under_a_cell_reason(event.data.parent_id), field="data.parent_id")
+
+
+def _not_above(*, committee_id: str, cell_id: str) -> InvalidEvent:
+    """Why a staged assignment was refused: its committee is not above its cell (domain.check_monitor_committee's
+    reason and code)."""
+    try:
+        check_monitor_committee(committee_id=committee_id, cell_id=cell_id, path=[])
+    except InvalidEvent as exc:
+        return exc
+    raise AssertionError("a committee is never above a cell on an empty path")
 
 
 def _not_a(kind: str, *, unit_id: str, wanted: str, field: str) -> InvalidEvent:

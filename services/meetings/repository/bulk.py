@@ -149,17 +149,22 @@ class PgBulkRepository:
         if records:
             await self._conn.copy_records_to_table(table, records=records, columns=columns)
 
-    async def apply_units(self) -> tuple[list[tuple[int, str | None]], list[tuple[int, str]]]:
+    async def apply_units(
+        self, ask: Sequence[str] = ()
+    ) -> tuple[list[tuple[int, str | None]], list[tuple[int, str]], set[str]]:
         """Apply staged units level by level, re-publishing those written; return ((rejected seq, the kind it already
-        has when it changes kind, else None: under a cell), (held seq, parent)): a unit is rejected when it changes
-        the kind stored, or the kind its first snapshot in the chunk gives, or hangs under a cell; one whose parent
-        never comes is held (domain.check_unit_kind, check_unit_placement)."""
-        await self._conn.execute(
+        has when it changes kind, else None: under a cell), (held seq, parent), the units among `ask` stored before
+        this call): a unit is rejected when it changes the kind stored, or the kind its first snapshot in the chunk
+        gives, or hangs under a cell; one whose parent never comes is held (domain.check_unit_kind,
+        check_unit_placement). `ask` is answered by the first statement, no statement of its own."""
+        rows = await self._conn.fetch(
             "WITH known AS (SELECT s.seq, coalesce(u.kind, f.kind) AS kind FROM stage_unit s"
             " LEFT JOIN org_unit u ON u.id = s.id"
-            " LEFT JOIN LATERAL (SELECT f.kind FROM stage_unit f WHERE f.id = s.id ORDER BY f.seq LIMIT 1) f ON true)"
-            " UPDATE stage_unit s SET state = 'kind:' || known.kind FROM known"
-            " WHERE known.seq = s.seq AND known.kind <> s.kind"
+            " LEFT JOIN LATERAL (SELECT f.kind FROM stage_unit f WHERE f.id = s.id ORDER BY f.seq LIMIT 1) f ON true),"
+            " marked AS (UPDATE stage_unit s SET state = 'kind:' || known.kind FROM known"
+            " WHERE known.seq = s.seq AND known.kind <> s.kind)"
+            " SELECT id FROM org_unit WHERE id = ANY($1::text[])",
+            list(ask),
         )
         while True:
             await self._conn.execute(
@@ -197,7 +202,8 @@ class PgBulkRepository:
             " WHERE state = 'rejected' OR state LIKE 'kind:%'"
         )
         held = await self._conn.fetch("SELECT seq, parent_id FROM stage_unit WHERE state = 'pending'")
-        return [(r["seq"], r["kind"]) for r in rejected], [(r["seq"], r["parent_id"]) for r in held]
+        stored = {row["id"] for row in rows}
+        return [(r["seq"], r["kind"]) for r in rejected], [(r["seq"], r["parent_id"]) for r in held], stored
 
     async def unplaced_members(self) -> list[tuple[int, str | None]]:
         """Staged members whose cell is unknown (kind None: held) or no cell (its kind: rejected), taken out of
@@ -246,12 +252,20 @@ class PgBulkRepository:
         )
 
     async def unplaced_monitors(self) -> list[tuple[int, str | None, str | None]]:
-        """Staged assignments whose cell is not a known cell or whose committee is not a known committee, with
-        the kinds found (None: unknown), taken out of the stage."""
+        """Staged assignments whose cell is not a known cell, whose committee is not a known committee, or whose
+        committee is not above the cell (domain.check_monitor_committee: both kinds right), with the kinds found
+        (None: unknown), taken out of the stage."""
         rows = await self._conn.fetch(
-            "WITH out AS (SELECT s.seq, c.kind AS cell_kind, k.kind AS committee_kind FROM stage_monitor s"
-            " LEFT JOIN org_unit c ON c.id = s.cell_id LEFT JOIN org_unit k ON k.id = s.committee_id"
-            " WHERE c.kind IS DISTINCT FROM 'cell' OR k.kind IS DISTINCT FROM 'committee'),"
+            "WITH RECURSIVE up AS (SELECT s.seq, c.parent_id AS unit_id, 1 AS depth FROM stage_monitor s"
+            " JOIN org_unit c ON c.id = s.cell_id"
+            " UNION ALL SELECT up.seq, u.parent_id, up.depth + 1 FROM up JOIN org_unit u ON u.id = up.unit_id"
+            " WHERE up.depth < 64),"
+            " placed AS (SELECT s.seq, c.kind AS cell_kind, k.kind AS committee_kind,"
+            " EXISTS (SELECT 1 FROM up WHERE up.seq = s.seq AND up.unit_id = s.committee_id) AS above"
+            " FROM stage_monitor s LEFT JOIN org_unit c ON c.id = s.cell_id"
+            " LEFT JOIN org_unit k ON k.id = s.committee_id),"
+            " out AS (SELECT * FROM placed WHERE cell_kind IS DISTINCT FROM 'cell'"
+            " OR committee_kind IS DISTINCT FROM 'committee' OR NOT above),"
             " gone AS (DELETE FROM stage_monitor s USING out WHERE s.seq = out.seq)"
             " SELECT seq, cell_kind, committee_kind FROM out"
         )
@@ -278,6 +292,14 @@ class PgBulkRepository:
             ),
             _id_prefix(),
         )
+
+    async def held_units(self) -> dict[str, str]:
+        """The units whose snapshots are held (not released), by id: the unit each waits for (its parent)."""
+        rows = await self._conn.fetch(
+            "SELECT raw->'data'->>'id' AS id, substr(waiting_for, 6) AS parent FROM held_event"
+            " WHERE type = 'org.unit.upserted.v1' AND released_at IS NULL AND waiting_for LIKE 'unit:%'"
+        )
+        return {row["id"]: row["parent"] for row in rows}
 
     async def waited_for(self, keys: Sequence[str]) -> list[str]:
         """The keys among `keys` that held events wait for."""

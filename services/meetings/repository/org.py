@@ -286,6 +286,15 @@ class PgOrgRepository:
         self._stale.add(member_id)
         self._pending.dirty = True
 
+    async def forget_reads(self) -> None:
+        """Send the queued writes, then forget what was read: the transaction wrote units, members or assignments
+        another way (the bulk loader's set-based statements), which this cache did not see."""
+        await self._pending.flush()
+        self._row_versions.clear()
+        self._units.clear()
+        self._histories.clear()
+        self._monitor_versions.clear()
+
     async def _refresh_stale(self) -> None:
         if not self._stale:
             return
