@@ -82,6 +82,8 @@ class FactActivity:
     cell noted since likely has more of its facts in flight, and its meetings scored now would be published
     provisional and again a round later (issue 12). None when the consumer settled: every cell is claimed."""
     _batches_in_flight: int = 0
+    _last_batch_end: float | None = None
+    """When the latest batch message (of any size) ended here; None before the first."""
     _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the last delivery in flight ends (a waiting round looks again at once)."""
 
@@ -112,9 +114,19 @@ class FactActivity:
             self._batches_in_flight -= several
             self._inside_in_flight -= inside
             self.last_end = time.monotonic()
+            if several:
+                self._last_batch_end = self.last_end
             if self.in_flight == 0:
                 self._busy_seconds += self.last_end - self._busy_since
                 self._idle.set()
+
+    def batches_flowing(self, *, quiet: float) -> bool:
+        """A batch message is being applied, or one ended less than `quiet` s ago: a backfill is still coming in
+        (meetings' relay sends a loaded history as batches), so a cell with no meeting yet may get its meetings
+        from the next ones (issue 12, scoring.hold_periods_quiet_seconds)."""
+        if self._batches_in_flight:
+            return True
+        return self._last_batch_end is not None and time.monotonic() - self._last_batch_end < quiet
 
     def _begin_part(self, part: FetchPart) -> None:
         """Count a delivery's message among its fetch's; a fetch first seen now starts waiting for the rest."""

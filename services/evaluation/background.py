@@ -6,7 +6,7 @@ import functools
 from services.evaluation import queries
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers.closing import close_periods
-from services.evaluation.handlers.coalesced import PeriodRefreshes, release_rechecks, score_dirty_meetings
+from services.evaluation.handlers.coalesced import Hold, PeriodRefreshes, release_rechecks, score_dirty_meetings
 from services.evaluation.handlers.rescoring import run_rescore_job
 from shared.background import poll
 from shared.logs import get_logger
@@ -94,11 +94,20 @@ async def scoring_worker(app: EvaluationContext) -> None:
     settings = app.settings
 
     declined = False  # a worker declined (and cleared) the wake-up the workers share since the first one looked
+    activity = app.facts_activity
+    hold = Hold(
+        flowing=lambda: activity.batches_flowing(quiet=settings.period_hold_quiet_seconds),
+        seconds=settings.period_hold_seconds,
+    )
 
     async def step(*, worker: int) -> bool:
         nonlocal declined
         first = worker == 0
-        activity = app.facts_activity
+        # the batches stopped: the periods held while they flowed (cells whose meetings did not come) are refreshed
+        # by this round, their Poor published once (issue 12); at start, those a process gone left held
+        released = await hold.release(app.uow_factory) if first else 0
+        if released:
+            log.info("cell_periods_released", notes=released)
         if not first and (activity.bulk or activity.busy_share() >= settings.scoring_busy_share):
             # under load or bulk work, one worker coalesces: fewer rounds, fewer republications. This worker took the
             # wake-up from the first one, busy scoring: it looks again once its round ends (issue 12: it slept until
@@ -123,7 +132,7 @@ async def scoring_worker(app: EvaluationContext) -> None:
         return scored.more or (first and declined)
 
     workers = range(max(1, settings.scoring_workers))
-    refreshes = [PeriodRefreshes(app.uow_factory) for _ in workers]
+    refreshes = [PeriodRefreshes(app.uow_factory, hold=hold) for _ in workers]
     try:
         await asyncio.gather(
             *(

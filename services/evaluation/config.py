@@ -44,3 +44,10 @@ class Settings(ServiceSettings):
     scoring_busy_share: float = 0.5
     """The fact consumer is under load (single events' rounds coalesce) when it was busy at least this share of the
     time since the previous round began."""
+    period_hold_quiet_seconds: float = 10.0
+    """While batch messages flow (one applied less than this long ago), a cell with no meeting in a year its facts
+    touch has that year's periods held back, not first published Poor before its meetings arrive in the next batches
+    (issue 12): they are published once the batches stop for this long, or with its meetings."""
+    period_hold_seconds: float = 120.0
+    """A held cell's periods are looked at again after at most this long (held again while batches still flow), so
+    no held note waits past /health's lag alert, and another replica takes them if this process is gone."""

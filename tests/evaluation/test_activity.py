@@ -181,3 +181,15 @@ async def test_counts_are_per_type_and_distinct_messages() -> None:
     assert activity.expecting  # the second attendance message has not begun
     with activity.delivery(batch=False, part=part(1, ATTENDANCE, counts=counts), several=True):
         assert not activity.expecting
+
+
+def test_batches_flow_while_one_is_applied_and_for_the_quiet_period_after_the_last() -> None:
+    activity = FactActivity()
+    assert not activity.batches_flowing(quiet=60.0)  # none seen yet: nothing to hold periods for
+    with activity.delivery(batch=False):  # a single event is no backfill
+        pass
+    assert not activity.batches_flowing(quiet=60.0)
+    with activity.delivery(batch=False, several=True):  # a batch message of any size
+        assert activity.batches_flowing(quiet=0.0)
+    assert activity.batches_flowing(quiet=60.0)
+    assert not activity.batches_flowing(quiet=0.0)  # the quiet period over: the batches stopped

@@ -161,21 +161,62 @@ async def score_dirty_meetings(
     )
 
 
+@dataclass
+class Hold:
+    """While batch messages flow (`flowing`), a refreshed cell with no meeting in a touched year has that year's
+    periods held back for `seconds` at most (issue 12: a province's tree loaded before its history published every
+    cell's closed periods Poor, then again once its meetings came in the next batches). `unreleased`: periods may
+    be held that were not released since (true at start: a process gone may have left some)."""
+
+    flowing: Callable[[], bool]
+    seconds: float
+    unreleased: bool = True
+
+    async def release(self, uow_factory: Callable[[], AbstractAsyncContextManager[Any]]) -> int:
+        """Once the batches stopped, make the held notes claimable now (a refresh that holds more after this sets
+        `unreleased` again); how many notes, 0 without a database call while batches flow or nothing is held."""
+        if not self.unreleased or self.flowing():
+            return 0
+        self.unreleased = False
+        async with uow_factory() as uow:
+            released = await uow.jobs.release_held_periods()
+            await uow.commit()
+        return released
+
+
 async def refresh_noted_periods(
-    *, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], ids: Sequence[int], known: Rescored | None = None
+    *,
+    uow_factory: Callable[[], AbstractAsyncContextManager[Any]],
+    ids: Sequence[int],
+    known: Rescored | None = None,
+    hold: Hold | None = None,
 ) -> bool:
     """A scoring round's second transaction: take its period notes (`ids`; those another round claimed meanwhile
     are its), refresh their periods under their cells' locks, commit with the `score.cell.*` events. False when it
     failed: the notes are left to a later round, deferred as a failed cell's are (`defer_dirty`: tried again after
     1, 2, 4 ... s), so a refresh that keeps failing is no busy loop. `known`: the round's scoring (its ancestors and
-    adoptions)."""
+    adoptions). `hold`: while batches flow, the periods not rated yet of a cell's year without meetings are not
+    rated now but noted again, claimable after `hold.seconds` or once released (`release_held_periods`), and taken
+    at once with the cell's next facts (claim_dirty_cells takes every note of a claimed cell)."""
+    held: dict[str, set[str]] | None = None
     try:
         async with uow_factory() as uow:
             taken = await uow.jobs.take_dirty(ids)
             if taken:
                 due = merge_dirty(taken)
-                await refresh_due_periods(uow, due, received=received_months(taken), known=known)
+                received = received_months(taken)
+                held = {} if hold is not None and hold.flowing() else None
+                await refresh_due_periods(uow, due, received=received, known=known, held=held)
+                if held and hold is not None:
+                    cells = [
+                        (cell_id, TouchedCell(months=months, correlation_id=due[cell_id].correlation_id))
+                        for cell_id, months in sorted(held.items())
+                    ]
+                    await uow.jobs.note_periods(cells, received=received, hold_seconds=hold.seconds)
+                    log.info("cell_periods_held", cells=len(cells))
             await uow.commit()
+        if held and hold is not None:
+            hold.unreleased = True  # after the commit: a release that ran meanwhile did not see these notes
     except Exception as exc:
         raise_if_cancelling()
         log.warning("scoring_round_periods_deferred", notes=len(ids), error=repr(exc))
@@ -199,6 +240,8 @@ class PeriodRefreshes:
     (`refresh_noted_periods`)."""
 
     uow_factory: Callable[[], AbstractAsyncContextManager[Any]]
+    hold: Hold | None = None
+    """Periods of cells without meetings held back while batches flow (refresh_noted_periods)."""
     _notes: list[int] = field(default_factory=list, repr=False)
     _known: Rescored | None = field(default=None, repr=False)
     _seconds: float = 0.0
@@ -228,7 +271,7 @@ class PeriodRefreshes:
             notes, known, seconds = self._notes, self._known, self._seconds
             self._notes, self._known, self._seconds = [], None, 0.0
             started = time.perf_counter()
-            if await refresh_noted_periods(uow_factory=self.uow_factory, ids=notes, known=known):
+            if await refresh_noted_periods(uow_factory=self.uow_factory, ids=notes, known=known, hold=self.hold):
                 SCORING_SECONDS.observe(seconds + time.perf_counter() - started)
 
 

@@ -617,6 +617,7 @@ async def refresh_cells_periods(
     received: Mapping[str, str | None] | None = None,
     closing: bool = False,
     rescoring: bool = False,
+    held: dict[str, set[str]] | None = None,
 ) -> int:
     """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
     period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would.
@@ -629,7 +630,11 @@ async def refresh_cells_periods(
     officers see it once the month is over; another first stored after its month ended (a history loaded late) is
     no result a later fact can change late. `rescoring` (the re-score job): a closed month officers were shown that
     it changes is noted as re-scored under the framework in force (domain.periods.rescored_change), and nothing else
-    is noted (RESCORE_NOTE_KINDS)."""
+    is noted (RESCORE_NOTE_KINDS). `held` (a scoring round's refresh while batch messages flow, issue 12): a cell
+    with no meeting in a touched year does not have that year's periods first rated now (they would be published Poor
+    and again once its meetings, still in the batches to come, arrive); each such cell's months are added to `held`
+    instead, for a note refreshed later (handlers/coalesced.refresh_noted_periods). A period already stored is
+    refreshed as ever."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
     spans, moved, dropped, set_up_in = await _cells_spans(uow, sorted(months_of), through=through)
@@ -677,6 +682,9 @@ async def refresh_cells_periods(
         periods = sorted(touched | {period for period in begun if (cell_id, period) not in stored})
         # the local year is the summary's month's (computed once per summary, and wanted again by every period)
         summaries = [s for s in summaries_of.get(cell_id, []) if years[0] <= int(s.month[:4]) <= years[-1]]
+        # the years in which some meeting of the cell (held, cancelled or to come) is known: their periods no longer
+        # wait for the first of its meetings (`held`)
+        met_in = {summary.month[:4] for summary in summaries} if held is not None else set()
         correlation_id = correlation_ids.get(cell_id) or default_correlation
         ancestors = lineage[cell_id]
         branch = tuple(ancestors)
@@ -699,6 +707,9 @@ async def refresh_cells_periods(
                 band_of=framework.rating_for,
             )
             row = stored.get((cell_id, period))
+            if held is not None and row is None and result is not None and period[:4] not in met_in:
+                held.setdefault(cell_id, set()).add(period_months(period)[0])
+                continue
             if result is None:
                 if row is not None:
                     # rated before, not rated now (a running quarter whose only meeting so far was cancelled): the
@@ -970,11 +981,12 @@ async def refresh_due_periods(
     received: Mapping[str, str | None],
     known: Rescored | None = None,
     lock: bool = True,
+    held: dict[str, set[str]] | None = None,
 ) -> int:
     """Refresh the periods `periods_due` named (refresh_cells_periods, each cell's events under its correlation id),
     the cells locked first in id order unless `lock` is False (the scoring in the same transaction locked its
     cells); how many period rows changed. `known`: the scoring that named them, whose ancestors and adoptions are
-    not read again."""
+    not read again. `held`: as refresh_cells_periods' (periods of a year without meetings held back)."""
     if not due:
         return 0
     if lock:
@@ -986,6 +998,7 @@ async def refresh_due_periods(
         ancestors_of=known.ancestors_of if known is not None else None,
         adoptions=known.adoptions if known is not None else None,
         received=received,
+        held=held,
     )
 
 

@@ -76,8 +76,13 @@ class JobRepository(Protocol):
     async def claim_dirty_cells(self, *, limit: int, noted_before: float | None = None) -> list[DirtyRow]: ...
     async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
     async def note_periods(
-        self, cells: Sequence[tuple[str, TouchedCell]], *, received: Mapping[str, str | None]
+        self,
+        cells: Sequence[tuple[str, TouchedCell]],
+        *,
+        received: Mapping[str, str | None],
+        hold_seconds: float | None = None,
     ) -> list[int]: ...
+    async def release_held_periods(self) -> int: ...
     async def take_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
     async def delete_dirty(self, ids: Sequence[int]) -> None: ...
     async def defer_dirty(self, ids: Sequence[int], *, error: str, max_delay: float) -> None: ...
@@ -260,23 +265,40 @@ class PgJobRepository:
         return [_dirty_row(row) for row in rows]
 
     async def note_periods(
-        self, cells: Sequence[tuple[str, TouchedCell]], *, received: Mapping[str, str | None]
+        self,
+        cells: Sequence[tuple[str, TouchedCell]],
+        *,
+        received: Mapping[str, str | None],
+        hold_seconds: float | None = None,
     ) -> list[int]:
         """Note cells whose periods are to be refreshed (each cell's `months`, its correlation id and the month its
         facts were received in, `received`, None when no fact), one appended row each, in one statement; their ids.
-        A scoring round leaves these for its second transaction (handlers/coalesced.score_dirty)."""
+        A scoring round leaves these for its second transaction (handlers/coalesced.score_dirty). `hold_seconds`:
+        periods held back while batches flow (handlers/coalesced.Hold), not claimed on their own before that many
+        seconds or `release_held_periods` (`not_before`, with no attempt counted: no failure)."""
         if not cells:
             return []
         rows = await self._conn.fetch(
-            "INSERT INTO dirty_cell (cell_id, months, correlation_id, received_month, created_at)"
-            " SELECT c, ARRAY(SELECT jsonb_array_elements_text(m::jsonb)), r, g, clock_timestamp()"
+            "INSERT INTO dirty_cell (cell_id, months, correlation_id, received_month, created_at, not_before)"
+            " SELECT c, ARRAY(SELECT jsonb_array_elements_text(m::jsonb)), r, g, clock_timestamp(),"
+            " CASE WHEN $5::float8 IS NOT NULL THEN now() + make_interval(secs => $5::float8) END"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(c, m, r, g) RETURNING id",
             [cell_id for cell_id, _ in cells],
             [json.dumps(sorted(cell.months)) for _, cell in cells],
             [cell.correlation_id for _, cell in cells],
             [received.get(cell_id) for cell_id, _ in cells],
+            hold_seconds,
         )
         return [row["id"] for row in rows]
+
+    async def release_held_periods(self) -> int:
+        """Make the periods held while batches flowed claimable now (`note_periods`' `hold_seconds`: a note due
+        later with no failed attempt); how many notes."""
+        released = await self._conn.fetchval(
+            "WITH released AS (UPDATE dirty_cell SET not_before = NULL"
+            " WHERE attempts = 0 AND not_before > now() RETURNING 1) SELECT count(*) FROM released"
+        )
+        return int(released or 0)
 
     async def take_dirty(self, ids: Sequence[int]) -> list[DirtyRow]:
         """The given rows that still wait and nobody else holds, deleted in this transaction (SKIP LOCKED: a row
