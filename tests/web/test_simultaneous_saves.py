@@ -288,3 +288,36 @@ async def test_an_alert_setting_waiting_too_long_for_another_save_is_told_to_rel
             # should it have been saved, the commune's reminder given back to the level above
             latest = (await client.get(page_path)).text
             await client.post(f"{action}/reset", data={"csrf": csrf_of(latest), "what": "hours_before"})
+
+
+async def test_a_save_waiting_too_long_for_a_connection_to_lock_with_is_told_to_reload(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection of the gateway's form-lock pool held by other saves (each waiting for, or holding, a lock):
+    the move waits no longer than CHIBO_FORM_LOCK_WAIT_SECONDS for one (it waited without end) and is refused as
+    when the lock itself was held too long, the date and hour typed kept, nothing sent."""
+    meeting_id, starts = await meeting_ahead(system, province)
+    record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}/reschedule"
+    moved = starts + timedelta(days=4)
+    monkeypatch.setenv("CHIBO_FORM_LOCK_WAIT_SECONDS", "0.5")
+    monkeypatch.setenv("CHIBO_DB_POOL_MAX", "2")
+    async with in_process_gateway(system, monkeypatch) as app, secretary_client(app) as client:
+        page = (await client.get(record)).text
+        form = inputs(page, "/reschedule") | {"csrf": csrf_of(page), **day_and_hour(moved)}
+        pool: asyncpg.Pool = app.state.gateway.form_locks
+        taken = [await pool.acquire() for _ in range(pool.get_max_size())]
+        try:
+            # bounded here only so that a save waiting without end fails the test instead of hanging it
+            answer = await asyncio.wait_for(client.post(path, data=form), timeout=30)
+        finally:
+            for connection in taken:
+                await pool.release(connection)
+    told = html.unescape(answer.text)
+    assert answer.status_code == 422, (answer.status_code, told[-3000:])
+    assert f"Buổi sinh hoạt này {BEING_SAVED}" in told, told[-3000:]
+    again = inputs(told, "/reschedule")
+    assert (again["start_date"], again["start_time"]) == (f"{moved:%d/%m/%Y}", f"{moved:%H:%M}"), again
+    secretary_api = {"Authorization": f"Bearer {province['secretary']}"}
+    found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary_api)).json()["starts_at"]
+    assert datetime.fromisoformat(found) == starts
+
