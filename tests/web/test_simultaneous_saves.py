@@ -321,3 +321,44 @@ async def test_a_save_waiting_too_long_for_a_connection_to_lock_with_is_told_to_
     found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary_api)).json()["starts_at"]
     assert datetime.fromisoformat(found) == starts
 
+
+async def test_two_rules_of_one_committee_saved_at_the_same_instant_are_both_kept(
+    system: RunningSystem, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two officers' tabs of the commune's alert settings, one changing "Nhắc lịch", the other "Chưa công bố tài
+    liệu", sent at once and read together: neither is refused (the stale-page check compares only its own rule's
+    values) and both are kept. They are judged one after the other under the committee's lock
+    (alerts.ALERT_FORM_LOCK_PREFIX), which stays the committee's: notifications re-plans the subtree's pending jobs
+    with every rule's settings on each save, so two saves of different rules at once could leave jobs at the older
+    lead time of one of them."""
+    committee, rules = "demo-xa-hoa-binh", {1: "meeting_reminder", 2: "documents_missing"}
+    page_path = f"/app/committees/{committee}/alerts"
+    actions = {n: f"{page_path}/{rule}" for n, rule in rules.items()}
+    async with (
+        in_process_gateway(system, monkeypatch) as app,
+        secretary_client(app, "commune-officer") as first,
+        secretary_client(app, "commune-officer") as second,
+    ):
+        pages = {1: (await first.get(page_path)).text, 2: (await second.get(page_path)).text}
+        shown = {n: inputs(pages[n], f"/alerts/{rules[n]}") for n in (1, 2)}
+        hours = {n: int(str(shown[n]["was.hours_before"])) + 2 for n in (1, 2)}
+        forms = {n: shown[n] | {"hours_before": str(hours[n])} for n in (1, 2)}
+        together = read_together(
+            system.env["CHIBO_DATABASE_URL"], ALERT_SETTINGS_LOCK + committee, alert_rules.get_alert_rules
+        )
+        try:
+            with monkeypatch.context() as patched:
+                patched.setattr(alert_rules, "get_alert_rules", together)
+                sent = await asyncio.gather(
+                    first.post(actions[1], data=forms[1]), second.post(actions[2], data=forms[2])
+                )
+            said = [html.unescape(answer.text)[-3000:] for answer in sent]
+            assert [answer.status_code for answer in sent] == [303, 303], said
+            now_shown = (await first.get(page_path)).text
+            kept = {n: inputs(now_shown, f"/alerts/{rules[n]}")["was.hours_before"] for n in (1, 2)}
+            assert kept == {n: str(hours[n]) for n in (1, 2)}, kept
+        finally:
+            # both rules given back to the level above, as other tests expect them
+            for n in (1, 2):
+                latest = (await first.get(page_path)).text
+                await first.post(f"{actions[n]}/reset", data={"csrf": csrf_of(latest), "what": "hours_before"})
