@@ -51,8 +51,9 @@ class GatewaySettings(ServiceSettings):
     `person_name_retry_seconds`); commands are refused (503)."""
     form_lock_wait_seconds: float = Field(default=60.0, gt=0)
     """How long a save of a form judged against what its page showed (the record page's forms, a rule of the alert
-    settings) waits for another save of the same meeting or committee's settings to finish (web.form_locks): past it
-    the form is shown again as sent, saying someone else is saving it right now."""
+    settings) waits for another save of the same meeting or committee's settings to finish (web.form_locks), the wait
+    for a connection to lock with included: past it the form is shown again as sent, saying someone else is saving it
+    right now."""
     max_body_bytes: int = 8 * 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120

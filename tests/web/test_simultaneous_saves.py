@@ -288,3 +288,77 @@ async def test_an_alert_setting_waiting_too_long_for_another_save_is_told_to_rel
             # should it have been saved, the commune's reminder given back to the level above
             latest = (await client.get(page_path)).text
             await client.post(f"{action}/reset", data={"csrf": csrf_of(latest), "what": "hours_before"})
+
+
+async def test_a_save_waiting_too_long_for_a_connection_to_lock_with_is_told_to_reload(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection of the gateway's form-lock pool held by other saves (each waiting for, or holding, a lock):
+    the move waits no longer than CHIBO_FORM_LOCK_WAIT_SECONDS for one (it waited without end) and is refused as
+    when the lock itself was held too long, the date and hour typed kept, nothing sent."""
+    meeting_id, starts = await meeting_ahead(system, province)
+    record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}/reschedule"
+    moved = starts + timedelta(days=4)
+    monkeypatch.setenv("CHIBO_FORM_LOCK_WAIT_SECONDS", "0.5")
+    monkeypatch.setenv("CHIBO_DB_POOL_MAX", "2")
+    async with in_process_gateway(system, monkeypatch) as app, secretary_client(app) as client:
+        page = (await client.get(record)).text
+        form = inputs(page, "/reschedule") | {"csrf": csrf_of(page), **day_and_hour(moved)}
+        pool: asyncpg.Pool = app.state.gateway.form_locks
+        taken = [await pool.acquire() for _ in range(pool.get_max_size())]
+        try:
+            # bounded here only so that a save waiting without end fails the test instead of hanging it
+            answer = await asyncio.wait_for(client.post(path, data=form), timeout=30)
+        finally:
+            for connection in taken:
+                await pool.release(connection)
+    told = html.unescape(answer.text)
+    assert answer.status_code == 422, (answer.status_code, told[-3000:])
+    assert f"Buổi sinh hoạt này {BEING_SAVED}" in told, told[-3000:]
+    again = inputs(told, "/reschedule")
+    assert (again["start_date"], again["start_time"]) == (f"{moved:%d/%m/%Y}", f"{moved:%H:%M}"), again
+    secretary_api = {"Authorization": f"Bearer {province['secretary']}"}
+    found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary_api)).json()["starts_at"]
+    assert datetime.fromisoformat(found) == starts
+
+
+async def test_two_rules_of_one_committee_saved_at_the_same_instant_are_both_kept(
+    system: RunningSystem, province: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two officers' tabs of the commune's alert settings, one changing "Nhắc lịch", the other "Chưa công bố tài
+    liệu", sent at once and read together: neither is refused (the stale-page check compares only its own rule's
+    values) and both are kept. They are judged one after the other under the committee's lock
+    (alerts.ALERT_FORM_LOCK_PREFIX), which stays the committee's: notifications re-plans the subtree's pending jobs
+    with every rule's settings on each save, so two saves of different rules at once could leave jobs at the older
+    lead time of one of them."""
+    committee, rules = "demo-xa-hoa-binh", {1: "meeting_reminder", 2: "documents_missing"}
+    page_path = f"/app/committees/{committee}/alerts"
+    actions = {n: f"{page_path}/{rule}" for n, rule in rules.items()}
+    async with (
+        in_process_gateway(system, monkeypatch) as app,
+        secretary_client(app, "commune-officer") as first,
+        secretary_client(app, "commune-officer") as second,
+    ):
+        pages = {1: (await first.get(page_path)).text, 2: (await second.get(page_path)).text}
+        shown = {n: inputs(pages[n], f"/alerts/{rules[n]}") for n in (1, 2)}
+        hours = {n: int(str(shown[n]["was.hours_before"])) + 2 for n in (1, 2)}
+        forms = {n: shown[n] | {"hours_before": str(hours[n])} for n in (1, 2)}
+        together = read_together(
+            system.env["CHIBO_DATABASE_URL"], ALERT_SETTINGS_LOCK + committee, alert_rules.get_alert_rules
+        )
+        try:
+            with monkeypatch.context() as patched:
+                patched.setattr(alert_rules, "get_alert_rules", together)
+                sent = await asyncio.gather(
+                    first.post(actions[1], data=forms[1]), second.post(actions[2], data=forms[2])
+                )
+            said = [html.unescape(answer.text)[-3000:] for answer in sent]
+            assert [answer.status_code for answer in sent] == [303, 303], said
+            now_shown = (await first.get(page_path)).text
+            kept = {n: inputs(now_shown, f"/alerts/{rules[n]}")["was.hours_before"] for n in (1, 2)}
+            assert kept == {n: str(hours[n]) for n in (1, 2)}, kept
+        finally:
+            # both rules given back to the level above, as other tests expect them
+            for n in (1, 2):
+                latest = (await first.get(page_path)).text
+                await first.post(f"{actions[n]}/reset", data={"csrf": csrf_of(latest), "what": "hours_before"})

@@ -6,7 +6,9 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -592,13 +594,37 @@ async def meetings_at_same_start(
     return sorted(found, key=lambda item: (item.starts_at or starts_at, item.meeting_id))
 
 
+_MONTHS_LISTED: ContextVar[dict[tuple[str, str], list[MeetingSummaryReply]] | None] = ContextVar(
+    "months_listed", default=None
+)
+"""What meetings listed for each (cell, month) within `one_listing_per_month`; None outside it (asked every time)."""
+
+
+@contextmanager
+def one_listing_per_month() -> Iterator[None]:
+    """Within the block (one submission of a form: its same-time and another-regular warnings, then the command's
+    own same-time check), `live_meetings` asks meetings for a cell's month once and answers each later call with
+    that list (meetings judges the schedule again under the cell's lock, so a list a moment old misses nothing)."""
+    token = _MONTHS_LISTED.set({})
+    try:
+        yield
+    finally:
+        _MONTHS_LISTED.reset(token)
+
+
 async def live_meetings(state: State, cell_id: str, month: str, *, other_than: str) -> list[MeetingSummaryReply]:
     """The cell's meetings that meetings lists for `month` (YYYY-MM), not cancelled, with a start, other than
-    `other_than` (the meeting a form is scheduling), as meetings orders them; RpcError when it does not answer."""
-    page = await state.rpc.call(ListMeetings(cell_id=cell_id, period=month, limit=1000))
+    `other_than` (the meeting a form is scheduling), as meetings orders them (asked once per month within
+    `one_listing_per_month`); RpcError when it does not answer."""
+    listed = _MONTHS_LISTED.get()
+    items = listed.get((cell_id, month)) if listed is not None else None
+    if items is None:
+        items = list((await state.rpc.call(ListMeetings(cell_id=cell_id, period=month, limit=1000))).items)
+        if listed is not None:
+            listed[(cell_id, month)] = items
     return [
         item
-        for item in page.items
+        for item in items
         if item.meeting_id != other_than and item.status != "cancelled" and item.starts_at is not None
     ]
 

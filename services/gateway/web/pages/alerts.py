@@ -415,7 +415,10 @@ async def alerts_page(committee_id: str, request: Request, viewer: CurrentViewer
 
 ALERT_FORM_LOCK_PREFIX = "gateway.alert-settings:"
 """The key of a committee's alert-settings lock (web.form_locks.one_form_at_a_time), followed by the committee id:
-the settings a rule's form changes are the committee's own."""
+the settings a rule's form changes are the committee's own. The whole committee's, not one rule's, although a rule's
+stale-page check (stale_of) compares only that rule's values: the command it lets through is notifications' set_rule,
+which re-plans every pending job of the subtree with all the rules' settings as its transaction reads them, so two
+saves of different rules at once could each re-plan with the other's older value and leave one of them unapplied."""
 ALERT_SETTINGS_BEING_SAVED = N_(
     "Someone else is saving the alert settings on this page right now. Please reload the page and try again."
 )

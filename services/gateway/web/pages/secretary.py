@@ -307,13 +307,15 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     meeting_id = body["meeting_id"]
     try:
         # judged with the form's other mistakes, not once they are corrected: a meeting within the hour of another
-        # and a missing place are said at once
-        errors |= await same_time_warning(state, cell_id, body, starts)
-        errors |= await another_regular_warning(
-            state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on"
-        )
-        model = _schedule_model(body, errors)
-        await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
+        # and a missing place are said at once; the month's meetings asked of meetings once for both warnings and
+        # the command's own check
+        with commands.one_listing_per_month():
+            errors |= await same_time_warning(state, cell_id, body, starts)
+            errors |= await another_regular_warning(
+                state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on"
+            )
+            model = _schedule_model(body, errors)
+            await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
         return render(
@@ -389,12 +391,13 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     }
     meeting_id = body["meeting_id"]
     try:
-        errors |= await same_time_warning(state, cell_id, body, starts, held=True)
-        errors |= await another_regular_warning(
-            state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on", held=True
-        )
-        model = _schedule_model(body, errors)
-        await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
+        with commands.one_listing_per_month():  # the month's meetings asked once, as on the schedule form
+            errors |= await same_time_warning(state, cell_id, body, starts, held=True)
+            errors |= await another_regular_warning(
+                state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on", held=True
+            )
+            model = _schedule_model(body, errors)
+            await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
         page = _held_page({**dict(form), "meeting_id": await form_meeting_id(state, cell_id, meeting_id)})
