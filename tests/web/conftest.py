@@ -291,6 +291,25 @@ async def history_meeting(
     return meeting_id
 
 
+async def free_start(client: httpx.AsyncClient, token: str, cell: str, candidates: list[datetime]) -> datetime:
+    """The first of `candidates` (aware moments, in order of preference) more than an hour from every meeting of
+    `cell` listed by the API in their months: the shared demo system holds other tests' meetings, some at times set
+    from the clock (twelve hours ahead), so a fixed hour of a fixed day can fall within the hour of one, and the form
+    then rightly asks whether it is the same meeting. AssertionError when none is free."""
+    starts: list[datetime] = []
+    for month in sorted({f"{moment.astimezone(VIETNAM_TZ):%Y-%m}" for moment in candidates}):
+        page = await client.get(
+            f"/v1/cells/{cell}/meetings",
+            params={"period": month, "limit": 200},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert page.status_code == 200, page.text
+        starts += [datetime.fromisoformat(item["starts_at"].replace("Z", "+00:00")) for item in page.json()["items"]]
+    free = [moment for moment in candidates if all(abs(moment - start) > timedelta(hours=1) for start in starts)]
+    assert free, (candidates, starts)
+    return free[0]
+
+
 async def cell_members(system: RunningSystem, province: dict[str, str], cell: str) -> list[dict[str, Any]]:
     """The cell's current members (the API's items, roster order) as the province's secretary reads them."""
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:

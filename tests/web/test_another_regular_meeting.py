@@ -5,19 +5,30 @@ meeting only once the secretary confirms it."""
 
 import html
 import re
+from datetime import datetime
 
+import httpx
 import pytest
 
 from services.gateway.web.i18n import format_moment
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import DEMO, csrf_of, signed_in
+from tests.web.conftest import DEMO, csrf_of, free_start, signed_in
 from tests.web.test_held_form import free_evening
 
 pytestmark = pytest.mark.e2e
 
 TOPIC = "Bàn về công tác chuẩn bị Tết"
 PLACE = "Hội trường thôn 1"
+CELL = "demo-cb-thon-1"
+
+
+async def free_morning(client: httpx.AsyncClient, token: str, ahead: datetime) -> datetime:
+    """A time on the demo's meeting day before its 19:30 meeting (so in its month: not "the same meeting entered
+    twice"), more than an hour from every meeting of the cell: other tests of the shared demo system schedule on that
+    day, some at a time taken from the clock (twelve hours ahead: 07:43 once fell within the hour of one at 08:05)."""
+    hours = [(6, 17), (7, 43), (9, 11), (10, 37), (12, 3), (13, 29), (14, 56), (16, 22), (17, 48)]
+    return await free_start(client, token, CELL, [ahead.replace(hour=h, minute=m) for h, m in hours])
 
 
 async def test_a_second_regular_meeting_in_a_month_is_scheduled_only_once_confirmed(
@@ -25,10 +36,8 @@ async def test_a_second_regular_meeting_in_a_month_is_scheduled_only_once_confir
 ) -> None:
     ahead = DEMO.meeting_ahead
     ahead = ahead.astimezone(VIETNAM_TZ) if ahead.tzinfo else ahead
-    # the same day, early morning: hours from the demo's evening meeting (not "the same meeting entered twice") and
-    # from the evening times other tests of the shared demo system schedule that day (21:10...)
-    starts = ahead.replace(hour=6, minute=17)
     async with signed_in(system, "secretary") as client:
+        starts = await free_morning(client, province["secretary"], ahead)
         page = (await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text
         meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
         form_key = re.search(r'name="form_key" value="([^"]+)"', page)
@@ -66,8 +75,8 @@ async def test_a_second_regular_meeting_in_a_month_is_scheduled_only_once_confir
 async def test_a_thematic_meeting_is_not_warned_of(system: RunningSystem, province: dict[str, str]) -> None:
     ahead = DEMO.meeting_ahead
     ahead = ahead.astimezone(VIETNAM_TZ) if ahead.tzinfo else ahead
-    starts = ahead.replace(hour=7, minute=43)  # as above: far from every other meeting that day
     async with signed_in(system, "secretary") as client:
+        starts = await free_morning(client, province["secretary"], ahead)
         page = (await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text
         meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
         form_key = re.search(r'name="form_key" value="([^"]+)"', page)

@@ -11,7 +11,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in
+from tests.web.conftest import csrf_of, free_start, signed_in
 
 pytestmark = pytest.mark.e2e
 CELL = "demo-cb-thon-1"
@@ -30,18 +30,7 @@ async def free_evening(client: httpx.AsyncClient, token: str) -> datetime:
     evenings = [
         (today - timedelta(days=back)).replace(hour=19, minute=30, second=0, microsecond=0) for back in range(1, 7)
     ]
-    starts: list[datetime] = []
-    for month in sorted({f"{day:%Y-%m}" for day in evenings}):
-        page = await client.get(
-            f"/v1/cells/{CELL}/meetings",
-            params={"period": month, "limit": 200},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert page.status_code == 200, page.text
-        starts += [datetime.fromisoformat(item["starts_at"].replace("Z", "+00:00")) for item in page.json()["items"]]
-    free = [day for day in evenings if all(abs(day - start) > timedelta(hours=1) for start in starts)]
-    assert free, starts
-    return free[0]
+    return await free_start(client, token, CELL, evenings)
 
 
 async def test_a_secretary_records_a_meeting_already_held_and_lands_on_its_record_page(
