@@ -107,6 +107,12 @@ class Settings(ServiceSettings):
     them, span this many seconds; its next success clears it (monitoring.ChannelWatch). 0 names it at the first
     failure. One transient SMTP hiccup retried successfully alarms nobody; each failed attempt is logged and counted."""
 
+    absence_group_seconds: float = Field(default=0.4, ge=0, le=1.0)
+    """CHIBO_ABSENCE_GROUP_SECONDS: the e-mails and webhooks of an absence-run alert (consecutive_absences,
+    unexcused_months: one per recipient per meeting naming every member crossing at it) wait this long before they
+    may be sent, so that the same meeting's crossings arriving in other messages a moment later (one announcement a
+    message, a batch cut in two) join the notice still waiting instead of a follow-up each. The inbox has the notice
+    at once. At most 1 s: event -> notice stays within its 2 s p99."""
     schedule_poll_seconds: float = 1.0
     schedule_batch_size: int = 50
     daily_sweep_hour: int = 8

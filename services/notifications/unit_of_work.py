@@ -1,5 +1,6 @@
 """The notifications unit of work: one transaction, the repositories, the settings and the clock."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -87,6 +88,9 @@ class NotificationsUnitOfWork(PgUnitOfWork):
         await super().commit()
         if self.outgoing.queued_deliveries and self._on_deliveries_queued is not None:
             self._on_deliveries_queued()
+            if self.outgoing.held_until is not None:  # and again once the deliveries held back may go
+                delay = (self.outgoing.held_until - self.now()).total_seconds()
+                asyncio.get_running_loop().call_later(max(delay, 0.0), self._on_deliveries_queued)
 
 
 def uow_factory(

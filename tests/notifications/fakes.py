@@ -33,7 +33,7 @@ from services.notifications.repository.outgoing import (
     Preference,
     mail_address_key,
 )
-from services.notifications.repository.projection import NewFigures
+from services.notifications.repository.projection import NewFigures, ToldCrossing
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import CloudEvent
 
@@ -258,6 +258,15 @@ class FakeOutgoing:
                 self.notifications[notification_id] = replace(stored, title=new.title, body=new.body)
                 revised += 1
         return revised
+
+    async def undigested(self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str]) -> set[str]:
+        """The recipients with a notification under this key that no digest has carried yet."""
+        return {
+            recipient_id
+            for recipient_id in recipient_ids
+            if (notification_id := self.keys.get((rule, subject_id, recipient_id, period))) is not None
+            and notification_id not in self.digest_ids
+        }
 
     async def gone_out(
         self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime
@@ -762,6 +771,23 @@ class FakeProjection:
                     found |= {("consecutive_absences", new.meeting_id)} if run else set()
                     found |= {("unexcused_months", new.meeting_id)} if months else set()
         return found
+
+    async def told_crossings(self, meeting_ids: Sequence[str]) -> list[ToldCrossing]:
+        """The members whose absence alert is anchored at the given meetings, named as the projection has them."""
+        told: list[ToldCrossing] = []
+        for member_id in sorted(self.figures):
+            for _, new, run, months in self.figures[member_id]:
+                if not new.meeting_id or new.meeting_id not in meeting_ids:
+                    continue
+                known = self.members.get(member_id)
+                name = known.full_name if known is not None else None
+                if run:
+                    told.append(
+                        ToldCrossing("consecutive_absences", new.meeting_id, member_id, name, new.consecutive_absences)
+                    )
+                if months:
+                    told.append(ToldCrossing("unexcused_months", new.meeting_id, member_id, name, new.unexcused_months))
+        return told
 
     async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
         """Anchor each alert on its figure."""

@@ -103,7 +103,8 @@ async def test_a_committee_that_chose_the_digest_gets_one_message_a_day(pool: as
             Preference(recipient_id=p.committee, channels=("email", "inbox"), digest=True)
         )
         await uow.commit()
-    for member_id, count in ((p.member, 4), (p.deputy, 5)):
+    # two alerts (two meetings: crossings at one meeting are one notice, test_crossings_any_chopping)
+    for member_id, count, meeting_id in ((p.member, 4, "m-x"), (p.deputy, 5, "m-y")):
         await handle(
             pool,
             settings,
@@ -113,7 +114,7 @@ async def test_a_committee_that_chose_the_digest_gets_one_message_a_day(pool: as
                 {
                     "member_id": member_id,
                     "cell_id": p.cell,
-                    "meeting_id": "m-x",
+                    "meeting_id": meeting_id,
                     "full_name": "Đồng chí A",
                     "consecutive_absences": count,
                     "consecutive_excused_absences": 0,

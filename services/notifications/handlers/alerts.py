@@ -246,8 +246,9 @@ def delivered_envelope(
     )
 
 
-async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
-    """Store each alert once per recipient and plan its deliveries; return how many were new.
+async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit, *, hold_until: datetime | None = None) -> int:
+    """Store each alert once per recipient and plan its deliveries; return how many were new. `hold_until`: the
+    e-mails and webhooks wait until then (a notice a fact of the next moments may still revise), the inbox not.
 
     Set-based: everything is rendered first, then all notifications are stored in one statement (those whose
     (rule, subject, recipient, period) key exists, or repeats an earlier one of the call, skipped) and all deliveries
@@ -316,7 +317,7 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
             report_unreachable(
                 planned, rule=alert.rule, recipient_id=recipient.id, subject_id=alert.subject_id, uow=uow
             )
-            deliveries.extend(planned)
+            deliveries.extend(replace(delivery, not_before=hold_until) for delivery in planned)
     deliveries = await one_mail_per_address(deliveries, planned_for, uow)
     await uow.outgoing.add_deliveries(deliveries)
     log.info(

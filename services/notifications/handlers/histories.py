@@ -2,13 +2,14 @@
 them (each run of absences and each crossing of the unexcused months told once, in one alert per recipient per
 meeting naming every member who crossed at it, DOMAIN.md "Alerts")."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
-from services.notifications.domain.model import Meeting
-from services.notifications.handlers.alerts import configs_for, raise_alerts
+from services.notifications.domain.model import Alert, CellContext, Meeting
+from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts
 from services.notifications.handlers.facts import about_recent_meetings
 from services.notifications.repository.projection import NewFigures
 from services.notifications.unit_of_work import NotificationsUnit
@@ -29,8 +30,10 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
     so two batches about one member decide one after the other; a cell's context (its people) is read only for
     members with something to alert: most histories announced are of members present. The members crossing at one
     meeting are told of in one alert per recipient (meetings announces a roster's members in one transaction, which
-    its outbox sends as one batch message); one crossing at a meeting whose alert went out already (a corrected
-    roster, or a batch split apart) is told in one follow-up naming only the members it adds."""
+    its outbox sends as one batch message), whatever messages carried them: the alert's mails wait
+    `absence_group_seconds`, and crossings at the meeting that other messages bring meanwhile (one announcement a
+    message, a batch cut in two) rewrite the notice still waiting (join_waiting_notices); one crossing at a meeting
+    whose alert went out already (a corrected roster) is told in one follow-up naming only the members it adds."""
     if not events:
         return
     await uow.projection.lock_members(sorted({event.data.member_id for event in events}))
@@ -113,7 +116,18 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
     meeting_ids = sorted({crossing.meeting_id for crossing in crossings if crossing.meeting_id})
     await uow.projection.lock_meetings(meeting_ids)
     told = await uow.projection.alerted_at(meeting_ids)
-    await raise_alerts(rules.absence_crossing_alerts(crossings, contexts, told=told), uow)
+    joined = await join_waiting_notices(
+        [crossing for crossing in crossings if crossing.meeting_id and rules.crossings_key(crossing) in told],
+        contexts,
+        uow,
+    )
+    alerts = [
+        replace(alert, recipients=tuple(r for r in alert.recipients if r.id not in joined.get(_key_of(alert), ())))
+        for alert in rules.absence_crossing_alerts(crossings, contexts, told=told)
+    ]
+    # the mails wait a moment for the meeting's crossings that other messages bring (joined above when they come)
+    hold_until = uow.now() + timedelta(seconds=uow.settings.absence_group_seconds)
+    await raise_alerts([alert for alert in alerts if alert.recipients], uow, hold_until=hold_until)
     await uow.projection.mark_alerted(
         [
             (crossing.member_id, crossing.anchor, crossing.rule)
@@ -121,6 +135,52 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
             if rules.crossing_recipients(crossing, contexts)  # told of nobody: decided again when someone hears
         ]
     )
+
+
+async def join_waiting_notices(
+    joining: Sequence[rules.Crossing], contexts: Mapping[str, CellContext], uow: NotificationsUnit
+) -> dict[tuple[str, str], set[str]]:
+    """Crossings at a meeting whose alert was raised already (in another message: one announcement a message, a
+    batch cut in two) join that alert where it has not gone out yet: each such recipient's stored notice is
+    rewritten to name every member crossing at the meeting so far, as the one batch would have (DOMAIN.md "Alerts":
+    each recipient once, no stream of single alerts), and its mail, still held back (absence_group_seconds) or in a
+    digest to come, carries that text. Recipients whose mail or digest went out already, or who have no notice
+    under it, get the follow-up naming only the members added, as before. Per (rule, meeting), the recipients whose
+    notice was rewritten."""
+    if not joining:
+        return {}
+    new: dict[tuple[str, str], dict[str, rules.Crossing]] = {}
+    for crossing in joining:
+        new.setdefault(rules.crossings_key(crossing), {}).setdefault(crossing.member_id, crossing)
+    earlier = await uow.projection.told_crossings(sorted({meeting_id for _, meeting_id in new}))
+    now = uow.now()
+    joined: dict[tuple[str, str], set[str]] = {}
+    for key, adding in new.items():
+        first = next(iter(adding.values()))
+        told = [t for t in earlier if (t.rule, t.meeting_id) == key and t.member_id not in adding]
+        if any(t.full_name is None for t in told):
+            continue  # a member the projection cannot name: the follow-up tells of the added ones alone
+        everyone = [
+            *(replace(first, member_id=t.member_id, full_name=t.full_name or "", count=t.count) for t in told),
+            *adding.values(),
+        ]
+        for alert in rules.absence_crossing_alerts(everyone, contexts):
+            ids = [recipient.id for recipient in alert.recipients]
+            rule, subject_id, period = alert.rule, alert.subject_id, alert.period
+            waiting = await uow.outgoing.undigested(rule=rule, subject_id=subject_id, period=period, recipient_ids=ids)
+            gone = await uow.outgoing.gone_out(
+                rule=rule, subject_id=subject_id, period=period, recipient_ids=ids, now=now
+            )
+            keep = tuple(r for r in alert.recipients if r.id in waiting and r.id not in gone)
+            if keep:
+                await revise_alerts([replace(alert, recipients=keep)], uow)
+                joined.setdefault(key, set()).update(recipient.id for recipient in keep)
+    return joined
+
+
+def _key_of(alert: Alert) -> tuple[str, str]:
+    """The (rule, meeting) an absence alert about a meeting is keyed by (its subject)."""
+    return alert.rule, alert.subject_id
 
 
 def told_recently(event: Event[Any], uow: NotificationsUnit) -> bool:

@@ -111,6 +111,9 @@ class NewDelivery:
     greeting: str | None = None
     """The mail's own greeting line when it serves several recipients at one address (handlers.alerts
     .one_mail_per_address); None: the notification's text as it is."""
+    not_before: datetime | None = None
+    """When a pending delivery may first be sent (a grouping window: a notice a fact of the next moments may still
+    revise, handlers.histories); None: at once."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,9 @@ class OutgoingRepository(Protocol):
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
+    async def undigested(
+        self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str]
+    ) -> set[str]: ...
     async def gone_out(
         self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime
     ) -> dict[str, list[tuple[str, tuple[str, ...]]]]: ...
@@ -215,6 +221,9 @@ class PgOutgoingRepository:
         """The unit's clock, stamping a job's `created_at` when first planned (None: the database's now())."""
         self.queued_deliveries = 0
         """Deliveries this transaction queued to send (the unit of work wakes the sender when it commits them)."""
+        self.held_until: datetime | None = None
+        """The latest `not_before` of the deliveries this transaction queued (the unit of work wakes the sender again
+        then), None when none waits."""
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one to the new time and makes it fire again."""
@@ -486,12 +495,14 @@ class PgOutgoingRepository:
             return 0
         planned: int = await self._db.fetchval(
             "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at,"
-            " last_error, greeting)"
+            " last_error, greeting, next_attempt_at)"
             " SELECT u.notification_id, u.channel, ARRAY(SELECT jsonb_array_elements_text(u.addresses)),"
             " CASE WHEN u.error IS NOT NULL THEN 'failed' WHEN u.delivered_at IS NULL THEN 'pending'"
-            " ELSE 'delivered' END, u.delivered_at, u.error, u.greeting"
-            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[], $6::text[])"
-            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, error, greeting, position)"
+            " ELSE 'delivered' END, u.delivered_at, u.error, u.greeting, coalesce(u.not_before, now())"
+            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[], $6::text[],"
+            " $7::timestamptz[])"
+            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, error, greeting, not_before,"
+            " position)"
             " ORDER BY u.position RETURNING id, delivered_at, last_error),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
             " SELECT id, 1, CASE WHEN last_error IS NULL THEN 'delivered' ELSE 'failed' END, last_error FROM planned"
@@ -504,8 +515,12 @@ class PgOutgoingRepository:
             [delivery.delivered_at for delivery in deliveries],
             [delivery.error for delivery in deliveries],
             [delivery.greeting for delivery in deliveries],
+            [delivery.not_before for delivery in deliveries],
         )
         self.queued_deliveries += sum(1 for delivery in deliveries if not delivery.delivered_at and not delivery.error)
+        waiting = [d.not_before for d in deliveries if d.not_before is not None and not d.delivered_at and not d.error]
+        if waiting:
+            self.held_until = max([*waiting, *([self.held_until] if self.held_until else [])])
         return int(planned)
 
     async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]:
@@ -742,6 +757,19 @@ class PgOutgoingRepository:
             [new.body for new in news],
         )
         return revised
+
+    async def undigested(self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str]) -> set[str]:
+        """The recipients with a notification under this key that no digest has carried yet (its text may still
+        change what they will be sent)."""
+        rows = await self._db.fetch(
+            "SELECT recipient_id FROM notification WHERE rule = $1 AND subject_id = $2 AND period = $3"
+            " AND recipient_id = ANY($4::text[]) AND digest_id IS NULL",
+            rule,
+            subject_id,
+            period,
+            list(recipient_ids),
+        )
+        return {row["recipient_id"] for row in rows}
 
     async def gone_out(
         self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime

@@ -47,6 +47,7 @@ from services.notifications.domain.rules.members import (
     absence_history_may_alert,
     absence_runs,
     crossing_recipients,
+    crossings_key,
     pending_crossings,
     pending_stretches,
     probation_check_day,
@@ -68,6 +69,7 @@ from services.notifications.domain.rules.scores import (
 
 __all__ = [
     "Crossing",
+    "crossings_key",
     "EARLY_DOCUMENT_KINDS",
     "FINAL_DOCUMENT_KINDS",
     "MEETING_SCORE_CHECK",

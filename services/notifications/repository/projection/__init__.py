@@ -7,7 +7,7 @@ of arrival converges to the same rows.
 import asyncpg
 
 from services.notifications.repository.projection.directory import PgDirectory
-from services.notifications.repository.projection.figures import NewFigures, PgFigures
+from services.notifications.repository.projection.figures import NewFigures, PgFigures, ToldCrossing
 from services.notifications.repository.projection.meetings import PgMeetings
 from services.notifications.repository.projection.protocol import ProjectionRepository
 
@@ -21,4 +21,4 @@ class PgProjectionRepository(PgDirectory, PgMeetings, PgFigures):
         PgFigures.__init__(self, connection)
 
 
-__all__ = ["NewFigures", "PgProjectionRepository", "ProjectionRepository"]
+__all__ = ["NewFigures", "PgProjectionRepository", "ProjectionRepository", "ToldCrossing"]

@@ -35,6 +35,18 @@ class NewFigures:
     meeting_id: str = ""
 
 
+@dataclass(frozen=True)
+class ToldCrossing:
+    """A member an absence alert at a meeting told of already: the rule, the meeting, the member, their name in the
+    projection (None when it has none) and the count the alert told."""
+
+    rule: str
+    meeting_id: str
+    member_id: str
+    full_name: str | None
+    count: int
+
+
 class PgFigures:
     """member_figures on the unit of work's connection."""
 
@@ -133,6 +145,29 @@ class PgFigures:
             if row["months"]:
                 found.add((r.UNEXCUSED_MONTHS, row["meeting_id"]))
         return found
+
+    async def told_crossings(self, meeting_ids: Sequence[str]) -> list[ToldCrossing]:
+        """The members whose absence alert is anchored at the given meetings (rule, meeting, member, their name as the
+        projection has it or None, the count the alert told), in one query: whom the meeting's alert names so far."""
+        if not meeting_ids:
+            return []
+        rows = await self._db.fetch(
+            "SELECT f.meeting_id, f.member_id, m.full_name, f.run_alerted, f.months_alerted,"
+            " f.consecutive_absences, f.unexcused_months FROM member_figures AS f"
+            " LEFT JOIN member AS m ON m.id = f.member_id"
+            " WHERE f.meeting_id = ANY($1::text[]) AND (f.run_alerted OR f.months_alerted)"
+            f" ORDER BY f.member_id, {_of('f')}",
+            list(meeting_ids),
+        )
+        told: list[ToldCrossing] = []
+        for row in rows:
+            for rule, alerted, count in (
+                (r.CONSECUTIVE_ABSENCES, row["run_alerted"], row["consecutive_absences"]),
+                (r.UNEXCUSED_MONTHS, row["months_alerted"], row["unexcused_months"]),
+            ):
+                if alerted:
+                    told.append(ToldCrossing(rule, row["meeting_id"], row["member_id"], row["full_name"], count))
+        return told
 
     async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
         """Anchor alerts on figures: (member, event id, rule) each, the rule consecutive_absences or
