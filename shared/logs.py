@@ -223,6 +223,14 @@ def request_correlation_id() -> str | None:
     return _REQUEST_CORRELATION.get()
 
 
+def message_correlation_id() -> str | None:
+    """The correlation id the lines being written now carry: the message's or run's (message_context, run_context),
+    else the RPC request's (request_context); None outside any. What a handler derives (a notice) keeps it."""
+    fields = _MESSAGE.get()
+    bound = fields.get("correlation_id") if fields else None
+    return bound if isinstance(bound, str) else _REQUEST_CORRELATION.get()
+
+
 def merge_message_context(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: the fields of the message being handled, unless the line names them itself."""
     fields = _MESSAGE.get()

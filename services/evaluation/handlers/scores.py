@@ -508,7 +508,9 @@ def _withdraw(
             correlation_id=correlation_id,
         )
     )
-    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason=str(reason))
+    log.info(
+        "meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason=str(reason), correlation_id=correlation_id
+    )
 
 
 def _points_moved(before: dict[str, Any], after: dict[str, Any]) -> bool:
@@ -588,6 +590,7 @@ def _store_score(
             score=published["score"],
             rating=result.rating,
             provisional=result.provisional,
+            correlation_id=correlation_id,
         )
 
 
@@ -774,7 +777,12 @@ async def refresh_cells_periods(
             )
             if logging_periods:
                 log.info(
-                    "cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score
+                    "cell_period_updated",
+                    cell_id=cell_id,
+                    period=period,
+                    rating=result.rating,
+                    score=result.score,
+                    correlation_id=correlation_id,
                 )
     late.extend(await _added_late(uow, first_rated))
     late = await _withdrawn_named(uow, late)

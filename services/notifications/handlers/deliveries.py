@@ -5,7 +5,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from services.notifications.channels import DeliveryError, GroupSender, Sender
@@ -68,7 +68,26 @@ async def record_attempts(
         outcome = outcomes[delivery.id]
         statuses[delivery.id] = outcome.status
         report(delivery, outcome, attempt=recorded[delivery.id], now=now, uow=uow)
+    log_delivered(delivery for delivery, _ in results if statuses.get(delivery.id) == "delivered")
     return statuses
+
+
+def log_delivered(delivered: Iterable[ClaimedDelivery]) -> None:
+    """One `notices_delivered` line per correlation id among a round's delivered notices (their deciding events',
+    docs/operations.md): the count, rules and first notification; the sender runs outside any event's handling, so
+    without it an operator following an event lost it at its mail (one line per delivery is the debug
+    `delivery_sent`: a month-start round of thousands would write thousands)."""
+    runs: dict[str | None, list[ClaimedDelivery]] = {}
+    for delivery in delivered:
+        runs.setdefault(delivery.correlation_id, []).append(delivery)
+    for correlation_id, run in runs.items():
+        log.info(
+            "notices_delivered",
+            correlation_id=correlation_id,
+            deliveries=len(run),
+            rules=sorted({delivery.rule for delivery in run}),
+            first_notification_id=run[0].notification_id,
+        )
 
 
 def report(
@@ -86,6 +105,7 @@ def report(
                 channel=delivery.channel,
                 subject_id=delivery.subject_id,
                 time=now,
+                correlation_id=delivery.correlation_id,
             )
         )
         if DEBUG.isEnabledFor(logging.DEBUG):  # structlog renders a line before the level filter drops it
@@ -100,9 +120,17 @@ def report(
                 subject_id=delivery.subject_id,
                 error=error,
                 time=now,
+                correlation_id=delivery.correlation_id,
             )
         )
-        log.warning("delivery_failed", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt, error=error)
+        log.warning(
+            "delivery_failed",
+            delivery_id=delivery.id,
+            channel=delivery.channel,
+            attempt=attempt,
+            error=error,
+            correlation_id=delivery.correlation_id,
+        )
     else:
         next_at = outcome.next_attempt_at
         log.info(
@@ -112,6 +140,7 @@ def report(
             attempt=attempt,
             next_attempt_at=next_at.isoformat() if next_at else None,
             error=error,
+            correlation_id=delivery.correlation_id,
         )
 
 

@@ -13,7 +13,8 @@ from services.notifications.domain.model import Recipient
 from services.notifications.domain.settings import RETRACTED_WHEN_CANCELLED, UNEXCUSED_ABSENCE
 from services.notifications.secrets import SecretBox, UnreadableSecret
 from services.notifications.templates import with_greeting
-from shared.logs import get_logger
+from shared.logs import get_logger, message_correlation_id
+from shared.reading import EXTENSION_VALUE
 from shared.web_address import mail_key
 
 log = get_logger(__name__)
@@ -98,6 +99,14 @@ class NewNotification:
     digest_pending: bool
 
 
+def deciding_correlation_id() -> str | None:
+    """The correlation id a notification stored now keeps: the one the lines of the event (or run of events) being
+    handled carry (shared.logs.message_correlation_id), when it follows the extension syntax (CONTRACT.md), so its
+    deliveries' events may carry it; None outside any event (a timed rule's sweep, a digest)."""
+    bound = message_correlation_id()
+    return bound if bound is not None and EXTENSION_VALUE.match(bound) else None
+
+
 @dataclass(frozen=True)
 class NewDelivery:
     """A delivery about to be planned on one channel (already done when `delivered_at` is given, as for the inbox;
@@ -153,6 +162,8 @@ class ClaimedDelivery:
     """The cell's name, which a mail to many of its members is addressed to."""
     period: str = ""
     """The notification's period: which firing of its rule about its subject it is (a meeting's change, say)."""
+    correlation_id: str | None = None
+    """The correlation id of the event that decided the notification (deciding_correlation_id), None for none."""
 
 
 @dataclass(frozen=True)
@@ -393,8 +404,9 @@ class PgOutgoingRepository:
         """Store a notification unless its key exists; its id, or None when it was raised before."""
         value = await self._db.fetchval(
             "INSERT INTO notification (id, rule, subject_id, recipient_id, recipient_kind, recipient_name,"
-            " recipient_emails, recipient_phone, period, cell_id, title, body, created_at, digest_pending)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            " recipient_emails, recipient_phone, period, cell_id, title, body, created_at, digest_pending,"
+            " correlation_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             " ON CONFLICT (rule, subject_id, recipient_id, period) DO NOTHING RETURNING id",
             uuid.uuid4(),
             new.rule,
@@ -410,6 +422,7 @@ class PgOutgoingRepository:
             new.body,
             new.created_at,
             new.digest_pending,
+            deciding_correlation_id(),
         )
         return str(value) if value is not None else None
 
@@ -457,10 +470,11 @@ class PgOutgoingRepository:
         rows = [(news[index], uuid.uuid4(), index) for _, index in sorted(first.items())]
         inserted = await self._db.fetch(
             "INSERT INTO notification (id, rule, subject_id, recipient_id, recipient_kind, recipient_name,"
-            " recipient_emails, recipient_phone, period, cell_id, title, body, created_at, digest_pending)"
+            " recipient_emails, recipient_phone, period, cell_id, title, body, created_at, digest_pending,"
+            " correlation_id)"
             " SELECT u.id, u.rule, u.subject_id, u.recipient_id, u.recipient_kind, u.recipient_name,"
             " ARRAY(SELECT jsonb_array_elements_text(u.emails)), u.recipient_phone, u.period, u.cell_id, u.title,"
-            " u.body, u.created_at, u.digest_pending"
+            " u.body, u.created_at, u.digest_pending, $15::text"
             " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],"
             " $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::boolean[])"
             " WITH ORDINALITY AS u(id, rule, subject_id, recipient_id, recipient_kind, recipient_name, emails,"
@@ -481,6 +495,7 @@ class PgOutgoingRepository:
             [new.body for new, _, _ in rows],
             [new.created_at for new, _, _ in rows],
             [new.digest_pending for new, _, _ in rows],
+            deciding_correlation_id(),
         )
         new_ids = {row["id"] for row in inserted}
         for _, notification_id, index in rows:
@@ -654,6 +669,7 @@ class PgOutgoingRepository:
                     webhook_secret=self._open(n["webhook_secret_sealed"], recipient_id=n["recipient_id"]),
                     cell_name=n["cell_name"],
                     period=n["period"],
+                    correlation_id=n["correlation_id"],
                 )
             )
         return claimed
