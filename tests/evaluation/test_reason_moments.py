@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
+from services.evaluation import queries
+from services.evaluation.domain.scoring import CriterionLine, MeetingScore
 from services.evaluation.handlers import FACT_HANDLERS, register_shipped, score_touched, scores, shipped_frameworks
 from services.evaluation.handlers.scores import rescore_cell
+from services.evaluation.repository.results import PgResultRepository, ScoreRow
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from shared.reasons import ReasonCode, ReasonPart, reason_text
 from tests.evaluation.fakes import FakeUnitOfWork
+from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at, fact
 
 START = at(11, 4, 19, 30)
@@ -91,3 +95,34 @@ async def test_a_row_stored_with_utc_moments_is_reworded_without_republishing(uo
     await rescore_cell(uow, "c1", only={"m1"})
     assert "published 2026-11-03T08:00:00+07:00" in content_line(uow)["reason"]  # rewritten in the new wording
     assert [event for event in uow.emitted if event.type == "score.meeting.updated.v1"] == []  # not republished
+
+
+async def test_a_score_stored_with_utc_moments_is_served_at_vietnam_offset(database_url: str) -> None:
+    """A row not scored again since moments were said at +07:00 is served in the new wording all the same (GET
+    /v1/meetings/{id}/score reads it through queries.meeting_score)."""
+    part = ReasonPart(
+        code=ReasonCode.DOCUMENTS_PUBLISHED,
+        kinds=("content",),
+        published_at=PUBLISHED,
+        lead_hours=24.0,
+        ahead_hours=35.5,
+    )
+    line = CriterionLine(code="preparation.content", points=3, max=3, applicable=True, source="auto", parts=(part,))
+    score = MeetingScore("m1", "c1", "hd42-2025", "1", 3.0, "poor", False, (line,))
+    async with private_pool(database_url) as pool, pool.acquire() as conn:
+        await PgResultRepository(conn).save_scores(
+            [
+                ScoreRow(
+                    result=score, kind="regular", starts_at=START, held=True, present=0, counted=0, speakers_present=0
+                )
+            ]
+        )
+        old = json.dumps([line.stored_dict() | {"reason": "content published 2026-11-03T01:00:00+00:00"}])
+        await conn.execute("UPDATE meeting_score SET criteria = $1::jsonb WHERE meeting_id = 'm1'", old)
+        served = await queries.meeting_score(conn, "m1")
+    assert served is not None
+    [said] = served["criteria"]
+    assert (
+        said["reason"]
+        == "content published 2026-11-03T08:00:00+07:00, 35.5 h ahead of the start (at least 24 h required)"
+    )
