@@ -16,6 +16,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.periods import said_at
 from shared.text import with_article
 
 T = TypeVar("T")
@@ -212,7 +213,8 @@ def _pct(value: float | None) -> str:
 
 
 def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value is not None else ""
+    # on Vietnam's clock (DOMAIN.md), as the events were sent: a stored moment reads back +00:00 from PostgreSQL
+    return said_at(value) if value is not None else ""
 
 
 def _lead(part: ReasonPart) -> str:

@@ -26,6 +26,7 @@ from shared.periods import (
     vietnam_day,
     vietnam_month,
 )
+from shared.reasons import ReasonPart, reason_text
 from shared.tree import fetch_ancestors
 
 LARGE_SUBTREE = 2000
@@ -323,6 +324,16 @@ def _share(part: int | None, whole: int | None) -> float | None:
     return round((part or 0) / whole, 4) if whole else None
 
 
+def _worded(line: dict[str, Any]) -> dict[str, Any]:
+    """A stored criteria line with its English `reason` said from its parts by today's wording (shared.reasons:
+    moments at +07:00), so a row stored before a wording changed and not scored since reads as a new one; a line stored
+    without parts keeps its reason."""
+    parts = line.get("parts")
+    if not parts:
+        return line
+    return line | {"reason": reason_text([ReasonPart.model_validate(part) for part in parts])}
+
+
 async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:
     """A meeting's published score with its explanation (each line with its reason `parts` when stored with them),
     its framework's id, version and name (None when its document is not stored), when it was computed and when a
@@ -344,7 +355,7 @@ async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, 
         "score": round(row["score"], 2),
         "rating": row["rating"],
         "provisional": row["provisional"],
-        "criteria": json.loads(row["criteria"]),
+        "criteria": [_worded(line) for line in json.loads(row["criteria"])],
         "computed_at": row["computed_at"].isoformat(),
         "rescored_at": rescored.isoformat() if rescored is not None else None,
     }

@@ -56,16 +56,21 @@ async def test_a_dismissed_rejection_is_closed_with_who_when_and_why(meetings_po
     assert dismissed_id in {item["rejection_id"] for item in listed["items"]}
     contract.RejectionReply.model_validate(closed)  # the reply the gateway reads
     # closed for good: neither replayed nor dismissed again, each refusal saying it was dismissed
-    for again in (
-        meetings_rpc.replay_rejection(contract.ReplayRejection(rejection_id=dismissed_id), app),
-        meetings_rpc.dismiss_rejection(
-            contract.DismissRejection(rejection_id=dismissed_id, reason="lần nữa", dismissed_by="op-2"), app
+    # (a second dismissal said "nothing to replay": the operator had asked to dismiss)
+    for again, nothing in (
+        (meetings_rpc.replay_rejection(contract.ReplayRejection(rejection_id=dismissed_id), app), "replay"),
+        (
+            meetings_rpc.dismiss_rejection(
+                contract.DismissRejection(rejection_id=dismissed_id, reason="lần nữa", dismissed_by="op-2"), app
+            ),
+            "dismiss",
         ),
     ):
         with pytest.raises(RpcError) as refused:
             await again
         assert refused.value.code == "conflict"
         assert refused.value.refusal is not None and refused.value.refusal.code == "already_dismissed"
+        assert refused.value.message.endswith(f"; nothing to {nothing}"), refused.value.message
     with pytest.raises(RpcError) as missing:
         await meetings_rpc.dismiss_rejection(
             contract.DismissRejection(rejection_id=random_id("nope"), reason="x", dismissed_by="op-1"), app

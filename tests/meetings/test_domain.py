@@ -90,13 +90,15 @@ def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> 
         domain.check_reschedule(held, source=source, starts_at=T0, time=ended)  # issued before it ended: a late fact
         with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled") as refused:
             domain.check_reschedule(held, source=source, starts_at=T0, time=ended + timedelta(seconds=1))
-        assert refused.value.field == "data.meeting_id"
+        assert refused.value.field == "data.starts_at"  # the start a held meeting keeps, and what to do instead
+        assert refused.value.reason.endswith(domain.HELD_START_CORRECTION)
         domain.check_cancel(held, source=source, time=ended)
         domain.require_not_cancelled(cancelled, source=source, what="submitting minutes")
     with pytest.raises(InvalidEvent, match="cancelled and cannot be rescheduled"):
         domain.check_reschedule(cancelled, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
-    with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
+    with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled") as refused:
         domain.check_reschedule(held, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
+    assert refused.value.field == "data.meeting_id"  # the secretary's form says the meeting's state
     with pytest.raises(InvalidEvent, match="already held and cannot be cancelled"):
         domain.check_cancel(held, source=GATEWAY_SOURCE, time=ended)
     with pytest.raises(InvalidEvent, match="is cancelled; submitting minutes is impossible"):

@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from services.meetings import handlers
+from services.meetings.domain import HELD_START_CORRECTION
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts import meetings_rpc as meetings
 from shared.periods import VIETNAM_TZ
@@ -108,16 +109,17 @@ async def test_an_integrations_move_issued_after_the_meeting_was_held_is_refused
         else:
             await bus.publish([move] if route == "amqp-batch" else move)
             await eventually(lambda: bus.find("ingest.rejected.v1", event_id=move["id"]), timeout=60)
-            refused = {"outcome": "rejected", "field": "data.meeting_id", "refusal": None}
+            refused = {"outcome": "rejected", "field": "data.starts_at", "refusal": None}
         assert refused["outcome"] == "rejected", refused
-        assert refused["field"] == "data.meeting_id"
+        assert refused["field"] == "data.starts_at"
         if refused["refusal"] is not None:
             assert refused["refusal"]["code"] == RefusalCode.MEETING_MINUTES_RECORDED.value
         heard = await quiet_after(bus, rpc, cell, mtg)
     assert "meeting.rescheduled.v1" not in [event["type"] for event in heard]
     stored = await rejection_row(meetings_pool, move["id"])
-    assert stored is not None and stored["field"] == "data.meeting_id"
+    assert stored is not None and stored["field"] == "data.starts_at"
     assert "already held and cannot be rescheduled" in stored["reason"]
+    assert stored["reason"].endswith(HELD_START_CORRECTION)  # what the integrator does instead
     assert json.loads(stored["refusal"])["code"] == RefusalCode.MEETING_MINUTES_RECORDED.value
     async with MeetingsUnitOfWork(meetings_pool) as uow:
         state = await uow.meetings.get_state(mtg)
@@ -189,7 +191,7 @@ async def test_the_trials_three_events_end_alike_in_either_order(
     assert ends["abc"] == ends["acb"]
     stored, rejections, heard = ends["abc"]
     assert stored == {"starts_at": HELD, "location": "Nhà văn hóa thôn 1", "reschedule_reason": None, "minutes": True}
-    assert rejections == [("c", "data.meeting_id", RefusalCode.MEETING_MINUTES_RECORDED.value)]
+    assert rejections == [("c", "data.starts_at", RefusalCode.MEETING_MINUTES_RECORDED.value)]
     assert heard == {"start": HELD, "types": ["ingest.rejected.v1", "minutes.submitted.v1"]}
 
 
@@ -252,5 +254,5 @@ async def test_a_move_before_the_end_stays_in_force_whichever_order_undoes_the_o
     assert ends["acbm"][2]["start"] == HELD
     stored, rejections, heard = ends["ambc"]
     assert stored["starts_at"] == HELD + timedelta(minutes=15) and stored["reschedule_reason"] == "đổi giờ"
-    assert stored["minutes"] and rejections == [("c", "data.meeting_id", RefusalCode.MEETING_MINUTES_RECORDED.value)]
+    assert stored["minutes"] and rejections == [("c", "data.starts_at", RefusalCode.MEETING_MINUTES_RECORDED.value)]
     assert heard["start"] == HELD + timedelta(minutes=15)

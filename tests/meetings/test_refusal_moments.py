@@ -146,7 +146,8 @@ def test_a_move_after_the_meeting_names_its_end_in_the_movers_offset() -> None:
     meeting = stored_meeting(has_minutes=True, minutes_ended_at=datetime(2026, 12, 4, 14, 30, tzinfo=UTC))
     moved = datetime(2026, 12, 5, 8, 0, tzinfo=VIETNAM_TZ)
     message = refused(domain.check_not_moved_when_held, meeting, source="urn:x:feed", time=moved)
-    assert message.endswith("(it ended 2026-12-04T21:30:00+07:00, before 2026-12-05T08:00:00+07:00)"), message
+    said = "(it ended 2026-12-04T21:30:00+07:00, before 2026-12-05T08:00:00+07:00)"
+    assert message.endswith(f"{said}: {domain.HELD_START_CORRECTION}"), message
 
 
 def test_minutes_and_notices_name_both_moments_in_one_offset() -> None:

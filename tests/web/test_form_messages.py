@@ -937,3 +937,15 @@ async def test_points_for_an_item_not_applying_to_the_meetings_kind_are_refused_
         "points.conduct.thematic_content": "Điểm: mục này của khung tiêu chí không áp dụng cho loại buổi sinh hoạt này"
         " nên không được chấm điểm; vui lòng để trống; kết quả chấm điểm chưa được ghi nhận."
     }
+
+
+def test_a_refused_move_of_a_held_meeting_says_how_to_correct_its_date() -> None:
+    """A trial's integration could cancel a held meeting but not move it, and the operations page said "cannot be
+    moved or cancelled": it now says the time is not moved and how a meeting recorded on the wrong day is corrected."""
+    said = explain_rejection(
+        "data.starts_at: meeting t47-ma was already held and cannot be rescheduled",
+        "data.starts_at",
+        {"code": RefusalCode.MEETING_MINUTES_RECORDED},
+    )
+    assert "hoặc hủy" not in said, said
+    assert "hãy hủy buổi đó rồi lên lịch lại đúng thời điểm thực tế đã sinh hoạt" in said, said

@@ -59,6 +59,7 @@ from shared.periods import (
     periods_of_year,
 )
 from shared.plausible import meeting_begun
+from shared.reasons import ReasonPart, reason_text
 
 log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"
@@ -162,6 +163,21 @@ def _stored_published(row: dict[str, Any]) -> dict[str, Any]:
         "provisional": row["provisional"],
         "criteria": [{key: value for key, value in line.items() if key != "parts"} for line in row["criteria"]],
     }
+
+
+def _reworded(row: Any, was_published: dict[str, Any]) -> dict[str, Any]:
+    """`was_published` (a stored row's publication, _stored_published) with each line's reason said again from its
+    stored parts by today's wording (shared.reasons.reason_text): a row whose facts did not change but whose reason
+    reads otherwise only because the wording changed (moments said at +07:00 rather than UTC) is rewritten, not
+    republished, so a new wording sends no score.meeting.updated.v1 for every meeting scored again. A line stored
+    without parts keeps its reason."""
+    criteria = []
+    for line, stored in zip(was_published["criteria"], row["criteria"], strict=True):
+        parts = stored.get("parts")
+        if parts:
+            line = line | {"reason": reason_text([ReasonPart.model_validate(part) for part in parts])}
+        criteria.append(line)
+    return was_published | {"criteria": criteria}
 
 
 @dataclass
@@ -571,7 +587,7 @@ def _store_score(
     )
     if was_published is None or _points_moved(was_published, published):
         outcome.changed += 1
-    if was_published == published:
+    if was_published == published or (was_published is not None and _reworded(previous, was_published) == published):
         return
     data = MeetingScoreUpdated.model_validate(published)
     uow.emit(

@@ -325,7 +325,8 @@ BY_CODE = {
     RefusalCode.MEETING_CANCELLED: N_("The meeting has been cancelled, so this is no longer possible."),
     RefusalCode.MEETING_ALREADY_HELD: N_("The meeting has already taken place, so it cannot be moved or cancelled."),
     RefusalCode.MEETING_MINUTES_RECORDED: N_(
-        "The meeting has already taken place, so it cannot be moved or cancelled."
+        "The meeting has already been held (its minutes are recorded), so its time cannot be moved; a meeting "
+        "recorded on the wrong day is cancelled and scheduled again at the time it was really held."
     ),
     RefusalCode.SOURCE_NOT_REGISTERED: N_(
         "The sending account has not registered this source; it may send only under the sources registered to it."

@@ -1422,29 +1422,42 @@ def check_move_keeps_notice(meeting: MeetingState, *, source: str, starts_at: da
         )
 
 
-def check_not_moved_when_held(
-    meeting: MeetingState, *, source: str, time: datetime, field: str = "data.meeting_id"
-) -> None:
+HELD_START_CORRECTION = (
+    "a move made before the meeting was held is sent with the `time` it was made in your system (at or before the"
+    " minutes' data.ended_at); a meeting recorded on the wrong day is cancelled (meeting.cancelled.v1) and scheduled"
+    " again under a new meeting_id at its real start, with its roster and minutes"
+)
+"""What an integration whose move of a held meeting is refused does instead (docs/integrations.md "A move after the
+meeting"): its start is not moved after it was held, as a secretary's is not."""
+
+
+def check_not_moved_when_held(meeting: MeetingState, *, source: str, time: datetime, field: str | None = None) -> None:
     """The one rule refusing a move of a meeting already held, for a secretary's reschedule and any source's
-    meeting.rescheduled.v1 or re-sent meeting.scheduled.v1 with another start: InvalidEvent naming `field`, coded
-    MEETING_MINUTES_RECORDED. A secretary's move is refused once the meeting's minutes are recorded (the form says
-    so). An integration's is refused when minutes are recorded and the move was issued (its CloudEvents `time`)
-    after the meeting ended by those minutes (`data.ended_at`): a trial's move of a meeting held on 02/12, issued on
-    03/12, set it to 20/12 and mailed every member about a meeting held the day before. A move issued before the
-    meeting ended is a fact that arrived late and is stored as any (the latest by (time, id) setting the start), so
-    a normal stream (moved, then held) ends alike in any arrival order. The move issued after the end arriving before
-    the minutes is undone by them (moves_undone_by_minutes), so it ends rejected in either order."""
+    meeting.rescheduled.v1 or re-sent meeting.scheduled.v1 with another start: InvalidEvent coded
+    MEETING_MINUTES_RECORDED, naming `field` (by default `data.meeting_id` for a secretary, whose form says the
+    meeting's state, and `data.starts_at` for an integration, told what to do instead: HELD_START_CORRECTION; a
+    trial's integrator, told only `data.meeting_id`, could not see how to correct a held meeting's date). A
+    secretary's move is refused once the meeting's minutes are recorded (the form says so). An integration's is
+    refused when minutes are recorded and the move was issued (its CloudEvents `time`) after the meeting ended by
+    those minutes (`data.ended_at`): a trial's move of a meeting held on 02/12, issued on 03/12, set it to 20/12 and
+    mailed every member about a meeting held the day before. A move issued before the meeting ended is a fact that
+    arrived late and is stored as any (the latest by (time, id) setting the start), so a normal stream (moved, then
+    held) ends alike in any arrival order. The move issued after the end arriving before the minutes is undone by them
+    (moves_undone_by_minutes), so it ends rejected in either order."""
     if not meeting.has_minutes:
         return
     ended = meeting.minutes_ended_at
-    if not from_a_person(source) and (ended is None or time <= ended):
+    person = from_a_person(source)
+    if not person and (ended is None or time <= ended):
         return
+    named = field or ("data.meeting_id" if person else "data.starts_at")
     after = (
         "" if ended is None or time <= ended else f" (it ended {said_at(ended, like=time)}, before {time.isoformat()})"
     )
+    instead = "" if person else f": {HELD_START_CORRECTION}"
     raise InvalidEvent(
-        f"{field}: meeting {meeting.meeting_id} was already held and cannot be rescheduled{after}",
-        field=field,
+        f"{named}: meeting {meeting.meeting_id} was already held and cannot be rescheduled{after}{instead}",
+        field=named,
         refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
     )
 

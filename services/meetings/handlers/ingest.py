@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import structlog
@@ -1853,12 +1853,21 @@ DISMISSED = "dismissed"
 class RejectionResolved(Exception):
     """The rejection is no longer open (its event was replayed and accepted, held or found a duplicate, or an
     operator dismissed it): a replay would reopen it. The message and the refusal say which (`outcome`; None for a
-    replay from before it was kept, and for a dismissal)."""
+    replay from before it was kept, and for a dismissal) and end by what was asked (`action`, replay or dismiss: a
+    second dismissal said "nothing to replay")."""
 
-    def __init__(self, rejection_id: str, status: str, at: datetime | None, outcome: str | None = None) -> None:
+    def __init__(
+        self,
+        rejection_id: str,
+        status: str,
+        at: datetime | None,
+        outcome: str | None = None,
+        *,
+        action: Literal["replay", "dismiss"] = "replay",
+    ) -> None:
         when = f" at {said_at(at)}" if at else ""
         said = f": {outcome}{when}" if outcome else when
-        super().__init__(f"rejection {rejection_id} is already {status}{said}; nothing to replay")
+        super().__init__(f"rejection {rejection_id} is already {status}{said}; nothing to {action}")
         self.status = status
         self.at = at
         self.outcome = outcome
@@ -1945,12 +1954,16 @@ def replayable(stored: Mapping[str, Any]) -> bool:
     )
 
 
-def resolved(rejection_id: str, stored: Mapping[str, Any]) -> RejectionResolved:
-    """Why a stored rejection no longer open is not replayed nor dismissed again: replayed (when, how judged) or
-    dismissed (when)."""
+def resolved(
+    rejection_id: str, stored: Mapping[str, Any], *, action: Literal["replay", "dismiss"] = "replay"
+) -> RejectionResolved:
+    """Why a stored rejection no longer open is not replayed nor dismissed again (`action`, what was asked):
+    replayed (when, how judged) or dismissed (when)."""
     if stored["status"] == DISMISSED:
-        return RejectionResolved(rejection_id, DISMISSED, stored["dismissed_at"])
-    return RejectionResolved(rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"])
+        return RejectionResolved(rejection_id, DISMISSED, stored["dismissed_at"], action=action)
+    return RejectionResolved(
+        rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"], action=action
+    )
 
 
 async def dismiss_rejection(rejection_id: str, uow: MeetingsUnit, *, reason: str, by: str) -> None:
@@ -1961,7 +1974,7 @@ async def dismiss_rejection(rejection_id: str, uow: MeetingsUnit, *, reason: str
     if stored is None:
         raise RejectionNotFound(rejection_id)
     if stored["status"] != "open":
-        raise resolved(rejection_id, stored)
+        raise resolved(rejection_id, stored, action="dismiss")
     await uow.ingest.dismiss(rejection_id, at=now(), by=by, reason=reason)
     log.info("rejection_dismissed", rejection_id=rejection_id, by=by, reason=reason)
 
