@@ -35,8 +35,9 @@ async def period_close_loop(app: EvaluationContext) -> None:
 
 async def subtree_refresh_loop(app: EvaluationContext) -> None:
     """Apply noted org-tree changes (`subtree_change`) to the roll-ups' subtrees every `subtree_refresh_poll_seconds`
-    (one cheap look when there are none), so a read finds them done: a bulk-loaded province's 35,000 re-dated cells
-    applied by the first read took 13-17 s under load against the gateway's 5 s RPC timeout (503)."""
+    (one cheap look when there are none), in its own transaction: a bulk-loaded province's 35,000 re-dated cells take
+    13-17 s under load, which reads do not wait for (queries.tree_changes_pending: the tree as last applied meanwhile,
+    `recalculating`)."""
     unanalyzed = 0  # pairs moved by the refreshes since subtree_cell was last analyzed here
 
     async def step() -> bool:

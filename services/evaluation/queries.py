@@ -174,6 +174,40 @@ async def refresh_subtrees(conn: asyncpg.Connection) -> int:
     return moved
 
 
+INLINE_REFRESH_CELLS = 200
+"""At most how many units below the noted ones a read applies noted org-tree changes for itself (a few
+milliseconds); more (a province re-hung or re-dated, 35,000 cells: 13-17 s) are left to subtree_refresh_loop."""
+
+PENDING_TREE_CHANGES = "SELECT count(*) FROM subtree_change"
+"""The noted org-tree changes not applied as a statement sees them: those a refresh has taken stay visible to others
+until it commits (MVCC), so a read during a refresh counts them too."""
+
+UNITS_BELOW_NOTED = """
+WITH RECURSIVE down(id) AS (
+    SELECT unit_id FROM (SELECT unit_id FROM subtree_change LIMIT $1 + 1) noted
+    UNION
+    SELECT u.id FROM unit u JOIN down d ON u.parent_id = d.id
+) SELECT count(*) FROM (SELECT 1 FROM down LIMIT $1 + 1) reached
+"""
+"""The noted units and those below them, counted up to $1 + 1 (the walk stops there): what a refresh would redo."""
+
+
+async def tree_changes_pending(conn: asyncpg.Connection) -> int:
+    """Apply the noted org-tree changes now if that is quick and waits for nobody (no refresh or cell-period writer
+    holds the tree lock: pg_try_advisory_xact_lock; at most INLINE_REFRESH_CELLS units below them), else leave them to
+    subtree_refresh_loop; the number of changes still pending as this connection sees them (0: the roll-ups read the
+    current tree; else they read the tree as last applied). Never waits on a lock (a refresh runs in its own
+    transaction: its readers see the rows before it until it commits)."""
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM subtree_change)"):
+        return 0
+    async with conn.transaction():
+        if await conn.fetchval("SELECT pg_try_advisory_xact_lock(subtree_lock_key())") and (
+            await conn.fetchval(UNITS_BELOW_NOTED, INLINE_REFRESH_CELLS) <= INLINE_REFRESH_CELLS
+        ):
+            await conn.fetchval("SELECT refresh_subtree_cells()")
+    return int(await conn.fetchval(PENDING_TREE_CHANGES))
+
+
 async def fold_rollup_deltas(conn: asyncpg.Connection, *, pairs: int = 10000) -> int:
     """Fold the roll-up deltas appended since the last fold into one row per (unit, period), at most `pairs` of
     them (sums unchanged); the number of rows left for them."""
@@ -267,9 +301,10 @@ class SubtreeSums:
 async def _read_sums(
     conn: asyncpg.Connection, sql: str, units: str | list[str], periods: list[str], months_upto: str
 ) -> dict[str, SubtreeSums]:
-    """SubtreeSums by unit id off `sql` (SUMS or SUMS_MANY for `units`), after applying pending tree changes; a unit
-    whose deltas have piled up has them folded (the sums stay as they are)."""
-    await refresh_subtrees(conn)
+    """SubtreeSums by unit id off `sql` (SUMS or SUMS_MANY for `units`), on the tree as last applied
+    (tree_changes_pending applies small changes first); a unit whose deltas have piled up has them folded (the sums
+    stay as they are)."""
+    await tree_changes_pending(conn)
     rows = await conn.fetch(sql, units, ["", *periods], months_upto)
     by_unit: dict[str, list[asyncpg.Record]] = {}
     for row in rows:
@@ -283,8 +318,8 @@ async def _read_sums(
 async def subtree_sums(
     conn: asyncpg.Connection, committee_id: str, periods: list[str], *, months_upto: str
 ) -> SubtreeSums:
-    """The unit's sums of `periods` and of every month up to `months_upto`, after applying pending tree changes; a
-    unit whose deltas have piled up has them folded (the sums stay as they are)."""
+    """The unit's sums of `periods` and of every month up to `months_upto`, on the tree as last applied
+    (tree_changes_pending); a unit whose deltas have piled up has them folded (the sums stay as they are)."""
     found = await _read_sums(conn, SUMS, committee_id, periods, months_upto)
     return found.get(committee_id) or SubtreeSums([])
 
@@ -737,12 +772,16 @@ async def committee_rollup(
 ) -> dict[str, Any]:
     """The roll-up of a committee's whole subtree for a period, with the trend, the weakest cells and the cells whose
     month changed late (LATE_CHANGES_SHOWN from `late_changes_offset`); in a quarter or year running on `today`
-    (default: today in Vietnam) the cells not rated yet are `not_rated`, apart."""
+    (default: today in Vietnam) the cells not rated yet are `not_rated`, apart. Never waits for a tree refresh: while
+    noted org-tree changes are not applied (`pending_tree_changes`) the figures are those of the tree as last applied
+    and `recalculating` is true (tree_changes_pending)."""
     today = today or today_in_vietnam()
+    # before the figures: a refresh committing meanwhile makes them fresher than said, never staler
+    pending = {"pending_tree_changes": (changes := await tree_changes_pending(conn)), "recalculating": changes > 0}
     if is_half_year(period):
         figures = await half_year_rollup(conn, committee_id, period, today=today)
         figures.pop("has_data")
-        return {**figures, "weakest": [], "late_changes": [], "late_changes_total": 0}
+        return {**figures, "weakest": [], "late_changes": [], "late_changes_total": 0, **pending}
     unrated = not_rated_yet(period, today=today)
     # every month up to the period's end, its own too: the subtree's first month of data is among them
     sums = await subtree_sums(
@@ -759,7 +798,13 @@ async def committee_rollup(
     weakest_items = _cell_items(rows)
     await _note_rating_reasons(conn, weakest_items, period)
     figures = rollup_of(sums, committee_id, period, today=today)
-    return {**figures, "weakest": weakest_items, "late_changes": late, "late_changes_total": late_total}
+    return {
+        **figures,
+        "weakest": weakest_items,
+        "late_changes": late,
+        "late_changes_total": late_total,
+        **pending,
+    }
 
 
 def rollup_of(sums: SubtreeSums, unit_id: str, period: str, *, today: date) -> dict[str, Any]:
@@ -790,19 +835,21 @@ async def unit_rollups(
 ) -> dict[str, Any]:
     """rollup_of each of `unit_ids` (its first occurrence) whose subtree has data up to the period's end, in the
     order given, their sums read in one statement (subtree_sums_of); a unit without (unknown, or no cell's month
-    stored by then: check_period_rated's not_found) is left out. The caller checks that the period has begun."""
+    stored by then: check_period_rated's not_found) is left out; `recalculating` and `pending_tree_changes` as
+    committee_rollup's. The caller checks that the period has begun."""
     today = today or today_in_vietnam()
     last = period_months(period)[-1]
+    pending = {"pending_tree_changes": (changes := await tree_changes_pending(conn)), "recalculating": changes > 0}
     if is_half_year(period):
         halves = [await half_year_rollup(conn, unit_id, period, today=today) for unit_id in dict.fromkeys(unit_ids)]
-        return {"items": [item for item in halves if item.pop("has_data")]}
+        return {"items": [item for item in halves if item.pop("has_data")], **pending}
     sums = await subtree_sums_of(conn, unit_ids, [period, previous_period(period)], months_upto=last)
     items = [
         rollup_of(found, unit_id, period, today=today)
         for unit_id in dict.fromkeys(unit_ids)
         if (found := sums.get(unit_id)) is not None and found.has_data(last)
     ]
-    return {"items": items}
+    return {"items": items, **pending}
 
 
 DIRECT_CELLS = """
@@ -819,7 +866,7 @@ probe each instead of their sums read."""
 async def direct_cells(conn: asyncpg.Connection, committee_id: str, period: str) -> int:
     """How many cells directly under `committee_id` unit_rollups would list with cells in `period` (existed in it,
     with a month stored up to its end), counted without reading their sums; 0 for an unknown unit."""
-    await refresh_subtrees(conn)
+    await tree_changes_pending(conn)
     return int(await conn.fetchval(DIRECT_CELLS, committee_id, period, period_months(period)[-1]))
 
 
@@ -1285,7 +1332,7 @@ async def half_year_lines(
     (tests/evaluation/test_half_year_lists.py)."""
     today = today or today_in_vietnam()
     quarters = half_quarters(period)
-    await refresh_subtrees(conn)
+    await tree_changes_pending(conn)
     rows = await conn.fetch(HALF_YEAR_ROWS, unit_id, period, quarters)
     return _half_year_lines_of(rows, period, today=today)
 
@@ -1552,7 +1599,7 @@ async def half_year_page(
     (_half_year_page_line), not a row per stored quarter for half_year_line."""
     if after[1] is not None and not descending:
         raise ValueError("a half-year page read after a cursor is in descending order only")
-    await refresh_subtrees(conn)
+    await tree_changes_pending(conn)
     async with conn.transaction():
         # as half_year_totals: no JIT (most of a province's run), each run planned anew
         await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
@@ -1572,7 +1619,7 @@ async def half_year_page(
 async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:
     """A unit's half-year totals (HALF_YEAR_TOTALS), what domain.periods.half_year_figures_of makes its figures of:
     the same as half_year_figures of its half_year_lines, without reading every cell's quarters into Python."""
-    await refresh_subtrees(conn)
+    await tree_changes_pending(conn)
     async with conn.transaction():
         # JIT-compiling the statement's expressions took 178 ms of its 300 for a province (rollup preset); a
         # generic plan, made once JIT was on, keeps it: each run planned anew

@@ -313,12 +313,21 @@ class CommitteeRollupReply(RollupFiguresReply):
     """For a month: the subtree's cells whose result changed after the month closed (a meeting recorded late), the
     latest change first, each with its `late_change`; at most the configured number (`late_changes_total` all)."""
     late_changes_total: int = 0
+    recalculating: bool = False
+    """True while org-tree changes (a unit moved, closed or re-dated) are noted but not applied to the roll-ups yet:
+    the figures are those of the tree as last applied (a read never waits for the refresh); the next read after it
+    gives the fresh ones."""
+    pending_tree_changes: int = 0
+    """How many noted org-tree changes are not applied yet (0 when `recalculating` is false)."""
 
 
 class UnitRollupsReply(Reply):
     """The figures of each unit asked for (GetUnitRollups) that has data up to the period's end, in the order asked."""
 
     items: list[RollupFiguresReply]
+    recalculating: bool = False
+    """As CommitteeRollupReply's: the figures are those of the tree as last applied while changes are pending."""
+    pending_tree_changes: int = 0
 
 
 class DirectCellsReply(Reply):

@@ -402,3 +402,13 @@ def test_notifications_plans_the_period_check_by_the_same_rule_the_page_says() -
     from services.notifications.domain import rules
 
     assert rules.period_due is period_due
+
+
+@pytest.mark.parametrize("recalculating", [True, False])
+def test_figures_read_during_a_tree_refresh_say_they_are_being_updated(recalculating: bool) -> None:
+    """A roll-up evaluation answered from the tree as last applied (`recalculating`: a unit moved or re-dated, its
+    refresh not committed yet) says so in one line; the fresh figures after it do not."""
+    page = committee_page(rollup({"good": 2}, []) | {"recalculating": recalculating, "pending_tree_changes": 1})
+    said = "Số liệu đang được cập nhật theo thay đổi tổ chức mới nhất." in page
+    assert said == recalculating
+    assert ('id="recalculating"' in page) == recalculating

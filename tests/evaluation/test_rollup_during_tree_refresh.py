@@ -1,0 +1,114 @@
+"""A roll-up read never waits for a refresh of the org tree: it answers from the tree as last applied, saying the
+figures are being recalculated, and gives the fresh figures once the refresh has committed (real database).
+
+The defect: every roll-up read began with `refresh_subtrees`. While `subtree_refresh_loop` applied a large change
+(a province's 35,000 re-dated cells, 13-17 s) the queued rows it had taken were still visible to the read (its delete
+not committed), so the read called `refresh_subtree_cells()` too and waited on the tree lock the refresh held until it
+committed: the gateway's 5 s RPC timed out (503). With no refresh running, the first read applied the whole queue
+itself, as long.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+
+import asyncpg
+import pytest
+
+from services.evaluation import queries
+from tests.evaluation.private_db import private_pool
+from tests.support.running import eventually
+
+TODAY = date(2026, 6, 15)
+PERIOD = "2026-05"
+CELLS = [f"cell-{n}" for n in range(3)]
+UNITS = [
+    ("prov", "Tỉnh", "province", None, True),
+    ("commune-a", "Xã A", "commune", "prov", True),
+    ("commune-b", "Xã B", "commune", "prov", True),
+    *((cell, f"Chi bộ {cell}", "cell", "commune-a", True) for cell in CELLS),
+]
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A private evaluation database with three cells under commune-a, their tree applied."""
+    async with private_pool(database_url) as pool:
+        async with pool.acquire() as conn:
+            await conn.executemany(
+                "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id)"
+                " VALUES ($1, $2, $3, $4, $5, now(), 'test')",
+                UNITS,
+            )
+            await conn.execute("INSERT INTO cell_span SELECT id, '2026-01' FROM unit WHERE kind = 'cell'")
+            await queries.refresh_subtrees(conn)
+            # the cells move to commune-b: noted in subtree_change, not applied yet
+            await conn.execute("UPDATE unit SET parent_id = 'commune-b' WHERE kind = 'cell'")
+            assert await conn.fetchval("SELECT count(*) FROM subtree_change") == 3
+        yield pool
+
+
+async def _waiting_on_a_lock(observer: asyncpg.Connection, pid: int) -> bool:
+    return bool(
+        await observer.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted)",
+            pid,
+        )
+    )
+
+
+async def test_a_roll_up_read_during_a_refresh_answers_at_once_from_the_tree_last_applied(pool: asyncpg.Pool) -> None:
+    """A refresh has taken the queue and holds the tree lock (its transaction open, as the loop's is for the 13-17 s
+    of a province): a read of commune-a answers without waiting on any lock, with its three cells of the tree as last
+    applied and `recalculating`; once the refresh commits the read gives the fresh figures (no cell)."""
+    async with pool.acquire() as refresher, pool.acquire() as reader, pool.acquire() as observer:
+        refresh = refresher.transaction()
+        await refresh.start()
+        try:
+            assert await refresher.fetchval("SELECT refresh_subtree_cells()") > 0
+            read = asyncio.create_task(queries.committee_rollup(reader, "commune-a", PERIOD, today=TODAY))
+            reader_pid = reader.get_server_pid()
+            # done, or stuck behind a lock: whichever comes first tells
+            await eventually(lambda: read.done() or _waiting_on_a_lock(observer, reader_pid), timeout=30.0)
+            assert read.done(), "the roll-up read waited on a lock the running refresh holds"
+            during = read.result()
+            assert during["cells"] == 3
+            assert during["recalculating"] is True
+            assert during["pending_tree_changes"] == 3
+        finally:
+            await refresh.commit()
+            if not read.done():
+                await read
+        after = await queries.committee_rollup(reader, "commune-a", PERIOD, today=TODAY)
+        assert after["cells"] == 0
+        assert after["recalculating"] is False
+        assert after["pending_tree_changes"] == 0
+        moved = await queries.committee_rollup(reader, "commune-b", PERIOD, today=TODAY)
+        assert (moved["cells"], moved["recalculating"]) == (3, False)
+
+
+async def test_a_read_leaves_a_large_queue_to_the_refresh_loop(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changes reaching more cells than a read applies itself (INLINE_REFRESH_CELLS, here 2 against 3) are left queued
+    for subtree_refresh_loop: the read answers from the tree as last applied, `recalculating`, and the queue is intact;
+    after the refresh the figures are fresh."""
+    monkeypatch.setattr(queries, "INLINE_REFRESH_CELLS", 2)
+    async with pool.acquire() as conn:
+        stale = await queries.committee_rollup(conn, "commune-a", PERIOD, today=TODAY)
+        assert (stale["cells"], stale["recalculating"], stale["pending_tree_changes"]) == (3, True, 3)
+        assert await conn.fetchval("SELECT count(*) FROM subtree_change") == 3
+        figures = await queries.unit_rollups(conn, ["commune-b"], PERIOD, today=TODAY)
+        assert figures["recalculating"] is True
+        assert await queries.refresh_subtrees(conn) > 0
+        fresh = await queries.committee_rollup(conn, "commune-a", PERIOD, today=TODAY)
+        assert (fresh["cells"], fresh["recalculating"], fresh["pending_tree_changes"]) == (0, False, 0)
+
+
+async def test_a_read_applies_a_small_change_itself_when_no_refresh_is_running(pool: asyncpg.Pool) -> None:
+    """Three cells re-hung, no refresh running: the read applies them at once (a few cells, milliseconds) and gives
+    the fresh figures, not recalculating."""
+    async with pool.acquire() as conn:
+        fresh = await queries.committee_rollup(conn, "commune-b", PERIOD, today=TODAY)
+        assert (fresh["cells"], fresh["recalculating"], fresh["pending_tree_changes"]) == (3, False, 0)
+        assert await conn.fetchval("SELECT count(*) FROM subtree_change") == 0
