@@ -461,6 +461,10 @@ class FakeProjection:
         """Settings stored for any of the units."""
         return [o for (unit_id, _), o in self.overrides.items() if unit_id in unit_ids]
 
+    async def lock_rule_settings(self, unit_id: str, chain: Sequence[str]) -> None:
+        """Remember the lock of the unit's rule settings (one process, nothing to serialize)."""
+        self.locked.append(f"rules:{unit_id}")
+
     async def set_rule_override(self, override: RuleOverride) -> None:
         """Store one unit's setting of one rule."""
         self.overrides[(override.unit_id, override.rule)] = override

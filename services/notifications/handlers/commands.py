@@ -275,6 +275,12 @@ class Commands:
         except UnknownSetting as exc:
             raise RpcError("invalid", str(exc), field=exc.field) from exc
         async with self._uow() as uow:
+            # the re-plan below reads every rule's settings of the subtree and its ancestors: a change of another
+            # rule here, above or below, committed after that read would be missing from the jobs it writes (the
+            # gateway's page serializes only its own saves of one committee; the API, the ops CLI and saves on the
+            # committees above reach this side by side)
+            chain = (await uow.projection.ancestors_of([unit_id])).get(unit_id, [unit_id])
+            await uow.projection.lock_rule_settings(unit_id, chain)
             previous = next(
                 (o for o in await uow.projection.rule_overrides([unit_id]) if o.unit_id == unit_id and o.rule == rule),
                 None,

@@ -43,6 +43,22 @@ class PgDirectory:
         )
         self._locked.update(wanted)
 
+    async def lock_rule_settings(self, unit_id: str, chain: Sequence[str]) -> None:
+        """Serialize this transaction, until it ends, with every other change of rule settings whose re-plan reads
+        the same settings: the `rules:` advisory lock of `unit_id` exclusive, those of the units above it (`chain`,
+        root first, as ancestors_of gives it) shared. A change on the unit itself, on one above it, or on one under
+        it (which holds this unit's lock shared) waits; one on a unit beside it does not (no cell in common). Taken
+        root first in one statement, so two changes on one branch never wait for each other the other way round;
+        READ COMMITTED, the statements after it see the settings the change it waited for committed."""
+        above = [key for key in dict.fromkeys(chain) if key != unit_id]
+        await self._db.execute(
+            "SELECT count(CASE WHEN n > $2 THEN pg_advisory_xact_lock(hashtextextended('rules:' || k, 0))"
+            " ELSE pg_advisory_xact_lock_shared(hashtextextended('rules:' || k, 0)) END)"
+            " FROM (SELECT k, n FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n) AS ordered",
+            [*above, unit_id],
+            len(above),
+        )
+
     def holds_lock(self, cell_id: str) -> bool:
         """Whether this transaction locked the cell already (lock_cell), so what it reads about it is stable."""
         return cell_id in self._locked
