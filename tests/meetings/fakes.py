@@ -663,7 +663,7 @@ class FakeIngest:
     ) -> StoredRejection:
         """Store a rejection once per event (source, id): an event refused again refreshes its one rejection, opened
         again when it was closed, and is not `first`; with its write scope, the account that sent it and the AMQP
-        message it came in."""
+        message it came in. A copy of a message it was refused in already (its id and content) is that attempt."""
         values = {
             "type": event_type,
             "reason": reason,
@@ -677,6 +677,13 @@ class FakeIngest:
         if event_id:
             for rejection in self._s.rejections.values():
                 if (rejection["source"], rejection["event_id"]) == (source, event_id):
+                    attempts = rejection.setdefault("attempts", [])
+                    again = route != "replay" and message_id is not None  # its message again: that attempt
+                    seen = {(kept["route"], kept["message_id"], kept["raw"]) for kept in attempts}
+                    if again and (route, message_id, raw) in seen:
+                        if rejection["status"] != "open":
+                            rejection.update(status="open", dismissed_at=None, replayed_at=None, replay_outcome=None)
+                        return StoredRejection(str(rejection["rejection_id"]), first=False)
                     if route == "replay":  # a replay refused again keeps the first cause, its own beside it
                         rejection.update(
                             last_replay_reason=reason, last_replay_field=field, last_replay_refusal=refusal
@@ -685,7 +692,6 @@ class FakeIngest:
                         rejection.update(values)
                     if rejection["status"] != "open":  # closed (replayed, dismissed), refused again: open again
                         rejection.update(status="open", dismissed_at=None, replayed_at=None, replay_outcome=None)
-                    attempts = rejection.setdefault("attempts", [])
                     attempts.append({"attempt": len(attempts) + 1, "route": route, **values})
                     return StoredRejection(str(rejection["rejection_id"]), first=False)
         rejection_id = str(uuid.uuid4())

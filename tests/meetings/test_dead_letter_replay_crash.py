@@ -27,8 +27,9 @@ async def test_a_replay_killed_after_the_confirm_stores_one_rejection_and_tells_
 ) -> None:
     """A dead letter of meetings.ingest whose event meetings refuses: the replay is killed after the confirm (no
     removal, no mark), the next replay sends it again, and meetings judges both copies. One rejection is stored and
-    one ingest.rejected.v1 written, and the dead-letter queue ends empty. (The second copy is kept as a second
-    refused attempt of that rejection, as every copy received is: rejection_attempt.)"""
+    one ingest.rejected.v1 written, and the dead-letter queue ends empty. The second copy is the same message (its
+    message id and content) refused again, so it is the same refused attempt (rejection_attempt), as a copy the
+    broker delivers again is; a new send of the event (another message) is an attempt of its own."""
     event = ev.unit(random_id("cell"), kind="bogus")
     log = tmp_path / "meetings.log"
     async with (
@@ -77,6 +78,28 @@ async def test_a_replay_killed_after_the_confirm_stores_one_rejection_and_tells_
             rejected = "SELECT count(*) FROM meetings.outbox WHERE type = 'ingest.rejected.v1'"
             assert await db.fetchval(rejected) == 1
             assert await waiting() == 0
+            # the replay's second copy was the first one again: one refused attempt, not two
+            attempts = "SELECT count(*) FROM meetings.rejection_attempt"
+            assert await db.fetchval(attempts) == 1
+
+            async def sent(message_id: str) -> None:  # a copy of the event in a message of this id, to its queue
+                await channel.default_exchange.publish(
+                    aio_pika.Message(
+                        json.dumps(event).encode(), content_type=CLOUDEVENT_CONTENT_TYPE, message_id=message_id
+                    ),
+                    routing_key=MEETINGS_INGEST.name,
+                )
+
+            await sent(event["id"])  # as the broker delivers a message again (its consumer died before the ack)
+            await eventually(lambda: len(judged()) == 3, timeout=60)
+            assert await db.fetchval(attempts) == 1
+            await sent(random_id("resent"))  # its sender sends the event again: a new attempt
+
+            async def counted() -> bool:
+                return await db.fetchval(attempts) == 2
+
+            await eventually(counted, timeout=60)
+            assert await db.fetchval(rejected) == 1
         finally:
             await connection.close()
             await db.close()

@@ -138,3 +138,23 @@ def test_a_dead_letter_of_a_batch_names_the_batch_message_it_came_in() -> None:
         dead_letters=[{"queue": "evaluation.facts.dlq", "total": 1, "items": [{**item, **dict.fromkeys(batch)}]}]
     )
     assert "data-batch" not in alone
+
+
+def test_a_dead_letters_untrusted_headers_are_shown_apart_from_its_cause_and_escaped() -> None:
+    """The listing reports the headers a publisher set under chibo's or the broker's names as `untrusted_headers`
+    (shared.ops.dead_letters.untrusted_names), but the page showed none of them: an operator could not see that a
+    letter came with a forged `x-chibo-reason`. They are now listed under their own label, escaped, never as the
+    letter's cause."""
+    forged = {"x-chibo-reason": "<script>alert(1)</script>Lỗi giả", "x-first-death-queue": "evaluation.facts"}
+    letter = {"event_id": "evt-7", "type": "t", "queue": "meetings.ingest", "reason": "rejected", "cause": None}
+    item = {**letter, "death_count": 1, "body_bytes": 2, "body_preview": "{}", "untrusted_headers": forged}
+    html = page(dead_letters=[{"queue": "meetings.ingest.dlq", "total": 1, "items": [item]}])
+    shown = cell(html, "data-untrusted-headers")
+    assert "Tiêu đề do bên gửi tự đặt (không tin cậy)" in shown, shown
+    assert "x-chibo-reason" in shown and "x-first-death-queue" in shown and "evaluation.facts" in shown, shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;Lỗi giả" in shown and "<script>" not in html, shown
+    why = cell(html, 'data-label="Lý do"')
+    assert "Lỗi giả" not in why and "data-cause" not in why and "Chi tiết kỹ thuật" not in why, why
+    trusted = {**item, "untrusted_headers": {}}
+    plain = page(dead_letters=[{"queue": "meetings.ingest.dlq", "total": 1, "items": [trusted]}])
+    assert "data-untrusted-headers" not in plain and "không tin cậy" not in plain

@@ -254,9 +254,11 @@ class PgIngestRepository:
         keeps its one rejection (`first` False: it was published when it was stored). That rejection is refreshed
         with the latest copy (a replay's refusal only beside its first reason, field, code and event, as its last
         replay's), and, when it was closed (replayed, or dismissed by an operator), opened again as a new one was
-        before. A person's command (answered on its form) is stored closed: ANSWERED_ON_FORM, by `account`, the
-        person's account that sent it, or by its source when none was given. A body that names no event (no id) is
-        stored anew each time. `message_id`: the AMQP message the event came in (None over HTTP), the latest copy's.
+        before; a copy of a message it was refused in already (same message id and content: delivered again, sent
+        back twice) is that attempt again, which neither refreshes it nor counts one more (_refused_before). A
+        person's command (answered on its form) is stored closed: ANSWERED_ON_FORM, by `account`, the person's
+        account that sent it, or by its source when none was given. A body that names no event (no id) is stored
+        anew each time. `message_id`: the AMQP message the event came in (None over HTTP), the latest copy's.
         Call it holding the event's identity exclusively (handlers.reject), so two copies refused at once find one
         rejection; rejection_identity (unique) guards it."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
@@ -274,6 +276,8 @@ class PgIngestRepository:
             )
             if existing is not None:
                 rejection_id = str(existing["rejection_id"])
+                # the same message again (delivered again, a dead letter sent back twice) is that attempt again
+                again = route != REPLAY_ROUTE and await self._refused_before(rejection_id, route, raw, message_id)
                 if route == REPLAY_ROUTE:
                     # a replay rejected again keeps the first reason, field and code (the real cause) and its event
                     # as it came; its own reason is kept beside them (a trial's replay overwrote "meeting not
@@ -286,7 +290,7 @@ class PgIngestRepository:
                         field,
                         code,
                     )
-                else:
+                elif not again:
                     await self._conn.execute(
                         "UPDATE rejection SET reason = $2, field = $3, raw = $4, received_at = $5, type = $6,"
                         " scope = $7, refusal = $8::jsonb, message_id = $9 WHERE rejection_id = $1",
@@ -300,7 +304,8 @@ class PgIngestRepository:
                         code,
                         message_id,
                     )
-                await self._attempt(rejection_id, route, event_type, reason, field, code, raw, scope, message_id)
+                if not again:
+                    await self._attempt(rejection_id, route, event_type, reason, field, code, raw, scope, message_id)
                 standing = existing["status"] == "open" or (
                     existing["status"] == "dismissed" and existing["dismissal_reason"] == ANSWERED_ON_FORM
                 )
@@ -370,6 +375,23 @@ class PgIngestRepository:
             message_id,
             None if route == REPLAY_ROUTE else at,
         )
+
+    async def _refused_before(self, rejection_id: str, route: str, raw: str, message_id: str | None) -> bool:
+        """Whether a copy is a refused attempt of the rejection received again: the same message (its AMQP message id,
+        over the same route) with the same content, as the broker delivers a message again when its consumer died
+        before the ack, or a dead letter's replay sends it twice (killed between the confirm and the removal). A
+        copy without a message id (over HTTP) or in another message is a new send: an attempt of its own."""
+        if message_id is None:
+            return False
+        found = await self._conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM rejection_attempt"
+            " WHERE rejection_id = $1 AND route = $2 AND message_id = $3 AND raw = $4)",
+            rejection_id,
+            route,
+            message_id,
+            raw,
+        )
+        return bool(found)
 
     async def get_attempt(self, rejection_id: str, attempt: int) -> asyncpg.Record | None:
         """One refused attempt of a rejection (rejection_attempt), None when it has no such attempt."""
