@@ -60,6 +60,9 @@ from shared.text import with_article
 
 BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "monitor.assigned.v1": "monitor"}
 ROUTE = "bulk"
+MAX_SPLITS = 32
+"""Runs a chunk may cut at a line the set-based step cannot answer (load_chunk) before it judges the rest of its staged
+events on the ingest path: each cut applies the lines before it set-based again."""
 UNIT_ID = UNIT_COLUMNS.index("id")
 MEMBER_ID = MEMBER_COLUMNS.index("id")
 MONITOR_PERSON = MONITOR_COLUMNS.index("person_id")
@@ -313,29 +316,52 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         bulk = PgBulkRepository(uow.connection)
         await bulk.create_staging()
         fresh = _Reread(chunk.lines)
-        staged_runs = 0
+        staged_runs = misses = 0
         for run in cut:
             others = readings.get(run[0])
-            if others is None:
+            if others is not None:
+                # the other types as a batch's transaction judges them (a statement per group, not per event)
+                await _judge_lines(others, uow, received_at, report)
+                continue
+            # the run's staged events set-based, but for the lines the set-based step cannot answer as one at a
+            # time (_load_staged): each judged on the ingest path at its place, the lines before it applied
+            # set-based again without it, those after it a run of their own
+            queue: list[tuple[bool, list[int]]] = [(True, run)]  # (set-based, places), in file order
+            while queue:
+                set_based, places = queue.pop(0)
+                if not places:
+                    continue
+                if not set_based or misses >= MAX_SPLITS:  # a chunk this tangled is judged on the ingest path
+                    lines = [chunk.lines[seq] for seq in places]
+                    await _judge_lines(_OtherReadings(lines, received_at=received_at), uow, received_at, report)
+                    continue
                 if staged_runs:
                     await bulk.clear_staging()
                 staged_runs += 1
                 # what the lines before wrote is sent first (a member's removal the set-based step reads), and what
                 # they read forgotten after: the set-based statements write past the repositories' caches
                 await uow.org.forget_reads()
-                if await _load_staged(chunk, {seq: chunk.staged[seq] for seq in run}, uow, bulk, fresh, report):
-                    await uow.org.forget_reads()
-                    continue
-                # held events, refusals, their fixes under the same ids: each line judged at its place on the
-                # ingest path, the reference the set-based step would have to reproduce case by case
-                others = _OtherReadings([chunk.lines[seq] for seq in run], received_at=received_at)
-            # the other types as a batch's transaction judges them (a statement per group, not per event)
-            async for group in others:
-                for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
-                    report.outcomes[result.outcome] += 1
+                trouble = await _load_staged(
+                    chunk, {seq: chunk.staged[seq] for seq in places}, uow, bulk, fresh, report
+                )
+                await uow.org.forget_reads()
+                if trouble is not None:
+                    misses += 1
+                    at = places.index(trouble)
+                    queue[:0] = [(True, places[:at]), (False, [trouble]), (True, places[at + 1 :])]
         await bulk.wake_relay(schema=SCHEMA)
         await uow.commit()
     report.events += len(chunk.lines)
+
+
+async def _judge_lines(
+    readings: "_OtherReadings", uow: MeetingsUnitOfWork, received_at: datetime, report: LoadReport
+) -> None:
+    """Judge lines on the ingest path in `uow`'s transaction as a batch's transaction judges them, counting their
+    answers in `report`."""
+    async for group in readings:
+        for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
+            report.outcomes[result.outcome] += 1
 
 
 async def _load_staged(
@@ -345,30 +371,33 @@ async def _load_staged(
     bulk: PgBulkRepository,
     fresh: "_Reread",
     report: LoadReport,
-) -> bool:
+) -> int | None:
     """Dedupe and apply a run of the chunk's staged events (`staged`, by place) set-based in `uow`'s transaction,
-    counting each line's answer in `report`; False, with nothing left written, when the set-based step cannot answer
-    the run as one at a time: it releases events held before it, has copies of held events, or the state holds or
-    refuses one of its events, or one comes before the line of a new unit it needs (`_in_order`). The caller then
-    judges the run's lines on the ingest path, the reference the set-based step reproduces only for plain runs."""
+    counting each line's answer in `report`. Return None, or, with nothing left written, the place of the first line
+    the set-based step cannot answer as one at a time: one that releases events held before the run, a copy of a
+    held event, an event the state holds or refuses, or one before the line of a new unit it needs
+    (`_before_new_units`); the caller judges that line on the ingest path (load_chunk)."""
     received_at, digests = chunk.received_at, chunk.digests
-    if await bulk.waited_for(sorted({_provides(*entry) for entry in staged.values()})):
-        return False  # the run releases events held before it, at their lines
+    waited = set(await bulk.waited_for(sorted({_provides(*entry) for entry in staged.values()})))
+    if waited:  # the run releases events held before it, at the line that provides what they wait for
+        return min(seq for seq, entry in staged.items() if _provides(*entry) in waited)
     await bulk.start_run()
     firsts, rejected_before = await bulk.first_deliveries(
         [(seq, *_identity(record), digests[seq]) for seq, (_, record) in staged.items()]
     )
     copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
     inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
-    plain = not any(was_held for _, was_held in inbox.values())  # a copy of a held event is held again
-    if plain:
+    # a copy of a held event is held again
+    trouble = [seq for seq, (_, record) in staged.items() if inbox.get(_identity(record), (None, False))[1]]
+    if not trouble:
         loaded = {record[UNIT_ID] for kind, record in staged.values() if kind == "unit"}
         ask = {unit for kind, record in staged.values() for unit in _units_named(kind, record)} & loaded
         held, refused, stored = await _apply_round(bulk, staged, firsts, fresh, sorted(ask))
-        plain = not held and not refused and _in_order(staged, firsts, ask - stored)
-    if not plain:
+        trouble = [seq for seq, _, _ in held] + [seq for seq, _ in refused]
+        trouble += _before_new_units(staged, firsts, ask - stored)
+    if trouble:
         await bulk.undo_run()
-        return False
+        return min(trouble)
     await bulk.keep_run()
     reused = _reused(staged, digests, firsts, inbox)
     # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
@@ -397,23 +426,26 @@ async def _load_staged(
     report.outcomes["accepted"] += len(firsts)
     report.outcomes["duplicate"] += len(staged) - len(firsts) - len(reused)
     report.outcomes["rejected"] += len(reused)
-    return True
+    return None
 
 
-def _in_order(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int], new_units: set[str]) -> bool:
-    """Whether every event of the run comes after the first snapshot of each unit it needs that the run brings new
-    (`new_units`): one before it is held at its line one at a time (CONTRACT.md), where the set-based step, applying
-    units first, accepts it."""
+def _before_new_units(
+    staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int], new_units: set[str]
+) -> list[int]:
+    """The events of the run before the first snapshot of a unit they need that the run brings new (`new_units`):
+    held at their line one at a time (CONTRACT.md), where the set-based step, applying units first, accepts them."""
     if not new_units:
-        return True
+        return []
     first_at: dict[str, int] = {}
     for seq in sorted(firsts):
         kind, record = staged[seq]
         if kind == "unit":
             first_at.setdefault(record[UNIT_ID], seq)
-    return all(
-        first_at.get(unit, -1) < seq for seq in firsts for unit in _units_named(*staged[seq]) if unit in new_units
-    )
+    return [
+        seq
+        for seq in firsts
+        if any(first_at.get(unit, -1) >= seq for unit in _units_named(*staged[seq]) if unit in new_units)
+    ]
 
 
 async def _apply_round(
