@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.meetings import queries
+from services.meetings import handlers, queries
 from services.meetings import rpc as meetings_rpc
 from services.meetings.bootstrap import read_gauges
 from services.meetings.bulk.load import bulk_load
@@ -128,3 +128,31 @@ async def test_a_fix_posted_as_a_body_closes_the_rejection_of_its_id(meetings_po
             broken["id"],
         )
     assert row is not None and (row["status"], row["replay_outcome"]) == ("replayed", "accepted")
+
+
+@pytest.mark.parametrize("how", ["batch", "bulk"])
+async def test_another_event_under_the_id_after_its_fix_opens_the_rejection_again(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, tmp_path: Path, how: str
+) -> None:
+    """A member under a committee (rejected), then in one transaction its fix under that id (accepted: the rejection
+    closed) and another event under the id (refused naming `id`: the closed rejection opened again, as one at a time).
+    The closing was queued to the commit, after the refusal had found the rejection still open: it closed that too."""
+    cell, committee, member = random_id("cb"), random_id("uk"), random_id("dv")
+    units = [ev.unit(committee, kind="committee"), ev.unit(cell)]
+    broken = ev.member(member, committee)
+    fixed = ev.member(member, cell, id=broken["id"])
+    other = ev.member(member, cell, id=broken["id"], role="secretary")
+    lines = [json.dumps(raw, ensure_ascii=False) for raw in (*units, broken)]
+    assert [r.outcome for r in await handlers.ingest_batch(lines, uow_factory, route="batch")][-1] == "rejected"
+    if how == "batch":
+        lines = [json.dumps(raw, ensure_ascii=False) for raw in (fixed, other)]
+        outcomes = [r.outcome for r in await handlers.ingest_batch(lines, uow_factory, route="batch")]
+        assert outcomes == ["accepted", "rejected"]
+    else:
+        outcomes_bulk = await load(meetings_pool, tmp_path / "fixed.jsonl", [fixed, other])
+        assert (outcomes_bulk["accepted"], outcomes_bulk["rejected"]) == (1, 1)
+    async with meetings_pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT status, field FROM rejection WHERE source = $1 AND event_id = $2", broken["source"], broken["id"]
+        )
+    assert row is not None and (row["status"], row["field"]) == ("open", "id")

@@ -4,19 +4,18 @@ Units, members and monitor assignments are validated per event in Python (envelo
 applied per chunk with COPY into staging tables and a few INSERT … SELECT statements that also write the
 re-published facts. Any other type in the file, and any line refused on reading, goes through the ordinary ingest
 path as a batch's transaction judges it. A chunk is applied in runs in file order (`runs`: the staged events between
-two lines left to the ingest path set-based, those lines in between), and each staged line answered as at its place
-(`_Releases`: held when a unit it needs comes only later). A chunk is read in a thread while the previous one is
-applied, so Python and PostgreSQL work at the same time. The answers, tables and facts equal those of the same lines
-sent one at a time through the ingest path (tests/meetings/test_bulk_equivalence.py, test_bulk_file_order.py).
+two lines left to the ingest path set-based, those lines in between); a run the set-based step cannot answer as one
+at a time (holds, refusals, releases: `_load_staged`) is rolled back to its savepoint and judged on the ingest path
+too. A chunk is read in a thread while the previous one is applied, so Python and PostgreSQL work at the same time.
+The answers, tables and facts equal those of the same lines sent one at a time through the ingest path
+(tests/meetings/test_bulk_equivalence.py, test_bulk_file_order.py, test_bulk_randomized.py).
 """
 
 import asyncio
 import json
-import math
 import resource
 import sys
 import time
-from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +41,6 @@ from services.meetings.handlers.ingest import (
     judge_in_groups,
     read_raw,
     reject,
-    release_waiting,
 )
 from services.meetings.repository.bulk import (
     LOADED_TABLES,
@@ -62,6 +60,9 @@ from shared.text import with_article
 
 BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "monitor.assigned.v1": "monitor"}
 ROUTE = "bulk"
+MAX_SPLITS = 32
+"""Runs a chunk may cut at a line the set-based step cannot answer (load_chunk) before it judges the rest of its staged
+events on the ingest path: each cut applies the lines before it set-based again."""
 UNIT_ID = UNIT_COLUMNS.index("id")
 MEMBER_ID = MEMBER_COLUMNS.index("id")
 MONITOR_PERSON = MONITOR_COLUMNS.index("person_id")
@@ -315,26 +316,52 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         bulk = PgBulkRepository(uow.connection)
         await bulk.create_staging()
         fresh = _Reread(chunk.lines)
-        staged_runs = 0
+        staged_runs = misses = 0
         for run in cut:
             others = readings.get(run[0])
-            if others is None:
+            if others is not None:
+                # the other types as a batch's transaction judges them (a statement per group, not per event)
+                await _judge_lines(others, uow, received_at, report)
+                continue
+            # the run's staged events set-based, but for the lines the set-based step cannot answer as one at a
+            # time (_load_staged): each judged on the ingest path at its place, the lines before it applied
+            # set-based again without it, those after it a run of their own
+            queue: list[tuple[bool, list[int]]] = [(True, run)]  # (set-based, places), in file order
+            while queue:
+                set_based, places = queue.pop(0)
+                if not places:
+                    continue
+                if not set_based or misses >= MAX_SPLITS:  # a chunk this tangled is judged on the ingest path
+                    lines = [chunk.lines[seq] for seq in places]
+                    await _judge_lines(_OtherReadings(lines, received_at=received_at), uow, received_at, report)
+                    continue
                 if staged_runs:
                     await bulk.clear_staging()
                 staged_runs += 1
                 # what the lines before wrote is sent first (a member's removal the set-based step reads), and what
                 # they read forgotten after: the set-based statements write past the repositories' caches
                 await uow.org.forget_reads()
-                await _load_staged(chunk, {seq: chunk.staged[seq] for seq in run}, uow, bulk, fresh, report)
+                trouble = await _load_staged(
+                    chunk, {seq: chunk.staged[seq] for seq in places}, uow, bulk, fresh, report
+                )
                 await uow.org.forget_reads()
-                continue
-            # the other types as a batch's transaction judges them (a statement per group, not per event)
-            async for group in others:
-                for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
-                    report.outcomes[result.outcome] += 1
+                if trouble is not None:
+                    misses += 1
+                    at = places.index(trouble)
+                    queue[:0] = [(True, places[:at]), (False, [trouble]), (True, places[at + 1 :])]
         await bulk.wake_relay(schema=SCHEMA)
         await uow.commit()
     report.events += len(chunk.lines)
+
+
+async def _judge_lines(
+    readings: "_OtherReadings", uow: MeetingsUnitOfWork, received_at: datetime, report: LoadReport
+) -> None:
+    """Judge lines on the ingest path in `uow`'s transaction as a batch's transaction judges them, counting their
+    answers in `report`."""
+    async for group in readings:
+        for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
+            report.outcomes[result.outcome] += 1
 
 
 async def _load_staged(
@@ -344,54 +371,44 @@ async def _load_staged(
     bulk: PgBulkRepository,
     fresh: "_Reread",
     report: LoadReport,
-) -> None:
+) -> int | None:
     """Dedupe and apply a run of the chunk's staged events (`staged`, by place) set-based in `uow`'s transaction,
-    counting each line's answer in `report` as at its place in the file."""
+    counting each line's answer in `report`. Return None, or, with nothing left written, the place of the first line
+    the set-based step cannot answer as one at a time: one that releases events held before the run, a copy of a
+    held event, an event the state holds or refuses, or one before the line of a new unit it needs
+    (`_before_new_units`); the caller judges that line on the ingest path (load_chunk)."""
     received_at, digests = chunk.received_at, chunk.digests
+    waited = set(await bulk.waited_for(sorted({_provides(*entry) for entry in staged.values()})))
+    if waited:  # the run releases events held before it, at the line that provides what they wait for
+        return min(seq for seq, entry in staged.items() if _provides(*entry) in waited)
+    await bulk.start_run()
     firsts, rejected_before = await bulk.first_deliveries(
         [(seq, *_identity(record), digests[seq]) for seq, (_, record) in staged.items()]
     )
     copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
     inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
-    resent_all: list[int] = []
-    rejected: list[tuple[int, InvalidEvent]] = []
-    later: dict[tuple[str, str], list[int]] | None = None  # made only when something refused has copies
-    judged, judging = set(firsts), firsts
-    releases = _Releases(staged)
-    while True:
-        held, refused, stored = await _apply_round(bulk, staged, judging, fresh, releases.ask if not resent_all else ())
-        releases.stored |= stored
-        releases.applied(set(judging) - {seq for seq, _, _ in held} - {seq for seq, _ in refused})
-        rejected += refused
-        for seq, why in sorted(refused, key=lambda item: item[0]):
-            event = fresh[seq]
-            raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
-            await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
-        # the ingest path lets a refused event's id in again (reject forgets its inbox row): its next copy in
-        # the chunk (a fix resent under that id) is judged as a first delivery, with what this round held
-        # (it may provide their unit), in another round; none when nothing refused has a later copy
-        if not refused or not copies:
-            break
-        later = _later_copies(staged, firsts) if later is None else later
-        resent = _resent(staged, refused, later, releases)
-        if not resent:
-            break
-        again, open_before = await bulk.first_deliveries(
-            [(seq, *_identity(staged[seq][1]), digests[seq]) for seq in resent]
-        )
-        resent_all += resent
-        rejected_before |= open_before
-        judged |= again
-        judging = again | {seq for seq, _, _ in held}
-        await bulk.clear_staging()
-    if held or any(was_held for _, was_held in inbox.values()):
-        # units held before this run are released by the run's lines that bring their parents, and known from there
-        # (a member of such a cell after that line is accepted, as one at a time); asked only when something is held
-        releases.held_before = await bulk.held_units()
-    releases.hold({seq for seq, _, _ in held})
-    for seq, missing, where in sorted(held):
-        await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-    reused = _judge_copies(staged, digests, judged, resent_all, inbox, releases, report)
+    # a copy of a held event is held again
+    trouble = [seq for seq, (_, record) in staged.items() if inbox.get(_identity(record), (None, False))[1]]
+    if not trouble:
+        loaded = {record[UNIT_ID] for kind, record in staged.values() if kind == "unit"}
+        ask = {unit for kind, record in staged.values() for unit in _units_named(kind, record)} & loaded
+        held, refused, stored = await _apply_round(bulk, staged, firsts, fresh, sorted(ask))
+        trouble = [seq for seq, _, _ in held] + [seq for seq, _ in refused]
+        trouble += _before_new_units(staged, firsts, ask - stored)
+    if trouble:
+        await bulk.undo_run()
+        return min(trouble)
+    await bulk.keep_run()
+    reused = _reused(staged, digests, firsts, inbox)
+    # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
+    # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded), before
+    # the refusals of other events under that id after it, which open it again (PgIngestRepository.reject)
+    if rejected_before:
+        closed_at = now()
+        uow.ingest.note_rejected_before(_identity(staged[seq][1]) for seq in rejected_before)
+        for seq in sorted(rejected_before):
+            source, event_id = _identity(staged[seq][1])
+            await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
     for seq in reused:  # as the ingest path refuses it: the inbox row stays the other event's
         event = fresh[seq]
         why = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
@@ -406,24 +423,29 @@ async def _load_staged(
             event.envelope.correlationid,
             keep_processed=True,
         )
-    # a fix resent under a rejected event's id, accepted: its rejection is closed as the ingest path closes it
-    # (queued with the transaction's other closings: one statement at commit, none when no fix was loaded)
-    superseded = rejected_before - {seq for seq, _, _ in held} - {seq for seq, _ in rejected}
-    if superseded:
-        closed_at = now()
-        uow.ingest.note_rejected_before(_identity(staged[seq][1]) for seq in superseded)
-        for seq in sorted(superseded):
-            source, event_id = _identity(staged[seq][1])
-            await uow.ingest.close_superseded(source=source, event_id=event_id, at=closed_at)
-    # each line answered as at its place in the file: one whose unit comes later in the chunk is held there and
-    # released by that unit's line (then applied, or refused as the state refuses it: a rejection all the same)
-    refused_seqs = {seq for seq, _ in rejected}
-    for seq in judged:
-        if releases.until(seq) > seq:
-            report.outcomes["held"] += 1
-        else:  # one held to the end here but whose units came before its line is applied by release_waiting below
-            report.outcomes["rejected" if seq in refused_seqs else "accepted"] += 1
-    await release_waiting(await bulk.waited_for([_provides(*staged[seq]) for seq in judged]), uow)
+    report.outcomes["accepted"] += len(firsts)
+    report.outcomes["duplicate"] += len(staged) - len(firsts) - len(reused)
+    report.outcomes["rejected"] += len(reused)
+    return None
+
+
+def _before_new_units(
+    staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int], new_units: set[str]
+) -> list[int]:
+    """The events of the run before the first snapshot of a unit they need that the run brings new (`new_units`):
+    held at their line one at a time (CONTRACT.md), where the set-based step, applying units first, accepts them."""
+    if not new_units:
+        return []
+    first_at: dict[str, int] = {}
+    for seq in sorted(firsts):
+        kind, record = staged[seq]
+        if kind == "unit":
+            first_at.setdefault(record[UNIT_ID], seq)
+    return [
+        seq
+        for seq in firsts
+        if any(first_at.get(unit, -1) >= seq for unit in _units_named(*staged[seq]) if unit in new_units)
+    ]
 
 
 async def _apply_round(
@@ -472,47 +494,20 @@ async def _apply_round(
     return held, rejected, stored
 
 
-def _judge_copies(
+def _reused(
     staged: dict[int, tuple[str, tuple[Any, ...]]],
     digests: dict[int, bytes],
-    judged: set[int],
-    resent: list[int],
+    firsts: set[int],
     inbox: dict[tuple[str, str], tuple[bytes | None, bool]],
-    releases: "_Releases",
-    report: LoadReport,
 ) -> list[int]:
-    """Count the copies of the chunk (staged seqs not `judged`: neither first nor resent) as the ingest path answers
-    them one at a time, and return those to reject: another event under an id the inbox holds with other content (its
-    digest, or that of the last fix resent under it in this chunk) is refused naming `id` (REUSED_ID); a copy of an
-    event held at the copy's place (its delivery before it in the chunk not yet released, _Releases.at; or held
-    before this chunk and its unit not yet come) is `held` again; any other copy is `duplicate`. A row without a
+    """The copies of the run (staged seqs not in `firsts`) to refuse naming `id` (REUSED_ID) as the ingest path
+    does: another event under an id the inbox holds with other content; the others are `duplicate`. A row without a
     digest (an earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
-    owner = {identity: digest for identity, (digest, _) in inbox.items()}
-    for seq in resent:  # the earliest copies of their id: a fix's digest is the inbox's for the copies after it
-        owner[_identity(staged[seq][1])] = digests[seq]
-    deliveries: dict[tuple[str, str], list[int]] = {}
-    for seq in sorted(judged):
-        deliveries.setdefault(_identity(staged[seq][1]), []).append(seq)
     reused: list[int] = []
-    for seq, (kind, record) in staged.items():
-        if seq in judged:
-            continue
-        identity = _identity(record)
-        recorded = owner.get(identity)
-        earlier = deliveries.get(identity, [])
-        place = bisect_left(earlier, seq)
-        if recorded is not None and recorded != digests[seq]:
+    for seq, (_, record) in staged.items():
+        recorded = inbox.get(_identity(record), (None, False))[0]
+        if seq not in firsts and recorded is not None and recorded != digests[seq]:
             reused.append(seq)
-            continue
-        if place:  # delivered earlier in the chunk: held until its release
-            delivery = earlier[place - 1]
-            until = releases.until(delivery)
-        elif inbox.get(identity, (None, False))[1]:  # held before the chunk: until the units it needs come
-            until = releases.held_until(kind, record)
-        else:
-            until = -1
-        report.outcomes["held" if seq < until else "duplicate"] += 1
-    report.outcomes["rejected"] += len(reused)
     return reused
 
 
@@ -525,119 +520,6 @@ def _units_named(kind: str, record: tuple[Any, ...]) -> tuple[str, ...]:
     if kind == "member":
         return (record[MEMBER_CELL],)
     return (record[MONITOR_CELL], record[MONITOR_COMMITTEE])
-
-
-class _Releases:
-    """Where in the chunk each staged event takes effect when the lines are sent one at a time in file order: at its
-    own line when every unit it needs is known there, else at the line that brings the last of them (it is held until
-    then, CONTRACT.md, and released by that line). A unit is known from before the chunk (`stored`, asked for `ask`:
-    the units both named and loaded by the chunk, the others' presence shown by what the set-based step did with the
-    events naming them) or from where a snapshot of it applied in the chunk takes effect."""
-
-    def __init__(self, staged: dict[int, tuple[str, tuple[Any, ...]]]) -> None:
-        self._staged = staged
-        self._loaded = {record[UNIT_ID] for kind, record in staged.values() if kind == "unit"}
-        named = {unit for kind, record in staged.values() for unit in _units_named(kind, record)}
-        self.ask = named & self._loaded
-        self.stored: set[str] = set()
-        self.held: set[int] = set()
-        self._held_units: dict[str, list[int]] = {}
-        self.held_before: dict[str, str] = {}
-        """Units held before this run, by id: the unit each waits for (PgBulkRepository.held_units)."""
-        self._applied: dict[str, list[int]] = {}
-        self._at: dict[int, float] = {}
-
-    def applied(self, seqs: Iterable[int]) -> None:
-        """Note the staged events a round applied."""
-        for seq in seqs:
-            kind, record = self._staged[seq]
-            if kind == "unit":
-                self._applied.setdefault(record[UNIT_ID], []).append(seq)
-        self._at.clear()
-
-    def known_from(self, unit_id: str, *, strict: bool = False, visiting: frozenset[str] = frozenset()) -> float:
-        """The line from which `unit_id` is known (-1: before the run; inf: not in it): from a snapshot applied in the
-        run, or from the line that releases its hold (made before the run, or in it and released by its end). A unit
-        neither loaded by the run nor held is taken as known before it unless `strict` (what the set-based step did
-        with the events naming it says)."""
-        if unit_id in self.stored:
-            return -1
-        held_for = self.held_before.get(unit_id)
-        if unit_id not in self._loaded and held_for is None:
-            return math.inf if strict else -1
-        known = min((self.at(seq) for seq in self._applied.get(unit_id, ())), default=math.inf)
-        if unit_id in visiting:
-            return known
-        if held_for is not None:
-            released = self.known_from(held_for, strict=True, visiting=visiting | {unit_id})
-            known = min(known, released if released >= 0 else math.inf)
-        for seq in self._held_units.get(unit_id, ()):
-            known = min(known, self.until(seq, visiting=visiting | {unit_id}))
-        return known
-
-    def until(self, seq: int, *, visiting: frozenset[str] = frozenset()) -> float:
-        """The line until which the staged event `seq` is held (its own: not held); one the set-based step held to
-        the run's end (`held`) stays held unless holds released in the run bring every unit it needs before its line
-        or after it (release_waiting then applies it)."""
-        if seq not in self.held:
-            return self.at(seq)
-        kind, record = self._staged[seq]
-        units = _units_named(kind, record)
-        known = max([seq, *(self.known_from(unit, strict=True, visiting=visiting) for unit in units)])
-        released = known <= seq or any(unit in self.held_before or unit in self._held_units for unit in units)
-        return known if released else math.inf
-
-    def hold(self, seqs: set[int]) -> None:
-        """Note the staged events the set-based step held to the run's end."""
-        self.held = seqs
-        self._at.clear()
-        for seq in seqs:
-            kind, record = self._staged[seq]
-            if kind == "unit":
-                self._held_units.setdefault(record[UNIT_ID], []).append(seq)
-
-    def at(self, seq: int) -> float:
-        """The line at which the staged event `seq` takes effect (applied, or refused by the state)."""
-        found = self._at.get(seq)
-        if found is None:
-            self._at[seq] = math.inf  # a unit under itself, through its parents, is never known
-            kind, record = self._staged[seq]
-            found = self._at[seq] = max([seq, *(self.known_from(unit) for unit in _units_named(kind, record))])
-        return found
-
-    def held_until(self, kind: str, record: tuple[Any, ...]) -> float:
-        """The line that releases an event held before the run (inf: none does)."""
-        until = max((self.known_from(unit) for unit in _units_named(kind, record)), default=-1)
-        return until if until >= 0 else math.inf
-
-
-def _resent(
-    staged: dict[int, tuple[str, tuple[Any, ...]]],
-    refused: list[tuple[int, InvalidEvent]],
-    later: dict[tuple[str, str], list[int]],
-    releases: _Releases,
-) -> list[int]:
-    """The next copy of each refused event's (source, id) after the line where it was refused (its release, when it
-    was held until then: the copies before it are held copies), in the order of the refused events."""
-    resent: list[int] = []
-    for seq, _ in sorted(refused, key=lambda item: item[0]):
-        copies = later.get(_identity(staged[seq][1]))
-        refused_at = releases.at(seq)
-        while copies and copies[0] < refused_at:
-            copies.pop(0)
-        if copies:
-            resent.append(copies.pop(0))
-    return resent
-
-
-def _later_copies(staged: dict[int, tuple[str, tuple[Any, ...]]], firsts: set[int]) -> dict[tuple[str, str], list[int]]:
-    """The copies in the chunk of each (source, id) after its first, in their order (the staged seqs not in
-    `firsts`, which first_deliveries found already in the inbox)."""
-    later: dict[tuple[str, str], list[int]] = {}
-    for seq, (_, record) in staged.items():
-        if seq not in firsts:
-            later.setdefault(_identity(record), []).append(seq)
-    return later
 
 
 def _provides(kind: str, record: tuple[Any, ...]) -> str:

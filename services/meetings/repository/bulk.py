@@ -119,8 +119,7 @@ class PgBulkRepository:
         return firsts, {first[(row["source"], row["event_id"])] for row in rows if row["rejected"]}
 
     async def clear_staging(self) -> None:
-        """Empty the staging tables for another round of the same chunk (the fixes resent under the ids of events
-        the stored state refused in the round before, load.load_chunk)."""
+        """Empty the staging tables for the chunk's next run of staged events (load.load_chunk)."""
         await self._conn.execute("TRUNCATE stage_unit, stage_member, stage_monitor")
 
     async def inbox_rows(
@@ -293,13 +292,17 @@ class PgBulkRepository:
             _id_prefix(),
         )
 
-    async def held_units(self) -> dict[str, str]:
-        """The units whose snapshots are held (not released), by id: the unit each waits for (its parent)."""
-        rows = await self._conn.fetch(
-            "SELECT raw->'data'->>'id' AS id, substr(waiting_for, 6) AS parent FROM held_event"
-            " WHERE type = 'org.unit.upserted.v1' AND released_at IS NULL AND waiting_for LIKE 'unit:%'"
-        )
-        return {row["id"]: row["parent"] for row in rows}
+    async def start_run(self) -> None:
+        """A savepoint before a run of staged events is applied, for `undo_run` (load._load_staged)."""
+        await self._conn.execute("SAVEPOINT bulk_run")
+
+    async def keep_run(self) -> None:
+        """Keep what the run did (the savepoint released: none stays open to nest the next run's under it)."""
+        await self._conn.execute("RELEASE SAVEPOINT bulk_run")
+
+    async def undo_run(self) -> None:
+        """Undo everything since `start_run` (inbox rows, state, facts) and release the savepoint."""
+        await self._conn.execute("ROLLBACK TO SAVEPOINT bulk_run; RELEASE SAVEPOINT bulk_run")
 
     async def waited_for(self, keys: Sequence[str]) -> list[str]:
         """The keys among `keys` that held events wait for."""

@@ -130,6 +130,8 @@ class PgIngestRepository:
         transaction holds was committed before the key was granted, so it is seen; a lock taken later may
         cover holds made since, hence the reset in lock()."""
         self._deferred: list[tuple[str, str]] = []
+        self._closing: set[tuple[str, str]] = set()
+        """Events whose open rejection close_superseded queued to close (sent with the pending writes)."""
         self._checked: set[str] = set()
         """Keys (held exclusively) whose waiters were read in one statement for the whole transaction."""
         self._waited: set[str] = set()
@@ -267,6 +269,11 @@ class PgIngestRepository:
             self._refused.pop(refusal.member_id, None)  # it may now be refused naming them: read again when asked
         # a person's command (not a feed's forgery of the gateway's source): answered on its form, kept closed
         answered = source == GATEWAY_SOURCE and (refusal is None or refusal.code != RefusalCode.SOURCE_RESERVED)
+        if (source, event_id) in self._closing and self._pending is not None:
+            # its rejection closed by an accepted fix earlier in this transaction (queued): this refusal under the
+            # same id came after it, and opens that rejection again as one at a time, not closed with it at commit
+            await self._pending.flush()
+            self._closing.clear()
         if event_id:
             existing = await self._conn.fetchrow(
                 "SELECT rejection_id, status, dismissal_reason FROM rejection WHERE source = $1 AND event_id = $2"
@@ -464,6 +471,7 @@ class PgIngestRepository:
             await self._conn.execute(_CLOSE_SUPERSEDED_SQL, [source], [event_id], [at])
             return
         self._pending.add(_CLOSE_SUPERSEDED_SQL, (source, event_id, at), columns=True, key=2)
+        self._closing.add(identity)
 
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:
         """The open rejections of integrations' rosters refused `member_not_in_cell` naming the member (rejection_id,
