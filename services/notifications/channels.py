@@ -453,6 +453,15 @@ def webhook_payload(delivery: ClaimedDelivery) -> dict[str, Any]:
     }
 
 
+def webhook_tls_context(settings: Settings) -> ssl.SSLContext:
+    """The TLS context of webhook POSTs: httpx's default trust (certifi, or SSL_CERT_FILE) and CHIBO_WEBHOOK_CA_FILE's
+    CAs, checking the certificate against the host name as written; built once (~35 ms of CPU each)."""
+    context = httpx.create_ssl_context()
+    if settings.webhook_ca_file:
+        context.load_verify_locations(cafile=settings.webhook_ca_file)
+    return context
+
+
 class WebhookSender:
     """A JSON POST signed with HMAC-SHA256 to an address the SSRF guard checked right before (webhook_guard), on a
     connection to the very IP address checked; any 2xx answer counts as delivered."""
@@ -462,6 +471,7 @@ class WebhookSender:
         self._slots = asyncio.Semaphore(max(settings.webhook_concurrency, 1))
         self._allowlist = settings.webhook_allowlist()
         self._resolve = resolve
+        self._tls = webhook_tls_context(settings)
 
     @property
     def concurrency(self) -> int:
@@ -495,7 +505,9 @@ class WebhookSender:
         }
         extensions = {"sni_hostname": target.sni} if target.sni else None
         try:
-            async with httpx.AsyncClient(timeout=self._settings.webhook_timeout) as client:
+            # a client per send, so no connection is reused: httpx pools by the address connected to, and a
+            # connection verified for one host's name must not carry another host's POST to the same address
+            async with httpx.AsyncClient(timeout=self._settings.webhook_timeout, verify=self._tls) as client:
                 for index, url in enumerate(target.urls):
                     try:
                         response = await client.post(url, content=body, headers=headers, extensions=extensions)

@@ -1,7 +1,9 @@
 """Settings of the notifications service; the only module that reads the environment."""
 
+import ssl
 from email import policy
 from email.headerregistry import Address
+from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
@@ -72,6 +74,10 @@ class Settings(ServiceSettings):
     global (webhook_guard: loopback, private, link-local, unique-local...), each an IP address (`10.20.0.5`), a
     network (`10.20.0.0/16`, `fd00:20::/64`) or a host name (`sms.tinh.local`, allowed whatever it resolves to);
     empty, webhooks reach global addresses only. Judged at registration and before each send."""
+    webhook_ca_file: str | None = None
+    """CHIBO_WEBHOOK_CA_FILE: a PEM file of CA certificates trusted for HTTPS webhooks besides the default ones (the
+    gateway's own CA on the province's network); checked when the service starts. A webhook's certificate must come
+    from a trusted CA and name the host as written in its address, else the send fails (retried, then failed)."""
     secret_key: str = ""
     """CHIBO_SECRET_KEY: seals per-recipient webhook secrets at rest; without it they cannot be stored."""
 
@@ -251,6 +257,20 @@ class Settings(ServiceSettings):
             problem = allowlist_entry_problem(entry.strip())
             if problem is not None:
                 raise ValueError(f"CHIBO_WEBHOOK_ALLOWED_HOSTS: {problem}")
+        return value
+
+    @field_validator("webhook_ca_file")
+    @classmethod
+    def _ca_certificates(cls, value: str | None) -> str | None:
+        # a wrong path or file once showed only as every HTTPS webhook failing its certificate check
+        if not value:
+            return None
+        if not Path(value).is_file():
+            raise ValueError(f"CHIBO_WEBHOOK_CA_FILE: no such file: {value}")
+        try:
+            ssl.create_default_context(cafile=value)
+        except (ssl.SSLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"CHIBO_WEBHOOK_CA_FILE: no PEM certificate in {value} ({exc})") from None
         return value
 
     @model_validator(mode="after")
