@@ -13,11 +13,13 @@ the rows of one bulk transaction form such runs.
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 import re
 import struct
 import time
+import weakref
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -76,11 +78,13 @@ async def add_to_outbox(
     # one statement for all rows (an executemany runs the INSERT once per row: ~3 ms more per 250 rows), ids
     # given in the rows' order (ORDER BY the arrays' ordinality) so a type's rows stay one run for the relay; the
     # relay's wake-up (delivered on commit) goes in the same statement, one round trip less
-    await conn.execute(
+    # a held piece of work (RelayHold) notes its rows' ids before the commit makes them visible to the relay
+    work = (_HELD_WORK.get() or {}).get(schema)
+    ids = await conn.fetchval(
         "WITH written AS (INSERT INTO outbox (event_id, type, exchange, routing_key, payload, correlation_id,"
         " trace_context) SELECT e, t, $3, t, p::json, c, x::json FROM unnest($1::text[], $2::text[], $4::text[],"
-        " $5::text[], $6::text[]) WITH ORDINALITY AS u(e, t, p, c, x, n) ORDER BY n RETURNING 1)"
-        " SELECT pg_notify($7, '')",
+        " $5::text[], $6::text[]) WITH ORDINALITY AS u(e, t, p, c, x, n) ORDER BY n RETURNING id)"
+        " SELECT CASE WHEN $8 THEN (SELECT array_agg(id) FROM written) END FROM (SELECT pg_notify($7, '')) AS woken",
         [event.id for event in events],
         [event.type for event in events],
         exchange,
@@ -88,39 +92,82 @@ async def add_to_outbox(
         [event.correlationid for event in events],
         [trace_json(None if event.causationid is None else str(event.causationid)) for event in events],
         notify_channel(schema),
+        work is not None,
     )
+    if work is not None:
+        work.note(ids or ())
 
 
 HOLD_SECONDS = 2.0
-"""Longest a caught-up relay waits for a held piece of work's later transactions (RelayHold) before it publishes what
-has committed: a stuck or very slow batch delays the schema's other events by no more than this."""
+"""Longest the relay keeps a held piece of work's committed rows back (RelayHold), counted from its first rows: a
+stuck or very slow batch's rows then go out as they commit. Rows of other transactions are never kept back."""
+
+
+@dataclass(eq=False)
+class HeldWork:
+    """One piece of work holding the relay: the outbox row ids its transactions wrote so far (add_to_outbox notes them
+    before the commit, so the relay never sees one of them unnoted) and when it noted the first (monotonic seconds)."""
+
+    ids: set[int] = field(default_factory=set)
+    since: float | None = None
+
+    def note(self, ids: Collection[int]) -> None:
+        """Note rows the work wrote (before its transaction commits)."""
+        if ids and self.since is None:
+            self.since = time.monotonic()
+        self.ids.update(ids)
+
+
+_HELD_WORK: contextvars.ContextVar[Mapping[str, HeldWork] | None] = contextvars.ContextVar("held_work", default=None)
+"""The pieces of work the running task's transactions belong to, by schema (RelayHold.holding)."""
 
 
 @dataclass
 class RelayHold:
     """Pieces of work of this process cut into several transactions (meetings' batch of a few cells' facts, cut at
-    250 events) with transactions still to commit. The schema's relay, when caught up, waits for them (at most
-    HOLD_SECONDS), so their events go out in one fetch and a consumer waiting for a fetch's announced messages
-    (services/evaluation/activity.py) never scores a cell between two of them: a round between the transactions of
-    one 705-event batch published 24 periods twice (tests/benchmarks/test_fanout.py)."""
+    250 events) with transactions still to commit. The schema's relay keeps the rows such a work's transactions wrote
+    (tagged by add_to_outbox through a context variable, so only the holding task's and its child tasks' writes)
+    until the work ends, at most HOLD_SECONDS after its first rows, so its events go out in one fetch and a consumer
+    waiting for a fetch's announced messages (services/evaluation/activity.py) never scores a cell between two of
+    them: a round between the transactions of one 705-event batch published 24 periods twice (tests/benchmarks/
+    test_fanout.py). Every other row goes out as it commits: when the hold kept the whole schema back, another
+    consumer's single event waited 1.7 s for a batch (issue 12's 1 s target; tests/shared/test_relay_hold.py)."""
 
-    holders: int = 0
+    schema: str
+    works: set[HeldWork] = field(default_factory=set)
     waiting: int = 0
-    """Relays waiting for the holders now."""
+    """Relays waiting while some work holds (with nothing else to publish)."""
     wakers: set[asyncio.Event] = field(default_factory=set)
-    """The relays' wake-up events, set when the last holder lets go."""
+    """The relays' wake-up events, set when a work ends."""
+
+    @property
+    def holders(self) -> int:
+        """How many pieces of work hold the relay now."""
+        return len(self.works)
+
+    def held(self, hold_seconds: float) -> list[HeldWork]:
+        """The works whose rows the relay keeps back now: those whose first rows are less than `hold_seconds` old."""
+        now = time.monotonic()
+        return [work for work in self.works if work.since is None or now - work.since < hold_seconds]
 
     @contextlib.contextmanager
     def holding(self) -> Iterator[None]:
-        """Hold the relay for the block (the transactions of one piece of work), waking it when the last ends."""
-        self.holders += 1
+        """Hold back the rows the block's transactions (its task's, and tasks it starts) write to the schema's outbox
+        until it ends, then wake the relays. Nested in a block already holding the schema, the outer work goes on."""
+        outer = _HELD_WORK.get() or {}
+        if self.schema in outer:
+            yield
+            return
+        work = HeldWork()
+        self.works.add(work)
+        token = _HELD_WORK.set({**outer, self.schema: work})
         try:
             yield
         finally:
-            self.holders -= 1
-            if not self.holders:
-                for waker in self.wakers:
-                    waker.set()
+            _HELD_WORK.reset(token)
+            self.works.discard(work)
+            for waker in self.wakers:
+                waker.set()
 
 
 _HOLDS: dict[str, RelayHold] = {}
@@ -128,7 +175,9 @@ _HOLDS: dict[str, RelayHold] = {}
 
 def relay_hold(schema: str) -> RelayHold:
     """The process's RelayHold of `schema`'s outbox (one per schema, made on first use)."""
-    return _HOLDS.setdefault(schema, RelayHold())
+    if schema not in _HOLDS:
+        _HOLDS[schema] = RelayHold(schema)
+    return _HOLDS[schema]
 
 
 class UnusableExchange(Exception):
@@ -226,6 +275,10 @@ class OutboxRelay:
         self._singles_through = 0
         """Rows with an id up to this one go out one a message (a batch message holding them failed)."""
         self._again = False
+        self._kept_until: float | None = None
+        """When the hold of a work whose rows the last fetch kept back runs out (monotonic seconds)."""
+        self._expired: weakref.WeakSet[HeldWork] = weakref.WeakSet()
+        """Works whose hold ran out, already logged."""
         self.published_total = 0
         self.parked_total = 0
 
@@ -238,15 +291,11 @@ class OutboxRelay:
             # inside the try: a shutdown cancelling this right after start-up still hands the connection back
             await listener.add_listener(notify_channel(self._schema), self._on_notify)
             self._hold.wakers.add(self._wakeup)
-            caught_up = True
             while not self._stopping:
                 raise_if_cancelling()  # aio-pika may have swallowed the cancel: the relay must not run on
                 try:
                     await self._ensure_connection()
-                    if caught_up:  # behind (a full fetch last), the rows wait already: no hold on top
-                        await self._wait_for_holders()
                     sent = await self.publish_pending()
-                    caught_up = sent < self._batch_size
                     backoff = 0.5
                     if sent < self._batch_size and not self._isolate and not self._again:
                         await self._wait_for_work()
@@ -275,32 +324,23 @@ class OutboxRelay:
     def _on_notify(self, *_: object) -> None:
         self._wakeup.set()
 
-    async def _wait_for_holders(self) -> None:
-        """While work of this process holds the relay (RelayHold), wait for it to let go, at most `hold_seconds`."""
-        if not self._hold.holders:
-            return
-        deadline = time.monotonic() + self._hold_seconds
-        self._hold.waiting += 1
-        try:
-            while self._hold.holders and not self._stopping:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    log.info("outbox_relay_hold_expired", schema=self._schema, holders=self._hold.holders)
-                    break
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(left):  # not wait_for: it drops a cancel that comes with a wake
-                        await self._wakeup.wait()
-        finally:
-            self._hold.waiting -= 1
-        self._wakeup.set()  # what committed meanwhile (its notify consumed here) is fetched at once
-
     async def _wait_for_work(self) -> None:
+        """Until a wake-up (a commit's notify, a held work's end), the poll interval, or the moment the rows of a
+        work kept back by the last fetch are due (its hold ran out)."""
+        timeout = self._poll_seconds
+        if self._kept_until is not None:
+            timeout = max(0.0, min(timeout, self._kept_until - time.monotonic()))
+        holding = bool(self._hold.holders)
+        if holding:
+            self._hold.waiting += 1
         try:
-            async with asyncio.timeout(self._poll_seconds):  # not wait_for: it drops a cancel that comes with a wake
+            async with asyncio.timeout(timeout):  # not wait_for: it drops a cancel that comes with a wake
                 await self._wakeup.wait()
         except TimeoutError:
             await self._purge_old()
+        finally:
+            if holding:
+                self._hold.waiting -= 1
         self._wakeup.clear()
 
     async def _ensure_connection(self) -> None:
@@ -355,14 +395,23 @@ class OutboxRelay:
         Raises when nothing of a non-empty fetch got through for a transient reason (an outage)."""
         await self._ensure_connection()
         self._again = False
+        held = self._held_works()
         async with transaction(self._pool) as conn:  # an ended pooled connection is dropped at BEGIN
             rows = await conn.fetch(
                 "SELECT id, event_id, type, exchange, routing_key, payload::text AS payload, correlation_id, attempts,"
                 " trace_context::text AS trace_context"
                 " FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
-                " AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
+                " AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND id <> ALL($2::bigint[])"
                 " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 1 if self._isolate else self._batch_size,
+                sorted(set().union(*(work.ids for work in held))),
+            )
+            # a work's transaction that committed while the query ran noted its ids before: read them again now
+            kept = set().union(*(work.ids for work in held))
+            rows = [row for row in rows if row["id"] not in kept]
+            # when the first of the works kept back is due: the relay fetches again then, if no wake-up comes first
+            self._kept_until = min(
+                (work.since + self._hold_seconds for work in held if work.since is not None), default=None
             )
             if not rows:
                 self._isolate = False
@@ -436,6 +485,16 @@ class OutboxRelay:
             if result is None:
                 OUTBOX_PUBLISHED.labels(self._schema, type_label(row["type"])).inc()
         return len(done)
+
+    def _held_works(self) -> list[HeldWork]:
+        """The works of this process whose rows the next fetch keeps back (RelayHold), logging each work whose hold
+        ran out."""
+        works = self._hold.held(self._hold_seconds)
+        for work in self._hold.works:
+            if work not in works and work not in self._expired:
+                self._expired.add(work)
+                log.info("outbox_relay_hold_expired", schema=self._schema, rows=len(work.ids))
+        return works
 
     def _messages(self, rows: list[asyncpg.Record]) -> list[list[asyncpg.Record]]:
         """The rows cut into messages: runs of consecutive rows of one exchange, type and routing key (bounded in

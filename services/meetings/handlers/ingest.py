@@ -774,8 +774,9 @@ async def ingest_readings(
     """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`."""
     results: list[IngestResult | None] = [None] * len(readings)
     plans = plan_transactions(readings)
-    # several transactions: the relay holds their events until the last commits, so they go out in one fetch and
-    # evaluation never scores a cell between two of them (shared.outbox.RelayHold)
+    # several transactions: the relay keeps their events back until the last commits, so they go out in one fetch
+    # and evaluation never scores a cell between two of them; other transactions' events go out meanwhile
+    # (shared.outbox.RelayHold)
     with relay_hold(SCHEMA).holding() if len(plans) > 1 else nullcontext():
         await _judge_planned(
             readings, plans, results, uow_factory, route=route, scope=scope, sources=sources, account=account
