@@ -1,0 +1,98 @@
+"""A roster corrected after its unexcused absence was alerted (the absentee excused after all): the cell committee's
+notices are kept in the inbox marked corrected, those who were mailed get one correction mail each, once; a mail
+still waiting is cancelled instead and no correction goes out (handlers on the real database)."""
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from services.notifications.config import Settings
+from shared.envelope import CloudEvent
+from tests.notifications.events import Province, event
+from tests.notifications.test_held_absences import NOW, handle, held_cell
+from tests.support.ids import random_id
+
+
+def roster(meeting_id: str, p: Province, status: str, *, minutes_later: int) -> CloudEvent:
+    """attendance.recorded.v1 with the plain member `status`, `minutes_later` after the first one."""
+    return event(
+        "attendance.recorded.v1",
+        {
+            "meeting_id": meeting_id,
+            "records": [
+                {"member_id": p.secretary, "status": "present"},
+                {"member_id": p.deputy, "status": "present"},
+                {"member_id": p.member, "status": status},
+                {"member_id": p.exempt, "status": "exempt"},
+            ],
+        },
+        time=NOW - timedelta(hours=1) + timedelta(minutes=minutes_later),
+        event_id=random_id("evt"),
+    )
+
+
+async def notices(pool: asyncpg.Pool, meeting_id: str) -> list[asyncpg.Record]:
+    """Every notice about the meeting with its e-mail deliveries' status and addresses."""
+    async with pool.acquire() as conn:
+        return await conn.fetch(
+            "SELECT n.rule, n.recipient_id, n.title, n.body, n.void_at, n.void_reason,"
+            " array_agg(d.status ORDER BY d.id) FILTER (WHERE d.channel = 'email') AS mails,"
+            " array_agg(d.addresses ORDER BY d.id) FILTER (WHERE d.channel = 'email') AS addresses"
+            " FROM notification n LEFT JOIN delivery d ON d.notification_id = n.id"
+            " WHERE n.subject_id = $1 AND n.rule IN ('unexcused_absence', 'absence_corrected')"
+            " GROUP BY n.id ORDER BY n.rule, n.recipient_id",
+            meeting_id,
+        )
+
+
+@pytest.mark.parametrize("first_mail", ["delivered", "pending"])
+async def test_an_excused_absence_takes_its_alert_back_and_mails_one_correction_once(
+    pool: asyncpg.Pool, settings: Settings, first_mail: str
+) -> None:
+    p, meeting_id = await held_cell(pool, settings)
+    await handle(pool, settings, p.minutes(meeting_id, NOW - timedelta(hours=20)))
+    await handle(pool, settings, roster(meeting_id, p, "absent", minutes_later=0))
+    raised = await notices(pool, meeting_id)
+    assert [(row["rule"], row["recipient_id"]) for row in raised] == sorted(
+        [("unexcused_absence", p.secretary), ("unexcused_absence", p.deputy)]
+    )
+    assert all(row["mails"] == ["pending"] for row in raised)
+    if first_mail == "delivered":  # as the sender leaves them once sent
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE delivery d SET status = 'delivered', delivered_at = $2 FROM notification n"
+                " WHERE n.id = d.notification_id AND n.subject_id = $1",
+                meeting_id,
+                NOW,
+            )
+
+    corrected = roster(meeting_id, p, "excused", minutes_later=5)
+    await handle(pool, settings, corrected)
+    await handle(pool, settings, corrected)  # redelivered: nothing more
+
+    found = await notices(pool, meeting_id)
+    alerts = [row for row in found if row["rule"] == "unexcused_absence"]
+    corrections = [row for row in found if row["rule"] == "absence_corrected"]
+    assert sorted(row["recipient_id"] for row in alerts) == sorted([p.secretary, p.deputy])  # kept, not deleted
+    assert all(row["void_at"] is not None and row["void_reason"] == "corrected" for row in alerts)
+    assert all(row["title"] == before["title"] for row, before in zip(alerts, raised, strict=True))  # as sent
+    if first_mail == "pending":
+        assert all(row["mails"] == ["cancelled"] for row in alerts)  # the wrong mail never goes out
+        assert corrections == []
+        return
+    assert all(row["mails"] == ["delivered"] for row in alerts)
+    assert sorted(row["recipient_id"] for row in corrections) == sorted([p.secretary, p.deputy])
+    assert {row["recipient_id"]: row["addresses"] for row in corrections} == {
+        row["recipient_id"]: row["addresses"] for row in alerts
+    }
+    assert all(row["mails"] == ["pending"] for row in corrections)  # one mail each, through the sender
+    for row in corrections:
+        assert row["title"].startswith("Đính chính thông báo vắng mặt không lý do: Lê Văn Đức"), row["title"]
+        assert "Kính gửi đồng chí" in row["body"], row["body"]
+        assert "đồng chí Lê Văn Đức không còn được ghi là vắng mặt không có lý do" in row["body"], row["body"]
+
+    # marked absent without reason again: a new alert, as for any new absence
+    await handle(pool, settings, roster(meeting_id, p, "absent", minutes_later=10))
+    again = [row for row in await notices(pool, meeting_id) if row["rule"] == "unexcused_absence"]
+    assert sorted(row["recipient_id"] for row in again if row["void_at"] is None) == sorted([p.secretary, p.deputy])
