@@ -2,16 +2,22 @@
 notices are kept in the inbox marked corrected, those who were mailed get one correction mail each, once; a mail
 still waiting is cancelled instead and no correction goes out (handlers on the real database)."""
 
+from collections import Counter
 from datetime import timedelta
 
 import asyncpg
 import pytest
 
+from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
-from shared.envelope import CloudEvent
-from tests.notifications.events import Province, event
+from shared.envelope import CloudEvent, now
+from shared.topology import NOTIFICATIONS_EVENTS
+from tests.notifications.conftest import SmtpInbox
+from tests.notifications.events import Province, event, publish
 from tests.notifications.test_held_absences import NOW, handle, held_cell
+from tests.notifications.test_service import deliveries_settled, plain_text, setup_projected
 from tests.support.ids import random_id
+from tests.support.running import eventually, running_app, settled
 
 
 def roster(meeting_id: str, p: Province, status: str, *, minutes_later: int) -> CloudEvent:
@@ -96,3 +102,50 @@ async def test_an_excused_absence_takes_its_alert_back_and_mails_one_correction_
     await handle(pool, settings, roster(meeting_id, p, "absent", minutes_later=10))
     again = [row for row in await notices(pool, meeting_id) if row["rule"] == "unexcused_absence"]
     assert sorted(row["recipient_id"] for row in again if row["void_at"] is None) == sorted([p.secretary, p.deputy])
+
+
+async def test_the_running_service_mails_one_correction_per_committee_member_once(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """Through the broker, the service and the SMTP server: the unexcused absence mailed, then the roster corrected
+    (redelivered too): each of the cell committee gets one correction mail, and the inbox keeps the alert marked
+    corrected."""
+    inbox, _ = smtp
+    p = Province()
+    meeting_id = random_id("mtg")
+    first = roster(meeting_id, p, "absent", minutes_later=0).model_copy(update={"time": now()})
+    corrected = roster(meeting_id, p, "excused", minutes_later=0).model_copy(
+        update={"time": now() + timedelta(seconds=1)}
+    )
+    committee = [p.email(p.secretary), p.email(p.deputy)]
+
+    def mails(rule: str) -> Counter[str]:
+        return Counter(address for address in committee for m in inbox.to(address) if m["X-Chibo-Rule"] == rule)
+
+    async with running_app(build_app(settings)):
+        await publish(amqp_url, p.setup())
+        await setup_projected(db, p)
+        await publish(amqp_url, [p.scheduled(meeting_id, now() - timedelta(hours=2)), p.minutes(meeting_id, now())])
+        await eventually(
+            lambda: db.fetchval(
+                "SELECT 1 FROM notifications.meeting WHERE meeting_id = $1 AND minutes_submitted_at IS NOT NULL",
+                meeting_id,
+            )
+        )
+        await publish(amqp_url, [first])
+        await eventually(lambda: mails("unexcused_absence") == Counter(committee), timeout=60, interval=0.5)
+        await publish(amqp_url, [corrected])
+        await eventually(lambda: mails("absence_corrected") == Counter(committee), timeout=60, interval=0.5)
+        before = settled(NOTIFICATIONS_EVENTS.name)
+        await publish(amqp_url, [corrected])  # redelivered
+        await eventually(lambda: settled(NOTIFICATIONS_EVENTS.name) - before >= 1, timeout=60)
+        await eventually(lambda: deliveries_settled(db, p.cell, {"absence_corrected"}), timeout=60, interval=0.5)
+        void = await db.fetch(
+            "SELECT void_reason FROM notifications.notification WHERE rule = 'unexcused_absence' AND subject_id = $1",
+            meeting_id,
+        )
+    assert mails("absence_corrected") == Counter(committee)  # one each, not again on redelivery
+    assert mails("unexcused_absence") == Counter(committee)
+    assert [row["void_reason"] for row in void] == ["corrected", "corrected"]
+    body = plain_text(next(m for m in inbox.to(p.email(p.secretary)) if m["X-Chibo-Rule"] == "absence_corrected"))
+    assert "Kính gửi đồng chí Nguyễn Văn Bình" in body and "không còn được ghi là vắng mặt không có lý do" in body
