@@ -126,6 +126,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "$absence_list\n\nThông báo vắng mặt không lý do đã gửi trước đây về $corrected_whom không còn đúng; "
         "đề nghị không căn cứ vào thông báo đó.",
     ),
+    r.CROSSING_CORRECTED: (
+        "$crossing_corrected_title",
+        "$greeting\n\nTheo số liệu điểm danh được chi bộ sửa lại, $crossing_corrected_text$crossing_corrected_list\n\n"
+        "Thông báo đã gửi trước đây về $crossing_corrected_whom không còn đúng; đề nghị không căn cứ vào thông báo đó.",
+    ),
     r.CONSECUTIVE_ABSENCES: (
         "$run_title",
         "$greeting\n\n$run_text$run_list\n\nĐề nghị chi ủy và cấp ủy cấp trên làm rõ nguyên nhân và có biện pháp "
@@ -434,6 +439,19 @@ def crossing_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, st
     )
     months_count = f"trong {counts[0]} tháng của 12 tháng qua" if same else "nhiều tháng trong 12 tháng qua"
     texts["run_title"], texts["months_title"] = run_title, months_title
+    months = values.get("corrected_rule") == r.UNEXCUSED_MONTHS
+    case = (
+        f"vắng sinh hoạt không có lý do chính đáng từ {threshold} tháng trở lên trong 12 tháng qua"
+        if months
+        else f"vắng mặt quá {threshold} buổi sinh hoạt liên tiếp"
+    )
+    who = names[0] if one else f"{how_many} đảng viên"
+    what = "vắng không lý do nhiều tháng" if months else "vắng nhiều buổi liên tiếp"
+    texts["crossing_corrected_title"] = f"Đính chính thông báo {what}: {who}, {cell}"
+    sentence = named_members(names, added=False, updated="", where=where)
+    texts["crossing_corrected_text"] = f"{sentence[0].lower()}{sentence[1:]} nay không còn trong trường hợp {case}."
+    texts["crossing_corrected_whom"] = "đồng chí này" if one else "các đồng chí này"
+    texts["crossing_corrected_list"] = names_list(names)
     texts["run_text"] = f"{texts['run_who']} đã vắng mặt {run_count}."
     texts["months_text"] = (
         f"{texts['months_who']} đã vắng sinh hoạt không có lý do chính đáng {months_count}, "

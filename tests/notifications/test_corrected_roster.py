@@ -12,6 +12,7 @@ from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
 from shared.envelope import CloudEvent, now
 from shared.topology import NOTIFICATIONS_EVENTS
+from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, event, publish
 from tests.notifications.test_held_absences import NOW, handle, held_cell
@@ -149,3 +150,50 @@ async def test_the_running_service_mails_one_correction_per_committee_member_onc
     assert [row["void_reason"] for row in void] == ["corrected", "corrected"]
     body = plain_text(next(m for m in inbox.to(p.email(p.secretary)) if m["X-Chibo-Rule"] == "absence_corrected"))
     assert "Kính gửi đồng chí Nguyễn Văn Bình" in body and "không còn được ghi là vắng mặt không có lý do" in body
+
+
+@pytest.mark.parametrize("rule", ["consecutive_absences", "unexcused_months"])
+async def test_figures_corrected_below_the_threshold_take_the_run_or_months_alert_back_once(
+    pool: asyncpg.Pool, settings: Settings, rule: str
+) -> None:
+    """The member's fourth absence in a row (or third unexcused month) alerted and mailed, then the roster of that
+    meeting corrected: meetings announces the member's figures about it again, below the threshold. The notices are
+    kept marked corrected and each recipient gets one correction; the announcement redelivered adds nothing."""
+    p, clock = await absences.province(pool, settings)
+    months = rule == "unexcused_months"
+    history = absences.run(p, [1, 2, 3, 1] if months else [1, 2, 3, 4], months=[1, 2, 3, 3] if months else None)
+    crossing = 2 if months else 3
+    await absences.feed(pool, settings, clock, [[item] for item in history[: crossing + 1]])
+    meeting_id = f"{p.cell}-m{crossing}"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE delivery d SET status = 'delivered', delivered_at = $2 FROM notification n"
+            " WHERE n.id = d.notification_id AND n.subject_id = $1",
+            meeting_id,
+            clock.value,
+        )
+    told = absences.per_recipient(await absences.alerts(pool, p))
+    assert told == absences.each_once(rule)
+
+    wrong = absences.announced(p, crossing, 0 if not months else crossing + 1, months=2 if months else 0)
+    corrected = wrong.model_copy(
+        update={"id": random_id("evt"), "time": wrong.time + timedelta(hours=1), "data": {**wrong.data, "sequence": 99}}
+    )
+    await absences.feed(pool, settings, clock, [[corrected], [corrected]])
+
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT n.rule, n.recipient_id, n.void_reason, n.body,"
+            " array_agg(d.status) FILTER (WHERE d.channel = 'email') AS mails"
+            " FROM notification n LEFT JOIN delivery d ON d.notification_id = n.id"
+            " WHERE n.subject_id = $1 GROUP BY n.id",
+            meeting_id,
+        )
+    alerts = [row for row in rows if row["rule"] == rule]
+    corrections = [row for row in rows if row["rule"] == "absence_crossing_corrected"]
+    assert len(alerts) == 3 and all(row["void_reason"] == "corrected" for row in alerts)
+    assert sorted(row["recipient_id"] for row in corrections) == sorted([p.secretary, p.deputy, p.committee])
+    assert all(row["mails"] == ["pending"] for row in corrections)
+    case = "3 tháng trở lên" if months else "quá 3 buổi sinh hoạt liên tiếp"
+    assert all("Lê Văn Đức (Chi bộ khu phố Đông) nay không còn trong trường hợp" in row["body"] for row in corrections)
+    assert all(case in row["body"] for row in corrections), corrections[0]["body"]
