@@ -597,6 +597,24 @@ class FakeProjection:
         stored.roster, stored.guests, stored.roster_version = list(records), list(guests), (time, ns, event_id)
         return True
 
+    async def withdraw_roster(
+        self,
+        meeting_id: str,
+        *,
+        roster_id: str,
+        restored: Sequence[tuple[str, str]] | None,
+        time: datetime | None,
+        event_id: str | None,
+        ns: int = 0,
+    ) -> bool:
+        """Put the restored roster in place of the withdrawn one, if stored."""
+        stored = self._meeting(meeting_id)
+        if stored.roster_version is None or stored.roster_version[2] != roster_id:
+            return False
+        stored.roster = list(restored or [])
+        stored.roster_version = (time, ns, event_id) if time is not None and event_id is not None else None
+        return True
+
     async def replace_rosters(self, rosters: Sequence[Roster]) -> set[str]:
         """replace_roster of each; the meetings applied."""
         applied = set()

@@ -197,3 +197,45 @@ async def test_figures_corrected_below_the_threshold_take_the_run_or_months_aler
     case = "3 tháng trở lên" if months else "quá 3 buổi sinh hoạt liên tiếp"
     assert all("Lê Văn Đức (Chi bộ khu phố Đông) nay không còn trong trường hợp" in row["body"] for row in corrections)
     assert all(case in row["body"] for row in corrections), corrections[0]["body"]
+
+
+async def test_a_withdrawn_roster_takes_its_absence_alert_back_and_the_restored_one_stands(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A member move withdraws the roster that marked the member absent without reason (attendance.withdrawn.v1,
+    an earlier roster restored where they were present): the committee's mailed notices are marked corrected and
+    each gets one correction; the withdrawal redelivered adds nothing."""
+    p, meeting_id = await held_cell(pool, settings)
+    await handle(pool, settings, p.minutes(meeting_id, NOW - timedelta(hours=20)))
+    earlier = roster(meeting_id, p, "present", minutes_later=0)
+    wrong = roster(meeting_id, p, "absent", minutes_later=5)
+    await handle(pool, settings, earlier, wrong)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE delivery d SET status = 'delivered', delivered_at = $2 FROM notification n"
+            " WHERE n.id = d.notification_id AND n.subject_id = $1",
+            meeting_id,
+            NOW,
+        )
+    withdrawn = event(
+        "attendance.withdrawn.v1",
+        {
+            "meeting_id": meeting_id,
+            "roster_id": wrong.id,
+            "restored": {"roster_id": earlier.id, "time": earlier.time.isoformat(), "records": earlier.data["records"]},
+        },
+        time=wrong.time,
+    )
+    await handle(pool, settings, withdrawn, withdrawn)
+
+    found = await notices(pool, meeting_id)
+    alerts = [row for row in found if row["rule"] == "unexcused_absence"]
+    corrections = [row for row in found if row["rule"] == "absence_corrected"]
+    assert sorted(row["recipient_id"] for row in alerts) == sorted([p.secretary, p.deputy])
+    assert all(row["void_reason"] == "corrected" for row in alerts)
+    assert sorted(row["recipient_id"] for row in corrections) == sorted([p.secretary, p.deputy])
+    async with pool.acquire() as conn:
+        statuses = await conn.fetch(
+            "SELECT member_id, status FROM meeting_attendance WHERE meeting_id = $1 ORDER BY member_id", meeting_id
+        )
+    assert {row["member_id"]: row["status"] for row in statuses}[p.member] == "present"

@@ -771,6 +771,31 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
         await _roster_alerts(meeting, uow, told=told)
 
 
+async def on_attendance_withdrawn(event: Event[Any], uow: NotificationsUnit) -> None:
+    """attendance.withdrawn.v1 (meetings, internal: a member move put a listed member in another cell at the start):
+    the withdrawn roster, if still the stored one, gives way to the one restored (or none), and what it alerted
+    that the restored roster no longer supports is taken back as a corrected roster's is (correct_absences, keyed by
+    the withdrawn roster: once); absentees the restored roster adds are told as a roster's are."""
+    data = event.data
+    locked = await _lock_meeting_cell(data.meeting_id, uow)
+    told = await uow.projection.absent_members(data.meeting_id)
+    restored = data.restored
+    applied = await uow.projection.withdraw_roster(
+        data.meeting_id,
+        roster_id=data.roster_id,
+        restored=[(record.member_id, record.status.value) for record in restored.records] if restored else None,
+        time=restored.time if restored else None,
+        event_id=restored.roster_id if restored else None,
+        ns=restored.time_ns if restored else 0,
+    )
+    if not applied:
+        return
+    meeting = locked or await uow.projection.get_meeting(data.meeting_id)
+    if meeting is not None:
+        await correct_absences(meeting, uow, told=told, change=f"withdrawn:{data.roster_id}")
+        await _roster_alerts(meeting, uow, told=told)
+
+
 async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
     """attendance.recorded.v1 of a batch, leaving what on_attendance_recorded of each in turn leaves: each stretch
     of meetings named once in the run is read in one statement, has its cells (a meeting's id while its cell is
