@@ -350,9 +350,7 @@ MEETINGS_INGEST = ConsumerQueue("meetings", "ingest", INGEST_EXCHANGE, ["#"])
 MEETINGS_FRAMEWORKS = ConsumerQueue("meetings", "frameworks", EVENTS_EXCHANGE, list(frameworks_contract.TYPES))
 """The frameworks evaluation adopts (internal `framework.adopted.v1`): meetings judges assessments by their items."""
 
-NOTIFICATIONS_IGNORES = frozenset(
-    {"minutes.approved.v1", "meeting.assessed.v1", "task.completed.v1", "attendance.withdrawn.v1"}
-)
+NOTIFICATIONS_IGNORES = frozenset({"minutes.approved.v1", "meeting.assessed.v1", "task.completed.v1"})
 """Facts no notification rule reads (services/notifications/handlers has no handler for them): not bound to its queue.
 They were 45 % of the province-year's events, each delivered, read and acknowledged as ignored."""
 

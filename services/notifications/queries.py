@@ -37,6 +37,7 @@ def inbox_item(row: asyncpg.Record) -> dict[str, Any]:
         "created_at": _iso(row["created_at"]),
         "read_at": _iso(row["read_at"]),
         "void_at": _iso(row["void_at"]),
+        "void_reason": row["void_reason"],
     }
 
 

@@ -120,6 +120,17 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "$absence_title",
         "$greeting\n\n$absence_text trong buổi " + _MEETING_LINE + ".$absence_list\n\n$absence_ask",
     ),
+    r.ABSENCE_CORRECTED: (
+        "$corrected_title",
+        "$greeting\n\nTheo danh sách điểm danh được chi bộ sửa lại, $corrected_text trong buổi " + _MEETING_LINE + "."
+        "$absence_list\n\nThông báo vắng mặt không lý do đã gửi trước đây về $corrected_whom không còn đúng; "
+        "đề nghị không căn cứ vào thông báo đó.",
+    ),
+    r.CROSSING_CORRECTED: (
+        "$crossing_corrected_title",
+        "$greeting\n\nTheo số liệu điểm danh được chi bộ sửa lại, $crossing_corrected_text$crossing_corrected_list\n\n"
+        "Thông báo đã gửi trước đây về $crossing_corrected_whom không còn đúng; đề nghị không căn cứ vào thông báo đó.",
+    ),
     r.CONSECUTIVE_ABSENCES: (
         "$run_title",
         "$greeting\n\n$run_text$run_list\n\nĐề nghị chi ủy và cấp ủy cấp trên làm rõ nguyên nhân và có biện pháp "
@@ -428,6 +439,19 @@ def crossing_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, st
     )
     months_count = f"trong {counts[0]} tháng của 12 tháng qua" if same else "nhiều tháng trong 12 tháng qua"
     texts["run_title"], texts["months_title"] = run_title, months_title
+    months = values.get("corrected_rule") == r.UNEXCUSED_MONTHS
+    case = (
+        f"vắng sinh hoạt không có lý do chính đáng từ {threshold} tháng trở lên trong 12 tháng qua"
+        if months
+        else f"vắng mặt quá {threshold} buổi sinh hoạt liên tiếp"
+    )
+    who = names[0] if one else f"{how_many} đảng viên"
+    what = "vắng không lý do nhiều tháng" if months else "vắng nhiều buổi liên tiếp"
+    texts["crossing_corrected_title"] = f"Đính chính thông báo {what}: {who}, {cell}"
+    sentence = named_members(names, added=False, updated="", where=where)
+    texts["crossing_corrected_text"] = f"{sentence[0].lower()}{sentence[1:]} nay không còn trong trường hợp {case}."
+    texts["crossing_corrected_whom"] = "đồng chí này" if one else "các đồng chí này"
+    texts["crossing_corrected_list"] = names_list(names)
     texts["run_text"] = f"{texts['run_who']} đã vắng mặt {run_count}."
     texts["months_text"] = (
         f"{texts['months_who']} đã vắng sinh hoạt không có lý do chính đáng {months_count}, "
@@ -462,6 +486,22 @@ def absence_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str
         "absence_ask": "Đề nghị chi ủy gặp gỡ, nhắc nhở "
         + ("đảng viên" if len(names) == 1 else "từng đồng chí")
         + " và ghi nhận lý do.",
+    }
+
+
+def corrected_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]:
+    """What the correction of an unexcused-absence alert (`absentees` a corrected roster no longer marks absent
+    without reason) says of them: its title, its sentence and whom the earlier alert named wrongly."""
+    given = values.get("absentees") or ((values["member"],) if values.get("member") else ())
+    names = [mail_name(str(name)) for name in given]
+    cell = text.get("cell", "")
+    one = len(names) == 1
+    who = names[0] if one else f"{format_number(len(names), digits=0)} đảng viên"
+    sentence = named_members(names, added=False, updated="")
+    return {
+        "corrected_title": f"Đính chính thông báo vắng mặt không lý do: {who}, {cell}{text['meeting_day_part']}",
+        "corrected_text": sentence[0].lower() + sentence[1:] + " không còn được ghi là vắng mặt không có lý do",
+        "corrected_whom": "đồng chí này" if one else "các đồng chí này",
     }
 
 
@@ -513,7 +553,7 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
         text["score_text"] = format_number(float(values["score"]))
     text["missing_text"] = missing_text(values.get("missing"))
     if "absentees" in values or "member" in values:  # an alert stored with one `member` reads as one absentee
-        text |= absence_texts(values, text)
+        text |= absence_texts(values, text) | corrected_texts(values, text)
     if "members" in values or "count" in values:  # consecutive_absences, unexcused_months (one stored `member`)
         text |= crossing_texts(values, text)
     if isinstance(values.get("ends_on"), date):

@@ -281,6 +281,42 @@ class FakeOutgoing:
                         found.setdefault(recipient_id, []).append((delivery.channel, delivery.addresses))
         return found
 
+    async def told_of(self, *, rule: str, subject_id: str) -> set[str]:
+        """The recipients with a notice of the rule about the subject not void."""
+        return {
+            key[2]
+            for key, notification_id in self.keys.items()
+            if key[0] == rule and key[1] == subject_id and notification_id not in self.voided
+        }
+
+    async def mailed_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+    ) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Per recipient, the distinct (channel, addresses) their notices of the rule about the subject went out on."""
+        found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for key, notification_id in self.keys.items():
+            if key[0] != rule or key[1] != subject_id or key[2] not in recipient_ids or notification_id in self.voided:
+                continue
+            for delivery in self.deliveries:
+                if delivery.notification_id == notification_id and delivery.channel != "inbox":
+                    sent = (delivery.channel, tuple(delivery.addresses))
+                    if (
+                        delivery.delivered_at is not None
+                        and delivery.error is None
+                        and sent not in found.get(key[2], [])
+                    ):
+                        found.setdefault(key[2], []).append(sent)
+        return found
+
+    async def withdraw_corrected(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+    ) -> int:
+        """Retract these recipients' notices of the rule about the subject; how many."""
+        voided, _ = self._retract(
+            lambda n: n.rule == rule and n.subject_id == subject_id and n.recipient.id in recipient_ids, now=now
+        )
+        return voided
+
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
         for notification_id in notification_ids:
@@ -563,6 +599,24 @@ class FakeProjection:
         if stored.roster_version is not None and stored.roster_version >= (time, ns, event_id):
             return False
         stored.roster, stored.guests, stored.roster_version = list(records), list(guests), (time, ns, event_id)
+        return True
+
+    async def withdraw_roster(
+        self,
+        meeting_id: str,
+        *,
+        roster_id: str,
+        restored: Sequence[tuple[str, str]] | None,
+        time: datetime | None,
+        event_id: str | None,
+        ns: int = 0,
+    ) -> bool:
+        """Put the restored roster in place of the withdrawn one, if stored."""
+        stored = self._meeting(meeting_id)
+        if stored.roster_version is None or stored.roster_version[2] != roster_id:
+            return False
+        stored.roster = list(restored or [])
+        stored.roster_version = (time, ns, event_id) if time is not None and event_id is not None else None
         return True
 
     async def replace_rosters(self, rosters: Sequence[Roster]) -> set[str]:

@@ -254,6 +254,24 @@ def test_a_late_records_alert_withdrawn_by_corrected_minutes_does_not_say_the_me
     assert "chưa quá hạn (10:05" in item and "đã bị hủy" not in item
 
 
+def test_an_absence_alert_a_corrected_roster_took_back_is_shown_corrected_not_cancelled() -> None:
+    """A trial: an unexcused absence corrected to excused left the alert in the inbox as if still true; the inbox
+    keeps what was sent, labelled corrected (not as a cancelled meeting's)."""
+    absence = {
+        "notification_id": "n-1",
+        "rule": "unexcused_absence",
+        "title": "Đảng viên vắng mặt không lý do: Lê Văn Đức, Chi bộ thôn 1",
+        "created_at": "2026-12-01T12:00:00+07:00",
+        "void_at": "2026-12-02T10:05:00+07:00",
+        "void_reason": "corrected",
+    }
+    html = committee_page(rollup({"good": 1}, []), inbox=[absence])
+    item = html.split('id="inbox"', 1)[1].split("</ul>", 1)[0]
+    assert "Lê Văn Đức" in item
+    assert "Đã đính chính: danh sách điểm danh đã được sửa lại, thông báo này không còn đúng (10:05" in item
+    assert "đã bị hủy" not in item
+
+
 def test_the_alert_settings_are_linked_whether_the_period_is_rated_or_not() -> None:
     rated = committee_page(rollup({"good": 1}, []))
     assert 'href="/app/committees/xa-hoa-binh/alerts"' in rated and "Cài đặt cảnh báo" in rated

@@ -201,6 +201,8 @@ class NotificationRead(ReadModel):
     void_at: datetime | None = None
     """When the alert stopped holding (its meeting was cancelled after it was raised, or a late-records alert that
     corrected minutes or a move of the meeting show is not late yet); None while it holds."""
+    void_reason: str | None = None
+    """`corrected` when a corrected record (a roster excusing an absence) showed the alert untrue; None otherwise."""
 
 
 class MeRead(BaseModel):

@@ -12,6 +12,12 @@ MEETING_CANCELLED = "meeting_cancelled"
 MEETING_CANCEL_UPDATED = "meeting_cancel_updated"
 """Not a rule of its own (it follows meeting_cancelled): the follow-up mail when a later cancellation changes the
 reason of one already mailed."""
+ABSENCE_CORRECTED = "absence_corrected"
+"""Not a rule of its own (it follows unexcused_absence): the correction mail when a corrected roster no longer has an
+unexcused absence whose alert already went out."""
+CROSSING_CORRECTED = "absence_crossing_corrected"
+"""Not a rule of its own (it follows consecutive_absences and unexcused_months): the correction mail when corrected
+attendance figures no longer put a member past the threshold an alert already mailed told of."""
 DOCUMENTS_MISSING = "documents_missing"
 MEETING_REMINDER = "meeting_reminder"
 MINUTES_LATE = "minutes_late"
@@ -66,7 +72,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 """Every rule and its defaults; a committee overrides any of them for its whole subtree."""
 
 RULES = tuple(DEFAULTS)
-FOLLOW_UP_RULES = (MEETING_CANCEL_UPDATED,)
+FOLLOW_UP_RULES = (MEETING_CANCEL_UPDATED, ABSENCE_CORRECTED, CROSSING_CORRECTED)
 """Texts sent after a rule's notice to correct it, never digested; enabled with the rule they follow."""
 
 

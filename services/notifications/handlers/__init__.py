@@ -15,6 +15,7 @@ HANDLERS: dict[str, EventHandler[Any]] = {
     "meeting.cancelled.v1": facts.on_meeting_cancelled,
     "documents.published.v1": facts.on_documents_published,
     "attendance.recorded.v1": facts.on_attendance_recorded,
+    "attendance.withdrawn.v1": facts.on_attendance_withdrawn,
     "minutes.submitted.v1": facts.on_minutes_submitted,
     "member.attendance.updated.v1": histories.on_member_attendance_updated,
     "score.meeting.updated.v1": scores.on_meeting_score,

@@ -469,6 +469,37 @@ async def follow_up_alerts(alerts: Sequence[Alert], *, rule: str, period: str, u
     return created
 
 
+async def send_corrections(
+    corrections: Sequence[Alert], sent: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]], uow: NotificationsUnit
+) -> int:
+    """Store each correction (an alert of a follow-up rule, keyed by the change that corrects: once per change,
+    never twice) for each of its recipients, mailed on the channels and addresses `sent` says their earlier notice
+    went out on (PgOutgoing.mailed_about), through the deliveries; a recipient with none there gets nothing. How many
+    corrections were new."""
+    now = uow.now()
+    news: list[NewNotification] = []
+    channels: list[Sequence[tuple[str, tuple[str, ...]]]] = []
+    for alert in corrections:
+        mailed = replace(alert, recipients=tuple(r for r in alert.recipients if sent.get(r.id)))
+        for recipient, (title, body) in _texts(mailed):
+            channels.append(sent[recipient.id])
+            news.append(_notification(mailed, recipient, title, body, created_at=now))
+    if not news:
+        return 0
+    ids = await uow.outgoing.insert_notifications(news)
+    await uow.outgoing.add_deliveries(
+        [
+            NewDelivery(notification_id=notification_id, channel=channel, addresses=addresses, delivered_at=None)
+            for notification_id, gone in zip(ids, channels, strict=True)
+            if notification_id is not None
+            for channel, addresses in gone
+        ]
+    )
+    created = sum(1 for notification_id in ids if notification_id is not None)
+    log.info("notifications_corrected", rules=sorted({a.rule for a in corrections}), created=created)
+    return created
+
+
 def _notification(
     alert: Alert, recipient: Recipient, title: str, body: str, *, created_at: datetime, digest_pending: bool = False
 ) -> NewNotification:

@@ -16,6 +16,7 @@ from services.notifications.handlers.alerts import (
     follow_up_alerts,
     raise_alerts,
     revise_alerts,
+    send_corrections,
 )
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.consuming import check_same_cell, check_same_kind
@@ -111,6 +112,72 @@ async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit, *, told: Sequ
     config = await config_for(meeting.cell_id, uow)
     alerts = rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config, told=told)
     await raise_alerts(alerts, uow)
+
+
+async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Sequence[str], change: str) -> None:
+    """A roster replacing one whose unexcused absentees (`told`) it no longer marks absent without reason (excused,
+    present after all) takes back what the cell committee was told of them (DOMAIN.md "Alerts": what reaches a
+    recipient must hold): a recipient told of no absentee who still is has their unexcused-absence notices of the
+    meeting withdrawn (kept in the inbox labelled corrected, their mails not yet sent cancelled: PgOutgoing
+    .withdraw_corrected); one still told of another absentee keeps the notice, its text rewritten to those left
+    while its mail has not gone out. Each recipient whose notice already went out by mail or webhook gets one short
+    correction (ABSENCE_CORRECTED, keyed by the roster's version `change`: a redelivered roster is not applied
+    again and mails nothing) on those channels; none is sent for a notice still waiting."""
+    absent_now = set(await uow.projection.absent_members(meeting.meeting_id))
+    cleared = [member_id for member_id in told if member_id not in absent_now]
+    if not cleared or not meeting.known:
+        return
+    holders = await uow.outgoing.told_of(rule=r.UNEXCUSED_ABSENCE, subject_id=meeting.meeting_id)
+    if not holders:
+        return  # nobody was told (the meeting not held yet, or too old to alert about): nothing to take back
+    known = await uow.projection.members_by_id(sorted({*cleared, *absent_now}))
+
+    def member(member_id: str) -> Member:
+        return known.get(member_id) or Member(
+            id=member_id, full_name=member_id, cell_id=meeting.cell_id or "", status="official", role="member"
+        )
+
+    ctx = await uow.projection.cell_context(meeting.cell_id)
+    # what the rule tells now: decided as if the meeting were held, whatever it is now (the alerts were raised then)
+    config = await config_for(meeting.cell_id, uow)
+    deciding = dataclass_replace(meeting, cancelled=False)
+    untrue = [
+        dataclass_replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in holders))
+        for alert in rules.unexcused_absences(
+            meeting=deciding, absent=[member(member_id) for member_id in cleared], ctx=ctx, config=config
+        )
+    ]
+    still = rules.unexcused_absences(
+        meeting=deciding, absent=[member(member_id) for member_id in sorted(absent_now)], ctx=ctx, config=config
+    )
+    still_told = {recipient.id for alert in still for recipient in alert.recipients}
+    concerned = sorted({recipient.id for alert in untrue for recipient in alert.recipients})
+    if not concerned:
+        return
+    now = uow.now()
+    sent = await uow.outgoing.mailed_about(
+        rule=r.UNEXCUSED_ABSENCE, subject_id=meeting.meeting_id, recipient_ids=concerned, now=now
+    )
+    withdrawn = await uow.outgoing.withdraw_corrected(
+        rule=r.UNEXCUSED_ABSENCE,
+        subject_id=meeting.meeting_id,
+        recipient_ids=[recipient_id for recipient_id in concerned if recipient_id not in still_told],
+        now=now,
+    )
+    rewrite = {recipient_id for recipient_id in concerned if recipient_id in still_told and recipient_id not in sent}
+    if rewrite:
+        await revise_alerts(
+            [
+                dataclass_replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in rewrite))
+                for alert in still
+            ],
+            uow,
+        )
+    corrections = [
+        dataclass_replace(alert, rule=r.ABSENCE_CORRECTED, period=change) for alert in untrue if alert.recipients
+    ]
+    mailed = await send_corrections(corrections, sent, uow)
+    log.info("absence_alerts_corrected", withdrawn=withdrawn, rewritten=len(rewrite), corrections=mailed)
 
 
 async def _roster_alerts_many(
@@ -700,6 +767,32 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
     # a roster changes none of the meeting's own fields: the meeting read under the lock stands
     meeting = locked or await uow.projection.get_meeting(data.meeting_id)
     if meeting is not None:
+        await correct_absences(meeting, uow, told=told, change=rules.change_id(event.time, event.order_id))
+        await _roster_alerts(meeting, uow, told=told)
+
+
+async def on_attendance_withdrawn(event: Event[Any], uow: NotificationsUnit) -> None:
+    """attendance.withdrawn.v1 (meetings, internal: a member move put a listed member in another cell at the start):
+    the withdrawn roster, if still the stored one, gives way to the one restored (or none), and what it alerted
+    that the restored roster no longer supports is taken back as a corrected roster's is (correct_absences, keyed by
+    the withdrawn roster: once); absentees the restored roster adds are told as a roster's are."""
+    data = event.data
+    locked = await _lock_meeting_cell(data.meeting_id, uow)
+    told = await uow.projection.absent_members(data.meeting_id)
+    restored = data.restored
+    applied = await uow.projection.withdraw_roster(
+        data.meeting_id,
+        roster_id=data.roster_id,
+        restored=[(record.member_id, record.status.value) for record in restored.records] if restored else None,
+        time=restored.time if restored else None,
+        event_id=restored.roster_id if restored else None,
+        ns=restored.time_ns if restored else 0,
+    )
+    if not applied:
+        return
+    meeting = locked or await uow.projection.get_meeting(data.meeting_id)
+    if meeting is not None:
+        await correct_absences(meeting, uow, told=told, change=f"withdrawn:{data.roster_id}")
         await _roster_alerts(meeting, uow, told=told)
 
 
@@ -735,6 +828,14 @@ async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: Notific
         if not applied:
             continue
         meetings = await uow.projection.meetings_by_id(sorted(applied))
+        for item in stretch:
+            if item.data.meeting_id in applied and item.data.meeting_id in meetings:
+                await correct_absences(
+                    meetings[item.data.meeting_id],
+                    uow,
+                    told=told.get(item.data.meeting_id, ()),
+                    change=rules.change_id(item.time, item.order_id),
+                )
         await _roster_alerts_many(
             [meetings[meeting_id] for meeting_id in ids if meeting_id in applied and meeting_id in meetings],
             uow,

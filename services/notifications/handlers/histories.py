@@ -2,18 +2,25 @@
 them (each run of absences and each crossing of the unexcused months told once, in one alert per recipient per
 meeting naming every member who crossed at it, DOMAIN.md "Alerts")."""
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
+from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, CellContext, Meeting
-from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts
+from services.notifications.domain.settings import RuleConfig
+from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts, send_corrections
 from services.notifications.handlers.facts import about_recent_meetings
 from services.notifications.repository.projection import NewFigures
+from services.notifications.repository.projection.figures import ToldCrossing
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 
 async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -69,6 +76,9 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
     for event in sorted(events, key=_announcement_order):
         newest[event.data.member_id] = event  # the member's name and cell as last announced
     configs = await configs_for(sorted({event.data.cell_id for event in newest.values()}), uow)
+    await correct_crossings(
+        [event for event in events if (event.data.member_id, event.order_id) in added], newest, configs, uow
+    )
     deciding = sorted(
         {
             event.data.member_id
@@ -134,6 +144,119 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
             for crossing in crossings
             if rules.crossing_recipients(crossing, contexts)  # told of nobody: decided again when someone hears
         ]
+    )
+
+
+async def correct_crossings(
+    events: Sequence[Event[Any]],
+    newest: Mapping[str, Event[Any]],
+    configs: Mapping[str, RuleConfig],
+    uow: NotificationsUnit,
+) -> None:
+    """Figures announced again about a meeting where a member's absence alert is anchored (meetings re-announces a
+    member's figures about a meeting whose roster was corrected) that no longer pass the rule's threshold take that
+    alert back (DOMAIN.md "Alerts": what reaches a recipient must hold): a recipient told at the meeting of no other
+    member still past it has the meeting's notices of that rule withdrawn (kept in the inbox labelled corrected,
+    their mails not yet sent cancelled: PgOutgoing.withdraw_corrected); each recipient whose notice already went out
+    by mail or webhook gets one short correction (CROSSING_CORRECTED, keyed by the rule and the correcting figures:
+    a redelivered announcement adds no figure and mails nothing) on those channels. Only the latest figure of the
+    member about that meeting counts (a copy of an older announcement arriving late corrects nothing)."""
+    about = {(event.data.member_id, event.data.meeting_id) for event in events if event.data.meeting_id}
+    if not about:
+        return
+    told = [
+        crossing
+        for crossing in await uow.projection.told_crossings(sorted({meeting_id for _, meeting_id in about}))
+        if crossing.meeting_id
+    ]
+    touched = sorted({crossing.member_id for crossing in told if (crossing.member_id, crossing.meeting_id) in about})
+    if not touched:
+        return
+    histories = await uow.projection.figure_histories(touched)
+    untrue: dict[tuple[str, str], dict[str, str]] = {}  # (rule, meeting) -> member -> the correcting figure
+    for crossing in told:
+        if crossing.member_id not in histories or (crossing.member_id, crossing.meeting_id) not in about:
+            continue
+        latest = [figures for figures in histories[crossing.member_id] if figures.meeting_id == crossing.meeting_id]
+        config = configs[newest[crossing.member_id].data.cell_id]
+        last = latest[-1]
+        if crossing.rule == r.CONSECUTIVE_ABSENCES:
+            holds = last.run_alerted or last.consecutive_absences > config.param(r.CONSECUTIVE_ABSENCES, "more_than")
+        else:
+            holds = last.months_alerted or last.unexcused_months >= config.param(r.UNEXCUSED_MONTHS, "at_least")
+        if not holds:
+            untrue.setdefault((crossing.rule, crossing.meeting_id), {})[crossing.member_id] = last.event_id
+    if not untrue:
+        return
+    cells = sorted({newest[member_id].data.cell_id for by_member in untrue.values() for member_id in by_member})
+    contexts = await uow.projection.cell_contexts(cells)
+    now = uow.now()
+    for (rule, meeting_id), by_member in sorted(untrue.items()):
+        at_meeting = [
+            _told_crossing(c, newest, configs, fallback_cell=cells[0])
+            for c in told
+            if (c.rule, c.meeting_id) == (rule, meeting_id)
+        ]
+        wrong = [crossing for crossing in at_meeting if crossing.member_id in by_member]
+        still = {
+            recipient.id
+            for crossing in at_meeting
+            if crossing.member_id not in by_member
+            for recipient in rules.crossing_recipients(crossing, contexts)
+        }
+        holders = await uow.outgoing.told_of(rule=rule, subject_id=meeting_id)
+        groups = [
+            (members, tuple(rc for rc in recipients if rc.id in holders))
+            for members, recipients in rules.by_recipients(wrong, lambda c: rules.crossing_recipients(c, contexts))
+        ]
+        concerned = sorted({rc.id for _, recipients in groups for rc in recipients})
+        if not concerned:
+            continue
+        sent = await uow.outgoing.mailed_about(rule=rule, subject_id=meeting_id, recipient_ids=concerned, now=now)
+        withdrawn = await uow.outgoing.withdraw_corrected(
+            rule=rule, subject_id=meeting_id, recipient_ids=[rid for rid in concerned if rid not in still], now=now
+        )
+        change = hashlib.sha256("\n".join(sorted(by_member.values())).encode()).hexdigest()[:16]
+        corrections = [
+            Alert(
+                rule=r.CROSSING_CORRECTED,
+                subject_id=meeting_id,
+                period=f"{rule}|corrected:{change}",
+                recipients=recipients,
+                cell_id=members[0].cell_id,
+                values={
+                    "cell": contexts[members[0].cell_id].cell_name,
+                    "members": [member.full_name for member in members],
+                    "counts": [member.count for member in members],
+                    "threshold": members[0].threshold,
+                    "corrected_rule": rule,
+                },
+            )
+            for members, recipients in groups
+            if recipients
+        ]
+        mailed = await send_corrections(corrections, sent, uow)
+        log.info("absence_crossings_corrected", rule=rule, withdrawn=withdrawn, corrections=mailed)
+
+
+def _told_crossing(
+    told: ToldCrossing, newest: Mapping[str, Event[Any]], configs: Mapping[str, RuleConfig], *, fallback_cell: str
+) -> rules.Crossing:
+    """A member told of at a meeting as a crossing (for its recipients and text): their name and cell as last
+    announced in this batch, else the projection's name and `fallback_cell` (a member crossing at the same meeting
+    of the same cell)."""
+    event = newest.get(told.member_id)
+    cell_id = event.data.cell_id if event is not None else fallback_cell
+    key = "more_than" if told.rule == r.CONSECUTIVE_ABSENCES else "at_least"
+    return rules.Crossing(
+        rule=told.rule,
+        threshold=configs[cell_id].param(told.rule, key) if cell_id in configs else 0,
+        member_id=told.member_id,
+        full_name=(event.data.full_name if event is not None else told.full_name) or told.member_id,
+        cell_id=cell_id,
+        count=told.count,
+        anchor="",
+        meeting_id=told.meeting_id,
     )
 
 

@@ -214,6 +214,17 @@ class OutgoingRepository(Protocol):
     async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int: ...
     async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]: ...
     async def withdraw_alerts(self, keys: Sequence[tuple[str, str]], *, now: datetime) -> list[tuple[str, str]]: ...
+    async def told_of(self, *, rule: str, subject_id: str) -> set[str]: ...
+    async def mailed_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+    ) -> dict[str, list[tuple[str, tuple[str, ...]]]]: ...
+    async def withdraw_corrected(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+    ) -> int: ...
+
+
+CORRECTED = "corrected"
+"""The `void_reason` of a notice a later fact showed untrue (a corrected roster): the inbox labels it corrected."""
 
 
 class PgOutgoingRepository:
@@ -878,6 +889,71 @@ class PgOutgoingRepository:
             now.isoformat(),
         )
         return [(row["rule"], row["subject_id"]) for row in rows]
+
+    async def told_of(self, *, rule: str, subject_id: str) -> set[str]:
+        """The recipients holding a notice of `rule` about the subject that still holds (not void), any period."""
+        rows = await self._db.fetch(
+            "SELECT DISTINCT recipient_id FROM notification WHERE rule = $1 AND subject_id = $2 AND void_at IS NULL",
+            rule,
+            subject_id,
+        )
+        return {row["recipient_id"] for row in rows}
+
+    async def mailed_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+    ) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Per recipient, the distinct (channel, addresses) of the e-mail and webhook deliveries of their notices of
+        `rule` about the subject, any period and still holding, that went out (delivered, or leased by a sender now:
+        as gone_out counts them); a recipient none of whose went out is left out."""
+        rows = await self._db.fetch(
+            f"SELECT n.recipient_id, d.channel, d.addresses, d.status, NOT {UNHELD.replace('$1', '$4')} AS leased"
+            " FROM notification n JOIN delivery d ON d.notification_id = n.id"
+            " WHERE n.rule = $1 AND n.subject_id = $2 AND n.recipient_id = ANY($3::text[]) AND n.void_at IS NULL"
+            " AND d.channel <> 'inbox' ORDER BY d.id FOR UPDATE OF d",
+            rule,
+            subject_id,
+            list(recipient_ids),
+            now,
+        )
+        found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for row in rows:
+            sent = (row["channel"], tuple(row["addresses"]))
+            if row["status"] == "delivered" or (row["status"] == "pending" and row["leased"]):
+                if sent not in found.setdefault(row["recipient_id"], []):
+                    found[row["recipient_id"]].append(sent)
+        return found
+
+    async def withdraw_corrected(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+    ) -> int:
+        """Withdraw these recipients' notices of `rule` about the subject that a later fact shows untrue (a
+        corrected roster): kept in the inbox marked void with `void_reason` CORRECTED, out of the digests still to
+        come, their deliveries not yet made cancelled (as _retract), and each one's period set aside
+        (`<period>|void:<now>`) so that the rule may tell it again should it come to hold again. How many notices;
+        a second call finds nothing left."""
+        if not recipient_ids:
+            return 0
+        row = await self._db.fetchrow(
+            "WITH voided AS (UPDATE notification n SET void_at = $1, void_reason = $6, digest_pending = false,"
+            " period = n.period || '|void:' || $1::timestamptz::text"
+            " WHERE n.rule = $3 AND n.subject_id = $4 AND n.recipient_id = ANY($5::text[]) AND n.void_at IS NULL"
+            " RETURNING n.id),"
+            " held AS (SELECT d.id FROM delivery d JOIN voided v ON v.id = d.notification_id"
+            f" WHERE d.status = 'pending' AND {UNHELD} FOR UPDATE OF d),"
+            " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
+            " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
+            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+            " SELECT id, attempts, 'cancelled', $2 FROM cancelled)"
+            " SELECT count(*) AS voided FROM voided",
+            now,
+            "withdrawn: a corrected record shows it no longer holds",
+            rule,
+            subject_id,
+            list(recipient_ids),
+            CORRECTED,
+        )
+        assert row is not None
+        return int(row["voided"])
 
     async def _retract(self, match: str, args: Sequence[Any], *, now: datetime, why: str) -> tuple[int, int]:
         """Retract the alerts (`notification n`) that `match` selects ($3 on are `args`), in one statement: each

@@ -266,6 +266,42 @@ class PgMeetings:
             )
         return True
 
+    async def withdraw_roster(
+        self,
+        meeting_id: str,
+        *,
+        roster_id: str,
+        restored: Sequence[tuple[str, str]] | None,
+        time: datetime | None,
+        event_id: str | None,
+        ns: int = 0,
+    ) -> bool:
+        """Drop the meeting's stored roster if it is the one withdrawn (`roster_id`: a newer roster stays), and store
+        the `restored` records in its place with their version (none: the meeting has no roster); its guests stay
+        as stored (a withdrawal names none). True when applied; a second call finds another roster, or none."""
+        self._upcoming.clear()
+        applied = await self._db.fetchval(
+            "UPDATE meeting SET roster_time = $3, roster_id = $4, roster_ns = $5"
+            " WHERE meeting_id = $1 AND roster_id = $2 RETURNING 1",
+            meeting_id,
+            roster_id,
+            time,
+            event_id,
+            ns,
+        )
+        if applied is None:
+            return False
+        await self._db.execute("DELETE FROM meeting_attendance WHERE meeting_id = $1", meeting_id)
+        if restored:
+            await self._db.execute(
+                "INSERT INTO meeting_attendance (meeting_id, member_id, status)"
+                " SELECT $1, member_id, status FROM unnest($2::text[], $3::text[]) AS t(member_id, status)",
+                meeting_id,
+                [member_id for member_id, _ in restored],
+                [status for _, status in restored],
+            )
+        return True
+
     async def replace_rosters(self, rosters: Sequence[Roster]) -> set[str]:
         """replace_roster of many rosters about distinct meetings, in three statements; the meetings applied."""
         self._upcoming.clear()

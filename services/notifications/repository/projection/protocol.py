@@ -64,6 +64,16 @@ class ProjectionRepository(Protocol):
         self, meeting_id: str, *, time: datetime, event_id: str, ended_at: datetime, ns: int = 0
     ) -> None: ...
     async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, str, datetime, int]]) -> None: ...
+    async def withdraw_roster(
+        self,
+        meeting_id: str,
+        *,
+        roster_id: str,
+        restored: Sequence[tuple[str, str]] | None,
+        time: datetime | None,
+        event_id: str | None,
+        ns: int = 0,
+    ) -> bool: ...
     async def replace_roster(
         self,
         meeting_id: str,
