@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Depends, Request, Response
@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
+from starlette.routing import Match
 
 from services.gateway.auth import Principal, Role
 from services.gateway.availability import notices_unavailable, page_render, scores_unavailable
@@ -532,6 +533,43 @@ def repeated_parameter_page(request: Request, parameter: str, count: int) -> HTM
     return error_page(request, 400, _("Invalid address"), _(REPEATED_PARAMETER, parameter=name, count=count))
 
 
+NOT_RETURNED_TO = (f"{PREFIX}/sign-in", f"{PREFIX}/sign-out")
+"""Pages a sign-in never returns to: signing in again, or out."""
+
+
+def opens_by_get(request: Request, path: str) -> bool:
+    """Whether `path` (no query) is a page of the app a browser opens: some route answers GET there."""
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": request.scope.get("root_path", "")}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+
+def form_page(request: Request) -> str:
+    """The page a form sent with `request` (a POST) lives on: the Referer, when it is this app's own page on this
+    origin (Referrer-Policy same-origin sends it whole), else the nearest page above the form's address (its path
+    cut back a segment at a time to one a GET answers), else the home page; never a page NOT_RETURNED_TO."""
+    referer = urlsplit(request.headers.get("referer") or "")
+    if referer.scheme in ("http", "https") and referer.netloc == request.url.netloc:
+        target = referer.path + (f"?{referer.query}" if referer.query else "")
+        if safe_next(target) == target and opens_by_get(request, referer.path):
+            if not referer.path.startswith(NOT_RETURNED_TO):
+                return target
+    path = request.url.path.rstrip("/")
+    while path.startswith(PREFIX + "/"):
+        if opens_by_get(request, path) and not path.startswith(NOT_RETURNED_TO):
+            return path
+        path = path.rsplit("/", 1)[0]
+    return PREFIX + "/"
+
+
+def sign_in_return(request: Request) -> str:
+    """Where a sign-in asked for by `request` returns (its `next`): the page itself for a GET or HEAD, the page the
+    form lives on (form_page) for a form sent (a POST is never an address to open: it would answer "cannot be used
+    this way", and nothing sent without a session is acted on)."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return form_page(request)
+
+
 class WebRoute(APIRoute):
     """A page route: sign-in redirects, and 404/403/503 answered as pages rather than JSON; an id outside the id
     syntax is the page that does not exist, and a parameter given twice in the address a 400 page naming it, before
@@ -553,8 +591,7 @@ class WebRoute(APIRoute):
                 with page_render():
                     return await original(request)
             except SignInRequired:
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
+                return RedirectResponse(f"{PREFIX}/sign-in?next={quote(sign_in_return(request))}", status_code=303)
             except SessionEnded as exc:
                 ended = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
                 ended.delete_cookie(SESSION_COOKIE, path=PREFIX)

@@ -211,7 +211,7 @@ ASSESSMENT_FORM = forms.FormLabels(
 """The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
 TASK_DONE_FORM = forms.FormLabels(
     fields={"completed_on": N_("Done on")},
-    hidden=frozenset({"csrf", "form_key", "task_id"}),
+    hidden=frozenset({"csrf", "form_key", "task_id", "was.completed_on"}),
     types={"completed_on": "date"},
 )
 
@@ -1385,16 +1385,41 @@ def completion_problem(completed: date, meeting: dict[str, Any], *, today: date)
     return None
 
 
+TASK_COMPLETION_CHANGED = N_(
+    "The task's completion was recorded again after you opened this page: it is shown below as it now stands. Please"
+    " review it and send it again."
+)
+"""Why a task-done form sent from a page showing another completion day than the stored one is refused."""
+
+
+def changed_completion(form: Any, meeting: dict[str, Any], task_id: str) -> None:
+    """Raise ChangedSinceShown (TASK_COMPLETION_CHANGED) when the form's `was.completed_on` (ISO day, "" for a task
+    the page showed open) is not the task's stored `completed_on`, unless the form sends the stored day (its own
+    first sending, a double click's second); a form without it (sent by other means than the page) is not compared."""
+    shown = form.get("was.completed_on")
+    if shown is None:
+        return
+    task = next((t for t in meeting.get("tasks") or [] if str(t.get("task_id")) == task_id), None)
+    stored = str(task.get("completed_on") or "") if task else ""
+    if str(shown) != stored and str(form.get("completed_on") or "") != stored:
+        raise ChangedSinceShown({"data.meeting_id": StateRefusal(_(TASK_COMPLETION_CHANGED))})
+
+
 @router.post("/meetings/{meeting_id}/tasks/{task_id}/done")
 async def task_done(meeting_id: str, task_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
-    """Mark a task done (today, or the date given)."""
+    """Mark a task done on the day given, or correct the day of a task already done (the same command as the API's
+    completion, so `results` follows: DOMAIN.md, done on time is `completed_on` ≤ `due_on`); an empty day is
+    refused naming the field, never read as today."""
     form = await forms.form_of(request, TASK_DONE_FORM)
 
     async def action() -> None:
         errors: dict[str, str] = {}
         completed = forms.day(form, "completed_on", errors)
+        if completed is None and not errors:
+            errors["completed_on"] = forms.required("completed_on")
         if completed is not None and not errors:
             meeting = (await recordable_meeting(viewer, state, meeting_id)).model_dump()
+            changed_completion(form, meeting, task_id)  # recorded (again) since this page showed the task
             problem = completion_problem(completed, meeting, today=datetime.now(VIETNAM_TZ).date())
             if problem:
                 errors["completed_on"] = problem
