@@ -501,6 +501,10 @@ class FakeProjection:
         """Remember the lock of the unit's rule settings (one process, nothing to serialize)."""
         self.locked.append(f"rules:{unit_id}")
 
+    async def lock_rule_reads(self, chains: Sequence[Sequence[str]]) -> None:
+        """Remember the shared locks of the chains' rule settings (one process, nothing to serialize)."""
+        self.locked.extend(f"rules-read:{unit_id}" for unit_id in dict.fromkeys(u for chain in chains for u in chain))
+
     async def set_rule_override(self, override: RuleOverride) -> None:
         """Store one unit's setting of one rule."""
         self.overrides[(override.unit_id, override.rule)] = override

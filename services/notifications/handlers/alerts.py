@@ -29,12 +29,19 @@ log = get_logger(__name__)
 EXTERNAL_CHANNELS = (Channel.EMAIL.value, Channel.WEBHOOK.value)
 
 
-async def config_for(cell_id: str | None, uow: NotificationsUnit) -> RuleConfig:
+async def config_for(cell_id: str | None, uow: NotificationsUnit, *, lock: bool = True) -> RuleConfig:
     """The effective rule settings of a cell: defaults, then its ancestors' overrides (nearest wins); resolved once
-    per unit of work (`uow.configs`, emptied when a unit or a setting changes in it)."""
+    per unit of work (`uow.configs`, emptied when a unit or a setting changes in it). The chain's `rules:` locks are
+    held shared until the unit of work ends (lock_rule_reads), so jobs planned from these settings and a change of
+    them (set_rule's re-plan) never miss each other. `lock` False for the schedule runner firing a job: it plans
+    nothing from the settings, and holds the job's row, which a save's re-plan waits for (taking the lock there
+    would wait for that save the other way round)."""
     key = cell_id or ""
     if key not in uow.configs:
         ancestors = await uow.projection.ancestors(cell_id) if cell_id else []
+        if ancestors and lock:
+            # a save in progress on the chain is waited for, one begun later waits for the jobs planned here
+            await uow.projection.lock_rule_reads([ancestors])
         overrides = await uow.projection.rule_overrides(ancestors) if ancestors else []
         uow.configs[key] = resolve_config(ancestors, overrides)
     return uow.configs[key]
@@ -42,10 +49,13 @@ async def config_for(cell_id: str | None, uow: NotificationsUnit) -> RuleConfig:
 
 async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnit) -> dict[str, RuleConfig]:
     """The effective rule settings of many cells in two queries (a sweep's or a batch's cells), those resolved
-    before in the unit of work reused."""
+    before in the unit of work reused; the `rules:` locks of all their chains taken shared in one more statement
+    (lock_rule_reads)."""
     missing = sorted({cell_id for cell_id in cell_ids if cell_id not in uow.configs})
     if missing:
         chains = await uow.projection.ancestors_of(missing)
+        # every committee of the batch in one statement, top-down (config_for)
+        await uow.projection.lock_rule_reads(list(chains.values()))
         overrides = await uow.projection.rule_overrides(sorted({unit for chain in chains.values() for unit in chain}))
         overridden = {override.unit_id for override in overrides}
         resolved: dict[tuple[str, ...], RuleConfig] = {}

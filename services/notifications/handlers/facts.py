@@ -18,6 +18,7 @@ from services.notifications.handlers.alerts import (
     revise_alerts,
     send_corrections,
 )
+from services.notifications.handlers.replan import replan_subtree
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.consuming import check_same_cell, check_same_kind
 from shared.envelope import Event
@@ -239,11 +240,16 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the unit snapshot (names, tree, contact e-mails) when newer; a cell's members and monitors hear of its
     meetings still ahead that were known before the cell (notices name the cell, so they waited for it; those
     already sent are kept to once by their key). Contradiction naming `data.kind` for a snapshot changing a known
-    unit's kind (meetings refuses it: "a unit never changes kind")."""
+    unit's kind (meetings refuses it: "a unit never changes kind"). A unit moved under another parent has the
+    pending jobs of its subtree re-planned to the settings now above it (replan_subtree)."""
     data = event.data
     await uow.projection.lock_cell(data.id)
     known = await uow.projection.get_unit(data.id)
     check_same_kind(data.id, held=known.kind if known else None, sent=data.kind.value)
+    moved = known is not None and known.parent_id != data.parent_id
+    if moved:
+        # a save on a committee it leaves waits for the move, then re-plans without its cells (lock_rule_reads)
+        await uow.projection.lock_rule_reads([await uow.projection.ancestors(data.id)])
     unit = Unit(
         id=data.id,
         name=data.name,
@@ -255,6 +261,10 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     if not await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id, ns=event.time_ns):
         return
     uow.configs.clear()  # a cell's chain of ancestors may have changed
+    if moved:
+        # the pending jobs of the cells it carries follow the settings of the committees it moved under, read with
+        # their locks held (a save there waits for this re-plan, or this re-plan for the save)
+        await replan_subtree(unit.id, uow)
     if unit.kind == "cell":
         await _notices_not_yet_told(unit.id, uow)
 

@@ -195,7 +195,7 @@ async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
         if member is None:
             return 0
         ctx = await uow.projection.cell_context(member.cell_id)
-        config = await config_for(member.cell_id, uow)
+        config = await config_for(member.cell_id, uow, lock=False)
         return await raise_alerts(rules.probation_ending(member=member, ctx=ctx, config=config, now=now), uow)
     if job.kind == "cell.period":
         cell_id, period = job.subject_id.split("|", 1)
@@ -203,7 +203,7 @@ async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
         if stored is None:
             return 0
         ctx = await uow.projection.cell_context(cell_id)
-        config = await config_for(cell_id, uow)
+        config = await config_for(cell_id, uow, lock=False)
         alerts = rules.period_rated_low(
             period=period, rating=stored[0], score=stored[1], ctx=ctx, config=config, now=now
         )
@@ -221,7 +221,7 @@ async def _meeting_job(job: Job, uow: NotificationsUnit, *, now: datetime) -> in
     if not is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days):
         return 0
     ctx = await uow.projection.cell_context(meeting.cell_id)
-    config = await config_for(meeting.cell_id, uow)
+    config = await config_for(meeting.cell_id, uow, lock=False)
     alerts: list[Alert]
     if job.kind == "meeting.documents":
         alerts = rules.documents_missing(meeting=meeting, ctx=ctx, config=config, now=now)

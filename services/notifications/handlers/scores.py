@@ -132,7 +132,7 @@ async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> tuple[
     meeting = await uow.projection.get_meeting(meeting_id)
     if not is_recent(meeting, now=score.received_at, cutoff_days=uow.settings.history_cutoff_days):
         return 0, None
-    config = await config_for(score.cell_id, uow)
+    config = await config_for(score.cell_id, uow, lock=False)
     if not rules.meeting_rated_low_may_alert(rating=score.rating, provisional=score.provisional, config=config):
         return 0, None
     again_at = rules.meeting_start_ahead(meeting, now=uow.now())

@@ -18,6 +18,7 @@ class PgDirectory:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._db = connection
         self._locked: set[str] = set()
+        self._rules_held: set[str] = set()
 
     async def lock_cell(self, cell_id: str) -> None:
         """Serialize this transaction with others about the same cell until it ends.
@@ -58,6 +59,29 @@ class PgDirectory:
             [*above, unit_id],
             len(above),
         )
+        self._rules_held.update([*above, unit_id])
+
+    async def lock_rule_reads(self, chains: Sequence[Sequence[str]]) -> None:
+        """Hold, until this transaction ends, the `rules:` advisory lock SHARED of every unit of the chains (each
+        root first, as ancestors_of gives it) not held yet in it, before the settings are read to plan jobs: a
+        change of rule settings in progress on any of them (lock_rule_settings, exclusive) is waited for, and one
+        begun later waits for this transaction, whose jobs its re-plan then sees. One statement for all the chains,
+        top-down (a unit's depth in its chain, then its id), the order lock_rule_settings takes them in, so a plan
+        and a save never wait for each other the other way round."""
+        depth: dict[str, int] = {}
+        for chain in chains:
+            for n, unit_id in enumerate(chain):
+                if unit_id not in self._rules_held and depth.get(unit_id, n) >= n:
+                    depth[unit_id] = n
+        if not depth:
+            return
+        wanted = sorted(depth, key=lambda unit_id: (depth[unit_id], unit_id))
+        await self._db.execute(
+            "SELECT count(pg_advisory_xact_lock_shared(hashtextextended('rules:' || k, 0)))"
+            " FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n) AS ordered",
+            wanted,
+        )
+        self._rules_held.update(wanted)
 
     def holds_lock(self, cell_id: str) -> bool:
         """Whether this transaction locked the cell already (lock_cell), so what it reads about it is stable."""
