@@ -29,8 +29,6 @@ swell on a small run) is shown below it as "not checked at --scale S" (`checked:
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,12 +48,6 @@ PRESETS = (
     "evidence",
     "sweep",
 )
-
-
-def run_module(args: list[str], *, env: dict[str, str] | None = None) -> None:
-    """Run one benchmark module, its output going straight to ours."""
-    print(f"\n$ {' '.join(args)}", flush=True)
-    subprocess.run([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})}, check=True)
 
 
 def show(result: dict[str, Any]) -> bool:
@@ -153,12 +145,17 @@ def main() -> None:
                 scale=args.scale, baseline=baseline, profile_dir=profile(preset), repeat=max(3, args.repeat)
             )
         elif preset == "rollup":
-            run_module(["-m", "tests.evaluation.bench_rollup", "--scale", str(args.scale)])
-            from tests.benchmarks import reports
+            import asyncio
 
+            from tests.benchmarks import reports
+            from tests.evaluation import bench_rollup
+
+            queries = asyncio.run(bench_rollup.main(args.scale))
             result = reports.run(
                 scale=args.scale, baseline=baseline, timeout=timeout, profile_dir=profile(preset), repeat=args.repeat
             )
+            result["queries"] = queries
+            result.setdefault("ratio", {})["province_month_p95"] = queries["province_month_p95_ratio"]
         elif preset == "member-moves":
             from tests.benchmarks import member_moves
 

@@ -5,12 +5,13 @@ Not a measurement: the harness run at 50 moves proves the preset prints its figu
 is checked against the figures of the code before issue 12's read-ahead."""
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
 from tests.benchmarks.__main__ import show
-from tests.benchmarks.member_moves import PRESET_MEMBERS, ratio_targets, statement_bound
+from tests.benchmarks.member_moves import PRESET_MEMBERS, WithdrawnRosters, ratio_targets, statement_bound
 from tests.benchmarks.runs import run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -89,3 +90,19 @@ def test_an_unchecked_target_is_printed_with_its_reason_and_fails_nothing(capsys
         "member-moves: target after_wall_s_ratio 30.0 ≤ 20.0: not checked at --scale 0.005 (targets hold at full size)"
         in printed
     )
+
+
+def test_only_the_withdrawn_rosters_rejection_lines_are_silenced_and_counted() -> None:
+    """Trial: six `event_rejected` warnings (member not in cell) among the figures at --scale 0.005: the backdated
+    case's withdrawals, by design; they are dropped and counted, any other line still shows."""
+
+    def line(event: str, reason: str) -> logging.LogRecord:
+        message = {"event": event, "reason": reason}
+        return logging.LogRecord("services.meetings.handlers.ingest", logging.WARNING, __file__, 1, message, None, None)
+
+    withdrawn = WithdrawnRosters()
+    expected = "data.starts_at: the meeting's recorded roster lists 3 members not in cell c1 on 2026-03-01"
+    assert withdrawn.filter(line("event_rejected", expected)) is False
+    assert withdrawn.filter(line("event_rejected", "data.records: unknown status")) is True
+    assert withdrawn.filter(line("ingest_transaction_retried", "")) is True
+    assert withdrawn.dropped == 1
