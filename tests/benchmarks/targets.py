@@ -21,11 +21,12 @@ def target(value: float | None, most: float, *, full_size: bool, scale: float) -
 
 
 def describe(preset: str, name: str, entry: dict[str, Any]) -> str:
-    """The line `make bench` prints for one target."""
+    """The line `make bench` prints for one target (its note after a checked one's verdict)."""
     if not entry.get("checked", True):
         return f"{preset}: target {name} {entry['value']} ≤ {entry['max']}: {entry['note']}"
     verdict = "met" if entry["met"] else "MISSED"
-    return f"{preset}: target {name} {entry['value']} ≤ {entry['max']}: {verdict}"
+    note = f" ({entry['note']})" if entry.get("note") else ""
+    return f"{preset}: target {name} {entry['value']} ≤ {entry['max']}: {verdict}{note}"
 
 
 def all_met(targets: dict[str, dict[str, Any]]) -> bool:

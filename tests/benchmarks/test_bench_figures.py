@@ -2,6 +2,7 @@
 0.005 seeded 350 cells, a whole commune, not 175), and the latency's ratios (trial: the notice's p99 had none)."""
 
 from tests.benchmarks.latency import p99_ratios
+from tests.benchmarks.targets import all_met, describe, target
 from tests.evaluation.bench_rollup import CELLS_PER_GRASSROOTS, tree_size
 
 
@@ -24,3 +25,13 @@ def test_the_latency_gives_the_notice_p99_over_the_baseline_too() -> None:
         "notice_p99_over_baseline_p99": 30.0,
     }
     assert p99_ratios(chibo, {}) == {"score_p99_over_baseline_p99": None, "notice_p99_over_baseline_p99": None}
+
+
+def test_a_scale_free_target_is_checked_and_says_so() -> None:
+    entry = target(0.75, 1.0, full_size=True, scale=1.0) | {"note": "checked at every scale (a 100-cell province)"}
+    assert entry["checked"] is True and entry["met"] is True
+    assert describe("bulk", "bulk_over_batch_s", entry) == (
+        "bulk: target bulk_over_batch_s 0.75 ≤ 1.0: met (checked at every scale (a 100-cell province))"
+    )
+    assert all_met({"a": entry, "b": target(30.0, 20.0, full_size=False, scale=0.005)})
+    assert not all_met({"a": target(30.0, 20.0, full_size=True, scale=1.0)})
