@@ -26,9 +26,11 @@ from typing import Any
 
 import asyncpg
 
+from shared.logs import configure_logging
 from tests.benchmarks.harness import ratio
 from tests.benchmarks.meetings_ingest import one_pass
 from tests.benchmarks.profiling import Profiler
+from tests.benchmarks.targets import target
 from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
 
 ROOT = Path(__file__).parents[2]
@@ -126,13 +128,18 @@ def versus_batch(*, repeat: int) -> dict[str, Any]:
         "batch_s": batch_s,
         "bulk_wall_s": statistics.median(run["wall_s"] for run in runs if run["route"] == "bulk"),
         "bulk_over_batch_s": over,
-        "target": {"value": over, "max": VERSUS_BATCH_TARGET, "met": over is not None and over <= VERSUS_BATCH_TARGET},
+        # checked at every scale: this province is HISTORY_CELLS cells whatever the scale, so the ratio is scale-free
+        "target": target(over, VERSUS_BATCH_TARGET, full_size=True, scale=1.0)
+        | {"note": f"checked at every scale (a {cells}-cell province at any scale)"},
     }
 
 
 def run(*, scale: float, baseline: bool, profile_dir: Path | None = None, repeat: int = 3) -> dict[str, Any]:
     """Generate, bulk-load with chibo (py-spy on the loading process into `profile_dir` when given), load with the
     baseline; the figures and the ratio."""
+    # the batch route runs in this process (versus_batch): its info lines (an event_accepted per event, 23,154 at
+    # --scale 0.005) drowned the figures; the services of the other presets log at WARNING too
+    configure_logging(service="meetings", level="WARNING")
     cells = max(1, round(FULL_CELLS * scale))
     members = max(cells, round(FULL_MEMBERS * scale))
     with tempfile.TemporaryDirectory() as workdir:

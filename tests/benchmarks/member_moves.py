@@ -19,6 +19,7 @@ each over arrays. It re-judges no roster: the ratio chibo ÷ baseline is what th
 import argparse
 import asyncio
 import json
+import logging
 import math
 import statistics
 import threading
@@ -34,6 +35,7 @@ import psutil
 
 from services.meetings import handlers
 from services.meetings.bootstrap import SERVICE_DIR
+from services.meetings.handlers import ingest as ingest_module
 from services.meetings.handlers.ingest import EVENTS_PER_TRANSACTION
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.db import apply_migrations, create_pool, migration_files
@@ -42,6 +44,7 @@ from shared.logs import configure_logging
 from shared.periods import VIETNAM_TZ
 from tests.benchmarks.harness import ratio
 from tests.benchmarks.meetings_ingest import CountingUnitOfWork
+from tests.benchmarks.targets import target
 from tests.meetings import events as ev
 from tests.support.env import DEFAULT_DATABASE_URL
 
@@ -309,18 +312,34 @@ def rss_figures(runs: list[PeakRss]) -> dict[str, float]:
     }
 
 
-def ratio_targets(ratios: dict[str, float | None], *, members: int) -> dict[str, dict[str, Any]]:
+def ratio_targets(ratios: dict[str, float | None], *, members: int, scale: float) -> dict[str, dict[str, Any]]:
     """The wall-time targets of the preset's ratios (`after_wall_s`, `backdated_wall_s`: chibo ÷ baseline, median
-    wall-s): RATIO_TARGET and BACKDATED_RATIO_TARGET, each with its value and `met`; none below the full size (setting
-    up a few moves costs more than moving them) or without a baseline."""
-    if members < PRESET_MEMBERS:
-        return {}
-    targets: dict[str, dict[str, Any]] = {}
-    for case, most in (("after", RATIO_TARGET), ("backdated", BACKDATED_RATIO_TARGET)):
-        value = ratios.get(f"{case}_wall_s")
-        if value is not None:
-            targets[f"{case}_wall_s_ratio"] = {"value": value, "max": most, "met": value <= most}
-    return targets
+    wall-s): RATIO_TARGET and BACKDATED_RATIO_TARGET, each as targets.target; checked at full size only (the ratio is
+    not scale-free: setting up a few moves costs more than moving them), shown as not checked below it."""
+    return {
+        f"{case}_wall_s_ratio": target(
+            ratios.get(f"{case}_wall_s"), most, full_size=members >= PRESET_MEMBERS, scale=scale
+        )
+        for case, most in (("after", RATIO_TARGET), ("backdated", BACKDATED_RATIO_TARGET))
+    }
+
+
+class WithdrawnRosters(logging.Filter):
+    """Drops meetings' `event_rejected` lines of a roster naming members not in its cell, counting them: the
+    backdated case withdraws every roster naming a mover so (its purpose, bounded by statement_bound), and a line per
+    withdrawal, six at --scale 0.005, read as faults among the figures; any other line passes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (and counted) for an expected withdrawal's rejection line."""
+        line = record.msg if isinstance(record.msg, dict) else {}
+        if line.get("event") == "event_rejected" and "not in cell" in str(line.get("reason", "")):
+            self.dropped += 1
+            return False
+        return True
 
 
 def preset(*, scale: float, baseline: bool, base_url: str = DEFAULT_DATABASE_URL) -> dict[str, Any]:
@@ -329,6 +348,8 @@ def preset(*, scale: float, baseline: bool, base_url: str = DEFAULT_DATABASE_URL
     the ratios (median wall-s) and the targets (statement_bound for both, ratio_targets at full size), each with
     `met`."""
     configure_logging(service="meetings", level="WARNING")  # as the services run in the other presets
+    withdrawn = WithdrawnRosters()
+    logging.getLogger(ingest_module.__name__).addFilter(withdrawn)
     members = max(10, round(PRESET_MEMBERS * scale))
     rosters = max(1, min(PRESET_ROSTERS, round(PRESET_ROSTERS * scale)))
     cases = {
@@ -353,8 +374,8 @@ def preset(*, scale: float, baseline: bool, base_url: str = DEFAULT_DATABASE_URL
     for case in cases:
         bound = statement_bound(members=members, withdrawn=rosters if case == "backdated" else 0)
         statements = chibo[case]["statements"]
-        targets[f"{case}_statements"] = {"value": statements, "max": bound, "met": statements <= bound}
-    targets.update(ratio_targets(ratios, members=members))
+        targets[f"{case}_statements"] = target(statements, bound, full_size=True, scale=scale)
+    targets.update(ratio_targets(ratios, members=members, scale=scale))
     return {
         "preset": "member-moves",
         "members": members,
@@ -363,6 +384,7 @@ def preset(*, scale: float, baseline: bool, base_url: str = DEFAULT_DATABASE_URL
         "baseline": raw,
         "ratio": ratios,
         "targets": targets,
+        "withdrawn_roster_rejections_silenced": withdrawn.dropped,
     }
 
 

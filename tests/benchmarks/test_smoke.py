@@ -56,6 +56,12 @@ def test_rollup_at_a_tiny_scale_prints_the_report_downloads_beside_their_baselin
         assert chibo[download]["bytes"] > 0
         assert set(chibo[download]["rss_peak_mb"]) == {"gateway", "evaluation"}
     assert baseline["province_csv_s"] > 0 and result["ratio"]["province_report_csv_s"] > 0
+    # the in-process queries' ratio is in the JSON too (trial: printed only), and they log nothing at info (trial:
+    # migration lines among the figures)
+    queries = result["queries"]
+    assert queries["cells"] == 35 and queries["province_month_p95_ms"] > 0 and queries["baseline_p95_ms"] > 0
+    assert result["ratio"]["province_month_p95"] == queries["province_month_p95_ratio"] > 0
+    assert "migration_applied" not in completed.stdout + completed.stderr
     # a half-year report beside its quarter (issue 12): the queries' figures, and the /v1 roll-up through the gateway
     assert "committee_rollup(province, quarter)" in completed.stdout
     assert "committee_rollup(province, half-year)" in completed.stdout

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from functools import partial
+from typing import Any
 
 import asyncpg
 
@@ -29,6 +30,7 @@ from services.evaluation.queries import (
     refresh_subtrees,
 )
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
+from shared.logs import configure_logging
 from shared.periods import period_months
 from tests.support.env import DEFAULT_DATABASE_URL
 
@@ -45,8 +47,20 @@ REPORT_PAGE = 5000
 """Cells per page of a report (services/gateway/web/exports.py REPORT_PAGE, what an export reads at a time)."""
 
 
-async def seed(conn: asyncpg.Connection, communes: int = COMMUNES) -> int:
-    """A province, its communes, grassroots committees and cells, with two months of cell results."""
+def tree_size(scale: float) -> tuple[int, int]:
+    """(communes, grassroots committees per commune) for 35,000 × `scale` cells, CELLS_PER_GRASSROOTS each: whole
+    communes while there is at least one, else one commune of fewer grassroots committees (at least one), so that
+    --scale 0.005 seeds 175 cells, not a whole commune's 350."""
+    per_commune = GRASSROOTS_PER_COMMUNE * CELLS_PER_GRASSROOTS
+    cells = COMMUNES * per_commune * scale
+    if cells >= per_commune:
+        return max(1, round(COMMUNES * scale)), GRASSROOTS_PER_COMMUNE
+    return 1, max(1, round(cells / CELLS_PER_GRASSROOTS))
+
+
+async def seed(conn: asyncpg.Connection, communes: int = COMMUNES, grassroots: int = GRASSROOTS_PER_COMMUNE) -> int:
+    """A province, its communes, `grassroots` committees under each and CELLS_PER_GRASSROOTS cells under each of
+    those, with two months of cell results; the number of cells."""
     stamp = "now(), 'bench'"
     await conn.execute(f"INSERT INTO unit VALUES ('prov', 'Tỉnh ủy', 'committee', NULL, true, {stamp})")
     await conn.execute(
@@ -58,14 +72,14 @@ async def seed(conn: asyncpg.Connection, communes: int = COMMUNES) -> int:
         f"INSERT INTO unit SELECT 'g' || c || '.' || g, 'Đảng bộ ' || g, 'committee', 'c' || c, true, {stamp}"
         " FROM generate_series(1, $1) c, generate_series(1, $2) g",
         communes,
-        GRASSROOTS_PER_COMMUNE,
+        grassroots,
     )
     await conn.execute(
         f"INSERT INTO unit SELECT 'k' || c || '.' || g || '.' || k, 'Chi bộ ' || k, 'cell', 'g' || c || '.' || g,"
         f" true, {stamp}"
         " FROM generate_series(1, $1) c, generate_series(1, $2) g, generate_series(1, $3) k",
         communes,
-        GRASSROOTS_PER_COMMUNE,
+        grassroots,
         CELLS_PER_GRASSROOTS,
     )
     await seed_periods(conn, ["2026-09", "2026-10"])
@@ -182,9 +196,11 @@ async def time_lists(conn: asyncpg.Connection) -> None:
     await timed("cell_half_year(a cell)", 20, lambda: cell_half_year(conn, "k1.1.1", "2026-H1", today=TODAY))
 
 
-async def main(scale: float = 1.0) -> None:
-    """Seed a throwaway schema, time the roll-up queries and the raw baseline, drop the schema."""
-    communes = max(1, round(COMMUNES * scale))
+async def main(scale: float = 1.0) -> dict[str, Any]:
+    """Seed a throwaway schema, time the roll-up queries and the raw baseline, drop the schema; the figures (cells,
+    the province's month roll-up p95 ms beside the bare aggregate's, and their ratio)."""
+    configure_logging(service="evaluation", level="WARNING")  # as the services run in the other presets
+    communes, grassroots = tree_size(scale)
     dsn = os.environ.get("CHIBO_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
     schema = f"evaluation_bench_{uuid.uuid4().hex[:8]}"
     await ensure_database(dsn)
@@ -193,10 +209,10 @@ async def main(scale: float = 1.0) -> None:
     try:
         async with pool.acquire() as conn:
             started = time.perf_counter()
-            cells = await seed(conn, communes)
+            cells = await seed(conn, communes, grassroots)
             print(
                 f"seeded {cells} cells under 1 province ({communes} communes, "
-                f"{communes * GRASSROOTS_PER_COMMUNE} grassroots committees) in {time.perf_counter() - started:.1f} s"
+                f"{communes * grassroots} grassroots committees) in {time.perf_counter() - started:.1f} s"
             )
             # the seed writes units and periods straight into the tables: the first read applies the noted tree
             # changes (as the first read after a migration or a bulk tree load does), timed on its own
@@ -221,6 +237,12 @@ async def main(scale: float = 1.0) -> None:
                 ),
             )
             print(f"rollup: chibo/baseline province p95 = {root / raw:.2f}")
+            figures: dict[str, Any] = {
+                "cells": cells,
+                "province_month_p95_ms": round(root, 2),
+                "baseline_p95_ms": round(raw, 2),
+                "province_month_p95_ratio": round(root / raw, 2),
+            }
             await timed("committee_rollup(commune, month)", 10, lambda: committee_rollup(conn, "c1", "2026-10"))
             await timed(
                 "committee_ranking(province, page 1)",
@@ -228,6 +250,7 @@ async def main(scale: float = 1.0) -> None:
                 lambda: committee_ranking(conn, "prov", "2026-10", order="asc", limit=50, offset=0),
             )
             await time_half_year(conn)
+            return figures
     finally:
         await pool.close()
         conn = await asyncpg.connect(dsn)

@@ -2,7 +2,7 @@
 
 A bulk-loaded province re-dated 35,000 cells (`cell_span`); the changes waited in `subtree_change` for the period-close
 loop (every 300 s), so the first read, the gateway's month roll-up, applied them all itself: 13-17 s at load 13
-against the RPC's 5 s timeout, a 503 (tests/evaluation/test_bench_rollup_seed.py, make bench rollup)."""
+against the RPC's 5 s timeout, a 503 (tests/evaluation/test_bench_rollup_seed.py, make bench BENCH_ARGS=rollup)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable

@@ -2,7 +2,7 @@
 session fails only the mail in flight, STARTTLS, implicit TLS and login are honoured, and the TLS context is
 built once, only for TLS.
 
-The month-start profile (make bench month-start --profile) found 83 % of notifications' busy time in
+The month-start profile (make bench BENCH_ARGS="month-start --profile DIR") found 83 % of notifications' busy time in
 `ssl.create_default_context()` (loading the system CA certificates), built for every mail even without TLS; the
 issue-12 month-start spike then took 218 s to deliver 3,150 notices with one SMTP connection (and a thread) per mail.
 """
