@@ -463,8 +463,8 @@ def test_an_hour_that_is_no_hour_names_the_hour_and_how_to_write_it() -> None:
         ("2026-12-04", "25:99", "Giờ: giờ 25 không hợp lệ; giờ chỉ từ 00 đến 23 (nửa đêm là 00:00 của ngày hôm sau)."),
         ("2026-12-04", "24:00", "Giờ: giờ 24 không hợp lệ; giờ chỉ từ 00 đến 23 (nửa đêm là 00:00 của ngày hôm sau)."),
         ("2026-12-04", "19:60", "Giờ: phút 60 không hợp lệ; phút chỉ từ 00 đến 59."),
-        ("31/02/2026", "19:30", "Ngày: ngày 31 không có trong tháng 02/2026 (tháng này có 28 ngày)."),
-        ("2026-02-30", "19:30", "Ngày: ngày 30 không có trong tháng 02/2026 (tháng này có 28 ngày)."),
+        ("31/02/2026", "19:30", "Ngày: ngày 31 không có trong tháng 2/2026 (tháng này có 28 ngày)."),
+        ("2026-02-30", "19:30", "Ngày: ngày 30 không có trong tháng 2/2026 (tháng này có 28 ngày)."),
         ("01/13/2026", "19:30", "Ngày: tháng 13 không có thật; tháng chỉ từ 01 đến 12."),
     ],
 )
@@ -484,7 +484,7 @@ def test_a_date_or_hour_out_of_range_says_which_part_and_the_range(day: str, hou
             "2026-12-30T19:00:00+25:00",
             "độ lệch múi giờ +25:00 không hợp lệ; độ lệch tối đa là ±23:59 (giờ Việt Nam là +07:00)",
         ),
-        ("2026-02-30T19:00:00+07:00", "ngày 30 không có trong tháng 02/2026 (tháng này có 28 ngày)"),
+        ("2026-02-30T19:00:00+07:00", "ngày 30 không có trong tháng 2/2026 (tháng này có 28 ngày)"),
     ],
 )
 def test_a_time_out_of_range_is_said_in_vietnamese_on_forms_and_on_the_operators_page(written: str, said: str) -> None:
