@@ -4,6 +4,8 @@ as every page says it) and a month in a form's error written as everywhere else 
 from pathlib import Path
 
 from services.gateway.web import forms, i18n
+from services.gateway.web.pages import alerts
+from services.notifications.templates import COLLECTIVE_RULES
 
 
 def test_the_alert_settings_tick_says_tam_tinh_as_every_page_does() -> None:
@@ -16,3 +18,15 @@ def test_a_month_a_day_is_not_in_is_written_as_every_month_is() -> None:
     said = forms.not_a_day("day", "30/02/2026")
     assert "tháng 2/2026" in said and "tháng 02/2026" not in said, said
     assert i18n.format_period("2026-02", within=True) == "tháng 2/2026"
+
+
+def test_each_whole_cell_notice_on_the_alert_settings_names_the_monitor_it_also_goes_to() -> None:
+    """notifications sends a whole cell's notices (templates.COLLECTIVE_RULES: the reminder too) to its members and
+    its upper-level monitors (MONITOR_BODIES); the settings page said the reminder went to the members alone."""
+    for rule in sorted(COLLECTIVE_RULES & set(alerts.RULES)):
+        said = i18n._(alerts.RULES[rule][1])
+        assert "mọi đảng viên phải dự và cấp ủy viên cấp trên phụ trách" in said, (rule, said)
+    assert i18n._(alerts.RULES["meeting_reminder"][1]) == (
+        "Nhắc lịch trước giờ sinh hoạt theo số giờ đặt bên dưới: gửi mọi đảng viên phải dự và cấp ủy viên cấp trên "
+        "phụ trách."
+    )
