@@ -43,11 +43,12 @@ def meeting_day_part(starts_at: datetime | None) -> str:
 
 
 def format_period(period: str) -> str:
-    """ "tháng 11/2026", "quý IV/2026" or "năm 2026"."""
+    """ "tháng 11/2026" ("tháng 2/2026": a month unpadded, as the web app's i18n.format_period writes it), "quý
+    IV/2026" or "năm 2026"."""
     if "-Q" in period:
         return f"quý {QUARTERS[period[-1]]}/{period[:4]}"
     if "-" in period:
-        return f"tháng {period[5:7]}/{period[:4]}"
+        return f"tháng {int(period[5:7])}/{period[:4]}"
     return f"năm {period}"
 
 
@@ -80,10 +81,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Các đồng chí vui lòng chờ thông báo lịch sinh hoạt mới của chi bộ.",
     ),
     r.DOCUMENTS_MISSING: (
-        "Chưa đăng tài liệu sinh hoạt: $cell$meeting_day_part",
-        "$greeting\n\nĐến nay chưa có nội dung hoặc dự thảo nghị quyết nào được đăng cho buổi "
+        "Chưa đăng tải tài liệu sinh hoạt: $cell$meeting_day_part",
+        "$greeting\n\nĐến nay chưa có nội dung hoặc dự thảo nghị quyết nào được đăng tải cho buổi "
         + _MEETING_LINE
-        + ".\n\nĐề nghị đồng chí đăng tài liệu cho đảng viên ngay, để đảm bảo tài liệu "
+        + ".\n\nĐề nghị đồng chí đăng tải tài liệu cho đảng viên ngay, để đảm bảo tài liệu "
         "đến tay đảng viên ít nhất 24 giờ trước buổi sinh hoạt.",
     ),
     r.MEETING_REMINDER: (
@@ -354,7 +355,7 @@ def change_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]
     if moved:
         before = text["previous_part"] + (f" tại {old_place}" if relocated and text["previous_part"] else "")
         return {
-            "change_title": f"Thay đổi lịch sinh hoạt {text.get('cell', '')}: chuyển sang {text['when']}",
+            "change_title": f"Thay đổi lịch sinh hoạt: {text.get('cell', '')}, chuyển sang {text['when']}",
             "change_text": f"Buổi {meeting}{before} được chuyển sang lúc {text['when']} tại {text['location']}.",
             "change_noted": "thời gian, địa điểm mới" if relocated else "lịch mới",
         }
@@ -632,7 +633,7 @@ DIGEST_HEADINGS: dict[str, str] = {
     r.MEETING_SCHEDULED: "Lịch sinh hoạt mới",
     r.MEETING_RESCHEDULED: "Buổi sinh hoạt đổi lịch",
     r.MEETING_CANCELLED: "Buổi sinh hoạt bị hủy",
-    r.DOCUMENTS_MISSING: "Chưa đăng tài liệu trước buổi sinh hoạt",
+    r.DOCUMENTS_MISSING: "Chưa đăng tải tài liệu trước buổi sinh hoạt",
     r.MEETING_REMINDER: "Nhắc lịch sinh hoạt",
     r.MINUTES_LATE: "Chậm hoàn thiện biên bản",
     r.MINUTES_LATE_SUPERIOR: "Chậm hoàn thiện biên bản quá hạn, báo cấp trên",

@@ -141,7 +141,7 @@ async def test_a_resent_schedule_with_a_new_time_and_place_notifies_every_expect
     changed = times_each(p, "meeting_scheduled", 1) + times_each(p, "meeting_rescheduled", 1)
     assert await notices(pool, meeting_id) == changed
     [(title, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")  # one text for the whole cell
-    assert title == f"Thay đổi lịch sinh hoạt Chi bộ khu phố Đông: chuyển sang {format_when(later)}"
+    assert title == f"Thay đổi lịch sinh hoạt: Chi bộ khu phố Đông, chuyển sang {format_when(later)}"
     assert (
         f"Buổi sinh hoạt thường kỳ của Chi bộ khu phố Đông dự kiến lúc {format_when(start)} tại {HALL}"
         f" được chuyển sang lúc {format_when(later)} tại {WARD_HALL}." in body
@@ -227,7 +227,7 @@ async def test_moving_a_meeting_back_and_forth_notifies_every_move_and_a_redeliv
             assert {p.email(person) for person in expected_members(p)} <= set(rcpt)
             assert p.email(p.exempt) not in rcpt
         scheduled = f"Thông báo lịch sinh hoạt: Chi bộ khu phố Đông, {format_when(on_18)}"
-        subjects = Counter(str(mail["Subject"]).rsplit(": chuyển sang ", 1)[-1] for mail in mails)
+        subjects = Counter(str(mail["Subject"]).rsplit(", chuyển sang ", 1)[-1] for mail in mails)
         assert subjects == Counter({format_when(on_19): 2, format_when(on_18): 1, scheduled: 1})
         if mail_each:
             assert str(mails[-1]["Subject"]).endswith(f"chuyển sang {format_when(on_19)}")

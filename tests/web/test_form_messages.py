@@ -22,7 +22,7 @@ from services.gateway.web import forms
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages.secretary import _minutes_body
 from services.gateway.web.reasons import after_label, explain_rejection
-from shared.contracts.base import MAX_COUNT, MAX_ITEMS
+from shared.contracts.base import MAX_ITEMS
 from shared.contracts.meetings import MeetingScheduled
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
@@ -55,7 +55,9 @@ def test_a_list_too_long_names_its_limit_in_items() -> None:
 
 def test_the_forms_limits_are_the_contracts() -> None:
     """The schedule form took at most 100 agenda items and the minutes form 600 minutes of self-criticism, where
-    CONTRACT.md allows 1,000 items and counts up to 100,000: what the contract accepts, the form accepts."""
+    CONTRACT.md allows 1,000 items and counts up to 100,000: what the contract accepts, the form accepts. The
+    self-criticism is no more than the meeting lasted (meetings refuses more), at most a day: the form's bound, said
+    as its input's `max` and in its error (a trial read `từ 0 đến 100.000` beside an input stopping at 600)."""
     agenda = [f"Mục {n}" for n in range(MAX_ITEMS)]
     assert forms.build(MeetingScheduleCreate, {**MEETING, "agenda": agenda}).agenda == agenda
     MeetingScheduled.model_validate({**MEETING, "agenda": agenda, "meeting_id": "m-1", "cell_id": "c-1"})
@@ -66,15 +68,16 @@ def test_the_forms_limits_are_the_contracts() -> None:
             "ended": "21:10",
             "chair_id": "m1",
             "recorder_id": "m2",
-            "self_criticism_minutes": str(MAX_COUNT),
+            "self_criticism_minutes": str(forms.SELF_CRITICISM_MOST),
         }
     )
     body = _minutes_body(form, "m-1")
-    assert body["self_criticism_minutes"] == MAX_COUNT
-    assert forms.build(MinutesCreate, body).self_criticism_minutes == MAX_COUNT
+    assert body["self_criticism_minutes"] == forms.SELF_CRITICISM_MOST
+    assert forms.build(MinutesCreate, body).self_criticism_minutes == forms.SELF_CRITICISM_MOST
+    # more than a meeting can last (a day, which meetings refuses) is said on the form with the bound of its input
     with pytest.raises(FormErrors) as caught:
-        _minutes_body(FormData({**dict(form), "self_criticism_minutes": str(MAX_COUNT + 1)}), "m-1")
-    assert caught.value.errors == {"self_criticism_minutes": "Số phút tự phê bình và phê bình: phải từ 0 đến 100.000."}
+        _minutes_body(FormData({**dict(form), "self_criticism_minutes": str(forms.SELF_CRITICISM_MOST + 1)}), "m-1")
+    assert caught.value.errors == {"self_criticism_minutes": "Số phút tự phê bình và phê bình: phải từ 0 đến 1.440."}
 
 
 async def test_a_schedule_under_a_known_meeting_id_says_so_in_vietnamese() -> None:
@@ -463,8 +466,8 @@ def test_an_hour_that_is_no_hour_names_the_hour_and_how_to_write_it() -> None:
         ("2026-12-04", "25:99", "Giờ: giờ 25 không hợp lệ; giờ chỉ từ 00 đến 23 (nửa đêm là 00:00 của ngày hôm sau)."),
         ("2026-12-04", "24:00", "Giờ: giờ 24 không hợp lệ; giờ chỉ từ 00 đến 23 (nửa đêm là 00:00 của ngày hôm sau)."),
         ("2026-12-04", "19:60", "Giờ: phút 60 không hợp lệ; phút chỉ từ 00 đến 59."),
-        ("31/02/2026", "19:30", "Ngày: ngày 31 không có trong tháng 02/2026 (tháng này có 28 ngày)."),
-        ("2026-02-30", "19:30", "Ngày: ngày 30 không có trong tháng 02/2026 (tháng này có 28 ngày)."),
+        ("31/02/2026", "19:30", "Ngày: ngày 31 không có trong tháng 2/2026 (tháng này có 28 ngày)."),
+        ("2026-02-30", "19:30", "Ngày: ngày 30 không có trong tháng 2/2026 (tháng này có 28 ngày)."),
         ("01/13/2026", "19:30", "Ngày: tháng 13 không có thật; tháng chỉ từ 01 đến 12."),
     ],
 )
@@ -484,7 +487,7 @@ def test_a_date_or_hour_out_of_range_says_which_part_and_the_range(day: str, hou
             "2026-12-30T19:00:00+25:00",
             "độ lệch múi giờ +25:00 không hợp lệ; độ lệch tối đa là ±23:59 (giờ Việt Nam là +07:00)",
         ),
-        ("2026-02-30T19:00:00+07:00", "ngày 30 không có trong tháng 02/2026 (tháng này có 28 ngày)"),
+        ("2026-02-30T19:00:00+07:00", "ngày 30 không có trong tháng 2/2026 (tháng này có 28 ngày)"),
     ],
 )
 def test_a_time_out_of_range_is_said_in_vietnamese_on_forms_and_on_the_operators_page(written: str, said: str) -> None:

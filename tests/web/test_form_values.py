@@ -105,7 +105,7 @@ def test_a_task_is_done_on_a_day_from_its_meeting_to_today() -> None:
     )
     errors: dict[str, str] = {}
     assert forms.day({"completed_on": "31/02/2026"}, "completed_on", errors) is None
-    said = "Ngày hoàn thành: ngày 31 không có trong tháng 02/2026 (tháng này có 28 ngày)."
+    said = "Ngày hoàn thành: ngày 31 không có trong tháng 2/2026 (tháng này có 28 ngày)."
     assert errors == {"completed_on": said}
 
 

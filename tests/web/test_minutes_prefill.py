@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.gateway.web import forms
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, MONTHS, history_meeting, signed_in
@@ -151,6 +152,9 @@ async def test_the_minutes_form_is_filled_in_with_the_stored_minutes_and_sent_un
             assert values["recorder_id"] == stored["recorder_id"]
             assert sorted(value for name, value in fields if name == "speakers") == sorted(stored["speakers"])
             assert values["self_criticism_minutes"] == "20"
+            # the input stops where the form's error says it does (forms.whole_number's bound)
+            bound = f'name="self_criticism_minutes" type="number" min="0" max="{forms.SELF_CRITICISM_MOST}"'
+            assert bound in page.text
             assert values["content"] == stored["content"].replace("\n", "\r\n")
             assert values["conclusions"] == stored["conclusions"]
             for row, resolution in enumerate(stored["resolutions"], start=1):

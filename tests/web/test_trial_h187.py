@@ -113,7 +113,7 @@ def test_an_alert_checkbox_holding_anything_but_on_is_refused_naming_it(value: s
     enabled, params, errors = alerts.changes_of(_alert_form(enabled=value), RULE)
     assert errors == {"enabled": "Gửi cảnh báo này: giá trị không hợp lệ."}, errors
     _e, _p, errors = alerts.changes_of(_alert_form(enabled="on", include_provisional=value), RULE)
-    assert errors == {"params.include_provisional": "Tính cả điểm tạm thời: giá trị không hợp lệ."}, errors
+    assert errors == {"params.include_provisional": "Tính cả điểm tạm tính: giá trị không hợp lệ."}, errors
     # on, or absent (unticked), as a browser sends it
     assert alerts.changes_of(_alert_form(enabled="on"), RULE) == (None, {}, {})
     assert alerts.changes_of(_alert_form(), RULE) == (False, {}, {})

@@ -134,7 +134,7 @@ async def alert_errors(monkeypatch: pytest.MonkeyPatch, body: bytes) -> dict[str
         (
             b"enabled=on&include_provisional=o%00n",
             "include_provisional",
-            f"Tính cả điểm tạm thời: {STORED}; vui lòng chọn lại.",
+            f"Tính cả điểm tạm tính: {STORED}; vui lòng chọn lại.",
         ),
     ],
 )

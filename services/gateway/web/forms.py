@@ -48,6 +48,7 @@ from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import (
     HELD_RECORD_WINDOW,
+    LONGEST_MEETING,
     already_past,
     begins_later,
     held_too_long_ago,
@@ -817,6 +818,12 @@ def _ascii_number(raw: str, kind: type[NumberT]) -> NumberT | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+SELF_CRITICISM_MOST = int(LONGEST_MEETING.total_seconds() // 60)
+"""The most minutes of self-criticism the minutes form takes (1,440): no more than the meeting lasted, which is at
+most a day (shared.plausible.LONGEST_MEETING; meetings refuses more than the meeting lasted, so the form's `max`, its
+error and the service state one bound)."""
 
 
 def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = MAX_COUNT) -> int | None:

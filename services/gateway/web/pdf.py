@@ -19,7 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.gateway.web.i18n import _, after_dash
+from services.gateway.web.i18n import N_, _, after_dash
 from shared.text import shown_name, without_controls
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -59,25 +59,39 @@ def _styles(serif: bool) -> dict[str, ParagraphStyle]:
     }
 
 
-MISSING_GLYPH = "\u25a1"
-"""What a character the embedded fonts draw no glyph for (an emoji: no emoji font is installed, `fc-list`) is printed
-as, a white square, so the reader sees something stood there: ReportLab has no font fallback and left it out."""
+MISSING_GLYPH = N_("[characters that cannot be shown]")
+"""What a run of characters the embedded fonts draw no glyph for (an emoji: no emoji font is installed, `fc-list`;
+Arabic in the serif face, which ReportLab could not shape nor order right to left anyway) is printed as, said in
+words (`[ký tự không hiển thị được]`): ReportLab has no font fallback and left them out, and the white square printed
+since (U+25A1) read as a broken PDF in the Vietnamese readers' trial."""
 MARKS = frozenset({"Mn", "Me", "Sk", "Cf"})
 """Unicode categories of what only modifies the character before it (a variation selector, a skin tone, a joiner):
-after a character printed as MISSING_GLYPH, left out rather than printed as a square of its own."""
+within a run printed as MISSING_GLYPH, left out rather than printed as one of their own."""
+BETWEEN = frozenset(" \t")
+"""What may stand between two characters of one run printed as MISSING_GLYPH (the spaces between Arabic words): one
+note for the run, not one a word."""
 
 
 def drawable(text: str, font: str) -> str:
-    """`text` with each character that the registered font `font` has no glyph for replaced by MISSING_GLYPH (one for
-    a character and the marks modifying it, MARKS); line breaks kept."""
+    """`text` with each run of characters that the registered font `font` has no glyph for (with the marks modifying
+    them, MARKS, and the spaces between them, BETWEEN) replaced by one MISSING_GLYPH in Vietnamese; line breaks and
+    the spaces around a run kept."""
     glyphs = pdfmetrics.getFont(font).face.charToGlyph
     shown: list[str] = []
-    replaced = False
+    in_run = False
+    held = ""
     for char in text:
-        if replaced and unicodedata.category(char) in MARKS:
+        if in_run and (unicodedata.category(char) in MARKS or char in BETWEEN):
+            held += char if char in BETWEEN else ""
             continue
-        replaced = char != "\n" and ord(char) not in glyphs
-        shown.append(MISSING_GLYPH if replaced else char)
+        if char != "\n" and ord(char) not in glyphs:
+            if not in_run:
+                shown.append(_(MISSING_GLYPH))
+            in_run, held = True, ""
+            continue
+        shown.append(held + char)
+        in_run, held = False, ""
+    shown.append(held)
     return "".join(shown)
 
 
@@ -85,7 +99,7 @@ def para(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text (escaped; line breaks kept), without the characters that only steer or hide text
     (shared.text.without_controls: a name or reason sent with a right-to-left override U+202E turns the text after
     it around in a viewer's search and copy, and its glyph-less box shows in print), and any its font cannot draw
-    shown as MISSING_GLYPH (drawable), never dropped. Every text of a PDF is one."""
+    said as MISSING_GLYPH (drawable), never dropped. Every text of a PDF is one."""
     return Paragraph(escape(drawable(without_controls(text), style.fontName)).replace("\n", "<br/>"), style)
 
 

@@ -60,12 +60,22 @@ TIME_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 (REJECTIONS begin with them) and the forms (forms.message, forms.moment) say them alike."""
 
 
+def month_unpadded(values: dict[str, Any]) -> dict[str, Any]:
+    """The values of a TIME_PROBLEMS match with the month a day is not in (`month`, beside `last`) written as every
+    month a person reads is (i18n.format_period: `tháng 2/2026`, not shared.envelope's `02`); other values as
+    written (a month out of range is said as typed: `Tháng 13`)."""
+    if values.get("last") is not None and values.get("month"):
+        return values | {"month": str(int(values["month"]))}
+    return values
+
+
 def explain_time_problem(text: str) -> str | None:
     """The Vietnamese of an English date or date-time problem (TIME_PROBLEMS: `hour 24 is out of range: …` → `Giờ 24
     nằm ngoài …`), its values as written; None when `text` says no such problem."""
     for pattern, message in TIME_PROBLEMS:
         if match := pattern.search(text):
-            return _(message, **match.groupdict()) if match.groupdict() else _(message)
+            values = month_unpadded(match.groupdict())
+            return _(message, **values) if values else _(message)
     return None
 
 
@@ -710,7 +720,7 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
                 return missing_field(field)
             # a pattern's named groups are the values its sentence says (a length, a type, a routing key); `note`
             # without a group of its own is the operator's own note
-            values = {name: value for name, value in match.groupdict().items() if value is not None}
+            values = {name: value for name, value in month_unpadded(match.groupdict()).items() if value is not None}
             values.update({name: format_number(int(values[name]), digits=0) for name in COUNTED if name in values})
             note = values.get("note") or text.removeprefix("dropped by an operator: ")
             values["note"] = note.split(" (was waiting for ")[0]

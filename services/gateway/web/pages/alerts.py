@@ -53,7 +53,7 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "meeting_reminder": (
         N_("Meeting reminder"),
-        N_("A reminder this many hours before the meeting starts: every member expected."),
+        N_("A reminder this many hours before the meeting starts: every member expected and the upper-level monitor."),
     ),
     "minutes_late": (
         N_("Minutes late"),

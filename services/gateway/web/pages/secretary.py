@@ -597,6 +597,7 @@ async def _record_page(
         statuses=LABELS["attendance"],
         document_kinds=LABELS["document"],
         rows=range(1, max(ROWS, len(minutes["resolutions"]) + 1, len(minutes["tasks"]) + 1) + 1),
+        self_criticism_most=forms.SELF_CRITICISM_MOST,
     )
 
 
@@ -1156,7 +1157,7 @@ def _minutes_body(
                 "due_on": due.isoformat() if due else None,
             }
         )
-    minutes = forms.whole_number(form, "self_criticism_minutes", errors)
+    minutes = forms.whole_number(form, "self_criticism_minutes", errors, high=forms.SELF_CRITICISM_MOST)
     speakers = speakers_in_order(form)
     if started is not None:
         assigned_on = started.astimezone(VIETNAM_TZ).date()

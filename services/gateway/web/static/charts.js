@@ -31,6 +31,21 @@
     var plot = element.clientWidth - (grid.left || 0) - (grid.right || 0);
     return Math.max(24, Math.floor(plot / Math.max(1, (axis.data || []).length)) - 8);
   }
+  // A legend (the trend's three series) laid in one row wraps on a phone and was drawn over the x-axis labels:
+  // under PHONE px it is one series a line below the labels, the plot raised by its height.
+  var PHONE = 600, LEGEND_LINE = 20;
+  function legendLayout(element, option, base) {
+    if (!option.legend) { return null; }
+    var grid = base.grid || {};
+    if (element.clientWidth >= PHONE) {
+      return { legend: base.legend, grid: grid };
+    }
+    var lines = [].concat(option.series || []).length;
+    return {
+      legend: Object.assign({}, base.legend, { orient: "vertical", left: grid.left || 0, bottom: 0, itemGap: 6 }),
+      grid: Object.assign({}, grid, { bottom: 40 + lines * LEGEND_LINE })
+    };
+  }
   function draw() {
     if (typeof window.echarts === "undefined") { return; }
     var charts = [];
@@ -38,14 +53,19 @@
       var chart = window.echarts.init(element, null, { renderer: "svg" });
       var option = JSON.parse(element.getAttribute("data-chart"));
       numbersInVietnamese(option);
+      var base = { legend: option.legend, grid: option.grid };
+      var layout = legendLayout(element, option, base);
+      if (layout !== null) { option.legend = layout.legend; option.grid = layout.grid; }
       var width = labelWidth(element, option);
       if (width !== null) { option.xAxis.axisLabel.width = width; }
       chart.on("finished", function () { element.setAttribute("data-rendered", "true"); });
       chart.setOption(option);
-      charts.push({ chart: chart, element: element, option: option });
+      charts.push({ chart: chart, element: element, option: option, base: base });
     });
     window.addEventListener("resize", function () {
       charts.forEach(function (c) {
+        var layout = legendLayout(c.element, c.option, c.base);
+        if (layout !== null) { c.chart.setOption(layout); }
         var width = labelWidth(c.element, c.option);
         if (width !== null) { c.chart.setOption({ xAxis: { axisLabel: { width: width } } }); }
         c.chart.resize();
