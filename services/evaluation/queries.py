@@ -208,6 +208,15 @@ async def tree_changes_pending(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval(PENDING_TREE_CHANGES))
 
 
+async def tree_refresh_state(conn: asyncpg.Connection) -> dict[str, Any]:
+    """What a reply read off the org tree says of it (rpc.TreeRefreshReply): `pending_tree_changes`, the noted
+    org-tree changes still waiting after tree_changes_pending (which applies small ones first), and `recalculating`,
+    whether there are any (the figures then those of the tree as last applied). Read before the figures: a refresh
+    committing meanwhile makes them fresher than said, never staler."""
+    changes = await tree_changes_pending(conn)
+    return {"pending_tree_changes": changes, "recalculating": changes > 0}
+
+
 async def fold_rollup_deltas(conn: asyncpg.Connection, *, pairs: int = 10000) -> int:
     """Fold the roll-up deltas appended since the last fold into one row per (unit, period), at most `pairs` of
     them (sums unchanged); the number of rows left for them."""
@@ -776,8 +785,7 @@ async def committee_rollup(
     noted org-tree changes are not applied (`pending_tree_changes`) the figures are those of the tree as last applied
     and `recalculating` is true (tree_changes_pending)."""
     today = today or today_in_vietnam()
-    # before the figures: a refresh committing meanwhile makes them fresher than said, never staler
-    pending = {"pending_tree_changes": (changes := await tree_changes_pending(conn)), "recalculating": changes > 0}
+    pending = await tree_refresh_state(conn)  # before the figures (tree_refresh_state)
     if is_half_year(period):
         figures = await half_year_rollup(conn, committee_id, period, today=today)
         figures.pop("has_data")
@@ -839,7 +847,7 @@ async def unit_rollups(
     committee_rollup's. The caller checks that the period has begun."""
     today = today or today_in_vietnam()
     last = period_months(period)[-1]
-    pending = {"pending_tree_changes": (changes := await tree_changes_pending(conn)), "recalculating": changes > 0}
+    pending = await tree_refresh_state(conn)
     if is_half_year(period):
         halves = [await half_year_rollup(conn, unit_id, period, today=today) for unit_id in dict.fromkeys(unit_ids)]
         return {"items": [item for item in halves if item.pop("has_data")], **pending}
@@ -1034,10 +1042,11 @@ async def committee_ranking(
     worst rating first (the weakest cells), and for a month with `met_only` only those that held its regular meeting
     (a cell without it is Poor: the weak less the irregular). In a quarter or year running on `today` (default:
     today in Vietnam) a cell not rated yet is never weak and ranks after the rated ones, without score or rating."""
+    pending = await tree_refresh_state(conn)
     if is_half_year(period):
         # no half-year rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it
         if weak_only:
-            return {"items": [], "total": 0, "limit": limit, "offset": offset}
+            return {"items": [], "total": 0, "limit": limit, "offset": offset, **pending}
         total, page = await half_year_page(
             conn,
             committee_id,
@@ -1047,7 +1056,8 @@ async def committee_ranking(
             limit=limit,
             offset=offset,
         )
-        return {"items": [_rank_item(line) for line, _ in page], "total": total, "limit": limit, "offset": offset}
+        items = [_rank_item(line) for line, _ in page]
+        return {"items": items, "total": total, "limit": limit, "offset": offset, **pending}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     sums = await subtree_sums(conn, committee_id, [period], months_upto="")
     figures = sums.figures(period, unrated=unrated)
@@ -1064,7 +1074,7 @@ async def committee_ranking(
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
     items = _cell_items(rows)
     await _note_late_changes(conn, items, period, committee_id=committee_id)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return {"items": items, "total": total, "limit": limit, "offset": offset, **pending}
 
 
 REPORT_ROWS = """
@@ -1110,10 +1120,12 @@ async def committee_report(
     page ({after_score, after_cell}), None after the last. In a quarter or year running on `today` a cell not rated
     yet is `not_rated`, without figures (as cell_periods lists it). A half-year reads every cell of the subtree off
     its quarters (half_year_page) and pages them in the same order."""
+    pending = await tree_refresh_state(conn)
     if is_half_year(period):
-        return await _half_year_report(
+        page = await _half_year_report(
             conn, committee_id, period, after=(after_score, after_cell), limit=limit, today=today or today_in_vietnam()
         )
+        return {**page, **pending}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
@@ -1122,7 +1134,7 @@ async def committee_report(
     await _note_late_changes(conn, items, period, committee_id=committee_id)
     last = rows[-1] if len(rows) == limit else None
     following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
-    return {"items": items, "next": following}
+    return {"items": items, "next": following, **pending}
 
 
 async def _note_late_changes(
@@ -1235,8 +1247,9 @@ async def weakest_cells(
     of them (whose order by id the raw score does not give), settled in Python by the line's own rounded score.
     `met_only`: the cells that held the month's regular meeting only (WEAK_MET). None in a half-year: it has no
     rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it."""
+    pending = await tree_refresh_state(conn)
     if is_half_year(period):
-        return {"items": []}
+        return {"items": [], **pending}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     rows_sql = REPORT_ROWS.format(**placeholders).rstrip()  # ends with its WHERE: each query adds `chosen` to it
@@ -1263,7 +1276,7 @@ async def weakest_cells(
     found = {r["cell_id"]: _report_item(r, period, unrated=unrated) for r in rows}
     items = sorted(found.values(), key=weak_key)[:limit]
     await _note_late_changes(conn, items, period, committee_id=committee_id)
-    return {"items": items}
+    return {"items": items, **pending}
 
 
 HALF_YEAR_ROW_COLUMNS = """s.cell_id, u.name, u.parent_id, s.first_month, s.last_month, p.period, p.rating, p.score,
@@ -1387,6 +1400,7 @@ async def cell_half_year(conn: asyncpg.Connection, cell_id: str, period: str, *,
     `quarter_ratings`; None when the half-year has not begun on `today` or the cell did not exist in it."""
     if period_months(period)[0] > f"{today:%Y-%m}":
         return None
+    pending = await tree_refresh_state(conn)
     lines = [line for line in await half_year_lines(conn, cell_id, period, today=today) if line["cell_id"] == cell_id]
     if not lines:
         return None
@@ -1397,6 +1411,7 @@ async def cell_half_year(conn: asyncpg.Connection, cell_id: str, period: str, *,
         "quarter_ratings": {quarter: rating for quarter, rating in line["quarter_ratings"].items() if quarter in begun},
         "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
         "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
+        **pending,
     }
 
 

@@ -146,6 +146,18 @@ class RatingReasonReply(Reply):
     quarters: list[str] = Field(default_factory=list)
 
 
+class TreeRefreshReply(Reply):
+    """What a reply read off the org tree says of it (queries.tree_refresh_state): a read never waits for a tree
+    refresh, so while noted changes wait its figures are those of the tree as last applied."""
+
+    recalculating: bool = False
+    """True while org-tree changes (a unit moved, closed or re-dated) are noted but not applied to the roll-ups yet:
+    the figures are those of the tree as last applied (a read never waits for the refresh); the next read after it
+    gives the fresh ones."""
+    pending_tree_changes: int = 0
+    """How many noted org-tree changes are not applied yet (0 when `recalculating` is false)."""
+
+
 class CellPeriodReply(Reply):
     """A cell's rating for a month, quarter or year; a quarter or year still running that is not rated yet (its only
     month so far the running one, without the cell's regular meeting) is listed `not_rated`, without rating, score
@@ -222,6 +234,15 @@ class ReportRowReply(CellPeriodReply):
     parent_id: str | None = None
 
 
+class RankingPageReply(Page[CellRankReply], TreeRefreshReply):
+    """A page of a committee's ranking (GetCommitteeRanking), with the tree's state (TreeRefreshReply)."""
+
+
+class CellHalfYearReply(CellPeriodReply, TreeRefreshReply):
+    """A cell's half-year line (GetCellHalfYear), with the tree's state (TreeRefreshReply): a cell re-dated is
+    counted over its span as last applied while the change waits."""
+
+
 class ReportCursor(Reply):
     """Where the next page of a committee's report starts: after this cell, at this raw score (None: not rated)."""
 
@@ -229,7 +250,7 @@ class ReportCursor(Reply):
     after_cell: str
 
 
-class CommitteeReportReply(Reply):
+class CommitteeReportReply(TreeRefreshReply):
     """A page of a committee's report; `next` reads the following page, None after the last."""
 
     items: list[ReportRowReply]
@@ -305,7 +326,7 @@ class RollupFiguresReply(Reply):
     without such a cell."""
 
 
-class CommitteeRollupReply(RollupFiguresReply):
+class CommitteeRollupReply(RollupFiguresReply, TreeRefreshReply):
     """A committee's subtree for one period (by_rating, rates, trend and the weakest cells)."""
 
     weakest: Sequence[CellRankReply] = Field(default_factory=list)
@@ -313,21 +334,12 @@ class CommitteeRollupReply(RollupFiguresReply):
     """For a month: the subtree's cells whose result changed after the month closed (a meeting recorded late), the
     latest change first, each with its `late_change`; at most the configured number (`late_changes_total` all)."""
     late_changes_total: int = 0
-    recalculating: bool = False
-    """True while org-tree changes (a unit moved, closed or re-dated) are noted but not applied to the roll-ups yet:
-    the figures are those of the tree as last applied (a read never waits for the refresh); the next read after it
-    gives the fresh ones."""
-    pending_tree_changes: int = 0
-    """How many noted org-tree changes are not applied yet (0 when `recalculating` is false)."""
 
 
-class UnitRollupsReply(Reply):
+class UnitRollupsReply(TreeRefreshReply):
     """The figures of each unit asked for (GetUnitRollups) that has data up to the period's end, in the order asked."""
 
     items: list[RollupFiguresReply]
-    recalculating: bool = False
-    """As CommitteeRollupReply's: the figures are those of the tree as last applied while changes are pending."""
-    pending_tree_changes: int = 0
 
 
 class DirectCellsReply(Reply):
@@ -393,7 +405,7 @@ class GetCellPeriods(EvaluationRequest[CellPeriodsReply]):
     year: int | None = None
 
 
-class GetCellHalfYear(EvaluationRequest[CellPeriodReply]):
+class GetCellHalfYear(EvaluationRequest[CellHalfYearReply]):
     """A cell's half-year (`2026-H1`, a report's period): computed from its two quarters as a committee's half-year
     line is (the mean of its months' scores, a month without a meeting 0; meetings and pooled rates summed), no rating
     of its own (`quarter_ratings` instead); `not_found` naming `period` when the cell did not exist in it."""
@@ -449,7 +461,7 @@ class CountDirectCells(EvaluationRequest[DirectCellsReply]):
     period: ReportPeriod
 
 
-class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
+class GetCommitteeRanking(EvaluationRequest[RankingPageReply]):
     """The subtree's cells ranked by score for the period (`limit` at most the service's configured maximum);
     `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score; with it, for a month,
     `met_only`: only the cells that held its regular meeting (in the month in progress the others have not met yet:
@@ -532,7 +544,7 @@ WEAKEST_MAX = REPORT_PAGE_MAX
 """The most weakest cells one GetWeakestCells asks for (a page of the report at most)."""
 
 
-class WeakestCellsReply(Reply):
+class WeakestCellsReply(TreeRefreshReply):
     """A committee's weakest cells of a period, worst first, each with every figure of its report line."""
 
     items: list[ReportRowReply]

@@ -9,6 +9,7 @@ itself, as long.
 """
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -112,3 +113,41 @@ async def test_a_read_applies_a_small_change_itself_when_no_refresh_is_running(p
         fresh = await queries.committee_rollup(conn, "commune-b", PERIOD, today=TODAY)
         assert (fresh["cells"], fresh["recalculating"], fresh["pending_tree_changes"]) == (3, False, 0)
         assert await conn.fetchval("SELECT count(*) FROM subtree_change") == 0
+
+
+async def test_rankings_reports_and_half_years_say_they_are_recalculating_while_changes_wait(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ranking (the weakest cells too), the report's pages and weakest lines (its CSV and PDF) and the half-year
+    reads answer from the tree as last applied as the roll-up does, and say so as it does (`recalculating`,
+    `pending_tree_changes`) while a queue larger than a read applies itself waits; not once it is applied."""
+    monkeypatch.setattr(queries, "INLINE_REFRESH_CELLS", 2)
+    half, cell = "2026-H1", CELLS[0]
+
+    async def replies(conn: asyncpg.Connection) -> dict[str, dict[str, object] | None]:
+        report = functools.partial(queries.committee_report, after_score=None, after_cell=None, limit=10, today=TODAY)
+        ranking = functools.partial(queries.committee_ranking, order="desc", limit=10, offset=0, today=TODAY)
+        return {
+            "ranking": await ranking(conn, "commune-a", PERIOD),
+            "weak ranking": await ranking(conn, "commune-a", PERIOD, order="asc", weak_only=True),
+            "half-year ranking": await ranking(conn, "commune-a", half),
+            "report": await report(conn, "commune-a", PERIOD),
+            "half-year report": await report(conn, "commune-a", half),
+            "weakest": await queries.weakest_cells(conn, "commune-a", PERIOD, limit=5, today=TODAY),
+            "cell half-year": await queries.cell_half_year(conn, cell, half, today=TODAY),
+        }
+
+    async with pool.acquire() as conn:
+        during = await replies(conn)
+        assert await conn.fetchval("SELECT count(*) FROM subtree_change") == 3
+        for name, reply in during.items():
+            assert reply is not None, name
+            assert (reply.get("recalculating"), reply.get("pending_tree_changes")) == (True, 3), name
+        # the tree as last applied: the three cells still under commune-a
+        assert during["ranking"] is not None and during["ranking"]["total"] == 3
+        assert await queries.refresh_subtrees(conn) > 0
+        after = await replies(conn)
+        for name, reply in after.items():
+            assert reply is not None, name
+            assert (reply.get("recalculating"), reply.get("pending_tree_changes")) == (False, 0), name
+        assert after["ranking"] is not None and after["ranking"]["total"] == 0

@@ -167,6 +167,12 @@ class World:
     first_months: dict[str, str] = field(default_factory=dict)
     """A unit's first month of data (a committee's roll-up `first_month`, a cell's periods' `first_month`): a period
     ending before it has no data (not_found naming `period`, as the real evaluation answers)."""
+    half_years: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """A cell's half-year line by (cell, half-year) as GetCellHalfYear answers it (the tree's state added); a cell
+    and half-year not given has none (not_found naming `period`)."""
+    pending_tree_changes: int = 0
+    """Org-tree changes evaluation has noted but not applied yet: its roll-up, ranking, report and weakest replies say
+    so (`recalculating`, `pending_tree_changes`: queries.tree_refresh_state), as the real one does while they wait."""
     without_data: dict[str, str] = field(default_factory=dict)
     """Committees evaluation has no data for, each with the field its not_found names (as the real one answers):
     `period` when no cell of the subtree has a month scored, `committee_id` before it has heard of the committee."""
@@ -778,8 +784,14 @@ class World:
             rows = [period_row(r.cell_id, p) for p in periods if first is None or period_months(p)[-1] >= first]
             return {"cell_id": r.cell_id, "periods": rows, "first_month": first}
 
+        def tree() -> dict[str, Any]:
+            """The tree's state every reply read off it gives (queries.tree_refresh_state)."""
+            return {"pending_tree_changes": self.pending_tree_changes, "recalculating": self.pending_tree_changes > 0}
+
         async def cell_half_year(r: evaluation.GetCellHalfYear) -> dict[str, Any]:
-            # the fake evaluation keeps no half-year (its quarters are the default rows): as for a cell without one
+            if (line := self.half_years.get((r.cell_id, r.period))) is not None:
+                return line | tree()
+            # no other half-year kept (its quarters are the default rows): as for a cell without one
             raise RpcError("not_found", f"period: cell {r.cell_id} has no {r.period}", field="period")
 
         def cells_under(committee_id: str) -> list[str]:
@@ -841,6 +853,7 @@ class World:
                     "irregular": len(rows) - len(met),
                     "met_score": round(sum(row["score"] for row in met) / len(met), 2) if met else None,
                     "first_month": self.first_months.get(r.committee_id),
+                    **tree(),
                 }
             unrated = unrated_in(r.period, cells)
             rated = [cell for cell in cells if cell not in unrated]
@@ -876,6 +889,7 @@ class World:
                 "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes)
                 + len(self.moved_away.get((r.committee_id, r.period), [])),
                 "first_month": self.first_months.get(r.committee_id),
+                **tree(),
             }
 
         async def unit_rollups(r: evaluation.GetUnitRollups) -> dict[str, Any]:
@@ -887,7 +901,7 @@ class World:
                 except RpcError:
                     continue
                 items.append({key: value for key, value in found.items() if key not in ROLLUP_LISTS})
-            return {"items": items}
+            return {"items": items, **tree()}
 
         async def direct_cells(r: evaluation.CountDirectCells) -> dict[str, Any]:
             # the cells directly under the committee that GetUnitRollups would list with cells
@@ -911,7 +925,7 @@ class World:
                     and (not r.met_only or row["regular_held"])
                 ]
                 rows.sort(key=lambda row: (row["rating"] != "poor", row["score"]) if r.weak_only else row["score"])
-                return page(rows, r.limit, r.offset)
+                return page(rows, r.limit, r.offset) | tree()
             unrated = unrated_in(r.period, cells_under(r.committee_id))
             items = [
                 {
@@ -929,7 +943,7 @@ class World:
             items.sort(
                 key=lambda item: (item["rating"] != "poor", item["score"]) if r.weak_only else item["score"] is None
             )
-            return page(items, r.limit, r.offset)
+            return page(items, r.limit, r.offset) | tree()
 
         async def committee_report(r: evaluation.GetCommitteeReport) -> dict[str, Any]:
             # the ranking's lines (their score and rating), best first, with the cell's other figures of the period, a
@@ -943,7 +957,7 @@ class World:
             chosen = rows[start : start + r.limit]
             more = start + r.limit < len(rows)
             following = {"after_score": chosen[-1]["score"], "after_cell": chosen[-1]["cell_id"]} if more else None
-            return {"items": chosen, "next": following}
+            return {"items": chosen, "next": following, **tree()}
 
         async def weakest_cells(r: evaluation.GetWeakestCells) -> dict[str, Any]:
             # the report's lines rated Average or Poor (with met_only: those that held the month's regular meeting),
@@ -960,7 +974,7 @@ class World:
                 )
             ]
             weak.sort(key=lambda row: (row["rating"] != "poor", float(row["score"] or 0.0), str(row["cell_id"])))
-            return {"items": weak[: r.limit]}
+            return {"items": weak[: r.limit], **tree()}
 
         async def list_frameworks(r: evaluation.ListFrameworks) -> dict[str, Any]:
             items = list(self.frameworks.values())

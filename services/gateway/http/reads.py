@@ -1,6 +1,7 @@
 """Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,6 @@ from services.gateway.http.routing import ApiRoute
 from services.gateway.rollups import month_shown, no_data_rollup, rollup_shown, waiting_month
 from services.gateway.schemas import (
     CellPeriodRead,
-    CellRankRead,
     CommitteeRollupRead,
     MeetingAttendanceRead,
     MeetingMinutesRead,
@@ -35,6 +35,7 @@ from services.gateway.schemas import (
     MeRead,
     NotificationRead,
     Page,
+    RankingRead,
     TaskRead,
     UnitRead,
     WeakestRead,
@@ -165,6 +166,23 @@ async def units_first_month(state: State, unit_ids: list[str]) -> str | None:
         reply = await state.rpc.call(evaluation.GetUnitRollups(unit_ids=chunk, period=f"{now():%Y-%m}"))
         firsts += [str(item.first_month) for item in reply.items if item.first_month is not None]
     return min(firsts, default=None)
+
+
+def tree_state_of(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """`recalculating` and `pending_tree_changes` as evaluation's reply read off the org tree gave them
+    (evaluation_rpc.TreeRefreshReply; false and 0 when it gave none)."""
+    return {
+        "recalculating": bool(reply.get("recalculating")),
+        "pending_tree_changes": int(reply.get("pending_tree_changes") or 0),
+    }
+
+
+async def tree_state(state: GatewayState, committee_id: str) -> dict[str, Any]:
+    """`recalculating` and `pending_tree_changes` (tree_state_of) when evaluation had nothing to answer with them (a
+    committee without data yet: not_found, its cells perhaps still being moved in): asked of it with a GetUnitRollups
+    of the committee for this month, which answers them with or without data (queries.tree_refresh_state)."""
+    reply = await state.rpc.call(evaluation.GetUnitRollups(unit_ids=[committee_id], period=f"{now():%Y-%m}"))
+    return tree_state_of(reply.model_dump())
 
 
 async def _before_data(state: State, committee_id: str, period: str) -> None:
@@ -574,7 +592,9 @@ async def get_committee_rollup(
     at = now()
     if rollup is None:
         await _before_data(state, committee_id, period)
-        return no_data_rollup(committee_id, period, in_progress=is_running(period, at))
+        return no_data_rollup(committee_id, period, in_progress=is_running(period, at)) | await tree_state(
+            state, committee_id
+        )
     shown = rollup_shown(rollup | {"in_progress": is_running(period, at)}, now=at)
     if waiting_month(shown) and rollup.get("weakest"):
         # the raw list is filled with the cells not met yet (Poor at 0 there): the weakest of those that met instead
@@ -585,16 +605,23 @@ async def get_committee_rollup(
 async def _weakest_items(state: State, committee_id: str, period: str, *, limit: int) -> list[dict[str, Any]]:
     """The subtree's cells rated Poor or Average, worst first; in a month still waiting for meetings
     (shared.periods.awaiting_meeting) only those that have met."""
+    return (await _weakest_page(state, committee_id, period, limit=limit))["items"]
+
+
+async def _weakest_page(state: State, committee_id: str, period: str, *, limit: int) -> dict[str, Any]:
+    """_weakest_items as `items`, with the tree's state (tree_state_of; tree_state for a committee without data)."""
     at = now()
     waiting = awaiting_meeting(period, at)
     weakest = evaluation.GetCommitteeRanking(
         committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=waiting
     )
     page = await _scored(state, weakest)
-    return [month_shown(item, period=period, now=at) for item in page["items"]] if page else []
+    if page is None:
+        return {"items": [], **await tree_state(state, committee_id)}
+    return {"items": [month_shown(item, period=period, now=at) for item in page["items"]], **tree_state_of(page)}
 
 
-@router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
+@router.get("/committees/{committee_id}/ranking", response_model=RankingRead, tags=["committees"])
 async def get_committee_ranking(
     committee_id: IdPath,
     period: ReportPeriodQuery,
@@ -606,7 +633,7 @@ async def get_committee_ranking(
 ) -> Any:
     """The subtree's cells ranked by score for the period (in the month in progress a cell not met yet is
     `not_met_yet`, without score or rating); an empty page for a committee without data up to the period's end,
-    as its roll-up answers `no_data`."""
+    as its roll-up answers `no_data`; `recalculating` and `pending_tree_changes` as the roll-up's."""
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
     ranking = evaluation.GetCommitteeRanking(
@@ -615,7 +642,7 @@ async def get_committee_ranking(
     found = await _scored(state, ranking)
     if found is None:
         await _before_data(state, committee_id, period)
-        return {"items": [], "total": 0, "limit": limit, "offset": offset}
+        return {"items": [], "total": 0, "limit": limit, "offset": offset, **await tree_state(state, committee_id)}
     at = now()
     return found | {"items": [month_shown(item, period=period, now=at) for item in found["items"]]}
 
@@ -630,13 +657,14 @@ async def get_committee_weakest(
 ) -> dict[str, Any]:
     """The weakest cells of the subtree for the period: only those rated Poor or Average (DOMAIN.md "Alerts"),
     worst rating first, then lowest score; a Good or Fair cell is never listed, nor in the month in progress a cell
-    that has not met yet; none for a committee without data up to the period's end."""
+    that has not met yet; none for a committee without data up to the period's end; `recalculating` and
+    `pending_tree_changes` as the roll-up's."""
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
-    items = await _weakest_items(state, committee_id, period, limit=limit)
-    if not items:
+    page = await _weakest_page(state, committee_id, period, limit=limit)
+    if not page["items"]:
         await _before_data(state, committee_id, period)
-    return {"committee_id": committee_id, "period": period, "items": items}
+    return {"committee_id": committee_id, "period": period, **page}
 
 
 # ---- inboxes -----------------------------------------------------------------------------------

@@ -74,7 +74,9 @@ from services.gateway.schemas.reads import (
     MemberRead,
     MeRead,
     NotificationRead,
+    RankingRead,
     TaskRead,
+    TreeStateRead,
     TrendRead,
     UnitRead,
     WeakestRead,
@@ -151,5 +153,7 @@ __all__ = [
     "Text",
     "TrendRead",
     "UnitRead",
+    "RankingRead",
+    "TreeStateRead",
     "WeakestRead",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from services.gateway.auth import Role
-from services.gateway.schemas.common import ReadModel
+from services.gateway.schemas.common import Page, ReadModel
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts.evaluation import Rating
@@ -180,12 +180,28 @@ class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     weakest: Sequence[CellRankRead] = Field(default_factory=list)
 
 
-class WeakestRead(BaseModel):
-    """The weakest cells of a committee's subtree for one period."""
+class TreeStateRead(BaseModel):
+    """What a read off the org tree says of it: evaluation answers from the tree as last applied while org-tree
+    changes wait (evaluation_rpc.TreeRefreshReply), never waiting for them."""
+
+    recalculating: bool = False
+    """True while org-tree changes (a unit moved, closed or re-dated) are not applied yet: the figures are those of
+    the tree as last applied; a read after the refresh gives the fresh ones."""
+    pending_tree_changes: int = 0
+    """How many noted org-tree changes are not applied yet (0 when `recalculating` is false)."""
+
+
+class WeakestRead(TreeStateRead):
+    """The weakest cells of a committee's subtree for one period; `recalculating` and `pending_tree_changes` as the
+    roll-up's (read off the tree as last applied while org-tree changes wait)."""
 
     committee_id: str
     period: str
     items: list[CellRankRead]
+
+
+class RankingRead(Page[CellRankRead], TreeStateRead):
+    """A page of a committee's cells ranked by score; `recalculating` and `pending_tree_changes` as the roll-up's."""
 
 
 class NotificationRead(ReadModel):

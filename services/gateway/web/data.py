@@ -409,7 +409,8 @@ def _round(value: float | None) -> float | None:
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
     """A cell's ratings (months as a strip, quarters with its half-years begun, the year) and meetings of one year; a
     year not begun yet (one with a meeting planned ahead) has meetings but no ratings at all (shared.periods.has_begun).
-    A half-year's line is evaluation's (GetCellHalfYear: no rating, its quarters' in `quarter_ratings`)."""
+    A half-year's line is evaluation's (GetCellHalfYear: no rating, its quarters' in `quarter_ratings`);
+    `recalculating` when one of them was read off the org tree as last applied (its changes not applied yet)."""
 
     async def ratings_of() -> dict[str, Any]:
         if not has_begun(year, datetime.now(VIETNAM_TZ)):
@@ -450,7 +451,15 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
         if quarter % 2 == 0 and f"{year}-H{quarter // 2}" in by_period:
             quarters.append(by_period[f"{year}-H{quarter // 2}"])
     items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
-    return {"strip": strip, "quarters": quarters, "year_row": by_period.get(year), "meetings": items}
+    # a half-year's lines read off the org tree as last applied while its changes wait say so (i18n.recalculating_note)
+    recalculating = any(line.get("recalculating") for line in half_years if line)
+    return {
+        "strip": strip,
+        "quarters": quarters,
+        "year_row": by_period.get(year),
+        "meetings": items,
+        "recalculating": recalculating,
+    }
 
 
 async def cell_months(state: GatewayState, cell_id: str) -> tuple[str | None, str | None]:

@@ -39,6 +39,7 @@ from services.gateway.web.i18n import (
     quarters_rating_counts,
     rating_label,
     rating_reason,
+    recalculating_note,
     running_note,
 )
 from services.gateway.web.periods import running
@@ -242,10 +243,13 @@ def report_header(*, with_period: bool = True) -> list[str]:
     ]
 
 
-def period_status(period: str) -> str:
+def period_status(period: str, *, recalculating: bool = False) -> str:
     """Whether the period's figures are final, said on every row of an export: a period not ended yet (the month
-    in progress, or a quarter or year that holds it) is provisional, its figures still moving as cells meet."""
-    return _("in progress, figures provisional") if running(period) else _("ended")
+    in progress, or a quarter or year that holds it) is provisional, its figures still moving as cells meet; read off
+    the org tree as last applied (`recalculating`, i18n.recalculating_note), it says that too."""
+    status = _("in progress, figures provisional") if running(period) else _("ended")
+    note = recalculating_note({"recalculating": recalculating})
+    return after_dash(status, note) if note else status
 
 
 def row_rating(row: dict[str, Any]) -> str:
@@ -268,15 +272,18 @@ def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
     return report_line(row, report_period(period))
 
 
-def report_period(period: str | None) -> tuple[str, ...]:
-    """The columns every row of a report gives its period in (report_row): its name and whether it has ended; none
-    for None. Worked out once for all the rows of an export (period_status reads the clock and the calendar)."""
-    return (format_period(period), period_status(period)) if period is not None else ()
+def report_period(period: str | None, *, recalculating: bool = False) -> tuple[str, ...]:
+    """The columns every row of a report gives its period in (report_row): its name and whether it has ended (and
+    whether its figures are being recalculated, period_status); none for None. Worked out once for all the rows of an
+    export (period_status reads the clock and the calendar)."""
+    return (format_period(period), period_status(period, recalculating=recalculating)) if period is not None else ()
 
 
-def report_rows(rows: Iterable[dict[str, Any]], *, period: str | None) -> Iterator[list[str]]:
-    """report_row of each row, the period's columns worked out once."""
-    columns = report_period(period)
+def report_rows(
+    rows: Iterable[dict[str, Any]], *, period: str | None, recalculating: bool = False
+) -> Iterator[list[str]]:
+    """report_row of each row, the period's columns worked out once (report_period)."""
+    columns = report_period(period, recalculating=recalculating)
     return (report_line(row, columns) for row in rows)
 
 
@@ -383,23 +390,26 @@ async def report_csv_chunks(
     *,
     period: str,
     moves: Iterable[dict[str, Any]] = (),
+    recalculating: bool = False,
 ) -> AsyncIterator[bytes]:
     """report_csv, one chunk per page of rows (report_pages: `first`, then `rest`): the BOM and the header, then each
     page's lines, so the gateway holds one page at a time however many cells the committee has; then a line for each
     cell among `moves` (the roll-up's `late_changes`, all_late_changes) that moved away after the month closed and is
-    no line of the report (moved_away_rows, which alone keeps the moves of them), as the committee's page lists it."""
+    no line of the report (moved_away_rows, which alone keeps the moves of them), as the committee's page lists it.
+    `recalculating` (the roll-up's: read off the org tree as last applied) is said on every row, with the period's
+    status (period_status), as the committee's page says it above its figures."""
     changes = list(moves)
     wanted = {str(item["cell_id"]) for item in changes}
     seen: set[str] = set()  # of the late-changed cells only: the report's own can be 60,000 lines
     yield csv_lines([report_header()]).encode("utf-8-sig")
     seen.update(cell for row in first if (cell := str(row["cell_id"])) in wanted)
-    yield csv_lines(report_rows(first, period=period)).encode()
+    yield csv_lines(report_rows(first, period=period, recalculating=recalculating)).encode()
     async for page in rest:
         seen.update(cell for row in page if (cell := str(row["cell_id"])) in wanted)
-        yield csv_lines(report_rows(page, period=period)).encode()
+        yield csv_lines(report_rows(page, period=period, recalculating=recalculating)).encode()
     gone = moved_away_rows(changes, seen=seen, period=period)
     if gone:
-        yield csv_lines(report_rows(gone, period=period)).encode()
+        yield csv_lines(report_rows(gone, period=period, recalculating=recalculating)).encode()
 
 
 def moved_away_rows(changes: Iterable[dict[str, Any]], *, seen: set[str], period: str) -> list[dict[str, Any]]:
@@ -467,6 +477,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     # what the committee's page says above the same figures: in a running month the average score is over the cells
     # that have met, the regularity and the thematic coverage over every cell
     figures_note = running_note(period) if running(period) else ""
+    # first: figures read off the org tree as last applied, as the page says above them (i18n.recalculating_note)
+    figures_note = " ".join(filter(None, (recalculating_note(rollup), figures_note)))
     half_year = is_half_year(period)
     if half_year:  # where a rating would be: said once, under the figures
         figures_note = " ".join(filter(None, (figures_note, half_year_no_rating(period, rollup=rollup))))

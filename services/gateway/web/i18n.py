@@ -143,6 +143,13 @@ def format_period(period: str, *, within: bool = False) -> str:
     return said[:1].lower() + said[1:] if within else said
 
 
+def recalculating_note(reply: Mapping[str, Any]) -> str:
+    """What a page or export of figures says while evaluation read them off the org tree as last applied
+    (`recalculating`: a unit moved, closed or re-dated, its refresh not committed yet), in one wording everywhere;
+    empty otherwise."""
+    return _("The figures are being updated for the latest organisation change.") if reply.get("recalculating") else ""
+
+
 def running_note(period: str) -> str:
     """How the figures of a period not ended yet read, in one wording for the committee's page (its notice above the
     figures) and the report's PDF (under its figures): in the month in progress a cell without its regular meeting
@@ -926,6 +933,7 @@ def globals_() -> dict[str, Any]:
         "rating_label": rating_label,
         "met_base": met_base,
         "running_note": running_note,
+        "recalculating_note": recalculating_note,
         "half_year_no_rating": half_year_no_rating,
         "quarters_rating_counts": quarters_rating_counts,
         "kind_label": lambda value: label("kind", value),

@@ -53,7 +53,9 @@ async def report_csv(
     pages = exports.report_pages(state, viewer.principal, committee_id, period)
     first = await anext(pages)
     return StreamingResponse(
-        exports.report_csv_chunks(first, pages, period=period, moves=moves),
+        exports.report_csv_chunks(
+            first, pages, period=period, moves=moves, recalculating=bool(rollup.get("recalculating"))
+        ),
         media_type="text/csv; charset=utf-8",
         headers=_download_headers(f"bao-cao-{committee_id}-{period}.csv"),
     )
@@ -100,7 +102,9 @@ async def _with_data(
                 earliest=await data.committee_first_month(state, viewer.principal, committee_id),
                 back=back,
             ) from None
-        return no_data_rollup(committee_id, period, in_progress=periods.running(period))
+        return no_data_rollup(committee_id, period, in_progress=periods.running(period)) | await reads.tree_state(
+            state, committee_id
+        )
 
 
 @router.get("/meetings/{meeting_id}/minutes.pdf")

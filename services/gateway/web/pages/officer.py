@@ -46,6 +46,7 @@ async def committee_page(
     changes_offset = list_position(
         request, CHANGES_OFFSET, committee_id, period, _("the list of results changed after the month closed")
     )
+    recalculating = False  # a committee without data yet whose tree changes wait says so too
     try:
         if not_begun:
             raise RpcError("invalid", f"period: {period} has not begun yet", field="period")
@@ -53,6 +54,7 @@ async def committee_page(
             state, principal, committee_id, period, late_offset=late_offset, changes_offset=changes_offset
         )
         if overview["rollup"] is not None and overview["rollup"].get("no_data"):
+            recalculating = bool(overview["rollup"].get("recalculating"))
             raise RpcError("not_found", f"period: no data for {committee_id} up to {period}", field="period")
     except RpcError as exc:
         if exc.field != "period":
@@ -78,6 +80,7 @@ async def committee_page(
             choices=periods.choices(period, first_month=earliest),
             crumbs=crumbs,
             unrated={"state": "not_begun" if exc.code == "invalid" else "no_data", "title": title, "message": message},
+            recalculating=recalculating,
         )
     rollup = overview["rollup"]
     positions = {LATE_OFFSET: late_offset, CHANGES_OFFSET: changes_offset}
