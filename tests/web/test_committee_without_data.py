@@ -47,6 +47,7 @@ async def test_a_committee_just_loaded_answers_no_data_on_the_api_the_page_the_c
             return found.status_code == 200 and [item["id"] for item in found.json()["items"]] == [cell]
 
         await eventually(loaded, timeout=120, interval=0.5)
+
         # fed as a batch, the cell, with no meeting this year, has its periods first rated once batch messages go
         # quiet (CHIBO_PERIOD_HOLD_QUIET_SECONDS, at most CHIBO_PERIOD_HOLD_SECONDS: issue 12, a backfill's tree
         # is not published Poor before its meetings): until then the committee has no data at all
