@@ -180,11 +180,10 @@ async def correct_crossings(
         latest = [figures for figures in histories[crossing.member_id] if figures.meeting_id == crossing.meeting_id]
         config = configs[newest[crossing.member_id].data.cell_id]
         last = latest[-1]
-        if crossing.rule == r.CONSECUTIVE_ABSENCES:
-            holds = last.run_alerted or last.consecutive_absences > config.param(r.CONSECUTIVE_ABSENCES, "more_than")
-        else:
-            holds = last.months_alerted or last.unexcused_months >= config.param(r.UNEXCUSED_MONTHS, "at_least")
-        if not holds:
+        running = crossing.rule == r.CONSECUTIVE_ABSENCES
+        count = last.consecutive_absences if running else last.unexcused_months
+        alerted = last.run_alerted if running else last.months_alerted
+        if not alerted and not rules.past_threshold(crossing.rule, count, config):
             untrue.setdefault((crossing.rule, crossing.meeting_id), {})[crossing.member_id] = last.event_id
     if not untrue:
         return
@@ -247,10 +246,9 @@ def _told_crossing(
     of the same cell)."""
     event = newest.get(told.member_id)
     cell_id = event.data.cell_id if event is not None else fallback_cell
-    key = "more_than" if told.rule == r.CONSECUTIVE_ABSENCES else "at_least"
     return rules.Crossing(
         rule=told.rule,
-        threshold=configs[cell_id].param(told.rule, key) if cell_id in configs else 0,
+        threshold=rules.absence_threshold(told.rule, configs[cell_id]) if cell_id in configs else 0,
         member_id=told.member_id,
         full_name=(event.data.full_name if event is not None else told.full_name) or told.member_id,
         cell_id=cell_id,

@@ -37,6 +37,16 @@ UNHELD = (
 )
 """A delivery `d` no live sender holds at $1 (now): never leased, its lease run out, or its holder dead (true or
 false, never NULL: a lease of no known holder is held until it runs out)."""
+CANCEL_VOIDED = (
+    " held AS (SELECT d.id FROM delivery d JOIN voided v ON v.id = d.notification_id"
+    f" WHERE d.status = 'pending' AND {UNHELD} FOR UPDATE OF d),"
+    " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
+    " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
+    " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+    " SELECT id, attempts, 'cancelled', $2 FROM cancelled)"
+)
+"""The CTEs that follow a `voided` one (the notifications a statement just made void, by `id`): their pending
+deliveries no live sender holds cancelled, each with a delivery_log line saying $2 ($1: now), as _retract's."""
 
 
 KNOWN_LATE_SQL = (
@@ -805,23 +815,11 @@ class PgOutgoingRepository:
         this key that went out with the text they had then: delivered, or leased by a sender now. A delivery still
         waiting is read when it is sent, so it carries the text stored now and is left out. The deliveries are
         locked first (a sender leasing one meanwhile is waited for, then seen leased)."""
-        rows = await self._db.fetch(
-            f"SELECT n.recipient_id, d.channel, d.addresses, d.status, NOT {UNHELD.replace('$1', '$5')} AS leased"
-            " FROM notification n JOIN delivery d ON d.notification_id = n.id"
-            " WHERE n.rule = $1 AND n.subject_id = $2 AND n.period = $3 AND n.recipient_id = ANY($4::text[])"
-            " AND d.channel <> 'inbox' ORDER BY d.id FOR UPDATE OF d",
-            rule,
-            subject_id,
-            period,
-            list(recipient_ids),
-            now,
+        return await self._went_out(
+            "n.rule = $1 AND n.subject_id = $2 AND n.period = $3 AND n.recipient_id = ANY($4::text[])",
+            [rule, subject_id, period, list(recipient_ids)],
+            now=now,
         )
-        found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for row in rows:
-            leased = row["status"] == "pending" and row["leased"]
-            if row["status"] == "delivered" or leased:
-                found.setdefault(row["recipient_id"], []).append((row["channel"], tuple(row["addresses"])))
-        return found
 
     async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> tuple[int, int]:
         """Retract the alerts about a meeting cancelled since they were raised as retract_alerts does (_retract): its
@@ -875,12 +873,7 @@ class PgOutgoingRepository:
             " period = n.period || '|void:' || $5"
             " FROM keyed k WHERE n.rule = k.rule AND n.subject_id = k.subject_id AND n.void_at IS NULL"
             " RETURNING n.id, n.rule, n.subject_id),"
-            " held AS (SELECT d.id FROM delivery d JOIN voided v ON v.id = d.notification_id"
-            f" WHERE d.status = 'pending' AND {UNHELD} FOR UPDATE OF d),"
-            " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
-            " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
-            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
-            " SELECT id, attempts, 'cancelled', $2 FROM cancelled)"
+            f"{CANCEL_VOIDED}"
             " SELECT DISTINCT rule, subject_id FROM voided ORDER BY rule, subject_id",
             now,
             "withdrawn: a later fact shows its ground no longer holds",
@@ -905,14 +898,25 @@ class PgOutgoingRepository:
         """Per recipient, the distinct (channel, addresses) of the e-mail and webhook deliveries of their notices of
         `rule` about the subject, any period and still holding, that went out (delivered, or leased by a sender now:
         as gone_out counts them); a recipient none of whose went out is left out."""
+        return await self._went_out(
+            "n.rule = $1 AND n.subject_id = $2 AND n.recipient_id = ANY($3::text[]) AND n.void_at IS NULL",
+            [rule, subject_id, list(recipient_ids)],
+            now=now,
+        )
+
+    async def _went_out(
+        self, match: str, args: Sequence[Any], *, now: datetime
+    ) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Per recipient, the distinct (channel, addresses) of the e-mail and webhook deliveries of the notices
+        `match` selects (`notification n`, $1 on are `args`) that went out: delivered, or leased by a sender at `now`
+        (going out as we speak); the deliveries locked first (a sender leasing one meanwhile is waited for, then seen
+        leased). A recipient none of whose went out is left out."""
         rows = await self._db.fetch(
-            f"SELECT n.recipient_id, d.channel, d.addresses, d.status, NOT {UNHELD.replace('$1', '$4')} AS leased"
+            "SELECT n.recipient_id, d.channel, d.addresses, d.status,"
+            f" NOT {UNHELD.replace('$1', f'${len(args) + 1}')} AS leased"
             " FROM notification n JOIN delivery d ON d.notification_id = n.id"
-            " WHERE n.rule = $1 AND n.subject_id = $2 AND n.recipient_id = ANY($3::text[]) AND n.void_at IS NULL"
-            " AND d.channel <> 'inbox' ORDER BY d.id FOR UPDATE OF d",
-            rule,
-            subject_id,
-            list(recipient_ids),
+            f" WHERE {match} AND d.channel <> 'inbox' ORDER BY d.id FOR UPDATE OF d",
+            *args,
             now,
         )
         found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
@@ -938,12 +942,7 @@ class PgOutgoingRepository:
             " period = n.period || '|void:' || $1::timestamptz::text"
             " WHERE n.rule = $3 AND n.subject_id = $4 AND n.recipient_id = ANY($5::text[]) AND n.void_at IS NULL"
             " RETURNING n.id),"
-            " held AS (SELECT d.id FROM delivery d JOIN voided v ON v.id = d.notification_id"
-            f" WHERE d.status = 'pending' AND {UNHELD} FOR UPDATE OF d),"
-            " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
-            " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
-            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
-            " SELECT id, attempts, 'cancelled', $2 FROM cancelled)"
+            f"{CANCEL_VOIDED}"
             " SELECT count(*) AS voided FROM voided",
             now,
             "withdrawn: a corrected record shows it no longer holds",

@@ -21,14 +21,27 @@ from shared.collation import by_person
 from shared.periods import add_years, local
 
 
+def absence_threshold(rule: str, config: RuleConfig) -> int:
+    """The threshold of an absence rule under the settings: consecutive_absences' `more_than` (meetings),
+    unexcused_months' `at_least` (months) (DOMAIN.md "Alerts": more than 3 in a row, 3 months in a year)."""
+    return config.param(rule, "more_than" if rule == r.CONSECUTIVE_ABSENCES else "at_least")
+
+
+def past_threshold(rule: str, count: int, config: RuleConfig) -> bool:
+    """Whether a member's `count` (absences in a row, or unexcused months) passes the absence rule's threshold:
+    above `more_than`, or at least `at_least` (absence_threshold)."""
+    threshold = absence_threshold(rule, config)
+    return count > threshold if rule == r.CONSECUTIVE_ABSENCES else count >= threshold
+
+
 def absence_history_may_alert(*, consecutive_absences: int, unexcused_months: int, config: RuleConfig) -> bool:
     """Whether these figures pass a threshold of the absence rules under the settings (a batch reads a member's
     announced history only when one of its new figures does, or arrived late: most histories announced are of
     members present)."""
     return (
         config.is_enabled(r.CONSECUTIVE_ABSENCES)
-        and consecutive_absences > config.param(r.CONSECUTIVE_ABSENCES, "more_than")
-    ) or (config.is_enabled(r.UNEXCUSED_MONTHS) and unexcused_months >= config.param(r.UNEXCUSED_MONTHS, "at_least"))
+        and past_threshold(r.CONSECUTIVE_ABSENCES, consecutive_absences, config)
+    ) or (config.is_enabled(r.UNEXCUSED_MONTHS) and past_threshold(r.UNEXCUSED_MONTHS, unexcused_months, config))
 
 
 def absence_runs(history: Sequence[AnnouncedFigures], *, more_than: int) -> list[Stretch]:
