@@ -24,8 +24,10 @@ RENDERED = {
 }
 
 KUBECTL = """#!/usr/bin/env bash
-# the test's kubectl: `exec` into the broker pod runs the local rabbitmqctl; every call's arguments are recorded
-printf '%s\\n' "$@" '--end--' >>"$KUBECTL_LOG"
+# the test's kubectl: `exec` into the broker pod runs the local rabbitmqctl; every call's arguments are recorded,
+# under a lock: both ends of a pipe (`kubectl create ... | kubectl apply -f -`) run at once, and bash writes a line at
+# a time, so unlocked their records interleaved
+{ flock 9 && printf '%s\\n' "$@" '--end--' >>"$KUBECTL_LOG"; } 9>>"$KUBECTL_LOG.lock"
 if [ "$1 $2 $3 $4 $5 $6 $7 $8 $9" = "-n chibo exec -i chibo-rabbitmq-server-0 -c rabbitmq -- rabbitmqctl" ]; then
   shift 9
   exec "$REAL_RABBITMQCTL" "$@"
