@@ -225,9 +225,7 @@ def for_many(body: str) -> str:
 
 
 DIGEST_TITLE = "Tổng hợp cảnh báo $day_text: $count nội dung"
-DIGEST_BODY = (
-    "$greeting\n\nTrong $day_text có $count cảnh báo mới:\n\n$items\n\nChi tiết xem trong hộp thư của hệ thống."
-)
+DIGEST_BODY = "$greeting\n\nTrong $day_text có $what:\n\n$items\n\nChi tiết xem trong hộp thư của hệ thống."
 
 
 COLLECTIVE_RULES = frozenset(
@@ -643,13 +641,16 @@ DIGEST_HEADINGS: dict[str, str] = {
     r.UNEXCUSED_ABSENCE: "Vắng sinh hoạt không có lý do",
     r.CONSECUTIVE_ABSENCES: "Vắng sinh hoạt nhiều buổi liền",
     r.UNEXCUSED_MONTHS: "Vắng không có lý do nhiều tháng trong năm",
+    r.ABSENCE_CORRECTED: "Đính chính thông báo vắng mặt không lý do đã gửi",
+    r.CROSSING_CORRECTED: "Đính chính thông báo vắng nhiều buổi, nhiều tháng đã gửi",
     r.MEETING_RATED_LOW: "Buổi sinh hoạt xếp loại Trung bình, Kém",
     r.PERIOD_RATED_LOW: "Chi bộ xếp loại Trung bình, Kém trong kỳ",
     r.PROBATION_ENDING: "Sắp hết thời gian dự bị",
     r.CELL_WITHOUT_COMMITTEE: "Chi bộ chưa có chi ủy",
     r.MONITOR_BEHIND_QUOTA: "Cấp ủy viên phụ trách chưa dự đủ buổi",
 }
-"""A digest's section heading per rule (DOMAIN.md "Alerts committees and members expect"), in the rules' order."""
+"""A digest's section heading per rule (DOMAIN.md "Alerts committees and members expect"), in the rules' order; the
+corrections of alerts an earlier digest listed (r.DIGESTED_CORRECTIONS) after the alerts they correct."""
 OTHER_HEADING = "Cảnh báo khác"
 
 
@@ -687,10 +688,17 @@ def render_digest(*, recipient: Recipient, day: date, alerts: Sequence[tuple[str
     """One message collecting a day's alerts, (rule, title) oldest first, for a recipient who chose the daily
     digest: (title, body); grouped by rule, at most DIGEST_MOST alerts listed, the others counted and left to the
     inbox."""
+    corrections = sum(1 for rule, _ in alerts if rule in r.DIGESTED_CORRECTIONS)
+    said = [
+        f"{format_number(count, digits=0)} {what}"
+        for count, what in ((len(alerts) - corrections, "cảnh báo mới"), (corrections, "đính chính thông báo đã gửi"))
+        if count
+    ]
     values = {
         "greeting": greeting(recipient),
         "day_text": format_date(day),
         "count": format_number(len(alerts), digits=0),
+        "what": " và ".join(said),
         "items": _digest_sections(alerts),
     }
     return plain_mail(Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values))

@@ -317,6 +317,18 @@ class FakeOutgoing:
         )
         return voided
 
+    async def digested_about(self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]) -> set[str]:
+        """The recipients whose notices of the rule about the subject, not void, a digest carried."""
+        return {
+            key[2]
+            for key, notification_id in self.keys.items()
+            if key[0] == rule
+            and key[1] == subject_id
+            and key[2] in recipient_ids
+            and notification_id not in self.voided
+            and notification_id in self.digest_ids
+        }
+
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
         for notification_id in notification_ids:

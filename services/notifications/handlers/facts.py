@@ -123,7 +123,8 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
     .withdraw_corrected); one still told of another absentee keeps the notice, its text rewritten to those left
     while its mail has not gone out. Each recipient whose notice already went out by mail or webhook gets one short
     correction (ABSENCE_CORRECTED, keyed by the roster's version `change`: a redelivered roster is not applied
-    again and mails nothing) on those channels; none is sent for a notice still waiting."""
+    again and mails nothing) on those channels, one whose daily digest listed it in their next digest; none is sent
+    for a notice still waiting (its mail cancelled, or left out of the digest to come)."""
     absent_now = set(await uow.projection.absent_members(meeting.meeting_id))
     cleared = [member_id for member_id in told if member_id not in absent_now]
     if not cleared or not meeting.known:
@@ -159,6 +160,9 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
     sent = await uow.outgoing.mailed_about(
         rule=r.UNEXCUSED_ABSENCE, subject_id=meeting.meeting_id, recipient_ids=concerned, now=now
     )
+    digested = await uow.outgoing.digested_about(
+        rule=r.UNEXCUSED_ABSENCE, subject_id=meeting.meeting_id, recipient_ids=concerned
+    )
     withdrawn = await uow.outgoing.withdraw_corrected(
         rule=r.UNEXCUSED_ABSENCE,
         subject_id=meeting.meeting_id,
@@ -177,7 +181,7 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
     corrections = [
         dataclass_replace(alert, rule=r.ABSENCE_CORRECTED, period=change) for alert in untrue if alert.recipients
     ]
-    mailed = await send_corrections(corrections, sent, uow)
+    mailed = await send_corrections(corrections, sent, uow, digested=digested)
     log.info("absence_alerts_corrected", withdrawn=withdrawn, rewritten=len(rewrite), corrections=mailed)
 
 

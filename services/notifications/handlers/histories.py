@@ -159,7 +159,8 @@ async def correct_crossings(
     member still past it has the meeting's notices of that rule withdrawn (kept in the inbox labelled corrected,
     their mails not yet sent cancelled: PgOutgoing.withdraw_corrected); each recipient whose notice already went out
     by mail or webhook gets one short correction (CROSSING_CORRECTED, keyed by the rule and the correcting figures:
-    a redelivered announcement adds no figure and mails nothing) on those channels. Only the latest figure of the
+    a redelivered announcement adds no figure and mails nothing) on those channels, one whose daily digest listed
+    it (a committee's default) in their next digest. Only the latest figure of the
     member about that meeting counts (a copy of an older announcement arriving late corrects nothing)."""
     about = {(event.data.member_id, event.data.meeting_id) for event in events if event.data.meeting_id}
     if not about:
@@ -212,6 +213,7 @@ async def correct_crossings(
         if not concerned:
             continue
         sent = await uow.outgoing.mailed_about(rule=rule, subject_id=meeting_id, recipient_ids=concerned, now=now)
+        digested = await uow.outgoing.digested_about(rule=rule, subject_id=meeting_id, recipient_ids=concerned)
         withdrawn = await uow.outgoing.withdraw_corrected(
             rule=rule, subject_id=meeting_id, recipient_ids=[rid for rid in concerned if rid not in still], now=now
         )
@@ -234,7 +236,7 @@ async def correct_crossings(
             for members, recipients in groups
             if recipients
         ]
-        mailed = await send_corrections(corrections, sent, uow)
+        mailed = await send_corrections(corrections, sent, uow, digested=digested)
         log.info("absence_crossings_corrected", rule=rule, withdrawn=withdrawn, corrections=mailed)
 
 
