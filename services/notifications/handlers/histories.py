@@ -13,7 +13,7 @@ from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, CellContext, Meeting
 from services.notifications.domain.settings import RuleConfig
 from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts, send_corrections
-from services.notifications.handlers.facts import about_recent_meetings
+from services.notifications.handlers.facts import about_recent_meetings, grouped_by
 from services.notifications.repository.projection import NewFigures
 from services.notifications.repository.projection.figures import ToldCrossing
 from services.notifications.unit_of_work import NotificationsUnit
@@ -217,13 +217,28 @@ async def correct_crossings(
         withdrawn = await uow.outgoing.withdraw_corrected(
             rule=rule, subject_id=meeting_id, recipient_ids=[rid for rid in concerned if rid not in still], now=now
         )
+        # a notice still naming others names only them from now on, and its correction says for whom it holds
+        staying = [crossing for crossing in at_meeting if crossing.member_id not in by_member]
+        rewrite = {rid for rid in concerned if rid in still}
+        left: dict[str, tuple[str, ...]] = {}
+        for other in staying:
+            for recipient in rules.crossing_recipients(other, contexts):
+                left[recipient.id] = (*left.get(recipient.id, ()), other.full_name)
+        if rewrite:
+            await revise_alerts(
+                [
+                    replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in rewrite))
+                    for alert in rules.absence_crossing_alerts(staying, contexts)
+                ],
+                uow,
+            )
         change = hashlib.sha256("\n".join(sorted(by_member.values())).encode()).hexdigest()[:16]
         corrections = [
             Alert(
                 rule=r.CROSSING_CORRECTED,
                 subject_id=meeting_id,
                 period=f"{rule}|corrected:{change}",
-                recipients=recipients,
+                recipients=readers,
                 cell_id=members[0].cell_id,
                 values={
                     "cell": contexts[members[0].cell_id].cell_name,
@@ -231,13 +246,16 @@ async def correct_crossings(
                     "counts": [member.count for member in members],
                     "threshold": members[0].threshold,
                     "corrected_rule": rule,
+                    "remaining": list(remaining),
                 },
             )
             for members, recipients in groups
-            if recipients
+            for remaining, readers in grouped_by(recipients, left)
         ]
         mailed = await send_corrections(corrections, sent, uow, digested=digested)
-        log.info("absence_crossings_corrected", rule=rule, withdrawn=withdrawn, corrections=mailed)
+        log.info(
+            "absence_crossings_corrected", rule=rule, withdrawn=withdrawn, rewritten=len(rewrite), corrections=mailed
+        )
 
 
 def _told_crossing(
