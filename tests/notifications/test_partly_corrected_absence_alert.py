@@ -10,7 +10,8 @@ import asyncpg
 from services.notifications import queries
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
-from shared.envelope import now
+from shared.envelope import CloudEvent, now
+from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
 from tests.notifications.test_absences_in_one_alert import member, roster
@@ -73,3 +74,54 @@ async def test_a_correction_that_leaves_another_absentee_names_whom_it_takes_bac
         assert "Lê Văn Đức" not in kept[0]["title"] + kept[0]["body"], kept[0]  # it holds for Trần Văn Hải alone
         [told] = [item for item in items if item["rule"] == "absence_corrected"]
         assert "riêng đồng chí Lê Văn Đức được rút tên khỏi thông báo đó" in told["body"], told
+
+
+async def test_a_run_alert_corrected_for_one_of_two_members_stays_for_the_other_and_says_so(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Two members' fourth absence in a row at one meeting, told in one mailed alert each to the cell and superior
+    committees; then the first member's figures about it corrected below the threshold (handlers on the real
+    database): the alert stays, names only the other from now on, and each recipient's correction names the member
+    struck from it and the one it still holds for."""
+    p, clock = await absences.province(pool, settings)
+    hai = random_id("dv")
+    await absences.feed(pool, settings, clock, [[member(p, hai, "Trần Văn Hải")]])
+
+    def of_hai(item: CloudEvent) -> CloudEvent:
+        return item.model_copy(update={"data": {**item.data, "full_name": "Trần Văn Hải"}})
+
+    steps = [
+        [absences.announced(p, step, step + 1), of_hai(absences.announced(p, step, step + 1, member=hai))]
+        for step in range(4)
+    ]
+    await absences.feed(pool, settings, clock, steps)
+    meeting_id = f"{p.cell}-m3"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE delivery d SET status = 'delivered', delivered_at = $2 FROM notification n"
+            " WHERE n.id = d.notification_id AND n.subject_id = $1",
+            meeting_id,
+            clock.value,
+        )
+    wrong = absences.announced(p, 3, 0)
+    corrected = wrong.model_copy(
+        update={"id": random_id("evt"), "time": wrong.time + timedelta(hours=1), "data": {**wrong.data, "sequence": 99}}
+    )
+    await absences.feed(pool, settings, clock, [[corrected], [corrected]])
+
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT rule, recipient_id, void_at, title, body FROM notification WHERE subject_id = $1", meeting_id
+        )
+    alerts = [row for row in rows if row["rule"] == "consecutive_absences"]
+    corrections = [row for row in rows if row["rule"] == "absence_crossing_corrected"]
+    assert sorted(row["recipient_id"] for row in alerts) == sorted([p.secretary, p.deputy, p.committee])
+    assert all(row["void_at"] is None for row in alerts)  # it still holds for Trần Văn Hải
+    assert all("Trần Văn Hải" in row["body"] and "Lê Văn Đức" not in row["title"] + row["body"] for row in alerts)
+    assert sorted(row["recipient_id"] for row in corrections) == sorted([p.secretary, p.deputy, p.committee])
+    for row in corrections:
+        assert "Lê Văn Đức (Chi bộ khu phố Đông) nay không còn trong trường hợp" in row["body"], row["body"]
+        assert (
+            "Thông báo đã gửi trước đây vẫn đúng đối với đồng chí Trần Văn Hải; riêng đồng chí Lê Văn Đức được rút"
+            " tên khỏi thông báo đó." in row["body"]
+        ), row["body"]
