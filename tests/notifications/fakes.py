@@ -863,6 +863,28 @@ class FakeProjection:
                     told.append(ToldCrossing("unexcused_months", new.meeting_id, member_id, name, new.unexcused_months))
         return told
 
+    async def runs_told_after(self, announced: Sequence[tuple[str, str]]) -> list[ToldCrossing]:
+        """The member's run alerts anchored after their first figure about the meeting, at another meeting."""
+        told: list[ToldCrossing] = []
+        for member_id, meeting_id in announced:
+            rows = self.figures.get(member_id, [])
+            first = next((i for i, (_, new, _, _) in enumerate(rows) if new.meeting_id == meeting_id), None)
+            if first is None:
+                continue
+            known = self.members.get(member_id)
+            for _, new, run, _ in rows[first + 1 :]:
+                if run and new.meeting_id and new.meeting_id != meeting_id:
+                    crossing = ToldCrossing(
+                        "consecutive_absences",
+                        new.meeting_id,
+                        member_id,
+                        known.full_name if known is not None else None,
+                        new.consecutive_absences,
+                    )
+                    if crossing not in told:
+                        told.append(crossing)
+        return told
+
     async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
         """Anchor each alert on its figure."""
         for member_id, event_id, rule in marks:

@@ -3,14 +3,14 @@ them (each run of absences and each crossing of the unexcused months told once, 
 meeting naming every member who crossed at it, DOMAIN.md "Alerts")."""
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Alert, CellContext, Meeting
+from services.notifications.domain.model import Alert, AnnouncedFigures, CellContext, Meeting
 from services.notifications.domain.settings import RuleConfig
 from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts, send_corrections
 from services.notifications.handlers.facts import about_recent_meetings, grouped_by
@@ -165,16 +165,37 @@ async def correct_crossings(
     about = {(event.data.member_id, event.data.meeting_id) for event in events if event.data.meeting_id}
     if not about:
         return
+    # figures below the run's threshold about a meeting: one before the meeting a run alert is anchored at (its
+    # roster corrected) may have cut that run
+    below = {
+        (event.data.member_id, event.data.meeting_id)
+        for event in events
+        if event.data.meeting_id
+        and not rules.past_threshold(
+            r.CONSECUTIVE_ABSENCES, event.data.consecutive_absences, configs[newest[event.data.member_id].data.cell_id]
+        )
+    }
+    earlier = await uow.projection.runs_told_after(sorted(below)) if below else []
     told = [
         crossing
-        for crossing in await uow.projection.told_crossings(sorted({meeting_id for _, meeting_id in about}))
+        for crossing in await uow.projection.told_crossings(
+            sorted({meeting_id for _, meeting_id in about} | {crossing.meeting_id for crossing in earlier})
+        )
         if crossing.meeting_id
     ]
-    touched = sorted({crossing.member_id for crossing in told if (crossing.member_id, crossing.meeting_id) in about})
+    touched = sorted(
+        {crossing.member_id for crossing in told if (crossing.member_id, crossing.meeting_id) in about}
+        | {crossing.member_id for crossing in earlier}
+    )
     if not touched:
         return
     histories = await uow.projection.figure_histories(touched)
     untrue: dict[tuple[str, str], dict[str, str]] = {}  # (rule, meeting) -> member -> the correcting figure
+    for crossing in earlier:
+        config = configs[newest[crossing.member_id].data.cell_id]
+        cut = run_cut_before(histories.get(crossing.member_id, []), crossing.meeting_id, below, crossing.member_id)
+        if cut is not None and not rules.past_threshold(crossing.rule, cut.consecutive_absences, config):
+            untrue.setdefault((crossing.rule, crossing.meeting_id), {})[crossing.member_id] = cut.event_id
     for crossing in told:
         if crossing.member_id not in histories or (crossing.member_id, crossing.meeting_id) not in about:
             continue
@@ -256,6 +277,28 @@ async def correct_crossings(
         log.info(
             "absence_crossings_corrected", rule=rule, withdrawn=withdrawn, rewritten=len(rewrite), corrections=mailed
         )
+
+
+def run_cut_before(
+    history: Sequence[AnnouncedFigures], meeting_id: str, below: Collection[tuple[str, str]], member_id: str
+) -> AnnouncedFigures | None:
+    """The member's latest figure when it is about a meeting before the one whose run alert (`meeting_id`) it may
+    cut (an announcement in `below`, about a meeting with an earlier one ahead of the alert's: its roster corrected)
+    and that run was still going when it came (no figure since the alert counted fewer absences in a row): meetings
+    announces the member's run as it is now, so it is the run the alert told of, corrected. None otherwise: a later
+    figure has the last word, or the run had ended (attended since), and the figure says nothing of it. Whether the
+    run still holds is the caller's (DOMAIN.md "Alerts": absent more than the threshold in a row)."""
+    if not history or (member_id, history[-1].meeting_id) not in below or history[-1].meeting_id == meeting_id:
+        return None
+    anchors = [
+        index for index, figures in enumerate(history) if figures.meeting_id == meeting_id and figures.run_alerted
+    ]
+    if not anchors:
+        return None
+    told = history[anchors[-1]]
+    if any(figures.consecutive_absences < told.consecutive_absences for figures in history[anchors[-1] : -1]):
+        return None
+    return history[-1]
 
 
 def _told_crossing(
