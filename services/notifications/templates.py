@@ -709,7 +709,7 @@ def _digest_sections(alerts: Sequence[tuple[str, str]]) -> str:
 def render_digest(*, recipient: Recipient, day: date, alerts: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """One message collecting a day's alerts, (rule, title) oldest first, for a recipient who chose the daily
     digest: (title, body); grouped by rule, at most DIGEST_MOST alerts listed, the others counted and left to the
-    inbox."""
+    inbox; corrections of alerts an earlier digest listed (r.DIGESTED_CORRECTIONS) counted apart from new alerts."""
     corrections = sum(1 for rule, _ in alerts if rule in r.DIGESTED_CORRECTIONS)
     said = [
         f"{format_number(count, digits=0)} {what}"
