@@ -911,7 +911,8 @@ class PgOutgoingRepository:
         (send_digests locks what it collects) is waited for, then seen; one made later finds them void."""
         rows = await self._db.fetch(
             "SELECT recipient_id, digest_id FROM notification WHERE rule = $1 AND subject_id = $2"
-            " AND recipient_id = ANY($3::text[]) AND void_at IS NULL ORDER BY id FOR UPDATE",
+            # in the order send_digests locks them (digest_pending), so the two wait for each other, never deadlock
+            " AND recipient_id = ANY($3::text[]) AND void_at IS NULL ORDER BY recipient_id, created_at FOR UPDATE",
             rule,
             subject_id,
             list(recipient_ids),
