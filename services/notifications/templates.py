@@ -124,13 +124,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     r.ABSENCE_CORRECTED: (
         "$corrected_title",
         "$greeting\n\nTheo danh sách điểm danh được chi bộ sửa lại, $corrected_text trong buổi " + _MEETING_LINE + "."
-        "$absence_list\n\nThông báo vắng mặt không lý do đã gửi trước đây về $corrected_whom không còn đúng; "
-        "đề nghị không căn cứ vào thông báo đó.",
+        "$absence_list\n\n$corrected_close",
     ),
     r.CROSSING_CORRECTED: (
         "$crossing_corrected_title",
         "$greeting\n\nTheo số liệu điểm danh được chi bộ sửa lại, $crossing_corrected_text$crossing_corrected_list\n\n"
-        "Thông báo đã gửi trước đây về $crossing_corrected_whom không còn đúng; đề nghị không căn cứ vào thông báo đó.",
+        "$crossing_corrected_close",
     ),
     r.CONSECUTIVE_ABSENCES: (
         "$run_title",
@@ -225,9 +224,7 @@ def for_many(body: str) -> str:
 
 
 DIGEST_TITLE = "Tổng hợp cảnh báo $day_text: $count nội dung"
-DIGEST_BODY = (
-    "$greeting\n\nTrong $day_text có $count cảnh báo mới:\n\n$items\n\nChi tiết xem trong hộp thư của hệ thống."
-)
+DIGEST_BODY = "$greeting\n\nTrong $day_text có $what:\n\n$items\n\nChi tiết xem trong hộp thư của hệ thống."
 
 
 COLLECTIVE_RULES = frozenset(
@@ -451,7 +448,7 @@ def crossing_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, st
     texts["crossing_corrected_title"] = f"Đính chính thông báo {what}: {who}, {cell}"
     sentence = named_members(names, added=False, updated="", where=where)
     texts["crossing_corrected_text"] = f"{sentence[0].lower()}{sentence[1:]} nay không còn trong trường hợp {case}."
-    texts["crossing_corrected_whom"] = "đồng chí này" if one else "các đồng chí này"
+    texts["crossing_corrected_close"] = correction_close("", names, values.get("remaining") or ())
     texts["crossing_corrected_list"] = names_list(names)
     texts["run_text"] = f"{texts['run_who']} đã vắng mặt {run_count}."
     texts["months_text"] = (
@@ -502,8 +499,31 @@ def corrected_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, s
     return {
         "corrected_title": f"Đính chính thông báo vắng mặt không lý do: {who}, {cell}{text['meeting_day_part']}",
         "corrected_text": sentence[0].lower() + sentence[1:] + " không còn được ghi là vắng mặt không có lý do",
-        "corrected_whom": "đồng chí này" if one else "các đồng chí này",
+        "corrected_close": correction_close("vắng mặt không lý do ", names, values.get("remaining") or ()),
     }
+
+
+def correction_close(what: str, names: Sequence[str], remaining: Sequence[str]) -> str:
+    """The last paragraph of a correction: the earlier notice (of `what`, "" or ending in a space) about the members
+    taken back (`names`, mail_name'd) no longer holds; when it still names others (`remaining`, the alert's names
+    left), it holds for them and only the members taken back are named as struck from it."""
+    one = len(names) == 1
+    if not remaining:
+        whom = "đồng chí này" if one else "các đồng chí này"
+        return f"Thông báo {what}đã gửi trước đây về {whom} không còn đúng; đề nghị không căn cứ vào thông báo đó."
+    rest = [mail_name(str(name)) for name in remaining]
+    if len(rest) == 1:
+        holds = f"đồng chí {rest[0]}"
+    elif len(rest) <= ABSENTEES_INLINE:
+        holds = f"các đồng chí {listed(rest)}"
+    else:
+        holds = f"{format_number(len(rest), digits=0)} đồng chí còn lại"
+    struck = (
+        f"đồng chí {names[0]}"
+        if one
+        else (f"các đồng chí {listed(names)}" if len(names) <= ABSENTEES_INLINE else "các đồng chí nêu trên")
+    )
+    return f"Thông báo {what}đã gửi trước đây vẫn đúng đối với {holds}; riêng {struck} được rút tên khỏi thông báo đó."
 
 
 def _text_values(values: dict[str, Any]) -> dict[str, str]:
@@ -643,13 +663,16 @@ DIGEST_HEADINGS: dict[str, str] = {
     r.UNEXCUSED_ABSENCE: "Vắng sinh hoạt không có lý do",
     r.CONSECUTIVE_ABSENCES: "Vắng sinh hoạt nhiều buổi liền",
     r.UNEXCUSED_MONTHS: "Vắng không có lý do nhiều tháng trong năm",
+    r.ABSENCE_CORRECTED: "Đính chính thông báo vắng mặt không lý do đã gửi",
+    r.CROSSING_CORRECTED: "Đính chính thông báo vắng nhiều buổi, nhiều tháng đã gửi",
     r.MEETING_RATED_LOW: "Buổi sinh hoạt xếp loại Trung bình, Kém",
     r.PERIOD_RATED_LOW: "Chi bộ xếp loại Trung bình, Kém trong kỳ",
     r.PROBATION_ENDING: "Sắp hết thời gian dự bị",
     r.CELL_WITHOUT_COMMITTEE: "Chi bộ chưa có chi ủy",
     r.MONITOR_BEHIND_QUOTA: "Cấp ủy viên phụ trách chưa dự đủ buổi",
 }
-"""A digest's section heading per rule (DOMAIN.md "Alerts committees and members expect"), in the rules' order."""
+"""A digest's section heading per rule (DOMAIN.md "Alerts committees and members expect"), in the rules' order; the
+corrections of alerts an earlier digest listed (r.DIGESTED_CORRECTIONS) after the alerts they correct."""
 OTHER_HEADING = "Cảnh báo khác"
 
 
@@ -686,11 +709,18 @@ def _digest_sections(alerts: Sequence[tuple[str, str]]) -> str:
 def render_digest(*, recipient: Recipient, day: date, alerts: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """One message collecting a day's alerts, (rule, title) oldest first, for a recipient who chose the daily
     digest: (title, body); grouped by rule, at most DIGEST_MOST alerts listed, the others counted and left to the
-    inbox."""
+    inbox; corrections of alerts an earlier digest listed (r.DIGESTED_CORRECTIONS) counted apart from new alerts."""
+    corrections = sum(1 for rule, _ in alerts if rule in r.DIGESTED_CORRECTIONS)
+    said = [
+        f"{format_number(count, digits=0)} {what}"
+        for count, what in ((len(alerts) - corrections, "cảnh báo mới"), (corrections, "đính chính thông báo đã gửi"))
+        if count
+    ]
     values = {
         "greeting": greeting(recipient),
         "day_text": format_date(day),
         "count": format_number(len(alerts), digits=0),
+        "what": " và ".join(said),
         "items": _digest_sections(alerts),
     }
     return plain_mail(Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values))

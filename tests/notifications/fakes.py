@@ -317,6 +317,18 @@ class FakeOutgoing:
         )
         return voided
 
+    async def digested_about(self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]) -> set[str]:
+        """The recipients whose notices of the rule about the subject, not void, a digest carried."""
+        return {
+            key[2]
+            for key, notification_id in self.keys.items()
+            if key[0] == rule
+            and key[1] == subject_id
+            and key[2] in recipient_ids
+            and notification_id not in self.voided
+            and notification_id in self.digest_ids
+        }
+
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
         for notification_id in notification_ids:
@@ -849,6 +861,28 @@ class FakeProjection:
                     )
                 if months:
                     told.append(ToldCrossing("unexcused_months", new.meeting_id, member_id, name, new.unexcused_months))
+        return told
+
+    async def runs_told_after(self, announced: Sequence[tuple[str, str]]) -> list[ToldCrossing]:
+        """The member's run alerts anchored after their first figure about the meeting, at another meeting."""
+        told: list[ToldCrossing] = []
+        for member_id, meeting_id in announced:
+            rows = self.figures.get(member_id, [])
+            first = next((i for i, (_, new, _, _) in enumerate(rows) if new.meeting_id == meeting_id), None)
+            if first is None:
+                continue
+            known = self.members.get(member_id)
+            for _, new, run, _ in rows[first + 1 :]:
+                if run and new.meeting_id and new.meeting_id != meeting_id:
+                    crossing = ToldCrossing(
+                        "consecutive_absences",
+                        new.meeting_id,
+                        member_id,
+                        known.full_name if known is not None else None,
+                        new.consecutive_absences,
+                    )
+                    if crossing not in told:
+                        told.append(crossing)
         return told
 
     async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:

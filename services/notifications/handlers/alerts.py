@@ -3,7 +3,7 @@
 import functools
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -480,20 +480,26 @@ async def follow_up_alerts(alerts: Sequence[Alert], *, rule: str, period: str, u
 
 
 async def send_corrections(
-    corrections: Sequence[Alert], sent: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]], uow: NotificationsUnit
+    corrections: Sequence[Alert],
+    sent: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]],
+    uow: NotificationsUnit,
+    *,
+    digested: Collection[str] = (),
 ) -> int:
     """Store each correction (an alert of a follow-up rule, keyed by the change that corrects: once per change,
-    never twice) for each of its recipients, mailed on the channels and addresses `sent` says their earlier notice
-    went out on (PgOutgoing.mailed_about), through the deliveries; a recipient with none there gets nothing. How many
-    corrections were new."""
+    never twice) for each of its recipients, the way their earlier notice reached them: mailed on the channels and
+    addresses `sent` says it went out on (PgOutgoing.mailed_about), through the deliveries; or, for a recipient
+    whose daily digest listed it (`digested`, PgOutgoing.digested_about), waiting for their next digest, which
+    lists it among the corrections. A recipient in neither gets nothing. How many corrections were new."""
     now = uow.now()
     news: list[NewNotification] = []
     channels: list[Sequence[tuple[str, tuple[str, ...]]]] = []
     for alert in corrections:
-        mailed = replace(alert, recipients=tuple(r for r in alert.recipients if sent.get(r.id)))
-        for recipient, (title, body) in _texts(mailed):
-            channels.append(sent[recipient.id])
-            news.append(_notification(mailed, recipient, title, body, created_at=now))
+        told = replace(alert, recipients=tuple(r for r in alert.recipients if sent.get(r.id) or r.id in digested))
+        for recipient, (title, body) in _texts(told):
+            mailed = sent.get(recipient.id, ())
+            channels.append(mailed)
+            news.append(_notification(told, recipient, title, body, created_at=now, digest_pending=not mailed))
     if not news:
         return 0
     ids = await uow.outgoing.insert_notifications(news)
@@ -506,7 +512,12 @@ async def send_corrections(
         ]
     )
     created = sum(1 for notification_id in ids if notification_id is not None)
-    log.info("notifications_corrected", rules=sorted({a.rule for a in corrections}), created=created)
+    log.info(
+        "notifications_corrected",
+        rules=sorted({a.rule for a in corrections}),
+        created=created,
+        digested=sum(1 for new, stored in zip(news, ids, strict=True) if stored and new.digest_pending),
+    )
     return created
 
 

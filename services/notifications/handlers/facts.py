@@ -8,7 +8,7 @@ from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Alert, CellContext, Meeting, Member, Monitor, Roster, Unit
+from services.notifications.domain.model import Alert, CellContext, Meeting, Member, Monitor, Recipient, Roster, Unit
 from services.notifications.domain.settings import RuleConfig
 from services.notifications.handlers.alerts import (
     config_for,
@@ -121,9 +121,11 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
     recipient must hold): a recipient told of no absentee who still is has their unexcused-absence notices of the
     meeting withdrawn (kept in the inbox labelled corrected, their mails not yet sent cancelled: PgOutgoing
     .withdraw_corrected); one still told of another absentee keeps the notice, its text rewritten to those left
-    while its mail has not gone out. Each recipient whose notice already went out by mail or webhook gets one short
-    correction (ABSENCE_CORRECTED, keyed by the roster's version `change`: a redelivered roster is not applied
-    again and mails nothing) on those channels; none is sent for a notice still waiting."""
+    (a mail not gone out carries that text). Each recipient whose notice already went out by mail or webhook gets
+    one short correction (ABSENCE_CORRECTED, keyed by the roster's version `change`: a redelivered roster is not
+    applied again and mails nothing) on those channels, one whose daily digest listed it in their next digest; it
+    names the members taken back and, to one still told of others, for whom the notice still holds. None is sent
+    for a notice still waiting (its mail cancelled, or left out of the digest to come)."""
     absent_now = set(await uow.projection.absent_members(meeting.meeting_id))
     cleared = [member_id for member_id in told if member_id not in absent_now]
     if not cleared or not meeting.known:
@@ -159,13 +161,18 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
     sent = await uow.outgoing.mailed_about(
         rule=r.UNEXCUSED_ABSENCE, subject_id=meeting.meeting_id, recipient_ids=concerned, now=now
     )
+    digested = await uow.outgoing.digested_about(
+        rule=r.UNEXCUSED_ABSENCE, subject_id=meeting.meeting_id, recipient_ids=concerned
+    )
     withdrawn = await uow.outgoing.withdraw_corrected(
         rule=r.UNEXCUSED_ABSENCE,
         subject_id=meeting.meeting_id,
         recipient_ids=[recipient_id for recipient_id in concerned if recipient_id not in still_told],
         now=now,
     )
-    rewrite = {recipient_id for recipient_id in concerned if recipient_id in still_told and recipient_id not in sent}
+    # a notice that still holds for another absentee names only those left, sent or not: the inbox says what holds,
+    # and the correction says whom it no longer names
+    rewrite = {recipient_id for recipient_id in concerned if recipient_id in still_told}
     if rewrite:
         await revise_alerts(
             [
@@ -174,11 +181,30 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
             ],
             uow,
         )
+    left = {recipient.id: alert.values["absentees"] for alert in still for recipient in alert.recipients}
     corrections = [
-        dataclass_replace(alert, rule=r.ABSENCE_CORRECTED, period=change) for alert in untrue if alert.recipients
+        dataclass_replace(
+            alert,
+            rule=r.ABSENCE_CORRECTED,
+            period=change,
+            recipients=recipients,
+            values={**alert.values, "remaining": remaining} if remaining else alert.values,
+        )
+        for alert in untrue
+        for remaining, recipients in grouped_by(alert.recipients, left)
     ]
-    mailed = await send_corrections(corrections, sent, uow)
+    mailed = await send_corrections(corrections, sent, uow, digested=digested)
     log.info("absence_alerts_corrected", withdrawn=withdrawn, rewritten=len(rewrite), corrections=mailed)
+
+
+def grouped_by(
+    recipients: Sequence[Recipient], names: Mapping[str, Sequence[str]]
+) -> list[tuple[tuple[str, ...], tuple[Recipient, ...]]]:
+    """The recipients grouped by the names `names` gives each (none: ()), in their order, each group once."""
+    groups: dict[tuple[str, ...], list[Recipient]] = {}
+    for recipient in recipients:
+        groups.setdefault(tuple(names.get(recipient.id, ())), []).append(recipient)
+    return [(value, tuple(members)) for value, members in groups.items()]
 
 
 async def _roster_alerts_many(

@@ -3,17 +3,17 @@ them (each run of absences and each crossing of the unexcused months told once, 
 meeting naming every member who crossed at it, DOMAIN.md "Alerts")."""
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Alert, CellContext, Meeting
+from services.notifications.domain.model import Alert, AnnouncedFigures, CellContext, Meeting
 from services.notifications.domain.settings import RuleConfig
 from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts, send_corrections
-from services.notifications.handlers.facts import about_recent_meetings
+from services.notifications.handlers.facts import about_recent_meetings, grouped_by
 from services.notifications.repository.projection import NewFigures
 from services.notifications.repository.projection.figures import ToldCrossing
 from services.notifications.unit_of_work import NotificationsUnit
@@ -159,21 +159,43 @@ async def correct_crossings(
     member still past it has the meeting's notices of that rule withdrawn (kept in the inbox labelled corrected,
     their mails not yet sent cancelled: PgOutgoing.withdraw_corrected); each recipient whose notice already went out
     by mail or webhook gets one short correction (CROSSING_CORRECTED, keyed by the rule and the correcting figures:
-    a redelivered announcement adds no figure and mails nothing) on those channels. Only the latest figure of the
+    a redelivered announcement adds no figure and mails nothing) on those channels, one whose daily digest listed
+    it (a committee's default) in their next digest. Only the latest figure of the
     member about that meeting counts (a copy of an older announcement arriving late corrects nothing)."""
     about = {(event.data.member_id, event.data.meeting_id) for event in events if event.data.meeting_id}
     if not about:
         return
+    # figures below the run's threshold about a meeting: one before the meeting a run alert is anchored at (its
+    # roster corrected) may have cut that run
+    below = {
+        (event.data.member_id, event.data.meeting_id)
+        for event in events
+        if event.data.meeting_id
+        and not rules.past_threshold(
+            r.CONSECUTIVE_ABSENCES, event.data.consecutive_absences, configs[newest[event.data.member_id].data.cell_id]
+        )
+    }
+    earlier = await uow.projection.runs_told_after(sorted(below)) if below else []
     told = [
         crossing
-        for crossing in await uow.projection.told_crossings(sorted({meeting_id for _, meeting_id in about}))
+        for crossing in await uow.projection.told_crossings(
+            sorted({meeting_id for _, meeting_id in about} | {crossing.meeting_id for crossing in earlier})
+        )
         if crossing.meeting_id
     ]
-    touched = sorted({crossing.member_id for crossing in told if (crossing.member_id, crossing.meeting_id) in about})
+    touched = sorted(
+        {crossing.member_id for crossing in told if (crossing.member_id, crossing.meeting_id) in about}
+        | {crossing.member_id for crossing in earlier}
+    )
     if not touched:
         return
     histories = await uow.projection.figure_histories(touched)
     untrue: dict[tuple[str, str], dict[str, str]] = {}  # (rule, meeting) -> member -> the correcting figure
+    for crossing in earlier:
+        config = configs[newest[crossing.member_id].data.cell_id]
+        cut = run_cut_before(histories.get(crossing.member_id, []), crossing.meeting_id, below, crossing.member_id)
+        if cut is not None and not rules.past_threshold(crossing.rule, cut.consecutive_absences, config):
+            untrue.setdefault((crossing.rule, crossing.meeting_id), {})[crossing.member_id] = cut.event_id
     for crossing in told:
         if crossing.member_id not in histories or (crossing.member_id, crossing.meeting_id) not in about:
             continue
@@ -212,16 +234,32 @@ async def correct_crossings(
         if not concerned:
             continue
         sent = await uow.outgoing.mailed_about(rule=rule, subject_id=meeting_id, recipient_ids=concerned, now=now)
+        digested = await uow.outgoing.digested_about(rule=rule, subject_id=meeting_id, recipient_ids=concerned)
         withdrawn = await uow.outgoing.withdraw_corrected(
             rule=rule, subject_id=meeting_id, recipient_ids=[rid for rid in concerned if rid not in still], now=now
         )
+        # a notice still naming others names only them from now on, and its correction says for whom it holds
+        staying = [crossing for crossing in at_meeting if crossing.member_id not in by_member]
+        rewrite = {rid for rid in concerned if rid in still}
+        left: dict[str, tuple[str, ...]] = {}
+        for other in staying:
+            for recipient in rules.crossing_recipients(other, contexts):
+                left[recipient.id] = (*left.get(recipient.id, ()), other.full_name)
+        if rewrite:
+            await revise_alerts(
+                [
+                    replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in rewrite))
+                    for alert in rules.absence_crossing_alerts(staying, contexts)
+                ],
+                uow,
+            )
         change = hashlib.sha256("\n".join(sorted(by_member.values())).encode()).hexdigest()[:16]
         corrections = [
             Alert(
                 rule=r.CROSSING_CORRECTED,
                 subject_id=meeting_id,
                 period=f"{rule}|corrected:{change}",
-                recipients=recipients,
+                recipients=readers,
                 cell_id=members[0].cell_id,
                 values={
                     "cell": contexts[members[0].cell_id].cell_name,
@@ -229,13 +267,38 @@ async def correct_crossings(
                     "counts": [member.count for member in members],
                     "threshold": members[0].threshold,
                     "corrected_rule": rule,
+                    "remaining": list(remaining),
                 },
             )
             for members, recipients in groups
-            if recipients
+            for remaining, readers in grouped_by(recipients, left)
         ]
-        mailed = await send_corrections(corrections, sent, uow)
-        log.info("absence_crossings_corrected", rule=rule, withdrawn=withdrawn, corrections=mailed)
+        mailed = await send_corrections(corrections, sent, uow, digested=digested)
+        log.info(
+            "absence_crossings_corrected", rule=rule, withdrawn=withdrawn, rewritten=len(rewrite), corrections=mailed
+        )
+
+
+def run_cut_before(
+    history: Sequence[AnnouncedFigures], meeting_id: str, below: Collection[tuple[str, str]], member_id: str
+) -> AnnouncedFigures | None:
+    """The member's latest figure when it is about a meeting before the one whose run alert (`meeting_id`) it may
+    cut (an announcement in `below`, about a meeting with an earlier one ahead of the alert's: its roster corrected)
+    and that run was still going when it came (no figure since the alert counted fewer absences in a row): meetings
+    announces the member's run as it is now, so it is the run the alert told of, corrected. None otherwise: a later
+    figure has the last word, or the run had ended (attended since), and the figure says nothing of it. Whether the
+    run still holds is the caller's (DOMAIN.md "Alerts": absent more than the threshold in a row)."""
+    if not history or (member_id, history[-1].meeting_id) not in below or history[-1].meeting_id == meeting_id:
+        return None
+    anchors = [
+        index for index, figures in enumerate(history) if figures.meeting_id == meeting_id and figures.run_alerted
+    ]
+    if not anchors:
+        return None
+    told = history[anchors[-1]]
+    if any(figures.consecutive_absences < told.consecutive_absences for figures in history[anchors[-1] : -1]):
+        return None
+    return history[-1]
 
 
 def _told_crossing(
