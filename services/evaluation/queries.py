@@ -208,12 +208,19 @@ async def tree_changes_pending(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval(PENDING_TREE_CHANGES))
 
 
-async def tree_refresh_state(conn: asyncpg.Connection) -> dict[str, Any]:
+async def tree_pending(conn: asyncpg.Connection, pending: int | None) -> int:
+    """The noted org-tree changes still waiting: `pending` when the read already counted them (tree_changes_pending,
+    once per read: with changes queued it is five statements), else tree_changes_pending now."""
+    return await tree_changes_pending(conn) if pending is None else pending
+
+
+async def tree_refresh_state(conn: asyncpg.Connection, *, pending: int | None = None) -> dict[str, Any]:
     """What a reply read off the org tree says of it (rpc.TreeRefreshReply): `pending_tree_changes`, the noted
-    org-tree changes still waiting after tree_changes_pending (which applies small ones first), and `recalculating`,
-    whether there are any (the figures then those of the tree as last applied). Read before the figures: a refresh
-    committing meanwhile makes them fresher than said, never staler."""
-    changes = await tree_changes_pending(conn)
+    org-tree changes still waiting after tree_changes_pending (which applies small ones first; `pending` when the read
+    already ran it: tree_pending), and `recalculating`, whether there are any (the figures then those of the tree as
+    last applied). Read before the figures: a refresh committing meanwhile makes them fresher than said, never
+    staler; the read passes `pending_tree_changes` on to what reads its figures, which then count nothing again."""
+    changes = await tree_pending(conn, pending)
     return {"pending_tree_changes": changes, "recalculating": changes > 0}
 
 
@@ -308,12 +315,18 @@ class SubtreeSums:
 
 
 async def _read_sums(
-    conn: asyncpg.Connection, sql: str, units: str | list[str], periods: list[str], months_upto: str
+    conn: asyncpg.Connection,
+    sql: str,
+    units: str | list[str],
+    periods: list[str],
+    months_upto: str,
+    *,
+    pending: int | None = None,
 ) -> dict[str, SubtreeSums]:
     """SubtreeSums by unit id off `sql` (SUMS or SUMS_MANY for `units`), on the tree as last applied
-    (tree_changes_pending applies small changes first); a unit whose deltas have piled up has them folded (the sums
-    stay as they are)."""
-    await tree_changes_pending(conn)
+    (tree_changes_pending applies small changes first, unless the read already did: `pending`, tree_pending); a unit
+    whose deltas have piled up has them folded (the sums stay as they are)."""
+    await tree_pending(conn, pending)
     rows = await conn.fetch(sql, units, ["", *periods], months_upto)
     by_unit: dict[str, list[asyncpg.Record]] = {}
     for row in rows:
@@ -325,20 +338,21 @@ async def _read_sums(
 
 
 async def subtree_sums(
-    conn: asyncpg.Connection, committee_id: str, periods: list[str], *, months_upto: str
+    conn: asyncpg.Connection, committee_id: str, periods: list[str], *, months_upto: str, pending: int | None = None
 ) -> SubtreeSums:
     """The unit's sums of `periods` and of every month up to `months_upto`, on the tree as last applied
-    (tree_changes_pending); a unit whose deltas have piled up has them folded (the sums stay as they are)."""
-    found = await _read_sums(conn, SUMS, committee_id, periods, months_upto)
+    (tree_changes_pending, or `pending`: tree_pending); a unit whose deltas have piled up has them folded (the sums
+    stay as they are)."""
+    found = await _read_sums(conn, SUMS, committee_id, periods, months_upto, pending=pending)
     return found.get(committee_id) or SubtreeSums([])
 
 
 async def subtree_sums_of(
-    conn: asyncpg.Connection, unit_ids: list[str], periods: list[str], *, months_upto: str
+    conn: asyncpg.Connection, unit_ids: list[str], periods: list[str], *, months_upto: str, pending: int | None = None
 ) -> dict[str, SubtreeSums]:
     """subtree_sums of each of `unit_ids` read in one statement (SUMS_MANY), by unit id; a unit without any sums
-    (unknown to evaluation) is left out. Units whose deltas have piled up have them folded."""
-    return await _read_sums(conn, SUMS_MANY, unit_ids, periods, months_upto)
+    (unknown to evaluation) is left out. Units whose deltas have piled up have them folded. `pending`: tree_pending."""
+    return await _read_sums(conn, SUMS_MANY, unit_ids, periods, months_upto, pending=pending)
 
 
 class PeriodNotRated(LookupError):
@@ -350,16 +364,19 @@ class PeriodNotRated(LookupError):
         self.begun = begun
 
 
-async def check_period_rated(conn: asyncpg.Connection, committee_id: str, period: str, *, today: date) -> None:
+async def check_period_rated(
+    conn: asyncpg.Connection, committee_id: str, period: str, *, today: date, pending: int | None = None
+) -> None:
     """PeriodNotRated when `period` starts after `today`'s month (Vietnam) or no cell of the subtree has any month
     stored up to its last month (a month long before the data, e.g. 1999-01): such a period is not Poor, it is
     unknown. A committee left without cells by a move after the month closed still has it: its roll-up reads no cell
-    and lists the move (move_late_changes; docs/architecture.md "A cell moved to another committee")."""
+    and lists the move (move_late_changes; docs/architecture.md "A cell moved to another committee"). `pending`:
+    tree_pending (the read's count, passed on to the read after the check)."""
     months = period_months(period)
     current = f"{today:%Y-%m}"
     if months[0] > current:
         raise PeriodNotRated(f"period {period} has not begun (this month is {current})", begun=False)
-    sums = await subtree_sums(conn, committee_id, [], months_upto=months[-1])
+    sums = await subtree_sums(conn, committee_id, [], months_upto=months[-1], pending=pending)
     if not sums.has_data(months[-1]) and not await move_late_changes(conn, committee_id, period):
         raise PeriodNotRated(f"period {period}: no data for the cells of {committee_id} up to then", begun=True)
 
@@ -778,22 +795,24 @@ async def committee_rollup(
     weakest: int = 5,
     today: date | None = None,
     late_changes_offset: int = 0,
+    pending: int | None = None,
 ) -> dict[str, Any]:
     """The roll-up of a committee's whole subtree for a period, with the trend, the weakest cells and the cells whose
     month changed late (LATE_CHANGES_SHOWN from `late_changes_offset`); in a quarter or year running on `today`
     (default: today in Vietnam) the cells not rated yet are `not_rated`, apart. Never waits for a tree refresh: while
     noted org-tree changes are not applied (`pending_tree_changes`) the figures are those of the tree as last applied
-    and `recalculating` is true (tree_changes_pending)."""
+    and `recalculating` is true (tree_changes_pending, counted once for the read, or `pending`: tree_pending)."""
     today = today or today_in_vietnam()
-    pending = await tree_refresh_state(conn)  # before the figures (tree_refresh_state)
+    tree = await tree_refresh_state(conn, pending=pending)  # before the figures (tree_refresh_state)
+    pending = tree["pending_tree_changes"]
     if is_half_year(period):
-        figures = await half_year_rollup(conn, committee_id, period, today=today)
+        figures = await half_year_rollup(conn, committee_id, period, today=today, pending=pending)
         figures.pop("has_data")
-        return {**figures, "weakest": [], "late_changes": [], "late_changes_total": 0, **pending}
+        return {**figures, "weakest": [], "late_changes": [], "late_changes_total": 0, **tree}
     unrated = not_rated_yet(period, today=today)
     # every month up to the period's end, its own too: the subtree's first month of data is among them
     sums = await subtree_sums(
-        conn, committee_id, [period, previous_period(period)], months_upto=period_months(period)[-1]
+        conn, committee_id, [period, previous_period(period)], months_upto=period_months(period)[-1], pending=pending
     )
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     sql = _weak_sql(
@@ -811,7 +830,7 @@ async def committee_rollup(
         "weakest": weakest_items,
         "late_changes": late,
         "late_changes_total": late_total,
-        **pending,
+        **tree,
     }
 
 
@@ -839,25 +858,30 @@ def rollup_of(sums: SubtreeSums, unit_id: str, period: str, *, today: date) -> d
 
 
 async def unit_rollups(
-    conn: asyncpg.Connection, unit_ids: list[str], period: str, *, today: date | None = None
+    conn: asyncpg.Connection, unit_ids: list[str], period: str, *, today: date | None = None, pending: int | None = None
 ) -> dict[str, Any]:
     """rollup_of each of `unit_ids` (its first occurrence) whose subtree has data up to the period's end, in the
     order given, their sums read in one statement (subtree_sums_of); a unit without (unknown, or no cell's month
     stored by then: check_period_rated's not_found) is left out; `recalculating` and `pending_tree_changes` as
-    committee_rollup's. The caller checks that the period has begun."""
+    committee_rollup's (the tree's changes counted once for every unit). The caller checks that the period has
+    begun."""
     today = today or today_in_vietnam()
     last = period_months(period)[-1]
-    pending = await tree_refresh_state(conn)
+    tree = await tree_refresh_state(conn, pending=pending)
+    pending = tree["pending_tree_changes"]
     if is_half_year(period):
-        halves = [await half_year_rollup(conn, unit_id, period, today=today) for unit_id in dict.fromkeys(unit_ids)]
-        return {"items": [item for item in halves if item.pop("has_data")], **pending}
-    sums = await subtree_sums_of(conn, unit_ids, [period, previous_period(period)], months_upto=last)
+        halves = [
+            await half_year_rollup(conn, unit_id, period, today=today, pending=pending)
+            for unit_id in dict.fromkeys(unit_ids)
+        ]
+        return {"items": [item for item in halves if item.pop("has_data")], **tree}
+    sums = await subtree_sums_of(conn, unit_ids, [period, previous_period(period)], months_upto=last, pending=pending)
     items = [
         rollup_of(found, unit_id, period, today=today)
         for unit_id in dict.fromkeys(unit_ids)
         if (found := sums.get(unit_id)) is not None and found.has_data(last)
     ]
-    return {"items": items, **pending}
+    return {"items": items, **tree}
 
 
 DIRECT_CELLS = """
@@ -1037,16 +1061,19 @@ async def committee_ranking(
     weak_only: bool = False,
     met_only: bool = False,
     today: date | None = None,
+    pending: int | None = None,
 ) -> dict[str, Any]:
     """A page of the subtree's cells ranked by period score; `weak_only`: only the cells rated Poor or Average,
     worst rating first (the weakest cells), and for a month with `met_only` only those that held its regular meeting
     (a cell without it is Poor: the weak less the irregular). In a quarter or year running on `today` (default:
-    today in Vietnam) a cell not rated yet is never weak and ranks after the rated ones, without score or rating."""
-    pending = await tree_refresh_state(conn)
+    today in Vietnam) a cell not rated yet is never weak and ranks after the rated ones, without score or rating.
+    `pending`: tree_pending."""
+    tree = await tree_refresh_state(conn, pending=pending)
+    pending = tree["pending_tree_changes"]
     if is_half_year(period):
         # no half-year rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it
         if weak_only:
-            return {"items": [], "total": 0, "limit": limit, "offset": offset, **pending}
+            return {"items": [], "total": 0, "limit": limit, "offset": offset, **tree}
         total, page = await half_year_page(
             conn,
             committee_id,
@@ -1055,11 +1082,12 @@ async def committee_ranking(
             descending=order == "desc",
             limit=limit,
             offset=offset,
+            pending=pending,
         )
         items = [_rank_item(line) for line, _ in page]
-        return {"items": items, "total": total, "limit": limit, "offset": offset, **pending}
+        return {"items": items, "total": total, "limit": limit, "offset": offset, **tree}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
-    sums = await subtree_sums(conn, committee_id, [period], months_upto="")
+    sums = await subtree_sums(conn, committee_id, [period], months_upto="", pending=pending)
     figures = sums.figures(period, unrated=unrated)
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     large = cells >= LARGE_SUBTREE and offset + limit <= DEEP_PAGE
@@ -1074,7 +1102,7 @@ async def committee_ranking(
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
     items = _cell_items(rows)
     await _note_late_changes(conn, items, period, committee_id=committee_id)
-    return {"items": items, "total": total, "limit": limit, "offset": offset, **pending}
+    return {"items": items, "total": total, "limit": limit, "offset": offset, **tree}
 
 
 REPORT_ROWS = """
@@ -1114,18 +1142,25 @@ async def committee_report(
     after_cell: str | None,
     limit: int,
     today: date | None = None,
+    pending: int | None = None,
 ) -> dict[str, Any]:
     """A page of the subtree's cells with all their figures for the period, best first as the ranking orders them,
     read after a cursor (keyset: each page costs the same however deep); `next` is the cursor of the following
     page ({after_score, after_cell}), None after the last. In a quarter or year running on `today` a cell not rated
     yet is `not_rated`, without figures (as cell_periods lists it). A half-year reads every cell of the subtree off
-    its quarters (half_year_page) and pages them in the same order."""
-    pending = await tree_refresh_state(conn)
+    its quarters (half_year_page) and pages them in the same order. `pending`: tree_pending."""
+    tree = await tree_refresh_state(conn, pending=pending)
     if is_half_year(period):
         page = await _half_year_report(
-            conn, committee_id, period, after=(after_score, after_cell), limit=limit, today=today or today_in_vietnam()
+            conn,
+            committee_id,
+            period,
+            after=(after_score, after_cell),
+            limit=limit,
+            today=today or today_in_vietnam(),
+            pending=tree["pending_tree_changes"],
         )
-        return {**page, **pending}
+        return {**page, **tree}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
@@ -1134,7 +1169,7 @@ async def committee_report(
     await _note_late_changes(conn, items, period, committee_id=committee_id)
     last = rows[-1] if len(rows) == limit else None
     following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
-    return {"items": items, "next": following, **pending}
+    return {"items": items, "next": following, **tree}
 
 
 async def _note_late_changes(
@@ -1240,22 +1275,23 @@ async def weakest_cells(
     limit: int,
     met_only: bool = False,
     today: date | None = None,
+    pending: int | None = None,
 ) -> dict[str, Any]:
     """The subtree's `limit` weakest cells of the period as report lines (committee_report's items), in weak_key's
     order, read without reading every cell: the first `limit` by raw score off each weak rating's index (and the
     first cells without a stored period, Poor at 0), then every cell whose score rounds to the same cent as the last
     of them (whose order by id the raw score does not give), settled in Python by the line's own rounded score.
     `met_only`: the cells that held the month's regular meeting only (WEAK_MET). None in a half-year: it has no
-    rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it."""
-    pending = await tree_refresh_state(conn)
+    rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it. `pending`: tree_pending."""
+    tree = await tree_refresh_state(conn, pending=pending)
     if is_half_year(period):
-        return {"items": [], **pending}
+        return {"items": [], **tree}
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     rows_sql = REPORT_ROWS.format(**placeholders).rstrip()  # ends with its WHERE: each query adds `chosen` to it
     met = WEAK_MET if met_only else ""
     # a cell without a stored period is Poor at 0 without the regular meeting: weak unless not rated yet or not met
-    sums = await subtree_sums(conn, committee_id, [period], months_upto="")
+    sums = await subtree_sums(conn, committee_id, [period], months_upto="", pending=tree["pending_tree_changes"])
     any_missing = sums.cells_in(period) > sums.stored(period) and not unrated and not met_only
     missing = [f"({MISSING_IN_SUBTREE})"] if any_missing else []
     streams = [
@@ -1276,7 +1312,7 @@ async def weakest_cells(
     found = {r["cell_id"]: _report_item(r, period, unrated=unrated) for r in rows}
     items = sorted(found.values(), key=weak_key)[:limit]
     await _note_late_changes(conn, items, period, committee_id=committee_id)
-    return {"items": items, **pending}
+    return {"items": items, **tree}
 
 
 HALF_YEAR_ROW_COLUMNS = """s.cell_id, u.name, u.parent_id, s.first_month, s.last_month, p.period, p.rating, p.score,
@@ -1336,16 +1372,16 @@ def months_gone(period: str, *, span: tuple[str | None, str | None], today: date
 
 
 async def half_year_lines(
-    conn: asyncpg.Connection, unit_id: str, period: str, *, today: date | None = None
+    conn: asyncpg.Connection, unit_id: str, period: str, *, today: date | None = None, pending: int | None = None
 ) -> list[dict[str, Any]]:
     """Every cell of the unit's subtree that existed in the half-year `period` (`2026-H1`), each as
     domain.periods.half_year_line reads it off its two quarters' stored rows (a missing closed quarter Poor at 0 over
     its months, as the quarter's roll-up reads it), with its name and parent; in cell id order. The whole subtree is
     read, line by line: the definition half_year_page's statement is checked against
-    (tests/evaluation/test_half_year_lists.py)."""
+    (tests/evaluation/test_half_year_lists.py). `pending`: tree_pending."""
     today = today or today_in_vietnam()
     quarters = half_quarters(period)
-    await tree_changes_pending(conn)
+    await tree_pending(conn, pending)
     rows = await conn.fetch(HALF_YEAR_ROWS, unit_id, period, quarters)
     return _half_year_lines_of(rows, period, today=today)
 
@@ -1394,14 +1430,18 @@ CELL_HALF_YEAR_KEYS = (
 """What a cell's half-year line gives as a rating row (rpc.CellPeriodReply)."""
 
 
-async def cell_half_year(conn: asyncpg.Connection, cell_id: str, period: str, *, today: date) -> dict[str, Any] | None:
+async def cell_half_year(
+    conn: asyncpg.Connection, cell_id: str, period: str, *, today: date, pending: int | None = None
+) -> dict[str, Any] | None:
     """A cell's half-year `period` as a rating row (rpc.CellPeriodReply): its half_year_lines line (the same figures a
     committee's half-year counts it with), its score rounded to the cent, its quarters begun so far in
-    `quarter_ratings`; None when the half-year has not begun on `today` or the cell did not exist in it."""
+    `quarter_ratings`; None when the half-year has not begun on `today` or the cell did not exist in it. `pending`:
+    tree_pending."""
     if period_months(period)[0] > f"{today:%Y-%m}":
         return None
-    pending = await tree_refresh_state(conn)
-    lines = [line for line in await half_year_lines(conn, cell_id, period, today=today) if line["cell_id"] == cell_id]
+    tree = await tree_refresh_state(conn, pending=pending)
+    read = await half_year_lines(conn, cell_id, period, today=today, pending=tree["pending_tree_changes"])
+    lines = [line for line in read if line["cell_id"] == cell_id]
     if not lines:
         return None
     line = lines[0]
@@ -1411,7 +1451,7 @@ async def cell_half_year(conn: asyncpg.Connection, cell_id: str, period: str, *,
         "quarter_ratings": {quarter: rating for quarter, rating in line["quarter_ratings"].items() if quarter in begun},
         "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
         "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
-        **pending,
+        **tree,
     }
 
 
@@ -1605,16 +1645,17 @@ async def half_year_page(
     limit: int,
     offset: int = 0,
     after: tuple[float | None, str | None] = (None, None),
+    pending: int | None = None,
 ) -> tuple[int, list[tuple[dict[str, Any], float | None]]]:
     """A page of the subtree's half-year lines in the ranking's order, chosen in one statement (HALF_YEAR_PAGE):
     how many cells the subtree has in the half-year, and the page's lines (half_year_line, as half_year_lines gives
     them) each with its raw score as the statement ordered it; `limit` lines from `offset`, after the cursor `after`
     (the raw score and cell of the last line read; a cell None: from the first; descending only). Only the page's
     cells are read into Python (a province's 35,000 were, for each page), one row each with its line's figures
-    (_half_year_page_line), not a row per stored quarter for half_year_line."""
+    (_half_year_page_line), not a row per stored quarter for half_year_line. `pending`: tree_pending."""
     if after[1] is not None and not descending:
         raise ValueError("a half-year page read after a cursor is in descending order only")
-    await tree_changes_pending(conn)
+    await tree_pending(conn, pending)
     async with conn.transaction():
         # as half_year_totals: no JIT (most of a province's run), each run planned anew
         await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
@@ -1631,10 +1672,13 @@ async def half_year_page(
     return int(rows[0]["total"]), page
 
 
-async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> HalfYearTotals:
+async def half_year_totals(
+    conn: asyncpg.Connection, unit_id: str, period: str, *, today: date, pending: int | None = None
+) -> HalfYearTotals:
     """A unit's half-year totals (HALF_YEAR_TOTALS), what domain.periods.half_year_figures_of makes its figures of:
-    the same as half_year_figures of its half_year_lines, without reading every cell's quarters into Python."""
-    await tree_changes_pending(conn)
+    the same as half_year_figures of its half_year_lines, without reading every cell's quarters into Python.
+    `pending`: tree_pending."""
+    await tree_pending(conn, pending)
     async with conn.transaction():
         # JIT-compiling the statement's expressions took 178 ms of its 300 for a province (rollup preset); a
         # generic plan, made once JIT was on, keeps it: each run planned anew
@@ -1656,18 +1700,22 @@ async def half_year_totals(conn: asyncpg.Connection, unit_id: str, period: str, 
     )
 
 
-async def half_year_rollup(conn: asyncpg.Connection, unit_id: str, period: str, *, today: date) -> dict[str, Any]:
+async def half_year_rollup(
+    conn: asyncpg.Connection, unit_id: str, period: str, *, today: date, pending: int | None = None
+) -> dict[str, Any]:
     """A unit's roll-up figures for a half-year (domain.periods.half_year_figures_of its half_year_totals), the trend
     against the half-year before, and `quarters`: each quarter's cells by rating (a half-year has none of its own:
     DOMAIN.md rates months, quarters and years; `by_rating` None), read off the quarters' sums as their own roll-ups
-    are; `has_data` whether a cell of the subtree has a month stored by the half-year's end."""
+    are; `has_data` whether a cell of the subtree has a month stored by the half-year's end. The tree's changes are
+    counted once for all three reads (tree_pending: `pending` when the read already counted them)."""
     quarters = half_quarters(period)
     before = previous_period(period)
     last = period_months(period)[-1]
-    sums = await subtree_sums(conn, unit_id, quarters, months_upto=last)
-    figures = half_year_figures_of(await half_year_totals(conn, unit_id, period, today=today))
+    pending = await tree_pending(conn, pending)
+    sums = await subtree_sums(conn, unit_id, quarters, months_upto=last, pending=pending)
+    figures = half_year_figures_of(await half_year_totals(conn, unit_id, period, today=today, pending=pending))
     previous = (
-        half_year_figures_of(await half_year_totals(conn, unit_id, before, today=today))["score"]
+        half_year_figures_of(await half_year_totals(conn, unit_id, before, today=today, pending=pending))["score"]
         if sums.has_data(period_months(before)[-1])
         else None
     )
@@ -1710,12 +1758,13 @@ async def _half_year_report(
     after: tuple[float | None, str | None],
     limit: int,
     today: date,
+    pending: int | None = None,
 ) -> dict[str, Any]:
     """A page of committee_report for a half-year: the half-year lines ranked (half_year_page, the ranking's
     order), after the cursor `after` (the raw score and cell of the last line read; a cell None: the first page);
     `next` only when a line follows the page."""
     _, found = await half_year_page(
-        conn, committee_id, period, today=today, descending=True, limit=limit + 1, after=after
+        conn, committee_id, period, today=today, descending=True, limit=limit + 1, after=after, pending=pending
     )
     page = [line for line, _ in found[:limit]]
     items = [

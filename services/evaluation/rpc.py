@@ -54,25 +54,30 @@ async def _committee(conn: asyncpg.Connection, committee_id: str) -> None:
         raise RpcError("not_found", f"no unit {committee_id}", field="committee_id")
 
 
-async def _rated(conn: asyncpg.Connection, committee_id: str, period: str) -> None:
-    """A period that has not begun, or has no data in the subtree, is an error naming `period`, not a page of Poor."""
+async def _rated(conn: asyncpg.Connection, committee_id: str, period: str) -> int:
+    """A period that has not begun, or has no data in the subtree, is an error naming `period`, not a page of Poor;
+    else the noted org-tree changes still waiting (queries.tree_changes_pending, counted once for the whole read: the
+    read is given them as `pending`)."""
+    pending = await queries.tree_changes_pending(conn)
     try:
-        await queries.check_period_rated(conn, committee_id, period, today=today_in_vietnam())
+        await queries.check_period_rated(conn, committee_id, period, today=today_in_vietnam(), pending=pending)
     except queries.PeriodNotRated as exc:
         raise RpcError("invalid" if not exc.begun else "not_found", exc.message, field="period") from None
+    return pending
 
 
 async def committee_rollup(request: rpc.GetCommitteeRollup, app: EvaluationContext) -> dict[str, Any]:
     """A committee's subtree for one period; invalid (`period`) before it begins, not_found (`period`) without data."""
     async with app.pool.acquire() as conn:
         await _committee(conn, request.committee_id)
-        await _rated(conn, request.committee_id, request.period)
+        pending = await _rated(conn, request.committee_id, request.period)
         return await queries.committee_rollup(
             conn,
             request.committee_id,
             request.period,
             weakest=app.settings.rollup_weakest,
             late_changes_offset=request.late_changes_offset,
+            pending=pending,
         )
 
 
@@ -111,7 +116,7 @@ async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationCon
         raise RpcError("invalid", "met_only: only for the weakest cells of a month", field="met_only")
     async with app.pool.acquire() as conn:
         await _committee(conn, request.committee_id)
-        await _rated(conn, request.committee_id, request.period)
+        pending = await _rated(conn, request.committee_id, request.period)
         return await queries.committee_ranking(
             conn,
             request.committee_id,
@@ -121,6 +126,7 @@ async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationCon
             offset=request.offset,
             weak_only=request.weak_only,
             met_only=request.met_only,
+            pending=pending,
         )
 
 
@@ -129,7 +135,7 @@ async def committee_report(request: rpc.GetCommitteeReport, app: EvaluationConte
     roll-up."""
     async with app.pool.acquire() as conn:
         await _committee(conn, request.committee_id)
-        await _rated(conn, request.committee_id, request.period)
+        pending = await _rated(conn, request.committee_id, request.period)
         return await queries.committee_report(
             conn,
             request.committee_id,
@@ -137,6 +143,7 @@ async def committee_report(request: rpc.GetCommitteeReport, app: EvaluationConte
             after_score=request.after_score,
             after_cell=request.after_cell,
             limit=request.limit,
+            pending=pending,
         )
 
 
@@ -144,9 +151,14 @@ async def weakest_cells(request: rpc.GetWeakestCells, app: EvaluationContext) ->
     """The subtree's weakest cells as report lines (queries.weakest_cells); the period's errors as for the roll-up."""
     async with app.pool.acquire() as conn:
         await _committee(conn, request.committee_id)
-        await _rated(conn, request.committee_id, request.period)
+        pending = await _rated(conn, request.committee_id, request.period)
         return await queries.weakest_cells(
-            conn, request.committee_id, request.period, limit=request.limit, met_only=request.met_only
+            conn,
+            request.committee_id,
+            request.period,
+            limit=request.limit,
+            met_only=request.met_only,
+            pending=pending,
         )
 
 

@@ -127,3 +127,34 @@ async def test_a_cells_half_year_pages_say_the_figures_are_being_updated(
             evidence = await officer.get(f"{cell}/evidence", params={"period": half})
             assert evidence.status_code == 200, evidence.text[-800:]
             assert (SAID in evidence.text) == bool(pending), ("evidence", pending)
+
+
+async def test_an_empty_report_csv_says_the_figures_are_being_updated(
+    world: World,
+    app_and_state: tuple[object, GatewayState],
+    amqp_url: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A committee whose cells are being moved in has no row in its CSV (`no_data`), where the flag was said: while
+    the change waits the file has one row under its header saying why it is empty and, in the period's status
+    column as every row of a report says it, that the figures are being updated; the header alone once applied."""
+    committee, cell = random_id("xa-moi"), random_id("thon-moi")
+    world.add_unit(committee, "Đảng ủy xã Mới", "committee", None)
+    world.add_unit(cell, "Chi bộ thôn Mới", "cell", committee)
+    world.without_data[committee] = "period"
+    app, _ = app_and_state
+    async with signed_in_web(app, "xa-moi", "committee_officer", committee, database_url, amqp_url) as web:
+        for pending in (3, 0):
+            monkeypatch.setattr(world, "pending_tree_changes", pending)
+            table = await web.get(f"/app/committees/{committee}/report.csv")
+            assert table.status_code == 200, table.text[:300]
+            header, *rows = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig")), delimiter=";"))
+            if not pending:
+                assert rows == [], rows
+                continue
+            assert len(rows) == 1 and len(rows[0]) == len(header), rows
+            row = dict(zip(header, rows[0], strict=True))
+            assert row["Mã chi bộ"] == "" and "chưa có dữ liệu" in row["Chi bộ"], row
+            assert row["Trạng thái kỳ"] == "đã kết thúc — s" + SAID[1:], row
+            assert row["Điểm"] == row["Xếp loại"] == "", row

@@ -397,19 +397,33 @@ async def report_csv_chunks(
     cell among `moves` (the roll-up's `late_changes`, all_late_changes) that moved away after the month closed and is
     no line of the report (moved_away_rows, which alone keeps the moves of them), as the committee's page lists it.
     `recalculating` (the roll-up's: read off the org tree as last applied) is said on every row, with the period's
-    status (period_status), as the committee's page says it above its figures."""
+    status (period_status), as the committee's page says it above its figures; a report without any row says it on
+    the one row of recalculating_row."""
     changes = list(moves)
     wanted = {str(item["cell_id"]) for item in changes}
     seen: set[str] = set()  # of the late-changed cells only: the report's own can be 60,000 lines
     yield csv_lines([report_header()]).encode("utf-8-sig")
     seen.update(cell for row in first if (cell := str(row["cell_id"])) in wanted)
+    lines = bool(first)
     yield csv_lines(report_rows(first, period=period, recalculating=recalculating)).encode()
     async for page in rest:
         seen.update(cell for row in page if (cell := str(row["cell_id"])) in wanted)
+        lines = lines or bool(page)
         yield csv_lines(report_rows(page, period=period, recalculating=recalculating)).encode()
     gone = moved_away_rows(changes, seen=seen, period=period)
     if gone:
         yield csv_lines(report_rows(gone, period=period, recalculating=recalculating)).encode()
+    elif recalculating and not lines:
+        yield csv_lines([recalculating_row(period)]).encode()
+
+
+def recalculating_row(period: str) -> list[str]:
+    """The one row of a report CSV without any cell while evaluation reads the org tree as last applied (a committee
+    whose cells are being moved in answers `no_data` until the change is applied): no code, the no-data sentence
+    (core.no_data_yet, as the PDF says it) where a cell's name is, and the period with its status and
+    i18n.recalculating_note in their columns, where every row of a report says it; the header alone said nothing of
+    it, and a comment line is no CSV (a spreadsheet shows it as a row of data anyway)."""
+    return report_line({"cell_id": "", "name": no_data_yet(period)[1]}, report_period(period, recalculating=True))
 
 
 def moved_away_rows(changes: Iterable[dict[str, Any]], *, seen: set[str], period: str) -> list[dict[str, Any]]:
