@@ -1,5 +1,6 @@
 """What every page shares: templates, the signed-in viewer, CSRF, and errors answered as Vietnamese pages."""
 
+import hashlib
 import re
 import secrets
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -86,6 +87,7 @@ def environment() -> jinja2.Environment:
     env.filters["isolated_name"] = lambda value: isolated_name(str(value if value is not None else ""))
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
+    env.globals["viewer_mark"] = viewer_mark
     env.globals["browser_uri"] = browser_uri
     # "Không thực hiện được:" over refusals no form fixes (StateRefusal), else "Vui lòng sửa:"
     env.globals["error_box_title"] = error_box_title
@@ -153,6 +155,12 @@ def new_form_key() -> str:
     """A form's one-time key, rendered with the form as its hidden `form_key`: the same form sent twice carries the
     same key, so its command is sent as the same event (http.commands.resubmission_event_id) and changes nothing."""
     return secrets.token_urlsafe(18)
+
+
+def viewer_mark(viewer: "Viewer") -> str:
+    """The page's mark of whose it is (32 hex digits, one per account, not its name): a form kept in the browser
+    through a sign-in (static/kept-forms.js) is filled back in only on a page of the same account."""
+    return hashlib.sha256(f"chibo-kept-form\0{viewer.account.sub}".encode()).hexdigest()[:32]
 
 
 class SignInRequired(Exception):

@@ -56,6 +56,7 @@ def sign_in_form(
         error=error,
         username=username,
         provider=provider,
+        kept_form_hold=True,  # a form sent without a session is held here for its page (static/kept-forms.js)
     )
     set_cookie(response, request, SIGN_IN_COOKIE, token, max_age=3600)
     return response
