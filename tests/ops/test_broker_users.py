@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.broker_users import SCRIPT_SECONDS, SLOW
+
 ROOT = Path(__file__).parents[2]
 NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
 
-pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
+pytestmark = [pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl"), SLOW]
 
 
 def rabbitmqctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -56,7 +58,7 @@ def broker_users(vhost: str, prefix: str, out: Path) -> subprocess.CompletedProc
     """Run the script for `vhost` and `prefix` as `make up` does (guest as the admin); its outcome."""
     command = ["bash", str(ROOT / "deploy" / "broker_users.sh"), "--vhost", vhost, "--prefix", prefix]
     command += ["--admin", "guest", "--out", str(out)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=SCRIPT_SECONDS, check=False)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 
 from tests.ops.kustomize import render
 from tests.ops.test_broker_users import NAMES, password_works, rabbitmqctl, tag  # noqa: F401  (tag: a fixture)
+from tests.support.broker_users import SCRIPT_SECONDS
 
 ROOT = Path(__file__).parents[2]
 OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
@@ -35,7 +36,10 @@ fi
 cat >/dev/null
 """
 
-pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl"),
+    pytest.mark.timeout(3 * SCRIPT_SECONDS),  # the script twice and the secret's command
+]
 
 
 def documented(start: str) -> str:
@@ -103,7 +107,9 @@ def test_the_documented_commands_tag_only_the_gateway_and_fill_the_secret(tag: s
     }
     outputs = []
     for command in (users_command, users_command, secret_command):
-        done = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=SCRIPT_SECONDS
+        )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
         outputs.append(done.stdout)
     assert "already as wanted" in outputs[1]  # a re-run changes nothing

@@ -33,12 +33,16 @@ from shared.topology import (
     RPC_MESSAGE_TTL_MS,
     declare_topology,
 )
+from tests.support.broker_users import SCRIPT_SECONDS, SLOW
 from tests.support.running import eventually
 
 ROOT = Path(__file__).parents[2]
 NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
 
-pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl"),
+    SLOW,
+]
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class BrokerUsers:
 
     def run(self) -> str:
         """Run the script again; its standard output."""
-        return subprocess.run(self.command, check=True, capture_output=True, text=True, timeout=120).stdout
+        return subprocess.run(self.command, check=True, capture_output=True, text=True, timeout=SCRIPT_SECONDS).stdout
 
 
 def rabbitmqctl(*args: str, stdin: str | None = None) -> None:

@@ -40,13 +40,14 @@ from shared.outbox import OutboxRelay, add_to_outbox
 from shared.periods import VIETNAM_TZ
 from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE, NOTIFICATIONS_EVENTS
 from tests.shared.test_broker_permissions import BrokerUsers, broker_users, credentials  # noqa: F401 (fixtures)
+from tests.support.broker_users import SLOW
 from tests.support.ids import random_id
 from tests.support.running import eventually, free_port, running_app
 
 PROBE = "probe"
 AGENDA = ["Sinh hoạt thường kỳ"]
 PROBE_DIR = Path(__file__).parent / "probe_service"
-pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
+pytestmark = [pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl"), SLOW]
 
 
 def scheduled(meeting_id: str, cell_id: str, *, day: int, event_id: str | None = None) -> Any:

@@ -23,11 +23,12 @@ from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE, UNROUTED_EXCHANGE
 from tests.shared.test_broker_permissions import BrokerUsers, broker_users, credentials  # noqa: F401 (fixtures)
 from tests.shared.test_event_publishers import cells_held, dead_reasons, scheduled, system  # noqa: F401 (fixture)
 from tests.shared.test_ops_cli import audit_rows_since, last_audit_row
+from tests.support.broker_users import SLOW
 from tests.support.ids import random_id
 from tests.support.ops import run_ops
 from tests.support.running import eventually
 
-pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
+pytestmark = [pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl"), SLOW]
 
 DIED = {"x-first-death-queue": EVALUATION_FACTS.name, "x-first-death-reason": "rejected"}
 """The headers the broker gives a delivery it dead-letters from evaluation's facts queue, refused."""
