@@ -279,11 +279,34 @@ DELIVERIES_HEADER = "x-chibo-deliveries"
 
 
 def delivery_count(raw: AbstractIncomingMessage) -> int:
-    """How often the broker delivered this message before and it failed: `x-delivery-count` of quorum queues, plus
-    DELIVERIES_HEADER of a copy handed back at a stop (0 when absent)."""
+    """How often the broker delivered this message before and it failed: `x-delivery-count` of quorum queues, read
+    only of a redelivery, plus DELIVERIES_HEADER of a copy this consumer's own login handed back at a stop
+    (handed_back_by_us; 0 when absent). On a first delivery (`redelivered` false, which the broker alone sets) the
+    header is its publisher's: RabbitMQ 3.10 delivers a publisher's `x-delivery-count` to a consumer as it was sent
+    until the queue redelivers the message (RabbitMQ 4 writes it only then too), so `x-delivery-count: 4` on a fresh
+    publish had the message dead-lettered on its first failure."""
     headers = raw.headers or {}
-    handed_back = _count(headers.get(DELIVERIES_HEADER)) if own_copy(raw) else 0  # else its publisher's say
-    return _count(headers.get("x-delivery-count")) + handed_back
+    redelivered = getattr(raw, "redelivered", True) is not False
+    delivered = _count(headers.get("x-delivery-count")) if redelivered else 0
+    handed_back = _count(headers.get(DELIVERIES_HEADER)) if handed_back_by_us(raw) else 0  # else its publisher's say
+    return delivered + handed_back
+
+
+def channel_login(raw: Any) -> str | None:
+    """The broker user of the connection a delivery `raw` arrived on (None when it does not say): the login its
+    consumer publishes copies as (hand_back)."""
+    url = getattr(getattr(getattr(raw, "channel", None), "connection", None), "url", None)
+    user = getattr(url, "user", None)
+    return user if isinstance(user, str) and user else None
+
+
+def handed_back_by_us(raw: Any) -> bool:
+    """Whether a delivery is a copy published straight to its queue by the very login consuming it (hand_back stamps
+    that login as `user_id`, which RabbitMQ refuses from anyone else): only then is its DELIVERIES_HEADER a count of
+    deliveries spent. Any other user who may write the default exchange (the gateway's, another service's) could set
+    it to have a good message dead-lettered on its first failure."""
+    login = channel_login(raw)
+    return own_copy(raw) and login is not None and getattr(raw, "user_id", None) == login
 
 
 def own_copy(raw: Any) -> bool:
@@ -427,7 +450,7 @@ async def hand_back(
         message_id=raw.message_id,
         timestamp=raw.timestamp,
         message_type=raw.type,
-        user_id=own_user if vouched else None,
+        user_id=own_user if vouched else channel_login(raw),  # the login publishing it: its count is ours
         app_id=raw.app_id,
         headers=headers,
     )
