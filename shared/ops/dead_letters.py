@@ -69,9 +69,13 @@ DELIVERY_LIMITS = {queue.name: queue.delivery_limit for queue in CONSUMER_QUEUES
 """Each consumer queue's delivery limit: how often the broker had delivered a message it dead-lettered there."""
 DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
-HOME_QUEUES = {queue.dead_letter_queue: queue.name for queue in CONSUMER_QUEUES}
-"""The consumer queue of each dead-letter queue: the only queue its letters died in (the dead-letter exchange routes
-a queue's dead letters by its name to its own `.dlq`), and the only one a replay sends them to."""
+
+
+def home_queue(dead_letter_queue: str) -> str:
+    """The consumer queue whose dead letters `dead_letter_queue` holds (`<queue>.dlq`, shared.topology.ConsumerQueue):
+    the only queue its letters died in (the dead-letter exchange routes a queue's letters by its name to its own
+    `.dlq`), and the only one a replay sends them to."""
+    return dead_letter_queue.removesuffix(".dlq")
 
 
 PUBLISHER_SETTABLE = ("x-chibo-", "x-first-death-", "x-last-death-")
@@ -576,7 +580,7 @@ async def replay_dead_letters(
             said = death_of(message)["queue"]
             # only the queue this is the `.dlq` of: a letter naming another (put straight into the `.dlq`, its
             # history forged) is kept, never sent into that queue as the replaying login
-            origin = said if said == HOME_QUEUES.get(queue) else ""
+            origin = said if said == home_queue(queue) else ""
             chosen = (
                 not replayed_by(message, kept_by)
                 and (event_id is None or describe(message, 0)["event_id"] == event_id)
