@@ -111,7 +111,8 @@ def died_unseen(headers: Mapping[str, Any]) -> bool:
     UNSEEN_DEATHS): then its `x-death` may be its publisher's. RabbitMQ 3.x adds its death to a publisher's entry of
     the same queue and reason (keeping that entry's exchange, routing keys and time, and its count plus one) and
     writes no `x-first-death-…`; only that entry's queue and reason are the broker's. A message a consumer saw
-    mostly dies by the letter that consumer writes itself, without the publisher's `x-…` headers."""
+    carries no publisher's history into a death: the consumer takes a clean copy of one that came with such headers
+    (shared.consuming.carries_death_history) and writes its own letters without them."""
     deaths = headers.get("x-death")
     last = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else None
     return last is not None and _header_text(last.get("reason")) in UNSEEN_DEATHS

@@ -10,15 +10,19 @@ died, and a replay sent it into the queue its forged `x-first-death-queue` named
 """
 
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
+import asyncpg
 import pytest
 
-from shared.ops.dead_letters import list_dead_letters, replay_dead_letters
+from shared import consuming
+from shared.ops.dead_letters import describe, list_dead_letters, replay_dead_letters
 from shared.topology import EVENTS_EXCHANGE, NOTIFICATIONS_EVENTS
 from tests.shared.test_dead_letter_listing import DLQ, connection  # noqa: F401 (fixture)
+from tests.shared.test_messaging import ProbeConsumer, _running_probe
 from tests.support.ids import random_id
 from tests.support.running import eventually
 
@@ -106,4 +110,43 @@ async def test_a_replay_sends_a_letter_only_to_the_queue_whose_dead_letters_it_i
     assert (replayed["replayed"], replayed["kept"]) == ((1, 0) if home else (0, 1)), replayed
     if not home:
         await (await channel.declare_queue(DLQ, passive=True)).purge()
+    await channel.close()
+
+
+@pytest.fixture
+async def probe(pool: asyncpg.Pool, amqp_url: str) -> AsyncIterator[ProbeConsumer]:
+    """The probe consumer (one event a delivery) on a queue of its own with a delivery limit of 2."""
+    async for consumer in _running_probe(pool, amqp_url, batched=False):
+        yield consumer
+
+
+async def test_a_history_its_publisher_forged_is_not_carried_into_a_death_after_a_consumer_saw_it(
+    probe: ProbeConsumer,
+    connection: aio_pika.abc.AbstractConnection,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A malformed message on chibo.events with a forged history of the probe's queue, whose dead letter its consumer
+    cannot write (the publish fails: it rejects the delivery and the broker dead-letters it). Before, the broker
+    added its death to the forged entry: the letter claimed a copy chibo published straight to the queue, so it was
+    listed with the forged cause and time. Now the consumer takes a clean copy first, and that copy dies with the
+    broker's history alone."""
+
+    async def unwritable(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the dead-letter exchange is not reachable")
+
+    monkeypatch.setattr(consuming, "_publish_dead_letter", unwritable)
+    channel = await connection.channel(publisher_confirms=True)
+    forged = forged_history(probe.queue.name) | {"x-first-death-reason": "rejected"}
+    forged["x-death"] = [forged["x-death"][0] | {"queue": probe.queue.name, "reason": "rejected"}]
+    body = b"{not json " + random_id("forged-seen").encode()
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    await exchange.publish(aio_pika.Message(body, headers=forged), routing_key="meeting.cancelled.v1")
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    letter = await eventually(lambda: dead.get(no_ack=True, fail=False), timeout=60)
+    assert letter.body == body
+    seen = describe(letter, 0, carried_count=False)
+    assert (seen["queue"], seen["reason"], seen["cause"]) == (probe.queue.name, "rejected", None), seen
+    assert seen["death_count"] == 1 and seen["died_at"] is not None, seen
+    assert datetime.fromisoformat(seen["died_at"]) > datetime(2026, 6, 1, tzinfo=UTC), seen  # not the forged time
+    assert not {"x-chibo-reason", "x-chibo-replayed"} & set(seen["headers"]), seen["headers"]
     await channel.close()
