@@ -279,11 +279,34 @@ DELIVERIES_HEADER = "x-chibo-deliveries"
 
 
 def delivery_count(raw: AbstractIncomingMessage) -> int:
-    """How often the broker delivered this message before and it failed: `x-delivery-count` of quorum queues, plus
-    DELIVERIES_HEADER of a copy handed back at a stop (0 when absent)."""
+    """How often the broker delivered this message before and it failed: `x-delivery-count` of quorum queues, read
+    only of a redelivery, plus DELIVERIES_HEADER of a copy this consumer's own login handed back at a stop
+    (handed_back_by_us; 0 when absent). On a first delivery (`redelivered` false, which the broker alone sets) the
+    header is its publisher's: RabbitMQ 3.10 delivers a publisher's `x-delivery-count` to a consumer as it was sent
+    until the queue redelivers the message (RabbitMQ 4 writes it only then too), so `x-delivery-count: 4` on a fresh
+    publish had the message dead-lettered on its first failure."""
     headers = raw.headers or {}
-    handed_back = _count(headers.get(DELIVERIES_HEADER)) if own_copy(raw) else 0  # else its publisher's say
-    return _count(headers.get("x-delivery-count")) + handed_back
+    redelivered = getattr(raw, "redelivered", True) is not False
+    delivered = _count(headers.get("x-delivery-count")) if redelivered else 0
+    handed_back = _count(headers.get(DELIVERIES_HEADER)) if handed_back_by_us(raw) else 0  # else its publisher's say
+    return delivered + handed_back
+
+
+def channel_login(raw: Any) -> str | None:
+    """The broker user of the connection a delivery `raw` arrived on (None when it does not say): the login its
+    consumer publishes copies as (hand_back)."""
+    url = getattr(getattr(getattr(raw, "channel", None), "connection", None), "url", None)
+    user = getattr(url, "user", None)
+    return user if isinstance(user, str) and user else None
+
+
+def handed_back_by_us(raw: Any) -> bool:
+    """Whether a delivery is a copy published straight to its queue by the very login consuming it (hand_back stamps
+    that login as `user_id`, which RabbitMQ refuses from anyone else): only then is its DELIVERIES_HEADER a count of
+    deliveries spent. Any other user who may write the default exchange (the gateway's, another service's) could set
+    it to have a good message dead-lettered on its first failure."""
+    login = channel_login(raw)
+    return own_copy(raw) and login is not None and getattr(raw, "user_id", None) == login
 
 
 def own_copy(raw: Any) -> bool:
@@ -384,6 +407,19 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+DEATH_HISTORY = ("x-death", "x-first-death-", "x-last-death-")
+"""The headers RabbitMQ writes when it dead-letters a message: its history of deaths."""
+
+
+def carries_death_history(raw: Any) -> bool:
+    """Whether a delivery reached its consumer queue carrying a history of deaths (DEATH_HISTORY headers). chibo never
+    sends one there (a replay drops it, a hand-back every `x-` header), so its publisher wrote it; RabbitMQ 3.x would
+    read it as the broker's own should it dead-letter the message (adding its death to the publisher's entry of the
+    same queue and reason, keeping its exchange, routing keys and time), so the consumer takes a clean copy instead
+    (consume_event, meetings' ingest: hand_back without cancelling)."""
+    return any(str(name).startswith(DEATH_HISTORY) for name in getattr(raw, "headers", None) or {})
+
+
 async def hand_back(
     message: RabbitMessage,
     *,
@@ -392,6 +428,7 @@ async def hand_back(
     ack: Callable[[], Awaitable[None]] | None = None,
     origin: Origin | None = None,
     own_user: str | None = None,
+    cancel: bool = True,
 ) -> bool:
     """Hand a held delivery back to the broker at a stop without spending its delivery limit (shared.outages.HandBack):
     the delivery's consumer is cancelled (the service is stopping), a copy (body, properties, headers but the broker's
@@ -401,7 +438,8 @@ async def hand_back(
     when the channel closes counts a delivery (`x-delivery-count` of quorum queues). With `origin` and `own_user`
     (the service's AMQP login) the copy is published as `own_user` and carries the original's exchange, routing key
     and user_id for origin_of. False when the copy could not be published: the delivery is left unsettled, and the
-    broker takes it back as before."""
+    broker takes it back as before. `cancel=False` (a delivery carrying a forged history, carries_death_history)
+    keeps the consumer: the clean copy comes back to it."""
     raw = message.raw_message
     headers = {name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-")}
     if own_copy(raw):  # chibo's own marks (a replayed copy's); a publisher's x-chibo- headers are not copied as ours
@@ -427,12 +465,12 @@ async def hand_back(
         message_id=raw.message_id,
         timestamp=raw.timestamp,
         message_type=raw.type,
-        user_id=own_user if vouched else None,
+        user_id=own_user if vouched else channel_login(raw),  # the login publishing it: its count is ours
         app_id=raw.app_id,
         headers=headers,
     )
     try:
-        if raw.consumer_tag:
+        if cancel and raw.consumer_tag:
             # the stop's cancel, first: a copy published while this consumer still took deliveries would come back
             # to it, and be taken back, counted, when its channel closes (RabbitMQ ignores a second cancel)
             await raw.channel.basic_cancel(raw.consumer_tag, timeout=10)
@@ -486,6 +524,12 @@ async def consume_event(
     raw = message.raw_message
     plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish, models or {}, publishers)
     with in_progress(consumer) as settled:  # shared.backlog: a delivery worked on too long shows in /health
+        if carries_death_history(raw) and await hand_back(
+            message, consumer=consumer, cancel=False, **plan.republished(raw)
+        ):  # its clean copy is applied instead, and dies, if it does, with the broker's history alone
+            EVENTS_CONSUMED.labels(consumer, type_label(raw.routing_key), "handed_back").inc()
+            settled.append(1)
+            return {"handed_back": 1}
         if delivery_is_batch(raw):
             outcomes = await _consume_batch(
                 message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency

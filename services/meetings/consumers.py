@@ -18,6 +18,7 @@ from shared.config import broker_user_of
 from shared.consuming import (
     Door,
     amqp_message_id,
+    carries_death_history,
     consume_event,
     dead_letter_delivery,
     delivery_count,
@@ -85,6 +86,14 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     kind = type_label(raw.routing_key)
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
     acks.begin(message)
+    if carries_death_history(raw):  # its clean copy is judged instead: its publisher's history is not the broker's
+        login = amqp_login(app.settings.amqp_url)
+        origin = origin_of(raw, own_user=login)
+        ack = functools.partial(acks.ack, message)
+        consumer = MEETINGS_INGEST.name
+        if await hand_back(message, consumer=consumer, ack=ack, origin=origin, own_user=login, cancel=False):
+            _consumed(kind, "handed_back").inc()
+            return
     try:
         # the one hold of every path of a delivery (ingest_judged): none can be added beside it and miss it; a
         # delivery worked on too long shows in /health (shared.backlog)

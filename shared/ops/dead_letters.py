@@ -71,6 +71,13 @@ DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
 
 
+def home_queue(dead_letter_queue: str) -> str:
+    """The consumer queue whose dead letters `dead_letter_queue` holds (`<queue>.dlq`, shared.topology.ConsumerQueue):
+    the only queue its letters died in (the dead-letter exchange routes a queue's letters by its name to its own
+    `.dlq`), and the only one a replay sends them to."""
+    return dead_letter_queue.removesuffix(".dlq")
+
+
 PUBLISHER_SETTABLE = ("x-chibo-", "x-first-death-", "x-last-death-")
 """The names of the headers the broker and chibo's consumers write on a dead letter (why, where and how often it died,
 its batch, its replays), which a publisher can set on what it publishes as well."""
@@ -85,9 +92,30 @@ def untrusted_names(headers: Mapping[str, Any]) -> set[str]:
     which only chibo's broker users may write: a replay, a hand-back; deploy/broker_users.sh) has none."""
     deaths = headers.get("x-death")
     last = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else None
-    if last is None or _header_text(last.get("exchange")) == "":
+    if last is None:
+        return set()
+    if died_unseen(headers):  # its whole history may be its publisher's, the first death's headers too
+        return {name for name in headers if name.startswith(PUBLISHER_SETTABLE)}
+    if _header_text(last.get("exchange")) == "":
         return set()
     return {name for name in headers if name.startswith(PUBLISHER_SETTABLE) and not _first_death_said(headers, name)}
+
+
+UNSEEN_DEATHS = ("expired", "maxlen")
+"""Why the broker dead-letters a message no consumer took: chibo's consumer queues set neither a TTL nor a length
+limit, so such a death is one its publisher asked for (a per-message `expiration`)."""
+
+
+def died_unseen(headers: Mapping[str, Any]) -> bool:
+    """Whether the broker dead-lettered this letter before any consumer saw it (its newest `x-death` reason is one of
+    UNSEEN_DEATHS): then its `x-death` may be its publisher's. RabbitMQ 3.x adds its death to a publisher's entry of
+    the same queue and reason (keeping that entry's exchange, routing keys and time, and its count plus one) and
+    writes no `x-first-death-…`; only that entry's queue and reason are the broker's. A message a consumer saw
+    carries no publisher's history into a death: the consumer takes a clean copy of one that came with such headers
+    (shared.consuming.carries_death_history) and writes its own letters without them."""
+    deaths = headers.get("x-death")
+    last = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else None
+    return last is not None and _header_text(last.get("reason")) in UNSEEN_DEATHS
 
 
 def _first_death_said(headers: Mapping[str, Any], name: str) -> bool:
@@ -268,17 +296,24 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
     `x-delivery-count` RabbitMQ 4 carries into the dead-letter queue (`carried_count`; a listing's own returns,
     `basic.nack` with requeue, do not add to it there); else, for a message the broker dead-lettered at its origin's
     delivery limit, that limit; else 0. On RabbitMQ 3.x the `.dlq`'s own `x-delivery-count` counts the listings'
-    returns, so it is never read there (`carried_count=False`) nor shown among the headers (describe)."""
+    returns, so it is never read there (`carried_count=False`) nor shown among the headers (describe). A letter the
+    broker dead-lettered unseen (died_unseen: its x-death may be its publisher's) died once in x-death's queue for
+    x-death's reason, at a time not known (None), after no delivery."""
     headers = trusted_headers(message)  # none its publisher set: the broker's x-death says where and why
     deaths = headers.get("x-death")
     first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+    unseen = died_unseen(headers)
+    if unseen:  # only its queue and reason are surely the broker's: it died once, at a time nobody vouches for
+        first = {"queue": first.get("queue"), "reason": first.get("reason"), "count": 1}
     # a message a consumer dead-lettered itself has no x-death: its AMQP timestamp is when it died, and it died once
-    died_at = first.get("time") or message.timestamp
+    died_at = None if unseen else first.get("time") or message.timestamp
     queue = str(headers.get("x-first-death-queue") or first.get("queue") or "")
     reason = str(headers.get("x-first-death-reason") or first.get("reason") or "")
     written = headers.get("x-chibo-delivery-count")
     if isinstance(written, int | str) and is_ascii_number(str(written)):
         deliveries = int(written)
+    elif unseen:  # no consumer had it: an `x-delivery-count` there is its publisher's
+        deliveries = 0
     elif carried_count and headers.get("x-delivery-count") is not None:
         deliveries = int(str(headers.get("x-delivery-count") or 0))
     elif reason == "delivery_limit":
@@ -543,7 +578,10 @@ async def replay_dead_letters(
             message = await declared.get(no_ack=False, fail=False)
             if message is None:
                 break
-            origin = death_of(message)["queue"]
+            said = death_of(message)["queue"]
+            # only the queue this is the `.dlq` of: a letter naming another (put straight into the `.dlq`, its
+            # history forged) is kept, never sent into that queue as the replaying login
+            origin = said if said == home_queue(queue) else ""
             chosen = (
                 not replayed_by(message, kept_by)
                 and (event_id is None or describe(message, 0)["event_id"] == event_id)
@@ -677,7 +715,7 @@ def first_origin(
     routing_key: str | None = queue
     if message.user_id == login and ORIGIN_HEADERS[1] in headers:
         exchange, routing_key = (_header_text(headers.get(name)) for name in ORIGIN_HEADERS[:2])
-    else:
+    elif not died_unseen(headers):  # else its exchange and routing keys may be its publisher's
         deaths = headers.get("x-death")
         first = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
         keys = first.get("routing-keys")

@@ -153,6 +153,8 @@ async def test_a_genuine_failure_is_raised_at_once_and_an_outage_after_the_limit
 class FakeChannel:
     published: list[dict[str, Any]] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    connection: Any = field(default_factory=lambda: SimpleNamespace(url=SimpleNamespace(user="probe-login")))
+    """The connection the deliveries arrive on, logged in as `probe-login` (shared.consuming.channel_login)."""
 
     async def basic_cancel(self, consumer_tag: str, **kwargs: Any) -> None:
         self.cancelled.append(consumer_tag)
@@ -179,6 +181,7 @@ class FakeRaw:
     timestamp: Any = None
     consumer_tag: str | None = "ctag-1"
     channel: FakeChannel = field(default_factory=FakeChannel)
+    user_id: str | None = None
 
 
 @dataclass
@@ -378,9 +381,13 @@ async def test_a_delivery_handed_back_at_a_stop_goes_to_its_queue_with_its_faile
     assert copy["exchange"] == "" and copy["routing_key"] == "probe.queue" and copy["body"] == message.raw_message.body
     headers = copy["properties"].headers
     assert headers == {DELIVERIES_HEADER: 2, "x-chibo-replayed": 1}  # the broker's x-delivery-count is not copied
-    again = FakeRaw(body=copy["body"], headers={**headers, "x-delivery-count": 1}, exchange="")
+    assert copy["properties"].user_id == "probe-login"  # published as the login consuming it: RabbitMQ checks that
+    again = FakeRaw(body=copy["body"], headers={**headers, "x-delivery-count": 1}, exchange="", user_id="probe-login")
     # the copy's own failed delivery adds to those before the stop
     assert delivery_count(again) == 3  # type: ignore[arg-type]
+    # the same copy straight to the queue from another login (any user who may write the default exchange) is not ours
+    forged = FakeRaw(body=copy["body"], headers={**headers, "x-delivery-count": 1}, exchange="", user_id="gateway")
+    assert delivery_count(forged) == 1  # type: ignore[arg-type]
     # the same header on a delivery published through an exchange is its publisher's: it counts nothing
     assert delivery_count(FakeRaw(body=copy["body"], headers={**headers, "x-delivery-count": 1})) == 1  # type: ignore[arg-type]
 
