@@ -38,6 +38,16 @@ async def test_a_meeting_recorded_days_after_the_history_load_notes_the_closed_m
         assert (changed["rating"], changed["score"]) != (loaded["rating"], loaded["score"])
         async with pool.acquire() as conn:
             noted = await queries.late_changes(conn, ["c1"], ["2026-11"])
+            # what the cell's ratings, the ranking and the roll-up answer (the gateway's replies pass it through)
+            months = await queries.cell_periods(conn, "c1", 2026, today=clock.now)
+            ranking = await queries.committee_ranking(
+                conn, "w1", "2026-11", order="desc", limit=10, offset=0, today=clock.now
+            )
+            rollup = await queries.committee_rollup(conn, "w1", "2026-11", today=clock.now)
+        november = next(item for item in months if item["period"] == "2026-11")
+        assert november["late_change"] is not None
+        assert [item["late_change"] is not None for item in ranking["items"]] == [True], ranking
+        assert [item["cell_id"] for item in rollup["late_changes"]] == ["c1"]
         late = noted.get(("c1", "2026-11"))
         assert late is not None, "November changed on 6 December, after the load rated it, unsaid"
         assert (late["meeting_id"], late["old_rating"], late["new_rating"]) == (
