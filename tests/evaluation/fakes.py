@@ -322,6 +322,7 @@ class FakeResults:
         self.late_changes: list[LateChange] = []
         self.moves: list[Any] = []
         self.rated_from: dict[tuple[str, str], str] = {}
+        self.rated_on: dict[tuple[str, str], date | None] = {}
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
@@ -424,12 +425,14 @@ class FakeResults:
                     "flags": list(result.flags),
                     "rating_reason": reason,
                     "rated_from": self.rated_from.get(key),
+                    "rated_on": self.rated_on.get(key),
                 }
         return found
 
-    async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None:
+    async def save_periods(self, results: list[PeriodResult], *, month: str | None, today: date | None = None) -> None:
         for result in results:
             self.rated_from.setdefault((result.cell_id, result.period), month or result.period)
+            self.rated_on.setdefault((result.cell_id, result.period), today)
             self.periods[(result.cell_id, result.period)] = result
 
     async def save_late_changes(self, changes):

@@ -62,7 +62,7 @@ async def test_a_held_regular_meetings_form_warned_of_another_regular_lists_the_
 ) -> None:
     """A regular meeting held two days ago recorded while the cell held another regular one two hours after it: the
     form is refused with the another-regular warning, and meetings was asked for that month's meetings once (both
-    warnings ask it)."""
+    warnings ask it), and for the next month's once (the later held meeting the warning names)."""
     asked: list[ListMeetings] = []
     call = state.rpc.call
 
@@ -101,4 +101,10 @@ async def test_a_held_regular_meetings_form_warned_of_another_regular_lists_the_
     said = html.unescape(sent.text)
     assert sent.status_code == 422, said[-2000:]
     assert "Hội trường khu phố" in said and "Vẫn ghi lại: kết quả của tháng" in said, said[-3000:]
-    assert [(request.cell_id, request.period) for request in asked] == [(world.cell_a1, month_of(held))], asked
+    assert "đã tổ chức sau buổi này, sẽ lấy buổi này làm buổi sinh hoạt liền trước" in " ".join(said.split())
+    # the month once, and the next once: the warning names the later held meeting whose previous one this becomes
+    following = f"{held.year + held.month // 12:04d}-{held.month % 12 + 1:02d}"
+    assert [(request.cell_id, request.period) for request in asked] == [
+        (world.cell_a1, month_of(held)),
+        (world.cell_a1, following),
+    ], asked

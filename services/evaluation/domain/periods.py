@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -427,22 +427,27 @@ def late_change(
     meetings: Sequence[MeetingSummary],
     through_month: str,
     at: datetime,
+    today: date | None = None,
 ) -> LateChange | None:
-    """The note a fact received in `through_month` leaves when it changes the result of an earlier, closed month
-    (`before`: its stored row, as last published, whether the month close has rated it yet or not) in its rating or
-    its score as published (2 decimals). None for a month still running, a quarter or a year (they follow their
-    months), a result that did not change, or a month whose row was first stored after it ended (`rated_from`: a
-    history loaded later rates its months for the first time, nothing an officer saw before it closed changes; a row
-    stored before `rated_from` was kept counts as seen) unless the change withdraws a held meeting it showed (kind
-    "withdrawn": cancelled or not held, whatever the reason; the caller names the meeting)."""
+    """The note a fact received in `through_month` (on `today`, the service's day) leaves when it changes the result
+    of an earlier, closed month (`before`: its stored row, as last published, whether the month close has rated it yet
+    or not) in its rating or its score as published (2 decimals). None for a month still running, a quarter or a year
+    (they follow their months), a result that did not change, or a month whose row was first stored after it ended
+    (`rated_from`: a history loaded later rates its months for the first time) on the day of the change (`rated_on`:
+    the load's own facts; a row without that day, rated before migration 0045, on any day), unless the change
+    withdraws a held meeting it showed (kind "withdrawn": cancelled or not held, whatever the reason; the caller names
+    the meeting). A month first rated late is shown from that day on, so a fact received on a later day that changes
+    it is late (docs/architecture.md: a meeting of 30 November recorded on 4 December, whatever loaded November)."""
     month = after.period
     if len(period_months(month)) != 1 or month >= through_month:
         return None
     withdrawn = (before.get("meetings_held") or before.get("regular_held") or 0) > after.meetings_held
     rated_from = before.get("rated_from")
+    rated_on = before.get("rated_on")
+    seen_before = rated_on is not None and today is not None and today > rated_on
     # a month first stored late that showed a held meeting was seen once that meeting was: its withdrawal is noted
     # (a history loaded later whose later meetings replace earlier ones, all in one load, still leaves none)
-    if rated_from is not None and rated_from > month and not withdrawn:
+    if rated_from is not None and rated_from > month and not withdrawn and not seen_before:
         return None
     if not _result_moved(before, after):
         return None

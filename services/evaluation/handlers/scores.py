@@ -769,6 +769,7 @@ async def refresh_cells_periods(
                     meetings=summaries,
                     through_month=received_in,
                     at=noted_at,
+                    today=uow.today(),
                 )
                 if note is not None:
                     late.append(note)
@@ -802,7 +803,7 @@ async def refresh_cells_periods(
                 )
     late.extend(await _added_late(uow, first_rated))
     late = await _withdrawn_named(uow, late)
-    await uow.results.save_periods(changed, month=None if closing else through)
+    await uow.results.save_periods(changed, month=None if closing else through, today=uow.today())
     await uow.results.delete_periods(unrated)
     await uow.results.save_late_changes(_notes_kept(late, rescoring=rescoring))
     return len(changed) + len(unrated)

@@ -57,9 +57,9 @@ from services.gateway.web.i18n import (
 from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
 from shared.contracts.meetings import REGULAR_KINDS
-from shared.contracts.meetings_rpc import HELD_STATUSES
+from shared.contracts.meetings_rpc import HELD_STATUSES, MeetingSummaryReply
 from shared.envelope import is_identifier
-from shared.periods import VIETNAM_TZ, month_of
+from shared.periods import VIETNAM_TZ, month_of, next_month
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
 from shared.refusals import RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
@@ -505,7 +505,44 @@ async def another_regular_warning(
         meetings=named,
         confirm=forms.label("confirm_another_regular"),
     )
+    later = await next_held_regular(state, cell_id, starts, other_than=body["meeting_id"])
+    if later is not None and later.starts_at is not None:
+        said = f"{said} " + _(
+            LATER_MEETING_RESCORED,
+            when=format_moment(later.starts_at.astimezone(VIETNAM_TZ)),
+            place=later.location or "—",
+        )
     return {"confirm_another_regular": said}
+
+
+LATER_MEETING_RESCORED = N_(
+    "Note: the regular meeting at %(when)s (%(place)s), held after this one, will take this meeting as its previous "
+    "one. Its criterion “Results of the previous resolution” is then judged by the tasks this meeting assigns (with "
+    "none, that criterion no longer counts), so that meeting's score, and its month's result, may change too."
+)
+"""Said after the warning of another regular meeting when a held regular (or combined) meeting of the cell follows
+this one: DOMAIN.md's `results` criterion reads the tasks of the previous held regular or combined meeting, so a trial's
+meeting recorded for 30 November lowered 5 December's score unsaid."""
+
+
+async def next_held_regular(
+    state: State, cell_id: str, starts: datetime, *, other_than: str
+) -> MeetingSummaryReply | None:
+    """The cell's first held regular or combined meeting starting after `starts` in its month or the next (the one
+    whose previous meeting, DOMAIN.md `results`, a meeting at `starts` would become), other than `other_than`; None
+    when there is none there (commands.live_meetings, asked once per month)."""
+    year, number = next_month(int(month_of(starts)[:4]), int(month_of(starts)[5:]))
+    following = f"{year:04d}-{number:02d}"
+    later = [
+        item
+        for month in (month_of(starts), following)
+        for item in await commands.live_meetings(state, cell_id, month, other_than=other_than)
+        if item.kind in REGULAR_KINDS
+        and item.status in HELD_STATUSES
+        and item.starts_at is not None
+        and item.starts_at > starts
+    ]
+    return min(later, key=lambda item: (item.starts_at, item.meeting_id), default=None)
 
 
 # ---- the record page ----------------------------------------------------------------------------
