@@ -50,6 +50,8 @@ BATCHES: dict[str, tuple[list[Any], str | None]] = {
     "not-an-object": ([event(correlationid="c-1"), 42], None),
     "not-extension-syntax": ([event(correlationid="c 1"), event(correlationid="c 1")], None),
     "not-text": ([refused_envelope(correlationid=7)], None),
+    "a-list": ([refused_envelope(correlationid=["c-1"]), refused_envelope(correlationid=["c-1"])], None),
+    "an-object-beside-an-id": ([event(correlationid="c-1"), refused_envelope(correlationid={"id": "c-1"})], None),
 }
 
 
@@ -64,6 +66,7 @@ SINGLES: dict[str, tuple[Any, str | None]] = {
     "refused-for-data": (refused_data(correlationid="c-1"), "c-1"),
     "refused-envelope": (refused_envelope(correlationid="c-1"), "c-1"),
     "no-object": ([1], None),
+    "an-object": (refused_envelope(correlationid={"id": "c-1"}), None),
 }
 
 
@@ -89,13 +92,18 @@ DATA = {"id": "cell-1", "name": "Chi bộ thôn Đông", "kind": "committee", "p
         ({}, None),
         ({"ce-correlationid": "c%ZZ"}, None),  # unreadable: refused naming it, no id to follow
         ({"ce-correlationid": "c-1", "ce-time": "not a time"}, "c-1"),  # another header refused: still its own
+        ({"ce-correlationid": ["c-1", "c-1"]}, None),  # given twice: refused naming it, no id to follow
     ],
-    ids=["header", "no-header", "malformed-header", "other-header-refused"],
+    ids=["header", "no-header", "malformed-header", "other-header-refused", "header-twice"],
 )
 def test_a_binary_mode_event_is_followed_by_its_ce_correlationid_header(
-    extra: dict[str, str], expected: str | None
+    extra: dict[str, str | list[str]], expected: str | None
 ) -> None:
-    headers = {**BINARY, **extra}
+    headers = [
+        (name, value)
+        for name, given in {**BINARY, **extra}.items()
+        for value in (given if isinstance(given, list) else [given])
+    ]
     try:
         incoming: Any = read_message(headers, "application/json", json.dumps(DATA).encode(), route="http")
     except InvalidEvent as exc:

@@ -277,3 +277,16 @@ async def test_a_batch_naming_several_ids_or_none_is_followed_by_the_requests_an
     for sent in (first, other):
         accepted = named(lines, "services.meetings", event="event_accepted", event_id=sent["id"])
         assert [line["correlation_id"] for line in accepted] == [sent.get("correlationid", request_id)]
+
+
+@pytest.mark.parametrize("named", [["c-1"], {"id": "c-1"}], ids=["a-list", "an-object"])
+async def test_a_correlationid_that_is_not_text_is_refused_not_a_server_error(
+    gateway: tuple[Any, str], bus: Feed, named: Any
+) -> None:
+    """The gateway put every event's `correlationid` in a set to find the one they name: a list answered 500
+    (unhashable) and nothing was stored. It is now each event's refusal naming `correlationid`, as on AMQP."""
+    first, second = unit(correlationid=named), unit(correlationid=named)
+    response = await post(app=gateway[0], token=gateway[1], body=[first, second])
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(result["outcome"], result["field"]) for result in results] == [("rejected", "correlationid")] * 2

@@ -351,17 +351,29 @@ def body_correlation_id(readings: Sequence[Reading]) -> str | None:
     (a body naming none, several, or one not of the extension syntax): a request over HTTP is followed by it
     (docs/operations.md), read off the readings so that the body is parsed once, here, not by the gateway too."""
     named = {
-        reading.event.envelope.correlationid
-        if reading.event is not None
-        else reading.raw.get("correlationid")
-        if isinstance(reading.raw, dict)
-        else reading.named_correlation
+        _as_named(
+            reading.event.envelope.correlationid
+            if reading.event is not None
+            else reading.raw.get("correlationid")
+            if isinstance(reading.raw, dict)
+            else reading.named_correlation
+        )
         for reading in readings
     }
     if len(named) != 1:
         return None
     value = named.pop()
     return value if isinstance(value, str) and EXTENSION_VALUE.match(value) else None
+
+
+_NOT_TEXT = object()
+"""What a refused event names as `correlationid` when it is not text (a list, an object, a number): no id."""
+
+
+def _as_named(value: Any) -> object:
+    """A named `correlationid` as body_correlation_id compares it: text or None as given, anything else (unhashable,
+    such as a list or a header sent twice) one mark for all."""
+    return value if value is None or isinstance(value, str) else _NOT_TEXT
 
 
 def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
