@@ -218,6 +218,16 @@ def request_context(*, correlation_id: str | None) -> AbstractContextManager[Non
     return _RequestContext(correlation_id)
 
 
+def follow_request_by(correlation_id: str) -> None:
+    """Within request_context, follow the rest of the request by `correlation_id` (the one its events name,
+    CONTRACT.md `correlationid`): later lines carry it and request_correlation_id returns it, until the request's
+    block ends. Outside a request (an AMQP delivery) it does nothing."""
+    if _REQUEST_CORRELATION.get() is None:
+        return
+    _REQUEST_CORRELATION.set(correlation_id)
+    _MESSAGE.set({**(_MESSAGE.get() or {}), "correlation_id": correlation_id})
+
+
 def request_correlation_id() -> str | None:
     """The correlation id of the request being answered (request_context), or None outside one."""
     return _REQUEST_CORRELATION.get()

@@ -16,6 +16,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import cache
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import aio_pika
@@ -87,6 +88,15 @@ class TypedRpcReply(BaseModel, Generic[ReplyT]):
     ok: bool
     result: Annotated[ReplyT | JsonValue, Field(union_mode="left_to_right")] = None
     error: RpcErrorBody | None = None
+
+
+@cache
+def typed_reply(reply_model: type[ReplyT]) -> type[TypedRpcReply[ReplyT]]:
+    """TypedRpcReply of `reply_model`, built once per reply model and kept for the process: pydantic keeps the
+    generics it parametrizes only weakly, so each reply read after a garbage collection built the whole model and its
+    validator again: a 1,000-event ingest's reply took 4.0 ms CPU to read instead of 2.3 (cProfile of the HTTP ingest
+    path, where profiling inflates the building to 42-67 ms)."""
+    return TypedRpcReply[reply_model]  # type: ignore[valid-type]
 
 
 ItemT = TypeVar("ItemT")
@@ -308,7 +318,7 @@ def read_reply(request: Request[ReplyT], body: bytes) -> ReplyT:
     RpcError with the error's code for an error reply, `internal` for a result out of the model's contract (logged,
     why judged from the value already read); ValidationError for bytes that are no RpcReply."""
     reply_model = request.reply_model()
-    reply = TypedRpcReply[reply_model].model_validate_json(body)  # type: ignore[valid-type]
+    reply = typed_reply(reply_model).model_validate_json(body)
     if not reply.ok:
         error = reply.error or RpcErrorBody(code="internal", message="empty error")
         raise RpcError(error.code, error.message, field=error.field, refusal=error.refusal)

@@ -10,7 +10,7 @@ from services.meetings.context import MeetingsContext
 from services.meetings.repository.ingest import register_sources, sync_sources
 from shared.contracts import meetings_rpc as rpc
 from shared.envelope import InvalidEvent, is_batch, now
-from shared.logs import get_logger
+from shared.logs import get_logger, request_correlation_id
 from shared.ops.rpc import add_ops_methods
 from shared.periods import local_date
 from shared.rpc import RpcError, RpcMethods
@@ -72,7 +72,9 @@ async def ingest(request: rpc.Ingest, app: MeetingsContext) -> rpc.IngestReply:
 
 
 async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str, Any]:
-    """Read and judge a body's bytes exactly as a chibo.ingest delivery (the gateway's POST /v1/events)."""
+    """Read and judge a body's bytes exactly as a chibo.ingest delivery (the gateway's POST /v1/events); the reply
+    names the correlation id its events name when the request is followed by it from then on (IngestReply)."""
+    asked = request_correlation_id()
     try:
         body = base64.b64decode(request.body_base64, validate=True)
     except ValueError:
@@ -104,7 +106,11 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
         sources=await _sender_sources(request.scope, request.sources, app),
     )
     log.info("rpc_ingest_body", account=request.account, scope=request.scope, events=len(outcomes))
-    return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
+    followed = request_correlation_id()  # ingest_delivery follows the request by its events' own id (read once)
+    return {
+        "results": [result.as_dict(index) for index, result in enumerate(outcomes)],
+        "correlation_id": followed if followed != asked else None,
+    }
 
 
 async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -> dict[str, Any]:

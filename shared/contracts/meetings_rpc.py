@@ -60,6 +60,10 @@ class IngestReply(Reply):
     """Every event's outcome, in the order sent."""
 
     results: list[IngestResultReply]
+    correlation_id: str | None = None
+    """IngestBody: the one correlation id (CONTRACT.md `correlationid`) every event of the body names, by which
+    meetings followed the request when it is not the one the call came with; None otherwise (the body names none or
+    several, or could not be read). The gateway reads no body itself: it follows the request by this one after."""
 
 
 class UnitReply(Reply):

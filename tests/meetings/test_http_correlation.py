@@ -254,3 +254,39 @@ async def test_duplicate_and_rejected_lines_name_the_events_identity_by_the_docu
         assert line["event_source"] == "urn:test:correlation"
         assert line["event_type"] == "org.unit.upserted.v1"
         assert line["correlation_id"] == (correlation_id or line["correlation_id"]) and line["correlation_id"]
+
+
+@pytest.mark.parametrize("second", ["another", "none"])
+async def test_a_batch_naming_several_ids_or_none_is_followed_by_the_requests_and_each_event_by_its_own(
+    gateway: tuple[Any, str], bus: Feed, lines: pytest.LogCaptureFixture, second: str
+) -> None:
+    """The id a body's events all name is found by meetings' one reading of it (the gateway no longer parses it):
+    a batch whose events name two ids, or one none, is followed by the request's own on the request's lines, each
+    event by its own (or the request's) on its `event_accepted` line."""
+    app, token = gateway
+    first = unit(correlationid=random_id("own"))
+    other = unit(correlationid=random_id("other")) if second == "another" else unit()
+    response = await post(app, token, [first, other])
+    assert [result["outcome"] for result in response.json()["results"]] == ["accepted", "accepted"]
+    request_id = response.headers["x-correlation-id"]
+
+    gateway_lines = {line["event"] for line in named(lines, "services.gateway", correlation_id=request_id)}
+    assert gateway_lines >= {"http_request", "events_forwarded"}
+    meetings_lines = {line["event"] for line in named(lines, "services.meetings", correlation_id=request_id)}
+    assert meetings_lines >= REQUEST_LINES
+    for sent in (first, other):
+        accepted = named(lines, "services.meetings", event="event_accepted", event_id=sent["id"])
+        assert [line["correlation_id"] for line in accepted] == [sent.get("correlationid", request_id)]
+
+
+@pytest.mark.parametrize("named", [["c-1"], {"id": "c-1"}], ids=["a-list", "an-object"])
+async def test_a_correlationid_that_is_not_text_is_refused_not_a_server_error(
+    gateway: tuple[Any, str], bus: Feed, named: Any
+) -> None:
+    """The gateway put every event's `correlationid` in a set to find the one they name: a list answered 500
+    (unhashable) and nothing was stored. It is now each event's refusal naming `correlationid`, as on AMQP."""
+    first, second = unit(correlationid=named), unit(correlationid=named)
+    response = await post(app=gateway[0], token=gateway[1], body=[first, second])
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(result["outcome"], result["field"]) for result in results] == [("rejected", "correlationid")] * 2

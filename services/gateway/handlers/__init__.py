@@ -432,8 +432,9 @@ async def ingest_events(
     over_limit: int | None = None,
     declared_size: int | None = None,
     correlation_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest.
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest; each event's
+    outcome, and the one correlation id its events name when it is not `correlation_id` (IngestReply), else None.
 
     A body that is not an event or a batch at all is stored and published as a rejection by meetings,
     and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events, 415 in neither
@@ -445,7 +446,8 @@ async def ingest_events(
     which stores the rejection naming `body` as cut, and the answer is the 413 of any body over the limit.
     A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
     `correlation_id`: the request's (X-Correlation-ID or made for it), sent with the call: meetings logs it and gives
-    it to each event that names none of its own, so the facts it re-publishes carry it on.
+    it to each event that names none of its own, so the facts it re-publishes carry it on. The gateway never parses
+    the body: meetings' one strict reading also finds the correlation id the events name.
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     # every header meant as an attribute goes along, a misprefixed one (`ce_id`) too: meetings refuses it by name
@@ -481,7 +483,7 @@ async def ingest_events(
     if len(results) == 1 and results[0].problem in BODY_PROBLEM_STATUS:
         status, code = BODY_PROBLEM_STATUS[results[0].problem]
         raise BodyError(status, code, results[0].reason or "body: not an event", field=results[0].field or "body")
-    return [result.model_dump(mode="json", exclude_unset=True) for result in results]
+    return [result.model_dump(mode="json", exclude_unset=True) for result in results], reply.correlation_id
 
 
 EVENTS_UNANSWERED = (

@@ -1,10 +1,7 @@
 """POST /v1/events: the HTTP route in of CONTRACT.md."""
 
-import json
 from collections import Counter
-from collections.abc import Iterable
 from typing import Annotated
-from urllib.parse import unquote
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,11 +14,9 @@ from services.gateway.http.observability import adopt_correlation_id, correlatio
 from services.gateway.http.routing import ApiRoute
 from services.gateway.limits import body_cut
 from services.gateway.schemas import IngestOutcomeRead, IngestRead
-from shared.bindings import media_type
 from shared.contracts.schemas import ingest_types
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
 from shared.logs import get_logger
-from shared.reading import EXTENSION_VALUE
 
 log = get_logger(__name__)
 
@@ -87,28 +82,24 @@ async def post_events(
     if cut is not None:
         request.state.audit_detail = {"over_limit": cut.limit, "declared_size": cut.declared, "dry_run": dry_run}
         log.warning("ingest_body_over_limit", limit=cut.limit, declared_size=cut.declared, sub=caller.sub)
-    # the events' own correlation id, when they name one, follows the request through every service (operations.md)
-    own = (
-        events_correlation_id(body, request.headers.get("content-type"), request.headers.items())
-        if cut is None
-        else None
+    correlation_id = correlation_id_of(request)  # the request's; its events' own, when they name one, comes after
+    results, own = await ingest_events(
+        body,
+        request.headers.get("content-type"),
+        principal=caller,
+        rpc=state.rpc,
+        timeout=state.settings.ingest_timeout,
+        headers=request.headers.items(),
+        dry_run=dry_run,
+        over_limit=cut.limit if cut is not None else None,
+        declared_size=cut.declared if cut is not None else None,
+        correlation_id=correlation_id,
     )
+    # the events' own correlation id, when they all name one, follows the request from here (operations.md): meetings
+    # found it in its one reading of the body, which the gateway does not parse itself
     if own is not None:
         adopt_correlation_id(request, own)
-    correlation_id = own or correlation_id_of(request)
-    with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
-        results = await ingest_events(
-            body,
-            request.headers.get("content-type"),
-            principal=caller,
-            rpc=state.rpc,
-            timeout=state.settings.ingest_timeout,
-            headers=request.headers.items(),
-            dry_run=dry_run,
-            over_limit=cut.limit if cut is not None else None,
-            declared_size=cut.declared if cut is not None else None,
-            correlation_id=correlation_id,
-        )
+    with structlog.contextvars.bound_contextvars(correlation_id=own or correlation_id):
         outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
         counts = Counter(outcome.outcome for outcome in outcomes)
         log.info(
@@ -127,25 +118,3 @@ async def post_events(
         held=counts["held"],
         rejected=counts["rejected"],
     )
-
-
-def events_correlation_id(body: bytes, content_type: str | None, headers: Iterable[tuple[str, str]]) -> str | None:
-    """The one correlation id (CONTRACT.md `correlationid`) every event of the body names, else None (a body naming
-    none, several, or not read): a request is followed in the logs by it, not by its own HTTP id. Binary mode: the
-    `ce-correlationid` header; structured mode: the event's, or the one all of a batch's events name."""
-    media = media_type(content_type)
-    named: set[object]
-    if media not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE):
-        given = next((value for name, value in headers if name.lower() == "ce-correlationid"), None)
-        named = {unquote(given)} if given is not None else set()
-    else:
-        try:
-            parsed = json.loads(body)
-        except (ValueError, RecursionError):  # meetings refuses the body, naming why
-            return None
-        events = parsed if isinstance(parsed, list) else [parsed]
-        named = {event.get("correlationid") if isinstance(event, dict) else None for event in events}
-    if len(named) != 1:
-        return None
-    value = named.pop()
-    return value if isinstance(value, str) and EXTENSION_VALUE.match(value) else None

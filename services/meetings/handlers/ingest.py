@@ -62,7 +62,7 @@ from shared.envelope import (
     peek_identity,
     read_batch,
 )
-from shared.logs import get_logger, message_context, request_correlation_id
+from shared.logs import follow_request_by, get_logger, message_context, request_correlation_id
 from shared.metrics import INGEST_EVENTS, type_label
 from shared.outbox import relay_hold
 from shared.periods import said_at
@@ -181,6 +181,9 @@ class Reading:
     correlation_id: str | None = None
     """The correlation id of the request it came in (POST /v1/events: the gateway's, with_request_correlation) when
     the event names none of its own; its rejection carries it when no event could be read. None on AMQP."""
+    named_correlation: Any = None
+    """The `correlationid` the text of an event whose envelope did not read names (read_raw of a body's bytes), for
+    body_correlation_id; an event read names its envelope's, an object refused the one it holds."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -310,12 +313,13 @@ def read_raw(raw: Any, *, checked: bool = False, at: datetime | None = None) -> 
         if exc.problem == "too_large" and isinstance(raw, bytes | str):
             # named by its identity when it reads at all, stored as a prefix and its size, never the whole
             size = len(raw)
-            peeked = peek_identity(_loads_or_none(raw, limit=PEEK_LIMIT) if size <= PEEK_LIMIT else None)
+            value = _loads_or_none(raw, limit=PEEK_LIMIT) if size <= PEEK_LIMIT else None
             text = bounded_text(raw_text(raw[: STORED_PREFIX * 4]), size=size)
             error = InvalidEvent(too_large(size), field="body", problem="too_large")
-            return Reading(text, *peeked, error=error, oversized=True)
-        source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
-        return Reading(raw, source, event_id, event_type, error=exc)
+            return Reading(text, *peek_identity(value), error=error, oversized=True, named_correlation=_named_in(value))
+        value = raw if isinstance(raw, dict) else _loads_or_none(raw)
+        source, event_id, event_type = peek_identity(value)
+        return Reading(raw, source, event_id, event_type, error=exc, named_correlation=_named_in(value))
     source, event_id, event_type = envelope.source, envelope.id, envelope.type
     try:
         if envelope.type not in INGEST_TYPES:
@@ -332,9 +336,44 @@ def read_raw(raw: Any, *, checked: bool = False, at: datetime | None = None) -> 
                 field="data",
             )
     except InvalidEvent as exc:
-        return Reading(raw, source, event_id, event_type, error=exc)
+        return Reading(raw, source, event_id, event_type, error=exc, named_correlation=envelope.correlationid)
     ignored = tuple(ignored_fields(model_for(event_type), envelope.data))
     return Reading(raw, source, event_id, event_type, event=event, data_json=data_json, ignored=ignored)
+
+
+def _named_in(value: Any) -> Any:
+    """The `correlationid` a parsed event names (None when it is no object)."""
+    return value.get("correlationid") if isinstance(value, dict) else None
+
+
+def body_correlation_id(readings: Sequence[Reading]) -> str | None:
+    """The one correlation id (CONTRACT.md `correlationid`) every event of a body names, refused ones too, else None
+    (a body naming none, several, or one not of the extension syntax): a request over HTTP is followed by it
+    (docs/operations.md), read off the readings so that the body is parsed once, here, not by the gateway too."""
+    named = {
+        _as_named(
+            reading.event.envelope.correlationid
+            if reading.event is not None
+            else reading.raw.get("correlationid")
+            if isinstance(reading.raw, dict)
+            else reading.named_correlation
+        )
+        for reading in readings
+    }
+    if len(named) != 1:
+        return None
+    value = named.pop()
+    return value if isinstance(value, str) and EXTENSION_VALUE.match(value) else None
+
+
+_NOT_TEXT = object()
+"""What a refused event names as `correlationid` when it is not text (a list, an object, a number): no id."""
+
+
+def _as_named(value: Any) -> object:
+    """A named `correlationid` as body_correlation_id compares it: text or None as given, anything else (unhashable,
+    such as a list or a header sent twice) one mark for all."""
+    return value if value is None or isinstance(value, str) else _NOT_TEXT
 
 
 def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
@@ -1071,8 +1110,11 @@ async def ingest_delivery(
     judge_read = dry_run_readings if dry_run else ingest_readings
 
     async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
+        own = body_correlation_id(readings)
+        if own is not None:  # over HTTP: the request is followed by its events' own id from here on
+            follow_request_by(own)
         readings = [as_routed(reading, routing_key, batch=batch) for reading in as_sent_by(readings, system=system)]
-        correlation_id = request_correlation_id()  # over HTTP: the gateway's, sent with the RPC
+        correlation_id = request_correlation_id()  # over HTTP: the gateway's, sent with the RPC, or its events' own
         if correlation_id:
             readings = [with_request_correlation(reading, correlation_id) for reading in readings]
         if message_id:
