@@ -33,6 +33,7 @@ from services.gateway.web.forms import (
     FormLabels,
     error_box_title,
     in_form_order,
+    past_midnight_note,
     posted_form,
 )
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
@@ -91,6 +92,7 @@ def environment() -> jinja2.Environment:
     env.globals["browser_uri"] = browser_uri
     # "Không thực hiện được:" over refusals no form fixes (StateRefusal), else "Vui lòng sửa:"
     env.globals["error_box_title"] = error_box_title
+    env.globals["past_midnight_note"] = past_midnight_note
     env.globals.update(globals_())
     return env
 

@@ -25,6 +25,7 @@ from services.gateway.web.i18n import (
     label,
     lower_first,
     parse_moment,
+    provisional_rating,
 )
 from services.gateway.web.periods import cell_years
 from shared.alert_rules import period_alerts_due
@@ -226,6 +227,8 @@ def subordinates(
                     **unit,
                     "score": rank.get("score"),
                     "rating": rank.get("rating"),
+                    # read by i18n.rating_label: the table marks a provisional rating as the weakest-cells list does
+                    "provisional": rank.get("provisional"),
                     "not_met_yet": rank.get("not_met_yet"),
                     # what its badge reads by (i18n.not_met_label): a meeting held, but not the regular one
                     "regular_held": rank.get("regular_held"),
@@ -449,7 +452,14 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     for quarter in range(1, 5):
         quarters.append(by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"})
         if quarter % 2 == 0 and f"{year}-H{quarter // 2}" in by_period:
-            quarters.append(by_period[f"{year}-H{quarter // 2}"])
+            half_year = by_period[f"{year}-H{quarter // 2}"]
+            # its quarters' ratings say "(tạm tính)" as their own rows do (i18n.quarter_ratings_text)
+            provisional = [
+                period
+                for period in half_year.get("quarter_ratings") or {}
+                if provisional_rating(by_period.get(period, {}))
+            ]
+            quarters.append({**half_year, "provisional_quarters": provisional})
     items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
     # a half-year's lines read off the org tree as last applied while its changes wait say so (i18n.recalculating_note)
     recalculating = any(line.get("recalculating") for line in half_years if line)

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -818,6 +818,41 @@ def _ascii_number(raw: str, kind: type[NumberT]) -> NumberT | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+MINUTES_FORM_LONGEST = timedelta(hours=12)
+"""The minutes form has one date: an end time before the start time is read as past midnight when the meeting is
+then at most this long (a meeting from 19:30 to 00:30), and refused otherwise. Shorter than the day meetings accepts
+(shared.plausible.LONGEST_MEETING): with a day, any end time before the start would pass, a mistyped 09:00-08:00 as a
+23-hour meeting."""
+
+
+def minutes_end(started: datetime, ended: datetime) -> datetime:
+    """The minutes' end from the form's one date: `ended` a day later when it is before `started` and the meeting then
+    lasts at most MINUTES_FORM_LONGEST (past midnight), else as typed."""
+    if ended < started and ended + timedelta(days=1) - started <= MINUTES_FORM_LONGEST:
+        return ended + timedelta(days=1)
+    return ended
+
+
+def past_midnight_note() -> str:
+    """What the minutes form says under its times: an end time before the start is the next day's (minutes_end)."""
+    return _(
+        "A meeting that ends after midnight: enter the end time as it was (for example 00:30); an end time before the "
+        "start time is read as the next day's when the meeting then lasts at most %(hours)s hours.",
+        hours=format_number(MINUTES_FORM_LONGEST.total_seconds() / 3600, digits=0),
+    )
+
+
+def end_before_start(field: str) -> str:
+    """The minutes form's refusal of an end time at or before the start that minutes_end does not read as past
+    midnight, naming `field` and the bound."""
+    return _(
+        "%(field)s: must be after the start time; an end time before the start time is read as the next day's only "
+        "when the meeting then lasts at most %(hours)s hours.",
+        field=field,
+        hours=format_number(MINUTES_FORM_LONGEST.total_seconds() / 3600, digits=0),
+    )
 
 
 SELF_CRITICISM_MOST = int(LONGEST_MEETING.total_seconds() // 60)

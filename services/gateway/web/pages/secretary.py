@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -69,9 +69,6 @@ RECORDERS = frozenset({Role.SECRETARY})
 """Who records a meeting (the record page and its forms): the cell's secretary, as the API's commands allow; an upper-
 level monitor confirms an assessment on the monitoring page instead."""
 ROWS = 3
-LONGEST_MEETING = timedelta(hours=12)
-"""The minutes form has one date: an end time before the start time is read as past midnight when the meeting is
-then at most this long (a meeting from 22:40 to 00:20), and refused otherwise."""
 
 
 RECORD_NOTICES = frozenset(
@@ -1143,10 +1140,10 @@ def _minutes_body(
     errors: dict[str, str] = {}
     started = forms.moment(form, "day", "started", errors, field="started_at")
     ended = forms.moment(form, "day", "ended", errors, field="ended_at")
-    if started and ended and ended < started and ended + timedelta(days=1) - started <= LONGEST_MEETING:
-        ended += timedelta(days=1)  # past midnight: the form's one date is the day the meeting started
-    if started and ended and ended <= started:
-        errors["ended_at"] = _("%(field)s: must be after the start time.", field=forms.label("ended_at"))
+    if started and ended:
+        ended = forms.minutes_end(started, ended)  # past midnight: the form's one date is the day the meeting started
+        if ended <= started:
+            errors["ended_at"] = forms.end_before_start(forms.label("ended_at"))
     if started is not None:
         errors |= minutes_day_problem(started, scheduled=scheduled, now=now, took_place=took_place)
     rows = range(1, form_rows(form) + 1)
