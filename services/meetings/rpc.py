@@ -18,32 +18,37 @@ from shared.rpc import RpcError, RpcMethods
 log = get_logger(__name__)
 
 
-async def _sender_sources(scope: str | None, sources: list[str] | None, app: MeetingsContext) -> handlers.Sources:
-    """The sources a request's sender may use; a scoped account's are registered to its unit first (once per
-    process and list), so from then on no other sender may use them. `forbidden` for sources without a scope."""
+async def _sender_sources(
+    scope: str | None, sources: list[str] | None, app: MeetingsContext, account: str = ""
+) -> handlers.Sources:
+    """The sources a request's sender may use; a scoped account's are registered to its unit and to it (`account`)
+    first (once per process and list), so from then on no other sender may use them, and a replay of its rejection
+    is judged by them. `forbidden` for sources without a scope."""
     if sources is None:
         return None
     if scope is None:
         raise RpcError("forbidden", "sources: only a scoped integration account registers sources", field="sources")
     allowed = frozenset(sources)
-    if (scope, allowed) not in _REGISTERED:
-        await register_sources(app.pool, unit_id=scope, sources=sorted(allowed))
-        _REGISTERED.add((scope, allowed))
+    if (scope, account, allowed) not in _REGISTERED:
+        await register_sources(app.pool, unit_id=scope, sources=sorted(allowed), account=account or None)
+        _REGISTERED.add((scope, account, allowed))
     return allowed
 
 
-_REGISTERED: set[tuple[str, frozenset[str]]] = set()
-"""(unit, sources) this process has registered: a partner's every call does not write the registry again."""
+_REGISTERED: set[tuple[str, str, frozenset[str]]] = set()
+"""(unit, account, sources) this process has registered: a partner's every call does not write the registry
+again."""
 
 
 async def sync_registered_sources(request: rpc.SyncSources, app: MeetingsContext) -> rpc.SourcesSyncedReply:
     """Make the registry of scoped accounts' sources the gateway's (see SyncSources); `invalid` naming `accounts`
     when two units claim one source."""
-    owners: dict[str, str] = {}
+    owners: dict[str, tuple[str, str | None]] = {}
     for account in request.accounts:
         for source in account.sources:
-            if owners.setdefault(source, account.unit_id) != account.unit_id:
-                raise RpcError("invalid", f"accounts: source {source} is claimed by two units", field="accounts")
+            owner = (account.unit_id, account.account)
+            if owners.setdefault(source, owner) != owner:
+                raise RpcError("invalid", f"accounts: source {source} is claimed by two accounts", field="accounts")
     async with app.pool.acquire() as conn, conn.transaction():
         registered, released, written = await sync_sources(conn, owners=owners)
     if released or written:
@@ -56,7 +61,7 @@ async def sync_registered_sources(request: rpc.SyncSources, app: MeetingsContext
 async def ingest(request: rpc.Ingest, app: MeetingsContext) -> rpc.IngestReply:
     """Judge the raw events exactly as if they had arrived on chibo.ingest."""
     judge = handlers.dry_run if request.dry_run else handlers.ingest_batch
-    sources = await _sender_sources(request.scope, request.sources, app)
+    sources = await _sender_sources(request.scope, request.sources, app, request.account)
     outcomes = await judge(
         request.events,
         app.uow_factory,
@@ -88,7 +93,7 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
             batch=is_batch(request.content_type, body=body, headers=request.headers),
             route=request.route or "http",
             scope=request.scope,
-            sources=await _sender_sources(request.scope, request.sources, app),
+            sources=await _sender_sources(request.scope, request.sources, app, request.account),
             headers=request.headers,
             dry_run=request.dry_run,
         )
@@ -103,7 +108,8 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
         content_type=request.content_type,
         dry_run=request.dry_run,
         scope=request.scope,
-        sources=await _sender_sources(request.scope, request.sources, app),
+        sources=await _sender_sources(request.scope, request.sources, app, request.account),
+        account=request.account or None,
     )
     log.info("rpc_ingest_body", account=request.account, scope=request.scope, events=len(outcomes))
     followed = request_correlation_id()  # ingest_delivery follows the request by its events' own id (read once)

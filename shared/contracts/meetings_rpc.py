@@ -293,10 +293,12 @@ class SourcesSyncedReply(Reply):
 
 
 class SourceRegistration(BaseModel):
-    """One scoped integration account's unit and the sources it registered."""
+    """One scoped integration account's unit and the sources it registered; `account`: its subject, by which a
+    replay of its rejection is judged (None: not named, the unit's)."""
 
     unit_id: str
     sources: list[str]
+    account: str | None = None
 
 
 class SyncSources(MeetingsRequest[SourcesSyncedReply]):

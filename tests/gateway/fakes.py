@@ -678,7 +678,10 @@ class World:
             return dict(row)
 
         async def sync_sources(r: meetings.SyncSources) -> dict[str, Any]:
-            self.synced_sources.append({account.unit_id: account.sources for account in r.accounts})
+            by_unit: dict[str, list[str]] = {}
+            for account in r.accounts:  # one registration per account now: a unit's sources are its accounts'
+                by_unit.setdefault(account.unit_id, []).extend(account.sources)
+            self.synced_sources.append({unit: sorted(sources) for unit, sources in by_unit.items()})
             return {"registered": sum(len(account.sources) for account in r.accounts), "released": 0}
 
         methods = RpcMethods("meetings")

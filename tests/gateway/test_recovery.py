@@ -461,13 +461,13 @@ async def test_retrying_an_event_not_held_says_it_was_rejected_or_that_no_such_e
         assert said.status_code == 404, said.text
         text = html.unescape(said.text)
         assert (
-            f"Không có sự kiện nào đang chờ hoặc bị từ chối mang mã {nowhere['event_id']} từ nguồn urn:test:held."
+            f"Không có sự kiện tạm giữ hoặc bị từ chối nào mang mã {nowhere['event_id']} từ nguồn urn:test:held."
             in text
         )
         assert "chấp nhận" not in text[text.index('id="page-errors"') :].split("</div>", 1)[0]
         said = await client.post("/app/operations/held/retry", data={**identity, "csrf": csrf})
         assert said.status_code == 409, said.text
-        assert f"Sự kiện {dropped['event_id']} từ nguồn urn:test:held không còn đang chờ: sự kiện đã bị từ chối" in (
+        assert f"Sự kiện {dropped['event_id']} từ nguồn urn:test:held không còn bị tạm giữ: sự kiện đã bị từ chối" in (
             html.unescape(said.text)
         )
     finally:

@@ -673,6 +673,7 @@ class FakeIngest:
             "scope": scope,
             "refusal": refusal,
             "message_id": message_id,
+            "sender": account,
         }
         if event_id:
             for rejection in self._s.rejections.values():
@@ -692,6 +693,8 @@ class FakeIngest:
                         rejection.update(values)
                     if rejection["status"] != "open":  # closed (replayed, dismissed), refused again: open again
                         rejection.update(status="open", dismissed_at=None, replayed_at=None, replay_outcome=None)
+                    if route == "replay":  # judged as the rejection's sender
+                        values["sender"] = rejection.get("sender")
                     attempts.append({"attempt": len(attempts) + 1, "route": route, **values})
                     return StoredRejection(str(rejection["rejection_id"]), first=False)
         rejection_id = str(uuid.uuid4())
@@ -779,6 +782,10 @@ class FakeIngest:
     async def sources_of_unit(self, unit_id: str) -> frozenset[str]:
         """The sources registered to a unit."""
         return frozenset(source for source, unit in self._s.registered_sources.items() if unit == unit_id)
+
+    async def sources_of_account(self, account: str, unit_id: str) -> frozenset[str]:
+        """The sources registered to an account of a unit (the fake keeps no accounts: the unit's)."""
+        return await self.sources_of_unit(unit_id)
 
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]

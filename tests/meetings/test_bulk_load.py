@@ -290,3 +290,23 @@ BACKENDS_SQL = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'"
     " AND pid <> pg_backend_pid()"
 )
+
+
+async def test_the_summary_says_what_became_of_lines_held_at_their_place_and_counts_exactly(  # type: ignore[no-untyped-def]
+    meetings_pool, db, tmp_path: Path, capsys
+) -> None:
+    """A trial's file had 3,000 members before their cell: the summary said `"held": 3000` though all were applied
+    by the end, and the progress bar read 3.00k for 3,005 lines. The held lines' fate is told (`held_then`, `final`),
+    and the bar counts lines exactly."""
+    prefix = random_id("bulk") + "-"
+    lines = province(tmp_path / "province.jsonl", prefix, cells=2, members=1010)
+    path = tmp_path / "reversed.jsonl"
+    path.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")
+    report = await bulk_load(path, meetings_pool, chunk_size=5000, progress=True)
+    held = report.outcomes["held"]
+    assert held >= 1010, report.outcomes
+    assert report.held_then == {"released": held, "rejected": 0, "still_held": 0}
+    assert report.final == {"accepted": len(lines), "duplicate": 0, "held": 0, "rejected": 0}
+    assert (await counts(db, prefix))["held"] == 0
+    bar = capsys.readouterr().err
+    assert f"{len(lines)}/{len(lines)}" in bar and "k/" not in bar, bar[-300:]

@@ -440,7 +440,7 @@ def test_an_already_replayed_rejection_whose_replay_was_held_says_it_is_held_not
     held = Refusal(code=RefusalCode.ALREADY_REPLAYED, replayed_at=at, outcome="held")
     message = already_replayed(RpcError("conflict", "x", refusal=held), event="evt-1")
     assert message.startswith("Sự kiện bị từ chối evt-1 đã được xét lại lúc 19:30 ")
-    assert "đang được tạm giữ để chờ dữ liệu mà sự kiện nhắc đến (xem mục Sự kiện đang chờ)" in message
+    assert "đang được tạm giữ để chờ dữ liệu mà sự kiện nhắc đến (xem mục Sự kiện tạm giữ)" in message
     assert "chấp nhận" not in message and "04/12/2026" in message
     duplicate = Refusal(code=RefusalCode.ALREADY_REPLAYED, replayed_at=at, outcome="duplicate")
     said = already_replayed(RpcError("conflict", "x", refusal=duplicate), event="evt-1")

@@ -112,7 +112,7 @@ async def test_a_retry_taken_in_says_so_only_when_this_sessions_own_retry_sealed
     judged = await judged_notice("held_retried", sealed, _meetings(get_open_rejection=rejection), csrf="token")
     assert judged is not None and judged["outcome"] == "rejected"
     said = translations().gettext(NO_HELD_OR_REJECTED) % {"event": "e-1", "source": "urn:feed"}
-    assert said == "Không có sự kiện nào đang chờ hoặc bị từ chối mang mã e-1 từ nguồn urn:feed."
+    assert said == "Không có sự kiện tạm giữ hoặc bị từ chối nào mang mã e-1 từ nguồn urn:feed."
 
 
 async def test_a_rejection_replayed_and_rejected_again_says_why_and_an_accepted_one_says_nothing_more() -> None:

@@ -133,7 +133,7 @@ def test_each_list_is_named_in_vietnamese_when_its_position_is_refused() -> None
             list_offsets(at(f"{parameter}=-1"))
         return caught.value
 
-    assert refused("held_offset").what == "danh sách sự kiện đang chờ"
+    assert refused("held_offset").what == "danh sách sự kiện tạm giữ"
     assert refused("held_offset").back == "/app/operations#held"
     assert refused("rejections_offset").what == "danh sách sự kiện bị từ chối chưa xử lý"
     dead = refused("dead_letters_offset.evaluation.facts.dlq")
@@ -141,7 +141,7 @@ def test_each_list_is_named_in_vietnamese_when_its_position_is_refused() -> None
     assert dead.back == "/app/operations#dead-letters-evaluation.facts.dlq"
     parked = refused("parked_offset.evaluation")
     assert (parked.what, parked.back) == (
-        "danh sách dòng bị tạm giữ của dịch vụ Chấm điểm",
+        "danh sách dòng bị gác lại của dịch vụ Chấm điểm",
         "/app/operations#parked-evaluation",
     )
     with pytest.raises(BadPosition) as long:

@@ -413,7 +413,7 @@ async def test_held_events_page_on_as_the_counter_says(system: RunningSystem, op
         counter = int(first.split('data-figure="held">', 1)[1].split("<", 1)[0])
         assert counter >= 25 and f'data-total="{counter}"' in section
         assert section.count("<tr data-event=") == 20 and 'data-shown="1-20"' in section
-        assert f"Đang hiển thị 1–20 trong tổng số {counter} sự kiện đang chờ." in section
+        assert f"Đang hiển thị 1–20 trong tổng số {counter} sự kiện tạm giữ." in section
         assert 'href="/app/operations?held_offset=20#held"' in section and "Xem thêm" in section
 
         second = (await client.get("/app/operations?held_offset=20")).text
@@ -438,7 +438,7 @@ async def test_a_list_position_that_is_no_whole_number_is_a_400_page_naming_it_a
             assert refused.status_code == 400, value
             assert "<h1>Vị trí danh sách không hợp lệ</h1>" in refused.text
             assert (
-                f"“{value}” không phải là một vị trí trong danh sách sự kiện đang chờ"
+                f"“{value}” không phải là một vị trí trong danh sách sự kiện tạm giữ"
                 " (trên địa chỉ của trang): vui lòng ghi một số nguyên từ 0 trở lên, ví dụ 20."
             ) in refused.text
             assert '<a href="/app/operations#held">Về trang đầu</a>' in refused.text
@@ -449,7 +449,7 @@ async def test_a_list_position_that_is_no_whole_number_is_a_400_page_naming_it_a
             "/app/operations/dead-letters/replay?parked_offset.evaluation=x",
             data={"queue": DLQ, "event_id": "evt-none", "csrf": csrf_of(page.text)},
         )
-        assert replay.status_code == 400 and "dòng bị tạm giữ của dịch vụ Chấm điểm" in replay.text
+        assert replay.status_code == 400 and "dòng bị gác lại của dịch vụ Chấm điểm" in replay.text
         # someone else's page first: a made-up position is no way around the role
         await web_account(system, "thanh-vien-vi-tri", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv07")
         async with signed_in(system, "thanh-vien-vi-tri") as member:
@@ -522,7 +522,7 @@ async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
     }
     summaries = {
         "dead": f"thư lỗi của {DLQ}, cũ nhất trước.",
-        "parked": "dòng bị tạm giữ của dịch vụ Chấm điểm, cũ nhất trước.",
+        "parked": "dòng bị gác lại của dịch vụ Chấm điểm, cũ nhất trước.",
     }
     counts: dict[str, int] = {}
     async with signed_in(system, operator) as client:
@@ -554,7 +554,7 @@ async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
         # the counters above the lists say as much
         services = part(first, 'id="services"', "</table>")
         assert f"{counts['dead']} thư lỗi trong {DLQ}" in services
-        assert f"{counts['parked']} sự kiện chờ gửi bị tạm dừng" in part(services, 'data-service="evaluation"', "</tr>")
+        assert f"{counts['parked']} dòng hộp thư đi bị gác lại" in part(services, 'data-service="evaluation"', "</tr>")
         assert int(first.split('data-figure="parked">', 1)[1].split("<", 1)[0]) >= counts["parked"]
 
         # one list moves, the others stay where they are (and keep the moved one's place in their links)

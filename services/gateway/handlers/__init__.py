@@ -748,6 +748,8 @@ async def create_account(
 async def sync_registered_sources(accounts: AccountRepository, rpc: Rpc) -> SourcesSyncedReply:
     """Send meetings every active scoped integration account's sources (SyncSources), so they are refused to every
     other sender from now on, not from the account's first ingest; RpcError when meetings does not answer."""
-    by_unit = await accounts.registered_sources()
-    registrations = [SourceRegistration(unit_id=unit, sources=sources) for unit, sources in by_unit.items()]
+    by_account = await accounts.registered_sources()
+    registrations = [
+        SourceRegistration(unit_id=unit, sources=sources, account=sub) for (unit, sub), sources in by_account.items()
+    ]
     return await rpc.call(SyncSources(accounts=registrations))

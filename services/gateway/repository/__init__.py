@@ -78,8 +78,8 @@ class AccountRepository(Protocol):
         """Of `sources`, those registered to an active account: {source: that account's sub}."""
         ...
 
-    async def registered_sources(self) -> dict[str, list[str]]:
-        """Every active scoped integration account's sources, by its unit: {unit: sources}."""
+    async def registered_sources(self) -> dict[tuple[str, str], list[str]]:
+        """Every active scoped integration account's sources, by its unit and sub: {(unit, sub): sources}."""
         ...
 
 
@@ -177,13 +177,14 @@ class PgAccountRepository:
         )
         return {row["source"]: row["sub"] for row in rows}
 
-    async def registered_sources(self) -> dict[str, list[str]]:
-        """Every active scoped integration account's sources, by its unit: {unit: sources}."""
+    async def registered_sources(self) -> dict[tuple[str, str], list[str]]:
+        """Every active scoped integration account's sources, by its unit and sub: {(unit, sub): sources}."""
         rows = await self._conn.fetch(
-            "SELECT unit_id, array_agg(DISTINCT s ORDER BY s) AS sources FROM account, unnest(sources) AS s"
-            " WHERE active AND role = 'integration' AND unit_id IS NOT NULL GROUP BY unit_id ORDER BY unit_id"
+            "SELECT unit_id, sub, array_agg(DISTINCT s ORDER BY s) AS sources FROM account, unnest(sources) AS s"
+            " WHERE active AND role = 'integration' AND unit_id IS NOT NULL"
+            " GROUP BY unit_id, sub ORDER BY unit_id, sub"
         )
-        return {row["unit_id"]: list(row["sources"]) for row in rows}
+        return {(row["unit_id"], row["sub"]): list(row["sources"]) for row in rows}
 
     async def set_active(self, sub: str, *, active: bool, at: datetime | None = None) -> AccountRow | None:
         """Enable or disable an account (a change moves `changed_at`); None when it does not exist."""

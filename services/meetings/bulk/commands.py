@@ -107,6 +107,8 @@ def _run_load(args: argparse.Namespace) -> int:
         return {
             "events": report.events,
             "outcomes": report.outcomes,
+            "held_then": report.held_then,
+            "final": report.final,
             "elapsed_seconds": round(report.elapsed_seconds, 1),
             "events_per_second": round(report.events_per_second),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -1094,6 +1094,7 @@ async def ingest_delivery(
     system: bool = False,
     routing_key: str | None = None,
     message_id: str | None = None,
+    account: str | None = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -1105,7 +1106,7 @@ async def ingest_delivery(
     publisher of CHIBO_SYSTEM_PUBLISHERS) may send under a urn:chibo: source; from anyone else it is refused (as_feed).
     `routing_key`: an AMQP delivery's, which must be its event's type or `batch` (as_routed); None over HTTP.
     `message_id`: an AMQP delivery's `message_id` property, kept with each of its events' holds and rejections
-    (Reading.message_id); None over HTTP.
+    (Reading.message_id); None over HTTP. `account`: the sending account (see judge), over HTTP.
     """
     judge_read = dry_run_readings if dry_run else ingest_readings
 
@@ -1119,7 +1120,7 @@ async def ingest_delivery(
             readings = [with_request_correlation(reading, correlation_id) for reading in readings]
         if message_id:
             readings = [with_message_id(reading, message_id) for reading in readings]
-        return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
+        return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources, account=account)
 
     if not batch:
         try:
@@ -1819,7 +1820,18 @@ class AttemptNotFound(LookupError):
     """The stored rejection has no refused attempt of that number."""
 
 
-ATTEMPT_COLUMNS = ("route", "type", "reason", "field", "refusal", "raw", "scope", "message_id", "received_at")
+ATTEMPT_COLUMNS = (
+    "route",
+    "type",
+    "reason",
+    "field",
+    "refusal",
+    "raw",
+    "scope",
+    "message_id",
+    "received_at",
+    "sender",
+)
 """What a refused attempt of a rejection's event (rejection_attempt) says of its own copy; the rest (its status,
 who dismissed it) is the rejection's."""
 
@@ -2037,6 +2049,18 @@ def listed_sender(stored: Mapping[str, Any]) -> bool:
     return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
 
 
+async def replay_sources(stored: Mapping[str, Any], scope: str | None, uow: MeetingsUnit) -> Sources:
+    """The sources a replay of a stored rejection (or of one of its attempts) is judged by, as its first submission
+    was: a scoped integration account's (its `sender`, under a source not this system's) are the ones that account
+    holds in its unit now, so an operator's replay cannot lend it another account's source of the same unit, nor
+    one registered to another since (security.md); a source_not_registered rejection of an unnamed sender (stored
+    before senders were kept) is judged by none. Any other sender's: None, judged by the registry (check_source)."""
+    sender = stored.get("sender")
+    if scope is not None and sender and not is_reserved_source(str(stored["source"] or "")):
+        return await uow.ingest.sources_of_account(str(sender), scope)
+    return frozenset() if listed_sender(stored) else None
+
+
 def refused_as_feed(stored: Mapping[str, Any]) -> bool:
     """Whether a stored rejection refused a feed's event under a reserved source (SOURCE_RESERVED): its replay is
     judged as from that feed, so an operator's replay cannot let it in as this system's own."""
@@ -2114,7 +2138,7 @@ async def replay_rejection(
     scope = stored["scope"]
     if stored["route"] == ROSTER_REJUDGED_ROUTE and scope is None:  # stored before it kept its scope
         scope = await rejudged_scope(uow, str(stored["source"]))
-    sources = await uow.ingest.sources_of_unit(scope) if listed_sender(stored) else None
+    sources = await replay_sources(stored, scope, uow)
     if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
         reading = as_feed(reading)
     # a person's command answered on its form stays that person's: its replay held, then run out, names them again

@@ -93,6 +93,7 @@ class IngestRepository(Protocol):
     ) -> dict[tuple[str, str], bytes | None]: ...
     async def source_owner(self, source: str) -> str | None: ...
     async def sources_of_unit(self, unit_id: str) -> frozenset[str]: ...
+    async def sources_of_account(self, account: str, unit_id: str) -> frozenset[str]: ...
     async def lock(self, locks: LockSet) -> None: ...
     async def try_lock(self, locks: LockSet) -> bool: ...
     async def defer_release(self, *, source: str, event_id: str) -> None: ...
@@ -300,7 +301,7 @@ class PgIngestRepository:
                 elif not again:
                     await self._conn.execute(
                         "UPDATE rejection SET reason = $2, field = $3, raw = $4, received_at = $5, type = $6,"
-                        " scope = $7, refusal = $8::jsonb, message_id = $9 WHERE rejection_id = $1",
+                        " scope = $7, refusal = $8::jsonb, message_id = $9, sender = $10 WHERE rejection_id = $1",
                         rejection_id,
                         reason,
                         field,
@@ -310,9 +311,12 @@ class PgIngestRepository:
                         scope,
                         code,
                         message_id,
+                        account or None,
                     )
                 if not again:
-                    await self._attempt(rejection_id, route, event_type, reason, field, code, raw, scope, message_id)
+                    await self._attempt(
+                        rejection_id, route, event_type, reason, field, code, raw, scope, message_id, account
+                    )
                 standing = existing["status"] == "open" or (
                     existing["status"] == "dismissed" and existing["dismissal_reason"] == ANSWERED_ON_FORM
                 )
@@ -323,10 +327,10 @@ class PgIngestRepository:
         await self._conn.execute(
             "INSERT INTO rejection"
             " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal,"
-            " status, dismissed_at, dismissed_by, dismissal_reason, message_id)"
+            " status, dismissed_at, dismissed_by, dismissal_reason, message_id, sender)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,"
             " CASE WHEN $12 THEN 'dismissed' ELSE 'open' END, CASE WHEN $12 THEN now() END,"
-            " CASE WHEN $12 THEN coalesce($14, $2) END, CASE WHEN $12 THEN $13 END, $15)",
+            " CASE WHEN $12 THEN coalesce($14, $2) END, CASE WHEN $12 THEN $13 END, $15, $14)",
             rejection_id,
             source,
             event_id,
@@ -344,7 +348,7 @@ class PgIngestRepository:
             message_id,
         )
         await self._attempt(
-            rejection_id, route, event_type, reason, field, code, raw, scope, message_id, at=received_at
+            rejection_id, route, event_type, reason, field, code, raw, scope, message_id, account, at=received_at
         )
         return StoredRejection(rejection_id, first=True)
 
@@ -359,17 +363,21 @@ class PgIngestRepository:
         raw: str,
         scope: str | None,
         message_id: str | None,
+        account: str | None,
         *,
         at: datetime | None = None,
     ) -> None:
         """Keep one refused attempt of a rejection's event as its own numbered row (rejection_attempt, 1 first), so
         a later copy refused again never hides an earlier one's route and reason. `at`: when it was received (a
-        replay's: now, the statement's clock); never before the attempt numbered before it."""
+        replay's: now, the statement's clock); never before the attempt numbered before it. `account`: who sent the
+        copy (a replay's: the rejection's sender, the account it is judged as)."""
         await self._conn.execute(
             "INSERT INTO rejection_attempt"
-            " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
+            " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at,"
+            " sender)"
             " SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9,"
-            " greatest(coalesce($10, clock_timestamp()), max(received_at))"  # numbered in the order received
+            " greatest(coalesce($10, clock_timestamp()), max(received_at)),"  # numbered in the order received
+            " CASE WHEN $2 = $12 THEN (SELECT sender FROM rejection WHERE rejection_id = $1) ELSE $11 END"
             " FROM rejection_attempt WHERE rejection_id = $1",
             rejection_id,
             route,
@@ -381,6 +389,8 @@ class PgIngestRepository:
             scope,
             message_id,
             None if route == REPLAY_ROUTE else at,
+            account or None,
+            REPLAY_ROUTE,
         )
 
     async def _refused_before(self, rejection_id: str, route: str, raw: str, message_id: str | None) -> bool:
@@ -524,10 +534,12 @@ class PgIngestRepository:
         )
         await self._conn.execute(
             "INSERT INTO rejection_attempt"
-            " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at)"
+            " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at,"
+            " sender)"
             " SELECT $1, (SELECT coalesce(max(attempt), 0) + 1 FROM rejection_attempt WHERE rejection_id = $1),"
             " $2, type, last_replay_reason, last_replay_field, last_replay_refusal, raw, scope, NULL,"
-            " greatest(clock_timestamp(), (SELECT max(received_at) FROM rejection_attempt WHERE rejection_id = $1))"
+            " greatest(clock_timestamp(), (SELECT max(received_at) FROM rejection_attempt WHERE rejection_id = $1)),"
+            " sender"
             " FROM rejection WHERE rejection_id = $1",
             rejection_id,
             REPLAY_ROUTE,
@@ -557,6 +569,14 @@ class PgIngestRepository:
     async def sources_of_unit(self, unit_id: str) -> frozenset[str]:
         """The sources the scoped integration accounts of `unit_id` registered (none: an empty set)."""
         rows = await self._conn.fetch("SELECT source FROM registered_source WHERE unit_id = $1", unit_id)
+        return frozenset(row["source"] for row in rows)
+
+    async def sources_of_account(self, account: str, unit_id: str) -> frozenset[str]:
+        """The sources the scoped integration account `account` of `unit_id` holds now (none, or disabled since:
+        an empty set)."""
+        rows = await self._conn.fetch(
+            "SELECT source FROM registered_source WHERE account = $1 AND unit_id = $2", account, unit_id
+        )
         return frozenset(row["source"] for row in rows)
 
     async def record_inbox(
@@ -699,31 +719,43 @@ _CLOSE_SUPERSEDED_SQL = (
 """Close the open rejections of events accepted since (PgIngestRepository.close_superseded), all in one statement."""
 
 
-async def register_sources(conn: asyncpg.Connection | asyncpg.Pool, *, unit_id: str, sources: Sequence[str]) -> None:
-    """Record that `sources` belong to the scoped integration account(s) of `unit_id` (the gateway, which registers
-    them with the account, is the authority: a source moved to another unit follows)."""
+async def register_sources(
+    conn: asyncpg.Connection | asyncpg.Pool, *, unit_id: str, sources: Sequence[str], account: str | None = None
+) -> None:
+    """Record that `sources` belong to the scoped integration account `account` of `unit_id` (the gateway, which
+    registers them with the account, is the authority: a source moved to another unit or account follows)."""
     await conn.execute(
-        "INSERT INTO registered_source (source, unit_id) SELECT s, $1 FROM unnest($2::text[]) AS t(s)"
-        " ON CONFLICT (source) DO UPDATE SET unit_id = EXCLUDED.unit_id, registered_at = now()"
-        " WHERE registered_source.unit_id IS DISTINCT FROM EXCLUDED.unit_id",
+        "INSERT INTO registered_source (source, unit_id, account) SELECT s, $1, $3 FROM unnest($2::text[]) AS t(s)"
+        " ON CONFLICT (source) DO UPDATE SET unit_id = EXCLUDED.unit_id, account = EXCLUDED.account,"
+        " registered_at = now()"
+        " WHERE (registered_source.unit_id, registered_source.account)"
+        " IS DISTINCT FROM (EXCLUDED.unit_id, EXCLUDED.account)",
         unit_id,
         list(sources),
+        account,
     )
 
 
-async def sync_sources(conn: asyncpg.Connection, *, owners: Mapping[str, str]) -> tuple[int, int, int]:
-    """Make the registry exactly `owners` ({source: unit}) in the caller's transaction: each source registered to
-    its unit (moved when it changed), every other released; (registered, released, newly registered or moved)."""
+async def sync_sources(
+    conn: asyncpg.Connection, *, owners: Mapping[str, tuple[str, str | None]]
+) -> tuple[int, int, int]:
+    """Make the registry exactly `owners` ({source: (unit, account)}) in the caller's transaction: each source
+    registered to its unit and account (moved when either changed), every other released; (registered, released,
+    newly registered or moved)."""
     released = await conn.fetchval(
         "WITH gone AS (DELETE FROM registered_source WHERE NOT (source = ANY($1::text[])) RETURNING 1)"
         " SELECT count(*) FROM gone",
         list(owners),
     )
     written = await conn.fetch(
-        "INSERT INTO registered_source (source, unit_id) SELECT * FROM unnest($1::text[], $2::text[])"
-        " ON CONFLICT (source) DO UPDATE SET unit_id = EXCLUDED.unit_id, registered_at = now()"
-        " WHERE registered_source.unit_id IS DISTINCT FROM EXCLUDED.unit_id RETURNING source",
+        "INSERT INTO registered_source (source, unit_id, account)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
+        " ON CONFLICT (source) DO UPDATE SET unit_id = EXCLUDED.unit_id, account = EXCLUDED.account,"
+        " registered_at = now()"
+        " WHERE (registered_source.unit_id, registered_source.account)"
+        " IS DISTINCT FROM (EXCLUDED.unit_id, EXCLUDED.account) RETURNING source",
         list(owners),
-        list(owners.values()),
+        [unit for unit, _ in owners.values()],
+        [account for _, account in owners.values()],
     )
     return len(owners), int(released), len(written)

@@ -1,0 +1,139 @@
+"""An operator's replay is judged as the event's first submission: by the account that sent it, with the sources that
+account holds now, never by another account's source of the same unit (real PostgreSQL, meetings' RPC methods as
+the gateway calls them)."""
+
+import json
+from typing import Any
+
+import pytest
+
+from services.meetings.config import Settings
+from services.meetings.context import meetings_context
+from services.meetings.rpc import sync_registered_sources
+from shared.contracts import meetings_rpc as contract
+from tests.meetings import events as ev
+from tests.meetings.test_scoping import rpc_methods
+from tests.meetings.test_source_ownership import ingest_body_method
+from tests.support.ids import random_id
+
+
+@pytest.fixture
+async def unit_of_two(meetings_pool: Any) -> dict[str, Any]:
+    """A commune and a cell under it; two scoped integration accounts of the commune, each with its own source."""
+    methods = rpc_methods(meetings_pool)
+    commune, cell = random_id("xa"), random_id("cell")
+    reply = await methods["ingest"](
+        events=[ev.unit(commune, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=commune)],
+        route="amqp",
+    )
+    assert [result["outcome"] for result in reply["results"]] == ["accepted", "accepted"]
+    a, b = random_id("memberdb"), random_id("handbook")
+    place = {
+        "commune": commune,
+        "cell": cell,
+        "methods": methods,
+        "ingest_body": ingest_body_method(meetings_pool),
+        "app": meetings_context(Settings(), meetings_pool),
+        "a": (a, f"urn:test:{a}"),
+        "b": (b, f"urn:test:{b}"),
+    }
+    await sync(place, {a: [place["a"][1]], b: [place["b"][1]]})
+    return place
+
+
+async def sync(place: dict[str, Any], sources: dict[str, list[str]]) -> None:
+    """The gateway's sync of its accounts' sources (every account of the commune)."""
+    accounts = [
+        contract.SourceRegistration(unit_id=place["commune"], sources=listed, account=sub)
+        for sub, listed in sources.items()
+    ]
+    await sync_registered_sources(contract.SyncSources(accounts=accounts), place["app"])
+
+
+async def send(place: dict[str, Any], who: str, event: dict[str, Any], sources: list[str]) -> dict[str, Any]:
+    """POST /v1/events as the gateway sends it for the scoped account `who` (a, b)."""
+    [result] = await place["ingest_body"](
+        json.dumps(event).encode(),
+        account=place[who][0],
+        scope=place["commune"],
+        sources=sources,
+        route="http",
+    )
+    return result
+
+
+async def rejection_of(db: Any, source: str, event_id: str) -> str:
+    return str(
+        await db.fetchval(
+            "SELECT rejection_id FROM meetings.rejection WHERE source = $1 AND event_id = $2", source, event_id
+        )
+    )
+
+
+async def test_a_replay_never_lends_an_account_another_accounts_source_of_its_unit(
+    unit_of_two: dict[str, Any], db: Any
+) -> None:
+    """A trial: account A's event under B's source (both of one unit) was refused source_not_registered, accepted on
+    an operator's replay (judged by every source of the unit), and B's own event with that id was then refused
+    id_reused. The replay, as is and corrected, stays refused naming `source`; B's event is B's."""
+    place = unit_of_two
+    b_source = place["b"][1]
+    event_id = random_id("steal")
+    stolen = ev.unit(random_id("cell"), parent_id=place["commune"], id=event_id, source=b_source)
+    refused = await send(place, "a", stolen, [place["a"][1]])
+    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "source_not_registered")
+    rejection_id = await rejection_of(db, b_source, event_id)
+    replayed = await place["methods"]["replay_rejection"](rejection_id=rejection_id)
+    assert (replayed["outcome"], replayed["field"]) == ("rejected", "source"), replayed
+    corrected = {**stolen, "data": {**stolen["data"], "name": "Chi bộ khác"}}
+    again = await place["methods"]["replay_rejection"](rejection_id=rejection_id, event=corrected)
+    assert (again["outcome"], again["field"]) == ("rejected", "source"), again
+    for attempt in (1, 2):  # each refused attempt's copy is judged as its sender's
+        by_attempt = await place["methods"]["replay_rejection"](rejection_id=rejection_id, attempt=attempt)
+        assert (by_attempt["outcome"], by_attempt["field"]) == ("rejected", "source"), (attempt, by_attempt)
+    assert await db.fetchval("SELECT count(*) FROM meetings.org_unit WHERE id = $1", stolen["data"]["id"]) == 0
+    own = ev.unit(random_id("cell"), parent_id=place["commune"], id=event_id, source=b_source)
+    mine = await send(place, "b", own, [b_source])
+    assert mine["outcome"] == "accepted", mine
+
+
+async def test_a_replay_never_lends_a_source_registered_to_another_account_since(
+    unit_of_two: dict[str, Any], db: Any
+) -> None:
+    """A trial: B's event under a source registered to nobody then (refused source_not_registered) was accepted on
+    replay once that source was registered to A. It stays refused; once B itself holds the source, it replays."""
+    place = unit_of_two
+    (a, a_source), (b, b_source) = place["a"], place["b"]
+    later = f"urn:test:{random_id('later')}"
+    event = ev.member(random_id("mem"), place["cell"], source=later)
+    refused = await send(place, "b", event, [b_source])
+    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "source_not_registered")
+    rejection_id = await rejection_of(db, later, event["id"])
+    await sync(place, {a: [a_source, later], b: [b_source]})
+    replayed = await place["methods"]["replay_rejection"](rejection_id=rejection_id)
+    assert (replayed["outcome"], replayed["field"]) == ("rejected", "source"), replayed
+    await sync(place, {a: [a_source], b: [b_source, later]})
+    replayed = await place["methods"]["replay_rejection"](rejection_id=rejection_id)
+    assert replayed["outcome"] == "accepted", replayed
+
+
+async def test_a_replay_of_an_accounts_own_source_needs_it_to_hold_that_source_still(
+    unit_of_two: dict[str, Any], db: Any
+) -> None:
+    """The whole kind: a rejection for another reason (a status corrected on replay) of B's event under B's source
+    replays while B holds the source, and not once the source is another account's of the unit."""
+    place = unit_of_two
+    (a, a_source), (b, b_source) = place["a"], place["b"]
+    events = [ev.member(random_id("mem"), place["cell"], source=b_source) for _ in range(2)]
+    for event in events:
+        event["data"]["status"] = "asleep"
+        refused = await send(place, "b", event, [b_source])
+        assert (refused["outcome"], refused["field"]) == ("rejected", "data.status"), refused
+    corrected = [{**event, "data": {**event["data"], "status": "official"}} for event in events]
+    first = await rejection_of(db, b_source, events[0]["id"])
+    fixed = await place["methods"]["replay_rejection"](rejection_id=first, event=corrected[0])
+    assert fixed["outcome"] == "accepted", fixed
+    await sync(place, {a: [a_source, b_source], b: []})
+    second = await rejection_of(db, b_source, events[1]["id"])
+    moved = await place["methods"]["replay_rejection"](rejection_id=second, event=corrected[1])
+    assert (moved["outcome"], moved["field"]) == ("rejected", "source"), moved
