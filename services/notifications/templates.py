@@ -375,18 +375,24 @@ ABSENTEES_INLINE = 5
 """Unexcused absentees one alert names in its sentence at most; more are listed one a line."""
 
 
+def comrades(names: Sequence[str], *, many: str) -> str:
+    """Members (already mail_name'd, at least one) as a sentence names them: "đồng chí A", "các đồng chí A, B và C" up
+    to ABSENTEES_INLINE names, `many` past them."""
+    if len(names) == 1:
+        return f"đồng chí {names[0]}"
+    if len(names) <= ABSENTEES_INLINE:
+        return f"các đồng chí {listed(names)}"
+    return many
+
+
 def named_members(names: Sequence[str], *, added: bool, updated: str, where: str = "") -> str:
     """The subject of a sentence naming the members an alert tells of (already mail_name'd): "Đồng chí A", "Các
     đồng chí A, B và C" up to ABSENTEES_INLINE names, "Có 7 đồng chí" past them (the names then listed one a line),
     `where` after it; for members a later fact adds (`added`), led by what was `updated` ("Theo danh sách điểm danh
     được cập nhật, đồng chí A cũng")."""
     count = format_number(len(names), digits=0)
-    if len(names) == 1:
-        sentence = f"Đồng chí {names[0]}"
-    elif len(names) <= ABSENTEES_INLINE:
-        sentence = f"Các đồng chí {listed(names)}"
-    else:
-        sentence = f"Có {count} đồng chí"
+    named = comrades(names, many=f"có {count} đồng chí")
+    sentence = named[0].upper() + named[1:]
     if not added:
         return sentence + where
     if len(names) > ABSENTEES_INLINE:
@@ -512,17 +518,8 @@ def correction_close(what: str, names: Sequence[str], remaining: Sequence[str]) 
         whom = "đồng chí này" if one else "các đồng chí này"
         return f"Thông báo {what}đã gửi trước đây về {whom} không còn đúng; đề nghị không căn cứ vào thông báo đó."
     rest = [mail_name(str(name)) for name in remaining]
-    if len(rest) == 1:
-        holds = f"đồng chí {rest[0]}"
-    elif len(rest) <= ABSENTEES_INLINE:
-        holds = f"các đồng chí {listed(rest)}"
-    else:
-        holds = f"{format_number(len(rest), digits=0)} đồng chí còn lại"
-    struck = (
-        f"đồng chí {names[0]}"
-        if one
-        else (f"các đồng chí {listed(names)}" if len(names) <= ABSENTEES_INLINE else "các đồng chí nêu trên")
-    )
+    holds = comrades(rest, many=f"{format_number(len(rest), digits=0)} đồng chí còn lại")
+    struck = comrades(names, many="các đồng chí nêu trên")
     return f"Thông báo {what}đã gửi trước đây vẫn đúng đối với {holds}; riêng {struck} được rút tên khỏi thông báo đó."
 
 

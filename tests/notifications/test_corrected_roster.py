@@ -16,7 +16,7 @@ from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, event, publish
 from tests.notifications.test_held_absences import NOW, handle, held_cell
-from tests.notifications.test_service import deliveries_settled, plain_text, setup_projected
+from tests.notifications.test_service import deliveries_settled, minutes_projected, plain_text, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app, settled
 
@@ -127,12 +127,7 @@ async def test_the_running_service_mails_one_correction_per_committee_member_onc
         await publish(amqp_url, p.setup())
         await setup_projected(db, p)
         await publish(amqp_url, [p.scheduled(meeting_id, now() - timedelta(hours=2)), p.minutes(meeting_id, now())])
-        await eventually(
-            lambda: db.fetchval(
-                "SELECT 1 FROM notifications.meeting WHERE meeting_id = $1 AND minutes_submitted_at IS NOT NULL",
-                meeting_id,
-            )
-        )
+        await minutes_projected(db, meeting_id)
         await publish(amqp_url, [first])
         await eventually(lambda: mails("unexcused_absence") == Counter(committee), timeout=60, interval=0.5)
         await publish(amqp_url, [corrected])

@@ -18,7 +18,7 @@ from shared.periods import VIETNAM_TZ
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
 from tests.notifications.test_corrected_roster import roster
-from tests.notifications.test_service import plain_text, setup_projected
+from tests.notifications.test_service import minutes_projected, plain_text, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
 
@@ -82,12 +82,7 @@ async def test_a_correction_of_an_alert_a_digest_listed_comes_in_the_next_digest
         await publish(amqp_url, p.setup())
         await setup_projected(db, p)
         await publish(amqp_url, [p.scheduled(meeting_id, now() - timedelta(hours=2)), p.minutes(meeting_id, now())])
-        await eventually(
-            lambda: db.fetchval(
-                "SELECT 1 FROM notifications.meeting WHERE meeting_id = $1 AND minutes_submitted_at IS NOT NULL",
-                meeting_id,
-            )
-        )
+        await minutes_projected(db, meeting_id)
         await publish(amqp_url, [first])
         await eventually(lambda: mails(deputy)["unexcused_absence"] == 1, timeout=60, interval=0.5)
         await eventually(lambda: pending_for_digest(db, p.secretary, "unexcused_absence"), timeout=60)
@@ -130,12 +125,7 @@ async def test_an_alert_corrected_before_the_digest_went_is_in_no_digest(
         await publish(amqp_url, p.setup())
         await setup_projected(db, p)
         await publish(amqp_url, [p.scheduled(meeting_id, now() - timedelta(hours=2)), p.minutes(meeting_id, now())])
-        await eventually(
-            lambda: db.fetchval(
-                "SELECT 1 FROM notifications.meeting WHERE meeting_id = $1 AND minutes_submitted_at IS NOT NULL",
-                meeting_id,
-            )
-        )
+        await minutes_projected(db, meeting_id)
         await publish(amqp_url, [first])
         await eventually(lambda: pending_for_digest(db, p.secretary, "unexcused_absence"), timeout=60)
         await publish(amqp_url, [corrected])

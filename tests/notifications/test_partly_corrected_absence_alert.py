@@ -15,7 +15,7 @@ from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
 from tests.notifications.test_absences_in_one_alert import member, roster
-from tests.notifications.test_service import deliveries_settled, plain_text, setup_projected
+from tests.notifications.test_service import deliveries_settled, minutes_projected, plain_text, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
 
@@ -41,12 +41,7 @@ async def test_a_correction_that_leaves_another_absentee_names_whom_it_takes_bac
             amqp_url,
             [p.scheduled(meeting_id, now() - timedelta(hours=3)), p.minutes(meeting_id, now() - timedelta(hours=1))],
         )
-        await eventually(
-            lambda: db.fetchval(
-                "SELECT 1 FROM notifications.meeting WHERE meeting_id = $1 AND minutes_submitted_at IS NOT NULL",
-                meeting_id,
-            )
-        )
+        await minutes_projected(db, meeting_id)
         await publish(amqp_url, [first])
         await eventually(lambda: all(mails(a, "unexcused_absence") for a in committee.values()), timeout=60)
         await publish(amqp_url, [corrected, corrected])

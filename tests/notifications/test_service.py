@@ -84,6 +84,16 @@ async def setup_projected(db: asyncpg.Connection, p: Province) -> None:
     )
 
 
+async def minutes_projected(db: asyncpg.Connection, meeting_id: str) -> None:
+    """Wait until the service has stored the meeting's minutes (the meeting held: rosters then raise alerts)."""
+    await eventually(
+        lambda: db.fetchval(
+            "SELECT 1 FROM notifications.meeting WHERE meeting_id = $1 AND minutes_submitted_at IS NOT NULL",
+            meeting_id,
+        )
+    )
+
+
 async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_vietnamese(
     settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
 ) -> None:
