@@ -231,7 +231,9 @@ class OutgoingRepository(Protocol):
     async def withdraw_corrected(
         self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
     ) -> int: ...
-    async def digested_about(self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]) -> set[str]: ...
+    async def digested_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], period: str | None = None
+    ) -> set[str]: ...
 
 
 CORRECTED = "corrected"
@@ -905,17 +907,21 @@ class PgOutgoingRepository:
             now=now,
         )
 
-    async def digested_about(self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]) -> set[str]:
-        """The recipients whose notices of `rule` about the subject, any period and still holding, a daily digest
-        already carried (their mail listed it). The notices are locked first: a digest being made of them meanwhile
-        (send_digests locks what it collects) is waited for, then seen; one made later finds them void."""
+    async def digested_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], period: str | None = None
+    ) -> set[str]:
+        """The recipients whose notices of `rule` about the subject, of `period` (None: any) and still holding, a
+        daily digest already carried (their mail listed it). The notices are locked first: a digest being made of them
+        meanwhile (send_digests locks what it collects) is waited for, then seen; one made later finds them void."""
         rows = await self._db.fetch(
             "SELECT recipient_id, digest_id FROM notification WHERE rule = $1 AND subject_id = $2"
+            " AND ($4::text IS NULL OR period = $4::text)"
             # in the order send_digests locks them (digest_pending), so the two wait for each other, never deadlock
             " AND recipient_id = ANY($3::text[]) AND void_at IS NULL ORDER BY recipient_id, created_at FOR UPDATE",
             rule,
             subject_id,
             list(recipient_ids),
+            period,
         )
         return {row["recipient_id"] for row in rows if row["digest_id"] is not None}
 
