@@ -255,7 +255,9 @@ class FakeOutgoing:
             notification_id = self.keys.get((new.rule, new.subject_id, new.recipient.id, new.period))
             if notification_id is not None:
                 stored = self.notifications[notification_id]
-                self.notifications[notification_id] = replace(stored, title=new.title, body=new.body)
+                self.notifications[notification_id] = replace(
+                    stored, title=new.title, body=new.body, member_ids=new.member_ids or stored.member_ids
+                )
                 revised += 1
         return revised
 
@@ -309,13 +311,33 @@ class FakeOutgoing:
         return found
 
     async def withdraw_corrected(
-        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime, period: str | None = None
     ) -> int:
-        """Retract these recipients' notices of the rule about the subject; how many."""
+        """Retract these recipients' notices of the rule about the subject (of `period`, None: any); how many."""
         voided, _ = self._retract(
-            lambda n: n.rule == rule and n.subject_id == subject_id and n.recipient.id in recipient_ids, now=now
+            lambda n: (
+                n.rule == rule
+                and n.subject_id == subject_id
+                and n.recipient.id in recipient_ids
+                and period in (None, n.period)
+            ),
+            now=now,
         )
         return voided
+
+    async def named_notices(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]
+    ) -> list[tuple[str, str, tuple[str, ...] | None]]:
+        """(recipient, period, member ids or None) of these recipients' notices of the rule about the subject not
+        void."""
+        return sorted(
+            (key[2], key[3], self.notifications[notification_id].member_ids or None)
+            for key, notification_id in self.keys.items()
+            if key[0] == rule
+            and key[1] == subject_id
+            and key[2] in recipient_ids
+            and notification_id not in self.voided
+        )
 
     async def digested_about(
         self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], period: str | None = None

@@ -3,7 +3,7 @@
 import functools
 import logging
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -463,6 +463,43 @@ async def follow_up_alerts(alerts: Sequence[Alert], *, rule: str, period: str, u
     return created
 
 
+async def strike_members(
+    *,
+    rule: str,
+    subject_id: str,
+    recipient_ids: Sequence[str],
+    struck: Collection[str],
+    rewritten: Callable[[str, str, tuple[str, ...]], Sequence[Alert]],
+    uow: NotificationsUnit,
+) -> tuple[int, set[str]]:
+    """Take the members `struck` (ids) out of each of these recipients' notices of `rule` about the subject that
+    names them, the first alert and each follow-up ("Bổ sung…") alike (DOMAIN.md "Alerts": what reaches a recipient
+    must hold): a notice left naming nobody is withdrawn (PgOutgoing.withdraw_corrected: kept in the inbox labelled
+    corrected, its mails not yet sent cancelled); one still naming others is rewritten to them, with the alerts
+    `rewritten(recipient id, period, member ids left)` gives under its key. (notices withdrawn, the recipients with a
+    notice whose members are not kept: stored before they were, left to the caller)."""
+    now = uow.now()
+    withdrawn, unknown, revising = 0, set[str](), list[Alert]()
+    for recipient_id, period, named in await uow.outgoing.named_notices(
+        rule=rule, subject_id=subject_id, recipient_ids=recipient_ids
+    ):
+        if named is None:
+            unknown.add(recipient_id)
+            continue
+        left = tuple(member_id for member_id in named if member_id not in struck)
+        if len(left) == len(named):
+            continue
+        if left:
+            revising += rewritten(recipient_id, period, left)
+        else:
+            withdrawn += await uow.outgoing.withdraw_corrected(
+                rule=rule, subject_id=subject_id, recipient_ids=[recipient_id], now=now, period=period
+            )
+    if revising:
+        await revise_alerts(revising, uow)
+    return withdrawn, unknown
+
+
 async def send_corrections(
     corrections: Sequence[Alert],
     sent: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]],
@@ -519,6 +556,7 @@ def _notification(
         body=body,
         created_at=created_at,
         digest_pending=digest_pending,
+        member_ids=alert.member_ids,
     )
 
 

@@ -12,7 +12,13 @@ from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, AnnouncedFigures, CellContext, Meeting
 from services.notifications.domain.settings import RuleConfig
-from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts, send_corrections
+from services.notifications.handlers.alerts import (
+    configs_for,
+    raise_alerts,
+    revise_alerts,
+    send_corrections,
+    strike_members,
+)
 from services.notifications.handlers.facts import about_recent_meetings, grouped_by
 from services.notifications.repository.projection import NewFigures
 from services.notifications.repository.projection.figures import ToldCrossing
@@ -257,10 +263,35 @@ async def correct_crossings(
         for other in staying:
             for recipient in rules.crossing_recipients(other, contexts):
                 left[recipient.id] = (*left.get(recipient.id, ()), other.full_name)
-        if rewrite:
+
+        def rewritten(
+            recipient_id: str, period: str, left: tuple[str, ...], at: Sequence[rules.Crossing] = staying
+        ) -> list[Alert]:
+            return [
+                replace(
+                    alert,
+                    period=period,
+                    recipients=tuple(rc for rc in alert.recipients if rc.id == recipient_id),
+                    values={**alert.values, "added": period != alert.period},
+                )
+                for alert in rules.absence_crossing_alerts([c for c in at if c.member_id in left], contexts)
+                if any(rc.id == recipient_id for rc in alert.recipients)
+            ]
+
+        # each notice naming a member taken back (a follow-up among them) names only those left, or is withdrawn
+        struck, legacy = await strike_members(
+            rule=rule,
+            subject_id=meeting_id,
+            recipient_ids=sorted(rewrite),
+            struck=set(by_member),
+            rewritten=rewritten,
+            uow=uow,
+        )
+        withdrawn += struck
+        if legacy:  # notices stored before they kept their members: the first alert names all still past it
             await revise_alerts(
                 [
-                    replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in rewrite))
+                    replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in legacy))
                     for alert in rules.absence_crossing_alerts(staying, contexts)
                 ],
                 uow,
