@@ -12,6 +12,7 @@ from services.notifications import queries
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
 from shared.envelope import CloudEvent, now
+from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, event, publish
 from tests.notifications.test_absences_in_one_alert import member
@@ -77,3 +78,59 @@ async def test_a_follow_up_naming_only_a_member_excused_later_is_withdrawn_and_i
         assert "Trần Văn Hải" not in standing[0]["title"] + standing[0]["body"], standing[0]
         assert len(withdrawn) == 1 and withdrawn[0]["title"].startswith("Bổ sung"), withdrawn
         assert withdrawn[0]["void_reason"] == "corrected", withdrawn[0]
+
+
+async def test_a_run_follow_up_naming_only_a_member_corrected_later_is_withdrawn_and_the_first_alert_stays(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A member's fourth absence in a row at a meeting, told in one mailed alert to the cell and superior committees;
+    a second member's fourth absence at the same meeting announced after it went out, told in a follow-up naming
+    only them; then the second member's figures about the meeting corrected below the threshold (handlers on the
+    real database): the follow-up is withdrawn (labelled corrected), the first alert stays naming the first member,
+    and each recipient's correction names the member taken back."""
+    p, clock = await absences.province(pool, settings)
+    hai = random_id("dv")
+    await absences.feed(pool, settings, clock, [[member(p, hai, "Trần Văn Hải")]])
+    meeting_id = f"{p.cell}-m3"
+
+    def of_hai(item: CloudEvent) -> CloudEvent:
+        return item.model_copy(update={"data": {**item.data, "full_name": "Trần Văn Hải"}})
+
+    async def mailed() -> None:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE delivery d SET status = 'delivered', delivered_at = $2 FROM notification n"
+                " WHERE n.id = d.notification_id AND n.subject_id = $1 AND d.status = 'pending'",
+                meeting_id,
+                clock.value,
+            )
+
+    await absences.feed(pool, settings, clock, [[absences.announced(p, step, step + 1)] for step in range(4)])
+    await mailed()
+    hai_steps = [of_hai(absences.announced(p, step, step + 1, member=hai)) for step in range(4)]
+    await absences.feed(pool, settings, clock, [[item] for item in hai_steps])
+    await mailed()
+    wrong = of_hai(absences.announced(p, 3, 0, member=hai))
+    corrected = wrong.model_copy(
+        update={"id": random_id("evt"), "time": wrong.time + timedelta(hours=1), "data": {**wrong.data, "sequence": 99}}
+    )
+    await absences.feed(pool, settings, clock, [[corrected], [corrected]])
+
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT rule, recipient_id, period, void_reason, title, body FROM notification WHERE subject_id = $1",
+            meeting_id,
+        )
+    everyone = sorted([p.secretary, p.deputy, p.committee])
+    first = [row for row in rows if row["rule"] == "consecutive_absences" and row["period"] == meeting_id]
+    follow_ups = [row for row in rows if row["rule"] == "consecutive_absences" and row["period"] != meeting_id]
+    corrections = [row for row in rows if row["rule"] == "absence_crossing_corrected"]
+    assert sorted(row["recipient_id"] for row in first) == everyone
+    assert all(row["void_reason"] is None and "Lê Văn Đức" in row["body"] for row in first)
+    assert all("Trần Văn Hải" not in row["title"] + row["body"] for row in first)
+    assert sorted(row["recipient_id"] for row in follow_ups) == everyone
+    assert all(row["void_reason"] == "corrected" and "Trần Văn Hải" in row["title"] for row in follow_ups)
+    assert sorted(row["recipient_id"] for row in corrections) == everyone
+    for row in corrections:
+        assert row["title"].startswith("Đính chính thông báo vắng nhiều buổi liên tiếp: Trần Văn Hải"), row["title"]
+        assert "Trần Văn Hải (Chi bộ khu phố Đông) nay không còn trong trường hợp" in row["body"], row["body"]
