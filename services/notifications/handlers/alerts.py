@@ -469,15 +469,16 @@ async def strike_members(
     subject_id: str,
     recipient_ids: Sequence[str],
     struck: Collection[str],
-    rewritten: Callable[[str, str, tuple[str, ...]], Sequence[Alert]],
+    naming: Callable[[tuple[str, ...]], Sequence[Alert]],
     uow: NotificationsUnit,
 ) -> tuple[int, set[str]]:
     """Take the members `struck` (ids) out of each of these recipients' notices of `rule` about the subject that
     names them, the first alert and each follow-up ("Bổ sung…") alike (DOMAIN.md "Alerts": what reaches a recipient
     must hold): a notice left naming nobody is withdrawn (PgOutgoing.withdraw_corrected: kept in the inbox labelled
-    corrected, its mails not yet sent cancelled); one still naming others is rewritten to them, with the alerts
-    `rewritten(recipient id, period, member ids left)` gives under its key. (notices withdrawn, the recipients with a
-    notice whose members are not kept: stored before they were, left to the caller)."""
+    corrected, its mails not yet sent cancelled); one still naming others is rewritten to them, as the alerts
+    `naming(member ids left)` (keyed as the first alert) tell them to its recipient, under its own period (a
+    follow-up's title still says "Bổ sung"). (notices withdrawn, the recipients with a notice whose members are not
+    kept: stored before they were, left to the caller)."""
     now = uow.now()
     withdrawn, unknown, revising = 0, set[str](), list[Alert]()
     for recipient_id, period, named in await uow.outgoing.named_notices(
@@ -490,7 +491,16 @@ async def strike_members(
         if len(left) == len(named):
             continue
         if left:
-            revising += rewritten(recipient_id, period, left)
+            revising += [
+                replace(
+                    alert,
+                    period=period,
+                    recipients=tuple(rc for rc in alert.recipients if rc.id == recipient_id),
+                    values={**alert.values, "added": period != alert.period},
+                )
+                for alert in naming(left)
+                if any(rc.id == recipient_id for rc in alert.recipients)
+            ]
         else:
             withdrawn += await uow.outgoing.withdraw_corrected(
                 rule=rule, subject_id=subject_id, recipient_ids=[recipient_id], now=now, period=period

@@ -174,27 +174,14 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
     # a notice that still holds for another absentee names only those left, sent or not: the inbox says what holds,
     # and the correction says whom it no longer names; a follow-up that named only members taken back is withdrawn
     rewrite = {recipient_id for recipient_id in concerned if recipient_id in still_told}
-
-    def rewritten(recipient_id: str, period: str, left: tuple[str, ...]) -> list[Alert]:
-        return [
-            dataclass_replace(
-                alert,
-                period=period,
-                recipients=tuple(rc for rc in alert.recipients if rc.id == recipient_id),
-                values={**alert.values, "added": period != meeting.meeting_id},
-            )
-            for alert in rules.unexcused_absences(
-                meeting=deciding, absent=[member(member_id) for member_id in left], ctx=ctx, config=config
-            )
-            if any(rc.id == recipient_id for rc in alert.recipients)
-        ]
-
     struck, legacy = await strike_members(
         rule=r.UNEXCUSED_ABSENCE,
         subject_id=meeting.meeting_id,
         recipient_ids=sorted(rewrite),
         struck=set(cleared),
-        rewritten=rewritten,
+        naming=lambda left: rules.unexcused_absences(
+            meeting=deciding, absent=[member(member_id) for member_id in left], ctx=ctx, config=config
+        ),
         uow=uow,
     )
     withdrawn += struck

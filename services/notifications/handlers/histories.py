@@ -3,7 +3,7 @@ them (each run of absences and each crossing of the unexcused months told once, 
 meeting naming every member who crossed at it, DOMAIN.md "Alerts")."""
 
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -263,28 +263,13 @@ async def correct_crossings(
         for other in staying:
             for recipient in rules.crossing_recipients(other, contexts):
                 left[recipient.id] = (*left.get(recipient.id, ()), other.full_name)
-
-        def rewritten(
-            recipient_id: str, period: str, left: tuple[str, ...], at: Sequence[rules.Crossing] = staying
-        ) -> list[Alert]:
-            return [
-                replace(
-                    alert,
-                    period=period,
-                    recipients=tuple(rc for rc in alert.recipients if rc.id == recipient_id),
-                    values={**alert.values, "added": period != alert.period},
-                )
-                for alert in rules.absence_crossing_alerts([c for c in at if c.member_id in left], contexts)
-                if any(rc.id == recipient_id for rc in alert.recipients)
-            ]
-
         # each notice naming a member taken back (a follow-up among them) names only those left, or is withdrawn
         struck, legacy = await strike_members(
             rule=rule,
             subject_id=meeting_id,
             recipient_ids=sorted(rewrite),
             struck=set(by_member),
-            rewritten=rewritten,
+            naming=_naming(staying, contexts),
             uow=uow,
         )
         withdrawn += struck
@@ -320,6 +305,15 @@ async def correct_crossings(
         log.info(
             "absence_crossings_corrected", rule=rule, withdrawn=withdrawn, rewritten=len(rewrite), corrections=mailed
         )
+
+
+def _naming(
+    staying: Sequence[rules.Crossing], contexts: Mapping[str, CellContext]
+) -> Callable[[tuple[str, ...]], list[Alert]]:
+    """What the alert of a meeting's crossings says when it names only these members (ids) of those `staying`."""
+    return lambda ids: rules.absence_crossing_alerts(
+        [crossing for crossing in staying if crossing.member_id in ids], contexts
+    )
 
 
 def run_cut_before(
