@@ -16,6 +16,7 @@ from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, event, publish
 from tests.notifications.test_absences_in_one_alert import member
+from tests.notifications.test_run_corrected_before_its_alert import mark_mailed
 from tests.notifications.test_service import deliveries_settled, minutes_projected, plain_text, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
@@ -96,20 +97,11 @@ async def test_a_run_follow_up_naming_only_a_member_corrected_later_is_withdrawn
     def of_hai(item: CloudEvent) -> CloudEvent:
         return item.model_copy(update={"data": {**item.data, "full_name": "Trần Văn Hải"}})
 
-    async def mailed() -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE delivery d SET status = 'delivered', delivered_at = $2 FROM notification n"
-                " WHERE n.id = d.notification_id AND n.subject_id = $1 AND d.status = 'pending'",
-                meeting_id,
-                clock.value,
-            )
-
     await absences.feed(pool, settings, clock, [[absences.announced(p, step, step + 1)] for step in range(4)])
-    await mailed()
+    await mark_mailed(pool, meeting_id, clock.value)
     hai_steps = [of_hai(absences.announced(p, step, step + 1, member=hai)) for step in range(4)]
     await absences.feed(pool, settings, clock, [[item] for item in hai_steps])
-    await mailed()
+    await mark_mailed(pool, meeting_id, clock.value)
     wrong = of_hai(absences.announced(p, 3, 0, member=hai))
     corrected = wrong.model_copy(
         update={"id": random_id("evt"), "time": wrong.time + timedelta(hours=1), "data": {**wrong.data, "sequence": 99}}
