@@ -10,13 +10,16 @@ import asyncpg
 
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
-from services.notifications.repository.outgoing import Preference
-from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.envelope import CloudEvent, now
 from shared.periods import VIETNAM_TZ
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, event, publish
-from tests.notifications.test_corrections_in_the_digest import fire_digest, own_digest_job_settled, pending_for_digest
+from tests.notifications.test_corrections_in_the_digest import (
+    choose_digest,
+    fire_digest,
+    own_digest_job_settled,
+    pending_for_digest,
+)
 from tests.notifications.test_service import plain_text, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
@@ -32,11 +35,7 @@ async def test_a_new_cancellation_reason_after_a_digest_listed_the_cancellation_
     p = Province()
     meeting_id = random_id("mtg")
     secretary, deputy = p.email(p.secretary), p.email(p.deputy)
-    async with NotificationsUnitOfWork(pool, settings=settings) as uow:  # the secretary chose the daily digest
-        await uow.outgoing.set_preference(
-            Preference(recipient_id=p.secretary, channels=("email", "inbox"), digest=True)
-        )
-        await uow.commit()
+    await choose_digest(pool, settings, p.secretary)  # the secretary chose the daily digest
 
     def mails(address: str) -> Counter[str]:
         return Counter(str(m["X-Chibo-Rule"]) for m in inbox.to(address))
