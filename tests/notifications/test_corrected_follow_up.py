@@ -16,8 +16,9 @@ from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, event, publish
 from tests.notifications.test_absences_in_one_alert import member
+from tests.notifications.test_partly_corrected_absence_alert import held_with_hai
 from tests.notifications.test_run_corrected_before_its_alert import mark_mailed
-from tests.notifications.test_service import deliveries_settled, minutes_projected, plain_text, setup_projected
+from tests.notifications.test_service import deliveries_settled, plain_text
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
 
@@ -45,14 +46,7 @@ async def test_a_follow_up_naming_only_a_member_excused_later_is_withdrawn_and_i
         return [f"{m['Subject']}\n{plain_text(m)}" for m in inbox.to(address) if str(m["X-Chibo-Rule"]) == rule]
 
     async with running_app(build_app(settings)):
-        await publish(amqp_url, [*p.setup(), member(p, hai, "Trần Văn Hải")])
-        await setup_projected(db, p)
-        await eventually(lambda: db.fetchval("SELECT 1 FROM notifications.member WHERE id = $1", hai))
-        await publish(
-            amqp_url,
-            [p.scheduled(meeting_id, now() - timedelta(hours=3)), p.minutes(meeting_id, now() - timedelta(hours=1))],
-        )
-        await minutes_projected(db, meeting_id)
+        await held_with_hai(amqp_url, db, p, meeting_id, hai)
         await publish(amqp_url, [first])
         await eventually(lambda: all(mails(a, "unexcused_absence") for a in committee.values()), timeout=60)
         await publish(amqp_url, [more])
