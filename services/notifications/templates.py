@@ -650,6 +650,7 @@ DIGEST_HEADINGS: dict[str, str] = {
     r.MEETING_SCHEDULED: "Lịch sinh hoạt mới",
     r.MEETING_RESCHEDULED: "Buổi sinh hoạt đổi lịch",
     r.MEETING_CANCELLED: "Buổi sinh hoạt bị hủy",
+    r.MEETING_CANCEL_UPDATED: "Cập nhật lý do hủy buổi sinh hoạt",
     r.DOCUMENTS_MISSING: "Chưa đăng tải tài liệu trước buổi sinh hoạt",
     r.MEETING_REMINDER: "Nhắc lịch sinh hoạt",
     r.MINUTES_LATE: "Chậm hoàn thiện biên bản",

@@ -255,7 +255,9 @@ class FakeOutgoing:
             notification_id = self.keys.get((new.rule, new.subject_id, new.recipient.id, new.period))
             if notification_id is not None:
                 stored = self.notifications[notification_id]
-                self.notifications[notification_id] = replace(stored, title=new.title, body=new.body)
+                self.notifications[notification_id] = replace(
+                    stored, title=new.title, body=new.body, member_ids=new.member_ids or stored.member_ids
+                )
                 revised += 1
         return revised
 
@@ -309,21 +311,45 @@ class FakeOutgoing:
         return found
 
     async def withdraw_corrected(
-        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime, period: str | None = None
     ) -> int:
-        """Retract these recipients' notices of the rule about the subject; how many."""
+        """Retract these recipients' notices of the rule about the subject (of `period`, None: any); how many."""
         voided, _ = self._retract(
-            lambda n: n.rule == rule and n.subject_id == subject_id and n.recipient.id in recipient_ids, now=now
+            lambda n: (
+                n.rule == rule
+                and n.subject_id == subject_id
+                and n.recipient.id in recipient_ids
+                and period in (None, n.period)
+            ),
+            now=now,
         )
         return voided
 
-    async def digested_about(self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]) -> set[str]:
-        """The recipients whose notices of the rule about the subject, not void, a digest carried."""
+    async def named_notices(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]
+    ) -> list[tuple[str, str, tuple[str, ...] | None]]:
+        """(recipient, period, member ids or None) of these recipients' notices of the rule about the subject not
+        void."""
+        return sorted(
+            (key[2], key[3], self.notifications[notification_id].member_ids or None)
+            for key, notification_id in self.keys.items()
+            if key[0] == rule
+            and key[1] == subject_id
+            and key[2] in recipient_ids
+            and notification_id not in self.voided
+        )
+
+    async def digested_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], period: str | None = None
+    ) -> set[str]:
+        """The recipients whose notices of the rule about the subject (of `period`, None: any), not void, a digest
+        carried."""
         return {
             key[2]
             for key, notification_id in self.keys.items()
             if key[0] == rule
             and key[1] == subject_id
+            and period in (None, key[3])
             and key[2] in recipient_ids
             and notification_id not in self.voided
             and notification_id in self.digest_ids
@@ -863,8 +889,8 @@ class FakeProjection:
                     told.append(ToldCrossing("unexcused_months", new.meeting_id, member_id, name, new.unexcused_months))
         return told
 
-    async def runs_told_after(self, announced: Sequence[tuple[str, str]]) -> list[ToldCrossing]:
-        """The member's run alerts anchored after their first figure about the meeting, at another meeting."""
+    async def told_after(self, announced: Sequence[tuple[str, str]]) -> list[ToldCrossing]:
+        """The member's absence alerts anchored after their first figure about the meeting, at another meeting."""
         told: list[ToldCrossing] = []
         for member_id, meeting_id in announced:
             rows = self.figures.get(member_id, [])
@@ -872,16 +898,17 @@ class FakeProjection:
             if first is None:
                 continue
             known = self.members.get(member_id)
-            for _, new, run, _ in rows[first + 1 :]:
-                if run and new.meeting_id and new.meeting_id != meeting_id:
+            for _, new, run, months in rows[first + 1 :]:
+                if not new.meeting_id or new.meeting_id == meeting_id:
+                    continue
+                for rule, alerted, count in (
+                    ("consecutive_absences", run, new.consecutive_absences),
+                    ("unexcused_months", months, new.unexcused_months),
+                ):
                     crossing = ToldCrossing(
-                        "consecutive_absences",
-                        new.meeting_id,
-                        member_id,
-                        known.full_name if known is not None else None,
-                        new.consecutive_absences,
+                        rule, new.meeting_id, member_id, known.full_name if known is not None else None, count
                     )
-                    if crossing not in told:
+                    if alerted and crossing not in told:
                         told.append(crossing)
         return told
 

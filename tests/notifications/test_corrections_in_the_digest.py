@@ -30,6 +30,15 @@ async def fire_digest(pool: asyncpg.Pool, settings: Settings, day: date) -> None
         await uow.commit()
 
 
+async def choose_digest(pool: asyncpg.Pool, settings: Settings, recipient_id: str) -> None:
+    """The recipient chose the daily digest, by e-mail (and the inbox)."""
+    async with NotificationsUnitOfWork(pool, settings=settings) as uow:
+        await uow.outgoing.set_preference(
+            Preference(recipient_id=recipient_id, channels=("email", "inbox"), digest=True)
+        )
+        await uow.commit()
+
+
 async def own_digest_job_settled(db: asyncpg.Connection, day: date) -> bool:
     """Whether the running service's own digest job of `day` is planned and has fired, or is not due yet: it fires
     on start-up once past the digest hour, and must not take the test's notices into a digest of its own."""
@@ -64,11 +73,7 @@ async def test_a_correction_of_an_alert_a_digest_listed_comes_in_the_next_digest
         update={"time": now() + timedelta(seconds=1)}
     )
     secretary, deputy = p.email(p.secretary), p.email(p.deputy)
-    async with NotificationsUnitOfWork(pool, settings=settings) as uow:  # the secretary chose the daily digest
-        await uow.outgoing.set_preference(
-            Preference(recipient_id=p.secretary, channels=("email", "inbox"), digest=True)
-        )
-        await uow.commit()
+    await choose_digest(pool, settings, p.secretary)
 
     def mails(address: str) -> Counter[str]:
         return Counter(str(m["X-Chibo-Rule"]) for m in inbox.to(address))
@@ -115,11 +120,7 @@ async def test_an_alert_corrected_before_the_digest_went_is_in_no_digest(
     corrected = roster(meeting_id, p, "excused", minutes_later=0).model_copy(
         update={"time": now() + timedelta(seconds=1)}
     )
-    async with NotificationsUnitOfWork(pool, settings=settings) as uow:
-        await uow.outgoing.set_preference(
-            Preference(recipient_id=p.secretary, channels=("email", "inbox"), digest=True)
-        )
-        await uow.commit()
+    await choose_digest(pool, settings, p.secretary)
     async with running_app(build_app(settings)):
         await eventually(lambda: own_digest_job_settled(db, now().astimezone(VIETNAM_TZ).date()), timeout=60)
         await publish(amqp_url, p.setup())

@@ -20,6 +20,19 @@ from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
 
 
+async def held_with_hai(amqp_url: str, db: asyncpg.Connection, p: Province, meeting_id: str, hai: str) -> None:
+    """The province projected with one more member of the cell, Trần Văn Hải (`hai`), and the meeting held: scheduled
+    3 hours ago, its minutes in."""
+    await publish(amqp_url, [*p.setup(), member(p, hai, "Trần Văn Hải")])
+    await setup_projected(db, p)
+    await eventually(lambda: db.fetchval("SELECT 1 FROM notifications.member WHERE id = $1", hai))
+    await publish(
+        amqp_url,
+        [p.scheduled(meeting_id, now() - timedelta(hours=3)), p.minutes(meeting_id, now() - timedelta(hours=1))],
+    )
+    await minutes_projected(db, meeting_id)
+
+
 async def test_a_correction_that_leaves_another_absentee_names_whom_it_takes_back_in_the_mail_and_the_inbox(
     settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection, pool: asyncpg.Pool
 ) -> None:
@@ -34,14 +47,7 @@ async def test_a_correction_that_leaves_another_absentee_names_whom_it_takes_bac
         return [f"{m['Subject']}\n{plain_text(m)}" for m in inbox.to(address) if str(m["X-Chibo-Rule"]) == rule]
 
     async with running_app(build_app(settings)):
-        await publish(amqp_url, [*p.setup(), member(p, hai, "Trần Văn Hải")])
-        await setup_projected(db, p)
-        await eventually(lambda: db.fetchval("SELECT 1 FROM notifications.member WHERE id = $1", hai))
-        await publish(
-            amqp_url,
-            [p.scheduled(meeting_id, now() - timedelta(hours=3)), p.minutes(meeting_id, now() - timedelta(hours=1))],
-        )
-        await minutes_projected(db, meeting_id)
+        await held_with_hai(amqp_url, db, p, meeting_id, hai)
         await publish(amqp_url, [first])
         await eventually(lambda: all(mails(a, "unexcused_absence") for a in committee.values()), timeout=60)
         await publish(amqp_url, [corrected, corrected])

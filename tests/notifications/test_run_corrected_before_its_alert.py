@@ -1,39 +1,69 @@
-"""A run alert ("absent more than 3 meetings in a row") fired at a meeting, then the roster of an earlier meeting of
-the run corrected (the member was there after all): meetings announces the member's figures about that earlier
-meeting again, with the run as it is now. DOMAIN.md "Alerts": the alert is for a member absent more than 3 meetings
-in a row; when the run now counts 3 or fewer it no longer holds and is taken back (notices marked corrected, one
-correction each to those mailed); when the member is still absent more than 3 in a row (the run went on past the
-alert's meeting) it holds and nothing changes. Handlers on the real database."""
+"""An absence alert fired at a meeting (a run: "absent more than 3 meetings in a row"; or the months: "absent without
+valid reason 3 months in a year"), then the roster of an earlier meeting of the run or months corrected (the member
+was there after all, or excused): meetings announces the member's figures about that earlier meeting again, as they
+are now. DOMAIN.md "Alerts": when the run now counts 3 or fewer, or the months fewer than 3, the alert no longer holds
+and is taken back (notices marked corrected, one correction each to those mailed); when the member is still past the
+threshold (the run or the months went on past the alert's meeting) it holds and nothing changes. Handlers on the real
+database."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 
 from services.notifications.config import Settings
+from shared.envelope import CloudEvent
 from tests.notifications import test_absence_alerts as absences
 from tests.support.ids import random_id
 
+RUN, MONTHS = "consecutive_absences", "unexcused_months"
 
-@pytest.mark.parametrize(("absences_in_a_row", "run_now", "holds"), [(4, 2, False), (6, 4, True)])
-async def test_a_roster_corrected_before_the_run_alert_takes_it_back_only_when_the_run_no_longer_holds(
-    pool: asyncpg.Pool, settings: Settings, absences_in_a_row: int, run_now: int, holds: bool
-) -> None:
-    p, clock = await absences.province(pool, settings)
-    history = absences.run(p, list(range(1, absences_in_a_row + 1)))
-    await absences.feed(pool, settings, clock, [[item] for item in history])
-    meeting_id = f"{p.cell}-m3"  # the fourth absence in a row: the alert's meeting
+
+async def mark_mailed(pool: asyncpg.Pool, meeting_id: str, at: datetime) -> None:
+    """Every delivery of the notices about the meeting still pending, delivered at `at` (the mails went out)."""
     async with pool.acquire() as conn:
         await conn.execute(
             "UPDATE delivery d SET status = 'delivered', delivered_at = $2 FROM notification n"
-            " WHERE n.id = d.notification_id AND n.subject_id = $1",
+            " WHERE n.id = d.notification_id AND n.subject_id = $1 AND d.status = 'pending'",
             meeting_id,
-            clock.value,
+            at,
         )
-    assert absences.per_recipient(await absences.alerts(pool, p)) == absences.each_once("consecutive_absences")
 
-    # the roster of the second meeting corrected: the member was there, so the run now counts from the third
-    again = absences.announced(p, 1, run_now)
+
+@pytest.mark.parametrize(
+    ("rule", "counts", "alert_step", "corrected_step", "count_now", "holds", "says"),
+    [
+        (RUN, [1, 2, 3, 4], 3, 1, 2, False, "quá 3 buổi sinh hoạt liên tiếp"),
+        (RUN, [1, 2, 3, 4, 5, 6], 3, 1, 4, True, ""),
+        (MONTHS, [1, 2, 3], 2, 0, 2, False, "từ 3 tháng trở lên trong 12 tháng qua"),
+        (MONTHS, [1, 2, 3, 4], 2, 0, 3, True, ""),
+    ],
+    ids=["run-cut", "run-holds", "months-cut", "months-hold"],
+)
+async def test_a_roster_corrected_before_the_alert_takes_it_back_only_when_it_no_longer_holds(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    rule: str,
+    counts: list[int],
+    alert_step: int,
+    corrected_step: int,
+    count_now: int,
+    holds: bool,
+    says: str,
+) -> None:
+    p, clock = await absences.province(pool, settings)
+
+    def figures(step: int, count: int) -> CloudEvent:
+        return absences.announced(p, step, count) if rule == RUN else absences.announced(p, step, 0, months=count)
+
+    history = [figures(step, count) for step, count in enumerate(counts)]
+    await absences.feed(pool, settings, clock, [[item] for item in history])
+    meeting_id = f"{p.cell}-m{alert_step}"  # where the run or the months crossed: the alert's meeting
+    await mark_mailed(pool, meeting_id, clock.value)
+    assert absences.per_recipient(await absences.alerts(pool, p)) == absences.each_once(rule)
+
+    # the roster of an earlier meeting corrected: the run or the months count fewer now
+    again = figures(corrected_step, count_now)
     corrected = again.model_copy(
         update={
             "id": random_id("evt"),
@@ -45,13 +75,13 @@ async def test_a_roster_corrected_before_the_run_alert_takes_it_back_only_when_t
 
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT n.rule, n.recipient_id, n.void_reason, n.body,"
+            "SELECT n.rule, n.recipient_id, n.void_reason, n.title, n.body,"
             " array_agg(d.status) FILTER (WHERE d.channel = 'email') AS mails"
             " FROM notification n LEFT JOIN delivery d ON d.notification_id = n.id"
             " WHERE n.subject_id = $1 GROUP BY n.id",
             meeting_id,
         )
-    alerts = [row for row in rows if row["rule"] == "consecutive_absences"]
+    alerts = [row for row in rows if row["rule"] == rule]
     corrections = [row for row in rows if row["rule"] == "absence_crossing_corrected"]
     assert len(alerts) == 3
     if holds:
@@ -60,4 +90,5 @@ async def test_a_roster_corrected_before_the_run_alert_takes_it_back_only_when_t
     assert all(row["void_reason"] == "corrected" for row in alerts)
     assert sorted(row["recipient_id"] for row in corrections) == sorted([p.secretary, p.deputy, p.committee])
     assert all(row["mails"] == ["pending"] for row in corrections)
-    assert all("quá 3 buổi sinh hoạt liên tiếp" in row["body"] for row in corrections), corrections[0]["body"]
+    assert all("Lê Văn Đức" in row["title"] for row in corrections), corrections[0]["title"]
+    assert all(says in row["body"] for row in corrections), corrections[0]["body"]

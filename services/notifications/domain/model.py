@@ -376,6 +376,9 @@ class Alert:
     cell_id: str | None
     values: dict[str, Any] = field(default_factory=dict)
     """What the template names: cell, meeting, member, dates, counts."""
+    member_ids: tuple[str, ...] = ()
+    """The members (ids) an alert about members names (absentees, members crossing an absence rule), so that a
+    correction finds each notice naming one; () for other alerts."""
 
 
 def unique_recipients(*groups: list[Recipient]) -> tuple[Recipient, ...]:

@@ -73,10 +73,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 RULES = tuple(DEFAULTS)
 FOLLOW_UP_RULES = (MEETING_CANCEL_UPDATED, ABSENCE_CORRECTED, CROSSING_CORRECTED)
-"""Texts sent after a rule's notice to correct it, enabled with the rule they follow; mailed as that notice was,
-and only the corrections (DIGESTED_CORRECTIONS) also in the digest that follows one a digest listed."""
-DIGESTED_CORRECTIONS = (ABSENCE_CORRECTED, CROSSING_CORRECTED)
-"""Corrections a recipient whose daily digest listed the corrected alert reads in their next digest."""
+"""Texts sent after a rule's notice to correct it, enabled with the rule they follow; mailed as that notice was, or
+in the digest that follows one a digest listed (DIGESTED_CORRECTIONS)."""
+DIGESTED_CORRECTIONS = (MEETING_CANCEL_UPDATED, ABSENCE_CORRECTED, CROSSING_CORRECTED)
+"""Corrections (a cancellation's new reason among them) a recipient whose daily digest listed the corrected notice
+reads in their next digest."""
 
 
 @dataclass(frozen=True)

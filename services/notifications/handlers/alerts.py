@@ -3,7 +3,7 @@
 import functools
 import logging
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -443,40 +443,71 @@ async def revise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
 
 
 async def follow_up_alerts(alerts: Sequence[Alert], *, rule: str, period: str, uow: NotificationsUnit) -> int:
-    """Mail a follow-up (`rule`, keyed by `period`: one per change, never twice) to the recipients of the alerts
-    whose e-mail or webhook notice already went out with its earlier text (`gone_out`), on those same channels and
-    addresses, through the deliveries; a notice still waiting to be sent carries the revised text and needs none.
-    How many follow-ups were new."""
+    """Send a follow-up (`rule`, keyed by `period`: one per change, never twice) to the recipients of the alerts
+    whose notice already went out with its earlier text, the way it reached them (send_corrections): by e-mail or
+    webhook (`gone_out`), on those same channels and addresses; or listed in their daily digest, in their next
+    digest (DOMAIN.md "Alerts": committees prefer a daily digest). A notice still waiting to be sent, by mail or in a
+    digest to come, carries the revised text and needs none. How many follow-ups were new."""
     now = uow.now()
-    news: list[NewNotification] = []
-    channels: list[list[tuple[str, tuple[str, ...]]]] = []
+    created = 0
     for alert in alerts:
+        rule_of, subject_id, ids = alert.rule, alert.subject_id, [recipient.id for recipient in alert.recipients]
         gone = await uow.outgoing.gone_out(
-            rule=alert.rule,
-            subject_id=alert.subject_id,
-            period=alert.period,
-            recipient_ids=[recipient.id for recipient in alert.recipients],
-            now=now,
+            rule=rule_of, subject_id=subject_id, period=alert.period, recipient_ids=ids, now=now
         )
-        follow_up = replace(
-            alert, rule=rule, period=period, recipients=tuple(r for r in alert.recipients if r.id in gone)
+        digested = await uow.outgoing.digested_about(
+            rule=rule_of, subject_id=subject_id, period=alert.period, recipient_ids=ids
         )
-        for recipient, (title, body) in _texts(follow_up):
-            channels.append(gone[recipient.id])
-            news.append(_notification(follow_up, recipient, title, body, created_at=now))
-    if not news:
-        return 0
-    ids = await uow.outgoing.insert_notifications(news)
-    deliveries = [
-        NewDelivery(notification_id=notification_id, channel=channel, addresses=addresses, delivered_at=None)
-        for notification_id, sent in zip(ids, channels, strict=True)
-        if notification_id is not None
-        for channel, addresses in sent
-    ]
-    await uow.outgoing.add_deliveries(deliveries)
-    created = sum(1 for notification_id in ids if notification_id is not None)
-    log.info("notifications_followed_up", rule=rule, period=period, created=created, deliveries=len(deliveries))
+        created += await send_corrections([replace(alert, rule=rule, period=period)], gone, uow, digested=digested)
+    log.info("notifications_followed_up", rule=rule, period=period, created=created)
     return created
+
+
+async def strike_members(
+    *,
+    rule: str,
+    subject_id: str,
+    recipient_ids: Sequence[str],
+    struck: Collection[str],
+    naming: Callable[[tuple[str, ...]], Sequence[Alert]],
+    uow: NotificationsUnit,
+) -> tuple[int, set[str]]:
+    """Take the members `struck` (ids) out of each of these recipients' notices of `rule` about the subject that
+    names them, the first alert and each follow-up ("Bổ sung…") alike (DOMAIN.md "Alerts": what reaches a recipient
+    must hold): a notice left naming nobody is withdrawn (PgOutgoing.withdraw_corrected: kept in the inbox labelled
+    corrected, its mails not yet sent cancelled); one still naming others is rewritten to them, as the alerts
+    `naming(member ids left)` (keyed as the first alert) tell them to its recipient, under its own period (a
+    follow-up's title still says "Bổ sung"). (notices withdrawn, the recipients with a notice whose members are not
+    kept: stored before they were, left to the caller)."""
+    now = uow.now()
+    withdrawn, unknown, revising = 0, set[str](), list[Alert]()
+    for recipient_id, period, named in await uow.outgoing.named_notices(
+        rule=rule, subject_id=subject_id, recipient_ids=recipient_ids
+    ):
+        if named is None:
+            unknown.add(recipient_id)
+            continue
+        left = tuple(member_id for member_id in named if member_id not in struck)
+        if len(left) == len(named):
+            continue
+        if left:
+            revising += [
+                replace(
+                    alert,
+                    period=period,
+                    recipients=tuple(rc for rc in alert.recipients if rc.id == recipient_id),
+                    values={**alert.values, "added": period != alert.period},
+                )
+                for alert in naming(left)
+                if any(rc.id == recipient_id for rc in alert.recipients)
+            ]
+        else:
+            withdrawn += await uow.outgoing.withdraw_corrected(
+                rule=rule, subject_id=subject_id, recipient_ids=[recipient_id], now=now, period=period
+            )
+    if revising:
+        await revise_alerts(revising, uow)
+    return withdrawn, unknown
 
 
 async def send_corrections(
@@ -535,6 +566,7 @@ def _notification(
         body=body,
         created_at=created_at,
         digest_pending=digest_pending,
+        member_ids=alert.member_ids,
     )
 
 

@@ -17,6 +17,7 @@ from services.notifications.handlers.alerts import (
     raise_alerts,
     revise_alerts,
     send_corrections,
+    strike_members,
 )
 from services.notifications.handlers.replan import replan_subtree
 from services.notifications.unit_of_work import NotificationsUnit
@@ -171,12 +172,23 @@ async def correct_absences(meeting: Meeting, uow: NotificationsUnit, *, told: Se
         now=now,
     )
     # a notice that still holds for another absentee names only those left, sent or not: the inbox says what holds,
-    # and the correction says whom it no longer names
+    # and the correction says whom it no longer names; a follow-up that named only members taken back is withdrawn
     rewrite = {recipient_id for recipient_id in concerned if recipient_id in still_told}
-    if rewrite:
+    struck, legacy = await strike_members(
+        rule=r.UNEXCUSED_ABSENCE,
+        subject_id=meeting.meeting_id,
+        recipient_ids=sorted(rewrite),
+        struck=set(cleared),
+        naming=lambda left: rules.unexcused_absences(
+            meeting=deciding, absent=[member(member_id) for member_id in left], ctx=ctx, config=config
+        ),
+        uow=uow,
+    )
+    withdrawn += struck
+    if legacy:  # notices stored before they kept their members: the first alert names all still absent
         await revise_alerts(
             [
-                dataclass_replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in rewrite))
+                dataclass_replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in legacy))
                 for alert in still
             ],
             uow,

@@ -3,7 +3,7 @@ them (each run of absences and each crossing of the unexcused months told once, 
 meeting naming every member who crossed at it, DOMAIN.md "Alerts")."""
 
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +12,13 @@ from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, AnnouncedFigures, CellContext, Meeting
 from services.notifications.domain.settings import RuleConfig
-from services.notifications.handlers.alerts import configs_for, raise_alerts, revise_alerts, send_corrections
+from services.notifications.handlers.alerts import (
+    configs_for,
+    raise_alerts,
+    revise_alerts,
+    send_corrections,
+    strike_members,
+)
 from services.notifications.handlers.facts import about_recent_meetings, grouped_by
 from services.notifications.repository.projection import NewFigures
 from services.notifications.repository.projection.figures import ToldCrossing
@@ -165,17 +171,23 @@ async def correct_crossings(
     about = {(event.data.member_id, event.data.meeting_id) for event in events if event.data.meeting_id}
     if not about:
         return
-    # figures below the run's threshold about a meeting: one before the meeting a run alert is anchored at (its
-    # roster corrected) may have cut that run
+    # figures below a rule's threshold about a meeting: one before the meeting an alert of the rule is anchored at
+    # (its roster corrected) may have cut that run of absences, or those unexcused months
     below = {
-        (event.data.member_id, event.data.meeting_id)
+        (rule, event.data.member_id, event.data.meeting_id)
         for event in events
         if event.data.meeting_id
-        and not rules.past_threshold(
-            r.CONSECUTIVE_ABSENCES, event.data.consecutive_absences, configs[newest[event.data.member_id].data.cell_id]
+        for rule, count in (
+            (r.CONSECUTIVE_ABSENCES, event.data.consecutive_absences),
+            (r.UNEXCUSED_MONTHS, event.data.unexcused_months_last_year),
         )
+        if not rules.past_threshold(rule, count, configs[newest[event.data.member_id].data.cell_id])
     }
-    earlier = await uow.projection.runs_told_after(sorted(below)) if below else []
+    earlier = [
+        crossing
+        for crossing in await uow.projection.told_after(sorted({(m, meeting) for _, m, meeting in below}))
+        if any(rule == crossing.rule and m == crossing.member_id for rule, m, _ in below)
+    ]
     told = [
         crossing
         for crossing in await uow.projection.told_crossings(
@@ -193,8 +205,14 @@ async def correct_crossings(
     untrue: dict[tuple[str, str], dict[str, str]] = {}  # (rule, meeting) -> member -> the correcting figure
     for crossing in earlier:
         config = configs[newest[crossing.member_id].data.cell_id]
-        cut = run_cut_before(histories.get(crossing.member_id, []), crossing.meeting_id, below, crossing.member_id)
-        if cut is not None and not rules.past_threshold(crossing.rule, cut.consecutive_absences, config):
+        cut = run_cut_before(
+            histories.get(crossing.member_id, []),
+            crossing.meeting_id,
+            {(m, meeting) for rule, m, meeting in below if rule == crossing.rule},
+            crossing.member_id,
+            rule=crossing.rule,
+        )
+        if cut is not None and not rules.past_threshold(crossing.rule, _count(cut, crossing.rule), config):
             untrue.setdefault((crossing.rule, crossing.meeting_id), {})[crossing.member_id] = cut.event_id
     for crossing in told:
         if crossing.member_id not in histories or (crossing.member_id, crossing.meeting_id) not in about:
@@ -245,10 +263,20 @@ async def correct_crossings(
         for other in staying:
             for recipient in rules.crossing_recipients(other, contexts):
                 left[recipient.id] = (*left.get(recipient.id, ()), other.full_name)
-        if rewrite:
+        # each notice naming a member taken back (a follow-up among them) names only those left, or is withdrawn
+        struck, legacy = await strike_members(
+            rule=rule,
+            subject_id=meeting_id,
+            recipient_ids=sorted(rewrite),
+            struck=set(by_member),
+            naming=_naming(staying, contexts),
+            uow=uow,
+        )
+        withdrawn += struck
+        if legacy:  # notices stored before they kept their members: the first alert names all still past it
             await revise_alerts(
                 [
-                    replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in rewrite))
+                    replace(alert, recipients=tuple(rc for rc in alert.recipients if rc.id in legacy))
                     for alert in rules.absence_crossing_alerts(staying, contexts)
                 ],
                 uow,
@@ -279,26 +307,54 @@ async def correct_crossings(
         )
 
 
+def _naming(
+    staying: Sequence[rules.Crossing], contexts: Mapping[str, CellContext]
+) -> Callable[[tuple[str, ...]], list[Alert]]:
+    """What the alert of a meeting's crossings says when it names only these members (ids) of those `staying`."""
+    return lambda ids: rules.absence_crossing_alerts(
+        [crossing for crossing in staying if crossing.member_id in ids], contexts
+    )
+
+
 def run_cut_before(
-    history: Sequence[AnnouncedFigures], meeting_id: str, below: Collection[tuple[str, str]], member_id: str
+    history: Sequence[AnnouncedFigures],
+    meeting_id: str,
+    below: Collection[tuple[str, str]],
+    member_id: str,
+    *,
+    rule: str = r.CONSECUTIVE_ABSENCES,
 ) -> AnnouncedFigures | None:
-    """The member's latest figure when it is about a meeting before the one whose run alert (`meeting_id`) it may
-    cut (an announcement in `below`, about a meeting with an earlier one ahead of the alert's: its roster corrected)
-    and that run was still going when it came (no figure since the alert counted fewer absences in a row): meetings
-    announces the member's run as it is now, so it is the run the alert told of, corrected. None otherwise: a later
-    figure has the last word, or the run had ended (attended since), and the figure says nothing of it. Whether the
-    run still holds is the caller's (DOMAIN.md "Alerts": absent more than the threshold in a row)."""
+    """The member's latest figure when it is about a meeting before the one whose alert of `rule` (`meeting_id`) it
+    may cut (an announcement in `below`, about a meeting with an earlier one ahead of the alert's: its roster
+    corrected) and what the alert told of was still going when it came (no figure since the alert counted fewer:
+    absences in a row for consecutive_absences, unexcused months for unexcused_months): meetings announces the
+    member's figures as they are now, so they are what the alert told of, corrected. None otherwise: a later figure
+    has the last word, or the run or the months had ended (attended since, a month rolled out of the year), and
+    the figure says nothing of them. Whether the alert still holds is the caller's (DOMAIN.md "Alerts": absent more
+    than 3 meetings in a row, or without valid reason 3 months in a year)."""
     if not history or (member_id, history[-1].meeting_id) not in below or history[-1].meeting_id == meeting_id:
         return None
     anchors = [
-        index for index, figures in enumerate(history) if figures.meeting_id == meeting_id and figures.run_alerted
+        index
+        for index, figures in enumerate(history)
+        if figures.meeting_id == meeting_id and (figures.run_alerted if _running(rule) else figures.months_alerted)
     ]
     if not anchors:
         return None
-    told = history[anchors[-1]]
-    if any(figures.consecutive_absences < told.consecutive_absences for figures in history[anchors[-1] : -1]):
+    told = _count(history[anchors[-1]], rule)
+    if any(_count(figures, rule) < told for figures in history[anchors[-1] : -1]):
         return None
     return history[-1]
+
+
+def _running(rule: str) -> bool:
+    """Whether an absence rule counts absences in a row (else unexcused months)."""
+    return rule == r.CONSECUTIVE_ABSENCES
+
+
+def _count(figures: AnnouncedFigures, rule: str) -> int:
+    """What an absence rule counts in a figure: absences in a row, or unexcused months."""
+    return figures.consecutive_absences if _running(rule) else figures.unexcused_months
 
 
 def _told_crossing(

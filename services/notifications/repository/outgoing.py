@@ -61,6 +61,11 @@ past (a job put off by the grace is ahead, so a second fact within the grace kee
 lengthen it); unchanged when it was past already (fired, or due and not yet run: the secretary was late before)."""
 
 PLANNED_AT_SQL = "coalesce(known_late_at, created_at)"
+
+_MEMBER_IDS = (
+    "CASE WHEN jsonb_array_length(u.members) = 0 THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.members)) END"
+)
+"""SQL: the `member_ids` of a notification row from the JSON array `u.members` (NULL for none)."""
 """A job's `Job.planned_at`: when a fact last put its deadline in the past, else when it was first planned."""
 
 
@@ -107,6 +112,8 @@ class NewNotification:
     body: str
     created_at: datetime
     digest_pending: bool
+    member_ids: tuple[str, ...] = ()
+    """The members (ids) the notice names (Alert.member_ids), stored NULL when none."""
 
 
 def deciding_correlation_id() -> str | None:
@@ -229,9 +236,14 @@ class OutgoingRepository(Protocol):
         self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
     ) -> dict[str, list[tuple[str, tuple[str, ...]]]]: ...
     async def withdraw_corrected(
-        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime, period: str | None = None
     ) -> int: ...
-    async def digested_about(self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]) -> set[str]: ...
+    async def named_notices(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]
+    ) -> list[tuple[str, str, tuple[str, ...] | None]]: ...
+    async def digested_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], period: str | None = None
+    ) -> set[str]: ...
 
 
 CORRECTED = "corrected"
@@ -493,14 +505,15 @@ class PgOutgoingRepository:
         inserted = await self._db.fetch(
             "INSERT INTO notification (id, rule, subject_id, recipient_id, recipient_kind, recipient_name,"
             " recipient_emails, recipient_phone, period, cell_id, title, body, created_at, digest_pending,"
-            " correlation_id)"
+            " correlation_id, member_ids)"
             " SELECT u.id, u.rule, u.subject_id, u.recipient_id, u.recipient_kind, u.recipient_name,"
             " ARRAY(SELECT jsonb_array_elements_text(u.emails)), u.recipient_phone, u.period, u.cell_id, u.title,"
-            " u.body, u.created_at, u.digest_pending, $15::text"
+            f" u.body, u.created_at, u.digest_pending, $15::text, {_MEMBER_IDS}"
             " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],"
-            " $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::boolean[])"
+            " $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::boolean[],"
+            " $16::jsonb[])"
             " WITH ORDINALITY AS u(id, rule, subject_id, recipient_id, recipient_kind, recipient_name, emails,"
-            " recipient_phone, period, cell_id, title, body, created_at, digest_pending, position)"
+            " recipient_phone, period, cell_id, title, body, created_at, digest_pending, members, position)"
             " ORDER BY u.position"
             " ON CONFLICT (rule, subject_id, recipient_id, period) DO NOTHING RETURNING id",
             [notification_id for _, notification_id, _ in rows],
@@ -518,6 +531,7 @@ class PgOutgoingRepository:
             [new.created_at for new, _, _ in rows],
             [new.digest_pending for new, _, _ in rows],
             deciding_correlation_id(),
+            [json.dumps(list(new.member_ids)) for new, _, _ in rows],
         )
         new_ids = {row["id"] for row in inserted}
         for _, notification_id, index in rows:
@@ -777,14 +791,16 @@ class PgOutgoingRepository:
         return grouped
 
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
-        """Give the stored notifications of these (rule, subject, recipient, period) keys the new title and body, in
-        one statement (no new notification, no delivery: the inbox shows the latest word); how many were stored."""
+        """Give the stored notifications of these (rule, subject, recipient, period) keys the new title and body, and
+        the members they name when they name any, in one statement (no new notification, no delivery: the inbox shows
+        the latest word); how many were stored."""
         if not news:
             return 0
         revised: int = await self._db.fetchval(
-            "WITH revised AS (UPDATE notification n SET title = u.title, body = u.body"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
-            " AS u(rule, subject_id, recipient_id, period, title, body)"
+            "WITH revised AS (UPDATE notification n SET title = u.title, body = u.body,"
+            f" member_ids = coalesce({_MEMBER_IDS}, n.member_ids)"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])"
+            " AS u(rule, subject_id, recipient_id, period, title, body, members)"
             " WHERE n.rule = u.rule AND n.subject_id = u.subject_id AND n.recipient_id = u.recipient_id"
             " AND n.period = u.period RETURNING 1) SELECT count(*) FROM revised",
             [new.rule for new in news],
@@ -793,6 +809,7 @@ class PgOutgoingRepository:
             [new.period for new in news],
             [new.title for new in news],
             [new.body for new in news],
+            [json.dumps(list(new.member_ids)) for new in news],
         )
         return revised
 
@@ -905,17 +922,21 @@ class PgOutgoingRepository:
             now=now,
         )
 
-    async def digested_about(self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]) -> set[str]:
-        """The recipients whose notices of `rule` about the subject, any period and still holding, a daily digest
-        already carried (their mail listed it). The notices are locked first: a digest being made of them meanwhile
-        (send_digests locks what it collects) is waited for, then seen; one made later finds them void."""
+    async def digested_about(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], period: str | None = None
+    ) -> set[str]:
+        """The recipients whose notices of `rule` about the subject, of `period` (None: any) and still holding, a
+        daily digest already carried (their mail listed it). The notices are locked first: a digest being made of them
+        meanwhile (send_digests locks what it collects) is waited for, then seen; one made later finds them void."""
         rows = await self._db.fetch(
             "SELECT recipient_id, digest_id FROM notification WHERE rule = $1 AND subject_id = $2"
+            " AND ($4::text IS NULL OR period = $4::text)"
             # in the order send_digests locks them (digest_pending), so the two wait for each other, never deadlock
             " AND recipient_id = ANY($3::text[]) AND void_at IS NULL ORDER BY recipient_id, created_at FOR UPDATE",
             rule,
             subject_id,
             list(recipient_ids),
+            period,
         )
         return {row["recipient_id"] for row in rows if row["digest_id"] is not None}
 
@@ -943,11 +964,11 @@ class PgOutgoingRepository:
         return found
 
     async def withdraw_corrected(
-        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str], now: datetime, period: str | None = None
     ) -> int:
-        """Withdraw these recipients' notices of `rule` about the subject that a later fact shows untrue (a
-        corrected roster): kept in the inbox marked void with `void_reason` CORRECTED, out of the digests still to
-        come, their deliveries not yet made cancelled (as _retract), and each one's period set aside
+        """Withdraw these recipients' notices of `rule` about the subject (of `period`, None: any) that a later fact
+        shows untrue (a corrected roster): kept in the inbox marked void with `void_reason` CORRECTED, out of the
+        digests still to come, their deliveries not yet made cancelled (as _retract), and each one's period set aside
         (`<period>|void:<now>`) so that the rule may tell it again should it come to hold again. How many notices;
         a second call finds nothing left."""
         if not recipient_ids:
@@ -956,7 +977,7 @@ class PgOutgoingRepository:
             "WITH voided AS (UPDATE notification n SET void_at = $1, void_reason = $6, digest_pending = false,"
             " period = n.period || '|void:' || $1::timestamptz::text"
             " WHERE n.rule = $3 AND n.subject_id = $4 AND n.recipient_id = ANY($5::text[]) AND n.void_at IS NULL"
-            " RETURNING n.id),"
+            " AND ($7::text IS NULL OR n.period = $7::text) RETURNING n.id),"
             f"{CANCEL_VOIDED}"
             " SELECT count(*) AS voided FROM voided",
             now,
@@ -965,9 +986,28 @@ class PgOutgoingRepository:
             subject_id,
             list(recipient_ids),
             CORRECTED,
+            period,
         )
         assert row is not None
         return int(row["voided"])
+
+    async def named_notices(
+        self, *, rule: str, subject_id: str, recipient_ids: Sequence[str]
+    ) -> list[tuple[str, str, tuple[str, ...] | None]]:
+        """(recipient, period, the member ids it names, None when not kept: stored before they were) of these
+        recipients' notices of `rule` about the subject still holding (not void), the first alert and its follow-ups
+        alike, by recipient and period."""
+        rows = await self._db.fetch(
+            "SELECT recipient_id, period, member_ids FROM notification WHERE rule = $1 AND subject_id = $2"
+            " AND recipient_id = ANY($3::text[]) AND void_at IS NULL ORDER BY recipient_id, period",
+            rule,
+            subject_id,
+            list(recipient_ids),
+        )
+        return [
+            (row["recipient_id"], row["period"], tuple(row["member_ids"]) if row["member_ids"] is not None else None)
+            for row in rows
+        ]
 
     async def _retract(self, match: str, args: Sequence[Any], *, now: datetime, why: str) -> tuple[int, int]:
         """Retract the alerts (`notification n`) that `match` selects ($3 on are `args`), in one statement: each

@@ -22,13 +22,22 @@ def build_alerts(
     period: str,
     recipients: tuple[Recipient, ...],
     cell_id: str | None,
+    member_ids: tuple[str, ...] = (),
     **values: Any,
 ) -> list[Alert]:
-    """One alert to its recipients, or none when nobody is there to hear it."""
+    """One alert to its recipients, or none when nobody is there to hear it; `member_ids`: the members it names."""
     if not recipients:
         return []
     return [
-        Alert(rule=rule, subject_id=subject_id, period=period, recipients=recipients, cell_id=cell_id, values=values)
+        Alert(
+            rule=rule,
+            subject_id=subject_id,
+            period=period,
+            recipients=recipients,
+            cell_id=cell_id,
+            values=values,
+            member_ids=member_ids,
+        )
     ]
 
 

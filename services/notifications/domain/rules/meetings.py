@@ -252,6 +252,7 @@ def unexcused_absences(
             period=period,
             recipients=recipients,
             cell_id=meeting.cell_id,
+            member_ids=tuple(member.id for member in members),
             absentees=tuple(member.full_name for member in members),
             added=added,
             **meeting_values(meeting, ctx),

@@ -190,6 +190,7 @@ def absence_crossing_alerts(
                 period=period,
                 recipients=recipients,
                 cell_id=ctx.cell.id if ctx.cell else None,
+                member_ids=tuple(member.member_id for member in members),
                 cell=ctx.cell_name,
                 members=[member.full_name for member in members],
                 counts=[member.count for member in members],

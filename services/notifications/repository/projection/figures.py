@@ -169,32 +169,33 @@ class PgFigures:
                     told.append(ToldCrossing(rule, row["meeting_id"], row["member_id"], row["full_name"], count))
         return told
 
-    async def runs_told_after(self, announced: Sequence[tuple[str, str]]) -> list[ToldCrossing]:
-        """For each (member, meeting) announced, the member's run alerts (consecutive_absences) anchored on a figure
-        published after the member's first one about that meeting, at another meeting: the runs an announcement
-        about an earlier meeting (its roster corrected) may cut. One query."""
+    async def told_after(self, announced: Sequence[tuple[str, str]]) -> list[ToldCrossing]:
+        """For each (member, meeting) announced, the member's absence alerts (consecutive_absences: run_alerted;
+        unexcused_months: months_alerted) anchored on a figure published after the member's first one about that
+        meeting, at another meeting: the runs and crossings of the months an announcement about an earlier meeting
+        (its roster corrected) may cut. One query."""
         if not announced:
             return []
         rows = await self._db.fetch(
-            "SELECT DISTINCT a.meeting_id, a.member_id, m.full_name, a.consecutive_absences"
+            "SELECT DISTINCT a.meeting_id, a.member_id, m.full_name, a.consecutive_absences, a.unexcused_months,"
+            " a.run_alerted, a.months_alerted"
             " FROM unnest($1::text[], $2::text[]) AS t(member_id, meeting_id)"
             f" CROSS JOIN LATERAL (SELECT {ORDER} FROM member_figures f"
             f"  WHERE f.member_id = t.member_id AND f.meeting_id = t.meeting_id ORDER BY {ORDER} LIMIT 1) AS e"
-            " JOIN member_figures a ON a.member_id = t.member_id AND a.run_alerted AND a.meeting_id <> t.meeting_id"
-            f" AND ({_of('a')}) > ({_of('e')})"
+            " JOIN member_figures a ON a.member_id = t.member_id AND (a.run_alerted OR a.months_alerted)"
+            f" AND a.meeting_id <> t.meeting_id AND ({_of('a')}) > ({_of('e')})"
             " LEFT JOIN member AS m ON m.id = a.member_id ORDER BY a.member_id, a.meeting_id",
             [member_id for member_id, _ in announced],
             [meeting_id for _, meeting_id in announced],
         )
         return [
-            ToldCrossing(
-                r.CONSECUTIVE_ABSENCES,
-                row["meeting_id"],
-                row["member_id"],
-                row["full_name"],
-                row["consecutive_absences"],
-            )
+            ToldCrossing(rule, row["meeting_id"], row["member_id"], row["full_name"], count)
             for row in rows
+            for rule, alerted, count in (
+                (r.CONSECUTIVE_ABSENCES, row["run_alerted"], row["consecutive_absences"]),
+                (r.UNEXCUSED_MONTHS, row["months_alerted"], row["unexcused_months"]),
+            )
+            if alerted
         ]
 
     async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
