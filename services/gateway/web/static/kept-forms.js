@@ -38,38 +38,23 @@
     return type !== "hidden" || element.name.indexOf("was.") === 0;
   }
 
-  function fieldsOf(form) {
+  function fieldsOf(form, rendered) {
+    // the kept fields' values as [name, value] pairs: as the person left them, or with `rendered` as the page showed
+    // them when it was rendered (their defaults: for a record's form, what was stored)
     var fields = [];
     Array.prototype.forEach.call(form.elements, function (element) {
       if (!kept(element)) { return; }
       var type = (element.type || "").toLowerCase();
       if (type === "checkbox" || type === "radio") {
-        if (element.checked) { fields.push([element.name, element.value]); }
-      } else if (type === "select-multiple") {
-        Array.prototype.forEach.call(element.options, function (option) {
-          if (option.selected) { fields.push([element.name, option.value]); }
-        });
-      } else {
-        fields.push([element.name, element.value]);
-      }
-    });
-    return fields;
-  }
-
-  function defaultsOf(form) {
-    // what the page showed in each kept field when it was rendered: for a record's form, what was stored
-    var fields = [];
-    Array.prototype.forEach.call(form.elements, function (element) {
-      if (!kept(element)) { return; }
-      var type = (element.type || "").toLowerCase();
-      if (type === "checkbox" || type === "radio") {
-        if (element.defaultChecked) { fields.push([element.name, element.value]); }
+        if (rendered ? element.defaultChecked : element.checked) { fields.push([element.name, element.value]); }
       } else if (type === "select-one" || type === "select-multiple") {
-        var chosen = Array.prototype.filter.call(element.options, function (option) { return option.defaultSelected; });
+        var chosen = Array.prototype.filter.call(element.options, function (option) {
+          return rendered ? option.defaultSelected : option.selected;
+        });
         if (!chosen.length && type === "select-one" && element.options.length) { chosen = [element.options[0]]; }
         chosen.forEach(function (option) { fields.push([element.name, option.value]); });
       } else {
-        fields.push([element.name, element.defaultValue]);
+        fields.push([element.name, rendered ? element.defaultValue : element.value]);
       }
     });
     return fields;
@@ -85,11 +70,13 @@
     return JSON.stringify(one || []) === JSON.stringify(other || []);
   }
 
-  function fill(form, fields) {
+  function fill(form, fields, only) {
+    // the kept fields (with `only`, the one field of that name) set to `fields`, [name, value] pairs
     var values = byName(fields);
     var used = {};
     Array.prototype.forEach.call(form.elements, function (element) {
-      if (!kept(element) || !Object.prototype.hasOwnProperty.call(values, element.name)) { return; }
+      if (!kept(element) || (only && element.name !== only)) { return; }
+      if (!Object.prototype.hasOwnProperty.call(values, element.name)) { return; }
       var sent = values[element.name];
       var type = (element.type || "").toLowerCase();
       if (type === "checkbox" || type === "radio") {
@@ -107,7 +94,8 @@
     // a checkbox or radio group left unticked was sent as nothing: unticked again
     Array.prototype.forEach.call(form.elements, function (element) {
       var type = (element.type || "").toLowerCase();
-      if ((type === "checkbox" || type === "radio") && kept(element) && !values[element.name]) {
+      var unsent = kept(element) && !values[element.name] && (!only || element.name === only);
+      if ((type === "checkbox" || type === "radio") && unsent) {
         element.checked = false;
       }
     });
@@ -165,28 +153,17 @@
   }
 
   function put(form, name, values) {
-    // the field set to `values` (its other fields untouched)
-    var used = 0;
-    elementsNamed(form, name).forEach(function (element) {
-      var type = (element.type || "").toLowerCase();
-      if (type === "checkbox" || type === "radio") {
-        element.checked = values.indexOf(element.value) !== -1;
-      } else if (type === "select-multiple") {
-        Array.prototype.forEach.call(element.options, function (option) {
-          option.selected = values.indexOf(option.value) !== -1;
-        });
-      } else {
-        element.value = used < values.length ? values[used] : "";
-        used += 1;
-      }
-    });
+    // the field named `name` set to `values` (the form's other fields untouched)
+    fill(form, values.map(function (value) { return [name, value]; }), name);
   }
 
   function markWaiting(form, name, unresolved, describedBy) {
     elementsNamed(form, name).forEach(function (element) {
       if (unresolved) {
         element.setAttribute("aria-invalid", "true");
-        element.setAttribute("aria-describedby", describedBy);
+        var described = (element.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        if (described.indexOf(describedBy) === -1) { described.push(describedBy); }  // its own notes kept
+        element.setAttribute("aria-describedby", described.join(" "));
       } else {
         element.removeAttribute("aria-invalid");
       }
@@ -279,7 +256,7 @@
       })[0];
       var note = document.getElementById("kept-form-note");
       if (form && note) {
-        var now = defaultsOf(form);  // before filling: what is stored now
+        var now = fieldsOf(form, true);  // before filling: what is stored now
         fill(form, draft.fields);
         var shown = note.content.firstElementChild.cloneNode(true);
         form.parentNode.insertBefore(shown, form);
@@ -313,6 +290,6 @@
       return;
     }
     store.setItem(KEY, JSON.stringify({ state: "sent", at: Date.now(), mark: mark, action: action,
-      fields: fieldsOf(form), shown: defaultsOf(form) }));
+      fields: fieldsOf(form, false), shown: fieldsOf(form, true) }));
   });
 })();
