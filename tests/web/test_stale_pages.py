@@ -109,7 +109,8 @@ async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_reco
     system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
 ) -> None:
     """Two sessions on a meeting begun two hours ago: the first records everybody present and the minutes; the
-    second, still showing neither, would overwrite both: each is refused, the page showing what is recorded."""
+    second, still showing neither, would overwrite both: each is refused, the page showing what is recorded and, for the
+    minutes, naming each input whose value sent differs from the stored one with both values."""
     starts = (now().astimezone(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
     meeting_id = await history_meeting(system, province["secretary"], "demo-cb-thon-1", starts, agenda="Họp")
     record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}"
@@ -158,7 +159,11 @@ async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_reco
         page = html.unescape(refused.text)
         assert refused.status_code == 422, page[-2000:]
         assert "Biên bản đã được thay đổi sau khi đồng chí mở trang này" in page, page[-3000:]
-        assert "Nội dung đã ghi" in page and "Nội dung của trang cũ" not in page
+        # the form shows what is stored; each input sent otherwise is named with both values, none of it lost
+        assert re.search(r'<textarea id="m-content"[^>]*>Nội dung đã ghi</textarea>', page), page[-3000:]
+        said = "Nội dung: hiện đang lưu là “Nội dung đã ghi”; đồng chí đã gửi “Nội dung của trang cũ”."
+        assert page.count(said) == 1, page[-3000:]
+        assert "Kết luận: hiện đang lưu" not in page  # what it sent as stored is not named
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
     found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary)).json()
     assert {item["status"] for item in found["attendance"]["records"]} == {"present"}

@@ -860,7 +860,33 @@ def changed_part(form: Any, meeting: Any, part: str) -> None:
     without it (sent by other means than the page) is not compared."""
     shown = form.get(f"was.{part}")
     if shown is not None and shown != shown_digest(meeting, part) and not resent_part(form, meeting, part):
-        raise ChangedSinceShown({"data.meeting_id": StateRefusal(_(CHANGED_PARTS[part]))})
+        said: dict[str, Any] = {"data.meeting_id": StateRefusal(_(CHANGED_PARTS[part]))}
+        if part == "minutes":
+            said |= minutes_differences(form, meeting)
+        raise ChangedSinceShown(said)
+
+
+MINUTES_COMPARED = ("day", "started", "ended", "self_criticism_minutes", "content", "conclusions")
+"""The minutes' inputs a refused stale minutes form names when what it sent is not what is now stored."""
+NOW_STORED = N_("%(field)s: now stored as “%(stored)s”; you sent “%(sent)s”.")
+"""One input of a stale minutes form (MINUTES_COMPARED) whose sent value differs from the stored one: both said, so
+the refused form shows what is stored and loses none of what was typed."""
+
+
+def minutes_differences(form: Any, meeting: Any) -> dict[str, str]:
+    """The inputs of MINUTES_COMPARED whose value in the minutes form (minutes_sent) differs from the meeting's (a
+    MeetingReply) stored minutes (minutes_values), input name to NOW_STORED naming its label and both values."""
+    stored = minutes_values(meeting.model_dump(mode="json"), chair=None)
+    sent = minutes_sent(form)
+    empty = _("(left empty)")
+    differences = {}
+    for key in MINUTES_COMPARED:
+        now_stored = "" if stored.get(key) is None else str(stored[key])
+        if now_stored != str(sent.get(key) or ""):
+            differences[key] = _(
+                NOW_STORED, field=forms.label(key), stored=now_stored or empty, sent=str(sent.get(key) or "") or empty
+            )
+    return differences
 
 
 MINUTES_TEXTS = ("content", "conclusions", "chair_id", "recorder_id")
