@@ -1437,8 +1437,8 @@ async def cell_half_year(
 ) -> dict[str, Any] | None:
     """A cell's half-year `period` as a rating row (rpc.CellPeriodReply): its half_year_lines line (the same figures a
     committee's half-year counts it with), its score rounded to the cent, its quarters begun so far in
-    `quarter_ratings` (and `quarter_provisional`); None when the half-year has not begun on `today` or the cell did not exist in it. `pending`:
-    tree_pending."""
+    `quarter_ratings` (and whether each is provisional in `quarter_provisional`); None when the half-year has not
+    begun on `today` or the cell did not exist in it. `pending`: tree_pending."""
     if period_months(period)[0] > f"{today:%Y-%m}":
         return None
     tree = await tree_refresh_state(conn, pending=pending)
@@ -1531,16 +1531,16 @@ WITH q AS (
     FROM q
 )
 """
-"""Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular
-meeting, cells' thematic meetings and pooled counts, and for a page's line its name, parent, regular meetings and
-meetings, each quarter's rating, None when not counted, whether each counted quarter is provisional, and whether its
-counted quarters carry each of HALF_YEAR_FLAGS) read off its two quarters' stored rows as half_year_lines reads it (_quarter_of_row,
-half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row Poor at 0 over its
-months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months, $5 per quarter
-whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's months of the
-half-year before it, months_gone). The score is the line's float to the bit: each quarter's stored score (float8)
-times its months, summed and divided in float8 as
-half_year_line does in Python; none (NULL) when no month is counted."""
+"""Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular meeting,
+cells' thematic meetings and pooled counts, and for a page's line its name, parent, regular meetings and meetings,
+each quarter's rating, None when not counted, whether each counted quarter is provisional, and whether its counted
+quarters carry each of HALF_YEAR_FLAGS) read off its two quarters' stored rows as half_year_lines reads it
+(_quarter_of_row, half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row
+Poor at 0 over its months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months,
+$5 per quarter whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's
+months of the half-year before it, months_gone). The score is the line's float to the bit: each quarter's stored
+score (float8) times its months, summed and divided in float8 as half_year_line does in Python; none (NULL) when no
+month is counted."""
 
 HALF_YEAR_TOTALS = (
     HALF_YEAR_CELLS
