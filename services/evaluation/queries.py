@@ -1408,6 +1408,7 @@ def _half_year_lines_of(rows: Sequence[asyncpg.Record], period: str, *, today: d
         line = half_year_line(cell_id, period, counted)
         line["months_gone"] = months_gone(period, span=span, today=today)
         line["quarter_ratings"] = {quarter: line["quarter_ratings"].get(quarter) for quarter in quarters}
+        line["quarter_provisional"] = {quarter: line["quarter_provisional"].get(quarter, False) for quarter in quarters}
         lines.append(line | {"name": first["name"], "parent_id": first["parent_id"]})
     return lines
 
@@ -1426,6 +1427,7 @@ CELL_HALF_YEAR_KEYS = (
     "months_counted",
     "months_gone",
     "quarter_ratings",
+    "quarter_provisional",
 )
 """What a cell's half-year line gives as a rating row (rpc.CellPeriodReply)."""
 
@@ -1435,8 +1437,8 @@ async def cell_half_year(
 ) -> dict[str, Any] | None:
     """A cell's half-year `period` as a rating row (rpc.CellPeriodReply): its half_year_lines line (the same figures a
     committee's half-year counts it with), its score rounded to the cent, its quarters begun so far in
-    `quarter_ratings`; None when the half-year has not begun on `today` or the cell did not exist in it. `pending`:
-    tree_pending."""
+    `quarter_ratings` (and whether each is provisional in `quarter_provisional`); None when the half-year has not
+    begun on `today` or the cell did not exist in it. `pending`: tree_pending."""
     if period_months(period)[0] > f"{today:%Y-%m}":
         return None
     tree = await tree_refresh_state(conn, pending=pending)
@@ -1449,6 +1451,9 @@ async def cell_half_year(
     return {key: line[key] for key in CELL_HALF_YEAR_KEYS} | {
         "score": None if line["score"] is None else round(float(line["score"]), 2),
         "quarter_ratings": {quarter: rating for quarter, rating in line["quarter_ratings"].items() if quarter in begun},
+        "quarter_provisional": {
+            quarter: provisional for quarter, provisional in line["quarter_provisional"].items() if quarter in begun
+        },
         "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
         "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
         **tree,
@@ -1520,20 +1525,22 @@ WITH q AS (
            {_stored("regular")} AS regular, {_stored("meetings")} AS meetings, q.name, q.parent_id,
            CASE WHEN q.stored1 THEN q.rating1 WHEN q.mc1 > 0 THEN 'poor' END AS rating1,
            CASE WHEN q.stored2 THEN q.rating2 WHEN q.mc2 > 0 THEN 'poor' END AS rating2,
+           coalesce(q.stored1 AND 'provisional' = ANY(q.flags1), false) AS provisional1,
+           coalesce(q.stored2 AND 'provisional' = ANY(q.flags2), false) AS provisional2,
            {_flagged()}
     FROM q
 )
 """
-"""Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular
-meeting, cells' thematic meetings and pooled counts, and for a page's line its name, parent, regular meetings and
-meetings, each quarter's rating, None when not counted, and whether its counted quarters carry each of
-HALF_YEAR_FLAGS) read off its two quarters' stored rows as half_year_lines reads it (_quarter_of_row,
-half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row Poor at 0 over its
-months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months, $5 per quarter
-whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's months of the
-half-year before it, months_gone). The score is the line's float to the bit: each quarter's stored score (float8)
-times its months, summed and divided in float8 as
-half_year_line does in Python; none (NULL) when no month is counted."""
+"""Each cell of a subtree that existed in a half-year (`c`: its months counted, score, months with the regular meeting,
+cells' thematic meetings and pooled counts, and for a page's line its name, parent, regular meetings and meetings,
+each quarter's rating, None when not counted, whether each counted quarter is provisional, and whether its counted
+quarters carry each of HALF_YEAR_FLAGS) read off its two quarters' stored rows as half_year_lines reads it
+(_quarter_of_row, half_year_line: a quarter's score weighted by its months counted, a closed quarter without a row
+Poor at 0 over its months in the cell's span): $1 the unit, $2 the half-year, $3 its quarters, $4 their six months,
+$5 per quarter whether a cell without its row counts (not running), $6 the month of `today` (`gone`: the cell's
+months of the half-year before it, months_gone). The score is the line's float to the bit: each quarter's stored
+score (float8) times its months, summed and divided in float8 as half_year_line does in Python; none (NULL) when no
+month is counted."""
 
 HALF_YEAR_TOTALS = (
     HALF_YEAR_CELLS
@@ -1616,6 +1623,7 @@ def _half_year_page_line(row: asyncpg.Record, period: str, quarters: Sequence[st
         "met_every_month": met_every_month,
         "months_counted": months,
         "quarter_ratings": {quarters[0]: row["rating1"], quarters[1]: row["rating2"]},
+        "quarter_provisional": {quarters[0]: bool(row["provisional1"]), quarters[1]: bool(row["provisional2"])},
         "months_gone": int(row["gone"]),
         "name": row["name"],
         "parent_id": row["parent_id"],
@@ -1742,8 +1750,9 @@ def _quarter_ratings(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
-    """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings)."""
-    keys = ("cell_id", "name", "regular_held", "meetings_held", "quarter_ratings")
+    """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings and which of them
+    are provisional)."""
+    keys = ("cell_id", "name", "regular_held", "meetings_held", "quarter_ratings", "quarter_provisional")
     return {key: line[key] for key in keys} | {
         "score": None if line["score"] is None else round(line["score"], 2),
         "rating": None,
@@ -1780,6 +1789,7 @@ async def _half_year_report(
             "flags": line["flags"],
             "not_rated": line["not_rated"],
             "quarter_ratings": line["quarter_ratings"],
+            "quarter_provisional": line["quarter_provisional"],
             "late_change": None,
             "rating_reason": None,
         }

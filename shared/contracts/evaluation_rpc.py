@@ -185,6 +185,10 @@ class CellPeriodReply(Reply):
     quarter_ratings: dict[str, Rating | None] | None = None
     """For a half-year (`2026-H1`): DOMAIN.md defines ratings for months, quarters and years only, so `rating` is
     None and this gives each of its two quarters' rating (None for one not rated yet); None for any other period."""
+    quarter_provisional: dict[str, bool] | None = None
+    """For a half-year: for each quarter of `quarter_ratings`, whether its rating is provisional (that quarter's own
+    row flagged `provisional`: a meeting's manual items not assessed yet, so it may still change); None for any other
+    period."""
     months_counted: int | None = None
     """For a half-year: the months its score is the mean of (six, fewer for a cell set up or closed partway through
     it, or while it runs); None for any other period."""
@@ -225,6 +229,9 @@ class CellRankReply(Reply):
     quarter_ratings: dict[str, Rating | None] | None = None
     """For a half-year (`2026-H1`, which has no rating of its own): each of its quarters' rating, None for one not
     rated (yet); None for any other period (CellPeriodReply.quarter_ratings)."""
+    quarter_provisional: dict[str, bool] | None = None
+    """For a half-year: for each quarter of `quarter_ratings`, whether its rating is provisional; None for any other
+    period (CellPeriodReply.quarter_provisional)."""
 
 
 class ReportRowReply(CellPeriodReply):

@@ -53,6 +53,7 @@ def _per_cell_report(lines: list[dict[str, Any]], after: tuple[float | None, str
             "flags": line["flags"],
             "not_rated": line["not_rated"],
             "quarter_ratings": line["quarter_ratings"],
+            "quarter_provisional": line["quarter_provisional"],
             "late_change": None,
             "rating_reason": None,
         }

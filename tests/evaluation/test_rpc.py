@@ -138,6 +138,7 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "rating_reason": None,  # Kém by its score's band: nothing lowered it
         "provisional": False,  # no meeting, so no manual item waiting: Kém as it stands
         "quarter_ratings": None,  # a half-year's only (it has no rating of its own)
+        "quarter_provisional": None,  # a half-year's only, beside its quarters' ratings
     }
     # the cell that never met is apart from the one that met, for a page to tell "not met yet" from a Kém meeting
     assert rollup["irregular"] == 1 and rollup["met_score"] == march["score"]

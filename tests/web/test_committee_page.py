@@ -30,7 +30,8 @@ def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool 
             crumbs=[],
             unrated=None,
             running=running,
-            ratings_chart=data.ratings_chart(rollup["by_rating"]),
+            # as the officer's page draws it: a half-year's roll-up has no `by_rating` of its own
+            ratings_chart=data.ratings_chart(rollup.get("by_rating") or {}),
             trend_chart=data.trend_chart([]),
             trend=[],
             rollup=rollup,

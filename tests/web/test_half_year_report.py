@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from services.gateway.web.i18n import format_number, format_rating, format_share, half_year_no_rating
+from services.gateway.web.i18n import format_number, format_share, half_year_no_rating, rating_label
 from shared.envelope import VIETNAM_TZ
 from tests.evaluation.stream import at, cell_history, fact
 from tests.support.system import RunningSystem
@@ -49,6 +49,10 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         cell_score = sum(months) / 6
         score = round((cell_score + 0.0) / 2, 2)  # the other cell never met: 0 every month
         q2 = rows["2026-Q2"]["rating"]
+        # each quarter's rating as its own row reads, "(tạm tính)" while provisional (i18n.rating_label): the half-year
+        # lines show it so, off evaluation's quarter_provisional
+        marks = {quarter: "provisional" in rows[quarter]["flags"] for quarter in ("2026-Q1", "2026-Q2")}
+        shown = f"Quý I/2026: {rating_label(rows['2026-Q1'])}; Quý II/2026: {rating_label(rows['2026-Q2'])}"
         rollup = (await api.get(f"/v1/committees/{committee}/rollup?period={HALF}")).json()
         assert rollup["period"] == HALF and rollup["cells"] == 2 and rollup["score"] == score, rollup
         # neither cell met every month; one of two held a thematic (combined) meeting; pooled over the four meetings:
@@ -61,6 +65,8 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         ranking = (await api.get(f"/v1/committees/{committee}/ranking?period={HALF}")).json()
         assert [item["cell_id"] for item in ranking["items"]] == [cell_a, cell_b]
         assert ranking["items"][0]["quarter_ratings"] == {"2026-Q1": "poor", "2026-Q2": q2}
+        assert ranking["items"][0]["quarter_provisional"] == marks
+        assert ranking["items"][1]["quarter_provisional"] == {"2026-Q1": False, "2026-Q2": False}  # never met
         for spelling in BAD_SPELLINGS:
             refused = await api.get(f"/v1/committees/{committee}/rollup", params={"period": spelling})
             assert refused.status_code == 422 and refused.json()["field"] == "query.period", refused.text
@@ -87,6 +93,7 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         assert "sáu tháng" not in running_text and "tháng đã qua" in running_text or not gone, running_text
         assert f'data-figure="score">{format_number(score)}<' in page.text
         assert 'data-quarter="2026-Q1"' in page.text and 'data-quarter="2026-Q2"' in page.text
+        assert f"<span data-quarter-ratings>{shown}</span>" in page.text
         table = await client.get(f"/app/committees/{committee}/report.csv?period={HALF}")
         assert table.status_code == 200, table.text[:500]
         header, *lines = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig")), delimiter=";"))
@@ -94,7 +101,7 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         by_cell: dict[str, list[str]] = {line[0]: line for line in lines}
         assert by_cell[cell_a][2:10] == [
             format_number(round(cell_score, 2)),
-            f"Quý I/2026: Kém; Quý II/2026: {format_rating(q2)}",
+            shown,
             "6 tháng đầu năm 2026",
             "đã kết thúc",
             "4",

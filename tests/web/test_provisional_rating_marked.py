@@ -1,11 +1,14 @@
 """A cell's provisional rating (a meeting's manual items not assessed yet) reads "(tạm tính)" wherever a page shows
-it: the committee's table of its units, its weakest-cells list, the CSV's rating, the cell page's quarters and its
-half-years' quarter ratings. A trial's committee page showed "Chi bộ thôn 1 63,3 Trung bình" in the table while the
-weakest-cells list, the CSV and the cell page marked the same rating, and the cell page's half-year line read
-"Quý IV/2026: Khá" of a provisional quarter.
+it: the committee's table of its units, its weakest-cells list, the CSV's rating, the cell page's quarters and the
+quarter ratings a half-year shows (no rating of its own) on the cell page, the committee page, the report's CSV and
+the evidence page. A trial's committee page showed "Chi bộ thôn 1 63,3 Trung bình" in the table while the
+weakest-cells list, the CSV and the cell page marked the same rating, and the half-year lines read "Quý IV/2026: Khá"
+of a provisional quarter: evaluation's half-year reads now say which quarter is provisional (`quarter_provisional`).
 
 Rendered from the pages' own helpers and templates, without a running system."""
 
+import csv
+import io
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,11 +18,27 @@ from services.gateway.auth import Role
 from services.gateway.http import reads
 from services.gateway.web import data
 from services.gateway.web.core import environment
-from services.gateway.web.exports import row_rating
+from services.gateway.web.exports import evidence, report_csv, row_rating
 from tests.web.test_committee_page import committee_page, rollup, weakest_section
 
 CELL = {"id": "thon-1", "name": "Chi bộ thôn 1", "kind": "cell"}
 LINE = {"cell_id": "thon-1", "name": "Chi bộ thôn 1", "score": 63.3, "rating": "average", "provisional": True}
+QUARTERS = {"2026-Q3": "good", "2026-Q4": "fair"}
+MARKS = {"2026-Q3": False, "2026-Q4": True}
+"""The fourth quarter's rating provisional, the third's final, as evaluation's half-year reads say it."""
+SHOWN = "Quý III/2026: Tốt; Quý IV/2026: Khá (tạm tính)"
+HALF_LINE = {
+    "cell_id": "thon-1",
+    "name": "Chi bộ thôn 1",
+    "score": 83.5,
+    "rating": None,
+    "regular_held": 5,
+    "meetings_held": 7,
+    "provisional": False,
+    "quarter_ratings": QUARTERS,
+    "quarter_provisional": MARKS,
+}
+"""Evaluation's ranking line of the cell for 2026-H2 (CellRankReply of a half-year)."""
 
 
 def quarter_rows(page: str) -> dict[str, str]:
@@ -68,7 +87,8 @@ def reads_answer(monkeypatch: pytest.MonkeyPatch) -> None:
         "not_rated": False,
         "months_counted": 5,
         "months_gone": 5,
-        "quarter_ratings": {"2026-Q3": "good", "2026-Q4": "fair"},
+        "quarter_ratings": QUARTERS,
+        "quarter_provisional": MARKS,
         **figures,
     }
 
@@ -98,4 +118,57 @@ async def test_the_cell_page_marks_a_provisional_month_quarter_and_half_year_qua
     rows = quarter_rows(page)
     assert "Khá (tạm tính)" in rows["Quý IV/2026"]
     assert "Tốt (tạm tính)" not in rows["Quý III/2026"]
-    assert "Quý III/2026: Tốt; Quý IV/2026: Khá (tạm tính)</span>" in rows["6 tháng cuối năm 2026"]
+    assert f"{SHOWN}</span>" in rows["6 tháng cuối năm 2026"]
+
+
+def test_the_committee_pages_half_year_line_marks_its_provisional_quarter() -> None:
+    units = [{"id": "thon-1", "name": "Chi bộ thôn 1", "kind": "cell", "parent_id": "xa-hoa-binh"}]
+    counts = {"good": 0, "fair": 0, "average": 0, "poor": 0}
+    found = rollup({}, []) | {
+        "period": "2026-H2",
+        "cells": 1,
+        "by_rating": None,
+        "quarters": [
+            {"period": "2026-Q3", "by_rating": counts | {"good": 1}, "not_rated": 0},
+            {"period": "2026-Q4", "by_rating": counts | {"fair": 1}, "not_rated": 0},
+        ],
+    }
+    children = data.subordinates(
+        units, rollup=found, ranking={"items": [HALF_LINE], "total": 1}, sub_rollups={}, period="2026-H2"
+    )
+    page = committee_page(found, children=children)
+    table = page[page.index('id="children"') :]
+    table = table[: table.index("</table>")]
+    assert f"<span data-quarter-ratings>{SHOWN}</span>" in table
+
+
+def test_the_half_year_reports_csv_marks_its_provisional_quarter() -> None:
+    row = {
+        **{key: HALF_LINE[key] for key in ("cell_id", "name", "score", "rating", "quarter_ratings")},
+        "period": "2026-H2",
+        "parent_id": "xa-hoa-binh",
+        "regular_held": 5,
+        "thematic_held": 2,
+        "attendance_rate": 0.9,
+        "speaking_rate": 0.5,
+        "flags": ["in_progress", "provisional"],
+        "not_rated": False,
+        "quarter_provisional": MARKS,
+        "late_change": None,
+        "rating_reason": None,
+    }
+    lines = list(csv.reader(io.StringIO(report_csv([row], period="2026-H2").decode("utf-8-sig")), delimiter=";"))
+    assert lines[1][3] == SHOWN
+    assert row_rating(row) == SHOWN
+
+
+async def test_the_half_year_evidence_page_marks_its_provisional_quarter(reads_answer: None) -> None:
+    member = SimpleNamespace(role=Role.MEMBER, unit_id="cb-khac")  # of another cell: no member list read here
+    found = await evidence(SimpleNamespace(), member, CELL["id"], "2026-H2")  # type: ignore[arg-type]
+    page = (
+        environment()
+        .get_template("evidence.html")
+        .render(viewer=viewer(), unit=CELL, year="2026", period="2026-H2", crumbs=[], choices=[], **found)
+    )
+    ratings = page[page.index('id="half-year-ratings">') :]
+    assert f"<span data-quarter-ratings>{SHOWN}</span>" in ratings[: ratings.index("</dd>")]

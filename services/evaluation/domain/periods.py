@@ -606,7 +606,8 @@ def half_year_line(cell_id: str, half: str, quarters: Sequence[QuarterFigures]) 
     "Periods"; a quarter's score is the mean of its counted months, so weighted by them), its meetings and pooled
     rates summed; `met_every_month` whether every counted month held its regular meeting (regularity). No rating:
     DOMAIN.md defines ratings for months, quarters and years only, so `rating` is None and `quarter_ratings` gives
-    each quarter's ({period: rating or None}); `not_rated` while no month is counted."""
+    each quarter's ({period: rating or None}) and `quarter_provisional` whether each is provisional (its `provisional`
+    flag); `not_rated` while no month is counted."""
     months = sum(quarter.months_counted for quarter in quarters)
     total = {
         name: sum(int(getattr(quarter, name)) for quarter in quarters)
@@ -629,6 +630,7 @@ def half_year_line(cell_id: str, half: str, quarters: Sequence[QuarterFigures]) 
         "met_every_month": met_every_month,
         "months_counted": months,
         "quarter_ratings": {quarter.period: quarter.rating for quarter in quarters},
+        "quarter_provisional": {quarter.period: "provisional" in quarter.flags for quarter in quarters},
     }
 
 

@@ -25,7 +25,6 @@ from services.gateway.web.i18n import (
     label,
     lower_first,
     parse_moment,
-    provisional_rating,
 )
 from services.gateway.web.periods import cell_years
 from shared.alert_rules import period_alerts_due
@@ -237,6 +236,8 @@ def subordinates(
                     "rating_reason": rank.get("rating_reason"),
                     # a half-year's line: no rating of its own, its quarters' (DOMAIN.md rates months, quarters, years)
                     "quarter_ratings": rank.get("quarter_ratings"),
+                    # which of them are provisional, marked "(tạm tính)" (i18n.quarter_ratings_text)
+                    "quarter_provisional": rank.get("quarter_provisional"),
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])
@@ -452,14 +453,9 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     for quarter in range(1, 5):
         quarters.append(by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"})
         if quarter % 2 == 0 and f"{year}-H{quarter // 2}" in by_period:
-            half_year = by_period[f"{year}-H{quarter // 2}"]
-            # its quarters' ratings say "(tạm tính)" as their own rows do (i18n.quarter_ratings_text)
-            provisional = [
-                period
-                for period in half_year.get("quarter_ratings") or {}
-                if provisional_rating(by_period.get(period, {}))
-            ]
-            quarters.append({**half_year, "provisional_quarters": provisional})
+            # its quarters' ratings say "(tạm tính)" where evaluation's `quarter_provisional` marks them, as their
+            # own rows do (i18n.quarter_ratings_text)
+            quarters.append(by_period[f"{year}-H{quarter // 2}"])
     items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
     # a half-year's lines read off the org tree as last applied while its changes wait say so (i18n.recalculating_note)
     recalculating = any(line.get("recalculating") for line in half_years if line)

@@ -262,7 +262,7 @@ def row_rating(row: dict[str, Any]) -> str:
         return not_met_label(row, capital=True)
     if row.get("quarter_ratings") is not None:
         # a half-year has no rating of its own (DOMAIN.md rates months, quarters and years): its quarters'
-        return quarter_ratings_text(row["quarter_ratings"], row.get("provisional_quarters") or ())
+        return quarter_ratings_text(row["quarter_ratings"], row.get("quarter_provisional"))
     return rating_label(row) if row.get("rating") else ""
 
 

@@ -3,7 +3,7 @@ numbers, shares and periods a person reads."""
 
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -429,15 +429,15 @@ def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mappi
     )
 
 
-def quarter_ratings_text(quarter_ratings: dict[str, str | None], provisional: Iterable[str] = ()) -> str:
+def quarter_ratings_text(quarter_ratings: dict[str, str | None], provisional: Mapping[str, bool] | None = None) -> str:
     """A half-year line's quarters' ratings (evaluation's `quarter_ratings`) as a phrase: `Quý I/2026: Kém; Quý
-    II/2026: Khá`, `chưa xếp loại` for a quarter not rated (yet); a quarter in `provisional` (its own row
-    provisional_rating) reads `Khá (tạm tính)` as rating_label writes it."""
-    marked = set(provisional)
+    II/2026: Khá`, `chưa xếp loại` for a quarter not rated (yet); a quarter marked in `provisional` (evaluation's
+    `quarter_provisional`: its own row flagged provisional) reads `Khá (tạm tính)` as rating_label writes it."""
+    marked = provisional or {}
     return "; ".join(
         f"{format_period(quarter)}: "
         + (
-            rating_label({"rating": rating, "provisional": quarter in marked})
+            rating_label({"rating": rating, "provisional": marked.get(quarter, False)})
             if rating
             else lower_first(_("Not rated yet"))
         )
