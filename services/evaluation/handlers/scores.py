@@ -634,6 +634,7 @@ async def refresh_cells_periods(
     ancestors_of: Mapping[str, list[str]] | None = None,
     adoptions: list[Adoption] | None = None,
     received: Mapping[str, str | None] | None = None,
+    recorded: Mapping[str, datetime | None] | None = None,
     closing: bool = False,
     rescoring: bool = False,
     held: dict[str, set[str]] | None = None,
@@ -645,6 +646,8 @@ async def refresh_cells_periods(
     were received in; a month closed before it whose result they change is noted (domain.periods.late_change), so
     the pages and the report say it changed after it closed. A cell without a month (None, or absent: no fact, a
     window's end released it) leaves no note: only a fact recorded after the month closed is a late record.
+    `recorded`: per cell, when the latest of those facts happened (their `time`): a month first rated after it ended
+    is judged by it against the moment it was first rated (domain.periods.late_change).
     `closing` (the month close): a row it stores first counts as rated in its own month, on time (`rated_from`), as
     officers see it once the month is over; another first stored after its month ended (a history loaded late) is
     no result a later fact can change late. `rescoring` (the re-score job): a closed month officers were shown that
@@ -770,6 +773,7 @@ async def refresh_cells_periods(
                     through_month=received_in,
                     at=noted_at,
                     today=uow.today(),
+                    recorded_at=recorded.get(cell_id) if recorded is not None else None,
                 )
                 if note is not None:
                     late.append(note)
@@ -803,7 +807,7 @@ async def refresh_cells_periods(
                 )
     late.extend(await _added_late(uow, first_rated))
     late = await _withdrawn_named(uow, late)
-    await uow.results.save_periods(changed, month=None if closing else through, today=uow.today())
+    await uow.results.save_periods(changed, month=None if closing else through, today=uow.today(), rated_at=noted_at)
     await uow.results.delete_periods(unrated)
     await uow.results.save_late_changes(_notes_kept(late, rescoring=rescoring))
     return len(changed) + len(unrated)
@@ -987,14 +991,16 @@ def periods_due(cells: Mapping[str, TouchedCell], outcome: Rescored) -> dict[str
     """Per cell, the periods a scoring of `cells` leaves to refresh (`TouchedCell.months`, no meeting): every given
     cell (a unit snapshot can move its span when the cell existed), with its own months and those its meetings'
     changed scores moved (a withdrawn or moved score's former cell too), under its correlation id, else the first (in
-    cell id order) of the set."""
+    cell id order) of the set, and its facts' latest moment (`recorded_at`), else the set's latest."""
     first = next((cells[cell_id].correlation_id for cell_id in sorted(cells) if cells[cell_id].correlation_id), None)
+    latest = max((cell.recorded_at for cell in cells.values() if cell.recorded_at is not None), default=None)
     due: dict[str, TouchedCell] = {}
     for cell_id in sorted(set(cells) | set(outcome.months)):
         given = cells.get(cell_id)
         due[cell_id] = TouchedCell(
             months=(given.months if given is not None else set()) | outcome.months.get(cell_id, set()),
             correlation_id=(given.correlation_id if given is not None else None) or first,
+            recorded_at=given.recorded_at if given is not None else latest,
         )
     return due
 
@@ -1023,6 +1029,7 @@ async def refresh_due_periods(
         ancestors_of=known.ancestors_of if known is not None else None,
         adoptions=known.adoptions if known is not None else None,
         received=received,
+        recorded={cell_id: cell.recorded_at for cell_id, cell in due.items()},
         held=held,
     )
 
