@@ -1,7 +1,8 @@
 """A meeting's score under a framework: a pure function of the meeting's facts."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from typing import Any, Generic, TypeVar, overload
@@ -10,7 +11,7 @@ from pydantic_core import to_jsonable_python
 
 from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
 from services.evaluation.domain.framework import Framework, Item
-from services.evaluation.domain.rules import Reason, evaluate_automatic, only
+from services.evaluation.domain.rules import Reason, evaluate_automatic, only, previous_late
 from shared.gates import ItemResult, apply_gates
 from shared.reasons import ReasonCode, ReasonPart, reason_text
 
@@ -162,8 +163,16 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
             lines.append(CriterionLine(item.code, None, item.max, False, source, not_applicable_to(facts.kind)))
             continue
         if item.rule.kind == "previous_tasks_on_time" and not facts.previous_tasks:
-            code = ReasonCode.NO_PREVIOUS_MEETING if facts.previous_tasks is None else ReasonCode.PREVIOUS_NO_TASKS
-            lines.append(CriterionLine(item.code, None, item.max, False, source, only(code)))
+            if facts.previous_tasks is None:
+                parts: Reason = only(ReasonCode.NO_PREVIOUS_MEETING)
+            else:
+                named = ReasonPart(
+                    code=ReasonCode.PREVIOUS_NO_TASKS,
+                    previous_id=facts.previous_id,
+                    previous_start=facts.previous_start,
+                )
+                parts = (named, *previous_late(facts))
+            lines.append(CriterionLine(item.code, None, item.max, False, source, parts))
             continue
         if item.manual:
             points, parts = manual_points(item, facts.assessments)
@@ -188,3 +197,35 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
         provisional=provisional,
         criteria=tuple(lines),
     )
+
+
+RESULTS_CODES = frozenset({ReasonCode.TASKS_ON_TIME, ReasonCode.PREVIOUS_NO_TASKS, ReasonCode.NO_PREVIOUS_MEETING})
+"""The codes a `results` line (rule previous_tasks_on_time) opens with, whichever way it reads."""
+
+
+def previous_recorded_late(before: Sequence[Mapping[str, Any]] | None, now: MeetingScore, facts: MeetingFacts) -> bool:
+    """Whether a meeting's `results` line (scored `now` from `facts`; `before`: its stored criteria lines with their
+    parts, None before its first score) changed because a held regular or combined meeting recorded after it was
+    scored became its previous meeting (DOMAIN.md "results": the previous held meeting's tasks): it had none, or an
+    earlier one, and the points or applicability moved. A line that said so for the same previous meeting keeps
+    saying it; a line stored before lines named their previous meeting cannot tell, and does not say it."""
+    if before is None or facts.previous_id is None or facts.previous_start is None:
+        return False
+    line = next((line for line in now.criteria if line.parts and line.parts[0].code in RESULTS_CODES), None)
+    old = next((old for old in before if line is not None and old.get("code") == line.code), None)
+    if line is None or old is None:
+        return False
+    parts = [part for part in old.get("parts") or () if isinstance(part, Mapping)]
+    if any(
+        p.get("code") == ReasonCode.PREVIOUS_RECORDED_LATE and p.get("previous_id") == facts.previous_id for p in parts
+    ):
+        return True
+    if (old.get("points"), old.get("applicable")) == (line.points, line.applicable):
+        return False
+    if any(part.get("code") == ReasonCode.NO_PREVIOUS_MEETING for part in parts):
+        return True
+    named = next((part for part in parts if part.get("previous_id")), None)
+    if named is None or named["previous_id"] == facts.previous_id:
+        return False
+    started = named.get("previous_start")
+    return started is None or facts.previous_start > datetime.fromisoformat(str(started))

@@ -32,7 +32,7 @@ from services.evaluation.domain.periods import (
     unit_closed_change,
 )
 from services.evaluation.domain.rules import changes_at
-from services.evaluation.domain.scoring import MeetingScore, score_meeting
+from services.evaluation.domain.scoring import MeetingScore, previous_recorded_late, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository import (
@@ -442,6 +442,8 @@ async def _score_cell_meetings(
                 for role, stamp, points in inputs.assessments.get(meeting.meeting_id, [])
             ),
             previous_tasks=previous_tasks,
+            previous_id=previous_regular.meeting_id if previous_tasks is not None and previous_regular else None,
+            previous_start=previous_regular.starts_at if previous_tasks is not None and previous_regular else None,
             excused_runs=excused,
             absence_runs=absent,
             scored_at=scored_at,
@@ -463,6 +465,10 @@ async def _score_cell_meetings(
                 uow, on=facts.local_date, ancestors=inputs.ancestors, adoptions=inputs.adoptions
             )
             result = score_meeting(framework, facts)
+            before = stored.get(meeting.meeting_id)
+            if previous_recorded_late(before["criteria"] if before is not None else None, result, facts):
+                # the previous meeting was recorded after this one was scored and moved its points: the line says so
+                result = score_meeting(framework, replace(facts, previous_recorded_late=True))
             _store_score(uow, result, facts, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
             due = min((at for line in result.criteria if (at := changes_at(line.parts))), default=None)
             if due is not None:  # a window still open: its end may change the line (and its explanation)
