@@ -121,7 +121,8 @@ class ReasonCode(StrEnum):
     """The previous meeting assigned no tasks."""
     PREVIOUS_RECORDED_LATE = "previous_recorded_late"
     """The score was recalculated: the previous meeting (`previous_id`, started at `previous_start`), held before this
-    one, was recorded after this one was scored and became the meeting whose tasks count, which changed the points."""
+    one, had its minutes first recorded after this one's and became the meeting whose tasks count, which changed the
+    points."""
     AWAITING_ASSESSMENT = "awaiting_assessment"
     """A manual item nobody has assessed yet."""
     ASSESSED = "assessed"

@@ -211,6 +211,7 @@ class FakeFacts:
                 approved_at=self._adopted_at(mid),
                 approval_voted=self.approvals[mid][2].votes_for is not None if self._adopted_at(mid) else None,
                 completions={task: done[2] for (of, task), done in self.done.items() if of == mid},
+                minutes_first_at=min((t for t, _, _ in self.minutes_content.get(mid, [])), default=None),
             )
             for mid, (_, _, m) in self.meetings.items()
             if m["cell_id"] == cell_id

@@ -59,8 +59,22 @@ async def test_a_previous_meeting_recorded_late_says_why_the_later_meeting_was_r
         assert RECALCULATED in said, said
         page = {row["code"]: row["explanation"] for row in explained_lines(after, None)}
         assert RECALCULATED in page["results"]
-        # scored again for another reason (the same previous meeting), the line still says why it changed
-        await apply(factory, held("c1", "c1-dec", december))
+        # its roster sent again (scored again, the same previous meeting): the line still says why it changed
+        await apply(factory, recorded(held("c1", "c1-dec", december)[1:2], on=at(12, 4, 10)))
         async with pool.acquire() as conn:
             again = await queries.meeting_score(conn, "c1-dec")
         assert again is not None and RECALCULATED in explain_line(results_line(again))
+
+
+async def test_a_history_loaded_out_of_order_says_no_meeting_was_recorded_late(database_url: str) -> None:
+    """A load sends December's meeting before November's, each fact with its own time (November's minutes written on
+    30 November, before December's): the score is what it would be in any order, and nothing was recorded late."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=Clock(at(12, 10).date()))
+        await apply(factory, units("w1", "c1", time=at(10, 1, 8)))
+        await apply(factory, held("c1", "c1-dec", at(12, 3, 19)))
+        await apply(factory, with_task(held("c1", "c1-nov", at(11, 30, 8)), due_on="2026-12-02"))
+        async with pool.acquire() as conn:
+            score = await queries.meeting_score(conn, "c1-dec")
+        assert score is not None and results_line(score)["applicable"]  # November's task counts
+        assert "ghi nhận muộn" not in explain_line(results_line(score))

@@ -101,8 +101,9 @@ class MeetingFacts:
     previous_start: datetime | None = None
     """That previous meeting's start."""
     previous_recorded_late: bool = False
-    """Whether that previous meeting was recorded after this one was scored and so changed its `results` points
-    (scoring.previous_recorded_late): the line says its score was recalculated and why."""
+    """Whether that previous meeting had its minutes first recorded after this one's and so changed its `results`
+    points (scoring.results_moved, against the previous meeting it had before): the line says its score was
+    recalculated and why."""
     excused_runs: Mapping[str, int] = field(default_factory=dict)
     """Per member on the roster: excused absences in a row ending at this meeting."""
     absence_runs: Mapping[str, int] = field(default_factory=dict)

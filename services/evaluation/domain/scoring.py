@@ -1,8 +1,7 @@
 """A meeting's score under a framework: a pure function of the meeting's facts."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from typing import Any, Generic, TypeVar, overload
@@ -203,29 +202,15 @@ RESULTS_CODES = frozenset({ReasonCode.TASKS_ON_TIME, ReasonCode.PREVIOUS_NO_TASK
 """The codes a `results` line (rule previous_tasks_on_time) opens with, whichever way it reads."""
 
 
-def previous_recorded_late(before: Sequence[Mapping[str, Any]] | None, now: MeetingScore, facts: MeetingFacts) -> bool:
-    """Whether a meeting's `results` line (scored `now` from `facts`; `before`: its stored criteria lines with their
-    parts, None before its first score) changed because a held regular or combined meeting recorded after it was
-    scored became its previous meeting (DOMAIN.md "results": the previous held meeting's tasks): it had none, or an
-    earlier one, and the points or applicability moved. A line that said so for the same previous meeting keeps
-    saying it; a line stored before lines named their previous meeting cannot tell, and does not say it."""
-    if before is None or facts.previous_id is None or facts.previous_start is None:
+def results_moved(now: MeetingScore, without: MeetingScore) -> bool:
+    """Whether a meeting's `results` line (DOMAIN.md "results": the previous held meeting's tasks) scored `now` has
+    other points or applicability than scored `without` a previous meeting recorded late (the previous meeting it
+    had before that one was recorded, or none): that meeting's late record changed this meeting's score."""
+    lines = [
+        next((line for line in score.criteria if line.parts and line.parts[0].code in RESULTS_CODES), None)
+        for score in (now, without)
+    ]
+    first, second = lines
+    if first is None or second is None:
         return False
-    line = next((line for line in now.criteria if line.parts and line.parts[0].code in RESULTS_CODES), None)
-    old = next((old for old in before if line is not None and old.get("code") == line.code), None)
-    if line is None or old is None:
-        return False
-    parts = [part for part in old.get("parts") or () if isinstance(part, Mapping)]
-    if any(
-        p.get("code") == ReasonCode.PREVIOUS_RECORDED_LATE and p.get("previous_id") == facts.previous_id for p in parts
-    ):
-        return True
-    if (old.get("points"), old.get("applicable")) == (line.points, line.applicable):
-        return False
-    if any(part.get("code") == ReasonCode.NO_PREVIOUS_MEETING for part in parts):
-        return True
-    named = next((part for part in parts if part.get("previous_id")), None)
-    if named is None or named["previous_id"] == facts.previous_id:
-        return False
-    started = named.get("previous_start")
-    return started is None or facts.previous_start > datetime.fromisoformat(str(started))
+    return (first.points, first.applicable) != (second.points, second.applicable)

@@ -32,7 +32,7 @@ from services.evaluation.domain.periods import (
     unit_closed_change,
 )
 from services.evaluation.domain.rules import changes_at
-from services.evaluation.domain.scoring import MeetingScore, previous_recorded_late, score_meeting
+from services.evaluation.domain.scoring import MeetingScore, results_moved, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository import (
@@ -404,21 +404,13 @@ async def _score_cell_meetings(
     committee_snapshots, removals = inputs.history
     rosters: list[dict[str, str]] = []
     previous_regular: MeetingRow | None = None
+    held_regular: list[MeetingRow] = []
 
     def facts_of(meeting: MeetingRow) -> MeetingFacts:
         """The meeting's facts as scored now (its roster history, the previous regular meeting's tasks)."""
         history = rosters + ([meeting.roster] if meeting.roster is not None else [])
         excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
-        previous_tasks = None
-        if previous_regular is not None and previous_regular.minutes is not None:
-            previous_tasks = tuple(
-                TaskOutcome(
-                    due_on=date.fromisoformat(task["due_on"]),
-                    completed_on=previous_regular.completions.get(task["task_id"]),
-                    assigned_on=local_date(previous_regular.starts_at),
-                )
-                for task in previous_regular.minutes.get("tasks", [])
-            )
+        previous_tasks = _tasks_of(previous_regular)
         in_cell = members_in_cell_at(
             cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
         )
@@ -465,10 +457,19 @@ async def _score_cell_meetings(
                 uow, on=facts.local_date, ancestors=inputs.ancestors, adoptions=inputs.adoptions
             )
             result = score_meeting(framework, facts)
-            before = stored.get(meeting.meeting_id)
-            if previous_recorded_late(before["criteria"] if before is not None else None, result, facts):
-                # the previous meeting was recorded after this one was scored and moved its points: the line says so
-                result = score_meeting(framework, replace(facts, previous_recorded_late=True))
+            earlier = _recorded_before(meeting, previous_regular, held_regular)
+            if earlier is not None:
+                # the previous meeting was recorded after this one: when it moved this one's results points (against
+                # the previous meeting this one had before), the line says its score was recalculated and why
+                tasks = _tasks_of(earlier[0])
+                without = replace(
+                    facts,
+                    previous_tasks=tasks,
+                    previous_id=earlier[0].meeting_id if tasks is not None and earlier[0] else None,
+                    previous_start=earlier[0].starts_at if tasks is not None and earlier[0] else None,
+                )
+                if results_moved(result, score_meeting(framework, without)):
+                    result = score_meeting(framework, replace(facts, previous_recorded_late=True))
             _store_score(uow, result, facts, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
             due = min((at for line in result.criteria if (at := changes_at(line.parts))), default=None)
             if due is not None:  # a window still open: its end may change the line (and its explanation)
@@ -477,6 +478,36 @@ async def _score_cell_meetings(
             rosters.append(meeting.roster)
         if _held(meeting) and meeting.kind in REGULAR_KINDS:
             previous_regular = meeting
+            held_regular.append(meeting)
+
+
+def _tasks_of(previous: MeetingRow | None) -> tuple[TaskOutcome, ...] | None:
+    """The tasks of a meeting's previous held regular or combined meeting (`previous`), each with its completion;
+    None without one (DOMAIN.md "results")."""
+    if previous is None or previous.minutes is None:
+        return None
+    return tuple(
+        TaskOutcome(
+            due_on=date.fromisoformat(task["due_on"]),
+            completed_on=previous.completions.get(task["task_id"]),
+            assigned_on=local_date(previous.starts_at),
+        )
+        for task in previous.minutes.get("tasks", [])
+    )
+
+
+def _recorded_before(
+    meeting: MeetingRow, previous: MeetingRow | None, held: list[MeetingRow]
+) -> tuple[MeetingRow | None] | None:
+    """When `meeting`'s previous held regular meeting (`previous`) had its minutes first recorded after the meeting's
+    own were (MeetingRow.minutes_first_at: the facts' own times, so in whatever order they arrive): the previous
+    meeting it had before, the latest of `held` (the cell's held regular meetings before it, in order) recorded no
+    later than it, or None for none, in a 1-tuple; None when the previous meeting was not recorded late."""
+    first, own = (previous.minutes_first_at if previous else None), meeting.minutes_first_at
+    if first is None or own is None or first <= own:
+        return None
+    before = [row for row in held if row.minutes_first_at is not None and row.minutes_first_at <= own]
+    return (before[-1] if before else None,)
 
 
 async def _unseen_summary(uow: ScoringUnitOfWork, facts: MeetingFacts, inputs: _CellInputs) -> MeetingSummary:
