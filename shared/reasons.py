@@ -119,6 +119,10 @@ class ReasonCode(StrEnum):
     """No previous held regular or combined meeting (whose tasks would count)."""
     PREVIOUS_NO_TASKS = "previous_no_tasks"
     """The previous meeting assigned no tasks."""
+    PREVIOUS_RECORDED_LATE = "previous_recorded_late"
+    """The score was recalculated: the previous meeting (`previous_id`, started at `previous_start`), held before this
+    one, had its minutes first recorded after this one's and became the meeting whose tasks count, which changed the
+    points."""
     AWAITING_ASSESSMENT = "awaiting_assessment"
     """A manual item nobody has assessed yet."""
     ASSESSED = "assessed"
@@ -198,6 +202,10 @@ class ReasonPart(BaseModel):
     """Points an assessor gave."""
     max: Value[float] = None
     """The item's maximum points."""
+    previous_id: Value[str] = None
+    """The previous held regular or combined meeting whose tasks count (results)."""
+    previous_start: Value[datetime] = None
+    """When that previous meeting started."""
 
 
 ROLE_LABEL = {
@@ -307,6 +315,9 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.NOT_APPLICABLE: lambda p: f"not applicable to {with_article(str(p.kind))} meeting",
     ReasonCode.NO_PREVIOUS_MEETING: lambda p: "no previous held regular or combined meeting",
     ReasonCode.PREVIOUS_NO_TASKS: lambda p: "the previous meeting assigned no tasks",
+    ReasonCode.PREVIOUS_RECORDED_LATE: lambda p: (
+        f"score recalculated: the previous meeting of {_iso(p.previous_start)} was recorded after this one was scored"
+    ),
     ReasonCode.AWAITING_ASSESSMENT: lambda p: "awaiting assessment",
     ReasonCode.ASSESSED: lambda p: f"assessed by the {_role(p)}",
     ReasonCode.ASSESSED_CAPPED: lambda p: f"assessed {p.given:g} by the {_role(p)}, capped at {p.max:g}",

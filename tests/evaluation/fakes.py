@@ -211,6 +211,7 @@ class FakeFacts:
                 approved_at=self._adopted_at(mid),
                 approval_voted=self.approvals[mid][2].votes_for is not None if self._adopted_at(mid) else None,
                 completions={task: done[2] for (of, task), done in self.done.items() if of == mid},
+                minutes_first_at=min((t for t, _, _ in self.minutes_content.get(mid, [])), default=None),
             )
             for mid, (_, _, m) in self.meetings.items()
             if m["cell_id"] == cell_id
@@ -323,6 +324,7 @@ class FakeResults:
         self.moves: list[Any] = []
         self.rated_from: dict[tuple[str, str], str] = {}
         self.rated_on: dict[tuple[str, str], date | None] = {}
+        self.rated_at: dict[tuple[str, str], datetime | None] = {}
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
@@ -426,13 +428,22 @@ class FakeResults:
                     "rating_reason": reason,
                     "rated_from": self.rated_from.get(key),
                     "rated_on": self.rated_on.get(key),
+                    "rated_at": self.rated_at.get(key),
                 }
         return found
 
-    async def save_periods(self, results: list[PeriodResult], *, month: str | None, today: date | None = None) -> None:
+    async def save_periods(
+        self,
+        results: list[PeriodResult],
+        *,
+        month: str | None,
+        today: date | None = None,
+        rated_at: datetime | None = None,
+    ) -> None:
         for result in results:
             self.rated_from.setdefault((result.cell_id, result.period), month or result.period)
             self.rated_on.setdefault((result.cell_id, result.period), today)
+            self.rated_at.setdefault((result.cell_id, result.period), rated_at)
             self.periods[(result.cell_id, result.period)] = result
 
     async def save_late_changes(self, changes):

@@ -48,6 +48,13 @@ def hd42_cases() -> dict[str, MeetingFacts]:
         "tasks partly late": replace(model, previous_tasks=tasks(7, late=2, open_=1)),
         "no previous meeting": replace(model, previous_tasks=None),
         "previous meeting without tasks": replace(model, previous_tasks=()),
+        "previous meeting recorded late": replace(
+            model,
+            previous_tasks=tasks(7, late=2, open_=1),
+            previous_id="m-late",
+            previous_start=START - timedelta(days=5),
+            previous_recorded_late=True,
+        ),
         "resolution not adopted": with_minutes(model, resolutions=(Resolution(8, 1, 1), Resolution(3, 4, 1))),
         "minutes not approved": replace(model, approved_at=None),
         "minutes adopted without a recorded vote": replace(model, approval_voted=False),

@@ -11,18 +11,24 @@ day, leave no note as before; a fact received on a later day that changes the mo
 
 from datetime import date
 
+import pytest
+
 from services.evaluation import queries
 from services.evaluation.bootstrap import prepare
+from services.evaluation.handlers import scores
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at
 from tests.evaluation.test_cell_existence import Clock, apply, held
+from tests.evaluation.test_late_change_same_day_as_the_load import Moment
 from tests.evaluation.test_late_changes import recorded, short, units
 
 
 async def test_a_meeting_recorded_days_after_the_history_load_notes_the_closed_month_it_changed(
-    database_url: str,
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = Clock(date(2026, 12, 1))
+    # the scoring moment on the test's days (scores.clock): the month's first rating is judged against it
+    clock, moment = Clock(date(2026, 12, 1)), Moment(at(12, 1, 10))
+    monkeypatch.setattr(scores, "clock", moment)
     async with private_pool(database_url) as pool:
         factory = await prepare(pool, today=clock)
         # the history loaded on 1 December: the tree as of 1 November, November's regular meeting held on the 4th
@@ -32,7 +38,7 @@ async def test_a_meeting_recorded_days_after_the_history_load_notes_the_closed_m
         assert loaded["rated_from"] == "2026-12"  # first rated after it closed
         assert await pool.fetchval("SELECT count(*) FROM period_late_change") == 0  # the load itself: no note
         # on 6 December the secretary records a weaker regular meeting held at 08:00 on 30 November
-        clock.now = date(2026, 12, 6)
+        clock.now, moment.now = date(2026, 12, 6), at(12, 6, 9, 1)
         await apply(factory, recorded(short(held("c1", "c1-late", at(11, 30, 8)), minutes=60), on=at(12, 6, 9)))
         changed = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE period = '2026-11'")
         assert (changed["rating"], changed["score"]) != (loaded["rating"], loaded["score"])

@@ -128,10 +128,10 @@ async def test_a_meeting_still_ahead_with_its_roster_sent_early_is_not_scored_no
 
 
 def _rows(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
-    """Rows without their processing-time stamps: `computed_at`, and `held_since` only as whether it is set (when
-    the month first held a meeting here, by the wall clock of the run that stored it)."""
+    """Rows without their processing-time stamps: `computed_at`, and `held_since` and `rated_at` (when the period
+    was first rated, migration 0046) only as whether they are set (by the wall clock of the run that stored them)."""
     return [
-        {k: (v is not None if k == "held_since" else v) for k, v in dict(r).items() if k != "computed_at"}
+        {k: (v is not None if k in ("held_since", "rated_at") else v) for k, v in dict(r).items() if k != "computed_at"}
         for r in records
     ]
 

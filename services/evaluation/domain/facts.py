@@ -96,6 +96,14 @@ class MeetingFacts:
     assessments: tuple[Assessment, ...] = ()
     previous_tasks: tuple[TaskOutcome, ...] | None = None
     """Tasks of the previous held regular/combined meeting; None when there is no such meeting."""
+    previous_id: str | None = None
+    """That previous meeting's id (None: none), named on the `results` line's reason."""
+    previous_start: datetime | None = None
+    """That previous meeting's start."""
+    previous_recorded_late: bool = False
+    """Whether that previous meeting had its minutes first recorded after this one's and so changed its `results`
+    points (scoring.results_moved, against the previous meeting it had before): the line says its score was
+    recalculated and why."""
     excused_runs: Mapping[str, int] = field(default_factory=dict)
     """Per member on the roster: excused absences in a row ending at this meeting."""
     absence_runs: Mapping[str, int] = field(default_factory=dict)

@@ -428,26 +428,28 @@ def late_change(
     through_month: str,
     at: datetime,
     today: date | None = None,
+    recorded_at: datetime | None = None,
 ) -> LateChange | None:
-    """The note a fact received in `through_month` (on `today`, the service's day) leaves when it changes the result
-    of an earlier, closed month (`before`: its stored row, as last published, whether the month close has rated it yet
-    or not) in its rating or its score as published (2 decimals). None for a month still running, a quarter or a year
-    (they follow their months), a result that did not change, or a month whose row was first stored after it ended
-    (`rated_from`: a history loaded later rates its months for the first time) on the day of the change (`rated_on`:
-    the load's own facts; a row without that day, rated before migration 0045, on any day), unless the change
-    withdraws a held meeting it showed (kind "withdrawn": cancelled or not held, whatever the reason; the caller names
-    the meeting). A month first rated late is shown from that day on, so a fact received on a later day that changes
-    it is late (docs/architecture.md: a meeting of 30 November recorded on 4 December, whatever loaded November)."""
+    """The note a fact received in `through_month` (on `today`, the service's day; the latest of them happened at
+    `recorded_at`, their `time`) leaves when it changes the result of an earlier, closed month (`before`: its stored
+    row, as last published, whether the month close has rated it yet or not) in its rating or its score as published
+    (2 decimals). None for a month still running, a quarter or a year (they follow their months), a result that did
+    not change, or a month whose row was first stored after it ended (`rated_from`: a history loaded later rates its
+    months for the first time) by a fact that happened before that first rating (`rated_at`, migration 0046: the
+    load's own facts, all of which happened before it ran, in whatever batch, order or hour they arrive; a row
+    without that moment, rated before 0046, by the day, `rated_on` of 0045; a row without either, on any day), unless
+    the change withdraws a held meeting it showed (kind "withdrawn": cancelled or not held, whatever the reason; the
+    caller names the meeting). A month first rated late is shown from that moment on, so a fact that happened after
+    it and changes it is late, the load's own day too (docs/architecture.md: a meeting of 30 November recorded on 4
+    December, whatever loaded November)."""
     month = after.period
     if len(period_months(month)) != 1 or month >= through_month:
         return None
     withdrawn = (before.get("meetings_held") or before.get("regular_held") or 0) > after.meetings_held
     rated_from = before.get("rated_from")
-    rated_on = before.get("rated_on")
-    seen_before = rated_on is not None and today is not None and today > rated_on
     # a month first stored late that showed a held meeting was seen once that meeting was: its withdrawal is noted
     # (a history loaded later whose later meetings replace earlier ones, all in one load, still leaves none)
-    if rated_from is not None and rated_from > month and not withdrawn and not seen_before:
+    if rated_from is not None and rated_from > month and not withdrawn and not _seen_before(before, today, recorded_at):
         return None
     if not _result_moved(before, after):
         return None
@@ -458,6 +460,17 @@ def late_change(
         changed_at=at,
         kind="withdrawn" if withdrawn else "result",
     )
+
+
+def _seen_before(before: Mapping[str, Any], today: date | None, recorded_at: datetime | None) -> bool:
+    """Whether a fact (received `today`, happened at `recorded_at`) came after a month first rated late was shown:
+    it happened after the month's first rating (`rated_at`, migration 0046), or, for a row rated before that or a
+    fact of unknown moment, it was received on a later day (`rated_on`, migration 0045); never for an older row."""
+    rated_at = before.get("rated_at")
+    if rated_at is not None and recorded_at is not None:
+        return bool(recorded_at > rated_at)
+    rated_on = before.get("rated_on")
+    return rated_on is not None and today is not None and today > rated_on
 
 
 def _result_moved(before: Mapping[str, Any], after: PeriodResult) -> bool:

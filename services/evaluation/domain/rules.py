@@ -205,7 +205,27 @@ def _results(rule: ResultsRule, item: Item, facts: MeetingFacts) -> Outcome:
     done = sum(1 for task in tasks if task.on_time)
     share = done / len(tasks)
     points = banded(share, rule.bands, rule.below_points)
-    return points, (ReasonPart(code=ReasonCode.TASKS_ON_TIME, done=done, total=len(tasks), rate=share),)
+    said = ReasonPart(
+        code=ReasonCode.TASKS_ON_TIME,
+        done=done,
+        total=len(tasks),
+        rate=share,
+        previous_id=facts.previous_id,
+        previous_start=facts.previous_start,
+    )
+    return points, (said, *previous_late(facts))
+
+
+def previous_late(facts: MeetingFacts) -> tuple[ReasonPart, ...]:
+    """The `results` line's part saying its score was recalculated because the previous meeting (its id and start)
+    was recorded late (MeetingFacts.previous_recorded_late), or none."""
+    if not facts.previous_recorded_late:
+        return ()
+    return (
+        ReasonPart(
+            code=ReasonCode.PREVIOUS_RECORDED_LATE, previous_id=facts.previous_id, previous_start=facts.previous_start
+        ),
+    )
 
 
 def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingFacts) -> Outcome:

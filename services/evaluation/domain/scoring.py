@@ -10,7 +10,7 @@ from pydantic_core import to_jsonable_python
 
 from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
 from services.evaluation.domain.framework import Framework, Item
-from services.evaluation.domain.rules import Reason, evaluate_automatic, only
+from services.evaluation.domain.rules import Reason, evaluate_automatic, only, previous_late
 from shared.gates import ItemResult, apply_gates
 from shared.reasons import ReasonCode, ReasonPart, reason_text
 
@@ -162,8 +162,16 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
             lines.append(CriterionLine(item.code, None, item.max, False, source, not_applicable_to(facts.kind)))
             continue
         if item.rule.kind == "previous_tasks_on_time" and not facts.previous_tasks:
-            code = ReasonCode.NO_PREVIOUS_MEETING if facts.previous_tasks is None else ReasonCode.PREVIOUS_NO_TASKS
-            lines.append(CriterionLine(item.code, None, item.max, False, source, only(code)))
+            if facts.previous_tasks is None:
+                parts: Reason = only(ReasonCode.NO_PREVIOUS_MEETING)
+            else:
+                named = ReasonPart(
+                    code=ReasonCode.PREVIOUS_NO_TASKS,
+                    previous_id=facts.previous_id,
+                    previous_start=facts.previous_start,
+                )
+                parts = (named, *previous_late(facts))
+            lines.append(CriterionLine(item.code, None, item.max, False, source, parts))
             continue
         if item.manual:
             points, parts = manual_points(item, facts.assessments)
@@ -188,3 +196,21 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
         provisional=provisional,
         criteria=tuple(lines),
     )
+
+
+RESULTS_CODES = frozenset({ReasonCode.TASKS_ON_TIME, ReasonCode.PREVIOUS_NO_TASKS, ReasonCode.NO_PREVIOUS_MEETING})
+"""The codes a `results` line (rule previous_tasks_on_time) opens with, whichever way it reads."""
+
+
+def results_moved(now: MeetingScore, without: MeetingScore) -> bool:
+    """Whether a meeting's `results` line (DOMAIN.md "results": the previous held meeting's tasks) scored `now` has
+    other points or applicability than scored `without` a previous meeting recorded late (the previous meeting it
+    had before that one was recorded, or none): that meeting's late record changed this meeting's score."""
+    lines = [
+        next((line for line in score.criteria if line.parts and line.parts[0].code in RESULTS_CODES), None)
+        for score in (now, without)
+    ]
+    first, second = lines
+    if first is None or second is None:
+        return False
+    return (first.points, first.applicable) != (second.points, second.applicable)

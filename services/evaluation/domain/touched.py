@@ -9,13 +9,20 @@ from typing import Any
 @dataclass
 class TouchedCell:
     """A cell's meetings to rescore: those in `only`, and every one starting in [since, until) (since None: none);
-    `months` (YYYY-MM): months whose periods are refreshed besides those of the meetings whose score changes."""
+    `months` (YYYY-MM): months whose periods are refreshed besides those of the meetings whose score changes;
+    `recorded_at`: when the latest of the facts that touched it happened (their `time`; None: no fact)."""
 
     since: datetime | None = None
     only: set[str] = field(default_factory=set)
     correlation_id: str | None = None
     until: datetime | None = None
     months: set[str] = field(default_factory=set)
+    recorded_at: datetime | None = None
+
+    def record(self, at: datetime | None) -> None:
+        """Note that a fact that happened at `at` (aware; None: no fact) touched the cell: the latest is kept."""
+        if at is not None and (self.recorded_at is None or at > self.recorded_at):
+            self.recorded_at = at
 
     def wants(self, meeting_id: str, starts_at: datetime) -> bool:
         """Whether a meeting of the cell (its id, effective start) is to be rescored."""
@@ -63,10 +70,13 @@ class Touched:
         only: Collection[str] = (),
         correlation_id: str | None = None,
         months: Collection[str] = (),
+        recorded_at: datetime | None = None,
     ) -> None:
         """Note meetings of a cell to rescore: `only` (ids) and those starting at or after `since` (aware); and
-        `months` (YYYY-MM) whose periods are refreshed whatever the meetings' scores do."""
+        `months` (YYYY-MM) whose periods are refreshed whatever the meetings' scores do; `recorded_at`: when the fact
+        that touched them happened (its `time`, TouchedCell.record)."""
         cell = self.cells.setdefault(cell_id, TouchedCell(correlation_id=correlation_id))
+        cell.record(recorded_at)
         if since is not None:
             cell.since = since if cell.since is None else min(cell.since, since)
         cell.only.update(only)

@@ -70,10 +70,17 @@ async def defer_touched(uow: DeferringUnitOfWork) -> int:
 
 def merge_dirty(rows: Sequence[DirtyRow]) -> dict[str, TouchedCell]:
     """Per cell, what its rows ask for together: the earliest `since`, every `only` and `months`, the first
-    correlation id."""
+    correlation id, the latest `recorded_at`."""
     merged = Touched()
     for row in sorted(rows, key=lambda row: row.id):
-        merged.touch(row.cell_id, since=row.since, only=row.only, correlation_id=row.correlation_id, months=row.months)
+        merged.touch(
+            row.cell_id,
+            since=row.since,
+            only=row.only,
+            correlation_id=row.correlation_id,
+            months=row.months,
+            recorded_at=row.recorded_at,
+        )
         cell = merged.cells[row.cell_id]
         cell.correlation_id = cell.correlation_id or row.correlation_id
     return dict(merged.take())
@@ -209,7 +216,14 @@ async def refresh_noted_periods(
                 await refresh_due_periods(uow, due, received=received, known=known, held=held)
                 if held and hold is not None:
                     cells = [
-                        (cell_id, TouchedCell(months=months, correlation_id=due[cell_id].correlation_id))
+                        (
+                            cell_id,
+                            TouchedCell(
+                                months=months,
+                                correlation_id=due[cell_id].correlation_id,
+                                recorded_at=due[cell_id].recorded_at,
+                            ),
+                        )
                         for cell_id, months in sorted(held.items())
                     ]
                     await uow.jobs.note_periods(cells, received=received, hold_seconds=hold.seconds)

@@ -83,14 +83,21 @@ def _touch_meeting(
         cells[cell_id] = min(starts_at, cells.get(cell_id, starts_at))
     for cell_id, since in sorted(cells.items()):
         uow.touched.touch(
-            cell_id, since=since if following else None, only={meeting_id}, correlation_id=event.correlation_id
+            cell_id,
+            since=since if following else None,
+            only={meeting_id},
+            correlation_id=event.correlation_id,
+            recorded_at=event.time,
         )
 
 
 async def _rescore_whole_cells(uow: ScoringUnitOfWork, event: Event[Any], cells: set[str]) -> None:
     for cell_id in sorted(cells):
         uow.touched.touch(
-            cell_id, since=datetime.min.replace(tzinfo=event.time.tzinfo), correlation_id=event.correlation_id
+            cell_id,
+            since=datetime.min.replace(tzinfo=event.time.tzinfo),
+            correlation_id=event.correlation_id,
+            recorded_at=event.time,
         )
 
 
@@ -106,7 +113,7 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
         unit=data.model_dump(mode="json"), stamp=stamp_of(event)
     )
     if data.kind == "cell" and may_move_span:
-        uow.touched.touch(data.id, correlation_id=event.correlation_id)
+        uow.touched.touch(data.id, correlation_id=event.correlation_id, recorded_at=event.time)
     if changed and held is not None and old_parent != data.parent_id:  # a root put under a committee too
         await note_unit_move(uow, unit_id=data.id, old_parent=old_parent, new_parent=data.parent_id)
     if not changed or old_parent == data.parent_id:
@@ -163,7 +170,7 @@ async def _rescore_committee_changes(
         after = await committee_by_meeting(uow, cell_id, histories, starts)
         changed = {meeting_id for meeting_id, has in after.items() if before[cell_id].get(meeting_id) != has}
         if changed:
-            uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id)
+            uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id, recorded_at=event.time)
 
 
 def _rescore_unrostered(uow: ScoringUnitOfWork, event: Event[Any], unrostered: Unrostered) -> None:
@@ -171,7 +178,7 @@ def _rescore_unrostered(uow: ScoringUnitOfWork, event: Event[Any], unrostered: U
     against the cell's members at their start (domain.rules._resolution_adopted), which the write may change, and
     members may arrive after the minutes (CONTRACT.md: any order converges)."""
     for cell_id, meeting_id in unrostered:
-        uow.touched.touch(cell_id, only={meeting_id}, correlation_id=event.correlation_id)
+        uow.touched.touch(cell_id, only={meeting_id}, correlation_id=event.correlation_id, recorded_at=event.time)
 
 
 def _member_row(data: contract.MemberUpserted) -> dict[str, Any]:

@@ -87,6 +87,7 @@ async def write_pending(uow: "ScoringUnitOfWork") -> int:
                 since=starts_at if fact.following else None,
                 only={fact.meeting_id},
                 correlation_id=fact.correlation_id,
+                recorded_at=fact.time,
             )
     return len(pending)
 

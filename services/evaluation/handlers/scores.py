@@ -32,7 +32,7 @@ from services.evaluation.domain.periods import (
     unit_closed_change,
 )
 from services.evaluation.domain.rules import changes_at
-from services.evaluation.domain.scoring import MeetingScore, score_meeting
+from services.evaluation.domain.scoring import MeetingScore, results_moved, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository import (
@@ -404,21 +404,13 @@ async def _score_cell_meetings(
     committee_snapshots, removals = inputs.history
     rosters: list[dict[str, str]] = []
     previous_regular: MeetingRow | None = None
+    held_regular: list[MeetingRow] = []
 
     def facts_of(meeting: MeetingRow) -> MeetingFacts:
         """The meeting's facts as scored now (its roster history, the previous regular meeting's tasks)."""
         history = rosters + ([meeting.roster] if meeting.roster is not None else [])
         excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
-        previous_tasks = None
-        if previous_regular is not None and previous_regular.minutes is not None:
-            previous_tasks = tuple(
-                TaskOutcome(
-                    due_on=date.fromisoformat(task["due_on"]),
-                    completed_on=previous_regular.completions.get(task["task_id"]),
-                    assigned_on=local_date(previous_regular.starts_at),
-                )
-                for task in previous_regular.minutes.get("tasks", [])
-            )
+        previous_tasks = _tasks_of(previous_regular)
         in_cell = members_in_cell_at(
             cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
         )
@@ -442,6 +434,8 @@ async def _score_cell_meetings(
                 for role, stamp, points in inputs.assessments.get(meeting.meeting_id, [])
             ),
             previous_tasks=previous_tasks,
+            previous_id=previous_regular.meeting_id if previous_tasks is not None and previous_regular else None,
+            previous_start=previous_regular.starts_at if previous_tasks is not None and previous_regular else None,
             excused_runs=excused,
             absence_runs=absent,
             scored_at=scored_at,
@@ -463,6 +457,19 @@ async def _score_cell_meetings(
                 uow, on=facts.local_date, ancestors=inputs.ancestors, adoptions=inputs.adoptions
             )
             result = score_meeting(framework, facts)
+            earlier = _recorded_before(meeting, previous_regular, held_regular)
+            if earlier is not None:
+                # the previous meeting was recorded after this one: when it moved this one's results points (against
+                # the previous meeting this one had before), the line says its score was recalculated and why
+                tasks = _tasks_of(earlier[0])
+                without = replace(
+                    facts,
+                    previous_tasks=tasks,
+                    previous_id=earlier[0].meeting_id if tasks is not None and earlier[0] else None,
+                    previous_start=earlier[0].starts_at if tasks is not None and earlier[0] else None,
+                )
+                if results_moved(result, score_meeting(framework, without)):
+                    result = score_meeting(framework, replace(facts, previous_recorded_late=True))
             _store_score(uow, result, facts, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
             due = min((at for line in result.criteria if (at := changes_at(line.parts))), default=None)
             if due is not None:  # a window still open: its end may change the line (and its explanation)
@@ -471,6 +478,36 @@ async def _score_cell_meetings(
             rosters.append(meeting.roster)
         if _held(meeting) and meeting.kind in REGULAR_KINDS:
             previous_regular = meeting
+            held_regular.append(meeting)
+
+
+def _tasks_of(previous: MeetingRow | None) -> tuple[TaskOutcome, ...] | None:
+    """The tasks of a meeting's previous held regular or combined meeting (`previous`), each with its completion;
+    None without one (DOMAIN.md "results")."""
+    if previous is None or previous.minutes is None:
+        return None
+    return tuple(
+        TaskOutcome(
+            due_on=date.fromisoformat(task["due_on"]),
+            completed_on=previous.completions.get(task["task_id"]),
+            assigned_on=local_date(previous.starts_at),
+        )
+        for task in previous.minutes.get("tasks", [])
+    )
+
+
+def _recorded_before(
+    meeting: MeetingRow, previous: MeetingRow | None, held: list[MeetingRow]
+) -> tuple[MeetingRow | None] | None:
+    """When `meeting`'s previous held regular meeting (`previous`) had its minutes first recorded after the meeting's
+    own were (MeetingRow.minutes_first_at: the facts' own times, so in whatever order they arrive): the previous
+    meeting it had before, the latest of `held` (the cell's held regular meetings before it, in order) recorded no
+    later than it, or None for none, in a 1-tuple; None when the previous meeting was not recorded late."""
+    first, own = (previous.minutes_first_at if previous else None), meeting.minutes_first_at
+    if first is None or own is None or first <= own:
+        return None
+    before = [row for row in held if row.minutes_first_at is not None and row.minutes_first_at <= own]
+    return (before[-1] if before else None,)
 
 
 async def _unseen_summary(uow: ScoringUnitOfWork, facts: MeetingFacts, inputs: _CellInputs) -> MeetingSummary:
@@ -634,6 +671,7 @@ async def refresh_cells_periods(
     ancestors_of: Mapping[str, list[str]] | None = None,
     adoptions: list[Adoption] | None = None,
     received: Mapping[str, str | None] | None = None,
+    recorded: Mapping[str, datetime | None] | None = None,
     closing: bool = False,
     rescoring: bool = False,
     held: dict[str, set[str]] | None = None,
@@ -645,6 +683,8 @@ async def refresh_cells_periods(
     were received in; a month closed before it whose result they change is noted (domain.periods.late_change), so
     the pages and the report say it changed after it closed. A cell without a month (None, or absent: no fact, a
     window's end released it) leaves no note: only a fact recorded after the month closed is a late record.
+    `recorded`: per cell, when the latest of those facts happened (their `time`): a month first rated after it ended
+    is judged by it against the moment it was first rated (domain.periods.late_change).
     `closing` (the month close): a row it stores first counts as rated in its own month, on time (`rated_from`), as
     officers see it once the month is over; another first stored after its month ended (a history loaded late) is
     no result a later fact can change late. `rescoring` (the re-score job): a closed month officers were shown that
@@ -770,6 +810,7 @@ async def refresh_cells_periods(
                     through_month=received_in,
                     at=noted_at,
                     today=uow.today(),
+                    recorded_at=recorded.get(cell_id) if recorded is not None else None,
                 )
                 if note is not None:
                     late.append(note)
@@ -803,7 +844,7 @@ async def refresh_cells_periods(
                 )
     late.extend(await _added_late(uow, first_rated))
     late = await _withdrawn_named(uow, late)
-    await uow.results.save_periods(changed, month=None if closing else through, today=uow.today())
+    await uow.results.save_periods(changed, month=None if closing else through, today=uow.today(), rated_at=noted_at)
     await uow.results.delete_periods(unrated)
     await uow.results.save_late_changes(_notes_kept(late, rescoring=rescoring))
     return len(changed) + len(unrated)
@@ -987,14 +1028,16 @@ def periods_due(cells: Mapping[str, TouchedCell], outcome: Rescored) -> dict[str
     """Per cell, the periods a scoring of `cells` leaves to refresh (`TouchedCell.months`, no meeting): every given
     cell (a unit snapshot can move its span when the cell existed), with its own months and those its meetings'
     changed scores moved (a withdrawn or moved score's former cell too), under its correlation id, else the first (in
-    cell id order) of the set."""
+    cell id order) of the set, and its facts' latest moment (`recorded_at`), else the set's latest."""
     first = next((cells[cell_id].correlation_id for cell_id in sorted(cells) if cells[cell_id].correlation_id), None)
+    latest = max((cell.recorded_at for cell in cells.values() if cell.recorded_at is not None), default=None)
     due: dict[str, TouchedCell] = {}
     for cell_id in sorted(set(cells) | set(outcome.months)):
         given = cells.get(cell_id)
         due[cell_id] = TouchedCell(
             months=(given.months if given is not None else set()) | outcome.months.get(cell_id, set()),
             correlation_id=(given.correlation_id if given is not None else None) or first,
+            recorded_at=given.recorded_at if given is not None else latest,
         )
     return due
 
@@ -1023,6 +1066,7 @@ async def refresh_due_periods(
         ancestors_of=known.ancestors_of if known is not None else None,
         adoptions=known.adoptions if known is not None else None,
         received=received,
+        recorded={cell_id: cell.recorded_at for cell_id, cell in due.items()},
         held=held,
     )
 

@@ -50,6 +50,9 @@ class MeetingRow:
     its votes (migration 0039: votes_carried false)."""
     completions: dict[str, date] = field(default_factory=dict)
     """Completion dates of the meeting's tasks that are done, by task id (a task is named within its meeting)."""
+    minutes_first_at: datetime | None = None
+    """When its minutes were first recorded: the earliest minutes snapshot's `time` (minutes_content, migration 0026;
+    None without minutes, or for minutes stored before 0026)."""
 
 
 CommitteeHistory = tuple[list[MemberSnapshot], dict[str, MemberRemoval]]
@@ -120,7 +123,9 @@ MEETINGS_OF_CELLS = (
         roster=("a.fact_time", "a.fact_ns", "a.fact_id"),
     )
     + " THEN p.approved_at END AS approved_at,"
-    " CASE WHEN p.votes_carried THEN p.votes_for IS NOT NULL END AS approval_voted, t.done_tasks, t.done_on"
+    " CASE WHEN p.votes_carried THEN p.votes_for IS NOT NULL END AS approval_voted, t.done_tasks, t.done_on,"
+    # when its minutes were first recorded (the earliest snapshot's own time, in whatever order they came)
+    " (SELECT min(v.version_time) FROM minutes_content v WHERE v.meeting_id = m.meeting_id) AS minutes_first_at"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT * FROM meeting WHERE cell_id = k.key OFFSET 0) m"
     + per_key("meeting_reschedule", "meeting_id", "m.meeting_id", alias="r")
     + per_key("meeting_cancellation", "meeting_id", "m.meeting_id", alias="c", columns="meeting_id")
@@ -173,6 +178,7 @@ def _meeting_row(row: asyncpg.Record) -> MeetingRow:
         approved_at=row["approved_at"],
         approval_voted=row["approval_voted"] if row["approved_at"] is not None else None,
         completions=dict(zip(row["done_tasks"], row["done_on"], strict=True)) if row["done_tasks"] else {},
+        minutes_first_at=row["minutes_first_at"],
     )
 
 

@@ -38,9 +38,11 @@ class DirtyRow:
     months: tuple[str, ...] = ()
     """Months (YYYY-MM) whose periods are to be refreshed whatever the meetings' scores do: a scoring round's
     note of the months its committed meeting scores moved (`note_periods`)."""
+    recorded_at: datetime | None = None
+    """When the latest of its facts happened (their `time`, migration 0046); None: no fact, or noted before 0046."""
 
 
-DIRTY_COLUMNS = "id, cell_id, since, only_meetings, correlation_id, created_at, received_month, months"
+DIRTY_COLUMNS = "id, cell_id, since, only_meetings, correlation_id, created_at, received_month, months, recorded_at"
 
 
 def _dirty_row(row: asyncpg.Record) -> DirtyRow:
@@ -53,6 +55,7 @@ def _dirty_row(row: asyncpg.Record) -> DirtyRow:
         created_at=row["created_at"],
         received_month=row["received_month"],
         months=tuple(row["months"]),
+        recorded_at=row["recorded_at"],
     )
 
 
@@ -221,20 +224,24 @@ class PgJobRepository:
 
     async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]], *, received_month: str) -> None:
         """Note the touched cells for the scoring worker, one appended row each, in one statement; their facts were
-        received in `received_month` (YYYY-MM, the service's today: what a late change is judged by)."""
+        received in `received_month` (YYYY-MM, the service's today: what a late change is judged by), the latest of
+        each cell's happened at its `recorded_at` (TouchedCell.recorded_at, migration 0046)."""
         if not cells:
             return
         await self._conn.execute(
             # noted when written, at the end of the fact transaction (not at its start: a claim that leaves the cells
             # noted lately to the next round judges by this)
-            "INSERT INTO dirty_cell (cell_id, since, only_meetings, correlation_id, created_at, received_month)"
-            " SELECT c, s, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), r, clock_timestamp(), $5"
-            " FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS t(c, s, o, r)",
+            "INSERT INTO dirty_cell (cell_id, since, only_meetings, correlation_id, created_at, received_month,"
+            " recorded_at)"
+            " SELECT c, s, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), r, clock_timestamp(), $5, a"
+            " FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $6::timestamptz[])"
+            " AS t(c, s, o, r, a)",
             [cell_id for cell_id, _ in cells],
             [None if cell.since is None else max(cell.since, EARLIEST) for _, cell in cells],
             [json.dumps(sorted(cell.only)) for _, cell in cells],
             [cell.correlation_id for _, cell in cells],
             received_month,
+            [cell.recorded_at for _, cell in cells],
         )
 
     async def claim_dirty_cells(self, *, limit: int, noted_before: float | None = None) -> list[DirtyRow]:
@@ -272,22 +279,26 @@ class PgJobRepository:
         hold_seconds: float | None = None,
     ) -> list[int]:
         """Note cells whose periods are to be refreshed (each cell's `months`, its correlation id and the month its
-        facts were received in, `received`, None when no fact), one appended row each, in one statement; their ids.
+        facts were received in, `received`, None when no fact, and when the latest happened, `recorded_at`), one
+        appended row each, in one statement; their ids.
         A scoring round leaves these for its second transaction (handlers/coalesced.score_dirty). `hold_seconds`:
         periods held back while batches flow (handlers/coalesced.Hold), not claimed on their own before that many
         seconds or `release_held_periods` (`not_before`, with no attempt counted: no failure)."""
         if not cells:
             return []
         rows = await self._conn.fetch(
-            "INSERT INTO dirty_cell (cell_id, months, correlation_id, received_month, created_at, not_before)"
+            "INSERT INTO dirty_cell (cell_id, months, correlation_id, received_month, created_at, not_before,"
+            " recorded_at)"
             " SELECT c, ARRAY(SELECT jsonb_array_elements_text(m::jsonb)), r, g, clock_timestamp(),"
-            " CASE WHEN $5::float8 IS NOT NULL THEN now() + make_interval(secs => $5::float8) END"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(c, m, r, g) RETURNING id",
+            " CASE WHEN $5::float8 IS NOT NULL THEN now() + make_interval(secs => $5::float8) END, a"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::timestamptz[]) AS t(c, m, r, g, a)"
+            " RETURNING id",
             [cell_id for cell_id, _ in cells],
             [json.dumps(sorted(cell.months)) for _, cell in cells],
             [cell.correlation_id for _, cell in cells],
             [received.get(cell_id) for cell_id, _ in cells],
             hold_seconds,
+            [cell.recorded_at for _, cell in cells],
         )
         return [row["id"] for row in rows]
 

@@ -158,7 +158,12 @@ class ResultRepository(Protocol):
     ) -> dict[str, list[MeetingSummary]]: ...
     async def stored_periods(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]: ...
     async def save_periods(
-        self, results: list[PeriodResult], *, month: str | None, today: date | None = None
+        self,
+        results: list[PeriodResult],
+        *,
+        month: str | None,
+        today: date | None = None,
+        rated_at: datetime | None = None,
     ) -> None: ...
     async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]: ...
     async def save_spans(self, spans: Mapping[str, CellSpan]) -> None: ...
@@ -308,12 +313,20 @@ class PgResultRepository:
         )
         return {(row["cell_id"], row["period"]): _period_row(row) for row in rows}
 
-    async def save_periods(self, results: list[PeriodResult], *, month: str | None, today: date | None = None) -> None:
+    async def save_periods(
+        self,
+        results: list[PeriodResult],
+        *,
+        month: str | None,
+        today: date | None = None,
+        rated_at: datetime | None = None,
+    ) -> None:
         """Insert or replace period rows in one statement (the last result of a (cell, period) wins); a new row notes
         `month` (the running one; None: the month close, rating each month on time, its own) as the month it was
         first rated in (`rated_from`, kept when it is replaced: domain.periods.late_change) and `today` (the service's
-        day) as the day (`rated_on`, migration 0045), unless the period was rated before (`period_rated_from`,
-        migration 0020: a row deleted and written again keeps its first month and day)."""
+        day) as the day (`rated_on`, migration 0045) and `rated_at` (the scoring moment) as the moment (migration
+        0046), unless the period was rated before (`period_rated_from`, migration 0020: a row deleted and written
+        again keeps its first month, day and moment)."""
         latest = {(result.cell_id, result.period): result for result in results}
         if not latest:
             return
@@ -343,15 +356,16 @@ class PgResultRepository:
             "WITH t AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[],"
             "  $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::int[], $14::text[])"
             "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f, mh, rr)),"
-            " kept AS (INSERT INTO period_rated_from (cell_id, period, rated_from, rated_on)"
-            "  SELECT c, p, coalesce($15::text, p), $16::date FROM t ON CONFLICT DO NOTHING)"
+            " kept AS (INSERT INTO period_rated_from (cell_id, period, rated_from, rated_on, rated_at)"
+            "  SELECT c, p, coalesce($15::text, p), $16::date, $17::timestamptz FROM t ON CONFLICT DO NOTHING)"
             " INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
             " speakers_present, months_counted, months_with_regular, flags, meetings_held, rating_reason, computed_at,"
-            " rated_from, rated_on, held_since)"
+            " rated_from, rated_on, rated_at, held_since)"
             " SELECT c, p, r, s, rh, th, pr, co, sp, mc, mr,"
             "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, rr::jsonb, now(),"
             "  CASE WHEN k.cell_id IS NULL THEN coalesce($15::text, p) ELSE k.rated_from END,"
             "  CASE WHEN k.cell_id IS NULL THEN $16::date ELSE k.rated_on END,"
+            "  CASE WHEN k.cell_id IS NULL THEN $17::timestamptz ELSE k.rated_at END,"
             "  CASE WHEN rh > 0 OR coalesce(mh, 0) > 0 THEN now() END"
             " FROM t LEFT JOIN period_rated_from k ON k.cell_id = t.c AND k.period = t.p"
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating, score = EXCLUDED.score,"
@@ -364,6 +378,7 @@ class PgResultRepository:
             *columns,
             month,
             today,
+            rated_at,
         )
 
     async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]:

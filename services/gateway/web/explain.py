@@ -286,6 +286,10 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.NOT_APPLICABLE: lambda p: _("not applicable to %(kind)s meeting", kind=_word(p.kind or "")),
     ReasonCode.NO_PREVIOUS_MEETING: lambda p: _("no previous held regular or combined meeting"),
     ReasonCode.PREVIOUS_NO_TASKS: lambda p: _("the previous meeting assigned no tasks"),
+    ReasonCode.PREVIOUS_RECORDED_LATE: lambda p: _(
+        "the score was recalculated because the meeting of %(day)s was recorded later, after this meeting was scored",
+        day=format_short_date(p.previous_start),
+    ),
     ReasonCode.AWAITING_ASSESSMENT: lambda p: _("awaiting assessment"),
     ReasonCode.ASSESSED: lambda p: _("assessed by %(who)s", who=_role(p.role)),
     ReasonCode.ASSESSED_CAPPED: lambda p: _(
@@ -597,6 +601,10 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
         _plain(ReasonCode.NO_PREVIOUS_MEETING),
     ),
     (re.compile(r"^the previous meeting assigned no tasks$"), _plain(ReasonCode.PREVIOUS_NO_TASKS)),
+    (
+        re.compile(r"^score recalculated: the previous meeting of (\S+) was recorded after this one was scored$"),
+        lambda m: ReasonPart(code=ReasonCode.PREVIOUS_RECORDED_LATE, previous_start=m[1]),
+    ),
     (re.compile(r"^awaiting assessment$"), _plain(ReasonCode.AWAITING_ASSESSMENT)),
     (
         re.compile(r"^assessed ([0-9.]+) by the (.+), capped at ([0-9.]+)$"),
