@@ -1331,7 +1331,12 @@ async def settle_held(
     histories: "PendingHistories | None" = None,
 ) -> IngestResult:
     """settle a held event again (`retrying`): its route, time received, scope, sending account and AMQP message id
-    from its held_event `row`."""
+    from its held_event `row`. Its source is judged first, as a replay's is (sender_sources): a source its sender no
+    longer holds, or one registered to another account while it waited, refuses it (refuse_held_source)."""
+    sources = await sender_sources(str(row["source"]), row["scope"], row["account"], uow)
+    refused = await check_source(str(row["source"]), uow, sources=sources, scope=row["scope"])
+    if refused is not None:
+        return await refuse_held_source(event, uow, row, refused)
     return await settle(
         event,
         uow,
@@ -1344,6 +1349,50 @@ async def settle_held(
         account=row["account"],
         message_id=row.get("message_id"),
     )
+
+
+HELD_SOURCE_REFUSED = "judged again on its release from the hold on {waiting_for}, which it was held on since {held_at}"
+"""What an operator reads after a held event's source refusal (refuse_held_source): it was not refused on arrival."""
+
+
+async def refuse_held_source(
+    event: Event[Any], uow: MeetingsUnit, row: Mapping[str, Any], refused: InvalidEvent
+) -> IngestResult:
+    """Stop holding an event whose sender may no longer use its source (settle_held): stored and published as a
+    rejection naming `source` with check_source's code (source_not_registered for a scoped account), as its sender's
+    (the held row's account), so an operator sees it and may replay it once that account holds the source again;
+    its inbox row is forgotten, so the source's owner may send its own event under that id."""
+    await uow.ingest.release(source=event.source, event_id=event.id)
+    detail = f"{refused.reason} ({HELD_SOURCE_REFUSED.format(waiting_for=row['waiting_for'], held_at=row['held_at'])})"
+    await reject(
+        uow,
+        source=event.source,
+        event_id=event.id,
+        event_type=event.type,
+        reason=detail,
+        field=refused.field,
+        raw=event.envelope.to_json().decode(),
+        route=row["route"],
+        received_at=row["held_at"],
+        correlation_id=event.correlation_id,
+        scope=row["scope"],
+        refusal=refused.refusal,
+        answer=refused.reason,
+        account=row["account"],
+        message_id=row.get("message_id"),
+    )
+    log.warning(
+        "held_event_source_refused",
+        event_id=event.id,
+        event_type=event.type,
+        event_source=event.source,
+        correlation_id=event.correlation_id,
+        account=row["account"],
+        waiting_for=row["waiting_for"],
+        code=refused.refusal.code if refused.refusal else None,
+    )
+    identity = (event.id, event.source, event.type)
+    return IngestResult(*identity, "rejected", refused.reason, refused.field, refusal=refused.refusal, detail=detail)
 
 
 async def settle(
@@ -2049,16 +2098,26 @@ def listed_sender(stored: Mapping[str, Any]) -> bool:
     return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
 
 
+async def sender_sources(source: str, scope: str | None, sender: str | None, uow: MeetingsUnit) -> Sources:
+    """The sources an event under `source` that `sender` (an account's subject; None: unnamed) sent with write scope
+    `scope` is judged by when judged again (a replay, a held event's release): a scoped integration account's, under
+    a source not this system's, are the ones that account holds in its unit now (security.md); any other sender's,
+    or an unnamed one's: None, judged by the registry (check_source)."""
+    if scope is not None and sender and not is_reserved_source(source):
+        return await uow.ingest.sources_of_account(sender, scope)
+    return None
+
+
 async def replay_sources(stored: Mapping[str, Any], scope: str | None, uow: MeetingsUnit) -> Sources:
     """The sources a replay of a stored rejection (or of one of its attempts) is judged by, as its first submission
-    was: a scoped integration account's (its `sender`, under a source not this system's) are the ones that account
-    holds in its unit now, so an operator's replay cannot lend it another account's source of the same unit, nor
-    one registered to another since (security.md); a source_not_registered rejection of an unnamed sender (stored
-    before senders were kept) is judged by none. Any other sender's: None, judged by the registry (check_source)."""
+    was: its `sender`'s now (sender_sources), so an operator's replay cannot lend it another account's source of the
+    same unit, nor one registered to another since (security.md); a source_not_registered rejection of an unnamed
+    sender (stored before senders were kept) is judged by none."""
     sender = stored.get("sender")
-    if scope is not None and sender and not is_reserved_source(str(stored["source"] or "")):
-        return await uow.ingest.sources_of_account(str(sender), scope)
-    return frozenset() if listed_sender(stored) else None
+    sources = await sender_sources(str(stored["source"] or ""), scope, str(sender) if sender else None, uow)
+    if sources is None and listed_sender(stored):
+        return frozenset()
+    return sources
 
 
 def refused_as_feed(stored: Mapping[str, Any]) -> bool:
@@ -2142,7 +2201,8 @@ async def replay_rejection(
     if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
         reading = as_feed(reading)
     # a person's command answered on its form stays that person's: its replay held, then run out, names them again
-    account = stored["dismissed_by"] if stored["status"] == DISMISSED else None
+    # and a replay held keeps its sender, so its release is judged as that account's too (settle_held)
+    account = stored["dismissed_by"] if stored["status"] == DISMISSED else stored.get("sender")
     result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources, account=account)
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)

@@ -137,6 +137,7 @@ class PgIngestRepository:
         """Keys (held exclusively) whose waiters were read in one statement for the whole transaction."""
         self._waited: set[str] = set()
         self._owners: dict[str, str | None] = {}
+        self._account_sources: dict[tuple[str, str], frozenset[str]] = {}
         self._refused: dict[str, list[asyncpg.Record]] = {}
         """rosters_refused_for of the members read (prefetch_refused), kept current as rejections are written."""
         self._held_copies: dict[tuple[str, str], asyncpg.Record] = {}
@@ -216,7 +217,7 @@ class PgIngestRepository:
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
             return []
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, route, scope, account, message_id, held_at"
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, route, scope, account, message_id, held_at"
             " FROM held_event"
             " WHERE waiting_for = ANY($1::text[]) AND released_at IS NULL ORDER BY held_at, source, event_id",
             list(keys),
@@ -573,11 +574,14 @@ class PgIngestRepository:
 
     async def sources_of_account(self, account: str, unit_id: str) -> frozenset[str]:
         """The sources the scoped integration account `account` of `unit_id` holds now (none, or disabled since:
-        an empty set)."""
-        rows = await self._conn.fetch(
-            "SELECT source FROM registered_source WHERE account = $1 AND unit_id = $2", account, unit_id
-        )
-        return frozenset(row["source"] for row in rows)
+        an empty set); read once per transaction (a unit releasing a hundred held members of one account asks once)."""
+        key = (account, unit_id)
+        if key not in self._account_sources:
+            rows = await self._conn.fetch(
+                "SELECT source FROM registered_source WHERE account = $1 AND unit_id = $2", account, unit_id
+            )
+            self._account_sources[key] = frozenset(row["source"] for row in rows)
+        return self._account_sources[key]
 
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
