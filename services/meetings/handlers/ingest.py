@@ -2153,12 +2153,44 @@ async def _refused_again(
     return IngestResult("", "", event_type, "rejected", error.reason, error.field, error.problem, refusal=error.refusal)
 
 
+SENDER_UNKNOWN = (
+    "its sender is not recorded (it was refused before meetings kept senders): replay it naming `sender`, the account"
+    " that sent it, which must hold this source now"
+)
+"""What an operator is told when a replay of a scoped account's source_not_registered rejection that records no
+sender (stored before meetings 0034) is refused again: only the account that sent it may be lent its sources."""
+
+
+def named_sender(stored: Mapping[str, Any], scope: str | None, sender: str | None, by: str) -> str | None:
+    """The account an operator names as a replayed rejection's sender (`sender`) when the rejection (or its attempt)
+    records none, None when none is named or it names the one recorded; InvalidEvent naming `sender` when it records
+    another (a replay is judged as the account that sent it, security.md) or was not a scoped integration account's
+    under a source of its own (judged by no account's sources), naming `replayed_by` when `by` is empty."""
+    if sender is None or sender == stored.get("sender"):
+        return None
+    if stored.get("sender"):
+        raise InvalidEvent("sender: this rejection records the account that sent it; it is replayed as that one", field="sender")
+    if scope is None or is_reserved_source(str(stored["source"] or "")):
+        raise InvalidEvent("sender: only a scoped integration account's event is judged as its sender's", field="sender")
+    if not by:
+        raise InvalidEvent("replayed_by: who names the sender is required with `sender`", field="replayed_by")
+    return sender
+
+
 async def replay_rejection(
-    rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None, attempt: int | None = None
+    rejection_id: str,
+    uow: MeetingsUnit,
+    *,
+    event: Any | None = None,
+    attempt: int | None = None,
+    sender: str | None = None,
+    by: str = "",
 ) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again. `attempt`:
     the number of the refused attempt whose copy is judged (its body, route and scope); None, the rejection's own,
-    the latest attempt received from a sender. AttemptNotFound when it has no such attempt."""
+    the latest attempt received from a sender. AttemptNotFound when it has no such attempt. `sender`: the account an
+    operator `by` names as the sender of a rejection that records none (named_sender): judged as that account, and
+    recorded as its sender unless refused again."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
@@ -2197,6 +2229,9 @@ async def replay_rejection(
     scope = stored["scope"]
     if stored["route"] == ROSTER_REJUDGED_ROUTE and scope is None:  # stored before it kept its scope
         scope = await rejudged_scope(uow, str(stored["source"]))
+    named = named_sender(stored, scope, sender, by)
+    if named is not None:
+        stored = {**stored, "sender": named}
     sources = await replay_sources(stored, scope, uow)
     if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
         reading = as_feed(reading)
@@ -2204,6 +2239,14 @@ async def replay_rejection(
     # and a replay held keeps its sender, so its release is judged as that account's too (settle_held)
     account = stored["dismissed_by"] if stored["status"] == DISMISSED else stored.get("sender")
     result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources, account=account)
+    if named is not None:
+        log.warning(
+            "rejection_sender_named", rejection_id=rejection_id, sender=named, by=by, outcome=result.outcome
+        )
+        if result.outcome != "rejected":
+            await uow.ingest.name_sender(rejection_id, sender=named, by=by, at=now())
+    elif result.outcome == "rejected" and result.field == "source" and sources == frozenset() and not stored.get("sender"):
+        result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
     return result

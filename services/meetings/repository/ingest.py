@@ -79,6 +79,7 @@ class IngestRepository(Protocol):
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
+    async def name_sender(self, rejection_id: str, *, sender: str, by: str, at: datetime) -> None: ...
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None: ...
     async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None: ...
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]: ...
@@ -437,6 +438,18 @@ class PgIngestRepository:
         """One stored rejection, its row locked for this transaction when asked."""
         return await self._conn.fetchrow(
             "SELECT * FROM rejection WHERE rejection_id = $1" + (" FOR UPDATE" if lock_row else ""), rejection_id
+        )
+
+    async def name_sender(self, rejection_id: str, *, sender: str, by: str, at: datetime) -> None:
+        """Record `sender` as the account that sent a rejection's event which recorded none, named by the operator
+        `by` at `at` (a rejection that records its sender keeps it)."""
+        await self._conn.execute(
+            "UPDATE rejection SET sender = $2, sender_named_by = $3, sender_named_at = $4"
+            " WHERE rejection_id = $1 AND sender IS NULL",
+            rejection_id,
+            sender,
+            by,
+            at,
         )
 
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
