@@ -98,6 +98,16 @@ async def test_a_replay_never_lends_an_account_another_accounts_source_of_its_un
     assert mine["outcome"] == "accepted", mine
 
 
+async def refused_under_a_later_source(place: dict[str, Any], db: Any) -> tuple[str, dict[str, Any], str]:
+    """B's member event under a source registered to nobody yet, refused source_not_registered: (that source, the
+    event, its rejection's id)."""
+    later = f"urn:test:{random_id('later')}"
+    event = ev.member(random_id("mem"), place["cell"], source=later)
+    refused = await send(place, "b", event, [place["b"][1]])
+    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "source_not_registered")
+    return later, event, await rejection_of(db, later, event["id"])
+
+
 async def test_a_replay_never_lends_a_source_registered_to_another_account_since(
     unit_of_two: dict[str, Any], db: Any
 ) -> None:
@@ -105,11 +115,7 @@ async def test_a_replay_never_lends_a_source_registered_to_another_account_since
     replay once that source was registered to A. It stays refused; once B itself holds the source, it replays."""
     place = unit_of_two
     (a, a_source), (b, b_source) = place["a"], place["b"]
-    later = f"urn:test:{random_id('later')}"
-    event = ev.member(random_id("mem"), place["cell"], source=later)
-    refused = await send(place, "b", event, [b_source])
-    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "source_not_registered")
-    rejection_id = await rejection_of(db, later, event["id"])
+    later, event, rejection_id = await refused_under_a_later_source(place, db)
     await sync(place, {a: [a_source, later], b: [b_source]})
     replayed = await place["methods"]["replay_rejection"](rejection_id=rejection_id)
     assert (replayed["outcome"], replayed["field"]) == ("rejected", "source"), replayed
@@ -155,11 +161,7 @@ async def test_a_rejection_stored_before_senders_were_kept_replays_as_the_accoun
     now and accepted, and the rejection records B as its sender and the operator who named it."""
     place = unit_of_two
     (a, a_source), (b, b_source) = place["a"], place["b"]
-    later = f"urn:test:{random_id('later')}"
-    event = ev.member(random_id("mem"), place["cell"], source=later)
-    refused = await send(place, "b", event, [b_source])
-    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "source_not_registered")
-    rejection_id = await rejection_of(db, later, event["id"])
+    later, event, rejection_id = await refused_under_a_later_source(place, db)
     await before_senders_were_kept(db, rejection_id)
     await sync(place, {a: [a_source], b: [b_source, later]})
     replay = place["methods"]["replay_rejection"]

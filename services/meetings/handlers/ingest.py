@@ -2169,9 +2169,13 @@ def named_sender(stored: Mapping[str, Any], scope: str | None, sender: str | Non
     if sender is None or sender == stored.get("sender"):
         return None
     if stored.get("sender"):
-        raise InvalidEvent("sender: this rejection records the account that sent it; it is replayed as that one", field="sender")
+        raise InvalidEvent(
+            "sender: this rejection records the account that sent it; it is replayed as that one", field="sender"
+        )
     if scope is None or is_reserved_source(str(stored["source"] or "")):
-        raise InvalidEvent("sender: only a scoped integration account's event is judged as its sender's", field="sender")
+        raise InvalidEvent(
+            "sender: only a scoped integration account's event is judged as its sender's", field="sender"
+        )
     if not by:
         raise InvalidEvent("replayed_by: who names the sender is required with `sender`", field="replayed_by")
     return sender
@@ -2240,12 +2244,10 @@ async def replay_rejection(
     account = stored["dismissed_by"] if stored["status"] == DISMISSED else stored.get("sender")
     result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources, account=account)
     if named is not None:
-        log.warning(
-            "rejection_sender_named", rejection_id=rejection_id, sender=named, by=by, outcome=result.outcome
-        )
+        log.warning("rejection_sender_named", rejection_id=rejection_id, sender=named, by=by, outcome=result.outcome)
         if result.outcome != "rejected":
             await uow.ingest.name_sender(rejection_id, sender=named, by=by, at=now())
-    elif result.outcome == "rejected" and result.field == "source" and sources == frozenset() and not stored.get("sender"):
+    elif result.field == "source" and sources == frozenset() and not stored.get("sender"):  # rejected: no sender
         result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
