@@ -125,7 +125,12 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
     async def replay() -> handlers.IngestResult:
         async with app.uow_factory() as uow:
             result = await handlers.replay_rejection(
-                request.rejection_id, uow, event=request.event, attempt=request.attempt
+                request.rejection_id,
+                uow,
+                event=request.event,
+                attempt=request.attempt,
+                sender=request.sender,
+                by=request.replayed_by,
             )
             await uow.commit()
         return result

@@ -370,6 +370,12 @@ class ReplayRejection(MeetingsRequest[IngestResultReply]):
     """Which refused attempt's copy (RejectionReply.attempts) is judged, with its route and scope; None: the latest
     attempt received from a sender (the rejection's own `reason` and body). not_found when it has no such attempt;
     with a corrected `event`, that event is judged in place of the copy, under the attempt's scope."""
+    sender: str | None = None
+    """The account that sent the event, named by an operator for a rejection that records none (stored before
+    meetings kept senders): the replay is judged by that account's sources now, and recorded as its when it is not
+    refused; `invalid` naming `sender` for a rejection that records another, or one not a scoped account's."""
+    replayed_by: str = ""
+    """Who asks the replay (the operator's subject); required with `sender` (`invalid` naming `replayed_by`)."""
 
 
 class DismissRejection(MeetingsRequest[RejectionReply]):

@@ -137,6 +137,8 @@ class World:
     """Ids meetings does not know: a secretary's completion of such a task, or roster guest of such a committee, is
     refused at once (domain.held_or_refused), an integration's held."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    replays: list[Any] = field(default_factory=list)
+    """Each ReplayRejection the gateway sent, in order (the sender an operator named, and who)."""
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rescore_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -605,6 +607,7 @@ class World:
             }
 
         async def replay_rejection(r: meetings.ReplayRejection) -> dict[str, Any]:
+            self.replays.append(r)
             if r.rejection_id not in self.rejections:
                 raise RpcError("not_found", f"rejection {r.rejection_id} not found")
             if r.event is None:

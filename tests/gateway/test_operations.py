@@ -90,6 +90,27 @@ async def test_an_operator_dismisses_a_rejection_with_a_reason_and_it_is_audited
     assert entries[0]["detail"]["reason"] == "Dữ liệu rác"
 
 
+async def test_an_operator_names_the_sender_of_a_rejection_stored_before_senders_were_kept_and_it_is_audited(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A rejection stored before meetings kept senders replays only as the account an operator names: the gateway
+    hands meetings that account and who named it, and the audit log keeps the naming; a sub that is no id is 422."""
+    rejection = {**next(iter(world.rejections.values())), "rejection_id": random_id("rej"), "status": "open"}
+    world.rejections[rejection["rejection_id"]] = rejection
+    path = f"/v1/rejections/{rejection['rejection_id']}/replay"
+    malformed = await client.post(path, json={"sender": "không phải id"}, headers=headers["operator"])
+    assert malformed.status_code == 422 and malformed.json()["field"] == "sender", malformed.json()
+    named = await client.post(path, json={"sender": "memberdb-xa"}, headers=headers["operator"])
+    assert named.status_code == 200, named.json()
+    asked = world.replays[-1]
+    assert (asked.rejection_id, asked.sender) == (rejection["rejection_id"], "memberdb-xa")
+    assert asked.replayed_by.startswith("operator")
+    audit = await client.get("/v1/audit?limit=200", headers=headers["admin"])
+    entries = [entry for entry in audit.json()["items"] if entry["path"] == path and entry["status"] == 200]
+    assert entries and entries[0]["detail"]["sender"] == "memberdb-xa"
+    assert entries[0]["sub"] == asked.replayed_by
+
+
 async def test_an_operator_reads_the_operators_actions_in_the_audit_log_and_no_personal_data_reads(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:

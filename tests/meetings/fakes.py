@@ -756,6 +756,12 @@ class FakeIngest:
         """Close a rejection, keeping how its replay judged the event."""
         self._s.rejections[rejection_id].update(status="replayed", replayed_at=at, replay_outcome=outcome)
 
+    async def name_sender(self, rejection_id: str, *, sender: str, by: str, at: datetime) -> None:
+        """Record the account an operator named as a rejection's sender, when it records none."""
+        stored = self._s.rejections[rejection_id]
+        if not stored.get("sender"):
+            stored.update(sender=sender, sender_named_by=by, sender_named_at=at)
+
     async def note_replay_refused(
         self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
     ) -> None:

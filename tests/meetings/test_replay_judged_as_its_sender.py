@@ -11,6 +11,7 @@ from services.meetings.config import Settings
 from services.meetings.context import meetings_context
 from services.meetings.rpc import sync_registered_sources
 from shared.contracts import meetings_rpc as contract
+from shared.rpc import RpcError
 from tests.meetings import events as ev
 from tests.meetings.test_scoping import rpc_methods
 from tests.meetings.test_source_ownership import ingest_body_method
@@ -97,6 +98,16 @@ async def test_a_replay_never_lends_an_account_another_accounts_source_of_its_un
     assert mine["outcome"] == "accepted", mine
 
 
+async def refused_under_a_later_source(place: dict[str, Any], db: Any) -> tuple[str, dict[str, Any], str]:
+    """B's member event under a source registered to nobody yet, refused source_not_registered: (that source, the
+    event, its rejection's id)."""
+    later = f"urn:test:{random_id('later')}"
+    event = ev.member(random_id("mem"), place["cell"], source=later)
+    refused = await send(place, "b", event, [place["b"][1]])
+    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "source_not_registered")
+    return later, event, await rejection_of(db, later, event["id"])
+
+
 async def test_a_replay_never_lends_a_source_registered_to_another_account_since(
     unit_of_two: dict[str, Any], db: Any
 ) -> None:
@@ -104,11 +115,7 @@ async def test_a_replay_never_lends_a_source_registered_to_another_account_since
     replay once that source was registered to A. It stays refused; once B itself holds the source, it replays."""
     place = unit_of_two
     (a, a_source), (b, b_source) = place["a"], place["b"]
-    later = f"urn:test:{random_id('later')}"
-    event = ev.member(random_id("mem"), place["cell"], source=later)
-    refused = await send(place, "b", event, [b_source])
-    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "source_not_registered")
-    rejection_id = await rejection_of(db, later, event["id"])
+    later, event, rejection_id = await refused_under_a_later_source(place, db)
     await sync(place, {a: [a_source, later], b: [b_source]})
     replayed = await place["methods"]["replay_rejection"](rejection_id=rejection_id)
     assert (replayed["outcome"], replayed["field"]) == ("rejected", "source"), replayed
@@ -137,3 +144,57 @@ async def test_a_replay_of_an_accounts_own_source_needs_it_to_hold_that_source_s
     second = await rejection_of(db, b_source, events[1]["id"])
     moved = await place["methods"]["replay_rejection"](rejection_id=second, event=corrected[1])
     assert (moved["outcome"], moved["field"]) == ("rejected", "source"), moved
+
+
+async def before_senders_were_kept(db: Any, rejection_id: str) -> None:
+    """Make a rejection as meetings stored it before migration 0034: no sender, on it or its attempts."""
+    await db.execute("UPDATE meetings.rejection SET sender = NULL WHERE rejection_id = $1", rejection_id)
+    await db.execute("UPDATE meetings.rejection_attempt SET sender = NULL WHERE rejection_id = $1", rejection_id)
+
+
+async def test_a_rejection_stored_before_senders_were_kept_replays_as_the_account_an_operator_names(
+    unit_of_two: dict[str, Any], db: Any
+) -> None:
+    """B's event under a source it had not registered yet (refused source_not_registered) stored before meetings kept
+    senders stayed refused forever, even once B held the source. Replayed as is it is still refused, the operator told
+    why and what to do; named as A's (not holding the source) it is refused; named as B's it is judged by B's sources
+    now and accepted, and the rejection records B as its sender and the operator who named it."""
+    place = unit_of_two
+    (a, a_source), (b, b_source) = place["a"], place["b"]
+    later, event, rejection_id = await refused_under_a_later_source(place, db)
+    await before_senders_were_kept(db, rejection_id)
+    await sync(place, {a: [a_source], b: [b_source, later]})
+    replay = place["methods"]["replay_rejection"]
+    unnamed = await replay(rejection_id=rejection_id)
+    assert (unnamed["outcome"], unnamed["field"]) == ("rejected", "source"), unnamed
+    assert "`sender`" in unnamed["reason"], unnamed
+    as_a = await replay(rejection_id=rejection_id, sender=a, replayed_by="operator-1")
+    assert (as_a["outcome"], as_a["field"]) == ("rejected", "source"), as_a
+    assert await db.fetchval("SELECT sender FROM meetings.rejection WHERE rejection_id = $1", rejection_id) is None
+    as_b = await replay(rejection_id=rejection_id, sender=b, replayed_by="operator-1")
+    assert as_b["outcome"] == "accepted", as_b
+    row = await db.fetchrow(
+        "SELECT sender, sender_named_by, status FROM meetings.rejection WHERE rejection_id = $1", rejection_id
+    )
+    assert (row["sender"], row["sender_named_by"], row["status"]) == (b, "operator-1", "replayed")
+    assert await db.fetchval("SELECT cell_id FROM meetings.member WHERE id = $1", event["data"]["id"]) == place["cell"]
+
+
+async def test_an_operator_never_renames_a_recorded_sender(unit_of_two: dict[str, Any], db: Any) -> None:
+    """A rejection that records its sender is judged as that account only: naming another is refused naming
+    `sender` (so A's event under B's source is never lent B's source by a name); naming one needs who names it."""
+    place = unit_of_two
+    (a, a_source), (b, b_source) = place["a"], place["b"]
+    stolen = ev.unit(random_id("cell"), parent_id=place["commune"], source=b_source)
+    refused = await send(place, "a", stolen, [a_source])
+    assert refused["refusal"]["code"] == "source_not_registered", refused
+    rejection_id = await rejection_of(db, b_source, stolen["id"])
+    with pytest.raises(RpcError) as renamed:
+        await place["methods"]["replay_rejection"](rejection_id=rejection_id, sender=b, replayed_by="operator-1")
+    assert (renamed.value.code, renamed.value.field) == ("invalid", "sender")
+    await before_senders_were_kept(db, rejection_id)
+    with pytest.raises(RpcError) as anonymous:
+        await place["methods"]["replay_rejection"](rejection_id=rejection_id, sender=a)
+    assert (anonymous.value.code, anonymous.value.field) == ("invalid", "replayed_by")
+    as_a = await place["methods"]["replay_rejection"](rejection_id=rejection_id, sender=a, replayed_by="operator-1")
+    assert (as_a["outcome"], as_a["field"]) == ("rejected", "source"), as_a

@@ -170,14 +170,20 @@ async def replay_rejection(
     rejection_id: IdPath, request: Request, caller: Caller, state: State, body: ReplayCreate | None = None
 ) -> Any:
     """Judge a rejected event again: as it was (no body, or no `event`) or corrected (`event`); `attempt` chooses
-    which refused attempt's copy (default: the latest received from a sender); 409 once replayed, 404 for a rejection
-    or attempt there is not."""
+    which refused attempt's copy (default: the latest received from a sender); `sender` names the account that sent
+    a rejection stored before senders were kept (audited); 409 once replayed, 404 for a rejection or attempt there
+    is not."""
     REPLAY_REJECTIONS.check(caller)
     event = body.event.model_dump(mode="json", exclude_none=True) if body is not None and body.event else None
     attempt = body.attempt if body is not None else None
+    sender = body.sender if body is not None else None
     request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None, "attempt": attempt}
+    if sender is not None:  # an operator's word on who sent it: the audit log keeps it
+        request.state.audit_detail["sender"] = sender
     try:
-        asked = meetings.ReplayRejection(rejection_id=rejection_id, event=event, attempt=attempt)
+        asked = meetings.ReplayRejection(
+            rejection_id=rejection_id, event=event, attempt=attempt, sender=sender, replayed_by=caller.sub
+        )
         return (await acting(state.rpc.call(asked))).model_dump()
     except RpcError as exc:
         if exc.code == "not_found" and exc.field == "attempt":

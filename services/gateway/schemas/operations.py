@@ -101,6 +101,11 @@ class ReplayCreate(CreateModel):
     attempt: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     """Which refused attempt's copy to judge (a number in the rejection's `attempts`), with that attempt's route and
     scope; none: the latest attempt received from a sender, the copy the rejection's `reason` is about."""
+    sender: Id | None = None
+    """The integration account (its `sub`) that sent the event, for a rejection stored before meetings kept senders
+    (its replay refused `source`, saying so): judged by that account's sources now, recorded with who named it when
+    not refused, and audited; 422 naming `sender` for a rejection that records its sender (it is replayed as that
+    one) or that no scoped account sent."""
 
 
 class RejectionDismissCreate(CreateModel):

@@ -1331,7 +1331,12 @@ async def settle_held(
     histories: "PendingHistories | None" = None,
 ) -> IngestResult:
     """settle a held event again (`retrying`): its route, time received, scope, sending account and AMQP message id
-    from its held_event `row`."""
+    from its held_event `row`. Its source is judged first, as a replay's is (sender_sources): a source its sender no
+    longer holds, or one registered to another account while it waited, refuses it (refuse_held_source)."""
+    sources = await sender_sources(str(row["source"]), row["scope"], row["account"], uow)
+    refused = await check_source(str(row["source"]), uow, sources=sources, scope=row["scope"])
+    if refused is not None:
+        return await refuse_held_source(event, uow, row, refused)
     return await settle(
         event,
         uow,
@@ -1344,6 +1349,50 @@ async def settle_held(
         account=row["account"],
         message_id=row.get("message_id"),
     )
+
+
+HELD_SOURCE_REFUSED = "judged again on its release from the hold on {waiting_for}, which it was held on since {held_at}"
+"""What an operator reads after a held event's source refusal (refuse_held_source): it was not refused on arrival."""
+
+
+async def refuse_held_source(
+    event: Event[Any], uow: MeetingsUnit, row: Mapping[str, Any], refused: InvalidEvent
+) -> IngestResult:
+    """Stop holding an event whose sender may no longer use its source (settle_held): stored and published as a
+    rejection naming `source` with check_source's code (source_not_registered for a scoped account), as its sender's
+    (the held row's account), so an operator sees it and may replay it once that account holds the source again;
+    its inbox row is forgotten, so the source's owner may send its own event under that id."""
+    await uow.ingest.release(source=event.source, event_id=event.id)
+    detail = f"{refused.reason} ({HELD_SOURCE_REFUSED.format(waiting_for=row['waiting_for'], held_at=row['held_at'])})"
+    await reject(
+        uow,
+        source=event.source,
+        event_id=event.id,
+        event_type=event.type,
+        reason=detail,
+        field=refused.field,
+        raw=event.envelope.to_json().decode(),
+        route=row["route"],
+        received_at=row["held_at"],
+        correlation_id=event.correlation_id,
+        scope=row["scope"],
+        refusal=refused.refusal,
+        answer=refused.reason,
+        account=row["account"],
+        message_id=row.get("message_id"),
+    )
+    log.warning(
+        "held_event_source_refused",
+        event_id=event.id,
+        event_type=event.type,
+        event_source=event.source,
+        correlation_id=event.correlation_id,
+        account=row["account"],
+        waiting_for=row["waiting_for"],
+        code=refused.refusal.code if refused.refusal else None,
+    )
+    identity = (event.id, event.source, event.type)
+    return IngestResult(*identity, "rejected", refused.reason, refused.field, refusal=refused.refusal, detail=detail)
 
 
 async def settle(
@@ -2049,16 +2098,26 @@ def listed_sender(stored: Mapping[str, Any]) -> bool:
     return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
 
 
+async def sender_sources(source: str, scope: str | None, sender: str | None, uow: MeetingsUnit) -> Sources:
+    """The sources an event under `source` that `sender` (an account's subject; None: unnamed) sent with write scope
+    `scope` is judged by when judged again (a replay, a held event's release): a scoped integration account's, under
+    a source not this system's, are the ones that account holds in its unit now (security.md); any other sender's,
+    or an unnamed one's: None, judged by the registry (check_source)."""
+    if scope is not None and sender and not is_reserved_source(source):
+        return await uow.ingest.sources_of_account(sender, scope)
+    return None
+
+
 async def replay_sources(stored: Mapping[str, Any], scope: str | None, uow: MeetingsUnit) -> Sources:
     """The sources a replay of a stored rejection (or of one of its attempts) is judged by, as its first submission
-    was: a scoped integration account's (its `sender`, under a source not this system's) are the ones that account
-    holds in its unit now, so an operator's replay cannot lend it another account's source of the same unit, nor
-    one registered to another since (security.md); a source_not_registered rejection of an unnamed sender (stored
-    before senders were kept) is judged by none. Any other sender's: None, judged by the registry (check_source)."""
+    was: its `sender`'s now (sender_sources), so an operator's replay cannot lend it another account's source of the
+    same unit, nor one registered to another since (security.md); a source_not_registered rejection of an unnamed
+    sender (stored before senders were kept) is judged by none."""
     sender = stored.get("sender")
-    if scope is not None and sender and not is_reserved_source(str(stored["source"] or "")):
-        return await uow.ingest.sources_of_account(str(sender), scope)
-    return frozenset() if listed_sender(stored) else None
+    sources = await sender_sources(str(stored["source"] or ""), scope, str(sender) if sender else None, uow)
+    if sources is None and listed_sender(stored):
+        return frozenset()
+    return sources
 
 
 def refused_as_feed(stored: Mapping[str, Any]) -> bool:
@@ -2094,12 +2153,48 @@ async def _refused_again(
     return IngestResult("", "", event_type, "rejected", error.reason, error.field, error.problem, refusal=error.refusal)
 
 
+SENDER_UNKNOWN = (
+    "its sender is not recorded (it was refused before meetings kept senders): replay it naming `sender`, the account"
+    " that sent it, which must hold this source now"
+)
+"""What an operator is told when a replay of a scoped account's source_not_registered rejection that records no
+sender (stored before meetings 0034) is refused again: only the account that sent it may be lent its sources."""
+
+
+def named_sender(stored: Mapping[str, Any], scope: str | None, sender: str | None, by: str) -> str | None:
+    """The account an operator names as a replayed rejection's sender (`sender`) when the rejection (or its attempt)
+    records none, None when none is named or it names the one recorded; InvalidEvent naming `sender` when it records
+    another (a replay is judged as the account that sent it, security.md) or was not a scoped integration account's
+    under a source of its own (judged by no account's sources), naming `replayed_by` when `by` is empty."""
+    if sender is None or sender == stored.get("sender"):
+        return None
+    if stored.get("sender"):
+        raise InvalidEvent(
+            "sender: this rejection records the account that sent it; it is replayed as that one", field="sender"
+        )
+    if scope is None or is_reserved_source(str(stored["source"] or "")):
+        raise InvalidEvent(
+            "sender: only a scoped integration account's event is judged as its sender's", field="sender"
+        )
+    if not by:
+        raise InvalidEvent("replayed_by: who names the sender is required with `sender`", field="replayed_by")
+    return sender
+
+
 async def replay_rejection(
-    rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None, attempt: int | None = None
+    rejection_id: str,
+    uow: MeetingsUnit,
+    *,
+    event: Any | None = None,
+    attempt: int | None = None,
+    sender: str | None = None,
+    by: str = "",
 ) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again. `attempt`:
     the number of the refused attempt whose copy is judged (its body, route and scope); None, the rejection's own,
-    the latest attempt received from a sender. AttemptNotFound when it has no such attempt."""
+    the latest attempt received from a sender. AttemptNotFound when it has no such attempt. `sender`: the account an
+    operator `by` names as the sender of a rejection that records none (named_sender): judged as that account, and
+    recorded as its sender unless refused again."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
@@ -2138,12 +2233,22 @@ async def replay_rejection(
     scope = stored["scope"]
     if stored["route"] == ROSTER_REJUDGED_ROUTE and scope is None:  # stored before it kept its scope
         scope = await rejudged_scope(uow, str(stored["source"]))
+    named = named_sender(stored, scope, sender, by)
+    if named is not None:
+        stored = {**stored, "sender": named}
     sources = await replay_sources(stored, scope, uow)
     if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
         reading = as_feed(reading)
     # a person's command answered on its form stays that person's: its replay held, then run out, names them again
-    account = stored["dismissed_by"] if stored["status"] == DISMISSED else None
+    # and a replay held keeps its sender, so its release is judged as that account's too (settle_held)
+    account = stored["dismissed_by"] if stored["status"] == DISMISSED else stored.get("sender")
     result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources, account=account)
+    if named is not None:
+        log.warning("rejection_sender_named", rejection_id=rejection_id, sender=named, by=by, outcome=result.outcome)
+        if result.outcome != "rejected":
+            await uow.ingest.name_sender(rejection_id, sender=named, by=by, at=now())
+    elif result.field == "source" and sources == frozenset() and not stored.get("sender"):  # rejected: no sender
+        result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
     return result

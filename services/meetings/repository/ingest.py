@@ -79,6 +79,7 @@ class IngestRepository(Protocol):
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
+    async def name_sender(self, rejection_id: str, *, sender: str, by: str, at: datetime) -> None: ...
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None: ...
     async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None: ...
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]: ...
@@ -137,6 +138,7 @@ class PgIngestRepository:
         """Keys (held exclusively) whose waiters were read in one statement for the whole transaction."""
         self._waited: set[str] = set()
         self._owners: dict[str, str | None] = {}
+        self._account_sources: dict[tuple[str, str], frozenset[str]] = {}
         self._refused: dict[str, list[asyncpg.Record]] = {}
         """rosters_refused_for of the members read (prefetch_refused), kept current as rejections are written."""
         self._held_copies: dict[tuple[str, str], asyncpg.Record] = {}
@@ -216,7 +218,7 @@ class PgIngestRepository:
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
             return []
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, route, scope, account, message_id, held_at"
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, route, scope, account, message_id, held_at"
             " FROM held_event"
             " WHERE waiting_for = ANY($1::text[]) AND released_at IS NULL ORDER BY held_at, source, event_id",
             list(keys),
@@ -438,6 +440,18 @@ class PgIngestRepository:
             "SELECT * FROM rejection WHERE rejection_id = $1" + (" FOR UPDATE" if lock_row else ""), rejection_id
         )
 
+    async def name_sender(self, rejection_id: str, *, sender: str, by: str, at: datetime) -> None:
+        """Record `sender` as the account that sent a rejection's event which recorded none, named by the operator
+        `by` at `at` (a rejection that records its sender keeps it)."""
+        await self._conn.execute(
+            "UPDATE rejection SET sender = $2, sender_named_by = $3, sender_named_at = $4"
+            " WHERE rejection_id = $1 AND sender IS NULL",
+            rejection_id,
+            sender,
+            by,
+            at,
+        )
+
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
         """Close a rejection whose event a replay judged (`outcome`: accepted, held or duplicate)."""
         self._forget_refused(rejection_id=rejection_id)
@@ -573,11 +587,14 @@ class PgIngestRepository:
 
     async def sources_of_account(self, account: str, unit_id: str) -> frozenset[str]:
         """The sources the scoped integration account `account` of `unit_id` holds now (none, or disabled since:
-        an empty set)."""
-        rows = await self._conn.fetch(
-            "SELECT source FROM registered_source WHERE account = $1 AND unit_id = $2", account, unit_id
-        )
-        return frozenset(row["source"] for row in rows)
+        an empty set); read once per transaction (a unit releasing a hundred held members of one account asks once)."""
+        key = (account, unit_id)
+        if key not in self._account_sources:
+            rows = await self._conn.fetch(
+                "SELECT source FROM registered_source WHERE account = $1 AND unit_id = $2", account, unit_id
+            )
+            self._account_sources[key] = frozenset(row["source"] for row in rows)
+        return self._account_sources[key]
 
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
