@@ -58,6 +58,10 @@ class PgOrgRepository:
         """Members whose current row is rebuilt from their history once the queued versions are sent."""
         self._units: dict[str, UnitRef | None] = {}
         """Units read so far (None: known not to exist)."""
+        self._unit_versions: dict[str, Version | None] = {}
+        """The stored version of each unit the prefetch read (None: none stored), so its snapshot is queued."""
+        self._queued_units: set[str] = set()
+        """Units whose snapshot this transaction queued: a later walk over the table must not overwrite them."""
         self._histories: dict[str, list[MemberVersion]] = {}
         """Members' histories read so far ([]: no version stored)."""
         self._monitor_versions: dict[tuple[str, str], Version | None] = {}
@@ -71,22 +75,28 @@ class PgOrgRepository:
         units = sorted(set(unit_ids) - self._units.keys())
         if units:
             rows = await self._conn.fetch(
-                "WITH RECURSIVE up(id, kind, parent_id) AS ("
-                " SELECT u.id, u.kind, u.parent_id FROM unnest($1::text[]) AS k(key)"
-                "  CROSS JOIN LATERAL (SELECT id, kind, parent_id FROM org_unit WHERE id = k.key OFFSET 0) u"
+                "WITH RECURSIVE up(id, kind, parent_id, version_time, version_ns, version_id) AS ("
+                " SELECT u.* FROM unnest($1::text[]) AS k(key) CROSS JOIN LATERAL"
+                "  (SELECT id, kind, parent_id, version_time, version_ns, version_id FROM org_unit"
+                "   WHERE id = k.key OFFSET 0) u"
                 # each parent by the primary key whatever the statistics say (shared.tree._parent_of_each)
-                " UNION SELECT u.id, u.kind, u.parent_id FROM up CROSS JOIN LATERAL"
-                "  (SELECT id, kind, parent_id FROM org_unit WHERE id = up.parent_id OFFSET 0) u)"
-                " SELECT id, kind, parent_id FROM up",
+                " UNION SELECT u.* FROM up CROSS JOIN LATERAL"
+                "  (SELECT id, kind, parent_id, version_time, version_ns, version_id FROM org_unit"
+                "   WHERE id = up.parent_id OFFSET 0) u)"
+                " SELECT id, kind, parent_id, version_time, version_ns, version_id FROM up",
                 units,
             )
             for unit_id in units:
                 self._units[unit_id] = None
+                self._unit_versions[unit_id] = None
             for row in rows:  # the parents the walk looked up and did not find are known absent too
                 if row["parent_id"] is not None:
                     self._units.setdefault(row["parent_id"], None)
             for row in rows:
+                if row["id"] in self._queued_units:  # its queued snapshot is newer than the table's row
+                    continue
                 self._units[row["id"]] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"])
+                self._unit_versions[row["id"]] = _row_version(row)
         member_ids = set(member_ids)
         histories = sorted(member_ids - self._histories.keys())
         rows = sorted(member_ids - self._row_versions.keys())
@@ -156,7 +166,8 @@ class PgOrgRepository:
 
     async def unit_record(self, unit_id: str) -> dict[str, Any] | None:
         """The unit's stored snapshot (the data fields of org.unit.upserted.v1), or None when unknown."""
-        row = await self._conn.fetchrow(
+        conn = await self._direct()  # a snapshot queued by this transaction is sent first
+        row = await conn.fetchrow(
             "SELECT id, name, kind, parent_id, category, contact_emails, active FROM org_unit WHERE id = $1", unit_id
         )
         if row is None:
@@ -170,7 +181,7 @@ class PgOrgRepository:
             path = self._cached_path(unit_id)
             if path is not None:
                 return path
-        return await fetch_ancestors(self._conn, table="org_unit", unit_id=unit_id)
+        return await fetch_ancestors(await self._direct(), table="org_unit", unit_id=unit_id)
 
     def _cached_path(self, unit_id: str) -> list[str] | None:
         """fetch_ancestors's answer from the cache, or None when a unit on the way was never read."""
@@ -191,19 +202,13 @@ class PgOrgRepository:
         return path
 
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool:
-        """Store the snapshot unless a newer one is stored; True when it was written."""
-        written = await self._conn.fetchval(
-            "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
-            " version_time, version_ns, version_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)"
-            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id ="
-            " EXCLUDED.parent_id,"
-            " category = EXCLUDED.category, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
-            " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
-            " WHERE (org_unit.version_time, org_unit.version_ns, org_unit.version_id)"
-            " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
-            " RETURNING 1",
-            data["id"],
+        """Store the snapshot unless a newer one is stored; True when it was written.
+
+        Queued when the stored version is known (prefetch), decided in memory as the statement's own guard would,
+        and sent with the transaction's other snapshots in one statement (issue 12: one execution per unit before)."""
+        unit_id = data["id"]
+        args = (
+            unit_id,
             data["name"],
             data["kind"],
             data.get("parent_id"),
@@ -212,9 +217,19 @@ class PgOrgRepository:
             data.get("active", True),
             *version,
         )
-        if written is not None:
-            self._units[data["id"]] = UnitRef(id=data["id"], kind=data["kind"], parent_id=data.get("parent_id"))
-        return written is not None
+        if unit_id in self._unit_versions:
+            stored = self._unit_versions[unit_id]
+            if stored is not None and not stored < version:
+                return False
+            self._unit_versions[unit_id] = version
+            self._queued_units.add(unit_id)
+            self._pending.add(_UNITS_SQL, args, columns=True, key=1)
+            written = True
+        else:
+            written = await (await self._direct()).fetchval(_UNIT_SQL + " RETURNING 1", *args) is not None
+        if written:
+            self._units[unit_id] = UnitRef(id=unit_id, kind=data["kind"], parent_id=data.get("parent_id"))
+        return written
 
     async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]:
         """Every version of the given members (those with none are left out)."""
@@ -292,6 +307,8 @@ class PgOrgRepository:
         await self._pending.flush()
         self._row_versions.clear()
         self._units.clear()
+        self._unit_versions.clear()
+        self._queued_units.clear()
         self._histories.clear()
         self._monitor_versions.clear()
 
@@ -332,9 +349,9 @@ class PgOrgRepository:
             if stored is not None and not stored < version:
                 return False
             self._monitor_versions[key] = version
-            self._pending.add(_MONITOR_SQL, args)
+            self._pending.add(_MONITORS_SQL, args, columns=True, key=2)
             return True
-        written = await self._conn.fetchval(_MONITOR_SQL + " RETURNING 1", *args)
+        written = await (await self._direct()).fetchval(_MONITOR_SQL + " RETURNING 1", *args)
         if written is not None:
             self._monitor_versions[key] = version
         return written is not None
@@ -363,16 +380,43 @@ class PgOrgRepository:
         return self._monitor_versions[key] is not None
 
 
-_MONITOR_SQL = (
-    "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
-    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_MONITOR_UPSERT = (
     " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
     " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
     " WHERE (monitor_assignment.version_time, monitor_assignment.version_ns, monitor_assignment.version_id)"
     " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
 )
+_MONITOR_SQL = (
+    "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
+    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" + _MONITOR_UPSERT
+)
 """Keep a monitor assignment unless a newer one for the same person and cell is stored."""
+_MONITORS_SQL = (
+    "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
+    " version_time, version_ns, version_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[], $6::int[], $7::timestamptz[], $8::smallint[], $9::text[])" + _MONITOR_UPSERT
+)
+"""_MONITOR_SQL for every assignment a transaction queued, each (person, cell) once, one statement (issue 12)."""
+_UNIT_UPSERT = (
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,"
+    " category = EXCLUDED.category, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
+    " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
+    " WHERE (org_unit.version_time, org_unit.version_ns, org_unit.version_id)"
+    " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
+)
+_UNIT_SQL = (
+    "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
+    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)" + _UNIT_UPSERT
+)
+"""Keep a unit's snapshot unless a newer one is stored."""
+_UNITS_SQL = (
+    "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
+    " version_time, version_ns, version_id) SELECT i, n, k, p, c, e::jsonb, a, vt, vn, vi FROM unnest($1::text[],"
+    " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[], $9::smallint[],"
+    " $10::text[]) AS u(i, n, k, p, c, e, a, vt, vn, vi)" + _UNIT_UPSERT
+)
+"""_UNIT_SQL for every snapshot a transaction queued, each unit once, one statement (issue 12)."""
 
 _MEMBER_SQL = (
     "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
