@@ -149,7 +149,8 @@ _START_FACT_SQL = (
 _RESCHEDULE_SQL = (
     "UPDATE meeting SET starts_at = u.s, start_time = u.vt, start_ns = u.vn, start_id = u.vi, reschedule_reason = u.r"
     " FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::smallint[], $5::text[], $6::text[])"
-    " AS u(m, s, vt, vn, vi, r) WHERE meeting.meeting_id = u.m AND (start_time, start_ns, start_id) < (u.vt, u.vn, u.vi)"
+    " AS u(m, s, vt, vn, vi, r)"
+    " WHERE meeting.meeting_id = u.m AND (start_time, start_ns, start_id) < (u.vt, u.vn, u.vi)"
 )
 """The latest move of each meeting a transaction queued, one statement (issue 12: one execution per move before)."""
 _RELOCATE_SQL = (
