@@ -301,3 +301,30 @@ async def test_a_batch_of_moves_costs_no_statement_per_meeting(private_pool: asy
 
     assert set(few_after) == set(many_after) == {(timedelta(hours=2), "Nhà văn hóa mới")}
     assert len(many) == len(few), "\n".join(query[:90] for query in many)
+
+
+async def test_units_moved_in_one_batch_are_judged_on_the_moves_before_them(private_pool: asyncpg.Pool) -> None:
+    """A unit snapshot queued in a transaction (issue 12: sent with the others at its end) is what the events after it
+    see: a committee moved under another, then that one moved under the first, is refused as a cycle naming
+    data.parent_id, while the move before it, a renaming after it and a cell under the moved committee stand."""
+    root, first, second, cell = random_id("cmt"), random_id("cmt"), random_id("cmt"), random_id("cell")
+    later = ev.BASE_TIME + timedelta(days=1)
+    events = [
+        ev.unit(root, kind="committee"),
+        ev.unit(first, kind="committee", parent_id=root),
+        ev.unit(second, kind="committee", parent_id=root),
+        ev.unit(first, kind="committee", parent_id=second, time=later),
+        ev.unit(second, kind="committee", parent_id=first, time=later + timedelta(hours=1)),
+        ev.unit(cell, parent_id=first),
+        ev.unit(second, kind="committee", parent_id=root, name="Đảng ủy mới", time=later + timedelta(hours=2)),
+    ]
+    results = await handlers.ingest_batch(events, lambda: MeetingsUnitOfWork(private_pool), route="test")
+
+    outcomes = [(result.outcome, result.field) for result in results]
+    assert outcomes == [("accepted", None)] * 4 + [("rejected", "data.parent_id")] + [("accepted", None)] * 2
+    async with private_pool.acquire() as conn:
+        rows = await conn.fetch("SELECT id, parent_id, name FROM org_unit WHERE id = ANY($1::text[])", [first, second])
+    assert {row["id"]: (row["parent_id"], row["name"]) for row in rows} == {
+        first: (second, "Chi bộ thôn 1"),
+        second: (root, "Đảng ủy mới"),
+    }

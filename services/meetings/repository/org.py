@@ -51,7 +51,7 @@ class PgOrgRepository:
     def __init__(self, connection: asyncpg.Connection, pending: PendingWrites | None = None) -> None:
         self._conn = connection
         self._pending = pending or PendingWrites(connection)
-        self._pending.hooks(before=_nothing, after=self._refresh_stale)
+        self._pending.hooks(before=self._units_sending, after=self._refresh_stale)
         self._row_versions: dict[str, Version | None] = {}
         """The version of each member's current row (None: no row), for the members whose rows were read."""
         self._stale: set[str] = set()
@@ -62,6 +62,8 @@ class PgOrgRepository:
         """The stored version of each unit the prefetch read (None: none stored), so its snapshot is queued."""
         self._queued_units: set[str] = set()
         """Units whose snapshot this transaction queued: a later walk over the table must not overwrite them."""
+        self._units_unsent = False
+        """Whether a queued unit snapshot is not sent yet: a read of org_unit's rows sends the queue first."""
         self._histories: dict[str, list[MemberVersion]] = {}
         """Members' histories read so far ([]: no version stored)."""
         self._monitor_versions: dict[tuple[str, str], Version | None] = {}
@@ -166,8 +168,7 @@ class PgOrgRepository:
 
     async def unit_record(self, unit_id: str) -> dict[str, Any] | None:
         """The unit's stored snapshot (the data fields of org.unit.upserted.v1), or None when unknown."""
-        conn = await self._direct()  # a snapshot queued by this transaction is sent first
-        row = await conn.fetchrow(
+        row = await (await self._unit_reader()).fetchrow(
             "SELECT id, name, kind, parent_id, category, contact_emails, active FROM org_unit WHERE id = $1", unit_id
         )
         if row is None:
@@ -181,7 +182,15 @@ class PgOrgRepository:
             path = self._cached_path(unit_id)
             if path is not None:
                 return path
-        return await fetch_ancestors(await self._direct(), table="org_unit", unit_id=unit_id)
+        return await fetch_ancestors(await self._unit_reader(), table="org_unit", unit_id=unit_id)
+
+    async def _unit_reader(self) -> asyncpg.Connection:
+        """The connection to read org_unit's rows on, once the unit snapshots this transaction queued are sent (the
+        rest of the queue waits, unless a unit is among it)."""
+        return await self._direct() if self._units_unsent else self._conn
+
+    def _units_sending(self) -> None:
+        self._units_unsent = False
 
     def _cached_path(self, unit_id: str) -> list[str] | None:
         """fetch_ancestors's answer from the cache, or None when a unit on the way was never read."""
@@ -223,6 +232,7 @@ class PgOrgRepository:
                 return False
             self._unit_versions[unit_id] = version
             self._queued_units.add(unit_id)
+            self._units_unsent = True
             self._pending.add(_UNITS_SQL, args, columns=True, key=1)
             written = True
         else:
@@ -480,7 +490,3 @@ versions of the members of $2, told apart by `current`."""
 def _row_version(row: Mapping[str, Any]) -> Version:
     """The (version_time, version_ns, version_id) of a row."""
     return (row["version_time"], row["version_ns"], row["version_id"])
-
-
-def _nothing() -> None:
-    """Nothing coalesced to queue."""
