@@ -51,19 +51,13 @@ class PgOrgRepository:
     def __init__(self, connection: asyncpg.Connection, pending: PendingWrites | None = None) -> None:
         self._conn = connection
         self._pending = pending or PendingWrites(connection)
-        self._pending.hooks(before=self._units_sending, after=self._refresh_stale)
+        self._pending.hooks(before=_nothing, after=self._refresh_stale)
         self._row_versions: dict[str, Version | None] = {}
         """The version of each member's current row (None: no row), for the members whose rows were read."""
         self._stale: set[str] = set()
         """Members whose current row is rebuilt from their history once the queued versions are sent."""
         self._units: dict[str, UnitRef | None] = {}
         """Units read so far (None: known not to exist)."""
-        self._unit_versions: dict[str, Version | None] = {}
-        """The stored version of each unit the prefetch read (None: none stored), so its snapshot is queued."""
-        self._queued_units: set[str] = set()
-        """Units whose snapshot this transaction queued: a later walk over the table must not overwrite them."""
-        self._units_unsent = False
-        """Whether a queued unit snapshot is not sent yet: a read of org_unit's rows sends the queue first."""
         self._histories: dict[str, list[MemberVersion]] = {}
         """Members' histories read so far ([]: no version stored)."""
         self._monitor_versions: dict[tuple[str, str], Version | None] = {}
@@ -77,28 +71,22 @@ class PgOrgRepository:
         units = sorted(set(unit_ids) - self._units.keys())
         if units:
             rows = await self._conn.fetch(
-                "WITH RECURSIVE up(id, kind, parent_id, version_time, version_ns, version_id) AS ("
-                " SELECT u.* FROM unnest($1::text[]) AS k(key) CROSS JOIN LATERAL"
-                "  (SELECT id, kind, parent_id, version_time, version_ns, version_id FROM org_unit"
-                "   WHERE id = k.key OFFSET 0) u"
+                "WITH RECURSIVE up(id, kind, parent_id) AS ("
+                " SELECT u.id, u.kind, u.parent_id FROM unnest($1::text[]) AS k(key)"
+                "  CROSS JOIN LATERAL (SELECT id, kind, parent_id FROM org_unit WHERE id = k.key OFFSET 0) u"
                 # each parent by the primary key whatever the statistics say (shared.tree._parent_of_each)
-                " UNION SELECT u.* FROM up CROSS JOIN LATERAL"
-                "  (SELECT id, kind, parent_id, version_time, version_ns, version_id FROM org_unit"
-                "   WHERE id = up.parent_id OFFSET 0) u)"
-                " SELECT id, kind, parent_id, version_time, version_ns, version_id FROM up",
+                " UNION SELECT u.id, u.kind, u.parent_id FROM up CROSS JOIN LATERAL"
+                "  (SELECT id, kind, parent_id FROM org_unit WHERE id = up.parent_id OFFSET 0) u)"
+                " SELECT id, kind, parent_id FROM up",
                 units,
             )
             for unit_id in units:
                 self._units[unit_id] = None
-                self._unit_versions[unit_id] = None
             for row in rows:  # the parents the walk looked up and did not find are known absent too
                 if row["parent_id"] is not None:
                     self._units.setdefault(row["parent_id"], None)
             for row in rows:
-                if row["id"] in self._queued_units:  # its queued snapshot is newer than the table's row
-                    continue
                 self._units[row["id"]] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"])
-                self._unit_versions[row["id"]] = _row_version(row)
         member_ids = set(member_ids)
         histories = sorted(member_ids - self._histories.keys())
         rows = sorted(member_ids - self._row_versions.keys())
@@ -168,7 +156,7 @@ class PgOrgRepository:
 
     async def unit_record(self, unit_id: str) -> dict[str, Any] | None:
         """The unit's stored snapshot (the data fields of org.unit.upserted.v1), or None when unknown."""
-        row = await (await self._unit_reader()).fetchrow(
+        row = await self._conn.fetchrow(
             "SELECT id, name, kind, parent_id, category, contact_emails, active FROM org_unit WHERE id = $1", unit_id
         )
         if row is None:
@@ -182,15 +170,7 @@ class PgOrgRepository:
             path = self._cached_path(unit_id)
             if path is not None:
                 return path
-        return await fetch_ancestors(await self._unit_reader(), table="org_unit", unit_id=unit_id)
-
-    async def _unit_reader(self) -> asyncpg.Connection:
-        """The connection to read org_unit's rows on, once the unit snapshots this transaction queued are sent (the
-        rest of the queue waits, unless a unit is among it)."""
-        return await self._direct() if self._units_unsent else self._conn
-
-    def _units_sending(self) -> None:
-        self._units_unsent = False
+        return await fetch_ancestors(self._conn, table="org_unit", unit_id=unit_id)
 
     def _cached_path(self, unit_id: str) -> list[str] | None:
         """fetch_ancestors's answer from the cache, or None when a unit on the way was never read."""
@@ -211,13 +191,19 @@ class PgOrgRepository:
         return path
 
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool:
-        """Store the snapshot unless a newer one is stored; True when it was written.
-
-        Queued when the stored version is known (prefetch), decided in memory as the statement's own guard would,
-        and sent with the transaction's other snapshots in one statement (issue 12: one execution per unit before)."""
-        unit_id = data["id"]
-        args = (
-            unit_id,
+        """Store the snapshot unless a newer one is stored; True when it was written."""
+        written = await self._conn.fetchval(
+            "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
+            " version_time, version_ns, version_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)"
+            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id ="
+            " EXCLUDED.parent_id,"
+            " category = EXCLUDED.category, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
+            " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
+            " WHERE (org_unit.version_time, org_unit.version_ns, org_unit.version_id)"
+            " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
+            " RETURNING 1",
+            data["id"],
             data["name"],
             data["kind"],
             data.get("parent_id"),
@@ -226,20 +212,9 @@ class PgOrgRepository:
             data.get("active", True),
             *version,
         )
-        if unit_id in self._unit_versions:
-            stored = self._unit_versions[unit_id]
-            if stored is not None and not stored < version:
-                return False
-            self._unit_versions[unit_id] = version
-            self._queued_units.add(unit_id)
-            self._units_unsent = True
-            self._pending.add(_UNITS_SQL, args, columns=True, key=1)
-            written = True
-        else:
-            written = await (await self._direct()).fetchval(_UNIT_SQL + " RETURNING 1", *args) is not None
-        if written:
-            self._units[unit_id] = UnitRef(id=unit_id, kind=data["kind"], parent_id=data.get("parent_id"))
-        return written
+        if written is not None:
+            self._units[data["id"]] = UnitRef(id=data["id"], kind=data["kind"], parent_id=data.get("parent_id"))
+        return written is not None
 
     async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]:
         """Every version of the given members (those with none are left out)."""
@@ -317,8 +292,6 @@ class PgOrgRepository:
         await self._pending.flush()
         self._row_versions.clear()
         self._units.clear()
-        self._unit_versions.clear()
-        self._queued_units.clear()
         self._histories.clear()
         self._monitor_versions.clear()
 
@@ -361,7 +334,7 @@ class PgOrgRepository:
             self._monitor_versions[key] = version
             self._pending.add(_MONITORS_SQL, args, columns=True, key=2)
             return True
-        written = await (await self._direct()).fetchval(_MONITOR_SQL + " RETURNING 1", *args)
+        written = await self._conn.fetchval(_MONITOR_SQL + " RETURNING 1", *args)
         if written is not None:
             self._monitor_versions[key] = version
         return written is not None
@@ -407,26 +380,8 @@ _MONITORS_SQL = (
     " version_time, version_ns, version_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
     " $5::text[], $6::int[], $7::timestamptz[], $8::smallint[], $9::text[])" + _MONITOR_UPSERT
 )
-"""_MONITOR_SQL for every assignment a transaction queued, each (person, cell) once, one statement (issue 12)."""
-_UNIT_UPSERT = (
-    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,"
-    " category = EXCLUDED.category, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
-    " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
-    " WHERE (org_unit.version_time, org_unit.version_ns, org_unit.version_id)"
-    " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
-)
-_UNIT_SQL = (
-    "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
-    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)" + _UNIT_UPSERT
-)
-"""Keep a unit's snapshot unless a newer one is stored."""
-_UNITS_SQL = (
-    "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
-    " version_time, version_ns, version_id) SELECT i, n, k, p, c, e::jsonb, a, vt, vn, vi FROM unnest($1::text[],"
-    " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[], $9::smallint[],"
-    " $10::text[]) AS u(i, n, k, p, c, e, a, vt, vn, vi)" + _UNIT_UPSERT
-)
-"""_UNIT_SQL for every snapshot a transaction queued, each unit once, one statement (issue 12)."""
+"""_MONITOR_SQL for every assignment a transaction queued, each (person, cell) once, one statement (issue 12: one
+execution per assignment before)."""
 
 _MEMBER_SQL = (
     "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
@@ -490,3 +445,7 @@ versions of the members of $2, told apart by `current`."""
 def _row_version(row: Mapping[str, Any]) -> Version:
     """The (version_time, version_ns, version_id) of a row."""
     return (row["version_time"], row["version_ns"], row["version_id"])
+
+
+def _nothing() -> None:
+    """Nothing coalesced to queue."""
