@@ -307,8 +307,9 @@ async def test_a_batch_of_moves_costs_no_statement_per_meeting(private_pool: asy
 
 
 async def test_units_moved_in_one_batch_are_judged_on_the_moves_before_them(private_pool: asyncpg.Pool) -> None:
-    """A unit snapshot written in a transaction is what the events after it see: a committee moved under another, then that one moved under the first, is refused as a cycle naming
-    data.parent_id, while the move before it, a renaming after it and a cell under the moved committee stand."""
+    """A unit snapshot written in a transaction is what the events after it see: a committee moved under another,
+    then that one moved under the first, is refused as a cycle naming data.parent_id, while the move before it, a
+    renaming after it and a cell under the moved committee stand."""
     root, first, second, cell = random_id("cmt"), random_id("cmt"), random_id("cmt"), random_id("cell")
     later = ev.BASE_TIME + timedelta(days=1)
     events = [
