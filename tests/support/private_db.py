@@ -55,6 +55,8 @@ class StatementLog:
         self.sent = sent
 
     def __call__(self, record: Any) -> None:
-        """Note one logged query record."""
+        """Note one logged query record; an `executemany` once per row, as the server executes it (asyncpg logs it
+        once, with the list of rows as its arguments; any other statement's arguments are a tuple)."""
         if not any(mark in record.query for mark in INTROSPECTION):
-            self.sent.append(" ".join(record.query.split()))
+            query = " ".join(record.query.split())
+            self.sent.extend([query] * (len(record.args) if isinstance(record.args, list) else 1))

@@ -147,13 +147,18 @@ _START_FACT_SQL = (
     " $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[]) ON CONFLICT DO NOTHING"
 )
 _RESCHEDULE_SQL = (
-    "UPDATE meeting SET starts_at = $2, start_time = $3, start_ns = $4, start_id = $5, reschedule_reason = $6"
-    " WHERE meeting_id = $1 AND (start_time, start_ns, start_id) < ($3, $4, $5)"
+    "UPDATE meeting SET starts_at = u.s, start_time = u.vt, start_ns = u.vn, start_id = u.vi, reschedule_reason = u.r"
+    " FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::smallint[], $5::text[], $6::text[])"
+    " AS u(m, s, vt, vn, vi, r)"
+    " WHERE meeting.meeting_id = u.m AND (start_time, start_ns, start_id) < (u.vt, u.vn, u.vi)"
 )
+"""The latest move of each meeting a transaction queued, one statement (issue 12: one execution per move before)."""
 _RELOCATE_SQL = (
-    "UPDATE meeting SET location = $2, location_time = $3, location_ns = $4, location_id = $5"
-    " WHERE meeting_id = $1 AND (location_time, location_ns, location_id) < ($3, $4, $5)"
+    "UPDATE meeting SET location = u.l, location_time = u.vt, location_ns = u.vn, location_id = u.vi"
+    " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[]) AS u(m, l, vt, vn, vi)"
+    " WHERE meeting.meeting_id = u.m AND (location_time, location_ns, location_id) < (u.vt, u.vn, u.vi)"
 )
+"""The latest place of each meeting a transaction queued, one statement (as _RESCHEDULE_SQL)."""
 _CANCEL_SQL = (
     "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_ns = $4, cancel_id = $5 WHERE meeting_id = $1"
     " AND (cancel_time IS NULL OR (cancel_time, cancel_ns, cancel_id) < ($3, $4, $5))"
@@ -615,10 +620,12 @@ class PgMeetingRepository:
         if moved:
             stored.start = version
             self._states[data.meeting_id] = replace(state, starts_at=data.starts_at, start_version=version)
-            self._pending.add(_RESCHEDULE_SQL, (data.meeting_id, data.starts_at, *version, data.reason), rank=THEN)
+            # each queued move is newer than the one before it (stored.start), so the last one per meeting is sent
+            row = (data.meeting_id, data.starts_at, *version, data.reason)
+            self._pending.add(_RESCHEDULE_SQL, row, rank=THEN, columns=True, key=1)
         if relocated:
             stored.location = version
-            self._pending.add(_RELOCATE_SQL, (data.meeting_id, data.location, *version), rank=THEN)
+            self._pending.add(_RELOCATE_SQL, (data.meeting_id, data.location, *version), rank=THEN, columns=True, key=1)
         return moved or relocated
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:

@@ -332,7 +332,7 @@ class PgOrgRepository:
             if stored is not None and not stored < version:
                 return False
             self._monitor_versions[key] = version
-            self._pending.add(_MONITOR_SQL, args)
+            self._pending.add(_MONITORS_SQL, args, columns=True, key=2)
             return True
         written = await self._conn.fetchval(_MONITOR_SQL + " RETURNING 1", *args)
         if written is not None:
@@ -363,16 +363,25 @@ class PgOrgRepository:
         return self._monitor_versions[key] is not None
 
 
-_MONITOR_SQL = (
-    "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
-    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_MONITOR_UPSERT = (
     " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
     " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
     " WHERE (monitor_assignment.version_time, monitor_assignment.version_ns, monitor_assignment.version_id)"
     " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
 )
+_MONITOR_SQL = (
+    "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
+    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" + _MONITOR_UPSERT
+)
 """Keep a monitor assignment unless a newer one for the same person and cell is stored."""
+_MONITORS_SQL = (
+    "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
+    " version_time, version_ns, version_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[], $6::int[], $7::timestamptz[], $8::smallint[], $9::text[])" + _MONITOR_UPSERT
+)
+"""_MONITOR_SQL for every assignment a transaction queued, each (person, cell) once, one statement (issue 12: one
+execution per assignment before)."""
 
 _MEMBER_SQL = (
     "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
