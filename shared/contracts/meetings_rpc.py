@@ -56,6 +56,14 @@ class IngestResultReply(Reply):
     """Keys of its data no field of its type reads (`data.committe_prepared`): taken without them."""
 
 
+class ReplayReply(IngestResultReply):
+    """How a replayed rejection's event was judged, and how many held events it released that are judged after the
+    replay committed (each then logged `event_accepted` with route `release` when applied); 0 when none or all were
+    judged in the replay's own transaction."""
+
+    releasing: int = 0
+
+
 class IngestReply(Reply):
     """Every event's outcome, in the order sent."""
 
@@ -360,7 +368,7 @@ CUT_BODY_KEPT = 8192
 """Bytes of a body over the gateway's limit that the gateway reads and hands on (IngestBody.over_limit)."""
 
 
-class ReplayRejection(MeetingsRequest[IngestResultReply]):
+class ReplayRejection(MeetingsRequest[ReplayReply]):
     """Judge a stored rejection again, as it was or as the corrected `event`."""
 
     method = "replay_rejection"

@@ -38,6 +38,7 @@ async def test_with_evaluation_stopped_meetings_still_answer_and_scores_are_503(
         assert health.status_code == 200
         assert health.json()["services"]["evaluation"] == "no consumer"
         assert health.json()["services"]["meetings"] == "answering"
+        assert health.json()["status"] == "degraded"  # it was "ok" beside a service nobody answers for
     finally:
         await fakes.evaluation.start()
     recovered = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers["member"])

@@ -347,6 +347,7 @@ async def test_health_reports_which_services_answer(client: httpx.AsyncClient) -
         "evaluation": "answering",
         "notifications": "answering",
     }
+    assert response.json()["status"] == "ok"
 
 
 async def test_a_bug_inside_a_service_method_is_a_500_not_a_422(

@@ -821,6 +821,11 @@ class FakeIngest:
         self._s.held[(source, event_id)]["released_at"] = now()
         self._deferred.append((source, event_id))
 
+    async def defer_releases(self, held: Sequence[tuple[str, str]]) -> None:
+        """defer_release of each."""
+        for source, event_id in held:
+            await self.defer_release(source=source, event_id=event_id)
+
     @property
     def deferred(self) -> list[tuple[str, str]]:
         """The held events this unit of work marked released."""

@@ -4,6 +4,7 @@ ok, 1 one degraded, 2 one down (it exited 0 whatever it printed, so a script cou
 
 The script runs in a directory of its own, against stand-ins answering /health and SMTP on free ports."""
 
+import asyncio
 import http.server
 import json
 import shutil
@@ -16,7 +17,11 @@ from typing import Any
 
 import pytest
 
+from services.gateway.main import create_app
+from tests.gateway.conftest import gateway_settings
+from tests.gateway.fakes import FakeServices
 from tests.ops.test_up_settings import ROOT, checkout, free_port, without_chibo
+from tests.support.running import running_app
 
 SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 
@@ -143,3 +148,28 @@ def test_make_status_says_the_scripts_own_code_and_the_docs_say_what_make_exits(
     operations = (ROOT / "docs" / "operations.md").read_text()
     assert "`make status` exits 1" not in operations and "`make status` exits 2" not in operations
     assert "prints `down` and exits 2" not in operations  # said of make status: the script's code
+
+
+async def test_the_gateways_line_reads_degraded_while_a_service_it_calls_has_no_consumer(
+    tmp_path: Path, health: tuple[dict[str, int], Answers], smtp: int, amqp_url: str, database_url: str
+) -> None:
+    """A trial's `make status` printed the gateway's `"status":"ok"` beside its own `"meetings":"no consumer"`: the
+    real gateway's /health, read by the script, now says degraded (and the script exits 1 for it)."""
+    workdir = checkout(tmp_path, "env.sh", "settings.sh", "status.sh")
+    ports, _ = health
+    services = FakeServices(amqp_url)
+    await services.start()
+    try:
+        async with running_app(create_app(gateway_settings(amqp_url, database_url))) as base:
+            ports = {**ports, "gateway": int(base.rsplit(":", 1)[1])}
+            code, lines = await asyncio.to_thread(run_status, workdir, ports, smtp)
+            assert json.loads(lines["gateway"])["status"] == "ok" and code == 0, lines
+
+            await services.meetings.stop()
+            code, lines = await asyncio.to_thread(run_status, workdir, ports, smtp)
+            said = json.loads(lines["gateway"])
+            assert said["services"]["meetings"] == "no consumer", said
+            assert said["status"] == "degraded", said
+            assert code == 1, lines
+    finally:
+        await services.stop()

@@ -17,8 +17,10 @@ router = APIRouter(tags=["health"], route_class=ProbeRoute)
 async def health(state: State) -> JSONResponse:
     """200 when the gateway reaches its database and the broker; `services` says who answers RPC: `answering` (a
     consumer on `<service>.rpc` and a process that reported within CHIBO_INSTANCE_WINDOW_SECONDS, not frozen),
-    `not answering` (a consumer, but no such process: hung, frozen or gone), `no consumer`, `no queue`."""
+    `not answering` (a consumer, but no such process: hung, frozen or gone), `no consumer`, `no queue`; `status`
+    is `degraded` when any of them is not `answering` (still 200: the gateway serves what needs none of them)."""
     report = {"service": "gateway", "database": "ok", "broker": "ok", "services": {}}
+    services: dict[str, str] = {}
     try:
         async with state.pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
@@ -32,7 +34,6 @@ async def health(state: State) -> JSONResponse:
         # a consumer on the RPC queue is not an answer: a frozen or hung process keeps its consumer. A service whose
         # processes send heartbeats answers when one reported within the window and is not frozen (shared.instances)
         await state.instances.check_local(timeout=min(1.0, state.settings.health_timeout))
-        services: dict[str, str] = {}
         for service in RPC_SERVICES:
             channel = await connection.channel()
             try:
@@ -50,6 +51,9 @@ async def health(state: State) -> JSONResponse:
                     await channel.close()
         report["services"] = services
     healthy = report["database"] == "ok" and report["broker"] == "ok"
-    report["status"] = "ok" if healthy else "degraded"
+    # a service it depends on that answers no RPC makes it degraded, as it then is for what needs that service
+    # (`make status` printed "status":"ok" beside "meetings":"no consumer"); still ready (200): it serves the rest
+    served = all(said == "answering" for said in services.values())
+    report["status"] = "ok" if healthy and served else "degraded"
     body = HealthRead.model_validate(report)
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

@@ -39,13 +39,13 @@ from services.gateway.schemas import (
     FrameworkCreate,
     FrameworkListRead,
     FrameworkRead,
-    IngestOutcomeRead,
     InstanceRead,
     RejectionDismissCreate,
     RejectionRead,
     RejectionsCursorPageRead,
     RejectionsPageRead,
     ReplayCreate,
+    ReplayOutcomeRead,
     RescoreCreate,
     RescoreRead,
     ServiceHealthRead,
@@ -162,7 +162,7 @@ async def acting(call: Awaitable[T], detail: str = ACTION_UNANSWERED) -> T:
 
 @router.post(
     "/rejections/{rejection_id}/replay",
-    response_model=IngestOutcomeRead,
+    response_model=ReplayOutcomeRead,
     tags=["operations"],
     dependencies=[Depends(REPLAY_REJECTIONS)],
 )
@@ -177,20 +177,27 @@ async def replay_rejection(
     event = body.event.model_dump(mode="json", exclude_none=True) if body is not None and body.event else None
     attempt = body.attempt if body is not None else None
     sender = body.sender if body is not None else None
-    request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None, "attempt": attempt}
+    detail: dict[str, Any] = {"rejection_id": rejection_id, "corrected": event is not None, "attempt": attempt}
     if sender is not None:  # an operator's word on who sent it: the audit log keeps it
-        request.state.audit_detail["sender"] = sender
+        detail["sender"] = sender
+    request.state.audit_detail = detail
     try:
         asked = meetings.ReplayRejection(
             rejection_id=rejection_id, event=event, attempt=attempt, sender=sender, replayed_by=caller.sub
         )
-        return (await acting(state.rpc.call(asked))).model_dump()
+        reply = await acting(state.rpc.call(asked))
     except RpcError as exc:
+        # the audit row and the line say what the answer says: refused (and why), or sent and perhaps done
+        detail["outcome"] = "unanswered" if isinstance(exc, ServiceUnavailable) else f"refused: {exc.code}"
+        log.info("operator_action", action="rejection_replayed", sub=caller.sub, **detail)
         if exc.code == "not_found" and exc.field == "attempt":
             raise not_found("attempt", f"{attempt} of rejection {rejection_id}") from None
         if exc.code == "not_found":
             raise not_found("rejection", rejection_id) from None
         raise
+    detail |= {"outcome": reply.outcome, "event_id": reply.id, "releasing": reply.releasing}
+    log.info("operator_action", action="rejection_replayed", sub=caller.sub, **detail)
+    return reply.model_dump()
 
 
 @router.post(

@@ -32,6 +32,7 @@ from services.gateway.schemas.ingest import (
     EventSchemaRead,
     IngestOutcomeRead,
     IngestRead,
+    ReplayOutcomeRead,
 )
 from services.gateway.schemas.operations import (
     AccountCreate,
@@ -116,6 +117,7 @@ __all__ = [
     "HealthRead",
     "Id",
     "IngestOutcomeRead",
+    "ReplayOutcomeRead",
     "IngestRead",
     "MeRead",
     "MeetingAttendanceRead",

@@ -36,6 +36,14 @@ class IngestOutcomeRead(ReadModel):
     event was taken without them. Absent when there are none."""
 
 
+class ReplayOutcomeRead(IngestOutcomeRead):
+    """How a replayed rejection's event was judged, and how many held events it released that are judged after the
+    replay (`releasing`: follow them by `GET /v1/held-events` emptying, each logged `event_accepted` with route
+    `release`); 0 when none or all were judged with the replay."""
+
+    releasing: int = 0
+
+
 class IngestRead(BaseModel):
     """Each event's outcome, in the body's order, and the counts."""
 

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.meetings.domain import LockSet, event_key
+from services.meetings.handlers import trace
 from services.meetings.handlers.ingest import IngestResult, reject, settle_held
 from services.meetings.handlers.locks import locks_for
 from services.meetings.unit_of_work import MeetingsUnit
@@ -42,6 +43,7 @@ async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> Ingest
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
     result = await settle_held(event, uow, row)
+    trace.note(trace.RETRY_ROUTE, trace.identity(event), result.outcome)
     log.info(
         "held_event_retried",
         event_id=event_id,

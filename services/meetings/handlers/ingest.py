@@ -10,8 +10,9 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -24,6 +25,7 @@ from pydantic_core import from_json, to_json
 
 from services.meetings import domain
 from services.meetings.domain import LockSet, event_key
+from services.meetings.handlers import trace
 from services.meetings.handlers.apply import APPLIERS, ROSTER_REJUDGED_ROUTE, Applied, rejudged_scope
 from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.prefetch import prefetch
@@ -948,19 +950,21 @@ async def _judge_in_one_transaction(
     sources: Sources = None,
     account: str | None = None,
 ) -> list[IngestResult]:
-    async with uow_factory() as uow:
-        # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
-        # transaction (with savepoints), so no savepoint per event here
-        results = await _judge_together(
-            chunk, uow, savepoint=len(chunk) == 1, route=route, scope=scope, sources=sources, account=account
-        )
-        await uow.commit()
-        outcomes = Counter(result.outcome for result in results)
-        log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
-        for reading, result in zip(chunk, results, strict=True):
-            if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have their own lines
-                log.info("event_accepted", **reading_identity(reading), route=route)
-        deferred = uow.ingest.deferred
+    with trace.tracing() as released:
+        async with uow_factory() as uow:
+            # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
+            # transaction (with savepoints), so no savepoint per event here
+            results = await _judge_together(
+                chunk, uow, savepoint=len(chunk) == 1, route=route, scope=scope, sources=sources, account=account
+            )
+            await uow.commit()
+            outcomes = Counter(result.outcome for result in results)
+            log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
+            for reading, result in zip(chunk, results, strict=True):
+                if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have own lines
+                    log.info("event_accepted", **reading_identity(reading), route=route)
+            trace.report(released)  # the held events they released, once committed
+            deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
     return results
 
@@ -1533,7 +1537,9 @@ async def release_waiting(
     if not keys:
         return
     waiting = [(row, read_event(parse_envelope(row["raw"]))) for row in await uow.ingest.waiting_for(keys)]
-    if len(waiting) > 1:
+    most = _RELEASED_INLINE_MOST.get()
+    later = most is not None and len(waiting) > most  # an operator's replay answers before they are judged
+    if len(waiting) > 1 and not later:
         # every waiter's keys free (the usual case: a unit releasing its members): all of them held in one statement
         # and what they read loaded in a few, as a batch's events are (_judge_in_one_transaction), not a try-lock and
         # several reads per waiter (held members released one by one were a third of a province-year's statements);
@@ -1543,9 +1549,14 @@ async def release_waiting(
             together |= locks_for(event)
         if await uow.ingest.try_lock(together):
             await prefetch([event for _, event in waiting], uow)
+    if later:
+        await uow.ingest.defer_releases([(row["source"], row["event_id"]) for row, _ in waiting])
+        log.info("held_events_release_deferred", events=len(waiting), keys=keys[:10])
+        return
     for row, event in waiting:
         if await uow.ingest.try_lock(locks_for(event)):
-            await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
+            result = await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
+            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome)
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
             log.info(
@@ -1555,6 +1566,23 @@ async def release_waiting(
                 event_source=row["source"],
                 correlation_id=event.correlation_id,
             )
+
+
+_RELEASED_INLINE_MOST: ContextVar[int | None] = ContextVar("chibo_released_inline_most", default=None)
+"""Within releasing_later(most): an event releasing more held events than `most` marks them all released (judged
+after its commit, settle_released) instead of judging them in its own transaction."""
+
+
+@contextmanager
+def releasing_later(most: int) -> Iterator[None]:
+    """Within it, an applied event releasing more than `most` held events leaves them to settle_released after its
+    commit, so a transaction waited on (an operator's replay, answered within the RPC timeout) stays short: the
+    trial's replay releasing ~1,000 held members answered 503 after 25 s though it went on to succeed."""
+    token = _RELEASED_INLINE_MOST.set(most)
+    try:
+        yield
+    finally:
+        _RELEASED_INLINE_MOST.reset(token)
 
 
 async def settle_released(released: Sequence[tuple[str, str]], uow_factory: Callable[[], MeetingsUnit]) -> int:
@@ -1598,8 +1626,11 @@ async def _settle_one_released(
         row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
         if row is None or row["released_at"] is None:
             return None
-        await settle_held(event, uow, row)
-        await uow.commit()
+        with trace.tracing() as released:
+            result = await settle_held(event, uow, row)
+            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome)
+            await uow.commit()
+            trace.report(released)
         return uow.ingest.deferred
 
 
@@ -2249,6 +2280,10 @@ async def replay_rejection(
             await uow.ingest.name_sender(rejection_id, sender=named, by=by, at=now())
     elif result.field == "source" and sources == frozenset() and not stored.get("sender"):  # rejected: no sender
         result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
+    traced = reading_identity(reading)  # an event naming no correlation id is followed by the operator's request's
+    trace.note(
+        REPLAY_ROUTE, {**traced, "correlation_id": traced["correlation_id"] or request_correlation_id()}, result.outcome
+    )
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
     return result

@@ -98,6 +98,7 @@ class IngestRepository(Protocol):
     async def lock(self, locks: LockSet) -> None: ...
     async def try_lock(self, locks: LockSet) -> bool: ...
     async def defer_release(self, *, source: str, event_id: str) -> None: ...
+    async def defer_releases(self, held: Sequence[tuple[str, str]]) -> None: ...
     @property
     def deferred(self) -> list[tuple[str, str]]: ...
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
@@ -695,6 +696,18 @@ class PgIngestRepository:
             "UPDATE held_event SET released_at = now() WHERE source = $1 AND event_id = $2", source, event_id
         )
         self._deferred.append((source, event_id))
+
+    async def defer_releases(self, held: Sequence[tuple[str, str]]) -> None:
+        """defer_release of many held events, `held` their (source, id), in one statement."""
+        if not held:
+            return
+        await self._conn.execute(
+            "UPDATE held_event SET released_at = now() FROM unnest($1::text[], $2::text[]) AS h(source, event_id)"
+            " WHERE held_event.source = h.source AND held_event.event_id = h.event_id",
+            [source for source, _ in held],
+            [event_id for _, event_id in held],
+        )
+        self._deferred += held
 
     @property
     def deferred(self) -> list[tuple[str, str]]:

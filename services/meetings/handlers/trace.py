@@ -1,0 +1,67 @@
+"""The trace of events applied on an operator's or a release's behalf (docs/operations.md, "Following an event"):
+a held event released once what it waited for arrived, an operator's replay of a rejection or retry of a held event.
+Each is one `event_accepted` line once its transaction committed, with the `route` it came by (`release`,
+`replay`, `retry`), and a `chibo_ingest_events_total` sample under that route, as an event of `amqp` or `http` is."""
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from shared.logs import get_logger
+from shared.metrics import INGEST_EVENTS, type_label
+
+log = get_logger(__name__)
+
+RELEASE_ROUTE = "release"
+"""The route of a held event judged again because what it waited for arrived (inline or after commit)."""
+RETRY_ROUTE = "retry"
+"""The route of a held event an operator judged again (POST /v1/held-events/retry)."""
+
+Noted = list[tuple[str, dict[str, Any], str]]
+"""(route, the event's identity fields for its line, outcome) of each event judged in one transaction."""
+
+_NOTED: ContextVar[Noted | None] = ContextVar("chibo_meetings_released", default=None)
+
+
+@contextmanager
+def tracing() -> Iterator[Noted]:
+    """Collect, for one transaction (one attempt of it), what note() is told; report() them once it committed."""
+    noted: Noted = []
+    token = _NOTED.set(noted)
+    try:
+        yield noted
+    finally:
+        _NOTED.reset(token)
+
+
+def identity(event: Any) -> dict[str, Any]:
+    """The fields naming an event (shared.envelope.Event) on its line: event_id, event_type, event_source and
+    correlation_id (its own `correlationid`, else its id, as Event.correlation_id falls back)."""
+    return {
+        "event_id": event.id,
+        "event_type": event.type,
+        "event_source": event.source,
+        "correlation_id": event.correlation_id,
+    }
+
+
+def note(route: str, fields: dict[str, Any], outcome: str) -> None:
+    """Note one event judged by `route` (`release`, `replay`, `retry`) with its outcome and the fields naming it
+    (identity) in the current tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
+    noted = _NOTED.get()
+    if noted is not None:
+        noted.append((route, fields, outcome))
+
+
+def report(noted: Noted) -> None:
+    """After commit: one `event_accepted` line per accepted event (held, duplicate and rejected ones have their own
+    lines already) and the chibo_ingest_events_total samples, one update per route, type and outcome."""
+    counted: Counter[tuple[str, str, str]] = Counter()
+    for route, fields, outcome in noted:
+        counted[(route, type_label(fields["event_type"]), outcome)] += 1
+        if outcome == "accepted":
+            log.info("event_accepted", **fields, route=route)
+    for (route, label, outcome), count in counted.items():
+        INGEST_EVENTS.labels(route, label, outcome).inc(count)
