@@ -16,6 +16,7 @@ from services.meetings.unit_of_work import MeetingsUnit
 from shared.collation import person_key
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
+from shared.contracts.ingest import IngestWarning
 from shared.envelope import (
     CloudEvent,
     Event,
@@ -49,6 +50,8 @@ class Applied:
     event withdrew several rosters listing the member, by their meetings' starts)."""
     announced: bool = True
     """Whether a change is re-published; False for a schedule or move stored for a cancelled meeting (silent)."""
+    warnings: tuple[IngestWarning, ...] = ()
+    """What the accepted event lacks though valid (domain.roster_lacks), said in its answer and ingest.warned.v1."""
 
 
 def version_of(event: Event[Any]) -> Version:
@@ -541,15 +544,17 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
             source=event.source,
             at=meeting.starts_at,
         )
-    if person:
-        domain.check_roster_complete(data, members=await _members_at_start(uow, meeting), source=event.source)
+    members = await _members_at_start(uow, meeting)
+    domain.check_roster_complete(data, members=members, source=event.source)
+    lacks = domain.roster_lacks(data, members=members)  # an integration's, taken as sent but not without a word
+    warnings = () if lacks is None else (lacks,)
     provides = [f"roster:{data.meeting_id}"]  # an integration's adoption waits for a roster (apply_approved)
     kept = {} if person else {"source": event.source, "raw": event.envelope.to_json().decode()}
     # older ones too: an adoption may stand on them (shared.minutes), and an integration's is kept in the meeting's
     # history, for a withdrawal to fall back on (_rejudge_rosters)
     await uow.meetings.record_roster_content(data, version=version_of(event), **kept)
     if not is_newer(version_of(event), meeting.roster_version):
-        return Applied(subject=data.meeting_id, changed=False, provides=provides)
+        return Applied(subject=data.meeting_id, changed=False, provides=provides, warnings=warnings)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
     affected = sorted({record.member_id for record in data.records} | set(previous))
     # members dropped from the roster get a new history too: hold them as the listed ones are (locks.py)
@@ -559,6 +564,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
         changed=True,
         provides=provides,
         attendance_changed_for=dict.fromkeys(affected, (data.meeting_id,)),
+        warnings=warnings,
     )
 
 
@@ -614,6 +620,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
         changed=True,
         provides=provides,
         attendance_changed_for=dict.fromkeys(affected, (data.meeting_id,)),
+        warnings=warnings,
     )
 
 
