@@ -620,7 +620,6 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
         changed=True,
         provides=provides,
         attendance_changed_for=dict.fromkeys(affected, (data.meeting_id,)),
-        warnings=warnings,
     )
 
 
