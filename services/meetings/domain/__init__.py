@@ -13,7 +13,7 @@ from typing import Any
 from shared.contracts import meetings as contract
 from shared.contracts.ingest import IngestWarning
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
-from shared.membership import MemberVersion, cell_on
+from shared.membership import MemberVersion, cell_on, not_listed
 from shared.minutes import part_stands
 from shared.periods import add_years, local_date, month_of, period_bounds, said_at
 from shared.plausible import (
@@ -379,8 +379,7 @@ def check_roster_complete(data: Any, *, members: Mapping[str, str], source: str)
 def roster_missing(data: Any, *, members: Mapping[str, str]) -> list[str]:
     """The ids of `members` (member id to full name, in the order to name them) that the roster `data`
     (attendance.recorded.v1) lists with no status: who a full roster (CONTRACT.md) leaves out, in that order."""
-    listed = {record.member_id for record in data.records}
-    return [member_id for member_id in members if member_id not in listed]
+    return not_listed(members, {record.member_id for record in data.records})
 
 
 def roster_incomplete(missing: Sequence[str], *, members: Mapping[str, str]) -> Refusal:
