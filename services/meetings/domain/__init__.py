@@ -33,7 +33,7 @@ from shared.plausible import (
     took_place,
     votes_over,
 )
-from shared.refusals import Refusal, RefusalCode
+from shared.refusals import NAMED_MEMBERS, Refusal, RefusalCode
 from shared.text import has_text, with_article
 
 Version = tuple[datetime, int, str]
@@ -343,7 +343,7 @@ def _check_excused_with_reason(data: Any) -> None:
             )
 
 
-NAMED_MISSING = 3
+NAMED_MISSING = NAMED_MEMBERS
 """How many members a refusal of an incomplete roster names (ROSTER_INCOMPLETE); the rest are counted."""
 
 
