@@ -45,6 +45,7 @@ from shared.envelope import (
     validation_message,
 )
 from shared.logs import get_logger
+from shared.membership import not_listed
 from shared.periods import VIETNAM_TZ
 from shared.plausible import (
     HELD_RECORD_WINDOW,
@@ -56,7 +57,6 @@ from shared.plausible import (
     moved_into_the_past,
 )
 from shared.reading import unstorable_character
-from shared.membership import not_listed
 from shared.refusals import NAMED_MEMBERS, Refusal, RefusalCode
 from shared.rpc import RpcError
 from shared.text import (
