@@ -49,6 +49,16 @@ async def test_an_integrations_partial_roster_is_taken_and_its_answer_names_the_
     assert read.warnings is not None and read.warnings[0].member_ids == warning["member_ids"]
 
 
+async def test_a_dry_run_answers_the_warning_and_counts_nothing(cell: dict[str, Any]) -> None:  # noqa: F811
+    ids = cell["ids"]
+    before = warned("http")
+    one = ev.attendance(ids["mtg"], {ids["m1"]: "present"}, time=now())
+    reply = await cell["methods"]["ingest"](events=[one], route="http", account="feed", dry_run=True)
+    [result] = reply["results"]
+    assert [warning["missing"] for warning in result["warnings"]] == [4], result
+    assert warned("http") == before
+
+
 async def test_an_integrations_full_roster_says_nothing(cell: dict[str, Any]) -> None:  # noqa: F811
     ids = cell["ids"]
     reply = await cell["methods"]["ingest"](

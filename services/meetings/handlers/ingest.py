@@ -1479,7 +1479,7 @@ async def _settle(
 def warn(event: Event[Any], warning: IngestWarning, uow: MeetingsUnit, *, route: str, received_at: datetime) -> None:
     """Say what an accepted `event` lacks (`warning`, Applied.warnings) beyond its answer: published as
     ingest.warned.v1 (the AMQP route answers nothing; its outcome appears on chibo.events), logged `event_warned`
-    and counted in chibo_ingest_warnings_total by route, type and code."""
+    and counted in chibo_ingest_warnings_total by route, type and code (not in a dry run, whose outbox rolls back)."""
     uow.emit(
         new_event(
             type="ingest.warned.v1",
@@ -1510,7 +1510,8 @@ def warn(event: Event[Any], warning: IngestWarning, uow: MeetingsUnit, *, route:
         member_ids=warning.member_ids,
         missing=warning.missing,
     )
-    INGEST_WARNINGS.labels(route, type_label(event.type), warning.code).inc()
+    if not structlog.contextvars.get_contextvars().get("dry_run"):  # a dry run keeps nothing, counts nothing
+        INGEST_WARNINGS.labels(route, type_label(event.type), warning.code).inc()
 
 
 async def release_waiting(
