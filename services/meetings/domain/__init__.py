@@ -376,8 +376,8 @@ def check_roster_complete(data: Any, *, members: Mapping[str, str], source: str)
     )
 
 
-def roster_missing(data: Any, *, members: Mapping[str, str]) -> list[str]:
-    """The ids of `members` (member id to full name, in the order to name them) that the roster `data`
+def roster_missing(data: Any, *, members: Iterable[str]) -> list[str]:
+    """The ids of `members` (member ids, or ids to full names, in the order to name them) that the roster `data`
     (attendance.recorded.v1) lists with no status: who a full roster (CONTRACT.md) leaves out, in that order."""
     return not_listed(members, {record.member_id for record in data.records})
 
