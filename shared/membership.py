@@ -7,7 +7,7 @@ members today for meetings held long ago; such an answer is marked not certain, 
 snapshot may still arrive.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -69,3 +69,9 @@ def cell_on(versions: Sequence[MemberVersion], at: datetime) -> CellOnDate | Non
         return CellOnDate(cell_id=None, certain=False)
     version, certain = found
     return CellOnDate(cell_id=None if version.removed else version.cell_id, certain=certain)
+
+
+def not_listed(members: Iterable[str], listed: Collection[str]) -> list[str]:
+    """The ids of `members` (the cell's at a meeting's start, in the order given) that a roster's `listed` member ids
+    leave out with any status: who a full roster (CONTRACT.md attendance.recorded.v1) lacks, in that order."""
+    return [member_id for member_id in members if member_id not in listed]

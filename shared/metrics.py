@@ -53,6 +53,11 @@ INGEST_EVENTS = Counter(
     "Events meetings judged, by route (amqp, http, replay), type and outcome (accepted, duplicate, held, rejected).",
     ["route", "type", "outcome"],
 )
+INGEST_WARNINGS = Counter(
+    "chibo_ingest_warnings_total",
+    "Events meetings accepted with a warning (ingest.warned.v1), by route, type and code (roster_incomplete).",
+    ["route", "type", "code"],
+)
 OUTBOX_PUBLISHED = Counter(
     "chibo_outbox_published_total", "Outbox rows the relay published with a broker confirm.", ["service", "type"]
 )

@@ -180,6 +180,10 @@ class RefusalCode(StrEnum):
     `confirm_same_time`: most likely the same meeting entered twice, whose members would be notified twice."""
 
 
+NAMED_MEMBERS = 3
+"""How many members a refusal or warning about a roster names by `member_names`; the rest are counted (`missing`)."""
+
+
 class Refusal(BaseModel):
     """A refusal's code and the structured values that go with it (each set only for the codes that have it)."""
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from shared.contracts import ops_rpc as ops
+from shared.contracts.ingest import IngestWarning
 from shared.keyset import After
 from shared.periods import ReportPeriod
 from shared.refusals import Refusal
@@ -54,6 +55,8 @@ class IngestResultReply(Reply):
     """Why it was rejected or held, machine-readably, when the rule gives a code (shared.refusals)."""
     ignored_fields: list[str] | None = None
     """Keys of its data no field of its type reads (`data.committe_prepared`): taken without them."""
+    warnings: list[IngestWarning] | None = None
+    """What it lacks though accepted (`roster_incomplete`: a roster leaving out members of the cell, named)."""
 
 
 class ReplayReply(IngestResultReply):

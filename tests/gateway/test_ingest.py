@@ -42,6 +42,7 @@ async def test_an_integration_posts_one_event_and_it_is_accepted_then_duplicate(
             "waiting_for": None,
             "reason_code": None,
             "ignored_fields": None,
+            "warnings": None,
         }
     ]
     again = await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})

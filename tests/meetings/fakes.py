@@ -227,6 +227,9 @@ class FakeOrg:
             if any(version.cell_id == cell_id for version, _ in versions)
         )
 
+    async def prefetch_cells(self, cell_ids: Iterable[str]) -> None:
+        """Nothing to read ahead in memory."""
+
     async def monitor_assigned(self, person_id: str, cell_id: str) -> bool:
         """Whether the assignment is stored."""
         return (person_id, cell_id) in self._s.monitors

@@ -11,7 +11,12 @@ def queue(name: str, exchange: str, *keys: str) -> ConsumerQueue:
 
 
 def test_the_types_no_consumer_queue_binds_on_chibo_events_are_what_chibo_unrouted_keeps() -> None:
-    assert unbound_types() == ["ingest.rejected.v1", "notification.delivered.v1", "notification.failed.v1"]
+    assert unbound_types() == [
+        "ingest.rejected.v1",
+        "ingest.warned.v1",
+        "notification.delivered.v1",
+        "notification.failed.v1",
+    ]
     bound = {key for spec in CONSUMER_QUEUES if spec.exchange == EVENTS_EXCHANGE for key in spec.routing_keys}
     assert set(unbound_types()) == set(REGISTRY) - bound
 

@@ -19,9 +19,11 @@ def record_page(
     minutes: dict[str, Any] | None = MINUTES,
     attendance: dict[str, Any] | None = ATTENDANCE,
     members: dict[str, Any] | None = None,
+    **context: Any,
 ) -> str:
     """The secretary's record page of a held meeting, adopted at `approved_at` (None: not adopted), with `minutes`
-    and `attendance` recorded (None: none yet), of the cell's `members` by id (none: none known)."""
+    and `attendance` recorded (None: none yet), of the cell's `members` by id (none: none known); `context`: more of
+    what the page is rendered with (`roster_lacks`)."""
     meeting: dict[str, Any] = {
         "meeting_id": "m1",
         "approved_at": approved_at,
@@ -49,6 +51,7 @@ def record_page(
             document_kinds={},
             roster=[],
             manual=None,
+            **context,
         )
     )
 

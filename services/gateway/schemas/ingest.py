@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.gateway.schemas.common import ReadModel
 from shared.contracts.base import Timestamp
+from shared.contracts.ingest import IngestWarning
 
 
 class IngestOutcomeRead(ReadModel):
@@ -34,6 +35,10 @@ class IngestOutcomeRead(ReadModel):
     ignored_fields: list[str] | None = None
     """Keys of the event's data that no field of its type reads (`data.committe_prepared`, a misspelling?): the
     event was taken without them. Absent when there are none."""
+    warnings: list[IngestWarning] | None = None
+    """What an accepted event lacks though valid: `roster_incomplete` naming `data.records`, the members of the cell
+    at the meeting's start an attendance.recorded.v1 leaves out (`member_ids`, the first `member_names`, `missing`);
+    also published as ingest.warned.v1. Absent when there is none."""
 
 
 class ReplayOutcomeRead(IngestOutcomeRead):

@@ -45,6 +45,7 @@ from shared.envelope import (
     validation_message,
 )
 from shared.logs import get_logger
+from shared.membership import not_listed
 from shared.periods import VIETNAM_TZ
 from shared.plausible import (
     HELD_RECORD_WINDOW,
@@ -56,7 +57,7 @@ from shared.plausible import (
     moved_into_the_past,
 )
 from shared.reading import unstorable_character
-from shared.refusals import RefusalCode
+from shared.refusals import NAMED_MEMBERS, Refusal, RefusalCode
 from shared.rpc import RpcError
 from shared.text import (
     INVISIBLE,
@@ -1413,6 +1414,27 @@ def roster_incomplete(refusal: Any) -> str:
     if not refusal.member_names:
         return _(ROSTER_EMPTY)
     return _(ROSTER_MISSING, names=named_comrades(refusal))
+
+
+ROSTER_LACKS = N_(
+    "Attendance: the recorded roster leaves out comrade %(names)s, a member of the cell at the meeting's start. The "
+    "roster was recorded as sent, but the attendance rate counts only those on it: record the attendance of every "
+    "member below."
+)
+"""A stored roster (an integration's: a secretary's is refused, ROSTER_INCOMPLETE) leaving out members of the cell."""
+
+
+def roster_lacks(members: Mapping[str, Mapping[str, Any]], roster: Mapping[str, Any]) -> str | None:
+    """What the record page says of a stored `roster` (member id to its record) leaving out any of `members` (the
+    cell's at the meeting's start, id to member, in the order to name them: data.members_by_id), in the words of the
+    form's ROSTER_INCOMPLETE (named_comrades: the first NAMED_MEMBERS by name, then how many more); None with no
+    roster or a full one. Meetings answers the integration the same warning (ingest `warnings`)."""
+    missing = not_listed(members, roster) if roster else []
+    if not missing:
+        return None
+    names = [str(members[member_id].get("full_name") or member_id) for member_id in missing[:NAMED_MEMBERS]]
+    refusal = Refusal(code=RefusalCode.ROSTER_INCOMPLETE, member_names=names, missing=len(missing))
+    return _(ROSTER_LACKS, names=named_comrades(refusal))
 
 
 def hold_expired_message(field: str, *, member: str | None) -> str:

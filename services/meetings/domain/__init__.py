@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.contracts import meetings as contract
+from shared.contracts.ingest import IngestWarning
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
-from shared.membership import MemberVersion, cell_on
+from shared.membership import MemberVersion, cell_on, not_listed
 from shared.minutes import part_stands
 from shared.periods import add_years, local_date, month_of, period_bounds, said_at
 from shared.plausible import (
@@ -32,7 +33,7 @@ from shared.plausible import (
     took_place,
     votes_over,
 )
-from shared.refusals import Refusal, RefusalCode
+from shared.refusals import NAMED_MEMBERS, Refusal, RefusalCode
 from shared.text import has_text, with_article
 
 Version = tuple[datetime, int, str]
@@ -342,7 +343,7 @@ def _check_excused_with_reason(data: Any) -> None:
             )
 
 
-NAMED_MISSING = 3
+NAMED_MISSING = NAMED_MEMBERS
 """How many members a refusal of an incomplete roster names (ROSTER_INCOMPLETE); the rest are counted."""
 
 
@@ -365,17 +366,57 @@ def check_roster_complete(data: Any, *, members: Mapping[str, str], source: str)
     (DOMAIN.md), and its member snapshots may arrive after it (CONTRACT.md: order is not guaranteed)."""
     if not from_a_person(source):
         return
-    listed = {record.member_id for record in data.records}
-    missing = [member_id for member_id in members if member_id not in listed]
+    missing = roster_missing(data, members=members)
     if data.records and not missing:
         return
-    names, shown = named_missing(missing, members)
-    what = f"leaves out {len(missing)} of the cell's members: {shown}" if missing else "lists nobody"
     raise InvalidEvent(
-        f"data.records: the roster {what}; a roster lists every member of the cell at the meeting's start (the"
-        " exempt and transferred with that status)",
+        roster_incomplete_reason(missing, members=members),
         field="data.records",
-        refusal=Refusal(code=RefusalCode.ROSTER_INCOMPLETE, member_names=names, missing=len(missing)),
+        refusal=roster_incomplete(missing, members=members),
+    )
+
+
+def roster_missing(data: Any, *, members: Iterable[str]) -> list[str]:
+    """The ids of `members` (member ids, or ids to full names, in the order to name them) that the roster `data`
+    (attendance.recorded.v1) lists with no status: who a full roster (CONTRACT.md) leaves out, in that order."""
+    return not_listed(members, {record.member_id for record in data.records})
+
+
+def roster_incomplete(missing: Sequence[str], *, members: Mapping[str, str]) -> Refusal:
+    """The ROSTER_INCOMPLETE refusal of a roster leaving out `missing` (roster_missing): the first NAMED_MISSING by
+    name and how many, as the record page words it (gateway forms.roster_incomplete)."""
+    names, _ = named_missing(missing, members)
+    return Refusal(code=RefusalCode.ROSTER_INCOMPLETE, member_names=names, missing=len(missing))
+
+
+def roster_incomplete_reason(missing: Sequence[str], *, members: Mapping[str, str]) -> str:
+    """The English reason, naming `data.records`, of a roster leaving out `missing` (roster_missing; none: it lists
+    nobody)."""
+    _, shown = named_missing(missing, members)
+    what = f"leaves out {len(missing)} of the cell's members: {shown}" if missing else "lists nobody"
+    return (
+        f"data.records: the roster {what}; a roster lists every member of the cell at the meeting's start (the"
+        " exempt and transferred with that status)"
+    )
+
+
+def roster_lacks(data: Any, *, members: Mapping[str, str]) -> IngestWarning | None:
+    """An integration's roster `data` leaving out any of `members` (the cell's at the meeting's start, as
+    check_roster_complete judges a secretary's): the warning its answer carries, coded ROSTER_INCOMPLETE naming
+    `data.records` with every member it lacks; None when it lists them all. It is still taken as sent (CONTRACT.md: a
+    valid event; DOMAIN.md: a member not listed neither extends nor breaks a run), but not without a word: a check-in
+    device's roster of those who came scored 100 % attendance silently."""
+    missing = roster_missing(data, members=members)
+    if not missing:
+        return None
+    refusal = roster_incomplete(missing, members=members)
+    return IngestWarning(
+        code=RefusalCode.ROSTER_INCOMPLETE.value,
+        field="data.records",
+        reason=roster_incomplete_reason(missing, members=members),
+        member_ids=missing,
+        member_names=list(refusal.member_names or []),
+        missing=len(missing),
     )
 
 

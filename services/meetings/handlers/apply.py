@@ -16,6 +16,7 @@ from services.meetings.unit_of_work import MeetingsUnit
 from shared.collation import person_key
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
+from shared.contracts.ingest import IngestWarning
 from shared.envelope import (
     CloudEvent,
     Event,
@@ -49,6 +50,8 @@ class Applied:
     event withdrew several rosters listing the member, by their meetings' starts)."""
     announced: bool = True
     """Whether a change is re-published; False for a schedule or move stored for a cancelled meeting (silent)."""
+    warnings: tuple[IngestWarning, ...] = ()
+    """What the accepted event lacks though valid (domain.roster_lacks), said in its answer and ingest.warned.v1."""
 
 
 def version_of(event: Event[Any]) -> Version:
@@ -541,15 +544,20 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
             source=event.source,
             at=meeting.starts_at,
         )
+    warnings: tuple[IngestWarning, ...] = ()
     if person:
         domain.check_roster_complete(data, members=await _members_at_start(uow, meeting), source=event.source)
+    else:  # an integration's, taken as sent but not without a word; names read only for those it leaves out
+        missing = domain.roster_missing(data, members=await _ids_at_start(uow, meeting))
+        lacks = domain.roster_lacks(data, members=await _named(uow, missing)) if missing else None
+        warnings = () if lacks is None else (lacks,)
     provides = [f"roster:{data.meeting_id}"]  # an integration's adoption waits for a roster (apply_approved)
     kept = {} if person else {"source": event.source, "raw": event.envelope.to_json().decode()}
     # older ones too: an adoption may stand on them (shared.minutes), and an integration's is kept in the meeting's
     # history, for a withdrawal to fall back on (_rejudge_rosters)
     await uow.meetings.record_roster_content(data, version=version_of(event), **kept)
     if not is_newer(version_of(event), meeting.roster_version):
-        return Applied(subject=data.meeting_id, changed=False, provides=provides)
+        return Applied(subject=data.meeting_id, changed=False, provides=provides, warnings=warnings)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
     affected = sorted({record.member_id for record in data.records} | set(previous))
     # members dropped from the roster get a new history too: hold them as the listed ones are (locks.py)
@@ -559,6 +567,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
         changed=True,
         provides=provides,
         attendance_changed_for=dict.fromkeys(affected, (data.meeting_id,)),
+        warnings=warnings,
     )
 
 
@@ -845,12 +854,23 @@ async def _members_at_start(
     """Member id to full name of the cell's members by the snapshots in force at the meeting's start (or `at`, a start
     it is moved to; DOMAIN.md "How to read it"), in Vietnamese name order; their keys held shared, so no snapshot of
     them commits unseen."""
+    return await _named(uow, await _ids_at_start(uow, meeting, at=at))
+
+
+async def _ids_at_start(uow: MeetingsUnit, meeting: domain.MeetingState, *, at: datetime | None = None) -> list[str]:
+    """The ids of _members_at_start, unnamed and unordered (no statement for their names); keys held shared."""
     candidates = await uow.org.ever_in_cell(meeting.cell_id)
     await uow.ingest.lock(LockSet(shared=frozenset(member_key(member_id) for member_id in candidates)))
     histories = await uow.org.histories(candidates)
-    found = domain.members_at(meeting.cell_id, meeting.starts_at if at is None else at, histories)
-    brief = await uow.org.members_brief(found)
-    names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in found}
+    return domain.members_at(meeting.cell_id, meeting.starts_at if at is None else at, histories)
+
+
+async def _named(uow: MeetingsUnit, member_ids: Sequence[str]) -> dict[str, str]:
+    """Member id to full name (the id when unnamed) of `member_ids`, in Vietnamese name order; no statement for none."""
+    if not member_ids:
+        return {}
+    brief = await uow.org.members_brief(member_ids)
+    names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in member_ids}
     return dict(sorted(names.items(), key=lambda item: (person_key(item[1]), item[0])))
 
 

@@ -41,7 +41,7 @@ from shared.bindings import (
     binary_attributes,
     read_message,
 )
-from shared.contracts.ingest import IngestRejected
+from shared.contracts.ingest import IngestRejected, IngestWarned, IngestWarning
 from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
@@ -65,7 +65,7 @@ from shared.envelope import (
     read_batch,
 )
 from shared.logs import follow_request_by, get_logger, message_context, request_correlation_id
-from shared.metrics import INGEST_EVENTS, type_label
+from shared.metrics import INGEST_EVENTS, INGEST_WARNINGS, type_label
 from shared.outbox import relay_hold
 from shared.periods import said_at
 from shared.reading import (
@@ -116,6 +116,8 @@ class IngestResult:
     """The machine-readable reason of a rejection or a hold, when its rule gives one (shared.refusals)."""
     ignored_fields: tuple[str, ...] = ()
     """Keys of the event's data that no field of its type reads: taken without them, and said so."""
+    warnings: tuple[IngestWarning, ...] = ()
+    """What an accepted event lacks though valid (Applied.warnings: a roster leaving out members of the cell)."""
     detail: str | None = None
     """The real reason when `reason` hides it from the sender (an id outside a scoped account's subtree answered as
     unknown: handlers/scope.py), as the stored hold or rejection keeps it; never in the sender's answer."""
@@ -145,6 +147,8 @@ class IngestResult:
             result["refusal"] = self.refusal.model_dump(mode="json", exclude_none=True)
         if self.ignored_fields:
             result["ignored_fields"] = list(self.ignored_fields)
+        if self.warnings:
+            result["warnings"] = [warning.model_dump(mode="json") for warning in self.warnings]
         return result
 
 
@@ -1517,10 +1521,50 @@ async def _settle(
     else:  # a fix resent under a rejected event's id closes that rejection (no statement for an event never rejected)
         await uow.ingest.close_superseded(source=event.source, event_id=event.id, at=now())
     await publish_applied(event, applied, uow, histories=histories, data_json=data_json)
+    for warning in applied.warnings:
+        warn(event, warning, uow, route=route, received_at=received_at)
     if _stdlib_log.isEnabledFor(logging.DEBUG):  # per event only when asked: ingest_transaction_judged counts them
         log.debug("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
     await release_waiting(applied.provides, uow, histories=histories, savepoint=savepoint)
-    return IngestResult(*identity, "accepted")
+    return IngestResult(*identity, "accepted", warnings=applied.warnings)
+
+
+def warn(event: Event[Any], warning: IngestWarning, uow: MeetingsUnit, *, route: str, received_at: datetime) -> None:
+    """Say what an accepted `event` lacks (`warning`, Applied.warnings) beyond its answer: published as
+    ingest.warned.v1 (the AMQP route answers nothing; its outcome appears on chibo.events), logged `event_warned`
+    and counted in chibo_ingest_warnings_total by route, type and code (not in a dry run, whose outbox rolls back)."""
+    uow.emit(
+        new_event(
+            type="ingest.warned.v1",
+            source=SOURCE,
+            subject=event.id,
+            data=IngestWarned(
+                source=event.source,
+                event_id=event.id,
+                type=event.type,
+                code=warning.code,
+                field=warning.field,
+                reason=warning.reason,
+                member_ids=warning.member_ids,
+                missing=warning.missing,
+                received_at=received_at,
+            ),
+            correlation_id=event.correlation_id or event.id,
+        )
+    )
+    log.warning(
+        "event_warned",
+        event_id=event.id,
+        event_type=event.type,
+        event_source=event.source,
+        route=route,
+        code=warning.code,
+        field=warning.field,
+        member_ids=warning.member_ids,
+        missing=warning.missing,
+    )
+    if not structlog.contextvars.get_contextvars().get("dry_run"):  # a dry run keeps nothing, counts nothing
+        INGEST_WARNINGS.labels(route, type_label(event.type), warning.code).inc()
 
 
 async def release_waiting(

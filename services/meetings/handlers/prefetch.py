@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.meetings.domain import LockSet, monitor_key, monitor_waiting_key
+from services.meetings.domain import LockSet, from_a_person, monitor_key, monitor_waiting_key
 from services.meetings.handlers.apply import placement, placement_unchanged
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
@@ -84,6 +84,9 @@ async def prefetch(events: Iterable[Event[Any]], uow: MeetingsUnit) -> None:
         await uow.ingest.lock(LockSet(shared=frozenset(monitor_key(person, cell) for person, cell in assessors)))
     monitors = reads.monitors | assessors
     await uow.org.prefetch(unit_ids=reads.unit_ids | cells, member_ids=reads.member_ids, monitors=monitors)
+    rostered = await _rostered_cells(events, uow)
+    if rostered:  # who an integration's roster leaves out (apply_attendance): its cell's members, for all at once
+        await uow.org.prefetch_cells(rostered)
     await uow.ingest.prefetch_waiting(reads.provided)
     movers = await _movers(events, uow)
     if movers:  # what re-judging the rosters naming them reads (apply._rejudge_rosters), for all of them at once
@@ -108,6 +111,26 @@ async def _movers(events: Iterable[Event[Any]], uow: MeetingsUnit) -> set[str]:
             movers.add(member_id)
         histories[member_id].append(added)
     return movers
+
+
+async def _rostered_cells(events: Iterable[Event[Any]], uow: MeetingsUnit) -> set[str]:
+    """The cells of the meetings an integration's roster among the events is for: stored (its state read) or
+    scheduled by an event of the same transaction (a meeting never changes cell)."""
+    events = list(events)
+    scheduled = {
+        event.data.meeting_id: event.data.cell_id
+        for event in events
+        if isinstance(event.data, contract.MeetingScheduled)
+    }
+    found: set[str] = set()
+    for event in events:
+        if not isinstance(event.data, contract.AttendanceRecorded) or from_a_person(event.source):
+            continue
+        meeting = await uow.meetings.get_state(event.data.meeting_id)
+        cell_id = meeting.cell_id if meeting is not None else scheduled.get(event.data.meeting_id)
+        if cell_id is not None:
+            found.add(cell_id)
+    return found
 
 
 async def _monitor_assessors(events: Iterable[Event[Any]], uow: MeetingsUnit) -> set[tuple[str, str]]:

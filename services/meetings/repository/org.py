@@ -36,6 +36,7 @@ class OrgRepository(Protocol):
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
     async def ever_in_cell(self, cell_id: str) -> list[str]: ...
+    async def prefetch_cells(self, cell_ids: Iterable[str]) -> None: ...
     async def monitor_assigned(self, person_id: str, cell_id: str) -> bool: ...
     async def prefetch(
         self, *, unit_ids: Iterable[str], member_ids: Iterable[str], monitors: Iterable[tuple[str, str]] = ()
@@ -62,6 +63,9 @@ class PgOrgRepository:
         """Members' histories read so far ([]: no version stored)."""
         self._monitor_versions: dict[tuple[str, str], Version | None] = {}
         """The stored version of each (person, cell) assignment read so far (None: none stored)."""
+        self._in_cell: dict[str, set[str]] = {}
+        """The members some version ever put in each cell read so far (ever_in_cell), kept current as versions are
+        added."""
 
     async def prefetch(
         self, *, unit_ids: Iterable[str], member_ids: Iterable[str], monitors: Iterable[tuple[str, str]] = ()
@@ -259,6 +263,8 @@ class PgOrgRepository:
         """Keep one snapshot or removal in the member's history; return the current member row's version before it.
 
         Queued: the history and the row's version are known (read if need be), and refresh_member follows."""
+        if cell_id is not None and cell_id in self._in_cell:
+            self._in_cell[cell_id].add(member_id)
         if member_id not in self._histories:
             await self._read_histories([member_id])
         if member_id not in self._row_versions:
@@ -348,12 +354,26 @@ class PgOrgRepository:
         return {row["id"]: row for row in rows}
 
     async def ever_in_cell(self, cell_id: str) -> list[str]:
-        """The ids of the members some version ever put in `cell_id`, sorted (those who may be in it at any moment)."""
+        """The ids of the members some version ever put in `cell_id`, sorted (those who may be in it at any moment);
+        read once per transaction (prefetch_cells)."""
+        if cell_id not in self._in_cell:
+            await self.prefetch_cells([cell_id])
+        return sorted(self._in_cell[cell_id])
+
+    async def prefetch_cells(self, cell_ids: Iterable[str]) -> None:
+        """Read ever_in_cell of the cells not read yet, in one statement (an integration's roster reads its cell's
+        members to say whom it leaves out: one statement per roster was issue 12's kind of cost)."""
+        wanted = sorted(set(cell_ids) - self._in_cell.keys())
+        if not wanted:
+            return
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT DISTINCT member_id FROM member_version WHERE cell_id = $1 ORDER BY member_id", cell_id
+            "SELECT DISTINCT cell_id, member_id FROM member_version WHERE cell_id = ANY($1::text[])", wanted
         )
-        return [row["member_id"] for row in rows]
+        for cell_id in wanted:
+            self._in_cell[cell_id] = set()
+        for row in rows:
+            self._in_cell[row["cell_id"]].add(row["member_id"])
 
     async def monitor_assigned(self, person_id: str, cell_id: str) -> bool:
         """Whether an assignment of `person_id` to follow `cell_id` is stored (read once per transaction)."""

@@ -587,6 +587,7 @@ async def _record_page(
     ahead = data.upcoming(meeting)
     score = None if ahead else await data.meeting_score(state, principal, meeting_id)
     roster = {record["member_id"]: record for record in ((meeting.get("attendance") or {}).get("records") or [])}
+    stored_roster = roster
     minutes = minutes_values(meeting, chair=principal.person_id)
     if section == "attendance" and form is not None:
         roster = {**roster, **roster_sent(form)}
@@ -602,6 +603,8 @@ async def _record_page(
         members=members,
         left=data.left_since(members),  # as the meeting page says beside their names
         roster=roster,
+        # a stored roster leaving out members of the cell (an integration's, taken as sent): said as the form refuses it
+        roster_lacks=forms.roster_lacks(members, stored_roster),
         minutes=minutes,
         people={
             **members,
