@@ -148,16 +148,15 @@ async def test_a_meeting_recorded_as_held_reads_held_before_its_roster(
         held_at = await _free_pair(client, province["secretary"])
         meeting_id = await _record_held(client, held_at)
         reply = await _until(lambda: api.get(f"/v1/meetings/{meeting_id}"), lambda r: r.status_code == 200)
-        stored = reply.json()
-        assert stored["status"] == "scheduled" and stored["attendance"] is None, stored  # held once its minutes come
-        assert stored["held_recorded_at"] is not None, stored
-        listed = (await api.get(f"/v1/cells/{CELL}/meetings", params={"period": f"{held_at:%Y-%m}"})).json()
-        item = next(row for row in listed["items"] if row["meeting_id"] == meeting_id)
-        assert item["held_recorded_at"] is not None, item
-
         said = text((await client.get(f"/app/meetings/{meeting_id}/record")).text)
         assert "Tình trạng: Đã diễn ra, đang chờ biên bản" in said, said
         cell = (await client.get(f"/app/cells/{CELL}", params={"year": f"{held_at:%Y}"})).text
         row = re.search(rf'href="[^"]*/meetings/{re.escape(meeting_id)}".*?</tr>', cell, re.S)
         assert row is not None, text(cell)
         assert "Đã diễn ra, đang chờ biên bản" in text(row.group(0)), text(row.group(0))
+        stored = reply.json()
+        assert stored["status"] == "scheduled" and stored["attendance"] is None, stored  # held once its minutes come
+        assert stored["held_recorded_at"] is not None, stored
+        listed = (await api.get(f"/v1/cells/{CELL}/meetings", params={"period": f"{held_at:%Y-%m}"})).json()
+        item = next(row for row in listed["items"] if row["meeting_id"] == meeting_id)
+        assert item["held_recorded_at"] is not None, item
