@@ -247,7 +247,7 @@ _PART = {
     for table, alias in (("minutes_content", "mv"), ("roster_content", "rv"))
 }
 _SUMMARY = (
-    "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
+    "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason, m.held_recorded_at,"
     " m.cancel_time IS NOT NULL AS cancelled,"
     # an adoption is in force while no minutes or roster issued after it replaced the ones it adopted with others
     # (domain.adoption_in_force, shared.minutes.adoption_in_force_sql over the parts judged once below);
@@ -294,6 +294,7 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
         "starts_at": row["starts_at"],
         "location": row["location"],
         "attendance_recorded": row["has_roster"],
+        "held_recorded_at": row["held_recorded_at"],
         "minutes_published": row["minutes_published"],
     }
 

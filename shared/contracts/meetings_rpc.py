@@ -118,6 +118,9 @@ class MeetingSummaryReply(Reply):
     location: str | None = None
     attendance_recorded: bool = False
     """Whether its roster is recorded: a `scheduled` meeting with one awaits its minutes."""
+    held_recorded_at: datetime | None = None
+    """When its secretary recorded it as already held (meetings' held_recorded_at), None for a meeting scheduled
+    beforehand or by an integration: a `scheduled` one so recorded took place and awaits its minutes."""
     minutes_published: bool | None = None
     """Whether a minutes document of it is published (documents.published.v1, kind `minutes`); None from a meetings
     service that does not say (a reader then cannot tell, and says only that minutes are recorded)."""

@@ -1,5 +1,6 @@
 """The pure rules: membership on a date, lifecycle checks, attendance history, probation, periods."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -97,7 +98,7 @@ def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> 
     with pytest.raises(InvalidEvent, match="cancelled and cannot be rescheduled"):
         domain.check_reschedule(cancelled, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
     with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled") as refused:
-        domain.check_reschedule(held, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
+        domain.check_reschedule(held, source=GATEWAY_SOURCE, starts_at=ended + timedelta(days=1), time=ended)
     assert refused.value.field == "data.meeting_id"  # the secretary's form says the meeting's state
     with pytest.raises(InvalidEvent, match="already held and cannot be cancelled"):
         domain.check_cancel(held, source=GATEWAY_SOURCE, time=ended)
@@ -282,3 +283,24 @@ def test_a_roster_issued_after_the_adoption_voids_it_unless_it_says_the_same() -
     later = (T0 + timedelta(hours=12), 0, "r")
     assert not domain.adoption_in_force(approval=adopted, minutes=minutes, roster=later)
     assert domain.adoption_in_force(approval=adopted, minutes=minutes, roster=later, same_roster=True)
+
+
+def test_a_secretary_corrects_when_a_held_meeting_took_place_until_its_minutes_are_adopted() -> None:
+    """Minutes saved on a wrong day: the secretary corrects the held meeting's start to a start already past (not
+    notified; a person's move is never undone by minutes), but neither moves it ahead nor corrects it once its minutes
+    are adopted; an integration's move issued after the end stays refused (check_not_moved_when_held)."""
+    ended = T0 + timedelta(minutes=100)
+    held = domain.MeetingState(
+        "m", "c", "regular", T0, None, True, True, minutes_version=(T0, 0, "n"), minutes_ended_at=ended
+    )
+    now = T0 + timedelta(days=2)
+    day_before = T0 - timedelta(days=1)
+    domain.check_reschedule(held, source=GATEWAY_SOURCE, starts_at=day_before, time=now)
+    with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
+        domain.check_reschedule(held, source=GATEWAY_SOURCE, starts_at=now + timedelta(days=1), time=now)
+    with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
+        domain.check_reschedule(held, source="urn:example:handbook", starts_at=day_before, time=now)
+    adopted = replace(held, approval_version=(ended, 0, "a"), minutes_key="k", adopted_key="k")
+    assert adopted.adopted
+    with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
+        domain.check_reschedule(adopted, source=GATEWAY_SOURCE, starts_at=day_before, time=now)

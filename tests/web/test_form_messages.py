@@ -239,7 +239,9 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
         elif refuse.endswith("cancel"):
             check_cancel(meeting, source=GATEWAY_SOURCE, time=at[0] + timedelta(hours=3))
         else:
-            check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=at[0], time=at[0] + timedelta(hours=3))
+            # to a start still ahead: a start already past corrects when it took place, its minutes not adopted
+            ahead = at[0] + timedelta(days=1)
+            check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=ahead, time=at[0] + timedelta(hours=3))
 
     async def command() -> None:
         raise RpcError("invalid", str(rule.value), field="data.meeting_id", refusal=rule.value.refusal)

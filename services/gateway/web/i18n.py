@@ -556,12 +556,19 @@ def meeting_took_place(meeting: Any, recorded: bool | None = None) -> bool:
     return took_place(starts_at=moment, attendance_recorded=bool(recorded), now=datetime.now(VIETNAM_TZ))
 
 
+def held_correctable(meeting: Any) -> bool:
+    """Whether a held meeting's start is still corrected to when it took place (a reply or its dict): its minutes
+    recorded and not adopted (status `minutes_submitted`, no `approved_at`), as meetings' check_not_moved_when_held
+    takes a secretary's move of it to a start already past; its record page offers "Sửa thời điểm đã diễn ra"."""
+    return _field(meeting, "status") == "minutes_submitted" and _field(meeting, "approved_at") is None
+
+
 def meeting_status_label(meeting: Any, attendance_recorded: bool | None = None) -> str:
     """A meeting's status in Vietnamese, the same on every page: a held meeting's is the state of its minutes
     (minutes_label); `Đã diễn ra, đang chờ biên bản` for one that took place (meeting_took_place: begun, its roster
-    recorded), `Đã lên lịch (đã điểm danh, đang chờ biên bản)` for one still ahead whose roster an integration sent
-    early (neither held until its minutes come, DOMAIN.md). `meeting`: a reply or its dict, or (older callers) a
-    status code with `attendance_recorded`."""
+    recorded or the meeting recorded as already held, `held_recorded_at`), `Đã lên lịch (đã điểm danh, đang chờ biên
+    bản)` for one still ahead whose roster an integration sent early (neither held until its minutes come,
+    DOMAIN.md). `meeting`: a reply or its dict, or (older callers) a status code with `attendance_recorded`."""
     if isinstance(meeting, str) or meeting is None:
         status, recorded = meeting, attendance_recorded
         meeting = {"status": status}
@@ -570,7 +577,13 @@ def meeting_status_label(meeting: Any, attendance_recorded: bool | None = None) 
     if status in HELD_STATUSES:
         return minutes_label(meeting)
     said = label("status", status)
-    if status == "scheduled" and recorded and meeting_took_place(meeting, True):
+    if (
+        status == "scheduled"
+        and (recorded or _field(meeting, "held_recorded_at"))
+        and meeting_took_place(meeting, True)
+    ):
+        # recorded as already held ("Ghi lại buổi sinh hoạt đã diễn ra"): held from then on, its roster to come (a
+        # trial's meeting so recorded read "Đã lên lịch" until its attendance was taken)
         return _("Held, waiting for the minutes")
     if status == "scheduled" and recorded:
         return _("%(status)s (attendance recorded, waiting for the minutes)", status=said)

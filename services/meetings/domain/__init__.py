@@ -1375,7 +1375,7 @@ def check_reschedule(
     meeting was held (check_not_moved_when_held). `version` is the move's (time, ns, id), its `time` alone when not
     given."""
     check_not_moved_when_cancelled(meeting, source=source, version=version or (time, 0, ""))
-    check_not_moved_when_held(meeting, source=source, time=time)
+    check_not_moved_when_held(meeting, source=source, time=time, starts_at=starts_at)
     check_not_taken_place(meeting, source=source, time=time, what="rescheduled", starts_at=starts_at)
     if from_a_person(source) and meeting.starts_at > time:
         check_start_ahead(
@@ -1472,7 +1472,14 @@ HELD_START_CORRECTION = (
 meeting"): its start is not moved after it was held, as a secretary's is not."""
 
 
-def check_not_moved_when_held(meeting: MeetingState, *, source: str, time: datetime, field: str | None = None) -> None:
+def check_not_moved_when_held(
+    meeting: MeetingState,
+    *,
+    source: str,
+    time: datetime,
+    field: str | None = None,
+    starts_at: datetime | None = None,
+) -> None:
     """The one rule refusing a move of a meeting already held, for a secretary's reschedule and any source's
     meeting.rescheduled.v1 or re-sent meeting.scheduled.v1 with another start: InvalidEvent coded
     MEETING_MINUTES_RECORDED, naming `field` (by default `data.meeting_id` for a secretary, whose form says the
@@ -1484,11 +1491,18 @@ def check_not_moved_when_held(meeting: MeetingState, *, source: str, time: datet
     mailed every member about a meeting held the day before. A move issued before the meeting ended is a fact that
     arrived late and is stored as any (the latest by (time, id) setting the start), so a normal stream (moved, then
     held) ends alike in any arrival order. The move issued after the end arriving before the minutes is undone by them
-    (moves_undone_by_minutes), so it ends rejected in either order."""
+    (moves_undone_by_minutes), so it ends rejected in either order. A secretary's correction of when a held meeting
+    took place, its minutes not adopted, to a start `starts_at` already past at `time` (shared.plausible.
+    moved_into_the_past; members are not notified of it) is taken: minutes saved on a wrong day could not be
+    corrected otherwise, the form refusing minutes on another day than the meeting's (a trial's minutes of 04/12
+    resent for 03/12 were told to use "Đổi lịch", which a held meeting's page did not show); a person's move is never
+    undone by minutes (moves_undone_by_minutes undoes integrations' only)."""
     if not meeting.has_minutes:
         return
-    ended = meeting.minutes_ended_at
     person = from_a_person(source)
+    if person and starts_at is not None and moved_into_the_past(starts_at, time) and not meeting.adopted:
+        return
+    ended = meeting.minutes_ended_at
     if not person and (ended is None or time <= ended):
         return
     named = field or ("data.meeting_id" if person else "data.starts_at")

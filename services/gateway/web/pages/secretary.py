@@ -49,6 +49,7 @@ from services.gateway.web.i18n import (
     format_moment,
     format_period,
     format_short_date,
+    held_correctable,
     label,
     lower_first,
     meeting_took_place,
@@ -615,6 +616,9 @@ async def _record_page(
         upcoming=ahead,
         # not cancelled, only its start corrected to when it took place (meeting_took_place): no cancel form
         took_place=meeting_took_place(meeting),
+        # held, its minutes not adopted: its start still corrected to when it took place (a trial's minutes saved on
+        # a wrong day were refused again and again, the page offering no control to correct the day)
+        held_correctable=held_correctable(meeting),
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
         manual=await data.manual_items(state, score),
         errors=errors or {},
@@ -932,7 +936,8 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         # the form is otherwise well formed (a trial's such move said "Đã ghi nhận" while nothing changed)
         unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
         unchanged = unchanged and shows_meeting(form, meeting)
-        if starts is not None and meeting_took_place(meeting) and not moved_into_the_past(starts, at):
+        took = meeting_took_place(meeting) or held_correctable(meeting)
+        if starts is not None and took and not moved_into_the_past(starts, at):
             # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
             errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
@@ -1260,7 +1265,8 @@ def minutes_day_problem(
     begins at another time moved first, meeting.rescheduled.v1: minutes dated 6 days before their meeting were
     accepted and at once raised a late-minutes escalation), said on the day input, with the meeting's own day and the
     control the record page moves it by: "Sửa thời điểm đã diễn ra" for a meeting that `took_place` (begun, its
-    attendance taken: i18n.meeting_took_place), "Đổi lịch" otherwise."""
+    attendance taken: i18n.meeting_took_place; or held, its minutes not adopted: i18n.held_correctable), "Đổi lịch"
+    otherwise."""
     day = started.astimezone(VIETNAM_TZ).date()
     if now is not None and begins_later(started, now):
         local = now.astimezone(VIETNAM_TZ)
@@ -1375,7 +1381,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
                 names=names,
                 scheduled=meeting.starts_at,
                 now=datetime.now(VIETNAM_TZ),
-                took_place=meeting_took_place(meeting, roster is not None),
+                took_place=meeting_took_place(meeting, roster is not None) or held_correctable(meeting),
             )
             model = forms.build(MinutesCreate, body)
         await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state), members=names)
