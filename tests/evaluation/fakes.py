@@ -234,6 +234,9 @@ class FakeFacts:
     async def meeting_starts(self, cell_id):
         return [(mid, self._start(mid)) for mid, (_, _, m) in self.meetings.items() if m["cell_id"] == cell_id]
 
+    async def meeting_starts_of(self, cell_ids):
+        return {cell_id: await self.meeting_starts(cell_id) for cell_id in cell_ids}
+
     async def ancestors(self, unit_id):
         chain, current = [], self.units.get(unit_id)
         while current and current[2].get("parent_id"):

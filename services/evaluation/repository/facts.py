@@ -272,6 +272,7 @@ class FactRepository(Protocol):
     async def committee_history(self, cell_id: str) -> CommitteeHistory: ...
     async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]: ...
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]: ...
+    async def meeting_starts_of(self, cell_ids: Sequence[str]) -> dict[str, list[tuple[str, datetime]]]: ...
     async def ancestors(self, unit_id: str) -> list[str]: ...
     async def ancestors_of(self, unit_ids: Sequence[str]) -> dict[str, list[str]]: ...
     async def subtree_cells(self, unit_id: str) -> list[str]: ...
@@ -830,14 +831,21 @@ class PgFactRepository:
 
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]:
         """(meeting id, effective start) of every scheduled meeting of a cell."""
+        return (await self.meeting_starts_of([cell_id]))[cell_id]
+
+    async def meeting_starts_of(self, cell_ids: Sequence[str]) -> dict[str, list[tuple[str, datetime]]]:
+        """Per cell (every one a key), `meeting_starts` of it, in one statement."""
         rows = await self._conn.fetch(
-            "SELECT m.meeting_id, CASE WHEN r.meeting_id IS NOT NULL"
+            "SELECT m.cell_id, m.meeting_id, CASE WHEN r.meeting_id IS NOT NULL"
             " AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
             " THEN r.starts_at ELSE m.starts_at END AS starts_at"
-            " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.cell_id = $1",
-            cell_id,
+            " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.cell_id = ANY($1::text[])",
+            list(cell_ids),
         )
-        return [(row["meeting_id"], row["starts_at"]) for row in rows]
+        starts: dict[str, list[tuple[str, datetime]]] = {cell_id: [] for cell_id in cell_ids}
+        for row in rows:
+            starts[row["cell_id"]].append((row["meeting_id"], row["starts_at"]))
+        return starts
 
     async def ancestors(self, unit_id: str) -> list[str]:
         """The units above a unit, nearest first (cycles in bad data stop the walk)."""
