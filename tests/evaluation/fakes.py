@@ -277,8 +277,14 @@ class FakeFacts:
             "attendance": self.record_attendance,
             "minutes": self.submit_minutes,
             "approval": self.approve_minutes,
+            "meeting_reschedule": self.reschedule_meeting,
         }
-        names = {"attendance": "roster", "minutes": "minutes", "approval": "adoption"}
+        names = {
+            "attendance": "roster",
+            "minutes": "minutes",
+            "approval": "adoption",
+            "meeting_reschedule": "starts_at",
+        }
         changed = set()
         for meeting_id, value, stamp in rows:
             if await write[table](meeting_id=meeting_id, stamp=stamp, **{names[table]: value}):

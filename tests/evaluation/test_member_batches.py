@@ -208,3 +208,59 @@ async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_dea
         for _ in range(3):
             await asyncio.wait_for(asyncio.gather(apply(_events(raws)), apply(_events(raws[::-1]))), timeout=30)
         assert await pool.fetchval("SELECT count(*) FROM member") == 4
+
+
+def rescheduled(meeting_id: str, *, month: int, day: int, sent: tuple[int, int]) -> dict:
+    data = {"meeting_id": meeting_id, "starts_at": at(month, day).isoformat()}
+    return fact("meeting.rescheduled.v1", data, time=at(*sent))
+
+
+RESCHEDULES_EARLIER = [
+    scheduled("r-plain", month=3, day=5, sent=(2, 1)),
+    scheduled("r-other", month=3, day=6, cell="c2", sent=(2, 1)),
+    scheduled("r-kept", month=4, day=5, sent=(2, 1)),
+    rescheduled("r-kept", month=4, day=20, sent=(3, 1)),
+    scheduled("r-twice", month=5, day=5, sent=(2, 1)),
+    scheduled("r-later", month=6, day=5, sent=(2, 1)),
+]
+RESCHEDULES_RUN = [
+    rescheduled("r-plain", month=7, day=5, sent=(3, 2)),  # moves past r-twice and r-later
+    rescheduled("r-other", month=2, day=6, sent=(3, 2)),  # moves earlier, in its own cell
+    rescheduled("r-kept", month=8, day=5, sent=(2, 15)),  # older than the stored reschedule: changes nothing
+    rescheduled("r-twice", month=5, day=9, sent=(3, 5)),
+    rescheduled("r-twice", month=5, day=7, sent=(3, 4)),  # the older one second
+    rescheduled("r-unknown", month=5, day=7, sent=(3, 4)),  # no schedule yet: stored, touches no cell
+]
+
+
+async def test_a_run_of_meeting_reschedules_stores_and_touches_what_one_by_one_does(database_url: str) -> None:
+    one_by_one = await _apply_run(database_url, RESCHEDULES_EARLIER, RESCHEDULES_RUN, together=False)
+    together = await _apply_run(database_url, RESCHEDULES_EARLIER, RESCHEDULES_RUN, together=True)
+    assert together == one_by_one
+    assert {cell for cell, _ in together[1]} == {"c1", "c2"}
+
+
+async def test_a_run_of_meeting_reschedules_sends_four_statements_whatever_its_size(database_url: str) -> None:
+    """Issue 12 (pg_stat_statements, 1,000-fact batches: each reschedule was locked, read, written and read again
+    alone, 3 statements a fact): a run of reschedules naming each meeting once is locked, read, written and read
+    again in four statements."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+        for size in (5, 40):
+            earlier = _events([scheduled(f"n{size}-{n:02d}", month=3, day=1 + n % 20) for n in range(size)])
+            run = _events([rescheduled(f"n{size}-{n:02d}", month=4, day=1 + n % 20, sent=(2, 1)) for n in range(size)])
+            async with factory() as uow:
+                for event in earlier:
+                    await FACT_HANDLERS[event.type](event, uow)
+                list(uow.touched.take())
+                await uow.commit()
+            async with factory() as uow:
+                sent: list[str] = []
+                log = StatementLog(sent)
+                uow.connection.add_query_logger(log)
+                await FACT_BATCH_HANDLERS["meeting.rescheduled.v1"](sorted(run, key=lock_order), uow)
+                uow.connection.remove_query_logger(log)
+                assert len(uow.touched.cells) == 1  # c1, from the earliest start on
+                list(uow.touched.take())
+                await uow.commit()
+            assert len(sent) == 4, "\n".join(sent)

@@ -216,6 +216,7 @@ def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
 SNAPSHOT_TABLES = {
     "attendance": ("records", "text[]", "::jsonb"),
     "minutes": ("data", "text[]", "::jsonb"),
+    "meeting_reschedule": ("starts_at", "timestamptz[]", ""),
 }
 """Snapshot tables written many rows at once: the value column, the array type it travels in, its cast (approval,
 whose value is an Adoption, has its own statement: FactRepository.upsert_snapshots)."""
@@ -700,7 +701,8 @@ class PgFactRepository:
         """Store many snapshots (meeting id, value, stamp) of one kind in one statement, each if newer than the
         stored one (of several for one meeting only the newest is offered: the same end state); the meetings whose
         snapshot changed, or (minutes) whose content keys gained one (shared.minutes: it may decide the adoption).
-        `table` is attendance (value the roster), minutes (their data) or approval (an Adoption)."""
+        `table` is attendance (value the roster), minutes (their data), approval (an Adoption) or meeting_reschedule
+        (the new start)."""
         # every minutes' content, older ones too, may decide whether the adoption stands (shared.minutes)
         kept = await self._minutes_content(rows) if table == "minutes" else set()
         newest: dict[str, tuple[str, Any, FactStamp]] = {}
@@ -712,6 +714,9 @@ class PgFactRepository:
             return kept
         if table == "approval":
             return await self._approvals(newest)
+        if table == "meeting_reschedule":
+            for meeting_id in newest:
+                self._positions.pop(meeting_id, None)  # its effective start may move
         column, array, cast = SNAPSHOT_TABLES[table]
         values = [to_json(value).decode() if cast else value for _, value, _ in newest.values()]
         changed = await self._conn.fetch(
