@@ -234,6 +234,17 @@ class FakeFacts:
     async def meeting_starts(self, cell_id):
         return [(mid, self._start(mid)) for mid, (_, _, m) in self.meetings.items() if m["cell_id"] == cell_id]
 
+    async def units_held(self, unit_ids):
+        found = {}
+        for unit_id in unit_ids:
+            if unit_id in self.units:
+                unit = self.units[unit_id][2]
+                found[unit_id] = (unit["kind"], unit.get("parent_id"), unit.get("active", True))
+        return found
+
+    async def upsert_units(self, rows, held):
+        return {unit["id"]: await self.upsert_unit(unit=unit, stamp=stamp) for unit, stamp in rows}
+
     async def meeting_starts_of(self, cell_ids):
         return {cell_id: await self.meeting_starts(cell_id) for cell_id in cell_ids}
 

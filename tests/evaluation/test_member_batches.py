@@ -50,8 +50,8 @@ def _events(raws: list[dict]) -> list[Event[Any]]:
 
 async def _stored(pool: asyncpg.Pool) -> dict[str, list[str]]:
     tables = {}
-    for table in ("member", "member_snapshot", "meeting"):
-        rows = await pool.fetch(f"SELECT to_jsonb(t)::text AS row FROM {table} t")
+    for table in ("member", "member_snapshot", "meeting", "meeting_reschedule", "unit", "unit_snapshot"):
+        rows = await pool.fetch(f"SELECT (to_jsonb(t) - 'received_at')::text AS row FROM {table} t")
         tables[table] = sorted(row["row"] for row in rows)
     return tables
 
@@ -264,3 +264,54 @@ async def test_a_run_of_meeting_reschedules_sends_four_statements_whatever_its_s
                 list(uow.touched.take())
                 await uow.commit()
             assert len(sent) == 4, "\n".join(sent)
+
+
+def unit_fact(unit_id: str, kind: str, parent: str | None, *, sent: tuple[int, int], active: bool = True) -> dict:
+    data = {"id": unit_id, "name": "Chi bộ khu phố 7", "kind": kind, "parent_id": parent, "active": active}
+    return fact("org.unit.upserted.v1", data, time=at(*sent))
+
+
+UNITS_EARLIER = [
+    unit_fact("ward", "committee", None, sent=(1, 1)),
+    unit_fact("ward-2", "committee", None, sent=(1, 1)),
+    unit_fact("c1", "cell", "ward", sent=(1, 1)),
+    unit_fact("c2", "cell", "ward", sent=(1, 1)),
+    unit_fact("c6", "cell", "ward", sent=(1, 1)),
+    regular_meeting("m3", 3),
+]
+UNITS_RUN = [
+    unit_fact("c6", "cell", "ward", sent=(2, 1)),  # the tree sent again: a plain newer snapshot
+    unit_fact("c2", "cell", "ward-2", sent=(2, 1)),  # moved: one by one
+    unit_fact("c3", "cell", "ward", sent=(2, 1)),  # new
+    unit_fact("c4", "cell", "ward", sent=(2, 1), active=False),  # new, inactive
+    unit_fact("c5", "cell", "ward", sent=(2, 1)),
+    unit_fact("c5", "cell", "ward", sent=(1, 20)),  # named twice, the older second: one by one
+    unit_fact("c1", "cell", "ward", sent=(1, 1)) | {"id": "c1-same-time"},  # c1's first time again, another id
+]
+
+
+async def test_a_run_of_unit_snapshots_stores_and_touches_what_one_by_one_does(database_url: str) -> None:
+    one_by_one = await _apply_run(database_url, UNITS_EARLIER, UNITS_RUN, together=False, pending=True)
+    together = await _apply_run(database_url, UNITS_EARLIER, UNITS_RUN, together=True, pending=True)
+    assert together == one_by_one
+    assert {cell for cell, _ in together[1]} >= {"c3", "c4"}
+
+
+async def test_a_run_of_new_units_sends_four_statements_whatever_its_size(database_url: str) -> None:
+    """Issue 12 (pg_stat_statements, 1,000-fact batches: each unit was read twice and written twice alone, four
+    statements a fact): a run of units not stored yet (a tree's first load) reads the stored ones and the
+    adoptions, and writes the snapshots and the units, four statements whatever its size."""
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+        for size in (5, 40):
+            run = _events([unit_fact(f"u{size}-{n:02d}", "cell", "ward", sent=(2, 1)) for n in range(size)])
+            async with factory() as uow:
+                sent: list[str] = []
+                log = StatementLog(sent)
+                uow.connection.add_query_logger(log)
+                await FACT_BATCH_HANDLERS["org.unit.upserted.v1"](sorted(run, key=lock_order), uow)
+                uow.connection.remove_query_logger(log)
+                assert len(uow.touched.cells) == size  # each new cell's span
+                list(uow.touched.take())
+                await uow.commit()
+            assert len(sent) <= 4, "\n".join(sent)
