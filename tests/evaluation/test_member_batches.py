@@ -210,6 +210,20 @@ async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_dea
         assert await pool.fetchval("SELECT count(*) FROM member") == 4
 
 
+async def _batch_statements(factory: Any, run: list[Event[Any]]) -> tuple[list[str], int]:
+    """`run` (one type) applied by its batch handler in the consumer's order in one unit of `factory`, committed:
+    the statements it sent and the cells it touched."""
+    async with factory() as uow:
+        sent: list[str] = []
+        log = StatementLog(sent)
+        uow.connection.add_query_logger(log)
+        await FACT_BATCH_HANDLERS[run[0].type](sorted(run, key=lock_order), uow)
+        uow.connection.remove_query_logger(log)
+        touched = len(list(uow.touched.take()))
+        await uow.commit()
+    return sent, touched
+
+
 def rescheduled(meeting_id: str, *, month: int, day: int, sent: tuple[int, int]) -> dict:
     data = {"meeting_id": meeting_id, "starts_at": at(month, day).isoformat()}
     return fact("meeting.rescheduled.v1", data, time=at(*sent))
@@ -254,15 +268,8 @@ async def test_a_run_of_meeting_reschedules_sends_four_statements_whatever_its_s
                     await FACT_HANDLERS[event.type](event, uow)
                 list(uow.touched.take())
                 await uow.commit()
-            async with factory() as uow:
-                sent: list[str] = []
-                log = StatementLog(sent)
-                uow.connection.add_query_logger(log)
-                await FACT_BATCH_HANDLERS["meeting.rescheduled.v1"](sorted(run, key=lock_order), uow)
-                uow.connection.remove_query_logger(log)
-                assert len(uow.touched.cells) == 1  # c1, from the earliest start on
-                list(uow.touched.take())
-                await uow.commit()
+            sent, touched = await _batch_statements(factory, run)
+            assert touched == 1  # c1, from the earliest start on
             assert len(sent) == 4, "\n".join(sent)
 
 
@@ -305,13 +312,6 @@ async def test_a_run_of_new_units_sends_four_statements_whatever_its_size(databa
         factory = await prepare(pool, today=lambda: date(2026, 6, 20))
         for size in (5, 40):
             run = _events([unit_fact(f"u{size}-{n:02d}", "cell", "ward", sent=(2, 1)) for n in range(size)])
-            async with factory() as uow:
-                sent: list[str] = []
-                log = StatementLog(sent)
-                uow.connection.add_query_logger(log)
-                await FACT_BATCH_HANDLERS["org.unit.upserted.v1"](sorted(run, key=lock_order), uow)
-                uow.connection.remove_query_logger(log)
-                assert len(uow.touched.cells) == size  # each new cell's span
-                list(uow.touched.take())
-                await uow.commit()
+            sent, touched = await _batch_statements(factory, run)
+            assert touched == size  # each new cell's span
             assert len(sent) <= 4, "\n".join(sent)
