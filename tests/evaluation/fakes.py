@@ -235,6 +235,20 @@ class FakeFacts:
     async def meeting_starts(self, cell_id):
         return [(mid, self._start(mid)) for mid, (_, _, m) in self.meetings.items() if m["cell_id"] == cell_id]
 
+    async def units_held(self, unit_ids):
+        found = {}
+        for unit_id in unit_ids:
+            if unit_id in self.units:
+                unit = self.units[unit_id][2]
+                found[unit_id] = (unit["kind"], unit.get("parent_id"), unit.get("active", True))
+        return found
+
+    async def upsert_units(self, rows, held):
+        return {unit["id"]: await self.upsert_unit(unit=unit, stamp=stamp) for unit, stamp in rows}
+
+    async def meeting_starts_of(self, cell_ids):
+        return {cell_id: await self.meeting_starts(cell_id) for cell_id in cell_ids}
+
     async def ancestors(self, unit_id):
         chain, current = [], self.units.get(unit_id)
         while current and current[2].get("parent_id"):
@@ -275,8 +289,14 @@ class FakeFacts:
             "attendance": self.record_attendance,
             "minutes": self.submit_minutes,
             "approval": self.approve_minutes,
+            "meeting_reschedule": self.reschedule_meeting,
         }
-        names = {"attendance": "roster", "minutes": "minutes", "approval": "adoption"}
+        names = {
+            "attendance": "roster",
+            "minutes": "minutes",
+            "approval": "adoption",
+            "meeting_reschedule": "starts_at",
+        }
         changed = set()
         for meeting_id, value, stamp in rows:
             if await write[table](meeting_id=meeting_id, stamp=stamp, **{names[table]: value}):

@@ -1,6 +1,7 @@
 """How many statements one scoring round sends the database: each is a round trip, and their socket writes were
 evaluation's busiest own-time in the province-year preset (17 %, issue 12). The bound keeps joined reads joined."""
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
@@ -9,8 +10,13 @@ import asyncpg
 import pytest
 
 from services.evaluation.bootstrap import prepare
-from services.evaluation.handlers.coalesced import score_dirty
+from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers.coalesced import defer_touched, score_dirty
+from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, batch_order
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
+from shared.contracts.registry import read_event
+from shared.envelope import parse_envelope
+from shared.topology import EVALUATION_FACTS
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import by_type, cell_history
 from tests.evaluation.test_coalesced import deliver
@@ -71,3 +77,45 @@ async def test_a_scoring_round_of_two_cells_sends_a_bounded_number_of_statements
     # and, the cells' closed months rated for the first time, whether their committee had shown those months
     # (shown_months: a cell set up late into a month it had shown is a late change)
     assert len(periods.sent) <= 11, listing
+
+
+async def _delivered_statements(pool: asyncpg.Pool, factory: Callable[[], EvaluationUnitOfWork], cells: int) -> int:
+    """`cells` cells' histories (each under its own ward) delivered as the relay sends a bulk load, one batch per
+    type, each applied as the consumer applies it (inbox, the type's batch handler in the consumer's order (its
+    handler one by one without one), the
+    touched cells noted, commit): the most statements one delivery sent."""
+    history = [
+        event
+        for n in range(cells)
+        for event in cell_history(committee_id=f"ward-{n}", cell_id=f"cell-{n}", prefix=f"p{n}")
+    ]
+    most = 0
+    for batch in by_type(history):
+        events = sorted((read_event(parse_envelope(json.dumps(raw))) for raw in batch), key=batch_order)
+        made = factory()
+        uow = CountingUnitOfWork(pool, framework_cache=made.framework_cache, today=made.today)
+        async with uow:
+            identities = [(event.envelope.source, event.envelope.id) for event in events]
+            await uow.record_processed(consumer=EVALUATION_FACTS.name, identities=identities)
+            many = FACT_BATCH_HANDLERS.get(events[0].type)
+            if many is not None:
+                await many(events, uow)
+            else:  # as the consumer applies a type without a batch handler
+                for event in events:
+                    await FACT_HANDLERS[event.type](event, uow)
+            await defer_touched(uow)
+            await uow.commit()
+        most = max(most, len(uow.sent))
+    return most
+
+
+async def test_a_delivered_batch_sends_a_number_of_statements_that_does_not_grow_with_its_facts(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    """Issue 12 (pg_stat_statements over 4,056 province-year facts in 1,000-fact batches: 797 statements, most of
+    them one or more per committee member, unit or reschedule): every type's batch is applied in a bounded number of
+    statements, the same for 3 cells' facts as for 15 cells' (5 times the facts)."""
+    pool, factory = world
+    small = await _delivered_statements(pool, factory, 3)
+    large = await _delivered_statements(pool, factory, 15)
+    assert large <= small <= 13, (small, large)

@@ -222,6 +222,7 @@ def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
 SNAPSHOT_TABLES = {
     "attendance": ("records", "text[]", "::jsonb"),
     "minutes": ("data", "text[]", "::jsonb"),
+    "meeting_reschedule": ("starts_at", "timestamptz[]", ""),
 }
 """Snapshot tables written many rows at once: the value column, the array type it travels in, its cast (approval,
 whose value is an Adoption, has its own statement: FactRepository.upsert_snapshots)."""
@@ -242,6 +243,10 @@ class FactRepository(Protocol):
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]: ...
     async def unit_kind(self, unit_id: str) -> str | None: ...
+    async def units_held(self, unit_ids: Sequence[str]) -> dict[str, tuple[str, str | None, bool]]: ...
+    async def upsert_units(
+        self, rows: Sequence[tuple[dict[str, Any], FactStamp]], held: dict[str, tuple[str, str | None, bool]]
+    ) -> dict[str, tuple[bool, str | None, bool]]: ...
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> tuple[bool, Unrostered]: ...
     async def remove_member(
         self, *, member_id: str, effective_on: date, stamp: FactStamp
@@ -278,6 +283,7 @@ class FactRepository(Protocol):
     async def committee_history(self, cell_id: str) -> CommitteeHistory: ...
     async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]: ...
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]: ...
+    async def meeting_starts_of(self, cell_ids: Sequence[str]) -> dict[str, list[tuple[str, datetime]]]: ...
     async def ancestors(self, unit_id: str) -> list[str]: ...
     async def ancestors_of(self, unit_ids: Sequence[str]) -> dict[str, list[str]]: ...
     async def subtree_cells(self, unit_id: str) -> list[str]: ...
@@ -305,6 +311,68 @@ class PgFactRepository:
         """The kind of a stored unit (`cell`, `committee`), None for one not stored yet."""
         kind: str | None = await self._conn.fetchval("SELECT kind FROM unit WHERE id = $1", unit_id)
         return kind
+
+    async def units_held(self, unit_ids: Sequence[str]) -> dict[str, tuple[str, str | None, bool]]:
+        """(kind, parent id, active) of each stored unit of `unit_ids` (those not stored left out), in one
+        statement."""
+        rows = await self._conn.fetch(
+            "SELECT id, kind, parent_id, active FROM unit WHERE id = ANY($1::text[])", list(unit_ids)
+        )
+        return {row["id"]: (row["kind"], row["parent_id"], row["active"]) for row in rows}
+
+    async def upsert_units(
+        self, rows: Sequence[tuple[dict[str, Any], FactStamp]], held: dict[str, tuple[str, str | None, bool]]
+    ) -> dict[str, tuple[bool, str | None, bool]]:
+        """`upsert_unit` of each row (each unit at most once), `held` the stored units as `units_held` read them
+        (the caller holds what keeps them so: see handlers.facts.units_upserted), in two statements; by unit id
+        what `upsert_unit` returns."""
+        if not rows:
+            return {}
+        self._ancestors.clear()
+        ids = [unit["id"] for unit, _ in rows]
+        actives = [unit.get("active", True) for unit, _ in rows]
+        times = [stamp.time for _, stamp in rows]
+        event_ids = [stamp.event_id for _, stamp in rows]
+        nss = [stamp.ns for _, stamp in rows]
+        # every snapshot's time and `active`, in any order: when a cell exists is read from them (cells_existence);
+        # the NOT EXISTS sees the table as the statement began, each unit's snapshot alone in it as in upsert_unit
+        snapshots = await self._conn.fetch(
+            "INSERT INTO unit_snapshot AS n (unit_id, fact_time, fact_id, active, fact_ns)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bool[], $5::smallint[])"
+            " ON CONFLICT DO NOTHING RETURNING n.unit_id, NOT EXISTS (SELECT 1 FROM unit_snapshot s"
+            "  WHERE s.unit_id = n.unit_id"
+            "  AND (s.fact_time, s.fact_ns, s.fact_id) < (n.fact_time, n.fact_ns, n.fact_id)) AS earliest",
+            ids,
+            times,
+            event_ids,
+            actives,
+            nss,
+        )
+        earliest = {row["unit_id"]: row["earliest"] for row in snapshots}
+        changed = await self._conn.fetch(
+            "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id, fact_ns)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[],"
+            " $7::text[], $8::smallint[])"
+            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+            " parent_id = EXCLUDED.parent_id, active = EXCLUDED.active,"
+            f" {STAMPED} WHERE {NEWER.format(t='unit')} RETURNING id",
+            ids,
+            [unit["name"] for unit, _ in rows],
+            [unit["kind"] for unit, _ in rows],
+            [unit.get("parent_id") for unit, _ in rows],
+            actives,
+            times,
+            event_ids,
+            nss,
+        )
+        written = {row["id"] for row in changed}
+        found: dict[str, tuple[bool, str | None, bool]] = {}
+        for unit_id, active in zip(ids, actives, strict=True):
+            previous = held.get(unit_id)
+            first = earliest.get(unit_id)
+            plain = unit_id in written and previous is not None and previous[2] and active and not first
+            found[unit_id] = (unit_id in written, previous[1] if previous else None, first is not None and not plain)
+        return found
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]:
         """Store a unit snapshot (the current one if newer); return (changed, previous parent, whether it may move
@@ -705,7 +773,8 @@ class PgFactRepository:
         """Store many snapshots (meeting id, value, stamp) of one kind in one statement, each if newer than the
         stored one (of several for one meeting only the newest is offered: the same end state); the meetings whose
         snapshot changed, or (minutes) whose content keys gained one (shared.minutes: it may decide the adoption).
-        `table` is attendance (value the roster), minutes (their data) or approval (an Adoption)."""
+        `table` is attendance (value the roster), minutes (their data), approval (an Adoption) or meeting_reschedule
+        (the new start)."""
         # every minutes' content, older ones too, may decide whether the adoption stands (shared.minutes)
         kept = await self._minutes_content(rows) if table == "minutes" else set()
         newest: dict[str, tuple[str, Any, FactStamp]] = {}
@@ -717,6 +786,9 @@ class PgFactRepository:
             return kept
         if table == "approval":
             return await self._approvals(newest)
+        if table == "meeting_reschedule":
+            for meeting_id in newest:
+                self._positions.pop(meeting_id, None)  # its effective start may move
         column, array, cast = SNAPSHOT_TABLES[table]
         values = [to_json(value).decode() if cast else value for _, value, _ in newest.values()]
         changed = await self._conn.fetch(
@@ -836,14 +908,21 @@ class PgFactRepository:
 
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]:
         """(meeting id, effective start) of every scheduled meeting of a cell."""
+        return (await self.meeting_starts_of([cell_id]))[cell_id]
+
+    async def meeting_starts_of(self, cell_ids: Sequence[str]) -> dict[str, list[tuple[str, datetime]]]:
+        """Per cell (every one a key), `meeting_starts` of it, in one statement."""
         rows = await self._conn.fetch(
-            "SELECT m.meeting_id, CASE WHEN r.meeting_id IS NOT NULL"
+            "SELECT m.cell_id, m.meeting_id, CASE WHEN r.meeting_id IS NOT NULL"
             " AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
             " THEN r.starts_at ELSE m.starts_at END AS starts_at"
-            " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.cell_id = $1",
-            cell_id,
+            " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.cell_id = ANY($1::text[])",
+            list(cell_ids),
         )
-        return [(row["meeting_id"], row["starts_at"]) for row in rows]
+        starts: dict[str, list[tuple[str, datetime]]] = {cell_id: [] for cell_id in cell_ids}
+        for row in rows:
+            starts[row["cell_id"]].append((row["meeting_id"], row["starts_at"]))
+        return starts
 
     async def ancestors(self, unit_id: str) -> list[str]:
         """The units above a unit, nearest first (cycles in bad data stop the walk)."""
