@@ -279,7 +279,7 @@ async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow
     plain = [event for event in events if event.data.id not in committee]
     if plain:
         unrostered = await uow.facts.upsert_members([(_member_row(event.data), stamp_of(event)) for event in plain])
-        _rescore_unrostered(uow, plain[0], unrostered)
+        _rescore_unrostered_run(uow, plain, unrostered)
 
 
 async def _committee_members_upserted(
@@ -304,15 +304,33 @@ async def _committee_members_upserted(
             now = _committee_flags({cell_id: replay.history(cell_id)}, {cell_id: starts[cell_id]})[cell_id]
             changed = {meeting_id for meeting_id, has in now.items() if flags[cell_id][meeting_id] != has}
             if changed:
-                uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id)
+                uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id, recorded_at=event.time)
             flags[cell_id] = now
     unrostered = await uow.facts.upsert_members([(_member_row(event.data), stamp_of(event)) for event in chosen])
     after = _committee_flags(await uow.facts.committee_histories(cells), starts)
+    latest = _latest(chosen)  # a change only the second read shows (the replay missed it) is dated by the run's latest
     for cell_id in cells:
-        changed = {meeting_id for meeting_id, has in after[cell_id].items() if before[cell_id][meeting_id] != has}
+        replayed = flags.get(cell_id, before[cell_id])
+        changed = {meeting_id for meeting_id, has in after[cell_id].items() if replayed.get(meeting_id) != has}
         if changed:
-            uow.touched.touch(cell_id, only=changed, correlation_id=chosen[0].correlation_id)
-    _rescore_unrostered(uow, chosen[0], unrostered)
+            uow.touched.touch(cell_id, only=changed, correlation_id=latest.correlation_id, recorded_at=latest.time)
+    _rescore_unrostered_run(uow, chosen, unrostered)
+
+
+def _rescore_unrostered_run(
+    uow: ScoringUnitOfWork, events: Sequence[Event[contract.MemberUpserted]], unrostered: Unrostered
+) -> None:
+    """`_rescore_unrostered` of a run of member snapshots written together: each cell's meetings are touched as by
+    the run's latest snapshot naming that cell (any of the run's latest when none names it: a member moved away)."""
+    for cell_id, meeting_id in unrostered:
+        naming = [event for event in events if event.data.cell_id == cell_id]
+        _rescore_unrostered(uow, _latest(naming or events), [(cell_id, meeting_id)])
+
+
+def _latest(events: Sequence[Event[Any]]) -> Event[Any]:
+    """The event of a non-empty run that happened last (its `time`): what a run's touches not traced to one fact
+    are dated by, so a late change to a closed month is noted (migration 0046 `recorded_at`)."""
+    return max(events, key=lambda event: event.time)
 
 
 class _HistoryReplay:
