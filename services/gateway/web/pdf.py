@@ -259,8 +259,8 @@ def minutes_pdf(
 ) -> bytes:
     """A meeting's minutes: the committee's name top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, place and date,
     the title (with `notice` under it when given: a cancelled meeting's minutes do not count), then the body (its
-    last section's tasks table under that section), the `after_tasks` sections (heading, text), the closing lines (when the meeting ended, that the minutes were
-    read) and the signatures of chair and recorder."""
+    last section's tasks table under that section), the `after_tasks` sections (heading, text), the closing lines
+    (when the meeting ended, that the minutes were read) and the signatures of chair and recorder."""
     fonts()
     style = _styles(serif=True)
     left = [para(superior.upper(), style["head-left"]), para(cell.upper(), style["head"]), para("*", style["head"])]
