@@ -9,10 +9,10 @@ import httpx
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import cell_members, extraordinary_meeting, feed, feed_event, signed_in
+from tests.web.conftest import cell_members, signed_in
 from tests.web.test_exports import pdf_text
+from tests.web.test_minutes_pdf_roll_call import CELL, held_meeting
 
-CELL = "demo-cb-thon-1"
 FEED = "urn:test:minutes-pdf-h443"
 
 
@@ -36,25 +36,9 @@ async def test_the_minutes_pdf_says_the_votes_the_self_criticism_and_the_self_sc
         "resolutions": [{"text": "Nghị quyết làm đường", "votes_for": 9, "votes_against": 3, "abstentions": 2}],
         "tasks": [],
     }
-    events = [
-        feed_event(
-            "meeting.scheduled.v1",
-            extraordinary_meeting(meeting_id, CELL, starts, "Bàn việc thôn"),
-            source=FEED,
-            at=starts - timedelta(days=1),
-        ),
-        feed_event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, source=FEED, at=starts),
-        feed_event("minutes.submitted.v1", minutes, source=FEED, at=starts + timedelta(minutes=96)),
-    ]
-    await feed(system, events, sub="api-feed-h443")
+    await held_meeting(system, province, meeting_id, starts, records, minutes, source=FEED, sub="api-feed-h443")
     headers = {"Authorization": f"Bearer {province['secretary']}"}
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
-
-        async def recorded() -> bool:
-            found = await api.get(f"/v1/meetings/{meeting_id}")
-            return found.status_code == 200 and bool(found.json().get("minutes"))
-
-        await eventually(recorded, timeout=60, interval=0.5)
         assessed = {"role": "cell_committee", "points": {"conduct.procedure": 4}, "comment": "Đúng quy trình"}
         assert (await api.post(f"/v1/meetings/{meeting_id}/assessments", json=assessed)).status_code == 202
 
