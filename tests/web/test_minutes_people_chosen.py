@@ -39,8 +39,8 @@ async def test_minutes_people_are_chosen_and_a_refusal_links_each_message_to_its
     summary = page.locator("#minutes-errors")
     await summary.wait_for()
     said = await summary.inner_text()
-    assert "Chủ trì: chưa chọn đồng chí nào" in said, said
-    assert "Thư ký: chưa chọn đồng chí nào" in said, said
+    assert "Chủ trì: không được để trống." in said, said
+    assert "Thư ký: không được để trống." in said, said
     assert "Người được giao nhiệm vụ 1: không được để trống." in said, said
     # the summary has the focus, so a screen reader reads it first
     assert await page.evaluate("document.activeElement && document.activeElement.id") == "minutes-errors"

@@ -608,11 +608,6 @@ def required(field: str, *, name: str | None = None) -> str:
     return _("%(field)s: please fill in this field.", field=name or label(field))
 
 
-def nobody_chosen(field: str) -> str:
-    """`<Trường>: chưa chọn đồng chí nào; ...` for a list of people left at its empty first choice."""
-    return _("%(field)s: nobody chosen; please choose a comrade from the list.", field=label(field))
-
-
 def invalid(field: str, *, name: str | None = None) -> str:
     """`<Trường>: giá trị không hợp lệ.`"""
     return _("%(field)s: the value is not valid.", field=name or label(field))

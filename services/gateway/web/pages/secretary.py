@@ -1174,7 +1174,7 @@ def _minutes_body(
         errors |= minutes_day_problem(started, scheduled=scheduled, now=now, took_place=took_place)
     for key in ("chair_id", "recorder_id"):  # an empty choice first: nobody is recorded unless chosen
         if not forms.text(form, key):
-            errors[key] = forms.nobody_chosen(key)
+            errors[key] = forms.not_a_choice(key, "")  # said as every field left empty (forms.required)
     rows = range(1, form_rows(form) + 1)
     resolutions = []
     for row in rows:
