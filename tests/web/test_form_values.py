@@ -67,7 +67,7 @@ def test_the_minutes_form_is_shown_again_as_sent_each_row_in_its_place() -> None
             ("assignee-1", "m-3"),
             ("due-1", "31/02/2026"),
             ("task-2", ""),
-            ("assignee-2", "m-1"),  # an untouched row still has a member chosen
+            ("assignee-2", ""),  # an untouched row chooses nobody (its list starts with an empty choice)
             ("due-2", ""),
         ]
     )

@@ -87,6 +87,9 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     await page.locator("#abstentions-1").fill("0")
     await page.get_by_label("Nhiệm vụ 1").fill("Vận động hội viên tham gia vệ sinh môi trường")
     await page.locator("#due-1").fill((starts + timedelta(days=20)).strftime("%Y-%m-%d"))
+    # nobody is preselected as recorder or assignee (the lists start empty): the secretary chooses them
+    await page.locator("#recorder_id").select_option(present[1])
+    await page.locator("#assignee-1").select_option(present[2])
     await page.get_by_role("button", name="Lưu biên bản").click()
     await page.wait_for_url("**notice=minutes")
 

@@ -5,6 +5,7 @@ as if the quarter were still running."""
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -47,26 +48,7 @@ async def test_the_minutes_pdf_keeps_an_emoji_visible_and_names_the_exempt_membe
         "resolutions": [],
         "tasks": [],
     }
-    events = [
-        feed_event(
-            "meeting.scheduled.v1",
-            extraordinary_meeting(meeting_id, CELL, starts, "Bàn việc thôn"),
-            source=FEED,
-            at=starts - timedelta(days=1),
-        ),
-        feed_event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, source=FEED, at=starts),
-        feed_event("minutes.submitted.v1", minutes, source=FEED, at=starts + timedelta(minutes=96)),
-    ]
-    await feed(system, events, sub="api-feed-h379")
-    async with httpx.AsyncClient(
-        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
-    ) as api:
-
-        async def recorded() -> bool:
-            found = await api.get(f"/v1/meetings/{meeting_id}")
-            return found.status_code == 200 and bool(found.json().get("minutes"))
-
-        await eventually(recorded, timeout=60, interval=0.5)
+    await held_meeting(system, province, meeting_id, starts, records, minutes, source=FEED, sub="api-feed-h379")
     async with signed_in(system, "secretary") as secretary:
         response = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
     assert response.status_code == 200
@@ -89,3 +71,37 @@ def test_a_closed_quarters_reason_says_it_had_only_so_many_months_a_running_one_
     now = datetime.now(VIETNAM_TZ)
     running = quarter_reason(f"{now.year}-Q{(now.month - 1) // 3 + 1}")
     assert running is not None and "nhưng mới có 1 tháng" in running
+
+
+async def held_meeting(
+    system: RunningSystem,
+    province: dict[str, str],
+    meeting_id: str,
+    starts: datetime,
+    records: list[dict[str, Any]],
+    minutes: dict[str, Any],
+    *,
+    source: str,
+    sub: str,
+) -> None:
+    """An extraordinary meeting of thôn 1 begun at `starts` with its roster (`records`) and `minutes`, fed by an
+    integration (`source`, as `sub`), once the API reads its minutes."""
+    events = [
+        feed_event(
+            "meeting.scheduled.v1",
+            extraordinary_meeting(meeting_id, CELL, starts, "Bàn việc thôn"),
+            source=source,
+            at=starts - timedelta(days=1),
+        ),
+        feed_event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, source=source, at=starts),
+        feed_event("minutes.submitted.v1", minutes, source=source, at=starts + timedelta(minutes=96)),
+    ]
+    await feed(system, events, sub=sub)
+    headers = {"Authorization": f"Bearer {province['secretary']}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+
+        async def recorded() -> bool:
+            found = await api.get(f"/v1/meetings/{meeting_id}")
+            return found.status_code == 200 and bool(found.json().get("minutes"))
+
+        await eventually(recorded, timeout=60, interval=0.5)

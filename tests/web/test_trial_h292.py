@@ -76,9 +76,9 @@ VIEWER = SimpleNamespace(role=Role.SECRETARY, account=SimpleNamespace(sub="bt"),
 
 def listed(page: str, section: str) -> list[str]:
     """The labels (the text before the first colon) of the errors a page lists in its `section`'s error box."""
-    box = re.search(rf'<div class="error" role="alert" id="{section}-errors">(.*?)</div>', page, re.S)
+    box = re.search(rf'<div class="error" role="alert" id="{section}-errors"[^>]*>(.*?)</div>', page, re.S)
     assert box is not None, page
-    items = re.findall(r"<li>(.*?)</li>", box.group(1), re.S)
+    items = re.findall(r"<li[^>]*>(.*?)</li>", box.group(1), re.S)
     return [html.unescape(re.sub(r"<[^>]+>", "", item)).split(":", 1)[0] for item in items]
 
 

@@ -6,8 +6,9 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from services.gateway.auth import Principal
@@ -659,10 +660,12 @@ def minutes_document(
         ),
         (_("II. Content"), str(minutes.get("content") or "")),
         (_("Members who spoke"), ", ".join(name(speaker) for speaker in minutes.get("speakers") or []) or _("Nobody.")),
+        ("", self_criticism_line(minutes.get("self_criticism_minutes"))),
         (_("III. Conclusions"), str(minutes.get("conclusions") or "")),
         (_("IV. Resolutions"), "\n".join(resolutions) or _("None.")),
         (_("V. Tasks"), "" if meeting.get("tasks") else _("None.")),
     ]
+    tasks_after = [(_("VI. The cell committee's self-score"), self_score_lines(meeting.get("assessments") or []))]
     tasks = [
         [str(task.get("description") or ""), name(task.get("assignee_id")), format_short_date(task.get("due_on"))]
         for task in meeting.get("tasks") or []
@@ -687,11 +690,34 @@ def minutes_document(
         tasks_header=[_("Task"), _("Assignee"), _("Due")],
         tasks=tasks,
         signatures=((_("RECORDER"), name(minutes.get("recorder_id"))), (_("CHAIR"), name(minutes.get("chair_id")))),
+        after_tasks=tasks_after,
         closing=[closing] if closing else [],
         notice=_("This meeting was cancelled: these minutes do not count.")
         if minutes_state(meeting) == "cancelled"
         else "",
     )
+
+
+def self_criticism_line(minutes: Any) -> str:
+    """`Thời gian tự phê bình và phê bình: 20 phút.` for the minutes' self-criticism (a whole number of minutes;
+    DOMAIN.md "Meetings": 15–30 minutes), or that it was not recorded."""
+    if minutes is None:
+        return _("Self-criticism: not recorded.")
+    return _("Self-criticism: %(minutes)s minutes.", minutes=format_number(minutes))
+
+
+def self_score_lines(assessments: Sequence[dict[str, Any]]) -> str:
+    """The cell committee's latest self-score of the meeting (its points summed, and its comment), one line, or that
+    none was given (DOMAIN.md "Meetings": the minutes hold the self-score; `assessments` oldest first, as the API)."""
+    own = [item for item in assessments if item.get("role") == "cell_committee"]
+    if not own:
+        return _("The cell committee has not scored the meeting yet.")
+    latest = own[-1]
+    total = sum(Decimal(str(value)) for value in (latest.get("points") or {}).values())
+    line = _("The cell committee's self-score: %(points)s points.", points=format_number(total))
+    if latest.get("comment"):
+        line += " " + _("Comment: %(comment)s", comment=str(latest["comment"]))
+    return line
 
 
 def probationary_on(member: dict[str, Any], day: date) -> bool:

@@ -255,11 +255,12 @@ def minutes_pdf(
     signatures: tuple[tuple[str, str], tuple[str, str]],
     closing: Sequence[str] = (),
     notice: str = "",
+    after_tasks: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """A meeting's minutes: the committee's name top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, place and date,
     the title (with `notice` under it when given: a cancelled meeting's minutes do not count), then the body (its
-    last section's tasks table under that section), the closing lines (when the meeting ended, that the minutes were
-    read) and the signatures of chair and recorder."""
+    last section's tasks table under that section), the `after_tasks` sections (heading, text), the closing lines
+    (when the meeting ended, that the minutes were read) and the signatures of chair and recorder."""
     fonts()
     style = _styles(serif=True)
     left = [para(superior.upper(), style["head-left"]), para(cell.upper(), style["head"]), para("*", style["head"])]
@@ -285,6 +286,9 @@ def minutes_pdf(
         data += [[para(text, style["cell"]) for text in row] for row in tasks]
         story.append(Spacer(1, 2 * mm))
         story.append(_table(data, [80 * mm, 50 * mm, 37 * mm], header=True))
+    for heading, text in after_tasks:
+        story += [para(heading, style["h2"])] if heading else []
+        story += [para(text, style["body"])] if text else []
     if closing:
         story.append(Spacer(1, 3 * mm))
     story.extend(para(text, style["body"]) for text in closing if text)

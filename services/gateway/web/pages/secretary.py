@@ -721,8 +721,8 @@ def minutes_sent(form: Any) -> dict[str, Any]:
     ]
     while resolutions and not any(resolutions[-1].values()):
         resolutions.pop()
-    while tasks and not any(value for key, value in tasks[-1].items() if key != "assignee_id"):
-        tasks.pop()  # an untouched row still has a member chosen in its list
+    while tasks and not any(tasks[-1].values()):
+        tasks.pop()  # an untouched row: nothing typed, nobody chosen
     speakers = speakers_in_order(form)
     named = [raw("chair_id"), raw("recorder_id"), *speakers, *(task["assignee_id"] for task in tasks)]
     return {
@@ -1180,6 +1180,9 @@ def _minutes_body(
             errors["ended_at"] = forms.end_before_start(forms.label("ended_at"))
     if started is not None:
         errors |= minutes_day_problem(started, scheduled=scheduled, now=now, took_place=took_place)
+    for key in ("chair_id", "recorder_id"):  # an empty choice first: nobody is recorded unless chosen
+        if not forms.text(form, key):
+            errors[key] = forms.not_a_choice(key, "")  # said as every field left empty (forms.required)
     rows = range(1, form_rows(form) + 1)
     resolutions = []
     for row in rows:
@@ -1200,8 +1203,8 @@ def _minutes_body(
     for row in rows:
         description = forms.text(form, f"task-{row}")
         if not description:
-            # a due date typed for no task (the assignee is no sign: its list always sends a member)
-            if forms.text(form, f"due-{row}"):
+            # a due date or an assignee given for no task
+            if forms.text(form, f"due-{row}") or forms.text(form, f"assignee-{row}"):
                 errors[f"task-{row}"] = _(
                     "Task %(row)s: please enter what is to be done (or leave the whole row empty).", row=row
                 )

@@ -1,0 +1,55 @@
+"""The minutes PDF holds what DOMAIN.md "Meetings" lists for minutes: a trial's PDF left out the minutes of
+self-criticism and the cell committee's self-score (and its resolutions' votes are said for each resolution)."""
+
+import uuid
+from datetime import datetime, timedelta
+
+import httpx
+
+from shared.periods import VIETNAM_TZ
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import cell_members, signed_in
+from tests.web.test_exports import pdf_text
+from tests.web.test_minutes_pdf_roll_call import CELL, held_meeting
+
+FEED = "urn:test:minutes-pdf-h443"
+
+
+async def test_the_minutes_pdf_says_the_votes_the_self_criticism_and_the_self_score(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    meeting_id = f"{CELL}-h443-{uuid.uuid4().hex[:8]}"
+    ids = [member["id"] for member in await cell_members(system, province, CELL)]
+    records = [{"member_id": member, "status": "present"} for member in ids]
+    minutes = {
+        "meeting_id": meeting_id,
+        "started_at": starts.isoformat(),
+        "ended_at": (starts + timedelta(minutes=95)).isoformat(),
+        "chair_id": ids[0],
+        "recorder_id": ids[1],
+        "speakers": [ids[0]],
+        "self_criticism_minutes": 23,
+        "content": "Bàn việc thôn.",
+        "conclusions": "Chi bộ thống nhất.",
+        "resolutions": [{"text": "Nghị quyết làm đường", "votes_for": 9, "votes_against": 3, "abstentions": 2}],
+        "tasks": [],
+    }
+    await held_meeting(system, province, meeting_id, starts, records, minutes, source=FEED, sub="api-feed-h443")
+    headers = {"Authorization": f"Bearer {province['secretary']}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+        assessed = {"role": "cell_committee", "points": {"conduct.procedure": 4}, "comment": "Đúng quy trình"}
+        assert (await api.post(f"/v1/meetings/{meeting_id}/assessments", json=assessed)).status_code == 202
+
+        async def scored() -> bool:
+            return bool((await api.get(f"/v1/meetings/{meeting_id}")).json().get("assessments"))
+
+        await eventually(scored, timeout=60, interval=0.5)
+    async with signed_in(system, "secretary") as secretary:
+        response = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
+    assert response.status_code == 200
+    text = " ".join(pdf_text(response.content).split())
+    assert "Nghị quyết làm đường — 9 tán thành, 3 không tán thành, 2 không biểu quyết" in text, text
+    assert "Thời gian tự phê bình và phê bình: 23 phút." in text, text
+    assert "Chi ủy tự chấm điểm: 4 điểm. Nhận xét: Đúng quy trình" in text, text
