@@ -276,6 +276,7 @@ class PgIngestRepository:
         Call it holding the event's identity exclusively (handlers.reject), so two copies refused at once find one
         rejection; rejection_identity (unique) guards it."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
+        copy = (route, event_type, reason, field, code, raw, scope, message_id, account, sources_listed)
         self._forget_refused(event=(source, event_id))
         if refusal is not None and refusal.member_id is not None:
             self._refused.pop(refusal.member_id, None)  # it may now be refused naming them: read again when asked
@@ -327,19 +328,7 @@ class PgIngestRepository:
                         sources_listed,
                     )
                 if not again:
-                    await self._attempt(
-                        rejection_id,
-                        route,
-                        event_type,
-                        reason,
-                        field,
-                        code,
-                        raw,
-                        scope,
-                        message_id,
-                        account,
-                        sources_listed=sources_listed,
-                    )
+                    await self._attempt(rejection_id, *copy)
                 standing = existing["status"] == "open" or (
                     existing["status"] == "dismissed" and existing["dismissal_reason"] == ANSWERED_ON_FORM
                 )
@@ -371,20 +360,7 @@ class PgIngestRepository:
             message_id,
             sources_listed,
         )
-        await self._attempt(
-            rejection_id,
-            route,
-            event_type,
-            reason,
-            field,
-            code,
-            raw,
-            scope,
-            message_id,
-            account,
-            at=received_at,
-            sources_listed=sources_listed,
-        )
+        await self._attempt(rejection_id, *copy, at=received_at)
         return StoredRejection(rejection_id, first=True)
 
     async def _attempt(
@@ -399,9 +375,9 @@ class PgIngestRepository:
         scope: str | None,
         message_id: str | None,
         account: str | None,
+        sources_listed: bool,
         *,
         at: datetime | None = None,
-        sources_listed: bool = True,
     ) -> None:
         """Keep one refused attempt of a rejection's event as its own numbered row (rejection_attempt, 1 first), so
         a later copy refused again never hides an earlier one's route and reason. `at`: when it was received (a
