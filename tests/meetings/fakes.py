@@ -611,9 +611,10 @@ class FakeIngest:
         answer: str | None = None,
         account: str | None = None,
         message_id: str | None = None,
+        sources_listed: bool = True,
     ) -> None:
-        """Park the event (keeping its first hold time, its write scope, account and AMQP message id, why by code,
-        and the sender's answer)."""
+        """Park the event (keeping its first hold time, its write scope, account, AMQP message id and sources rule,
+        why by code, and the sender's answer)."""
         key = (source, event_id)
         first = self._s.held.get(key, {}).get("held_at", now())
         self._s.held[key] = {
@@ -630,6 +631,7 @@ class FakeIngest:
             "answer": answer if answer != reason else None,
             "account": account,
             "message_id": message_id,
+            "sources_listed": sources_listed,
             "held_at": first,
             "released_at": None,
         }
@@ -663,6 +665,7 @@ class FakeIngest:
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
+        sources_listed: bool = True,
     ) -> StoredRejection:
         """Store a rejection once per event (source, id): an event refused again refreshes its one rejection, opened
         again when it was closed, and is not `first`; with its write scope, the account that sent it and the AMQP
@@ -677,6 +680,7 @@ class FakeIngest:
             "refusal": refusal,
             "message_id": message_id,
             "sender": account,
+            "sources_listed": sources_listed,
         }
         if event_id:
             for rejection in self._s.rejections.values():

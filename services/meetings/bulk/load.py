@@ -620,6 +620,7 @@ async def _hold(uow: MeetingsUnitOfWork, event: Event[Any], waiting_for: str, re
         reason=reason,
         field=field_name,
         route=ROUTE,
+        sources_listed=False,  # a bulk load is judged by the registry (no sender's list): released by it too
     )
 
 

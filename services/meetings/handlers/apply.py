@@ -232,7 +232,9 @@ async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[An
             field=row["field"],
             route=row["route"],
             scope=row["scope"],
+            account=row["sender"],  # released as its rejection would be replayed: as its sender, by its rule
             message_id=row["message_id"],
+            sources_listed=row["sources_listed"],
         )
         await uow.ingest.mark_replayed(row["rejection_id"], at=now(), outcome="held")
     return {member: tuple(meeting for _, meeting in sorted(changed_for[member])) for member in sorted(changed_for)}
@@ -275,6 +277,7 @@ async def _refuse_kept_roster(
         correlation_id=by.correlation_id,
         scope=await rejudged_scope(uow, source),
         refusal=refused.refusal,
+        sources_listed=False,  # its sender is not kept with it: judged again by the registry, as rejudged_scope says
     )
     await uow.meetings.forget_roster(meeting_id, version)
 
@@ -296,6 +299,7 @@ async def _hold_kept_roster(
         route=ROSTER_REJUDGED_ROUTE,
         scope=await rejudged_scope(uow, source),
         refusal=waiting.refusal,
+        sources_listed=False,  # its sender is not kept with it: released by the registry's rule (rejudged_scope)
     )
     await uow.meetings.forget_roster(meeting_id, version)
 

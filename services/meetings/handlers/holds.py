@@ -100,4 +100,5 @@ async def _reject_held(
         answer=answer,
         account=held["account"],
         message_id=held.get("message_id"),
+        sources_listed=bool(held["sources_listed"]),  # replayed by the rule it arrived by
     )

@@ -531,7 +531,8 @@ async def judge(
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
     gathers the attendance histories to publish once at its end (None: published with the event); `account`: the
-    account that sent it (the gateway's authenticated subject), kept with its hold and rejection."""
+    account that sent it (the gateway's authenticated subject), kept with its hold and rejection, as is the rule its
+    source was judged by (a `sources` list or the registry), which judges its release and replay alike."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
     if reading.oversized and reading.error is not None:
@@ -548,6 +549,7 @@ async def judge(
             scope=scope,
             keep_processed=foreign,
             account=account,
+            sources_listed=sources is not None,
         )
     if reading.event is None and reading.error is not None and reading.error.field == "source":
         # a source past CONTRACT.md's bounds (over 256 characters, no URI-reference) is named as such: no account
@@ -562,6 +564,7 @@ async def judge(
             scope=scope,
             keep_processed=True,
             account=account,
+            sources_listed=sources is not None,
         )
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
@@ -576,11 +579,19 @@ async def judge(
                 scope=scope,
                 keep_processed=not recorded,
                 account=account,
+                sources_listed=sources is not None,
             )
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
         return await _reject_reading(
-            reading, error, uow, route=route, received_at=received_at, scope=scope, account=account
+            reading,
+            error,
+            uow,
+            route=route,
+            received_at=received_at,
+            scope=scope,
+            account=account,
+            sources_listed=sources is not None,
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded:
@@ -605,6 +616,7 @@ async def judge(
                 scope=scope,
                 keep_processed=True,
                 account=account,
+                sources_listed=sources is not None,
             )
     settled = await settle(
         reading.event,
@@ -618,6 +630,7 @@ async def judge(
         account=account,
         message_id=reading.message_id,
         data_json=reading.data_json,
+        sources_listed=sources is not None,
     )
     return _naming_ignored(settled, reading, route=route)
 
@@ -682,9 +695,10 @@ async def _reject_reading(
     scope: str | None,
     keep_processed: bool = False,
     account: str | None = None,
+    sources_listed: bool = True,
 ) -> IngestResult:
     """Store and publish the rejection of a read event for `error` (its reason, field, problem and code) and answer
-    it; `keep_processed`: its (source, id) inbox row is not its own to forget (see reject)."""
+    it; `keep_processed`: its (source, id) inbox row is not its own to forget; `sources_listed`: see reject."""
     await reject(
         uow,
         source=reading.source,
@@ -701,6 +715,7 @@ async def _reject_reading(
         keep_processed=keep_processed,
         account=account,
         message_id=reading.message_id,
+        sources_listed=sources_listed,
     )
     return IngestResult(
         reading.event_id,
@@ -901,7 +916,9 @@ async def _judge_alone(
             what="ingest_event",
         )
     except Exception as exc:
-        return await _failed_alone(reading, exc, uow_factory, route=route, scope=scope, account=account)
+        return await _failed_alone(
+            reading, exc, uow_factory, route=route, scope=scope, account=account, sources_listed=sources is not None
+        )
     return result
 
 
@@ -913,6 +930,7 @@ async def _failed_alone(
     route: str,
     scope: str | None,
     account: str | None = None,
+    sources_listed: bool = True,
 ) -> IngestResult:
     """An event whose own transaction failed: rejected, stored and published, when the failure is its own
     (POISON_ERRORS), so that it holds up no other event (a trial's member admitted on 9999-12-31 failed its batch's
@@ -931,7 +949,14 @@ async def _failed_alone(
     )
     async with uow_factory() as uow:
         result = await _reject_reading(
-            reading, error, uow, route=route, received_at=now(), scope=scope, account=account
+            reading,
+            error,
+            uow,
+            route=route,
+            received_at=now(),
+            scope=scope,
+            account=account,
+            sources_listed=sources_listed,
         )
         await uow.commit()
     return result
@@ -1339,12 +1364,16 @@ async def settle_held(
     histories: "PendingHistories | None" = None,
 ) -> IngestResult:
     """settle a held event again (`retrying`): its route, time received, scope, sending account and AMQP message id
-    from its held_event `row`. Its source is judged first, as a replay's is (sender_sources): a source its sender no
-    longer holds, or one registered to another account while it waited, refuses it (refuse_held_source)."""
-    sources = await sender_sources(str(row["source"]), row["scope"], row["account"], uow)
+    from its held_event `row`. Its source is judged first, by the rule its arrival was (the row's sources_listed),
+    as a replay's is (sender_sources): judged by a list, a source its sender no longer holds, or one registered to
+    another account while it waited, refuses it (refuse_held_source); judged by the registry (a scoped call without
+    a list), only one registered to another unit since does."""
+    sources = await sender_sources(
+        str(row["source"]), row["scope"], row["account"], uow, listed=bool(row["sources_listed"])
+    )
     refused = await check_source(str(row["source"]), uow, sources=sources, scope=row["scope"])
     if refused is not None:
-        return await refuse_held_source(event, uow, row, refused)
+        return await refuse_held_source(event, uow, row, refused, sources_listed=sources is not None)
     return await settle(
         event,
         uow,
@@ -1356,6 +1385,7 @@ async def settle_held(
         histories=histories,
         account=row["account"],
         message_id=row.get("message_id"),
+        sources_listed=sources is not None,
     )
 
 
@@ -1364,12 +1394,13 @@ HELD_SOURCE_REFUSED = "judged again on its release from the hold on {waiting_for
 
 
 async def refuse_held_source(
-    event: Event[Any], uow: MeetingsUnit, row: Mapping[str, Any], refused: InvalidEvent
+    event: Event[Any], uow: MeetingsUnit, row: Mapping[str, Any], refused: InvalidEvent, *, sources_listed: bool
 ) -> IngestResult:
     """Stop holding an event whose sender may no longer use its source (settle_held): stored and published as a
     rejection naming `source` with check_source's code (source_not_registered for a scoped account), as its sender's
     (the held row's account), so an operator sees it and may replay it once that account holds the source again;
-    its inbox row is forgotten, so the source's owner may send its own event under that id."""
+    its inbox row is forgotten, so the source's owner may send its own event under that id; `sources_listed`: the
+    rule its source was judged by (see reject)."""
     await uow.ingest.release(source=event.source, event_id=event.id)
     detail = f"{refused.reason} ({HELD_SOURCE_REFUSED.format(waiting_for=row['waiting_for'], held_at=row['held_at'])})"
     await reject(
@@ -1388,6 +1419,7 @@ async def refuse_held_source(
         answer=refused.reason,
         account=row["account"],
         message_id=row.get("message_id"),
+        sources_listed=sources_listed,
     )
     log.warning(
         "held_event_source_refused",
@@ -1416,6 +1448,7 @@ async def settle(
     account: str | None = None,
     message_id: str | None = None,
     data_json: bytes = b"",
+    sources_listed: bool = True,
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it.
 
@@ -1423,7 +1456,8 @@ async def settle(
     `savepoint=False` (a round trip less each way) when any failure rolls the transaction back anyway;
     `histories` and `account`: see judge; `message_id`: the AMQP message it came in (Reading.message_id), kept with
     its hold or rejection; `data_json`: its data as Reading.data_json wrote it (b"": not at hand), re-published
-    without dumping the model again."""
+    without dumping the model again; `sources_listed`: its source was judged by its sender's list (False: by the
+    registry), kept with its hold or rejection so that its release or replay is judged by the same rule."""
     with message_context(
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id, source=event.source
     ):
@@ -1439,6 +1473,7 @@ async def settle(
             account=account,
             message_id=message_id,
             data_json=data_json,
+            sources_listed=sources_listed,
         )
 
 
@@ -1455,6 +1490,7 @@ async def _settle(
     account: str | None,
     message_id: str | None,
     data_json: bytes,
+    sources_listed: bool,
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
     view: ScopedView | None = None
@@ -1480,6 +1516,7 @@ async def _settle(
             answer=held.reason,
             account=account,
             message_id=message_id,
+            sources_listed=sources_listed,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
         return IngestResult(
@@ -1512,6 +1549,7 @@ async def _settle(
             answer=exc.reason,
             account=account,
             message_id=message_id,
+            sources_listed=sources_listed,
         )
         detail = exc.detail if isinstance(exc, OutsideScope) and exc.detail != exc.reason else None
         return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal, detail=detail)
@@ -1821,6 +1859,7 @@ async def reject(
     answer: str | None = None,
     account: str | None = None,
     message_id: str | None = None,
+    sources_listed: bool = True,
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
     fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless
@@ -1832,7 +1871,8 @@ async def reject(
     subtree, handlers/scope.py); ingest.rejected.v1 goes to anyone bound to chibo.events, so it says only that.
     `account`: the account that sent it, by whom a person's refused command is recorded as answered on its form
     (ANSWERED_ON_FORM); never published. `message_id`: the AMQP message the event came in (its `message_id` property,
-    not the event's id), for an operator to find it in the broker; never published."""
+    not the event's id), for an operator to find it in the broker; never published. `sources_listed`: its source was
+    judged by its sender's sources list (False: by the registry), the rule its replay is judged by (replay_sources)."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     stored = await uow.ingest.reject(
@@ -1848,6 +1888,7 @@ async def reject(
         refusal=refusal,
         account=account,
         message_id=message_id,
+        sources_listed=sources_listed,
     )
     rejection_id = stored.rejection_id
     if event_id and not keep_processed:
@@ -1923,6 +1964,7 @@ async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 50
             refusal=expired_refusal(row["refusal"]),
             account=row["account"],
             message_id=row.get("message_id"),
+            sources_listed=bool(row["sources_listed"]),
         )
         expired += 1
     return expired
@@ -1955,6 +1997,7 @@ ATTEMPT_COLUMNS = (
     "message_id",
     "received_at",
     "sender",
+    "sources_listed",
 )
 """What a refused attempt of a rejection's event (rejection_attempt) says of its own copy; the rest (its status,
 who dismissed it) is the rejection's."""
@@ -2173,12 +2216,15 @@ def listed_sender(stored: Mapping[str, Any]) -> bool:
     return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
 
 
-async def sender_sources(source: str, scope: str | None, sender: str | None, uow: MeetingsUnit) -> Sources:
+async def sender_sources(
+    source: str, scope: str | None, sender: str | None, uow: MeetingsUnit, *, listed: bool
+) -> Sources:
     """The sources an event under `source` that `sender` (an account's subject; None: unnamed) sent with write scope
-    `scope` is judged by when judged again (a replay, a held event's release): a scoped integration account's, under
-    a source not this system's, are the ones that account holds in its unit now (security.md); any other sender's,
-    or an unnamed one's: None, judged by the registry (check_source)."""
-    if scope is not None and sender and not is_reserved_source(source):
+    `scope` is judged by when judged again (a replay, a held event's release), by the rule its arrival was (`listed`:
+    its call carried the sender's sources list): a scoped integration account's listed one, under a source not this
+    system's, by the ones that account holds in its unit now (security.md); any other, an unnamed sender's, or one
+    that came without a list (a scoped call judged by the registry): None, judged by the registry (check_source)."""
+    if listed and scope is not None and sender and not is_reserved_source(source):
         return await uow.ingest.sources_of_account(sender, scope)
     return None
 
@@ -2187,9 +2233,14 @@ async def replay_sources(stored: Mapping[str, Any], scope: str | None, uow: Meet
     """The sources a replay of a stored rejection (or of one of its attempts) is judged by, as its first submission
     was: its `sender`'s now (sender_sources), so an operator's replay cannot lend it another account's source of the
     same unit, nor one registered to another since (security.md); a source_not_registered rejection of an unnamed
-    sender (stored before senders were kept) is judged by none."""
+    sender (stored before senders were kept) is judged by none; one that came without a sources list (its
+    sources_listed false) by the registry, as it first was."""
+    if not stored["sources_listed"]:
+        return None
     sender = stored.get("sender")
-    sources = await sender_sources(str(stored["source"] or ""), scope, str(sender) if sender else None, uow)
+    sources = await sender_sources(
+        str(stored["source"] or ""), scope, str(sender) if sender else None, uow, listed=True
+    )
     if sources is None and listed_sender(stored):
         return frozenset()
     return sources
@@ -2240,14 +2291,15 @@ def named_sender(stored: Mapping[str, Any], scope: str | None, sender: str | Non
     """The account an operator names as a replayed rejection's sender (`sender`) when the rejection (or its attempt)
     records none, None when none is named or it names the one recorded; InvalidEvent naming `sender` when it records
     another (a replay is judged as the account that sent it, security.md) or was not a scoped integration account's
-    under a source of its own (judged by no account's sources), naming `replayed_by` when `by` is empty."""
+    under a source of its own (judged by no account's sources, as one that came without a sources list), naming
+    `replayed_by` when `by` is empty."""
     if sender is None or sender == stored.get("sender"):
         return None
     if stored.get("sender"):
         raise InvalidEvent(
             "sender: this rejection records the account that sent it; it is replayed as that one", field="sender"
         )
-    if scope is None or is_reserved_source(str(stored["source"] or "")):
+    if scope is None or is_reserved_source(str(stored["source"] or "")) or not stored["sources_listed"]:
         raise InvalidEvent(
             "sender: only a scoped integration account's event is judged as its sender's", field="sender"
         )

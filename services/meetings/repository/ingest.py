@@ -56,6 +56,7 @@ class IngestRepository(Protocol):
         answer: str | None = None,
         account: str | None = None,
         message_id: str | None = None,
+        sources_listed: bool = True,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -75,6 +76,7 @@ class IngestRepository(Protocol):
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
+        sources_listed: bool = True,
     ) -> "StoredRejection": ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
@@ -180,18 +182,20 @@ class PgIngestRepository:
         answer: str | None = None,
         account: str | None = None,
         message_id: str | None = None,
+        sources_listed: bool = True,
     ) -> None:
-        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope, account and AMQP
-        `message_id` it came with), with the hold's machine-readable reason when its rule gives one; `answer`: what
-        the sender was told when `reason` says more (an id outside its scope), the only reason a public event or the
-        sender may read."""
+        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope, account, AMQP
+        `message_id` and sources rule it came with), with the hold's machine-readable reason when its rule gives one;
+        `answer`: what the sender was told when `reason` says more (an id outside its scope), the only reason a public
+        event or the sender may read; `sources_listed`: its source was judged by its sender's sources list (False: by
+        the registry), so its release is judged by the same rule (handlers.settle_held)."""
         self._any_held = True
         self._waited.add(waiting_for)
         await self._conn.execute(
             "INSERT INTO held_event"
             " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer, account,"
-            " message_id)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)"
+            " message_id, sources_listed)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)"
             " ON CONFLICT (source, event_id) DO UPDATE"
             " SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
             " refusal = EXCLUDED.refusal, answer = EXCLUDED.answer, released_at = NULL",
@@ -208,6 +212,7 @@ class PgIngestRepository:
             answer if answer != reason else None,
             account,
             message_id,
+            sources_listed,
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
@@ -219,8 +224,8 @@ class PgIngestRepository:
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
             return []
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, waiting_for, route, scope, account, message_id, held_at"
-            " FROM held_event"
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, route, scope, account, message_id, held_at,"
+            " sources_listed FROM held_event"
             " WHERE waiting_for = ANY($1::text[]) AND released_at IS NULL ORDER BY held_at, source, event_id",
             list(keys),
         )
@@ -233,7 +238,7 @@ class PgIngestRepository:
         """Held events that waited since before `older_than`, locked for this transaction."""
         return await self._conn.fetch(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
-            " answer, account, message_id,"
+            " answer, account, message_id, sources_listed,"
             " refusal::text AS refusal FROM held_event"
             " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
@@ -255,6 +260,7 @@ class PgIngestRepository:
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
+        sources_listed: bool = True,
     ) -> StoredRejection:
         """Store the rejection of an event once: (source, id) identifies it (CONTRACT.md), so an event refused again
         keeps its one rejection (`first` False: it was published when it was stored). That rejection is refreshed
@@ -264,10 +270,13 @@ class PgIngestRepository:
         back twice) is that attempt again, which neither refreshes it nor counts one more (_refused_before). A
         person's command (answered on its form) is stored closed: ANSWERED_ON_FORM, by `account`, the person's
         account that sent it, or by its source when none was given. A body that names no event (no id) is stored
-        anew each time. `message_id`: the AMQP message the event came in (None over HTTP), the latest copy's.
+        anew each time. `message_id`: the AMQP message the event came in (None over HTTP), the latest copy's;
+        `sources_listed`: the latest copy's source was judged by its sender's sources list (False: by the registry),
+        the rule its replay is judged by (handlers.replay_sources).
         Call it holding the event's identity exclusively (handlers.reject), so two copies refused at once find one
         rejection; rejection_identity (unique) guards it."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
+        copy = (route, event_type, reason, field, code, raw, scope, message_id, account, sources_listed)
         self._forget_refused(event=(source, event_id))
         if refusal is not None and refusal.member_id is not None:
             self._refused.pop(refusal.member_id, None)  # it may now be refused naming them: read again when asked
@@ -304,7 +313,8 @@ class PgIngestRepository:
                 elif not again:
                     await self._conn.execute(
                         "UPDATE rejection SET reason = $2, field = $3, raw = $4, received_at = $5, type = $6,"
-                        " scope = $7, refusal = $8::jsonb, message_id = $9, sender = $10 WHERE rejection_id = $1",
+                        " scope = $7, refusal = $8::jsonb, message_id = $9, sender = $10, sources_listed = $11"
+                        " WHERE rejection_id = $1",
                         rejection_id,
                         reason,
                         field,
@@ -315,11 +325,10 @@ class PgIngestRepository:
                         code,
                         message_id,
                         account or None,
+                        sources_listed,
                     )
                 if not again:
-                    await self._attempt(
-                        rejection_id, route, event_type, reason, field, code, raw, scope, message_id, account
-                    )
+                    await self._attempt(rejection_id, *copy)
                 standing = existing["status"] == "open" or (
                     existing["status"] == "dismissed" and existing["dismissal_reason"] == ANSWERED_ON_FORM
                 )
@@ -330,10 +339,10 @@ class PgIngestRepository:
         await self._conn.execute(
             "INSERT INTO rejection"
             " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal,"
-            " status, dismissed_at, dismissed_by, dismissal_reason, message_id, sender)"
+            " status, dismissed_at, dismissed_by, dismissal_reason, message_id, sender, sources_listed)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,"
             " CASE WHEN $12 THEN 'dismissed' ELSE 'open' END, CASE WHEN $12 THEN now() END,"
-            " CASE WHEN $12 THEN coalesce($14, $2) END, CASE WHEN $12 THEN $13 END, $15, $14)",
+            " CASE WHEN $12 THEN coalesce($14, $2) END, CASE WHEN $12 THEN $13 END, $15, $14, $16)",
             rejection_id,
             source,
             event_id,
@@ -349,10 +358,9 @@ class PgIngestRepository:
             ANSWERED_ON_FORM,
             account or None,
             message_id,
+            sources_listed,
         )
-        await self._attempt(
-            rejection_id, route, event_type, reason, field, code, raw, scope, message_id, account, at=received_at
-        )
+        await self._attempt(rejection_id, *copy, at=received_at)
         return StoredRejection(rejection_id, first=True)
 
     async def _attempt(
@@ -367,20 +375,22 @@ class PgIngestRepository:
         scope: str | None,
         message_id: str | None,
         account: str | None,
+        sources_listed: bool,
         *,
         at: datetime | None = None,
     ) -> None:
         """Keep one refused attempt of a rejection's event as its own numbered row (rejection_attempt, 1 first), so
         a later copy refused again never hides an earlier one's route and reason. `at`: when it was received (a
         replay's: now, the statement's clock); never before the attempt numbered before it. `account`: who sent the
-        copy (a replay's: the rejection's sender, the account it is judged as)."""
+        copy (a replay's: the rejection's sender, the account it is judged as); `sources_listed`: the rule its source
+        was judged by (see reject)."""
         await self._conn.execute(
             "INSERT INTO rejection_attempt"
             " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at,"
-            " sender)"
+            " sender, sources_listed)"
             " SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9,"
             " greatest(coalesce($10, clock_timestamp()), max(received_at)),"  # numbered in the order received
-            " CASE WHEN $2 = $12 THEN (SELECT sender FROM rejection WHERE rejection_id = $1) ELSE $11 END"
+            " CASE WHEN $2 = $12 THEN (SELECT sender FROM rejection WHERE rejection_id = $1) ELSE $11 END, $13"
             " FROM rejection_attempt WHERE rejection_id = $1",
             rejection_id,
             route,
@@ -394,6 +404,7 @@ class PgIngestRepository:
             None if route == REPLAY_ROUTE else at,
             account or None,
             REPLAY_ROUTE,
+            sources_listed,
         )
 
     async def _refused_before(self, rejection_id: str, route: str, raw: str, message_id: str | None) -> bool:
@@ -500,7 +511,8 @@ class PgIngestRepository:
 
     async def rosters_refused_for(self, member_id: str) -> Sequence[Mapping[str, Any]]:
         """The open rejections of integrations' rosters refused `member_not_in_cell` naming the member (rejection_id,
-        source, event_id, raw, route, scope, message_id, reason, field, refusal), by rejection id."""
+        source, event_id, raw, route, scope, message_id, reason, field, refusal, sender, sources_listed), by rejection
+        id."""
         if member_id not in self._refused:
             await self.prefetch_refused([member_id])
         return list(self._refused[member_id])
@@ -513,7 +525,8 @@ class PgIngestRepository:
             return
         rows = await self._conn.fetch(
             "SELECT refusal->>'member_id' AS member_id, rejection_id, source, event_id, raw, route, scope, message_id,"
-            " reason, field, refusal FROM rejection WHERE status = 'open' AND type = 'attendance.recorded.v1'"
+            " reason, field, refusal, sender, sources_listed FROM rejection"
+            " WHERE status = 'open' AND type = 'attendance.recorded.v1'"
             " AND refusal->>'code' = 'member_not_in_cell' AND refusal->>'member_id' = ANY($1::text[])"
             " ORDER BY rejection_id",
             wanted,
@@ -550,11 +563,11 @@ class PgIngestRepository:
         await self._conn.execute(
             "INSERT INTO rejection_attempt"
             " (rejection_id, attempt, route, type, reason, field, refusal, raw, scope, message_id, received_at,"
-            " sender)"
+            " sender, sources_listed)"
             " SELECT $1, (SELECT coalesce(max(attempt), 0) + 1 FROM rejection_attempt WHERE rejection_id = $1),"
             " $2, type, last_replay_reason, last_replay_field, last_replay_refusal, raw, scope, NULL,"
             " greatest(clock_timestamp(), (SELECT max(received_at) FROM rejection_attempt WHERE rejection_id = $1)),"
-            " sender"
+            " sender, sources_listed"
             " FROM rejection WHERE rejection_id = $1",
             rejection_id,
             REPLAY_ROUTE,
@@ -718,7 +731,7 @@ class PgIngestRepository:
         """One held event, its row locked for this transaction when asked."""
         return await self._conn.fetchrow(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
-            " answer, account, message_id,"
+            " answer, account, message_id, sources_listed,"
             " released_at FROM held_event WHERE source = $1 AND event_id = $2" + (" FOR UPDATE" if lock_row else ""),
             source,
             event_id,
