@@ -65,3 +65,30 @@ async def test_a_meeting_recorded_the_day_of_the_history_load_notes_the_closed_m
             loaded["rating"],
             changed["rating"],
         )
+
+
+async def test_a_backfill_days_after_the_load_with_the_facts_own_past_times_notes_the_closed_month(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partner backfills a November meeting three days after the load, its events carrying the times they had in
+    the partner's system (November): they happened before the load's first rating, yet were no part of the load,
+    and the month shown for three days changes (trial 54: an April backfill with April times changed a closed month
+    with no note; the rule of 0046 alone judged it by the facts' times; failed before: no note)."""
+    load_day = at(12, 6, 8)
+    clock, moment = Clock(date(2026, 12, 6)), Moment(load_day + timedelta(minutes=5))
+    monkeypatch.setattr(scores, "clock", moment)
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(11, 1, 8)))
+        await apply(factory, held("c1", "c1-nov", at(11, 4, 19, 30)))
+        loaded = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE period = '2026-11'")
+        clock.now, moment.now = date(2026, 12, 9), at(12, 9, 10)
+        backfill = recorded(short(held("c1", "c1-nov25", at(11, 25, 8)), minutes=60), on=at(11, 25, 10))
+        await apply(factory, backfill)
+        changed = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE period = '2026-11'")
+        assert (changed["rating"], changed["score"]) != (loaded["rating"], loaded["score"])
+        async with pool.acquire() as conn:
+            noted = await queries.late_changes(conn, ["c1"], ["2026-11"])
+        late = noted.get(("c1", "2026-11"))
+        assert late is not None, "a backfill three days after the load changed November unsaid"
+        assert (late["old_rating"], late["new_rating"]) == (loaded["rating"], changed["rating"])

@@ -464,11 +464,13 @@ def late_change(
 
 def _seen_before(before: Mapping[str, Any], today: date | None, recorded_at: datetime | None) -> bool:
     """Whether a fact (received `today`, happened at `recorded_at`) came after a month first rated late was shown:
-    it happened after the month's first rating (`rated_at`, migration 0046), or, for a row rated before that or a
-    fact of unknown moment, it was received on a later day (`rated_on`, migration 0045); never for an older row."""
+    it happened after the month's first rating (`rated_at`, migration 0046: a late recording the load's own day), or
+    it was received on a later day than that rating (`rated_on`, migration 0045: a partner's backfill sent days
+    later with the facts' own past times, which happened before the rating but was not part of the load); never for
+    an older row."""
     rated_at = before.get("rated_at")
-    if rated_at is not None and recorded_at is not None:
-        return bool(recorded_at > rated_at)
+    if rated_at is not None and recorded_at is not None and recorded_at > rated_at:
+        return True
     rated_on = before.get("rated_on")
     return rated_on is not None and today is not None and today > rated_on
 
