@@ -22,6 +22,7 @@ import pytest
 
 from services.notifications.channels import SmtpSender, build_email, build_group_email, mail_key, wire_bytes
 from services.notifications.config import Settings
+from services.notifications.domain import settings as r
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers.deliveries import (
     DeliveryRounds,
@@ -30,7 +31,6 @@ from services.notifications.handlers.deliveries import (
     group_sends,
     send_together,
 )
-from services.notifications.domain import settings as r
 from services.notifications.repository.outgoing import ClaimedDelivery, NewDelivery, NewNotification
 from services.notifications.templates import TEMPLATES, collective_greeting
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
