@@ -3,8 +3,6 @@ to the new hour: to a past hour it runs at once; a day's digest that already ran
 database and service process."""
 
 import os
-import signal
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -13,21 +11,10 @@ import asyncpg
 from services.notifications.handlers.jobs import DAILY_DIGEST
 from shared.periods import VIETNAM_TZ, at_local_hour
 from tests.notifications.test_crash_duplicates import ROOT, spawn, wait_for
-from tests.support.running import free_port
+from tests.support.running import free_port, stop_process
 
 OLD_HOUR, NEW_HOUR = 23, 0
 """The last hour of the day (still ahead but in its own hour) and the first (always passed)."""
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the process as `make` does (SIGTERM), killing it if it hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 async def test_a_restart_with_a_new_digest_hour_moves_todays_digest(
@@ -60,7 +47,7 @@ async def test_a_restart_with_a_new_digest_hour_moves_todays_digest(
     try:
         await wait_for(planned, "today's digest planned", process=process, log=log)
     finally:
-        stop(process)
+        stop_process(process)
     first = await row()
     assert first is not None and first["due_at"] == at_local_hour(today, OLD_HOUR)
     process = spawn({**env, "CHIBO_HTTP_PORT": str(free_port()), "CHIBO_DIGEST_HOUR": str(NEW_HOUR)}, log)
@@ -84,4 +71,4 @@ async def test_a_restart_with_a_new_digest_hour_moves_todays_digest(
             await wait_for(ran_once, "the service's first poll", process=process, log=log)
             assert await row() == first
     finally:
-        stop(process)
+        stop_process(process)
