@@ -8,7 +8,9 @@ from pathlib import Path
 
 import asyncpg
 
-from services.notifications.handlers.jobs import DAILY_DIGEST
+from services.notifications.config import Settings
+from services.notifications.handlers.jobs import DAILY_DIGEST, plan_daily_jobs
+from services.notifications.unit_of_work import uow_factory
 from shared.periods import VIETNAM_TZ, at_local_hour
 from tests.notifications.test_crash_duplicates import ROOT, spawn, wait_for
 from tests.support.running import free_port, stop_process
@@ -72,3 +74,34 @@ async def test_a_restart_with_a_new_digest_hour_moves_todays_digest(
             assert await row() == first
     finally:
         stop_process(process)
+
+
+async def test_only_the_jobs_not_started_move_to_a_new_hour(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Today's digest moves to each new hour, later or earlier, while it has not started; one with a batch done (its
+    cursor stored) or fired keeps its time, so no day's job runs twice."""
+    today = datetime.now(VIETNAM_TZ).date()
+    await pool.execute("DELETE FROM schedule WHERE kind = $1 AND subject_id >= $2", DAILY_DIGEST, today.isoformat())
+
+    async def plan(hour: int) -> asyncpg.Record:
+        async with uow_factory(pool, settings=settings.model_copy(update={"digest_hour": hour}))() as uow:
+            await plan_daily_jobs(uow)
+            await uow.commit()
+        found = await pool.fetchrow(
+            "SELECT due_at, done_at FROM schedule WHERE kind = $1 AND subject_id = $2", DAILY_DIGEST, today.isoformat()
+        )
+        assert found is not None
+        return found
+
+    for hour in (3, 22, 9):
+        assert (await plan(hour))["due_at"] == at_local_hour(today, hour)
+    await pool.execute(
+        "UPDATE schedule SET cursor = 'r1' WHERE kind = $1 AND subject_id = $2", DAILY_DIGEST, today.isoformat()
+    )
+    assert (await plan(15))["due_at"] == at_local_hour(today, 9)  # between two batches: left alone
+    await pool.execute(
+        "UPDATE schedule SET cursor = NULL, done_at = now() WHERE kind = $1 AND subject_id = $2",
+        DAILY_DIGEST,
+        today.isoformat(),
+    )
+    assert (await plan(15))["due_at"] == at_local_hour(today, 9)  # fired: left alone
+    await pool.execute("DELETE FROM schedule WHERE kind = $1 AND subject_id = $2", DAILY_DIGEST, today.isoformat())
