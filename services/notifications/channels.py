@@ -23,7 +23,9 @@ import aiosmtplib
 import httpx
 
 from services.notifications.config import Settings, parse_mailbox
+from services.notifications.domain.model import Recipient
 from services.notifications.repository.outgoing import ClaimedDelivery
+from services.notifications.templates import for_one_reader
 from services.notifications.webhook_guard import RefusedAddress, Resolver, checked_target, system_resolver
 from shared.logs import get_logger
 from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
@@ -106,7 +108,10 @@ def message_id(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> str:
 
 
 def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
-    """The UTF-8 e-mail of a delivery; its Subject decodes to exactly the title, however it is folded."""
+    """The UTF-8 e-mail of a delivery to its own addresses alone; its Subject decodes to exactly the title, however
+    it is folded. A whole cell's members' shared text greets its one reader (templates.for_one_reader): it went out
+    alone (a member stored after the meeting's notice, told alone; the last of a round), and a trial's mail to one
+    member greeted "các đồng chí đảng viên Chi bộ Công an phường"."""
     # The default policy folds a long non-ASCII subject between RFC 2047 encoded words at a space it
     # leaves outside them, and decoders drop whitespace between encoded words ("HuỳnhĐức Bình").
     # email.header.Header keeps every space inside an encoded word, so folding loses none.
@@ -115,7 +120,9 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
     message["To"] = ", ".join(delivery.addresses)
     # a delivery stored before its text was guarded (templates.plain_mail) loses what steers or hides text too; its
     # title otherwise exactly as stored (its spaces survive folding)
-    title, body = keeping_isolates(without_controls, delivery.title), keeping_isolates(without_controls, delivery.body)
+    reader = Recipient(id=delivery.recipient_id, kind=delivery.recipient_kind, name=delivery.recipient_name)
+    alone = for_one_reader(delivery.rule, delivery.body, reader)
+    title, body = keeping_isolates(without_controls, delivery.title), keeping_isolates(without_controls, alone)
     message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id([delivery], sender=sender)

@@ -109,6 +109,16 @@ class FakeOutgoing:
         days = [date.fromisoformat(subject) for k, subject in self.jobs if k == kind]
         return max(days) if days else None
 
+    async def unstarted_daily(self, kinds: Sequence[str]) -> list[tuple[str, str, datetime]]:
+        """(kind, day, due) of the daily jobs of `kinds` not fired."""
+        return [(k, s, job.due_at) for (k, s), job in self.jobs.items() if k in kinds and job.done_at is None]
+
+    async def move_unstarted(self, jobs: Sequence[tuple[str, str, datetime]]) -> int:
+        """Move jobs that have not fired; how many moved."""
+        moved = [self.jobs[(k, s)] for k, s, _ in jobs if (k, s) in self.jobs and self.jobs[(k, s)].done_at is None]
+        await self.replan_pending(jobs)
+        return len(moved)
+
     async def preference(self, recipient_id: str) -> Preference | None:
         """The stored preference, if any."""
         return self.preferences_by_id.get(recipient_id)

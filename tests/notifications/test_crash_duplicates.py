@@ -25,7 +25,7 @@ from shared.periods import VIETNAM_TZ
 from tests.notifications.fakes import Clock
 from tests.notifications.test_shared_address import probation, raise_now
 from tests.support.ids import random_id
-from tests.support.running import free_port
+from tests.support.running import free_port, stop_process
 
 ROOT = Path(__file__).parents[2]
 MAILS = 200
@@ -145,13 +145,7 @@ async def test_a_kill_mid_round_sends_again_at_most_the_mails_in_flight(
         after_kill = time.monotonic() - killed
         await wait_for(all_recorded, "every delivery recorded", process=process, log=log)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
     copies = message_ids(directory, addresses)
     twice = sum(count - 1 for count in copies.values() if count > 1)
     assert len(copies) == MAILS

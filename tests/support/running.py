@@ -3,7 +3,9 @@
 import asyncio
 import contextlib
 import io
+import signal
 import socket
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -17,6 +19,17 @@ START_SECONDS = 60.0
 """How long an app may take to answer healthy on a loaded machine (migrations, broker, pool)."""
 STOP_SECONDS = 30.0
 """How long an app may take to stop; a longer shutdown is a bug the failure describes."""
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process gracefully (SIGTERM, then SIGKILL after 30 s) and wait for it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.seed_demo import publisher
-from tests.support.running import free_port
+from tests.support.running import free_port, stop_process
 
 ROOT = Path(__file__).parents[2]
 COMMAND_SECONDS = 300.0
@@ -41,14 +41,7 @@ class RunningSystem:
 
     def stop(self, name: str) -> None:
         """Stop one process gracefully (SIGTERM, then SIGKILL)."""
-        process = self.processes[name]
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(self.processes[name])
 
     def start(self, name: str) -> None:
         """(Re)start one process and wait until it is healthy."""

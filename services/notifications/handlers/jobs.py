@@ -46,7 +46,10 @@ class JobRun:
 
 
 async def plan_daily_jobs(uow: NotificationsUnit) -> int:
-    """Plan the sweep, the digest and the prunes of every day since the last planned one up to today (catch-up)."""
+    """Plan the sweep, the digest and the prunes of every day since the last planned one up to today (catch-up), and
+    move those not started yet to the hours now configured (a restart with a changed `digest_hour` or
+    `daily_sweep_hour`): a day's job runs once, at its new hour, or at once when that hour has passed; returns how
+    many were planned."""
     today = local(uow.now()).date()
     planned = 0
     settings = uow.settings
@@ -67,6 +70,21 @@ async def plan_daily_jobs(uow: NotificationsUnit) -> int:
             )
             planned += 1
             day += timedelta(days=1)
+    hours = dict(daily)
+    moves = [
+        (kind, subject_id, at_local_hour(date.fromisoformat(subject_id), hours[kind]))
+        for kind, subject_id, due_at in await uow.outgoing.unstarted_daily(list(hours))
+        if due_at != at_local_hour(date.fromisoformat(subject_id), hours[kind])
+    ]
+    if moves:
+        moved = await uow.outgoing.move_unstarted(moves)
+        log.info(
+            "daily_jobs_replanned",
+            jobs=moved,
+            sweep_hour=settings.daily_sweep_hour,
+            digest_hour=settings.digest_hour,
+            prune_hour=settings.prune_hour,
+        )
     return planned
 
 

@@ -201,6 +201,8 @@ class OutgoingRepository(Protocol):
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None: ...
     async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str, datetime | None]]: ...
     async def last_daily(self, kind: str) -> date | None: ...
+    async def unstarted_daily(self, kinds: Sequence[str]) -> list[tuple[str, str, datetime]]: ...
+    async def move_unstarted(self, jobs: Sequence[tuple[str, str, datetime]]) -> int: ...
     async def preference(self, recipient_id: str) -> Preference | None: ...
     async def preferences(self, recipient_ids: Sequence[str]) -> dict[str, Preference]: ...
     async def insert_notification(self, new: NewNotification) -> str | None: ...
@@ -371,6 +373,33 @@ class PgOutgoingRepository:
         """The latest day a daily job was planned for."""
         value = await self._db.fetchval("SELECT max(subject_id) FROM schedule WHERE kind = $1", kind)
         return date.fromisoformat(value) if value else None
+
+    async def unstarted_daily(self, kinds: Sequence[str]) -> list[tuple[str, str, datetime]]:
+        """(kind, day as ISO date, due) of the daily jobs of `kinds` not yet started: not fired, no batch done, no
+        failed attempt waiting for its retry."""
+        rows = await self._db.fetch(
+            "SELECT kind, subject_id, due_at FROM schedule WHERE kind = ANY($1::text[]) AND done_at IS NULL"
+            " AND cursor IS NULL AND attempts = 0",
+            list(kinds),
+        )
+        return [(row["kind"], row["subject_id"], row["due_at"]) for row in rows]
+
+    async def move_unstarted(self, jobs: Sequence[tuple[str, str, datetime]]) -> int:
+        """Move jobs (kind, subject, due) still not started when the statement runs (a run in progress holds the row
+        and, once committed, has fired it or stored its cursor: it is left alone); returns how many moved."""
+        moves = {(kind, subject_id): due_at for kind, subject_id, due_at in jobs}
+        if not moves:
+            return 0
+        status = await self._db.execute(
+            "UPDATE schedule s SET due_at = j.due_at"
+            " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS j(kind, subject_id, due_at)"
+            " WHERE s.kind = j.kind AND s.subject_id = j.subject_id AND s.done_at IS NULL AND s.cursor IS NULL"
+            " AND s.attempts = 0",
+            [kind for kind, _ in moves],
+            [subject_id for _, subject_id in moves],
+            list(moves.values()),
+        )
+        return int(status.split()[-1])
 
     async def preference(self, recipient_id: str) -> Preference | None:
         """The recipient's stored preferences, if any."""
