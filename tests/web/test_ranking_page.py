@@ -54,7 +54,9 @@ async def test_the_ranking_page_lists_the_apis_ranking_a_page_at_a_time(
             assert rows_of(second)[0][1] == 21
 
 
-async def test_the_ranking_page_of_another_committee_is_not_found(system: RunningSystem, api: httpx.AsyncClient) -> None:
+async def test_the_ranking_page_of_another_committee_is_not_found(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
     async with signed_in(system, "commune-officer") as client:
         own = await client.get(f"/app/committees/demo-xa-hoa-binh/ranking?period={PERIOD}")
         other = await client.get(f"/app/committees/demo-phuong-an-phu/ranking?period={PERIOD}")
