@@ -188,6 +188,7 @@ async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(
             (await client.get(path)).text
             for path in (
                 "/app/committees/demo-tinh-uy",
+                f"/app/committees/demo-tinh-uy/ranking?period={PERIOD}",
                 "/app/cells/demo-cb-thon-2",
                 f"/app/meetings/demo-cb-thon-2-{PERIOD}",
                 "/app/sign-in",
@@ -276,6 +277,8 @@ OUTSIDE_PAGES = [
     ("/app/committees/{}", "demo-tinh-uy"),
     ("/app/committees/{}/report.csv", "demo-phuong-an-phu"),
     ("/app/committees/{}/rescore", "demo-phuong-an-phu"),
+    ("/app/committees/{}/ranking", "demo-phuong-an-phu"),
+    ("/app/committees/{}/ranking", "demo-tinh-uy"),
 ]
 
 

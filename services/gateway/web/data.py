@@ -668,3 +668,22 @@ async def posted_items(
     if not items and scores_unavailable():
         raise CriteriaUnavailable(back)
     return items
+
+
+async def ranking_rows(
+    state: GatewayState, principal: Principal, committee_id: str, period: str, *, offset: int, limit: int
+) -> dict[str, Any]:
+    """A page of the committee's ranking as the API answers it (reads.get_committee_ranking, best first: `items`,
+    `total`), each line with `committee`: the name of the committee directly above its cell (its id when unnamed)."""
+    ranking = await reads.get_committee_ranking(
+        committee_id, period, principal, state, order="desc", limit=limit, offset=offset
+    )
+    cells = await asyncio.gather(*(state.directory.get(item["cell_id"]) for item in ranking["items"]))
+    parents = {cell.parent_id for cell in cells if cell is not None and cell.parent_id}
+    found = dict(zip(parents, await asyncio.gather(*(state.directory.get(unit) for unit in parents)), strict=True))
+    names = {unit_id: (unit.name if unit is not None and unit.name else unit_id) for unit_id, unit in found.items()}
+    items = [
+        item | {"committee": names.get(cell.parent_id or "") if cell is not None else None}
+        for item, cell in zip(ranking["items"], cells, strict=True)
+    ]
+    return {**ranking, "items": items}

@@ -190,3 +190,52 @@ def late_minutes_pager(
 ) -> dict[str, Any] | None:
     """The late-minutes list's pager (list_pager) from data.committee_overview's `late_minutes_page`."""
     return list_pager(shown, committee_id, period, LATE_OFFSET, kept)
+
+
+RANKING_PAGE = 50
+"""How many cells a page of the committee's ranking lists (the API's default `limit`)."""
+
+
+@router.get("/committees/{committee_id}/ranking")
+async def ranking_page(
+    committee_id: str, request: Request, viewer: CurrentViewer, state: State, period: str | None = None
+) -> HTMLResponse:
+    """The subtree's cells ranked by score for the period, best first, RANKING_PAGE a page from `offset`: rank, cell,
+    its committee, score, rating, meetings held; the API's ranking (reads.get_committee_ranking: same scoping, same
+    figures and order). 404 outside the officer's subtree, as the committee page."""
+    principal = viewer.principal
+    unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    period = periods.checked(period)
+    back = f"{PREFIX}/committees/{quote(committee_id)}/ranking?{urlencode({'period': period})}"
+    raw = request.query_params.get("offset", "")
+    offset = list_start(raw)
+    if offset is None:
+        raise BadPosition(parameter="offset", value=raw, what=_("the ranking of cells"), back=back)
+    crumbs = await data.breadcrumb(state, principal, unit)
+    ranking = await data.ranking_rows(state, principal, committee_id, period, offset=offset, limit=RANKING_PAGE)
+    total, shown = int(ranking["total"]), len(ranking["items"])
+    address = f"{PREFIX}/committees/{quote(committee_id)}/ranking"
+    pager = {
+        "first": offset + 1,
+        "last": offset + shown,
+        "total": total,
+        "previous": f"{address}?{urlencode({'period': period, 'offset': max(offset - RANKING_PAGE, 0)})}"
+        if offset
+        else None,
+        "next": f"{address}?{urlencode({'period': period, 'offset': offset + shown})}"
+        if shown and offset + shown < total
+        else None,
+    }
+    return render(
+        request,
+        "ranking.html",
+        viewer=viewer,
+        unit=unit,
+        period=period,
+        choices=periods.choices(period, first_month=await data.committee_first_month(state, principal, committee_id)),
+        crumbs=crumbs,
+        rows=ranking["items"],
+        offset=offset,
+        pager=pager,
+        start=back if offset and not shown else None,
+    )
