@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from services.gateway.web.i18n import format_moment
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from services.gateway.web.i18n import format_moment
 from tests.web.conftest import cell_members, feed, feed_event, signed_in
 from tests.web.test_exports import pdf_text
 from tests.web.test_minutes_pdf_roll_call import CELL, held_meeting
