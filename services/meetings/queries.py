@@ -383,6 +383,9 @@ async def get_meeting(
         "attendance": attendance,
         "minutes": minutes,
         "approved_at": row["adopted_at"],
+        # the votes of the adoption in force only: a voided one's count no adoption of the text now standing
+        "adoption_votes_for": row["approval_votes_for"] if row["adopted_at"] is not None else None,
+        "adoption_votes_against": row["approval_votes_against"] if row["adopted_at"] is not None else None,
         "adoption_voided_at": row["approved_at"] if row["adopted_at"] is None else None,
         "adoption_voided_by": _voided_by(row),
         "documents": [dict(d) for d in documents],

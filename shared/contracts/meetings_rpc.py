@@ -168,6 +168,11 @@ class MeetingReply(MeetingSummaryReply):
     minutes: dict[str, Any] | None = None
     approved_at: datetime | None = None
     """When the cell adopted the minutes in force, None when they are not adopted."""
+    adoption_votes_for: int | None = None
+    """How many members voted to adopt the minutes in force (`minutes.approved.v1`'s `votes_for`); None when they
+    are not adopted (`approved_at` None) or the adoption named no count."""
+    adoption_votes_against: int | None = None
+    """How many members voted against adopting the minutes in force (`votes_against`); None as `adoption_votes_for`."""
     adoption_voided_at: datetime | None = None
     """When the cell adopted minutes that a text issued after it replaced (meetings' domain.adoption_in_force): that
     text is not adopted (`approved_at` None) until a newer adoption; None otherwise."""

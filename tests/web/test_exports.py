@@ -373,7 +373,7 @@ def test_the_minutes_close_after_the_tasks_table_not_between_its_heading_and_the
         (None, "kết thúc lúc 21:35 thứ Tư, ngày 04/11/2026. Biên bản chưa được chi bộ thông qua."),
         (
             "2026-11-04T21:30:00+07:00",
-            "Biên bản đã được đọc lại cho chi bộ nghe và được chi bộ thông qua.",
+            "Biên bản đã được đọc lại cho chi bộ nghe và được chi bộ thông qua lúc 21:30 thứ Tư, ngày 04/11/2026.",
         ),
     ],
 )
@@ -450,3 +450,24 @@ async def test_the_minutes_pdf_gives_the_official_and_probationary_members_summo
         f"Tổng số đảng viên được triệu tập: {len(summoned)} ({len(summoned) - probationary} đảng viên chính thức,"
         f" {probationary} đảng viên dự bị); có mặt:"
     ) in text
+
+
+@pytest.mark.parametrize(
+    ("votes", "said"),
+    [
+        ((11, 1), "thông qua lúc 21:40 thứ Tư, ngày 04/11/2026 với 11 đồng chí tán thành, 1 đồng chí không tán thành."),
+        ((12, None), "thông qua lúc 21:40 thứ Tư, ngày 04/11/2026 với 12 đồng chí tán thành."),
+        ((None, None), "thông qua lúc 21:40 thứ Tư, ngày 04/11/2026."),
+    ],
+)
+def test_the_minutes_say_the_votes_adopting_them(votes: tuple[int | None, int | None], said: str) -> None:
+    """The minutes' closing says the votes on adopting them (minutes.approved.v1's optional votes_for and
+    votes_against, in MeetingReply as adoption_votes_*), each only when the adoption named it."""
+    from services.gateway.web.exports import adoption_line
+
+    meeting = {
+        "approved_at": "2026-11-04T21:40:00+07:00",
+        "adoption_votes_for": votes[0],
+        "adoption_votes_against": votes[1],
+    }
+    assert adoption_line(meeting) == "Biên bản đã được đọc lại cho chi bộ nghe và được chi bộ " + said

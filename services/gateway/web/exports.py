@@ -671,14 +671,8 @@ def minutes_document(
         for task in meeting.get("tasks") or []
     ]
     end = format_moment(minutes.get("ended_at")) if minutes.get("ended_at") else ""
-    # the minutes are read back to the cell as it adopts them (DOMAIN.md "Meetings": "minutes read and adopted"):
-    # said only of adopted minutes (a trial's unadopted minutes printed "đã được đọc lại"), as not adopted otherwise
-    if not end:
-        closing = ""
-    elif meeting.get("approved_at"):
-        closing = _("The meeting ended at %(end)s. The minutes were read to the meeting and adopted.", end=end)
-    else:
-        closing = _("The meeting ended at %(end)s. The cell has not adopted these minutes yet.", end=end)
+    ended = _("The meeting ended at %(end)s.", end=end) if end else ""
+    closing = " ".join(part for part in (ended, adoption_line(meeting) if minutes else "") if part)
     kind = label("kind", meeting.get("kind"))
     return pdf.minutes_pdf(
         superior=shown_name(str((superior or {}).get("name") or "")),
@@ -696,6 +690,38 @@ def minutes_document(
         if minutes_state(meeting) == "cancelled"
         else "",
     )
+
+
+def adoption_line(meeting: dict[str, Any]) -> str:
+    """The minutes' adoption as their closing says it, from a meeting read (MeetingReply as a dict): when the cell
+    adopted them and its votes (`adoption_votes_for`, `adoption_votes_against`, each said when the adoption named
+    it), or that they are not adopted. The minutes are read back to the cell as it adopts them (DOMAIN.md
+    "Meetings": "minutes read and adopted"): said only of adopted minutes (a trial's unadopted minutes printed "đã
+    được đọc lại")."""
+    if not meeting.get("approved_at"):
+        return _("The cell has not adopted these minutes yet.")
+    at = format_moment(meeting["approved_at"])
+    yes, no = meeting.get("adoption_votes_for"), meeting.get("adoption_votes_against")
+    if yes is not None and no is not None:
+        return _(
+            "The minutes were read to the meeting and adopted at %(at)s, %(yes)s members in favour, %(no)s against.",
+            at=at,
+            yes=format_number(yes),
+            no=format_number(no),
+        )
+    if yes is not None:
+        return _(
+            "The minutes were read to the meeting and adopted at %(at)s, %(yes)s members in favour.",
+            at=at,
+            yes=format_number(yes),
+        )
+    if no is not None:
+        return _(
+            "The minutes were read to the meeting and adopted at %(at)s, %(no)s members against.",
+            at=at,
+            no=format_number(no),
+        )
+    return _("The minutes were read to the meeting and adopted at %(at)s.", at=at)
 
 
 def self_criticism_line(minutes: Any) -> str:

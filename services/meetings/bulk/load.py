@@ -33,6 +33,7 @@ from services.meetings.domain import (
     probation_ends_on,
     under_a_cell_reason,
 )
+from services.meetings.handlers import trace
 from services.meetings.handlers.ingest import (
     EVENTS_PER_TRANSACTION,
     REUSED_ID,
@@ -327,46 +328,51 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         for run in cut
         if run[0] in chunk.others
     }
-    async with MeetingsUnitOfWork(pool) as uow:
-        await uow.ingest.lock_gate()  # the chunk's 20,000 events exclude every other ingest transaction
-        bulk = PgBulkRepository(uow.connection)
-        await bulk.create_staging()
-        fresh = _Reread(chunk.lines)
-        staged_runs = misses = 0
-        for run in cut:
-            others = readings.get(run[0])
-            if others is not None:
-                # the other types as a batch's transaction judges them (a statement per group, not per event)
-                await _judge_lines(others, uow, received_at, report)
-                continue
-            # the run's staged events set-based, but for the lines the set-based step cannot answer as one at a
-            # time (_load_staged): each judged on the ingest path at its place, the lines before it applied
-            # set-based again without it, those after it a run of their own
-            queue: list[tuple[bool, list[int]]] = [(True, run)]  # (set-based, places), in file order
-            while queue:
-                set_based, places = queue.pop(0)
-                if not places:
+    # the held events the chunk releases (handlers.ingest.release_waiting notes them) are traced as a release on any
+    # other route is: one `event_accepted` line each (route `release`) and their chibo_ingest_events_total samples,
+    # once the chunk committed (handlers.trace; docs/operations.md, "Following an event")
+    with trace.tracing() as released:
+        async with MeetingsUnitOfWork(pool) as uow:
+            await uow.ingest.lock_gate()  # the chunk's 20,000 events exclude every other ingest transaction
+            bulk = PgBulkRepository(uow.connection)
+            await bulk.create_staging()
+            fresh = _Reread(chunk.lines)
+            staged_runs = misses = 0
+            for run in cut:
+                others = readings.get(run[0])
+                if others is not None:
+                    # the other types as a batch's transaction judges them (a statement per group, not per event)
+                    await _judge_lines(others, uow, received_at, report)
                     continue
-                if not set_based or misses >= MAX_SPLITS:  # a chunk this tangled is judged on the ingest path
-                    lines = [chunk.lines[seq] for seq in places]
-                    await _judge_lines(_OtherReadings(lines, received_at=received_at), uow, received_at, report)
-                    continue
-                if staged_runs:
-                    await bulk.clear_staging()
-                staged_runs += 1
-                # what the lines before wrote is sent first (a member's removal the set-based step reads), and what
-                # they read forgotten after: the set-based statements write past the repositories' caches
-                await uow.org.forget_reads()
-                trouble = await _load_staged(
-                    chunk, {seq: chunk.staged[seq] for seq in places}, uow, bulk, fresh, report
-                )
-                await uow.org.forget_reads()
-                if trouble is not None:
-                    misses += 1
-                    at = places.index(trouble)
-                    queue[:0] = [(True, places[:at]), (False, [trouble]), (True, places[at + 1 :])]
-        await bulk.wake_relay(schema=SCHEMA)
-        await uow.commit()
+                # the run's staged events set-based, but for the lines the set-based step cannot answer as one at a
+                # time (_load_staged): each judged on the ingest path at its place, the lines before it applied
+                # set-based again without it, those after it a run of their own
+                queue: list[tuple[bool, list[int]]] = [(True, run)]  # (set-based, places), in file order
+                while queue:
+                    set_based, places = queue.pop(0)
+                    if not places:
+                        continue
+                    if not set_based or misses >= MAX_SPLITS:  # a chunk this tangled is judged on the ingest path
+                        lines = [chunk.lines[seq] for seq in places]
+                        await _judge_lines(_OtherReadings(lines, received_at=received_at), uow, received_at, report)
+                        continue
+                    if staged_runs:
+                        await bulk.clear_staging()
+                    staged_runs += 1
+                    # what the lines before wrote is sent first (a member's removal the set-based step reads), and what
+                    # they read forgotten after: the set-based statements write past the repositories' caches
+                    await uow.org.forget_reads()
+                    trouble = await _load_staged(
+                        chunk, {seq: chunk.staged[seq] for seq in places}, uow, bulk, fresh, report
+                    )
+                    await uow.org.forget_reads()
+                    if trouble is not None:
+                        misses += 1
+                        at = places.index(trouble)
+                        queue[:0] = [(True, places[:at]), (False, [trouble]), (True, places[at + 1 :])]
+            await bulk.wake_relay(schema=SCHEMA)
+            await uow.commit()
+            trace.report(released)
     report.events += len(chunk.lines)
 
 
