@@ -200,7 +200,6 @@ def running_replicas(
         "CHIBO_AMQP_URL": amqp_url,
         "CHIBO_DATABASE_URL": database_url,
         "CHIBO_LOG_JSON": "true",
-        **({"CHIBO_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}"} if linked_mails else {}),
         **(extra_env or {}),
     }
     started: dict[str, list[subprocess.Popen]] = {name: [] for name in replicas}
