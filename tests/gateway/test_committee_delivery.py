@@ -4,16 +4,14 @@ digest unless an operator changed it over RPC. The committee's own delivery is n
 committee and audited, through the API and the alert settings page."""
 
 import html
-import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from services.gateway.bootstrap import GatewayState
-from services.gateway.config import GatewaySettings
 from tests.gateway.fakes import World
-from tests.support.web import csrf_of, sign_in
+from tests.gateway.test_alerts_page import officer  # noqa: F401 (the signed-in officer fixture)
+from tests.support.web import csrf_of
 
 
 async def test_an_officer_reads_and_sets_their_committees_delivery_and_it_is_audited(
@@ -58,21 +56,10 @@ async def test_a_body_naming_another_recipient_is_refused(
     assert put.status_code == 422 and "recipient_id" in put.text
 
 
-@pytest.fixture
-async def officer(
-    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The shared client signed in as an officer of ward A (a web account made for it), signed out afterwards."""
-    made_by = GatewaySettings(database_url=database_url, amqp_url=amqp_url)
-    await sign_in(client, made_by, sub=f"ward-{uuid.uuid4().hex[:8]}", role="committee_officer", unit=world.ward_a)
-    try:
-        yield client
-    finally:
-        client.cookies.clear()
-
-
 async def test_the_alert_settings_page_offers_single_mails_or_the_daily_digest(
-    officer: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+    officer: httpx.AsyncClient,  # noqa: F811 (the fixture imported above)
+    headers: dict[str, dict[str, str]],
+    world: World,
 ) -> None:
     page = await officer.get(f"/app/committees/{world.ward_a}/alerts")
     assert page.status_code == 200, page.text
