@@ -25,6 +25,8 @@ done
 unset chibo_name
 # where the gateway's health and operator pages find the three services
 export CHIBO_SERVICE_HEALTH_URLS=${CHIBO_SERVICE_HEALTH_URLS:-"{\"meetings\": \"http://127.0.0.1:${CHIBO_MEETINGS_PORT}/health\", \"evaluation\": \"http://127.0.0.1:${CHIBO_EVALUATION_PORT}/health\", \"notifications\": \"http://127.0.0.1:${CHIBO_NOTIFICATIONS_PORT}/health\"}"}
+# the address mails link the web app's pages at (notifications); set it empty for mails without links
+export CHIBO_PUBLIC_BASE_URL=${CHIBO_PUBLIC_BASE_URL-"http://127.0.0.1:${CHIBO_GATEWAY_PORT}"}
 # The token signing key has one source: the gateway keeps it in its schema (gateway.signing_secret), so
 # `python -m services.gateway issue-token` signs with the gateway's key whether or not this file was sourced.
 # Secret files are readable by their owner only.

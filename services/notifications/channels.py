@@ -25,7 +25,7 @@ import httpx
 from services.notifications.config import Settings, parse_mailbox
 from services.notifications.domain.model import Recipient
 from services.notifications.repository.outgoing import ClaimedDelivery
-from services.notifications.templates import for_one_reader
+from services.notifications.templates import for_one_reader, page_address, with_page
 from services.notifications.webhook_guard import RefusedAddress, Resolver, checked_target, system_resolver
 from shared.logs import get_logger
 from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
@@ -107,11 +107,25 @@ def message_id(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> str:
     return f"<group.{digest[:40]}@{domain}>"
 
 
-def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
+def mail_body(delivery: ClaimedDelivery, public_url: str | None, text: str | None = None) -> str:
+    """The text a delivery's mail carries (`text`, default its stored body): naming the web app's page to open under
+    the deployment's `public_url` (templates.page_address), unchanged without one."""
+    address = page_address(
+        public_url,
+        rule=delivery.rule,
+        subject_id=delivery.subject_id,
+        recipient_kind=delivery.recipient_kind,
+        recipient_id=delivery.recipient_id,
+    )
+    return with_page(delivery.body if text is None else text, address)
+
+
+def build_email(delivery: ClaimedDelivery, *, sender: str, public_url: str | None = None) -> EmailMessage:
     """The UTF-8 e-mail of a delivery to its own addresses alone; its Subject decodes to exactly the title, however
-    it is folded. A whole cell's members' shared text greets its one reader (templates.for_one_reader): it went out
-    alone (a member stored after the meeting's notice, told alone; the last of a round), and a trial's mail to one
-    member greeted "các đồng chí đảng viên Chi bộ Công an phường"."""
+    it is folded; its body names the page to open when the deployment's `public_url` is known (mail_body). A whole
+    cell's members' shared text greets its one reader (templates.for_one_reader): it went out alone (a member stored
+    after the meeting's notice, told alone; the last of a round), and a trial's mail to one member greeted "các đồng
+    chí đảng viên Chi bộ Công an phường"."""
     # The default policy folds a long non-ASCII subject between RFC 2047 encoded words at a space it
     # leaves outside them, and decoders drop whitespace between encoded words ("HuỳnhĐức Bình").
     # email.header.Header keeps every space inside an encoded word, so folding loses none.
@@ -122,7 +136,8 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
     # title otherwise exactly as stored (its spaces survive folding)
     reader = Recipient(id=delivery.recipient_id, kind=delivery.recipient_kind, name=delivery.recipient_name)
     alone = for_one_reader(delivery.rule, delivery.body, reader)
-    title, body = keeping_isolates(without_controls, delivery.title), keeping_isolates(without_controls, alone)
+    title = keeping_isolates(without_controls, delivery.title)
+    body = keeping_isolates(without_controls, mail_body(delivery, public_url, alone))
     message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id([delivery], sender=sender)
@@ -153,7 +168,9 @@ def audience(deliveries: Sequence[ClaimedDelivery]) -> str:
     return f"Đảng viên {cell_name}" if cell_name else "Người nhận thông báo"
 
 
-def build_group_email(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> EmailMessage:
+def build_group_email(
+    deliveries: Sequence[ClaimedDelivery], *, sender: str, public_url: str | None = None
+) -> EmailMessage:
     """The one e-mail of identical deliveries to many recipients: the recipients only in the envelope, the To: an
     empty group naming the cell (RFC 5322 "display-name:;", as mailing lists and Bcc do), so that no member sees the
     others' addresses; the same text, Subject and encoding as each one's own mail (`build_email`)."""
@@ -163,7 +180,8 @@ def build_group_email(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> 
     # RFC 2047 5.3: an encoded word in a phrase needs white space before the ':' that follows it (glued, a strict
     # reader takes the name's last word for plain text; Python's parser flags it)
     message["To"] = encoded_words(audience(deliveries), "To") + " :;"
-    title, body = keeping_isolates(without_controls, first.title), keeping_isolates(without_controls, first.body)
+    title = keeping_isolates(without_controls, first.title)
+    body = keeping_isolates(without_controls, mail_body(first, public_url))
     message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(deliveries, sender=sender)
@@ -295,7 +313,7 @@ class SmtpSender:
 
     async def send(self, delivery: ClaimedDelivery) -> None:
         """Send one e-mail on a pooled session (DeliveryError when the server or the connection fails)."""
-        message = build_email(delivery, sender=self._settings.mail_from)
+        message = build_email(delivery, sender=self._settings.mail_from, public_url=self._settings.public_base_url)
         sender = sender_mailbox(self._settings.mail_from)[1]
         await self._transaction(sender, envelope_recipients([delivery]), wire_bytes(message))
 
@@ -308,7 +326,9 @@ class SmtpSender:
             except DeliveryError as exc:
                 return [str(exc)]
             return [None]
-        message = build_group_email(deliveries, sender=self._settings.mail_from)
+        message = build_group_email(
+            deliveries, sender=self._settings.mail_from, public_url=self._settings.public_base_url
+        )
         sender = sender_mailbox(self._settings.mail_from)[1]
         content = wire_bytes(message)  # the envelope is the deliveries' addresses, not the (empty) To:
         recipients = envelope_recipients(deliveries)

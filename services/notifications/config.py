@@ -61,6 +61,10 @@ class Settings(ServiceSettings):
     mail_from: str = "Chibo <thongbao@chibo.local>"
     """CHIBO_MAIL_FROM: the sender mailbox of every mail (From: and the envelope), checked when the service starts."""
 
+    public_base_url: str | None = None
+    """CHIBO_PUBLIC_BASE_URL: the address people open the web app at (the gateway's, e.g. https://chibo.tinh.vn),
+    checked when the service starts; mails then name the page to open (the meeting's, the inbox). Unset or empty,
+    mails say where to look without an address."""
     webhook_url: str | None = None
     """CHIBO_WEBHOOK_URL: the province's SMS or messaging gateway, judged when the service starts as a recipient's
     own webhook_url is (shared.web_address); unset or empty, there is none and the webhook is not offered."""
@@ -239,6 +243,15 @@ class Settings(ServiceSettings):
         except ValueError as exc:
             raise ValueError(f"CHIBO_MAIL_FROM: {exc}") from None
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_address(cls, value: str | None) -> str | None:
+        # a mistyped address would otherwise reach every reader as a link that leads nowhere
+        problem = address_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(f"CHIBO_PUBLIC_BASE_URL: {problem.reason}")
+        return web_address(value).rstrip("/") if value else None
 
     @field_validator("webhook_url")
     @classmethod

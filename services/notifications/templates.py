@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from string import Template
 from typing import Any
+from urllib.parse import quote
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
@@ -224,7 +225,9 @@ def for_many(body: str) -> str:
 
 
 DIGEST_TITLE = "Tổng hợp cảnh báo $day_text: $count nội dung"
-DIGEST_BODY = "$greeting\n\nTrong $day_text có $what:\n\n$items\n\nChi tiết xem trong hộp thư của hệ thống."
+DIGEST_CLOSE = "Chi tiết xem trong hộp thư của hệ thống."
+"""The digest's last line; with the deployment's public address known, the mail names the page instead (with_page)."""
+DIGEST_BODY = "$greeting\n\nTrong $day_text có $what:\n\n$items\n\n" + DIGEST_CLOSE
 
 
 COLLECTIVE_RULES = frozenset(
@@ -744,3 +747,47 @@ def render_digest(*, recipient: Recipient, day: date, alerts: Sequence[tuple[str
         "items": _digest_sections(alerts),
     }
     return plain_mail(Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values))
+
+
+MEETING_PAGE_RULES = frozenset(
+    {
+        r.MEETING_SCHEDULED,
+        r.MEETING_RESCHEDULED,
+        r.MEETING_CANCELLED,
+        r.MEETING_CANCEL_UPDATED,
+        r.DOCUMENTS_MISSING,
+        r.MEETING_REMINDER,
+        r.MINUTES_LATE,
+        r.MINUTES_LATE_SUPERIOR,
+        r.UNEXCUSED_ABSENCE,
+        r.ABSENCE_CORRECTED,
+        r.MEETING_RATED_LOW,
+    }
+)
+"""The rules whose subject is one meeting (domain.rules: subject_id=meeting_id): their mails name its page."""
+
+
+def page_address(
+    public_url: str | None, *, rule: str, subject_id: str, recipient_kind: str, recipient_id: str
+) -> str | None:
+    """The web app's page a mail sends its reader to, under the deployment's `public_url` (CHIBO_PUBLIC_BASE_URL,
+    e.g. "https://chibo.example.vn"): the meeting's page for a notice about one meeting (MEETING_PAGE_RULES), else
+    the inbox, a committee's on its page, a person's on their own; None when no address is configured."""
+    if not public_url:
+        return None
+    base = public_url.rstrip("/") + "/app"
+    if rule in MEETING_PAGE_RULES and subject_id:
+        return f"{base}/meetings/{quote(subject_id, safe='')}"
+    if recipient_kind == COMMITTEE:
+        return f"{base}/committees/{quote(recipient_id, safe='')}"
+    return f"{base}/me"
+
+
+def with_page(body: str, address: str | None) -> str:
+    """A mail's body naming the page to open (page_address): the digest's closing line points to the inbox at it,
+    any other mail ends with a line giving it; the body unchanged without an address."""
+    if address is None:
+        return body
+    if body.endswith(DIGEST_CLOSE):
+        return body.removesuffix(DIGEST_CLOSE) + f"Chi tiết xem trong hộp thư của hệ thống tại: {address}"
+    return f"{body}\n\nXem chi tiết trên hệ thống tại: {address}"

@@ -323,6 +323,17 @@ MATRIX: dict[tuple[str, str], Row] = {
         call("/v1/committees/{ward_b}/alert-rules/month_without_meeting", {"enabled": True}),
         PROVINCE,
     ),
+    # a committee's own delivery is its own officers' only: the province's officer is refused on ward A's (403)
+    ("GET", "/v1/committees/{committee_id}/preferences"): Row(
+        call("/v1/committees/{ward_a}/preferences"),
+        frozenset({"ward_officer"}),
+        call("/v1/committees/{ward_b}/preferences"),
+    ),
+    ("PUT", "/v1/committees/{committee_id}/preferences"): Row(
+        call("/v1/committees/{ward_a}/preferences", {"channels": ["email"], "digest": False}),
+        frozenset({"ward_officer"}),
+        call("/v1/committees/{ward_b}/preferences", {"channels": ["email"], "digest": False}),
+    ),
     # outside: ward B's notification named through ward A's inbox (the path is the caller's own)
     ("POST", "/v1/committees/{committee_id}/inbox/{notification_id}/read"): Row(
         inbox_read("ward_a", "ward_a"), OFFICERS, inbox_read("ward_a", "ward_b")

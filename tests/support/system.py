@@ -94,9 +94,15 @@ def _wait_healthy(name: str, url: str, process: subprocess.Popen, log: Path, tim
 
 @contextmanager
 def running_system(
-    *, amqp_url: str, database_url: str, workdir: Path, extra_env: dict[str, str] | None = None
+    *,
+    amqp_url: str,
+    database_url: str,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    linked_mails: bool = False,
 ) -> Iterator[RunningSystem]:
-    """Start mail sink, meetings, evaluation, notifications and gateway; stop them all afterwards."""
+    """Start mail sink, meetings, evaluation, notifications and gateway; stop them all afterwards. `linked_mails`:
+    notifications knows the gateway's address (CHIBO_PUBLIC_BASE_URL), so its mails name the pages to open."""
     # distinct ports: free_port() releases its socket, so two calls may name the same port
     chosen: list[int] = []
     while len(chosen) < 5:
@@ -122,6 +128,7 @@ def running_system(
         "CHIBO_SERVICE_HEALTH_URLS": json.dumps(
             {name: f"http://127.0.0.1:{ports[name]}/health" for name in ("meetings", "evaluation", "notifications")}
         ),
+        **({"CHIBO_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}"} if linked_mails else {}),
         **(extra_env or {}),
     }
     system = RunningSystem(

@@ -112,6 +112,7 @@ def system(
             database_url=own_database,
             workdir=tmp_path_factory.mktemp("web"),
             extra_env=oidc_env,
+            linked_mails=True,  # the mails name the pages, as a deployment that knows its address (test_mail_links)
         ) as s,
     ):
         yield s

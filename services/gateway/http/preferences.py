@@ -2,12 +2,12 @@
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from services.gateway.auth import Role
-from services.gateway.handlers import forbidden
+from services.gateway.handlers import authorize_unit, forbidden
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, ApiError
 from services.gateway.http.routing import ApiRoute
@@ -98,19 +98,19 @@ class PreferencesUpdate(CreateModel):
     warnings: Any = Field(default=None, json_schema_extra=READ_ONLY)
 
 
-def not_yours(recipient_id: Any, person: str) -> str:
-    """What a refusal says of a `recipient_id` that is not the caller's own `person` (after `recipient_id: `)."""
-    return (
-        f"{recipient_id!r} is not you; /v1/me/preferences keeps only your own preferences"
-        f" (recipient_id {person!r}): send your own or leave it out"
-    )
+def not_yours(recipient_id: Any, person: str, where: str = "/v1/me/preferences keeps only your own preferences") -> str:
+    """What a refusal says of a `recipient_id` that is not the caller's own `person` (or the path's committee, said
+    by `where`), after `recipient_id: `."""
+    who = "you" if where.startswith("/v1/me/") else "this committee"
+    return f"{recipient_id!r} is not {who}; {where} (recipient_id {person!r}): send your own or leave it out"
 
 
-def require_own(body: PreferencesUpdate, person: str) -> None:
+def require_own(body: PreferencesUpdate, person: str, where: str | None = None) -> None:
     """Nothing when the body's read-only `recipient_id` is absent or the caller's own `person`; else ApiError 422
     naming `recipient_id`: a body of someone else's preferences is not silently stored as the caller's."""
     if body.recipient_id is not None and body.recipient_id != person:
-        message = f"recipient_id: {not_yours(body.recipient_id, person)}"
+        said = not_yours(body.recipient_id, person) if where is None else not_yours(body.recipient_id, person, where)
+        message = f"recipient_id: {said}"
         raise ApiError(422, "invalid", message, field="recipient_id")
 
 
@@ -189,6 +189,59 @@ async def set_my_preferences(
         )
         return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=person)))
     except ServiceUnavailable as exc:
+        raise exc.explained(PREFERENCES_UNANSWERED) from exc.__cause__
+
+
+OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
+KEEP_COMMITTEE_DELIVERY = RoleCheck(OFFICERS, "choose how a committee's notices are delivered")
+"""Only committee officers choose their committee's delivery; a write checks it before its body is validated."""
+CommitteePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+
+
+async def own_committee(caller: Caller, state: State, committee_id: str) -> str:
+    """The committee when the caller is one of its own officers: 404 outside their subtree (as any unit they may not
+    see), 403 for other roles and for an officer of a committee above it (its notices reach that committee's officers,
+    who choose how)."""
+    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    if caller.unit_id != committee_id:
+        raise forbidden(caller.role, "choose how a committee other than their own receives its notices")
+    return committee_id
+
+
+@router.get("/committees/{committee_id}/preferences", response_model=PreferencesRead, tags=["committees"])
+async def get_committee_preferences(committee_id: CommitteePath, caller: Caller, state: State) -> Any:
+    """How the committee's own notices come (its channels, single mails or one daily digest), for its officers; 404
+    outside the caller's subtree, 403 for an officer of a committee above it."""
+    recipient = await own_committee(caller, state, committee_id)
+    return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=recipient)))
+
+
+@router.put(
+    "/committees/{committee_id}/preferences",
+    response_model=PreferencesRead,
+    tags=["committees"],
+    dependencies=[Depends(KEEP_COMMITTEE_DELIVERY)],
+)
+async def set_committee_preferences(
+    committee_id: CommitteePath,
+    body: Annotated[PreferencesUpdate, Depends(own_preferences)],
+    caller: Caller,
+    state: State,
+    request: Request,
+) -> Any:
+    """Choose the committee's channels and whether its notices come as single mails or one daily digest (DOMAIN.md
+    "Alerts": committees prefer a daily digest, the default); as PUT /v1/me/preferences otherwise (`inbox` always on,
+    422 naming `channels` for one not on offer, `recipient_id` other than the committee refused). Audited."""
+    recipient = await own_committee(caller, state, committee_id)
+    require_own(body, recipient, f"/v1/committees/{recipient}/preferences keeps only this committee's delivery")
+    request.state.audit_detail = {"committee_id": recipient, "channels": list(body.channels), "digest": body.digest}
+    try:
+        await state.rpc.call(
+            notifications.SetPreferences(recipient_id=recipient, channels=list(body.channels), digest=body.digest)
+        )
+        return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=recipient)))
+    except ServiceUnavailable as exc:
+        request.state.audit_detail |= {"refused": {"body": exc.message}}
         raise exc.explained(PREFERENCES_UNANSWERED) from exc.__cause__
 
 

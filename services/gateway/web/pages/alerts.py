@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.availability import notices_or
 from services.gateway.handlers import authorize_unit
-from services.gateway.http import alert_rules
+from services.gateway.http import alert_rules, preferences
 from services.gateway.http.deps import State
-from services.gateway.web import data
+from services.gateway.web import data, forms
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
 from services.gateway.web.form_locks import SavedElsewhere, one_form_at_a_time
 from services.gateway.web.forms import (
@@ -25,7 +25,7 @@ from services.gateway.web.forms import (
     required,
 )
 from services.gateway.web.forms import text as form_text
-from services.gateway.web.i18n import N_, _, format_number
+from services.gateway.web.i18n import LABELS, N_, _, format_number
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
 
@@ -385,6 +385,12 @@ async def _page(
     )
     # the rules come from notifications: while it does not answer the page says so instead of failing as a whole
     answer = await notices_or(lambda: alert_rules.get_alert_rules(committee_id, principal, state), None)
+    own = principal.unit_id == committee_id  # a committee's delivery is its own officers' (committees above: 403)
+    delivery = (
+        await notices_or(lambda: preferences.get_committee_preferences(committee_id, principal, state), None)
+        if own
+        else None
+    )
     return render(
         request,
         "alerts.html",
@@ -404,7 +410,47 @@ async def _page(
         rendered=rendered,
         notice=request.query_params.get("notice"),
         saved=request.query_params.get("rule"),
+        own=own,
+        delivery=delivery,
+        delivery_options={key: _(value) for key, value in DELIVERY.items()},
+        channels={code: _(said) for code, said in LABELS["channel"].items()},
     )
+
+
+DELIVERY = {
+    "single": N_("Each notice as it comes"),
+    "digest": N_("Gathered into one digest a day"),
+}
+"""How a committee's notices come, as the alert settings page offers it (the API's `digest` false or true)."""
+DELIVERY_FORM = FormLabels(
+    choices={"delivery": N_("How notices are sent"), "channels": forms.FIELD_LABELS["channels"]},
+    options={
+        "delivery": DELIVERY,
+        "channels": {code: said for code, said in LABELS["channel"].items() if code != "inbox"},
+    },
+    many=frozenset({"channels"}),
+    sets_values=True,
+    order=("csrf", "delivery", "channels"),
+)
+"""The committee delivery form's inputs as alerts.html labels them."""
+
+
+@router.post("/committees/{committee_id}/delivery")
+async def save_committee_delivery(committee_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Choose how the committee's own notices come (the API's PUT /v1/committees/{c}/preferences): each as it comes
+    or one digest a day, and the channels on offer; back to the alert settings page, or the page again with the
+    Vietnamese errors."""
+    form = await form_of(request, DELIVERY_FORM)
+    chosen = form.getlist("channels")
+    try:
+        delivery = form.get("delivery")
+        if delivery not in DELIVERY:
+            raise FormErrors({"delivery": forms.not_a_choice("delivery", delivery)})
+        body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": delivery == "digest"})
+        await forms.send(preferences.set_committee_preferences(committee_id, body, viewer.principal, state, request))
+    except FormErrors as exc:
+        return await _page(request, viewer, state, committee_id, status=422, errors=exc.errors, failed="delivery")
+    return RedirectResponse(f"{PREFIX}/committees/{committee_id}/alerts?notice=delivery#delivery", status_code=303)
 
 
 @router.get("/committees/{committee_id}/alerts")
