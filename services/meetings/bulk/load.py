@@ -655,6 +655,7 @@ async def _reject(
         correlation_id=correlation_id,
         refusal=exc.refusal,  # its code, as the ingest path stores it (a cell without a parent, a birth ahead)
         keep_processed=keep_processed,  # the inbox row is another event's (REUSED_ID)
+        sources_listed=False,  # a bulk load is judged by the registry (no sender's list), as ingest with sources None
     )
 
 

@@ -771,6 +771,7 @@ async def _undo_moves(
             received_at=now(),
             correlation_id=event.correlation_id,
             refusal=refused.refusal,
+            sources_listed=False,  # its sender is not kept with the move: judged again by the registry
         )
     if not announce:
         return

@@ -695,7 +695,7 @@ async def _reject_reading(
     scope: str | None,
     keep_processed: bool = False,
     account: str | None = None,
-    sources_listed: bool = True,
+    sources_listed: bool,
 ) -> IngestResult:
     """Store and publish the rejection of a read event for `error` (its reason, field, problem and code) and answer
     it; `keep_processed`: its (source, id) inbox row is not its own to forget; `sources_listed`: see reject."""
@@ -868,7 +868,15 @@ async def _judge_planned(
         except Exception as exc:
             if len(chunk) == 1:
                 chunk_results = [
-                    await _failed_alone(chunk[0], exc, uow_factory, route=route, scope=scope, account=account)
+                    await _failed_alone(
+                        chunk[0],
+                        exc,
+                        uow_factory,
+                        route=route,
+                        scope=scope,
+                        account=account,
+                        sources_listed=sources is not None,
+                    )
                 ]
             else:
                 log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
@@ -930,7 +938,7 @@ async def _failed_alone(
     route: str,
     scope: str | None,
     account: str | None = None,
-    sources_listed: bool = True,
+    sources_listed: bool,
 ) -> IngestResult:
     """An event whose own transaction failed: rejected, stored and published, when the failure is its own
     (POISON_ERRORS), so that it holds up no other event (a trial's member admitted on 9999-12-31 failed its batch's
@@ -1174,6 +1182,7 @@ async def ingest_delivery(
                     event_type="",
                     scope=scope,
                     message_id=message_id,
+                    sources_listed=sources is not None,
                 )
             # neither mode
             problem = refused.problem or "neither_mode"
@@ -1194,6 +1203,7 @@ async def ingest_delivery(
                     event_type="batch",
                     scope=scope,
                     message_id=message_id,
+                    sources_listed=sources is not None,
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
         return await judge_readings(readings)
@@ -1228,6 +1238,7 @@ async def _reject_body(
     event_type: str,
     scope: str | None = None,
     message_id: str | None = None,
+    sources_listed: bool,
 ) -> None:
     """Store and publish the rejection of a whole body that holds no event to judge; one over 1 MiB is kept as a
     prefix and its size, any other whole (a batch over the event count too: its replay reads it again as a batch,
@@ -1243,6 +1254,7 @@ async def _reject_body(
         event_type=event_type,
         scope=scope,
         message_id=message_id,
+        sources_listed=sources_listed,
     )
 
 
@@ -1256,9 +1268,11 @@ async def _store_body_rejection(
     event_type: str,
     scope: str | None,
     message_id: str | None = None,
+    sources_listed: bool,
 ) -> None:
     """Store and publish, in one transaction, the rejection of a whole body (no source or id) kept as `raw`, with the
-    AMQP `message_id` it came in (None over HTTP)."""
+    AMQP `message_id` it came in (None over HTTP); `sources_listed`: the rule its events would have been judged by
+    (its sender's sources list, False: the registry), see reject."""
     async with uow_factory() as uow:
         await reject(
             uow,
@@ -1273,6 +1287,7 @@ async def _store_body_rejection(
             correlation_id=request_correlation_id(),  # over HTTP the gateway's; an AMQP body's line names its message
             scope=scope,
             message_id=message_id,
+            sources_listed=sources_listed,
         )
         await uow.commit()
 
@@ -1325,7 +1340,14 @@ async def reject_cut_body(
     if not dry_run:
         raw = cut_text(prefix, limit=limit, declared=declared)
         await _store_body_rejection(
-            uow_factory, raw, reason=reason, field="body", route=route, event_type=event_type, scope=scope
+            uow_factory,
+            raw,
+            reason=reason,
+            field="body",
+            route=route,
+            event_type=event_type,
+            scope=scope,
+            sources_listed=sources is not None,
         )
     return [IngestResult("", "", event_type, "rejected", reason, "body", "too_large")]
 
@@ -1448,7 +1470,7 @@ async def settle(
     account: str | None = None,
     message_id: str | None = None,
     data_json: bytes = b"",
-    sources_listed: bool = True,
+    sources_listed: bool,
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it.
 
@@ -1859,7 +1881,7 @@ async def reject(
     answer: str | None = None,
     account: str | None = None,
     message_id: str | None = None,
-    sources_listed: bool = True,
+    sources_listed: bool,
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
     fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless

@@ -56,7 +56,7 @@ class IngestRepository(Protocol):
         answer: str | None = None,
         account: str | None = None,
         message_id: str | None = None,
-        sources_listed: bool = True,
+        sources_listed: bool,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -76,7 +76,7 @@ class IngestRepository(Protocol):
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
-        sources_listed: bool = True,
+        sources_listed: bool,
     ) -> "StoredRejection": ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def get_attempt(self, rejection_id: str, attempt: int) -> Mapping[str, Any] | None: ...
@@ -182,7 +182,7 @@ class PgIngestRepository:
         answer: str | None = None,
         account: str | None = None,
         message_id: str | None = None,
-        sources_listed: bool = True,
+        sources_listed: bool,
     ) -> None:
         """Park the event until `waiting_for` arrives (keeping its first hold time and the scope, account, AMQP
         `message_id` and sources rule it came with), with the hold's machine-readable reason when its rule gives one;
@@ -260,7 +260,7 @@ class PgIngestRepository:
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
-        sources_listed: bool = True,
+        sources_listed: bool,
     ) -> StoredRejection:
         """Store the rejection of an event once: (source, id) identifies it (CONTRACT.md), so an event refused again
         keeps its one rejection (`first` False: it was published when it was stored). That rejection is refreshed
