@@ -43,7 +43,6 @@ class ReasonCode(StrEnum):
     """`present` of `counted` present, a share of `rate`."""
     ABSENT_WITHOUT_EXCUSE = "absent_without_excuse"
     """`count` members absent without excuse."""
-    ROSTER_LACKS_MEMBERS = "roster_lacks_members"
     """The roster leaves out `count` members of the cell at the meeting's start: not in the rate (DOMAIN.md counts
     the roster only), said so the rate is not read as the cell's."""
     EXCUSED_RUN_BONUS = "excused_run_bonus"
@@ -249,7 +248,6 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.DURATION_BELOW_HALF: lambda p: f"lasted {p.lasted:g} min of {p.required} required: below half",
     ReasonCode.ATTENDANCE_RATE: lambda p: f"{p.present}/{p.counted} present ({_pct(p.rate)})",
     ReasonCode.ABSENT_WITHOUT_EXCUSE: lambda p: f"{p.count} absent without excuse",
-    ReasonCode.ROSTER_LACKS_MEMBERS: lambda p: f"the roster lacks {p.count} of the cell's members (not in the rate)",
     ReasonCode.EXCUSED_RUN_BONUS: lambda p: f"bonus: no excused-absence run above {p.limit} (longest {p.longest})",
     ReasonCode.EXCUSED_RUN_NO_BONUS: lambda p: f"no bonus: an excused-absence run of {p.longest} meetings",
     ReasonCode.ATTENDANCE_RATE_LOW: lambda p: (

@@ -250,11 +250,13 @@ async def publish(amqp_url: str, messages: list[list[dict[str, Any]] | dict[str,
 
 
 def without_wall_clock(row: str) -> str:
-    """A row's JSON with `held_since` (evaluation's cell_period: when a month first held a meeting here, by the wall
-    clock of the process that stored it) read only as whether it is set."""
+    """A row's JSON with `held_since` (evaluation's cell_period: when a month first held a meeting here) and `rated_at`
+    (when a period was first rated, evaluation 0046), both by the wall clock of the process that stored them, read
+    only as whether they are set."""
     values = json.loads(row)
-    if "held_since" in values:
-        values["held_since"] = values["held_since"] is not None
+    for moment in ("held_since", "rated_at"):
+        if moment in values:
+            values[moment] = values[moment] is not None
     return json.dumps(values, sort_keys=True)
 
 

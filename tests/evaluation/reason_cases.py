@@ -33,9 +33,6 @@ def hd42_cases() -> dict[str, MeetingFacts]:
         "absences and an excused run": replace(
             model, roster=roster(7, excused=2, absent=1), excused_runs={"e1": 4}, absence_runs={"e1": 4, "a1": 1}
         ),
-        "a check-in device's roster of who came, the cell's other members left out": replace(
-            model, roster=roster(1), cell_member_ids=frozenset({"p1", "x2", "x3", "x4", "x5"})
-        ),
         "documents late": replace(model, documents=late_docs),
         "no documents": replace(model, documents=()),
         "final documents not due yet": replace(model, documents=late_docs[:2], scored_at=END + timedelta(hours=11)),

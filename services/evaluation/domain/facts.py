@@ -4,7 +4,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from shared.membership import not_listed, version_in_force
+from shared.membership import version_in_force
 from shared.periods import local_date
 
 ASSESSOR_RANK = {"cell_committee": 0, "members_vote": 1, "upper_monitor": 2}
@@ -83,7 +83,6 @@ class MeetingFacts:
     cell_members: int | None = None
     """Members the snapshots in force at the meeting's start put in the cell (members_in_cell_at); None when not
     read. With no roster the resolution's votes are judged against them."""
-    cell_member_ids: frozenset[str] | None = None
     """The ids of those members (cell_members); None when not read."""
     documents: tuple[Document, ...] = ()
     roster: Mapping[str, str] | None = None
@@ -127,14 +126,6 @@ class MeetingFacts:
     def count(self, status: str) -> int:
         """How many roster records have this status."""
         return sum(1 for value in (self.roster or {}).values() if value == status)
-
-    @property
-    def off_roster(self) -> int:
-        """How many members of the cell at the start (cell_member_ids) the roster leaves out (shared.membership
-        .not_listed); 0 with no roster or no members read. Not in the rate: DOMAIN.md counts the roster only."""
-        if self.roster is None or not self.cell_member_ids:
-            return 0
-        return len(not_listed(sorted(self.cell_member_ids), self.roster))
 
     @property
     def attendance_counted(self) -> int:

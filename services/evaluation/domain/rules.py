@@ -73,7 +73,7 @@ def _attendance(rule: AttendanceRule, item: Item, facts: MeetingFacts) -> Outcom
     counted = facts.attendance_counted
     present = facts.count("present")
     if counted == 0:
-        return 0, only(ReasonCode.NOBODY_EXPECTED) + _off_roster(facts)
+        return 0, only(ReasonCode.NOBODY_EXPECTED)
     rate = present / counted
     points = banded(rate, rule.bands, rule.below_points)
     unexcused = facts.count("absent")
@@ -88,15 +88,7 @@ def _attendance(rule: AttendanceRule, item: Item, facts: MeetingFacts) -> Outcom
             parts.append(ReasonPart(code=ReasonCode.EXCUSED_RUN_BONUS, limit=rule.max_excused_run, longest=longest))
         else:
             parts.append(ReasonPart(code=ReasonCode.EXCUSED_RUN_NO_BONUS, longest=longest))
-    return min(points, item.max), (*parts, *_off_roster(facts))
-
-
-def _off_roster(facts: MeetingFacts) -> tuple[ReasonPart, ...]:
-    """ROSTER_LACKS_MEMBERS when the roster leaves out members of the cell at the start (MeetingFacts.off_roster):
-    not counted (DOMAIN.md "How to read it": the rate is over the roster), but said, so 1/1 present is not read as
-    the cell's attendance."""
-    missing = facts.off_roster
-    return (ReasonPart(code=ReasonCode.ROSTER_LACKS_MEMBERS, count=missing),) if missing else ()
+    return min(points, item.max), tuple(parts)
 
 
 def _attendance_check(rule: AttendanceCheckRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -115,8 +107,8 @@ def _attendance_check(rule: AttendanceCheckRule, item: Item, facts: MeetingFacts
     if rule.max_absence_run is not None and longest > rule.max_absence_run:
         failures.append(ReasonPart(code=ReasonCode.ABSENCE_RUN, longest=longest))
     if failures:
-        return 0, (*failures, *_off_roster(facts))
-    return item.max, (ReasonPart(code=ReasonCode.ATTENDANCE_CHECK_MET, rate=rate, longest=longest), *_off_roster(facts))
+        return 0, tuple(failures)
+    return item.max, (ReasonPart(code=ReasonCode.ATTENDANCE_CHECK_MET, rate=rate, longest=longest),)
 
 
 def _document_before_start(rule: DocumentTimingRule, item: Item, facts: MeetingFacts) -> Outcome:

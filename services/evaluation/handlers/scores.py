@@ -424,7 +424,6 @@ async def _score_cell_meetings(
             cancelled=meeting.cancelled,
             cell_has_committee=any(member.role == COMMITTEE_ROLE for member in in_cell),
             cell_members=len(in_cell),
-            cell_member_ids=frozenset(member.member_id for member in in_cell),
             documents=tuple(Document(kind, at) for kind, at in inputs.documents.get(meeting.meeting_id, [])),
             roster=meeting.roster,
             minutes=_minutes(meeting.minutes) if meeting.minutes else None,

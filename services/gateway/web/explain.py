@@ -153,9 +153,6 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         rate=format_share(p.rate),
     ),
     ReasonCode.ABSENT_WITHOUT_EXCUSE: lambda p: _("%(count)s absent without excuse", count=_count(p.count)),
-    ReasonCode.ROSTER_LACKS_MEMBERS: lambda p: _(
-        "the roster lacks %(count)s of the cell's members (not in the attendance rate)", count=_count(p.count)
-    ),
     ReasonCode.EXCUSED_RUN_BONUS: lambda p: _(
         "bonus point: nobody excused more than %(limit)s meetings in a row (longest %(longest)s)",
         limit=_count(p.limit),
@@ -441,10 +438,6 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     (
         re.compile(r"^([0-9]+) absent without excuse$"),
         lambda m: ReasonPart(code=ReasonCode.ABSENT_WITHOUT_EXCUSE, count=int(m[1])),
-    ),
-    (
-        re.compile(r"^the roster lacks ([0-9]+) of the cell's members \(not in the rate\)$"),
-        lambda m: ReasonPart(code=ReasonCode.ROSTER_LACKS_MEMBERS, count=int(m[1])),
     ),
     (
         re.compile(r"^bonus: no excused-absence run above ([0-9]+) \(longest ([0-9]+)\)$"),
