@@ -12,9 +12,10 @@ from tests.gateway.test_operations import operator_page
 
 def listed(page: str) -> list[str]:
     """The messages of the page's error box, top to bottom."""
-    box = re.search(r'id="page-errors">(.*?)</div>', page, re.S)
+    box = re.search(r'id="page-errors"[^>]*>(.*?)</div>', page, re.S)  # the summary's attributes, then its list
     assert box is not None, page[-2000:]
-    return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in re.findall(r"<li>(.*?)</li>", box.group(1), re.S)]
+    items = re.findall(r"<li[^>]*>(.*?)</li>", box.group(1), re.S)  # each a link to its field (error-summary.js)
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in items]
 
 
 async def test_a_drop_or_retry_form_says_all_that_is_wrong_in_the_forms_order(
