@@ -77,7 +77,8 @@ async def test_the_record_page_lists_the_cells_members_in_vietnamese_order(
     async with signed_in(system, "secretary") as client:
         page = (await client.get(f"/app/meetings/{begun}/record")).text
     select = page[page.index('<select id="chair_id"') : page.index("</select>", page.index('<select id="chair_id"'))]
-    shown = re.findall(r"<option [^>]*>([^<]+)</option>", select)
+    # the members' options, not the empty "— Chọn người chủ trì —" choice first (h443)
+    shown = re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', select)
     assert shown == sorted((member["full_name"] for member in members), key=person_key)
     assert len(shown) == len(members) > 3
 
