@@ -48,6 +48,9 @@ async def save_minutes(page: Page, fields: dict[str, str]) -> None:
     form = page.locator('form[action$="/minutes"]')
     for field, value in fields.items():
         await form.locator(f"#{field}").fill(value)
+    recorder = form.locator("#recorder_id")
+    if not await recorder.input_value():  # since h443 its list starts empty, and the form is not sent without one
+        await recorder.select_option(index=1)
     await form.locator('button[type="submit"]').click()
     await page.wait_for_url(re.compile(r".*notice=.*"))
 
