@@ -24,10 +24,11 @@ log = get_logger(__name__)
 UowFactory = Callable[[], NotificationsUnitOfWork]
 
 
-async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
-    """Plan missing daily jobs, then fire up to `limit` due jobs (or batches of one), each in its own transaction."""
+async def run_due_jobs(uow_factory: UowFactory, *, limit: int, replan: bool = False) -> int:
+    """Plan missing daily jobs (and with `replan` move those not started to the hours configured: plan_daily_jobs),
+    then fire up to `limit` due jobs (or batches of one), each in its own transaction."""
     async with uow_factory() as uow:
-        await plan_daily_jobs(uow)
+        await plan_daily_jobs(uow, replan=replan)
         await uow.commit()
     fired = 0
     while fired < limit:
@@ -67,8 +68,13 @@ async def run_schedule(app: NotificationsContext) -> None:
     settings = app.settings
     batch = settings.schedule_batch_size
 
+    replanned = False  # the daily jobs planned before are moved to this process's hours once, on its first pass
+
     async def step() -> bool:
-        return await run_due_jobs(app.uow_factory, limit=batch) >= batch
+        nonlocal replanned
+        fired = await run_due_jobs(app.uow_factory, limit=batch, replan=not replanned)
+        replanned = True
+        return fired >= batch
 
     await poll("notifications.schedule", step, poll_seconds=settings.schedule_poll_seconds)
 

@@ -14,26 +14,18 @@ from datetime import date
 import pytest
 
 from services.evaluation import queries
-from services.evaluation.bootstrap import prepare
-from services.evaluation.handlers import scores
-from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at
-from tests.evaluation.test_cell_existence import Clock, apply, held
-from tests.evaluation.test_late_change_same_day_as_the_load import Moment
-from tests.evaluation.test_late_changes import recorded, short, units
+from tests.evaluation.test_cell_existence import apply, held
+from tests.evaluation.test_late_change_same_day_as_the_load import november_loaded
+from tests.evaluation.test_late_changes import recorded, short
 
 
 async def test_a_meeting_recorded_days_after_the_history_load_notes_the_closed_month_it_changed(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the scoring moment on the test's days (scores.clock): the month's first rating is judged against it
-    clock, moment = Clock(date(2026, 12, 1)), Moment(at(12, 1, 10))
-    monkeypatch.setattr(scores, "clock", moment)
-    async with private_pool(database_url) as pool:
-        factory = await prepare(pool, today=clock)
-        # the history loaded on 1 December: the tree as of 1 November, November's regular meeting held on the 4th
-        await apply(factory, units("w1", "c1", time=at(11, 1, 8)))
-        await apply(factory, held("c1", "c1-nov", at(11, 4, 19, 30)))
+    # the scoring moment on the test's days (scores.clock): the month's first rating is judged against it; the
+    # history loaded on 1 December: the tree as of 1 November, November's regular meeting held on the 4th
+    async with november_loaded(database_url, monkeypatch, at(12, 1, 10)) as (pool, factory, clock, moment):
         loaded = await pool.fetchrow("SELECT rating, score, rated_from FROM cell_period WHERE period = '2026-11'")
         assert loaded["rated_from"] == "2026-12"  # first rated after it closed
         assert await pool.fetchval("SELECT count(*) FROM period_late_change") == 0  # the load itself: no note

@@ -9,8 +9,12 @@ facts all happened before the load ran, so before it first rated the month, in w
 arrive; a fact recorded after the month was first rated (`rated_at`, migration 0046) that changes it is a late
 change, on the same day or any later one (failed before: no note)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import pytest
 
 from services.evaluation import queries
@@ -32,17 +36,33 @@ class Moment:
         return self.now
 
 
+@asynccontextmanager
+async def november_loaded(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, moment: datetime
+) -> AsyncIterator[tuple[asyncpg.Pool, Any, Clock, Moment]]:
+    """A private database on which a history load at `moment` (Vietnam time; its day the service's today, both set
+    on the yielded Clock and Moment) rated November: the tree as of 1 November (w1 over c1) and November's regular
+    meeting of the 4th. Yields (pool, unit-of-work factory, clock, moment)."""
+    clock, now = Clock(moment.date()), Moment(moment)
+    monkeypatch.setattr(scores, "clock", now)
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(11, 1, 8)))
+        await apply(factory, held("c1", "c1-nov", at(11, 4, 19, 30)))
+        yield pool, factory, clock, now
+
+
 async def test_a_meeting_recorded_the_day_of_the_history_load_notes_the_closed_month_it_changed(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load_day = at(12, 6, 8)  # the history exported at 08:00 on 6 December, loaded from then on
-    clock, moment = Clock(date(2026, 12, 6)), Moment(load_day + timedelta(minutes=5))
-    monkeypatch.setattr(scores, "clock", moment)
-    async with private_pool(database_url) as pool:
-        factory = await prepare(pool, today=clock)
-        # the load's first batches: the tree and November's regular meeting of the 4th, as the history holds them
-        await apply(factory, units("w1", "c1", time=at(11, 1, 8)))
-        await apply(factory, held("c1", "c1-nov", at(11, 4, 19, 30)))
+    # the load's first batches: the tree and November's regular meeting of the 4th, as the history holds them
+    async with november_loaded(database_url, monkeypatch, load_day + timedelta(minutes=5)) as (
+        pool,
+        factory,
+        _,
+        moment,
+    ):
         first = await pool.fetchrow("SELECT rating, score, rated_from FROM cell_period WHERE period = '2026-11'")
         assert first["rated_from"] == "2026-12"  # first rated after it closed
         # a later batch of the same load, an hour on: a shorter regular meeting of 20 November, exported at 08:00
@@ -74,13 +94,7 @@ async def test_a_backfill_days_after_the_load_with_the_facts_own_past_times_note
     the partner's system (November): they happened before the load's first rating, yet were no part of the load,
     and the month shown for three days changes (trial 54: an April backfill with April times changed a closed month
     with no note; the rule of 0046 alone judged it by the facts' times; failed before: no note)."""
-    load_day = at(12, 6, 8)
-    clock, moment = Clock(date(2026, 12, 6)), Moment(load_day + timedelta(minutes=5))
-    monkeypatch.setattr(scores, "clock", moment)
-    async with private_pool(database_url) as pool:
-        factory = await prepare(pool, today=clock)
-        await apply(factory, units("w1", "c1", time=at(11, 1, 8)))
-        await apply(factory, held("c1", "c1-nov", at(11, 4, 19, 30)))
+    async with november_loaded(database_url, monkeypatch, at(12, 6, 8, 5)) as (pool, factory, clock, moment):
         loaded = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE period = '2026-11'")
         clock.now, moment.now = date(2026, 12, 9), at(12, 9, 10)
         backfill = recorded(short(held("c1", "c1-nov25", at(11, 25, 8)), minutes=60), on=at(11, 25, 10))

@@ -10,10 +10,10 @@ from services.meetings.rpc import sync_registered_sources
 from shared.contracts import meetings_rpc as contract
 from tests.meetings import events as ev
 from tests.meetings.test_held_release_judged_as_its_sender import retry
-from tests.meetings.test_replay_judged_as_its_sender import rejection_of, unit_of_two
+from tests.meetings.test_replay_judged_as_its_sender import place, rejection_of, unit_of_two
 from tests.support.ids import random_id
 
-__all__ = ["unit_of_two"]  # the fixture, used by name
+__all__ = ["place", "unit_of_two"]  # the fixtures (unit_of_two builds on place), used by name
 
 
 async def unlisted(place: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:

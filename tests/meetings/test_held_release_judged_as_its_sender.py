@@ -8,10 +8,10 @@ from typing import Any
 from services.meetings import rpc as meetings_rpc
 from shared.contracts import meetings_rpc as contract
 from tests.meetings import events as ev
-from tests.meetings.test_replay_judged_as_its_sender import send, sync, unit_of_two
+from tests.meetings.test_replay_judged_as_its_sender import place, send, sync, unit_of_two
 from tests.support.ids import random_id
 
-__all__ = ["unit_of_two"]  # the fixture, used by name
+__all__ = ["place", "unit_of_two"]  # the fixtures (unit_of_two builds on place), used by name
 
 
 async def retry(place: dict[str, Any], source: str, event_id: str) -> dict[str, Any]:

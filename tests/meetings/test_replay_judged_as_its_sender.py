@@ -13,33 +13,25 @@ from services.meetings.rpc import sync_registered_sources
 from shared.contracts import meetings_rpc as contract
 from shared.rpc import RpcError
 from tests.meetings import events as ev
-from tests.meetings.test_scoping import rpc_methods
-from tests.meetings.test_source_ownership import ingest_body_method
+from tests.meetings.test_source_ownership import ingest_body_method, place
 from tests.support.ids import random_id
+
+__all__ = ["place"]  # the fixture unit_of_two builds on, shared with test_source_ownership
 
 
 @pytest.fixture
-async def unit_of_two(meetings_pool: Any) -> dict[str, Any]:
-    """A commune and a cell under it; two scoped integration accounts of the commune, each with its own source."""
-    methods = rpc_methods(meetings_pool)
-    commune, cell = random_id("xa"), random_id("cell")
-    reply = await methods["ingest"](
-        events=[ev.unit(commune, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=commune)],
-        route="amqp",
-    )
-    assert [result["outcome"] for result in reply["results"]] == ["accepted", "accepted"]
+async def unit_of_two(place: dict[str, Any], meetings_pool: Any) -> dict[str, Any]:
+    """`place`'s commune and cell; two scoped integration accounts of the commune, each with its own source."""
     a, b = random_id("memberdb"), random_id("handbook")
-    place = {
-        "commune": commune,
-        "cell": cell,
-        "methods": methods,
+    two = {
+        **place,
         "ingest_body": ingest_body_method(meetings_pool),
         "app": meetings_context(Settings(), meetings_pool),
         "a": (a, f"urn:test:{a}"),
         "b": (b, f"urn:test:{b}"),
     }
-    await sync(place, {a: [place["a"][1]], b: [place["b"][1]]})
-    return place
+    await sync(two, {a: [two["a"][1]], b: [two["b"][1]]})
+    return two
 
 
 async def sync(place: dict[str, Any], sources: dict[str, list[str]]) -> None:

@@ -5,6 +5,7 @@ nobody any more, is withdrawn (kept in the inbox labelled corrected); the first 
 member it named, stays as it was. The running service against the real broker, database and SMTP server."""
 
 from datetime import timedelta
+from functools import partial
 
 import asyncpg
 
@@ -16,9 +17,10 @@ from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, event, publish
 from tests.notifications.test_absences_in_one_alert import member
+from tests.notifications.test_crossings_in_one_alert import crossing_mails
 from tests.notifications.test_partly_corrected_absence_alert import held_with_hai
 from tests.notifications.test_run_corrected_before_its_alert import mark_mailed
-from tests.notifications.test_service import deliveries_settled, plain_text
+from tests.notifications.test_service import deliveries_settled
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
 
@@ -42,8 +44,7 @@ async def test_a_follow_up_naming_only_a_member_excused_later_is_withdrawn_and_i
     more = roster(meeting_id, {**there, p.member: "absent", hai: "absent"}, minutes_ago=20)
     excused = roster(meeting_id, {**there, p.member: "absent", hai: "excused"}, minutes_ago=10)
 
-    def mails(address: str, rule: str) -> list[str]:
-        return [f"{m['Subject']}\n{plain_text(m)}" for m in inbox.to(address) if str(m["X-Chibo-Rule"]) == rule]
+    mails = partial(crossing_mails, inbox)  # the subject and plain body of each mail of a rule to an address
 
     async with running_app(build_app(settings)):
         await held_with_hai(amqp_url, db, p, meeting_id, hai)

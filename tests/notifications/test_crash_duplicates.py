@@ -4,7 +4,6 @@ at the kill, at most one per SMTP session (trial: 60 meeting.scheduled.v1, kill 
 1,000 deliveries had been sent). Against the real broker, database, service process and demo mail sink."""
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from tests.notifications.fakes import Clock
 from tests.notifications.test_shared_address import probation, raise_now
 from tests.support.ids import random_id
 from tests.support.running import free_port, stop_process
+from tests.support.system import service_env
 
 ROOT = Path(__file__).parents[2]
 MAILS = 200
@@ -102,17 +102,9 @@ async def test_a_kill_mid_round_sends_again_at_most_the_mails_in_flight(
     subject_id, clock = random_id("dv"), Clock(datetime.now(VIETNAM_TZ))
     assert await raise_now(pool, settings, clock, probation(recipients, subject_id)) == MAILS
     http_port, log = free_port(), tmp_path / "notifications.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CHIBO_AMQP_URL": amqp_url,
-        "CHIBO_DATABASE_URL": database_url,
-        "CHIBO_LOG_JSON": "true",
+    env = service_env(amqp_url, database_url, smtp_port) | {
         "CHIBO_HTTP_PORT": str(http_port),
-        "CHIBO_SMTP_HOST": "127.0.0.1",
-        "CHIBO_SMTP_PORT": str(smtp_port),
         "CHIBO_SMTP_CONNECTIONS": str(SESSIONS),
-        "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
     }
     if lease_seconds is not None:
         env["CHIBO_DELIVERY_LEASE_SECONDS"] = str(lease_seconds)

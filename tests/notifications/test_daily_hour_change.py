@@ -2,7 +2,6 @@
 to the new hour: to a past hour it runs at once; a day's digest that already ran does not run again. Real broker,
 database and service process."""
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -12,8 +11,9 @@ from services.notifications.config import Settings
 from services.notifications.handlers.jobs import DAILY_DIGEST, plan_daily_jobs
 from services.notifications.unit_of_work import uow_factory
 from shared.periods import VIETNAM_TZ, at_local_hour
-from tests.notifications.test_crash_duplicates import ROOT, spawn, wait_for
+from tests.notifications.test_crash_duplicates import spawn, wait_for
 from tests.support.running import free_port, stop_process
+from tests.support.system import service_env
 
 OLD_HOUR, NEW_HOUR = 23, 0
 """The last hour of the day (still ahead but in its own hour) and the first (always passed)."""
@@ -26,16 +26,7 @@ async def test_a_restart_with_a_new_digest_hour_moves_todays_digest(
     today = datetime.now(VIETNAM_TZ).date()
     await pool.execute("DELETE FROM schedule WHERE kind = $1 AND subject_id >= $2", DAILY_DIGEST, today.isoformat())
     log = tmp_path / "notifications.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CHIBO_AMQP_URL": amqp_url,
-        "CHIBO_DATABASE_URL": database_url,
-        "CHIBO_LOG_JSON": "true",
-        "CHIBO_SMTP_HOST": "127.0.0.1",
-        "CHIBO_SMTP_PORT": str(free_port()),
-        "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
-    }
+    env = service_env(amqp_url, database_url, free_port())
 
     async def row() -> asyncpg.Record | None:
         return await pool.fetchrow(
@@ -84,7 +75,7 @@ async def test_only_the_jobs_not_started_move_to_a_new_hour(pool: asyncpg.Pool, 
 
     async def plan(hour: int) -> asyncpg.Record:
         async with uow_factory(pool, settings=settings.model_copy(update={"digest_hour": hour}))() as uow:
-            await plan_daily_jobs(uow)
+            await plan_daily_jobs(uow, replan=True)  # as a process's first pass does
             await uow.commit()
         found = await pool.fetchrow(
             "SELECT due_at, done_at FROM schedule WHERE kind = $1 AND subject_id = $2", DAILY_DIGEST, today.isoformat()

@@ -4,6 +4,7 @@ whom the alert still holds, in the correction mail and in the inbox (the kept no
 member as absent without reason). The running service against the real broker, database and SMTP server."""
 
 from datetime import timedelta
+from functools import partial
 
 import asyncpg
 
@@ -15,7 +16,8 @@ from tests.notifications import test_absence_alerts as absences
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
 from tests.notifications.test_absences_in_one_alert import member, roster
-from tests.notifications.test_service import deliveries_settled, minutes_projected, plain_text, setup_projected
+from tests.notifications.test_crossings_in_one_alert import crossing_mails
+from tests.notifications.test_service import deliveries_settled, minutes_projected, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
 
@@ -43,8 +45,7 @@ async def test_a_correction_that_leaves_another_absentee_names_whom_it_takes_bac
     first = roster(meeting_id, p, [p.member, hai], [p.secretary, p.deputy], minutes_ago=30)
     corrected = roster(meeting_id, p, [hai], [p.secretary, p.deputy, p.member], minutes_ago=10)
 
-    def mails(address: str, rule: str) -> list[str]:
-        return [f"{m['Subject']}\n{plain_text(m)}" for m in inbox.to(address) if str(m["X-Chibo-Rule"]) == rule]
+    mails = partial(crossing_mails, inbox)  # the subject and plain body of each mail of a rule to an address
 
     async with running_app(build_app(settings)):
         await held_with_hai(amqp_url, db, p, meeting_id, hai)

@@ -67,6 +67,21 @@ COMMANDS = {
 }
 
 
+def service_env(amqp_url: str, database_url: str, smtp_port: int) -> dict[str, str]:
+    """The environment a chibo service process runs with in tests: this one's, this checkout on PYTHONPATH, the
+    broker and database URLs, JSON logs, the SMTP server on 127.0.0.1:`smtp_port` and the tests' JWT secret."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CHIBO_AMQP_URL": amqp_url,
+        "CHIBO_DATABASE_URL": database_url,
+        "CHIBO_LOG_JSON": "true",
+        "CHIBO_SMTP_HOST": "127.0.0.1",
+        "CHIBO_SMTP_PORT": str(smtp_port),
+        "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
+    }
+
+
 def _spawn(name: str, env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
     args = [sys.executable, *COMMANDS[name]]
     if name == "mailsink":
@@ -113,16 +128,8 @@ def running_system(
     smtp_port = chosen[4]
     mail_dir = workdir / "mail"
     mail_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CHIBO_AMQP_URL": amqp_url,
-        "CHIBO_DATABASE_URL": database_url,
-        "CHIBO_LOG_JSON": "true",
-        "CHIBO_SMTP_HOST": "127.0.0.1",
-        "CHIBO_SMTP_PORT": str(smtp_port),
+    env = service_env(amqp_url, database_url, smtp_port) | {
         "CHIBO_TEST_MAIL_DIR": str(mail_dir),
-        "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
         # the demo seed publishes as this login (deploy.seed_demo stamps user_id), as `make up` runs it as the admin
         "CHIBO_SYSTEM_PUBLISHERS": json.dumps([publisher(amqp_url)]),
         "CHIBO_SERVICE_HEALTH_URLS": json.dumps(

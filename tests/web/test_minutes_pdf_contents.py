@@ -12,9 +12,8 @@ from services.gateway.web.i18n import format_moment
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import cell_members, feed, feed_event, signed_in
-from tests.web.test_exports import pdf_text
-from tests.web.test_minutes_pdf_roll_call import CELL, held_meeting
+from tests.web.conftest import cell_members, feed, feed_event
+from tests.web.test_minutes_pdf_roll_call import CELL, held_meeting, minutes_pdf_text, sample_minutes
 
 FEED = "urn:test:minutes-pdf-h443"
 
@@ -26,19 +25,8 @@ async def test_the_minutes_pdf_says_the_votes_the_self_criticism_and_the_self_sc
     meeting_id = f"{CELL}-h443-{uuid.uuid4().hex[:8]}"
     ids = [member["id"] for member in await cell_members(system, province, CELL)]
     records = [{"member_id": member, "status": "present"} for member in ids]
-    minutes = {
-        "meeting_id": meeting_id,
-        "started_at": starts.isoformat(),
-        "ended_at": (starts + timedelta(minutes=95)).isoformat(),
-        "chair_id": ids[0],
-        "recorder_id": ids[1],
-        "speakers": [ids[0]],
-        "self_criticism_minutes": 23,
-        "content": "Bàn việc thôn.",
-        "conclusions": "Chi bộ thống nhất.",
-        "resolutions": [{"text": "Nghị quyết làm đường", "votes_for": 9, "votes_against": 3, "abstentions": 2}],
-        "tasks": [],
-    }
+    resolution = {"text": "Nghị quyết làm đường", "votes_for": 9, "votes_against": 3, "abstentions": 2}
+    minutes = sample_minutes(meeting_id, starts, ids, self_criticism_minutes=23, resolutions=[resolution])
     await held_meeting(system, province, meeting_id, starts, records, minutes, source=FEED, sub="api-feed-h443")
     headers = {"Authorization": f"Bearer {province['secretary']}"}
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
@@ -49,10 +37,7 @@ async def test_the_minutes_pdf_says_the_votes_the_self_criticism_and_the_self_sc
             return bool((await api.get(f"/v1/meetings/{meeting_id}")).json().get("assessments"))
 
         await eventually(scored, timeout=60, interval=0.5)
-    async with signed_in(system, "secretary") as secretary:
-        response = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
-    assert response.status_code == 200
-    text = " ".join(pdf_text(response.content).split())
+    text = await minutes_pdf_text(system, meeting_id)
     assert "Biên bản chưa được chi bộ thông qua." in text and "tán thành, 1 đồng chí" not in text, text
 
     approved_at = starts + timedelta(minutes=96)
@@ -65,10 +50,7 @@ async def test_the_minutes_pdf_says_the_votes_the_self_criticism_and_the_self_sc
             return (found.get("adoption_votes_for"), found.get("adoption_votes_against")) == (11, 1)
 
         await eventually(voted, timeout=60, interval=0.5)
-    async with signed_in(system, "secretary") as secretary:
-        response = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
-    assert response.status_code == 200
-    text = " ".join(pdf_text(response.content).split())
+    text = await minutes_pdf_text(system, meeting_id)
     assert (
         f"Biên bản đã được đọc lại cho chi bộ nghe và được chi bộ thông qua lúc {format_moment(approved_at)}"
         " với 11 đồng chí tán thành, 1 đồng chí không tán thành." in text

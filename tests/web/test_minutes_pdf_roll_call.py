@@ -35,24 +35,9 @@ async def test_the_minutes_pdf_keeps_an_emoji_visible_and_names_the_exempt_membe
         | ({"reason": status[m][1]} if m in status and status[m][1] else {})
         for m in ids
     ]
-    minutes = {
-        "meeting_id": meeting_id,
-        "started_at": starts.isoformat(),
-        "ended_at": (starts + timedelta(minutes=95)).isoformat(),
-        "chair_id": ids[0],
-        "recorder_id": ids[1],
-        "speakers": [ids[0]],
-        "self_criticism_minutes": 20,
-        "content": "Bàn việc thôn.",
-        "conclusions": "Chi bộ thống nhất.",
-        "resolutions": [],
-        "tasks": [],
-    }
+    minutes = sample_minutes(meeting_id, starts, ids, self_criticism_minutes=20)
     await held_meeting(system, province, meeting_id, starts, records, minutes, source=FEED, sub="api-feed-h379")
-    async with signed_in(system, "secretary") as secretary:
-        response = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
-    assert response.status_code == 200
-    text = " ".join(pdf_text(response.content).split())
+    text = await minutes_pdf_text(system, meeting_id)
     assert "(Ốm, nằm viện [ký tự không hiển thị được] nhé)" in text, text
     named = {member["id"]: member["full_name"] for member in members}
     assert f"- {named[exempt]}: {label('attendance', 'exempt')}" in text, text
@@ -105,3 +90,29 @@ async def held_meeting(
             return found.status_code == 200 and bool(found.json().get("minutes"))
 
         await eventually(recorded, timeout=60, interval=0.5)
+
+
+def sample_minutes(meeting_id: str, starts: datetime, ids: list[str], **changes: Any) -> dict[str, Any]:
+    """minutes.submitted.v1's data of a 95-minute meeting begun at `starts`, chaired by the first of the members
+    `ids` (its one speaker) and recorded by the second, no resolution nor task; `changes` replace fields."""
+    return {
+        "meeting_id": meeting_id,
+        "started_at": starts.isoformat(),
+        "ended_at": (starts + timedelta(minutes=95)).isoformat(),
+        "chair_id": ids[0],
+        "recorder_id": ids[1],
+        "speakers": [ids[0]],
+        "content": "Bàn việc thôn.",
+        "conclusions": "Chi bộ thống nhất.",
+        "resolutions": [],
+        "tasks": [],
+    } | changes
+
+
+async def minutes_pdf_text(system: RunningSystem, meeting_id: str) -> str:
+    """The text of the meeting's minutes PDF as the demo secretary downloads it, its whitespace runs made one space;
+    AssertionError unless it answers 200."""
+    async with signed_in(system, "secretary") as secretary:
+        response = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
+    assert response.status_code == 200
+    return " ".join(pdf_text(response.content).split())

@@ -322,9 +322,13 @@ def _rescore_unrostered_run(
 ) -> None:
     """`_rescore_unrostered` of a run of member snapshots written together: each cell's meetings are touched as by
     the run's latest snapshot naming that cell (any of the run's latest when none names it: a member moved away)."""
+    latest: dict[str, Event[contract.MemberUpserted]] = {}
+    for event in events:  # the run's latest snapshot naming each cell, read once for all the cell's meetings
+        kept = latest.get(event.data.cell_id)
+        if kept is None or event.time > kept.time:
+            latest[event.data.cell_id] = event
     for cell_id, meeting_id in unrostered:
-        naming = [event for event in events if event.data.cell_id == cell_id]
-        _rescore_unrostered(uow, _latest(naming or events), [(cell_id, meeting_id)])
+        _rescore_unrostered(uow, latest.get(cell_id) or _latest(events), [(cell_id, meeting_id)])
 
 
 def _latest(events: Sequence[Event[Any]]) -> Event[Any]:

@@ -45,9 +45,10 @@ class JobRun:
     meeting whose minutes came early): the runner plans it again for then instead of marking it fired."""
 
 
-async def plan_daily_jobs(uow: NotificationsUnit) -> int:
-    """Plan the sweep, the digest and the prunes of every day since the last planned one up to today (catch-up), and
-    move those not started yet to the hours now configured (a restart with a changed `digest_hour` or
+async def plan_daily_jobs(uow: NotificationsUnit, *, replan: bool = False) -> int:
+    """Plan the sweep, the digest and the prunes of every day since the last planned one up to today (catch-up), at
+    the hours now configured; with `replan` (a process's first pass: its hours are fixed while it runs) also move
+    those planned before and not started yet to those hours (a restart with a changed `digest_hour` or
     `daily_sweep_hour`): a day's job runs once, at its new hour, or at once when that hour has passed; returns how
     many were planned."""
     today = local(uow.now()).date()
@@ -70,6 +71,8 @@ async def plan_daily_jobs(uow: NotificationsUnit) -> int:
             )
             planned += 1
             day += timedelta(days=1)
+    if not replan:
+        return planned
     hours = dict(daily)
     moves = [
         (kind, subject_id, at_local_hour(date.fromisoformat(subject_id), hours[kind]))
