@@ -23,9 +23,8 @@ import aiosmtplib
 import httpx
 
 from services.notifications.config import Settings, parse_mailbox
-from services.notifications.domain.model import Recipient
 from services.notifications.repository.outgoing import ClaimedDelivery
-from services.notifications.templates import for_one_reader, page_address, with_page
+from services.notifications.templates import page_address, with_page
 from services.notifications.webhook_guard import RefusedAddress, Resolver, checked_target, system_resolver
 from shared.logs import get_logger
 from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
@@ -107,9 +106,9 @@ def message_id(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> str:
     return f"<group.{digest[:40]}@{domain}>"
 
 
-def mail_body(delivery: ClaimedDelivery, public_url: str | None, text: str | None = None) -> str:
-    """The text a delivery's mail carries (`text`, default its stored body): naming the web app's page to open under
-    the deployment's `public_url` (templates.page_address), unchanged without one."""
+def mail_body(delivery: ClaimedDelivery, public_url: str | None) -> str:
+    """The text a delivery's mail carries: its body naming the web app's page to open under the deployment's
+    `public_url` (templates.page_address), unchanged without one."""
     address = page_address(
         public_url,
         rule=delivery.rule,
@@ -117,15 +116,12 @@ def mail_body(delivery: ClaimedDelivery, public_url: str | None, text: str | Non
         recipient_kind=delivery.recipient_kind,
         recipient_id=delivery.recipient_id,
     )
-    return with_page(delivery.body if text is None else text, address)
+    return with_page(delivery.body, address)
 
 
 def build_email(delivery: ClaimedDelivery, *, sender: str, public_url: str | None = None) -> EmailMessage:
     """The UTF-8 e-mail of a delivery to its own addresses alone; its Subject decodes to exactly the title, however
-    it is folded; its body names the page to open when the deployment's `public_url` is known (mail_body). A whole
-    cell's members' shared text greets its one reader (templates.for_one_reader): it went out alone (a member stored
-    after the meeting's notice, told alone; the last of a round), and a trial's mail to one member greeted "các đồng
-    chí đảng viên Chi bộ Công an phường"."""
+    it is folded; its body names the page to open when the deployment's `public_url` is known (mail_body)."""
     # The default policy folds a long non-ASCII subject between RFC 2047 encoded words at a space it
     # leaves outside them, and decoders drop whitespace between encoded words ("HuỳnhĐức Bình").
     # email.header.Header keeps every space inside an encoded word, so folding loses none.
@@ -134,10 +130,8 @@ def build_email(delivery: ClaimedDelivery, *, sender: str, public_url: str | Non
     message["To"] = ", ".join(delivery.addresses)
     # a delivery stored before its text was guarded (templates.plain_mail) loses what steers or hides text too; its
     # title otherwise exactly as stored (its spaces survive folding)
-    reader = Recipient(id=delivery.recipient_id, kind=delivery.recipient_kind, name=delivery.recipient_name)
-    alone = for_one_reader(delivery.rule, delivery.body, reader)
     title = keeping_isolates(without_controls, delivery.title)
-    body = keeping_isolates(without_controls, mail_body(delivery, public_url, alone))
+    body = keeping_isolates(without_controls, mail_body(delivery, public_url))
     message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id([delivery], sender=sender)

@@ -246,24 +246,6 @@ def collective_greeting(values: dict[str, Any]) -> str:
 
 COLLECTIVE_OPENING = "Kính gửi các đồng chí đảng viên "
 """How the members' shared text of a whole cell's notice opens (`collective_greeting`)."""
-_ONE_READER = (
-    ("Đề nghị các đồng chí ", "Đề nghị đồng chí "),
-    ("Xin nhắc các đồng chí ", "Xin nhắc đồng chí "),
-    ("; đồng chí nào không thể tham dự thì báo cáo", "; nếu không thể tham dự, đồng chí báo cáo"),
-)
-"""The members' shared wording (COLLECTIVE_RULES' texts) and the same words to one reader."""
-
-
-def for_one_reader(rule: str, body: str, recipient: Recipient) -> str:
-    """A whole cell's members' shared text (COLLECTIVE_RULES, "Kính gửi các đồng chí đảng viên Chi bộ X,") as a mail
-    carrying it to one member alone says it: greeting them ("Kính gửi đồng chí X,") and asking them, not "các đồng
-    chí"; any other body (a personal text, a shared mailbox's greeting of its readers) as it is."""
-    if rule not in COLLECTIVE_RULES or not body.startswith(COLLECTIVE_OPENING):
-        return body
-    _, newline, rest = body.partition("\n")
-    for many, one in _ONE_READER:
-        rest = rest.replace(many, one)
-    return greeting(recipient) + newline + rest
 
 
 def greeting(recipient: Recipient) -> str:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.generator import BytesGenerator
 from email.header import decode_header, make_header
-from string import Template
 from typing import Any
 
 import asyncpg
@@ -22,7 +21,6 @@ import pytest
 
 from services.notifications.channels import SmtpSender, build_email, build_group_email, mail_key, wire_bytes
 from services.notifications.config import Settings
-from services.notifications.domain import settings as r
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers.deliveries import (
     DeliveryRounds,
@@ -32,7 +30,6 @@ from services.notifications.handlers.deliveries import (
     send_together,
 )
 from services.notifications.repository.outgoing import ClaimedDelivery, NewDelivery, NewNotification
-from services.notifications.templates import TEMPLATES, collective_greeting
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.periods import VIETNAM_TZ
 from tests.notifications.fakes import Clock
@@ -468,35 +465,3 @@ def test_a_mail_is_written_as_compat32_writes_it_mail_after_mail() -> None:
         ]
         for message in messages * 2:
             assert wire_bytes(message) == reference(message)
-
-
-async def test_a_cell_notice_mailed_to_one_member_alone_greets_that_member(
-    settings: Settings, server: tuple[Server, int]
-) -> None:
-    """The members' shared text of a whole cell's notice greets the cell's members together: a mail carrying it to one
-    member alone (a member stored after the notice, told alone; the rest of a full group) greets that member by name
-    and asks them, not "các đồng chí" (a trial: 11 mails of one address each greeting "các đồng chí đảng viên Chi bộ
-    Công an phường"); the same text to several stays the cell's greeting."""
-    smtp, port = server
-    sender = SmtpSender(settings.model_copy(update={"smtp_port": port, "smtp_max_recipients": 2}))
-    shared = Template(TEMPLATES[r.MEETING_SCHEDULED][1]).safe_substitute(
-        greeting=collective_greeting({"cell": CELL_NAME}), content_text="Nội dung."
-    )
-    group = [
-        ClaimedDelivery(**(claimed(number, body=shared).__dict__ | {"recipient_name": f"Lê Văn {number}"}))
-        for number in range(3)
-    ]
-    for planned, group_sender in group_sends(group, {"email": sender}):
-        assert group_sender is not None and await group_sender.send_group(planned) == [None] * len(planned)
-    await sender.aclose()
-    texts = {tuple(envelope): mail.get_content() for envelope, mail in smtp.mails}
-    together = texts[("dv-0@example.vn", "dv-1@example.vn")]
-    assert (
-        together.startswith(f"Kính gửi các đồng chí đảng viên {CELL_NAME},\n") and "Đề nghị các đồng chí " in together
-    )
-    alone = texts[("dv-2@example.vn",)]
-    assert alone.startswith("Kính gửi đồng chí Lê Văn 2,\n\nXin thông báo buổi")
-    assert "các đồng chí" not in alone and "đồng chí nào" not in alone
-    assert (
-        "Đề nghị đồng chí sắp xếp thời gian tham dự đầy đủ, đúng giờ; nếu không thể tham dự, đồng chí báo cáo" in alone
-    )
