@@ -178,6 +178,9 @@ class World:
     without_data: dict[str, str] = field(default_factory=dict)
     """Committees evaluation has no data for, each with the field its not_found names (as the real one answers):
     `period` when no cell of the subtree has a month scored, `committee_id` before it has heard of the committee."""
+    rolling_up: set[tuple[str, str]] = field(default_factory=set)
+    """(committee, period) roll-ups evaluation has not made yet while its other periods answer (its facts arriving as
+    the period is asked): not_found naming `period`, as the real one answers until the roll-up is there."""
     buggy_framework: str = field(default_factory=lambda: random_id("fw-bug"))
     """A framework id whose lookup hits a bug in the fake evaluation (a KeyError), as a real bug would."""
 
@@ -828,6 +831,8 @@ class World:
             """Evaluation's not_found for a committee without data (World.without_data), worded as it words it."""
             first = self.first_months.get(committee_id)
             if first is not None and period_months(period)[-1] < first:
+                raise RpcError("not_found", f"period {period}: no data for the cells of {committee_id}", field="period")
+            if (committee_id, period) in self.rolling_up:
                 raise RpcError("not_found", f"period {period}: no data for the cells of {committee_id}", field="period")
             if committee_id not in self.without_data:
                 return

@@ -130,6 +130,18 @@ def last_month_of(period: str) -> tuple[int, int]:
     return year, int(period[5:7])
 
 
+def ends_before(period: str, first_month: str | None) -> bool:
+    """True when the period's last month (a half-year's too) comes before `first_month` (`YYYY-MM`, a unit's first
+    month of data): a period asked for before the unit's data, whose page is the 404 naming the span. False without a
+    first month, and for a period reaching into the span, even while its roll-up is not there yet (a trial's page for
+    2026-H1 said "no data … this unit has data from 1/2026 to 12/2026": the first month was read after the roll-up
+    answered, as the committee's facts arrived)."""
+    if first_month is None:
+        return False
+    year, month = last_month_of(period)
+    return f"{year:04d}-{month:02d}" < first_month
+
+
 def months_ending(period: str, count: int = 12) -> list[str]:
     """The `count` months up to the period's last month, oldest first."""
     year, month = last_month_of(period)

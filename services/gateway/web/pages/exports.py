@@ -96,12 +96,15 @@ async def _with_data(
     except RpcError as exc:
         if exc.code != "not_found" or exc.field != "period":
             raise
-        if asked:
-            raise PeriodOutside(
-                period=period,
-                earliest=await data.committee_first_month(state, viewer.principal, committee_id),
-                back=back,
-            ) from None
+        earliest = await data.committee_first_month(state, viewer.principal, committee_id) if asked else None
+        if asked and (earliest is None or periods.ends_before(period, earliest)):
+            raise PeriodOutside(period=period, earliest=earliest, back=back) from None
+        if earliest is not None:  # the period reaches into the data, which arrived as it was asked: read it again
+            try:
+                return dict(await reads.get_committee_rollup(committee_id, period, viewer.principal, state))
+            except RpcError as again:
+                if again.code != "not_found" or again.field != "period":
+                    raise
         return no_data_rollup(committee_id, period, in_progress=periods.running(period)) | await reads.tree_state(
             state, committee_id
         )

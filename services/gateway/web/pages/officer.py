@@ -60,10 +60,11 @@ async def committee_page(
         if exc.field != "period":
             raise
         earliest = await data.committee_first_month(state, principal, committee_id)
-        if asked and exc.code == "not_found" and earliest is not None:
+        if asked and exc.code == "not_found" and periods.ends_before(period, earliest):
             # a period asked for before the unit's data: the 404 page naming the span there is, as the cell page's
             # year before the cell existed and the API's 404 (the report and exports answer it alike); a unit
-            # without any data yet says so with 200, as its API roll-up answers `no_data`
+            # without any data yet says so with 200, as its API roll-up answers `no_data`, and so does a period in
+            # its span whose roll-up is not there yet (its facts arriving as the page was asked)
             raise PeriodOutside(
                 period=period, earliest=earliest, back=f"{PREFIX}/committees/{quote(committee_id)}"
             ) from None
