@@ -89,7 +89,9 @@ def _load_input(args: argparse.Namespace) -> tuple[Iterable[str], int] | str:
 
 def _run_load(args: argparse.Namespace) -> int:
     settings = Settings()
-    configure_logging(service="meetings", level="WARNING", json=settings.log_json)
+    # at the services' level (CHIBO_LOG_LEVEL, INFO unless set): each line's event_accepted, event_duplicate or
+    # event_rejected line on stderr (an operator finds one event of a load by its id), the summary alone on stdout
+    configure_logging(service="meetings", level=settings.log_level, json=settings.log_json)
     loadable = _load_input(args)
     if isinstance(loadable, str):
         print(json.dumps({"error": loadable}))
