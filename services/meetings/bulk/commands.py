@@ -5,6 +5,7 @@ import asyncio
 import itertools
 import json
 import resource
+import sys
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -103,7 +104,10 @@ def _run_load(args: argparse.Namespace) -> int:
         await apply_migrations(settings.database_url, schema=SCHEMA, files=migration_files(SERVICE_DIR))
         pool = await create_pool(settings.database_url, schema=SCHEMA, min_size=1, max_size=2)
         try:
-            report = await bulk_load_lines(lines, pool, total=total, chunk_size=args.chunk_size)
+            # the progress bar on a terminal only: into a file or a pipe its redraws cut into the JSON log lines
+            report = await bulk_load_lines(
+                lines, pool, total=total, chunk_size=args.chunk_size, progress=sys.stderr.isatty()
+            )
         finally:
             await pool.close()
         return {

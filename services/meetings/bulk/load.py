@@ -739,8 +739,7 @@ async def bulk_load(path: Path, pool: asyncpg.Pool, *, chunk_size: int = 20_000,
 async def bulk_load_lines(
     lines: Iterable[str], pool: asyncpg.Pool, *, total: int, chunk_size: int = 20_000, progress: bool = True
 ) -> LoadReport:
-    """Load CloudEvent JSON lines chunk by chunk (a file's, or a CSV table's rows); return the report. `progress`: a
-    progress bar on stderr when it is a terminal."""
+    """Load CloudEvent JSON lines chunk by chunk (a file's, or a CSV table's rows); return the report."""
     report = LoadReport()
     started = time.perf_counter()
     # the reading thread holds the GIL most of the time: the loop, resumed when a statement's answer arrives, would
@@ -748,9 +747,8 @@ async def bulk_load_lines(
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
     try:
-        # exact counts (3005/3005, never 3.00k): an operator compares them with the file's lines; drawn on a terminal
-        # only (tqdm's disable=None): into a file or a pipe its redraws would cut into the JSON log lines beside it
-        with tqdm(total=total, unit="ev", disable=None if progress else True, desc="bulk-load") as bar:
+        # exact counts (3005/3005, never 3.00k): an operator compares them with the file's lines
+        with tqdm(total=total, unit="ev", disable=not progress, desc="bulk-load") as bar:
             applying: ReadChunk | None = None
             chunks = Chunks(lines, chunk_size)
             for lines_of_chunk in chunks:
