@@ -50,8 +50,8 @@ DEPENDENCY_UNAVAILABLE = Counter(
 )
 INGEST_EVENTS = Counter(
     "chibo_ingest_events_total",
-    "Events meetings judged, by route (amqp, http, replay; release and retry: held events judged again), type and"
-    " outcome (accepted, duplicate, held, rejected).",
+    "Events meetings judged, by route (amqp, http, replay, bulk; release and retry: held events judged again), type"
+    " and outcome (accepted, duplicate, held, rejected).",
     ["route", "type", "outcome"],
 )
 INGEST_WARNINGS = Counter(

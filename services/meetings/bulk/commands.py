@@ -5,6 +5,7 @@ import asyncio
 import itertools
 import json
 import resource
+import sys
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -89,7 +90,9 @@ def _load_input(args: argparse.Namespace) -> tuple[Iterable[str], int] | str:
 
 def _run_load(args: argparse.Namespace) -> int:
     settings = Settings()
-    configure_logging(service="meetings", level="WARNING", json=settings.log_json)
+    # at the services' level (CHIBO_LOG_LEVEL, INFO unless set): each line's event_accepted, event_duplicate or
+    # event_rejected line on stderr (an operator finds one event of a load by its id), the summary alone on stdout
+    configure_logging(service="meetings", level=settings.log_level, json=settings.log_json)
     loadable = _load_input(args)
     if isinstance(loadable, str):
         print(json.dumps({"error": loadable}))
@@ -101,7 +104,10 @@ def _run_load(args: argparse.Namespace) -> int:
         await apply_migrations(settings.database_url, schema=SCHEMA, files=migration_files(SERVICE_DIR))
         pool = await create_pool(settings.database_url, schema=SCHEMA, min_size=1, max_size=2)
         try:
-            report = await bulk_load_lines(lines, pool, total=total, chunk_size=args.chunk_size)
+            # the progress bar on a terminal only: into a file or a pipe its redraws cut into the JSON log lines
+            report = await bulk_load_lines(
+                lines, pool, total=total, chunk_size=args.chunk_size, progress=sys.stderr.isatty()
+            )
         finally:
             await pool.close()
         return {

@@ -41,6 +41,7 @@ from services.meetings.handlers.ingest import (
     content_digest,
     judge_in_groups,
     read_raw,
+    reading_identity,
     reject,
 )
 from services.meetings.repository.bulk import (
@@ -54,13 +55,16 @@ from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope, peek_identity
 from shared.envelope import time_text as envelope_time_text
+from shared.logs import get_logger
 from shared.reading import read_compact
 from shared.refusals import Refusal, RefusalCode
 from shared.statistics import AnalyzedTable, analyze_tables
 from shared.text import with_article
 
 BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "monitor.assigned.v1": "monitor"}
-ROUTE = "bulk"
+ROUTE = trace.BULK_ROUTE
+TYPES = {kind: event_type for event_type, kind in BULK_TYPES.items()}
+"""The type of each bulk kind's events."""
 MAX_SPLITS = 32
 """Runs a chunk may cut at a line the set-based step cannot answer (load_chunk) before it judges the rest of its staged
 events on the ingest path: each cut applies the lines before it set-based again."""
@@ -72,11 +76,23 @@ MONITOR_COMMITTEE = MONITOR_COLUMNS.index("committee_id")
 UNIT_PARENT = UNIT_COLUMNS.index("parent_id")
 MEMBER_CELL = MEMBER_COLUMNS.index("cell_id")
 DATA = UNIT_COLUMNS.index("data")  # an envelope column: the same place in every kind's row
+CORRELATION = UNIT_COLUMNS.index("correlation_id")  # an envelope column too
+
+log = get_logger(__name__)
 
 
 def _identity(record: tuple[Any, ...]) -> tuple[str, str]:
     """A staged row's (source, id): its first envelope columns, the same places in every kind's row."""
     return record[1], record[2]
+
+
+def _trace_fields(kind: str, record: tuple[Any, ...]) -> dict[str, Any]:
+    """The fields naming a staged row's event on its log line (handlers.trace.identity's, from the row: its
+    correlation id staged as Event.correlation_id gives it, its own else its id)."""
+    source, event_id = _identity(record)
+    return trace.fields(
+        event_id=event_id, event_type=TYPES[kind], event_source=source, correlation_id=record[CORRELATION]
+    )
 
 
 @dataclass
@@ -328,10 +344,11 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         for run in cut
         if run[0] in chunk.others
     }
-    # the held events the chunk releases (handlers.ingest.release_waiting notes them) are traced as a release on any
-    # other route is: one `event_accepted` line each (route `release`) and their chibo_ingest_events_total samples,
-    # once the chunk committed (handlers.trace; docs/operations.md, "Following an event")
-    with trace.tracing() as released:
+    # each line's answer is traced as an event of any other route is: one `event_accepted` line each accepted one
+    # (route `bulk`) and a chibo_ingest_events_total sample each, as are the held events the chunk releases
+    # (handlers.ingest.release_waiting notes them, route `release`), once the chunk committed (handlers.trace;
+    # docs/operations.md, "Following an event"); noted in memory, no statement per event
+    with trace.tracing() as judged:
         async with MeetingsUnitOfWork(pool) as uow:
             await uow.ingest.lock_gate()  # the chunk's 20,000 events exclude every other ingest transaction
             bulk = PgBulkRepository(uow.connection)
@@ -372,7 +389,7 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
                         queue[:0] = [(True, places[:at]), (False, [trouble]), (True, places[at + 1 :])]
             await bulk.wake_relay(schema=SCHEMA)
             await uow.commit()
-            trace.report(released)
+            trace.report(judged)
     report.events += len(chunk.lines)
 
 
@@ -382,7 +399,11 @@ async def _judge_lines(
     """Judge lines on the ingest path in `uow`'s transaction as a batch's transaction judges them, counting their
     answers in `report`."""
     async for group in readings:
-        for result in await judge_in_groups(group, uow, route=ROUTE, received_at=received_at):
+        results = await judge_in_groups(group, uow, route=ROUTE, received_at=received_at)
+        for reading, result in zip(group, results, strict=True):
+            # named as the staged rows are (_trace_fields): no request lent it a correlation id, its own else its id
+            fields = trace.identity(reading.event) if reading.event is not None else reading_identity(reading)
+            trace.note(ROUTE, fields, result.outcome)  # its line and sample once the chunk committed
             report.outcomes[result.outcome] += 1
             if result.outcome == "held":
                 report.held_ids.add((result.source, result.id))
@@ -447,6 +468,15 @@ async def _load_staged(
             event.envelope.correlationid,
             keep_processed=True,
         )
+    # each line traced once the chunk committed (load_chunk): an accepted one's `event_accepted` line, a duplicate's
+    # line here as the ingest path writes it (a reused id's `event_rejected` line _reject wrote), a sample each
+    reused_at = set(reused)
+    for seq, (kind, record) in staged.items():
+        fields = _trace_fields(kind, record)
+        outcome = "accepted" if seq in firsts else "rejected" if seq in reused_at else "duplicate"
+        if outcome == "duplicate":
+            log.info("event_duplicate", **fields)
+        trace.note(ROUTE, fields, outcome)
     report.outcomes["accepted"] += len(firsts)
     report.outcomes["duplicate"] += len(staged) - len(firsts) - len(reused)
     report.outcomes["rejected"] += len(reused)

@@ -1946,6 +1946,7 @@ async def reject(
         event_type=event_type,
         reason=reason,
         field=field,
+        route=route,  # as its event_accepted line would name it: `bulk` for a line of a history load
         message_id=message_id,
         again=not stored.first,  # refused before: its one rejection refreshed, nothing published again
     )

@@ -1,7 +1,9 @@
 """The trace of events applied on an operator's or a release's behalf (docs/operations.md, "Following an event"):
-a held event released once what it waited for arrived, an operator's replay of a rejection or retry of a held event.
-Each is one `event_accepted` line once its transaction committed, with the `route` it came by (`release`,
-`replay`, `retry`), and a `chibo_ingest_events_total` sample under that route, as an event of `amqp` or `http` is."""
+a held event released once what it waited for arrived, an operator's replay of a rejection or retry of a held event,
+and each line of a bulk history load (`bulk`, services/meetings/bulk/load.py). Each accepted one is one
+`event_accepted` line once its transaction committed, with the `route` it came by (`release`, `replay`, `retry`,
+`bulk`), and each judged one a `chibo_ingest_events_total` sample under that route, as an event of `amqp` or `http`
+is."""
 
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +20,9 @@ RELEASE_ROUTE = "release"
 """The route of a held event judged again because what it waited for arrived (inline or after commit)."""
 RETRY_ROUTE = "retry"
 """The route of a held event an operator judged again (POST /v1/held-events/retry)."""
+
+BULK_ROUTE = "bulk"
+"""The route of a line of a bulk history load (python -m services.meetings bulk-load), set-based or not."""
 
 Noted = list[tuple[str, dict[str, Any], str]]
 """(route, the event's identity fields for its line, outcome) of each event judged in one transaction."""
@@ -39,16 +44,24 @@ def tracing() -> Iterator[Noted]:
 def identity(event: Any) -> dict[str, Any]:
     """The fields naming an event (shared.envelope.Event) on its line: event_id, event_type, event_source and
     correlation_id (its own `correlationid`, else its id, as Event.correlation_id falls back)."""
+    return fields(
+        event_id=event.id, event_type=event.type, event_source=event.source, correlation_id=event.correlation_id
+    )
+
+
+def fields(*, event_id: str, event_type: str, event_source: str, correlation_id: str | None) -> dict[str, Any]:
+    """The fields naming an event on its line from its parts (an event not read into an Event: a bulk load's staged
+    row), the same keys as identity's: {"event_id", "event_type", "event_source", "correlation_id"}."""
     return {
-        "event_id": event.id,
-        "event_type": event.type,
-        "event_source": event.source,
-        "correlation_id": event.correlation_id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_source": event_source,
+        "correlation_id": correlation_id,
     }
 
 
 def note(route: str, fields: dict[str, Any], outcome: str) -> None:
-    """Note one event judged by `route` (`release`, `replay`, `retry`) with its outcome and the fields naming it
+    """Note one event judged by `route` (`release`, `replay`, `retry`, `bulk`) with its outcome and the fields naming it
     (identity) in the current tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
     noted = _NOTED.get()
     if noted is not None:
