@@ -42,7 +42,9 @@ SELECT s.cell_id,
        coalesce(p.rating, {missing_rating}) AS rating,
        coalesce(p.score, {missing_score}) AS score,
        coalesce(p.regular_held, 0) AS regular_held,
-       coalesce(p.meetings_held, 0) AS meetings_held
+       coalesce(p.meetings_held, 0) AS meetings_held,
+       coalesce(p.thematic_held, 0) AS thematic_held,
+       p.present, p.counted, p.speakers_present
 FROM subtree_cell s LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
@@ -55,10 +57,14 @@ SELECT s.cell_id,
        coalesce(p.rating, {missing_rating}) AS rating,
        coalesce(p.score, {missing_score}) AS score,
        coalesce(p.regular_held, 0) AS regular_held,
-       coalesce(p.meetings_held, 0) AS meetings_held
+       coalesce(p.meetings_held, 0) AS meetings_held,
+       coalesce(p.thematic_held, 0) AS thematic_held,
+       p.present, p.counted, p.speakers_present
 FROM subtree_cell s
 LEFT JOIN LATERAL (
-    SELECT p.rating, p.score, p.regular_held, p.meetings_held FROM cell_period p
+    SELECT p.rating, p.score, p.regular_held, p.meetings_held, p.thematic_held, p.present, p.counted,
+           p.speakers_present
+    FROM cell_period p
     WHERE p.cell_id = s.cell_id AND p.period = $2 OFFSET 0
 ) p ON true
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
@@ -113,7 +119,8 @@ per child."""
 
 MISSING = """
 SELECT s.cell_id, {missing_score}::float8 AS score, {missing_rating}::text AS rating, 0 AS regular_held,
-       0 AS meetings_held
+       0 AS meetings_held, 0 AS thematic_held, NULL::int AS present, NULL::int AS counted,
+       NULL::int AS speakers_present
 FROM subtree_cell s
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
   AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
@@ -696,17 +703,26 @@ def _subtree_period(cells: int, *, unrated: bool = False) -> str:
     return sql.format(**_placeholders(unrated))
 
 
-RANKED_COLUMNS = "p.cell_id, p.score, p.rating, p.regular_held, coalesce(p.meetings_held, 0) AS meetings_held"
+RANKED_COLUMNS = (
+    "p.cell_id, p.score, p.rating, p.regular_held, coalesce(p.meetings_held, 0) AS meetings_held,"
+    " p.thematic_held, p.present, p.counted, p.speakers_present"
+)
 """The columns of a stored period a ranking line reads, as SUBTREE_PERIOD and MISSING give them (`meetings_held` 0
-for a row rated before it was kept)."""
+for a row rated before it was kept; the period's own counts its attendance and speaking rates are shares of, as the
+cell's period row reads them: period_data)."""
+
+LINE_FIGURES = "thematic_held, present, counted, speakers_present"
+"""The counts a ranking line's figures beside its score come from (RANKED_COLUMNS), carried through a page's
+statement (_named_page)."""
 
 
 def _named_page(cells: str, order: str) -> str:
     """The page ($4 limit, $5 offset) of `cells` in `order`, then their names: joined after the page is cut, else the
     planner hashes every unit to name a commune's few cells (39 ms instead of 3)."""
+    figures = LINE_FIGURES.replace(", ", ", s.")
     return (
-        f"SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held FROM ("
-        f" SELECT s.cell_id, s.score, s.rating, s.regular_held, s.meetings_held FROM ({cells}) s"
+        f"SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held, s.{figures} FROM ("
+        f" SELECT s.cell_id, s.score, s.rating, s.regular_held, s.meetings_held, s.{figures} FROM ({cells}) s"
         f" ORDER BY {order} LIMIT $4 OFFSET $5"
         f") s JOIN unit u ON u.id = s.cell_id ORDER BY {order}"
     )
@@ -782,6 +798,9 @@ def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
             "rating": r["rating"],
             "regular_held": r["regular_held"],
             "meetings_held": r["meetings_held"],
+            "thematic_held": r["thematic_held"],
+            "attendance_rate": _share(r["present"], r["counted"]),
+            "speaking_rate": _share(r["speakers_present"], r["present"]),
         }
         for r in rows
     ]
@@ -1752,10 +1771,20 @@ def _quarter_ratings(figures: dict[str, Any]) -> dict[str, Any]:
 def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
     """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings and which of them
     are provisional)."""
-    keys = ("cell_id", "name", "regular_held", "meetings_held", "quarter_ratings", "quarter_provisional")
+    keys = (
+        "cell_id",
+        "name",
+        "regular_held",
+        "meetings_held",
+        "thematic_held",
+        "quarter_ratings",
+        "quarter_provisional",
+    )
     return {key: line[key] for key in keys} | {
         "score": None if line["score"] is None else round(line["score"], 2),
         "rating": None,
+        "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
+        "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
     }
 
 

@@ -219,6 +219,15 @@ class CellRankReply(Reply):
     """Regular (or combined) meetings the cell held in the period: 0 in a month it has not met."""
     meetings_held: int | None = None
     """Meetings of any kind the cell held in the period (CellPeriodReply.meetings_held)."""
+    thematic_held: int | None = None
+    """Thematic and combined meetings the cell held in the period (CellPeriodReply.thematic_held): 0 for a cell
+    without a stored period."""
+    attendance_rate: float | None = None
+    """Its held meetings' attendance pooled over the period, 0..1 to four places (CellPeriodReply.attendance_rate,
+    off the same stored counts): None without anyone counted."""
+    speaking_rate: float | None = None
+    """The share of the present who spoke, pooled over the period (CellPeriodReply.speaking_rate): None without
+    anyone present."""
     late_change: LateChangeReply | None = None
     """A month whose result changed after it closed (CellPeriodReply.late_change)."""
     rating_reason: RatingReasonReply | None = None

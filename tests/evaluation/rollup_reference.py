@@ -29,6 +29,7 @@ PERIOD_OF_CELLS = (
            coalesce(p.score, 0) AS score,
            coalesce(p.regular_held, 0) AS regular_held,
            coalesce(p.meetings_held, 0) AS meetings_held,
+           coalesce(p.thematic_held, 0) AS thematic_held,
            coalesce(p.months_with_regular = p.months_counted, false) AS regular,
            coalesce(p.thematic_held > 0, false) AS thematic,
            coalesce(p.present, 0) AS present,
@@ -63,7 +64,8 @@ WEAK_ORDER = "array_position(ARRAY['poor', 'average'], s.rating), s.score, s.cel
 
 WEAKEST = (
     PERIOD_OF_CELLS
-    + "SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held"
+    + "SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held,"
+    + " s.thematic_held, s.present, s.counted, s.speakers_present"
     + " FROM scored s JOIN unit u ON u.id = s.cell_id"
     + f" WHERE s.rating IN ('poor', 'average') ORDER BY {WEAK_ORDER} LIMIT $3"
 )
@@ -160,6 +162,9 @@ async def committee_rollup(
                 "rating": r["rating"],
                 "regular_held": r["regular_held"],
                 "meetings_held": r["meetings_held"],
+                "thematic_held": r["thematic_held"],
+                "attendance_rate": _share(r["present"], r["counted"]),
+                "speaking_rate": _share(r["speakers_present"], r["present"]),
                 "rating_reason": None,  # the rows here are stored by score's band: nothing lowered them
                 "provisional": r["cell_id"] in provisional,  # its stored month's flag (a cell without one: none)
             }
@@ -190,6 +195,7 @@ async def committee_ranking(
     ranking = f"{WEAK_ORDER}" if weak_only else f"s.score {direction}, s.cell_id"
     rows = await conn.fetch(
         PERIOD_OF_CELLS + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held,"
+        " s.thematic_held, s.present, s.counted, s.speakers_present,"
         " count(*) OVER () AS total,"
         f" row_number() OVER (ORDER BY {ranking}) AS position FROM scored s JOIN unit u ON u.id = s.cell_id{where})"
         " SELECT * FROM ranked ORDER BY position LIMIT $3 OFFSET $4",
@@ -213,6 +219,9 @@ async def committee_ranking(
                 "rating": r["rating"],
                 "regular_held": r["regular_held"],
                 "meetings_held": r["meetings_held"],
+                "thematic_held": r["thematic_held"],
+                "attendance_rate": _share(r["present"], r["counted"]),
+                "speaking_rate": _share(r["speakers_present"], r["present"]),
                 "late_change": None,
                 "rating_reason": None,  # the rows here are stored by score's band: nothing lowered them
                 "provisional": r["cell_id"] in provisional,  # its stored month's flag (a cell without one: none)

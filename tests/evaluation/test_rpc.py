@@ -134,6 +134,9 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "rating": "poor",
         "regular_held": 0,
         "meetings_held": 0,
+        "thematic_held": 0,
+        "attendance_rate": None,  # nobody counted: no rate, not 0 %
+        "speaking_rate": None,
         "late_change": None,  # its months never changed after they closed
         "rating_reason": None,  # Kém by its score's band: nothing lowered it
         "provisional": False,  # no meeting, so no manual item waiting: Kém as it stands
@@ -155,6 +158,9 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         (ward["cell_b"], "Chi bộ thôn Đông"),
     ]
     assert ranking["items"][0]["score"] == march["score"]
+    # the figures officers compare cells by, as the cell's own month gives them
+    figures = ("thematic_held", "attendance_rate", "speaking_rate")
+    assert [ranking["items"][0][key] for key in figures] == [march[key] for key in figures]
     ascending = await ask(
         rpc, evaluation.GetCommitteeRanking(committee_id=ward["committee"], period="2026-03", order="asc", limit=1)
     )

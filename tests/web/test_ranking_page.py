@@ -8,12 +8,21 @@ from html import unescape
 import httpx
 import pytest
 
-from services.gateway.web.i18n import format_number
+from services.gateway.web.i18n import format_number, format_share
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import PERIOD, signed_in
+from tests.web.conftest import MONTHS, PERIOD, signed_in
 
 pytestmark = pytest.mark.e2e
+
+LABEL = ' data-label="[^"]*"'
+"""A stacked cell's label (its column's heading, shown before it at a phone's width)."""
+
+
+def shows(row: str, figure: str, text: str) -> bool:
+    """Whether a ranking row's cell marked `data-<figure>` reads `text`."""
+    return re.search(f"data-{figure}{LABEL}>{re.escape(unescape(text))}<", unescape(row)) is not None
+
 
 ROW = re.compile(r'<tr data-cell="([^"]+)" data-rank="(\d+)">(.*?)</tr>', re.S)
 
@@ -66,3 +75,48 @@ async def test_the_ranking_page_of_another_committee_is_not_found(
     ranking = (await api.get(f"/v1/committees/demo-phuong-an-phu/ranking?period={PERIOD}&limit=200")).json()
     for item in ranking["items"]:
         assert f'data-cell="{item["cell_id"]}"' not in own.text
+
+
+async def test_the_ranking_page_shows_each_cells_thematic_meetings_and_rates_as_its_own_period_says(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    """Officers compare cells by their thematic meetings, attendance and speaking (DOMAIN.md "Periods"): the ranking
+    (API and page) gives each cell's, as the cell's own ratings give them, the rates as percentages."""
+    # the year of the demo's latest quarter-end month: each cell held a thematic (combined) meeting in it
+    year = max(month for month in MONTHS if int(month[5:]) % 3 == 0)[:4]
+    cells = ["demo-cb-thon-1", "demo-cb-thon-2"]
+    async with signed_in(system, "commune-officer") as client:
+        for period in (PERIOD, year):
+
+            async def settled(period: str = period) -> tuple[dict, dict, str] | None:
+                before = (await api.get(f"/v1/committees/demo-xa-hoa-binh/ranking?period={period}")).json()
+                own = {
+                    cell: (await api.get(f"/v1/cells/{cell}/ratings?period={period}")).json()["items"] for cell in cells
+                }
+                page = await client.get(f"/app/committees/demo-xa-hoa-binh/ranking?period={period}")
+                after = (await api.get(f"/v1/committees/demo-xa-hoa-binh/ranking?period={period}")).json()
+                assert page.status_code == 200, page.text[-2000:]
+                return (after, own, page.text) if before == after else None
+
+            ranking, own, page = await eventually(settled, timeout=120, interval=1)
+            lines = {item["cell_id"]: item for item in ranking["items"]}
+            rows = {cell: text for cell, _, text in rows_of(page)}
+            for cell in cells:
+                mine = next(row for row in own[cell] if row["period"] == period)
+                line = lines[cell]
+                assert mine["attendance_rate"] is not None and mine["speaking_rate"] is not None, mine
+                figures = [line.get(key) for key in ("thematic_held", "attendance_rate", "speaking_rate")]
+                assert figures == [mine["thematic_held"], mine["attendance_rate"], mine["speaking_rate"]], (
+                    period,
+                    line,
+                    mine,
+                )
+                shown = re.search(f'<tr data-cell="{cell}".*?</tr>', page, re.S)
+                assert shown is not None
+                assert shows(shown.group(0), "thematic-held", format_number(mine["thematic_held"]))
+                assert shows(shown.group(0), "attendance-rate", format_share(mine["attendance_rate"]))
+                assert shows(shown.group(0), "speaking-rate", format_share(mine["speaking_rate"]))
+                assert format_share(mine["attendance_rate"]) in rows[cell]
+            if period == year:
+                assert all(lines[cell]["thematic_held"] for cell in cells), lines
+    assert ">Số buổi chuyên đề<" in page and ">Tỷ lệ dự sinh hoạt<" in page and ">Tỷ lệ phát biểu<" in page
