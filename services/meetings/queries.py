@@ -497,7 +497,8 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
 REJECTION_COLUMNS = (
     "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
     " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
-    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id,"
+    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id, sender, sender_named_by,"
+    " sender_named_at,"
     " CASE WHEN raw ~ '… \\((more than )?[0-9]+ bytes in all\\)$' THEN 'cut'"
     " WHEN starts_with(reason, '" + NOT_UTF8 + "') THEN 'not_utf8' END AS body_not_kept,"
     " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'type', a.type, 'reason', a.reason,"

@@ -259,6 +259,12 @@ class RejectionReply(Reply):
     """When an operator dismissed (closed) it unreplayed; with `dismissed_by` (who) and `dismissal_reason` (why)."""
     dismissed_by: str | None = None
     dismissal_reason: str | None = None
+    sender: str | None = None
+    """The account (its `sub`) that sent the copy it is about (meetings 0034), or the one an operator named with a
+    replay (`sender_named_by`, `sender_named_at`: who, when; meetings 0035); None when none is recorded (refused
+    before meetings kept senders, or sent without an account: a feed over AMQP)."""
+    sender_named_by: str | None = None
+    sender_named_at: datetime | None = None
     message_id: str | None = None
     """The AMQP `message_id` property of the message its event came in (for a batch or a copy, not the CloudEvents
     `event_id`): find that message in the broker's dead letters and logs by it. None when it came otherwise or its

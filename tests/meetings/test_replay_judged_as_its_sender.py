@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.meetings import rpc as meetings_rpc
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
 from services.meetings.rpc import sync_registered_sources
@@ -162,9 +163,15 @@ async def test_a_rejection_stored_before_senders_were_kept_replays_as_the_accoun
     assert "`sender`" in unnamed["reason"], unnamed
     as_a = await replay(rejection_id=rejection_id, sender=a, replayed_by="operator-1")
     assert (as_a["outcome"], as_a["field"]) == ("rejected", "source"), as_a
+    # the operator is told the account named does not hold the source, never which account does
+    assert f"the account named as its sender, {a}, does not hold this source now" in as_a["reason"], as_a
+    assert b not in as_a["reason"], as_a
     assert await db.fetchval("SELECT sender FROM meetings.rejection WHERE rejection_id = $1", rejection_id) is None
     as_b = await replay(rejection_id=rejection_id, sender=b, replayed_by="operator-1")
     assert as_b["outcome"] == "accepted", as_b
+    read = await meetings_rpc.get_rejection(contract.GetRejection(rejection_id=rejection_id), place["app"])
+    assert (read["sender"], read["sender_named_by"]) == (b, "operator-1"), read  # listed as the API shows it
+    assert read["sender_named_at"] is not None
     row = await db.fetchrow(
         "SELECT sender, sender_named_by, status FROM meetings.rejection WHERE rejection_id = $1", rejection_id
     )
@@ -184,6 +191,11 @@ async def test_an_operator_never_renames_a_recorded_sender(unit_of_two: dict[str
     with pytest.raises(RpcError) as renamed:
         await place["methods"]["replay_rejection"](rejection_id=rejection_id, sender=b, replayed_by="operator-1")
     assert (renamed.value.code, renamed.value.field) == ("invalid", "sender")
+    assert f"records the account that sent it, {a};" in renamed.value.message  # the right one, named
+    asked = contract.ListRejections(limit=200, type=stolen["type"])
+    listed_page = await meetings_rpc.list_rejections(asked, place["app"])
+    [listed] = [item for item in listed_page["items"] if item["rejection_id"] == rejection_id]
+    assert listed["sender"] == a, listed
     await before_senders_were_kept(db, rejection_id)
     with pytest.raises(RpcError) as anonymous:
         await place["methods"]["replay_rejection"](rejection_id=rejection_id, sender=a)

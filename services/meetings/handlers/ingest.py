@@ -2308,19 +2308,28 @@ SENDER_UNKNOWN = (
 )
 """What an operator is told when a replay of a scoped account's source_not_registered rejection that records no
 sender (stored before meetings 0034) is refused again: only the account that sent it may be lent its sources."""
+NAMED_NOT_HOLDING = (
+    "the account named as its sender, {sender}, does not hold this source now: name the account that sent it (which"
+    " accounts hold a source is not said here: a replay is judged as its sender's, never as any holder's)"
+)
+"""What an operator is told when the account they named as a rejection's sender (named_sender) does not hold the
+event's source now: the replay is refused again and nothing is recorded. The holders stay unsaid: naming whichever
+account holds the source would lend it to another account's event (security.md)."""
 
 
 def named_sender(stored: Mapping[str, Any], scope: str | None, sender: str | None, by: str) -> str | None:
     """The account an operator names as a replayed rejection's sender (`sender`) when the rejection (or its attempt)
     records none, None when none is named or it names the one recorded; InvalidEvent naming `sender` when it records
-    another (a replay is judged as the account that sent it, security.md) or was not a scoped integration account's
-    under a source of its own (judged by no account's sources, as one that came without a sources list), naming
-    `replayed_by` when `by` is empty."""
+    another (its message names the one recorded: a replay is judged as the account that sent it, security.md) or
+    was not a scoped integration account's under a source of its own (judged by no account's sources, as one that
+    came without a sources list), naming `replayed_by` when `by` is empty."""
     if sender is None or sender == stored.get("sender"):
         return None
     if stored.get("sender"):
         raise InvalidEvent(
-            "sender: this rejection records the account that sent it; it is replayed as that one", field="sender"
+            f"sender: this rejection records the account that sent it, {stored['sender']}; it is replayed as that one"
+            " (replay it without `sender`)",
+            field="sender",
         )
     if scope is None or is_reserved_source(str(stored["source"] or "")) or not stored["sources_listed"]:
         raise InvalidEvent(
@@ -2397,6 +2406,10 @@ async def replay_rejection(
         log.warning("rejection_sender_named", rejection_id=rejection_id, sender=named, by=by, outcome=result.outcome)
         if result.outcome != "rejected":
             await uow.ingest.name_sender(rejection_id, sender=named, by=by, at=now())
+        elif result.field == "source":  # the account named does not hold the source: say so, not who does
+            result = replace(
+                result, detail=f"{result.detail or result.reason}; {NAMED_NOT_HOLDING.format(sender=named)}"
+            )
     elif result.field == "source" and sources == frozenset() and not stored.get("sender"):  # rejected: no sender
         result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
     traced = reading_identity(reading)  # an event naming no correlation id is followed by the operator's request's

@@ -302,7 +302,16 @@ PARKED_DROP_FORM = row_action_form("service", "id", reason_stem="drop-")
 HELD_RETRY_FORM = row_action_form("source", "event_id")
 HELD_DROP_FORM = row_action_form("source", "event_id", reason_stem="held-")
 DISMISS_FORM = row_action_form("rejection_id", "event_id", reason_stem="dismiss-")
-REJECTION_REPLAY_FORM = row_action_form("rejection_id", "event_id", "attempt")
+SENDER = "sender"
+"""The replay form's input naming the account that sent a rejection which records none (ReplayCreate.sender); its
+errors are keyed `sender-<rejection id>`, which marks that row's input (sender_key)."""
+REJECTION_REPLAY_FORM = forms.FormLabels(
+    fields={SENDER: N_("Sending account"), f"{SENDER}-": N_("Sending account")},
+    hidden=frozenset(("csrf", "rejection_id", "event_id", "attempt")),
+    order=("csrf", "rejection_id", "event_id", "attempt", SENDER, f"{SENDER}-"),
+    unanswered=ACTION_PERHAPS_DONE,
+    back=BACK_TO_PAGE,
+)
 """The page's forms' inputs as operations.html labels them: the rows' ids and names filled in by the page, the
 reason a drop or a dismissal gives, and the purge's confirming tick; `order`, top to bottom as the page has them
 (the reason's error is keyed by its row, `drop-<row>`, which marks that row's input), the order their errors are
@@ -994,9 +1003,15 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
     form = await posted_form(request, REJECTION_REPLAY_FORM)
     rejection_id = _rejection_id(form)
     attempt = _attempt_number(form)
-    body = ReplayCreate(attempt=attempt) if attempt is not None else None
+    sender = forms.text(form, SENDER) or None
     try:
-        await _found(
+        given = {"attempt": attempt, "sender": sender}
+        body = forms.build(ReplayCreate, given) if attempt is not None or sender is not None else None
+    except FormErrors as exc:  # a sender that is no account's name, said at its row's input
+        keyed = {sender_key(rejection_id) if key == SENDER else key: said for key, said in exc.errors.items()}
+        raise FormErrors(keyed) from None
+    try:
+        reply = await _found(
             operations.replay_rejection(rejection_id, request, viewer.principal, state, body),
             _("There is no rejection %(rejection)s.", rejection=rejection_id[:64])
             if attempt is None
@@ -1005,6 +1020,9 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
             ),
         )
     except RpcError as exc:
+        if exc.code == "invalid" and exc.field == SENDER and sender is not None:
+            message = await sender_refused(rejection_id, state)
+            return await _page(request, viewer, state, errors={sender_key(rejection_id): message}, status=422)
         if exc.code != "conflict":
             raise
         event = forms.text(form, "event_id") or rejection_id
@@ -1025,4 +1043,41 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
             # a second click, or a page older than the replay: the event was judged already, nothing is judged again
             message = already_replayed(exc, event=event)
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
+    if sender is not None and reply.get("outcome") == "rejected" and reply.get("field") == "source":
+        # judged as the account named, which does not hold the source: the form asks for the account that sent it
+        message = _(NAMED_NOT_HOLDING, sender=sender, source=str(reply.get("source") or "—"))
+        return await _page(request, viewer, state, errors={sender_key(rejection_id): message}, status=422)
     return _done(request, "rejection_replayed", rejection=rejection_id)
+
+
+def sender_key(rejection_id: str) -> str:
+    """The error key (and input id) of the sender input of one rejection's replay form: `sender-<rejection id>`."""
+    return f"{SENDER}-{rejection_id}"
+
+
+NAMED_NOT_HOLDING = N_(
+    "Sending account: the account %(sender)s does not hold the source %(source)s now, so the event was judged again as"
+    " that account's and rejected again; nothing was recorded. Enter the account that actually sent it (the sending"
+    " system or the audit log tells which). Which accounts hold a source is not shown here: an event is judged only"
+    " as its sender's, never as whichever account holds the source."
+)
+"""The replay form's answer when the account an operator named as a rejection's sender does not hold its source."""
+SENDER_RECORDED = N_(
+    "Sending account: this rejection records the account that sent it, %(sender)s, and is judged again as that account"
+    " only. Leave this field empty and replay it."
+)
+SENDER_NOT_NAMEABLE = N_(
+    "Sending account: this event was not sent by an integration account limited to one unit under a source of its"
+    " own, so it is not judged as any account's. Leave this field empty and replay it."
+)
+
+
+async def sender_refused(rejection_id: str, state: Any) -> str:
+    """The replay form's message for a named sender meetings refused (`invalid` naming `sender`): the account the
+    rejection records, read from meetings (SENDER_RECORDED), else that its event is judged as no account's
+    (SENDER_NOT_NAMEABLE)."""
+    try:
+        recorded = (await state.rpc.call(meetings.GetRejection(rejection_id=rejection_id))).sender
+    except RpcError:
+        recorded = None
+    return _(SENDER_RECORDED, sender=recorded) if recorded else _(SENDER_NOT_NAMEABLE)
