@@ -47,13 +47,14 @@ async def get_preferences(request: rpc.GetPreferences, app: NotificationsContext
 
 
 async def set_preferences(request: rpc.SetPreferences, app: NotificationsContext) -> Any:
-    """Store a recipient's channels and digest choice."""
+    """Change a recipient's channels, digest choice and webhook (what is left None is kept)."""
     return await Commands(app.uow_factory).set_preferences(
         request.recipient_id,
-        [channel.value for channel in request.channels],
+        None if request.channels is None else [channel.value for channel in request.channels],
         digest=request.digest,
         webhook_url=request.webhook_url,
         webhook_secret=request.webhook_secret,
+        clear_webhook=request.clear_webhook,
     )
 
 

@@ -153,14 +153,18 @@ class GetPreferences(NotificationsRequest[PreferencesReply]):
 
 
 class SetPreferences(NotificationsRequest[PreferencesReply]):
-    """Store which channels reach a recipient and whether they want a daily digest."""
+    """Change which channels reach a recipient, whether they want a daily digest and their own webhook: a field left
+    None keeps what the recipient has (stored, else the defaults), as the officers' page carries channels and digest
+    only and an operator may set the webhook alone; `clear_webhook` drops the stored webhook address and secret (a
+    `webhook_url` or `webhook_secret` sent with it is then the new one)."""
 
     method = "set_preferences"
     recipient_id: str
-    channels: list[Channel]
-    digest: bool = False
+    channels: list[Channel] | None = None
+    digest: bool | None = None
     webhook_url: Annotated[str, AfterValidator(web_address)] | None = None
     webhook_secret: Annotated[str, AfterValidator(require_text)] | None = None
+    clear_webhook: bool = False
 
 
 class GetRules(NotificationsRequest[RulesReply]):

@@ -1080,7 +1080,7 @@ class World:
         async def set_preferences(r: notifications.SetPreferences) -> dict[str, Any]:
             # notifications' own judgement (no CHIBO_SECRET_KEY here), so a gateway test sees the refusal it relays
             fault = notification_model.preference_fault(
-                channels=list(r.channels),
+                channels=list(r.channels or []),
                 known=["email", "webhook", "inbox"],
                 offered=offered(),
                 webhook_url=r.webhook_url,
@@ -1089,7 +1089,12 @@ class World:
             )
             if fault is not None:
                 raise RpcError("invalid", fault.message, field=fault.field)
-            chosen[r.recipient_id] = {"channels": list(r.channels), "digest": r.digest}
+            # what is left None is kept, as notifications keeps it
+            before = chosen.get(r.recipient_id, {"channels": ["email", "inbox"], "digest": False})
+            chosen[r.recipient_id] = {
+                "channels": before["channels"] if r.channels is None else list(r.channels),
+                "digest": before["digest"] if r.digest is None else r.digest,
+            }
             return await get_preferences(notifications.GetPreferences(recipient_id=r.recipient_id))
 
         methods = RpcMethods("notifications")

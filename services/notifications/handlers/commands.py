@@ -160,22 +160,32 @@ class Commands:
     async def set_preferences(
         self,
         recipient_id: str,
-        channels: list[str],
-        digest: bool = False,
+        channels: list[str] | None = None,
+        digest: bool | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        *,
+        clear_webhook: bool = False,
     ) -> Any:
-        """Store which channels reach the recipient and whether they want a daily digest; the inbox is always among
-        them (the notification itself is kept in it whatever is chosen). The webhook (SMS gateway) is refused when
-        there is none to send to: neither the recipient's own `webhook_url` nor the province's CHIBO_WEBHOOK_URL;
-        `invalid` naming `webhook_url` when the SSRF guard refuses it (webhook_guard: its host resolves to an address
-        that is not global and not in CHIBO_WEBHOOK_ALLOWED_HOSTS, or to none)."""
+        """Change which channels reach the recipient, whether they want a daily digest and their own webhook; what
+        is left None keeps what they have (stored, else the defaults get_preferences answers), and only the fields
+        sent are written, so an officer's save of channels and digest keeps an operator's webhook and the reverse;
+        `clear_webhook` drops the stored webhook address and secret first. The inbox is always among the channels
+        (the notification itself is kept in it whatever is chosen). The webhook (SMS gateway) is refused when there
+        is none to send to: neither the recipient's own `webhook_url` (sent or kept) nor the province's
+        CHIBO_WEBHOOK_URL; `invalid` naming `webhook_url` when the SSRF guard refuses it (webhook_guard: its host
+        resolves to an address that is not global and not in CHIBO_WEBHOOK_ALLOWED_HOSTS, or to none)."""
         settings = self._uow().settings
+        current = await self.get_preferences(recipient_id)
+        kept_url = None if clear_webhook else current["webhook_url"]
+        chosen = list(current["channels"]) if channels is None else channels
         fault = model.preference_fault(
-            channels=channels,
+            # kept channels are judged only when the webhook they may name is dropped: a kept choice left without a
+            # way to send is not the caller's to answer for (it fails visibly at delivery)
+            channels=chosen if channels is not None or clear_webhook else [],
             known=[channel.value for channel in Channel],
             offered=settings.offered_channels(),
-            webhook_url=webhook_url,
+            webhook_url=webhook_url if webhook_url is not None else kept_url,
             webhook_secret=webhook_secret,
             can_seal=bool(settings.secret_key),
         )
@@ -189,15 +199,21 @@ class Commands:
                 WEBHOOK_ADDRESSES_REFUSED.labels("registration").inc()
                 log.warning("webhook_address_refused", recipient_id=recipient_id, stage="registration", reason=str(exc))
                 raise RpcError("invalid", f"webhook_url: {exc}", field="webhook_url") from None
+        sent = {
+            "channels": channels is not None,
+            "digest": digest is not None,
+            "webhook_url": webhook_url is not None or clear_webhook,
+            "webhook_secret": webhook_secret is not None or clear_webhook,
+        }
         async with self._uow() as uow:
             preference = Preference(
                 recipient_id=recipient_id,
-                channels=with_inbox(channels),
-                digest=bool(digest),
-                webhook_url=webhook_url,
+                channels=with_inbox(chosen),
+                digest=bool(current["digest"] if digest is None else digest),
+                webhook_url=webhook_url if webhook_url is not None else kept_url,
                 webhook_secret=webhook_secret,
             )
-            await uow.outgoing.set_preference(preference)
+            await uow.outgoing.set_preference(preference, only=frozenset(name for name, set_ in sent.items() if set_))
             await uow.commit()
         return await self.get_preferences(recipient_id)
 

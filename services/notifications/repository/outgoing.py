@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -84,6 +84,10 @@ class Job:
     """When the job's deadline became known as it stands (PLANNED_AT_SQL, by the planning unit's clock): when a fact
     put it in the past (`known_late_at`: a known meeting moved, its start corrected), else when the job was first
     planned (`created_at`; a rearm keeps it), for a meeting's checks when the meeting first became known here."""
+
+
+PREFERENCE_FIELDS = ("channels", "digest", "webhook_url", "webhook_secret")
+"""The fields of a stored preference a save may change (OutgoingRepository.set_preference's `only`)."""
 
 
 @dataclass(frozen=True)
@@ -421,23 +425,31 @@ class PgOutgoingRepository:
             for row in rows
         }
 
-    async def set_preference(self, preference: Preference) -> None:
-        """Store a recipient's preferences, the webhook secret sealed (ValueError without a key to seal it)."""
+    async def set_preference(self, preference: Preference, *, only: Collection[str] | None = None) -> None:
+        """Store a recipient's preferences, the webhook secret sealed (ValueError without a key to seal it). A row
+        already stored gets `only` the fields named (`channels`, `digest`, `webhook_url`, `webhook_secret`; None: all),
+        the others kept as they are in it, so two owners' saves of different fields never clear each other's."""
         sealed = None
         if preference.webhook_secret:
             if self._secrets is None:
                 raise ValueError("no CHIBO_SECRET_KEY to seal the webhook secret with")
             sealed = self._secrets.seal(preference.webhook_secret)
+        changed = list(PREFERENCE_FIELDS if only is None else only)
         await self._db.execute(
-            "INSERT INTO preference (recipient_id, channels, digest, webhook_url, webhook_secret_sealed)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (recipient_id) DO UPDATE SET channels = EXCLUDED.channels,"
-            " digest = EXCLUDED.digest, webhook_url = EXCLUDED.webhook_url, webhook_secret = NULL,"
-            " webhook_secret_sealed = EXCLUDED.webhook_secret_sealed, updated_at = now()",
+            "INSERT INTO preference AS p (recipient_id, channels, digest, webhook_url, webhook_secret_sealed)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (recipient_id) DO UPDATE SET"
+            " channels = CASE WHEN 'channels' = ANY($6::text[]) THEN EXCLUDED.channels ELSE p.channels END,"
+            " digest = CASE WHEN 'digest' = ANY($6::text[]) THEN EXCLUDED.digest ELSE p.digest END,"
+            " webhook_url = CASE WHEN 'webhook_url' = ANY($6::text[]) THEN EXCLUDED.webhook_url ELSE p.webhook_url END,"
+            " webhook_secret = CASE WHEN 'webhook_secret' = ANY($6::text[]) THEN NULL ELSE p.webhook_secret END,"
+            " webhook_secret_sealed = CASE WHEN 'webhook_secret' = ANY($6::text[]) THEN EXCLUDED.webhook_secret_sealed"
+            " ELSE p.webhook_secret_sealed END, updated_at = now()",
             preference.recipient_id,
             list(preference.channels),
             preference.digest,
             preference.webhook_url,
             sealed,
+            changed,
         )
 
     async def seal_plain_secrets(self) -> int:
