@@ -1,0 +1,61 @@
+"""A trial's committee officer on the ranking and committee pages: the ranking's pager went back to "earlier
+meetings" on a list of cells, the month in progress ranked six cells without a score 1–6 by name, a period before the
+data answered "no data yet" where the committee page names the span there is (a 404), and a half-year's weakest cells
+were its rating-rule note as list item "1."."""
+
+import re
+from html import unescape
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.pofile import read_po
+
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import MONTHS, PERIOD, RUNNING, signed_in
+
+pytestmark = pytest.mark.e2e
+
+WEB = Path(__file__).resolve().parents[2] / "services" / "gateway" / "web"
+NOUNS = ("buổi", "chi bộ", "sự kiện", "dòng", "cảnh báo")
+"""The Vietnamese nouns a pager's words name what it lists by (meetings, cells, events, rows, alerts)."""
+
+
+def text_of(html: str) -> str:
+    """The words of a piece of a page, its tags taken out."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def test_every_pagers_words_name_what_it_lists() -> None:
+    """A pager's buttons (previous, next) name no kind of item its summary does not list (a ranking of cells went
+    back to "Các buổi trước đó")."""
+    with (WEB / "locale" / "vi" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    vi = {message.id: message.string for message in catalog if isinstance(message.id, str)}
+    pagers = 0
+    for template in (WEB / "templates").glob("*.html"):
+        for nav in re.findall(r'<nav class="pager".*?</nav>', template.read_text(encoding="utf-8"), re.S):
+            strings = re.findall(r'_\(["\']([^"\']+)["\']', nav)
+            said = vi.get(strings[1], "") if len(strings) > 1 else ""
+            for button in re.findall(r'rel="(?:prev|next)"[^>]*>\{\{ _\("([^"]+)"', nav):
+                pagers += 1
+                words = vi[button]
+                assert words, (template.name, button)
+                for noun in NOUNS:
+                    assert noun not in words or noun in said, (template.name, button, words, said)
+    assert pagers >= 5
+
+
+async def test_the_rankings_back_button_names_cells(system: RunningSystem, api: httpx.AsyncClient) -> None:
+    async with signed_in(system, "officer") as client:
+
+        async def back() -> str | None:
+            page = await client.get(f"/app/committees/demo-tinh-uy/ranking?period={PERIOD}&offset=3")
+            assert page.status_code == 200, page.text[-2000:]
+            found = re.search(r'<a class="button" rel="prev"[^>]*>(.*?)</a>', page.text, re.S)
+            return text_of(found.group(1)) if found else None
+
+        words = await eventually(back, timeout=120, interval=1)
+    assert "buổi" not in words, words
+    assert words == "Trang trước của bảng xếp hạng", words
