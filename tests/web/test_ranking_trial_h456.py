@@ -59,3 +59,51 @@ async def test_the_rankings_back_button_names_cells(system: RunningSystem, api: 
         words = await eventually(back, timeout=120, interval=1)
     assert "buổi" not in words, words
     assert words == "Trang trước của bảng xếp hạng", words
+
+
+async def test_the_month_in_progress_ranks_no_cell_without_a_score(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    """The demo's cells have not met yet this month: the API gives them `not_met_yet` without a score, and the page
+    lists them apart as not scored yet, with no rank."""
+
+    async def settled() -> tuple[dict, str] | None:
+        before = (await api.get(f"/v1/committees/demo-tinh-uy/ranking?period={RUNNING}")).json()
+        page = await client.get(f"/app/committees/demo-tinh-uy/ranking?period={RUNNING}")
+        after = (await api.get(f"/v1/committees/demo-tinh-uy/ranking?period={RUNNING}")).json()
+        assert page.status_code == 200, page.text[-2000:]
+        return (after, page.text) if before == after and after["items"] else None
+
+    async with signed_in(system, "officer") as client:
+        ranking, page = await eventually(settled, timeout=120, interval=1)
+    unscored = [item["cell_id"] for item in ranking["items"] if item.get("score") is None]
+    assert unscored and all(item.get("not_met_yet") for item in ranking["items"] if item.get("score") is None)
+    ranked = [cell for cell, _ in re.findall(r'<tr data-cell="([^"]+)" data-rank="(\d+)">', page)]
+    assert not set(ranked) & set(unscored), ranked
+    assert ranked == [item["cell_id"] for item in ranking["items"] if item.get("score") is not None]
+    apart = re.search(r'<section[^>]*id="unscored".*?</section>', page, re.S)
+    assert apart is not None, page[-3000:]
+    assert re.findall(r'data-cell="([^"]+)"', apart.group(0)) == unscored
+    assert "chưa có điểm" in text_of(apart.group(0)).lower()
+    if not ranked:
+        assert "theo điểm, từ cao xuống thấp" not in text_of(page)
+
+
+@pytest.mark.parametrize("period", ["2024", "before-quarter"])
+async def test_a_ranking_before_the_data_is_the_committee_pages_404(
+    system: RunningSystem, api: httpx.AsyncClient, period: str
+) -> None:
+    if period == "before-quarter":
+        year, month = int(MONTHS[0][:4]), int(MONTHS[0][5:])
+        quarter = (month - 1) // 3  # the quarter before the first month's
+        period = f"{year - 1}-Q4" if quarter == 0 else f"{year}-Q{quarter}"
+    async with signed_in(system, "officer") as client:
+        committee = await client.get(f"/app/committees/demo-tinh-uy?period={period}")
+        ranking = await client.get(f"/app/committees/demo-tinh-uy/ranking?period={period}")
+    assert committee.status_code == 404, committee.text[-2000:]
+    assert ranking.status_code == 404, ranking.text[-2000:]
+    said = re.search(r"<main.*?</main>", committee.text, re.S)
+    assert said is not None
+    assert "có dữ liệu từ" in text_of(said.group(0))
+    assert text_of(said.group(0)) in text_of(ranking.text)
+    assert "chưa có dữ liệu nên chưa được đánh giá" not in ranking.text
