@@ -32,7 +32,11 @@ def test_every_pagers_words_name_what_it_lists() -> None:
     back to "Các buổi trước đó")."""
     with (WEB / "locale" / "vi" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po)
-    vi = {message.id: message.string for message in catalog if isinstance(message.id, str)}
+    vi = {
+        message.id: message.string
+        for message in catalog
+        if isinstance(message.id, str) and isinstance(message.string, str)
+    }
     pagers = 0
     for template in (WEB / "templates").glob("*.html"):
         for nav in re.findall(r'<nav class="pager".*?</nav>', template.read_text(encoding="utf-8"), re.S):
@@ -107,3 +111,36 @@ async def test_a_ranking_before_the_data_is_the_committee_pages_404(
     assert "có dữ liệu từ" in text_of(said.group(0))
     assert text_of(said.group(0)) in text_of(ranking.text)
     assert "chưa có dữ liệu nên chưa được đánh giá" not in ranking.text
+
+
+async def test_a_half_years_weakest_cells_are_cells(system: RunningSystem, api: httpx.AsyncClient) -> None:
+    """A half-year's weakest cells are those rated Average or Poor in one of its quarters (the API's ranking gives
+    each cell's `quarter_ratings`); its rule note is no item of that list."""
+    year = next(month[:4] for month in MONTHS if month.endswith("-01"))
+    period = f"{year}-H1"
+
+    async def settled() -> tuple[dict, str] | None:
+        before = (await api.get(f"/v1/committees/demo-tinh-uy/ranking?period={period}&limit=200")).json()
+        page = await client.get(f"/app/committees/demo-tinh-uy?period={period}")
+        after = (await api.get(f"/v1/committees/demo-tinh-uy/ranking?period={period}&limit=200")).json()
+        assert page.status_code == 200, page.text[-2000:]
+        return (after, page.text) if before == after and after["items"] else None
+
+    async with signed_in(system, "officer") as client:
+        ranking, page = await eventually(settled, timeout=120, interval=1)
+    card = re.search(r'<section class="card" aria-labelledby="weakest-title">.*?</section>', page, re.S)
+    assert card is not None
+    listed = re.search(r'<ol class="list" id="weakest">(.*?)</ol>', card.group(0), re.S)
+    items = re.findall(r"<li(?: [^>]*)?>", listed.group(1)) if listed else []
+    assert all("data-cell=" in item for item in items), items
+    weak = {
+        item["cell_id"]
+        for item in ranking["items"]
+        if {"poor", "average"} & set((item.get("quarter_ratings") or {}).values())
+    }
+    shown = set(re.findall(r'<li data-cell="([^"]+)"', listed.group(1))) if listed else set()
+    if weak:
+        assert shown and shown <= weak, (shown, weak)
+    else:
+        assert not shown
+        assert 'id="weakest-none"' in card.group(0)
