@@ -203,7 +203,9 @@ async def ranking_page(
 ) -> HTMLResponse:
     """The subtree's cells ranked by score for the period, best first, RANKING_PAGE a page from `offset`: rank, cell,
     its committee, score, rating, meetings held; the API's ranking (reads.get_committee_ranking: same scoping, same
-    figures and order). 404 outside the officer's subtree, as the committee page."""
+    figures and order). A cell without a score yet (the API's `not_met_yet`, in a period in progress) gets no rank: it
+    is listed apart, in the API's order. 404 outside the officer's subtree, as the committee page; a period before the
+    committee's data is the committee page's 404 naming the span there is (PeriodOutside)."""
     principal = viewer.principal
     unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
     period = periods.checked(period)
@@ -212,8 +214,19 @@ async def ranking_page(
     offset = list_start(raw)
     if offset is None:
         raise BadPosition(parameter="offset", value=raw, what=_("the ranking of cells"), back=back)
+    earliest = await data.committee_first_month(state, principal, committee_id)
+    outside = PeriodOutside(period=period, earliest=earliest, back=f"{PREFIX}/committees/{quote(committee_id)}/ranking")
+    if periods.ends_before(period, earliest):
+        raise outside
     crumbs = await data.breadcrumb(state, principal, unit)
-    ranking = await data.ranking_rows(state, principal, committee_id, period, offset=offset, limit=RANKING_PAGE)
+    try:
+        ranking = await data.ranking_rows(state, principal, committee_id, period, offset=offset, limit=RANKING_PAGE)
+    except RpcError as exc:
+        if exc.field == "period" and exc.code == "not_found":
+            # the API's 404 of a period before the data (its first month read as it answered): the same page
+            outside.earliest = outside.earliest or await data.committee_first_month(state, principal, committee_id)
+            raise outside from None
+        raise
     total, shown = int(ranking["total"]), len(ranking["items"])
     address = f"{PREFIX}/committees/{quote(committee_id)}/ranking"
     pager = {
@@ -233,9 +246,10 @@ async def ranking_page(
         viewer=viewer,
         unit=unit,
         period=period,
-        choices=periods.choices(period, first_month=await data.committee_first_month(state, principal, committee_id)),
+        choices=periods.choices(period, first_month=earliest),
         crumbs=crumbs,
-        rows=ranking["items"],
+        rows=[item for item in ranking["items"] if not item.get("not_met_yet")],
+        unscored=[item for item in ranking["items"] if item.get("not_met_yet")],
         offset=offset,
         pager=pager,
         start=back if offset and not shown else None,
