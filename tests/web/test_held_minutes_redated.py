@@ -1,8 +1,9 @@
 """A trial of a secretary on the web app:
 1. a held meeting's minutes saved for its day, then its held time corrected (“Sửa thời điểm đã diễn ra”) to the day
-   before: the minutes form still offered the minutes' old day, said nothing of it, and saving refused with "hãy dùng
-   “Sửa thời điểm đã diễn ra”…", the step just done. The form offers the meeting's corrected day and says the saved
-   minutes still name the old one; minutes sent on the old day are told to take the meeting's day;
+   before: the meeting page read 04/12 beside minutes of 05/12, the minutes form still offered the minutes' old day
+   and said nothing of it, and saving refused with "hãy dùng “Sửa thời điểm đã diễn ra”…", the step just done. The
+   form offers the meeting's corrected day and says the saved minutes still name the old one, the meeting page says
+   the two days differ, and minutes sent on the old day are told to take the meeting's day;
 2. the record page of a meeting not begun asked for its minutes ("vui lòng ghi biên bản trước…") in the adoption
    section while its minutes section said they are recorded only once it begins."""
 
@@ -90,6 +91,12 @@ async def test_minutes_after_the_held_time_is_corrected_offer_the_corrected_day(
         said = html.unescape(note.group(1))
         assert f"{held_at:%d/%m}" in said and f"{day_before:%d/%m}" in said, said
 
+        # the meeting page says its minutes still name another day
+        shown = (await client.get(f"/app/meetings/{meeting_id}")).text
+        differs = re.search(r'<p class="notice" id="minutes-day-differs">(.*?)</p>', shown, re.S)
+        assert differs, text(shown)
+        assert f"{held_at:%d/%m}" in html.unescape(differs.group(1)), differs.group(1)
+
         # minutes sent again on the old day (a page opened before the correction) are told to take the meeting's day
         stale = {**minutes, "csrf": csrf_of(page)}
         refused = await client.post(f"/app/meetings/{meeting_id}/minutes", data=stale)
@@ -107,6 +114,7 @@ async def test_minutes_after_the_held_time_is_corrected_offer_the_corrected_day(
         assert _moment(redated["minutes"]["started_at"]) == day_before, redated
         page = (await client.get(record)).text
         assert 'id="minutes-redated"' not in page
+        assert 'id="minutes-day-differs"' not in (await client.get(f"/app/meetings/{meeting_id}")).text
 
 
 async def test_a_meeting_not_begun_does_not_ask_for_its_minutes(
