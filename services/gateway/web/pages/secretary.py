@@ -1412,7 +1412,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
                 scheduled=meeting.starts_at,
                 now=datetime.now(VIETNAM_TZ),
                 took_place=meeting_took_place(meeting, roster is not None) or held_correctable(meeting),
-                stored=parse_moment((meeting.minutes or {}).get("started_at")),
+                stored=parse_moment((getattr(meeting, "minutes", None) or {}).get("started_at")),
             )
             model = forms.build(MinutesCreate, body)
         await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state), members=names)
