@@ -651,11 +651,14 @@ def _clock(moment: datetime) -> str:
 def minutes_values(meeting: dict[str, Any], *, chair: str | None) -> dict[str, Any]:
     """The minutes form's values: the stored minutes, every field (resolutions with their votes, tasks with their
     ids), so that sending the form again changes only what the secretary changed; before any minutes, the
-    meeting's date and start with the secretary as chair. `others`: people the stored minutes name who are not on
-    the cell's list now (kept as they are, under their ids)."""
+    meeting's date and start with the secretary as chair. Stored minutes dated another day than the meeting's (its
+    held time corrected since, "Sửa thời điểm đã diễn ra": a trial's form still offered the old day, which the form
+    refuses) offer the meeting's day, their own in `redated_from` (YYYY-MM-DD, else None) for the page to say.
+    `others`: people the stored minutes name who are not on the cell's list now (kept as they are, under their
+    ids)."""
     stored = meeting.get("minutes")
+    starts = parse_moment(meeting.get("starts_at"))
     if not stored:
-        starts = parse_moment(meeting.get("starts_at"))
         return {
             "day": f"{starts.astimezone(VIETNAM_TZ):%Y-%m-%d}" if starts else "",
             "started": _clock(starts) if starts else "",
@@ -669,8 +672,11 @@ def minutes_values(meeting: dict[str, Any], *, chair: str | None) -> dict[str, A
             "resolutions": [],
             "tasks": [],
             "others": [],
+            "redated_from": None,
         }
     started = parse_moment(stored.get("started_at"))
+    day = f"{started.astimezone(VIETNAM_TZ):%Y-%m-%d}" if started else ""
+    meeting_on = f"{starts.astimezone(VIETNAM_TZ):%Y-%m-%d}" if starts else day
     ended = parse_moment(stored.get("ended_at"))
     tasks = [
         {
@@ -684,7 +690,7 @@ def minutes_values(meeting: dict[str, Any], *, chair: str | None) -> dict[str, A
     speakers = list(stored.get("speakers") or [])
     named = [stored.get("chair_id"), stored.get("recorder_id"), *speakers, *(task["assignee_id"] for task in tasks)]
     return {
-        "day": f"{started.astimezone(VIETNAM_TZ):%Y-%m-%d}" if started else "",
+        "day": meeting_on if day else "",
         "started": _clock(started) if started else "",
         "ended": _clock(ended) if ended else "",
         "chair_id": stored.get("chair_id"),
@@ -696,6 +702,7 @@ def minutes_values(meeting: dict[str, Any], *, chair: str | None) -> dict[str, A
         "resolutions": list(stored.get("resolutions") or []),
         "tasks": tasks,
         "others": list(dict.fromkeys(person for person in named if person)),
+        "redated_from": day if day and day != meeting_on else None,
     }
 
 
@@ -738,6 +745,7 @@ def minutes_sent(form: Any) -> dict[str, Any]:
         "resolutions": resolutions,
         "tasks": tasks,
         "others": list(dict.fromkeys(person for person in named if person)),
+        "redated_from": None,
     }
 
 
@@ -884,6 +892,7 @@ def minutes_differences(form: Any, meeting: Any) -> dict[str, str]:
     """The inputs of MINUTES_COMPARED whose value in the minutes form (minutes_sent) differs from the meeting's (a
     MeetingReply) stored minutes (minutes_values), input name to NOW_STORED naming its label and both values."""
     stored = minutes_values(meeting.model_dump(mode="json"), chair=None)
+    stored["day"] = stored["redated_from"] or stored["day"]  # the day the minutes say, not the one the form offers
     sent = minutes_sent(form)
     empty = _("(left empty)")
     differences = {}
@@ -1164,10 +1173,12 @@ def _minutes_body(
     scheduled: datetime | None = None,
     now: datetime | None = None,
     took_place: bool = False,
+    stored: datetime | None = None,
 ) -> dict[str, Any]:
     """The API body of the minutes form; FormErrors with every mistake of the form at once: its own fields, a task due
     before the meeting's day, a start still ahead of `now` or on another day than the meeting's `scheduled` start
-    (minutes_day_problem, naming the control that moves it: `took_place`; either None: not judged here) and, with the
+    (minutes_day_problem, naming the control that moves it: `took_place`, or the day to take for minutes `stored`
+    (their start) on another day than the meeting's; either None: not judged here) and, with the
     meeting's `roster` (member id to status, None while none is recorded; `names`: member id to full name), a chair,
     recorder or speaker not present (named) and a resolution's votes above the members present: the rules meetings
     refuses one at a time (check_minutes_people_present, check_votes_within_roster, _check_tasks_due)."""
@@ -1179,7 +1190,7 @@ def _minutes_body(
         if ended <= started:
             errors["ended_at"] = forms.end_before_start(forms.label("ended_at"))
     if started is not None:
-        errors |= minutes_day_problem(started, scheduled=scheduled, now=now, took_place=took_place)
+        errors |= minutes_day_problem(started, scheduled=scheduled, now=now, took_place=took_place, stored=stored)
     for key in ("chair_id", "recorder_id"):  # an empty choice first: nobody is recorded unless chosen
         if not forms.text(form, key):
             errors[key] = forms.not_a_choice(key, "")  # said as every field left empty (forms.required)
@@ -1260,7 +1271,12 @@ def _minutes_body(
 
 
 def minutes_day_problem(
-    started: datetime, *, scheduled: datetime | None, now: datetime | None, took_place: bool = False
+    started: datetime,
+    *,
+    scheduled: datetime | None,
+    now: datetime | None,
+    took_place: bool = False,
+    stored: datetime | None = None,
 ) -> dict[str, str]:
     """{input: why} for a minutes start (local) the form refuses, else {}: one still ahead of `now`
     (shared.plausible.begins_later, meetings' minutes_in_the_future), said on the day input ("Ngày") when its day is
@@ -1270,7 +1286,9 @@ def minutes_day_problem(
     accepted and at once raised a late-minutes escalation), said on the day input, with the meeting's own day and the
     control the record page moves it by: "Sửa thời điểm đã diễn ra" for a meeting that `took_place` (begun, its
     attendance taken: i18n.meeting_took_place; or held, its minutes not adopted: i18n.held_correctable), "Đổi lịch"
-    otherwise."""
+    otherwise. Minutes `stored` (their start) on `started`'s day, another than the meeting's, are those of a meeting
+    whose time was corrected since: they are told to take the meeting's day (a trial's were told to correct the time
+    again, the step just done)."""
     day = started.astimezone(VIETNAM_TZ).date()
     if now is not None and begins_later(started, now):
         local = now.astimezone(VIETNAM_TZ)
@@ -1285,7 +1303,15 @@ def minutes_day_problem(
         return {key: said}
     if scheduled is not None and day != (meeting_on := scheduled.astimezone(VIETNAM_TZ)).date():
         dates = {"field": forms.label("day"), "day": format_short_date(day), "when": format_moment(meeting_on)}
-        if took_place:
+        if stored is not None and stored.astimezone(VIETNAM_TZ).date() == day:
+            said = _(
+                "%(field)s: the minutes are dated %(day)s, but the meeting took place at %(when)s (its time was "
+                "corrected after these minutes were saved). Change the minutes' date to %(meeting_day)s, check "
+                "their start and end times, then save them again.",
+                meeting_day=format_short_date(meeting_on.date()),
+                **dates,
+            )
+        elif took_place:
             said = _(
                 "%(field)s: the minutes are dated %(day)s, but the meeting is scheduled for %(when)s. Minutes are "
                 "dated on the meeting's own day; if the cell met on another day, first put that day with “Correct "
@@ -1386,6 +1412,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
                 scheduled=meeting.starts_at,
                 now=datetime.now(VIETNAM_TZ),
                 took_place=meeting_took_place(meeting, roster is not None) or held_correctable(meeting),
+                stored=parse_moment((getattr(meeting, "minutes", None) or {}).get("started_at")),
             )
             model = forms.build(MinutesCreate, body)
         await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state), members=names)
