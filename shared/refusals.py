@@ -141,6 +141,9 @@ class RefusalCode(StrEnum):
     """Rejected: a task in the minutes is due before the day of the meeting that assigns it."""
     REASON_FOR_PRESENT = "reason_for_present"
     """Rejected: a roster line marks a member present and gives a reason for an absence."""
+    REASON_FOR_UNEXCUSED = "reason_for_unexcused"
+    """Rejected: a secretary's roster line marks a member absent without leave (unexcused) and gives a reason
+    (data.records.N.reason; DOMAIN.md: an absence with a reason is absent-excused)."""
     ABSENT_AT_MEETING = "absent_at_meeting"
     """Rejected: the minutes name as chair, recorder or speaker a member the meeting's roster lists as not present."""
     MINUTES_ADOPTED = "minutes_adopted"

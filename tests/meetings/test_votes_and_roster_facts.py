@@ -399,3 +399,25 @@ async def test_adopted_minutes_are_adopted_once_by_a_secretary_and_again_by_an_i
     assert judged(results) == [("accepted", None, None)]
     async with uow_factory() as uow:
         assert await uow.meetings.stored_approval(meeting) == (sent + timedelta(seconds=20), 2, 0)
+
+
+async def test_a_secretarys_unexcused_absence_with_a_reason_is_refused_naming_the_line(uow_factory: Any) -> None:
+    """A trial's form took a 600-character reason for a member marked absent without leave, and the minutes printed
+    "Vắng không lý do (…)": a reason goes with an excused absence only (DOMAIN.md). An integration's line is taken as
+    sent (CONTRACT.md makes `reason` optional on every line)."""
+    members, meeting = await cell_of_three(uow_factory)
+    rows = [{"member_id": member, "status": "present"} for member in members[:2]]
+    rows.append({"member_id": members[2], "status": "absent", "reason": "Đi làm ăn xa"})
+    roster = {"meeting_id": meeting, "records": rows}
+    wrong = ev.raw_event("attendance.recorded.v1", roster, source=GATEWAY_SOURCE, time=AFTER)
+    bare = [*rows[:2], {"member_id": members[2], "status": "absent"}]
+    unexcused = ev.raw_event(
+        "attendance.recorded.v1", {"meeting_id": meeting, "records": bare}, source=GATEWAY_SOURCE, time=AFTER
+    )
+    integration = ev.raw_event("attendance.recorded.v1", roster, time=MEETING)
+    results = await handlers.ingest_batch([wrong, unexcused, integration], uow_factory, route="test")
+    assert judged(results) == [
+        ("rejected", "data.records.2.reason", RefusalCode.REASON_FOR_UNEXCUSED.value),
+        ("accepted", None, None),
+        ("accepted", None, None),
+    ]

@@ -760,6 +760,14 @@ async def test_refusals_of_votes_dates_and_adopted_minutes_are_said_on_the_form(
             " xóa lý do.",
         ),
         (
+            # a trial's form took a reason for an absence without leave: refused by meetings, said on the reason
+            RefusalCode.REASON_FOR_UNEXCUSED,
+            "data.records.2.reason",
+            "Lý do vắng của Hoàng Thanh Hoa",
+            "Lý do vắng của Hoàng Thanh Hoa: đảng viên vắng không lý do thì không ghi lý do; nếu vắng có lý do, hãy"
+            " chọn “Vắng có lý do”; nếu không, hãy xóa lý do.",
+        ),
+        (
             RefusalCode.ABSENT_AT_MEETING,
             "data.chair_id",
             None,

@@ -56,13 +56,13 @@ async def test_a_refused_attendance_is_shown_again_as_sent(system: RunningSystem
         for member in members:
             form[f"status-{member}"] = "present"
         form |= {f"status-{first}": "excused", f"reason-{first}": ""}
-        form |= {f"status-{second}": "absent", f"reason-{second}": "Đi làm ăn xa"}
+        form |= {f"status-{second}": "excused", f"reason-{second}": "Đi làm ăn xa"}
         sent = await client.post(f"/app/meetings/{begun}/attendance", data=form)
         assert sent.status_code == 422, sent.text
         page = sent.text
         assert 'id="attendance-errors"' in page
         assert selected(page, f"status-{first}") == "excused"
-        assert selected(page, f"status-{second}") == "absent"
+        assert selected(page, f"status-{second}") == "excused"
         assert value(page, f"reason-{second}") == "Đi làm ăn xa"
         assert value(page, f"reason-{first}") == ""
 

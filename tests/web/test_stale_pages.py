@@ -127,7 +127,7 @@ async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_reco
                 "was.attendance": shown.get("was.attendance", ""),
             }
             form |= {f"status-{member}": "present" for member in members}
-            return form | ({f"status-{absent}": "absent", f"reason-{absent}": "Đi làm ăn xa"} if absent else {})
+            return form | ({f"status-{absent}": "excused", f"reason-{absent}": "Đi làm ăn xa"} if absent else {})
 
         def minutes(page: str, content: str) -> dict[str, object]:
             return {

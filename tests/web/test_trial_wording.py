@@ -283,6 +283,35 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
     ), errors
 
 
+async def test_the_roster_form_refuses_a_reason_for_an_absence_without_leave_naming_the_member(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trial's form stored a 600-character reason for a member marked "Vắng không lý do", and the minutes printed
+    "Vắng không lý do (xxxx…)": a reason goes with an excused absence only (DOMAIN.md), said on that line's reason
+    with the form's other mistakes, before anything is sent."""
+    from services.gateway.web import data
+
+    async def members_by_id(*_: Any, at: datetime | None = None) -> dict[str, dict[str, Any]]:
+        return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
+
+    async def recordable_meeting(*_: Any) -> Any:
+        return SimpleNamespace(
+            cell_id="c", starts_at=datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ), approved_at=None, minutes=None
+        )
+
+    monkeypatch.setattr(data, "members_by_id", members_by_id)
+    monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)
+    sent = [("member", "m-1"), ("status-m-1", "excused"), ("reason-m-1", "")]
+    sent += [("member", "m-2"), ("status-m-2", "absent"), ("reason-m-2", "x" * 600)]
+    handled(monkeypatch, sent)
+    errors: Any = await secretary.attendance("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
+    assert read(errors["reason-m-1"]) == "Lý do vắng của đồng chí Trần Văn An: không được để trống.", errors
+    assert read(errors["reason-m-2"]) == (
+        "Lý do vắng của đồng chí Lê Thị Bình: đảng viên vắng không lý do thì không ghi lý do; nếu vắng có lý do, hãy"
+        " chọn “Vắng có lý do”; nếu không, hãy xóa lý do."
+    ), errors
+
+
 @pytest.mark.parametrize(
     ("reason", "field", "expected"),
     [

@@ -442,6 +442,9 @@ BY_CODE = {
     RefusalCode.REASON_FOR_PRESENT: N_(
         "A member marked present has no reason for absence: choose the right status or clear the reason."
     ),
+    RefusalCode.REASON_FOR_UNEXCUSED: N_(
+        "An absence without leave has no reason: choose “Absent with leave” if there was one, or clear the reason."
+    ),
     RefusalCode.ABSENT_AT_MEETING: N_(
         "This member is not marked present on the meeting's roster, so cannot chair, record or speak at it."
     ),

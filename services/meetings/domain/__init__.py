@@ -145,6 +145,7 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
     if event_type == "attendance.recorded.v1" and from_a_person(event.source):
         _check_present_without_reason(data)
         _check_excused_with_reason(data)
+        _check_unexcused_without_reason(data)
     if event_type == "meeting.scheduled.v1" and from_a_person(event.source):
         _check_notified_before_start(data)
     for field in _REPORTED_DATES_OF.get(event_type, ()):
@@ -324,6 +325,23 @@ def _check_present_without_reason(data: Any) -> None:
                 " an absence",
                 field=f"data.records.{number}.reason",
                 refusal=Refusal(code=RefusalCode.REASON_FOR_PRESENT),
+            )
+
+
+def _check_unexcused_without_reason(data: Any) -> None:
+    """Reject a secretary's roster line marking a member absent without leave (`absent`) with a reason
+    (`data.records.N.reason`): DOMAIN.md "Meetings" gives a reason to the absent-excused only, so on the form an
+    unexcused line carrying one is a wrong status (excused) or a reason that does not belong, and the minutes read
+    "Vắng không lý do (…)" (a trial's 600-character reason was printed so). Asked of the gateway's commands only
+    (check_plausible_moments): an integration's roster is a fact of its record (CONTRACT.md makes `reason` optional on
+    every line), taken as sent. Judged on the event alone (shared.text.has_text decides whether a reason is given)."""
+    for number, record in enumerate(data.records):
+        if record.status == "absent" and has_text(record.reason):
+            raise InvalidEvent(
+                f"data.records.{number}.reason: member {record.member_id} is absent without leave, and a reason is"
+                " given only for an excused absence",
+                field=f"data.records.{number}.reason",
+                refusal=Refusal(code=RefusalCode.REASON_FOR_UNEXCUSED, member_id=record.member_id),
             )
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.gateway.availability import SCORES_SERVICE, scores_unavailable
 from services.gateway.handlers import authorize_meeting, authorize_unit
 from services.gateway.http import reads
 from services.gateway.http.deps import State
@@ -26,7 +27,7 @@ from services.gateway.web.core import (
     year_not_begun,
 )
 from services.gateway.web.i18n import _
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -97,6 +98,9 @@ async def _with_data(
         if exc.code != "not_found" or exc.field != "period":
             raise
         earliest = await data.committee_first_month(state, viewer.principal, committee_id) if asked else None
+        if asked and earliest is None and scores_unavailable():
+            # evaluation silent as the report read where the data begins: not known to be before it, never a 404
+            raise ServiceUnavailable(SCORES_SERVICE) from None
         if asked and (earliest is None or periods.ends_before(period, earliest)):
             raise PeriodOutside(period=period, earliest=earliest, back=back) from None
         if earliest is not None:  # the period reaches into the data, which arrived as it was asked: read it again

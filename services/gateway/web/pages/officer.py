@@ -6,6 +6,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from services.gateway.availability import scores_unavailable
 from services.gateway.handlers import authorize_unit
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS
@@ -71,6 +72,13 @@ async def committee_page(
         # a period not begun (422, as the API, report and export answer it), or the page opened without a period on
         # a unit without data up to the month last ended (200): said so, with the chooser, never all Kém
         title, message = unrated(period, exc)
+        said = "not_begun" if exc.code == "invalid" else "no_data"
+        silent = earliest is None and scores_unavailable()
+        if silent and exc.code == "not_found":
+            # evaluation went silent as the page read where the unit's data begins: whether this period has data is
+            # not known, so never "Chưa có dữ liệu" (the page's banner says the scores will be back)
+            said, title, message = "unavailable", _("Ratings cannot be shown right now."), ""
+        offered_from = earliest or (data.FIRST_MONTHS.get(committee_id) if silent else None)
         return render(
             request,
             "committee.html",
@@ -78,9 +86,10 @@ async def committee_page(
             viewer=viewer,
             unit=unit,
             period=period,
-            choices=periods.choices(period, first_month=earliest),
+            choices=periods.choices(period, first_month=offered_from),
+            periods_unknown=silent and offered_from is None,
             crumbs=crumbs,
-            unrated={"state": "not_begun" if exc.code == "invalid" else "no_data", "title": title, "message": message},
+            unrated={"state": said, "title": title, "message": message},
             recalculating=recalculating,
         )
     rollup = overview["rollup"]

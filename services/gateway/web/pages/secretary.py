@@ -1044,11 +1044,12 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
                 errors[f"reason-{member_id}"] = _(
                     "Reason for the absence of %(name)s: please fill in this field.", name=name
                 )
-            elif status == "present" and reason:
-                # meetings refuses it (REASON_FOR_PRESENT) only once every other line is right: said with the rest
+            elif status in REASON_REFUSED and reason:
+                # meetings refuses it (REASON_FOR_PRESENT, REASON_FOR_UNEXCUSED) only once every other line is right:
+                # said with the rest
                 errors[f"reason-{member_id}"] = on_field(
                     names[f"records.{row}.reason"],
-                    _(BY_CODE[RefusalCode.REASON_FOR_PRESENT]),
+                    _(BY_CODE[REASON_REFUSED[status]]),
                     said=N_("%(field)s: %(why)s"),
                 )
             records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
@@ -1077,6 +1078,10 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
 
 
+REASON_REFUSED = {"present": RefusalCode.REASON_FOR_PRESENT, "absent": RefusalCode.REASON_FOR_UNEXCUSED}
+"""The roster statuses a line may not give a reason with (meetings' domain checks of a secretary's roster), each with
+the refusal the form says for it: a reason explains an excused absence (DOMAIN.md), never a presence or an absence
+without leave."""
 ROSTER_ADOPTED_SAID = N_(
     "The cell has already adopted the minutes of this meeting: the roster is part of the official record and can no "
     "longer be changed."
