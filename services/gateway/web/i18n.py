@@ -347,7 +347,8 @@ def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mappi
     today in Vietnam) the mean of the months gone by so far, named (`5 tháng đã qua (từ tháng 7/2026 đến tháng
     11/2026)`), the running month counted for a cell once it has met (DOMAIN.md "Periods", evaluation's
     domain.periods.period_result), each cell's months gone by counted from the month it was set up, that month whole
-    (the `rollup`'s fewest_months_gone and most_months_gone, evaluation's queries.months_gone; DOMAIN.md "Periods": a
+    (the `rollup`'s fewest_months_gone and most_months_gone, evaluation's queries.months_gone; both 0, one cell's line
+    set up this month: that month only, said plainly, not the half-year's months; DOMAIN.md "Periods": a
     period's score is the mean of its months'; docs/architecture.md "When a cell exists": "The month it began or
     ended counts whole", DOMAIN.md's "How to read it, exactly" saying nothing of cells set up partway)."""
     today = today or datetime.now(VIETNAM_TZ).date()
@@ -386,6 +387,15 @@ def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mappi
         else _("from %(low)s to %(high)s", low=period_within(gone[0]), high=period_within(gone[-1]))
     )
     fewest, most = (rollup or {}).get("fewest_months_gone"), (rollup or {}).get("most_months_gone")
+    if fewest == most == 0:
+        # one cell's line (its page, its evidence) set up this month: none of the months gone by is its own
+        return _(
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its quarters begun so far; the cell was set up in %(month)s and none of its months has "
+            "ended yet, so the score is that of %(month)s, counted only once the cell has held its regular meeting "
+            "in it.",
+            month=period_within(current),
+        )
     if fewest and most and (fewest, most) != (len(gone), len(gone)):
         # a cell set up partway through has fewer months gone by than the half-year (evaluation's months_gone)
         if fewest == most:
