@@ -60,6 +60,7 @@ async def cell_page(
         years=years if year in years else sorted([*years, year], reverse=True),
         crumbs=await data.breadcrumb(state, principal, unit),
         ahead=data.ahead(meetings),
+        span=(first_month, last_month),
         **found
         | {
             "strip": data.months_existed(found["strip"], first_month, last_month),
