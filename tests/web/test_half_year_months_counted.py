@@ -176,14 +176,19 @@ async def test_the_running_half_years_note_counts_a_cell_set_up_partway_from_tha
         assert document.status_code == 200 and "tháng đã qua" in text, text
         if gone and new_gone < len(gone):
             assert f"từ {new_gone} đến {len(gone)} tháng" in text, text
+        # the cell's own pages know its span: they name the months its score averages, from the month it was set up
+        named = half_year_no_rating(half, today, rollup=rollup, span=(set_up, None))
+        if gone:
+            assert f"{new_gone} tháng đã qua" in named and f"từ tháng {int(gone[0][5:])}/" not in named, named
+            assert f"trong khoảng tháng {int(set_up[5:])}/{set_up[:4]}" in named, named
         cell_page = await client.get(f"/app/cells/{new}?year={today.year}")
         assert cell_page.status_code == 200, cell_page.text[-800:]
         cell_note = cell_page.text.split(f'data-half-year-note="{half}">', 1)[1].split("</p>", 1)[0]
-        assert html.escape(own, quote=False) in cell_note, cell_note
+        assert html.escape(named, quote=False) in cell_note, cell_note
         evidence = await client.get(f"/app/cells/{new}/evidence", params={"period": half})
         assert evidence.status_code == 200, evidence.text[-800:]
         evidence_note = evidence.text.split(f'data-half-year-note="{half}">', 1)[1].split("</p>", 1)[0]
-        assert evidence_note == html.escape(own, quote=False), evidence_note
+        assert evidence_note == html.escape(named, quote=False), evidence_note
 
 
 async def march_cell(system: RunningSystem) -> tuple[str, str, str, dict[str, str]]:

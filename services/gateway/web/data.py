@@ -39,7 +39,7 @@ from shared.contracts.notifications_rpc import (
     PeriodChecksReply,
     RulesReply,
 )
-from shared.periods import VIETNAM_TZ, has_begun, is_half_year
+from shared.periods import VIETNAM_TZ, has_begun, is_half_year, period_months
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import Page, RpcError
 from shared.text import isolated_name
@@ -527,6 +527,21 @@ def months_existed(
         for month in strip
         if (first_month is None or month["period"] >= first_month)
         and (last_month is None or month["period"] <= last_month)
+    ]
+
+
+def periods_existed(
+    rows: list[dict[str, Any]], first_month: str | None, last_month: str | None
+) -> list[dict[str, Any]]:
+    """The rows (quarters, half-years: `2026-Q1`, `2026-H2`) with a month the cell existed in (its span; every row
+    while it is not known): a trial's cell set up in December 2026 listed Quý I–III/2026 as quarters not rated."""
+    return [
+        row
+        for row in rows
+        if any(
+            (first_month is None or month >= first_month) and (last_month is None or month <= last_month)
+            for month in period_months(str(row["period"]))
+        )
     ]
 
 

@@ -340,14 +340,23 @@ def n_(singular: str, plural: str, count: int, **values: Any) -> str:
     return translations().ngettext(singular, plural, count) % ({"count": count} | values)
 
 
-def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mapping[str, Any] | None = None) -> str:
+def half_year_no_rating(
+    period: str,
+    today: date | None = None,
+    *,
+    rollup: Mapping[str, Any] | None = None,
+    span: tuple[str | None, str | None] | None = None,
+) -> str:
     """What a half-year's page and PDF say where a rating would be (HALF_YEAR_NO_RATING): for an ended one the mean
     of its six months, or of the months its cells counted when one was set up (or closed) partway through (the
     `rollup`'s fewest_months_counted and most_months_counted, evaluation's); for one running on `today` (default:
     today in Vietnam) the mean of the months gone by so far, named (`5 tháng đã qua (từ tháng 7/2026 đến tháng
     11/2026)`), the running month counted for a cell once it has met (DOMAIN.md "Periods", evaluation's
     domain.periods.period_result), each cell's months gone by counted from the month it was set up, that month whole
-    (the `rollup`'s fewest_months_gone and most_months_gone, evaluation's queries.months_gone; DOMAIN.md "Periods": a
+    (the `rollup`'s fewest_months_gone and most_months_gone, evaluation's queries.months_gone; both 0, one cell's line
+    set up this month: that month only, said plainly, not the half-year's months; with one cell's `span`, its first
+    and last month as data.cell_span gives them, the months gone by it existed in named: `từ tháng 9/2026 đến tháng
+    11/2026`, the months its score averages; DOMAIN.md "Periods": a
     period's score is the mean of its months'; docs/architecture.md "When a cell exists": "The month it began or
     ended counts whole", DOMAIN.md's "How to read it, exactly" saying nothing of cells set up partway)."""
     today = today or datetime.now(VIETNAM_TZ).date()
@@ -380,12 +389,24 @@ def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mappi
     gone = [month for month in months if month < current]
     if not gone:
         return _(HALF_YEAR_FIRST_MONTH)
-    named = (
-        period_within(gone[0])
-        if len(gone) == 1
-        else _("from %(low)s to %(high)s", low=period_within(gone[0]), high=period_within(gone[-1]))
-    )
     fewest, most = (rollup or {}).get("fewest_months_gone"), (rollup or {}).get("most_months_gone")
+    if span is not None and (span[0] is not None or span[1] is not None):
+        # one cell's page: the months gone by it existed in, as evaluation's months_gone counts them
+        first, last = span
+        own = [month for month in gone if (first or month) <= month <= (last or month)]
+        fewest = most = len(own)
+        named = _months_named(own or gone)
+    else:
+        named = _months_named(gone)
+    if fewest == most == 0:
+        # one cell's line (its page, its evidence) set up this month: none of the months gone by is its own
+        return _(
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its quarters begun so far; the cell was set up in %(month)s and none of its months has "
+            "ended yet, so the score is that of %(month)s, counted only once the cell has held its regular meeting "
+            "in it.",
+            month=period_within(current),
+        )
     if fewest and most and (fewest, most) != (len(gone), len(gone)):
         # a cell set up partway through has fewer months gone by than the half-year (evaluation's months_gone)
         if fewest == most:
@@ -427,6 +448,13 @@ def half_year_no_rating(period: str, today: date | None = None, *, rollup: Mappi
         len(gone),
         months=named,
     )
+
+
+def _months_named(months: list[str]) -> str:
+    """Consecutive months (`2026-09`…) as a phrase: `tháng 9/2026`, `từ tháng 9/2026 đến tháng 11/2026`."""
+    if len(months) == 1:
+        return period_within(months[0])
+    return _("from %(low)s to %(high)s", low=period_within(months[0]), high=period_within(months[-1]))
 
 
 def quarter_ratings_text(quarter_ratings: dict[str, str | None], provisional: Mapping[str, bool] | None = None) -> str:

@@ -60,7 +60,12 @@ async def cell_page(
         years=years if year in years else sorted([*years, year], reverse=True),
         crumbs=await data.breadcrumb(state, principal, unit),
         ahead=data.ahead(meetings),
-        **found | {"strip": data.months_existed(found["strip"], first_month, last_month)},
+        span=(first_month, last_month),
+        **found
+        | {
+            "strip": data.months_existed(found["strip"], first_month, last_month),
+            "quarters": data.periods_existed(found["quarters"], first_month, last_month),
+        },
     )
 
 

@@ -148,7 +148,7 @@ async def evidence_page(
     the cell (for the committee's grading and its half-year review); 422 naming a bad period."""
     period, not_begun = periods.evidence_period_asked(year, period)
     unit = await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    choices = await _within_span(state, cell_id, period, not_begun=not_begun)
+    choices, span = await _within_span(state, cell_id, period, not_begun=not_begun)
     found = await exports.evidence(state, viewer.principal, cell_id, period)
     return render(
         request,
@@ -158,6 +158,7 @@ async def evidence_page(
         year=period[:4],
         period=period,
         choices=choices,
+        span=span,
         crumbs=await data.breadcrumb(state, viewer.principal, unit),
         **found,
     )
@@ -176,8 +177,11 @@ async def evidence_csv(
     return _download(table, "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{period}.csv")
 
 
-async def _within_span(state: State, cell_id: str, period: str, *, not_begun: bool) -> list[str]:
-    """The periods the evidence's picker offers (periods.evidence_choices), once the cell existed in `period`, a year
+async def _within_span(
+    state: State, cell_id: str, period: str, *, not_begun: bool
+) -> tuple[list[str], tuple[str | None, str | None]]:
+    """The periods the evidence's picker offers (periods.evidence_choices) and the cell's (first_month, last_month)
+    (data.cell_span; the half-year note names its months by them), once the cell existed in `period`, a year
     or a half-year (the years its page's year picker offers, data.cell_span): YearOutside for a year outside them (a
     trial's evidence of 1900 or 2999 read as a year of empty rows, as if the cell had met nowhere), PeriodOutside for a
     half-year outside the cell's months; a period `not_begun` (periods.evidence_period_asked) the 422 "Chưa đến kỳ"
@@ -193,7 +197,7 @@ async def _within_span(state: State, cell_id: str, period: str, *, not_begun: bo
         if first_month is not None and len(period) > 4:  # a half-year of a year it existed in, before or after it
             raise PeriodOutside(period=period, earliest=first_month, back=back)
         choices.insert(0, period)  # its span not known (evaluation not answering): offered as asked
-    return choices
+    return choices, (first_month, last_month)
 
 
 __all__ = ["router", "_"]
