@@ -40,8 +40,10 @@ def member_event(event_id: str, **data: Any) -> dict[str, Any]:
     }
 
 
-def test_the_page_lists_each_attempt_with_its_route_and_a_replay_of_it() -> None:
-    listed = RejectionRead.model_validate(
+def listed_rejection(**changes: Any) -> dict[str, Any]:
+    """A rejection of two attempts (an id reused over HTTP, then a foreign source over AMQP) as GET /v1/rejections
+    lists it, `changes` over its fields."""
+    return RejectionRead.model_validate(
         {
             "rejection_id": "rej-1",
             "received_at": "2026-11-20T19:31:00+07:00",
@@ -68,7 +70,12 @@ def test_the_page_lists_each_attempt_with_its_route_and_a_replay_of_it() -> None
                 },
             ],
         }
+        | changes
     ).model_dump()
+
+
+def test_the_page_lists_each_attempt_with_its_route_and_a_replay_of_it() -> None:
+    listed = listed_rejection()
     assert [a["reason_code"] for a in listed["attempts"]] == ["id_reused", None]
     page = operations_html(rejections={"items": [listed], "total": 1}, rejections_pager=PAGER, held_pager=PAGER)
     assert 'data-attempts="2"' in page
@@ -122,3 +129,28 @@ async def test_a_second_copy_refused_keeps_the_first_and_the_chosen_attempt_is_r
         # the first copy was judged (and refused again for its own field), not the later one
         assert [(a["route"], a["field"]) for a in still["attempts"][2:]] == [("replay", "data.status")]
         assert still["last_replay_field"] == "data.status"
+
+
+def test_each_attempts_replay_asks_for_the_sender_a_rejection_records_none_of() -> None:
+    """h451's sender input ("Tài khoản đã gửi") on the rejection's replay form is on each attempt's too: the same
+    replay call, which an attempt's foreign source needs the account named for as well."""
+    unnamed = listed_rejection()
+    page = operations_html(
+        rejections={"items": [unnamed], "total": 1},
+        rejections_pager=PAGER,
+        held_pager=PAGER,
+        errors={"sender-rej-1-attempt-2": "Tài khoản không đúng"},
+    )
+    for attempt in (1, 2):
+        form = page.split(f'name="attempt" value="{attempt}">', 1)[1].split("</form>", 1)[0]
+        sender_id = f"sender-rej-1-attempt-{attempt}"
+        assert f'<label for="{sender_id}">Tài khoản đã gửi</label>' in form, form
+        assert f'<input id="{sender_id}" name="sender"' in form, form
+        assert ('aria-invalid="true"' in form) == (attempt == 2), form
+    assert '<label for="sender-rej-1">Tài khoản đã gửi</label>' in page  # the rejection's own form still asks
+    named = operations_html(
+        rejections={"items": [listed_rejection(sender="api-feed")], "total": 1},
+        rejections_pager=PAGER,
+        held_pager=PAGER,
+    )
+    assert 'name="sender"' not in named

@@ -109,6 +109,10 @@ async def test_an_operator_sees_and_names_the_sending_account_on_the_page(system
             marked = row_of(malformed.text, early["id"])
             assert f'<input id="sender-{unrecorded}" name="sender" maxlength="64" autocomplete="off"' in marked
             assert 'aria-invalid="true"' in marked, marked
+            # typed in an attempt's replay form: said at that form's input, not the rejection's own
+            attempt = form(unrecorded, early, "a b") | {"attempt": "1"}
+            at_attempt = await client.post("/app/operations/rejections/replay", data=attempt)
+            assert at_attempt.status_code == 422 and f'href="#sender-{unrecorded}-attempt-1"' in at_attempt.text
             # an account that does not hold the source: refused again, saying so, the holder never named
             not_holding = await client.post("/app/operations/rejections/replay", data=form(unrecorded, early, a_sub))
             assert not_holding.status_code == 422, not_holding.text

@@ -20,6 +20,7 @@ from services.gateway.web.core import no_data_yet
 from services.gateway.web.data import left_since, month_shown
 from services.gateway.web.i18n import (
     _,
+    absence_reason,
     after_dash,
     format_moment,
     format_number,
@@ -601,14 +602,14 @@ def minutes_document(
     counts = Counter(record["status"] for record in records)
     absent_lines = [
         f"- {name(record['member_id'])}: {label('attendance', record['status'])}"
-        + (f" ({record['reason']})" if record.get("reason") else "")
+        + (f" ({reason})" if (reason := absence_reason(record)) else "")
         for record in records
         if record["status"] in ("excused", "absent")
     ]
     # the members exempt or taking part elsewhere for now are named too, not only counted (DOMAIN.md "Minutes")
     absent_lines += [
         f"- {name(record['member_id'])}: {label('attendance', record['status'])}"
-        + (f" ({record['reason']})" if record.get("reason") else "")
+        + (f" ({reason})" if (reason := absence_reason(record)) else "")
         for record in records
         if record["status"] in ("exempt", "transferred")
     ]

@@ -518,6 +518,13 @@ def label(kind: str, value: str | None) -> str:
     return _(LABELS[kind].get(value, value))
 
 
+def absence_reason(record: Mapping[str, Any]) -> str:
+    """The reason a roster line ({status, reason?}) is shown with: its `reason`, or "" for an absence without leave
+    (DOMAIN.md gives reasons to excused absences; an integration's roster may still carry one, CONTRACT.md, and
+    "Vắng không lý do (Ốm)" would contradict itself)."""
+    return "" if record.get("status") == "absent" else str(record.get("reason") or "")
+
+
 MINUTES_STATES = {
     "none": N_("No minutes yet"),
     "recorded": N_("Minutes recorded"),
@@ -989,6 +996,7 @@ def globals_() -> dict[str, Any]:
         "status_label": meeting_status_label,
         "minutes_label": minutes_label,
         "attendance_label": lambda value: label("attendance", value),
+        "absence_reason": absence_reason,
         "document_label": lambda value: label("document", value),
         "local_date": lambda value: f"{local(parse_moment(value)):%Y-%m-%d}" if value else "",  # type: ignore[arg-type]
         "local_time": lambda value: f"{local(parse_moment(value)):%H:%M}" if value else "",  # type: ignore[arg-type]

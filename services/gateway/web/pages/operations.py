@@ -304,7 +304,8 @@ HELD_DROP_FORM = row_action_form("source", "event_id", reason_stem="held-")
 DISMISS_FORM = row_action_form("rejection_id", "event_id", reason_stem="dismiss-")
 SENDER = "sender"
 """The replay form's input naming the account that sent a rejection which records none (ReplayCreate.sender); its
-errors are keyed `sender-<rejection id>`, which marks that row's input (sender_key)."""
+errors are keyed `sender-<rejection id>` (`-attempt-<n>` after it for an attempt's replay form), which marks that
+form's input (sender_key)."""
 REJECTION_REPLAY_FORM = forms.FormLabels(
     fields={SENDER: N_("Sending account"), f"{SENDER}-": N_("Sending account")},
     hidden=frozenset(("csrf", "rejection_id", "event_id", "attempt")),
@@ -1008,7 +1009,7 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
         given = {"attempt": attempt, "sender": sender}
         body = forms.build(ReplayCreate, given) if attempt is not None or sender is not None else None
     except FormErrors as exc:  # a sender that is no account's name, said at its row's input
-        keyed = {sender_key(rejection_id) if key == SENDER else key: said for key, said in exc.errors.items()}
+        keyed = {sender_key(rejection_id, attempt) if key == SENDER else key: said for key, said in exc.errors.items()}
         raise FormErrors(keyed) from None
     try:
         reply = await _found(
@@ -1022,7 +1023,7 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
     except RpcError as exc:
         if exc.code == "invalid" and exc.field == SENDER and sender is not None:
             message = await sender_refused(rejection_id, state)
-            return await _page(request, viewer, state, errors={sender_key(rejection_id): message}, status=422)
+            return await _page(request, viewer, state, errors={sender_key(rejection_id, attempt): message}, status=422)
         if exc.code != "conflict":
             raise
         event = forms.text(form, "event_id") or rejection_id
@@ -1046,13 +1047,14 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
     if sender is not None and reply.get("outcome") == "rejected" and reply.get("field") == "source":
         # judged as the account named, which does not hold the source: the form asks for the account that sent it
         message = _(NAMED_NOT_HOLDING, sender=sender, source=str(reply.get("source") or "—"))
-        return await _page(request, viewer, state, errors={sender_key(rejection_id): message}, status=422)
+        return await _page(request, viewer, state, errors={sender_key(rejection_id, attempt): message}, status=422)
     return _done(request, "rejection_replayed", rejection=rejection_id)
 
 
-def sender_key(rejection_id: str) -> str:
-    """The error key (and input id) of the sender input of one rejection's replay form: `sender-<rejection id>`."""
-    return f"{SENDER}-{rejection_id}"
+def sender_key(rejection_id: str, attempt: int | None = None) -> str:
+    """The error key (and input id) of the sender input of one rejection's replay form: `sender-<rejection id>`, or
+    `sender-<rejection id>-attempt-<n>` for the form replaying its attempt `n`."""
+    return f"{SENDER}-{rejection_id}" if attempt is None else f"{SENDER}-{rejection_id}-attempt-{attempt}"
 
 
 NAMED_NOT_HOLDING = N_(

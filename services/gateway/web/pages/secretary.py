@@ -636,6 +636,7 @@ async def _record_page(
         waiting=waiting,
         held_notice=request.query_params.get("notice") == "held",
         statuses=LABELS["attendance"],
+        no_reason=REASON_REFUSED,  # the statuses whose reason box static/roster-reasons.js disables
         document_kinds=LABELS["document"],
         rows=range(1, max(ROWS, len(minutes["resolutions"]) + 1, len(minutes["tasks"]) + 1) + 1),
         self_criticism_most=forms.SELF_CRITICISM_MOST,
