@@ -34,7 +34,8 @@ def selected(page: str, name: str) -> str | None:
     """The option selected in the select named `name`."""
     block = re.search(rf'<select[^>]*name="{re.escape(name)}"[^>]*>(.*?)</select>', page, re.S)
     assert block, name
-    chosen = re.search(r'<option value="([^"]*)" selected>', block.group(1))
+    # attributes after `selected` (the roster's data-no-reason, h459) are still the chosen option
+    chosen = re.search(r'<option value="([^"]*)" selected(?:\s[^>]*)?>', block.group(1))
     return chosen.group(1) if chosen else None
 
 
