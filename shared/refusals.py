@@ -183,6 +183,11 @@ class RefusalCode(StrEnum):
     `confirm_same_time`: most likely the same meeting entered twice, whose members would be notified twice."""
 
 
+REASON_REFUSED = {"present": RefusalCode.REASON_FOR_PRESENT, "absent": RefusalCode.REASON_FOR_UNEXCUSED}
+"""The roster statuses a secretary's line may not give a reason with, each with its refusal: a reason explains an
+excused absence (DOMAIN.md "Meetings"), never a presence or an absence without leave (meetings' domain check of a
+secretary's roster; the gateway's form says the same and disables the box)."""
+
 NAMED_MEMBERS = 3
 """How many members a refusal or warning about a roster names by `member_names`; the rest are counted (`missing`)."""
 

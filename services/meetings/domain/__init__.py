@@ -33,7 +33,7 @@ from shared.plausible import (
     took_place,
     votes_over,
 )
-from shared.refusals import NAMED_MEMBERS, Refusal, RefusalCode
+from shared.refusals import NAMED_MEMBERS, REASON_REFUSED, Refusal, RefusalCode
 from shared.text import has_text, with_article
 
 Version = tuple[datetime, int, str]
@@ -143,9 +143,8 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
     if event_type == "minutes.approved.v1":
         check_adoption_majority(data)
     if event_type == "attendance.recorded.v1" and from_a_person(event.source):
-        _check_present_without_reason(data)
+        _check_reason_refused(data)
         _check_excused_with_reason(data)
-        _check_unexcused_without_reason(data)
     if event_type == "meeting.scheduled.v1" and from_a_person(event.source):
         _check_notified_before_start(data)
     for field in _REPORTED_DATES_OF.get(event_type, ()):
@@ -310,38 +309,29 @@ def _check_notified_before_start(data: Any) -> None:
         )
 
 
-def _check_present_without_reason(data: Any) -> None:
-    """Reject a secretary's roster line marking a member present with a reason (`data.records.N.reason`): a reason
-    explains an absence (excused, absent, exempt), so on the form a present line carrying one is a wrong status or a
-    misplaced reason, and which one only the secretary knows; dropping it silently would keep whichever was wrong.
-    Asked of the gateway's commands only (check_plausible_moments): an integration's present line may carry a note
-    (a check-in device's "đến muộn 10 phút"; the month-start feeds write one on every line), kept and never counted,
-    since a present member's reason plays no part in any rule. Judged on the event alone (shared.text.has_text
+REASON_REFUSED_SAID = {
+    "present": "is present, and a reason is given only for an absence",
+    "absent": "is absent without leave, and a reason is given only for an excused absence",
+}
+"""What a refusal of shared.refusals.REASON_REFUSED says of the line's status."""
+
+
+def _check_reason_refused(data: Any) -> None:
+    """Reject a secretary's roster line giving a reason (`data.records.N.reason`) with a status that takes none
+    (shared.refusals.REASON_REFUSED: present, absent without leave): DOMAIN.md "Meetings" gives a reason to the
+    absent-excused only, so on the form such a line is a wrong status or a misplaced reason, and which one only the
+    secretary knows; dropping it silently would keep whichever was wrong (a trial's 600-character reason was printed
+    "Vắng không lý do (…)"). Asked of the gateway's commands only (check_plausible_moments): an integration's roster
+    is a fact of its record (CONTRACT.md makes `reason` optional on every line; a check-in device's "đến muộn 10
+    phút" on a present line), taken as sent and never counted. Judged on the event alone (shared.text.has_text
     decides whether a reason is given)."""
     for number, record in enumerate(data.records):
-        if record.status == "present" and has_text(record.reason):
+        code = REASON_REFUSED.get(record.status)
+        if code is not None and has_text(record.reason):
             raise InvalidEvent(
-                f"data.records.{number}.reason: member {record.member_id} is present, and a reason is given only for"
-                " an absence",
+                f"data.records.{number}.reason: member {record.member_id} {REASON_REFUSED_SAID[record.status]}",
                 field=f"data.records.{number}.reason",
-                refusal=Refusal(code=RefusalCode.REASON_FOR_PRESENT),
-            )
-
-
-def _check_unexcused_without_reason(data: Any) -> None:
-    """Reject a secretary's roster line marking a member absent without leave (`absent`) with a reason
-    (`data.records.N.reason`): DOMAIN.md "Meetings" gives a reason to the absent-excused only, so on the form an
-    unexcused line carrying one is a wrong status (excused) or a reason that does not belong, and the minutes read
-    "Vắng không lý do (…)" (a trial's 600-character reason was printed so). Asked of the gateway's commands only
-    (check_plausible_moments): an integration's roster is a fact of its record (CONTRACT.md makes `reason` optional on
-    every line), taken as sent. Judged on the event alone (shared.text.has_text decides whether a reason is given)."""
-    for number, record in enumerate(data.records):
-        if record.status == "absent" and has_text(record.reason):
-            raise InvalidEvent(
-                f"data.records.{number}.reason: member {record.member_id} is absent without leave, and a reason is"
-                " given only for an excused absence",
-                field=f"data.records.{number}.reason",
-                refusal=Refusal(code=RefusalCode.REASON_FOR_UNEXCUSED, member_id=record.member_id),
+                refusal=Refusal(code=code, member_id=record.member_id),
             )
 
 

@@ -62,7 +62,7 @@ from shared.contracts.meetings_rpc import HELD_STATUSES, MeetingSummaryReply
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ, month_of, next_month
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
-from shared.refusals import RefusalCode
+from shared.refusals import REASON_REFUSED, RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -1079,10 +1079,6 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
 
 
-REASON_REFUSED = {"present": RefusalCode.REASON_FOR_PRESENT, "absent": RefusalCode.REASON_FOR_UNEXCUSED}
-"""The roster statuses a line may not give a reason with (meetings' domain checks of a secretary's roster), each with
-the refusal the form says for it: a reason explains an excused absence (DOMAIN.md), never a presence or an absence
-without leave."""
 ROSTER_ADOPTED_SAID = N_(
     "The cell has already adopted the minutes of this meeting: the roster is part of the official record and can no "
     "longer be changed."
