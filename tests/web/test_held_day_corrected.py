@@ -57,6 +57,41 @@ async def _record_held(client: httpx.AsyncClient, held_at: datetime) -> str:
     return meeting_id
 
 
+async def _roster_and_minutes(
+    client: httpx.AsyncClient, api: httpx.AsyncClient, meeting_id: str, held_at: datetime
+) -> dict[str, Any]:
+    """Record every member present and minutes of 08:00–09:40 on `held_at`'s day through the record page, waiting
+    until meetings stores them (minutes_submitted); the minutes form as sent."""
+    record = f"/app/meetings/{meeting_id}/record"
+
+    async def stored() -> dict[str, Any]:
+        return dict((await api.get(f"/v1/meetings/{meeting_id}")).json())
+
+    page = (await client.get(record)).text
+    members = re.findall(r'name="member" value="([^"]+)"', page)
+    assert len(members) >= 2
+    roster = {"csrf": csrf_of(page), "member": members, **{f"status-{m}": "present" for m in members}}
+    taken = await client.post(f"/app/meetings/{meeting_id}/attendance", data=roster)
+    assert taken.status_code == 303, text(taken.text)
+    assert (await _until(stored, lambda m: m.get("attendance") is not None)).get("attendance")
+    page = (await client.get(record)).text
+    minutes = {
+        "csrf": csrf_of(page),
+        "day": f"{held_at:%Y-%m-%d}",
+        "started": "08:00",
+        "ended": "09:40",
+        "chair_id": members[0],
+        "recorder_id": members[1],
+        "speakers": [members[0]],
+        "content": "Bàn việc phòng chống bão",
+        "conclusions": "Chi bộ thống nhất phân công trực bão",
+    }
+    saved = await client.post(f"/app/meetings/{meeting_id}/minutes", data=minutes)
+    assert saved.status_code == 303, text(saved.text)
+    assert (await _until(stored, lambda m: m.get("status") == "minutes_submitted"))["status"] == "minutes_submitted"
+    return minutes
+
+
 async def _until(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool]) -> Any:
     """What `read` gives once `done` says so (about a minute at most on a loaded machine), else its last reading."""
     value = await read()
@@ -87,28 +122,7 @@ async def test_minutes_saved_on_a_wrong_day_are_corrected_with_a_control_the_pag
         async def stored() -> dict[str, Any]:
             return dict((await api.get(f"/v1/meetings/{meeting_id}")).json())
 
-        page = (await client.get(record)).text
-        members = re.findall(r'name="member" value="([^"]+)"', page)
-        assert len(members) >= 2
-        roster = {"csrf": csrf_of(page), "member": members, **{f"status-{m}": "present" for m in members}}
-        taken = await client.post(f"/app/meetings/{meeting_id}/attendance", data=roster)
-        assert taken.status_code == 303, text(taken.text)
-        assert (await _until(stored, lambda m: m.get("attendance") is not None)).get("attendance")
-        page = (await client.get(record)).text
-        minutes = {
-            "csrf": csrf_of(page),
-            "day": f"{held_at:%Y-%m-%d}",
-            "started": "08:00",
-            "ended": "09:40",
-            "chair_id": members[0],
-            "recorder_id": members[1],
-            "speakers": [members[0]],
-            "content": "Bàn việc phòng chống bão",
-            "conclusions": "Chi bộ thống nhất phân công trực bão",
-        }
-        saved = await client.post(f"/app/meetings/{meeting_id}/minutes", data=minutes)
-        assert saved.status_code == 303, text(saved.text)
-        assert (await _until(stored, lambda m: m.get("status") == "minutes_submitted"))["status"] == "minutes_submitted"
+        await _roster_and_minutes(client, api, meeting_id, held_at)
 
         day_before = held_at - timedelta(days=1)
         browser_page = await sign_in(browser, system, "secretary")

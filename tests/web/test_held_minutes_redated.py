@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
-from tests.web.test_held_day_corrected import _api, _free_pair, _moment, _record_held, _until
+from tests.web.test_held_day_corrected import _api, _free_pair, _moment, _record_held, _roster_and_minutes, _until
 from tests.web.test_held_form import text
 from tests.web.test_record_values import AHEAD
 
@@ -41,27 +41,7 @@ async def test_minutes_after_the_held_time_is_corrected_offer_the_corrected_day(
         async def stored() -> dict[str, Any]:
             return dict((await api.get(f"/v1/meetings/{meeting_id}")).json())
 
-        page = (await client.get(record)).text
-        members = re.findall(r'name="member" value="([^"]+)"', page)
-        roster = {"csrf": csrf_of(page), "member": members, **{f"status-{m}": "present" for m in members}}
-        taken = await client.post(f"/app/meetings/{meeting_id}/attendance", data=roster)
-        assert taken.status_code == 303, text(taken.text)
-        assert (await _until(stored, lambda m: m.get("attendance") is not None)).get("attendance")
-        page = (await client.get(record)).text
-        minutes = {
-            "csrf": csrf_of(page),
-            "day": f"{held_at:%Y-%m-%d}",
-            "started": "08:00",
-            "ended": "09:40",
-            "chair_id": members[0],
-            "recorder_id": members[1],
-            "speakers": [members[0]],
-            "content": "Bàn việc phòng chống bão",
-            "conclusions": "Chi bộ thống nhất phân công trực bão",
-        }
-        saved = await client.post(f"/app/meetings/{meeting_id}/minutes", data=minutes)
-        assert saved.status_code == 303, text(saved.text)
-        assert (await _until(stored, lambda m: m.get("status") == "minutes_submitted"))["status"] == "minutes_submitted"
+        minutes = await _roster_and_minutes(client, api, meeting_id, held_at)
         page = (await client.get(record)).text
         assert _day_input(page) == f"{held_at:%Y-%m-%d}"
         assert 'id="minutes-redated"' not in page
