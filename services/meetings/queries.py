@@ -8,6 +8,7 @@ import asyncpg
 
 from services.meetings import domain
 from services.meetings.config import Settings
+from services.meetings.handlers.apply import ROSTER_REJUDGED_ROUTE
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
@@ -498,7 +499,7 @@ REJECTION_COLUMNS = (
     "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
     " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
     " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id, sender, sender_named_by,"
-    " sender_named_at,"
+    " sender_named_at, scope AS sent_scope, route AS sent_route, sources_listed,"
     " CASE WHEN raw ~ '… \\((more than )?[0-9]+ bytes in all\\)$' THEN 'cut'"
     " WHEN starts_with(reason, '" + NOT_UTF8 + "') THEN 'not_utf8' END AS body_not_kept,"
     " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'type', a.type, 'reason', a.reason,"
@@ -508,10 +509,23 @@ REJECTION_COLUMNS = (
 """A rejection as its reply (RejectionReply) reads it; `body_not_kept` as handlers.ingest.body_not_kept says it."""
 
 
+def _rejection_reply(row: asyncpg.Record) -> dict[str, Any]:
+    """A rejection's row as its reply (_with_refusal), with `sender_nameable` (domain.sender_nameable; a roster judged
+    again after a member's change, stored before it kept its scope, may be: its replay reads the scope then)."""
+    found = _with_refusal(row)
+    scope, route = found.pop("sent_scope"), found.pop("sent_route")
+    if scope is None and route == ROSTER_REJUDGED_ROUTE:
+        scope = "(read when replayed)"
+    found["sender_nameable"] = domain.sender_nameable(
+        sender=found["sender"], scope=scope, source=found["source"], sources_listed=found.pop("sources_listed")
+    )
+    return found
+
+
 async def rejection(conn: asyncpg.Connection, rejection_id: str) -> dict[str, Any] | None:
     """One stored rejection as list_rejections shows it; None when there is none."""
     row = await conn.fetchrow("SELECT " + REJECTION_COLUMNS + " FROM rejection WHERE rejection_id = $1", rejection_id)
-    return _with_refusal(row) if row else None
+    return _rejection_reply(row) if row else None
 
 
 async def list_rejections(
@@ -538,7 +552,9 @@ async def list_rejections(
     )
     total = await conn.fetchval("SELECT count(*) FROM rejection" + where, type, status)
     following_key = REJECTIONS_ORDER.next_after(rows, limit=limit)
-    listed = page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key)
+    listed = page(
+        [_rejection_reply(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key
+    )
     return listed | {"counts": await rejection_counts(conn, type=type)}
 
 
@@ -585,7 +601,7 @@ async def open_rejection(conn: asyncpg.Connection, *, source: str, event_id: str
         event_id,
         ANSWERED_ON_FORM,
     )
-    return _with_refusal(row) if row else None
+    return _rejection_reply(row) if row else None
 
 
 def _with_refusal(row: asyncpg.Record) -> dict[str, Any]:

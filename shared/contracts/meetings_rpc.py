@@ -265,6 +265,10 @@ class RejectionReply(Reply):
     before meetings kept senders, or sent without an account: a feed over AMQP)."""
     sender_named_by: str | None = None
     sender_named_at: datetime | None = None
+    sender_nameable: bool = False
+    """True when none is recorded and an operator may name the sender with a replay (a scoped integration account's
+    event with its sources list, under a source not reserved); false for a feed's event over AMQP, a bulk load's or
+    an unscoped account's, which no account's sources judge."""
     message_id: str | None = None
     """The AMQP `message_id` property of the message its event came in (for a batch or a copy, not the CloudEvents
     `event_id`): find that message in the broker's dead letters and logs by it. None when it came otherwise or its

@@ -2331,7 +2331,9 @@ def named_sender(stored: Mapping[str, Any], scope: str | None, sender: str | Non
             " (replay it without `sender`)",
             field="sender",
         )
-    if scope is None or is_reserved_source(str(stored["source"] or "")) or not stored["sources_listed"]:
+    if not domain.sender_nameable(
+        sender=None, scope=scope, source=stored["source"], sources_listed=bool(stored["sources_listed"])
+    ):
         raise InvalidEvent(
             "sender: only a scoped integration account's event is judged as its sender's", field="sender"
         )
