@@ -292,11 +292,14 @@ async def history_meeting(
     return meeting_id
 
 
-async def free_start(client: httpx.AsyncClient, token: str, cell: str, candidates: list[datetime]) -> datetime:
-    """The first of `candidates` (aware moments, in order of preference) more than an hour from every meeting of
-    `cell` listed by the API in their months: the shared demo system holds other tests' meetings, some at times set
-    from the clock (twelve hours ahead), so a fixed hour of a fixed day can fall within the hour of one, and the form
-    then rightly asks whether it is the same meeting. AssertionError when none is free."""
+async def free_start(
+    client: httpx.AsyncClient, token: str, cell: str, candidates: list[datetime], *, after: datetime | None = None
+) -> datetime:
+    """The first of `candidates` (aware moments, in order of preference) later than `after` (when given: a meeting
+    scheduled on the form starts later than now) and more than an hour from every meeting of `cell` listed by the API
+    in their months: the shared demo system holds other tests' meetings, some at times set from the clock (twelve
+    hours ahead), so a fixed hour of a fixed day can fall within the hour of one, and the form then rightly asks
+    whether it is the same meeting. AssertionError when none is free."""
     starts: list[datetime] = []
     for month in sorted({f"{moment.astimezone(VIETNAM_TZ):%Y-%m}" for moment in candidates}):
         page = await client.get(
@@ -306,8 +309,12 @@ async def free_start(client: httpx.AsyncClient, token: str, cell: str, candidate
         )
         assert page.status_code == 200, page.text
         starts += [datetime.fromisoformat(item["starts_at"].replace("Z", "+00:00")) for item in page.json()["items"]]
-    free = [moment for moment in candidates if all(abs(moment - start) > timedelta(hours=1) for start in starts)]
-    assert free, (candidates, starts)
+    free = [
+        moment
+        for moment in candidates
+        if (after is None or moment > after) and all(abs(moment - start) > timedelta(hours=1) for start in starts)
+    ]
+    assert free, (candidates, starts, after)
     return free[0]
 
 
