@@ -101,6 +101,13 @@ def per_key(table: str, column: str, outer: str, *, alias: str, columns: str = "
     return f" LEFT JOIN LATERAL (SELECT {columns} FROM {table} WHERE {column} = {outer} OFFSET 0) {alias} ON true"
 
 
+WITHDRAWN_ROSTER = (
+    "NOT EXISTS (SELECT 1 FROM withdrawn_roster w WHERE w.meeting_id = u.m AND w.version_time = u.t"
+    " AND w.version_ns = u.n AND w.version_id = u.i)"
+)
+"""The filter of rows `u(m, t, n, i)` (meeting, time, ns, id) of a roster or its content key: not one meetings withdrew
+(withdrawn_roster), which may arrive after its withdrawal (evaluation 0047)."""
+
 STAMPED = "fact_time = EXCLUDED.fact_time, fact_ns = EXCLUDED.fact_ns, fact_id = EXCLUDED.fact_id"
 """The SET items that keep the stamp of the snapshot written."""
 
@@ -616,17 +623,18 @@ class PgFactRepository:
         return True
 
     async def record_attendance(self, *, meeting_id: str, roster: dict[str, str], stamp: FactStamp) -> bool:
-        """Store a roster if newer than the stored one."""
-        return await self._snapshot(
-            "attendance", "records", meeting_id=meeting_id, value=to_json(roster).decode(), stamp=stamp, cast="::jsonb"
-        )
+        """Store a roster if newer than the stored one and not withdrawn (WITHDRAWN_ROSTER)."""
+        return bool(await self.upsert_snapshots("attendance", [(meeting_id, roster, stamp)]))
 
     async def withdraw_attendance(self, *, meeting_id: str, stamp: FactStamp) -> bool:
-        """Drop the roster stated at `stamp` (stored or only its content key), as if never received; a newer stored
-        roster stays. Whether the stored roster was dropped."""
+        """Drop the roster stated at `stamp` (stored or only its content key), as if never received, and remember it
+        withdrawn (withdrawn_roster), so that it is not stored if it arrives after this; a newer stored roster stays.
+        Whether the stored roster was dropped."""
         args = (meeting_id, stamp.time, stamp.ns, stamp.event_id)
         await self._conn.execute(
-            "DELETE FROM roster_content WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
+            "WITH kept AS (INSERT INTO withdrawn_roster (meeting_id, version_time, version_ns, version_id)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING)"
+            " DELETE FROM roster_content WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
             " AND version_id = $4",
             *args,
         )
@@ -698,7 +706,9 @@ class PgFactRepository:
         kept = await self._conn.fetch(
             f"INSERT INTO {table} (meeting_id, version_time, version_ns, version_id, content_key)"
             " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
-            " ON CONFLICT DO NOTHING RETURNING meeting_id",
+            " AS u(m, t, n, i, k)"
+            + (f" WHERE {WITHDRAWN_ROSTER}" if table == "roster_content" else "")
+            + " ON CONFLICT DO NOTHING RETURNING meeting_id",
             [meeting_id for meeting_id, _, _ in rows],
             [stamp.time for _, _, stamp in rows],
             [stamp.ns for _, _, stamp in rows],
@@ -795,7 +805,8 @@ class PgFactRepository:
             f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id, fact_ns)"
             f" SELECT m, v{cast}, t, i, n FROM unnest($1::text[], $2::{array}, $3::timestamptz[], $4::text[],"
             " $5::smallint[]) AS u(m, v, t, i, n)"
-            f" ON CONFLICT (meeting_id) DO UPDATE SET {column} = EXCLUDED.{column},"
+            + (f" WHERE {WITHDRAWN_ROSTER}" if table == "attendance" else "")
+            + f" ON CONFLICT (meeting_id) DO UPDATE SET {column} = EXCLUDED.{column},"
             f" {STAMPED} WHERE {NEWER.format(t=table)} RETURNING meeting_id",
             list(newest),
             values,
