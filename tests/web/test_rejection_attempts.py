@@ -134,7 +134,7 @@ async def test_a_second_copy_refused_keeps_the_first_and_the_chosen_attempt_is_r
 def test_each_attempts_replay_asks_for_the_sender_a_rejection_records_none_of() -> None:
     """h451's sender input ("Tài khoản đã gửi") on the rejection's replay form is on each attempt's too: the same
     replay call, which an attempt's foreign source needs the account named for as well."""
-    unnamed = listed_rejection()
+    unnamed = listed_rejection(sender_nameable=True)  # a scoped account's, recorded before senders were kept
     page = operations_html(
         rejections={"items": [unnamed], "total": 1},
         rejections_pager=PAGER,
@@ -154,3 +154,7 @@ def test_each_attempts_replay_asks_for_the_sender_a_rejection_records_none_of() 
         held_pager=PAGER,
     )
     assert 'name="sender"' not in named
+    nobody = operations_html(  # a feed's over AMQP: no account's sources judged it, no one to name (trial 56)
+        rejections={"items": [listed_rejection()], "total": 1}, rejections_pager=PAGER, held_pager=PAGER
+    )
+    assert 'name="sender"' not in nobody
