@@ -84,7 +84,7 @@ async def analyze_tables(
     conn: asyncpg.Connection, *, schema: str, tables: list[str], reason: str
 ) -> list[AnalyzedTable]:
     """ANALYZE the named tables of `schema` now (after a bulk stretch that loaded them), each logged with its rows;
-    returned too, for a command that logs at WARNING (bulk-load) to report them."""
+    returned too, for a command to report them in its summary (bulk-load's JSON on stdout)."""
     done: list[AnalyzedTable] = []
     for name in tables:
         seconds = await _analyze(conn, schema, name)

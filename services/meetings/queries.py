@@ -514,10 +514,11 @@ def _rejection_reply(row: asyncpg.Record) -> dict[str, Any]:
     again after a member's change, stored before it kept its scope, may be: its replay reads the scope then)."""
     found = _with_refusal(row)
     scope, route = found.pop("sent_scope"), found.pop("sent_route")
-    if scope is None and route == ROSTER_REJUDGED_ROUTE:
-        scope = "(read when replayed)"
     found["sender_nameable"] = domain.sender_nameable(
-        sender=found["sender"], scope=scope, source=found["source"], sources_listed=found.pop("sources_listed")
+        sender=found["sender"],
+        scoped=scope is not None or route == ROSTER_REJUDGED_ROUTE,
+        source=found["source"],
+        sources_listed=found.pop("sources_listed"),
     )
     return found
 

@@ -15,11 +15,11 @@ import pytest
 from deploy.seed_demo import publish
 from services.gateway.web.i18n import half_year_no_rating
 from shared.periods import VIETNAM_TZ, period_months
-from tests.evaluation.stream import fact
 from tests.support.quiet import wait_quiet
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import officer_api_headers, signed_in_officer
+from tests.web.test_half_year_months_counted import committee_with_a_new_cell
 
 pytestmark = pytest.mark.e2e
 
@@ -49,24 +49,9 @@ async def test_a_cell_set_up_this_month_shows_only_its_own_months_and_quarters(s
     quarter_now = (today.month - 1) // 3 + 1
     suffix = uuid.uuid4().hex[:8]
     committee, old, new = f"xa-thon-moi-{suffix}", f"thon-cu-{suffix}", f"thon-moi-{suffix}"
-    january = datetime(today.year, 1, 1, 8, tzinfo=VIETNAM_TZ)
-    events = [
-        fact(
-            "org.unit.upserted.v1",
-            {"id": committee, "name": "Đảng ủy xã Thôn Mới", "kind": "committee", "parent_id": None},
-            time=january,
-        ),
-        fact(
-            "org.unit.upserted.v1",
-            {"id": old, "name": "Chi bộ thôn Cũ", "kind": "cell", "parent_id": committee, "category": "residential"},
-            time=january,
-        ),
-        fact(
-            "org.unit.upserted.v1",
-            {"id": new, "name": "Chi bộ thôn Mới", "kind": "cell", "parent_id": committee, "category": "residential"},
-            time=datetime(today.year, today.month, 1, 9, tzinfo=VIETNAM_TZ),
-        ),
-    ]
+    names = ("Đảng ủy xã Thôn Mới", "Chi bộ thôn Cũ", "Chi bộ thôn Mới")
+    set_up_at = datetime(today.year, today.month, 1, 9, tzinfo=VIETNAM_TZ)
+    events = committee_with_a_new_cell((committee, old, new), names, year=today.year, set_up_at=set_up_at)
     amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
     await publish(amqp, events)
     sub = f"can-bo-thon-moi-{suffix}"

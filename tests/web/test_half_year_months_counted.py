@@ -9,6 +9,7 @@ import html
 import io
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -104,6 +105,25 @@ def test_the_running_notes_months_are_each_cells_from_the_month_it_was_set_up() 
     assert "cộng thêm tháng đang diễn ra đối với chi bộ đã sinh hoạt thường kỳ trong tháng này" in mixed, mixed
 
 
+def committee_with_a_new_cell(
+    ids: tuple[str, str, str], names: tuple[str, str, str], *, year: int, set_up_at: datetime
+) -> list[dict[str, Any]]:
+    """The facts of a root committee and its residential cell there since 1 January of `year`, and a second cell set
+    up at `set_up_at`; `ids` and `names` are (committee, old cell, new cell)."""
+    january = datetime(year, 1, 1, 8, tzinfo=VIETNAM_TZ)
+    (committee, old, new), (committee_name, old_name, new_name) = ids, names
+    cell = {"kind": "cell", "parent_id": committee, "category": "residential"}
+    return [
+        fact(
+            "org.unit.upserted.v1",
+            {"id": committee, "name": committee_name, "kind": "committee", "parent_id": None},
+            time=january,
+        ),
+        fact("org.unit.upserted.v1", {"id": old, "name": old_name, **cell}, time=january),
+        fact("org.unit.upserted.v1", {"id": new, "name": new_name, **cell}, time=set_up_at),
+    ]
+
+
 async def test_the_running_half_years_note_counts_a_cell_set_up_partway_from_that_month(system: RunningSystem) -> None:
     """The half-year running now: a committee with a cell there since January and one set up last month (or this
     month, in the half-year's first), neither with a meeting; its page, its PDF, the new cell's page and evidence say
@@ -116,30 +136,9 @@ async def test_the_running_half_years_note_counts_a_cell_set_up_partway_from_tha
     new_gone = sum(1 for month in gone if month >= set_up)
     suffix = uuid.uuid4().hex[:8]
     committee, old, new = f"phuong-giua-ky-{suffix}", f"kp-cu-{suffix}", f"kp-moi-{suffix}"
-    january = datetime(today.year, 1, 1, 8, tzinfo=VIETNAM_TZ)
-    events = [
-        fact(
-            "org.unit.upserted.v1",
-            {"id": committee, "name": "Đảng ủy phường Giữa Kỳ", "kind": "committee", "parent_id": None},
-            time=january,
-        ),
-        fact(
-            "org.unit.upserted.v1",
-            {"id": old, "name": "Chi bộ khu phố Cũ", "kind": "cell", "parent_id": committee, "category": "residential"},
-            time=january,
-        ),
-        fact(
-            "org.unit.upserted.v1",
-            {
-                "id": new,
-                "name": "Chi bộ khu phố Mới",
-                "kind": "cell",
-                "parent_id": committee,
-                "category": "residential",
-            },
-            time=datetime(int(set_up[:4]), int(set_up[5:]), 3, 9, tzinfo=VIETNAM_TZ),
-        ),
-    ]
+    names = ("Đảng ủy phường Giữa Kỳ", "Chi bộ khu phố Cũ", "Chi bộ khu phố Mới")
+    set_up_at = datetime(int(set_up[:4]), int(set_up[5:]), 3, 9, tzinfo=VIETNAM_TZ)
+    events = committee_with_a_new_cell((committee, old, new), names, year=today.year, set_up_at=set_up_at)
     amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
     await publish(amqp, events)
     sub = f"can-bo-giua-ky-{suffix}"

@@ -257,10 +257,9 @@ def test_member_lists_read_by_given_name_then_the_rest() -> None:
     assert by_person(["Nguyễn Văn Bảo", None, "Vũ An"], lambda name: name) == [None, "Vũ An", "Nguyễn Văn Bảo"]
 
 
-async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_other_mistakes(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A reason on a present member's line was told only after the missing reason of another line was given."""
+def roster_form_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The roster form's reads stood in for: members m-1 and m-2 (NAMES) of a meeting of 20/11/2026 at 19:30 that can
+    still be recorded."""
     from services.gateway.web import data
 
     async def members_by_id(*_: Any, at: datetime | None = None) -> dict[str, dict[str, Any]]:
@@ -273,6 +272,13 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
 
     monkeypatch.setattr(data, "members_by_id", members_by_id)
     monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)
+
+
+async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_other_mistakes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reason on a present member's line was told only after the missing reason of another line was given."""
+    roster_form_of_two(monkeypatch)
     sent = [("member", "m-1"), ("status-m-1", "excused"), ("reason-m-1", "")]
     sent += [("member", "m-2"), ("status-m-2", "present"), ("reason-m-2", "Đến muộn")]
     handled(monkeypatch, sent)
@@ -289,18 +295,7 @@ async def test_the_roster_form_refuses_a_reason_for_an_absence_without_leave_nam
     """A trial's form stored a 600-character reason for a member marked "Vắng không lý do", and the minutes printed
     "Vắng không lý do (xxxx…)": a reason goes with an excused absence only (DOMAIN.md), said on that line's reason
     with the form's other mistakes, before anything is sent."""
-    from services.gateway.web import data
-
-    async def members_by_id(*_: Any, at: datetime | None = None) -> dict[str, dict[str, Any]]:
-        return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
-
-    async def recordable_meeting(*_: Any) -> Any:
-        return SimpleNamespace(
-            cell_id="c", starts_at=datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ), approved_at=None, minutes=None
-        )
-
-    monkeypatch.setattr(data, "members_by_id", members_by_id)
-    monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)
+    roster_form_of_two(monkeypatch)
     sent = [("member", "m-1"), ("status-m-1", "excused"), ("reason-m-1", "")]
     sent += [("member", "m-2"), ("status-m-2", "absent"), ("reason-m-2", "x" * 600)]
     handled(monkeypatch, sent)

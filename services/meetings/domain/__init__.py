@@ -84,12 +84,12 @@ class LockSet:
         return len(self.exclusive) + len(self.shared - self.exclusive)
 
 
-def sender_nameable(*, sender: str | None, scope: str | None, source: str | None, sources_listed: bool) -> bool:
+def sender_nameable(*, sender: str | None, scoped: bool, source: str | None, sources_listed: bool) -> bool:
     """True when an operator may name the account that sent a rejected event (its replay judged as that account's,
-    security.md): none is recorded, and it came from a scoped integration account (`scope`) with its sources list,
+    security.md): none is recorded, and it came from a scoped integration account (`scoped`) with its sources list,
     under a source not reserved; an event from a feed over AMQP, a bulk load or an unscoped account is judged by no
     account's sources, so there is no one to name (a trial was offered the field there and refused when it used it)."""
-    return sender is None and scope is not None and sources_listed and not is_reserved_source(source or "")
+    return sender is None and scoped and sources_listed and not is_reserved_source(source or "")
 
 
 def unit_key(unit_id: str) -> str:

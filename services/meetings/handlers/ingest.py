@@ -2332,7 +2332,7 @@ def named_sender(stored: Mapping[str, Any], scope: str | None, sender: str | Non
             field="sender",
         )
     if not domain.sender_nameable(
-        sender=None, scope=scope, source=stored["source"], sources_listed=bool(stored["sources_listed"])
+        sender=None, scoped=scope is not None, source=stored["source"], sources_listed=bool(stored["sources_listed"])
     ):
         raise InvalidEvent(
             "sender: only a scoped integration account's event is judged as its sender's", field="sender"

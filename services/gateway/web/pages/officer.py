@@ -78,7 +78,7 @@ async def committee_page(
             # evaluation went silent as the page read where the unit's data begins: whether this period has data is
             # not known, so never "Chưa có dữ liệu" (the page's banner says the scores will be back)
             said, title, message = "unavailable", _("Ratings cannot be shown right now."), ""
-        offered_from = earliest or (data.FIRST_MONTHS.get(committee_id) if silent else None)
+        offered_from = earliest or (data.offered_first_month(committee_id, None) if silent else None)
         return render(
             request,
             "committee.html",
