@@ -603,7 +603,11 @@ async def judge(
                 if still_held is not None:  # CONTRACT.md: held until its referent arrives, however often resent
                     log.info("event_still_held", **reading_identity(reading))
                     return _naming_ignored(held_again(still_held, reading), reading, route=route)
-                log.info("event_duplicate", **reading_identity(reading))
+                log.info(
+                    "event_duplicate",
+                    **reading_identity(reading),
+                    **trace.first_taken_in(uow.ingest.first_received(source=source, event_id=event_id)),
+                )
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
             reused = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
@@ -999,7 +1003,7 @@ async def _judge_in_one_transaction(
             log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
             for reading, result in zip(chunk, results, strict=True):
                 if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have own lines
-                    log.info("event_accepted", **reading_identity(reading), route=route)
+                    log.info("event_accepted", **reading_identity(reading), route=route, sender=account)
             trace.report(released)  # the held events they released, once committed
             deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
@@ -1947,6 +1951,7 @@ async def reject(
         reason=reason,
         field=field,
         route=route,  # as its event_accepted line would name it: `bulk` for a line of a history load
+        sender=account,  # the account that sent it (the broker user, the API account), as the rejection stores it
         message_id=message_id,
         again=not stored.first,  # refused before: its one rejection refreshed, nothing published again
     )
