@@ -148,3 +148,19 @@ async def test_a_rejection_of_an_unnamed_sender_says_so(  # type: ignore[no-unty
     assert result.outcome == "rejected"
     [line] = lines_of(lines, "event_rejected", event["id"])
     assert "sender" in line and line["sender"] is None, line  # the rejection stores none: an AMQP feed's
+
+
+async def test_a_released_event_is_accepted_naming_the_account_that_sent_it(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    account = random_id("acct")
+    cell_id = random_id("cell")
+    member = ev.member(random_id("mem"), cell_id)
+    [held] = await ingest_batch([member], uow_factory, route="http", account=account)
+    assert held.outcome == "held", held
+
+    [cell] = await ingest_batch([ev.unit(cell_id)], uow_factory, route="amqp")  # what it waited for, from a feed
+
+    assert cell.outcome == "accepted"
+    [line] = lines_of(lines, "event_accepted", member["id"])
+    assert line["route"] == "release" and line["sender"] == account, line

@@ -1664,7 +1664,7 @@ async def release_waiting(
     for row, event in waiting:
         if await uow.ingest.try_lock(locks_for(event)):
             result = await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
-            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome)
+            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome, sender=row["account"])
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
             log.info(
@@ -1736,7 +1736,7 @@ async def _settle_one_released(
             return None
         with trace.tracing() as released:
             result = await settle_held(event, uow, row)
-            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome)
+            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome, sender=row["account"])
             await uow.commit()
             trace.report(released)
         return uow.ingest.deferred
@@ -2421,7 +2421,10 @@ async def replay_rejection(
         result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
     traced = reading_identity(reading)  # an event naming no correlation id is followed by the operator's request's
     trace.note(
-        REPLAY_ROUTE, {**traced, "correlation_id": traced["correlation_id"] or request_correlation_id()}, result.outcome
+        REPLAY_ROUTE,
+        {**traced, "correlation_id": traced["correlation_id"] or request_correlation_id()},
+        result.outcome,
+        sender=account,
     )
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)

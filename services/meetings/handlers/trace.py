@@ -73,12 +73,13 @@ def first_taken_in(received_at: datetime | None) -> dict[str, Any]:
     return {"received_at": rfc3339(received_at)}
 
 
-def note(route: str, fields: dict[str, Any], outcome: str) -> None:
-    """Note one event judged by `route` (`release`, `replay`, `retry`, `bulk`) with its outcome and the fields naming it
-    (identity) in the current tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
+def note(route: str, fields: dict[str, Any], outcome: str, *, sender: str | None = None) -> None:
+    """Note one event judged by `route` (`release`, `replay`, `retry`, `bulk`) with its outcome, the fields naming it
+    (identity) and the account that sent it (`sender`, as its hold or rejection stores it; None: none recorded, a bulk
+    load's) in the current tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
     noted = _NOTED.get()
     if noted is not None:
-        noted.append((route, fields, outcome))
+        noted.append((route, {**fields, "sender": sender}, outcome))
 
 
 def report(noted: Noted) -> None:
