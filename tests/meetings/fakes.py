@@ -75,6 +75,7 @@ class FakeState:
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     processed: set[tuple[str, str, str]] = field(default_factory=set)
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    processed_at: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
     roster_history: dict[str, list[tuple[Version, str, str]]] = field(default_factory=dict)
     """The integrations' rosters accepted per meeting (version, source, raw), as roster_history."""
@@ -590,6 +591,7 @@ class FakeIngest:
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
         self._deferred: list[tuple[str, str]] = []
+        self._first_received: dict[tuple[str, str], datetime | None] = {}
 
     @property
     def _s(self) -> FakeState:
@@ -787,6 +789,7 @@ class FakeIngest:
         """Drop the inbox record of a rejected event."""
         self._s.processed.discard((consumer, source, event_id))
         self._s.digests.pop((consumer, source, event_id), None)
+        self._s.processed_at.pop((consumer, source, event_id), None)
 
     async def source_owner(self, source: str) -> str | None:
         """The unit a source is registered to."""
@@ -809,9 +812,11 @@ class FakeIngest:
             key = (consumer, source, event_id)
             if key in self._s.processed:
                 before[(source, event_id)] = self._s.digests.get(key)
+                self._first_received[(source, event_id)] = self._s.processed_at.get(key)
             else:
                 self._s.processed.add(key)
                 self._s.digests[key] = digest
+                self._s.processed_at[key] = now()
         return before
 
     async def lock(self, locks: LockSet) -> None:
@@ -845,6 +850,10 @@ class FakeIngest:
     def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None:
         """The hold of an event processed before and still held."""
         return self._s.held.get((source, event_id))
+
+    def first_received(self, *, source: str, event_id: str) -> datetime | None:
+        """When the inbox row of an event the last record_inbox found processed before was recorded."""
+        return self._first_received.get((source, event_id))
 
     async def prefetch_waiting(self, keys: Iterable[str]) -> None:
         """Nothing to read ahead in memory."""

@@ -12,6 +12,7 @@ import logging
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from prometheus_client import REGISTRY
 
 from services.meetings.bulk.generate import generate_province
 from services.meetings.bulk.load import bulk_load
+from services.meetings.repository.ingest import INBOX
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.support.ids import random_id
@@ -83,6 +85,15 @@ async def test_every_line_of_a_bulk_load_is_logged_under_its_id_and_counted_unde
     assert bulk_samples("rejected", MEMBER) - rejected_before == 2
     duplicates = [line for line in logged if line["event"] == "event_duplicate" and line["event_id"] == member["id"]]
     assert len(duplicates) == 1 and duplicates[0]["event_type"] == MEMBER, duplicates
+    # the copy's line alone says the event is in: when its inbox row was recorded (RFC 3339, UTC)
+    taken_in = await meetings_pool.fetchval(
+        "SELECT processed_at FROM processed_message WHERE consumer = $1 AND source = $2 AND event_id = $3",
+        INBOX,
+        member["source"],
+        member["id"],
+    )
+    stamp = duplicates[0].get("received_at")
+    assert isinstance(stamp, str) and stamp.endswith("Z") and datetime.fromisoformat(stamp) == taken_in, duplicates
     assert bulk_samples("duplicate", MEMBER) - duplicate_before == 1
 
 

@@ -603,7 +603,11 @@ async def judge(
                 if still_held is not None:  # CONTRACT.md: held until its referent arrives, however often resent
                     log.info("event_still_held", **reading_identity(reading))
                     return _naming_ignored(held_again(still_held, reading), reading, route=route)
-                log.info("event_duplicate", **reading_identity(reading))
+                log.info(
+                    "event_duplicate",
+                    **reading_identity(reading),
+                    **trace.first_taken_in(uow.ingest.first_received(source=source, event_id=event_id)),
+                )
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
             reused = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
@@ -999,7 +1003,7 @@ async def _judge_in_one_transaction(
             log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
             for reading, result in zip(chunk, results, strict=True):
                 if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have own lines
-                    log.info("event_accepted", **reading_identity(reading), route=route)
+                    log.info("event_accepted", **reading_identity(reading), route=route, sender=account)
             trace.report(released)  # the held events they released, once committed
             deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
@@ -1660,7 +1664,7 @@ async def release_waiting(
     for row, event in waiting:
         if await uow.ingest.try_lock(locks_for(event)):
             result = await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
-            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome)
+            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome, sender=row["account"])
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
             log.info(
@@ -1732,7 +1736,7 @@ async def _settle_one_released(
             return None
         with trace.tracing() as released:
             result = await settle_held(event, uow, row)
-            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome)
+            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome, sender=row["account"])
             await uow.commit()
             trace.report(released)
         return uow.ingest.deferred
@@ -1947,6 +1951,7 @@ async def reject(
         reason=reason,
         field=field,
         route=route,  # as its event_accepted line would name it: `bulk` for a line of a history load
+        sender=account,  # the account that sent it (the broker user, the API account), as the rejection stores it
         message_id=message_id,
         again=not stored.first,  # refused before: its one rejection refreshed, nothing published again
     )
@@ -2416,7 +2421,10 @@ async def replay_rejection(
         result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
     traced = reading_identity(reading)  # an event naming no correlation id is followed by the operator's request's
     trace.note(
-        REPLAY_ROUTE, {**traced, "correlation_id": traced["correlation_id"] or request_correlation_id()}, result.outcome
+        REPLAY_ROUTE,
+        {**traced, "correlation_id": traced["correlation_id"] or request_correlation_id()},
+        result.outcome,
+        sender=account,
     )
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.logs import get_logger
@@ -60,12 +61,25 @@ def fields(*, event_id: str, event_type: str, event_source: str, correlation_id:
     }
 
 
-def note(route: str, fields: dict[str, Any], outcome: str) -> None:
-    """Note one event judged by `route` (`release`, `replay`, `retry`, `bulk`) with its outcome and the fields naming it
-    (identity) in the current tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
+def rfc3339(moment: datetime | None) -> str | None:
+    """A moment on a log line as RFC 3339 in UTC (`2026-12-07T01:02:03.456789Z`); None stays None."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def first_taken_in(received_at: datetime | None) -> dict[str, Any]:
+    """The field an `event_duplicate` line says its event is in by: `received_at`, when its inbox row was recorded
+    (its first copy taken in, RFC 3339, UTC), read with the duplicate check; so the line alone tells an operator the
+    event was accepted, even when its `event_accepted` line was never written (the process killed after commit)."""
+    return {"received_at": rfc3339(received_at)}
+
+
+def note(route: str, fields: dict[str, Any], outcome: str, *, sender: str | None = None) -> None:
+    """Note one event judged by `route` (`release`, `replay`, `retry`, `bulk`) with its outcome, the fields naming it
+    (identity) and the account that sent it (`sender`, as its hold or rejection stores it; None: none recorded, a bulk
+    load's) in the current tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
     noted = _NOTED.get()
     if noted is not None:
-        noted.append((route, fields, outcome))
+        noted.append((route, {**fields, "sender": sender}, outcome))
 
 
 def report(noted: Noted) -> None:

@@ -6,6 +6,7 @@ writes the state they announce: one INSERT … SELECT per type and chunk instead
 import secrets
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -124,16 +125,16 @@ class PgBulkRepository:
 
     async def inbox_rows(
         self, identities: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[bytes | None, bool]]:
+    ) -> dict[tuple[str, str], tuple[bytes | None, bool, datetime]]:
         """The inbox row of each (source, id) copy: the digest it was recorded with (None: recorded without one, by a
-        bulk load before digests were kept) and whether its event was held before this chunk (a copy of a held event
-        is answered `held` again, as the ingest route answers it: CONTRACT.md); one statement, none when there are
-        no copies."""
+        bulk load before digests were kept), whether its event was held before this chunk (a copy of a held event
+        is answered `held` again, as the ingest route answers it: CONTRACT.md) and when the row was recorded (a
+        duplicate's line names it); one statement, none when there are no copies."""
         if not identities:
             return {}
         wanted = set(identities)
         rows = await self._conn.fetch(
-            "SELECT p.source, p.event_id, p.digest, h.event_id IS NOT NULL AS held"
+            "SELECT p.source, p.event_id, p.digest, h.event_id IS NOT NULL AS held, p.processed_at"
             " FROM unnest($2::text[], $3::text[]) AS c (source, event_id)"
             " JOIN processed_message p ON p.consumer = $1 AND p.source = c.source AND p.event_id = c.event_id"
             " LEFT JOIN held_event h ON h.source = c.source AND h.event_id = c.event_id",
@@ -141,7 +142,7 @@ class PgBulkRepository:
             [source for source, _ in wanted],
             [event_id for _, event_id in wanted],
         )
-        return {(row["source"], row["event_id"]): (row["digest"], row["held"]) for row in rows}
+        return {(row["source"], row["event_id"]): (row["digest"], row["held"], row["processed_at"]) for row in rows}
 
     async def stage(self, table: str, columns: list[str], records: Sequence[tuple[Any, ...]]) -> None:
         """COPY a chunk's rows of one type into its staging table."""

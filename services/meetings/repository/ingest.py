@@ -105,6 +105,7 @@ class IngestRepository(Protocol):
     def deferred(self) -> list[tuple[str, str]]: ...
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
     def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None: ...
+    def first_received(self, *, source: str, event_id: str) -> datetime | None: ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
 
@@ -147,6 +148,9 @@ class PgIngestRepository:
         self._held_copies: dict[tuple[str, str], asyncpg.Record] = {}
         """The holds of events record_inbox found processed before (read with their digests): a copy resent is
         still held (held_copy)."""
+        self._first_received: dict[tuple[str, str], datetime] = {}
+        """When the inbox rows record_inbox found processed before were recorded (read with their digests): a
+        duplicate's line says when its event was first taken in (first_received)."""
         self._rejected_before: set[tuple[str, str]] = set()
         """Events record_inbox recorded as new that have an open rejection (a partner's fix resent under the same
         id, as docs/integrations.md asks): accepted, that rejection is closed (accepted)."""
@@ -633,8 +637,8 @@ class PgIngestRepository:
         if not before:
             return {}
         stored = await self._conn.fetch(
-            "SELECT p.source, p.event_id, p.digest, h.waiting_for, h.reason, h.answer, h.field, h.refusal::text"
-            " AS refusal FROM processed_message p LEFT JOIN held_event h"
+            "SELECT p.source, p.event_id, p.digest, p.processed_at, h.waiting_for, h.reason, h.answer, h.field,"
+            " h.refusal::text AS refusal FROM processed_message p LEFT JOIN held_event h"
             " ON h.source = p.source AND h.event_id = p.event_id"
             " WHERE p.consumer = $1 AND (p.source, p.event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
             consumer,
@@ -644,6 +648,7 @@ class PgIngestRepository:
         digests = {(row["source"], row["event_id"]): row["digest"] for row in stored}
         for row in stored:
             identity = (row["source"], row["event_id"])
+            self._first_received[identity] = row["processed_at"]
             if row["waiting_for"] is not None:
                 self._held_copies[identity] = row
             else:
@@ -654,6 +659,11 @@ class PgIngestRepository:
         """The hold (waiting_for, reason, answer, field, refusal) of an event the last record_inbox naming it found
         processed before and still held; None when it is not held. No round trip: read with the inbox digests."""
         return self._held_copies.get((source, event_id))
+
+    def first_received(self, *, source: str, event_id: str) -> datetime | None:
+        """When the inbox row of an event the last record_inbox naming it found processed before was recorded (its
+        first copy taken in); None when none was found. No round trip: read with the inbox digests."""
+        return self._first_received.get((source, event_id))
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event, so a corrected copy with the same id can be sent."""

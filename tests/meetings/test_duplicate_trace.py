@@ -1,0 +1,166 @@
+"""A copy's `event_duplicate` line says its event is in, and a refusal's `event_rejected` line names who sent it
+(docs/operations.md, "Following an event"). An `event_accepted` line is written once the transaction committed: a
+process killed (kill -9) between commit and line left none, and the redelivered copy logged only `event_duplicate`
+naming nothing more than the event, so an operator searching the logs never saw it was taken in. The duplicate line
+now carries `received_at`, when the inbox row of the event was recorded (RFC 3339, read by the duplicate check's own
+statement), on every route: a single AMQP event (the group commit), an AMQP batch, HTTP (the gateway's RPC) and a
+bulk history load (tests/meetings/test_bulk_event_trace.py). `event_rejected` (and `event_accepted`) lines named no
+sender, the account a rejection stores as `sender`. Real PostgreSQL; the lines as the service writes them."""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.meetings.handlers import ingest_batch, ingest_delivery
+from services.meetings.handlers.grouped import ingest_singles, single_event
+from services.meetings.repository.ingest import INBOX
+from shared.envelope import CLOUDEVENT_CONTENT_TYPE
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+from tests.support.logs import route_logs_to_stdlib, structured_logs
+
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+
+
+@pytest.fixture
+def lines(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    route_logs_to_stdlib(caplog)
+    caplog.set_level(logging.INFO)
+    return caplog
+
+
+def lines_of(caplog: pytest.LogCaptureFixture, name: str, event_id: str) -> list[dict[str, Any]]:
+    """The captured `name` lines naming `event_id`."""
+    return [line for line in structured_logs(caplog) if line["event"] == name and line.get("event_id") == event_id]
+
+
+async def inbox_time(pool: asyncpg.Pool, event: dict[str, Any]) -> datetime:
+    """When the inbox row of `event` was recorded."""
+    moment = await pool.fetchval(
+        "SELECT processed_at FROM processed_message WHERE consumer = $1 AND source = $2 AND event_id = $3",
+        INBOX,
+        event["source"],
+        event["id"],
+    )
+    assert isinstance(moment, datetime), event["id"]
+    return moment
+
+
+def says_taken_in_at(line: dict[str, Any], moment: datetime) -> None:
+    """The duplicate line names when its event was taken in: RFC 3339 in UTC, the inbox row's time."""
+    stamp = line.get("received_at")
+    assert isinstance(stamp, str) and stamp.endswith("Z"), line
+    assert datetime.fromisoformat(stamp) == moment, (line, moment)
+
+
+async def test_a_single_amqp_copy_of_an_accepted_event_says_when_it_was_taken_in(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    event = ev.unit(random_id("cell"))
+    body = json.dumps(event).encode()
+
+    async def deliver() -> str:
+        reading = single_event({}, CLOUDEVENT_CONTENT_TYPE, body, message_id=random_id("msg"))
+        assert reading is not None
+        [result] = await ingest_singles([reading], uow_factory)
+        assert not isinstance(result, Exception), result
+        return result.outcome
+
+    assert await deliver() == "accepted"
+    lines.clear()  # as if killed before the event_accepted line: the redelivery's lines alone
+    assert await deliver() == "duplicate"
+
+    assert lines_of(lines, "event_accepted", event["id"]) == []
+    [line] = lines_of(lines, "event_duplicate", event["id"])
+    says_taken_in_at(line, await inbox_time(meetings_pool, event))
+
+
+async def test_a_redelivered_amqp_batch_says_when_each_event_was_taken_in(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    events = [ev.unit(random_id("cell")), ev.unit(random_id("cell"))]
+    body = json.dumps(events).encode()
+
+    async def deliver() -> list[str]:
+        results = await ingest_delivery(
+            body, uow_factory, batch=True, route="amqp", content_type=BATCH_CONTENT_TYPE, message_id=random_id("m")
+        )
+        return [result.outcome for result in results]
+
+    assert await deliver() == ["accepted", "accepted"]
+    lines.clear()
+    assert await deliver() == ["duplicate", "duplicate"]
+
+    for event in events:
+        [line] = lines_of(lines, "event_duplicate", event["id"])
+        says_taken_in_at(line, await inbox_time(meetings_pool, event))
+
+
+async def test_an_http_copy_says_when_it_was_taken_in_and_its_lines_name_the_sender(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    account = random_id("acct")
+    event = ev.unit(random_id("cell"))
+    [first] = await ingest_batch([event], uow_factory, route="http", account=account)
+    assert first.outcome == "accepted"
+    [accepted] = lines_of(lines, "event_accepted", event["id"])
+    assert accepted["sender"] == account and accepted["route"] == "http", accepted
+    lines.clear()
+
+    [again] = await ingest_batch([event], uow_factory, route="http", account=account)
+
+    assert again.outcome == "duplicate"
+    [line] = lines_of(lines, "event_duplicate", event["id"])
+    says_taken_in_at(line, await inbox_time(meetings_pool, event))
+
+
+async def test_a_rejection_line_names_the_account_that_sent_it(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    account = random_id("acct")
+    event = ev.unit(random_id("cell"))
+    del event["data"]["name"]
+
+    [result] = await ingest_batch([event], uow_factory, route="http", account=account)
+
+    assert result.outcome == "rejected"
+    [line] = lines_of(lines, "event_rejected", event["id"])
+    stored = await meetings_pool.fetchval(
+        "SELECT sender FROM rejection WHERE source = $1 AND event_id = $2", event["source"], event["id"]
+    )
+    assert stored == account
+    assert line["sender"] == account and line["route"] == "http", line
+
+
+async def test_a_rejection_of_an_unnamed_sender_says_so(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    event = ev.unit(random_id("cell"))
+    del event["data"]["name"]
+    body = json.dumps(event).encode()
+
+    [result] = await ingest_delivery(body, uow_factory, batch=False, route="amqp", message_id=random_id("m"))
+
+    assert result.outcome == "rejected"
+    [line] = lines_of(lines, "event_rejected", event["id"])
+    assert "sender" in line and line["sender"] is None, line  # the rejection stores none: an AMQP feed's
+
+
+async def test_a_released_event_is_accepted_naming_the_account_that_sent_it(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    account = random_id("acct")
+    cell_id = random_id("cell")
+    member = ev.member(random_id("mem"), cell_id)
+    [held] = await ingest_batch([member], uow_factory, route="http", account=account)
+    assert held.outcome == "held", held
+
+    [cell] = await ingest_batch([ev.unit(cell_id)], uow_factory, route="amqp")  # what it waited for, from a feed
+
+    assert cell.outcome == "accepted"
+    [line] = lines_of(lines, "event_accepted", member["id"])
+    assert line["route"] == "release" and line["sender"] == account, line
