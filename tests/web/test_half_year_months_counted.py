@@ -33,6 +33,11 @@ FOUR = "điểm là trung bình điểm của 4 tháng chi bộ đã có trong 6
 def test_the_note_says_the_range_of_months_when_the_cells_counted_different_numbers() -> None:
     ended = date(2026, 12, 5)
     assert "sáu tháng" in half_year_no_rating(HALF, ended)
+    # an ended half-year names its months, as a running one does
+    said = "trung bình điểm của sáu tháng (6 tháng đầu năm 2026, từ tháng 1 đến tháng 6/2026), tháng không sinh hoạt"
+    assert said in half_year_no_rating(HALF, ended), half_year_no_rating(HALF, ended)
+    second = "sáu tháng (6 tháng cuối năm 2025, từ tháng 7 đến tháng 12/2025)"
+    assert second in half_year_no_rating("2025-H2", ended), half_year_no_rating("2025-H2", ended)
     full = {"fewest_months_counted": 6, "most_months_counted": 6}
     assert half_year_no_rating(HALF, ended, rollup=full) == half_year_no_rating(HALF, ended)
     four = half_year_no_rating(HALF, ended, rollup={"fewest_months_counted": 4, "most_months_counted": 4})

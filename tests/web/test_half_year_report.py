@@ -177,7 +177,13 @@ def test_a_half_year_line_reads_its_quarters_ratings() -> None:
         ),
         (date(2026, 8, 20), "trung bình điểm của 1 tháng đã qua (tháng 7/2026), cộng thêm", "sáu tháng"),
         (date(2026, 7, 1), "đang ở tháng đầu tiên nên điểm là điểm của tháng này", "tháng đã qua"),
-        (date(2027, 1, 1), "điểm là trung bình điểm của sáu tháng, tháng không sinh hoạt tính 0 điểm.", "đã qua"),
+        # ended: its months named as a running one's are
+        (
+            date(2027, 1, 1),
+            "điểm là trung bình điểm của sáu tháng (6 tháng cuối năm 2026, từ tháng 7 đến tháng 12/2026), tháng "
+            "không sinh hoạt tính 0 điểm.",
+            "đã qua",
+        ),
     ],
 )
 def test_the_half_year_note_says_over_which_months_its_score_is_the_mean(today: date, said: str, not_said: str) -> None:

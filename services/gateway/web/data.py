@@ -24,6 +24,7 @@ from services.gateway.web.i18n import (
     format_rating,
     label,
     lower_first,
+    n_,
     parse_moment,
 )
 from services.gateway.web.periods import cell_years
@@ -132,6 +133,7 @@ async def committee_overview(
     children = subordinates(units["items"], rollup=rollup, ranking=ranking, sub_rollups=by_id, period=period)
     return {
         "rollup": rollup,
+        "left_out": left_out_note(rollup, ranking),
         "children": children,
         "inbox": inbox["items"],
         **lateness,
@@ -265,6 +267,36 @@ def subordinates(
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])
+
+
+def left_out_note(rollup: dict[str, Any], ranking: dict[str, Any]) -> str:
+    """What the committee page says under a running quarter, half-year or year's figures when evaluation left cells
+    out of them (its `not_rated`: no month of the period ended since the cell was set up and no regular meeting this
+    month, so out of the ratings, rates and score, though among `cells`): how many, and their names when the
+    ranking page (`ranking`, its lines not met yet) holds them all; empty when none is left out, in a month (its
+    cells not met yet are counted apart: rollups.rollup_shown) and in the period's first month (no month ended for
+    any cell: i18n.months_base says the base). A trial's roll-up left a cell set up this month out unsaid."""
+    count = int(rollup.get("not_rated") or 0)
+    if not count or len(period_months(str(rollup["period"]))) == 1 or not rollup.get("regularity_months"):
+        return ""
+    waiting = [item for item in ranking.get("items") or [] if item.get("not_met_yet")]
+    if len(waiting) != count:  # the ranking page does not hold them all (a large subtree): the count alone
+        return n_(
+            "The average score, ratings and rates do not count %(count)s newly set up cell with no month ended yet and "
+            "no regular meeting this month.",
+            "The average score, ratings and rates do not count %(count)s newly set up cells with no month ended yet "
+            "and no regular meeting this month.",
+            count,
+        )
+    named = by_name(waiting, lambda item: str(item.get("name") or item["cell_id"]))
+    return n_(
+        "The average score, ratings and rates do not count %(count)s newly set up cell with no month ended yet and no "
+        "regular meeting this month: %(names)s.",
+        "The average score, ratings and rates do not count %(count)s newly set up cells with no month ended yet and "
+        "no regular meeting this month: %(names)s.",
+        count,
+        names=", ".join(isolated_name(str(item.get("name") or item["cell_id"])) for item in named),
+    )
 
 
 LATE_CHANGES_SHOWN = LATE_CHANGES_PAGE

@@ -322,10 +322,12 @@ def rating_counts(by_rating: dict[str, int]) -> str:
 
 HALF_YEAR_NO_RATING = N_(
     "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
-    "those of its two quarters; the score is the mean of its six months' scores, a month without a meeting counting 0."
+    "those of its two quarters; the score is the mean of the scores of its six months (%(period)s, %(months)s), a "
+    "month without a meeting counting 0."
 )
 """What every page and export of an ended half-year says where a rating would be (DOMAIN.md "Periods" rates months,
-quarters and years only)."""
+quarters and years only), its months named as a running one's are (a trial's ended half-year said only "sáu
+tháng")."""
 HALF_YEAR_FIRST_MONTH = N_(
     "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
     "those of its first quarter; the half-year is in its first month, so the score is that month's, counted only "
@@ -365,7 +367,16 @@ def half_year_no_rating(
     if current > months[-1]:
         fewest, most = (rollup or {}).get("fewest_months_counted"), (rollup or {}).get("most_months_counted")
         if fewest is None or most is None or fewest == most == len(months):
-            return _(HALF_YEAR_NO_RATING)
+            return _(
+                HALF_YEAR_NO_RATING,
+                period=period_within(period),
+                months=_(
+                    "from month %(low)s to %(high)s/%(year)s",
+                    low=int(months[0][5:]),
+                    high=int(months[-1][5:]),
+                    year=months[0][:4],
+                ),
+            )
         if fewest == most:
             return n_(
                 "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "

@@ -1,0 +1,90 @@
+"""A committee's roll-up of a running quarter, half-year or year leaves out the cells with no month of it ended and
+no regular meeting this month (evaluation's `not_rated`: a cell set up this month), and its page did not say so: the
+average score and the ratings read as if the committee had only its other cells. The page now says how many are left
+out, and which (off the ranking's lines not met yet, when its page holds them all), only when there are such cells.
+Against the real services for the page; the expectations are computed from the current month."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy.seed_demo import publish
+from services.gateway.web.data import left_out_note
+from shared.periods import VIETNAM_TZ, period_months
+from tests.support.quiet import wait_quiet
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import officer_api_headers, signed_in_officer
+from tests.web.test_half_year_months_counted import committee_with_a_new_cell
+
+SAID = "Điểm trung bình, xếp loại và các tỷ lệ chưa tính"
+REASON = "chi bộ mới thành lập, chưa có tháng nào kết thúc và chưa sinh hoạt thường kỳ trong tháng này"
+NEW = {"cell_id": "moi", "name": "Chi bộ thôn Mới", "score": None, "rating": None, "not_met_yet": True}
+OLD = {"cell_id": "cu", "name": "Chi bộ thôn Cũ", "score": 0.0, "rating": "poor"}
+
+
+def running(period: str, not_rated: int, gone: list[str]) -> dict[str, Any]:
+    """A running period's roll-up as rollup_shown gives it: `not_rated` cells left out, `gone` its months ended."""
+    return {"period": period, "cells": 2, "not_rated": not_rated, "regularity_months": gone}
+
+
+def test_the_note_names_the_cells_left_out_only_when_there_are_some() -> None:
+    note = left_out_note(running("2026-Q4", 1, ["2026-10", "2026-11"]), {"items": [OLD, NEW]})
+    assert note == f"{SAID} 1 {REASON}: \u2068Chi bộ thôn Mới\u2069.", note
+    # two of them, by name; a ranking page without them all: the count alone
+    other = NEW | {"cell_id": "a", "name": "Chi bộ ấp An"}
+    two = left_out_note(running("2026", 2, ["2026-01"]), {"items": [NEW, OLD, other]})
+    assert two == f"{SAID} 2 {REASON}: \u2068Chi bộ ấp An\u2069, \u2068Chi bộ thôn Mới\u2069.", two
+    assert left_out_note(running("2026-H2", 3, ["2026-07"]), {"items": [NEW]}) == f"{SAID} 3 {REASON}."
+    # none left out, a month (its cells not met yet counted apart), the period's first month: nothing said
+    assert left_out_note(running("2026-Q4", 0, ["2026-10"]), {"items": [OLD]}) == ""
+    assert left_out_note(running("2026-12", 1, []) | {"regularity_months": None}, {"items": [NEW]}) == ""
+    assert left_out_note(running("2026-Q4", 1, []), {"items": [NEW]}) == ""
+    assert left_out_note({"period": "2026-Q3", "cells": 2, "not_rated": 0}, {"items": [OLD]}) == ""
+
+
+@pytest.mark.e2e
+async def test_the_committee_page_says_which_new_cell_its_figures_leave_out(system: RunningSystem) -> None:
+    """A committee with a cell there since January and one set up this month, neither with a meeting: its page of
+    each running quarter, half-year or year with a month ended names the new cell as left out."""
+    today = datetime.now(VIETNAM_TZ).date()
+    current = f"{today:%Y-%m}"
+    candidates = (
+        f"{today.year}-Q{(today.month - 1) // 3 + 1}",
+        f"{today.year}-H{1 if today.month <= 6 else 2}",
+        str(today.year),
+    )
+    started = [period for period in candidates if period_months(period)[0] < current]
+    period = started[0] if started else candidates[0]  # January: every period in its first month, nothing said
+    suffix = uuid.uuid4().hex[:8]
+    committee, old, new = f"xa-bo-sot-{suffix}", f"thon-cu-{suffix}", f"thon-moi-{suffix}"
+    names = ("Đảng ủy xã Bỏ Sót", "Chi bộ thôn Cũ", "Chi bộ thôn Mới")
+    set_up_at = datetime(today.year, today.month, 1, 9, tzinfo=VIETNAM_TZ)
+    events = committee_with_a_new_cell((committee, old, new), names, year=today.year, set_up_at=set_up_at)
+    amqp, database = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
+    await publish(amqp, events)
+    sub = f"can-bo-bo-sot-{suffix}"
+    headers = await officer_api_headers(system, committee=committee, sub=sub)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+
+        async def both_counted() -> bool:
+            found = await api.get(f"/v1/committees/{committee}/rollup?period={period}")
+            return found.status_code == 200 and found.json().get("cells") == 2
+
+        await eventually(both_counted, timeout=300, interval=1)
+        await wait_quiet(amqp, database, timeout=300)
+        rollup = (await api.get(f"/v1/committees/{committee}/rollup?period={period}")).json()
+    assert rollup["not_rated"] == (1 if started else 0), rollup  # evaluation's count: the new cell alone
+    async with signed_in_officer(system, sub, committee) as client:
+        if not started:
+            page = await client.get(f"/app/committees/{committee}?period={period}")
+            assert page.status_code == 200, page.text[-800:]
+            assert 'id="left-out-cells"' not in page.text and REASON not in page.text
+        for each in started:  # the quarter's, the half-year's and the year's pages alike
+            page = await client.get(f"/app/committees/{committee}?period={each}")
+            assert page.status_code == 200, page.text[-800:]
+            note = page.text.split('id="left-out-cells">', 1)[1].split("</p>", 1)[0]
+            assert note == f"{SAID} 1 {REASON}: <bdi>Chi bộ thôn Mới</bdi>.", (each, note)
