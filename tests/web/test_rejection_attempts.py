@@ -131,6 +131,33 @@ async def test_a_second_copy_refused_keeps_the_first_and_the_chosen_attempt_is_r
         assert still["last_replay_field"] == "data.status"
 
 
+def test_every_row_names_its_source_and_route_whatever_its_attempts() -> None:
+    """A rejection of one attempt said neither its CloudEvents source nor how it came (only a row of several did,
+    the route, in its list of attempts): each row says both, in the attempts' words, a batch's as a batch."""
+    first = listed_rejection()["attempts"][:1]
+    rows = {
+        "one-http": listed_rejection(rejection_id="one-http", source=FEED, attempts=first),
+        "one-bulk": listed_rejection(rejection_id="one-bulk", source=FEED, attempts=[first[0] | {"route": "bulk"}]),
+        "batch": listed_rejection(rejection_id="batch", type="batch", attempts=[first[0] | {"route": "amqp"}]),
+        "two": listed_rejection(rejection_id="two", source=FEED),
+    }
+    listed = {"items": list(rows.values()), "total": len(rows)}
+    page = operations_html(rejections=listed, rejections_pager=PAGER, held_pager=PAGER)
+    said = {name: page.split(f'name="rejection_id" value="{name}"', 1)[0].rsplit("<tr>", 1)[1] for name in rows}
+    assert f'data-source="{FEED}" data-route="http">Nguồn sự kiện: {FEED}, nhận qua API (HTTP)' in said["one-http"]
+    assert "nhận qua đợt nạp hàng loạt dữ liệu cũ" in said["one-bulk"]
+    batch = 'data-source="" data-route="amqp">Nguồn sự kiện: —, nhận theo lô qua hàng đợi tin nhắn (AMQP)'
+    assert batch in said["batch"]
+    assert "nhận qua hàng đợi tin nhắn (AMQP)" in said["two"]  # the latest attempt's, as its reason is
+    dismissed = operations_html(
+        rejections={"items": [rows["one-http"] | {"status": "dismissed"}], "total": 1},
+        dismissed_view=True,
+        rejections_pager=PAGER,
+        held_pager=PAGER,
+    )
+    assert f"Nguồn sự kiện: {FEED}, nhận qua API (HTTP)" in dismissed
+
+
 def test_each_attempts_replay_asks_for_the_sender_a_rejection_records_none_of() -> None:
     """h451's sender input ("Tài khoản đã gửi") on the rejection's replay form is on each attempt's too: the same
     replay call, which an attempt's foreign source needs the account named for as well."""

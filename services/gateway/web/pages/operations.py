@@ -110,9 +110,25 @@ ROUTES = {
     "http": N_("through the API (HTTP)"),
     "amqp": N_("through the message queue (AMQP)"),
     "replay": N_("an operator's replay"),
+    "bulk": N_("through a bulk load of past records"),
 }
 """How a refused attempt of a rejected event came (RejectionAttemptRead.route), as the page says it; another route is
 shown as its code."""
+BATCH_ROUTES = {
+    "http": N_("in a batch through the API (HTTP)"),
+    "amqp": N_("in a batch through the message queue (AMQP)"),
+}
+"""ROUTES of a body refused whole as a batch (its `type` "batch"): the page says it came as one."""
+
+
+def rejection_route(item: Mapping[str, Any]) -> str | None:
+    """The route of the attempt a rejection's row is about (the latest received from a sender, not a replay's, as
+    RejectionReply.attempts says), or None when its reply lists no attempts."""
+    attempts = item.get("attempts") or []
+    sent = [attempt for attempt in attempts if attempt.get("route") != "replay"] or attempts
+    return str(sent[-1]["route"]) if sent else None
+
+
 DEATH_REASONS = {
     "rejected": N_("refused by its consumer"),
     "delivery_limit": N_("failed too many times"),
@@ -158,6 +174,8 @@ TEMPLATE_HELPERS: Mapping[str, Any] = {
     "status_labels": STATUS,
     "service_labels": SERVICES,
     "route_labels": ROUTES,
+    "batch_route_labels": BATCH_ROUTES,
+    "rejection_route": rejection_route,
     "instance_states": INSTANCE_STATES,
     "death_reasons": DEATH_REASONS,
     "answered_on_form": ANSWERED_ON_FORM,
