@@ -3,12 +3,20 @@ regular-meeting warning, the command and the page replaced by stand-ins that rec
 (for the form-reading tests)."""
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from services.gateway.web.pages import secretary
+from shared.periods import VIETNAM_TZ
+
+
+def a_day_ahead() -> str:
+    """A day a fortnight after today (YYYY-MM-DD, Vietnam): a start the schedule form takes on any day it runs (a fixed
+    day such as 2026-12-20 is refused as past once the calendar reaches it)."""
+    return f"{datetime.now(VIETNAM_TZ) + timedelta(days=14):%Y-%m-%d}"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from shared.envelope import now
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import MONTHS, csrf_of, history_meeting, signed_in
+from tests.web.conftest import MONTHS, csrf_of, free_start, history_meeting, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -141,8 +141,14 @@ async def test_a_cancelled_meeting_says_it_is_not_scored_because_it_was_cancelle
 ) -> None:
     """A cancelled meeting is never scored: its page says so, not "not scored yet" as if a score were to come."""
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
-    body = {"kind": "extraordinary", "starts_at": (now() + timedelta(days=3)).isoformat(), "location": "Nhà văn hóa"}
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        # three days ahead, more than an hour from every other meeting of the cell: the shared demo system holds other
+        # tests' meetings (test_resubmission's at 19:30 three days ahead), and the API refuses a secretary's schedule
+        # within the hour of one (409 meeting_at_same_time) as it did when this ran at 19:00 Vietnam time
+        ahead = (now() + timedelta(days=3)).replace(second=0, microsecond=0)
+        candidates = [ahead + timedelta(hours=2 * k) for k in range(12)]
+        starts = await free_start(api, province["secretary"], "demo-cb-thon-1", candidates)
+        body = {"kind": "extraordinary", "starts_at": starts.isoformat(), "location": "Nhà văn hóa"}
         scheduled = await api.post(
             "/v1/cells/demo-cb-thon-1/meetings", json={**body, "agenda": ["Bàn việc"]}, headers=secretary
         )

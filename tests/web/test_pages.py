@@ -12,7 +12,7 @@ from services.gateway.web.i18n import format_number, format_share
 from shared.periods import VIETNAM_TZ, next_period
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import DEMO, MONTHS, PERIOD, figure, signed_in
+from tests.web.conftest import DEMO, MONTHS, PERIOD, figure, free_start, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -153,9 +153,14 @@ def test_the_running_month_before_its_meeting_has_no_rating_only_not_met_yet() -
 async def test_a_meeting_not_held_yet_is_shown_as_scheduled_not_rated(
     system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
 ) -> None:
-    # a meeting a week ahead of today, whatever today is (the demo's own meetings fall behind with time)
+    # a meeting a week ahead of today, whatever today is (the demo's own meetings fall behind with time), more than an
+    # hour from every other meeting of the cell: the shared demo system holds other tests' meetings at hours set from
+    # the clock, and the API refuses a secretary's schedule within the hour of one (409 meeting_at_same_time)
     meeting_id = f"demo-cb-thon-1-upcoming-{datetime.now(VIETNAM_TZ):%Y%m%d%H%M%S}"
-    starts_at = (datetime.now(VIETNAM_TZ) + timedelta(days=7)).replace(hour=19, minute=30, second=0, microsecond=0)
+    day = (datetime.now(VIETNAM_TZ) + timedelta(days=7)).replace(second=0, microsecond=0)
+    hours = [(19, 30), (17, 5), (21, 55), (14, 40), (8, 15), (10, 50)]
+    candidates = [day.replace(hour=h, minute=m) for h, m in hours]
+    starts_at = await free_start(api, province["secretary"], "demo-cb-thon-1", candidates)
     scheduled = await api.post(
         "/v1/cells/demo-cb-thon-1/meetings",
         headers={"Authorization": f"Bearer {province['secretary']}"},

@@ -18,7 +18,7 @@ from services.gateway.web.pages.secretary import _minutes_body
 from shared.periods import VIETNAM_TZ
 from shared.reading import ReadError, check_text
 from tests.web.isolates import read_all
-from tests.web.scheduling import stand_in_for_scheduling
+from tests.web.scheduling import a_day_ahead, stand_in_for_scheduling
 from tests.web.test_trial_h292 import VIEWER, listed
 from tests.web.test_trial_wording import handled
 
@@ -185,7 +185,7 @@ async def test_a_forms_text_holding_an_unstorable_character_is_refused_naming_th
 ) -> None:
     seen = stand_in_for_scheduling(monkeypatch)
     typed = FormData(
-        {"kind": "regular", "start_date": "2026-12-20", "start_time": "19:30", "location": location, "agenda": "x"}
+        {"kind": "regular", "start_date": a_day_ahead(), "start_time": "19:30", "location": location, "agenda": "x"}
     )
 
     async def form() -> FormData:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from services.gateway.web import core, forms
 from services.gateway.web.forms import UNSTORABLE, FormErrors
 from services.gateway.web.pages import alerts
-from tests.web.scheduling import stand_in_for_scheduling
+from tests.web.scheduling import a_day_ahead, stand_in_for_scheduling
 
 URLENCODED = "application/x-www-form-urlencoded"
 NOT_UTF8 = "có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại."
@@ -44,7 +44,9 @@ async def test_a_schedule_forms_topic_that_is_not_utf8_is_refused_naming_it_and_
 ) -> None:
     seen = stand_in_for_scheduling(monkeypatch)
     request = posted(
-        b"csrf=t&kind=regular&start_date=2026-12-20&start_time=19%3A30&location=Nh%C3%A0+v%C4%83n+h%C3%B3a"
+        b"csrf=t&kind=regular&start_date="
+        + a_day_ahead().encode()
+        + b"&start_time=19%3A30&location=Nh%C3%A0+v%C4%83n+h%C3%B3a"
         b"&agenda=x&topic=A%ED%A0%80B"
     )
     # the CSRF check parses the form first (as FormViewer does), then the handler reads it again

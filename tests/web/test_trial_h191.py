@@ -16,7 +16,7 @@ from services.gateway.web.forms import UNSTORABLE, FormErrors
 from services.gateway.web.pages import member
 from shared.contracts.notifications_rpc import PeriodChecksReply, RulesReply
 from shared.periods import VIETNAM_TZ
-from tests.web.scheduling import stand_in_for_scheduling
+from tests.web.scheduling import a_day_ahead, stand_in_for_scheduling
 from tests.web.test_committee_page import committee_page, rollup
 from tests.web.test_trial_h187 import NOT_UTF8, READ, posted
 
@@ -42,7 +42,8 @@ async def test_raw_utf8_in_an_urlencoded_body_is_read_as_utf8(encoded: bool) -> 
 
 async def test_a_schedule_form_sent_with_raw_utf8_stores_the_text_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = stand_in_for_scheduling(monkeypatch)
-    request = posted(b"csrf=t&kind=regular&start_date=2026-12-20&start_time=19%3A30&agenda=x&location=" + CELL.encode())
+    typed = b"csrf=t&kind=regular&start_date=" + a_day_ahead().encode() + b"&start_time=19%3A30&agenda=x&location="
+    request = posted(typed + CELL.encode())
     await core.check_csrf(request, SimpleNamespace(csrf="t"))  # type: ignore[arg-type]
     await seen.schedule(request)
     assert seen.shown.get("errors") in (None, {}), seen.shown.get("errors")
