@@ -827,7 +827,8 @@ async def committee_rollup(
     if is_half_year(period):
         figures = await half_year_rollup(conn, committee_id, period, today=today, pending=pending)
         figures.pop("has_data")
-        return {**figures, "weakest": [], "late_changes": [], "late_changes_total": 0, **tree}
+        weak = await half_year_weakest(conn, committee_id, period, today=today, pending=pending)
+        return {**figures, "weakest": weak, "late_changes": [], "late_changes_total": 0, **tree}
     unrated = not_rated_yet(period, today=today)
     # every month up to the period's end, its own too: the subtree's first month of data is among them
     sums = await subtree_sums(
@@ -1697,6 +1698,54 @@ async def half_year_page(
     quarters = half_quarters(period)
     page = [(_half_year_page_line(row, period, quarters), row["score"]) for row in rows if row["cell_id"] is not None]
     return int(rows[0]["total"]), page
+
+
+HALF_YEAR_WEAKEST = 10
+"""How many cells a committee's half-year roll-up lists as its weakest (`weakest`)."""
+
+HALF_YEAR_WEAK = (
+    HALF_YEAR_CELLS
+    + """, weak AS MATERIALIZED (
+    SELECT c.cell_id, c.score,
+           (c.rating1 IS NOT DISTINCT FROM 'poor')::int + (c.rating2 IS NOT DISTINCT FROM 'poor')::int AS poor,
+           (c.rating1 IS NOT DISTINCT FROM 'average')::int + (c.rating2 IS NOT DISTINCT FROM 'average')::int AS average
+    FROM c
+    WHERE c.rating1 IN ('poor', 'average') OR c.rating2 IN ('poor', 'average')
+), page AS (
+    SELECT w.cell_id FROM weak w
+    ORDER BY w.poor DESC, w.average DESC, w.score ASC NULLS LAST, w.cell_id COLLATE "C"
+    LIMIT $7
+)
+SELECT line.*
+FROM (SELECT c.* FROM c WHERE c.cell_id IN (SELECT page.cell_id FROM page)) line
+JOIN weak w ON w.cell_id = line.cell_id
+ORDER BY w.poor DESC, w.average DESC, w.score ASC NULLS LAST, w.cell_id COLLATE "C"
+"""
+)
+"""A subtree's weakest cells of a half-year off HALF_YEAR_CELLS, in one statement over all its cells: those rated
+Average or Poor in one of its quarters (a half-year has no rating of its own: DOMAIN.md rates months, quarters and
+years), most quarters Poor first, then most Average, then the lowest score (none last), then id in Python's order;
+$7 of them, each its row of `c` (the figures of its line, _half_year_page_line), as HALF_YEAR_PAGE reads a page."""
+
+
+async def half_year_weakest(
+    conn: asyncpg.Connection,
+    unit_id: str,
+    period: str,
+    *,
+    today: date,
+    limit: int = HALF_YEAR_WEAKEST,
+    pending: int | None = None,
+) -> list[dict[str, Any]]:
+    """The subtree's `limit` weakest cells of the half-year `period` (HALF_YEAR_WEAK) as ranking lines (_rank_item),
+    worst first. `pending`: tree_pending."""
+    await tree_pending(conn, pending)
+    async with conn.transaction():
+        # as half_year_page: no JIT, each run planned anew
+        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await conn.fetch(HALF_YEAR_WEAK, *_half_year_cells_args(unit_id, period, today=today), limit)
+    quarters = half_quarters(period)
+    return [_rank_item(_half_year_page_line(row, period, quarters)) for row in rows]
 
 
 async def half_year_totals(
