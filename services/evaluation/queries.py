@@ -716,13 +716,22 @@ LINE_FIGURES = "thematic_held, present, counted, speakers_present"
 statement (_named_page)."""
 
 
-def _named_page(cells: str, order: str) -> str:
+def _named_page(cells: str, order: str, *, ranked: str | None = None) -> str:
     """The page ($4 limit, $5 offset) of `cells` in `order`, then their names: joined after the page is cut, else the
-    planner hashes every unit to name a commune's few cells (39 ms instead of 3)."""
+    planner hashes every unit to name a commune's few cells (39 ms instead of 3). `ranked`: the condition on `s` of a
+    cell that takes a rank; each row's `rank` then counts such cells from the first in `order` up to it (NULL for a
+    row that takes none), over `cells` before the page is cut, so a page past the first ranks right whichever cells
+    before it had none."""
     figures = LINE_FIGURES.replace(", ", ", s.")
+    rank = (
+        f", CASE WHEN {ranked} THEN count(*) FILTER (WHERE {ranked}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING)"
+        " END AS rank"
+        if ranked
+        else ", NULL::bigint AS rank"
+    )
     return (
-        f"SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held, s.{figures} FROM ("
-        f" SELECT s.cell_id, s.score, s.rating, s.regular_held, s.meetings_held, s.{figures} FROM ({cells}) s"
+        f"SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held, s.{figures}, s.rank FROM ("
+        f" SELECT s.cell_id, s.score, s.rating, s.regular_held, s.meetings_held, s.{figures}{rank} FROM ({cells}) s"
         f" ORDER BY {order} LIMIT $4 OFFSET $5"
         f") s JOIN unit u ON u.id = s.cell_id ORDER BY {order}"
     )
@@ -753,11 +762,15 @@ def _weak_sql(*, large: bool, missing: bool, cells: int, met_only: bool = False,
     return _named_page(chosen, WEAK_ORDER)
 
 
-def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int, unrated: bool = False) -> str:
+def _ranked_sql(
+    *, large: bool, missing: bool, descending: bool, cells: int, unrated: bool = False, waiting: bool = False
+) -> str:
     """A page of the subtree's cells by score, ties by id ($1 unit, $2 period, $3 cells read per stream, $4 limit,
     $5 offset): off the score index when `large` (descending, with every cell tied at the last score read, since
     the index runs ids backwards there), else the whole subtree sorted; `unrated`: a running quarter or year, whose
-    cells without a stored period are not rated yet (score and rating NULL), listed after every rated cell."""
+    cells without a stored period are not rated yet (score and rating NULL), listed after every rated cell. Each
+    cell with a score has its `rank` in that order among them (_named_page); `waiting`: a month still waiting for its
+    meetings, where a cell without its regular meeting (Poor at 0 for now) has none (people read it not met yet)."""
     direction = "DESC" if descending else "ASC"
     missing_cells = f" UNION ALL ({_missing(unrated)})" if missing else ""
     if not large:
@@ -777,7 +790,8 @@ def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int, unr
             f" AND {IN_SUBTREE}"
             f" ORDER BY p.score, p.cell_id LIMIT $3){missing_cells}"
         )
-    return _named_page(chosen, f"s.score {direction} NULLS LAST, s.cell_id")
+    scored = "s.score IS NOT NULL" + (" AND coalesce(s.regular_held, 0) > 0" if waiting else "")
+    return _named_page(chosen, f"s.score {direction} NULLS LAST, s.cell_id", ranked=scored)
 
 
 async def _fetch_planned_for(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
@@ -827,7 +841,8 @@ async def committee_rollup(
     if is_half_year(period):
         figures = await half_year_rollup(conn, committee_id, period, today=today, pending=pending)
         figures.pop("has_data")
-        return {**figures, "weakest": [], "late_changes": [], "late_changes_total": 0, **tree}
+        weak = await half_year_weakest(conn, committee_id, period, today=today, pending=pending)
+        return {**figures, "weakest": weak, "late_changes": [], "late_changes_total": 0, **tree}
     unrated = not_rated_yet(period, today=today)
     # every month up to the period's end, its own too: the subtree's first month of data is among them
     sums = await subtree_sums(
@@ -1103,9 +1118,17 @@ async def committee_ranking(
             offset=offset,
             pending=pending,
         )
-        items = [_rank_item(line) for line, _ in page]
+        # a cell without a score (no month counted) sorts after every scored one (NULLS LAST, either order), so the
+        # scored cells' ranks are their places in the order
+        items = [
+            _rank_item(line) | {"rank": None if line["score"] is None else offset + place}
+            for place, (line, _) in enumerate(page, start=1)
+        ]
         return {"items": items, "total": total, "limit": limit, "offset": offset, **tree}
-    unrated = not_rated_yet(period, today=today or today_in_vietnam())
+    day = today or today_in_vietnam()
+    unrated = not_rated_yet(period, today=day)
+    # a month still waiting for its meetings (shared.periods.awaiting_meeting, as the gateway reads it)
+    waiting = period_months(period) == [period] and f"{day:%Y-%m}" <= period
     sums = await subtree_sums(conn, committee_id, [period], months_upto="", pending=pending)
     figures = sums.figures(period, unrated=unrated)
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
@@ -1117,9 +1140,11 @@ async def committee_ranking(
         sql = _weak_sql(large=large, missing=missing > 0, cells=cells, met_only=met_only, unrated=unrated)
     else:
         total = figures["cells"]
-        sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells, unrated=unrated)
+        sql = _ranked_sql(
+            large=large, missing=missing > 0, descending=order == "desc", cells=cells, unrated=unrated, waiting=waiting
+        )
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
-    items = _cell_items(rows)
+    items = [item | {"rank": row["rank"]} for item, row in zip(_cell_items(rows), rows, strict=True)]
     await _note_late_changes(conn, items, period, committee_id=committee_id)
     return {"items": items, "total": total, "limit": limit, "offset": offset, **tree}
 
@@ -1697,6 +1722,54 @@ async def half_year_page(
     quarters = half_quarters(period)
     page = [(_half_year_page_line(row, period, quarters), row["score"]) for row in rows if row["cell_id"] is not None]
     return int(rows[0]["total"]), page
+
+
+HALF_YEAR_WEAKEST = 10
+"""How many cells a committee's half-year roll-up lists as its weakest (`weakest`)."""
+
+HALF_YEAR_WEAK = (
+    HALF_YEAR_CELLS
+    + """, weak AS MATERIALIZED (
+    SELECT c.cell_id, c.score,
+           (c.rating1 IS NOT DISTINCT FROM 'poor')::int + (c.rating2 IS NOT DISTINCT FROM 'poor')::int AS poor,
+           (c.rating1 IS NOT DISTINCT FROM 'average')::int + (c.rating2 IS NOT DISTINCT FROM 'average')::int AS average
+    FROM c
+    WHERE c.rating1 IN ('poor', 'average') OR c.rating2 IN ('poor', 'average')
+), page AS (
+    SELECT w.cell_id FROM weak w
+    ORDER BY w.poor DESC, w.average DESC, w.score ASC NULLS LAST, w.cell_id COLLATE "C"
+    LIMIT $7
+)
+SELECT line.*
+FROM (SELECT c.* FROM c WHERE c.cell_id IN (SELECT page.cell_id FROM page)) line
+JOIN weak w ON w.cell_id = line.cell_id
+ORDER BY w.poor DESC, w.average DESC, w.score ASC NULLS LAST, w.cell_id COLLATE "C"
+"""
+)
+"""A subtree's weakest cells of a half-year off HALF_YEAR_CELLS, in one statement over all its cells: those rated
+Average or Poor in one of its quarters (a half-year has no rating of its own: DOMAIN.md rates months, quarters and
+years), most quarters Poor first, then most Average, then the lowest score (none last), then id in Python's order;
+$7 of them, each its row of `c` (the figures of its line, _half_year_page_line), as HALF_YEAR_PAGE reads a page."""
+
+
+async def half_year_weakest(
+    conn: asyncpg.Connection,
+    unit_id: str,
+    period: str,
+    *,
+    today: date,
+    limit: int = HALF_YEAR_WEAKEST,
+    pending: int | None = None,
+) -> list[dict[str, Any]]:
+    """The subtree's `limit` weakest cells of the half-year `period` (HALF_YEAR_WEAK) as ranking lines (_rank_item),
+    worst first. `pending`: tree_pending."""
+    await tree_pending(conn, pending)
+    async with conn.transaction():
+        # as half_year_page: no JIT, each run planned anew
+        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await conn.fetch(HALF_YEAR_WEAK, *_half_year_cells_args(unit_id, period, today=today), limit)
+    quarters = half_quarters(period)
+    return [_rank_item(_half_year_page_line(row, period, quarters)) for row in rows]
 
 
 async def half_year_totals(

@@ -241,6 +241,11 @@ class CellRankReply(Reply):
     quarter_provisional: dict[str, bool] | None = None
     """For a half-year: for each quarter of `quarter_ratings`, whether its rating is provisional; None for any other
     period (CellPeriodReply.quarter_provisional)."""
+    rank: int | None = None
+    """In a ranking (GetCommitteeRanking, not its weakest cells): the cell's place, from 1, among the cells with a
+    score in the order asked, counted by evaluation over the whole subtree (a page past the first ranks right whatever
+    cells before it had none); None for a cell without one: not rated yet, or in a month still waiting for its
+    meetings one that has not held its regular meeting (read as not met yet); None in other replies."""
 
 
 class ReportRowReply(CellPeriodReply):

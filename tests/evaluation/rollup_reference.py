@@ -222,6 +222,8 @@ async def committee_ranking(
                 "thematic_held": r["thematic_held"],
                 "attendance_rate": _share(r["present"], r["counted"]),
                 "speaking_rate": _share(r["speakers_present"], r["present"]),
+                # every cell of a closed period has a score: its rank is its place (none among the weakest)
+                "rank": None if weak_only else r["position"],
                 "late_change": None,
                 "rating_reason": None,  # the rows here are stored by score's band: nothing lowered them
                 "provisional": r["cell_id"] in provisional,  # its stored month's flag (a cell without one: none)

@@ -51,7 +51,10 @@ async def test_the_half_years_figures_are_those_worked_out_by_hand(rpc: RpcClien
     assert rollup["attendance_rate"] == round(19 / 24, 4)
     assert rollup["speaking_rate"] == round(12 / 19, 4)
     # no half-year rating (DOMAIN.md rates months, quarters and years): its quarters' instead
-    assert rollup["by_rating"] is None and rollup["weakest"] == []
+    assert rollup["by_rating"] is None
+    # its weakest: the cells rated Average or Poor in a quarter, most Poor quarters first (the cell that never met:
+    # both), then the lowest score (queries.half_year_weakest)
+    assert [cell["cell_id"] for cell in rollup["weakest"]] == [ward["cell_b"], ward["cell_a"]]
     quarters = {quarter["period"]: quarter["by_rating"] for quarter in rollup["quarters"]}
     assert quarters["2026-Q1"] == {"good": 0, "fair": 0, "average": 0, "poor": 2}  # no thematic meeting in Q1
     q2 = rows["2026-Q2"]["rating"]

@@ -84,7 +84,10 @@ async def _assert_same(conn: asyncpg.Connection, units: list[str]) -> None:
                         got = await queries.committee_ranking(
                             conn, unit, half, order=order, limit=limit, offset=offset, today=today
                         )
-                        expected = [queries._rank_item(line) for line in ranked[offset : offset + limit]]
+                        expected = [
+                            queries._rank_item(line) | {"rank": None if line["score"] is None else offset + place}
+                            for place, line in enumerate(ranked[offset : offset + limit], start=1)
+                        ]
                         assert (
                             got == {"items": expected, "total": len(lines), "limit": limit, "offset": offset} | SETTLED
                         )

@@ -113,7 +113,8 @@ async def committee_overview(
         children = by_name(unscored, lambda child: child.get("name") or child["id"])
         return {"rollup": None, "children": children, "inbox": inbox["items"], **lateness}
     # the API's roll-up and ranking already read the month in progress as people do (services/gateway/rollups.py)
-    rollup = {**found, "weakest": half_year_weakest(ranking["items"])} if half_year else found
+    # a half-year's weakest cells are evaluation's (queries.half_year_weakest, over all the committee's cells)
+    rollup = found
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
 
     async def sub_rollup(unit_id: str) -> dict[str, Any] | None:
@@ -138,30 +139,6 @@ async def committee_overview(
         "inbox": inbox["items"],
         **lateness,
     }
-
-
-HALF_YEAR_WEAKEST = 10
-"""How many cells the committee page lists as a half-year's weakest."""
-WEAK_RATINGS = ("poor", "average")
-
-
-def half_year_weakest(items: list[dict[str, Any]], *, limit: int = HALF_YEAR_WEAKEST) -> list[dict[str, Any]]:
-    """A half-year's weakest cells from its ranking lines (their `quarter_ratings`, {quarter: rating or None}): those
-    rated Average or Poor in one of its quarters (a half-year has no rating of its own), most quarters Poor first,
-    then most Average, then lowest score (None last), then id; at most `limit`."""
-
-    def weakness(item: dict[str, Any]) -> tuple[int, int, float, str]:
-        ratings = list((item.get("quarter_ratings") or {}).values())
-        score = item.get("score")
-        return (
-            -ratings.count("poor"),
-            -ratings.count("average"),
-            float("inf") if score is None else score,
-            item["cell_id"],
-        )
-
-    weak = [item for item in items if set(WEAK_RATINGS) & set((item.get("quarter_ratings") or {}).values())]
-    return sorted(weak, key=weakness)[:limit]
 
 
 async def late_minutes(

@@ -1,5 +1,6 @@
 """The committee officer's pages: a committee's overview for a period, with its children to drill into."""
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -121,7 +122,7 @@ async def committee_page(
         late_pager=late_minutes_pager(overview.get("late_minutes_page"), committee_id, period, positions),
         # a list opened past its end (it got shorter, or an address typed): said, with the way to its first page
         late_minutes_start=list_address(committee_id, period, LATE_OFFSET, 0, positions) if late_offset else None,
-        changes_pager=list_pager(
+        changes_pager=committee_list_pager(
             {
                 "offset": changes_offset,
                 "shown": len(rollup.get("late_changes") or []),
@@ -174,32 +175,42 @@ def list_position(request: Request, parameter: str, committee_id: str, period: s
     return start
 
 
-def list_pager(
-    shown: dict[str, int] | None, committee_id: str, period: str, parameter: str, kept: dict[str, int] | None = None
-) -> dict[str, Any] | None:
-    """A paged list's pager from {offset, shown, total}: which items it shows (first, last, total), the addresses of
-    the pages before and after (`next_count` on the next) and of its first (`start`); None when it lists nothing."""
+def list_pager(shown: dict[str, int] | None, address: Callable[[int], str], step: int) -> dict[str, Any] | None:
+    """A paged list's pager from {offset, shown, total}, `step` items a page: which items it shows (first, last,
+    total), the addresses (`address` of an offset) of the pages before and after (`next_count` on the next) and of its
+    first (`start`); None when it lists nothing."""
     if not shown or not shown["total"]:
         return None
     offset, total = shown["offset"], shown["total"]
     last = offset + shown["shown"]
-    step = PAGED_LISTS[parameter][1]
     return {
         "first": offset + 1,
         "last": last,
         "total": total,
-        "start": list_address(committee_id, period, parameter, 0, kept),
-        "previous": list_address(committee_id, period, parameter, max(offset - step, 0), kept) if offset else None,
-        "next": list_address(committee_id, period, parameter, last, kept) if last < total else None,
+        "start": address(0),
+        "previous": address(max(offset - step, 0)) if offset else None,
+        "next": address(last) if shown["shown"] and last < total else None,
         "next_count": min(step, total - last),
     }
+
+
+def committee_list_pager(
+    shown: dict[str, int] | None, committee_id: str, period: str, parameter: str, kept: dict[str, int] | None = None
+) -> dict[str, Any] | None:
+    """The pager (list_pager) of the committee page's list `parameter` (PAGED_LISTS), its other lists kept where they
+    are (`kept`)."""
+    return list_pager(
+        shown,
+        lambda offset: list_address(committee_id, period, parameter, offset, kept),
+        PAGED_LISTS[parameter][1],
+    )
 
 
 def late_minutes_pager(
     shown: dict[str, int] | None, committee_id: str, period: str, kept: dict[str, int] | None = None
 ) -> dict[str, Any] | None:
-    """The late-minutes list's pager (list_pager) from data.committee_overview's `late_minutes_page`."""
-    return list_pager(shown, committee_id, period, LATE_OFFSET, kept)
+    """The late-minutes list's pager (committee_list_pager) from data.committee_overview's `late_minutes_page`."""
+    return committee_list_pager(shown, committee_id, period, LATE_OFFSET, kept)
 
 
 RANKING_PAGE = 50
@@ -238,17 +249,11 @@ async def ranking_page(
         raise
     total, shown = int(ranking["total"]), len(ranking["items"])
     address = f"{PREFIX}/committees/{quote(committee_id)}/ranking"
-    pager = {
-        "first": offset + 1,
-        "last": offset + shown,
-        "total": total,
-        "previous": f"{address}?{urlencode({'period': period, 'offset': max(offset - RANKING_PAGE, 0)})}"
-        if offset
-        else None,
-        "next": f"{address}?{urlencode({'period': period, 'offset': offset + shown})}"
-        if shown and offset + shown < total
-        else None,
-    }
+    pager = list_pager(
+        {"offset": offset, "shown": shown, "total": total},
+        lambda at: f"{address}?{urlencode({'period': period, 'offset': at})}",
+        RANKING_PAGE,
+    )
     return render(
         request,
         "ranking.html",
