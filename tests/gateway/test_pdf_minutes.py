@@ -21,7 +21,9 @@ def page_texts(content: bytes) -> list[str]:
     return [" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(content)).pages]
 
 
-def meeting(kind: str, *, topic: str | None = None, agenda: list[str] | None = None, content: str = "") -> dict[str, Any]:
+def meeting(
+    kind: str, *, topic: str | None = None, agenda: list[str] | None = None, content: str = ""
+) -> dict[str, Any]:
     """A held meeting as the meetings service answers it, with its minutes recorded."""
     return {
         "meeting_id": "m",
