@@ -79,6 +79,8 @@ def test_the_minutes_print_every_field_whole_at_its_maximum_length() -> None:
         "kind": "regular",
         "starts_at": "2026-11-04T19:30:00+07:00",
         "location": vietnamese(MAX_NAME, "Nơi"),
+        "topic": vietnamese(MAX_NAME, "Chủđề"),
+        "agenda": [vietnamese(MAX_TEXT, f"Chươngtrình{index}") for index in range(2)],
         "attendance": {
             "records": [
                 {"member_id": "m0", "status": "present"},
@@ -118,6 +120,8 @@ def test_the_minutes_print_every_field_whole_at_its_maximum_length() -> None:
         unit["name"].upper(),
         superior["name"].upper(),
         meeting["location"],
+        meeting["topic"],
+        *meeting["agenda"],
         unknown,
         *(member["full_name"] for member in members.values()),
         *(record["reason"] for record in attendance["records"] if record.get("reason")),

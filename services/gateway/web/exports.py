@@ -636,6 +636,8 @@ def minutes_document(
             ),
         ),
         ("", _("Place: %(place)s.", place=meeting.get("location") or "")),
+        # a thematic (or combined) meeting's planned topic, as the meeting's page names it (DOMAIN.md "Meetings")
+        *([("", _("Topic: %(topic)s.", topic=topic))] if (topic := str(meeting.get("topic") or "")) else []),
         (
             _("I. Attendance"),
             _(
@@ -659,7 +661,8 @@ def minutes_document(
                 recorder=name(minutes.get("recorder_id")),
             ),
         ),
-        (_("II. Content"), str(minutes.get("content") or "")),
+        (_("II. Content"), agenda_lines(meeting.get("agenda") or [])),
+        ("", str(minutes.get("content") or "")),
         (_("Members who spoke"), ", ".join(name(speaker) for speaker in minutes.get("speakers") or []) or _("Nobody.")),
         ("", self_criticism_line(minutes.get("self_criticism_minutes"))),
         (_("III. Conclusions"), str(minutes.get("conclusions") or "")),
@@ -691,6 +694,13 @@ def minutes_document(
         if minutes_state(meeting) == "cancelled"
         else "",
     )
+
+
+def agenda_lines(agenda: Sequence[str]) -> str:
+    """The meeting's agenda as the minutes' content opens with it ("Chương trình sinh hoạt:", its items numbered),
+    nothing for a meeting without one."""
+    items = [f"{index}. {item}" for index, item in enumerate(agenda, start=1)]
+    return "\n".join([_("Meeting agenda:"), *items]) if items else ""
 
 
 def adoption_line(meeting: dict[str, Any]) -> str:

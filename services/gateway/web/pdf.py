@@ -17,7 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from services.gateway.web.i18n import N_, _, after_dash
 from shared.text import shown_name, without_controls
@@ -302,7 +302,9 @@ def minutes_pdf(
         ],
         colWidths=[83 * mm, 84 * mm],
     )
-    story.append(signs)
+    # the titles, the space to sign and the names on one page (KeepTogether moves the whole block on when it would
+    # straddle a page break: a trial's names printed alone on page 2, away from "THƯ KÝ / CHỦ TRÌ")
+    story.append(KeepTogether([signs]))
     return _build(story, title=f"{title} {subtitle}", subject=after_dash(cell, subtitle) if cell else subtitle)
 
 
