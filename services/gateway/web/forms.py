@@ -89,6 +89,7 @@ FIELD_LABELS = {
     "committee_prepared": N_("The cell committee met to prepare"),
     "confirm_same_time": N_("Schedule it anyway: this is another meeting"),
     "confirm_another_regular": N_("Schedule it anyway: the month's result will be that of its latest held meeting"),
+    "confirm_month_left_empty": N_("Move it anyway: the month it leaves will have no regular meeting"),
     "digest": N_("One daily digest instead of single notices"),
     "location": N_("Place"),
     "agenda": N_("Agenda"),

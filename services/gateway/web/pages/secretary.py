@@ -131,10 +131,20 @@ HELD_FORM = forms.FormLabels(
 """The "record a meeting already held" form's (schedule.html with `held`)."""
 RESCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("start_date", "start_time", "location", "reason"),
+    choices=forms.known("confirm_month_left_empty"),
     hidden=frozenset({"csrf", "form_key", "was"}),
     free=frozenset({"location", "reason", "was.location"}),
     types={"start_date": "date", "start_time": "time"},
-    order=("csrf", "form_key", "starts_at", "start_date", "start_time", "location", "reason"),
+    order=(
+        "csrf",
+        "form_key",
+        "starts_at",
+        "start_date",
+        "start_time",
+        "location",
+        "reason",
+        "confirm_month_left_empty",
+    ),
 )
 """The reschedule form's inputs as record.html labels them."""
 CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
@@ -950,6 +960,10 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         if starts is not None and took and not moved_into_the_past(starts, at):
             # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
             errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
+        # judged with the form's other mistakes, as the schedule form's warning of another regular meeting is
+        errors |= await month_left_empty_warning(
+            state, meeting, starts, confirmed=form.get("confirm_month_left_empty") == "on"
+        )
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
         given = {key: value for key, value in said.items() if value is not None}  # left empty: kept, not null
         forms.refused_with(errors, MeetingRescheduleCreate, given)  # the place and reason said with the time
@@ -964,6 +978,50 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         return None
 
     return await _submit(request, viewer, state, meeting_id, "reschedule", action, "rescheduled")
+
+
+MONTH_LEFT_EMPTY = N_(
+    "The %(kind)s at %(when)s is the cell's only regular (or combined) meeting of %(month)s that is not cancelled: "
+    "moved to %(to)s, it leaves %(month)s without a regular meeting. Per the rules, a month without a held regular "
+    "(or combined) meeting is rated Poor with a score of 0, and that 0 counts in its quarter's and year's results. "
+    "If the cell does mean to move the meeting out of %(month)s, tick “%(confirm)s” and send the form again."
+)
+"""The reschedule form's warning of a move out of its month of the month's only regular (or combined) meeting
+(DOMAIN.md, Periods: no such meeting makes the month Poor, a month without a meeting counting 0)."""
+
+
+async def month_left_empty_warning(
+    state: State, meeting: Any, starts: datetime | None, *, confirmed: bool
+) -> dict[str, str]:
+    """{`confirm_month_left_empty`: the warning} when the reschedule form moves `meeting` (a MeetingReply), a regular
+    or combined meeting not cancelled, to `starts` in another month than its own, the cell has no other regular or
+    combined meeting, held or scheduled (not cancelled), in its month, and the secretary has not ticked the
+    confirmation: DOMAIN.md (Periods) rates a month without a held regular meeting Poor, 0, and a trial's only December
+    meeting was moved to January unsaid; {} otherwise, or without a start to judge (MONTH_LEFT_EMPTY)."""
+    was = meeting.starts_at
+    if confirmed or starts is None or was is None or meeting.kind not in REGULAR_KINDS:
+        return {}
+    if meeting.status == "cancelled" or month_of(starts) == month_of(was):
+        return {}
+    month = month_of(was)
+    others = [
+        item
+        for item in await commands.live_meetings(state, meeting.cell_id, month, other_than=meeting.meeting_id)
+        if item.kind in REGULAR_KINDS
+        and item.starts_at is not None
+        and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
+    ]
+    if others:
+        return {}
+    said = _(
+        MONTH_LEFT_EMPTY,
+        kind=lower_first(label("kind", meeting.kind)),
+        when=format_moment(was.astimezone(VIETNAM_TZ)),
+        month=format_period(month, within=True),
+        to=format_moment(starts.astimezone(VIETNAM_TZ)),
+        confirm=forms.label("confirm_month_left_empty"),
+    )
+    return {"confirm_month_left_empty": said}
 
 
 @router.post("/meetings/{meeting_id}/cancel")
