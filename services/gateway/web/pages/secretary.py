@@ -54,6 +54,7 @@ from services.gateway.web.i18n import (
     lower_first,
     meeting_took_place,
     parse_moment,
+    recorded_held,
 )
 from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
@@ -947,9 +948,11 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
         unchanged = unchanged and shows_meeting(form, meeting)
         took = meeting_took_place(meeting) or held_correctable(meeting)
-        if starts is not None and took and not moved_into_the_past(starts, at):
-            # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
-            errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
+        if starts is not None and (took or recorded_held(meeting)) and not moved_into_the_past(starts, at):
+            # one that took place, or was recorded as already held, is only corrected to a start already past
+            # (meetings' check_not_taken_place): a trial's meeting recorded as held was moved ahead and members mailed
+            why = forms.TOOK_PLACE_MOVED_AHEAD if took else forms.HELD_RECORDED_MOVED_AHEAD
+            errors["start_date"] = on_field(forms.label("start_date"), _(why))
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
         given = {key: value for key, value in said.items() if value is not None}  # left empty: kept, not null
         forms.refused_with(errors, MeetingRescheduleCreate, given)  # the place and reason said with the time
