@@ -304,3 +304,19 @@ def test_a_secretary_corrects_when_a_held_meeting_took_place_until_its_minutes_a
     assert adopted.adopted
     with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
         domain.check_reschedule(adopted, source=GATEWAY_SOURCE, starts_at=day_before, time=now)
+
+
+def test_a_meeting_recorded_as_held_is_only_corrected_to_a_past_start_not_moved_ahead() -> None:
+    """A trial's meeting recorded as already held on 04/12, no roster yet, was moved to 20/12 and its members mailed
+    a move of a meeting never told to them: a secretary's move of it to a start still ahead is refused naming
+    `data.starts_at` (cancel it if it did not take place, which stays allowed), a correction to a past start is
+    taken, and an integration's move is a fact of its record (CONTRACT.md), not judged so."""
+    now = T0 + timedelta(days=3)
+    recorded = domain.MeetingState("m", "c", "regular", T0, None, False, False, held_recorded_at=now)
+    with pytest.raises(InvalidEvent, match="recorded as already held") as refused:
+        domain.check_reschedule(recorded, source=GATEWAY_SOURCE, starts_at=now + timedelta(days=13), time=now)
+    assert refused.value.field == "data.starts_at"
+    assert refused.value.refusal is not None and refused.value.refusal.code == RefusalCode.MEETING_TOOK_PLACE
+    domain.check_reschedule(recorded, source=GATEWAY_SOURCE, starts_at=T0 - timedelta(days=1), time=now)
+    domain.check_reschedule(recorded, source="urn:example:handbook", starts_at=now + timedelta(days=13), time=now)
+    domain.check_cancel(recorded, source=GATEWAY_SOURCE, time=now)

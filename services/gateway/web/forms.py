@@ -1290,6 +1290,13 @@ TOOK_PLACE_MOVED_AHEAD = N_(
 )
 """Meetings' MEETING_TOOK_PLACE naming `data.starts_at`: a meeting that took place moved to a start still ahead (a
 start already past corrects when it took place and is taken), which the form fixes by a start already past."""
+HELD_RECORDED_MOVED_AHEAD = N_(
+    "This meeting was recorded as already held: only the time it took place can be corrected, to a time already "
+    "past; it cannot be moved to a time still to come. If it did not take place, cancel it and schedule a new meeting."
+)
+"""A move of a meeting recorded as already held, its roster not yet taken, to a start still ahead (meetings'
+check_not_taken_place): its members were never told of it, so it is not moved ahead but cancelled if it did not take
+place."""
 STATE_CODES = frozenset(
     {
         *MEETING_STATE_REFUSALS,

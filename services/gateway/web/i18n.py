@@ -602,6 +602,13 @@ def meeting_took_place(meeting: Any, recorded: bool | None = None) -> bool:
     return took_place(starts_at=moment, attendance_recorded=bool(recorded), now=datetime.now(VIETNAM_TZ))
 
 
+def recorded_held(meeting: Any) -> bool:
+    """Whether a meeting (a reply or its dict) still scheduled was recorded by its secretary as already held
+    (`held_recorded_at`), its roster taken or not: like one that took place, it is not moved to a start still ahead
+    (meetings' check_not_taken_place), only corrected to when it took place, or cancelled if it did not."""
+    return _field(meeting, "status") == "scheduled" and _field(meeting, "held_recorded_at") is not None
+
+
 def held_correctable(meeting: Any) -> bool:
     """Whether a held meeting's start is still corrected to when it took place (a reply or its dict): its minutes
     recorded and not adopted (status `minutes_submitted`, no `approved_at`), as meetings' check_not_moved_when_held

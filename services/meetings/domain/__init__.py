@@ -1355,15 +1355,27 @@ def check_not_taken_place(
     moved, its minutes are refused as far from the schedule until it is (check_minutes_start), so refusing it left the
     meeting with neither minutes nor a way to fix its start. Judged on the meeting as it stands, as check_cancel after
     the minutes; an integration's move or cancellation is stored whatever else is known (facts converge in any order,
-    CONTRACT.md; docs/architecture.md "Ordering")."""
+    CONTRACT.md; docs/architecture.md "Ordering"). A meeting its secretary recorded as already held
+    (`meeting.held_recorded_at`), its roster not yet taken, is moved only to a start already past too (a trial's
+    meeting recorded as held on 04/12 was moved to 20/12 and its members mailed a "move" of a meeting they were never
+    told of): if it did not take place it is cancelled, which such a meeting still may be."""
     taken = took_place(starts_at=meeting.starts_at, attendance_recorded=meeting.has_roster, now=time)
-    if not from_a_person(source) or not taken:
+    recorded = starts_at is not None and meeting.held_recorded_at is not None
+    if not from_a_person(source) or not (taken or recorded):
         return
     if starts_at is None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} took place ({meeting.starts_at.isoformat()}, attendance"
             f" recorded) and cannot be {what}",
             field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_TOOK_PLACE),
+        )
+    if not taken and not moved_into_the_past(starts_at, time):
+        raise InvalidEvent(
+            f"data.starts_at: {starts_at.isoformat()} is not past; meeting {meeting.meeting_id} was recorded as already"
+            f" held ({meeting.starts_at.isoformat()}) and is only moved to correct when it took place; if it did not"
+            " take place, cancel it",
+            field="data.starts_at",
             refusal=Refusal(code=RefusalCode.MEETING_TOOK_PLACE),
         )
     if not moved_into_the_past(starts_at, time):

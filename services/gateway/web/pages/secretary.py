@@ -54,6 +54,7 @@ from services.gateway.web.i18n import (
     lower_first,
     meeting_took_place,
     parse_moment,
+    recorded_held,
 )
 from services.gateway.web.reasons import BY_CODE, on_field
 from services.gateway.web.waiting import waiting_sentences
@@ -957,9 +958,11 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
         unchanged = unchanged and shows_meeting(form, meeting)
         took = meeting_took_place(meeting) or held_correctable(meeting)
-        if starts is not None and took and not moved_into_the_past(starts, at):
-            # one that took place is only corrected to a start already past (meetings' check_not_taken_place)
-            errors["start_date"] = on_field(forms.label("start_date"), _(forms.TOOK_PLACE_MOVED_AHEAD))
+        if starts is not None and (took or recorded_held(meeting)) and not moved_into_the_past(starts, at):
+            # one that took place, or was recorded as already held, is only corrected to a start already past
+            # (meetings' check_not_taken_place): a trial's meeting recorded as held was moved ahead and members mailed
+            why = forms.TOOK_PLACE_MOVED_AHEAD if took else forms.HELD_RECORDED_MOVED_AHEAD
+            errors["start_date"] = on_field(forms.label("start_date"), _(why))
         # judged with the form's other mistakes, as the schedule form's warning of another regular meeting is
         errors |= await month_left_empty_warning(
             state, meeting, starts, confirmed=form.get("confirm_month_left_empty") == "on"
