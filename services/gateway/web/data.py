@@ -710,10 +710,25 @@ async def gate_sentence(state: GatewayState, score: dict[str, Any] | None) -> st
     return gate_note(score, await framework(state, str(reference.get("id")), str(reference.get("version"))))
 
 
-async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> list[dict[str, Any]]:
+KIND_ITEM_NAMES = {("conduct.regular_content", "extraordinary"): N_("Content of the extraordinary meeting")}
+"""Item names said for a meeting kind in place of the framework's, which names an item after the kinds it mostly
+applies to: DOMAIN.md's `conduct.regular_content` (framework name "Nội dung sinh hoạt thường kỳ") applies to
+regular, combined and extraordinary meetings, and an extraordinary meeting's form read "thường kỳ" (a trial, h468)."""
+
+
+def item_name_for(code: str, name: str, kind: str | None) -> str:
+    """The name of the item `code` (the framework's `name`) as said for a meeting of `kind`: KIND_ITEM_NAMES."""
+    said = KIND_ITEM_NAMES.get((code, kind or ""))
+    return _(said) if said is not None else name
+
+
+async def manual_items(
+    state: GatewayState, score: dict[str, Any] | None, kind: str | None = None
+) -> list[dict[str, Any]]:
     """The meeting score's applicable items assessed by hand, each its score line (code, max, points) with its
-    Vietnamese `name` from the framework the score was computed by (the one in force for the meeting); [] without a
-    score. The assessment forms show these and judge a post by them, never by names or maxima the post carries."""
+    Vietnamese `name` from the framework the score was computed by (the one in force for the meeting), as said for a
+    meeting of `kind` (item_name_for); [] without a score. The assessment forms show these and judge a post by them,
+    never by names or maxima the post carries."""
     if score is None:
         return []
     lines = [line for line in score.get("criteria") or [] if line.get("source") == "manual" and line["applicable"]]
@@ -721,7 +736,10 @@ async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> lis
         return []
     reference = score.get("framework") or {}
     names = item_names(await framework(state, str(reference.get("id")), str(reference.get("version"))))
-    return [{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in lines]
+    return [
+        {**line, "name": item_name_for(line["code"], names.get(line["code"], ("", line["code"]))[1], kind)}
+        for line in lines
+    ]
 
 
 def score_text(value: float | None) -> str:
@@ -730,12 +748,12 @@ def score_text(value: float | None) -> str:
 
 
 async def posted_items(
-    state: GatewayState, principal: Principal, meeting_id: str, back: tuple[str, str]
+    state: GatewayState, principal: Principal, meeting_id: str, back: tuple[str, str], kind: str | None = None
 ) -> list[dict[str, Any]]:
     """The manual items a posted assessment of the meeting is judged by (manual_items of its score, read again:
     never what the post says); CriteriaUnavailable with `back` (the form's address and its link text) while evaluation
     does not answer: no item to judge points by, and no "fill in the points" for boxes not shown."""
-    items = await manual_items(state, await meeting_score(state, principal, meeting_id))
+    items = await manual_items(state, await meeting_score(state, principal, meeting_id), kind)
     if not items and scores_unavailable():
         raise CriteriaUnavailable(back)
     return items
