@@ -300,7 +300,7 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
                 "parked/drop",
                 {"service": "meetings", "id": "9000000000000000000", "reason": "thử"},
                 404,
-                "Không có dòng",
+                "Không có sự kiện chờ gửi",
             ),
             ("held/drop", {"source": "urn:test:x", "event_id": "khong-co", "reason": "thử"}, 404, "mang mã khong-co"),
             ("rejections/replay", {"rejection_id": "khong-co"}, 404, "Không có sự kiện bị từ chối khong-co"),

@@ -620,7 +620,7 @@ async def _record_page(
         # a wrong day were refused again and again, the page offering no control to correct the day)
         held_correctable=held_correctable(meeting),
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
-        manual=await data.manual_items(state, score, meeting.kind),
+        manual=await data.manual_items(state, score, reply.kind),
         errors=errors or {},
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
