@@ -17,6 +17,7 @@ from starlette.requests import Request
 from services.gateway.web import data, forms
 from services.gateway.web.core import WebRoute
 from services.gateway.web.errors import status_page
+from services.gateway.web.explain import explained_lines
 from services.gateway.web.i18n import _
 from services.gateway.web.pages.secretary import _minutes_body
 from shared.rpc import ServiceUnavailable
@@ -108,3 +109,13 @@ def test_the_operations_words_read_as_operators_not_as_mail() -> None:
         assert "thư lỗi" not in said.lower() and "hộp thư đi" not in said.lower(), said
     guide = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
     assert '"sự kiện chờ gửi bị gác lại (outbox)"' in guide and '"tin nhắn không xử lý được (dead letter)"' in guide
+
+
+def test_an_extraordinary_meetings_score_explanation_names_the_item_for_its_kind() -> None:
+    document = json.loads(FRAMEWORK.read_text(encoding="utf-8"))
+    line = {"code": "conduct.regular_content", "max": 10, "points": 8, "source": "manual", "applicable": True}
+    score = {"criteria": [line]}
+    assert [row["name"] for row in explained_lines(score, document, "extraordinary")] == [
+        "Nội dung sinh hoạt bất thường"
+    ]
+    assert [row["name"] for row in explained_lines(score, document, "combined")] == ["Nội dung sinh hoạt thường kỳ"]

@@ -13,7 +13,7 @@ from services.gateway.handlers import authorize_unit
 from services.gateway.http import reads
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
 from services.gateway.web.core import CriteriaUnavailable
-from services.gateway.web.explain import gate_note, item_names
+from services.gateway.web.explain import gate_note, item_name_for, item_names
 from services.gateway.web.i18n import (
     MINUTES_STATES,
     N_,
@@ -708,18 +708,6 @@ async def gate_sentence(state: GatewayState, score: dict[str, Any] | None) -> st
         return None
     reference = score.get("framework") or {}
     return gate_note(score, await framework(state, str(reference.get("id")), str(reference.get("version"))))
-
-
-KIND_ITEM_NAMES = {("conduct.regular_content", "extraordinary"): N_("Content of the extraordinary meeting")}
-"""Item names said for a meeting kind in place of the framework's, which names an item after the kinds it mostly
-applies to: DOMAIN.md's `conduct.regular_content` (framework name "Nội dung sinh hoạt thường kỳ") applies to
-regular, combined and extraordinary meetings, and an extraordinary meeting's form read "thường kỳ" (a trial, h468)."""
-
-
-def item_name_for(code: str, name: str, kind: str | None) -> str:
-    """The name of the item `code` (the framework's `name`) as said for a meeting of `kind`: KIND_ITEM_NAMES."""
-    said = KIND_ITEM_NAMES.get((code, kind or ""))
-    return _(said) if said is not None else name
 
 
 async def manual_items(
