@@ -38,7 +38,7 @@ async def test_a_drop_or_retry_form_says_all_that_is_wrong_in_the_forms_order(
     finally:
         client.cookies.clear()
     service = "Không có dịch vụ nosuch: hãy chọn meetings, evaluation hoặc notifications."
-    row = "Số dòng hộp thư đi abc không hợp lệ: đó phải là một số nguyên từ 1 đến 9223372036854775807."
+    row = "Số thứ tự sự kiện chờ gửi abc không hợp lệ: đó phải là một số nguyên từ 1 đến 9223372036854775807."
     reason = "Lý do: không được để trống."
     filled = "giá trị này do trang tự điền, nhưng bản gửi đi bị thiếu hoặc không hợp lệ"
     assert answers["parked/drop"] == [service, row, reason]

@@ -31,7 +31,7 @@ DLQ = EVALUATION_FACTS.dead_letter_queue
 PERHAPS_DONE = "có thể việc này đã được thực hiện"
 CHECK_LIST = "xem lại danh sách trước khi gửi lại"
 NOT_SENT = "chưa được gửi đi"
-PERHAPS_DELETED = "có thể các thư lỗi đã bị xóa"
+PERHAPS_DELETED = "có thể các tin nhắn không xử lý được đã bị xóa"
 
 
 @pytest.fixture
@@ -135,7 +135,9 @@ async def test_a_purge_unanswered_says_the_letters_may_be_deleted_and_sent_again
     monkeypatch.undo()
     assert lost.status_code == 503, lost.text[-2000:]
     said = html.unescape(text_of(lost.text))
-    assert PERHAPS_DELETED in said and "không bao giờ xóa thư lỗi phát sinh sau đó" in said, said[-2000:]
+    assert PERHAPS_DELETED in said and "không bao giờ xóa tin nhắn không xử lý được phát sinh sau đó" in said, said[
+        -2000:
+    ]
     assert NOT_SENT not in said, said[-2000:]
     assert await dead_letters(channel) == 0  # it was done
     # a letter that dies after the page was shown, then the same form sent again
@@ -158,7 +160,7 @@ async def test_a_purge_unanswered_says_the_letters_may_be_deleted_and_sent_again
     assert await dead_letters(channel) == 2  # not shown, not deleted
 
 
-SHOWN_ONLY = "Chỉ những thư lỗi được liệt kê ở đây bị xóa"
+SHOWN_ONLY = "Chỉ những tin nhắn không xử lý được mà trang này liệt kê mới bị xóa"
 
 
 def purge_form(page: str) -> dict[str, str]:

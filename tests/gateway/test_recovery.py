@@ -526,14 +526,14 @@ async def test_a_cut_listing_is_said_and_a_purge_naming_more_than_it_showed_dele
     assert listing["listed"] == 2  # what the listing holds, the count its purge names
     try:
         page = html.unescape(await operator_page(client, amqp_url, database_url, keep_signed_in=True))
-        assert "Đang hiển thị 2 trên tổng số 3 thư lỗi của hàng đợi này" in page
+        assert "Đang hiển thị 2 trên tổng số 3 tin nhắn không xử lý được của hàng đợi này" in page
         assert '<input type="hidden" name="count" value="2">' in page  # the purge names what it shows
-        assert ">Xóa các thư đã liệt kê</button>" in page and "Tôi hiểu 2 thư này sẽ bị xóa vĩnh viễn" in page
+        assert ">Xóa các tin nhắn đã liệt kê</button>" in page and "Tôi hiểu 2 tin nhắn này sẽ bị xóa vĩnh viễn" in page
         csrf = page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
         form = {"queue": DLQ, "confirm": "yes", "csrf": csrf, **shown}
         said = await client.post("/app/operations/dead-letters/purge", data=form)
         assert said.status_code == 409, said.text
-        assert "Chưa xóa thư nào" in html.unescape(said.text), said.text
+        assert "Chưa xóa tin nhắn nào" in html.unescape(said.text), said.text
     finally:
         client.cookies.clear()
     assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 3
@@ -561,9 +561,9 @@ async def test_the_letters_a_replay_sent_back_and_could_not_remove_are_marked_on
         assert listing["sent_back"] == 1, listing
         assert {item["event_id"]: item["sent_back"] for item in listing["items"]} == {sent: True, other: False}
         page = html.unescape(await operator_page(client, amqp_url, database_url))
-        assert "1 thư lỗi có nhãn “Đã trả về hàng đợi”" in page
+        assert "1 tin nhắn không xử lý được có nhãn “Đã trả về hàng đợi”" in page
         row = page[page.index(f'data-event="{sent}"') :].split("</tr>", 1)[0]
-        assert "Đã trả về hàng đợi: lần trả về tiếp theo chỉ xóa thư này khỏi đây" in row
+        assert "Đã trả về hàng đợi: lần trả về tiếp theo chỉ xóa tin nhắn này khỏi đây" in row
         unmarked = page[page.index(f'data-event="{other}"') :].split("</tr>", 1)[0]
         assert "data-sent-back" not in unmarked
     finally:

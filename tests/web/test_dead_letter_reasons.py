@@ -113,7 +113,7 @@ def test_a_publisher_refusal_says_who_published_which_service_may_and_what_to_do
     )
     said = reasons.explain_dead_letter(cause) or ""
     assert "tài khoản “guest”" in said and "dịch vụ meetings (tài khoản “chibo-meetings”)" in said, said
-    assert "Gửi lại thư này không có tác dụng" in said and "hãy xóa thư này" in said, said
+    assert "Gửi lại tin nhắn này không có tác dụng" in said and "hãy xóa tin nhắn này" in said, said
 
 
 def test_a_contradiction_names_the_field_and_both_values() -> None:

@@ -32,5 +32,7 @@ def test_the_operator_pages_labels_read_as_the_vocabulary() -> None:
     assert "| held event | sự kiện tạm giữ" in INTEGRATIONS.read_text(encoding="utf-8")
     assert _("Held events") == "Sự kiện tạm giữ"
     assert _("No held events.") == "Không có sự kiện tạm giữ nào."
-    assert _("Outbox: waiting / oldest (s) / parked") == "Hộp thư đi: chờ gửi / lâu nhất (giây) / gác lại"
-    assert _("No parked rows.") == "Không có dòng nào bị gác lại."
+    assert (
+        _("Outbox: waiting / oldest (s) / parked") == "Sự kiện chờ gửi (outbox): đang chờ / lâu nhất (giây) / gác lại"
+    )
+    assert _("No parked rows.") == "Không có sự kiện chờ gửi nào bị gác lại."

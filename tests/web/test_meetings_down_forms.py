@@ -23,7 +23,7 @@ from tests.web.test_resubmission import hidden
 pytestmark = pytest.mark.e2e
 
 CELL = "demo-cb-thon-1"
-NOTE = "Chưa có gì được lưu: hệ thống đang bận và không phản hồi nên biểu mẫu này chưa được gửi đi."
+NOTE = "Chưa có gì được lưu: tạm thời chưa kết nối được với dịch vụ cần thiết nên biểu mẫu này chưa được gửi đi."
 PERHAPS_SAVED = (
     "Biểu mẫu đã được gửi đi nhưng hệ thống không phản hồi kịp, nên có thể nội dung đã được lưu. Nội dung đồng chí"
     " đã nhập vẫn được giữ ở dưới: gửi lại đúng nội dung này sẽ không bị lưu hai lần."

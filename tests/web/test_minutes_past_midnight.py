@@ -44,5 +44,5 @@ def test_a_longer_one_is_refused_saying_when_an_earlier_end_time_is_taken_as_the
         _minutes_body(form("09:00", "08:00"), "meeting-1")
     assert refused.value.errors["ended_at"] == (
         "Giờ kết thúc: phải sau giờ bắt đầu; giờ kết thúc sớm hơn giờ bắt đầu chỉ được hiểu là giờ của ngày hôm sau"
-        " khi buổi sinh hoạt khi đó kéo dài không quá 12 giờ."
+        " nếu khi đó buổi sinh hoạt kéo dài không quá 12 giờ."
     )

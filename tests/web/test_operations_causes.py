@@ -78,7 +78,7 @@ def test_every_kind_of_parked_reason_has_its_example_and_a_translation() -> None
             "ObjectNotInPrerequisiteStateError('database \"x\" is not currently accepting connections')",
             "không nhận kết nối",
         ),
-        ("KeyError('x')", "Dịch vụ không xử lý được thư này vì một lý do chưa được nhận diện"),
+        ("KeyError('x')", "Dịch vụ không xử lý được tin nhắn này vì một lý do chưa được nhận diện"),
         ("data.starts_at: Input should be a valid datetime", "Không đọc được sự kiện."),
     ],
 )

@@ -137,11 +137,11 @@ def test_each_list_is_named_in_vietnamese_when_its_position_is_refused() -> None
     assert refused("held_offset").back == "/app/operations#held"
     assert refused("rejections_offset").what == "danh sách sự kiện bị từ chối chưa xử lý"
     dead = refused("dead_letters_offset.evaluation.facts.dlq")
-    assert dead.what == "danh sách thư lỗi của evaluation.facts.dlq"
+    assert dead.what == "danh sách tin nhắn không xử lý được của evaluation.facts.dlq"
     assert dead.back == "/app/operations#dead-letters-evaluation.facts.dlq"
     parked = refused("parked_offset.evaluation")
     assert (parked.what, parked.back) == (
-        "danh sách dòng bị gác lại của dịch vụ Chấm điểm",
+        "danh sách sự kiện chờ gửi bị gác lại của dịch vụ Chấm điểm",
         "/app/operations#parked-evaluation",
     )
     with pytest.raises(BadPosition) as long:
@@ -184,7 +184,10 @@ async def test_a_queue_its_service_will_not_read_is_shown_as_unreadable_with_its
         " setting that keeps them when they are read, and this RabbitMQ would delete them after about 20 readings."
         " Send them all back or delete them all; the service then recreates the queue with the setting."
     )
-    assert note.startswith("Không thể liệt kê từng thư lỗi") and "trả tất cả về hàng đợi hoặc xóa hết" in note
+    assert (
+        note.startswith("Không thể liệt kê từng tin nhắn không xử lý được")
+        and "trả tất cả về hàng đợi hoặc xóa hết" in note
+    )
 
 
 DEAD_LETTER_GLOSSES = {
@@ -224,7 +227,7 @@ def test_a_dead_letters_unknown_cause_is_said_as_unknown_in_vietnamese_not_left_
     """An unknown kind had no gloss: the operator read only the English repr. It now gets a Vietnamese line saying the
     reason is not known here (the raw text stays under the technical detail)."""
     assert reasons.explain_dead_letter(cause) == translations().gettext(reasons.UNKNOWN_CAUSE)
-    assert translations().gettext(reasons.UNKNOWN_CAUSE).startswith("Dịch vụ không xử lý được thư này")
+    assert translations().gettext(reasons.UNKNOWN_CAUSE).startswith("Dịch vụ không xử lý được tin nhắn này")
 
 
 @pytest.mark.parametrize("cause", ["", None])

@@ -178,7 +178,7 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     # sent back: evaluation takes it again, refuses it again, and it is back, marked as replayed once
     await row.get_by_role("button", name=f"Trả {dead_id} về hàng đợi").click()
     await page.wait_for_url("**notice=replayed**")
-    assert "Đã trả 1 thư về hàng đợi ban đầu." in await page.locator("#notice").inner_text()
+    assert "Đã trả 1 tin nhắn về hàng đợi ban đầu." in await page.locator("#notice").inner_text()
 
     token = await api_token(system, role="operator", unit=None, sub="api-operator-page")
 
@@ -196,10 +196,12 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     # deleting needs the confirmation box; then the queue is empty
     await page.goto(system.gateway_url + "/app/operations")
     queue = page.locator(f'.dead-queue[data-queue="{DLQ}"]')
-    await queue.get_by_role("button", name=f"Xóa hết thư trong {DLQ}").click()  # the browser asks for the box first
+    await queue.get_by_role(
+        "button", name=f"Xóa hết tin nhắn trong {DLQ}"
+    ).click()  # the browser asks for the box first
     assert "notice=purged" not in page.url
     await queue.get_by_label("Tôi hiểu").check()
-    await queue.get_by_role("button", name=f"Xóa hết thư trong {DLQ}").click()
+    await queue.get_by_role("button", name=f"Xóa hết tin nhắn trong {DLQ}").click()
     await page.wait_for_url("**notice=purged**")
     assert await page.locator(f'.dead-queue[data-queue="{DLQ}"]').count() == 0
 
@@ -251,11 +253,17 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
         unknown = await client.post(
             "/app/operations/dead-letters/replay", data={"queue": "gateway.nothing.dlq", "csrf": csrf_of(page.text)}
         )
-        assert unknown.status_code == 404 and "Không có hàng thư lỗi gateway.nothing.dlq." in unknown.text
+        assert (
+            unknown.status_code == 404
+            and "Không có hàng đợi tin nhắn không xử lý được gateway.nothing.dlq." in unknown.text
+        )
         # the status line's count comes from the address: only a whole number is shown, as people read it
         made_up = await client.get("/app/operations?notice=purged&count=mọi%20thứ")
-        assert "Đã xóa 0 thư lỗi" in made_up.text and "mọi thứ" not in made_up.text
-        assert "Đã xóa 2.032 thư lỗi" in (await client.get("/app/operations?notice=purged&count=2032")).text
+        assert "Đã xóa 0 tin nhắn không xử lý được" in made_up.text and "mọi thứ" not in made_up.text
+        assert (
+            "Đã xóa 2.032 tin nhắn không xử lý được"
+            in (await client.get("/app/operations?notice=purged&count=2032")).text
+        )
         # a drop reason over its limit is told so (not "please fill in")
         too_long = await client.post(
             "/app/operations/held/drop",
@@ -281,29 +289,34 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
                     data={"service": "meetings", "id": bad, "reason": "thử", "csrf": csrf_of(page.text)},
                 )
                 assert answer.status_code == 422, (action, bad, answer.status_code)
-                assert "Số dòng hộp thư đi" in answer.text and "không hợp lệ" in answer.text, (action, bad)
+                assert "Số thứ tự sự kiện chờ gửi" in answer.text and "không hợp lệ" in answer.text, (action, bad)
                 assert "Không tìm thấy trang" not in answer.text and "Vận hành" in answer.text
         token = csrf_of(page.text)
         for path, data, status, said in (
             ("parked/replay", {"service": "nosuch", "id": "1"}, 422, "Không có dịch vụ nosuch"),
             ("parked/drop", {"service": "nosuch", "id": "1", "reason": "thử"}, 422, "Không có dịch vụ nosuch"),
-            ("parked/replay", {"service": "meetings", "id": "9000000000000000000"}, 404, "Không có dòng hộp thư đi"),
+            ("parked/replay", {"service": "meetings", "id": "9000000000000000000"}, 404, "Không có sự kiện chờ gửi"),
             (
                 "parked/drop",
                 {"service": "meetings", "id": "9000000000000000000", "reason": "thử"},
                 404,
-                "Không có dòng",
+                "Không có sự kiện chờ gửi",
             ),
             ("held/drop", {"source": "urn:test:x", "event_id": "khong-co", "reason": "thử"}, 404, "mang mã khong-co"),
             ("rejections/replay", {"rejection_id": "khong-co"}, 404, "Không có sự kiện bị từ chối khong-co"),
             ("rejections/dismiss", {"rejection_id": "khong-co", "reason": "thử"}, 404, "bị từ chối khong-co"),
             ("rejections/replay", {}, 422, "Biểu mẫu không nêu sự kiện bị từ chối nào."),
-            ("dead-letters/purge", {"queue": "nosuch.dlq", "confirm": "yes"}, 404, "Không có hàng thư lỗi nosuch.dlq"),
+            (
+                "dead-letters/purge",
+                {"queue": "nosuch.dlq", "confirm": "yes"},
+                404,
+                "Không có hàng đợi tin nhắn không xử lý được nosuch.dlq",
+            ),
             (
                 "dead-letters/purge",
                 {"queue": DLQ, "confirm": "yes", "through": "2026-12-05T08:00:00+00:00", "newest": "khong-phai"},
                 422,
-                "Các thư lỗi đã liệt kê trong giây cuối cùng: giá trị này do trang tự điền",
+                "Các tin nhắn không xử lý được đã liệt kê trong giây cuối cùng: giá trị này do trang tự điền",
             ),
             ("dead-letters/replay", {"queue": DLQ, "event_id": "khong-co"}, 404, "mang mã khong-co"),
             # two selectors: the API used `key` alone and dropped the other silently; the page refuses both named
@@ -311,7 +324,7 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
                 "dead-letters/replay",
                 {"queue": DLQ, "event_id": "khong-co", "key": "a"},
                 422,
-                "Biểu mẫu nêu thư lỗi theo nhiều cách (event_id, key)",
+                "Biểu mẫu nêu tin nhắn không xử lý được theo nhiều cách (event_id, key)",
             ),
             # the consumer queue's own name, as the API's listing shows it beside its .dlq, reaches the same letters
             (
@@ -443,13 +456,16 @@ async def test_a_list_position_that_is_no_whole_number_is_a_400_page_naming_it_a
             ) in refused.text
             assert '<a href="/app/operations#held">Về trang đầu</a>' in refused.text
         dead = await client.get(f"/app/operations?dead_letters_offset.{DLQ}=-20")
-        assert dead.status_code == 400 and f"danh sách thư lỗi của {DLQ} (trên địa chỉ của trang)" in dead.text
+        assert (
+            dead.status_code == 400
+            and f"danh sách tin nhắn không xử lý được của {DLQ} (trên địa chỉ của trang)" in dead.text
+        )
         # a form posted with a made-up position is refused before it acts (not done, then an error page)
         replay = await client.post(
             "/app/operations/dead-letters/replay?parked_offset.evaluation=x",
             data={"queue": DLQ, "event_id": "evt-none", "csrf": csrf_of(page.text)},
         )
-        assert replay.status_code == 400 and "dòng bị gác lại của dịch vụ Chấm điểm" in replay.text
+        assert replay.status_code == 400 and "sự kiện chờ gửi bị gác lại của dịch vụ Chấm điểm" in replay.text
         # someone else's page first: a made-up position is no way around the role
         await web_account(system, "thanh-vien-vi-tri", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv07")
         async with signed_in(system, "thanh-vien-vi-tri") as member:
@@ -521,8 +537,8 @@ async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
         ),
     }
     summaries = {
-        "dead": f"thư lỗi của {DLQ}, cũ nhất trước.",
-        "parked": "dòng bị gác lại của dịch vụ Chấm điểm, cũ nhất trước.",
+        "dead": f"tin nhắn không xử lý được của {DLQ}, cũ nhất trước.",
+        "parked": "sự kiện chờ gửi bị gác lại của dịch vụ Chấm điểm, cũ nhất trước.",
     }
     counts: dict[str, int] = {}
     async with signed_in(system, operator) as client:
@@ -553,8 +569,8 @@ async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
 
         # the counters above the lists say as much
         services = part(first, 'id="services"', "</table>")
-        assert f"{counts['dead']} thư lỗi trong {DLQ}" in services
-        assert f"{counts['parked']} dòng hộp thư đi bị gác lại" in part(services, 'data-service="evaluation"', "</tr>")
+        assert f"{counts['dead']} tin nhắn không xử lý được trong {DLQ}" in services
+        assert f"{counts['parked']} sự kiện chờ gửi bị gác lại" in part(services, 'data-service="evaluation"', "</tr>")
         assert int(first.split('data-figure="parked">', 1)[1].split("<", 1)[0]) >= counts["parked"]
 
         # one list moves, the others stay where they are (and keep the moved one's place in their links)

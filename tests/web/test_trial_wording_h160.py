@@ -35,7 +35,7 @@ def test_the_monitoring_title_and_the_operations_words() -> None:
     assert _("Reporting") == "Đang hoạt động"
     assert _("last report %(seconds)s s ago", seconds=3) == "tín hiệu gần nhất 3 giây trước"
     assert _("Queues: waiting messages, consumers") == "Hàng đợi: tin chờ xử lý · số tiến trình nhận"
-    assert _("Parked outbox rows") == "Dòng hộp thư đi bị gác lại"
+    assert _("Parked outbox rows") == "Sự kiện chờ gửi bị gác lại (outbox)"
     assert _("Stop holding") == "Ngừng tạm giữ (chuyển thành từ chối)"
     assert _("Recorded. The page shows it within a few seconds.") == "Đã ghi nhận. Trang sẽ cập nhật sau giây lát."
 

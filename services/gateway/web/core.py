@@ -399,9 +399,29 @@ RECORD_UNKNOWN = N_(
 "the system is busy, try again" could record it twice (a form shown again has a new key, so a new event id)."""
 
 
+SERVICE_UNREACHABLE = N_("Service not reachable")
+"""The title of the page of a request a service did not answer (ServiceUnavailable): it is out of reach, not busy
+(a genuine load has its own answers: 429 "too many requests", a form saved elsewhere at the same time)."""
+UNREACHABLE_PARTS = {
+    "meetings": N_("the meetings service"),
+    "evaluation": N_("the evaluation service"),
+    "notifications": N_("the notifications service"),
+}
+"""The service a ServiceUnavailable names, as its page says it (the operations page's names of the same)."""
+
+
+def unreachable_said(service: str | None) -> str:
+    """`Tạm thời chưa kết nối được với dịch vụ chấm điểm. Đồng chí vui lòng thử lại sau ít phút.`: the service
+    `service` (a ServiceUnavailable's) named when known, a service of the system otherwise."""
+    part = UNREACHABLE_PARTS.get(service or "")
+    if part is None:
+        return _("A service of the system cannot be reached for now. Please try again in a few minutes.")
+    return _("Cannot reach %(service)s for now. Please try again in a few minutes.", service=_(part))
+
+
 NOT_SENT = N_(
-    "Nothing was saved: the system is busy and did not answer, so this form was not sent. What you typed is kept"
-    " below; please send it again in a few minutes."
+    "Nothing was saved: a service this form needs cannot be reached for now, so the form was not sent. What you"
+    " typed is kept below; please send it again in a few minutes."
 )
 """The note over a command's form posted while a service it needs did not answer before anything was sent."""
 PERHAPS_SAVED = N_(
@@ -727,9 +747,7 @@ class WebRoute(APIRoute):
                 if exc.detail is not None and request.method == "POST":
                     # a record sent that the service did not answer (handlers.send_command): perhaps saved
                     return error_page(request, 503, _("Perhaps not saved"), _(RECORD_UNKNOWN))
-                return error_page(
-                    request, 503, _("Service busy"), _("The system is busy. Please try again in a moment.")
-                )
+                return error_page(request, 503, _(SERVICE_UNREACHABLE), unreachable_said(exc.service))
             except RpcError as exc:
                 if exc.field == "period" and exc.code in ("invalid", "not_found"):
                     title, message = unrated(request.query_params.get("period") or "", exc)

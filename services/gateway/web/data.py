@@ -13,7 +13,7 @@ from services.gateway.handlers import authorize_unit
 from services.gateway.http import reads
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
 from services.gateway.web.core import CriteriaUnavailable
-from services.gateway.web.explain import gate_note, item_names
+from services.gateway.web.explain import gate_note, item_name_for, item_names
 from services.gateway.web.i18n import (
     MINUTES_STATES,
     N_,
@@ -687,10 +687,13 @@ async def gate_sentence(state: GatewayState, score: dict[str, Any] | None) -> st
     return gate_note(score, await framework(state, str(reference.get("id")), str(reference.get("version"))))
 
 
-async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> list[dict[str, Any]]:
+async def manual_items(
+    state: GatewayState, score: dict[str, Any] | None, kind: str | None = None
+) -> list[dict[str, Any]]:
     """The meeting score's applicable items assessed by hand, each its score line (code, max, points) with its
-    Vietnamese `name` from the framework the score was computed by (the one in force for the meeting); [] without a
-    score. The assessment forms show these and judge a post by them, never by names or maxima the post carries."""
+    Vietnamese `name` from the framework the score was computed by (the one in force for the meeting), as said for a
+    meeting of `kind` (item_name_for); [] without a score. The assessment forms show these and judge a post by them,
+    never by names or maxima the post carries."""
     if score is None:
         return []
     lines = [line for line in score.get("criteria") or [] if line.get("source") == "manual" and line["applicable"]]
@@ -698,7 +701,10 @@ async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> lis
         return []
     reference = score.get("framework") or {}
     names = item_names(await framework(state, str(reference.get("id")), str(reference.get("version"))))
-    return [{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in lines]
+    return [
+        {**line, "name": item_name_for(line["code"], names.get(line["code"], ("", line["code"]))[1], kind)}
+        for line in lines
+    ]
 
 
 def score_text(value: float | None) -> str:
@@ -707,12 +713,12 @@ def score_text(value: float | None) -> str:
 
 
 async def posted_items(
-    state: GatewayState, principal: Principal, meeting_id: str, back: tuple[str, str]
+    state: GatewayState, principal: Principal, meeting_id: str, back: tuple[str, str], kind: str | None = None
 ) -> list[dict[str, Any]]:
     """The manual items a posted assessment of the meeting is judged by (manual_items of its score, read again:
     never what the post says); CriteriaUnavailable with `back` (the form's address and its link text) while evaluation
     does not answer: no item to judge points by, and no "fill in the points" for boxes not shown."""
-    items = await manual_items(state, await meeting_score(state, principal, meeting_id))
+    items = await manual_items(state, await meeting_score(state, principal, meeting_id), kind)
     if not items and scores_unavailable():
         raise CriteriaUnavailable(back)
     return items

@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Scope
 
-from services.gateway.web.core import PREFIX, error_page, not_found_page
+from services.gateway.web.core import PREFIX, SERVICE_UNREACHABLE, error_page, not_found_page, unreachable_said
 from services.gateway.web.i18n import _
 from shared.outages import BROKER, Outage
 
@@ -55,7 +55,7 @@ def status_page(request: Request, status: int) -> HTMLResponse | None:
     if status == 503 and outage is not None:
         return outage_page(request, outage)
     if status == 503:
-        return error_page(request, 503, _("Service busy"), _("The system is busy. Please try again in a moment."))
+        return error_page(request, 503, _(SERVICE_UNREACHABLE), unreachable_said(None))
     return error_page(
         request,
         status if status >= 400 else 500,

@@ -340,8 +340,23 @@ def item_names(framework: dict[str, Any] | None) -> dict[str, tuple[str, str]]:
     return names
 
 
-def explained_lines(score: dict[str, Any], framework: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The score's criteria with Vietnamese names and explanations, grouped in framework order."""
+KIND_ITEM_NAMES = {("conduct.regular_content", "extraordinary"): N_("Content of the extraordinary meeting")}
+"""Item names said for a meeting kind in place of the framework's, which names an item after the kinds it mostly
+applies to: DOMAIN.md's `conduct.regular_content` (framework name "Nội dung sinh hoạt thường kỳ") applies to
+regular, combined and extraordinary meetings, and an extraordinary meeting's form read "thường kỳ" (a trial, h468)."""
+
+
+def item_name_for(code: str, name: str, kind: str | None) -> str:
+    """The name of the item `code` (the framework's `name`) as said for a meeting of `kind`: KIND_ITEM_NAMES."""
+    said = KIND_ITEM_NAMES.get((code, kind or ""))
+    return _(said) if said is not None else name
+
+
+def explained_lines(
+    score: dict[str, Any], framework: dict[str, Any] | None, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """The score's criteria with Vietnamese names (as said for a meeting of `kind`: item_name_for) and explanations,
+    grouped in framework order."""
     names = item_names(framework)
     lines = []
     for line in score.get("criteria") or []:
@@ -350,7 +365,7 @@ def explained_lines(score: dict[str, Any], framework: dict[str, Any] | None) -> 
             {
                 **line,
                 "group": group,
-                "name": name,
+                "name": item_name_for(line["code"], name, kind),
                 "explanation": explain_line(line),
                 "source_label": _("automatic") if line.get("source") == "auto" else _("assessed by people"),
             }

@@ -965,14 +965,16 @@ def _out_of_range(matched: re.Match[str] | None, problem: Any, order: Sequence[i
 
 
 def not_a_day(name: str, value: str) -> str:
-    """`<Ngày>: “x” không phải một ngày có thật; nhập theo dạng 04/12/2026.`; for a date of the right shape whose
-    month or day does not exist, which (`Ngày: ngày 30 không có trong tháng 02/2026 …`)."""
+    """`<Ngày>: “x” không phải ngày hợp lệ; hãy chọn ngày trên lịch hoặc nhập theo dạng ngày/tháng/năm, ví dụ
+    04/12/2026.` (a date input shows the day as day/month/year, and parse_day takes it typed so); for a date of the
+    right shape whose month or day does not exist, which (`Ngày: ngày 30 không có trong tháng 02/2026 …`)."""
     for shape, order in DAY_SHAPES:
         said = _out_of_range(shape.match(value), day_text_problem, order)
         if said:
             return field_said(label(name), said)
     return _(
-        "%(field)s: “%(value)s” is not a date; enter it as %(example)s.",
+        "%(field)s: “%(value)s” is not a date; pick the day in the calendar or enter it as day/month/year, e.g."
+        " %(example)s.",
         field=label(name),
         value=value[:20],
         example="04/12/2026",

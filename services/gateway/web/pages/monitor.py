@@ -170,7 +170,7 @@ async def _confirm_page(
     proposals: dict[str, dict[str, Any]] = {}
     for entry in meeting.assessments:  # oldest first: the latest of each role wins
         proposals[str(entry.get("role"))] = entry
-    manual = await data.manual_items(state, score)
+    manual = await data.manual_items(state, score, meeting.kind)
     return render(
         request,
         "monitor_confirm.html",
@@ -203,7 +203,7 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
         back = (f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation"))
         if not_begun := not_begun_at(meeting):  # not scored yet, so no item to assess: only that is said
             raise FormErrors(not_begun)
-        items = await data.posted_items(state, viewer.principal, meeting_id, back)
+        items = await data.posted_items(state, viewer.principal, meeting_id, back, meeting.kind)
         model = forms.assessment_model(form, items, role="upper_monitor")
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
     except FormErrors as exc:

@@ -631,7 +631,7 @@ async def _record_page(
         # a wrong day were refused again and again, the page offering no control to correct the day)
         held_correctable=held_correctable(meeting),
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
-        manual=await data.manual_items(state, score),
+        manual=await data.manual_items(state, score, reply.kind),
         errors=errors or {},
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
@@ -1515,7 +1515,7 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         back = (f"{PREFIX}/meetings/{meeting_id}/record", _("Back to the meeting's record"))
         if not_begun := not_begun_at(meeting):  # no "Điểm: không được để trống" for boxes it does not show
             raise FormErrors(not_begun)
-        items = await data.posted_items(state, viewer.principal, meeting_id, back)
+        items = await data.posted_items(state, viewer.principal, meeting_id, back, meeting.kind)
         model = forms.assessment_model(form, items, role="cell_committee")
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 
