@@ -143,6 +143,18 @@ def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found if len(found) == len(pairs) else _Duplicated(pairs)
 
 
+NOT_JSON = "body: not valid JSON"
+"""How the refusal of a body that is not JSON begins (read_json): kept whole, it is refused again for the same reason
+when replayed as it was (body_reads_no_json)."""
+TOO_DEEP = "body: JSON nested deeper than"
+"""How the refusal of a body nested deeper than MAX_DEPTH begins: as unreadable again when replayed as it was."""
+
+
+def body_reads_no_json(reason: str | None) -> bool:
+    """Whether a rejection's `reason` says its whole body could not be read as JSON (NOT_JSON, TOO_DEEP)."""
+    return bool(reason) and str(reason).startswith((NOT_JSON, TOO_DEEP))
+
+
 NOT_UTF8 = "body: not valid UTF-8"
 """How the refusal of a body whose bytes are not UTF-8 begins: its text, kept with a rejection, has U+FFFD in place of
 the bytes that did not decode, so it is not the body as sent (meetings' body_not_kept)."""
@@ -203,9 +215,9 @@ def read_value(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES, levels:
                 object_pairs_hook=json_object_marked,
             )
     except RecursionError:
-        raise ReadError(f"body: JSON nested deeper than {MAX_DEPTH} levels", field="body", problem="syntax") from None
+        raise ReadError(f"{TOO_DEEP} {MAX_DEPTH} levels", field="body", problem="syntax") from None
     except ValueError as exc:
-        raise ReadError(f"body: not valid JSON ({exc})", field="body", problem="syntax") from None
+        raise ReadError(f"{NOT_JSON} ({exc})", field="body", problem="syntax") from None
     return value, not marked and _clean(raw, value, levels=levels, decoded=decoded)
 
 

@@ -165,7 +165,7 @@ async def test_a_schedule_sent_but_unanswered_comes_back_to_change_and_sent_agai
         assert again.options["kind"] == ["regular", "thematic", "combined", "extraordinary"], again.options
         assert "Sinh hoạt chuyên đề" in said  # the options in words, as the form offers them
         assert again.kinds["committee_prepared"] == "checkbox" and sent["committee_prepared"] == "on"
-        assert again.kinds["confirm_same_time"] == "checkbox" and "confirm_same_time" not in sent  # unticked, there
+        assert "confirm_same_time" not in again.kinds and "confirm_same_time" not in sent  # no warning, no question
         resent = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=as_data(again.pairs))
     assert resent.status_code == 303, resent.text[-2000:]
     assert resent.headers["location"].startswith(f"/app/meetings/{form['meeting_id']}/record"), resent.headers
@@ -190,6 +190,30 @@ async def test_a_schedule_not_sent_comes_back_with_its_choices_to_change(
         resent = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=as_data(changed))
     assert resent.status_code == 303, resent.text[-2000:]
     assert [event["data"]["kind"] for event in ingested_at(world, place)] == ["regular"]
+
+
+async def test_a_schedule_not_sent_asks_no_confirmation_its_page_did_not_warn_of(
+    client: httpx.AsyncClient, world: World, fakes: FakeServices, amqp_url: str, database_url: str
+) -> None:
+    """A warning's tick ("Vẫn lên lịch: …") is drawn only with its warning on the schedule page: the form drawn
+    again without the warning offers none (a trial's 503 page offered both, the regular-meeting one for a thematic
+    meeting); one ticked in answer to the warning is kept as sent, hidden, and sent again with the form."""
+    async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1) as secretary:
+        form = await schedule_form(secretary, world.cell_a1, random_id("place"))
+        async with fakes.meetings.down():
+            down = await secretary.post(f"/app/cells/{world.cell_a1}/meetings", data=form)
+            answered = await secretary.post(
+                f"/app/cells/{world.cell_a1}/meetings", data=form | {"confirm_same_time": "on"}
+            )
+    assert down.status_code == 503 and answered.status_code == 503, down.text[-2000:]
+    said = text_of(down.text)
+    assert "Vẫn lên lịch" not in said, said[-2000:]
+    unasked = submitted(down.text)
+    assert "confirm_same_time" not in unasked.kinds and "confirm_another_regular" not in unasked.kinds, unasked.kinds
+    kept = submitted(answered.text)
+    assert "Vẫn lên lịch" not in text_of(answered.text), text_of(answered.text)[-2000:]
+    assert kept.kinds.get("confirm_same_time") == "hidden" and ("confirm_same_time", "on") in kept.pairs, kept.kinds
+    assert "confirm_another_regular" not in kept.kinds, kept.kinds
 
 
 async def test_preferences_sent_but_unanswered_come_back_ticked_as_sent(

@@ -44,3 +44,34 @@ def test_a_rejection_whose_body_was_not_kept_has_no_replay_button_but_a_note(how
     assert page.count("data-body-not-kept=") == 1 and f'data-body-not-kept="{how}"' in page and note in page
     # the one not kept may still be closed without replaying
     assert page.count("/operations/rejections/dismiss") == 2
+
+
+NOT_JSON_NOTE = "nội dung gửi đến không đọc được dưới dạng JSON"
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+@pytest.mark.parametrize(
+    "reason",
+    ["body: not valid JSON (Expecting value at line 1 column 1)", "body: JSON nested deeper than 64 levels"],
+)
+def test_a_rejection_whose_body_reads_no_json_has_no_replay_button_but_a_note(route: str, reason: str) -> None:
+    """A body kept whole that is not JSON is refused again for the same reason when replayed as it was: a trial's
+    page offered "Xét lại" on one, which could only fail again. Whatever route it came by, no replay (of the
+    rejection nor of that attempt), a note why, and it may still be closed."""
+    attempt = {
+        "attempt": 1,
+        "route": route,
+        "reason": reason,
+        "field": "body",
+        "received_at": "2026-11-20T19:30:00+07:00",
+    }
+    later = attempt | {"attempt": 2}
+    items = [
+        rejection("rej-kept"),
+        rejection("rej-no-json", reason=reason, type=None, attempts=[attempt, later]),
+    ]
+    page = operations_html(rejections={"items": items, "total": 2}, rejections_pager=PAGER, held_pager=PAGER)
+    assert page.count("/operations/rejections/replay") == 1, page  # the kept one's only
+    assert 'data-body-not-kept="not_json"' in page and NOT_JSON_NOTE in page
+    assert "Không thể xét lại nguyên trạng" in page
+    assert page.count("/operations/rejections/dismiss") == 2

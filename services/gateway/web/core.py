@@ -454,7 +454,7 @@ def form_again(form: Any, labels: FormLabels) -> list[dict[str, Any]]:
             area = kind == "area" or "\n" in value
             entries.append({"name": name, "value": value, "label": found[0], "kind": "area" if area else "text"})
             entries[-1]["type"] = None if area or kind == "text" else kind
-        elif found is not None and found[1] == CHOICE:
+        elif found is not None and found[1] == CHOICE and name not in labels.confirmations:
             grouped[name] = choice_entry(name, found[0], value, labels)
             entries.append(grouped[name])
         else:
@@ -464,8 +464,8 @@ def form_again(form: Any, labels: FormLabels) -> list[dict[str, Any]]:
             if "options" in entry:
                 entry["options"].setdefault(chosen, chosen or "—")
     for name, said in labels.choices.items():
-        if name.endswith("-") or name in grouped:
-            continue  # a row's choice is posted with its row; a select is always posted
+        if name.endswith("-") or name in grouped or name in labels.confirmations:
+            continue  # a row's choice is posted with its row; a select is always posted; a warning's tick unasked
         entry = choice_entry(name, _(said), None, labels)
         if entry["kind"] in ("checks", "tick"):
             entries.insert(placed(name, entries, labels), entry)

@@ -501,13 +501,23 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     }
 
 
+CELL_MONTHS: dict[str, tuple[str | None, str | None]] = {}
+"""Each cell's (first_month, last_month) as evaluation last told this gateway, so its page offers the same years
+while evaluation does not answer (a trial's cell page then offered 2024, a year the cell had no data for), as
+FIRST_MONTHS keeps a committee's first month; each answer replaces it."""
+
+
 async def cell_months(state: GatewayState, cell_id: str) -> tuple[str | None, str | None]:
-    """(first_month, last_month) the cell existed in, as evaluation knows it (its span); (None, None) while it knows
-    none or does not answer. Call it after the cell is authorized."""
+    """(first_month, last_month) the cell existed in, as evaluation knows it (its span), or as it last told it while
+    it does not answer (CELL_MONTHS); (None, None) while it knows none, or is silent and never told. Call it after the
+    cell is authorized."""
     reply = await scores_or(
         lambda: state.rpc.call(GetCellPeriods(cell_id=cell_id, year=int(datetime.now(VIETNAM_TZ).year))), None
     )
-    return (reply.first_month, reply.last_month) if reply is not None else (None, None)
+    if reply is None:
+        return CELL_MONTHS.get(cell_id, (None, None))
+    CELL_MONTHS[cell_id] = (reply.first_month, reply.last_month)
+    return reply.first_month, reply.last_month
 
 
 async def cell_year_span(state: GatewayState, cell_id: str) -> tuple[list[str], str]:

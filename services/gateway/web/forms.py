@@ -244,6 +244,11 @@ class FormLabels:
     may have been done, which the list tells, and what sending it again does; None: "perhaps already saved"."""
     back: tuple[str, str] | None = None
     """(address, label N_ marked) of the page whose list tells whether the form drawn again was acted on."""
+    confirmations: frozenset[str] = frozenset()
+    """The ticks that answer a warning the form's page shows only with them (schedule.html's "Vẫn lên lịch…"): drawn
+    again (core.form_again) without that warning, one would read as a question no one asked (a trial's 503 page
+    offered both confirmations, the regular-meeting one for a thematic meeting); kept hidden as sent when ticked
+    (the warning was answered), left out when not (the page asks again should the warning still hold)."""
 
     def is_free(self, name: str) -> bool:
         """Whether input `name` (`reason-<member>` by its stem) is one of `free`."""

@@ -114,6 +114,7 @@ SCHEDULE_FORM = forms.FormLabels(
         "confirm_same_time",
         "confirm_another_regular",
     ),
+    confirmations=frozenset({"confirm_same_time", "confirm_another_regular"}),
 )
 """The schedule form's inputs as schedule.html labels them, top to bottom."""
 HELD_FORM = forms.FormLabels(
@@ -128,6 +129,7 @@ HELD_FORM = forms.FormLabels(
     options=SCHEDULE_FORM.options,
     types={**SCHEDULE_FORM.types, "notified_date": "date", "notified_time": "time"},
     order=(*SCHEDULE_FORM.order, "notified_at", "notified_date", "notified_time"),
+    confirmations=SCHEDULE_FORM.confirmations,
 )
 """The "record a meeting already held" form's (schedule.html with `held`)."""
 RESCHEDULE_FORM = forms.FormLabels(
