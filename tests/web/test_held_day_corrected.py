@@ -20,7 +20,7 @@ from playwright.async_api import Browser
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, free_start, sign_in, signed_in
-from tests.web.test_held_form import CELL, text
+from tests.web.test_held_form import CELL, record_held, text
 
 pytestmark = pytest.mark.e2e
 
@@ -37,24 +37,6 @@ async def _free_pair(client: httpx.AsyncClient, token: str) -> datetime:
             continue
         return moment
     raise AssertionError("no free pair of mornings in the last week")
-
-
-async def _record_held(client: httpx.AsyncClient, held_at: datetime) -> str:
-    """The id of a meeting recorded on the web as already held at `held_at`."""
-    shown = (await client.get(f"/app/cells/{CELL}/meetings/held")).text
-    meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
-    form = {
-        "kind": "extraordinary",
-        "start_date": f"{held_at:%Y-%m-%d}",
-        "start_time": f"{held_at:%H:%M}",
-        "location": "Nhà văn hóa thôn 1",
-        "agenda": "Bàn việc phòng chống bão",
-        "csrf": csrf_of(shown),
-        "meeting_id": meeting_id,
-    }
-    sent = await client.post(f"/app/cells/{CELL}/meetings/held", data=form)
-    assert sent.status_code == 303, text(sent.text)
-    return meeting_id
 
 
 async def _roster_and_minutes(
@@ -116,7 +98,7 @@ async def test_minutes_saved_on_a_wrong_day_are_corrected_with_a_control_the_pag
 ) -> None:
     async with signed_in(system, "secretary") as client, _api(system, province["secretary"]) as api:
         held_at = await _free_pair(client, province["secretary"])
-        meeting_id = await _record_held(client, held_at)
+        meeting_id = await record_held(client, held_at)
         record = f"/app/meetings/{meeting_id}/record"
 
         async def stored() -> dict[str, Any]:
@@ -160,7 +142,7 @@ async def test_a_meeting_recorded_as_held_reads_held_before_its_roster(
 ) -> None:
     async with signed_in(system, "secretary") as client, _api(system, province["secretary"]) as api:
         held_at = await _free_pair(client, province["secretary"])
-        meeting_id = await _record_held(client, held_at)
+        meeting_id = await record_held(client, held_at)
         reply = await _until(lambda: api.get(f"/v1/meetings/{meeting_id}"), lambda r: r.status_code == 200)
         said = text((await client.get(f"/app/meetings/{meeting_id}/record")).text)
         assert "Tình trạng: Đã diễn ra, đang chờ biên bản" in said, said

@@ -33,6 +33,25 @@ async def free_evening(client: httpx.AsyncClient, token: str) -> datetime:
     return await free_start(client, token, CELL, evenings)
 
 
+async def record_held(client: httpx.AsyncClient, held_at: datetime) -> str:
+    """The id of a meeting of thôn 1 the signed-in secretary recorded on the web as already held at `held_at` (an
+    extraordinary one, so no month's regular meeting is asked about); AssertionError unless the form answered 303."""
+    shown = (await client.get(f"/app/cells/{CELL}/meetings/held")).text
+    meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
+    form = {
+        "kind": "extraordinary",
+        "start_date": f"{held_at:%Y-%m-%d}",
+        "start_time": f"{held_at:%H:%M}",
+        "location": "Nhà văn hóa thôn 1",
+        "agenda": "Bàn việc phòng chống bão",
+        "csrf": csrf_of(shown),
+        "meeting_id": meeting_id,
+    }
+    sent = await client.post(f"/app/cells/{CELL}/meetings/held", data=form)
+    assert sent.status_code == 303, text(sent.text)
+    return meeting_id
+
+
 async def test_a_secretary_records_a_meeting_already_held_and_lands_on_its_record_page(
     system: RunningSystem, province: dict[str, str]
 ) -> None:

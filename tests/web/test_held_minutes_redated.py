@@ -16,8 +16,8 @@ import pytest
 
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
-from tests.web.test_held_day_corrected import _api, _free_pair, _moment, _record_held, _roster_and_minutes, _until
-from tests.web.test_held_form import text
+from tests.web.test_held_day_corrected import _api, _free_pair, _moment, _roster_and_minutes, _until
+from tests.web.test_held_form import record_held, text
 from tests.web.test_record_values import AHEAD
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,7 @@ async def test_minutes_after_the_held_time_is_corrected_offer_the_corrected_day(
 ) -> None:
     async with signed_in(system, "secretary") as client, _api(system, province["secretary"]) as api:
         held_at = await _free_pair(client, province["secretary"])
-        meeting_id = await _record_held(client, held_at)
+        meeting_id = await record_held(client, held_at)
         record = f"/app/meetings/{meeting_id}/record"
 
         async def stored() -> dict[str, Any]:

@@ -4,7 +4,6 @@ that past day "được chuyển sang…", a meeting they were never told of (re
 secretary only corrects when it took place (a start already past), on the web form and the API alike (meetings'
 check_not_taken_place); the form says so on its date and points to cancelling it, which stays possible."""
 
-import re
 from datetime import datetime, timedelta
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
-from tests.web.test_held_form import CELL, free_evening, text
+from tests.web.test_held_form import free_evening, record_held, text
 
 pytestmark = pytest.mark.e2e
 
@@ -23,19 +22,7 @@ async def test_a_meeting_recorded_as_held_is_not_moved_ahead_but_may_be_cancelle
 ) -> None:
     async with signed_in(system, "secretary") as client:
         held_at = await free_evening(client, province["secretary"])
-        shown = (await client.get(f"/app/cells/{CELL}/meetings/held")).text
-        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
-        form = {
-            "kind": "extraordinary",
-            "start_date": f"{held_at:%Y-%m-%d}",
-            "start_time": f"{held_at:%H:%M}",
-            "location": "Nhà văn hóa thôn 1",
-            "agenda": "Bàn việc phòng chống bão",
-            "csrf": csrf_of(shown),
-            "meeting_id": meeting_id,
-        }
-        sent = await client.post(f"/app/cells/{CELL}/meetings/held", data=form)
-        assert sent.status_code == 303, text(sent.text)
+        meeting_id = await record_held(client, held_at)
         base = f"/app/meetings/{meeting_id}"
         page = (await client.get(f"{base}/record")).text
         assert f"{base}/reschedule" in page and f"{base}/cancel" in page

@@ -20,7 +20,7 @@ import pytest
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
-from tests.web.test_held_form import CELL, free_evening, text
+from tests.web.test_held_form import CELL, free_evening, record_held, text
 
 pytestmark = pytest.mark.e2e
 
@@ -30,19 +30,7 @@ async def test_a_meeting_that_took_place_is_only_corrected_never_moved_ahead_nor
 ) -> None:
     async with signed_in(system, "secretary") as client:
         held_at = await free_evening(client, province["secretary"])
-        form = {
-            "kind": "extraordinary",
-            "start_date": f"{held_at:%Y-%m-%d}",
-            "start_time": f"{held_at:%H:%M}",
-            "location": "Nhà văn hóa thôn 1",
-            "agenda": "Bàn việc phòng chống bão",
-        }
-        shown = (await client.get(f"/app/cells/{CELL}/meetings/held")).text
-        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
-        sent = await client.post(
-            f"/app/cells/{CELL}/meetings/held", data={**form, "csrf": csrf_of(shown), "meeting_id": meeting_id}
-        )
-        assert sent.status_code == 303, text(sent.text)
+        meeting_id = await record_held(client, held_at)
         record = f"/app/meetings/{meeting_id}/record"
         before = (await client.get(record)).text  # a page opened before the attendance: it still shows both forms
         assert f"{record.removesuffix('/record')}/reschedule" in before and "/cancel" in before
