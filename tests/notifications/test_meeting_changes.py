@@ -363,3 +363,42 @@ async def test_a_meeting_members_were_told_of_moved_to_a_start_already_past_is_t
 
     await handle(pool, settings, clock, move(meeting_id, past - timedelta(days=1), time=t + timedelta(minutes=2)))
     assert await notices(pool, meeting_id) == told
+
+
+async def test_a_meeting_fed_as_history_then_moved_ahead_is_announced_as_new_and_a_move_within_the_past_tells_nobody(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """An integration feeds a meeting as already held (history: nobody is told of it) and then moves it ahead: the
+    members never heard of its first start, so the move is announced as the meeting's schedule notice (the text a
+    meeting scheduled at that start gets: its time, place and content), not "dự kiến lúc <a start nobody heard of>
+    được chuyển sang ..."; a later move tells of the start announced. A meeting nobody was told of moved to another
+    past start tells nobody."""
+    p = Province()
+    clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+    await handle(pool, settings, clock, *p.setup())
+    t = clock.value
+    held = (clock.value - timedelta(days=40)).replace(hour=8, minute=0, second=0)
+    ahead = (clock.value + timedelta(days=9)).replace(hour=19, minute=30, second=0)
+    meeting_id, twin_id = random_id("mtg"), random_id("mtg")
+    await handle(pool, settings, clock, snapshot(p, meeting_id, held, time=t))
+    assert await notices(pool, meeting_id) == Counter()
+
+    await handle(pool, settings, clock, move(meeting_id, held - timedelta(days=1), time=t + timedelta(minutes=1)))
+    assert await notices(pool, meeting_id) == Counter()
+
+    await handle(pool, settings, clock, move(meeting_id, ahead, time=t + timedelta(minutes=2)))
+    announced = times_each(p, "meeting_scheduled", 1)
+    assert await notices(pool, meeting_id) == announced
+    [(title, body)] = await bodies(pool, meeting_id, "meeting_scheduled")
+    await handle(pool, settings, clock, snapshot(p, twin_id, ahead, time=t))  # the same meeting, scheduled there
+    [(twin_title, twin_body)] = await bodies(pool, twin_id, "meeting_scheduled")
+    assert (title, body.replace(meeting_id, twin_id)) == (twin_title, twin_body)
+    assert format_when(ahead) in body and HALL in body and "Kiểm điểm nghị quyết tháng trước" in body
+    assert format_when(held) not in body and "dự kiến lúc" not in body
+
+    later = ahead + timedelta(days=1)
+    await handle(pool, settings, clock, move(meeting_id, later, time=t + timedelta(minutes=3)))
+    assert await notices(pool, meeting_id) == announced + times_each(p, "meeting_rescheduled", 1)
+    [(title, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
+    assert title.endswith(f"chuyển sang {format_when(later)}")
+    assert f"dự kiến lúc {format_when(ahead)}" in body and f"sang lúc {format_when(later)}" in body

@@ -630,8 +630,36 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
     assert meeting is not None
     changed = rules.meeting_change(before, meeting, reason=event.data.reason)
     if changed is not None:
-        await _notice(r.MEETING_RESCHEDULED, changed, uow, change=rules.change_id(event.time, event.order_id))
+        await _move_notices(meeting, changed, uow, change=rules.change_id(event.time, event.order_id))
     await plan_meeting_jobs(meeting, uow, moved=_moved(before, meeting))
+
+
+async def _move_notices(meeting: Meeting, changed: Meeting, uow: NotificationsUnit, *, change: str) -> None:
+    """Tell of a move of `meeting` (`changed`: as its change notice tells it, rules.meeting_change) those told of the meeting before (a
+    schedule or change notice of it in their inbox); to the others the meeting moved to is new: a start ahead is
+    announced by the schedule notice (time, place, content), one already past tells them nothing. An integration
+    feeding a meeting as history (no notice: notice_may_fire) and then moving it ahead mailed "dự kiến lúc <an old
+    time nobody heard of> được chuyển sang ..."."""
+    now = uow.now()
+    moving = rules.notice_may_fire(r.MEETING_RESCHEDULED, meeting=changed, now=now)
+    announcing = rules.notice_may_fire(r.MEETING_SCHEDULED, meeting=meeting, now=now)
+    if not moving and not announcing:
+        return  # imported history moved within the past: its cell need not be read
+    ctx = await uow.projection.cell_context(meeting.cell_id)
+    config = await config_for(meeting.cell_id, uow)
+    moves = rules.meeting_notice(r.MEETING_RESCHEDULED, meeting=changed, ctx=ctx, config=config, now=now, change=change)
+    news = rules.meeting_notice(r.MEETING_SCHEDULED, meeting=meeting, ctx=ctx, config=config, now=now)
+    if not moves and not news:
+        return
+    told = await uow.outgoing.told_of(rule=r.MEETING_SCHEDULED, subject_id=meeting.meeting_id)
+    told |= await uow.outgoing.told_of(rule=r.MEETING_RESCHEDULED, subject_id=meeting.meeting_id)
+    alerts = [
+        dataclass_replace(alert, recipients=recipients)
+        for alerts, wanted in ((moves, True), (news, False))
+        for alert in alerts
+        if (recipients := tuple(recipient for recipient in alert.recipients if (recipient.id in told) == wanted))
+    ]
+    await raise_alerts(alerts, uow)
 
 
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
