@@ -635,11 +635,11 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
 
 
 async def _move_notices(meeting: Meeting, changed: Meeting, uow: NotificationsUnit, *, change: str) -> None:
-    """Tell of a move of `meeting` (`changed`: as its change notice tells it, rules.meeting_change) those told of the meeting before (a
-    schedule or change notice of it in their inbox); to the others the meeting moved to is new: a start ahead is
-    announced by the schedule notice (time, place, content), one already past tells them nothing. An integration
-    feeding a meeting as history (no notice: notice_may_fire) and then moving it ahead mailed "dự kiến lúc <an old
-    time nobody heard of> được chuyển sang ..."."""
+    """Tell of a move of `meeting` (`changed`: as its change notice tells it, rules.meeting_change) those told of
+    the meeting before (a schedule or change notice of it in their inbox); to the others the meeting moved to is new:
+    a start ahead is announced by the schedule notice (time, place, content), one already past tells them nothing.
+    An integration feeding a meeting as history (no notice: notice_may_fire) and then moving it ahead mailed
+    "dự kiến lúc <a start nobody heard of> được chuyển sang ..." (the recipients told: two statements per move)."""
     now = uow.now()
     moving = rules.notice_may_fire(r.MEETING_RESCHEDULED, meeting=changed, now=now)
     announcing = rules.notice_may_fire(r.MEETING_SCHEDULED, meeting=meeting, now=now)
