@@ -402,3 +402,37 @@ async def test_a_meeting_fed_as_history_then_moved_ahead_is_announced_as_new_and
     [(title, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
     assert title.endswith(f"chuyển sang {format_when(later)}")
     assert f"dự kiến lúc {format_when(ahead)}" in body and f"sang lúc {format_when(later)}" in body
+
+
+async def test_a_meeting_fed_as_history_then_resent_ahead_is_announced_as_new_one_by_one_and_in_a_batch(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The same by a newer schedule snapshot (the integration re-sending the meeting at a start ahead), through the
+    handler of one event and through the batch handler: the schedule notice to each expected person, no change
+    notice naming the start nobody heard of; a snapshot moving it on is told as a move from the start announced."""
+    for batched in (False, True):
+        p = Province()
+        clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+        await handle(pool, settings, clock, *p.setup())
+        meeting_id, other = random_id("mtg"), random_id("mtg")
+        held = (clock.value - timedelta(days=40)).replace(hour=8, minute=0, second=0)
+        ahead = (clock.value + timedelta(days=9)).replace(hour=19, minute=30, second=0)
+        t = clock.value
+        for step, starts_at in enumerate((held, ahead, ahead + timedelta(days=1))):
+            facts = [
+                snapshot(p, meeting_id, starts_at, time=t + timedelta(minutes=step)),
+                snapshot(p, other, ahead + timedelta(days=2), time=t + timedelta(minutes=step)),
+            ]
+            if batched:
+                await as_batch(pool, settings, clock, facts)
+            else:
+                await handle(pool, settings, clock, *facts)
+            if step == 1:
+                assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1), batched
+                [(_, body)] = await bodies(pool, meeting_id, "meeting_scheduled")
+                assert format_when(ahead) in body and format_when(held) not in body, batched
+        assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1) + times_each(
+            p, "meeting_rescheduled", 1
+        ), batched
+        [(_, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
+        assert f"dự kiến lúc {format_when(ahead)}" in body, batched
