@@ -25,6 +25,7 @@ from tests.notifications.events import Province, event, publish, publish_batches
 from tests.notifications.fakes import Clock
 from tests.notifications.test_batches import as_batch
 from tests.notifications.test_handlers import handle
+from tests.notifications.test_rule_settings import commands_at
 from tests.notifications.test_service import deliveries_settled, plain_text, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app, settled
@@ -436,3 +437,23 @@ async def test_a_meeting_fed_as_history_then_resent_ahead_is_announced_as_new_on
         ), batched
         [(_, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
         assert f"dự kiến lúc {format_when(ahead)}" in body, batched
+
+
+async def test_a_move_in_a_cell_whose_committee_switched_schedule_notices_off_is_told_to_every_member_as_a_move(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Schedule notices switched off by the committee: nobody was told of the meeting, and nobody can be (no schedule
+    notice fires), so its move is told to every expected person as a move, not dropped as a move of a meeting
+    nobody heard of."""
+    p = Province()
+    clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+    await handle(pool, settings, clock, *p.setup())
+    await commands_at(pool, settings, clock).set_rule(p.committee, "meeting_scheduled", enabled=False)
+    t = clock.value
+    ahead = (clock.value + timedelta(days=9)).replace(hour=19, minute=30, second=0)
+    meeting_id = random_id("mtg")
+    await handle(pool, settings, clock, snapshot(p, meeting_id, ahead, time=t))
+    assert await notices(pool, meeting_id) == Counter()
+
+    await handle(pool, settings, clock, move(meeting_id, ahead + timedelta(days=1), time=t + timedelta(minutes=1)))
+    assert await notices(pool, meeting_id) == times_each(p, "meeting_rescheduled", 1)

@@ -663,6 +663,8 @@ async def _move_alerts(
     news = rules.meeting_notice(r.MEETING_SCHEDULED, meeting=meeting, ctx=ctx, config=config, now=now)
     if not moves and not news:
         return []
+    if not config.is_enabled(r.MEETING_SCHEDULED):  # the cell announces no meeting: nobody can have been told one,
+        return moves  # so a move is told to everyone as a move, as before schedule notices were told apart
     told = await uow.outgoing.told_of(rule=r.MEETING_SCHEDULED, subject_id=meeting.meeting_id)
     told |= await uow.outgoing.told_of(rule=r.MEETING_RESCHEDULED, subject_id=meeting.meeting_id)
     return [
