@@ -25,6 +25,7 @@ from tests.notifications.events import Province, event, publish, publish_batches
 from tests.notifications.fakes import Clock
 from tests.notifications.test_batches import as_batch
 from tests.notifications.test_handlers import handle
+from tests.notifications.test_rule_settings import commands_at
 from tests.notifications.test_service import deliveries_settled, plain_text, setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app, settled
@@ -363,3 +364,96 @@ async def test_a_meeting_members_were_told_of_moved_to_a_start_already_past_is_t
 
     await handle(pool, settings, clock, move(meeting_id, past - timedelta(days=1), time=t + timedelta(minutes=2)))
     assert await notices(pool, meeting_id) == told
+
+
+async def test_a_meeting_fed_as_history_then_moved_ahead_is_announced_as_new_and_a_move_within_the_past_tells_nobody(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """An integration feeds a meeting as already held (history: nobody is told of it) and then moves it ahead: the
+    members never heard of its first start, so the move is announced as the meeting's schedule notice (the text a
+    meeting scheduled at that start gets: its time, place and content), not "dự kiến lúc <a start nobody heard of>
+    được chuyển sang ..."; a later move tells of the start announced. A meeting nobody was told of moved to another
+    past start tells nobody."""
+    p = Province()
+    clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+    await handle(pool, settings, clock, *p.setup())
+    t = clock.value
+    held = (clock.value - timedelta(days=40)).replace(hour=8, minute=0, second=0)
+    ahead = (clock.value + timedelta(days=9)).replace(hour=19, minute=30, second=0)
+    meeting_id, twin_id = random_id("mtg"), random_id("mtg")
+    await handle(pool, settings, clock, snapshot(p, meeting_id, held, time=t))
+    assert await notices(pool, meeting_id) == Counter()
+
+    await handle(pool, settings, clock, move(meeting_id, held - timedelta(days=1), time=t + timedelta(minutes=1)))
+    assert await notices(pool, meeting_id) == Counter()
+
+    await handle(pool, settings, clock, move(meeting_id, ahead, time=t + timedelta(minutes=2)))
+    announced = times_each(p, "meeting_scheduled", 1)
+    assert await notices(pool, meeting_id) == announced
+    [(title, body)] = await bodies(pool, meeting_id, "meeting_scheduled")
+    await handle(pool, settings, clock, snapshot(p, twin_id, ahead, time=t))  # the same meeting, scheduled there
+    [(twin_title, twin_body)] = await bodies(pool, twin_id, "meeting_scheduled")
+    assert (title, body.replace(meeting_id, twin_id)) == (twin_title, twin_body)
+    assert format_when(ahead) in body and HALL in body and "Kiểm điểm nghị quyết tháng trước" in body
+    assert format_when(held) not in body and "dự kiến lúc" not in body
+
+    later = ahead + timedelta(days=1)
+    await handle(pool, settings, clock, move(meeting_id, later, time=t + timedelta(minutes=3)))
+    assert await notices(pool, meeting_id) == announced + times_each(p, "meeting_rescheduled", 1)
+    [(title, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
+    assert title.endswith(f"chuyển sang {format_when(later)}")
+    assert f"dự kiến lúc {format_when(ahead)}" in body and f"sang lúc {format_when(later)}" in body
+
+
+async def test_a_meeting_fed_as_history_then_resent_ahead_is_announced_as_new_one_by_one_and_in_a_batch(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The same by a newer schedule snapshot (the integration re-sending the meeting at a start ahead), through the
+    handler of one event and through the batch handler: the schedule notice to each expected person, no change
+    notice naming the start nobody heard of; a snapshot moving it on is told as a move from the start announced."""
+    for batched in (False, True):
+        p = Province()
+        clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+        await handle(pool, settings, clock, *p.setup())
+        meeting_id, other = random_id("mtg"), random_id("mtg")
+        held = (clock.value - timedelta(days=40)).replace(hour=8, minute=0, second=0)
+        ahead = (clock.value + timedelta(days=9)).replace(hour=19, minute=30, second=0)
+        t = clock.value
+        for step, starts_at in enumerate((held, ahead, ahead + timedelta(days=1))):
+            facts = [
+                snapshot(p, meeting_id, starts_at, time=t + timedelta(minutes=step)),
+                snapshot(p, other, ahead + timedelta(days=2), time=t + timedelta(minutes=step)),
+            ]
+            if batched:
+                await as_batch(pool, settings, clock, facts)
+            else:
+                await handle(pool, settings, clock, *facts)
+            if step == 1:
+                assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1), batched
+                [(_, body)] = await bodies(pool, meeting_id, "meeting_scheduled")
+                assert format_when(ahead) in body and format_when(held) not in body, batched
+        assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1) + times_each(
+            p, "meeting_rescheduled", 1
+        ), batched
+        [(_, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
+        assert f"dự kiến lúc {format_when(ahead)}" in body, batched
+
+
+async def test_a_move_in_a_cell_whose_committee_switched_schedule_notices_off_is_told_to_every_member_as_a_move(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Schedule notices switched off by the committee: nobody was told of the meeting, and nobody can be (no schedule
+    notice fires), so its move is told to every expected person as a move, not dropped as a move of a meeting
+    nobody heard of."""
+    p = Province()
+    clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+    await handle(pool, settings, clock, *p.setup())
+    await commands_at(pool, settings, clock).set_rule(p.committee, "meeting_scheduled", enabled=False)
+    t = clock.value
+    ahead = (clock.value + timedelta(days=9)).replace(hour=19, minute=30, second=0)
+    meeting_id = random_id("mtg")
+    await handle(pool, settings, clock, snapshot(p, meeting_id, ahead, time=t))
+    assert await notices(pool, meeting_id) == Counter()
+
+    await handle(pool, settings, clock, move(meeting_id, ahead + timedelta(days=1), time=t + timedelta(minutes=1)))
+    assert await notices(pool, meeting_id) == times_each(p, "meeting_rescheduled", 1)

@@ -481,7 +481,10 @@ async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> Non
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     assert meeting is not None
     for rule, told, change in _schedule_notices(before, meeting, event):
-        await _notice(rule, told, uow, change=change)
+        if rule == r.MEETING_RESCHEDULED and change is not None:
+            await _move_notices(meeting, told, uow, change=change)
+        else:
+            await _notice(rule, told, uow, change=change)
     await plan_meeting_jobs(meeting, uow, moved=_moved(before, meeting))
     await _roster_alerts(meeting, uow)
 
@@ -580,7 +583,10 @@ async def _scheduled_alerts(
     for meeting in meetings:
         for rule, told, change in notices[meeting.meeting_id]:
             ctx, config = await context_of(meeting)
-            alerts += rules.meeting_notice(rule, meeting=told, ctx=ctx, config=config, now=now, change=change)
+            if rule == r.MEETING_RESCHEDULED and change is not None:
+                alerts += await _move_alerts(meeting, told, ctx=ctx, config=config, change=change, uow=uow)
+            else:
+                alerts += rules.meeting_notice(rule, meeting=told, ctx=ctx, config=config, now=now, change=change)
         if not meeting.cancelled and meeting.meeting_id in recent_ids:
             config = configs[meeting.cell_id] if meeting.cell_id is not None else await config_for(None, uow)
             jobs += [(kind, meeting.meeting_id, due) for kind, due in rules.meeting_due_times(meeting, config).items()]
@@ -630,8 +636,43 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
     assert meeting is not None
     changed = rules.meeting_change(before, meeting, reason=event.data.reason)
     if changed is not None:
-        await _notice(r.MEETING_RESCHEDULED, changed, uow, change=rules.change_id(event.time, event.order_id))
+        await _move_notices(meeting, changed, uow, change=rules.change_id(event.time, event.order_id))
     await plan_meeting_jobs(meeting, uow, moved=_moved(before, meeting))
+
+
+async def _move_notices(meeting: Meeting, changed: Meeting, uow: NotificationsUnit, *, change: str) -> None:
+    """Raise the notices of a move of `meeting` (`changed`: as its change notice tells it, rules.meeting_change):
+    _move_alerts; a move of a meeting that stays or goes into the past nobody heard of reads no cell."""
+    if not rules.notice_may_fire(r.MEETING_RESCHEDULED, meeting=changed, now=uow.now()):
+        return  # imported history moved within the past
+    ctx = await uow.projection.cell_context(meeting.cell_id)
+    config = await config_for(meeting.cell_id, uow)
+    await raise_alerts(await _move_alerts(meeting, changed, ctx=ctx, config=config, change=change, uow=uow), uow)
+
+
+async def _move_alerts(
+    meeting: Meeting, changed: Meeting, *, ctx: CellContext, config: RuleConfig, change: str, uow: NotificationsUnit
+) -> list[Alert]:
+    """The notices of a move of `meeting` (`changed`: as its change notice tells it): the change notice to those told
+    of the meeting before (a schedule or change notice of it in their inbox); to the others the meeting moved to is
+    new: a start ahead is announced by the schedule notice (time, place, content), one already past tells them
+    nothing. An integration feeding a meeting as history (no notice: notice_may_fire) and then moving it ahead mailed
+    "dự kiến lúc <a start nobody heard of> được chuyển sang ..." (who was told: two statements per move)."""
+    now = uow.now()
+    moves = rules.meeting_notice(r.MEETING_RESCHEDULED, meeting=changed, ctx=ctx, config=config, now=now, change=change)
+    news = rules.meeting_notice(r.MEETING_SCHEDULED, meeting=meeting, ctx=ctx, config=config, now=now)
+    if not moves and not news:
+        return []
+    if not config.is_enabled(r.MEETING_SCHEDULED):  # the cell announces no meeting: nobody can have been told one,
+        return moves  # so a move is told to everyone as a move, as before schedule notices were told apart
+    told = await uow.outgoing.told_of(rule=r.MEETING_SCHEDULED, subject_id=meeting.meeting_id)
+    told |= await uow.outgoing.told_of(rule=r.MEETING_RESCHEDULED, subject_id=meeting.meeting_id)
+    return [
+        dataclass_replace(alert, recipients=recipients)
+        for alerts, wanted in ((moves, True), (news, False))
+        for alert in alerts
+        if (recipients := tuple(recipient for recipient in alert.recipients if (recipient.id in told) == wanted))
+    ]
 
 
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
