@@ -48,8 +48,15 @@ def listing(meetings: list[MeetingSummaryReply]) -> Any:
 
 async def warning(monkeypatch: pytest.MonkeyPatch, meetings: list[MeetingSummaryReply]) -> str:
     monkeypatch.setattr(commands, "live_meetings", listing(meetings))
-    body = {"meeting_id": "m-late", "kind": "regular"}
-    said = await secretary.another_regular_warning(None, CELL, body, LATE, confirmed=False, held=True)  # type: ignore[arg-type]
+    said = await secretary.another_regular_warning(
+        None,  # type: ignore[arg-type]
+        CELL,
+        "regular",
+        LATE,
+        other_than="m-late",
+        confirmed=False,
+        held=True,
+    )
     return " ".join(said["confirm_another_regular"].split())
 
 

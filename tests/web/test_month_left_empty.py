@@ -166,3 +166,86 @@ async def test_a_month_keeping_another_regular_meeting_not_cancelled_is_not_warn
         sent = await move(client, meeting_id, out)
         assert sent.status_code == 303, html.unescape(sent.text)[-3000:]
     await moved_to(api, meeting_id, out)
+
+
+async def test_moving_a_regular_meeting_into_a_month_that_has_one_is_done_only_once_confirmed(
+    system: RunningSystem, province: dict[str, str], secretary_api: httpx.AsyncClient
+) -> None:
+    """A trial moved a regular meeting into a month that already had its regular meeting, unsaid: the later one held
+    replaces the month's result (DOMAIN.md, Periods). Warned as the schedule form warns (one rule and wording), both
+    warnings at once when the move also leaves its own month without one. Month 8 ahead is the target (no other test
+    uses it); month 6's meetings of this test are moved out or cancelled, as the tests above expect of it."""
+    api = secretary_api
+    token = province["secretary"]
+    target, origin = month_ahead(8), month_ahead(6)
+    there = await free_on(api, token, target, 5)
+    await scheduled(api, "regular", there)
+    meeting_id = await scheduled(api, "combined", await free_on(api, token, origin, 12))
+    keeper = await scheduled(api, "regular", await free_on(api, token, origin, 22))  # keeps month 6's regular meeting
+    into = await free_on(api, token, target, 18)
+    month = format_period(month_of(into))
+    async with signed_in(system, "secretary") as client:
+        warned = await move(client, meeting_id, into, reason="Trùng lịch")
+        assert warned.status_code == 422, html.unescape(warned.text)[-3000:]
+        text = " ".join(html.unescape(warned.text).split())
+        said = (
+            f"{month}, chi bộ đã có buổi sinh hoạt thường kỳ lúc {format_moment(there)}"
+            f" ({PLACE}, đã lên lịch, chưa tổ chức)."
+            " Theo quy định, tháng có nhiều buổi thì lấy kết quả của buổi sinh hoạt thường kỳ (hoặc kết hợp) đã tổ chức"
+            " sau cùng trong tháng"
+        )
+        assert said in text, text[-4000:]
+        assert (
+            "vui lòng đánh dấu “Vẫn chuyển: kết quả của tháng sẽ là kết quả của buổi sinh hoạt thường kỳ đã tổ chức"
+            in text
+        )
+        assert "Tháng chuyển đến đã có buổi sinh hoạt thường kỳ của chi bộ." in text
+        assert 'name="confirm_another_regular"' in warned.text
+        assert 'name="confirm_month_left_empty"' not in warned.text  # month 6 keeps its regular meeting
+        shown = inputs(warned.text, "/reschedule")
+        assert "confirm_another_regular" not in shown  # offered, not ticked
+        assert (shown["start_date"], shown["start_time"], shown["reason"]) == (
+            f"{into:%Y-%m-%d}",
+            f"{into:%H:%M}",
+            "Trùng lịch",
+        )
+
+        # month 6's other regular meeting cancelled: the move now also leaves month 6 empty, both said at once
+        called_off = await api.post(f"/v1/meetings/{keeper}/cancel", json={"reason": "Trùng lịch"})
+        assert called_off.status_code in (200, 202), called_off.text
+
+        async def is_cancelled() -> bool:
+            return bool((await api.get(f"/v1/meetings/{keeper}")).json()["status"] == "cancelled")
+
+        await eventually(is_cancelled, timeout=120, interval=0.5)
+        both = await client.post(f"/app/meetings/{meeting_id}/reschedule", data={**shown, "csrf": csrf_of(warned.text)})
+        assert both.status_code == 422, html.unescape(both.text)[-3000:]
+        assert 'name="confirm_another_regular"' in both.text
+        assert 'name="confirm_month_left_empty"' in both.text
+        assert await starts_at(api, meeting_id) != into  # not moved
+
+        # one warning answered is not both
+        shown = inputs(both.text, "/reschedule")
+        half = await client.post(
+            f"/app/meetings/{meeting_id}/reschedule",
+            data={**shown, "csrf": csrf_of(both.text), "confirm_month_left_empty": "on"},
+        )
+        assert half.status_code == 422, html.unescape(half.text)[-3000:]
+        assert 'name="confirm_another_regular"' in half.text
+        confirmed = await client.post(
+            f"/app/meetings/{meeting_id}/reschedule",
+            data={
+                **inputs(half.text, "/reschedule"),
+                "csrf": csrf_of(half.text),
+                "confirm_month_left_empty": "on",
+                "confirm_another_regular": "on",
+            },
+        )
+        assert confirmed.status_code == 303, html.unescape(confirmed.text)[-3000:]
+        await moved_to(api, meeting_id, into)
+
+        # within the month it is now in, beside the other regular meeting: nothing to warn of
+        later = await free_on(api, token, target, 26)
+        sent = await move(client, meeting_id, later)
+        assert sent.status_code == 303, html.unescape(sent.text)[-3000:]
+    await moved_to(api, meeting_id, later)

@@ -134,7 +134,8 @@ HELD_FORM = forms.FormLabels(
 """The "record a meeting already held" form's (schedule.html with `held`)."""
 RESCHEDULE_FORM = forms.FormLabels(
     fields=forms.known("start_date", "start_time", "location", "reason"),
-    choices=forms.known("confirm_month_left_empty"),
+    choices=forms.known("confirm_month_left_empty")
+    | {"confirm_another_regular": N_("Move it anyway: the month's result will be that of its latest held meeting")},
     hidden=frozenset({"csrf", "form_key", "was"}),
     free=frozenset({"location", "reason", "was.location"}),
     types={"start_date": "date", "start_time": "time"},
@@ -147,7 +148,9 @@ RESCHEDULE_FORM = forms.FormLabels(
         "location",
         "reason",
         "confirm_month_left_empty",
+        "confirm_another_regular",
     ),
+    confirmations=frozenset({"confirm_month_left_empty", "confirm_another_regular"}),
 )
 """The reschedule form's inputs as record.html labels them."""
 CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
@@ -323,7 +326,12 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
         with commands.one_listing_per_month():
             errors |= await same_time_warning(state, cell_id, body, starts)
             errors |= await another_regular_warning(
-                state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on"
+                state,
+                cell_id,
+                body.get("kind"),
+                starts,
+                other_than=body["meeting_id"],
+                confirmed=form.get("confirm_another_regular") == "on",
             )
             model = _schedule_model(body, errors)
             await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
@@ -405,7 +413,13 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
         with commands.one_listing_per_month():  # the month's meetings asked once, as on the schedule form
             errors |= await same_time_warning(state, cell_id, body, starts, held=True)
             errors |= await another_regular_warning(
-                state, cell_id, body, starts, confirmed=form.get("confirm_another_regular") == "on", held=True
+                state,
+                cell_id,
+                body.get("kind"),
+                starts,
+                other_than=body["meeting_id"],
+                confirmed=form.get("confirm_another_regular") == "on",
+                held=True,
             )
             model = _schedule_model(body, errors)
             await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
@@ -474,24 +488,26 @@ Periods)."""
 async def another_regular_warning(
     state: State,
     cell_id: str,
-    body: Mapping[str, Any],
+    kind: str | None,
     starts: datetime | None,
     *,
+    other_than: str,
     confirmed: bool,
     held: bool = False,
 ) -> dict[str, str]:
-    """{`confirm_another_regular`: the warning} when the form's `body` (_schedule_body) schedules a regular or combined
-    meeting in a month where the cell already has one, held or scheduled (not cancelled), and the secretary has not
-    ticked the confirmation: each named by its start, place and state, since DOMAIN.md (Periods) rates a month by its
-    latest held one and a later, weaker meeting would replace the month's result (a user trial); {} otherwise, or
-    without a start to judge. `held`: the form of a meeting already held (ANOTHER_REGULAR_HELD)."""
-    if confirmed or starts is None or body.get("kind") not in REGULAR_KINDS:
+    """{`confirm_another_regular`: the warning} when a form puts a meeting of `kind`, regular or combined, at `starts`
+    in a month (the target month) where the cell already has one other than meeting `other_than` (the one scheduled,
+    or the one moved), held or scheduled (not cancelled), and the secretary has not ticked the confirmation: each named
+    by its start, place and state, since DOMAIN.md (Periods) rates a month by its latest held one and a later, weaker
+    meeting would replace the month's result (a user trial); {} otherwise, or without a start to judge. The schedule,
+    held and reschedule forms' one rule; `held`: the form of a meeting already held (ANOTHER_REGULAR_HELD)."""
+    if confirmed or starts is None or kind not in REGULAR_KINDS:
         return {}
     month = month_of(starts)
     others = sorted(
         (
             item
-            for item in await commands.live_meetings(state, cell_id, month, other_than=body["meeting_id"])
+            for item in await commands.live_meetings(state, cell_id, month, other_than=other_than)
             if item.kind in REGULAR_KINDS
             and item.starts_at is not None
             and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
@@ -516,7 +532,7 @@ async def another_regular_warning(
         meetings=named,
         confirm=forms.label("confirm_another_regular"),
     )
-    later = await next_held_regular(state, cell_id, starts, other_than=body["meeting_id"])
+    later = await next_held_regular(state, cell_id, starts, other_than=other_than)
     if later is not None and later.starts_at is not None:
         said = f"{said} " + _(
             LATER_MEETING_RESCORED,
@@ -969,6 +985,18 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         errors |= await month_left_empty_warning(
             state, meeting, starts, confirmed=form.get("confirm_month_left_empty") == "on"
         )
+        if starts is not None and meeting.starts_at is not None and month_of(starts) != month_of(meeting.starts_at):
+            # moved into another month: that month may already have its regular meeting, warned of as on the schedule
+            # form (both warnings at once when it also leaves its own month without one)
+            errors |= await another_regular_warning(
+                state,
+                meeting.cell_id,
+                meeting.kind if meeting.status != "cancelled" else None,
+                starts,
+                other_than=meeting.meeting_id,
+                confirmed=form.get("confirm_another_regular") == "on",
+                held=took or recorded_held(meeting),  # a correction of when it took place: worded for a record
+            )
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
         given = {key: value for key, value in said.items() if value is not None}  # left empty: kept, not null
         forms.refused_with(errors, MeetingRescheduleCreate, given)  # the place and reason said with the time
