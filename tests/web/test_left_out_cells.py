@@ -4,7 +4,9 @@ average score and the ratings read as if the committee had only its other cells.
 out, and which (off the ranking's lines not met yet, when its page holds them all), only when there are such cells.
 Against the real services for the page; the expectations are computed from the current month."""
 
+import csv
 import importlib
+import io
 import uuid
 from datetime import datetime
 from typing import Any
@@ -19,6 +21,7 @@ from tests.support.quiet import wait_quiet
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import officer_api_headers, signed_in_officer
+from tests.web.test_exports import pdf_text
 from tests.web.test_half_year_months_counted import committee_with_a_new_cell
 
 SAID = "Điểm trung bình, xếp loại và các tỷ lệ chưa tính"
@@ -89,6 +92,14 @@ async def test_the_committee_page_says_which_new_cell_its_figures_leave_out(syst
             assert page.status_code == 200, page.text[-800:]
             note = page.text.split('id="left-out-cells">', 1)[1].split("</p>", 1)[0]
             assert note == f"{SAID} 1 {REASON}: <bdi>Chi bộ thôn Mới</bdi>.", (each, note)
+            # the report's downloads say it too: the CSV's last row, the PDF under its figures
+            report = await client.get(f"/app/committees/{committee}/report.csv?period={each}")
+            assert report.status_code == 200, report.text[-800:]
+            *_, last = csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";")
+            assert last[:2] == ["", f"{SAID} 1 {REASON}: Chi bộ thôn Mới."], (each, last)
+            document = await client.get(f"/app/committees/{committee}/report.pdf?period={each}")
+            assert document.status_code == 200, document.text[-800:]
+            assert squeezed(f"{SAID} 1 {REASON}: Chi bộ thôn Mới.") in squeezed(pdf_text(document.content)), each
 
 
 QUARTER = {
@@ -116,7 +127,6 @@ def test_the_report_pdf_says_under_its_figures_which_new_cell_they_leave_out(sum
     without it. It now says the page's words (left_out_note) under its figures: the cell named when the PDF lists
     every cell, the count alone in a large committee's summary (its weakest cells are rated ones)."""
     from services.gateway.web.exports import report_document
-    from tests.web.test_exports import pdf_text
 
     data = {"rollup": QUARTER, "sub_units": [], "weakest": []} if summary else {"rollup": QUARTER, "rows": [OLD, NEW]}
     text = squeezed(pdf_text(report_document(UNIT, "2026-Q4", data)))
@@ -134,8 +144,6 @@ def test_the_report_csv_ends_with_the_note_of_the_new_cells_left_out() -> None:
     (recalculating_row): no code, the note where a cell's name is, the period and its status, no figures; the new
     cell named whichever page of the report it came on. Without a cell left out it ends with the cells' rows."""
     import asyncio
-    import csv
-    import io
     from collections.abc import AsyncIterator
 
     from services.gateway.web.i18n import format_period
