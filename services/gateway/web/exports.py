@@ -17,7 +17,7 @@ from services.gateway.http import reads
 from services.gateway.rollups import rollup_shown
 from services.gateway.web import pdf
 from services.gateway.web.core import no_data_yet
-from services.gateway.web.data import left_since, month_shown
+from services.gateway.web.data import left_out_note, left_since, month_shown
 from services.gateway.web.i18n import (
     _,
     absence_reason,
@@ -393,6 +393,7 @@ async def report_csv_chunks(
     period: str,
     moves: Iterable[dict[str, Any]] = (),
     recalculating: bool = False,
+    rollup: dict[str, Any] | None = None,
 ) -> AsyncIterator[bytes]:
     """report_csv, one chunk per page of rows (report_pages: `first`, then `rest`): the BOM and the header, then each
     page's lines, so the gateway holds one page at a time however many cells the committee has; then a line for each
@@ -400,16 +401,20 @@ async def report_csv_chunks(
     no line of the report (moved_away_rows, which alone keeps the moves of them), as the committee's page lists it.
     `recalculating` (the roll-up's: read off the org tree as last applied) is said on every row, with the period's
     status (period_status), as the committee's page says it above its figures; a report without any row says it on
-    the one row of recalculating_row."""
+    the one row of recalculating_row. Last, when the `rollup` (as the committee's page reads it) leaves out new cells
+    with no month ended, the note its page says under the figures (data.left_out_note), on a row of left_out_row."""
     changes = list(moves)
+    left_out = LeftOutCells(rollup)
     wanted = {str(item["cell_id"]) for item in changes}
     seen: set[str] = set()  # of the late-changed cells only: the report's own can be 60,000 lines
     yield csv_lines([report_header()]).encode("utf-8-sig")
     seen.update(cell for row in first if (cell := str(row["cell_id"])) in wanted)
+    left_out.add(first)
     lines = bool(first)
     yield csv_lines(report_rows(first, period=period, recalculating=recalculating)).encode()
     async for page in rest:
         seen.update(cell for row in page if (cell := str(row["cell_id"])) in wanted)
+        left_out.add(page)
         lines = lines or bool(page)
         yield csv_lines(report_rows(page, period=period, recalculating=recalculating)).encode()
     gone = moved_away_rows(changes, seen=seen, period=period)
@@ -417,6 +422,38 @@ async def report_csv_chunks(
         yield csv_lines(report_rows(gone, period=period, recalculating=recalculating)).encode()
     elif recalculating and not lines:
         yield csv_lines([recalculating_row(period)]).encode()
+    if note := left_out.note():
+        yield csv_lines([left_out_row(note, period=period, recalculating=recalculating)]).encode()
+
+
+class LeftOutCells:
+    """The report's rows not met yet, gathered page by page for data.left_out_note (the names of the new cells a
+    running quarter, half-year or year leaves out of its figures): at most one more than the roll-up's `not_rated`,
+    which is enough to tell whether the report held them all, so a month's thousands of cells not met yet are not
+    kept while the CSV streams."""
+
+    def __init__(self, rollup: dict[str, Any] | None) -> None:
+        self.rollup = rollup
+        self.wanted = int((rollup or {}).get("not_rated") or 0) + 1
+        self.waiting: list[dict[str, Any]] = []
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Keep the rows of `rows` not met yet, up to `wanted` in all."""
+        if self.rollup is None or len(self.waiting) >= self.wanted:
+            return
+        self.waiting.extend(row for row in rows if row.get("not_met_yet"))
+        del self.waiting[self.wanted :]
+
+    def note(self) -> str:
+        """data.left_out_note of the roll-up over the rows kept; empty without a roll-up."""
+        return left_out_note(self.rollup, {"items": self.waiting}) if self.rollup is not None else ""
+
+
+def left_out_row(note: str, *, period: str, recalculating: bool = False) -> list[str]:
+    """A report CSV's last row when its roll-up leaves out new cells (data.left_out_note, as the committee's page says
+    it under the figures): as recalculating_row says a sentence, no code, the note where a cell's name is, the period
+    and its status in their columns, no figures (a sum down a column counts nothing of it)."""
+    return report_line({"cell_id": "", "name": note}, report_period(period, recalculating=recalculating))
 
 
 def recalculating_row(period: str) -> list[str]:
@@ -498,6 +535,11 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     half_year = is_half_year(period)
     if half_year:  # where a rating would be: said once, under the figures
         figures_note = " ".join(filter(None, (figures_note, half_year_no_rating(period, rollup=rollup))))
+    # new cells a running quarter, half-year or year leaves out of its figures, in the page's words, on a line of its
+    # own under them: named when the PDF lists every cell, counted otherwise (its weakest cells are rated ones)
+    shown = data["rows"] if "rows" in data else data["weakest"]
+    left_out = left_out_note(rollup, {"items": [row for row in shown if row.get("not_met_yet")]})
+    figures_note = "\n".join(filter(None, (figures_note, left_out)))
     if "rows" in data:
         return pdf.report_pdf(
             title=title,

@@ -55,7 +55,7 @@ async def report_csv(
     first = await anext(pages)
     return StreamingResponse(
         exports.report_csv_chunks(
-            first, pages, period=period, moves=moves, recalculating=bool(rollup.get("recalculating"))
+            first, pages, period=period, moves=moves, recalculating=bool(rollup.get("recalculating")), rollup=rollup
         ),
         media_type="text/csv; charset=utf-8",
         headers=_download_headers(f"bao-cao-{committee_id}-{period}.csv"),
