@@ -168,3 +168,51 @@ async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_reco
     found = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary)).json()
     assert {item["status"] for item in found["attendance"]["records"]} == {"present"}
     assert found["minutes"]["content"] == "Nội dung đã ghi"
+
+
+async def test_a_stale_minutes_form_names_only_the_inputs_changed_elsewhere_not_its_own_changes(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A trial's two tabs on saved minutes: the first changed the conclusions and saved; the second changed only the
+    content and was refused naming the content as changed by someone else. The refusal names the inputs stored
+    otherwise than its page showed them (the conclusions), never one only this page changed (the content)."""
+    starts = (now().astimezone(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    meeting_id = await history_meeting(system, province["secretary"], "demo-cb-thon-1", starts, agenda="Họp")
+    record, path = f"/app/meetings/{meeting_id}/record", f"/app/meetings/{meeting_id}"
+    async with signed_in(system, "secretary") as first, signed_in(system, "secretary") as second:
+        page = (await first.get(record)).text
+        members = re.findall(r'name="member" value="([^"]+)"', page)
+        roster = {"csrf": csrf_of(page), "member": members} | {f"status-{member}": "present" for member in members}
+        saved = await first.post(f"{path}/attendance", data=roster)
+        assert saved.status_code == 303, html.unescape(saved.text)[-2000:]
+
+        def minutes(page: str, **changed: str) -> dict[str, object]:
+            form: dict[str, object] = {
+                "csrf": csrf_of(page),
+                "was.minutes": inputs(page, "/minutes").get("was.minutes", ""),
+                "day": f"{starts:%Y-%m-%d}",
+                "started": f"{starts:%H:%M}",
+                "ended": f"{starts + timedelta(minutes=95):%H:%M}",
+                "chair_id": members[0],
+                "recorder_id": members[1],
+                "speakers": members[:2],
+                "content": "Nội dung ban đầu",
+                "conclusions": "Kết luận ban đầu",
+            }
+            shown = {name: value for name, value in inputs(page, "/minutes").items() if name.startswith("was.")}
+            return form | shown | changed  # with every value the page itself fills in
+
+        saved = await first.post(f"{path}/minutes", data=minutes((await first.get(record)).text))
+        assert saved.status_code == 303, html.unescape(saved.text)[-2000:]
+        fresh = (await first.get(record)).text
+        stale = (await second.get(record)).text
+        assert "Nội dung ban đầu</textarea>" in html.unescape(stale), stale[-3000:]
+        saved = await first.post(f"{path}/minutes", data=minutes(fresh, conclusions="Kết luận của tab thứ nhất"))
+        assert saved.status_code == 303, html.unescape(saved.text)[-2000:]
+        refused = await second.post(f"{path}/minutes", data=minutes(stale, content="Nội dung của tab thứ hai"))
+        told = html.unescape(refused.text)
+        assert refused.status_code == 422, told[-2000:]
+        assert "Biên bản đã được thay đổi sau khi đồng chí mở trang này" in told, told[-3000:]
+        said = "Kết luận: hiện đang lưu là “Kết luận của tab thứ nhất”; đồng chí đã gửi “Kết luận ban đầu”."
+        assert told.count(said) == 1, told[-3000:]
+        assert "Nội dung: hiện đang lưu" not in told, told[-3000:]  # only this tab changed the content

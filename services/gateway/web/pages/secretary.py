@@ -660,6 +660,7 @@ async def _record_page(
         shown_clock=_clock(reply.starts_at) if reply.starts_at else "",
         shown_attendance=shown_digest(reply, "attendance"),
         shown_minutes=shown_digest(reply, "minutes"),
+        shown_minutes_inputs=shown_minutes_inputs(reply),
         notice=request.query_params.get("notice") in RECORD_NOTICES - {"unchanged"},
         unchanged_notice=request.query_params.get("notice") == "unchanged",
         waiting=waiting,
@@ -912,26 +913,48 @@ def changed_part(form: Any, meeting: Any, part: str) -> None:
 
 
 MINUTES_COMPARED = ("day", "started", "ended", "self_criticism_minutes", "content", "conclusions")
-"""The minutes' inputs a refused stale minutes form names when what it sent is not what is now stored."""
+"""The minutes' inputs a refused stale minutes form names when they were stored otherwise since its page showed them
+(each sent back as `was.minutes.NAME`, shown_minutes_inputs) and what it sent is not what is now stored."""
 NOW_STORED = N_("%(field)s: now stored as “%(stored)s”; you sent “%(sent)s”.")
-"""One input of a stale minutes form (MINUTES_COMPARED) whose sent value differs from the stored one: both said, so
-the refused form shows what is stored and loses none of what was typed."""
+"""One input of a stale minutes form (MINUTES_COMPARED) changed elsewhere since its page showed it, whose sent value
+differs from the stored one: both said, so the refused form shows what is stored and loses none of what was typed."""
+
+
+def stored_minutes_inputs(meeting: Any) -> dict[str, str]:
+    """The values of MINUTES_COMPARED the meeting's (a MeetingReply) stored minutes give (minutes_values), each as
+    text ("" for none), the day the one the minutes say rather than the one the form offers."""
+    stored = minutes_values(meeting.model_dump(mode="json"), chair=None)
+    stored["day"] = stored["redated_from"] or stored["day"]
+    return {key: "" if stored.get(key) is None else str(stored[key]) for key in MINUTES_COMPARED}
+
+
+def input_digest(value: str) -> str:
+    """A fingerprint (16 hex digits of SHA-256) of one input's value as a page showed it."""
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def shown_minutes_inputs(meeting: Any) -> dict[str, str]:
+    """What the minutes form's page shows of each input of MINUTES_COMPARED (stored_minutes_inputs), input name to
+    its input_digest: sent back as `was.minutes.NAME`, so a refusal names only the inputs changed elsewhere since."""
+    return {key: input_digest(value) for key, value in stored_minutes_inputs(meeting).items()}
 
 
 def minutes_differences(form: Any, meeting: Any) -> dict[str, str]:
-    """The inputs of MINUTES_COMPARED whose value in the minutes form (minutes_sent) differs from the meeting's (a
-    MeetingReply) stored minutes (minutes_values), input name to NOW_STORED naming its label and both values."""
-    stored = minutes_values(meeting.model_dump(mode="json"), chair=None)
-    stored["day"] = stored["redated_from"] or stored["day"]  # the day the minutes say, not the one the form offers
+    """The inputs of MINUTES_COMPARED stored otherwise (stored_minutes_inputs) than the minutes form's page showed
+    them (its `was.minutes.NAME`) and whose value sent (minutes_sent) is not the stored one, input name to NOW_STORED
+    naming its label and both values: an input only this page changed is not someone else's change (a trial's
+    refusal named the content this tab had edited). A form without `was.minutes.NAME` (a page from before it
+    carried them) names every input sent otherwise than stored."""
+    stored = stored_minutes_inputs(meeting)
     sent = minutes_sent(form)
     empty = _("(left empty)")
     differences = {}
     for key in MINUTES_COMPARED:
-        now_stored = "" if stored.get(key) is None else str(stored[key])
-        if now_stored != str(sent.get(key) or ""):
-            differences[key] = _(
-                NOW_STORED, field=forms.label(key), stored=now_stored or empty, sent=str(sent.get(key) or "") or empty
-            )
+        now_stored, typed = stored[key], str(sent.get(key) or "")
+        shown = form.get(f"was.minutes.{key}")
+        if now_stored == typed or (shown is not None and str(shown) == input_digest(now_stored)):
+            continue  # nothing to choose between, or stored as the page showed it: this page's own change
+        differences[key] = _(NOW_STORED, field=forms.label(key), stored=now_stored or empty, sent=typed or empty)
     return differences
 
 
