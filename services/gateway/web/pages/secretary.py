@@ -485,6 +485,22 @@ ANOTHER_REGULAR_HELD = N_(
 Periods)."""
 
 
+async def month_regular_meetings(state: State, cell_id: str, month: str, *, other_than: str) -> list[Any]:
+    """The cell's regular and combined meetings of `month` (YYYY-MM) held or scheduled, not cancelled, other than
+    meeting `other_than`, by start (commands.live_meetings, the month's own): what another_regular_warning names and
+    month_left_empty_warning looks for."""
+    return sorted(
+        (
+            item
+            for item in await commands.live_meetings(state, cell_id, month, other_than=other_than)
+            if item.kind in REGULAR_KINDS
+            and item.starts_at is not None
+            and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
+        ),
+        key=lambda item: (item.starts_at, item.meeting_id),
+    )
+
+
 async def another_regular_warning(
     state: State,
     cell_id: str,
@@ -504,16 +520,7 @@ async def another_regular_warning(
     if confirmed or starts is None or kind not in REGULAR_KINDS:
         return {}
     month = month_of(starts)
-    others = sorted(
-        (
-            item
-            for item in await commands.live_meetings(state, cell_id, month, other_than=other_than)
-            if item.kind in REGULAR_KINDS
-            and item.starts_at is not None
-            and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
-        ),
-        key=lambda item: (item.starts_at, item.meeting_id),
-    )
+    others = await month_regular_meetings(state, cell_id, month, other_than=other_than)
     if not others:
         return {}
     named = "; ".join(
@@ -999,7 +1006,8 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
         unchanged = unchanged and shows_meeting(form, meeting)
         took = meeting_took_place(meeting) or held_correctable(meeting)
-        if starts is not None and (took or recorded_held(meeting)) and not moved_into_the_past(starts, at):
+        held_before = took or recorded_held(meeting)
+        if starts is not None and held_before and not moved_into_the_past(starts, at):
             # one that took place, or was recorded as already held, is only corrected to a start already past
             # (meetings' check_not_taken_place): a trial's meeting recorded as held was moved ahead and members mailed
             why = forms.TOOK_PLACE_MOVED_AHEAD if took else forms.HELD_RECORDED_MOVED_AHEAD
@@ -1018,7 +1026,7 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
                 starts,
                 other_than=meeting.meeting_id,
                 confirmed=form.get("confirm_another_regular") == "on",
-                held=took or recorded_held(meeting),  # a correction of when it took place: worded for a record
+                held=held_before,  # a correction of when it took place: worded for a record
             )
         said = {"location": forms.text(form, "location") or None, "reason": forms.text(form, "reason") or None}
         given = {key: value for key, value in said.items() if value is not None}  # left empty: kept, not null
@@ -1060,14 +1068,7 @@ async def month_left_empty_warning(
     if meeting.status == "cancelled" or month_of(starts) == month_of(was):
         return {}
     month = month_of(was)
-    others = [
-        item
-        for item in await commands.live_meetings(state, meeting.cell_id, month, other_than=meeting.meeting_id)
-        if item.kind in REGULAR_KINDS
-        and item.starts_at is not None
-        and month_of(item.starts_at) == month  # the month's own, whatever the list's period takes in
-    ]
-    if others:
+    if await month_regular_meetings(state, meeting.cell_id, month, other_than=meeting.meeting_id):
         return {}
     said = _(
         MONTH_LEFT_EMPTY,
