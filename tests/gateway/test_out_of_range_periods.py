@@ -17,7 +17,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from services.gateway.web import data
+from services.gateway.bootstrap import GatewayState
 from shared.periods import VIETNAM_TZ
 from tests.gateway.conftest import RPC_TIMEOUT
 from tests.gateway.fakes import FakeServices, World
@@ -202,13 +202,14 @@ async def test_a_cells_page_of_a_year_without_meetings_waits_one_timeout_while_e
     amqp_url: str,
     database_url: str,
     fakes: FakeServices,
-    monkeypatch: pytest.MonkeyPatch,
+    state: GatewayState,
 ) -> None:
     """A cell's page waits for a silent evaluation once (gateway.availability: the first unanswered call marks it for
     the rest of the render); a year listing no meeting then asked evaluation for the cell's first month again and
     waited a second timeout (10.1 s against the gateway's 5 s). The page still lists the year, unchecked."""
     year = str(datetime.now(VIETNAM_TZ).year - 2)  # offered while the cell's span is unknown, no meeting in it
-    monkeypatch.setattr(data, "CELL_MONTHS", {})  # never told by evaluation (another test's page would have)
+    # never told by evaluation (another test's page would have)
+    await state.pool.execute("DELETE FROM web_told_months WHERE unit_id = $1", world.cell_a1)
     async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
         await fakes.evaluation.stop()
         try:

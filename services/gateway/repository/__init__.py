@@ -325,3 +325,28 @@ async def release_idempotency_key(pool: asyncpg.Pool, *, sub: str, key: str, fin
     await pool.execute(
         "DELETE FROM idempotency_key WHERE sub = $1 AND key = $2 AND fingerprint = $3", sub, key, fingerprint
     )
+
+
+Months = tuple[str | None, str | None]
+"""A unit's (first_month, last_month) as `YYYY-MM`, None where not known (a committee's last month always)."""
+
+
+async def keep_told_months(pool: asyncpg.Pool, unit_id: str, months: Months) -> None:
+    """Keep `months` as what evaluation last told of the unit (gateway.web_told_months, replacing what was kept; a
+    write only when it changed), so the unit's pages offer them while evaluation does not answer, after a restart
+    too."""
+    await pool.execute(
+        "INSERT INTO web_told_months AS t (unit_id, first_month, last_month) VALUES ($1, $2, $3)"
+        " ON CONFLICT (unit_id) DO UPDATE SET first_month = EXCLUDED.first_month,"
+        " last_month = EXCLUDED.last_month, told_at = now()"
+        " WHERE (t.first_month, t.last_month) IS DISTINCT FROM (EXCLUDED.first_month, EXCLUDED.last_month)",
+        unit_id,
+        *months,
+    )
+
+
+async def told_months(pool: asyncpg.Pool, unit_id: str) -> Months:
+    """The unit's (first_month, last_month) as evaluation last told this gateway (keep_told_months); (None, None)
+    when it never told any."""
+    row = await pool.fetchrow("SELECT first_month, last_month FROM web_told_months WHERE unit_id = $1", unit_id)
+    return (None, None) if row is None else (row["first_month"], row["last_month"])

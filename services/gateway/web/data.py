@@ -11,6 +11,7 @@ from services.gateway.availability import empty_page, notices_or, scores_or, sco
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_unit
 from services.gateway.http import reads
+from services.gateway.repository import keep_told_months, told_months
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
 from services.gateway.web.core import CriteriaUnavailable
 from services.gateway.web.explain import gate_note, item_name_for, item_names
@@ -328,21 +329,17 @@ async def committee_trend(
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
 
-FIRST_MONTHS: dict[str, str] = {}
-"""Each committee's first month of data as evaluation last told this gateway (its roll-up's `first_month`), so its
-page offers the same periods while evaluation does not answer (a trial's picker then dropped December 2025 and
-Q4/2025). A committee's first month only moves earlier (a backfill), and each answer replaces it."""
-
-
-def offered_first_month(committee_id: str, rollup: dict[str, Any] | None) -> str | None:
-    """The first month the committee page's period picker starts from: its roll-up's (kept in FIRST_MONTHS), or,
-    while evaluation does not answer (`rollup` None), the one it last told; None when neither is known (the picker
-    offers the calendar's periods, periods.choices)."""
+async def offered_first_month(state: GatewayState, committee_id: str, rollup: dict[str, Any] | None) -> str | None:
+    """The first month the committee page's period picker starts from: its roll-up's `first_month` (kept as what
+    evaluation last told, repository.keep_told_months), or, while evaluation does not answer (`rollup` None), the one
+    it last told this gateway, before a restart too (a trial's picker then dropped December 2025 and Q4/2025); None
+    when neither is known (the picker offers the calendar's periods, periods.choices). A committee's first month only
+    moves earlier (a backfill), and each answer replaces it."""
     if rollup is None:
-        return FIRST_MONTHS.get(committee_id)
+        return (await told_months(state.pool, committee_id))[0]
     month = rollup.get("first_month")
     if month:
-        FIRST_MONTHS[committee_id] = str(month)
+        await keep_told_months(state.pool, committee_id, (str(month), None))
     return str(month) if month else None
 
 
@@ -501,22 +498,17 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     }
 
 
-CELL_MONTHS: dict[str, tuple[str | None, str | None]] = {}
-"""Each cell's (first_month, last_month) as evaluation last told this gateway, so its page offers the same years
-while evaluation does not answer (a trial's cell page then offered 2024, a year the cell had no data for), as
-FIRST_MONTHS keeps a committee's first month; each answer replaces it."""
-
-
 async def cell_months(state: GatewayState, cell_id: str) -> tuple[str | None, str | None]:
-    """(first_month, last_month) the cell existed in, as evaluation knows it (its span), or as it last told it while
-    it does not answer (CELL_MONTHS); (None, None) while it knows none, or is silent and never told. Call it after the
-    cell is authorized."""
+    """(first_month, last_month) the cell existed in, as evaluation knows it (its span, kept as what it last told:
+    repository.keep_told_months), or as it last told this gateway, before a restart too, while it does not answer (a
+    trial's cell page then offered 2024, a year the cell had no data for); (None, None) while it knows none, or is
+    silent and never told. Call it after the cell is authorized."""
     reply = await scores_or(
         lambda: state.rpc.call(GetCellPeriods(cell_id=cell_id, year=int(datetime.now(VIETNAM_TZ).year))), None
     )
     if reply is None:
-        return CELL_MONTHS.get(cell_id, (None, None))
-    CELL_MONTHS[cell_id] = (reply.first_month, reply.last_month)
+        return await told_months(state.pool, cell_id)
+    await keep_told_months(state.pool, cell_id, (reply.first_month, reply.last_month))
     return reply.first_month, reply.last_month
 
 

@@ -79,7 +79,7 @@ async def committee_page(
             # evaluation went silent as the page read where the unit's data begins: whether this period has data is
             # not known, so never "Chưa có dữ liệu" (the page's banner says the scores will be back)
             said, title, message = "unavailable", _("Ratings cannot be shown right now."), ""
-        offered_from = earliest or (data.offered_first_month(committee_id, None) if silent else None)
+        offered_from = earliest or (await data.offered_first_month(state, committee_id, None) if silent else None)
         return render(
             request,
             "committee.html",
@@ -96,7 +96,7 @@ async def committee_page(
     rollup = overview["rollup"]
     positions = {LATE_OFFSET: late_offset, CHANGES_OFFSET: changes_offset}
     first_month = rollup.get("first_month") if rollup is not None else None
-    offered_from = data.offered_first_month(committee_id, rollup)
+    offered_from = await data.offered_first_month(state, committee_id, rollup)
     trend = (
         await data.committee_trend(state, principal, committee_id, periods.trend_months(period, first_month))
         if rollup is not None

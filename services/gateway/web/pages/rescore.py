@@ -72,7 +72,7 @@ async def _form_page(
     values = values or {"period_from": f"{periods.this_month()[:4]}-01", "period_to": periods.this_month()}
     if not first_month_read:
         first_month = await data.committee_first_month(state, viewer.principal, unit.id)
-    first_month = first_month or data.FIRST_MONTHS.get(unit.id)
+    first_month = first_month or await data.offered_first_month(state, unit.id, None)
     return render(
         request,
         "rescore.html",
