@@ -106,7 +106,7 @@ def refused_unit() -> dict[str, Any]:
     return ev.unit(random_id("cell"), kind="bogus")
 
 
-def integration_login(integration: aio_pika.abc.AbstractChannel, url: str) -> str:
+def integration_login(url: str) -> str:
     """The broker login of the integration's URL."""
     return unquote(urlsplit(url).username or "")
 
@@ -114,7 +114,7 @@ def integration_login(integration: aio_pika.abc.AbstractChannel, url: str) -> st
 async def test_a_single_event_refused_records_the_broker_user_that_sent_it(
     integration, integration_url, meetings_pool, lines
 ):
-    login = integration_login(integration, integration_url)
+    login = integration_login(integration_url)
     event = refused_unit()
     await publish(integration, event, user_id=login)
     stored = await eventually(lambda: stored_sender(meetings_pool, event))
@@ -126,7 +126,7 @@ async def test_a_single_event_refused_records_the_broker_user_that_sent_it(
 async def test_an_event_of_a_batch_refused_records_the_broker_user_that_sent_it(
     integration, integration_url, meetings_pool, lines
 ):
-    login = integration_login(integration, integration_url)
+    login = integration_login(integration_url)
     accepted, refused = ev.unit(random_id("cell")), refused_unit()
     await publish(integration, [accepted, refused], user_id=login)
     assert await eventually(lambda: stored_sender(meetings_pool, refused)) == {
@@ -151,3 +151,14 @@ async def test_a_message_without_user_id_records_no_sender(integration, meetings
     assert await eventually(lambda: stored_sender(meetings_pool, event)) == {"sender": None, "attempt_sender": None}
     line = await eventually(lambda: rejected_line(lines, event))
     assert "sender" in line and line["sender"] is None, line
+
+
+async def test_the_broker_refuses_a_user_id_that_is_not_the_publishers_login(integration_url: str) -> None:
+    """Why the recorded sender can be trusted: RabbitMQ closes the channel of a publish naming another user_id."""
+    connection = await aio_pika.connect(integration_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed):
+            await publish(channel, refused_unit(), user_id="chibo-meetings")
+    finally:
+        await connection.close()
