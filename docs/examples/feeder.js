@@ -55,6 +55,8 @@ async function main() {
     const channel = await connection.createConfirmChannel();
     channel.publish("chibo.ingest", meeting.type, Buffer.from(body, "utf8"), {
       persistent: true, contentType, headers: attributes,
+      // your broker login: RabbitMQ checks it, and a rejection then names you as its sender
+      userId: decodeURIComponent(new URL(CHIBO_AMQP_URL).username) || "guest",
     }); // the routing key is the event's type
     await channel.waitForConfirms();
     console.log(`amqp ${meeting.type} ${meeting.id}: published`);

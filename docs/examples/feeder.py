@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import httpx
@@ -102,6 +103,8 @@ async def main() -> None:
                 headers=message.headers,
                 content_type=message.content_type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                # your broker login: RabbitMQ checks it, and a rejection then names you as its sender
+                user_id=unquote(urlsplit(args.amqp).username or "guest"),
             ),
             routing_key=meeting.get_type(),  # the routing key is the event's type
             mandatory=True,

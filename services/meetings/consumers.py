@@ -151,7 +151,13 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> int:
         None
         if batch
         else handlers.single_event(
-            headers, raw.content_type, body, system=system, routing_key=routed, message_id=message_id
+            headers,
+            raw.content_type,
+            body,
+            system=system,
+            routing_key=routed,
+            message_id=message_id,
+            sender=origin.user_id or None,
         )
     )
     if event is not None:
@@ -168,6 +174,7 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> int:
             system=system,
             routing_key=routed,
             message_id=message_id,
+            account=origin.user_id or None,  # its publisher's broker user (RabbitMQ checks it), kept as its sender
         )
     return len(results)
 

@@ -260,9 +260,10 @@ class RejectionReply(Reply):
     dismissed_by: str | None = None
     dismissal_reason: str | None = None
     sender: str | None = None
-    """The account (its `sub`) that sent the copy it is about (meetings 0034), or the one an operator named with a
-    replay (`sender_named_by`, `sender_named_at`: who, when; meetings 0035); None when none is recorded (refused
-    before meetings kept senders, or sent without an account: a feed over AMQP)."""
+    """The account that sent the copy it is about (meetings 0034): the API account's `sub` over HTTP, the broker user
+    whose RabbitMQ-checked `user_id` its AMQP message carried; or the one an operator named with a replay
+    (`sender_named_by`, `sender_named_at`: who, when; meetings 0035). None when none is given (an AMQP message
+    without `user_id`, a bulk load, refused before meetings kept senders)."""
     sender_named_by: str | None = None
     sender_named_at: datetime | None = None
     sender_nameable: bool = False

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from deploy.seed_demo import publish
+from deploy.seed_demo import publish, publisher
 from tests.e2e.test_trial_refusals import cloudevent
 from tests.support.ids import random_id
 from tests.support.running import eventually
@@ -133,11 +133,13 @@ async def test_an_operator_sees_and_names_the_sending_account_on_the_page(system
 async def test_a_feeds_rejection_over_amqp_offers_no_sender_to_name(system: RunningSystem) -> None:
     """A feed's event refused over AMQP came from no account's sources list, so no account can be named for it: its
     row offers no "Tài khoản đã gửi" (trial 56 was offered it and refused when it used it), and the API says
-    `sender_nameable` false; a scoped account's refusal stored without a sender still offers it (the test above)."""
+    `sender_nameable` false; a scoped account's refusal stored without a sender still offers it (the test above). It
+    records the broker user whose `user_id` the message carried (the seed stamps its login), shown as its sender."""
     event = cloudevent(
         "org.unit.upserted.v1", {"id": random_id("cell"), "kind": "cell", "parent_id": None}, source="urn:test:feed"
     )  # no name: refused naming data.name
     await publish(system.env["CHIBO_AMQP_URL"], [event])
+    login = publisher(system.env["CHIBO_AMQP_URL"])
     operator = await api_token(system, role="operator", unit=None, sub=random_id("api-operator-feed"))
     async with httpx.AsyncClient(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"}
@@ -148,10 +150,11 @@ async def test_a_feeds_rejection_over_amqp_offers_no_sender_to_name(system: Runn
             return next((item for item in listed if item["event_id"] == event["id"]), None)
 
         item = await eventually(refused, timeout=60, interval=0.5)
-    assert (item["sender"], item["sender_nameable"]) == (None, False), item
+    assert (item["sender"], item["sender_nameable"]) == (login, False), item
     web_sub = random_id("operator-feed")
     await web_account(system, web_sub, "operator", None, None)
     async with signed_in(system, web_sub) as client:
         row = row_of((await client.get("/app/operations")).text, event["id"])
         assert 'name="sender"' not in row and "Tài khoản đã gửi" not in row, row
+        assert f"Tài khoản gửi: {login}" in row, row
         assert "/operations/rejections/replay" in row, row  # replayable, as it was, without naming anyone

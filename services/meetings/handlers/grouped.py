@@ -38,18 +38,21 @@ def single_event(
     system: bool = False,
     routing_key: str | None = None,
     message_id: str | None = None,
+    sender: str | None = None,
 ) -> Reading | None:
     """The event of a one-event AMQP delivery read as ingest_delivery reads it (the body in structured mode, the
     translated event dict in binary mode), as its publisher may send it (`system`: one of this system's own producers,
     else a feed: as_feed) under its `routing_key` (as_routed), carrying the delivery's AMQP `message_id`
-    (Reading.message_id); None in neither mode or with a header that cannot be read, which ingest_delivery rejects."""
+    (Reading.message_id) and broker-checked `user_id` (`sender`, Reading.sender: each event of a group keeps its own
+    publisher); None in neither mode or with a header that cannot be read, which ingest_delivery rejects."""
     try:
         incoming = read_message(headers, content_type, body, route="amqp")
     except InvalidEvent:
         return None
     reading = binary_reading(incoming) if incoming.mode is Mode.BINARY else read_raw(body)
-    if message_id:
-        reading = with_message_id(reading, message_id)  # not dataclasses.replace: ~5 % of a single event's reading
+    if message_id or sender:
+        # not dataclasses.replace: ~5 % of a single event's reading
+        reading = with_message_id(reading, message_id, sender=sender)
     return as_routed(reading if system else as_feed(reading), routing_key, batch=False)
 
 

@@ -184,6 +184,11 @@ class Reading:
     message_id: str | None = None
     """The AMQP `message_id` of the message it came in (a batch's is no event's id), kept with its hold and
     rejection so an operator finds that message; None over HTTP, in a replay, or when the message had none."""
+    sender: str | None = None
+    """The broker user that published the AMQP message it came in: its `user_id` property, which RabbitMQ refuses
+    unless it is the publisher's own login (shared.consuming.origin_of: a copy this service handed back, its
+    original's). Kept as its hold's and rejection's sender when no account is given (judge); None over HTTP (the API
+    account is passed as `account`), in a replay, or when the message carried no `user_id`."""
     correlation_id: str | None = None
     """The correlation id of the request it came in (POST /v1/events: the gateway's, with_request_correlation) when
     the event names none of its own; its rejection carries it when no event could be read. None on AMQP."""
@@ -235,13 +240,16 @@ class Reading:
 _READING_FIELDS = tuple(reading_field.name for reading_field in fields(Reading))
 
 
-def with_message_id(reading: Reading, message_id: str | None) -> Reading:
-    """`replace(reading, message_id=message_id)`, built without dataclasses.replace's per-field checks and frozen
+def with_message_id(reading: Reading, message_id: str | None, *, sender: str | None = None) -> Reading:
+    """`replace(reading, message_id=message_id, sender=sender)` (the AMQP delivery's `message_id` and broker-checked
+    `user_id`; a `sender` None keeps the reading's), built without dataclasses.replace's per-field checks and frozen
     __init__ (issue 12: ~2 % of meetings' batch ingest, once per event of a batch)."""
     fresh = object.__new__(Reading)
     values = reading.__dict__
     fresh.__dict__.update({name: values[name] for name in _READING_FIELDS})
     fresh.__dict__["message_id"] = message_id
+    if sender is not None:
+        fresh.__dict__["sender"] = sender
     return fresh
 
 
@@ -532,7 +540,9 @@ async def judge(
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
     gathers the attendance histories to publish once at its end (None: published with the event); `account`: the
     account that sent it (the gateway's authenticated subject), kept with its hold and rejection, as is the rule its
-    source was judged by (a `sources` list or the registry), which judges its release and replay alike."""
+    source was judged by (a `sources` list or the registry), which judges its release and replay alike; None: the
+    broker user that published its AMQP message (Reading.sender), if any."""
+    account = sent_by(reading, account)
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
     if reading.oversized and reading.error is not None:
@@ -639,6 +649,13 @@ async def judge(
     return _naming_ignored(settled, reading, route=route)
 
 
+def sent_by(reading: Reading, account: str | None) -> str | None:
+    """Who sent a read event, as its hold and rejection store it and its log lines name it (`sender`): the account
+    given (the API account over HTTP; a replay's or release's recorded one), else the broker user whose `user_id`
+    its AMQP message carried (Reading.sender); None when neither is known ("not given")."""
+    return account if account is not None else reading.sender
+
+
 def held_again(held: Mapping[str, Any], reading: Reading) -> IngestResult:
     """The answer to a copy of a held event (IngestRepository.held_copy's row): `held`, with what it waits for and
     the reason, field and refusal its hold was answered with, as when it was first held (the sender's reason, the
@@ -717,7 +734,7 @@ async def _reject_reading(
         scope=scope,
         refusal=error.refusal,
         keep_processed=keep_processed,
-        account=account,
+        account=sent_by(reading, account),
         message_id=reading.message_id,
         sources_listed=sources_listed,
     )
@@ -1003,7 +1020,8 @@ async def _judge_in_one_transaction(
             log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
             for reading, result in zip(chunk, results, strict=True):
                 if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have own lines
-                    log.info("event_accepted", **reading_identity(reading), route=route, sender=account)
+                    sender = sent_by(reading, account)
+                    log.info("event_accepted", **reading_identity(reading), route=route, sender=sender)
             trace.report(released)  # the held events they released, once committed
             deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
@@ -1151,7 +1169,9 @@ async def ingest_delivery(
     publisher of CHIBO_SYSTEM_PUBLISHERS) may send under a urn:chibo: source; from anyone else it is refused (as_feed).
     `routing_key`: an AMQP delivery's, which must be its event's type or `batch` (as_routed); None over HTTP.
     `message_id`: an AMQP delivery's `message_id` property, kept with each of its events' holds and rejections
-    (Reading.message_id); None over HTTP. `account`: the sending account (see judge), over HTTP.
+    (Reading.message_id); None over HTTP. `account`: the sending account (see judge): the API account over HTTP, the
+    broker user whose RabbitMQ-checked `user_id` an AMQP message carried (None: it carried none), kept with its
+    events' holds and rejections and a whole body's rejection alike.
     """
     judge_read = dry_run_readings if dry_run else ingest_readings
 
@@ -1186,6 +1206,7 @@ async def ingest_delivery(
                     event_type="",
                     scope=scope,
                     message_id=message_id,
+                    account=account,
                     sources_listed=sources is not None,
                 )
             # neither mode
@@ -1207,6 +1228,7 @@ async def ingest_delivery(
                     event_type="batch",
                     scope=scope,
                     message_id=message_id,
+                    account=account,
                     sources_listed=sources is not None,
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
@@ -1242,11 +1264,12 @@ async def _reject_body(
     event_type: str,
     scope: str | None = None,
     message_id: str | None = None,
+    account: str | None = None,
     sources_listed: bool,
 ) -> None:
     """Store and publish the rejection of a whole body that holds no event to judge; one over 1 MiB is kept as a
     prefix and its size, any other whole (a batch over the event count too: its replay reads it again as a batch,
-    read_body); `message_id`: the AMQP message it came in."""
+    read_body); `message_id`: the AMQP message it came in; `account`: who sent it (see ingest_delivery)."""
     text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     raw = bounded_text(text, size=len(body)) if len(body) > MAX_EVENT_BYTES else text
     await _store_body_rejection(
@@ -1258,6 +1281,7 @@ async def _reject_body(
         event_type=event_type,
         scope=scope,
         message_id=message_id,
+        account=account,
         sources_listed=sources_listed,
     )
 
@@ -1272,11 +1296,12 @@ async def _store_body_rejection(
     event_type: str,
     scope: str | None,
     message_id: str | None = None,
+    account: str | None = None,
     sources_listed: bool,
 ) -> None:
     """Store and publish, in one transaction, the rejection of a whole body (no source or id) kept as `raw`, with the
-    AMQP `message_id` it came in (None over HTTP); `sources_listed`: the rule its events would have been judged by
-    (its sender's sources list, False: the registry), see reject."""
+    AMQP `message_id` it came in (None over HTTP) and who sent it (`account`, see ingest_delivery); `sources_listed`:
+    the rule its events would have been judged by (its sender's sources list, False: the registry), see reject."""
     async with uow_factory() as uow:
         await reject(
             uow,
@@ -1290,6 +1315,7 @@ async def _store_body_rejection(
             received_at=now(),
             correlation_id=request_correlation_id(),  # over HTTP the gateway's; an AMQP body's line names its message
             scope=scope,
+            account=account,
             message_id=message_id,
             sources_listed=sources_listed,
         )
