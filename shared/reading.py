@@ -148,11 +148,18 @@ NOT_JSON = "body: not valid JSON"
 when replayed as it was (body_reads_no_json)."""
 TOO_DEEP = "body: JSON nested deeper than"
 """How the refusal of a body nested deeper than MAX_DEPTH begins: as unreadable again when replayed as it was."""
+_READS_NO_JSON = re.compile(r"(?:body|data): not valid JSON|[^\n]*?: JSON nested deeper than [0-9]+ levels$")
+"""Every refusal of a body that cannot be read again, whatever the route and content mode (CONTRACT.md "Routes in"):
+a structured body not JSON or nested too deep (NOT_JSON, TOO_DEEP, or deep under a field: `data.agenda: JSON nested
+deeper than`), and a binary-mode body, the event's `data`, that is not JSON (not UTF-8 either) or nested too deep
+(shared.bindings: `data: not valid JSON (why)`, `data: JSON nested deeper than`). Stored as its structured form with
+that text as a string, such a body replayed as it was is only refused again."""
 
 
 def body_reads_no_json(reason: str | None) -> bool:
-    """Whether a rejection's `reason` says its whole body could not be read as JSON (NOT_JSON, TOO_DEEP)."""
-    return bool(reason) and str(reason).startswith((NOT_JSON, TOO_DEEP))
+    """Whether a rejection's `reason` says its body (a structured body, or a binary-mode body as its `data`) could not
+    be read as JSON or was nested too deep (_READS_NO_JSON), so replayed as it was it can only be refused again."""
+    return bool(reason) and _READS_NO_JSON.match(str(reason)) is not None
 
 
 NOT_UTF8 = "body: not valid UTF-8"

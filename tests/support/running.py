@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import io
+import logging
 import signal
 import socket
 import subprocess
@@ -32,6 +33,10 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+SMTP_LOG = "mail.log"
+"""The logger aiosmtpd logs every SMTP session's commands, replies and end through (aiosmtpd.smtp's `log`)."""
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -42,14 +47,20 @@ def free_port() -> int:
 @contextmanager
 def smtp_server(handler: Any, **options: Any) -> Iterator[int]:
     """A real aiosmtpd SMTP server for `handler` on a free port of 127.0.0.1 (`options` go to its Controller),
-    stopped on exit; yields the port."""
+    stopped on exit; yields the port. aiosmtpd's own logger (SMTP_LOG) says only warnings meanwhile, as the demo's
+    mail sink has it (deploy/mailsink.py): its INFO lines of every session's end, written from its thread through the
+    in-process services' log handler, landed among pytest's dots."""
     port = free_port()
+    smtp_log = logging.getLogger(SMTP_LOG)
+    level = smtp_log.level
+    smtp_log.setLevel(max(level, logging.WARNING))
     controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield port
     finally:
         controller.stop()
+        smtp_log.setLevel(level)
 
 
 @asynccontextmanager

@@ -1,14 +1,23 @@
 """The operations page offers "Xét lại" only for a rejection whose body was kept as sent: one cut at the size limit
 or not valid UTF-8 (meetings' `body_not_kept`) shows no replay button but a note why, as the command line's replay
 says (a trial's operator pressed it and read "over the size limit" of a body that was not UTF-8). Rendered from the
-template without a running system; the reply carries the field from meetings to the page."""
+template without a running system; the reply carries the field from meetings to the page. A binary-mode message whose
+body (its `data`) does not read is followed through the real broker, meetings and the gateway to the page."""
 
 import re
+import uuid
+from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from services.gateway.schemas.operations import RejectionRead
+from shared.periods import VIETNAM_TZ
+from tests.meetings.feed import feed
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import api_token, signed_in, web_account
 from tests.web.operations_render import PAGER, operations_html
 
 
@@ -52,7 +61,16 @@ NOT_JSON_NOTE = "nội dung gửi đến không đọc được dưới dạng J
 @pytest.mark.parametrize("route", ["http", "amqp"])
 @pytest.mark.parametrize(
     "reason",
-    ["body: not valid JSON (Expecting value at line 1 column 1)", "body: JSON nested deeper than 64 levels"],
+    [
+        "body: not valid JSON (Expecting value at line 1 column 1)",
+        "body: JSON nested deeper than 64 levels",
+        # a structured body kept whole, too deep under one of its fields
+        "data.agenda: JSON nested deeper than 32 levels",
+        # a binary-mode body (the event's `data`) that is not JSON, not UTF-8, or too deep (shared.bindings)
+        "data: not valid JSON (Expecting value at line 1 column 1)",
+        "data: not valid JSON (not UTF-8 text)",
+        "data: JSON nested deeper than 32 levels",
+    ],
 )
 def test_a_rejection_whose_body_reads_no_json_has_no_replay_button_but_a_note(route: str, reason: str) -> None:
     """A body kept whole that is not JSON is refused again for the same reason when replayed as it was: a trial's
@@ -75,3 +93,66 @@ def test_a_rejection_whose_body_reads_no_json_has_no_replay_button_but_a_note(ro
     assert 'data-body-not-kept="not_json"' in page and NOT_JSON_NOTE in page
     assert "Không thể xét lại nguyên trạng" in page
     assert page.count("/operations/rejections/dismiss") == 2
+
+
+def test_a_rejection_refused_for_another_reason_under_data_keeps_its_replay() -> None:
+    """Only a body that cannot be read again loses its replay: data that reads but is wrong may be replayed."""
+    items = [rejection("rej-data", reason="data.status: Input should be 'official' or 'probationary'", type=None)]
+    page = operations_html(rejections={"items": items, "total": 1}, rejections_pager=PAGER, held_pager=PAGER)
+    assert page.count("/operations/rejections/replay") == 1 and "data-body-not-kept=" not in page
+
+
+FEED = "urn:test:replay-not-kept"
+
+BINARY_BODIES = {
+    "not_json": b"{not json",
+    "not_utf8": b'{"id": "\xff\xfe"}',
+    "too_deep": b'{"agenda": ' + b"[" * 40 + b"]" * 40 + b"}",
+    "far_too_deep": b"[" * 2000 + b"]" * 2000,
+}
+"""Binary-mode bodies under `application/json` that meetings cannot read as the event's `data`."""
+
+
+@pytest.mark.e2e
+async def test_a_binary_mode_message_whose_data_reads_no_json_has_no_replay_button(system: RunningSystem) -> None:
+    """A trial's binary-mode AMQP message (attributes as `ce-` headers, CONTRACT.md "Routes in") whose body was not
+    JSON was refused naming `data`, and the page still offered "Xét lại": the body is stored in structured form with
+    its text as a string, so a replay could only be refused again. Through the real broker, meetings and the gateway,
+    each such rejection shows the note instead of a replay, and may still be closed."""
+    amqp_url = system.env["CHIBO_AMQP_URL"]
+    sent: dict[str, str] = {}
+    async with feed(amqp_url) as bus:
+        for how, body in BINARY_BODIES.items():
+            event_id = f"evt-{how}-{uuid.uuid4().hex[:12]}"
+            headers = {
+                "ce-specversion": "1.0",
+                "ce-id": event_id,
+                "ce-source": FEED,
+                "ce-type": "member.upserted.v1",
+                "ce-time": datetime.now(VIETNAM_TZ).isoformat(timespec="seconds"),
+            }
+            await bus.publish(body, routing_key="member.upserted.v1", headers=headers, content_type="application/json")
+            sent[event_id] = how
+    operator = await api_token(system, role="operator", unit=None, sub="api-operator-not-kept")
+    await web_account(system, "operator-not-kept", "operator", None, None)
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"}
+    ) as api:
+
+        async def stored() -> dict[str, dict[str, Any]] | None:
+            listed = (await api.get("/v1/rejections?status=open&limit=200")).json()["items"]
+            mine = {item["event_id"]: item for item in listed if item["event_id"] in sent}
+            return mine if len(mine) == len(sent) else None
+
+        mine = await eventually(stored, timeout=60)
+    for item in mine.values():
+        assert item["field"].startswith("data") and item["body_not_kept"] is None, item
+    async with signed_in(system, "operator-not-kept") as client:
+        page = (await client.get("/app/operations?rejections_offset=0")).text
+    for event_id, item in mine.items():
+        rows = [row for row in page.split("<tr>") if f"<code>{event_id}</code>" in row]
+        assert len(rows) == 1, f"{sent[event_id]}: {event_id} is not listed once on the page"
+        row = rows[0]
+        assert "/operations/rejections/replay" not in row, (sent[event_id], item["reason"])
+        assert 'data-body-not-kept="not_json"' in row and NOT_JSON_NOTE in row, (sent[event_id], item["reason"])
+        assert "/operations/rejections/dismiss" in row
