@@ -76,6 +76,7 @@ class FakeState:
     processed: set[tuple[str, str, str]] = field(default_factory=set)
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     processed_at: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
+    inbox_routes: dict[tuple[str, str, str], str] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
     roster_history: dict[str, list[tuple[Version, str, str]]] = field(default_factory=dict)
     """The integrations' rosters accepted per meeting (version, source, raw), as roster_history."""
@@ -592,6 +593,7 @@ class FakeIngest:
         self._uow = uow
         self._deferred: list[tuple[str, str]] = []
         self._first_received: dict[tuple[str, str], datetime | None] = {}
+        self._first_routes: dict[tuple[str, str], str | None] = {}
 
     @property
     def _s(self) -> FakeState:
@@ -790,6 +792,7 @@ class FakeIngest:
         self._s.processed.discard((consumer, source, event_id))
         self._s.digests.pop((consumer, source, event_id), None)
         self._s.processed_at.pop((consumer, source, event_id), None)
+        self._s.inbox_routes.pop((consumer, source, event_id), None)
 
     async def source_owner(self, source: str) -> str | None:
         """The unit a source is registered to."""
@@ -804,19 +807,22 @@ class FakeIngest:
         return await self.sources_of_unit(unit_id)
 
     async def record_inbox(
-        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str]]
     ) -> dict[tuple[str, str], bytes | None]:
-        """Record events with their digests; return those there before, with the digest they were recorded with."""
+        """Record events with their digests and routes; return those there before, with the digest they were
+        recorded with."""
         before: dict[tuple[str, str], bytes | None] = {}
-        for source, event_id, digest in entries:
+        for source, event_id, digest, route in entries:
             key = (consumer, source, event_id)
             if key in self._s.processed:
                 before[(source, event_id)] = self._s.digests.get(key)
                 self._first_received[(source, event_id)] = self._s.processed_at.get(key)
+                self._first_routes[(source, event_id)] = self._s.inbox_routes.get(key)
             else:
                 self._s.processed.add(key)
                 self._s.digests[key] = digest
                 self._s.processed_at[key] = now()
+                self._s.inbox_routes[key] = route
         return before
 
     async def lock(self, locks: LockSet) -> None:
@@ -854,6 +860,10 @@ class FakeIngest:
     def first_received(self, *, source: str, event_id: str) -> datetime | None:
         """When the inbox row of an event the last record_inbox found processed before was recorded."""
         return self._first_received.get((source, event_id))
+
+    def first_route(self, *, source: str, event_id: str) -> str | None:
+        """The route the first copy of an event the last record_inbox found processed before came by."""
+        return self._first_routes.get((source, event_id))
 
     async def prefetch_waiting(self, keys: Iterable[str]) -> None:
         """Nothing to read ahead in memory."""

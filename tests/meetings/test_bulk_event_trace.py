@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY
 
 from services.meetings.bulk.generate import generate_province
 from services.meetings.bulk.load import bulk_load
+from services.meetings.handlers import ingest_delivery
 from services.meetings.repository.ingest import INBOX
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
@@ -94,7 +95,44 @@ async def test_every_line_of_a_bulk_load_is_logged_under_its_id_and_counted_unde
     )
     stamp = duplicates[0].get("received_at")
     assert isinstance(stamp, str) and stamp.endswith("Z") and datetime.fromisoformat(stamp) == taken_in, duplicates
+    assert duplicates[0].get("first_route", "absent") == "bulk", duplicates  # and by which route it came
     assert bulk_samples("duplicate", MEMBER) - duplicate_before == 1
+
+
+async def test_a_bulk_copy_names_the_route_its_first_copy_came_by(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    route_logs_to_stdlib(caplog)
+    caplog.set_level(logging.INFO)
+    prefix = random_id("bulkfirst") + "-"
+    path = tmp_path / "province.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        generate_province(out, cells=1, members=3, months=1, through="2026-10", prefix=prefix)
+    values = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    unit = values[0]
+    meeting = next(value for value in values if value["type"] == "meeting.scheduled.v1")
+    # the unit's first copy came in an AMQP batch before the load (the set-based step meets its inbox row)
+    [sent] = await ingest_delivery(
+        json.dumps([unit]).encode(),
+        uow_factory,
+        batch=True,
+        route="amqp",
+        content_type="application/cloudevents-batch+json",
+        message_id=random_id("m"),
+    )
+    assert sent.outcome == "accepted", sent
+    await bulk_load(path, meetings_pool, chunk_size=50, progress=False)
+    again = tmp_path / "again.jsonl"
+    again.write_text(compact(meeting) + "\n", encoding="utf-8")  # a meeting's copy: the ingest path's judge
+
+    report = await bulk_load(again, meetings_pool, chunk_size=50, progress=False)
+
+    assert report.outcomes["duplicate"] == 1, report.outcomes
+    logged = [line for line in structured_logs(caplog) if line["event"] == "event_duplicate"]
+    [unit_copy] = [line for line in logged if line["event_id"] == unit["id"]]
+    assert unit_copy.get("first_route", "absent") == "amqp-batch", unit_copy
+    [meeting_copy] = [line for line in logged if line["event_id"] == meeting["id"]]
+    assert meeting_copy.get("first_route", "absent") == "bulk", meeting_copy
 
 
 def test_the_bulk_load_command_writes_each_accepted_line_on_stderr_as_json(database_url: str, tmp_path: Path) -> None:

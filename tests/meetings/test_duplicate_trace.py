@@ -4,7 +4,10 @@ process killed (kill -9) between commit and line left none, and the redelivered 
 naming nothing more than the event, so an operator searching the logs never saw it was taken in. The duplicate line
 now carries `received_at`, when the inbox row of the event was recorded (RFC 3339, read by the duplicate check's own
 statement), on every route: a single AMQP event (the group commit), an AMQP batch, HTTP (the gateway's RPC) and a
-bulk history load (tests/meetings/test_bulk_event_trace.py). `event_rejected` (and `event_accepted`) lines named no
+bulk history load (tests/meetings/test_bulk_event_trace.py). It could not say by which route that first copy came:
+the inbox row now keeps it (meetings migration 0037, written by the inbox insert itself) and the line names it as
+`first_route` (`amqp`, `amqp-batch`, `http`, `http-batch`, `bulk`; null for a row from before the migration).
+`event_rejected` (and `event_accepted`) lines named no
 sender, the account a rejection stores as `sender`. Real PostgreSQL; the lines as the service writes them."""
 
 import json
@@ -20,6 +23,7 @@ from services.meetings.handlers.grouped import ingest_singles, single_event
 from services.meetings.repository.ingest import INBOX
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE
 from tests.meetings import events as ev
+from tests.meetings.test_batch_statements import CountingUnitOfWork
 from tests.support.ids import random_id
 from tests.support.logs import route_logs_to_stdlib, structured_logs
 
@@ -57,6 +61,11 @@ def says_taken_in_at(line: dict[str, Any], moment: datetime) -> None:
     assert datetime.fromisoformat(stamp) == moment, (line, moment)
 
 
+def says_first_came_by(line: dict[str, Any], route: str | None) -> None:
+    """The duplicate line names the route its event's first copy came by (None: a row from before migration 0037)."""
+    assert "first_route" in line and line["first_route"] == route, (line, route)
+
+
 async def test_a_single_amqp_copy_of_an_accepted_event_says_when_it_was_taken_in(  # type: ignore[no-untyped-def]
     meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
 ) -> None:
@@ -77,6 +86,7 @@ async def test_a_single_amqp_copy_of_an_accepted_event_says_when_it_was_taken_in
     assert lines_of(lines, "event_accepted", event["id"]) == []
     [line] = lines_of(lines, "event_duplicate", event["id"])
     says_taken_in_at(line, await inbox_time(meetings_pool, event))
+    says_first_came_by(line, "amqp")
 
 
 async def test_a_redelivered_amqp_batch_says_when_each_event_was_taken_in(  # type: ignore[no-untyped-def]
@@ -98,6 +108,7 @@ async def test_a_redelivered_amqp_batch_says_when_each_event_was_taken_in(  # ty
     for event in events:
         [line] = lines_of(lines, "event_duplicate", event["id"])
         says_taken_in_at(line, await inbox_time(meetings_pool, event))
+        says_first_came_by(line, "amqp-batch")
 
 
 async def test_an_http_copy_says_when_it_was_taken_in_and_its_lines_name_the_sender(  # type: ignore[no-untyped-def]
@@ -116,6 +127,72 @@ async def test_an_http_copy_says_when_it_was_taken_in_and_its_lines_name_the_sen
     assert again.outcome == "duplicate"
     [line] = lines_of(lines, "event_duplicate", event["id"])
     says_taken_in_at(line, await inbox_time(meetings_pool, event))
+    says_first_came_by(line, "http")
+
+
+async def deliver_by(route: str, event: dict[str, Any], uow_factory: Any) -> str:
+    """Send `event` by `route` (`amqp`: one AMQP message through the group commit, `amqp-batch`: in an AMQP batch,
+    `http`: the gateway's POST /v1/events with one event, `http-batch`: with a batch); its outcome."""
+    if route == "amqp":
+        reading = single_event({}, CLOUDEVENT_CONTENT_TYPE, json.dumps(event).encode(), message_id=random_id("msg"))
+        assert reading is not None
+        [single] = await ingest_singles([reading], uow_factory)
+        assert not isinstance(single, Exception), single
+        return single.outcome
+    batch = route.endswith("-batch")
+    results = await ingest_delivery(
+        json.dumps([event] if batch else event).encode(),
+        uow_factory,
+        batch=batch,
+        route=route.removesuffix("-batch"),
+        content_type=BATCH_CONTENT_TYPE if batch else CLOUDEVENT_CONTENT_TYPE,
+        message_id=random_id("m") if route.startswith("amqp") else None,
+    )
+    [result] = results
+    return result.outcome
+
+
+@pytest.mark.parametrize("first", ["amqp", "amqp-batch", "http", "http-batch"])
+@pytest.mark.parametrize("again", ["amqp", "amqp-batch", "http"])
+async def test_a_copy_names_the_route_its_first_copy_came_by(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture, first: str, again: str
+) -> None:
+    event = ev.unit(random_id("cell"))
+    assert await deliver_by(first, event, uow_factory) == "accepted"
+    lines.clear()  # as if killed before the event_accepted line: the copy's line alone says where the first came from
+
+    assert await deliver_by(again, event, uow_factory) == "duplicate"
+
+    [line] = lines_of(lines, "event_duplicate", event["id"])
+    says_taken_in_at(line, await inbox_time(meetings_pool, event))
+    says_first_came_by(line, first)
+    stored = await meetings_pool.fetchval(
+        "SELECT route FROM processed_message WHERE consumer = $1 AND source = $2 AND event_id = $3",
+        INBOX,
+        event["source"],
+        event["id"],
+    )
+    assert stored == first  # kept with the row by the inbox insert, not rewritten by the copy
+
+
+async def test_a_copy_of_an_event_taken_in_before_the_inbox_kept_routes_names_none(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    event = ev.unit(random_id("cell"))
+    assert await deliver_by("amqp", event, uow_factory) == "accepted"
+    await meetings_pool.execute(  # as a row recorded before meetings migration 0037 is
+        "UPDATE processed_message SET route = NULL WHERE consumer = $1 AND source = $2 AND event_id = $3",
+        INBOX,
+        event["source"],
+        event["id"],
+    )
+    lines.clear()
+
+    assert await deliver_by("http", event, uow_factory) == "duplicate"
+
+    [line] = lines_of(lines, "event_duplicate", event["id"])
+    says_taken_in_at(line, await inbox_time(meetings_pool, event))
+    says_first_came_by(line, None)
 
 
 async def test_a_rejection_line_names_the_account_that_sent_it(  # type: ignore[no-untyped-def]
@@ -164,3 +241,30 @@ async def test_a_released_event_is_accepted_naming_the_account_that_sent_it(  # 
     assert cell.outcome == "accepted"
     [line] = lines_of(lines, "event_accepted", member["id"])
     assert line["route"] == "release" and line["sender"] == account, line
+
+
+@pytest.mark.parametrize("batch", [False, True])
+async def test_keeping_the_route_costs_no_statement(meetings_pool, batch: bool) -> None:  # type: ignore[no-untyped-def]
+    """The route rides on the inbox insert and the duplicate check's read: a first delivery and its redelivery send
+    as many statements as before meetings migration 0037 (counted on the code before it)."""
+    events = [ev.unit(random_id("cell")) for _ in range(2 if batch else 1)]
+    sent: list[list[str]] = []
+
+    async def deliver() -> list[str]:
+        sent.append([])
+        results = await ingest_delivery(
+            json.dumps(events if batch else events[0]).encode(),
+            lambda: CountingUnitOfWork(meetings_pool, sent[-1]),
+            batch=batch,
+            route="amqp",
+            content_type=BATCH_CONTENT_TYPE if batch else CLOUDEVENT_CONTENT_TYPE,
+            message_id=random_id("m"),
+        )
+        return [result.outcome for result in results]
+
+    assert await deliver() == ["accepted"] * len(events)
+    assert await deliver() == ["duplicate"] * len(events)
+
+    # BEGIN to COMMIT of the first delivery, then of its redelivery, as counted on the code before 0037
+    assert [len(statements) for statements in sent] == ([9, 11] if batch else [11, 7]), sent
+    assert all("route" in query for statements in sent for query in statements if "INTO processed_message" in query)

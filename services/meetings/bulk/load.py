@@ -433,7 +433,7 @@ async def _load_staged(
     copies = [_identity(record) for seq, (_, record) in staged.items() if seq not in firsts]
     inbox = await bulk.inbox_rows(copies)  # the digest each copy's id is recorded with, and if held before
     # a copy of a held event is held again
-    trouble = [seq for seq, (_, record) in staged.items() if inbox.get(_identity(record), (None, False, None))[1]]
+    trouble = [seq for seq, (_, record) in staged.items() if inbox.get(_identity(record), (None, False, None, None))[1]]
     if not trouble:
         loaded = {record[UNIT_ID] for kind, record in staged.values() if kind == "unit"}
         ask = {unit for kind, record in staged.values() for unit in _units_named(kind, record)} & loaded
@@ -474,9 +474,10 @@ async def _load_staged(
     for seq, (kind, record) in staged.items():
         fields = _trace_fields(kind, record)
         outcome = "accepted" if seq in firsts else "rejected" if seq in reused_at else "duplicate"
-        if outcome == "duplicate":  # when its event was first taken in, as the ingest path's line says it
+        if outcome == "duplicate":  # when and by which route its event was first taken in, as the ingest path says
             first = inbox.get(_identity(record))
-            log.info("event_duplicate", **fields, **trace.first_taken_in(first[2] if first is not None else None))
+            taken_in = trace.first_taken_in(*first[2:]) if first is not None else trace.first_taken_in(None, None)
+            log.info("event_duplicate", **fields, **taken_in)
         trace.note(ROUTE, fields, outcome)
     report.outcomes["accepted"] += len(firsts)
     report.outcomes["duplicate"] += len(staged) - len(firsts) - len(reused)
@@ -553,14 +554,14 @@ def _reused(
     staged: dict[int, tuple[str, tuple[Any, ...]]],
     digests: dict[int, bytes],
     firsts: set[int],
-    inbox: dict[tuple[str, str], tuple[bytes | None, bool, datetime]],
+    inbox: dict[tuple[str, str], tuple[bytes | None, bool, datetime, str | None]],
 ) -> list[int]:
     """The copies of the run (staged seqs not in `firsts`) to refuse naming `id` (REUSED_ID) as the ingest path
     does: another event under an id the inbox holds with other content; the others are `duplicate`. A row without a
     digest (an earlier bulk load's) is taken as the same content, as Reading.same_content takes it."""
     reused: list[int] = []
     for seq, (_, record) in staged.items():
-        recorded = inbox.get(_identity(record), (None, False, None))[0]
+        recorded = inbox.get(_identity(record), (None, False, None, None))[0]
         if seq not in firsts and recorded is not None and recorded != digests[seq]:
             reused.append(seq)
     return reused

@@ -195,6 +195,9 @@ class Reading:
     named_correlation: Any = None
     """The `correlationid` the text of an event whose envelope did not read names (read_raw of a body's bytes), for
     body_correlation_id; an event read names its envelope's, an object refused the one it holds."""
+    in_batch: bool = False
+    """It came as an item of a batch body (an AMQP batch message, a POST /v1/events batch: ingest_delivery), which
+    its inbox row keeps with its route (inbox_route)."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -251,6 +254,22 @@ def with_message_id(reading: Reading, message_id: str | None, *, sender: str | N
     if sender is not None:
         fresh.__dict__["sender"] = sender
     return fresh
+
+
+def in_a_batch(reading: Reading) -> Reading:
+    """`replace(reading, in_batch=True)`, built as with_message_id builds its copy (once per event of a batch)."""
+    fresh = object.__new__(Reading)
+    values = reading.__dict__
+    fresh.__dict__.update({name: values[name] for name in _READING_FIELDS})
+    fresh.__dict__["in_batch"] = True
+    return fresh
+
+
+def inbox_route(route: str, reading: Reading) -> str:
+    """The route an event's inbox row keeps (its duplicates' `first_route`): the route it was judged on (`http`,
+    `amqp`, `bulk`, `replay`), `-batch` appended when it came as an item of a batch body (`amqp-batch`,
+    `http-batch`)."""
+    return f"{route}-batch" if reading.in_batch else route
 
 
 def content_digest(event_type: str, data: Any, data_json: bytes) -> bytes:
@@ -605,7 +624,9 @@ async def judge(
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded:
-        before = await uow.ingest.record_inbox(consumer=INBOX, entries=[(source, event_id, reading.digest)])
+        before = await uow.ingest.record_inbox(
+            consumer=INBOX, entries=[(source, event_id, reading.digest, inbox_route(route, reading))]
+        )
         if (source, event_id) in before:
             earlier = before[(source, event_id)]
             if reading.same_content(earlier):
@@ -616,7 +637,10 @@ async def judge(
                 log.info(
                     "event_duplicate",
                     **reading_identity(reading),
-                    **trace.first_taken_in(uow.ingest.first_received(source=source, event_id=event_id)),
+                    **trace.first_taken_in(
+                        uow.ingest.first_received(source=source, event_id=event_id),
+                        uow.ingest.first_route(source=source, event_id=event_id),
+                    ),
                 )
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
@@ -1059,7 +1083,7 @@ async def _judge_together(
     in one statement each, what several need read at once (prefetch), each judged as judge judges it, and the
     attendance histories they changed announced once at the end (PendingHistories). The outcomes in order."""
     await lock_readings(readings, uow)
-    recorded = await record_new(readings, uow)
+    recorded = await record_new(readings, uow, route=route)
     if len(readings) > 1:  # one event reads what it needs as it goes: no statement would be saved
         await prefetch([reading.event for reading in readings if reading.event is not None], uow)
     histories = PendingHistories()
@@ -1082,8 +1106,9 @@ async def _judge_together(
     return results
 
 
-async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit) -> set[int]:
-    """Put the chunk's events in the inbox in one statement; return the indices of those recorded as new.
+async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit, *, route: str) -> set[int]:
+    """Put the chunk's events in the inbox in one statement, each with the route it came by (inbox_route of
+    `route`); return the indices of those recorded as new.
 
     Only an event whose identity comes first in the chunk is counted: a copy after it (or after a rejected
     reading of that identity, which forgets the inbox row) is judged against the inbox one by one, as is an
@@ -1095,7 +1120,10 @@ async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit) -> set[int]:
         if reading.event is not None and identity not in seen:
             first[identity] = index
         seen.add(identity)
-    entries = [(source, event_id, chunk[index].digest) for (source, event_id), index in first.items()]
+    entries = [
+        (source, event_id, chunk[index].digest, inbox_route(route, chunk[index]))
+        for (source, event_id), index in first.items()
+    ]
     before = await uow.ingest.record_inbox(consumer=INBOX, entries=entries)
     return {index for identity, index in first.items() if identity not in before}
 
@@ -1185,6 +1213,8 @@ async def ingest_delivery(
             readings = [with_request_correlation(reading, correlation_id) for reading in readings]
         if message_id:
             readings = [with_message_id(reading, message_id) for reading in readings]
+        if batch:
+            readings = [in_a_batch(reading) for reading in readings]
         return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources, account=account)
 
     if not batch:

@@ -66,11 +66,13 @@ def rfc3339(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def first_taken_in(received_at: datetime | None) -> dict[str, Any]:
-    """The field an `event_duplicate` line says its event is in by: `received_at`, when its inbox row was recorded
-    (its first copy taken in, RFC 3339, UTC), read with the duplicate check; so the line alone tells an operator the
-    event was accepted, even when its `event_accepted` line was never written (the process killed after commit)."""
-    return {"received_at": rfc3339(received_at)}
+def first_taken_in(received_at: datetime | None, route: str | None) -> dict[str, Any]:
+    """The fields an `event_duplicate` line says its event is in by: `received_at`, when its inbox row was recorded
+    (its first copy taken in, RFC 3339, UTC), and `first_route`, the route that first copy came by as the row keeps
+    it (`http`, `http-batch`, `amqp`, `amqp-batch`, `bulk`, `replay`; None for a row recorded before meetings
+    migration 0037), both read with the duplicate check; so the line alone tells an operator the event was accepted
+    and by which way, even when its `event_accepted` line was never written (the process killed after commit)."""
+    return {"received_at": rfc3339(received_at), "first_route": route}
 
 
 def note(route: str, fields: dict[str, Any], outcome: str, *, sender: str | None = None) -> None:

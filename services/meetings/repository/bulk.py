@@ -98,14 +98,15 @@ class PgBulkRepository:
         )
 
     async def first_deliveries(self, identities: Sequence[tuple[int, str, str, bytes]]) -> tuple[set[int], set[int]]:
-        """Record (seq, source, id, content digest) in the inbox in one statement, with the digest the ingest path
+        """Record (seq, source, id, content digest) in the inbox in one statement, its route `bulk` (a duplicate's
+        `first_route`, handlers.ingest.inbox_route), with the digest the ingest path
         records (handlers.ingest.content_digest: a copy loaded later, or sent to the ingest path, under the same id
         with other content is another event); return the seqs seen for the first time (the first of copies within
         the chunk) and, of those, the ones whose (source, id) has an open rejection (a fix resent under the rejected
         event's id: accepted, that rejection is closed, as PgIngestRepository.record_inbox notes)."""
         rows = await self._conn.fetch(
-            "INSERT INTO processed_message (consumer, source, event_id, digest)"
-            " SELECT $1, source, event_id, digest"
+            "INSERT INTO processed_message (consumer, source, event_id, digest, route)"
+            " SELECT $1, source, event_id, digest, 'bulk'"
             " FROM unnest($2::text[], $3::text[], $4::bytea[]) AS i (source, event_id, digest)"
             " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
             INBOX,
@@ -125,16 +126,17 @@ class PgBulkRepository:
 
     async def inbox_rows(
         self, identities: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[bytes | None, bool, datetime]]:
+    ) -> dict[tuple[str, str], tuple[bytes | None, bool, datetime, str | None]]:
         """The inbox row of each (source, id) copy: the digest it was recorded with (None: recorded without one, by a
         bulk load before digests were kept), whether its event was held before this chunk (a copy of a held event
-        is answered `held` again, as the ingest route answers it: CONTRACT.md) and when the row was recorded (a
-        duplicate's line names it); one statement, none when there are no copies."""
+        is answered `held` again, as the ingest route answers it: CONTRACT.md), when the row was recorded and by which
+        route its first copy came (None: before meetings migration 0037; a duplicate's line names both); one
+        statement, none when there are no copies."""
         if not identities:
             return {}
         wanted = set(identities)
         rows = await self._conn.fetch(
-            "SELECT p.source, p.event_id, p.digest, h.event_id IS NOT NULL AS held, p.processed_at"
+            "SELECT p.source, p.event_id, p.digest, h.event_id IS NOT NULL AS held, p.processed_at, p.route"
             " FROM unnest($2::text[], $3::text[]) AS c (source, event_id)"
             " JOIN processed_message p ON p.consumer = $1 AND p.source = c.source AND p.event_id = c.event_id"
             " LEFT JOIN held_event h ON h.source = c.source AND h.event_id = c.event_id",
@@ -142,7 +144,10 @@ class PgBulkRepository:
             [source for source, _ in wanted],
             [event_id for _, event_id in wanted],
         )
-        return {(row["source"], row["event_id"]): (row["digest"], row["held"], row["processed_at"]) for row in rows}
+        return {
+            (row["source"], row["event_id"]): (row["digest"], row["held"], row["processed_at"], row["route"])
+            for row in rows
+        }
 
     async def stage(self, table: str, columns: list[str], records: Sequence[tuple[Any, ...]]) -> None:
         """COPY a chunk's rows of one type into its staging table."""

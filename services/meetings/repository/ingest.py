@@ -92,7 +92,7 @@ class IngestRepository(Protocol):
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
     async def record_inbox(
-        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str]]
     ) -> dict[tuple[str, str], bytes | None]: ...
     async def source_owner(self, source: str) -> str | None: ...
     async def sources_of_unit(self, unit_id: str) -> frozenset[str]: ...
@@ -106,6 +106,7 @@ class IngestRepository(Protocol):
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
     def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None: ...
     def first_received(self, *, source: str, event_id: str) -> datetime | None: ...
+    def first_route(self, *, source: str, event_id: str) -> str | None: ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
 
@@ -151,6 +152,9 @@ class PgIngestRepository:
         self._first_received: dict[tuple[str, str], datetime] = {}
         """When the inbox rows record_inbox found processed before were recorded (read with their digests): a
         duplicate's line says when its event was first taken in (first_received)."""
+        self._first_routes: dict[tuple[str, str], str | None] = {}
+        """The route the first copy of those events came by, as their inbox rows keep it (None: recorded before
+        meetings migration 0037): a duplicate's line names it (first_route)."""
         self._rejected_before: set[tuple[str, str]] = set()
         """Events record_inbox recorded as new that have an open rejection (a partner's fix resent under the same
         id, as docs/integrations.md asks): accepted, that rejection is closed (accepted)."""
@@ -615,30 +619,33 @@ class PgIngestRepository:
         return self._account_sources[key]
 
     async def record_inbox(
-        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str]]
     ) -> dict[tuple[str, str], bytes | None]:
-        """Record (source, id, content digest) in the inbox in one statement; return those processed before with the
-        digest they were recorded with (None for a row recorded without one). A second statement runs only when
-        some were there before."""
+        """Record (source, id, content digest, route) in the inbox in one statement, the route the event came by
+        (handlers.ingest.inbox_route: `http`, `amqp-batch`, ...) kept with its row; return those processed before
+        with the digest they were recorded with (None for a row recorded without one). A second statement runs only
+        when some were there before, reading when and by which route their first copy came too (first_received,
+        first_route)."""
         if not entries:
             return {}
         rows = await self._conn.fetch(
-            "INSERT INTO processed_message (consumer, source, event_id, digest)"
-            " SELECT $1, s, i, d FROM unnest($2::text[], $3::text[], $4::bytea[]) AS t(s, i, d)"
+            "INSERT INTO processed_message (consumer, source, event_id, digest, route)"
+            " SELECT $1, s, i, d, r FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[]) AS t(s, i, d, r)"
             " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
             consumer,
-            [source for source, _, _ in entries],
-            [event_id for _, event_id, _ in entries],
-            [digest for _, _, digest in entries],
+            [source for source, _, _, _ in entries],
+            [event_id for _, event_id, _, _ in entries],
+            [digest for _, _, digest, _ in entries],
+            [route for _, _, _, route in entries],
         )
         inserted = {(row["source"], row["event_id"]) for row in rows}
         self._rejected_before |= {(row["source"], row["event_id"]) for row in rows if row["rejected"]}
-        before = [(source, event_id) for source, event_id, _ in entries if (source, event_id) not in inserted]
+        before = [(source, event_id) for source, event_id, _, _ in entries if (source, event_id) not in inserted]
         if not before:
             return {}
         stored = await self._conn.fetch(
-            "SELECT p.source, p.event_id, p.digest, p.processed_at, h.waiting_for, h.reason, h.answer, h.field,"
-            " h.refusal::text AS refusal FROM processed_message p LEFT JOIN held_event h"
+            "SELECT p.source, p.event_id, p.digest, p.processed_at, p.route, h.waiting_for, h.reason, h.answer,"
+            " h.field, h.refusal::text AS refusal FROM processed_message p LEFT JOIN held_event h"
             " ON h.source = p.source AND h.event_id = p.event_id"
             " WHERE p.consumer = $1 AND (p.source, p.event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
             consumer,
@@ -649,6 +656,7 @@ class PgIngestRepository:
         for row in stored:
             identity = (row["source"], row["event_id"])
             self._first_received[identity] = row["processed_at"]
+            self._first_routes[identity] = row["route"]
             if row["waiting_for"] is not None:
                 self._held_copies[identity] = row
             else:
@@ -664,6 +672,12 @@ class PgIngestRepository:
         """When the inbox row of an event the last record_inbox naming it found processed before was recorded (its
         first copy taken in); None when none was found. No round trip: read with the inbox digests."""
         return self._first_received.get((source, event_id))
+
+    def first_route(self, *, source: str, event_id: str) -> str | None:
+        """The route the first copy of an event the last record_inbox naming it found processed before came by, as
+        its inbox row keeps it (`http`, `http-batch`, `amqp`, `amqp-batch`, `bulk`, `replay`); None when none was
+        found or the row was recorded before meetings migration 0037. No round trip: read with the inbox digests."""
+        return self._first_routes.get((source, event_id))
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event, so a corrected copy with the same id can be sent."""
