@@ -1105,14 +1105,20 @@ async def committee_ranking(
     tree = await tree_refresh_state(conn, pending=pending)
     pending = tree["pending_tree_changes"]
     if is_half_year(period):
-        # no half-year rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it
+        day = today or today_in_vietnam()
         if weak_only:
-            return {"items": [], "total": 0, "limit": limit, "offset": offset, **tree}
+            # no half-year rating (DOMAIN.md rates months, quarters and years): weak in one of its quarters, the
+            # roll-up's weakest cells (half_year_weak_page), without a rank as the other periods' weakest
+            total, weak = await half_year_weak_page(
+                conn, committee_id, period, today=day, limit=limit, offset=offset, pending=pending
+            )
+            items = [line | {"rank": None} for line in weak]
+            return {"items": items, "total": total, "limit": limit, "offset": offset, **tree}
         total, page = await half_year_page(
             conn,
             committee_id,
             period,
-            today=today or today_in_vietnam(),
+            today=day,
             descending=order == "desc",
             limit=limit,
             offset=offset,
@@ -1738,18 +1744,23 @@ HALF_YEAR_WEAK = (
 ), page AS (
     SELECT w.cell_id FROM weak w
     ORDER BY w.poor DESC, w.average DESC, w.score ASC NULLS LAST, w.cell_id COLLATE "C"
-    LIMIT $7
+    LIMIT $7 OFFSET $8
 )
-SELECT line.*
-FROM (SELECT c.* FROM c WHERE c.cell_id IN (SELECT page.cell_id FROM page)) line
-JOIN weak w ON w.cell_id = line.cell_id
+SELECT t.total, line.*
+FROM (SELECT count(*) AS total FROM weak) t
+LEFT JOIN (
+    (SELECT c.* FROM c WHERE c.cell_id IN (SELECT page.cell_id FROM page)) line
+    JOIN weak w ON w.cell_id = line.cell_id
+) ON true
 ORDER BY w.poor DESC, w.average DESC, w.score ASC NULLS LAST, w.cell_id COLLATE "C"
 """
 )
 """A subtree's weakest cells of a half-year off HALF_YEAR_CELLS, in one statement over all its cells: those rated
 Average or Poor in one of its quarters (a half-year has no rating of its own: DOMAIN.md rates months, quarters and
 years), most quarters Poor first, then most Average, then the lowest score (none last), then id in Python's order;
-$7 of them, each its row of `c` (the figures of its line, _half_year_page_line), as HALF_YEAR_PAGE reads a page."""
+$7 of them from $8 on, each its row of `c` (the figures of its line, _half_year_page_line), every row with how many
+weak cells the subtree has (`total`; one row of NULLs besides it when the page is empty), as HALF_YEAR_PAGE reads a
+page."""
 
 
 async def half_year_weakest(
@@ -1761,15 +1772,32 @@ async def half_year_weakest(
     limit: int = HALF_YEAR_WEAKEST,
     pending: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The subtree's `limit` weakest cells of the half-year `period` (HALF_YEAR_WEAK) as ranking lines (_rank_item),
-    worst first. `pending`: tree_pending."""
+    """The subtree's `limit` weakest cells of the half-year `period` (half_year_weak_page's first page) as ranking
+    lines (_rank_item), worst first. `pending`: tree_pending."""
+    return (await half_year_weak_page(conn, unit_id, period, today=today, limit=limit, pending=pending))[1]
+
+
+async def half_year_weak_page(
+    conn: asyncpg.Connection,
+    unit_id: str,
+    period: str,
+    *,
+    today: date,
+    limit: int,
+    offset: int = 0,
+    pending: int | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many weak cells the subtree has in the half-year `period` (rated Average or Poor in one of its quarters:
+    HALF_YEAR_WEAK) and `limit` of them from `offset`, worst first, as ranking lines (_rank_item): the roll-up's
+    `weakest` and the weakest cells' pages (committee_ranking `weak_only`) alike. `pending`: tree_pending."""
     await tree_pending(conn, pending)
     async with conn.transaction():
         # as half_year_page: no JIT, each run planned anew
         await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(HALF_YEAR_WEAK, *_half_year_cells_args(unit_id, period, today=today), limit)
+        rows = await conn.fetch(HALF_YEAR_WEAK, *_half_year_cells_args(unit_id, period, today=today), limit, offset)
     quarters = half_quarters(period)
-    return [_rank_item(_half_year_page_line(row, period, quarters)) for row in rows]
+    lines = [_rank_item(_half_year_page_line(row, period, quarters)) for row in rows if row["cell_id"] is not None]
+    return int(rows[0]["total"]), lines
 
 
 async def half_year_totals(

@@ -484,7 +484,8 @@ class CountDirectCells(EvaluationRequest[DirectCellsReply]):
 
 class GetCommitteeRanking(EvaluationRequest[RankingPageReply]):
     """The subtree's cells ranked by score for the period (`limit` at most the service's configured maximum);
-    `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score; with it, for a month,
+    `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score (in a half-year, which
+    has no rating, those rated so in one of its quarters, as its roll-up's `weakest`); with it, for a month,
     `met_only`: only the cells that held its regular meeting (in the month in progress the others have not met yet:
     not weak, only not over)."""
 

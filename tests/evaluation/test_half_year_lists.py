@@ -34,6 +34,26 @@ def _ranked(lines: list[dict[str, Any]], *, descending: bool = True) -> list[dic
     return rated + [line for line in lines if line["score"] is None]
 
 
+def _weak(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-cell weakest cells: rated Average or Poor in a quarter, most quarters Poor first, then most Average,
+    then the lowest score (none last), ties by id in Python's order."""
+
+    def count(line: dict[str, Any], rating: str) -> int:
+        return sum(1 for found in line["quarter_ratings"].values() if found == rating)
+
+    weak = [line for line in lines if count(line, "poor") or count(line, "average")]
+    return sorted(
+        weak,
+        key=lambda line: (
+            -count(line, "poor"),
+            -count(line, "average"),
+            line["score"] is None,
+            line["score"] or 0.0,
+            line["cell_id"],
+        ),
+    )
+
+
 def _per_cell_report(lines: list[dict[str, Any]], after: tuple[float | None, str | None], limit: int) -> dict[str, Any]:
     """A report page as the per-cell path read it: every line ranked, the page after the cursor's line."""
     ranked = _ranked(lines)
@@ -91,10 +111,14 @@ async def _assert_same(conn: asyncpg.Connection, units: list[str]) -> None:
                         assert (
                             got == {"items": expected, "total": len(lines), "limit": limit, "offset": offset} | SETTLED
                         )
-                weak = await queries.committee_ranking(
-                    conn, unit, half, order="asc", limit=5, offset=0, weak_only=True, today=today
-                )
-                assert weak == {"items": [], "total": 0, "limit": 5, "offset": 0} | SETTLED
+                # the weakest cells' pages (the API's /weakest) are the roll-up's weakest, paged
+                weak = _weak(lines)
+                for limit, offset in ((5, 0), (3, 2), (5, len(weak) + 1)):
+                    got = await queries.committee_ranking(
+                        conn, unit, half, order="asc", limit=limit, offset=offset, weak_only=True, today=today
+                    )
+                    expected = [queries._rank_item(line) | {"rank": None} for line in weak[offset : offset + limit]]
+                    assert got == {"items": expected, "total": len(weak), "limit": limit, "offset": offset} | SETTLED
                 for limit in (3, 1000):
                     after: tuple[float | None, str | None] = (None, None)
                     while True:

@@ -657,8 +657,9 @@ async def get_committee_weakest(
 ) -> dict[str, Any]:
     """The weakest cells of the subtree for the period: only those rated Poor or Average (DOMAIN.md "Alerts"),
     worst rating first, then lowest score; a Good or Fair cell is never listed, nor in the month in progress a cell
-    that has not met yet; none for a committee without data up to the period's end; `recalculating` and
-    `pending_tree_changes` as the roll-up's."""
+    that has not met yet; in a half-year (no rating of its own) those rated Poor or Average in one of its quarters,
+    most quarters Poor first, as its roll-up's `weakest`; none for a committee without data up to the period's end;
+    `recalculating` and `pending_tree_changes` as the roll-up's."""
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
     page = await _weakest_page(state, committee_id, period, limit=limit)
