@@ -98,6 +98,7 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
             sources=await _sender_sources(request.scope, request.sources, app, request.account),
             headers=request.headers,
             dry_run=request.dry_run,
+            account=request.account or None,
         )
         log.info("rpc_ingest_body_cut", account=request.account, scope=request.scope, limit=request.over_limit)
         return {"results": [result.as_dict(0) for result in outcomes]}

@@ -6,6 +6,7 @@ and a wrong account is refused naming the field: the one recorded is named, the 
 Against the real services."""
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -158,3 +159,97 @@ async def test_a_feeds_rejection_over_amqp_offers_no_sender_to_name(system: Runn
         assert 'name="sender"' not in row and "Tài khoản đã gửi" not in row, row
         assert f"Tài khoản gửi: {login}" in row, row
         assert "/operations/rejections/replay" in row, row  # replayable, as it was, without naming anyone
+
+
+LIMIT = 8 * 1024 * 1024
+"""The gateway's body limit in the running system (CHIBO_MAX_BODY_BYTES unset: its default)."""
+
+
+async def streamed(head: bytes, size: int) -> AsyncIterator[bytes]:
+    """`head`, then filler up to `size` bytes, sent chunked (no Content-Length): cut by the gateway as it streams."""
+    yield head
+    left = size - len(head)
+    while left > 0:
+        chunk = min(left, 1 << 20)
+        yield b" " * chunk
+        left -= chunk
+
+
+async def test_every_body_refused_over_http_records_the_authenticated_account(system: RunningSystem) -> None:
+    """The gateway authenticates a POST /v1/events before it reads the body, so every body refused as a whole, a body
+    cut at the gateway's size limit too, records the API account that sent it as its `sender`: listed by the API,
+    shown on the operations page and named by meetings' `event_rejected` line. A body over the limit was stored
+    without any sender while every other refused body named it."""
+    sub = random_id("partner-body")
+    token = await api_token(system, role="integration", unit=None, sub=sub, province_wide=True)
+    auth = {"Authorization": f"Bearer {token}"}
+    structured = {**auth, "Content-Type": "application/cloudevents+json"}
+    batch = {**auth, "Content-Type": "application/cloudevents-batch+json"}
+    marker = random_id("body")
+    cut_id = random_id("evt-cut")
+    attributes = {
+        "ce-specversion": "1.0",
+        "ce-id": cut_id,
+        "ce-source": f"urn:test:{random_id('feed')}",
+        "ce-type": "org.unit.upserted.v1",
+        "ce-time": "2026-11-01T08:00:00+07:00",
+    }
+    cases: list[tuple[str, Any, dict[str, str], int]] = [
+        ("not-json", f"{marker}-not-json {{".encode(), structured, 400),
+        (
+            "neither-mode",
+            json.dumps({"m": f"{marker}-neither-mode"}).encode(),
+            {**auth, "Content-Type": "text/plain"},
+            415,
+        ),
+        ("bad-batch", json.dumps({"m": f"{marker}-bad-batch"}).encode(), batch, 422),
+        ("cut-streamed", streamed(f'[{{"m": "{marker}-cut-streamed"'.encode(), LIMIT + 4096), batch, 413),
+        ("cut-declared", b"{" + b" " * LIMIT + b"}", {**auth, "Content-Type": "application/json", **attributes}, 413),
+    ]
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=120) as api:
+        for name, body, headers, status in cases:
+            sent = await api.post("/v1/events", content=body, headers=headers)
+            assert sent.status_code == status, (name, sent.status_code, sent.text)
+    database = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+
+        async def stored() -> dict[str, asyncpg.Record] | None:
+            rows = await database.fetch(
+                "SELECT rejection_id, raw, event_id, sender FROM meetings.rejection WHERE raw LIKE $1 OR event_id = $2",
+                f"%{marker}%",
+                cut_id,
+            )
+            found = {name: row for name, *_ in cases for row in rows if f"{marker}-{name}" in row["raw"]}
+            for row in rows:
+                if row["event_id"] == cut_id:  # binary mode: named by the identity its headers carry
+                    found["cut-declared"] = row
+            return found if len(found) == len(cases) else None
+
+        rows = await eventually(stored, timeout=60, interval=0.5)
+    finally:
+        await database.close()
+    assert {name: row["sender"] for name, row in rows.items()} == {name: sub for name, *_ in cases}, rows
+
+    operator = await api_token(system, role="operator", unit=None, sub=random_id("api-operator-body"))
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"}
+    ) as api:
+        listed = (await api.get("/v1/rejections", params={"status": "open", "limit": 200})).json()["items"]
+    ids = {str(row["rejection_id"]): name for name, row in rows.items()}
+    senders = {ids[item["rejection_id"]]: item["sender"] for item in listed if item["rejection_id"] in ids}
+    assert senders == {name: sub for name, *_ in cases}, senders
+
+    web_sub = random_id("operator-body")
+    await web_account(system, web_sub, "operator", None, None)
+    async with signed_in(system, web_sub) as client:
+        shown = row_of((await client.get("/app/operations")).text, cut_id)
+    assert f'data-sender="{sub}"' in shown and f"Tài khoản gửi: {sub}" in shown, shown
+
+    def logged() -> dict[str, Any] | None:
+        for line in system.logs["meetings"].read_text(encoding="utf-8", errors="replace").splitlines():
+            if cut_id in line and '"event_rejected"' in line:
+                return dict(json.loads(line))
+        return None
+
+    line = await eventually(logged, timeout=30, interval=0.5)
+    assert line["sender"] == sub, line

@@ -1377,10 +1377,12 @@ async def reject_cut_body(
     sources: Sources = None,
     headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
     dry_run: bool = False,
+    account: str | None = None,
 ) -> list[IngestResult]:
     """Store and publish the rejection of a body the gateway refused as over its limit (IngestBody.over_limit),
     naming `body`, with what it read of it: no event of it is judged, as none was read whole. A dry run keeps
-    nothing and answers the same.
+    nothing and answers the same. `account`: the API account that sent it (the gateway authenticates the caller
+    before it reads the body), kept as the rejection's sender like any other refused body's (ingest_delivery).
 
     A body in binary content mode (`headers`: its `ce-` attributes) still says which event it is in its headers,
     read whole: its rejection carries that identity (source, id, type), as an oversized structured event's read
@@ -1395,8 +1397,10 @@ async def reject_cut_body(
         reading = as_feed(Reading(text, *identity, error=error))  # only POST /v1/events cuts: an integration's
         reading = with_request_correlation(reading, request_correlation_id())
         if dry_run:
-            return await dry_run_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
-        return await ingest_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
+            return await dry_run_readings(
+                [reading], uow_factory, route=route, scope=scope, sources=sources, account=account
+            )
+        return await ingest_readings([reading], uow_factory, route=route, scope=scope, sources=sources, account=account)
     if not dry_run:
         raw = cut_text(prefix, limit=limit, declared=declared)
         await _store_body_rejection(
@@ -1407,6 +1411,7 @@ async def reject_cut_body(
             route=route,
             event_type=event_type,
             scope=scope,
+            account=account,
             sources_listed=sources is not None,
         )
     return [IngestResult("", "", event_type, "rejected", reason, "body", "too_large")]
