@@ -59,7 +59,7 @@ async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(priva
     assert not any(query.startswith("SELECT id, version_time, version_ns, version_id FROM member ") for query in sent)
     # per transaction: its locks, the inbox, units with their ancestors, member histories with row versions,
     # monitors, held-event keys, the source's owner, meeting states, tasks with completions, rosters, frameworks,
-    # a statement per kind of write (unit snapshots too, since h479), the attendance news, the outbox and COMMIT; 126 before
+    # a statement per kind of write (unit snapshots too, h479), the attendance news, the outbox and COMMIT; 126 before
     # the merged reads (issue 12); 118 before the schedules and moves were kept beside the start (one more per
     # transaction: meeting_start_fact, so that minutes undo a move after the meeting whatever the arrival order);
     # 122 before an upper_monitor's assessment was judged against the cell's monitor assignments (their keys held
