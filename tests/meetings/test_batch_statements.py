@@ -59,7 +59,7 @@ async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(priva
     assert not any(query.startswith("SELECT id, version_time, version_ns, version_id FROM member ") for query in sent)
     # per transaction: its locks, the inbox, units with their ancestors, member histories with row versions,
     # monitors, held-event keys, the source's owner, meeting states, tasks with completions, rosters, frameworks,
-    # a statement per kind of write (one per unit upserted), the attendance news, the outbox and COMMIT; 126 before
+    # a statement per kind of write (unit snapshots too, h479), the attendance news, the outbox and COMMIT; 126 before
     # the merged reads (issue 12); 118 before the schedules and moves were kept beside the start (one more per
     # transaction: meeting_start_fact, so that minutes undo a move after the meeting whatever the arrival order);
     # 122 before an upper_monitor's assessment was judged against the cell's monitor assignments (their keys held
@@ -251,18 +251,62 @@ async def org_statements(pool: asyncpg.Pool, cells: int) -> tuple[list[str], lis
 
 async def test_a_batch_of_monitor_assignments_costs_no_statement_per_assignment(private_pool: asyncpg.Pool) -> None:
     """Issue 12 (a province's org phase sent one upsert per unit and one per monitor assignment: 729 statements per
-    1,000 events of units, members and monitors): the transaction's assignments are queued, decided against the
-    versions the prefetch read, and sent as one statement, so 60 cells with their monitors send 54 statements more
-    than 6, one per unit snapshot (still one each: queued in a transaction, they slowed the service, see
-    docs/architecture.md), none per assignment; a later unit snapshot still wins whatever the order of arrival."""
+    1,000 events of units, members and monitors): the transaction's assignments and unit snapshots are queued,
+    decided against the versions the prefetch read, and sent as one statement each, so 60 cells with their monitors
+    send as many statements as 6 (54 more while each unit snapshot was its own upsert); a later unit snapshot still
+    wins whatever the order of arrival."""
     few_outcomes, few, _ = await org_statements(private_pool, 6)
     many_outcomes, many, _ = await org_statements(private_pool, 60)
 
     assert few_outcomes == ["accepted"] * (1 + 12 + 6) and many_outcomes == ["accepted"] * (1 + 120 + 60)
-    assert len(many) == len(few) + 54, "\n".join(query[:90] for query in many)
+    assert len(many) == len(few), "\n".join(query[:90] for query in many)
     assert not [
-        query for query in many if query.startswith("INSERT INTO monitor_assignment") and "unnest(" not in query
+        query
+        for query in many
+        if query.startswith(("INSERT INTO monitor_assignment", "INSERT INTO org_unit")) and "unnest(" not in query
     ]
+
+
+async def test_a_batch_of_unit_snapshots_keeps_the_latest_of_each_unit(private_pool: asyncpg.Pool) -> None:
+    """Unit snapshots queued in one transaction (issue 12) keep the contract's latest-snapshot-wins whatever the order
+    in the batch, a snapshot older than one stored or queued is accepted and leaves the unit as it is, and a
+    snapshot refused (a cell changing its kind) spoils none of the others; the batch sends one unit upsert."""
+    committee = random_id("cmt")
+    cells = [random_id("cell") for _ in range(3)]
+    first = await handlers.ingest_batch(
+        [ev.unit(committee, kind="committee"), *(ev.unit(cell, parent_id=committee) for cell in cells)],
+        lambda: MeetingsUnitOfWork(private_pool),
+        route="test",
+    )
+    assert {result.outcome for result in first} == {"accepted"}
+    later = ev.BASE_TIME + timedelta(days=1)
+    sent: list[str] = []
+    events = [
+        ev.unit(cells[0], parent_id=committee, name="Chi bộ mới nhất", time=later + timedelta(hours=2)),
+        ev.unit(cells[0], parent_id=committee, name="Chi bộ cũ hơn", time=later),  # older than the one before it
+        ev.unit(cells[1], parent_id=committee, name="Chi bộ cũ", time=ev.BASE_TIME - timedelta(days=1)),  # stale
+        ev.unit(cells[1], kind="committee", parent_id=committee, name="Đổi loại", time=later),  # refused
+        ev.unit(cells[2], parent_id=committee, name="Chi bộ thôn 3", time=later),
+        ev.unit(cells[2], parent_id=committee, name="Chi bộ thôn 3 mới", time=later + timedelta(hours=1)),
+    ]
+    results = await handlers.ingest_batch(events, lambda: CountingUnitOfWork(private_pool, sent), route="test")
+
+    assert [(result.outcome, result.field) for result in results] == [
+        ("accepted", None),
+        ("accepted", None),
+        ("accepted", None),
+        ("rejected", "data.kind"),
+        ("accepted", None),
+        ("accepted", None),
+    ]
+    async with private_pool.acquire() as conn:
+        rows = await conn.fetch("SELECT id, name, kind FROM org_unit WHERE id = ANY($1::text[])", cells)
+    assert {row["id"]: (row["name"], row["kind"]) for row in rows} == {
+        cells[0]: ("Chi bộ mới nhất", "cell"),
+        cells[1]: ("Chi bộ thôn 1", "cell"),
+        cells[2]: ("Chi bộ thôn 3 mới", "cell"),
+    }
+    assert len([query for query in sent if query.startswith("INSERT INTO org_unit")]) == 1, sent
 
 
 async def reschedule_statements(pool: asyncpg.Pool, meetings: int) -> tuple[list[str], list[Any]]:

@@ -59,6 +59,10 @@ class PgOrgRepository:
         """Members whose current row is rebuilt from their history once the queued versions are sent."""
         self._units: dict[str, UnitRef | None] = {}
         """Units read so far (None: known not to exist)."""
+        self._unit_versions: dict[str, Version | None] = {}
+        """The stored version of each unit whose row was read (None: no row), kept current as snapshots are queued."""
+        self._units_queued = False
+        """Whether a unit snapshot is queued, not sent yet: a statement reading org_unit sends the queue first."""
         self._histories: dict[str, list[MemberVersion]] = {}
         """Members' histories read so far ([]: no version stored)."""
         self._monitor_versions: dict[tuple[str, str], Version | None] = {}
@@ -74,23 +78,27 @@ class PgOrgRepository:
         monitor assignments, a statement each."""
         units = sorted(set(unit_ids) - self._units.keys())
         if units:
-            rows = await self._conn.fetch(
-                "WITH RECURSIVE up(id, kind, parent_id) AS ("
-                " SELECT u.id, u.kind, u.parent_id FROM unnest($1::text[]) AS k(key)"
-                "  CROSS JOIN LATERAL (SELECT id, kind, parent_id FROM org_unit WHERE id = k.key OFFSET 0) u"
+            conn = await self._units_sent()
+            rows = await conn.fetch(
+                "WITH RECURSIVE up(id, kind, parent_id, version_time, version_ns, version_id) AS ("
+                " SELECT u.* FROM unnest($1::text[]) AS k(key) CROSS JOIN LATERAL (SELECT id, kind, parent_id,"
+                "  version_time, version_ns, version_id FROM org_unit WHERE id = k.key OFFSET 0) u"
                 # each parent by the primary key whatever the statistics say (shared.tree._parent_of_each)
-                " UNION SELECT u.id, u.kind, u.parent_id FROM up CROSS JOIN LATERAL"
-                "  (SELECT id, kind, parent_id FROM org_unit WHERE id = up.parent_id OFFSET 0) u)"
-                " SELECT id, kind, parent_id FROM up",
+                " UNION SELECT u.* FROM up CROSS JOIN LATERAL (SELECT id, kind, parent_id,"
+                "  version_time, version_ns, version_id FROM org_unit WHERE id = up.parent_id OFFSET 0) u)"
+                " SELECT * FROM up",
                 units,
             )
             for unit_id in units:
                 self._units[unit_id] = None
+                self._unit_versions[unit_id] = None
             for row in rows:  # the parents the walk looked up and did not find are known absent too
-                if row["parent_id"] is not None:
-                    self._units.setdefault(row["parent_id"], None)
+                if row["parent_id"] is not None and row["parent_id"] not in self._units:
+                    self._units[row["parent_id"]] = None
+                    self._unit_versions[row["parent_id"]] = None
             for row in rows:
                 self._units[row["id"]] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"])
+                self._unit_versions[row["id"]] = _row_version(row)
         member_ids = set(member_ids)
         histories = sorted(member_ids - self._histories.keys())
         rows = sorted(member_ids - self._row_versions.keys())
@@ -151,16 +159,26 @@ class PgOrgRepository:
         await self._pending.flush()
         return self._conn
 
+    async def _units_sent(self) -> asyncpg.Connection:
+        """The connection, once any queued unit snapshot is sent (before a statement reading org_unit)."""
+        if self._units_queued:
+            await self._pending.flush()
+        return self._conn
+
     async def get_unit(self, unit_id: str) -> UnitRef | None:
         """The unit's kind and parent, or None when unknown."""
         if unit_id not in self._units:
-            row = await self._conn.fetchrow("SELECT id, kind, parent_id FROM org_unit WHERE id = $1", unit_id)
+            conn = await self._units_sent()
+            row = await conn.fetchrow(
+                "SELECT id, kind, parent_id, version_time, version_ns, version_id FROM org_unit WHERE id = $1", unit_id
+            )
             self._units[unit_id] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"]) if row else None
+            self._unit_versions[unit_id] = _row_version(row) if row else None
         return self._units[unit_id]
 
     async def unit_record(self, unit_id: str) -> dict[str, Any] | None:
         """The unit's stored snapshot (the data fields of org.unit.upserted.v1), or None when unknown."""
-        row = await self._conn.fetchrow(
+        row = await (await self._units_sent()).fetchrow(
             "SELECT id, name, kind, parent_id, category, contact_emails, active FROM org_unit WHERE id = $1", unit_id
         )
         if row is None:
@@ -174,7 +192,7 @@ class PgOrgRepository:
             path = self._cached_path(unit_id)
             if path is not None:
                 return path
-        return await fetch_ancestors(self._conn, table="org_unit", unit_id=unit_id)
+        return await fetch_ancestors(await self._units_sent(), table="org_unit", unit_id=unit_id)
 
     def _cached_path(self, unit_id: str) -> list[str] | None:
         """fetch_ancestors's answer from the cache, or None when a unit on the way was never read."""
@@ -195,19 +213,13 @@ class PgOrgRepository:
         return path
 
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool:
-        """Store the snapshot unless a newer one is stored; True when it was written."""
-        written = await self._conn.fetchval(
-            "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
-            " version_time, version_ns, version_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)"
-            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id ="
-            " EXCLUDED.parent_id,"
-            " category = EXCLUDED.category, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
-            " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
-            " WHERE (org_unit.version_time, org_unit.version_ns, org_unit.version_id)"
-            " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
-            " RETURNING 1",
-            data["id"],
+        """Store the snapshot unless a newer one is stored; True when it was written.
+
+        Queued when the stored version is known (prefetch, get_unit): the statement's own guard decided in memory, and
+        the transaction's snapshots sent as one statement, the latest per unit (issue 12: one upsert per unit)."""
+        unit_id = data["id"]
+        args = (
+            unit_id,
             data["name"],
             data["kind"],
             data.get("parent_id"),
@@ -216,9 +228,21 @@ class PgOrgRepository:
             data.get("active", True),
             *version,
         )
-        if written is not None:
-            self._units[data["id"]] = UnitRef(id=data["id"], kind=data["kind"], parent_id=data.get("parent_id"))
-        return written is not None
+        if unit_id in self._unit_versions:
+            stored = self._unit_versions[unit_id]
+            if stored is not None and not stored < version:
+                return False
+            self._unit_versions[unit_id] = version
+            self._pending.add(_UNITS_SQL, args, columns=True, key=1)
+            self._units_queued = True
+            written = True
+        else:
+            written = await (await self._units_sent()).fetchval(_UNIT_SQL + " RETURNING 1", *args) is not None
+            if written:
+                self._unit_versions[unit_id] = version
+        if written:
+            self._units[unit_id] = UnitRef(id=unit_id, kind=data["kind"], parent_id=data.get("parent_id"))
+        return written
 
     async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]:
         """Every version of the given members (those with none are left out)."""
@@ -298,10 +322,12 @@ class PgOrgRepository:
         await self._pending.flush()
         self._row_versions.clear()
         self._units.clear()
+        self._unit_versions.clear()
         self._histories.clear()
         self._monitor_versions.clear()
 
     async def _refresh_stale(self) -> None:
+        self._units_queued = False  # every queued row was sent
         if not self._stale:
             return
         stale, self._stale = sorted(self._stale), set()
@@ -382,6 +408,27 @@ class PgOrgRepository:
             await self.prefetch(unit_ids=(), member_ids=(), monitors=[key])
         return self._monitor_versions[key] is not None
 
+
+_UNIT_UPSERT = (
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,"
+    " category = EXCLUDED.category, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
+    " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
+    " WHERE (org_unit.version_time, org_unit.version_ns, org_unit.version_id)"
+    " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
+)
+_UNIT_SQL = (
+    "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
+    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)" + _UNIT_UPSERT
+)
+"""Keep a unit snapshot unless a newer one of the unit is stored."""
+_UNITS_SQL = (
+    "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
+    " version_time, version_ns, version_id) SELECT u, n, k, p, c, e::jsonb, a, t, ns, v FROM unnest($1::text[],"
+    " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[], $9::smallint[],"
+    " $10::text[]) AS s(u, n, k, p, c, e, a, t, ns, v)" + _UNIT_UPSERT
+)
+"""_UNIT_SQL for every unit snapshot a transaction queued, the latest of each unit once, one statement (issue 12: one
+execution per unit before)."""
 
 _MONITOR_UPSERT = (
     " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
