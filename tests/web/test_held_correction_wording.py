@@ -33,9 +33,10 @@ async def test_a_held_meeting_corrected_into_a_month_with_its_regular_meeting_is
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     token = province["secretary"]
-    async with signed_in(system, "secretary") as client, httpx.AsyncClient(
-        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
+    async with (
+        signed_in(system, "secretary") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api,
+    ):
         held_at = await free_evening(client, token)
         # its month already has the demo's regular meeting: recorded anyway
         meeting_id = await record_held(client, held_at, "regular", confirm_another_regular="on")

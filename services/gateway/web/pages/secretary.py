@@ -1079,7 +1079,7 @@ put right, not a move (a trial read "Vẫn chuyển" on a correction), the month
 def corrects_held(meeting: Any) -> bool:
     """Whether the reschedule form of `meeting` (a reply or its dict) corrects when a meeting already held took place
     rather than moving it: it took place (meeting_took_place), was recorded as held (recorded_held), or is held with
-    its minutes not adopted (held_correctable); meetings' check_not_taken_place takes it only to a start already past."""
+    its minutes not adopted (held_correctable); meetings' check_not_taken_place takes it only into the past."""
     return meeting_took_place(meeting) or held_correctable(meeting) or recorded_held(meeting)
 
 
