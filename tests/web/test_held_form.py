@@ -33,19 +33,21 @@ async def free_evening(client: httpx.AsyncClient, token: str) -> datetime:
     return await free_start(client, token, CELL, evenings)
 
 
-async def record_held(client: httpx.AsyncClient, held_at: datetime) -> str:
+async def record_held(client: httpx.AsyncClient, held_at: datetime, kind: str = "extraordinary", **extra: str) -> str:
     """The id of a meeting of thôn 1 the signed-in secretary recorded on the web as already held at `held_at` (an
-    extraordinary one, so no month's regular meeting is asked about); AssertionError unless the form answered 303."""
+    extraordinary one by default, so no month's regular meeting is asked about; `extra`: more inputs sent, such as a
+    confirmation); AssertionError unless the form answered 303."""
     shown = (await client.get(f"/app/cells/{CELL}/meetings/held")).text
     meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
     form = {
-        "kind": "extraordinary",
+        "kind": kind,
         "start_date": f"{held_at:%Y-%m-%d}",
         "start_time": f"{held_at:%H:%M}",
         "location": "Nhà văn hóa thôn 1",
         "agenda": "Bàn việc phòng chống bão",
         "csrf": csrf_of(shown),
         "meeting_id": meeting_id,
+        **extra,
     }
     sent = await client.post(f"/app/cells/{CELL}/meetings/held", data=form)
     assert sent.status_code == 303, text(sent.text)

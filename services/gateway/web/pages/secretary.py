@@ -4,6 +4,7 @@ committee's self-assessment, tasks done) and the upper-level monitor's confirmat
 Each form becomes the API's own command (same checks, same events); refusals come back in Vietnamese,
 naming the field."""
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -153,6 +154,15 @@ RESCHEDULE_FORM = forms.FormLabels(
     confirmations=frozenset({"confirm_month_left_empty", "confirm_another_regular"}),
 )
 """The reschedule form's inputs as record.html labels them."""
+CORRECTION_FORM = dataclasses.replace(
+    RESCHEDULE_FORM,
+    choices={
+        "confirm_month_left_empty": N_("Correct it anyway: the month it leaves will have no regular meeting"),
+        "confirm_another_regular": N_("Correct it anyway: the month's result will be that of its latest held meeting"),
+    },
+)
+"""The reschedule form of a meeting already held (corrects_held), as record.html labels it: its start is corrected to
+when the meeting took place, not moved, so its confirmations say "Vẫn sửa", not "Vẫn chuyển"."""
 CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
 DOCUMENTS_FORM = forms.FormLabels(
     fields=forms.known("title", "url"),
@@ -655,6 +665,8 @@ async def _record_page(
         # held, its minutes not adopted: its start still corrected to when it took place (a trial's minutes saved on
         # a wrong day were refused again and again, the page offering no control to correct the day)
         held_correctable=held_correctable(meeting),
+        # its start corrected to when it took place, not moved: the reschedule form's warnings say "sửa"
+        correcting=corrects_held(meeting),
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
         manual=await data.manual_items(state, score, reply.kind),
         errors=errors or {},
@@ -1006,7 +1018,9 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
         unchanged = unchanged and shows_meeting(form, meeting)
         took = meeting_took_place(meeting) or held_correctable(meeting)
-        held_before = took or recorded_held(meeting)
+        held_before = corrects_held(meeting)
+        if held_before:
+            forms.FORM.set(CORRECTION_FORM)  # its confirmations, named in the warnings, say "Vẫn sửa"
         if starts is not None and held_before and not moved_into_the_past(starts, at):
             # one that took place, or was recorded as already held, is only corrected to a start already past
             # (meetings' check_not_taken_place): a trial's meeting recorded as held was moved ahead and members mailed
@@ -1014,7 +1028,7 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
             errors["start_date"] = on_field(forms.label("start_date"), _(why))
         # judged with the form's other mistakes, as the schedule form's warning of another regular meeting is
         errors |= await month_left_empty_warning(
-            state, meeting, starts, confirmed=form.get("confirm_month_left_empty") == "on"
+            state, meeting, starts, confirmed=form.get("confirm_month_left_empty") == "on", held=held_before
         )
         if starts is not None and meeting.starts_at is not None and month_of(starts) != month_of(meeting.starts_at):
             # moved into another month: that month may already have its regular meeting, warned of as on the schedule
@@ -1052,16 +1066,32 @@ MONTH_LEFT_EMPTY = N_(
 )
 """The reschedule form's warning of a move out of its month of the month's only regular (or combined) meeting
 (DOMAIN.md, Periods: no such meeting makes the month Poor, a month without a meeting counting 0)."""
+MONTH_LEFT_EMPTY_HELD = N_(
+    "The %(kind)s held at %(when)s is the cell's only regular (or combined) meeting of %(month)s that is not "
+    "cancelled: corrected to %(to)s, it leaves %(month)s without a regular meeting. Per the rules, a month without a "
+    "held regular (or combined) meeting is rated Poor with a score of 0, and that 0 counts in its quarter's and year's "
+    "results. If the meeting really took place at %(to)s, tick “%(confirm)s” and send the form again."
+)
+"""MONTH_LEFT_EMPTY for a meeting already held whose start is corrected to when it took place: a record of a past fact
+put right, not a move (a trial read "Vẫn chuyển" on a correction), the month's cost the same (DOMAIN.md, Periods)."""
+
+
+def corrects_held(meeting: Any) -> bool:
+    """Whether the reschedule form of `meeting` (a reply or its dict) corrects when a meeting already held took place
+    rather than moving it: it took place (meeting_took_place), was recorded as held (recorded_held), or is held with
+    its minutes not adopted (held_correctable); meetings' check_not_taken_place takes it only into the past."""
+    return meeting_took_place(meeting) or held_correctable(meeting) or recorded_held(meeting)
 
 
 async def month_left_empty_warning(
-    state: State, meeting: Any, starts: datetime | None, *, confirmed: bool
+    state: State, meeting: Any, starts: datetime | None, *, confirmed: bool, held: bool = False
 ) -> dict[str, str]:
     """{`confirm_month_left_empty`: the warning} when the reschedule form moves `meeting` (a MeetingReply), a regular
     or combined meeting not cancelled, to `starts` in another month than its own, the cell has no other regular or
     combined meeting, held or scheduled (not cancelled), in its month, and the secretary has not ticked the
     confirmation: DOMAIN.md (Periods) rates a month without a held regular meeting Poor, 0, and a trial's only December
-    meeting was moved to January unsaid; {} otherwise, or without a start to judge (MONTH_LEFT_EMPTY)."""
+    meeting was moved to January unsaid; {} otherwise, or without a start to judge (MONTH_LEFT_EMPTY). `held`: a
+    meeting already held whose start is corrected (corrects_held), worded as a correction (MONTH_LEFT_EMPTY_HELD)."""
     was = meeting.starts_at
     if confirmed or starts is None or was is None or meeting.kind not in REGULAR_KINDS:
         return {}
@@ -1071,7 +1101,7 @@ async def month_left_empty_warning(
     if await month_regular_meetings(state, meeting.cell_id, month, other_than=meeting.meeting_id):
         return {}
     said = _(
-        MONTH_LEFT_EMPTY,
+        MONTH_LEFT_EMPTY_HELD if held else MONTH_LEFT_EMPTY,
         kind=lower_first(label("kind", meeting.kind)),
         when=format_moment(was.astimezone(VIETNAM_TZ)),
         month=format_period(month, within=True),
