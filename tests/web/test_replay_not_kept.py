@@ -2,7 +2,8 @@
 or not valid UTF-8 (meetings' `body_not_kept`) shows no replay button but a note why, as the command line's replay
 says (a trial's operator pressed it and read "over the size limit" of a body that was not UTF-8). Rendered from the
 template without a running system; the reply carries the field from meetings to the page. A binary-mode message whose
-body (its `data`) does not read is followed through the real broker, meetings and the gateway to the page."""
+body (its `data`) does not read is followed through the real broker, meetings and the gateway to the page, and its
+replay by the API, the command line and a stale page's form is refused (409 body_reads_no_json), storing no attempt."""
 
 import asyncio
 import re
