@@ -48,6 +48,10 @@ class RefusalCode(StrEnum):
     BODY_NOT_KEPT = "body_not_kept"
     """Conflict: the rejected event was over the size limit and only a prefix of it was kept, so it cannot be judged
     again as it was; only a corrected event can replay it."""
+    BODY_READS_NO_JSON = "body_reads_no_json"
+    """Conflict: the rejected body was kept whole but cannot be read as JSON (not JSON, not UTF-8 in binary mode, or
+    nested too deep: shared.reading.body_reads_no_json), so it cannot be judged again as it was; only a corrected
+    event can replay it."""
     SOURCE_NOT_REGISTERED = "source_not_registered"
     """Rejected: a scoped integration account sent under a source it has not registered."""
     SOURCE_OF_ANOTHER_ACCOUNT = "source_of_another_account"

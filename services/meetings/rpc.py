@@ -149,7 +149,7 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
         raise RpcError("not_found", str(exc), field="attempt") from None
     except handlers.RejectionResolved as exc:  # replayed already: a second replay changes nothing
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
-    except handlers.RejectionUnreplayable as exc:  # only a prefix kept: it cannot be judged again as it was
+    except handlers.RejectionUnreplayable as exc:  # not kept as sent, or no JSON: it cannot be judged again as it was
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
     except InvalidEvent as exc:  # a correction that changes the rejected event's identity (issue 11)
         raise RpcError("invalid", exc.reason, field=exc.field, refusal=exc.refusal) from None

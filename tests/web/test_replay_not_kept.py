@@ -2,8 +2,10 @@
 or not valid UTF-8 (meetings' `body_not_kept`) shows no replay button but a note why, as the command line's replay
 says (a trial's operator pressed it and read "over the size limit" of a body that was not UTF-8). Rendered from the
 template without a running system; the reply carries the field from meetings to the page. A binary-mode message whose
-body (its `data`) does not read is followed through the real broker, meetings and the gateway to the page."""
+body (its `data`) does not read is followed through the real broker, meetings and the gateway to the page, and its
+replay by the API, the command line and a stale page's form is refused (409 body_reads_no_json), storing no attempt."""
 
+import asyncio
 import re
 import uuid
 from datetime import datetime
@@ -15,9 +17,10 @@ import pytest
 from services.gateway.schemas.operations import RejectionRead
 from shared.periods import VIETNAM_TZ
 from tests.meetings.feed import feed
+from tests.support.ops import run_ops
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, signed_in, web_account
+from tests.web.conftest import api_token, csrf_of, signed_in, web_account
 from tests.web.operations_render import PAGER, operations_html
 
 
@@ -156,3 +159,39 @@ async def test_a_binary_mode_message_whose_data_reads_no_json_has_no_replay_butt
         assert "/operations/rejections/replay" not in row, (sent[event_id], item["reason"])
         assert 'data-body-not-kept="not_json"' in row and NOT_JSON_NOTE in row, (sent[event_id], item["reason"])
         assert "/operations/rejections/dismiss" in row
+
+    # Nor replayed as it was by any other door (a trial's replay stored a new attempt refused for another reason,
+    # `data: Input should be a valid dictionary`): the API and the command line are refused up front, 409
+    # body_reads_no_json naming the first reason, and a page older than the rule (its form posted) says why.
+    amqp_url, database_url = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"}
+    ) as api:
+        for event_id, item in mine.items():
+            refused = await api.post(f"/v1/rejections/{item['rejection_id']}/replay")
+            assert refused.status_code == 409, (sent[event_id], refused.text)
+            said = refused.json()
+            assert said["reason_code"] == "body_reads_no_json" and item["reason"] in said["message"], said
+            for attempt in ({"attempt": 1}, {}):
+                again = await api.post(f"/v1/rejections/{item['rejection_id']}/replay", json=attempt)
+                assert again.status_code == 409 and again.json()["reason_code"] == "body_reads_no_json"
+        how = "not_json"
+        [(event_id, item)] = [(e, i) for e, i in mine.items() if sent[e] == how]
+        ran = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "rejections", "replay", "--id", item["rejection_id"]
+        )
+        assert ran.returncode == 3, ran.stderr
+        assert "cannot be read as JSON" in ran.stderr and "(body_reads_no_json)" in ran.stderr, ran.stderr
+        async with signed_in(system, "operator-not-kept") as client:
+            page = (await client.get("/app/operations?rejections_offset=0")).text
+            form = {"csrf": csrf_of(page), "rejection_id": item["rejection_id"], "event_id": event_id}
+            stale = await client.post("/app/operations/rejections/replay", data=form)
+        assert stale.status_code == 409, stale.text
+        assert f"Không thể xét lại nguyên trạng sự kiện bị từ chối {event_id}" in stale.text
+        assert NOT_JSON_NOTE in stale.text
+        # nothing judged again: each rejection open with the attempts it had, no replay noted
+        after = (await api.get("/v1/rejections?status=open&limit=200")).json()["items"]
+        still = {listed["event_id"]: listed for listed in after if listed["event_id"] in sent}
+    for event_id, item in mine.items():
+        assert len(still[event_id]["attempts"]) == len(item["attempts"]), sent[event_id]
+        assert still[event_id]["last_replay_reason"] is None, sent[event_id]

@@ -74,6 +74,7 @@ from shared.reading import (
     NOT_UTF8,
     ReadError,
     body_over_limit,
+    body_reads_no_json,
     event_over_limit,
     loads,
 )
@@ -2130,6 +2131,32 @@ class RejectionUnreplayable(Exception):
         self.refusal = Refusal(code=RefusalCode.BODY_NOT_KEPT)
 
 
+class RejectionReadsNoJson(RejectionUnreplayable):
+    """The rejected body was kept whole but reads as no JSON (not JSON, not UTF-8 in binary mode, or nested too deep:
+    shared.reading.body_reads_no_json, the rule the operations page hides "Xét lại" by), so judged again as it was it
+    could only be refused again, by then for another reason (`data: Input should be a valid dictionary`); the
+    message says the first reason, and a corrected event may still replay it."""
+
+    def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
+        Exception.__init__(
+            self,
+            f"rejection {rejection_id}: the body sent cannot be read as JSON (it was refused: {stored['reason']}), so"
+            " judged again as it was it would only be refused again; send it again, or replay it with a corrected"
+            " event",
+        )
+        self.refusal = Refusal(code=RefusalCode.BODY_READS_NO_JSON)
+
+
+def replayable_as_it_was(rejection_id: str, stored: Mapping[str, Any]) -> None:
+    """Refuse to judge a stored rejection (or attempt) again as it was when its body cannot be: RejectionUnreplayable
+    when it was not kept as sent (body_not_kept), RejectionReadsNoJson when it reads as no JSON (body_reads_no_json);
+    one check for the RPC's every caller (API, operations page, command line)."""
+    if body_not_kept(stored):
+        raise RejectionUnreplayable(rejection_id, stored)
+    if body_reads_no_json(stored["reason"]):
+        raise RejectionReadsNoJson(rejection_id, stored)
+
+
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:
     """Why a stored rejection's body is not the body as it was sent: `cut` (only a prefix and its size were kept,
     KEPT_PREFIX), `not_utf8` (its bytes were not UTF-8: the text kept has U+FFFD for them); None when it was kept
@@ -2433,8 +2460,7 @@ async def replay_rejection(
         check_correction_subject(stored, event)
         reading = read_raw(event)
     else:
-        if body_not_kept(stored):
-            raise RejectionUnreplayable(rejection_id, stored)
+        replayable_as_it_was(rejection_id, stored)
         try:
             readings = read_body(stored)  # the first reading's, a batch's as a batch
         except InvalidEvent as exc:  # a body that is still no batch: refused again for its own reason

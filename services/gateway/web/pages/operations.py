@@ -1053,6 +1053,13 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
                 "UTF-8), so it cannot be judged again as it was. Ask the sending system to send it again.",
                 event=event,
             )
+        elif exc.refusal is not None and exc.refusal.code == RefusalCode.BODY_READS_NO_JSON:
+            # a page older than the rule that hides its "Xét lại": nothing was judged, no attempt stored
+            message = _(
+                "The rejected event %(event)s cannot be replayed as it was: the content sent cannot be read as JSON, "
+                "so replayed as it was it would only be refused again. Ask the sending system to send it again.",
+                event=event,
+            )
         elif exc.refusal is not None and exc.refusal.code == RefusalCode.ALREADY_DISMISSED:
             moment = exc.refusal.replayed_at
             message = _(
