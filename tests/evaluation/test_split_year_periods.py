@@ -1,7 +1,8 @@
 """Issue 12 ("cut fan-out nobody needs"): a cell whose year is split, over two frameworks (hd12-2018 until
 2025-10-27, hd42-2025 from 2025-10-28) or over two committees (moved mid-year to one with a framework version of its
 own), has each touched period published once per batch, with its final value. Against the real database and the
-scoring worker, the history fed as meetings' relay sends it (one delivery per fact type while batches flow)."""
+scoring worker, the history fed as one batch message (a republication between two batch messages is the contract's
+value at the time, not this)."""
 
 import asyncio
 import contextlib
@@ -22,7 +23,7 @@ from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers import adopt_framework
 from shared.contracts.frameworks import FRAMEWORKS_DIR
 from tests.evaluation.private_db import private_pool
-from tests.evaluation.stream import at, by_type, cell_history, fact
+from tests.evaluation.stream import at, cell_history, fact
 from tests.evaluation.test_coalesced import deliver
 from tests.support.running import eventually
 
@@ -56,17 +57,16 @@ def committee_version() -> dict[str, Any]:
 async def published_once_with_final_values(
     pool: asyncpg.Pool, history: list[dict[str, Any]], *, today: date
 ) -> dict[str, Any]:
-    """Feed `history` by type through a running scoring worker; assert each period of cell-a was published once and
-    as stored; the published data by period."""
+    """Feed `history` as one batch, then let a scoring worker score it; assert each period of cell-a was published
+    once and as stored; the published data by period."""
     wanted = asyncio.Event()
     factory = uow_factory_for(pool, today=lambda: today, scoring_wanted=wanted)
     settings = Settings(scoring_poll_seconds=0.2, period_hold_quiet_seconds=2.0)
     app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+    with app.facts_activity.delivery(batch=False, several=True):  # one batch message: one transaction
+        await deliver(factory, history)
     worker = asyncio.create_task(scoring_worker(app))
     try:
-        for batch in by_type(history):
-            with app.facts_activity.delivery(batch=False, several=True):
-                await deliver(factory, batch)
         await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM dirty_cell"), timeout=60)
     finally:
         worker.cancel()
