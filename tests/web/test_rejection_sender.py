@@ -42,6 +42,14 @@ def row_of(page: str, event_id: str) -> str:
     return page.split(f"<code>{event_id}</code>", 1)[1].split("</tr>", 1)[0]
 
 
+def row_by_id(page: str, rejection_id: str) -> str:
+    """The page's table row of the rejection `rejection_id` (a whole body's names no event)."""
+    marked = f'name="rejection_id" value="{rejection_id}"'
+    assert marked in page, rejection_id
+    before, _ = page.split(marked, 1)
+    return before.rsplit("<tr>", 1)[1] + page.split(marked, 1)[1].split("</tr>", 1)[0]
+
+
 async def test_an_operator_sees_and_names_the_sending_account_on_the_page(system: RunningSystem) -> None:
     xa = random_id("xa")
     province = await api_token(system, role="integration", unit=None, sub=random_id("province"), province_wide=True)
@@ -253,3 +261,68 @@ async def test_every_body_refused_over_http_records_the_authenticated_account(sy
 
     line = await eventually(logged, timeout=30, interval=0.5)
     assert line["sender"] == sub, line
+
+
+async def test_the_trials_refused_bodies_record_the_authenticated_account(system: RunningSystem) -> None:
+    """The trial's three refusals of POST /v1/events by an integration's token, each shown on the operations page
+    without "Tài khoản gửi" and replayable only by typing the account in: a `text/plain` body (415), a batch that is
+    not a JSON array (422) and a batch of 1,001 events (413, too many). Each records the account that sent it, is
+    listed with it by the API and shown with it on the page, its replay form asking for no account."""
+    xa = random_id("xa")
+    province = await api_token(system, role="integration", unit=None, sub=random_id("province"), province_wide=True)
+    root = cloudevent("org.unit.upserted.v1", {"id": xa, "name": "Xã", "kind": "committee", "parent_id": None})
+    assert (await send(system, province, root))["outcome"] == "accepted"
+    sub, source = random_id("partner-trial"), f"urn:test:{random_id('trial-feed')}"
+    # scoped, with its sources, as the demo's `demo-integration`: a rejection stored without a sender offers the field
+    token = await api_token(system, role="integration", unit=xa, sub=sub, sources=[source])
+    auth = {"Authorization": f"Bearer {token}"}
+    batch = {**auth, "Content-Type": "application/cloudevents-batch+json"}
+    marker = random_id("trial")
+
+    def event(name: str) -> dict[str, Any]:
+        data = {"id": random_id("cell"), "name": f"{marker}-{name}", "kind": "cell", "parent_id": xa}
+        return cloudevent("org.unit.upserted.v1", data, source=source)
+
+    plain, lone, many = event("plain"), event("lone"), [event("many") for _ in range(1001)]
+    cases: list[tuple[str, bytes, dict[str, str], int, str]] = [
+        ("plain", f"{marker}-plain: xin chào".encode(), {**auth, "Content-Type": "text/plain"}, 415, plain["id"]),
+        ("lone", json.dumps(lone, ensure_ascii=False).encode(), batch, 422, lone["id"]),
+        ("many", json.dumps(many, ensure_ascii=False).encode(), batch, 413, many[0]["id"]),
+    ]
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=120) as api:
+        for name, body, headers, status, _ in cases:
+            sent = await api.post("/v1/events", content=body, headers=headers)
+            assert sent.status_code == status, (name, sent.status_code, sent.text)
+    database = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+
+        async def stored() -> dict[str, asyncpg.Record] | None:
+            rows = await database.fetch(
+                "SELECT rejection_id, raw, event_id, sender FROM meetings.rejection WHERE raw LIKE $1",
+                f"%{marker}%",
+            )
+            found = {name: row for name, *_ in cases for row in rows if f"{marker}-{name}" in row["raw"]}
+            return found if len(found) == len(cases) else None
+
+        rows = await eventually(stored, timeout=60, interval=0.5)
+    finally:
+        await database.close()
+    assert {name: row["sender"] for name, row in rows.items()} == {name: sub for name, *_ in cases}, rows
+
+    operator = await api_token(system, role="operator", unit=None, sub=random_id("api-operator-trial"))
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"}
+    ) as api:
+        listed = (await api.get("/v1/rejections", params={"status": "open", "limit": 200})).json()["items"]
+    ids = {str(row["rejection_id"]): name for name, row in rows.items()}
+    senders = {ids[item["rejection_id"]]: item["sender"] for item in listed if item["rejection_id"] in ids}
+    assert senders == {name: sub for name, *_ in cases}, senders
+
+    web_sub = random_id("operator-trial")
+    await web_account(system, web_sub, "operator", None, None)
+    async with signed_in(system, web_sub) as client:
+        page = (await client.get("/app/operations")).text
+    for name, row in rows.items():  # a whole body names no event: its row is the one of its rejection id
+        shown = row_by_id(page, str(row["rejection_id"]))
+        assert f'data-sender="{sub}"' in shown and f"Tài khoản gửi: {sub}" in shown, (name, shown)
+        assert 'name="sender"' not in shown and "Tài khoản đã gửi" not in shown, (name, shown)  # nothing to type in
