@@ -100,6 +100,156 @@ def missing_field(field: str | None) -> str:
     return _(MISSING_SAID, field=name, path=field.removeprefix("data."))
 
 
+VALUE_PROBLEMS: tuple[tuple[str, str], ...] = (
+    # the meetings contract's own validators (shared.contracts.meetings, shared.contracts.frameworks)
+    (r"the meeting must end after it starts", N_("It must be after the start time.")),
+    (r"a unit cannot be its own parent", N_("A unit cannot be its own parent unit: give its superior committee.")),
+    (
+        r"member (?P<member>\S+) is listed twice",
+        N_("The member %(member)s is listed twice: list each member once."),
+    ),
+    (r"task ids must be unique", N_("Two tasks have the same id: give each task its own id.")),
+    (r"at least one item must be scored", N_("No item is scored: an assessment scores at least one item.")),
+    (r"must be a finite number|Input should be a finite number", N_("A number is not finite (NaN or Infinity).")),
+    (
+        r"not an item assessed by hand in framework",
+        N_(
+            "This item is not one assessed by hand in the criteria framework in force; the technical detail lists "
+            "the items that are."
+        ),
+    ),
+    # pydantic's words for a value of the wrong JSON type (validation_message keeps them)
+    (
+        r"Input should be a valid integer, got a number with a fractional part",
+        N_("It must be a whole number, without a fractional part."),
+    ),
+    (
+        r"Input should be a valid integer",
+        N_("It must be a whole number written without quotes (such as 1980), not a string of characters."),
+    ),
+    (
+        r"Input should be a valid number",
+        N_("It must be a number written without quotes (such as 8), not a string of characters."),
+    ),
+    (
+        r"Input should be a valid boolean",
+        N_("It must be true or false, written without quotes."),
+    ),
+    (
+        r"Input should be a valid string",
+        N_("It must be text in quotes, not a number, true/false, a list or an object."),
+    ),
+    (r"Input should be a valid list", N_("It must be a JSON list (between [ and ]), even of one item.")),
+    (r"Input should be (?P<choices>'[^']*'(?:, '[^']*')* or '[^']*')$", N_("It must be one of %(choices)s.")),
+    (r"Input should be greater than or equal to (?P<limit>\S+)$", N_("It must be at least %(limit)s.")),
+    (r"Input should be less than or equal to (?P<limit>\S+)$", N_("It must be at most %(limit)s.")),
+    (r"Input should be greater than (?P<limit>\S+)$", N_("It must be greater than %(limit)s.")),
+    (r"Input should be less than (?P<limit>\S+)$", N_("It must be less than %(limit)s.")),
+    (
+        r"List should have at least (?P<count>[0-9]+) items? after validation",
+        N_("The list must hold at least %(count)s item(s); the list sent holds fewer."),
+    ),
+    (
+        r"(?:List|Dictionary) should have at most (?P<count>[0-9]+) items?",
+        N_("It holds more than the %(count)s items allowed."),
+    ),
+    (
+        re.escape(r"String should match pattern '^[^@\s]+@"),
+        N_("It must be an e-mail address such as chibo@example.vn."),
+    ),
+    (
+        re.escape(r"String should match pattern '^\+?[0-9 .-]{6,20}$'"),
+        N_("It must be a phone number: 6 to 20 digits, spaces, dots or hyphens, optionally beginning with +."),
+    ),
+    (
+        re.escape(r"String should match pattern '^[a-z_]+(\.[a-z_]+)*$'"),
+        N_("An item code is lower-case letters a-z and underscores, its parts separated by dots (such as a.b_c)."),
+    ),
+    (
+        r"String should match pattern",
+        N_("It is not written in the form required; the technical detail gives the form."),
+    ),
+    # validation_message: JSON null where a value is needed, said with what is needed
+    (r"null is not a value here; give text$", N_("It is empty (null): give text.")),
+    (r"null is not a value here; give a whole number$", N_("It is empty (null): give a whole number.")),
+    (r"null is not a value here; give a number$", N_("It is empty (null): give a number.")),
+    (r"null is not a value here; give true or false$", N_("It is empty (null): give true or false.")),
+    (r"null is not a value here; give a list$", N_("It is empty (null): give a list (between [ and ]).")),
+    (r"null is not a value here; give an object$", N_("It is empty (null): give an object (between { and }).")),
+    # shared.envelope: the envelope's attributes
+    (
+        r"a time is at most 128 characters",
+        N_("A time is written in at most 128 characters (RFC 3339, such as 2026-11-01T08:00:00+07:00)."),
+    ),
+    (
+        r"not a URI reference \(RFC 3986\)",
+        N_("It must be a URI reference (RFC 3986), such as urn:example:system or https://example.vn/system."),
+    ),
+    (
+        r"must be application/json \(media-type parameters allowed\)",
+        N_("The data's content type must be application/json (parameters such as charset=utf-8 are allowed)."),
+    ),
+    (
+        r"an extension attribute name is 1-20 of a-z0-9",
+        N_("An extension attribute's name is 1 to 20 characters of lower-case letters a-z and digits 0-9."),
+    ),
+    (
+        r"at most 128 characters of A-Za-z0-9\._:-",
+        N_(
+            "An extension attribute's value is at most 128 characters: letters A-Z and a-z, digits, and the dot, "
+            "underscore, colon and hyphen (. _ : -)."
+        ),
+    ),
+    (r"keys must be text", N_("A key of a JSON object is not text.")),
+    # shared.bindings: the attribute headers of binary mode (HTTP ce-, AMQP cloudEvents: and ce_)
+    (
+        r"^datacontenttype: in binary mode it travels in the message's content type .* never as the header "
+        r"(?P<header>\S+); drop the header",
+        N_(
+            "In binary mode the data's content type travels in the message's own content type (HTTP Content-Type, "
+            "the AMQP content_type property), never in the header %(header)s: drop that header and send the event "
+            "again."
+        ),
+    ),
+    (
+        r"given more than once in the headers \((?P<header>[^)]*)\)",
+        N_("This attribute is given more than once in the headers (%(header)s): send each attribute once."),
+    ),
+    (
+        r"the AMQP timestamp (?P<value>-?[0-9]+) ms in (?P<header>\S+) is no time a calendar has",
+        N_("The AMQP timestamp %(value)s ms in %(header)s is no time a calendar has (it counts ms since 1970)."),
+    ),
+    (r"the header's value is not UTF-8", N_("The header's value is not valid UTF-8 text.")),
+    (
+        r"the header's percent-encoding is malformed",
+        N_(
+            "The header's percent-encoding is malformed: each “%” must be followed by two hexadecimal digits (a "
+            "“%” itself is written %25), and the bytes written so must be UTF-8."
+        ),
+    ),
+    # meetings: an event whose handling failed, kept for a replay (handlers/ingest.py)
+    (
+        r": could not be applied \(",
+        N_(
+            "The service failed while applying this event (a fault, see the technical detail); it is kept for an "
+            "operator to send again once the cause is fixed."
+        ),
+    ),
+    # meetings: an operator's correction of a rejected event (handlers/ingest.py check_correction*)
+    (
+        r"a correction keeps the rejected event's (?P<attribute>[a-z_]+)",
+        N_(
+            "A correction keeps the rejected event's %(attribute)s: it corrects that event's data, it does not "
+            "send another event."
+        ),
+    ),
+    (r"a correction is a CloudEvent object", N_("A correction is a whole CloudEvent, a JSON object.")),
+)
+"""What the meetings service says of a value of the wrong kind, out of range or badly written (pydantic's words as
+shared.envelope.validation_message keeps them, the contract's validators, shared.bindings' header checks), each
+said in Vietnamese with what to do; part of REJECTIONS."""
+
+
 REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
     (re.compile(pattern), message)
     for pattern, message in (
@@ -326,6 +476,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             r"is unknown|is not scheduled|has no minutes yet|is not in the minutes",
             N_("It refers to data not known yet."),
         ),
+        *VALUE_PROBLEMS,
         (r"[Ff]ield required|[Mm]issing", MISSING),
     )
 )
@@ -725,6 +876,10 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
             # without a group of its own is the operator's own note
             values = {name: value for name, value in month_unpadded(match.groupdict()).items() if value is not None}
             values.update({name: format_number(int(values[name]), digits=0) for name in COUNTED if name in values})
+            if is_ascii_number(values.get("limit", "")):  # a bound said as the app says numbers (100.000)
+                values["limit"] = format_number(int(values["limit"]), digits=0)
+            if "choices" in values:  # `'male' or 'female'` as “male”, “female”
+                values["choices"] = ", ".join(f"“{choice}”" for choice in re.findall(r"'([^']*)'", values["choices"]))
             note = values.get("note") or text.removeprefix("dropped by an operator: ")
             values["note"] = note.split(" (was waiting for ")[0]
             sentence = _(message, **values) if "%(" in message else _(message)
