@@ -9,11 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 
 from services.gateway.web.i18n import rating_reason
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import MONTHS, signed_in
+from tests.web.conftest import MONTHS, screenshot, sign_in, signed_in
+from tests.web.test_cell_year_phone import PHONE, REASON_WIDTHS, TABLES_FIT
 
 pytestmark = pytest.mark.e2e
 
@@ -49,19 +51,22 @@ async def whole_ranking(api: httpx.AsyncClient, period: str) -> list[dict[str, A
             return items
 
 
+async def fair_with_a_good_score(api: httpx.AsyncClient) -> tuple[str, int, dict[str, Any]]:
+    """The first demo quarter line rated Khá whose score reached Tốt: its quarter, index in the ranking, line."""
+    for quarter in closed_quarters():
+        for index, item in enumerate(await whole_ranking(api, quarter)):
+            reason = item.get("rating_reason") or {}
+            if item.get("rating") == "fair" and reason.get("band") == "good":
+                return quarter, index, item
+    raise AssertionError(f"no quarter line rated Khá with a score at Tốt in {closed_quarters()}")
+
+
 async def test_the_ranking_page_says_why_a_cell_with_a_good_score_is_rated_fair(
     system: RunningSystem, api: httpx.AsyncClient
 ) -> None:
     """A quarter's cell rated Khá whose score reached Tốt (evaluation's month-by-month rule) reads its reason under
     its rating on the ranking page, the overview's words; so does every other line with a reason on its page."""
-    found: list[tuple[str, int, dict[str, Any]]] = []
-    for quarter in closed_quarters():
-        for index, item in enumerate(await whole_ranking(api, quarter)):
-            reason = item.get("rating_reason") or {}
-            if item.get("rating") == "fair" and reason.get("band") == "good":
-                found.append((quarter, index, item))
-    assert found, closed_quarters()
-    quarter, index, line = found[0]
+    quarter, index, line = await fair_with_a_good_score(api)
     said = rating_reason(line, quarter)
     assert said and said.startswith("Khá dù điểm đạt mức Tốt"), said
     async with signed_in(system, "officer") as client:
@@ -84,3 +89,26 @@ async def test_the_ranking_page_says_why_a_cell_with_a_good_score_is_rated_fair(
         if why:
             assert why in text_of(row.group(1)), (why, text_of(row.group(1)))
     assert said in text_of(page), text_of(page)
+
+
+async def test_the_ranking_pages_reasons_read_as_lines_on_a_phone(
+    browser: Browser, system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    """At a phone's 390 px the reason is a second line under the rating, as wide as the stacked row (not a word a
+    line), and nothing scrolls sideways."""
+    quarter, index, line = await fair_with_a_good_score(api)
+    page = await sign_in(browser, system, "officer", width=PHONE)
+    await page.wait_for_url(f"**/app/committees/{COMMITTEE}")
+    await page.goto(
+        f"{system.gateway_url}/app/committees/{COMMITTEE}/ranking?period={quarter}&offset={index // PAGE * PAGE}"
+    )
+    reason = page.locator(f'#ranking tr[data-cell="{line["cell_id"]}"] [data-rating-reason]')
+    await reason.wait_for()
+    assert await reason.is_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert await page.evaluate(TABLES_FIT) == []
+    widths = await page.evaluate(REASON_WIDTHS)
+    assert widths and all(PHONE / 2 <= width <= PHONE for width in widths), widths
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await screenshot(page, "ranking-reasons")
+    await page.context.close()
