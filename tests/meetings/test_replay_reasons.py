@@ -1,8 +1,9 @@
 """A replay judges a rejected body the way its first reading did, so every kind of rejection replays to its own reason
-(a trial: a batch of 1,001 events replayed as "over the size limit", a body not UTF-8 as "not valid JSON"): a batch
-is read again as a batch, a batch over the event count is kept whole within the size limit, a body not kept as
-sent (cut, or not UTF-8) is refused as body_not_kept saying its first reason, and a body that reads as no JSON as
-body_reads_no_json (real PostgreSQL)."""
+(a trial: a batch of 1,001 events replayed as "over the size limit", a body not UTF-8 as "not valid JSON"): a body
+not kept as sent (cut, or not UTF-8) is refused as body_not_kept saying its first reason, a body that reads as no
+JSON as body_reads_no_json, and one certain to be refused again as sent (content type refused or absent, a batch
+envelope that is no batch or over the event count, kept whole within the size limit) as refused_again_as_sent
+(real PostgreSQL)."""
 
 import json
 import uuid
