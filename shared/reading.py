@@ -162,6 +162,26 @@ def body_reads_no_json(reason: str | None) -> bool:
     return bool(reason) and _READS_NO_JSON.match(str(reason)) is not None
 
 
+_REFUSED_AS_SENT = re.compile(
+    r"datacontenttype: the content type .* is no CloudEvents content type"
+    r"|not a CloudEvent: .* but the content type is absent"
+    r"|body: a batch must be a JSON array|body: a batch holds at (?:most [0-9]+ events|least one event)"
+    r"|body: an event must be a JSON object"
+)
+"""Every refusal of a body kept whole that a replay as it was would refuse again for the same reason, besides one
+that reads as no JSON (_READS_NO_JSON): sent under a content type no mode reads (shared.bindings.neither_mode: not a
+CloudEvents content type, or none and no attribute header), a batch envelope that is no batch (not an array, empty,
+over MAX_BATCH_SIZE events: shared.envelope.read_batch), or a body or batch item that is no JSON object. Nothing a
+later fix of referenced data changes makes such a body pass; only a corrected event (or the sender again) can."""
+
+
+def refused_again_as_sent(reason: str | None) -> bool:
+    """Whether a rejection's `reason` says its body, replayed as it was, is certain to be refused again for the same
+    reason (body_reads_no_json, or _REFUSED_AS_SENT: content type refused, in no content mode, batch envelope invalid
+    or over the count, no JSON object); the one rule the operations page, the API and the command line replay by."""
+    return body_reads_no_json(reason) or (bool(reason) and _REFUSED_AS_SENT.match(str(reason)) is not None)
+
+
 NOT_UTF8 = "body: not valid UTF-8"
 """How the refusal of a body whose bytes are not UTF-8 begins: its text, kept with a rejection, has U+FFFD in place of
 the bytes that did not decode, so it is not the body as sent (meetings' body_not_kept)."""

@@ -1,10 +1,12 @@
 """A replay judges a rejected body the way its first reading did, so every kind of rejection replays to its own reason
-(a trial: a batch of 1,001 events replayed as "over the size limit", a body not UTF-8 as "not valid JSON"): a batch
-is read again as a batch, a batch over the event count is kept whole within the size limit, a body not kept as
-sent (cut, or not UTF-8) is refused as body_not_kept saying its first reason, and a body that reads as no JSON as
-body_reads_no_json (real PostgreSQL)."""
+(a trial: a batch of 1,001 events replayed as "over the size limit", a body not UTF-8 as "not valid JSON"): a body
+not kept as sent (cut, or not UTF-8) is refused as body_not_kept saying its first reason, a body that reads as no
+JSON as body_reads_no_json, and one certain to be refused again as sent (content type refused or absent, a batch
+envelope that is no batch or over the event count, kept whole within the size limit) as refused_again_as_sent
+(real PostgreSQL)."""
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from services.meetings import handlers
 from services.meetings.queries import rejection
 from shared.envelope import MAX_BATCH_SIZE
-from shared.reading import body_reads_no_json
+from shared.reading import body_reads_no_json, refused_again_as_sent
 from tests.meetings import events as ev
 from tests.support.ids import random_id
 
@@ -39,44 +41,28 @@ async def replayed(uow_factory: Any, rejection_id: str) -> handlers.IngestResult
     return result
 
 
-async def test_a_batch_over_the_event_count_replays_to_the_event_count(
+async def test_a_batch_over_the_event_count_is_not_replayed_as_it_was(
     uow_factory: Any, db: Any, meetings_pool: Any
 ) -> None:
+    """A batch of 1,001 events is kept whole (within the size limit) and refused naming the event count; replayed as it
+    was it could only be refused again for the same reason (a trial's replay stored a new attempt refused so), so the
+    replay is refused up front (refused_again_as_sent), storing nothing."""
     marker = random_id("many")
     events = [ev.member(f"{marker}-{index}", "cell-none") for index in range(MAX_BATCH_SIZE + 1)]
     body = json.dumps(events).encode()
     [first] = await handlers.ingest_delivery(body, uow_factory, batch=True, route="http", content_type=BATCH)
     assert first.reason == f"body: a batch holds at most {MAX_BATCH_SIZE} events, got {MAX_BATCH_SIZE + 1}"
     found = await stored_rejection(db, marker)
-    before = await db.fetchval("SELECT count(*) FROM meetings.rejection")
-    again = await replayed(uow_factory, found["rejection_id"])
-    assert (again.outcome, again.reason, again.field) == ("rejected", first.reason, "body")
-    assert await db.fetchval("SELECT count(*) FROM meetings.rejection") == before  # no rejection naming nothing
+    attempts = "SELECT count(*) FROM meetings.rejection_attempt WHERE rejection_id = $1"
+    before = await db.fetchval(attempts, found["rejection_id"])
+    async with uow_factory() as uow:
+        with pytest.raises(handlers.RejectionRefusedAgainAsSent) as caught:
+            await handlers.replay_rejection(found["rejection_id"], uow)
+    assert caught.value.refusal.code == "refused_again_as_sent" and str(first.reason) in str(caught.value)
+    assert await db.fetchval(attempts, found["rejection_id"]) == before
     kept = await read_back(meetings_pool, found["rejection_id"])
-    assert kept is not None and kept["status"] == "open" and kept["last_replay_reason"] == first.reason
+    assert kept is not None and kept["status"] == "open" and kept["last_replay_reason"] is None
     assert kept["body_not_kept"] is None
-
-
-@pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        (b"[]", "body: a batch holds at least one event"),
-        (b'{"a": 1}', "body: a batch must be a JSON array of events"),
-    ],
-)
-async def test_a_batch_that_is_no_batch_replays_to_its_own_reason(
-    uow_factory: Any, db: Any, body: bytes, reason: str | None
-) -> None:
-    sent = body  # found by its exact kept text: the newest open one replays
-    [first] = await handlers.ingest_delivery(sent, uow_factory, batch=True, route="http", content_type=BATCH)
-    assert first.outcome == "rejected" and (reason is None or first.reason == reason), first
-    rows = await db.fetch(
-        "SELECT rejection_id FROM meetings.rejection WHERE raw = $1 AND type = 'batch' AND status = 'open'"
-        " ORDER BY received_at DESC LIMIT 1",
-        sent.decode(),
-    )
-    again = await replayed(uow_factory, rows[0]["rejection_id"])
-    assert (again.outcome, again.reason, again.field) == ("rejected", first.reason, first.field)
 
 
 @pytest.mark.parametrize("batch", [False, True])
@@ -147,6 +133,47 @@ async def test_a_body_that_reads_as_no_json_is_not_replayed_as_it_was_and_stores
             await handlers.replay_rejection(found["rejection_id"], uow)
     assert caught.value.refusal.code == "body_reads_no_json"
     assert str(first.reason) in str(caught.value) and "cannot be read as JSON" in str(caught.value)
+    assert await db.fetchval(attempts, found["rejection_id"]) == before
+    kept = await read_back(meetings_pool, found["rejection_id"])
+    assert kept is not None and kept["status"] == "open" and kept["last_replay_reason"] is None
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+@pytest.mark.parametrize(
+    ("body", "content_type", "batch"),
+    [
+        ("hello {marker}", "text/plain", False),
+        ("<event id='{marker}'/>", "application/xml", False),
+        ("garbage {marker}", None, False),
+        ('{{"id": "{marker}"}}', BATCH, True),
+        ("[{number}]", BATCH, True),
+        ("[]", BATCH, True),
+    ],
+    ids=["text_plain", "xml", "no_content_type", "batch_not_array", "batch_item_not_object", "batch_empty"],
+)
+async def test_a_body_refused_again_as_sent_is_not_replayed_as_it_was_and_stores_no_attempt(
+    uow_factory: Any, db: Any, meetings_pool: Any, route: str, body: str, content_type: str | None, batch: bool
+) -> None:
+    """A trial replayed a body refused for its content type (or sent with none), and batch envelopes that are no batch
+    or hold no event object: each was judged again and refused again, storing a new attempt. Refused up front, as the
+    page's rule says (shared.reading.refused_again_as_sent), naming its first reason; nothing stored."""
+    marker = random_id("as-sent")
+    number = str(int(uuid.uuid4().int % 10**15))
+    sent = body.format(marker=marker, number=number).encode()
+    rows = "SELECT rejection_id FROM meetings.rejection WHERE raw = $1"
+    kept_as = number if batch and sent.startswith(b"[") and sent != b"[]" else sent.decode()  # an item kept alone
+    earlier = {row["rejection_id"] for row in await db.fetch(rows, kept_as)}
+    [first] = await handlers.ingest_delivery(sent, uow_factory, batch=batch, route=route, content_type=content_type)
+    assert first.outcome == "rejected" and refused_again_as_sent(first.reason), first
+    assert not body_reads_no_json(first.reason), first
+    [found] = [row for row in await db.fetch(rows, kept_as) if row["rejection_id"] not in earlier]
+    attempts = "SELECT count(*) FROM meetings.rejection_attempt WHERE rejection_id = $1"
+    before = await db.fetchval(attempts, found["rejection_id"])
+    async with uow_factory() as uow:
+        with pytest.raises(handlers.RejectionRefusedAgainAsSent) as caught:
+            await handlers.replay_rejection(found["rejection_id"], uow)
+    assert caught.value.refusal.code == "refused_again_as_sent"
+    assert str(first.reason) in str(caught.value), caught.value
     assert await db.fetchval(attempts, found["rejection_id"]) == before
     kept = await read_back(meetings_pool, found["rejection_id"])
     assert kept is not None and kept["status"] == "open" and kept["last_replay_reason"] is None

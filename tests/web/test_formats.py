@@ -225,13 +225,14 @@ def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
     from services.gateway.web.reasons import BY_CODE
     from shared.refusals import RefusalCode
 
-    # a hold and four replay conflicts (409), each worded where it is met
+    # a hold and five replay conflicts (409), each worded where it is met
     held_only = {
         RefusalCode.MEMBER_UNKNOWN,
         RefusalCode.ALREADY_REPLAYED,
         RefusalCode.ALREADY_DISMISSED,
         RefusalCode.BODY_NOT_KEPT,
         RefusalCode.BODY_READS_NO_JSON,
+        RefusalCode.REFUSED_AGAIN_AS_SENT,
     }
     assert set(RefusalCode) - held_only <= set(BY_CODE)
     for code in set(RefusalCode) - held_only:

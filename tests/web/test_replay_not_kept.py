@@ -6,33 +6,40 @@ body (its `data`) does not read is followed through the real broker, meetings an
 replay by the API, the command line and a stale page's form is refused (409 body_reads_no_json), storing no attempt."""
 
 import asyncio
+import json
 import re
 import uuid
 from datetime import datetime
 from typing import Any
 
+import aio_pika
+import asyncpg
 import httpx
 import pytest
 
 from services.gateway.schemas.operations import RejectionRead
 from shared.periods import VIETNAM_TZ
+from shared.topology import INGEST_EXCHANGE
 from tests.meetings.feed import feed
+from tests.support.ids import random_id
 from tests.support.ops import run_ops
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import api_token, csrf_of, signed_in, web_account
 from tests.web.operations_render import PAGER, operations_html
+from tests.web.test_rejection_sender import row_by_id
 
 
 def rejection(rejection_id: str, **extra: Any) -> dict[str, Any]:
-    """An open rejection of a body that named no event, as GET /v1/rejections lists it."""
+    """An open rejection that a replay as it was may pass (its reference known by then), as GET /v1/rejections lists
+    it."""
     listed = {
         "rejection_id": rejection_id,
         "received_at": "2026-11-20T19:30:00+07:00",
         "event_id": "",
-        "type": "batch",
-        "reason": "body: a batch holds at most 1000 events, got 1001",
-        "field": "body",
+        "type": "org.unit.upserted.v1",
+        "reason": "data.parent_id: unit xa-1 is unknown",
+        "field": "data.parent_id",
         "status": "open",
         **extra,
     }
@@ -195,3 +202,119 @@ async def test_a_binary_mode_message_whose_data_reads_no_json_has_no_replay_butt
     for event_id, item in mine.items():
         assert len(still[event_id]["attempts"]) == len(item["attempts"]), sent[event_id]
         assert still[event_id]["last_replay_reason"] is None, sent[event_id]
+
+
+AS_SENT_NOTE = "nếu xét lại nguyên văn cũng chỉ bị từ chối lần nữa vì cùng lý do"
+
+
+@pytest.mark.e2e
+async def test_bodies_refused_for_their_content_type_or_batch_envelope_are_not_replayed(
+    system: RunningSystem,
+) -> None:
+    """A trial's operator was offered "Xét lại" (and the API answered 200, the command line exited 0, storing a new
+    attempt refused again) for bodies that can never pass as sent: refused for their content type (`text/plain`,
+    `application/xml`, none at all), over HTTP and AMQP, and batch envelopes that are no batch (not an array, 1,001
+    events, an item that is no object). Through the real services, each shows no replay but a note, the API answers
+    409 refused_again_as_sent naming the first reason, the command line fails, and no attempt is stored."""
+    marker = random_id("as-sent")
+    number = str(uuid.uuid4().int % 10**15)
+    cases: dict[str, tuple[str, bytes, str | None]] = {
+        "http-plain": ("http", f"hello {marker}-http-plain".encode(), "text/plain"),
+        "http-xml": ("http", f"<e id='{marker}-http-xml'/>".encode(), "application/xml"),
+        "http-none": ("http", f"garbage {marker}-http-none".encode(), None),
+        "amqp-plain": ("amqp", f"hello {marker}-amqp-plain".encode(), "text/plain"),
+        "amqp-xml": ("amqp", f"<e id='{marker}-amqp-xml'/>".encode(), "application/xml"),
+        "amqp-none": ("amqp", f"garbage {marker}-amqp-none".encode(), None),
+        "http-not-array": (
+            "http",
+            f'{{"m": "{marker}-http-not-array"}}'.encode(),
+            "application/cloudevents-batch+json",
+        ),
+        "http-many": (
+            "http",
+            json.dumps([{"m": f"{marker}-http-many"}] * 1001).encode(),
+            "application/cloudevents-batch+json",
+        ),
+        "http-item": ("http", f"[{number}]".encode(), "application/cloudevents-batch+json"),
+    }
+    integration = await api_token(system, role="integration", unit=None, sub=random_id("as-sent"), province_wide=True)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
+        for name, (route, body, content_type) in cases.items():
+            if route != "http":
+                continue
+            headers = {"Authorization": f"Bearer {integration}"}
+            if content_type:
+                headers["Content-Type"] = content_type
+            sent = await api.post("/v1/events", content=body, headers=headers)
+            assert sent.status_code >= 400, (name, sent.status_code, sent.text)
+    connection = await aio_pika.connect(system.env["CHIBO_AMQP_URL"])
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        for route, body, content_type in cases.values():
+            if route == "amqp":
+                message = aio_pika.Message(
+                    body, content_type=content_type, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                )
+                await exchange.publish(message, routing_key="member.upserted.v1")
+    finally:
+        await connection.close()
+
+    database = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+
+        async def stored() -> dict[str, str] | None:
+            rows = await database.fetch(
+                "SELECT rejection_id, raw FROM meetings.rejection WHERE strpos(raw, $1) > 0 OR raw = $2",
+                marker,
+                number,
+            )
+            found = {
+                name: str(row["rejection_id"]) for name in cases for row in rows if f"{marker}-{name}" in row["raw"]
+            }
+            found.update(("http-item", str(row["rejection_id"])) for row in rows if row["raw"] == number)
+            return found if len(found) == len(cases) else None
+
+        found = await eventually(stored, timeout=60, interval=0.5)
+    finally:
+        await database.close()
+
+    operator = await api_token(system, role="operator", unit=None, sub=random_id("api-operator-as-sent"))
+    web_sub = random_id("operator-as-sent")
+    await web_account(system, web_sub, "operator", None, None)
+    async with signed_in(system, web_sub) as client:
+        page = (await client.get("/app/operations?rejections_offset=0")).text
+    for name, rejection_id in found.items():
+        row = row_by_id(page, rejection_id)
+        assert "/operations/rejections/replay" not in row, (name, row)
+        assert 'data-body-not-kept="refused_as_sent"' in row and AS_SENT_NOTE in row, (name, row)
+        assert "/operations/rejections/dismiss" in row
+        assert "Thiếu phiên bản CloudEvents" not in row, (name, row)
+    assert "Thiếu kiểu nội dung (Content-Type)" in row_by_id(page, found["http-none"])
+
+    amqp_url, database_url = system.env["CHIBO_AMQP_URL"], system.env["CHIBO_DATABASE_URL"]
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"}
+    ) as api:
+        before = {
+            item["rejection_id"]: item
+            for item in (await api.get("/v1/rejections?status=open&limit=200")).json()["items"]
+            if item["rejection_id"] in found.values()
+        }
+        assert set(before) == set(found.values()), before
+        for name, rejection_id in found.items():
+            refused = await api.post(f"/v1/rejections/{rejection_id}/replay")
+            assert refused.status_code == 409, (name, refused.text)
+            said = refused.json()
+            assert said["reason_code"] == "refused_again_as_sent", (name, said)
+            assert before[rejection_id]["reason"] in said["message"], (name, said)
+            ran = await asyncio.to_thread(run_ops, amqp_url, database_url, "rejections", "replay", "--id", rejection_id)
+            assert ran.returncode != 0 and "(refused_again_as_sent)" in ran.stderr, (name, ran.stderr)
+        after = {
+            item["rejection_id"]: item
+            for item in (await api.get("/v1/rejections?status=open&limit=200")).json()["items"]
+            if item["rejection_id"] in found.values()
+        }
+    for name, rejection_id in found.items():
+        assert len(after[rejection_id]["attempts"]) == len(before[rejection_id]["attempts"]), name
+        assert after[rejection_id]["last_replay_reason"] is None, name

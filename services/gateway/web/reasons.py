@@ -866,6 +866,8 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     if text.startswith(DROPPED):  # the operator's decision on the whole event, not something wrong with a field
         note = text.removeprefix(DROPPED).split(" (was waiting for ")[0]
         return _(DROPPED_SAID, note=note)
+    if NO_CONTENT_TYPE.match(text):  # the message as a whole, not its first missing attribute (`specversion`)
+        return _(NO_CONTENT_TYPE_SAID)
     if MEMBER_STATUS.search(text):  # the field and the values it takes, said whole ("giá trị không hợp lệ" was not)
         return _(MEMBER_STATUS_SAID)
     for pattern, message in REJECTIONS:
@@ -887,6 +889,16 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     else:
         sentence = _("The value is not valid.")
     return on_field(field_label(field), sentence)
+
+
+NO_CONTENT_TYPE = re.compile(r"not a CloudEvent: .* but the content type is absent")
+"""shared.bindings.neither_mode of a message with no content type and no attribute header: its field is the first
+missing attribute, so it was said as `Thiếu phiên bản CloudEvents (specversion): …`, as if only that were wrong."""
+NO_CONTENT_TYPE_SAID = N_(
+    "The content type is missing and no ce- header was sent, so this is no CloudEvent: send the whole event as "
+    "application/cloudevents+json (a batch as application/cloudevents-batch+json), or its attributes in ce- headers "
+    "with its data as application/json."
+)
 
 
 DATABASE_CLOSED = r"^ObjectNotInPrerequisiteStateError\(.*not currently accepting connections|^CannotConnectNowError\("

@@ -77,6 +77,7 @@ from shared.reading import (
     body_reads_no_json,
     event_over_limit,
     loads,
+    refused_again_as_sent,
 )
 from shared.refusals import Refusal, RefusalCode
 
@@ -2147,14 +2148,33 @@ class RejectionReadsNoJson(RejectionUnreplayable):
         self.refusal = Refusal(code=RefusalCode.BODY_READS_NO_JSON)
 
 
+class RejectionRefusedAgainAsSent(RejectionUnreplayable):
+    """The rejected body was kept whole, but replayed as it was it is certain to be refused again for the same reason
+    (its content type refused or absent, its batch envelope invalid or over the count, no JSON object:
+    shared.reading.refused_again_as_sent, the rule the operations page hides "Xét lại" by); the message says the
+    first reason, and a corrected event may still replay it."""
+
+    def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
+        Exception.__init__(
+            self,
+            f"rejection {rejection_id}: the body as sent is certain to be refused again for the same reason (it was"
+            f" refused: {stored['reason']}), so it is not judged again as it was; send it again, or replay it with a"
+            " corrected event",
+        )
+        self.refusal = Refusal(code=RefusalCode.REFUSED_AGAIN_AS_SENT)
+
+
 def replayable_as_it_was(rejection_id: str, stored: Mapping[str, Any]) -> None:
-    """Refuse to judge a stored rejection (or attempt) again as it was when its body cannot be: RejectionUnreplayable
-    when it was not kept as sent (body_not_kept), RejectionReadsNoJson when it reads as no JSON (body_reads_no_json);
-    one check for the RPC's every caller (API, operations page, command line)."""
+    """Refuse to judge a stored rejection (or attempt) again as it was when its body cannot pass: RejectionUnreplayable
+    when it was not kept as sent (body_not_kept), RejectionReadsNoJson when it reads as no JSON (body_reads_no_json),
+    RejectionRefusedAgainAsSent when it would be refused again for its first reason (refused_again_as_sent); one
+    check for the RPC's every caller (API, operations page, command line)."""
     if body_not_kept(stored):
         raise RejectionUnreplayable(rejection_id, stored)
     if body_reads_no_json(stored["reason"]):
         raise RejectionReadsNoJson(rejection_id, stored)
+    if refused_again_as_sent(stored["reason"]):
+        raise RejectionRefusedAgainAsSent(rejection_id, stored)
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:

@@ -46,7 +46,7 @@ from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.envelope import GATEWAY_SOURCE
 from shared.logs import get_logger
 from shared.outages import BROKER, outage_of
-from shared.reading import body_reads_no_json
+from shared.reading import body_reads_no_json, refused_again_as_sent
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
@@ -188,6 +188,7 @@ TEMPLATE_HELPERS: Mapping[str, Any] = {
     "explain_hold": reasons.explain_hold,
     "field_label": reasons.field_label,
     "reads_no_json": body_reads_no_json,
+    "refused_as_sent": refused_again_as_sent,
 }
 """What operations.html reads beside a request's figures: its labels and the Vietnamese explanations of rejections,
 holds, dead letters and parked rows (the page renders with it, and so do the tests that render the template)."""
@@ -1058,6 +1059,13 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
             message = _(
                 "The rejected event %(event)s cannot be replayed as it was: the content sent cannot be read as JSON, "
                 "so replayed as it was it would only be refused again. Ask the sending system to send it again.",
+                event=event,
+            )
+        elif exc.refusal is not None and exc.refusal.code == RefusalCode.REFUSED_AGAIN_AS_SENT:
+            message = _(
+                "The rejected event %(event)s cannot be replayed as it was: the content sent (its content type, or "
+                "its batch envelope) would only be refused again for the same reason. Ask the sending system to send "
+                "it again correctly.",
                 event=event,
             )
         elif exc.refusal is not None and exc.refusal.code == RefusalCode.ALREADY_DISMISSED:
