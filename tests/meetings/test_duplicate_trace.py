@@ -282,7 +282,10 @@ async def test_keeping_the_route_costs_no_statement(meetings_pool, batch: bool) 
         query
         for statements in sent
         for query in statements
-        if "route" in query and "INTO processed_message" not in query and not query.startswith("SELECT p.source")
+        if "route" in query
+        and "INTO processed_message" not in query
+        and not query.startswith("SELECT p.source")
+        and "FROM held_event" not in query  # a hold's own route, read when earlier tests left one waiting on the unit
     ]
     assert naming_route == [], naming_route
     assert all("route" in query for statements in sent for query in statements if "INTO processed_message" in query)
