@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from services.meetings.context import MeetingsContext
-from services.meetings.handlers import expire_holds, sweep_released, with_retries
+from services.meetings.handlers import expire_holds, sweep_released, trace, with_retries
 from shared.background import poll
 from shared.logs import get_logger
 
@@ -16,9 +16,11 @@ async def expire_held_events(app: MeetingsContext) -> None:
     timeout = timedelta(seconds=app.settings.hold_timeout_seconds)
 
     async def expire() -> int:
-        async with app.uow_factory() as uow:
-            expired = await expire_holds(uow, timeout=timeout)
-            await uow.commit()
+        with trace.tracing() as rejected:
+            async with app.uow_factory() as uow:
+                expired = await expire_holds(uow, timeout=timeout)
+                await uow.commit()
+            trace.report(rejected)  # each expired hold's event_rejected line, once committed
         return expired
 
     async def step() -> bool:

@@ -367,11 +367,13 @@ async def retry_held_event(request: rpc.RetryHeldEvent, app: MeetingsContext) ->
 async def drop_held_event(request: rpc.DropHeldEvent, app: MeetingsContext) -> dict[str, Any]:
     """Stop holding an event (it becomes a rejection with the operator's reason); not_found when it is not held."""
     try:
-        async with app.uow_factory() as uow:
-            result = await handlers.drop_held(
-                uow, source=request.source, event_id=request.event_id, reason=request.reason
-            )
-            await uow.commit()
+        with trace.tracing() as dropped:
+            async with app.uow_factory() as uow:
+                result = await handlers.drop_held(
+                    uow, source=request.source, event_id=request.event_id, reason=request.reason
+                )
+                await uow.commit()
+            trace.report(dropped)  # its event_rejected line, once committed
     except handlers.HeldNotFound:
         raise RpcError(
             "not_found", f"no held event {request.event_id} from {request.source}", field="event_id"

@@ -8,7 +8,12 @@ bulk history load (tests/meetings/test_bulk_event_trace.py). It could not say by
 the inbox row now keeps it (meetings migration 0037, written by the inbox insert itself) and the line names it as
 `first_route` (`amqp`, `amqp-batch`, `http`, `http-batch`, `bulk`; null for a row from before the migration).
 `event_rejected` (and `event_accepted`) lines named no
-sender, the account a rejection stores as `sender`. Real PostgreSQL; the lines as the service writes them."""
+sender, the account a rejection stores as `sender`. Trial: meetings killed (kill -9) while AMQP batches were held left
+162 events with two `event_held` lines, one before the kill and one after the restart, the database keeping only the
+second: the line was written before its transaction committed, and named no route, sender or message. Each outcome
+line (`event_held`, `event_rejected`, `event_duplicate`) is now noted in memory and written once its transaction
+committed, naming `route`, `sender` and `message_id` as `event_accepted` does. Real PostgreSQL; the lines as the
+service writes them."""
 
 import json
 import logging
@@ -21,6 +26,7 @@ import pytest
 from services.meetings.handlers import ingest_batch, ingest_delivery
 from services.meetings.handlers.grouped import ingest_singles, single_event
 from services.meetings.repository.ingest import INBOX
+from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE
 from tests.meetings import events as ev
 from tests.meetings.test_batch_statements import CountingUnitOfWork
@@ -283,3 +289,88 @@ async def test_keeping_the_route_costs_no_statement(meetings_pool, batch: bool) 
     ]
     assert naming_route == [], naming_route
     assert all("route" in query for statements in sent for query in statements if "INTO processed_message" in query)
+
+
+class KilledBeforeCommit(MeetingsUnitOfWork):
+    """A unit of work whose connection the server ends (pg_terminate_backend, as a process killed would leave it)
+    just before its commit: everything it judged rolls back."""
+
+    async def commit(self) -> None:
+        """End this transaction's backend from another connection, then commit (which fails)."""
+        await self._pool.execute("SELECT pg_terminate_backend($1)", self.connection.get_server_pid())
+        await super().commit()
+
+
+def held_member(cell_id: str) -> dict[str, Any]:
+    """A member of a cell not yet known: held until the cell arrives."""
+    return ev.member(random_id("mem"), cell_id)
+
+
+def refused_unit(cell_id: str) -> dict[str, Any]:
+    """A cell without its name: rejected."""
+    event = ev.unit(cell_id)
+    del event["data"]["name"]
+    return event
+
+
+@pytest.mark.parametrize(
+    ("build", "outcome", "name"), [(held_member, "held", "event_held"), (refused_unit, "rejected", "event_rejected")]
+)
+async def test_an_outcome_line_is_written_only_once_its_transaction_committed(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture, build: Any, outcome: str, name: str
+) -> None:
+    account = random_id("broker")
+    event = build(random_id("cell"))
+    body = json.dumps([event]).encode()
+    message_id = random_id("m")
+
+    def deliver(factory: Any) -> Any:
+        return ingest_delivery(
+            body,
+            factory,
+            batch=True,
+            route="amqp",
+            content_type=BATCH_CONTENT_TYPE,
+            message_id=message_id,
+            account=account,
+        )
+
+    with pytest.raises(asyncpg.PostgresConnectionError):  # the delivery is held back for redelivery
+        await deliver(lambda: KilledBeforeCommit(meetings_pool))
+
+    assert lines_of(lines, name, event["id"]) == []  # nothing kept, nothing said
+    table = "held_event" if outcome == "held" else "rejection"
+    kept = await meetings_pool.fetchval(
+        f"SELECT count(*) FROM {table} WHERE source = $1 AND event_id = $2",  # noqa: S608 (a fixed name)
+        event["source"],
+        event["id"],
+    )
+    assert kept == 0
+
+    [result] = await deliver(uow_factory)  # the redelivery after the restart
+
+    assert result.outcome == outcome
+    [line] = lines_of(lines, name, event["id"])
+    assert line["route"] == "amqp" and line["sender"] == account and line["message_id"] == message_id, line
+    assert line["event_type"] == event["type"] and line["event_source"] == event["source"], line
+    assert line["correlation_id"] == event["id"], line
+
+
+async def test_a_held_line_names_how_its_event_came_and_a_copys_line_too(  # type: ignore[no-untyped-def]
+    meetings_pool, uow_factory, lines: pytest.LogCaptureFixture
+) -> None:
+    account = random_id("acct")
+    member = held_member(random_id("cell"))
+
+    [held] = await ingest_batch([member], uow_factory, route="http", account=account)
+
+    assert held.outcome == "held"
+    [line] = lines_of(lines, "event_held", member["id"])
+    assert line["route"] == "http" and line["sender"] == account and line["message_id"] is None, line
+    assert line["waiting_for"] == held.waiting_for, line
+
+    [again] = await ingest_batch([member], uow_factory, route="http", account=account)
+
+    assert again.outcome == "held"
+    [still] = lines_of(lines, "event_still_held", member["id"])
+    assert still["route"] == "http" and still["sender"] == account, still

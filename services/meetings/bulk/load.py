@@ -477,7 +477,7 @@ async def _load_staged(
         if outcome == "duplicate":  # when and by which route its event was first taken in, as the ingest path says
             first = inbox.get(_identity(record))
             taken_in = trace.first_taken_in(*first[2:]) if first is not None else trace.first_taken_in(None, None)
-            log.info("event_duplicate", **fields, **taken_in)
+            trace.line(log.info, "event_duplicate", **fields, **taken_in, route=ROUTE, sender=None, message_id=None)
         trace.note(ROUTE, fields, outcome)
     report.outcomes["accepted"] += len(firsts)
     report.outcomes["duplicate"] += len(staged) - len(firsts) - len(reused)

@@ -43,7 +43,13 @@ async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> Ingest
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
     result = await settle_held(event, uow, row)
-    trace.note(trace.RETRY_ROUTE, trace.identity(event), result.outcome, sender=row["account"])
+    trace.note(
+        trace.RETRY_ROUTE,
+        trace.identity(event),
+        result.outcome,
+        sender=row["account"],
+        message_id=row.get("message_id"),
+    )
     log.info(
         "held_event_retried",
         event_id=event_id,

@@ -634,11 +634,14 @@ async def judge(
             if reading.same_content(earlier):
                 still_held = uow.ingest.held_copy(source=source, event_id=event_id)
                 if still_held is not None:  # CONTRACT.md: held until its referent arrives, however often resent
-                    log.info("event_still_held", **reading_identity(reading))
+                    identity = reading_identity(reading)
+                    trace.line(log.info, "event_still_held", **identity, **came_by(reading, route, account))
                     return _naming_ignored(held_again(still_held, reading), reading, route=route)
-                log.info(
+                trace.line(
+                    log.info,
                     "event_duplicate",
                     **reading_identity(reading),
+                    **came_by(reading, route, account),
                     **trace.first_taken_in(
                         uow.ingest.first_received(source=source, event_id=event_id),
                         uow.ingest.first_route(source=source, event_id=event_id),
@@ -680,6 +683,12 @@ def sent_by(reading: Reading, account: str | None) -> str | None:
     given (the API account over HTTP; a replay's or release's recorded one), else the broker user whose `user_id`
     its AMQP message carried (Reading.sender); None when neither is known ("not given")."""
     return account if account is not None else reading.sender
+
+
+def came_by(reading: Reading, route: str, account: str | None) -> dict[str, Any]:
+    """The fields saying how a read event came on its outcome lines (docs/operations.md): `route`, `sender` (the
+    account, sent_by) and `message_id` (its AMQP message's own id, None over HTTP)."""
+    return {"route": route, "sender": account, "message_id": reading.message_id}
 
 
 def held_again(held: Mapping[str, Any], reading: Reading) -> IngestResult:
@@ -1002,18 +1011,20 @@ async def _failed_alone(
         f"{reading.type or 'event'}: could not be applied ({type(exc).__name__}: {str(exc)[:300]}); stored for an"
         " operator to replay once the cause is fixed"
     )
-    async with uow_factory() as uow:
-        result = await _reject_reading(
-            reading,
-            error,
-            uow,
-            route=route,
-            received_at=now(),
-            scope=scope,
-            account=account,
-            sources_listed=sources_listed,
-        )
-        await uow.commit()
+    with trace.tracing() as rejected:
+        async with uow_factory() as uow:
+            result = await _reject_reading(
+                reading,
+                error,
+                uow,
+                route=route,
+                received_at=now(),
+                scope=scope,
+                account=account,
+                sources_listed=sources_listed,
+            )
+            await uow.commit()
+        trace.report(rejected)  # its event_rejected line, once committed
     return result
 
 
@@ -1046,8 +1057,8 @@ async def _judge_in_one_transaction(
             log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
             for reading, result in zip(chunk, results, strict=True):
                 if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have own lines
-                    sender = sent_by(reading, account)
-                    log.info("event_accepted", **reading_identity(reading), route=route, sender=sender)
+                    fields = came_by(reading, route, sent_by(reading, account))
+                    log.info("event_accepted", **reading_identity(reading), **fields)
             trace.report(released)  # the held events they released, once committed
             deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
@@ -1334,24 +1345,26 @@ async def _store_body_rejection(
     """Store and publish, in one transaction, the rejection of a whole body (no source or id) kept as `raw`, with the
     AMQP `message_id` it came in (None over HTTP) and who sent it (`account`, see ingest_delivery); `sources_listed`:
     the rule its events would have been judged by (its sender's sources list, False: the registry), see reject."""
-    async with uow_factory() as uow:
-        await reject(
-            uow,
-            source="",
-            event_id="",
-            event_type=event_type,
-            reason=reason,
-            field=field,
-            raw=raw,
-            route=route,
-            received_at=now(),
-            correlation_id=request_correlation_id(),  # over HTTP the gateway's; an AMQP body's line names its message
-            scope=scope,
-            account=account,
-            message_id=message_id,
-            sources_listed=sources_listed,
-        )
-        await uow.commit()
+    with trace.tracing() as rejected:
+        async with uow_factory() as uow:
+            await reject(
+                uow,
+                source="",
+                event_id="",
+                event_type=event_type,
+                reason=reason,
+                field=field,
+                raw=raw,
+                route=route,
+                received_at=now(),
+                correlation_id=request_correlation_id(),  # over HTTP the gateway's; an AMQP body's line its message
+                scope=scope,
+                account=account,
+                message_id=message_id,
+                sources_listed=sources_listed,
+            )
+            await uow.commit()
+        trace.report(rejected)  # its event_rejected line, once committed
 
 
 def cut_body_reason(limit: int) -> str:
@@ -1607,7 +1620,15 @@ async def _settle(
             message_id=message_id,
             sources_listed=sources_listed,
         )
-        log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
+        trace.line(  # once its transaction committed (trace.report), as event_accepted is
+            log.info,
+            "event_held",
+            **trace.identity(event),
+            waiting_for=held.waiting_for,
+            route=route,
+            sender=account,
+            message_id=message_id,
+        )
         return IngestResult(
             *identity,
             "held",
@@ -1727,7 +1748,13 @@ async def release_waiting(
     for row, event in waiting:
         if await uow.ingest.try_lock(locks_for(event)):
             result = await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
-            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome, sender=row["account"])
+            trace.note(
+                trace.RELEASE_ROUTE,
+                trace.identity(event),
+                result.outcome,
+                sender=row["account"],
+                message_id=row.get("message_id"),
+            )
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
             log.info(
@@ -1799,7 +1826,13 @@ async def _settle_one_released(
             return None
         with trace.tracing() as released:
             result = await settle_held(event, uow, row)
-            trace.note(trace.RELEASE_ROUTE, trace.identity(event), result.outcome, sender=row["account"])
+            trace.note(
+                trace.RELEASE_ROUTE,
+                trace.identity(event),
+                result.outcome,
+                sender=row["account"],
+                message_id=row.get("message_id"),
+            )
             await uow.commit()
             trace.report(released)
         return uow.ingest.deferred
@@ -2004,7 +2037,8 @@ async def reject(
     # a whole body rejected has no event id: its line names none (nor an empty one), only its message when it came in
     # one (message_id) and its rejection
     identity = {"event_id": event_id} if event_id else {}
-    log.warning(
+    trace.line(  # once its transaction committed (trace.report), as event_accepted is
+        log.warning,
         "event_rejected",
         **identity,
         rejection_id=rejection_id,
@@ -2532,6 +2566,7 @@ async def replay_rejection(
         {**traced, "correlation_id": traced["correlation_id"] or request_correlation_id()},
         result.outcome,
         sender=account,
+        message_id=reading.message_id,
     )
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)

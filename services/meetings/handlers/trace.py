@@ -3,10 +3,12 @@ a held event released once what it waited for arrived, an operator's replay of a
 and each line of a bulk history load (`bulk`, services/meetings/bulk/load.py). Each accepted one is one
 `event_accepted` line once its transaction committed, with the `route` it came by (`release`, `replay`, `retry`,
 `bulk`), and each judged one a `chibo_ingest_events_total` sample under that route, as an event of `amqp` or `http`
-is."""
+is. Every per-event outcome line (`event_held`, `event_rejected`, `event_duplicate`, `event_still_held`) written
+within a tracing() is noted in memory too (line) and written by report once the transaction committed: a transaction
+rolled back, or a process killed before its commit, leaves none (its redelivery writes the one line)."""
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -25,8 +27,15 @@ RETRY_ROUTE = "retry"
 BULK_ROUTE = "bulk"
 """The route of a line of a bulk history load (python -m services.meetings bulk-load), set-based or not."""
 
-Noted = list[tuple[str, dict[str, Any], str]]
-"""(route, the event's identity fields for its line, outcome) of each event judged in one transaction."""
+
+class Noted(list[tuple[str, dict[str, Any], str]]):
+    """(route, the event's identity fields for its line, outcome) of each event judged in one transaction, and in
+    `lines` the outcome lines (the logger method, the line's name, its fields) to write once it committed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[Callable[..., Any], str, dict[str, Any]]] = []
+
 
 _NOTED: ContextVar[Noted | None] = ContextVar("chibo_meetings_released", default=None)
 
@@ -34,7 +43,7 @@ _NOTED: ContextVar[Noted | None] = ContextVar("chibo_meetings_released", default
 @contextmanager
 def tracing() -> Iterator[Noted]:
     """Collect, for one transaction (one attempt of it), what note() is told; report() them once it committed."""
-    noted: Noted = []
+    noted = Noted()
     token = _NOTED.set(noted)
     try:
         yield noted
@@ -75,18 +84,36 @@ def first_taken_in(received_at: datetime | None, route: str | None) -> dict[str,
     return {"received_at": rfc3339(received_at), "first_route": route}
 
 
-def note(route: str, fields: dict[str, Any], outcome: str, *, sender: str | None = None) -> None:
+def note(
+    route: str, fields: dict[str, Any], outcome: str, *, sender: str | None = None, message_id: str | None = None
+) -> None:
     """Note one event judged by `route` (`release`, `replay`, `retry`, `bulk`) with its outcome, the fields naming it
-    (identity) and the account that sent it (`sender`, as its hold or rejection stores it; None: none recorded, a bulk
-    load's) in the current tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
+    (identity), the account that sent it (`sender`, as its hold or rejection stores it; None: none recorded, a bulk
+    load's) and the AMQP message it came in (`message_id`, as its hold or rejection keeps it) in the current
+    tracing(); outside one (a caller that reports nothing, the tests' fakes) none is."""
     noted = _NOTED.get()
     if noted is not None:
-        noted.append((route, {**fields, "sender": sender}, outcome))
+        noted.append((route, {**fields, "sender": sender, "message_id": message_id}, outcome))
+
+
+def line(write: Callable[..., Any], name: str, **fields: Any) -> None:
+    """Write a per-event outcome line (`write`: the logger's method, e.g. log.info; `name`: `event_held`, ...) once
+    the current tracing()'s transaction committed (report writes it; a rollback drops it, no statement either way);
+    outside a tracing() (a dry run, a caller committing right after) at once."""
+    noted = _NOTED.get()
+    if noted is None:
+        write(name, **fields)
+    else:
+        noted.lines.append((write, name, fields))
 
 
 def report(noted: Noted) -> None:
-    """After commit: one `event_accepted` line per accepted event (held, duplicate and rejected ones have their own
-    lines already) and the chibo_ingest_events_total samples, one update per route, type and outcome."""
+    """After commit: the outcome lines noted (line), in order, then one `event_accepted` line per accepted event
+    noted (held, duplicate and rejected ones have their own lines among those) and the chibo_ingest_events_total
+    samples, one update per route, type and outcome."""
+    for write, name, fields in noted.lines:
+        write(name, **fields)
+    noted.lines.clear()  # written once, however often reported
     counted: Counter[tuple[str, str, str]] = Counter()
     for route, fields, outcome in noted:
         counted[(route, type_label(fields["event_type"]), outcome)] += 1
