@@ -5,6 +5,7 @@ one) now say "sửa" and their confirmations "Vẫn sửa: …", the correction 
 still ahead keeps "Vẫn chuyển" (tests/web/test_month_left_empty.py)."""
 
 import html
+import re
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -20,7 +21,7 @@ from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, free_start, signed_in
 from tests.web.test_held_form import CELL, free_evening, record_held
-from tests.web.test_stale_pages import inputs
+from tests.web.test_stale_pages import inputs, meeting_ahead
 
 
 def words(page: str) -> str:
@@ -114,3 +115,42 @@ async def test_a_held_meetings_correction_out_of_its_month_is_worded_as_a_correc
         assert "“Vẫn chuyển: tháng cũ của buổi này" in moved["confirm_month_left_empty"]
     finally:
         forms.FORM.reset(token)
+
+
+def reschedule_labels(page: str) -> tuple[str, str]:
+    """The record page's reschedule section as read: its heading and its form's button, spaces collapsed."""
+    heading = re.search(r'<h2 id="reschedule-title">(.*?)</h2>', page, re.S)
+    form = re.search(r'<form[^>]*action="[^"]*/reschedule"[^>]*>(.*?)</form>', page, re.S)
+    assert heading and form, words(page)[-3000:]
+    button = re.search(r'<button type="submit">(.*?)</button>', form.group(1), re.S)
+    assert button, form.group(1)
+    return words(heading.group(1)), words(button.group(1))
+
+
+@pytest.mark.e2e
+async def test_a_meeting_recorded_held_without_attendance_is_offered_a_correction_not_a_move(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A trial's meeting recorded as held ("Ghi lại…"), its roster not yet taken, read "Đã diễn ra, đang chờ biên
+    bản" while its form's button said "Đổi lịch" and its confirmations "Vẫn sửa…": one decision (corrects_held) words
+    the heading, the note and the button as a correction; a meeting still ahead keeps "Đổi lịch"."""
+    token = province["secretary"]
+    async with (
+        signed_in(system, "secretary") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api,
+    ):
+        held_at = await free_evening(client, token)
+        meeting_id = await record_held(client, held_at)  # extraordinary: no month's regular meeting asked about
+        try:
+            page = (await client.get(f"/app/meetings/{meeting_id}/record")).text
+            said = words(page)
+            assert "Đã diễn ra, đang chờ biên bản" in said, said[-3000:]
+            assert reschedule_labels(page) == ("Sửa thời điểm đã diễn ra", "Sửa thời điểm đã diễn ra"), said[-3000:]
+            assert 'id="correction-note"' in page and "Đổi lịch" not in said, said[-3000:]
+        finally:
+            await api.post(f"/v1/meetings/{meeting_id}/cancel", json={"reason": "Ghi nhầm"})
+
+        ahead_id = (await meeting_ahead(system, province))[0]
+        page = (await client.get(f"/app/meetings/{ahead_id}/record")).text
+        assert reschedule_labels(page) == ("Đổi lịch", "Đổi lịch"), words(page)[-3000:]
+        assert 'id="correction-note"' not in page and "Sửa thời điểm đã diễn ra" not in words(page)

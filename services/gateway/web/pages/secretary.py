@@ -1432,7 +1432,8 @@ def minutes_day_problem(
     begins at another time moved first, meeting.rescheduled.v1: minutes dated 6 days before their meeting were
     accepted and at once raised a late-minutes escalation), said on the day input, with the meeting's own day and the
     control the record page moves it by: "Sửa thời điểm đã diễn ra" for a meeting that `took_place` (begun, its
-    attendance taken: i18n.meeting_took_place; or held, its minutes not adopted: i18n.held_correctable), "Đổi lịch"
+    attendance taken: i18n.meeting_took_place; held, its minutes not adopted: i18n.held_correctable; or recorded as
+    already held: corrects_held), "Đổi lịch"
     otherwise. Minutes `stored` (their start) on `started`'s day, another than the meeting's, are those of a meeting
     whose time was corrected since: they are told to take the meeting's day (a trial's were told to correct the time
     again, the step just done)."""
@@ -1558,7 +1559,8 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
                 names=names,
                 scheduled=meeting.starts_at,
                 now=datetime.now(VIETNAM_TZ),
-                took_place=meeting_took_place(meeting, roster is not None) or held_correctable(meeting),
+                # the control the record page shows: its form's heading is worded by corrects_held
+                took_place=meeting_took_place(meeting, roster is not None) or corrects_held(meeting),
                 stored=parse_moment((getattr(meeting, "minutes", None) or {}).get("started_at")),
             )
             model = forms.build(MinutesCreate, body)
