@@ -1693,6 +1693,25 @@ def _half_year_cells_args(unit_id: str, period: str, *, today: date) -> tuple[ob
     )
 
 
+async def _half_year_rows(
+    conn: asyncpg.Connection,
+    sql: str,
+    unit_id: str,
+    period: str,
+    *extra: object,
+    today: date,
+    pending: int | None,
+) -> list[asyncpg.Record]:
+    """The rows of a statement over HALF_YEAR_CELLS (`sql`, its arguments _half_year_cells_args then `extra`), read
+    once the tree is current (tree_pending) with no JIT and each run planned anew: JIT-compiling the statement's
+    expressions took 178 ms of its 300 for a province (rollup preset), and a generic plan, made once JIT was on,
+    kept it."""
+    await tree_pending(conn, pending)
+    async with conn.transaction():
+        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
+        return await conn.fetch(sql, *_half_year_cells_args(unit_id, period, today=today), *extra)
+
+
 async def half_year_page(
     conn: asyncpg.Connection,
     unit_id: str,
@@ -1713,18 +1732,17 @@ async def half_year_page(
     (_half_year_page_line), not a row per stored quarter for half_year_line. `pending`: tree_pending."""
     if after[1] is not None and not descending:
         raise ValueError("a half-year page read after a cursor is in descending order only")
-    await tree_pending(conn, pending)
-    async with conn.transaction():
-        # as half_year_totals: no JIT (most of a province's run), each run planned anew
-        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(
-            HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC"),
-            *_half_year_cells_args(unit_id, period, today=today),
-            after[0],
-            after[1],
-            limit,
-            offset,
-        )
+    rows = await _half_year_rows(
+        conn,
+        HALF_YEAR_PAGE.format(order="DESC" if descending else "ASC"),
+        unit_id,
+        period,
+        *after,
+        limit,
+        offset,
+        today=today,
+        pending=pending,
+    )
     quarters = half_quarters(period)
     page = [(_half_year_page_line(row, period, quarters), row["score"]) for row in rows if row["cell_id"] is not None]
     return int(rows[0]["total"]), page
@@ -1790,11 +1808,7 @@ async def half_year_weak_page(
     """How many weak cells the subtree has in the half-year `period` (rated Average or Poor in one of its quarters:
     HALF_YEAR_WEAK) and `limit` of them from `offset`, worst first, as ranking lines (_rank_item): the roll-up's
     `weakest` and the weakest cells' pages (committee_ranking `weak_only`) alike. `pending`: tree_pending."""
-    await tree_pending(conn, pending)
-    async with conn.transaction():
-        # as half_year_page: no JIT, each run planned anew
-        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(HALF_YEAR_WEAK, *_half_year_cells_args(unit_id, period, today=today), limit, offset)
+    rows = await _half_year_rows(conn, HALF_YEAR_WEAK, unit_id, period, limit, offset, today=today, pending=pending)
     quarters = half_quarters(period)
     lines = [_rank_item(_half_year_page_line(row, period, quarters)) for row in rows if row["cell_id"] is not None]
     return int(rows[0]["total"]), lines
@@ -1806,13 +1820,7 @@ async def half_year_totals(
     """A unit's half-year totals (HALF_YEAR_TOTALS), what domain.periods.half_year_figures_of makes its figures of:
     the same as half_year_figures of its half_year_lines, without reading every cell's quarters into Python.
     `pending`: tree_pending."""
-    await tree_pending(conn, pending)
-    async with conn.transaction():
-        # JIT-compiling the statement's expressions took 178 ms of its 300 for a province (rollup preset); a
-        # generic plan, made once JIT was on, keeps it: each run planned anew
-        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
-        row = await conn.fetchrow(HALF_YEAR_TOTALS, *_half_year_cells_args(unit_id, period, today=today))
-    assert row is not None
+    [row] = await _half_year_rows(conn, HALF_YEAR_TOTALS, unit_id, period, today=today, pending=pending)
     return HalfYearTotals(
         cells=int(row["cells"]),
         met_every_month=int(row["met_every_month"]),

@@ -43,13 +43,7 @@ async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> Ingest
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
     result = await settle_held(event, uow, row)
-    trace.note(
-        trace.RETRY_ROUTE,
-        trace.identity(event),
-        result.outcome,
-        sender=row["account"],
-        message_id=row.get("message_id"),
-    )
+    trace.note_held(trace.RETRY_ROUTE, event, row, result.outcome)
     log.info(
         "held_event_retried",
         event_id=event_id,

@@ -245,26 +245,27 @@ class Reading:
 _READING_FIELDS = tuple(reading_field.name for reading_field in fields(Reading))
 
 
-def with_message_id(reading: Reading, message_id: str | None, *, sender: str | None = None) -> Reading:
-    """`replace(reading, message_id=message_id, sender=sender)` (the AMQP delivery's `message_id` and broker-checked
-    `user_id`; a `sender` None keeps the reading's), built without dataclasses.replace's per-field checks and frozen
-    __init__ (issue 12: ~2 % of meetings' batch ingest, once per event of a batch)."""
+def _copied(reading: Reading, **changes: Any) -> Reading:
+    """`replace(reading, **changes)` built without dataclasses.replace's per-field checks and frozen __init__ (issue
+    12: ~2 % of meetings' batch ingest, once per event of a batch); its cached properties are computed anew."""
     fresh = object.__new__(Reading)
     values = reading.__dict__
     fresh.__dict__.update({name: values[name] for name in _READING_FIELDS})
-    fresh.__dict__["message_id"] = message_id
-    if sender is not None:
-        fresh.__dict__["sender"] = sender
+    fresh.__dict__.update(changes)
     return fresh
+
+
+def with_message_id(reading: Reading, message_id: str | None, *, sender: str | None = None) -> Reading:
+    """`replace(reading, message_id=message_id, sender=sender)` (the AMQP delivery's `message_id` and broker-checked
+    `user_id`; a `sender` None keeps the reading's), built by _copied."""
+    if sender is None:
+        return _copied(reading, message_id=message_id)
+    return _copied(reading, message_id=message_id, sender=sender)
 
 
 def in_a_batch(reading: Reading) -> Reading:
-    """`replace(reading, in_batch=True)`, built as with_message_id builds its copy (once per event of a batch)."""
-    fresh = object.__new__(Reading)
-    values = reading.__dict__
-    fresh.__dict__.update({name: values[name] for name in _READING_FIELDS})
-    fresh.__dict__["in_batch"] = True
-    return fresh
+    """`replace(reading, in_batch=True)`, built by _copied (once per event of a batch)."""
+    return _copied(reading, in_batch=True)
 
 
 def inbox_route(route: str, reading: Reading) -> str:
@@ -1748,13 +1749,7 @@ async def release_waiting(
     for row, event in waiting:
         if await uow.ingest.try_lock(locks_for(event)):
             result = await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
-            trace.note(
-                trace.RELEASE_ROUTE,
-                trace.identity(event),
-                result.outcome,
-                sender=row["account"],
-                message_id=row.get("message_id"),
-            )
+            trace.note_held(trace.RELEASE_ROUTE, event, row, result.outcome)
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
             log.info(
@@ -1826,13 +1821,7 @@ async def _settle_one_released(
             return None
         with trace.tracing() as released:
             result = await settle_held(event, uow, row)
-            trace.note(
-                trace.RELEASE_ROUTE,
-                trace.identity(event),
-                result.outcome,
-                sender=row["account"],
-                message_id=row.get("message_id"),
-            )
+            trace.note_held(trace.RELEASE_ROUTE, event, row, result.outcome)
             await uow.commit()
             trace.report(released)
         return uow.ingest.deferred

@@ -8,7 +8,7 @@ within a tracing() is noted in memory too (line) and written by report once the 
 rolled back, or a process killed before its commit, leaves none (its redelivery writes the one line)."""
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -94,6 +94,12 @@ def note(
     noted = _NOTED.get()
     if noted is not None:
         noted.append((route, {**fields, "sender": sender, "message_id": message_id}, outcome))
+
+
+def note_held(route: str, event: Any, row: Mapping[str, Any], outcome: str) -> None:
+    """note() of a held event judged again by `route` (`release`, `retry`), its hold's row (`row`: held_event's)
+    naming who sent it (`account`) and the AMQP message it came in (`message_id`), as its hold stored them."""
+    note(route, identity(event), outcome, sender=row["account"], message_id=row.get("message_id"))
 
 
 def line(write: Callable[..., Any], name: str, **fields: Any) -> None:
