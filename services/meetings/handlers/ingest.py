@@ -2160,9 +2160,9 @@ class RejectionUnreplayable(Exception):
 
 class RejectionReadsNoJson(RejectionUnreplayable):
     """The rejected body was kept whole but reads as no JSON (not JSON, not UTF-8 in binary mode, or nested too deep:
-    shared.reading.body_reads_no_json, the rule the operations page hides "Xét lại" by), so judged again as it was it
-    could only be refused again, by then for another reason (`data: Input should be a valid dictionary`); the
-    message says the first reason, and a corrected event may still replay it."""
+    shared.reading.body_reads_no_json; the operations page hides "Xét lại" by not_replayable_as_sent, which says
+    it), so judged again as it was it could only be refused again, by then for another reason (`data: Input should
+    be a valid dictionary`); the message says the first reason, and a corrected event may still replay it."""
 
     def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
         Exception.__init__(
@@ -2177,8 +2177,8 @@ class RejectionReadsNoJson(RejectionUnreplayable):
 class RejectionRefusedAgainAsSent(RejectionUnreplayable):
     """The rejected body was kept whole, but replayed as it was it is certain to be refused again for the same reason
     (its content type refused or absent, its batch envelope invalid or over the count, no JSON object:
-    shared.reading.refused_again_as_sent, the rule the operations page hides "Xét lại" by); the message says the
-    first reason, and a corrected event may still replay it."""
+    shared.reading.refused_again_as_sent; the operations page hides "Xét lại" by not_replayable_as_sent, which says
+    it); the message says the first reason, and a corrected event may still replay it."""
 
     def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
         Exception.__init__(
