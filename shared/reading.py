@@ -178,7 +178,8 @@ later fix of referenced data changes makes such a body pass; only a corrected ev
 def refused_again_as_sent(reason: str | None) -> bool:
     """Whether a rejection's `reason` says its body, replayed as it was, is certain to be refused again for the same
     reason (body_reads_no_json, or _REFUSED_AS_SENT: content type refused, in no content mode, batch envelope invalid
-    or over the count, no JSON object); the one rule the operations page, the API and the command line replay by."""
+    or over the count, no JSON object); meetings' not_replayable_as_sent judges by it, the one rule the API, the
+    command line and (by the reply's `not_replayable_reason`) the operations page replay by."""
     return body_reads_no_json(reason) or (bool(reason) and _REFUSED_AS_SENT.match(str(reason)) is not None)
 
 

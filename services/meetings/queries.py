@@ -9,13 +9,13 @@ import asyncpg
 from services.meetings import domain
 from services.meetings.config import Settings
 from services.meetings.handlers.apply import ROSTER_REJUDGED_ROUTE
+from services.meetings.handlers.ingest import KEPT_MARK, replayable_as_sent_fields
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
 from shared.minutes import part_stands_sql
 from shared.plausible import meeting_begun
-from shared.reading import NOT_UTF8
 from shared.rejection_counts import rejection_counts
 from shared.tree import fetch_ancestors
 
@@ -495,24 +495,34 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
     }
 
 
+KEPT_TAIL_SQL = "right({raw}, strpos(reverse({raw}), '" + KEPT_MARK[::-1] + "') + " + str(len(KEPT_MARK) - 1) + ")"
+"""A stored body's text from its last KEPT_MARK on (its last few characters when it has none): where any kept-prefix
+ending must begin, so handlers.ingest.body_not_kept decides by it as by the whole text, which is not read (up to a
+megabyte a row)."""
+
+
 REJECTION_COLUMNS = (
     "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
     " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
     " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id, sender, sender_named_by,"
     " sender_named_at, scope AS sent_scope, route AS sent_route, sources_listed,"
-    " CASE WHEN raw ~ '… \\((more than )?[0-9]+ bytes in all\\)$' THEN 'cut'"
-    " WHEN starts_with(reason, '" + NOT_UTF8 + "') THEN 'not_utf8' END AS body_not_kept,"
+    " " + KEPT_TAIL_SQL.format(raw="raw") + " AS kept_tail,"
     " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'type', a.type, 'reason', a.reason,"
-    " 'field', a.field, 'refusal', a.refusal, 'message_id', a.message_id, 'received_at', a.received_at)"
+    " 'field', a.field, 'refusal', a.refusal, 'message_id', a.message_id, 'received_at', a.received_at,"
+    " 'kept_tail', " + KEPT_TAIL_SQL.format(raw="a.raw") + ")"
     " ORDER BY a.attempt) FROM rejection_attempt AS a WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
 )
-"""A rejection as its reply (RejectionReply) reads it; `body_not_kept` as handlers.ingest.body_not_kept says it."""
+"""A rejection as its reply (RejectionReply) reads it, its every attempt's too, each with its `kept_tail`, from which
+_rejection_reply says whether it is replayable as sent (handlers.ingest.replayable_as_sent_fields)."""
 
 
 def _rejection_reply(row: asyncpg.Record) -> dict[str, Any]:
     """A rejection's row as its reply (_with_refusal), with `sender_nameable` (domain.sender_nameable; a roster judged
     again after a member's change, stored before it kept its scope, may be: its replay reads the scope then)."""
     found = _with_refusal(row)
+    found |= replayable_as_sent_fields({"raw": found.pop("kept_tail"), "reason": found["reason"]})
+    for attempt in found["attempts"]:  # each judged by its own copy and reason, as a replay of that attempt is
+        attempt |= replayable_as_sent_fields({"raw": attempt.pop("kept_tail", None), "reason": attempt["reason"]})
     scope, route = found.pop("sent_scope"), found.pop("sent_route")
     found["sender_nameable"] = domain.sender_nameable(
         sender=found["sender"],

@@ -6,9 +6,9 @@ type the fields callers use and keep any further ones (tolerant readers).
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from shared.contracts import ops_rpc as ops
 from shared.contracts.ingest import IngestWarning
@@ -219,9 +219,34 @@ class MonitorAssignmentReply(Reply):
     yearly_quota: int | None = None
 
 
-class RejectionAttemptReply(Reply):
+NotReplayableReason = Literal["body_not_kept", "body_reads_no_json", "refused_again_as_sent"]
+"""Why a rejection (or one refused attempt) cannot be replayed as it was sent: the RefusalCode (shared.refusals) its
+replay as it was is refused with (409), the first that applies: not kept as sent, reads as no JSON, certain to be
+refused again for its first reason."""
+
+
+class ReplayableAsSent(Reply):
+    """Whether a stored rejection (or one refused attempt) can be replayed as it was sent, as meetings decides it
+    (handlers.ingest.not_replayable_as_sent, the one rule its replay refuses by): the operations page offers "Xét lại"
+    by it and never re-reads the reason's text."""
+
+    not_replayable_reason: NotReplayableReason | None = None
+    """The code a replay as it was is refused with (409); None when it may be replayed as it was (a corrected event
+    may replay it either way). None from a meetings older than the field."""
+    replayable_as_sent: bool = True
+    """Whether a replay as it was is judged at all: exactly when `not_replayable_reason` is None (set from it)."""
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> Self:
+        """`replayable_as_sent` said by `not_replayable_reason`, so the two never disagree."""
+        self.replayable_as_sent = self.not_replayable_reason is None
+        return self
+
+
+class RejectionAttemptReply(ReplayableAsSent):
     """One refused attempt of a rejected event (every copy refused under its (source, id), a replay's too),
-    numbered from 1 in the order received; ReplayRejection's `attempt` judges its copy again."""
+    numbered from 1 in the order received; ReplayRejection's `attempt` judges its copy again (replayable as sent by
+    its own copy and reason)."""
 
     attempt: int
     route: str
@@ -234,8 +259,9 @@ class RejectionAttemptReply(Reply):
     received_at: datetime
 
 
-class RejectionReply(Reply):
-    """A stored rejection."""
+class RejectionReply(ReplayableAsSent):
+    """A stored rejection (replayable as sent by its latest attempt received from a sender, as a replay without
+    `attempt` judges)."""
 
     rejection_id: str
     source: str | None = None

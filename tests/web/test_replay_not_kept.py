@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from services.gateway.schemas.operations import RejectionRead
+from services.meetings.handlers.ingest import replayable_as_sent_fields, too_large
 from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE
 from tests.meetings.feed import feed
@@ -30,9 +31,10 @@ from tests.web.operations_render import PAGER, operations_html
 from tests.web.test_rejection_sender import row_by_id
 
 
-def rejection(rejection_id: str, **extra: Any) -> dict[str, Any]:
+def rejection(rejection_id: str, *, raw: str = '{"id": "e-1"}', **extra: Any) -> dict[str, Any]:
     """An open rejection that a replay as it was may pass (its reference known by then), as GET /v1/rejections lists
-    it."""
+    it: stored with `raw` and its reason, each attempt with its own, its replayability as meetings' reply says it
+    (handlers.ingest.replayable_as_sent_fields)."""
     listed = {
         "rejection_id": rejection_id,
         "received_at": "2026-11-20T19:30:00+07:00",
@@ -43,7 +45,20 @@ def rejection(rejection_id: str, **extra: Any) -> dict[str, Any]:
         "status": "open",
         **extra,
     }
+    listed |= replayable_as_sent_fields({"raw": raw, "reason": listed["reason"]})
+    listed["attempts"] = [
+        attempt | replayable_as_sent_fields({"raw": attempt.pop("raw", raw), "reason": attempt["reason"]})
+        for attempt in map(dict, listed.get("attempts", []))
+    ]
     return RejectionRead.model_validate(listed).model_dump()
+
+
+NOT_KEPT: dict[str, dict[str, str]] = {
+    "cut": {"raw": '{"id": "e-1", "data": {"pad": "xxxx… (2000000 bytes in all)', "reason": too_large(2_000_000)},
+    "not_utf8": {"reason": "body: not valid UTF-8 (invalid start byte at byte 15)"},
+}
+"""How meetings stores a body not kept as sent, by `body_not_kept`: a prefix and its size, or a reason saying its
+bytes are not UTF-8."""
 
 
 @pytest.mark.parametrize(
@@ -54,7 +69,7 @@ def rejection(rejection_id: str, **extra: Any) -> dict[str, Any]:
     ],
 )
 def test_a_rejection_whose_body_was_not_kept_has_no_replay_button_but_a_note(how: str, note: str) -> None:
-    items = [rejection("rej-kept"), rejection("rej-lost", body_not_kept=how)]
+    items = [rejection("rej-kept"), rejection("rej-lost", **NOT_KEPT[how])]
     assert items[1]["body_not_kept"] == how and items[0]["body_not_kept"] is None
     page = operations_html(rejections={"items": items, "total": 2}, rejections_pager=PAGER, held_pager=PAGER)
     assert page.count("/operations/rejections/replay") == 1  # the kept one's only

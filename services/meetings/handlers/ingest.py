@@ -2129,7 +2129,10 @@ async def as_attempt(rejection_id: str, stored: Mapping[str, Any], attempt: int 
     return {**dict(stored), **{column: row[column] for column in ATTEMPT_COLUMNS}}
 
 
-KEPT_PREFIX = re.compile(r"… \((?:more than )?[0-9]+ bytes in all\)$")
+KEPT_MARK = "… ("
+"""How the end KEPT_PREFIX recognises begins: a match starts at the stored text's last KEPT_MARK (what follows it in
+a match holds none), so that text from there on decides as the whole does (queries.KEPT_TAIL_SQL)."""
+KEPT_PREFIX = re.compile(re.escape(KEPT_MARK) + r"(?:more than )?[0-9]+ bytes in all\)$")
 """How bounded_text ends the stored prefix of an event too large to keep whole (and cut_text a body the gateway cut
 at its limit: "more than" when it streamed in without a length)."""
 
@@ -2157,9 +2160,9 @@ class RejectionUnreplayable(Exception):
 
 class RejectionReadsNoJson(RejectionUnreplayable):
     """The rejected body was kept whole but reads as no JSON (not JSON, not UTF-8 in binary mode, or nested too deep:
-    shared.reading.body_reads_no_json, the rule the operations page hides "Xét lại" by), so judged again as it was it
-    could only be refused again, by then for another reason (`data: Input should be a valid dictionary`); the
-    message says the first reason, and a corrected event may still replay it."""
+    shared.reading.body_reads_no_json; the operations page hides "Xét lại" by not_replayable_as_sent, which says
+    it), so judged again as it was it could only be refused again, by then for another reason (`data: Input should
+    be a valid dictionary`); the message says the first reason, and a corrected event may still replay it."""
 
     def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
         Exception.__init__(
@@ -2174,8 +2177,8 @@ class RejectionReadsNoJson(RejectionUnreplayable):
 class RejectionRefusedAgainAsSent(RejectionUnreplayable):
     """The rejected body was kept whole, but replayed as it was it is certain to be refused again for the same reason
     (its content type refused or absent, its batch envelope invalid or over the count, no JSON object:
-    shared.reading.refused_again_as_sent, the rule the operations page hides "Xét lại" by); the message says the
-    first reason, and a corrected event may still replay it."""
+    shared.reading.refused_again_as_sent; the operations page hides "Xét lại" by not_replayable_as_sent, which says
+    it); the message says the first reason, and a corrected event may still replay it."""
 
     def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
         Exception.__init__(
@@ -2187,23 +2190,51 @@ class RejectionRefusedAgainAsSent(RejectionUnreplayable):
         self.refusal = Refusal(code=RefusalCode.REFUSED_AGAIN_AS_SENT)
 
 
-def replayable_as_it_was(rejection_id: str, stored: Mapping[str, Any]) -> None:
-    """Refuse to judge a stored rejection (or attempt) again as it was when its body cannot pass: RejectionUnreplayable
-    when it was not kept as sent (body_not_kept), RejectionReadsNoJson when it reads as no JSON (body_reads_no_json),
-    RejectionRefusedAgainAsSent when it would be refused again for its first reason (refused_again_as_sent); one
-    check for the RPC's every caller (API, operations page, command line)."""
+def not_replayable_as_sent(stored: Mapping[str, Any]) -> RefusalCode | None:
+    """Why a stored rejection (or attempt: its `raw` and `reason`) cannot be judged again as it was sent, the first
+    that applies: BODY_NOT_KEPT (body_not_kept), BODY_READS_NO_JSON (shared.reading.body_reads_no_json),
+    REFUSED_AGAIN_AS_SENT (shared.reading.refused_again_as_sent); None when it can. The one rule of the replay
+    (replayable_as_it_was) and of the reply's `not_replayable_reason` (queries.REJECTION_COLUMNS), which the
+    operations page offers "Xét lại" by."""
     if body_not_kept(stored):
-        raise RejectionUnreplayable(rejection_id, stored)
+        return RefusalCode.BODY_NOT_KEPT
     if body_reads_no_json(stored["reason"]):
-        raise RejectionReadsNoJson(rejection_id, stored)
+        return RefusalCode.BODY_READS_NO_JSON
     if refused_again_as_sent(stored["reason"]):
-        raise RejectionRefusedAgainAsSent(rejection_id, stored)
+        return RefusalCode.REFUSED_AGAIN_AS_SENT
+    return None
+
+
+NOT_REPLAYABLE: Mapping[RefusalCode, type[RejectionUnreplayable]] = {
+    RefusalCode.BODY_NOT_KEPT: RejectionUnreplayable,
+    RefusalCode.BODY_READS_NO_JSON: RejectionReadsNoJson,
+    RefusalCode.REFUSED_AGAIN_AS_SENT: RejectionRefusedAgainAsSent,
+}
+"""The refusal of a replay as it was for each code not_replayable_as_sent gives."""
+
+
+def replayable_as_it_was(rejection_id: str, stored: Mapping[str, Any]) -> None:
+    """Refuse to judge a stored rejection (or attempt) again as it was when its body cannot pass
+    (not_replayable_as_sent): RejectionUnreplayable when it was not kept as sent, RejectionReadsNoJson when it reads
+    as no JSON, RejectionRefusedAgainAsSent when it would be refused again for its first reason; one check for the
+    RPC's every caller (API, operations page, command line)."""
+    code = not_replayable_as_sent(stored)
+    if code is not None:
+        raise NOT_REPLAYABLE[code](rejection_id, stored)
+
+
+def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored rejection's (or attempt's) `raw` and `reason` as its reply says them (RejectionReply's, its
+    attempts'): `body_not_kept` and `not_replayable_reason` (not_replayable_as_sent); `raw` may be only its text from
+    the last KEPT_MARK on (queries.KEPT_TAIL_SQL), which decides the same."""
+    code = not_replayable_as_sent(stored)
+    return {"body_not_kept": body_not_kept(stored), "not_replayable_reason": None if code is None else code.value}
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:
     """Why a stored rejection's body is not the body as it was sent: `cut` (only a prefix and its size were kept,
     KEPT_PREFIX), `not_utf8` (its bytes were not UTF-8: the text kept has U+FFFD for them); None when it was kept
-    whole, so a replay reads it as the first reading did. queries.REJECTION_COLUMNS says the same to readers."""
+    whole, so a replay reads it as the first reading did. Readers are told it by replayable_as_sent_fields."""
     if KEPT_PREFIX.search(str(stored["raw"] or "")):
         return "cut"
     if str(stored["reason"] or "").startswith(NOT_UTF8):

@@ -46,7 +46,6 @@ from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.envelope import GATEWAY_SOURCE
 from shared.logs import get_logger
 from shared.outages import BROKER, outage_of
-from shared.reading import body_reads_no_json, refused_again_as_sent
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
@@ -187,8 +186,6 @@ TEMPLATE_HELPERS: Mapping[str, Any] = {
     "explain_parked": reasons.explain_parked,
     "explain_hold": reasons.explain_hold,
     "field_label": reasons.field_label,
-    "reads_no_json": body_reads_no_json,
-    "refused_as_sent": refused_again_as_sent,
 }
 """What operations.html reads beside a request's figures: its labels and the Vietnamese explanations of rejections,
 holds, dead letters and parked rows (the page renders with it, and so do the tests that render the template)."""
