@@ -2173,9 +2173,11 @@ class RejectionReadsNoJson(RejectionUnreplayable):
 
 class RejectionRefusedAgainAsSent(RejectionUnreplayable):
     """The rejected body was kept whole, but replayed as it was it is certain to be refused again for the same reason
-    (its content type refused or absent, its batch envelope invalid or over the count, no JSON object:
-    shared.reading.refused_again_as_sent, the rule the operations page hides "Xét lại" by); the message says the
-    first reason, and a corrected event may still replay it."""
+    (its content type refused or absent, an attribute header refused, its batch envelope invalid or over the count,
+    no JSON object: shared.reading.refused_again_as_sent, the rule the operations page hides "Xét lại" by); the
+    message says the first reason, and a corrected event may still replay it. A header refused is the kind whose
+    message is not kept as sent: meetings keeps no headers, only the event as its sender meant it, which a replay
+    would read as a structured event and let through (a trial's stray `ce_type` was replayed as held)."""
 
     def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
         Exception.__init__(
