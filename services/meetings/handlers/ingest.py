@@ -2493,7 +2493,9 @@ async def replay_rejection(
     the number of the refused attempt whose copy is judged (its body, route and scope); None, the rejection's own,
     the latest attempt received from a sender. AttemptNotFound when it has no such attempt. `sender`: the account an
     operator `by` names as the sender of a rejection that records none (named_sender): judged as that account, and
-    recorded as its sender unless refused again."""
+    recorded as its sender unless refused again. RejectionNotFound; RejectionResolved when it is no longer open;
+    as it was, RejectionUnreplayable when it cannot pass (replayable_as_it_was: not kept, no JSON, refused again as
+    sent); InvalidEvent for a correction or `sender` refused."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
