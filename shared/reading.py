@@ -169,18 +169,36 @@ _REFUSED_AS_SENT = re.compile(
     r"|body: an event must be a JSON object"
 )
 """Every refusal of a body kept whole that a replay as it was would refuse again for the same reason, besides one
-that reads as no JSON (_READS_NO_JSON): sent under a content type no mode reads (shared.bindings.neither_mode: not a
-CloudEvents content type, or none and no attribute header), a batch envelope that is no batch (not an array, empty,
-over MAX_BATCH_SIZE events: shared.envelope.read_batch), or a body or batch item that is no JSON object. Nothing a
-later fix of referenced data changes makes such a body pass; only a corrected event (or the sender again) can."""
+that reads as no JSON (_READS_NO_JSON) or of a header (_HEADER_REFUSED): sent under a content type no mode reads
+(shared.bindings.neither_mode: not a CloudEvents content type, or none and no attribute header), a batch envelope
+that is no batch (not an array, empty, over MAX_BATCH_SIZE events: shared.envelope.read_batch), or a body or batch
+item that is no JSON object. Nothing a later fix of referenced data changes makes such a body pass; only a corrected
+event (or the sender again) can."""
+_HEADER_REFUSED = re.compile(
+    r"(?s:.*?): (?:the header prefix '.*?' is not one CloudEvents attributes are read under on "
+    r"|given more than once in the headers \(|the header's value is not UTF-8 \(|the header's percent-encoding is "
+    r"malformed \()"
+    r"|datacontenttype: in binary mode it travels in the message's content type"
+    r"|time: the AMQP timestamp -?[0-9]+ ms in (?s:.*) is no time a calendar has$"
+)
+"""Every refusal of a binary-mode message's attribute header, whatever the route (shared.bindings: misprefixed, a
+`ce_type` or `cloudevents-id` under a prefix the route does not read; binary_attributes, an attribute given twice,
+`datacontenttype` as a header, a value not UTF-8 or wrongly percent-encoded, an AMQP timestamp no calendar has).
+The headers are not kept: the rejection keeps the event as the sender meant it, each refused header's value among
+its attributes, so a replay of that body read it as a structured event and let through what the headers' first
+reading refused (a trial's `ce_type` came back held). As sent, the headers are refused again for the same reason."""
 
 
 def refused_again_as_sent(reason: str | None) -> bool:
-    """Whether a rejection's `reason` says its body, replayed as it was, is certain to be refused again for the same
-    reason (body_reads_no_json, or _REFUSED_AS_SENT: content type refused, in no content mode, batch envelope invalid
-    or over the count, no JSON object); meetings' not_replayable_as_sent judges by it, the one rule the API, the
-    command line and (by the reply's `not_replayable_reason`) the operations page replay by."""
-    return body_reads_no_json(reason) or (bool(reason) and _REFUSED_AS_SENT.match(str(reason)) is not None)
+    """Whether a rejection's `reason` says its message, replayed as it was, is certain to be refused again for the
+    same reason (body_reads_no_json; _REFUSED_AS_SENT: content type refused, in no content mode, batch envelope invalid
+    or over the count, no JSON object; _HEADER_REFUSED: an attribute header refused, on either route); meetings'
+    not_replayable_as_sent judges by it, the one rule the API, the command line and (by the reply's
+    `not_replayable_reason`) the operations page replay by."""
+    if body_reads_no_json(reason):
+        return True
+    text = str(reason or "")
+    return bool(text) and (_REFUSED_AS_SENT.match(text) is not None or _HEADER_REFUSED.match(text) is not None)
 
 
 NOT_UTF8 = "body: not valid UTF-8"

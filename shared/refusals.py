@@ -54,8 +54,10 @@ class RefusalCode(StrEnum):
     event can replay it."""
     REFUSED_AGAIN_AS_SENT = "refused_again_as_sent"
     """Conflict: the rejected body was kept whole, and replayed as it was it is certain to be refused again for the
-    same reason: its content type is refused or absent (no content mode), its batch envelope is invalid or over the
-    event count, or it is no JSON object (shared.reading.refused_again_as_sent); only a corrected event can replay it.
+    same reason: its content type is refused or absent (no content mode), an attribute header of it was refused (a
+    prefix its route does not read, given twice, `datacontenttype`, a value that cannot be read), its batch envelope
+    is invalid or over the event count, or it is no JSON object (shared.reading.refused_again_as_sent); only a
+    corrected event can replay it.
     A body that reads as no JSON keeps its older, narrower code BODY_READS_NO_JSON; a client treats both alike."""
     SOURCE_NOT_REGISTERED = "source_not_registered"
     """Rejected: a scoped integration account sent under a source it has not registered."""

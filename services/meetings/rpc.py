@@ -123,7 +123,9 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
 
 
 async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -> dict[str, Any]:
-    """Judge a stored rejection again; not_found when there is none."""
+    """Judge a stored rejection again (rpc.ReplayRejection says every answer): not_found when there is none (or no
+    such attempt), conflict when it is no longer open or, replayed as it was, cannot pass (body_not_kept,
+    body_reads_no_json, refused_again_as_sent), invalid for a correction or sender refused."""
 
     async def replay() -> tuple[handlers.IngestResult, list[tuple[str, str]]]:
         with trace.tracing() as judged, handlers.releasing_later(REPLAY_RELEASES_INLINE):
@@ -149,7 +151,7 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
         raise RpcError("not_found", str(exc), field="attempt") from None
     except handlers.RejectionResolved as exc:  # replayed already: a second replay changes nothing
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
-    except handlers.RejectionUnreplayable as exc:  # not kept as sent, or no JSON: it cannot be judged again as it was
+    except handlers.RejectionUnreplayable as exc:  # not kept as sent, no JSON, or refused again as sent (its code)
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
     except InvalidEvent as exc:  # a correction that changes the rejected event's identity (issue 11)
         raise RpcError("invalid", exc.reason, field=exc.field, refusal=exc.refusal) from None

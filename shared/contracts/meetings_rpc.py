@@ -417,7 +417,12 @@ CUT_BODY_KEPT = 8192
 
 
 class ReplayRejection(MeetingsRequest[ReplayReply]):
-    """Judge a stored rejection again, as it was or as the corrected `event`."""
+    """Judge a stored rejection again, as it was or as the corrected `event`; ReplayReply with the outcome (a replay
+    refused again answers `rejected`, its first reason kept). not_found for no such rejection (or `attempt`);
+    conflict naming `rejection_id` when it is no longer open (ALREADY_REPLAYED, ALREADY_DISMISSED) or, replayed as it
+    was, cannot pass: BODY_NOT_KEPT (cut, or not UTF-8), BODY_READS_NO_JSON, REFUSED_AGAIN_AS_SENT (its content type,
+    an attribute header or its batch envelope certain to be refused again for the same reason); invalid for a
+    correction that changes the event's identity or subject, or a `sender` that may not be named."""
 
     method = "replay_rejection"
     rejection_id: str

@@ -25,7 +25,10 @@ replay --id`: when none of the ids given is one; with some replayed it is 0, the
 letter (`dead-letters replay --event-id`, `--message-id` or `--key`) or dead-letter queue (`--queue`; `dead-letters
 list` counts one the vhost
 lacks as `missing`, and is 1 when it has none) named does not exist (not found), 3 when the rejection cannot be acted on
-(replayed or dismissed already, or its body was not kept: the service's reason and code are said) or the held event
+(replayed or dismissed already; or, replayed as it was, its body not kept as sent,
+`body_not_kept`, read as no JSON, `body_reads_no_json`, or certain to be refused again for the same reason,
+`refused_again_as_sent`: its content type, an attribute header or its batch envelope; the service's reason and code
+are said) or the held event
 to retry was rejected (replay its rejection instead: conflict) or a `dead-letters purge --through` finds more
 letters died by then than its --count (the listing was cut: nothing deleted), 4 when
 notifications refuses an alert setting (naming the field) or `dead-letters replay` is given two selectors that would
@@ -304,7 +307,9 @@ def parser() -> argparse.ArgumentParser:
         help="judge a rejected event again as it was",
         description="Judge a rejected event again, as POST /v1/rejections/{r}/replay (over meetings' RPC; audited): "
         "the copy of its latest attempt received from a sender, or of the attempt --attempt names (rejections list "
-        "shows each attempt's number, route, reason and time).",
+        "shows each attempt's number, route, reason and time). Exit 3, nothing judged, when it is no longer open or "
+        "cannot pass as it was: (body_not_kept), (body_reads_no_json) or (refused_again_as_sent), its content type, "
+        "an attribute header or its batch envelope certain to be refused again for the same reason.",
     )
     replay_rejected.add_argument(
         "--attempt", type=BOUNDS["attempt"], default=None, help="the number of the refused attempt whose copy to judge"
@@ -643,8 +648,11 @@ async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> di
 
 async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
     """Replay or dismiss one rejection through meetings' RPC, as POST /v1/rejections/{r}/replay and /dismiss do,
-    audited with the status the API would answer; NotFound (404) or Conflict (409) saying the service's own reason
-    and code, as the API's answer does (replayed or dismissed already, or the body was not kept)."""
+    audited with the status the API would answer; NotFound (404: no such rejection or attempt) or Conflict (409)
+    saying the service's own reason and code, as the API's answer does: replayed or dismissed already
+    (`already_replayed`, `already_dismissed`), or a replay as it was of a body not kept as sent (`body_not_kept`),
+    one that reads as no JSON (`body_reads_no_json`) or one certain to be refused again for the same reason, its
+    content type, an attribute header or its batch envelope (`refused_again_as_sent`); nothing is judged then."""
     rejection_id = args.rejection_id
     request: Request[Any] = (
         meetings_rpc.ReplayRejection(rejection_id=rejection_id, attempt=args.attempt)

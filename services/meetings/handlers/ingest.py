@@ -2176,9 +2176,12 @@ class RejectionReadsNoJson(RejectionUnreplayable):
 
 class RejectionRefusedAgainAsSent(RejectionUnreplayable):
     """The rejected body was kept whole, but replayed as it was it is certain to be refused again for the same reason
-    (its content type refused or absent, its batch envelope invalid or over the count, no JSON object:
-    shared.reading.refused_again_as_sent; the operations page hides "Xét lại" by not_replayable_as_sent, which says
-    it); the message says the first reason, and a corrected event may still replay it."""
+    (its content type refused or absent, an attribute header refused, its batch envelope invalid or over the count,
+    no JSON object: shared.reading.refused_again_as_sent; the operations page hides "Xét lại" by
+    not_replayable_as_sent, which says it); the message says the first reason, and a corrected event may still replay
+    it. A header refused is the kind whose message is not kept as sent: meetings keeps no headers, only the event as
+    its sender meant it, which a replay would read as a structured event and let through (a trial's stray `ce_type`
+    was replayed as held)."""
 
     def __init__(self, rejection_id: str, stored: Mapping[str, Any]) -> None:
         Exception.__init__(
@@ -2522,7 +2525,9 @@ async def replay_rejection(
     the number of the refused attempt whose copy is judged (its body, route and scope); None, the rejection's own,
     the latest attempt received from a sender. AttemptNotFound when it has no such attempt. `sender`: the account an
     operator `by` names as the sender of a rejection that records none (named_sender): judged as that account, and
-    recorded as its sender unless refused again."""
+    recorded as its sender unless refused again. RejectionNotFound; RejectionResolved when it is no longer open;
+    as it was, RejectionUnreplayable when it cannot pass (replayable_as_it_was: not kept, no JSON, refused again as
+    sent); InvalidEvent for a correction or `sender` refused."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)

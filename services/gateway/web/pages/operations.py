@@ -1060,9 +1060,9 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
             )
         elif exc.refusal is not None and exc.refusal.code == RefusalCode.REFUSED_AGAIN_AS_SENT:
             message = _(
-                "The rejected event %(event)s cannot be replayed as it was: the content sent (its content type, or "
-                "its batch envelope) would only be refused again for the same reason. Ask the sending system to send "
-                "it again correctly.",
+                "The rejected event %(event)s cannot be replayed as it was: the content sent (its content type, its "
+                "headers, or its batch envelope) would only be refused again for the same reason. Ask the sending "
+                "system to send it again correctly.",
                 event=event,
             )
         elif exc.refusal is not None and exc.refusal.code == RefusalCode.ALREADY_DISMISSED:
