@@ -70,7 +70,7 @@ async def test_every_half_year_read_gives_its_quarters_reasons(database_url: str
         await _tree(conn)
         for today in (RUNNING_Q2, CLOSED):
             # while Q2 runs k2 has no Q2 yet (not rated); once closed it is Kém at 0 without a row, so no reason
-            expected = {
+            expected: dict[str, dict[str, Any]] = {
                 "k1": {"2026-Q1": BY_MONTHS, "2026-Q2": None},
                 "k2": {"2026-Q1": NO_THEMATIC, "2026-Q2": None},
                 "k3": {"2026-Q1": None, "2026-Q2": None},
