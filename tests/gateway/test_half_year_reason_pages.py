@@ -98,7 +98,9 @@ async def test_the_committee_page_ranking_csv_and_cell_page_give_a_half_years_re
             ranking_page = await officer.get(f"/app/committees/{world.ward_a}/ranking?period={HALF}")
             report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period={HALF}")
             cell_page = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
-        ranking = await client.get(f"/v1/committees/{world.ward_a}/ranking?period={HALF}", headers=headers["ward_officer"])
+        ranking = await client.get(
+            f"/v1/committees/{world.ward_a}/ranking?period={HALF}", headers=headers["ward_officer"]
+        )
     finally:
         world.half_year_ranks.clear()
         world.half_years.clear()
