@@ -614,6 +614,25 @@ async def _note_rating_reasons(conn: asyncpg.Connection, items: list[dict[str, A
         item["rating_reason"], item["provisional"] = notes.get(item["cell_id"], (None, False))
 
 
+async def note_quarter_reasons(conn: asyncpg.Connection, lines: list[dict[str, Any]], period: str) -> None:
+    """Set each half-year line's `quarter_reasons` ({quarter: its stored rating reason or None}, the keys of its
+    `quarter_ratings`) in place: a half-year has no rating of its own (DOMAIN.md rates months, quarters and years), so
+    the reason its line gives is its quarters' own (rating_notes of each quarter), for a quarter the line rates only
+    (one read as Poor at 0 without a stored row has none)."""
+    notes = {
+        quarter: await rating_notes(
+            conn, [line["cell_id"] for line in lines if (line.get("quarter_ratings") or {}).get(quarter)], quarter
+        )
+        for quarter in half_quarters(period)
+    }
+    for line in lines:
+        rated = line.get("quarter_ratings") or {}
+        line["quarter_reasons"] = {
+            quarter: (notes[quarter].get(line["cell_id"], (None, False))[0] if rating else None)
+            for quarter, rating in rated.items()
+        }
+
+
 def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     """A stored period row as `score.cell.updated.v1` data."""
     return {
@@ -1433,7 +1452,9 @@ async def half_year_lines(
     quarters = half_quarters(period)
     await tree_pending(conn, pending)
     rows = await conn.fetch(HALF_YEAR_ROWS, unit_id, period, quarters)
-    return _half_year_lines_of(rows, period, today=today)
+    lines = _half_year_lines_of(rows, period, today=today)
+    await note_quarter_reasons(conn, lines, period)
+    return lines
 
 
 def _half_year_lines_of(rows: Sequence[asyncpg.Record], period: str, *, today: date) -> list[dict[str, Any]]:
@@ -1478,6 +1499,7 @@ CELL_HALF_YEAR_KEYS = (
     "months_gone",
     "quarter_ratings",
     "quarter_provisional",
+    "quarter_reasons",
 )
 """What a cell's half-year line gives as a rating row (rpc.CellPeriodReply)."""
 
@@ -1504,6 +1526,7 @@ async def cell_half_year(
         "quarter_provisional": {
             quarter: provisional for quarter, provisional in line["quarter_provisional"].items() if quarter in begun
         },
+        "quarter_reasons": {quarter: reason for quarter, reason in line["quarter_reasons"].items() if quarter in begun},
         "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
         "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
         **tree,
@@ -1745,6 +1768,7 @@ async def half_year_page(
     )
     quarters = half_quarters(period)
     page = [(_half_year_page_line(row, period, quarters), row["score"]) for row in rows if row["cell_id"] is not None]
+    await note_quarter_reasons(conn, [line for line, _ in page], period)
     return int(rows[0]["total"]), page
 
 
@@ -1810,8 +1834,9 @@ async def half_year_weak_page(
     `weakest` and the weakest cells' pages (committee_ranking `weak_only`) alike. `pending`: tree_pending."""
     rows = await _half_year_rows(conn, HALF_YEAR_WEAK, unit_id, period, limit, offset, today=today, pending=pending)
     quarters = half_quarters(period)
-    lines = [_rank_item(_half_year_page_line(row, period, quarters)) for row in rows if row["cell_id"] is not None]
-    return int(rows[0]["total"]), lines
+    lines = [_half_year_page_line(row, period, quarters) for row in rows if row["cell_id"] is not None]
+    await note_quarter_reasons(conn, lines, period)
+    return int(rows[0]["total"]), [_rank_item(line) for line in lines]
 
 
 async def half_year_totals(
@@ -1878,8 +1903,8 @@ def _quarter_ratings(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
-    """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings and which of them
-    are provisional)."""
+    """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings, which of them
+    are provisional and their reasons: note_quarter_reasons)."""
     keys = (
         "cell_id",
         "name",
@@ -1888,6 +1913,7 @@ def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
         "thematic_held",
         "quarter_ratings",
         "quarter_provisional",
+        "quarter_reasons",
     )
     return {key: line[key] for key in keys} | {
         "score": None if line["score"] is None else round(line["score"], 2),
@@ -1928,6 +1954,7 @@ async def _half_year_report(
             "not_rated": line["not_rated"],
             "quarter_ratings": line["quarter_ratings"],
             "quarter_provisional": line["quarter_provisional"],
+            "quarter_reasons": line["quarter_reasons"],
             "late_change": None,
             "rating_reason": None,
         }

@@ -189,6 +189,10 @@ class CellPeriodReply(Reply):
     """For a half-year: for each quarter of `quarter_ratings`, whether its rating is provisional (that quarter's own
     row flagged `provisional`: a meeting's manual items not assessed yet, so it may still change); None for any other
     period."""
+    quarter_reasons: dict[str, RatingReasonReply | None] | None = None
+    """For a half-year: for each quarter of `quarter_ratings`, why that quarter's rating is below its score's band
+    (the quarter's own `rating_reason`, None when its band is the reason or it is not rated); the half-year's reason
+    is its quarters' (it has no rating of its own). None for any other period."""
     months_counted: int | None = None
     """For a half-year: the months its score is the mean of (six, fewer for a cell set up or closed partway through
     it, or while it runs); None for any other period."""
@@ -241,6 +245,9 @@ class CellRankReply(Reply):
     quarter_provisional: dict[str, bool] | None = None
     """For a half-year: for each quarter of `quarter_ratings`, whether its rating is provisional; None for any other
     period (CellPeriodReply.quarter_provisional)."""
+    quarter_reasons: dict[str, RatingReasonReply | None] | None = None
+    """For a half-year: for each quarter of `quarter_ratings`, its own rating reason; None for any other period
+    (CellPeriodReply.quarter_reasons)."""
     rank: int | None = None
     """In a ranking (GetCommitteeRanking, not its weakest cells): the cell's place, from 1, among the cells with a
     score in the order asked, counted by evaluation over the whole subtree (a page past the first ranks right whatever

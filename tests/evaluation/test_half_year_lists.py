@@ -74,6 +74,7 @@ def _per_cell_report(lines: list[dict[str, Any]], after: tuple[float | None, str
             "not_rated": line["not_rated"],
             "quarter_ratings": line["quarter_ratings"],
             "quarter_provisional": line["quarter_provisional"],
+            "quarter_reasons": line["quarter_reasons"],
             "late_change": None,
             "rating_reason": None,
         }
@@ -149,6 +150,12 @@ async def _generated_tree(conn: asyncpg.Connection) -> list[str]:
     await conn.executemany(
         "UPDATE cell_period SET flags = $3 WHERE cell_id = $1 AND period = $2",
         [(row[0], row[1], rng.choice(flags)) for row in rows],
+    )
+    # quarters' rating reasons (a half-year line gives its rated quarters' own, queries.note_quarter_reasons)
+    reasons = [None, json.dumps({"code": "no_thematic_meeting", "band": "average"})]
+    await conn.executemany(
+        "UPDATE cell_period SET rating_reason = $3::jsonb WHERE cell_id = $1 AND period = $2",
+        [(row[0], row[1], rng.choice(reasons)) for row in rows],
     )
     return [unit for unit, *_ in COMMITTEES] + [cells[0][0], cells[-1][0]]
 

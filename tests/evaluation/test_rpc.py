@@ -142,6 +142,7 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "provisional": False,  # no meeting, so no manual item waiting: Kém as it stands
         "quarter_ratings": None,  # a half-year's only (it has no rating of its own)
         "quarter_provisional": None,  # a half-year's only, beside its quarters' ratings
+        "quarter_reasons": None,  # a half-year's only: its quarters' rating reasons
         "rank": None,  # a ranking's only
     }
     # the cell that never met is apart from the one that met, for a page to tell "not met yet" from a Kém meeting

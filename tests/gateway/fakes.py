@@ -161,6 +161,9 @@ class World:
     rating_reasons: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Why a cell's period is rated below its score's band (evaluation's `rating_reason`), by (cell, period): the
     ranking, the report and the roll-up's weakest answer it."""
+    half_year_ranks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """A cell's half-year ranking line's own fields by (cell, half-year): `rating` None, its `quarter_ratings` and
+    `quarter_reasons` (evaluation's half-year lines), laid over the fake's line in the ranking and the report."""
     period_checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
     """When notifications' pending period_rated_low checks of a committee's cells for a period are due (the latest),
     by (committee, period); none pending where absent."""
@@ -947,6 +950,7 @@ class World:
                     "late_change": self.late_changes.get((c, r.period)),
                     "rating_reason": self.rating_reasons.get((c, r.period)),
                 }
+                | self.half_year_ranks.get((c, r.period), {})
                 for c in cells_under(r.committee_id)
                 for score, rating in [(None, None) if c in unrated else rated.get(c, (80.5, "fair"))]
                 if not r.weak_only or rating in ("poor", "average")

@@ -3,6 +3,8 @@ the report's CSV ("Lý do xếp loại") and PDF do: a trial's officer read "92,
 (the quarter was Khá for want of a second month rated Tốt). Worded by i18n.rating_reason alone, from evaluation's
 `rating_reason` on the API's ranking line; over the real services and the demo province."""
 
+import csv
+import io
 import re
 from html import unescape
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 from playwright.async_api import Browser
 
 from services.gateway.web.i18n import rating_reason
+from shared.periods import half_quarters
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import MONTHS, screenshot, sign_in, signed_in
@@ -112,3 +115,46 @@ async def test_the_ranking_pages_reasons_read_as_lines_on_a_phone(
     await page.set_viewport_size({"width": 1280, "height": 900})
     await screenshot(page, "ranking-reasons")
     await page.context.close()
+
+
+def closed_halves() -> list[str]:
+    """The demo's half-years whose two quarters are both in its closed history, `YYYY-Hn`."""
+    quarters = set(closed_quarters())
+    halves = {f"{quarter[:4]}-H{(int(quarter[-1]) + 1) // 2}" for quarter in quarters}
+    return sorted(half for half in halves if all(q in quarters for q in half_quarters(half)))
+
+
+async def test_a_half_years_lines_give_their_quarters_reasons_on_the_ranking_page_and_csv(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    """A half-year has no rating of its own: its line shows its quarters' ratings, and now their reasons, each the
+    quarter's own (the API's `quarter_reasons` is the quarter ranking's `rating_reason` of the cell), on the ranking
+    page and in the report's CSV in the words of i18n.rating_reason."""
+    found: tuple[str, int, dict[str, Any]] | None = None
+    for half in closed_halves():
+        for index, item in enumerate(await whole_ranking(api, half)):
+            if rating_reason(item, half):
+                found = (half, index, item)
+                break
+        if found:
+            break
+    assert found is not None, f"no half-year line with a quarter's reason in {closed_halves()}"
+    half, index, line = found
+    for quarter in half_quarters(half):
+        own = {item["cell_id"]: item for item in await whole_ranking(api, quarter)}[line["cell_id"]]
+        assert line["quarter_ratings"][quarter] == own["rating"], (quarter, line, own)
+        assert line["quarter_reasons"][quarter] == own["rating_reason"], (quarter, line, own)
+    said = rating_reason(line, half)
+    assert said and said.startswith("Quý "), said
+    async with signed_in(system, "officer") as client:
+        offset = index // PAGE * PAGE
+        page = await client.get(f"/app/committees/{COMMITTEE}/ranking?period={half}&offset={offset}")
+        report = await client.get(f"/app/committees/{COMMITTEE}/report.csv?period={half}")
+    assert page.status_code == 200, page.text[-2000:]
+    row = re.search(f'<tr data-cell="{line["cell_id"]}"[^>]*>(.*?)</tr>', page.text, re.S)
+    assert row is not None and "data-rating-reason" in row.group(1), line["cell_id"]
+    assert said in text_of(row.group(1)), (said, text_of(row.group(1)))
+    assert report.status_code == 200, report.text[-2000:]
+    header, *rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
+    assert header[-1] == "Lý do xếp loại"
+    assert {cells[0]: cells for cells in rows}[line["cell_id"]][-1] == said

@@ -242,6 +242,8 @@ def subordinates(
                     "quarter_ratings": rank.get("quarter_ratings"),
                     # which of them are provisional, marked "(tạm tính)" (i18n.quarter_ratings_text)
                     "quarter_provisional": rank.get("quarter_provisional"),
+                    # and their reasons, the half-year's (i18n.half_year_reason)
+                    "quarter_reasons": rank.get("quarter_reasons"),
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])

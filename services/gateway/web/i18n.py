@@ -947,8 +947,10 @@ def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str 
     `rating_reason` (RatingReasonReply: evaluation owns the rules of DOMAIN.md "Periods" and says which one set the
     rating; nothing is judged again here): an ended quarter without a thematic meeting, or the month-by-month rule
     and the months it failed on; for a year above them, its quarters Poor for want of a thematic meeting. `period`:
-    the row's own unless given (a ranking line has none). None without a reason (the score's band is the rating) or a
-    rating."""
+    the row's own unless given (a ranking line has none). A half-year's line (its `quarter_ratings`) gives its
+    quarters' reasons (half_year_reason). None without a reason (the score's band is the rating) or a rating."""
+    if row and row.get("quarter_ratings") is not None:
+        return half_year_reason(row)
     reason = (row or {}).get("rating_reason")
     if not reason or not row or not row.get("rating"):
         return None
@@ -994,6 +996,24 @@ def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str 
         count=reason.get("count"),
         needed=reason.get("needed"),
     )
+
+
+QUARTER_REASON = N_("%(quarter)s rated %(reason)s")
+"""A half-year's reason for one of its quarters: `Quý I/2026 xếp loại Khá dù điểm đạt mức Tốt: …`."""
+
+
+def half_year_reason(row: Mapping[str, Any]) -> str | None:
+    """Why a half-year line's quarters (evaluation's `quarter_ratings`, its `quarter_reasons`) are rated below their
+    scores' bands, in one sentence: a half-year has no rating of its own (DOMAIN.md "Periods" rates months, quarters
+    and years), so each rated quarter with a reason says it as its own row does (rating_reason), named, in order and
+    joined by `; `. None when no quarter has one (every quarter's band is its rating)."""
+    reasons = row.get("quarter_reasons") or {}
+    parts = []
+    for quarter, rating in sorted((row.get("quarter_ratings") or {}).items()):
+        said = rating_reason({"period": quarter, "rating": rating, "rating_reason": reasons.get(quarter)})
+        if rating and said:
+            parts.append(_(QUARTER_REASON, quarter=format_period(quarter), reason=said))
+    return "; ".join(parts) or None
 
 
 def globals_() -> dict[str, Any]:
