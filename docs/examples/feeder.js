@@ -1,8 +1,9 @@
 // A minimal chibo feeder with the official CloudEvents SDK for JavaScript (npm install cloudevents amqplib).
 //
 // It sends a cell and its secretary over HTTP (POST /v1/events, binary content mode), then the cell's next
-// meeting over RabbitMQ (exchange chibo.ingest, binary mode with ce- headers, publisher confirms), and prints
-// what chibo answered. Run it against your test system (Node.js 18 or later):
+// meeting over RabbitMQ (exchange chibo.ingest, binary mode with ce- headers, publisher confirms) under a source
+// registered to no account, and prints what chibo answered over HTTP and that RabbitMQ confirmed the meeting (its
+// outcome comes on chibo.events). Run it against your test system (Node.js 18 or later):
 //
 //   CHIBO_GATEWAY_URL=https://chibo.example.vn CHIBO_TOKEN=... CHIBO_AMQP_URL=amqp://partner:secret@broker/ \
 //   CHIBO_COMMITTEE=<your committee id> node docs/examples/feeder.js

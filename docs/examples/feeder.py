@@ -1,8 +1,9 @@
 """A minimal chibo feeder with the official CloudEvents SDK for Python (`pip install cloudevents httpx aio-pika`).
 
 It sends a cell and its secretary over HTTP (POST /v1/events, binary content mode), then the cell's next meeting
-over RabbitMQ (exchange chibo.ingest, binary mode with `ce-` headers, publisher confirms), and prints what chibo
-answered. Run it against your test system:
+over RabbitMQ (exchange chibo.ingest, binary mode with `ce-` headers, publisher confirms) under a source registered
+to no account, and prints what chibo answered over HTTP and that RabbitMQ confirmed the meeting (its outcome comes
+on chibo.events). Run it against your test system:
 
     python docs/examples/feeder.py --gateway https://chibo.example.vn --token "$TOKEN" \
         --amqp amqp://partner:secret@broker.example.vn/ --committee <your committee id>
