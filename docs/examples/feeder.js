@@ -1,8 +1,9 @@
 // A minimal chibo feeder with the official CloudEvents SDK for JavaScript (npm install cloudevents amqplib).
 //
 // It sends a cell and its secretary over HTTP (POST /v1/events, binary content mode), then the cell's next
-// meeting over RabbitMQ (exchange chibo.ingest, binary mode with ce- headers, publisher confirms), and prints
-// what chibo answered. Run it against your test system (Node.js 18 or later):
+// meeting over RabbitMQ (exchange chibo.ingest, binary mode with ce- headers, publisher confirms) under a source
+// registered to no account, and prints what chibo answered over HTTP and that RabbitMQ confirmed the meeting (its
+// outcome comes on chibo.events). Run it against your test system (Node.js 18 or later):
 //
 //   CHIBO_GATEWAY_URL=https://chibo.example.vn CHIBO_TOKEN=... CHIBO_AMQP_URL=amqp://partner:secret@broker/ \
 //   CHIBO_COMMITTEE=<your committee id> node docs/examples/feeder.js
@@ -12,11 +13,14 @@ const { CloudEvent, HTTP } = require("cloudevents");
 const amqp = require("amqplib");
 
 const SOURCE = "urn:example:handbook"; // names your system; (source, id) identifies an event for ever
+// A source registered to your integration account is that account's alone: an event under it from the AMQP route is
+// rejected (source_of_another_account). The AMQP route sends under a source registered to no account.
+const AMQP_SOURCE = "urn:example:e-office";
 const { CHIBO_GATEWAY_URL, CHIBO_TOKEN, CHIBO_AMQP_URL, CHIBO_COMMITTEE } = process.env;
 
-function event(type, data) {
+function event(type, data, source = SOURCE) {
   // a fresh id; keep it if you must resend (a resend is then a harmless duplicate)
-  return new CloudEvent({ id: randomUUID(), source: SOURCE, type, datacontenttype: "application/json", data });
+  return new CloudEvent({ id: randomUUID(), source, type, datacontenttype: "application/json", data });
 }
 
 async function main() {
@@ -47,7 +51,7 @@ async function main() {
   const meeting = event("meeting.scheduled.v1", {
     meeting_id: `meeting-${suffix}`, cell_id: cell, kind: "regular", starts_at: starts.toISOString(),
     location: "Nhà văn hóa tổ dân phố 9", agenda: ["Sinh hoạt chi bộ thường kỳ"],
-  });
+  }, AMQP_SOURCE);
   const { headers, body } = HTTP.binary(meeting);
   const { "content-type": contentType, ...attributes } = headers; // RabbitMQ binding: ce-* headers
   const connection = await amqp.connect(CHIBO_AMQP_URL);

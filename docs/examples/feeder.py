@@ -1,8 +1,9 @@
 """A minimal chibo feeder with the official CloudEvents SDK for Python (`pip install cloudevents httpx aio-pika`).
 
 It sends a cell and its secretary over HTTP (POST /v1/events, binary content mode), then the cell's next meeting
-over RabbitMQ (exchange chibo.ingest, binary mode with `ce-` headers, publisher confirms), and prints what chibo
-answered. Run it against your test system:
+over RabbitMQ (exchange chibo.ingest, binary mode with `ce-` headers, publisher confirms) under a source registered
+to no account, and prints what chibo answered over HTTP and that RabbitMQ confirmed the meeting (its outcome comes
+on chibo.events). Run it against your test system:
 
     python docs/examples/feeder.py --gateway https://chibo.example.vn --token "$TOKEN" \
         --amqp amqp://partner:secret@broker.example.vn/ --committee <your committee id>
@@ -20,15 +21,18 @@ from cloudevents.core.bindings import http, rabbitmq
 from cloudevents.core.v1.event import CloudEvent
 
 SOURCE = "urn:example:member-database"  # names your system; (source, id) identifies an event for ever
+# A source registered to your integration account is that account's alone: an event under it from the AMQP route is
+# rejected (source_of_another_account). The AMQP route sends under a source registered to no account.
+AMQP_SOURCE = "urn:example:e-office"
 VIETNAM = timezone(timedelta(hours=7))
 
 
-def event(event_type: str, data: dict) -> CloudEvent:
+def event(event_type: str, data: dict, source: str = SOURCE) -> CloudEvent:
     """One event: a fresh id (keep it if you must resend: a resend is then a harmless duplicate)."""
     return CloudEvent(
         attributes={
             "id": str(uuid.uuid4()),
-            "source": SOURCE,
+            "source": source,
             "type": event_type,
             "time": datetime.now(VIETNAM).replace(microsecond=0),
             "datacontenttype": "application/json",
@@ -91,6 +95,7 @@ async def main() -> None:
             "location": "Nhà văn hóa khu phố 7",
             "agenda": ["Sinh hoạt chi bộ thường kỳ"],
         },
+        source=AMQP_SOURCE,
     )
     message = rabbitmq.to_binary_event(meeting)  # ce-* headers, content type application/json
     connection = await aio_pika.connect(args.amqp)

@@ -4,8 +4,12 @@ import re
 from pathlib import Path
 
 README = Path(__file__).parents[2] / "README.md"
-RESTART_UNDER_LOAD_SECONDS = 99
-"""The longest restart by `make up` after a `kill -9` a fresh-user trial measured under load (42-99 s)."""
+RESTART_UNDER_LOAD_SECONDS = 106
+"""The longest restart by `make up` after a `kill -9` of meetings a fresh-user trial measured under load (42-99 s; a
+new integrator's, 106 s)."""
+FIRST_UP_UNDER_LOAD = "6 min 11 s"
+"""The longest first `make up` a trial measured (a new integrator's, at load about 22): past the 2-4 minutes of the
+others, so the README may not promise those "whatever the load"."""
 
 
 def test_the_readme_states_the_restart_time_measured_under_load() -> None:
@@ -16,3 +20,12 @@ def test_the_readme_states_the_restart_time_measured_under_load() -> None:
     bound = int(re.search(r"Count on up to (\d+) s", paragraph)[1])  # type: ignore[index]
     assert bound >= RESTART_UNDER_LOAD_SECONDS
     assert "quickly (about 20 s" not in text
+
+
+def test_the_readme_states_the_longest_first_make_up_measured() -> None:
+    """The trial: the README said the first `make up` takes 2-4 minutes "whatever the load"; at load about 22 it took
+    6 min 11 s. The README says so, and no longer claims a time independent of the load."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    paragraph = next(line for line in text.split(". ") if "The first `make up`" in line)
+    assert FIRST_UP_UNDER_LOAD in paragraph
+    assert "whatever the load" not in text

@@ -1,19 +1,26 @@
 """The minimal feeders of docs/integrations.md (docs/examples/feeder.py and feeder.js) run unchanged against the
-real system: their events are accepted over HTTP and applied from RabbitMQ. The minimal listeners
-(docs/examples/listener.py and listener.js) read both forms of a chibo.events message: one event and a batch."""
+real system, with the accounts `make up` gives the demo (deploy/demo_access.py's integration account, scoped to the
+province with DEMO_FEED_SOURCES, and a broker user with the feed user's permissions of deploy/broker_users.sh): their
+events are accepted over HTTP and applied from RabbitMQ. The minimal listeners (docs/examples/listener.py and
+listener.js) read both forms of a chibo.events message: one event and a batch."""
 
 import asyncio
 import json
 import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aio_pika
 import asyncpg
 import httpx
+import pytest
 
+from deploy.demo_access import DEMO_FEED_SOURCES, TOKENS
 from shared.config import broker_user_of
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
 from shared.topology import EVENTS_EXCHANGE, declare_topology
@@ -22,44 +29,92 @@ from tests.partners.js import NODE_MODULES, run_node
 from tests.partners.scenario import Scenario
 from tests.support.ids import random_id
 from tests.support.running import eventually
-from tests.support.system import ROOT, RunningSystem
+from tests.support.system import ROOT, RunningSystem, issue_token
+
+FEED_PERMISSIONS = (
+    r"^chibo\.(ingest|events|dead-letter|unrouted)$",
+    r"^chibo\.(ingest|unrouted)$",
+    r"^chibo\.(ingest|events|unrouted)$",
+)
+"""configure, write, read of deploy/broker_users.sh's feed user: the demo's broker login for feeding."""
 
 
-async def committee(gateway: httpx.AsyncClient) -> str:
-    """A committee for the feeder's new cell, sent structured."""
-    ward = Scenario().events()[0]
-    headers, body = sdk.http_structured(ward)
-    response = await gateway.post("/v1/events", content=body, headers=headers)
-    assert response.json()["results"][0]["outcome"] == "accepted", response.text
-    return str(ward["data"]["id"])
+@pytest.fixture(scope="module")
+def feed_amqp_url(system: RunningSystem) -> Iterator[str]:
+    """The AMQP URL of a broker user of the system's vhost with the feed user's permissions (not one of
+    CHIBO_SYSTEM_PUBLISHERS), as `make up` writes CHIBO_AMQP_URL_FEED; removed afterwards."""
+    parts = urlsplit(system.env["CHIBO_AMQP_URL"])
+    vhost = unquote(parts.path[1:]) or "/"
+    user, password = f"chibo-test-feed-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    subprocess.run(["rabbitmqctl", "-q", "add_user", user, password], check=True, capture_output=True, timeout=60)
+    try:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, *FEED_PERMISSIONS],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        host = f"{parts.hostname or '127.0.0.1'}:{parts.port or 5672}"
+        yield urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_user", user], check=False, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+async def demo_feed(system: RunningSystem, integration_token: str) -> tuple[str, str]:
+    """(the demo's INTEGRATION_TOKEN as deploy/demo_access.py issues it: scoped to the province with
+    DEMO_FEED_SOURCES, the committee the docs pass as --committee, one below the province)."""
+    province, commune = Scenario().events()[0], Scenario().events()[0]
+    commune["data"] |= {"parent_id": province["data"]["id"]}
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=60, headers={"Authorization": f"Bearer {integration_token}"}
+    ) as client:
+        for unit in (province, commune):
+            headers, body = sdk.http_structured(unit)
+            response = await client.post("/v1/events", content=body, headers=headers)
+            assert response.json()["results"][0]["outcome"] == "accepted", response.text
+    [(role, sub)] = [(role, sub) for variable, role, _, _, sub in TOKENS if variable == "INTEGRATION_TOKEN"]
+    token = await asyncio.to_thread(
+        issue_token,
+        system,
+        role=role,
+        unit=str(province["data"]["id"]),
+        sub=random_id(sub),
+        sources=DEMO_FEED_SOURCES,
+    )
+    return token, str(commune["data"]["id"])
 
 
 async def check_feeder_output(output: str, meetings_db: asyncpg.Connection) -> None:
-    """Two HTTP events accepted, one meeting published to chibo.ingest and then stored."""
+    """Two HTTP events accepted, one meeting published to chibo.ingest and then stored, never rejected."""
     lines = output.splitlines()
     assert len(lines) == 3, output
     assert all(line.startswith("http ") and line.endswith(": accepted") for line in lines[:2]), output
     assert lines[2].startswith("amqp meeting.scheduled.v1 ") and lines[2].endswith(": published"), output
+    event_id = lines[2].split()[2].rstrip(":")
 
-    async def meeting() -> Any:
-        return await meetings_db.fetchrow(
+    async def judged() -> Any:
+        rejected = await meetings_db.fetchval("SELECT reason FROM rejection WHERE event_id = $1", event_id)
+        if rejected is not None:
+            return f"rejected: {rejected}"
+        return await meetings_db.fetchval(
             "SELECT m.meeting_id FROM meeting m JOIN member s ON s.cell_id = m.cell_id WHERE s.version_id = $1",
             lines[1].split()[2].rstrip(":"),
         )
 
-    await eventually(meeting, timeout=90)
+    outcome = await eventually(judged, timeout=90)
+    assert not str(outcome).startswith("rejected:"), outcome
 
 
 async def test_the_python_example_feeder_works_against_the_system(
-    system: RunningSystem, integration_token: str, gateway: httpx.AsyncClient, meetings_db: asyncpg.Connection
+    system: RunningSystem, demo_feed: tuple[str, str], feed_amqp_url: str, meetings_db: asyncpg.Connection
 ) -> None:
-    args = ["--gateway", system.gateway_url, "--token", integration_token, "--amqp", system.env["CHIBO_AMQP_URL"]]
+    token, committee = demo_feed
+    args = ["--gateway", system.gateway_url, "--token", token, "--amqp", feed_amqp_url, "--committee", committee]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "docs" / "examples" / "feeder.py"),
         *args,
-        "--committee",
-        await committee(gateway),
         env=os.environ.copy(),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -70,13 +125,14 @@ async def test_the_python_example_feeder_works_against_the_system(
 
 
 async def test_the_javascript_example_feeder_works_against_the_system(
-    system: RunningSystem, integration_token: str, gateway: httpx.AsyncClient, meetings_db: asyncpg.Connection
+    system: RunningSystem, demo_feed: tuple[str, str], feed_amqp_url: str, meetings_db: asyncpg.Connection
 ) -> None:
+    token, committee = demo_feed
     env = {
         "CHIBO_GATEWAY_URL": system.gateway_url,
-        "CHIBO_TOKEN": integration_token,
-        "CHIBO_AMQP_URL": system.env["CHIBO_AMQP_URL"],
-        "CHIBO_COMMITTEE": await committee(gateway),
+        "CHIBO_TOKEN": token,
+        "CHIBO_AMQP_URL": feed_amqp_url,
+        "CHIBO_COMMITTEE": committee,
     }
     output = await run_node("docs/examples/feeder.js", env=env)
     await check_feeder_output(output.decode(), meetings_db)
