@@ -25,7 +25,8 @@ __all__ = ["commune"]  # the fixture, shared with test_assessor_person
 def corrected(tree: dict[str, Any], hours_back: int) -> dict[str, Any]:
     """The secretary's correction of when the meeting took place: `hours_back` hours ago (meeting.rescheduled.v1)."""
     starts_at = now() - timedelta(hours=hours_back)
-    return ev.raw_event("meeting.rescheduled.v1", {"meeting_id": tree["ids"]["mtg"], "starts_at": starts_at.isoformat()})
+    data = {"meeting_id": tree["ids"]["mtg"], "starts_at": starts_at.isoformat()}
+    return ev.raw_event("meeting.rescheduled.v1", data)
 
 
 async def test_a_secretarys_adoption_of_minutes_on_another_day_than_the_corrected_start_is_refused(
