@@ -70,6 +70,9 @@ class RefusalCode(StrEnum):
     """Rejected: the (source, id) pair is already an event with other content (CONTRACT.md: the pair identifies it)."""
     APPROVED_BEFORE_MEETING = "approved_before_meeting"
     """Rejected: minutes adopted before the meeting began."""
+    MINUTES_OFF_MEETING_DAY = "minutes_off_meeting_day"
+    """Rejected: a secretary's adoption of minutes dated another local day than the meeting's start (its held time
+    corrected after they were saved): they are saved again dated the meeting's day first."""
     MEETING_TOO_LONG = "meeting_too_long"
     """Rejected: the minutes end more than a day (shared.plausible.LONGEST_MEETING) after they start."""
     SELF_CRITICISM_OVER_MEETING = "self_criticism_over_meeting"

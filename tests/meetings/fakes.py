@@ -282,6 +282,7 @@ class FakeMeetings:
             roster_version=roster["version"] if roster else None,
             approval_version=meeting.get("approval_version"),
             minutes_ended_at=datetime.fromisoformat(minutes["ended_at"]) if minutes else None,
+            minutes_started_at=datetime.fromisoformat(minutes["started_at"]) if minutes else None,
             start_version=meeting.get("start_version"),
             held_recorded_at=meeting.get("held_recorded_at"),
             notified_at=meeting.get("notified_at"),

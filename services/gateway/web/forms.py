@@ -1311,6 +1311,7 @@ STATE_CODES = frozenset(
         RefusalCode.MINUTES_ADOPTED,
         RefusalCode.MINUTES_NOT_SUBMITTED,
         RefusalCode.ROSTER_NOT_RECORDED,
+        RefusalCode.MINUTES_OFF_MEETING_DAY,
         RefusalCode.MEETING_UNKNOWN,
     }
 )

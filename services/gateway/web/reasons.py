@@ -626,6 +626,10 @@ BY_CODE = {
     RefusalCode.MINUTES_NOT_SUBMITTED: N_(
         "This meeting has no minutes yet: record the minutes first, then their adoption."
     ),
+    RefusalCode.MINUTES_OFF_MEETING_DAY: N_(
+        "The saved minutes are dated another day than the meeting's (its time was corrected after they were saved), "
+        "so they cannot be adopted yet: save the minutes again dated the meeting's day, then record their adoption."
+    ),
     RefusalCode.ITEM_NOT_APPLICABLE: N_(
         "This item of the criteria framework does not apply to this kind of meeting, so it takes no points: leave it "
         "empty; the assessment was not recorded."

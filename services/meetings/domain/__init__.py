@@ -989,6 +989,8 @@ class MeetingState:
     """The version of the stored adoption of the minutes, None while they are not adopted."""
     minutes_ended_at: datetime | None = None
     """When the stored minutes say the meeting ended (`data.ended_at`), None without minutes."""
+    minutes_started_at: datetime | None = None
+    """When the stored minutes say the meeting started (`data.started_at`), None without minutes or not known."""
     start_version: Version | None = None
     """The version of the schedule or move that set `starts_at` (None when not known to the reader)."""
     held_recorded_at: datetime | None = None
@@ -1081,6 +1083,29 @@ def check_approval_moment(meeting: MeetingState, approved_at: datetime) -> None:
             field="data.approved_at",
             refusal=Refusal(code=RefusalCode.APPROVED_BEFORE_MEETING),
         )
+
+
+def check_adopted_on_meeting_day(meeting: MeetingState, *, source: str) -> None:
+    """Refuse a secretary's adoption (`source` from_a_person) of minutes whose start (`data.started_at`) is on another
+    local (+07:00) day than the meeting's start: InvalidEvent naming `data.meeting_id`, coded
+    MINUTES_OFF_MEETING_DAY. DOMAIN.md "How to read it, exactly": the start is the scheduled start after any
+    rescheduling and the minutes' own times give the duration, so neither is rewritten by the other; the form refuses
+    minutes on another day than the meeting's, and a held time corrected after the minutes were saved (README: "Sửa
+    thời điểm đã diễn ra", then the minutes saved again dated that day) is taken, so adoption, which freezes both
+    (check_adopted_minutes_unchanged), waits until they agree: a trial's meeting corrected to 04/12 was adopted with
+    minutes of 05/12 and could never be mended. Minutes and start stored before this rule are judged alike.
+    An integration's minutes may start up to MINUTES_START_WINDOW from the start (check_minutes_start), its
+    adoption is not judged here."""
+    started = meeting.minutes_started_at
+    if not from_a_person(source) or started is None or local_date(started) == local_date(meeting.starts_at):
+        return
+    raise InvalidEvent(
+        f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are dated {local_date(started).isoformat()}"
+        f" (data.started_at {started.isoformat()}), another day than its start ({said_at(meeting.starts_at)}):"
+        " save the minutes again dated the meeting's day, then adopt them",
+        field="data.meeting_id",
+        refusal=Refusal(code=RefusalCode.MINUTES_OFF_MEETING_DAY),
+    )
 
 
 def check_minutes_start(meeting: MeetingState, started_at: datetime) -> None:

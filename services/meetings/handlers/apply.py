@@ -664,6 +664,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
             code=RefusalCode.ROSTER_NOT_RECORDED,
         )
     domain.check_adoption_voted(data, source=event.source)
+    domain.check_adopted_on_meeting_day(meeting, source=event.source)
     changed = await uow.meetings.approve(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 

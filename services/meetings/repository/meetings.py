@@ -80,7 +80,7 @@ _STATE_SQL = (
     " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
     " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
     " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id,"
-    " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at,"
+    " n.started_at AS minutes_started_at, n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at,"
     " (SELECT c.content_key FROM minutes_content c WHERE c.meeting_id = m.meeting_id"
     "  AND (c.version_time, c.version_ns, c.version_id) = (n.version_time, n.version_ns, n.version_id)) AS minutes_key,"
     " " + adopted_key_sql(meeting_id="m.meeting_id", approval_time="m.approval_time") + " AS adopted_key,"
@@ -283,6 +283,7 @@ def _state(row: asyncpg.Record) -> MeetingState:
         roster_version=_version(row, "roster"),
         approval_version=_version(row, "approval"),
         minutes_ended_at=row["minutes_ended_at"],
+        minutes_started_at=row["minutes_started_at"],
         start_version=_version(row, "start"),
         held_recorded_at=row["held_recorded_at"],
         notified_at=row["notified_at"],
@@ -773,7 +774,11 @@ class PgMeetingRepository:
         state = self._states.get(data.meeting_id)
         if state is not None:
             self._states[data.meeting_id] = replace(
-                state, has_minutes=True, minutes_version=version, minutes_ended_at=data.ended_at
+                state,
+                has_minutes=True,
+                minutes_version=version,
+                minutes_ended_at=data.ended_at,
+                minutes_started_at=data.started_at,
             )
         self._tasks[data.meeting_id] = {task.task_id for task in data.tasks}
 
