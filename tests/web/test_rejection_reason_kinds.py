@@ -197,3 +197,22 @@ def test_a_reason_truly_unknown_still_falls_to_the_generic_line() -> None:
 def test_a_bound_is_said_as_the_app_says_numbers() -> None:
     said = explain_rejection("data.yearly_quota: Input should be less than or equal to 100000", "data.yearly_quota")
     assert said == "Số buổi phải dự mỗi năm: phải nhỏ hơn hoặc bằng 100.000.", said
+
+
+def test_points_above_an_items_maximum_are_said_with_the_points_sent_and_the_maximum() -> None:
+    """A trial's monitor assessment of 9 points for an item of at most 3 read only "Điểm vượt quá mức tối đa của tiêu
+    chí.": the person was told neither the maximum nor what they sent. The reason is the one check_points writes."""
+    from shared.contracts.frameworks import check_points, shipped_item_tables
+    from shared.envelope import InvalidEvent as Refused
+
+    table = shipped_item_tables()[-1]
+    code, maximum = next(iter(sorted(table.manual_maxima.items())))
+    with pytest.raises(Refused) as refused:
+        check_points({code: maximum + 6.5}, table=table)
+    said = explain_rejection(refused.value.reason, refused.value.field)
+    most = f"{maximum:g}".replace(".", ",")
+    given = f"{maximum + 6.5:g}".replace(".", ",")
+    assert said == f"Điểm: {given} vượt quá mức tối đa {most} điểm của tiêu chí “{code}”.", said
+    assert explain_rejection("data.points: 12 is above the item's maximum of 10", "data.points") == (
+        "Điểm: 12 vượt quá mức tối đa 10 điểm của tiêu chí."
+    )

@@ -4,6 +4,7 @@ Services write reasons in English for logs and integrators (`data.starts_at: 199
 2000-01-01`); an operator reads what went wrong and which field in Vietnamese first. Unknown wordings fall back to a
 sentence naming the field, never to nothing."""
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -466,7 +467,17 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
         (r"is cancelled", N_("The meeting has been cancelled, so this is no longer possible.")),
         (r"already held", N_("The meeting has already taken place, so it cannot be moved or cancelled.")),
         (r"belongs to another cell", N_("The meeting belongs to another cell; a meeting never changes cell.")),
-        (r"above the item's maximum", N_("The points are above the criterion's maximum.")),
+        # shared.contracts.frameworks.check_points: the points sent and the item's maximum, both said (a trial's
+        # "Điểm vượt quá mức tối đa của tiêu chí." named neither, so the person could not tell what to send)
+        (
+            r"^data\.points\.(?P<item>[a-z_]+(?:\.[a-z_]+)*): (?P<given>\S+) is above the item's maximum of "
+            r"(?P<maximum>\S+)$",
+            N_("%(given)s is above the maximum of %(maximum)s points of the criterion “%(item)s”."),
+        ),
+        (
+            r"(?P<given>\S+) is above the item's maximum of (?P<maximum>\S+)$",
+            N_("%(given)s is above the criterion's maximum of %(maximum)s points."),
+        ),
         (r"needs a topic", N_("A thematic or combined meeting needs a topic.")),
         (
             r"cannot contain units|would make a cycle|is a (cell|committee), not a",
@@ -820,6 +831,19 @@ MEMBER_STATUS_SAID = N_("Member status: only official (chính thức) or probati
 
 COUNTED = ("count", "most")
 """The named groups of a REJECTIONS pattern that hold a number said as the app says numbers (format_number: 10.000)."""
+MEASURED = ("given", "maximum")
+"""The named groups of a REJECTIONS pattern that hold a value and its bound, possibly with decimals (points: `2.5`),
+said as the app says numbers (format_number: `2,5`); a group that is no number is said as written."""
+
+
+def measured(text: str) -> str:
+    """A number as a reason writes it (`9`, `2.5`, `1e+06`) said as the app says numbers (`9`, `2,5`, `1.000.000`);
+    `text` itself when it is no finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return format_number(value, digits=2) if math.isfinite(value) else text
 
 
 PYTHON_TOO_LONG = re.compile(
@@ -878,6 +902,7 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
             # without a group of its own is the operator's own note
             values = {name: value for name, value in month_unpadded(match.groupdict()).items() if value is not None}
             values.update({name: format_number(int(values[name]), digits=0) for name in COUNTED if name in values})
+            values.update({name: measured(values[name]) for name in MEASURED if name in values})
             if is_ascii_number(values.get("limit", "")):  # a bound said as the app says numbers (100.000)
                 values["limit"] = format_number(int(values["limit"]), digits=0)
             if "choices" in values:  # `'male' or 'female'` as “male”, “female”
