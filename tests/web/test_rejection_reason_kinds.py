@@ -216,3 +216,58 @@ def test_points_above_an_items_maximum_are_said_with_the_points_sent_and_the_max
     assert explain_rejection("data.points: 12 is above the item's maximum of 10", "data.points") == (
         "Điểm: 12 vượt quá mức tối đa 10 điểm của tiêu chí."
     )
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [(1733000000, "một con số"), (1733000000.5, "một con số"), (True, "giá trị true/false"), ([], "một danh sách")],
+)
+def test_a_time_sent_as_another_json_kind_is_told_a_time_is_text_not_that_kind(sent: Any, said: str) -> None:
+    """A trial's `"starts_at": 1733000000` read as a time written without seconds does; every date-time field of
+    every type, and the envelope's time, is told it must be RFC 3339 text and not the kind sent."""
+    without_seconds = explain_rejection(
+        _data_reason("meeting.scheduled.v1", "starts_at", "2026-11-01T08:00+07:00"), "data.starts_at"
+    )
+    times = [  # the date-time fields: those a time without seconds is refused in (a number was, alike)
+        (name, field)
+        for name, model in TYPES.items()
+        for field in model.model_fields
+        if "a time must be RFC 3339 with seconds" in _data_reason(name, field, "2026-11-01T08:00+07:00")
+    ]
+    assert ("meeting.scheduled.v1", "starts_at") in times and len(times) > 5, times
+    for name, field in times:
+        line = explain_rejection(_data_reason(name, field, sent), f"data.{field}")
+        assert line != without_seconds and GENERIC not in line, line
+        assert line.endswith(f"(theo RFC 3339, ví dụ “2026-11-01T08:00:00+07:00”), không phải {said}."), line
+    with pytest.raises(InvalidEvent) as refused:
+        parse_envelope(json.dumps({**GOOD, "time": sent}))
+    line = explain_rejection(refused.value.reason, refused.value.field)
+    assert line.startswith("Thời điểm của sự kiện: phải là thời điểm viết dạng chuỗi ký tự") and said in line, line
+
+
+def test_a_date_or_a_text_sent_as_another_json_kind_is_told_the_kind_needed_and_the_kind_sent() -> None:
+    """The same confusion of kinds for a date, a text, a whole number and true/false: each line names both."""
+    assert explain_rejection(_data_reason("member.upserted.v1", "admitted_on", 20261101), "data.admitted_on") == (
+        "Ngày vào Đảng: phải là ngày viết dạng chuỗi ký tự đặt trong dấu ngoặc kép (YYYY-MM-DD, ví dụ “2026-11-01”),"
+        " không phải một con số."
+    )
+    assert explain_rejection(_data_reason("member.upserted.v1", "full_name", 12), "data.full_name") == (
+        "Họ và tên: phải là chuỗi ký tự đặt trong dấu ngoặc kép, không phải một con số."
+    )
+    assert explain_rejection(_data_reason("member.upserted.v1", "birth_year", [1980]), "data.birth_year") == (
+        "Năm sinh: phải là số nguyên viết không có dấu ngoặc kép (ví dụ 1980), không phải một danh sách."
+    )
+    # a reason stored before the kind sent was said: only a value that is no text was ever refused so
+    stored = "data.starts_at: a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00"
+    assert explain_rejection(stored, "data.starts_at").endswith("giá trị đã gửi không phải chuỗi ký tự.")
+
+
+def _data_reason(name: str, field: str, value: Any) -> str:
+    """The reason meetings gives data of type `name` whose `field` is `value` (that field's part alone; empty when
+    the field is not refused)."""
+    try:
+        TYPES[name].model_validate({field: value})
+    except ValidationError as refused:
+        reason = describe_validation_error(refused, prefix="data.", every=True).reason
+        return next((part for part in reason.split("; ") if part.startswith(f"data.{field}: ")), "")
+    return ""

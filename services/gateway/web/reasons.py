@@ -22,6 +22,25 @@ DROPPED = "dropped by an operator: "
 """How meetings' reason begins for a held event an operator dropped (services/meetings/handlers/holds.py)."""
 DROPPED_SAID = N_("An operator stopped holding this event (their reason: %(note)s).")
 """A drop, said without the field's `<Mục>: …` (the field named why the event was held, not why it was dropped)."""
+SENT_SAID = {
+    "text": N_("a string of characters"),
+    "a number": N_("a number"),
+    "true or false": N_("true or false"),
+    "a list": N_("a list"),
+    "an object": N_("an object"),
+}
+"""What shared.envelope.sent_kind says was sent instead (`…, not a number (1733000000)`), as a sentence says it."""
+SENT = r"(?P<sent>" + "|".join(SENT_SAID) + r")(?: \(.*\))?$"
+"""The end of a reason naming the JSON kind sent (shared.envelope.sent_kind; a number's value in brackets)."""
+EXPECTED_SAID = {
+    "string": N_("text in quotes"),
+    "integer": N_("a whole number written without quotes (such as 1980)"),
+    "number": N_("a number written without quotes (such as 8)"),
+    "boolean": N_("true or false, written without quotes"),
+    "list": N_("a JSON list (between [ and ]), even of one item"),
+    "dictionary": N_("a JSON object (between { and })"),
+}
+"""The kind a field needs, as pydantic names it (`Input should be a valid integer`), as a sentence says it."""
 TIME_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
@@ -53,12 +72,42 @@ TIME_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"a leap second \(second 60\) is only at 23:59 UTC",
             N_("A second is 00 to 59 (60 only for a leap second, at 23:59 UTC on a month's last day)."),
         ),
+        # shared.envelope.sent_kind: a value of another JSON kind than text (`"starts_at": 1733000000`), said so, not
+        # as a text without seconds is (the line below): RFC 3339 is text in quotes, a number is never read as a time
+        (
+            rf"a time must be RFC 3339 text such as \S+, not {SENT}",
+            N_(
+                "It must be a time written as text in quotes (RFC 3339, such as “2026-11-01T08:00:00+07:00”), not "
+                "%(sent)s."
+            ),
+        ),
+        (
+            r"a time must be RFC 3339 text such as [^,\s]+$",  # stored before the kind sent was said: never text
+            N_(
+                "It must be a time written as text in quotes (RFC 3339, such as “2026-11-01T08:00:00+07:00”); the "
+                "value sent is not text."
+            ),
+        ),
+        (
+            rf"a date must be YYYY-MM-DD text, not {SENT}",
+            N_("It must be a date written as text in quotes (YYYY-MM-DD, such as “2026-11-01”), not %(sent)s."),
+        ),
         (r"a date must be YYYY-MM-DD", N_("It must be a date written YYYY-MM-DD, such as 2026-11-01.")),
     )
 )
 """What shared.envelope says of a date or a date-time whose month, day, hour, minute or offset is out of range
 (day_text_problem, clock_problem, offset_problem), each said in Vietnamese with the part's value: the operator's page
 (REJECTIONS begin with them) and the forms (forms.message, forms.moment) say them alike."""
+
+
+def kinds_said(values: dict[str, Any]) -> dict[str, Any]:
+    """The values of a match with the JSON kinds it names (`sent`: SENT_SAID, `expected`: EXPECTED_SAID) said in
+    Vietnamese (`a number` → `một con số`); other values as they are."""
+    if values.get("sent") in SENT_SAID:
+        values = values | {"sent": _(SENT_SAID[values["sent"]])}
+    if values.get("expected") in EXPECTED_SAID:
+        values = values | {"expected": _(EXPECTED_SAID[values["expected"]])}
+    return values
 
 
 def month_unpadded(values: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +124,7 @@ def explain_time_problem(text: str) -> str | None:
     nằm ngoài …`), its values as written; None when `text` says no such problem."""
     for pattern, message in TIME_PROBLEMS:
         if match := pattern.search(text):
-            values = month_unpadded(match.groupdict())
+            values = kinds_said(month_unpadded(match.groupdict()))
             return _(message, **values) if values else _(message)
     return None
 
@@ -119,7 +168,11 @@ VALUE_PROBLEMS: tuple[tuple[str, str], ...] = (
             "the items that are."
         ),
     ),
-    # pydantic's words for a value of the wrong JSON type (validation_message keeps them)
+    # pydantic's words for a value of the wrong JSON type (validation_message keeps them), ended by the kind sent
+    (
+        r"Input should be a valid (?P<expected>" + "|".join(EXPECTED_SAID) + r"), not " + SENT,
+        N_("It must be %(expected)s, not %(sent)s."),
+    ),
     (
         r"Input should be a valid integer, got a number with a fractional part",
         N_("It must be a whole number, without a fractional part."),
@@ -901,6 +954,7 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
             # a pattern's named groups are the values its sentence says (a length, a type, a routing key); `note`
             # without a group of its own is the operator's own note
             values = {name: value for name, value in month_unpadded(match.groupdict()).items() if value is not None}
+            values = kinds_said(values)
             values.update({name: format_number(int(values[name]), digits=0) for name in COUNTED if name in values})
             values.update({name: measured(values[name]) for name in MEASURED if name in values})
             if is_ascii_number(values.get("limit", "")):  # a bound said as the app says numbers (100.000)
