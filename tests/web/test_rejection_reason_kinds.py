@@ -271,3 +271,44 @@ def _data_reason(name: str, field: str, value: Any) -> str:
         reason = describe_validation_error(refused, prefix="data.", every=True).reason
         return next((part for part in reason.split("; ") if part.startswith(f"data.{field}: ")), "")
     return ""
+
+
+def test_votes_and_minutes_over_their_bound_are_said_with_the_count_and_the_bound() -> None:
+    """Coded rejections of a count over its bound read only "Số phiếu nhiều hơn số đảng viên có mặt…": the person
+    was told neither how many votes were counted nor how many were present. The reasons are meetings' own."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from services.meetings.domain import check_roster_against_adoption, check_votes_within_roster
+    from shared.envelope import GATEWAY_SOURCE
+
+    def said(check: Any) -> str:
+        with pytest.raises(InvalidEvent) as refused:
+            check()
+        refusal = refused.value.refusal
+        assert refusal is not None
+        return explain_rejection(refused.value.reason, refused.value.field, {"code": str(refusal.code)})
+
+    votes = SimpleNamespace(votes_for=9, votes_against=3)
+    assert said(lambda: check_votes_within_roster(votes, present=5, source=GATEWAY_SOURCE)) == (
+        "Số phiếu tán thành: tổng số phiếu là 9, nhiều hơn 5 đảng viên có mặt tại buổi sinh hoạt."
+    )
+    assert said(lambda: check_votes_within_roster(votes, present=None, members=10, source=GATEWAY_SOURCE)) == (
+        "Số phiếu không tán thành: tổng số phiếu là 12, nhiều hơn 10 đảng viên của chi bộ."
+    )
+    roster = SimpleNamespace(records=[SimpleNamespace(status="present")] * 4)
+    adopted = (datetime(2026, 11, 1, tzinfo=UTC), 6, 1)
+    assert said(lambda: check_roster_against_adoption(roster, adoption=adopted)) == (
+        "Danh sách điểm danh: biên bản được thông qua với 7 phiếu, nhiều hơn 4 đảng viên có mặt."
+    )
+    spent = explain_rejection(
+        "data.self_criticism_minutes: 90 minutes of self-criticism in a meeting of 59.5 minutes"
+        " (2026-11-01T08:00:00+07:00 to 08:59:30+07:00)",
+        "data.self_criticism_minutes",
+        {"code": "self_criticism_over_meeting"},
+    )
+    assert spent.endswith(": 90 phút tự phê bình và phê bình, nhiều hơn 59,5 phút của cả buổi sinh hoạt."), spent
+    # a reason in other words (stored before, or reworded) is still said by its code
+    assert explain_rejection("data.votes_for: over", "data.votes_for", {"code": "votes_over_present"}) == (
+        "Số phiếu tán thành: số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt."
+    )

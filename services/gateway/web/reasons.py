@@ -705,6 +705,52 @@ BY_CODE = {
     ),
 }
 """Rejections meetings gives a code (shared.refusals), said by the code whatever the English reason's wording."""
+BY_CODE_VALUED: dict[RefusalCode, tuple[tuple[re.Pattern[str], str], ...]] = {
+    code: tuple((re.compile(pattern), message) for pattern, message in said)
+    for code, said in {
+        RefusalCode.VOTES_OVER_PRESENT: (
+            (
+                r": (?P<cast>[0-9]+) votes with (?P<voters>[0-9]+) members present",
+                N_("%(cast)s votes in all, more than the %(voters)s members present at the meeting."),
+            ),
+            (
+                r"has (?P<cast>[0-9]+) votes and this roster lists (?P<voters>[0-9]+) members present",
+                N_("A resolution of the minutes has %(cast)s votes, more than the %(voters)s members present."),
+            ),
+            (
+                r"adopted by (?P<cast>[0-9]+) votes and this roster lists (?P<voters>[0-9]+) members present",
+                N_("The minutes were adopted by %(cast)s votes, more than the %(voters)s members present."),
+            ),
+        ),
+        RefusalCode.VOTES_OVER_MEMBERS: (
+            (
+                r": (?P<cast>[0-9]+) votes with (?P<voters>[0-9]+) members in the cell",
+                N_("%(cast)s votes in all, more than the %(voters)s members of the cell."),
+            ),
+        ),
+        RefusalCode.SELF_CRITICISM_OVER_MEETING: (
+            (
+                r": (?P<spent>[0-9.]+) minutes of self-criticism in a meeting of (?P<lasted>[0-9.]+) minutes",
+                N_("%(spent)s minutes of self-criticism, more than the %(lasted)s minutes the whole meeting lasted."),
+            ),
+        ),
+    }.items()
+}
+"""Coded rejections of a count over its bound said with the count and the bound (a trial's lines named neither:
+`Số phiếu nhiều hơn số đảng viên có mặt…`), read off the English reason meetings writes with them
+(services/meetings/domain check_votes_within_roster, roster_against_minutes, check_roster_against_adoption,
+_check_minutes_moments); a reason in other words is said by BY_CODE alone."""
+
+
+def by_code(code: RefusalCode, reason: str) -> str:
+    """A coded rejection in Vietnamese: with its count and bound when BY_CODE_VALUED reads them off `reason`, else
+    BY_CODE's line."""
+    for pattern, message in BY_CODE_VALUED.get(code, ()):
+        if match := pattern.search(reason):
+            return _(message, **{name: measured(value) for name, value in match.groupdict().items()})
+    return _(BY_CODE[code])
+
+
 WAITING_FOR = {
     "unit": N_("Waiting for the unit %(id)s to be known."),
     "member": N_("Waiting for the member %(id)s to be known."),
@@ -935,7 +981,7 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     in turn."""
     code = (refusal or {}).get("code")
     if code in BY_CODE:
-        return on_field(field_label(field), _(BY_CODE[RefusalCode(code)]))
+        return on_field(field_label(field), by_code(RefusalCode(code), reason or ""))
     text = reason or ""
     parts = EACH_FIELD.split(text)
     if len(parts) > 1:
