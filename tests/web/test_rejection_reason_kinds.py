@@ -312,3 +312,12 @@ def test_votes_and_minutes_over_their_bound_are_said_with_the_count_and_the_boun
     assert explain_rejection("data.votes_for: over", "data.votes_for", {"code": "votes_over_present"}) == (
         "Số phiếu tán thành: số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt."
     )
+
+
+def test_a_body_over_the_gateways_limit_is_said_with_the_limit() -> None:
+    """The gateway's own limit on one request was said without its size: the person could not tell how much less
+    to send. The reason is shared.reading's own."""
+    from shared.reading import body_over_limit
+
+    said = explain_rejection(body_over_limit(2_000_000), "body")
+    assert "vượt quá giới hạn kích thước của cổng tiếp nhận cho một yêu cầu (2.000.000 byte)" in said, said

@@ -479,10 +479,11 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             # the gateway's own limit on a whole request (limits.BodySizeLimit; shared.reading.body_over_limit); the
             # bare form of the per-event limit (shared.reading.read_value: `body: larger than 1048576 bytes`, a dead
             # letter's cause) is the event's 1 MiB, not the gateway's
-            rf"^body: larger than (?!{MAX_EVENT_BYTES} bytes$)[0-9]+ bytes(?:$|, the limit of one HTTP request)",
+            rf"^body: larger than (?!{MAX_EVENT_BYTES} bytes$)(?P<most>[0-9]+) bytes(?:$|, the limit of one HTTP "
+            r"request)",
             N_(
-                "What was sent is larger than the gateway's size limit for one request; it was not read in full "
-                "and only its beginning was kept."
+                "What was sent is larger than the gateway's size limit of %(most)s bytes for one request; it was not "
+                "read in full and only its beginning was kept."
             ),
         ),
         (r"larger than [0-9]+ bytes", N_("The event is larger than the 1 MiB limit.")),
