@@ -132,6 +132,32 @@ LEAP_SECOND_PROBLEM = (
 )
 
 
+DATETIME_SAID = "a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00"
+DATE_SAID = "a date must be YYYY-MM-DD text"
+SENT_NUMBER_LENGTH = 40
+"""The most characters of a number a reason quotes (`not a number (1733000000)`); a longer one ends in `…`."""
+
+
+def sent_kind(value: Any) -> str:
+    """What a JSON value of the wrong kind is, in JSON's words, as a reason ends `…, not <this>`: `text`, `a number
+    (1733000000)` (the number quoted, at most SENT_NUMBER_LENGTH characters), `true or false`, `a list`, `an object`
+    (a user trial's `"starts_at": 1733000000` was told only how to write a time, as a time without seconds is)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        written = str(value)
+        if len(written) > SENT_NUMBER_LENGTH:
+            written = written[: SENT_NUMBER_LENGTH - 1] + "…"
+        return f"a number ({written})"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def _rfc3339(value: Any) -> Any:
     """A time is RFC 3339 text with seconds and an offset; a datetime built in code passes as it is. A leap second
     (second 60, where RFC 3339 allows it: 23:59 UTC on a month's last day) is read as the last microsecond of its
@@ -139,7 +165,7 @@ def _rfc3339(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str):
-        raise ValueError("a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00")
+        raise ValueError(f"{DATETIME_SAID}, not {sent_kind(value)}")
     if len(value) > TIME_MAX_LENGTH:
         raise ValueError(TIME_TOO_LONG)
     matched = _RFC3339.match(value)
@@ -222,8 +248,10 @@ def _iso_date(value: Any) -> Any:
     """A date is YYYY-MM-DD text of a day that exists; a date built in code passes as it is."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    if not isinstance(value, str) or not _DATE.match(value):
-        raise ValueError("a date must be YYYY-MM-DD text")
+    if not isinstance(value, str):
+        raise ValueError(f"{DATE_SAID}, not {sent_kind(value)}")
+    if not _DATE.match(value):
+        raise ValueError(DATE_SAID)
     problem = day_text_problem(int(value[:4]), int(value[5:7]), int(value[8:10]))
     if problem is not None:
         raise ValueError(problem)
@@ -649,8 +677,9 @@ NULL_EXPECTED = {
     "model_attributes_type": "an object",
 }
 """The validation library's error types of a field that JSON null cannot fill, and what it needs in JSON's words."""
-DATETIME_SAID = "a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00"
-DATE_SAID = "a date must be YYYY-MM-DD text"
+WRONG_KIND = frozenset({"string_type", "int_type", "float_type", "bool_type", "list_type", "dict_type"})
+"""The validation library's error types of a value of another JSON kind than the field's, whose message is ended by
+what was sent (sent_kind): `Input should be a valid string, not a number (1733000000)`."""
 
 
 def validation_message(error: Mapping[str, Any]) -> str:
@@ -666,13 +695,19 @@ def validation_message(error: Mapping[str, Any]) -> str:
         problem = time_text_problem(error.get("input"))
         if problem is not None:
             return problem
-        return DATETIME_SAID if kind in DATETIME_ERRORS else DATE_SAID
+        said = DATETIME_SAID if kind in DATETIME_ERRORS else DATE_SAID
+        sent = error.get("input")
+        return said if sent is None or isinstance(sent, str | date) else f"{said}, not {sent_kind(sent)}"
     context = error.get("ctx") or {}
     value = error.get("input")
     if value is None and kind in NULL_EXPECTED:
         # JSON null where a value is needed ("location": null of a new meeting): said so, not "Input should be a valid
         # string" of the library, whose "input" reads as the field's content
         return f"null is not a value here; give {NULL_EXPECTED[kind]}"
+    if kind in WRONG_KIND:
+        # a value of another kind (`"starts_at": 1733000000`, `"birth_year": [1980]`): what was sent said, so a
+        # number where text belongs is not told "not a string of characters"
+        return f"{message}, not {sent_kind(value)}"
     if kind == "string_too_short" and context.get("min_length", 1) <= 1 and isinstance(value, str):
         # a text left empty once its spaces or invisible characters are dropped (`"\u200b"`): said as require_text
         # says one that keeps them, never "at least 1 character" of what was sent as one

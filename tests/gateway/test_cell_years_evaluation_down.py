@@ -81,3 +81,31 @@ async def test_after_a_restart_with_evaluation_down_the_pages_offer_what_evaluat
     assert silent_committee.status_code == 200, silent_committee.text[-2000:]
     assert periods_offered(silent_committee.text) == periods, periods_offered(silent_committee.text)
     assert 'id="periods-unknown"' not in silent_committee.text
+
+
+async def test_a_cell_never_shown_with_evaluation_down_offers_only_this_year_and_says_why(
+    officer_web: OfficerWeb, world: World, fakes: FakeServices
+) -> None:
+    """A trial's cell page never opened before (no row of gateway.web_told_months) offered 2024, a guessed year,
+    without a word while evaluation was down: the years are not known then, so only this year is offered (and the
+    years the cell has meetings in, none here) and the page says why; once evaluation answers, its years and no
+    note."""
+    year = int(month_of(now())[:4])
+    commune, cell = random_id("xa"), random_id("chibo")
+    world.add_unit(commune, "Đảng ủy xã Thử", "committee", None)
+    world.add_unit(cell, "Chi bộ Thử", "cell", commune)
+    world.first_months[cell] = f"{year - 1}-12"
+    async with officer_web("xa", commune, peer=("203.0.113.34", 4734)) as web:
+        async with fakes.evaluation.down():
+            silent = await web.get(f"/app/cells/{cell}")
+        told = await web.get(f"/app/cells/{cell}")
+    assert silent.status_code == 200, silent.text[-2000:]
+    assert offered(silent.text) == [str(year)], offered(silent.text)
+    assert 'id="years-unknown"' in silent.text
+    assert (
+        "Dịch vụ đánh giá chưa phản hồi nên chưa biết chi bộ có dữ liệu từ những năm nào: tạm thời chỉ hiện năm nay"
+        " và các năm chi bộ có buổi sinh hoạt."
+    ) in silent.text
+    assert told.status_code == 200, told.text[-2000:]
+    assert offered(told.text) == [str(year), str(year - 1)], offered(told.text)
+    assert 'id="years-unknown"' not in told.text

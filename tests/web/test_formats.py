@@ -345,7 +345,7 @@ def test_a_wrong_specversion_and_data_as_a_list_say_what_is_expected_and_both_ar
     )
     reason, field = _refusal_of({**GOOD, "specversion": "0.3", "data": [GOOD["data"]]})
     assert field == "specversion"
-    assert reason == "specversion: Input should be '1.0'; data: Input should be a valid dictionary"
+    assert reason == "specversion: Input should be '1.0'; data: Input should be a valid dictionary, not a list"
     said = explain_rejection(reason, field)
     assert said.startswith("Phiên bản CloudEvents: giá trị phải là “1.0”. Dữ liệu của sự kiện: phải là một đối tượng")
     reason, field = _refusal_of({**GOOD, "id": "có dấu cách", "time": "hôm nay"})

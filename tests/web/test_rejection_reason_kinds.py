@@ -197,3 +197,127 @@ def test_a_reason_truly_unknown_still_falls_to_the_generic_line() -> None:
 def test_a_bound_is_said_as_the_app_says_numbers() -> None:
     said = explain_rejection("data.yearly_quota: Input should be less than or equal to 100000", "data.yearly_quota")
     assert said == "Số buổi phải dự mỗi năm: phải nhỏ hơn hoặc bằng 100.000.", said
+
+
+def test_points_above_an_items_maximum_are_said_with_the_points_sent_and_the_maximum() -> None:
+    """A trial's monitor assessment of 9 points for an item of at most 3 read only "Điểm vượt quá mức tối đa của tiêu
+    chí.": the person was told neither the maximum nor what they sent. The reason is the one check_points writes."""
+    from shared.contracts.frameworks import check_points, shipped_item_tables
+    from shared.envelope import InvalidEvent as Refused
+
+    table = shipped_item_tables()[-1]
+    code, maximum = next(iter(sorted(table.manual_maxima.items())))
+    with pytest.raises(Refused) as refused:
+        check_points({code: maximum + 6.5}, table=table)
+    said = explain_rejection(refused.value.reason, refused.value.field)
+    most = f"{maximum:g}".replace(".", ",")
+    given = f"{maximum + 6.5:g}".replace(".", ",")
+    assert said == f"Điểm: {given} vượt quá mức tối đa {most} điểm của tiêu chí “{code}”.", said
+    assert explain_rejection("data.points: 12 is above the item's maximum of 10", "data.points") == (
+        "Điểm: 12 vượt quá mức tối đa 10 điểm của tiêu chí."
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [(1733000000, "một con số"), (1733000000.5, "một con số"), (True, "giá trị true/false"), ([], "một danh sách")],
+)
+def test_a_time_sent_as_another_json_kind_is_told_a_time_is_text_not_that_kind(sent: Any, said: str) -> None:
+    """A trial's `"starts_at": 1733000000` read as a time written without seconds does; every date-time field of
+    every type, and the envelope's time, is told it must be RFC 3339 text and not the kind sent."""
+    without_seconds = explain_rejection(
+        _data_reason("meeting.scheduled.v1", "starts_at", "2026-11-01T08:00+07:00"), "data.starts_at"
+    )
+    times = [  # the date-time fields: those a time without seconds is refused in (a number was, alike)
+        (name, field)
+        for name, model in TYPES.items()
+        for field in model.model_fields
+        if "a time must be RFC 3339 with seconds" in _data_reason(name, field, "2026-11-01T08:00+07:00")
+    ]
+    assert ("meeting.scheduled.v1", "starts_at") in times and len(times) > 5, times
+    for name, field in times:
+        line = explain_rejection(_data_reason(name, field, sent), f"data.{field}")
+        assert line != without_seconds and GENERIC not in line, line
+        assert line.endswith(f"(theo RFC 3339, ví dụ “2026-11-01T08:00:00+07:00”), không phải {said}."), line
+    with pytest.raises(InvalidEvent) as refused:
+        parse_envelope(json.dumps({**GOOD, "time": sent}))
+    line = explain_rejection(refused.value.reason, refused.value.field)
+    assert line.startswith("Thời điểm của sự kiện: phải là thời điểm viết dạng chuỗi ký tự") and said in line, line
+
+
+def test_a_date_or_a_text_sent_as_another_json_kind_is_told_the_kind_needed_and_the_kind_sent() -> None:
+    """The same confusion of kinds for a date, a text, a whole number and true/false: each line names both."""
+    assert explain_rejection(_data_reason("member.upserted.v1", "admitted_on", 20261101), "data.admitted_on") == (
+        "Ngày vào Đảng: phải là ngày viết dạng chuỗi ký tự đặt trong dấu ngoặc kép (YYYY-MM-DD, ví dụ “2026-11-01”),"
+        " không phải một con số."
+    )
+    assert explain_rejection(_data_reason("member.upserted.v1", "full_name", 12), "data.full_name") == (
+        "Họ và tên: phải là chuỗi ký tự đặt trong dấu ngoặc kép, không phải một con số."
+    )
+    assert explain_rejection(_data_reason("member.upserted.v1", "birth_year", [1980]), "data.birth_year") == (
+        "Năm sinh: phải là số nguyên viết không có dấu ngoặc kép (ví dụ 1980), không phải một danh sách."
+    )
+    # a reason stored before the kind sent was said: only a value that is no text was ever refused so
+    stored = "data.starts_at: a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00"
+    assert explain_rejection(stored, "data.starts_at").endswith("giá trị đã gửi không phải chuỗi ký tự.")
+
+
+def _data_reason(name: str, field: str, value: Any) -> str:
+    """The reason meetings gives data of type `name` whose `field` is `value` (that field's part alone; empty when
+    the field is not refused)."""
+    try:
+        TYPES[name].model_validate({field: value})
+    except ValidationError as refused:
+        reason = describe_validation_error(refused, prefix="data.", every=True).reason
+        return next((part for part in reason.split("; ") if part.startswith(f"data.{field}: ")), "")
+    return ""
+
+
+def test_votes_and_minutes_over_their_bound_are_said_with_the_count_and_the_bound() -> None:
+    """Coded rejections of a count over its bound read only "Số phiếu nhiều hơn số đảng viên có mặt…": the person
+    was told neither how many votes were counted nor how many were present. The reasons are meetings' own."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from services.meetings.domain import check_roster_against_adoption, check_votes_within_roster
+    from shared.envelope import GATEWAY_SOURCE
+
+    def said(check: Any) -> str:
+        with pytest.raises(InvalidEvent) as refused:
+            check()
+        refusal = refused.value.refusal
+        assert refusal is not None
+        return explain_rejection(refused.value.reason, refused.value.field, {"code": str(refusal.code)})
+
+    votes = SimpleNamespace(votes_for=9, votes_against=3)
+    assert said(lambda: check_votes_within_roster(votes, present=5, source=GATEWAY_SOURCE)) == (
+        "Số phiếu tán thành: tổng số phiếu là 9, nhiều hơn 5 đảng viên có mặt tại buổi sinh hoạt."
+    )
+    assert said(lambda: check_votes_within_roster(votes, present=None, members=10, source=GATEWAY_SOURCE)) == (
+        "Số phiếu không tán thành: tổng số phiếu là 12, nhiều hơn 10 đảng viên của chi bộ."
+    )
+    roster = SimpleNamespace(records=[SimpleNamespace(status="present")] * 4)
+    adopted = (datetime(2026, 11, 1, tzinfo=UTC), 6, 1)
+    assert said(lambda: check_roster_against_adoption(roster, adoption=adopted)) == (
+        "Danh sách điểm danh: biên bản được thông qua với 7 phiếu, nhiều hơn 4 đảng viên có mặt."
+    )
+    spent = explain_rejection(
+        "data.self_criticism_minutes: 90 minutes of self-criticism in a meeting of 59.5 minutes"
+        " (2026-11-01T08:00:00+07:00 to 08:59:30+07:00)",
+        "data.self_criticism_minutes",
+        {"code": "self_criticism_over_meeting"},
+    )
+    assert spent.endswith(": 90 phút tự phê bình và phê bình, nhiều hơn 59,5 phút của cả buổi sinh hoạt."), spent
+    # a reason in other words (stored before, or reworded) is still said by its code
+    assert explain_rejection("data.votes_for: over", "data.votes_for", {"code": "votes_over_present"}) == (
+        "Số phiếu tán thành: số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt."
+    )
+
+
+def test_a_body_over_the_gateways_limit_is_said_with_the_limit() -> None:
+    """The gateway's own limit on one request was said without its size: the person could not tell how much less
+    to send. The reason is shared.reading's own."""
+    from shared.reading import body_over_limit
+
+    said = explain_rejection(body_over_limit(2_000_000), "body")
+    assert "vượt quá giới hạn kích thước của cổng tiếp nhận cho một yêu cầu (2.000.000 byte)" in said, said

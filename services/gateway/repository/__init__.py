@@ -348,5 +348,12 @@ async def keep_told_months(pool: asyncpg.Pool, unit_id: str, months: Months) -> 
 async def told_months(pool: asyncpg.Pool, unit_id: str) -> Months:
     """The unit's (first_month, last_month) as evaluation last told this gateway (keep_told_months); (None, None)
     when it never told any."""
+    told = await told_span(pool, unit_id)
+    return (None, None) if told is None else told
+
+
+async def told_span(pool: asyncpg.Pool, unit_id: str) -> Months | None:
+    """The unit's (first_month, last_month) as evaluation last told this gateway (keep_told_months, both None while
+    it knew none); None when it never told this gateway of the unit (no row: its months are not known at all)."""
     row = await pool.fetchrow("SELECT first_month, last_month FROM web_told_months WHERE unit_id = $1", unit_id)
-    return (None, None) if row is None else (row["first_month"], row["last_month"])
+    return None if row is None else (row["first_month"], row["last_month"])

@@ -11,7 +11,7 @@ from services.gateway.availability import empty_page, notices_or, scores_or, sco
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_unit
 from services.gateway.http import reads
-from services.gateway.repository import keep_told_months, told_months
+from services.gateway.repository import keep_told_months, told_months, told_span
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
 from services.gateway.web.core import CriteriaUnavailable
 from services.gateway.web.explain import gate_note, item_name_for, item_names
@@ -28,7 +28,7 @@ from services.gateway.web.i18n import (
     n_,
     parse_moment,
 )
-from services.gateway.web.periods import cell_years
+from services.gateway.web.periods import cell_years, this_month
 from shared.alert_rules import period_alerts_due
 from shared.collation import by_name, by_person_values
 from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE, GetCellPeriods
@@ -500,34 +500,41 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     }
 
 
-async def cell_months(state: GatewayState, cell_id: str) -> tuple[str | None, str | None]:
-    """(first_month, last_month) the cell existed in, as evaluation knows it (its span, kept as what it last told:
-    repository.keep_told_months), or as it last told this gateway, before a restart too, while it does not answer (a
-    trial's cell page then offered 2024, a year the cell had no data for); (None, None) while it knows none, or is
-    silent and never told. Call it after the cell is authorized."""
+async def cell_months(state: GatewayState, cell_id: str) -> tuple[str | None, str | None, bool]:
+    """(first_month, last_month, known): the months the cell existed in, as evaluation knows it (its span, kept as
+    what it last told: repository.keep_told_months), or as it last told this gateway, before a restart too, while it
+    does not answer (a trial's cell page then offered 2024, a year the cell had no data for); (None, None) while it
+    knows none, or is silent and never told. `known` is False only then, silent and never told (no row of
+    gateway.web_told_months): its years are not known at all. Call it after the cell is authorized."""
     reply = await scores_or(
         lambda: state.rpc.call(GetCellPeriods(cell_id=cell_id, year=int(datetime.now(VIETNAM_TZ).year))), None
     )
     if reply is None:
-        return await told_months(state.pool, cell_id)
+        told = await told_span(state.pool, cell_id)
+        if told is None:
+            return None, None, False
+        return told[0], told[1], True
     await keep_told_months(state.pool, cell_id, (reply.first_month, reply.last_month))
-    return reply.first_month, reply.last_month
+    return reply.first_month, reply.last_month, True
 
 
 async def cell_year_span(state: GatewayState, cell_id: str) -> tuple[list[str], str]:
     """(years, earliest): the years a cell's pages offer, latest first (periods.cell_years over its span), and the
     earliest year they show (from 2000 while evaluation knows no span for it). Call it after the cell is
     authorized."""
-    years, earliest, _ = await cell_span(state, cell_id)
+    years, earliest, _, _ = await cell_span(state, cell_id)
     return years, earliest
 
 
-async def cell_span(state: GatewayState, cell_id: str) -> tuple[list[str], str, tuple[str | None, str | None]]:
-    """cell_year_span's (years, earliest) with the (first_month, last_month) they come from (cell_months)."""
-    first_month, last_month = await cell_months(state, cell_id)
-    years = cell_years(first_month, last_month)
+async def cell_span(state: GatewayState, cell_id: str) -> tuple[list[str], str, tuple[str | None, str | None], bool]:
+    """cell_year_span's (years, earliest) with the (first_month, last_month) they come from (cell_months) and whether
+    they are known. While evaluation does not answer and never told this gateway of the cell (cell_months' `known`
+    False), only this year is offered, never guessed years (a trial's page offered 2024 without saying why: the page
+    says why: cell.html's `years-unknown` note), from 2000 as earliest."""
+    first_month, last_month, known = await cell_months(state, cell_id)
+    years = cell_years(first_month, last_month) if known else [this_month()[:4]]
     earliest = years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
-    return years, earliest, (first_month, last_month)
+    return years, earliest, (first_month, last_month), known
 
 
 def months_existed(

@@ -4,6 +4,7 @@ Services write reasons in English for logs and integrators (`data.starts_at: 199
 2000-01-01`); an operator reads what went wrong and which field in Vietnamese first. Unknown wordings fall back to a
 sentence naming the field, never to nothing."""
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +22,25 @@ DROPPED = "dropped by an operator: "
 """How meetings' reason begins for a held event an operator dropped (services/meetings/handlers/holds.py)."""
 DROPPED_SAID = N_("An operator stopped holding this event (their reason: %(note)s).")
 """A drop, said without the field's `<Mục>: …` (the field named why the event was held, not why it was dropped)."""
+SENT_SAID = {
+    "text": N_("a string of characters"),
+    "a number": N_("a number"),
+    "true or false": N_("true or false"),
+    "a list": N_("a list"),
+    "an object": N_("an object"),
+}
+"""What shared.envelope.sent_kind says was sent instead (`…, not a number (1733000000)`), as a sentence says it."""
+SENT = r"(?P<sent>" + "|".join(SENT_SAID) + r")(?: \(.*\))?$"
+"""The end of a reason naming the JSON kind sent (shared.envelope.sent_kind; a number's value in brackets)."""
+EXPECTED_SAID = {
+    "string": N_("text in quotes"),
+    "integer": N_("a whole number written without quotes (such as 1980)"),
+    "number": N_("a number written without quotes (such as 8)"),
+    "boolean": N_("true or false, written without quotes"),
+    "list": N_("a JSON list (between [ and ]), even of one item"),
+    "dictionary": N_("a JSON object (between { and })"),
+}
+"""The kind a field needs, as pydantic names it (`Input should be a valid integer`), as a sentence says it."""
 TIME_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
@@ -52,12 +72,42 @@ TIME_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"a leap second \(second 60\) is only at 23:59 UTC",
             N_("A second is 00 to 59 (60 only for a leap second, at 23:59 UTC on a month's last day)."),
         ),
+        # shared.envelope.sent_kind: a value of another JSON kind than text (`"starts_at": 1733000000`), said so, not
+        # as a text without seconds is (the line below): RFC 3339 is text in quotes, a number is never read as a time
+        (
+            rf"a time must be RFC 3339 text such as \S+, not {SENT}",
+            N_(
+                "It must be a time written as text in quotes (RFC 3339, such as “2026-11-01T08:00:00+07:00”), not "
+                "%(sent)s."
+            ),
+        ),
+        (
+            r"a time must be RFC 3339 text such as [^,\s]+$",  # stored before the kind sent was said: never text
+            N_(
+                "It must be a time written as text in quotes (RFC 3339, such as “2026-11-01T08:00:00+07:00”); the "
+                "value sent is not text."
+            ),
+        ),
+        (
+            rf"a date must be YYYY-MM-DD text, not {SENT}",
+            N_("It must be a date written as text in quotes (YYYY-MM-DD, such as “2026-11-01”), not %(sent)s."),
+        ),
         (r"a date must be YYYY-MM-DD", N_("It must be a date written YYYY-MM-DD, such as 2026-11-01.")),
     )
 )
 """What shared.envelope says of a date or a date-time whose month, day, hour, minute or offset is out of range
 (day_text_problem, clock_problem, offset_problem), each said in Vietnamese with the part's value: the operator's page
 (REJECTIONS begin with them) and the forms (forms.message, forms.moment) say them alike."""
+
+
+def kinds_said(values: dict[str, Any]) -> dict[str, Any]:
+    """The values of a match with the JSON kinds it names (`sent`: SENT_SAID, `expected`: EXPECTED_SAID) said in
+    Vietnamese (`a number` → `một con số`); other values as they are."""
+    if values.get("sent") in SENT_SAID:
+        values = values | {"sent": _(SENT_SAID[values["sent"]])}
+    if values.get("expected") in EXPECTED_SAID:
+        values = values | {"expected": _(EXPECTED_SAID[values["expected"]])}
+    return values
 
 
 def month_unpadded(values: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +124,7 @@ def explain_time_problem(text: str) -> str | None:
     nằm ngoài …`), its values as written; None when `text` says no such problem."""
     for pattern, message in TIME_PROBLEMS:
         if match := pattern.search(text):
-            values = month_unpadded(match.groupdict())
+            values = kinds_said(month_unpadded(match.groupdict()))
             return _(message, **values) if values else _(message)
     return None
 
@@ -118,7 +168,11 @@ VALUE_PROBLEMS: tuple[tuple[str, str], ...] = (
             "the items that are."
         ),
     ),
-    # pydantic's words for a value of the wrong JSON type (validation_message keeps them)
+    # pydantic's words for a value of the wrong JSON type (validation_message keeps them), ended by the kind sent
+    (
+        r"Input should be a valid (?P<expected>" + "|".join(EXPECTED_SAID) + r"), not " + SENT,
+        N_("It must be %(expected)s, not %(sent)s."),
+    ),
     (
         r"Input should be a valid integer, got a number with a fractional part",
         N_("It must be a whole number, without a fractional part."),
@@ -425,10 +479,11 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             # the gateway's own limit on a whole request (limits.BodySizeLimit; shared.reading.body_over_limit); the
             # bare form of the per-event limit (shared.reading.read_value: `body: larger than 1048576 bytes`, a dead
             # letter's cause) is the event's 1 MiB, not the gateway's
-            rf"^body: larger than (?!{MAX_EVENT_BYTES} bytes$)[0-9]+ bytes(?:$|, the limit of one HTTP request)",
+            rf"^body: larger than (?!{MAX_EVENT_BYTES} bytes$)(?P<most>[0-9]+) bytes(?:$|, the limit of one HTTP "
+            r"request)",
             N_(
-                "What was sent is larger than the gateway's size limit for one request; it was not read in full "
-                "and only its beginning was kept."
+                "What was sent is larger than the gateway's size limit of %(most)s bytes for one request; it was not "
+                "read in full and only its beginning was kept."
             ),
         ),
         (r"larger than [0-9]+ bytes", N_("The event is larger than the 1 MiB limit.")),
@@ -466,7 +521,17 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
         (r"is cancelled", N_("The meeting has been cancelled, so this is no longer possible.")),
         (r"already held", N_("The meeting has already taken place, so it cannot be moved or cancelled.")),
         (r"belongs to another cell", N_("The meeting belongs to another cell; a meeting never changes cell.")),
-        (r"above the item's maximum", N_("The points are above the criterion's maximum.")),
+        # shared.contracts.frameworks.check_points: the points sent and the item's maximum, both said (a trial's
+        # "Điểm vượt quá mức tối đa của tiêu chí." named neither, so the person could not tell what to send)
+        (
+            r"^data\.points\.(?P<item>[a-z_]+(?:\.[a-z_]+)*): (?P<given>\S+) is above the item's maximum of "
+            r"(?P<maximum>\S+)$",
+            N_("%(given)s is above the maximum of %(maximum)s points of the criterion “%(item)s”."),
+        ),
+        (
+            r"(?P<given>\S+) is above the item's maximum of (?P<maximum>\S+)$",
+            N_("%(given)s is above the criterion's maximum of %(maximum)s points."),
+        ),
         (r"needs a topic", N_("A thematic or combined meeting needs a topic.")),
         (
             r"cannot contain units|would make a cycle|is a (cell|committee), not a",
@@ -645,6 +710,52 @@ BY_CODE = {
     ),
 }
 """Rejections meetings gives a code (shared.refusals), said by the code whatever the English reason's wording."""
+BY_CODE_VALUED: dict[RefusalCode, tuple[tuple[re.Pattern[str], str], ...]] = {
+    code: tuple((re.compile(pattern), message) for pattern, message in said)
+    for code, said in {
+        RefusalCode.VOTES_OVER_PRESENT: (
+            (
+                r": (?P<cast>[0-9]+) votes with (?P<voters>[0-9]+) members present",
+                N_("%(cast)s votes in all, more than the %(voters)s members present at the meeting."),
+            ),
+            (
+                r"has (?P<cast>[0-9]+) votes and this roster lists (?P<voters>[0-9]+) members present",
+                N_("A resolution of the minutes has %(cast)s votes, more than the %(voters)s members present."),
+            ),
+            (
+                r"adopted by (?P<cast>[0-9]+) votes and this roster lists (?P<voters>[0-9]+) members present",
+                N_("The minutes were adopted by %(cast)s votes, more than the %(voters)s members present."),
+            ),
+        ),
+        RefusalCode.VOTES_OVER_MEMBERS: (
+            (
+                r": (?P<cast>[0-9]+) votes with (?P<voters>[0-9]+) members in the cell",
+                N_("%(cast)s votes in all, more than the %(voters)s members of the cell."),
+            ),
+        ),
+        RefusalCode.SELF_CRITICISM_OVER_MEETING: (
+            (
+                r": (?P<spent>[0-9.]+) minutes of self-criticism in a meeting of (?P<lasted>[0-9.]+) minutes",
+                N_("%(spent)s minutes of self-criticism, more than the %(lasted)s minutes the whole meeting lasted."),
+            ),
+        ),
+    }.items()
+}
+"""Coded rejections of a count over its bound said with the count and the bound (a trial's lines named neither:
+`Số phiếu nhiều hơn số đảng viên có mặt…`), read off the English reason meetings writes with them
+(services/meetings/domain check_votes_within_roster, roster_against_minutes, check_roster_against_adoption,
+_check_minutes_moments); a reason in other words is said by BY_CODE alone."""
+
+
+def by_code(code: RefusalCode, reason: str) -> str:
+    """A coded rejection in Vietnamese: with its count and bound when BY_CODE_VALUED reads them off `reason`, else
+    BY_CODE's line."""
+    for pattern, message in BY_CODE_VALUED.get(code, ()):
+        if match := pattern.search(reason):
+            return _(message, **{name: measured(value) for name, value in match.groupdict().items()})
+    return _(BY_CODE[code])
+
+
 WAITING_FOR = {
     "unit": N_("Waiting for the unit %(id)s to be known."),
     "member": N_("Waiting for the member %(id)s to be known."),
@@ -824,6 +935,19 @@ MEMBER_STATUS_SAID = N_("Member status: only official (chính thức) or probati
 
 COUNTED = ("count", "most")
 """The named groups of a REJECTIONS pattern that hold a number said as the app says numbers (format_number: 10.000)."""
+MEASURED = ("given", "maximum")
+"""The named groups of a REJECTIONS pattern that hold a value and its bound, possibly with decimals (points: `2.5`),
+said as the app says numbers (format_number: `2,5`); a group that is no number is said as written."""
+
+
+def measured(text: str) -> str:
+    """A number as a reason writes it (`9`, `2.5`, `1e+06`) said as the app says numbers (`9`, `2,5`, `1.000.000`);
+    `text` itself when it is no finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return format_number(value, digits=2) if math.isfinite(value) else text
 
 
 PYTHON_TOO_LONG = re.compile(
@@ -862,7 +986,7 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     in turn."""
     code = (refusal or {}).get("code")
     if code in BY_CODE:
-        return on_field(field_label(field), _(BY_CODE[RefusalCode(code)]))
+        return on_field(field_label(field), by_code(RefusalCode(code), reason or ""))
     text = reason or ""
     parts = EACH_FIELD.split(text)
     if len(parts) > 1:
@@ -881,7 +1005,9 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
             # a pattern's named groups are the values its sentence says (a length, a type, a routing key); `note`
             # without a group of its own is the operator's own note
             values = {name: value for name, value in month_unpadded(match.groupdict()).items() if value is not None}
+            values = kinds_said(values)
             values.update({name: format_number(int(values[name]), digits=0) for name in COUNTED if name in values})
+            values.update({name: measured(values[name]) for name in MEASURED if name in values})
             if is_ascii_number(values.get("limit", "")):  # a bound said as the app says numbers (100.000)
                 values["limit"] = format_number(int(values["limit"]), digits=0)
             if "choices" in values:  # `'male' or 'female'` as “male”, “female”

@@ -40,7 +40,7 @@ async def cell_page(
     year, not_begun = periods.year_asked(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
-    (span, earliest, (first_month, last_month)), meetings = await asyncio.gather(
+    (span, earliest, (first_month, last_month), known), meetings = await asyncio.gather(
         data.cell_span(state, cell_id), data.all_cell_meetings(state, principal, cell_id)
     )
     years = periods.offered_years(span, data.meeting_years(meetings))
@@ -61,6 +61,7 @@ async def cell_page(
         crumbs=await data.breadcrumb(state, principal, unit),
         ahead=data.ahead(meetings),
         span=(first_month, last_month),
+        years_unknown=not known,
         **found
         | {
             "strip": data.months_existed(found["strip"], first_month, last_month),

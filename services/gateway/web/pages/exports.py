@@ -186,7 +186,7 @@ async def _within_span(
     trial's evidence of 1900 or 2999 read as a year of empty rows, as if the cell had met nowhere), PeriodOutside for a
     half-year outside the cell's months; a period `not_begun` (periods.evidence_period_asked) the 422 "Chưa đến kỳ"
     with the same way to the latest year."""
-    years, earliest, (first_month, last_month) = await data.cell_span(state, cell_id)
+    years, earliest, (first_month, last_month), _known = await data.cell_span(state, cell_id)
     back = f"{PREFIX}/cells/{quote(cell_id)}/evidence?year={years[0]}"
     if not_begun:
         raise year_not_begun(period, latest=years[0], address=back)
