@@ -63,14 +63,14 @@ async def deliver(route: str, events: list[dict[str, Any]], uow_factory: Any) ->
             single_event({}, CLOUDEVENT_CONTENT_TYPE, json.dumps(event).encode(), message_id=random_id("m"))
             for event in events
         ]
-        results = await ingest_singles([reading for reading in readings if reading is not None], uow_factory)
-        outcomes = []
-        for result in results:
-            assert not isinstance(result, Exception), result
-            outcomes.append(result.outcome)
-        return outcomes
+        singles = await ingest_singles([reading for reading in readings if reading is not None], uow_factory)
+        said: list[str] = []
+        for single in singles:
+            assert not isinstance(single, Exception), single
+            said.append(single.outcome)
+        return said
     bodies = [events] if batch else [[event] for event in events]
-    outcomes = []
+    outcomes: list[str] = []
     for body in bodies:
         results = await ingest_delivery(
             json.dumps(body if batch else body[0]).encode(),
@@ -95,9 +95,7 @@ async def stored_routes(pool: asyncpg.Pool, event: dict[str, Any]) -> dict[str, 
             *identity,
         ),
         "held": await pool.fetchval("SELECT route FROM held_event WHERE source = $1 AND event_id = $2", *identity),
-        "rejection": await pool.fetchval(
-            "SELECT route FROM rejection WHERE source = $1 AND event_id = $2", *identity
-        ),
+        "rejection": await pool.fetchval("SELECT route FROM rejection WHERE source = $1 AND event_id = $2", *identity),
         "attempts": [
             row["route"]
             for row in await pool.fetch(
