@@ -509,7 +509,7 @@ REJECTION_COLUMNS = (
     " " + KEPT_TAIL_SQL.format(raw="raw") + " AS kept_tail,"
     " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'type', a.type, 'reason', a.reason,"
     " 'field', a.field, 'refusal', a.refusal, 'message_id', a.message_id, 'received_at', a.received_at,"
-    " 'kept_tail', " + KEPT_TAIL_SQL.format(raw="a.raw") + ")"
+    " 'sender', a.sender, 'kept_tail', " + KEPT_TAIL_SQL.format(raw="a.raw") + ")"
     " ORDER BY a.attempt) FROM rejection_attempt AS a WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
 )
 """A rejection as its reply (RejectionReply) reads it, its every attempt's too, each with its `kept_tail`, from which

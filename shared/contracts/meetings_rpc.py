@@ -250,13 +250,18 @@ class RejectionAttemptReply(ReplayableAsSent):
 
     attempt: int
     route: str
-    """How it came: http, amqp, a secretary's command, a bulk load, replay (an operator's replay refused again)."""
+    """How it came: http, http-batch, amqp, amqp-batch (an item of a batch body, or the body), a secretary's command, a
+    bulk load, replay (an operator's replay refused again)."""
     type: str | None = None
     reason: str
     field: str | None = None
     refusal: Refusal | None = None
     message_id: str | None = None
     received_at: datetime
+    sender: str | None = None
+    """The account that sent this copy (the API account over HTTP, the broker user its AMQP message's `user_id` named;
+    a replay's, the account it was judged as), as rejection_attempt keeps it (meetings 0034); None when none was given
+    or it was refused before senders were kept."""
 
 
 class RejectionReply(ReplayableAsSent):

@@ -142,7 +142,7 @@ async def test_the_trials_batch_is_the_same_413_and_a_stored_published_rejection
             "body",
             TOO_LARGE["message"],
             "batch",
-            "http",
+            "http-batch",  # a batch body is stored as come by the batch route (test_batch_route_names)
             "open",
         )
         rejection_id = str(row["rejection_id"])

@@ -351,7 +351,7 @@ async def test_an_outcome_line_is_written_only_once_its_transaction_committed(  
 
     assert result.outcome == outcome
     [line] = lines_of(lines, name, event["id"])
-    assert line["route"] == "amqp" and line["sender"] == account and line["message_id"] == message_id, line
+    assert line["route"] == "amqp-batch" and line["sender"] == account and line["message_id"] == message_id, line
     assert line["event_type"] == event["type"] and line["event_source"] == event["source"], line
     assert line["correlation_id"] == event["id"], line
 

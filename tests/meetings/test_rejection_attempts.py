@@ -73,6 +73,24 @@ async def test_a_later_copy_refused_again_is_an_attempt_beside_the_first(
     assert [a["route"] for a in same["attempts"]] == ["http", "amqp"]
 
 
+async def test_each_attempt_names_the_account_that_sent_it(
+    world: tuple[Feed, RpcClient], db: asyncpg.Connection
+) -> None:
+    """Each attempt's reply carries its own `sender` (rejection_attempt.sender, migration 0034), as the operations page
+    shows it per attempt: the listing and the rejection alike dropped it, so only the latest copy's was known."""
+    bus, rpc = world
+    rejection_id, _ = await refused_twice(bus, rpc, db)
+    kept = await db.fetch(
+        "SELECT sender FROM meetings.rejection_attempt WHERE rejection_id = $1 ORDER BY attempt", rejection_id
+    )
+    rejection = await ask(rpc, meetings.GetRejection(rejection_id=rejection_id))
+    assert [a.get("sender", "absent") for a in rejection["attempts"]] == [row["sender"] for row in kept]
+    assert rejection["attempts"][0]["sender"] == "feed"  # the HTTP copy's account
+    listed = await ask(rpc, meetings.ListRejections(limit=200))
+    [same] = [r for r in listed["items"] if r["rejection_id"] == rejection_id]
+    assert [a.get("sender", "absent") for a in same["attempts"]] == [row["sender"] for row in kept]
+
+
 async def test_a_replay_judges_the_attempt_it_names_or_the_latest(
     world: tuple[Feed, RpcClient], db: asyncpg.Connection
 ) -> None:

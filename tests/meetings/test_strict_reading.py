@@ -363,7 +363,7 @@ async def test_a_batch_item_that_is_no_object_rejects_only_itself(  # type: igno
         rows = await db.fetch(
             "SELECT raw, field, reason, route FROM meetings.rejection WHERE raw LIKE $1 AND route = $2",
             f"%{marker}%",
-            route,
+            f"{route}-batch",  # a batch's item is stored as come by the batch route (test_batch_route_names)
         )
         return rows if len(rows) == 4 else None
 

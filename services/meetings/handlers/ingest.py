@@ -268,11 +268,29 @@ def in_a_batch(reading: Reading) -> Reading:
     return _copied(reading, in_batch=True)
 
 
+BATCH_SUFFIX = "-batch"
+"""What a route's name ends with when its event came in a batch body (`amqp-batch`, `http-batch`: batch_route)."""
+
+
+def batch_route(route: str) -> str:
+    """The name of `route` (`amqp`, `http`) for an event, or a whole body, that came as (an item of) a batch body:
+    `amqp-batch`, `http-batch`; a name already ending so is returned as it is."""
+    return route if route.endswith(BATCH_SUFFIX) else f"{route}{BATCH_SUFFIX}"
+
+
 def inbox_route(route: str, reading: Reading) -> str:
-    """The route an event's inbox row keeps (its duplicates' `first_route`): the route it was judged on (`http`,
-    `amqp`, `bulk`, `replay`), `-batch` appended when it came as an item of a batch body (`amqp-batch`,
-    `http-batch`)."""
-    return f"{route}-batch" if reading.in_batch else route
+    """The one name of the route a read event came by, as its inbox row keeps it (its duplicates' `first_route`)
+    and every per-event line, its hold and its rejection name it (docs/operations.md): the route it was judged on
+    (`http`, `amqp`, `bulk`, `replay`), batch_route's when it came as an item of a batch body (`amqp-batch`,
+    `http-batch`). Idempotent: a route already named so stays as it is."""
+    return batch_route(route) if reading.in_batch else route
+
+
+def metric_route(route: str) -> str:
+    """The `route` label of chibo_ingest_events_total and chibo_ingest_warnings_total for a route's name: the way it
+    came (`amqp`, `http`, ...), a batch's item counted with its route's single events as the metrics always were
+    (docs/operations.md, "Metrics")."""
+    return route.removesuffix(BATCH_SUFFIX)
 
 
 def content_digest(event_type: str, data: Any, data_json: bytes) -> bytes:
@@ -565,6 +583,7 @@ async def judge(
     source was judged by (a `sources` list or the registry), which judges its release and replay alike; None: the
     broker user that published its AMQP message (Reading.sender), if any."""
     account = sent_by(reading, account)
+    route = inbox_route(route, reading)  # one name on its inbox row, its lines, its hold and its rejection
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
     if reading.oversized and reading.error is not None:
@@ -687,9 +706,10 @@ def sent_by(reading: Reading, account: str | None) -> str | None:
 
 
 def came_by(reading: Reading, route: str, account: str | None) -> dict[str, Any]:
-    """The fields saying how a read event came on its outcome lines (docs/operations.md): `route`, `sender` (the
-    account, sent_by) and `message_id` (its AMQP message's own id, None over HTTP)."""
-    return {"route": route, "sender": account, "message_id": reading.message_id}
+    """The fields saying how a read event came on its outcome lines (docs/operations.md): `route` (inbox_route's
+    name: `amqp-batch` for an item of an AMQP batch), `sender` (the account, sent_by) and `message_id` (its AMQP
+    message's own id, None over HTTP)."""
+    return {"route": inbox_route(route, reading), "sender": account, "message_id": reading.message_id}
 
 
 def held_again(held: Mapping[str, Any], reading: Reading) -> IngestResult:
@@ -720,7 +740,7 @@ def _naming_ignored(result: IngestResult, reading: Reading, *, route: str) -> In
         "event_fields_ignored",
         **reading_identity(reading),
         fields=list(reading.ignored),
-        route=route,
+        route=inbox_route(route, reading),
     )
     return replace(result, ignored_fields=reading.ignored)
 
@@ -764,7 +784,7 @@ async def _reject_reading(
         reason=error.reason,
         field=error.field,
         raw=raw_text(reading.raw),
-        route=route,
+        route=inbox_route(route, reading),
         received_at=received_at,
         correlation_id=reading.event.envelope.correlationid if reading.event is not None else reading.correlation_id,
         scope=scope,
@@ -1055,7 +1075,8 @@ async def _judge_in_one_transaction(
             )
             await uow.commit()
             outcomes = Counter(result.outcome for result in results)
-            log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
+            # a chunk is one body's (or single messages'): its first event's route name is every one's
+            log.info("ingest_transaction_judged", route=inbox_route(route, chunk[0]), events=len(chunk), **outcomes)
             for reading, result in zip(chunk, results, strict=True):
                 if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have own lines
                     fields = came_by(reading, route, sent_by(reading, account))
@@ -1268,7 +1289,7 @@ async def ingest_delivery(
                     body,
                     reason=exc.reason,
                     field=exc.field,
-                    route=route,
+                    route=batch_route(route),  # a batch body refused whole came by the batch route, as its items do
                     event_type="batch",
                     scope=scope,
                     message_id=message_id,
@@ -1424,7 +1445,7 @@ async def reject_cut_body(
             raw,
             reason=reason,
             field="body",
-            route=route,
+            route=batch_route(route) if batch else route,
             event_type=event_type,
             scope=scope,
             account=account,
@@ -1713,7 +1734,7 @@ def warn(event: Event[Any], warning: IngestWarning, uow: MeetingsUnit, *, route:
         missing=warning.missing,
     )
     if not structlog.contextvars.get_contextvars().get("dry_run"):  # a dry run keeps nothing, counts nothing
-        INGEST_WARNINGS.labels(route, type_label(event.type), warning.code).inc()
+        INGEST_WARNINGS.labels(metric_route(route), type_label(event.type), warning.code).inc()
 
 
 async def release_waiting(

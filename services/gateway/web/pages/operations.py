@@ -108,17 +108,30 @@ INSTANCE_STATES = {
 SERVICES = {"meetings": N_("Meetings"), "evaluation": N_("Evaluation"), "notifications": N_("Notifications")}
 ROUTES = {
     "http": N_("through the API (HTTP)"),
+    "http-batch": N_("in a batch through the API (HTTP)"),
     "amqp": N_("through the message queue (AMQP)"),
+    "amqp-batch": N_("in a batch through the message queue (AMQP)"),
     "replay": N_("an operator's replay"),
     "bulk": N_("through a bulk load of past records"),
 }
-"""How a refused attempt of a rejected event came (RejectionAttemptRead.route), as the page says it; another route is
-shown as its code."""
+"""How a refused attempt of a rejected event came (RejectionAttemptRead.route, meetings' one name of it: `amqp-batch`
+an item of an AMQP batch message, or the message refused whole), as the page says it; another route is shown as its
+code."""
 BATCH_ROUTES = {
     "http": N_("in a batch through the API (HTTP)"),
     "amqp": N_("in a batch through the message queue (AMQP)"),
 }
-"""ROUTES of a body refused whole as a batch (its `type` "batch"): the page says it came as one."""
+"""ROUTES of a body refused whole as a batch (its `type` "batch") stored before meetings named batch routes (`amqp`,
+`http`): the page says it came as one. An item of a batch refused then says only its transport (nothing kept tells)."""
+AMQP_ROUTES = frozenset(("amqp", "amqp-batch"))
+"""The routes whose copy came in an AMQP message, whose sender is the broker user its `user_id` named (none: not
+given)."""
+
+
+def over_amqp(route: str | None) -> bool:
+    """Whether a copy that came by `route` came in an AMQP message (one event, or a batch's): its sender, when none is
+    recorded, was not given (the message carried no `user_id`)."""
+    return route in AMQP_ROUTES
 
 
 def rejection_route(item: Mapping[str, Any]) -> str | None:
@@ -176,6 +189,7 @@ TEMPLATE_HELPERS: Mapping[str, Any] = {
     "route_labels": ROUTES,
     "batch_route_labels": BATCH_ROUTES,
     "rejection_route": rejection_route,
+    "over_amqp": over_amqp,
     "instance_states": INSTANCE_STATES,
     "death_reasons": DEATH_REASONS,
     "answered_on_form": ANSWERED_ON_FORM,
