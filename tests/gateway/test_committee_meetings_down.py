@@ -20,6 +20,7 @@ from tests.support.ids import random_id
 from tests.support.web import section
 
 MEETINGS_UNAVAILABLE = "Tạm thời chưa xem được danh sách đơn vị trực thuộc"
+CELL_MEETINGS_UNAVAILABLE = "Tạm thời chưa xem được các buổi sinh hoạt của chi bộ."
 QUICK = RPC_TIMEOUT / 2
 """Seconds a read may take with meetings down: well under one RPC timeout (it waited a whole one, then 503)."""
 
@@ -72,17 +73,19 @@ async def test_with_meetings_down_scoping_stays_and_a_unit_never_seen_fails_clos
     fakes: FakeServices,
     state: GatewayState,
     expired: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     period = closed_month()
     ward_officer = headers["ward_officer"]
     # the province officer's read leaves the gateway a copy of ward B, outside ward A's subtree
-    seen = await client.get(f"/v1/committees/{world.ward_b}/rollup?period={period}", headers=headers["province_officer"])
+    province_officer = headers["province_officer"]
+    seen = await client.get(f"/v1/committees/{world.ward_b}/rollup?period={period}", headers=province_officer)
     assert seen.status_code == 200, seen.text
     own = await client.get(f"/v1/committees/{world.ward_a}/rollup?period={period}", headers=ward_officer)
     assert own.status_code == 200, own.text
     never_seen = random_id("xa")
     world.add_unit(never_seen, "Đảng ủy xã Chưa xem", "committee", world.ward_a)
-    state.directory._cache = TtlCache(seconds=30)  # noqa: SLF001 - the 30 s run out
+    monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))  # the 30 s run out
     async with fakes.meetings.down():
         other, _ = await timed(client, f"/v1/committees/{world.ward_b}/rollup?period={period}", ward_officer)
         mine, took = await timed(client, f"/v1/committees/{world.ward_a}/ranking?period={period}", ward_officer)
@@ -113,13 +116,14 @@ async def test_with_meetings_down_the_committee_pages_show_evaluations_figures(
         f"/app/committees/{world.root}?period={period}",
         f"/app/committees/{world.root}/ranking?period={period}",
         f"/app/committees/{world.root}/report.csv?period={period}",
+        f"/app/cells/{world.cell_a1}?year={period[:4]}",
     ]
     for url in pages:
         assert (await web.get(url)).status_code == 200, url
     monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))
     async with fakes.meetings.down():
         shown = [await timed(web, url, {}) for url in pages]
-    (overview, took), (ranking, ranked_in), (report, reported_in) = shown
+    (overview, took), (ranking, ranked_in), (report, reported_in), (cell, cell_in) = shown
     assert overview.status_code == 200, overview.text[-2000:]
     assert took < QUICK, took
     assert MEETINGS_UNAVAILABLE in overview.text
@@ -127,3 +131,6 @@ async def test_with_meetings_down_the_committee_pages_show_evaluations_figures(
     assert ranking.status_code == 200 and ranked_in < QUICK, (ranking.text[-2000:], ranked_in)
     assert world.cell_a2 in ranking.text
     assert report.status_code == 200 and reported_in < QUICK, (report.text[-2000:], reported_in)
+    assert cell.status_code == 200 and cell_in < QUICK, (cell.text[-2000:], cell_in)
+    assert CELL_MEETINGS_UNAVAILABLE in section(cell.text, 'id="meetings"', "</table>")
+    assert "Năm này chưa có buổi sinh hoạt nào." not in cell.text

@@ -95,7 +95,9 @@ async def committee_overview(
             None,
         ),
         meetings_or(
-            state.directory, lambda: reads.list_committee_units(committee_id, principal, state, limit=200, offset=0), None
+            state.directory,
+            lambda: reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
+            None,
         ),
         scores_or(
             lambda: reads.get_committee_ranking(
@@ -484,7 +486,11 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     halves = [f"{year}-H1", f"{year}-H2"]
     ratings, meetings, *half_years = await asyncio.gather(
         scores_or(ratings_of, empty_page()),
-        reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+        meetings_or(
+            state.directory,
+            lambda: reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+            empty_page(),
+        ),
         *(scores_or(partial(half_year_of, half), None) for half in halves),
     )
     by_period = {item["period"]: item for item in ratings["items"]}
