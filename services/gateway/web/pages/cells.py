@@ -1,6 +1,7 @@
 """A cell's year (ratings as a strip, meetings) and a meeting with its score explained item by item."""
 
 import asyncio
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -42,9 +43,10 @@ async def cell_page(
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
     # the ratings are evaluation's; while meetings does not answer the cell's meetings are not listed (said so)
+    none: list[dict[str, Any]] = []
     (span, earliest, (first_month, last_month)), meetings = await asyncio.gather(
         data.cell_span(state, cell_id),
-        meetings_or(state.directory, lambda: data.all_cell_meetings(state, principal, cell_id), []),
+        meetings_or(state.directory, lambda: data.all_cell_meetings(state, principal, cell_id), none),
     )
     years = periods.offered_years(span, data.meeting_years(meetings))
     earliest = min(earliest, years[-1])
