@@ -14,7 +14,7 @@ from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import TtlCache
 from shared.envelope import now
 from shared.periods import month_of
-from tests.gateway.conftest import RPC_TIMEOUT, OfficerWeb
+from tests.gateway.conftest import RPC_TIMEOUT, OfficerWeb, TokenFactory
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
 from tests.support.web import section
@@ -72,6 +72,7 @@ async def test_with_meetings_down_scoping_stays_and_a_unit_never_seen_fails_clos
     world: World,
     fakes: FakeServices,
     state: GatewayState,
+    token_for: TokenFactory,
     expired: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -83,13 +84,16 @@ async def test_with_meetings_down_scoping_stays_and_a_unit_never_seen_fails_clos
     assert seen.status_code == 200, seen.text
     own = await client.get(f"/v1/committees/{world.ward_a}/rollup?period={period}", headers=ward_officer)
     assert own.status_code == 200, own.text
-    never_seen = random_id("xa")
-    world.add_unit(never_seen, "Đảng ủy xã Chưa xem", "committee", world.ward_a)
+    district, never_seen = random_id("huyen"), random_id("xa")  # a tree of the test's own: the world's stays as it was
+    world.add_unit(district, "Huyện ủy Thử", "committee", None)
+    world.add_unit(never_seen, "Đảng ủy xã Chưa xem", "committee", district)
+    district_officer = await token_for("committee_officer", district)
+    assert (await client.get(f"/v1/committees/{district}", headers=district_officer)).status_code == 200
     monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))  # the 30 s run out
     async with fakes.meetings.down():
         other, _ = await timed(client, f"/v1/committees/{world.ward_b}/rollup?period={period}", ward_officer)
         mine, took = await timed(client, f"/v1/committees/{world.ward_a}/ranking?period={period}", ward_officer)
-        unknown, _ = await timed(client, f"/v1/committees/{never_seen}/rollup?period={period}", ward_officer)
+        unknown, _ = await timed(client, f"/v1/committees/{never_seen}/rollup?period={period}", district_officer)
         command = await client.post(
             f"/v1/committees/{world.ward_a}/inbox/{random_id('ntf')}/read", headers=ward_officer
         )
