@@ -7,7 +7,12 @@ unanswered marks it unavailable for the rest of the render, so the page waits on
 reads the API and the pages share (http.reads) ask through it too where evaluation's answer is optional (a cell's
 meetings' first-month check): on a page, after evaluation went unanswered, they wait no second timeout; outside a
 page render (an API request) the call is made and its ServiceUnavailable raised as before. Evaluation is judged
-afresh for each render: a service back up is asked again on the next page, never skipped for a while after."""
+afresh for each render: a service back up is asked again on the next page, never skipped for a while after.
+
+Meetings is asked only for what a page can do without in the same way (meetings_or: the units under a committee, the
+names of a ranking's committees): its figures are evaluation's, and the unit's scoping is the gateway's kept copy
+(handlers.UnitDirectory). Meetings known to be down (the directory found it silent a moment ago) is not asked at all
+for those parts: the page shows its note at once."""
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from services.gateway.handlers import UnitDirectory
 from shared.logs import get_logger
 from shared.rpc import ServiceUnavailable
 
@@ -22,6 +28,7 @@ log = get_logger(__name__)
 T = TypeVar("T")
 SCORES_SERVICE = "evaluation"
 NOTICES_SERVICE = "notifications"
+MEETINGS_SERVICE = "meetings"
 
 
 @dataclass
@@ -56,6 +63,12 @@ def notices_unavailable() -> bool:
     return bool(found and NOTICES_SERVICE in found.unavailable)
 
 
+def meetings_unavailable() -> bool:
+    """Whether this render found meetings unavailable (the page then shows its note in place of the units' list)."""
+    found = _render.get()
+    return bool(found and MEETINGS_SERVICE in found.unavailable)
+
+
 def empty_page() -> dict[str, Any]:
     """The fallback of a list read from evaluation: a page with no items."""
     return {"items": [], "total": 0}
@@ -88,3 +101,19 @@ async def scores_or(call: Callable[[], Awaitable[T]], fallback: T) -> T:
 async def notices_or(call: Callable[[], Awaitable[T]], fallback: T) -> T:
     """`answered_or` for notifications: the notices (inboxes, late minutes, preferences) a page can do without."""
     return await answered_or(NOTICES_SERVICE, call, fallback)
+
+
+async def meetings_or(directory: UnitDirectory, call: Callable[[], Awaitable[T]], fallback: T) -> T:
+    """`answered_or` for meetings: the units and names a page can do without. While `directory` takes meetings to be
+    down (UnitDirectory.meetings_silent), `fallback` at once (meetings marked unavailable for the render), without
+    waiting for it; a call it leaves unanswered marks it down there too. Outside a page render: `call()` as it is."""
+    found = _render.get()
+    if found is None:
+        return await call()
+    if directory.meetings_silent():
+        found.unavailable.add(MEETINGS_SERVICE)
+        return fallback
+    answer = await answered_or(MEETINGS_SERVICE, call, fallback)
+    if MEETINGS_SERVICE in found.unavailable:
+        directory.noted_silent()
+    return answer

@@ -136,7 +136,11 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             ),
             secret=secret,
             directory=UnitDirectory(
-                rpc, TtlCache(seconds=settings.unit_cache_seconds), miss_seconds=settings.unit_miss_cache_seconds
+                rpc,
+                TtlCache(seconds=settings.unit_cache_seconds),
+                miss_seconds=settings.unit_miss_cache_seconds,
+                read_timeout=settings.person_name_timeout,
+                retry_seconds=settings.person_name_retry_seconds,
             ),
             names=PersonNames(
                 rpc,

@@ -4,8 +4,10 @@ import base64
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar, cast
 
+from cachetools import LRUCache
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_instant, issue_token
@@ -40,12 +42,15 @@ from shared.envelope import (
     new_event,
     validation_message,
 )
+from shared.logs import get_logger
 from shared.reading import body_over_limit
 from shared.refusals import refusal_code
 from shared.rpc import ReplyT, Request, RpcError, ServiceUnavailable
 from shared.text import with_article
 
 SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+
+log = get_logger(__name__)
 
 
 class Rpc(Protocol):
@@ -192,6 +197,15 @@ class TtlCache:
         self._entries[key] = (self._clock() + kept, value)
 
 
+_KEPT_UNITS: ContextVar[bool] = ContextVar("kept_units", default=False)
+
+
+def read_with_kept_units(reading: bool) -> None:
+    """Whether this request is a read (GET, HEAD, OPTIONS), which UnitDirectory may scope with its kept copy of a unit
+    while meetings does not answer; a command (any other method, the default) never is: it fails closed (503)."""
+    _KEPT_UNITS.set(reading)
+
+
 class UnitDirectory:
     """Units and their ancestors from meetings' `get_unit` (which of many ids are units: `known_units`), cached
     briefly; an id meetings does not know only for `miss_seconds` (none by default).
@@ -199,26 +213,82 @@ class UnitDirectory:
     A "not found" was kept as long as a unit (30 s): a unit looked up before it was created (an account made for it,
     a page opened) stayed unknown for 30 s after meetings had it. The gateway cannot be told of new units: services
     meet only over RabbitMQ and the gateway consumes no domain events (org.unit.upserted.v1 reaches meetings on
-    chibo.ingest or through the gateway's ingest as opaque bytes), so a miss is asked again instead."""
+    chibo.ingest or through the gateway's ingest as opaque bytes), so a miss is asked again instead.
 
-    def __init__(self, rpc: Rpc, cache: TtlCache, *, miss_seconds: float = 0.0) -> None:
+    The gateway's own copy of the tree is the last answer meetings gave for each unit (`kept_entries` of them, least
+    recently used first out). A read (read_with_kept_units) whose unit is no longer fresh waits `read_timeout` at most
+    for meetings, then is scoped with that kept copy: an officer's roll-up or ranking, all evaluation's, no longer
+    fails (503 after the RPC timeout) while meetings is down (a trial killed it). Once meetings went unanswered it is
+    taken to be down for `retry_seconds` (meetings_silent): reads with a kept copy use it at once, without asking;
+    a unit never answered is still asked (within `read_timeout` while meetings is taken to be down) and, unanswered,
+    is ServiceUnavailable naming meetings: scoping never goes on without a copy of the unit (fail closed), and a
+    command always asks meetings."""
+
+    def __init__(
+        self,
+        rpc: Rpc,
+        cache: TtlCache,
+        *,
+        miss_seconds: float = 0.0,
+        read_timeout: float | None = None,
+        retry_seconds: float = 10.0,
+        kept_entries: int = 50_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._rpc = rpc
         self._cache = cache
         self._miss_seconds = miss_seconds
+        self._read_timeout = read_timeout
+        self._retry_seconds = retry_seconds
+        self._timer = timer
+        self._kept: LRUCache[str, UnitReply] = LRUCache(kept_entries)
+        self._silent_until = float("-inf")
+
+    def meetings_silent(self) -> bool:
+        """Whether meetings went unanswered in the last `retry_seconds` (a unit look-up timed out): reads then do not
+        wait for it again meanwhile (the pages show their meetings-only parts' note at once)."""
+        return self._timer() < self._silent_until
+
+    def noted_silent(self) -> None:
+        """Take meetings to be down for `retry_seconds` (it left a call of this gateway unanswered)."""
+        self._silent_until = self._timer() + self._retry_seconds
+
+    def kept(self, unit_id: str) -> UnitReply | None:
+        """The last answer meetings gave for the unit (however old), None when it gave none: for a name shown."""
+        return self._kept.get(unit_id)
 
     async def get(self, unit_id: str) -> UnitReply | None:
-        """The unit with its `ancestors`, or None when meetings does not know it."""
+        """The unit with its `ancestors`, or None when meetings does not know it; while meetings does not answer, a
+        read's kept copy of it (see the class); ServiceUnavailable (meetings) without one, or for a command."""
         hit, cached = self._cache.get(unit_id)
         if hit:
             return cast(UnitReply | None, cached)
+        kept = self._kept.get(unit_id) if _KEPT_UNITS.get() else None
+        silent = self.meetings_silent()
+        if kept is not None and silent:
+            return kept
         unit: UnitReply | None
         try:
-            unit = await self._rpc.call(GetUnit(unit_id=unit_id))
+            short = kept is not None or (silent and _KEPT_UNITS.get())
+            unit = await self._rpc.call(GetUnit(unit_id=unit_id), timeout=self._read_timeout if short else None)
+        except ServiceUnavailable as exc:
+            if exc.service != "meetings":
+                raise
+            self.noted_silent()
+            if kept is None:
+                raise
+            log.warning("unit_scoped_with_kept_copy", unit_id=unit_id)
+            return kept
         except RpcError as exc:
             if exc.code != "not_found":
                 raise
             unit = None
+        self._silent_until = float("-inf")
         self._cache.put(unit_id, unit, seconds=None if unit is not None else self._miss_seconds)
+        if unit is not None:
+            self._kept[unit_id] = unit
+        else:
+            self._kept.pop(unit_id, None)
         return unit
 
     async def known(self, unit_ids: Sequence[str]) -> set[str]:

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.gateway.accounts import authorize_local
 from services.gateway.auth import Principal, Role, TokenError
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import require_role
+from services.gateway.handlers import read_with_kept_units, require_role
 from services.gateway.http.errors import ApiError
 from services.gateway.limits import RateLimiter, client_address
 
@@ -64,6 +64,7 @@ async def get_principal(
         state.anonymous.failed(address)
         raise ApiError(401, "unauthorized", str(exc), headers=challenge) from exc
     request.state.principal = principal
+    read_with_kept_units(request.method in READ_METHODS)
     refused = await state.membership.refusal(principal, command=request.method not in READ_METHODS)
     if refused is not None:
         raise ApiError(403, "forbidden", refused.message)

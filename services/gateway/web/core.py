@@ -20,7 +20,8 @@ from markupsafe import Markup, escape
 from starlette.routing import Match
 
 from services.gateway.auth import Principal, Role
-from services.gateway.availability import notices_unavailable, page_render, scores_unavailable
+from services.gateway.availability import meetings_unavailable, notices_unavailable, page_render, scores_unavailable
+from services.gateway.handlers import read_with_kept_units
 from services.gateway.http.commands import FORM_KEY
 from services.gateway.http.deps import READ_METHODS, State
 from services.gateway.http.routing import repeated_parameter
@@ -326,10 +327,11 @@ class Viewer:
 def render(
     request: Request, template: str, *, status: int = 200, viewer: Viewer | None = None, **context: Any
 ) -> HTMLResponse:
-    """A page from a template, with the security headers; `scores_unavailable` tells it evaluation did not answer
-    during this render (the page shows its note in place of the scores)."""
+    """A page from a template, with the security headers; `scores_unavailable` (`meetings_unavailable`) tells it
+    evaluation (meetings) did not answer during this render (the page shows its note in place of that part)."""
     context.setdefault("scores_unavailable", scores_unavailable())
     context.setdefault("notices_unavailable", notices_unavailable())
+    context.setdefault("meetings_unavailable", meetings_unavailable())
     context.setdefault("criteria_unavailable", CRITERIA_UNAVAILABLE)
     html = environment().get_template(template).render(request=request, viewer=viewer, **context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -350,6 +352,7 @@ async def current_viewer(request: Request, state: State) -> Viewer:
         raise SignInRequired
     principal = principal_of(account)
     request.state.principal = principal
+    read_with_kept_units(request.method in READ_METHODS)
     refused = await state.membership.refusal(principal, command=request.method not in READ_METHODS)
     if refused is not None:  # the person left the cell or the position: this session ends here, server side too
         await WebAccounts(state.pool).close_session(cookie)

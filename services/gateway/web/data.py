@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from services.gateway.auth import Principal, Role
-from services.gateway.availability import empty_page, notices_or, scores_or, scores_unavailable
+from services.gateway.availability import empty_page, meetings_or, notices_or, scores_or, scores_unavailable
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_unit
 from services.gateway.http import reads
@@ -57,10 +57,19 @@ async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply)
     start = ancestors.index(principal.unit_id) if principal.unit_id in ancestors else len(ancestors) - 1
     crumbs = []
     for unit_id in ancestors[start:]:
-        found = unit if unit_id == unit.id else await state.directory.get(unit_id)
+        found = unit if unit_id == unit.id else await unit_or_none(state, unit_id)
         if found:
             crumbs.append({"id": unit_id, "name": found.name or unit_id, "kind": found.kind})
     return crumbs
+
+
+async def unit_or_none(state: GatewayState, unit_id: str) -> UnitReply | None:
+    """The unit as the directory has it (its kept copy while meetings does not answer), or None when meetings does not
+    know it or, during a page render, does not answer and no copy of it is kept (availability.meetings_or): for a
+    name shown, never for scoping (handlers.authorize_unit)."""
+    if state.directory.meetings_silent() and (kept := state.directory.kept(unit_id)) is not None:
+        return kept
+    return await meetings_or(state.directory, lambda: state.directory.get(unit_id), None)
 
 
 async def committee_overview(
@@ -75,7 +84,8 @@ async def committee_overview(
     """Roll-up, children with their figures, weakest cells, late minutes (LATE_MINUTES_SHOWN of them from
     `late_offset`, with `late_minutes_page`: offset, shown and total, for the page's pager) and inbox of a committee
     for a period; while evaluation does not answer, `rollup` None, while notifications does not, no inbox or late
-    minutes (availability). The roll-up's cells whose month changed late are LATE_CHANGES_SHOWN of them from
+    minutes, while meetings does not, no children (`units_unavailable` true: availability.meetings_or). The
+    roll-up's cells whose month changed late are LATE_CHANGES_SHOWN of them from
     `changes_offset`."""
     found, units, ranking, inbox, late, rules, checks = await asyncio.gather(
         scores_or(
@@ -84,7 +94,11 @@ async def committee_overview(
             ),
             None,
         ),
-        reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
+        meetings_or(
+            state.directory,
+            lambda: reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
+            None,
+        ),
         scores_or(
             lambda: reads.get_committee_ranking(
                 committee_id, period, principal, state, order="asc", limit=200, offset=0
@@ -108,7 +122,10 @@ async def committee_overview(
         ),
         "alerts_due": None if half_year else alerts_ahead(rules, period, checks=checks),
         "alerts_wait": alerts_waiting_for(rules, period, checks=checks),
+        "units_unavailable": units is None,
     }
+    # meetings silent: the units under the committee are not listed (the page says so), evaluation's figures stay
+    units = units if units is not None else empty_page()
     if found is None:
         unscored = [{**unit, "score": None, "cells": None, "rollup": None, "rating": None} for unit in units["items"]]
         children = by_name(unscored, lambda child: child.get("name") or child["id"])
@@ -471,7 +488,11 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     halves = [f"{year}-H1", f"{year}-H2"]
     ratings, meetings, *half_years = await asyncio.gather(
         scores_or(ratings_of, empty_page()),
-        reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+        meetings_or(
+            state.directory,
+            lambda: reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+            empty_page(),
+        ),
         *(scores_or(partial(half_year_of, half), None) for half in halves),
     )
     by_period = {item["period"]: item for item in ratings["items"]}
@@ -739,13 +760,14 @@ async def ranking_rows(
     state: GatewayState, principal: Principal, committee_id: str, period: str, *, offset: int, limit: int
 ) -> dict[str, Any]:
     """A page of the committee's ranking as the API answers it (reads.get_committee_ranking, best first: `items`,
-    `total`), each line with `committee`: the name of the committee directly above its cell (its id when unnamed)."""
+    `total`), each line with `committee`: the name of the committee directly above its cell (its id when unnamed; None
+    while meetings does not answer and the gateway has no copy of the cell: the page says so)."""
     ranking = await reads.get_committee_ranking(
         committee_id, period, principal, state, order="desc", limit=limit, offset=offset
     )
-    cells = await asyncio.gather(*(state.directory.get(item["cell_id"]) for item in ranking["items"]))
+    cells = await asyncio.gather(*(unit_or_none(state, item["cell_id"]) for item in ranking["items"]))
     parents = {cell.parent_id for cell in cells if cell is not None and cell.parent_id}
-    found = dict(zip(parents, await asyncio.gather(*(state.directory.get(unit) for unit in parents)), strict=True))
+    found = dict(zip(parents, await asyncio.gather(*(unit_or_none(state, unit) for unit in parents)), strict=True))
     names = {unit_id: (unit.name if unit is not None and unit.name else unit_id) for unit_id, unit in found.items()}
     items = [
         item | {"committee": names.get(cell.parent_id or "") if cell is not None else None}

@@ -1,11 +1,13 @@
 """A cell's year (ratings as a strip, meetings) and a meeting with its score explained item by item."""
 
 import asyncio
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from services.gateway.availability import meetings_or
 from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells, waiting_named
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
@@ -40,8 +42,11 @@ async def cell_page(
     year, not_begun = periods.year_asked(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
+    # the ratings are evaluation's; while meetings does not answer the cell's meetings are not listed (said so)
+    none: list[dict[str, Any]] = []
     (span, earliest, (first_month, last_month), known), meetings = await asyncio.gather(
-        data.cell_span(state, cell_id), data.all_cell_meetings(state, principal, cell_id)
+        data.cell_span(state, cell_id),
+        meetings_or(state.directory, lambda: data.all_cell_meetings(state, principal, cell_id), none),
     )
     years = periods.offered_years(span, data.meeting_years(meetings))
     earliest = min(earliest, years[-1])

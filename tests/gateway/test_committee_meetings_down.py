@@ -1,0 +1,140 @@
+"""Officers' reads with meetings down: a trial killed meetings and the committee's roll-up and ranking (API and pages)
+answered 503 after 5 s, though their figures are all evaluation's. The gateway asked meetings for the committee
+again (the unit directory's 30 s had run out) to scope the read; it now scopes a read with its kept copy of the unit
+(handlers.UnitDirectory), never without one (fail closed), and waits for a meetings known to be down no second
+time. Over the fakes, meetings stopped as the evaluation-down tests stop evaluation."""
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from services.gateway.bootstrap import GatewayState
+from services.gateway.handlers import TtlCache
+from shared.envelope import now
+from shared.periods import month_of
+from tests.gateway.conftest import RPC_TIMEOUT, OfficerWeb, TokenFactory
+from tests.gateway.fakes import FakeServices, World
+from tests.support.ids import random_id
+from tests.support.web import section
+
+MEETINGS_UNAVAILABLE = "Tạm thời chưa xem được danh sách đơn vị trực thuộc"
+CELL_MEETINGS_UNAVAILABLE = "Tạm thời chưa xem được các buổi sinh hoạt của chi bộ."
+QUICK = RPC_TIMEOUT / 2
+"""Seconds a read may take with meetings down: well under one RPC timeout (it waited a whole one, then 503)."""
+
+
+def closed_month() -> str:
+    """December of last year: a closed month, rated as evaluation rated it."""
+    return f"{int(month_of(now())[:4]) - 1}-12"
+
+
+@pytest.fixture
+def expired(state: GatewayState, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The directory's fresh units gone, as after its `unit_cache_seconds`: its kept copy stays."""
+    monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))
+    monkeypatch.setattr(state.directory, "_silent_until", float("-inf"), raising=False)
+
+
+async def timed(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> tuple[httpx.Response, float]:
+    """The response to GET `url` and the seconds it took."""
+    started = time.perf_counter()
+    response = await client.get(url, headers=headers)
+    return response, time.perf_counter() - started
+
+
+async def test_with_meetings_down_the_rollup_ranking_and_weakest_answer_from_evaluation(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    world: World,
+    fakes: FakeServices,
+    state: GatewayState,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    period = closed_month()
+    officer = headers["province_officer"]
+    reads = [f"/v1/committees/{world.root}/{read}?period={period}" for read in ("rollup", "ranking", "weakest")]
+    before = [(await client.get(url, headers=officer)).json() for url in reads]
+    monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))  # its 30 s run out
+    async with fakes.meetings.down():
+        answers = [await timed(client, url, officer) for url in reads]
+    for (response, took), answered in zip(answers, before, strict=True):
+        assert response.status_code == 200, response.text
+        assert took < QUICK, took
+        assert response.json() == answered
+    assert answers[0][0].json()["score"] == 80.5
+
+
+async def test_with_meetings_down_scoping_stays_and_a_unit_never_seen_fails_closed(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    world: World,
+    fakes: FakeServices,
+    state: GatewayState,
+    token_for: TokenFactory,
+    expired: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    period = closed_month()
+    ward_officer = headers["ward_officer"]
+    # the province officer's read leaves the gateway a copy of ward B, outside ward A's subtree
+    province_officer = headers["province_officer"]
+    seen = await client.get(f"/v1/committees/{world.ward_b}/rollup?period={period}", headers=province_officer)
+    assert seen.status_code == 200, seen.text
+    own = await client.get(f"/v1/committees/{world.ward_a}/rollup?period={period}", headers=ward_officer)
+    assert own.status_code == 200, own.text
+    district, never_seen = random_id("huyen"), random_id("xa")  # a tree of the test's own: the world's stays as it was
+    world.add_unit(district, "Huyện ủy Thử", "committee", None)
+    world.add_unit(never_seen, "Đảng ủy xã Chưa xem", "committee", district)
+    district_officer = await token_for("committee_officer", district)
+    assert (await client.get(f"/v1/committees/{district}", headers=district_officer)).status_code == 200
+    monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))  # the 30 s run out
+    async with fakes.meetings.down():
+        other, _ = await timed(client, f"/v1/committees/{world.ward_b}/rollup?period={period}", ward_officer)
+        mine, took = await timed(client, f"/v1/committees/{world.ward_a}/ranking?period={period}", ward_officer)
+        unknown, _ = await timed(client, f"/v1/committees/{never_seen}/rollup?period={period}", district_officer)
+        command = await client.post(
+            f"/v1/committees/{world.ward_a}/inbox/{random_id('ntf')}/read", headers=ward_officer
+        )
+    assert other.status_code == 404, other.text  # ward B stays outside ward A's subtree
+    assert mine.status_code == 200 and took < QUICK, (mine.text, took)
+    assert unknown.status_code == 503, unknown.text  # no copy of it: not scoped at all, never let through
+    assert unknown.json()["service"] == "meetings"
+    assert command.status_code == 503, command.text  # a command is never scoped with a kept copy
+    assert command.json()["service"] == "meetings"
+
+
+@pytest.fixture
+async def web(officer_web: OfficerWeb, world: World) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser of its own, signed in as an officer of the province."""
+    async with officer_web("tinh", world.root, peer=("203.0.113.14", 4718)) as browser:
+        yield browser
+
+
+async def test_with_meetings_down_the_committee_pages_show_evaluations_figures(
+    web: httpx.AsyncClient, world: World, fakes: FakeServices, state: GatewayState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    period = closed_month()
+    pages = [
+        f"/app/committees/{world.root}?period={period}",
+        f"/app/committees/{world.root}/ranking?period={period}",
+        f"/app/committees/{world.root}/report.csv?period={period}",
+        f"/app/cells/{world.cell_a1}?year={period[:4]}",
+    ]
+    for url in pages:
+        assert (await web.get(url)).status_code == 200, url
+    monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))
+    async with fakes.meetings.down():
+        shown = [await timed(web, url, {}) for url in pages]
+    (overview, took), (ranking, ranked_in), (report, reported_in), (cell, cell_in) = shown
+    assert overview.status_code == 200, overview.text[-2000:]
+    assert took < QUICK, took
+    assert MEETINGS_UNAVAILABLE in overview.text
+    assert "Chưa có dữ liệu" not in section(overview.text, 'id="weakest"', "</ol>")
+    assert ranking.status_code == 200 and ranked_in < QUICK, (ranking.text[-2000:], ranked_in)
+    assert world.cell_a2 in ranking.text
+    assert report.status_code == 200 and reported_in < QUICK, (report.text[-2000:], reported_in)
+    assert cell.status_code == 200 and cell_in < QUICK, (cell.text[-2000:], cell_in)
+    assert CELL_MEETINGS_UNAVAILABLE in section(cell.text, 'id="meetings"', "</table>")
+    assert "Năm này chưa có buổi sinh hoạt nào." not in cell.text
