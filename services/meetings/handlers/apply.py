@@ -6,9 +6,9 @@ what the event changed, which keys it provides to held events, and the events it
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from contextvars import ContextVar
 from typing import Any
 
 from services.meetings import domain
