@@ -30,7 +30,7 @@ def test_a_cell_with_no_month_gone_by_says_so_not_the_half_years_months() -> Non
     said = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 0, "most_months_gone": 0})
     assert "tháng đã qua" not in said and "tháng 7/2026" not in said, said
     assert "Chi bộ thành lập trong tháng 12/2026 và chưa có tháng nào kết thúc." in said, said
-    assert "Vì vậy điểm là điểm của tháng 12/2026, chỉ tính khi chi bộ đã sinh hoạt thường kỳ trong tháng." in said, said
+    assert "Vì vậy điểm là điểm của tháng 12/2026, chỉ tính khi chi bộ đã sinh hoạt thường kỳ trong tháng." in said
     assert half_year_no_rating("2026-H2", running, span=("2026-12", None)) == said  # the cell's span says the same
     september = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 3}, span=("2026-09", None))
     assert "trung bình điểm của 3 tháng đã qua mà chi bộ đã có, trong khoảng từ tháng 9/2026 đến tháng 11/2026" in (
