@@ -131,3 +131,30 @@ async def test_the_committee_page_lists_a_cell_set_up_late_in_a_closed_month_amo
     page, (_, *rows) = await committee_pages(client, world, amqp_url, database_url, ADDED)
     assert late_changes_listed(page) == f"Chi bộ khu phố 1 — {ADDED_NOTE}"
     assert {line[0]: line for line in rows}[world.cell_a1][-2] == ADDED_NOTE
+
+
+async def test_the_cell_page_says_once_that_a_cell_set_up_late_counts_from_a_closed_month(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """A trial: a cell set up on 5 December counting from September read "Được bổ sung ngày 05/12/2026…" under each of
+    September, October and November. The page says it once, naming the months; each month keeps its badge."""
+    months = ["2026-09", "2026-10", "2026-11"]
+    added = ADDED | {"new_score": 92.0, "new_rating": "good"}
+    world.stored_periods[world.cell_a1] = [month(world.cell_a1, period, added) for period in months]
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
+    finally:
+        world.stored_periods.pop(world.cell_a1)
+    assert page.status_code == 200, page.text
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
+    assert listed is not None
+    said = text(listed.group(1))
+    assert said == (
+        "Được bổ sung ngày 05/12/2026, tính từ tháng 9/2026; kết quả tháng 9/2026, tháng 10/2026 và tháng 11/2026 đều"
+        " là 92 (Tốt)."
+    ), said
+    assert 'data-periods="2026-09 2026-10 2026-11"' in listed.group(1)
+    assert text(page.text).count("Được bổ sung ngày") == 1
+    titles = re.findall(r'data-late-change title="([^"]*)"', page.text)
+    assert [html.unescape(title) for title in titles] == [said] * 3  # each month's badge: the one note, not its own

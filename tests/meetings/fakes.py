@@ -80,6 +80,8 @@ class FakeState:
     registered_sources: dict[str, str] = field(default_factory=dict)
     roster_history: dict[str, list[tuple[Version, str, str]]] = field(default_factory=dict)
     """The integrations' rosters accepted per meeting (version, source, raw), as roster_history."""
+    roster_senders: dict[tuple[str, Version], str | None] = field(default_factory=dict)
+    """The account that sent each kept roster (meeting, version), as roster_history's sender."""
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     announced: dict[str, int] = field(default_factory=dict)
@@ -429,6 +431,10 @@ class FakeMeetings:
         """The integrations' rosters kept for the meeting, newest first."""
         return sorted(self._s.roster_history.get(meeting_id, []), key=lambda entry: entry[0], reverse=True)
 
+    def kept_sender(self, meeting_id: str, version: Version) -> str | None:
+        """The account that sent a roster kept in the meeting's history (None: not known)."""
+        return self._s.roster_senders.get((meeting_id, version))
+
     async def forget_roster(self, meeting_id: str, version: Version) -> None:
         """Drop a roster from the meeting's history."""
         history = self._s.roster_history.get(meeting_id, [])
@@ -460,7 +466,13 @@ class FakeMeetings:
         self._s.minutes_content.setdefault(data.meeting_id, {})[version] = minutes_content_key(data)
 
     async def record_roster_content(
-        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+        self,
+        data: contract.AttendanceRecorded,
+        *,
+        version: Version,
+        source: str | None = None,
+        raw: str | None = None,
+        sender: str | None = None,
     ) -> None:
         """Keep the content key of a roster taken, older ones too (shared.minutes), and an integration's in history."""
         self._s.roster_content.setdefault(data.meeting_id, {})[version] = roster_content_key(data)
@@ -468,6 +480,7 @@ class FakeMeetings:
             history = self._s.roster_history.setdefault(data.meeting_id, [])
             if all(entry[0] != version for entry in history):
                 history.append((version, source, raw))
+                self._s.roster_senders[(data.meeting_id, version)] = sender
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
         """The stored minutes as MinutesSubmitted.model_dump() gives them, None without minutes."""

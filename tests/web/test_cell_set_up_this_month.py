@@ -29,11 +29,11 @@ def test_a_cell_with_no_month_gone_by_says_so_not_the_half_years_months() -> Non
     running = date(2026, 12, 5)
     said = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 0, "most_months_gone": 0})
     assert "tháng đã qua" not in said and "tháng 7/2026" not in said, said
-    assert "chi bộ thành lập trong tháng 12/2026, chưa có tháng nào kết thúc kể từ khi thành lập" in said, said
-    assert "điểm là điểm của tháng 12/2026, chỉ tính khi chi bộ đã sinh hoạt thường kỳ trong tháng" in said, said
+    assert "Chi bộ thành lập trong tháng 12/2026 và chưa có tháng nào kết thúc." in said, said
+    assert "Vì vậy điểm là điểm của tháng 12/2026, chỉ tính khi chi bộ đã sinh hoạt thường kỳ trong tháng." in said
     assert half_year_no_rating("2026-H2", running, span=("2026-12", None)) == said  # the cell's span says the same
     september = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 3}, span=("2026-09", None))
-    assert "trung bình điểm của 3 tháng đã qua mà chi bộ đã có trong khoảng từ tháng 9/2026 đến tháng 11/2026" in (
+    assert "trung bình điểm của 3 tháng đã qua mà chi bộ đã có, trong khoảng từ tháng 9/2026 đến tháng 11/2026" in (
         september
     ), september
     # a committee's roll-up leaves its cells' zero months out (None): the half-year's months, as before
@@ -85,4 +85,4 @@ async def test_a_cell_set_up_this_month_shows_only_its_own_months_and_quarters(s
         assert html.escape(own, quote=False) in note, note
         assert "tháng đã qua" not in note or not gone, note
         if gone:
-            assert "chưa có tháng nào kết thúc kể từ khi thành lập" in note, note
+            assert "và chưa có tháng nào kết thúc." in note, note

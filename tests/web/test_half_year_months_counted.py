@@ -27,14 +27,14 @@ from tests.web.conftest import officer_api_headers, scored_history, signed_in_of
 pytestmark = pytest.mark.e2e
 
 HALF = "2026-H1"
-FOUR = "điểm là trung bình điểm của 4 tháng chi bộ đã có trong 6 tháng này"
+FOUR = "Điểm là trung bình điểm của 4 tháng chi bộ đã có trong 6 tháng này"
 
 
 def test_the_note_says_the_range_of_months_when_the_cells_counted_different_numbers() -> None:
     ended = date(2026, 12, 5)
     assert "sáu tháng" in half_year_no_rating(HALF, ended)
     # an ended half-year names its months, as a running one does
-    said = "trung bình điểm của sáu tháng (6 tháng đầu năm 2026, từ tháng 1 đến tháng 6/2026), tháng không sinh hoạt"
+    said = "trung bình điểm của sáu tháng (6 tháng đầu năm 2026, từ tháng 1 đến tháng 6/2026). Tháng không sinh hoạt"
     assert said in half_year_no_rating(HALF, ended), half_year_no_rating(HALF, ended)
     second = "sáu tháng (6 tháng cuối năm 2025, từ tháng 7 đến tháng 12/2025)"
     assert second in half_year_no_rating("2025-H2", ended), half_year_no_rating("2025-H2", ended)
@@ -43,7 +43,7 @@ def test_the_note_says_the_range_of_months_when_the_cells_counted_different_numb
     four = half_year_no_rating(HALF, ended, rollup={"fewest_months_counted": 4, "most_months_counted": 4})
     assert FOUR in four and "sáu tháng" not in four
     mixed = half_year_no_rating(HALF, ended, rollup={"fewest_months_counted": 4, "most_months_counted": 6})
-    assert "điểm của mỗi chi bộ là trung bình điểm của các tháng chi bộ đó đã có" in mixed
+    assert "Mỗi chi bộ chỉ tính những tháng chi bộ đó đã có trong 6 tháng này" in mixed
     assert "từ 4 đến 6 tháng" in mixed and "sáu tháng" not in mixed
 
 
@@ -102,12 +102,12 @@ def test_the_running_notes_months_are_each_cells_from_the_month_it_was_set_up() 
     full = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 5, "most_months_gone": 5})
     assert full == half_year_no_rating("2026-H2", running)  # every cell there since July: the five months named
     one = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 3, "most_months_gone": 3})
-    assert "trung bình điểm của 3 tháng đã qua mà chi bộ đã có trong khoảng từ tháng 7/2026 đến tháng 11/2026" in one
-    assert "5 tháng" not in one and "chi bộ thành lập giữa kỳ chỉ tính từ tháng thành lập" in one, one
+    assert "trung bình điểm của 3 tháng đã qua mà chi bộ đã có, trong khoảng từ tháng 7/2026 đến tháng 11/2026." in one
+    assert "5 tháng" not in one and "Chi bộ thành lập giữa kỳ chỉ tính từ tháng thành lập." in one, one
     mixed = half_year_no_rating("2026-H2", running, rollup={"fewest_months_gone": 3, "most_months_gone": 5})
-    assert "điểm của mỗi chi bộ là trung bình điểm của các tháng đã qua (từ tháng 7/2026 đến tháng 11/2026)" in mixed
-    assert "mà chi bộ đó đã có (từ 3 đến 5 tháng: chi bộ thành lập giữa kỳ chỉ tính từ tháng thành lập)" in mixed
-    assert "cộng thêm tháng đang diễn ra đối với chi bộ đã sinh hoạt thường kỳ trong tháng này" in mixed, mixed
+    assert "các tháng đã qua là từ tháng 7/2026 đến tháng 11/2026." in mixed
+    assert "Mỗi chi bộ chỉ tính những tháng chi bộ đó đã có (từ 3 đến 5 tháng)." in mixed
+    assert "Chi bộ nào đã sinh hoạt thường kỳ trong tháng này thì được tính thêm tháng này." in mixed, mixed
 
 
 def committee_with_a_new_cell(

@@ -76,7 +76,7 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         assert page.status_code == 200, page.text[-800:]
         assert "6 tháng đầu năm 2026" in page.text and '<option value="2026-H1" selected>' in page.text
         assert 'id="half-year-rating-note"' in page.text and "Không có quy định xếp loại cho 6 tháng" in page.text
-        assert "điểm là trung bình điểm của sáu tháng" in page.text  # ended: every month of it counted
+        assert "Điểm là trung bình điểm của sáu tháng" in page.text  # ended: every month of it counted
         # the half-year running now (a trial's 2026-H2 in December said "sáu tháng" too): the months gone by so far
         today = datetime.now(VIETNAM_TZ).date()
         running_half = f"{today.year}-H{1 if today.month <= 6 else 2}"
@@ -123,7 +123,7 @@ async def test_the_half_year_report_gives_its_figures_worked_out_by_hand(system:
         for said in (
             "6 tháng đầu năm 2026",
             "Không có quy định xếp loại cho 6 tháng",
-            "điểm là trung bình điểm của sáu tháng",
+            "Điểm là trung bình điểm của sáu tháng",
             "Xếp loại quý I/2026",
             format_number(score),
             format_share(19 / 24),  # the attendance rate as the page says it (79,2%)
@@ -170,17 +170,17 @@ def test_a_half_year_line_reads_its_quarters_ratings() -> None:
         # a trial's 2026-H2 in December: scored over July to November (and December for a cell that has met)
         (
             date(2026, 12, 5),
-            "6 tháng này chưa kết thúc nên điểm là trung bình điểm của 5 tháng đã qua (từ tháng 7/2026 đến tháng "
-            "11/2026), cộng thêm tháng đang diễn ra đối với chi bộ đã sinh hoạt thường kỳ trong tháng này; tháng "
-            "không sinh hoạt tính 0 điểm.",
+            "6 tháng này chưa kết thúc. Điểm là trung bình điểm của 5 tháng đã qua (từ tháng 7/2026 đến tháng "
+            "11/2026). Chi bộ nào đã sinh hoạt thường kỳ trong tháng này thì được tính thêm tháng này. Tháng không "
+            "sinh hoạt tính 0 điểm.",
             "sáu tháng",
         ),
-        (date(2026, 8, 20), "trung bình điểm của 1 tháng đã qua (tháng 7/2026), cộng thêm", "sáu tháng"),
-        (date(2026, 7, 1), "đang ở tháng đầu tiên nên điểm là điểm của tháng này", "tháng đã qua"),
+        (date(2026, 8, 20), "trung bình điểm của 1 tháng đã qua (tháng 7/2026). Chi bộ nào", "sáu tháng"),
+        (date(2026, 7, 1), "đang ở tháng đầu tiên, nên điểm là điểm của tháng này.", "tháng đã qua"),
         # ended: its months named as a running one's are
         (
             date(2027, 1, 1),
-            "điểm là trung bình điểm của sáu tháng (6 tháng cuối năm 2026, từ tháng 7 đến tháng 12/2026), tháng "
+            "Điểm là trung bình điểm của sáu tháng (6 tháng cuối năm 2026, từ tháng 7 đến tháng 12/2026). Tháng "
             "không sinh hoạt tính 0 điểm.",
             "đã qua",
         ),

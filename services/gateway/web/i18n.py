@@ -677,6 +677,13 @@ LATE_TIMES = N_("(%(count)s late records)")
 LATE_ADDED = N_("Added on %(day)s, counted from %(month)s; its result for %(month)s is %(new)s.")
 """A cell set up late with an effective time in a closed month (evaluation's `late_change` kind "unit_added"): it
 counts in that month from then on, so its committees' figures of the month changed after it closed (trial 33)."""
+LATE_ADDED_SAME = N_("Added on %(day)s, counted from %(first)s; its results for %(months)s are all %(new)s.")
+"""LATE_ADDED for the several closed months a cell set up late counts in, said once on its page (late_change_items):
+a trial's cell page repeated "Được bổ sung ngày 07/12/2026…" under each month."""
+LATE_ADDED_EACH = N_("Added on %(day)s, counted from %(first)s; its results: %(results)s.")
+"""LATE_ADDED_SAME when the months' results differ, each named: `tháng 9/2026 là 0 (Kém) và tháng 10/2026 là 85
+(Khá)`."""
+LATE_ADDED_RESULT = N_("%(month)s is %(new)s")
 LATE_FIRST = N_("Recorded late: a meeting of %(month)s was recorded on %(day)s; its result for %(month)s is %(new)s.")
 """A closed month a cell that already existed first counts in because a held meeting of it was recorded late (kind
 "result" without figures before: the meeting moved the cell's start earlier); not worded as a cell added."""
@@ -885,6 +892,51 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     return f"{said} {_(LATE_TIMES, count=count)}" if count > 1 else said
 
 
+def late_change_items(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The notes under a cell's month strip, each thing said once: every month with a `late_change` its own note
+    (late_change_note), except the months a cell set up late counts in (kind "unit_added", added on one day), which
+    share one note naming them (LATE_ADDED_SAME, LATE_ADDED_EACH; one month: LATE_ADDED). Each item: `periods` (the
+    months it concerns, `2026-09`…), `note` (Vietnamese) and `meeting_id` (the late meeting's, else None), in the
+    strip's order (a shared note where its first month is)."""
+    items: list[dict[str, Any]] = []
+    added: dict[str, dict[str, Any]] = {}
+    for month in months:
+        late = month.get("late_change")
+        if not late:
+            continue
+        period = str(month["period"])
+        if late.get("kind") == "unit_added" and late.get("new_score") is not None:
+            day = format_short_date(late.get("first_changed_at") or late["changed_at"])
+            if day in added:
+                added[day]["periods"].append(period)
+                added[day]["lates"].append(late)
+                continue
+            added[day] = {"periods": [period], "lates": [late], "meeting_id": None, "day": day}
+            items.append(added[day])
+            continue
+        items.append(
+            {"periods": [period], "note": late_change_note(period, late), "meeting_id": late.get("meeting_id")}
+        )
+    for item in added.values():
+        periods, lates, day = item.pop("periods"), item.pop("lates"), item.pop("day")
+        item["periods"] = periods
+        if len(periods) == 1:
+            item["note"] = late_change_note(periods[0], lates[0])
+            continue
+        results = [f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})" for late in lates]
+        first = period_within(periods[0])
+        if len(set(results)) == 1:
+            months_named = joined([period_within(period) for period in periods])
+            item["note"] = _(LATE_ADDED_SAME, day=day, first=first, months=months_named, new=results[0])
+        else:
+            each = [
+                _(LATE_ADDED_RESULT, month=period_within(period), new=result)
+                for period, result in zip(periods, results, strict=True)
+            ]
+            item["note"] = _(LATE_ADDED_EACH, day=day, first=first, results=joined(each))
+    return items
+
+
 NO_THEMATIC_REASON = N_("Poor because no thematic meeting was held in the quarter (each quarter needs at least one)")
 NO_THEMATIC_BAND_REASON = N_(
     "%(rating)s although its score reaches %(band)s: no thematic meeting was held in the quarter (each quarter needs"
@@ -1021,6 +1073,7 @@ def globals_() -> dict[str, Any]:
     return {
         "not_met_label": not_met_label,
         "late_change_note": late_change_note,
+        "late_change_items": late_change_items,
         "late_change_badge": late_change_badge,
         "rating_reason": rating_reason,
         "rating_label": rating_label,

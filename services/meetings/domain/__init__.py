@@ -1573,7 +1573,7 @@ def check_not_moved_when_held(
 @dataclass(frozen=True)
 class StartFact:
     """A schedule (`kind` schedule) or move (`kind` move) of a meeting as stored beside its current start: its
-    version, sender, start, place and reason (a move's), and the event's text (for its rejection when undone)."""
+    version, source, start, place and reason (a move's), the event's text (for its rejection when undone)."""
 
     version: Version
     kind: str
@@ -1582,6 +1582,8 @@ class StartFact:
     location: str | None
     reason: str | None
     raw: str
+    sender: str | None = None
+    """The account that sent it (meetings 0038; None: not known, or kept before), its rejection's when undone."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ what the event changed, which keys it provides to held events, and the events it
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,12 @@ class Applied:
     """Whether a change is re-published; False for a schedule or move stored for a cancelled meeting (silent)."""
     warnings: tuple[IngestWarning, ...] = ()
     """What the accepted event lacks though valid (domain.roster_lacks), said in its answer and ingest.warned.v1."""
+
+
+SENDER: ContextVar[str | None] = ContextVar("meetings_event_sender", default=None)
+"""The account that sent the event being applied (ingest._settle sets it: the API account, the broker user of its AMQP
+message, a replay's or release's recorded one; None: not known), kept with the roster (roster_history) and start fact
+(meeting_start_fact) it leaves, so a rejection a later fact makes of them names it (meetings 0038)."""
 
 
 def version_of(event: Event[Any]) -> Version:
@@ -277,7 +284,8 @@ async def _refuse_kept_roster(
         correlation_id=by.correlation_id,
         scope=await rejudged_scope(uow, source),
         refusal=refused.refusal,
-        sources_listed=False,  # its sender is not kept with it: judged again by the registry, as rejudged_scope says
+        account=uow.meetings.kept_sender(meeting_id, version),  # as it came (meetings 0038): replayed as that account
+        sources_listed=False,  # judged again by the registry, as rejudged_scope says
     )
     await uow.meetings.forget_roster(meeting_id, version)
 
@@ -299,7 +307,8 @@ async def _hold_kept_roster(
         route=ROSTER_REJUDGED_ROUTE,
         scope=await rejudged_scope(uow, source),
         refusal=waiting.refusal,
-        sources_listed=False,  # its sender is not kept with it: released by the registry's rule (rejudged_scope)
+        account=uow.meetings.kept_sender(meeting_id, version),  # as it came (meetings 0038): released as that account
+        sources_listed=False,  # released by the registry's rule (rejudged_scope)
     )
     await uow.meetings.forget_roster(meeting_id, version)
 
@@ -466,6 +475,7 @@ def _start_fact(
         location=location,
         reason=reason,
         raw=raw,
+        sender=SENDER.get(),
     )
 
 
@@ -556,7 +566,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
         lacks = domain.roster_lacks(data, members=await _named(uow, missing)) if missing else None
         warnings = () if lacks is None else (lacks,)
     provides = [f"roster:{data.meeting_id}"]  # an integration's adoption waits for a roster (apply_approved)
-    kept = {} if person else {"source": event.source, "raw": event.envelope.to_json().decode()}
+    kept = {} if person else {"source": event.source, "raw": event.envelope.to_json().decode(), "sender": SENDER.get()}
     # older ones too: an adoption may stand on them (shared.minutes), and an integration's is kept in the meeting's
     # history, for a withdrawal to fall back on (_rejudge_rosters)
     await uow.meetings.record_roster_content(data, version=version_of(event), **kept)
@@ -771,8 +781,10 @@ async def _undo_moves(
             route=route,
             received_at=now(),
             correlation_id=event.correlation_id,
+            scope=await rejudged_scope(uow, fact.source),  # its sender's, as an undone roster's (rejudged_scope)
             refusal=refused.refusal,
-            sources_listed=False,  # its sender is not kept with the move: judged again by the registry
+            account=fact.sender,  # as it came (meetings 0038): replayed as that account
+            sources_listed=False,  # judged again by the registry, as rejudged_scope says
         )
     if not announce:
         return

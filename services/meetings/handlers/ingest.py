@@ -26,7 +26,7 @@ from pydantic_core import from_json, to_json
 from services.meetings import domain
 from services.meetings.domain import LockSet, event_key
 from services.meetings.handlers import trace
-from services.meetings.handlers.apply import APPLIERS, ROSTER_REJUDGED_ROUTE, Applied, rejudged_scope
+from services.meetings.handlers.apply import APPLIERS, ROSTER_REJUDGED_ROUTE, SENDER, Applied, rejudged_scope
 from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
@@ -1621,7 +1621,11 @@ async def _settle(
     try:
         async with uow.savepoint() if savepoint else nullcontext():  # a late rejection undoes partial writes
             view = await check_write_scope(event, uow, scope)
-            applied = await APPLIERS[event.type](event, view.unit_of_work(uow) if view else uow)
+            applying = SENDER.set(account)  # kept with the roster or start fact it leaves, for a later fact's rejection
+            try:
+                applied = await APPLIERS[event.type](event, view.unit_of_work(uow) if view else uow)
+            finally:
+                SENDER.reset(applying)
     except domain.Held as held:
         detail = held.detail or (view.detail(held.waiting_for) if view else None)
         if detail:

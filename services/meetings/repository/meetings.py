@@ -44,9 +44,16 @@ class MeetingRepository(Protocol):
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def record_minutes_content(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def record_roster_content(
-        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+        self,
+        data: contract.AttendanceRecorded,
+        *,
+        version: Version,
+        source: str | None = None,
+        raw: str | None = None,
+        sender: str | None = None,
     ) -> None: ...
     async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]: ...
+    def kept_sender(self, meeting_id: str, version: Version) -> str | None: ...
     async def forget_roster(self, meeting_id: str, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
@@ -143,8 +150,9 @@ _HELD_SQL = "UPDATE meeting SET held_recorded_at = LEAST(held_recorded_at, $2) W
 """A recording as already held: the meeting keeps the earliest (LEAST passes over a NULL)."""
 _START_FACT_SQL = (
     "INSERT INTO meeting_start_fact (meeting_id, version_time, version_ns, version_id, kind, source, starts_at,"
-    " location, reason, raw) SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[],"
-    " $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[]) ON CONFLICT DO NOTHING"
+    " location, reason, raw, sender) SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[],"
+    " $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])"
+    " ON CONFLICT DO NOTHING"
 )
 _RESCHEDULE_SQL = (
     "UPDATE meeting SET starts_at = u.s, start_time = u.vt, start_ns = u.vn, start_id = u.vi, reschedule_reason = u.r"
@@ -171,12 +179,13 @@ _CONTENT_SQL = (
 """Keep content keys of minutes or rosters per version (shared.minutes; {table} one of its CONTENT_TABLES)."""
 _MINUTES_CONTENT_SQL = _CONTENT_SQL.format(table="minutes_content")
 _ROSTER_CONTENT_SQL = (
-    # with the version, sender and raw event of an integration's roster kept in its history ($6, $7, its members not
-    # transferred $8 as a JSON array; NULL for a person's), in the same statement: one per transaction
-    "WITH kept AS (INSERT INTO roster_history (meeting_id, version_time, version_ns, version_id, source, raw, members)"
-    " SELECT k.m, k.vt, k.vn, k.vi, k.s, k.r, ARRAY(SELECT jsonb_array_elements_text(k.l::jsonb))"
-    " FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $6::text[], $7::text[], $8::text[])"
-    " AS k(m, vt, vn, vi, s, r, l) WHERE k.s IS NOT NULL ON CONFLICT DO NOTHING)"
+    # with the version, source and raw event of an integration's roster kept in its history ($6, $7, its members not
+    # transferred $8 as a JSON array, the account that sent it $9; NULL for a person's), in the same statement: one
+    # per transaction
+    "WITH kept AS (INSERT INTO roster_history (meeting_id, version_time, version_ns, version_id, source, raw, members,"
+    " sender) SELECT k.m, k.vt, k.vn, k.vi, k.s, k.r, ARRAY(SELECT jsonb_array_elements_text(k.l::jsonb)), k.a"
+    " FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $6::text[], $7::text[], $8::text[],"
+    " $9::text[]) AS k(m, vt, vn, vi, s, r, l, a) WHERE k.s IS NOT NULL ON CONFLICT DO NOTHING)"
     " INSERT INTO roster_content (meeting_id, version_time, version_ns, version_id, content_key)"
     " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[])"
     " ON CONFLICT DO NOTHING"
@@ -296,13 +305,14 @@ def _state(row: asyncpg.Record) -> MeetingState:
 
 @dataclass(frozen=True)
 class _Kept:
-    """A roster kept in a meeting's history (roster_history): its version, sender, raw event (JSON text) and the
-    members it lists other than transferred."""
+    """A roster kept in a meeting's history (roster_history): its version, source, raw event (JSON text), the
+    members it lists other than transferred and the account that sent it (None: not known, or kept before 0038)."""
 
     version: Version
     source: str
     raw: str
     members: frozenset[str]
+    sender: str | None = None
 
 
 @dataclass
@@ -527,7 +537,17 @@ class PgMeetingRepository:
         """Keep an accepted schedule or move of the meeting beside its current start (the same one again: no-op)."""
         self._pending.add(
             _START_FACT_SQL,
-            (meeting_id, *fact.version, fact.kind, fact.source, fact.starts_at, fact.location, fact.reason, fact.raw),
+            (
+                meeting_id,
+                *fact.version,
+                fact.kind,
+                fact.source,
+                fact.starts_at,
+                fact.location,
+                fact.reason,
+                fact.raw,
+                fact.sender,
+            ),
             rank=THEN,
             columns=True,
         )
@@ -536,7 +556,7 @@ class PgMeetingRepository:
         """The meeting's kept schedules and moves, oldest first (those queued by this transaction too)."""
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT version_time, version_ns, version_id, kind, source, starts_at, location, reason, raw"
+            "SELECT version_time, version_ns, version_id, kind, source, starts_at, location, reason, raw, sender"
             " FROM meeting_start_fact WHERE meeting_id = $1 ORDER BY version_time, version_ns, version_id",
             meeting_id,
         )
@@ -549,6 +569,7 @@ class PgMeetingRepository:
                 location=row["location"],
                 reason=row["reason"],
                 raw=row["raw"],
+                sender=row["sender"],
             )
             for row in rows
         ]
@@ -708,7 +729,7 @@ class PgMeetingRepository:
     async def _read_history(self, meeting_ids: list[str]) -> None:
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT meeting_id, version_time, version_ns, version_id, source, raw, members FROM roster_history"
+            "SELECT meeting_id, version_time, version_ns, version_id, source, raw, members, sender FROM roster_history"
             " WHERE meeting_id = ANY($1::text[]) ORDER BY version_time DESC, version_ns DESC, version_id DESC",
             meeting_ids,
         )
@@ -716,7 +737,7 @@ class PgMeetingRepository:
             self._history[meeting_id] = []
         for row in rows:
             version = (row["version_time"], row["version_ns"], row["version_id"])
-            kept = _Kept(version, row["source"], row["raw"], frozenset(row["members"]))
+            kept = _Kept(version, row["source"], row["raw"], frozenset(row["members"]), row["sender"])
             self._history[row["meeting_id"]].append(kept)
 
     async def roster_history(self, meeting_id: str) -> list[tuple[Version, str, str]]:
@@ -726,6 +747,12 @@ class PgMeetingRepository:
         if meeting_id not in self._history:
             await self._read_history([meeting_id])
         return [(kept.version, kept.source, kept.raw) for kept in self._history[meeting_id]]
+
+    def kept_sender(self, meeting_id: str, version: Version) -> str | None:
+        """The account that sent the roster of `version` kept in the meeting's history (read by roster_history first),
+        None when not known (kept before meetings 0038, or sent with no sender) or not kept."""
+        kept = [kept.sender for kept in self._history.get(meeting_id, ()) if kept.version == version]
+        return kept[0] if kept else None
 
     async def forget_roster(self, meeting_id: str, version: Version) -> None:
         """Drop the roster of `version` from the meeting's history (roster_history): it is refused now."""
@@ -793,20 +820,28 @@ class PgMeetingRepository:
             self._states[data.meeting_id] = replace(state, minutes_key=key)
 
     async def record_roster_content(
-        self, data: contract.AttendanceRecorded, *, version: Version, source: str | None = None, raw: str | None = None
+        self,
+        data: contract.AttendanceRecorded,
+        *,
+        version: Version,
+        source: str | None = None,
+        raw: str | None = None,
+        sender: str | None = None,
     ) -> None:
         """Keep the content key of a roster taken (stored or older than the stored one), whatever its arrival order:
         an adoption stands over a later roster saying the same (shared.minutes), as record_minutes_content; with an
-        integration's `source` and `raw` (JSON text), the roster in the meeting's history too (roster_history)."""
+        integration's `source` and `raw` (JSON text), the roster in the meeting's history too (roster_history), with
+        the account that sent it (`sender`, None: not known)."""
         key = roster_content_key(data)
         members = [r.member_id for r in data.records if r.status != contract.AttendanceStatus.TRANSFERRED]
-        row = (data.meeting_id, *version, key, source, raw, json.dumps(members) if source is not None else None)
+        listed = json.dumps(members) if source is not None else None
+        row = (data.meeting_id, *version, key, source, raw, listed, sender)
         self._pending.add(_ROSTER_CONTENT_SQL, row, rank=THEN, columns=True)
         if source is not None and raw is not None:
             self._history_touched.add(data.meeting_id)
             history = self._history.get(data.meeting_id)
             if history is not None and all(kept.version != version for kept in history):  # ON CONFLICT DO NOTHING
-                history.append(_Kept(version, source, raw, frozenset(members)))
+                history.append(_Kept(version, source, raw, frozenset(members), sender))
                 history.sort(key=lambda kept: kept.version, reverse=True)
         self._adoption_moved.add(data.meeting_id)
         state = self._states.get(data.meeting_id)
