@@ -389,7 +389,6 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
     """Each service's status, queues (depth, consumers), dead letters and outbox; held events, open rejections and
     failed deliveries."""
     READ_OVERVIEW.check(caller)
-    health = await get_system_health(caller, state)
     queue_names = {
         service: [
             *served_queues(service),
@@ -397,7 +396,6 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
         ]
         for service in RPC_SERVICES
     }
-    queues = await queue_states(state, [name for names in queue_names.values() for name in names])
 
     async def outbox(service: str) -> OutboxStatusRead | None:
         try:
@@ -406,7 +404,10 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
             return None
         return OutboxStatusRead.model_validate(reply.model_dump())
 
-    outboxes, held, rejections, failed = await asyncio.gather(
+    # every part at once: the page waited for the health, then the queues, then the services' answers (their sum)
+    health, queues, outboxes, held, rejections, failed = await asyncio.gather(
+        get_system_health(caller, state),
+        queue_states(state, [name for names in queue_names.values() for name in names]),
         asyncio.gather(*(outbox(service) for service in RPC_SERVICES)),
         _total(state, meetings.ListHeldEvents(limit=1, offset=0)),
         _rejection_counts(state),
