@@ -1,6 +1,7 @@
 """Operators (rejections, dead letters, health, failed deliveries) and administrators (frameworks, accounts)."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
@@ -260,6 +261,15 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
     return DeadLettersRead(queues=queues, total=sum(queue.messages or 0 for queue in queues))
 
 
+async def timed(took: dict[str, float], part: str, call: Awaitable[T]) -> T:
+    """`call`'s answer, with the milliseconds it took kept in `took[part]` (whether it answered or raised)."""
+    started = time.perf_counter()
+    try:
+        return await call
+    finally:
+        took[part] = round((time.perf_counter() - started) * 1000, 1)
+
+
 async def queue_states(state: GatewayState, names: list[str]) -> dict[str, QueueRead]:
     """Each queue's figures as the broker counts them: ready messages and consumers by passive declares on the
     gateway's own connection (exact at once; `source` "declare"), and, when RabbitMQ's management API answers, the
@@ -356,8 +366,10 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         refusal = await broker_refusal(state.settings.amqp_url)  # says whether access was refused
         return f"down: {refusal}" if refusal else "down"
 
+    took: dict[str, float] = {}
     _, broker = await asyncio.gather(
-        state.instances.check_local(timeout=min(1.0, state.settings.health_timeout)), broker_answer()
+        timed(took, "local", state.instances.check_local(timeout=min(1.0, state.settings.health_timeout))),
+        timed(took, "ping", broker_answer()),
     )
     measured_at = datetime.now(UTC)
     dead_letters: dict[str, int | None] = {spec.dead_letter_queue: None for spec in CONSUMER_QUEUES}
@@ -379,8 +391,10 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
 
     async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
         (dead_letters, unrouted, served), reports = await asyncio.gather(
-            broker_figures(), asyncio.gather(*(probe(client, url) for url in probed.values()))
+            timed(took, "broker_figures", broker_figures()),
+            timed(took, "probes", asyncio.gather(*(probe(client, url) for url in probed.values()))),
         )
+    log.info("system_health_read", **{f"{part}_ms": ms for part, ms in took.items()})
     # the heartbeats say the depths their process measured up to a few seconds ago: a purge or replay since (through
     # any gateway replica, or the ops CLI) made them stale, so they are corrected by these figures, measured now
     state.instances.measured_dead_letters(dead_letters)
