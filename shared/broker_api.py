@@ -6,13 +6,20 @@ exactly when its queue fills: a trial's `kill -STOP` of meetings left `meetings.
 page while 5 batch messages sat unacknowledged. A passive queue declare gives only the ready count and the consumers;
 the management API also gives the messages delivered and not yet acknowledged, and the rates. Its address defaults to
 the AMQP host's port 15672 with the AMQP URL's user, password and virtual host (deploy/infra.sh enables the plugin);
-when it does not answer, callers fall back to passive declares (unacknowledged then unknown)."""
+when it does not answer, callers fall back to passive declares (unacknowledged then unknown).
 
+The broker samples these figures every 5 s, so asking more often learns nothing: `queue_figures` keeps an answer (or
+its absence) for FRESH_SECONDS per address, and callers asking at once share one request; a figure shown is at most
+OLDEST_SECONDS old. One render of the operations page asked it twice, one after the other, each up to 2 s under load."""
+
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
+from cachetools import TTLCache
 
 from shared.config import broker_user_of, vhost_of
 from shared.logs import get_logger
@@ -30,6 +37,14 @@ COLUMNS = ",".join(
         "message_stats.deliver_get_details.rate",
     )
 )
+
+
+FRESH_SECONDS = 5.0
+"""How long an answer of the management API is reused."""
+SAMPLE_SECONDS = 5.0
+"""How often RabbitMQ samples a queue's statistics (its `collect_statistics_interval` default, 5,000 ms)."""
+OLDEST_SECONDS = FRESH_SECONDS + SAMPLE_SECONDS
+"""How old a figure of the management API shown at once can be (the operations page says it)."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +74,31 @@ def _rate(stats: Any, key: str) -> float | None:
     return float(rate) if isinstance(rate, int | float) else None
 
 
+_answers: "TTLCache[tuple[str, str, float], asyncio.Future[dict[str, BrokerQueue] | None]]" = TTLCache(
+    maxsize=64, ttl=FRESH_SECONDS, timer=time.monotonic
+)
+
+
 async def queue_figures(amqp_url: str, api_url: str | None, *, timeout: float = 2.0) -> dict[str, BrokerQueue] | None:
     """Every queue of the AMQP URL's virtual host by name, read with the URL's credentials from the management API at
-    `api_url`; None when there is none, or it does not answer, refuses the login or answers something else (logged)."""
+    `api_url`; None when there is none, or it does not answer, refuses the login or answers something else (logged).
+    An answer is reused for FRESH_SECONDS, and callers asking while it is on its way wait for the same request."""
     if not api_url:
         return None
+    key = (amqp_url, api_url, timeout)
+    answer = _answers.get(key)
+    if answer is None or answer.cancelled() or answer.get_loop() is not asyncio.get_running_loop():
+        answer = asyncio.ensure_future(_read_figures(amqp_url, api_url, timeout=timeout))
+        _answers[key] = answer
+    return await asyncio.shield(answer)
+
+
+def forget_figures() -> None:
+    """Drop every kept answer of the management API: the next `queue_figures` asks the broker again."""
+    _answers.clear()
+
+
+async def _read_figures(amqp_url: str, api_url: str, *, timeout: float) -> dict[str, BrokerQueue] | None:
     parts = urlsplit(amqp_url)
     auth = (broker_user_of(amqp_url), unquote(parts.password or "guest"))
     url = f"{api_url}/api/queues/{quote(vhost_of(amqp_url), safe='')}"

@@ -26,6 +26,7 @@ from services.gateway.http.operations import (
     no_consumer,
     queue_states,
     served_queues,
+    timed,
 )
 from services.gateway.http.paging import Cursor, paged_route, service_page
 from services.gateway.http.routing import ApiRoute
@@ -389,7 +390,6 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
     """Each service's status, queues (depth, consumers), dead letters and outbox; held events, open rejections and
     failed deliveries."""
     READ_OVERVIEW.check(caller)
-    health = await get_system_health(caller, state)
     queue_names = {
         service: [
             *served_queues(service),
@@ -397,7 +397,6 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
         ]
         for service in RPC_SERVICES
     }
-    queues = await queue_states(state, [name for names in queue_names.values() for name in names])
 
     async def outbox(service: str) -> OutboxStatusRead | None:
         try:
@@ -406,12 +405,18 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
             return None
         return OutboxStatusRead.model_validate(reply.model_dump())
 
-    outboxes, held, rejections, failed = await asyncio.gather(
-        asyncio.gather(*(outbox(service) for service in RPC_SERVICES)),
-        _total(state, meetings.ListHeldEvents(limit=1, offset=0)),
-        _rejection_counts(state),
-        _total(state, notifications.ListFailedDeliveries(limit=1, offset=0)),
+    # every part at once: the page waited for the health, then the queues, then the services' answers (their sum);
+    # each part's time is logged (`operations_overview_read`, milliseconds), so a slow page names its slow part
+    took: dict[str, float] = {}
+    health, queues, outboxes, held, rejections, failed = await asyncio.gather(
+        timed(took, "health", get_system_health(caller, state)),
+        timed(took, "queues", queue_states(state, [name for names in queue_names.values() for name in names])),
+        asyncio.gather(*(timed(took, f"outbox_{service}", outbox(service)) for service in RPC_SERVICES)),
+        timed(took, "held", _total(state, meetings.ListHeldEvents(limit=1, offset=0))),
+        timed(took, "rejections", _rejection_counts(state)),
+        timed(took, "failed", _total(state, notifications.ListFailedDeliveries(limit=1, offset=0))),
     )
+    log.info("operations_overview_read", **{f"{part}_ms": ms for part, ms in took.items()})
     services: dict[str, ServiceOverviewRead] = {}
     for service, status in zip(RPC_SERVICES, outboxes, strict=True):
         mine = [queues[name] for name in queue_names[service]]

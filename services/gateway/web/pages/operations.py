@@ -41,6 +41,7 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
+from shared.broker_api import OLDEST_SECONDS
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.envelope import GATEWAY_SOURCE
@@ -184,6 +185,7 @@ def down_parts(overview: Any) -> list[str]:
 
 TEMPLATE_HELPERS: Mapping[str, Any] = {
     "down_parts": down_parts,
+    "management_oldest_seconds": int(OLDEST_SECONDS),
     "status_labels": STATUS,
     "service_labels": SERVICES,
     "route_labels": ROUTES,
@@ -451,17 +453,21 @@ async def _page(
     principal = viewer.principal
     view = rejections_view(request)
     offsets: dict[str, int | str] = {**list_offsets(request), **view}
-    read = await _quietly(recovery.operations_overview(principal, state))
-    overview: Any = read if read is not None else UNREAD_OVERVIEW
-    waiting = (
-        {}
-        if read is None
-        else {
-            queue: count for service in read.services.values() for queue, count in service.dead_letters.items() if count
-        }
-    )
-    dead_lists, parked_lists, held, rejections = await asyncio.gather(
-        asyncio.gather(
+
+    async def dead_letter_lists() -> tuple[Any, list[Any]]:
+        # which queues' dead letters are listed is the overview's to say: they wait for it, the rest does not
+        read = await _quietly(recovery.operations_overview(principal, state))
+        waiting = (
+            {}
+            if read is None
+            else {
+                queue: count
+                for service in read.services.values()
+                for queue, count in service.dead_letters.items()
+                if count
+            }
+        )
+        return read, await asyncio.gather(
             *(
                 _dead_letters_of(
                     queue,
@@ -472,7 +478,10 @@ async def _page(
                 )
                 for queue, total in waiting.items()
             )
-        ),
+        )
+
+    (read, dead_lists), parked_lists, held, rejections = await asyncio.gather(
+        dead_letter_lists(),
         asyncio.gather(
             *(
                 _quietly(
@@ -499,6 +508,7 @@ async def _page(
             )
         ),
     )
+    overview: Any = read if read is not None else UNREAD_OVERVIEW
     dead_letters = [page for page in dead_lists if page is not None]
     parked = {service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page}
     notice = request.query_params.get("notice")
