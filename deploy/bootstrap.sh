@@ -48,10 +48,12 @@ npm_ci_once docs/examples
 # A real OpenID Connect provider (panva/node-oidc-provider) the web tests sign in through.
 npm_ci_once tests/web/oidc
 
-# Chromium drives the browser tests; DejaVu fonts carry the Vietnamese glyphs embedded in PDFs.
+# Chromium drives the browser tests; DejaVu fonts carry the Vietnamese glyphs embedded in PDFs, Symbola (monochrome)
+# the emoji and symbols DejaVu lacks (web/pdf.py FALLBACK).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf ] || missing+=(fonts-symbola)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq "${missing[@]}" >/dev/null || echo "bootstrap: could not install ${missing[*]}" >&2
 fi

@@ -250,7 +250,7 @@ async def test_two_alert_settings_saved_at_the_same_instant_the_second_is_refuse
             kept, told = hours[saved[0]], said[refused[0]]
             changed = (
                 "Thiết lập cảnh báo này đã được thay đổi sau khi đồng chí mở trang này: "
-                f"Số giờ trước giờ sinh hoạt hiện là {kept}, vui lòng xem lại rồi lưu lại."
+                f"Số giờ trước giờ sinh hoạt hiện là {kept}. Chưa có gì được lưu"
             )
             assert changed in told, told[-3000:]
             now_shown = html.unescape((await first.get(page_path)).text)

@@ -33,11 +33,13 @@ async def test_an_alert_setting_saved_from_a_tab_opened_before_another_save_is_r
             assert refused.status_code == 422, page[-2000:]
             said = (
                 "Thiết lập cảnh báo này đã được thay đổi sau khi đồng chí mở trang này: "
-                f"Số giờ trước giờ sinh hoạt hiện là {one}, vui lòng xem lại rồi lưu lại."
+                f"Số giờ trước giờ sinh hoạt hiện là {one}. Chưa có gì được lưu: biểu mẫu đang giữ nội dung đồng chí"
+                " đã nhập"
             )
             assert said in page, page[-3000:]
             again = inputs(page, f"/alerts/{rule}")
-            assert (again["hours_before"], again["was.hours_before"]) == (str(one), str(one))
+            # what this tab typed is kept, the value now stored carried as what the page showed
+            assert (again["hours_before"], again["was.hours_before"]) == (str(other), str(one))
             now_shown = html.unescape((await first.get(page_path)).text)
             assert re.search(rf'data-value="hours_before">{one} ', now_shown)
             taken = await second.post(action, data=again | {"hours_before": str(other)})

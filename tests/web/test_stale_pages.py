@@ -78,8 +78,11 @@ async def test_a_move_from_a_page_opened_before_another_move_is_refused_with_the
         said = "Buổi sinh hoạt đã được thay đổi sau khi đồng chí mở trang này: hiện bắt đầu lúc "
         said += f"{first_day:%H:%M} "
         assert re.search(rf"{said}[^<]*ngày {first_day:%d/%m/%Y} tại [^<]+, vui lòng xem lại\.", page), page[-3000:]
-        # the form is shown with the meeting as it is now, never the stale values sent
-        assert inputs(page, "/reschedule")["start_date"] == f"{first_day:%Y-%m-%d}"
+        # the form keeps the start typed (nothing typed is lost), the stored one named beside it; its page's values
+        # are now the meeting's, so sending it again is the secretary's choice
+        assert "Chưa có gì được lưu: biểu mẫu bên dưới giữ nguyên nội dung đồng chí đã nhập" in page, page[-3000:]
+        assert inputs(page, "/reschedule")["start_date"] == f"{second_day:%d/%m/%Y}"
+        assert "Ngày: hiện đang lưu là “" in page, page[-3000:]
         assert inputs(page, "/reschedule")["was.starts_at"] == first_day.isoformat()
     found = (await api.get(f"/v1/meetings/{meeting_id}")).json()["starts_at"]
     assert datetime.fromisoformat(found) == first_day
@@ -109,7 +112,7 @@ async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_reco
     system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
 ) -> None:
     """Two sessions on a meeting begun two hours ago: the first records everybody present and the minutes; the
-    second, still showing neither, would overwrite both: each is refused, the page showing what is recorded and, for the
+    second, still showing neither, would overwrite both: each is refused keeping what was sent and, for the
     minutes, naming each input whose value sent differs from the stored one with both values."""
     starts = (now().astimezone(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
     meeting_id = await history_meeting(system, province["secretary"], "demo-cb-thon-1", starts, agenda="Họp")
@@ -159,8 +162,8 @@ async def test_a_roster_or_minutes_sent_from_a_page_opened_before_they_were_reco
         page = html.unescape(refused.text)
         assert refused.status_code == 422, page[-2000:]
         assert "Biên bản đã được thay đổi sau khi đồng chí mở trang này" in page, page[-3000:]
-        # the form shows what is stored; each input sent otherwise is named with both values, none of it lost
-        assert re.search(r'<textarea id="m-content"[^>]*>Nội dung đã ghi</textarea>', page), page[-3000:]
+        # the form keeps what was sent; each input sent otherwise is named with both values, none of it lost
+        assert re.search(r'<textarea id="m-content"[^>]*>Nội dung của trang cũ</textarea>', page), page[-3000:]
         said = "Nội dung: hiện đang lưu là “Nội dung đã ghi”; đồng chí đã gửi “Nội dung của trang cũ”."
         assert page.count(said) == 1, page[-3000:]
         assert "Kết luận: hiện đang lưu" not in page  # what it sent as stored is not named

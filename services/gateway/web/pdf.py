@@ -1,7 +1,9 @@
 """PDF documents with ReportLab, Vietnamese glyphs from the DejaVu fonts embedded (Debian's fonts-dejavu-core,
-installed by deploy/bootstrap.sh): a committee's report and a meeting's minutes (biên bản) in the customary layout."""
+installed by deploy/bootstrap.sh), emoji and symbols they lack from Symbola (Debian's fonts-symbola, monochrome): a
+committee's report and a meeting's minutes (biên bản) in the customary layout."""
 
 import io
+import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,7 +17,7 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -30,17 +32,49 @@ FONTS = {
     "Sans": "DejaVuSans.ttf",
     "Sans-Bold": "DejaVuSans-Bold.ttf",
 }
+FALLBACK = "Fallback"
+"""The registered name of the font drawing what the DejaVu faces lack (emoji, symbols): FALLBACK_FILE."""
+FALLBACK_FILE = Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
+"""Symbola (Debian's fonts-symbola, installed by deploy/bootstrap.sh): monochrome glyphs for the emoji of Unicode
+10 and most symbols, which ReportLab can embed (colour emoji fonts are bitmaps it cannot). A trial's minutes PDF
+printed a typed emoji as words while the page and the mails showed it. Without the file no fallback is used."""
+
+
+REPORTLAB_CMAP = ttfonts.makeToUnicodeCMap
+"""ReportLab's ToUnicode CMap of an embedded subset, which writes a character beyond U+FFFF as its bare code point
+(`<1F44D>`): no UTF-16, so readers (pypdf, a viewer's search and copy) lose every emoji (utf16_cmap mends it)."""
+OVER_BMP = re.compile(r"<([0-9A-F]{2})> <([0-9A-F]{5,6})>")
+"""One line of REPORTLAB_CMAP's bfchar list mapping a glyph to a character beyond U+FFFF."""
+
+
+def utf16_cmap(fontname: str, subset: Sequence[int]) -> str:
+    """REPORTLAB_CMAP with each character beyond U+FFFF written in UTF-16BE (its surrogate pair, `<D83DDC4D>`), as
+    the PDF reference requires of a ToUnicode CMap's destination strings."""
+
+    def pair(found: re.Match[str]) -> str:
+        return f"<{found[1]}> <{chr(int(found[2], 16)).encode('utf-16-be').hex().upper()}>"
+
+    return OVER_BMP.sub(pair, REPORTLAB_CMAP(fontname, subset))
 
 
 @cache
 def fonts() -> None:
-    """Register the TrueType fonts once (embedded as subsets in every PDF)."""
+    """Register the TrueType fonts once (embedded as subsets in every PDF), their ToUnicode CMaps in UTF-16
+    (utf16_cmap: the fallback font's emoji are beyond U+FFFF)."""
+    ttfonts.makeToUnicodeCMap = utf16_cmap
     for name, file in FONTS.items():
         path = FONT_DIR / file
         if not path.exists():
             raise RuntimeError(f"font {path} missing: install fonts-dejavu-core (deploy/bootstrap.sh)")
         pdfmetrics.registerFont(TTFont(name, str(path)))
     pdfmetrics.registerFontFamily("Serif", normal="Serif", bold="Serif-Bold", italic="Serif-Italic")
+    if FALLBACK_FILE.exists():
+        pdfmetrics.registerFont(TTFont(FALLBACK, str(FALLBACK_FILE)))
+
+
+def fallback_glyphs() -> Any:
+    """The code points the fallback font (FALLBACK) draws (empty when it is not installed); call fonts() first."""
+    return pdfmetrics.getFont(FALLBACK).face.charToGlyph if FALLBACK in pdfmetrics.getRegisteredFontNames() else {}
 
 
 def _styles(serif: bool) -> dict[str, ParagraphStyle]:
@@ -60,7 +94,7 @@ def _styles(serif: bool) -> dict[str, ParagraphStyle]:
 
 
 MISSING_GLYPH = N_("[characters that cannot be shown]")
-"""What a run of characters the embedded fonts draw no glyph for (an emoji: no emoji font is installed, `fc-list`;
+"""What a run of characters the embedded fonts draw no glyph for (an emoji newer than the fallback font's, FALLBACK;
 Arabic in the serif face, which ReportLab could not shape nor order right to left anyway) is printed as, said in
 words (`[ký tự không hiển thị được]`): ReportLab has no font fallback and left them out, and the white square printed
 since (U+25A1) read as a broken PDF in the Vietnamese readers' trial."""
@@ -72,35 +106,64 @@ BETWEEN = frozenset(" \t")
 note for the run, not one a word."""
 
 
-def drawable(text: str, font: str) -> str:
-    """`text` with each run of characters that the registered font `font` has no glyph for (with the marks modifying
-    them, MARKS, and the spaces between them, BETWEEN) replaced by one MISSING_GLYPH in Vietnamese; line breaks and
-    the spaces around a run kept."""
+def pieces(text: str, font: str) -> list[tuple[str, bool]]:
+    """`text` cut into pieces (text, drawn by the fallback font FALLBACK): what the registered font `font` draws (and
+    line breaks) in its own pieces, what it lacks but the fallback draws in fallback pieces (the marks modifying such
+    a character, MARKS, left out: ReportLab draws no combined emoji), and each run of characters neither draws (with
+    the marks modifying them, MARKS, and the spaces between them, BETWEEN) replaced by one MISSING_GLYPH in
+    Vietnamese; the spaces around a run kept."""
     glyphs = pdfmetrics.getFont(font).face.charToGlyph
-    shown: list[str] = []
-    in_run = False
+    extra = fallback_glyphs()
+    said: list[tuple[str, bool]] = []
+
+    def add(part: str, fallback: bool) -> None:
+        if said and said[-1][1] == fallback:
+            said[-1] = (said[-1][0] + part, fallback)
+        elif part:
+            said.append((part, fallback))
+
+    state = "drawn"  # or "fallback" (after a character the fallback draws) or "missing" (within a run said in words)
     held = ""
     for char in text:
-        if in_run and (unicodedata.category(char) in MARKS or char in BETWEEN):
+        mark = unicodedata.category(char) in MARKS
+        if state == "fallback" and mark:
+            continue
+        if state == "missing" and (mark or char in BETWEEN):
             held += char if char in BETWEEN else ""
             continue
-        if char != "\n" and ord(char) not in glyphs:
-            if not in_run:
-                shown.append(_(MISSING_GLYPH))
-            in_run, held = True, ""
-            continue
-        shown.append(held + char)
-        in_run, held = False, ""
-    shown.append(held)
-    return "".join(shown)
+        if char == "\n" or ord(char) in glyphs:
+            add(held + char, False)
+            state, held = "drawn", ""
+        elif ord(char) in extra:
+            add(held, False)
+            add(char, True)
+            state, held = "fallback", ""
+        else:
+            if state != "missing":
+                add(_(MISSING_GLYPH), False)
+            state, held = "missing", ""
+    add(held, False)
+    return said
+
+
+def drawable(text: str, font: str) -> str:
+    """`text` as its PDF prints it (pieces): each run of characters neither `font` nor the fallback font draws
+    replaced by one MISSING_GLYPH in Vietnamese, the marks modifying characters drawn by neither or by the fallback
+    left out; line breaks and the spaces around a run kept."""
+    return "".join(part for part, _fallback in pieces(text, font))
 
 
 def para(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text (escaped; line breaks kept), without the characters that only steer or hide text
     (shared.text.without_controls: a name or reason sent with a right-to-left override U+202E turns the text after
-    it around in a viewer's search and copy, and its glyph-less box shows in print), and any its font cannot draw
-    said as MISSING_GLYPH (drawable), never dropped. Every text of a PDF is one."""
-    return Paragraph(escape(drawable(without_controls(text), style.fontName)).replace("\n", "<br/>"), style)
+    it around in a viewer's search and copy, and its glyph-less box shows in print), what its font lacks drawn in
+    the fallback font (FALLBACK: emoji) and anything neither can draw said as MISSING_GLYPH (pieces), never dropped.
+    Every text of a PDF is one."""
+    markup = "".join(
+        f'<font name="{FALLBACK}">{escape(part)}</font>' if fallback else escape(part)
+        for part, fallback in pieces(without_controls(text), style.fontName)
+    )
+    return Paragraph(markup.replace("\n", "<br/>"), style)
 
 
 CREATOR = "chibo"

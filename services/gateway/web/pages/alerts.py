@@ -239,9 +239,11 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
 
 
 SETTING_CHANGED = N_(
-    "This alert's settings were changed after you opened this page: %(changes)s. Please review them and save again."
+    "This alert's settings were changed after you opened this page: %(changes)s. Nothing has been saved yet: the form"
+    " keeps what you typed; to keep the values now stored instead, put them back, then save again."
 )
-"""Why a save from a stale tab is refused: what it changes was changed meanwhile, said with its current value."""
+"""Why a save from a stale tab is refused: what it changes was changed meanwhile, said with its current value; the
+form shown again keeps what was typed."""
 NOW_IS = N_("%(field)s is now %(value)s")
 """One value changed meanwhile, in SETTING_CHANGED: its label and current value."""
 
@@ -529,8 +531,10 @@ async def _judge_and_send(
     errors = {field: said for field, said in errors.items() if field.removeprefix("params.") not in UNSTORABLE.get()}
     stale = {} if errors else stale_of(form, current, enabled, params)
     if stale:
-        # refused, nothing saved: the form is drawn again with the values now stored, the ones it now carries in `was.*`
+        # refused, nothing saved: the form is drawn again with what this page changed (changes_of: nothing typed is
+        # lost, a trial's stale record forms lost it), the rest as now stored, which it now carries in `was.*`
         shown = {name: value for name, value in current["params"].items()} | {"enabled": current["enabled"]}
+        shown |= params | ({"enabled": enabled} if enabled is not None else {})
         return {"errors": stale, "typed": shown, "rendered": None}
     try:
         if errors:

@@ -617,9 +617,11 @@ async def _record_page(
     *,
     errors: dict[str, dict[str, str]] | None = None,
     form: Any = None,
+    values: Any = None,
 ) -> HTMLResponse:
     """The record page; with `errors` of a refused `form`, that form shows again what was sent (never the stored
-    values the person was changing), the other forms what is stored."""
+    values the person was changing), or `values` (a stale form merged with what was saved since: the roster's rows
+    or the minutes' values), the other forms what is stored."""
     principal = viewer.principal
     section = next(iter(errors or {}), None)
     sent = {section: sent_values(form)} if section and form is not None else {}
@@ -637,9 +639,9 @@ async def _record_page(
     stored_roster = roster
     minutes = minutes_values(meeting, chair=principal.person_id)
     if section == "attendance" and form is not None:
-        roster = {**roster, **roster_sent(form)}
+        roster = {**roster, **(values if values is not None else roster_sent(form))}
     if section == "minutes" and form is not None:
-        minutes = minutes_sent(form)
+        minutes = values if values is not None else minutes_sent(form)
     return render(
         request,
         "record.html",
@@ -678,6 +680,8 @@ async def _record_page(
         shown_location=reply.location or "",
         shown_clock=_clock(reply.starts_at) if reply.starts_at else "",
         shown_attendance=shown_digest(reply, "attendance"),
+        shown_rows=shown_roster_rows(reply),
+        no_row_shown=input_digest(""),  # `was.attendance.MEMBER` of a member the roster has no row for
         shown_minutes=shown_digest(reply, "minutes"),
         shown_minutes_inputs=shown_minutes_inputs(reply),
         notice=request.query_params.get("notice") in RECORD_NOTICES - {"unchanged"},
@@ -844,9 +848,15 @@ async def _submit(
         async with record_form_lock(state, meeting_id):
             outcome = await action()
     except FormErrors as exc:
-        # shown again as sent (already parsed: Starlette caches it); a stale page's form shows the meeting as it is now
-        form = None if isinstance(exc, ChangedSinceShown) else await forms.posted_form(request)
-        return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors}, form=form)
+        # shown again as sent (already parsed: Starlette caches it), a stale page's form too, merged with what was
+        # saved since (ChangedSinceShown.values): a trial's refusal showed the stored minutes, losing what was typed
+        form = await forms.posted_form(request)
+        values = exc.values if isinstance(exc, ChangedSinceShown) else None
+        if section == "reschedule" and values is not None:
+            form, values = values, None  # the reschedule form's inputs as sent, merged: shown as its `sent` values
+        return await _record_page(
+            request, viewer, state, meeting_id, errors={section: exc.errors}, form=form, values=values
+        )
     return _done(meeting_id, outcome or notice)  # an action may say its own outcome (a notice of RECORD_NOTICES)
 
 
@@ -869,10 +879,22 @@ MEETING_CHANGED = N_(
     "The meeting was changed after you opened this page: it now starts at %(moment)s at %(place)s. Please review it."
 )
 """Why a move sent from a page showing another start or place than the meeting's is refused (nothing sent)."""
+MEETING_CHANGED_KEPT = N_(
+    "Nothing has been saved yet: the form below keeps what you typed, and what you had not changed now shows the"
+    " meeting as it is. Choose what to keep, then send the form again."
+)
+"""Said after MEETING_CHANGED: the refused form loses nothing typed (a trial's stale forms showed the stored values)."""
 
 
 class ChangedSinceShown(FormErrors):
-    """A form sent from a page showing the meeting otherwise than it now is: refused, the form shown anew."""
+    """A form sent from a page showing the meeting otherwise than it now is: refused, the form shown again with what
+    was typed (nothing lost) and the page's `was.*` values now the stored ones; `values`, when given, what the form
+    shows instead of the values sent (merged_minutes, merged_roster: someone else's changes to fields left untouched
+    taken in)."""
+
+    def __init__(self, errors: dict[str, str], *, values: Any = None) -> None:
+        super().__init__(errors)
+        self.values = values
 
 
 def shows_meeting(form: Any, meeting: Any) -> bool:
@@ -889,27 +911,54 @@ def shows_meeting(form: Any, meeting: Any) -> bool:
     return same_start and str(shown_place or "") == (meeting.location or "")
 
 
-def changed_since_shown(form: Any, meeting: Any) -> None:
+def changed_since_shown(form: Any, meeting: Any, starts: datetime | None = None) -> None:
     """Raise ChangedSinceShown (MEETING_CHANGED, the current start and place) when the form's `was.starts_at` (ISO
     8601) or `was.location`, what its page showed, differ from the meeting's (a MeetingReply); a form without them
-    (sent by other means than the page) is not compared."""
+    (sent by other means than the page) is not compared. The form is shown again with what was typed, the start
+    (`starts`, as the form parsed it) and place it sent as its page showed them taken as they now are, one changed
+    on both sides named with both values (NOW_STORED)."""
     if shows_meeting(form, meeting):
         return
     said = _(MEETING_CHANGED, moment=format_moment(meeting.starts_at), place=meeting.location or "")
-    raise ChangedSinceShown({"data.meeting_id": StateRefusal(said)})
+    errors: dict[str, str] = {"data.meeting_id": StateRefusal(f"{said} {_(MEETING_CHANGED_KEPT)}")}
+    values = sent_values(form)
+    try:
+        shown_start = parse_moment(str(form.get("was.starts_at"))) if form.get("was.starts_at") else None
+    except ValueError:
+        shown_start = None
+    now_start = meeting.starts_at
+    if now_start is not None and starts != now_start:
+        stored_at = format_moment(now_start.astimezone(VIETNAM_TZ))
+        if starts is not None and shown_start is not None and starts == shown_start:
+            values |= {"start_date": meeting_day(meeting.model_dump()), "start_time": _clock(now_start)}
+        else:
+            typed = format_moment(starts.astimezone(VIETNAM_TZ)) if starts else _("(left empty)")
+            told = _(NOW_STORED, field=forms.label("start_date"), stored=stored_at, sent=typed)
+            errors["start_date"] = f"{told} {_(KEPT_TYPED)}"
+    place, shown_place = str(form.get("location") or "").strip(), str(form.get("was.location") or "")
+    if place and place != (meeting.location or ""):
+        if place == shown_place:
+            values["location"] = meeting.location or ""
+        else:
+            told = _(NOW_STORED, field=forms.label("location"), stored=meeting.location or "", sent=place)
+            errors["location"] = f"{told} {_(KEPT_TYPED)}"
+    raise ChangedSinceShown(errors, values=values)
 
 
 CHANGED_PARTS = {
     "attendance": N_(
-        "The attendance was recorded again after you opened this page: it is shown below as it now stands. Please"
-        " review it and send it again."
+        "The attendance was recorded again after you opened this page. Nothing has been saved yet: the form below keeps"
+        " what you typed, and each row someone else saved otherwise is named with both contents; rows you had not"
+        " changed now show what someone else saved. Choose what to keep, then send the form again."
     ),
     "minutes": N_(
-        "The minutes were changed after you opened this page: they are shown below as they now stand. Please review"
-        " them and send them again."
+        "The minutes were changed after you opened this page. Nothing has been saved yet: the form below keeps what"
+        " you typed, and each field someone else saved otherwise is named with both contents; fields you had not"
+        " changed now show what someone else saved. Choose what to keep, then send the form again."
     ),
 }
-"""Why a roster or minutes form sent from a page showing what has since been recorded again is refused."""
+"""Why a roster or minutes form sent from a page showing what has since been recorded again is refused: the form
+is shown again merged (merged_minutes, merged_roster), losing nothing typed."""
 
 
 def shown_digest(meeting: Any, part: str) -> str:
@@ -919,32 +968,81 @@ def shown_digest(meeting: Any, part: str) -> str:
     return hashlib.sha256(json.dumps(stored, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def changed_part(form: Any, meeting: Any, part: str) -> None:
+def changed_part(form: Any, meeting: Any, part: str, names: dict[str, str] | None = None) -> None:
     """Raise ChangedSinceShown (CHANGED_PARTS[part]) when the form's `was.PART` is not the meeting's stored `part` as
     shown_digest gives it, unless the form says what is stored (resent_part: a double click's second sending); a form
-    without it (sent by other means than the page) is not compared."""
+    without it (sent by other means than the page) is not compared. The refusal carries the form to show again
+    (merged_minutes, merged_roster: what was typed kept, each field changed on both sides named with both values,
+    `names` member id to full name saying people)."""
     shown = form.get(f"was.{part}")
     if shown is not None and shown != shown_digest(meeting, part) and not resent_part(form, meeting, part):
         said: dict[str, Any] = {"data.meeting_id": StateRefusal(_(CHANGED_PARTS[part]))}
         if part == "minutes":
-            said |= minutes_differences(form, meeting)
-        raise ChangedSinceShown(said)
+            values, differences = merged_minutes(form, meeting, names or {})
+        else:
+            values, differences = merged_roster(form, meeting, names or {})
+        raise ChangedSinceShown(said | differences, values=values)
 
 
-MINUTES_COMPARED = ("day", "started", "ended", "self_criticism_minutes", "content", "conclusions")
-"""The minutes' inputs a refused stale minutes form names when they were stored otherwise since its page showed them
-(each sent back as `was.minutes.NAME`, shown_minutes_inputs) and what it sent is not what is now stored."""
+MINUTES_COMPARED = (
+    "day",
+    "started",
+    "ended",
+    "chair_id",
+    "recorder_id",
+    "speakers",
+    "self_criticism_minutes",
+    "content",
+    "conclusions",
+    "resolutions",
+    "tasks",
+)
+"""The minutes form's parts compared one by one when a stale minutes form is refused (each sent back as
+`was.minutes.NAME`, shown_minutes_inputs): a part only someone else changed is taken, one only this page changed
+kept, one changed on both sides kept and named (NOW_STORED)."""
 NOW_STORED = N_("%(field)s: now stored as “%(stored)s”; you sent “%(sent)s”.")
-"""One input of a stale minutes form (MINUTES_COMPARED) changed elsewhere since its page showed it, whose sent value
-differs from the stored one: both said, so the refused form shows what is stored and loses none of what was typed."""
+"""One input of a stale form changed elsewhere since its page showed it, whose sent value differs from the stored
+one: both said beside the field, so the secretary chooses between them and loses none of what was typed."""
+KEPT_TYPED = N_("The form keeps what you typed: to keep the stored content instead, put it in the field.")
+"""Said after NOW_STORED of a field changed both on the page and elsewhere: which of the two the form now holds."""
+TAKEN_THEIRS = N_("You had not changed this field: it now shows what someone else saved.")
+"""Said after NOW_STORED of a field only someone else changed: the form now holds the stored value."""
+
+
+def minutes_inputs(values: dict[str, Any]) -> dict[str, str]:
+    """Each part of MINUTES_COMPARED of a minutes form's values (minutes_values or minutes_sent: same shape) as one
+    text, the same for a part stored and the same part sent back untouched (numbers as typed, "" for none)."""
+
+    def text(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    said = {key: text(values.get(key)) for key in MINUTES_COMPARED}
+    said["speakers"] = " ".join(str(person) for person in values.get("speakers") or [])
+    resolutions = [
+        {"text": text(row.get("text")), **{key: text(row.get(key)) for key in VOTE_KEYS}}
+        for row in values.get("resolutions") or []
+    ]
+    tasks = [
+        {key: text(task.get(key)) for key in ("task_id", "description", "assignee_id", "due_on")}
+        for task in values.get("tasks") or []
+    ]
+    said["resolutions"] = json.dumps(resolutions, sort_keys=True, ensure_ascii=False)
+    said["tasks"] = json.dumps(tasks, sort_keys=True, ensure_ascii=False)
+    return said
+
+
+def stored_minutes_values(meeting: Any) -> dict[str, Any]:
+    """The meeting's (a MeetingReply) stored minutes as the form's values (minutes_values, nobody chosen as chair
+    before any), the day the one the minutes say rather than the one the form offers."""
+    stored = minutes_values(meeting.model_dump(mode="json"), chair=None)
+    stored["day"] = stored["redated_from"] or stored["day"]
+    return stored
 
 
 def stored_minutes_inputs(meeting: Any) -> dict[str, str]:
-    """The values of MINUTES_COMPARED the meeting's (a MeetingReply) stored minutes give (minutes_values), each as
-    text ("" for none), the day the one the minutes say rather than the one the form offers."""
-    stored = minutes_values(meeting.model_dump(mode="json"), chair=None)
-    stored["day"] = stored["redated_from"] or stored["day"]
-    return {key: "" if stored.get(key) is None else str(stored[key]) for key in MINUTES_COMPARED}
+    """The parts of MINUTES_COMPARED the meeting's (a MeetingReply) stored minutes give, each as one text
+    (minutes_inputs of stored_minutes_values)."""
+    return minutes_inputs(stored_minutes_values(meeting))
 
 
 def input_digest(value: str) -> str:
@@ -953,28 +1051,117 @@ def input_digest(value: str) -> str:
 
 
 def shown_minutes_inputs(meeting: Any) -> dict[str, str]:
-    """What the minutes form's page shows of each input of MINUTES_COMPARED (stored_minutes_inputs), input name to
-    its input_digest: sent back as `was.minutes.NAME`, so a refusal names only the inputs changed elsewhere since."""
+    """What the minutes form's page shows of each part of MINUTES_COMPARED (stored_minutes_inputs), part name to
+    its input_digest: sent back as `was.minutes.NAME`, so a refusal tells this page's changes from others'."""
     return {key: input_digest(value) for key, value in stored_minutes_inputs(meeting).items()}
 
 
-def minutes_differences(form: Any, meeting: Any) -> dict[str, str]:
-    """The inputs of MINUTES_COMPARED stored otherwise (stored_minutes_inputs) than the minutes form's page showed
-    them (its `was.minutes.NAME`) and whose value sent (minutes_sent) is not the stored one, input name to NOW_STORED
-    naming its label and both values: an input only this page changed is not someone else's change (a trial's
-    refusal named the content this tab had edited). A form without `was.minutes.NAME` (a page from before it
-    carried them) names every input sent otherwise than stored."""
-    stored = stored_minutes_inputs(meeting)
-    sent = minutes_sent(form)
+def shown_as(key: str, values: dict[str, Any], names: dict[str, str]) -> str:
+    """A part of the minutes form's values (minutes_values' shape) as a person reads it in a refusal: people by
+    name, resolutions with their votes, tasks with assignee and due day, "; " between rows."""
+    if key in ("chair_id", "recorder_id"):
+        person = values.get(key)
+        return names.get(str(person), str(person)) if person else ""
+    if key == "speakers":
+        return ", ".join(names.get(str(person), str(person)) for person in values.get("speakers") or [])
+    if key == "resolutions":
+        votes = tuple(zip(VOTE_KEYS, (_("In favour"), _("Against"), _("Abstaining")), strict=True))
+        rows = []
+        for row in values.get("resolutions") or []:
+            counted = ", ".join(f"{name} {row.get(k)}" for k, name in votes if row.get(k) not in (None, ""))
+            rows.append(f"{row.get('text') or ''}" + (f" ({counted})" if counted else ""))
+        return "; ".join(rows)
+    if key == "tasks":
+        rows = []
+        for task in values.get("tasks") or []:
+            who = names.get(str(task.get("assignee_id")), str(task.get("assignee_id") or ""))
+            extra = ", ".join(part for part in (who, str(task.get("due_on") or "")) if part)
+            rows.append(f"{task.get('description') or ''}" + (f" ({extra})" if extra else ""))
+        return "; ".join(rows)
+    return minutes_inputs(values)[key]
+
+
+def merged_minutes(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A refused stale minutes form shown again (minutes_values' shape) and what it names: each part of
+    MINUTES_COMPARED stored otherwise than the page showed it (its `was.minutes.NAME`) is taken as stored when the
+    page sent it as shown (someone else's change only), else kept as typed; each part stored otherwise than sent is
+    named NOW_STORED with both values (TAKEN_THEIRS or KEPT_TYPED after it). A trial's refusal showed the stored
+    minutes and lost the conclusions typed. A form without `was.minutes.NAME` (a page from before it carried them)
+    keeps every part typed."""
+    stored_values, sent_values_ = stored_minutes_values(meeting), minutes_sent(form)
+    stored, sent = minutes_inputs(stored_values), minutes_inputs(sent_values_)
+    merged = dict(sent_values_)
+    merged["others"] = list(dict.fromkeys([*sent_values_["others"], *stored_values["others"]]))
     empty = _("(left empty)")
     differences = {}
     for key in MINUTES_COMPARED:
-        now_stored, typed = stored[key], str(sent.get(key) or "")
+        if stored[key] == sent[key]:
+            continue  # nothing to choose between
         shown = form.get(f"was.minutes.{key}")
-        if now_stored == typed or (shown is not None and str(shown) == input_digest(now_stored)):
-            continue  # nothing to choose between, or stored as the page showed it: this page's own change
-        differences[key] = _(NOW_STORED, field=forms.label(key), stored=now_stored or empty, sent=typed or empty)
-    return differences
+        if shown is not None and str(shown) == input_digest(stored[key]):
+            continue  # stored as the page showed it: this page's own change, kept
+        untouched = shown is not None and str(shown) == input_digest(sent[key])
+        if untouched:
+            merged[key] = stored_values[key]
+        said = _(
+            NOW_STORED,
+            field=forms.label(key),
+            stored=shown_as(key, stored_values, names) or empty,
+            sent=shown_as(key, sent_values_, names) or empty,
+        )
+        differences[key] = f"{said} {_(TAKEN_THEIRS if untouched else KEPT_TYPED)}"
+    return merged, differences
+
+
+def roster_row_text(row: dict[str, Any] | None) -> str:
+    """One roster row (`status`, `reason`) as one text, "" for a member the roster has no row for."""
+    return f"{(row or {}).get('status') or ''}\n{(row or {}).get('reason') or ''}" if row else ""
+
+
+def stored_roster_rows(meeting: Any) -> dict[str, dict[str, str]]:
+    """The meeting's (a MeetingReply) stored roster: member id to its row (`status`, `reason`, "" for none)."""
+    records = meeting.attendance.records if meeting.attendance else []
+    return {
+        str(item["member_id"]): {"status": str(item["status"]), "reason": str(item.get("reason") or "")}
+        for item in records
+    }
+
+
+def shown_roster_rows(meeting: Any) -> dict[str, str]:
+    """What the roster form's page shows of each stored row (member id to roster_row_text's input_digest), sent back
+    as `was.attendance.MEMBER`, so a refused stale roster tells this page's changes from others'."""
+    return {member: input_digest(roster_row_text(row)) for member, row in stored_roster_rows(meeting).items()}
+
+
+def merged_roster(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A refused stale roster form's rows shown again (member id to `status`, `reason`) and what it names, as
+    merged_minutes does per member: a row stored otherwise than the page showed it (`was.attendance.MEMBER`, "" for
+    none) is taken as stored when sent as shown, else kept as typed; each row stored otherwise than sent is named
+    under `status-MEMBER` with both (NOW_STORED, then TAKEN_THEIRS or KEPT_TYPED); `names` member id to name."""
+    stored, sent = stored_roster_rows(meeting), roster_sent(form)
+    merged: dict[str, Any] = dict(sent)
+    empty = _("(left empty)")
+
+    def said(row: dict[str, Any] | None) -> str:
+        if not row or not row.get("status"):
+            return empty
+        status = label("attendance", str(row["status"]))
+        return f"{status} ({row['reason']})" if row.get("reason") else status
+
+    differences = {}
+    for member, typed in sent.items():
+        now, was = stored.get(member), roster_row_text(typed)
+        if roster_row_text(now) == was or (roster_row_text(now) == "" and not typed.get("status")):
+            continue
+        shown = form.get(f"was.attendance.{member}")
+        if shown is not None and str(shown) == input_digest(roster_row_text(now)):
+            continue  # stored as the page showed it: this page's own change
+        untouched = shown is not None and str(shown) == input_digest(was)
+        if untouched and now is not None:
+            merged[member] = now
+        told = _(NOW_STORED, field=names.get(member, member), stored=said(now), sent=said(typed))
+        differences[f"status-{member}"] = f"{told} {_(TAKEN_THEIRS if untouched else KEPT_TYPED)}"
+    return merged, differences
 
 
 MINUTES_TEXTS = ("content", "conclusions", "chair_id", "recorder_id")
@@ -1012,7 +1199,7 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         if not (starts is not None and starts == meeting.starts_at and place == meeting.location):
             # before any other refusal, the page's values no longer the meeting's (a double click's second sending,
             # asking what its first made of it, is no stale page)
-            changed_since_shown(form, meeting)
+            changed_since_shown(form, meeting, starts)
         # the date, time and place the page showed, sent back as they were: nothing to move, so nothing is sent once
         # the form is otherwise well formed (a trial's such move said "Đã ghi nhận" while nothing changed)
         unchanged = starts is not None and starts == meeting.starts_at and place == meeting.location
@@ -1157,13 +1344,15 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # a cancelled meeting is said as such, never "not begun yet" (a trial's meeting cancelled before its day)
         cancelled = getattr(meeting, "status", None) == "cancelled"
+        # the labels name members as the cell's roster does, never as the post says (a client could write anything)
+        members = await data.members_by_id(state, viewer.principal, meeting.cell_id, at=meeting.starts_at)
         if not cancelled:
-            changed_part(form, meeting, "attendance")  # a roster recorded again since this page showed another
+            # a roster recorded again since this page showed another
+            named = {key: str(member.get("full_name") or key) for key, member in members.items()}
+            changed_part(form, meeting, "attendance", named)
         errors: dict[str, str] = (
             {"data.meeting_id": StateRefusal(_(ROSTER_CANCELLED))} if cancelled else not_begun_at(meeting)
         )
-        # the labels name members as the cell's roster does, never as the post says (a client could write anything)
-        members = await data.members_by_id(state, viewer.principal, meeting.cell_id, at=meeting.starts_at)
         forms.with_row_names(
             form,
             {member_id: str(member["full_name"]) for member_id, member in members.items() if member.get("full_name")},
@@ -1547,9 +1736,9 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
 
     async def action() -> None:
         meeting = await recordable_meeting(viewer, state, meeting_id)
-        if getattr(meeting, "status", None) != "cancelled":
-            changed_part(form, meeting, "minutes")  # minutes changed since this page showed others
         roster, names = await meeting_roster(viewer, state, meeting)
+        if getattr(meeting, "status", None) != "cancelled":
+            changed_part(form, meeting, "minutes", names)  # minutes changed since this page showed others
         forms.with_row_names(form, names)  # the members its choices offer, should the form be shown again
         with forms.reported_with(not_begun_at(meeting)):
             body = _minutes_body(
@@ -1636,8 +1825,9 @@ def completion_problem(completed: date, meeting: dict[str, Any], *, today: date)
 
 
 TASK_COMPLETION_CHANGED = N_(
-    "The task's completion was recorded again after you opened this page: it is shown below as it now stands. Please"
-    " review it and send it again."
+    "The task's completion was recorded again after you opened this page. Nothing has been saved yet: the form below"
+    " keeps the day you typed, and the day now stored is named beside it. Choose which to keep, then send the form"
+    " again."
 )
 """Why a task-done form sent from a page showing another completion day than the stored one is refused."""
 
@@ -1651,8 +1841,17 @@ def changed_completion(form: Any, meeting: dict[str, Any], task_id: str) -> None
         return
     task = next((t for t in meeting.get("tasks") or [] if str(t.get("task_id")) == task_id), None)
     stored = str(task.get("completed_on") or "") if task else ""
-    if str(shown) != stored and str(form.get("completed_on") or "") != stored:
-        raise ChangedSinceShown({"data.meeting_id": StateRefusal(_(TASK_COMPLETION_CHANGED))})
+    typed = str(form.get("completed_on") or "")
+    if str(shown) != stored and typed != stored:
+        try:
+            sent = format_short_date(date.fromisoformat(typed)) if typed else _("(left empty)")
+        except ValueError:
+            sent = typed
+        now = format_short_date(date.fromisoformat(stored)) if stored else _("(left empty)")
+        told = _(NOW_STORED, field=forms.label("completed_on"), stored=now, sent=sent)
+        raise ChangedSinceShown(
+            {"data.meeting_id": StateRefusal(_(TASK_COMPLETION_CHANGED)), "completed_on": f"{told} {_(KEPT_TYPED)}"}
+        )
 
 
 @router.post("/meetings/{meeting_id}/tasks/{task_id}/done")
