@@ -1059,7 +1059,9 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         await forms.send(commands.reschedule_meeting(meeting_id, model, request, viewer.principal, state))
         # its saved minutes now dated another day than it: their adoption waits until they are saved again (said
         # with the success, as the page's form warned before it was sent)
-        return "rescheduled_off_minutes" if minutes_left_on_another_day(meeting, starts) else None
+        if minutes_left_on_another_day(meeting, starts):
+            return "rescheduled_off_minutes"
+        return None
 
     return await _submit(request, viewer, state, meeting_id, "reschedule", action, "rescheduled")
 
