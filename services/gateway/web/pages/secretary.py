@@ -79,6 +79,7 @@ RECORD_NOTICES = frozenset(
         "scheduled",
         "held",
         "rescheduled",
+        "rescheduled_off_minutes",
         "unchanged",
         "cancelled",
         "documents",
@@ -675,6 +676,9 @@ async def _record_page(
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         meeting_day=meeting_day(meeting),
+        # the saved minutes' own day, warned of on the correction form (moved off it, adoption waits for them)
+        minutes_day=minutes_day(meeting) if meeting.get("approved_at") is None else "",
+        off_minutes_notice=request.query_params.get("notice") == "rescheduled_off_minutes",
         # what the reschedule form shows of the meeting, sent back with it (`was.*`) so a stale page is refused
         shown_start=reply.starts_at.astimezone(VIETNAM_TZ).isoformat() if reply.starts_at else "",
         shown_location=reply.location or "",
@@ -1240,6 +1244,10 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
                 forms.refuse_unstorable()  # as forms.send refuses a form with an input no text is stored with
             return "unchanged"
         await forms.send(commands.reschedule_meeting(meeting_id, model, request, viewer.principal, state))
+        # its saved minutes now dated another day than it: their adoption waits until they are saved again (said
+        # with the success, as the page's form warned before it was sent)
+        if minutes_left_on_another_day(meeting, starts):
+            return "rescheduled_off_minutes"
         return None
 
     return await _submit(request, viewer, state, meeting_id, "reschedule", action, "rescheduled")
@@ -1795,6 +1803,23 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "assessment", action, "assessed")
+
+
+def minutes_day(meeting: Any) -> str:
+    """The Vietnam day (`2026-12-05`) the stored minutes of `meeting` (a MeetingReply or its dict) are dated by their
+    `started_at`, or "" without saved minutes or their start."""
+    stored = meeting.get("minutes") if isinstance(meeting, dict) else meeting.minutes
+    started = parse_moment((stored or {}).get("started_at"))
+    return f"{started.astimezone(VIETNAM_TZ):%Y-%m-%d}" if started else ""
+
+
+def minutes_left_on_another_day(meeting: Any, starts: datetime | None) -> bool:
+    """Whether correcting `meeting` (a MeetingReply or its dict) to start at `starts` leaves its saved, not adopted
+    minutes dated another Vietnam day: meetings then refuses their adoption (minutes_off_meeting_day, domain
+    check_adopted_on_meeting_day) until they are saved again dated the new day."""
+    day = minutes_day(meeting)
+    approved = meeting.get("approved_at") if isinstance(meeting, dict) else meeting.approved_at
+    return bool(day) and starts is not None and approved is None and f"{starts.astimezone(VIETNAM_TZ):%Y-%m-%d}" != day
 
 
 def meeting_day(meeting: dict[str, Any]) -> str:
