@@ -11,7 +11,7 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
     python -m shared.ops held list [--limit N] [--offset N]
     python -m shared.ops held retry --source S --event-id ID
     python -m shared.ops held drop --source S --event-id ID --reason TEXT
-    python -m shared.ops rejections list [--status open|replayed|dismissed] [--replayable | --not-replayable]
+    python -m shared.ops rejections list [--status open|replayed|dismissed] [--replayable|--not-replayable]
                                          [--limit N] [--offset N]
     python -m shared.ops rejections replay --id REJECTION [--attempt N]
     python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
