@@ -206,6 +206,44 @@ NOT_UTF8 = "body: not valid UTF-8"
 the bytes that did not decode, so it is not the body as sent (meetings' body_not_kept)."""
 
 
+KEPT_MARK = "… ("
+"""How the end KEPT_PREFIX recognises begins: a match starts at the stored text's last KEPT_MARK (what follows it in
+a match holds none), so that text from there on decides as the whole does (KEPT_TAIL_SQL)."""
+KEPT_PREFIX = re.compile(re.escape(KEPT_MARK) + r"(?:more than )?[0-9]+ bytes in all\)$")
+"""How meetings' bounded_text ends the stored prefix of an event too large to keep whole (and cut_text a body the
+gateway cut at its limit: "more than" when it streamed in without a length)."""
+KEPT_TAIL_SQL = "right({raw}, strpos(reverse({raw}), '" + KEPT_MARK[::-1] + "') + " + str(len(KEPT_MARK) - 1) + ")"
+"""SQL for a stored body's text from its last KEPT_MARK on (its last few characters when it has none), `{raw}` the
+column: where any kept-prefix ending must begin, so body_not_kept decides by it as by the whole text, which is not
+read (up to a megabyte a row)."""
+
+
+def body_not_kept(raw: str | None, reason: str | None) -> str | None:
+    """Why a stored rejection's (or attempt's) body `raw` (or its KEPT_TAIL_SQL tail) is not the body as sent: `cut`
+    (only a prefix and its size were kept, KEPT_PREFIX), `not_utf8` (its `reason` says its bytes were not UTF-8, so
+    the text kept has U+FFFD for them); None when it was kept whole."""
+    if KEPT_PREFIX.search(str(raw or "")):
+        return "cut"
+    if str(reason or "").startswith(NOT_UTF8):
+        return "not_utf8"
+    return None
+
+
+def not_replayable_reason(raw: str | None, reason: str | None) -> str | None:
+    """Why a stored rejection (or attempt: its body `raw`, or its KEPT_TAIL_SQL tail, and `reason`) cannot be judged
+    again as it was sent, the first that applies, as a RefusalCode value (shared.refusals): `body_not_kept`
+    (body_not_kept), `body_reads_no_json`, `refused_again_as_sent`; None when it can. The one rule meetings' replay
+    refuses by (handlers.ingest.not_replayable_as_sent), its reply's `not_replayable_reason` says and the command
+    line's `rejections list` shows."""
+    if body_not_kept(raw, reason):
+        return "body_not_kept"
+    if body_reads_no_json(reason):
+        return "body_reads_no_json"
+    if refused_again_as_sent(reason):
+        return "refused_again_as_sent"
+    return None
+
+
 def loads(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES) -> Any:
     """Parse JSON text; ReadError(field="body") for empty, oversized, non-UTF-8, malformed or too deep input."""
     return read_value(raw, limit=limit)[0]

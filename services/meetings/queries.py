@@ -9,13 +9,14 @@ import asyncpg
 from services.meetings import domain
 from services.meetings.config import Settings
 from services.meetings.handlers.apply import ROSTER_REJUDGED_ROUTE
-from services.meetings.handlers.ingest import KEPT_MARK, replayable_as_sent_fields
+from services.meetings.handlers.ingest import replayable_as_sent_fields
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
 from shared.minutes import part_stands_sql
 from shared.plausible import meeting_begun
+from shared.reading import KEPT_TAIL_SQL
 from shared.rejection_counts import rejection_counts
 from shared.tree import fetch_ancestors
 
@@ -493,12 +494,6 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
         "probation_ends_on": member["probation_ends_on"],
         "records": [dict(r) for r in rows],
     }
-
-
-KEPT_TAIL_SQL = "right({raw}, strpos(reverse({raw}), '" + KEPT_MARK[::-1] + "') + " + str(len(KEPT_MARK) - 1) + ")"
-"""A stored body's text from its last KEPT_MARK on (its last few characters when it has none): where any kept-prefix
-ending must begin, so handlers.ingest.body_not_kept decides by it as by the whole text, which is not read (up to a
-megabyte a row)."""
 
 
 REJECTION_COLUMNS = (

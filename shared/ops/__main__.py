@@ -11,7 +11,8 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
     python -m shared.ops held list [--limit N] [--offset N]
     python -m shared.ops held retry --source S --event-id ID
     python -m shared.ops held drop --source S --event-id ID --reason TEXT
-    python -m shared.ops rejections list [--status open|replayed|dismissed] [--limit N] [--offset N]
+    python -m shared.ops rejections list [--status open|replayed|dismissed] [--replayable|--not-replayable]
+                                         [--limit N] [--offset N]
     python -m shared.ops rejections replay --id REJECTION [--attempt N]
     python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
     python -m shared.ops alert-rules list --committee C
@@ -120,7 +121,7 @@ from shared.ops.outbox import (
     unknown_parked_rows,
 )
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
-from shared.reading import ReadError, check_tree, loads
+from shared.reading import KEPT_TAIL_SQL, ReadError, body_not_kept, check_tree, loads, not_replayable_reason
 from shared.rejection_counts import rejection_counts
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
@@ -301,6 +302,21 @@ def parser() -> argparse.ArgumentParser:
     )
     rejected_list = rejected.add_parser("list", help="rejections, newest first (open ones by default)")
     rejected_list.add_argument("--status", choices=REJECTION_STATUSES, default="open")
+    replayable = rejected_list.add_mutually_exclusive_group()
+    replayable.add_argument(
+        "--replayable",
+        action="store_const",
+        const=True,
+        dest="replayable",
+        help="only those that can be replayed as sent (replayable_as_sent true; `total` counts them)",
+    )
+    replayable.add_argument(
+        "--not-replayable",
+        action="store_const",
+        const=False,
+        dest="replayable",
+        help="only those that cannot be replayed as sent (not_replayable_reason says why; replay a corrected event)",
+    )
     page_arguments(rejected_list, limit=50)
     replay_rejected = rejected.add_parser(
         "replay",
@@ -775,27 +791,64 @@ async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -
     return result
 
 
-async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
+def replayable_as_sent(row: dict[str, Any]) -> dict[str, Any]:
+    """A listed rejection's or attempt's `reason` and `kept_tail` (dropped) as `body_not_kept`, `not_replayable_reason`
+    (`body_not_kept`, `body_reads_no_json`, `refused_again_as_sent`: the code its replay as it was is refused with)
+    and `replayable_as_sent` (true exactly when that is None), by shared.reading.not_replayable_reason, the rule
+    meetings replays by and GET /v1/rejections says them by."""
+    tail = row.pop("kept_tail", None)
+    code = not_replayable_reason(tail, row["reason"])
+    return row | {
+        "body_not_kept": body_not_kept(tail, row["reason"]),
+        "replayable_as_sent": code is None,
+        "not_replayable_reason": code,
+    }
+
+
+async def list_rejections(
+    conn: asyncpg.Connection, *, status: str, limit: int, offset: int, replayable: bool | None = None
+) -> dict[str, Any]:
     """Rejections of one status (`total`: how many have it), with `counts`, every status's number as GET
     /v1/rejections and the operator page give it (shared.rejection_counts: `open` is the page's figure, `total` the
     API's unfiltered one), newest first, with the reason, the last replay's and a dismissal's who/when/why, and
-    the AMQP `message_id` of the message its event came in (None when it came otherwise), and every refused attempt
-    of its event, first first (`attempts`: number, route, reason, code, message and time; `replay --attempt N`)."""
+    the AMQP `message_id` of the message its event came in (None when it came otherwise), whether it can be replayed
+    as sent (replayable_as_sent), and every refused attempt of its event, first first (`attempts`: number, route,
+    reason, code, message, time and its own replayable_as_sent; `replay --attempt N`). `replayable` True (False)
+    keeps only those that can (cannot) be replayed as sent, `total` counting those of the status."""
+    order = " ORDER BY received_at DESC, rejection_id"
+    arguments: tuple[Any, ...]
+    if replayable is None:
+        total = await conn.fetchval("SELECT count(*) FROM rejection WHERE status = $1", status)
+        page, arguments = " WHERE status = $1" + order + " LIMIT $2 OFFSET $3", (status, limit, offset)
+    else:  # the rule reads the reason's text (shared.reading), so the status's rows are judged here, then paged
+        judged = await conn.fetch(
+            "SELECT rejection_id, reason, " + KEPT_TAIL_SQL.format(raw="raw") + " AS kept_tail"
+            " FROM rejection WHERE status = $1" + order,
+            status,
+        )
+        kept = [
+            r["rejection_id"]
+            for r in judged
+            if (not_replayable_reason(r["kept_tail"], r["reason"]) is None) is replayable
+        ]
+        total = len(kept)
+        page, arguments = " WHERE rejection_id = ANY($1::text[])" + order, (kept[offset : offset + limit],)
     rows = await conn.fetch(
         "SELECT rejection_id, source, event_id, type, reason, field, route, received_at, status,"
         " refusal->>'code' AS reason_code, last_replay_reason, last_replay_at,"
         " dismissed_at, dismissed_by, dismissal_reason, message_id,"
+        " " + KEPT_TAIL_SQL.format(raw="raw") + " AS kept_tail,"
         " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'reason', a.reason,"
         " 'field', a.field, 'reason_code', a.refusal->>'code', 'message_id', a.message_id, 'received_at',"
-        " a.received_at) ORDER BY a.attempt) FROM rejection_attempt AS a"
-        " WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
-        " FROM rejection WHERE status = $1 ORDER BY received_at DESC, rejection_id LIMIT $2 OFFSET $3",
-        status,
-        limit,
-        offset,
+        " a.received_at, 'kept_tail', " + KEPT_TAIL_SQL.format(raw="a.raw") + ") ORDER BY a.attempt)"
+        " FROM rejection_attempt AS a WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
+        " FROM rejection" + page,
+        *arguments,
     )
-    total = await conn.fetchval("SELECT count(*) FROM rejection WHERE status = $1", status)
-    items = [dict(r) | {"attempts": json.loads(r["attempts"] or "[]")} for r in rows]
+    items = [
+        replayable_as_sent(dict(r)) | {"attempts": [replayable_as_sent(a) for a in json.loads(r["attempts"] or "[]")]}
+        for r in rows
+    ]
     return {"total": total, "counts": await rejection_counts(conn), "items": items}
 
 
@@ -1040,7 +1093,9 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     try:
         if args.area == "rejections":
             async with conn.transaction(isolation="repeatable_read", readonly=True):  # counts as of the page
-                return await list_rejections(conn, status=args.status, limit=args.limit, offset=args.offset)
+                return await list_rejections(
+                    conn, status=args.status, limit=args.limit, offset=args.offset, replayable=args.replayable
+                )
         if args.area == "held":
             rows = await conn.fetch(
                 "SELECT source, event_id, type, waiting_for, reason, field, route, held_at"

@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import random
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -71,14 +70,13 @@ from shared.periods import said_at
 from shared.reading import (
     EXTENSION_VALUE,
     MAX_EVENT_BYTES,
-    NOT_UTF8,
     ReadError,
     body_over_limit,
-    body_reads_no_json,
     event_over_limit,
     loads,
-    refused_again_as_sent,
+    not_replayable_reason,
 )
+from shared.reading import body_not_kept as shared_body_not_kept
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -1396,7 +1394,8 @@ def cut_body_reason(limit: int) -> str:
 
 def cut_text(prefix: bytes, *, limit: int, declared: int | None) -> str:
     """A cut body as stored with its rejection: its first characters (STORED_PREFIX at most, none when nothing of it
-    was read) and its size, which KEPT_PREFIX recognises, so that a replay never judges the prefix as the body."""
+    was read) and its size, which shared.reading.KEPT_PREFIX recognises, so that a replay never judges the prefix as
+    the body."""
     text = raw_text(prefix[: STORED_PREFIX * 4])[:STORED_PREFIX]
     size = f"{declared} bytes in all" if declared is not None else f"more than {limit} bytes in all"
     return f"{text}… ({size})"
@@ -2154,14 +2153,6 @@ async def as_attempt(rejection_id: str, stored: Mapping[str, Any], attempt: int 
     return {**dict(stored), **{column: row[column] for column in ATTEMPT_COLUMNS}}
 
 
-KEPT_MARK = "… ("
-"""How the end KEPT_PREFIX recognises begins: a match starts at the stored text's last KEPT_MARK (what follows it in
-a match holds none), so that text from there on decides as the whole does (queries.KEPT_TAIL_SQL)."""
-KEPT_PREFIX = re.compile(re.escape(KEPT_MARK) + r"(?:more than )?[0-9]+ bytes in all\)$")
-"""How bounded_text ends the stored prefix of an event too large to keep whole (and cut_text a body the gateway cut
-at its limit: "more than" when it streamed in without a length)."""
-
-
 class RejectionUnreplayable(Exception):
     """The rejected body was not kept as it was sent (body_kept): only a prefix of one over the size limit, or the text
     of one not valid UTF-8 with U+FFFD for the bytes that did not decode. Judging what was kept again would answer
@@ -2221,16 +2212,12 @@ class RejectionRefusedAgainAsSent(RejectionUnreplayable):
 def not_replayable_as_sent(stored: Mapping[str, Any]) -> RefusalCode | None:
     """Why a stored rejection (or attempt: its `raw` and `reason`) cannot be judged again as it was sent, the first
     that applies: BODY_NOT_KEPT (body_not_kept), BODY_READS_NO_JSON (shared.reading.body_reads_no_json),
-    REFUSED_AGAIN_AS_SENT (shared.reading.refused_again_as_sent); None when it can. The one rule of the replay
-    (replayable_as_it_was) and of the reply's `not_replayable_reason` (queries.REJECTION_COLUMNS), which the
-    operations page offers "Xét lại" by."""
-    if body_not_kept(stored):
-        return RefusalCode.BODY_NOT_KEPT
-    if body_reads_no_json(stored["reason"]):
-        return RefusalCode.BODY_READS_NO_JSON
-    if refused_again_as_sent(stored["reason"]):
-        return RefusalCode.REFUSED_AGAIN_AS_SENT
-    return None
+    REFUSED_AGAIN_AS_SENT (shared.reading.refused_again_as_sent); None when it can. The one rule
+    (shared.reading.not_replayable_reason) of the replay (replayable_as_it_was), of the reply's
+    `not_replayable_reason` (queries.REJECTION_COLUMNS), which the operations page offers "Xét lại" by, and of the
+    command line's `rejections list`."""
+    code = not_replayable_reason(stored["raw"], stored["reason"])
+    return None if code is None else RefusalCode(code)
 
 
 NOT_REPLAYABLE: Mapping[RefusalCode, type[RejectionUnreplayable]] = {
@@ -2254,20 +2241,15 @@ def replayable_as_it_was(rejection_id: str, stored: Mapping[str, Any]) -> None:
 def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
     """A stored rejection's (or attempt's) `raw` and `reason` as its reply says them (RejectionReply's, its
     attempts'): `body_not_kept` and `not_replayable_reason` (not_replayable_as_sent); `raw` may be only its text from
-    the last KEPT_MARK on (queries.KEPT_TAIL_SQL), which decides the same."""
+    the last shared.reading.KEPT_MARK on (shared.reading.KEPT_TAIL_SQL), which decides the same."""
     code = not_replayable_as_sent(stored)
     return {"body_not_kept": body_not_kept(stored), "not_replayable_reason": None if code is None else code.value}
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:
-    """Why a stored rejection's body is not the body as it was sent: `cut` (only a prefix and its size were kept,
-    KEPT_PREFIX), `not_utf8` (its bytes were not UTF-8: the text kept has U+FFFD for them); None when it was kept
-    whole, so a replay reads it as the first reading did. Readers are told it by replayable_as_sent_fields."""
-    if KEPT_PREFIX.search(str(stored["raw"] or "")):
-        return "cut"
-    if str(stored["reason"] or "").startswith(NOT_UTF8):
-        return "not_utf8"
-    return None
+    """Why a stored rejection's body is not the body as it was sent (shared.reading.body_not_kept of its `raw` and
+    `reason`): `cut`, `not_utf8`; None when it was kept whole. Readers are told it by replayable_as_sent_fields."""
+    return shared_body_not_kept(stored["raw"], stored["reason"])
 
 
 def names_no_event(stored: Mapping[str, Any]) -> bool:
