@@ -4,6 +4,7 @@ import base64
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
@@ -28,6 +29,7 @@ from shared.contracts.meetings_rpc import (
     SourcesSyncedReply,
     SyncSources,
     UnitReply,
+    ingest_answer_by,
 )
 from shared.envelope import (
     ATTRIBUTE_HEADER_PREFIXES,
@@ -445,6 +447,8 @@ async def ingest_events(
     `declared_size` its Content-Length) is judged no further: only its first CUT_BODY_KEPT bytes go to meetings,
     which stores the rejection naming `body` as cut, and the answer is the 413 of any body over the limit.
     A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
+    `timeout`: how long the call is waited for; meetings is asked to answer before it (IngestBody.answer_by), naming
+    the events it had no time to judge `not_judged`, so a slow batch's stored events are answered, not a 503.
     `correlation_id`: the request's (X-Correlation-ID or made for it), sent with the call: meetings logs it and gives
     it to each event that names none of its own, so the facts it re-publishes carry it on. The gateway never parses
     the body: meetings' one strict reading also finds the correlation id the events name.
@@ -470,6 +474,8 @@ async def ingest_events(
                 dry_run=dry_run,
                 scope=write_scope(principal),
                 sources=write_sources(principal),
+                # meetings answers what it stored before this, the rest `not_judged`, rather than run past the wait
+                answer_by=ingest_answer_by(datetime.now(UTC), timeout) if timeout is not None else None,
             ),
             correlation_id=correlation_id,
             timeout=timeout,

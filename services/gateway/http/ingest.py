@@ -117,4 +117,5 @@ async def post_events(
         duplicate=counts["duplicate"],
         held=counts["held"],
         rejected=counts["rejected"],
+        not_judged=counts["not_judged"],
     )

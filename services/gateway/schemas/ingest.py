@@ -24,7 +24,9 @@ class IngestOutcomeRead(ReadModel):
     id: str | None = None
     source: str | None = None
     type: str | None = None
-    outcome: Literal["accepted", "duplicate", "held", "rejected"]
+    outcome: Literal["accepted", "duplicate", "held", "rejected", "not_judged"]
+    """`not_judged`: meetings had no time left to judge it within the call (the batch's other events, or another
+    sender's transactions about the same cells, took it): nothing of it was stored; send it again."""
     reason: str | None = None
     field: str | None = None
     waiting_for: str | None = None
@@ -57,6 +59,8 @@ class IngestRead(BaseModel):
     duplicate: int
     held: int
     rejected: int
+    not_judged: int = 0
+    """Events meetings had no time to judge within the call (CHIBO_INGEST_TIMEOUT): not stored, to send again."""
     dry_run: bool = False
     """True when nothing was kept (POST /v1/events?dry_run=true)."""
 
