@@ -22,6 +22,7 @@ ReplyT = TypeVar("ReplyT", bound=Reply)
 Limit = Annotated[int, Field(ge=1, le=1000)]
 Offset = Annotated[int, Field(ge=0)]
 Outcome = Literal["accepted", "duplicate", "held", "rejected", "not_judged"]
+"""`not_judged` only between meetings and the gateway (IngestBody.answer_by): never an outcome of an API answer."""
 MeetingStatus = Literal["scheduled", "cancelled", "minutes_submitted", "minutes_approved"]
 """A meeting is `scheduled` until it is held (minutes, not cancelled: DOMAIN.md), a roster recorded or not."""
 HELD_STATUSES: frozenset[str] = frozenset({"minutes_submitted", "minutes_approved"})
@@ -413,7 +414,8 @@ class IngestBody(MeetingsRequest[IngestReply]):
     answer_by: datetime | None = None
     """When the caller's answer is due (UTC; the gateway's CHIBO_INGEST_TIMEOUT less INGEST_ANSWER_MARGIN): the events
     meetings has not judged and committed by then are rolled back and answered `not_judged` (nothing of them stored),
-    so that the stored ones are answered rather than a 503. None: no deadline (dry runs ignore it)."""
+    so that the gateway's 503 can list the stored ones' outcomes (IngestUnfinishedRead) rather than say nothing.
+    None: no deadline (dry runs ignore it)."""
 
 
 INGEST_ANSWER_MARGIN = 0.2

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.gateway.schemas.common import ReadModel
+from services.gateway.schemas.common import ErrorRead, ReadModel
 from shared.contracts.base import Timestamp
 from shared.contracts.ingest import IngestWarning
 
@@ -24,9 +24,7 @@ class IngestOutcomeRead(ReadModel):
     id: str | None = None
     source: str | None = None
     type: str | None = None
-    outcome: Literal["accepted", "duplicate", "held", "rejected", "not_judged"]
-    """`not_judged`: meetings had no time left to judge it within the call (the batch's other events, or another
-    sender's transactions about the same cells, took it): nothing of it was stored; send it again."""
+    outcome: Literal["accepted", "duplicate", "held", "rejected"]
     reason: str | None = None
     field: str | None = None
     waiting_for: str | None = None
@@ -59,10 +57,38 @@ class IngestRead(BaseModel):
     duplicate: int
     held: int
     rejected: int
-    not_judged: int = 0
-    """Events meetings had no time to judge within the call (CHIBO_INGEST_TIMEOUT): not stored, to send again."""
     dry_run: bool = False
     """True when nothing was kept (POST /v1/events?dry_run=true)."""
+
+
+class NotJudgedRead(BaseModel):
+    """An event of the body meetings had no time to judge before the call's answer was due: nothing of it stored."""
+
+    index: int
+    id: str | None = None
+    source: str | None = None
+    type: str | None = None
+
+
+class IngestCountsRead(BaseModel):
+    """How many events of the body had each outcome, and how many were not judged."""
+
+    accepted: int
+    duplicate: int
+    held: int
+    rejected: int
+    not_judged: int
+
+
+class IngestUnfinishedRead(ErrorRead):
+    """The 503 of POST /v1/events when meetings did not judge every event before the answer was due
+    (CHIBO_INGEST_TIMEOUT): `judged` lists the judged events' outcomes exactly as a 200's `results` would (their
+    `index` the body's), `not_judged` the others (nothing of them stored), `counts` both. Sending the whole body
+    again is safe: the judged events are answered `duplicate`."""
+
+    judged: list[IngestOutcomeRead]
+    not_judged: list[NotJudgedRead]
+    counts: IngestCountsRead
 
 
 class CloudEventCreate(BaseModel):

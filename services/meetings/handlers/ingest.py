@@ -100,7 +100,8 @@ RETRIES = 30
 
 NOT_JUDGED = "not_judged"
 """The outcome of an event of a call with a deadline (IngestBody.answer_by) that meetings did not get to judge before
-it: nothing of it is stored, so sending it again judges it as if it were new (docs/integrations.md "Batches")."""
+it: nothing of it is stored, so sending it again judges it as if it were new. Only meetings' RPC answer carries it: the
+gateway answers such a call 503, listing these apart (docs/integrations.md "Limits")."""
 NOT_JUDGED_REASON = (
     "not judged: the batch's other events took the time this call had (the answer is due before the gateway's"
     " CHIBO_INGEST_TIMEOUT), so this event was not stored; send it again (the events answered accepted or duplicate"
