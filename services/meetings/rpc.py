@@ -113,6 +113,7 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
         scope=request.scope,
         sources=await _sender_sources(request.scope, request.sources, app, request.account),
         account=request.account or None,
+        deadline=handlers.deadline_of(request.answer_by),
     )
     log.info("rpc_ingest_body", account=request.account, scope=request.scope, events=len(outcomes))
     followed = request_correlation_id()  # ingest_delivery follows the request by its events' own id (read once)

@@ -5,7 +5,7 @@ type the fields callers use and keep any further ones (tolerant readers).
 """
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
@@ -21,7 +21,8 @@ ReplyT = TypeVar("ReplyT", bound=Reply)
 
 Limit = Annotated[int, Field(ge=1, le=1000)]
 Offset = Annotated[int, Field(ge=0)]
-Outcome = Literal["accepted", "duplicate", "held", "rejected"]
+Outcome = Literal["accepted", "duplicate", "held", "rejected", "not_judged"]
+"""`not_judged` only between meetings and the gateway (IngestBody.answer_by): never an outcome of an API answer."""
 MeetingStatus = Literal["scheduled", "cancelled", "minutes_submitted", "minutes_approved"]
 """A meeting is `scheduled` until it is held (minutes, not cancelled: DOMAIN.md), a roster recorded or not."""
 HELD_STATUSES: frozenset[str] = frozenset({"minutes_submitted", "minutes_approved"})
@@ -415,6 +416,24 @@ class IngestBody(MeetingsRequest[IngestReply]):
     the identity its `headers` carry."""
     declared_size: int | None = None
     """With `over_limit`: the body's Content-Length, when it gave one."""
+    answer_by: datetime | None = None
+    """When the caller's answer is due (UTC; the gateway's CHIBO_INGEST_TIMEOUT less INGEST_ANSWER_MARGIN): the events
+    meetings has not judged and committed by then are rolled back and answered `not_judged` (nothing of them stored),
+    so that the gateway's 503 can list the stored ones' outcomes (IngestUnfinishedRead) rather than say nothing.
+    None: no deadline (dry runs ignore it)."""
+
+
+INGEST_ANSWER_MARGIN = 0.2
+"""The share of the gateway's ingest timeout kept, after meetings' deadline (IngestBody.answer_by), for meetings to
+roll back, answer and the reply to travel (at most INGEST_ANSWER_MARGIN_MOST seconds): under load a 400-event
+batch's transactions waited past the whole timeout and the sender got a bare 503 for events that were stored."""
+INGEST_ANSWER_MARGIN_MOST = 5.0
+
+
+def ingest_answer_by(sent_at: datetime, timeout: float) -> datetime:
+    """When meetings must answer an IngestBody sent at `sent_at` (UTC) by a caller waiting `timeout` seconds."""
+    margin = min(timeout * INGEST_ANSWER_MARGIN, INGEST_ANSWER_MARGIN_MOST)
+    return sent_at + timedelta(seconds=timeout - margin)
 
 
 CUT_BODY_KEPT = 8192

@@ -111,6 +111,9 @@ class World:
     their cell beside its one member (GetMember finds them); the cells' secretaries from the start."""
     unrated: set[str] = field(default_factory=set)
     """Cells evaluation has not rated yet in the running quarter and year (set up this month, not met yet)."""
+    judged_before_deadline: int | None = None
+    """When set, IngestBody judges only this many events of a body and answers the rest `not_judged`, storing nothing
+    of them, as meetings does when a call's answer_by comes first."""
     stale_scores: set[str] = field(default_factory=set)
     """Meetings whose cancellation evaluation has not consumed yet: it still answers the score it had (as held)."""
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -497,6 +500,17 @@ class World:
                             rejection | {"index": 0, "reason": exc.reason, "field": "body", "problem": exc.problem}
                         ]
                     }
+            if r.answer_by is not None and self.judged_before_deadline is not None:
+                judged = [
+                    self.judge(index, raw, r.scope) for index, raw in enumerate(items[: self.judged_before_deadline])
+                ]
+                left = [
+                    dict(zip(("source", "id", "type"), peek_identity(raw), strict=True))
+                    | {"index": index, "outcome": "not_judged", "reason": "not judged: not stored"}
+                    for index, raw in enumerate(items)
+                    if index >= self.judged_before_deadline
+                ]
+                return {"results": judged + left}
             return {"results": [self.judge(index, raw, r.scope) for index, raw in enumerate(items)]}
 
         async def get_unit(r: meetings.GetUnit) -> dict[str, Any]:

@@ -227,3 +227,33 @@ async def test_a_content_type_with_parameters_or_null_is_accepted(
             "/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE}
         )
         assert response.json()["results"][0]["outcome"] == "accepted", response.text
+
+
+async def test_a_batch_meetings_judged_only_in_part_is_a_503_listing_the_judged_outcomes_and_the_rest(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    batch = [unit_event(world) for _ in range(5)]
+    world.judged_before_deadline = 3
+    response = await client.post("/v1/events", content=json.dumps(batch), headers={**headers["integration"], **BATCH})
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "5"
+    body = response.json()
+    assert (body["code"], body["service"]) == ("unavailable", "meetings")
+    assert [(r["index"], r["id"], r["outcome"]) for r in body["judged"]] == [
+        (index, event["id"], "accepted") for index, event in enumerate(batch[:3])
+    ]
+    assert set(body["judged"][0]) >= {"reason", "field", "waiting_for", "reason_code", "ignored_fields", "warnings"}
+    assert body["not_judged"] == [
+        {"index": index, "id": event["id"], "source": event["source"], "type": event["type"]}
+        for index, event in enumerate(batch)
+        if index >= 3
+    ]
+    assert body["counts"] == {"accepted": 3, "duplicate": 0, "held": 0, "rejected": 0, "not_judged": 2}
+    assert "3 of the 5 events" in body["message"] and "again is safe" in body["message"]
+    assert "results" not in body and "not_judged" not in json.dumps(body["judged"])
+    # sent again with time enough: the judged ones are duplicates, the others taken, a plain 200 of four outcomes
+    world.judged_before_deadline = None
+    again = await client.post("/v1/events", content=json.dumps(batch), headers={**headers["integration"], **BATCH})
+    assert again.status_code == 200, again.text
+    assert [r["outcome"] for r in again.json()["results"]] == ["duplicate"] * 3 + ["accepted"] * 2
+    assert "not_judged" not in again.json()

@@ -843,6 +843,9 @@ class FakeIngest:
         """One test task at a time: nothing to wait for; the keys are recorded for the tests that look."""
         self._uow.locked |= locks.keys
 
+    async def wait_at_most(self, seconds: float) -> None:
+        """Nothing waits in memory."""
+
     async def try_lock(self, locks: LockSet) -> bool:
         """Never busy: one test task at a time."""
         self._uow.locked |= locks.keys

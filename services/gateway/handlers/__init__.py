@@ -5,6 +5,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, cast
 
 from cachetools import LRUCache
@@ -30,6 +31,7 @@ from shared.contracts.meetings_rpc import (
     SourcesSyncedReply,
     SyncSources,
     UnitReply,
+    ingest_answer_by,
 )
 from shared.envelope import (
     ATTRIBUTE_HEADER_PREFIXES,
@@ -515,6 +517,9 @@ async def ingest_events(
     `declared_size` its Content-Length) is judged no further: only its first CUT_BODY_KEPT bytes go to meetings,
     which stores the rejection naming `body` as cut, and the answer is the 413 of any body over the limit.
     A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
+    `timeout`: how long the call is waited for; meetings is asked to answer before it (IngestBody.answer_by), naming
+    the events it had no time to judge `not_judged` (NOT_JUDGED: the route answers such a call 503 listing what was
+    judged, events_unjudged_message), so a slow batch's stored events are told, not a bare 503.
     `correlation_id`: the request's (X-Correlation-ID or made for it), sent with the call: meetings logs it and gives
     it to each event that names none of its own, so the facts it re-publishes carry it on. The gateway never parses
     the body: meetings' one strict reading also finds the correlation id the events name.
@@ -540,6 +545,8 @@ async def ingest_events(
                 dry_run=dry_run,
                 scope=write_scope(principal),
                 sources=write_sources(principal),
+                # meetings answers what it stored before this, the rest NOT_JUDGED, rather than run past the wait
+                answer_by=ingest_answer_by(datetime.now(UTC), timeout) if timeout is not None else None,
             ),
             correlation_id=correlation_id,
             timeout=timeout,
@@ -563,6 +570,24 @@ EVENTS_UNANSWERED = (
 )
 """Said with a 503 of POST /v1/events (CONTRACT.md "Idempotency"): a trial's 1,000-event batch had 250 stored when
 meetings was stopped, and the bare "did not answer" told the partner neither that nor that resending is safe."""
+NOT_JUDGED = "not_judged"
+"""meetings' outcome (IngestBody.answer_by) of an event it had no time to judge before the call's answer was due;
+never an outcome of the API's answer (CONTRACT.md lists four): the route answers such a call 503
+(IngestUnfinishedRead)."""
+
+
+def events_unjudged_message(judged: int, not_judged: int) -> str:
+    """The `message` of POST /v1/events' 503 when meetings judged `judged` events of the body before the answer was due
+    and `not_judged` not (counts of events)."""
+    return (
+        f"the meetings service judged {judged} of the {judged + not_judged} events before the answer was due and had "
+        f"no time for the other {not_judged}, of which nothing was stored (`judged` lists the outcomes of the first, "
+        "`not_judged` the others). Sending the whole body again is safe: the judged events change nothing (one "
+        "accepted or duplicate is answered duplicate, one held or rejected held or rejected again: docs/integrations.md"
+        ' "Idempotency"), and the others are judged then'
+    )
+
+
 DRY_RUN_UNANSWERED = "this was a dry run, so nothing was stored; send it again later"
 COMMAND_UNANSWERED = (
     "the command (event {event_id}) may already have been recorded before it stopped answering. Resend it with the "

@@ -5,15 +5,22 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from services.gateway.auth import Role
-from services.gateway.handlers import ingest_events
+from services.gateway.handlers import NOT_JUDGED, events_unjudged_message, ingest_events
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
 from services.gateway.http.observability import adopt_correlation_id, correlation_id_of
 from services.gateway.http.routing import ApiRoute
 from services.gateway.limits import body_cut
-from services.gateway.schemas import IngestOutcomeRead, IngestRead
+from services.gateway.schemas import (
+    IngestCountsRead,
+    IngestOutcomeRead,
+    IngestRead,
+    IngestUnfinishedRead,
+    NotJudgedRead,
+)
 from shared.contracts.schemas import ingest_types
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
 from shared.logs import get_logger
@@ -59,6 +66,16 @@ _BODY = {
             "size are kept)"
         ),
         415: _describe("Neither mode: no CloudEvents content type and no ce- attribute header"),
+        503: {
+            "model": IngestUnfinishedRead,
+            "description": (
+                "meetings did not answer in time (`service` names it; nothing more is known), or it judged only some "
+                "of the events before the answer was due: then `judged` lists their outcomes as the 200's `results` "
+                "would, `not_judged` the events of which nothing was stored, `counts` both. See Retry-After; sending "
+                "the whole body again is safe (the events judged are answered as docs/integrations.md "
+                '"Idempotency" says: accepted ones `duplicate`)'
+            ),
+        },
     },
 )
 async def post_events(
@@ -74,8 +91,9 @@ async def post_events(
             )
         ),
     ] = False,
-) -> IngestRead:
-    """Forward the events to meetings; answer each one's outcome (accepted, duplicate, held, rejected)."""
+) -> IngestRead | JSONResponse:
+    """Forward the events to meetings; answer each one's outcome (accepted, duplicate, held, rejected), or 503 listing
+    the outcomes of those judged when meetings had no time to judge them all (unfinished)."""
     INGEST.check(caller)
     body = await request.body()
     cut = body_cut(request.scope)  # known once the body was read up to the limit
@@ -99,17 +117,26 @@ async def post_events(
     # found it in its one reading of the body, which the gateway does not parse itself
     if own is not None:
         adopt_correlation_id(request, own)
+    unjudged = [NotJudgedRead.model_validate(result) for result in results if result.get("outcome") == NOT_JUDGED]
     with structlog.contextvars.bound_contextvars(correlation_id=own or correlation_id):
-        outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
-        counts = Counter(outcome.outcome for outcome in outcomes)
+        outcomes = [
+            IngestOutcomeRead.model_validate(result) for result in results if result.get("outcome") != NOT_JUDGED
+        ]
+        counts: Counter[str] = Counter(outcome.outcome for outcome in outcomes)
+        if unjudged:
+            counts[NOT_JUDGED] = len(unjudged)
         log.info(
             "events_forwarded",
-            events=len(outcomes),
+            events=len(results),
             event_ids=[outcome.id for outcome in outcomes],
             outcomes=dict(counts),
             dry_run=dry_run,
         )
-    request.state.audit_detail = {"events": len(outcomes), "dry_run": dry_run, **counts}
+        if unjudged:  # as meetings logs it (ingest_deadline_reached), counted there as outcome not_judged
+            log.warning("events_not_judged", events=len(results), judged=len(outcomes), not_judged=len(unjudged))
+    request.state.audit_detail = {"events": len(results), "dry_run": dry_run, **counts}
+    if unjudged:  # CONTRACT.md's answer lists four outcomes: an event not judged makes the call a 503 (try again)
+        return unfinished(outcomes, unjudged, counts)
     return IngestRead(
         dry_run=dry_run,
         results=outcomes,
@@ -118,3 +145,29 @@ async def post_events(
         held=counts["held"],
         rejected=counts["rejected"],
     )
+
+
+UNFINISHED_RETRY_AFTER = "5"
+"""Seconds a sender is told to wait before sending a body again whose events meetings did not all judge in time (as
+for any service's silence: errors._on_rpc_error)."""
+
+
+def unfinished(judged: list[IngestOutcomeRead], unjudged: list[NotJudgedRead], counts: Counter[str]) -> JSONResponse:
+    """POST /v1/events' 503 (IngestUnfinishedRead) of a call meetings did not finish judging before its answer was
+    due: the judged events' outcomes as a 200 would list them, the others by index and identity, the counts, and
+    Retry-After."""
+    body = IngestUnfinishedRead(
+        code="unavailable",
+        message=events_unjudged_message(len(judged), len(unjudged)),
+        service="meetings",
+        judged=judged,
+        not_judged=unjudged,
+        counts=IngestCountsRead(
+            accepted=counts["accepted"],
+            duplicate=counts["duplicate"],
+            held=counts["held"],
+            rejected=counts["rejected"],
+            not_judged=counts[NOT_JUDGED],
+        ),
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=503, headers={"Retry-After": UNFINISHED_RETRY_AFTER})

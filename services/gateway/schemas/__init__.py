@@ -30,8 +30,11 @@ from services.gateway.schemas.ingest import (
     CloudEventCreate,
     EventSchemaIndexRead,
     EventSchemaRead,
+    IngestCountsRead,
     IngestOutcomeRead,
     IngestRead,
+    IngestUnfinishedRead,
+    NotJudgedRead,
     ReplayOutcomeRead,
 )
 from services.gateway.schemas.operations import (
@@ -118,7 +121,10 @@ __all__ = [
     "Id",
     "IngestOutcomeRead",
     "ReplayOutcomeRead",
+    "IngestCountsRead",
     "IngestRead",
+    "IngestUnfinishedRead",
+    "NotJudgedRead",
     "MeRead",
     "MeetingAttendanceRead",
     "MeetingCancelCreate",

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.gateway.schemas.common import ReadModel
+from services.gateway.schemas.common import ErrorRead, ReadModel
 from shared.contracts.base import Timestamp
 from shared.contracts.ingest import IngestWarning
 
@@ -59,6 +59,36 @@ class IngestRead(BaseModel):
     rejected: int
     dry_run: bool = False
     """True when nothing was kept (POST /v1/events?dry_run=true)."""
+
+
+class NotJudgedRead(BaseModel):
+    """An event of the body meetings had no time to judge before the call's answer was due: nothing of it stored."""
+
+    index: int
+    id: str | None = None
+    source: str | None = None
+    type: str | None = None
+
+
+class IngestCountsRead(BaseModel):
+    """How many events of the body had each outcome, and how many were not judged."""
+
+    accepted: int
+    duplicate: int
+    held: int
+    rejected: int
+    not_judged: int
+
+
+class IngestUnfinishedRead(ErrorRead):
+    """The 503 of POST /v1/events when meetings did not judge every event before the answer was due
+    (CHIBO_INGEST_TIMEOUT): `judged` lists the judged events' outcomes exactly as a 200's `results` would (their
+    `index` the body's), `not_judged` the others (nothing of them stored), `counts` both. Sending the whole body
+    again is safe: the judged events are answered `duplicate`."""
+
+    judged: list[IngestOutcomeRead]
+    not_judged: list[NotJudgedRead]
+    counts: IngestCountsRead
 
 
 class CloudEventCreate(BaseModel):

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -95,7 +96,35 @@ RELEASE_SWEEP_AFTER = timedelta(seconds=30)
 RETRIES = 30
 """Attempts of a transaction that lost a deadlock or a serialization race before the failure propagates."""
 
+NOT_JUDGED = "not_judged"
+"""The outcome of an event of a call with a deadline (IngestBody.answer_by) that meetings did not get to judge before
+it: nothing of it is stored, so sending it again judges it as if it were new. Only meetings' RPC answer carries it: the
+gateway answers such a call 503, listing these apart (docs/integrations.md "Limits")."""
+NOT_JUDGED_REASON = (
+    "not judged: the batch's other events took the time this call had (the answer is due before the gateway's"
+    " CHIBO_INGEST_TIMEOUT), so this event was not stored; send it again (the events answered accepted or duplicate"
+    " are answered duplicate then)"
+)
+
 T = TypeVar("T")
+
+
+class DeadlinePassed(Exception):
+    """A call's deadline came before a transaction of its events committed: the transaction is rolled back and its
+    events, and those not yet begun, are answered NOT_JUDGED."""
+
+
+def deadline_of(answer_by: datetime | None) -> float | None:
+    """The time.monotonic() moment by which an answer due at `answer_by` (UTC, the caller's clock) must be given;
+    None when the caller set no deadline."""
+    if answer_by is None:
+        return None
+    return time.monotonic() + (answer_by - now()).total_seconds()
+
+
+def not_judged(reading: "Reading") -> "IngestResult":
+    """The result of an event left unjudged by its call's deadline (NOT_JUDGED): stored nowhere."""
+    return IngestResult(reading.event_id, reading.source, reading.type, NOT_JUDGED, NOT_JUDGED_REASON)
 
 
 @dataclass(frozen=True)
@@ -905,8 +934,11 @@ async def ingest_readings(
     scope: str | None = None,
     sources: Sources = None,
     account: str | None = None,
+    deadline: float | None = None,
 ) -> list[IngestResult]:
-    """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`."""
+    """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`. `deadline`: the
+    time.monotonic() moment the caller's answer is due (deadline_of); the events whose transaction has not committed
+    by then are rolled back and answered NOT_JUDGED, so the caller hears what was stored instead of nothing."""
     results: list[IngestResult | None] = [None] * len(readings)
     plans = plan_transactions(readings)
     # several transactions: the relay keeps their events back until the last commits, so they go out in one fetch
@@ -914,7 +946,15 @@ async def ingest_readings(
     # (shared.outbox.RelayHold)
     with relay_hold(SCHEMA).holding() if len(plans) > 1 else nullcontext():
         await _judge_planned(
-            readings, plans, results, uow_factory, route=route, scope=scope, sources=sources, account=account
+            readings,
+            plans,
+            results,
+            uow_factory,
+            route=route,
+            scope=scope,
+            sources=sources,
+            account=account,
+            deadline=deadline,
         )
     return [result for result in results if result is not None]
 
@@ -929,17 +969,27 @@ async def _judge_planned(
     scope: str | None,
     sources: Sources,
     account: str | None,
+    deadline: float | None = None,
 ) -> None:
-    """Judge each planned transaction in turn, writing the outcomes into `results` at the readings' indices."""
-    for plan in plans:
+    """Judge each planned transaction in turn, writing the outcomes into `results` at the readings' indices; past
+    `deadline` (see ingest_readings) the rest are NOT_JUDGED."""
+    for position, plan in enumerate(plans):
         chunk = [readings[index] for index in plan]
         try:
             chunk_results = await with_retries(
                 lambda chunk=chunk: _judge_in_one_transaction(
-                    chunk, uow_factory, route=route, scope=scope, sources=sources, account=account
+                    chunk, uow_factory, route=route, scope=scope, sources=sources, account=account, deadline=deadline
                 ),  # type: ignore[misc]
                 what="ingest_chunk",
             )
+        except DeadlinePassed:
+            left = [index for later in plans[position:] for index in later]
+            for index in left:
+                results[index] = not_judged(readings[index])
+            judged = len(readings) - len(left)
+            log.warning("ingest_deadline_reached", events=len(readings), judged=judged, not_judged=len(left))
+            INGEST_EVENTS.labels(route, "batch" if len(readings) > 1 else "event", NOT_JUDGED).inc(len(left))
+            return
         except Exception as exc:
             if len(chunk) == 1:
                 chunk_results = [
@@ -1063,15 +1113,32 @@ async def _judge_in_one_transaction(
     scope: str | None,
     sources: Sources = None,
     account: str | None = None,
+    deadline: float | None = None,
 ) -> list[IngestResult]:
     with trace.tracing() as released:
         async with uow_factory() as uow:
+            if deadline is not None:  # no statement, lock wait included, outlasts the call (DeadlinePassed)
+                await wait_at_most(uow, deadline)
             # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
             # transaction (with savepoints), so no savepoint per event here
-            results = await _judge_together(
-                chunk, uow, savepoint=len(chunk) == 1, route=route, scope=scope, sources=sources, account=account
-            )
-            await uow.commit()
+            try:
+                results = await _judge_together(
+                    chunk,
+                    uow,
+                    savepoint=len(chunk) == 1,
+                    route=route,
+                    scope=scope,
+                    sources=sources,
+                    account=account,
+                    deadline=deadline,
+                )
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeadlinePassed("judged too late to commit")  # rolled back on the way out
+                await uow.commit()
+            except DEADLINE_ERRORS as exc:
+                if deadline is None:
+                    raise
+                raise DeadlinePassed(repr(exc)) from exc
             outcomes = Counter(result.outcome for result in results)
             # a chunk is one body's (or single messages'): its first event's route name is every one's
             log.info("ingest_transaction_judged", route=inbox_route(route, chunk[0]), events=len(chunk), **outcomes)
@@ -1081,8 +1148,22 @@ async def _judge_in_one_transaction(
                     log.info("event_accepted", **reading_identity(reading), **fields)
             trace.report(released)  # the held events they released, once committed
             deferred = uow.ingest.deferred
-    await settle_released_safely(deferred, uow_factory)
+    if deadline is None or time.monotonic() < deadline:  # else the sweep settles them (RELEASE_SWEEP_AFTER)
+        await settle_released_safely(deferred, uow_factory)
     return results
+
+
+DEADLINE_ERRORS = (asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.QueryCanceledError)
+"""What PostgreSQL raises when wait_at_most's lock_timeout or statement_timeout ends a statement."""
+
+
+async def wait_at_most(uow: MeetingsUnit, deadline: float) -> None:
+    """Bound every lock wait and statement of `uow`'s transaction by the time left until `deadline` (monotonic);
+    DeadlinePassed when none is left."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlinePassed("no time left to begin")
+    await uow.ingest.wait_at_most(left)
 
 
 async def judge_in_groups(
@@ -1111,17 +1192,22 @@ async def _judge_together(
     scope: str | None = None,
     sources: Sources = None,
     account: str | None = None,
+    deadline: float | None = None,
 ) -> list[IngestResult]:
     """Judge `readings` in order in `uow`'s transaction as one group (the caller commits): their locks and inbox rows
     in one statement each, what several need read at once (prefetch), each judged as judge judges it, and the
-    attendance histories they changed announced once at the end (PendingHistories). The outcomes in order."""
+    attendance histories they changed announced once at the end (PendingHistories). The outcomes in order;
+    DeadlinePassed when `deadline` (monotonic) comes before the last is judged."""
     await lock_readings(readings, uow)
     recorded = await record_new(readings, uow, route=route)
     if len(readings) > 1:  # one event reads what it needs as it goes: no statement would be saved
         await prefetch([reading.event for reading in readings if reading.event is not None], uow)
     histories = PendingHistories()
-    results = [
-        await judge(
+    results = []
+    for index, reading in enumerate(readings):
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlinePassed(f"{index} of {len(readings)} judged")
+        result = await judge(
             reading,
             uow,
             route=route,
@@ -1133,8 +1219,7 @@ async def _judge_together(
             histories=histories,
             account=account,
         )
-        for index, reading in enumerate(readings)
-    ]
+        results.append(result)
     await publish_pending_histories(histories, uow)
     return results
 
@@ -1219,6 +1304,7 @@ async def ingest_delivery(
     routing_key: str | None = None,
     message_id: str | None = None,
     account: str | None = None,
+    deadline: float | None = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -1232,9 +1318,9 @@ async def ingest_delivery(
     `message_id`: an AMQP delivery's `message_id` property, kept with each of its events' holds and rejections
     (Reading.message_id); None over HTTP. `account`: the sending account (see judge): the API account over HTTP, the
     broker user whose RabbitMQ-checked `user_id` an AMQP message carried (None: it carried none), kept with its
-    events' holds and rejections and a whole body's rejection alike.
+    events' holds and rejections and a whole body's rejection alike. `deadline`: the time.monotonic() moment the
+    HTTP caller's answer is due (ingest_readings; not for a dry run, which keeps nothing); None on AMQP.
     """
-    judge_read = dry_run_readings if dry_run else ingest_readings
 
     async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
         own = body_correlation_id(readings)
@@ -1248,7 +1334,13 @@ async def ingest_delivery(
             readings = [with_message_id(reading, message_id) for reading in readings]
         if batch:
             readings = [in_a_batch(reading) for reading in readings]
-        return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources, account=account)
+        if dry_run:
+            return await dry_run_readings(
+                readings, uow_factory, route=route, scope=scope, sources=sources, account=account
+            )
+        return await ingest_readings(
+            readings, uow_factory, route=route, scope=scope, sources=sources, account=account, deadline=deadline
+        )
 
     if not batch:
         try:

@@ -99,6 +99,7 @@ class IngestRepository(Protocol):
     async def sources_of_account(self, account: str, unit_id: str) -> frozenset[str]: ...
     async def lock(self, locks: LockSet) -> None: ...
     async def try_lock(self, locks: LockSet) -> bool: ...
+    async def wait_at_most(self, seconds: float) -> None: ...
     async def defer_release(self, *, source: str, event_id: str) -> None: ...
     async def defer_releases(self, held: Sequence[tuple[str, str]]) -> None: ...
     @property
@@ -695,6 +696,14 @@ class PgIngestRepository:
             return
         await self._conn.fetchval(_LOCK_SQL, [key for key, _ in wanted], [exclusive for _, exclusive in wanted])
         self._granted(wanted)
+
+    async def wait_at_most(self, seconds: float) -> None:
+        """End any lock wait or statement of this transaction that lasts more than `seconds` (lock_timeout and
+        statement_timeout, for the transaction only): PostgreSQL raises LockNotAvailableError or QueryCanceledError."""
+        bound = f"{max(1, int(seconds * 1000))}ms"
+        await self._conn.execute(
+            "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", bound
+        )
 
     async def try_lock(self, locks: LockSet) -> bool:
         """Hold the keys if none is taken elsewhere, without waiting; False otherwise (the ones granted stay held)."""
