@@ -244,6 +244,18 @@ def not_replayable_reason(raw: str | None, reason: str | None) -> str | None:
     return None
 
 
+def replayable_fields(raw: str | None, reason: str | None) -> dict[str, Any]:
+    """A stored rejection's (or attempt's) body `raw` (or its KEPT_TAIL_SQL tail) and `reason` as its readers are told
+    them: `body_not_kept` (body_not_kept), `not_replayable_reason` (not_replayable_reason) and `replayable_as_sent`
+    (exactly when that is None); meetings' rejection reply and the command line's `rejections list` say these."""
+    code = not_replayable_reason(raw, reason)
+    return {
+        "body_not_kept": body_not_kept(raw, reason),
+        "not_replayable_reason": code,
+        "replayable_as_sent": code is None,
+    }
+
+
 def loads(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES) -> Any:
     """Parse JSON text; ReadError(field="body") for empty, oversized, non-UTF-8, malformed or too deep input."""
     return read_value(raw, limit=limit)[0]

@@ -6,7 +6,7 @@ type the fields callers use and keep any further ones (tolerant readers).
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -23,6 +23,9 @@ Limit = Annotated[int, Field(ge=1, le=1000)]
 Offset = Annotated[int, Field(ge=0)]
 Outcome = Literal["accepted", "duplicate", "held", "rejected", "not_judged"]
 """`not_judged` only between meetings and the gateway (IngestBody.answer_by): never an outcome of an API answer."""
+NOT_JUDGED: Final = "not_judged"
+"""The Outcome of an event meetings had no time to judge before an IngestBody's `answer_by`: nothing of it stored;
+the gateway answers such a call 503 listing these apart (IngestUnfinishedRead), never as an outcome."""
 MeetingStatus = Literal["scheduled", "cancelled", "minutes_submitted", "minutes_approved"]
 """A meeting is `scheduled` until it is held (minutes, not cancelled: DOMAIN.md), a roster recorded or not."""
 HELD_STATUSES: frozenset[str] = frozenset({"minutes_submitted", "minutes_approved"})

@@ -121,7 +121,7 @@ from shared.ops.outbox import (
     unknown_parked_rows,
 )
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
-from shared.reading import KEPT_TAIL_SQL, ReadError, body_not_kept, check_tree, loads, not_replayable_reason
+from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, not_replayable_reason, replayable_fields
 from shared.rejection_counts import rejection_counts
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
@@ -794,15 +794,10 @@ async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -
 def replayable_as_sent(row: dict[str, Any]) -> dict[str, Any]:
     """A listed rejection's or attempt's `reason` and `kept_tail` (dropped) as `body_not_kept`, `not_replayable_reason`
     (`body_not_kept`, `body_reads_no_json`, `refused_again_as_sent`: the code its replay as it was is refused with)
-    and `replayable_as_sent` (true exactly when that is None), by shared.reading.not_replayable_reason, the rule
-    meetings replays by and GET /v1/rejections says them by."""
+    and `replayable_as_sent` (true exactly when that is None): shared.reading.replayable_fields, the fields meetings'
+    reply (GET /v1/rejections) says them by."""
     tail = row.pop("kept_tail", None)
-    code = not_replayable_reason(tail, row["reason"])
-    return row | {
-        "body_not_kept": body_not_kept(tail, row["reason"]),
-        "replayable_as_sent": code is None,
-        "not_replayable_reason": code,
-    }
+    return row | replayable_fields(tail, row["reason"])
 
 
 async def list_rejections(

@@ -570,10 +570,6 @@ EVENTS_UNANSWERED = (
 )
 """Said with a 503 of POST /v1/events (CONTRACT.md "Idempotency"): a trial's 1,000-event batch had 250 stored when
 meetings was stopped, and the bare "did not answer" told the partner neither that nor that resending is safe."""
-NOT_JUDGED = "not_judged"
-"""meetings' outcome (IngestBody.answer_by) of an event it had no time to judge before the call's answer was due;
-never an outcome of the API's answer (CONTRACT.md lists four): the route answers such a call 503
-(IngestUnfinishedRead)."""
 
 
 def events_unjudged_message(judged: int, not_judged: int) -> str:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.gateway.auth import Role
-from services.gateway.handlers import NOT_JUDGED, events_unjudged_message, ingest_events
+from services.gateway.handlers import events_unjudged_message, ingest_events
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
 from services.gateway.http.observability import adopt_correlation_id, correlation_id_of
@@ -21,6 +21,7 @@ from services.gateway.schemas import (
     IngestUnfinishedRead,
     NotJudgedRead,
 )
+from shared.contracts.meetings_rpc import NOT_JUDGED
 from shared.contracts.schemas import ingest_types
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
 from shared.logs import get_logger

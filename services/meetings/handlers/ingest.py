@@ -44,7 +44,7 @@ from shared.bindings import (
 from shared.contracts.ingest import IngestRejected, IngestWarned, IngestWarning
 from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, NOT_JUDGED
 from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     BATCH_ROUTING_KEY,
@@ -76,6 +76,7 @@ from shared.reading import (
     event_over_limit,
     loads,
     not_replayable_reason,
+    replayable_fields,
 )
 from shared.reading import body_not_kept as shared_body_not_kept
 from shared.refusals import Refusal, RefusalCode
@@ -96,10 +97,6 @@ RELEASE_SWEEP_AFTER = timedelta(seconds=30)
 RETRIES = 30
 """Attempts of a transaction that lost a deadlock or a serialization race before the failure propagates."""
 
-NOT_JUDGED = "not_judged"
-"""The outcome of an event of a call with a deadline (IngestBody.answer_by) that meetings did not get to judge before
-it: nothing of it is stored, so sending it again judges it as if it were new. Only meetings' RPC answer carries it: the
-gateway answers such a call 503, listing these apart (docs/integrations.md "Limits")."""
 NOT_JUDGED_REASON = (
     "not judged: the batch's other events took the time this call had (the answer is due before the gateway's"
     " CHIBO_INGEST_TIMEOUT), so this event was not stored; send it again (the events answered accepted or duplicate"
@@ -2333,9 +2330,9 @@ def replayable_as_it_was(rejection_id: str, stored: Mapping[str, Any]) -> None:
 def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
     """A stored rejection's (or attempt's) `raw` and `reason` as its reply says them (RejectionReply's, its
     attempts'): `body_not_kept` and `not_replayable_reason` (not_replayable_as_sent); `raw` may be only its text from
-    the last shared.reading.KEPT_MARK on (shared.reading.KEPT_TAIL_SQL), which decides the same."""
-    code = not_replayable_as_sent(stored)
-    return {"body_not_kept": body_not_kept(stored), "not_replayable_reason": None if code is None else code.value}
+    the last shared.reading.KEPT_MARK on (shared.reading.KEPT_TAIL_SQL), which decides the same: the fields of
+    shared.reading.replayable_fields, the command line's too."""
+    return replayable_fields(stored["raw"], stored["reason"])
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:

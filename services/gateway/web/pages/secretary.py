@@ -1085,6 +1085,16 @@ def shown_as(key: str, values: dict[str, Any], names: dict[str, str]) -> str:
     return minutes_inputs(values)[key]
 
 
+def stale_choice(stored: str, sent: str, shown: Any) -> bool | None:
+    """How one part of a refused stale form is shown again (merged_minutes, merged_roster), from its `stored` and
+    `sent` texts and the page's `was.*` digest of it (`shown`, None from a page without one): None when there is
+    nothing to choose (stored as sent, or as the page showed it: this page's own change, kept), True when only someone
+    else changed it (the stored value taken), False when both did (the typed value kept)."""
+    if stored == sent or (shown is not None and str(shown) == input_digest(stored)):
+        return None
+    return shown is not None and str(shown) == input_digest(sent)
+
+
 def merged_minutes(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """A refused stale minutes form shown again (minutes_values' shape) and what it names: each part of
     MINUTES_COMPARED stored otherwise than the page showed it (its `was.minutes.NAME`) is taken as stored when the
@@ -1099,12 +1109,9 @@ def merged_minutes(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict
     empty = _("(left empty)")
     differences = {}
     for key in MINUTES_COMPARED:
-        if stored[key] == sent[key]:
-            continue  # nothing to choose between
-        shown = form.get(f"was.minutes.{key}")
-        if shown is not None and str(shown) == input_digest(stored[key]):
-            continue  # stored as the page showed it: this page's own change, kept
-        untouched = shown is not None and str(shown) == input_digest(sent[key])
+        untouched = stale_choice(stored[key], sent[key], form.get(f"was.minutes.{key}"))
+        if untouched is None:
+            continue
         if untouched:
             merged[key] = stored_values[key]
         said = _(
@@ -1154,13 +1161,12 @@ def merged_roster(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[
 
     differences = {}
     for member, typed in sent.items():
-        now, was = stored.get(member), roster_row_text(typed)
-        if roster_row_text(now) == was or (roster_row_text(now) == "" and not typed.get("status")):
+        now = stored.get(member)
+        if roster_row_text(now) == "" and not typed.get("status"):
+            continue  # no row stored, none chosen
+        untouched = stale_choice(roster_row_text(now), roster_row_text(typed), form.get(f"was.attendance.{member}"))
+        if untouched is None:
             continue
-        shown = form.get(f"was.attendance.{member}")
-        if shown is not None and str(shown) == input_digest(roster_row_text(now)):
-            continue  # stored as the page showed it: this page's own change
-        untouched = shown is not None and str(shown) == input_digest(was)
         if untouched and now is not None:
             merged[member] = now
         told = _(NOW_STORED, field=names.get(member, member), stored=said(now), sent=said(typed))
