@@ -79,7 +79,7 @@ def quarter_rows(page: str) -> dict[str, str]:
 
 
 async def test_the_cell_page_says_chua_xep_loai_for_its_running_quarter_and_year(reads_answer: None) -> None:
-    found = await data.cell_year(SimpleNamespace(), SimpleNamespace(), CELL["id"], YEAR)  # type: ignore[arg-type]
+    found = await data.cell_year(SimpleNamespace(directory=None), SimpleNamespace(), CELL["id"], YEAR)  # type: ignore[arg-type]
     assert found["year_row"] is not None and found["year_row"]["not_rated"] is True
     page = (
         environment()

@@ -54,7 +54,7 @@ async def test_minutes_after_the_held_time_is_corrected_offer_the_corrected_day(
             "was.starts_at": html.unescape(shown_start),
             "was.location": html.unescape(shown_place),
             "start_date": f"{day_before:%Y-%m-%d}",
-            "start_time": "08:00",
+            "start_time": f"{held_at:%H:%M}",
             "location": "Nhà văn hóa thôn 1",
             "reason": "",
         }

@@ -107,7 +107,7 @@ def reads_answer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_the_cell_page_marks_a_provisional_month_quarter_and_half_year_quarter(reads_answer: None) -> None:
-    found = await data.cell_year(SimpleNamespace(), SimpleNamespace(), CELL["id"], "2026")  # type: ignore[arg-type]
+    found = await data.cell_year(SimpleNamespace(directory=None), SimpleNamespace(), CELL["id"], "2026")  # type: ignore[arg-type]
     page = (
         environment()
         .get_template("cell.html")

@@ -156,7 +156,7 @@ async def test_a_provisional_rating_is_marked_tam_tinh_on_the_cell_page(monkeypa
     monkeypatch.setattr(reads, "list_cell_ratings", list_cell_ratings)
     monkeypatch.setattr(reads, "list_cell_meetings", list_cell_meetings)
     monkeypatch.setattr(reads, "cell_half_year", cell_half_year)
-    found = await data.cell_year(SimpleNamespace(), SimpleNamespace(), CELL["id"], YEAR)  # type: ignore[arg-type]
+    found = await data.cell_year(SimpleNamespace(directory=None), SimpleNamespace(), CELL["id"], YEAR)  # type: ignore[arg-type]
     page = (
         environment()
         .get_template("cell.html")
