@@ -68,6 +68,7 @@ def test_a_minutes_part_both_pages_changed_can_be_taken_as_stored_keeping_the_re
     assert shown.kept == {"conclusions": "Kết luận"}
     assert set(shown.errors) == {"conclusions"}
     assert "Kết luận: hiện đang lưu là “Kết luận B”; đồng chí đã gửi “Kết luận A”." in shown.errors["conclusions"]
+    assert "đồng chí bấm “Dùng nội dung đang lưu” bên cạnh mục này" in shown.errors["conclusions"]
     assert shown.took.startswith("Mục “Nội dung” nay hiển thị nội dung đang lưu. Chưa có gì được lưu")
 
 
@@ -94,7 +95,7 @@ def test_a_roster_row_both_pages_changed_can_be_taken_as_stored() -> None:
     assert shown.values["m1"] == {"status": "excused", "reason": "Ốm"}
     assert shown.values["m2"] == {"status": "absent", "reason": ""}
     assert shown.kept == {"status-m2": "Điểm danh đồng chí Trần Thị Bình"}
-    assert "hiện đang lưu là “Có mặt”; đồng chí đã gửi “Vắng mặt”" in shown.errors["status-m2"]
+    assert "hiện đang lưu là “Có mặt”; đồng chí đã gửi “Vắng không lý do”" in shown.errors["status-m2"]
     assert shown.took.startswith("Mục “Điểm danh đồng chí Nguyễn Văn An” nay hiển thị nội dung đang lưu.")
 
 

@@ -1063,8 +1063,12 @@ kept, one changed on both sides kept and named (NOW_STORED)."""
 NOW_STORED = N_("%(field)s: now stored as “%(stored)s”; you sent “%(sent)s”.")
 """One input of a stale form changed elsewhere since its page showed it, whose sent value differs from the stored
 one: both said beside the field, so the secretary chooses between them and loses none of what was typed."""
-KEPT_TYPED = N_("The form keeps what you typed: to keep the stored content instead, put it in the field.")
-"""Said after NOW_STORED of a field changed both on the page and elsewhere: which of the two the form now holds."""
+KEPT_TYPED = N_(
+    "The form keeps what you typed: to keep the stored content instead, choose “Use the stored content” beside the"
+    " field."
+)
+"""Said after NOW_STORED of a field changed both on the page and elsewhere: which of the two the form now holds, and
+the button beside the field that takes the stored one (TAKE_STORED; a trial's secretary had to type it again)."""
 TAKEN_THEIRS = N_("You had not changed this field: it now shows what someone else saved.")
 """Said after NOW_STORED of a field only someone else changed: the form now holds the stored value."""
 
