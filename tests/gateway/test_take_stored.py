@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from services.gateway.web.pages.alerts import stored_taken as alert_stored_taken
 from services.gateway.web.pages.secretary import (
     ChangedSinceShown,
     changed_completion,
@@ -138,3 +139,24 @@ def test_a_task_done_day_both_pages_changed_can_be_taken_as_stored() -> None:
     shown = stored_taken("tasks", again, meeting, NAMES, "completed_on")
     assert (shown.values["completed_on"], shown.values["task_id"]) == ("2026-11-25", "t1")
     assert (shown.errors, shown.kept) == ({}, {})
+
+
+def test_an_alert_value_both_tabs_changed_can_be_taken_as_stored() -> None:
+    rule = {"rule": "meeting_reminder", "enabled": True, "params": {"hours_before": 5, "ratings": ["poor"]}}
+    form = FormData(
+        [
+            ("enabled", "on"),
+            ("hours_before", "7"),
+            ("ratings", "average"),
+            ("kept", "hours_before"),
+            ("kept", "ratings"),
+        ]
+    )
+    shown = alert_stored_taken(form, rule, "hours_before")
+    assert shown["typed"]["hours_before"] == 5  # taken as stored
+    assert shown["typed"]["ratings"] == ["average"]  # typed, kept
+    assert set(shown["kept"]) == {"ratings"}
+    assert "Chưa có gì được lưu" in shown["errors"]["form"]
+    assert "Dùng nội dung đang lưu" in shown["errors"]["form"]
+    assert shown["took"].startswith("Mục “")
+    assert alert_stored_taken(form, rule, "ratings")["kept"].keys() == {"hours_before"}

@@ -82,7 +82,7 @@ async def test_the_stored_content_of_a_part_both_tabs_changed_is_taken_without_s
         # the button beside the content: the stored content there, the rest as typed, nothing saved
         taken = await tab_a.post(f"{path}/minutes", data=minutes_form(refused.text) | {"take_stored": "content"})
         shown = html.unescape(taken.text)
-        assert taken.status_code == 200, shown[-3000:]
+        assert taken.status_code == 200, shown[-3000:]  # nothing refused
         assert textarea(taken.text, "content") == "Nội dung B", shown[-3000:]
         assert textarea(taken.text, "conclusions") == "Kết luận A"
         assert inputs(taken.text, "/minutes")["self_criticism_minutes"] == "12"
@@ -114,7 +114,7 @@ async def test_the_stored_content_of_a_part_both_tabs_changed_is_taken_without_s
         again |= {f"status-{members[2]}": "absent", f"status-{members[3]}": "absent"}
         taken = await tab_a.post(f"{path}/attendance", data=again | {"take_stored": f"status-{members[2]}"})
         shown = html.unescape(taken.text)
-        assert taken.status_code == 200, shown[-3000:]
+        assert taken.status_code == 200, shown[-3000:]  # nothing refused
         chosen = dict(
             re.findall(r'<select name="status-([^"]+)"[^>]*>.*?<option value="([^"]*)" selected', shown, re.S)
         )
@@ -151,3 +151,32 @@ async def test_the_stored_content_is_taken_from_the_keyboard_at_phone_width(
         assert await page.get_by_label("Nội dung", exact=True).input_value() == "Nội dung B"
         assert await page.get_by_label("Kết luận", exact=True).input_value() == "Kết luận A"
         await page.context.close()
+
+
+async def test_an_alert_value_both_tabs_changed_is_taken_as_stored_without_saving(system: RunningSystem) -> None:
+    committee, rule = "demo-xa-hoa-binh", "meeting_reminder"
+    page_path, action = f"/app/committees/{committee}/alerts", f"/app/committees/{committee}/alerts/{rule}"
+    async with signed_in(system, "commune-officer") as first, signed_in(system, "commune-officer") as second:
+        fresh, stale = (await first.get(page_path)).text, (await second.get(page_path)).text
+        shown = inputs(stale, f"/alerts/{rule}")
+        before = int(str(shown["was.hours_before"]))
+        one, other = before + 2, before + 4
+        try:
+            saved = await first.post(action, data=inputs(fresh, f"/alerts/{rule}") | {"hours_before": str(one)})
+            assert saved.status_code == 303, html.unescape(saved.text)[-2000:]
+            refused = await second.post(action, data=shown | {"hours_before": str(other)})
+            assert refused.status_code == 422, html.unescape(refused.text)[-2000:]
+            assert 'aria-label="Dùng nội dung đang lưu cho “Số giờ trước giờ sinh hoạt”"' in html.unescape(refused.text)
+            again = inputs(refused.text, f"/alerts/{rule}") | {"take_stored": "hours_before"}
+            taken = await second.post(action, data=again)
+            page = html.unescape(taken.text)
+            assert taken.status_code == 200, page[-3000:]
+            assert inputs(taken.text, f"/alerts/{rule}")["hours_before"] == str(one), page[-3000:]
+            assert "Mục “Số giờ trước giờ sinh hoạt” nay hiển thị nội dung đang lưu" in page
+            assert "Thiết lập cảnh báo này đã được thay đổi" not in page  # nothing left to choose
+            later = await first.post(action, data=inputs((await first.get(page_path)).text, f"/alerts/{rule}"))
+            assert later.status_code == 303
+            assert re.search(rf'data-value="hours_before">{one} ', html.unescape((await first.get(page_path)).text))
+        finally:
+            latest = (await first.get(page_path)).text
+            await first.post(f"{action}/reset", data={"csrf": csrf_of(latest), "what": "hours_before"})

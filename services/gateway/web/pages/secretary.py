@@ -651,7 +651,7 @@ async def _record_page(
     return render(
         request,
         "record.html",
-        status=422 if any((errors or {}).values()) else 200,  # a TAKE_STORED form shown again: nothing refused
+        status=422 if errors else 200,
         viewer=viewer,
         unit=unit,
         meeting=meeting,
@@ -898,7 +898,7 @@ async def _take_stored(
     form_shown, values = form, shown.values
     if section in ("reschedule", "tasks"):
         form_shown, values = values, None  # their inputs shown as `sent` values
-    return await _record_page(
+    page = await _record_page(
         request,
         viewer,
         state,
@@ -909,6 +909,8 @@ async def _take_stored(
         kept={section: shown.kept},
         took={section: shown.took},
     )
+    page.status_code = 200  # nothing refused: the form shown again as asked, the other parts' notes kept
+    return page
 
 
 FORM_LOCK_PREFIX = "gateway.record-form:"
