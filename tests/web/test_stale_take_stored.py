@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
+from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, sign_in, signed_in
 from tests.web.test_held_form import free_evening, record_held
@@ -96,11 +97,16 @@ async def test_the_stored_content_of_a_part_both_tabs_changed_is_taken_without_s
         # the form sent from there saves the stored content and what was typed
         saved = await tab_a.post(f"{path}/minutes", data=minutes_form(taken.text))
         assert saved.status_code == 303, html.unescape(saved.text)[-2000:]
-        assert await read() == {"content": "Nội dung B", "conclusions": "Kết luận A"}
+        wanted = {"content": "Nội dung B", "conclusions": "Kết luận A"}
+
+        async def both_kept() -> bool:
+            return await read() == wanted
+
+        await eventually(both_kept, timeout=120, interval=0.5)
 
         # a roster row both tabs changed: the stored row taken, the other rows as typed
-        stale, other = (await tab_a.get(record)).text, (await tab_b.get(record)).text
-        excused = inputs(other, "/attendance") | {"csrf": csrf_of(other), "member": members}
+        stale, opened = (await tab_a.get(record)).text, (await tab_b.get(record)).text
+        excused = inputs(opened, "/attendance") | {"csrf": csrf_of(opened), "member": members}
         excused |= {f"status-{member}": "present" for member in members}
         excused |= {f"status-{members[2]}": "excused", f"reason-{members[2]}": "Đi làm ăn xa"}
         assert (await tab_b.post(f"{path}/attendance", data=excused)).status_code == 303

@@ -1303,7 +1303,8 @@ def stored_taken(section: str, form: Any, meeting: Any, names: dict[str, str], k
         differences.pop("data.meeting_id", None)
     else:
         task_id = str(form.get("task_id") or "")
-        task = next((t for t in meeting.model_dump().get("tasks") or [] if str(t.get("task_id")) == task_id), {})
+        tasks: list[dict[str, Any]] = meeting.model_dump().get("tasks") or []
+        task = next((t for t in tasks if str(t.get("task_id")) == task_id), {})
         stored = task.get("completed_on")
         values, differences, kept = sent_values(form) | {"completed_on": str(stored or "")}, {}, {}
     member = key.removeprefix("status-")
