@@ -26,6 +26,7 @@ from services.gateway.web.forms import (
 )
 from services.gateway.web.forms import text as form_text
 from services.gateway.web.i18n import LABELS, N_, _, format_number
+from services.gateway.web.pages.secretary import TAKE_STORED, TOOK_STORED
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
 
@@ -240,7 +241,8 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
 
 SETTING_CHANGED = N_(
     "This alert's settings were changed after you opened this page: %(changes)s. Nothing has been saved yet: the form"
-    " keeps what you typed; to keep the values now stored instead, put them back, then save again."
+    " keeps what you typed; to keep a value now stored instead, choose “Use the stored content” beside it, then save"
+    " again."
 )
 """Why a save from a stale tab is refused: what it changes was changed meanwhile, said with its current value; the
 form shown again keeps what was typed."""
@@ -262,13 +264,68 @@ def stale_of(form: Any, rule: dict[str, Any], enabled: bool | None, params: dict
     was changed since the form was rendered (its `was.NAME` differs from the rule's current value), naming each such
     value as it is now; {} otherwise (another tab's save of other values is kept, never refused)."""
     rendered = rendered_of(form, rule)
-    changed: list[str] = []
-    if enabled is not None and rendered["enabled"] != rule["enabled"]:
-        changed.append(_(NOW_IS, field=_(SEND_THIS), value=_("On") if rule["enabled"] else _("Off")))
-    for name in params:
-        if not same(rendered["params"][name], rule["params"][name]):
-            changed.append(_(NOW_IS, field=param_label(name), value=said_value(rule["params"][name])))
-    return {"form": _(SETTING_CHANGED, changes="; ".join(changed))} if changed else {}
+    changed = [
+        name
+        for name in (["enabled"] if enabled is not None else []) + list(params)
+        if not same(
+            rendered["enabled"] if name == "enabled" else rendered["params"][name],
+            rule["enabled"] if name == "enabled" else rule["params"][name],
+        )
+    ]
+    return setting_changed(rule, changed)
+
+
+def setting_changed(rule: dict[str, Any], names: list[str]) -> dict[str, str]:
+    """{"form": SETTING_CHANGED} naming each of `names` (`enabled` or a parameter) with the rule's current value;
+    {} for none."""
+    said = [
+        _(NOW_IS, field=_(SEND_THIS), value=_("On") if rule["enabled"] else _("Off"))
+        if name == "enabled"
+        else _(NOW_IS, field=param_label(name), value=said_value(rule["params"][name]))
+        for name in names
+    ]
+    return {"form": _(SETTING_CHANGED, changes="; ".join(said))} if said else {}
+
+
+def kept_labels(rule: dict[str, Any], names: list[str]) -> dict[str, str]:
+    """Each of `names` (`enabled` or a parameter of the rule) to its label: the values a refused stale form keeps as
+    typed though stored otherwise, each offered "Dùng nội dung đang lưu" (TAKE_STORED)."""
+    return {
+        name: _(SEND_THIS) if name == "enabled" else param_label(name)
+        for name in names
+        if name == "enabled" or name in rule["params"]
+    }
+
+
+def stored_taken(form: Any, rule: dict[str, Any], key: str) -> dict[str, Any]:
+    """The rule's form shown again after its TAKE_STORED button for `key`: _page's `typed` (typed_of, the rule's
+    current value for `key`), `errors` (SETTING_CHANGED for the form's other `kept` values still stored otherwise
+    than typed), `kept` (kept_labels of those) and `took` (TOOK_STORED); `rendered` None, so the form's `was.*` are
+    the current values. Nothing is sent."""
+    typed = typed_of(form, rule)
+    current = {"enabled": rule["enabled"], **rule["params"]}
+    if key in current:
+        typed[key] = current[key]
+
+    def differs(name: str) -> bool:
+        value = typed[name]
+        if isinstance(current[name], bool) and name != "enabled":
+            value = value is True or value == "on"
+        elif isinstance(current[name], int) and not isinstance(current[name], bool):
+            raw = str(value or "").strip()
+            value = int(raw) if is_ascii_number(raw) else raw
+        return not same(value, current[name])
+
+    names = [str(name) for name in form.getlist("kept") if str(name) in current and str(name) != key]
+    still = [name for name in dict.fromkeys(names) if differs(name)]
+    label = kept_labels(rule, [key]).get(key, key)
+    return {
+        "typed": typed,
+        "rendered": None,
+        "errors": setting_changed(rule, still),
+        "kept": kept_labels(rule, still),
+        "took": _(TOOK_STORED, field=label),
+    }
 
 
 def is_checkbox_value(value: object) -> bool:
@@ -380,6 +437,8 @@ async def _page(
     failed: str | None = None,
     typed: dict[str, Any] | None = None,
     rendered: dict[str, Any] | None = None,
+    kept: dict[str, str] | None = None,
+    took: str = "",
 ) -> HTMLResponse:
     principal = viewer.principal
     unit = await authorize_unit(
@@ -410,6 +469,9 @@ async def _page(
         failed=failed,
         typed=typed or {},
         rendered=rendered,
+        kept=kept or {},
+        took=took,
+        take_stored=TAKE_STORED,
         notice=request.query_params.get("notice"),
         saved=request.query_params.get("rule"),
         own=own,
@@ -481,7 +543,12 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     committee's alert-settings lock, so two saves at the same instant are judged one after the other (the later one
     against what the earlier one saved, by its stale-page check)."""
     # the form is read first: while notifications does not answer it comes back as sent (core.WebRoute)
-    await form_of(request, posted_rule_form(await posted_form(request)))
+    posted = await form_of(request, posted_rule_form(await posted_form(request)))
+    taking = str(posted.get(TAKE_STORED) or "")
+    if taking:
+        current = await rule_of(committee_id, rule, viewer, state)
+        shown = stored_taken(await form_of(request, alert_form(current)), current, taking)
+        return await _page(request, viewer, state, committee_id, failed=rule, **shown)  # nothing refused nor saved
     busy = {"form": _(ALERT_SETTINGS_BEING_SAVED)}
     try:
         async with one_form_at_a_time(state, ALERT_FORM_LOCK_PREFIX + committee_id, busy):
@@ -535,7 +602,17 @@ async def _judge_and_send(
         # lost, a trial's stale record forms lost it), the rest as now stored, which it now carries in `was.*`
         shown = {name: value for name, value in current["params"].items()} | {"enabled": current["enabled"]}
         shown |= params | ({"enabled": enabled} if enabled is not None else {})
-        return {"errors": stale, "typed": shown, "rendered": None}
+        rendered = rendered_of(form, current)
+        names = (["enabled"] if enabled is not None else []) + list(params)
+        kept = [
+            name
+            for name in names
+            if not same(
+                rendered["enabled"] if name == "enabled" else rendered["params"][name],
+                current["enabled"] if name == "enabled" else current["params"][name],
+            )
+        ]
+        return {"errors": stale, "typed": shown, "rendered": None, "kept": kept_labels(current, kept)}
     try:
         if errors:
             request.state.audit_detail = {

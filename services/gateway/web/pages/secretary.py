@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from services.gateway.auth import Role
 from services.gateway.handlers import authorize_meeting, authorize_unit, waiting_named
@@ -39,6 +40,7 @@ from services.gateway.web.core import (
     NotAllowed,
     Viewer,
     WebRoute,
+    plain_name,
     render,
 )
 from services.gateway.web.form_locks import one_form_at_a_time
@@ -619,10 +621,13 @@ async def _record_page(
     errors: dict[str, dict[str, str]] | None = None,
     form: Any = None,
     values: Any = None,
+    kept: dict[str, dict[str, str]] | None = None,
+    took: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The record page; with `errors` of a refused `form`, that form shows again what was sent (never the stored
     values the person was changing), or `values` (a stale form merged with what was saved since: the roster's rows
-    or the minutes' values), the other forms what is stored."""
+    or the minutes' values), the other forms what is stored. `kept`: per form, its inputs kept as typed though stored
+    otherwise (ChangedSinceShown.kept: each offered TAKE_STORED); `took`: per form, TOOK_STORED (stored_taken)."""
     principal = viewer.principal
     section = next(iter(errors or {}), None)
     sent = {section: sent_values(form)} if section and form is not None else {}
@@ -673,6 +678,9 @@ async def _record_page(
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
         manual=await data.manual_items(state, score, reply.kind),
         errors=errors or {},
+        kept=kept or {},
+        took=took or {},
+        take_stored=TAKE_STORED,
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         meeting_day=meeting_day(meeting),
@@ -848,6 +856,9 @@ async def _submit(
 ) -> Response:
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
+    taking = str((await forms.posted_form(request)).get(TAKE_STORED) or "")
+    if taking and section in TAKES_STORED:
+        return await _take_stored(request, viewer, state, meeting_id, section, taking)
     try:
         async with record_form_lock(state, meeting_id):
             outcome = await action()
@@ -858,10 +869,48 @@ async def _submit(
         values = exc.values if isinstance(exc, ChangedSinceShown) else None
         if section == "reschedule" and values is not None:
             form, values = values, None  # the reschedule form's inputs as sent, merged: shown as its `sent` values
+        kept = exc.kept if isinstance(exc, ChangedSinceShown) else {}
         return await _record_page(
-            request, viewer, state, meeting_id, errors={section: exc.errors}, form=form, values=values
+            request,
+            viewer,
+            state,
+            meeting_id,
+            errors={section: exc.errors},
+            form=form,
+            values=values,
+            kept={section: kept},
         )
     return _done(meeting_id, outcome or notice)  # an action may say its own outcome (a notice of RECORD_NOTICES)
+
+
+TAKES_STORED = ("attendance", "minutes", "reschedule", "tasks")
+"""The record page's forms whose refused stale form offers TAKE_STORED beside each input kept as typed."""
+
+
+async def _take_stored(
+    request: Request, viewer: Viewer, state: State, meeting_id: str, section: str, key: str
+) -> HTMLResponse:
+    """The record page after a TAKE_STORED button for input `key` of form `section` (stored_taken): nothing sent."""
+    form = await forms.posted_form(request)
+    meeting = await recordable_meeting(viewer, state, meeting_id)
+    _roster, names = await meeting_roster(viewer, state, meeting)
+    shown = stored_taken(section, form, meeting, names, key)
+    form_shown, values = form, shown.values
+    if section in ("reschedule", "tasks"):
+        form_shown, values = values, None  # their inputs shown as `sent` values
+    page = await _record_page(
+        request,
+        viewer,
+        state,
+        meeting_id,
+        errors={section: shown.errors},
+        form=form_shown,
+        values=values,
+        kept={section: shown.kept},
+        took={section: shown.took},
+    )
+    page.status_code = 200  # nothing refused: the form shown again as asked, the other parts' notes kept
+    return page
 
 
 FORM_LOCK_PREFIX = "gateway.record-form:"
@@ -894,11 +943,17 @@ class ChangedSinceShown(FormErrors):
     """A form sent from a page showing the meeting otherwise than it now is: refused, the form shown again with what
     was typed (nothing lost) and the page's `was.*` values now the stored ones; `values`, when given, what the form
     shows instead of the values sent (merged_minutes, merged_roster: someone else's changes to fields left untouched
-    taken in)."""
+    taken in); `kept`, each input changed on both sides whose typed value the form keeps (input name to what the
+    page calls it), beside which the page offers TAKE_STORED; `took`, TOOK_STORED when the form is shown again by
+    that button (stored_taken: no refusal, nothing sent)."""
 
-    def __init__(self, errors: dict[str, str], *, values: Any = None) -> None:
+    def __init__(
+        self, errors: dict[str, str], *, values: Any = None, kept: dict[str, str] | None = None, took: str = ""
+    ) -> None:
         super().__init__(errors)
         self.values = values
+        self.kept = kept or {}
+        self.took = took
 
 
 def shows_meeting(form: Any, meeting: Any) -> bool:
@@ -925,6 +980,7 @@ def changed_since_shown(form: Any, meeting: Any, starts: datetime | None = None)
         return
     said = _(MEETING_CHANGED, moment=format_moment(meeting.starts_at), place=meeting.location or "")
     errors: dict[str, str] = {"data.meeting_id": StateRefusal(f"{said} {_(MEETING_CHANGED_KEPT)}")}
+    kept: dict[str, str] = {}
     values = sent_values(form)
     try:
         shown_start = parse_moment(str(form.get("was.starts_at"))) if form.get("was.starts_at") else None
@@ -939,6 +995,7 @@ def changed_since_shown(form: Any, meeting: Any, starts: datetime | None = None)
             typed = format_moment(starts.astimezone(VIETNAM_TZ)) if starts else _("(left empty)")
             told = _(NOW_STORED, field=forms.label("start_date"), stored=stored_at, sent=typed)
             errors["start_date"] = f"{told} {_(KEPT_TYPED)}"
+            kept["start_date"] = forms.label("start_date")
     place, shown_place = str(form.get("location") or "").strip(), str(form.get("was.location") or "")
     if place and place != (meeting.location or ""):
         if place == shown_place:
@@ -946,7 +1003,8 @@ def changed_since_shown(form: Any, meeting: Any, starts: datetime | None = None)
         else:
             told = _(NOW_STORED, field=forms.label("location"), stored=meeting.location or "", sent=place)
             errors["location"] = f"{told} {_(KEPT_TYPED)}"
-    raise ChangedSinceShown(errors, values=values)
+            kept["location"] = forms.label("location")
+    raise ChangedSinceShown(errors, values=values, kept=kept)
 
 
 CHANGED_PARTS = {
@@ -982,10 +1040,10 @@ def changed_part(form: Any, meeting: Any, part: str, names: dict[str, str] | Non
     if shown is not None and shown != shown_digest(meeting, part) and not resent_part(form, meeting, part):
         said: dict[str, Any] = {"data.meeting_id": StateRefusal(_(CHANGED_PARTS[part]))}
         if part == "minutes":
-            values, differences = merged_minutes(form, meeting, names or {})
+            values, differences, kept = merged_minutes(form, meeting, names or {})
         else:
-            values, differences = merged_roster(form, meeting, names or {})
-        raise ChangedSinceShown(said | differences, values=values)
+            values, differences, kept = merged_roster(form, meeting, names or {})
+        raise ChangedSinceShown(said | differences, values=values, kept=kept)
 
 
 MINUTES_COMPARED = (
@@ -1007,8 +1065,12 @@ kept, one changed on both sides kept and named (NOW_STORED)."""
 NOW_STORED = N_("%(field)s: now stored as “%(stored)s”; you sent “%(sent)s”.")
 """One input of a stale form changed elsewhere since its page showed it, whose sent value differs from the stored
 one: both said beside the field, so the secretary chooses between them and loses none of what was typed."""
-KEPT_TYPED = N_("The form keeps what you typed: to keep the stored content instead, put it in the field.")
-"""Said after NOW_STORED of a field changed both on the page and elsewhere: which of the two the form now holds."""
+KEPT_TYPED = N_(
+    "The form keeps what you typed: to keep the stored content instead, choose “Use the stored content” beside the"
+    " field."
+)
+"""Said after NOW_STORED of a field changed both on the page and elsewhere: which of the two the form now holds, and
+the button beside the field that takes the stored one (TAKE_STORED; a trial's secretary had to type it again)."""
 TAKEN_THEIRS = N_("You had not changed this field: it now shows what someone else saved.")
 """Said after NOW_STORED of a field only someone else changed: the form now holds the stored value."""
 
@@ -1095,25 +1157,29 @@ def stale_choice(stored: str, sent: str, shown: Any) -> bool | None:
     return shown is not None and str(shown) == input_digest(sent)
 
 
-def merged_minutes(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def merged_minutes(
+    form: Any, meeting: Any, names: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """A refused stale minutes form shown again (minutes_values' shape) and what it names: each part of
     MINUTES_COMPARED stored otherwise than the page showed it (its `was.minutes.NAME`) is taken as stored when the
     page sent it as shown (someone else's change only), else kept as typed; each part stored otherwise than sent is
     named NOW_STORED with both values (TAKEN_THEIRS or KEPT_TYPED after it). A trial's refusal showed the stored
     minutes and lost the conclusions typed. A form without `was.minutes.NAME` (a page from before it carried them)
-    keeps every part typed."""
+    keeps every part typed. Third: the parts kept as typed though stored otherwise (name to label: TAKE_STORED)."""
     stored_values, sent_values_ = stored_minutes_values(meeting), minutes_sent(form)
     stored, sent = minutes_inputs(stored_values), minutes_inputs(sent_values_)
     merged = dict(sent_values_)
     merged["others"] = list(dict.fromkeys([*sent_values_["others"], *stored_values["others"]]))
     empty = _("(left empty)")
-    differences = {}
+    differences, kept = {}, {}
     for key in MINUTES_COMPARED:
         untouched = stale_choice(stored[key], sent[key], form.get(f"was.minutes.{key}"))
         if untouched is None:
             continue
         if untouched:
             merged[key] = stored_values[key]
+        else:
+            kept[key] = forms.label(key)
         said = _(
             NOW_STORED,
             field=forms.label(key),
@@ -1121,7 +1187,7 @@ def merged_minutes(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict
             sent=shown_as(key, sent_values_, names) or empty,
         )
         differences[key] = f"{said} {_(TAKEN_THEIRS if untouched else KEPT_TYPED)}"
-    return merged, differences
+    return merged, differences, kept
 
 
 def roster_row_text(row: dict[str, Any] | None) -> str:
@@ -1144,11 +1210,14 @@ def shown_roster_rows(meeting: Any) -> dict[str, str]:
     return {member: input_digest(roster_row_text(row)) for member, row in stored_roster_rows(meeting).items()}
 
 
-def merged_roster(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def merged_roster(
+    form: Any, meeting: Any, names: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """A refused stale roster form's rows shown again (member id to `status`, `reason`) and what it names, as
     merged_minutes does per member: a row stored otherwise than the page showed it (`was.attendance.MEMBER`, "" for
     none) is taken as stored when sent as shown, else kept as typed; each row stored otherwise than sent is named
-    under `status-MEMBER` with both (NOW_STORED, then TAKEN_THEIRS or KEPT_TYPED); `names` member id to name."""
+    under `status-MEMBER` with both (NOW_STORED, then TAKEN_THEIRS or KEPT_TYPED); `names` member id to name. Third:
+    the rows kept as typed though stored otherwise (`status-MEMBER` to ROW_LABEL: TAKE_STORED)."""
     stored, sent = stored_roster_rows(meeting), roster_sent(form)
     merged: dict[str, Any] = dict(sent)
     empty = _("(left empty)")
@@ -1159,7 +1228,7 @@ def merged_roster(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[
         status = label("attendance", str(row["status"]))
         return f"{status} ({row['reason']})" if row.get("reason") else status
 
-    differences = {}
+    differences, kept = {}, {}
     for member, typed in sent.items():
         now = stored.get(member)
         if roster_row_text(now) == "" and not typed.get("status"):
@@ -1169,9 +1238,80 @@ def merged_roster(form: Any, meeting: Any, names: dict[str, str]) -> tuple[dict[
             continue
         if untouched and now is not None:
             merged[member] = now
+        elif not untouched:
+            kept[f"status-{member}"] = _(ROW_LABEL, name=plain_name(names.get(member, member)))
         told = _(NOW_STORED, field=names.get(member, member), stored=said(now), sent=said(typed))
         differences[f"status-{member}"] = f"{told} {_(TAKEN_THEIRS if untouched else KEPT_TYPED)}"
-    return merged, differences
+    return merged, differences, kept
+
+
+ROW_LABEL = N_("Attendance of %(name)s")
+"""What a roster row kept as typed is called beside its TAKE_STORED button (the row's status select says the same)."""
+TAKE_STORED = "take_stored"
+"""The name of the button beside an input of a refused stale form kept as typed (ChangedSinceShown.kept), its value
+the input's name: the form is shown again with the stored value there (stored_taken), nothing saved. The form carries
+the inputs still kept as typed as `kept` (hidden), so each keeps its note and button."""
+TOOK_STORED = N_(
+    "“%(field)s” now shows the content stored. Nothing has been saved yet: check the form, then send it again."
+)
+"""Said on the form shown again by TAKE_STORED: which input now holds the stored value, and that nothing was saved."""
+
+
+def with_shown(form: Any, shown: dict[str, str]) -> FormData:
+    """The posted form with the hidden `was.*` inputs named in `shown` set to the values given (the others as sent)."""
+    items = [(name, value) for name, value in form.multi_items() if name not in shown]
+    return FormData([*items, *shown.items()])
+
+
+def stored_taken(section: str, form: Any, meeting: Any, names: dict[str, str], key: str) -> ChangedSinceShown:
+    """The form of `section` (attendance, minutes, reschedule, tasks) shown again after its TAKE_STORED button for
+    input `key`: that input (for a roster row `status-MEMBER` its status and reason, for `start_date` the date and
+    time) holds the meeting's (a MeetingReply) stored value, every other one what was typed; each input the form's
+    `kept` names, still stored otherwise than typed, named again (NOW_STORED, KEPT_TYPED) with its button (`kept`).
+    As merged_minutes, merged_roster and changed_since_shown give them, told which inputs both pages changed: its
+    `was.*` empty (shown as nothing stored: kept as typed) for `kept`, the typed value for `key` (only someone else
+    changed it: taken), as sent for the others (a third page's save since still merged in). `names` member id to full
+    name. Nothing is sent."""
+    conflicts = [str(name) for name in form.getlist("kept") if str(name) != key]
+    if section == "minutes":
+        typed = minutes_inputs(minutes_sent(form))
+        shown = {f"was.minutes.{name}": "" for name in conflicts if name in MINUTES_COMPARED}
+        if key in MINUTES_COMPARED:
+            shown[f"was.minutes.{key}"] = input_digest(typed[key])
+        values, differences, kept = merged_minutes(with_shown(form, shown), meeting, names)
+    elif section == "attendance":
+        rows = roster_sent(form)
+        shown = {f"was.attendance.{n.removeprefix('status-')}": "" for n in conflicts if n.startswith("status-")}
+        member = key.removeprefix("status-")
+        if member in rows:
+            shown[f"was.attendance.{member}"] = input_digest(roster_row_text(rows[member]))
+        values, differences, kept = merged_roster(with_shown(form, shown), meeting, names)
+        if member in values and meeting.attendance is not None and member not in stored_roster_rows(meeting):
+            values[member] = {"status": "", "reason": ""}  # nothing stored for the row: nothing chosen
+    elif section == "reschedule":
+        starts = forms.meeting_start(form, {}, allow_past=True, moving=True)
+        shown = {f"was.{name}": "" for name in ("starts_at", "location") if name in conflicts}
+        if key == "start_date" and starts is not None:
+            shown["was.starts_at"] = starts.isoformat()
+        if key == "location":
+            shown["was.location"] = forms.text(form, "location")
+        try:
+            changed_since_shown(with_shown(form, shown), meeting, starts)
+            values, differences, kept = sent_values(form), {}, {}
+        except ChangedSinceShown as exc:
+            values, differences, kept = exc.values, dict(exc.errors), exc.kept
+        differences.pop("data.meeting_id", None)
+    else:
+        task_id = str(form.get("task_id") or "")
+        tasks: list[dict[str, Any]] = meeting.model_dump().get("tasks") or []
+        task = next((t for t in tasks if str(t.get("task_id")) == task_id), {})
+        stored = task.get("completed_on")
+        values, differences, kept = sent_values(form) | {"completed_on": str(stored or "")}, {}, {}
+    member = key.removeprefix("status-")
+    field = _(ROW_LABEL, name=plain_name(names.get(member, member))) if section == "attendance" else forms.label(key)
+    differences = {name: said for name, said in differences.items() if name != key}
+    kept = {name: said for name, said in kept.items() if name != key}
+    return ChangedSinceShown(differences, values=values, kept=kept, took=_(TOOK_STORED, field=field))
 
 
 MINUTES_TEXTS = ("content", "conclusions", "chair_id", "recorder_id")
@@ -1881,7 +2021,8 @@ def changed_completion(form: Any, meeting: dict[str, Any], task_id: str) -> None
         now = format_short_date(date.fromisoformat(stored)) if stored else _("(left empty)")
         told = _(NOW_STORED, field=forms.label("completed_on"), stored=now, sent=sent)
         raise ChangedSinceShown(
-            {"data.meeting_id": StateRefusal(_(TASK_COMPLETION_CHANGED)), "completed_on": f"{told} {_(KEPT_TYPED)}"}
+            {"data.meeting_id": StateRefusal(_(TASK_COMPLETION_CHANGED)), "completed_on": f"{told} {_(KEPT_TYPED)}"},
+            kept={"completed_on": forms.label("completed_on")},
         )
 
 
