@@ -670,8 +670,14 @@ async def judge(
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded:
-        before = await uow.ingest.record_inbox(
-            consumer=INBOX, entries=[(source, event_id, reading.digest, inbox_route(route, reading))]
+        # found there before by its batch's inbox statement (record_new) and untouched since: no statement of its own
+        read = uow.ingest.processed_before(consumer=INBOX, source=source, event_id=event_id)
+        before = (
+            {(source, event_id): read.digest}
+            if read is not None
+            else await uow.ingest.record_inbox(
+                consumer=INBOX, entries=[(source, event_id, reading.digest, inbox_route(route, reading))]
+            )
         )
         if (source, event_id) in before:
             earlier = before[(source, event_id)]
@@ -1226,8 +1232,10 @@ async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit, *, route: str)
     `route`); return the indices of those recorded as new.
 
     Only an event whose identity comes first in the chunk is counted: a copy after it (or after a rejected
-    reading of that identity, which forgets the inbox row) is judged against the inbox one by one, as is an
-    event processed before (a held event released and rejected in this transaction may let it in again)."""
+    reading of that identity, which forgets the inbox row) is judged against the inbox one by one. An event processed
+    before is judged from this statement's read (IngestRepository.processed_before: a resent batch costs no statement
+    per event) unless the transaction wrote its inbox row or hold first (a held event released and rejected in this
+    transaction may let it in again): then it is checked again on its own."""
     first: dict[tuple[str, str], int] = {}
     seen: set[tuple[str, str]] = set()
     for index, reading in enumerate(chunk):
