@@ -3,8 +3,10 @@ events are found in the inbox by the batch's one inbox statement, not one statem
 there before was checked again on its own (an insert and a read each): a resent 400-event batch sent about 800
 inbox statements, the slowest case of the HTTP batch route. Each outcome stays as before (duplicate, held, an id
 reused with other content rejected, new ones accepted), and an event whose hold the same transaction changed first
-is checked again. Real PostgreSQL."""
+is checked again; two batches sent at once with the same events still store each once (the inbox insert stays the
+gate). Real PostgreSQL."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -77,3 +79,26 @@ async def test_a_resent_batch_answers_each_event_as_before(meetings_pool: asyncp
             "SELECT count(*) FROM held_event WHERE event_id = ANY($1::text[])", [still_held["id"], released["id"]]
         )
     assert reason == REUSED_ID and held == 1
+
+
+async def test_two_batches_sent_at_once_with_the_same_events_store_each_once(meetings_pool: asyncpg.Pool) -> None:
+    cells = [random_id("cell") for _ in range(2)]
+    await handlers.ingest_batch([ev.unit(cell) for cell in cells], lambda: MeetingsUnitOfWork(meetings_pool), route="t")
+    stored = [ev.member(random_id("mem"), cells[n % 2]) for n in range(100)]
+    assert await resend(meetings_pool, stored, []) == ["accepted"] * 100
+    batch = stored + [ev.member(random_id("mem"), cells[n % 2]) for n in range(100)]  # resent, and new ones
+
+    answers = await asyncio.gather(resend(meetings_pool, batch, []), resend(meetings_pool, batch, []))
+
+    assert [a[:100] for a in answers] == [["duplicate"] * 100] * 2
+    assert all(sorted(pair) == ["accepted", "duplicate"] for pair in zip(*(a[100:] for a in answers), strict=True))
+    async with meetings_pool.acquire() as conn:
+        inbox = await conn.fetchval(
+            "SELECT count(*) FROM processed_message WHERE event_id = ANY($1::text[])", [e["id"] for e in batch]
+        )
+        published = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE type = 'member.upserted.v1'"
+            " AND payload->'data'->>'id' = ANY($1::text[])",
+            [e["data"]["id"] for e in batch],
+        )
+    assert inbox == 200 and published == 200
