@@ -3,7 +3,8 @@ batch's transaction fails as a whole (a defect or a failure of the moment, not o
 again one per transaction; that path ignored the deadline, so a batch whose transaction failed near it went on storing
 events one by one past the answer's due time (the gateway, its own time out, answered a bare 503 for events that were
 stored). Now the events not reached by the deadline are answered not judged and stored nowhere, as on the batch's own
-path. Real PostgreSQL."""
+path; so is an event whose own transaction failed (POISON_ERRORS) when the deadline comes before its rejection is
+stored. Real PostgreSQL."""
 
 import asyncio
 import time
@@ -24,10 +25,12 @@ DUE_IN = 2.0
 
 @dataclass
 class Script:
-    """What the units of work of one batch do: the first (the batch's one transaction) fails to commit; the next (its
-    first event judged alone) commits once the deadline has passed, as a slow commit would."""
+    """What the units of work of one batch do: the first (the batch's one transaction) fails to commit with
+    `failure`; the one opened `late` commits, or fails, only once the deadline has passed, as a slow commit would."""
 
     deadline: float
+    failure: Exception = field(default_factory=lambda: RuntimeError("the batch's transaction failed"))
+    late: int = 1
     opened: list[str] = field(default_factory=list)
 
 
@@ -41,13 +44,13 @@ class ScriptedUnitOfWork(MeetingsUnitOfWork):
         script.opened.append("batch" if self.part == 0 else f"alone {self.part}")
 
     async def commit(self) -> None:
-        """Fail the batch's transaction; commit the first event judged alone only once the deadline has passed."""
-        if self.part == 0:
-            raise RuntimeError("the batch's transaction failed")
-        if self.part == 1:  # the commit outlasts the deadline
+        """Fail the batch's transaction; commit (or fail) the `late` one only once the deadline has passed."""
+        if self.part == self.script.late:  # the commit outlasts the deadline
             passed = asyncio.Event()
             asyncio.get_running_loop().call_later(self.script.deadline - time.monotonic(), passed.set)
             await passed.wait()
+        if self.part == 0:
+            raise self.script.failure
         await super().commit()
 
 
@@ -75,3 +78,24 @@ async def test_events_retried_alone_after_their_batch_failed_are_not_judged_past
             "SELECT count(*) FROM processed_message WHERE event_id = ANY($1::text[])", [e["id"] for e in batch]
         )
     assert [row["id"] for row in stored] == [batch[0]["data"]["id"]] and inbox == 1
+
+
+async def test_an_event_whose_own_transaction_failed_is_not_rejected_past_the_deadline(
+    meetings_pool: asyncpg.Pool,
+) -> None:
+    cell = random_id("cell")
+    await handlers.ingest_batch([ev.unit(cell)], lambda: MeetingsUnitOfWork(meetings_pool), route="test")
+    event = ev.member(random_id("mem"), cell)
+    # a failure of the event's own (POISON_ERRORS), which rejects it alone, coming as the deadline passes
+    script = Script(deadline=time.monotonic() + DUE_IN, failure=ValueError("a value the database cannot take"), late=0)
+
+    [result] = await ingest_readings(
+        [read_raw(event)], lambda: ScriptedUnitOfWork(meetings_pool, script), route="http", deadline=script.deadline
+    )
+
+    assert result.outcome == NOT_JUDGED  # before: rejected, its rejection stored after the answer was due
+    async with meetings_pool.acquire() as conn:
+        rejections = await conn.fetchval(
+            "SELECT count(*) FROM rejection WHERE source = $1 AND event_id = $2", event["source"], event["id"]
+        )
+    assert rejections == 0
