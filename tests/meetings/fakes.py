@@ -28,7 +28,7 @@ from services.meetings.domain import (
     probation_ends_on,
     scheduled_from_fact,
 )
-from services.meetings.repository.ingest import StoredRejection
+from services.meetings.repository.ingest import ProcessedBefore, StoredRejection
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
@@ -608,6 +608,7 @@ class FakeIngest:
         self._deferred: list[tuple[str, str]] = []
         self._first_received: dict[tuple[str, str], datetime | None] = {}
         self._first_routes: dict[tuple[str, str], str | None] = {}
+        self._read_before: dict[tuple[str, str], tuple[str, ProcessedBefore]] = {}
 
     @property
     def _s(self) -> FakeState:
@@ -634,6 +635,7 @@ class FakeIngest:
         """Park the event (keeping its first hold time, its write scope, account, AMQP message id and sources rule,
         why by code, and the sender's answer)."""
         key = (source, event_id)
+        self._read_before.pop(key, None)
         first = self._s.held.get(key, {}).get("held_at", now())
         self._s.held[key] = {
             "source": source,
@@ -661,6 +663,7 @@ class FakeIngest:
 
     async def release(self, *, source: str, event_id: str) -> None:
         """Forget a held event."""
+        self._read_before.pop((source, event_id), None)
         self._s.held.pop((source, event_id), None)
 
     async def expired(self, *, older_than: datetime, limit: int) -> Sequence[Mapping[str, Any]]:
@@ -762,6 +765,7 @@ class FakeIngest:
 
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None:
         """Forget a held event applied at `at`; its rejection closed as held, or still open, says accepted."""
+        self._read_before.pop((source, event_id), None)
         self._s.held.pop((source, event_id), None)
         for rejection in self._s.rejections.values():
             if (rejection["source"], rejection["event_id"]) == (source, event_id) and (
@@ -803,6 +807,7 @@ class FakeIngest:
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event."""
+        self._read_before.pop((source, event_id), None)
         self._s.processed.discard((consumer, source, event_id))
         self._s.digests.pop((consumer, source, event_id), None)
         self._s.processed_at.pop((consumer, source, event_id), None)
@@ -832,6 +837,7 @@ class FakeIngest:
                 before[(source, event_id)] = self._s.digests.get(key)
                 self._first_received[(source, event_id)] = self._s.processed_at.get(key)
                 self._first_routes[(source, event_id)] = self._s.inbox_routes.get(key)
+                self._read_before[(source, event_id)] = (consumer, ProcessedBefore(self._s.digests.get(key)))
             else:
                 self._s.processed.add(key)
                 self._s.digests[key] = digest
@@ -853,6 +859,7 @@ class FakeIngest:
 
     async def defer_release(self, *, source: str, event_id: str) -> None:
         """Mark a held event released (never called while try_lock always succeeds)."""
+        self._read_before.pop((source, event_id), None)
         self._s.held[(source, event_id)]["released_at"] = now()
         self._deferred.append((source, event_id))
 
@@ -873,6 +880,11 @@ class FakeIngest:
     def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None:
         """The hold of an event processed before and still held."""
         return self._s.held.get((source, event_id))
+
+    def processed_before(self, *, consumer: str, source: str, event_id: str) -> ProcessedBefore | None:
+        """The inbox row a record_inbox found recorded before, while neither it nor its hold was written since."""
+        read = self._read_before.get((source, event_id))
+        return read[1] if read is not None and read[0] == consumer else None
 
     def first_received(self, *, source: str, event_id: str) -> datetime | None:
         """When the inbox row of an event the last record_inbox found processed before was recorded."""

@@ -670,8 +670,14 @@ async def judge(
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded:
-        before = await uow.ingest.record_inbox(
-            consumer=INBOX, entries=[(source, event_id, reading.digest, inbox_route(route, reading))]
+        # found there before by its batch's inbox statement (record_new) and untouched since: no statement of its own
+        read = uow.ingest.processed_before(consumer=INBOX, source=source, event_id=event_id)
+        before = (
+            {(source, event_id): read.digest}
+            if read is not None
+            else await uow.ingest.record_inbox(
+                consumer=INBOX, entries=[(source, event_id, reading.digest, inbox_route(route, reading))]
+            )
         )
         if (source, event_id) in before:
             earlier = before[(source, event_id)]
@@ -969,48 +975,77 @@ async def _judge_planned(
     deadline: float | None = None,
 ) -> None:
     """Judge each planned transaction in turn, writing the outcomes into `results` at the readings' indices; past
-    `deadline` (see ingest_readings) the rest are NOT_JUDGED."""
+    `deadline` (see ingest_readings) the rest are NOT_JUDGED, on the path that judges a failed transaction's events
+    one per transaction as on the batch's own."""
     for position, plan in enumerate(plans):
         chunk = [readings[index] for index in plan]
+        chunk_results: list[IngestResult] = []
         try:
-            chunk_results = await with_retries(
-                lambda chunk=chunk: _judge_in_one_transaction(
-                    chunk, uow_factory, route=route, scope=scope, sources=sources, account=account, deadline=deadline
-                ),  # type: ignore[misc]
-                what="ingest_chunk",
-            )
+            try:
+                chunk_results = await with_retries(
+                    lambda chunk=chunk: _judge_in_one_transaction(
+                        chunk,
+                        uow_factory,
+                        route=route,
+                        scope=scope,
+                        sources=sources,
+                        account=account,
+                        deadline=deadline,
+                    ),  # type: ignore[misc]
+                    what="ingest_chunk",
+                )
+            except DeadlinePassed:
+                raise
+            except Exception as exc:
+                if len(chunk) == 1:
+                    chunk_results.append(
+                        await _failed_alone(
+                            chunk[0],
+                            exc,
+                            uow_factory,
+                            route=route,
+                            scope=scope,
+                            account=account,
+                            sources_listed=sources is not None,
+                            deadline=deadline,
+                        )
+                    )
+                else:
+                    log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
+                    for reading in chunk:  # each appended once committed: a DeadlinePassed leaves the rest unjudged
+                        chunk_results.append(
+                            await _judge_alone(
+                                reading,
+                                uow_factory,
+                                route=route,
+                                scope=scope,
+                                sources=sources,
+                                account=account,
+                                deadline=deadline,
+                            )
+                        )
         except DeadlinePassed:
-            left = [index for later in plans[position:] for index in later]
+            _count_judged(plan, chunk_results, results, route=route)
+            left = plan[len(chunk_results) :] + [index for later in plans[position + 1 :] for index in later]
             for index in left:
                 results[index] = not_judged(readings[index])
             judged = len(readings) - len(left)
             log.warning("ingest_deadline_reached", events=len(readings), judged=judged, not_judged=len(left))
             INGEST_EVENTS.labels(route, "batch" if len(readings) > 1 else "event", NOT_JUDGED).inc(len(left))
             return
-        except Exception as exc:
-            if len(chunk) == 1:
-                chunk_results = [
-                    await _failed_alone(
-                        chunk[0],
-                        exc,
-                        uow_factory,
-                        route=route,
-                        scope=scope,
-                        account=account,
-                        sources_listed=sources is not None,
-                    )
-                ]
-            else:
-                log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
-                chunk_results = [
-                    await _judge_alone(reading, uow_factory, route=route, scope=scope, sources=sources, account=account)
-                    for reading in chunk
-                ]
-        for index, result in zip(plan, chunk_results, strict=True):
-            results[index] = result
-        counted = Counter((type_label(result.type), result.outcome) for result in chunk_results)
-        for (label, outcome), count in counted.items():  # one metric update per type and outcome, not per event
-            INGEST_EVENTS.labels(route, label, outcome).inc(count)
+        _count_judged(plan, chunk_results, results, route=route)
+
+
+def _count_judged(
+    plan: Sequence[int], chunk_results: Sequence[IngestResult], results: list[IngestResult | None], *, route: str
+) -> None:
+    """Write the outcomes of a planned transaction's first events into `results` at their indices (`plan`'s) and
+    count them, one metric update per type and outcome, not per event."""
+    for index, result in zip(plan, chunk_results, strict=False):
+        results[index] = result
+    counted = Counter((type_label(result.type), result.outcome) for result in chunk_results)
+    for (label, outcome), count in counted.items():
+        INGEST_EVENTS.labels(route, label, outcome).inc(count)
 
 
 POISON_ERRORS: tuple[type[BaseException], ...] = (
@@ -1036,18 +1071,29 @@ async def _judge_alone(
     scope: str | None,
     sources: Sources,
     account: str | None = None,
+    deadline: float | None = None,
 ) -> IngestResult:
-    """One event of a failed chunk judged in a transaction of its own; a poison failure rejects it alone."""
+    """One event of a failed chunk judged in a transaction of its own; a poison failure rejects it alone.
+    DeadlinePassed when `deadline` (monotonic, see ingest_readings) comes before its transaction commits."""
     try:
         (result,) = await with_retries(
             lambda: _judge_in_one_transaction(
-                [reading], uow_factory, route=route, scope=scope, sources=sources, account=account
+                [reading], uow_factory, route=route, scope=scope, sources=sources, account=account, deadline=deadline
             ),
             what="ingest_event",
         )
+    except DeadlinePassed:
+        raise
     except Exception as exc:
         return await _failed_alone(
-            reading, exc, uow_factory, route=route, scope=scope, account=account, sources_listed=sources is not None
+            reading,
+            exc,
+            uow_factory,
+            route=route,
+            scope=scope,
+            account=account,
+            sources_listed=sources is not None,
+            deadline=deadline,
         )
     return result
 
@@ -1061,10 +1107,12 @@ async def _failed_alone(
     scope: str | None,
     account: str | None = None,
     sources_listed: bool,
+    deadline: float | None = None,
 ) -> IngestResult:
     """An event whose own transaction failed: rejected, stored and published, when the failure is its own
     (POISON_ERRORS), so that it holds up no other event (a trial's member admitted on 9999-12-31 failed its batch's
-    HTTP call with 500 and dead-lettered an AMQP batch with the valid events after it); else `exc` is raised."""
+    HTTP call with 500 and dead-lettered an AMQP batch with the valid events after it); else `exc` is raised.
+    DeadlinePassed, nothing stored, when `deadline` (monotonic, see ingest_readings) comes before that commits."""
     if not isinstance(exc, POISON_ERRORS):
         raise exc
     log.error(
@@ -1079,17 +1127,26 @@ async def _failed_alone(
     )
     with trace.tracing() as rejected:
         async with uow_factory() as uow:
-            result = await _reject_reading(
-                reading,
-                error,
-                uow,
-                route=route,
-                received_at=now(),
-                scope=scope,
-                account=account,
-                sources_listed=sources_listed,
-            )
-            await uow.commit()
+            if deadline is not None:
+                await wait_at_most(uow, deadline)
+            try:
+                result = await _reject_reading(
+                    reading,
+                    error,
+                    uow,
+                    route=route,
+                    received_at=now(),
+                    scope=scope,
+                    account=account,
+                    sources_listed=sources_listed,
+                )
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeadlinePassed("rejected too late to commit")  # rolled back on the way out
+                await uow.commit()
+            except DEADLINE_ERRORS as exc:
+                if deadline is None:
+                    raise
+                raise DeadlinePassed(repr(exc)) from exc
         trace.report(rejected)  # its event_rejected line, once committed
     return result
 
@@ -1226,8 +1283,10 @@ async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit, *, route: str)
     `route`); return the indices of those recorded as new.
 
     Only an event whose identity comes first in the chunk is counted: a copy after it (or after a rejected
-    reading of that identity, which forgets the inbox row) is judged against the inbox one by one, as is an
-    event processed before (a held event released and rejected in this transaction may let it in again)."""
+    reading of that identity, which forgets the inbox row) is judged against the inbox one by one. An event processed
+    before is judged from this statement's read (IngestRepository.processed_before: a resent batch costs no statement
+    per event) unless the transaction wrote its inbox row or hold first (a held event released and rejected in this
+    transaction may let it in again): then it is checked again on its own."""
     first: dict[tuple[str, str], int] = {}
     seen: set[tuple[str, str]] = set()
     for index, reading in enumerate(chunk):

@@ -108,6 +108,7 @@ class IngestRepository(Protocol):
     def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None: ...
     def first_received(self, *, source: str, event_id: str) -> datetime | None: ...
     def first_route(self, *, source: str, event_id: str) -> str | None: ...
+    def processed_before(self, *, consumer: str, source: str, event_id: str) -> "ProcessedBefore | None": ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
 
@@ -119,6 +120,14 @@ class StoredRejection:
 
     rejection_id: str
     first: bool
+
+
+@dataclass(frozen=True)
+class ProcessedBefore:
+    """An inbox row record_inbox found recorded before, as it read it: the digest its event was recorded with (None:
+    recorded without one), the answer record_inbox would give that (source, id) again (processed_before)."""
+
+    digest: bytes | None
 
 
 REPLAY_ROUTE = "replay"
@@ -156,6 +165,9 @@ class PgIngestRepository:
         self._first_routes: dict[tuple[str, str], str | None] = {}
         """The route the first copy of those events came by, as their inbox rows keep it (None: recorded before
         meetings migration 0037): a duplicate's line names it (first_route)."""
+        self._read_before: dict[tuple[str, str], tuple[str, ProcessedBefore]] = {}
+        """The inbox rows record_inbox found recorded before, by (source, id), with their consumer, while this
+        transaction has written neither the row nor the event's hold since (processed_before)."""
         self._rejected_before: set[tuple[str, str]] = set()
         """Events record_inbox recorded as new that have an open rejection (a partner's fix resent under the same
         id, as docs/integrations.md asks): accepted, that rejection is closed (accepted)."""
@@ -200,6 +212,7 @@ class PgIngestRepository:
         the registry), so its release is judged by the same rule (handlers.settle_held)."""
         self._any_held = True
         self._waited.add(waiting_for)
+        self._written(source, event_id)
         await self._conn.execute(
             "INSERT INTO held_event"
             " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer, account,"
@@ -241,6 +254,7 @@ class PgIngestRepository:
 
     async def release(self, *, source: str, event_id: str) -> None:
         """Forget a held event (applied or rejected)."""
+        self._written(source, event_id)
         await self._conn.execute("DELETE FROM held_event WHERE source = $1 AND event_id = $2", source, event_id)
 
     async def expired(self, *, older_than: datetime, limit: int) -> list[asyncpg.Record]:
@@ -488,6 +502,7 @@ class PgIngestRepository:
         closed as `held`, or close its rejection still open (a fix resent under its id, held, then applied) as
         accepted (one statement per released event, as `release`)."""
         self._forget_refused(event=(source, event_id))
+        self._written(source, event_id)
         await self._conn.execute(
             "WITH gone AS (DELETE FROM held_event WHERE source = $1 AND event_id = $2)"
             " UPDATE rejection SET status = 'replayed', replay_outcome = 'accepted', replayed_at = $3"
@@ -656,6 +671,7 @@ class PgIngestRepository:
         digests = {(row["source"], row["event_id"]): row["digest"] for row in stored}
         for row in stored:
             identity = (row["source"], row["event_id"])
+            self._read_before[identity] = (consumer, ProcessedBefore(row["digest"]))
             self._first_received[identity] = row["processed_at"]
             self._first_routes[identity] = row["route"]
             if row["waiting_for"] is not None:
@@ -680,8 +696,23 @@ class PgIngestRepository:
         found or the row was recorded before meetings migration 0037. No round trip: read with the inbox digests."""
         return self._first_routes.get((source, event_id))
 
+    def processed_before(self, *, consumer: str, source: str, event_id: str) -> ProcessedBefore | None:
+        """The inbox row of (source, id) as a record_inbox of this transaction found it recorded before, while this
+        transaction has written neither that row nor the event's hold since (held_copy, first_received and first_route
+        answer from that same read): what record_inbox would answer for it again, no round trip. None when not read
+        so, or written since (a rejection forgets the row; a hold, release or deferral changes its hold): ask
+        record_inbox. A copy is judged as of that read, as it was as of its own statement: a batch's read serves each
+        of its events so (one statement, not one per event), under the same locks."""
+        read = self._read_before.get((source, event_id))
+        return read[1] if read is not None and read[0] == consumer else None
+
+    def _written(self, source: str, event_id: str) -> None:
+        """Note that this transaction wrote the inbox row or the hold of (source, id): processed_before asks again."""
+        self._read_before.pop((source, event_id), None)
+
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event, so a corrected copy with the same id can be sent."""
+        self._written(source, event_id)
         await self._conn.execute(
             "DELETE FROM processed_message WHERE consumer = $1 AND source = $2 AND event_id = $3",
             consumer,
@@ -738,6 +769,7 @@ class PgIngestRepository:
     async def defer_release(self, *, source: str, event_id: str) -> None:
         """Mark a held event whose referent arrived but whose own keys are busy: settled after commit (or by the
         sweep, should this process stop first)."""
+        self._written(source, event_id)
         await self._conn.execute(
             "UPDATE held_event SET released_at = now() WHERE source = $1 AND event_id = $2", source, event_id
         )
@@ -747,6 +779,8 @@ class PgIngestRepository:
         """defer_release of many held events, `held` their (source, id), in one statement."""
         if not held:
             return
+        for source, event_id in held:
+            self._written(source, event_id)
         await self._conn.execute(
             "UPDATE held_event SET released_at = now() FROM unnest($1::text[], $2::text[]) AS h(source, event_id)"
             " WHERE held_event.source = h.source AND held_event.event_id = h.event_id",
