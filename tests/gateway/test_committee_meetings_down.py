@@ -146,7 +146,6 @@ async def test_with_meetings_down_the_committee_pages_show_evaluations_figures(
     assert "Năm này chưa có buổi sinh hoạt nào." not in cell.text
 
 
-
 KEPT_SECONDS = 600.0
 """The age cap of the kept copies of the directory the age tests put in the gateway (its setting: unit_kept_seconds)."""
 UNREACHABLE = "Tạm thời chưa kết nối được với dịch vụ sinh hoạt chi bộ. Đồng chí vui lòng thử lại sau ít phút."
