@@ -141,6 +141,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 miss_seconds=settings.unit_miss_cache_seconds,
                 read_timeout=settings.person_name_timeout,
                 retry_seconds=settings.person_name_retry_seconds,
+                kept_seconds=settings.unit_kept_seconds,
             ),
             names=PersonNames(
                 rpc,

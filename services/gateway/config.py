@@ -37,6 +37,11 @@ class GatewaySettings(ServiceSettings):
     unit_miss_cache_seconds: float = 0.0
     """How long the gateway keeps meetings' "no such unit" (UnitDirectory): not at all by default, so a unit created
     right after a look-up found it missing is found by the next one; a unit found is kept `unit_cache_seconds`."""
+    unit_kept_seconds: float = Field(default=3600.0, gt=0)
+    """How long the gateway's kept copy of a unit (the last answer meetings gave for it, UnitDirectory) may scope an
+    officer's read while meetings does not answer: past it the read is refused as for a unit never seen (503 naming
+    `meetings`; the web app's "try again" page), so a unit moved or a scope changed before it is never read through
+    an older copy. An hour: most meetings outages, not a day's changes of the tree."""
     person_name_timeout: float = 1.0
     """Seconds the page header waits for the person's full name from meetings (PersonNames), well under
     rpc_timeout: while meetings does not answer, each page shows the sign-in name after this, not after 5 s."""

@@ -2,16 +2,21 @@
 answered 503 after 5 s, though their figures are all evaluation's. The gateway asked meetings for the committee
 again (the unit directory's 30 s had run out) to scope the read; it now scopes a read with its kept copy of the unit
 (handlers.UnitDirectory), never without one (fail closed), and waits for a meetings known to be down no second
-time. Over the fakes, meetings stopped as the evaluation-down tests stop evaluation."""
+time. Over the fakes, meetings stopped as the evaluation-down tests stop evaluation. A kept copy scopes reads for
+`unit_kept_seconds` only; a large committee's PDF is made without its units' table; a meeting's page is the "try
+again" page with Retry-After, at once once meetings is known silent."""
 
+import importlib
+import io
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import TtlCache
+from services.gateway.handlers import TtlCache, UnitDirectory
 from shared.envelope import now
 from shared.periods import month_of
 from tests.gateway.conftest import RPC_TIMEOUT, OfficerWeb, TokenFactory
@@ -19,6 +24,7 @@ from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
 from tests.support.web import section
 
+exports = importlib.import_module("services.gateway.web.exports")
 MEETINGS_UNAVAILABLE = "Tạm thời chưa xem được danh sách đơn vị trực thuộc"
 CELL_MEETINGS_UNAVAILABLE = "Tạm thời chưa xem được các buổi sinh hoạt của chi bộ."
 QUICK = RPC_TIMEOUT / 2
@@ -138,3 +144,131 @@ async def test_with_meetings_down_the_committee_pages_show_evaluations_figures(
     assert cell.status_code == 200 and cell_in < QUICK, (cell.text[-2000:], cell_in)
     assert CELL_MEETINGS_UNAVAILABLE in section(cell.text, 'id="meetings"', "</table>")
     assert "Năm này chưa có buổi sinh hoạt nào." not in cell.text
+
+
+KEPT_SECONDS = 600.0
+"""The age cap of the kept copies of the directory the age tests put in the gateway (its setting: unit_kept_seconds)."""
+UNREACHABLE = "Tạm thời chưa kết nối được với dịch vụ sinh hoạt chi bộ. Đồng chí vui lòng thử lại sau ít phút."
+
+
+class Clock:
+    """A monotonic clock the test moves (`now`, seconds), never the real one."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(state: GatewayState, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The gateway's unit directory made anew as bootstrap makes it, on a clock of the test's, copies kept
+    KEPT_SECONDS."""
+    at = Clock()
+    settings = state.settings
+    directory = UnitDirectory(
+        state.rpc,
+        TtlCache(seconds=settings.unit_cache_seconds, clock=at),
+        miss_seconds=settings.unit_miss_cache_seconds,
+        read_timeout=settings.person_name_timeout,
+        retry_seconds=settings.person_name_retry_seconds,
+        kept_seconds=KEPT_SECONDS,
+        timer=at,
+    )
+    monkeypatch.setattr(state, "directory", directory)
+    return at
+
+
+async def test_a_kept_copy_older_than_its_cap_scopes_no_read(
+    client: httpx.AsyncClient,
+    web: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    world: World,
+    fakes: FakeServices,
+    clock: Clock,
+) -> None:
+    """The kept copy had no age: a unit moved (or a scope changed) long before meetings went down could still be read
+    through it for as long as meetings stayed down. Past `unit_kept_seconds` after meetings gave it, a copy scopes
+    no read: the API's 503 names meetings and why, the page is the "try again" page, as for a unit never seen."""
+    period = closed_month()
+    ward_officer = headers["ward_officer"]
+    api = f"/v1/committees/{world.ward_a}/rollup?period={period}"
+    page = f"/app/committees/{world.ward_a}?period={period}"
+    assert (await client.get(api, headers=ward_officer)).status_code == 200  # the copies are made at 0 s
+    assert (await web.get(page)).status_code == 200
+    clock.now = KEPT_SECONDS - 1  # no longer fresh, still young enough
+    async with fakes.meetings.down():
+        young = await client.get(api, headers=ward_officer)
+        young_page = await web.get(page)
+        clock.now = KEPT_SECONDS + 1
+        old = await client.get(api, headers=ward_officer)
+        old_page = await web.get(page)
+    assert young.status_code == 200, young.text
+    assert young_page.status_code == 200 and MEETINGS_UNAVAILABLE in young_page.text, young_page.text[-2000:]
+    assert old.status_code == 503, old.text  # fail closed: the copy is too old to scope with
+    said = old.json()
+    assert said["service"] == "meetings" and said["code"] == "unavailable", said
+    assert f"copy of unit {world.ward_a} only while that copy is at most 600 s old" in said["message"], said
+    assert old.headers["Retry-After"] == "5"
+    assert old_page.status_code == 503, old_page.text[-2000:]
+    assert UNREACHABLE in section(old_page.text, "<main", "</main>")
+    assert old_page.headers["Retry-After"] == "5"
+    # meetings back: its answer is a new copy, and the read goes on
+    again = await client.get(api, headers=ward_officer)
+    assert again.status_code == 200, again.text
+
+
+def pdf_words(content: bytes) -> str:
+    """The text of a PDF, its words one space apart."""
+    return " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+
+
+async def test_with_meetings_down_the_committee_pdfs_are_made_from_evaluations_figures(
+    web: httpx.AsyncClient,
+    world: World,
+    fakes: FakeServices,
+    state: GatewayState,
+    expired: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large committee's PDF (above FULL_LIST_CELLS: its table by directly subordinate unit lists the units meetings
+    gives) answered 503 after the RPC timeout with meetings down, though its figures are evaluation's: it is made,
+    saying where that table would be that the units cannot be listed now; a smaller committee's lists every cell."""
+    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 2, raising=False)  # the province's three cells are above it
+    period = closed_month()
+    large = f"/app/committees/{world.root}/report.pdf?period={period}"
+    small = f"/app/committees/{world.ward_a}/report.pdf?period={period}"
+    assert "Đảng ủy phường A" in pdf_words((await web.get(large)).content)  # the copies, and the table, with meetings
+    assert (await web.get(small)).status_code == 200
+    monkeypatch.setattr(state.directory, "_cache", TtlCache(seconds=30))  # its 30 s run out
+    async with fakes.meetings.down():
+        (summary, took), (full, _) = [await timed(web, url, {}) for url in (large, small)]
+    assert summary.status_code == 200, summary.text[-2000:]
+    assert took < QUICK, took
+    text = pdf_words(summary.content)
+    assert "Theo đơn vị trực thuộc " + MEETINGS_UNAVAILABLE in text, text
+    assert "dịch vụ sinh hoạt chi bộ chưa trả lời" in text and "Đảng ủy phường A" not in text
+    assert "Các chi bộ yếu nhất" in text and "Chi bộ khu phố 2" in text  # evaluation's weakest cells
+    assert "80,5" in text  # the roll-up's average score
+    assert full.status_code == 200, full.text[-2000:]
+    assert "Chi bộ khu phố 1" in pdf_words(full.content) and "Chi bộ khu phố 2" in pdf_words(full.content)
+
+
+async def test_with_meetings_down_a_meeting_page_says_so_at_once_with_retry_after(
+    web: httpx.AsyncClient, world: World, fakes: FakeServices, expired: None
+) -> None:
+    """A meeting's page (and its minutes' PDF) is all meetings': with meetings down it waited the RPC timeout every
+    time, then a 503 page without Retry-After. It is the Vietnamese "try again" page naming the meetings service,
+    with Retry-After, and once the gateway found meetings silent it waits no RPC timeout again."""
+    meeting = f"/app/meetings/{world.meeting_a1}"
+    assert (await web.get(meeting)).status_code == 200
+    async with fakes.meetings.down():
+        first, _ = await timed(web, meeting, {})
+        again, took = await timed(web, meeting, {})
+        minutes, minutes_in = await timed(web, f"{meeting}/minutes.pdf", {})
+    for page in (first, again, minutes):
+        assert page.status_code == 503, page.text[-2000:]
+        assert UNREACHABLE in section(page.text, "<main", "</main>")
+        assert page.headers["Retry-After"] == "5"
+    assert took < QUICK and minutes_in < QUICK, (took, minutes_in)

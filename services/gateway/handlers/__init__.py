@@ -224,7 +224,12 @@ class UnitDirectory:
     taken to be down for `retry_seconds` (meetings_silent): reads with a kept copy use it at once, without asking;
     a unit never answered is still asked (within `read_timeout` while meetings is taken to be down) and, unanswered,
     is ServiceUnavailable naming meetings: scoping never goes on without a copy of the unit (fail closed), and a
-    command always asks meetings."""
+    command always asks meetings.
+
+    A kept copy scopes a read for `kept_seconds` after meetings gave it (CHIBO_UNIT_KEPT_SECONDS, an hour by
+    default), no longer: the copy had no age cap, so a unit moved or an officer's scope changed long before could
+    still be read through it for as long as meetings stayed down. An older copy is as none (fail closed, the same
+    503 as for a unit never seen); it still names a unit shown (kept)."""
 
     def __init__(
         self,
@@ -235,6 +240,7 @@ class UnitDirectory:
         read_timeout: float | None = None,
         retry_seconds: float = 10.0,
         kept_entries: int = 50_000,
+        kept_seconds: float = 3600.0,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._rpc = rpc
@@ -243,7 +249,8 @@ class UnitDirectory:
         self._read_timeout = read_timeout
         self._retry_seconds = retry_seconds
         self._timer = timer
-        self._kept: LRUCache[str, UnitReply] = LRUCache(kept_entries)
+        self._kept_seconds = kept_seconds
+        self._kept: LRUCache[str, tuple[float, UnitReply]] = LRUCache(kept_entries)
         self._silent_until = float("-inf")
 
     def meetings_silent(self) -> bool:
@@ -256,8 +263,23 @@ class UnitDirectory:
         self._silent_until = self._timer() + self._retry_seconds
 
     def kept(self, unit_id: str) -> UnitReply | None:
-        """The last answer meetings gave for the unit (however old), None when it gave none: for a name shown."""
-        return self._kept.get(unit_id)
+        """The last answer meetings gave for the unit (however old), None when it gave none: for a name shown, never
+        for scoping (get: at most `kept_seconds` old)."""
+        found = self._kept.get(unit_id)
+        return found[1] if found is not None else None
+
+    def _scoping_copy(self, unit_id: str) -> UnitReply | None:
+        """The kept copy of the unit when a read may be scoped with it: one meetings gave at most `kept_seconds` ago."""
+        found = self._kept.get(unit_id) if _KEPT_UNITS.get() else None
+        if found is None or self._timer() - found[0] > self._kept_seconds:
+            return None
+        return found[1]
+
+    def read_wait(self) -> float | None:
+        """Seconds a read's call to meetings waits (`read_timeout`) while meetings is taken to be down
+        (meetings_silent), so a page that cannot do without it answers its 503 at once; None (the RPC timeout)
+        otherwise and for a command."""
+        return self._read_timeout if _KEPT_UNITS.get() and self.meetings_silent() else None
 
     async def get(self, unit_id: str) -> UnitReply | None:
         """The unit with its `ancestors`, or None when meetings does not know it; while meetings does not answer, a
@@ -265,7 +287,7 @@ class UnitDirectory:
         hit, cached = self._cache.get(unit_id)
         if hit:
             return cast(UnitReply | None, cached)
-        kept = self._kept.get(unit_id) if _KEPT_UNITS.get() else None
+        kept = self._scoping_copy(unit_id)
         silent = self.meetings_silent()
         if kept is not None and silent:
             return kept
@@ -277,6 +299,11 @@ class UnitDirectory:
             if exc.service != "meetings":
                 raise
             self.noted_silent()
+            if kept is None and _KEPT_UNITS.get():
+                raise exc.explained(
+                    f"the gateway scopes a read with its copy of unit {unit_id} only while that copy is at most"
+                    f" {self._kept_seconds:g} s old, and it has none that recent; try again once meetings answers"
+                ) from exc.__cause__
             if kept is None:
                 raise
             log.warning("unit_scoped_with_kept_copy", unit_id=unit_id)
@@ -288,7 +315,7 @@ class UnitDirectory:
         self._silent_until = float("-inf")
         self._cache.put(unit_id, unit, seconds=None if unit is not None else self._miss_seconds)
         if unit is not None:
-            self._kept[unit_id] = unit
+            self._kept[unit_id] = (self._timer(), unit)
         else:
             self._kept.pop(unit_id, None)
         return unit
@@ -424,7 +451,11 @@ async def authorize_meeting(
     `roles` is 403 naming `action`, what the caller was refused (`reschedule meetings`), not merely reading."""
     require_role(principal, roles, action)
     try:
-        meeting = await rpc.call(GetMeeting(meeting_id=meeting_id))
+        meeting = await rpc.call(GetMeeting(meeting_id=meeting_id), timeout=directory.read_wait())
+    except ServiceUnavailable as exc:
+        if exc.service == "meetings":
+            directory.noted_silent()  # the next read of a meeting answers its 503 within `read_timeout`
+        raise
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("meeting", meeting_id) from None

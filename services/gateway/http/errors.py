@@ -81,6 +81,8 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+SERVICE_RETRY_AFTER = "5"
+"""Seconds a client (the API's, the web app's 503 page) is told to wait before asking a silent service again."""
 OUTAGE_RETRY_AFTER = "10"
 """Seconds a client is told to wait before retrying while the gateway's broker or database is unreachable."""
 OUTAGE_WORDS = {BROKER: "the message broker (RabbitMQ)", DATABASE: "the gateway's database (PostgreSQL)"}
@@ -123,7 +125,8 @@ async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
         if outage is not None and outage.dependency == BROKER:  # not the service's silence: the gateway's own link
             return outage_response(request, outage)
         log.warning("service_unavailable", service=exc.service, path=request.url.path)
-        return error_response(503, "unavailable", exc.message, service=exc.service, headers={"Retry-After": "5"})
+        retry = {"Retry-After": SERVICE_RETRY_AFTER}
+        return error_response(503, "unavailable", exc.message, service=exc.service, headers=retry)
     status = RPC_STATUS.get(exc.code, 500)
     if exc.code == "internal":
         log.error("service_internal_error", path=request.url.path, message=exc.message)

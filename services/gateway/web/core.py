@@ -24,6 +24,7 @@ from services.gateway.availability import meetings_unavailable, notices_unavaila
 from services.gateway.handlers import read_with_kept_units
 from services.gateway.http.commands import FORM_KEY
 from services.gateway.http.deps import READ_METHODS, State
+from services.gateway.http.errors import SERVICE_RETRY_AFTER
 from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
 from services.gateway.web.forms import (
@@ -749,8 +750,11 @@ class WebRoute(APIRoute):
                     return await form_again_page(request, labels, sent=True)
                 if exc.detail is not None and request.method == "POST":
                     # a record sent that the service did not answer (handlers.send_command): perhaps saved
-                    return error_page(request, 503, _("Perhaps not saved"), _(RECORD_UNKNOWN))
-                return error_page(request, 503, _(SERVICE_UNREACHABLE), unreachable_said(exc.service))
+                    page = error_page(request, 503, _("Perhaps not saved"), _(RECORD_UNKNOWN))
+                else:
+                    page = error_page(request, 503, _(SERVICE_UNREACHABLE), unreachable_said(exc.service))
+                page.headers["Retry-After"] = SERVICE_RETRY_AFTER  # as the API's 503 says it
+                return page
             except RpcError as exc:
                 if exc.field == "period" and exc.code in ("invalid", "not_found"):
                     title, message = unrated(request.query_params.get("period") or "", exc)

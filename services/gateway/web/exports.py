@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.gateway.auth import Principal
+from services.gateway.availability import meetings_or
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.rollups import rollup_shown
@@ -19,6 +20,7 @@ from services.gateway.web import pdf
 from services.gateway.web.core import no_data_yet
 from services.gateway.web.data import left_out_note, left_since, month_shown
 from services.gateway.web.i18n import (
+    N_,
     _,
     absence_reason,
     after_dash,
@@ -81,6 +83,12 @@ province's 35,000 cells (some 900 pages) was no document an officer reads, and t
 draw."""
 PDF_WEAKEST = 50
 """How many of the weakest cells (rated Average or Poor, worst first) a summary PDF lists."""
+UNITS_UNAVAILABLE = N_(
+    "The units under this committee cannot be listed right now: the meetings service is not answering, so this "
+    "report has no table by directly subordinate unit. Its figures and ratings are up to date. Please download the "
+    "report again in a few minutes."
+)
+"""Said in a summary PDF where its table by directly subordinate unit would be, while meetings does not answer."""
 
 
 async def report_pages(
@@ -197,14 +205,23 @@ async def report_summary(
     """What the PDF of a committee above FULL_LIST_CELLS cells gives: its roll-up, the figures of each directly
     subordinate committee and the count of cells directly under it with data (sub_units: `sub_units`,
     `direct_cells`) and its PDF_WEAKEST weakest cells with all their figures (`weakest`: weakest_cells, never every
-    cell's line)."""
+    cell's line). While meetings, which lists the units under the committee, does not answer (availability.meetings_or)
+    no units and `units_unavailable` true: the rest is evaluation's, so the PDF is made without that table (it says
+    so), not refused after the RPC timeout."""
     del principal  # authorized by the caller (authorize_unit) for the committee's whole subtree
-    (units, cells), weakest, changes = await asyncio.gather(
-        sub_units(state, committee_id, period),
+    units, weakest, changes = await asyncio.gather(
+        meetings_or(state.directory, lambda: sub_units(state, committee_id, period), None),
         weakest_cells(state, committee_id, period),
         all_late_changes(state, committee_id, period, rollup),
     )
-    return {"rollup": rollup | {"late_changes": changes}, "sub_units": units, "direct_cells": cells, "weakest": weakest}
+    committees, cells = units if units is not None else ([], 0)
+    return {
+        "rollup": rollup | {"late_changes": changes},
+        "sub_units": committees,
+        "direct_cells": cells,
+        "weakest": weakest,
+        "units_unavailable": units is None,
+    }
 
 
 async def all_late_changes(
@@ -615,8 +632,10 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
                 else (_("Ratings of %(period)s", period=period_within(q)) for q in half_quarters(period))
             ),
         ],
-        units=units if committees or not direct_cells else None,
+        units=units if (committees or not direct_cells) and not data.get("units_unavailable") else None,
         units_note=units_note,
+        # meetings did not answer: said where the table would be, in the committee page's words
+        units_unavailable=_(UNITS_UNAVAILABLE) if data.get("units_unavailable") else "",
         weakest_title=_("Weakest cells"),
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,

@@ -255,11 +255,13 @@ def report_summary_pdf(
     figures_note: str = "",
     notes: Sequence[tuple[str, Sequence[str]]] = (),
     units_note: str = "",
+    units_unavailable: str = "",
 ) -> bytes:
     """A large committee's report: title, key figures (`figures_note` under them: how a running period's figures
     read), `note` (why no cell-by-cell list), a table of its directly subordinate units (none for `units` None: a
-    committee of cells only) with `units_note` under it, and one of its weakest cells (`none_weak` in its place when
-    there are none), then `notes` as report_pdf lists them."""
+    committee of cells only) with `units_note` under it, or under its title `units_unavailable` when given (the units
+    could not be listed), and one of its weakest cells (`none_weak` in its place when there are none), then `notes` as
+    report_pdf lists them."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -279,6 +281,8 @@ def report_summary_pdf(
         story += [para(units_title, style["h2"]), _table(data, widths, header=True)]
         if units_note:
             story += [Spacer(1, 2 * mm), para(units_note, style["body"])]
+    elif units_unavailable:
+        story += [para(units_title, style["h2"]), para(units_unavailable, style["body"])]
     story.append(para(weakest_title, style["h2"]))
     if weakest:
         data = [[para(text, style["cell-bold"]) for text in weakest_header]]
