@@ -11,7 +11,8 @@ from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
 from tests.web.test_stale_pages import inputs
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("province")]
+"""The demo's accounts and committees come with the province: run alone, the commune officer did not exist yet."""
 
 
 async def test_an_alert_setting_saved_from_a_tab_opened_before_another_save_is_refused(system: RunningSystem) -> None:
