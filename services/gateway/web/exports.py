@@ -31,6 +31,7 @@ from services.gateway.web.i18n import (
     half_year_no_rating,
     label,
     late_change_note,
+    late_changes_title,
     local,
     met_base,
     minutes_state,
@@ -549,7 +550,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             rows=[line[1:] for line in report_rows(data["rows"], period=None)],
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
             notes=[
-                (_("Results changed after the month closed"), late_notes(data["rows"], period=period)),
+                (late_changes_title(period), late_notes(data["rows"], period=period)),
                 (_("Reason for the rating"), reason_notes(data["rows"], period=period)),
             ],
             figures_note=figures_note,
@@ -623,7 +624,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         none_weak=half_year_no_rating(period, rollup=rollup) if half_year else _("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes=[
-            (_("Results changed after the month closed"), rollup_late_notes(rollup, period=period)),
+            (late_changes_title(period), rollup_late_notes(rollup, period=period)),
             (_("Reason for the rating"), reason_notes(data["weakest"], period=period)),
         ],
     )
