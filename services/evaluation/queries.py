@@ -1066,11 +1066,11 @@ async def move_late_changes(
     conn: asyncpg.Connection, committee_id: str, period: str, *, cell_ids: list[str] | None = None
 ) -> list[dict[str, Any]]:
     """The committee's notes of cells moved out of or into it after a month of `period` (a month, quarter, half-year or
-    year) closed whose net move still changes its figures (MOVES_NET), as subtree_late_changes' items (`cell_id`, `name`, `late_change`: move_late_change); of `cell_ids` only when
-    given. A quarter, half-year or year changed with its closed months (the cell's record follows it,
-    docs/architecture.md "A cell moved to another committee"): one note per cell, from its latest noted month's move,
-    with the cell's figures of the period itself (None while it has no stored row: a period not rated yet, or a
-    half-year, which has no rating of its own)."""
+    year) closed whose net move still changes its figures (MOVES_NET), as subtree_late_changes' items (`cell_id`,
+    `name`, `late_change`: move_late_change); of `cell_ids` only when given. A quarter, half-year or year changed
+    with its closed months (the cell's record follows it, docs/architecture.md "A cell moved to another committee"):
+    one note per cell, from its latest noted month's move, with the cell's figures of the period itself (None while
+    it has no stored row: a period not rated yet, or a half-year, which has no rating of its own)."""
     months = period_months(period)
     moved = [row["cell_id"] for row in await conn.fetch(MOVED_CELLS, committee_id, months)]
     if cell_ids is not None:

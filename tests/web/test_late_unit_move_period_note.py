@@ -11,8 +11,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from services.gateway.web.exports import report_document, report_line, report_period
 from services.gateway.web import i18n
+from services.gateway.web.exports import report_document, report_line, report_period
 from services.gateway.web.i18n import late_change_note
 from tests.web.test_late_unit_move_note import MOVED, UNPLACED
 

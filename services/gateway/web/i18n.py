@@ -811,8 +811,8 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     (`moved_from_id` None): `Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ...`; made a root
     (`moved_to_id` None): `Chuyển ra, không còn trực thuộc cấp ủy nào (trước thuộc Đảng ủy xã Hòa Bình), ...`; moves
     of more than one unit (evaluation's `moves`: the cell moved, then a committee above it): one sentence each
-    (moves_note). A quarter or year (`tính lại theo`: its figures follow the cell) says its result the same way, and
-    while not rated yet (no `new_score`) the move, then `Số liệu quý IV/2026 của chi bộ nay tính cho …`."""
+    (moves_note). A quarter or year says its own result the same way; without figures (a half-year, a period not
+    rated yet: no `new_score`) the move, then `Số liệu 6 tháng cuối năm 2026 của chi bộ nay tính cho …`."""
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
     if len({move["unit_id"] for move in late.get("moves") or ()}) > 1:
         return moves_note(period, late, new)
