@@ -106,17 +106,29 @@ async def test_a_quarters_committee_page_and_report_say_a_cell_moved_after_a_mon
     move on the quarter (tests/evaluation/test_late_unit_move_periods.py); the committee page says it under a heading
     that names moves, not late results, and the CSV's column says the same words."""
     world.late_changes[(world.cell_a1, "2026-Q3")] = QUARTER_MOVED
+    # and a cell the ward lost after a month of the quarter closed: no line of its own cells, listed last
+    world.moved_away[(world.ward_a, "2026-Q3")] = [
+        {"cell_id": "thon-3-roi", "name": "Chi bộ thôn 3", "late_change": QUARTER_MOVED}
+    ]
     try:
         async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
             page = await officer.get(f"/app/committees/{world.ward_a}?period=2026-Q3")
             report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2026-Q3")
     finally:
         world.late_changes.pop((world.cell_a1, "2026-Q3"))
+        world.moved_away.pop((world.ward_a, "2026-Q3"))
     assert page.status_code == 200, page.text
     assert report.status_code == 200, report.text
-    assert late_changes_listed(page.text) == f"Chi bộ khu phố 1 — {QUARTER_NOTE}"
+    assert late_changes_listed(page.text) == f"Chi bộ khu phố 1 — {QUARTER_NOTE} Chi bộ thôn 3 — {QUARTER_NOTE}"
     heading = re.search(r'<h2 id="late-changes-title">(.*?)</h2>', page.text, re.S)
     assert heading is not None and text(heading.group(1)) == QUARTER_TITLE
     header, *rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
-    line = {row[0]: dict(zip(header, row, strict=True)) for row in rows}[world.cell_a1]
-    assert line["Ghi nhận muộn"] == QUARTER_NOTE
+    lines = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert lines[world.cell_a1]["Ghi nhận muộn"] == QUARTER_NOTE
+    gone = lines["thon-3-roi"]
+    assert (gone["Chi bộ"], gone["Điểm"], gone["Kỳ"], gone["Ghi nhận muộn"]) == (
+        "Chi bộ thôn 3",
+        "",
+        "Quý III/2026",
+        QUARTER_NOTE,
+    )

@@ -467,10 +467,10 @@ def recalculating_row(period: str) -> list[str]:
 
 
 def moved_away_rows(changes: Iterable[dict[str, Any]], *, seen: set[str], period: str) -> list[dict[str, Any]]:
-    """The report rows of the cells a committee lost after `period` (a month) closed: each roll-up `late_changes` item
-    of kind "unit_moved" (evaluation's move_late_changes: moved to another committee, or made a root; the one place
-    that filters them, so `changes` may hold every kind of late change) whose cell is
-    not among the report's cells (`seen`), with its code, name, the month and its note, and no figures: they no
+    """The report rows of the cells a committee lost after `period` (or a month of it) closed: each roll-up
+    `late_changes` item of kind "unit_moved" (evaluation's move_late_changes: moved to another committee, or made a
+    root; the one place that filters them, so `changes` may hold every kind of late change) whose cell is not among
+    the report's cells (`seen`), with its code, name, the period and its note, and no figures: they no
     longer count under the committee, and a sum down the column must not count them (h374: the page listed the move,
     the CSV had no line for it)."""
     rows = []
