@@ -861,7 +861,10 @@ async def committee_rollup(
         figures = await half_year_rollup(conn, committee_id, period, today=today, pending=pending)
         figures.pop("has_data")
         weak = await half_year_weakest(conn, committee_id, period, today=today, pending=pending)
-        return {**figures, "weakest": weak, "late_changes": [], "late_changes_total": 0, **tree}
+        late, late_total = await subtree_late_changes(
+            conn, committee_id, period, limit=LATE_CHANGES_SHOWN, offset=late_changes_offset
+        )
+        return {**figures, "weakest": weak, "late_changes": late, "late_changes_total": late_total, **tree}
     unrated = not_rated_yet(period, today=today)
     # every month up to the period's end, its own too: the subtree's first month of data is among them
     sums = await subtree_sums(
@@ -972,10 +975,13 @@ async def subtree_late_changes(
     conn: asyncpg.Connection, committee_id: str, period: str, *, limit: int, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
     """The subtree's cells whose closed month changed late (late_changes), the latest change first, at most `limit`
-    from `offset`, and how many there are; none for a quarter or year (their months say it). Reads the subtree as
-    refreshed by the roll-up's sums."""
+    from `offset`, and how many there are. Reads the subtree as refreshed by the roll-up's sums. A quarter, half-year
+    or year lists only its cells moved in or out after a month of it closed (move_late_changes): a move changes the
+    period's figures themselves; a result changed late is its month's to say."""
     if len(period_months(period)) != 1:
-        return [], 0
+        items = await move_late_changes(conn, committee_id, period)
+        items.sort(key=lambda item: (item["late_change"]["changed_at"], item["cell_id"]), reverse=True)
+        return items[offset : offset + limit], len(items)
     rows = await conn.fetch(SUBTREE_LATE_CHANGES, committee_id, period)
     noted = await late_changes(conn, [row["cell_id"] for row in rows], [period])
     items = [
@@ -1045,26 +1051,50 @@ migration 0043 read as the cell's own move), so a cell moved and then its new co
 
 MOVED_CELLS = """
 SELECT DISTINCT cell_id FROM unit_move_change
-WHERE period = $2 AND ($1 = ANY(left_ids) OR $1 = ANY(joined_ids))
+WHERE period = ANY($2::text[]) AND ($1 = ANY(left_ids) OR $1 = ANY(joined_ids))
 """
-"""The cells with a move after month $2 closed that touched committee $1 (lost or gained them, migration 0034)."""
+"""The cells with a move after one of months $2 closed that touched committee $1 (lost or gained them, migration
+0034)."""
+
+PERIOD_FIGURES = """
+SELECT cell_id, rating, score FROM cell_period WHERE cell_id = ANY($1::text[]) AND period = $2
+"""
+"""The stored rating and score of cells $1 in period $2 (a quarter or year: what a move note of it says)."""
 
 
 async def move_late_changes(
     conn: asyncpg.Connection, committee_id: str, period: str, *, cell_ids: list[str] | None = None
 ) -> list[dict[str, Any]]:
-    """The committee's notes of cells moved out of or into it after `period` (a month) closed whose net move still
-    changes its figures (MOVES_NET), as subtree_late_changes' items (`cell_id`, `name`, `late_change`:
-    move_late_change); of `cell_ids` only when given."""
-    if len(period_months(period)) != 1:
-        return []
-    moved = [row["cell_id"] for row in await conn.fetch(MOVED_CELLS, committee_id, period)]
+    """The committee's notes of cells moved out of or into it after a month of `period` (a month, quarter, half-year or
+    year) closed whose net move still changes its figures (MOVES_NET), as subtree_late_changes' items (`cell_id`,
+    `name`, `late_change`: move_late_change); of `cell_ids` only when given. A quarter, half-year or year changed
+    with its closed months (the cell's record follows it, docs/architecture.md "A cell moved to another committee"):
+    one note per cell, from its latest noted month's move, with the cell's figures of the period itself (None while
+    it has no stored row: a period not rated yet, or a half-year, which has no rating of its own)."""
+    months = period_months(period)
+    moved = [row["cell_id"] for row in await conn.fetch(MOVED_CELLS, committee_id, months)]
     if cell_ids is not None:
         moved = [cell_id for cell_id in moved if cell_id in set(cell_ids)]
     if not moved:
         return []
-    rows = await conn.fetch(MOVES_NET, moved, [period], committee_id)
-    return [{"cell_id": row["cell_id"], "name": row["name"], "late_change": move_late_change(row)} for row in rows]
+    rows = await conn.fetch(MOVES_NET, moved, months, committee_id)
+    if len(months) == 1:
+        return [{"cell_id": row["cell_id"], "name": row["name"], "late_change": move_late_change(row)} for row in rows]
+    # a quarter or year: the cell's latest noted month says the move (its months share the moves, netted alike)
+    latest: dict[str, asyncpg.Record] = {}
+    for row in rows:
+        if row["cell_id"] not in latest or row["period"] > latest[row["cell_id"]]["period"]:
+            latest[row["cell_id"]] = row
+    figures = {row["cell_id"]: row for row in await conn.fetch(PERIOD_FIGURES, list(latest), period)}
+    items = []
+    for cell_id, row in latest.items():
+        late = move_late_change(row)
+        stored = figures.get(cell_id)
+        rating = stored["rating"] if stored is not None else None
+        score = round(stored["score"], 2) if stored is not None and stored["score"] is not None else None
+        late.update(old_rating=rating, old_score=score, new_rating=rating, new_score=score)
+        items.append({"cell_id": cell_id, "name": row["name"], "late_change": late})
+    return items
 
 
 async def cell_move_late_changes(
@@ -1940,6 +1970,9 @@ async def _half_year_report(
         conn, committee_id, period, today=today, descending=True, limit=limit + 1, after=after, pending=pending
     )
     page = [line for line, _ in found[:limit]]
+    # the cells moved in after a month of the half-year closed (move_late_changes), as the other periods' lines say it
+    moves = await move_late_changes(conn, committee_id, period, cell_ids=[line["cell_id"] for line in page])
+    moved = {move["cell_id"]: move["late_change"] for move in moves}
     items = [
         {
             key: line[key]
@@ -1955,7 +1988,7 @@ async def _half_year_report(
             "quarter_ratings": line["quarter_ratings"],
             "quarter_provisional": line["quarter_provisional"],
             "quarter_reasons": line["quarter_reasons"],
-            "late_change": None,
+            "late_change": moved.get(line["cell_id"]),
             "rating_reason": None,
         }
         for line in page

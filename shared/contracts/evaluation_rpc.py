@@ -359,8 +359,10 @@ class CommitteeRollupReply(RollupFiguresReply, TreeRefreshReply):
 
     weakest: Sequence[CellRankReply] = Field(default_factory=list)
     late_changes: Sequence[CellRankReply] = Field(default_factory=list)
-    """For a month: the subtree's cells whose result changed after the month closed (a meeting recorded late), the
-    latest change first, each with its `late_change`; at most the configured number (`late_changes_total` all)."""
+    """For a month: the subtree's cells whose result changed after the month closed (a meeting recorded late, a cell
+    moved in or out); for a quarter, half-year or year: its cells moved in or out after a month of it closed (kind
+    "unit_moved", the period's own figures); the latest change first, each with its `late_change`; at most the
+    configured number (`late_changes_total` all)."""
     late_changes_total: int = 0
 
 

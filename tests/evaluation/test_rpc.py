@@ -280,11 +280,14 @@ async def test_a_cell_moved_to_another_committee_leaves_one_rollup_for_the_other
     ranking = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=right, period="2026-05", order="desc"))
     assert {item["cell_id"] for item in ranking["items"]} == {moved, stays} and ranking["total"] == 2
     # the committee it left has no cell any more: a month it showed the cell in reads no cell and lists the move
-    # (h363; docs/architecture.md "A cell moved to another committee"), not Poor; a quarter, which notes no move,
-    # is unknown
+    # (h363; docs/architecture.md "A cell moved to another committee"), not Poor; so does its quarter, whose figures
+    # the move changed too (h512: before, the quarter noted no move and was unknown); a quarter it never showed the
+    # cell in is unknown
     gone = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05"))
     assert gone["cells"] == 0 and [item["cell_id"] for item in gone["late_changes"]] == [moved]
-    unknown = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-Q2")))
+    quarter = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-Q2"))
+    assert quarter["cells"] == 0 and [item["cell_id"] for item in quarter["late_changes"]] == [moved]
+    unknown = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2025-Q2")))
     assert (unknown.code, unknown.field) == ("not_found", "period")
 
 

@@ -4,12 +4,15 @@ closed (h351).
 Over the real broker, evaluation faked: the roll-up's `late_changes` and the report line carry kind "unit_moved"
 with the committees it moved from and to, which the reply keeps and the page and CSV say in Vietnamese."""
 
+import csv
+import io
 import re
 
 import httpx
 
 from tests.gateway.fakes import World
 from tests.gateway.test_late_change_pages import cell_page_strip, committee_pages, late_changes_listed, text
+from tests.gateway.test_minutes_label_pages import signed_in
 from tests.web.test_late_unit_move_note import (
     MOVED,
     MOVED_NOTE,
@@ -20,6 +23,8 @@ from tests.web.test_late_unit_move_note import (
     UNPLACED,
     UNPLACED_NOTE,
 )
+from tests.web.test_late_unit_move_period_note import QUARTER_MOVED, QUARTER_NOTE
+from tests.web.test_late_unit_move_period_note import TITLE as QUARTER_TITLE
 
 
 async def test_the_committee_page_and_the_report_say_a_cell_moved_in_after_the_month_closed(
@@ -92,3 +97,38 @@ async def test_a_cell_moved_and_then_its_new_committee_moved_reads_as_two_moves_
     cell_page, _ = await cell_page_strip(client, world, amqp_url, database_url, TWO_UNITS_MOVED)
     listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', cell_page.text, re.S)
     assert listed is not None and text(listed.group(1)) == TWO_UNITS_MOVED_NOTE
+
+
+async def test_a_quarters_committee_page_and_report_say_a_cell_moved_after_a_month_of_it_closed(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """The carried leftover: a quarter's figures a cell move changed were shown with no note. Evaluation now lists the
+    move on the quarter (tests/evaluation/test_late_unit_move_periods.py); the committee page says it under a heading
+    that names moves, not late results, and the CSV's column says the same words."""
+    world.late_changes[(world.cell_a1, "2026-Q3")] = QUARTER_MOVED
+    # and a cell the ward lost after a month of the quarter closed: no line of its own cells, listed last
+    world.moved_away[(world.ward_a, "2026-Q3")] = [
+        {"cell_id": "thon-3-roi", "name": "Chi bộ thôn 3", "late_change": QUARTER_MOVED}
+    ]
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/committees/{world.ward_a}?period=2026-Q3")
+            report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2026-Q3")
+    finally:
+        world.late_changes.pop((world.cell_a1, "2026-Q3"))
+        world.moved_away.pop((world.ward_a, "2026-Q3"))
+    assert page.status_code == 200, page.text
+    assert report.status_code == 200, report.text
+    assert late_changes_listed(page.text) == f"Chi bộ khu phố 1 — {QUARTER_NOTE} Chi bộ thôn 3 — {QUARTER_NOTE}"
+    heading = re.search(r'<h2 id="late-changes-title">(.*?)</h2>', page.text, re.S)
+    assert heading is not None and text(heading.group(1)) == QUARTER_TITLE
+    header, *rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
+    lines = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert lines[world.cell_a1]["Ghi nhận muộn"] == QUARTER_NOTE
+    gone = lines["thon-3-roi"]
+    assert (gone["Chi bộ"], gone["Điểm"], gone["Kỳ"], gone["Ghi nhận muộn"]) == (
+        "Chi bộ thôn 3",
+        "",
+        "Quý III/2026",
+        QUARTER_NOTE,
+    )

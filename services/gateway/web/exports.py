@@ -33,6 +33,7 @@ from services.gateway.web.i18n import (
     half_year_no_rating,
     label,
     late_change_note,
+    late_changes_title,
     local,
     met_base,
     minutes_state,
@@ -483,10 +484,10 @@ def recalculating_row(period: str) -> list[str]:
 
 
 def moved_away_rows(changes: Iterable[dict[str, Any]], *, seen: set[str], period: str) -> list[dict[str, Any]]:
-    """The report rows of the cells a committee lost after `period` (a month) closed: each roll-up `late_changes` item
-    of kind "unit_moved" (evaluation's move_late_changes: moved to another committee, or made a root; the one place
-    that filters them, so `changes` may hold every kind of late change) whose cell is
-    not among the report's cells (`seen`), with its code, name, the month and its note, and no figures: they no
+    """The report rows of the cells a committee lost after `period` (or a month of it) closed: each roll-up
+    `late_changes` item of kind "unit_moved" (evaluation's move_late_changes: moved to another committee, or made a
+    root; the one place that filters them, so `changes` may hold every kind of late change) whose cell is not among
+    the report's cells (`seen`), with its code, name, the period and its note, and no figures: they no
     longer count under the committee, and a sum down the column must not count them (h374: the page listed the move,
     the CSV had no line for it)."""
     rows = []
@@ -566,7 +567,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             rows=[line[1:] for line in report_rows(data["rows"], period=None)],
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
             notes=[
-                (_("Results changed after the month closed"), late_notes(data["rows"], period=period)),
+                (late_changes_title(period), late_notes(data["rows"], period=period)),
                 (_("Reason for the rating"), reason_notes(data["rows"], period=period)),
             ],
             figures_note=figures_note,
@@ -642,7 +643,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         none_weak=half_year_no_rating(period, rollup=rollup) if half_year else _("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes=[
-            (_("Results changed after the month closed"), rollup_late_notes(rollup, period=period)),
+            (late_changes_title(period), rollup_late_notes(rollup, period=period)),
             (_("Reason for the rating"), reason_notes(data["weakest"], period=period)),
         ],
     )

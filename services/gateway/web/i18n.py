@@ -748,6 +748,11 @@ each move its own sentence, the cell's own without its name (the note follows it
 month's result and the committees each unit that moved is under now; the netted note read them as one move of the
 cell to the last move's committee from the first one's, in one run-on sentence."""
 
+MOVED_FIGURES = N_("Its figures for %(period)s now count under %(to)s.")
+MOVED_FIGURES_OUT = N_("Its figures for %(period)s no longer count under %(from)s.")
+"""A quarter or year not rated yet of a cell moved after a month of it closed (evaluation's "unit_moved" note without
+figures): after the move's own sentence, where the cell's figures of the period count now."""
+
 
 def _committee_of(move: dict[str, Any], end: str) -> str:
     """The committee a move (a note, or one of its `moves`) went to (`end` "to") or came from ("from"), by its name,
@@ -792,7 +797,10 @@ def moves_note(period: str, late: dict[str, Any], new: str) -> str:
     if not now:
         now = [_committee_of(late, "to")]
     said = [_move_sentence(cell_id, move) for move in moves]
-    said.append(_(MOVES_RESULT, month=period_within(period), new=new, to=joined(list(dict.fromkeys(now)))))
+    if late.get("new_score") is None:
+        said.append(_(MOVED_FIGURES, period=period_within(period), to=joined(list(dict.fromkeys(now)))))
+    else:
+        said.append(_(MOVES_RESULT, month=period_within(period), new=new, to=joined(list(dict.fromkeys(now)))))
     return " ".join(said)
 
 
@@ -803,12 +811,21 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     (`moved_from_id` None): `Đưa vào Đảng ủy phường An Phú (trước đó không trực thuộc cấp ủy nào), ...`; made a root
     (`moved_to_id` None): `Chuyển ra, không còn trực thuộc cấp ủy nào (trước thuộc Đảng ủy xã Hòa Bình), ...`; moves
     of more than one unit (evaluation's `moves`: the cell moved, then a committee above it): one sentence each
-    (moves_note)."""
+    (moves_note). A quarter or year says its own result the same way; without figures (a half-year, a period not
+    rated yet: no `new_score`) the move, then `Số liệu 6 tháng cuối năm 2026 của chi bộ nay tính cho …`."""
     new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
     if len({move["unit_id"] for move in late.get("moves") or ()}) > 1:
         return moves_note(period, late, new)
     names = [_committee_of(late, "to"), _committee_of(late, "from")]
     day = format_short_date(late["changed_at"])
+    if late.get("new_score") is None:
+        # a quarter or year not rated yet: the move, then where the cell's figures of it count now
+        move = {**late, "unit_id": ""}  # said as the cell's own move (MOVE_OWN), the note following its name
+        if late.get("moved_to_id") is None and late.get("moved_from_id") is not None:
+            after = _(MOVED_FIGURES_OUT, period=period_within(period), **{"from": names[1]})
+        else:
+            after = _(MOVED_FIGURES, period=period_within(period), to=names[0])
+        return f"{_move_sentence('', move)} {after}"
     if late.get("moved_from_id") is None and late.get("moved_to_id") is not None:
         return _(LATE_PLACED, to=names[0], day=day, month=period_within(period), new=new)
     if late.get("moved_to_id") is None and late.get("moved_from_id") is not None:
@@ -838,6 +855,19 @@ def changed_note(period: str, late: dict[str, Any]) -> str:
     meeting_day = format_short_date(late["meeting_starts_at"]) if late.get("meeting_starts_at") else month
     message = LATE_WITHDRAWN if late.get("meeting_cancelled") is not False else LATE_NOT_HELD
     return _(message, meeting_day=meeting_day, day=day, month=month, change=change)
+
+
+LATE_CHANGES_TITLE = N_("Results changed after the month closed")
+MOVED_CELLS_TITLE = N_("Cells moved to another committee: figures recalculated")
+"""The heading over a roll-up's `late_changes`: a month's results changed late, or, for a quarter or year (which
+lists only its cells moved in or out after a month of it closed), the cells whose figures now count elsewhere."""
+
+
+def late_changes_title(period: str) -> str:
+    """The heading over a roll-up's late changes (page and PDF alike): LATE_CHANGES_TITLE for a month,
+    MOVED_CELLS_TITLE for a quarter or year."""
+    title = LATE_CHANGES_TITLE if len(period_months(period)) == 1 else MOVED_CELLS_TITLE
+    return _(title)
 
 
 LATE_BADGE = N_("recorded late")
@@ -1073,6 +1103,7 @@ def globals_() -> dict[str, Any]:
     return {
         "not_met_label": not_met_label,
         "late_change_note": late_change_note,
+        "late_changes_title": late_changes_title,
         "late_change_items": late_change_items,
         "late_change_badge": late_change_badge,
         "rating_reason": rating_reason,
