@@ -182,3 +182,41 @@ async def test_a_reply_to_that_is_no_direct_reply_to_gets_nothing_and_the_event_
     # the delivery's reply was decided against before it was judged (the line above): nothing can come later
     declared = await requester.channel.declare_queue(own.name, passive=True)
     assert declared.declaration_result.message_count == 0
+
+
+async def stale_reply_to(amqp_url: str) -> str:
+    """A direct reply-to name as the broker makes it for a requester, whose channel is closed since: its publisher is
+    gone."""
+
+    async def ignore(_: aio_pika.abc.AbstractIncomingMessage) -> None:
+        return None
+
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await (await channel.get_queue(DIRECT_REPLY_TO, ensure=False)).consume(ignore, no_ack=True)
+        own = await channel.declare_queue("", exclusive=True)
+        await channel.default_exchange.publish(aio_pika.Message(b"", reply_to=DIRECT_REPLY_TO), routing_key=own.name)
+        got = await eventually(lambda: own.get(fail=False, no_ack=True))
+        assert got.reply_to and got.reply_to.startswith(f"{DIRECT_REPLY_TO}."), got.reply_to
+        return str(got.reply_to)
+
+
+async def test_a_reply_its_publisher_is_gone_for_is_dropped_and_the_event_stays_judged_once(
+    requester: Requester, amqp_url: str, lines: pytest.LogCaptureFixture
+) -> None:
+    event = ev.unit(random_id("cell"))
+    await requester.publish(event, reply_to=await stale_reply_to(amqp_url))
+    replied = await eventually(
+        lambda: [
+            line
+            for line in structured_logs(lines)
+            if line["event"] in ("ingest_replied", "ingest_reply_failed") and line.get("event_id") == event["id"]
+        ]
+    )
+    assert replied[-1]["event"] == "ingest_replied", replied  # the broker took it, and dropped it: nobody waits
+    again = await requester.reply(await requester.publish(event))
+    assert again == {"results": [outcome(event, 0, "duplicate")], **counts(duplicate=1)}
+    handled = [line for line in structured_logs(lines) if line.get("event_id") == event["id"]]
+    assert not [line for line in handled if line["event"] == "ingest_delivery_failed"], handled
+    assert len([line for line in handled if line["event"] == "event_accepted"]) == 1, handled
