@@ -140,9 +140,18 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     await acks.ack(message)
     _consumed(kind, "handled").inc()
     if reply_to is not None and outcomes:  # committed and acked: the reply can no longer undo or hold the delivery
-        await send_reply(
-            raw, ingest_answer([result.as_dict(index) for index, result in enumerate(outcomes)]), reply_to=reply_to
-        )
+        await reply_outcomes(raw, outcomes, reply_to=reply_to)
+
+
+async def reply_outcomes(raw: Any, outcomes: list[handlers.IngestResult], *, reply_to: str) -> None:
+    """Answer a judged delivery on its direct reply-to with POST /v1/events' body for its results (the sender's
+    wording: IngestResult.as_dict); never raises, a reply that cannot be built or sent is logged."""
+    try:
+        body = ingest_answer([result.as_dict(index) for index, result in enumerate(outcomes)])
+    except Exception as exc:  # the delivery is settled: nothing about its reply may fail it
+        log.warning("ingest_reply_failed", reply_to=reply_to, error=repr(exc), **delivery_identity(raw))
+        return
+    await send_reply(raw, body, reply_to=reply_to)
 
 
 async def ingest_judged(
