@@ -46,6 +46,20 @@ def _internal(event_type: str) -> str:
     return " Internal: exchanged between chibo's services, not part of the public contract (CONTRACT.md)."
 
 
+INGEST_REPLY_NOTE = (
+    " Optionally answered: a message whose AMQP `reply_to` is RabbitMQ's direct reply-to (`amq.rabbitmq.reply-to`) gets"
+    " one reply there, at most once, after its events were judged and committed: the JSON body POST /v1/events answers"
+    " for the same event or batch, `correlation_id` the message's `correlation_id`, else its `message_id`. Any other"
+    " `reply_to` is ignored. A reply lost (no answer in time) means: resend, it is idempotent (docs/integrations.md,"
+    ' "Outcomes over AMQP").'
+)
+
+
+def _ingest_reply(exchange: str) -> str:
+    """The note on chibo.ingest's direct reply-to answer for a channel of `exchange` (none for chibo.events)."""
+    return INGEST_REPLY_NOTE if exchange == INGEST_EXCHANGE else ""
+
+
 def _exchange_binding(exchange: str) -> dict[str, Any]:
     binding: dict[str, Any] = {
         "is": "routingKey",
@@ -85,7 +99,9 @@ def service_document(
             channels[key] = {
                 "address": event_type,
                 "title": f"{queue.exchange} · {event_type}",
-                "description": f"`{event_type}` on `{queue.exchange}`, read by `{queue.name}`." + _internal(event_type),
+                "description": f"`{event_type}` on `{queue.exchange}`, read by `{queue.name}`."
+                + _internal(event_type)
+                + _ingest_reply(queue.exchange),
                 "messages": {_key(event_type): {"$ref": f"#/components/messages/{_key(event_type)}"}},
                 "bindings": _exchange_binding(queue.exchange),
             }
@@ -101,6 +117,7 @@ def service_document(
             "description": (
                 f"A batch ({BATCH_CONTENT_TYPE}): a JSON array of up to {MAX_BATCH_SIZE} events"
                 + (" of any types in, routing key `batch`." if queue.exchange == INGEST_EXCHANGE else " of one type.")
+                + _ingest_reply(queue.exchange)
             ),
             "messages": {_key("batch", queue.name): {"$ref": f"#/components/messages/{_key('batch', queue.name)}"}},
             "bindings": _exchange_binding(queue.exchange),

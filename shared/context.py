@@ -61,6 +61,9 @@ def door_subscriber(
         queue.rabbit_exchange(),
         ack_policy=AckPolicy.MANUAL,
         decoder=hand_over_message,
+        # FastStream's own path (a recording tracer) would publish the handler's None to any reply_to a publisher
+        # names, a queue of its choosing too: a door's handler answers itself when it answers (shared.replies)
+        no_reply=True,
         title=title,
         description=description,
         **options,

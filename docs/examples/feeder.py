@@ -2,8 +2,9 @@
 
 It sends a cell and its secretary over HTTP (POST /v1/events, binary content mode), then the cell's next meeting
 over RabbitMQ (exchange chibo.ingest, binary mode with `ce-` headers, publisher confirms) under a source registered
-to no account, and prints what chibo answered over HTTP and that RabbitMQ confirmed the meeting (its outcome comes
-on chibo.events). Run it against your test system:
+to no account, and prints what chibo answered over HTTP, that RabbitMQ confirmed the meeting, and chibo's outcome
+of the meeting, which it asks for with RabbitMQ's direct reply-to (`reply_to` = amq.rabbitmq.reply-to) and waits for
+at most `--reply-wait` seconds. Run it against your test system:
 
     python docs/examples/feeder.py --gateway https://chibo.example.vn --token "$TOKEN" \
         --amqp amqp://partner:secret@broker.example.vn/ --committee <your committee id>
@@ -11,6 +12,7 @@ on chibo.events). Run it against your test system:
 
 import argparse
 import asyncio
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
@@ -47,6 +49,7 @@ async def main() -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--amqp", required=True)
     parser.add_argument("--committee", required=True, help="the committee (đảng ủy) the new cell belongs to")
+    parser.add_argument("--reply-wait", type=float, default=30, help="seconds to wait for chibo's AMQP answer")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:6]
     cell, secretary = f"cell-{suffix}", f"member-{suffix}"
@@ -81,8 +84,7 @@ async def main() -> None:
                 headers={**message.headers, "Authorization": f"Bearer {args.token}"},
             )
             response.raise_for_status()
-            result = response.json()["results"][0]
-            print(f"http {sent.get_type()} {sent.get_id()}: {result['outcome']} {result.get('reason') or ''}".strip())
+            print(f"http {sent.get_type()} {sent.get_id()}: {outcome_of(response.json())}")
 
     starts = (datetime.now(VIETNAM) + timedelta(days=7)).replace(hour=19, minute=30, second=0, microsecond=0)
     meeting = event(
@@ -101,6 +103,15 @@ async def main() -> None:
     connection = await aio_pika.connect(args.amqp)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
+        # chibo's answer comes by direct reply-to: consume the pseudo-queue (no acks) on the channel that publishes
+        answer: asyncio.Future[aio_pika.abc.AbstractIncomingMessage] = asyncio.get_running_loop().create_future()
+
+        async def on_reply(reply: aio_pika.abc.AbstractIncomingMessage) -> None:
+            if reply.correlation_id == meeting.get_id() and not answer.done():
+                answer.set_result(reply)
+
+        replies = await channel.get_queue("amq.rabbitmq.reply-to", ensure=False)
+        await replies.consume(on_reply, no_ack=True)
         exchange = await channel.get_exchange("chibo.ingest")
         await exchange.publish(
             aio_pika.Message(
@@ -110,11 +121,28 @@ async def main() -> None:
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 # your broker login: RabbitMQ checks it, and a rejection then names you as its sender
                 user_id=unquote(urlsplit(args.amqp).username or "guest"),
+                message_id=meeting.get_id(),  # the reply's correlation_id
+                reply_to="amq.rabbitmq.reply-to",  # optional: ask chibo for the outcome
             ),
             routing_key=meeting.get_type(),  # the routing key is the event's type
             mandatory=True,
         )
-    print(f"amqp {meeting.get_type()} {meeting.get_id()}: published")
+        print(f"amqp {meeting.get_type()} {meeting.get_id()}: published", flush=True)
+        try:
+            reply = await asyncio.wait_for(answer, timeout=args.reply_wait)
+        except TimeoutError:
+            said = f"no answer within {args.reply_wait:g} s; resend the same event (a duplicate changes nothing)"
+        else:
+            said = outcome_of(json.loads(reply.body))
+    print(f"amqp {meeting.get_type()} {meeting.get_id()}: {said}")
+
+
+def outcome_of(body: dict) -> str:
+    """One event's outcome as chibo answered it (the body POST /v1/events answers), in a few words."""
+    if "results" not in body:  # the message was not an event at all: the answer is an error
+        return f"rejected {body.get('code')}: {body.get('message')}"
+    result = body["results"][0]
+    return f"{result['outcome']} {result.get('reason') or ''}".strip()
 
 
 if __name__ == "__main__":

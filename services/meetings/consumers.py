@@ -29,9 +29,11 @@ from shared.consuming import (
     retry_delay,
 )
 from shared.context import ServiceContext, door_subscriber
+from shared.contracts.ingest_answer import ingest_answer
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import HandBack, hold_through_outage
+from shared.replies import direct_reply_to, send_reply
 from shared.rpc import RpcRequest, answer
 from shared.telemetry import current_trace_context
 from shared.topology import INGEST_EXCHANGE, MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
@@ -81,9 +83,12 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     once its transaction committed; held while the database cannot be reached (shared.outages), and handed back
     uncounted when the service stops meanwhile (shared.consuming.hand_back, with its origin: how it was published and
     by whom, so its copy is judged as it would have been); requeued with backoff, toward the delivery limit, when the
-    infrastructure fails otherwise."""
+    infrastructure fails otherwise. A message naming a direct reply-to (shared.replies) is answered there, once
+    acked, with what POST /v1/events answers for the same body (shared.contracts.ingest_answer)."""
     raw = message.raw_message
     kind = type_label(raw.routing_key)
+    reply_to = direct_reply_to(raw)  # only a direct reply-to name is answered (shared.replies)
+    outcomes: list[handlers.IngestResult] | None = [] if reply_to is not None else None
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
     acks.begin(message)
     if carries_death_history(raw):  # its clean copy is judged instead: its publisher's history is not the broker's
@@ -99,7 +104,9 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
         # delivery worked on too long shows in /health (shared.backlog)
         with in_progress(MEETINGS_INGEST.name) as settled:
             settled.append(
-                await hold_through_outage(lambda: ingest_judged(message, app), consumer=MEETINGS_INGEST.name)
+                await hold_through_outage(
+                    lambda: ingest_judged(message, app, outcomes=outcomes), consumer=MEETINGS_INGEST.name
+                )
             )
     except HandBack:
         login = amqp_login(app.settings.amqp_url)
@@ -132,13 +139,29 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
         return
     await acks.ack(message)
     _consumed(kind, "handled").inc()
+    if reply_to is not None and outcomes:  # committed and acked: the reply can no longer undo or hold the delivery
+        await reply_outcomes(raw, outcomes, reply_to=reply_to)
 
 
-async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> int:
+async def reply_outcomes(raw: Any, outcomes: list[handlers.IngestResult], *, reply_to: str) -> None:
+    """Answer a judged delivery on its direct reply-to with POST /v1/events' body for its results (the sender's
+    wording: IngestResult.as_dict); never raises, a reply that cannot be built or sent is logged."""
+    try:
+        body = ingest_answer([result.as_dict(index) for index, result in enumerate(outcomes)])
+    except Exception as exc:  # the delivery is settled: nothing about its reply may fail it
+        log.warning("ingest_reply_failed", reply_to=reply_to, error=repr(exc), **delivery_identity(raw))
+        return
+    await send_reply(raw, body, reply_to=reply_to)
+
+
+async def ingest_judged(
+    message: IncomingMessage, app: MeetingsContext, *, outcomes: list[handlers.IngestResult] | None = None
+) -> int:
     """Judge the delivery's events once, raising what fails: a single event in the group commit (app.singles), a
     batch or a neither-mode body on its own (handlers.ingest_delivery, in one of app.other_slots, taken again for
-    each try of a held delivery); how many events were judged. on_ingest holds it through an outage and settles the
-    delivery."""
+    each try of a held delivery); how many events were judged, their results in `outcomes` when given (replacing
+    those of an earlier try: the direct reply-to answer, on_ingest). on_ingest holds it through an outage and settles
+    the delivery."""
     raw = message.raw_message
     body = bytes(raw.body)
     headers = raw.headers or {}
@@ -161,7 +184,9 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> int:
         )
     )
     if event is not None:
-        await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
+        result = await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
+        if outcomes is not None:
+            outcomes[:] = [result]
         return 1
     async with app.other_slots:
         results = await handlers.ingest_delivery(
@@ -176,6 +201,8 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> int:
             message_id=message_id,
             account=origin.user_id or None,  # its publisher's broker user (RabbitMQ checks it), kept as its sender
         )
+    if outcomes is not None:
+        outcomes[:] = results
     return len(results)
 
 

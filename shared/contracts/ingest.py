@@ -31,7 +31,8 @@ class IngestWarning(BaseModel):
 
 class IngestWarned(EventData):
     """ingest.warned.v1: an incoming event that was accepted but lacks something (an attendance.recorded.v1 leaving
-    out members of the cell: CONTRACT.md makes it a full roster), for the AMQP route, which answers nothing."""
+    out members of the cell: CONTRACT.md makes it a full roster), for the AMQP route, which answers only a direct
+    reply-to (shared.replies)."""
 
     source: str
     event_id: str

@@ -125,6 +125,8 @@ class World:
     """Whether notifications has an SMS gateway to offer (CHIBO_WEBHOOK_URL): without one, `webhook` is not among the
     `available_channels` and choosing it is refused as notifications refuses it (model.preference_fault)."""
     ingested: list[dict[str, Any]] = field(default_factory=list)
+    body_replies: list[dict[str, Any]] = field(default_factory=list)
+    """What IngestBody answered, call by call: the results the gateway's answer is built from."""
     scopes: list[str | None] = field(default_factory=list)
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
     sources: list[list[str] | None] = field(default_factory=list)
@@ -461,6 +463,11 @@ class World:
             )
 
         async def ingest_body(r: meetings.IngestBody) -> dict[str, Any]:
+            reply = await judge_body(r)
+            self.body_replies.append(reply)
+            return reply
+
+        async def judge_body(r: meetings.IngestBody) -> dict[str, Any]:
             assert r.route == "http" and r.account
             self.scopes.append(r.scope)
             self.sources.append(r.sources)

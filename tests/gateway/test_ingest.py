@@ -5,6 +5,7 @@ import json
 import httpx
 
 from services.gateway.bootstrap import GatewayState
+from shared.contracts.ingest_answer import ingest_answer
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
@@ -69,6 +70,23 @@ async def test_a_batch_answers_each_event_and_one_bad_event_rejects_only_itself(
     assert [item["outcome"] for item in body["results"]] == ["accepted", "rejected", "held"]
     assert body["results"][1]["field"] == "data.name"
     assert (body["accepted"], body["rejected"], body["held"], body["duplicate"]) == (1, 1, 1, 0)
+
+
+async def test_the_http_answer_is_the_body_a_chibo_ingest_message_is_replied(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """shared.contracts.ingest_answer builds both: the AMQP direct reply-to answer (services/meetings/consumers.py)
+    from meetings' results, this route from the same results come by RPC; an unreadable body's error answer too."""
+    good, bad = unit_event(world), unit_event(world, data={"id": random_id("cell"), "kind": "cell"})
+    batch = await client.post(
+        "/v1/events", content=json.dumps([good, bad]), headers={**headers["integration"], **BATCH}
+    )
+    assert batch.status_code == 200, batch.text
+    assert batch.json() == ingest_answer(world.body_replies[-1]["results"])
+    assert batch.json()["results"][1]["outcome"] == "rejected"
+    broken = await client.post("/v1/events", content=b"{not json", headers={**headers["integration"], **SINGLE})
+    assert broken.status_code == 400
+    assert broken.json() == ingest_answer(world.body_replies[-1]["results"])
 
 
 async def test_a_body_that_is_not_json_is_a_400_naming_the_body(

@@ -16,6 +16,7 @@ class FakeRaw:
     headers: dict[str, Any] = field(default_factory=lambda: {"x-delivery-count": 0})
     body: bytes = b""
     user_id: str | None = None
+    reply_to: str | None = None
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The minimal feeders of docs/integrations.md (docs/examples/feeder.py and feeder.js) run unchanged against the
 real system, with the accounts `make up` gives the demo (deploy/demo_access.py's integration account, scoped to the
 province with DEMO_FEED_SOURCES, and a broker user with the feed user's permissions of deploy/broker_users.sh): their
-events are accepted over HTTP and applied from RabbitMQ. The minimal listeners (docs/examples/listener.py and
-listener.js) read both forms of a chibo.events message: one event and a batch."""
+events are accepted over HTTP and applied from RabbitMQ, whose answer on their direct reply-to they print. The
+minimal listeners (docs/examples/listener.py and listener.js) read both forms of a chibo.events message: one event
+and a batch."""
 
 import asyncio
 import json
@@ -86,12 +87,14 @@ async def demo_feed(system: RunningSystem, integration_token: str) -> tuple[str,
 
 
 async def check_feeder_output(output: str, meetings_db: asyncpg.Connection) -> None:
-    """Two HTTP events accepted, one meeting published to chibo.ingest and then stored, never rejected."""
+    """Two HTTP events accepted, one meeting published to chibo.ingest, answered `accepted` on the feeder's direct
+    reply-to (docs/integrations.md "Outcomes over AMQP"), and stored, never rejected."""
     lines = output.splitlines()
-    assert len(lines) == 3, output
+    assert len(lines) == 4, output
     assert all(line.startswith("http ") and line.endswith(": accepted") for line in lines[:2]), output
     assert lines[2].startswith("amqp meeting.scheduled.v1 ") and lines[2].endswith(": published"), output
     event_id = lines[2].split()[2].rstrip(":")
+    assert lines[3] == f"amqp meeting.scheduled.v1 {event_id}: accepted", output
 
     async def judged() -> Any:
         rejected = await meetings_db.fetchval("SELECT reason FROM rejection WHERE event_id = $1", event_id)

@@ -47,6 +47,7 @@ class FakeRaw:
         self.content_encoding = None
         self.message_id = props.get("message_id")
         self.correlation_id = props.get("correlation_id")
+        self.reply_to = props.get("reply_to")
         self.type = props.get("type")
         self.app_id = None
         self.routing_key = props.get("routing_key", "meeting.cancelled.v1")

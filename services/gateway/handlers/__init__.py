@@ -15,6 +15,7 @@ from services.gateway.auth import Principal, Role, issue_instant, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import media_type
 from shared.contracts.base import EventData
+from shared.contracts.ingest_answer import as_replied, body_problem
 from shared.contracts.meetings_rpc import (
     CUT_BODY_KEPT,
     GetMeeting,
@@ -513,16 +514,6 @@ async def followed_cells(principal: Principal, *, rpc: Rpc, directory: UnitDirec
     ]
 
 
-BODY_PROBLEM_STATUS = {
-    "syntax": (400, "bad_request"),
-    "shape": (422, "invalid"),
-    "too_large": (413, "payload_too_large"),
-    "neither_mode": (415, "unsupported_media_type"),
-    "header": (422, "invalid"),
-}
-"""The HTTP answer to a body meetings could not read as an event or a batch (stored and published all the same)."""
-
-
 async def ingest_events(
     body: bytes,
     content_type: str | None,
@@ -585,13 +576,13 @@ async def ingest_events(
     except ServiceUnavailable as exc:
         detail = DRY_RUN_UNANSWERED if dry_run else EVENTS_UNANSWERED
         raise exc.explained(detail) from exc.__cause__
-    results = reply.results
     if over_limit is not None:  # stored by meetings as cut; the answer is any over-limit body's, whatever it said
         raise BodyError(413, "payload_too_large", body_over_limit(over_limit))
-    if len(results) == 1 and results[0].problem in BODY_PROBLEM_STATUS:
-        status, code = BODY_PROBLEM_STATUS[results[0].problem]
-        raise BodyError(status, code, results[0].reason or "body: not an event", field=results[0].field or "body")
-    return [result.model_dump(mode="json", exclude_unset=True) for result in results], reply.correlation_id
+    results = as_replied(reply.results)
+    problem = body_problem(results)  # answered alike to a chibo.ingest message asking for a reply
+    if problem is not None:
+        raise BodyError(problem.status, problem.code, problem.message, field=problem.field)
+    return results, reply.correlation_id
 
 
 EVENTS_UNANSWERED = (

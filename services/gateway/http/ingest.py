@@ -21,6 +21,7 @@ from services.gateway.schemas import (
     IngestUnfinishedRead,
     NotJudgedRead,
 )
+from shared.contracts.ingest_answer import ingest_read
 from shared.contracts.meetings_rpc import NOT_JUDGED
 from shared.contracts.schemas import ingest_types
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
@@ -138,14 +139,7 @@ async def post_events(
     request.state.audit_detail = {"events": len(results), "dry_run": dry_run, **counts}
     if unjudged:  # CONTRACT.md's answer lists four outcomes: an event not judged makes the call a 503 (try again)
         return unfinished(outcomes, unjudged, counts)
-    return IngestRead(
-        dry_run=dry_run,
-        results=outcomes,
-        accepted=counts["accepted"],
-        duplicate=counts["duplicate"],
-        held=counts["held"],
-        rejected=counts["rejected"],
-    )
+    return ingest_read(outcomes, dry_run=dry_run)  # a chibo.ingest message's direct reply-to answer is this too
 
 
 UNFINISHED_RETRY_AFTER = "5"

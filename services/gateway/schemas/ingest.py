@@ -2,43 +2,23 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.schemas.common import ErrorRead, ReadModel
+from services.gateway.schemas.common import ErrorRead
 from shared.contracts.base import Timestamp
-from shared.contracts.ingest import IngestWarning
+from shared.contracts.ingest_answer import IngestOutcomeRead, IngestRead
 
-
-class IngestOutcomeRead(ReadModel):
-    """What happened to one event of the body."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _code_of_refusal(cls, value: Any) -> Any:
-        """meetings' `refusal` ({"code", ...}) answered as `reason_code`, as error answers carry it."""
-        if isinstance(value, dict) and isinstance(value.get("refusal"), dict) and "reason_code" not in value:
-            value = {**value, "reason_code": value["refusal"].get("code")}
-        return value
-
-    index: int
-    id: str | None = None
-    source: str | None = None
-    type: str | None = None
-    outcome: Literal["accepted", "duplicate", "held", "rejected"]
-    reason: str | None = None
-    field: str | None = None
-    waiting_for: str | None = None
-    """For a held event, what it waits for (`unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>`, ...)."""
-    reason_code: str | None = None
-    """A rejection's or hold's machine-readable reason when the rule gives one (`id_reused`, `born_after_event`,
-    ...: shared/refusals.py): match on it, not on `reason`, whose English may change."""
-    ignored_fields: list[str] | None = None
-    """Keys of the event's data that no field of its type reads (`data.committe_prepared`, a misspelling?): the
-    event was taken without them. Absent when there are none."""
-    warnings: list[IngestWarning] | None = None
-    """What an accepted event lacks though valid: `roster_incomplete` naming `data.records`, the members of the cell
-    at the meeting's start an attendance.recorded.v1 leaves out (`member_ids`, the first `member_names`, `missing`);
-    also published as ingest.warned.v1. Absent when there is none."""
+__all__ = [
+    "CloudEventCreate",
+    "EventSchemaIndexRead",
+    "EventSchemaRead",
+    "IngestCountsRead",
+    "IngestOutcomeRead",
+    "IngestRead",
+    "IngestUnfinishedRead",
+    "NotJudgedRead",
+    "ReplayOutcomeRead",
+]
 
 
 class ReplayOutcomeRead(IngestOutcomeRead):
@@ -47,18 +27,6 @@ class ReplayOutcomeRead(IngestOutcomeRead):
     `release`); 0 when none or all were judged with the replay."""
 
     releasing: int = 0
-
-
-class IngestRead(BaseModel):
-    """Each event's outcome, in the body's order, and the counts."""
-
-    results: list[IngestOutcomeRead]
-    accepted: int
-    duplicate: int
-    held: int
-    rejected: int
-    dry_run: bool = False
-    """True when nothing was kept (POST /v1/events?dry_run=true)."""
 
 
 class NotJudgedRead(BaseModel):

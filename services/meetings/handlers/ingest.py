@@ -1852,8 +1852,9 @@ async def _settle(
 
 def warn(event: Event[Any], warning: IngestWarning, uow: MeetingsUnit, *, route: str, received_at: datetime) -> None:
     """Say what an accepted `event` lacks (`warning`, Applied.warnings) beyond its answer: published as
-    ingest.warned.v1 (the AMQP route answers nothing; its outcome appears on chibo.events), logged `event_warned`
-    and counted in chibo_ingest_warnings_total by route, type and code (not in a dry run, whose outbox rolls back)."""
+    ingest.warned.v1 (the AMQP route answers only a direct reply-to; its outcome appears on chibo.events), logged
+    `event_warned` and counted in chibo_ingest_warnings_total by route, type and code (not in a dry run, whose outbox
+    rolls back)."""
     uow.emit(
         new_event(
             type="ingest.warned.v1",
