@@ -99,7 +99,7 @@ def _admits_null(node: dict[str, Any]) -> bool:
 def _or_null(node: dict[str, Any]) -> dict[str, Any]:
     """An optional property's schema that also admits null, the same as absent (CONTRACT.md: "An optional attribute
     or field given as JSON null is the same as absent"), its annotations kept on the outside."""
-    outer = {key: node[key] for key in ("title", "description", "default") if key in node}
+    outer: dict[str, Any] = {key: node[key] for key in ("title", "description", "default") if key in node}
     inner = {key: value for key, value in node.items() if key not in outer}
     return {**outer, "anyOf": [inner, {"type": "null"}]}
 

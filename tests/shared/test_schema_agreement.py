@@ -9,6 +9,7 @@ import json
 from copy import deepcopy
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,11 +149,18 @@ NOT_EXPRESSED_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("birth year as 1970.0", "3.0", changed(MEMBER, ("data", "birth_year"), 1970.0)),
     ("votes as 3e0", "3e0", changed(MINUTES, ("data", "votes_for"), 3e0)),
     ("extension value 1.0", "3.0", changed(MEMBER, ("tenant",), 1.0)),
-    ("blank name of zero-width spaces", "Default_Ignorable_Code_Point", changed(MEMBER, ("data", "full_name"), "\u200b")),
+    (
+        "blank name of zero-width spaces",
+        "Default_Ignorable_Code_Point",
+        changed(MEMBER, ("data", "full_name"), "\u200b"),
+    ),
     ("name of invisible operators", "Default_Ignorable_Code_Point", changed(MEMBER, ("data", "full_name"), "\u2062")),
     ("leap second off the month's end", "leap second", changed(MEMBER, ("time",), "2026-12-01T10:00:60+07:00")),
-    ("meeting on 1999-12-31 before 2000 at +07:00", "2000-01-01T00:00:00+07:00",
-     changed(SCHEDULED, ("data", "starts_at"), "1999-12-31T10:00:00+02:00")),
+    (
+        "meeting on 1999-12-31 before 2000 at +07:00",
+        "2000-01-01T00:00:00+07:00",
+        changed(SCHEDULED, ("data", "starts_at"), "1999-12-31T10:00:00+02:00"),
+    ),
     ("nesting over 32 levels", "nested", changed(MEMBER, ("data", "note"), json.loads("[" * 40 + "]" * 40))),
 ]
 """Events chibo refuses by a rule JSON Schema cannot express: the schema's description must name each."""
@@ -223,3 +231,10 @@ def test_every_schema_and_component_is_valid_draft_2020_12() -> None:
     document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": components}
     Draft202012Validator.check_schema(document)
     assert "Event.AnyJsonValue" in components
+
+
+def test_the_integration_guide_lists_what_the_schemas_cannot_refuse() -> None:
+    guide = (Path(__file__).parents[2] / "docs/integrations.md").read_text(encoding="utf-8")
+    assert "exactly as chibo checks them" not in guide
+    for case, named, _ in NOT_EXPRESSED_CASES:
+        assert named in guide, case
