@@ -15,6 +15,7 @@ from shared.envelope import (
     DAY_PATTERN,
     EXTENSION_NAME_PATTERN,
     ID_PATTERN,
+    MEDIA_TYPE_PATTERN,
     TIME_PATTERN,
     URI_REFERENCE_PATTERN,
     CloudEvent,
@@ -44,9 +45,26 @@ NOT_EXPRESSED = (
     " (4) a second 60 is only a leap second, at 23:59 UTC on the last day of a month; a meeting's start is from"
     " 2000-01-01T00:00:00+07:00 as an instant; (5) rules across fields or events (an end after its start, a member"
     " of the meeting's cell, assessment points of the framework in force, a start not too far ahead of the clock)."
-    " A dry run (`POST /v1/events?dry_run=true`) judges all of them. Text is stored in Unicode NFC."
+    " A dry run (`POST /v1/events?dry_run=true`) judges all of them. Text is stored in Unicode NFC. The other way"
+    " round, chibo reads a text of `data` without its outer spaces and line breaks, which this schema counts against"
+    " its pattern and length: send them trimmed."
 )
 """What every published schema says it leaves to chibo (docs/integrations.md lists the same)."""
+
+
+_LINE_END_READERS = frozenset({EXTENSION_VALUE.pattern, EXTENSION_NAME_PATTERN, MEDIA_TYPE_PATTERN})
+"""Patterns chibo matches with Python's `re` (whose `$` also matches before a last line break) rather than pydantic's,
+whose `$` is the end of the text alone."""
+TEXT_END = "(?!\\n)"
+"""What follows a pattern's closing `$` where chibo's reader takes `$` as the end of the text: Python's `re` (which
+jsonschema uses) also matches `$` before a last line break, which ECMA-262 does not and chibo refuses."""
+
+
+def _whole_text(pattern: str) -> str:
+    """`pattern` matching only where it ends at the text's end in Python's `re` as in ECMA-262 (TEXT_END)."""
+    if pattern in _LINE_END_READERS or not pattern.endswith("$") or pattern.endswith("\\$"):
+        return pattern
+    return pattern + TEXT_END
 
 
 def _storable(node: dict[str, Any]) -> None:
@@ -56,8 +74,10 @@ def _storable(node: dict[str, Any]) -> None:
     pattern = node.get("pattern")
     if pattern is None:
         node["pattern"] = STORABLE_TEXT
-    elif pattern not in _ASCII_PATTERNS and STORABLE_TEXT not in str(node.get("allOf", "")):
-        node["allOf"] = [*node.get("allOf", []), {"pattern": STORABLE_TEXT}]
+    else:
+        if pattern not in _ASCII_PATTERNS and STORABLE_TEXT not in str(node.get("allOf", "")):
+            node["allOf"] = [*node.get("allOf", []), {"pattern": STORABLE_TEXT}]
+        node["pattern"] = _whole_text(pattern)
 
 
 def _tighten(node: Any, any_value: dict[str, Any]) -> None:

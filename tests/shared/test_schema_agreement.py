@@ -97,6 +97,9 @@ EXPRESSED: list[tuple[str, dict[str, Any]]] = [
     ("year 1899", changed(MEMBER, ("time",), "1899-12-31T10:00:00+07:00")),
     ("year 2200", changed(MEMBER, ("time",), "2200-01-01T10:00:00+07:00")),
     ("time over 128 characters", changed(MEMBER, ("time",), "2026-12-01T10:00:00." + "1" * 120 + "+07:00")),
+    ("time ending in a line break", changed(MEMBER, ("time",), "2026-12-01T10:00:00+07:00\n")),
+    ("id ending in a line break", changed(MEMBER, ("id",), "evt-1\n")),
+    ("source ending in a line break", changed(MEMBER, ("source",), "urn:test:feed\n")),
     ("time as a number", changed(MEMBER, ("time",), 1733000000)),
     ("meeting before 2000", changed(SCHEDULED, ("data", "starts_at"), "1999-06-01T19:30:00+07:00")),
     # dates
