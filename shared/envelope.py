@@ -22,6 +22,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     field_serializer,
     field_validator,
     model_validator,
@@ -114,7 +115,22 @@ def _uri_reference(value: str) -> str:
     return value
 
 
-Uri = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_uri_reference)]
+URI_REFERENCE_PATTERN = f"^(?:{_URI_REFERENCE.pattern})$"
+"""_URI_REFERENCE as a whole-text JSON Schema `pattern` (its lookahead is ECMA-262 as well as Python)."""
+Uri = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(_uri_reference),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "pattern": URI_REFERENCE_PATTERN,
+            "description": "An RFC 3986 URI-reference (such as urn:example:system), at most 256 characters.",
+        }
+    ),
+]
 
 _RFC3339 = re.compile(
     r"^([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
@@ -323,9 +339,56 @@ def _plausible_day(value: date) -> date:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_plausible_day)]
+_YEAR_TEXT = "(?:19|20|21)[0-9]{2}"
+_LEAP_YEAR_TEXT = "(?:(?:19|20|21)(?:0[48]|[2468][048]|[13579][26])|2000)"
+_MONTH_DAY_TEXT = (
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+DAY_TEXT = f"(?:{_YEAR_TEXT}-{_MONTH_DAY_TEXT}|{_LEAP_YEAR_TEXT}-02-29)"
+"""A day that exists in 1900-2199 (EARLIEST_DAY..LATEST_DAY), leap days included, as `YYYY-MM-DD` regex text."""
+CLOCK_TEXT = (
+    "[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+"""An RFC 3339 time of day after its date, as _rfc3339 reads it: seconds and an offset required, hours 00-23, minutes
+00-59, seconds 00-59 or 60 (a leap second), any fraction, an offset Z or at most ±23:59."""
+TIME_PATTERN = f"^{DAY_TEXT}{CLOCK_TEXT}$"
+"""The JSON Schema `pattern` of a Timestamp: exactly the texts _rfc3339 and _plausible_day accept, but for where a
+leap second may fall (LEAP_SECOND_PROBLEM), which depends on the offset."""
+DAY_PATTERN = f"^{DAY_TEXT}$"
+"""The JSON Schema `pattern` of a Day: exactly the texts _iso_date and _plausible_day accept."""
+MEETING_YEARS_PATTERN = "^(?:1999-12-31|2[01])"
+"""What a MeetingTime's text begins with besides TIME_PATTERN: a day from 1999-12-31 (2000-01-01 at +07:00 is the
+evening before in UTC); whether a time of 1999-12-31 is on or after EARLIEST_MEETING depends on its offset."""
+TIME_SCHEMA_SAID = (
+    "RFC 3339 text with seconds and an offset (Z or ±hh:mm), such as 2026-11-01T08:00:00+07:00, of a day in"
+    " 1900-2199 as written; at most 128 characters. Not checked by this pattern: a second 60 is only a leap second,"
+    " at 23:59 UTC on the last day of a month."
+)
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_plausible_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": TIME_PATTERN,
+            "maxLength": TIME_MAX_LENGTH,
+            "description": TIME_SCHEMA_SAID,
+        }
+    ),
+]
 """RFC 3339 with seconds and an offset, in 1900-2199; never a number or a number in text."""
-Day = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_day)]
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_plausible_day),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": DAY_PATTERN, "description": "YYYY-MM-DD, a day in 1900-2199."}
+    ),
+]
 """A calendar date written YYYY-MM-DD, in 1900-2199."""
 
 
@@ -338,7 +401,24 @@ def _plausible_meeting_time(value: datetime) -> datetime:
     return value
 
 
-MeetingTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_plausible_meeting_time)]
+MeetingTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_plausible_meeting_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": TIME_PATTERN,
+            "allOf": [{"pattern": MEETING_YEARS_PATTERN}],
+            "maxLength": TIME_MAX_LENGTH,
+            "description": (
+                f"{TIME_SCHEMA_SAID} A meeting is from 2000-01-01T00:00:00+07:00 on (an earlier instant written at"
+                " another offset on 1999-12-31 is not checked by the pattern)."
+            ),
+        }
+    ),
+]
 """A Timestamp a meeting happens at (its start): from 2000-01-01 (+07:00), as the meeting rule says; the upper bound
 against the clock is checked once `now` is known (shared.plausible.meeting_start_problem)."""
 
@@ -347,6 +427,9 @@ DataT = TypeVar("DataT", bound=BaseModel)
 _REQUIRED = frozenset({"specversion", "id", "source", "type", "time", "data"})
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 _MEDIA_TYPE = re.compile(r"^application/json\s*(;.*)?$", re.IGNORECASE)
+MEDIA_TYPE_PATTERN = r"^[Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn]/[Jj][Ss][Oo][Nn]\s*(;.*)?$"
+"""_MEDIA_TYPE as a JSON Schema `pattern`, which has no flags: each letter in either case."""
+EXTENSION_NAME_PATTERN = _EXTENSION_NAME.pattern
 
 
 class CloudEvent(BaseModel):
@@ -359,7 +442,16 @@ class CloudEvent(BaseModel):
     source: Uri
     type: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     time: Timestamp
-    datacontenttype: str = "application/json"
+    datacontenttype: Annotated[
+        str,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "pattern": MEDIA_TYPE_PATTERN,
+                "description": "application/json (any case), with or without media-type parameters.",
+            }
+        ),
+    ] = "application/json"
     subject: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     dataschema: Uri | None = None
     """CloudEvents 1.0's optional URI of the schema `data` follows: read as a URI (the type fixes the schema here)."""
