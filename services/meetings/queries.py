@@ -8,16 +8,14 @@ import asyncpg
 
 from services.meetings import domain
 from services.meetings.config import Settings
-from services.meetings.handlers.apply import ROSTER_REJUDGED_ROUTE
-from services.meetings.handlers.ingest import replayable_as_sent_fields
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
 from shared.minutes import part_stands_sql
 from shared.plausible import meeting_begun
-from shared.reading import KEPT_TAIL_SQL
 from shared.rejection_counts import rejection_counts
+from shared.rejection_fields import REJECTION_COLUMNS, rejection_reply, with_refusal
 from shared.tree import fetch_ancestors
 
 
@@ -496,36 +494,10 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
     }
 
 
-REJECTION_COLUMNS = (
-    "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
-    " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
-    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id, sender, sender_named_by,"
-    " sender_named_at, scope AS sent_scope, route AS sent_route, sources_listed,"
-    " " + KEPT_TAIL_SQL.format(raw="raw") + " AS kept_tail,"
-    " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'type', a.type, 'reason', a.reason,"
-    " 'field', a.field, 'refusal', a.refusal, 'message_id', a.message_id, 'received_at', a.received_at,"
-    " 'sender', a.sender, 'kept_tail', " + KEPT_TAIL_SQL.format(raw="a.raw") + ")"
-    " ORDER BY a.attempt) FROM rejection_attempt AS a WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
-)
-"""A rejection as its reply (RejectionReply) reads it, its every attempt's too, each with its `kept_tail`, from which
-_rejection_reply says whether it is replayable as sent (handlers.ingest.replayable_as_sent_fields)."""
-
-
 def _rejection_reply(row: asyncpg.Record) -> dict[str, Any]:
-    """A rejection's row as its reply (_with_refusal), with `sender_nameable` (domain.sender_nameable; a roster judged
-    again after a member's change, stored before it kept its scope, may be: its replay reads the scope then)."""
-    found = _with_refusal(row)
-    found |= replayable_as_sent_fields({"raw": found.pop("kept_tail"), "reason": found["reason"]})
-    for attempt in found["attempts"]:  # each judged by its own copy and reason, as a replay of that attempt is
-        attempt |= replayable_as_sent_fields({"raw": attempt.pop("kept_tail", None), "reason": attempt["reason"]})
-    scope, route = found.pop("sent_scope"), found.pop("sent_route")
-    found["sender_nameable"] = domain.sender_nameable(
-        sender=found["sender"],
-        scoped=scope is not None or route == ROSTER_REJUDGED_ROUTE,
-        source=found["source"],
-        sources_listed=found.pop("sources_listed"),
-    )
-    return found
+    """A rejection's row (REJECTION_COLUMNS) as its reply: shared.rejection_fields.rejection_reply, the one the
+    command line's `rejections list` says it by too."""
+    return rejection_reply(row)
 
 
 async def rejection(conn: asyncpg.Connection, rejection_id: str) -> dict[str, Any] | None:
@@ -611,13 +583,6 @@ async def open_rejection(conn: asyncpg.Connection, *, source: str, event_id: str
 
 
 def _with_refusal(row: asyncpg.Record) -> dict[str, Any]:
-    """A held event's or a rejection's row as its reply: the refusal (why, machine-readably) only when its rule gave
-    one."""
-    found = dict(row)
-    if "attempts" in found:
-        found["attempts"] = json.loads(found["attempts"] or "[]")
-    for name in ("refusal", "last_replay_refusal"):
-        if name in found:
-            refusal = found.pop(name)
-            found |= {name: json.loads(refusal)} if refusal else {}
-    return found
+    """A held event's row as its reply: the refusal (why, machine-readably) only when its rule gave one
+    (shared.rejection_fields.with_refusal)."""
+    return with_refusal(row)

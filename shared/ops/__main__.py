@@ -121,8 +121,9 @@ from shared.ops.outbox import (
     unknown_parked_rows,
 )
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
-from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, not_replayable_reason, replayable_fields
+from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, not_replayable_reason
 from shared.rejection_counts import rejection_counts
+from shared.rejection_fields import REJECTION_COLUMNS, public_rejection, rejection_reply
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
 from shared.topology import CONSUMER_QUEUES
@@ -791,25 +792,16 @@ async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -
     return result
 
 
-def replayable_as_sent(row: dict[str, Any]) -> dict[str, Any]:
-    """A listed rejection's or attempt's `reason` and `kept_tail` (dropped) as `body_not_kept`, `not_replayable_reason`
-    (`body_not_kept`, `body_reads_no_json`, `refused_again_as_sent`: the code its replay as it was is refused with)
-    and `replayable_as_sent` (true exactly when that is None): shared.reading.replayable_fields, the fields meetings'
-    reply (GET /v1/rejections) says them by."""
-    tail = row.pop("kept_tail", None)
-    return row | replayable_fields(tail, row["reason"])
-
-
 async def list_rejections(
     conn: asyncpg.Connection, *, status: str, limit: int, offset: int, replayable: bool | None = None
 ) -> dict[str, Any]:
     """Rejections of one status (`total`: how many have it), with `counts`, every status's number as GET
     /v1/rejections and the operator page give it (shared.rejection_counts: `open` is the page's figure, `total` the
-    API's unfiltered one), newest first, with the reason, the last replay's and a dismissal's who/when/why, and
-    the AMQP `message_id` of the message its event came in (None when it came otherwise), whether it can be replayed
-    as sent (replayable_as_sent), and every refused attempt of its event, first first (`attempts`: number, route,
-    reason, code, message, time and its own replayable_as_sent; `replay --attempt N`). `replayable` True (False)
-    keeps only those that can (cannot) be replayed as sent, `total` counting those of the status."""
+    API's unfiltered one), newest first, each with every field GET /v1/rejections answers for it, its attempts' too
+    (shared.rejection_fields.public_rejection: the sender, the reason and its code, the last replay's field, code
+    and outcome, a dismissal's who/when/why, the AMQP `message_id`, whether it can be replayed as sent; `replay
+    --attempt N`), plus the `route` it came by. `replayable` True (False) keeps only those that can (cannot) be
+    replayed as sent, `total` counting those of the status."""
     order = " ORDER BY received_at DESC, rejection_id"
     arguments: tuple[Any, ...]
     if replayable is None:
@@ -828,22 +820,8 @@ async def list_rejections(
         ]
         total = len(kept)
         page, arguments = " WHERE rejection_id = ANY($1::text[])" + order, (kept[offset : offset + limit],)
-    rows = await conn.fetch(
-        "SELECT rejection_id, source, event_id, type, reason, field, route, received_at, status,"
-        " refusal->>'code' AS reason_code, last_replay_reason, last_replay_at,"
-        " dismissed_at, dismissed_by, dismissal_reason, message_id,"
-        " " + KEPT_TAIL_SQL.format(raw="raw") + " AS kept_tail,"
-        " (SELECT json_agg(json_build_object('attempt', a.attempt, 'route', a.route, 'reason', a.reason,"
-        " 'field', a.field, 'reason_code', a.refusal->>'code', 'message_id', a.message_id, 'received_at',"
-        " a.received_at, 'kept_tail', " + KEPT_TAIL_SQL.format(raw="a.raw") + ") ORDER BY a.attempt)"
-        " FROM rejection_attempt AS a WHERE a.rejection_id = rejection.rejection_id)::text AS attempts"
-        " FROM rejection" + page,
-        *arguments,
-    )
-    items = [
-        replayable_as_sent(dict(r)) | {"attempts": [replayable_as_sent(a) for a in json.loads(r["attempts"] or "[]")]}
-        for r in rows
-    ]
+    rows = await conn.fetch("SELECT " + REJECTION_COLUMNS + " FROM rejection" + page, *arguments)
+    items = [public_rejection(rejection_reply(r)) | {"route": r["sent_route"]} for r in rows]
     return {"total": total, "counts": await rejection_counts(conn), "items": items}
 
 

@@ -1,7 +1,7 @@
-"""Every `python -m shared.ops …` command docs/operations.md spells out runs as written (trial: `python -m shared.ops
-outbox replay` was refused for its missing `--service`, and the DLQ shovel lacked its `-p <vhost>` and the plugin it
-needs). Each documented command, its placeholders filled and each `a|b` alternative taken, is read by the command
-line's own parser; a refusal (argparse exits 2) names the command as the docs wrote it."""
+"""Every `uv run python -m shared.ops …` command docs/operations.md spells out runs as written (trial: `python -m
+shared.ops outbox replay` was refused for its missing `--service`, and the DLQ shovel lacked its `-p <vhost>` and the
+plugin it needs). Each documented command, its placeholders filled and each `a|b` alternative taken, is read by the
+command line's own parser; a refusal (argparse exits 2) names the command as the docs wrote it."""
 
 import contextlib
 import io
@@ -25,13 +25,13 @@ PLACEHOLDERS = {
 
 def documented() -> list[str]:
     """The backticked spans of operations.md that are whole commands: the module, an area and an action."""
-    spans = re.findall(r"`(python -m shared\.ops [^`]+)`", OPERATIONS.replace("\n", " "))
-    return [span for span in spans if len(span.split()) >= 5]
+    spans = re.findall(r"`(uv run python -m shared\.ops [^`]+)`", OPERATIONS.replace("\n", " "))
+    return [span for span in spans if len(span.split()) >= 7]
 
 
 def variants(command: str) -> list[list[str]]:
     """The command's arguments with its placeholders filled, once per choice of its `a|b` alternatives."""
-    words = [PLACEHOLDERS.get(word, word) for word in command.replace("[", "").replace("]", "").split()[3:]]
+    words = [PLACEHOLDERS.get(word, word) for word in command.replace("[", "").replace("]", "").split()[5:]]
     return [list(choice) for choice in itertools.product(*(word.split("|") for word in words))]
 
 

@@ -15,6 +15,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
 from shared.periods import ReportPeriod
 from shared.refusals import Refusal
+from shared.rejection_fields import public_codes
 
 
 class RejectionAttemptRead(meetings.RejectionAttemptReply):
@@ -23,14 +24,9 @@ class RejectionAttemptRead(meetings.RejectionAttemptReply):
     @model_validator(mode="before")
     @classmethod
     def _code_as_reason_code(cls, value: Any) -> Any:
-        """meetings' `refusal` ({"code", ...}) answered as `reason_code`, as RejectionRead answers its own."""
-        if not isinstance(value, dict):
-            return value
-        value = dict(value)
-        given = value.pop("refusal", None)
-        if "reason_code" not in value:
-            value["reason_code"] = str(given.get("code")) if isinstance(given, dict) and given.get("code") else None
-        return value
+        """meetings' `refusal` ({"code", ...}) answered as `reason_code`, as RejectionRead answers its own
+        (shared.rejection_fields.public_codes, the command line's too)."""
+        return public_codes(value, attempt=True) if isinstance(value, dict) else value
 
     refusal: SkipJsonSchema[Refusal | None] = Field(default=None, exclude=True)
     reason_code: str | None = None
@@ -44,15 +40,9 @@ class RejectionRead(meetings.RejectionReply):
     @classmethod
     def _codes_as_reason_codes(cls, value: Any) -> Any:
         """meetings' `refusal` and `last_replay_refusal` ({"code", ...}) answered as `reason_code` and
-        `last_replay_reason_code`, as POST /v1/events answers each event's."""
-        if not isinstance(value, dict):
-            return value
-        value = dict(value)
-        for refusal, code in (("refusal", "reason_code"), ("last_replay_refusal", "last_replay_reason_code")):
-            given = value.pop(refusal, None)
-            if code not in value:
-                value[code] = str(given.get("code")) if isinstance(given, dict) and given.get("code") else None
-        return value
+        `last_replay_reason_code`, as POST /v1/events answers each event's (shared.rejection_fields.public_codes, the
+        command line's too)."""
+        return public_codes(value) if isinstance(value, dict) else value
 
     refusal: SkipJsonSchema[Refusal | None] = Field(default=None, exclude=True)
     last_replay_refusal: SkipJsonSchema[Refusal | None] = Field(default=None, exclude=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.contracts import meetings as contract
 from shared.contracts.ingest import IngestWarning
-from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent, is_reserved_source
+from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on, not_listed
 from shared.minutes import part_stands
 from shared.periods import add_years, local_date, month_of, period_bounds, said_at
@@ -34,6 +34,7 @@ from shared.plausible import (
     votes_over,
 )
 from shared.refusals import NAMED_MEMBERS, REASON_REFUSED, Refusal, RefusalCode
+from shared.rejection_fields import sender_nameable as sender_nameable  # the rule, shared with the command line
 from shared.text import has_text, with_article
 
 Version = tuple[datetime, int, str]
@@ -82,14 +83,6 @@ class LockSet:
 
     def __len__(self) -> int:
         return len(self.exclusive) + len(self.shared - self.exclusive)
-
-
-def sender_nameable(*, sender: str | None, scoped: bool, source: str | None, sources_listed: bool) -> bool:
-    """True when an operator may name the account that sent a rejected event (its replay judged as that account's,
-    security.md): none is recorded, and it came from a scoped integration account (`scoped`) with its sources list,
-    under a source not reserved; an event from a feed over AMQP, a bulk load or an unscoped account is judged by no
-    account's sources, so there is no one to name (a trial was offered the field there and refused when it used it)."""
-    return sender is None and scoped and sources_listed and not is_reserved_source(source or "")
 
 
 def unit_key(unit_id: str) -> str:

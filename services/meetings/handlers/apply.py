@@ -32,6 +32,7 @@ from shared.membership import MemberVersion
 from shared.periods import local_date, local_midnight
 from shared.plausible import SAME_START_WINDOW
 from shared.refusals import Refusal, RefusalCode
+from shared.rejection_fields import ROSTER_REJUDGED_ROUTE as ROSTER_REJUDGED_ROUTE  # shared with its readers
 
 TRANSFERRED = contract.AttendanceStatus.TRANSFERRED
 
@@ -170,11 +171,6 @@ def placement_unchanged(history: Sequence[MemberVersion], added: MemberVersion) 
         return False
     prior = max(before, key=lambda v: (v.effective_at, v.effective_ns, v.version_id))
     return prior.removed == added.removed and (added.removed or prior.cell_id == added.cell_id)
-
-
-ROSTER_REJUDGED_ROUTE = "undone-by-member"
-"""The route a stored roster is rejected by when a member snapshot arriving after it puts a listed member elsewhere at
-the meeting's start (it came in by another, earlier)."""
 
 
 async def _rejudge_rosters(uow: MeetingsUnit, member_id: str, *, event: Event[Any]) -> dict[str, tuple[str, ...]]:
