@@ -2,23 +2,23 @@
 else as the last `make up` in this checkout saved them in var/up.env, read by deploy/settings.sh as `make status` and
 deploy/serve.sh read it, else the defaults; its first line on stderr names the vhost and database it acts on).
 
-    python -m shared.ops dead-letters list [--queue Q] [--limit N] [--offset N]
-    python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID | --message-id ID | --key KEY]
-    python -m shared.ops dead-letters purge --queue Q --yes [--through TIME --newest KEY --count N]
-    python -m shared.ops outbox status --service S
-    python -m shared.ops outbox list --service S [--limit N] [--offset N]
-    python -m shared.ops outbox replay --service S (--id N ... | --all)
-    python -m shared.ops held list [--limit N] [--offset N]
-    python -m shared.ops held retry --source S --event-id ID
-    python -m shared.ops held drop --source S --event-id ID --reason TEXT
-    python -m shared.ops rejections list [--status open|replayed|dismissed] [--replayable|--not-replayable]
-                                         [--limit N] [--offset N]
-    python -m shared.ops rejections replay --id REJECTION [--attempt N]
-    python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
-    python -m shared.ops alert-rules list --committee C
-    python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
-    python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
-    python -m shared.ops unrouted return --service S [--dry-run]
+    uv run python -m shared.ops dead-letters list [--queue Q] [--limit N] [--offset N]
+    uv run python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID | --message-id ID | --key KEY]
+    uv run python -m shared.ops dead-letters purge --queue Q --yes [--through TIME --newest KEY --count N]
+    uv run python -m shared.ops outbox status --service S
+    uv run python -m shared.ops outbox list --service S [--limit N] [--offset N]
+    uv run python -m shared.ops outbox replay --service S (--id N ... | --all)
+    uv run python -m shared.ops held list [--limit N] [--offset N]
+    uv run python -m shared.ops held retry --source S --event-id ID
+    uv run python -m shared.ops held drop --source S --event-id ID --reason TEXT
+    uv run python -m shared.ops rejections list [--status open|replayed|dismissed] [--replayable|--not-replayable]
+                                                [--limit N] [--offset N]
+    uv run python -m shared.ops rejections replay --id REJECTION [--attempt N]
+    uv run python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
+    uv run python -m shared.ops alert-rules list --committee C
+    uv run python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
+    uv run python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
+    uv run python -m shared.ops unrouted return --service S [--dry-run]
 
 Each prints JSON, every time in it RFC 3339 with its offset (shared.ops.json_value); the exit code is 0, 1 when the
 held event, rejection, committee, alert rule, parked row (`outbox
