@@ -56,6 +56,7 @@ from shared.contracts.evaluation_rpc import (
 )
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import now as clock
+from shared.numbers import percent
 from shared.periods import (
     VIETNAM_TZ,
     awaiting_meeting,
@@ -134,7 +135,7 @@ def weakness(row: dict[str, Any]) -> tuple[int, float, str] | None:
     rating = row.get("rating")
     if rating not in ("poor", "average"):
         return None
-    return (0 if rating == "poor" else 1, float(row.get("score") or 0.0), str(row["cell_id"]))
+    return (0 if rating == "poor" else 1, round(float(row.get("score") or 0.0), 2), str(row["cell_id"]))
 
 
 async def sub_units(state: GatewayState, committee_id: str, period: str) -> tuple[list[dict[str, Any]], int]:
@@ -327,7 +328,7 @@ def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     month whose result changed after it closed and the reason its rating is below its score's band, last (blank for
     none)."""
     rates = [
-        format_number(row[key] * 100) if row.get(key) is not None else ""
+        format_number(percent(row[key])) if row.get(key) is not None else ""
         for key in ("attendance_rate", "speaking_rate")
     ]
     return [
