@@ -168,7 +168,9 @@ async def committee_rollup(
     delta = None
     if figures["score"] is not None and previous["score"] is not None:
         # the unrounded means' difference, rounded once (as the API gives it)
-        delta = round(await raw_score(conn, committee_id, period) - await raw_score(conn, committee_id, before), 2)
+        now, then = await raw_score(conn, committee_id, period), await raw_score(conn, committee_id, before)
+        assert now is not None and then is not None
+        delta = round(now - then, 2)
     rows = await conn.fetch(WEAKEST, committee_id, period, weakest)
     provisional = await provisional_cells(conn, [r["cell_id"] for r in rows], period)
     return {
