@@ -15,13 +15,26 @@ LOCALE = "vi_VN"
 
 def format_number(value: float | int | Decimal | None, digits: int = 1) -> str:
     """`72,5`, `1.234` (Vietnamese decimal comma and thousands dot, at most `digits` decimals, halves rounded up as a
-    person rounds the figure they read: 81.05 is `81,1`); an em dash for no value."""
+    person rounds the figure they read: 81.05 is `81,1`); an em dash for no value. Give it the exact value (a reply's
+    unrounded figure, or `percent`): a figure rounded before (0.5455 for 6/11) and rounded here again reads 54,6%."""
     if value is None:
         return "—"
+    return str(_number_pattern(digits).apply(rounded_half_up(value, digits), _vietnamese()))
+
+
+def rounded_half_up(value: float | int | Decimal, digits: int = 1) -> Decimal:
+    """`value` rounded once to `digits` decimals by the rule every shown figure is rounded by (format_number: halves
+    up, on the value's shortest decimal text), e.g. for a chart's points, which must read as the text beside them."""
     # the decimal text of the value, not its binary float: round(81.05, 1) is 81.0, since 81.05 is 81.04999... as
     # a float, and a score the API gives as 81.05 (81.0526 rounded) was shown as 81
-    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    return str(_number_pattern(digits).apply(exact, _vietnamese()))
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def percent(share: float | int | Decimal) -> Decimal:
+    """A share 0..1 as a percentage, exactly: its shortest decimal text times 100 (`0.0035` is 0.35, where the float
+    product 0.0035 * 100 is 0.35000000000000003 and 0.145 * 100 is 14.499999999999998), to be rounded once where it
+    is shown (format_number)."""
+    return Decimal(str(share)).scaleb(2)
 
 
 @cache

@@ -309,11 +309,11 @@ class SubtreeSums:
             "thematic_coverage": _share(total("thematic"), rated),
             # the exact sum rounded once, divided in float8 as avg() divides its sum: the same value whenever the
             # walk's float sum was exact (integral, half, quarter scores); else they differ only in its rounding
-            "score": round(float(score) / rated, 2) if rated else None,
+            "score": float(score) / rated if rated else None,
             # a month's cells without its regular meeting, apart, so that a page can tell "not met yet" in the
             # running month from a meeting rated Kém (both are Poor here)
             "irregular": rated - met,
-            "met_score": round(float(score) / met, 2) if month and met else None,
+            "met_score": float(score) / met if month and met else None,
             # and the share of those cells that held a thematic one too (a cell not met yet, even with a thematic
             # meeting alone so far, is out of it as of the regularity and score: services/gateway/rollups.py)
             "met_thematic_coverage": _share(total("thematic_met"), met) if month else None,
@@ -389,7 +389,7 @@ async def check_period_rated(
 
 
 def _share(part: int | None, whole: int | None) -> float | None:
-    return round((part or 0) / whole, 4) if whole else None
+    return (part or 0) / whole if whole else None
 
 
 def _worded(line: dict[str, Any]) -> dict[str, Any]:
@@ -420,7 +420,7 @@ async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, 
         "meeting_id": row["meeting_id"],
         "cell_id": row["cell_id"],
         "framework": {"id": row["framework_id"], "version": row["framework_version"], "name": row["framework_name"]},
-        "score": round(row["score"], 2),
+        "score": row["score"],
         "rating": row["rating"],
         "provisional": row["provisional"],
         "criteria": [_worded(line) for line in json.loads(row["criteria"])],
@@ -576,9 +576,9 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any] | None:
             else {}
         ),
         "old_rating": row["old_rating"],
-        "old_score": round(row["old_score"], 2) if row["old_score"] is not None else None,
+        "old_score": row["old_score"],
         "new_rating": rating,
-        "new_score": round(score, 2) if score is not None else None,
+        "new_score": score,
         "changed_at": row["changed_at"].isoformat(),
         "first_changed_at": row["first_changed_at"].isoformat(),
         "changes": changes,
@@ -639,7 +639,7 @@ def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "cell_id": row["cell_id"],
         "period": row["period"],
         "rating": row["rating"],
-        "score": round(row["score"], 2),
+        "score": row["score"],
         "regular_held": row["regular_held"],
         "thematic_held": row["thematic_held"],
         "meetings_held": row.get("meetings_held"),
@@ -827,7 +827,7 @@ def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
         {
             "cell_id": r["cell_id"],
             "name": r["name"],
-            "score": None if r["score"] is None else round(r["score"], 2),
+            "score": r["score"],
             "rating": r["rating"],
             "regular_held": r["regular_held"],
             "meetings_held": r["meetings_held"],
@@ -903,7 +903,7 @@ def rollup_of(sums: SubtreeSums, unit_id: str, period: str, *, today: date) -> d
     )
     delta = None
     if figures["score"] is not None and previous["score"] is not None:
-        delta = round(figures["score"] - previous["score"], 2)
+        delta = figures["score"] - previous["score"]
     return {
         "committee_id": unit_id,
         "period": period,
@@ -1119,9 +1119,9 @@ def move_late_change(row: asyncpg.Record) -> dict[str, Any]:
         "meeting_id": None,
         "kind": "unit_moved",
         "old_rating": row["rating"],
-        "old_score": round(row["score"], 2),
+        "old_score": row["score"],
         "new_rating": row["rating"],
-        "new_score": round(row["score"], 2),
+        "new_score": row["score"],
         "changed_at": row["changed_at"].isoformat(),
         "first_changed_at": row["first_changed_at"].isoformat(),
         "changes": row["changes"],
@@ -1286,14 +1286,14 @@ async def _note_late_changes(
 
 
 def _report_item(r: asyncpg.Record, period: str, *, unrated: bool) -> dict[str, Any]:
-    """A REPORT_ROWS row as a line of the report (its score rounded to the cent, its rates as shares)."""
+    """A REPORT_ROWS row as a line of the report (its score and rates unrounded: each is rounded once where shown)."""
     return {
         "cell_id": r["cell_id"],
         "period": period,
         "name": r["name"],
         "parent_id": r["parent_id"],
         "rating": r["rating"],
-        "score": None if r["score"] is None else round(r["score"], 2),
+        "score": r["score"],
         "regular_held": r["regular_held"],
         "thematic_held": r["thematic_held"],
         "meetings_held": r["meetings_held"],
@@ -1360,10 +1360,10 @@ TIED_STREAM = (
 
 
 def weak_key(item: dict[str, Any]) -> tuple[int, float, str]:
-    """The order of the weakest cells as a report lists them: Poor before Average, then the score as the line gives
-    it (rounded to the cent: two cells at 45.001 and 44.999 both read 45 and tie), then the cell id in code point
-    order (Python's)."""
-    return (0 if item["rating"] == "poor" else 1, float(item["score"] or 0.0), str(item["cell_id"]))
+    """The order of the weakest cells as a report lists them: Poor before Average, then the score rounded to the cent
+    (the line gives it unrounded; two cells at 45.001 and 44.999 both read 45 and tie), then the cell id in code
+    point order (Python's)."""
+    return (0 if item["rating"] == "poor" else 1, round(float(item["score"] or 0.0), 2), str(item["cell_id"]))
 
 
 async def weakest_cells(
@@ -1379,7 +1379,7 @@ async def weakest_cells(
     """The subtree's `limit` weakest cells of the period as report lines (committee_report's items), in weak_key's
     order, read without reading every cell: the first `limit` by raw score off each weak rating's index (and the
     first cells without a stored period, Poor at 0), then every cell whose score rounds to the same cent as the last
-    of them (whose order by id the raw score does not give), settled in Python by the line's own rounded score.
+    of them (whose order by id the raw score does not give), settled in Python by the line's score rounded to the cent.
     `met_only`: the cells that held the month's regular meeting only (WEAK_MET). None in a half-year: it has no
     rating (DOMAIN.md rates months, quarters and years), so no cell is weak in it. `pending`: tree_pending."""
     tree = await tree_refresh_state(conn, pending=pending)
@@ -1538,7 +1538,7 @@ async def cell_half_year(
     conn: asyncpg.Connection, cell_id: str, period: str, *, today: date, pending: int | None = None
 ) -> dict[str, Any] | None:
     """A cell's half-year `period` as a rating row (rpc.CellPeriodReply): its half_year_lines line (the same figures a
-    committee's half-year counts it with), its score rounded to the cent, its quarters begun so far in
+    committee's half-year counts it with), its score and rates unrounded, its quarters begun so far in
     `quarter_ratings` (and whether each is provisional in `quarter_provisional`); None when the half-year has not
     begun on `today` or the cell did not exist in it. `pending`: tree_pending."""
     if period_months(period)[0] > f"{today:%Y-%m}":
@@ -1551,14 +1551,14 @@ async def cell_half_year(
     line = lines[0]
     begun = {quarter for quarter in half_quarters(period) if period_months(quarter)[0] <= f"{today:%Y-%m}"}
     return {key: line[key] for key in CELL_HALF_YEAR_KEYS} | {
-        "score": None if line["score"] is None else round(float(line["score"]), 2),
+        "score": None if line["score"] is None else float(line["score"]),
         "quarter_ratings": {quarter: rating for quarter, rating in line["quarter_ratings"].items() if quarter in begun},
         "quarter_provisional": {
             quarter: provisional for quarter, provisional in line["quarter_provisional"].items() if quarter in begun
         },
         "quarter_reasons": {quarter: reason for quarter, reason in line["quarter_reasons"].items() if quarter in begun},
-        "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
-        "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
+        "attendance_rate": line["attendance_rate"],
+        "speaking_rate": line["speaking_rate"],
         **tree,
     }
 
@@ -1910,7 +1910,7 @@ async def half_year_rollup(
         if sums.has_data(period_months(before)[-1])
         else None
     )
-    delta = None if figures["score"] is None or previous is None else round(figures["score"] - previous, 2)
+    delta = None if figures["score"] is None or previous is None else figures["score"] - previous
     begun = [quarter for quarter in quarters if period_months(quarter)[0] <= f"{today:%Y-%m}"]
     return {
         "committee_id": unit_id,
@@ -1933,7 +1933,7 @@ def _quarter_ratings(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
-    """A half-year line as a ranking's line (its score rounded to the cent, its quarters' ratings, which of them
+    """A half-year line as a ranking's line (its score unrounded, its quarters' ratings, which of them
     are provisional and their reasons: note_quarter_reasons)."""
     keys = (
         "cell_id",
@@ -1946,10 +1946,10 @@ def _rank_item(line: dict[str, Any]) -> dict[str, Any]:
         "quarter_reasons",
     )
     return {key: line[key] for key in keys} | {
-        "score": None if line["score"] is None else round(line["score"], 2),
+        "score": line["score"],
         "rating": None,
-        "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
-        "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
+        "attendance_rate": line["attendance_rate"],
+        "speaking_rate": line["speaking_rate"],
     }
 
 
@@ -1980,9 +1980,9 @@ async def _half_year_report(
         }
         | {
             "meetings_held": line["meetings_held"],
-            "score": None if line["score"] is None else round(line["score"], 2),
-            "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
-            "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
+            "score": line["score"],
+            "attendance_rate": line["attendance_rate"],
+            "speaking_rate": line["speaking_rate"],
             "flags": line["flags"],
             "not_rated": line["not_rated"],
             "quarter_ratings": line["quarter_ratings"],

@@ -107,7 +107,7 @@ def rollup_shown(rollup: dict[str, Any], *, now: datetime | None = None) -> dict
     trend = dict(rollup.get("trend") or {})
     if trend:
         previous = trend.get("previous_score")
-        trend["score_delta"] = None if score is None or previous is None else round(score - previous, 2)
+        trend["score_delta"] = None if score is None or previous is None else score - previous
     return {
         **rollup,
         "by_rating": by_rating,

@@ -227,8 +227,9 @@ class CellRankReply(Reply):
     """Thematic and combined meetings the cell held in the period (CellPeriodReply.thematic_held): 0 for a cell
     without a stored period."""
     attendance_rate: float | None = None
-    """Its held meetings' attendance pooled over the period, 0..1 to four places (CellPeriodReply.attendance_rate,
-    off the same stored counts): None without anyone counted."""
+    """Its held meetings' attendance pooled over the period, 0..1 unrounded (CellPeriodReply.attendance_rate, off the
+    same stored counts; the gateway's API gives it to four places, its pages round it once): None without anyone
+    counted."""
     speaking_rate: float | None = None
     """The share of the present who spoke, pooled over the period (CellPeriodReply.speaking_rate): None without
     anyone present."""

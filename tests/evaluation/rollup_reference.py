@@ -90,6 +90,27 @@ WHERE t.kind = 'cell' AND length(p.period) = 7 AND p.period <= $2
 """The subtree's first month stored up to the second argument (None without any)."""
 
 
+SHARES = ("attendance_rate", "speaking_rate", "regularity", "thematic_coverage", "met_thematic_coverage")
+SCORES = ("score", "met_score", "previous_score", "score_delta", "old_score", "new_score")
+
+
+def published(value: Any) -> Any:
+    """A read (its lists and dicts) at the precision the gateway's API gives it (services/gateway/schemas/reads.py
+    ApiPrecision): shares to 4 places, scores to the cent; evaluation answers them unrounded."""
+    if isinstance(value, list):
+        return [published(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: round(item, 4)
+        if isinstance(item, float) and key in SHARES
+        else round(item, 2)
+        if isinstance(item, float) and key in SCORES
+        else published(item)
+        for key, item in value.items()
+    }
+
+
 def _share(part: int | None, whole: int | None) -> float | None:
     return round((part or 0) / whole, 4) if whole else None
 
@@ -146,7 +167,10 @@ async def committee_rollup(
     previous = await rollup_figures(conn, committee_id, before) if known else {"score": None}
     delta = None
     if figures["score"] is not None and previous["score"] is not None:
-        delta = round(figures["score"] - previous["score"], 2)
+        # the unrounded means' difference, rounded once (as the API gives it)
+        now, then = await raw_score(conn, committee_id, period), await raw_score(conn, committee_id, before)
+        assert now is not None and then is not None
+        delta = round(now - then, 2)
     rows = await conn.fetch(WEAKEST, committee_id, period, weakest)
     provisional = await provisional_cells(conn, [r["cell_id"] for r in rows], period)
     return {

@@ -44,12 +44,12 @@ async def test_the_half_years_figures_are_those_worked_out_by_hand(rpc: RpcClien
     cell_a = sum(months) / 6
     rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=HALF))
     assert rollup["period"] == HALF and rollup["cells"] == 2 and rollup["not_rated"] == 0
-    assert rollup["score"] == round((cell_a + 0.0) / 2, 2)  # the second cell never met: 0 every month
+    assert rollup["score"] == pytest.approx((cell_a + 0.0) / 2)  # the second cell never met: 0 every month
     # met every month: neither (the first cell missed January and February); a thematic (combined) meeting: one of two
     assert (rollup["regularity"], rollup["thematic_coverage"], rollup["irregular"]) == (0.0, 0.5, 2)
     # pooled over the four held meetings: 5, 5, 4 and 5 present of 6 counted; 3 present speakers each
-    assert rollup["attendance_rate"] == round(19 / 24, 4)
-    assert rollup["speaking_rate"] == round(12 / 19, 4)
+    assert rollup["attendance_rate"] == pytest.approx(19 / 24)
+    assert rollup["speaking_rate"] == pytest.approx(12 / 19)
     # no half-year rating (DOMAIN.md rates months, quarters and years): its quarters' instead
     assert rollup["by_rating"] is None
     # its weakest: the cells rated Average or Poor in a quarter, most Poor quarters first (the cell that never met:
@@ -69,9 +69,9 @@ async def test_a_cells_half_year_is_the_line_its_committee_counts(rpc: RpcClient
     rows = ward["rows"]
     line = await ask(rpc, evaluation.GetCellHalfYear(cell_id=ward["cell_a"], period=HALF))
     months = [rows[f"2026-{month:02d}"]["score"] for month in (3, 4, 5, 6)]
-    assert line["score"] == round(sum(months) / 6, 2) and line["months_counted"] == 6 and line["rating"] is None
+    assert line["score"] == pytest.approx(sum(months) / 6) and line["months_counted"] == 6 and line["rating"] is None
     assert line["quarter_ratings"] == {"2026-Q1": "poor", "2026-Q2": rows["2026-Q2"]["rating"]}
-    assert (line["attendance_rate"], line["speaking_rate"]) == (round(19 / 24, 4), round(12 / 19, 4))
+    assert (line["attendance_rate"], line["speaking_rate"]) == pytest.approx((19 / 24, 12 / 19))
     never = await ask(rpc, evaluation.GetCellHalfYear(cell_id=ward["cell_b"], period=HALF))
     assert never["score"] == 0.0 and never["regular_held"] == 0
     rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=HALF))
@@ -88,9 +88,9 @@ async def test_the_half_years_report_lines_page_rank_and_count(rpc: RpcClient, w
     assert first["next"] is not None
     line = first["items"][0]
     assert line["cell_id"] == ward["cell_a"] and line["rating"] is None
-    assert line["score"] == round(sum(rows[f"2026-{m:02d}"]["score"] for m in (3, 4, 5, 6)) / 6, 2)
+    assert line["score"] == pytest.approx(sum(rows[f"2026-{m:02d}"]["score"] for m in (3, 4, 5, 6)) / 6)
     assert (line["regular_held"], line["thematic_held"], line["meetings_held"]) == (4, 1, 4)
-    assert (line["attendance_rate"], line["speaking_rate"]) == (round(19 / 24, 4), round(12 / 19, 4))
+    assert (line["attendance_rate"], line["speaking_rate"]) == pytest.approx((19 / 24, 12 / 19))
     assert line["quarter_ratings"] == {"2026-Q1": "poor", "2026-Q2": rows["2026-Q2"]["rating"]}
     assert "months_without_regular_meeting" in line["flags"]
     cursor = first["next"]
@@ -114,7 +114,7 @@ async def test_the_half_years_report_lines_page_rank_and_count(rpc: RpcClient, w
     assert weakest["items"] == []  # weak means rated Average or Poor: a half-year is not rated
     units = await ask(rpc, evaluation.GetUnitRollups(unit_ids=[committee, ward["cell_b"]], period=HALF))
     assert [(item["committee_id"], item["score"]) for item in units["items"]] == [
-        (committee, round(line["score"] / 2, 2)),
+        (committee, pytest.approx(line["score"] / 2)),
         (ward["cell_b"], 0.0),
     ]
     assert (await ask(rpc, evaluation.CountDirectCells(committee_id=committee, period=HALF)))["cells"] == 2

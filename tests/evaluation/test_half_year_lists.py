@@ -67,9 +67,9 @@ def _per_cell_report(lines: list[dict[str, Any]], after: tuple[float | None, str
         {key: line[key] for key in REPORT_KEYS}
         | {
             "meetings_held": line["meetings_held"],
-            "score": None if line["score"] is None else round(line["score"], 2),
-            "attendance_rate": None if line["attendance_rate"] is None else round(line["attendance_rate"], 4),
-            "speaking_rate": None if line["speaking_rate"] is None else round(line["speaking_rate"], 4),
+            "score": line["score"],
+            "attendance_rate": line["attendance_rate"],
+            "speaking_rate": line["speaking_rate"],
             "flags": line["flags"],
             "not_rated": line["not_rated"],
             "quarter_ratings": line["quarter_ratings"],

@@ -123,8 +123,8 @@ async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_
     added = await notes(db, cell_id)
     assert [(n["period"], n["meeting_id"]) for n in added] == [("2026-11", late_id)]
     note = added[0]
-    assert (note["old_rating"], note["old_score"]) == (before["rating"], round(before["score"], 2))
-    assert (note["new_rating"], note["new_score"]) == (after["rating"], round(after["score"], 2))
+    assert (note["old_rating"], note["old_score"]) == (before["rating"], before["score"])
+    assert (note["new_rating"], note["new_score"]) == (after["rating"], pytest.approx(after["score"]))
     assert datetime.now(note["changed_at"].tzinfo) - note["changed_at"] < timedelta(minutes=5)
 
     periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell_id, year=2026))
@@ -133,10 +133,10 @@ async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_
     assert late is not None
     assert (late["meeting_id"], late["new_score"], late["new_rating"]) == (
         late_id,
-        round(after["score"], 2),
+        pytest.approx(after["score"]),
         after["rating"],
     )
-    assert (late["old_score"], late["old_rating"], late["changes"]) == (round(before["score"], 2), before["rating"], 1)
+    assert (late["old_score"], late["old_rating"], late["changes"]) == (before["score"], before["rating"], 1)
     assert by_period["2026-Q4"]["late_change"] is None  # the month says it; its quarter and year follow it
 
     report = await ask(
@@ -212,13 +212,11 @@ async def test_a_month_closed_by_the_month_close_is_noted_once_when_a_late_meeti
         assert [
             (r["period"], r["meeting_id"], r["old_rating"], r["old_score"], r["new_rating"], r["new_score"])
             for r in rows
-        ] == [
-            ("2026-11", "c1-late", closed["rating"], round(closed["score"], 2), now["rating"], round(now["score"], 2))
-        ]
+        ] == [("2026-11", "c1-late", closed["rating"], closed["score"], now["rating"], now["score"])]
         async with pool.acquire() as conn:
             rollup = await queries.committee_rollup(conn, "w1", "2026-11", today=TODAY)
             quarter = await queries.committee_rollup(conn, "w1", "2026-Q4", today=TODAY)
-        assert [item["late_change"]["old_score"] for item in rollup["late_changes"]] == [round(closed["score"], 2)]
+        assert [item["late_change"]["old_score"] for item in rollup["late_changes"]] == [closed["score"]]
         assert quarter["late_changes"] == []
 
 
@@ -455,13 +453,13 @@ async def test_a_rescore_that_changes_a_closed_month_is_noted_as_rescored_under_
         assert [
             (r["period"], r["kind"], r["meeting_id"], r["framework_id"], r["framework_version"], r["old_score"])
             for r in rows
-        ] == [("2026-10", "rescored", "c1-oct", "hd42-2025", "2", round(before["score"], 2))]
+        ] == [("2026-10", "rescored", "c1-oct", "hd42-2025", "2", before["score"])]
         async with pool.acquire() as conn:
             rollup = await queries.committee_rollup(conn, "w1", "2026-10", today=date(2026, 12, 5))
             periods = await queries.cell_periods(conn, "c1", 2026, today=date(2026, 12, 5))
         late = rollup["late_changes"][0]["late_change"]
         assert (late["kind"], late["framework_version"]) == ("rescored", "2")
-        assert late["new_score"] == round(after["score"], 2)
+        assert late["new_score"] == pytest.approx(after["score"])
         assert late["framework_name"]
         assert {p["period"]: p for p in periods}["2026-10"]["late_change"]["kind"] == "rescored"
 

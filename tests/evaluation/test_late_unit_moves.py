@@ -90,7 +90,7 @@ async def test_a_cell_moved_with_a_backdated_time_is_a_late_change_of_both_commu
         change = late["late_change"]
         assert change["kind"] == "unit_moved"
         assert (change["moved_from_name"], change["moved_to_name"]) == ("Đảng ủy xã Hòa Bình", "Đảng ủy phường An Phú")
-        assert (change["new_rating"], change["new_score"]) == (month["rating"], round(month["score"], 2))
+        assert (change["new_rating"], change["new_score"]) == (month["rating"], pytest.approx(month["score"]))
     # B's report line of the cell says it too (the CSV's "Ghi nhận muộn" column)
     report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-11", limit=10))
     lines = {item["cell_id"]: item for item in report["items"]}

@@ -60,7 +60,7 @@ async def test_ranking_lines_carry_the_cells_thematic_meetings_and_rates(
     ranking = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=committee_id, period="2026-09"))
     lines = {item["cell_id"]: item for item in ranking["items"]}
     # present 3 + 2 of 6 counted; speakers 2 + 1 of the 5 present
-    assert figures(lines[cell]) == (1, 0.8333, 0.6), lines[cell]
+    assert figures(lines[cell]) == pytest.approx((1, 5 / 6, 0.6)), lines[cell]
     assert figures(lines[idle]) == (0, None, None), lines[idle]
 
     own = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell, year=2026))
@@ -72,7 +72,7 @@ async def test_ranking_lines_carry_the_cells_thematic_meetings_and_rates(
     half = await ask(rpc, evaluation.GetCellHalfYear(cell_id=cell, period="2026-H2"))
     ranked = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=committee_id, period="2026-H2"))
     line = next(item for item in ranked["items"] if item["cell_id"] == cell)
-    assert figures(line) == figures(half) == (1, 0.8333, 0.6), (line, half)
+    assert figures(line) == pytest.approx((1, 5 / 6, 0.6)) == figures(half), (line, half)
     # the weakest cells of the roll-up are ranking lines too: the idle cell, Poor, with nothing held
     rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-09"))
     assert [figures(item) for item in rollup["weakest"] if item["cell_id"] == idle] == [(0, None, None)]

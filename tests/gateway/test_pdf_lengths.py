@@ -195,9 +195,9 @@ async def test_the_minutes_download_with_a_task_at_its_longest_answers_its_pdf_d
     drawn_on_loop: list[bool] = []
     draw = exports.minutes_document
 
-    def recorded(*args: Any) -> bytes:
+    def recorded(*args: Any, **kwargs: Any) -> bytes:
         drawn_on_loop.append(threading.current_thread() is threading.main_thread())
-        return bytes(draw(*args))
+        return bytes(draw(*args, **kwargs))
 
     monkeypatch.setattr(exports, "minutes_document", recorded)
     answer = await officer.get(f"/app/meetings/{world.meeting_a1}/minutes.pdf")

@@ -74,3 +74,57 @@ def test_the_signature_block_stays_on_one_page_wherever_the_page_breaks() -> Non
         assert "CHỦ TRÌ" in signed and "Trần Thị Bình" in signed and "Nguyễn Văn An" in signed, (lines, printed)
         moved = moved or ("THƯ KÝ" in printed[-1] and "Dòng nội dung" not in printed[-1] and len(printed) > 1)
     assert moved, "no length put the block at a page break"
+
+
+def scored(score: float, *, provisional: bool) -> dict[str, Any]:
+    """A meeting's score as reads.meeting_score answers it: 30 points of applicable manual items (one not
+    applicable, one automatic), rated Khá."""
+    line = {"source": "manual", "applicable": True}
+    return {
+        "score": score,
+        "rating": "fair",
+        "provisional": provisional,
+        "criteria": [
+            line | {"code": "preparation.content", "max": 3, "points": 3},
+            line | {"code": "conduct.procedure", "max": 5, "points": 4.5},
+            line | {"code": "conduct.regular_content", "max": 10, "points": 10},
+            line | {"code": "chairing.orientation", "max": 12, "points": 12},
+            {"code": "conduct.thematic_content", "source": "manual", "applicable": False, "max": 5, "points": None},
+            {"code": "duration", "source": "auto", "applicable": True, "max": 5, "points": 5},
+        ],
+    }
+
+
+def self_scored(points: dict[str, float]) -> dict[str, Any]:
+    """A held regular meeting with the cell committee's self-score of its manual items."""
+    return meeting("regular") | {
+        "assessments": [{"role": "cell_committee", "points": points, "comment": None}],
+    }
+
+
+def test_the_minutes_say_the_self_score_is_the_manual_items_out_of_their_maximum_beside_the_meetings_score() -> None:
+    """A trial's minutes said "Chi ủy tự chấm điểm: 29,5 điểm" for a meeting scored 79,2: read as a total out of 100.
+    The self-score is the manual items' points out of their maximum (30), and the meeting's score out of 100 is said
+    with its rating, `tạm tính` while provisional."""
+    points = {
+        "preparation.content": 3,
+        "conduct.procedure": 4.5,
+        "conduct.regular_content": 10,
+        "chairing.orientation": 12,
+    }
+    for provisional, rating in ((False, "Khá"), (True, "Khá (tạm tính)")):
+        content = exports.minutes_document(
+            self_scored(points), UNIT, SUPERIOR, MEMBERS, score=scored(79.16666666666667, provisional=provisional)
+        )
+        text = " ".join(page_texts(content))
+        assert "Điểm chi ủy tự chấm (các tiêu chí chấm tay): 29,5/30 điểm." in text, text
+        assert f"Điểm của buổi sinh hoạt: 79,2/100 điểm, xếp loại {rating}." in text, text
+        assert "Chi ủy tự chấm điểm: 29,5 điểm" not in text, text
+
+
+def test_the_minutes_without_a_known_score_still_say_the_self_score_covers_the_manual_items_only() -> None:
+    text = " ".join(
+        page_texts(exports.minutes_document(self_scored({"conduct.procedure": 4.5}), UNIT, SUPERIOR, MEMBERS))
+    )
+    assert "Điểm chi ủy tự chấm (các tiêu chí chấm tay): 4,5 điểm." in text, text
+    assert "Điểm của buổi sinh hoạt" not in text, text

@@ -483,14 +483,14 @@ def _result_moved(before: Mapping[str, Any], after: PeriodResult) -> bool:
 
 def _month_figures(before: Mapping[str, Any], after: PeriodResult) -> dict[str, Any]:
     """A month's note fields that a result change carries: the cell, the month, and the figures before and after
-    (scores to 2 decimals, as published)."""
+    (scores unrounded: a page rounds each once as it shows it)."""
     return {
         "cell_id": after.cell_id,
         "period": after.period,
         "old_rating": before["rating"],
-        "old_score": round(before["score"], 2),
+        "old_score": before["score"],
         "new_rating": after.rating,
-        "new_score": round(after.score, 2),
+        "new_score": after.score,
     }
 
 
@@ -562,7 +562,7 @@ def unit_added_change(
         old_rating=None,
         old_score=None,
         new_rating=after.rating,
-        new_score=round(after.score, 2),
+        new_score=after.score,
         changed_at=at,
         kind="result" if by_meeting else "unit_added",
     )
@@ -584,7 +584,7 @@ def unit_closed_change(*, before: Mapping[str, Any], through_month: str, at: dat
         period=month,
         meeting_id=None,
         old_rating=before["rating"],
-        old_score=round(before["score"], 2),
+        old_score=before["score"],
         new_rating=None,
         new_score=None,
         changed_at=at,
@@ -709,7 +709,7 @@ def half_year_figures_of(totals: HalfYearTotals) -> dict[str, Any]:
     rated = len(totals.scores)
 
     def share(part: float, whole: float) -> float | None:
-        return round(part / whole, 4) if whole else None
+        return part / whole if whole else None
 
     return {
         "cells": totals.cells,
@@ -722,7 +722,7 @@ def half_year_figures_of(totals: HalfYearTotals) -> dict[str, Any]:
         "attendance_rate": share(totals.present, totals.counted),
         "speaking_rate": share(totals.speakers_present, totals.present),
         "thematic_coverage": share(totals.thematic, rated),
-        "score": round(sum(totals.scores) / rated, 2) if rated else None,
+        "score": sum(totals.scores) / rated if rated else None,
         "irregular": rated - totals.met_every_month,
         "met_score": None,
         "met_thematic_coverage": None,

@@ -523,7 +523,7 @@ def _period_row(row: asyncpg.Record) -> dict[str, Any]:
 NOTE_MOVES = """
 INSERT INTO unit_move_change (cell_id, period, from_parent_id, to_parent_id, left_ids, joined_ids, rating, score,
                               changed_at, unit_id)
-SELECT p.cell_id, p.period, $2, $3, $4::text[], $5::text[], p.rating, round(p.score::numeric, 2)::float8, $7, $8
+SELECT p.cell_id, p.period, $2, $3, $4::text[], $5::text[], p.rating, p.score, $7, $8
 FROM cell_period p
 WHERE p.cell_id = ANY($1::text[]) AND length(p.period) = 7 AND p.period < $6
   AND (p.rated_from IS NULL OR p.rated_from <= p.period OR p.regular_held > 0 OR coalesce(p.meetings_held, 0) > 0)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
 from services.gateway.auth import Role
 from services.gateway.schemas.common import Page, ReadModel
@@ -111,7 +111,33 @@ class GateRead(BaseModel):
     rating_by_points: Rating = Field(description="The rating of the score's band, before the gates")
 
 
-class MeetingScoreRead(evaluation.MeetingScoreReply):
+SHARE_PLACES = 4
+"""The API gives shares 0..1 (rates, regularity, coverage) to four places, as it always has."""
+SCORE_PLACES = 2
+"""The API gives scores (and their differences) to the cent, as it always has."""
+SHARES = ("attendance_rate", "speaking_rate", "regularity", "thematic_coverage", "met_thematic_coverage")
+SCORES = ("score", "met_score", "previous_score", "score_delta", "old_score", "new_score")
+
+
+class ApiPrecision(BaseModel):
+    """A read whose shares the API gives to SHARE_PLACES and scores to SCORE_PLACES: evaluation answers them
+    unrounded, so that a page rounds each once as it shows it (6/11 is 54,5%; its 0.5455 rounded again read 54,6%),
+    and the API keeps the precision it has always had."""
+
+    @field_serializer(*SHARES, check_fields=False)
+    def _share(self, value: float | None) -> float | None:
+        return None if value is None else round(value, SHARE_PLACES)
+
+    @field_serializer(*SCORES, check_fields=False)
+    def _score(self, value: float | None) -> float | None:
+        return None if value is None else round(value, SCORE_PLACES)
+
+
+class LateChangeRead(ApiPrecision, evaluation.LateChangeReply):
+    """A closed month whose result changed after it closed."""
+
+
+class MeetingScoreRead(ApiPrecision, evaluation.MeetingScoreReply):
     """A meeting's score under the framework in force, with its explanation per item. Only a meeting that has begun
     (its minutes in, or its start come: shared.plausible.meeting_begun) is scored; one still ahead, like a cancelled
     one, has no score (404 saying why: reason_code meeting_not_started)."""
@@ -132,9 +158,11 @@ class MeetingScoreRead(evaluation.MeetingScoreReply):
     )
 
 
-class CellPeriodRead(evaluation.CellPeriodReply):
+class CellPeriodRead(ApiPrecision, evaluation.CellPeriodReply):
     """A cell's rating for a month, quarter or year; a month still waiting for the cell's regular meeting (not closed
     yet: shared.periods.awaiting_meeting) has no rating or score, only `not_met_yet` (services/gateway/rollups.py)."""
+
+    late_change: LateChangeRead | None = None
 
     not_met_yet: bool | None = None
 
@@ -143,18 +171,19 @@ class ByRatingRead(evaluation.ByRatingReply):
     """How many cells got each rating."""
 
 
-class TrendRead(evaluation.TrendReply):
+class TrendRead(ApiPrecision, evaluation.TrendReply):
     """The change from the previous period."""
 
 
-class CellRankRead(evaluation.CellRankReply):
+class CellRankRead(ApiPrecision, evaluation.CellRankReply):
     """A cell with its score and rating for the period; in the month in progress a cell that has not met yet has no
     score or rating, only `not_met_yet` (services/gateway/rollups.py)."""
 
     not_met_yet: bool | None = None
+    late_change: LateChangeRead | None = None
 
 
-class CommitteeRollupRead(evaluation.CommitteeRollupReply):
+class CommitteeRollupRead(ApiPrecision, evaluation.CommitteeRollupReply):
     """A committee's subtree for one period; `in_progress` while the period has not ended. In the month in
     progress the cells that have not met yet are counted apart in `not_met_yet`, not among `by_rating.poor` (a
     month still without its meeting is Poor only once it has closed: DOMAIN.md, Periods); `score` and the trend are
@@ -178,6 +207,7 @@ class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     by_rating: ByRatingRead | None
     trend: TrendRead | None = None
     weakest: Sequence[CellRankRead] = Field(default_factory=list)
+    late_changes: Sequence[CellRankRead] = Field(default_factory=list)
 
 
 class TreeStateRead(BaseModel):

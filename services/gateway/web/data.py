@@ -3,6 +3,7 @@
 import asyncio
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -41,6 +42,7 @@ from shared.contracts.notifications_rpc import (
     PeriodChecksReply,
     RulesReply,
 )
+from shared.numbers import percent, rounded_half_up
 from shared.periods import VIETNAM_TZ, has_begun, is_half_year, period_months
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import Page, RpcError
@@ -420,15 +422,17 @@ def trend_chart(rollups: list[dict[str, Any]]) -> str:
     description of every month's figures for screen readers (static/charts.js writes the tooltip's figures with a
     decimal comma)."""
     months = [format_period(item["period"]) for item in rollups]
-    series = [
-        (_("Average score"), [_round(item.get("score")) for item in rollups]),
-        (_("Attendance rate (%)"), [_round(_percent(item.get("attendance_rate"))) for item in rollups]),
-        (_("Regularity (%)"), [_round(_percent(item.get("regularity"))) for item in rollups]),
+    exact = [
+        (_("Average score"), [_exact(item.get("score")) for item in rollups]),
+        (_("Attendance rate (%)"), [_percent(item.get("attendance_rate")) for item in rollups]),
+        (_("Regularity (%)"), [_percent(item.get("regularity")) for item in rollups]),
     ]
+    # each figure rounded once from the unrounded reply: the points as the description (and charts.js) write them
+    series = [(name, [_round(value) for value in data]) for name, data in exact]
     figures = "; ".join(
         f"{month}: "
         + ", ".join(
-            f"{name} {_no_data() if data[index] is None else format_number(data[index])}" for name, data in series
+            f"{name} {_no_data() if data[index] is None else format_number(data[index])}" for name, data in exact
         )
         for index, month in enumerate(months)
     )
@@ -451,12 +455,16 @@ def _no_data() -> str:
     return _("no data")
 
 
-def _percent(value: float | None) -> float | None:
-    return None if value is None else value * 100
+def _exact(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 1)
+def _percent(value: float | None) -> Decimal | None:
+    return None if value is None else percent(value)
+
+
+def _round(value: Decimal | None) -> float | None:
+    return None if value is None else float(rounded_half_up(value, 1))
 
 
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:

@@ -59,6 +59,7 @@ from shared.contracts.evaluation_rpc import (
 )
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import now as clock
+from shared.numbers import percent
 from shared.periods import (
     VIETNAM_TZ,
     awaiting_meeting,
@@ -143,7 +144,7 @@ def weakness(row: dict[str, Any]) -> tuple[int, float, str] | None:
     rating = row.get("rating")
     if rating not in ("poor", "average"):
         return None
-    return (0 if rating == "poor" else 1, float(row.get("score") or 0.0), str(row["cell_id"]))
+    return (0 if rating == "poor" else 1, round(float(row.get("score") or 0.0), 2), str(row["cell_id"]))
 
 
 async def sub_units(state: GatewayState, committee_id: str, period: str) -> tuple[list[dict[str, Any]], int]:
@@ -345,7 +346,7 @@ def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     month whose result changed after it closed and the reason its rating is below its score's band, last (blank for
     none)."""
     rates = [
-        format_number(row[key] * 100) if row.get(key) is not None else ""
+        format_number(percent(row[key])) if row.get(key) is not None else ""
         for key in ("attendance_rate", "speaking_rate")
     ]
     return [
@@ -650,9 +651,15 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
 
 
 def minutes_document(
-    meeting: dict[str, Any], unit: dict[str, Any], superior: dict[str, Any] | None, members: dict[str, Any]
+    meeting: dict[str, Any],
+    unit: dict[str, Any],
+    superior: dict[str, Any] | None,
+    members: dict[str, Any],
+    *,
+    score: dict[str, Any] | None = None,
 ) -> bytes:
-    """The minutes (biên bản) of a meeting as PDF, in the customary layout."""
+    """The minutes (biên bản) of a meeting as PDF, in the customary layout; `score`, the meeting's score (reads'
+    meeting_score) when it has one, puts the self-score against its manual items' maximum and says the score."""
 
     def name(member_id: str | None) -> str:
         return shown_name(str(members.get(member_id or "", {}).get("full_name") or member_id or ""))
@@ -731,7 +738,9 @@ def minutes_document(
         (_("IV. Resolutions"), "\n".join(resolutions) or _("None.")),
         (_("V. Tasks"), "" if meeting.get("tasks") else _("None.")),
     ]
-    tasks_after = [(_("VI. The cell committee's self-score"), self_score_lines(meeting.get("assessments") or []))]
+    tasks_after = [
+        (_("VI. The cell committee's self-score"), self_score_lines(meeting.get("assessments") or [], score))
+    ]
     tasks = [
         [str(task.get("description") or ""), name(task.get("assignee_id")), format_short_date(task.get("due_on"))]
         for task in meeting.get("tasks") or []
@@ -805,18 +814,47 @@ def self_criticism_line(minutes: Any) -> str:
     return _("Self-criticism: %(minutes)s minutes.", minutes=format_number(minutes))
 
 
-def self_score_lines(assessments: Sequence[dict[str, Any]]) -> str:
-    """The cell committee's latest self-score of the meeting (its points summed, and its comment), one line, or that
-    none was given (DOMAIN.md "Meetings": the minutes hold the self-score; `assessments` oldest first, as the API)."""
+def self_score_lines(assessments: Sequence[dict[str, Any]], score: dict[str, Any] | None = None) -> str:
+    """The cell committee's latest self-score of the meeting, one line each: its points summed over the manual items
+    it scored, out of the applicable manual items' maximum when `score` (the meeting's score, reads.meeting_score)
+    gives it, and its comment, or that none was given; then the meeting's score out of 100 with its rating
+    (`tạm tính` while provisional) when `score` is known (DOMAIN.md "Meetings": the minutes hold the self-score;
+    "Quality criteria": the self-score is only the manual items' points, not the score; `assessments` oldest first,
+    as the API)."""
     own = [item for item in assessments if item.get("role") == "cell_committee"]
-    if not own:
-        return _("The cell committee has not scored the meeting yet.")
-    latest = own[-1]
-    total = sum(Decimal(str(value)) for value in (latest.get("points") or {}).values())
-    line = _("The cell committee's self-score: %(points)s points.", points=format_number(total))
-    if latest.get("comment"):
-        line += " " + _("Comment: %(comment)s", comment=str(latest["comment"]))
-    return line
+    lines = [_("The cell committee has not scored the meeting yet.")]
+    if own:
+        latest = own[-1]
+        total = sum(Decimal(str(value)) for value in (latest.get("points") or {}).values())
+        manual = [
+            line
+            for line in (score or {}).get("criteria") or []
+            if line.get("source") == "manual" and line["applicable"]
+        ]
+        top = sum(Decimal(str(line.get("max") or 0)) for line in manual)
+        lines = [
+            _(
+                "The cell committee's self-score (the items scored by hand): %(points)s/%(max)s points.",
+                points=format_number(total),
+                max=format_number(top),
+            )
+            if manual
+            else _(
+                "The cell committee's self-score (the items scored by hand): %(points)s points.",
+                points=format_number(total),
+            )
+        ]
+        if latest.get("comment"):
+            lines[0] += " " + _("Comment: %(comment)s", comment=str(latest["comment"]))
+    if score is not None and score.get("score") is not None:
+        lines.append(
+            _(
+                "The meeting's score: %(score)s/100 points, rated %(rating)s.",
+                score=format_number(score["score"]),
+                rating=rating_label(score),
+            )
+        )
+    return "\n".join(lines)
 
 
 def probationary_on(member: dict[str, Any], day: date) -> bool:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from services.gateway.rollups import held_without_regular, waiting_month
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
-from shared.numbers import format_number
+from shared.numbers import format_number, percent
 from shared.periods import is_running, period_months
 from shared.plausible import took_place
 from shared.text import shown_name
@@ -113,10 +113,11 @@ def format_short_date(value: date | datetime | str | None) -> str:
 
 
 def format_share(value: float | None) -> str:
-    """A share 0..1 as `72,5%`; an em dash for no value."""
+    """A share 0..1 as `72,5%`, rounded once from the value given (an unrounded reply figure: 6/11 is `54,5%`,
+    where 0.5455 rounded again read `54,6%`); an em dash for no value."""
     if value is None:
         return "—"
-    return format_number(value * 100) + "%"
+    return format_number(percent(value)) + "%"
 
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}

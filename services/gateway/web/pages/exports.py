@@ -1,5 +1,6 @@
 """Downloads: a committee's report (CSV, PDF), a meeting's minutes (PDF); the yearly grading evidence page."""
 
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -129,9 +130,12 @@ async def minutes_pdf(meeting_id: str, viewer: CurrentViewer, state: State) -> R
     parent = await state.directory.get(str(unit["parent_id"])) if unit.get("parent_id") else None
     superior = parent.model_dump() if parent else None
     members = await data.meeting_members(state, viewer.principal, meeting)
+    # the meeting's score, so the self-score reads against its manual items' maximum beside the score out of 100 (a
+    # trial read "Chi ủy tự chấm điểm: 29,5 điểm" as the meeting's total); None while evaluation has none or is away
+    score = await data.meeting_score(state, viewer.principal, meeting_id)
     # a second or more for long minutes (tasks, resolutions and text of up to 10,000 characters each): drawn in a
     # worker thread, as the report is, so the event loop goes on answering
-    document = await run_in_threadpool(exports.minutes_document, meeting, unit, superior, members)
+    document = await run_in_threadpool(partial(exports.minutes_document, score=score), meeting, unit, superior, members)
     return _download(document, "application/pdf", f"bien-ban-{meeting_id}.pdf")
 
 

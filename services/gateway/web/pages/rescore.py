@@ -32,6 +32,7 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_number, format_period
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
+from shared.numbers import rounded_half_up
 from shared.periods import VIETNAM_TZ, is_report_period, period_months
 from shared.plausible import (
     EARLIEST_PERIOD,
@@ -281,7 +282,7 @@ def progress_of(job: dict[str, Any]) -> dict[str, Any]:
         "reason": failure_reason(job),
         "status": job["status"],
         "label": _(STATUS_LABELS[job["status"]]),
-        "percent": round(percent, 1),
+        "percent": float(rounded_half_up(percent, 1)),
         "cells_done": done,
         "cells_total": total,
         "meetings_rescored": job.get("meetings_rescored") or 0,
