@@ -43,6 +43,7 @@ from services.gateway.web.i18n import (
     rating_reason,
     recalculating_note,
     running_note,
+    thematic_coverage_label,
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
@@ -498,7 +499,7 @@ def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Regularity"), " — ".join(filter(None, (format_share(rollup.get("regularity")), met_base(rollup))))),
         (_("Attendance rate"), format_share(rollup.get("attendance_rate"))),
         (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
-        (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
+        (thematic_coverage_label(str(rollup["period"])), format_share(rollup.get("thematic_coverage"))),
         *(
             quarters_rating_counts(rollup["quarters"])
             if rollup.get("quarters") is not None

@@ -1068,6 +1068,27 @@ def half_year_reason(row: Mapping[str, Any]) -> str | None:
     return "; ".join(parts) or None
 
 
+THEMATIC_COVERAGE_LABELS = {
+    "month": N_("Share of cells that held a thematic meeting in the month"),
+    "quarter": N_("Share of cells that held a thematic meeting in the quarter"),
+    "half": N_("Share of cells that held at least one thematic meeting in the half-year"),
+    "year": N_("Share of cells that held at least one thematic meeting in the year"),
+}
+"""What the thematic coverage counts in each kind of period (evaluation's `thematic_coverage`: the cells with a held
+thematic or combined meeting in the period over the cells rated). DOMAIN.md asks one a quarter, so a half-year's or a
+year's figure is "at least one" in it, not every quarter: a trial read a year's 100 % beside a quarter rated Kém for
+want of one."""
+
+
+def thematic_coverage_label(period: str) -> str:
+    """The thematic coverage's label for `period` (`2026-11`, `2026-Q4`, `2026-H1`, `2026`), saying what it counts
+    (THEMATIC_COVERAGE_LABELS), as the committee page and the report's PDF write it; without a period the bare label."""
+    if not period:
+        return _("Thematic coverage")
+    kind = "quarter" if "-Q" in period else "half" if "-H" in period else "month" if len(period) == 7 else "year"
+    return _(THEMATIC_COVERAGE_LABELS[kind])
+
+
 def globals_() -> dict[str, Any]:
     """Label helpers for templates."""
     return {
@@ -1079,6 +1100,7 @@ def globals_() -> dict[str, Any]:
         "rating_label": rating_label,
         "met_base": met_base,
         "running_note": running_note,
+        "thematic_coverage_label": thematic_coverage_label,
         "recalculating_note": recalculating_note,
         "half_year_no_rating": half_year_no_rating,
         "quarters_rating_counts": quarters_rating_counts,
