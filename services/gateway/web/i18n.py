@@ -418,8 +418,24 @@ def half_year_no_rating(
             "in it.",
             month=period_within(current),
         )
+    one_cell = span is not None  # a cell's own page or evidence: "if the cell has met", not "any cell that has met"
     if fewest and most and (fewest, most) != (len(gone), len(gone)):
         # a cell set up partway through has fewer months gone by than the half-year (evaluation's months_gone)
+        if fewest == most and one_cell:
+            return n_(
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its quarters begun so far; the half-year has not ended, so the cell's score is the "
+                "mean of the scores of the %(count)s month gone by (%(months)s) that it existed in (counted from the "
+                "month it was set up) and, once it has held its regular meeting this month, of this month; a month "
+                "without a meeting counts 0.",
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its quarters begun so far; the half-year has not ended, so the cell's score is the "
+                "mean of the scores of the %(count)s months gone by (%(months)s) that it existed in (counted from the "
+                "month it was set up) and, once it has held its regular meeting this month, of this month; a month "
+                "without a meeting counts 0.",
+                int(most),
+                months=named,
+            )
         if fewest == most:
             return n_(
                 "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
@@ -447,6 +463,19 @@ def half_year_no_rating(
         )
     # evaluation scores a running period over its months ended so far and the running month only for a cell that
     # has held its regular meeting (domain.periods.period_result, half_year_line): not six months
+    if one_cell:
+        return n_(
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its quarters begun so far; the half-year has not ended, so the cell's score is the mean of "
+            "the scores of the %(count)s month gone by (%(months)s) and, once it has held its regular meeting this "
+            "month, of this month; a month without a meeting counts 0.",
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its quarters begun so far; the half-year has not ended, so the cell's score is the mean of "
+            "the scores of the %(count)s months gone by (%(months)s) and, once it has held its regular meeting this "
+            "month, of this month; a month without a meeting counts 0.",
+            len(gone),
+            months=named,
+        )
     return n_(
         "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
         "those of its quarters begun so far; the half-year has not ended, so the score is the mean of the scores of "
