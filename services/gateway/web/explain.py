@@ -179,9 +179,7 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
             run=_count(p.longest),
         )
         if (p.longest or 0) > 1
-        else _(
-            "attendance %(rate)s, no unexcused absence, nobody absent twice in a row", rate=format_share(p.rate)
-        )
+        else _("attendance %(rate)s, no unexcused absence, nobody absent twice in a row", rate=format_share(p.rate))
     ),
     ReasonCode.DOCUMENTS_NOT_PUBLISHED: lambda p: _("%(kinds)s not published", kinds=_any_of(p.kinds)),
     ReasonCode.DOCUMENTS_PUBLISHED_LATE: _published_late,
