@@ -12,6 +12,6 @@ def test_the_page_says_how_many_messages_went_unrouted_and_which_types_in_vietna
     figure = figure[: figure.index("</dd>")]
     assert ">66<" in figure or "66<br>" in figure, figure
     assert "Tin không nơi nhận" in html
-    assert "không dịch vụ nào của chibo nhận" in figure and "ingest.rejected.v1, notification.delivered.v1" in figure
+    assert "không có dịch vụ nào của chibo nhận" in figure and "ingest.rejected.v1, notification.delivered.v1" in figure
     unknown = operations_html(figures={"unrouted": None, "unrouted_types": []})
     assert 'data-figure="unrouted">—</dd>' in unknown

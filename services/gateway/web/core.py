@@ -21,7 +21,7 @@ from starlette.routing import Match
 
 from services.gateway.auth import Principal, Role
 from services.gateway.availability import meetings_unavailable, notices_unavailable, page_render, scores_unavailable
-from services.gateway.handlers import read_with_kept_units
+from services.gateway.handlers import authorize_unit, read_with_kept_units
 from services.gateway.http.commands import FORM_KEY
 from services.gateway.http.deps import READ_METHODS, State
 from services.gateway.http.errors import SERVICE_RETRY_AFTER
@@ -195,6 +195,28 @@ class NotAllowed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+async def page_unit(
+    principal: Principal, unit_id: str, *, directory: Any, kind: str, roles: frozenset[Role], refused: str
+) -> Any:
+    """handlers.authorize_unit for a page whose subject the role may read only in `roles`: the unit for such a role;
+    for another role, NotAllowed (the 403 page saying `refused`, a msgid: who may see it) when the unit is within what
+    the viewer sees (a member's own cell), the 404 page (RpcError not_found) outside it, as for a unit that does not
+    exist (a member's own cell's evidence answered 404 "không thuộc đơn vị của đồng chí", which it is)."""
+    if principal.role in roles:
+        return await authorize_unit(principal, unit_id, directory=directory, kind=kind, roles=roles)
+    await authorize_unit(principal, unit_id, directory=directory, kind=kind, roles=frozenset({principal.role}))
+    raise NotAllowed(_(refused))
+
+
+COMMITTEE_PAGE_REFUSED = N_("This page is for the officers of this committee and of the committees above it.")
+"""Who may see a committee's pages (page_unit's `refused`)."""
+EVIDENCE_REFUSED = N_(
+    "The cell's meeting evidence is for its secretary and the officers of the committees above it. You can still see"
+    " the cell's meetings and ratings."
+)
+"""Who may see a cell's meeting evidence (page_unit's `refused`): a member of the cell is told so."""
 
 
 class BadPeriod(Exception):

@@ -417,24 +417,49 @@ def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) 
     return json.dumps(option, ensure_ascii=False)
 
 
+def running_in_trend(rollup: dict[str, Any]) -> bool:
+    """Whether a month of the trend still waits for its cells' meetings: rollup_shown counts its cells not met yet
+    apart (`not_met_yet` not None), so its regularity, over every cell, is not a month's figure yet."""
+    return rollup.get("not_met_yet") is not None and len(period_months(str(rollup["period"]))) == 1
+
+
+def trend_note(rollups: list[dict[str, Any]]) -> str:
+    """The note under the 12-month trend naming the month in progress (`tháng đang diễn ra, chưa tính` its
+    regularity, the other figures provisional); empty when every month drawn has closed."""
+    running = [format_period(str(item["period"])) for item in rollups if running_in_trend(item)]
+    if not running:
+        return ""
+    return _(
+        "%(months)s: month in progress, regularity not counted yet (no point drawn); the average score and the"
+        " attendance rate count the meetings held so far.",
+        months=", ".join(running),
+    )
+
+
 def trend_chart(rollups: list[dict[str, Any]]) -> str:
     """The ECharts option of the 12-month trend: score, attendance rate and regularity per month, with a Vietnamese
     description of every month's figures for screen readers (static/charts.js writes the tooltip's figures with a
-    decimal comma)."""
+    decimal comma). The month in progress (running_in_trend) draws no regularity point, its cells not met yet are
+    no failure (a trial read 0 % as a collapse), and the description says it is not counted yet (trend_note)."""
     months = [format_period(item["period"]) for item in rollups]
+    running = [running_in_trend(item) for item in rollups]
+    regularity_name = _("Regularity (%)")
     exact = [
         (_("Average score"), [_exact(item.get("score")) for item in rollups]),
         (_("Attendance rate (%)"), [_percent(item.get("attendance_rate")) for item in rollups]),
-        (_("Regularity (%)"), [_percent(item.get("regularity")) for item in rollups]),
+        (regularity_name, [None if running[i] else _percent(item.get("regularity")) for i, item in enumerate(rollups)]),
     ]
     # each figure rounded once from the unrounded reply: the points as the description (and charts.js) write them
     series = [(name, [_round(value) for value in data]) for name, data in exact]
+    not_counted = _("not counted yet (month in progress)")
+
+    def said(index: int, name: str, data: list[Decimal | None]) -> str:
+        if name == regularity_name and running[index]:
+            return f"{name} {not_counted}"
+        return f"{name} {_no_data() if data[index] is None else format_number(data[index])}"
+
     figures = "; ".join(
-        f"{month}: "
-        + ", ".join(
-            f"{name} {_no_data() if data[index] is None else format_number(data[index])}" for name, data in exact
-        )
-        for index, month in enumerate(months)
+        f"{month}: " + ", ".join(said(index, name, data) for name, data in exact) for index, month in enumerate(months)
     )
     description = _("Line chart of the last 12 months, by month: %(figures)s.", figures=figures or _no_data())
     option = {

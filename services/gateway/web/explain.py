@@ -153,10 +153,15 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         rate=format_share(p.rate),
     ),
     ReasonCode.ABSENT_WITHOUT_EXCUSE: lambda p: _("%(count)s absent without excuse", count=_count(p.count)),
-    ReasonCode.EXCUSED_RUN_BONUS: lambda p: _(
-        "bonus point: nobody excused more than %(limit)s meetings in a row (longest %(longest)s)",
-        limit=_count(p.limit),
-        longest=_count(p.longest),
+    # a longest run of 0 or 1 is no run at all: "(dài nhất 0 buổi)" read oddly, so it is left out
+    ReasonCode.EXCUSED_RUN_BONUS: lambda p: (
+        _(
+            "bonus point: nobody excused more than %(limit)s meetings in a row (longest %(longest)s)",
+            limit=_count(p.limit),
+            longest=_count(p.longest),
+        )
+        if (p.longest or 0) > 1
+        else _("bonus point: nobody excused more than %(limit)s meetings in a row", limit=_count(p.limit))
     ),
     ReasonCode.EXCUSED_RUN_NO_BONUS: lambda p: _(
         "no bonus point: a member excused %(run)s meetings in a row", run=_count(p.longest)
@@ -167,10 +172,14 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         required=format_share(p.required_rate),
     ),
     ReasonCode.ABSENCE_RUN: lambda p: _("a member absent %(run)s meetings in a row", run=_count(p.longest)),
-    ReasonCode.ATTENDANCE_CHECK_MET: lambda p: _(
-        "attendance %(rate)s, no unexcused absence, longest absence run %(run)s",
-        rate=format_share(p.rate),
-        run=_count(p.longest),
+    ReasonCode.ATTENDANCE_CHECK_MET: lambda p: (
+        _(
+            "attendance %(rate)s, no unexcused absence, longest absence run %(run)s",
+            rate=format_share(p.rate),
+            run=_count(p.longest),
+        )
+        if (p.longest or 0) > 1
+        else _("attendance %(rate)s, no unexcused absence, nobody absent twice in a row", rate=format_share(p.rate))
     ),
     ReasonCode.DOCUMENTS_NOT_PUBLISHED: lambda p: _("%(kinds)s not published", kinds=_any_of(p.kinds)),
     ReasonCode.DOCUMENTS_PUBLISHED_LATE: _published_late,

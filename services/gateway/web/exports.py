@@ -46,6 +46,7 @@ from services.gateway.web.i18n import (
     rating_reason,
     recalculating_note,
     running_note,
+    thematic_coverage_label,
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
@@ -506,10 +507,10 @@ def whole(value: Any) -> str:
     return "" if value is None or value == "" else format_number(int(value), digits=0)
 
 
-def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
+def report_figures(rollup: dict[str, Any], *, period: str) -> list[tuple[str, str]]:
     """The committee's key figures of the period, as the report's PDF lists them under its title (a running month's
     regularity with its base, i18n.met_base, as the page says it); a half-year (no rating of its own) its quarters'
-    cells by rating instead of its own (i18n.quarters_rating_counts)."""
+    cells by rating instead of its own (i18n.quarters_rating_counts); the thematic coverage labelled for `period`."""
     by_rating = rollup.get("by_rating") or {}
     return [
         (_("Cells"), whole(rollup.get("cells"))),
@@ -517,7 +518,7 @@ def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Regularity"), " — ".join(filter(None, (format_share(rollup.get("regularity")), met_base(rollup))))),
         (_("Attendance rate"), format_share(rollup.get("attendance_rate"))),
         (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
-        (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
+        (thematic_coverage_label(period), format_share(rollup.get("thematic_coverage"))),
         *(
             quarters_rating_counts(rollup["quarters"])
             if rollup.get("quarters") is not None
@@ -563,7 +564,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         return pdf.report_pdf(
             title=title,
             subtitle=subtitle,
-            figures=report_figures(rollup),
+            figures=report_figures(rollup, period=period),
             header=report_header(with_period=False)[1:],
             rows=[line[1:] for line in report_rows(data["rows"], period=None)],
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
@@ -621,7 +622,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     return pdf.report_summary_pdf(
         title=title,
         subtitle=subtitle,
-        figures=report_figures(rollup),
+        figures=report_figures(rollup, period=period),
         note=note,
         units_title=_("By directly subordinate unit"),
         units_header=[

@@ -419,8 +419,24 @@ def half_year_no_rating(
             "in it.",
             month=period_within(current),
         )
+    one_cell = span is not None  # a cell's own page or evidence: "if the cell has met", not "any cell that has met"
     if fewest and most and (fewest, most) != (len(gone), len(gone)):
         # a cell set up partway through has fewer months gone by than the half-year (evaluation's months_gone)
+        if fewest == most and one_cell:
+            return n_(
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its quarters begun so far; the half-year has not ended, so the cell's score is the "
+                "mean of the scores of the %(count)s month gone by (%(months)s) that it existed in (counted from the "
+                "month it was set up) and, once it has held its regular meeting this month, of this month; a month "
+                "without a meeting counts 0.",
+                "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
+                "shown are those of its quarters begun so far; the half-year has not ended, so the cell's score is the "
+                "mean of the scores of the %(count)s months gone by (%(months)s) that it existed in (counted from the "
+                "month it was set up) and, once it has held its regular meeting this month, of this month; a month "
+                "without a meeting counts 0.",
+                int(most),
+                months=named,
+            )
         if fewest == most:
             return n_(
                 "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings "
@@ -448,6 +464,19 @@ def half_year_no_rating(
         )
     # evaluation scores a running period over its months ended so far and the running month only for a cell that
     # has held its regular meeting (domain.periods.period_result, half_year_line): not six months
+    if one_cell:
+        return n_(
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its quarters begun so far; the half-year has not ended, so the cell's score is the mean of "
+            "the scores of the %(count)s month gone by (%(months)s) and, once it has held its regular meeting this "
+            "month, of this month; a month without a meeting counts 0.",
+            "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown "
+            "are those of its quarters begun so far; the half-year has not ended, so the cell's score is the mean of "
+            "the scores of the %(count)s months gone by (%(months)s) and, once it has held its regular meeting this "
+            "month, of this month; a month without a meeting counts 0.",
+            len(gone),
+            months=named,
+        )
     return n_(
         "No rating is defined for a half-year: the rules rate each month, quarter and year, so the ratings shown are "
         "those of its quarters begun so far; the half-year has not ended, so the score is the mean of the scores of "
@@ -1099,6 +1128,27 @@ def half_year_reason(row: Mapping[str, Any]) -> str | None:
     return "; ".join(parts) or None
 
 
+THEMATIC_COVERAGE_LABELS = {
+    "month": N_("Share of cells that held a thematic meeting in the month"),
+    "quarter": N_("Share of cells that held a thematic meeting in the quarter"),
+    "half": N_("Share of cells that held at least one thematic meeting in the half-year"),
+    "year": N_("Share of cells that held at least one thematic meeting in the year"),
+}
+"""What the thematic coverage counts in each kind of period (evaluation's `thematic_coverage`: the cells with a held
+thematic or combined meeting in the period over the cells rated). DOMAIN.md asks one a quarter, so a half-year's or a
+year's figure is "at least one" in it, not every quarter: a trial read a year's 100 % beside a quarter rated Kém for
+want of one."""
+
+
+def thematic_coverage_label(period: str) -> str:
+    """The thematic coverage's label for `period` (`2026-11`, `2026-Q4`, `2026-H1`, `2026`), saying what it counts
+    (THEMATIC_COVERAGE_LABELS), as the committee page and the report's PDF write it; without a period the bare label."""
+    if not period:
+        return _("Thematic coverage")
+    kind = "quarter" if "-Q" in period else "half" if "-H" in period else "month" if len(period) == 7 else "year"
+    return _(THEMATIC_COVERAGE_LABELS[kind])
+
+
 def globals_() -> dict[str, Any]:
     """Label helpers for templates."""
     return {
@@ -1111,6 +1161,7 @@ def globals_() -> dict[str, Any]:
         "rating_label": rating_label,
         "met_base": met_base,
         "running_note": running_note,
+        "thematic_coverage_label": thematic_coverage_label,
         "recalculating_note": recalculating_note,
         "half_year_no_rating": half_year_no_rating,
         "quarters_rating_counts": quarters_rating_counts,

@@ -8,11 +8,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.availability import notices_or
-from services.gateway.handlers import authorize_unit
 from services.gateway.http import alert_rules, preferences
 from services.gateway.http.deps import State
 from services.gateway.web import data, forms
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.core import (
+    COMMITTEE_PAGE_REFUSED,
+    PREFIX,
+    CurrentViewer,
+    FormViewer,
+    PageNotFound,
+    Viewer,
+    WebRoute,
+    page_unit,
+    render,
+)
 from services.gateway.web.form_locks import SavedElsewhere, one_form_at_a_time
 from services.gateway.web.forms import (
     UNSTORABLE,
@@ -441,8 +450,13 @@ async def _page(
     took: str = "",
 ) -> HTMLResponse:
     principal = viewer.principal
-    unit = await authorize_unit(
-        principal, committee_id, directory=state.directory, kind="committee", roles=alert_rules.OFFICERS
+    unit = await page_unit(
+        principal,
+        committee_id,
+        directory=state.directory,
+        kind="committee",
+        roles=alert_rules.OFFICERS,
+        refused=COMMITTEE_PAGE_REFUSED,
     )
     # the rules come from notifications: while it does not answer the page says so instead of failing as a whole
     answer = await notices_or(lambda: alert_rules.get_alert_rules(committee_id, principal, state), None)

@@ -9,13 +9,15 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.gateway.availability import SCORES_SERVICE, scores_unavailable
-from services.gateway.handlers import authorize_meeting, authorize_unit
+from services.gateway.handlers import authorize_meeting
 from services.gateway.http import reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS, ROSTER_READERS
 from services.gateway.rollups import no_data_rollup
 from services.gateway.web import data, exports, periods
 from services.gateway.web.core import (
+    COMMITTEE_PAGE_REFUSED,
+    EVIDENCE_REFUSED,
     PREFIX,
     CurrentViewer,
     PageNotFound,
@@ -24,6 +26,7 @@ from services.gateway.web.core import (
     Viewer,
     WebRoute,
     YearOutside,
+    page_unit,
     render,
     year_not_begun,
 )
@@ -48,7 +51,14 @@ async def report_csv(
     """The committee's cells for the period as CSV (UTF-8 with BOM), streamed a page of cells at a time (the roll-up
     and the first page read before the reply starts, so their errors answer as the committee page's do)."""
     asked, (period, not_begun) = bool(period), periods.period_asked(period)
-    await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    await page_unit(
+        viewer.principal,
+        committee_id,
+        directory=state.directory,
+        kind="committee",
+        roles=OFFICERS,
+        refused=COMMITTEE_PAGE_REFUSED,
+    )
     rollup = await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)
     # the cells it lost after the month closed are no line of the report: listed last, as its page lists them
     moves = await exports.all_late_changes(state, committee_id, period, rollup)
@@ -68,8 +78,13 @@ async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, per
     """The committee's report for the period as PDF: every cell up to exports.FULL_LIST_CELLS, else the figures by
     directly subordinate unit and the weakest cells (the full list being in the CSV)."""
     asked, (period, not_begun) = bool(period), periods.period_asked(period)
-    unit = await authorize_unit(
-        viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
+    unit = await page_unit(
+        viewer.principal,
+        committee_id,
+        directory=state.directory,
+        kind="committee",
+        roles=OFFICERS,
+        refused=COMMITTEE_PAGE_REFUSED,
     )
     rollup = await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)
     if int(rollup.get("cells") or 0) > exports.FULL_LIST_CELLS:
@@ -151,7 +166,14 @@ async def evidence_page(
     """The meeting evidence of a year (`?year=2026`) or a half-year (`?period=2026-H1`, or a year) per member and for
     the cell (for the committee's grading and its half-year review); 422 naming a bad period."""
     period, not_begun = periods.evidence_period_asked(year, period)
-    unit = await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    unit = await page_unit(
+        viewer.principal,
+        cell_id,
+        directory=state.directory,
+        kind="cell",
+        roles=ROSTER_READERS,
+        refused=EVIDENCE_REFUSED,
+    )
     choices, span = await _within_span(state, cell_id, period, not_begun=not_begun)
     found = await exports.evidence(state, viewer.principal, cell_id, period)
     return render(
@@ -174,7 +196,14 @@ async def evidence_csv(
 ) -> Response:
     """The per-member evidence of the year or half-year (evidence_page's parameters) as CSV (UTF-8 with BOM)."""
     period, not_begun = periods.evidence_period_asked(year, period)
-    await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    await page_unit(
+        viewer.principal,
+        cell_id,
+        directory=state.directory,
+        kind="cell",
+        roles=ROSTER_READERS,
+        refused=EVIDENCE_REFUSED,
+    )
     await _within_span(state, cell_id, period, not_begun=not_begun)
     found = await exports.evidence(state, viewer.principal, cell_id, period)
     table = exports.evidence_csv(found["people"], year=period)

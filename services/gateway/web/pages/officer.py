@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.gateway.availability import scores_unavailable
-from services.gateway.handlers import authorize_unit
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS
 from services.gateway.web import data, periods
 from services.gateway.web.core import (
+    COMMITTEE_PAGE_REFUSED,
     PREFIX,
     BadPosition,
     CurrentViewer,
@@ -20,6 +20,7 @@ from services.gateway.web.core import (
     PeriodOutside,
     WebRoute,
     list_start,
+    page_unit,
     render,
     unrated,
 )
@@ -42,7 +43,14 @@ async def committee_page(
     except PeriodNotBegun as exc:
         period, not_begun = exc.period, True
     principal = viewer.principal
-    unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    unit = await page_unit(
+        principal,
+        committee_id,
+        directory=state.directory,
+        kind="committee",
+        roles=OFFICERS,
+        refused=COMMITTEE_PAGE_REFUSED,
+    )
     crumbs = await data.breadcrumb(state, principal, unit)
     late_offset = list_position(request, LATE_OFFSET, committee_id, period, _("the list of meetings with late minutes"))
     changes_offset = list_position(
@@ -118,6 +126,7 @@ async def committee_page(
             data.ratings_chart(rollup.get("by_rating") or {}, not_met_yet=rollup["not_met_yet"]) if rollup else None
         ),
         trend_chart=data.trend_chart(trend) if rollup else None,
+        trend_note=data.trend_note(trend) if rollup else "",
         trend=trend,
         late_pager=late_minutes_pager(overview.get("late_minutes_page"), committee_id, period, positions),
         # a list opened past its end (it got shorter, or an address typed): said, with the way to its first page
@@ -227,7 +236,14 @@ async def ranking_page(
     is listed apart, in the API's order. 404 outside the officer's subtree, as the committee page; a period before the
     committee's data is the committee page's 404 naming the span there is (PeriodOutside)."""
     principal = viewer.principal
-    unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    unit = await page_unit(
+        principal,
+        committee_id,
+        directory=state.directory,
+        kind="committee",
+        roles=OFFICERS,
+        refused=COMMITTEE_PAGE_REFUSED,
+    )
     period = periods.checked(period)
     back = f"{PREFIX}/committees/{quote(committee_id)}/ranking?{urlencode({'period': period})}"
     raw = request.query_params.get("offset", "")

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from services.gateway.availability import SCORES_SERVICE
-from services.gateway.handlers import authorize_unit
 from services.gateway.http import operations, reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS
 from services.gateway.schemas import RescoreCreate
 from services.gateway.web import data, forms, periods
 from services.gateway.web.core import (
+    COMMITTEE_PAGE_REFUSED,
     PREFIX,
     SECURITY_HEADERS,
     CurrentViewer,
@@ -26,6 +26,7 @@ from services.gateway.web.core import (
     PageNotFound,
     Viewer,
     WebRoute,
+    page_unit,
     render,
 )
 from services.gateway.web.forms import FormErrors
@@ -52,8 +53,13 @@ STATUS_LABELS = {
 
 
 async def _committee(viewer: Viewer, state: State, committee_id: str) -> UnitReply:
-    return await authorize_unit(
-        viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
+    return await page_unit(
+        viewer.principal,
+        committee_id,
+        directory=state.directory,
+        kind="committee",
+        roles=OFFICERS,
+        refused=COMMITTEE_PAGE_REFUSED,
     )
 
 
