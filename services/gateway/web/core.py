@@ -219,6 +219,19 @@ EVIDENCE_REFUSED = N_(
 """Who may see a cell's meeting evidence (page_unit's `refused`): a member of the cell is told so."""
 
 
+async def committee_page_unit(principal: Principal, committee_id: str, *, directory: Any) -> Any:
+    """page_unit for a committee's officer pages (committee page, ranking, reports, rescore, alerts): the committee
+    for its officers and those above it; 403 COMMITTEE_PAGE_REFUSED within a viewer's scope, 404 outside it."""
+    return await page_unit(
+        principal,
+        committee_id,
+        directory=directory,
+        kind="committee",
+        roles=frozenset({Role.COMMITTEE_OFFICER}),
+        refused=COMMITTEE_PAGE_REFUSED,
+    )
+
+
 class BadPeriod(Exception):
     """A `period` (or `year`) in the address that is no month, quarter or year: named back to the person."""
 

@@ -1129,7 +1129,7 @@ async def _failed_alone(
         async with uow_factory() as uow:
             if deadline is not None:
                 await wait_at_most(uow, deadline)
-            try:
+            with timeouts_as_deadline(deadline):
                 result = await _reject_reading(
                     reading,
                     error,
@@ -1140,13 +1140,7 @@ async def _failed_alone(
                     account=account,
                     sources_listed=sources_listed,
                 )
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise DeadlinePassed("rejected too late to commit")  # rolled back on the way out
-                await uow.commit()
-            except DEADLINE_ERRORS as exc:
-                if deadline is None:
-                    raise
-                raise DeadlinePassed(repr(exc)) from exc
+                await commit_by(uow, deadline, "rejected too late to commit")
         trace.report(rejected)  # its event_rejected line, once committed
     return result
 
@@ -1175,7 +1169,7 @@ async def _judge_in_one_transaction(
                 await wait_at_most(uow, deadline)
             # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
             # transaction (with savepoints), so no savepoint per event here
-            try:
+            with timeouts_as_deadline(deadline):
                 results = await _judge_together(
                     chunk,
                     uow,
@@ -1186,13 +1180,7 @@ async def _judge_in_one_transaction(
                     account=account,
                     deadline=deadline,
                 )
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise DeadlinePassed("judged too late to commit")  # rolled back on the way out
-                await uow.commit()
-            except DEADLINE_ERRORS as exc:
-                if deadline is None:
-                    raise
-                raise DeadlinePassed(repr(exc)) from exc
+                await commit_by(uow, deadline, "judged too late to commit")
             outcomes = Counter(result.outcome for result in results)
             # a chunk is one body's (or single messages'): its first event's route name is every one's
             log.info("ingest_transaction_judged", route=inbox_route(route, chunk[0]), events=len(chunk), **outcomes)
@@ -1209,6 +1197,26 @@ async def _judge_in_one_transaction(
 
 DEADLINE_ERRORS = (asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.QueryCanceledError)
 """What PostgreSQL raises when wait_at_most's lock_timeout or statement_timeout ends a statement."""
+
+
+@contextmanager
+def timeouts_as_deadline(deadline: float | None) -> Iterator[None]:
+    """Inside a transaction bounded by wait_at_most: PostgreSQL's lock or statement timeout (DEADLINE_ERRORS) raised
+    as DeadlinePassed; with no `deadline` (monotonic) they are raised as they are."""
+    try:
+        yield
+    except DEADLINE_ERRORS as exc:
+        if deadline is None:
+            raise
+        raise DeadlinePassed(repr(exc)) from exc
+
+
+async def commit_by(uow: MeetingsUnit, deadline: float | None, late: str) -> None:
+    """Commit `uow`'s transaction unless `deadline` (monotonic; None: no bound) has passed: DeadlinePassed(`late`),
+    the transaction rolled back on the way out."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise DeadlinePassed(late)
+    await uow.commit()
 
 
 async def wait_at_most(uow: MeetingsUnit, deadline: float) -> None:

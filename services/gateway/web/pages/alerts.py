@@ -12,14 +12,13 @@ from services.gateway.http import alert_rules, preferences
 from services.gateway.http.deps import State
 from services.gateway.web import data, forms
 from services.gateway.web.core import (
-    COMMITTEE_PAGE_REFUSED,
     PREFIX,
     CurrentViewer,
     FormViewer,
     PageNotFound,
     Viewer,
     WebRoute,
-    page_unit,
+    committee_page_unit,
     render,
 )
 from services.gateway.web.form_locks import SavedElsewhere, one_form_at_a_time
@@ -450,14 +449,7 @@ async def _page(
     took: str = "",
 ) -> HTMLResponse:
     principal = viewer.principal
-    unit = await page_unit(
-        principal,
-        committee_id,
-        directory=state.directory,
-        kind="committee",
-        roles=alert_rules.OFFICERS,
-        refused=COMMITTEE_PAGE_REFUSED,
-    )
+    unit = await committee_page_unit(principal, committee_id, directory=state.directory)
     # the rules come from notifications: while it does not answer the page says so instead of failing as a whole
     answer = await notices_or(lambda: alert_rules.get_alert_rules(committee_id, principal, state), None)
     own = principal.unit_id == committee_id  # a committee's delivery is its own officers' (committees above: 403)

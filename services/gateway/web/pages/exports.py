@@ -12,11 +12,10 @@ from services.gateway.availability import SCORES_SERVICE, scores_unavailable
 from services.gateway.handlers import authorize_meeting
 from services.gateway.http import reads
 from services.gateway.http.deps import State
-from services.gateway.http.reads import OFFICERS, ROSTER_READERS
+from services.gateway.http.reads import ROSTER_READERS
 from services.gateway.rollups import no_data_rollup
 from services.gateway.web import data, exports, periods
 from services.gateway.web.core import (
-    COMMITTEE_PAGE_REFUSED,
     EVIDENCE_REFUSED,
     PREFIX,
     CurrentViewer,
@@ -26,6 +25,7 @@ from services.gateway.web.core import (
     Viewer,
     WebRoute,
     YearOutside,
+    committee_page_unit,
     page_unit,
     render,
     year_not_begun,
@@ -51,14 +51,7 @@ async def report_csv(
     """The committee's cells for the period as CSV (UTF-8 with BOM), streamed a page of cells at a time (the roll-up
     and the first page read before the reply starts, so their errors answer as the committee page's do)."""
     asked, (period, not_begun) = bool(period), periods.period_asked(period)
-    await page_unit(
-        viewer.principal,
-        committee_id,
-        directory=state.directory,
-        kind="committee",
-        roles=OFFICERS,
-        refused=COMMITTEE_PAGE_REFUSED,
-    )
+    await committee_page_unit(viewer.principal, committee_id, directory=state.directory)
     rollup = await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)
     # the cells it lost after the month closed are no line of the report: listed last, as its page lists them
     moves = await exports.all_late_changes(state, committee_id, period, rollup)
@@ -78,14 +71,7 @@ async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, per
     """The committee's report for the period as PDF: every cell up to exports.FULL_LIST_CELLS, else the figures by
     directly subordinate unit and the weakest cells (the full list being in the CSV)."""
     asked, (period, not_begun) = bool(period), periods.period_asked(period)
-    unit = await page_unit(
-        viewer.principal,
-        committee_id,
-        directory=state.directory,
-        kind="committee",
-        roles=OFFICERS,
-        refused=COMMITTEE_PAGE_REFUSED,
-    )
+    unit = await committee_page_unit(viewer.principal, committee_id, directory=state.directory)
     rollup = await _with_data(state, viewer, committee_id, period, asked=asked, not_begun=not_begun)
     if int(rollup.get("cells") or 0) > exports.FULL_LIST_CELLS:
         report = await exports.report_summary(state, viewer.principal, committee_id, period, rollup)

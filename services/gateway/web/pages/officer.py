@@ -9,18 +9,16 @@ from fastapi.responses import HTMLResponse
 
 from services.gateway.availability import scores_unavailable
 from services.gateway.http.deps import State
-from services.gateway.http.reads import OFFICERS
 from services.gateway.web import data, periods
 from services.gateway.web.core import (
-    COMMITTEE_PAGE_REFUSED,
     PREFIX,
     BadPosition,
     CurrentViewer,
     PeriodNotBegun,
     PeriodOutside,
     WebRoute,
+    committee_page_unit,
     list_start,
-    page_unit,
     render,
     unrated,
 )
@@ -43,14 +41,7 @@ async def committee_page(
     except PeriodNotBegun as exc:
         period, not_begun = exc.period, True
     principal = viewer.principal
-    unit = await page_unit(
-        principal,
-        committee_id,
-        directory=state.directory,
-        kind="committee",
-        roles=OFFICERS,
-        refused=COMMITTEE_PAGE_REFUSED,
-    )
+    unit = await committee_page_unit(principal, committee_id, directory=state.directory)
     crumbs = await data.breadcrumb(state, principal, unit)
     late_offset = list_position(request, LATE_OFFSET, committee_id, period, _("the list of meetings with late minutes"))
     changes_offset = list_position(
@@ -236,14 +227,7 @@ async def ranking_page(
     is listed apart, in the API's order. 404 outside the officer's subtree, as the committee page; a period before the
     committee's data is the committee page's 404 naming the span there is (PeriodOutside)."""
     principal = viewer.principal
-    unit = await page_unit(
-        principal,
-        committee_id,
-        directory=state.directory,
-        kind="committee",
-        roles=OFFICERS,
-        refused=COMMITTEE_PAGE_REFUSED,
-    )
+    unit = await committee_page_unit(principal, committee_id, directory=state.directory)
     period = periods.checked(period)
     back = f"{PREFIX}/committees/{quote(committee_id)}/ranking?{urlencode({'period': period})}"
     raw = request.query_params.get("offset", "")

@@ -14,11 +14,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from services.gateway.availability import SCORES_SERVICE
 from services.gateway.http import operations, reads
 from services.gateway.http.deps import State
-from services.gateway.http.reads import OFFICERS
 from services.gateway.schemas import RescoreCreate
 from services.gateway.web import data, forms, periods
 from services.gateway.web.core import (
-    COMMITTEE_PAGE_REFUSED,
     PREFIX,
     SECURITY_HEADERS,
     CurrentViewer,
@@ -26,7 +24,7 @@ from services.gateway.web.core import (
     PageNotFound,
     Viewer,
     WebRoute,
-    page_unit,
+    committee_page_unit,
     render,
 )
 from services.gateway.web.forms import FormErrors
@@ -53,14 +51,7 @@ STATUS_LABELS = {
 
 
 async def _committee(viewer: Viewer, state: State, committee_id: str) -> UnitReply:
-    return await page_unit(
-        viewer.principal,
-        committee_id,
-        directory=state.directory,
-        kind="committee",
-        roles=OFFICERS,
-        refused=COMMITTEE_PAGE_REFUSED,
-    )
+    return await committee_page_unit(viewer.principal, committee_id, directory=state.directory)
 
 
 async def _form_page(
