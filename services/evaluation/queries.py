@@ -1091,7 +1091,8 @@ async def move_late_changes(
         late = move_late_change(row)
         stored = figures.get(cell_id)
         rating = stored["rating"] if stored is not None else None
-        score = round(stored["score"], 2) if stored is not None and stored["score"] is not None else None
+        # exact, as every reply's figures (rounded once where they are shown)
+        score = float(stored["score"]) if stored is not None and stored["score"] is not None else None
         late.update(old_rating=rating, old_score=score, new_rating=rating, new_score=score)
         items.append({"cell_id": cell_id, "name": row["name"], "late_change": late})
     return items
