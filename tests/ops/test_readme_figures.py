@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from services.gateway.config import GatewaySettings
+
 README = Path(__file__).parents[2] / "README.md"
 RESTART_UNDER_LOAD_SECONDS = 106
 """The longest restart by `make up` after a `kill -9` of meetings a fresh-user trial measured under load (42-99 s; a
@@ -29,3 +31,14 @@ def test_the_readme_states_the_longest_first_make_up_measured() -> None:
     paragraph = next(line for line in text.split(". ") if "The first `make up`" in line)
     assert FIRST_UP_UNDER_LOAD in paragraph
     assert "whatever the load" not in text
+
+
+def test_the_readme_states_the_wait_for_a_meeting_page_while_meetings_is_known_silent() -> None:
+    """The trial: the README said a meeting's page is the "try again" page "at once" once meetings is known silent;
+    it took 1 s, the gateway still asking meetings within CHIBO_PERSON_NAME_TIMEOUT (UnitDirectory.read_wait). The
+    README says that wait, the setting's default."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    sentence = text[text.index("a meeting's page, all meetings', is the \"try again\" page") :].split(". ")[0]
+    assert "at once" not in sentence, sentence
+    wait = GatewaySettings.model_fields["person_name_timeout"].default
+    assert wait == 1.0 and "about a second" in sentence and "`CHIBO_PERSON_NAME_TIMEOUT`, 1 s" in sentence, sentence

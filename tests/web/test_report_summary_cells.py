@@ -7,7 +7,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from services.gateway.web.exports import PDF_WEAKEST, report_document
+from services.gateway.web.exports import PDF_LATE_CHANGES, PDF_WEAKEST, report_document
 from shared.envelope import now
 from shared.periods import month_of, previous_period
 
@@ -95,3 +95,31 @@ def test_a_provinces_counts_read_with_a_thousands_dot_as_its_notes_say_them() ->
     assert "4.500" in figures and "1.234" in figures, figures
     table = text[text.index("Theo đơn vị trực thuộc") :]
     assert "Đảng ủy huyện 0 2.250 92 2.250" in table, table
+
+
+def late_change(index: int) -> dict[str, Any]:
+    """A cell of the roll-up's `late_changes` whose closed month went up from 70 (Trung bình) to 85 (Khá)."""
+    change = {"kind": "rescored", "changed_at": "2026-12-04T03:00:00Z", "old_score": 70.0, "old_rating": "average"}
+    return {
+        "cell_id": f"muon-{index:03d}",
+        "name": f"Chi bộ ghi nhận muộn {index}",
+        "late_change": change | {"new_score": 85.0, "new_rating": "fair"},
+    }
+
+
+def test_a_summary_lists_at_most_so_many_late_changes_and_counts_the_rest() -> None:
+    """670 cells whose month changed after it closed (a 1,000-event batch): the summary PDF lists the first
+    PDF_LATE_CHANGES of them, as the roll-up orders them, then says how many more there are and that the CSV has them
+    all, where it listed every one on 27 pages."""
+    changes = [late_change(index) for index in range(670)]
+    rollup = {"cells": 4_500, "score": 91.5, "by_rating": {"good": 4_500}}
+    rollup |= {"late_changes": changes, "late_changes_total": len(changes)}
+    unit = {"id": "tinh", "name": "Tỉnh ủy"}
+    data = {"rollup": rollup, "sub_units": [], "direct_cells": 0, "weakest": []}
+    pages, text = words(report_document(unit, PERIOD, data))
+    listed = text.count("Chi bộ ghi nhận muộn ")
+    assert listed == PDF_LATE_CHANGES, listed
+    assert f"Chi bộ ghi nhận muộn {PDF_LATE_CHANGES - 1} " in text and f"muộn {PDF_LATE_CHANGES} " not in text
+    more = 670 - PDF_LATE_CHANGES
+    assert f"và {more} chi bộ khác" in text and "danh sách đầy đủ có trong tệp CSV của báo cáo" in text, text[-400:]
+    assert pages <= 4, f"{pages} pages"

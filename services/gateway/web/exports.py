@@ -86,6 +86,10 @@ province's 35,000 cells (some 900 pages) was no document an officer reads, and t
 draw."""
 PDF_WEAKEST = 50
 """How many of the weakest cells (rated Average or Poor, worst first) a summary PDF lists."""
+PDF_LATE_CHANGES = 50
+"""How many of the cells whose month changed after it closed (the roll-up's `late_changes`, latest first) a summary
+PDF lists, then how many more and that the CSV has them all: a 1,000-event batch changed ~670 cells' months late, 27
+pages of a PDF that says it summarises."""
 UNITS_UNAVAILABLE = N_(
     "The units under this committee cannot be listed right now: the meetings service is not answering, so this "
     "report has no table by directly subordinate unit. Its figures and ratings are up to date. Please download the "
@@ -207,15 +211,16 @@ async def report_summary(
 ) -> dict[str, Any]:
     """What the PDF of a committee above FULL_LIST_CELLS cells gives: its roll-up, the figures of each directly
     subordinate committee and the count of cells directly under it with data (sub_units: `sub_units`,
-    `direct_cells`) and its PDF_WEAKEST weakest cells with all their figures (`weakest`: weakest_cells, never every
-    cell's line). While meetings, which lists the units under the committee, does not answer (availability.meetings_or)
-    no units and `units_unavailable` true: the rest is evaluation's, so the PDF is made without that table (it says
-    so), not refused after the RPC timeout."""
+    `direct_cells`), its PDF_WEAKEST weakest cells with all their figures (`weakest`: weakest_cells, never every
+    cell's line) and its first PDF_LATE_CHANGES late changes (`rollup.late_changes`; `late_changes_total` counts all).
+    While meetings, which lists the units under the committee, does not answer (availability.meetings_or) no units
+    and `units_unavailable` true: the rest is evaluation's, so the PDF is made without that table (it says so), not
+    refused after the RPC timeout."""
     del principal  # authorized by the caller (authorize_unit) for the committee's whole subtree
     units, weakest, changes = await asyncio.gather(
         meetings_or(state.directory, lambda: sub_units(state, committee_id, period), None),
         weakest_cells(state, committee_id, period),
-        all_late_changes(state, committee_id, period, rollup),
+        all_late_changes(state, committee_id, period, rollup, limit=PDF_LATE_CHANGES),
     )
     committees, cells = units if units is not None else ([], 0)
     return {
@@ -228,22 +233,23 @@ async def report_summary(
 
 
 async def all_late_changes(
-    state: GatewayState, committee_id: str, period: str, rollup: dict[str, Any]
+    state: GatewayState, committee_id: str, period: str, rollup: dict[str, Any], *, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Every cell of the roll-up whose month changed after it closed (its `late_changes`, then the further pages of
-    GetCommitteeRollup.late_changes_offset up to `late_changes_total`): a PDF is a document, so it lists them all
-    rather than "và 3 chi bộ khác" with no way to them (paging is for the committee's page)."""
+    GetCommitteeRollup.late_changes_offset up to `late_changes_total`), or the first `limit` of them (the summary PDF:
+    summary_late_notes counts the rest and points to the CSV, which has them all)."""
     changes = list(rollup.get("late_changes") or [])
     total = int(rollup.get("late_changes_total") or 0)
-    while len(changes) < total:
+    wanted = total if limit is None else min(total, limit)
+    while len(changes) < wanted:
         page = await state.rpc.call(
             GetCommitteeRollup(committee_id=committee_id, period=period, late_changes_offset=len(changes))
         )
         found = [item.model_dump() for item in page.late_changes]
         if not found:
-            break  # fewer than counted (a change withdrawn meanwhile): rollup_late_notes says how many it lacks
+            break  # fewer than counted (a change withdrawn meanwhile): summary_late_notes counts them
         changes.extend(found)
-    return changes
+    return changes if limit is None else changes[:limit]
 
 
 def report_header(*, with_period: bool = True) -> list[str]:
@@ -330,15 +336,15 @@ def cell_name(row: dict[str, Any]) -> str:
     return shown_name(str(row.get("name") or row["cell_id"]))
 
 
-def rollup_late_notes(rollup: dict[str, Any], *, period: str) -> list[str]:
-    """late_notes of the roll-up's cells whose month changed after it closed (GetCommitteeRollup.late_changes, the
-    latest first, as the committee's page lists them: all of them, read by all_late_changes), then `và 3 chi bộ khác`
-    only for any it could not read (late_changes_total counted more than evaluation then listed)."""
-    shown = rollup.get("late_changes") or []
-    notes = late_notes(shown, period=period)
-    more = int(rollup.get("late_changes_total") or 0) - len(shown)
+def summary_late_notes(rollup: dict[str, Any], *, period: str) -> list[str]:
+    """late_notes of the first PDF_LATE_CHANGES of the roll-up's late-changed cells (GetCommitteeRollup.late_changes,
+    latest first, as the committee's page orders them), then `và 620 chi bộ khác; danh sách đầy đủ có trong tệp CSV
+    của báo cáo.` for the rest (`late_changes_total`): the summary PDF's section bounded as its weakest cells are."""
+    changes = rollup.get("late_changes") or []
+    notes = late_notes(changes[:PDF_LATE_CHANGES], period=period)
+    more = max(int(rollup.get("late_changes_total") or 0), len(changes)) - min(len(changes), PDF_LATE_CHANGES)
     if notes and more > 0:
-        notes.append(_("and %(count)s more cells", count=format_number(more)))
+        notes.append(_("and %(count)s more cells; the full list is in the report's CSV.", count=format_number(more)))
     return notes
 
 
@@ -645,7 +651,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         none_weak=half_year_no_rating(period, rollup=rollup) if half_year else _("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes=[
-            (late_changes_title(period), rollup_late_notes(rollup, period=period)),
+            (late_changes_title(period), summary_late_notes(rollup, period=period)),
             (_("Reason for the rating"), reason_notes(data["weakest"], period=period)),
         ],
     )
