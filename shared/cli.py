@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -13,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.config import SavedSettingsError, ServiceSettings, checkout_system
+from shared.config import SavedSettingsError, ServiceSettings, checkout_system, service_http_port
 from shared.logs import configure_logging
 from shared.runtime import migrate
 
@@ -66,7 +67,12 @@ def run_service_cli(
         except ValidationError as exc:  # a setting the service cannot run with: say which, without a traceback
             print(f"python -m services.{name}: invalid settings (CHIBO_* variables or .env)\n{exc}", file=sys.stderr)
             return 2
-        return _run(name, app_path, service_dir, handlers, args, settings)
+        try:
+            port = service_http_port(name, settings)
+        except ValueError as exc:
+            print(f"python -m services.{name}: settings: {exc}", file=sys.stderr)
+            return 2
+        return _run(name, app_path, service_dir, handlers, args, settings, port)
 
 
 def _run(
@@ -76,15 +82,19 @@ def _run(
     handlers: dict[str, Callable[[argparse.Namespace], int]],
     args: argparse.Namespace,
     settings: ServiceSettings,
+    port: int,
 ) -> int:
     if args.command == "serve":
         import uvicorn
+
+        # the app's own settings (its heartbeat's and holder's http_port) name the port it listens on
+        os.environ["CHIBO_HTTP_PORT"] = str(port)
 
         uvicorn.run(
             app_path,
             factory=True,
             host=settings.http_host,
-            port=settings.http_port,
+            port=port,
             log_config=None,
             timeout_graceful_shutdown=int(settings.graceful_timeout),
             # longer than a client's or proxy's idle expiry (httpx 5 s, load balancers 60 s): with uvicorn's default
@@ -99,7 +109,7 @@ def _run(
         print(json.dumps({"service": name, "applied": applied}))
         return 0
     if args.command == "health":
-        return _print_health(f"http://{settings.http_host}:{settings.http_port}/health")
+        return _print_health(f"http://{settings.http_host}:{port}/health")
     return handlers[args.command](args)
 
 

@@ -312,6 +312,23 @@ def saved_environment(saved: Mapping[str, str]) -> Iterator[None]:
             os.environ.pop(name, None)
 
 
+def service_http_port(service: str, settings: ServiceSettings) -> int:
+    """The HTTP port (/health, /metrics) a process of `service` listens on, and its `health` command asks:
+    CHIBO_HTTP_PORT when set (one process's own, as deploy/up.sh and deploy/serve.sh start each), else
+    CHIBO_<SERVICE>_PORT (exported, or this checkout's var/up.env as `make up` saved it, inside checkout_system),
+    else the service's default (its Settings.http_port: gateway 8000, meetings 8101, evaluation 8102, notifications
+    8103). ValueError when CHIBO_<SERVICE>_PORT is not a port number."""
+    if "http_port" in settings.model_fields_set:
+        return settings.http_port
+    name = f"CHIBO_{service.upper()}_PORT"
+    given = os.environ.get(name, "").strip()
+    if not given:
+        return settings.http_port
+    if not (re.fullmatch(r"[0-9]{1,5}", given) and 1 <= int(given) <= 65535):
+        raise ValueError(f"{name} is {given!r}: not a port number (1-65535)")
+    return int(given)
+
+
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 

@@ -49,8 +49,8 @@ def reply_correlation_id(raw: AbstractIncomingMessage) -> str | None:
 
 async def send_reply(raw: AbstractIncomingMessage, body: Mapping[str, Any], *, reply_to: str) -> bool:
     """Publish `body` (JSON) to `reply_to` through the default exchange, correlated with the delivery
-    (reply_correlation_id); whether the broker took it. Never raises: a failed or slow publish is logged
-    `ingest_reply_failed` and given up."""
+    (reply_correlation_id); whether the broker took it (logged `ingest_reply_published`: taken, not known delivered).
+    Never raises: a failed or slow publish is logged `ingest_reply_failed` and given up."""
     properties = aiormq.spec.Basic.Properties(
         content_type=REPLY_CONTENT_TYPE,
         correlation_id=reply_correlation_id(raw),
@@ -67,5 +67,6 @@ async def send_reply(raw: AbstractIncomingMessage, body: Mapping[str, Any], *, r
     except Exception as exc:  # the event is judged and acked whatever happens to its reply
         log.warning("ingest_reply_failed", reply_to=reply_to, error=repr(exc), **delivery_identity(raw))
         return False
-    log.info("ingest_replied", reply_to=reply_to, **delivery_identity(raw))
+    # published, not known delivered: the broker drops a reply whose requester's channel is gone without a word
+    log.info("ingest_reply_published", reply_to=reply_to, **delivery_identity(raw))
     return True

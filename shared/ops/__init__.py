@@ -7,10 +7,13 @@ command line: `python -m shared.ops outbox|dead-letters ...`.
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic_core import to_json
+
 
 def rfc3339(moment: datetime) -> str:
-    """`moment` as RFC 3339 text with its offset (`2026-12-03T05:20:17.123456+00:00`); a naive one is read as UTC."""
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).isoformat()
+    """`moment` as RFC 3339 text exactly as the API writes it (pydantic's JSON serializer, FastAPI's): UTC as `Z`
+    (`2026-12-03T05:20:17.123456Z`), another offset as `+07:00`; a naive one is read as UTC."""
+    return to_json(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).decode()[1:-1]
 
 
 def json_value(value: Any) -> Any:

@@ -20,8 +20,8 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
     uv run python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
     uv run python -m shared.ops unrouted return --service S [--dry-run]
 
-Each prints JSON, every time in it RFC 3339 with its offset (shared.ops.json_value); the exit code is 0, 1 when the
-held event, rejection, committee, alert rule, parked row (`outbox
+Each prints JSON, every time in it RFC 3339 as the API writes it, UTC as `Z` (shared.ops.json_value); the exit code
+is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
 replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`), dead
 letter (`dead-letters replay --event-id`, `--message-id` or `--key`) or dead-letter queue (`--queue`; `dead-letters
 list` counts one the vhost

@@ -86,3 +86,15 @@ async def test_the_command_line_lists_every_field_the_api_answers_for_a_rejectio
         assert not left_out, f"attempt {attempt['attempt']}: the command line leaves out {left_out}"
     shown = same_values({key: from_cli[key] for key in from_api})
     assert shown == same_values(from_api)
+    # the same text too, not only the same instant: the command line wrote `+00:00` where the API writes `Z`
+    assert times_of(from_cli, from_api) == times_of(from_api, from_api)
+    assert times_of(from_api, from_api), "the rejection has times to compare"
+
+
+def times_of(value: Any, shape: Any) -> list[str]:
+    """The RFC 3339 texts of `value` at the places where `shape` (the API's answer) has a time, in order."""
+    if isinstance(shape, dict):
+        return [text for key, item in shape.items() for text in times_of(value.get(key), item)]
+    if isinstance(shape, list):
+        return [text for number, item in enumerate(shape) for text in times_of(value[number], item)]
+    return [value] if isinstance(shape, str) and TIME.match(shape) else []
