@@ -72,7 +72,7 @@ async def test_a_meeting_with_a_roster_and_no_minutes_is_not_held_and_took_place
         # the cell page's list reads the same (it read just "Đã lên lịch" in a later user trial)
         cell_page = html.unescape((await client.get("/app/cells/demo-cb-thon-1")).text)
         row = cell_page.split(f"/meetings/{meeting_id}", 1)[1].split("</tr>", 1)[0]
-        listed = row.split("<td data-status>", 1)[1].split("</td>", 1)[0]
+        listed = row.split(" data-status>", 1)[1].split("</td>", 1)[0]  # the cell labelled for phones (data-label)
         assert listed == " ".join(status.split()) == "Đã diễn ra, đang chờ biên bản", (listed, status)
         record = await client.get(f"/app/meetings/{meeting_id}/record")
         assert 'id="cancel-title"' not in record.text

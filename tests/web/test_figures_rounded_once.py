@@ -90,7 +90,7 @@ def test_six_speakers_of_eleven_present_read_54_5_on_every_page_csv_and_pdf() ->
     # the commune's overview and the report PDF's figures (the roll-up: SubtreeSums.figures)
     rollup = subtree(present=11, speakers=6, counted=11, score_sum=79.16666666666667, cells=1).figures(MONTH)
     assert format_share(rollup["speaking_rate"]) == exact
-    assert dict(exports.report_figures(rollup))["Tỷ lệ phát biểu"] == exact
+    assert dict(exports.report_figures(rollup, period=MONTH))["Tỷ lệ phát biểu"] == exact
     # a half-year's figures (half_year_figures_of) alike
     totals = HalfYearTotals(1, 1, 1, 11, 11, 6, 6, 6, (79.16666666666667,))
     assert format_share(half_year_figures_of(totals)["speaking_rate"]) == exact

@@ -178,6 +178,7 @@ HIDDEN_FIELDS = {
     "source": N_("Event source"),
     "rejection_id": N_("Rejection code"),
     "attempt": N_("Attempt of the rejected event"),
+    "kept": N_("Parts kept as typed"),
 }
 """The inputs the app's forms hide (templates/*.html, `type="hidden"`), which the page fills in and no one types, by
 name (`was.NAME` by `was`, `task_id-2` by `task_id`), and `unit_id`, which the API reads; a refusal of one can only
