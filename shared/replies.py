@@ -18,10 +18,11 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from shared.consuming import delivery_identity
 from shared.logs import get_logger
+from shared.rpc import DIRECT_REPLY_TO
 
 log = get_logger(__name__)
 
-DIRECT_REPLY_TO_PREFIX = "amq.rabbitmq.reply-to."
+DIRECT_REPLY_TO_PREFIX = DIRECT_REPLY_TO + "."
 """What RabbitMQ makes of `amq.rabbitmq.reply-to` for the publisher consuming it: the only reply_to answered."""
 REPLY_TIMEOUT_SECONDS = 5.0
 """How long a reply's publish may take before it is given up (logged): a broker that cannot take it soon holds no

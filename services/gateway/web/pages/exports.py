@@ -152,14 +152,7 @@ async def evidence_page(
     """The meeting evidence of a year (`?year=2026`) or a half-year (`?period=2026-H1`, or a year) per member and for
     the cell (for the committee's grading and its half-year review); 422 naming a bad period."""
     period, not_begun = periods.evidence_period_asked(year, period)
-    unit = await page_unit(
-        viewer.principal,
-        cell_id,
-        directory=state.directory,
-        kind="cell",
-        roles=ROSTER_READERS,
-        refused=EVIDENCE_REFUSED,
-    )
+    unit = await _evidence_cell(viewer, state, cell_id)
     choices, span = await _within_span(state, cell_id, period, not_begun=not_begun)
     found = await exports.evidence(state, viewer.principal, cell_id, period)
     return render(
@@ -182,14 +175,7 @@ async def evidence_csv(
 ) -> Response:
     """The per-member evidence of the year or half-year (evidence_page's parameters) as CSV (UTF-8 with BOM)."""
     period, not_begun = periods.evidence_period_asked(year, period)
-    await page_unit(
-        viewer.principal,
-        cell_id,
-        directory=state.directory,
-        kind="cell",
-        roles=ROSTER_READERS,
-        refused=EVIDENCE_REFUSED,
-    )
+    await _evidence_cell(viewer, state, cell_id)
     await _within_span(state, cell_id, period, not_begun=not_begun)
     found = await exports.evidence(state, viewer.principal, cell_id, period)
     table = exports.evidence_csv(found["people"], year=period)
@@ -220,3 +206,16 @@ async def _within_span(
 
 
 __all__ = ["router", "_"]
+
+
+async def _evidence_cell(viewer: Viewer, state: State, cell_id: str) -> Any:
+    """The cell whose meeting evidence (page or CSV) the viewer may see (core.page_unit, ROSTER_READERS): 403
+    EVIDENCE_REFUSED within the viewer's scope, 404 outside it."""
+    return await page_unit(
+        viewer.principal,
+        cell_id,
+        directory=state.directory,
+        kind="cell",
+        roles=ROSTER_READERS,
+        refused=EVIDENCE_REFUSED,
+    )
