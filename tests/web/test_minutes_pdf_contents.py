@@ -58,4 +58,6 @@ async def test_the_minutes_pdf_says_the_votes_the_self_criticism_and_the_self_sc
     assert "chưa được chi bộ thông qua" not in text, text
     assert "Nghị quyết làm đường — 9 tán thành, 3 không tán thành, 2 không biểu quyết" in text, text
     assert "Thời gian tự phê bình và phê bình: 23 phút." in text, text
-    assert "Chi ủy tự chấm điểm: 4 điểm. Nhận xét: Đúng quy trình" in text, text
+    # the self-score out of the applicable manual items' maximum, beside the meeting's score (h514)
+    assert "Điểm chi ủy tự chấm (các tiêu chí chấm tay): 4/35 điểm. Nhận xét: Đúng quy trình" in text, text
+    assert "Điểm của buổi sinh hoạt: " in text and "/100 điểm, xếp loại " in text, text
