@@ -30,7 +30,7 @@ from tests.support.ids import random_id
 
 
 async def fail_inbox_insert_of(pool: asyncpg.Pool, event_id: str) -> str:
-    """A trigger failing (RAISE, a failure of the moment, not the event's) every inbox insert of `event_id`; its name."""
+    """A trigger failing (RAISE: a failure of the moment, not the event's) each inbox insert of `event_id`; its name."""
     name = "fail_" + event_id.replace("-", "_")
     await pool.execute(
         f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"

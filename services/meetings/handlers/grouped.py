@@ -75,9 +75,7 @@ async def ingest_singles(
     ingest_readings stops at the first event whose own transaction fails; then each event is judged again alone:
     only the failing ones carry the exception, and those committed meanwhile are answered as stored (accepted, or
     held), not duplicate: each delivery's reading is marked first (marked), so its own inbox row is known again."""
-    readings = [
-        reading if reading.request_mark is not None else marked([reading], None)[0] for reading in readings
-    ]
+    readings = [reading if reading.request_mark is not None else marked([reading], None)[0] for reading in readings]
     try:
         return list(await ingest_readings(readings, uow_factory, route=route))
     except Exception as exc:
