@@ -154,6 +154,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 seconds=settings.membership_cache_seconds,
                 read_timeout=settings.person_name_timeout,
                 retry_seconds=settings.person_name_retry_seconds,
+                kept_seconds=settings.membership_kept_seconds,
             ),
             accounts=accounts,
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),

@@ -8,10 +8,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, cast
 
-from cachetools import LRUCache
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_instant, issue_token
+from services.gateway.kept import KeptCopies
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import media_type
 from shared.contracts.base import EventData
@@ -250,8 +250,7 @@ class UnitDirectory:
         self._read_timeout = read_timeout
         self._retry_seconds = retry_seconds
         self._timer = timer
-        self._kept_seconds = kept_seconds
-        self._kept: LRUCache[str, tuple[float, UnitReply]] = LRUCache(kept_entries)
+        self._kept: KeptCopies[UnitReply] = KeptCopies(seconds=kept_seconds, max_entries=kept_entries, timer=timer)
         self._silent_until = float("-inf")
 
     def meetings_silent(self) -> bool:
@@ -266,15 +265,11 @@ class UnitDirectory:
     def kept(self, unit_id: str) -> UnitReply | None:
         """The last answer meetings gave for the unit (however old), None when it gave none: for a name shown, never
         for scoping (get: at most `kept_seconds` old)."""
-        found = self._kept.get(unit_id)
-        return found[1] if found is not None else None
+        return self._kept.last(unit_id)
 
     def _scoping_copy(self, unit_id: str) -> UnitReply | None:
         """The kept copy of the unit when a read may be scoped with it: one meetings gave at most `kept_seconds` ago."""
-        found = self._kept.get(unit_id) if _KEPT_UNITS.get() else None
-        if found is None or self._timer() - found[0] > self._kept_seconds:
-            return None
-        return found[1]
+        return self._kept.young(unit_id) if _KEPT_UNITS.get() else None
 
     def read_wait(self) -> float | None:
         """Seconds a read's call to meetings waits (`read_timeout`) while meetings is taken to be down
@@ -303,7 +298,7 @@ class UnitDirectory:
             if kept is None and _KEPT_UNITS.get():
                 raise exc.explained(
                     f"the gateway scopes a read with its copy of unit {unit_id} only while that copy is at most"
-                    f" {self._kept_seconds:g} s old, and it has none that recent; try again once meetings answers"
+                    f" {self._kept.seconds:g} s old, and it has none that recent; try again once meetings answers"
                 ) from exc.__cause__
             if kept is None:
                 raise
@@ -316,9 +311,9 @@ class UnitDirectory:
         self._silent_until = float("-inf")
         self._cache.put(unit_id, unit, seconds=None if unit is not None else self._miss_seconds)
         if unit is not None:
-            self._kept[unit_id] = (self._timer(), unit)
+            self._kept.put(unit_id, unit)
         else:
-            self._kept.pop(unit_id, None)
+            self._kept.pop(unit_id)
         return unit
 
     async def known(self, unit_ids: Sequence[str]) -> set[str]:
