@@ -1,5 +1,6 @@
 """Use cases of the gateway: ingest, the secretary's commands, scoping by the org tree, accounts."""
 
+import asyncio
 import base64
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -243,8 +244,10 @@ class UnitDirectory:
         kept_entries: int = 50_000,
         kept_seconds: float = 3600.0,
         timer: Callable[[], float] = time.monotonic,
+        gone: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._rpc = rpc
+        self._gone = gone
         self._cache = cache
         self._miss_seconds = miss_seconds
         self._read_timeout = read_timeout
@@ -261,6 +264,37 @@ class UnitDirectory:
     def noted_silent(self) -> None:
         """Take meetings to be down for `retry_seconds` (it left a call of this gateway unanswered)."""
         self._silent_until = self._timer() + self._retry_seconds
+
+    async def _gone_now(self) -> bool:
+        """Whether the broker says meetings is down this moment (`gone`: no consumer on its RPC queue, its processes
+        stopped); False when it cannot say (no `gone`, or the broker does not answer within `read_timeout`)."""
+        if self._gone is None:
+            return False
+        try:
+            return await asyncio.wait_for(self._gone(), self._read_timeout)
+        except Exception as exc:  # the broker's own trouble: nothing known of meetings, the call goes on
+            log.warning("meetings_presence_not_read", error=repr(exc))
+            return False
+
+    async def read_bounded(self, call: Callable[[], Awaitable[Answer]]) -> Answer:
+        """`call()`'s answer (a call to meetings). A read (read_with_kept_units) waits `read_timeout` for it, then, when
+        meetings is taken to be down (meetings_silent) or the broker says it is (no consumer on its RPC queue), is
+        ServiceUnavailable (meetings) at once, meetings taken to be down for `retry_seconds`; a meetings that is there
+        but slow is waited for as long as the call's own timeout. A command, or without `read_timeout`: `call()`."""
+        if not _KEPT_UNITS.get() or self._read_timeout is None:
+            return await call()
+        task = asyncio.ensure_future(call())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self._read_timeout)
+            if not done and (self.meetings_silent() or await self._gone_now()):
+                task.cancel()
+                self.noted_silent()
+                log.warning("meetings_gone", waited=self._read_timeout)
+                raise ServiceUnavailable("meetings")
+            return await task
+        finally:
+            if not task.done():  # this read was given up (cancelled) or gave the call up
+                task.cancel()
 
     def kept(self, unit_id: str) -> UnitReply | None:
         """The last answer meetings gave for the unit (however old), None when it gave none: for a name shown, never
@@ -290,7 +324,9 @@ class UnitDirectory:
         unit: UnitReply | None
         try:
             short = kept is not None or (silent and _KEPT_UNITS.get())
-            unit = await self._rpc.call(GetUnit(unit_id=unit_id), timeout=self._read_timeout if short else None)
+            unit = await self.read_bounded(
+                lambda: self._rpc.call(GetUnit(unit_id=unit_id), timeout=self._read_timeout if short else None)
+            )
         except ServiceUnavailable as exc:
             if exc.service != "meetings":
                 raise
@@ -447,7 +483,9 @@ async def authorize_meeting(
     `roles` is 403 naming `action`, what the caller was refused (`reschedule meetings`), not merely reading."""
     require_role(principal, roles, action)
     try:
-        meeting = await rpc.call(GetMeeting(meeting_id=meeting_id), timeout=directory.read_wait())
+        meeting = await directory.read_bounded(
+            lambda: rpc.call(GetMeeting(meeting_id=meeting_id), timeout=directory.read_wait())
+        )
     except ServiceUnavailable as exc:
         if exc.service == "meetings":
             directory.noted_silent()  # the next read of a meeting answers its 503 within `read_timeout`
