@@ -18,17 +18,23 @@ While meetings does not answer, a command (any request that may change something
 the gateway's 503), never let through unchecked; a read waits `read_timeout` at most, then goes on with the last
 answer known (refused if that was a refusal, else allowed) and, for a person with a last answer, a failed lookup is
 not tried again by reads for `retry_seconds`. A read for a person with no answer known yet is refused too
-(ServiceUnavailable naming meetings): nothing says their account still stands, so none is let through unchecked."""
+(ServiceUnavailable naming meetings): nothing says their account still stands, so none is let through unchecked.
+
+The last answer goes on for `kept_seconds` after meetings gave it (CHIBO_MEMBERSHIP_KEPT_SECONDS, an hour by
+default; the same cap as a unit's kept copy, kept.KeptCopies), no longer: it had no age, so a member moved or removed
+long before meetings went down still read their old cell for as long as meetings stayed down. An older answer is as
+none (the same 503 naming meetings; the web app's "try again" page with Retry-After)."""
 
 import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
 
 from services.gateway.auth import Principal, Role
 from services.gateway.handlers import PERSON_IN_CELL, Rpc, listed_member, membership_problem
+from services.gateway.kept import KeptCopies
 from shared.logs import get_logger
 from shared.rpc import RpcError, ServiceUnavailable
 
@@ -55,14 +61,16 @@ class MembershipCheck:
         seconds: float,
         read_timeout: float,
         retry_seconds: float,
+        kept_seconds: float = 3600.0,
         max_entries: int = 100_000,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._rpc = rpc
         self._read_timeout = read_timeout
         self._fresh: TTLCache[str, Refusal | None] = TTLCache(max_entries, ttl=seconds, timer=timer)
-        self._last: LRUCache[str, Refusal | None] = LRUCache(max_entries)
-        """The latest answer of each key, however old: what a read goes on with while meetings does not answer."""
+        self._last: KeptCopies[Refusal | None] = KeptCopies(seconds=kept_seconds, max_entries=max_entries, timer=timer)
+        """The latest answer of each key: what a read goes on with while meetings does not answer, at most
+        `kept_seconds` old."""
         self._failed: TTLCache[str, bool] = TTLCache(max_entries, ttl=retry_seconds, timer=timer)
         self._asking: dict[str, asyncio.Task[Refusal | None]] = {}
 
@@ -85,8 +93,8 @@ class MembershipCheck:
         key = f"{role.value}/{unit}/{person}"
         if not fresh and key in self._fresh:
             return self._fresh[key]
-        if not fresh and not command and key in self._failed and key in self._last:
-            return self._last[key]
+        if not fresh and not command and key in self._failed and self._last.has_young(key):
+            return self._last.young(key)
         task = None if fresh else self._asking.get(key)
         if task is None:
             task = asyncio.create_task(self._ask(key, role, unit=unit, person=person))
@@ -99,11 +107,16 @@ class MembershipCheck:
         except (RpcError, TimeoutError) as exc:
             log.warning("membership_not_checked", sub=principal.sub, cell_id=unit, error=repr(exc))
             self._failed[key] = True
-            if key not in self._last:  # never known to stand: not let through unchecked
+            if not self._last.has_young(key):  # never known to stand, or not lately: not let through unchecked
+                detail = (
+                    "the gateway lets a read through on its last answer that this account stands only while that"
+                    f" answer is at most {self._last.seconds:g} s old, and it has none that recent; try again once"
+                    " meetings answers"
+                )
                 if isinstance(exc, ServiceUnavailable):
-                    raise
-                raise ServiceUnavailable("meetings") from exc
-            return self._last[key]
+                    raise exc.explained(detail) from exc.__cause__
+                raise ServiceUnavailable("meetings", detail) from exc
+            return self._last.young(key)
 
     def _settled(self, key: str, task: "asyncio.Task[Refusal | None]") -> None:
         """A lookup done: no longer shared, and its failure taken (a read that stopped waiting left it unread)."""
@@ -128,6 +141,6 @@ class MembershipCheck:
         if self._asking.get(key) is not asyncio.current_task():
             return found  # a fresh lookup started since: its answer is the newer one to keep
         self._fresh[key] = found
-        self._last[key] = found
+        self._last.put(key, found)
         self._failed.pop(key, None)
         return found

@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import create_account
+from services.gateway.kept import KeptCopies
 from services.gateway.main import create_app
 from services.gateway.membership import MembershipCheck
 from services.gateway.web import cli as web_cli
@@ -204,6 +205,32 @@ async def test_while_meetings_is_silent_a_command_is_refused_and_a_read_goes_on_
     await eventually(stands, timeout=10, interval=0.05)
 
 
+KEPT_SECONDS = 600.0
+"""The age cap of the last answers the age tests keep (the setting: membership_kept_seconds)."""
+
+
+async def test_a_last_answer_older_than_its_cap_lets_no_read_through() -> None:
+    """The last answer had no age: a member moved or removed long before meetings went down still read their old cell
+    on it for as long as meetings stayed down. Past `kept_seconds` after meetings gave it, a read is refused as for a
+    person never checked (ServiceUnavailable naming meetings, saying why), as a unit's kept copy past its cap is."""
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "member"}), Clock()
+    standing = MembershipCheck(
+        meetings, seconds=30.0, read_timeout=0.2, retry_seconds=10.0, kept_seconds=KEPT_SECONDS, timer=clock
+    )
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None  # answered at 1000 s
+    meetings.silent = True  # no wait: the fake's silence is at once
+    clock.now += KEPT_SECONDS - 1  # long past fresh, still young enough
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None
+    clock.now += 2  # the answer is KEPT_SECONDS + 1 old; the failure just noted (retry_seconds) is still kept
+    with pytest.raises(ServiceUnavailable) as silence:
+        await standing.refusal(who(Role.MEMBER, "dv1"), command=False)
+    assert silence.value.service == "meetings"
+    assert "last answer that this account stands only while that answer is at most 600 s old" in str(silence.value)
+    # meetings back: its answer is a new one, and the read goes on
+    meetings.silent = False
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None
+
+
 # ---- through the gateway: the API and the web app ---------------------------------------------------------------
 
 
@@ -369,6 +396,52 @@ async def test_a_read_of_a_person_never_checked_while_meetings_is_silent_is_503_
     assert read.status_code == 503 and read.json()["service"] == "meetings", read.text
 
 
+async def test_past_the_cap_a_members_read_and_page_are_503_to_try_again_with_retry_after(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the gateway, on the test's clock: the member's last answer lets their reads through while meetings is
+    silent for `membership_kept_seconds` after meetings gave it; past that the API's read is a 503 naming meetings and
+    why, the page the Vietnamese "try again" page, both with Retry-After (they were 200 on the older answer)."""
+    client, state, settings = gateway
+    clock = Clock()
+    monkeypatch.setattr(
+        state,
+        "membership",
+        MembershipCheck(
+            state.rpc,
+            seconds=settings.membership_cache_seconds,
+            read_timeout=settings.person_name_timeout,
+            retry_seconds=settings.person_name_retry_seconds,
+            kept_seconds=KEPT_SECONDS,
+            timer=clock,
+        ),
+    )
+    person = world.new_member(world.cell_a1)
+    reader = await account_token(client, state, {"role": "member", "unit_id": world.cell_a1, "person_id": person})
+    sub = await web_account(settings, "member", world.cell_a1, person)
+    page_of_cell = f"/app/cells/{world.cell_a1}"
+    assert (await sign_in_as(client, sub)).status_code == 303
+    assert (await client.get("/v1/me/inbox", headers=reader)).status_code == 200  # the answers kept at 1000 s
+    assert (await client.get(page_of_cell)).status_code == 200
+    silent = FakeMeetings({})
+    silent.silent = True
+    monkeypatch.setattr(state.membership, "_rpc", silent)
+    clock.now += KEPT_SECONDS - 1
+    assert (await client.get("/v1/me/inbox", headers=reader)).status_code == 200  # young enough: goes on
+    assert (await client.get(page_of_cell)).status_code == 200
+    clock.now += 2
+    read = await client.get("/v1/me/inbox", headers=reader)
+    page = await client.get(page_of_cell)
+    assert read.status_code == 503 and read.json()["service"] == "meetings", read.text
+    assert "at most 600 s old" in read.json()["message"], read.text
+    assert read.headers["Retry-After"] == "5"
+    assert page.status_code == 503, page.text[-2000:]
+    said = html.unescape(page.text)
+    assert "Tạm thời chưa kết nối được với" in said and "vui lòng thử lại sau ít phút." in said, said[-2000:]
+    assert page.headers["Retry-After"] == "5"
+    client.cookies.clear()
+
+
 async def sign_in_as(client: httpx.AsyncClient, sub: str) -> httpx.Response:
     """The answer to the sign-in form sent with `sub`'s password (PASSWORD), the form's CSRF token and all."""
     form = (await client.get("/app/sign-in")).text
@@ -437,7 +510,7 @@ async def test_a_page_of_a_person_with_no_answer_known_while_meetings_is_silent_
     # as after the gateway restarted while meetings is down: nothing known of the person
     monkeypatch.setattr(state.membership, "_rpc", silent)
     monkeypatch.setattr(state.membership, "_fresh", TTLCache(10, ttl=30))
-    monkeypatch.setattr(state.membership, "_last", LRUCache(10))
+    monkeypatch.setattr(state.membership, "_last", KeptCopies(seconds=3600.0, max_entries=10))
     page = await client.get("/app/me")
     assert page.status_code == 503, page.text[-2000:]
     said = html.unescape(page.text)
