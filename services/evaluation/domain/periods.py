@@ -101,16 +101,17 @@ class PeriodResult:
         return self.speakers_present / self.present if self.present else None
 
     def published_data(self) -> dict[str, Any]:
-        """The `score.cell.updated.v1` data."""
+        """The `score.cell.updated.v1` data, its score and rates exact (MeetingScore.published_data: a reader rounds
+        each once where a person reads it)."""
         return {
             "cell_id": self.cell_id,
             "period": self.period,
             "rating": self.rating,
-            "score": round(self.score, 2),
+            "score": self.score,
             "regular_held": self.regular_held,
             "thematic_held": self.thematic_held,
-            "attendance_rate": None if self.attendance_rate is None else round(self.attendance_rate, 4),
-            "speaking_rate": None if self.speaking_rate is None else round(self.speaking_rate, 4),
+            "attendance_rate": self.attendance_rate,
+            "speaking_rate": self.speaking_rate,
             "flags": list(self.flags),
         }
 
