@@ -174,5 +174,5 @@ def test_a_quarters_mail_is_the_exact_mean_rounded_once(months: list[tuple[int, 
         cell_id="c1", period="2026-Q1", meetings=meetings, rules=framework().period_rules, through_month="2026-05"
     )
     assert quarter is not None
-    exact = sum(Fraction(100 * min(points, maximum), maximum) for points, maximum in months) / 3
+    exact = sum((Fraction(100 * min(points, maximum), maximum) for points, maximum in months), Fraction(0)) / 3
     assert f"đạt {once(exact)} điểm," in period_mail(quarter.published_data())
