@@ -1083,9 +1083,7 @@ async def move_late_changes(
     return await period_move_notes(conn, rows, period)
 
 
-async def period_move_notes(
-    conn: asyncpg.Connection, rows: list[asyncpg.Record], period: str
-) -> list[dict[str, Any]]:
+async def period_move_notes(conn: asyncpg.Connection, rows: list[asyncpg.Record], period: str) -> list[dict[str, Any]]:
     """The notes of a quarter, half-year or year `period` from its months' netted moves (MOVES_NET `rows`, months of
     other periods ignored), one per cell (`cell_id`, `name`, `late_change`: move_late_change): from the cell's latest
     noted month's move (its months share the moves, netted alike), with the cell's figures of the period itself,

@@ -55,7 +55,7 @@ LONGEST = 25
 def reads_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The moved cell's ratings of 2026 as evaluation gives them now: September, its third quarter, its year and its
     second half-year each with the move."""
-    items = [
+    items: list[dict[str, Any]] = [
         {"period": "2026-09", "rating": "average", "score": QUARTER_SCORE, "flags": [], **FIGURES}
         | {"late_change": moved("average", QUARTER_SCORE)},
         {"period": "2026-10", "rating": "poor", "score": 0.0, "flags": [], **FIGURES, "late_change": None},
