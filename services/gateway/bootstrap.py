@@ -122,6 +122,15 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
         async def meetings_gone() -> bool:  # no process of meetings takes requests: a read need not wait for one
             return not await rpc_consumers(await broker.connect(), "meetings")
 
+        directory = UnitDirectory(
+            rpc,
+            TtlCache(seconds=settings.unit_cache_seconds),
+            miss_seconds=settings.unit_miss_cache_seconds,
+            read_timeout=settings.person_name_timeout,
+            retry_seconds=settings.person_name_retry_seconds,
+            kept_seconds=settings.unit_kept_seconds,
+            gone=meetings_gone,
+        )
         accounts = PgAccountRepository(pool)
         app.state.gateway = GatewayState(
             settings=settings,
@@ -139,15 +148,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 max_lifetime=timedelta(days=settings.token_max_days),
             ),
             secret=secret,
-            directory=UnitDirectory(
-                rpc,
-                TtlCache(seconds=settings.unit_cache_seconds),
-                miss_seconds=settings.unit_miss_cache_seconds,
-                read_timeout=settings.person_name_timeout,
-                retry_seconds=settings.person_name_retry_seconds,
-                kept_seconds=settings.unit_kept_seconds,
-                gone=meetings_gone,
-            ),
+            directory=directory,
             names=PersonNames(
                 rpc,
                 TtlCache(seconds=settings.unit_cache_seconds),
@@ -160,6 +161,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 read_timeout=settings.person_name_timeout,
                 retry_seconds=settings.person_name_retry_seconds,
                 kept_seconds=settings.membership_kept_seconds,
+                gone=directory.gone_now,
             ),
             accounts=accounts,
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import html
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,7 +28,7 @@ from services.gateway.membership import MembershipCheck
 from services.gateway.web import cli as web_cli
 from shared.contracts.meetings_rpc import GetMember, MemberReply
 from shared.rpc import Request, RpcError, ServiceUnavailable
-from tests.gateway.conftest import gateway_settings, issue_token
+from tests.gateway.conftest import RPC_TIMEOUT, gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.support.running import eventually
 from tests.support.web import csrf_of, sign_in
@@ -559,3 +560,68 @@ async def test_signing_in_asks_meetings_afresh_not_the_answer_kept_for_requests(
         assert refused.status_code == 403, (reason, refused.text[-2000:])
         assert said in html.unescape(refused.text), (reason, refused.text[-2000:])
         client.cookies.clear()
+
+
+async def test_signing_in_never_goes_on_with_a_kept_answer_and_gives_a_gone_meetings_up_after_the_short_wait() -> None:
+    """With meetings killed, a secretary signed in on the last answer kept (the read's fall-back, logged
+    membership_not_checked): signing in is when a member moved or removed must lose access, so a `fresh` ask needs
+    meetings' answer now. Past `read_timeout` it asks the broker: meetings gone, ServiceUnavailable at once (not
+    after the RPC timeout, the fake's 30 s); meetings there but slow, it waits for its answer. A read keeps its kept
+    answer."""
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "secretary"}), Clock()
+    present = True
+    asked = 0
+
+    async def gone() -> bool:
+        nonlocal asked
+        asked += 1
+        return not present
+
+    standing = MembershipCheck(
+        meetings, seconds=30.0, read_timeout=0.05, retry_seconds=10.0, kept_seconds=KEPT_SECONDS, timer=clock, gone=gone
+    )
+    secretary = who(Role.SECRETARY, "dv1")
+    assert await standing.refusal(secretary, command=False, fresh=True) is None  # signed in: the answer kept
+    assert asked == 0  # meetings answered within the short wait: the broker is not asked
+    clock.now += 31  # past fresh, well within the kept cap
+    meetings.silent, meetings.wait, present = True, 30.0, False  # killed: the RPC client's timeout would be 30 s
+    with pytest.raises(ServiceUnavailable) as silence:
+        await asyncio.wait_for(standing.refusal(secretary, command=False, fresh=True), 10)
+    assert silence.value.service == "meetings" and asked == 1
+    with pytest.raises(ServiceUnavailable):  # a command alike, without the RPC timeout
+        await asyncio.wait_for(standing.refusal(secretary, command=True), 10)
+    assert await standing.refusal(secretary, command=False) is None  # a read of the session: the kept answer
+    # meetings there but slow: the sign-in waits past the short wait for its answer
+    meetings.silent, present = False, True
+    meetings.answer.clear()
+    slow = asyncio.ensure_future(standing.refusal(secretary, command=False, fresh=True))
+    await eventually(lambda: asked == 3, timeout=10, interval=0.01)
+    assert not slow.done()
+    meetings.answer.set()
+    assert await asyncio.wait_for(slow, 10) is None
+    for left in asyncio.all_tasks():  # the killed meetings' lookup, still in its 30 s silence
+        if left.get_coro().__name__ == "_ask":  # type: ignore[union-attr]
+            left.cancel()
+
+
+async def test_signing_in_with_meetings_stopped_is_the_try_again_page_even_with_an_answer_kept(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, fakes: FakeServices
+) -> None:
+    """A trial killed meetings and signed `bi-thu-thon-1` in on the gateway's last answer. Signing in now fails closed:
+    the Vietnamese try-again page with Retry-After, no session, soon after the short wait (the broker says no meetings
+    process is there), not after the RPC timeout."""
+    client, state, settings = gateway
+    sub = await web_account(settings, "secretary", world.cell_a1, world.new_member(world.cell_a1, "secretary"))
+    assert (await sign_in_as(client, sub)).status_code == 303  # its standing kept for the requests after
+    client.cookies.clear()
+    sessions = await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub)
+    async with fakes.meetings.down():
+        form = (await client.get("/app/sign-in")).text
+        started = time.monotonic()
+        refused = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
+        took = time.monotonic() - started
+    assert refused.status_code == 503, refused.text[-2000:]
+    assert SIGN_IN_UNCHECKED in html.unescape(refused.text), refused.text[-2000:]
+    assert refused.headers["Retry-After"] == "5"
+    assert took < RPC_TIMEOUT, took
+    assert await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub) == sessions

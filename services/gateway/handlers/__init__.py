@@ -265,9 +265,12 @@ class UnitDirectory:
         """Take meetings to be down for `retry_seconds` (it left a call of this gateway unanswered)."""
         self._silent_until = self._timer() + self._retry_seconds
 
-    async def _gone_now(self) -> bool:
+    async def gone_now(self) -> bool:
         """Whether the broker says meetings is down this moment (`gone`: no consumer on its RPC queue, its processes
-        stopped); False when it cannot say (no `gone`, or the broker does not answer within `read_timeout`)."""
+        stopped); False when it cannot say (no `gone`, or the broker does not answer within `read_timeout`). One
+        answer for every caller that must not wait the whole RPC timeout on a meetings that is not there: a read
+        (read_bounded), a sign-in or command's membership check (membership.MembershipCheck), an HTTP ingest call
+        (ingest_events)."""
         if self._gone is None:
             return False
         try:
@@ -286,7 +289,7 @@ class UnitDirectory:
         task = asyncio.ensure_future(call())
         try:
             done, _ = await asyncio.wait({task}, timeout=self._read_timeout)
-            if not done and (self.meetings_silent() or await self._gone_now()):
+            if not done and (self.meetings_silent() or await self.gone_now()):
                 task.cancel()
                 self.noted_silent()
                 log.warning("meetings_gone", waited=self._read_timeout)
@@ -559,6 +562,7 @@ async def ingest_events(
     over_limit: int | None = None,
     declared_size: int | None = None,
     correlation_id: str | None = None,
+    gone: Callable[[], Awaitable[bool]] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest; each event's
     outcome, and the one correlation id its events name when it is not `correlation_id` (IngestReply), else None.
@@ -578,6 +582,12 @@ async def ingest_events(
     `correlation_id`: the request's (X-Correlation-ID or made for it), sent with the call: meetings logs it and gives
     it to each event that names none of its own, so the facts it re-publishes carry it on. The gateway never parses
     the body: meetings' one strict reading also finds the correlation id the events name.
+    `gone` (UnitDirectory.gone_now): asked before the body is sent; when the broker says no meetings process takes
+    requests, the call is ServiceUnavailable at once, as after the timeout, and nothing is sent. Asked before, not
+    after a wait: a request already sent stays on meetings.rpc until its expiration (the timeout), and a meetings
+    started meanwhile would store events of a call answered 503. Sent, the call is waited for up to `timeout` (a
+    meetings there but slow, or stopped after the check: its `answer_by` has passed when the 503 is answered, so
+    meetings stores nothing of it later).
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     # every header meant as an attribute goes along, a misprefixed one (`ce_id`) too: meetings refuses it by name
@@ -588,6 +598,9 @@ async def ingest_events(
     if over_limit is not None:
         body = body[:CUT_BODY_KEPT]
     try:
+        if gone is not None and await gone():  # no meetings process: nothing sent, so nothing stored after the 503
+            log.warning("meetings_gone", call="ingest_body")
+            raise ServiceUnavailable("meetings")
         reply = await rpc.call(
             IngestBody(
                 over_limit=over_limit,
