@@ -59,7 +59,9 @@ def test_a_moment_still_ahead_is_refused_naming_the_input_to_correct() -> None:
         " 07/12/2026); vui lòng nhập thời điểm chi bộ thông qua biên bản tại buổi sinh hoạt."
     }
     tomorrow = refused({"approved_date": "2026-12-08", "approved_time": "08:00", "votes_for": "9"})
-    assert tomorrow["approved_at"].startswith("Ngày thông qua biên bản: 08:00 thứ Ba, ngày 08/12/2026 chưa tới"), tomorrow
+    assert tomorrow["approved_at"].startswith("Ngày thông qua biên bản: 08:00 thứ Ba, ngày 08/12/2026 chưa tới"), (
+        tomorrow
+    )
 
 
 def test_empty_inputs_are_asked_for_with_the_votes_all_at_once() -> None:
