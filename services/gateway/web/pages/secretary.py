@@ -1994,7 +1994,7 @@ def _approval_body(form: Any, *, default: datetime | None, now: datetime) -> dic
     if errors:
         raise FormErrors(errors)
     body: dict[str, Any] = {key: value for key, value in votes.items() if value is not None}
-    return body | ({"approved_at": approved.isoformat()} if approved is not None else {})
+    return body | ({"approved_at": approved.astimezone(VIETNAM_TZ).isoformat()} if approved is not None else {})
 
 
 def minutes_day(meeting: Any) -> str:
