@@ -106,9 +106,9 @@ def test_adopted_minutes_say_how_to_correct_them_and_who_can() -> None:
     (docs/integrations.md), then adopted again on the form."""
     page = record_page("2026-11-21T09:03:11+07:00")
     said = (
-        "Muốn sửa biên bản đã thông qua, đồng chí đề nghị người vận hành hệ thống gửi biên bản hoặc danh sách điểm danh"
-        " đã sửa qua đường tích hợp dữ liệu, vì trang này không sửa được: khi đó lần thông qua cũ hết hiệu lực; sau khi"
-        " chi bộ thông qua lại, đồng chí ghi nhận việc thông qua tại đây."
+        "Muốn sửa, đồng chí đề nghị người vận hành hệ thống gửi lại biên bản hoặc danh sách điểm danh đã sửa qua đường"
+        " tích hợp dữ liệu; khi đó lần thông qua cũ hết hiệu lực. Sau khi chi bộ thông qua lại, đồng chí ghi nhận lần"
+        " thông qua mới tại đây."
     )
     for notice in ("minutes-adopted", "roster-adopted"):
         shown = page.split(f'id="{notice}">', 1)[1].split("</p>", 1)[0]

@@ -96,7 +96,7 @@ async def test_minutes_recorded_afterwards_are_adopted_when_the_form_says_at_the
         done = await _until(lambda: _stored(api, meeting_id), lambda meeting: meeting.get("approved_at") is not None)
         assert _moment(done["approved_at"]) == ended, done
         page = (await client.get(f"/app/meetings/{meeting_id}/record")).text
-        assert "Muốn sửa biên bản đã thông qua, đồng chí đề nghị người vận hành hệ thống" in text(page), text(page)
+        assert "Muốn sửa, đồng chí đề nghị người vận hành hệ thống gửi lại biên bản" in text(page), text(page)
     pdf = await minutes_pdf_text(system, meeting_id)
     assert (
         f"Biên bản đã được đọc lại cho chi bộ nghe và được chi bộ thông qua lúc {format_moment(ended)}"
