@@ -729,7 +729,8 @@ def minutes_document(
             )
             + ("\n" + "\n".join(absent_lines) if absent_lines else "")
             + (
-                "\n" + _("Not summoned, exempt from meetings or temporarily elsewhere: %(count)s.", count=len(not_summoned))
+                "\n"
+                + _("Not summoned, exempt from meetings or temporarily elsewhere: %(count)s.", count=len(not_summoned))
                 if not_summoned
                 else ""
             )
