@@ -60,6 +60,9 @@ class RefusalCode(StrEnum):
     is invalid or over the event count, or it is no JSON object (shared.reading.refused_again_as_sent); only a
     corrected event can replay it.
     A body that reads as no JSON keeps its older, narrower code BODY_READS_NO_JSON; a client treats both alike."""
+    DATA_BASE64_UNSUPPORTED = "data_base64_unsupported"
+    """Rejected: a structured-mode event carries `data_base64` (CloudEvents' binary data): chibo's events carry their
+    data as a JSON object in `data` (datacontenttype application/json, CONTRACT.md "Envelope")."""
     SOURCE_NOT_REGISTERED = "source_not_registered"
     """Rejected: a scoped integration account sent under a source it has not registered."""
     SOURCE_OF_ANOTHER_ACCOUNT = "source_of_another_account"
@@ -239,6 +242,7 @@ def refusal_code(refusal: Refusal | None) -> str | None:
 
 REPLAY_CAN_PASS: dict[RefusalCode, bool] = {
     # the event's own bytes decide it: whatever arrives or changes later, its replay as sent is refused again
+    RefusalCode.DATA_BASE64_UNSUPPORTED: False,  # the envelope's own attribute
     RefusalCode.SOURCE_RESERVED: False,  # an integration's urn:chibo: source (the bytes name it, the route is kept)
     RefusalCode.MEETING_TOO_LONG: False,  # data.started_at and data.ended_at, both in the event
     RefusalCode.SELF_CRITICISM_OVER_MEETING: False,  # against the event's own start and end
