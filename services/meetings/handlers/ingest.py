@@ -2418,7 +2418,7 @@ def not_replayable_as_sent(stored: Mapping[str, Any]) -> RefusalCode | None:
     (shared.reading.not_replayable_reason) of the replay (replayable_as_it_was), of the reply's
     `not_replayable_reason` (queries.REJECTION_COLUMNS), which the operations page offers "Xét lại" by, and of the
     command line's `rejections list`."""
-    code = not_replayable_reason(stored["raw"], stored["reason"])
+    code = not_replayable_reason(stored["raw"], stored["reason"], stored.get("refusal"))
     return None if code is None else RefusalCode(code)
 
 
@@ -2445,7 +2445,7 @@ def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
     attempts'): `body_not_kept` and `not_replayable_reason` (not_replayable_as_sent); `raw` may be only its text from
     the last shared.reading.KEPT_MARK on (shared.reading.KEPT_TAIL_SQL), which decides the same: the fields of
     shared.reading.replayable_fields, the command line's too."""
-    return replayable_fields(stored["raw"], stored["reason"])
+    return replayable_fields(stored["raw"], stored["reason"], stored.get("refusal"))
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:
