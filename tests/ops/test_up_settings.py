@@ -144,7 +144,7 @@ def test_broker_users_without_arguments_keys_this_checkouts_users_in_its_vhost(t
     asked = calls.read_text().splitlines()
     assert "-q add_vhost chibo-own" in asked
     users = {line.split()[2] for line in asked if line.startswith("-q add_user")}
-    assert users == {f"own-{name}" for name in ("meetings", "evaluation", "notifications", "gateway", "feed")}
+    assert users == {f"own-{name}" for name in ("meetings", "evaluation", "notifications", "gateway", "feed", "listen")}
     assert not any(" -p / " in line for line in asked)
 
 
