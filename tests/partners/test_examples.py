@@ -37,6 +37,7 @@ from tests.support.ids import random_id
 from tests.support.running import eventually
 from tests.support.system import ROOT, RunningSystem, issue_token
 
+
 def broker_permissions(name: str) -> list[str]:
     """configure, write, read of deploy/broker_permissions.sh's user `name` (what `make up` gives <prefix>name)."""
     script = 'source deploy/broker_permissions.sh && perm_configure "$1" && perm_write "$1" && perm_read "$1"'
@@ -227,9 +228,10 @@ def documented_listener_commands() -> dict[str, str]:
     the shell command}."""
     section = (ROOT / "docs" / "integrations.md").read_text().split("## Minimal listeners", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"^  `([^`]*listener\.(?:py|js)[^`]*)`$", section, flags=re.MULTILINE)
-    by_language = {"python": c for c in commands if "listener.py" in c} | {"node": c for c in commands if ".js" in c}
-    assert len(commands) == 2 and len(by_language) == 2, section
-    return by_language
+    python = [command for command in commands if "listener.py" in command]
+    node = [command for command in commands if "listener.js" in command]
+    assert len(python) == 1 and len(node) == 1, section
+    return {"python": python[0], "node": node[0]}
 
 
 def listener_shell(command: str, login: str) -> list[str]:

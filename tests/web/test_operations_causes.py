@@ -181,6 +181,6 @@ def test_the_operator_pages_lines_start_with_a_capital() -> None:
         html = page(dead_letters=[{"queue": "meetings.events.dlq", "total": 1, "items": [item]}])
         assert line_start(html, 'class="wrap"').isupper(), (reason, cell(html, 'class="wrap"'))
     queue = {"name": "meetings.ingest", "backlog": None, "messages": 2, "consumers": 1, "source": "declare"}
-    service = {"status": "ok", "instances": [], "dead_letters": {}, "outbox": None, "queues": [queue]}
+    service: dict[str, Any] = {"status": "ok", "instances": [], "dead_letters": {}, "outbox": None, "queues": [queue]}
     html = page(services={"meetings": service})
     assert line_start(html, "<small data-backlog-parts").isupper(), cell(html, "data-backlog-parts")

@@ -27,9 +27,10 @@ WIDER_THAN_THE_SCREEN = """() => {
     .filter((e) => !hidden(e))
     .map((e) => [e, e.getBoundingClientRect()])
     // a skip link waits off the screen's left edge until focused
-    .filter(([e, r]) => r.width > 0 && r.right > 0 && (r.left < -1 || r.right > innerWidth + 1 || e.scrollWidth > e.clientWidth + 1
-      && getComputedStyle(e).overflowX !== "visible"))
-    .map(([e, r]) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}${e.dataset.queue ? "[" + e.dataset.queue + "]" : ""}`
+    .filter(([e, r]) => r.width > 0 && r.right > 0 && (r.left < -1 || r.right > innerWidth + 1
+      || e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible"))
+    .map(([e, r]) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+      + (e.dataset.queue ? "[" + e.dataset.queue + "]" : "")
       + ` ${Math.round(r.left)}..${Math.round(r.right)} px (scroll ${e.scrollWidth}/${e.clientWidth})`);
 }"""
 """The shown elements that reach past the screen's edges, or whose box scrolls sideways, each `tag#id left..right`."""
