@@ -55,8 +55,10 @@ function refusal(error) {
   const what = /Handshake|login|authenticat/i.test(said)
     ? "the broker refused this login (wrong user or password?)"
     : "this login may not declare, bind or consume a queue of its own on chibo.events (a permission problem)";
+  const quoted = /with message "([^"]*)"/.exec(said); // the broker's own words
+  const reason = (quoted ? quoted[1] : said.split("\n")[0]).replace(/\.+$/, "");
   return (
-    `listener: ${what}: ${said.split("\n")[0]}; use a login with a listener's permissions` +
+    `listener: ${what}: ${reason}; use a login with a listener's permissions` +
     " (on the demo of `make up`: CHIBO_AMQP_URL_LISTEN of var/broker-credentials.env)"
   );
 }

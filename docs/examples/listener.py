@@ -37,7 +37,7 @@ def events_of(message: aio_pika.abc.AbstractIncomingMessage) -> list[BaseCloudEv
 def refusal(error: Exception) -> str:
     """The one line that tells why the broker refused this login: the broker's own words and what to use instead."""
     frame = error.args[0] if error.args else None
-    said = getattr(frame, "reply_text", None) or str(error) or type(error).__name__
+    said = (getattr(frame, "reply_text", None) or str(error) or type(error).__name__).rstrip(".")
     if isinstance(error, aio_pika.exceptions.ProbableAuthenticationError):
         what = "the broker refused this login (wrong user or password?)"
     else:
