@@ -7,13 +7,13 @@
 # --admin user (the one of CHIBO_AMQP_URL, which declares the topology and seeds) is given all of it.
 # VHOST defaults to the one CHIBO_AMQP_URL names and PREFIX to CHIBO_BROKER_USER_PREFIX (else / and chibo-), read as
 # deploy/settings.sh reads them (an exported variable, else the checkout's var/up.env).
-# Creates (or re-keys) PREFIX{meetings,evaluation,notifications,gateway,feed} in VHOST with the permissions below,
+# Creates (or re-keys) PREFIX{meetings,evaluation,notifications,gateway,feed,listen} in VHOST with the permissions below,
 # and writes their AMQP URLs to FILE (mode 600; default var/broker-credentials.env) as
 # CHIBO_AMQP_URL_<NAME>=amqp://user:password@host:port/vhost. Passwords are kept in FILE and reused on a re-run.
 # Needs rabbitmqctl on this host (the broker's own node). Never touches other users or vhosts: a PREFIX user that
 # already has permissions in a vhost other than VHOST (another checkout's, on the same broker) is refused, exit 1.
 #
-# What each may do (regular expressions over exchange and queue names; see docs/security.md):
+# What each may do (regular expressions over exchange and queue names, deploy/broker_permissions.sh; docs/security.md):
 #   meetings / evaluation / notifications (S):
 #     configure  its queues (S.*) and the shared exchanges it declares (chibo.ingest, chibo.events,
 #                chibo.dead-letter, chibo.unrouted and the chibo.unrouted catch-all queue)
@@ -26,6 +26,8 @@
 #   (the services also declare and write chibo.ops, the internal operations exchange of their status heartbeats)
 #   feed:    the external feeds: declare the shared exchanges, publish on chibo.ingest, nothing else (the demo seed
 #            publishes as --admin, one of meetings' CHIBO_SYSTEM_PUBLISHERS: its urn:chibo: source is refused to feed)
+#   listen:  the external listeners (docs/examples/listener.*): declare, bind and consume its own server-named queues
+#            (amq.gen-*), bound to chibo.events only; it publishes nowhere and reads no other queue
 # Topic permissions on chibo.events: meetings may publish only the fact types it validates (org.unit.*, member.*,
 # meeting.*, ..., ingest.rejected.v1), evaluation only score.* and framework.*, notifications only notification.*.
 set -euo pipefail
@@ -55,41 +57,10 @@ while [ $# -gt 0 ]; do
 done
 
 command -v rabbitmqctl >/dev/null 2>&1 || { echo "broker_users: rabbitmqctl not found" >&2; exit 1; }
-shared='chibo\.(ingest|events|dead-letter|unrouted|ops)'
-# the gateway's status queue (exclusive, one per gateway process) reads the services' heartbeats on chibo.ops
-status_queue='gateway\.status\..+'
-perm_configure() {
-  case $1 in
-    gateway) echo "^(${status_queue}|chibo\\.ops)\$" ;;
-    feed) echo '^chibo\.(ingest|events|dead-letter|unrouted)$' ;;
-    *) echo "^($1\\..+|${shared})\$" ;;
-  esac
-}
-perm_write() {
-  case $1 in
-    gateway) echo "^(amq\\.default|${status_queue})\$" ;;
-    feed) echo '^chibo\.(ingest|unrouted)$' ;;
-    *) echo "^($1\\..+|chibo\\.(events|dead-letter|unrouted|ops)|amq\\.default)\$" ;;
-  esac
-}
-perm_read() {
-  case $1 in
-    gateway) echo "^(${status_queue}|chibo\\.ops)\$" ;;
-    feed) echo '^chibo\.(ingest|events|unrouted)$' ;;
-    *) echo "^($1\\..+|${shared})\$" ;;
-  esac
-}
-# on chibo.events each service may publish only the types it owns (routing key = type); binding keys are free
-topic_types() {
-  case $1 in
-    meetings) echo '(org\.unit|member|monitor|meeting|documents|attendance|minutes|task|ingest)\..+' ;;
-    evaluation) echo '(score|framework)\..+' ;;
-    notifications) echo 'notification\..+' ;;
-    *) echo ;;
-  esac
-}
+# shellcheck source=deploy/broker_permissions.sh
+source deploy/broker_permissions.sh
 encoded_vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$vhost")
-names="meetings evaluation notifications gateway feed"
+names=$BROKER_USER_NAMES
 key_of() { echo "CHIBO_AMQP_URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; }
 # the password $out keeps for a key (empty when none)
 password_of() { { sed -n "s|^$1=amqp://[^:]*:\([^@]*\)@.*|\1|p" "$out" 2>/dev/null || true; } | head -n 1; }

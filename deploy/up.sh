@@ -117,6 +117,7 @@ chibo is up.
   services:       meetings :${CHIBO_MEETINGS_PORT}, evaluation :${CHIBO_EVALUATION_PORT}, notifications :${CHIBO_NOTIFICATIONS_PORT}  (/health, /asyncapi)
   demo mail:      $root/var/mail   (every e-mail the system sends, as .eml files with a readable .txt beside each)
   demo tokens:    var/demo-tokens.env   (source it; e.g. curl -H "Authorization: Bearer \$OFFICER_TOKEN" ...)
+  broker logins:  var/broker-credentials.env   (source it; \$CHIBO_AMQP_URL_FEED sends, \$CHIBO_AMQP_URL_LISTEN listens: docs/integrations.md)
   logs:           var/log/<service>.log    stop with: make down
 Try:  source var/demo-tokens.env && curl -s -H "Authorization: Bearer \$OFFICER_TOKEN" http://127.0.0.1:${CHIBO_GATEWAY_PORT}/v1/committees/demo-tinh-uy/rollup?period=${demo_period}
 DONE

@@ -5,13 +5,18 @@ It binds a queue of its own to the topic exchange chibo.events and prints every 
 a batch of events of one type (application/cloudevents-batch+json, a JSON array), which chibo sends for bulk work.
 
     python docs/examples/listener.py --amqp AMQP_URL [--routing-key score.#] [--count N]
+
+A login the broker refuses (a wrong password, or one without a listener's permissions: declaring, binding and
+consuming a server-named queue `amq.gen-…` on chibo.events) ends it with one line on stderr and exit code 2.
 """
 
 import argparse
 import asyncio
 import json
+import sys
 
 import aio_pika
+import aiormq
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import rabbitmq
 from cloudevents.core.formats.json import JSONFormat
@@ -27,6 +32,20 @@ def events_of(message: aio_pika.abc.AbstractIncomingMessage) -> list[BaseCloudEv
     headers = {key: value if isinstance(value, str) else str(value) for key, value in (message.headers or {}).items()}
     wire = rabbitmq.RabbitMQMessage(headers=headers, content_type=message.content_type, body=message.body)
     return [rabbitmq.from_rabbitmq(wire, JSONFormat())]
+
+
+def refusal(error: Exception) -> str:
+    """The one line that tells why the broker refused this login: the broker's own words and what to use instead."""
+    frame = error.args[0] if error.args else None
+    said = (getattr(frame, "reply_text", None) or str(error) or type(error).__name__).rstrip(".")
+    if isinstance(error, aio_pika.exceptions.ProbableAuthenticationError):
+        what = "the broker refused this login (wrong user or password?)"
+    else:
+        what = "this login may not declare, bind or consume a queue of its own on chibo.events (a permission problem)"
+    return (
+        f"listener: {what}: {said}; use a login with a listener's permissions"
+        " (on the demo of `make up`: CHIBO_AMQP_URL_LISTEN of var/broker-credentials.env)"
+    )
 
 
 async def main() -> None:
@@ -54,4 +73,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (aio_pika.exceptions.ProbableAuthenticationError, aiormq.exceptions.ChannelAccessRefused) as error:
+        print(refusal(error), file=sys.stderr)
+        sys.exit(2)

@@ -352,7 +352,7 @@ async def test_the_health_read_right_after_a_purge_says_the_new_count_not_the_he
     # the operator page says when its figures were measured, on Vietnam's clock
     page = await operator_page(client, amqp_url, database_url)
     measured = page[page.index('id="measured-at">') :].split("<", 1)[0]
-    assert re.fullmatch(r'id="measured-at">đo lúc [0-2][0-9]:[0-5][0-9]:[0-5][0-9]', measured), measured
+    assert re.fullmatch(r'id="measured-at">Đo lúc [0-2][0-9]:[0-5][0-9]:[0-5][0-9]', measured), measured
 
 
 async def _total(client: httpx.AsyncClient, operator: dict[str, str], queue: str, *, expected: int) -> bool:

@@ -17,7 +17,7 @@ import pytest
 from tests.support.broker_users import SCRIPT_SECONDS, SLOW
 
 ROOT = Path(__file__).parents[2]
-NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
+NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed", "listen")
 
 pytestmark = [pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl"), SLOW]
 

@@ -128,7 +128,7 @@ def test_status_run_later_without_the_variables_probes_the_ports_make_up_started
 
 
 def test_broker_users_without_arguments_keys_this_checkouts_users_in_its_vhost(tmp_path: Path) -> None:
-    workdir = checkout(tmp_path, "settings.sh", "broker_users.sh")
+    workdir = checkout(tmp_path, "settings.sh", "broker_users.sh", "broker_permissions.sh")
     bin_dir = tmp_path / "bin"
     calls = tmp_path / "rabbitmqctl.calls"
     # a broker that holds nothing yet and records what it is asked
@@ -144,7 +144,7 @@ def test_broker_users_without_arguments_keys_this_checkouts_users_in_its_vhost(t
     asked = calls.read_text().splitlines()
     assert "-q add_vhost chibo-own" in asked
     users = {line.split()[2] for line in asked if line.startswith("-q add_user")}
-    assert users == {f"own-{name}" for name in ("meetings", "evaluation", "notifications", "gateway", "feed")}
+    assert users == {f"own-{name}" for name in ("meetings", "evaluation", "notifications", "gateway", "feed", "listen")}
     assert not any(" -p / " in line for line in asked)
 
 

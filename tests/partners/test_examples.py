@@ -3,16 +3,21 @@ real system, with the accounts `make up` gives the demo (deploy/demo_access.py's
 province with DEMO_FEED_SOURCES, and a broker user with the feed user's permissions of deploy/broker_users.sh): their
 events are accepted over HTTP and applied from RabbitMQ, whose answer on their direct reply-to they print. The
 minimal listeners (docs/examples/listener.py and listener.js) read both forms of a chibo.events message: one event
-and a batch."""
+and a batch; run exactly as docs/integrations.md writes them with a login of `make up`'s listener permissions
+(deploy/broker_permissions.sh) they hear a score event, and a login the broker refuses is told so in one line."""
 
 import asyncio
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -32,25 +37,28 @@ from tests.support.ids import random_id
 from tests.support.running import eventually
 from tests.support.system import ROOT, RunningSystem, issue_token
 
-FEED_PERMISSIONS = (
-    r"^chibo\.(ingest|events|dead-letter|unrouted)$",
-    r"^chibo\.(ingest|unrouted)$",
-    r"^chibo\.(ingest|events|unrouted)$",
-)
-"""configure, write, read of deploy/broker_users.sh's feed user: the demo's broker login for feeding."""
+
+def broker_permissions(name: str) -> list[str]:
+    """configure, write, read of deploy/broker_permissions.sh's user `name` (what `make up` gives <prefix>name)."""
+    script = 'source deploy/broker_permissions.sh && perm_configure "$1" && perm_write "$1" && perm_read "$1"'
+    printed = subprocess.run(
+        ["bash", "-c", script, "_", name], cwd=ROOT, check=True, capture_output=True, text=True, timeout=60
+    ).stdout.splitlines()
+    assert len(printed) == 3 and all(printed), printed
+    return printed
 
 
-@pytest.fixture(scope="module")
-def feed_amqp_url(system: RunningSystem) -> Iterator[str]:
-    """The AMQP URL of a broker user of the system's vhost with the feed user's permissions (not one of
-    CHIBO_SYSTEM_PUBLISHERS), as `make up` writes CHIBO_AMQP_URL_FEED; removed afterwards."""
-    parts = urlsplit(system.env["CHIBO_AMQP_URL"])
+@contextmanager
+def broker_login(amqp_url: str, name: str) -> Iterator[str]:
+    """The AMQP URL of a new broker user of `amqp_url`'s vhost with the permissions of `make up`'s user `name`
+    (deploy/broker_permissions.sh; not one of CHIBO_SYSTEM_PUBLISHERS); removed afterwards."""
+    parts = urlsplit(amqp_url)
     vhost = unquote(parts.path[1:]) or "/"
-    user, password = f"chibo-test-feed-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    user, password = f"chibo-test-{name}-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     subprocess.run(["rabbitmqctl", "-q", "add_user", user, password], check=True, capture_output=True, timeout=60)
     try:
         subprocess.run(
-            ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, *FEED_PERMISSIONS],
+            ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, *broker_permissions(name)],
             check=True,
             capture_output=True,
             timeout=60,
@@ -59,6 +67,13 @@ def feed_amqp_url(system: RunningSystem) -> Iterator[str]:
         yield urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
     finally:
         subprocess.run(["rabbitmqctl", "-q", "delete_user", user], check=False, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def feed_amqp_url(system: RunningSystem) -> Iterator[str]:
+    """A login with the feed user's permissions in the system's vhost, as `make up` writes CHIBO_AMQP_URL_FEED."""
+    with broker_login(system.env["CHIBO_AMQP_URL"], "feed") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +221,86 @@ async def test_the_javascript_example_listener_reads_one_event_and_a_batch(amqp_
         {"CHIBO_AMQP_URL": amqp_url, "CHIBO_COUNT": "3", "NODE_PATH": str(NODE_MODULES)},
     )
     assert [line.split()[:2] for line in lines] == [[LISTENED_TYPE, event_id] for event_id in ids]
+
+
+def documented_listener_commands() -> dict[str, str]:
+    """The listener command lines of docs/integrations.md "Minimal listeners", as a reader copies them: {language:
+    the shell command}."""
+    section = (ROOT / "docs" / "integrations.md").read_text().split("## Minimal listeners", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^  `([^`]*listener\.(?:py|js)[^`]*)`$", section, flags=re.MULTILINE)
+    python = [command for command in commands if "listener.py" in command]
+    node = [command for command in commands if "listener.js" in command]
+    assert len(python) == 1 and len(node) == 1, section
+    return {"python": python[0], "node": node[0]}
+
+
+def listener_shell(command: str, login: str) -> list[str]:
+    """`command` run as a reader runs it after `source var/broker-credentials.env` (CHIBO_AMQP_URL_LISTEN = `login`),
+    with this environment's python first on PATH."""
+    return ["bash", "-c", f"CHIBO_AMQP_URL_LISTEN={shlex.quote(login)}; {command}"]
+
+
+def listener_env() -> dict[str, str]:
+    """The environment the documented commands run in: this interpreter as `python`, the SDK's node modules."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**os.environ, "PATH": path, "NODE_PATH": str(NODE_MODULES)}
+
+
+@pytest.fixture(scope="module")
+def listen_amqp_url(amqp_url: str) -> Iterator[str]:
+    """A login with the listener user's permissions, as `make up` writes CHIBO_AMQP_URL_LISTEN."""
+    with broker_login(amqp_url, "listen") as url:
+        yield url
+
+
+@pytest.mark.parametrize("language", ["python", "node"])
+async def test_the_documented_listener_command_hears_a_score_event_with_the_listener_login(
+    amqp_url: str, listen_amqp_url: str, language: str
+) -> None:
+    """Trial: the docs' listener run with the demo's only feed login crashed on ACCESS_REFUSED; the command exactly
+    as docs/integrations.md writes it, with make up's listener login, hears a score event."""
+    await declare_topology(amqp_url)
+    process = await asyncio.create_subprocess_exec(
+        *listener_shell(documented_listener_commands()[language], listen_amqp_url),
+        cwd=ROOT,
+        env=listener_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        first = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        assert first.decode().startswith("listening on chibo.events for score.#"), (
+            first + await asyncio.wait_for(process.stderr.read(), timeout=60)
+        ).decode(errors="replace")
+        ids = await publish_both_forms(amqp_url, LISTENED_TYPE)
+        heard: set[str] = set()
+        while not set(ids) <= heard:
+            line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+            assert line, "the listener stopped"
+            heard.add(line.split()[1])
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+@pytest.mark.parametrize("language", ["python", "node"])
+async def test_a_listener_refused_by_the_broker_says_so_in_one_line(amqp_url: str, language: str) -> None:
+    """Trial: with the feed login the Python listener ended in a traceback (`ACCESS_REFUSED - access to queue
+    'amq.gen-…' refused`); either listener now says it in one line naming the permission problem, exit code 2."""
+    await declare_topology(amqp_url)
+    with broker_login(amqp_url, "feed") as feed_login:
+        process = await asyncio.create_subprocess_exec(
+            *listener_shell(documented_listener_commands()[language], feed_login),
+            cwd=ROOT,
+            env=listener_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    said = err.decode(errors="replace")
+    assert process.returncode == 2, said
+    assert len(said.strip().splitlines()) == 1 and "Traceback" not in said, said
+    assert said.startswith("listener: ") and "permission problem" in said and "CHIBO_AMQP_URL_LISTEN" in said, said
+    assert re.search("ACCESS[_-]REFUSED", said), said

@@ -37,7 +37,7 @@ from tests.support.broker_users import SCRIPT_SECONDS, SLOW
 from tests.support.running import eventually
 
 ROOT = Path(__file__).parents[2]
-NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
+NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed", "listen")
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl"),
@@ -148,6 +148,15 @@ async def refused(url: str, action: str, target: str, routing_key: str = "meetin
         ("feed", "consume", "meetings.rpc"),
         ("evaluation", "publish", EVENTS_EXCHANGE),  # a meetings fact on chibo.events: not evaluation's type
         ("notifications", "publish", EVENTS_EXCHANGE),
+        # the external listeners' login: its own server-named queues on chibo.events, nothing else (trial: the demo's
+        # only other login, the feed's, could not even declare a listener's queue)
+        ("listen", "publish", INGEST_EXCHANGE),
+        ("listen", "publish", EVENTS_EXCHANGE),
+        ("listen", "publish", ""),  # the default exchange: straight into a service's queue
+        ("listen", "consume", "meetings.ingest"),
+        ("listen", "consume", "meetings.rpc"),
+        ("listen", "consume", "evaluation.facts"),
+        ("listen", "declare", "meetings.rpc"),
     ],
 )
 async def test_another_processs_credentials_are_refused(
@@ -169,6 +178,27 @@ async def test_another_processs_credentials_are_refused(
 )
 async def test_each_process_may_do_its_own_work(topology: dict[str, str], who: str, action: str, target: str) -> None:
     assert not await refused(topology[who], action, target)
+
+
+async def test_the_listener_login_hears_chibo_events_on_a_queue_of_its_own(topology: dict[str, str]) -> None:
+    """What docs/examples/listener.py does with CHIBO_AMQP_URL_LISTEN: a server-named exclusive queue bound to
+    chibo.events receives a score event; binding it to any other exchange is refused."""
+    connection = await aio_pika.connect(topology["listen"])
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        assert queue.name.startswith("amq.gen-")
+        await queue.bind(EVENTS_EXCHANGE, routing_key="score.#")
+        assert not await refused(topology["evaluation"], "publish", EVENTS_EXCHANGE, "score.cell.updated.v1")
+        message = await eventually(lambda: queue.get(fail=False), timeout=30)
+        assert message.routing_key == "score.cell.updated.v1"
+        for exchange in (INGEST_EXCHANGE, OPS_EXCHANGE):
+            with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
+                await queue.bind(exchange, routing_key="#")
+            channel = await connection.channel()
+            queue = await channel.declare_queue(exclusive=True)
+    finally:
+        await connection.close()
 
 
 async def test_each_service_publishes_only_its_own_types_on_the_events_exchange(topology: dict[str, str]) -> None:

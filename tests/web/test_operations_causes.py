@@ -2,12 +2,15 @@
 events and rejections, keeping the raw English text under "Chi tiết kỹ thuật"; rendered from the page's template
 without a running system."""
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from services.gateway.web import reasons
 from services.gateway.web.i18n import translations
+from services.gateway.web.pages.operations import DEATH_REASONS
 from tests.web.operations_render import PAGER, operations_html
 
 
@@ -89,7 +92,7 @@ def test_a_dead_letters_cause_is_said_in_vietnamese_with_the_raw_text_as_technic
     letter = {"event_id": "evt-9", "type": "t", "queue": "meetings.events", "reason": "delivery_limit", "cause": cause}
     queue = {"queue": "meetings.events.dlq", "total": 1, "items": [{**letter, "death_count": 1, "body_bytes": 2}]}
     why = cell(page(dead_letters=[queue]), "data-cause-gloss")
-    assert "lỗi quá số lần cho phép" in why, why  # the delivery limit reached, said first
+    assert "Lỗi quá số lần cho phép" in why, why  # the delivery limit reached, said first
     assert said in why and "Chi tiết kỹ thuật" in why and "Nguyên nhân" not in why, why
 
 
@@ -158,3 +161,26 @@ def test_a_dead_letters_untrusted_headers_are_shown_apart_from_its_cause_and_esc
     trusted = {**item, "untrusted_headers": {}}
     plain = page(dead_letters=[{"queue": "meetings.ingest.dlq", "total": 1, "items": [trusted]}])
     assert "data-untrusted-headers" not in plain and "không tin cậy" not in plain
+
+
+def line_start(html: str, marker: str) -> str:
+    """The text of `html` right after the element holding `marker` opens (tags and spaces skipped)."""
+    rest = html[html.index(">", html.index(marker)) + 1 :]
+    return re.sub(r"<[^>]*>|\s", "", rest)[:1]
+
+
+def test_the_operator_pages_lines_start_with_a_capital() -> None:
+    """A trial read "đo lúc 21:24:21" alone on its line; the measured time, a dead letter's reason (the first words
+    of its "Lý do" cell) and the note of a queue counted without the management API now start with a capital."""
+    measured = page(measured_at=datetime(2026, 12, 7, 14, 24, 21, tzinfo=UTC))
+    said = measured[measured.index('id="measured-at"') :][:40]
+    assert line_start(measured, 'id="measured-at"') == "Đ", said
+    for reason in DEATH_REASONS:
+        letter = {"event_id": "evt-9", "type": "t", "queue": "meetings.events", "reason": reason}
+        item = {**letter, "death_count": 1, "body_bytes": 1, "body_preview": "x"}
+        html = page(dead_letters=[{"queue": "meetings.events.dlq", "total": 1, "items": [item]}])
+        assert line_start(html, 'class="wrap"').isupper(), (reason, cell(html, 'class="wrap"'))
+    queue = {"name": "meetings.ingest", "backlog": None, "messages": 2, "consumers": 1, "source": "declare"}
+    service: dict[str, Any] = {"status": "ok", "instances": [], "dead_letters": {}, "outbox": None, "queues": [queue]}
+    html = page(services={"meetings": service})
+    assert line_start(html, "<small data-backlog-parts").isupper(), cell(html, "data-backlog-parts")

@@ -162,7 +162,7 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     assert await page.locator('[data-figure="dead_letters"]').inner_text() != "0"
     await expect(page.locator("h1 [data-status]")).to_have_text("Cần chú ý")
     row = page.locator(f'.dead-queue[data-queue="{DLQ}"] tr[data-event="{dead_id}"]')
-    assert "bị bên nhận từ chối" in await row.inner_text()
+    assert "Bị bên nhận từ chối" in await row.inner_text()
     # the cause as the consumer wrote it, in English, with a short Vietnamese gloss beside it
     assert "specversion" in await row.locator("[data-cause]").inner_text()
     assert (await row.locator("[data-cause-gloss]").inner_text()).startswith(

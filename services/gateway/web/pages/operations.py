@@ -144,10 +144,10 @@ def rejection_route(item: Mapping[str, Any]) -> str | None:
 
 
 DEATH_REASONS = {
-    "rejected": N_("refused by its consumer"),
-    "delivery_limit": N_("failed too many times"),
-    "expired": N_("expired"),
-    "maxlen": N_("queue full"),
+    "rejected": N_("Refused by its consumer"),
+    "delivery_limit": N_("Failed too many times"),
+    "expired": N_("Expired"),
+    "maxlen": N_("Queue full"),
 }
 DOWN_PARTS = {
     "meetings": N_("the meetings service"),
