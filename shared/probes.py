@@ -105,24 +105,28 @@ async def _close(channel: AbstractChannel) -> None:
         await channel.close()
 
 
+async def side_channel(connection: AbstractConnection, *, publisher_confirms: bool = False) -> AbstractChannel:
+    """A channel for a passive declare or a one-off operation on `connection`'s probe connection (see the module's
+    docstring); the caller closes it (in a `finally`; one the broker closed needs no closing). Its opening is
+    shielded from the caller's cancellation, and a channel opened after its caller gave up is closed all the same."""
+    side = _SIDES.get(connection)
+    if side is None:
+        side = _SIDES[connection] = _SideConnection(connection)
+    opening = asyncio.ensure_future(_open(side, connection, publisher_confirms))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_late)
+        raise
+
+
 @asynccontextmanager
 async def probe_channel(
     connection: AbstractConnection, *, publisher_confirms: bool = False
 ) -> AsyncIterator[AbstractChannel]:
-    """A channel for a passive declare or a one-off operation, on a side connection of `connection`'s (see the
-    module's docstring); closed on leaving. A declare the broker refuses raises aio_pika's ChannelClosed as usual;
-    the next probe gets a fresh channel."""
-    side = _SIDES.get(connection)
-    if side is None:
-        side = _SIDES[connection] = _SideConnection(connection)
-    # shielded: a caller's timeout must not cancel a Channel.Open half-way (the number taken on one side and
-    # freed on the other); a channel opened after its caller gave up is closed all the same
-    opening = asyncio.ensure_future(_open(side, connection, publisher_confirms))
-    try:
-        channel = await asyncio.shield(opening)
-    except asyncio.CancelledError:
-        opening.add_done_callback(_close_late)
-        raise
+    """side_channel's channel, closed on leaving (shielded). A declare the broker refuses raises aio_pika's
+    ChannelClosed as usual; the next probe gets a fresh channel."""
+    channel = await side_channel(connection, publisher_confirms=publisher_confirms)
     try:
         yield channel
     finally:

@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
 
 from shared.rpc import RpcClient, rpc_consumers
-from tests.shared.test_rpc import CountMembers, CountReply, serving_probe
+from tests.shared.test_rpc import CountMembers, CountReply, probe_methods, serving_probe
 
 ROUNDS = 20
 AT_ONCE = 32
@@ -36,7 +36,7 @@ async def test_many_passive_declares_of_missing_queues_at_once_leave_the_connect
     amqp_url: str,
 ) -> None:
     missing = f"h530-missing-{uuid.uuid4().hex[:8]}"
-    async with serving_probe(amqp_url, _methods()), gateway_like(amqp_url) as (connection, rpc):
+    async with serving_probe(amqp_url, probe_methods()), gateway_like(amqp_url) as (connection, rpc):
         assert isinstance(await rpc.call(CountMembers(cell_id="c1")), CountReply)  # its reply channel is open
         transport = connection.transport
         assert transport is not None
@@ -54,7 +54,7 @@ async def test_many_passive_declares_of_missing_queues_at_once_leave_the_connect
 
 async def test_probes_cancelled_half_way_leave_the_connection_and_rpc_working(amqp_url: str) -> None:
     missing = f"h530-missing-{uuid.uuid4().hex[:8]}"
-    async with serving_probe(amqp_url, _methods()), gateway_like(amqp_url) as (connection, rpc):
+    async with serving_probe(amqp_url, probe_methods()), gateway_like(amqp_url) as (connection, rpc):
         assert isinstance(await rpc.call(CountMembers(cell_id="c1")), CountReply)
         transport = connection.transport
         assert transport is not None
@@ -71,9 +71,3 @@ async def test_probes_cancelled_half_way_leave_the_connection_and_rpc_working(am
         assert connection.transport is transport and not transport.connection.is_closed
         reply = await rpc.call(CountMembers(cell_id="c1"))
         assert reply.members == 2
-
-
-def _methods():  # type: ignore[no-untyped-def]
-    from tests.shared.test_rpc import probe_methods
-
-    return probe_methods()
