@@ -71,3 +71,30 @@ async def test_probes_cancelled_half_way_leave_the_connection_and_rpc_working(am
         assert connection.transport is transport and not transport.connection.is_closed
         reply = await rpc.call(CountMembers(cell_id="c1"))
         assert reply.members == 2
+
+
+async def test_calls_timing_out_while_their_reply_channel_opens_leave_the_connection_and_rpc_working(
+    amqp_url: str,
+) -> None:
+    async with serving_probe(amqp_url, probe_methods()):
+        broker = RabbitBroker(amqp_url)
+        connection = await broker.connect()
+        try:
+            transport = connection.transport
+            assert transport is not None
+            for round_ in range(ROUNDS):
+                # each client opens its own reply channel; most give up at once, a few turns in, or not at all
+                clients = [RpcClient(broker, timeout=10) for _ in range(AT_ONCE)]
+                calls = [asyncio.ensure_future(client.call(CountMembers(cell_id="c1"))) for client in clients]
+                for turn, call in enumerate(calls):
+                    if turn % 3 != 2:
+                        for _ in range(turn % 5):
+                            await asyncio.sleep(0)
+                        call.cancel()
+                answered = await asyncio.gather(*calls, return_exceptions=True)
+                assert all(isinstance(reply, CountReply | asyncio.CancelledError) for reply in answered), round_
+            assert connection.transport is transport and not transport.connection.is_closed
+            reply = await RpcClient(broker, timeout=10).call(CountMembers(cell_id="c1"))
+            assert reply.members == 2
+        finally:
+            await broker.stop()
