@@ -19,6 +19,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import CollectorRegistry
 
 from shared.logs import get_logger
+from shared.probes import side_channel
 
 log = get_logger(__name__)
 
@@ -263,7 +264,7 @@ async def render_metrics(
                     for reader in readers:
                         await reader(conn)
             if broker_connection is not None and queues:
-                channel = await broker_connection.channel()
+                channel = await side_channel(broker_connection)  # a missing queue closes it (shared.probes)
                 try:
                     await read_queue_gauges(channel, queues)
                 finally:

@@ -30,6 +30,7 @@ from shared.config import broker_user_of
 from shared.envelope import validation_message
 from shared.logs import get_logger, request_context
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
+from shared.probes import declared_queue
 from shared.reading import unstorable_character
 from shared.refusals import Refusal
 from shared.telemetry import inject_trace_headers
@@ -349,7 +350,8 @@ class RpcClient:
         """Stamped on every request: RabbitMQ checks it is this connection's login, the services check the caller."""
         self._channel: AbstractChannel | None = None
         self._pending: dict[str, asyncio.Future[bytes]] = {}
-        self._opening: asyncio.Lock | None = None
+        self._opening: asyncio.Future[AbstractChannel] | None = None
+        """The reply channel's opening, shared by the calls waiting for it and run to its end whoever stops waiting."""
         self._watched: object | None = None
 
     async def call(
@@ -409,22 +411,26 @@ class RpcClient:
     async def _reply_channel(self) -> AbstractChannel:
         if self._channel is not None and not self._channel.is_closed:
             return self._channel
-        self._opening = self._opening or asyncio.Lock()
-        async with self._opening:
-            if self._channel is None or self._channel.is_closed:
-                connection = await self._broker.connect()  # the broker's own connection: no second login
-                if connection is not self._watched:
-                    # after a broker restart the robust connection comes back, but the direct reply-to
-                    # consumer does not: the next call opens a fresh reply channel
-                    callbacks = getattr(connection, "reconnect_callbacks", None)
-                    if callbacks is not None:
-                        callbacks.add(self._forget_reply_channel)
-                    self._watched = connection
-                channel = await connection.channel(publisher_confirms=False)
-                queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
-                await queue.consume(self._on_reply, no_ack=True)
-                self._channel = channel
-        return self._channel
+        if self._opening is None or self._opening.done():
+            self._opening = asyncio.ensure_future(self._open_reply_channel())
+            self._opening.add_done_callback(_read_failure)
+        # shielded: a call's timeout stops its wait, never a Channel.Open half-way on the broker's shared connection
+        return await asyncio.shield(self._opening)
+
+    async def _open_reply_channel(self) -> AbstractChannel:
+        connection = await self._broker.connect()  # the broker's own connection: no second login
+        if connection is not self._watched:
+            # after a broker restart the robust connection comes back, but the direct reply-to
+            # consumer does not: the next call opens a fresh reply channel
+            callbacks = getattr(connection, "reconnect_callbacks", None)
+            if callbacks is not None:
+                callbacks.add(self._forget_reply_channel)
+            self._watched = connection
+        channel = await connection.channel(publisher_confirms=False)
+        queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+        await queue.consume(self._on_reply, no_ack=True)
+        self._channel = channel
+        return channel
 
     def _forget_reply_channel(self, *_: Any) -> None:
         """The connection was re-established: replies to the old reply channel will never come."""
@@ -439,15 +445,15 @@ class RpcClient:
             future.set_result(message.body)
 
 
+def _read_failure(opening: "asyncio.Future[AbstractChannel]") -> None:
+    """Read a failed opening's error (every waiting call raised it already; none waiting: logged, not warned of)."""
+    if not opening.cancelled() and opening.exception() is not None:
+        log.debug("rpc_reply_channel_failed", error=repr(opening.exception()))
+
+
 async def rpc_consumers(connection: aio_pika.abc.AbstractConnection, service: str) -> int | None:
     """How many consumers `<service>.rpc` has (0: none of the service's processes takes requests), None when the
-    queue does not exist; a passive declare on a channel of its own (one of a missing queue closes its channel)."""
-    channel = await connection.channel()
-    try:
-        declared = await channel.declare_queue(f"{service}.rpc", passive=True)
-        return declared.declaration_result.consumer_count or 0
-    except aio_pika.exceptions.ChannelClosed:
-        return None
-    finally:
-        if not channel.is_closed:
-            await channel.close()
+    queue does not exist; a passive declare on a probe channel (shared.probes.declared_queue: one of a missing queue
+    closes its channel, which must not take `connection` down with it)."""
+    declared = await declared_queue(connection, f"{service}.rpc")
+    return None if declared is None else declared.consumer_count or 0

@@ -33,6 +33,7 @@ from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
 from shared.outages import broker_reason, broker_refusal, held_deliveries, set_hold_limit, stop_holding
 from shared.outbox import OutboxRelay
+from shared.probes import side_channel
 from shared.retention import keep_pruning_processed
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
@@ -178,7 +179,7 @@ async def check_health(
             raise BrokerDown(report["broker"])
         report["broker"] = "ok"
         connection = await broker.connect()  # the broker's own connection: no second login per probe
-        channel = await connection.channel()
+        channel = await side_channel(connection)  # a missing queue closes it: not the broker's own (shared.probes)
         try:
             depths = await queue_depths(channel, queues)
             unrouted = await queue_depths(channel, unrouted_watches)

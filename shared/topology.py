@@ -16,6 +16,7 @@ from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQue
 from shared.contracts import frameworks as frameworks_contract
 from shared.contracts import meetings as meetings_contract
 from shared.logs import get_logger
+from shared.probes import side_channel
 
 log = get_logger(__name__)
 
@@ -193,7 +194,7 @@ async def declare_unrouted_watches(channel: AbstractChannel, queues: Sequence[Co
 async def has_dead_letter_arguments(connection: AbstractConnection, name: str) -> bool:
     """Declare the queue with DEAD_LETTER_ARGUMENTS: True when it is new or has them, False when RabbitMQ refuses
     (PRECONDITION_FAILED: declared before with other arguments, which cannot change in place)."""
-    channel = await connection.channel()  # a refused declaration closes its channel
+    channel = await side_channel(connection)  # a refused declaration closes its channel: not `connection`'s own
     try:
         await channel.declare_queue(name, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
         return True
@@ -248,7 +249,7 @@ async def declare_dead_letter_queue(connection: AbstractConnection, name: str, *
     is, and logged, until it has been replayed or purged (its listing checks: shared.ops.dead_letters.peek_is_safe)."""
     holding = f"{name}.upgrade"
     replaced = await has_dead_letter_arguments(connection, name)
-    channel = await connection.channel(publisher_confirms=True)
+    channel = await side_channel(connection, publisher_confirms=True)  # a missing `holding` closes it (probes)
     try:
         dlx = await channel.get_exchange(DEAD_LETTER_EXCHANGE)
         if not replaced:
@@ -302,7 +303,7 @@ async def restore_bindings(connection: AbstractConnection, queues: Sequence[Cons
     step is idempotent: it changes nothing on an intact broker and puts back what a deleted exchange took with it
     (deleting an exchange deletes its bindings, and a re-declared exchange comes back without them). Raises the
     broker's error (a closed channel) when a queue is missing."""
-    channel = await connection.channel()
+    channel = await side_channel(connection)  # which closes this channel, not `connection` (shared.probes)
     try:
         await declare_exchanges(channel)
         dead_letter = await channel.get_exchange(DEAD_LETTER_EXCHANGE)

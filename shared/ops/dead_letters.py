@@ -49,6 +49,7 @@ from shared.consuming import (
 from shared.contracts.registry import OWNERS
 from shared.logs import get_logger
 from shared.ops import rfc3339
+from shared.probes import declared_queue, side_channel
 from shared.reading import MAX_EVENT_BYTES
 from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
@@ -270,15 +271,8 @@ async def dead_letter_counts(connection: AbstractConnection, names: Sequence[str
     a channel of its own (a passive declare of a missing queue closes its channel): one round trip, not one a queue."""
 
     async def count(name: str) -> int | None:
-        channel = await connection.channel()
-        try:
-            declared = await channel.declare_queue(name, passive=True)
-            return declared.declaration_result.message_count or 0
-        except aio_pika.exceptions.ChannelClosed:
-            return None
-        finally:
-            if not channel.is_closed:
-                await channel.close()
+        declared = await declared_queue(connection, name)  # on a probe channel: never closes `connection`
+        return None if declared is None else declared.message_count or 0
 
     return dict(zip(names, await asyncio.gather(*(count(name) for name in names)), strict=True))
 
@@ -461,7 +455,7 @@ async def list_dead_letters(
     letter a replay sent back and could not remove is `sent_back` (the next replay only removes it), and
     `sent_back` counts them in the whole listing."""
     check_queue(queue)
-    channel = await connection.channel()
+    channel = await side_channel(connection)  # a missing queue closes it: not on `connection` (shared.probes)
     items: list[dict[str, Any]] = []
     through: str | None = None
     newest: str | None = None
@@ -561,7 +555,7 @@ async def replay_dead_letters(
         limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
     login = connection_login(connection)
-    channel = await connection.channel(publisher_confirms=True)
+    channel = await side_channel(connection, publisher_confirms=True)  # off `connection` (shared.probes)
     replayed = kept = removed = unremoved = 0
     unvouched: dict[str, int] = {}
     marked = await sent.marked(queue) if sent is not None else set()
@@ -755,7 +749,7 @@ async def purge_dead_letters(
     (a form resent after a timeout), it drops none of the letters that died since, which the operator was never
     shown."""
     check_queue(queue)
-    channel = await connection.channel()
+    channel = await side_channel(connection)  # a missing queue closes it: not on `connection` (shared.probes)
     try:
         declared = await channel.declare_queue(queue, passive=True)
         if through is None and most is None and newest is None:

@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractConnection
 
 from shared.consuming import ORIGIN_HEADERS, Origin, origin_headers
 from shared.ops.dead_letters import connection_login
+from shared.probes import side_channel
 from shared.topology import CONSUMER_QUEUES, EVENTS_EXCHANGE, message_copy, unrouted_watch, watched_keys
 
 UNROUTED_SERVICES = tuple(sorted(watched_keys(CONSUMER_QUEUES)))
@@ -50,7 +51,7 @@ async def return_unrouted(
     dry_run}; NoUnroutedWatch when the queue does not exist."""
     name = unrouted_watch(service)
     login = connection_login(connection)
-    channel = await connection.channel(publisher_confirms=True)
+    channel = await side_channel(connection, publisher_confirms=True)  # off `connection` (shared.probes)
     try:
         try:
             queue = await channel.declare_queue(name, passive=True)

@@ -7,7 +7,6 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-import aio_pika
 import httpx
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import Field
@@ -63,6 +62,7 @@ from shared.logs import get_logger
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.outages import broker_refusal
 from shared.plausible import span_range_problem
+from shared.probes import declared_queue
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbound_types
 
@@ -232,11 +232,9 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
         raise RpcError("unavailable", "the gateway is not connected to the broker") from exc
     queues: list[DeadLetterQueueRead] = []
     for spec in CONSUMER_QUEUES:
-        # a passive declare of a missing queue closes its channel: one channel per queue
-        channel = await connection.channel()
-        try:
-            declared = await channel.declare_queue(spec.dead_letter_queue, passive=True)
-            result = declared.declaration_result
+        # a passive declare of a missing queue closes its channel: a probe channel, off the broker's connection
+        result = await declared_queue(connection, spec.dead_letter_queue)
+        if result is not None:
             queues.append(
                 DeadLetterQueueRead(
                     queue=spec.name,
@@ -245,19 +243,16 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
                     consumers=result.consumer_count or 0,
                 )
             )
-        except aio_pika.exceptions.ChannelClosed as exc:
+        else:
             queues.append(
                 DeadLetterQueueRead(
                     queue=spec.name,
                     dead_letter_queue=spec.dead_letter_queue,
                     messages=None,
                     consumers=None,
-                    error=f"not declared yet ({exc.__class__.__name__})",
+                    error="not declared yet (ChannelNotFoundEntity)",
                 )
             )
-        finally:
-            if not channel.is_closed:
-                await channel.close()
     return DeadLettersRead(queues=queues, total=sum(queue.messages or 0 for queue in queues))
 
 
@@ -283,20 +278,15 @@ async def queue_states(state: GatewayState, names: list[str]) -> dict[str, Queue
         return found
 
     async def declared(name: str) -> None:
-        channel = await connection.channel()  # a passive declare of a missing queue closes its channel
-        try:
-            result = (await channel.declare_queue(name, passive=True)).declaration_result
+        # a passive declare of a missing queue closes its channel: a probe channel, off the broker's connection
+        result = await declared_queue(connection, name)
+        if result is not None:
             found[name] = QueueRead(
                 name=name,
                 messages=result.message_count or 0,
                 consumers=result.consumer_count or 0,
                 source="declare",
             )
-        except aio_pika.exceptions.ChannelClosed:
-            pass
-        finally:
-            if not channel.is_closed:
-                await channel.close()
 
     settings = state.settings
     # every queue and the management API at once: one round trip each, not one after another (queue_figures keeps
