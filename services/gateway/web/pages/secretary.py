@@ -166,7 +166,10 @@ CORRECTION_FORM = dataclasses.replace(
 )
 """The reschedule form of a meeting already held (corrects_held), as record.html labels it: its start is corrected to
 when the meeting took place, not moved, so its confirmations say "Vẫn sửa", not "Vẫn chuyển"."""
-CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
+CANCEL_FORM = forms.FormLabels(
+    fields=dict.fromkeys(("reason", "cancel_reason"), N_("Reason for cancelling")),
+    free=frozenset({"reason", "cancel_reason"}),
+)
 DOCUMENTS_FORM = forms.FormLabels(
     fields=forms.known("title", "url"),
     choices={"kind": N_("Kind")},
@@ -244,7 +247,8 @@ TASK_DONE_FORM = forms.FormLabels(
 
 
 def _done(meeting_id: str, notice: str) -> RedirectResponse:
-    return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice={notice}", status_code=303)
+    said = f"?notice={notice}" if notice else ""
+    return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record{said}", status_code=303)
 
 
 # ---- scheduling ---------------------------------------------------------------------------------
@@ -623,11 +627,20 @@ async def _record_page(
     values: Any = None,
     kept: dict[str, dict[str, str]] | None = None,
     took: dict[str, str] | None = None,
-) -> HTMLResponse:
+    typed: Any = None,
+    saved: str | None = None,
+    said: str | None = None,
+    done: str | None = None,
+) -> Response:
     """The record page; with `errors` of a refused `form`, that form shows again what was sent (never the stored
     values the person was changing), or `values` (a stale form merged with what was saved since: the roster's rows
     or the minutes' values), the other forms what is stored. `kept`: per form, its inputs kept as typed though stored
-    otherwise (ChangedSinceShown.kept: each offered TAKE_STORED); `took`: per form, TOOK_STORED (stored_taken)."""
+    otherwise (ChangedSinceShown.kept: each offered TAKE_STORED); `took`: per form, TOOK_STORED (stored_taken).
+    `typed`: the whole page as sent (one form, every part's inputs, whichever part `saved` names, None for none):
+    each other part whose inputs differ from what the page shows of it now is shown as typed, marked unsaved
+    (unsaved_parts); `said`: the notice to show instead of the address's (a save shown without a redirect);
+    `done`: the notice of a part saved, whose page is shown only when another part is unsaved (else _done's
+    redirect)."""
     principal = viewer.principal
     section = next(iter(errors or {}), None)
     sent = {section: sent_values(form)} if section and form is not None else {}
@@ -648,6 +661,37 @@ async def _record_page(
         roster = {**roster, **(values if values is not None else roster_sent(form))}
     if section == "minutes" and form is not None:
         minutes = values if values is not None else minutes_sent(form)
+    manual = await data.manual_items(state, score, reply.kind)
+    shown = {
+        # what the forms show of the meeting, sent back with them (`was.*`) so a stale page is refused
+        "shown_start": reply.starts_at.astimezone(VIETNAM_TZ).isoformat() if reply.starts_at else "",
+        "shown_location": reply.location or "",
+        "shown_attendance": shown_digest(reply, "attendance"),
+        "shown_rows": shown_roster_rows(reply),
+        "shown_minutes": shown_digest(reply, "minutes"),
+        "shown_minutes_inputs": shown_minutes_inputs(reply),
+    }
+    clock = _clock(reply.starts_at) if reply.starts_at else ""
+    carried = unsaved_parts(
+        typed,
+        skip=saved or section,
+        meeting=meeting,
+        members=members,
+        roster=roster,
+        minutes=minutes,
+        manual=manual,
+        fresh_start={"start_date": meeting_day(meeting), "start_time": clock or "19:30", "location": reply.location},
+        today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
+        task_sent=str(request.path_params.get("task_id") or "") if (saved or section) == "tasks" else "",
+    )
+    if done is not None and not carried.parts:
+        return _done(meeting_id, done)
+    said = said or done
+    roster = {**roster, **carried.roster}
+    minutes = carried.minutes or minutes
+    shown |= carried.shown
+    sent = {**carried.sent, **sent}
+    said = said or request.query_params.get("notice")
     return render(
         request,
         "record.html",
@@ -676,7 +720,9 @@ async def _record_page(
         # its start corrected to when it took place, not moved: the reschedule form's warnings say "sửa"
         correcting=corrects_held(meeting),
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
-        manual=await data.manual_items(state, score, reply.kind),
+        manual=manual,
+        unsaved=carried.parts,
+        unsaved_tasks=carried.tasks,
         errors=errors or {},
         kept=kept or {},
         took=took or {},
@@ -686,20 +732,14 @@ async def _record_page(
         meeting_day=meeting_day(meeting),
         # the saved minutes' own day, warned of on the correction form (moved off it, adoption waits for them)
         minutes_day=minutes_day(meeting) if meeting.get("approved_at") is None else "",
-        off_minutes_notice=request.query_params.get("notice") == "rescheduled_off_minutes",
-        # what the reschedule form shows of the meeting, sent back with it (`was.*`) so a stale page is refused
-        shown_start=reply.starts_at.astimezone(VIETNAM_TZ).isoformat() if reply.starts_at else "",
-        shown_location=reply.location or "",
-        shown_clock=_clock(reply.starts_at) if reply.starts_at else "",
-        shown_attendance=shown_digest(reply, "attendance"),
-        shown_rows=shown_roster_rows(reply),
+        off_minutes_notice=said == "rescheduled_off_minutes",
+        **shown,
+        shown_clock=clock,
         no_row_shown=input_digest(""),  # `was.attendance.MEMBER` of a member the roster has no row for
-        shown_minutes=shown_digest(reply, "minutes"),
-        shown_minutes_inputs=shown_minutes_inputs(reply),
-        notice=request.query_params.get("notice") in RECORD_NOTICES - {"unchanged"},
-        unchanged_notice=request.query_params.get("notice") == "unchanged",
+        notice=said in RECORD_NOTICES - {"unchanged"},
+        unchanged_notice=said == "unchanged",
         waiting=waiting,
-        held_notice=request.query_params.get("notice") == "held",
+        held_notice=said == "held",
         statuses=LABELS["attendance"],
         no_reason=REASON_REFUSED,  # the statuses whose reason box static/roster-reasons.js disables
         document_kinds=LABELS["document"],
@@ -815,6 +855,129 @@ def minutes_sent(form: Any) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass
+class Carried:
+    """The record page's parts typed but not saved (unsaved_parts): `parts` their names (as the page's `errors`),
+    `roster` rows and `minutes` values as typed, `sent` the other parts' inputs as typed (the page's `sent`),
+    `shown` the `was.*` the page first showed them with (a part saved elsewhere since is still refused as stale),
+    `tasks` task id to its typed day and shown day."""
+
+    parts: set[str] = dataclasses.field(default_factory=set)
+    roster: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    minutes: dict[str, Any] | None = None
+    sent: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    shown: dict[str, Any] = dataclasses.field(default_factory=dict)
+    tasks: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+
+
+def _points_differ(typed: str, stored: Any) -> bool:
+    """Whether an assessment point as typed (`7,5`) is another number than the stored one (None: nothing)."""
+    if not typed.strip():
+        return stored is not None
+    try:
+        return stored is None or float(typed.strip().replace(",", ".")) != float(stored)
+    except ValueError:
+        return True
+
+
+def unsaved_parts(
+    typed: Any,
+    *,
+    skip: str | None,
+    meeting: dict[str, Any],
+    members: dict[str, Any],
+    roster: dict[str, Any],
+    minutes: dict[str, Any],
+    manual: Any,
+    fresh_start: dict[str, Any],
+    today: str,
+    task_sent: str,
+) -> Carried:
+    """The parts of the record page sent as one form (`typed`, None: nothing carried) other than `skip` (the part
+    saved or refused; of "tasks", only the task `task_sent`) whose inputs differ from what the page now shows of
+    them (`roster`, `minutes`, `fresh_start` and the meeting's stored values): what the person typed there and did
+    not save, shown again as typed with the `was.*` they were first shown with (a trial's attendance typed before
+    saving the minutes was lost on the page's reload)."""
+    carried = Carried()
+    if typed is None:
+        return carried
+    if skip != "attendance" and typed.getlist("member"):
+        rows = roster_sent(typed)
+
+        def shown_row(member_id: str) -> dict[str, str]:
+            if member_id in roster:
+                return {
+                    "status": str(roster[member_id]["status"] or ""),
+                    "reason": str(roster[member_id].get("reason") or ""),
+                }
+            exempt = (members.get(member_id) or {}).get("exempt")
+            return {"status": "exempt" if exempt else "", "reason": ""}
+
+        if any(row != shown_row(member_id) for member_id, row in rows.items()):
+            carried.parts.add("attendance")
+            carried.roster = rows
+            carried.shown["shown_attendance"] = str(typed.get("was.attendance") or "")
+            carried.shown["shown_rows"] = {m: str(typed.get(f"was.attendance.{m}") or "") for m in rows}
+    if skip != "minutes" and typed.get("was.minutes") is not None:
+        sent = minutes_sent(typed)
+        if minutes_inputs(sent) != minutes_inputs(minutes):
+            carried.parts.add("minutes")
+            carried.minutes = sent
+            carried.shown["shown_minutes"] = str(typed.get("was.minutes") or "")
+            carried.shown["shown_minutes_inputs"] = {
+                key: str(typed.get(f"was.minutes.{key}") or "") for key in MINUTES_COMPARED
+            }
+    values = sent_values(typed)
+    if skip != "reschedule" and typed.get("was.starts_at") is not None:
+        fresh = {**fresh_start, "location": fresh_start.get("location") or "", "reason": ""}
+        if any(values.get(key, "") != str(value) for key, value in fresh.items()):
+            carried.parts.add("reschedule")
+            carried.sent["reschedule"] = values
+            carried.shown["shown_start"] = values.get("was.starts_at", "")
+            carried.shown["shown_location"] = values.get("was.location", "")
+    if skip != "cancel" and values.get("cancel_reason", "").strip():
+        carried.parts.add("cancel")
+        carried.sent["cancel"] = values
+    if skip != "documents" and any(values.get(key, "").strip() for key in ("title", "url")):
+        carried.parts.add("documents")
+        carried.sent["documents"] = values
+    if skip != "approval" and any(values.get(key, "").strip() for key in ("votes_for", "votes_against")):
+        carried.parts.add("approval")
+        carried.sent["approval"] = values
+    points = {f"point-{line['code']}": line.get("points") for line in manual or []}
+    if skip != "assessment" and (
+        values.get("comment", "").strip()
+        or any(name in values and _points_differ(values[name], stored) for name, stored in points.items())
+    ):
+        carried.parts.add("assessment")
+        carried.sent["assessment"] = values
+    for task in meeting.get("tasks") or []:
+        task_id = str(task.get("task_id"))
+        day = values.get(f"completed_on-{task_id}")
+        stored = str(task.get("completed_on") or "")
+        if day is None or (skip == "tasks" and task_id == task_sent) or day == (stored or today):
+            continue
+        carried.parts.add("tasks")
+        carried.tasks[task_id] = {
+            "task_id": task_id,
+            "completed_on": day,
+            "shown": values.get(f"was.completed_on-{task_id}", stored),
+        }
+    return carried
+
+
+def task_form(form: Any, task_id: str) -> FormData:
+    """A task's completion form as its handlers read it (`completed_on`, `was.completed_on`, `task_id`) from the
+    record page's one form, whose inputs name their task (`completed_on-TASK`); a form sent as before (bare names,
+    another client's) as it is."""
+    if form.get(f"completed_on-{task_id}") is None:
+        return form if isinstance(form, FormData) else FormData(list(form.multi_items()))
+    taken = {"completed_on": f"completed_on-{task_id}", "was.completed_on": f"was.completed_on-{task_id}"}
+    items = [(key, value) for key, value in form.multi_items() if key not in (*taken, "task_id")]
+    items += [(bare, form.get(named)) for bare, named in taken.items() if form.get(named) is not None]
+    return FormData([*items, ("task_id", task_id)])
+
+
 def may_record(viewer: Viewer) -> bool:
     """Whether the viewer's role records meetings (the meeting page links to the record page only then)."""
     return viewer.role in RECORDERS
@@ -846,9 +1009,18 @@ def not_begun_at(meeting: Any) -> dict[str, str]:
 
 
 @router.get("/meetings/{meeting_id}/record")
-async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> Response:
     """Every form of a meeting for its secretary (403 page for other roles that see the meeting)."""
     return await _record_page(request, viewer, state, meeting_id)
+
+
+@router.post("/meetings/{meeting_id}/record")
+async def keep_typed(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """The record page sent by Enter (its first button, unseen: no part's save button named): nothing saved, every
+    part typed shown again as typed and marked unsaved (unsaved_parts), so that Enter in one part never saves
+    another; the page itself (a redirect) when nothing was typed."""
+    form = await forms.posted_form(request)
+    return await _record_page(request, viewer, state, meeting_id, typed=form, done="")
 
 
 async def _submit(
@@ -856,7 +1028,8 @@ async def _submit(
 ) -> Response:
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
-    taking = str((await forms.posted_form(request)).get(TAKE_STORED) or "")
+    page_form = await forms.posted_form(request)  # the whole page: every part's inputs (unsaved_parts)
+    taking = str(page_form.get(TAKE_STORED) or "")
     if taking and section in TAKES_STORED:
         return await _take_stored(request, viewer, state, meeting_id, section, taking)
     try:
@@ -865,7 +1038,7 @@ async def _submit(
     except FormErrors as exc:
         # shown again as sent (already parsed: Starlette caches it), a stale page's form too, merged with what was
         # saved since (ChangedSinceShown.values): a trial's refusal showed the stored minutes, losing what was typed
-        form = await forms.posted_form(request)
+        form = part_form(page_form, section, request)
         values = exc.values if isinstance(exc, ChangedSinceShown) else None
         if section == "reschedule" and values is not None:
             form, values = values, None  # the reschedule form's inputs as sent, merged: shown as its `sent` values
@@ -879,8 +1052,20 @@ async def _submit(
             form=form,
             values=values,
             kept={section: kept},
+            typed=page_form,
         )
-    return _done(meeting_id, outcome or notice)  # an action may say its own outcome (a notice of RECORD_NOTICES)
+    # an action may say its own outcome (a notice of RECORD_NOTICES); the page shown at once, not redirected to,
+    # when another part holds what was typed and not saved
+    return await _record_page(
+        request, viewer, state, meeting_id, typed=page_form, saved=section, done=outcome or notice
+    )
+
+
+def part_form(form: Any, section: str, request: Request) -> Any:
+    """The inputs of part `section` of the record page's one form as its handler reads them (task_form for a task's,
+    by the address's task id); the form itself for the others, whose inputs have names of their own."""
+    task_id = str(request.path_params.get("task_id") or "")
+    return task_form(form, task_id) if section == "tasks" and task_id else form
 
 
 TAKES_STORED = ("attendance", "minutes", "reschedule", "tasks")
@@ -889,9 +1074,10 @@ TAKES_STORED = ("attendance", "minutes", "reschedule", "tasks")
 
 async def _take_stored(
     request: Request, viewer: Viewer, state: State, meeting_id: str, section: str, key: str
-) -> HTMLResponse:
+) -> Response:
     """The record page after a TAKE_STORED button for input `key` of form `section` (stored_taken): nothing sent."""
-    form = await forms.posted_form(request)
+    page_form = await forms.posted_form(request)
+    form = part_form(page_form, section, request)
     meeting = await recordable_meeting(viewer, state, meeting_id)
     _roster, names = await meeting_roster(viewer, state, meeting)
     shown = stored_taken(section, form, meeting, names, key)
@@ -908,6 +1094,7 @@ async def _take_stored(
         values=values,
         kept={section: shown.kept},
         took={section: shown.took},
+        typed=page_form,
     )
     page.status_code = 200  # nothing refused: the form shown again as asked, the other parts' notes kept
     return page
@@ -1459,7 +1646,9 @@ async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: S
 
     async def action() -> None:
         # the reason named as CANCEL_FORM labels it (Lý do hủy), not as the reschedule form does (Lý do)
-        model = forms.build(MeetingCancelCreate, {"reason": forms.text(form, "reason")})
+        # `cancel_reason` on the record page's one form (beside the reschedule part's `reason`), `reason` as before
+        reason = forms.text(form, "cancel_reason" if "cancel_reason" in form else "reason")
+        model = forms.build(MeetingCancelCreate, {"reason": reason})
         await forms.send(commands.cancel_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "cancel", action, "cancelled")
@@ -2031,7 +2220,7 @@ async def task_done(meeting_id: str, task_id: str, request: Request, viewer: For
     """Mark a task done on the day given, or correct the day of a task already done (the same command as the API's
     completion, so `results` follows: DOMAIN.md, done on time is `completed_on` ≤ `due_on`); an empty day is
     refused naming the field, never read as today."""
-    form = await forms.form_of(request, TASK_DONE_FORM)
+    form = task_form(await forms.form_of(request, TASK_DONE_FORM), task_id)
 
     async def action() -> None:
         errors: dict[str, str] = {}
