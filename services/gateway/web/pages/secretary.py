@@ -906,21 +906,34 @@ def unsaved_parts(
 
         def shown_row(member_id: str) -> dict[str, str]:
             if member_id in roster:
-                return {
-                    "status": str(roster[member_id]["status"] or ""),
-                    "reason": str(roster[member_id].get("reason") or ""),
-                }
+                row = roster[member_id]
+                return {"status": str(row["status"] or ""), "reason": str(row.get("reason") or "")}
             exempt = (members.get(member_id) or {}).get("exempt")
             return {"status": "exempt" if exempt else "", "reason": ""}
 
-        if any(row != shown_row(member_id) for member_id, row in rows.items()):
+        def typed_row(member_id: str, row: dict[str, str]) -> bool:
+            # changed on the page (not as it showed the row: `was.attendance.MEMBER`, its default for a row nothing
+            # stored) and not as stored now (a stale page's untouched row is no typing)
+            shown = typed.get(f"was.attendance.{member_id}")
+            as_shown = shown is None or input_digest(roster_row_text(row)) == shown
+            if shown == input_digest("") and row == shown_row(member_id):
+                as_shown = True
+            return not as_shown and row != shown_row(member_id)
+
+        if any(typed_row(member_id, row) for member_id, row in rows.items()):
             carried.parts.add("attendance")
             carried.roster = rows
             carried.shown["shown_attendance"] = str(typed.get("was.attendance") or "")
             carried.shown["shown_rows"] = {m: str(typed.get(f"was.attendance.{m}") or "") for m in rows}
     if skip != "minutes" and typed.get("was.minutes") is not None:
         sent = minutes_sent(typed)
-        if minutes_inputs(sent) != minutes_inputs(minutes):
+        said, now = minutes_inputs(sent), minutes_inputs(minutes)
+
+        def typed_input(key: str) -> bool:
+            shown = typed.get(f"was.minutes.{key}")
+            return said[key] != now[key] and (shown is None or input_digest(said[key]) != shown)
+
+        if any(typed_input(key) for key in said):
             carried.parts.add("minutes")
             carried.minutes = sent
             carried.shown["shown_minutes"] = str(typed.get("was.minutes") or "")
@@ -929,8 +942,10 @@ def unsaved_parts(
             }
     values = sent_values(typed)
     if skip != "reschedule" and typed.get("was.starts_at") is not None:
+        was = values.get("was.starts_at", "")
+        shown = {"start_date": was[:10], "start_time": was[11:16], "location": values.get("was.location", "")}
         fresh = {**fresh_start, "location": fresh_start.get("location") or "", "reason": ""}
-        if any(values.get(key, "") != str(value) for key, value in fresh.items()):
+        if any(values.get(key, "") not in (str(value), shown.get(key)) for key, value in fresh.items()):
             carried.parts.add("reschedule")
             carried.sent["reschedule"] = values
             carried.shown["shown_start"] = values.get("was.starts_at", "")
@@ -955,13 +970,14 @@ def unsaved_parts(
         task_id = str(task.get("task_id"))
         day = values.get(f"completed_on-{task_id}")
         stored = str(task.get("completed_on") or "")
-        if day is None or (skip == "tasks" and task_id == task_sent) or day == (stored or today):
+        shown = values.get(f"was.completed_on-{task_id}", stored)
+        if day is None or (skip == "tasks" and task_id == task_sent) or day in (stored or today, shown or today):
             continue
         carried.parts.add("tasks")
         carried.tasks[task_id] = {
             "task_id": task_id,
             "completed_on": day,
-            "shown": values.get(f"was.completed_on-{task_id}", stored),
+            "shown": shown,
         }
     return carried
 
