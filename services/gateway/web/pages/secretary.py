@@ -969,16 +969,12 @@ def unsaved_parts(
     for task in meeting.get("tasks") or []:
         task_id = str(task.get("task_id"))
         day = values.get(f"completed_on-{task_id}")
-        stored = str(task.get("completed_on") or "")
-        shown = values.get(f"was.completed_on-{task_id}", stored)
-        if day is None or (skip == "tasks" and task_id == task_sent) or day in (stored or today, shown or today):
+        done_on = str(task.get("completed_on") or "")
+        shown_on = values.get(f"was.completed_on-{task_id}", done_on)
+        if day is None or (skip == "tasks" and task_id == task_sent) or day in (done_on or today, shown_on or today):
             continue
         carried.parts.add("tasks")
-        carried.tasks[task_id] = {
-            "task_id": task_id,
-            "completed_on": day,
-            "shown": shown,
-        }
+        carried.tasks[task_id] = {"task_id": task_id, "completed_on": day, "shown": shown_on}
     return carried
 
 
