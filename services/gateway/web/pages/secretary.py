@@ -64,10 +64,13 @@ from services.gateway.web.waiting import waiting_sentences
 from shared.contracts.meetings import REGULAR_KINDS
 from shared.contracts.meetings_rpc import HELD_STATUSES, MeetingSummaryReply
 from shared.envelope import is_identifier
+from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ, month_of, next_month
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
 from shared.refusals import REASON_REFUSED, RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 RECORDERS = frozenset({Role.SECRETARY})
@@ -686,6 +689,8 @@ async def _record_page(
     )
     if done is not None and not carried.parts:
         return _done(meeting_id, done)
+    if carried.parts:
+        log.info("record_parts_unsaved", meeting_id=meeting_id, sent=saved or section, parts=sorted(carried.parts))
     said = said or done
     roster = {**roster, **carried.roster}
     minutes = carried.minutes or minutes
@@ -912,6 +917,8 @@ def unsaved_parts(
             return {"status": "exempt" if exempt else "", "reason": ""}
 
         def typed_row(member_id: str, row: dict[str, str]) -> bool:
+            if f"status-{member_id}" not in typed:
+                return False
             # changed on the page (not as it showed the row: `was.attendance.MEMBER`, its default for a row nothing
             # stored) and not as stored now (a stale page's untouched row is no typing)
             shown = typed.get(f"was.attendance.{member_id}")
@@ -930,6 +937,10 @@ def unsaved_parts(
         said, now = minutes_inputs(sent), minutes_inputs(minutes)
 
         def typed_input(key: str) -> bool:
+            # a part whose inputs were not sent at all (another client's form) is no typing
+            names = {"speakers": ("speaker_order",), "resolutions": ("resolution-1",), "tasks": ("task-1",)}
+            if not any(name in typed for name in names.get(key, (key,))):
+                return False
             shown = typed.get(f"was.minutes.{key}")
             return said[key] != now[key] and (shown is None or input_digest(said[key]) != shown)
 
@@ -945,7 +956,7 @@ def unsaved_parts(
         was = values.get("was.starts_at", "")
         shown = {"start_date": was[:10], "start_time": was[11:16], "location": values.get("was.location", "")}
         fresh = {**fresh_start, "location": fresh_start.get("location") or "", "reason": ""}
-        if any(values.get(key, "") not in (str(value), shown.get(key)) for key, value in fresh.items()):
+        if any(key in values and values[key] not in (str(value), shown.get(key)) for key, value in fresh.items()):
             carried.parts.add("reschedule")
             carried.sent["reschedule"] = values
             carried.shown["shown_start"] = values.get("was.starts_at", "")
