@@ -14,6 +14,7 @@ from urllib.parse import quote_from_bytes
 import httpx
 import pytest
 
+from services.gateway.web.pages.secretary import TAKE_STORED
 from tests.support.system import RunningSystem
 from tests.web.conftest import PERIOD, RUNNING, csrf_of, signed_in, web_account
 from tests.web.test_record_values import begun_meeting
@@ -67,6 +68,7 @@ class Forms(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[Form] = []
+        self.buttons: list[tuple[int, str, str | None, dict[str, str]]] = []
         self._select: str | None = None
         self._chosen: str | None = None
         self._textarea: str | None = None
@@ -80,6 +82,9 @@ class Forms(HTMLParser):
             return
         if not self.forms or "disabled" in named:
             return
+        if tag == "button" and named.get("formaction"):
+            # a part of the record page's one form: the whole form sent to the button's address, with its key
+            self.buttons.append((len(self.forms) - 1, html.unescape(named["formaction"]), named.get("name"), named))
         if tag in ("input", "select", "textarea") and "name" in named and "aria-label" in named:
             self.forms[-1].labels.setdefault(named["name"], html.unescape(named["aria-label"]))
         if tag == "input" and "name" in named:
@@ -114,7 +119,17 @@ def forms_of(page: str) -> list[Form]:
     """The POST forms of a page's HTML."""
     parser = Forms()
     parser.feed(page)
-    return parser.forms
+    # a form whose buttons send it elsewhere (formaction: the record page's parts) is posted as each button sends it;
+    # its own address (Enter, which saves nothing: secretary.keep_typed) is left out
+    parted = {index for index, _action, _name, _named in parser.buttons}
+    found = [form for index, form in enumerate(parser.forms) if index not in parted]
+    for index, action, name, named in parser.buttons:
+        whole = parser.forms[index]
+        if name == TAKE_STORED:
+            continue
+        extra = [(name, named.get("value", ""))] if name else []
+        found.append(Form(action, inputs=[*whole.inputs, *extra], hidden=set(whole.hidden), labels=dict(whole.labels)))
+    return found
 
 
 def body(inputs: list[tuple[str, str]], name: str | None = None, bad: bytes = b"") -> bytes:

@@ -44,7 +44,8 @@ class FormFields(HTMLParser):
         """Collect the form's inputs, selects and textareas."""
         found = {key: value or "" for key, value in attrs}
         if tag == "form":
-            self.inside = found.get("action", "").endswith(self.action)
+            # the record page's one form holds every part (each saved by its own button's formaction)
+            self.inside = found.get("action", "").endswith(self.action) or found.get("id") == "record-form"
         if not self.inside:
             return
         if tag == "input" and found.get("name"):

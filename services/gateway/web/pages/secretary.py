@@ -243,8 +243,9 @@ ASSESSMENT_FORM = forms.FormLabels(
 )
 """The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
 TASK_DONE_FORM = forms.FormLabels(
-    fields={"completed_on": N_("Done on")},
-    hidden=frozenset({"csrf", "form_key", "task_id", "was.completed_on"}),
+    # `completed_on-TASK` as the record page's one form names a task's input (task_form)
+    fields=dict.fromkeys(("completed_on", "completed_on-"), N_("Done on")),
+    hidden=frozenset({"csrf", "form_key", "task_id", "was"}),
     types={"completed_on": "date"},
 )
 
@@ -1001,6 +1002,19 @@ def task_form(form: Any, task_id: str) -> FormData:
     return FormData([*items, ("task_id", task_id)])
 
 
+RECORD_PARTS = (
+    RESCHEDULE_FORM,
+    CANCEL_FORM,
+    DOCUMENTS_FORM,
+    ATTENDANCE_FORM,
+    MINUTES_FORM,
+    APPROVAL_FORM,
+    ASSESSMENT_FORM,
+    TASK_DONE_FORM,
+)
+"""The parts of the record page's one form, each saved by its own button."""
+
+
 def may_record(viewer: Viewer) -> bool:
     """Whether the viewer's role records meetings (the meeting page links to the record page only then)."""
     return viewer.role in RECORDERS
@@ -1052,6 +1066,7 @@ async def _submit(
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
     page_form = await forms.posted_form(request)  # the whole page: every part's inputs (unsaved_parts)
+    await other_parts_named(request, page_form)
     taking = str(page_form.get(TAKE_STORED) or "")
     if taking and section in TAKES_STORED:
         return await _take_stored(request, viewer, state, meeting_id, section, taking)
@@ -1082,6 +1097,35 @@ async def _submit(
     return await _record_page(
         request, viewer, state, meeting_id, typed=page_form, saved=section, done=outcome or notice
     )
+
+
+async def other_parts_named(request: Request, form: Any) -> None:
+    """Name the unstorable inputs (forms.UNSTORABLE) of the record page's other parts (RECORD_PARTS), which its one
+    form sends with the part being saved, as their own part labels them, never as a field not on the form: a
+    character no text is stored with is refused wherever on the page it was typed (the part being saved keeps its
+    own labels; an input no part has is still said as not on the form)."""
+    labels = forms.FORM.get()
+    if labels is None or not forms.UNSTORABLE.get():
+        return
+    parts = (*RECORD_PARTS, labels)  # the part being saved last: its own labels over another part's of one name
+    merged = dataclasses.replace(
+        labels,
+        fields={key: value for part in parts for key, value in part.fields.items()},
+        choices={key: value for part in parts for key, value in part.choices.items()},
+        hidden=frozenset().union(*(part.hidden for part in parts)),
+        named={key: value for part in parts for key, value in part.named.items()},
+        free=frozenset().union(*(part.free for part in parts)),
+        options={key: value for part in parts for key, value in part.options.items()},
+        people=frozenset().union(*(part.people for part in parts)),
+        many=frozenset().union(*(part.many for part in parts)),
+        types={key: value for part in parts for key, value in part.types.items()},
+    )
+    undecodable = forms.undecodable_fields(request.headers.get("content-type", ""), await request.body())
+    token = forms.FORM.set(merged)
+    try:
+        forms.UNSTORABLE.set(forms.refused_characters(form, undecodable))
+    finally:
+        forms.FORM.reset(token)
 
 
 def part_form(form: Any, section: str, request: Request) -> Any:
