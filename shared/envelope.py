@@ -41,7 +41,7 @@ from shared.reading import (
     field_name,
     read_value,
 )
-from shared.refusals import Refusal
+from shared.refusals import Refusal, RefusalCode
 from shared.text import BLANK_SAID, has_text
 
 GATEWAY_SOURCE = "urn:chibo:gateway"
@@ -828,6 +828,15 @@ NOT_AN_OBJECT = "body: an event must be a JSON object"
 """Why a body, or an item of a batch, that is JSON but no object (an array, a text, a number, a literal) is refused."""
 
 
+DATA_BASE64 = "data_base64"
+"""CloudEvents' structured-mode attribute for binary data (base64 in place of `data`), which chibo does not read."""
+DATA_BASE64_SAID = (
+    "data_base64: not supported; chibo's events carry their data as a JSON object in `data` (datacontenttype"
+    " application/json, CONTRACT.md)"
+)
+"""Why an event carrying data_base64 is refused, on every route alike (before its missing `data` is named)."""
+
+
 def parse_envelope(raw: bytes | str | dict[str, Any], *, checked: bool = False) -> CloudEvent:
     """Read one structured-mode CloudEvent strictly and bounded, raising InvalidEvent that names the field.
 
@@ -847,6 +856,10 @@ def parse_envelope(raw: bytes | str | dict[str, Any], *, checked: bool = False) 
             value = check_tree(value)
     except ReadError as exc:
         raise InvalidEvent(exc.reason, field=exc.field, problem=exc.problem) from None
+    if DATA_BASE64 in value:
+        raise InvalidEvent(
+            DATA_BASE64_SAID, field=DATA_BASE64, refusal=Refusal(code=RefusalCode.DATA_BASE64_UNSUPPORTED)
+        )
     try:
         return CloudEvent.model_validate(value)
     except ValidationError as exc:

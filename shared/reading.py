@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic_core import from_json, to_json
 
+from shared.refusals import replay_can_pass
+
 MAX_EVENT_BYTES = 1 << 20
 """One event at most 1 MiB."""
 MAX_DEPTH = 32
@@ -229,26 +231,27 @@ def body_not_kept(raw: str | None, reason: str | None) -> str | None:
     return None
 
 
-def not_replayable_reason(raw: str | None, reason: str | None) -> str | None:
+def not_replayable_reason(raw: str | None, reason: str | None, refusal: object = None) -> str | None:
     """Why a stored rejection (or attempt: its body `raw`, or its KEPT_TAIL_SQL tail, and `reason`) cannot be judged
     again as it was sent, the first that applies, as a RefusalCode value (shared.refusals): `body_not_kept`
-    (body_not_kept), `body_reads_no_json`, `refused_again_as_sent`; None when it can. The one rule meetings' replay
-    refuses by (handlers.ingest.not_replayable_as_sent), its reply's `not_replayable_reason` says and the command
-    line's `rejections list` shows."""
+    (body_not_kept), `body_reads_no_json`, `refused_again_as_sent` (by its reason's text, or by its `refusal`'s code
+    when the event's own bytes decide it: shared.refusals.REPLAY_CAN_PASS, e.g. a reserved source); None when it can.
+    The one rule meetings' replay refuses by (handlers.ingest.not_replayable_as_sent), its reply's
+    `not_replayable_reason` says and the command line's `rejections list` shows."""
     if body_not_kept(raw, reason):
         return "body_not_kept"
     if body_reads_no_json(reason):
         return "body_reads_no_json"
-    if refused_again_as_sent(reason):
+    if refused_again_as_sent(reason) or not replay_can_pass(refusal):
         return "refused_again_as_sent"
     return None
 
 
-def replayable_fields(raw: str | None, reason: str | None) -> dict[str, Any]:
+def replayable_fields(raw: str | None, reason: str | None, refusal: object = None) -> dict[str, Any]:
     """A stored rejection's (or attempt's) body `raw` (or its KEPT_TAIL_SQL tail) and `reason` as its readers are told
     them: `body_not_kept` (body_not_kept), `not_replayable_reason` (not_replayable_reason) and `replayable_as_sent`
     (exactly when that is None); meetings' rejection reply and the command line's `rejections list` say these."""
-    code = not_replayable_reason(raw, reason)
+    code = not_replayable_reason(raw, reason, refusal)
     return {
         "body_not_kept": body_not_kept(raw, reason),
         "not_replayable_reason": code,

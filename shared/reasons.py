@@ -16,6 +16,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.numbers import percent, rounded_half_up
 from shared.periods import said_at
 from shared.text import with_article
 
@@ -219,7 +220,9 @@ ROLE_LABEL = {
 
 
 def _pct(value: float | None) -> str:
-    return f"{(value or 0.0) * 100:.1f}%"
+    # rounded once by the pages' rule (shared.numbers: halves up on the decimal text), not a float's `.1f`, which
+    # said "1/16 present (6.2%)" (6.25 rounded half to even) where the meeting's page reads 6,3%
+    return f"{rounded_half_up(percent(value or 0.0), 1)}%"
 
 
 def _iso(value: datetime | None) -> str:

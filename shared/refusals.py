@@ -8,6 +8,7 @@ English text never changes what a person is told. Codes stay internal to the RPC
 public `ingest.rejected.v1` event keeps the fields CONTRACT.md fixes.
 """
 
+import json
 from datetime import datetime
 from enum import StrEnum
 
@@ -59,6 +60,9 @@ class RefusalCode(StrEnum):
     is invalid or over the event count, or it is no JSON object (shared.reading.refused_again_as_sent); only a
     corrected event can replay it.
     A body that reads as no JSON keeps its older, narrower code BODY_READS_NO_JSON; a client treats both alike."""
+    DATA_BASE64_UNSUPPORTED = "data_base64_unsupported"
+    """Rejected: a structured-mode event carries `data_base64` (CloudEvents' binary data): chibo's events carry their
+    data as a JSON object in `data` (datacontenttype application/json, CONTRACT.md "Envelope")."""
     SOURCE_NOT_REGISTERED = "source_not_registered"
     """Rejected: a scoped integration account sent under a source it has not registered."""
     SOURCE_OF_ANOTHER_ACCOUNT = "source_of_another_account"
@@ -234,3 +238,95 @@ class Refusal(BaseModel):
 def refusal_code(refusal: Refusal | None) -> str | None:
     """The refusal's code as plain text, None without a refusal (for answers that expose only the code)."""
     return None if refusal is None else str(refusal.code)
+
+
+REPLAY_CAN_PASS: dict[RefusalCode, bool] = {
+    # the event's own bytes decide it: whatever arrives or changes later, its replay as sent is refused again
+    RefusalCode.DATA_BASE64_UNSUPPORTED: False,  # the envelope's own attribute
+    RefusalCode.SOURCE_RESERVED: False,  # an integration's urn:chibo: source (the bytes name it, the route is kept)
+    RefusalCode.MEETING_TOO_LONG: False,  # data.started_at and data.ended_at, both in the event
+    RefusalCode.SELF_CRITICISM_OVER_MEETING: False,  # against the event's own start and end
+    RefusalCode.BEYOND_HORIZON: False,  # a reported date against the event's own time
+    RefusalCode.BORN_AFTER_EVENT: False,  # data.birth_year against the event's own time
+    RefusalCode.ADMITTED_BEFORE_BIRTH: False,  # data.admitted_on against data.birth_year
+    RefusalCode.MINUTES_NOT_ADOPTED: False,  # the adoption's own votes
+    RefusalCode.RESOLUTION_NOT_VOTED: False,  # the resolution's own votes
+    RefusalCode.REASON_FOR_PRESENT: False,  # the roster line's own status and reason
+    RefusalCode.REASON_FOR_UNEXCUSED: False,  # likewise
+    RefusalCode.EXCUSED_WITHOUT_REASON: False,  # likewise
+    RefusalCode.NOTIFIED_AFTER_START: False,  # data.notified_at against data.starts_at
+    RefusalCode.UNIT_WITHOUT_PARENT: False,  # the unit's own kind and parent_id
+    RefusalCode.MEETING_ID_NOT_CELLS: False,  # the meeting id against the cell the event names
+    # what the system knows (or the account's registrations, or the clock) decides it: a replay may pass later
+    RefusalCode.MEMBER_NOT_IN_CELL: True,  # a later member snapshot may place them
+    RefusalCode.MEMBER_NOT_PLACED: True,
+    RefusalCode.MEMBER_UNKNOWN: True,
+    RefusalCode.MEETING_CANCELLED: True,  # the meeting's stored state
+    RefusalCode.MEETING_ALREADY_HELD: True,
+    RefusalCode.MEETING_MINUTES_RECORDED: True,
+    RefusalCode.MEETING_TOOK_PLACE: True,
+    RefusalCode.ROSTER_NOT_IN_CELL_AT_START: True,
+    RefusalCode.ROSTER_MISSING_AT_START: True,
+    RefusalCode.SOURCE_NOT_REGISTERED: True,  # the account may register the source
+    RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT: True,  # registrations change
+    RefusalCode.ID_REUSED: True,  # judged against the inbox's first copy, which retention may forget
+    RefusalCode.APPROVED_BEFORE_MEETING: True,  # the stored meeting's start (a reschedule moves it)
+    RefusalCode.MINUTES_OFF_MEETING_DAY: True,
+    RefusalCode.MINUTES_FAR_FROM_SCHEDULE: True,
+    RefusalCode.COMPLETED_BEFORE_MEETING: True,
+    RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: True,  # the unit tree
+    RefusalCode.SCOPE_ROOT_MANAGED_ABOVE: True,  # the account's scope
+    RefusalCode.HOLD_EXPIRED: True,  # what it waited for may have arrived since
+    RefusalCode.MEETING_NOT_STARTED: True,  # the clock
+    RefusalCode.MOVED_INTO_THE_PAST: True,
+    RefusalCode.MOVED_BEFORE_NOTICE: True,
+    RefusalCode.SCHEDULED_IN_THE_PAST: True,
+    RefusalCode.HELD_START_AHEAD: True,
+    RefusalCode.HELD_TOO_LONG_AGO: True,
+    RefusalCode.VOTES_OVER_PRESENT: True,  # the stored roster
+    RefusalCode.VOTES_OVER_MEMBERS: True,
+    RefusalCode.MINUTES_IN_THE_FUTURE: True,
+    RefusalCode.PUBLISHED_IN_THE_FUTURE: True,
+    RefusalCode.PUBLISHED_BEFORE_RECORDED: True,
+    RefusalCode.COMPLETED_IN_THE_FUTURE: True,
+    RefusalCode.TASK_DUE_BEFORE_MEETING: True,
+    RefusalCode.ABSENT_AT_MEETING: True,
+    RefusalCode.MINUTES_ADOPTED: True,
+    RefusalCode.ROSTER_INCOMPLETE: True,
+    RefusalCode.MONITOR_NOT_ASSIGNED: True,
+    RefusalCode.GUEST_COMMITTEE_UNKNOWN: True,
+    RefusalCode.TASK_NOT_IN_MINUTES: True,
+    RefusalCode.MINUTES_NOT_SUBMITTED: True,
+    RefusalCode.ITEM_NOT_APPLICABLE: True,
+    RefusalCode.ROSTER_NOT_RECORDED: True,
+    RefusalCode.MEETING_UNKNOWN: True,
+    RefusalCode.MEETING_AT_SAME_TIME: True,
+    # answers to an operator's action, never a rejection's reason: nothing to replay by them
+    RefusalCode.ALREADY_REPLAYED: True,
+    RefusalCode.ALREADY_DISMISSED: True,
+    RefusalCode.MEETING_EXISTS: True,
+    # a replay as sent is refused for these before it is judged (shared.reading.not_replayable_reason)
+    RefusalCode.BODY_NOT_KEPT: False,
+    RefusalCode.BODY_READS_NO_JSON: False,
+    RefusalCode.REFUSED_AGAIN_AS_SENT: False,
+}
+"""Every RefusalCode, classified once: whether a rejection refused with it could pass when replayed as sent (the same
+bytes, judged again later). False when the event's own bytes decide the refusal, so nothing that changes later fixes
+it (an integration's reserved source, dates or votes contradicting each other inside the event); True when what the
+system knows, the account's registrations or the clock decide it. shared.reading.not_replayable_reason reads it for
+meetings' replay, its reply (RejectionReply) and the command line (shared.rejection_fields): one rule for all."""
+
+
+def replay_can_pass(refusal: object) -> bool:
+    """Whether a stored rejection's `refusal` (its jsonb as text, a dict {"code", ...}, a Refusal or None) leaves its
+    replay as sent a chance to pass (REPLAY_CAN_PASS; True without a code, or with one this reader does not know)."""
+    if isinstance(refusal, str):
+        try:
+            refusal = json.loads(refusal)
+        except ValueError:
+            return True
+    code = refusal.code if isinstance(refusal, Refusal) else refusal.get("code") if isinstance(refusal, dict) else None
+    try:
+        return REPLAY_CAN_PASS.get(RefusalCode(str(code)), True) if code else True
+    except ValueError:
+        return True

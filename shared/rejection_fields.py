@@ -61,9 +61,9 @@ def rejection_reply(row: Mapping[str, Any]) -> dict[str, Any]:
     as a replay of that attempt is judged) and `sender_nameable` (a roster judged again after a member's change,
     stored before it kept its scope, may be: its replay reads the scope then)."""
     found = with_refusal(row)
-    found |= replayable_fields(found.pop("kept_tail"), found["reason"])
+    found |= replayable_fields(found.pop("kept_tail"), found["reason"], found.get("refusal"))
     for attempt in found["attempts"]:
-        attempt |= replayable_fields(attempt.pop("kept_tail", None), attempt["reason"])
+        attempt |= replayable_fields(attempt.pop("kept_tail", None), attempt["reason"], attempt.get("refusal"))
     scope, route = found.pop("sent_scope"), found.pop("sent_route")
     found["sender_nameable"] = sender_nameable(
         sender=found["sender"],

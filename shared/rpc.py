@@ -437,3 +437,17 @@ class RpcClient:
         future = self._pending.get(message.correlation_id or "")
         if future is not None and not future.done():
             future.set_result(message.body)
+
+
+async def rpc_consumers(connection: aio_pika.abc.AbstractConnection, service: str) -> int | None:
+    """How many consumers `<service>.rpc` has (0: none of the service's processes takes requests), None when the
+    queue does not exist; a passive declare on a channel of its own (one of a missing queue closes its channel)."""
+    channel = await connection.channel()
+    try:
+        declared = await channel.declare_queue(f"{service}.rpc", passive=True)
+        return declared.declaration_result.consumer_count or 0
+    except aio_pika.exceptions.ChannelClosed:
+        return None
+    finally:
+        if not channel.is_closed:
+            await channel.close()

@@ -302,6 +302,17 @@ def normal_mail(address: str) -> str:
     return f"{local}{at}{normal_dots(domain)}"
 
 
+def smtp_address(address: str) -> tuple[str, bool]:
+    """An e-mail address as an SMTP envelope and header carry it: its domain IDNA-encoded (`nguyễn@ví-dụ.vn` →
+    `nguyễn@xn--v-d-rma6749a.vn`, IDNA 2008 with UTS #46; as written when it cannot be), and whether its local part
+    is not ASCII, so only a server offering SMTPUTF8 takes it (RFC 6531 3.2; a domain needs none, RFC 5890)."""
+    local, at, domain = normal_mail(address).rpartition("@")
+    if not at:
+        return address, not address.isascii()
+    encoded = domain if domain.isascii() else _idna(domain) or domain
+    return f"{local}@{encoded}", not local.isascii()
+
+
 def mail_key(address: str) -> str:
     """An e-mail address as two are compared (one mail per address, an account linked by address): trimmed,
     lower-cased, its domain's IDNA dot equivalents as `.`."""

@@ -1080,11 +1080,24 @@ async def move_late_changes(
     rows = await conn.fetch(MOVES_NET, moved, months, committee_id)
     if len(months) == 1:
         return [{"cell_id": row["cell_id"], "name": row["name"], "late_change": move_late_change(row)} for row in rows]
-    # a quarter or year: the cell's latest noted month says the move (its months share the moves, netted alike)
+    return await period_move_notes(conn, rows, period)
+
+
+async def period_move_notes(conn: asyncpg.Connection, rows: list[asyncpg.Record], period: str) -> list[dict[str, Any]]:
+    """The notes of a quarter, half-year or year `period` from its months' netted moves (MOVES_NET `rows`, months of
+    other periods ignored), one per cell (`cell_id`, `name`, `late_change`: move_late_change): from the cell's latest
+    noted month's move (its months share the moves, netted alike), with the cell's figures of the period itself,
+    exact (None while it has no stored row: a period not rated yet, or a half-year, which has no rating of its own).
+    A committee's roll-up (move_late_changes) and the cell's own page (cell_move_late_changes) say it alike."""
+    months = set(period_months(period))
     latest: dict[str, asyncpg.Record] = {}
     for row in rows:
+        if row["period"] not in months:
+            continue
         if row["cell_id"] not in latest or row["period"] > latest[row["cell_id"]]["period"]:
             latest[row["cell_id"]] = row
+    if not latest:
+        return []
     figures = {row["cell_id"]: row for row in await conn.fetch(PERIOD_FIGURES, list(latest), period)}
     items = []
     for cell_id, row in latest.items():
@@ -1103,12 +1116,20 @@ async def cell_move_late_changes(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The cells' own notes of being moved to another committee after a month closed, netted (MOVES_NET: none when
     every committee sees the month as it was shown), as `late_change`s of kind "unit_moved" (move_late_change) by
-    (cell, month), as late_changes gives the others."""
-    months = [period for period in periods if len(period_months(period)) == 1]
+    (cell, period), as late_changes gives the others: each month of `periods` with its own move, and each quarter,
+    half-year or year of them whose months carry one with the period's own figures (period_move_notes, as the
+    committees' roll-ups of it say it: the cell's own page marked the move on its months only)."""
+    months = sorted({month for period in periods for month in period_months(period)})
     if not cell_ids or not months:
         return {}
     rows = await conn.fetch(MOVES_NET, cell_ids, months, None)
-    return {(row["cell_id"], row["period"]): move_late_change(row) for row in rows}
+    asked = set(periods)
+    noted = {(row["cell_id"], row["period"]): move_late_change(row) for row in rows if row["period"] in asked}
+    for period in periods:
+        if len(period_months(period)) > 1:
+            for item in await period_move_notes(conn, rows, period):
+                noted[(item["cell_id"], period)] = item["late_change"]
+    return noted
 
 
 def move_late_change(row: asyncpg.Record) -> dict[str, Any]:
@@ -1560,6 +1581,9 @@ async def cell_half_year(
         "quarter_reasons": {quarter: reason for quarter, reason in line["quarter_reasons"].items() if quarter in begun},
         "attendance_rate": line["attendance_rate"],
         "speaking_rate": line["speaking_rate"],
+        # moved to another committee after a month of it closed: said as its quarters and year say it (no figures: a
+        # half-year has no rating of its own, as its committees' notes of it)
+        "late_change": (await cell_move_late_changes(conn, [cell_id], [period])).get((cell_id, period)),
         **tree,
     }
 

@@ -12,7 +12,10 @@ afresh for each render: a service back up is asked again on the next page, never
 Meetings is asked only for what a page can do without in the same way (meetings_or: the units under a committee, the
 names of a ranking's committees): its figures are evaluation's, and the unit's scoping is the gateway's kept copy
 (handlers.UnitDirectory). Meetings known to be down (the directory found it silent a moment ago) is not asked at all
-for those parts: the page shows its note at once."""
+for those parts: the page shows its note at once. The first page after meetings stopped, its unit still fresh in the
+directory, waited the whole RPC timeout (5.1 s in the tests) for those parts: it now waits `read_timeout`, then asks
+the broker whether meetings has a consumer on its RPC queue and, without one, shows its note (meetings noted down for
+the pages after it); a meetings there but slow is still waited for."""
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -106,14 +109,16 @@ async def notices_or(call: Callable[[], Awaitable[T]], fallback: T) -> T:
 async def meetings_or(directory: UnitDirectory, call: Callable[[], Awaitable[T]], fallback: T) -> T:
     """`answered_or` for meetings: the units and names a page can do without. While `directory` takes meetings to be
     down (UnitDirectory.meetings_silent), `fallback` at once (meetings marked unavailable for the render), without
-    waiting for it; a call it leaves unanswered marks it down there too. Outside a page render: `call()` as it is."""
+    waiting for it; a call it leaves unanswered marks it down there too, and a read's call gives up once it waited
+    `read_timeout` when the broker says meetings is gone (UnitDirectory.read_bounded), not after the RPC timeout.
+    Outside a page render: `call()` as it is."""
     found = _render.get()
     if found is None:
         return await call()
     if directory.meetings_silent():
         found.unavailable.add(MEETINGS_SERVICE)
         return fallback
-    answer = await answered_or(MEETINGS_SERVICE, call, fallback)
+    answer = await answered_or(MEETINGS_SERVICE, lambda: directory.read_bounded(call), fallback)
     if MEETINGS_SERVICE in found.unavailable:
         directory.noted_silent()
     return answer

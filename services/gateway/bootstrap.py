@@ -23,7 +23,7 @@ from shared.db import create_pool
 from shared.instances import InstanceBoard
 from shared.logs import configure_logging, get_logger
 from shared.retention import PRUNE_EVERY_SECONDS, keep_pruning
-from shared.rpc import RpcClient
+from shared.rpc import RpcClient, rpc_consumers
 from shared.runtime import create_broker, migrate
 
 SERVICE = "gateway"
@@ -118,6 +118,19 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
         await broker.start()
         secret = await signing_secret(pool, settings.jwt_secret, pin=True)
         rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=broker_user_of(settings.amqp_url))
+
+        async def meetings_gone() -> bool:  # no process of meetings takes requests: a read need not wait for one
+            return not await rpc_consumers(await broker.connect(), "meetings")
+
+        directory = UnitDirectory(
+            rpc,
+            TtlCache(seconds=settings.unit_cache_seconds),
+            miss_seconds=settings.unit_miss_cache_seconds,
+            read_timeout=settings.person_name_timeout,
+            retry_seconds=settings.person_name_retry_seconds,
+            kept_seconds=settings.unit_kept_seconds,
+            gone=meetings_gone,
+        )
         accounts = PgAccountRepository(pool)
         app.state.gateway = GatewayState(
             settings=settings,
@@ -135,14 +148,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 max_lifetime=timedelta(days=settings.token_max_days),
             ),
             secret=secret,
-            directory=UnitDirectory(
-                rpc,
-                TtlCache(seconds=settings.unit_cache_seconds),
-                miss_seconds=settings.unit_miss_cache_seconds,
-                read_timeout=settings.person_name_timeout,
-                retry_seconds=settings.person_name_retry_seconds,
-                kept_seconds=settings.unit_kept_seconds,
-            ),
+            directory=directory,
             names=PersonNames(
                 rpc,
                 TtlCache(seconds=settings.unit_cache_seconds),
@@ -154,6 +160,8 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 seconds=settings.membership_cache_seconds,
                 read_timeout=settings.person_name_timeout,
                 retry_seconds=settings.person_name_retry_seconds,
+                kept_seconds=settings.membership_kept_seconds,
+                gone=directory.gone_now,
             ),
             accounts=accounts,
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),

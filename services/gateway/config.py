@@ -54,6 +54,11 @@ class GatewaySettings(ServiceSettings):
     whose person left the cell or stepped down stops working within this. While meetings does not answer, reads wait
     `person_name_timeout` for it and go on with the last answer known (not asked again for
     `person_name_retry_seconds`); commands are refused (503)."""
+    membership_kept_seconds: float = Field(default=3600.0, gt=0)
+    """How long the last answer that a member's or secretary's account stands (membership.MembershipCheck) may let
+    their reads through while meetings does not answer, after meetings gave it: past it a read is refused as for a
+    person never checked (503 naming `meetings`; the web app's "try again" page), so a member moved or removed before
+    it never reads their old cell on an older answer. An hour, as `unit_kept_seconds` (one cap: kept.KeptCopies)."""
     form_lock_wait_seconds: float = Field(default=60.0, gt=0)
     """How long a save of a form judged against what its page showed (the record page's forms, a rule of the alert
     settings) waits for another save of the same meeting or committee's settings to finish (web.form_locks), the wait

@@ -14,21 +14,31 @@ A member's or secretary's account that names no person stands for nobody of its 
 as no one): it is refused (`no_person`), as one whose person the cell does not list is; roles without a cell's person
 (committee officers, operators, integrations, admins) are not asked about.
 
-While meetings does not answer, a command (any request that may change something) is refused (ServiceUnavailable,
-the gateway's 503), never let through unchecked; a read waits `read_timeout` at most, then goes on with the last
+While meetings does not answer, a command (any request that may change something) and a sign-in (`fresh`) are
+refused (ServiceUnavailable, the gateway's 503), never let through unchecked nor on a kept answer: signing in is the
+moment a member moved or removed loses access, so it needs meetings' answer now (a trial with meetings killed signed a
+secretary in on the last answer kept). They wait `read_timeout`, then ask the broker whether meetings has a consumer
+(`gone`, UnitDirectory.gone_now): with none they are refused at once, else they wait for meetings as long as the RPC
+timeout. A read waits `read_timeout` at most, then goes on with the last
 answer known (refused if that was a refusal, else allowed) and, for a person with a last answer, a failed lookup is
 not tried again by reads for `retry_seconds`. A read for a person with no answer known yet is refused too
-(ServiceUnavailable naming meetings): nothing says their account still stands, so none is let through unchecked."""
+(ServiceUnavailable naming meetings): nothing says their account still stands, so none is let through unchecked.
+
+The last answer goes on for `kept_seconds` after meetings gave it (CHIBO_MEMBERSHIP_KEPT_SECONDS, an hour by
+default; the same cap as a unit's kept copy, kept.KeptCopies), no longer: it had no age, so a member moved or removed
+long before meetings went down still read their old cell for as long as meetings stayed down. An older answer is as
+none (the same 503 naming meetings; the web app's "try again" page with Retry-After)."""
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
 
 from services.gateway.auth import Principal, Role
 from services.gateway.handlers import PERSON_IN_CELL, Rpc, listed_member, membership_problem
+from services.gateway.kept import KeptCopies
 from shared.logs import get_logger
 from shared.rpc import RpcError, ServiceUnavailable
 
@@ -55,24 +65,31 @@ class MembershipCheck:
         seconds: float,
         read_timeout: float,
         retry_seconds: float,
+        kept_seconds: float = 3600.0,
         max_entries: int = 100_000,
         timer: Callable[[], float] = time.monotonic,
+        gone: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._rpc = rpc
+        self._gone = gone
+        """Whether the broker says meetings is down (no consumer on meetings.rpc): a sign-in or command need not wait
+        the RPC timeout for it. None: never said (they wait the timeout)."""
         self._read_timeout = read_timeout
         self._fresh: TTLCache[str, Refusal | None] = TTLCache(max_entries, ttl=seconds, timer=timer)
-        self._last: LRUCache[str, Refusal | None] = LRUCache(max_entries)
-        """The latest answer of each key, however old: what a read goes on with while meetings does not answer."""
+        self._last: KeptCopies[Refusal | None] = KeptCopies(seconds=kept_seconds, max_entries=max_entries, timer=timer)
+        """The latest answer of each key: what a read goes on with while meetings does not answer, at most
+        `kept_seconds` old."""
         self._failed: TTLCache[str, bool] = TTLCache(max_entries, ttl=retry_seconds, timer=timer)
         self._asking: dict[str, asyncio.Task[Refusal | None]] = {}
 
     async def refusal(self, principal: Principal, *, command: bool, fresh: bool = False) -> Refusal | None:
         """Why `principal` may not go on (its account no longer stands, or a member's or secretary's names no person),
         or None when it may or is not checked (a role but member or secretary). ServiceUnavailable (meetings) for a
-        `command` when meetings does not answer (fail closed), and for a read when it does not answer within
-        `read_timeout` and no answer for the person is known; a read otherwise goes on with the last answer known.
-        `fresh` (signing in) asks meetings now, past a kept answer or a lookup already under way, and keeps what it
-        hears for the requests after."""
+        `command` or a `fresh` ask when meetings does not answer (fail closed: after `read_timeout` at once when the
+        broker says meetings is gone, else after the RPC timeout), and for a read when it does not answer within
+        `read_timeout` and no young answer for the person is known; a read otherwise goes on with the last answer.
+        `fresh` (signing in) asks meetings now, past a kept answer or a lookup already under way, never goes on with
+        a kept answer, and keeps what it hears for the requests after."""
         role, unit, person = principal.role, principal.unit_id, principal.person_id
         if role not in PERSON_IN_CELL:
             return None
@@ -85,25 +102,40 @@ class MembershipCheck:
         key = f"{role.value}/{unit}/{person}"
         if not fresh and key in self._fresh:
             return self._fresh[key]
-        if not fresh and not command and key in self._failed and key in self._last:
-            return self._last[key]
+        if not fresh and not command and key in self._failed and self._last.has_young(key):
+            return self._last.young(key)
         task = None if fresh else self._asking.get(key)
         if task is None:
             task = asyncio.create_task(self._ask(key, role, unit=unit, person=person))
             self._asking[key] = task
             task.add_done_callback(lambda done: self._settled(key, done))
-        if command:  # fail closed: meetings' silence (ServiceUnavailable) is the command's answer
-            return await asyncio.shield(task)
+        if command or fresh:  # fail closed: meetings' silence (ServiceUnavailable) is the answer, no kept one
+            return await self._answer_now(task, principal)
         try:
             return await asyncio.wait_for(asyncio.shield(task), self._read_timeout)
         except (RpcError, TimeoutError) as exc:
             log.warning("membership_not_checked", sub=principal.sub, cell_id=unit, error=repr(exc))
             self._failed[key] = True
-            if key not in self._last:  # never known to stand: not let through unchecked
+            if not self._last.has_young(key):  # never known to stand, or not lately: not let through unchecked
+                detail = (
+                    "the gateway lets a read through on its last answer that this account stands only while that"
+                    f" answer is at most {self._last.seconds:g} s old, and it has none that recent; try again once"
+                    " meetings answers"
+                )
                 if isinstance(exc, ServiceUnavailable):
-                    raise
-                raise ServiceUnavailable("meetings") from exc
-            return self._last[key]
+                    raise exc.explained(detail) from exc.__cause__
+                raise ServiceUnavailable("meetings", detail) from exc
+            return self._last.young(key)
+
+    async def _answer_now(self, task: "asyncio.Task[Refusal | None]", principal: Principal) -> Refusal | None:
+        """`task`'s answer (meetings' own); ServiceUnavailable (meetings) when it gives none: at once after
+        `read_timeout` when the broker says meetings is gone (no process takes its requests), else when the call's
+        own RPC timeout ends it (a meetings there but slow is waited for)."""
+        done, _ = await asyncio.wait({task}, timeout=self._read_timeout)
+        if not done and self._gone is not None and await self._gone():
+            log.warning("membership_not_checked", sub=principal.sub, cell_id=principal.unit_id, meetings_gone=True)
+            raise ServiceUnavailable("meetings")
+        return await asyncio.shield(task)
 
     def _settled(self, key: str, task: "asyncio.Task[Refusal | None]") -> None:
         """A lookup done: no longer shared, and its failure taken (a read that stopped waiting left it unread)."""
@@ -128,6 +160,6 @@ class MembershipCheck:
         if self._asking.get(key) is not asyncio.current_task():
             return found  # a fresh lookup started since: its answer is the newer one to keep
         self._fresh[key] = found
-        self._last[key] = found
+        self._last.put(key, found)
         self._failed.pop(key, None)
         return found

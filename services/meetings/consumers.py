@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import uuid
 from typing import Annotated, Any
 
 from faststream import AckPolicy
@@ -87,6 +88,7 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     acked, with what POST /v1/events answers for the same body (shared.contracts.ingest_answer)."""
     raw = message.raw_message
     kind = type_label(raw.routing_key)
+    request = uuid.uuid4().hex  # this delivery's, on each try through an outage: its own stored events stay its own
     reply_to = direct_reply_to(raw)  # only a direct reply-to name is answered (shared.replies)
     outcomes: list[handlers.IngestResult] | None = [] if reply_to is not None else None
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
@@ -105,7 +107,8 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
         with in_progress(MEETINGS_INGEST.name) as settled:
             settled.append(
                 await hold_through_outage(
-                    lambda: ingest_judged(message, app, outcomes=outcomes), consumer=MEETINGS_INGEST.name
+                    lambda: ingest_judged(message, app, outcomes=outcomes, request=request),
+                    consumer=MEETINGS_INGEST.name,
                 )
             )
     except HandBack:
@@ -155,13 +158,18 @@ async def reply_outcomes(raw: Any, outcomes: list[handlers.IngestResult], *, rep
 
 
 async def ingest_judged(
-    message: IncomingMessage, app: MeetingsContext, *, outcomes: list[handlers.IngestResult] | None = None
+    message: IncomingMessage,
+    app: MeetingsContext,
+    *,
+    outcomes: list[handlers.IngestResult] | None = None,
+    request: str | None = None,
 ) -> int:
     """Judge the delivery's events once, raising what fails: a single event in the group commit (app.singles), a
     batch or a neither-mode body on its own (handlers.ingest_delivery, in one of app.other_slots, taken again for
     each try of a held delivery); how many events were judged, their results in `outcomes` when given (replacing
-    those of an earlier try: the direct reply-to answer, on_ingest). on_ingest holds it through an outage and settles
-    the delivery."""
+    those of an earlier try: the direct reply-to answer, on_ingest). `request`: the delivery's token, the same on
+    each try (handlers.ingest_readings), so an event an earlier try stored is answered as stored, not duplicate.
+    on_ingest holds it through an outage and settles the delivery."""
     raw = message.raw_message
     body = bytes(raw.body)
     headers = raw.headers or {}
@@ -181,6 +189,7 @@ async def ingest_judged(
             routing_key=routed,
             message_id=message_id,
             sender=origin.user_id or None,
+            request=request,
         )
     )
     if event is not None:
@@ -200,6 +209,7 @@ async def ingest_judged(
             routing_key=routed,
             message_id=message_id,
             account=origin.user_id or None,  # its publisher's broker user (RabbitMQ checks it), kept as its sender
+            request=request,
         )
     if outcomes is not None:
         outcomes[:] = results

@@ -29,6 +29,7 @@ from services.notifications.webhook_guard import RefusedAddress, Resolver, check
 from shared.logs import get_logger
 from shared.metrics import WEBHOOK_ADDRESSES_REFUSED
 from shared.text import keeping_isolates, shown_name, without_controls
+from shared.web_address import smtp_address
 
 log = get_logger(__name__)
 
@@ -127,7 +128,7 @@ def build_email(delivery: ClaimedDelivery, *, sender: str, public_url: str | Non
     # email.header.Header keeps every space inside an encoded word, so folding loses none.
     message = EmailMessage(policy=policy.compat32)
     message["From"] = sender_mailbox(sender)[0]
-    message["To"] = ", ".join(delivery.addresses)
+    message["To"] = ", ".join(smtp_address(address)[0] for address in delivery.addresses)
     # a delivery stored before its text was guarded (templates.plain_mail) loses what steers or hides text too; its
     # title otherwise exactly as stored (its spaces survive folding)
     title = keeping_isolates(without_controls, delivery.title)
@@ -348,7 +349,15 @@ class SmtpSender:
             try:
                 if client is None:
                     client = await self._connect()
-                errors, _ = await client.sendmail(sender, recipients, content)
+                if client.is_ehlo_or_helo_needed:  # what the server offers (SMTPUTF8) is known once it answered
+                    try:
+                        await client.ehlo()
+                    except aiosmtplib.SMTPHeloError:
+                        await client.helo()  # no ESMTP: nothing offered, as sendmail itself would fall back
+                wire, mail_options = wire_recipients(recipients, smtputf8=client.supports_extension("smtputf8"))
+                errors, _ = await client.sendmail(
+                    smtp_address(sender)[0], list(wire), content, mail_options=mail_options
+                )
             except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
                 # a refusal on a sound session (aiosmtplib has sent RSET) leaves it usable; anything else drops it
                 if client is not None:
@@ -364,7 +373,9 @@ class SmtpSender:
                 raise
             self._give_back(client)
             self.transactions += 1
-            return {address: f"{answer.code} {answer.message}" for address, answer in errors.items()}
+            return {wire[address]: f"{answer.code} {answer.message}" for address, answer in errors.items()} | {
+                address: NO_SMTPUTF8 for address in recipients if address not in wire.values()
+            }
 
     def _take_idle(self) -> aiosmtplib.SMTP | None:
         oldest_usable = time.monotonic() - self._settings.smtp_idle_seconds
@@ -409,6 +420,36 @@ class SmtpSender:
             client.close()
 
 
+NO_SMTPUTF8 = (
+    "553 not sent: the mail server does not offer SMTPUTF8, which an address whose local part is not ASCII needs"
+    " (RFC 6531); enable SMTPUTF8 on the server (CHIBO_SMTP_HOST) or give the recipient an ASCII address"
+)
+"""Why an address with a non-ASCII local part is not sent to, as a refused recipient's answer (a delivery failed with
+it shows on the operations page and in notifications' `delivery_failed` log line, naming the address)."""
+
+
+def wire_recipients(recipients: Sequence[str], *, smtputf8: bool) -> tuple[dict[str, str], list[str]]:
+    """({envelope address: the address as given}, MAIL FROM options) for a mail to `recipients` on a server that
+    offers SMTPUTF8 (`smtputf8`) or not: every domain IDNA-encoded (shared.web_address.smtp_address), SMTPUTF8 asked
+    for when an address's local part is not ASCII (RFC 6531); without it such an address is left out (its outcome
+    NO_SMTPUTF8), and SMTPRecipientsRefused saying so when no address is left."""
+    wire: dict[str, str] = {}
+    utf8 = False
+    for address in recipients:
+        encoded, needs = smtp_address(address)
+        if needs and not smtputf8:
+            continue
+        wire[encoded] = address
+        utf8 = utf8 or needs
+    if not wire:
+        refused = [aiosmtplib.SMTPRecipientRefused(553, NO_SMTPUTF8.removeprefix("553 "), a) for a in recipients]
+        log.warning("smtputf8_not_offered", addresses=list(recipients))
+        raise aiosmtplib.SMTPRecipientsRefused(refused)
+    if len(wire) < len(recipients):
+        log.warning("smtputf8_not_offered", addresses=[a for a in recipients if a not in wire.values()])
+    return wire, ["SMTPUTF8"] if utf8 else []
+
+
 def refused_on_a_sound_session(exc: Exception) -> bool:
     """The server answered no (recipient, sender or data refused) without closing: the session stays usable."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
@@ -429,6 +470,10 @@ class _Compat32Crlf(Compat32):
     To) are folded afresh each time."""
 
     def fold_binary(self, name: str, value: Any) -> bytes:
+        if name == "To" and isinstance(value, str) and not value.isascii():
+            # an address whose local part is not ASCII, sent only with SMTPUTF8: UTF-8 as it is (RFC 6532 3.2),
+            # never an RFC 2047 encoded word, which no addr-spec may hold
+            return f"{name}: {value}\r\n".encode()
         if isinstance(value, str):
             return _fold_plain(name, value)
         return super().fold_binary(name, value)

@@ -36,7 +36,28 @@ class CriterionLine(EventData):
     reason: str
 
 
-Score = Annotated[float, Field(ge=0, le=100)]
+Score = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=100,
+        description="the score 0..100, exact, not rounded (a meeting of 56 of 95 points: 58.94736842105263; a "
+        "period's is the mean of its months'); a reader rounds it once where a person reads it, as chibo's pages do "
+        "(one decimal, halves up: 58,9)",
+    ),
+]
+"""A meeting's or a period's score (DOMAIN.md "Scoring", "Periods"), published exact: rounded to cents
+here, a reader that rounded it again to one decimal said 59 of a score the pages read 58,9."""
+Share = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=1,
+        description="a share 0..1, exact (7 of 11 present is 0.6363636363636364); a reader rounds it once where a "
+        "person reads it (63,6%)",
+    ),
+]
+"""A pooled rate of a period, published exact (Score)."""
 
 
 class MeetingScoreUpdated(EventData):
@@ -60,8 +81,8 @@ class CellScoreUpdated(EventData):
     score: Score
     regular_held: int
     thematic_held: int
-    attendance_rate: Annotated[float, Field(ge=0, le=1)] | None
-    speaking_rate: Annotated[float, Field(ge=0, le=1)] | None
+    attendance_rate: Share | None
+    speaking_rate: Share | None
     flags: list[str] = Field(default_factory=list)
 
 

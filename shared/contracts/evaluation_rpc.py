@@ -179,7 +179,9 @@ class CellPeriodReply(Reply):
     not_rated: bool = False
     """A running quarter or year not rated yet (as a committee roll-up's `not_rated` counts such cells)."""
     late_change: LateChangeReply | None = None
-    """A month whose result changed after it closed (a meeting recorded late), None otherwise."""
+    """A month whose result changed after it closed (a meeting recorded late), or a month, quarter, half-year or year
+    the cell's move to another committee after a month of it closed recounted (kind "unit_moved": the period's own
+    figures, none for a half-year or a period not rated yet, as its committees' roll-ups give it); None otherwise."""
     rating_reason: RatingReasonReply | None = None
     """Why the rating is below the score's band (a period rule set it), None when the score's band is the reason."""
     quarter_ratings: dict[str, Rating | None] | None = None

@@ -30,8 +30,10 @@ lacks as `missing`, and is 1 when it has none) named does not exist (not found),
 `body_not_kept`, read as no JSON, `body_reads_no_json`, or certain to be refused again for the same reason,
 `refused_again_as_sent`: its content type, an attribute header or its batch envelope; the service's reason and code
 are said) or the held event
-to retry was rejected (replay its rejection instead: conflict) or a `dead-letters purge --through` finds more
-letters died by then than its --count (the listing was cut: nothing deleted), 4 when
+to retry was rejected (replay its rejection instead: conflict) or a held event retried or a rejection replayed is
+judged `rejected` (again: its answer is printed on stdout all the same, `rejected: ...` with its reason and code on
+stderr; the audit row keeps the API's 200, as the API answers such a judgement) or a `dead-letters purge --through`
+finds more letters died by then than its --count (the listing was cut: nothing deleted), 4 when
 notifications refuses an alert setting (naming the field) or `dead-letters replay` is given two selectors that would
 both choose (`--key` with `--event-id`, `--message-id` or `--limit`; `--event-id` with `--message-id`: the API's 422,
 audited as it, nothing replayed), 5 when the service called over RPC does not take calls from
@@ -224,9 +226,26 @@ def page_arguments(command: argparse.ArgumentParser, *, limit: int) -> None:
     command.add_argument("--offset", type=BOUNDS["offset"], default=0, help="how many of the listing to skip")
 
 
+EXIT_CODES = """exit codes (every command):
+  0  done (a listing read; a held event retried or a rejection replayed and judged accepted, held or duplicate)
+  1  not found: what the command names does not exist
+  2  a wrong argument, or a var/up.env the shell cannot read
+  3  not done: a held event retried or a rejection replayed was judged rejected (again; its answer is still
+     printed), the rejection or held event is no longer in a state to act on, or a purge's listing was cut
+  4  refused: the service refused a value (naming the field), or two replay selectors were given
+  5  not allowed: the service does not take calls from this broker user
+  6  unavailable: the service, the broker or the database does not answer or refuses"""
+"""The exit codes `--help` lists, as the module's docstring says them at length (docs/operations.md too)."""
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
-    root = argparse.ArgumentParser(prog="python -m shared.ops", description="Recover what failed.")
+    root = argparse.ArgumentParser(
+        prog="python -m shared.ops",
+        description="Recover what failed.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     areas = root.add_subparsers(dest="area", required=True)
 
     dead = areas.add_parser("dead-letters", help="dead-letter queues").add_subparsers(dest="action", required=True)
@@ -468,6 +487,27 @@ class Conflict(Exception):
     held event rejected."""
 
 
+class JudgedRejected(Exception):
+    """A held event retried or a rejection replayed was judged `rejected` (again) (exit code 3, as a held event found
+    rejected already is): the command did not get it through; its reply is printed on stdout all the same, the
+    reason and its code on stderr."""
+
+    def __init__(self, said: str, reply: dict[str, Any]) -> None:
+        super().__init__(said)
+        self.reply = reply
+
+
+def judged(action: str, reply: dict[str, Any]) -> dict[str, Any]:
+    """`reply` (meetings' IngestResultReply) of `action` (`held retry`, `rejections replay`) when its event was not
+    rejected (accepted, held, duplicate); JudgedRejected saying its reason and code when it was."""
+    if reply.get("outcome") != "rejected":
+        return reply
+    refusal = reply.get("refusal")
+    code = refusal.get("code") if isinstance(refusal, dict) else None
+    said = f"{action}: event {reply.get('id')} from {reply.get('source')} was rejected again: {reply.get('reason')}"
+    raise JudgedRejected(f"{said} ({code})" if code else said, reply)
+
+
 class Refused(Exception):
     """The service refused what the command asks, naming the field (exit code 4): an alert setting out of range."""
 
@@ -660,7 +700,7 @@ async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> di
             if args.action == "retry"
             else f"no held event {event_id} from {source}"
         )
-    return reply
+    return judged("held retry", reply) if args.action == "retry" else reply
 
 
 async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
@@ -689,7 +729,7 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
         )
     if reply is None:
         raise Conflict(refusal_said(refused) or f"rejection {rejection_id} is no longer open")
-    return reply
+    return judged("rejections replay", reply) if args.action == "replay" else reply
 
 
 def refusal_said(refused: RpcError | None) -> str | None:
@@ -809,14 +849,16 @@ async def list_rejections(
         page, arguments = " WHERE status = $1" + order + " LIMIT $2 OFFSET $3", (status, limit, offset)
     else:  # the rule reads the reason's text (shared.reading), so the status's rows are judged here, then paged
         judged = await conn.fetch(
-            "SELECT rejection_id, reason, " + KEPT_TAIL_SQL.format(raw="raw") + " AS kept_tail"
-            " FROM rejection WHERE status = $1" + order,
+            "SELECT rejection_id, reason, refusal::text AS refusal, "
+            + KEPT_TAIL_SQL.format(raw="raw")
+            + " AS kept_tail FROM rejection WHERE status = $1"
+            + order,
             status,
         )
         kept = [
             r["rejection_id"]
             for r in judged
-            if (not_replayable_reason(r["kept_tail"], r["reason"]) is None) is replayable
+            if (not_replayable_reason(r["kept_tail"], r["reason"], r["refusal"]) is None) is replayable
         ]
         total = len(kept)
         page, arguments = " WHERE rejection_id = ANY($1::text[])" + order, (kept[offset : offset + limit],)
@@ -1133,6 +1175,11 @@ def _answer(args: argparse.Namespace, settings: ServiceSettings) -> int:
     connection_log.setLevel(logging.CRITICAL)
     try:
         result = asyncio.run(run(args, settings))
+    except JudgedRejected as exc:  # judged, so its reply is the answer; the exit code says it did not get through
+        json.dump(exc.reply, sys.stdout, ensure_ascii=False, indent=2, default=json_value)
+        sys.stdout.write("\n")
+        sys.stderr.write(f"rejected: {exc}\n")
+        return 3
     except NotFound as exc:
         sys.stderr.write(f"not found: {exc}\n")
         return 1

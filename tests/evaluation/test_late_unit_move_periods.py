@@ -36,6 +36,11 @@ from tests.support.rpc import ask
 __all__ = ["rpc"]  # the evaluation service serving with CLOCK as its today
 
 SEPTEMBER_SCORE = pytest.approx(100 * 20 / 30)  # 66.67 shown; the replies carry the exact score (h514)
+YEAR_FIGURES = ("poor", pytest.approx(100 * 20 / 30 / 3))
+"""The moved cell's year 2026 on 5 December (running): its score the mean of its counted months, September's 66.67
+and the closed October and November without a meeting (0 each; December running, not counted yet): 22.22. Poor: the
+year's rule scaled to the 4 months the cell existed in (September to December) allows at most 2 x 4 / 12, so 0, Poor
+months (DOMAIN.md "Periods", scaled as a quarter's), and October and November are Poor."""
 
 
 async def two_communes_that_met_in_september(amqp_url: str, db: asyncpg.Connection) -> dict[str, str]:
@@ -120,3 +125,32 @@ async def test_the_year_and_half_year_a_moved_cell_took_along_say_it_and_the_pro
     assert lines[ids["there"]]["late_change"] is None
     for period in ("2026", "2026-H2"):
         assert (await rollup(rpc, ids["province"], period))["late_changes"] == []
+
+
+async def test_the_moved_cells_own_quarter_half_year_and_year_say_the_move_with_their_own_figures(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """The cell's own page read its moved months' notes only (h512 left its quarters, half-years and year unsaid):
+    its third quarter, second half-year and year now carry the move as its committees' roll-ups do (kind
+    "unit_moved", from A to B), the quarter with its own figures (Poor at 66.67, hand-computed above), the half-year
+    without (no rating of its own); the staying cell's periods none."""
+    ids = await two_communes_that_met_in_september(amqp_url, db)
+    await send(amqp_url, db, [ids["moving"]], [unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["b"], time=BACKDATED)])
+    own = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["moving"], year=2026))
+    by_period = {item["period"]: item for item in own["periods"]}
+    for period in ("2026-09", "2026-Q3", "2026"):
+        change = by_period[period]["late_change"]
+        assert change is not None, period
+        assert change["kind"] == "unit_moved"
+        assert (change["moved_from_name"], change["moved_to_name"]) == ("Đảng ủy xã Hòa Bình", "Đảng ủy phường An Phú")
+    quarter = by_period["2026-Q3"]["late_change"]
+    assert (quarter["new_rating"], quarter["new_score"]) == ("poor", SEPTEMBER_SCORE)
+    # the year's note gives the year's own figures, those of its row, not September's month
+    year = by_period["2026"]
+    assert (year["late_change"]["new_rating"], year["late_change"]["new_score"]) == (year["rating"], year["score"])
+    assert (year["late_change"]["new_rating"], year["late_change"]["new_score"]) == YEAR_FIGURES
+    half = await ask(rpc, evaluation.GetCellHalfYear(cell_id=ids["moving"], period="2026-H2"))
+    assert half["late_change"]["kind"] == "unit_moved"
+    assert (half["late_change"]["new_rating"], half["late_change"]["new_score"]) == (None, None)
+    staying = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["staying"], year=2026))
+    assert [item["period"] for item in staying["periods"] if item["late_change"]] == []

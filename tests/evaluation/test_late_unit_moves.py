@@ -167,8 +167,10 @@ async def test_the_moved_cells_own_periods_say_the_move_as_its_committees_do(
     rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
 ) -> None:
     """The cell's own page (GetCellPeriods) listed its other late changes but not its move: its November carries the
-    move as the communes' roll-ups do (kind "unit_moved", from A to B, the month's figures unchanged); the cell that
-    stayed, its running month and its quarter carry none."""
+    move as the communes' roll-ups do (kind "unit_moved", from A to B, the month's figures unchanged), and so do its
+    fourth quarter and year, with their own figures (h524: they carried none, as if their figures had not moved with
+    the cell; the communes' quarter and year say it since h512); the cell that stayed and its running month carry
+    none."""
     ids = await two_communes_that_met_in_november(amqp_url, db)
     await send(amqp_url, db, [ids["moving"]], [unit(ids["moving"], "Chi bộ thôn 3", "cell", ids["b"], time=BACKDATED)])
 
@@ -182,7 +184,13 @@ async def test_the_moved_cells_own_periods_say_the_move_as_its_committees_do(
     assert (change["new_rating"], change["new_score"]) == (november["rating"], november["score"])
     from_a = (await rollup(rpc, ids["a"]))["late_changes"][0]["late_change"]
     assert change == from_a  # the same note, in the same words on every page
-    assert [item["period"] for item in periods["periods"] if item.get("late_change")] == ["2026-11"]
+    assert [item["period"] for item in periods["periods"] if item.get("late_change")] == ["2026-11", "2026-Q4", "2026"]
+    for period in ("2026-Q4", "2026"):
+        own, row = by_period[period]["late_change"], by_period[period]
+        assert (own["kind"], own["moved_to_id"]) == ("unit_moved", ids["b"])
+        assert (own["new_rating"], own["new_score"]) == (row["rating"], row["score"])
+        of_a = (await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ids["a"], period=period)))["late_changes"]
+        assert own == of_a[0]["late_change"]  # the same note as the commune's quarter or year
     stayed = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["staying"], year=2026))
     assert [item for item in stayed["periods"] if item.get("late_change")] == []
 

@@ -148,7 +148,8 @@ def test_bands_use_the_unrounded_value_of_a_meeting() -> None:
     points = full_manual_points() | {"conduct.regular_content": 0.4995}
     result = score_meeting(framework(), perfect(assessments=assessed(("upper_monitor", 0, points))))
     assert result.score == pytest.approx(100 * 85.4995 / 95)
-    assert result.published_data()["score"] == 90.0
+    # published exact (89.99947…, below Good's 90 as the rating says), not at cents (90.0): a reader rounds it once
+    assert result.published_data()["score"] == result.score < 90
     assert result.rating == "fair"
 
 

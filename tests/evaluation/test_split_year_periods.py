@@ -82,7 +82,7 @@ async def published_once_with_final_values(
     assert {data["period"] for data in sent} == set(stored)
     for data in sent:
         row = stored[data["period"]]
-        assert (data["rating"], data["score"]) == (row["rating"], round(row["score"], 2)), data["period"]
+        assert (data["rating"], data["score"]) == (row["rating"], row["score"]), data["period"]  # exact
     return {data["period"]: data for data in sent}
 
 

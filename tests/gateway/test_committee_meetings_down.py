@@ -6,19 +6,23 @@ time. Over the fakes, meetings stopped as the evaluation-down tests stop evaluat
 `unit_kept_seconds` only; a large committee's PDF is made without its units' table; a meeting's page is the "try
 again" page with Retry-After, at once once meetings is known silent."""
 
+import asyncio
 import importlib
 import io
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from pypdf import PdfReader
 
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import TtlCache, UnitDirectory
+from services.gateway.handlers import TtlCache, UnitDirectory, read_with_kept_units
+from shared.contracts.meetings_rpc import GetUnit, UnitReply
 from shared.envelope import now
 from shared.periods import month_of
+from shared.rpc import Request, ServiceUnavailable
 from tests.gateway.conftest import RPC_TIMEOUT, OfficerWeb, TokenFactory
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
@@ -272,3 +276,90 @@ async def test_with_meetings_down_a_meeting_page_says_so_at_once_with_retry_afte
         assert UNREACHABLE in section(page.text, "<main", "</main>")
         assert page.headers["Retry-After"] == "5"
     assert took < QUICK and minutes_in < QUICK, (took, minutes_in)
+
+
+async def test_the_first_pages_after_meetings_stopped_come_promptly_from_the_fresh_copy(
+    web: httpx.AsyncClient, world: World, fakes: FakeServices, state: GatewayState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first page after meetings stopped, its unit still fresh in the directory (nothing asked meetings for the
+    scoping), waited the whole RPC timeout (5.1 s) for its meetings-only part before showing its note: the committee
+    page, the cell page, and a meeting's page before its 503. Each now waits `read_timeout`, finds from the broker that
+    meetings has no consumer, and answers: the note (or the try-again page), meetings noted down for the pages
+    after it. The scoping is the fresh copy's: nothing is let through without one."""
+    period = closed_month()
+    pages = {
+        "committee": f"/app/committees/{world.root}?period={period}",
+        "cell": f"/app/cells/{world.cell_a1}?year={period[:4]}",
+        "meeting": f"/app/meetings/{world.meeting_a1}",
+    }
+    for url in pages.values():
+        assert (await web.get(url)).status_code == 200, url  # the units cached fresh (30 s), their copies kept
+    shown: dict[str, tuple[httpx.Response, float]] = {}
+    async with fakes.meetings.down():
+        for name, url in pages.items():
+            monkeypatch.setattr(state.directory, "_silent_until", float("-inf"), raising=False)  # each one the first
+            shown[name] = await timed(web, url, {})
+            assert state.directory.meetings_silent(), name  # the pages after it do not wait for meetings
+    (committee, committee_in), (cell, cell_in), (meeting, meeting_in) = shown.values()
+    assert committee.status_code == 200 and committee_in < QUICK, (committee.text[-2000:], committee_in)
+    assert MEETINGS_UNAVAILABLE in committee.text
+    assert cell.status_code == 200 and cell_in < QUICK, (cell.text[-2000:], cell_in)
+    assert CELL_MEETINGS_UNAVAILABLE in section(cell.text, 'id="meetings"', "</table>")
+    assert meeting.status_code == 503 and meeting_in < QUICK, (meeting.text[-2000:], meeting_in)
+    assert UNREACHABLE in section(meeting.text, "<main", "</main>")
+    assert meeting.headers["Retry-After"] == "5"
+
+
+class GetUnitWaiting:
+    """meetings' get_unit answering only once `answer` is set (a meetings there but slow); `cancelled` counts the
+    calls given up."""
+
+    def __init__(self) -> None:
+        self.answer = asyncio.Event()
+        self.cancelled = 0
+
+    async def call(
+        self, request: Request[Any], *, correlation_id: str | None = None, timeout: float | None = None
+    ) -> Any:
+        """The unit as meetings has it, once `answer` is set."""
+        assert isinstance(request, GetUnit)
+        try:
+            await self.answer.wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return UnitReply(id=request.unit_id, name="Đảng ủy phường A", kind="committee", ancestors=[request.unit_id])
+
+
+async def test_a_read_gives_meetings_up_after_its_short_wait_only_when_the_broker_says_it_is_gone() -> None:
+    """The short wait is no cap on a meetings that is there: past `read_timeout` the read asks the broker and waits on
+    while meetings has a consumer (its answer used); without one it is ServiceUnavailable (meetings) at once, the
+    call dropped and meetings noted down. A command is never given up early."""
+    meetings = GetUnitWaiting()
+    asked = asyncio.Event()
+    gone = False
+
+    async def presence() -> bool:
+        asked.set()
+        return gone
+
+    clock = Clock()
+    directory = UnitDirectory(
+        meetings, TtlCache(seconds=30, clock=clock), read_timeout=0.01, timer=clock, gone=presence, kept_seconds=600
+    )
+    read_with_kept_units(True)
+    try:
+        slow = asyncio.ensure_future(directory.get("ward-a"))
+        await asyncio.wait_for(asked.wait(), 10)  # the short wait is over: the broker was asked, meetings is there
+        assert not slow.done()
+        meetings.answer.set()
+        assert (await asyncio.wait_for(slow, 10)) is not None and not directory.meetings_silent()
+        meetings.answer.clear()
+        asked.clear()
+        gone = True
+        with pytest.raises(ServiceUnavailable) as silence:
+            await asyncio.wait_for(directory.get("ward-b"), 10)  # never seen, meetings gone: fail closed
+        assert silence.value.service == "meetings" and meetings.cancelled == 1
+        assert directory.meetings_silent()
+    finally:
+        read_with_kept_units(False)

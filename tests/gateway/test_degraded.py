@@ -1,17 +1,21 @@
 """With one service stopped the gateway answers what it can and names the missing service."""
 
 import asyncio
+import json
 import time
 
 import httpx
 import pytest
 
 from services.gateway.auth import Principal, Role
-from services.gateway.handlers import send_command
+from services.gateway.handlers import ingest_events, send_command
 from shared.contracts.meetings import MeetingCancelled
+from shared.contracts.meetings_rpc import IngestReply
 from shared.rpc import ServiceUnavailable
-from tests.gateway.conftest import RPC_TIMEOUT
+from tests.gateway.conftest import INGEST_TIMEOUT, RPC_TIMEOUT
 from tests.gateway.fakes import FakeServices, World
+from tests.gateway.test_ingest import BATCH, SINGLE, unit_event
+from tests.support.running import eventually
 
 
 async def test_with_evaluation_stopped_meetings_still_answer_and_scores_are_503(
@@ -124,3 +128,60 @@ async def test_calls_to_live_services_are_not_queued_behind_a_silent_one(
     assert max(silent_ends) - started < RPC_TIMEOUT + 8
     assert [status for status, _ in results[5:]] == [200] * 5
     assert max(live_ends) < min(silent_ends)  # none waited for the silent service
+
+
+async def test_with_meetings_stopped_ingest_is_503_at_once_and_nothing_of_it_is_stored_when_meetings_starts(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, fakes: FakeServices
+) -> None:
+    """With meetings killed each POST /v1/events waited the whole ingest timeout (25 s in the trial, INGEST_TIMEOUT
+    here) for its 503, though the broker said meetings.rpc had no consumer. The gateway asks first and, with none,
+    answers the same 503 at once without sending the body: a body sent would wait on the queue for its expiration
+    and a meetings started meanwhile would store events the sender was told were not taken."""
+    event = unit_event(world)
+    async with fakes.meetings.down():
+        started = time.monotonic()
+        response = await client.post(
+            "/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE}
+        )
+        took = time.monotonic() - started
+    assert response.status_code == 503, response.text
+    assert response.json()["service"] == "meetings" and response.headers["retry-after"] == "5"
+    message = response.json()["message"]
+    assert message.startswith("the meetings service did not answer; some or all of the events sent may already")
+    assert took < INGEST_TIMEOUT / 2, took
+    # meetings is back: the queue is read in order, so a body left on it would be judged before this one
+    after = unit_event(world)
+    taken = await client.post("/v1/events", content=json.dumps(after), headers={**headers["integration"], **SINGLE})
+    assert taken.status_code == 200, taken.text
+    assert after in world.ingested
+    assert event not in world.ingested
+
+
+async def test_ingest_waits_for_a_meetings_that_is_there_but_slow() -> None:
+    """The broker saying meetings has a consumer, the call is sent and waited for (up to the ingest timeout)."""
+    answer = asyncio.Event()
+    sent: list[object] = []
+
+    class Slow:
+        async def call(self, request: object, **_: object) -> object:
+            sent.append(request)
+            await answer.wait()
+            return IngestReply(results=[])
+
+    async def there() -> bool:
+        return False
+
+    async def gone() -> bool:
+        return True
+
+    integration = Principal(sub="feed", role=Role.INTEGRATION, unit_id="ward-a", person_id=None, local=True)
+    call = asyncio.ensure_future(
+        ingest_events(b"[]", BATCH["Content-Type"], principal=integration, rpc=Slow(), timeout=30, gone=there)  # type: ignore[arg-type]
+    )
+    await eventually(lambda: len(sent) == 1, timeout=10, interval=0.01)
+    assert not call.done()
+    answer.set()
+    assert await asyncio.wait_for(call, 10) == ([], None)
+    with pytest.raises(ServiceUnavailable) as silence:  # gone: nothing is sent
+        await ingest_events(b"[]", BATCH["Content-Type"], principal=integration, rpc=Slow(), timeout=30, gone=gone)  # type: ignore[arg-type]
+    assert silence.value.service == "meetings" and len(sent) == 1

@@ -11,7 +11,7 @@ import re
 import httpx
 
 from tests.gateway.fakes import World
-from tests.gateway.test_late_change_pages import cell_page_strip, committee_pages, late_changes_listed, text
+from tests.gateway.test_late_change_pages import cell_page_strip, committee_pages, late_changes_listed, month, text
 from tests.gateway.test_minutes_label_pages import signed_in
 from tests.web.test_late_unit_move_note import (
     MOVED,
@@ -132,3 +132,40 @@ async def test_a_quarters_committee_page_and_report_say_a_cell_moved_after_a_mon
         "Quý III/2026",
         QUARTER_NOTE,
     )
+
+
+async def test_the_cells_own_quarter_and_year_say_its_move_with_their_own_figures_rounded_once(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """The cell's own page marked its moved month only; its quarter and year, whose figures moved with it, said
+    nothing (h524). Evaluation's quarter and year now carry the move with their own exact figures (Poor at 66.67 and
+    22.22, hand-computed in tests/web/test_late_unit_move_own_periods.py), which the page says once each, rounded
+    once (66,7 and 22,2), under the quarters-and-year table."""
+    quarter, year = 100 * 20 / 30, 100 * 20 / 30 / 3
+    figures = {"old_rating": "poor", "new_rating": "poor"}
+    rows = [
+        month(world.cell_a1, "2026-09", MOVED | figures | {"old_score": quarter, "new_score": quarter}),
+        month(world.cell_a1, "2026-Q3")
+        | {"rating": "poor", "score": quarter}
+        | {"late_change": MOVED | figures | {"old_score": quarter, "new_score": quarter}},
+        month(world.cell_a1, "2026")
+        | {"rating": "poor", "score": year}
+        | {"late_change": MOVED | figures | {"old_score": year, "new_score": year}},
+    ]
+    world.stored_periods[world.cell_a1] = rows
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
+    finally:
+        world.stored_periods.pop(world.cell_a1)
+    assert page.status_code == 200, page.text
+    listed = re.search(r'<ul class="list" id="period-late-changes">(.*?)</ul>', page.text, re.S)
+    assert listed is not None
+    said = {
+        found.group(1): text(found.group(2))
+        for found in re.finditer(r'<li data-period="([^"]+)">(.*?)</li>', listed.group(1), re.S)
+    }
+    assert said == {
+        "2026-Q3": QUARTER_NOTE,
+        "2026": QUARTER_NOTE.replace("kết quả quý III/2026 là 66,7", "kết quả năm 2026 là 22,2"),
+    }

@@ -9,24 +9,26 @@ import argparse
 import asyncio
 import contextlib
 import html
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import create_account
+from services.gateway.kept import KeptCopies
 from services.gateway.main import create_app
 from services.gateway.membership import MembershipCheck
 from services.gateway.web import cli as web_cli
 from shared.contracts.meetings_rpc import GetMember, MemberReply
 from shared.rpc import Request, RpcError, ServiceUnavailable
-from tests.gateway.conftest import gateway_settings, issue_token
+from tests.gateway.conftest import RPC_TIMEOUT, gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.support.running import eventually
 from tests.support.web import csrf_of, sign_in
@@ -204,6 +206,32 @@ async def test_while_meetings_is_silent_a_command_is_refused_and_a_read_goes_on_
     await eventually(stands, timeout=10, interval=0.05)
 
 
+KEPT_SECONDS = 600.0
+"""The age cap of the last answers the age tests keep (the setting: membership_kept_seconds)."""
+
+
+async def test_a_last_answer_older_than_its_cap_lets_no_read_through() -> None:
+    """The last answer had no age: a member moved or removed long before meetings went down still read their old cell
+    on it for as long as meetings stayed down. Past `kept_seconds` after meetings gave it, a read is refused as for a
+    person never checked (ServiceUnavailable naming meetings, saying why), as a unit's kept copy past its cap is."""
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "member"}), Clock()
+    standing = MembershipCheck(
+        meetings, seconds=30.0, read_timeout=0.2, retry_seconds=10.0, kept_seconds=KEPT_SECONDS, timer=clock
+    )
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None  # answered at 1000 s
+    meetings.silent = True  # no wait: the fake's silence is at once
+    clock.now += KEPT_SECONDS - 1  # long past fresh, still young enough
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None
+    clock.now += 2  # the answer is KEPT_SECONDS + 1 old; the failure just noted (retry_seconds) is still kept
+    with pytest.raises(ServiceUnavailable) as silence:
+        await standing.refusal(who(Role.MEMBER, "dv1"), command=False)
+    assert silence.value.service == "meetings"
+    assert "last answer that this account stands only while that answer is at most 600 s old" in str(silence.value)
+    # meetings back: its answer is a new one, and the read goes on
+    meetings.silent = False
+    assert await standing.refusal(who(Role.MEMBER, "dv1"), command=False) is None
+
+
 # ---- through the gateway: the API and the web app ---------------------------------------------------------------
 
 
@@ -369,6 +397,52 @@ async def test_a_read_of_a_person_never_checked_while_meetings_is_silent_is_503_
     assert read.status_code == 503 and read.json()["service"] == "meetings", read.text
 
 
+async def test_past_the_cap_a_members_read_and_page_are_503_to_try_again_with_retry_after(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the gateway, on the test's clock: the member's last answer lets their reads through while meetings is
+    silent for `membership_kept_seconds` after meetings gave it; past that the API's read is a 503 naming meetings and
+    why, the page the Vietnamese "try again" page, both with Retry-After (they were 200 on the older answer)."""
+    client, state, settings = gateway
+    clock = Clock()
+    monkeypatch.setattr(
+        state,
+        "membership",
+        MembershipCheck(
+            state.rpc,
+            seconds=settings.membership_cache_seconds,
+            read_timeout=settings.person_name_timeout,
+            retry_seconds=settings.person_name_retry_seconds,
+            kept_seconds=KEPT_SECONDS,
+            timer=clock,
+        ),
+    )
+    person = world.new_member(world.cell_a1)
+    reader = await account_token(client, state, {"role": "member", "unit_id": world.cell_a1, "person_id": person})
+    sub = await web_account(settings, "member", world.cell_a1, person)
+    page_of_cell = f"/app/cells/{world.cell_a1}"
+    assert (await sign_in_as(client, sub)).status_code == 303
+    assert (await client.get("/v1/me/inbox", headers=reader)).status_code == 200  # the answers kept at 1000 s
+    assert (await client.get(page_of_cell)).status_code == 200
+    silent = FakeMeetings({})
+    silent.silent = True
+    monkeypatch.setattr(state.membership, "_rpc", silent)
+    clock.now += KEPT_SECONDS - 1
+    assert (await client.get("/v1/me/inbox", headers=reader)).status_code == 200  # young enough: goes on
+    assert (await client.get(page_of_cell)).status_code == 200
+    clock.now += 2
+    read = await client.get("/v1/me/inbox", headers=reader)
+    page = await client.get(page_of_cell)
+    assert read.status_code == 503 and read.json()["service"] == "meetings", read.text
+    assert "at most 600 s old" in read.json()["message"], read.text
+    assert read.headers["Retry-After"] == "5"
+    assert page.status_code == 503, page.text[-2000:]
+    said = html.unescape(page.text)
+    assert "Tạm thời chưa kết nối được với" in said and "vui lòng thử lại sau ít phút." in said, said[-2000:]
+    assert page.headers["Retry-After"] == "5"
+    client.cookies.clear()
+
+
 async def sign_in_as(client: httpx.AsyncClient, sub: str) -> httpx.Response:
     """The answer to the sign-in form sent with `sub`'s password (PASSWORD), the form's CSRF token and all."""
     form = (await client.get("/app/sign-in")).text
@@ -437,7 +511,7 @@ async def test_a_page_of_a_person_with_no_answer_known_while_meetings_is_silent_
     # as after the gateway restarted while meetings is down: nothing known of the person
     monkeypatch.setattr(state.membership, "_rpc", silent)
     monkeypatch.setattr(state.membership, "_fresh", TTLCache(10, ttl=30))
-    monkeypatch.setattr(state.membership, "_last", LRUCache(10))
+    monkeypatch.setattr(state.membership, "_last", KeptCopies(seconds=3600.0, max_entries=10))
     page = await client.get("/app/me")
     assert page.status_code == 503, page.text[-2000:]
     said = html.unescape(page.text)
@@ -486,3 +560,68 @@ async def test_signing_in_asks_meetings_afresh_not_the_answer_kept_for_requests(
         assert refused.status_code == 403, (reason, refused.text[-2000:])
         assert said in html.unescape(refused.text), (reason, refused.text[-2000:])
         client.cookies.clear()
+
+
+async def test_signing_in_never_goes_on_with_a_kept_answer_and_gives_a_gone_meetings_up_after_the_short_wait() -> None:
+    """With meetings killed, a secretary signed in on the last answer kept (the read's fall-back, logged
+    membership_not_checked): signing in is when a member moved or removed must lose access, so a `fresh` ask needs
+    meetings' answer now. Past `read_timeout` it asks the broker: meetings gone, ServiceUnavailable at once (not
+    after the RPC timeout, the fake's 30 s); meetings there but slow, it waits for its answer. A read keeps its kept
+    answer."""
+    meetings, clock = FakeMeetings({(CELL, "dv1"): "secretary"}), Clock()
+    present = True
+    asked = 0
+
+    async def gone() -> bool:
+        nonlocal asked
+        asked += 1
+        return not present
+
+    standing = MembershipCheck(
+        meetings, seconds=30.0, read_timeout=0.05, retry_seconds=10.0, kept_seconds=KEPT_SECONDS, timer=clock, gone=gone
+    )
+    secretary = who(Role.SECRETARY, "dv1")
+    assert await standing.refusal(secretary, command=False, fresh=True) is None  # signed in: the answer kept
+    assert asked == 0  # meetings answered within the short wait: the broker is not asked
+    clock.now += 31  # past fresh, well within the kept cap
+    meetings.silent, meetings.wait, present = True, 30.0, False  # killed: the RPC client's timeout would be 30 s
+    with pytest.raises(ServiceUnavailable) as silence:
+        await asyncio.wait_for(standing.refusal(secretary, command=False, fresh=True), 10)
+    assert silence.value.service == "meetings" and asked == 1
+    with pytest.raises(ServiceUnavailable):  # a command alike, without the RPC timeout
+        await asyncio.wait_for(standing.refusal(secretary, command=True), 10)
+    assert await standing.refusal(secretary, command=False) is None  # a read of the session: the kept answer
+    # meetings there but slow: the sign-in waits past the short wait for its answer
+    meetings.silent, present = False, True
+    meetings.answer.clear()
+    slow = asyncio.ensure_future(standing.refusal(secretary, command=False, fresh=True))
+    await eventually(lambda: asked == 3, timeout=10, interval=0.01)
+    assert not slow.done()
+    meetings.answer.set()
+    assert await asyncio.wait_for(slow, 10) is None
+    for left in asyncio.all_tasks():  # the killed meetings' lookup, still in its 30 s silence
+        if left.get_coro().__name__ == "_ask":  # type: ignore[union-attr]
+            left.cancel()
+
+
+async def test_signing_in_with_meetings_stopped_is_the_try_again_page_even_with_an_answer_kept(
+    gateway: tuple[httpx.AsyncClient, GatewayState, GatewaySettings], world: World, fakes: FakeServices
+) -> None:
+    """A trial killed meetings and signed `bi-thu-thon-1` in on the gateway's last answer. Signing in now fails closed:
+    the Vietnamese try-again page with Retry-After, no session, soon after the short wait (the broker says no meetings
+    process is there), not after the RPC timeout."""
+    client, state, settings = gateway
+    sub = await web_account(settings, "secretary", world.cell_a1, world.new_member(world.cell_a1, "secretary"))
+    assert (await sign_in_as(client, sub)).status_code == 303  # its standing kept for the requests after
+    client.cookies.clear()
+    sessions = await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub)
+    async with fakes.meetings.down():
+        form = (await client.get("/app/sign-in")).text
+        started = time.monotonic()
+        refused = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
+        took = time.monotonic() - started
+    assert refused.status_code == 503, refused.text[-2000:]
+    assert SIGN_IN_UNCHECKED in html.unescape(refused.text), refused.text[-2000:]
+    assert refused.headers["Retry-After"] == "5"
+    assert took < RPC_TIMEOUT, took
+    assert await state.pool.fetchval("SELECT count(*) FROM gateway.web_session WHERE sub = $1", sub) == sessions

@@ -77,6 +77,7 @@ class FakeState:
     digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     processed_at: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     inbox_routes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    stored_by: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     registered_sources: dict[str, str] = field(default_factory=dict)
     roster_history: dict[str, list[tuple[Version, str, str]]] = field(default_factory=dict)
     """The integrations' rosters accepted per meeting (version, source, raw), as roster_history."""
@@ -608,6 +609,7 @@ class FakeIngest:
         self._deferred: list[tuple[str, str]] = []
         self._first_received: dict[tuple[str, str], datetime | None] = {}
         self._first_routes: dict[tuple[str, str], str | None] = {}
+        self._stored_by: dict[tuple[str, str], str | None] = {}
         self._read_before: dict[tuple[str, str], tuple[str, ProcessedBefore]] = {}
 
     @property
@@ -812,6 +814,7 @@ class FakeIngest:
         self._s.digests.pop((consumer, source, event_id), None)
         self._s.processed_at.pop((consumer, source, event_id), None)
         self._s.inbox_routes.pop((consumer, source, event_id), None)
+        self._s.stored_by.pop((consumer, source, event_id), None)
 
     async def source_owner(self, source: str) -> str | None:
         """The unit a source is registered to."""
@@ -826,23 +829,25 @@ class FakeIngest:
         return await self.sources_of_unit(unit_id)
 
     async def record_inbox(
-        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str]]
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str, str | None]]
     ) -> dict[tuple[str, str], bytes | None]:
         """Record events with their digests and routes; return those there before, with the digest they were
         recorded with."""
         before: dict[tuple[str, str], bytes | None] = {}
-        for source, event_id, digest, route in entries:
+        for source, event_id, digest, route, mark in entries:
             key = (consumer, source, event_id)
             if key in self._s.processed:
                 before[(source, event_id)] = self._s.digests.get(key)
                 self._first_received[(source, event_id)] = self._s.processed_at.get(key)
                 self._first_routes[(source, event_id)] = self._s.inbox_routes.get(key)
+                self._stored_by[(source, event_id)] = self._s.stored_by.get(key)
                 self._read_before[(source, event_id)] = (consumer, ProcessedBefore(self._s.digests.get(key)))
             else:
                 self._s.processed.add(key)
                 self._s.digests[key] = digest
                 self._s.processed_at[key] = now()
                 self._s.inbox_routes[key] = route
+                self._s.stored_by[key] = mark
         return before
 
     async def lock(self, locks: LockSet) -> None:
@@ -893,6 +898,10 @@ class FakeIngest:
     def first_route(self, *, source: str, event_id: str) -> str | None:
         """The route the first copy of an event the last record_inbox found processed before came by."""
         return self._first_routes.get((source, event_id))
+
+    def stored_by(self, *, source: str, event_id: str) -> str | None:
+        """The mark of the request that stored an event the last record_inbox found processed before."""
+        return self._stored_by.get((source, event_id))
 
     async def prefetch_waiting(self, keys: Iterable[str]) -> None:
         """Nothing to read ahead in memory."""

@@ -42,7 +42,7 @@ STATE_TABLES = [
     ("attendance_figures", "member_id", ("announced_at", "announced_sequence")),  # a batch announces fewer times
     ("held_event", "event_id", ("held_at", "released_at")),
     ("rejection", "event_id", ("rejection_id", "received_at", "replayed_at")),  # moments of the run
-    ("processed_message", "event_id", ("processed_at", "digest")),
+    ("processed_message", "event_id", ("processed_at", "digest", "stored_by")),  # stored_by: the request's token
 ]
 """(table, a column whose value starts with the run's prefix, columns that differ by nature between two runs)."""
 

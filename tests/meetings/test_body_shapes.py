@@ -421,3 +421,30 @@ async def test_a_content_type_no_mode_reads_is_refused_naming_the_content_type(
         assert "application/cloudevents+json" in result.reason
         stored = await db.fetchval("SELECT field FROM meetings.rejection WHERE raw LIKE $1", f"%{event['id']}%")
         assert stored == "datacontenttype"
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_an_event_carrying_data_base64_is_refused_naming_it(uow_factory: Any, cell: str, route: str) -> None:
+    """A trial's structured event with `data_base64` in place of `data` was refused as `data: Field required`, as if
+    it had forgotten its data; chibo reads JSON `data` only (CONTRACT.md "Envelope"). It is refused naming
+    `data_base64`, saying it is not supported, with its own code, alone and in a batch, on both routes alike."""
+    base64_only = ev.member(random_id("mem"), cell)
+    base64_only["data_base64"] = "eyJpZCI6ICJtIn0="
+    del base64_only["data"]
+    both = ev.member(random_id("mem"), cell) | {"data_base64": "eyJpZCI6ICJtIn0="}
+    for event in (base64_only, both):
+        alone = await handlers.ingest_delivery(
+            json.dumps(event).encode(),
+            uow_factory,
+            batch=False,
+            route=route,
+            content_type="application/cloudevents+json",
+        )
+        batched = await handlers.ingest_delivery(
+            json.dumps([event]).encode(), uow_factory, batch=True, route=route, content_type=BATCH
+        )
+        for [result] in (alone, batched):
+            said = (result.outcome, result.field, result.refusal and str(result.refusal.code))
+            assert said == ("rejected", "data_base64", "data_base64_unsupported"), result
+            assert result.reason is not None and "data_base64: not supported" in result.reason, result.reason
+            assert "Field required" not in result.reason

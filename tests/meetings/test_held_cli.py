@@ -82,7 +82,10 @@ async def test_a_rejection_is_listed_replayed_and_dismissed_from_the_command_lin
     listed = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "list", "--limit", "1000")
     [row] = [item for item in listed["items"] if item["event_id"] == garbage["id"]]
     which = ("--id", row["rejection_id"])
-    replayed = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "replay", *which)
+    # judged rejected again: exit 3, as a held retry of a rejected event, its answer still printed
+    ran = await asyncio.to_thread(run_ops, amqp_url, database_url, "rejections", "replay", *which)
+    assert ran.returncode == 3 and "rejected again" in ran.stderr, ran.stderr
+    replayed = json.loads(ran.stdout)
     assert (replayed["outcome"], replayed["field"]) == ("rejected", "data.status")
     dismissed = await asyncio.to_thread(
         ops, amqp_url, database_url, "rejections", "dismiss", *which, "--reason", "Dữ liệu rác"

@@ -17,7 +17,7 @@ async def test_an_ingest_delivery_is_in_progress_while_judged_and_its_events_mak
 ) -> None:
     seen: list[dict[str, Any]] = []
 
-    async def judged(message: Any, app: Any, *, outcomes: Any = None) -> int:
+    async def judged(message: Any, app: Any, *, outcomes: Any = None, request: Any = None) -> int:
         seen.append(backlog.figures(MEETINGS_INGEST.name, waiting=None))
         return 3
 

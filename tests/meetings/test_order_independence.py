@@ -88,8 +88,8 @@ def fake_state(store: FakeStore, prefix: str) -> dict[str, list[str]]:
     for name, table in vars(store.state).items():
         if name in ("outbox", "digests", "minutes_content", "roster_content"):  # digests and content keys hash data
             continue  # holds the run's prefix
-        if name == "processed_at":  # when each inbox row was written: the clock of its delivery, not state
-            continue
+        if name in ("processed_at", "stored_by"):  # when and by which request each inbox row was written: the
+            continue  # clock and token of its delivery, not state
         items = table.items() if isinstance(table, dict) else [(item, None) for item in table]
         lines = []
         for key, value in items:

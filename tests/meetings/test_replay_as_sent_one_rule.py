@@ -116,6 +116,18 @@ KINDS: dict[str, tuple[Callable[[str], bytes], str | None, str | None]] = {
     "text_plain": (lambda marker: f"hello {marker}".encode(), "text/plain", "refused_again_as_sent"),
     "no_content_type": (lambda marker: f"garbage {marker}".encode(), None, "refused_again_as_sent"),
     "replayable": (bad_status, "application/cloudevents+json", None),
+    # refused by a code the event's own bytes decide (shared.refusals.REPLAY_CAN_PASS): a trial's reserved source was
+    # listed replayable_as_sent though its replay could only be rejected again
+    "reserved_source": (
+        lambda marker: json.dumps(ev.member(f"{marker}-m", "cell-none", id=marker, source="urn:chibo:x")).encode(),
+        "application/cloudevents+json",
+        "refused_again_as_sent",
+    ),
+    "born_after_event": (
+        lambda marker: json.dumps(ev.member(f"{marker}-m", "cell-none", id=marker, data={"birth_year": 2090})).encode(),
+        "application/cloudevents+json",
+        "refused_again_as_sent",
+    ),
 }
 """Each kind of rejection: its body (by marker), content type, and the code a replay as it was is refused with."""
 
@@ -170,6 +182,19 @@ async def test_each_attempt_is_offered_by_its_own_copy_as_its_replay_judges_it(
     shown, attempts = page_says(as_the_gateway_reads(reply))
     assert shown == latest
     assert attempts == {number: code is None for number, code in expected.items()}
+
+
+def test_every_refusal_code_is_classified_once_for_replay() -> None:
+    """Every RefusalCode says whether a replay as sent could pass (shared.refusals.REPLAY_CAN_PASS), the one table the
+    reply, the API and the command line read; a reserved source never can, a member not yet placed may."""
+    from shared.reading import replayable_fields
+    from shared.refusals import REPLAY_CAN_PASS, RefusalCode
+
+    assert set(REPLAY_CAN_PASS) == set(RefusalCode)
+    reserved = replayable_fields("{}", "source: reserved", '{"code": "source_reserved"}')
+    assert reserved["replayable_as_sent"] is False and reserved["not_replayable_reason"] == "refused_again_as_sent"
+    assert replayable_fields("{}", "data", {"code": "member_not_in_cell"})["replayable_as_sent"] is True
+    assert replayable_fields("{}", "data", {"code": "a_code_from_later"})["replayable_as_sent"] is True
 
 
 def test_the_reply_field_is_typed_and_says_one_answer() -> None:

@@ -17,6 +17,7 @@ from shared.contracts import meetings_rpc as contract
 from shared.envelope import BATCH_CONTENT_TYPE as BATCH
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, GATEWAY_SOURCE
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE as SINGLE
+from shared.rpc import RpcError
 from tests.meetings import events as ev
 from tests.meetings.test_scoping import rpc_methods
 from tests.support.ids import random_id
@@ -364,12 +365,13 @@ async def test_the_systems_own_producers_still_send_under_reserved_sources(
     rejection_id = await db.fetchval(
         "SELECT rejection_id FROM meetings.rejection WHERE source = $1 AND event_id = $2", GATEWAY_SOURCE, other["id"]
     )
-    replayed = await methods["replay_rejection"](rejection_id=rejection_id)
-    assert (replayed["outcome"], replayed["field"], replayed["refusal"]["code"]) == (
-        "rejected",
-        "source",
-        "source_reserved",
-    )
+    # a reserved source is in the bytes: a replay as sent could only be rejected again, so it is refused before it is
+    # judged (shared.refusals.REPLAY_CAN_PASS), as its listing's replayable_as_sent false says
+    with pytest.raises(RpcError) as refused_replay:
+        await methods["replay_rejection"](rejection_id=rejection_id)
+    assert refused_replay.value.code == "conflict" and refused_replay.value.refusal is not None
+    assert refused_replay.value.refusal.code == "refused_again_as_sent"
+    assert "source: urn:chibo:" in refused_replay.value.message
     assert not await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = $1", other["data"]["id"])
 
 

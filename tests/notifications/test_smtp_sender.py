@@ -244,3 +244,47 @@ async def test_tls_and_login_are_honoured_on_every_pooled_session(
         untrusted = SmtpSender(settings.model_copy(update={"smtp_port": port} | modes))
         with pytest.raises(DeliveryError, match="smtp"):  # the system's CAs do not know the self-signed server
             await untrusted.send(mail(0, f"untrusted-{mode}"))
+
+
+IDN_MEMBER = "nguyễn@ví-dụ.vn"
+"""An internationalised address a member.upserted.v1 may carry (CONTRACT.md `email`; RFC 6531)."""
+IDN_MEMBER_WIRE = "nguyễn@xn--v-d-rma6749a.vn"
+"""It as the envelope carries it: the domain IDNA-encoded, the local part UTF-8 under SMTPUTF8."""
+
+
+async def test_an_internationalised_address_is_delivered_over_smtputf8(settings: Settings) -> None:
+    """A member's `nguyễn@ví-dụ.vn` was accepted, and every mail to it failed with an encoding error
+    (UnicodeEncodeError 'ascii', even on a server offering SMTPUTF8). Sent to a real server offering SMTPUTF8 it
+    arrives, its domain IDNA-encoded, its To: in UTF-8 (RFC 6532); an ASCII local part at an IDN domain needs no
+    SMTPUTF8 at all."""
+    inbox = SmtpInbox()
+    with smtp_server(inbox, enable_SMTPUTF8=True) as port:
+        sender = SmtpSender(settings.model_copy(update={"smtp_port": port}))
+        await sender.send(replace(delivery("Thư thử"), addresses=(IDN_MEMBER,)))
+        await sender.aclose()
+    [message] = inbox.to(IDN_MEMBER_WIRE)
+    assert message["To"] == IDN_MEMBER_WIRE
+    inbox = SmtpInbox()
+    with smtp_server(inbox, enable_SMTPUTF8=False) as port:  # no SMTPUTF8 offered (aiosmtpd's Controller's default)
+        sender = SmtpSender(settings.model_copy(update={"smtp_port": port}))
+        await sender.send(replace(delivery("Thư thử"), addresses=("an@ví-dụ.vn",)))
+        await sender.aclose()
+    assert len(inbox.to("an@xn--v-d-rma6749a.vn")) == 1
+
+
+async def test_a_server_without_smtputf8_fails_the_mail_saying_so(settings: Settings) -> None:
+    """Without SMTPUTF8 a non-ASCII local part cannot be sent: the delivery fails naming SMTPUTF8 and what to do (an
+    operator reads it on the delivery), alone and in a group mail, where the other recipients still get theirs."""
+    inbox = SmtpInbox()
+    with smtp_server(inbox, enable_SMTPUTF8=False) as port:
+        sender = SmtpSender(settings.model_copy(update={"smtp_port": port}))
+        with pytest.raises(DeliveryError, match="does not offer SMTPUTF8"):
+            await sender.send(replace(delivery("Thư thử"), addresses=(IDN_MEMBER,)))
+        group = [
+            replace(delivery("Thư chung"), notification_id="n-idn", addresses=(IDN_MEMBER,)),
+            replace(delivery("Thư chung"), notification_id="n-ascii", addresses=("ascii-idn@example.vn",)),
+        ]
+        outcomes = await sender.send_group(group)
+        await sender.aclose()
+    assert outcomes[1] is None and outcomes[0] is not None and "does not offer SMTPUTF8" in outcomes[0], outcomes
+    assert len(inbox.to("ascii-idn@example.vn")) == 1 and not inbox.to(IDN_MEMBER_WIRE)

@@ -119,8 +119,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "meeting_id": "mtg-1",
         "cell_id": "cell-1",
         "framework": {"id": "hd42-2025", "version": "1"},
-        "score": 86.5,
-        "rating": "good",
+        "score": 5600 / 95,  # exact (58.94736842105263), as evaluation publishes it: 56 of 95 points
+        "rating": "average",
         "provisional": False,
         "criteria": [
             {"code": "1", "points": 10, "max": 10, "applicable": True, "source": "auto", "reason": "Đúng lịch"}
@@ -129,12 +129,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "score.cell.updated.v1": {
         "cell_id": "cell-1",
         "period": "2026-Q4",
-        "rating": "fair",
-        "score": 74.0,
+        "rating": "poor",
+        "score": 5600 / 285,  # exact, as evaluation publishes it (a quarter's mean: one month at 56/95, two at 0)
         "regular_held": 2,
         "thematic_held": 1,
-        "attendance_rate": 0.92,
-        "speaking_rate": 0.4,
+        "attendance_rate": 7 / 11,
+        "speaking_rate": 5 / 7,
         "flags": ["in_progress"],
     },
     "score.meeting.withdrawn.v1": {"meeting_id": "mtg-2", "cell_id": "cell-1", "reason": "cancelled"},

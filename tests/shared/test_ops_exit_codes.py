@@ -4,6 +4,7 @@ beyond `alert-rules` (which alone tested 5; nothing tested 6). A broker or datab
 traceback and exit code 1, which says "not found"."""
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -209,3 +210,68 @@ def test_the_command_run_in_process_sets_the_broker_clients_log_level_back(
         monkeypatch.setattr(cli, "run", run)
         assert main(["held", "list"]) == code
         assert connection_log.level == logging.NOTSET
+
+
+@asynccontextmanager
+async def meetings_rejecting_again(amqp_url: str) -> AsyncIterator[None]:
+    """meetings' RPC judging every replayed rejection and retried held event `rejected` again, as it does an event
+    from an integration under a reserved source (source_reserved): an answer, not a refusal of the call."""
+    broker = RabbitBroker(amqp_url, logger=None)
+    methods = RpcMethods("meetings")
+    judged = {
+        "index": 0,
+        "id": "e-1",
+        "source": "urn:chibo:test",
+        "type": "meeting.scheduled.v1",
+        "outcome": "rejected",
+        "reason": "source: urn:chibo: sources are this system's own",
+        "field": "source",
+        "refusal": {"code": "source_reserved"},
+    }
+
+    async def replay(request: meetings_rpc.ReplayRejection) -> dict[str, Any]:
+        return judged | {"released": 0}
+
+    async def retry(request: meetings_rpc.RetryHeldEvent) -> dict[str, Any]:
+        return judged
+
+    methods.add(meetings_rpc.ReplayRejection, replay)
+    methods.add(meetings_rpc.RetryHeldEvent, retry)
+
+    @broker.subscriber(RpcQueue("meetings").rabbit_queue())
+    async def on_rpc(request: RpcRequest, message: RabbitMessage) -> dict[str, Any]:
+        return await answer(request, methods, caller=message.raw_message.user_id, allowed_callers=())
+
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.stop()
+
+
+async def test_a_replay_or_retry_judged_rejected_again_is_exit_3_with_its_answer(
+    amqp_url: str, database_url: str, commands: Commands, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A trial's `rejections replay` of a rejection under a reserved source was judged `rejected` again and the
+    command exited 0, while `held retry` of a rejected event exits 3: a script could not tell a replay that failed
+    from one that got through. Both exit 3 now, the answer on stdout, the reason and its code on stderr."""
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    with isolated_vhost(amqp_url) as own:
+        async with meetings_rejecting_again(own):
+            for args in (("rejections", "replay", "--id", "r-reserved"), ("held", "retry", *HELD)):
+                for name, value in {"CHIBO_AMQP_URL": own, "CHIBO_DATABASE_URL": database_url}.items():
+                    commands._monkeypatch.setenv(name, value)
+                capsys.readouterr()
+                code = await asyncio.to_thread(main, list(args))
+                said = capsys.readouterr()
+                said_in_one_line(code, said.err, 3, "rejected: ", "rejected again", "(source_reserved)")
+                # in this process the audit's log line may come first on stdout; run as a program it is on stderr
+                assert json.loads(said.out[said.out.index("{\n") :])["outcome"] == "rejected", said.out
+
+
+def test_the_help_lists_every_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--help` says what each exit code means (a script reads them)."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "exit codes" in out and all(f"\n  {code}  " in out for code in range(7)), out

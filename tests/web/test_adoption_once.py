@@ -98,3 +98,28 @@ def test_minutes_adopted_without_attendance_still_offer_the_roster_form() -> Non
     assert "/meetings/m1/attendance" in page and 'id="roster-adopted"' not in page
     adopted = record_page("2026-11-21T09:03:11+07:00")
     assert "/meetings/m1/attendance" not in adopted and 'id="roster-adopted"' in adopted
+
+
+def test_adopted_minutes_say_how_to_correct_them_and_who_can() -> None:
+    """A trial's page said only "không thể sửa được nữa" after the adoption, no next step: the adopted record is
+    corrected by minutes or a roster sent again through the data integration, which voids the adoption
+    (docs/integrations.md), then adopted again on the form."""
+    page = record_page("2026-11-21T09:03:11+07:00")
+    said = (
+        "Muốn sửa, đồng chí đề nghị người vận hành hệ thống gửi lại biên bản hoặc danh sách điểm danh đã sửa qua đường"
+        " tích hợp dữ liệu; khi đó lần thông qua cũ hết hiệu lực. Sau khi chi bộ thông qua lại, đồng chí ghi nhận lần"
+        " thông qua mới tại đây."
+    )
+    for notice in ("minutes-adopted", "roster-adopted"):
+        shown = page.split(f'id="{notice}">', 1)[1].split("</p>", 1)[0]
+        assert shown.endswith(f'<span class="adopted-correction">{said}</span>'), shown
+
+
+def test_the_adoption_form_asks_its_moment_from_the_meetings_end() -> None:
+    page = record_page(
+        None, adopted_on="2026-11-20", adopted_clock="21:30", meeting_day="2026-11-20", today="2026-11-22"
+    )
+    assert (
+        '<input id="a-date" name="approved_date" type="date" min="2026-11-20" max="2026-11-22" value="2026-11-20">'
+    ) in page
+    assert '<input id="a-time" name="approved_time" type="time" value="21:30">' in page

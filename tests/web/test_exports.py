@@ -435,12 +435,51 @@ def test_the_minutes_split_the_members_summoned_into_official_and_probationary()
     assert "Tổng số đảng viên được triệu tập: 6; có mặt: 6" in alone
 
 
+def test_the_minutes_leave_exempt_and_transferred_members_out_of_those_summoned() -> None:
+    """DOMAIN.md: exempt and temporarily transferred members are listed but not summoned; the minutes count the
+    members summoned without them and give them a line of their own, naming them. Hand-counted: 6 on the roster,
+    4 summoned (3 official, 1 probationary), 3 present, 1 absent with leave, 2 not summoned."""
+    from services.gateway.web.exports import minutes_document
+
+    members = {
+        "a": {"full_name": "Nguyễn Văn An", "status": "official"},
+        "b": {"full_name": "Trần Thị Bình", "status": "official"},
+        "c": {"full_name": "Lê Văn Cường", "status": "probationary", "probation_ends_on": "2027-03-01"},
+        "d": {"full_name": "Phạm Thị Dung", "status": "official"},
+        "e": {"full_name": "Hồ Văn Em", "status": "official"},
+        "g": {"full_name": "Vũ Thị Giang", "status": "official"},
+    }
+    statuses = {"a": "present", "b": "present", "c": "present", "d": "excused", "e": "exempt", "g": "transferred"}
+    meeting = {
+        "meeting_id": "m",
+        "kind": "regular",
+        "starts_at": "2026-11-04T19:30:00+07:00",
+        "location": "Nhà văn hóa",
+        "attendance": {"records": [{"member_id": k, "status": v} for k, v in statuses.items()], "guests": []},
+        "minutes": {"started_at": "2026-11-04T19:30:00+07:00", "ended_at": "2026-11-04T21:10:00+07:00"},
+        "tasks": [],
+    }
+    text = " ".join(pdf_text(minutes_document(meeting, {"id": "cb", "name": "Chi bộ thôn 1"}, None, members)).split())
+    assert (
+        "Tổng số đảng viên được triệu tập: 4 (3 đảng viên chính thức, 1 đảng viên dự bị); có mặt: 3;"
+        " vắng có lý do: 1; vắng không lý do: 0."
+    ) in text, text
+    assert "Không triệu tập do miễn sinh hoạt hoặc đang sinh hoạt tạm thời nơi khác: 2 đồng chí." in text, text
+    assert "Hồ Văn Em: Miễn sinh hoạt" in text, text
+    assert "Vũ Thị Giang" in text, text
+
+
 async def test_the_minutes_pdf_gives_the_official_and_probationary_members_summoned(
     system: RunningSystem, api: httpx.AsyncClient
 ) -> None:
     meeting = (await api.get(f"/v1/meetings/demo-cb-thon-2-{PERIOD}")).json()
     members = {m["id"]: m for m in (await api.get("/v1/cells/demo-cb-thon-2/members?limit=200")).json()["items"]}
-    summoned = [members[record["member_id"]] for record in meeting["attendance"]["records"]]
+    # exempt and temporarily transferred members are listed but not summoned (DOMAIN.md "Minutes")
+    summoned = [
+        members[record["member_id"]]
+        for record in meeting["attendance"]["records"]
+        if record["status"] not in ("exempt", "transferred")
+    ]
     day = "2026-11-04"
     probationary = sum(m["status"] == "probationary" or str(m.get("probation_ends_on") or "") > day for m in summoned)
     async with signed_in(system, "commune-officer") as client:

@@ -3,8 +3,10 @@ self-criticism and the cell committee's self-score (and its resolutions' votes a
 the votes on adopting the minutes themselves (`minutes.approved.v1`'s votes_for, votes_against): it said only that
 they were adopted. Before their adoption it says they are not adopted."""
 
+import re
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -12,8 +14,11 @@ from services.gateway.web.i18n import format_moment
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import cell_members, feed, feed_event
+from tests.web.conftest import cell_members, feed, feed_event, signed_in
+from tests.web.test_held_day_corrected import _api, _free_pair, _moment, _roster_and_minutes, _until
+from tests.web.test_held_form import record_held, text
 from tests.web.test_minutes_pdf_roll_call import CELL, held_meeting, minutes_pdf_text, sample_minutes
+from tests.web.test_roster_locked import errors_of
 
 FEED = "urn:test:minutes-pdf-h443"
 
@@ -61,3 +66,44 @@ async def test_the_minutes_pdf_says_the_votes_the_self_criticism_and_the_self_sc
     # the self-score out of the applicable manual items' maximum, beside the meeting's score (h514)
     assert "Điểm chi ủy tự chấm (các tiêu chí chấm tay): 4/35 điểm. Nhận xét: Đúng quy trình" in text, text
     assert "Điểm của buổi sinh hoạt: " in text and "/100 điểm, xếp loại " in text, text
+
+
+async def test_minutes_recorded_afterwards_are_adopted_when_the_form_says_at_the_meetings_end_by_default(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A trial's meeting held 05/12 19:30–21:10, recorded afterwards and adopted from the form on 07/12, printed
+    "được chi bộ thông qua lúc 21:19 thứ Hai, ngày 07/12/2026": the form stamped its sending. Minutes are read and
+    adopted at the meeting (DOMAIN.md "Meetings"): the form asks when, the meeting's end until changed, and meetings'
+    refusal of a moment before the meeting began is said naming the form's field."""
+    async with signed_in(system, "secretary") as client, _api(system, province["secretary"]) as api:
+        held_at = await _free_pair(client, province["secretary"])
+        meeting_id = await record_held(client, held_at)
+        await _roster_and_minutes(client, api, meeting_id, held_at)
+        ended = held_at + timedelta(minutes=100)
+        page = (await client.get(f"/app/meetings/{meeting_id}/record")).text
+        form = re.search(rf'action="/app/meetings/{meeting_id}/approval".*?</form>', page, re.S)
+        assert form is not None, text(page)
+        drawn = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(0)))
+        assert (drawn["approved_date"], drawn["approved_time"]) == (f"{ended:%Y-%m-%d}", f"{ended:%H:%M}"), drawn
+        path = f"/app/meetings/{meeting_id}/approval"
+        early = drawn | {"approved_time": f"{held_at - timedelta(hours=1):%H:%M}", "votes_for": "2"}
+        refused = await client.post(path, data=early)
+        assert refused.status_code == 422, text(refused.text)
+        said = errors_of(refused.text, "approval")
+        assert "Thời điểm thông qua biên bản" in said and "trước khi buổi sinh hoạt bắt đầu" in said, said
+        adopted = await client.post(path, data=drawn | {"votes_for": "2", "votes_against": "0"})
+        assert adopted.status_code == 303, errors_of(adopted.text, "approval")
+        done = await _until(lambda: _stored(api, meeting_id), lambda meeting: meeting.get("approved_at") is not None)
+        assert _moment(done["approved_at"]) == ended, done
+        page = (await client.get(f"/app/meetings/{meeting_id}/record")).text
+        assert "Muốn sửa, đồng chí đề nghị người vận hành hệ thống gửi lại biên bản" in text(page), text(page)
+    pdf = await minutes_pdf_text(system, meeting_id)
+    assert (
+        f"Biên bản đã được đọc lại cho chi bộ nghe và được chi bộ thông qua lúc {format_moment(ended)}"
+        " với 2 đồng chí tán thành, 0 đồng chí không tán thành." in pdf
+    ), pdf
+
+
+async def _stored(api: httpx.AsyncClient, meeting_id: str) -> dict[str, Any]:
+    """The meeting as the API reads it."""
+    return dict((await api.get(f"/v1/meetings/{meeting_id}")).json())

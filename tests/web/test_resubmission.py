@@ -173,9 +173,10 @@ async def _all_present(system: RunningSystem, token: str, meeting_id: str) -> No
 async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
-    """The minutes-approval form stamps approved_at: two sendings racing each other stamp the first one's moment, so
-    meetings records the adoption once and rejects nothing (it stored and published an `id_reused` rejection of the
-    second copy, on the operators' page, when each sending stamped its own moment)."""
+    """The minutes-approval form sends approved_at as typed (until h525 it stamped the first sending's moment): two
+    sendings racing each other are one event, so meetings records the adoption once and rejects nothing (it stored
+    and published an `id_reused` rejection of the second copy, on the operators' page, when each sending stamped its
+    own moment)."""
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
     async with signed_in(system, SECRETARY) as client:
         meeting_id, token = await _schedule(system, client, starts, province["secretary"])
@@ -183,12 +184,14 @@ async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
         minutes = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
         assert minutes.status_code == 303, minutes.text
         await _all_present(system, province["secretary"], meeting_id)  # an adoption waits for the roster
+        approved = starts + timedelta(minutes=1)  # the moment the form asks (h525), as typed
         approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "7", "votes_against": "0"}
+        approval |= {"approved_date": f"{approved:%Y-%m-%d}", "approved_time": f"{approved:%H:%M}"}
         sent = await asyncio.gather(*(client.post(f"{record}/approval", data=approval) for _ in range(2)))
         for answer in sent:
             assert answer.status_code == 303, errors_of(answer.text, "approval")
             assert answer.headers["location"].endswith("notice=approved")
-    content = {"votes_for": 7, "votes_against": 0, "meeting_id": meeting_id}
+    content = {"votes_for": 7, "votes_against": 0, "meeting_id": meeting_id, "approved_at": approved.isoformat()}
     event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
     assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
 
@@ -201,13 +204,14 @@ async def test_a_refused_form_sent_again_says_the_same_refusal(system: RunningSy
     async with signed_in(system, SECRETARY) as client:
         meeting_id, token = await _schedule(system, client, starts, province["secretary"])
         approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "6"}
+        approval |= {"approved_date": f"{starts:%Y-%m-%d}", "approved_time": f"{starts:%H:%M}"}
         answers = [await client.post(f"/app/meetings/{meeting_id}/approval", data=approval) for _ in range(2)]
         said = [errors_of(answer.text, "approval") for answer in answers]
         assert [answer.status_code for answer in answers] == [422, 422]
         assert said[0] == said[1] and RECORDED not in answers[1].text
         assert "Buổi sinh hoạt chưa có biên bản: vui lòng ghi biên bản trước" in said[1], said[1]
         assert "tạm giữ" not in said[1]
-        content = {"votes_for": 6, "meeting_id": meeting_id}
+        content = {"votes_for": 6, "meeting_id": meeting_id, "approved_at": starts.isoformat()}
         event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
         # refused twice, one event (CONTRACT.md: its source and id): one rejection stored, one ingest.rejected.v1
         assert await what_meetings_did(system, event_id) == {"received": 0, "stored": 1, "published": 1}

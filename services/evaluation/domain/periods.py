@@ -101,16 +101,17 @@ class PeriodResult:
         return self.speakers_present / self.present if self.present else None
 
     def published_data(self) -> dict[str, Any]:
-        """The `score.cell.updated.v1` data."""
+        """The `score.cell.updated.v1` data, its score and rates exact (MeetingScore.published_data: a reader rounds
+        each once where a person reads it)."""
         return {
             "cell_id": self.cell_id,
             "period": self.period,
             "rating": self.rating,
-            "score": round(self.score, 2),
+            "score": self.score,
             "regular_held": self.regular_held,
             "thematic_held": self.thematic_held,
-            "attendance_rate": None if self.attendance_rate is None else round(self.attendance_rate, 4),
-            "speaking_rate": None if self.speaking_rate is None else round(self.speaking_rate, 4),
+            "attendance_rate": self.attendance_rate,
+            "speaking_rate": self.speaking_rate,
             "flags": list(self.flags),
         }
 
@@ -432,16 +433,16 @@ def late_change(
 ) -> LateChange | None:
     """The note a fact received in `through_month` (on `today`, the service's day; the latest of them happened at
     `recorded_at`, their `time`) leaves when it changes the result of an earlier, closed month (`before`: its stored
-    row, as last published, whether the month close has rated it yet or not) in its rating or its score as published
-    (2 decimals). None for a month still running, a quarter or a year (they follow their months), a result that did
-    not change, or a month whose row was first stored after it ended (`rated_from`: a history loaded later rates its
-    months for the first time) by a fact that happened before that first rating (`rated_at`, migration 0046: the
-    load's own facts, all of which happened before it ran, in whatever batch, order or hour they arrive; a row
-    without that moment, rated before 0046, by the day, `rated_on` of 0045; a row without either, on any day), unless
-    the change withdraws a held meeting it showed (kind "withdrawn": cancelled or not held, whatever the reason; the
-    caller names the meeting). A month first rated late is shown from that moment on, so a fact that happened after
-    it and changes it is late, the load's own day too (docs/architecture.md: a meeting of 30 November recorded on 4
-    December, whatever loaded November)."""
+    row, as last published, whether the month close has rated it yet or not) in its rating or its score to the cent (as
+    the gateway's API gives it, SCORE_PLACES; the event carries it exact). None for a month still running, a quarter or
+    a year (they follow their months), a result that did not change, or a month whose row was first stored after it
+    ended (`rated_from`: a history loaded later rates its months for the first time) by a fact that happened before that
+    first rating (`rated_at`, migration 0046: the load's own facts, all of which happened before it ran, in whatever
+    batch, order or hour they arrive; a row without that moment, rated before 0046, by the day, `rated_on` of 0045; a
+    row without either, on any day), unless the change withdraws a held meeting it showed (kind "withdrawn": cancelled
+    or not held, whatever the reason; the caller names the meeting). A month first rated late is shown from that moment
+    on, so a fact that happened after it and changes it is late, the load's own day too (docs/architecture.md: a meeting
+    of 30 November recorded on 4 December, whatever loaded November)."""
     month = after.period
     if len(period_months(month)) != 1 or month >= through_month:
         return None
@@ -476,8 +477,8 @@ def _seen_before(before: Mapping[str, Any], today: date | None, recorded_at: dat
 
 
 def _result_moved(before: Mapping[str, Any], after: PeriodResult) -> bool:
-    """Whether a stored month (`before`) and its new result differ in rating or in the score as published (2
-    decimals)."""
+    """Whether a stored month (`before`) and its new result differ in rating or in the score to the cent (as
+    the gateway's API gives it; the event carries it exact)."""
     return before["rating"] != after.rating or round(before["score"], 2) != round(after.score, 2)
 
 
@@ -514,7 +515,7 @@ def rescored_change(
     framework_version: str,
 ) -> LateChange | None:
     """The note a re-score job (handlers/rescoring.py) leaves when it changes a closed month officers were shown
-    (month_shown) in its rating or its score as published (2 decimals): kind "rescored", under the framework
+    (month_shown) in its rating or its score to the cent (_result_moved): kind "rescored", under the framework
     (`framework_id`, `framework_version`) in force for the month now. Not a fact recorded late but an operator's
     decision (DOMAIN.md "re-scoring history under a corrected framework is an explicit job"), so it is its own kind.
     None for a month still running (`through_month` the current month), a quarter or a year, or no change."""

@@ -117,12 +117,14 @@ class MeetingScore:
     criteria: tuple[CriterionLine, ...]
 
     def published_data(self) -> dict[str, Any]:
-        """The `score.meeting.updated.v1` data."""
+        """The `score.meeting.updated.v1` data, its `score` exact (unrounded, as every evaluation reply's since h514):
+        a reader rounds it once where a person reads it (shared.numbers.format_number), as the pages do; a score rounded
+        here to cents and again to one decimal read 77,1 for 77.049 where the page reads 77,0."""
         return {
             "meeting_id": self.meeting_id,
             "cell_id": self.cell_id,
             "framework": {"id": self.framework_id, "version": self.framework_version},
-            "score": round(self.score, 2),
+            "score": self.score,
             "rating": self.rating,
             "provisional": self.provisional,
             "criteria": [line.as_dict() for line in self.criteria],

@@ -158,7 +158,7 @@ def _stored_published(row: dict[str, Any]) -> dict[str, Any]:
         "meeting_id": row["meeting_id"],
         "cell_id": row["cell_id"],
         "framework": {"id": row["framework_id"], "version": row["framework_version"]},
-        "score": round(row["score"], 2),
+        "score": row["score"],
         "rating": row["rating"],
         "provisional": row["provisional"],
         "criteria": [{key: value for key, value in line.items() if key != "parts"} for line in row["criteria"]],

@@ -1,5 +1,6 @@
 """Use cases of the gateway: ingest, the secretary's commands, scoping by the org tree, accounts."""
 
+import asyncio
 import base64
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -8,10 +9,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, cast
 
-from cachetools import LRUCache
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_instant, issue_token
+from services.gateway.kept import KeptCopies
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import media_type
 from shared.contracts.base import EventData
@@ -243,15 +244,16 @@ class UnitDirectory:
         kept_entries: int = 50_000,
         kept_seconds: float = 3600.0,
         timer: Callable[[], float] = time.monotonic,
+        gone: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._rpc = rpc
+        self._gone = gone
         self._cache = cache
         self._miss_seconds = miss_seconds
         self._read_timeout = read_timeout
         self._retry_seconds = retry_seconds
         self._timer = timer
-        self._kept_seconds = kept_seconds
-        self._kept: LRUCache[str, tuple[float, UnitReply]] = LRUCache(kept_entries)
+        self._kept: KeptCopies[UnitReply] = KeptCopies(seconds=kept_seconds, max_entries=kept_entries, timer=timer)
         self._silent_until = float("-inf")
 
     def meetings_silent(self) -> bool:
@@ -263,18 +265,48 @@ class UnitDirectory:
         """Take meetings to be down for `retry_seconds` (it left a call of this gateway unanswered)."""
         self._silent_until = self._timer() + self._retry_seconds
 
+    async def gone_now(self) -> bool:
+        """Whether the broker says meetings is down this moment (`gone`: no consumer on its RPC queue, its processes
+        stopped); False when it cannot say (no `gone`, or the broker does not answer within `read_timeout`). One
+        answer for every caller that must not wait the whole RPC timeout on a meetings that is not there: a read
+        (read_bounded), a sign-in or command's membership check (membership.MembershipCheck), an HTTP ingest call
+        (ingest_events)."""
+        if self._gone is None:
+            return False
+        try:
+            return await asyncio.wait_for(self._gone(), self._read_timeout)
+        except Exception as exc:  # the broker's own trouble: nothing known of meetings, the call goes on
+            log.warning("meetings_presence_not_read", error=repr(exc))
+            return False
+
+    async def read_bounded(self, call: Callable[[], Awaitable[Answer]]) -> Answer:
+        """`call()`'s answer (a call to meetings). A read (read_with_kept_units) waits `read_timeout` for it, then, when
+        meetings is taken to be down (meetings_silent) or the broker says it is (no consumer on its RPC queue), is
+        ServiceUnavailable (meetings) at once, meetings taken to be down for `retry_seconds`; a meetings that is there
+        but slow is waited for as long as the call's own timeout. A command, or without `read_timeout`: `call()`."""
+        if not _KEPT_UNITS.get() or self._read_timeout is None:
+            return await call()
+        task = asyncio.ensure_future(call())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self._read_timeout)
+            if not done and (self.meetings_silent() or await self.gone_now()):
+                task.cancel()
+                self.noted_silent()
+                log.warning("meetings_gone", waited=self._read_timeout)
+                raise ServiceUnavailable("meetings")
+            return await task
+        finally:
+            if not task.done():  # this read was given up (cancelled) or gave the call up
+                task.cancel()
+
     def kept(self, unit_id: str) -> UnitReply | None:
         """The last answer meetings gave for the unit (however old), None when it gave none: for a name shown, never
         for scoping (get: at most `kept_seconds` old)."""
-        found = self._kept.get(unit_id)
-        return found[1] if found is not None else None
+        return self._kept.last(unit_id)
 
     def _scoping_copy(self, unit_id: str) -> UnitReply | None:
         """The kept copy of the unit when a read may be scoped with it: one meetings gave at most `kept_seconds` ago."""
-        found = self._kept.get(unit_id) if _KEPT_UNITS.get() else None
-        if found is None or self._timer() - found[0] > self._kept_seconds:
-            return None
-        return found[1]
+        return self._kept.young(unit_id) if _KEPT_UNITS.get() else None
 
     def read_wait(self) -> float | None:
         """Seconds a read's call to meetings waits (`read_timeout`) while meetings is taken to be down
@@ -295,7 +327,9 @@ class UnitDirectory:
         unit: UnitReply | None
         try:
             short = kept is not None or (silent and _KEPT_UNITS.get())
-            unit = await self._rpc.call(GetUnit(unit_id=unit_id), timeout=self._read_timeout if short else None)
+            unit = await self.read_bounded(
+                lambda: self._rpc.call(GetUnit(unit_id=unit_id), timeout=self._read_timeout if short else None)
+            )
         except ServiceUnavailable as exc:
             if exc.service != "meetings":
                 raise
@@ -303,7 +337,7 @@ class UnitDirectory:
             if kept is None and _KEPT_UNITS.get():
                 raise exc.explained(
                     f"the gateway scopes a read with its copy of unit {unit_id} only while that copy is at most"
-                    f" {self._kept_seconds:g} s old, and it has none that recent; try again once meetings answers"
+                    f" {self._kept.seconds:g} s old, and it has none that recent; try again once meetings answers"
                 ) from exc.__cause__
             if kept is None:
                 raise
@@ -316,9 +350,9 @@ class UnitDirectory:
         self._silent_until = float("-inf")
         self._cache.put(unit_id, unit, seconds=None if unit is not None else self._miss_seconds)
         if unit is not None:
-            self._kept[unit_id] = (self._timer(), unit)
+            self._kept.put(unit_id, unit)
         else:
-            self._kept.pop(unit_id, None)
+            self._kept.pop(unit_id)
         return unit
 
     async def known(self, unit_ids: Sequence[str]) -> set[str]:
@@ -452,7 +486,9 @@ async def authorize_meeting(
     `roles` is 403 naming `action`, what the caller was refused (`reschedule meetings`), not merely reading."""
     require_role(principal, roles, action)
     try:
-        meeting = await rpc.call(GetMeeting(meeting_id=meeting_id), timeout=directory.read_wait())
+        meeting = await directory.read_bounded(
+            lambda: rpc.call(GetMeeting(meeting_id=meeting_id), timeout=directory.read_wait())
+        )
     except ServiceUnavailable as exc:
         if exc.service == "meetings":
             directory.noted_silent()  # the next read of a meeting answers its 503 within `read_timeout`
@@ -526,6 +562,7 @@ async def ingest_events(
     over_limit: int | None = None,
     declared_size: int | None = None,
     correlation_id: str | None = None,
+    gone: Callable[[], Awaitable[bool]] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest; each event's
     outcome, and the one correlation id its events name when it is not `correlation_id` (IngestReply), else None.
@@ -545,6 +582,12 @@ async def ingest_events(
     `correlation_id`: the request's (X-Correlation-ID or made for it), sent with the call: meetings logs it and gives
     it to each event that names none of its own, so the facts it re-publishes carry it on. The gateway never parses
     the body: meetings' one strict reading also finds the correlation id the events name.
+    `gone` (UnitDirectory.gone_now): asked before the body is sent; when the broker says no meetings process takes
+    requests, the call is ServiceUnavailable at once, as after the timeout, and nothing is sent. Asked before, not
+    after a wait: a request already sent stays on meetings.rpc until its expiration (the timeout), and a meetings
+    started meanwhile would store events of a call answered 503. Sent, the call is waited for up to `timeout` (a
+    meetings there but slow, or stopped after the check: its `answer_by` has passed when the 503 is answered, so
+    meetings stores nothing of it later).
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     # every header meant as an attribute goes along, a misprefixed one (`ce_id`) too: meetings refuses it by name
@@ -555,6 +598,9 @@ async def ingest_events(
     if over_limit is not None:
         body = body[:CUT_BODY_KEPT]
     try:
+        if gone is not None and await gone():  # no meetings process: nothing sent, so nothing stored after the 503
+            log.warning("meetings_gone", call="ingest_body")
+            raise ServiceUnavailable("meetings")
         reply = await rpc.call(
             IngestBody(
                 over_limit=over_limit,

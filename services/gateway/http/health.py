@@ -1,6 +1,5 @@
 """GET /health: the gateway's liveness and which services have a consumer on their RPC queue."""
 
-import aio_pika
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -8,6 +7,7 @@ from services.gateway.http.deps import State
 from services.gateway.http.routing import ProbeRoute
 from services.gateway.schemas import HealthRead
 from shared.outages import broker_refusal
+from shared.rpc import rpc_consumers
 from shared.topology import RPC_SERVICES
 
 router = APIRouter(tags=["health"], route_class=ProbeRoute)
@@ -35,20 +35,13 @@ async def health(state: State) -> JSONResponse:
         # processes send heartbeats answers when one reported within the window and is not frozen (shared.instances)
         await state.instances.check_local(timeout=min(1.0, state.settings.health_timeout))
         for service in RPC_SERVICES:
-            channel = await connection.channel()
-            try:
-                declared = await channel.declare_queue(f"{service}.rpc", passive=True)
-                consumers = declared.declaration_result.consumer_count or 0
-                answering = state.instances.answering(service)
-                if not consumers:
-                    services[service] = "no consumer"
-                else:
-                    services[service] = "not answering" if answering is False else "answering"
-            except aio_pika.exceptions.ChannelClosed:
+            consumers = await rpc_consumers(connection, service)
+            if consumers is None:
                 services[service] = "no queue"
-            finally:
-                if not channel.is_closed:
-                    await channel.close()
+            elif not consumers:
+                services[service] = "no consumer"
+            else:
+                services[service] = "not answering" if state.instances.answering(service) is False else "answering"
         report["services"] = services
     healthy = report["database"] == "ok" and report["broker"] == "ok"
     # a service it depends on that answers no RPC makes it degraded, as it then is for what needs that service

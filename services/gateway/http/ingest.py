@@ -114,6 +114,7 @@ async def post_events(
         over_limit=cut.limit if cut is not None else None,
         declared_size=cut.declared if cut is not None else None,
         correlation_id=correlation_id,
+        gone=state.directory.gone_now,
     )
     # the events' own correlation id, when they all name one, follows the request from here (operations.md): meetings
     # found it in its one reading of the body, which the gateway does not parse itself

@@ -682,12 +682,14 @@ def minutes_document(
         for record in records
         if record["status"] in ("excused", "absent")
     ]
-    # the members exempt or taking part elsewhere for now are named too, not only counted (DOMAIN.md "Minutes")
-    absent_lines += [
+    # the members exempt or taking part elsewhere for now are not summoned (DOMAIN.md "Minutes": they are listed but
+    # left out of the rate): counted on a line of their own and named, never in the total summoned
+    not_summoned = [record for record in records if record["status"] in NOT_SUMMONED]
+    summoned = [record for record in records if record["status"] not in NOT_SUMMONED]
+    exempt_lines = [
         f"- {name(record['member_id'])}: {label('attendance', record['status'])}"
         + (f" ({reason})" if (reason := absence_reason(record)) else "")
-        for record in records
-        if record["status"] in ("exempt", "transferred")
+        for record in not_summoned
     ]
     guests = ", ".join(
         shown_name(str(guest.get("name", ""))) for guest in (meeting.get("attendance") or {}).get("guests") or []
@@ -717,16 +719,22 @@ def minutes_document(
         (
             _("I. Attendance"),
             _(
-                "Members summoned: %(total)s%(split)s; present: %(present)s; absent with leave: %(excused)s; "  # noqa: E501
-                "absent without leave: %(absent)s; exempt: %(exempt)s.",
-                total=len(records),
-                split=summoned_split(records, members, starts.date()),
+                "Members summoned: %(total)s%(split)s; present: %(present)s; absent with leave: %(excused)s; "
+                "absent without leave: %(absent)s.",
+                total=len(summoned),
+                split=summoned_split(summoned, members, starts.date()),
                 present=counts["present"],
                 excused=counts["excused"],
                 absent=counts["absent"],
-                exempt=counts["exempt"] + counts["transferred"],
             )
             + ("\n" + "\n".join(absent_lines) if absent_lines else "")
+            + (
+                "\n"
+                + _("Not summoned, exempt from meetings or temporarily elsewhere: %(count)s.", count=len(not_summoned))
+                if not_summoned
+                else ""
+            )
+            + ("\n" + "\n".join(exempt_lines) if exempt_lines else "")
             + (("\n" + _("Guests: %(names)s.", names=guests)) if guests else ""),
         ),
         (
@@ -869,6 +877,10 @@ def probationary_on(member: dict[str, Any], day: date) -> bool:
     ends = member.get("probation_ends_on")
     ended_after = bool(ends) and str(ends) > day.isoformat()
     return member.get("status") == "probationary" or ended_after
+
+
+NOT_SUMMONED = ("exempt", "transferred")
+"""Roster statuses of members listed but not summoned: exempt, or taking part elsewhere for now (DOMAIN.md)."""
 
 
 def summoned_split(records: list[dict[str, Any]], members: dict[str, Any], day: date) -> str:

@@ -82,6 +82,8 @@ FIELD_LABELS = {
     "notified_at": N_("Members notified at"),
     "notified_date": N_("Date the members were notified"),
     "notified_time": N_("Hour the members were notified"),
+    "approved_date": N_("Date the minutes were adopted"),
+    "approved_time": N_("Hour the minutes were adopted"),
     "day": N_("Date"),
     "started": N_("Start time"),
     "ended": N_("End time"),

@@ -560,6 +560,9 @@ BY_CODE = {
     RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT: N_(
         "This source is registered to another system's account; only that account may send under it."
     ),
+    RefusalCode.DATA_BASE64_UNSUPPORTED: N_(
+        "The event carries data_base64, which this system does not read: send the data as a JSON object in data."
+    ),
     RefusalCode.SOURCE_RESERVED: N_(
         "Sources beginning with urn:chibo: belong to this system itself; no integration may send under them."
     ),

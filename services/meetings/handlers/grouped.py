@@ -19,6 +19,7 @@ from services.meetings.handlers.ingest import (
     as_routed,
     binary_reading,
     ingest_readings,
+    marked,
     read_raw,
     with_message_id,
 )
@@ -39,12 +40,15 @@ def single_event(
     routing_key: str | None = None,
     message_id: str | None = None,
     sender: str | None = None,
+    request: str | None = None,
 ) -> Reading | None:
     """The event of a one-event AMQP delivery read as ingest_delivery reads it (the body in structured mode, the
     translated event dict in binary mode), as its publisher may send it (`system`: one of this system's own producers,
     else a feed: as_feed) under its `routing_key` (as_routed), carrying the delivery's AMQP `message_id`
     (Reading.message_id) and broker-checked `user_id` (`sender`, Reading.sender: each event of a group keeps its own
-    publisher); None in neither mode or with a header that cannot be read, which ingest_delivery rejects."""
+    publisher) and marked by the delivery's `request` token (the same on each try of it: Reading.request_mark; None:
+    ingest_singles marks it); None in neither mode or with a header that cannot be read, which ingest_delivery
+    rejects."""
     try:
         incoming = read_message(headers, content_type, body, route="amqp")
     except InvalidEvent:
@@ -53,7 +57,8 @@ def single_event(
     if message_id or sender:
         # not dataclasses.replace: ~5 % of a single event's reading
         reading = with_message_id(reading, message_id, sender=sender)
-    return as_routed(reading if system else as_feed(reading), routing_key, batch=False)
+    routed = as_routed(reading if system else as_feed(reading), routing_key, batch=False)
+    return routed if request is None else marked([routed], request)[0]
 
 
 def single_keys(reading: Reading) -> frozenset[str]:
@@ -68,7 +73,9 @@ async def ingest_singles(
     exception that failed its own transaction (its delivery alone is then requeued).
 
     ingest_readings stops at the first event whose own transaction fails; then each event is judged again alone:
-    those committed meanwhile come out duplicate (the inbox), so only the failing ones carry the exception."""
+    only the failing ones carry the exception, and those committed meanwhile are answered as stored (accepted, or
+    held), not duplicate: each delivery's reading is marked first (marked), so its own inbox row is known again."""
+    readings = [reading if reading.request_mark is not None else marked([reading], None)[0] for reading in readings]
     try:
         return list(await ingest_readings(readings, uow_factory, route=route))
     except Exception as exc:

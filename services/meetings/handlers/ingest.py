@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -224,6 +225,12 @@ class Reading:
     in_batch: bool = False
     """It came as an item of a batch body (an AMQP batch message, a POST /v1/events batch: ingest_delivery), which
     its inbox row keeps with its route (inbox_route)."""
+    request_mark: str | None = None
+    """Which request carries it and where: `<request token>:<its index in the request>` (marked), kept on the inbox
+    row its transaction stores (meetings migration 0039). A retry of that same request (its failed transaction judged
+    again one event per transaction, a delivery tried again through an outage) finds its own row and answers the
+    event as stored, not `duplicate`; a copy sent by another request, or at another place of the same body, has
+    another mark and stays `duplicate`. None: not yet marked (ingest_readings marks it)."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -285,6 +292,16 @@ def with_message_id(reading: Reading, message_id: str | None, *, sender: str | N
     if sender is None:
         return _copied(reading, message_id=message_id)
     return _copied(reading, message_id=message_id, sender=sender)
+
+
+def marked(readings: Sequence[Reading], request: str | None) -> list[Reading]:
+    """The readings of one request, each unmarked one given its Reading.request_mark `<request>:<index>` (a fresh
+    token when `request` is None), built by _copied; marked ones are kept as they are (a retry keeps its marks)."""
+    token = request or uuid.uuid4().hex
+    return [
+        reading if reading.request_mark is not None else _copied(reading, request_mark=f"{token}:{index}")
+        for index, reading in enumerate(readings)
+    ]
 
 
 def in_a_batch(reading: Reading) -> Reading:
@@ -676,7 +693,8 @@ async def judge(
             {(source, event_id): read.digest}
             if read is not None
             else await uow.ingest.record_inbox(
-                consumer=INBOX, entries=[(source, event_id, reading.digest, inbox_route(route, reading))]
+                consumer=INBOX,
+                entries=[(source, event_id, reading.digest, inbox_route(route, reading), reading.request_mark)],
             )
         )
         if (source, event_id) in before:
@@ -687,6 +705,11 @@ async def judge(
                     identity = reading_identity(reading)
                     trace.line(log.info, "event_still_held", **identity, **came_by(reading, route, account))
                     return _naming_ignored(held_again(still_held, reading), reading, route=route)
+                if stored_by_its_request(reading, uow):
+                    # this very request stored it, in a transaction its retry could not count on (a sub-transaction
+                    # of a failed group, a commit whose answer was lost): taken in now, not before (its
+                    # event_accepted line is written once this transaction committed, as any accepted event's)
+                    return _naming_ignored(IngestResult(event_id, source, event_type, "accepted"), reading, route=route)
                 trace.line(
                     log.info,
                     "event_duplicate",
@@ -726,6 +749,14 @@ async def judge(
         sources_listed=sources is not None,
     )
     return _naming_ignored(settled, reading, route=route)
+
+
+def stored_by_its_request(reading: Reading, uow: MeetingsUnit) -> bool:
+    """Whether the inbox row the last record_inbox of `uow` found for the reading's (source, id) was stored by the
+    very request and place the reading came in (Reading.request_mark; IngestRepository.stored_by): a retry of that
+    request meeting its own event, which it answers as stored, not `duplicate`."""
+    mark = reading.request_mark
+    return mark is not None and uow.ingest.stored_by(source=reading.source, event_id=reading.event_id) == mark
 
 
 def sent_by(reading: Reading, account: str | None) -> str | None:
@@ -938,10 +969,15 @@ async def ingest_readings(
     sources: Sources = None,
     account: str | None = None,
     deadline: float | None = None,
+    request: str | None = None,
 ) -> list[IngestResult]:
     """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`. `deadline`: the
     time.monotonic() moment the caller's answer is due (deadline_of); the events whose transaction has not committed
-    by then are rolled back and answered NOT_JUDGED, so the caller hears what was stored instead of nothing."""
+    by then are rolled back and answered NOT_JUDGED, so the caller hears what was stored instead of nothing.
+    `request`: the token of the request they came in, the same on each try of it (None: this call is the request),
+    by which the unmarked readings are marked (marked): an event a failed transaction of the request committed after
+    all is answered as stored when judged again, not `duplicate`."""
+    readings = marked(readings, request)
     results: list[IngestResult | None] = [None] * len(readings)
     plans = plan_transactions(readings)
     # several transactions: the relay keeps their events back until the last commits, so they go out in one fetch
@@ -1303,7 +1339,7 @@ async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit, *, route: str)
             first[identity] = index
         seen.add(identity)
     entries = [
-        (source, event_id, chunk[index].digest, inbox_route(route, chunk[index]))
+        (source, event_id, chunk[index].digest, inbox_route(route, chunk[index]), chunk[index].request_mark)
         for (source, event_id), index in first.items()
     ]
     before = await uow.ingest.record_inbox(consumer=INBOX, entries=entries)
@@ -1369,6 +1405,7 @@ async def ingest_delivery(
     message_id: str | None = None,
     account: str | None = None,
     deadline: float | None = None,
+    request: str | None = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -1383,7 +1420,8 @@ async def ingest_delivery(
     (Reading.message_id); None over HTTP. `account`: the sending account (see judge): the API account over HTTP, the
     broker user whose RabbitMQ-checked `user_id` an AMQP message carried (None: it carried none), kept with its
     events' holds and rejections and a whole body's rejection alike. `deadline`: the time.monotonic() moment the
-    HTTP caller's answer is due (ingest_readings; not for a dry run, which keeps nothing); None on AMQP.
+    HTTP caller's answer is due (ingest_readings; not for a dry run, which keeps nothing); None on AMQP. `request`:
+    the token of the delivery, the same on each try of it (ingest_readings; None: this call is the request).
     """
 
     async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
@@ -1403,7 +1441,14 @@ async def ingest_delivery(
                 readings, uow_factory, route=route, scope=scope, sources=sources, account=account
             )
         return await ingest_readings(
-            readings, uow_factory, route=route, scope=scope, sources=sources, account=account, deadline=deadline
+            readings,
+            uow_factory,
+            route=route,
+            scope=scope,
+            sources=sources,
+            account=account,
+            deadline=deadline,
+            request=request,
         )
 
     if not batch:
@@ -2373,7 +2418,7 @@ def not_replayable_as_sent(stored: Mapping[str, Any]) -> RefusalCode | None:
     (shared.reading.not_replayable_reason) of the replay (replayable_as_it_was), of the reply's
     `not_replayable_reason` (queries.REJECTION_COLUMNS), which the operations page offers "Xét lại" by, and of the
     command line's `rejections list`."""
-    code = not_replayable_reason(stored["raw"], stored["reason"])
+    code = not_replayable_reason(stored["raw"], stored["reason"], stored.get("refusal"))
     return None if code is None else RefusalCode(code)
 
 
@@ -2400,7 +2445,7 @@ def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
     attempts'): `body_not_kept` and `not_replayable_reason` (not_replayable_as_sent); `raw` may be only its text from
     the last shared.reading.KEPT_MARK on (shared.reading.KEPT_TAIL_SQL), which decides the same: the fields of
     shared.reading.replayable_fields, the command line's too."""
-    return replayable_fields(stored["raw"], stored["reason"])
+    return replayable_fields(stored["raw"], stored["reason"], stored.get("refusal"))
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:

@@ -92,7 +92,7 @@ class IngestRepository(Protocol):
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
     async def record_inbox(
-        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str]]
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str, str | None]]
     ) -> dict[tuple[str, str], bytes | None]: ...
     async def source_owner(self, source: str) -> str | None: ...
     async def sources_of_unit(self, unit_id: str) -> frozenset[str]: ...
@@ -108,6 +108,7 @@ class IngestRepository(Protocol):
     def held_copy(self, *, source: str, event_id: str) -> Mapping[str, Any] | None: ...
     def first_received(self, *, source: str, event_id: str) -> datetime | None: ...
     def first_route(self, *, source: str, event_id: str) -> str | None: ...
+    def stored_by(self, *, source: str, event_id: str) -> str | None: ...
     def processed_before(self, *, consumer: str, source: str, event_id: str) -> "ProcessedBefore | None": ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
@@ -165,6 +166,9 @@ class PgIngestRepository:
         self._first_routes: dict[tuple[str, str], str | None] = {}
         """The route the first copy of those events came by, as their inbox rows keep it (None: recorded before
         meetings migration 0037): a duplicate's line names it (first_route)."""
+        self._stored_by: dict[tuple[str, str], str | None] = {}
+        """The mark of the request that stored those events' inbox rows (None: none kept, before meetings migration
+        0039 or by a bulk load): a retry of that same request answers its own events as stored (stored_by)."""
         self._read_before: dict[tuple[str, str], tuple[str, ProcessedBefore]] = {}
         """The inbox rows record_inbox found recorded before, by (source, id), with their consumer, while this
         transaction has written neither the row nor the event's hold since (processed_before)."""
@@ -635,32 +639,36 @@ class PgIngestRepository:
         return self._account_sources[key]
 
     async def record_inbox(
-        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str]]
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str, str | None]]
     ) -> dict[tuple[str, str], bytes | None]:
-        """Record (source, id, content digest, route) in the inbox in one statement, the route the event came by
-        (handlers.ingest.inbox_route: `http`, `amqp-batch`, ...) kept with its row; return those processed before
+        """Record (source, id, content digest, route, request mark) in the inbox in one statement, the route the
+        event came by (handlers.ingest.inbox_route: `http`, `amqp-batch`, ...) and the mark of the request that
+        stores it (handlers.ingest.Reading.request_mark; None: none) kept with its row; return those processed before
         with the digest they were recorded with (None for a row recorded without one). A second statement runs only
-        when some were there before, reading when and by which route their first copy came too (first_received,
-        first_route)."""
+        when some were there before, reading when, by which route and by which request their first copy came too
+        (first_received, first_route, stored_by)."""
         if not entries:
             return {}
         rows = await self._conn.fetch(
-            "INSERT INTO processed_message (consumer, source, event_id, digest, route)"
-            " SELECT $1, s, i, d, r FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[]) AS t(s, i, d, r)"
+            "INSERT INTO processed_message (consumer, source, event_id, digest, route, stored_by)"
+            " SELECT $1, s, i, d, r, b"
+            " FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[]) AS t(s, i, d, r, b)"
             " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
             consumer,
-            [source for source, _, _, _ in entries],
-            [event_id for _, event_id, _, _ in entries],
-            [digest for _, _, digest, _ in entries],
-            [route for _, _, _, route in entries],
+            [entry[0] for entry in entries],
+            [entry[1] for entry in entries],
+            [entry[2] for entry in entries],
+            [entry[3] for entry in entries],
+            [entry[4] for entry in entries],
         )
         inserted = {(row["source"], row["event_id"]) for row in rows}
         self._rejected_before |= {(row["source"], row["event_id"]) for row in rows if row["rejected"]}
-        before = [(source, event_id) for source, event_id, _, _ in entries if (source, event_id) not in inserted]
+        before = [(entry[0], entry[1]) for entry in entries if (entry[0], entry[1]) not in inserted]
         if not before:
             return {}
         stored = await self._conn.fetch(
-            "SELECT p.source, p.event_id, p.digest, p.processed_at, p.route, h.waiting_for, h.reason, h.answer,"
+            "SELECT p.source, p.event_id, p.digest, p.processed_at, p.route, p.stored_by, h.waiting_for, h.reason,"
+            " h.answer,"
             " h.field, h.refusal::text AS refusal FROM processed_message p LEFT JOIN held_event h"
             " ON h.source = p.source AND h.event_id = p.event_id"
             " WHERE p.consumer = $1 AND (p.source, p.event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
@@ -674,6 +682,7 @@ class PgIngestRepository:
             self._read_before[identity] = (consumer, ProcessedBefore(row["digest"]))
             self._first_received[identity] = row["processed_at"]
             self._first_routes[identity] = row["route"]
+            self._stored_by[identity] = row["stored_by"]
             if row["waiting_for"] is not None:
                 self._held_copies[identity] = row
             else:
@@ -695,6 +704,12 @@ class PgIngestRepository:
         its inbox row keeps it (`http`, `http-batch`, `amqp`, `amqp-batch`, `bulk`, `replay`); None when none was
         found or the row was recorded before meetings migration 0037. No round trip: read with the inbox digests."""
         return self._first_routes.get((source, event_id))
+
+    def stored_by(self, *, source: str, event_id: str) -> str | None:
+        """The mark of the request whose transaction stored the inbox row of an event the last record_inbox naming
+        it found processed before (handlers.ingest.Reading.request_mark); None when none was found or kept (a row
+        from before meetings migration 0039, a bulk load's). No round trip: read with the inbox digests."""
+        return self._stored_by.get((source, event_id))
 
     def processed_before(self, *, consumer: str, source: str, event_id: str) -> ProcessedBefore | None:
         """The inbox row of (source, id) as a record_inbox of this transaction found it recorded before, while this

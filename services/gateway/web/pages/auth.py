@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.auth import Role
 from services.gateway.http.deps import State
+from services.gateway.http.errors import SERVICE_RETRY_AFTER
 from services.gateway.limits import client_address
 from services.gateway.repository import AccountRow
 from services.gateway.web import forms
@@ -106,14 +107,16 @@ async def standing_refused(
 ) -> Response | None:
     """The sign-in page refusing `account` (403, NOT_SIGNED_IN) when its person has left the cell or the position, or
     it names no person (membership.MembershipCheck, as every request of a session asks, but asked of meetings now, not
-    the answer kept for requests: a person removed a moment ago does not sign in), or 503 (STANDING_UNKNOWN)
-    when meetings cannot say and no answer is known; None when it may sign in (roles not checked too). `username`: the
-    name to put back in the form (the one typed; none after the identity provider)."""
+    the answer kept for requests: a person removed a moment ago does not sign in), or 503 (STANDING_UNKNOWN,
+    Retry-After) when meetings cannot say now, whatever answer is kept; None when it may sign in (roles not checked
+    too). `username`: the name to put back in the form (the one typed; none after the identity provider)."""
     try:
         refused = await state.membership.refusal(principal_of(account), command=False, fresh=True)
     except ServiceUnavailable as exc:
         log.warning("web_sign_in_unchecked", sub=account.sub, service=exc.service)
-        return sign_in_form(request, next_url=next_url, username=username, status=503, error=_(STANDING_UNKNOWN))
+        page = sign_in_form(request, next_url=next_url, username=username, status=503, error=_(STANDING_UNKNOWN))
+        page.headers["Retry-After"] = SERVICE_RETRY_AFTER  # as every "try again" 503 of the gateway says it
+        return page
     if refused is None:
         return None
     log.info("web_sign_in_refused", sub=account.sub, reason=refused.reason)

@@ -232,10 +232,12 @@ MINUTES_FORM = forms.FormLabels(
 )
 """The minutes form's inputs as _minutes.html labels them, its rows' by stem (`task-2` → Nhiệm vụ 2)."""
 APPROVAL_FORM = forms.FormLabels(
-    fields=forms.known("votes_for", "votes_against"),
-    types=dict.fromkeys(("votes_for", "votes_against"), "number"),
-    order=("csrf", "form_key", "votes_for", "votes_against"),
+    fields=forms.known("approved_date", "approved_time", "votes_for", "votes_against"),
+    types={"approved_date": "date", "approved_time": "time"} | dict.fromkeys(("votes_for", "votes_against"), "number"),
+    order=("csrf", "form_key", "approved_date", "approved_at", "approved_time", "votes_for", "votes_against"),
 )
+"""The adoption form's inputs: when the cell adopted the minutes (a date and an hour, as the other forms ask a
+moment) and its votes."""
 ASSESSMENT_FORM = forms.FormLabels(
     fields={"point-": N_("Points")} | forms.known("comment"),
     free=frozenset({"comment"}),
@@ -738,6 +740,9 @@ async def _record_page(
         meeting_day=meeting_day(meeting),
         # the saved minutes' own day, warned of on the correction form (moved off it, adoption waits for them)
         minutes_day=minutes_day(meeting) if meeting.get("approved_at") is None else "",
+        # the adoption form's moment until the secretary says otherwise: the meeting's end (adoption_default)
+        adopted_on=_day_value(adoption_default(meeting)),
+        adopted_clock=_clock(adopted) if (adopted := adoption_default(meeting)) else "",
         off_minutes_notice=said == "rescheduled_off_minutes",
         **shown,
         shown_clock=clock,
@@ -752,6 +757,11 @@ async def _record_page(
         rows=range(1, max(ROWS, len(minutes["resolutions"]) + 1, len(minutes["tasks"]) + 1) + 1),
         self_criticism_most=forms.SELF_CRITICISM_MOST,
     )
+
+
+def _day_value(moment: datetime | None) -> str:
+    """A date input's value (`2026-12-05`) of `moment`'s day in Vietnam, "" for None."""
+    return f"{moment.astimezone(VIETNAM_TZ):%Y-%m-%d}" if moment else ""
 
 
 def _clock(moment: datetime) -> str:
@@ -2174,15 +2184,9 @@ async def approval(meeting_id: str, request: Request, viewer: FormViewer, state:
     form = await forms.form_of(request, APPROVAL_FORM)
 
     async def action() -> None:
-        errors: dict[str, str] = {}
-        votes = {key: forms.whole_number(form, key, errors) for key in ("votes_for", "votes_against")}
-        if votes["votes_for"] is None and "votes_for" not in errors:
-            # the minutes are adopted by a vote (meetings refuses an adoption without votes for): an empty box is
-            # asked for here, in the secretary's words, before anything is sent
-            errors["votes_for"] = forms.required("votes_for")
-        if errors:
-            raise FormErrors(errors)
-        model = forms.build(MinutesApprovalCreate, {k: v for k, v in votes.items() if v is not None})
+        meeting = await recordable_meeting(viewer, state, meeting_id)
+        body = _approval_body(form, default=adoption_default(meeting), now=datetime.now(VIETNAM_TZ))
+        model = forms.build(MinutesApprovalCreate, body)
         await forms.send(commands.approve_minutes(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "approval", action, "approved")
@@ -2205,6 +2209,48 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "assessment", action, "assessed")
+
+
+def adoption_default(meeting: Any) -> datetime | None:
+    """When the cell is taken to have adopted the minutes of `meeting` (a MeetingReply or its dict) until the secretary
+    says otherwise: the end its saved minutes give (`ended_at`), not before its start, since minutes are read and
+    adopted at the meeting (DOMAIN.md "Meetings": During); its start without an end, None without either."""
+    stored = meeting.get("minutes") if isinstance(meeting, dict) else meeting.minutes
+    starts = meeting.get("starts_at") if isinstance(meeting, dict) else meeting.starts_at
+    starts = parse_moment(starts) if isinstance(starts, str) else starts
+    ended = parse_moment((stored or {}).get("ended_at"))
+    if ended is None or (starts is not None and ended < starts):
+        return starts
+    return ended
+
+
+def _approval_body(form: Any, *, default: datetime | None, now: datetime) -> dict[str, Any]:
+    """The API body of the adoption form (`approved_at`, `votes_for`, `votes_against`): its moment from the date and
+    hour inputs (`approved_date`, `approved_time`; a page sent without them, opened before they were asked, takes
+    `default`, adoption_default), refused when still ahead of `now` (shared.plausible.begins_later, the clock
+    allowance the other forms' moments get); FormErrors with every mistake at once. A moment before the meeting began
+    is meetings' to refuse (domain.check_approval_moment, naming `data.approved_at`), said as this form's field."""
+    errors: dict[str, str] = {}
+    asked = "approved_date" in form or "approved_time" in form
+    approved = forms.moment(form, "approved_date", "approved_time", errors, field="approved_at") if asked else default
+    if approved is not None and begins_later(approved, now):
+        local = now.astimezone(VIETNAM_TZ)
+        errors["approved_at"] = _(
+            "%(field)s: %(when)s has not come yet (it is %(now)s now); enter when the cell adopted the minutes, at"
+            " the meeting.",
+            field=forms.label("approved_date" if approved.date() > local.date() else "approved_time"),
+            when=format_moment(approved),
+            now=format_moment(local),
+        )
+    votes = {key: forms.whole_number(form, key, errors) for key in ("votes_for", "votes_against")}
+    if votes["votes_for"] is None and "votes_for" not in errors:
+        # the minutes are adopted by a vote (meetings refuses an adoption without votes for): an empty box is
+        # asked for here, in the secretary's words, before anything is sent
+        errors["votes_for"] = forms.required("votes_for")
+    if errors:
+        raise FormErrors(errors)
+    body: dict[str, Any] = {key: value for key, value in votes.items() if value is not None}
+    return body | ({"approved_at": approved.astimezone(VIETNAM_TZ).isoformat()} if approved is not None else {})
 
 
 def minutes_day(meeting: Any) -> str:
