@@ -186,3 +186,33 @@ def _multi(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     for name, value in pairs:
         found.setdefault(name, []).append(value)
     return {name: values[0] if len(values) == 1 else values for name, values in found.items()}
+
+
+def alerts(page: str) -> str:
+    """The text of the page's error boxes (role="alert"), tags left out."""
+    boxes = re.findall(r'<div class="error" role="alert"[^>]*>(.*?)</div>', page, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", " ".join(boxes)))
+
+
+async def test_an_unstorable_character_in_another_part_is_named_as_its_own_part_labels_it_enter_included(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    # a roster row's choice holding U+0000, sent with the minutes' button, with no part's (Enter: /record): refused
+    # naming the member's row (as the roster's own button does, "Điểm danh đồng chí …"), never "Điểm danh" alone,
+    # and never passed over because the button saves nothing; the minutes typed shown back either way
+    member = world.member_a1
+    with meetings_of_cell_a1(world, held=with_roster_and_minutes(world)) as made:
+        record = f"/app/meetings/{made['held']}/record"
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
+            page = (await secretary.get(record)).text
+            typed = {f"status-{member}": "absent\x00", "content": "Nội dung đang gõ"}
+            found: dict[str, tuple[int, bool, bool]] = {}
+            for action in ("/attendance", "/minutes", "/record"):
+                target, pairs = browser_sends(page, action, typed)  # `/record`: the form's own address, no button's
+                sent = await secretary.post(target, data=_multi(pairs))
+                said = alerts(sent.text)
+                found[action] = (sent.status_code, "Điểm danh đồng chí" in said, "U+0000" in said)
+                assert content_of(sent.text) == "Nội dung đang gõ", action
+            assert found == dict.fromkeys(("/attendance", "/minutes", "/record"), (422, True, True)), found

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Any
@@ -1065,9 +1065,21 @@ async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, 
 async def keep_typed(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """The record page sent by Enter (its first button, unseen: no part's save button named): nothing saved, every
     part typed shown again as typed and marked unsaved (unsaved_parts), so that Enter in one part never saves
-    another; the page itself (a redirect) when nothing was typed."""
+    another; the page itself (a redirect) when nothing was typed. A character no text is stored with, in any part's
+    input, is refused as every part's save refuses it (422, each input named by its own part's label, a roster row by
+    its member), the page shown back with everything typed."""
     form = await forms.posted_form(request)
+    await other_parts_named(request, form, lambda: _row_names(viewer, state, meeting_id))
+    forms.FORM.set(record_labels(None))  # the refusal's box lists them as the page's parts' labels say them
+    if said := dict(forms.UNSTORABLE.get()):
+        return await _record_page(request, viewer, state, meeting_id, errors={"record": said}, typed=form)
     return await _record_page(request, viewer, state, meeting_id, typed=form, done="")
+
+
+async def _row_names(viewer: Viewer, state: State, meeting_id: str) -> dict[str, str]:
+    """The names the record page's roster rows are labelled with (member id to full name: meeting_roster)."""
+    _roster, names = await meeting_roster(viewer, state, await recordable_meeting(viewer, state, meeting_id))
+    return names
 
 
 async def _submit(
@@ -1076,7 +1088,7 @@ async def _submit(
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
     page_form = await forms.posted_form(request)  # the whole page: every part's inputs (unsaved_parts)
-    await other_parts_named(request, page_form)
+    await other_parts_named(request, page_form, lambda: _row_names(viewer, state, meeting_id))
     taking = str(page_form.get(TAKE_STORED) or "")
     if taking and section in TAKES_STORED:
         return await _take_stored(request, viewer, state, meeting_id, section, taking)
@@ -1109,17 +1121,12 @@ async def _submit(
     )
 
 
-async def other_parts_named(request: Request, form: Any) -> None:
-    """Name the unstorable inputs (forms.UNSTORABLE) of the record page's other parts (RECORD_PARTS), which its one
-    form sends with the part being saved, as their own part labels them, never as a field not on the form: a
-    character no text is stored with is refused wherever on the page it was typed (the part being saved keeps its
-    own labels; an input no part has is still said as not on the form)."""
-    labels = forms.FORM.get()
-    if labels is None or not forms.UNSTORABLE.get():
-        return
-    parts = (*RECORD_PARTS, labels)  # the part being saved last: its own labels over another part's of one name
-    merged = dataclasses.replace(
-        labels,
+def record_labels(own: forms.FormLabels | None) -> forms.FormLabels:
+    """The labels of every part of the record page's one form (RECORD_PARTS) together, the part being saved (`own`,
+    None for none: Enter's keep_typed) last, so that its own labels win over another part's of one name."""
+    parts = (*RECORD_PARTS, *([own] if own is not None else []))
+    return dataclasses.replace(
+        own or forms.FormLabels(),
         fields={key: value for part in parts for key, value in part.fields.items()},
         choices={key: value for part in parts for key, value in part.choices.items()},
         hidden=frozenset().union(*(part.hidden for part in parts)),
@@ -1129,11 +1136,31 @@ async def other_parts_named(request: Request, form: Any) -> None:
         people=frozenset().union(*(part.people for part in parts)),
         many=frozenset().union(*(part.many for part in parts)),
         types={key: value for part in parts for key, value in part.types.items()},
+        # its errors listed top to bottom: the part being saved's, then the others' as the page shows them
+        order=tuple(dict.fromkeys(item for part in (*parts[-1:], *parts) for item in part.order)),
     )
+
+
+async def other_parts_named(request: Request, form: Any, row_names: Callable[[], Awaitable[Mapping[str, str]]]) -> None:
+    """Name the unstorable inputs (forms.UNSTORABLE) of the record page's other parts (RECORD_PARTS), which its one
+    form sends with the part being saved (FORM, none for Enter's keep_typed), as their own part labels them, never as
+    a field not on the form: a character no text is stored with is refused wherever on the page it was typed (the
+    part being saved keeps its own labels; an input no part has is still said as not on the form). A row labelled by
+    its name (a roster row's `status-MEMBER`: "Điểm danh của đồng chí …") takes it from `row_names` (member id to
+    name), asked only when such a row of another part holds one, whichever part's button was pressed."""
+    own = forms.FORM.get()
+    if not forms.UNSTORABLE.get() and own is not None:
+        return
+    merged = record_labels(own)
     undecodable = forms.undecodable_fields(request.headers.get("content-type", ""), await request.body())
     token = forms.FORM.set(merged)
     try:
-        forms.UNSTORABLE.set(forms.refused_characters(form, undecodable))
+        unstorable = forms.refused_characters(form, undecodable)
+        others = [name for name in unstorable if own is None or own.find(name) is None]
+        if any(merged.of_stem(merged.named, name) is not None for name in others):
+            forms.FORM.set(merged := dataclasses.replace(merged, names={**merged.names, **await row_names()}))
+            unstorable = forms.refused_characters(form, undecodable)
+        forms.UNSTORABLE.set(unstorable)
     finally:
         forms.FORM.reset(token)
 
