@@ -4,7 +4,6 @@ its minutes PDF, the form having stamped the moment it was sent, while minutes a
 (DOMAIN.md "Meetings": During). The form now shows a date and an hour, the meeting's end until changed; a moment still
 ahead is refused naming the input; one before the meeting began is meetings' to refuse (check_approval_moment)."""
 
-import re
 from datetime import datetime
 
 import httpx
@@ -15,7 +14,8 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages.secretary import APPROVAL_FORM, _approval_body, adoption_default
 from shared.periods import VIETNAM_TZ
 from tests.gateway.fakes import World
-from tests.gateway.test_minutes_label_pages import csrf_of, signed_in
+from tests.gateway.test_minutes_label_pages import signed_in
+from tests.gateway.test_unsaved_parts_kept import _multi, browser_sends
 from tests.support.ids import random_id
 
 ENDED = datetime(2026, 12, 5, 21, 10, tzinfo=VIETNAM_TZ)
@@ -89,15 +89,15 @@ async def test_the_form_shows_the_meetings_end_and_sends_it(
             client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
         ) as secretary:
             page = (await secretary.get(f"/app/meetings/{meeting_id}/record")).text
-            form = re.search(rf'action="/app/meetings/{meeting_id}/approval".*?</form>', page, re.S)
-            assert form is not None, page[-3000:]
-            drawn = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(0)))
+            # the record page is one form: the adoption's button sends it whole to /approval (its part's inputs
+            # among the others', none of them typed)
+            target, pairs = browser_sends(page, "/approval", {"votes_for": "1"})
+            drawn = dict(pairs)
             assert (drawn.get("approved_date"), drawn.get("approved_time")) == ("2026-12-05", "21:10"), drawn
-            assert '<label for="a-date">Ngày thông qua biên bản</label>' in form.group(0)
-            assert '<label for="a-time">Giờ thông qua biên bản</label>' in form.group(0)
-            sent = await secretary.post(
-                f"/app/meetings/{meeting_id}/approval", data=drawn | {"csrf": csrf_of(page), "votes_for": "1"}
-            )
+            assert '<label for="a-date">Ngày thông qua biên bản</label>' in page
+            assert '<label for="a-time">Giờ thông qua biên bản</label>' in page
+            assert target == f"/app/meetings/{meeting_id}/approval", target
+            sent = await secretary.post(target, data=_multi(pairs))
             assert sent.status_code == 303, sent.text[-3000:]
     finally:
         world.meetings.pop(meeting_id, None)

@@ -55,6 +55,9 @@ def record_page(status: str, *, context: dict[str, Any] | None = None, **meeting
                 "rows": range(1, 2),
                 "score": score,
                 "manual": manual,
+                # the record page's parts typed but not saved (secretary.unsaved_parts): none
+                "unsaved": set(),
+                "unsaved_tasks": {},
             }
             | (context or {})
         )

@@ -129,7 +129,7 @@ async def test_the_minutes_typed_before_the_session_ended_come_back_after_signin
     meeting_id = await history_meeting(system, province["secretary"], CELL, starts, agenda="Bàn việc giữ biên bản")
     page = await new_tab(browser, system, secretaries[0])
     await page.goto(f"{system.gateway_url}/app/meetings/{meeting_id}/record")
-    form = page.locator('form[action$="/minutes"]')
+    form = page.locator("#record-form")
     await form.locator("#m-day").fill(f"{starts:%Y-%m-%d}")
     await form.locator("#m-started").fill("08:20")
     await form.locator("#m-ended").fill("10:05")
@@ -146,11 +146,11 @@ async def test_the_minutes_typed_before_the_session_ended_come_back_after_signin
     speaker_id = await speaker.get_attribute("value")
     await speaker.check()
     old_csrf = await form.locator('input[name="csrf"]').input_value()
-    old_key = await form.locator('input[name="form_key"]').input_value()
+    old_key = await form.locator('button[formaction$="/minutes"]').get_attribute("value")
     shown = await form.locator('input[name="was.minutes"]').input_value()
 
     await end_session(system, await session_of(page))
-    await form.locator('button[type="submit"]').click()
+    await form.locator('button[formaction$="/minutes"]').click()
     await page.wait_for_url(SIGN_IN_PAGE)
     draft = await page.evaluate(f"sessionStorage.getItem('{DRAFT}')")
     assert draft and "Nghị quyết về làm đường" in draft
@@ -160,7 +160,7 @@ async def test_the_minutes_typed_before_the_session_ended_come_back_after_signin
     await sign_in_on(page, secretaries[0])
     await page.wait_for_url(f"**/app/meetings/{meeting_id}/record")
     await expect(page.locator("#kept-form-notice")).to_have_text(KEPT_NOTE)
-    form = page.locator('form[action$="/minutes"]')
+    form = page.locator("#record-form")
     assert await form.get_attribute("data-kept-form") == "restored"
     assert await form.locator("#m-content").input_value() == "Bàn việc đóng góp làm đường.\nPhân công vận động các hộ."
     assert await form.locator("#m-conclusions").input_value() == "Chi bộ thống nhất & giao nhiệm vụ."
@@ -174,7 +174,7 @@ async def test_the_minutes_typed_before_the_session_ended_come_back_after_signin
     assert await form.locator('input[name="was.minutes"]').input_value() == shown
     assert await page.evaluate(f"sessionStorage.getItem('{DRAFT}')") is None
 
-    await form.locator('button[type="submit"]').click()
+    await form.locator('button[formaction$="/minutes"]').click()
     await page.wait_for_url(re.compile(r".*notice=.*"))
     async with httpx.AsyncClient(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}

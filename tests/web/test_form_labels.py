@@ -14,6 +14,7 @@ from urllib.parse import quote_from_bytes
 import httpx
 import pytest
 
+from services.gateway.web.pages.secretary import TAKE_STORED
 from tests.support.system import RunningSystem
 from tests.web.conftest import PERIOD, RUNNING, csrf_of, signed_in, web_account
 from tests.web.test_record_values import begun_meeting
@@ -67,6 +68,7 @@ class Forms(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[Form] = []
+        self.buttons: list[tuple[int, str, str | None, dict[str, str]]] = []
         self._select: str | None = None
         self._chosen: str | None = None
         self._textarea: str | None = None
@@ -80,6 +82,9 @@ class Forms(HTMLParser):
             return
         if not self.forms or "disabled" in named:
             return
+        if tag == "button" and named.get("formaction"):
+            # a part of the record page's one form: the whole form sent to the button's address, with its key
+            self.buttons.append((len(self.forms) - 1, html.unescape(named["formaction"]), named.get("name"), named))
         if tag in ("input", "select", "textarea") and "name" in named and "aria-label" in named:
             self.forms[-1].labels.setdefault(named["name"], html.unescape(named["aria-label"]))
         if tag == "input" and "name" in named:
@@ -114,7 +119,16 @@ def forms_of(page: str) -> list[Form]:
     """The POST forms of a page's HTML."""
     parser = Forms()
     parser.feed(page)
-    return parser.forms
+    # a form whose buttons send it elsewhere (formaction: the record page's parts) is posted as each button sends it,
+    # and to its own address too (Enter, which saves nothing but refuses as they do: secretary.keep_typed)
+    found = list(parser.forms)
+    for index, action, name, named in parser.buttons:
+        whole = parser.forms[index]
+        if name == TAKE_STORED:
+            continue
+        extra = [(name, named.get("value", ""))] if name else []
+        found.append(Form(action, inputs=[*whole.inputs, *extra], hidden=set(whole.hidden), labels=dict(whole.labels)))
+    return found
 
 
 def body(inputs: list[tuple[str, str]], name: str | None = None, bad: bytes = b"") -> bytes:
@@ -242,7 +256,13 @@ async def test_every_forms_refusals_name_its_inputs_as_its_page_labels_them(
                 await walk(client, path, done, walked)
     assert walked.faults == [], "\n".join(walked.faults)
     # every kind of form of those pages was found and posted
-    assert {"/app/cells/…/meetings", "/app/meetings/…/minutes", "/app/me/preferences"} <= done, done
+    # (the record page's one form posted by Enter too: its own address, which saves nothing but refuses alike)
+    assert {
+        "/app/cells/…/meetings",
+        "/app/meetings/…/minutes",
+        "/app/meetings/…/record",
+        "/app/me/preferences",
+    } <= done, done
     assert walked.posted > 100, walked.posted
 
 

@@ -111,7 +111,9 @@ def test_a_task_is_done_on_a_day_from_its_meeting_to_today() -> None:
 
 def test_the_task_done_form_has_a_date_from_the_meeting_to_today() -> None:
     page = RECORD.read_text()
-    assert re.search(r'name="completed_on" type="date" min="\{\{ meeting_day \}\}" max="\{\{ today \}\}"', page)
+    # each task's own input on the record page's one form (`completed_on-TASK`: secretary.task_form)
+    named = r'name="completed_on-\{\{ task.task_id \}\}" type="date" min="\{\{ meeting_day \}\}" max="\{\{ today \}\}"'
+    assert re.search(named, page)
 
 
 def test_decomposed_text_is_counted_as_stored() -> None:
@@ -164,7 +166,8 @@ def test_every_input_of_a_form_has_a_vietnamese_name(template: str) -> None:
     names |= set(re.findall(r'period_select\("[a-z_]+", "([a-z_]+)"', page))  # the period picker (_period_select.html)
     assert names
     if template == "record.html":
-        assert {"start_date", "ended", "content", "completed_on", "comment", "title"} <= names
+        # (a task's `completed_on-TASK` is a row's own, named per task: test_form_labels)
+        assert {"start_date", "ended", "content", "cancel_reason", "comment", "title"} <= names
     unnamed = sorted(name for name in names if forms.label(name) == name)
     assert unnamed == []
 

@@ -45,13 +45,13 @@ async def two_secretaries(system: RunningSystem, province: dict[str, str]) -> tu
 
 async def save_minutes(page: Page, fields: dict[str, str]) -> None:
     """Fill the minutes form the tab shows with `fields` (input id → value) and save it."""
-    form = page.locator('form[action$="/minutes"]')
+    form = page.locator("#record-form")
     for field, value in fields.items():
         await form.locator(f"#{field}").fill(value)
     recorder = form.locator("#recorder_id")
     if not await recorder.input_value():  # since h443 its list starts empty, and the form is not sent without one
         await recorder.select_option(index=1)
-    await form.locator('button[type="submit"]').click()
+    await form.locator('button[formaction$="/minutes"]').click()
     await page.wait_for_url(re.compile(r".*notice=.*"))
 
 
@@ -97,7 +97,7 @@ async def test_minutes_changed_by_another_secretary_meanwhile_are_named_and_wait
         await a.goto(record)
         await a.locator("#m-content").fill("Nội dung đồng chí A viết lại.")
         await end_session(system, await session_of(a))
-        await a.locator('form[action$="/minutes"] button[type="submit"]').click()
+        await a.locator('button[formaction$="/minutes"]').click()
         await a.wait_for_url(re.compile(r".*/app/sign-in\?next=.+"))
 
         # meanwhile B changes the same content and the conclusions
@@ -111,7 +111,7 @@ async def test_minutes_changed_by_another_secretary_meanwhile_are_named_and_wait
         changes = a.locator("#kept-form-changes")
         await expect(changes).to_be_visible()
         await expect(changes.get_by_role("heading", name=CHANGED_TITLE)).to_be_visible()
-        form = a.locator('form[action$="/minutes"]')
+        form = a.locator("#record-form")
         # the content both changed: named, B's value beside A's, A's kept in the field until she chooses
         content = changes.locator('[data-field-name="content"]')
         await expect(content).to_contain_text("Nội dung")
@@ -129,7 +129,7 @@ async def test_minutes_changed_by_another_secretary_meanwhile_are_named_and_wait
         assert await changes.locator('[data-field-name="day"]').count() == 0  # what nobody changed is not listed
 
         # sending before choosing sends nothing: asked to choose, B's minutes stay stored
-        await form.locator('button[type="submit"]').click()
+        await form.locator('button[formaction$="/minutes"]').click()
         await expect(changes.get_by_role("alert")).to_have_text(CHOOSE)
         assert a.url.endswith(f"/app/meetings/{meeting_id}/record")
         minutes = (await api.get(f"/v1/meetings/{meeting_id}")).json()["minutes"]
@@ -140,7 +140,7 @@ async def test_minutes_changed_by_another_secretary_meanwhile_are_named_and_wait
         assert await form.locator("#m-content").input_value() == "Nội dung đồng chí B sửa."
         await choice.get_by_role("radio", name=KEEP_MINE).check()
         assert await form.locator("#m-content").input_value() == "Nội dung đồng chí A viết lại."
-        await form.locator('button[type="submit"]').click()
+        await form.locator('button[formaction$="/minutes"]').click()
         await a.wait_for_url(re.compile(r".*notice=.*"))
         minutes = await stored_minutes(api, meeting_id, "content", "Nội dung đồng chí A viết lại.")
         assert minutes["conclusions"] == "Kết luận đồng chí B sửa."
@@ -165,15 +165,15 @@ async def test_a_place_changed_by_another_secretary_meanwhile_is_named_on_the_ke
     )
     try:
         await a.goto(record)
-        moved = a.locator('form[action$="/reschedule"]')
+        moved = a.locator("#record-form")
         await moved.locator("#r-location").fill("Nhà văn hóa của đồng chí A")
         await end_session(system, await session_of(a))
-        await moved.locator('button[type="submit"]').click()
+        await moved.locator('button[formaction$="/reschedule"]').click()
         await a.wait_for_url(re.compile(r".*/app/sign-in\?next=.+"))
 
         await b.goto(record)
-        await b.locator('form[action$="/reschedule"] #r-location').fill("Hội trường của đồng chí B")
-        await b.locator('form[action$="/reschedule"] button[type="submit"]').click()
+        await b.locator("#record-form #r-location").fill("Hội trường của đồng chí B")
+        await b.locator('button[formaction$="/reschedule"]').click()
         await b.wait_for_url(re.compile(r".*notice=.*"))
 
         async def moved_by_b() -> bool:
@@ -186,10 +186,10 @@ async def test_a_place_changed_by_another_secretary_meanwhile_is_named_on_the_ke
         place = a.locator('#kept-form-changes [data-field-name="location"]')
         await expect(place.locator("[data-theirs]")).to_have_text("Hội trường của đồng chí B")
         await expect(place.locator("[data-kept]")).to_have_text("Nhà văn hóa của đồng chí A")
-        await moved.locator('button[type="submit"]').click()
+        await moved.locator('button[formaction$="/reschedule"]').click()
         await expect(a.locator("#kept-form-changes").get_by_role("alert")).to_have_text(CHOOSE)
         await place.get_by_role("radio", name=TAKE_THEIRS).check()
-        await moved.locator('button[type="submit"]').click()
+        await moved.locator('button[formaction$="/reschedule"]').click()
         await a.wait_for_url(re.compile(r".*notice=.*"))
         assert (await api.get(f"/v1/meetings/{meeting_id}")).json()["location"] == "Hội trường của đồng chí B"
         starts_at = datetime.fromisoformat((await api.get(f"/v1/meetings/{meeting_id}")).json()["starts_at"])

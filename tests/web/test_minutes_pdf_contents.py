@@ -3,7 +3,6 @@ self-criticism and the cell committee's self-score (and its resolutions' votes a
 the votes on adopting the minutes themselves (`minutes.approved.v1`'s votes_for, votes_against): it said only that
 they were adopted. Before their adoption it says they are not adopted."""
 
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from tests.web.conftest import cell_members, feed, feed_event, signed_in
 from tests.web.test_held_day_corrected import _api, _free_pair, _moment, _roster_and_minutes, _until
 from tests.web.test_held_form import record_held, text
 from tests.web.test_minutes_pdf_roll_call import CELL, held_meeting, minutes_pdf_text, sample_minutes
+from tests.web.test_minutes_prefill import form_fields
 from tests.web.test_roster_locked import errors_of
 
 FEED = "urn:test:minutes-pdf-h443"
@@ -81,9 +81,9 @@ async def test_minutes_recorded_afterwards_are_adopted_when_the_form_says_at_the
         await _roster_and_minutes(client, api, meeting_id, held_at)
         ended = held_at + timedelta(minutes=100)
         page = (await client.get(f"/app/meetings/{meeting_id}/record")).text
-        form = re.search(rf'action="/app/meetings/{meeting_id}/approval".*?</form>', page, re.S)
-        assert form is not None, text(page)
-        drawn = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(0)))
+        # the record page is one form: the adoption part's inputs, sent by its button (no other part typed)
+        adoption = ("csrf", "approved_date", "approved_time", "votes_for", "votes_against")
+        drawn = {key: value for key, value in form_fields(page, f"/meetings/{meeting_id}/approval") if key in adoption}
         assert (drawn["approved_date"], drawn["approved_time"]) == (f"{ended:%Y-%m-%d}", f"{ended:%H:%M}"), drawn
         path = f"/app/meetings/{meeting_id}/approval"
         early = drawn | {"approved_time": f"{held_at - timedelta(hours=1):%H:%M}", "votes_for": "2"}

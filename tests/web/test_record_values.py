@@ -185,15 +185,16 @@ async def test_a_task_is_marked_done_on_the_day_given(
     async with signed_in(system, "secretary") as client:
         record = (await client.get(f"/app/meetings/{meeting_id}/record")).text
         today = datetime.now(VIETNAM_TZ).date().isoformat()
-        assert f'id="done-{task}" name="completed_on" type="date" min="{held_on}" max="{today}" value="{today}"' in (
-            record
+        assert (
+            f'id="done-{task}" name="completed_on-{task}" type="date" min="{held_on}" max="{today}" value="{today}"'
+            in (record)
         )
         ahead = (datetime.now(VIETNAM_TZ).date() + timedelta(days=3)).isoformat()
         done = f"/app/meetings/{meeting_id}/tasks/{task}/done"
         sent = await client.post(done, data={"csrf": csrf_of(record), "completed_on": ahead, "task_id": task})
         assert sent.status_code == 422, sent.text
         assert "Ngày hoàn thành: ngày " in html.unescape(sent.text) and "chưa tới" in html.unescape(sent.text)
-        assert f'name="completed_on" type="date" min="{held_on}" max="{today}" value="{ahead}"' in sent.text
+        assert f'name="completed_on-{task}" type="date" min="{held_on}" max="{today}" value="{ahead}"' in sent.text
         before = (date.fromisoformat(held_on) - timedelta(days=1)).isoformat()
         sent = await client.post(done, data={"csrf": csrf_of(record), "completed_on": before, "task_id": task})
         assert sent.status_code == 422, sent.text

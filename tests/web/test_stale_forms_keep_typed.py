@@ -16,7 +16,7 @@ from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
 from tests.web.test_held_form import free_evening, record_held
-from tests.web.test_stale_pages import inputs
+from tests.web.test_stale_pages import form_of_button, inputs
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +24,11 @@ pytestmark = pytest.mark.e2e
 def minutes_form(page: str, **changed: object) -> dict[str, object]:
     """The minutes form of `page` as a browser sends it with `changed` typed: its inputs, textareas and chosen
     people as the page filled them in."""
-    block = re.search(r'<form[^>]*action="[^"]*/minutes"[^>]*>(.*?)</form>', page, re.S)
-    assert block, page[-2000:]
+    block, _button = form_of_button(page, "/minutes")
     form: dict[str, object] = {"csrf": csrf_of(page), **inputs(page, "/minutes")}
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', block.group(1), re.S):
+    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', block, re.S):
         form[name] = html.unescape(value)
-    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', block.group(1), re.S):
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', block, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected', options)
         form[name] = chosen.group(1) if chosen else ""
     return form | changed

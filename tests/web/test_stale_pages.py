@@ -20,13 +20,24 @@ from tests.web.conftest import csrf_of, history_meeting, signed_in
 pytestmark = pytest.mark.e2e
 
 
+def form_of_button(page: str, action: str) -> tuple[str, dict[str, list[str]]]:
+    """The body of the form `page` sends to `action` and what its button adds: a form of its own (`action`), or the
+    record page's one form (every part's inputs) with the `form_key` of the part's button (`formaction`)."""
+    block = re.search(rf'<form[^>]*action="[^"]*{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    if block:
+        return block.group(1), {}
+    whole = re.search(r'<form[^>]*id="record-form"[^>]*>(.*?)</form>', page, re.S)
+    assert whole, action
+    button = re.search(rf'formaction="[^"]*{re.escape(action)}" name="form_key" value="([^"]*)"', whole.group(1))
+    assert button, action
+    return whole.group(1), {"form_key": [button.group(1)]}
+
+
 def inputs(page: str, action: str) -> dict[str, str | list[str]]:
     """The inputs of the form posting to `action` on `page` as a browser sends them untouched: the values the page
     filled in, ticked boxes only (a name given more than once as the list of its values)."""
-    block = re.search(rf'<form[^>]*action="[^"]*{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
-    assert block, action
-    pairs: dict[str, list[str]] = {}
-    for attributes in re.findall(r"<input([^>]*)>", block.group(1)):
+    body, pairs = form_of_button(page, action)
+    for attributes in re.findall(r"<input([^>]*)>", body):
         name = re.search(r'name="([^"]*)"', attributes)
         value = re.search(r'value="([^"]*)"', attributes)
         if not name or ('type="checkbox"' in attributes and "checked" not in attributes):

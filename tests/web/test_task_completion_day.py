@@ -23,10 +23,11 @@ pytestmark = pytest.mark.e2e
 
 
 def task_form(page: str, task_id: str) -> str:
-    """The record page's form of the task `task_id` (AssertionError when the page has none)."""
-    found = re.search(rf'<form[^>]*action="[^"]*/tasks/{re.escape(task_id)}/done"[^>]*>(.*?)</form>', page, re.S)
+    """The record page's part of the task `task_id` (AssertionError when the page has none), its inputs named as a
+    form of its own names them (the record page's one form names them `completed_on-TASK`)."""
+    found = re.search(rf'<li>((?:(?!</li>).)*?/tasks/{re.escape(task_id)}/done".*?)</li>', page, re.S)
     assert found, f"no form for {task_id}"
-    return found.group(1)
+    return found.group(1).replace(f"completed_on-{task_id}", "completed_on")
 
 
 def results_points(score: dict[str, Any]) -> float | None:

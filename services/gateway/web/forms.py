@@ -1691,9 +1691,11 @@ def with_row_names(form: Any, names: Mapping[str, str]) -> None:
     labels = FORM.get()
     if labels is None:
         return
-    FORM.set(dataclasses.replace(labels, names={**labels.names, **names}))
-    said = {}
-    for name in UNSTORABLE.get():
+    FORM.set(named := dataclasses.replace(labels, names={**labels.names, **names}))
+    said = dict(UNSTORABLE.get())
+    for name in said:
+        if named.find(name) is None:
+            continue  # an input this form has not (another part of its page's: kept as that part names it)
         found = refused_characters(FormData([(name, value) for value in form.getlist(name)]))
         said[name] = found.get(name) or not_utf8_message(name)
     UNSTORABLE.set(said)

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Any
@@ -64,10 +64,13 @@ from services.gateway.web.waiting import waiting_sentences
 from shared.contracts.meetings import REGULAR_KINDS
 from shared.contracts.meetings_rpc import HELD_STATUSES, MeetingSummaryReply
 from shared.envelope import is_identifier
+from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ, month_of, next_month
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
 from shared.refusals import REASON_REFUSED, RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 RECORDERS = frozenset({Role.SECRETARY})
@@ -166,7 +169,10 @@ CORRECTION_FORM = dataclasses.replace(
 )
 """The reschedule form of a meeting already held (corrects_held), as record.html labels it: its start is corrected to
 when the meeting took place, not moved, so its confirmations say "Vẫn sửa", not "Vẫn chuyển"."""
-CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")}, free=frozenset({"reason"}))
+CANCEL_FORM = forms.FormLabels(
+    fields=dict.fromkeys(("reason", "cancel_reason"), N_("Reason for cancelling")),
+    free=frozenset({"reason", "cancel_reason"}),
+)
 DOCUMENTS_FORM = forms.FormLabels(
     fields=forms.known("title", "url"),
     choices={"kind": N_("Kind")},
@@ -239,14 +245,16 @@ ASSESSMENT_FORM = forms.FormLabels(
 )
 """The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
 TASK_DONE_FORM = forms.FormLabels(
-    fields={"completed_on": N_("Done on")},
-    hidden=frozenset({"csrf", "form_key", "task_id", "was.completed_on"}),
+    # `completed_on-TASK` as the record page's one form names a task's input (task_form)
+    fields=dict.fromkeys(("completed_on", "completed_on-"), N_("Done on")),
+    hidden=frozenset({"csrf", "form_key", "task_id", "was"}),
     types={"completed_on": "date"},
 )
 
 
 def _done(meeting_id: str, notice: str) -> RedirectResponse:
-    return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice={notice}", status_code=303)
+    said = f"?notice={notice}" if notice else ""
+    return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record{said}", status_code=303)
 
 
 # ---- scheduling ---------------------------------------------------------------------------------
@@ -625,11 +633,20 @@ async def _record_page(
     values: Any = None,
     kept: dict[str, dict[str, str]] | None = None,
     took: dict[str, str] | None = None,
-) -> HTMLResponse:
+    typed: Any = None,
+    saved: str | None = None,
+    said: str | None = None,
+    done: str | None = None,
+) -> Response:
     """The record page; with `errors` of a refused `form`, that form shows again what was sent (never the stored
     values the person was changing), or `values` (a stale form merged with what was saved since: the roster's rows
     or the minutes' values), the other forms what is stored. `kept`: per form, its inputs kept as typed though stored
-    otherwise (ChangedSinceShown.kept: each offered TAKE_STORED); `took`: per form, TOOK_STORED (stored_taken)."""
+    otherwise (ChangedSinceShown.kept: each offered TAKE_STORED); `took`: per form, TOOK_STORED (stored_taken).
+    `typed`: the whole page as sent (one form, every part's inputs, whichever part `saved` names, None for none):
+    each other part whose inputs differ from what the page shows of it now is shown as typed, marked unsaved
+    (unsaved_parts); `said`: the notice to show instead of the address's (a save shown without a redirect);
+    `done`: the notice of a part saved, whose page is shown only when another part is unsaved (else _done's
+    redirect)."""
     principal = viewer.principal
     section = next(iter(errors or {}), None)
     sent = {section: sent_values(form)} if section and form is not None else {}
@@ -650,6 +667,39 @@ async def _record_page(
         roster = {**roster, **(values if values is not None else roster_sent(form))}
     if section == "minutes" and form is not None:
         minutes = values if values is not None else minutes_sent(form)
+    manual = await data.manual_items(state, score, reply.kind)
+    shown = {
+        # what the forms show of the meeting, sent back with them (`was.*`) so a stale page is refused
+        "shown_start": reply.starts_at.astimezone(VIETNAM_TZ).isoformat() if reply.starts_at else "",
+        "shown_location": reply.location or "",
+        "shown_attendance": shown_digest(reply, "attendance"),
+        "shown_rows": shown_roster_rows(reply),
+        "shown_minutes": shown_digest(reply, "minutes"),
+        "shown_minutes_inputs": shown_minutes_inputs(reply),
+    }
+    clock = _clock(reply.starts_at) if reply.starts_at else ""
+    carried = unsaved_parts(
+        typed,
+        skip=saved or section,
+        meeting=meeting,
+        members=members,
+        roster=roster,
+        minutes=minutes,
+        manual=manual,
+        fresh_start={"start_date": meeting_day(meeting), "start_time": clock or "19:30", "location": reply.location},
+        today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
+        task_sent=str(request.path_params.get("task_id") or "") if (saved or section) == "tasks" else "",
+    )
+    if done is not None and not carried.parts:
+        return _done(meeting_id, done)
+    if carried.parts:
+        log.info("record_parts_unsaved", meeting_id=meeting_id, sent=saved or section, parts=sorted(carried.parts))
+    said = said or done
+    roster = {**roster, **carried.roster}
+    minutes = carried.minutes or minutes
+    shown |= carried.shown
+    sent = {**carried.sent, **sent}
+    said = said or request.query_params.get("notice")
     return render(
         request,
         "record.html",
@@ -678,7 +728,9 @@ async def _record_page(
         # its start corrected to when it took place, not moved: the reschedule form's warnings say "sửa"
         correcting=corrects_held(meeting),
         not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
-        manual=await data.manual_items(state, score, reply.kind),
+        manual=manual,
+        unsaved=carried.parts,
+        unsaved_tasks=carried.tasks,
         errors=errors or {},
         kept=kept or {},
         took=took or {},
@@ -691,20 +743,14 @@ async def _record_page(
         # the adoption form's moment until the secretary says otherwise: the meeting's end (adoption_default)
         adopted_on=_day_value(adoption_default(meeting)),
         adopted_clock=_clock(adopted) if (adopted := adoption_default(meeting)) else "",
-        off_minutes_notice=request.query_params.get("notice") == "rescheduled_off_minutes",
-        # what the reschedule form shows of the meeting, sent back with it (`was.*`) so a stale page is refused
-        shown_start=reply.starts_at.astimezone(VIETNAM_TZ).isoformat() if reply.starts_at else "",
-        shown_location=reply.location or "",
-        shown_clock=_clock(reply.starts_at) if reply.starts_at else "",
-        shown_attendance=shown_digest(reply, "attendance"),
-        shown_rows=shown_roster_rows(reply),
+        off_minutes_notice=said == "rescheduled_off_minutes",
+        **shown,
+        shown_clock=clock,
         no_row_shown=input_digest(""),  # `was.attendance.MEMBER` of a member the roster has no row for
-        shown_minutes=shown_digest(reply, "minutes"),
-        shown_minutes_inputs=shown_minutes_inputs(reply),
-        notice=request.query_params.get("notice") in RECORD_NOTICES - {"unchanged"},
-        unchanged_notice=request.query_params.get("notice") == "unchanged",
+        notice=said in RECORD_NOTICES - {"unchanged"},
+        unchanged_notice=said == "unchanged",
         waiting=waiting,
-        held_notice=request.query_params.get("notice") == "held",
+        held_notice=said == "held",
         statuses=LABELS["attendance"],
         no_reason=REASON_REFUSED,  # the statuses whose reason box static/roster-reasons.js disables
         document_kinds=LABELS["document"],
@@ -825,6 +871,160 @@ def minutes_sent(form: Any) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass
+class Carried:
+    """The record page's parts typed but not saved (unsaved_parts): `parts` their names (as the page's `errors`),
+    `roster` rows and `minutes` values as typed, `sent` the other parts' inputs as typed (the page's `sent`),
+    `shown` the `was.*` the page first showed them with (a part saved elsewhere since is still refused as stale),
+    `tasks` task id to its typed day and shown day."""
+
+    parts: set[str] = dataclasses.field(default_factory=set)
+    roster: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    minutes: dict[str, Any] | None = None
+    sent: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    shown: dict[str, Any] = dataclasses.field(default_factory=dict)
+    tasks: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+
+
+def _points_differ(typed: str, stored: Any) -> bool:
+    """Whether an assessment point as typed (`7,5`) is another number than the stored one (None: nothing)."""
+    if not typed.strip():
+        return stored is not None
+    try:
+        return stored is None or float(typed.strip().replace(",", ".")) != float(stored)
+    except ValueError:
+        return True
+
+
+def unsaved_parts(
+    typed: Any,
+    *,
+    skip: str | None,
+    meeting: dict[str, Any],
+    members: dict[str, Any],
+    roster: dict[str, Any],
+    minutes: dict[str, Any],
+    manual: Any,
+    fresh_start: dict[str, Any],
+    today: str,
+    task_sent: str,
+) -> Carried:
+    """The parts of the record page sent as one form (`typed`, None: nothing carried) other than `skip` (the part
+    saved or refused; of "tasks", only the task `task_sent`) whose inputs differ from what the page now shows of
+    them (`roster`, `minutes`, `fresh_start` and the meeting's stored values): what the person typed there and did
+    not save, shown again as typed with the `was.*` they were first shown with (a trial's attendance typed before
+    saving the minutes was lost on the page's reload)."""
+    carried = Carried()
+    if typed is None:
+        return carried
+    if skip != "attendance" and typed.getlist("member"):
+        rows = roster_sent(typed)
+
+        def shown_row(member_id: str) -> dict[str, str]:
+            if member_id in roster:
+                row = roster[member_id]
+                return {"status": str(row["status"] or ""), "reason": str(row.get("reason") or "")}
+            exempt = (members.get(member_id) or {}).get("exempt")
+            return {"status": "exempt" if exempt else "", "reason": ""}
+
+        def typed_row(member_id: str, row: dict[str, str]) -> bool:
+            if f"status-{member_id}" not in typed:
+                return False
+            # changed on the page (not as it showed the row: `was.attendance.MEMBER`, its default for a row nothing
+            # stored) and not as stored now (a stale page's untouched row is no typing)
+            shown = typed.get(f"was.attendance.{member_id}")
+            as_shown = shown is None or input_digest(roster_row_text(row)) == shown
+            if shown == input_digest("") and row == shown_row(member_id):
+                as_shown = True
+            return not as_shown and row != shown_row(member_id)
+
+        if any(typed_row(member_id, row) for member_id, row in rows.items()):
+            carried.parts.add("attendance")
+            carried.roster = rows
+            carried.shown["shown_attendance"] = str(typed.get("was.attendance") or "")
+            carried.shown["shown_rows"] = {m: str(typed.get(f"was.attendance.{m}") or "") for m in rows}
+    if skip != "minutes" and typed.get("was.minutes") is not None:
+        sent = minutes_sent(typed)
+        said, now = minutes_inputs(sent), minutes_inputs(minutes)
+
+        def typed_input(key: str) -> bool:
+            # a part whose inputs were not sent at all (another client's form) is no typing
+            names = {"speakers": ("speaker_order",), "resolutions": ("resolution-1",), "tasks": ("task-1",)}
+            if not any(name in typed for name in names.get(key, (key,))):
+                return False
+            shown = typed.get(f"was.minutes.{key}")
+            return said[key] != now[key] and (shown is None or input_digest(said[key]) != shown)
+
+        if any(typed_input(key) for key in said):
+            carried.parts.add("minutes")
+            carried.minutes = sent
+            carried.shown["shown_minutes"] = str(typed.get("was.minutes") or "")
+            carried.shown["shown_minutes_inputs"] = {
+                key: str(typed.get(f"was.minutes.{key}") or "") for key in MINUTES_COMPARED
+            }
+    values = sent_values(typed)
+    if skip != "reschedule" and typed.get("was.starts_at") is not None:
+        was = values.get("was.starts_at", "")
+        shown = {"start_date": was[:10], "start_time": was[11:16], "location": values.get("was.location", "")}
+        fresh = {**fresh_start, "location": fresh_start.get("location") or "", "reason": ""}
+        if any(key in values and values[key] not in (str(value), shown.get(key)) for key, value in fresh.items()):
+            carried.parts.add("reschedule")
+            carried.sent["reschedule"] = values
+            carried.shown["shown_start"] = values.get("was.starts_at", "")
+            carried.shown["shown_location"] = values.get("was.location", "")
+    if skip != "cancel" and values.get("cancel_reason", "").strip():
+        carried.parts.add("cancel")
+        carried.sent["cancel"] = values
+    if skip != "documents" and any(values.get(key, "").strip() for key in ("title", "url")):
+        carried.parts.add("documents")
+        carried.sent["documents"] = values
+    if skip != "approval" and any(values.get(key, "").strip() for key in ("votes_for", "votes_against")):
+        carried.parts.add("approval")
+        carried.sent["approval"] = values
+    points = {f"point-{line['code']}": line.get("points") for line in manual or []}
+    if skip != "assessment" and (
+        values.get("comment", "").strip()
+        or any(name in values and _points_differ(values[name], stored) for name, stored in points.items())
+    ):
+        carried.parts.add("assessment")
+        carried.sent["assessment"] = values
+    for task in meeting.get("tasks") or []:
+        task_id = str(task.get("task_id"))
+        day = values.get(f"completed_on-{task_id}")
+        done_on = str(task.get("completed_on") or "")
+        shown_on = values.get(f"was.completed_on-{task_id}", done_on)
+        if day is None or (skip == "tasks" and task_id == task_sent) or day in (done_on or today, shown_on or today):
+            continue
+        carried.parts.add("tasks")
+        carried.tasks[task_id] = {"task_id": task_id, "completed_on": day, "shown": shown_on}
+    return carried
+
+
+def task_form(form: Any, task_id: str) -> FormData:
+    """A task's completion form as its handlers read it (`completed_on`, `was.completed_on`, `task_id`) from the
+    record page's one form, whose inputs name their task (`completed_on-TASK`); a form sent as before (bare names,
+    another client's) as it is."""
+    if form.get(f"completed_on-{task_id}") is None:
+        return form if isinstance(form, FormData) else FormData(list(form.multi_items()))
+    taken = {"completed_on": f"completed_on-{task_id}", "was.completed_on": f"was.completed_on-{task_id}"}
+    items = [(key, value) for key, value in form.multi_items() if key not in (*taken, "task_id")]
+    items += [(bare, form.get(named)) for bare, named in taken.items() if form.get(named) is not None]
+    return FormData([*items, ("task_id", task_id)])
+
+
+RECORD_PARTS = (
+    RESCHEDULE_FORM,
+    CANCEL_FORM,
+    DOCUMENTS_FORM,
+    ATTENDANCE_FORM,
+    MINUTES_FORM,
+    APPROVAL_FORM,
+    ASSESSMENT_FORM,
+    TASK_DONE_FORM,
+)
+"""The parts of the record page's one form, each saved by its own button."""
+
+
 def may_record(viewer: Viewer) -> bool:
     """Whether the viewer's role records meetings (the meeting page links to the record page only then)."""
     return viewer.role in RECORDERS
@@ -856,9 +1056,30 @@ def not_begun_at(meeting: Any) -> dict[str, str]:
 
 
 @router.get("/meetings/{meeting_id}/record")
-async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> Response:
     """Every form of a meeting for its secretary (403 page for other roles that see the meeting)."""
     return await _record_page(request, viewer, state, meeting_id)
+
+
+@router.post("/meetings/{meeting_id}/record")
+async def keep_typed(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """The record page sent by Enter (its first button, unseen: no part's save button named): nothing saved, every
+    part typed shown again as typed and marked unsaved (unsaved_parts), so that Enter in one part never saves
+    another; the page itself (a redirect) when nothing was typed. A character no text is stored with, in any part's
+    input, is refused as every part's save refuses it (422, each input named by its own part's label, a roster row by
+    its member), the page shown back with everything typed."""
+    form = await forms.posted_form(request)
+    await other_parts_named(request, form, lambda: _row_names(viewer, state, meeting_id))
+    forms.FORM.set(record_labels(None))  # the refusal's box lists them as the page's parts' labels say them
+    if said := dict(forms.UNSTORABLE.get()):
+        return await _record_page(request, viewer, state, meeting_id, errors={"record": said}, typed=form)
+    return await _record_page(request, viewer, state, meeting_id, typed=form, done="")
+
+
+async def _row_names(viewer: Viewer, state: State, meeting_id: str) -> dict[str, str]:
+    """The names the record page's roster rows are labelled with (member id to full name: meeting_roster)."""
+    _roster, names = await meeting_roster(viewer, state, await recordable_meeting(viewer, state, meeting_id))
+    return names
 
 
 async def _submit(
@@ -866,7 +1087,9 @@ async def _submit(
 ) -> Response:
     if not may_record(viewer):
         await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
-    taking = str((await forms.posted_form(request)).get(TAKE_STORED) or "")
+    page_form = await forms.posted_form(request)  # the whole page: every part's inputs (unsaved_parts)
+    await other_parts_named(request, page_form, lambda: _row_names(viewer, state, meeting_id))
+    taking = str(page_form.get(TAKE_STORED) or "")
     if taking and section in TAKES_STORED:
         return await _take_stored(request, viewer, state, meeting_id, section, taking)
     try:
@@ -875,7 +1098,7 @@ async def _submit(
     except FormErrors as exc:
         # shown again as sent (already parsed: Starlette caches it), a stale page's form too, merged with what was
         # saved since (ChangedSinceShown.values): a trial's refusal showed the stored minutes, losing what was typed
-        form = await forms.posted_form(request)
+        form = part_form(page_form, section, request)
         values = exc.values if isinstance(exc, ChangedSinceShown) else None
         if section == "reschedule" and values is not None:
             form, values = values, None  # the reschedule form's inputs as sent, merged: shown as its `sent` values
@@ -889,8 +1112,64 @@ async def _submit(
             form=form,
             values=values,
             kept={section: kept},
+            typed=page_form,
         )
-    return _done(meeting_id, outcome or notice)  # an action may say its own outcome (a notice of RECORD_NOTICES)
+    # an action may say its own outcome (a notice of RECORD_NOTICES); the page shown at once, not redirected to,
+    # when another part holds what was typed and not saved
+    return await _record_page(
+        request, viewer, state, meeting_id, typed=page_form, saved=section, done=outcome or notice
+    )
+
+
+def record_labels(own: forms.FormLabels | None) -> forms.FormLabels:
+    """The labels of every part of the record page's one form (RECORD_PARTS) together, the part being saved (`own`,
+    None for none: Enter's keep_typed) last, so that its own labels win over another part's of one name."""
+    parts = (*RECORD_PARTS, *([own] if own is not None else []))
+    return dataclasses.replace(
+        own or forms.FormLabels(),
+        fields={key: value for part in parts for key, value in part.fields.items()},
+        choices={key: value for part in parts for key, value in part.choices.items()},
+        hidden=frozenset().union(*(part.hidden for part in parts)),
+        named={key: value for part in parts for key, value in part.named.items()},
+        free=frozenset().union(*(part.free for part in parts)),
+        options={key: value for part in parts for key, value in part.options.items()},
+        people=frozenset().union(*(part.people for part in parts)),
+        many=frozenset().union(*(part.many for part in parts)),
+        types={key: value for part in parts for key, value in part.types.items()},
+        # its errors listed top to bottom: the part being saved's, then the others' as the page shows them
+        order=tuple(dict.fromkeys(item for part in (*parts[-1:], *parts) for item in part.order)),
+    )
+
+
+async def other_parts_named(request: Request, form: Any, row_names: Callable[[], Awaitable[Mapping[str, str]]]) -> None:
+    """Name the unstorable inputs (forms.UNSTORABLE) of the record page's other parts (RECORD_PARTS), which its one
+    form sends with the part being saved (FORM, none for Enter's keep_typed), as their own part labels them, never as
+    a field not on the form: a character no text is stored with is refused wherever on the page it was typed (the
+    part being saved keeps its own labels; an input no part has is still said as not on the form). A row labelled by
+    its name (a roster row's `status-MEMBER`: "Điểm danh của đồng chí …") takes it from `row_names` (member id to
+    name), asked only when such a row of another part holds one, whichever part's button was pressed."""
+    own = forms.FORM.get()
+    if not forms.UNSTORABLE.get() and own is not None:
+        return
+    merged = record_labels(own)
+    undecodable = forms.undecodable_fields(request.headers.get("content-type", ""), await request.body())
+    token = forms.FORM.set(merged)
+    try:
+        unstorable = forms.refused_characters(form, undecodable)
+        others = [name for name in unstorable if own is None or own.find(name) is None]
+        if any(merged.of_stem(merged.named, name) is not None for name in others):
+            forms.FORM.set(merged := dataclasses.replace(merged, names={**merged.names, **await row_names()}))
+            unstorable = forms.refused_characters(form, undecodable)
+        forms.UNSTORABLE.set(unstorable)
+    finally:
+        forms.FORM.reset(token)
+
+
+def part_form(form: Any, section: str, request: Request) -> Any:
+    """The inputs of part `section` of the record page's one form as its handler reads them (task_form for a task's,
+    by the address's task id); the form itself for the others, whose inputs have names of their own."""
+    task_id = str(request.path_params.get("task_id") or "")
+    return task_form(form, task_id) if section == "tasks" and task_id else form
 
 
 TAKES_STORED = ("attendance", "minutes", "reschedule", "tasks")
@@ -899,9 +1178,10 @@ TAKES_STORED = ("attendance", "minutes", "reschedule", "tasks")
 
 async def _take_stored(
     request: Request, viewer: Viewer, state: State, meeting_id: str, section: str, key: str
-) -> HTMLResponse:
+) -> Response:
     """The record page after a TAKE_STORED button for input `key` of form `section` (stored_taken): nothing sent."""
-    form = await forms.posted_form(request)
+    page_form = await forms.posted_form(request)
+    form = part_form(page_form, section, request)
     meeting = await recordable_meeting(viewer, state, meeting_id)
     _roster, names = await meeting_roster(viewer, state, meeting)
     shown = stored_taken(section, form, meeting, names, key)
@@ -918,6 +1198,7 @@ async def _take_stored(
         values=values,
         kept={section: shown.kept},
         took={section: shown.took},
+        typed=page_form,
     )
     page.status_code = 200  # nothing refused: the form shown again as asked, the other parts' notes kept
     return page
@@ -1469,7 +1750,9 @@ async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: S
 
     async def action() -> None:
         # the reason named as CANCEL_FORM labels it (Lý do hủy), not as the reschedule form does (Lý do)
-        model = forms.build(MeetingCancelCreate, {"reason": forms.text(form, "reason")})
+        # `cancel_reason` on the record page's one form (beside the reschedule part's `reason`), `reason` as before
+        reason = forms.text(form, "cancel_reason" if "cancel_reason" in form else "reason")
+        model = forms.build(MeetingCancelCreate, {"reason": reason})
         await forms.send(commands.cancel_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "cancel", action, "cancelled")
@@ -2077,7 +2360,7 @@ async def task_done(meeting_id: str, task_id: str, request: Request, viewer: For
     """Mark a task done on the day given, or correct the day of a task already done (the same command as the API's
     completion, so `results` follows: DOMAIN.md, done on time is `completed_on` ≤ `due_on`); an empty day is
     refused naming the field, never read as today."""
-    form = await forms.form_of(request, TASK_DONE_FORM)
+    form = task_form(await forms.form_of(request, TASK_DONE_FORM), task_id)
 
     async def action() -> None:
         errors: dict[str, str] = {}

@@ -11,7 +11,7 @@
     var option = select.options[select.selectedIndex];
     box.disabled = Boolean(option && option.hasAttribute("data-no-reason"));
   }
-  var forms = document.querySelectorAll("form[data-roster-reasons]");
+  var forms = document.querySelectorAll("[data-roster-reasons]");
   Array.prototype.forEach.call(forms, function (form) {
     Array.prototype.forEach.call(form.querySelectorAll('select[name^="status-"]'), function (select) {
       follow(select);
