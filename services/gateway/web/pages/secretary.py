@@ -172,6 +172,7 @@ when the meeting took place, not moved, so its confirmations say "Vẫn sửa", 
 CANCEL_FORM = forms.FormLabels(
     fields=dict.fromkeys(("reason", "cancel_reason"), N_("Reason for cancelling")),
     free=frozenset({"reason", "cancel_reason"}),
+    order=("cancel_reason", "reason"),  # one input: the record page's name, or a page sent before it was renamed
 )
 DOCUMENTS_FORM = forms.FormLabels(
     fields=forms.known("title", "url"),
@@ -249,6 +250,7 @@ TASK_DONE_FORM = forms.FormLabels(
     fields=dict.fromkeys(("completed_on", "completed_on-"), N_("Done on")),
     hidden=frozenset({"csrf", "form_key", "task_id", "was"}),
     types={"completed_on": "date"},
+    order=(("completed_on-",), "completed_on"),  # one input: a task's row on the record page, or an older page's
 )
 
 
