@@ -1000,6 +1000,12 @@ def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = Non
     return parsed
 
 
+def typed_point(raw: str) -> float | None:
+    """An assessment point as typed (`7,5` or `7.5`, ASCII digits; outer spaces ignored) as a number of points; None
+    when it is no finite number (assessment_points refuses it, the record page keeps it as typed)."""
+    return _ascii_number(raw.strip().replace(",", "."), float)
+
+
 def assessment_points(form: Any, items: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The points of an assessment form (`point-<code>`) for the manual `items` the server read (data.manual_items:
     each its `code`, `name` and `max`, of the framework in force): {code: points}; FormErrors naming the item by its
@@ -1011,10 +1017,10 @@ def assessment_points(form: Any, items: Sequence[Mapping[str, Any]]) -> dict[str
         code = str(item["code"])
         key = f"point-{code}"
         name = str(item.get("name") or code)
-        raw = text(form, key).replace(",", ".")
+        raw = text(form, key)
         if not raw:
             continue
-        value = _ascii_number(raw, float)
+        value = typed_point(raw)
         if value is None:
             errors[key] = _("%(field)s: enter a number.", field=name)
             continue

@@ -892,10 +892,8 @@ def _points_differ(typed: str, stored: Any) -> bool:
     """Whether an assessment point as typed (`7,5`) is another number than the stored one (None: nothing)."""
     if not typed.strip():
         return stored is not None
-    try:
-        return stored is None or float(typed.strip().replace(",", ".")) != float(stored)
-    except ValueError:
-        return True
+    value = forms.typed_point(typed)  # read as the assessment form reads it (forms.assessment_points)
+    return value is None or stored is None or value != float(stored)
 
 
 def unsaved_parts(
