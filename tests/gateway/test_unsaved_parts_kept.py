@@ -180,34 +180,6 @@ async def test_nothing_typed_elsewhere_keeps_the_redirect_after_a_save(
             assert content_of(kept.text) == "Nội dung sửa" and part_marked_unsaved(kept.text, "minutes")
 
 
-def adoption_hour(page: str) -> str:
-    """What the adoption form's hour box holds."""
-    found = re.search(r'<input id="a-time" name="approved_time" type="time" value="([^"]*)"', page)
-    assert found
-    return found.group(1)
-
-
-async def test_a_typed_adoption_hour_alone_survives_the_minutes_saved(
-    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
-) -> None:
-    """Merging h520 with h525's adoption moment: a changed adoption hour, no votes typed, was not kept (only typed
-    votes carried the adoption part over), so saving the minutes put the meeting's end back in its box."""
-    with meetings_of_cell_a1(world, held=with_roster_and_minutes(world)) as made:
-        record = f"/app/meetings/{made['held']}/record"
-        async with signed_in(
-            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
-        ) as secretary:
-            page = (await secretary.get(record)).text
-            first = adoption_hour(page)
-            typed = "06:05" if first != "06:05" else "06:10"
-            target, pairs = browser_sends(page, "/minutes", {"content": "Nội dung sửa", "approved_time": typed})
-            sent = await secretary.post(target, data=_multi(pairs))
-            assert sent.status_code in (200, 303), sent.text[-2000:]
-            shown = await shown_after(secretary, sent)
-            assert (adoption_hour(shown), part_marked_unsaved(shown, "approval")) == (typed, True), first
-            assert not part_marked_unsaved(shown, "minutes")
-
-
 def _multi(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """`pairs` as httpx's form data: a name given more than once as the list of its values."""
     found: dict[str, list[str]] = {}

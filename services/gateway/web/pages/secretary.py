@@ -978,12 +978,7 @@ def unsaved_parts(
     if skip != "documents" and any(values.get(key, "").strip() for key in ("title", "url")):
         carried.parts.add("documents")
         carried.sent["documents"] = values
-    adopted = adoption_default(meeting)
-    shown_moment = (_day_value(adopted), _clock(adopted) if adopted else "")  # what the adoption inputs first held
-    typed_moment = (values.get("approved_date", shown_moment[0]), values.get("approved_time", shown_moment[1]))
-    if skip != "approval" and (
-        any(values.get(key, "").strip() for key in ("votes_for", "votes_against")) or typed_moment != shown_moment
-    ):
+    if skip != "approval" and any(values.get(key, "").strip() for key in ("votes_for", "votes_against")):
         carried.parts.add("approval")
         carried.sent["approval"] = values
     points = {f"point-{line['code']}": line.get("points") for line in manual or []}
