@@ -92,6 +92,38 @@ def test_lines_go_to_stderr_as_it_is_when_written_not_as_it_was_when_configured(
     assert {"written_after_the_swap", "structlog_after_the_swap"} <= events, written
 
 
+def test_capture_logs_reads_a_module_logger_first_used_under_an_earlier_configuration(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A module's logger (bound at import) is cached on first use after configure_logging; the next configure_logging
+    of the process (every service app built in a test) made a new processor list, so capture_logs, which swaps the
+    current list's contents, missed that logger's lines and they went to stderr (tests/shared/test_outages.py saw none
+    of shared.outages' lines in the full run)."""
+    import io
+    import logging
+
+    from shared import logs
+
+    root = logging.getLogger()
+    config = structlog.get_config()
+    saved = (root.handlers[:], root.level, config, list(config["processors"]))
+    monkeypatch.setattr(logs, "_configured_service", logs._configured_service)
+    written = io.StringIO()
+    monkeypatch.setattr("sys.stderr", written)
+    module_log = get_logger("probe.module")  # as `log = get_logger(__name__)` at a module's import
+    try:
+        logs.configure_logging(service="probe", json=True)
+        module_log.info("first_use")  # cached now (cache_logger_on_first_use)
+        logs.configure_logging(service="probe", json=True)  # a second service app built in the same process
+        with capture_logs() as lines:
+            module_log.warning("read_by_the_test", held=3)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        saved[2]["processors"][:] = saved[3]
+        structlog.configure(**saved[2])
+    assert lines == [{"event": "read_by_the_test", "held": 3, "log_level": "warning"}], written.getvalue()
+    assert "read_by_the_test" not in written.getvalue()
+
+
 async def test_a_run_of_events_handled_at_once_names_its_first_event_and_no_made_up_event_id() -> None:
     """A batch handler's run of events was logged as `event_id` "<first id>+<n>", which no event has: `event_id` is
     only ever a CloudEvents `id`. The run names its first event's as `first_event_id` and its size as `run_events`."""

@@ -10,7 +10,6 @@ from typing import Any
 import aiormq
 import asyncpg
 import pytest
-import structlog
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
@@ -266,20 +265,12 @@ async def test_a_genuine_failure_on_the_last_allowed_delivery_is_still_dead_lett
     assert headers["x-first-death-reason"] == "delivery_limit" and "keeps failing" in headers["x-chibo-reason"]
 
 
-def uncached_log(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give shared.outages a logger not yet used, so capture_logs sees its lines: the module's own logger, once used
-    after configure_logging (cache_logger_on_first_use) by an earlier test in the same run, keeps writing past
-    capture_logs (the full suite's run missed both lines these tests read, though stderr showed them)."""
-    monkeypatch.setattr(outages, "log", structlog.get_logger(outages.__name__))
-
-
 async def test_many_held_deliveries_of_one_consumer_log_one_warning_per_interval(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # a full prefetch held through an outage tries again every few seconds: one line says how many are held, not
     # one line per delivery and try
     monkeypatch.setattr(outages, "_last_warned", {})
-    uncached_log(monkeypatch)
     answered = asyncio.Event()
     tries: list[int] = []
 
@@ -320,7 +311,6 @@ def test_the_hold_limit_is_a_setting_checked_against_the_consumer_timeout(monkey
 async def test_a_held_delivery_gives_up_after_the_configured_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outages, "_hold_limit", outages.hold_limit())
     outages.set_hold_limit(0.05)
-    uncached_log(monkeypatch)
 
     async def refused() -> None:
         raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
