@@ -6,6 +6,8 @@ silence lost what was typed. Those look-ups still fail closed (nothing is sent, 
 the person's own input comes back, with the note that nothing was saved; a post without the session's CSRF token
 gets nothing back."""
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,6 +18,9 @@ from cachetools import TTLCache
 
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import TtlCache
+from services.gateway.web import pages
+from services.gateway.web.core import WebRoute
+from services.gateway.web.forms import declared_form
 from shared.periods import VIETNAM_TZ
 from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_forms_again import NOT_SENT, PEOPLE_KEPT, schedule_form, submitted, text_of
@@ -256,3 +261,31 @@ async def test_a_schedule_posted_to_another_cell_shows_nothing_of_it_and_sends_n
     assert down.status_code == 404, text_of(down.text)[-2000:]
     assert "Chi bộ khu phố 3" not in text_of(down.text) and "Chi bộ khu phố 1" not in text_of(down.text)
     assert place not in down.text and ingested_at(world, place) == []
+
+
+UNDECLARED = {
+    "/app/sign-in": "signing in has no session yet: it has its own page for a silent meetings",
+    "/app/sign-out": "nothing typed",
+    "/app/me/inbox/{notification_id}/read": "a button, nothing typed",
+    "/app/committees/{committee_id}/alerts/{rule}": "labelled by its rule, read before anything is asked",
+}
+"""The page routes taking a POST that declare no form (forms.posts), and why; the operations page's actions read their
+form before anything is asked (an operator's standing is not asked of meetings)."""
+
+
+def test_every_form_a_page_posts_declares_its_labels() -> None:
+    """A post that meets meetings' silence before its handler reads the form can come back only with the labels its
+    route declares: every page route taking a POST declares them, or is listed in UNDECLARED with why."""
+    routes = [
+        route
+        for info in pkgutil.iter_modules(pages.__path__)
+        for route in importlib.import_module(f"{pages.__name__}.{info.name}").router.routes
+    ]
+    posted = [route for route in routes if isinstance(route, WebRoute) and "POST" in route.methods]
+    assert len(posted) > 20, [route.path for route in routes]
+    undeclared = [
+        route.path
+        for route in posted
+        if not route.path.startswith("/app/operations/") and declared_form(route.endpoint) is None
+    ]
+    assert sorted(undeclared) == sorted(UNDECLARED), undeclared
