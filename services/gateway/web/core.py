@@ -33,6 +33,7 @@ from services.gateway.web.forms import (
     FORM,
     TEXT,
     FormLabels,
+    declared_form,
     error_box_title,
     in_form_order,
     past_midnight_note,
@@ -388,6 +389,7 @@ async def current_viewer(request: Request, state: State) -> Viewer:
         raise SignInRequired
     principal = principal_of(account)
     request.state.principal = principal
+    request.state.session_csrf = session.csrf  # a form sent with it comes back should meetings not say (sent_by_viewer)
     read_with_kept_units(request.method in READ_METHODS)
     refused = await state.membership.refusal(principal, command=request.method not in READ_METHODS)
     if refused is not None:  # the person left the cell or the position: this session ends here, server side too
@@ -541,6 +543,21 @@ def placed(name: str, entries: list[dict[str, Any]], labels: FormLabels) -> int:
     return len(entries)
 
 
+async def sent_by_viewer(request: Request) -> bool:
+    """Whether the form posted with `request` carries the CSRF token of the session it came with (current_viewer
+    notes it before asking meetings whether the person still stands): a form another site made a browser post is
+    never drawn back as the person's."""
+    token = getattr(request.state, "session_csrf", None)
+    if not token:
+        return False
+    try:
+        form = await posted_form(request)
+    except Exception as exc:  # a body Starlette cannot read as a form: nothing to give back
+        log.warning("web_form_not_read", path=request.url.path, error=repr(exc))
+        return False
+    return same_token(str(form.get("csrf") or ""), token)
+
+
 def resent_alike(request: Request, labels: FormLabels) -> bool:
     """Whether the form being handled, sent again, is the same command: it carries its one-time key (on the
     request's state: forms.form_of) or sets values (FormLabels.sets_values)."""
@@ -647,6 +664,7 @@ class WebRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Wrap the handler so failures become pages."""
         original = super().get_route_handler()
+        declared = declared_form(self.endpoint)  # the form a POST takes, known before the handler reads it
 
         async def handler(request: Request) -> Response:
             if malformed_id(request):
@@ -778,6 +796,10 @@ class WebRoute(APIRoute):
             except ServiceUnavailable as exc:
                 log.warning("web_service_unavailable", service=exc.service, path=request.url.path)
                 labels = FORM.get() if request.method == "POST" else None
+                if labels is None and declared is not None and exc.detail is None and not ANSWERED.get():
+                    # silent before the handler read its form (the person's standing, the unit, the meeting asked
+                    # first): nothing was sent nor judged in scope, so only what this viewer typed comes back
+                    labels = declared if await sent_by_viewer(request) else None
                 if labels is not None and exc.detail is None and not ANSWERED.get():
                     return await form_again_page(request, labels, sent=False)  # nothing was sent: the form again
                 if labels is not None and exc.detail is not None and resent_alike(request, labels):

@@ -6,7 +6,7 @@ import math
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
@@ -292,6 +292,28 @@ FORM: ContextVar[FormLabels | None] = ContextVar("form_labels", default=None)
 ANSWERED: ContextVar[list[str] | None] = ContextVar("commands_answered", default=None)
 """The commands of this request a service answered (send adds each; core.WebRoute gives each request its own list):
 a later silence of a service is then no longer "nothing was saved"."""
+
+POSTED_LABELS = "posted_form_labels"
+"""The attribute of a page route's handler holding the labels of the form it takes (posts)."""
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def posts(labels: FormLabels) -> Callable[[Handler], Handler]:
+    """Mark a page route's POST handler as taking the form `labels` name (core.WebRoute reads them, declared_form):
+    a post that meets a service's silence before the handler reads its form (the person's standing or the unit asked
+    of meetings first, once the gateway's 30 s copies are gone) still comes back as sent, nothing saved."""
+
+    def marked(handler: Handler) -> Handler:
+        setattr(handler, POSTED_LABELS, labels)
+        return handler
+
+    return marked
+
+
+def declared_form(handler: Any) -> FormLabels | None:
+    """The labels a page route's `handler` declared with posts, None when it declared none."""
+    labels = getattr(handler, POSTED_LABELS, None)
+    return labels if isinstance(labels, FormLabels) else None
 
 
 def known(*names: str) -> dict[str, str]:

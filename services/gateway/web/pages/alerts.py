@@ -506,6 +506,7 @@ DELIVERY_FORM = FormLabels(
 
 
 @router.post("/committees/{committee_id}/delivery")
+@forms.posts(DELIVERY_FORM)
 async def save_committee_delivery(committee_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Choose how the committee's own notices come (the API's PUT /v1/committees/{c}/preferences): each as it comes
     or one digest a day, and the channels on offer; back to the alert settings page, or the page again with the
@@ -647,6 +648,7 @@ async def _judge_and_send(
 
 
 @router.post("/committees/{committee_id}/alerts/{rule}/reset")
+@forms.posts(RESET_FORM)
 async def reset_alert_rule(
     committee_id: str, rule: str, request: Request, viewer: FormViewer, state: State
 ) -> Response:

@@ -117,6 +117,16 @@ async def member_page(request: Request, viewer: CurrentViewer, state: State) -> 
     return await _page(request, viewer, state)
 
 
+PREFERENCES_FORM = forms.FormLabels(
+    choices=forms.known("channels", "digest"),
+    options={"channels": {code: said for code, said in LABELS["channel"].items() if code != "inbox"}},
+    many=frozenset({"channels"}),
+    sets_values=True,
+    order=("csrf", "channels", "digest"),
+)
+"""The notice preferences' inputs as _preferences.html labels them (the member's page and the monitor's)."""
+
+
 @router.post("/me/inbox/{notification_id}/read")
 async def mark_notice_read(notification_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Mark one of the viewer's own notices read (the API's POST /v1/me/inbox/{id}/read); back to the page it was on."""
@@ -125,6 +135,7 @@ async def mark_notice_read(notification_id: str, request: Request, viewer: FormV
 
 
 @router.post("/me/preferences")
+@forms.posts(PREFERENCES_FORM)
 async def save_preferences(request: Request, viewer: FormViewer, state: State) -> Response:
     """Save the channels and the digest choice."""
     try:
@@ -143,16 +154,6 @@ def refuse_unoffered(chosen: list[str], available: list[str]) -> None:
     if unoffered:
         offered = [channel for channel in CHANNELS if channel in available and channel != "inbox"]
         raise FormErrors({"channels": forms.not_choices("channels", unoffered, offered=offered)})
-
-
-PREFERENCES_FORM = forms.FormLabels(
-    choices=forms.known("channels", "digest"),
-    options={"channels": {code: said for code, said in LABELS["channel"].items() if code != "inbox"}},
-    many=frozenset({"channels"}),
-    sets_values=True,
-    order=("csrf", "channels", "digest"),
-)
-"""The notice preferences' inputs as _preferences.html labels them (the member's page and the monitor's)."""
 
 
 CHANNELS_UNKNOWN = N_(

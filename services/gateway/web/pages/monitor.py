@@ -33,7 +33,7 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import _, parse_moment
-from services.gateway.web.pages.member import CHANNELS, save_my_preferences
+from services.gateway.web.pages.member import CHANNELS, PREFERENCES_FORM, save_my_preferences
 from services.gateway.web.pages.secretary import ASSESSMENT_FORM, not_begun_at
 from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
@@ -134,6 +134,7 @@ async def _monitoring(
 
 
 @router.post("/monitoring/preferences")
+@forms.posts(PREFERENCES_FORM)
 async def save_preferences(request: Request, viewer: FormViewer, state: State) -> Response:
     """Save how the monitor gets notices (channels, daily digest), as members do on their page."""
     await followed_cells(state, viewer.principal)  # a monitor's page: 403 for anyone else
@@ -194,6 +195,7 @@ async def confirm_form(meeting_id: str, request: Request, viewer: CurrentViewer,
 
 
 @router.post("/monitoring/meetings/{meeting_id}")
+@forms.posts(ASSESSMENT_FORM)
 async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Confirm (or correct) the manual points as upper-level monitor (meeting.assessed.v1, role upper_monitor)."""
     meeting, _assignment = await _followed_meeting(state, viewer, meeting_id)

@@ -208,6 +208,7 @@ RESCORE_FORM = forms.FormLabels(fields=forms.known(*RESCORE_FIELDS), order=("csr
 
 
 @router.post("/committees/{committee_id}/rescore")
+@forms.posts(RESCORE_FORM)
 async def start_rescore(committee_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Queue the re-scoring of the committee's subtree (POST /v1/rescore) and go to its progress page."""
     unit = await _committee(viewer, state, committee_id)

@@ -335,6 +335,7 @@ def _schedule_model(body: dict[str, Any], errors: dict[str, str]) -> MeetingSche
 
 
 @router.post("/cells/{cell_id}/meetings")
+@forms.posts(SCHEDULE_FORM)
 async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused. Who may
     is judged before the form (a refused form is the secretary's page, shown to no one else)."""
@@ -411,6 +412,7 @@ NOTIFIED_AT_START = N_(
 
 
 @router.post("/cells/{cell_id}/meetings/held")
+@forms.posts(HELD_FORM)
 async def record_held(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Record a meeting already held (the API's schedule command with `already_held`: meeting.scheduled.v1 whose
     envelope says so); the record page follows, where its roster and minutes are entered as for any meeting. The
@@ -1025,6 +1027,26 @@ RECORD_PARTS = (
 """The parts of the record page's one form, each saved by its own button."""
 
 
+def record_labels(own: forms.FormLabels | None) -> forms.FormLabels:
+    """The labels of every part of the record page's one form (RECORD_PARTS) together, the part being saved (`own`,
+    None for none: Enter's keep_typed) last, so that its own labels win over another part's of one name."""
+    parts = (*RECORD_PARTS, *([own] if own is not None else []))
+    return dataclasses.replace(
+        own or forms.FormLabels(),
+        fields={key: value for part in parts for key, value in part.fields.items()},
+        choices={key: value for part in parts for key, value in part.choices.items()},
+        hidden=frozenset().union(*(part.hidden for part in parts)),
+        named={key: value for part in parts for key, value in part.named.items()},
+        free=frozenset().union(*(part.free for part in parts)),
+        options={key: value for part in parts for key, value in part.options.items()},
+        people=frozenset().union(*(part.people for part in parts)),
+        many=frozenset().union(*(part.many for part in parts)),
+        types={key: value for part in parts for key, value in part.types.items()},
+        # its errors listed top to bottom: the part being saved's, then the others' as the page shows them
+        order=tuple(dict.fromkeys(item for part in (*parts[-1:], *parts) for item in part.order)),
+    )
+
+
 def may_record(viewer: Viewer) -> bool:
     """Whether the viewer's role records meetings (the meeting page links to the record page only then)."""
     return viewer.role in RECORDERS
@@ -1062,6 +1084,7 @@ async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, 
 
 
 @router.post("/meetings/{meeting_id}/record")
+@forms.posts(record_labels(None))
 async def keep_typed(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """The record page sent by Enter (its first button, unseen: no part's save button named): nothing saved, every
     part typed shown again as typed and marked unsaved (unsaved_parts), so that Enter in one part never saves
@@ -1118,26 +1141,6 @@ async def _submit(
     # when another part holds what was typed and not saved
     return await _record_page(
         request, viewer, state, meeting_id, typed=page_form, saved=section, done=outcome or notice
-    )
-
-
-def record_labels(own: forms.FormLabels | None) -> forms.FormLabels:
-    """The labels of every part of the record page's one form (RECORD_PARTS) together, the part being saved (`own`,
-    None for none: Enter's keep_typed) last, so that its own labels win over another part's of one name."""
-    parts = (*RECORD_PARTS, *([own] if own is not None else []))
-    return dataclasses.replace(
-        own or forms.FormLabels(),
-        fields={key: value for part in parts for key, value in part.fields.items()},
-        choices={key: value for part in parts for key, value in part.choices.items()},
-        hidden=frozenset().union(*(part.hidden for part in parts)),
-        named={key: value for part in parts for key, value in part.named.items()},
-        free=frozenset().union(*(part.free for part in parts)),
-        options={key: value for part in parts for key, value in part.options.items()},
-        people=frozenset().union(*(part.people for part in parts)),
-        many=frozenset().union(*(part.many for part in parts)),
-        types={key: value for part in parts for key, value in part.types.items()},
-        # its errors listed top to bottom: the part being saved's, then the others' as the page shows them
-        order=tuple(dict.fromkeys(item for part in (*parts[-1:], *parts) for item in part.order)),
     )
 
 
@@ -1625,6 +1628,7 @@ def resent_part(form: Any, meeting: Any, part: str) -> bool:
 
 
 @router.post("/meetings/{meeting_id}/reschedule")
+@forms.posts(RESCHEDULE_FORM)
 async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Move the meeting."""
     form = await forms.form_of(request, RESCHEDULE_FORM)
@@ -1744,6 +1748,7 @@ async def month_left_empty_warning(
 
 
 @router.post("/meetings/{meeting_id}/cancel")
+@forms.posts(CANCEL_FORM)
 async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Cancel the meeting, with the reason."""
     form = await forms.form_of(request, CANCEL_FORM)
@@ -1759,6 +1764,7 @@ async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: S
 
 
 @router.post("/meetings/{meeting_id}/documents")
+@forms.posts(DOCUMENTS_FORM)
 async def documents(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Publish a document to the members."""
     form = await forms.form_of(request, DOCUMENTS_FORM)
@@ -1780,6 +1786,7 @@ ROSTER_CANCELLED = N_("The meeting has been cancelled, so no attendance is recor
 
 
 @router.post("/meetings/{meeting_id}/attendance")
+@forms.posts(ATTENDANCE_FORM)
 async def attendance(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Record the roster: present, excused with a reason, absent, exempt. Every member's status is required (the
     form preselects none but what was recorded or reported): each member sent without one is named, with every other
@@ -2177,6 +2184,7 @@ async def meeting_roster(viewer: Viewer, state: State, meeting: Any) -> tuple[di
 
 
 @router.post("/meetings/{meeting_id}/minutes")
+@forms.posts(MINUTES_FORM)
 async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Submit the minutes: times, chair, recorder, speakers, content, resolutions with votes, tasks."""
     form = await forms.form_of(request, MINUTES_FORM)
@@ -2206,6 +2214,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
 
 
 @router.post("/meetings/{meeting_id}/approval")
+@forms.posts(APPROVAL_FORM)
 async def approval(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Record that the cell adopted the minutes."""
     form = await forms.form_of(request, APPROVAL_FORM)
@@ -2220,6 +2229,7 @@ async def approval(meeting_id: str, request: Request, viewer: FormViewer, state:
 
 
 @router.post("/meetings/{meeting_id}/assessment")
+@forms.posts(ASSESSMENT_FORM)
 async def assessment(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """The cell committee's self-assessment (the upper-level monitor confirms on the monitoring page)."""
     form = await forms.form_of(request, ASSESSMENT_FORM)
@@ -2356,6 +2366,7 @@ def changed_completion(form: Any, meeting: dict[str, Any], task_id: str) -> None
 
 
 @router.post("/meetings/{meeting_id}/tasks/{task_id}/done")
+@forms.posts(TASK_DONE_FORM)
 async def task_done(meeting_id: str, task_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Mark a task done on the day given, or correct the day of a task already done (the same command as the API's
     completion, so `results` follows: DOMAIN.md, done on time is `completed_on` ≤ `due_on`); an empty day is
