@@ -30,6 +30,29 @@ def rounded_half_up(value: float | int | Decimal, digits: int = 1) -> Decimal:
     return Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
+SCORE_DIGITS = 1
+"""The decimals every page, PDF, CSV and mail shows a score with (format_number's default: `77,1`)."""
+
+
+def shown_score(value: float | int | Decimal | None) -> Decimal | None:
+    """A score (0..100, exact) as a person reads it: rounded once to SCORE_DIGITS, halves up (rounded_half_up, as
+    format_number shows it); None for no score."""
+    return None if value is None else rounded_half_up(value, SCORE_DIGITS)
+
+
+def shown_change(
+    old_score: float | int | Decimal | None,
+    old_rating: str | None,
+    new_score: float | int | Decimal | None,
+    new_rating: str | None,
+) -> bool:
+    """Whether a result (exact score, rating code) reads differently to a person now: its score as shown
+    (shown_score: 77.049 → 77.051 is 77,0 → 77,1, a change; 77.01 → 77.04 is 77,0 both, none) or its rating (a band
+    crossed at the same shown score, Khá → Tốt at 80,0). The one rule of every late-change note and count people
+    read (evaluation's notes and re-score counts, the gateway's wording), never the API's cent."""
+    return old_rating != new_rating or shown_score(old_score) != shown_score(new_score)
+
+
 def percent(share: float | int | Decimal) -> Decimal:
     """A share 0..1 as a percentage, exactly: its shortest decimal text times 100 (`0.0035` is 0.35, where the float
     product 0.0035 * 100 is 0.35000000000000003 and 0.145 * 100 is 14.499999999999998), to be rounded once where it

@@ -17,6 +17,7 @@ from services.evaluation.domain.periods import (
 )
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts.evaluation_rpc import LATE_CHANGES_PAGE
+from shared.numbers import shown_change
 from shared.periods import (
     half_quarters,
     is_half_year,
@@ -541,8 +542,9 @@ def _late_change(row: asyncpg.Record) -> dict[str, Any] | None:
     # a meeting recorded late and then withdrawn was never part of the month as it closed: when the month is back at
     # its figures the note is gone, as it never was when the withdrawal came first; else another late fact moved it
     late_withdrawn = row["withdrawn_was_late"] and not first_counted
-    back = row["old_score"] is not None and score is not None and round(row["old_score"], 2) == round(score, 2)
-    if late_withdrawn and back and row["old_rating"] == rating:
+    # back where it closed as a person reads it (shared.numbers.shown_change: the score at the pages' one decimal)
+    back = row["old_score"] is not None and not shown_change(row["old_score"], row["old_rating"], score, rating)
+    if late_withdrawn and back:
         return None
     if row["last_kind"] == "rescored" or (row["last_kind"] == "withdrawn" and not first_counted and not late_withdrawn):
         kind = row["last_kind"]

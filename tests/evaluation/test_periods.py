@@ -13,6 +13,7 @@ from services.evaluation.domain.periods import (
     cell_span,
     evaluate_period,
     late_change,
+    rescored_change,
     scale_rule,
 )
 from services.evaluation.handlers.scores import framework_day, local_year
@@ -437,3 +438,40 @@ def test_no_note_for_a_running_month_a_quarter_an_unchanged_result_or_a_month_fi
     assert note(quarter, [early, late], period="2026-Q4", through="2027-01") is None
     assert note(closed, [early, meeting(11, "fair", day=30)]) is None  # same figures: nothing changed
     assert note({**closed, "rated_from": "2026-12"}, [early, late]) is None  # a history loaded after the month
+
+
+def scored(month: int, score: float, rating: str, *, day: int = 5) -> MeetingSummary:
+    """A held regular meeting of the cell with this exact score and rating (a month's result is its latest one's)."""
+    return replace(meeting(month, rating, day=day), score=score)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "noted"),
+    [
+        ((77.049, "fair"), (77.051, "fair"), True),  # 77,0 → 77,1: what the page shows changed, though not the cent
+        ((77.01, "fair"), (77.04, "fair"), False),  # 77,0 → 77,0: the cents moved, the page did not
+        ((79.96, "fair"), (80.01, "good"), True),  # 80,0 both, but the band crossed its boundary: Khá → Tốt
+        ((84.951, "fair"), (85.049, "fair"), False),  # 85,0 both, either side of the cent and of 85
+    ],
+)
+def test_a_late_change_is_noted_exactly_when_what_the_page_shows_changes(
+    old: tuple[float, str], new: tuple[float, str], noted: bool
+) -> None:
+    """A closed month's note follows what officers were shown, the score at the page's one decimal (halves up,
+    shared.numbers.format_number) or the rating, not the score to the cent the API gives."""
+    before = stored(evaluate("2026-11", [scored(11, *old)], through="2026-12"))
+    late = [scored(11, *old), scored(11, *new, day=30)]
+    found = note(before, late)
+    assert (found is not None) is noted
+    if found is not None:  # the note keeps the exact figures: each page rounds them once where it shows them
+        assert (found.old_score, found.old_rating, found.new_score, found.new_rating) == (*old, *new)
+    rescored = rescored_change(
+        before=before,
+        after=evaluate("2026-11", late, through="2026-12"),
+        meetings=late,
+        through_month="2026-12",
+        at=NOTED_AT,
+        framework_id="f1",
+        framework_version="2",
+    )
+    assert (rescored is not None) is noted

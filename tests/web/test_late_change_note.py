@@ -247,3 +247,19 @@ def test_the_report_pdf_lists_a_withdrawal_and_a_rescore_under_its_table() -> No
 def test_a_rescored_month_is_badged_as_rescored_not_as_recorded_late() -> None:
     assert late_change_badge(RESCORED) == "chấm lại"
     assert late_change_badge(WITHDRAWN) == "ghi nhận muộn"
+
+
+def test_a_late_change_says_up_down_or_to_by_the_figures_the_page_shows() -> None:
+    """The note's direction reads the scores as the page shows them (one decimal, halves up): a band crossed with
+    the shown score unchanged reads `thành` (`từ 80 (Khá) lên 80 (Tốt)` said a rise nobody could see), a month back
+    at its shown score after a change in between reads `trở lại`, and a change of 77,0 to 77,1 reads `lên`."""
+    assert late_change_note("2026-11", late(79.96, 80.01)).endswith("từ 80 (Khá) thành 80 (Tốt).")
+    assert late_change_note("2026-11", late(77.049, 77.051, new_rating="fair")).endswith("từ 77 (Khá) lên 77,1 (Khá).")
+    back = late(85.01, 84.98, new_rating="fair", changes=2)
+    assert late_change_note("2026-11", back).startswith(
+        "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi sau khi tháng đã kết thúc, đến ngày 04/12/2026 trở lại 85 (Khá)."
+    )
+    withdrawn = {**late(79.96, 80.01), "kind": "withdrawn", "meeting_cancelled": True, "meeting_starts_at": None}
+    assert late_change_note("2026-11", withdrawn).endswith("kết quả tháng 11/2026 từ 80 (Khá) thành 80 (Tốt).")
+    rescored = {**late(80.01, 79.96, old_rating="good", new_rating="fair"), "kind": "rescored", "framework_id": "hd42"}
+    assert late_change_note("2026-11", rescored).endswith("kết quả tháng 11/2026 từ 80 (Tốt) thành 80 (Khá).")

@@ -9,6 +9,7 @@ from typing import Any
 from services.evaluation.domain.framework import RATING_ORDER, PeriodRule, PeriodRules
 from shared.contracts.meetings import REGULAR_KINDS as REGULAR_KINDS
 from shared.contracts.meetings import THEMATIC_KINDS as THEMATIC_KINDS
+from shared.numbers import shown_change
 from shared.periods import month_of, period_months
 
 
@@ -433,8 +434,8 @@ def late_change(
 ) -> LateChange | None:
     """The note a fact received in `through_month` (on `today`, the service's day; the latest of them happened at
     `recorded_at`, their `time`) leaves when it changes the result of an earlier, closed month (`before`: its stored
-    row, as last published, whether the month close has rated it yet or not) in its rating or its score to the cent (as
-    the gateway's API gives it, SCORE_PLACES; the event carries it exact). None for a month still running, a quarter or
+    row, as last published, whether the month close has rated it yet or not) in its rating or its score as the pages
+    show it (_result_moved; the note and the event carry it exact). None for a month still running, a quarter or
     a year (they follow their months), a result that did not change, or a month whose row was first stored after it
     ended (`rated_from`: a history loaded later rates its months for the first time) by a fact that happened before that
     first rating (`rated_at`, migration 0046: the load's own facts, all of which happened before it ran, in whatever
@@ -477,9 +478,10 @@ def _seen_before(before: Mapping[str, Any], today: date | None, recorded_at: dat
 
 
 def _result_moved(before: Mapping[str, Any], after: PeriodResult) -> bool:
-    """Whether a stored month (`before`) and its new result differ in rating or in the score to the cent (as
-    the gateway's API gives it; the event carries it exact)."""
-    return before["rating"] != after.rating or round(before["score"], 2) != round(after.score, 2)
+    """Whether a stored month (`before`) and its new result read differently to a person: in rating or in the score
+    as the pages show it (shared.numbers.shown_change, one decimal: not the API's cent, which noted 77.01 → 77.04,
+    both 77,0, and missed 77.049 → 77.051, 77,0 → 77,1)."""
+    return shown_change(before["score"], before["rating"], after.score, after.rating)
 
 
 def _month_figures(before: Mapping[str, Any], after: PeriodResult) -> dict[str, Any]:
@@ -515,7 +517,7 @@ def rescored_change(
     framework_version: str,
 ) -> LateChange | None:
     """The note a re-score job (handlers/rescoring.py) leaves when it changes a closed month officers were shown
-    (month_shown) in its rating or its score to the cent (_result_moved): kind "rescored", under the framework
+    (month_shown) in its rating or its score as the pages show it (_result_moved): kind "rescored", under the framework
     (`framework_id`, `framework_version`) in force for the month now. Not a fact recorded late but an operator's
     decision (DOMAIN.md "re-scoring history under a corrected framework is an explicit job"), so it is its own kind.
     None for a month still running (`through_month` the current month), a quarter or a year, or no change."""

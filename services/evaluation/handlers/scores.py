@@ -49,6 +49,7 @@ from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, M
 from shared.envelope import CloudEvent, new_event, new_event_of_checked, now
 from shared.logs import get_logger
 from shared.metrics import SCORING_SECONDS
+from shared.numbers import shown_change
 from shared.periods import (
     VIETNAM_TZ,
     local_date,
@@ -567,14 +568,15 @@ def _withdraw(
 
 
 def _points_moved(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    """Whether a meeting's score says something else now: its score, rating or a criterion's points. A new framework
-    reference (a new version rating it the same) is republished but is no change a person would count."""
+    """Whether a meeting's score says something else now: its score as the pages show it or its rating
+    (shared.numbers.shown_change), or a criterion's points. A new framework reference (a new version rating it the
+    same) is republished but is no change a person would count."""
 
-    def said(data: dict[str, Any]) -> tuple[Any, ...]:
-        points = {line["code"]: line["points"] for line in data["criteria"]}
-        return round(data["score"], 2), data["rating"], points
+    def points(data: dict[str, Any]) -> dict[str, Any]:
+        return {line["code"]: line["points"] for line in data["criteria"]}
 
-    return said(before) != said(after)
+    moved = shown_change(before["score"], before["rating"], after["score"], after["rating"])
+    return moved or points(before) != points(after)
 
 
 def _store_score(

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from services.gateway.rollups import held_without_regular, waiting_month
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
-from shared.numbers import format_number, percent
+from shared.numbers import format_number, percent, shown_score
 from shared.periods import is_running, period_months
 from shared.plausible import took_place
 from shared.text import shown_name
@@ -863,6 +863,15 @@ def moved_note(period: str, late: dict[str, Any]) -> str:
     return _(LATE_MOVED, to=names[0], day=day, month=period_within(period), new=new, **{"from": names[1]})
 
 
+def _shown_direction(late: dict[str, Any], *, up: str, down: str, same: str) -> str:
+    """The message of a note whose figures before and now are both known by which way its score went as the page shows
+    them (shared.numbers.shown_score, one decimal): `up`, `down`, or `same` for one shown alike (79.96 → 80.01 read
+    `từ 80 (Khá) lên 80 (Tốt)`, a rise nobody could see; evaluation notes it for the rating, shown_change)."""
+    old, new = shown_score(late["old_score"]), shown_score(late["new_score"])
+    assert old is not None and new is not None  # callers say a note without both otherwise
+    return up if new > old else down if new < old else same
+
+
 def changed_note(period: str, late: dict[str, Any]) -> str:
     """How a closed month a withdrawn meeting (kind "withdrawn") or a re-score (kind "rescored") changed reads:
     `Ghi nhận muộn: buổi sinh hoạt ngày 05/11/2026 đã hủy, ghi nhận ngày 04/12/2026; kết quả tháng 11/2026 từ 92
@@ -873,8 +882,7 @@ def changed_note(period: str, late: dict[str, Any]) -> str:
         change = _(CHANGE_TO, old="—", new=new)
     else:
         old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
-        moved = CHANGE_UP if late["new_score"] > late["old_score"] else CHANGE_DOWN
-        change = _(CHANGE_TO if late["new_score"] == late["old_score"] else moved, old=old, new=new)
+        change = _(_shown_direction(late, up=CHANGE_UP, down=CHANGE_DOWN, same=CHANGE_TO), old=old, new=new)
     day = format_short_date(late["changed_at"])
     month = period_within(period)
     if late.get("kind") == "rescored":
@@ -941,12 +949,8 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
         day = format_short_date(late.get("first_changed_at") or late["changed_at"])
         return _(LATE_FIRST, day=day, month=period_within(period), new=new)
     old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
-    if late["new_score"] > late["old_score"]:
-        message = LATE_UP
-    elif late["new_score"] < late["old_score"]:
-        message = LATE_DOWN
-    else:
-        message = LATE_RERATED if late["new_rating"] != late["old_rating"] else LATE_BACK
+    same = LATE_RERATED if late["new_rating"] != late["old_rating"] else LATE_BACK
+    message = _shown_direction(late, up=LATE_UP, down=LATE_DOWN, same=same)
     said = _(message, month=period_within(period), day=format_short_date(late["changed_at"]), old=old, new=new)
     count = int(late.get("changes") or 1)
     return f"{said} {_(LATE_TIMES, count=count)}" if count > 1 else said
