@@ -180,6 +180,86 @@ async def test_nothing_typed_elsewhere_keeps_the_redirect_after_a_save(
             assert content_of(kept.text) == "Nội dung sửa" and part_marked_unsaved(kept.text, "minutes")
 
 
+def adoption_moment(page: str) -> tuple[str, str]:
+    """What the adoption form's date and hour boxes hold."""
+    day = re.search(r'<input id="a-date" name="approved_date"[^>]* value="([^"]*)"', page)
+    hour = re.search(r'<input id="a-time" name="approved_time"[^>]* value="([^"]*)"', page)
+    assert day and hour, page[-3000:]
+    return day.group(1), hour.group(1)
+
+
+def hidden_value(page: str, name: str) -> str:
+    """The value of the page's hidden input `name`."""
+    found = re.search(rf'<input type="hidden" name="{re.escape(name)}" value="([^"]*)"', page)
+    assert found, name
+    return html.unescape(found.group(1))
+
+
+async def test_a_typed_adoption_date_or_hour_alone_survives_the_minutes_saved(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """Only typed votes carried the adoption part over: a changed adoption date or hour alone was lost when the
+    minutes were saved, the meeting's end (2026-11-03 20:40) back in its box and nothing said."""
+    with meetings_of_cell_a1(world, held=with_roster_and_minutes(world)) as made:
+        record = f"/app/meetings/{made['held']}/record"
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
+            for typed in ({"approved_time": "20:05"}, {"approved_date": "2026-11-04"}):
+                page = (await secretary.get(record)).text
+                assert adoption_moment(page) == ("2026-11-03", "20:40"), typed
+                target, pairs = browser_sends(page, "/minutes", {"content": "Nội dung sửa"} | typed)
+                sent = await secretary.post(target, data=_multi(pairs))
+                assert sent.status_code in (200, 303), sent.text[-2000:]
+                shown = await shown_after(secretary, sent)
+                expected = (typed.get("approved_date", "2026-11-03"), typed.get("approved_time", "20:40"), True)
+                assert (*adoption_moment(shown), part_marked_unsaved(shown, "approval")) == expected, typed
+                assert not part_marked_unsaved(shown, "minutes"), typed
+                # shown again with what the page first showed: sent again, the moment is still this page's typing
+                said = (hidden_value(shown, "was.approved_date"), hidden_value(shown, "was.approved_time"))
+                assert said == ("2026-11-03", "20:40"), typed
+                target, pairs = browser_sends(shown, "/minutes", {})
+                again = await secretary.post(target, data=_multi(pairs))
+                assert again.status_code == 200, again.text[-2000:]
+                assert (*adoption_moment(again.text), part_marked_unsaved(again.text, "approval")) == expected
+
+
+async def test_an_end_saved_in_another_tab_is_no_typed_adoption_moment(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    """A page showing the meeting's end (20:40) as the adoption hour, the minutes saved since with a new end (21:10)
+    in another tab: the page's untouched 20:40 is what it showed, not typing, so saving its roster redirects as
+    ever, and its stale minutes' refusal, sent again, saves (tests/web/test_stale_forms_keep_typed.py's trial)."""
+    member = world.member_a1
+    with meetings_of_cell_a1(world, held=with_roster_and_minutes(world)) as made:
+        meeting_id = made["held"]
+        record = f"/app/meetings/{meeting_id}/record"
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
+            stale = (await secretary.get(record)).text
+            assert adoption_moment(stale) == ("2026-11-03", "20:40")
+            stored = world.meetings[meeting_id]
+            world.meetings[meeting_id] = stored | {
+                "minutes": stored["minutes"] | {"ended_at": "2026-11-03T21:10:00+07:00"}
+            }
+            target, pairs = browser_sends(stale, "/attendance", {f"status-{member}": "absent"})
+            sent = await secretary.post(target, data=_multi(pairs))
+            assert (sent.status_code, sent.headers.get("location")) == (303, f"{record}?notice=attendance"), sent.text[
+                -2000:
+            ]
+            target, pairs = browser_sends(stale, "/minutes", {"conclusions": "Kết luận sửa"})
+            refused = await secretary.post(target, data=_multi(pairs))
+            assert refused.status_code == 422, refused.text[-2000:]
+            assert not part_marked_unsaved(refused.text, "approval")
+            assert adoption_moment(refused.text) == ("2026-11-03", "21:10")  # the new end: nothing typed there
+            target, pairs = browser_sends(refused.text, "/minutes", {})
+            resent = await secretary.post(target, data=_multi(pairs))
+            assert (resent.status_code, resent.headers.get("location")) == (303, f"{record}?notice=minutes"), (
+                resent.text[-2000:]
+            )
+
+
 def _multi(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """`pairs` as httpx's form data: a name given more than once as the list of its values."""
     found: dict[str, list[str]] = {}

@@ -168,6 +168,8 @@ HIDDEN_FIELDS = {
     "task_id": N_("Task code"),
     "what": N_("Setting to follow the level above for"),
     "was": N_("Settings the form was shown with"),
+    "was.approved_date": N_("Adoption date the form was shown with"),
+    "was.approved_time": N_("Adoption hour the form was shown with"),
     "queue": N_("Queue"),
     "event_id": N_("Event code"),
     "message_id": N_("Message code"),
@@ -183,9 +185,9 @@ HIDDEN_FIELDS = {
     "kept": N_("Parts kept as typed"),
 }
 """The inputs the app's forms hide (templates/*.html, `type="hidden"`), which the page fills in and no one types, by
-name (`was.NAME` by `was`, `task_id-2` by `task_id`), and `unit_id`, which the API reads; a refusal of one can only
-come of an altered form, so it names the field in Vietnamese and asks for the form to be reloaded (a trial's tampered
-`form_key` was refused as `form_key: … vui lòng nhập lại`)."""
+name (`was.NAME` by `was` unless named itself, `task_id-2` by `task_id`), and `unit_id`, which the API reads; a
+refusal of one can only come of an altered form, so it names the field in Vietnamese and asks for the form to be
+reloaded (a trial's tampered `form_key` was refused as `form_key: … vui lòng nhập lại`)."""
 
 
 NOT_ON_FORM = N_("A field that is not on this form")
@@ -323,12 +325,14 @@ def known(*names: str) -> dict[str, str]:
 
 def hidden_label(field: str) -> str | None:
     """The Vietnamese name of a hidden form field or API path (`form_key` → `Mã biểu mẫu`, `data.unit_id` → `Đơn vị`,
-    `task_id-2` → `Mã nhiệm vụ, dòng 2`, `was.days_after` → `Thiết lập biểu mẫu đã hiển thị`); None for any other."""
+    `task_id-2` → `Mã nhiệm vụ, dòng 2`, `was.days_after` → `Thiết lập đang hiển thị trên biểu mẫu`, a `was.NAME`
+    named itself as its own: `was.approved_time` → `Giờ thông qua biên bản đã hiển thị trên biểu mẫu`); None for any
+    other."""
     name = field.removeprefix("data.")
     stem, dash, row = name.partition("-")
     if dash and stem in HIDDEN_FIELDS and is_ascii_number(row):
         return _("%(field)s, row %(row)s", field=_(HIDDEN_FIELDS[stem]), row=row)
-    if name.startswith("was."):
+    if name.startswith("was.") and name not in HIDDEN_FIELDS:
         return _(HIDDEN_FIELDS["was"])
     return _(HIDDEN_FIELDS[name]) if name in HIDDEN_FIELDS else None
 

@@ -234,11 +234,12 @@ MINUTES_FORM = forms.FormLabels(
 """The minutes form's inputs as _minutes.html labels them, its rows' by stem (`task-2` → Nhiệm vụ 2)."""
 APPROVAL_FORM = forms.FormLabels(
     fields=forms.known("approved_date", "approved_time", "votes_for", "votes_against"),
+    hidden=frozenset({"csrf", "form_key", "was"}),
     types={"approved_date": "date", "approved_time": "time"} | dict.fromkeys(("votes_for", "votes_against"), "number"),
     order=("csrf", "form_key", "approved_date", "approved_at", "approved_time", "votes_for", "votes_against"),
 )
 """The adoption form's inputs: when the cell adopted the minutes (a date and an hour, as the other forms ask a
-moment) and its votes."""
+moment) and its votes; `was.approved_date` and `was.approved_time`, the moment its page showed (adoption_shown)."""
 ASSESSMENT_FORM = forms.FormLabels(
     fields={"point-": N_("Points")} | forms.known("comment"),
     free=frozenset({"comment"}),
@@ -680,6 +681,7 @@ async def _record_page(
         "shown_rows": shown_roster_rows(reply),
         "shown_minutes": shown_digest(reply, "minutes"),
         "shown_minutes_inputs": shown_minutes_inputs(reply),
+        **adoption_shown(meeting, form if section == "approval" else None),
     }
     clock = _clock(reply.starts_at) if reply.starts_at else ""
     carried = unsaved_parts(
@@ -745,8 +747,8 @@ async def _record_page(
         # the saved minutes' own day, warned of on the correction form (moved off it, adoption waits for them)
         minutes_day=minutes_day(meeting) if meeting.get("approved_at") is None else "",
         # the adoption form's moment until the secretary says otherwise: the meeting's end (adoption_default)
-        adopted_on=_day_value(adoption_default(meeting)),
-        adopted_clock=_clock(adopted) if (adopted := adoption_default(meeting)) else "",
+        adopted_on=adoption_shown(meeting)["shown_adopted_on"],
+        adopted_clock=adoption_shown(meeting)["shown_adopted_clock"],
         off_minutes_notice=said == "rescheduled_off_minutes",
         **shown,
         shown_clock=clock,
@@ -980,9 +982,12 @@ def unsaved_parts(
     if skip != "documents" and any(values.get(key, "").strip() for key in ("title", "url")):
         carried.parts.add("documents")
         carried.sent["documents"] = values
-    if skip != "approval" and any(values.get(key, "").strip() for key in ("votes_for", "votes_against")):
+    if skip != "approval" and (
+        any(values.get(key, "").strip() for key in ("votes_for", "votes_against")) or adoption_typed(values, meeting)
+    ):
         carried.parts.add("approval")
         carried.sent["approval"] = values
+        carried.shown |= adoption_shown(meeting, typed)
     points = {f"point-{line['code']}": line.get("points") for line in manual or []}
     if skip != "assessment" and (
         values.get("comment", "").strip()
@@ -2259,6 +2264,33 @@ def adoption_default(meeting: Any) -> datetime | None:
     if ended is None or (starts is not None and ended < starts):
         return starts
     return ended
+
+
+ADOPTION_INPUTS = {"approved_date": "shown_adopted_on", "approved_time": "shown_adopted_clock"}
+"""The adoption form's moment inputs by the record page's value of what it showed of each (`was.INPUT`)."""
+
+
+def adoption_shown(meeting: Any, form: Any = None) -> dict[str, str]:
+    """What the adoption form's date and hour show of `meeting` (a MeetingReply's dict): its stored adoption, else
+    adoption_default, as `{"shown_adopted_on": "2026-12-05", "shown_adopted_clock": "21:10"}` ("" for none); a sent
+    `form` (the page shown again as typed) keeps the `was.approved_date` / `was.approved_time` it first showed."""
+    adopted = meeting.get("approved_at") or adoption_default(meeting)
+    adopted = parse_moment(adopted) if isinstance(adopted, str) else adopted
+    now = {"shown_adopted_on": _day_value(adopted), "shown_adopted_clock": _clock(adopted) if adopted else ""}
+    sent = {name: form.get(f"was.{key}") for key, name in ADOPTION_INPUTS.items()} if form is not None else {}
+    return now | {name: str(value) for name, value in sent.items() if value is not None}
+
+
+def adoption_typed(values: dict[str, str], meeting: Any) -> bool:
+    """Whether the adoption date or hour sent (`values`, the record page's one form) was typed: another than both
+    what its page showed (`was.approved_date`, `was.approved_time`) and what the page shows now (adoption_shown), so
+    an end saved since in another tab, moving the default, is no typing; a page without them (opened before they
+    were sent) never, as its moment cannot be told from such an end."""
+    now = adoption_shown(meeting)
+    return any(
+        key in values and f"was.{key}" in values and values[key] not in (values[f"was.{key}"], now[name])
+        for key, name in ADOPTION_INPUTS.items()
+    )
 
 
 def _approval_body(form: Any, *, default: datetime | None, now: datetime) -> dict[str, Any]:
