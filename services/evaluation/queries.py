@@ -378,15 +378,44 @@ async def check_period_rated(
     """PeriodNotRated when `period` starts after `today`'s month (Vietnam) or no cell of the subtree has any month
     stored up to its last month (a month long before the data, e.g. 1999-01): such a period is not Poor, it is
     unknown. A committee left without cells by a move after the month closed still has it: its roll-up reads no cell
-    and lists the move (move_late_changes; docs/architecture.md "A cell moved to another committee"). `pending`:
+    and lists the move (move_late_changes; docs/architecture.md "A cell moved to another committee"). While org-tree
+    changes wait, "no data" is said of the current tree, not of the tree as last applied (has_data_now: its cells may
+    not be in its sums yet; the read then answers from the tree as last applied, `recalculating`). `pending`:
     tree_pending (the read's count, passed on to the read after the check)."""
     months = period_months(period)
     current = f"{today:%Y-%m}"
     if months[0] > current:
         raise PeriodNotRated(f"period {period} has not begun (this month is {current})", begun=False)
+    pending = await tree_pending(conn, pending)
     sums = await subtree_sums(conn, committee_id, [], months_upto=months[-1], pending=pending)
-    if not sums.has_data(months[-1]) and not await move_late_changes(conn, committee_id, period):
+    if sums.has_data(months[-1]) or await has_data_now(conn, committee_id, months[-1], pending=pending):
+        return
+    if not await move_late_changes(conn, committee_id, period):
         raise PeriodNotRated(f"period {period}: no data for the cells of {committee_id} up to then", begun=True)
+
+
+CURRENT_SUBTREE_HAS_MONTH = """
+WITH RECURSIVE down(id, kind, active, path) AS (
+    SELECT id, kind, active, ARRAY[id] FROM unit WHERE id = $1
+    UNION ALL
+    SELECT u.id, u.kind, u.active, d.path || u.id FROM down d JOIN unit u ON u.parent_id = d.id
+    WHERE (d.active OR d.id = $1) AND d.kind <> 'cell' AND NOT u.id = ANY(d.path)
+)
+SELECT EXISTS (
+    SELECT 1 FROM down JOIN cell_period p ON p.cell_id = down.id
+    WHERE down.kind = 'cell' AND length(p.period) = 7 AND p.period <= $2
+)
+"""
+"""Whether a cell under $1 in the current tree (`unit`: down through active units, as refresh_subtree_cells goes up
+through them) has a period of length 7 stored up to $2, as SubtreeSums.has_data reads the applied tree's sums."""
+
+
+async def has_data_now(conn: asyncpg.Connection, unit_id: str, upto: str, *, pending: int) -> bool:
+    """Whether the unit's subtree has a cell's month stored up to `upto` (`YYYY-MM`) in the current tree, asked when
+    its sums (the tree as last applied) have none: while `pending` org-tree changes wait (a refresh holding the tree
+    lock, or too many for a read to apply) cells already under it may not be in its sums yet, and its reads answer
+    from the tree as last applied, `recalculating`, rather than "no data" (h532). False without pending changes."""
+    return bool(pending) and bool(await conn.fetchval(CURRENT_SUBTREE_HAS_MONTH, unit_id, upto))
 
 
 def _share(part: int | None, whole: int | None) -> float | None:
@@ -920,7 +949,8 @@ async def unit_rollups(
 ) -> dict[str, Any]:
     """rollup_of each of `unit_ids` (its first occurrence) whose subtree has data up to the period's end, in the
     order given, their sums read in one statement (subtree_sums_of); a unit without (unknown, or no cell's month
-    stored by then: check_period_rated's not_found) is left out; `recalculating` and `pending_tree_changes` as
+    stored by then in the current tree: check_period_rated's not_found, has_data_now) is left out; one whose cells
+    the tree as last applied does not hold yet is listed from it; `recalculating` and `pending_tree_changes` as
     committee_rollup's (the tree's changes counted once for every unit). The caller checks that the period has
     begun."""
     today = today or today_in_vietnam()
@@ -934,11 +964,12 @@ async def unit_rollups(
         ]
         return {"items": [item for item in halves if item.pop("has_data")], **tree}
     sums = await subtree_sums_of(conn, unit_ids, [period, previous_period(period)], months_upto=last, pending=pending)
-    items = [
-        rollup_of(found, unit_id, period, today=today)
-        for unit_id in dict.fromkeys(unit_ids)
-        if (found := sums.get(unit_id)) is not None and found.has_data(last)
-    ]
+    items = []
+    for unit_id in dict.fromkeys(unit_ids):
+        found = sums.get(unit_id) or SubtreeSums([])
+        # a unit whose cells the tree as last applied does not hold yet is listed from it, as `recalculating` says
+        if found.has_data(last) or await has_data_now(conn, unit_id, last, pending=pending):
+            items.append(rollup_of(found, unit_id, period, today=today))
     return {"items": items, **tree}
 
 
@@ -1924,7 +1955,8 @@ async def half_year_rollup(
     """A unit's roll-up figures for a half-year (domain.periods.half_year_figures_of its half_year_totals), the trend
     against the half-year before, and `quarters`: each quarter's cells by rating (a half-year has none of its own:
     DOMAIN.md rates months, quarters and years; `by_rating` None), read off the quarters' sums as their own roll-ups
-    are; `has_data` whether a cell of the subtree has a month stored by the half-year's end. The tree's changes are
+    are; `has_data` whether a cell of the subtree has a month stored by the half-year's end (in the current tree while
+    changes wait: has_data_now). The tree's changes are
     counted once for all three reads (tree_pending: `pending` when the read already counted them)."""
     quarters = half_quarters(period)
     before = previous_period(period)
@@ -1950,7 +1982,7 @@ async def half_year_rollup(
         ],
         "trend": {"previous_period": before, "previous_score": previous, "score_delta": delta},
         "first_month": sums.first_month(),
-        "has_data": sums.has_data(last),
+        "has_data": sums.has_data(last) or await has_data_now(conn, unit_id, last, pending=pending),
     }
 
 

@@ -21,6 +21,7 @@ from tests.evaluation.test_late_changes import CLOCK, NOVEMBER, rpc
 from tests.evaluation.test_late_unit_changes import SENT_ON, send, unit
 from tests.support.ids import random_id
 from tests.support.rpc import ask
+from tests.support.running import eventually
 
 __all__ = ["rpc"]  # the evaluation service serving with CLOCK as its today
 
@@ -59,7 +60,16 @@ async def met_in_november(
 
 
 async def rollup(rpc: RpcClient, unit_id: str, period: str = "2026-11") -> dict[str, Any]:
-    return await ask(rpc, evaluation.GetCommitteeRollup(committee_id=unit_id, period=period))
+    """The committee's roll-up once it reads the current tree: a move's tree change is applied by the read itself
+    or, while a refresh holds the tree lock, by that refresh, and until then the reply is the tree as last applied,
+    `recalculating` (h532: these tests read the moves' figures, so they wait for the change, not for the fact)."""
+
+    async def current() -> dict[str, Any] | None:
+        reply = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=unit_id, period=period))
+        return None if reply["recalculating"] else reply
+
+    found: dict[str, Any] = await eventually(current, timeout=60)
+    return found
 
 
 async def test_a_cell_moved_with_a_backdated_time_is_a_late_change_of_both_communes(
@@ -189,7 +199,7 @@ async def test_the_moved_cells_own_periods_say_the_move_as_its_committees_do(
         own, row = by_period[period]["late_change"], by_period[period]
         assert (own["kind"], own["moved_to_id"]) == ("unit_moved", ids["b"])
         assert (own["new_rating"], own["new_score"]) == (row["rating"], row["score"])
-        of_a = (await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ids["a"], period=period)))["late_changes"]
+        of_a = (await rollup(rpc, ids["a"], period))["late_changes"]
         assert own == of_a[0]["late_change"]  # the same note as the commune's quarter or year
     stayed = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["staying"], year=2026))
     assert [item for item in stayed["periods"] if item.get("late_change")] == []

@@ -151,3 +151,48 @@ async def test_rankings_reports_and_half_years_say_they_are_recalculating_while_
             assert reply is not None, name
             assert (reply.get("recalculating"), reply.get("pending_tree_changes")) == (False, 0), name
         assert after["ranking"] is not None and after["ranking"]["total"] == 0
+
+
+async def _stored_month(conn: asyncpg.Connection, cell_id: str) -> None:
+    await conn.execute(
+        "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
+        " speakers_present, months_counted, months_with_regular, flags)"
+        " VALUES ($1, $2, 'fair', 75, 1, 0, 10, 12, 4, 1, 1, '{}')",
+        cell_id,
+        PERIOD,
+    )
+
+
+async def test_a_committee_whose_cells_the_running_refresh_brings_is_recalculating_not_without_data(
+    pool: asyncpg.Pool,
+) -> None:
+    """h532 (seen once in a full run: test_late_unit_moves' moved-twice case): commune-b's cells are under it in the
+    tree and have May stored, but the refresh that brings them to it holds the tree lock, so the read cannot apply
+    them: from the tree as last applied commune-b has no cell, and the committee reads (roll-up, ranking, report:
+    check_period_rated) answered not_found "no data for the cells of commune-b up to then", the batch of unit
+    roll-ups left it out. Its data is there: they answer from the tree as last applied, `recalculating`, and the
+    fresh figures once the refresh commits. A month before any cell's data stays not_found, refresh or not."""
+    async with pool.acquire() as refresher, pool.acquire() as reader:
+        for cell in CELLS:
+            await _stored_month(reader, cell)
+        refresh = refresher.transaction()
+        await refresh.start()
+        try:
+            # the loop's refresh has taken the queue and holds the lock; commune-b's rows are not committed yet
+            assert await refresher.fetchval("SELECT refresh_subtree_cells()") > 0
+            pending = await queries.tree_changes_pending(reader)
+            assert pending == 3
+            await queries.check_period_rated(reader, "commune-b", PERIOD, today=TODAY, pending=pending)
+            during = await queries.committee_rollup(reader, "commune-b", PERIOD, today=TODAY, pending=pending)
+            assert (during["cells"], during["recalculating"], during["pending_tree_changes"]) == (0, True, 3)
+            listed = await queries.unit_rollups(reader, ["commune-a", "commune-b"], PERIOD, today=TODAY)
+            assert [item["committee_id"] for item in listed["items"]] == ["commune-a", "commune-b"]
+            assert listed["recalculating"] is True
+            with pytest.raises(queries.PeriodNotRated) as before_data:
+                await queries.check_period_rated(reader, "commune-b", "2026-04", today=TODAY, pending=pending)
+            assert before_data.value.begun is True
+        finally:
+            await refresh.commit()
+        await queries.check_period_rated(reader, "commune-b", PERIOD, today=TODAY)
+        after = await queries.committee_rollup(reader, "commune-b", PERIOD, today=TODAY)
+        assert (after["cells"], after["by_rating"]["fair"], after["recalculating"]) == (3, 3, False)
