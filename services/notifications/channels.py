@@ -9,7 +9,8 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Coroutine, Hashable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Mapping, Sequence
+from dataclasses import replace
 from email import policy
 from email.contentmanager import raw_data_manager
 from email.generator import BytesGenerator
@@ -36,6 +37,11 @@ log = get_logger(__name__)
 
 class DeliveryError(Exception):
     """A channel could not deliver; the message says why."""
+
+
+Compose = Callable[[Sequence[str]], bytes]
+"""The bytes of a mail given the addresses (as given, in order) its session carries it to: all of them, or without
+SMTPUTF8 only those whose local part is ASCII (`wire_recipients`)."""
 
 
 class Sender(Protocol):
@@ -307,10 +313,23 @@ class SmtpSender:
         return len(self._idle)
 
     async def send(self, delivery: ClaimedDelivery) -> None:
-        """Send one e-mail on a pooled session (DeliveryError when the server or the connection fails)."""
-        message = build_email(delivery, sender=self._settings.mail_from, public_url=self._settings.public_base_url)
+        """Send one e-mail on a pooled session (DeliveryError when the server or the connection fails); delivered
+        when the server took any of its addresses, as a mail to many is (`group_outcomes`)."""
+        public_url = self._settings.public_base_url
+        message = build_email(delivery, sender=self._settings.mail_from, public_url=public_url)
+        content = wire_bytes(message)
+        recipients = envelope_recipients([delivery])
+
+        def compose(carried: Sequence[str]) -> bytes:
+            if list(carried) == recipients:
+                return content
+            # a server without SMTPUTF8: the mail goes to the ASCII addresses alone, and its To: names only them; a
+            # To: naming the others too is UTF-8, a header such a server never agreed to (RFC 6532 3, RFC 6531 3.4)
+            narrowed = replace(delivery, addresses=tuple(carried))
+            return wire_bytes(build_email(narrowed, sender=self._settings.mail_from, public_url=public_url))
+
         sender = sender_mailbox(self._settings.mail_from)[1]
-        await self._transaction(sender, envelope_recipients([delivery]), wire_bytes(message))
+        await self._transaction(sender, recipients, compose)
 
     async def send_group(self, deliveries: Sequence[ClaimedDelivery]) -> list[str | None]:
         """One mail transaction for identical deliveries: MAIL FROM, a RCPT TO per address, the text once; each
@@ -330,18 +349,19 @@ class SmtpSender:
         if not recipients:
             return group_outcomes(deliveries, {})
         try:
-            refused = await self._transaction(sender, recipients, content)
+            refused = await self._transaction(sender, recipients, lambda _carried: content)
         except DeliveryError as exc:
             if isinstance(exc.__cause__, aiosmtplib.SMTPRecipientsRefused):  # every address refused, each its own way
                 return group_outcomes(deliveries, refusals(exc.__cause__))
             return [str(exc)] * len(deliveries)
         return group_outcomes(deliveries, refused)
 
-    async def _transaction(self, sender: str, recipients: list[str], content: bytes) -> dict[str, str]:
-        """One mail transaction on a pooled session; the recipients refused (some), DeliveryError when it fails."""
-        return await self._sending.run(self._pooled_transaction(sender, recipients, content))
+    async def _transaction(self, sender: str, recipients: list[str], compose: Compose) -> dict[str, str]:
+        """One mail transaction on a pooled session, its bytes composed for the addresses the session can carry
+        (`Compose`); the recipients refused (some), DeliveryError when it fails."""
+        return await self._sending.run(self._pooled_transaction(sender, recipients, compose))
 
-    async def _pooled_transaction(self, sender: str, recipients: list[str], content: bytes) -> dict[str, str]:
+    async def _pooled_transaction(self, sender: str, recipients: list[str], compose: Compose) -> dict[str, str]:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(self._settings.smtp_connections, 1))
         async with self._slots:
@@ -354,7 +374,11 @@ class SmtpSender:
                         await client.ehlo()
                     except aiosmtplib.SMTPHeloError:
                         await client.helo()  # no ESMTP: nothing offered, as sendmail itself would fall back
-                wire, mail_options = wire_recipients(recipients, smtputf8=client.supports_extension("smtputf8"))
+                smtputf8 = client.supports_extension("smtputf8")
+                wire, mail_options, left_out = wire_recipients(recipients, smtputf8=smtputf8)
+                content = compose(list(wire.values()))
+                if not mail_options:
+                    ascii_headers(content)
                 errors, _ = await client.sendmail(
                     smtp_address(sender)[0], list(wire), content, mail_options=mail_options
                 )
@@ -374,7 +398,7 @@ class SmtpSender:
             self._give_back(client)
             self.transactions += 1
             return {wire[address]: f"{answer.code} {answer.message}" for address, answer in errors.items()} | {
-                address: NO_SMTPUTF8 for address in recipients if address not in wire.values()
+                address: NO_SMTPUTF8 for address in left_out
             }
 
     def _take_idle(self) -> aiosmtplib.SMTP | None:
@@ -428,26 +452,37 @@ NO_SMTPUTF8 = (
 it shows on the operations page and in notifications' `delivery_failed` log line, naming the address)."""
 
 
-def wire_recipients(recipients: Sequence[str], *, smtputf8: bool) -> tuple[dict[str, str], list[str]]:
-    """({envelope address: the address as given}, MAIL FROM options) for a mail to `recipients` on a server that
-    offers SMTPUTF8 (`smtputf8`) or not: every domain IDNA-encoded (shared.web_address.smtp_address), SMTPUTF8 asked
-    for when an address's local part is not ASCII (RFC 6531); without it such an address is left out (its outcome
-    NO_SMTPUTF8), and SMTPRecipientsRefused saying so when no address is left."""
+def wire_recipients(recipients: Sequence[str], *, smtputf8: bool) -> tuple[dict[str, str], list[str], list[str]]:
+    """({envelope address: the address as given}, MAIL FROM options, the addresses left out) for a mail to
+    `recipients` on a server that offers SMTPUTF8 (`smtputf8`) or not: every domain IDNA-encoded
+    (shared.web_address.smtp_address), SMTPUTF8 asked for when an address's local part is not ASCII (RFC 6531);
+    without it such an address is left out (its outcome NO_SMTPUTF8), and SMTPRecipientsRefused says so when no
+    address is left."""
     wire: dict[str, str] = {}
+    left_out: list[str] = []
     utf8 = False
     for address in recipients:
         encoded, needs = smtp_address(address)
         if needs and not smtputf8:
+            left_out.append(address)
             continue
-        wire[encoded] = address
+        wire.setdefault(encoded, address)  # `a@ví-dụ.vn` and `a@xn--v-d-rma6749a.vn` are one mailbox, one RCPT
         utf8 = utf8 or needs
     if not wire:
         refused = [aiosmtplib.SMTPRecipientRefused(553, NO_SMTPUTF8.removeprefix("553 "), a) for a in recipients]
         log.warning("smtputf8_not_offered", addresses=list(recipients))
         raise aiosmtplib.SMTPRecipientsRefused(refused)
-    if len(wire) < len(recipients):
-        log.warning("smtputf8_not_offered", addresses=[a for a in recipients if a not in wire.values()])
-    return wire, ["SMTPUTF8"] if utf8 else []
+    if left_out:
+        log.warning("smtputf8_not_offered", addresses=left_out)
+    return wire, ["SMTPUTF8"] if utf8 else [], left_out
+
+
+def ascii_headers(content: bytes) -> None:
+    """Check that a mail's header lines are ASCII alone, as a mail sent without SMTPUTF8 must be (RFC 6532 3: UTF-8
+    headers only under it; RFC 2047 encoded words are ASCII); ValueError naming the first line that is not."""
+    for line in content.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        if not line.isascii():
+            raise ValueError(f"a header not ASCII in a mail without SMTPUTF8: {line!r}")
 
 
 def refused_on_a_sound_session(exc: Exception) -> bool:

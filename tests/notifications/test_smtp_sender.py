@@ -17,17 +17,29 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+import structlog
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from structlog.testing import capture_logs
 
-from services.notifications.channels import DeliveryError, SmtpSender
+from services.notifications import channels
+from services.notifications.channels import DeliveryError, SmtpSender, ascii_headers
 from services.notifications.config import Settings
+from services.notifications.domain.model import Recipient
+from services.notifications.handlers.deliveries import deliver_due
+from services.notifications.repository.outgoing import NewDelivery, NewNotification
+from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
+from shared.periods import VIETNAM_TZ
 from tests.notifications.conftest import SmtpInbox
+from tests.notifications.fakes import Clock
+from tests.notifications.test_group_mail import leased_after_restart, retire, statuses
 from tests.notifications.test_mail_subjects import delivery
+from tests.support.ids import random_id
 from tests.support.running import smtp_server
 
 
@@ -288,3 +300,132 @@ async def test_a_server_without_smtputf8_fails_the_mail_saying_so(settings: Sett
         await sender.aclose()
     assert outcomes[1] is None and outcomes[0] is not None and "does not offer SMTPUTF8" in outcomes[0], outcomes
     assert len(inbox.to("ascii-idn@example.vn")) == 1 and not inbox.to(IDN_MEMBER_WIRE)
+
+
+class RawInbox(SmtpInbox):
+    """An inbox that also keeps each mail's bytes exactly as received and its MAIL FROM parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: list[tuple[list[str], list[str], bytes]] = []
+        """(RCPT TO addresses, MAIL FROM parameters, the bytes after DATA) of each mail, in order."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        """Keep the bytes and the envelope, then the parsed message."""
+        self.raw.append((list(envelope.rcpt_tos), list(envelope.mail_options), bytes(envelope.original_content)))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def header_lines(content: bytes) -> list[bytes]:
+    """The header lines of a mail's bytes (up to the empty line)."""
+    return content.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+def only_ascii_headers(raw: list[tuple[list[str], list[str], bytes]]) -> None:
+    """Every mail sent without SMTPUTF8 has headers of ASCII alone (RFC 6532 3: UTF-8 headers only under it)."""
+    for _, options, content in raw:
+        if "SMTPUTF8" not in options:
+            assert all(line.isascii() for line in header_lines(content)), header_lines(content)
+
+
+MIXED = ("ascii-mixed@ví-dụ.vn", IDN_MEMBER)
+"""A recipient's addresses (a member's and their monitor assignment's): one any server takes, one only over SMTPUTF8."""
+
+
+async def test_a_mail_without_smtputf8_has_ascii_headers_and_goes_to_the_ascii_addresses_alone(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipient with an ASCII and a non-ASCII address, on a server without SMTPUTF8: the ASCII address got a To:
+    naming both in UTF-8 (b'To: ascii-mixed@xn--v-d-rma6749a.vn, nguy\\xe1\\xbb\\x85n@...'), 8-bit headers the
+    server never agreed to. Now it gets the mail once with headers of ASCII alone, its To: naming the addresses the
+    mail goes to; the other address is left out, saying why (`smtputf8_not_offered`); the same in a mail to many."""
+    # a logger not yet used, so capture_logs sees its lines (one cached by an earlier test writes past it)
+    monkeypatch.setattr(channels, "log", structlog.get_logger(channels.__name__))
+    inbox = RawInbox()
+    with smtp_server(inbox, enable_SMTPUTF8=False) as port:
+        sender = SmtpSender(settings.model_copy(update={"smtp_port": port}))
+        with capture_logs() as lines:
+            await sender.send(replace(delivery("Thư riêng"), addresses=MIXED))  # delivered: one address took it
+        group = [
+            replace(delivery("Thư chung"), notification_id="n-mixed", addresses=("ascii-group@example.vn", IDN_MEMBER)),
+            replace(delivery("Thư chung"), notification_id="n-idn-only", addresses=("bé@ví-dụ.vn",)),
+            replace(delivery("Thư chung"), notification_id="n-plain", addresses=("plain-group@example.vn",)),
+        ]
+        outcomes = await sender.send_group(group)
+        await sender.aclose()
+    assert [(rcpt, "SMTPUTF8" in options) for rcpt, options, _ in inbox.raw] == [
+        (["ascii-mixed@xn--v-d-rma6749a.vn"], False),
+        (["ascii-group@example.vn", "plain-group@example.vn"], False),
+    ]
+    only_ascii_headers(inbox.raw)
+    assert b"To: ascii-mixed@xn--v-d-rma6749a.vn" in header_lines(inbox.raw[0][2])
+    left_out = [line["addresses"] for line in lines if line["event"] == "smtputf8_not_offered"]
+    assert left_out == [[IDN_MEMBER]]
+    assert outcomes[0] is None and outcomes[2] is None
+    assert outcomes[1] is not None and "bé@ví-dụ.vn" in outcomes[1] and "does not offer SMTPUTF8" in outcomes[1]
+
+
+async def test_with_smtputf8_a_mixed_recipient_gets_one_mail_at_both_addresses(settings: Settings) -> None:
+    """Offered SMTPUTF8, the mail goes in one transaction to both addresses, asked for with SMTPUTF8, its To: naming
+    both as they are (UTF-8, RFC 6532)."""
+    inbox = RawInbox()
+    with smtp_server(inbox, enable_SMTPUTF8=True) as port:
+        sender = SmtpSender(settings.model_copy(update={"smtp_port": port}))
+        await sender.send(replace(delivery("Thư riêng"), addresses=MIXED))
+        await sender.aclose()
+    [(rcpt, options, content)] = inbox.raw
+    assert (rcpt, "SMTPUTF8" in options) == (["ascii-mixed@xn--v-d-rma6749a.vn", IDN_MEMBER_WIRE], True)
+    assert f"To: ascii-mixed@xn--v-d-rma6749a.vn, {IDN_MEMBER_WIRE}".encode() in header_lines(content)
+
+
+async def test_a_mixed_recipient_is_delivered_once_and_not_sent_again(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Against the database: the recipient's delivery is recorded delivered at its first attempt (its ASCII address
+    took the mail), so no later round sends it again; the address left out shows in `smtputf8_not_offered`."""
+    inbox = RawInbox()
+    with smtp_server(inbox, enable_SMTPUTF8=False) as port:
+        settings = settings.model_copy(update={"smtp_port": port})
+        clock = Clock(dt.datetime(1990, 4, 3, 8, 0, tzinfo=VIETNAM_TZ))  # only this test's delivery is due then
+        person = Recipient(id=random_id("m"), kind="person", name="Nguyễn Văn An", emails=MIXED)
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            [notification_id] = await uow.outgoing.insert_notifications(
+                [
+                    NewNotification(
+                        rule="meeting_scheduled",
+                        subject_id=random_id("mtg"),
+                        period="scheduled",
+                        recipient=person,
+                        cell_id=None,
+                        title="Thông báo lịch sinh hoạt",
+                        body="Kính gửi đồng chí Nguyễn Văn An,\n\nChi bộ sinh hoạt lúc 19:30 thứ Bảy.",
+                        created_at=clock.value,
+                        digest_pending=False,
+                    )
+                ]
+            )
+            await uow.outgoing.add_deliveries(
+                [NewDelivery(notification_id=str(notification_id), channel="email", addresses=MIXED, delivered_at=None)]
+            )
+            delivery_id = await uow.connection.fetchval(
+                "UPDATE delivery SET next_attempt_at = $2 WHERE notification_id = $1::uuid RETURNING id",
+                notification_id,
+                clock.value,
+            )
+            await uow.commit()
+        sender = SmtpSender(settings)
+        factory = uow_factory(pool, settings=settings, clock=clock)
+        try:
+            assert await deliver_due(factory, {"email": sender}) == 1
+            assert await statuses(pool, [delivery_id]) == {delivery_id: ("delivered", 1)}
+            assert await leased_after_restart(factory, settings, clock) == 0
+        finally:
+            await sender.aclose()
+            await retire(pool, [delivery_id])
+    assert [rcpt for rcpt, _, _ in inbox.raw] == [["ascii-mixed@xn--v-d-rma6749a.vn"]]  # once, and to it alone
+    only_ascii_headers(inbox.raw)
+
+
+def test_headers_not_ascii_are_named() -> None:
+    """The last guard before a mail goes out without SMTPUTF8: a UTF-8 header line is an error naming it."""
+    ascii_headers(b"To: a@xn--v-d-rma6749a.vn\r\nSubject: =?utf-8?b?VGjGsA==?=\r\n\r\n\xc6\xb0")  # body is not a header
+    with pytest.raises(ValueError, match=r"To: nguy\\xe1\\xbb\\x85n@"):
+        ascii_headers(f"From: a@example.vn\r\nTo: {IDN_MEMBER_WIRE}\r\n\r\nbody".encode())
