@@ -17,11 +17,11 @@ from services.evaluation.domain.periods import evaluate_period
 from services.evaluation.handlers.coalesced import score_dirty
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
 from shared.periods import VIETNAM_TZ
+from tests.evaluation.builders import framework
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.test_cell_existence import held
 from tests.evaluation.test_coalesced import deliver
 from tests.evaluation.test_late_changes import units
-from tests.evaluation.builders import framework
 from tests.evaluation.test_periods import meeting
 
 MIGRATION = SERVICE_DIR / "migrations" / "0048_running_quarters_not_flagged_for_thematic.sql"

@@ -262,8 +262,9 @@ def evaluate_period(
     A running quarter or year reads what is known so far: the running month counts once it has a held regular
     meeting (until then it is not yet Poor, only not over; the same for every cell, one set up this month too, whose
     running quarter and year then have no month to rate), and a running quarter without its thematic meeting is not
-    yet Poor for it nor flagged (`no_thematic_meeting` only once the quarter has ended, DOMAIN.md "Periods"). A running month on its own is Poor until its meeting (the
-    gateway shows it as not met yet); once the month closes, every period holding it counts it, Poor without one.
+    yet Poor for it nor flagged (`no_thematic_meeting` only once the quarter has ended, DOMAIN.md "Periods"). A
+    running month on its own is Poor until its meeting (the gateway shows it as not met yet); once the month closes,
+    every period holding it counts it, Poor without one.
 
     `band_of` (the framework's bands) lets the result say why its rating is below its score's band
     (`rating_reason`): the missing thematic meeting, or the month-by-month rule (months_reason)."""
