@@ -263,8 +263,9 @@ def evaluate_period(
     A running quarter or year reads what is known so far: the running month counts once it has a held regular
     meeting (until then it is not yet Poor, only not over; the same for every cell, one set up this month too, whose
     running quarter and year then have no month to rate), and a running quarter without its thematic meeting is not
-    yet Poor for it (flag `no_thematic_meeting` still). A running month on its own is Poor until its meeting (the
-    gateway shows it as not met yet); once the month closes, every period holding it counts it, Poor without one.
+    yet Poor for it nor flagged (`no_thematic_meeting` only once the quarter has ended, DOMAIN.md "Periods"). A
+    running month on its own is Poor until its meeting (the gateway shows it as not met yet); once the month closes,
+    every period holding it counts it, Poor without one.
 
     `band_of` (the framework's bands) lets the result say why its rating is below its score's band
     (`rating_reason`): the missing thematic meeting, or the month-by-month rule (months_reason)."""
@@ -309,13 +310,15 @@ def evaluate_period(
         flags.append("no_regular_meeting" if len(months) == 1 else "months_without_regular_meeting")
     # a quarter needs its thematic meeting however few of its months count (DOMAIN.md "Periods"), the one month of a
     # cell set up in the quarter's last month too: judged before the one-month reading below, which would skip it
-    no_thematic = "-Q" in period and rules.quarter.requires_thematic and thematic_held == 0
+    # only once the quarter has ended: a running one may still hold it, so it is neither Poor nor flagged for it (the
+    # API's flags, the pages and the PDF say one rule: a trial's December read Q4 flagged while the PDF said not Kém)
+    no_thematic = "-Q" in period and rules.quarter.requires_thematic and thematic_held == 0 and not running
     if no_thematic:
         flags.append("no_thematic_meeting")
     score = sum(month_scores) / len(months)
     band = band_of(score) if band_of is not None else None
     reason = None
-    if no_thematic and not running:
+    if no_thematic:
         rating = "poor"
         reason = RatingReason(code="no_thematic_meeting", band=band) if band is not None else None
     elif len(months) == 1:

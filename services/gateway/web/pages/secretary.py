@@ -43,7 +43,7 @@ from services.gateway.web.core import (
     plain_name,
     render,
 )
-from services.gateway.web.form_locks import one_form_at_a_time
+from services.gateway.web.form_locks import SavedElsewhere, one_form_at_a_time
 from services.gateway.web.forms import FormErrors, StateRefusal
 from services.gateway.web.i18n import (
     LABELS,
@@ -1100,7 +1100,9 @@ async def keep_typed(meeting_id: str, request: Request, viewer: FormViewer, stat
     await other_parts_named(request, form, lambda: _row_names(viewer, state, meeting_id))
     forms.FORM.set(record_labels(None))  # the refusal's box lists them as the page's parts' labels say them
     if said := dict(forms.UNSTORABLE.get()):
-        return await _record_page(request, viewer, state, meeting_id, errors={"record": said}, typed=form)
+        # a cancelled meeting's page saves nothing whatever is typed: said first (locked_refusal)
+        lock = locked_refusal(await recordable_meeting(viewer, state, meeting_id), "record")
+        return await _record_page(request, viewer, state, meeting_id, errors={"record": lock or said}, typed=form)
     return await _record_page(request, viewer, state, meeting_id, typed=form, done="")
 
 
@@ -1122,7 +1124,10 @@ async def _submit(
         return await _take_stored(request, viewer, state, meeting_id, section, taking)
     try:
         async with record_form_lock(state, meeting_id):
-            outcome = await action()
+            try:
+                outcome = await action()
+            except FormErrors as refused:
+                raise await lock_first(refused, viewer, state, meeting_id, section) from None
     except FormErrors as exc:
         # shown again as sent (already parsed: Starlette caches it), a stale page's form too, merged with what was
         # saved since (ChangedSinceShown.values): a trial's refusal showed the stored minutes, losing what was typed
@@ -1147,6 +1152,57 @@ async def _submit(
     return await _record_page(
         request, viewer, state, meeting_id, typed=page_form, saved=section, done=outcome or notice
     )
+
+
+LOCKED_SECTIONS = {
+    "cancelled": frozenset(
+        {"minutes", "attendance", "approval", "assessment", "documents", "reschedule", "tasks", "record"}
+    ),
+    "adopted": frozenset({"minutes", "attendance", "approval", "reschedule", "cancel"}),
+    "held": frozenset({"cancel"}),
+}
+"""The record page's parts (forms by `section`, `record` its one form sent by Enter) that nothing saves, by what
+locked them: a cancelled meeting (meetings' require_not_cancelled; its cancellation may be said again), minutes the
+cell adopted (check_adopted_minutes_unchanged, check_adopted_roster_unchanged, check_adoption_not_repeated,
+check_not_moved_when_held), minutes recorded (check_cancel); tasks and assessments stay open after adoption."""
+
+
+def locked_refusal(meeting: Any, section: str) -> dict[str, str]:
+    """{"data.meeting_id": StateRefusal} saying why part `section` of the record page of `meeting` (a MeetingReply)
+    saves nothing whatever it says (LOCKED_SECTIONS: cancelled, minutes adopted, minutes recorded), worded as the
+    refusal meetings would give; {} when the part is open."""
+    said = None
+    if getattr(meeting, "status", None) == "cancelled":
+        if section in LOCKED_SECTIONS["cancelled"]:
+            cancelled = forms.MEETING_STATE_REFUSALS[RefusalCode.MEETING_CANCELLED]
+            said = ROSTER_CANCELLED if section == "attendance" else cancelled
+    elif meeting.approved_at is not None and section in LOCKED_SECTIONS["adopted"]:
+        said = {
+            "attendance": ROSTER_ADOPTED_SAID,
+            "reschedule": forms.MEETING_STATE_REFUSALS[RefusalCode.MEETING_MINUTES_RECORDED],
+            "cancel": forms.MEETING_STATE_REFUSALS[RefusalCode.MEETING_ALREADY_HELD],
+        }.get(section, BY_CODE[RefusalCode.MINUTES_ADOPTED])
+        if section == "attendance" and meeting.attendance is None:
+            said = None  # minutes adopted before any roster take their first one (check_adopted_roster_unchanged)
+    elif meeting.minutes and section in LOCKED_SECTIONS["held"]:
+        said = forms.MEETING_STATE_REFUSALS[RefusalCode.MEETING_ALREADY_HELD]
+    return {"data.meeting_id": StateRefusal(_(said))} if said is not None else {}
+
+
+async def lock_first(refused: FormErrors, viewer: Viewer, state: State, meeting_id: str, section: str) -> FormErrors:
+    """What a refused form of part `section` answers: the lock of its meeting alone (locked_refusal) when it is locked
+    and `refused` says more than the meeting's state, since correcting fields cannot save a locked part (a trial's
+    adopted minutes resent without chair read "Vui lòng sửa: Chủ trì: không được để trống"); `refused` otherwise, and
+    a form that would save nothing new (the adopted minutes sent again) still reaches meetings, which takes it as a
+    no-op. SavedElsewhere is never replaced: nothing of the form was judged."""
+    if isinstance(refused, SavedElsewhere) or all(isinstance(said, StateRefusal) for said in refused.errors.values()):
+        return refused
+    lock = locked_refusal(await recordable_meeting(viewer, state, meeting_id), section)
+    if not lock:
+        return refused
+    locked = FormErrors(lock)
+    locked.errors = lock  # nor an input's unstorable character (forms.UNSTORABLE): the part saves nothing anyway
+    return locked
 
 
 async def other_parts_named(request: Request, form: Any, row_names: Callable[[], Awaitable[Mapping[str, str]]]) -> None:
