@@ -741,13 +741,24 @@ def new_event_of_checked(
     )
 
 
+KEY_PART = "[key]"
+"""The last part of a pydantic error's location when a mapping's key (not its value) is at fault."""
+
+
+def error_location(problem: Mapping[str, Any]) -> tuple[str | int, ...]:
+    """A pydantic error's location as a field path: a key at fault is named by the key's own path
+    (`data.points.ZZ9`), never pydantic's `data.points.ZZ9.[key]`, which names no field a sender wrote."""
+    location = tuple(part for part in problem.get("loc", ()) if isinstance(part, str | int))
+    return location[:-1] if location[-1:] == (KEY_PART,) else location
+
+
 def describe_validation_error(error: ValidationError, *, prefix: str = "", every: bool = False) -> InvalidEvent:
     """Turn the first pydantic error into a reason that names the offending field (bounded); `every`: the first
     error of each field at fault, joined by `; ` (`specversion: …; data: …`), the InvalidEvent's `field` the first
     of them (an envelope wrong in two attributes names both: a user trial's was told of only one)."""
     said: dict[str | None, str] = {}
     for problem in error.errors(include_url=False)[: None if every else 1]:
-        location = tuple(part for part in problem.get("loc", ()) if isinstance(part, str | int))
+        location = error_location(problem)
         field = field_name(location, prefix=prefix) if location else prefix.rstrip(".") or None
         if field not in said:
             message = validation_message(problem)

@@ -358,9 +358,9 @@ class InstanceBoard:
             if _pid_stopped(status.pid):
                 if key not in self._frozen:
                     self._frozen[key] = now
-                    log.info("instance_found_frozen", service=status.service, pid=status.pid)
+                    log.info("instance_found_frozen", instance_service=status.service, pid=status.pid)
             elif self._frozen.pop(key, None) is not None:
-                log.info("instance_running_again", service=status.service, pid=status.pid)
+                log.info("instance_running_again", instance_service=status.service, pid=status.pid)
         local = {
             key: status
             for key, status in mine.items()
@@ -370,7 +370,7 @@ class InstanceBoard:
         for key, gone in zip(local, refused, strict=True):
             if gone:
                 self._dead[key] = datetime.now(UTC)
-                log.info("instance_found_dead", service=local[key].service, pid=local[key].pid)
+                log.info("instance_found_dead", instance_service=local[key].service, pid=local[key].pid)
 
     def answering(self, service: str) -> bool | None:
         """Whether a process of `service` reported within the window and is not frozen (so it answers requests);

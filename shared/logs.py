@@ -52,8 +52,13 @@ def sanitize(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
 
 def add_service(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: the line's `service` is the one configured last, read when the line is written (a logger
-    cached under an earlier configuration of the process, as tests make several, still names the current service)."""
-    event_dict.setdefault("service", _configured_service)
+    cached under an earlier configuration of the process, as tests make several, still names the current service).
+    It is always the emitting service, whatever a call passes: a trial's gateway lines passed the silent service as
+    `service=` and read as that service's own; another service a line is about goes in its own field (`dependency`)."""
+    if _configured_service is not None:
+        event_dict["service"] = _configured_service
+    else:
+        event_dict.setdefault("service", None)
     return event_dict
 
 

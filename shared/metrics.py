@@ -271,5 +271,5 @@ async def render_metrics(
                     if not channel.is_closed:
                         await channel.close()
     except Exception as exc:  # stale gauges beat no metrics at all: the counters still answer
-        log.warning("metrics_refresh_failed", service=service, error=repr(exc))
+        log.warning("metrics_refresh_failed", error=repr(exc))  # `service`: the emitting one (shared.logs)
     return generate_latest(registry), CONTENT_TYPE_LATEST

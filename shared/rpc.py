@@ -27,7 +27,7 @@ from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from shared.config import broker_user_of
-from shared.envelope import validation_message
+from shared.envelope import error_location, validation_message
 from shared.logs import get_logger, request_context
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
 from shared.probes import declared_queue
@@ -222,7 +222,7 @@ def _unstorable_at(value: Any, path: str = "") -> tuple[str, str] | None:
 
 def _invalid(exc: ValidationError) -> RpcErrorBody:
     first = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first.get("loc", ())) or None
+    field = ".".join(str(part) for part in error_location(first)) or None
     message = validation_message(first)
     return RpcErrorBody(code="invalid", message=f"{field}: {message}" if field else message, field=field)
 
@@ -294,7 +294,7 @@ async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
         return RpcReply(ok=False, error=body).model_dump(mode="json")
     except Exception as exc:
         # a bug (or a reply not fitting its model) is the service's fault, never the caller's
-        log.exception("rpc_method_failed", service=methods.service, method=request.method, error=repr(exc))
+        log.exception("rpc_method_failed", method=request.method, error=repr(exc))  # `service`: the emitter
         body = RpcErrorBody(code="internal", message="internal error")
         return RpcReply(ok=False, error=body).model_dump(mode="json")
     # fields the method left unset stay off the wire, as they did when methods answered plain dicts; the envelope
@@ -329,7 +329,7 @@ def read_reply(request: Request[ReplyT], body: bytes) -> ReplyT:
         return cast(ReplyT, reply_model.model_validate(reply.result))
     except ValidationError as exc:
         service, method = request.service, request.method
-        log.error("rpc_reply_invalid", service=service, method=method, error=str(exc))
+        log.error("rpc_reply_invalid", dependency=service, method=method, error=str(exc))
         raise RpcError("internal", f"the {service} service answered {method} out of contract") from exc
 
 

@@ -91,7 +91,7 @@ async def answered_or(service: str, call: Callable[[], Awaitable[T]], fallback: 
     except ServiceUnavailable as exc:
         if exc.service != service:
             raise
-        log.warning("web_service_unavailable", service=exc.service)
+        log.warning("web_service_unavailable", dependency=exc.service)
         found.unavailable.add(service)
         return fallback
 

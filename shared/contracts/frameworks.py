@@ -21,7 +21,7 @@ from typing import Annotated, Protocol, TypeVar
 from pydantic import Field, field_validator
 
 from shared.contracts.base import Day, EventData, Identifier, Whole
-from shared.contracts.meetings import MeetingKind
+from shared.contracts.meetings import NOT_IN_FRAMEWORK, MeetingKind
 from shared.envelope import InvalidEvent
 from shared.refusals import Refusal, RefusalCode
 
@@ -206,8 +206,8 @@ def check_points(points: dict[str, float], *, table: ItemTable, kind: str | None
         if maximum is None:
             known = ", ".join(sorted(table.manual_maxima))
             raise InvalidEvent(
-                f"{field}: not an item assessed by hand in framework {table.framework_id}"
-                f" version {table.version} (known: {known})",
+                f"{field}: {NOT_IN_FRAMEWORK} assessed by hand (framework {table.framework_id}"
+                f" version {table.version}; known: {known})",
                 field=field,
             )
         if given > maximum:

@@ -1,5 +1,6 @@
 """Event types owned by the meetings service: the facts of CONTRACT.md's "types in"."""
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Protocol, TypeVar
@@ -109,7 +110,29 @@ MAX_SCORED_ITEMS = 200
 """An assessment scores at most 200 items."""
 MAX_POINTS = 100_000
 """An assessment's points for one item are at most 100,000 (the framework's item maximum is checked by meetings)."""
-ItemCode = Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
+ITEM_CODE_PATTERN = r"^[a-z_]+(\.[a-z_]+)*$"
+"""The form of a framework item's code (CONTRACT.md: lower-case letters and underscores, parts joined by dots)."""
+ITEM_CODE_MAX = 64
+"""The longest item code, in characters."""
+NOT_IN_FRAMEWORK = "not an item of the framework in force"
+"""How a point's code no item of the framework in force has is refused, whether its form already says so
+(item_code) or the framework lacks it (shared.contracts.frameworks.check_points): one kind of reason, one wording."""
+_ITEM_CODE = re.compile(ITEM_CODE_PATTERN)
+
+
+def item_code(value: Any) -> Any:
+    """`value` unchanged; ValueError saying it is no item of the framework in force when it is text out of the item
+    codes' form (a trial's `ZZ9` was told only pydantic's regex, under `data.points.ZZ9.[key]`). The schema's
+    pattern and length still apply after it: this only words the refusal."""
+    if isinstance(value, str) and (len(value) > ITEM_CODE_MAX or not _ITEM_CODE.match(value)):
+        raise ValueError(
+            f"{NOT_IN_FRAMEWORK}: an item code is lower-case letters a-z and underscores, its parts separated by"
+            f" dots (such as attendance.rate), at most {ITEM_CODE_MAX} characters"
+        )
+    return value
+
+
+ItemCode = Annotated[str, Field(pattern=ITEM_CODE_PATTERN, max_length=ITEM_CODE_MAX), BeforeValidator(item_code)]
 """A framework item's code, such as `attendance.rate`."""
 PointValue = Annotated[float, Field(strict=True, ge=0, le=MAX_POINTS, allow_inf_nan=False)]
 """Points given to one item: a finite JSON number (never text) from 0."""

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import time
 
 import httpx
@@ -11,10 +12,12 @@ from services.gateway.auth import Principal, Role
 from services.gateway.handlers import ingest_events, send_command
 from shared.contracts.meetings import MeetingCancelled
 from shared.contracts.meetings_rpc import IngestReply
+from shared.logs import configure_logging
 from shared.rpc import ServiceUnavailable
 from tests.gateway.conftest import INGEST_TIMEOUT, RPC_TIMEOUT
 from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_ingest import BATCH, SINGLE, unit_event
+from tests.support.logs import structured_logs
 from tests.support.running import eventually
 
 
@@ -47,6 +50,27 @@ async def test_with_evaluation_stopped_meetings_still_answer_and_scores_are_503(
         await fakes.evaluation.start()
     recovered = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers["member"])
     assert recovered.status_code == 200
+
+
+async def test_the_gateways_line_for_a_silent_service_is_the_gateways_and_names_the_dependency(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], fakes: FakeServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trial's gateway.log had 51 `service_unavailable` lines saying `"service": "meetings"`: filtering by
+    service=gateway missed them. The line is the gateway's; the service that did not answer is its `dependency`."""
+    configure_logging(service="gateway", json=True)
+    logging.getLogger().addHandler(caplog.handler)
+    await fakes.meetings.stop()
+    try:
+        response = await client.post(
+            "/v1/events",
+            content=b'{"specversion": "1.0"}',
+            headers={**headers["integration"], "Content-Type": "application/cloudevents+json"},
+        )
+    finally:
+        await fakes.meetings.start()
+    assert response.status_code == 503 and response.json()["service"] == "meetings", response.text
+    [line] = [line for line in structured_logs(caplog) if line["event"] == "service_unavailable"]
+    assert (line["service"], line["dependency"], line["path"]) == ("gateway", "meetings", "/v1/events"), line
 
 
 async def test_with_meetings_stopped_ingest_is_503_naming_meetings(

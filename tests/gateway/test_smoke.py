@@ -27,8 +27,11 @@ async def test_a_cancelled_meetings_score_says_it_was_cancelled_not_not_yet(
         response = await client.get(f"/v1/meetings/{cancelled}/score", headers=headers)
         assert response.status_code == 404, response.text
         assert "was cancelled, so it is not scored" in response.text and "no score yet" not in response.text
+        # every 404 of the score names the field it is about, as the not-begun one does (a trial's had `field: null`)
+        assert response.json()["field"] == "meeting_id", response.text
         response = await client.get(f"/v1/meetings/{waiting}/score", headers=headers)
         assert response.status_code == 404 and "has no score yet" in response.text
+        assert response.json()["field"] == "meeting_id", response.text
     finally:
         del world.meetings[cancelled], world.meetings[waiting]
 

@@ -164,3 +164,32 @@ async def test_a_run_of_events_handled_at_once_names_its_first_event_and_no_made
     assert "event_id" not in run and (run["first_event_id"], run["run_events"]) == ("e1", 3), run
     assert (run["event_type"], run["correlation_id"]) == ("meeting.cancelled.v1", "c7")
     assert alone["event_id"] == "e4" and "first_event_id" not in alone
+
+
+def test_a_lines_service_is_always_the_emitting_one_even_if_a_call_names_another(capsys) -> None:  # type: ignore[no-untyped-def]
+    """A trial found the gateway's `service_unavailable` lines saying `"service": "meetings"` (the silent service
+    passed as `service=`): filtering by service=gateway missed them and they read as meetings' own lines."""
+    from shared.logs import configure_logging
+
+    configure_logging(service="gateway", json=True)
+    get_logger("probe").warning("named_another", service="meetings")
+    [line] = [json.loads(text) for text in capsys.readouterr().err.splitlines() if '"named_another"' in text]
+    assert line["service"] == "gateway", line
+
+
+def test_no_log_call_in_the_project_names_a_service_of_its_own() -> None:
+    """`service` on a line is the emitting service, added by shared.logs; a call passing `service=` means another one
+    (the dependency that did not answer, an instance watched) and belongs in a field named for what it is."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    methods = {"debug", "info", "warning", "warn", "error", "exception", "critical", "msg", "log", "bind"}
+    found = []
+    for path in sorted([*root.joinpath("services").rglob("*.py"), *root.joinpath("shared").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr in methods and any(keyword.arg == "service" for keyword in node.keywords):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == [], found

@@ -321,3 +321,34 @@ def test_a_body_over_the_gateways_limit_is_said_with_the_limit() -> None:
 
     said = explain_rejection(body_over_limit(2_000_000), "body")
     assert "vượt quá giới hạn kích thước của cổng tiếp nhận cho một yêu cầu (2.000.000 byte)" in said, said
+
+
+@pytest.mark.parametrize("code", ["ZZ9", "Attendance.Rate", "a..b", "x" * 65])
+def test_a_point_code_not_written_as_an_item_code_is_said_not_in_the_framework_in_force(code: str) -> None:
+    """A trial's `ZZ9` was refused as `data.points.ZZ9.[key]: String should match pattern '^[a-z_]+…'`: the field is
+    the point's (`data.points.ZZ9`), and the reason says, as for a well-formed code the framework lacks (check_points),
+    that no item of the framework in force has that code, in English for the API and in Vietnamese on the page."""
+    from shared.contracts.frameworks import check_points, shipped_item_tables
+    from shared.contracts.registry import read_event
+
+    assessed = {
+        **GOOD,
+        "type": "meeting.assessed.v1",
+        "data": {"meeting_id": "m-1", "assessor": {"role": "cell_committee"}, "points": {code: 5}},
+    }
+    with pytest.raises(InvalidEvent) as refused:
+        read_event(parse_envelope(json.dumps(assessed)))
+    field = f"data.points.{code}"
+    assert refused.value.field == field, refused.value.field
+    assert refused.value.reason.startswith(f"{field}: not an item of the framework in force"), refused.value.reason
+    assert "[key]" not in refused.value.reason and "pattern" not in refused.value.reason, refused.value.reason
+    said = explain_rejection(refused.value.reason, refused.value.field)
+    assert f"“{code}” không có trong bộ tiêu chí đang áp dụng" in said, said
+    # a code in the item codes' form the framework lacks: the same kind of reason, the same words in Vietnamese
+    with pytest.raises(InvalidEvent) as unknown:
+        check_points({"zz.nine": 5}, table=shipped_item_tables()[-1])
+    assert unknown.value.reason.startswith("data.points.zz.nine: not an item of the framework in force"), (
+        unknown.value.reason
+    )
+    said = explain_rejection(unknown.value.reason, unknown.value.field)
+    assert "“zz.nine” không có trong bộ tiêu chí đang áp dụng" in said, said

@@ -41,6 +41,7 @@ from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     GATEWAY_SOURCE,
     RESERVED_SOURCE_PREFIX,
+    error_location,
     is_reserved_source,
     is_uri_reference,
     new_event,
@@ -681,7 +682,7 @@ def build_command_event(
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
-        field = body_field(".".join(str(part) for part in first.get("loc", ())) or None)
+        field = body_field(".".join(str(part) for part in error_location(first)) or None)
         message = f"{field}: {validation_message(first)}" if field else "invalid"
         raise DataRefused(message, field=field, errors=list(errors)) from None
     event = new_event(

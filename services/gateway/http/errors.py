@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.gateway.handlers import BodyError
 from services.gateway.schemas import ErrorRead
-from shared.envelope import validation_message
+from shared.envelope import error_location, validation_message
 from shared.logs import get_logger
 from shared.outages import BROKER, DATABASE, Outage, outage_of
 from shared.reading import MAX_NUMBER_DIGITS
@@ -124,7 +124,7 @@ async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
         outage = outage_of(exc.__cause__) if exc.__cause__ is not None else None
         if outage is not None and outage.dependency == BROKER:  # not the service's silence: the gateway's own link
             return outage_response(request, outage)
-        log.warning("service_unavailable", service=exc.service, path=request.url.path)
+        log.warning("service_unavailable", dependency=exc.service, path=request.url.path)
         retry = {"Retry-After": SERVICE_RETRY_AFTER}
         return error_response(503, "unavailable", exc.message, service=exc.service, headers=retry)
     status = RPC_STATUS.get(exc.code, 500)
@@ -150,7 +150,7 @@ UNEXPECTED_FIELD = "unexpected field: this body has no such field"
 
 def _refused_field(error: Mapping[str, Any]) -> str:
     """The path of one validation error as the caller sent it (`points.A1`, `query.period`), `body` for the whole."""
-    return ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+    return ".".join(str(part) for part in error_location(error) if part != "body") or "body"
 
 
 def _refused_said(error: Mapping[str, Any], field: str) -> str:

@@ -467,14 +467,15 @@ async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) ->
 
 
 async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState) -> Any:
-    """get_meeting_score's answer (a dict with `begun`), RpcError not_found saying why there is none. Judged on
+    """get_meeting_score's answer (a dict with `begun`), RpcError not_found saying why there is none, each naming
+    `meeting_id` (a trial's cancelled one named no field, unlike the not-begun one). Judged on
     meetings' state first, so a score evaluation has not withdrawn yet is never answered: a cancelled meeting is not
     scored (DOMAIN.md), nor one that has not begun (shared.plausible.meeting_begun: DOMAIN.md "How to read it,
     exactly", the start after any rescheduling, held once it has minutes), whatever evaluation still holds (a
     meeting moved ahead after its start passed unrecorded)."""
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     if meeting.status == "cancelled":
-        raise RpcError("not_found", f"meeting {meeting_id} was cancelled, so it is not scored")
+        raise RpcError("not_found", f"meeting {meeting_id} was cancelled, so it is not scored", field="meeting_id")
     if not begun(meeting):
         raise RpcError(
             "not_found",
@@ -490,7 +491,7 @@ async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState)
     except RpcError as exc:
         if exc.code != "not_found":
             raise
-        raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
+        raise RpcError("not_found", f"meeting {meeting_id} has no score yet", field="meeting_id") from None
     # the page's own wording (web.explain, one catalog for page and API); imported here: the web package imports this
     from services.gateway.web.explain import explain_line
 

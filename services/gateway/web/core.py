@@ -794,7 +794,7 @@ class WebRoute(APIRoute):
             except (PageNotFound, RequestValidationError):
                 return not_found_page(request)
             except ServiceUnavailable as exc:
-                log.warning("web_service_unavailable", service=exc.service, path=request.url.path)
+                log.warning("web_service_unavailable", dependency=exc.service, path=request.url.path)
                 labels = FORM.get() if request.method == "POST" else None
                 if labels is None and declared is not None and exc.detail is None and not ANSWERED.get():
                     # silent before the handler read its form (the person's standing, the unit, the meeting asked

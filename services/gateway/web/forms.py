@@ -42,6 +42,7 @@ from shared.envelope import (
     DATETIME_SAID,
     clock_problem,
     day_text_problem,
+    error_location,
     validation_message,
 )
 from shared.logs import get_logger
@@ -1123,7 +1124,7 @@ def messages(errors: Iterable[Mapping[str, Any]], *, names: Mapping[str, str] | 
     """Pydantic's errors as Vietnamese messages by field path, the first for each path."""
     found: dict[str, str] = {}
     for error in errors:
-        path = ".".join(str(part) for part in error.get("loc", ()))
+        path = ".".join(str(part) for part in error_location(error))
         if hidden_label(path) is not None and path not in (names or {}):
             # a field the page fills in (a form's hidden input, an id from the address): never the person's typing
             found.setdefault(path, hidden_refused(path))

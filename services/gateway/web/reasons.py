@@ -523,6 +523,22 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
         (r"belongs to another cell", N_("The meeting belongs to another cell; a meeting never changes cell.")),
         # shared.contracts.frameworks.check_points: the points sent and the item's maximum, both said (a trial's
         # "Điểm vượt quá mức tối đa của tiêu chí." named neither, so the person could not tell what to send)
+        # shared.contracts.meetings.item_code and check_points: a point's code no item of the framework in force has,
+        # its form already telling (a trial's `ZZ9`) or the framework lacking it, said alike and naming the code
+        (
+            r"^data\.points\.(?P<item>.+?): not an item of the framework in force: an item code",
+            N_(
+                "The criterion code “%(item)s” is not in the criteria framework in force: a criterion code is "
+                "lower-case letters a-z and underscores, its parts separated by dots (such as attendance.rate)."
+            ),
+        ),
+        (
+            r"^data\.points\.(?P<item>.+?): not an item of the framework in force assessed by hand",
+            N_(
+                "The criterion “%(item)s” is not in the criteria framework in force, or is not one assessed by "
+                "hand; the technical detail lists the criteria that are."
+            ),
+        ),
         (
             r"^data\.points\.(?P<item>[a-z_]+(?:\.[a-z_]+)*): (?P<given>\S+) is above the item's maximum of "
             r"(?P<maximum>\S+)$",

@@ -113,7 +113,7 @@ async def standing_refused(
     try:
         refused = await state.membership.refusal(principal_of(account), command=False, fresh=True)
     except ServiceUnavailable as exc:
-        log.warning("web_sign_in_unchecked", sub=account.sub, service=exc.service)
+        log.warning("web_sign_in_unchecked", sub=account.sub, dependency=exc.service)
         page = sign_in_form(request, next_url=next_url, username=username, status=503, error=_(STANDING_UNKNOWN))
         page.headers["Retry-After"] = SERVICE_RETRY_AFTER  # as every "try again" 503 of the gateway says it
         return page
