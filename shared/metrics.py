@@ -60,6 +60,10 @@ INGEST_WARNINGS = Counter(
     "Events meetings accepted with a warning (ingest.warned.v1), by route, type and code (roster_incomplete).",
     ["route", "type", "code"],
 )
+REJECTIONS_DISMISSED = Counter(
+    "chibo_rejections_dismissed_total",
+    "Rejections an operator closed unreplayed, one by one or by a filter (meetings' dismiss_rejection(s)).",
+)
 OUTBOX_PUBLISHED = Counter(
     "chibo_outbox_published_total", "Outbox rows the relay published with a broker confirm.", ["service", "type"]
 )

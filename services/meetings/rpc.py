@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import time
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -198,6 +199,48 @@ async def dismiss_rejection(request: rpc.DismissRejection, app: MeetingsContext)
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
     async with app.pool.acquire() as conn:
         return _found(await queries.rejection(conn, request.rejection_id), "no rejection", "rejection_id")
+
+
+DISMISS_BUDGET_SECONDS = 10.0
+"""How long one DismissRejections call keeps closing batches before it answers with `remaining` > 0 for its caller
+to ask again (shared.rejection_dismissal): well under the callers' RPC timeout, however many rows match."""
+
+
+async def dismiss_rejections(request: rpc.DismissRejections, app: MeetingsContext) -> dict[str, Any]:
+    """Close the open rejections `request.filter` selects, `request.batch` rows per transaction (each batch commits:
+    100,000 rows never hold one long transaction), for at most DISMISS_BUDGET_SECONDS; `matched` counted first,
+    `remaining` the open ones it still selects after. A dry run only counts."""
+    async with app.pool.acquire() as conn:
+        matched = await queries.count_open_rejections(conn, request.filter)
+    dismissed = 0
+    started = time.monotonic()
+    while not request.dry_run and time.monotonic() - started < DISMISS_BUDGET_SECONDS:
+
+        async def batch() -> int:
+            async with app.uow_factory() as uow:
+                closed = await handlers.dismiss_matching_rejections(
+                    request.filter, uow, limit=request.batch, reason=request.reason, by=request.dismissed_by
+                )
+                await uow.commit()
+                return len(closed)
+
+        closed = await handlers.with_retries(batch, what="dismiss_rejections")
+        dismissed += closed
+        if closed < request.batch:
+            break
+    async with app.pool.acquire() as conn:
+        remaining = 0 if request.dry_run else await queries.count_open_rejections(conn, request.filter)
+    log.info(
+        "rejections_dismissed",
+        **request.filter.given(),
+        matched=matched,
+        dismissed=dismissed,
+        remaining=remaining,
+        dry_run=request.dry_run,
+        by=request.dismissed_by,
+        reason=request.reason,
+    )
+    return {"matched": matched, "dismissed": dismissed, "remaining": remaining, "dry_run": request.dry_run}
 
 
 async def get_unit(request: rpc.GetUnit, app: MeetingsContext) -> dict[str, Any]:
@@ -397,6 +440,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.IngestBody, partial(ingest_body, app=app))
     methods.add(rpc.ReplayRejection, partial(replay_rejection, app=app))
     methods.add(rpc.DismissRejection, partial(dismiss_rejection, app=app))
+    methods.add(rpc.DismissRejections, partial(dismiss_rejections, app=app))
     methods.add(rpc.SyncSources, partial(sync_registered_sources, app=app))
     methods.add(rpc.GetUnit, partial(get_unit, app=app))
     methods.add(rpc.KnownUnits, partial(known_units, app=app))
