@@ -43,7 +43,9 @@ CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.
 does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not answer
 or refuses (a login refused, a vhost or database that does not exist, a database without the system's tables: the URL
 without its password and the variable to set are named), or 2 for a wrong argument or a var/up.env the shell cannot
-read; each failure is one line on stderr (after the line naming what the command acts on).
+read (`rejections dismiss` too for no --id and no filter without --all, or --id with a filter); each failure is one
+line on stderr (after the line naming what the command acts on). A filtered `rejections dismiss` is 0 whatever it
+closed (`matched`, `dismissed` and `remaining` printed; nothing more when run again).
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 the broker user be one of its CHIBO_RPC_CALLERS: they and `alert-rules` run as the gateway's user by themselves when
