@@ -62,7 +62,9 @@ INGEST_WARNINGS = Counter(
 )
 REJECTIONS_DISMISSED = Counter(
     "chibo_rejections_dismissed_total",
-    "Rejections an operator closed unreplayed, one by one or by a filter (meetings' dismiss_rejection(s)).",
+    "Rejections an operator closed unreplayed (meetings), by how they were named: `id` one by one, `filter` by a"
+    " filtered dismissal.",
+    ["named_by"],
 )
 OUTBOX_PUBLISHED = Counter(
     "chibo_outbox_published_total", "Outbox rows the relay published with a broker confirm.", ["service", "type"]

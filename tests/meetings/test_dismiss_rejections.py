@@ -57,8 +57,8 @@ async def statuses(db: asyncpg.Connection, source: str) -> dict[str, tuple[str, 
 
 
 def dismissed_count() -> float:
-    """chibo_rejections_dismissed_total as this process counts it."""
-    return REGISTRY.get_sample_value("chibo_rejections_dismissed_total") or 0.0
+    """chibo_rejections_dismissed_total{named_by="filter"} as this process counts it."""
+    return REGISTRY.get_sample_value("chibo_rejections_dismissed_total", {"named_by": "filter"}) or 0.0
 
 
 async def test_a_filtered_dismissal_closes_one_code_in_batches_leaves_the_other_and_is_idempotent(
