@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared.contracts.meetings_rpc import DismissRejections, RejectionFilter, RejectionsDismissedReply
+from shared.refusals import RefusalCode
 
 FILTER_OPTIONS = {
     "code": "--code",
@@ -27,18 +28,30 @@ CALLS_AT_MOST = 1000
 still arriving as fast as it is closed is not chased for ever; the answer's `remaining` says what is left."""
 
 
-class EmptyFilter(ValueError):
+class FilterRefused(ValueError):
+    """A filtered dismissal's filter is refused, naming the criterion at fault (`field`, RejectionFilter's name; the
+    API's 422 names it, the command line its option, FILTER_OPTIONS)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class EmptyFilter(FilterRefused):
     """A filtered dismissal named no criterion and not `all` (EMPTY_FILTER)."""
 
 
 def checked_filter(selected: RejectionFilter, *, every: bool) -> RejectionFilter:
-    """`selected` when it names a criterion or `every` (all) was said; EmptyFilter otherwise; ValueError for
-    received_after not before received_before (selecting nothing is a mistake, not a dismissal)."""
+    """`selected` when it names a criterion or `every` (all) was said; EmptyFilter otherwise (field `code`);
+    FilterRefused for a `code` that is no RefusalCode (a typo would select nothing) or received_after not before
+    received_before (field `received_after`): selecting nothing by mistake is refused, not a dismissal."""
     if not selected.given() and not every:
-        raise EmptyFilter(EMPTY_FILTER)
+        raise EmptyFilter(EMPTY_FILTER, field="code")
+    if selected.code is not None and selected.code not in set(RefusalCode):
+        raise FilterRefused(f"{selected.code!r} is no refusal code (shared.refusals.RefusalCode)", field="code")
     before, after = selected.received_before, selected.received_after
     if before is not None and after is not None and after >= before:
-        raise ValueError("received_after must be before received_before")
+        raise FilterRefused("received_after must be before received_before", field="received_after")
     return selected
 
 

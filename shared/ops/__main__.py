@@ -129,7 +129,7 @@ from shared.ops.outbox import (
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
 from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, not_replayable_reason
 from shared.rejection_counts import rejection_counts
-from shared.rejection_dismissal import FILTER_OPTIONS, EmptyFilter, checked_filter, dismiss_filtered
+from shared.rejection_dismissal import FILTER_OPTIONS, EmptyFilter, FilterRefused, checked_filter, dismiss_filtered
 from shared.rejection_fields import REJECTION_COLUMNS, public_rejection, rejection_reply
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
@@ -733,8 +733,8 @@ class BadFilter(Exception):
 
 def dismissal_filter(args: argparse.Namespace) -> meetings_rpc.RejectionFilter | None:
     """The filter `rejections dismiss` was given (None: it names one rejection by --id); BadFilter naming the
-    options (main: exit 2, a wrong argument) for none given without --all, --id with a filter, or --after not before
-    --before."""
+    options (main: exit 2, a wrong argument) for none given without --all, --id with a filter, a --code no refusal
+    code, or --after not before --before (checked_filter)."""
     options = {name: getattr(args, name) for name in FILTER_OPTIONS}
     given = [FILTER_OPTIONS[name] for name, value in options.items() if value is not None]
     if args.rejection_id is not None:
@@ -749,8 +749,10 @@ def dismissal_filter(args: argparse.Namespace) -> meetings_rpc.RejectionFilter |
             "--code: name one rejection by --id, or a filter (--code, --source, --sender, --before, --after);"
             " --all to dismiss every open rejection"
         ) from None
-    except ValueError:
-        raise BadFilter("--after: must be before --before") from None
+    except FilterRefused as exc:
+        option = FILTER_OPTIONS[exc.field]
+        said = "must be before --before" if exc.field == "received_after" else str(exc)
+        raise BadFilter(f"{option}: {said}") from None
 
 
 async def dismiss_filtered_action(

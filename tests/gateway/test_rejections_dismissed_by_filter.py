@@ -22,6 +22,11 @@ async def test_a_filtered_dismissal_is_an_operators_names_a_criterion_and_sums_m
     empty = await client.post(PATH, json={"reason": REASON}, headers=headers["operator"])
     assert empty.status_code == 422 and empty.json()["field"] == "code", empty.json()
     assert "say all" in empty.json()["message"], empty.json()
+    typo = await client.post(
+        PATH, json={"code": "source_of_another_acount", "reason": REASON}, headers=headers["operator"]
+    )
+    assert typo.status_code == 422 and typo.json()["field"] == "code", typo.json()
+    assert "source_of_another_acount" in typo.json()["message"], typo.json()
     naive = await client.post(
         PATH, json={"received_before": "2026-11-02T08:00:00", "reason": REASON}, headers=headers["operator"]
     )

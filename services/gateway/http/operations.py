@@ -65,7 +65,7 @@ from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.outages import broker_refusal
 from shared.plausible import span_range_problem
 from shared.probes import declared_queue
-from shared.rejection_dismissal import EmptyFilter, checked_filter, dismiss_filtered
+from shared.rejection_dismissal import FilterRefused, checked_filter, dismiss_filtered
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbound_types
 
@@ -213,17 +213,16 @@ async def replay_rejection(
 async def dismiss_rejections(body: RejectionsDismissCreate, request: Request, caller: Caller, state: State) -> Any:
     """Close every open rejection the filter selects (refusal `code`, event `source`, `sender` account, received
     before/after), as one dismissal closes one, in batches, each row saying who, when and why; `dry_run` counts
-    them only; 422 naming `code` for no criterion without `all`. Sent again it closes nothing more."""
+    them only; 422 naming `code` for no criterion without `all` or a code no RefusalCode, `received_after` for an
+    empty window (checked_filter). Sent again it closes nothing more."""
     DISMISS_REJECTIONS.check(caller)
     selected = meetings.RejectionFilter.model_validate(
         body.model_dump(include={"code", "source", "sender", "received_before", "received_after"})
     )
     try:
         checked_filter(selected, every=body.all)
-    except EmptyFilter as exc:
-        raise RpcError("invalid", str(exc), field="code") from None
-    except ValueError as exc:
-        raise RpcError("invalid", str(exc), field="received_after") from None
+    except FilterRefused as exc:
+        raise RpcError("invalid", str(exc), field=exc.field) from None
     detail: dict[str, Any] = {
         "action": "rejections_dismissed",
         "filter": selected.model_dump(mode="json", exclude_none=True),
