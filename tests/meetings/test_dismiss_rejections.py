@@ -4,6 +4,7 @@ sender and time received, counted first by a dry run, each row closed as one dis
 in batches; sent again it closes nothing more (real PostgreSQL, the command line over meetings' real RPC)."""
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import asyncpg
 from services.meetings import rpc as meetings_rpc
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
+from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts import meetings_rpc as contract
 from shared.db import apply_migrations, migration_files
 from shared.metrics import REGISTRY
@@ -23,7 +25,7 @@ from tests.support.ops import ops, run_ops
 ROOT = Path(__file__).parents[2]
 RECEIVED = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 """When the first stored rejection of a test was received (each next one a minute later): fixed, no clock read."""
-FOREIGN, UNKNOWN = "source_of_another_account", "unknown_type"
+FOREIGN, UNKNOWN = "source_of_another_account", "source_not_registered"
 
 
 async def store_rejections(db: asyncpg.Connection, source: str, codes: list[str], sender: str) -> list[str]:
@@ -103,6 +105,36 @@ async def test_a_filtered_dismissal_closes_one_code_in_batches_leaves_the_other_
     assert [final[i][0] for i in ids[20:]] == ["open"] * 5 + ["dismissed"] * 3 + ["open"] * 2
 
 
+async def test_a_batch_rolled_back_and_run_again_is_counted_once(meetings_pool: Any, db: asyncpg.Connection) -> None:
+    # a batch that loses a serialization race is rolled back and run again: its rows are counted when they commit
+    source = f"urn:trial:{random_id('src')}"
+    ids = await store_rejections(db, source, [FOREIGN] * 5, random_id("memberdb"))
+    lost: list[int] = []
+
+    class LosesItsFirstCommit(MeetingsUnitOfWork):
+        async def commit(self) -> None:
+            if not lost:
+                lost.append(1)
+                raise asyncpg.exceptions.SerializationError("could not serialize access")
+            await super().commit()
+
+    app = dataclasses.replace(
+        meetings_context(Settings(), meetings_pool), uow_factory=lambda: LosesItsFirstCommit(meetings_pool)
+    )
+    before = dismissed_count()
+    done = await meetings_rpc.dismiss_rejections(
+        contract.DismissRejections(
+            filter=contract.RejectionFilter(source=source), reason="Trùng lặp", dismissed_by="op-1", batch=7
+        ),
+        app,
+    )
+    assert lost == [1]
+    assert (done["matched"], done["dismissed"], done["remaining"]) == (5, 5, 0)
+    assert dismissed_count() - before == 5
+    assert {status for status, _, _ in (await statuses(db, source)).values()} == {"dismissed"}
+    assert set(await statuses(db, source)) == set(ids)
+
+
 async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_an_empty_filter(
     meetings_service: str, amqp_url: str, database_url: str, db: asyncpg.Connection
 ) -> None:
@@ -117,6 +149,10 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
         run_ops, amqp_url, database_url, "rejections", "dismiss", "--id", ids[0], "--code", FOREIGN, *reason
     )
     assert both.returncode == 2 and "--id names one rejection" in both.stderr, both.stderr
+    typo = await asyncio.to_thread(
+        run_ops, amqp_url, database_url, "rejections", "dismiss", "--code", "source_of_another_acount", *reason
+    )
+    assert typo.returncode == 2 and "--code" in typo.stderr and "source_of_another_acount" in typo.stderr, typo.stderr
     naive = await asyncio.to_thread(
         run_ops, amqp_url, database_url, "rejections", "dismiss", "--before", "2026-11-02T08:00:00", *reason
     )

@@ -2600,12 +2600,12 @@ async def dismiss_rejection(rejection_id: str, uow: MeetingsUnit, *, reason: str
     if stored["status"] != "open":
         raise resolved(rejection_id, stored, action="dismiss")
     await uow.ingest.dismiss(rejection_id, at=now(), by=by, reason=reason)
-    dismissed_said([rejection_id], by=by, reason=reason, named_by="id")
 
 
 def dismissed_said(rejection_ids: Sequence[str], *, by: str, reason: str, named_by: Literal["id", "filter"]) -> None:
     """Log and count rejections an operator closed, one `rejection_dismissed` line each, as a single dismissal and a
-    filtered one both say them (chibo_rejections_dismissed_total, `named_by` how they were named)."""
+    filtered one both say them (chibo_rejections_dismissed_total, `named_by` how they were named); called once their
+    transaction committed, so a batch rolled back (and run again) is not counted twice."""
     for rejection_id in rejection_ids:
         log.info("rejection_dismissed", rejection_id=rejection_id, by=by, reason=reason, named_by=named_by)
     REJECTIONS_DISMISSED.labels(named_by).inc(len(rejection_ids))
@@ -2615,10 +2615,9 @@ async def dismiss_matching_rejections(
     selected: RejectionFilter, uow: MeetingsUnit, *, limit: int, reason: str, by: str
 ) -> list[str]:
     """Close up to `limit` open rejections `selected` chooses, in `uow`'s transaction, as dismiss_rejection closes one
-    (same who, when and why, same lines and count); the ids closed (none once every one is closed: idempotent)."""
-    closed = await uow.ingest.dismiss_matching(selected, limit=limit, at=now(), by=by, reason=reason)
-    dismissed_said(closed, by=by, reason=reason, named_by="filter")
-    return closed
+    (same who, when and why); the ids closed (none once every one is closed: idempotent), for the caller to say
+    (dismissed_said) once the transaction committed."""
+    return await uow.ingest.dismiss_matching(selected, limit=limit, at=now(), by=by, reason=reason)
 
 
 def listed_sender(stored: Mapping[str, Any]) -> bool:
