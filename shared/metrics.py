@@ -60,6 +60,12 @@ INGEST_WARNINGS = Counter(
     "Events meetings accepted with a warning (ingest.warned.v1), by route, type and code (roster_incomplete).",
     ["route", "type", "code"],
 )
+REJECTIONS_DISMISSED = Counter(
+    "chibo_rejections_dismissed_total",
+    "Rejections an operator closed unreplayed (meetings), by how they were named: `id` one by one, `filter` by a"
+    " filtered dismissal.",
+    ["named_by"],
+)
 OUTBOX_PUBLISHED = Counter(
     "chibo_outbox_published_total", "Outbox rows the relay published with a broker confirm.", ["service", "type"]
 )

@@ -8,8 +8,9 @@ import asyncpg
 
 from services.meetings import domain
 from services.meetings.config import Settings
+from services.meetings.repository.ingest import rejection_filter_sql
 from shared.collation import person_key
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, RejectionFilter
 from shared.keyset import Column, Keyset
 from shared.membership import MemberVersion
 from shared.minutes import part_stands_sql
@@ -534,6 +535,12 @@ async def list_rejections(
         [_rejection_reply(r) for r in rows], total=total, limit=limit, offset=offset, next_after=following_key
     )
     return listed | {"counts": await rejection_counts(conn, type=type)}
+
+
+async def count_open_rejections(conn: asyncpg.Connection, selected: RejectionFilter) -> int:
+    """How many open rejections `selected` chooses (what a filtered dismissal would close, rejection_filter_sql)."""
+    where, args = rejection_filter_sql(selected, first=1)
+    return int(await conn.fetchval(f"SELECT count(*) FROM rejection WHERE status = 'open'{where}", *args))
 
 
 async def list_held_events(

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import time
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -183,7 +184,8 @@ def _release_after(deferred: list[tuple[str, str]], app: MeetingsContext) -> Non
 
 async def dismiss_rejection(request: rpc.DismissRejection, app: MeetingsContext) -> dict[str, Any]:
     """Close an open rejection unreplayed, saying who and why; the rejection as it now reads. not_found when there is
-    none, conflict (its refusal ALREADY_REPLAYED or ALREADY_DISMISSED) when it is no longer open."""
+    none, conflict (its refusal ALREADY_REPLAYED or ALREADY_DISMISSED) when it is no longer open; logged and counted
+    once committed (dismissed_said), so a transaction lost to a race and run again counts once."""
 
     async def dismiss() -> None:
         async with app.uow_factory() as uow:
@@ -196,8 +198,53 @@ async def dismiss_rejection(request: rpc.DismissRejection, app: MeetingsContext)
         raise RpcError("not_found", f"no rejection {request.rejection_id}", field="rejection_id") from None
     except handlers.RejectionResolved as exc:
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
+    handlers.dismissed_said([request.rejection_id], by=request.dismissed_by, reason=request.reason, named_by="id")
     async with app.pool.acquire() as conn:
         return _found(await queries.rejection(conn, request.rejection_id), "no rejection", "rejection_id")
+
+
+DISMISS_BUDGET_SECONDS = 10.0
+"""How long one DismissRejections call keeps closing batches before it answers with `remaining` > 0 for its caller
+to ask again (shared.rejection_dismissal): well under the callers' RPC timeout, however many rows match."""
+
+
+async def dismiss_rejections(request: rpc.DismissRejections, app: MeetingsContext) -> dict[str, Any]:
+    """Close the open rejections `request.filter` selects, `request.batch` rows per transaction (each batch commits:
+    100,000 rows never hold one long transaction), for at most DISMISS_BUDGET_SECONDS; `matched` counted first,
+    `remaining` the open ones it still selects after; each batch logged and counted once committed (a batch rolled
+    back and run again, once). A dry run only counts."""
+    async with app.pool.acquire() as conn:
+        matched = await queries.count_open_rejections(conn, request.filter)
+    dismissed = 0
+    started = time.monotonic()
+    while not request.dry_run and time.monotonic() - started < DISMISS_BUDGET_SECONDS:
+
+        async def batch() -> list[str]:
+            async with app.uow_factory() as uow:
+                closed = await handlers.dismiss_matching_rejections(
+                    request.filter, uow, limit=request.batch, reason=request.reason, by=request.dismissed_by
+                )
+                await uow.commit()
+                return closed
+
+        closed = await handlers.with_retries(batch, what="dismiss_rejections")
+        handlers.dismissed_said(closed, by=request.dismissed_by, reason=request.reason, named_by="filter")  # committed
+        dismissed += len(closed)
+        if len(closed) < request.batch:
+            break
+    async with app.pool.acquire() as conn:
+        remaining = 0 if request.dry_run else await queries.count_open_rejections(conn, request.filter)
+    log.info(
+        "rejections_dismissed",
+        **request.filter.given(),
+        matched=matched,
+        dismissed=dismissed,
+        remaining=remaining,
+        dry_run=request.dry_run,
+        by=request.dismissed_by,
+        reason=request.reason,
+    )
+    return {"matched": matched, "dismissed": dismissed, "remaining": remaining, "dry_run": request.dry_run}
 
 
 async def get_unit(request: rpc.GetUnit, app: MeetingsContext) -> dict[str, Any]:
@@ -397,6 +444,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.IngestBody, partial(ingest_body, app=app))
     methods.add(rpc.ReplayRejection, partial(replay_rejection, app=app))
     methods.add(rpc.DismissRejection, partial(dismiss_rejection, app=app))
+    methods.add(rpc.DismissRejections, partial(dismiss_rejections, app=app))
     methods.add(rpc.SyncSources, partial(sync_registered_sources, app=app))
     methods.add(rpc.GetUnit, partial(get_unit, app=app))
     methods.add(rpc.KnownUnits, partial(known_units, app=app))

@@ -5,10 +5,10 @@ type the fields callers use and keep any further ones (tolerant readers).
 """
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Final, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from shared.contracts import ops_rpc as ops
 from shared.contracts.ingest import IngestWarning
@@ -474,6 +474,52 @@ class DismissRejection(MeetingsRequest[RejectionReply]):
     rejection_id: str
     reason: ops.Reason
     dismissed_by: ops.Actor
+
+
+class RejectionFilter(BaseModel):
+    """Which stored rejections a filtered dismissal selects (every field given must match; none given selects all):
+    its refusal's `code`, its event's `source`, its `sender` (the account that sent it) and when it was received,
+    `received_before` (exclusive) and `received_after` (inclusive), aware times."""
+
+    code: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    source: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    sender: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    received_before: AwareDatetime | None = None
+    received_after: AwareDatetime | None = None
+
+    @field_validator("received_before", "received_after")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """A time given with any offset, said in UTC (as every time the API and the command line print)."""
+        return value.astimezone(UTC) if value is not None else None
+
+    def given(self) -> dict[str, Any]:
+        """The criteria given, by field name (empty: the filter selects every rejection)."""
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
+class RejectionsDismissedReply(Reply):
+    """What a filtered dismissal did: `matched`, the open rejections its filter selected when it began; `dismissed`,
+    those it closed (0 for a dry run, and for a filter run again: closed ones are no longer open)."""
+
+    matched: int
+    dismissed: int
+    remaining: int
+    """Open rejections the filter still selects after this call (its time ran out, or new ones arrived): ask again."""
+    dry_run: bool
+
+
+class DismissRejections(MeetingsRequest[RejectionsDismissedReply]):
+    """Close every open rejection `filter` selects, as DismissRejection closes one (same who, when and why on each
+    row), in batches of `batch` rows, each its own transaction; `dry_run` counts them and closes none. An empty filter
+    selects every open rejection: the callers refuse it unless told so explicitly (`--all`, `all`)."""
+
+    method = "dismiss_rejections"
+    filter: RejectionFilter
+    reason: ops.Reason
+    dismissed_by: ops.Actor
+    dry_run: bool = False
+    batch: Annotated[int, Field(ge=1, le=10000)] = 1000
 
 
 class GetUnit(MeetingsRequest[UnitReply]):

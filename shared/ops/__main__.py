@@ -15,6 +15,8 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
                                                 [--limit N] [--offset N]
     uv run python -m shared.ops rejections replay --id REJECTION [--attempt N]
     uv run python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
+    uv run python -m shared.ops rejections dismiss (--code C --source S --sender A --before T --after T | --all)
+                                                   --reason TEXT [--dry-run]   (any of the criteria, all matching)
     uv run python -m shared.ops alert-rules list --committee C
     uv run python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
     uv run python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
@@ -41,7 +43,9 @@ CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.
 does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not answer
 or refuses (a login refused, a vhost or database that does not exist, a database without the system's tables: the URL
 without its password and the variable to set are named), or 2 for a wrong argument or a var/up.env the shell cannot
-read; each failure is one line on stderr (after the line naming what the command acts on).
+read (`rejections dismiss` too for no --id and no filter without --all, or --id with a filter); each failure is one
+line on stderr (after the line naming what the command acts on). A filtered `rejections dismiss` is 0 whatever it
+closed (`matched`, `dismissed` and `remaining` printed; nothing more when run again).
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 the broker user be one of its CHIBO_RPC_CALLERS: they and `alert-rules` run as the gateway's user by themselves when
@@ -125,6 +129,7 @@ from shared.ops.outbox import (
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
 from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, not_replayable_reason
 from shared.rejection_counts import rejection_counts
+from shared.rejection_dismissal import FILTER_OPTIONS, EmptyFilter, FilterRefused, checked_filter, dismiss_filtered
 from shared.rejection_fields import REJECTION_COLUMNS, public_rejection, rejection_reply
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
@@ -193,6 +198,8 @@ BOUNDS: dict[str, Whole | Name] = {
     "message_id": Name(1, 255),
     "listing_key": Name(1, 64),
     "source": Name(1, 1000),
+    "code": Name(1, 128),
+    "sender": Name(1, 255),
     "rejection_id": Name(1, 64, ID_CHARACTERS),
     "committee": Name(1, 64, ID_CHARACTERS),
     "rule": Name(1, 64, ("a-z and _", string.ascii_lowercase + "_")),
@@ -354,17 +361,34 @@ def parser() -> argparse.ArgumentParser:
         "dismiss",
         help="close an open rejection without replaying it (garbage, an event dropped for good), saying why",
         description="Close an open rejection, as POST /v1/rejections/{r}/dismiss: it no longer counts as open and "
-        "stays listed as dismissed with who, when and why (over meetings' RPC; audited).",
+        "stays listed as dismissed with who, when and why (over meetings' RPC; audited). Without --id, every open "
+        "one the filter selects (--code, --source, --sender, --before, --after, all matching; --all for none), as "
+        "POST /v1/rejections/dismiss: prints matched and dismissed; --dry-run counts only.",
     )
     for command in (replay_rejected, dismiss_rejected):
         command.add_argument(
             "--id",
             type=BOUNDS["rejection_id"],
-            required=True,
+            required=command is replay_rejected,
             dest="rejection_id",
             help="the rejection's id, as listed",
         )
     dismiss_rejected.add_argument("--reason", type=reason, required=True, help="why it is closed (1-500 characters)")
+    dismiss_rejected.add_argument("--code", type=BOUNDS["code"], help="instead of --id: every open one of this code")
+    dismiss_rejected.add_argument("--source", type=BOUNDS["source"], help="instead of --id: those of this source")
+    dismiss_rejected.add_argument("--sender", type=BOUNDS["sender"], help="instead of --id: those this account sent")
+    dismiss_rejected.add_argument(
+        "--before", type=moment, dest="received_before", help="instead of --id: those received before this time"
+    )
+    dismiss_rejected.add_argument(
+        "--after", type=moment, dest="received_after", help="instead of --id: those received at or after this time"
+    )
+    dismiss_rejected.add_argument(
+        "--all", action="store_true", dest="every", help="with no other criterion: every open rejection"
+    )
+    dismiss_rejected.add_argument(
+        "--dry-run", action="store_true", help="with a filter: count what it selects, close none"
+    )
 
     unrouted = areas.add_parser("unrouted", help="events a service lost to chibo.unrouted").add_subparsers(
         dest="action", required=True
@@ -703,6 +727,63 @@ async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> di
     return judged("held retry", reply) if args.action == "retry" else reply
 
 
+class BadFilter(Exception):
+    """`rejections dismiss` was given no rejection (no --id, no filter, no --all) or a contradictory one (exit 2)."""
+
+
+def dismissal_filter(args: argparse.Namespace) -> meetings_rpc.RejectionFilter | None:
+    """The filter `rejections dismiss` was given (None: it names one rejection by --id); BadFilter naming the
+    options (main: exit 2, a wrong argument) for none given without --all, --id with a filter, a --code no refusal
+    code, or --after not before --before (checked_filter)."""
+    options = {name: getattr(args, name) for name in FILTER_OPTIONS}
+    given = [FILTER_OPTIONS[name] for name, value in options.items() if value is not None]
+    if args.rejection_id is not None:
+        if given or args.every or args.dry_run:
+            said = ", ".join([*given, *(["--all"] if args.every else []), *(["--dry-run"] if args.dry_run else [])])
+            raise BadFilter(f"--id names one rejection: give it without {said}")
+        return None
+    try:
+        return checked_filter(meetings_rpc.RejectionFilter(**options), every=args.every)
+    except EmptyFilter:
+        raise BadFilter(
+            "--code: name one rejection by --id, or a filter (--code, --source, --sender, --before, --after);"
+            " --all to dismiss every open rejection"
+        ) from None
+    except FilterRefused as exc:
+        option = FILTER_OPTIONS[exc.field]
+        said = "must be before --before" if exc.field == "received_after" else str(exc)
+        raise BadFilter(f"{option}: {said}") from None
+
+
+async def dismiss_filtered_action(
+    args: argparse.Namespace, settings: ServiceSettings, selected: meetings_rpc.RejectionFilter
+) -> dict[str, Any]:
+    """Close (or, --dry-run, count) every open rejection `selected` chooses through meetings' RPC, as POST
+    /v1/rejections/dismiss does (shared.rejection_dismissal), audited under /cli/rejections/dismiss with its counts."""
+    request = meetings_rpc.DismissRejections(
+        filter=selected, reason=args.reason, dismissed_by=operator(), dry_run=args.dry_run
+    )
+
+    async def call(asked: meetings_rpc.DismissRejections) -> meetings_rpc.RejectionsDismissedReply:
+        reply, _, _ = await call_service_saying(asked, settings)
+        return meetings_rpc.RejectionsDismissedReply.model_validate(reply)
+
+    done = await dismiss_filtered(call, request)
+    detail = {
+        "action": "rejections_dismissed",
+        "filter": done["filter"],
+        "all": args.every,
+        "dry_run": args.dry_run,
+        "reason": args.reason,
+        "matched": done["matched"],
+        "dismissed": done["dismissed"],
+        "remaining": done["remaining"],
+    }
+    await audit(settings, path="/cli/rejections/dismiss", status=200, detail=detail)
+    log.info("operator_action", sub=operator(), **detail)
+    return done
+
+
 async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
     """Replay or dismiss one rejection through meetings' RPC, as POST /v1/rejections/{r}/replay and /dismiss do,
     audited with the status the API would answer; NotFound (404: no such rejection or attempt) or Conflict (409)
@@ -710,6 +791,8 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
     (`already_replayed`, `already_dismissed`), or a replay as it was of a body not kept as sent (`body_not_kept`),
     one that reads as no JSON (`body_reads_no_json`) or one certain to be refused again for the same reason, its
     content type, an attribute header or its batch envelope (`refused_again_as_sent`); nothing is judged then."""
+    if args.action == "dismiss" and args.selected is not None:
+        return await dismiss_filtered_action(args, settings, args.selected)
     rejection_id = args.rejection_id
     request: Request[Any] = (
         meetings_rpc.ReplayRejection(rejection_id=rejection_id, attempt=args.attempt)
@@ -1155,6 +1238,11 @@ def main(argv: Sequence[str] | None = None, *, checkout: Path = CHECKOUT) -> int
     """Parse, run on the settings of `checkout` (exported, else its var/up.env, else the defaults; the system acted
     on said first on stderr), print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
+    if args.area == "rejections" and args.action == "dismiss":
+        try:
+            args.selected = dismissal_filter(args)
+        except BadFilter as exc:
+            parser().error(f"rejections dismiss: {exc}")  # exit 2, as a wrong argument
     with ExitStack() as system:
         try:
             settings = system.enter_context(

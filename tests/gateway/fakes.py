@@ -143,6 +143,10 @@ class World:
     refused at once (domain.held_or_refused), an integration's held."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     replays: list[Any] = field(default_factory=list)
+    dismissals: list[Any] = field(default_factory=list)
+    """The DismissRejections meetings was asked, in order."""
+    dismissal_answers: list[dict[str, Any]] = field(default_factory=list)
+    """What meetings answers each next DismissRejections (then: nothing matched)."""
     """Each ReplayRejection the gateway sent, in order (the sender an operator named, and who)."""
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -664,6 +668,11 @@ class World:
             )
             return dict(rejection)
 
+        async def dismiss_rejections(r: meetings.DismissRejections) -> dict[str, Any]:
+            self.dismissals.append(r)
+            none = {"matched": 0, "dismissed": 0, "remaining": 0}
+            return {**(self.dismissal_answers.pop(0) if self.dismissal_answers else none), "dry_run": r.dry_run}
+
         async def list_held(r: meetings.ListHeldEvents) -> dict[str, Any]:
             return page(list(self.held.values()), r.limit, r.offset)
 
@@ -737,6 +746,7 @@ class World:
         methods.add(meetings.ListRejections, list_rejections)
         methods.add(meetings.ReplayRejection, replay_rejection)
         methods.add(meetings.DismissRejection, dismiss_rejection)
+        methods.add(meetings.DismissRejections, dismiss_rejections)
         return methods
 
     # ---- evaluation ------------------------------------------------------------------------------

@@ -807,6 +807,10 @@ class FakeIngest:
             status="dismissed", dismissed_at=at, dismissed_by=by, dismissal_reason=reason
         )
 
+    async def dismiss_matching(self, selected: Any, *, limit: int, at: datetime, by: str, reason: str) -> list[str]:
+        """Not used in memory: a filtered dismissal is tested on PostgreSQL (test_dismiss_rejections.py)."""
+        raise NotImplementedError("a filtered dismissal runs on PostgreSQL")
+
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event."""
         self._read_before.pop((source, event_id), None)

@@ -43,6 +43,8 @@ from services.gateway.schemas import (
     RejectionDismissCreate,
     RejectionRead,
     RejectionsCursorPageRead,
+    RejectionsDismissCreate,
+    RejectionsDismissedRead,
     RejectionsPageRead,
     ReplayCreate,
     ReplayOutcomeRead,
@@ -63,6 +65,7 @@ from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.outages import broker_refusal
 from shared.plausible import span_range_problem
 from shared.probes import declared_queue
+from shared.rejection_dismissal import FilterRefused, checked_filter, dismiss_filtered
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbound_types
 
@@ -199,6 +202,42 @@ async def replay_rejection(
     detail |= {"outcome": reply.outcome, "event_id": reply.id, "releasing": reply.releasing}
     log.info("operator_action", action="rejection_replayed", sub=caller.sub, **detail)
     return reply.model_dump()
+
+
+@router.post(
+    "/rejections/dismiss",
+    response_model=RejectionsDismissedRead,
+    tags=["operations"],
+    dependencies=[Depends(DISMISS_REJECTIONS)],
+)
+async def dismiss_rejections(body: RejectionsDismissCreate, request: Request, caller: Caller, state: State) -> Any:
+    """Close every open rejection the filter selects (refusal `code`, event `source`, `sender` account, received
+    before/after), as one dismissal closes one, in batches, each row saying who, when and why; `dry_run` counts
+    them only; 422 naming `code` for no criterion without `all` or a code no RefusalCode, `received_after` for an
+    empty window (checked_filter). Sent again it closes nothing more."""
+    DISMISS_REJECTIONS.check(caller)
+    selected = meetings.RejectionFilter.model_validate(
+        body.model_dump(include={"code", "source", "sender", "received_before", "received_after"})
+    )
+    try:
+        checked_filter(selected, every=body.all)
+    except FilterRefused as exc:
+        raise RpcError("invalid", str(exc), field=exc.field) from None
+    detail: dict[str, Any] = {
+        "action": "rejections_dismissed",
+        "filter": selected.model_dump(mode="json", exclude_none=True),
+        "all": body.all,
+        "dry_run": body.dry_run,
+        "reason": body.reason,
+    }
+    request.state.audit_detail = detail
+    asked = meetings.DismissRejections(
+        filter=selected, reason=body.reason, dismissed_by=caller.sub, dry_run=body.dry_run
+    )
+    done = await acting(dismiss_filtered(state.rpc.call, asked))
+    detail |= {"matched": done["matched"], "dismissed": done["dismissed"], "remaining": done["remaining"]}
+    log.info("operator_action", sub=caller.sub, **detail)
+    return done
 
 
 @router.post(

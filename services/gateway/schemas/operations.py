@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from services.gateway.auth import Role
@@ -102,6 +102,31 @@ class RejectionDismissCreate(CreateModel):
     """Close a rejection without replaying it (garbage, an event dropped for good), and why."""
 
     reason: Reason
+
+
+class RejectionsDismissCreate(CreateModel):
+    """Close every open rejection a filter selects (its criteria all match; RFC 3339 times with their offset), and
+    why; `all` is required to name no criterion; `dry_run` counts them and closes none."""
+
+    code: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    source: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    sender: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    received_before: AwareDatetime | None = None
+    received_after: AwareDatetime | None = None
+    all: bool = False
+    dry_run: bool = False
+    reason: Reason
+
+
+class RejectionsDismissedRead(BaseModel):
+    """What a filtered dismissal did: `matched` (open ones selected when it began), `dismissed` (closed now; 0 for a
+    dry run or a filter sent again), `remaining` (still open and selected), and the `filter` read."""
+
+    matched: int
+    dismissed: int
+    remaining: int
+    dry_run: bool
+    filter: dict[str, Any]
 
 
 class DeadLetterQueueRead(BaseModel):

@@ -45,7 +45,7 @@ from shared.bindings import (
 from shared.contracts.ingest import IngestRejected, IngestWarned, IngestWarning
 from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, NOT_JUDGED
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, NOT_JUDGED, RejectionFilter
 from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     BATCH_ROUTING_KEY,
@@ -66,7 +66,7 @@ from shared.envelope import (
     read_batch,
 )
 from shared.logs import follow_request_by, get_logger, message_context, request_correlation_id
-from shared.metrics import INGEST_EVENTS, INGEST_WARNINGS, type_label
+from shared.metrics import INGEST_EVENTS, INGEST_WARNINGS, REJECTIONS_DISMISSED, type_label
 from shared.outbox import relay_hold
 from shared.periods import said_at
 from shared.reading import (
@@ -2600,7 +2600,24 @@ async def dismiss_rejection(rejection_id: str, uow: MeetingsUnit, *, reason: str
     if stored["status"] != "open":
         raise resolved(rejection_id, stored, action="dismiss")
     await uow.ingest.dismiss(rejection_id, at=now(), by=by, reason=reason)
-    log.info("rejection_dismissed", rejection_id=rejection_id, by=by, reason=reason)
+
+
+def dismissed_said(rejection_ids: Sequence[str], *, by: str, reason: str, named_by: Literal["id", "filter"]) -> None:
+    """Log and count rejections an operator closed, one `rejection_dismissed` line each, as a single dismissal and a
+    filtered one both say them (chibo_rejections_dismissed_total, `named_by` how they were named); called once their
+    transaction committed, so a batch rolled back (and run again) is not counted twice."""
+    for rejection_id in rejection_ids:
+        log.info("rejection_dismissed", rejection_id=rejection_id, by=by, reason=reason, named_by=named_by)
+    REJECTIONS_DISMISSED.labels(named_by).inc(len(rejection_ids))
+
+
+async def dismiss_matching_rejections(
+    selected: RejectionFilter, uow: MeetingsUnit, *, limit: int, reason: str, by: str
+) -> list[str]:
+    """Close up to `limit` open rejections `selected` chooses, in `uow`'s transaction, as dismiss_rejection closes one
+    (same who, when and why); the ids closed (none once every one is closed: idempotent), for the caller to say
+    (dismissed_said) once the transaction committed."""
+    return await uow.ingest.dismiss_matching(selected, limit=limit, at=now(), by=by, reason=reason)
 
 
 def listed_sender(stored: Mapping[str, Any]) -> bool:

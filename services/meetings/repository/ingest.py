@@ -11,7 +11,7 @@ import asyncpg
 
 from services.meetings.domain import LockSet
 from services.meetings.repository.pending import PendingWrites
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, RejectionFilter
 from shared.envelope import GATEWAY_SOURCE
 from shared.refusals import Refusal, RefusalCode
 from shared.topology import MEETINGS_INGEST
@@ -35,6 +35,28 @@ _TRY_LOCK_SQL = (
 )
 INBOX = MEETINGS_INGEST.name
 """The inbox consumer name shared by every route, so a duplicate is one whichever way it came."""
+
+
+DISMISSAL = "UPDATE rejection SET status = 'dismissed', dismissed_at = $1, dismissed_by = $2, dismissal_reason = $3"
+"""How an operator closes a rejection unreplayed, when ($1), who ($2) and why ($3): the one statement a single
+dismissal and a filtered one both end with (IngestRepository.dismiss, dismiss_matching)."""
+
+REJECTION_FILTER_COLUMNS = {
+    "code": "refusal ->> 'code' = ${}",
+    "source": "source = ${}",
+    "sender": "sender = ${}",
+    "received_before": "received_at < ${}",
+    "received_after": "received_at >= ${}",
+}
+"""How each RejectionFilter criterion reads as SQL on the rejection table (its parameter's number left open)."""
+
+
+def rejection_filter_sql(selected: RejectionFilter, *, first: int) -> tuple[str, list[Any]]:
+    """The `AND ...` conditions (empty for an empty filter) and their arguments, numbered from `$first`, that select
+    the rejections `selected` chooses (REJECTION_FILTER_COLUMNS)."""
+    given = selected.given()
+    conditions = [" AND " + REJECTION_FILTER_COLUMNS[name].format(first + number) for number, name in enumerate(given)]
+    return "".join(conditions), list(given.values())
 
 
 class IngestRepository(Protocol):
@@ -90,6 +112,9 @@ class IngestRepository(Protocol):
         self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
     ) -> None: ...
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None: ...
+    async def dismiss_matching(
+        self, selected: RejectionFilter, *, limit: int, at: datetime, by: str, reason: str
+    ) -> list[str]: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes, str, str | None]]
@@ -602,16 +627,29 @@ class PgIngestRepository:
         )
 
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:
-        """Close an open rejection unreplayed: status 'dismissed', with when, who and why."""
+        """Close an open rejection unreplayed: status 'dismissed', with when, who and why (DISMISSAL)."""
         self._forget_refused(rejection_id=rejection_id)
-        await self._conn.execute(
-            "UPDATE rejection SET status = 'dismissed', dismissed_at = $2, dismissed_by = $3, dismissal_reason = $4"
-            " WHERE rejection_id = $1",
-            rejection_id,
+        await self._conn.execute(DISMISSAL + " WHERE rejection_id = $4", at, by, reason, rejection_id)
+
+    async def dismiss_matching(
+        self, selected: RejectionFilter, *, limit: int, at: datetime, by: str, reason: str
+    ) -> list[str]:
+        """Close up to `limit` open rejections `selected` chooses as `dismiss` closes one (DISMISSAL; each row locked
+        as its single dismissal locks it, so a replay at the same moment wins or loses whole); the ids closed."""
+        where, args = rejection_filter_sql(selected, first=5)
+        rows = await self._conn.fetch(
+            DISMISSAL + " WHERE rejection_id IN (SELECT rejection_id FROM rejection WHERE status = 'open'"
+            f"{where} LIMIT $4 FOR UPDATE) AND status = 'open' RETURNING rejection_id",
             at,
             by,
             reason,
+            limit,
+            *args,
         )
+        closed = [str(row["rejection_id"]) for row in rows]
+        for rejection_id in closed:
+            self._forget_refused(rejection_id=rejection_id)
+        return closed
 
     async def source_owner(self, source: str) -> str | None:
         """The unit whose scoped integration account registered `source`, None when none did (read once per
