@@ -30,7 +30,7 @@ from shared.config import broker_user_of
 from shared.envelope import error_location, validation_message
 from shared.logs import get_logger, request_context
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
-from shared.probes import declared_queue
+from shared.probes import kept_declared_queue
 from shared.reading import unstorable_character
 from shared.refusals import Refusal
 from shared.telemetry import inject_trace_headers
@@ -453,7 +453,8 @@ def _read_failure(opening: "asyncio.Future[AbstractChannel]") -> None:
 
 async def rpc_consumers(connection: aio_pika.abc.AbstractConnection, service: str) -> int | None:
     """How many consumers `<service>.rpc` has (0: none of the service's processes takes requests), None when the
-    queue does not exist; a passive declare on a probe channel (shared.probes.declared_queue: one of a missing queue
-    closes its channel, which must not take `connection` down with it)."""
-    declared = await declared_queue(connection, f"{service}.rpc")
+    queue does not exist; a passive declare on the probe connection's kept channel (shared.probes.kept_declared_queue:
+    asked before each HTTP ingest call; one of a missing queue closes its channel, which must not take `connection`
+    down with it)."""
+    declared = await kept_declared_queue(connection, f"{service}.rpc")
     return None if declared is None else declared.consumer_count or 0
