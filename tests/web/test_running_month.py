@@ -378,7 +378,8 @@ def test_the_running_months_regularity_is_over_every_cell_with_its_base_named_on
     assert "2/5 chi bộ đã sinh hoạt thường kỳ (tháng đang diễn ra)" in figure
     # the 12-month trend draws no point for it (a gap, said "chưa tính"): its cells not met yet are no failure
     trend = json.loads(data.trend_chart([shown]))
-    assert [series["data"] for series in trend["series"] if series["name"].replace("\u00a0", " ") == "Tỷ lệ sinh hoạt đều đặn (%)"] == [[None]]
+    regularity = "Tỷ\u00a0lệ sinh\u00a0hoạt đều\u00a0đặn\u00a0(%)"  # no-break spaces in its compounds (i18n.unbroken)
+    assert [series["data"] for series in trend["series"] if series["name"] == regularity] == [[None]]
     document = report_document(WARD, PERIOD, report(in_progress=True))
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
     flat = " ".join(text.split())  # the card's long label wraps in its cell

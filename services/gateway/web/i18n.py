@@ -284,7 +284,17 @@ RATINGS = {"good": N_("Good"), "fair": N_("Fair"), "average": N_("Average"), "po
 # The Vietnamese compounds of the charts' labels (ratings, the not-met bar, the trend's series) a line must not split:
 # ECharts wraps a label at any space, and a trial read "Chưa sinh hoạt thường / kỳ" at 390 px. A label's word taken
 # into a chart needs its compound here.
-COMPOUNDS = ("sinh hoạt", "thường kỳ", "trung bình", "bình quân", "tỷ lệ", "đều đặn", "chi bộ", "hoàn thành", "nhiệm vụ")
+COMPOUNDS = (
+    "sinh hoạt",
+    "thường kỳ",
+    "trung bình",
+    "bình quân",
+    "tỷ lệ",
+    "đều đặn",
+    "chi bộ",
+    "hoàn thành",
+    "nhiệm vụ",
+)
 NO_BREAK = "\u00a0"
 _COMPOUND = re.compile(
     "|".join(rf"(?<!\w){' '.join(map(re.escape, compound.split()))}(?!\w)" for compound in COMPOUNDS), re.IGNORECASE
