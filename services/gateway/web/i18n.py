@@ -300,7 +300,7 @@ _COMPOUND = re.compile(
     "|".join(rf"(?<!\w){' '.join(map(re.escape, compound.split()))}(?!\w)" for compound in COMPOUNDS), re.IGNORECASE
 )
 # a unit in brackets ("Tỷ lệ (%)") and a period's number ("Tháng 11/2026", "Quý IV/2026", "6 tháng") stay with its word
-_BY_NUMBER = re.compile(r"(?<=\w) (?=\(|\d|[IVX]+/)|(?<=\d) (?=\w)")
+_BY_NUMBER = re.compile(r"(?<=\w) (?=\(|[0-9]|[IVX]+/)|(?<=[0-9]) (?=\w)")
 
 
 def unbroken(text: str) -> str:
