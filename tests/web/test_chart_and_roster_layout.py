@@ -23,11 +23,12 @@ DRAWN_TEXT = "Array.from(document.querySelectorAll('#chart-ratings svg text')).m
 
 
 async def labels_drawn(page: Page) -> tuple[list[str], str]:
-    """The chart's bar names (its option's categories) and the text its SVG draws, spaces normalised."""
+    """The chart's bar names (its option's categories) and the text its SVG draws, spaces (and no-break ones)
+    normalised."""
     await page.wait_for_selector('#chart-ratings[data-rendered="true"] svg')
     option = json.loads(await page.locator("#chart-ratings").get_attribute("data-chart") or "{}")
     drawn = " ".join(str(await page.evaluate(DRAWN_TEXT)).split())
-    return option["xAxis"]["data"], drawn
+    return [" ".join(name.split()) for name in option["xAxis"]["data"]], drawn
 
 
 async def test_the_rating_chart_draws_every_bars_name(

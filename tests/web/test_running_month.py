@@ -137,7 +137,8 @@ def test_in_the_running_month_cells_not_met_yet_are_counted_apart_not_as_kem() -
     assert (shown["irregular"], shown["not_met_yet"], shown["by_rating"]["poor"]) == (0, 3, 1)
     assert '<th scope="col">Chưa sinh hoạt thường kỳ</th>' in page
     chart = json.loads(data.ratings_chart(shown["by_rating"], not_met_yet=shown["not_met_yet"]))
-    assert chart["xAxis"]["data"] == ["Tốt", "Khá", "Trung bình", "Kém", "Chưa sinh hoạt thường kỳ"]
+    # each compound kept on one line by a no-break space (i18n.unbroken)
+    assert chart["xAxis"]["data"] == ["Tốt", "Khá", "Trung\u00a0bình", "Kém", "Chưa sinh\u00a0hoạt thường\u00a0kỳ"]
     assert [bar["value"] for bar in chart["series"][0]["data"]] == [1, 0, 0, 1, 3]
     # the average score is that of the two cells that met, not dragged to 27 by three zeros
     assert between(page, 'data-figure="score">', "<") == 'data-figure="score">67,5'
@@ -377,7 +378,8 @@ def test_the_running_months_regularity_is_over_every_cell_with_its_base_named_on
     assert "2/5 chi bộ đã sinh hoạt thường kỳ (tháng đang diễn ra)" in figure
     # the 12-month trend draws no point for it (a gap, said "chưa tính"): its cells not met yet are no failure
     trend = json.loads(data.trend_chart([shown]))
-    assert [series["data"] for series in trend["series"] if series["name"] == "Tỷ lệ sinh hoạt đều đặn (%)"] == [[None]]
+    regularity = "Tỷ\u00a0lệ sinh\u00a0hoạt đều\u00a0đặn\u00a0(%)"  # no-break spaces in its compounds (i18n.unbroken)
+    assert [series["data"] for series in trend["series"] if series["name"] == regularity] == [[None]]
     document = report_document(WARD, PERIOD, report(in_progress=True))
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
     flat = " ".join(text.split())  # the card's long label wraps in its cell

@@ -33,10 +33,10 @@ def offered(page: str) -> list[str]:
 
 
 def trend_months(page: str) -> list[str]:
-    """The months the trend chart draws, as its axis names them."""
+    """The months the trend chart draws, as its axis names them (no-break spaces read as spaces)."""
     option = re.search(r'id="chart-trend" data-chart="([^"]+)"', page)
     assert option is not None, page[:500]
-    return list(json.loads(html.unescape(option.group(1)))["xAxis"]["data"])
+    return [month.replace("\u00a0", " ") for month in json.loads(html.unescape(option.group(1)))["xAxis"]["data"]]
 
 
 def quarter_of(month: str) -> str:

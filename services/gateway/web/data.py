@@ -28,6 +28,7 @@ from services.gateway.web.i18n import (
     lower_first,
     n_,
     parse_moment,
+    unbroken,
 )
 from services.gateway.web.periods import cell_years, this_month
 from shared.alert_rules import period_alerts_due
@@ -401,14 +402,15 @@ def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) 
         # within its bar's width (static/charts.js sets `width` from the chart's size)
         "xAxis": {
             "type": "category",
-            "data": names,
+            # each name wrapped only between words (i18n.unbroken: "Chưa sinh hoạt" / "thường kỳ")
+            "data": [unbroken(name) for name in names],
             "axisLabel": {"interval": 0, "hideOverlap": False, "overflow": "break"},
         },
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [
             {
                 "type": "bar",
-                "name": _("Cells"),
+                "name": unbroken(_("Cells")),
                 "label": {"show": True, "position": "top"},
                 "data": bars,
             }
@@ -469,9 +471,10 @@ def trend_chart(rollups: list[dict[str, Any]]) -> str:
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0},
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 56},
-        "xAxis": {"type": "category", "data": months},
+        # every label drawn wrapped only between words (i18n.unbroken), should ECharts wrap one
+        "xAxis": {"type": "category", "data": [unbroken(month) for month in months]},
         "yAxis": {"type": "value", "min": 0, "max": 100},
-        "series": [{"type": "line", "name": name, "data": data} for name, data in series],
+        "series": [{"type": "line", "name": unbroken(name), "data": data} for name, data in series],
     }
     return json.dumps(option, ensure_ascii=False)
 

@@ -3,6 +3,7 @@ numbers, shares and periods a person reads."""
 
 import io
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
@@ -278,6 +279,36 @@ def after_dash(name: str, phrase: str) -> str:
 
 
 RATINGS = {"good": N_("Good"), "fair": N_("Fair"), "average": N_("Average"), "poor": N_("Poor")}
+
+
+# The Vietnamese compounds of the charts' labels (ratings, the not-met bar, the trend's series) a line must not split:
+# ECharts wraps a label at any space, and a trial read "Chưa sinh hoạt thường / kỳ" at 390 px. A label's word taken
+# into a chart needs its compound here.
+COMPOUNDS = (
+    "sinh hoạt",
+    "thường kỳ",
+    "trung bình",
+    "bình quân",
+    "tỷ lệ",
+    "đều đặn",
+    "chi bộ",
+    "hoàn thành",
+    "nhiệm vụ",
+)
+NO_BREAK = "\u00a0"
+_COMPOUND = re.compile(
+    "|".join(rf"(?<!\w){' '.join(map(re.escape, compound.split()))}(?!\w)" for compound in COMPOUNDS), re.IGNORECASE
+)
+# a unit in brackets ("Tỷ lệ (%)") and a period's number ("Tháng 11/2026", "Quý IV/2026", "6 tháng") stay with its word
+_BY_NUMBER = re.compile(r"(?<=\w) (?=\(|[0-9]|[IVX]+/)|(?<=[0-9]) (?=\w)")
+
+
+def unbroken(text: str) -> str:
+    """`text` as a chart's label: a no-break space (U+00A0) for each space inside a compound of COMPOUNDS, before a
+    bracketed unit and by a period's number, so ECharts wraps it only between words (`Chưa sinh hoạt` /
+    `thường kỳ`)."""
+    kept = _COMPOUND.sub(lambda match: match.group(0).replace(" ", NO_BREAK), unicodedata.normalize("NFC", text))
+    return _BY_NUMBER.sub(NO_BREAK, kept)
 
 
 def format_rating(rating: str | None) -> str:
