@@ -341,6 +341,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/rejections"): Row(call("/v1/rejections"), OPERATOR),
     ("POST", "/v1/rejections/{rejection_id}/replay"): Row(rejection({}), OPERATOR),
     ("POST", "/v1/rejections/{rejection_id}/dismiss"): Row(open_rejection({"reason": "Dữ liệu rác"}), OPERATOR),
+    # a dry run: the matrix judges who may, not what a dismissal closes (tests/meetings/test_dismiss_rejections.py)
+    ("POST", "/v1/rejections/dismiss"): Row(
+        call("/v1/rejections/dismiss", {"code": "source_not_registered", "dry_run": True, "reason": "Dữ liệu rác"}),
+        OPERATOR,
+    ),
     ("GET", "/v1/dead-letters"): Row(call("/v1/dead-letters"), OPERATOR),
     ("GET", "/v1/system/health"): Row(call("/v1/system/health"), OPERATOR),
     ("GET", "/v1/operations/overview"): Row(call("/v1/operations/overview"), OPERATOR),

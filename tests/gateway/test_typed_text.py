@@ -55,14 +55,17 @@ NOT_TEXT = {
     ("DeadLetterReplayCreate", "message_id"),
     ("DeadLetterReplayCreate", "key"),
     ("AccountCreate", "sources.0"),
+    ("RejectionsDismissCreate", "code"),
+    ("RejectionsDismissCreate", "source"),
+    ("RejectionsDismissCreate", "sender"),
     ("DocumentItemCreate", "url"),
     ("FrameworkCreate", "document.<key>"),
     ("AlertRuleUpdate", "params.<key>"),
 }
-"""Strings of request bodies that are no person's text, kept exactly: the names of stored events, dead letters and
-sources looked up as they are, a document's address (its own check refuses any of these characters), and documents
-their service reads by its own schema (a framework's keys and codes: its labels are cleaned, framework_as_typed;
-rule parameters)."""
+"""Strings of request bodies that are no person's text, kept exactly: the names of stored events, dead letters,
+rejections' refusal codes, sources and senders looked up as they are, a document's address (its own check refuses
+any of these characters), and documents their service reads by its own schema (a framework's keys and codes: its
+labels are cleaned, framework_as_typed; rule parameters)."""
 
 
 def _leaves(annotation: Any) -> list[tuple[str, Any]]:

@@ -113,8 +113,8 @@ class RejectionsDismissCreate(CreateModel):
     sender: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     received_before: AwareDatetime | None = None
     received_after: AwareDatetime | None = None
-    all: bool = False
-    dry_run: bool = False
+    all: Flag = False
+    dry_run: Flag = False
     reason: Reason
 
 
