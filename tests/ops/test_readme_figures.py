@@ -9,6 +9,9 @@ README = Path(__file__).parents[2] / "README.md"
 RESTART_UNDER_LOAD_SECONDS = 106
 """The longest restart by `make up` after a `kill -9` of meetings a fresh-user trial measured under load (42-99 s; a
 new integrator's, 106 s)."""
+RESTART_SATURATED = "3 min 31 s"
+"""The longest restart by `make up` after a `kill -9` a trial measured on a saturated machine (meetings and
+notifications killed, two CPU-bound loops, load 27): past the README's bound for a busy one, so it says this too."""
 FIRST_UP_UNDER_LOAD = "6 min 11 s"
 """The longest first `make up` a trial measured (a new integrator's, at load about 22): past the 2-4 minutes of the
 others, so the README may not promise those "whatever the load"."""
@@ -16,11 +19,13 @@ others, so the README may not promise those "whatever the load"."""
 
 def test_the_readme_states_the_restart_time_measured_under_load() -> None:
     """The trial: the README said a restart after kill -9 takes "about 20 s"; under load it took 42-99 s. The
-    README's bound for it covers what was measured, and no "about 20 s" stands alone as the figure."""
+    README's bound for it covers what was measured on a busy machine, it says the longer time a saturated one took,
+    and no "about 20 s" stands alone as the figure."""
     text = " ".join(README.read_text(encoding="utf-8").split())
     paragraph = next(line for line in text.split(". ") if "Count on up to" in line)
     bound = int(re.search(r"Count on up to (\d+) s", paragraph)[1])  # type: ignore[index]
     assert bound >= RESTART_UNDER_LOAD_SECONDS
+    assert RESTART_SATURATED in paragraph, paragraph
     assert "quickly (about 20 s" not in text
 
 
