@@ -414,7 +414,7 @@ async def has_data_now(conn: asyncpg.Connection, unit_id: str, upto: str, *, pen
     """Whether the unit's subtree has a cell's month stored up to `upto` (`YYYY-MM`) in the current tree, asked when
     its sums (the tree as last applied) have none: while `pending` org-tree changes wait (a refresh holding the tree
     lock, or too many for a read to apply) cells already under it may not be in its sums yet, and its reads answer
-    from the tree as last applied, `recalculating`, rather than "no data" (h532). False without pending changes."""
+    from the tree as last applied, `recalculating`, rather than "no data". False without pending changes."""
     return bool(pending) and bool(await conn.fetchval(CURRENT_SUBTREE_HAS_MONTH, unit_id, upto))
 
 

@@ -808,8 +808,26 @@ class FakeIngest:
         )
 
     async def dismiss_matching(self, selected: Any, *, limit: int, at: datetime, by: str, reason: str) -> list[str]:
-        """Not used in memory: a filtered dismissal is tested on PostgreSQL (test_dismiss_rejections.py)."""
-        raise NotImplementedError("a filtered dismissal runs on PostgreSQL")
+        """Close up to `limit` open rejections `selected` (a RejectionFilter) chooses, as `dismiss` closes one; the ids
+        closed (the criteria read as the repository's REJECTION_FILTER_COLUMNS read them)."""
+        given = selected.given()
+
+        def chosen(rejection: dict[str, Any]) -> bool:
+            refusal = rejection.get("refusal")
+            code = str(refusal.code) if refusal is not None else None
+            return (
+                rejection["status"] == "open"
+                and given.get("code", code) == code
+                and given.get("source", rejection["source"]) == rejection["source"]
+                and given.get("sender", rejection.get("sender")) == rejection.get("sender")
+                and ("received_before" not in given or rejection["received_at"] < given["received_before"])
+                and ("received_after" not in given or rejection["received_at"] >= given["received_after"])
+            )
+
+        closed = [key for key, rejection in self._s.rejections.items() if chosen(rejection)][:limit]
+        for rejection_id in closed:
+            await self.dismiss(rejection_id, at=at, by=by, reason=reason)
+        return closed
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event."""
