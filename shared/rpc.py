@@ -221,8 +221,12 @@ def _unstorable_at(value: Any, path: str = "") -> tuple[str, str] | None:
 
 
 def _invalid(exc: ValidationError) -> RpcErrorBody:
+    """The `invalid` answer of a request's first error, naming its field: a validator's error that names a field of
+    its own (a `field` attribute, as meetings_rpc.FilterRefused) names it under the validated one (`filter.code`)."""
     first = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in error_location(first)) or None
+    named = getattr((first.get("ctx") or {}).get("error"), "field", None)
+    inner = tuple(named.split(".")) if isinstance(named, str) and named else ()
+    field = ".".join(str(part) for part in (*error_location(first), *inner)) or None
     message = validation_message(first)
     return RpcErrorBody(code="invalid", message=f"{field}: {message}" if field else message, field=field)
 
