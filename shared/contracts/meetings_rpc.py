@@ -15,7 +15,7 @@ from shared.contracts.ingest import IngestWarning
 from shared.keyset import After
 from shared.periods import ReportPeriod
 from shared.refusals import Refusal, RefusalCode
-from shared.rpc import Page, Reply, Request
+from shared.rpc import FieldRefused, Page, Reply, Request
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
 
@@ -521,13 +521,9 @@ EMPTY_FILTER = (
 """Why an empty filter is refused (the API's 422 names `code`; the command line says it with its options)."""
 
 
-class FilterRefused(ValueError):
+class FilterRefused(FieldRefused):
     """A filtered dismissal's filter is refused, naming the criterion at fault (`field`, RejectionFilter's name; the
     API's 422 names it, the command line its option, the RPC `filter.<field>`)."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class EmptyFilter(FilterRefused):

@@ -75,3 +75,8 @@ async def test_a_closed_rejection_is_not_closed_again() -> None:
         first = await uow.ingest.dismiss_matching(RejectionFilter(source="urn:b"), limit=10, at=AT, by="op", reason="x")
         again = await uow.ingest.dismiss_matching(RejectionFilter(source="urn:b"), limit=10, at=AT, by="op", reason="x")
     assert (len(first), again) == (2, [])
+
+
+def test_the_code_meaning_none_is_no_refusal_code() -> None:
+    # a RefusalCode spelt as NO_CODE would be picked with the rows stored without a code
+    assert NO_CODE not in set(RefusalCode)
