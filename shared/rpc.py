@@ -137,6 +137,15 @@ class Request(BaseModel, Generic[ReplyT]):
         raise TypeError(f"{cls.__name__} does not name its reply model: subclass Request[SomeReply]")
 
 
+class FieldRefused(ValueError):
+    """A request validator's refusal naming a field of its own below the one validated (`field`, dotted): the
+    `invalid` answer names `<validated>.<field>` (meetings_rpc.FilterRefused: `filter.code`)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class RpcError(Exception):
     """Raised by a method to answer with an error, and by the client when the answer is one."""
 
@@ -221,8 +230,12 @@ def _unstorable_at(value: Any, path: str = "") -> tuple[str, str] | None:
 
 
 def _invalid(exc: ValidationError) -> RpcErrorBody:
+    """The `invalid` answer of a request's first error, naming its field (a FieldRefused's own under the validated
+    one: `filter.code`)."""
     first = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in error_location(first)) or None
+    refused = (first.get("ctx") or {}).get("error")
+    inner = tuple(refused.field.split(".")) if isinstance(refused, FieldRefused) else ()
+    field = ".".join(str(part) for part in (*error_location(first), *inner)) or None
     message = validation_message(first)
     return RpcErrorBody(code="invalid", message=f"{field}: {message}" if field else message, field=field)
 

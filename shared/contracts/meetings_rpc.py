@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Final, Generic, Literal, Self, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from shared.contracts import ops_rpc as ops
 from shared.contracts.ingest import IngestWarning
 from shared.keyset import After
 from shared.periods import ReportPeriod
-from shared.refusals import Refusal
-from shared.rpc import Page, Reply, Request
+from shared.refusals import Refusal, RefusalCode
+from shared.rpc import FieldRefused, Page, Reply, Request
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
 
@@ -476,10 +476,15 @@ class DismissRejection(MeetingsRequest[RejectionReply]):
     dismissed_by: ops.Actor
 
 
+NO_CODE: Final = "none"
+"""The filter `code` selecting the rejections stored without a refusal code (refusal NULL: an event invalid by its
+schema or envelope, a whole body refused, a held event an operator dropped), which no RefusalCode value selects."""
+
+
 class RejectionFilter(BaseModel):
     """Which stored rejections a filtered dismissal selects (every field given must match; none given selects all):
-    its refusal's `code`, its event's `source`, its `sender` (the account that sent it) and when it was received,
-    `received_before` (exclusive) and `received_after` (inclusive), aware times."""
+    its refusal's `code` (NO_CODE: those stored without one), its event's `source`, its `sender` (the account that
+    sent it) and when it was received, `received_before` (exclusive) and `received_after` (inclusive), aware times."""
 
     code: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     source: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
@@ -509,17 +514,61 @@ class RejectionsDismissedReply(Reply):
     dry_run: bool
 
 
+EMPTY_FILTER = (
+    "a filtered dismissal names at least one of code, source, sender, received_before, received_after;"
+    " to dismiss every open rejection say all"
+)
+"""Why an empty filter is refused (the API's 422 names `code`; the command line says it with its options)."""
+
+
+class FilterRefused(FieldRefused):
+    """A filtered dismissal's filter is refused, naming the criterion at fault (`field`, RejectionFilter's name; the
+    API's 422 names it, the command line its option, the RPC `filter.<field>`)."""
+
+
+class EmptyFilter(FilterRefused):
+    """A filtered dismissal named no criterion and not `all` (EMPTY_FILTER)."""
+
+
+def checked_filter(selected: RejectionFilter, *, every: bool) -> RejectionFilter:
+    """`selected` when it names a criterion or `every` (all) was said; EmptyFilter otherwise (field `code`);
+    FilterRefused for a `code` that is neither a RefusalCode nor NO_CODE (a typo would select nothing) or
+    received_after not before received_before (field `received_after`): selecting nothing by mistake is refused, not
+    a dismissal. The one check of a filtered dismissal: the command line, the API and DismissRejections itself."""
+    if not selected.given() and not every:
+        raise EmptyFilter(EMPTY_FILTER, field="code")
+    if selected.code is not None and selected.code != NO_CODE and selected.code not in set(RefusalCode):
+        raise FilterRefused(
+            f"{selected.code!r} is no refusal code (shared.refusals.RefusalCode; {NO_CODE!r}: stored without one)",
+            field="code",
+        )
+    before, after = selected.received_before, selected.received_after
+    if before is not None and after is not None and after >= before:
+        raise FilterRefused("received_after must be before received_before", field="received_after")
+    return selected
+
+
 class DismissRejections(MeetingsRequest[RejectionsDismissedReply]):
     """Close every open rejection `filter` selects, as DismissRejection closes one (same who, when and why on each
-    row), in batches of `batch` rows, each its own transaction; `dry_run` counts them and closes none. An empty filter
-    selects every open rejection: the callers refuse it unless told so explicitly (`--all`, `all`)."""
+    row), in batches of `batch` rows, each its own transaction; `dry_run` counts them and closes none. `invalid`
+    naming `filter.code` for an empty filter without `all` (it would select every open rejection) or a code neither
+    a RefusalCode nor NO_CODE, `filter.received_after` for an empty window (checked_filter), whoever the caller."""
 
     method = "dismiss_rejections"
+    all: Annotated[bool, Field(strict=True)] = False
+    """JSON true only: said explicitly to dismiss with an empty filter, every open rejection (`--all`, the API's
+    `all`); declared before `filter`, whose check reads it."""
     filter: RejectionFilter
     reason: ops.Reason
     dismissed_by: ops.Actor
     dry_run: bool = False
     batch: Annotated[int, Field(ge=1, le=10000)] = 1000
+
+    @field_validator("filter")
+    @classmethod
+    def _checked(cls, selected: RejectionFilter, info: ValidationInfo) -> RejectionFilter:
+        """checked_filter's refusal as this field's error, its criterion named under it (`filter.code`)."""
+        return checked_filter(selected, every=bool(info.data.get("all", False)))
 
 
 class GetUnit(MeetingsRequest[UnitReply]):

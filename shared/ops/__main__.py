@@ -129,7 +129,7 @@ from shared.ops.outbox import (
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
 from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, not_replayable_reason
 from shared.rejection_counts import rejection_counts
-from shared.rejection_dismissal import FILTER_OPTIONS, EmptyFilter, FilterRefused, checked_filter, dismiss_filtered
+from shared.rejection_dismissal import FILTER_OPTIONS, dismiss_filtered
 from shared.rejection_fields import REJECTION_COLUMNS, public_rejection, rejection_reply
 from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.text import said_or_blank
@@ -374,7 +374,11 @@ def parser() -> argparse.ArgumentParser:
             help="the rejection's id, as listed",
         )
     dismiss_rejected.add_argument("--reason", type=reason, required=True, help="why it is closed (1-500 characters)")
-    dismiss_rejected.add_argument("--code", type=BOUNDS["code"], help="instead of --id: every open one of this code")
+    dismiss_rejected.add_argument(
+        "--code",
+        type=BOUNDS["code"],
+        help=f"instead of --id: every open one of this refusal code ({meetings_rpc.NO_CODE!r}: stored without one)",
+    )
     dismiss_rejected.add_argument("--source", type=BOUNDS["source"], help="instead of --id: those of this source")
     dismiss_rejected.add_argument("--sender", type=BOUNDS["sender"], help="instead of --id: those this account sent")
     dismiss_rejected.add_argument(
@@ -743,13 +747,13 @@ def dismissal_filter(args: argparse.Namespace) -> meetings_rpc.RejectionFilter |
             raise BadFilter(f"--id names one rejection: give it without {said}")
         return None
     try:
-        return checked_filter(meetings_rpc.RejectionFilter(**options), every=args.every)
-    except EmptyFilter:
+        return meetings_rpc.checked_filter(meetings_rpc.RejectionFilter(**options), every=args.every)
+    except meetings_rpc.EmptyFilter:
         raise BadFilter(
             "--code: name one rejection by --id, or a filter (--code, --source, --sender, --before, --after);"
             " --all to dismiss every open rejection"
         ) from None
-    except FilterRefused as exc:
+    except meetings_rpc.FilterRefused as exc:
         option = FILTER_OPTIONS[exc.field]
         said = "must be before --before" if exc.field == "received_after" else str(exc)
         raise BadFilter(f"{option}: {said}") from None
@@ -761,7 +765,7 @@ async def dismiss_filtered_action(
     """Close (or, --dry-run, count) every open rejection `selected` chooses through meetings' RPC, as POST
     /v1/rejections/dismiss does (shared.rejection_dismissal), audited under /cli/rejections/dismiss with its counts."""
     request = meetings_rpc.DismissRejections(
-        filter=selected, reason=args.reason, dismissed_by=operator(), dry_run=args.dry_run
+        filter=selected, all=args.every, reason=args.reason, dismissed_by=operator(), dry_run=args.dry_run
     )
 
     async def call(asked: meetings_rpc.DismissRejections) -> meetings_rpc.RejectionsDismissedReply:

@@ -54,6 +54,14 @@ async def test_a_filtered_dismissal_is_an_operators_names_a_criterion_and_sums_m
     every = await client.post(PATH, json={"all": True, "dry_run": True, "reason": REASON}, headers=headers["operator"])
     assert every.status_code == 200 and every.json()["dry_run"] is True and every.json()["filter"] == {}
     assert world.dismissals[-1].dry_run and world.dismissals[-1].filter.given() == {}
+    assert world.dismissals[-1].all  # said to meetings, which refuses an empty filter without it
+
+    # `none`: the rejections stored without a refusal code (an event invalid by its schema)
+    without = await client.post(
+        PATH, json={"code": "none", "dry_run": True, "reason": REASON}, headers=headers["operator"]
+    )
+    assert without.status_code == 200 and without.json()["filter"] == {"code": "none"}, without.json()
+    assert world.dismissals[-1].filter.code == "none" and not world.dismissals[-1].all
 
     audit = await client.get("/v1/audit?limit=200", headers=headers["admin"])
     # this test's own dismissals (the role matrix, sharing the world, audits one of its own with another reason)
@@ -64,6 +72,7 @@ async def test_a_filtered_dismissal_is_an_operators_names_a_criterion_and_sums_m
     ]
     assert [(entry["detail"]["dry_run"], entry["detail"].get("dismissed")) for entry in entries] == [
         (True, 0),
+        (True, 0),
         (False, 2850),
     ]  # newest first
-    assert entries[1]["detail"]["reason"] == REASON
+    assert entries[2]["detail"]["reason"] == REASON

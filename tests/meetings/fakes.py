@@ -31,6 +31,7 @@ from services.meetings.domain import (
 from services.meetings.repository.ingest import ProcessedBefore, StoredRejection
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
+from shared.contracts.meetings_rpc import NO_CODE
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
 from shared.minutes import adopted_version, minutes_content_key, roster_content_key
@@ -811,13 +812,15 @@ class FakeIngest:
         """Close up to `limit` open rejections `selected` (a RejectionFilter) chooses, as `dismiss` closes one; the ids
         closed (the criteria read as the repository's REJECTION_FILTER_COLUMNS read them)."""
         given = selected.given()
+        wanted = given.get("code")
+        without_code = wanted == NO_CODE  # WITHOUT_CODE: refusal NULL
 
         def chosen(rejection: dict[str, Any]) -> bool:
             refusal = rejection.get("refusal")
             code = str(refusal.code) if refusal is not None else None
             return (
                 rejection["status"] == "open"
-                and given.get("code", code) == code
+                and (code is None if without_code else wanted in (None, code))
                 and given.get("source", rejection["source"]) == rejection["source"]
                 and given.get("sender", rejection.get("sender")) == rejection.get("sender")
                 and ("received_before" not in given or rejection["received_at"] < given["received_before"])

@@ -6,11 +6,14 @@ in batches; sent again it closes nothing more (real PostgreSQL, the command line
 import asyncio
 import dataclasses
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
+from pydantic import ValidationError
 
 from services.meetings import rpc as meetings_rpc
 from services.meetings.config import Settings
@@ -19,6 +22,7 @@ from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts import meetings_rpc as contract
 from shared.db import apply_migrations, migration_files
 from shared.metrics import REGISTRY
+from shared.rpc import RpcRequest, answer
 from tests.support.ids import random_id
 from tests.support.ops import ops, run_ops
 
@@ -28,8 +32,9 @@ RECEIVED = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 FOREIGN, UNKNOWN = "source_of_another_account", "source_not_registered"
 
 
-async def store_rejections(db: asyncpg.Connection, source: str, codes: list[str], sender: str) -> list[str]:
-    """Store one open rejection of `source` per code of `codes`, received a minute apart from RECEIVED; their ids."""
+async def store_rejections(db: asyncpg.Connection, source: str, codes: Sequence[str | None], sender: str) -> list[str]:
+    """Store one open rejection of `source` per code of `codes` (None: refusal NULL, as an event invalid by its schema
+    is stored), received a minute apart from RECEIVED; their ids."""
     ids = [random_id("rej") for _ in codes]
     await db.executemany(
         "INSERT INTO meetings.rejection (rejection_id, source, event_id, type, reason, field, raw, route, received_at,"
@@ -41,7 +46,7 @@ async def store_rejections(db: asyncpg.Connection, source: str, codes: list[str]
                 random_id("evt"),
                 f"refused: {code}",
                 RECEIVED + timedelta(minutes=n),
-                json.dumps({"code": code}),
+                json.dumps({"code": code}) if code is not None else None,
                 sender,
             )
             for n, (rejection_id, code) in enumerate(zip(ids, codes, strict=True))
@@ -140,7 +145,7 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
 ) -> None:
     await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
     source = f"urn:trial:{random_id('src')}"
-    ids = await store_rejections(db, source, [FOREIGN] * 4 + [UNKNOWN] * 2, random_id("memberdb"))
+    ids = await store_rejections(db, source, [FOREIGN] * 4 + [UNKNOWN] * 2 + [None], random_id("memberdb"))
     reason = ("--reason", "Nguồn của tài khoản khác")
 
     empty = await asyncio.to_thread(run_ops, amqp_url, database_url, "rejections", "dismiss", *reason)
@@ -168,10 +173,13 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
     assert (done["matched"], done["dismissed"], done["remaining"]) == (4, 4, 0)
     assert done["filter"] == {"code": FOREIGN, "source": source, "received_after": "2026-11-02T01:00:00Z"}
     closed = await statuses(db, source)
-    assert [closed[i][0] for i in ids] == ["dismissed"] * 4 + ["open"] * 2
+    assert [closed[i][0] for i in ids] == ["dismissed"] * 4 + ["open"] * 3
     assert {(by or "")[:4] for _, by, _ in closed.values() if by} == {"cli:"}  # who: the command line's login
     again = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "dismiss", *which, *reason)
     assert (again["matched"], again["dismissed"]) == (0, 0)
+    without = ("--source", source, "--code", "none", "--dry-run")  # the one stored without a refusal code
+    counted = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "dismiss", *without, *reason)
+    assert (counted["matched"], counted["filter"]) == (1, {"code": "none", "source": source}), counted
 
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
     try:
@@ -186,4 +194,56 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
         ("/cli/rejections/dismiss", 200, 0),
         ("/cli/rejections/dismiss", 200, 4),
         ("/cli/rejections/dismiss", 200, 0),
+        ("/cli/rejections/dismiss", 200, 0),
     ]
+
+
+async def test_the_rpc_itself_refuses_an_empty_filter_a_bad_code_and_an_empty_window_and_closes_nothing(
+    meetings_pool: Any, db: asyncpg.Connection
+) -> None:
+    # any caller of DismissRejections (not only the command line and the API, which check first) sends these params:
+    # an empty filter without `all` would close every open rejection; a typo or an empty window would match nothing
+    methods = meetings_rpc.rpc_methods(meetings_context(Settings(), meetings_pool))
+    source = f"urn:trial:{random_id('src')}"
+    await store_rejections(db, source, [FOREIGN] * 3, random_id("memberdb"))
+    said = {"reason": "Dọn dẹp", "dismissed_by": "op-1"}
+    after, before = RECEIVED.isoformat(), (RECEIVED + timedelta(minutes=5)).isoformat()
+    refused: list[tuple[dict[str, Any], str, str]] = [
+        ({"filter": {}}, "filter.code", "say all"),
+        ({"filter": {"code": "source_of_another_acount"}}, "filter.code", "source_of_another_acount"),
+        ({"filter": {"received_after": before, "received_before": after}}, "filter.received_after", "before"),
+        ({"filter": {"received_after": after, "received_before": after}}, "filter.received_after", "before"),
+        ({"filter": {"received_before": "2026-11-02T08:00:00"}}, "filter.received_before", "time"),
+    ]
+    for params, field, words in refused:
+        reply = await answer(RpcRequest(method="dismiss_rejections", params={**params, **said}), methods)
+        error = reply["error"] or {}
+        assert (reply["ok"], error.get("code"), error.get("field")) == (False, "invalid", field), (params, reply)
+        assert words in error["message"], (params, reply)
+        assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}  # nothing closed
+    with pytest.raises(ValidationError):  # a caller in this process cannot build one either
+        contract.DismissRejections(filter=contract.RejectionFilter(), reason="Dọn dẹp", dismissed_by="op-1")
+
+    # `all` said explicitly: an empty filter selects every open rejection (a dry run here: other tests' rows too)
+    every = await answer(
+        RpcRequest(method="dismiss_rejections", params={"filter": {}, "all": True, "dry_run": True, **said}), methods
+    )
+    assert every["ok"] and every["result"]["matched"] >= 3, every
+    assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}
+
+
+async def test_rejections_stored_without_a_code_are_picked_by_the_code_none(
+    meetings_pool: Any, db: asyncpg.Connection
+) -> None:
+    # an event invalid by its schema (a missing field, a wrong value) is stored with refusal NULL: no RefusalCode
+    # picks it, `none` (NO_CODE) does, and only it
+    app = meetings_context(Settings(), meetings_pool)
+    source = f"urn:trial:{random_id('src')}"
+    ids = await store_rejections(db, source, [FOREIGN, None, None, UNKNOWN], random_id("memberdb"))
+    without = contract.RejectionFilter(code=contract.NO_CODE, source=source)
+    asked = contract.DismissRejections(filter=without, reason="Dữ liệu rác", dismissed_by="op-1", dry_run=True)
+    assert (await meetings_rpc.dismiss_rejections(asked, app))["matched"] == 2
+    done = await meetings_rpc.dismiss_rejections(asked.model_copy(update={"dry_run": False}), app)
+    assert (done["matched"], done["dismissed"], done["remaining"]) == (2, 2, 0)
+    closed = await statuses(db, source)
+    assert [closed[i][0] for i in ids] == ["open", "dismissed", "dismissed", "open"]

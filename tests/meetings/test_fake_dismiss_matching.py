@@ -4,7 +4,7 @@ handler test over the fakes dismisses what production would."""
 
 from datetime import UTC, datetime, timedelta
 
-from shared.contracts.meetings_rpc import RejectionFilter
+from shared.contracts.meetings_rpc import NO_CODE, RejectionFilter
 from shared.refusals import Refusal, RefusalCode
 from tests.meetings.fakes import FakeStore, FakeUnitOfWork
 
@@ -59,6 +59,8 @@ async def test_each_criterion_selects_as_the_database_reads_it() -> None:
     foreign = RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT
     assert await closed_by(RejectionFilter(code=foreign)) == [0, 2, 3]
     assert await closed_by(RejectionFilter(code=foreign, source="urn:b")) == [2, 3]
+    assert await closed_by(RejectionFilter(code=NO_CODE)) == [4]  # stored without a refusal code
+    assert await closed_by(RejectionFilter(code=NO_CODE, source="urn:b")) == []
     assert await closed_by(RejectionFilter(sender="s1", source="urn:a")) == [0, 1, 4]
     assert await closed_by(RejectionFilter(received_after=RECEIVED + timedelta(minutes=1))) == [1, 2, 3, 4]
     assert await closed_by(RejectionFilter(received_before=RECEIVED + timedelta(minutes=1))) == [0]
@@ -73,3 +75,8 @@ async def test_a_closed_rejection_is_not_closed_again() -> None:
         first = await uow.ingest.dismiss_matching(RejectionFilter(source="urn:b"), limit=10, at=AT, by="op", reason="x")
         again = await uow.ingest.dismiss_matching(RejectionFilter(source="urn:b"), limit=10, at=AT, by="op", reason="x")
     assert (len(first), again) == (2, [])
+
+
+def test_the_code_meaning_none_is_no_refusal_code() -> None:
+    # a RefusalCode spelt as NO_CODE would be picked with the rows stored without a code
+    assert NO_CODE not in set(RefusalCode)

@@ -65,7 +65,7 @@ from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.outages import broker_refusal
 from shared.plausible import span_range_problem
 from shared.probes import declared_queue
-from shared.rejection_dismissal import FilterRefused, checked_filter, dismiss_filtered
+from shared.rejection_dismissal import dismiss_filtered
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbound_types
 
@@ -220,8 +220,8 @@ async def dismiss_rejections(body: RejectionsDismissCreate, request: Request, ca
         body.model_dump(include={"code", "source", "sender", "received_before", "received_after"})
     )
     try:
-        checked_filter(selected, every=body.all)
-    except FilterRefused as exc:
+        meetings.checked_filter(selected, every=body.all)
+    except meetings.FilterRefused as exc:
         raise RpcError("invalid", str(exc), field=exc.field) from None
     detail: dict[str, Any] = {
         "action": "rejections_dismissed",
@@ -232,7 +232,7 @@ async def dismiss_rejections(body: RejectionsDismissCreate, request: Request, ca
     }
     request.state.audit_detail = detail
     asked = meetings.DismissRejections(
-        filter=selected, reason=body.reason, dismissed_by=caller.sub, dry_run=body.dry_run
+        filter=selected, all=body.all, reason=body.reason, dismissed_by=caller.sub, dry_run=body.dry_run
     )
     done = await acting(dismiss_filtered(state.rpc.call, asked))
     detail |= {"matched": done["matched"], "dismissed": done["dismissed"], "remaining": done["remaining"]}

@@ -11,7 +11,7 @@ import asyncpg
 
 from services.meetings.domain import LockSet
 from services.meetings.repository.pending import PendingWrites
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, RejectionFilter
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, NO_CODE, RejectionFilter
 from shared.envelope import GATEWAY_SOURCE
 from shared.refusals import Refusal, RefusalCode
 from shared.topology import MEETINGS_INGEST
@@ -49,14 +49,22 @@ REJECTION_FILTER_COLUMNS = {
     "received_after": "received_at >= ${}",
 }
 """How each RejectionFilter criterion reads as SQL on the rejection table (its parameter's number left open)."""
+WITHOUT_CODE = "refusal ->> 'code' IS NULL"
+"""The `code` criterion NO_CODE as SQL (no parameter): a rejection stored without a refusal, or one without a code."""
 
 
 def rejection_filter_sql(selected: RejectionFilter, *, first: int) -> tuple[str, list[Any]]:
     """The `AND ...` conditions (empty for an empty filter) and their arguments, numbered from `$first`, that select
-    the rejections `selected` chooses (REJECTION_FILTER_COLUMNS)."""
-    given = selected.given()
-    conditions = [" AND " + REJECTION_FILTER_COLUMNS[name].format(first + number) for number, name in enumerate(given)]
-    return "".join(conditions), list(given.values())
+    the rejections `selected` chooses (REJECTION_FILTER_COLUMNS; WITHOUT_CODE for the code NO_CODE)."""
+    conditions: list[str] = []
+    args: list[Any] = []
+    for name, value in selected.given().items():
+        if name == "code" and value == NO_CODE:
+            conditions.append(" AND " + WITHOUT_CODE)
+            continue
+        conditions.append(" AND " + REJECTION_FILTER_COLUMNS[name].format(first + len(args)))
+        args.append(value)
+    return "".join(conditions), args
 
 
 class IngestRepository(Protocol):
