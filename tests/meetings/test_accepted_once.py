@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from services.meetings import consumers
@@ -45,6 +46,23 @@ def lines_of(lines: list[dict[str, Any]], name: str, events: list[dict[str, Any]
     return Counter(line["event_id"] for line in lines if line["event"] == name and line.get("event_id") in ids)
 
 
+def accepted_samples(event_type: str) -> float:
+    """chibo_ingest_events_total of accepted `event_type` events under route `amqp` (0 before any)."""
+    labels = {"route": "amqp", "type": event_type, "outcome": "accepted"}
+    return REGISTRY.get_sample_value("chibo_ingest_events_total", labels) or 0.0
+
+
+def counted(before: tuple[float, float]) -> tuple[float, float]:
+    """The accepted units and members counted since `before` (accepted_samples of both)."""
+    now = (accepted_samples("org.unit.upserted.v1"), accepted_samples("member.upserted.v1"))
+    return (now[0] - before[0], now[1] - before[1])
+
+
+def samples() -> tuple[float, float]:
+    """The accepted units and members counted so far under route `amqp`."""
+    return counted((0.0, 0.0))
+
+
 async def test_a_delivery_tried_again_through_an_outage_logs_each_accepted_event_once(  # type: ignore[no-untyped-def]
     meetings_pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -65,6 +83,7 @@ async def test_a_delivery_tried_again_through_an_outage_logs_each_accepted_event
         )
         return [result.outcome for result in results]
 
+    before = samples()
     with capture_logs() as lines, ingest_module.request_lines(delivery):  # as on_ingest holds the delivery's token
         # the first try: the first cell's transaction commits (its two lines written), the database goes away
         with pytest.raises(asyncpg.PostgresConnectionError):
@@ -76,6 +95,7 @@ async def test_a_delivery_tried_again_through_an_outage_logs_each_accepted_event
     # the first cell's events had {2, 2} event_accepted lines before: one from each try
     assert lines_of(lines, "event_accepted", events) == Counter({event["id"]: 1 for event in events})
     assert lines_of(lines, "event_duplicate", events) == Counter()
+    assert counted(before) == (2, 2)  # chibo_ingest_events_total: (3, 3) before, the first cell's counted twice
 
 
 async def test_a_group_judged_again_alone_logs_each_accepted_event_once(meetings_pool, uow_factory) -> None:  # type: ignore[no-untyped-def]
@@ -85,6 +105,7 @@ async def test_a_group_judged_again_alone_logs_each_accepted_event_once(meetings
         for event in (first, second)
     ]
     trigger = await fail_inbox_insert_of(meetings_pool, second["id"])
+    before = samples()
     try:
         with capture_logs() as lines:
             outcomes = await ingest_singles([reading for reading in readings if reading is not None], uow_factory)
@@ -97,6 +118,7 @@ async def test_a_group_judged_again_alone_logs_each_accepted_event_once(meetings
     assert isinstance(outcomes[1], asyncpg.RaiseError)
     # {first: 2} before
     assert lines_of(lines, "event_accepted", [first, second]) == Counter({first["id"]: 1})
+    assert counted(before) == (1, 0)  # counted once too, by the try that logged it
 
 
 @pytest.mark.parametrize("route", ["http", "amqp"])

@@ -145,6 +145,9 @@ class IngestResult:
     """Keys of the event's data that no field of its type reads: taken without them, and said so."""
     warnings: tuple[IngestWarning, ...] = ()
     """What an accepted event lacks though valid (Applied.warnings: a roster leaving out members of the cell)."""
+    reported: bool = False
+    """An accepted event an earlier try of its request stored, logged `event_accepted` and counted: answered as stored
+    again, but neither logged nor counted again (first_accepted_line; never in the answer)."""
     detail: str | None = None
     """The real reason when `reason` hides it from the sender (an id outside a scoped account's subtree answered as
     unknown: handlers/scope.py), as the stored hold or rejection keeps it; never in the sender's answer."""
@@ -1119,6 +1122,11 @@ async def _judge_planned(
             log.warning("ingest_deadline_reached", events=len(readings), judged=judged, not_judged=len(left))
             INGEST_EVENTS.labels(route, "batch" if len(readings) > 1 else "event", NOT_JUDGED).inc(len(left))
             return
+        except BaseException:
+            # the events of the chunk committed alone before the failure are counted now, as their lines were
+            # written: a retry of the request answering them as stored counts them no more (IngestResult.reported)
+            _count_judged(plan, chunk_results, results, route=route)
+            raise
         _count_judged(plan, chunk_results, results, route=route)
 
 
@@ -1126,10 +1134,11 @@ def _count_judged(
     plan: Sequence[int], chunk_results: Sequence[IngestResult], results: list[IngestResult | None], *, route: str
 ) -> None:
     """Write the outcomes of a planned transaction's first events into `results` at their indices (`plan`'s) and
-    count them, one metric update per type and outcome, not per event."""
+    count them, one metric update per type and outcome, not per event (those an earlier try of their request counted,
+    IngestResult.reported, not again)."""
     for index, result in zip(plan, chunk_results, strict=False):
         results[index] = result
-    counted = Counter((type_label(result.type), result.outcome) for result in chunk_results)
+    counted = Counter((type_label(result.type), result.outcome) for result in chunk_results if not result.reported)
     for (label, outcome), count in counted.items():
         INGEST_EVENTS.labels(route, label, outcome).inc(count)
 
@@ -1270,12 +1279,14 @@ async def _judge_in_one_transaction(
             outcomes = Counter(result.outcome for result in results)
             # a chunk is one body's (or single messages'): its first event's route name is every one's
             log.info("ingest_transaction_judged", route=inbox_route(route, chunk[0]), events=len(chunk), **outcomes)
-            for reading, result in zip(chunk, results, strict=True):
-                # once committed: held, duplicate and rejected ones have own lines; an event an earlier try of its
-                # request stored and logged is answered as stored again, but not logged again (first_accepted_line)
-                if result.outcome == "accepted" and first_accepted_line(reading):
+            for position, (reading, result) in enumerate(zip(chunk, results, strict=True)):
+                if result.outcome != "accepted":  # once committed: held, duplicate and rejected ones have own lines
+                    continue
+                if first_accepted_line(reading):
                     fields = came_by(reading, route, sent_by(reading, account))
                     log.info("event_accepted", **reading_identity(reading), **fields)
+                else:  # an earlier try of its request stored, logged and counted it: answered as stored, no more
+                    results[position] = replace(result, reported=True)
             trace.report(released)  # the held events they released, once committed
             deferred = uow.ingest.deferred
     if deadline is None or time.monotonic() < deadline:  # else the sweep settles them (RELEASE_SWEEP_AFTER)
