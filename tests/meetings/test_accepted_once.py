@@ -15,6 +15,7 @@ earlier try's commit had returned and written it: two lines for one event. Real 
 
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -40,7 +41,7 @@ from tests.meetings.test_consumer_settling import FakeMessage, FakeRaw
 from tests.support.ids import random_id
 
 
-def lines_of(lines: list[dict[str, Any]], name: str, events: list[dict[str, Any]]) -> Counter[str]:
+def lines_of(lines: Sequence[Mapping[str, Any]], name: str, events: list[dict[str, Any]]) -> Counter[str]:
     """How many `name` lines each of `events` (by id) has among the captured `lines`."""
     ids = {event["id"] for event in events}
     return Counter(line["event_id"] for line in lines if line["event"] == name and line.get("event_id") in ids)
