@@ -104,7 +104,8 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     try:
         # the one hold of every path of a delivery (ingest_judged): none can be added beside it and miss it; a
         # delivery worked on too long shows in /health (shared.backlog)
-        with in_progress(MEETINGS_INGEST.name) as settled:
+        # each try of it one request: an event an earlier try stored and logged is logged once (request_lines)
+        with in_progress(MEETINGS_INGEST.name) as settled, handlers.request_lines(request):
             settled.append(
                 await hold_through_outage(
                     lambda: ingest_judged(message, app, outcomes=outcomes, request=request),

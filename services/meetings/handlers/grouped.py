@@ -21,6 +21,8 @@ from services.meetings.handlers.ingest import (
     ingest_readings,
     marked,
     read_raw,
+    request_lines,
+    request_token,
     with_message_id,
 )
 from services.meetings.unit_of_work import MeetingsUnit
@@ -76,16 +78,18 @@ async def ingest_singles(
     only the failing ones carry the exception, and those committed meanwhile are answered as stored (accepted, or
     held), not duplicate: each delivery's reading is marked first (marked), so its own inbox row is known again."""
     readings = [reading if reading.request_mark is not None else marked([reading], None)[0] for reading in readings]
-    try:
-        return list(await ingest_readings(readings, uow_factory, route=route))
-    except Exception as exc:
-        if len(readings) == 1:
-            return [exc]
-        log.warning("ingest_group_failed", events=len(readings), error=repr(exc))
-    outcomes: list[IngestResult | Exception] = []
-    for reading in readings:
+    tokens = [request_token(reading.request_mark) for reading in readings if reading.request_mark is not None]
+    with request_lines(*tokens):  # an event the group committed and logged is not logged again alone
         try:
-            outcomes += await ingest_readings([reading], uow_factory, route=route)
+            return list(await ingest_readings(readings, uow_factory, route=route))
         except Exception as exc:
-            outcomes.append(exc)
-    return outcomes
+            if len(readings) == 1:
+                return [exc]
+            log.warning("ingest_group_failed", events=len(readings), error=repr(exc))
+        outcomes: list[IngestResult | Exception] = []
+        for reading in readings:
+            try:
+                outcomes += await ingest_readings([reading], uow_factory, route=route)
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes

@@ -145,6 +145,9 @@ class IngestResult:
     """Keys of the event's data that no field of its type reads: taken without them, and said so."""
     warnings: tuple[IngestWarning, ...] = ()
     """What an accepted event lacks though valid (Applied.warnings: a roster leaving out members of the cell)."""
+    reported: bool = False
+    """An accepted event an earlier try of its request stored, logged `event_accepted` and counted: answered as stored
+    again, but neither logged nor counted again (first_accepted_line; never in the answer)."""
     detail: str | None = None
     """The real reason when `reason` hides it from the sender (an id outside a scoped account's subtree answered as
     unknown: handlers/scope.py), as the stored hold or rejection keeps it; never in the sender's answer."""
@@ -302,6 +305,54 @@ def marked(readings: Sequence[Reading], request: str | None) -> list[Reading]:
         reading if reading.request_mark is not None else _copied(reading, request_mark=f"{token}:{index}")
         for index, reading in enumerate(readings)
     ]
+
+
+def request_token(mark: str) -> str:
+    """The request token of a Reading.request_mark `<request>:<index>` (the request's own, which may hold a colon)."""
+    return mark.rpartition(":")[0]
+
+
+_ACCEPTED_LINES: dict[str, set[str]] = {}
+"""Per request token held by request_lines: the marks (Reading.request_mark) whose `event_accepted` line this
+process wrote (first_accepted_line). A request's token is this process's own (on_ingest's uuid, marked's), so a retry
+of the request is judged here too, and what was written is known exactly."""
+_LINE_HOLDERS: Counter[str] = Counter()
+"""How many request_lines hold each token of _ACCEPTED_LINES: the last one out forgets it."""
+
+
+@contextmanager
+def request_lines(*tokens: str) -> Iterator[None]:
+    """While held, note which events of the requests `tokens` (request_token's) had their `event_accepted` line
+    written (first_accepted_line), so each try of a request (a delivery held through an outage, a group commit's
+    events judged again alone, a failed transaction's events judged again one per transaction) writes it once. Holds
+    of one token nest (ingest_readings inside on_ingest's); the last one released forgets the token."""
+    held = set(tokens)
+    for token in held:
+        _LINE_HOLDERS[token] += 1
+        _ACCEPTED_LINES.setdefault(token, set())
+    try:
+        yield
+    finally:
+        for token in held:
+            _LINE_HOLDERS[token] -= 1
+            if _LINE_HOLDERS[token] <= 0:
+                del _LINE_HOLDERS[token]
+                _ACCEPTED_LINES.pop(token, None)
+
+
+def first_accepted_line(reading: Reading) -> bool:
+    """Whether the accepted event of `reading` is still to get its `event_accepted` line, noting (when its request's
+    token is held by request_lines) that it gets it now: False when an earlier try of its request wrote it already
+    (the commit that stored it returned, then the request failed later and is judged again, answering it as stored:
+    stored_by_its_request). True for an unmarked reading or a token not held (nothing to tell a retry)."""
+    mark = reading.request_mark
+    written = None if mark is None else _ACCEPTED_LINES.get(request_token(mark))
+    if mark is None or written is None:
+        return True
+    if mark in written:
+        return False
+    written.add(mark)
+    return True
 
 
 def in_a_batch(reading: Reading) -> Reading:
@@ -708,7 +759,8 @@ async def judge(
                 if stored_by_its_request(reading, uow):
                     # this very request stored it, in a transaction its retry could not count on (a sub-transaction
                     # of a failed group, a commit whose answer was lost): taken in now, not before (its
-                    # event_accepted line is written once this transaction committed, as any accepted event's)
+                    # event_accepted line is written once this transaction committed, unless the earlier try's
+                    # commit returned and wrote it: first_accepted_line)
                     return _naming_ignored(IngestResult(event_id, source, event_type, "accepted"), reading, route=route)
                 trace.line(
                     log.info,
@@ -980,10 +1032,11 @@ async def ingest_readings(
     readings = marked(readings, request)
     results: list[IngestResult | None] = [None] * len(readings)
     plans = plan_transactions(readings)
+    tokens = {request_token(reading.request_mark) for reading in readings if reading.request_mark is not None}
     # several transactions: the relay keeps their events back until the last commits, so they go out in one fetch
     # and evaluation never scores a cell between two of them; other transactions' events go out meanwhile
-    # (shared.outbox.RelayHold)
-    with relay_hold(SCHEMA).holding() if len(plans) > 1 else nullcontext():
+    # (shared.outbox.RelayHold); each accepted event one event_accepted line, however often judged (request_lines)
+    with relay_hold(SCHEMA).holding() if len(plans) > 1 else nullcontext(), request_lines(*tokens):
         await _judge_planned(
             readings,
             plans,
@@ -1069,6 +1122,11 @@ async def _judge_planned(
             log.warning("ingest_deadline_reached", events=len(readings), judged=judged, not_judged=len(left))
             INGEST_EVENTS.labels(route, "batch" if len(readings) > 1 else "event", NOT_JUDGED).inc(len(left))
             return
+        except BaseException:
+            # the events of the chunk committed alone before the failure are counted now, as their lines were
+            # written: a retry of the request answering them as stored counts them no more (IngestResult.reported)
+            _count_judged(plan, chunk_results, results, route=route)
+            raise
         _count_judged(plan, chunk_results, results, route=route)
 
 
@@ -1076,10 +1134,11 @@ def _count_judged(
     plan: Sequence[int], chunk_results: Sequence[IngestResult], results: list[IngestResult | None], *, route: str
 ) -> None:
     """Write the outcomes of a planned transaction's first events into `results` at their indices (`plan`'s) and
-    count them, one metric update per type and outcome, not per event."""
+    count them, one metric update per type and outcome, not per event (those an earlier try of their request counted,
+    IngestResult.reported, not again)."""
     for index, result in zip(plan, chunk_results, strict=False):
         results[index] = result
-    counted = Counter((type_label(result.type), result.outcome) for result in chunk_results)
+    counted = Counter((type_label(result.type), result.outcome) for result in chunk_results if not result.reported)
     for (label, outcome), count in counted.items():
         INGEST_EVENTS.labels(route, label, outcome).inc(count)
 
@@ -1220,10 +1279,14 @@ async def _judge_in_one_transaction(
             outcomes = Counter(result.outcome for result in results)
             # a chunk is one body's (or single messages'): its first event's route name is every one's
             log.info("ingest_transaction_judged", route=inbox_route(route, chunk[0]), events=len(chunk), **outcomes)
-            for reading, result in zip(chunk, results, strict=True):
-                if result.outcome == "accepted":  # once committed: held, duplicate and rejected ones have own lines
+            for position, (reading, result) in enumerate(zip(chunk, results, strict=True)):
+                if result.outcome != "accepted":  # once committed: held, duplicate and rejected ones have own lines
+                    continue
+                if first_accepted_line(reading):
                     fields = came_by(reading, route, sent_by(reading, account))
                     log.info("event_accepted", **reading_identity(reading), **fields)
+                else:  # an earlier try of its request stored, logged and counted it: answered as stored, no more
+                    results[position] = replace(result, reported=True)
             trace.report(released)  # the held events they released, once committed
             deferred = uow.ingest.deferred
     if deadline is None or time.monotonic() < deadline:  # else the sweep settles them (RELEASE_SWEEP_AFTER)
