@@ -11,7 +11,7 @@ import asyncpg
 from shared.config import broker_user_of
 from shared.periods import VIETNAM_TZ
 from shared.topology import EVENTS_EXCHANGE
-from tests.evaluation.waiting import applied_and_scored
+from tests.evaluation.waiting import applied_and_scored, tree_applied
 from tests.support.ids import random_id
 from tests.support.running import eventually
 
@@ -359,16 +359,18 @@ async def publish_batches(amqp_url: str, batches: list[list[dict[str, Any]]]) ->
 async def applied_ward(amqp_url: str, database_url: str) -> dict[str, str]:
     """A committee with a cell holding four months of meetings (cell_history) and a cell that never met, published
     and waited on until the running evaluation service applied and scored them all: their ids and the history's
-    member prefix."""
+    member prefix. Its tree applied too (waiting.tree_applied): a committee read right after answers of it, not of
+    the tree as last applied."""
     committee_id, cell_a, cell_b, prefix = random_id("ward"), random_id("cell"), random_id("cell"), random_id("h")
     events = cell_history(committee_id=committee_id, cell_id=cell_a, prefix=prefix)
     unit = {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee_id}
     events.append(fact("org.unit.upserted.v1", unit, time=at(1, 1, 9)))
     await publish(amqp_url, events)
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "evaluation"})
     try:
         ids, cells = [event["id"] for event in events], [cell_a, cell_b]
         await eventually(lambda: applied_and_scored(conn, event_ids=ids, cell_ids=cells), timeout=60, interval=0.3)
+        await tree_applied(conn)
     finally:
         await conn.close()
     return {"committee": committee_id, "cell_a": cell_a, "cell_b": cell_b, "prefix": prefix}

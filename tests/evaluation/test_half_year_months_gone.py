@@ -15,7 +15,7 @@ from services.evaluation import queries
 from services.evaluation.domain.periods import half_year_figures
 from shared.rpc import RpcClient
 from tests.evaluation.stream import at, cell_history, fact, publish
-from tests.evaluation.waiting import applied_and_scored
+from tests.evaluation.waiting import applied_and_scored, tree_applied
 from tests.support.ids import random_id
 from tests.support.rpc import evaluation_rpc
 from tests.support.running import eventually
@@ -34,18 +34,19 @@ async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
 @pytest.fixture(scope="module")
 async def ward(rpc: RpcClient, amqp_url: str, database_url: str) -> dict[str, Any]:
     """A committee with a cell from January 2026 (cell_history) and a cell set up on 3 April 2026, applied and
-    scored."""
+    scored, its tree applied."""
     committee, january, april = random_id("ward"), random_id("cell"), random_id("cell")
     events = cell_history(committee_id=committee, cell_id=january, prefix=random_id("h"))
     unit = {"id": april, "name": "Chi bộ thôn Tân Lập", "kind": "cell", "parent_id": committee}
     events.append(fact("org.unit.upserted.v1", unit, time=at(4, 3, 9)))
     await publish(amqp_url, events)
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "evaluation"})
     try:
         ids = [event["id"] for event in events]
         await eventually(
             lambda: applied_and_scored(conn, event_ids=ids, cell_ids=[january, april]), timeout=60, interval=0.3
         )
+        await tree_applied(conn)  # the lines are read off the tree as applied, which says no `recalculating`
     finally:
         await conn.close()
     return {"committee": committee, "january": january, "april": april}

@@ -31,7 +31,7 @@ from shared.rpc import RpcClient
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at, fact, publish
 from tests.evaluation.test_cell_existence import Clock, apply, held
-from tests.evaluation.waiting import applied_and_scored
+from tests.evaluation.waiting import applied_and_scored, current_reply
 from tests.support.ids import random_id
 from tests.support.rpc import ask, evaluation_rpc
 from tests.support.running import eventually
@@ -139,15 +139,15 @@ async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_
     assert (late["old_score"], late["old_rating"], late["changes"]) == (before["score"], before["rating"], 1)
     assert by_period["2026-Q4"]["late_change"] is None  # the month says it; its quarter and year follow it
 
-    report = await ask(
+    report = await current_reply(
         rpc, evaluation.GetCommitteeReport(committee_id=committee_id, period="2026-11", after_cell=None, limit=10)
     )
     assert [item["late_change"]["meeting_id"] for item in report["items"]] == [late_id]
-    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11"))
+    rollup = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11"))
     assert [item["cell_id"] for item in rollup["late_changes"]] == [cell_id]
     assert rollup["late_changes_total"] == 1
     # paged: the page after the first lists none of them and still counts them all
-    past = await ask(
+    past = await current_reply(
         rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11", late_changes_offset=1)
     )
     assert (past["late_changes"], past["late_changes_total"]) == ([], 1)
@@ -396,11 +396,11 @@ async def test_a_closed_months_only_meeting_withdrawn_late_is_noted_with_that_me
     assert (late["kind"], late["meeting_id"], late["meeting_cancelled"]) == ("withdrawn", meeting_id, True)
     assert datetime.fromisoformat(late["meeting_starts_at"]) == at(11, 5)
     assert (late["old_rating"], late["new_rating"]) == (before["rating"], "poor")
-    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11"))
+    rollup = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11"))
     assert [(item["cell_id"], item["late_change"]["kind"]) for item in rollup["late_changes"]] == [
         (cell_id, "withdrawn")
     ]
-    report = await ask(
+    report = await current_reply(
         rpc, evaluation.GetCommitteeReport(committee_id=committee_id, period="2026-11", after_cell=None, limit=10)
     )
     assert [item["late_change"]["kind"] for item in report["items"]] == ["withdrawn"]

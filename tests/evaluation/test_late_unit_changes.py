@@ -17,9 +17,8 @@ from shared.rpc import RpcClient
 from tests.evaluation.stream import at, fact, publish
 from tests.evaluation.test_cell_existence import held
 from tests.evaluation.test_late_changes import CLOCK, NOVEMBER, notes, rpc
-from tests.evaluation.waiting import applied_and_scored
+from tests.evaluation.waiting import applied_and_scored, current_reply
 from tests.support.ids import random_id
-from tests.support.rpc import ask
 from tests.support.running import eventually
 
 __all__ = ["rpc"]  # the evaluation service serving with CLOCK as its today
@@ -63,7 +62,7 @@ async def test_a_cell_set_up_late_counting_from_a_closed_month_is_listed_in_its_
     rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
 ) -> None:
     province, commune, other, cells = await a_commune_that_met_in_november(amqp_url, db)
-    before = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    before = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
     assert (before["cells"], before["regularity"], before["late_changes"]) == (2, 1.0, [])
 
     added = random_id("cell")
@@ -75,7 +74,7 @@ async def test_a_cell_set_up_late_counting_from_a_closed_month_is_listed_in_its_
     )
 
     # the rule stands (docs/architecture.md "When a cell exists"): November counts the new cell, Poor at 0
-    after = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    after = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
     assert after["cells"] == 3
     assert after["regularity"] < before["regularity"] and after["score"] < before["score"]
     # and it is said: one late change, the cell added on 5 December, counted from November
@@ -92,8 +91,8 @@ async def test_a_cell_set_up_late_counting_from_a_closed_month_is_listed_in_its_
     assert datetime.now(noted[0]["changed_at"].tzinfo) - noted[0]["changed_at"] < timedelta(minutes=5)
 
     # scoping: the province above sees it, the other commune does not
-    above = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=province, period="2026-11"))
-    beside = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=other, period="2026-11"))
+    above = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=province, period="2026-11"))
+    beside = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=other, period="2026-11"))
     assert [item["cell_id"] for item in above["late_changes"]] == [added]
     assert (beside["late_changes"], beside["late_changes_total"]) == ([], 0)
     # the sibling cells' November did not change: no note for them
@@ -107,7 +106,7 @@ async def test_a_cell_set_up_in_the_running_month_leaves_no_late_change(
     added = random_id("cell")
     await send(amqp_url, db, [added], [unit(added, "Chi bộ thôn 5", "cell", commune, time=at(12, 5, 8))])
     assert await notes(db, added) == []
-    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    rollup = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
     assert (rollup["cells"], rollup["late_changes"]) == (2, [])
 
 
@@ -126,7 +125,7 @@ async def test_a_tree_and_its_history_loaded_after_the_month_closed_leave_no_lat
     for cell in cells:
         await send(amqp_url, db, [cell], held(cell, random_id("mtg"), at(11, 5)))
     assert [await notes(db, cell) for cell in cells] == [[], []]
-    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    rollup = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
     assert (rollup["cells"], rollup["late_changes"]) == (2, [])
 
 
@@ -152,7 +151,7 @@ async def test_a_cell_closed_late_with_an_earlier_effective_time_is_listed_in_it
     CLOCK.now = NOVEMBER
     await send(amqp_url, db, [staying], held(staying, random_id("mtg"), at(11, 5)))
     await send(amqp_url, db, [closing], held(closing, random_id("mtg"), at(11, 28))[:1])  # scheduled, never held
-    before = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    before = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
     assert before["cells"] == 2
     CLOCK.now = SENT_ON
 
@@ -163,7 +162,7 @@ async def test_a_cell_closed_late_with_an_earlier_effective_time_is_listed_in_it
     )
     await send(amqp_url, db, [closing], [closed])
 
-    after = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
+    after = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-11"))
     assert after["cells"] == 1  # the rule stands: November no longer counts it
     noted = await notes(db, closing)
     assert [(n["period"], n["kind"], n["old_rating"], n["new_rating"], n["new_score"]) for n in noted] == [
@@ -172,7 +171,7 @@ async def test_a_cell_closed_late_with_an_earlier_effective_time_is_listed_in_it
     assert [item["cell_id"] for item in after["late_changes"]] == [closing]
     late = after["late_changes"][0]["late_change"]
     assert (late["kind"], late["old_rating"], late["new_score"]) == ("unit_closed", "poor", None)
-    beside = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=other, period="2026-11"))
+    beside = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=other, period="2026-11"))
     assert beside["late_changes"] == []
-    october = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-10"))
+    october = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=commune, period="2026-10"))
     assert (october["cells"], october["late_changes"]) == (2, [])  # the month it closed in counts whole

@@ -30,6 +30,7 @@ from tests.evaluation.test_cell_existence import held
 from tests.evaluation.test_late_changes import CLOCK, rpc
 from tests.evaluation.test_late_unit_changes import SENT_ON, send, unit
 from tests.evaluation.test_late_unit_moves import BACKDATED
+from tests.evaluation.waiting import current_reply
 from tests.support.ids import random_id
 from tests.support.rpc import ask
 
@@ -65,7 +66,8 @@ async def two_communes_that_met_in_september(amqp_url: str, db: asyncpg.Connecti
 
 
 async def rollup(rpc: RpcClient, unit_id: str, period: str) -> dict[str, Any]:
-    return await ask(rpc, evaluation.GetCommitteeRollup(committee_id=unit_id, period=period))
+    """The committee's roll-up once it reads the current tree (the move applied, not `recalculating`)."""
+    return await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=unit_id, period=period))
 
 
 async def test_a_cell_moved_after_a_quarter_closed_is_said_on_both_communes_quarter(
@@ -93,7 +95,7 @@ async def test_a_cell_moved_after_a_quarter_closed_is_said_on_both_communes_quar
         assert (change["new_rating"], change["new_score"]) == ("poor", SEPTEMBER_SCORE)
         assert (change["old_rating"], change["old_score"]) == ("poor", SEPTEMBER_SCORE)
     # B's report line of the cell says it (the CSV's column), the cell that was there already none
-    report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-Q3", limit=10))
+    report = await current_reply(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-Q3", limit=10))
     lines = {item["cell_id"]: item for item in report["items"]}
     assert lines[ids["moving"]]["late_change"]["kind"] == "unit_moved"
     assert lines[ids["there"]]["late_change"] is None
@@ -119,7 +121,7 @@ async def test_the_year_and_half_year_a_moved_cell_took_along_say_it_and_the_pro
         assert (half["new_rating"], half["new_score"]) == (None, None)
     assert (await rollup(rpc, ids["a"], "2026-H2"))["cells"] == 1
     assert (await rollup(rpc, ids["b"], "2026-H2"))["cells"] == 2
-    report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-H2", limit=10))
+    report = await current_reply(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-H2", limit=10))
     lines = {item["cell_id"]: item for item in report["items"]}
     assert lines[ids["moving"]]["late_change"]["kind"] == "unit_moved"
     assert lines[ids["there"]]["late_change"] is None
@@ -149,7 +151,7 @@ async def test_the_moved_cells_own_quarter_half_year_and_year_say_the_move_with_
     year = by_period["2026"]
     assert (year["late_change"]["new_rating"], year["late_change"]["new_score"]) == (year["rating"], year["score"])
     assert (year["late_change"]["new_rating"], year["late_change"]["new_score"]) == YEAR_FIGURES
-    half = await ask(rpc, evaluation.GetCellHalfYear(cell_id=ids["moving"], period="2026-H2"))
+    half = await current_reply(rpc, evaluation.GetCellHalfYear(cell_id=ids["moving"], period="2026-H2"))
     assert half["late_change"]["kind"] == "unit_moved"
     assert (half["late_change"]["new_rating"], half["late_change"]["new_score"]) == (None, None)
     staying = await ask(rpc, evaluation.GetCellPeriods(cell_id=ids["staying"], year=2026))

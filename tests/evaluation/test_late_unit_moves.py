@@ -19,9 +19,9 @@ from tests.evaluation.stream import at, fact
 from tests.evaluation.test_cell_existence import held
 from tests.evaluation.test_late_changes import CLOCK, NOVEMBER, rpc
 from tests.evaluation.test_late_unit_changes import SENT_ON, send, unit
+from tests.evaluation.waiting import current_reply
 from tests.support.ids import random_id
 from tests.support.rpc import ask
-from tests.support.running import eventually
 
 __all__ = ["rpc"]  # the evaluation service serving with CLOCK as its today
 
@@ -62,14 +62,9 @@ async def met_in_november(
 async def rollup(rpc: RpcClient, unit_id: str, period: str = "2026-11") -> dict[str, Any]:
     """The committee's roll-up once it reads the current tree: a move's tree change is applied by the read itself
     or, while a refresh holds the tree lock, by that refresh, and until then the reply is the tree as last applied,
-    `recalculating` (h532: these tests read the moves' figures, so they wait for the change, not for the fact)."""
-
-    async def current() -> dict[str, Any] | None:
-        reply = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=unit_id, period=period))
-        return None if reply["recalculating"] else reply
-
-    found: dict[str, Any] = await eventually(current, timeout=60)
-    return found
+    `recalculating` (h532: these tests read the moves' figures, so they wait for the change, not for the fact:
+    waiting.current_reply)."""
+    return await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=unit_id, period=period))
 
 
 async def test_a_cell_moved_with_a_backdated_time_is_a_late_change_of_both_communes(
@@ -102,7 +97,7 @@ async def test_a_cell_moved_with_a_backdated_time_is_a_late_change_of_both_commu
         assert (change["moved_from_name"], change["moved_to_name"]) == ("Đảng ủy xã Hòa Bình", "Đảng ủy phường An Phú")
         assert (change["new_rating"], change["new_score"]) == (month["rating"], pytest.approx(month["score"]))
     # B's report line of the cell says it too (the CSV's "Ghi nhận muộn" column)
-    report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-11", limit=10))
+    report = await current_reply(rpc, evaluation.GetCommitteeReport(committee_id=ids["b"], period="2026-11", limit=10))
     lines = {item["cell_id"]: item for item in report["items"]}
     assert lines[ids["moving"]]["late_change"]["kind"] == "unit_moved"
     assert lines[ids["there"]]["late_change"] is None

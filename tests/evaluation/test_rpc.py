@@ -16,7 +16,7 @@ from shared.periods import VIETNAM_TZ, next_period
 from shared.reasons import ReasonCode, reason_text
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import applied_ward, at, cell_history, fact, publish
-from tests.evaluation.waiting import applied_and_scored
+from tests.evaluation.waiting import applied_and_scored, current_reply
 from tests.support.ids import random_id
 from tests.support.rpc import ask, evaluation_rpc
 from tests.support.running import eventually
@@ -258,7 +258,7 @@ async def test_a_cell_moved_to_another_committee_leaves_one_rollup_for_the_other
         await publish(amqp_url, events)
         ids = [event["id"] for event in events]
         await eventually(lambda: applied_and_scored(conn, event_ids=ids, cell_ids=[moved, stays]), timeout=60)
-        before = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=right, period="2026-05"))
+        before = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=right, period="2026-05"))
         assert before["cells"] == 1
         move = fact(
             "org.unit.upserted.v1",
@@ -270,22 +270,24 @@ async def test_a_cell_moved_to_another_committee_leaves_one_rollup_for_the_other
     finally:
         await conn.close()
     periods = {p["period"]: p for p in (await ask(rpc, evaluation.GetCellPeriods(cell_id=moved)))["periods"]}
-    after = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=right, period="2026-05"))
+    after = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=right, period="2026-05"))
     assert after["cells"] == 2
     expected = dict(before["by_rating"])
     expected[periods["2026-05"]["rating"]] += 1
     assert after["by_rating"] == expected
     # both scores as answered are unrounded: their mean is the roll-up's, up to float error
     assert after["score"] == pytest.approx((before["score"] + periods["2026-05"]["score"]) / 2)
-    ranking = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=right, period="2026-05", order="desc"))
+    ranking = await current_reply(
+        rpc, evaluation.GetCommitteeRanking(committee_id=right, period="2026-05", order="desc")
+    )
     assert {item["cell_id"] for item in ranking["items"]} == {moved, stays} and ranking["total"] == 2
     # the committee it left has no cell any more: a month it showed the cell in reads no cell and lists the move
     # (h363; docs/architecture.md "A cell moved to another committee"), not Poor; so does its quarter, whose figures
     # the move changed too (h512: before, the quarter noted no move and was unknown); a quarter it never showed the
     # cell in is unknown
-    gone = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05"))
+    gone = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05"))
     assert gone["cells"] == 0 and [item["cell_id"] for item in gone["late_changes"]] == [moved]
-    quarter = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-Q2"))
+    quarter = await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-Q2"))
     assert quarter["cells"] == 0 and [item["cell_id"] for item in quarter["late_changes"]] == [moved]
     unknown = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2025-Q2")))
     assert (unknown.code, unknown.field) == ("not_found", "period")

@@ -3,8 +3,9 @@
 A condition such as "every cell is rated" can hold while later facts are still on their way (a cell rated Poor at 0
 before its meeting's score arrived), so a test that read one figure then another saw them disagree. Quiet means
 nothing waits anywhere: each consumer queue is empty, no outbox row waits for the relay (a parked one waits for an
-operator), no mail waits to be sent, no cell waits to be scored, and the consumers' inboxes stopped growing over a
-few polls.
+operator), no mail waits to be sent, no cell waits to be scored, no org-tree change waits to be applied to the
+roll-ups (a committee read meanwhile answers off the tree as last applied, `recalculating`), and the consumers' inboxes
+stopped growing over a few polls.
 """
 
 import asyncio
@@ -23,7 +24,8 @@ async def backlog(
     amqp_url: str, dsn: str, *, queues: Sequence[ConsumerQueue] = CONSUMER_QUEUES, schemas: Sequence[str] = SCHEMAS
 ) -> dict[str, int]:
     """What still waits, by place (a queue's name, `<schema>.outbox`, `notifications.delivery`,
-    `evaluation.dirty_cell`): messages or rows, every value 0 when the pipeline is quiet."""
+    `evaluation.dirty_cell`, `evaluation.subtree_change`): messages or rows, every value 0 when the pipeline is
+    quiet."""
     waiting: dict[str, int] = {}
     connection = await aio_pika.connect(amqp_url)
     try:
@@ -44,6 +46,9 @@ async def backlog(
             waiting["notifications.delivery"] = await db.fetchval(sql)
         if "evaluation" in schemas:  # evaluation scores what facts noted dirty after they commit
             waiting["evaluation.dirty_cell"] = await db.fetchval("SELECT count(*) FROM evaluation.dirty_cell")
+            # and applies noted tree changes in its refresh loop: counted until that refresh commits (its delete)
+            sql = "SELECT count(*) FROM evaluation.subtree_change"
+            waiting["evaluation.subtree_change"] = await db.fetchval(sql)
     finally:
         await db.close()
     return waiting

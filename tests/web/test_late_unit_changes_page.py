@@ -23,7 +23,7 @@ from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcClient
 from tests.evaluation.stream import fact
 from tests.evaluation.test_cell_existence import held
-from tests.support.rpc import ask
+from tests.evaluation.waiting import current_reply
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, PASSWORD, PERIOD, csrf_of, web_account
@@ -61,10 +61,10 @@ async def test_a_cell_set_up_late_into_last_month_is_listed_on_its_communes_page
         rpc = RpcClient(broker, timeout=20)
 
         async def rollup() -> dict[str, Any]:
-            return await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee, period=PERIOD))
+            return await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=committee, period=PERIOD))
 
         async def line() -> dict[str, Any] | None:
-            ranking = await ask(
+            ranking = await current_reply(
                 rpc, evaluation.GetCommitteeRanking(committee_id=committee, period=PERIOD, order="desc", limit=10)
             )
             return {item["cell_id"]: item for item in ranking["items"]}.get(added)

@@ -17,7 +17,7 @@ from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import fact
 from tests.evaluation.test_cell_existence import held
-from tests.support.rpc import ask
+from tests.evaluation.waiting import current_reply
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, PASSWORD, PERIOD, csrf_of, web_account
@@ -45,7 +45,7 @@ async def test_a_commune_whose_only_cell_moved_away_still_says_it_on_its_page(
         rpc = RpcClient(broker, timeout=20)
 
         async def rollup(committee: str) -> dict[str, Any]:
-            return await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee, period=PERIOD))
+            return await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=committee, period=PERIOD))
 
         async def shown() -> bool:
             try:

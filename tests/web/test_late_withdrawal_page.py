@@ -20,7 +20,7 @@ from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcClient
 from tests.evaluation.stream import fact
 from tests.evaluation.test_cell_existence import held
-from tests.support.rpc import ask
+from tests.evaluation.waiting import current_reply
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, PASSWORD, PERIOD, csrf_of, web_account
@@ -48,7 +48,7 @@ async def test_last_months_only_meeting_cancelled_is_said_on_the_pages_and_the_c
         rpc = RpcClient(broker, timeout=20)
 
         async def rollup() -> dict[str, Any]:
-            return await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee, period=PERIOD))
+            return await current_reply(rpc, evaluation.GetCommitteeRollup(committee_id=committee, period=PERIOD))
 
         async def shown() -> bool:
             try:
