@@ -135,3 +135,31 @@ async def test_a_roster_typed_when_the_meeting_was_moved_ahead_elsewhere_is_show
             assert sent.status_code == 200, sent.text[-2000:]
             assert UNSAVED not in html.unescape(sent.text)
             assert "đã được dời sang" in said and "05/01/2999" in said and "Vắng" in said, said
+
+
+async def test_a_completion_day_typed_for_a_task_gone_elsewhere_is_shown_not_dropped(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    held = with_roster_and_minutes(world)
+
+    def with_task(meeting: dict[str, Any]) -> dict[str, Any]:
+        task = {"task_id": "t-gone", "meeting_id": meeting["meeting_id"], "assignee_id": world.member_a1}
+        task |= {"description": "Vận động hội viên", "due_on": "2026-11-30", "completed_on": None}
+        return held(meeting) | {"tasks": [task]}
+
+    with meetings_of_cell_a1(world, held=with_task) as made:
+        meeting_id = made["held"]
+        record = f"/app/meetings/{meeting_id}/record"
+        async with signed_in(
+            client, amqp_url, database_url, "secretary", world.cell_a1, world.secretary_a1
+        ) as secretary:
+            page = (await secretary.get(record)).text
+            assert "completed_on-t-gone" in input_names(page)
+            world.meetings[meeting_id] |= {"tasks": []}  # the minutes replaced elsewhere, without the task
+            found = {}
+            for action, more in (("/documents", {"title": "Nghị quyết tháng", "kind": "resolution"}), ("/record", {})):
+                target, pairs = browser_sends(page, action, {"completed_on-t-gone": "2026-11-20"} | more)
+                sent = await secretary.post(target, data=_multi(pairs))
+                said = not_applied(sent.text)
+                found[action] = (sent.status_code, "Nhiệm vụ 2026-11-20" in said, "thay đổi" in said)
+            assert found == dict.fromkeys(("/documents", "/record"), (200, True, True)), found

@@ -696,7 +696,9 @@ async def _record_page(
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         task_sent=str(request.path_params.get("task_id") or "") if (saved or section) == "tasks" else "",
     )
-    if done is not None and not carried.parts:
+    # a task's day typed, the task gone since (its minutes replaced elsewhere): no row of the page shows it any more
+    gone_tasks = task_lines(sent_values(typed), meeting, vanished=True) if typed is not None else []
+    if done is not None and not carried.parts and not gone_tasks:
         return _done(meeting_id, done)
     # a part typed whose form the page no longer has (the meeting adopted, cancelled, moved ahead in the meantime):
     # said with what changed and shown as text, never marked unsaved beside a form that is not there nor sent again
@@ -711,7 +713,7 @@ async def _record_page(
     # the part refused by the lock too (its own typing), all in the page's order
     refused_closed = {section} if section in PART_TITLES and section not in open_now and form is not None else set()
     closed = [part for part in PART_TITLES if part in carried.parts - open_now or part in refused_closed]
-    not_applied = None
+    not_applied, shown_parts = None, []
     if closed:
         lines = {
             part: typed_lines(
@@ -726,9 +728,14 @@ async def _record_page(
             for part in closed
         }
         shown_parts = [(_(PART_TITLES[part]), lines[part]) for part in closed if lines[part]]
+    if gone_tasks:
+        shown_parts.append((_(PART_TITLES["tasks"]), gone_tasks))
+    if closed or gone_tasks:
         if shown_parts:
             not_applied = NotApplied(why=why_closed(meeting, not_yet=not_yet, saved=saved), parts=shown_parts)
-        log.info("record_parts_closed", meeting_id=meeting_id, sent=saved or section, parts=closed)
+        log.info(
+            "record_parts_closed", meeting_id=meeting_id, sent=saved or section, parts=closed, tasks=len(gone_tasks)
+        )
         carried.parts -= set(closed)
         carried.sent = {part: values for part, values in carried.sent.items() if part not in closed}
         if "attendance" in closed:
@@ -1198,19 +1205,29 @@ def typed_lines(
         ]
         return lines + said(("comment",))
     if part == "tasks":
-        described = {
-            str(task.get("task_id")): str(task.get("description") or "") for task in meeting.get("tasks") or []
-        }
-        return [
-            (described.get(task_id) or _("Task"), str(values.get(f"completed_on-{task_id}") or ""))
-            for task_id in described
-            if str(values.get(f"completed_on-{task_id}") or "")
-        ]
+        return task_lines(values, meeting, vanished=False)
     if part == "attendance":
         return roster_lines(roster or {}, meeting, name)
     if part == "minutes" and minutes is not None:
         return minutes_lines(minutes, meeting, name)
     return []
+
+
+def task_lines(values: Mapping[str, Any], meeting: dict[str, Any], *, vanished: bool) -> list[tuple[str, str]]:
+    """typed_lines of the tasks' completion days (`completed_on-TASK` of `values`, the page as sent), each typed other
+    than its page showed it (`was.completed_on-TASK`, else the day the page offered: today): of the meeting's tasks,
+    or (`vanished`) of tasks the meeting no longer has (its minutes replaced elsewhere), labelled by the task's
+    description, "Nhiệm vụ" for one gone."""
+    described = {str(task.get("task_id")): str(task.get("description") or "") for task in meeting.get("tasks") or []}
+    today = f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}"
+    lines = []
+    for key, value in values.items():
+        task_id = str(key).removeprefix("completed_on-")
+        if task_id == key or (task_id in described) == vanished or not str(value or "").strip():
+            continue
+        if str(value) != str(values.get(f"was.completed_on-{task_id}") or today):
+            lines.append((described.get(task_id) or _("Task"), str(value)))
+    return lines
 
 
 def roster_lines(
