@@ -696,8 +696,54 @@ async def _record_page(
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         task_sent=str(request.path_params.get("task_id") or "") if (saved or section) == "tasks" else "",
     )
-    if done is not None and not carried.parts:
+    # a task's day typed, the task gone since (its minutes replaced elsewhere): no row of the page shows it any more
+    gone_tasks = task_lines(sent_values(typed), meeting, vanished=True) if typed is not None else []
+    if done is not None and not carried.parts and not gone_tasks:
         return _done(meeting_id, done)
+    # a part typed whose form the page no longer has (the meeting adopted, cancelled, moved ahead in the meantime):
+    # said with what changed and shown as text, never marked unsaved beside a form that is not there nor sent again
+    not_yet = bool(not_begun_at(reply))
+    open_now = open_parts(
+        meeting,
+        secretary=viewer.role == Role.SECRETARY,
+        not_yet=not_yet,
+        manual=manual,
+        redated=bool((carried.minutes or minutes).get("redated_from")),
+    )
+    # the part refused by the lock too (its own typing), all in the page's order
+    refused_closed = {section} if section in PART_TITLES and section not in open_now and form is not None else set()
+    closed = [part for part in PART_TITLES if part in carried.parts - open_now or part in refused_closed]
+    not_applied, shown_parts = None, []
+    if closed:
+        lines = {
+            part: typed_lines(
+                part,
+                carried.sent.get(part) or sent_values(typed if typed is not None else form),
+                meeting=meeting,
+                members=members,
+                manual=manual,
+                roster=carried.roster if part in carried.parts else roster_sent(form) if form is not None else {},
+                minutes=carried.minutes if part in carried.parts else minutes_sent(form) if form is not None else None,
+            )
+            for part in closed
+        }
+        shown_parts = [(_(PART_TITLES[part]), lines[part]) for part in closed if lines[part]]
+    if gone_tasks:
+        shown_parts.append((_(PART_TITLES["tasks"]), gone_tasks))
+    if closed or gone_tasks:
+        if shown_parts:
+            not_applied = NotApplied(why=why_closed(meeting, not_yet=not_yet, saved=saved), parts=shown_parts)
+        log.info(
+            "record_parts_closed", meeting_id=meeting_id, sent=saved or section, parts=closed, tasks=len(gone_tasks)
+        )
+        carried.parts -= set(closed)
+        carried.sent = {part: values for part, values in carried.sent.items() if part not in closed}
+        if "attendance" in closed:
+            carried.roster = {}
+        if "minutes" in closed:
+            carried.minutes = None
+        if "tasks" in closed:
+            carried.tasks = {}
     if carried.parts:
         log.info("record_parts_unsaved", meeting_id=meeting_id, sent=saved or section, parts=sorted(carried.parts))
     said = said or done
@@ -733,7 +779,9 @@ async def _record_page(
         held_correctable=held_correctable(meeting),
         # its start corrected to when it took place, not moved: the reschedule form's warnings say "sửa"
         correcting=corrects_held(meeting),
-        not_yet=bool(not_begun_at(reply)),  # nothing recorded before it begins: no roster nor minutes form
+        not_yet=not_yet,  # nothing recorded before it begins: no roster nor minutes form
+        not_applied=not_applied,
+        not_applied_kept=_(NOT_APPLIED_KEPT),
         manual=manual,
         unsaved=carried.parts,
         unsaved_tasks=carried.tasks,
@@ -1005,6 +1053,241 @@ def unsaved_parts(
         carried.parts.add("tasks")
         carried.tasks[task_id] = {"task_id": task_id, "completed_on": day, "shown": shown_on}
     return carried
+
+
+def open_parts(meeting: dict[str, Any], *, secretary: bool, not_yet: bool, manual: Any, redated: bool) -> set[str]:
+    """The record page's parts whose form record.html shows now for `meeting` (a reply's dict), read as the template
+    reads them: none of a cancelled meeting; the roster and the minutes neither once adopted nor before the meeting
+    begins (`not_yet`); the adoption only of recorded minutes and roster not adopted, dated the meeting's day
+    (`redated`: the page's minutes dated another); the move and the cancellation as LOCKED_SECTIONS leave them."""
+    status = meeting.get("status")
+    if status == "cancelled":
+        return set()
+    parts = {"assessment"} if manual else set()
+    if not secretary:
+        return parts
+    took = meeting_took_place(meeting)
+    movable = status == "scheduled" and not took
+    if movable or (status == "scheduled" and took) or held_correctable(meeting):
+        parts.add("reschedule")
+    if movable:
+        parts.add("cancel")
+    parts.add("documents")
+    adopted = meeting.get("approved_at") is not None
+    if not not_yet and not (adopted and meeting.get("attendance")):
+        parts.add("attendance")
+    if not not_yet and not (adopted and meeting.get("minutes")):
+        parts.add("minutes")
+    if not adopted and meeting.get("minutes") and meeting.get("attendance") and not redated:
+        parts.add("approval")
+    if meeting.get("tasks"):
+        parts.add("tasks")
+    return parts
+
+
+PART_TITLES = {
+    "reschedule": N_("Reschedule"),
+    "cancel": N_("Cancel the meeting"),
+    "documents": N_("Publish a document"),
+    "attendance": N_("Attendance"),
+    "minutes": N_("Minutes"),
+    "approval": N_("Adoption of the minutes"),
+    "tasks": N_("Tasks"),
+    "assessment": N_("The cell committee's self-assessment"),
+}
+"""The record page's parts' titles, as record.html heads them (NotApplied says a part by it)."""
+ADOPTED_MEANWHILE = N_(
+    "The cell's adoption of these minutes was recorded in the meantime (in another tab, by another person or through"
+    " the data integration): adopted at %(when)s, %(votes_for)s in favour and %(votes_against)s against."
+)
+ADOPTED_MEANWHILE_NO_VOTES = N_(
+    "The cell's adoption of these minutes was recorded in the meantime (in another tab, by another person or through"
+    " the data integration): adopted at %(when)s, no vote count recorded."
+)
+CANCELLED_MEANWHILE = N_(
+    "The meeting was cancelled in the meantime (in another tab, by another person or through the data integration):"
+    " nothing more is recorded for it."
+)
+CANCELLED_MEANWHILE_BECAUSE = N_(
+    "The meeting was cancelled in the meantime (in another tab, by another person or through the data integration),"
+    " for this reason: %(reason)s. Nothing more is recorded for it."
+)
+MOVED_AHEAD_MEANWHILE = N_(
+    "The meeting was moved in the meantime to %(moment)s, still ahead: its attendance and minutes are recorded from"
+    " when it begins."
+)
+CHANGED_MEANWHILE = N_(
+    "The meeting changed in the meantime (in another tab, by another person or through the data integration), so"
+    " the page no longer has a form for what you typed below."
+)
+SAVED_CLOSED = N_("What you just saved changed the meeting, so the page no longer has a form for what you typed below.")
+NOT_APPLIED_KEPT = N_(
+    "What you typed there is shown below so that nothing is lost: it was not saved and will not be sent again. Copy"
+    " what you still need."
+)
+
+
+@dataclasses.dataclass
+class NotApplied:
+    """What the record page's person typed into parts whose form the page no longer has (open_parts: the meeting
+    adopted, cancelled, moved ahead in the meantime), shown as text, never as inputs sent again: `why` the sentence
+    saying what changed, `parts` each part's title with its typed lines (label, value)."""
+
+    why: str
+    parts: list[tuple[str, list[tuple[str, str]]]]
+
+
+def why_closed(meeting: dict[str, Any], *, not_yet: bool, saved: str | None = None) -> str:
+    """The sentence saying why the record page of `meeting` (a reply's dict) no longer has some part's form: its
+    cancellation (with its reason), its minutes' adoption (its moment and votes as recorded), its move ahead; the
+    part `saved` by the page's own post when that save is what closed them (SAVED_CLOSED)."""
+    if saved in ("approval", "cancel", "reschedule", "attendance", "minutes"):
+        return _(SAVED_CLOSED)
+    if meeting.get("status") == "cancelled":
+        reason = str(meeting.get("cancel_reason") or "").strip()
+        return _(CANCELLED_MEANWHILE_BECAUSE, reason=reason) if reason else _(CANCELLED_MEANWHILE)
+    if meeting.get("approved_at") is not None:
+        when = format_moment(parse_moment(meeting["approved_at"]))
+        votes_for, votes_against = meeting.get("adoption_votes_for"), meeting.get("adoption_votes_against")
+        if votes_for is None:
+            return _(ADOPTED_MEANWHILE_NO_VOTES, when=when)
+        return _(ADOPTED_MEANWHILE, when=when, votes_for=votes_for, votes_against=votes_against or 0)
+    if not_yet and meeting.get("starts_at"):
+        return _(MOVED_AHEAD_MEANWHILE, moment=format_moment(parse_moment(meeting["starts_at"])))
+    return _(CHANGED_MEANWHILE)
+
+
+def typed_lines(
+    part: str,
+    values: Mapping[str, Any],
+    *,
+    meeting: dict[str, Any],
+    members: Mapping[str, Any],
+    manual: Any,
+    roster: Mapping[str, Any] | None = None,
+    minutes: dict[str, Any] | None = None,
+) -> list[tuple[str, str]]:
+    """The lines (label, value as typed) saying what was typed into record page part `part`: `values` the part's
+    inputs as sent; `roster` the rows (member id to status and reason) and `minutes` the values (minutes_sent) as
+    typed for those parts, each line only what differs from what is stored now."""
+
+    def name(person: Any) -> str:
+        return plain_name(str((members.get(str(person)) or {}).get("full_name") or person or ""))
+
+    def said(names: tuple[str, ...]) -> list[tuple[str, str]]:
+        found = [(key, str(values.get(key) or "").strip()) for key in names]
+        return [(_(forms.FIELD_LABELS.get(key) or key), value) for key, value in found if value]
+
+    if part == "approval":
+        return said(("approved_date", "approved_time", "votes_for", "votes_against"))
+    if part == "cancel":
+        reason = str(values.get("cancel_reason") or values.get("reason") or "").strip()
+        return [(_("Reason for cancelling"), reason)] if reason else []
+    if part == "documents":
+        kind = LABELS["document"].get(str(values.get("kind") or ""))
+        lines = said(("title", "url"))
+        return [*lines, (_("Kind"), _(kind))] if lines and kind else lines
+    if part == "reschedule":
+        keys = (
+            ("start_date", N_("Date")),
+            ("start_time", N_("Hour")),
+            ("location", N_("Place")),
+            ("reason", N_("Reason")),
+        )
+        return [
+            (_(label_of), str(values.get(key) or "")) for key, label_of in keys if str(values.get(key) or "").strip()
+        ]
+    if part == "assessment":
+        lines = [
+            (str(line["name"]), str(values.get(f"point-{line['code']}") or ""))
+            for line in manual or []
+            if str(values.get(f"point-{line['code']}") or "").strip()
+        ]
+        return lines + said(("comment",))
+    if part == "tasks":
+        return task_lines(values, meeting, vanished=False)
+    if part == "attendance":
+        return roster_lines(roster or {}, meeting, name)
+    if part == "minutes" and minutes is not None:
+        return minutes_lines(minutes, meeting, name)
+    return []
+
+
+def task_lines(values: Mapping[str, Any], meeting: dict[str, Any], *, vanished: bool) -> list[tuple[str, str]]:
+    """typed_lines of the tasks' completion days (`completed_on-TASK` of `values`, the page as sent), each typed other
+    than its page showed it (`was.completed_on-TASK`, else the day the page offered: today): of the meeting's tasks,
+    or (`vanished`) of tasks the meeting no longer has (its minutes replaced elsewhere), labelled by the task's
+    description, "Nhiệm vụ" for one gone."""
+    described = {str(task.get("task_id")): str(task.get("description") or "") for task in meeting.get("tasks") or []}
+    today = f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}"
+    lines = []
+    for key, value in values.items():
+        task_id = str(key).removeprefix("completed_on-")
+        if task_id == key or (task_id in described) == vanished or not str(value or "").strip():
+            continue
+        if str(value) != str(values.get(f"was.completed_on-{task_id}") or today):
+            lines.append((described.get(task_id) or _("Task"), str(value)))
+    return lines
+
+
+def roster_lines(
+    roster: Mapping[str, Any], meeting: dict[str, Any], name: Callable[[Any], str]
+) -> list[tuple[str, str]]:
+    """typed_lines of the roster: each row typed (member id to status and reason) other than as stored now, as the
+    member's name (`name`) and the status's label with its reason."""
+    stored = {
+        str(row["member_id"]): {"status": str(row.get("status") or ""), "reason": str(row.get("reason") or "")}
+        for row in ((meeting.get("attendance") or {}).get("records") or [])
+    }
+    lines = []
+    for member_id, row in roster.items():
+        typed = {"status": str(row.get("status") or ""), "reason": str(row.get("reason") or "")}
+        if not typed["status"] or typed == stored.get(member_id, {"status": "", "reason": ""}):
+            continue
+        status = _(LABELS["attendance"].get(typed["status"], typed["status"]))
+        lines.append((name(member_id), f"{status} ({typed['reason']})" if typed["reason"] else status))
+    return lines
+
+
+MINUTES_LINES = (
+    "day",
+    "started",
+    "ended",
+    "chair_id",
+    "recorder_id",
+    "self_criticism_minutes",
+    "content",
+    "conclusions",
+)
+"""The minutes' single inputs typed_lines says, in the form's order."""
+
+
+def minutes_lines(
+    minutes: dict[str, Any], meeting: dict[str, Any], name: Callable[[Any], str]
+) -> list[tuple[str, str]]:
+    """typed_lines of the minutes (`minutes`: minutes_sent's shape): each input typed otherwise than stored now, people
+    by their names (`name`), each resolution with its votes (for/against/abstaining) and each task with its assignee
+    and due day."""
+    typed, now = minutes_inputs(minutes), minutes_inputs(minutes_values(meeting, chair=None))
+    lines = []
+    for key in MINUTES_LINES:
+        if typed[key] != now[key] and typed[key].strip():
+            lines.append((_(forms.FIELD_LABELS[key]), name(typed[key]) if key.endswith("_id") else typed[key]))
+    if typed["speakers"] != now["speakers"] and minutes.get("speakers"):
+        lines.append((_(forms.FIELD_LABELS["speakers"]), ", ".join(name(person) for person in minutes["speakers"])))
+    if typed["resolutions"] != now["resolutions"]:
+        for row, resolution in enumerate(minutes.get("resolutions") or [], start=1):
+            votes = "/".join(str(resolution.get(key) or "") for key in VOTE_KEYS)
+            if str(resolution.get("text") or "").strip():
+                lines.append((_("Resolution %(row)s", row=row), f"{resolution['text']} ({votes})"))
+    if typed["tasks"] != now["tasks"]:
+        for row, task in enumerate(minutes.get("tasks") or [], start=1):
+            said = [name(task["assignee_id"]) if task.get("assignee_id") else "", str(task.get("due_on") or "")]
+            extra = ", ".join(part for part in said if part)
+            if str(task.get("description") or "").strip():
+                text = f"{task['description']} ({extra})" if extra else str(task["description"])
+                lines.append((_("Task %(row)s", row=row), text))
+    return lines
 
 
 def task_form(form: Any, task_id: str) -> FormData:
