@@ -767,20 +767,21 @@ class FakeIngest:
         ]
 
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None:
-        """Forget a held event applied at `at`; its rejection closed as held, or still open, says accepted."""
+        """Forget a held event applied at `at`; its rejection closed as held, or still open or dismissed, says
+        accepted."""
         self._read_before.pop((source, event_id), None)
         self._s.held.pop((source, event_id), None)
         for rejection in self._s.rejections.values():
             if (rejection["source"], rejection["event_id"]) == (source, event_id) and (
-                rejection["status"] == "open"
+                rejection["status"] in ("open", "dismissed")
                 or (rejection["status"], rejection.get("replay_outcome")) == ("replayed", "held")
             ):
                 rejection.update(status="replayed", replay_outcome="accepted", replayed_at=at)
 
     async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None:
-        """An event accepted: its open rejection is closed as accepted."""
+        """An event accepted: its open or dismissed rejection is closed as accepted (the dismissal kept)."""
         for rejection in self._s.rejections.values():
-            open_one = rejection["status"] == "open" and event_id
+            open_one = rejection["status"] in ("open", "dismissed") and event_id
             if open_one and (rejection["source"], rejection["event_id"]) == (source, event_id):
                 rejection.update(status="replayed", replay_outcome="accepted", replayed_at=at)
 

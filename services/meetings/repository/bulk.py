@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from services.meetings.repository.ingest import INBOX, OPEN_REJECTION_SQL
+from services.meetings.repository.ingest import INBOX, REJECTED_BEFORE_SQL
 from shared.outbox import notify_channel
 from shared.topology import EVENTS_EXCHANGE
 
@@ -102,13 +102,13 @@ class PgBulkRepository:
         `first_route`, handlers.ingest.inbox_route), with the digest the ingest path
         records (handlers.ingest.content_digest: a copy loaded later, or sent to the ingest path, under the same id
         with other content is another event); return the seqs seen for the first time (the first of copies within
-        the chunk) and, of those, the ones whose (source, id) has an open rejection (a fix resent under the rejected
-        event's id: accepted, that rejection is closed, as PgIngestRepository.record_inbox notes)."""
+        the chunk) and, of those, the ones whose (source, id) has an open or dismissed rejection (a fix resent under
+        the rejected event's id: accepted, that rejection is closed, as PgIngestRepository.record_inbox notes)."""
         rows = await self._conn.fetch(
             "INSERT INTO processed_message (consumer, source, event_id, digest, route)"
             " SELECT $1, source, event_id, digest, 'bulk'"
             " FROM unnest($2::text[], $3::text[], $4::bytea[]) AS i (source, event_id, digest)"
-            " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
+            " ON CONFLICT DO NOTHING RETURNING source, event_id, " + REJECTED_BEFORE_SQL,
             INBOX,
             [source for _, source, _, _ in identities],
             [event_id for _, _, event_id, _ in identities],

@@ -206,8 +206,8 @@ class PgIngestRepository:
         """The inbox rows record_inbox found recorded before, by (source, id), with their consumer, while this
         transaction has written neither the row nor the event's hold since (processed_before)."""
         self._rejected_before: set[tuple[str, str]] = set()
-        """Events record_inbox recorded as new that have an open rejection (a partner's fix resent under the same
-        id, as docs/integrations.md asks): accepted, that rejection is closed (accepted)."""
+        """Events record_inbox recorded as new that have an open or dismissed rejection (a partner's fix resent under
+        the same id, as docs/integrations.md asks): accepted, that rejection is closed (accepted)."""
         """Registered sources' units read in this transaction (source_owner)."""
         """Of those, and of the keys holds were made for since, the ones some held event may wait for."""
 
@@ -536,29 +536,30 @@ class PgIngestRepository:
 
     async def release_applied(self, *, source: str, event_id: str, at: datetime) -> None:
         """Forget a held event applied at `at` and, in the same statement, say `accepted` on its rejection a replay
-        closed as `held`, or close its rejection still open (a fix resent under its id, held, then applied) as
-        accepted (one statement per released event, as `release`)."""
+        closed as `held`, or close its rejection still open or dismissed (a fix resent under its id, held, then
+        applied: SUPERSEDED_STATUSES) as accepted (one statement per released event, as `release`)."""
         self._forget_refused(event=(source, event_id))
         self._written(source, event_id)
         await self._conn.execute(
             "WITH gone AS (DELETE FROM held_event WHERE source = $1 AND event_id = $2)"
             " UPDATE rejection SET status = 'replayed', replay_outcome = 'accepted', replayed_at = $3"
             " WHERE source = $1 AND event_id = $2 AND event_id <> ''"
-            " AND (status = 'open' OR (status = 'replayed' AND replay_outcome = 'held'))",
+            " AND (status IN " + SUPERSEDED_STATUSES + " OR (status = 'replayed' AND replay_outcome = 'held'))",
             source,
             event_id,
             at,
         )
 
     def note_rejected_before(self, identities: Iterable[tuple[str, str]]) -> None:
-        """Note (source, id) pairs another inbox insert of this transaction (the bulk loader's) found with an open
-        rejection, as record_inbox notes its own: close_superseded closes them once accepted."""
+        """Note (source, id) pairs another inbox insert of this transaction (the bulk loader's) found with an open or
+        dismissed rejection, as record_inbox notes its own: close_superseded closes them once accepted."""
         self._rejected_before.update(identities)
 
     async def close_superseded(self, *, source: str, event_id: str, at: datetime) -> None:
-        """An event just accepted: close its open rejection (replayed, outcome `accepted` at `at`: a replay of it
-        answers that it was applied) when record_inbox saw one, in this transaction; queued, so a batch's closings
-        are one statement at commit, and no statement at all for an event never rejected."""
+        """An event just accepted: close its open or dismissed rejection (replayed, outcome `accepted` at `at`: a
+        replay of it answers that it was applied; a dismissal keeps who, when and why; SUPERSEDED_STATUSES) when
+        record_inbox saw one, in this transaction; queued, so a batch's closings are one statement at commit, and no
+        statement at all for an event never rejected."""
         identity = (source, event_id)
         if identity not in self._rejected_before:
             return
@@ -699,7 +700,7 @@ class PgIngestRepository:
             "INSERT INTO processed_message (consumer, source, event_id, digest, route, stored_by)"
             " SELECT $1, s, i, d, r, b"
             " FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[]) AS t(s, i, d, r, b)"
-            " ON CONFLICT DO NOTHING RETURNING source, event_id, " + OPEN_REJECTION_SQL,
+            " ON CONFLICT DO NOTHING RETURNING source, event_id, " + REJECTED_BEFORE_SQL,
             consumer,
             [entry[0] for entry in entries],
             [entry[1] for entry in entries],
@@ -875,19 +876,30 @@ class PgIngestRepository:
         return [(row["source"], row["event_id"]) for row in rows]
 
 
-OPEN_REJECTION_SQL = (
+SUPERSEDED_STATUSES = "('open', 'dismissed')"
+"""The statuses of a rejection that its event accepted since closes as replayed, outcome `accepted`: open, and
+dismissed (an operator's dismissal, or a person's command answered on its form, keeps its who, when and why), so no
+rejection of an event that is in reads `dismissed`, as if the event were dropped (an operator trial: a fix resent
+after its rejection was dismissed was accepted and its rejection still read dismissed). A rejection a replay closed
+(`replayed`) already says how its event was taken in."""
+
+REJECTED_BEFORE_SQL = (
     "EXISTS (SELECT 1 FROM rejection r WHERE r.source = processed_message.source"
-    " AND r.event_id = processed_message.event_id AND r.event_id <> '' AND r.status = 'open') AS rejected"
+    " AND r.event_id = processed_message.event_id AND r.event_id <> ''"
+    f" AND r.status IN {SUPERSEDED_STATUSES}) AS rejected"
 )
-"""A `processed_message` row's `rejected` column in an inbox insert's RETURNING: whether its event has an open rejection
-(a fix resent under the rejected event's id), which close_superseded closes once the event is accepted."""
+"""A `processed_message` row's `rejected` column in an inbox insert's RETURNING: whether its event has an open or
+dismissed rejection (a fix resent under the rejected event's id), which close_superseded closes once the event is
+accepted."""
 
 _CLOSE_SUPERSEDED_SQL = (
     "UPDATE rejection r SET status = 'replayed', replay_outcome = 'accepted', replayed_at = t.at"
     " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t (source, event_id, at)"
-    " WHERE r.source = t.source AND r.event_id = t.event_id AND r.event_id <> '' AND r.status = 'open'"
+    " WHERE r.source = t.source AND r.event_id = t.event_id AND r.event_id <> ''"
+    f" AND r.status IN {SUPERSEDED_STATUSES}"
 )
-"""Close the open rejections of events accepted since (PgIngestRepository.close_superseded), all in one statement."""
+"""Close the open or dismissed rejections of events accepted since (PgIngestRepository.close_superseded), all in one
+statement."""
 
 
 async def register_sources(
