@@ -459,9 +459,10 @@ async def authorize_unit(
 ) -> UnitReply:
     """The unit, when the principal may see it; otherwise the same 404 as for a unit that does not exist, naming the
     body field the id came from (`field`), else the path parameter `{kind}_id` (`/v1/cells/{cell_id}`,
-    `/v1/committees/{committee_id}`; a caller whose id came from elsewhere answers its own 404: missing_as). A unit of another kind is that 404 too for an id in a path (`/v1/committees/{a cell}`); for an id the caller
-    sent in a body field (`field`), one they may see is 422 naming the field and what the id names ("unit_id: unit X
-    is a cell, not a committee"), not "committee X not found" about a unit that exists."""
+    `/v1/committees/{committee_id}`; a caller whose id came from elsewhere answers its own 404: missing_as). A unit
+    of another kind is that 404 too for an id in a path (`/v1/committees/{a cell}`); for an id the caller sent in a
+    body field (`field`), one they may see is 422 naming the field and what the id names ("unit_id: unit X is a
+    cell, not a committee"), not "committee X not found" about a unit that exists."""
     require_role(principal, roles, f"read {kind}s")
     named = field or f"{kind}_id"
     if principal.role in (Role.MEMBER, Role.SECRETARY) and unit_id != principal.unit_id:
