@@ -73,6 +73,10 @@ MISSING = {
 }
 
 
+PARAMETER = {"cells": "cell_id", "meetings": "meeting_id", "members": "member_id", "committees": "committee_id"}
+"""The path parameter that names the object, by the first word of its path (`/v1/cells/{cell_id}`)."""
+
+
 def ids(world: World) -> dict[str, str]:
     return {key: value for key, value in vars(world).items() if isinstance(value, str)}
 
@@ -119,10 +123,11 @@ async def test_outside_the_subtree_is_refused_like_a_missing_thing(
         return
     assert foreign.status_code == 404, foreign.text
     assert missing.status_code == 404, missing.text
+    # the field the id came from (the path parameter `/v1/cells/{cell_id}` names): the same for both answers
     assert foreign.json() == {
         "code": "not_found",
         "message": f"{kind} {values[key]} not found",
-        "field": None,
+        "field": PARAMETER[template.split("/")[2]],
         "service": None,
     }
     assert missing.json() == {**foreign.json(), "message": f"{kind} {missing_id} not found"}

@@ -88,28 +88,32 @@ class DataRefused(RpcError):
         self.errors = errors
 
 
-def not_found(kind: str, identifier: str) -> RpcError:
-    """The one answer for both "does not exist" and "not yours", so neither leaks the other."""
-    return RpcError("not_found", f"{kind} {identifier} not found")
+def not_found(kind: str, identifier: str, *, field: str) -> RpcError:
+    """The one answer for both "does not exist" and "not yours", so neither leaks the other: 404 `not_found` naming
+    `field`, the API name the identifier came from (a path parameter or a body field: `meeting_id`, `cell_id`), as
+    every error names its field (it named none until h547); the same field for both answers, told by the route."""
+    return RpcError("not_found", f"{kind} {identifier} not found", field=field)
 
 
 @contextmanager
-def missing_as(kind: str, identifier: str) -> Iterator[None]:
-    """Turn a service's not_found inside the block into the gateway's own 404 naming `kind` and `identifier`."""
+def missing_as(kind: str, identifier: str, *, field: str) -> Iterator[None]:
+    """Turn a service's not_found inside the block into the gateway's own 404 naming `kind`, `identifier` and the
+    `field` it came from (not_found)."""
     try:
         yield
     except RpcError as exc:
         if exc.code == "not_found":
-            raise not_found(kind, identifier) from None
+            raise not_found(kind, identifier, field=field) from None
         raise
 
 
 Answer = TypeVar("Answer")
 
 
-async def found(call: Awaitable[Answer], kind: str, identifier: str) -> Answer:
-    """The answer `call` awaits, a service's not_found being the gateway's 404 naming `kind` and `identifier`."""
-    with missing_as(kind, identifier):
+async def found(call: Awaitable[Answer], kind: str, identifier: str, *, field: str) -> Answer:
+    """The answer `call` awaits, a service's not_found being the gateway's 404 naming `kind`, `identifier` and the
+    `field` it came from (not_found)."""
+    with missing_as(kind, identifier, field=field):
         return await call
 
 
@@ -453,16 +457,19 @@ async def authorize_unit(
     roles: frozenset[Role] = SUBTREE_READERS,
     field: str | None = None,
 ) -> UnitReply:
-    """The unit, when the principal may see it; otherwise the same 404 as for a unit that does not exist. A unit of
-    another kind is that 404 too for an id in a path (`/v1/committees/{a cell}`); for an id the caller sent in a body
-    field (`field`), one they may see is 422 naming the field and what the id names ("unit_id: unit X is a cell, not a
-    committee"), not "committee X not found" about a unit that exists."""
+    """The unit, when the principal may see it; otherwise the same 404 as for a unit that does not exist, naming the
+    body field the id came from (`field`), else the path parameter `{kind}_id` (`/v1/cells/{cell_id}`,
+    `/v1/committees/{committee_id}`; a caller whose id came from elsewhere answers its own 404: missing_as). A unit
+    of another kind is that 404 too for an id in a path (`/v1/committees/{a cell}`); for an id the caller sent in a
+    body field (`field`), one they may see is 422 naming the field and what the id names ("unit_id: unit X is a
+    cell, not a committee"), not "committee X not found" about a unit that exists."""
     require_role(principal, roles, f"read {kind}s")
+    named = field or f"{kind}_id"
     if principal.role in (Role.MEMBER, Role.SECRETARY) and unit_id != principal.unit_id:
-        raise not_found(kind, unit_id)
+        raise not_found(kind, unit_id, field=named)
     unit = await directory.get(unit_id)
     if unit is None or not in_subtree(principal, unit):
-        raise not_found(kind, unit_id)
+        raise not_found(kind, unit_id, field=named)
     if unit.kind != kind:
         if field is not None:
             raise RpcError(
@@ -470,7 +477,7 @@ async def authorize_unit(
                 f"{field}: unit {unit_id} is {with_article(unit.kind)}, not {with_article(kind)}",
                 field=field,
             )
-        raise not_found(kind, unit_id)
+        raise not_found(kind, unit_id, field=named)
     return unit
 
 
@@ -482,9 +489,11 @@ async def authorize_meeting(
     directory: UnitDirectory,
     roles: frozenset[Role] = SUBTREE_READERS,
     action: str = "read meetings",
+    field: str = "meeting_id",
 ) -> MeetingReply:
-    """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing. A role outside
-    `roles` is 403 naming `action`, what the caller was refused (`reschedule meetings`), not merely reading."""
+    """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing, naming `field` (the
+    path parameter or body field the id came from). A role outside `roles` is 403 naming `action`, what the caller was
+    refused (`reschedule meetings`), not merely reading."""
     require_role(principal, roles, action)
     try:
         meeting = await directory.read_bounded(
@@ -496,7 +505,7 @@ async def authorize_meeting(
         raise
     except RpcError as exc:
         if exc.code == "not_found":
-            raise not_found("meeting", meeting_id) from None
+            raise not_found("meeting", meeting_id, field=field) from None
         raise
     cell_id = meeting.cell_id
     if principal.role in (Role.MEMBER, Role.SECRETARY):
@@ -505,7 +514,7 @@ async def authorize_meeting(
         unit = await directory.get(cell_id)
         allowed = unit is not None and in_subtree(principal, unit)
     if not allowed:
-        raise not_found("meeting", meeting_id)
+        raise not_found("meeting", meeting_id, field=field)
     return shown_to(principal, meeting)
 
 

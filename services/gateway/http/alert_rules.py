@@ -115,7 +115,7 @@ async def set_alert_rule(
     except RpcError as exc:
         request.state.audit_detail |= {"refused": {exc.field or "body": exc.message}}
         if exc.code == "invalid" and exc.field == "rule":
-            raise not_found("alert rule", rule) from None
+            raise not_found("alert rule", rule, field="rule") from None
         raise
     return shared_rules.rule_view(committee_id, rule, answer.rules[rule])
 

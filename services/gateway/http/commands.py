@@ -448,7 +448,7 @@ async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str
             return
         raise
     if existing.get("cell_id") != cell_id:
-        raise not_found("meeting", meeting_id)
+        raise not_found("meeting", meeting_id, field="meeting_id")
 
 
 ID_SEPARATORS = frozenset("-._:")
@@ -543,7 +543,7 @@ async def schedule_meeting(
     the last 7 days (the same event, its envelope saying so: shared.envelope.HELD_EXTENSION)."""
     SCHEDULE.check(caller)
     if cell_id != caller.unit_id:
-        raise not_found("cell", cell_id)
+        raise not_found("cell", cell_id, field="cell_id")
     if body.meeting_id:
         # the naming first, judged on the ids alone: asked after the lookup, another cell's meeting answered 404 and
         # a free id 422, which told a secretary which of another cell's meeting ids exist (trial 24 #1)

@@ -46,7 +46,10 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _describe("Malformed request"),
     401: _describe("Missing, invalid or expired bearer token"),
     403: _describe("The role may not do this"),
-    404: _describe("Not found, or outside the caller's part of the tree (the same answer)"),
+    404: _describe(
+        "Not found, or outside the caller's part of the tree (the same answer); `field` names the path parameter or"
+        " body field that carried the id (`meeting_id`)"
+    ),
     422: _describe(
         "A parameter or field is invalid, or unexpected (a query parameter the route does not read, a body field its"
         " model has not), or a query parameter is given twice; `field` names it (`query.<name>`)"

@@ -17,6 +17,7 @@ from services.gateway.handlers import (
     authorize_unit,
     create_account,
     found,
+    missing_as,
     not_found,
     require_member,
     require_unit,
@@ -195,9 +196,9 @@ async def replay_rejection(
         detail["outcome"] = "unanswered" if isinstance(exc, ServiceUnavailable) else f"refused: {exc.code}"
         log.info("operator_action", action="rejection_replayed", sub=caller.sub, **detail)
         if exc.code == "not_found" and exc.field == "attempt":
-            raise not_found("attempt", f"{attempt} of rejection {rejection_id}") from None
+            raise not_found("attempt", f"{attempt} of rejection {rejection_id}", field="attempt") from None
         if exc.code == "not_found":
-            raise not_found("rejection", rejection_id) from None
+            raise not_found("rejection", rejection_id, field="rejection_id") from None
         raise
     detail |= {"outcome": reply.outcome, "event_id": reply.id, "releasing": reply.releasing}
     log.info("operator_action", action="rejection_replayed", sub=caller.sub, **detail)
@@ -255,7 +256,7 @@ async def dismiss_rejection(
     request.state.audit_detail = {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": body.reason}
     log.info("operator_action", action="rejection_dismissed", sub=caller.sub, rejection_id=rejection_id)
     asked = meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
-    reply = await found(acting(state.rpc.call(asked)), "rejection", rejection_id)
+    reply = await found(acting(state.rpc.call(asked)), "rejection", rejection_id, field="rejection_id")
     return RejectionRead.model_validate(reply.model_dump()).model_dump()
 
 
@@ -507,7 +508,7 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
     RETRY_DELIVERIES.check(caller)
     request.state.audit_detail = {"delivery_id": delivery_id}
     retried = acting(state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id)))
-    return (await found(retried, "delivery", str(delivery_id))).model_dump()
+    return (await found(retried, "delivery", str(delivery_id), field="delivery_id")).model_dump()
 
 
 # ---- administrators ----------------------------------------------------------------------------
@@ -533,7 +534,7 @@ async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> A
     """One framework with its criteria, bands and rules."""
     MANAGE_FRAMEWORKS.check(caller)
     asked = evaluation.GetFramework(framework_id=framework_id)
-    return (await found(state.rpc.call(asked), "framework", framework_id)).model_dump()
+    return (await found(state.rpc.call(asked), "framework", framework_id, field="framework_id")).model_dump()
 
 
 @router.post(
@@ -610,13 +611,16 @@ sent again with its one-time key is the same job)."""
 
 @router.get("/rescore/{job_id}", response_model=RescoreRead, tags=["administration"], dependencies=[Depends(RESCORE)])
 async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Caller, state: State) -> Any:
-    """Progress of a rescoring job (a committee officer's: only of a job over a committee of their subtree)."""
+    """Progress of a rescoring job (a committee officer's: only of a job over a committee of their subtree, any other
+    the 404 of a job that does not exist, naming `job_id`: it named the job's committee, telling the job existed)."""
     RESCORE.check(caller)
-    job = await found(state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id)), "rescoring job", job_id)
+    asked = evaluation.GetRescoreStatus(job_id=job_id)
+    job = await found(state.rpc.call(asked), "rescoring job", job_id, field="job_id")
     if caller.role is Role.COMMITTEE_OFFICER:
         if job.unit_id is None:
-            raise not_found("rescoring job", job_id)
-        await authorize_unit(caller, job.unit_id, directory=state.directory, kind="committee")
+            raise not_found("rescoring job", job_id, field="job_id")
+        with missing_as("rescoring job", job_id, field="job_id"):
+            await authorize_unit(caller, job.unit_id, directory=state.directory, kind="committee")
     return job.model_dump()
 
 
@@ -693,7 +697,7 @@ async def disable_account(sub: IdPath, request: Request, caller: Caller, state: 
     MANAGE_ACCOUNTS.check(caller)
     account = await state.accounts.set_active(sub, active=False)
     if account is None:
-        raise not_found("account", sub)
+        raise not_found("account", sub, field="sub")
     request.state.audit_detail = {"account": sub}
     state.sources_changed.set()  # its sources are released
     return AccountRead.model_validate(account, from_attributes=True)

@@ -543,11 +543,11 @@ async def score_gate(state: GatewayState, score: dict[str, Any]) -> dict[str, An
 async def get_member_history(member_id: IdPath, caller: Caller, state: State) -> Any:
     """A member's attendance history: the member themself, their secretary, or an officer above."""
     READ_HISTORIES.check(caller)
-    with missing_as("member", member_id):
+    with missing_as("member", member_id, field="member_id"):
         history = await state.rpc.call(meetings.GetMemberHistory(member_id=member_id))
     if caller.role is Role.MEMBER and caller.person_id != member_id:
-        raise not_found("member", member_id)
-    with missing_as("member", member_id):
+        raise not_found("member", member_id, field="member_id")
+    with missing_as("member", member_id, field="member_id"):
         await _cell(caller, state, str(history.cell_id))
     return history.model_dump()
 
@@ -750,10 +750,10 @@ async def _mark_read(state: State, recipient_id: str, notification_id: str) -> A
         uuid.UUID(notification_id)
     except ValueError:
         # notification ids are UUIDs: any other text names nothing (404, not the service's failure)
-        raise not_found("notification", notification_id) from None
+        raise not_found("notification", notification_id, field="notification_id") from None
     try:
         return await _forward(state, notifications.MarkRead(recipient_id=recipient_id, notification_id=notification_id))
     except RpcError as exc:
         if exc.code in ("not_found", "forbidden"):
-            raise not_found("notification", notification_id) from None
+            raise not_found("notification", notification_id, field="notification_id") from None
         raise

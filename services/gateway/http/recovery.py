@@ -146,6 +146,7 @@ async def list_dead_letters(
         state.rpc.call(CATALOGS[service].list_dead_letters(queue=queue, limit=limit, offset=offset)),
         "dead-letter queue",
         queue,
+        field="queue",
     )
     return DeadLetterListRead.model_validate({**reply.model_dump(), "service": service})
 
@@ -164,7 +165,7 @@ async def replay_dead_letters(
     # a web form's one-time key names the replay: the same form sent again (unanswered, resent) sends no letter twice
     replay_id = resubmission_event_id(request, caller, event_type="dead_letters.replay", subject=queue, content=choice)
     asked = CATALOGS[service].replay_dead_letters(queue=queue, replay_id=replay_id, **choice)
-    reply = await found(acting(state.rpc.call(asked, timeout=60)), "dead-letter queue", queue)
+    reply = await found(acting(state.rpc.call(asked, timeout=60)), "dead-letter queue", queue, field="queue")
     detail = {"queue": queue, "replayed": reply.replayed, "kept": reply.kept, **choice}
     if reply.replayed == 0 and (unknown := chosen_by_id(choice)) is not None:
         request.state.audit_detail = {"action": "dead_letters_replayed", **detail}
@@ -202,7 +203,7 @@ async def purge_dead_letters(
     PURGE_DEAD_LETTERS.check(caller)
     queue, service = _owner(queue)
     asked = CATALOGS[service].purge_dead_letters(queue=queue, through=through, most=count, newest=newest)
-    reply = await found(acting(state.rpc.call(asked), PURGE_UNANSWERED), "dead-letter queue", queue)
+    reply = await found(acting(state.rpc.call(asked), PURGE_UNANSWERED), "dead-letter queue", queue, field="queue")
     named = {"through": through.isoformat() if through else None, "count": count, "newest": newest}
     detail = {key: value for key, value in named.items() if value is not None}
     _acted(request, caller, "dead_letters_purged", queue=queue, purged=reply.purged, kept=reply.kept, **detail)
@@ -265,6 +266,7 @@ async def drop_parked_row(
         acting(state.rpc.call(CATALOGS[service].drop_parked_row(id=row_id, reason=body.reason))),
         "parked row",
         str(row_id),
+        field="row_id",
     )
     _acted(
         request,
@@ -334,6 +336,7 @@ async def drop_held_event(body: HeldEventDropCreate, request: Request, caller: C
         acting(state.rpc.call(meetings.DropHeldEvent(source=body.source, event_id=body.event_id, reason=body.reason))),
         "held event",
         body.event_id,
+        field="event_id",
     )
     _acted(request, caller, "held_event_dropped", source=body.source, event_id=body.event_id, reason=body.reason)
     return reply.model_dump()
