@@ -8,7 +8,7 @@ meetings' accept line. Each route and content mode, each outcome (accepted, dupl
 replayed), events naming a correlation id of their own and none; real PostgreSQL, the lines as structlog gets them."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -32,16 +32,16 @@ POST with a batch."""
 
 
 @contextmanager
-def lines() -> Iterator[list[dict[str, Any]]]:
+def lines() -> Iterator[list[MutableMapping[str, Any]]]:
     """The lines written in the block, each with what the message being handled binds (as the service writes it)."""
     with capture_logs(processors=[structlog.contextvars.merge_contextvars, merge_message_context]) as captured:
         yield captured
 
 
-def binary(event: dict[str, Any], *, prefix: str) -> tuple[list[tuple[str, Any]], bytes]:
+def binary(event: dict[str, Any], *, prefix: str) -> tuple[dict[str, Any], bytes]:
     """An event as a binary-mode message: its attributes as headers (`ce-` on HTTP, `cloudEvents:` on AMQP), its
     data the body."""
-    headers = [(f"{prefix}{name}", value) for name, value in event.items() if name not in ("data", "datacontenttype")]
+    headers = {f"{prefix}{name}": value for name, value in event.items() if name not in ("data", "datacontenttype")}
     return headers, json.dumps(event["data"]).encode()
 
 
@@ -51,8 +51,9 @@ async def send(route: str, events: list[dict[str, Any]], uow_factory: Any, reque
     if route in ("amqp", "amqp-binary"):
         readings = []
         for event in events:
+            headers: dict[str, Any]
             if route == "amqp":
-                headers, body, content_type = [], json.dumps(event).encode(), CLOUDEVENT_CONTENT_TYPE
+                headers, body, content_type = {}, json.dumps(event).encode(), CLOUDEVENT_CONTENT_TYPE
             else:
                 (headers, body), content_type = binary(event, prefix="cloudEvents:"), "application/json"
             reading = single_event(headers, content_type, body, message_id=random_id("msg"))
@@ -78,7 +79,7 @@ async def send(route: str, events: list[dict[str, Any]], uow_factory: Any, reque
             if route == "http-binary":
                 (headers, body), content_type = binary(event, prefix="ce-"), "application/json"
             else:
-                headers, body, content_type = [], json.dumps(event).encode(), CLOUDEVENT_CONTENT_TYPE
+                headers, body, content_type = {}, json.dumps(event).encode(), CLOUDEVENT_CONTENT_TYPE
             [result] = await handlers.ingest_delivery(
                 body, uow_factory, batch=False, route="http", headers=headers, content_type=content_type
             )
