@@ -496,20 +496,35 @@ def body_correlation_id(readings: Sequence[Reading]) -> str | None:
     """The one correlation id (CONTRACT.md `correlationid`) every event of a body names, refused ones too, else None
     (a body naming none, several, or one not of the extension syntax): a request over HTTP is followed by it
     (docs/operations.md), read off the readings so that the body is parsed once, here, not by the gateway too."""
-    named = {
-        _as_named(
-            reading.event.envelope.correlationid
-            if reading.event is not None
-            else reading.raw.get("correlationid")
-            if isinstance(reading.raw, dict)
-            else reading.named_correlation
-        )
-        for reading in readings
-    }
+    named = {_as_named(named_correlation(reading)) for reading in readings}
     if len(named) != 1:
         return None
     value = named.pop()
     return value if isinstance(value, str) and EXTENSION_VALUE.match(value) else None
+
+
+def named_correlation(reading: Reading) -> Any:
+    """The `correlationid` a reading's event names as it came, read or refused (None: it names none): its envelope's,
+    else the one its text holds (any JSON value: a refused event's may be of no syntax)."""
+    if reading.event is not None:
+        return reading.event.envelope.correlationid
+    return reading.raw.get("correlationid") if isinstance(reading.raw, dict) else reading.named_correlation
+
+
+def event_correlation_id(reading: Reading) -> str | None:
+    """The correlation id a reading's event is followed by in every service (docs/operations.md, "Following an
+    event"): a read event's as shared.envelope.Event.correlation_id gives it (its own `correlationid`, over HTTP the
+    request's it took, with_request_correlation, else its own id), as meetings publishes its facts with it; a refused
+    one's by the same rule from what it names: its own `correlationid` when of the extension syntax, else the
+    request's it came in, else its id when an identifier (None: no such id; reject then names its rejection)."""
+    if reading.event is not None:
+        return reading.event.correlation_id
+    named = named_correlation(reading)
+    if isinstance(named, str) and EXTENSION_VALUE.match(named):
+        return named
+    if reading.correlation_id:
+        return reading.correlation_id
+    return reading.event_id if is_identifier(reading.event_id) else None
 
 
 _NOT_TEXT = object()
@@ -860,13 +875,14 @@ def _naming_ignored(result: IngestResult, reading: Reading, *, route: str) -> In
 
 def reading_identity(reading: Reading) -> dict[str, Any]:
     """The fields naming a read event on a log line (docs/operations.md): `event_id`, `event_type`, `event_source`
-    and `correlation_id` (its own `correlationid`, else the request's it took, with_request_correlation)."""
-    correlation_id = reading.event.envelope.correlationid if reading.event is not None else None
+    and `correlation_id` (event_correlation_id: the one every service follows it by; an AMQP event naming none was
+    logged `null` on its `event_accepted` and `event_duplicate` lines while evaluation and notifications named its
+    id)."""
     return {
         "event_id": reading.event_id,
         "event_type": reading.type,
         "event_source": reading.source,
-        "correlation_id": correlation_id or reading.correlation_id,
+        "correlation_id": event_correlation_id(reading),
     }
 
 
@@ -899,7 +915,7 @@ async def _reject_reading(
         raw=raw_text(reading.raw),
         route=inbox_route(route, reading),
         received_at=received_at,
-        correlation_id=reading.event.envelope.correlationid if reading.event is not None else reading.correlation_id,
+        correlation_id=event_correlation_id(reading),
         scope=scope,
         refusal=error.refusal,
         keep_processed=keep_processed,
@@ -2165,7 +2181,7 @@ async def publish_applied(
                 time_ns=envelope.time_ns,  # every digit it came with
                 subject=applied.subject,
                 data=data,
-                correlationid=envelope.correlationid or envelope.id,
+                correlationid=event.correlation_id,
                 causationid=envelope.id,
                 originsource=envelope.source,  # extension attributes naming the original event
                 originid=envelope.id,
@@ -2874,10 +2890,13 @@ async def replay_rejection(
             )
     elif result.field == "source" and sources == frozenset() and not stored.get("sender"):  # rejected: no sender
         result = replace(result, detail=f"{result.detail or result.reason}; {SENDER_UNKNOWN}")
-    traced = reading_identity(reading)  # an event naming no correlation id is followed by the operator's request's
+    traced = reading_identity(reading)
+    named = named_correlation(reading)
+    if not (isinstance(named, str) and EXTENSION_VALUE.match(named)):  # followed by the operator's request's, if any
+        traced["correlation_id"] = request_correlation_id() or traced["correlation_id"]
     trace.note(
         REPLAY_ROUTE,
-        {**traced, "correlation_id": traced["correlation_id"] or request_correlation_id()},
+        traced,
         result.outcome,
         sender=account,
         message_id=reading.message_id,
