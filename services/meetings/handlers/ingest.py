@@ -76,6 +76,7 @@ from shared.reading import (
     body_over_limit,
     event_over_limit,
     loads,
+    names_an_event,
     not_replayable_reason,
     replayable_fields,
 )
@@ -2481,7 +2482,7 @@ def not_replayable_as_sent(stored: Mapping[str, Any]) -> RefusalCode | None:
     (shared.reading.not_replayable_reason) of the replay (replayable_as_it_was), of the reply's
     `not_replayable_reason` (queries.REJECTION_COLUMNS), which the operations page offers "Xét lại" by, and of the
     command line's `rejections list`."""
-    code = not_replayable_reason(stored["raw"], stored["reason"], stored.get("refusal"))
+    code = not_replayable_reason(stored["raw"], stored["reason"], stored.get("refusal"), names_event=names_event(stored))
     return None if code is None else RefusalCode(code)
 
 
@@ -2508,7 +2509,13 @@ def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
     attempts'): `body_not_kept` and `not_replayable_reason` (not_replayable_as_sent); `raw` may be only its text from
     the last shared.reading.KEPT_MARK on (shared.reading.KEPT_TAIL_SQL), which decides the same: the fields of
     shared.reading.replayable_fields, the command line's too."""
-    return replayable_fields(stored["raw"], stored["reason"], stored.get("refusal"))
+    return replayable_fields(stored["raw"], stored["reason"], stored.get("refusal"), names_event=names_event(stored))
+
+
+def names_event(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection's (or attempt's) body named an event or is a batch (shared.reading.names_an_event):
+    a single body that named none (names_no_event) is refused again as sent, whatever its reason said."""
+    return names_an_event(stored["source"], stored["event_id"], stored["type"])
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:
