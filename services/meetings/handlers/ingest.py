@@ -2532,8 +2532,11 @@ def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 def names_event(stored: Mapping[str, Any]) -> bool:
     """Whether a stored rejection's (or attempt's) body named an event or is a batch (shared.reading.names_an_event):
-    a single body that named none (names_no_event) is refused again as sent, whatever its reason said."""
-    return names_an_event(stored["source"], stored["event_id"], stored["type"])
+    a single body that named none (names_no_event) is refused again as sent, whatever its reason said; True when
+    `stored` gives no identity to judge by (only its `raw` and `reason`)."""
+    if "source" not in stored and "event_id" not in stored:
+        return True
+    return names_an_event(stored.get("source"), stored.get("event_id"), stored.get("type"))
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:
