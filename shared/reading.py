@@ -177,8 +177,8 @@ that reads as no JSON (_READS_NO_JSON) or of a header (_HEADER_REFUSED): sent un
 that is no batch (not an array, empty, over MAX_BATCH_SIZE events: shared.envelope.read_batch), a body or batch
 item that is no JSON object, and every other refusal of the body as a whole (`body: `: empty, not an event; a body
 over a size limit is kept cut, body_not_kept): the message's own bytes decide those (a trial's empty AMQP body was
-offered "Xét lại" and its replay answered `body: empty` again). Nothing a later fix of referenced data changes makes such a body pass; only a corrected
-event (or the sender again) can."""
+offered "Xét lại" and its replay answered `body: empty` again). Nothing a later fix of referenced data changes
+makes such a body pass; only a corrected event (or the sender again) can."""
 _HEADER_REFUSED = re.compile(
     r"(?s:.*?): (?:the header prefix '.*?' is not one CloudEvents attributes are read under on "
     r"|given more than once in the headers \(|the header's value is not UTF-8 \(|the header's percent-encoding is "

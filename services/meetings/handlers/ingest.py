@@ -2500,7 +2500,9 @@ def not_replayable_as_sent(stored: Mapping[str, Any]) -> RefusalCode | None:
     (shared.reading.not_replayable_reason) of the replay (replayable_as_it_was), of the reply's
     `not_replayable_reason` (queries.REJECTION_COLUMNS), which the operations page offers "Xét lại" by, and of the
     command line's `rejections list`."""
-    code = not_replayable_reason(stored["raw"], stored["reason"], stored.get("refusal"), names_event=names_event(stored))
+    code = not_replayable_reason(
+        stored["raw"], stored["reason"], stored.get("refusal"), names_event=names_event(stored)
+    )
     return None if code is None else RefusalCode(code)
 
 
