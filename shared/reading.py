@@ -169,13 +169,16 @@ _REFUSED_AS_SENT = re.compile(
     r"|not a CloudEvent: .* but the content type is absent"
     r"|body: a batch must be a JSON array|body: a batch holds at (?:most [0-9]+ events|least one event)"
     r"|body: an event must be a JSON object"
+    r"|body: "
 )
 """Every refusal of a body kept whole that a replay as it was would refuse again for the same reason, besides one
 that reads as no JSON (_READS_NO_JSON) or of a header (_HEADER_REFUSED): sent under a content type no mode reads
 (shared.bindings.neither_mode: not a CloudEvents content type, or none and no attribute header), a batch envelope
-that is no batch (not an array, empty, over MAX_BATCH_SIZE events: shared.envelope.read_batch), or a body or batch
-item that is no JSON object. Nothing a later fix of referenced data changes makes such a body pass; only a corrected
-event (or the sender again) can."""
+that is no batch (not an array, empty, over MAX_BATCH_SIZE events: shared.envelope.read_batch), a body or batch
+item that is no JSON object, and every other refusal of the body as a whole (`body: `: empty, not an event; a body
+over a size limit is kept cut, body_not_kept): the message's own bytes decide those (a trial's empty AMQP body was
+offered "Xét lại" and its replay answered `body: empty` again). Nothing a later fix of referenced data changes
+makes such a body pass; only a corrected event (or the sender again) can."""
 _HEADER_REFUSED = re.compile(
     r"(?s:.*?): (?:the header prefix '.*?' is not one CloudEvents attributes are read under on "
     r"|given more than once in the headers \(|the header's value is not UTF-8 \(|the header's percent-encoding is "
@@ -231,27 +234,40 @@ def body_not_kept(raw: str | None, reason: str | None) -> str | None:
     return None
 
 
-def not_replayable_reason(raw: str | None, reason: str | None, refusal: object = None) -> str | None:
+def names_an_event(source: str | None, event_id: str | None, event_type: str | None) -> bool:
+    """Whether a stored rejection's body named an event (its `source` or `id`, as its row keeps them) or is a batch
+    (`type` batch, whose events name themselves); a single body that named neither is no event, and read again as it
+    was it can only be refused again for the same reason (meetings' replay reads it so: handlers.ingest.read_body)."""
+    return bool(source or event_id) or event_type == "batch"
+
+
+def not_replayable_reason(
+    raw: str | None, reason: str | None, refusal: object = None, *, names_event: bool = True
+) -> str | None:
     """Why a stored rejection (or attempt: its body `raw`, or its KEPT_TAIL_SQL tail, and `reason`) cannot be judged
     again as it was sent, the first that applies, as a RefusalCode value (shared.refusals): `body_not_kept`
     (body_not_kept), `body_reads_no_json`, `refused_again_as_sent` (by its reason's text, or by its `refusal`'s code
-    when the event's own bytes decide it: shared.refusals.REPLAY_CAN_PASS, e.g. a reserved source); None when it can.
+    when the event's own bytes decide it: shared.refusals.REPLAY_CAN_PASS, e.g. a reserved source, or because the
+    body named no event: `names_event` False, names_an_event); None when it can.
     The one rule meetings' replay refuses by (handlers.ingest.not_replayable_as_sent), its reply's
     `not_replayable_reason` says and the command line's `rejections list` shows."""
     if body_not_kept(raw, reason):
         return "body_not_kept"
     if body_reads_no_json(reason):
         return "body_reads_no_json"
-    if refused_again_as_sent(reason) or not replay_can_pass(refusal):
+    if refused_again_as_sent(reason) or not replay_can_pass(refusal) or not names_event:
         return "refused_again_as_sent"
     return None
 
 
-def replayable_fields(raw: str | None, reason: str | None, refusal: object = None) -> dict[str, Any]:
+def replayable_fields(
+    raw: str | None, reason: str | None, refusal: object = None, *, names_event: bool = True
+) -> dict[str, Any]:
     """A stored rejection's (or attempt's) body `raw` (or its KEPT_TAIL_SQL tail) and `reason` as its readers are told
-    them: `body_not_kept` (body_not_kept), `not_replayable_reason` (not_replayable_reason) and `replayable_as_sent`
-    (exactly when that is None); meetings' rejection reply and the command line's `rejections list` say these."""
-    code = not_replayable_reason(raw, reason, refusal)
+    them: `body_not_kept` (body_not_kept), `not_replayable_reason` (not_replayable_reason, `names_event` as there) and
+    `replayable_as_sent` (exactly when that is None); meetings' rejection reply and the command line's `rejections
+    list` say these."""
+    code = not_replayable_reason(raw, reason, refusal, names_event=names_event)
     return {
         "body_not_kept": body_not_kept(raw, reason),
         "not_replayable_reason": code,

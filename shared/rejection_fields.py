@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.contracts.meetings_rpc import RejectionReply
 from shared.envelope import is_reserved_source
-from shared.reading import KEPT_TAIL_SQL, replayable_fields
+from shared.reading import KEPT_TAIL_SQL, names_an_event, replayable_fields
 
 ROSTER_REJUDGED_ROUTE = "undone-by-member"
 """The route a stored roster is rejected by when a member snapshot arriving after it puts a listed member elsewhere at
@@ -61,9 +61,16 @@ def rejection_reply(row: Mapping[str, Any]) -> dict[str, Any]:
     as a replay of that attempt is judged) and `sender_nameable` (a roster judged again after a member's change,
     stored before it kept its scope, may be: its replay reads the scope then)."""
     found = with_refusal(row)
-    found |= replayable_fields(found.pop("kept_tail"), found["reason"], found.get("refusal"))
+    named = found["source"], found["event_id"]  # every attempt is of the rejection's one event
+    names_event = names_an_event(*named, found["type"])
+    found |= replayable_fields(found.pop("kept_tail"), found["reason"], found.get("refusal"), names_event=names_event)
     for attempt in found["attempts"]:
-        attempt |= replayable_fields(attempt.pop("kept_tail", None), attempt["reason"], attempt.get("refusal"))
+        attempt |= replayable_fields(
+            attempt.pop("kept_tail", None),
+            attempt["reason"],
+            attempt.get("refusal"),
+            names_event=names_an_event(*named, attempt.get("type")),
+        )
     scope, route = found.pop("sent_scope"), found.pop("sent_route")
     found["sender_nameable"] = sender_nameable(
         sender=found["sender"],

@@ -127,7 +127,7 @@ from shared.ops.outbox import (
     unknown_parked_rows,
 )
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
-from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, not_replayable_reason
+from shared.reading import KEPT_TAIL_SQL, ReadError, check_tree, loads, names_an_event, not_replayable_reason
 from shared.rejection_counts import rejection_counts
 from shared.rejection_dismissal import FILTER_OPTIONS, dismiss_filtered
 from shared.rejection_fields import REJECTION_COLUMNS, public_rejection, rejection_reply
@@ -936,7 +936,7 @@ async def list_rejections(
         page, arguments = " WHERE status = $1" + order + " LIMIT $2 OFFSET $3", (status, limit, offset)
     else:  # the rule reads the reason's text (shared.reading), so the status's rows are judged here, then paged
         judged = await conn.fetch(
-            "SELECT rejection_id, reason, refusal::text AS refusal, "
+            "SELECT rejection_id, source, event_id, type, reason, refusal::text AS refusal, "
             + KEPT_TAIL_SQL.format(raw="raw")
             + " AS kept_tail FROM rejection WHERE status = $1"
             + order,
@@ -945,7 +945,16 @@ async def list_rejections(
         kept = [
             r["rejection_id"]
             for r in judged
-            if (not_replayable_reason(r["kept_tail"], r["reason"], r["refusal"]) is None) is replayable
+            if (
+                not_replayable_reason(
+                    r["kept_tail"],
+                    r["reason"],
+                    r["refusal"],
+                    names_event=names_an_event(r["source"], r["event_id"], r["type"]),
+                )
+                is None
+            )
+            is replayable
         ]
         total = len(kept)
         page, arguments = " WHERE rejection_id = ANY($1::text[])" + order, (kept[offset : offset + limit],)

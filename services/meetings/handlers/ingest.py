@@ -76,6 +76,7 @@ from shared.reading import (
     body_over_limit,
     event_over_limit,
     loads,
+    names_an_event,
     not_replayable_reason,
     replayable_fields,
 )
@@ -681,7 +682,10 @@ async def judge(
     Its size is judged first (`reading.oversized`: CONTRACT.md's one event at most 1 MiB), whatever its source: a
     trial's 2 MB event under a source the account had not registered was answered 200 with a `source` rejection, the
     same under a registered one 413. Then its source (check_source): a sender's event under a source it may not use
-    is rejected naming `source` before it can meet, or forget, the inbox row of the event that source's owner sent.
+    is rejected naming `source`, and never forgets the inbox row of the event that source's owner sent; only an
+    identical copy of an event already taken in is answered as any copy is (`duplicate`, or `held` while it waits):
+    CONTRACT.md "Idempotency", the same (source, id) again "by either route" changes nothing and is acknowledged as a
+    duplicate, and a copy takes no id (a trial's event accepted over HTTP, sent again over AMQP, opened a rejection).
 
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
@@ -724,9 +728,10 @@ async def judge(
             account=account,
             sources_listed=sources is not None,
         )
+    not_its_source: InvalidEvent | None = None  # why the sender may not use the source of an event it may still copy
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
-        if refused is not None:
+        if refused is not None and (reading.event is None or recorded):
             # only the inbox row its batch just made is this event's to forget
             return await _reject_reading(
                 reading,
@@ -739,6 +744,7 @@ async def judge(
                 account=account,
                 sources_listed=sources is not None,
             )
+        not_its_source = refused  # judged at the inbox below: an identical copy of the stored event is a duplicate
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
         return await _reject_reading(
@@ -788,8 +794,9 @@ async def judge(
                     ),
                 )
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
-            # the inbox row is the other event's: kept, or a third copy of either would come in as new
-            reused = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
+            # the inbox row is the other event's: kept, or a third copy of either would come in as new; a sender
+            # that may not use the source is told that, not that the id is taken
+            reused = not_its_source or InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
             return await _reject_reading(
                 reading,
                 reused,
@@ -801,6 +808,18 @@ async def judge(
                 account=account,
                 sources_listed=sources is not None,
             )
+    if not_its_source is not None:
+        # new to the inbox: the row just recorded is this refused copy's own to forget (its batch's too)
+        return await _reject_reading(
+            reading,
+            not_its_source,
+            uow,
+            route=route,
+            received_at=received_at,
+            scope=scope,
+            account=account,
+            sources_listed=sources is not None,
+        )
     settled = await settle(
         reading.event,
         uow,
@@ -2497,7 +2516,9 @@ def not_replayable_as_sent(stored: Mapping[str, Any]) -> RefusalCode | None:
     (shared.reading.not_replayable_reason) of the replay (replayable_as_it_was), of the reply's
     `not_replayable_reason` (queries.REJECTION_COLUMNS), which the operations page offers "Xét lại" by, and of the
     command line's `rejections list`."""
-    code = not_replayable_reason(stored["raw"], stored["reason"], stored.get("refusal"))
+    code = not_replayable_reason(
+        stored["raw"], stored["reason"], stored.get("refusal"), names_event=names_event(stored)
+    )
     return None if code is None else RefusalCode(code)
 
 
@@ -2524,7 +2545,16 @@ def replayable_as_sent_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
     attempts'): `body_not_kept` and `not_replayable_reason` (not_replayable_as_sent); `raw` may be only its text from
     the last shared.reading.KEPT_MARK on (shared.reading.KEPT_TAIL_SQL), which decides the same: the fields of
     shared.reading.replayable_fields, the command line's too."""
-    return replayable_fields(stored["raw"], stored["reason"], stored.get("refusal"))
+    return replayable_fields(stored["raw"], stored["reason"], stored.get("refusal"), names_event=names_event(stored))
+
+
+def names_event(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection's (or attempt's) body named an event or is a batch (shared.reading.names_an_event):
+    a single body that named none (names_no_event) is refused again as sent, whatever its reason said; True when
+    `stored` gives no identity to judge by (only its `raw` and `reason`)."""
+    if "source" not in stored and "event_id" not in stored:
+        return True
+    return names_an_event(stored.get("source"), stored.get("event_id"), stored.get("type"))
 
 
 def body_not_kept(stored: Mapping[str, Any]) -> str | None:
