@@ -10,13 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 
 from shared.periods import VIETNAM_TZ
 from tests.e2e.test_trial_refusals import cloudevent
 from tests.support.ids import random_id
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, csrf_of, signed_in, web_account
+from tests.web.conftest import api_token, csrf_of, sign_in, signed_in, web_account
 from tests.web.operations_render import operations_html
 from tests.web.test_form_labels import forms_of, refusals
 
@@ -42,15 +43,9 @@ async def refused_event(system: RunningSystem, token: str, source: str, parent: 
     return str(event["id"])
 
 
-def filled(token: str, **values: str) -> dict[str, str]:
-    """The filter form as the page sends it: every input, `values` over empty ones."""
-    return {"csrf": token, **dict.fromkeys(INPUTS, ""), **values}
-
-
-@pytest.mark.e2e
-async def test_an_operator_counts_then_closes_exactly_the_rejections_a_filter_selects(
-    system: RunningSystem, province: dict[str, str]
-) -> None:
+async def feed_without_sources(system: RunningSystem) -> tuple[str, str]:
+    """(token, commune): an integration account of a new commune registered for a source of its own only, whose
+    events under any other source are rejected `source_not_registered`."""
     xa = random_id("xa")
     writer = await api_token(system, role="integration", unit=None, sub=random_id("province"), province_wide=True)
     root = cloudevent("org.unit.upserted.v1", {"id": xa, "name": "Xã", "kind": "committee", "parent_id": None})
@@ -61,10 +56,21 @@ async def test_an_operator_counts_then_closes_exactly_the_rejections_a_filter_se
             headers={"Authorization": f"Bearer {writer}", "Content-Type": "application/cloudevents+json"},
         )
         assert sent.json()["results"][0]["outcome"] == "accepted", sent.text
+    own = f"urn:test:{random_id('own')}"
+    return await api_token(system, role="integration", unit=xa, sub=random_id("feed"), sources=[own]), xa
+
+
+def filled(token: str, **values: str) -> dict[str, str]:
+    """The filter form as the page sends it: every input, `values` over empty ones."""
+    return {"csrf": token, **dict.fromkeys(INPUTS, ""), **values}
+
+
+@pytest.mark.e2e
+async def test_an_operator_counts_then_closes_exactly_the_rejections_a_filter_selects(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
     flood, other = (f"urn:test:{random_id(name)}" for name in ("flood", "other"))
-    feed = await api_token(
-        system, role="integration", unit=xa, sub=random_id("feed"), sources=[f"urn:test:{random_id('own')}"]
-    )
+    feed, xa = await feed_without_sources(system)
     flooded = [await refused_event(system, feed, flood, xa) for _ in range(3)]
     kept = await refused_event(system, feed, other, xa)  # the same code, another source: not selected
 
@@ -175,3 +181,30 @@ def test_a_dismissal_that_leaves_some_open_offers_to_close_them_with_the_same_fi
         "matched": "850",
     }
     assert "Đóng tiếp 850 lỗi từ chối còn mở" in page
+
+
+@pytest.mark.e2e
+async def test_in_chromium_the_filter_is_counted_then_confirmed(
+    browser: Browser, system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The form as a browser sends it: the code chosen in its list, a `datetime-local` start, the reason typed; the
+    count's confirming button, then the counts."""
+    feed, xa = await feed_without_sources(system)
+    flood = f"urn:test:{random_id('flood-browser')}"
+    for _ in range(2):
+        await refused_event(system, feed, flood, xa)
+    operator = random_id("operator-browser")
+    await web_account(system, operator, "operator", None, None)
+    page = await sign_in(browser, system, operator)
+    await page.goto(system.gateway_url + "/app/operations#dismiss-matching")
+    await page.locator("#dismiss-matching summary").click()
+    await page.get_by_label("Mã lý do từ chối").select_option(CODE)
+    await page.get_by_label("Nguồn sự kiện").fill(flood)
+    start = (datetime.now(VIETNAM_TZ) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    await page.get_by_label("Nhận từ lúc").fill(start)
+    await page.locator("#reason").fill(REASON)
+    await page.get_by_role("button", name="Đếm số lỗi từ chối khớp bộ lọc").click()
+    await page.get_by_text("Có 2 lỗi từ chối khớp bộ lọc.").wait_for()
+    await page.get_by_role("button", name="Xác nhận đóng 2 lỗi từ chối này").click()
+    await page.get_by_text("Khớp bộ lọc: 2. Đã đóng: 2. Còn mở: 0.").wait_for()
+    assert await page.locator("#dismiss-matching-confirm").count() == 0
