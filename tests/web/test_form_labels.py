@@ -277,7 +277,7 @@ OPERATIONS_FORMS = [
     Form("/app/operations/rejections/dismiss", [("rejection_id", "khong-co"), ("event_id", ""), ("reason", "thử")]),
     Form("/app/operations/rejections/replay", [("rejection_id", "khong-co"), ("event_id", "")]),
     Form(
-        "/app/operations/rejections/dismiss-matching",
+        "/app/operations/rejections/matching/dismiss",
         [
             ("code", ""),
             ("source", "urn:khong-co"),

@@ -21,7 +21,7 @@ from tests.web.conftest import api_token, csrf_of, sign_in, signed_in, web_accou
 from tests.web.operations_render import operations_html
 from tests.web.test_form_labels import forms_of, refusals
 
-ACTION = "/app/operations/rejections/dismiss-matching"
+ACTION = "/app/operations/rejections/matching/dismiss"
 CODE = "source_not_registered"
 REASON = "Nguồn chưa đăng ký, gửi nhầm hàng loạt"
 INPUTS = ("code", "source", "sender", "received_after", "received_before", "reason")

@@ -1111,7 +1111,7 @@ def _received(form: Any, name: str, errors: dict[str, str]) -> datetime | None:
     return moment
 
 
-@router.post("/operations/rejections/dismiss-matching")
+@router.post("/operations/rejections/matching/dismiss")
 @on_page
 async def dismiss_matching(request: Request, viewer: FormViewer, state: State) -> Response:
     """Close the open rejections a filter selects (refusal code, event source, sending account, received from /
