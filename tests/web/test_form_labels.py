@@ -276,6 +276,18 @@ OPERATIONS_FORMS = [
     Form("/app/operations/held/drop", [("source", "urn:khong-co"), ("event_id", "evt-khong-co"), ("reason", "thử")]),
     Form("/app/operations/rejections/dismiss", [("rejection_id", "khong-co"), ("event_id", ""), ("reason", "thử")]),
     Form("/app/operations/rejections/replay", [("rejection_id", "khong-co"), ("event_id", "")]),
+    Form(
+        "/app/operations/rejections/matching/dismiss",
+        [
+            ("code", ""),
+            ("source", "urn:khong-co"),
+            ("sender", ""),
+            ("received_after", ""),
+            ("received_before", ""),
+            ("reason", "thử"),
+            ("matched", "0"),
+        ],
+    ),
 ]
 """The operations page's forms, which it shows only beside what they act on (a dead letter, a parked row, a held
 event, a rejection): posted as the page would, naming nothing there is, so nothing is done whatever they hold."""

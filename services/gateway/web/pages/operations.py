@@ -18,7 +18,7 @@ from services.gateway.auth import Role
 from services.gateway.http import operations, recovery
 from services.gateway.http.deps import State
 from services.gateway.http.errors import DEPENDENCY_ERRORS
-from services.gateway.schemas.operations import RejectionDismissCreate, ReplayCreate
+from services.gateway.schemas.operations import RejectionDismissCreate, RejectionsDismissCreate, ReplayCreate
 from services.gateway.schemas.recovery import (
     DeadLetterReplayCreate,
     HeldEventCreate,
@@ -47,7 +47,9 @@ from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.envelope import GATEWAY_SOURCE
 from shared.logs import get_logger
 from shared.outages import BROKER, outage_of
+from shared.periods import VIETNAM_TZ
 from shared.refusals import RefusalCode
+from shared.rejection_dismissal import EmptyFilter, FilterRefused, checked_filter
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
 
@@ -183,6 +185,57 @@ def down_parts(overview: Any) -> list[str]:
     return parts
 
 
+MATCHING_INPUTS = ("code", "source", "sender", "received_after", "received_before", "reason")
+"""The filtered dismissal's inputs top to bottom (its confirming form carries them hidden, as counted): the refusal
+code chosen, the event source, the sending account, received from / before (Vietnam time) and the reason."""
+ANY_CODE = N_("Any refusal code")
+NOT_A_REJECTIONS_CODE = frozenset(
+    {
+        RefusalCode.ALREADY_REPLAYED,
+        RefusalCode.ALREADY_DISMISSED,
+        RefusalCode.BODY_NOT_KEPT,
+        RefusalCode.BODY_READS_NO_JSON,
+        RefusalCode.REFUSED_AGAIN_AS_SENT,
+    }
+)
+"""The refusal codes of an operator's replay or dismissal refused (a conflict), never a stored rejection's."""
+CODES_SAID = {**reasons.BY_CODE, RefusalCode.MEMBER_UNKNOWN: N_("The member is not known to the system yet.")}
+CODE_OPTIONS: Mapping[str, str] = {
+    "": ANY_CODE,
+    **{str(code): CODES_SAID[code] for code in RefusalCode if code not in NOT_A_REJECTIONS_CODE},
+}
+"""The refusal codes the filtered dismissal offers (those a rejection can carry: a held event dropped keeps its
+hold's `member_unknown`), each by what the lists say of it (reasons.BY_CODE; the page adds the code, as two codes may
+read alike); "" for any code. A KeyError here is a new RefusalCode the lists say nothing of yet."""
+MATCHING_FORM = forms.FormLabels(
+    fields={
+        "source": N_("Event source"),
+        "sender": N_("Sending account"),
+        "received_after": N_("Received from"),
+        "received_before": N_("Received before"),
+        "reason": N_("Reason"),
+    },
+    choices={"code": N_("Refusal code")},
+    hidden=frozenset({"csrf", "matched"}),
+    order=("csrf", *MATCHING_INPUTS, "matched"),
+    free=frozenset({"reason"}),
+    options={"code": CODE_OPTIONS},
+    types={"received_after": "datetime-local", "received_before": "datetime-local"},
+    unanswered=(
+        N_("Perhaps already done"),
+        N_(
+            "The request was sent, but the system did not answer in time, so some of the rejections may already have"
+            " been closed. Open the operations page again and count them again with the same filter: sent again, it"
+            " closes only those still open."
+        ),
+    ),
+    back=(PAGE, N_("Back to the operations page")),
+)
+"""The filtered dismissal's form (operations.html `#dismiss-matching`): sent without `matched` it counts the open
+rejections its filter selects (a dry run); its confirming form carries the same inputs hidden with the count
+shown (`matched`) and closes them (http.operations.dismiss_rejections, as the API and the command line do)."""
+
+
 TEMPLATE_HELPERS: Mapping[str, Any] = {
     "down_parts": down_parts,
     "management_oldest_seconds": int(OLDEST_SECONDS),
@@ -202,6 +255,8 @@ TEMPLATE_HELPERS: Mapping[str, Any] = {
     "explain_parked": reasons.explain_parked,
     "explain_hold": reasons.explain_hold,
     "field_label": reasons.field_label,
+    "code_options": lambda: CODE_OPTIONS,
+    "matching_inputs": MATCHING_INPUTS,
 }
 """What operations.html reads beside a request's figures: its labels and the Vietnamese explanations of rejections,
 holds, dead letters and parked rows (the page renders with it, and so do the tests that render the template)."""
@@ -448,8 +503,16 @@ def pager(
 
 
 async def _page(
-    request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None, status: int = 422
+    request: Request,
+    viewer: Viewer,
+    state: State,
+    *,
+    errors: dict[str, str] | None = None,
+    status: int = 422,
+    matching: Mapping[str, Any] | None = None,
 ) -> HTMLResponse:
+    """The operator's page, with `errors` of a form (and its `status`), and `matching`: the filtered dismissal's form
+    as sent (`values`) with what it did (`counted`, a dry run's count; `done`, dismiss_filtered's answer)."""
     principal = viewer.principal
     view = rejections_view(request)
     offsets: dict[str, int | str] = {**list_offsets(request), **view}
@@ -564,6 +627,7 @@ async def _page(
         errors=errors or {},
         notice=notice_text,
         notice_detail=notice_detail,
+        matching=matching or {"values": {}},
         **TEMPLATE_HELPERS,
     )
 
@@ -998,6 +1062,101 @@ async def dismiss_rejection(request: Request, viewer: FormViewer, state: State) 
         )
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
     return _done(request, "rejection_dismissed")
+
+
+EMPTY_FILTER_SAID = N_(
+    "%(field)s: choose a code, or fill in at least one other condition of the filter (event source, sending account,"
+    " received from or before); this page never closes every open rejection at once."
+)
+"""The filtered dismissal's refusal of a filter naming nothing (shared.rejection_dismissal.EmptyFilter), said at
+the code, the field the API's 422 names."""
+EMPTY_WINDOW_SAID = N_("%(field)s: must be earlier than “%(other)s”.")
+NOT_A_MOMENT = N_(
+    "%(field)s: “%(value)s” is not a date and time; pick it in the calendar or enter it as day/month/year"
+    " hour:minute, e.g. %(example)s."
+)
+MOMENT_SHAPES = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
+"""A time typed where there is no date and time picker (Vietnam time): day/month/year, its hour or not."""
+
+
+def typed_moment(raw: str) -> datetime | None:
+    """A moment as a `datetime-local` input sends it (`2026-12-04T19:30`) or a person types it (`04/12/2026 19:30`,
+    a day alone its midnight), read in Vietnam time unless it says its offset; None for anything else, or digits
+    other than ASCII's."""
+    if not raw.isascii():
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        moment = None
+        for shape in MOMENT_SHAPES:
+            try:
+                moment = datetime.strptime(raw, shape)
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VIETNAM_TZ)
+
+
+def _received(form: Any, name: str, errors: dict[str, str]) -> datetime | None:
+    """The time input `name` of the filtered dismissal (None when empty); an error naming it when it is no time."""
+    raw = forms.text(form, name)
+    if not raw:
+        return None
+    moment = typed_moment(raw)
+    if moment is None:
+        errors[name] = _(NOT_A_MOMENT, field=forms.label(name), value=raw[:20], example="04/12/2026 19:30")
+    return moment
+
+
+@router.post("/operations/rejections/matching/dismiss")
+@on_page
+async def dismiss_matching(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Close the open rejections a filter selects (refusal code, event source, sending account, received from /
+    before), with a reason: sent without `matched` it only counts them (a dry run), and the page asks to confirm;
+    the confirming form closes them and the page says matched, dismissed and remaining, offering to go on while some
+    remain. The API's own endpoint does it (http.operations.dismiss_rejections: its role check, checked_filter,
+    dismiss_filtered, audit detail and log line); an empty filter is refused at the code, every mistake at once."""
+    _operator(viewer)
+    form = await posted_form(request, MATCHING_FORM)
+    values = {name: forms.text(form, name) for name in MATCHING_INPUTS}
+    errors: dict[str, str] = {}
+    confirming = "matched" in form  # the confirming form: the count it was shown with
+    shown = forms.text(form, "matched")
+    if confirming and not (is_ascii_number(shown) and len(shown) <= 9):
+        errors["matched"] = forms.hidden_refused("matched")
+    code = values["code"] or None
+    if code is not None and code not in CODE_OPTIONS:
+        errors["code"] = forms.not_a_choice("code", code)
+    criteria: dict[str, Any] = {
+        "code": code,
+        "source": values["source"] or None,
+        "sender": values["sender"] or None,
+        "received_after": _received(form, "received_after", errors),
+        "received_before": _received(form, "received_before", errors),
+    }
+    given = {name: value for name, value in criteria.items() if value is not None}
+    body: RejectionsDismissCreate | None = None
+    try:
+        body = forms.build(RejectionsDismissCreate, {**given, "reason": values["reason"], "dry_run": not confirming})
+    except FormErrors as exc:  # each field's own message: a reason left empty, a source over its length
+        errors |= {key: said for key, said in exc.errors.items() if key not in errors}
+    try:
+        checked_filter(meetings.RejectionFilter.model_construct(**given), every=False)
+    except EmptyFilter:
+        if not any(name in errors for name in criteria):  # a time refused is a condition given, mistyped
+            errors["code"] = _(EMPTY_FILTER_SAID, field=forms.label("code"))
+    except FilterRefused as exc:
+        window = _(EMPTY_WINDOW_SAID, field=forms.label(exc.field), other=forms.label("received_before"))
+        errors.setdefault(exc.field, window if exc.field == "received_after" else forms.not_a_choice("code", code))
+    if errors or body is None:  # with the inputs holding what no text is stored with, over their other refusal
+        refused = FormErrors(errors).errors
+        return await _page(request, viewer, state, errors=refused, status=422, matching={"values": values})
+    done = await operations.dismiss_rejections(body, request, viewer.principal, state)
+    outcome = {"counted": done["matched"]} if body.dry_run else {"done": done}
+    return await _page(request, viewer, state, matching={"values": values, **outcome})
 
 
 REPLAYED_BEFORE = {
