@@ -44,9 +44,7 @@ def scored(world: World, *, held_recorded_at: str | None) -> Iterator[str]:
         "version": "1",
         "name": "Khung thử",
         "effective_from": "2025-10-28",
-        "groups": [
-            {"code": "3", "name": "Chuẩn bị", "items": [{"code": "preparation.notified", "name": "Thông báo"}]}
-        ],
+        "groups": [{"code": "3", "name": "Chuẩn bị", "items": [{"code": "preparation.notified", "name": "Thông báo"}]}],
     }
     world.meetings[meeting_id] = world._meeting(meeting_id, world.cell_a1) | {
         "starts_at": "2026-12-06T19:30:00+07:00",
