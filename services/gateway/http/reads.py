@@ -495,7 +495,9 @@ async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState)
     # the page's own wording (web.explain, one catalog for page and API); imported here: the web package imports this
     from services.gateway.web.explain import explain_line
 
-    criteria = [line | {"explanation": explain_line(line)} for line in score.get("criteria") or ()]
+    # a meeting recorded after it was held says its notice time as the secretary's declaration (explain.declared_notice)
+    recorded = meeting.held_recorded_at
+    criteria = [line | {"explanation": explain_line(line, recorded)} for line in score.get("criteria") or ()]
     return score | {"criteria": criteria, "begun": True, "gate": await score_gate(state, score)}
 
 

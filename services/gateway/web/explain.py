@@ -316,28 +316,47 @@ def _sentence(parts: Sequence[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def explain_part(part: ReasonPart) -> str:
+NOTIFIED_DECLARED = N_("members notified at %(when)s (as declared by the secretary, not sent through chibo)")
+"""The notice part of a meeting its secretary recorded after it was held, its notice time before that recording: the
+time they typed (the cell told its members by other means, README "already held"), which chibo did not send. DOMAIN.md
+`preparation.notified` ("members notified before the start") counts it; the reader is told whose time it is."""
+
+
+def declared_notice(part: ReasonPart, held_recorded_at: datetime | str | None) -> bool:
+    """Whether a notice part (`notified`) names a time the secretary declared: the meeting was recorded after it was
+    held (`held_recorded_at`, a moment or its ISO text) and the notice is before that recording (chibo's own notice
+    of such a meeting is the recording itself)."""
+    recorded = parse_moment(held_recorded_at) if held_recorded_at is not None else None
+    notified = part.notified_at
+    return part.code == ReasonCode.NOTIFIED and recorded is not None and notified is not None and notified < recorded
+
+
+def explain_part(part: ReasonPart, held_recorded_at: datetime | str | None = None) -> str:
     """One reason part in Vietnamese, by its code (`Sinh hoạt 60 phút so với 90 phút quy định (thiếu 30 phút)`, not
-    capitalised); a code this gateway does not know yet reads as "see the recorded facts"."""
+    capitalised); a code this gateway does not know yet reads as "see the recorded facts". `held_recorded_at`: when
+    the meeting was recorded after it was held, if it was (a notice before it is said as declared: declared_notice)."""
+    if declared_notice(part, held_recorded_at):
+        return _(NOTIFIED_DECLARED, when=_moment(part.notified_at))
     say = BY_CODE.get(part.code) if isinstance(part.code, ReasonCode) else None
     return say(part) if say else _(SEE_FACTS)
 
 
-def explain_parts(parts: Sequence[ReasonPart]) -> str:
-    """A line's reason parts in Vietnamese, joined by "; " and capitalised."""
-    return _sentence([explain_part(part) for part in parts])
+def explain_parts(parts: Sequence[ReasonPart], held_recorded_at: datetime | str | None = None) -> str:
+    """A line's reason parts in Vietnamese, joined by "; " and capitalised (`held_recorded_at`: explain_part)."""
+    return _sentence([explain_part(part, held_recorded_at) for part in parts])
 
 
-def explain_line(line: Mapping[str, Any]) -> str:
+def explain_line(line: Mapping[str, Any], held_recorded_at: datetime | str | None = None) -> str:
     """A criterion line's explanation in Vietnamese: by its coded `parts` (CriterionReply.parts, as models or their
-    dicts); only a line stored before evaluation coded its reasons (no parts) is read from its English `reason`."""
+    dicts); only a line stored before evaluation coded its reasons (no parts) is read from its English `reason`.
+    `held_recorded_at`: when its meeting was recorded after it was held, None if it was not (explain_part)."""
     try:
         parts = [ReasonPart.model_validate(part) for part in line.get("parts") or ()]
     except ValidationError:
         parts = []
     if parts:
-        return explain_parts(parts)
-    return explain_legacy_reason(str(line.get("reason") or ""))
+        return explain_parts(parts, held_recorded_at)
+    return explain_legacy_reason(str(line.get("reason") or ""), held_recorded_at)
 
 
 def item_names(framework: dict[str, Any] | None) -> dict[str, tuple[str, str]]:
@@ -362,10 +381,13 @@ def item_name_for(code: str, name: str, kind: str | None) -> str:
 
 
 def explained_lines(
-    score: dict[str, Any], framework: dict[str, Any] | None, kind: str | None = None
+    score: dict[str, Any],
+    framework: dict[str, Any] | None,
+    kind: str | None = None,
+    held_recorded_at: datetime | str | None = None,
 ) -> list[dict[str, Any]]:
-    """The score's criteria with Vietnamese names (as said for a meeting of `kind`: item_name_for) and explanations,
-    grouped in framework order."""
+    """The score's criteria with Vietnamese names (as said for a meeting of `kind`: item_name_for) and explanations
+    (for a meeting recorded after it was held at `held_recorded_at`: explain_part), grouped in framework order."""
     names = item_names(framework)
     lines = []
     for line in score.get("criteria") or []:
@@ -375,7 +397,7 @@ def explained_lines(
                 **line,
                 "group": group,
                 "name": item_name_for(line["code"], name, kind),
-                "explanation": explain_line(line),
+                "explanation": explain_line(line, held_recorded_at),
                 "source_label": _("automatic") if line.get("source") == "auto" else _("assessed by people"),
             }
         )
@@ -657,13 +679,13 @@ def legacy_part(text: str) -> ReasonPart | None:
     return None
 
 
-def explain_legacy_reason(reason: str) -> str:
+def explain_legacy_reason(reason: str, held_recorded_at: datetime | str | None = None) -> str:
     """An English reason of a line stored before evaluation coded its reasons, in Vietnamese: each part read back into
     its code and said by BY_CODE; a part no pattern knows gets a plain Vietnamese note instead of English."""
     said = []
     for text in (piece.strip() for piece in reason.split("; ")):
         part = legacy_part(text)
-        said.append(explain_part(part) if part is not None else _(SEE_FACTS))
+        said.append(explain_part(part, held_recorded_at) if part is not None else _(SEE_FACTS))
     return _sentence(said)
 
 

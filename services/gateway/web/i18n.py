@@ -670,6 +670,15 @@ def recorded_held(meeting: Any) -> bool:
     return _field(meeting, "status") == "scheduled" and _field(meeting, "held_recorded_at") is not None
 
 
+def held_recorded_note(meeting: Any) -> str | None:
+    """`Ghi lại sau khi họp, lúc 21:11 thứ Hai, ngày 07/12/2026` for a meeting (a reply or its dict) its secretary
+    recorded after it was held (`held_recorded_at`, "Ghi lại buổi sinh hoạt đã diễn ra"), None for one scheduled
+    beforehand or by an integration: a reader of a past meeting tells one typed in afterwards (a trial's officer could
+    not, its notice time being the secretary's declaration)."""
+    recorded = _field(meeting, "held_recorded_at")
+    return _("Recorded after the meeting, at %(when)s", when=format_moment(recorded)) if recorded else None
+
+
 def held_correctable(meeting: Any) -> bool:
     """Whether a held meeting's start is still corrected to when it took place (a reply or its dict): its minutes
     recorded and not adopted (status `minutes_submitted`, no `approved_at`), as meetings' check_not_moved_when_held
@@ -1203,6 +1212,7 @@ def globals_() -> dict[str, Any]:
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,
+        "held_recorded_note": held_recorded_note,
         "minutes_label": minutes_label,
         "attendance_label": lambda value: label("attendance", value),
         "absence_reason": absence_reason,

@@ -91,7 +91,8 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
     if score:
         reference = score.get("framework") or {}
         framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
-        lines, gate = explained_lines(score, framework, meeting.kind), gate_note(score, framework)
+        lines = explained_lines(score, framework, meeting.kind, meeting.held_recorded_at)
+        gate = gate_note(score, framework)
         scored_under = framework_note(score, framework)
     followed, members, waiting = await asyncio.gather(
         followed_cells(principal, rpc=state.rpc, directory=state.directory),
