@@ -130,7 +130,8 @@ class Settings(ServiceSettings):
     """Cells judged per transaction by the daily sweep (its cursor commits with each batch)."""
     digest_hour: int = 17
     history_cutoff_days: int = 14
-    """Facts about meetings older than this trigger no alert (bulk imports of history stay silent)."""
+    """Facts about meetings older than this trigger no alert (bulk imports of history stay silent); a meeting's timed
+    check counts the days from its own deadline (handlers.jobs.check_lag)."""
     late_records_grace_minutes: float = Field(default=30.0, ge=0)
     """CHIBO_LATE_RECORDS_GRACE_MINUTES: a meeting that first becomes known here with its records already late (a
     secretary recording a past meeting, an integration's late schedule) has its late-records alerts (minutes_late,

@@ -11,7 +11,7 @@ from shared.envelope import now
 from shared.periods import month_of
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import history_meeting, signed_in
+from tests.web.conftest import DEMO, history_meeting, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -169,3 +169,17 @@ async def test_a_meeting_is_late_two_days_after_the_end_its_minutes_give_not_aft
                 return not await shown()
 
             await eventually(dropped, timeout=60, interval=0.5)
+
+
+async def test_the_late_list_says_history_loaded_in_bulk_sends_no_alert(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A trial's officer saw thôn 2's meeting of last month listed late (no minutes approved, no resolution published)
+    but no late-minutes alert in the inbox: the demo loads that month as history, and facts about meetings older than
+    the history cutoff raise nothing (docs/architecture.md). The list says so where the officer looks."""
+    meeting_id = DEMO.meeting_id("demo-cb-thon-2", DEMO.months[-1])
+    async with signed_in(system, "commune-officer") as officer:
+        page = await officer.get(f"/app/committees/{COMMITTEE}?period={DEMO.period}")
+    assert page.status_code == 200
+    assert f'/meetings/{meeting_id}"' in late_section(page.text)
+    assert "dữ liệu lịch sử nạp hàng loạt" in page.text.split('id="late-minutes-history"', 1)[1].split("</p>", 1)[0]

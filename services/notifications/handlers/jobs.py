@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from services.notifications.domain import rules
-from services.notifications.domain.model import Alert, Recipient
+from services.notifications.domain.model import Alert, Meeting, Recipient
+from services.notifications.domain.settings import RuleConfig
 from services.notifications.handlers.alerts import (
     config_for,
     configs_for,
@@ -235,14 +236,29 @@ async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
     return 0
 
 
+def check_lag(kind: str, meeting: Meeting, config: RuleConfig) -> timedelta:
+    """How long after a known meeting's start its timed check `kind` falls due (rules.meeting_due_times; zero for the
+    checks before the start, and for a meeting without a start): the history cutoff counts from that deadline, not
+    from the start. A committee's own days for the records (DOMAIN.md "Alerts": the superior committee "after more
+    days *(local)*"; `days_after` and `more_days` up to 120 each) can put a late-records check past the 14 days, and
+    judged from the start it raised nothing: with 7 + 10 days a cell's missing minutes never reached its superior
+    committee. A check run more than the cutoff after its own deadline (caught up after a long stop, a meeting moved
+    far back) still raises nothing."""
+    if meeting.starts_at is None:
+        return timedelta(0)
+    due_at = rules.meeting_due_times(meeting, config).get(kind)
+    return max(due_at - meeting.starts_at, timedelta(0)) if due_at is not None else timedelta(0)
+
+
 async def _meeting_job(job: Job, uow: NotificationsUnit, *, now: datetime) -> int:
     meeting = await uow.projection.get_meeting(job.subject_id)
     if meeting is None or not meeting.known:
         return 0
-    if not is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days):
+    config = await config_for(meeting.cell_id, uow, lock=False)
+    lag = check_lag(job.kind, meeting, config)
+    if not is_recent(meeting, now=now - lag, cutoff_days=uow.settings.history_cutoff_days):
         return 0
     ctx = await uow.projection.cell_context(meeting.cell_id)
-    config = await config_for(meeting.cell_id, uow, lock=False)
     alerts: list[Alert]
     if job.kind == "meeting.documents":
         alerts = rules.documents_missing(meeting=meeting, ctx=ctx, config=config, now=now)
