@@ -34,6 +34,12 @@ time.sleep(600)
 """A process listening on a port of its own (printed on its first line), as a service on its HTTP port."""
 
 
+def _listening() -> "subprocess.Popen[str]":
+    """A LISTENER process this test is the parent of and reaps only when it says (asyncio's watcher would reap it at
+    once, so no zombie would be left to see)."""
+    return subprocess.Popen([sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True)
+
+
 @pytest.mark.parametrize("how", ["unreaped", "past_the_window"])
 async def test_a_process_killed_outright_is_said_gone_whether_unreaped_or_first_looked_at_past_the_window(
     how: str,
@@ -42,7 +48,7 @@ async def test_a_process_killed_outright_is_said_gone_whether_unreaped_or_first_
     # it): a killed process its parent has not reaped yet (a zombie: its pid still takes signal 0) counted alive,
     # and one whose last heartbeat was past the window when first looked at was never asked
     board = InstanceBoard(window_seconds=10)
-    child = subprocess.Popen([sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True)
+    child = _listening()
     try:
         assert child.stdout is not None
         port = int(child.stdout.readline())
