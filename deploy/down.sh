@@ -19,7 +19,7 @@ for pidfile in var/run/serve-*.pid var/run/{gateway,notifications,evaluation,mee
   if ours "$name" "$pid"; then
     pkill -TERM -P "$pid" 2>/dev/null
     kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    for _ in $(seq 1 20); do alive "$pid" || break; sleep 0.5; done
     kill -KILL "$pid" 2>/dev/null
     echo "down: stopped $label"
   fi

@@ -12,8 +12,9 @@ on its broker's open connection (say_stopping), or failing that last, on a conne
 them on an exclusive queue of its own (InstanceBoard) and judges each service: `down` when no process reported within
 the window, `degraded` when one of them did not (or reports itself not ok), else `ok`. A process killed outright
 sends no farewell, so before judging, the gateway asks each process of its own host as `make status` does
-(InstanceBoard.check_local): one whose pid is gone and whose port refuses connections is dead at once, not after the
-window (12-20 s of `ok` for a killed service); one merely slow to answer (load) stays reporting until the window.
+(InstanceBoard.check_local): one whose pid is gone (or a zombie) and whose port refuses connections is dead at once,
+not after the window (12-20 s of `ok` for a killed service), and said gone, not merely silent, when first looked at
+past the window; one merely slow to answer (load) stays reporting until the window.
 """
 
 import asyncio
@@ -341,10 +342,11 @@ class InstanceBoard:
             del self._frozen[key]
 
     async def check_local(self, *, timeout: float = 1.0) -> None:
-        """Find dead the processes of this host still within the window (`make status`'s question: does its port
-        answer on 127.0.0.1?): dead when its pid is gone and a connection to its port is refused, both, so a
-        process of another pid or network namespace that shares the host name is never taken for dead; a process
-        that does not answer within `timeout` (busy) is left to the window, so load never makes a service flap.
+        """Find dead the processes of this host, within the window or past it (`make status`'s question: does its
+        port answer on 127.0.0.1?): dead when its pid is gone (or a zombie) and a connection to its port is
+        refused, both, so a process of another pid or network namespace that shares the host name is never taken
+        for dead; a process that does not answer within `timeout` (busy) is left to the window, so load never makes
+        a service flap.
         A process of this host whose pid is stopped by a signal (`kill -STOP`, a debugger: state T in
         /proc/<pid>/stat) is `frozen` from now until it runs again: it answers nothing, though its heartbeats are
         not overdue yet."""
@@ -361,11 +363,9 @@ class InstanceBoard:
                     log.info("instance_found_frozen", instance_service=status.service, pid=status.pid)
             elif self._frozen.pop(key, None) is not None:
                 log.info("instance_running_again", instance_service=status.service, pid=status.pid)
-        local = {
-            key: status
-            for key, status in mine.items()
-            if now - self._latest[key][1] <= self.window_seconds and not pid_alive(status.pid)
-        }
+        # every process of this host not found dead yet, past the window too: one killed before anybody looked (17 s
+        # after a kill -9, its heartbeat past the window) is gone, not merely silent
+        local = {key: status for key, status in mine.items() if not pid_alive(status.pid)}
         refused = await asyncio.gather(*(_port_refuses(s.http_port or 0, timeout) for s in local.values()))
         for key, gone in zip(local, refused, strict=True):
             if gone:
@@ -495,27 +495,34 @@ class InstanceBoard:
         self._channel = None
 
 
-def _pid_stopped(pid: int) -> bool:
-    """Whether process `pid` of this host is stopped by a signal (state T, or t when traced, in /proc/<pid>/stat);
-    False when it runs, is gone, or /proc cannot tell (another system)."""
+def _pid_state(pid: int) -> str | None:
+    """The state letter of process `pid` of this host in /proc/<pid>/stat (R, S, T, Z, ...); None when it is gone or
+    /proc cannot tell (another system)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             # "pid (comm) S ...": the state follows the command's closing parenthesis (a command may hold spaces)
-            state = stat.read().rsplit(")", 1)[1].split()[0]
+            return stat.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
-        return False
-    return state in ("T", "t")
+        return None
+
+
+def _pid_stopped(pid: int) -> bool:
+    """Whether process `pid` of this host is stopped by a signal (state T, or t when traced, in /proc/<pid>/stat);
+    False when it runs, is gone, or /proc cannot tell (another system)."""
+    return _pid_state(pid) in ("T", "t")
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process `pid` runs on this host (one of another user counts: it exists)."""
+    """Whether a process `pid` runs on this host (one of another user counts: it exists). A zombie (state Z or X in
+    /proc/<pid>/stat: exited, its parent has not reaped it yet) runs nothing: it is not alive, though signal 0 still
+    reaches its pid (a trial's meetings, killed with -9 and left unreaped, read `silent`, not gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return _pid_state(pid) not in ("Z", "X")
 
 
 async def _port_refuses(port: int, timeout: float) -> bool:

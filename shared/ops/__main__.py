@@ -457,6 +457,16 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def command_parser(root: argparse.ArgumentParser, *words: str) -> argparse.ArgumentParser:
+    """The parser of the subcommand `words` name under `root` (`rejections`, `dismiss`), so a check made after
+    parsing says its error with that command's usage, as argparse says its own; KeyError for no such command."""
+    command = root
+    for word in words:
+        (subcommands,) = [action for action in command._actions if isinstance(action, argparse._SubParsersAction)]
+        command = subcommands.choices[word]
+    return command
+
+
 def param_setting(text: str) -> tuple[str, str]:
     """`NAME=VALUE` of `alert-rules set --param`: the name and the value's text (read by `param_value` once the
     committee is known); ArgumentTypeError without a name."""
@@ -783,8 +793,7 @@ async def dismiss_filtered_action(
         "dismissed": done["dismissed"],
         "remaining": done["remaining"],
     }
-    await audit(settings, path="/cli/rejections/dismiss", status=200, detail=detail)
-    log.info("operator_action", sub=operator(), **detail)
+    await audit(settings, path="/cli/rejections/dismiss", status=200, detail=detail)  # its one operator_action line
     return done
 
 
@@ -1250,12 +1259,17 @@ def asks_as_gateway(args: argparse.Namespace) -> bool:
 def main(argv: Sequence[str] | None = None, *, checkout: Path = CHECKOUT) -> int:
     """Parse, run on the settings of `checkout` (exported, else its var/up.env, else the defaults; the system acted
     on said first on stderr), print the result as JSON; the exit code."""
-    args = parser().parse_args(argv)
+    root = parser()
+    # words no command takes are refused by that command (its usage), not by the top level as parse_args does
+    args, unknown = root.parse_known_args(argv)
+    if unknown:
+        command_parser(root, args.area, args.action).error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.area == "rejections" and args.action == "dismiss":
         try:
             args.selected = dismissal_filter(args)
         except BadFilter as exc:
-            parser().error(f"rejections dismiss: {exc}")  # exit 2, as a wrong argument
+            # exit 2, as a wrong argument, with the usage of the command given, as argparse says its own errors
+            command_parser(root, args.area, args.action).error(str(exc))
     with ExitStack() as system:
         try:
             settings = system.enter_context(

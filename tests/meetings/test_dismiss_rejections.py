@@ -169,8 +169,16 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
     )
     assert (counted["matched"], counted["dismissed"], counted["dry_run"]) == (4, 0, True)
     assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}
-    done = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "dismiss", *which, *reason)
+    run = await asyncio.to_thread(run_ops, amqp_url, database_url, "rejections", "dismiss", *which, *reason)
+    assert run.returncode == 0, run.stderr
+    done = json.loads(run.stdout)
     assert (done["matched"], done["dismissed"], done["remaining"]) == (4, 4, 0)
+    # one dismissal, one `operator_action` line (a trial saw two: the audit's and the command's own)
+    lines = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]  # after "acting on ..."
+    logged = [line for line in lines if line.get("event") == "operator_action"]
+    assert [(line["action"], line.get("dismissed"), line.get("path")) for line in logged] == [
+        ("rejections_dismissed", 4, "/cli/rejections/dismiss")
+    ], run.stderr
     assert done["filter"] == {"code": FOREIGN, "source": source, "received_after": "2026-11-02T01:00:00Z"}
     closed = await statuses(db, source)
     assert [closed[i][0] for i in ids] == ["dismissed"] * 4 + ["open"] * 3

@@ -2,8 +2,11 @@
 or a reboot the pid may belong to another program: `make up` then thought the service was running (and waited 90 s
 for its health before failing) and `make down` would have sent that program SIGTERM."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +61,25 @@ def test_a_pid_reused_by_another_program_is_not_the_service(tmp_path: Path, stra
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     assert not running(tmp_path, "evaluation", dead.pid)
+
+
+def alive(pid: int) -> bool:
+    """`alive PID` of deploy/pids.sh."""
+    answer = subprocess.run(["bash", "-c", f'source "{ROOT}/deploy/pids.sh" && alive {pid}'], check=False, timeout=30)
+    return answer.returncode == 0
+
+
+def test_a_killed_process_not_yet_reaped_is_not_alive(stranger: int) -> None:
+    # a zombie's pid still takes signal 0: `make down` waited 10 s on one and the health view called a killed
+    # service silent, not gone (shared.instances.pid_alive says the same)
+    assert alive(stranger)
+    os.kill(stranger, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while _state(stranger) != "Z":  # the kill is delivered asynchronously; its parent (this test) reaps it later
+        assert time.monotonic() < deadline, "never a zombie"
+    assert not alive(stranger)
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]

@@ -4,16 +4,73 @@ reports within the window, degraded when one is silent or not ok, a clean stop i
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
+
+import pytest
 
 from shared.instances import InstanceBoard, InstanceIdentity
 from tests.support.running import eventually, free_port
 
 
-def _stopped(pid: int) -> bool:
+def _state(pid: int) -> str:
     with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
+def _stopped(pid: int) -> bool:
+    return _state(pid) == "T"
+
+
+LISTENER = """
+import socket, sys, time
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+print(server.getsockname()[1], flush=True)
+time.sleep(600)
+"""
+"""A process listening on a port of its own (printed on its first line), as a service on its HTTP port."""
+
+
+def _listening() -> "subprocess.Popen[str]":
+    """A LISTENER process this test is the parent of and reaps only when it says (asyncio's watcher would reap it at
+    once, so no zombie would be left to see)."""
+    return subprocess.Popen([sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("how", ["unreaped", "past_the_window"])
+async def test_a_process_killed_outright_is_said_gone_whether_unreaped_or_first_looked_at_past_the_window(
+    how: str,
+) -> None:
+    # a trial: meetings 17 s after `kill -9` read `silent for 17 s` without "(its process is gone)" (evaluation had
+    # it): a killed process its parent has not reaped yet (a zombie: its pid still takes signal 0) counted alive,
+    # and one whose last heartbeat was past the window when first looked at was never asked
+    board = InstanceBoard(window_seconds=10)
+    child = _listening()
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        identity = InstanceIdentity("meetings", http_port=port)
+        identity.pid = child.pid
+        board.record(identity.status("ok", []), received=time.monotonic() - (30 if how == "past_the_window" else 0))
+        await board.check_local()
+        assert "its process is gone" not in " ".join(board.view("meetings")[2])  # alive: silent at most
+        os.kill(child.pid, signal.SIGKILL)
+        if how == "unreaped":
+            await eventually(lambda: _state(child.pid) == "Z", timeout=30)  # exited, its parent (this test) not told
+        else:
+            child.wait(timeout=30)
+        await board.check_local()
+        status, instances, attention = board.view("meetings")
+        assert (status, [i["state"] for i in instances]) == ("down", ["missing"])
+        assert attention[0].startswith(f"pid {child.pid} on ") and attention[0].endswith(" (its process is gone)")
+    finally:
+        child.kill()
+        child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
 
 
 def test_a_service_is_judged_by_all_of_its_processes() -> None:

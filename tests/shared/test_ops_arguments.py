@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.ops.__main__ import BOUNDS, Name, Whole, listing_key, moment, param_setting, parser, reason
+from shared.ops.__main__ import BOUNDS, Name, Whole, listing_key, main, moment, param_setting, parser, reason
 
 FREE_TYPES = (reason, param_setting, moment, listing_key)
 """Argument types that bound what they take themselves (a reason's 1-500 characters, a parameter's NAME=VALUE, an
@@ -143,3 +143,50 @@ def test_a_purge_listings_value_of_5000_characters_is_refused_without_echoing_it
         parser().parse_args(line)
     err = capsys.readouterr().err
     assert exited.value.code == 2 and f"argument {name}: " in err and len(err) < 1000, err[:300]
+
+
+def refused_usage(line: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The error `line` is refused with before anything runs (exit 2): its stderr."""
+    with pytest.raises(SystemExit) as exited:
+        main(line)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2, err
+    return err
+
+
+@pytest.mark.parametrize("words", [w for w, _ in subcommands()], ids=[" ".join(w) for w, _ in subcommands()])
+def test_every_command_s_own_error_shows_its_own_usage(words: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    # a trial's `rejections dismiss --reason ...` with no criterion printed the top-level usage: the operator read
+    # `python -m shared.ops [-h] {dead-letters,...}` for a mistake in one command's options
+    prog = f"python -m shared.ops {' '.join(words)}"
+    err = refused_usage([*words, "--no-such-option-h554"], capsys)
+    assert err.startswith(f"usage: {prog} ") and f"\n{prog}: error: " in err, err
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (["rejections", "dismiss", "--reason", "Rác"], "--all to dismiss every open rejection"),
+        (["rejections", "dismiss", "--reason", "Rác", "--id", "r1", "--code", "x"], "--id names one rejection"),
+        (["rejections", "dismiss", "--reason", "Rác", "--code", "no_such_code"], "--code"),
+        (
+            [
+                "rejections",
+                "dismiss",
+                "--reason",
+                "Rác",
+                "--after",
+                "2026-11-03T00:00:00+00:00",
+                "--before",
+                "2026-11-02T00:00:00+00:00",
+            ],
+            "--after: must be before --before",
+        ),
+    ],
+)
+def test_a_dismissal_s_criteria_refused_after_parsing_show_the_dismiss_usage(
+    line: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused_usage(line, capsys)
+    prog = "python -m shared.ops rejections dismiss"
+    assert err.startswith(f"usage: {prog} ") and f"\n{prog}: error: " in err and said in err, err
