@@ -183,6 +183,15 @@ def test_a_dismissal_that_leaves_some_open_offers_to_close_them_with_the_same_fi
     assert "Đóng tiếp 850 lỗi từ chối còn mở" in page
 
 
+def test_the_code_list_offers_the_rejections_stored_without_a_code() -> None:
+    """Most rejections carry no refusal code (schema and envelope refusals, whole bodies, dropped held events: an
+    operator trial's fifth finding); the page offers them by `none`, as `--code none` and the API pick them, in
+    Vietnamese, so its dismissal can select them by code as well as by time."""
+    page = operations_html(rejections={"items": [], "total": 0})
+    assert '<option value="none"' in page, "no choice for rejections stored without a refusal code"
+    assert "Không có mã lý do (sự kiện sai lược đồ hoặc sai phần bao gói" in page
+
+
 @pytest.mark.e2e
 async def test_in_chromium_the_filter_is_counted_then_confirmed(
     browser: Browser, system: RunningSystem, province: dict[str, str]

@@ -43,13 +43,12 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
 from shared.broker_api import OLDEST_SECONDS
 from shared.contracts import meetings_rpc as meetings
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM, EmptyFilter, FilterRefused, checked_filter
 from shared.envelope import GATEWAY_SOURCE
 from shared.logs import get_logger
 from shared.outages import BROKER, outage_of
 from shared.periods import VIETNAM_TZ
 from shared.refusals import RefusalCode
-from shared.rejection_dismissal import EmptyFilter, FilterRefused, checked_filter
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
 
@@ -203,10 +202,15 @@ CODES_SAID = {**reasons.BY_CODE, RefusalCode.MEMBER_UNKNOWN: N_("The member is n
 CODE_OPTIONS: Mapping[str, str] = {
     "": ANY_CODE,
     **{str(code): CODES_SAID[code] for code in RefusalCode if code not in NOT_A_REJECTIONS_CODE},
+    meetings.NO_CODE: N_(
+        "Stored without a refusal code (an event invalid by its schema or envelope, a "
+        "whole body refused, a held event dropped)"
+    ),
 }
 """The refusal codes the filtered dismissal offers (those a rejection can carry: a held event dropped keeps its
 hold's `member_unknown`), each by what the lists say of it (reasons.BY_CODE; the page adds the code, as two codes may
-read alike); "" for any code. A KeyError here is a new RefusalCode the lists say nothing of yet."""
+read alike); "" for any code, meetings.NO_CODE for the rejections stored without one (most of them).
+A KeyError here is a new RefusalCode the lists say nothing of yet."""
 MATCHING_FORM = forms.FormLabels(
     fields={
         "source": N_("Event source"),
@@ -1068,7 +1072,7 @@ EMPTY_FILTER_SAID = N_(
     "%(field)s: choose a code, or fill in at least one other condition of the filter (event source, sending account,"
     " received from or before); this page never closes every open rejection at once."
 )
-"""The filtered dismissal's refusal of a filter naming nothing (shared.rejection_dismissal.EmptyFilter), said at
+"""The filtered dismissal's refusal of a filter naming nothing (shared.contracts.meetings_rpc.EmptyFilter), said at
 the code, the field the API's 422 names."""
 EMPTY_WINDOW_SAID = N_("%(field)s: must be earlier than “%(other)s”.")
 NOT_A_MOMENT = N_(
