@@ -454,9 +454,9 @@ def test_an_already_replayed_rejection_whose_replay_was_held_says_it_is_held_not
 
 def test_an_hour_that_is_no_hour_names_the_hour_and_how_to_write_it() -> None:
     errors: dict[str, str] = {}
-    form = {"start_date": "2026-12-04", "start_time": "7h30"}
+    form = {"start_date": "2026-12-04", "start_time": "7 rưỡi"}
     assert forms.meeting_start(form, errors, now=datetime(2026, 12, 1, 20, 0, tzinfo=VIETNAM_TZ)) is None
-    assert errors == {"starts_at": "Giờ: “7h30” không phải giờ hợp lệ; nhập theo dạng 19:30."}
+    assert errors == {"starts_at": "Giờ: “7 rưỡi” không phải giờ hợp lệ; nhập theo dạng 19:30."}
     errors = {}
     assert forms.meeting_start({**form, "start_date": "ngày mai", "start_time": "19:30"}, errors) is None
     assert errors == {

@@ -49,10 +49,13 @@ from shared.logs import get_logger
 from shared.membership import not_listed
 from shared.periods import VIETNAM_TZ
 from shared.plausible import (
+    EARLIEST_DAY,
     HELD_RECORD_WINDOW,
+    LATEST_DAY,
     LONGEST_MEETING,
     already_past,
     begins_later,
+    day_problem,
     held_too_long_ago,
     meeting_start_problem,
     moved_into_the_past,
@@ -931,13 +934,15 @@ def moment(form: Any, date_name: str, time_name: str, errors: dict[str, str], *,
         problems.append(required(date_name, name=input_label(date_name, field)))
     elif (parsed_day := parse_day(day)) is None:
         problems.append(not_a_day(date_name, day))
+    elif (outside := day_outside(input_label(date_name, field), parsed_day)) is not None:
+        problems.append(outside)
+        parsed_day = None
     if not clock:
         problems.append(required(time_name, name=input_label(time_name, field)))
     else:
-        try:
-            parsed_clock = time.fromisoformat(clock)
-        except ValueError:
-            out_of_range = _out_of_range(CLOCK_SHAPE.match(clock), clock_problem)
+        parsed_clock = parse_clock(clock)
+        if parsed_clock is None:
+            out_of_range = _out_of_range(clock_shape(clock), clock_problem)
             problems.append(
                 field_said(input_label(time_name, field), out_of_range)
                 if out_of_range
@@ -977,6 +982,33 @@ def parse_day(raw: str) -> date | None:
 
 CLOCK_SHAPE = re.compile(r"^([0-9]{2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?$")
 """An hour as a time input sends it (19:30, 19:30:15), each part read as written."""
+TYPED_CLOCK = re.compile(r"^([0-9]{1,2})\s*(?::|h|g|giờ)\s*(?:([0-9]{2})\s*(?:phút|p)?)?$", re.IGNORECASE)
+"""An hour as a person writes it in Vietnamese where there is no time picker, each part read as written: 19h30, 19h,
+19g30, 19 giờ 30 (phút), 19 giờ, 7h05, 7:05 (minutes two digits, ASCII digits only: ١٩h٣٠ is no hour)."""
+
+
+def clock_shape(raw: str) -> re.Match[str] | None:
+    """The hour and minute of `raw` as written, by shape alone (CLOCK_SHAPE, TYPED_CLOCK; a minute left out is
+    group 2 None), None when it is none of them: what clock_problem judges out of range (24h00, 19h60)."""
+    return CLOCK_SHAPE.match(raw) or TYPED_CLOCK.match(raw)
+
+
+def parse_clock(raw: str) -> time | None:
+    """An hour of the day as a time input sends it (19:30, 19:30:15) or as a person types it in Vietnamese
+    (TYPED_CLOCK: 19h30, 19h, 19g30, 19 giờ 30, 7h05); None when it is none of them, out of range (24h00, 19h60) or
+    written in other digits than 0-9."""
+    if raw.isascii():
+        try:
+            return time.fromisoformat(raw)
+        except ValueError:
+            pass
+    matched = TYPED_CLOCK.match(raw)  # its digits are [0-9]: ١٩h٣٠ and １９h３０ are no hour
+    if matched is None:
+        return None
+    hour, minute = int(matched[1]), int(matched[2] or 0)
+    return time(hour, minute) if clock_problem(hour, minute) is None else None
+
+
 DAY_SHAPES = (
     (re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"), (1, 2, 3)),
     (re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$"), (3, 2, 1)),
@@ -996,7 +1028,7 @@ def _out_of_range(matched: re.Match[str] | None, problem: Any, order: Sequence[i
     the parts `matched` holds (in `order`), None when nothing is."""
     if matched is None:
         return None
-    found = problem(*(int(matched[index]) for index in order))
+    found = problem(*(int(matched[index] or 0) for index in order))
     return explain_time_problem(found) if found else None
 
 
@@ -1025,7 +1057,25 @@ def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = Non
     parsed = parse_day(raw)
     if parsed is None:
         errors[field or name] = not_a_day(field or name, raw)
+    elif (outside := day_outside(label(field or name), parsed)) is not None:
+        errors[field or name] = outside
+        return None
     return parsed
+
+
+def day_outside(field: str, parsed: date) -> str | None:
+    """`<field>: ngày 01/01/0001 nằm ngoài …` for a date before EARLIEST_DAY (1900) or after LATEST_DAY (2199), the
+    days any event may carry (shared.plausible.day_problem): a mistyped year, never said as a day already past; None
+    for a date within them."""
+    if day_problem(parsed) is None:
+        return None
+    return _(
+        "%(field)s: %(day)s is outside the dates the system takes (%(earliest)s to %(latest)s); check the year.",
+        field=field,
+        day=format_short_date(parsed),
+        earliest=format_short_date(EARLIEST_DAY),
+        latest=format_short_date(LATEST_DAY),
+    )
 
 
 def typed_point(raw: str) -> float | None:

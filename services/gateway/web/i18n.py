@@ -83,7 +83,7 @@ def format_day(value: date | datetime | str | None) -> str:
     if isinstance(value, datetime):
         value = local(value).date()
     weekday = _(WEEKDAYS[value.weekday()])
-    return _("%(weekday)s, day %(date)s", weekday=weekday, date=value.strftime("%d/%m/%Y"))
+    return _("%(weekday)s, day %(date)s", weekday=weekday, date=short_date(value))
 
 
 def format_moment(value: datetime | str | None) -> str:
@@ -110,7 +110,12 @@ def format_short_date(value: date | datetime | str | None) -> str:
     if isinstance(value, datetime):
         value = local(value)
     assert value is not None
-    return value.strftime("%d/%m/%Y")
+    return short_date(value)
+
+
+def short_date(value: date) -> str:
+    """`04/12/2026`, the year always in four digits (`01/01/0001`: strftime's %Y writes year 1 as `1`)."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def format_share(value: float | None) -> str:
