@@ -25,15 +25,21 @@ operators U+2061-U+2064, the soft hyphen, variation selectors, the Hangul filler
 U+E0000-U+E0FFF... A hand list missed U+2061-U+2064: a name or title of them alone counted as filled."""
 
 
+BLANK_LOOKING = frozenset("\u2800")
+"""Characters that are neither Unicode whitespace nor default ignorable yet print as an empty cell: the Braille
+pattern blank U+2800 (a symbol, So), which a trial's minutes content of "only spaces" pasted from a chat held and
+which was saved as said. Blank as much as a space is (is_blank_char)."""
+
+
 def is_ignorable(char: str) -> bool:
     """True for a character of Unicode's Default_Ignorable_Code_Point (IGNORABLE): one that shows nothing."""
     return IGNORABLE.match(char) is not None
 
 
 def is_blank_char(char: str) -> bool:
-    """True for a character that shows nothing: Unicode whitespace (U+00A0, U+3000, line breaks...) or a default
-    ignorable one (is_ignorable: U+200B, U+2062, U+3164...)."""
-    return char.isspace() or IGNORABLE.match(char) is not None
+    """True for a character that shows nothing: Unicode whitespace (U+00A0, U+3000, line breaks...), a default
+    ignorable one (is_ignorable: U+200B, U+2062, U+3164...) or one of BLANK_LOOKING (U+2800)."""
+    return char.isspace() or char in BLANK_LOOKING or IGNORABLE.match(char) is not None
 
 
 def has_text(value: str | None) -> bool:
@@ -46,7 +52,9 @@ def has_text(value: str | None) -> bool:
     stripped = value.strip()
     if not stripped:
         return False
-    return IGNORABLE.match(stripped) is None or not all(is_blank_char(char) for char in stripped)
+    if IGNORABLE.match(stripped) is None and stripped[0] not in BLANK_LOOKING:
+        return True
+    return not all(is_blank_char(char) for char in stripped)
 
 
 def said_or_blank(value: str | None) -> str:

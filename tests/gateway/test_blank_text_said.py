@@ -15,7 +15,7 @@ from tests.gateway.test_typed_text import BASES, TEXT_FIELDS
 from tests.support.ids import random_id
 
 
-@pytest.mark.parametrize("blank", ["\u200b", "   ", "", "\u3000\u200b\u2060"])
+@pytest.mark.parametrize("blank", ["\u200b", "   ", "", "\u3000\u200b\u2060", "\u2800 \u2800"])
 @pytest.mark.parametrize(("command", "field"), TEXT_FIELDS)
 async def test_a_blank_text_of_any_command_says_it_must_hold_visible_text_naming_the_field(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, command: str, field: str, blank: str

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from shared.contracts import meetings as contract
 from shared.text import (
     BIDI_CONTROLS,
+    BLANK_LOOKING,
     INVISIBLE,
     STEERING_CHARS,
     code_point,
@@ -164,7 +165,7 @@ def test_a_text_is_blank_when_each_character_is_a_space_or_default_ignorable_ove
             assert (char in ignorable) == (not shows and not char.isspace()), code_point(char)
         elif char in ignorable:
             assert category == "Cn" or char in OTHER_IGNORABLE, code_point(char)
-    blank = {char for char in every if char.isspace()} | ignorable
+    blank = {char for char in every if char.isspace()} | ignorable | BLANK_LOOKING
     assert [char for char in every if has_text(char) == (char in blank)] == []
     assert [char for char in every if is_blank_char(char) != (char in blank)] == []
     for char in blank:  # blank edges of each blank character are trimmed too

@@ -4,10 +4,13 @@ date of year 0001 was said as "ngày 01/01/1 đã qua" instead of a mistyped yea
 from datetime import date, datetime, time
 
 import pytest
+from starlette.datastructures import FormData
 
 from services.gateway.web import forms
 from services.gateway.web.i18n import format_day, format_short_date
+from services.gateway.web.pages.secretary import _minutes_body
 from shared.periods import VIETNAM_TZ
+from shared.text import has_text, said_or_blank
 
 NOW = datetime(2026, 12, 1, 20, 0, tzinfo=VIETNAM_TZ)
 
@@ -73,3 +76,23 @@ def test_a_date_is_written_with_a_four_digit_year() -> None:
     assert format_short_date(date(1, 1, 1)) == "01/01/0001"
     assert format_day(date(1, 1, 1)).endswith("ngày 01/01/0001")
     assert format_short_date(date(2026, 12, 4)) == "04/12/2026"
+
+
+@pytest.mark.parametrize("blank", ["   ", " \r\n \r\n ", "\u3000\u00a0", "\u2800\u2800", "\u2800 \u3164"])
+def test_minutes_content_of_only_spaces_is_stored_as_none_and_a_blank_required_text_is_refused(blank: str) -> None:
+    """Trial h557: minutes whose content was only spaces were saved as said. Every blank text reads as empty
+    (shared.text.has_text): the optional content and conclusions are left out; a reason the form needs is refused."""
+    form = FormData(
+        {
+            "day": "2026-11-30",
+            "started": "19:30",
+            "ended": "21:00",
+            "chair_id": "m1",
+            "recorder_id": "m2",
+            "content": blank,
+            "conclusions": f"Kết luận{blank}",
+        }
+    )
+    body = _minutes_body(form, "meeting-1")
+    assert "content" not in body and body["conclusions"] == "Kết luận"
+    assert not has_text(blank) and said_or_blank(f"{blank}Nội dung{blank}") == "Nội dung"
