@@ -514,6 +514,8 @@ class RejectionsDismissedReply(Reply):
     dry_run: bool
 
 
+REFUSAL_CODES: Final = frozenset(str(code) for code in RefusalCode)
+"""Every refusal code's value, read once: what a filter's `code` may name besides NO_CODE (checked_filter)."""
 EMPTY_FILTER = (
     "a filtered dismissal names at least one of code, source, sender, received_before, received_after;"
     " to dismiss every open rejection say all"
@@ -537,7 +539,7 @@ def checked_filter(selected: RejectionFilter, *, every: bool) -> RejectionFilter
     a dismissal. The one check of a filtered dismissal: the command line, the API and DismissRejections itself."""
     if not selected.given() and not every:
         raise EmptyFilter(EMPTY_FILTER, field="code")
-    if selected.code is not None and selected.code != NO_CODE and selected.code not in set(RefusalCode):
+    if selected.code is not None and selected.code != NO_CODE and selected.code not in REFUSAL_CODES:
         raise FilterRefused(
             f"{selected.code!r} is no refusal code (shared.refusals.RefusalCode; {NO_CODE!r}: stored without one)",
             field="code",

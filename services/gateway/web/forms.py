@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -985,6 +985,26 @@ CLOCK_SHAPE = re.compile(r"^([0-9]{2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?$")
 TYPED_CLOCK = re.compile(r"^([0-9]{1,2})\s*(?::|h|g|giờ)\s*(?:([0-9]{2})\s*(?:phút|p)?)?$", re.IGNORECASE)
 """An hour as a person writes it in Vietnamese where there is no time picker, each part read as written: 19h30, 19h,
 19g30, 19 giờ 30 (phút), 19 giờ, 7h05, 7:05 (minutes two digits, ASCII digits only: ١٩h٣٠ is no hour)."""
+
+
+def parse_day_and_clock(raw: str, zone: tzinfo) -> datetime | None:
+    """A moment as a `datetime-local` input sends it (`2026-12-04T19:30`, an offset kept when it says one) or as a
+    person types it, a day (parse_day) then its hour (parse_clock: `04/12/2026 19:30`, `04/12/2026 19h30`; a day
+    alone its midnight), read in `zone` unless it says its offset; None for anything else."""
+    moment = None
+    if raw.isascii():  # fromisoformat reads no other digits, but say so
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+    if moment is None:
+        day_part, _space, clock_part = raw.strip().partition(" ")
+        parsed_day = parse_day(day_part)
+        parsed_clock = parse_clock(clock_part.strip()) if clock_part.strip() else time(0, 0)
+        if parsed_day is None or parsed_clock is None:
+            return None
+        moment = datetime.combine(parsed_day, parsed_clock)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 def clock_shape(raw: str) -> re.Match[str] | None:

@@ -1079,29 +1079,6 @@ NOT_A_MOMENT = N_(
     "%(field)s: “%(value)s” is not a date and time; pick it in the calendar or enter it as day/month/year"
     " hour:minute, e.g. %(example)s."
 )
-MOMENT_SHAPES = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
-"""A time typed where there is no date and time picker (Vietnam time): day/month/year, its hour or not."""
-
-
-def typed_moment(raw: str) -> datetime | None:
-    """A moment as a `datetime-local` input sends it (`2026-12-04T19:30`) or a person types it (`04/12/2026 19:30`,
-    a day alone its midnight), read in Vietnam time unless it says its offset; None for anything else, or digits
-    other than ASCII's."""
-    if not raw.isascii():
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        moment = None
-        for shape in MOMENT_SHAPES:
-            try:
-                moment = datetime.strptime(raw, shape)
-                break
-            except ValueError:
-                continue
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VIETNAM_TZ)
 
 
 def _received(form: Any, name: str, errors: dict[str, str]) -> datetime | None:
@@ -1109,7 +1086,7 @@ def _received(form: Any, name: str, errors: dict[str, str]) -> datetime | None:
     raw = forms.text(form, name)
     if not raw:
         return None
-    moment = typed_moment(raw)
+    moment = forms.parse_day_and_clock(raw, VIETNAM_TZ)
     if moment is None:
         errors[name] = _(NOT_A_MOMENT, field=forms.label(name), value=raw[:20], example="04/12/2026 19:30")
     return moment

@@ -684,6 +684,8 @@ async def _record_page(
         **adoption_shown(meeting, form if section == "approval" else None),
     }
     clock = _clock(reply.starts_at) if reply.starts_at else ""
+    today = f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}"  # the day the page offers a task's completion (one reading)
+    stored_adoption = adoption_shown(meeting)  # the adoption form's moment as stored or defaulted (not as typed)
     carried = unsaved_parts(
         typed,
         skip=saved or section,
@@ -693,11 +695,11 @@ async def _record_page(
         minutes=minutes,
         manual=manual,
         fresh_start={"start_date": meeting_day(meeting), "start_time": clock or "19:30", "location": reply.location},
-        today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
+        today=today,
         task_sent=str(request.path_params.get("task_id") or "") if (saved or section) == "tasks" else "",
     )
     # a task's day typed, the task gone since (its minutes replaced elsewhere): no row of the page shows it any more
-    gone_tasks = task_lines(sent_values(typed), meeting, vanished=True) if typed is not None else []
+    gone_tasks = task_lines(sent_values(typed), meeting, today=today, vanished=True) if typed is not None else []
     if done is not None and not carried.parts and not gone_tasks:
         return _done(meeting_id, done)
     # a part typed whose form the page no longer has (the meeting adopted, cancelled, moved ahead in the meantime):
@@ -722,6 +724,7 @@ async def _record_page(
                 meeting=meeting,
                 members=members,
                 manual=manual,
+                today=today,
                 roster=carried.roster if part in carried.parts else roster_sent(form) if form is not None else {},
                 minutes=carried.minutes if part in carried.parts else minutes_sent(form) if form is not None else None,
             )
@@ -790,13 +793,13 @@ async def _record_page(
         took=took or {},
         take_stored=TAKE_STORED,
         sent=sent,
-        today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
+        today=today,
         meeting_day=meeting_day(meeting),
         # the saved minutes' own day, warned of on the correction form (moved off it, adoption waits for them)
         minutes_day=minutes_day(meeting) if meeting.get("approved_at") is None else "",
         # the adoption form's moment until the secretary says otherwise: the meeting's end (adoption_default)
-        adopted_on=adoption_shown(meeting)["shown_adopted_on"],
-        adopted_clock=adoption_shown(meeting)["shown_adopted_clock"],
+        adopted_on=stored_adoption["shown_adopted_on"],
+        adopted_clock=stored_adoption["shown_adopted_clock"],
         off_minutes_notice=said == "rescheduled_off_minutes",
         **shown,
         shown_clock=clock,
@@ -1164,12 +1167,14 @@ def typed_lines(
     meeting: dict[str, Any],
     members: Mapping[str, Any],
     manual: Any,
+    today: str,
     roster: Mapping[str, Any] | None = None,
     minutes: dict[str, Any] | None = None,
 ) -> list[tuple[str, str]]:
     """The lines (label, value as typed) saying what was typed into record page part `part`: `values` the part's
-    inputs as sent; `roster` the rows (member id to status and reason) and `minutes` the values (minutes_sent) as
-    typed for those parts, each line only what differs from what is stored now."""
+    inputs as sent (`today`, YYYY-MM-DD, the completion day the page offered: task_lines); `roster` the rows (member
+    id to status and reason) and `minutes` the values (minutes_sent) as typed for those parts, each line only what
+    differs from what is stored now."""
 
     def name(person: Any) -> str:
         return plain_name(str((members.get(str(person)) or {}).get("full_name") or person or ""))
@@ -1205,7 +1210,7 @@ def typed_lines(
         ]
         return lines + said(("comment",))
     if part == "tasks":
-        return task_lines(values, meeting, vanished=False)
+        return task_lines(values, meeting, today=today, vanished=False)
     if part == "attendance":
         return roster_lines(roster or {}, meeting, name)
     if part == "minutes" and minutes is not None:
@@ -1213,13 +1218,14 @@ def typed_lines(
     return []
 
 
-def task_lines(values: Mapping[str, Any], meeting: dict[str, Any], *, vanished: bool) -> list[tuple[str, str]]:
+def task_lines(
+    values: Mapping[str, Any], meeting: dict[str, Any], *, today: str, vanished: bool
+) -> list[tuple[str, str]]:
     """typed_lines of the tasks' completion days (`completed_on-TASK` of `values`, the page as sent), each typed other
     than its page showed it (`was.completed_on-TASK`, else the day the page offered: today): of the meeting's tasks,
     or (`vanished`) of tasks the meeting no longer has (its minutes replaced elsewhere), labelled by the task's
-    description, "Nhiệm vụ" for one gone."""
+    description, "Nhiệm vụ" for one gone; `today` (YYYY-MM-DD) the page's own reading of the day."""
     described = {str(task.get("task_id")): str(task.get("description") or "") for task in meeting.get("tasks") or []}
-    today = f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}"
     lines = []
     for key, value in values.items():
         task_id = str(key).removeprefix("completed_on-")
