@@ -64,6 +64,10 @@ class RulesReply(Reply):
 
     unit_id: str
     rules: dict[str, dict[str, Any]]
+    history_cutoff_days: int | None = None
+    """Notifications' CHIBO_HISTORY_CUTOFF_DAYS as it runs: a fact about a meeting that started more days ago than this
+    raises no alert (bulk-loaded history stays silent: docs/architecture.md), so a page can say how old; None from a
+    notifications that does not tell it."""
 
 
 class LateMinutesReply(Reply):

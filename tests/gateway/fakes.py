@@ -17,6 +17,7 @@ from typing import Any
 import aio_pika
 from faststream.rabbit import RabbitBroker
 
+from services.notifications.config import Settings as NotificationsSettings
 from services.notifications.domain import model as notification_model
 from services.notifications.domain import settings
 from shared.bindings import read_message
@@ -178,6 +179,8 @@ class World:
     by (committee, period); none pending where absent."""
     late_minutes: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     """The meetings with late minutes notifications lists for (committee, period), in its order."""
+    history_cutoff_days: int | None = field(default_factory=lambda: NotificationsSettings().history_cutoff_days)
+    """Notifications' configured history cutoff, which its GetRules answers (`history_cutoff_days`; None: not told)."""
     first_months: dict[str, str] = field(default_factory=dict)
     """A unit's first month of data (a committee's roll-up `first_month`, a cell's periods' `first_month`): a period
     ending before it has no data (not_found naming `period`, as the real evaluation answers)."""
@@ -1170,7 +1173,7 @@ class World:
                 }
                 for rule in config.params
             }
-            return {"unit_id": r.unit_id, "rules": rules}
+            return {"unit_id": r.unit_id, "rules": rules, "history_cutoff_days": self.history_cutoff_days}
 
         async def set_rule(r: notifications.SetRule) -> dict[str, Any]:
             try:

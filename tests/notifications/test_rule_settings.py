@@ -9,6 +9,7 @@ import pytest
 from services.notifications.config import Settings
 from services.notifications.handlers.commands import Commands
 from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.contracts.notifications_rpc import RulesReply
 from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
 from tests.notifications.events import Province
@@ -109,3 +110,23 @@ async def test_a_setting_out_of_its_range_is_refused_naming_the_field_and_nothin
     rules = (await commands.get_rules(p.committee))["rules"]
     assert all(value["set_by"]["enabled"] is None for value in rules.values())
     assert all(source is None for value in rules.values() for source in value["set_by"]["params"].values())
+
+
+async def test_the_rules_answer_tells_the_history_cutoff_notifications_runs_with(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The committee page names how old bulk-loaded history is when it raises no alert from this answer: the cutoff
+    configured (CHIBO_HISTORY_CUTOFF_DAYS), not a number of the gateway's own; changed, the answer changes."""
+    p = Province()
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ))
+    await handle(pool, settings, clock, *p.setup())
+    assert (await commands_at(pool, settings, clock).get_rules(p.committee))["history_cutoff_days"] == (
+        settings.history_cutoff_days
+    )
+    longer = settings.model_copy(update={"history_cutoff_days": settings.history_cutoff_days + 16})
+    for answer in (
+        await commands_at(pool, longer, clock).get_rules(p.committee),
+        await commands_at(pool, longer, clock).set_rule(p.committee, "meeting_reminder", {"hours_before": 24}),
+    ):
+        assert answer["history_cutoff_days"] == settings.history_cutoff_days + 16
+        assert RulesReply.model_validate(answer).history_cutoff_days == settings.history_cutoff_days + 16

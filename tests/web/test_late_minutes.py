@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from services.notifications.config import Settings
 from shared.envelope import now
 from shared.periods import month_of
 from tests.support.running import eventually
@@ -176,10 +177,16 @@ async def test_the_late_list_says_history_loaded_in_bulk_sends_no_alert(
 ) -> None:
     """A trial's officer saw thôn 2's meeting of last month listed late (no minutes approved, no resolution published)
     but no late-minutes alert in the inbox: the demo loads that month as history, and facts about meetings older than
-    the history cutoff raise nothing (docs/architecture.md). The list says so where the officer looks."""
+    the history cutoff raise nothing (docs/architecture.md). The list says so where the officer looks, naming the
+    cutoff's days notifications runs with."""
     meeting_id = DEMO.meeting_id("demo-cb-thon-2", DEMO.months[-1])
     async with signed_in(system, "commune-officer") as officer:
         page = await officer.get(f"/app/committees/{COMMITTEE}?period={DEMO.period}")
     assert page.status_code == 200
     assert f'/meetings/{meeting_id}"' in late_section(page.text)
-    assert "dữ liệu lịch sử nạp hàng loạt" in page.text.split('id="late-minutes-history"', 1)[1].split("</p>", 1)[0]
+    note = page.text.split('id="late-minutes-history"', 1)[1].split("</p>", 1)[0]
+    assert "dữ liệu lịch sử nạp hàng loạt" in note
+    # how old, as notifications runs with it (the system's environment, else its default), not a number of the page's
+    configured = system.env.get("CHIBO_HISTORY_CUTOFF_DAYS")
+    days = int(configured) if configured else Settings().history_cutoff_days
+    assert f"khi đã diễn ra hơn {days} ngày" in note, note

@@ -1,6 +1,6 @@
 """The operations page closes a flood of rejections by a filter, as `shared.ops rejections dismiss` and
 `POST /v1/rejections/dismiss` do: an operator trial's 2,850 rejections could be closed on the page only one at a time.
-The first sending counts the open rejections that match ("Có N lỗi từ chối khớp bộ lọc", nothing closed), the
+The first sending counts the open rejections that match ("Có N sự kiện bị từ chối khớp bộ lọc", nothing closed), the
 confirming form closes exactly those and says matched, dismissed and remaining; only an operator may, an empty filter
 is refused naming the code, and each sending is audited as the API's. Against the real services."""
 
@@ -123,7 +123,7 @@ async def test_an_operator_counts_then_closes_exactly_the_rejections_a_filter_se
             asked = filled(token, code=CODE, source=flood, received_after=hour_ago, reason=REASON)
             counted = await client.post(ACTION, data=asked)
             assert counted.status_code == 200, refusals(counted.text)
-            assert "Có 3 lỗi từ chối khớp bộ lọc." in counted.text
+            assert "Có 3 sự kiện bị từ chối khớp bộ lọc." in counted.text
             assert await statuses() == everything_open
             [confirm] = [form for form in forms_of(counted.text) if "matched" in dict(form.inputs)]
             sent_again = dict(confirm.inputs)
@@ -170,7 +170,7 @@ def test_a_dismissal_that_leaves_some_open_offers_to_close_them_with_the_same_fi
     done = {"matched": 2850, "dismissed": 2000, "remaining": 850, "dry_run": False, "filter": {}}
     page = operations_html(rejections={"items": [], "total": 0}, matching={"values": values, "done": done})
     assert "Khớp bộ lọc: 2.850. Đã đóng: 2.000. Còn mở: 850." in page
-    assert "Vẫn còn lỗi từ chối khớp bộ lọc chưa được đóng" in page
+    assert "Vẫn còn sự kiện bị từ chối khớp bộ lọc chưa được đóng" in page
     [confirm] = [form for form in forms_of(page) if "matched" in dict(form.inputs)]
     assert dict(confirm.inputs) == {
         "csrf": "t",
@@ -180,7 +180,7 @@ def test_a_dismissal_that_leaves_some_open_offers_to_close_them_with_the_same_fi
         **values,
         "matched": "850",
     }
-    assert "Đóng tiếp 850 lỗi từ chối còn mở" in page
+    assert "Đóng tiếp 850 sự kiện bị từ chối còn mở" in page
 
 
 def test_the_code_list_offers_the_rejections_stored_without_a_code() -> None:
@@ -212,8 +212,8 @@ async def test_in_chromium_the_filter_is_counted_then_confirmed(
     start = (datetime.now(VIETNAM_TZ) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     await page.get_by_label("Nhận từ lúc").fill(start)
     await page.locator("#reason").fill(REASON)
-    await page.get_by_role("button", name="Đếm số lỗi từ chối khớp bộ lọc").click()
-    await page.get_by_text("Có 2 lỗi từ chối khớp bộ lọc.").wait_for()
-    await page.get_by_role("button", name="Xác nhận đóng 2 lỗi từ chối này").click()
+    await page.get_by_role("button", name="Đếm số sự kiện bị từ chối khớp bộ lọc").click()
+    await page.get_by_text("Có 2 sự kiện bị từ chối khớp bộ lọc.").wait_for()
+    await page.get_by_role("button", name="Xác nhận đóng 2 sự kiện bị từ chối này").click()
     await page.get_by_text("Khớp bộ lọc: 2. Đã đóng: 2. Còn mở: 0.").wait_for()
     assert await page.locator("#dismiss-matching-confirm").count() == 0

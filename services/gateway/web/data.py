@@ -87,7 +87,8 @@ async def committee_overview(
     """Roll-up, children with their figures, weakest cells, late minutes (LATE_MINUTES_SHOWN of them from
     `late_offset`, with `late_minutes_page`: offset, shown and total, for the page's pager) and inbox of a committee
     for a period; while evaluation does not answer, `rollup` None, while notifications does not, no inbox or late
-    minutes, while meetings does not, no children (`units_unavailable` true: availability.meetings_or). The
+    minutes, while meetings does not, no children (`units_unavailable` true: availability.meetings_or);
+    `history_cutoff_days` notifications' configured history cutoff (its GetRules), which the late list's note names. The
     roll-up's cells whose month changed late are LATE_CHANGES_SHOWN of them from
     `changes_offset`."""
     found, units, ranking, inbox, late, rules, checks = await asyncio.gather(
@@ -125,6 +126,8 @@ async def committee_overview(
         ),
         "alerts_due": None if half_year else alerts_ahead(rules, period, checks=checks),
         "alerts_wait": alerts_waiting_for(rules, period, checks=checks),
+        # how old a meeting is when notifications keeps it silent, as notifications runs (None while it is silent)
+        "history_cutoff_days": rules.history_cutoff_days if rules is not None else None,
         "units_unavailable": units is None,
     }
     # meetings silent: the units under the committee are not listed (the page says so), evaluation's figures stay

@@ -254,10 +254,12 @@ class Commands:
     async def get_rules(self, unit_id: str) -> Any:
         """The effective rule settings for a unit (defaults, then its ancestors' overrides): rule → {enabled, params,
         set_by: {"enabled": unit id or None, "params": {name: unit id or None}}, limits: settings.param_limits}, None
-        where the default holds."""
+        where the default holds; `history_cutoff_days` the configured history cutoff (facts about meetings started
+        longer ago raise no alert)."""
         async with self._uow() as uow:
             ancestors = await uow.projection.ancestors(unit_id)
             overrides = await uow.projection.rule_overrides(ancestors)
+            cutoff_days = uow.settings.history_cutoff_days
         config = resolve_config(ancestors, overrides)
         sources = resolve_sources(ancestors, overrides)
         return {
@@ -271,6 +273,7 @@ class Commands:
                 }
                 for rule in config.params
             },
+            "history_cutoff_days": cutoff_days,
         }
 
     async def set_rule(
