@@ -30,7 +30,7 @@ EMOJI = [
     pytest.param("\u2764\ufe0f", id="red-heart-selector"),
 ]
 DROPPING = [without_controls, without_steering, shown_name, lambda text: forms.text({"x": text}, "x")]
-"""What drops the characters that hide text wherever they are: stored (an API body, a form), printed (a page, a name)."""
+"""What drops the characters that hide text wherever they are: stored (an API body, a form), printed (a page)."""
 CLEANINGS = [*DROPPING, said_or_blank]
 """With what trims blank ends (said_or_blank: a bulk CSV's cell, a notice's reason)."""
 
