@@ -25,6 +25,44 @@ operators U+2061-U+2064, the soft hyphen, variation selectors, the Hangul filler
 U+E0000-U+E0FFF... A hand list missed U+2061-U+2064: a name or title of them alone counted as filled."""
 
 
+EMOJI = regex.compile(
+    r"(\p{Extended_Pictographic}(?:\ufe0f|\p{Emoji_Modifier})?"
+    r"(?:\u200d\p{Extended_Pictographic}(?:\ufe0f|\p{Emoji_Modifier})?)*"
+    r"(?:[\U000e0020-\U000e007e]+\U000e007f)?"
+    r"|[0-9#*]\ufe0f?\u20e3)"
+)
+"""One emoji as Unicode's emoji sequences write it (UTS #51 ED-14 to ED-17; `regex` keeps the properties): an
+Extended_Pictographic character with its presentation selector U+FE0F or skin tone (Emoji_Modifier U+1F3FB-U+1F3FF),
+joined to further such ones by U+200D ZERO WIDTH JOINER (the family 👨\u200d👩\u200d👧, 🏳️\u200d🌈), or followed by
+tags U+E0020-U+E007E closed by U+E007F (the flag of Scotland); or a keycap (1 U+FE0F U+20E3). A joiner, selector or
+tag within one is part of what a person wrote, not a character that hides text: a user trial's family emoji was
+stored and shown as three. One captured group, so that EMOJI.split gives text, emoji, text, ..., text."""
+
+JOINING = regex.compile(r"[\u200d\ufe0f\U000e0020-\U000e007f]")
+"""A character that only an emoji sequence (EMOJI) keeps where the cleaning of a text drops or trims it: the joiner,
+the presentation selector, the tags."""
+
+
+def keeping_emoji(clean: Callable[[str], str], value: str) -> str:
+    """`value` cleaned by `clean` (without_controls, without_steering, echoed's code points) except for its emoji
+    sequences (EMOJI), kept whole: a joiner between two emoji stays, a stray one (at an end, doubled, between letters,
+    between a letter and an emoji) goes as before. `clean(value)` when it holds no JOINING character."""
+    if not JOINING.search(value):
+        return clean(value)
+    return "".join(part if index % 2 else clean(part) for index, part in enumerate(EMOJI.split(value)))
+
+
+def emoji_end(value: str, end: int) -> int:
+    """`end` (an index into `value`), moved past the emoji sequence (EMOJI) it would cut, if any: trimming the blank
+    end of `value` at `end` keeps a whole emoji's trailing selector U+FE0F or closing tag U+E007F."""
+    if end >= len(value) or not JOINING.match(value, end):
+        return end
+    for match in EMOJI.finditer(value, max(0, end - 64), len(value)):
+        if match.start() < end < match.end():
+            return match.end()
+    return end
+
+
 BLANK_LOOKING = frozenset("\u2800")
 """Characters that are neither Unicode whitespace nor default ignorable yet print as an empty cell: the Braille
 pattern blank U+2800 (a symbol, So), which a trial's minutes content of "only spaces" pasted from a chat held and
@@ -68,7 +106,7 @@ def said_or_blank(value: str | None) -> str:
         start += 1
     while is_blank_char(value[end - 1]):
         end -= 1
-    return value[start:end]
+    return value[start : emoji_end(value, end)]
 
 
 BLANK_SAID = "must hold visible text, not only spaces or invisible characters"
@@ -92,7 +130,12 @@ def echoed(value: str) -> str:
     """`value` as a page may say it back to whoever typed it: each control or format character (U+0000, U+202E, ...;
     without_controls' set, line breaks included) and unpaired surrogate shown as its code point `U+XXXX` instead of
     itself, and so is every other character that shows nothing (is_ignorable: a Hangul filler U+3164, a variation
-    selector). A trial's period `%00` was echoed as a raw NUL in “…” không phải là một kỳ hợp lệ."""
+    selector). A trial's period `%00` was echoed as a raw NUL in “…” không phải là một kỳ hợp lệ. An emoji sequence
+    (EMOJI: a family joined by U+200D, ❤ U+FE0F) is said back as it is (keeping_emoji)."""
+    return keeping_emoji(_code_points, value)
+
+
+def _code_points(value: str) -> str:
     return "".join(
         char if unicodedata.category(char) not in ("Cf", "Cc", "Cs") and not is_ignorable(char) else code_point(char)
         for char in value
@@ -105,9 +148,14 @@ def without_controls(value: str) -> str:
     and control characters other than line breaks and tabs. A trial's dismissal reason kept a U+202E typed into it,
     which shows the text after it reversed wherever it is read; Vietnamese needs none of them. `value` itself when
     it holds none (str.isprintable is False for every Cf and Cc character): a name, printed or put in a CSV cell, is
-    no longer rebuilt character by character (70,000 calls for an evidence CSV of 5,000 members)."""
+    no longer rebuilt character by character (70,000 calls for an evidence CSV of 5,000 members). The joiners and tags
+    within an emoji sequence (EMOJI: the family 👨\u200d👩\u200d👧) are kept: they are what the person wrote."""
     if value.isprintable() and INVISIBLE.isdisjoint(value):
         return value
+    return keeping_emoji(_without_controls, value)
+
+
+def _without_controls(value: str) -> str:
     return "".join(
         char
         for char in value
@@ -130,9 +178,14 @@ STEERING = re.compile(f"[{''.join(sorted(STEERING_CHARS))}]")
 def without_steering(value: str) -> str:
     """`value` without STEERING_CHARS (line breaks and everything else kept), `value` itself when it holds none: the
     guard applied to every text a page prints, so it must be cheap: an ASCII text (none of them is ASCII) at once,
-    else one regular expression search, not a loop over each character of each value."""
+    else one regular expression search, not a loop over each character of each value. A joiner within an emoji
+    sequence (EMOJI: the family 👨\u200d👩\u200d👧) is kept (keeping_emoji)."""
     if value.isascii() or not STEERING.search(value):
         return value
+    return keeping_emoji(_without_steering, value)
+
+
+def _without_steering(value: str) -> str:
     return STEERING.sub("", value)
 
 

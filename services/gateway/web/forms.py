@@ -64,6 +64,7 @@ from shared.reading import unstorable_character
 from shared.refusals import NAMED_MEMBERS, Refusal, RefusalCode
 from shared.rpc import RpcError
 from shared.text import (
+    EMOJI,
     INVISIBLE,
     code_point,
     has_text,
@@ -393,16 +394,19 @@ def dropped_character(value: str) -> tuple[int, str] | None:
     """(position, 1-based, in `value` composed as NFC; the character) of the first character `text` would leave out
     of `value` other than whitespace at its ends: a format or control character other than a line break or tab (a
     soft hyphen U+00AD, a zero-width space U+200B, a right-to-left override: shared.text.without_controls) anywhere,
-    or one that shows nothing at either end (a Hangul filler U+3164: said_or_blank); None when `text` keeps it all."""
+    or one that shows nothing at either end (a Hangul filler U+3164: said_or_blank); None when `text` keeps it all.
+    A joiner, selector or tag within an emoji sequence (shared.text.EMOJI: 👨\u200d👩\u200d👧) is kept, so not named."""
     composed = unicodedata.normalize("NFC", value)
     kept = composed.strip()
     offset = len(composed) - len(composed.lstrip())
+    emoji = {index for match in EMOJI.finditer(kept) for index in range(match.start(), match.end())}
     for index, char in enumerate(kept):
         if char not in "\n\r\t" and (unicodedata.category(char) in ("Cf", "Cc") or char in INVISIBLE):
-            return offset + index + 1, char
+            if index not in emoji:
+                return offset + index + 1, char
     if kept and is_blank_char(kept[0]):
         return offset + 1, kept[0]
-    if kept and is_blank_char(kept[-1]):
+    if kept and is_blank_char(kept[-1]) and len(kept) - 1 not in emoji:
         return offset + len(kept), kept[-1]
     return None
 
