@@ -1,0 +1,42 @@
+"""free_start, the web tests' pick of a start free of thôn 1's other meetings, judged as the product's same-time
+check judges (commands.meetings_at_same_start): within the hour across a month's edge too. A candidate at 23:40 on a
+month's last day was taken as free beside a meeting at 00:20 on the next month's first, as the helper listed only the
+candidate's own month, and the form it was sent on would ask whether the two are the same meeting."""
+
+from datetime import datetime
+
+import httpx
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.web.conftest import free_start
+
+OTHER = "2027-04-01T00:20:00+07:00"
+"""Another meeting of the cell, listed only under its own month, 2027-04."""
+
+
+def listing(request: httpx.Request) -> httpx.Response:
+    """The meetings API's answer for the cell: OTHER under 2027-04, nothing in any other month."""
+    items = [{"starts_at": OTHER}] if request.url.params["period"] == "2027-04" else []
+    return httpx.Response(200, json={"items": items})
+
+
+@pytest.mark.parametrize(
+    ("candidates", "chosen"),
+    [
+        # the month's last evening: within the hour of the next month's first meeting, so the later candidate
+        ([(2027, 3, 31, 23, 40), (2027, 3, 31, 21, 0)], (2027, 3, 31, 21, 0)),
+        # the next month's first minutes: within the hour of the same meeting, listed under that month already
+        ([(2027, 4, 1, 0, 5), (2027, 4, 1, 8, 0)], (2027, 4, 1, 8, 0)),
+        # more than an hour before it on the last day: free
+        ([(2027, 3, 31, 23, 15)], (2027, 3, 31, 23, 15)),
+    ],
+)
+async def test_a_start_within_the_hour_of_a_meeting_across_the_months_edge_is_not_free(
+    candidates: list[tuple[int, ...]], chosen: tuple[int, ...]
+) -> None:
+    moments = [datetime(*moment, tzinfo=VIETNAM_TZ) for moment in candidates]
+    transport = httpx.MockTransport(listing)
+    async with httpx.AsyncClient(base_url="http://gateway", transport=transport) as client:
+        found = await free_start(client, "token", "demo-cb-thon-1", moments)
+    assert found == datetime(*chosen, tzinfo=VIETNAM_TZ)
