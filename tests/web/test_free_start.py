@@ -15,6 +15,11 @@ OTHER = "2027-04-01T00:20:00+07:00"
 """Another meeting of the cell, listed only under its own month, 2027-04."""
 
 
+def at(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    """That moment in Vietnam."""
+    return datetime(year, month, day, hour, minute, tzinfo=VIETNAM_TZ)
+
+
 def listing(request: httpx.Request) -> httpx.Response:
     """The meetings API's answer for the cell: OTHER under 2027-04, nothing in any other month."""
     items = [{"starts_at": OTHER}] if request.url.params["period"] == "2027-04" else []
@@ -25,18 +30,17 @@ def listing(request: httpx.Request) -> httpx.Response:
     ("candidates", "chosen"),
     [
         # the month's last evening: within the hour of the next month's first meeting, so the later candidate
-        ([(2027, 3, 31, 23, 40), (2027, 3, 31, 21, 0)], (2027, 3, 31, 21, 0)),
+        ([at(2027, 3, 31, 23, 40), at(2027, 3, 31, 21, 0)], at(2027, 3, 31, 21, 0)),
         # the next month's first minutes: within the hour of the same meeting, listed under that month already
-        ([(2027, 4, 1, 0, 5), (2027, 4, 1, 8, 0)], (2027, 4, 1, 8, 0)),
+        ([at(2027, 4, 1, 0, 5), at(2027, 4, 1, 8, 0)], at(2027, 4, 1, 8, 0)),
         # more than an hour before it on the last day: free
-        ([(2027, 3, 31, 23, 15)], (2027, 3, 31, 23, 15)),
+        ([at(2027, 3, 31, 23, 15)], at(2027, 3, 31, 23, 15)),
     ],
 )
 async def test_a_start_within_the_hour_of_a_meeting_across_the_months_edge_is_not_free(
-    candidates: list[tuple[int, ...]], chosen: tuple[int, ...]
+    candidates: list[datetime], chosen: datetime
 ) -> None:
-    moments = [datetime(*moment, tzinfo=VIETNAM_TZ) for moment in candidates]
     transport = httpx.MockTransport(listing)
     async with httpx.AsyncClient(base_url="http://gateway", transport=transport) as client:
-        found = await free_start(client, "token", "demo-cb-thon-1", moments)
-    assert found == datetime(*chosen, tzinfo=VIETNAM_TZ)
+        found = await free_start(client, "token", "demo-cb-thon-1", candidates)
+    assert found == chosen
