@@ -299,9 +299,12 @@ async def free_start(
     scheduled on the form starts later than now) and more than an hour from every meeting of `cell` listed by the API
     in their months: the shared demo system holds other tests' meetings, some at times set from the clock (twelve
     hours ahead), so a fixed hour of a fixed day can fall within the hour of one, and the form then rightly asks
-    whether it is the same meeting. AssertionError when none is free."""
+    whether it is the same meeting. The months listed are those of each candidate and of the hour either side of it (a
+    candidate late on a month's last day is within the hour of a meeting early on the next month's first, as the
+    product's check sees it). AssertionError when none is free."""
     starts: list[datetime] = []
-    for month in sorted({f"{moment.astimezone(VIETNAM_TZ):%Y-%m}" for moment in candidates}):
+    near = [moment + timedelta(hours=shift) for moment in candidates for shift in (-1, 0, 1)]
+    for month in sorted({f"{moment.astimezone(VIETNAM_TZ):%Y-%m}" for moment in near}):
         page = await client.get(
             f"/v1/cells/{cell}/meetings",
             params={"period": month, "limit": 200},
