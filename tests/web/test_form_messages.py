@@ -461,7 +461,7 @@ def test_an_hour_that_is_no_hour_names_the_hour_and_how_to_write_it() -> None:
     assert forms.meeting_start({**form, "start_date": "ngày mai", "start_time": "19:30"}, errors) is None
     assert errors == {
         "starts_at": "Ngày: “ngày mai” không phải ngày hợp lệ; hãy chọn ngày trên lịch hoặc nhập theo dạng"
-        " ngày/tháng/năm, ví dụ 04/12/2026."
+        " ngày/tháng/năm, ví dụ 04/12/2026, 04-12-2026 hoặc 04.12.2026."
     }
 
 

@@ -81,7 +81,7 @@ def test_a_date_not_read_asks_for_the_day_as_the_date_picker_shows_it() -> None:
     forms.day({"start_date": "ngày mai"}, "start_date", errors)
     assert errors["start_date"] == (
         "Ngày: “ngày mai” không phải ngày hợp lệ; hãy chọn ngày trên lịch hoặc nhập theo dạng ngày/tháng/năm, ví dụ"
-        " 04/12/2026."
+        " 04/12/2026, 04-12-2026 hoặc 04.12.2026."
     )
     assert forms.parse_day("04/12/2026") == forms.parse_day("2026-12-04")  # as typed, and as the picker sends it
 

@@ -969,19 +969,31 @@ def input_label(name: str, field: str) -> str:
 
 
 def parse_day(raw: str) -> date | None:
-    """A date as a date input sends it (2026-12-04), or as a person types it where there is no date picker
-    (04/12/2026); None when it is neither or no such day, or written in other digits than 0-9 (strptime reads
-    `1５/12/2026` as the 15th)."""
+    """A date as a date input sends it (2026-12-04, a four-digit first part is the year) or as a person types it
+    where there is no date picker (TYPED_DAY: 04/12/2026, 4-12-2026, 04.12.2026, day first, the year in four digits);
+    None when it is none of them, no such day, a two-digit year (SHORT_YEAR_DAY: 16/12/26 is refused, not guessed) or
+    written in other digits than 0-9 (`1５/12/2026` is no 15th)."""
     if not raw.isascii():
         return None
     try:
         return date.fromisoformat(raw)
     except ValueError:
         pass
+    matched = TYPED_DAY.match(raw)  # its digits are [0-9]
+    if matched is None:
+        return None
     try:
-        return datetime.strptime(raw, "%d/%m/%Y").date()
+        return date(int(matched[4]), int(matched[3]), int(matched[1]))
     except ValueError:
         return None
+
+
+TYPED_DAY = re.compile(r"^([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})$")
+"""A date as a person in Vietnam types it, day first and one separator throughout: 04/12/2026, 4/12/2026,
+04-12-2026, 04.12.2026 (groups: day 1, separator 2, month 3, year 4; `04/12-2026` is no date)."""
+SHORT_YEAR_DAY = re.compile(r"^([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{2})$")
+"""A typed date whose year has two digits (16/12/26): refused with a request for the four-digit year, since the
+dates the system takes span 1900-2199 and a guessed century would file a meeting or a due day in the wrong one."""
 
 
 CLOCK_SHAPE = re.compile(r"^([0-9]{2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?$")
@@ -1035,10 +1047,10 @@ def parse_clock(raw: str) -> time | None:
 
 DAY_SHAPES = (
     (re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"), (1, 2, 3)),
-    (re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$"), (3, 2, 1)),
+    (TYPED_DAY, (4, 3, 1)),
 )
-"""A date as a date input sends it (2026-12-04) and as a person types it (04/12/2026), with where its year, month
-and day are."""
+"""A date as a date input sends it (2026-12-04) and as a person types it (04/12/2026, 04-12-2026, 04.12.2026), with
+where its year, month and day are."""
 
 
 def field_said(name: str, why: str) -> str:
@@ -1058,18 +1070,28 @@ def _out_of_range(matched: re.Match[str] | None, problem: Any, order: Sequence[i
 
 def not_a_day(name: str, value: str) -> str:
     """`<Ngày>: “x” không phải ngày hợp lệ; hãy chọn ngày trên lịch hoặc nhập theo dạng ngày/tháng/năm, ví dụ
-    04/12/2026.` (a date input shows the day as day/month/year, and parse_day takes it typed so); for a date of the
-    right shape whose month or day does not exist, which (`Ngày: ngày 30 không có trong tháng 02/2026 …`)."""
+    04/12/2026, 04-12-2026 hoặc 04.12.2026.` (a date input shows the day as day/month/year, and parse_day takes it
+    typed so); for a date of the right shape whose month or day does not exist, which (`Ngày: ngày 30 không có trong
+    tháng 02/2026 …`); for a two-digit year (16/12/26), that the year needs its four digits."""
     for shape, order in DAY_SHAPES:
         said = _out_of_range(shape.match(value), day_text_problem, order)
         if said:
             return field_said(label(name), said)
+    if SHORT_YEAR_DAY.match(value):
+        return _(
+            "%(field)s: “%(value)s” has a two-digit year; enter the year in four digits, e.g. %(example)s.",
+            field=label(name),
+            value=value[:20],
+            example="04/12/2026",
+        )
     return _(
         "%(field)s: “%(value)s” is not a date; pick the day in the calendar or enter it as day/month/year, e.g."
-        " %(example)s.",
+        " %(example)s, %(dashed)s or %(dotted)s.",
         field=label(name),
         value=value[:20],
         example="04/12/2026",
+        dashed="04-12-2026",
+        dotted="04.12.2026",
     )
 
 
