@@ -3,22 +3,31 @@ page, the upper-level monitor's confirmation) have no item to show: the pages sa
 left the form out, the confirmation said "no item to confirm yet"), and a form sent then answered "Điểm: vui lòng
 nhập trường này" for boxes it did not show. They now say the items cannot be loaded right now and to try again
 later, and a form sent then is a 503 page saying so, nothing sent. The operator's page meanwhile names what does not
-answer in a banner over the rest of the page (it showed only a figure's dash here and there)."""
+answer in a banner over the rest of the page (it showed only a figure's dash here and there). A form sent while
+evaluation is down (its items read again to judge the points) comes back as typed, nothing sent, to send again
+(core.form_again_page), as a form does while meetings is down (test_meetings_down_forms)."""
 
 import html
+import re
 import time
+import uuid
 
+import asyncpg
 import pytest
 
+from tests.gateway.test_forms_again import as_data, submitted
+from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import MONTHS, PERIOD, csrf_of, signed_in, web_account
-from tests.web.test_record_values import AHEAD, HELD
+from tests.web.test_record_values import AHEAD, HELD, begun_meeting
+from tests.web.test_resubmission import hidden
 
 pytestmark = pytest.mark.e2e
 
 SAID = "chưa tải được các tiêu chí chấm điểm vì dịch vụ chấm điểm tạm thời không phản hồi"
 CONFIRM = f"/app/monitoring/meetings/{HELD}"
 OPERATOR = "van-hanh-danh-gia"
+NOT_SENT = "Chưa có gì được lưu: tạm thời chưa kết nối được với dịch vụ cần thiết nên biểu mẫu này chưa được gửi đi."
 
 
 def text(page: str) -> str:
@@ -46,8 +55,8 @@ async def test_the_assessment_forms_say_their_items_cannot_be_loaded_while_evalu
             )
             assert sent.status_code == 503, sent.text[-2000:]
             said = text(sent.text)
-            assert SAID in said.lower() and "không được để trống" not in said, said[-2000:]
-            assert f'href="/app/meetings/{HELD}/record"' in sent.text  # the way back to the form
+            assert NOT_SENT in said and "không được để trống" not in said, said[-2000:]
+            assert ("comment", "Đã rà soát") in submitted(sent.text).pairs  # what was typed, to send again
 
             page = await monitor.get(CONFIRM)
             assert page.status_code == 200
@@ -55,8 +64,9 @@ async def test_the_assessment_forms_say_their_items_cannot_be_loaded_while_evalu
             assert "Buổi sinh hoạt này chưa có tiêu chí" not in text(page.text)
             assert f'action="{CONFIRM}"' not in page.text
             sent = await monitor.post(CONFIRM, data={"csrf": csrf_of(page.text), "comment": "Xác nhận"})
-            assert sent.status_code == 503 and SAID in text(sent.text).lower(), sent.text[-2000:]
+            assert sent.status_code == 503 and NOT_SENT in text(sent.text), sent.text[-2000:]
             assert "không được để trống" not in text(sent.text)
+            assert ("comment", "Xác nhận") in submitted(sent.text).pairs
 
             async with signed_in(system, OPERATOR) as operator:
                 operations = await operator.get("/app/operations")
@@ -117,3 +127,60 @@ async def test_the_rescore_form_sent_while_evaluation_is_down_says_nothing_was_s
         assert f'action="{page}"' in sent.text and f'name="period_to" value="{PERIOD}">' in sent.text, sent.text[-2000:]
         assert took < 2 * timeout, took  # a second unanswered call would add a second timeout
         assert (await officer.get(page)).status_code == 200  # the way back: the form, evaluation answering again
+
+
+async def assessed_with(system: RunningSystem, meeting_id: str, comment: str) -> int:
+    """How many assessments of the meeting meetings holds with `comment`."""
+    conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+        found: int = await conn.fetchval(
+            "SELECT count(*) FROM meetings.assessment WHERE meeting_id = $1 AND comment = $2", meeting_id, comment
+        )
+        return found
+    finally:
+        await conn.close()
+
+
+async def test_the_self_assessment_sent_while_evaluation_is_down_comes_back_as_typed_and_is_stored_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A trial typed the points of the self-assessment, evaluation went down, and "Lưu điểm" answered only that the
+    items could not be loaded: the points typed were lost. The items (read again from evaluation to judge the points)
+    are a service the form needs, so it now comes back as the meetings-down forms do: nothing saved, every point and
+    the comment as typed, its one-time key kept; sent again once evaluation answers, it is stored once."""
+    begun, _starts = await begun_meeting(system, province)
+    path = f"/app/meetings/{begun}/record"
+    action = f"/app/meetings/{begun}/assessment"
+    async with signed_in(system, "secretary") as client:
+
+        async def scored() -> str | None:
+            page = (await client.get(path)).text
+            return page if 'name="point-' in page else None
+
+        record = await eventually(scored)  # evaluation scores the meeting begun: its items to assess
+        codes = re.findall(r'name="point-([a-z_.]+)"', record)
+        comment = f"Chi ủy tự đánh giá {uuid.uuid4().hex[:6]}"
+        form: dict[str, str] = {"csrf": csrf_of(record), "form_key": hidden(record, "form_key", after=action)}
+        form |= {f"point-{code}": "0" for code in codes} | {"comment": comment}
+        assert form["form_key"] and codes
+        system.stop("evaluation")
+        try:
+            sent = await client.post(action, data=form)
+        finally:
+            system.start("evaluation")
+        assert sent.status_code == 503, sent.text[-2000:]
+        assert NOT_SENT in text(sent.text), sent.text[-2000:]
+        assert SAID not in text(sent.text).lower()
+        assert f'action="{action}"' in sent.text
+        shown = submitted(sent.text).pairs
+        assert [(name, value) for name, value in shown if name.startswith("point-")] == [
+            (f"point-{code}", "0") for code in codes
+        ], shown
+        assert ("comment", comment) in shown and ("form_key", form["form_key"]) in shown, shown
+        assert await assessed_with(system, begun, comment) == 0  # nothing half-stored
+        again = await client.post(action, data=as_data(shown))
+        assert again.status_code in (200, 303), again.text[-2000:]
+        twice = await client.post(action, data=as_data(shown))  # the same command: recorded once
+        assert twice.status_code in (200, 303), twice.text[-2000:]
+    assert await eventually(lambda: assessed_with(system, begun, comment)) == 1
+    assert await assessed_with(system, begun, comment) == 1

@@ -420,16 +420,8 @@ CRITERIA_UNAVAILABLE = N_(
     " entered or sent. Please try again in a few minutes."
 )
 """An assessment form's words while evaluation does not answer: its items (the meeting's score and framework) come
-from evaluation, so the form shows no box to fill and takes no points (the page's banner, the post's 503 page)."""
-
-
-class CriteriaUnavailable(Exception):
-    """An assessment form posted while evaluation does not answer: its items cannot be read, so nothing is judged or
-    sent; a 503 page saying so, with `back` (address, label) to the form."""
-
-    def __init__(self, back: tuple[str, str]) -> None:
-        super().__init__("criteria unavailable")
-        self.back = back
+from evaluation, so the form shows no box to fill (the page's banner); a form posted then comes back as typed
+(data.posted_items: form_again_page, nothing sent)."""
 
 
 RECORD_UNKNOWN = N_(
@@ -786,10 +778,6 @@ class WebRoute(APIRoute):
                         choices=exc.choices,
                     ),
                     back=(exc.back, _("Back to the first page")),
-                )
-            except CriteriaUnavailable as exc:
-                return error_page(
-                    request, 503, _("The items to assess cannot be loaded"), _(CRITERIA_UNAVAILABLE), back=exc.back
                 )
             except (PageNotFound, RequestValidationError):
                 return not_found_page(request)

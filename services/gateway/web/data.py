@@ -8,13 +8,19 @@ from functools import partial
 from typing import Any
 
 from services.gateway.auth import Principal, Role
-from services.gateway.availability import empty_page, meetings_or, notices_or, scores_or, scores_unavailable
+from services.gateway.availability import (
+    SCORES_SERVICE,
+    empty_page,
+    meetings_or,
+    notices_or,
+    scores_or,
+    scores_unavailable,
+)
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_unit
 from services.gateway.http import reads
 from services.gateway.repository import keep_told_months, told_months, told_span
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
-from services.gateway.web.core import CriteriaUnavailable
 from services.gateway.web.explain import gate_note, item_name_for, item_names
 from services.gateway.web.i18n import (
     MINUTES_STATES,
@@ -46,7 +52,7 @@ from shared.contracts.notifications_rpc import (
 from shared.numbers import percent, rounded_half_up
 from shared.periods import VIETNAM_TZ, has_begun, is_half_year, period_months
 from shared.plausible import EARLIEST_MEETING
-from shared.rpc import Page, RpcError
+from shared.rpc import Page, RpcError, ServiceUnavailable
 from shared.text import isolated_name
 
 RATING_ORDER = ("good", "fair", "average", "poor")
@@ -784,14 +790,15 @@ def score_text(value: float | None) -> str:
 
 
 async def posted_items(
-    state: GatewayState, principal: Principal, meeting_id: str, back: tuple[str, str], kind: str | None = None
+    state: GatewayState, principal: Principal, meeting_id: str, kind: str | None = None
 ) -> list[dict[str, Any]]:
     """The manual items a posted assessment of the meeting is judged by (manual_items of its score, read again:
-    never what the post says); CriteriaUnavailable with `back` (the form's address and its link text) while evaluation
-    does not answer: no item to judge points by, and no "fill in the points" for boxes not shown."""
+    never what the post says); ServiceUnavailable (evaluation, nothing sent) while evaluation does not answer: no
+    item to judge points by, so the form comes back as typed to send again (core.form_again_page), never a
+    "fill in the points" for boxes not shown nor an answer that drops the points typed."""
     items = await manual_items(state, await meeting_score(state, principal, meeting_id), kind)
     if not items and scores_unavailable():
-        raise CriteriaUnavailable(back)
+        raise ServiceUnavailable(SCORES_SERVICE)
     return items
 
 

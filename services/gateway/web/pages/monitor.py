@@ -202,10 +202,9 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
     form = await forms.form_of(request, ASSESSMENT_FORM)  # the same inputs as the cell's
     try:
         # the items, their names and maxima are those the page showed, read again: never what the post says
-        back = (f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation"))
         if not_begun := not_begun_at(meeting):  # not scored yet, so no item to assess: only that is said
             raise FormErrors(not_begun)
-        items = await data.posted_items(state, viewer.principal, meeting_id, back, meeting.kind)
+        items = await data.posted_items(state, viewer.principal, meeting_id, meeting.kind)
         model = forms.assessment_model(form, items, role="upper_monitor")
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
     except FormErrors as exc:

@@ -2588,10 +2588,9 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # the items, their names and maxima are those the page shows, read again: never what the post says (a meeting
         # ahead is not scored, so it has none: only "not begun" is reported)
-        back = (f"{PREFIX}/meetings/{meeting_id}/record", _("Back to the meeting's record"))
         if not_begun := not_begun_at(meeting):  # no "Điểm: không được để trống" for boxes it does not show
             raise FormErrors(not_begun)
-        items = await data.posted_items(state, viewer.principal, meeting_id, back, meeting.kind)
+        items = await data.posted_items(state, viewer.principal, meeting_id, meeting.kind)
         model = forms.assessment_model(form, items, role="cell_committee")
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 
