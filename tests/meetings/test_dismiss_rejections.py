@@ -212,6 +212,15 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
     )
     assert (counted["matched"], counted["dismissed"], counted["dry_run"]) == (4, 0, True)
     assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}
+    # confirmed with a count no longer true (trial 71): nothing closed, and said; --expected names no --id
+    pinned = ("--before", counted["counted_at"], "--expected", "3")
+    stale = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "dismiss", *which, *reason, *pinned)
+    assert (stale["matched"], stale["dismissed"], stale["expected_differs"]) == (4, 0, True), stale
+    assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}
+    one = await asyncio.to_thread(
+        run_ops, amqp_url, database_url, "rejections", "dismiss", "--id", ids[0], "--expected", "1", *reason
+    )
+    assert one.returncode == 2 and "--expected" in one.stderr, one.stderr
     run = await asyncio.to_thread(run_ops, amqp_url, database_url, "rejections", "dismiss", *which, *reason)
     assert run.returncode == 0, run.stderr
     done = json.loads(run.stdout)
@@ -243,6 +252,7 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
         await conn.close()
     assert [(r["path"], r["status"], json.loads(r["detail"])["dismissed"]) for r in rows] == [
         ("/cli/rejections/dismiss", 200, 0),
+        ("/cli/rejections/dismiss", 200, 0),  # --expected 3 where 4 matched: nothing closed
         ("/cli/rejections/dismiss", 200, 4),
         ("/cli/rejections/dismiss", 200, 0),
         ("/cli/rejections/dismiss", 200, 0),
