@@ -26,12 +26,16 @@ async def dismiss_filtered(
     call: Callable[[DismissRejections], Awaitable[RejectionsDismissedReply]], request: DismissRejections
 ) -> dict[str, Any]:
     """Ask meetings (`call`) to close what `request` selects until none is left open or a call closes none:
-    `matched` (open when the first call began), `dismissed` (the sum), `remaining`, `dry_run`, `filter`."""
+    `matched` (open when the first call began), `dismissed` (the sum), `remaining`, `dry_run`, `filter`,
+    `counted_at` (when the first call counted, None from an older meetings) and `expected_differs` (the first call
+    found another number than `request.expected` and closed nothing: no call follows). Only the first call checks
+    `expected`; the next ones close what the same filter still selects, left by the first's time running out."""
     first = await call(request)
     matched, dismissed, remaining = first.matched, first.dismissed, first.remaining
     calls = 1
-    while not request.dry_run and remaining and calls < CALLS_AT_MOST:
-        reply = await call(request)
+    going_on = request.model_copy(update={"expected": None})
+    while not request.dry_run and not first.expected_differs and remaining and calls < CALLS_AT_MOST:
+        reply = await call(going_on)
         calls += 1
         dismissed += reply.dismissed
         remaining = reply.remaining
@@ -43,4 +47,6 @@ async def dismiss_filtered(
         "remaining": remaining,
         "dry_run": request.dry_run,
         "filter": request.filter.model_dump(mode="json", exclude_none=True),
+        "counted_at": first.counted_at,
+        "expected_differs": first.expected_differs,
     }

@@ -212,12 +212,15 @@ async def dismiss_rejections(request: rpc.DismissRejections, app: MeetingsContex
     """Close the open rejections `request.filter` selects, `request.batch` rows per transaction (each batch commits:
     100,000 rows never hold one long transaction), for at most DISMISS_BUDGET_SECONDS; `matched` counted first,
     `remaining` the open ones it still selects after; each batch logged and counted once committed (a batch rolled
-    back and run again, once). A dry run only counts."""
+    back and run again, once). A dry run only counts, saying when (`counted_at`, the clock rejections are received
+    by); with `expected` given and another number selected now, nothing is closed (`expected_differs`)."""
+    counted_at = now()
     async with app.pool.acquire() as conn:
         matched = await queries.count_open_rejections(conn, request.filter)
+    differs = request.expected is not None and matched != request.expected
     dismissed = 0
     started = time.monotonic()
-    while not request.dry_run and time.monotonic() - started < DISMISS_BUDGET_SECONDS:
+    while not request.dry_run and not differs and time.monotonic() - started < DISMISS_BUDGET_SECONDS:
 
         async def batch() -> list[str]:
             async with app.uow_factory() as uow:
@@ -241,10 +244,19 @@ async def dismiss_rejections(request: rpc.DismissRejections, app: MeetingsContex
         dismissed=dismissed,
         remaining=remaining,
         dry_run=request.dry_run,
+        expected=request.expected,
+        expected_differs=differs,
         by=request.dismissed_by,
         reason=request.reason,
     )
-    return {"matched": matched, "dismissed": dismissed, "remaining": remaining, "dry_run": request.dry_run}
+    return {
+        "matched": matched,
+        "dismissed": dismissed,
+        "remaining": remaining,
+        "dry_run": request.dry_run,
+        "counted_at": counted_at,
+        "expected_differs": differs,
+    }
 
 
 async def get_unit(request: rpc.GetUnit, app: MeetingsContext) -> dict[str, Any]:

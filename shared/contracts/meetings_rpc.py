@@ -512,6 +512,11 @@ class RejectionsDismissedReply(Reply):
     remaining: int
     """Open rejections the filter still selects after this call (its time ran out, or new ones arrived): ask again."""
     dry_run: bool
+    counted_at: AwareDatetime | None = None
+    """When `matched` was counted, by meetings' clock (the one rejections are received by): a confirmation sends it
+    as `received_before` so that rejections arriving after the count are never closed (None from an older meetings)."""
+    expected_differs: bool = False
+    """`expected` was given and the filter selected another number of open rejections: nothing was closed."""
 
 
 REFUSAL_CODES: Final = frozenset(str(code) for code in RefusalCode)
@@ -565,6 +570,10 @@ class DismissRejections(MeetingsRequest[RejectionsDismissedReply]):
     dismissed_by: ops.Actor
     dry_run: bool = False
     batch: Annotated[int, Field(ge=1, le=10000)] = 1000
+    expected: Annotated[int, Field(ge=0)] | None = None
+    """The count the operator confirmed (a dry run's `matched`): when the filter now selects another number of open
+    rejections (some closed meanwhile, one received late), nothing is closed and the reply says so
+    (`expected_differs`), never a set other than the one shown."""
 
     @field_validator("filter")
     @classmethod

@@ -16,7 +16,8 @@ deploy/serve.sh read it, else the defaults; its first line on stderr names the v
     uv run python -m shared.ops rejections replay --id REJECTION [--attempt N]
     uv run python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
     uv run python -m shared.ops rejections dismiss (--code C --source S --sender A --before T --after T | --all)
-                                                   --reason TEXT [--dry-run]   (any of the criteria, all matching)
+                                                   --reason TEXT [--dry-run | --expected N]
+                                                   (any of the criteria, all matching)
     uv run python -m shared.ops alert-rules list --committee C
     uv run python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
     uv run python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
@@ -194,6 +195,7 @@ BOUNDS: dict[str, Whole | Name] = {
     "purge_count": Whole(1, 1_000_000),
     "row_id": Whole(1, BIGINT_MAX),
     "attempt": Whole(1, 2**31 - 1),
+    "expected": Whole(0, 1_000_000_000),
     "event_id": Name(1, 255),
     "message_id": Name(1, 255),
     "listing_key": Name(1, 64),
@@ -392,6 +394,12 @@ def parser() -> argparse.ArgumentParser:
     )
     dismiss_rejected.add_argument(
         "--dry-run", action="store_true", help="with a filter: count what it selects, close none"
+    )
+    dismiss_rejected.add_argument(
+        "--expected",
+        type=BOUNDS["expected"],
+        help="with a filter: the count a dry run printed (give its counted_at as --before): close nothing unless the"
+        " filter selects exactly that many (expected_differs)",
     )
 
     unrouted = areas.add_parser("unrouted", help="events a service lost to chibo.unrouted").add_subparsers(
@@ -752,8 +760,10 @@ def dismissal_filter(args: argparse.Namespace) -> meetings_rpc.RejectionFilter |
     options = {name: getattr(args, name) for name in FILTER_OPTIONS}
     given = [FILTER_OPTIONS[name] for name, value in options.items() if value is not None]
     if args.rejection_id is not None:
-        if given or args.every or args.dry_run:
-            said = ", ".join([*given, *(["--all"] if args.every else []), *(["--dry-run"] if args.dry_run else [])])
+        expected = ["--expected"] if args.expected is not None else []
+        if given or args.every or args.dry_run or expected:
+            dry = ["--dry-run"] if args.dry_run else []
+            said = ", ".join([*given, *(["--all"] if args.every else []), *dry, *expected])
             raise BadFilter(f"--id names one rejection: give it without {said}")
         return None
     try:
@@ -775,7 +785,12 @@ async def dismiss_filtered_action(
     """Close (or, --dry-run, count) every open rejection `selected` chooses through meetings' RPC, as POST
     /v1/rejections/dismiss does (shared.rejection_dismissal), audited under /cli/rejections/dismiss with its counts."""
     request = meetings_rpc.DismissRejections(
-        filter=selected, all=args.every, reason=args.reason, dismissed_by=operator(), dry_run=args.dry_run
+        filter=selected,
+        all=args.every,
+        reason=args.reason,
+        dismissed_by=operator(),
+        dry_run=args.dry_run,
+        expected=args.expected,
     )
 
     async def call(asked: meetings_rpc.DismissRejections) -> meetings_rpc.RejectionsDismissedReply:
@@ -789,9 +804,11 @@ async def dismiss_filtered_action(
         "all": args.every,
         "dry_run": args.dry_run,
         "reason": args.reason,
+        "expected": args.expected,
         "matched": done["matched"],
         "dismissed": done["dismissed"],
         "remaining": done["remaining"],
+        "expected_differs": done["expected_differs"],
     }
     await audit(settings, path="/cli/rejections/dismiss", status=200, detail=detail)  # its one operator_action line
     return done

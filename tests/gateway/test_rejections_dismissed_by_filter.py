@@ -46,9 +46,20 @@ async def test_a_filtered_dismissal_is_an_operators_names_a_criterion_and_sums_m
         "remaining": 0,
         "dry_run": False,
         "filter": {"code": "source_of_another_account", "received_after": "2026-11-02T01:00:00Z"},
+        "counted_at": None,
+        "expected_differs": False,
     }
     first, second = world.dismissals[-2:]
     assert first == second and first.reason == REASON and first.dismissed_by.startswith("operator")
+
+    # confirmed with the count shown (`expected`): meetings found another number and closed nothing; the gateway
+    # says so and does not ask again (trial 71: a set other than the one counted was closed)
+    asked_before = len(world.dismissals)
+    world.dismissal_answers[:] = [{"matched": 2, "dismissed": 0, "remaining": 2, "expected_differs": True}]
+    stale = await client.post(PATH, json={**body, "expected": 3}, headers=headers["operator"])
+    assert stale.status_code == 200, stale.json()
+    assert (stale.json()["dismissed"], stale.json()["expected_differs"]) == (0, True), stale.json()
+    assert len(world.dismissals) == asked_before + 1 and world.dismissals[-1].expected == 3
     assert first.filter.received_after is not None and first.filter.source is None
 
     every = await client.post(PATH, json={"all": True, "dry_run": True, "reason": REASON}, headers=headers["operator"])
@@ -73,6 +84,8 @@ async def test_a_filtered_dismissal_is_an_operators_names_a_criterion_and_sums_m
     assert [(entry["detail"]["dry_run"], entry["detail"].get("dismissed")) for entry in entries] == [
         (True, 0),
         (True, 0),
+        (False, 0),
         (False, 2850),
     ]  # newest first
-    assert entries[2]["detail"]["reason"] == REASON
+    assert (entries[2]["detail"]["expected"], entries[2]["detail"]["expected_differs"]) == (3, True)
+    assert entries[3]["detail"]["reason"] == REASON

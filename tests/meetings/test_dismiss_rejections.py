@@ -84,17 +84,19 @@ async def test_a_filtered_dismissal_closes_one_code_in_batches_leaves_the_other_
         )
 
     counted = await meetings_rpc.dismiss_rejections(asked(one_code, dry_run=True), app)
-    assert counted == {"matched": 20, "dismissed": 0, "remaining": 0, "dry_run": True}
+    assert isinstance(counted.pop("counted_at"), datetime)
+    assert counted == {"matched": 20, "dismissed": 0, "remaining": 0, "dry_run": True, "expected_differs": False}
     assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}  # a dry run closes none
 
     before = dismissed_count()
     done = await meetings_rpc.dismiss_rejections(asked(one_code), app)
-    assert done == {"matched": 20, "dismissed": 20, "remaining": 0, "dry_run": False}  # 7 + 7 + 6, three batches
+    contract.RejectionsDismissedReply.model_validate(done)
+    done.pop("counted_at")
+    assert done == {"matched": 20, "dismissed": 20, "remaining": 0, "dry_run": False, "expected_differs": False}
     assert dismissed_count() - before == 20
     after = await statuses(db, source)
     assert {after[i] for i in foreign} == {("dismissed", "op-1", "Nguồn của tài khoản khác")}
     assert {after[i] for i in set(ids) - foreign} == {("open", None, None)}  # the other code stays open
-    contract.RejectionsDismissedReply.model_validate(done)
 
     again = await meetings_rpc.dismiss_rejections(asked(one_code), app)
     assert (again["matched"], again["dismissed"]) == (0, 0)  # closed ones are no longer open: nothing more
@@ -108,6 +110,47 @@ async def test_a_filtered_dismissal_closes_one_code_in_batches_leaves_the_other_
     assert (timed["matched"], timed["dismissed"]) == (3, 3)
     final = await statuses(db, source)
     assert [final[i][0] for i in ids[20:]] == ["open"] * 5 + ["dismissed"] * 3 + ["open"] * 2
+
+
+async def test_a_confirmation_closes_what_was_counted_or_nothing(meetings_pool: Any, db: asyncpg.Connection) -> None:
+    # trial 71: a rejection received between the count and the confirmation was closed with those counted. The
+    # count says when it counted; confirmed with that moment as received_before and the count as `expected`, a
+    # later arrival stays open, and a count no longer true (some closed meanwhile) closes nothing, saying so
+    app = meetings_context(Settings(), meetings_pool)
+    source, sender = f"urn:trial:{random_id('src')}", random_id("memberdb")
+    counted_ids = await store_rejections(db, source, [FOREIGN] * 3, sender)
+    selected = contract.RejectionFilter(code=FOREIGN, source=source)
+    said = {"reason": "Nguồn của tài khoản khác", "dismissed_by": "op-1"}
+    counted = await meetings_rpc.dismiss_rejections(
+        contract.DismissRejections(filter=selected, dry_run=True, **said), app
+    )
+    assert counted["matched"] == 3
+    late = random_id("rej")
+    await db.execute(
+        "INSERT INTO meetings.rejection (rejection_id, source, event_id, type, reason, raw, route, received_at,"
+        " refusal, sender) VALUES ($1, $2, $3, 'member.upserted.v1', 'refused', '{}', 'http', $4, $5::jsonb, $6)",
+        late,
+        source,
+        random_id("evt"),
+        counted["counted_at"] + timedelta(microseconds=1),
+        json.dumps({"code": FOREIGN}),
+        sender,
+    )
+    pinned = selected.model_copy(update={"received_before": counted["counted_at"]})
+
+    # one of those counted closed meanwhile: the confirmation of 3 closes nothing and says another number matches
+    await db.execute("UPDATE meetings.rejection SET status = 'dismissed' WHERE rejection_id = $1", counted_ids[0])
+    stale = await meetings_rpc.dismiss_rejections(contract.DismissRejections(filter=pinned, expected=3, **said), app)
+    assert (stale["matched"], stale["dismissed"], stale["expected_differs"]) == (2, 0, True)
+    assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open", "dismissed"}
+    assert sum(status == "open" for status, _, _ in (await statuses(db, source)).values()) == 3
+
+    # confirmed again with the number now shown: exactly those two closed, the late arrival left open
+    done = await meetings_rpc.dismiss_rejections(contract.DismissRejections(filter=pinned, expected=2, **said), app)
+    assert (done["matched"], done["dismissed"], done["remaining"], done["expected_differs"]) == (2, 2, 0, False)
+    after = await statuses(db, source)
+    assert after[late][0] == "open"
+    assert [after[i][0] for i in counted_ids[1:]] == ["dismissed", "dismissed"]
 
 
 async def test_a_batch_rolled_back_and_run_again_is_counted_once(meetings_pool: Any, db: asyncpg.Connection) -> None:
@@ -169,6 +212,15 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
     )
     assert (counted["matched"], counted["dismissed"], counted["dry_run"]) == (4, 0, True)
     assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}
+    # confirmed with a count no longer true (trial 71): nothing closed, and said; --expected names no --id
+    pinned = ("--before", counted["counted_at"], "--expected", "3")
+    stale = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "dismiss", *which, *reason, *pinned)
+    assert (stale["matched"], stale["dismissed"], stale["expected_differs"]) == (4, 0, True), stale
+    assert {status for status, _, _ in (await statuses(db, source)).values()} == {"open"}
+    one = await asyncio.to_thread(
+        run_ops, amqp_url, database_url, "rejections", "dismiss", "--id", ids[0], "--expected", "1", *reason
+    )
+    assert one.returncode == 2 and "--expected" in one.stderr, one.stderr
     run = await asyncio.to_thread(run_ops, amqp_url, database_url, "rejections", "dismiss", *which, *reason)
     assert run.returncode == 0, run.stderr
     done = json.loads(run.stdout)
@@ -200,6 +252,7 @@ async def test_the_command_line_dismisses_by_filter_after_a_dry_run_and_refuses_
         await conn.close()
     assert [(r["path"], r["status"], json.loads(r["detail"])["dismissed"]) for r in rows] == [
         ("/cli/rejections/dismiss", 200, 0),
+        ("/cli/rejections/dismiss", 200, 0),  # --expected 3 where 4 matched: nothing closed
         ("/cli/rejections/dismiss", 200, 4),
         ("/cli/rejections/dismiss", 200, 0),
         ("/cli/rejections/dismiss", 200, 0),

@@ -77,11 +77,13 @@ async def test_an_operator_counts_then_closes_exactly_the_rejections_a_filter_se
     operator = await api_token(system, role="operator", unit=None, sub=random_id("api-operator-filter"))
     api = httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {operator}"})
 
+    watched = [*flooded, kept]
+
     async def statuses() -> dict[str, str]:
         found: dict[str, str] = {}
         for status in ("open", "dismissed"):
             listed = (await api.get("/v1/rejections", params={"status": status, "limit": 200})).json()["items"]
-            found |= {item["event_id"]: status for item in listed if item["event_id"] in [*flooded, kept]}
+            found |= {item["event_id"]: status for item in listed if item["event_id"] in watched}
         return found
 
     everything_open = dict.fromkeys([*flooded, kept], "open")
@@ -127,23 +129,34 @@ async def test_an_operator_counts_then_closes_exactly_the_rejections_a_filter_se
             assert await statuses() == everything_open
             [confirm] = [form for form in forms_of(counted.text) if "matched" in dict(form.inputs)]
             sent_again = dict(confirm.inputs)
+            pinned = sent_again.pop("counted_at", "")  # when it was counted: the window ends there
             assert sent_again == {**asked, "matched": "3"}, sent_again
-            assert set(confirm.hidden) == {"csrf", "matched", *INPUTS}
 
-            # confirmed: exactly the three closed, with the reason; the other source's stays open
-            done = await client.post(confirm.action, data=sent_again)
+            # between the count and the confirmation a new matching rejection arrives (trial 71: it was closed too,
+            # "Khớp bộ lọc: 5. Đã đóng: 5.", never shown to the operator): it stays open
+            late = await refused_event(system, feed, flood, xa)
+            watched.append(late)
+            assert await statuses() == {**everything_open, late: "open"}
+
+            # confirmed: exactly the three counted closed, with the reason; the late one and the other source's open
+            done = await client.post(confirm.action, data=dict(confirm.inputs))
             assert done.status_code == 200, refusals(done.text)
             assert 'data-matched="3" data-dismissed="3" data-remaining="0"' in done.text
             assert "Khớp bộ lọc: 3. Đã đóng: 3. Còn mở: 0." in done.text
             assert 'id="dismiss-matching-confirm"' not in done.text  # nothing left to go on with
-            assert await statuses() == {**dict.fromkeys(flooded, "dismissed"), kept: "open"}
+            assert await statuses() == {**dict.fromkeys(flooded, "dismissed"), kept: "open", late: "open"}
+            assert set(confirm.hidden) == {"csrf", "matched", "counted_at", *INPUTS}
+            shown = f"Đã đếm lúc {datetime.fromisoformat(pinned).astimezone(VIETNAM_TZ):%H:%M:%S}"
+            assert shown in counted.text and "(giờ Việt Nam)" in counted.text
             dismissed = (await api.get("/v1/rejections", params={"status": "dismissed", "limit": 200})).json()
             reasons = {item["dismissal_reason"] for item in dismissed["items"] if item["event_id"] in flooded}
             assert reasons == {REASON}
 
-            # sent again, it closes nothing more
-            again = await client.post(confirm.action, data=sent_again)
+            # sent again, it closes nothing more, and says plainly that the three counted are no longer there
+            again = await client.post(confirm.action, data=dict(confirm.inputs))
             assert 'data-matched="0" data-dismissed="0" data-remaining="0"' in again.text
+            assert "Chưa đóng sự kiện nào: lúc đếm có 3 sự kiện bị từ chối khớp bộ lọc, nhưng nay có 0" in again.text
+            assert await statuses() == {**dict.fromkeys(flooded, "dismissed"), kept: "open", late: "open"}
 
         # audited as the API's: who, the filter, dry run or not, the counts (written once each answer is sent)
         async def audited() -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]] | None:

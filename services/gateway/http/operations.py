@@ -215,7 +215,9 @@ async def dismiss_rejections(body: RejectionsDismissCreate, request: Request, ca
     """Close every open rejection the filter selects (refusal `code`, event `source`, `sender` account, received
     before/after), as one dismissal closes one, in batches, each row saying who, when and why; `dry_run` counts
     them only; 422 naming `code` for no criterion without `all` or a code no RefusalCode, `received_after` for an
-    empty window (checked_filter). Sent again it closes nothing more."""
+    empty window (checked_filter). Sent again it closes nothing more. The dry run says when it counted (`counted_at`):
+    confirming with it as `received_before` and `expected` the count closes exactly those counted, or nothing
+    (`expected_differs`) when some were closed meanwhile."""
     DISMISS_REJECTIONS.check(caller)
     selected = meetings.RejectionFilter.model_validate(
         body.model_dump(include={"code", "source", "sender", "received_before", "received_after"})
@@ -230,13 +232,24 @@ async def dismiss_rejections(body: RejectionsDismissCreate, request: Request, ca
         "all": body.all,
         "dry_run": body.dry_run,
         "reason": body.reason,
+        "expected": body.expected,
     }
     request.state.audit_detail = detail
     asked = meetings.DismissRejections(
-        filter=selected, all=body.all, reason=body.reason, dismissed_by=caller.sub, dry_run=body.dry_run
+        filter=selected,
+        all=body.all,
+        reason=body.reason,
+        dismissed_by=caller.sub,
+        dry_run=body.dry_run,
+        expected=body.expected,
     )
     done = await acting(dismiss_filtered(state.rpc.call, asked))
-    detail |= {"matched": done["matched"], "dismissed": done["dismissed"], "remaining": done["remaining"]}
+    detail |= {
+        "matched": done["matched"],
+        "dismissed": done["dismissed"],
+        "remaining": done["remaining"],
+        "expected_differs": done["expected_differs"],
+    }
     log.info("operator_action", sub=caller.sub, **detail)
     return done
 

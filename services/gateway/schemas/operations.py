@@ -106,7 +106,8 @@ class RejectionDismissCreate(CreateModel):
 
 class RejectionsDismissCreate(CreateModel):
     """Close every open rejection a filter selects (its criteria all match; RFC 3339 times with their offset), and
-    why; `all` is required to name no criterion; `dry_run` counts them and closes none."""
+    why; `all` is required to name no criterion; `dry_run` counts them and closes none; `expected`, the count
+    confirmed, closes nothing unless the filter selects exactly that many."""
 
     code: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     source: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
@@ -116,6 +117,9 @@ class RejectionsDismissCreate(CreateModel):
     all: Flag = False
     dry_run: Flag = False
     reason: Reason
+    expected: Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)] | None = None
+    """The count confirmed (a dry run's `matched`, sent with its `counted_at` as `received_before`): when the filter
+    now selects another number of open rejections, nothing is closed and the answer says `expected_differs`."""
 
 
 class RejectionsDismissedRead(BaseModel):
@@ -127,6 +131,10 @@ class RejectionsDismissedRead(BaseModel):
     remaining: int
     dry_run: bool
     filter: dict[str, Any]
+    counted_at: datetime | None = None
+    """When `matched` was counted: send it as `received_before` to confirm, so that later arrivals stay open."""
+    expected_differs: bool = False
+    """`expected` was sent and the filter selected another number of open rejections: nothing was closed."""
 
 
 class DeadLetterQueueRead(BaseModel):

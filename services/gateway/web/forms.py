@@ -188,6 +188,7 @@ HIDDEN_FIELDS = {
     "rejection_id": N_("Rejection code"),
     "attempt": N_("Attempt of the rejected event"),
     "matched": N_("Number of rejections counted"),
+    "counted_at": N_("Moment the rejections were counted"),
     "kept": N_("Parts kept as typed"),
 }
 """The inputs the app's forms hide (templates/*.html, `type="hidden"`), which the page fills in and no one types, by

@@ -220,8 +220,8 @@ MATCHING_FORM = forms.FormLabels(
         "reason": N_("Reason"),
     },
     choices={"code": N_("Refusal code")},
-    hidden=frozenset({"csrf", "matched"}),
-    order=("csrf", *MATCHING_INPUTS, "matched"),
+    hidden=frozenset({"csrf", "matched", "counted_at"}),
+    order=("csrf", *MATCHING_INPUTS, "matched", "counted_at"),
     free=frozenset({"reason"}),
     options={"code": CODE_OPTIONS},
     types={"received_after": "datetime-local", "received_before": "datetime-local"},
@@ -237,7 +237,9 @@ MATCHING_FORM = forms.FormLabels(
 )
 """The filtered dismissal's form (operations.html `#dismiss-matching`): sent without `matched` it counts the open
 rejections its filter selects (a dry run); its confirming form carries the same inputs hidden with the count
-shown (`matched`) and closes them (http.operations.dismiss_rejections, as the API and the command line do)."""
+shown (`matched`) and the moment it was counted (`counted_at`), and closes exactly those: the window ends at that
+moment and nothing is closed when another number matches now (http.operations.dismiss_rejections, as the API and the
+command line do)."""
 
 
 TEMPLATE_HELPERS: Mapping[str, Any] = {
@@ -1104,10 +1106,13 @@ async def dismiss_matching(request: Request, viewer: FormViewer, state: State) -
     form = await posted_form(request, MATCHING_FORM)
     values = {name: forms.text(form, name) for name in MATCHING_INPUTS}
     errors: dict[str, str] = {}
-    confirming = "matched" in form  # the confirming form: the count it was shown with
+    confirming = "matched" in form  # the confirming form: the count it was shown with, and when it was counted
     shown = forms.text(form, "matched")
     if confirming and not (is_ascii_number(shown) and len(shown) <= 9):
         errors["matched"] = forms.hidden_refused("matched")
+    counted_at = _counted_at(form) if confirming else None
+    if confirming and counted_at is None:
+        errors["counted_at"] = forms.hidden_refused("counted_at")
     code = values["code"] or None
     if code is not None and code not in CODE_OPTIONS:
         errors["code"] = forms.not_a_choice("code", code)
@@ -1118,10 +1123,15 @@ async def dismiss_matching(request: Request, viewer: FormViewer, state: State) -
         "received_after": _received(form, "received_after", errors),
         "received_before": _received(form, "received_before", errors),
     }
+    before = criteria["received_before"]
+    if counted_at is not None and (before is None or counted_at < before):
+        criteria["received_before"] = counted_at  # those received after the count were never shown: left open
     given = {name: value for name, value in criteria.items() if value is not None}
+    expected = {"expected": int(shown)} if confirming and "matched" not in errors else {}
     body: RejectionsDismissCreate | None = None
     try:
-        body = forms.build(RejectionsDismissCreate, {**given, "reason": values["reason"], "dry_run": not confirming})
+        asked = {**given, "reason": values["reason"], "dry_run": not confirming, **expected}
+        body = forms.build(RejectionsDismissCreate, asked)
     except FormErrors as exc:  # each field's own message: a reason left empty, a source over its length
         errors |= {key: said for key, said in exc.errors.items() if key not in errors}
     try:
@@ -1136,8 +1146,20 @@ async def dismiss_matching(request: Request, viewer: FormViewer, state: State) -
         refused = FormErrors(errors).errors
         return await _page(request, viewer, state, errors=refused, status=422, matching={"values": values})
     done = await operations.dismiss_rejections(body, request, viewer.principal, state)
-    outcome = {"counted": done["matched"]} if body.dry_run else {"done": done}
-    return await _page(request, viewer, state, matching={"values": values, **outcome})
+    outcome = {"counted": done["matched"]} if body.dry_run else {"done": done, "shown": int(shown)}
+    pinned = counted_at or done["counted_at"]  # the count's moment, kept by every confirmation that follows
+    return await _page(request, viewer, state, matching={"values": values, "counted_at": pinned, **outcome})
+
+
+def _counted_at(form: Any) -> datetime | None:
+    """The confirming form's `counted_at` (when its count was made, ISO 8601 with its offset); None when missing
+    or no such moment."""
+    raw = forms.text(form, "counted_at")
+    try:
+        moment = datetime.fromisoformat(raw) if raw and len(raw) <= 40 else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 REPLAYED_BEFORE = {
