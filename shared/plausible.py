@@ -174,6 +174,16 @@ def meeting_length_problem(started_at: datetime, ended_at: datetime) -> str | No
     return None
 
 
+def self_criticism_over(spent: int | None, *, started_at: datetime, ended_at: datetime) -> float | None:
+    """The minutes the meeting lasted (`ended_at` less `started_at`, a float) when `spent` minutes of self-criticism
+    are more than that, else None (`spent` None: none recorded). A meeting's self-criticism is a part of it (DOMAIN.md
+    "Meetings", `conduct.self_criticism`): the one rule of meetings' SELF_CRITICISM_OVER_MEETING and the minutes
+    form, which says it with the form's other mistakes (trial 71: 200 minutes in a 90-minute meeting, said a sending
+    later)."""
+    lasted = (ended_at - started_at).total_seconds() / 60
+    return lasted if spent is not None and spent > lasted else None
+
+
 def end_for_deadlines(*, starts_at: datetime, ended_at: datetime | None) -> datetime:
     """The moment a meeting's after-the-meeting deadlines count from (DOMAIN.md "After": final documents "within 2
     days"; `closing.final_documents`: "within 48 h of the end"; the alert: "not in 2 days after the meeting"):

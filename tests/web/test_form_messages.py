@@ -64,16 +64,23 @@ def test_the_forms_limits_are_the_contracts() -> None:
     form = FormData(
         {
             "day": "2026-11-30",
-            "started": "19:30",
-            "ended": "21:10",
+            "started": "00:00",
+            "ended": "23:59",
             "chair_id": "m1",
             "recorder_id": "m2",
-            "self_criticism_minutes": str(forms.SELF_CRITICISM_MOST),
+            "self_criticism_minutes": str(forms.SELF_CRITICISM_MOST - 1),
         }
     )
+    # the form takes as many minutes as the meeting lasted (one date: 1,439 at most), the contract the bound
     body = _minutes_body(form, "m-1")
-    assert body["self_criticism_minutes"] == forms.SELF_CRITICISM_MOST
-    assert forms.build(MinutesCreate, body).self_criticism_minutes == forms.SELF_CRITICISM_MOST
+    assert body["self_criticism_minutes"] == forms.SELF_CRITICISM_MOST - 1
+    most = body | {"self_criticism_minutes": forms.SELF_CRITICISM_MOST}
+    assert forms.build(MinutesCreate, most).self_criticism_minutes == forms.SELF_CRITICISM_MOST
+    # more than this meeting lasted is said with both figures, beside the form's other mistakes (trial 71)
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(FormData({**dict(form), "ended": "01:30", "self_criticism_minutes": "200"}), "m-1")
+    said = "Số phút tự phê bình và phê bình: 200 phút, nhiều hơn thời lượng của cả buổi sinh hoạt (90 phút)."
+    assert caught.value.errors == {"self_criticism_minutes": said}
     # more than a meeting can last (a day, which meetings refuses) is said on the form with the bound of its input
     with pytest.raises(FormErrors) as caught:
         _minutes_body(FormData({**dict(form), "self_criticism_minutes": str(forms.SELF_CRITICISM_MOST + 1)}), "m-1")

@@ -11,7 +11,7 @@ import pytest
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import signed_in
+from tests.web.conftest import free_start, signed_in
 from tests.web.test_held_outcomes import CELL, OWN, _minutes, _schedule
 
 pytestmark = pytest.mark.e2e
@@ -91,3 +91,83 @@ async def test_votes_beyond_the_cells_members_are_refused_before_any_roster_on_t
     assert refused.status_code == 422, refused.text
     assert "resolutions.0.votes_for" in refused.text and "votes_over_members" in refused.text, refused.text
     assert taken.status_code == 202 and taken.json()["outcome"] == "accepted", taken.text
+
+
+async def test_the_minutes_form_says_every_mistake_of_trial_71_on_the_first_answer_with_the_figures(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """Trial 71: an absent speaker, votes above the members present, a negative vote count and a task due before the
+    meeting came back on the first sending, and 200 minutes of self-criticism in a 90-minute meeting only on the
+    second, without its figures (meetings' SELF_CRITICISM_OVER_MEETING). Every check the form can judge from itself
+    is now said at once: the self-criticism with both figures, and a resolution nobody voted on (0/0/0, meetings'
+    RESOLUTION_NOT_VOTED), which was likewise said only a sending later."""
+    now = datetime.now(VIETNAM_TZ).replace(second=0, microsecond=0)
+    headers = {"Authorization": f"Bearer {province['secretary']}"}
+    async with (
+        signed_in(system, "secretary") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api,
+    ):
+        starts = await free_start(
+            api, province["secretary"], CELL, [now - timedelta(hours=hours) for hours in (5, 7, 9, 11, 13)]
+        )
+        members = (await api.get(f"/v1/cells/{CELL}/members?limit=200")).json()["items"]
+        absent_name = next(member["full_name"] for member in members if member["id"] == OWN[2])
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
+        record = f"/app/meetings/{meeting_id}"
+        everyone = [member["id"] for member in members]
+        roster = {"csrf": token, "member": everyone} | {f"status-{member}": "absent" for member in everyone}
+        roster |= {f"status-{member}": "present" for member in OWN[:2]}
+        sent = await client.post(f"{record}/attendance", data=roster)
+        assert sent.status_code == 303, sent.text[-2000:]
+
+        async def roster_stored() -> bool:
+            meeting = (await api.get(f"/v1/meetings/{meeting_id}")).json()
+            return bool(meeting.get("attendance"))
+
+        await eventually(roster_stored, timeout=60, interval=0.2)
+        form = _minutes(token, starts, chair=OWN[0], speakers=[OWN[0], OWN[2]])
+        form["ended"] = (starts + timedelta(minutes=90)).strftime("%H:%M")
+        form["self_criticism_minutes"] = "200"
+        form |= {"resolution-1": "Nghị quyết tháng", "votes_for-1": "3", "votes_against-1": "-1", "abstentions-1": "0"}
+        form |= {"resolution-2": "Nghị quyết quý", "votes_for-2": "0", "votes_against-2": "0", "abstentions-2": "0"}
+        form |= {"task-1": "Rà soát hộ nghèo", "assignee-1": OWN[0]}
+        form["due-1"] = (starts - timedelta(days=10)).strftime("%Y-%m-%d")
+        answer = await client.post(f"{record}/minutes", data=form)
+    assert answer.status_code == 422, answer.text[-2000:]
+    errors = html.unescape(answer.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0])
+    said = f"Đồng chí <bdi>{absent_name}</bdi> vắng mặt theo điểm danh nên không thể là người phát biểu."
+    assert said in errors, errors
+    assert "Biểu quyết nghị quyết dòng 1: tổng cộng 3 phiếu" in errors, errors
+    assert "Không tán thành, dòng 1: " in errors, errors
+    assert "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt" in errors, errors
+    said = "Số phút tự phê bình và phê bình: 200 phút, nhiều hơn thời lượng của cả buổi sinh hoạt (90 phút)."
+    assert said in errors, errors
+    assert "Tán thành, dòng 2: không có phiếu nào (0 tán thành, 0 không tán thành" in errors, errors
+
+
+async def test_minutes_ending_later_than_now_are_said_with_the_forms_other_mistakes(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """Minutes of a meeting begun half an hour ago that end an hour from now: meetings refuses an end still ahead
+    (minutes_in_the_future), and the form said so only once its own mistakes (a task due before the meeting) were
+    mended. Both are now said on the first answer."""
+    now = datetime.now(VIETNAM_TZ).replace(second=0, microsecond=0)
+    headers = {"Authorization": f"Bearer {province['secretary']}"}
+    async with (
+        signed_in(system, "secretary") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api,
+    ):
+        candidates = [now - timedelta(minutes=minutes) for minutes in (30, 40, 50)]
+        starts = await free_start(api, province["secretary"], CELL, candidates)
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
+        form = _minutes(token, starts, chair=OWN[0], speakers=[OWN[0]])
+        ends = now + timedelta(hours=1)
+        form["ended"] = ends.strftime("%H:%M")
+        form |= {"task-1": "Rà soát hộ nghèo", "assignee-1": OWN[0]}
+        form["due-1"] = (starts - timedelta(days=10)).strftime("%Y-%m-%d")
+        answer = await client.post(f"/app/meetings/{meeting_id}/minutes", data=form)
+    assert answer.status_code == 422, answer.text[-2000:]
+    errors = html.unescape(answer.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0])
+    assert "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt" in errors, errors
+    said = "biên bản chỉ ghi lại buổi sinh hoạt đã diễn ra"
+    assert "Giờ kết thúc: " in errors and "chưa tới (bây giờ là " in errors and said in errors, errors

@@ -177,7 +177,7 @@ async def test_an_operator_counts_then_closes_exactly_the_rejections_a_filter_se
 
 
 def test_a_dismissal_that_leaves_some_open_offers_to_close_them_with_the_same_filter() -> None:
-    """meetings' answer says some still match (arrived meanwhile, or its calls ran out: dismiss_filtered): the page
+    """meetings' answer says some still match (its calls ran out: dismiss_filtered): the page
     says so and its confirming form carries the same filter and reason, with the count still open."""
     values = {"code": CODE, "source": "urn:test:flood", "reason": REASON}
     done = {"matched": 2850, "dismissed": 2000, "remaining": 850, "dry_run": False, "filter": {}}

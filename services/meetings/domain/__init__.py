@@ -30,6 +30,7 @@ from shared.plausible import (
     meeting_start_problem,
     moved_into_the_past,
     notified_before_start,
+    self_criticism_over,
     took_place,
     votes_over,
 )
@@ -202,8 +203,8 @@ def _check_minutes_moments(data: Any, *, now: datetime) -> None:
             f"data.ended_at: {problem}", field="data.ended_at", refusal=Refusal(code=RefusalCode.MEETING_TOO_LONG)
         )
     spent = data.self_criticism_minutes
-    lasted = (ended_at - started_at).total_seconds() / 60
-    if spent is not None and spent > lasted:
+    lasted = self_criticism_over(spent, started_at=started_at, ended_at=ended_at)
+    if lasted is not None:
         raise InvalidEvent(
             f"data.self_criticism_minutes: {spent} minutes of self-criticism in a meeting of {lasted:g} minutes"
             f" ({started_at.isoformat()} to {said_at(ended_at, like=started_at)})",

@@ -50,6 +50,7 @@ from services.gateway.web.i18n import (
     N_,
     _,
     format_moment,
+    format_number,
     format_period,
     format_short_date,
     held_correctable,
@@ -66,7 +67,14 @@ from shared.contracts.meetings_rpc import HELD_STATUSES, MeetingSummaryReply
 from shared.envelope import is_identifier
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ, month_of, next_month
-from shared.plausible import HELD_RECORD_WINDOW, begins_later, moved_into_the_past, notified_before_start, votes_over
+from shared.plausible import (
+    HELD_RECORD_WINDOW,
+    begins_later,
+    moved_into_the_past,
+    notified_before_start,
+    self_criticism_over,
+    votes_over,
+)
 from shared.refusals import REASON_REFUSED, RefusalCode
 from shared.text import has_text, isolated_name, said_or_blank
 
@@ -2316,12 +2324,15 @@ def _minutes_body(
     stored: datetime | None = None,
 ) -> dict[str, Any]:
     """The API body of the minutes form; FormErrors with every mistake of the form at once: its own fields, a task due
-    before the meeting's day, a start still ahead of `now` or on another day than the meeting's `scheduled` start
-    (minutes_day_problem, naming the control that moves it: `took_place`, or the day to take for minutes `stored`
-    (their start) on another day than the meeting's; either None: not judged here) and, with the
-    meeting's `roster` (member id to status, None while none is recorded; `names`: member id to full name), a chair,
-    recorder or speaker not present (named) and a resolution's votes above the members present: the rules meetings
-    refuses one at a time (check_minutes_people_present, check_votes_within_roster, _check_tasks_due)."""
+    before the meeting's day, a resolution nobody voted on (0/0/0), more minutes of self-criticism than the meeting
+    lasted (both figures), an end still ahead of `now` (minutes_end_problem), a start still ahead of `now` or on
+    another day than the meeting's `scheduled` start (minutes_day_problem, naming the control that moves it:
+    `took_place`, or the day to take for minutes `stored` (their start) on another day than the meeting's; either
+    None: not judged here) and, with the meeting's `roster` (member id to status, None while none is recorded;
+    `names`: member id to full name), a chair, recorder or speaker not present (named) and a resolution's votes above
+    the members present: the rules meetings refuses one at a time (check_minutes_people_present,
+    check_votes_within_roster, _check_tasks_due, _check_resolutions_voted, _check_minutes_moments,
+    check_person_minutes_moments)."""
     errors: dict[str, str] = {}
     started = forms.moment(form, "day", "started", errors, field="started_at")
     ended = forms.moment(form, "day", "ended", errors, field="ended_at")
@@ -2331,6 +2342,8 @@ def _minutes_body(
             errors["ended_at"] = forms.end_before_start(forms.label("ended_at"))
     if started is not None:
         errors |= minutes_day_problem(started, scheduled=scheduled, now=now, took_place=took_place, stored=stored)
+    if started and ended and now is not None and "ended_at" not in errors and not begins_later(started, now):
+        errors |= minutes_end_problem(ended, now=now)
     for key in ("chair_id", "recorder_id"):  # an empty choice first: nobody is recorded unless chosen
         if not forms.text(form, key):
             errors[key] = forms.not_a_choice(key, "")  # said as every field left empty (forms.required)
@@ -2349,6 +2362,10 @@ def _minutes_body(
             # a resolution is voted (DOMAIN.md "Meetings"): its votes for are asked for, as the adoption's are (a
             # trial's resolution with empty boxes was stored 0/0/0); votes against and abstentions left out are none
             errors[f"votes_for-{row}"] = forms.required(f"votes_for-{row}")
+        elif not any(f"{key}-{row}" in errors for key in VOTE_KEYS) and not any(votes.values()):
+            # 0/0/0 typed: nobody voted, as meetings refuses it (_check_resolutions_voted), said with the rest
+            why = _(BY_CODE[RefusalCode.RESOLUTION_NOT_VOTED])
+            errors[f"votes_for-{row}"] = on_field(forms.label(f"votes_for-{row}"), why)
         resolutions.append({"text": text, **{key: value or 0 for key, value in votes.items()}})
     tasks = []
     for row in rows:
@@ -2381,6 +2398,15 @@ def _minutes_body(
             }
         )
     minutes = forms.whole_number(form, "self_criticism_minutes", errors, high=forms.SELF_CRITICISM_MOST)
+    if started and ended and minutes is not None and "ended_at" not in errors:
+        lasted = self_criticism_over(minutes, started_at=started, ended_at=ended)
+        if lasted is not None:  # meetings' SELF_CRITICISM_OVER_MEETING, said with the form's other mistakes
+            errors["self_criticism_minutes"] = _(
+                "%(field)s: %(spent)s minutes, more than the whole meeting lasted (%(lasted)s minutes).",
+                field=forms.label("self_criticism_minutes"),
+                spent=format_number(minutes, digits=0),
+                lasted=format_number(lasted, digits=0),
+            )
     speakers = speakers_in_order(form)
     if started is not None:
         assigned_on = started.astimezone(VIETNAM_TZ).date()
@@ -2408,6 +2434,22 @@ def _minutes_body(
         "tasks": tasks,
     }
     return {key: value for key, value in body.items() if value is not None}
+
+
+def minutes_end_problem(ended: datetime, *, now: datetime) -> dict[str, str]:
+    """{"ended": why} for a minutes end (local) still ahead of `now`, CLOCK_SKEW aside, else {}: meetings refuses it
+    (check_person_minutes_moments, minutes_in_the_future), and the form said it only once its other mistakes were
+    mended; worded as minutes_day_problem says a start ahead."""
+    if not begins_later(ended, now):
+        return {}
+    said = _(
+        "%(field)s: %(when)s has not come yet (it is %(now)s now); minutes record a meeting that has already "
+        "taken place.",
+        field=forms.label("ended"),
+        when=format_moment(ended),
+        now=format_moment(now.astimezone(VIETNAM_TZ)),
+    )
+    return {"ended": said}
 
 
 def minutes_day_problem(
