@@ -16,7 +16,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal, TypeVar
 
 import asyncpg
@@ -696,67 +696,38 @@ async def judge(
     account = sent_by(reading, account)
     route = inbox_route(route, reading)  # one name on its inbox row, its lines, its hold and its rejection
     received_at = received_at or now()
+    refuse = partial(  # every refusal below is stored, logged and answered alike but for its error
+        _reject_reading,
+        reading,
+        uow=uow,
+        route=route,
+        received_at=received_at,
+        scope=scope,
+        account=account,
+        sources_listed=sources is not None,
+    )
     await uow.ingest.lock(reading.locks)
     if reading.oversized and reading.error is not None:
         # the inbox row of (source, id) is forgotten only when the sender may use that source (as below)
         foreign = is_reserved_source(reading.source) or (
             bool(reading.source) and await check_source(reading.source, uow, sources=sources, scope=scope) is not None
         )
-        return await _reject_reading(
-            reading,
-            reading.error,
-            uow,
-            route=route,
-            received_at=received_at,
-            scope=scope,
-            keep_processed=foreign,
-            account=account,
-            sources_listed=sources is not None,
-        )
+        return await refuse(reading.error, keep_processed=foreign)
     if reading.event is None and reading.error is not None and reading.error.field == "source":
         # a source past CONTRACT.md's bounds (over 256 characters, no URI-reference) is named as such: no account
         # can have registered it, and "not registered to this account" would hide the breach; a reserved source from
         # a feed (as_feed) likewise. The inbox row of (source, id) is never such a sender's to forget.
-        return await _reject_reading(
-            reading,
-            reading.error,
-            uow,
-            route=route,
-            received_at=received_at,
-            scope=scope,
-            keep_processed=True,
-            account=account,
-            sources_listed=sources is not None,
-        )
+        return await refuse(reading.error, keep_processed=True)
     not_its_source: InvalidEvent | None = None  # why the sender may not use the source of an event it may still copy
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
         if refused is not None and (reading.event is None or recorded):
             # only the inbox row its batch just made is this event's to forget
-            return await _reject_reading(
-                reading,
-                refused,
-                uow,
-                route=route,
-                received_at=received_at,
-                scope=scope,
-                keep_processed=not recorded,
-                account=account,
-                sources_listed=sources is not None,
-            )
+            return await refuse(refused, keep_processed=not recorded)
         not_its_source = refused  # judged at the inbox below: an identical copy of the stored event is a duplicate
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
-        return await _reject_reading(
-            reading,
-            error,
-            uow,
-            route=route,
-            received_at=received_at,
-            scope=scope,
-            account=account,
-            sources_listed=sources is not None,
-        )
+        return await refuse(error)
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded:
         # found there before by its batch's inbox statement (record_new) and untouched since: no statement of its own
@@ -797,29 +768,10 @@ async def judge(
             # the inbox row is the other event's: kept, or a third copy of either would come in as new; a sender
             # that may not use the source is told that, not that the id is taken
             reused = not_its_source or InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
-            return await _reject_reading(
-                reading,
-                reused,
-                uow,
-                route=route,
-                received_at=received_at,
-                scope=scope,
-                keep_processed=True,
-                account=account,
-                sources_listed=sources is not None,
-            )
+            return await refuse(reused, keep_processed=True)
     if not_its_source is not None:
         # new to the inbox: the row just recorded is this refused copy's own to forget (its batch's too)
-        return await _reject_reading(
-            reading,
-            not_its_source,
-            uow,
-            route=route,
-            received_at=received_at,
-            scope=scope,
-            account=account,
-            sources_listed=sources is not None,
-        )
+        return await refuse(not_its_source)
     settled = await settle(
         reading.event,
         uow,

@@ -2440,16 +2440,19 @@ def minutes_end_problem(ended: datetime, *, now: datetime) -> dict[str, str]:
     """{"ended": why} for a minutes end (local) still ahead of `now`, CLOCK_SKEW aside, else {}: meetings refuses it
     (check_person_minutes_moments, minutes_in_the_future), and the form said it only once its other mistakes were
     mended; worded as minutes_day_problem says a start ahead."""
-    if not begins_later(ended, now):
-        return {}
+    return _not_come_yet("ended", ended, now) if begins_later(ended, now) else {}
+
+
+def _not_come_yet(key: str, moment: datetime, now: datetime) -> dict[str, str]:
+    """{`key`: why} for a minutes moment still ahead of `now`, said on the input `key` with both moments."""
     said = _(
         "%(field)s: %(when)s has not come yet (it is %(now)s now); minutes record a meeting that has already "
         "taken place.",
-        field=forms.label("ended"),
-        when=format_moment(ended),
+        field=forms.label(key),
+        when=format_moment(moment),
         now=format_moment(now.astimezone(VIETNAM_TZ)),
     )
-    return {"ended": said}
+    return {key: said}
 
 
 def minutes_day_problem(
@@ -2474,16 +2477,7 @@ def minutes_day_problem(
     again, the step just done)."""
     day = started.astimezone(VIETNAM_TZ).date()
     if now is not None and begins_later(started, now):
-        local = now.astimezone(VIETNAM_TZ)
-        key = "day" if day > local.date() else "started"
-        said = _(
-            "%(field)s: %(when)s has not come yet (it is %(now)s now); minutes record a meeting that has already "
-            "taken place.",
-            field=forms.label(key),
-            when=format_moment(started),
-            now=format_moment(local),
-        )
-        return {key: said}
+        return _not_come_yet("day" if day > now.astimezone(VIETNAM_TZ).date() else "started", started, now)
     if scheduled is not None and day != (meeting_on := scheduled.astimezone(VIETNAM_TZ)).date():
         dates = {"field": forms.label("day"), "day": format_short_date(day), "when": format_moment(meeting_on)}
         if stored is not None and stored.astimezone(VIETNAM_TZ).date() == day:
